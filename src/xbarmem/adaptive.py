@@ -1,0 +1,249 @@
+"""Hardware-adaptive learning: gradient training with the chip in the loop.
+
+The memory computes ``f(x) = tanh(W x + b)``. Training sees the chip through the realisable
+interval ``[lo, hi]`` of every weight (from :meth:`xbarmem.crossbar.Crossbar.bounds`): pinned
+weights (stuck pairs) never move, every other weight is projected back into its interval after
+each optimiser step, and the diagonal (no self-connection) is held at the realisable value
+closest to 0. Optionally the chip's write and read noise are injected into every forward pass.
+
+Two objectives:
+
+* ``"fixed-point"`` -- He et al.'s rule: MSE between ``f(xi)`` and ``xi`` over the stored
+  patterns, full batch; converged when the loss is below ``tol``.
+* ``"basin"`` (default) -- the fixed-point term plus recall from corrupted cues: each step draws
+  ``cue_copies`` fresh cues per pattern with ``cue_flip`` bits flipped (or Gaussian noise of std
+  ``cue_noise`` for continuous patterns), unrolls ``unroll`` synchronous tanh updates and
+  penalises the MSE to the clean pattern after every update. This trains the basins of
+  attraction that recall from corrupted cues needs. Converged when the smoothed loss stops
+  improving (relative gain below ``rel_tol`` between two windows of ``window`` steps).
+
+Training is batched: ``T`` independent networks (fault maps, pattern sets, seeds) are trained as
+one tensor program; each network stops (is frozen) on its own convergence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from .errors import ConfigError
+
+OBJECTIVES = ("basin", "fixed-point")
+OPTIMIZERS = ("adam", "rmsprop")
+
+
+@dataclass
+class TrainResult:
+    """Outcome of training ``T`` networks.
+
+    Attributes:
+        weights: ``(T, N, N)`` float32 trained weights (inside their realisable intervals).
+        bias: ``(T, N)`` float32 trained biases (zeros when the trainer has no bias).
+        steps: ``(T,)`` int64 optimiser steps each network took.
+        loss: ``(T,)`` float32 final loss of each network.
+        converged: ``(T,)`` bool, True where the convergence criterion was met.
+    """
+
+    weights: torch.Tensor
+    bias: torch.Tensor
+    steps: torch.Tensor
+    loss: torch.Tensor
+    converged: torch.Tensor
+
+
+@dataclass
+class AdaptiveTrainer:
+    """Hardware-adaptive trainer (see module docstring). All fields are plain options.
+
+    Attributes:
+        objective: ``"basin"`` or ``"fixed-point"``.
+        lr: optimiser learning rate.
+        optimizer: ``"adam"`` or ``"rmsprop"``.
+        max_steps: cap on optimiser steps.
+        tol: fixed-point objective: stop when the loss is below this.
+        rel_tol: basin objective: stop when the smoothed loss improves by less than this
+            fraction between two consecutive windows.
+        window: steps per smoothing window for the basin criterion.
+        cue_flip: flip rate of training cues (binary patterns).
+        cue_noise: Gaussian std of training cues (continuous patterns).
+        cue_copies: corrupted cues per pattern per step.
+        unroll: synchronous updates unrolled from each training cue.
+        noise_injection: add the chip's write noise (weight units) to the weights and its read
+            noise to every pre-activation in the forward pass.
+        bias: learn a bias (needs a bias row on the crossbar).
+        seed: seed of cue draws and noise injection.
+    """
+
+    objective: str = "basin"
+    lr: float = 1e-2
+    optimizer: str = "adam"
+    max_steps: int = 3000
+    tol: float = 1e-8
+    rel_tol: float = 1e-2
+    window: int = 100
+    cue_flip: float = 0.1
+    cue_noise: float = 0.6
+    cue_copies: int = 16
+    unroll: int = 5
+    noise_injection: bool = False
+    bias: bool = True
+    seed: int = 0
+
+    name: ClassVar[str] = "adaptive"
+    hardware_aware: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        for key in ("lr", "tol", "rel_tol"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"{key} must be > 0, got {getattr(self, key)!r}")
+        for key in ("max_steps", "window", "cue_copies", "unroll"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+        if not 0.0 <= self.cue_flip <= 0.5:
+            raise ConfigError(f"cue_flip must be in [0, 0.5], got {self.cue_flip!r}")
+        if self.cue_noise < 0:
+            raise ConfigError(f"cue_noise must be >= 0, got {self.cue_noise!r}")
+
+    def options(self) -> dict:
+        """The trainer's options as a JSON-able dict (for model metadata)."""
+        return {k: getattr(self, k) for k in (
+            "objective", "lr", "optimizer", "max_steps", "tol", "rel_tol", "window", "cue_flip",
+            "cue_noise", "cue_copies", "unroll", "noise_injection", "bias", "seed")}
+
+    # ------------------------------------------------------------------ public
+    def fit(self, patterns: torch.Tensor, lo: torch.Tensor | None = None,
+            hi: torch.Tensor | None = None, *, kind: str = "binary",
+            weight_noise: float = 0.0, read_noise: float = 0.0) -> TrainResult:
+        """Train ``T`` networks at once.
+
+        Args:
+            patterns: ``(P, N)`` or ``(T, P, N)`` stored patterns in [-1, 1].
+            lo, hi: realisable intervals of ``[W | b]``, ``(N, N + 1)`` or ``(T, N, N + 1)``
+                (``N`` columns without bias); ``None`` means unconstrained.
+            kind: ``"binary"`` (sign recall, flip cues) or ``"continuous"`` (Gaussian cues).
+            weight_noise: std of write error in weight units (used with ``noise_injection``).
+            read_noise: output-referred read-noise std per unit input norm, weight units.
+
+        Returns:
+            :class:`TrainResult` with ``T`` networks (``T = 1`` for 2-D input).
+        """
+        x = torch.as_tensor(patterns, dtype=torch.float32)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3 or x.shape[1] == 0:
+            raise ConfigError(f"patterns must be (P, N) or (T, P, N), got {tuple(x.shape)}")
+        t, _, n = x.shape
+        cols = n + int(self.bias)
+        lo, hi = self._bounds(lo, hi, t, n, cols)
+        params = torch.clamp(torch.zeros(t, n, cols), lo, hi).requires_grad_(True)
+        opt = (torch.optim.Adam([params], lr=self.lr) if self.optimizer == "adam"
+               else torch.optim.RMSprop([params], lr=self.lr))
+        gen = torch.Generator().manual_seed(self.seed)
+        noise = (weight_noise, read_noise) if self.noise_injection else (0.0, 0.0)
+
+        active = torch.ones(t, dtype=torch.bool)
+        steps = torch.zeros(t, dtype=torch.int64)
+        final_loss = torch.full((t,), float("nan"))
+        window_sum = torch.zeros(t)
+        prev_window = torch.full((t,), float("inf"))
+        for step in range(1, self.max_steps + 1):
+            opt.zero_grad(set_to_none=True)
+            per_net = self._loss(params, x, kind, gen, noise)  # (T,)
+            per_net.sum().backward()
+            frozen = params.detach()[~active].clone()
+            opt.step()
+            with torch.no_grad():
+                params.copy_(torch.clamp(params, lo, hi))
+                params[~active] = frozen
+            steps[active] = step
+            final_loss[active] = per_net.detach()[active]
+            done = self._converged(per_net.detach(), step, window_sum, prev_window)
+            active &= ~done
+            if not active.any():
+                break
+        w = params.detach()
+        return TrainResult(
+            weights=w[:, :, :n].clone(),
+            bias=(w[:, :, n].clone() if self.bias else torch.zeros(t, n)),
+            steps=steps, loss=final_loss, converged=~active)
+
+    # ------------------------------------------------------------------ internals
+    def _bounds(self, lo, hi, t, n, cols):
+        if lo is None:
+            lo = torch.full((t, n, cols), -float("inf"))
+        if hi is None:
+            hi = torch.full((t, n, cols), float("inf"))
+        lo = torch.as_tensor(lo, dtype=torch.float32)
+        hi = torch.as_tensor(hi, dtype=torch.float32)
+        if lo.ndim == 2:
+            lo, hi = lo.expand(t, -1, -1), hi.expand(t, -1, -1)
+        if lo.shape != (t, n, cols) or hi.shape != (t, n, cols):
+            raise ConfigError(f"weight bounds must have shape ({t}, {n}, {cols}) "
+                              f"(bias column {'included' if self.bias else 'excluded'}), "
+                              f"got {tuple(lo.shape)}")
+        lo, hi = lo.clone(), hi.clone()
+        idx = torch.arange(n)
+        # no self-connection: the diagonal is pinned at the realisable value closest to 0
+        diag = torch.clamp(torch.zeros(t, n), lo[:, idx, idx], hi[:, idx, idx])
+        lo[:, idx, idx] = diag
+        hi[:, idx, idx] = diag
+        return lo, hi
+
+    def _field(self, params, x, noise, gen):
+        """Pre-activations ``(T, B, N)`` of inputs ``x`` ``(T, B, N)``."""
+        n = x.shape[2]
+        w = params[:, :, :n]
+        weight_noise, read_noise = noise
+        if weight_noise > 0:
+            w = w + weight_noise * torch.randn(w.shape, generator=gen)
+        h = torch.bmm(x, w.transpose(1, 2))
+        if self.bias:
+            h = h + params[:, None, :, n]
+        if read_noise > 0:
+            norm = (x.pow(2).sum(-1, keepdim=True) + float(self.bias)).sqrt()
+            h = h + read_noise * norm * torch.randn(h.shape, generator=gen)
+        return h
+
+    def _loss(self, params, x, kind, gen, noise):
+        fixed = (torch.tanh(self._field(params, x, noise, gen)) - x).pow(2).mean(dim=(1, 2))
+        if self.objective == "fixed-point":
+            return fixed
+        target = x.repeat(1, self.cue_copies, 1)
+        if kind == "binary":
+            flips = torch.rand(target.shape, generator=gen) < self.cue_flip
+            state = torch.where(flips, -target, target)
+        else:
+            noise = self.cue_noise * torch.randn(target.shape, generator=gen)
+            state = (target + noise).clamp(-1, 1)
+        recall = torch.zeros(x.shape[0])
+        for _ in range(self.unroll):
+            state = torch.tanh(self._field(params, state, noise, gen))
+            recall = recall + (state - target).pow(2).mean(dim=(1, 2))
+        return fixed + recall / self.unroll
+
+    def _converged(self, loss, step, window_sum, prev_window) -> torch.Tensor:
+        if self.objective == "fixed-point":
+            return loss < self.tol
+        window_sum += loss
+        if step % self.window:
+            return torch.zeros_like(loss, dtype=torch.bool)
+        mean = window_sum / self.window
+        improved = (prev_window - mean) > self.rel_tol * prev_window
+        prev_window.copy_(mean)
+        window_sum.zero_()
+        return ~improved
+
+    def fixed_points(self, result: TrainResult, patterns: torch.Tensor) -> torch.Tensor:
+        """``(T,)`` bool: every stored binary pattern is a fixed point of ``sign(W x + b)``."""
+        x = torch.as_tensor(patterns, dtype=torch.float32)
+        if x.ndim == 2:
+            x = x[None].expand(result.weights.shape[0], -1, -1)
+        h = torch.bmm(x, result.weights.transpose(1, 2)) + result.bias[:, None, :]
+        return ((h * x) > 0).all(dim=2).all(dim=1)

@@ -1,0 +1,165 @@
+"""Seeded corruption of recall cues.
+
+Every function takes ``x`` of shape ``(B, N)`` (torch tensor, numpy array or nested list of
+floats; images flattened row-major), never modifies it, and returns a new float32 torch tensor
+of the same shape on the same device. Randomness comes only from the ``generator`` argument
+(a ``torch.Generator``, an int seed, or ``None`` meaning seed 0), so results are reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from xbarmem.errors import PatternError
+
+__all__ = [
+    "CORRUPTION_METHODS",
+    "as_generator",
+    "corrupt",
+    "flip_bits",
+    "gaussian_noise",
+    "occlude_block",
+    "salt_and_pepper",
+]
+
+CORRUPTION_METHODS = ("flip", "gaussian", "occlude", "salt-pepper")
+
+GeneratorLike = torch.Generator | int | None
+
+
+def as_generator(seed_or_gen: GeneratorLike = None) -> torch.Generator:
+    """Return ``seed_or_gen`` if it is a ``torch.Generator`` (shared state), else a fresh CPU
+    generator seeded with the int (``None`` -> seed 0)."""
+    if isinstance(seed_or_gen, torch.Generator):
+        return seed_or_gen
+    if seed_or_gen is None:
+        seed_or_gen = 0
+    if isinstance(seed_or_gen, bool) or not isinstance(seed_or_gen, (int, np.integer)):
+        raise TypeError(f"expected a torch.Generator, an int seed or None, got {seed_or_gen!r}")
+    return torch.Generator().manual_seed(int(seed_or_gen))
+
+
+def _as_float_tensor(x: Any) -> torch.Tensor:
+    """A float32 copy of ``x`` (never a view of the caller's data)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to(torch.float32, copy=True)
+    arr = np.asarray(x)
+    if arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number):
+        raise PatternError(f"cues must be numeric, got dtype {arr.dtype}")
+    return torch.tensor(arr, dtype=torch.float32)
+
+
+def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise PatternError(f"{name} must be a number, got {value!r}") from None
+    if math.isnan(v) or v < 0.0 or (upper is not None and v > upper) or math.isinf(v):
+        rng = "[0, 1]" if upper == 1.0 else ">= 0 and finite"
+        raise PatternError(f"{name} must be {rng}, got {value!r}")
+    return v
+
+
+def _uniform(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Uniform [0, 1) draws of ``like``'s shape, made on the generator's device."""
+    return torch.rand(like.shape, generator=gen, device=gen.device).to(like.device)
+
+
+def flip_bits(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Tensor:
+    """Negate each entry independently with probability ``rate`` in [0, 1]."""
+    rate = _check_level("flip rate", rate)
+    out = _as_float_tensor(x)
+    mask = _uniform(out, as_generator(generator)) < rate
+    return torch.where(mask, -out, out)
+
+
+def gaussian_noise(
+    x: Any, sigma: float, generator: GeneratorLike = None, clip: bool = True
+) -> torch.Tensor:
+    """Add iid N(0, sigma**2) noise (``sigma >= 0``); clip the result to [-1, 1] if ``clip``."""
+    sigma = _check_level("noise sigma", sigma, upper=None)
+    out = _as_float_tensor(x)
+    gen = as_generator(generator)
+    out = out + sigma * torch.randn(out.shape, generator=gen, device=gen.device).to(out.device)
+    return out.clamp_(-1.0, 1.0) if clip else out
+
+
+def occlude_block(
+    x: Any,
+    image_shape: tuple[int, int],
+    fraction: float,
+    generator: GeneratorLike = None,
+    fill: float = -1.0,
+) -> torch.Tensor:
+    """Set one axis-aligned block covering about ``fraction`` of each ``(h, w)`` image to
+    ``fill``. The block has the image's aspect ratio; its position is uniform per pattern.
+    ``x`` must be ``(B, h*w)``."""
+    fraction = _check_level("occlusion fraction", fraction)
+    out = _as_float_tensor(x)
+    h, w = (int(v) for v in image_shape)
+    if out.ndim != 2 or out.shape[1] != h * w:
+        raise PatternError(
+            f"occlusion needs cues of shape (B, {h * w}) for image_shape ({h}, {w}), "
+            f"got {tuple(out.shape)}"
+        )
+    area = fraction * h * w
+    if area < 0.5:
+        return out
+    bh = min(h, max(1, round(h * math.sqrt(fraction))))
+    bw = min(w, max(1, round(area / bh)))
+    gen = as_generator(generator)
+    b = out.shape[0]
+    top = torch.randint(0, h - bh + 1, (b, 1), generator=gen, device=gen.device).to(out.device)
+    left = torch.randint(0, w - bw + 1, (b, 1), generator=gen, device=gen.device).to(out.device)
+    rows = torch.arange(h, device=out.device)
+    cols = torch.arange(w, device=out.device)
+    in_rows = (rows >= top) & (rows < top + bh)  # (B, h)
+    in_cols = (cols >= left) & (cols < left + bw)  # (B, w)
+    mask = (in_rows[:, :, None] & in_cols[:, None, :]).reshape(b, h * w)
+    return out.masked_fill_(mask, float(fill))
+
+
+def salt_and_pepper(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Tensor:
+    """With probability ``rate`` replace each entry by +1 or -1 (50/50)."""
+    rate = _check_level("salt-and-pepper rate", rate)
+    out = _as_float_tensor(x)
+    gen = as_generator(generator)
+    hit = _uniform(out, gen) < rate
+    value = torch.where(_uniform(out, gen) < 0.5, 1.0, -1.0)
+    return torch.where(hit, value, out)
+
+
+def corrupt(
+    x: Any,
+    method: str,
+    level: float,
+    generator: GeneratorLike = None,
+    image_shape: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """Dispatch to a corruption by name: ``"flip"`` (rate), ``"gaussian"`` (sigma),
+    ``"occlude"`` (fraction; ``image_shape`` defaults to square images) or ``"salt-pepper"``
+    (rate). Unknown names and out-of-range levels raise :class:`PatternError`."""
+    key = str(method).strip().lower().replace("_", "-")
+    if key == "flip":
+        return flip_bits(x, level, generator)
+    if key == "gaussian":
+        return gaussian_noise(x, level, generator)
+    if key == "salt-pepper":
+        return salt_and_pepper(x, level, generator)
+    if key == "occlude":
+        if image_shape is None:
+            n = int(_as_float_tensor(x).shape[-1])
+            side = math.isqrt(n)
+            if side * side != n:
+                raise PatternError(
+                    f"occlude needs image_shape: N={n} is not a square number of neurons"
+                )
+            image_shape = (side, side)
+        return occlude_block(x, image_shape, level, generator)
+    raise PatternError(
+        f"unknown corruption method {method!r}: expected one of {', '.join(CORRUPTION_METHODS)}"
+    )

@@ -1,0 +1,60 @@
+"""Row-wise recall metrics between retrieved states and stored patterns.
+
+Inputs ``a`` and ``b`` are torch tensors, numpy arrays or nested lists of identical shape
+``(B, N)`` (a 1-D vector counts as one row). Signs use the convention ``value >= 0 -> +1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from xbarmem.errors import PatternError
+
+__all__ = ["cosine_similarity", "exact_recall", "hamming_distance"]
+
+
+def _as_rows(x: Any, name: str) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        t = x.detach().to(torch.float64)
+    else:
+        arr = np.asarray(x)
+        if arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number):
+            raise PatternError(f"{name} must be numeric, got dtype {arr.dtype}")
+        t = torch.as_tensor(arr, dtype=torch.float64)
+    if t.ndim == 1:
+        t = t.unsqueeze(0)
+    if t.ndim != 2:
+        raise PatternError(f"{name} must be 2-D (B, N), got shape {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise PatternError(f"{name} contains NaN/inf values")
+    return t
+
+
+def _pair(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    ta, tb = _as_rows(a, "a"), _as_rows(b, "b")
+    if ta.shape != tb.shape:
+        raise PatternError(f"shape mismatch: a is {tuple(ta.shape)}, b is {tuple(tb.shape)}")
+    return ta, tb.to(ta.device)
+
+
+def cosine_similarity(a: Any, b: Any) -> torch.Tensor:
+    """Cosine similarity of each row pair: float32 ``(B,)`` in [-1, 1]; 0 if a row is zero."""
+    ta, tb = _pair(a, b)
+    denom = ta.norm(dim=1) * tb.norm(dim=1)
+    dot = (ta * tb).sum(dim=1)
+    cos = torch.where(denom > 0, dot / denom.clamp_min(1e-300), torch.zeros_like(dot))
+    return cos.clamp(-1.0, 1.0).to(torch.float32)
+
+
+def hamming_distance(a: Any, b: Any) -> torch.Tensor:
+    """Number of positions whose signs differ in each row pair: int64 ``(B,)``."""
+    ta, tb = _pair(a, b)
+    return ((ta >= 0) != (tb >= 0)).sum(dim=1).to(torch.int64)
+
+
+def exact_recall(a: Any, b: Any) -> torch.Tensor:
+    """Whether every sign agrees in each row pair: bool ``(B,)``."""
+    return hamming_distance(a, b) == 0

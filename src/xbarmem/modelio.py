@@ -1,0 +1,101 @@
+"""Saving and loading trained memories: safetensors tensors plus JSON metadata, never pickle.
+
+One ``.safetensors`` file holds the programmed conductances (siemens), the target weights, the
+chip's fault map and, in the header metadata, the chip spec, the rule and its options, seeds and
+versions. Loading rebuilds the memory in exactly its programmed state (no re-programming, so no
+new write error).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load_file, save_file
+
+from .chipspec import ChipSpec
+from .errors import FileFormatError
+from .faults import FaultMap
+from .memory import SingleLayerMemory
+
+FORMAT = "xbarmem-model/1"
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("xbarmem", "torch", "numpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def save_memory(memory: SingleLayerMemory, path: str | Path, *, patterns=None,
+                extra: dict[str, Any] | None = None) -> Path:
+    """Write ``memory`` (must be programmed) to ``path`` (``.safetensors``); ``patterns`` (a
+    :class:`~xbarmem.data.PatternSet`) are saved alongside so the model can be evaluated."""
+    cb = memory.crossbar
+    if not cb.programmed:
+        raise FileFormatError("cannot save a memory that has not been trained/programmed")
+    path = Path(path)
+    tensors = {"g_pos": cb.g_pos, "g_neg": cb.g_neg, "fault_g_stuck": memory.faults.g_stuck,
+               "target_weights": memory.target_weights.numpy().astype(np.float32)}
+    if memory.target_bias is not None:
+        tensors["target_bias"] = memory.target_bias.numpy().astype(np.float32)
+    extra = dict(extra or {})
+    if patterns is not None:
+        tensors["patterns"] = patterns.patterns
+        extra["patterns"] = {"name": patterns.name, "kind": patterns.kind,
+                             "image_shape": list(patterns.image_shape or [])}
+    meta = {"format": FORMAT, "arch": "single", "n_neurons": memory.n_neurons,
+            "bias": memory.has_bias, "first_array": cb.first_array, "w_max": cb.w_max,
+            "chip": memory.chip.to_dict(), "fault_meta": memory.faults.meta,
+            "info": memory.info, "versions": _versions(), "extra": extra}
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path),
+              metadata={"xbarmem": json.dumps(meta)})
+    return path
+
+
+def load_memory(path: str | Path) -> SingleLayerMemory:
+    """Read a memory written by :func:`save_memory`; a foreign or corrupt file raises
+    :class:`~xbarmem.errors.FileFormatError`."""
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"no such model file: {path}")
+    try:
+        tensors = load_file(str(path))
+        with safe_open(str(path), framework="numpy") as handle:
+            header = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from exc
+    try:
+        meta = json.loads(header["xbarmem"])
+        if meta.get("format") != FORMAT:
+            raise KeyError("format")
+        chip = ChipSpec.from_dict(meta["chip"])
+        faults = FaultMap(tensors["fault_g_stuck"], meta.get("fault_meta", {}))
+        memory = SingleLayerMemory(int(meta["n_neurons"]), chip, faults, bias=bool(meta["bias"]),
+                                   first_array=int(meta["first_array"]))
+        memory.crossbar.set_conductances(tensors["g_pos"], tensors["g_neg"], float(meta["w_max"]))
+        memory.target_weights = torch.as_tensor(tensors["target_weights"])
+        if "target_bias" in tensors:
+            memory.target_bias = torch.as_tensor(tensors["target_bias"])
+        memory.info = meta.get("info", {})
+    except (KeyError, json.JSONDecodeError, TypeError) as exc:
+        raise FileFormatError(f"{path}: not an xbarmem model (missing or bad {exc})") from exc
+    return memory
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a saved model (chip, rule, seeds, versions)."""
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            return json.loads((handle.metadata() or {})["xbarmem"])
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"{path}: not an xbarmem model ({exc})") from exc

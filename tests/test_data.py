@@ -1,0 +1,378 @@
+"""Tests for xbarmem.data: validation, built-in pattern sets and file loaders."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xbarmem.data import (
+    PatternSet,
+    load_digits,
+    load_file,
+    load_mnist,
+    load_patterns,
+    random_patterns,
+    validate_patterns,
+)
+from xbarmem.errors import FileFormatError, PatternError, XbarmemError
+
+
+def _bundled() -> tuple[np.ndarray, np.ndarray]:
+    res = resources.files("xbarmem") / "datasets" / "mnist-10k.npz"
+    with res.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
+        return z["images"], z["labels"]
+
+
+def _write_idx(path: Path, arr: np.ndarray, code: int = 0x08, compress: bool = False) -> None:
+    header = struct.pack(">BBBB", 0, 0, code, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    raw = header + arr.tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def test_errors_are_value_errors() -> None:
+    for cls in (PatternError, FileFormatError):
+        assert issubclass(cls, XbarmemError) and issubclass(cls, ValueError)
+
+
+def test_validate_accepts_numpy_torch_lists_and_copies() -> None:
+    src = np.array([[1, -1, 1], [-1, -1, 1]], dtype=np.int8)
+    for x in (src, torch.tensor(src), src.tolist()):
+        out = validate_patterns(x)
+        assert out.dtype == np.float32 and out.shape == (2, 3)
+        np.testing.assert_array_equal(out, src)
+    f32 = src.astype(np.float32)
+    out = validate_patterns(f32)
+    out[0, 0] = 5.0
+    assert f32[0, 0] == 1.0  # result never aliases the input
+
+
+@pytest.mark.parametrize(
+    ("x", "kwargs", "words"),
+    [
+        (np.ones(64), {}, ["1-D", "(64,)", "reshape", "(1, 64)"]),
+        (np.ones((2, 2, 2)), {}, ["2-D", "(2, 2, 2)"]),
+        (np.ones((0, 5)), {}, ["empty"]),
+        (np.ones((3, 0)), {}, ["empty"]),
+        (np.array([[1.0, np.nan], [np.inf, 1.0]]), {}, ["2 NaN/inf", "(0, 1)"]),
+        (np.array([["a", "b"]]), {}, ["non-numeric"]),
+        (np.ones((2, 63)), {"n_neurons": 64}, ["N=63", "has 64"]),
+        (np.array([[0.0, 1.0]]), {}, ["{0,1}", "allow_zero_one=True", "--zero-one"]),
+        (np.array([[0.5, 1.0]]), {}, ["-1 and +1", "0.5"]),
+        (np.array([[-3.0, 0.5]]), {"kind": "continuous"}, ["[-1, 1]", "min=-3", "max=0.5"]),
+        (np.ones((1, 2)), {"kind": "raw"}, ["kind", "raw"]),
+    ],
+)
+def test_validate_errors_name_the_problem(x: np.ndarray, kwargs: dict, words: list[str]) -> None:
+    with pytest.raises(PatternError) as info:
+        validate_patterns(x, **kwargs)
+    msg = str(info.value)
+    assert "\n" not in msg
+    for word in words:
+        assert word in msg
+
+
+def test_validate_zero_one_mapping() -> None:
+    out = validate_patterns(np.array([[0, 1, 1], [1, 0, 0]]), allow_zero_one=True)
+    np.testing.assert_array_equal(out, [[-1, 1, 1], [1, -1, -1]])
+    # already +-1 data passes through unchanged even with the flag
+    np.testing.assert_array_equal(validate_patterns([[1, -1]], allow_zero_one=True), [[1, -1]])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    p=st.integers(1, 6),
+    n=st.integers(1, 40),
+    seed=st.integers(0, 2**31),
+)
+def test_validate_roundtrips_random_valid_sets(p: int, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    binary = rng.choice([-1.0, 1.0], size=(p, n))
+    np.testing.assert_array_equal(validate_patterns(binary, n_neurons=n), binary)
+    cont = rng.uniform(-1, 1, size=(p, n))
+    np.testing.assert_allclose(validate_patterns(cont, "continuous"), cont, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- PatternSet
+
+
+def test_patternset_validates_and_subsets() -> None:
+    pats = np.array([[1, -1, 1, -1], [1, 1, 1, 1], [-1, -1, 1, 1]])
+    ps = PatternSet(pats, "binary", "toy", labels=np.array([3, 1, 2]), image_shape=(2, 2))
+    assert ps.patterns.dtype == np.float32 and ps.labels is not None
+    assert ps.labels.dtype == np.int64
+    assert (ps.n_patterns, ps.n_neurons) == (3, 4)
+    sub = ps.subset([2, 0])
+    np.testing.assert_array_equal(sub.patterns, pats[[2, 0]])
+    np.testing.assert_array_equal(sub.labels, [2, 3])
+    assert sub.image_shape == (2, 2) and sub.kind == "binary"
+    assert ps.subset(1).n_patterns == 1
+    assert ps.subset(np.array([True, False, True])).n_patterns == 2
+    with pytest.raises(PatternError):
+        ps.subset([5])
+    with pytest.raises(AttributeError):
+        ps.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"patterns": np.array([[0.5, 1.0]])},
+        {"patterns": np.ones((2, 4)), "labels": np.array([1, 2, 3])},
+        {"patterns": np.ones((2, 4)), "image_shape": (3, 3)},
+        {"patterns": np.ones((2, 4)), "kind": "raw"},
+    ],
+)
+def test_patternset_rejects_bad_input(kwargs: dict) -> None:
+    with pytest.raises(PatternError):
+        PatternSet(**kwargs)
+
+
+# --------------------------------------------------------------------------- built-in sets
+
+
+def test_mnist_one_per_class_is_first_of_each_digit_in_order() -> None:
+    images, labels = _bundled()
+    ps = load_mnist(one_per_class=True)
+    assert ps.name == "mnist8-binary" and ps.image_shape == (8, 8)
+    assert ps.patterns.shape == (10, 64)
+    np.testing.assert_array_equal(ps.labels, np.arange(10))
+    # the pattern for digit d comes from the first image of class d in file order
+    first7 = int(np.flatnonzero(labels == 7)[0])
+    ref = load_mnist(n=first7 + 1)
+    np.testing.assert_array_equal(ps.patterns[7], ref.patterns[first7])
+    sub = load_mnist(one_per_class=True, digits=[5, 1])
+    np.testing.assert_array_equal(sub.labels, [1, 5])
+
+
+def test_mnist_binarisation_is_box_average_thresholded_at_image_mean() -> None:
+    images, _ = _bundled()
+    ps = load_mnist(side=7, n=20)  # 28 / 7 = 4: area averaging is an exact 4x4 box mean
+    assert set(np.unique(ps.patterns)) == {-1.0, 1.0}
+    small = images[:20].astype(np.float64).reshape(20, 7, 4, 7, 4).mean(axis=(2, 4))
+    flat = small.reshape(20, -1)
+    expected = np.where(flat > flat.mean(axis=1, keepdims=True), 1.0, -1.0)
+    np.testing.assert_array_equal(ps.patterns, expected)
+    # the +1 pixels are brighter on average than the image mean, the -1 pixels darker
+    for img, pat in zip(flat, ps.patterns, strict=True):
+        assert img[pat > 0].mean() > img.mean() > img[pat < 0].mean()
+
+
+def test_mnist_continuous_scaling_and_filters() -> None:
+    images, labels = _bundled()
+    full = load_mnist(side=28, kind="continuous", n=3)
+    np.testing.assert_allclose(full.patterns, images[:3].reshape(3, -1) / 255 * 2 - 1, atol=1e-6)
+    small = load_mnist(side=8, kind="continuous", n=50)
+    assert small.patterns.min() >= -1.0 and small.patterns.max() <= 1.0
+    assert small.name == "mnist8-continuous"
+    twos = load_mnist(digits=[2, 3], n=30)
+    assert set(twos.labels.tolist()) <= {2, 3} and twos.n_patterns == 30
+    np.testing.assert_array_equal(twos.labels, labels[np.isin(labels, [2, 3])][:30])
+
+
+def test_mnist_shuffle_is_seeded() -> None:
+    a = load_mnist(n=15, shuffle=True, seed=3)
+    b = load_mnist(n=15, shuffle=True, seed=3)
+    c = load_mnist(n=15, shuffle=True, seed=4)
+    np.testing.assert_array_equal(a.patterns, b.patterns)
+    assert not np.array_equal(a.labels, c.labels) or not np.array_equal(a.patterns, c.patterns)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"side": 3}, "side"),
+        ({"side": 29}, "side"),
+        ({"kind": "raw"}, "raw"),
+        ({"n": 0}, "n must"),
+        ({"n": 20000}, "only 10000"),
+        ({"digits": [42], "one_per_class": True}, "class 42"),
+    ],
+)
+def test_mnist_bad_arguments(kwargs: dict, word: str) -> None:
+    with pytest.raises(PatternError, match=word):
+        load_mnist(**kwargs)
+
+
+def test_sklearn_digits() -> None:
+    from sklearn.datasets import load_digits as sk_digits
+
+    ref = sk_digits()
+    ps = load_digits(one_per_class=True)
+    np.testing.assert_array_equal(ps.labels, np.arange(10))
+    assert ps.patterns.shape == (10, 64) and set(np.unique(ps.patterns)) == {-1.0, 1.0}
+    cont = load_digits(kind="continuous", n=4)
+    np.testing.assert_allclose(cont.patterns, ref.data[:4] / 16 * 2 - 1, atol=1e-6)
+    assert load_digits(digits=[0], n=5).labels.tolist() == [0] * 5
+
+
+def test_random_patterns() -> None:
+    a = random_patterns(50, 100, seed=1)
+    assert a.patterns.shape == (50, 100) and set(np.unique(a.patterns)) == {-1.0, 1.0}
+    assert abs(a.patterns.mean()) < 0.05
+    np.testing.assert_array_equal(a.patterns, random_patterns(50, 100, seed=1).patterns)
+    assert not np.array_equal(a.patterns, random_patterns(50, 100, seed=2).patterns)
+    c = random_patterns(10, 30, kind="continuous", seed=0)
+    assert c.kind == "continuous" and c.patterns.min() >= -1 and c.patterns.max() <= 1
+    assert len(np.unique(c.patterns)) > 250
+    with pytest.raises(PatternError):
+        random_patterns(0, 10)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_npy_loading(tmp_path: Path) -> None:
+    pats = np.array([[1, -1, 1, 1], [-1, -1, 1, -1]], dtype=np.float64)
+    np.save(tmp_path / "p.npy", pats)
+    ps = load_file(tmp_path / "p.npy")
+    np.testing.assert_array_equal(ps.patterns, pats)
+    assert ps.name == "p.npy" and ps.image_shape is None
+
+    np.save(tmp_path / "z.npy", (pats > 0).astype(np.uint8))
+    with pytest.raises(PatternError, match="zero-one"):
+        load_file(tmp_path / "z.npy")
+    np.testing.assert_array_equal(load_file(tmp_path / "z.npy", zero_one=True).patterns, pats)
+
+    np.save(tmp_path / "stack.npy", pats.reshape(2, 2, 2))
+    stack = load_file(tmp_path / "stack.npy")
+    assert stack.image_shape == (2, 2)
+    np.testing.assert_array_equal(stack.patterns, pats)
+
+
+def test_npz_loading(tmp_path: Path) -> None:
+    pats = np.array([[1, -1], [-1, 1], [1, 1]], dtype=np.float32)
+    np.savez(tmp_path / "one.npz", whatever=pats)
+    np.testing.assert_array_equal(load_file(tmp_path / "one.npz").patterns, pats)
+
+    np.savez(tmp_path / "named.npz", patterns=pats, labels=np.array([4, 5, 6]), extra=np.ones(2))
+    named = load_file(tmp_path / "named.npz")
+    np.testing.assert_array_equal(named.labels, [4, 5, 6])
+    np.testing.assert_array_equal(load_file(tmp_path / "named.npz", key="patterns").patterns, pats)
+
+    np.savez(tmp_path / "two.npz", a=pats, b=pats)
+    with pytest.raises(FileFormatError, match=r"key=.*'a', 'b'"):
+        load_file(tmp_path / "two.npz")
+    np.testing.assert_array_equal(load_file(tmp_path / "two.npz", key="b").patterns, pats)
+    with pytest.raises(FileFormatError, match="'a', 'b'"):
+        load_file(tmp_path / "two.npz", key="c")
+
+    imgs = np.random.default_rng(0).integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "imgs.npz", images=imgs, labels=np.arange(4))
+    ps = load_file(tmp_path / "imgs.npz", side=14)
+    assert ps.image_shape == (14, 14) and ps.n_neurons == 196
+    assert set(np.unique(ps.patterns)) == {-1.0, 1.0}
+
+
+def test_csv_loading(tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text("a,b,c\n1,-1,1\n-1,1,1\n")
+    np.testing.assert_array_equal(load_file(tmp_path / "h.csv").patterns, [[1, -1, 1], [-1, 1, 1]])
+    (tmp_path / "c.csv").write_text("0.5,-0.25\n")
+    cont = load_file(tmp_path / "c.csv", kind="continuous")
+    np.testing.assert_allclose(cont.patterns, [[0.5, -0.25]])
+    (tmp_path / "bad.csv").write_text("1,2\n3,x\n")
+    with pytest.raises(FileFormatError, match="bad.csv"):
+        load_file(tmp_path / "bad.csv")
+
+
+def test_idx_round_trip(tmp_path: Path) -> None:
+    imgs = np.zeros((3, 28, 28), dtype=np.uint8)
+    imgs[0, 4:20, 10:14] = 255  # a bar
+    imgs[1, 10:14, 2:26] = 200
+    imgs[2] = np.arange(28, dtype=np.uint8)[None, :] * 9
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", imgs)
+    full = load_file(tmp_path / "t10k-images-idx3-ubyte")
+    assert full.image_shape == (28, 28) and full.n_patterns == 3
+    flat = imgs.reshape(3, -1).astype(np.float64)
+    expected = np.where(flat > flat.mean(axis=1, keepdims=True), 1.0, -1.0)
+    np.testing.assert_array_equal(full.patterns, expected)
+
+    cont = load_file(tmp_path / "t10k-images-idx3-ubyte", kind="continuous")
+    np.testing.assert_allclose(cont.patterns, flat / 255 * 2 - 1, atol=1e-6)
+
+    # gzip'd, and with a foreign extension detected by its magic number
+    _write_idx(tmp_path / "imgs-idx3-ubyte.gz", imgs, compress=True)
+    np.testing.assert_array_equal(load_file(tmp_path / "imgs-idx3-ubyte.gz").patterns, expected)
+    _write_idx(tmp_path / "images.bin", imgs)
+    small = load_file(tmp_path / "images.bin", side=7)
+    assert small.image_shape == (7, 7) and small.n_neurons == 49
+
+    # big-endian float data in an .idx file is treated as generic numeric patterns
+    pm1 = np.array([[1, -1, -1], [1, 1, -1]], dtype=">f4")
+    _write_idx(tmp_path / "pm1.idx", pm1, code=0x0D)
+    np.testing.assert_array_equal(load_file(tmp_path / "pm1.idx").patterns, pm1)
+
+
+def test_idx_errors(tmp_path: Path) -> None:
+    imgs = np.ones((2, 5, 5), dtype=np.uint8)
+    _write_idx(tmp_path / "cut-idx3-ubyte", imgs)
+    raw = (tmp_path / "cut-idx3-ubyte").read_bytes()
+    (tmp_path / "cut-idx3-ubyte").write_bytes(raw[:-3])
+    with pytest.raises(FileFormatError, match="cut-idx3-ubyte.*corrupt"):
+        load_file(tmp_path / "cut-idx3-ubyte")
+    _write_idx(tmp_path / "labels-idx1-ubyte", np.arange(5, dtype=np.uint8))
+    with pytest.raises(FileFormatError, match="labels"):
+        load_file(tmp_path / "labels-idx1-ubyte")
+
+
+def test_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileFormatError, match="no such file"):
+        load_file(tmp_path / "missing.npy")
+    (tmp_path / "x.txt").write_text("1,2\n")
+    with pytest.raises(FileFormatError, match=r"unknown file type.*\.npy.*\.npz.*\.csv"):
+        load_file(tmp_path / "x.txt")
+    (tmp_path / "broken.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(FileFormatError, match="broken.npy"):
+        load_file(tmp_path / "broken.npy")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(FileFormatError, match="broken.npz"):
+        load_file(tmp_path / "broken.npz")
+    (tmp_path / "notgz.npy.gz").write_bytes(b"plain bytes")
+    with pytest.raises(FileFormatError, match="notgz"):
+        load_file(tmp_path / "notgz.npy.gz")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(FileFormatError, match="obj.npy"):
+        load_file(tmp_path / "obj.npy")
+
+
+# --------------------------------------------------------------------------- load_patterns
+
+
+def test_load_patterns_builtin_names(tmp_path: Path) -> None:
+    mn = load_patterns("mnist", one_per_class=True)
+    np.testing.assert_array_equal(mn.labels, np.arange(10))
+    assert load_patterns("MNIST", side=12, n=5).patterns.shape == (5, 144)
+    assert load_patterns("digits", n=7).patterns.shape == (7, 64)
+    rnd = load_patterns("random", side=5, n=9, seed=2)
+    assert rnd.patterns.shape == (9, 25)
+    np.testing.assert_array_equal(rnd.patterns, random_patterns(9, 25, seed=2).patterns)
+
+    np.save(tmp_path / "p.npy", random_patterns(6, 10, seed=0).patterns)
+    from_file = load_patterns(str(tmp_path / "p.npy"), n=4)
+    assert from_file.patterns.shape == (4, 10)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "words"),
+    [
+        (("nosuchthing",), {}, ["nosuchthing", "mnist", "digits", "random"]),
+        (("digits",), {"side": 12}, ["8x8", "side=12"]),
+        (("random",), {}, ["needs n"]),
+        (("mnist",), {"kind": "raw"}, ["raw"]),
+    ],
+)
+def test_load_patterns_errors(args: tuple, kwargs: dict, words: list[str]) -> None:
+    with pytest.raises(PatternError) as info:
+        load_patterns(*args, **kwargs)
+    for word in words:
+        assert word in str(info.value)
