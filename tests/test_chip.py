@@ -1,0 +1,278 @@
+"""Device model, fault maps and crossbar physics."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xbarmem.chipspec import ChipSpec, load_chip, load_preset, preset_names
+from xbarmem.crossbar import Crossbar
+from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.faults import FaultMap
+from xbarmem.recall import FloatMatrix, recall
+
+G_MIN, G_MAX = 2e-6, 150e-6
+
+
+def chip(**device) -> ChipSpec:
+    return load_preset("ideal").replace_device(**device)
+
+
+def one_array(g_stuck_cells: dict[tuple[int, int, int], float], rows=4, cols=4) -> FaultMap:
+    g = np.full((1, 2, rows, cols), np.nan)
+    for (p, r, c), value in g_stuck_cells.items():
+        g[0, p, r, c] = value
+    return FaultMap(g)
+
+
+def small_chip(**device) -> ChipSpec:
+    return chip(**device).replace_array(rows=4, cols=4)
+
+
+# ------------------------------------------------------------------ chip spec
+def test_presets_exist_and_round_trip(tmp_path):
+    assert {"ideal", "rram", "paper-sim"} <= set(preset_names())
+    for name in preset_names():
+        spec = load_preset(name)
+        assert ChipSpec.from_dict(spec.to_dict()) == spec
+        path = tmp_path / f"{name}.toml"
+        path.write_text(spec.to_toml())
+        assert load_chip(str(path)) == spec
+    assert load_preset("paper-sim").array.fault_model == "weight"
+    rram = load_preset("rram").device
+    assert rram.g_min == 2e-6 and rram.g_max == 150e-6 and 1e-6 <= rram.write_noise <= 3e-6
+
+
+@pytest.mark.parametrize("table, words", [
+    ({"device": {"g_mni": 1e-6}}, "device.g_mni"),
+    ({"devise": {}}, "devise"),
+    ({"device": {"g_min": 5e-6, "g_max": 5e-6}}, "g_min"),
+    ({"device": {"write_noise": -1e-6}}, "write_noise"),
+    ({"device": {"read_noise": float("nan")}}, "read_noise"),
+    ({"device": {"p_stuck_on": 1.5}}, "p_stuck_on"),
+    ({"device": {"p_stuck_on": 0.6, "p_stuck_off": 0.6}}, "<= 1"),
+    ({"device": {"levels": 1}}, "levels"),
+    ({"array": {"fault_model": "pixel"}}, "fault_model"),
+    ({"array": {"rows": 0}}, "array.rows"),
+])
+def test_bad_chip_values_are_rejected_naming_the_key(table, words):
+    with pytest.raises(ConfigError, match=words.replace(".", r"\.").replace("<", "<")):
+        ChipSpec.from_dict(table)
+
+
+def test_bad_toml_file_and_unknown_preset(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[device\ng_min = 1")
+    with pytest.raises(FileFormatError, match="TOML"):
+        load_chip(str(bad))
+    with pytest.raises(FileFormatError, match="no chip preset or file"):
+        load_chip("not-a-chip")
+
+
+# ------------------------------------------------------------------ fault maps
+def test_generated_fault_rates_and_seed():
+    spec = load_preset("ideal").with_faults(0.3, on_fraction=0.25)
+    fm = FaultMap.generate(spec, 4, seed=3)
+    s = fm.summary(spec.device)
+    assert abs(s["stuck_fraction"] - 0.3) < 0.02
+    assert abs(s["stuck_on"] / s["stuck"] - 0.25) < 0.03
+    assert set(np.unique(fm.g_stuck[fm.stuck])) == {G_MIN, G_MAX}
+    np.testing.assert_array_equal(FaultMap.generate(spec, 4, seed=3).g_stuck, fm.g_stuck)
+    assert not np.array_equal(FaultMap.generate(spec, 4, seed=4).g_stuck, fm.g_stuck)
+
+
+def test_weight_model_faults_are_whole_pairs_at_zero():
+    spec = load_preset("paper-sim").with_faults(0.5)
+    fm = FaultMap.generate(spec, 1, seed=0)
+    np.testing.assert_array_equal(fm.stuck[0, 0], fm.stuck[0, 1])
+    assert abs(fm.stuck[0, 0].mean() - 0.5) < 0.03
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+def test_fault_map_file_round_trip(tmp_path, suffix):
+    spec = load_preset("rram").with_faults(0.2)
+    fm = FaultMap.generate(spec, 2, seed=7)
+    back = FaultMap.load(fm.save(tmp_path / f"map{suffix}"))
+    np.testing.assert_array_equal(back.g_stuck, fm.g_stuck)
+    assert back.meta["seed"] == 7
+
+
+def test_fault_map_csv_errors_name_the_line(tmp_path):
+    fm = FaultMap.generate(load_preset("ideal").with_faults(0.1), 1, seed=0)
+    path = fm.save(tmp_path / "m.csv")
+    lines = path.read_text().splitlines()
+    lines[3] = "0,G+,x,1,2e-6"
+    path.write_text("\n".join(lines))
+    with pytest.raises(FileFormatError, match="line 4"):
+        FaultMap.load(path)
+    with pytest.raises(FileFormatError, match="no such fault map"):
+        FaultMap.load(tmp_path / "missing.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(FileFormatError, match="unreadable"):
+        FaultMap.load(tmp_path / "junk.npz")
+
+
+def test_measured_maps_import():
+    dev = load_preset("rram").device
+    codes = np.zeros((2, 3, 3), dtype=int)
+    codes[0, 0, 0], codes[1, 2, 1] = 1, -1
+    fm = FaultMap.from_codes(codes, dev)
+    assert fm.g_stuck[0, 0, 0, 0] == dev.g_max and fm.g_stuck[0, 1, 2, 1] == dev.g_min
+    assert fm.stuck.sum() == 2
+    with pytest.raises(FileFormatError, match="codes"):
+        FaultMap.from_codes(codes * 2, dev)
+    read = np.full((2, 3, 3), 60e-6)
+    read[0, 1, 1], read[1, 0, 2] = 1e-6, 149e-6
+    fm = FaultMap.from_conductance_map(read, dev)
+    assert fm.stuck.sum() == 2 and fm.g_stuck[0, 0, 1, 1] == 1e-6
+    target = np.full((2, 3, 3), 60e-6)
+    fm = FaultMap.from_readback(read, target, 5e-6, dev)
+    assert fm.stuck.sum() == 2
+
+
+# ------------------------------------------------------------------ crossbar
+def test_stuck_on_device_allows_only_one_sign():
+    spec = small_chip()
+    fm = one_array({(0, 1, 0): G_MAX, (1, 2, 0): G_MAX, (0, 3, 1): G_MIN, (1, 3, 1): G_MAX})
+    cb = Crossbar(spec, 4, 3, fm, bias=True)
+    lo, hi = cb.bounds()
+    # logical weight (out i, in j) sits at physical row j, column i
+    assert (lo[0, 1], hi[0, 1]) == (0.0, 1.0)         # G+ stuck ON: only w >= 0
+    assert (lo[0, 2], hi[0, 2]) == (-1.0, 0.0)        # G- stuck ON: only w <= 0
+    assert lo[1, 3] == hi[1, 3] == -1.0               # both stuck: pinned (bias column)
+    assert (lo[2, 2], hi[2, 2]) == (-1.0, 1.0)        # free pair
+    w = torch.full((4, 3), -0.7)
+    cb.program(w, torch.zeros(4))
+    w_eff, b_eff = cb.effective()
+    assert w_eff[0, 1] == pytest.approx(0.0, abs=1e-6)   # clipped to the realisable interval
+    assert w_eff[0, 2] == pytest.approx(-0.7, abs=1e-6)  # free G+ compensates the stuck G-
+    assert b_eff[1] == pytest.approx(-1.0, abs=1e-6)
+    assert cb.g_pos[0, 1] == G_MAX                       # the stuck device did not move
+
+
+def test_ideal_chip_reproduces_float_recall():
+    torch.manual_seed(0)
+    n = 20
+    w = torch.randn(n, n)
+    w = (w + w.T) / 2
+    w.fill_diagonal_(0)
+    w = w / w.abs().max()
+    b = 0.1 * torch.randn(n)
+    spec = chip()
+    cb = Crossbar(spec, n, n, FaultMap.empty(1, 64, 64), bias=True).program(w, b)
+    w_eff, b_eff = cb.effective()
+    torch.testing.assert_close(w_eff, w, atol=1e-6, rtol=0)
+    cues = torch.where(torch.rand(30, n) < 0.5, 1.0, -1.0)
+    a = recall(cb, cues, max_iterations=50)
+    f = recall(FloatMatrix(w, b), cues, max_iterations=50)
+    torch.testing.assert_close(a.states, f.states)
+    torch.testing.assert_close(a.iterations, f.iterations)
+
+
+def test_write_error_statistics_match_spec():
+    sigma = 3e-6
+    spec = chip(write_noise=sigma)
+    cb = Crossbar(spec, 64, 64, FaultMap.empty(1, 64, 64), bias=False)
+    w = torch.full((64, 64), 0.5)
+    cb.program(w, seed=1)
+    target = G_MIN + 0.5 * (G_MAX - G_MIN)
+    err = cb.g_pos - target
+    assert abs(err.mean()) < 3 * sigma / 64
+    assert err.std() == pytest.approx(sigma, rel=0.05)
+    assert (cb.g_neg >= G_MIN).all()  # clipped to the window
+    first = cb.g_pos.copy()
+    cb.program(w, seed=1)
+    np.testing.assert_array_equal(cb.g_pos, first)   # seeded
+    cb.program(w, seed=2)
+    assert not np.array_equal(cb.g_pos, first)
+
+
+def test_reads_are_noisy_but_programming_is_not_repeated():
+    spec = chip(read_noise=1e-6)
+    cb = Crossbar(spec, 64, 64, FaultMap.empty(1, 64, 64), bias=False)
+    cb.program(torch.full((64, 64), 0.25), seed=0)
+    g_before = cb.g_pos.copy()
+    x = torch.ones(2000, 64)
+    gen = torch.Generator().manual_seed(0)
+    y1, y2 = cb.matvec(x, gen), cb.matvec(x, gen)
+    assert not torch.equal(y1, y2)                      # fresh noise per read
+    np.testing.assert_array_equal(cb.g_pos, g_before)   # devices untouched by reads
+    expected_std = cb.w_max / (G_MAX - G_MIN) * 1e-6 * math.sqrt(2 * 64)
+    assert float((y1 - 16.0).std()) == pytest.approx(expected_std, rel=0.05)
+    assert float((y1 - 16.0).mean()) == pytest.approx(0.0, abs=3 * expected_std / 40)
+
+
+def test_output_referred_read_noise_matches_per_device_simulation():
+    """The exact Gaussian shortcut equals drawing every device's read noise."""
+    s = 2e-6
+    spec = chip(read_noise=s)
+    cb = Crossbar(spec, 8, 8, FaultMap.empty(1, 64, 64), bias=False)
+    cb.program(torch.rand(8, 8) * 2 - 1)
+    x = torch.where(torch.rand(1, 8) < 0.5, 1.0, -1.0)
+    fast = cb.matvec(x.expand(20000, -1), torch.Generator().manual_seed(1))[:, 0]
+    rng = np.random.default_rng(0)
+    k = cb.w_max / spec.device.g_range
+    gp = cb.g_pos[0] + rng.normal(0, s, (20000, 8))
+    gn = cb.g_neg[0] + rng.normal(0, s, (20000, 8))
+    slow = ((gp - gn) * k) @ x[0].numpy()
+    assert float(fast.std()) == pytest.approx(slow.std(), rel=0.05)
+    assert float(fast.mean()) == pytest.approx(slow.mean(), abs=0.01)
+
+
+def test_levels_quantise_free_devices():
+    spec = chip(levels=5)
+    cb = Crossbar(spec, 8, 8, FaultMap.empty(1, 64, 64), bias=False)
+    cb.program(torch.rand(8, 8) * 2 - 1)
+    grid = G_MIN + np.arange(5) * (G_MAX - G_MIN) / 4
+    for g in (cb.g_pos, cb.g_neg):
+        assert np.abs(g[..., None] - grid).min(axis=-1).max() < 1e-12
+
+
+def test_large_matrix_tiles_over_arrays():
+    spec = chip().replace_array(rows=16, cols=16)
+    fm = FaultMap.generate(spec.with_faults(0.2), 6, seed=0)
+    with pytest.raises(ConfigError, match="needs arrays"):
+        Crossbar(spec, 40, 39, fm, bias=True)      # only 6 arrays in the map
+    fm9 = FaultMap.generate(spec.with_faults(0.2), 9, seed=0)
+    cb = Crossbar(spec, 40, 39, fm9, bias=True)    # 40 rows x 40 cols -> 3 x 3 tiles
+    assert cb.n_arrays == 9
+    # scatter(gather(x)) restores the physical map where the matrix lives
+    back = cb.scatter(cb.g_stuck)
+    used = ~np.isnan(cb.scatter(np.zeros_like(cb.g_stuck)))
+    np.testing.assert_array_equal(back[used], fm9.g_stuck[used])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.0, 0.9))
+def test_programmed_weights_always_inside_bounds(seed, rate):
+    spec = chip().with_faults(rate, on_fraction=0.5).replace_array(rows=8, cols=8)
+    fm = FaultMap.generate(spec, 1, seed=seed)
+    cb = Crossbar(spec, 8, 7, fm, bias=True)
+    lo, hi = cb.bounds()
+    assert (lo <= hi).all()
+    w = torch.randn(8, 7, generator=torch.Generator().manual_seed(seed)) * 2
+    cb.program(w, torch.zeros(8))
+    a = torch.cat(cb.effective()[0:1] + (cb.effective()[1][:, None],), dim=1)
+    assert (a >= lo - 1e-5).all() and (a <= hi + 1e-5).all()
+    stuck = cb.stuck
+    np.testing.assert_array_equal(cb.g_pos[stuck[0]], cb.g_stuck[0][stuck[0]])
+    np.testing.assert_array_equal(cb.g_neg[stuck[1]], cb.g_stuck[1][stuck[1]])
+
+
+def test_weight_model_pins_faulty_weights_at_zero_and_scales_free_ones():
+    spec = load_preset("paper-sim").with_faults(0.5).replace_array(rows=8, cols=8)
+    fm = FaultMap.generate(spec, 2, seed=1)
+    cb = Crossbar(spec, 8, 8, fm, bias=True)
+    lo, hi = cb.bounds()
+    faulty = (lo == 0) & (hi == 0)
+    assert 0.3 < faulty[:, :8].float().mean() < 0.7
+    assert not faulty[:, 8].any()                   # the bias is never faulty
+    w = torch.randn(8, 8) * 5
+    cb.program(w, torch.ones(8) * 7)
+    w_eff, b_eff = cb.effective()
+    assert (w_eff[faulty[:, :8]] == 0).all()
+    torch.testing.assert_close(w_eff[~faulty[:, :8]], w[~faulty[:, :8]], atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(b_eff, torch.ones(8) * 7, atol=1e-4, rtol=1e-5)
