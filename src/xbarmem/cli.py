@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -33,16 +34,22 @@ out = Console()
 
 
 def _emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=_json_default))
+    # strict JSON: non-finite floats (e.g. the NaN loss of classic rules) become null
+    typer.echo(json.dumps(_finite(data), indent=2, allow_nan=False))
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.generic,)):
-        return obj.item()
-    if isinstance(obj, (np.ndarray, torch.Tensor)):
-        return obj.tolist()
+def _finite(obj: Any) -> Any:
+    """``obj`` with numpy/torch values made plain and NaN/inf floats replaced by None."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (np.ndarray, torch.Tensor, np.generic)):
+        return _finite(obj.tolist())
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
+    if obj is None or isinstance(obj, (str, int, float)):
+        return obj
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
@@ -74,7 +81,7 @@ def demo(
     rules = rule_names()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console,
-                  disable=json_out) as bar:
+                  disable=json_out, transient=True) as bar:
         task = bar.add_task("training and recalling", total=2 * len(rules))
         results = run_demo(faults=faults, flip=flip, probes=probes, chips=chips, seed=seed,
                            out_dir=out_dir, rules=rules,
@@ -84,19 +91,21 @@ def demo(
         _emit_json(results)
         return
     s = results["settings"]
-    table = Table(title=f"Recall of {s['n_patterns']} 8x8 MNIST digits, N={s['n_neurons']}, "
-                  f"{faults:.0%} stuck, {flip:.0%} flips, {chips} chips x {probes} probes")
-    table.add_column("rule")
-    for model in results["fault_models"]:
-        table.add_column(f"{model}: cosine", justify="right")
-        table.add_column(f"{model}: exact", justify="right")
-    for name in rules:
-        row = [name]
-        for model in results["fault_models"].values():
-            r = model["rules"][name]
-            row += [f"{r['cosine']:.3f} ± {r['cosine_std']:.3f}", f"{r['exact']:.2f}"]
-        table.add_row(*row)
-    out.print(table)
+    out.print(f"Recall of {s['n_patterns']} 8x8 MNIST digits (one per class), N="
+              f"{s['n_neurons']}, {faults:.0%} stuck, {flip:.0%} bit flips, {chips} chips x "
+              f"{probes} cues per digit")
+    for model, res in results["fault_models"].items():
+        table = Table(title=f"{model} fault model ({res['chip']['name']} preset + faults)")
+        for col in ("rule", "cosine", "± chips", "exact", "tanh neurons"):
+            table.add_column(col, justify="left" if col == "rule" else "right")
+        for name in rules:
+            r = res["rules"][name]
+            table.add_row(name, f"{r['cosine']:.3f}", f"{r['cosine_std']:.3f}",
+                          f"{r['exact']:.2f}", f"{r['variants']['tanh']['cosine']:.3f}")
+        out.print(table)
+    out.print("cosine: mean similarity to the stored digit (± std over chips), sign neurons as in "
+              "the paper; exact: fraction recalled bit-perfectly; tanh neurons: same chips and "
+              "cues recalled with analogue tanh neurons, sign read-out.")
     dev = results["fault_models"][next(iter(results["fault_models"]))]["rules"]
     out.print(f"devices (adaptive, with bias row): {dev['adaptive']['devices']}")
     out.print(f"figure: {results['figure']}   ({results['seconds']:.1f} s)")
@@ -350,7 +359,10 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except XbarmemError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        # escape: messages like "[device] must be a table" are not Rich markup; soft_wrap: keep
+        # the message on one line whatever the terminal width
+        message = " ".join(str(exc).splitlines())
+        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
         console.print("aborted")

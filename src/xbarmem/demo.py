@@ -30,8 +30,11 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
              progress=None) -> dict[str, Any]:
     """Run the demo; returns the results dict (also used for ``--json``) and writes a PNG.
 
-    ``progress`` is an optional callable ``(fault_model, rule_name) -> None`` called after each
-    rule is trained and scored.
+    Every trained chip is recalled twice from the same cues: with the paper's sign neurons
+    (``x <- sign(W x + b)``, the main result) and with analogue tanh neurons
+    (``x <- tanh(W x + b)``, sign read-out at the end; ``variants["tanh"]``). ``progress`` is an
+    optional callable
+    ``(fault_model, rule_name) -> None`` called after each rule is trained and scored.
     """
     start = time.perf_counter()
     patterns = load_mnist(side=8, kind="binary", one_per_class=True)
@@ -39,6 +42,8 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     protocol = Protocol(corruption="flip", level=flip, probes=probes, seed=seed)
+    analogue = {"tanh": Protocol(corruption="flip", level=flip, probes=probes, seed=seed,
+                                 activation="tanh")}
     results: dict[str, Any] = {"fault_models": {}}
     grid_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for model in fault_models:
@@ -46,7 +51,7 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
         callback = (lambda name, model=model: progress(model, name)) if progress else None
         res = compare_rules(patterns, chip, rules, chips=chips, fault_seed=seed,
                             program_seed=seed, protocol=protocol, keep_states=True,
-                            callback=callback)
+                            callback=callback, variants=analogue)
         for name, entry in res["rules"].items():
             example = entry.pop("example")
             if model == fault_models[0]:
@@ -61,7 +66,8 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
         "patterns": patterns.name, "n_patterns": patterns.n_patterns,
         "labels": patterns.labels.tolist(), "n_neurons": patterns.n_neurons,
         "faults": faults, "flip": flip, "probes_per_pattern": probes, "chips": chips,
-        "seed": seed, "recall": "sync, sign, <= 100 steps", "protocol": protocol.as_dict()}
+        "seed": seed, "recall": "sync, sign neurons (variant: tanh neurons), <= 100 steps",
+        "protocol": protocol.as_dict()}
     results["figure"] = str(figure)
     results["seconds"] = time.perf_counter() - start
     return results

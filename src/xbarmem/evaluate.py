@@ -35,7 +35,8 @@ class Protocol:
         level: flip/salt-pepper rate, Gaussian sigma, or occluded fraction.
         probes: corrupted cues per stored pattern (per chip).
         mode: ``sync`` or ``async`` recall.
-        activation: ``sign`` (binary) or ``tanh`` (continuous).
+        activation: ``sign`` (binary neurons) or ``tanh`` (analogue neurons; for binary
+            patterns the final state is read out by comparators, i.e. its sign).
         max_iterations: recall cap (sync steps / async sweeps).
         seed: seed of cue corruption and read noise.
     """
@@ -82,10 +83,13 @@ def evaluate_memory(memory: SingleLayerMemory, patterns: PatternSet | torch.Tens
     gen = as_generator(protocol.seed)
     target = x.repeat(protocol.probes, 1)
     cues = corrupt(target, protocol.corruption, protocol.level, gen, image_shape=shape)
-    if protocol.activation == "sign":
+    binary = not isinstance(patterns, PatternSet) or patterns.kind == "binary"
+    if binary:
         cues = torch.where(cues >= 0, 1.0, -1.0)
     res = memory.recall(cues, mode=protocol.mode, activation=protocol.activation,
                         max_iterations=protocol.max_iterations, seed=gen)
+    if binary and protocol.activation == "tanh":
+        res.states = torch.where(res.states >= 0, 1.0, -1.0)
     cos = cosine_similarity(res.states, target)
     per_pattern = cos.reshape(protocol.probes, x.shape[0]).mean(dim=0)
     return Score(cosine=float(cos.mean()),
@@ -107,13 +111,16 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
                   chips: int = 3, fault_seed: int = 0, program_seed: int = 0,
                   protocol: Protocol | None = None,
                   rule_options: dict[str, dict] | None = None,
-                  keep_states: bool = False, callback=None) -> dict[str, Any]:
+                  keep_states: bool = False, callback=None,
+                  variants: dict[str, Protocol] | None = None) -> dict[str, Any]:
     """Train every rule on the same ``chips`` chips and score recall under one protocol.
 
     Returns a dict ``{"rules": {name: {cosine, cosine_std, exact, hamming, converged,
     train_seconds, train_steps_mean, devices, chips: [...]}}, "settings": {...}}``; with
     ``keep_states`` each rule also keeps the cues and recalled states of chip 0 (``"example"``).
-    ``callback(rule_name)`` is called after each rule (for progress bars).
+    ``callback(rule_name)`` is called after each rule (for progress bars). ``variants`` names
+    further protocols scored on the same trained chips (e.g. another recall mode); each rule
+    then has ``"variants": {name: {cosine, cosine_std, exact}}``.
     """
     chip = load_chip(chip)
     protocol = protocol or Protocol()
@@ -132,6 +139,16 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
             chip_protocol = Protocol(**{**protocol.as_dict(), "seed": protocol.seed + c})
             scores.append(evaluate_memory(memory, patterns, chip_protocol))
         cos = torch.tensor([s.cosine for s in scores])
+        extra = {}
+        for vname, vproto in (variants or {}).items():
+            vs = [evaluate_memory(m, patterns, Protocol(**{**vproto.as_dict(),
+                                                           "seed": vproto.seed + c}))
+                  for c, m in enumerate(memories)]
+            vcos = torch.tensor([v.cosine for v in vs])
+            extra[vname] = {"cosine": float(vcos.mean()),
+                            "cosine_std": float(vcos.std()) if chips > 1 else 0.0,
+                            "exact": float(sum(v.exact for v in vs) / chips),
+                            "protocol": vproto.as_dict()}
         entry = {
             "cosine": float(cos.mean()),
             "cosine_std": float(cos.std()) if chips > 1 else 0.0,
@@ -143,6 +160,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
             "train_steps_mean": float(sum(i["steps"] for i in infos) / chips),
             "devices": memories[0].devices(),
             "chips": [s.as_dict() for s in scores],
+            "variants": extra,
         }
         if keep_states:
             entry["example"] = {"cues": scores[0].cues, "states": scores[0].states}

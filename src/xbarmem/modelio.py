@@ -76,7 +76,7 @@ def load_memory(path: str | Path) -> SingleLayerMemory:
         raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from exc
     try:
         meta = json.loads(header["xbarmem"])
-        if meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise KeyError("format")
         chip = ChipSpec.from_dict(meta["chip"])
         faults = FaultMap(tensors["fault_g_stuck"], meta.get("fault_meta", {}))
@@ -96,6 +96,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a saved model (chip, rule, seeds, versions)."""
     try:
         with safe_open(str(path), framework="numpy") as handle:
-            return json.loads((handle.metadata() or {})["xbarmem"])
+            meta = json.loads((handle.metadata() or {})["xbarmem"])
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
         raise FileFormatError(f"{path}: not an xbarmem model ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"{path}: not an xbarmem model (metadata is not a JSON object)")
+    return meta
