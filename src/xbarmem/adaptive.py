@@ -143,7 +143,8 @@ class AdaptiveTrainer:
         """Train ``T`` networks at once.
 
         Args:
-            patterns: ``(P, N)`` or ``(T, P, N)`` stored patterns in [-1, 1].
+            patterns: ``(P, N)`` (shared by all networks) or ``(T, P, N)`` stored patterns in
+                [-1, 1].
             lo, hi: realisable intervals of ``[W | b]``, ``(N, N + 1)`` or ``(T, N, N + 1)``
                 (``N`` columns without bias); ``None`` means unconstrained.
             kind: ``"binary"`` (sign recall, flip cues) or ``"continuous"`` (Gaussian cues).
@@ -154,8 +155,8 @@ class AdaptiveTrainer:
             :class:`TrainResult` with ``T`` networks (``T = 1`` for 2-D input).
         """
         x = torch.as_tensor(patterns, dtype=torch.float32)
-        if x.ndim == 2:
-            x = x[None]
+        if x.ndim == 2:  # one pattern set shared by every network the bounds describe
+            x = x[None].expand(lo.shape[0] if lo is not None and lo.ndim == 3 else 1, -1, -1)
         if x.ndim != 3 or x.shape[1] == 0:
             raise ConfigError(f"patterns must be (P, N) or (T, P, N), got {tuple(x.shape)}")
         t, _, n = x.shape

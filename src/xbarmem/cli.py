@@ -73,6 +73,8 @@ def demo(
     probes: Annotated[int, typer.Option(help="Corrupted cues per digit and chip.")] = 20,
     chips: Annotated[int, typer.Option(help="Independent chips (fault maps) per rule.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of faults, programming and cues.")] = 0,
+    data: Annotated[str, typer.Option(help="mnist (bundled MNIST at 8x8) or digits "
+                                      "(scikit-learn's 8x8 digits).")] = "mnist",
 ) -> None:
     """Store 10 MNIST digits (8x8, one per class) on 64x64 crossbars with half the devices
     stuck; compare hardware-adaptive learning with Hebb, Storkey, pseudo-inverse, perceptron."""
@@ -84,14 +86,15 @@ def demo(
                   disable=json_out, transient=True) as bar:
         task = bar.add_task("training and recalling", total=2 * len(rules))
         results = run_demo(faults=faults, flip=flip, probes=probes, chips=chips, seed=seed,
-                           out_dir=out_dir, rules=rules,
+                           out_dir=out_dir, rules=rules, data=data,
                            progress=lambda model, name: bar.update(
                                task, advance=1, description=f"{model} model: {name} done"))
     if json_out:
         _emit_json(results)
         return
     s = results["settings"]
-    out.print(f"Recall of {s['n_patterns']} 8x8 MNIST digits (one per class), N="
+    source = "MNIST" if s["data"] == "mnist" else "scikit-learn"
+    out.print(f"Recall of {s['n_patterns']} 8x8 {source} digits (one per class), N="
               f"{s['n_neurons']}, {faults:.0%} stuck, {flip:.0%} bit flips, {chips} chips x "
               f"{probes} cues per digit")
     for model, res in results["fault_models"].items():
