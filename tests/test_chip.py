@@ -18,7 +18,7 @@ G_MIN, G_MAX = 2e-6, 150e-6
 
 
 def chip(**device) -> ChipSpec:
-    return load_preset("ideal").replace_device(**device)
+    return load_preset("ideal").replace_device(**device).replace_array(weight_range=1.0)
 
 
 def one_array(g_stuck_cells: dict[tuple[int, int, int], float], rows=4, cols=4) -> FaultMap:

@@ -112,9 +112,9 @@ def test_adaptive_stores_fixed_points_under_weight_faults(objective):
 
 def test_adaptive_is_seeded_and_reproducible():
     x = torch.as_tensor(load_mnist(side=8, n=5).patterns)
-    r1 = AdaptiveTrainer(max_steps=50, seed=4).fit(x)
-    r2 = AdaptiveTrainer(max_steps=50, seed=4).fit(x)
-    r3 = AdaptiveTrainer(max_steps=50, seed=5).fit(x)
+    r1 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=4).fit(x)
+    r2 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=4).fit(x)
+    r3 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=5).fit(x)
     torch.testing.assert_close(r1.weights, r2.weights, rtol=0, atol=0)
     assert not torch.equal(r1.weights, r3.weights)
 
@@ -138,8 +138,9 @@ def test_noise_injection_uses_chip_noise():
     spec = load_preset("rram").with_faults(0.0)
     x = torch.as_tensor(load_mnist(side=8, n=4).patterns)
     mem = SingleLayerMemory(64, spec)
-    info = fit_memories(AdaptiveTrainer(max_steps=30, noise_injection=True), x, [mem])[0]
-    assert info["steps"] == 30 and np.isfinite(info["loss"])
+    rule = AdaptiveTrainer(max_steps=30, finetune_steps=5, noise_injection=True)
+    info = fit_memories(rule, x, [mem])[0]
+    assert info["steps"] == 35 and np.isfinite(info["loss"])
 
 
 def test_fault_map_reused_by_every_rule():

@@ -54,7 +54,8 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     analogue = {"tanh": Protocol(corruption="flip", level=flip, probes=probes, seed=seed,
                                  activation="tanh")}
     results: dict[str, Any] = {"fault_models": {}}
-    grid_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    grid_rows: dict[str, np.ndarray] = {}
+    grid_cues = None
     for model in fault_models:
         chip = load_preset(FAULT_MODEL_PRESETS[model]).with_faults(faults)
         callback = (lambda name, model=model: progress(model, name)) if progress else None
@@ -65,11 +66,13 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
             example = entry.pop("example")
             if model == fault_models[0]:
                 p = patterns.n_patterns
-                grid_rows[name] = (example["cues"][:p].numpy(), example["states"][:p].numpy())
+                grid_cues = example["cues"][:p].numpy()  # identical for every rule (same seed)
+                grid_rows[name] = example["states"][:p].numpy()
         results["fault_models"][model] = {"chip": res["settings"]["chip"],
                                           "rules": res["rules"]}
     figure = recall_grid(
-        out_dir / "demo-recall.png", patterns.patterns, patterns.image_shape, grid_rows,
+        out_dir / "demo-recall.png", patterns.patterns, grid_cues, patterns.image_shape,
+        grid_rows,
         title=f"{fault_models[0]} fault model, {faults:.0%} stuck, {flip:.0%} flips (chip 0)")
     results["settings"] = {
         "data": data, "patterns": patterns.name, "n_patterns": patterns.n_patterns,

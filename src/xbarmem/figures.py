@@ -11,25 +11,26 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def recall_grid(path: str | Path, stored: np.ndarray, image_shape: tuple[int, int],
-                rows: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "") -> Path:
-    """Grid of images: the stored patterns, then for each method its cue and recalled state.
+def recall_grid(path: str | Path, stored: np.ndarray, cues: np.ndarray,
+                image_shape: tuple[int, int], recalled: dict[str, np.ndarray],
+                title: str = "") -> Path:
+    """Grid of images: stored patterns, the cues, then each method's recalled states.
 
     Args:
         path: output file (``.png`` or ``.svg``).
         stored: ``(P, N)`` stored patterns.
+        cues: ``(P, N)`` corrupted cues (the same for every method).
         image_shape: ``(h, w)`` with ``h * w == N``.
-        rows: ``{method: (cues (P, N), recalled (P, N))}``.
+        recalled: ``{method: states (P, N)}``.
         title: figure title.
     """
     path = Path(path)
     p = stored.shape[0]
-    n_rows = 1 + 2 * len(rows)
+    n_rows = 2 + len(recalled)
     fig, axes = plt.subplots(n_rows, p, figsize=(0.75 * p + 1.6, 0.8 * n_rows + 0.6),
                              squeeze=False)
-    labelled = [("stored", stored)]
-    for name, (cues, states) in rows.items():
-        labelled += [(f"{name}\ncue", cues), (f"{name}\nrecalled", states)]
+    labelled = [("stored", stored), ("cue", cues)]
+    labelled += [(f"{name}", states) for name, states in recalled.items()]
     for r, (label, images) in enumerate(labelled):
         for c in range(p):
             ax = axes[r, c]

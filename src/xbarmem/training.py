@@ -86,8 +86,8 @@ def fit_memories(rule, patterns: torch.Tensor, memories: list[SingleLayerMemory]
     else:
         for t, m in enumerate(memories):
             t0 = time.perf_counter()
-            w, _ = rule.fit(x[t])
-            m.program(w, None, seed=program_seed + t)
+            w, _ = rule.fit(x[t])  # max|W| = 1: map it onto the full window
+            m.program(w * m.crossbar.w_max, None, seed=program_seed + t)
             infos.append({"rule": rule.name, "steps": 0, "loss": float("nan"),
                           "converged": True, "train_seconds": time.perf_counter() - t0})
             if kind == "binary":
