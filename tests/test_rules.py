@@ -154,3 +154,15 @@ def test_fault_map_reused_by_every_rule():
         stuck = mem.crossbar.stuck
         np.testing.assert_array_equal(mem.crossbar.g_pos[stuck[0]],
                                       mem.crossbar.g_stuck[0][stuck[0]])
+
+
+def test_padding_rows_are_ignored_when_counts_are_given():
+    real = torch.as_tensor(load_mnist(side=8, n=5).patterns)
+    pad_a = torch.cat([real, torch.ones(3, 64)])[None]
+    pad_b = torch.cat([real, -torch.ones(3, 64)])[None]
+    trainer = AdaptiveTrainer(max_steps=40, finetune_steps=10, seed=1)
+    ra = trainer.fit(pad_a, counts=torch.tensor([5]))
+    rb = trainer.fit(pad_b, counts=torch.tensor([5]))
+    torch.testing.assert_close(ra.weights, rb.weights, rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="counts"):
+        trainer.fit(pad_a, counts=torch.tensor([9]))

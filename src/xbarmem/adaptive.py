@@ -139,7 +139,8 @@ class AdaptiveTrainer:
     # ------------------------------------------------------------------ public
     def fit(self, patterns: torch.Tensor, lo: torch.Tensor | None = None,
             hi: torch.Tensor | None = None, *, kind: str = "binary",
-            weight_noise: float = 0.0, read_noise: float = 0.0) -> TrainResult:
+            weight_noise: float = 0.0, read_noise: float = 0.0,
+            counts: torch.Tensor | None = None) -> TrainResult:
         """Train ``T`` networks at once.
 
         Args:
@@ -150,6 +151,9 @@ class AdaptiveTrainer:
             kind: ``"binary"`` (sign recall, flip cues) or ``"continuous"`` (Gaussian cues).
             weight_noise: std of write error in weight units (used with ``noise_injection``).
             read_noise: output-referred read-noise std per unit input norm, weight units.
+            counts: ``(T,)`` number of real patterns of each network; rows beyond are padding
+                and ignored (lets networks storing different numbers of patterns train as one
+                batch). Default: all ``P`` rows are real.
 
         Returns:
             :class:`TrainResult` with ``T`` networks (``T = 1`` for 2-D input).
@@ -162,18 +166,20 @@ class AdaptiveTrainer:
         t, _, n = x.shape
         cols = n + int(self.bias)
         lo, hi = self._bounds(lo, hi, t, n, cols)
+        valid = self._valid(counts, t, x.shape[1])
         params = torch.clamp(torch.zeros(t, n, cols), lo, hi).requires_grad_(True)
         gen = torch.Generator().manual_seed(self.seed)
         noise = (weight_noise, read_noise) if self.noise_injection else (0.0, 0.0)
 
         def loss(p):
-            return self._loss(p, x, kind, gen, noise, self.unroll, straight_through=False)
+            return self._loss(p, x, valid, kind, gen, noise, self.unroll,
+                              straight_through=False)
 
         steps, final_loss, converged = self._stage(params, lo, hi, loss, self.lr,
                                                    self.max_steps, decay=False)
         if self.objective == "basin" and kind == "binary" and self.finetune_steps > 0:
             def sign_loss(p):
-                return self._loss(p, x, kind, gen, noise, self.finetune_unroll,
+                return self._loss(p, x, valid, kind, gen, noise, self.finetune_unroll,
                                   straight_through=True)
 
             more, final_loss, _ = self._stage(params, lo, hi, sign_loss, self.finetune_lr,
@@ -254,11 +260,28 @@ class AdaptiveTrainer:
             h = h + read_noise * norm * torch.randn(h.shape, generator=gen)
         return h
 
-    def _loss(self, params, x, kind, gen, noise, unroll, *, straight_through):
-        fixed = (torch.tanh(self._field(params, x, noise, gen)) - x).pow(2).mean(dim=(1, 2))
+    @staticmethod
+    def _valid(counts, t: int, p: int) -> torch.Tensor:
+        """``(T, P)`` float mask of real (not padding) patterns."""
+        if counts is None:
+            return torch.ones(t, p)
+        counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
+        if counts.shape != (t,) or (counts < 1).any() or (counts > p).any():
+            raise ConfigError(f"counts must be {t} integers in 1..{p}, got {counts.tolist()}")
+        return (torch.arange(p)[None, :] < counts[:, None]).float()
+
+    @staticmethod
+    def _masked_mse(state, target, valid):
+        """Per-network MSE ``(T,)`` over real patterns only."""
+        err = (state - target).pow(2).mean(dim=2)
+        return (err * valid).sum(dim=1) / valid.sum(dim=1)
+
+    def _loss(self, params, x, valid, kind, gen, noise, unroll, *, straight_through):
+        fixed = self._masked_mse(torch.tanh(self._field(params, x, noise, gen)), x, valid)
         if self.objective == "fixed-point":
             return fixed
         target = x.repeat(1, self.cue_copies, 1)
+        valid = valid.repeat(1, self.cue_copies)
         if kind == "binary":
             flips = torch.rand(target.shape, generator=gen) < self.cue_flip
             state = torch.where(flips, -target, target)
@@ -272,7 +295,7 @@ class AdaptiveTrainer:
             h = self._field(params, state, noise, gen)
             soft = torch.tanh(h)
             state = soft + (torch.sign(h) - soft).detach() if straight_through else soft
-            recall = recall + weights[k] * (state - target).pow(2).mean(dim=(1, 2))
+            recall = recall + weights[k] * self._masked_mse(state, target, valid)
         return fixed + recall
 
     def _converged(self, loss, step, window_sum, prev_window) -> torch.Tensor:
@@ -288,10 +311,12 @@ class AdaptiveTrainer:
         window_sum.zero_()
         return ~improved
 
-    def fixed_points(self, result: TrainResult, patterns: torch.Tensor) -> torch.Tensor:
+    def fixed_points(self, result: TrainResult, patterns: torch.Tensor,
+                     counts: torch.Tensor | None = None) -> torch.Tensor:
         """``(T,)`` bool: every stored binary pattern is a fixed point of ``sign(W x + b)``."""
         x = torch.as_tensor(patterns, dtype=torch.float32)
         if x.ndim == 2:
             x = x[None].expand(result.weights.shape[0], -1, -1)
         h = torch.bmm(x, result.weights.transpose(1, 2)) + result.bias[:, None, :]
-        return ((h * x) > 0).all(dim=2).all(dim=1)
+        ok = ((h * x) > 0).all(dim=2) | (self._valid(counts, x.shape[0], x.shape[1]) == 0)
+        return ok.all(dim=1)

@@ -37,7 +37,8 @@ def chip_noise(memory: SingleLayerMemory) -> tuple[float, float]:
 
 
 def fit_memories(rule, patterns: torch.Tensor, memories: list[SingleLayerMemory], *,
-                 kind: str = "binary", program_seed: int = 0) -> list[dict[str, Any]]:
+                 kind: str = "binary", program_seed: int = 0,
+                 counts: torch.Tensor | None = None) -> list[dict[str, Any]]:
     """Train ``rule`` for each memory on its pattern set and program the weights.
 
     Args:
@@ -47,6 +48,7 @@ def fit_memories(rule, patterns: torch.Tensor, memories: list[SingleLayerMemory]
         kind: ``"binary"`` or ``"continuous"``.
         program_seed: seed of the programming (write) error; memory ``t`` uses
             ``program_seed + t``.
+        counts: ``(T,)`` real patterns per set when sets are padded to a common ``P``.
 
     Returns:
         One dict per memory: rule name, steps, final loss, converged, train seconds.
@@ -73,9 +75,10 @@ def fit_memories(rule, patterns: torch.Tensor, memories: list[SingleLayerMemory]
         hi = torch.stack([b[1] for b in bounds])
         weight_noise, read_noise = chip_noise(memories[0])
         result = rule.fit(x, lo, hi, kind=kind, weight_noise=weight_noise,
-                          read_noise=read_noise)
+                          read_noise=read_noise, counts=counts)
         seconds = (time.perf_counter() - start) / len(memories)
-        fixed = rule.fixed_points(result, x) if kind == "binary" else result.converged
+        fixed = (rule.fixed_points(result, x, counts) if kind == "binary"
+                 else result.converged)
         for t, m in enumerate(memories):
             m.program(result.weights[t], result.bias[t] if m.has_bias else None,
                       seed=program_seed + t)
@@ -84,14 +87,16 @@ def fit_memories(rule, patterns: torch.Tensor, memories: list[SingleLayerMemory]
                           "converged": bool(result.converged[t]),
                           "fixed_points": bool(fixed[t]), "train_seconds": seconds})
     else:
+        sizes = [x.shape[1]] * len(memories) if counts is None else [int(c) for c in counts]
         for t, m in enumerate(memories):
             t0 = time.perf_counter()
-            w, _ = rule.fit(x[t])  # max|W| = 1: map it onto the full window
+            xt = x[t, : sizes[t]]
+            w, _ = rule.fit(xt)  # max|W| = 1: map it onto the full window
             m.program(w * m.crossbar.w_max, None, seed=program_seed + t)
             infos.append({"rule": rule.name, "steps": 0, "loss": float("nan"),
                           "converged": True, "train_seconds": time.perf_counter() - t0})
             if kind == "binary":
-                infos[-1]["fixed_points"] = bool(((x[t] @ w.T) * x[t] > 0).all())
+                infos[-1]["fixed_points"] = bool(((xt @ w.T) * xt > 0).all())
     for m, info in zip(memories, infos, strict=True):
         m.info = {**info, "kind": kind, "program_seed": program_seed,
                   "rule_options": _rule_options(rule)}
