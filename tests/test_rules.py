@@ -166,3 +166,17 @@ def test_padding_rows_are_ignored_when_counts_are_given():
     torch.testing.assert_close(ra.weights, rb.weights, rtol=0, atol=0)
     with pytest.raises(ConfigError, match="counts"):
         trainer.fit(pad_a, counts=torch.tensor([9]))
+
+
+def test_closed_form_warm_start_solves_feasible_fixed_points_at_once():
+    pats = load_mnist(side=8, one_per_class=True)
+    spec = load_preset("paper-sim").with_faults(0.3)
+    mem = SingleLayerMemory(64, spec, fault_seed=2)
+    lo, hi = mem.bounds()
+    trainer = AdaptiveTrainer(objective="fixed-point", warm_start=True, max_steps=50)
+    res = trainer.fit(torch.as_tensor(pats.patterns), lo, hi)
+    assert int(res.steps[0]) <= 2 and bool(res.converged[0])
+    a = torch.cat([res.weights[0], res.bias[0][:, None]], dim=1)
+    pinned = lo == hi
+    torch.testing.assert_close(a[pinned], lo[pinned])
+    assert trainer.fixed_points(res, torch.as_tensor(pats.patterns)).all()

@@ -81,6 +81,18 @@ class AdaptiveTrainer:
         finetune_steps: steps of the straight-through sign fine-tune (binary, basin); 0 = off.
         finetune_lr: initial learning rate of the fine-tune (cosine-decayed to 0).
         finetune_unroll: sign updates unrolled in the fine-tune.
+        warm_start: start from the closed-form per-neuron solution instead of zeros: each row
+            of ``[W | b]`` is the minimum-norm (ridge ``1e-6``) least-squares solution, over its
+            free weights only (pinned weights enter as constants), of ``W x^mu + b = kappa
+            x^mu`` for every stored pattern, then clipped into its intervals. Rows are
+            independent problems, solved batched. ``kappa`` is ``warm_start_field`` or, when 0,
+            the field at which ``tanh`` is within ``sqrt(tol)/3`` of +-1 for the fixed-point
+            objective and 1 for the basin objective.
+        warm_start_field: kappa above (0 = automatic).
+            Measured (10 MNIST digits, 50% weight faults, 10% flips, 3 chips): the warm start
+            makes the fixed-point objective feasible at once but its minimum-norm solution has
+            smaller basins (cosine 0.775 vs 0.901 from zeros), and it does not help the basin
+            objective (0.976 vs 0.979); it is off by default.
         noise_injection: add the chip's write noise (weight units) to the weights and its read
             noise to every pre-activation in the forward pass.
         bias: learn a bias (needs a bias row on the crossbar).
@@ -102,6 +114,8 @@ class AdaptiveTrainer:
     finetune_steps: int = 1000
     finetune_lr: float = 3e-3
     finetune_unroll: int = 10
+    warm_start: bool = False
+    warm_start_field: float = 0.0
     noise_injection: bool = False
     bias: bool = True
     seed: int = 0
@@ -134,7 +148,8 @@ class AdaptiveTrainer:
         return {k: getattr(self, k) for k in (
             "objective", "lr", "optimizer", "max_steps", "tol", "rel_tol", "window", "cue_flip",
             "cue_noise", "cue_copies", "unroll", "late_weight", "finetune_steps", "finetune_lr",
-            "finetune_unroll", "noise_injection", "bias", "seed")}
+            "finetune_unroll", "warm_start", "warm_start_field", "noise_injection", "bias",
+            "seed")}
 
     # ------------------------------------------------------------------ public
     def fit(self, patterns: torch.Tensor, lo: torch.Tensor | None = None,
@@ -167,7 +182,8 @@ class AdaptiveTrainer:
         cols = n + int(self.bias)
         lo, hi = self._bounds(lo, hi, t, n, cols)
         valid = self._valid(counts, t, x.shape[1])
-        params = torch.clamp(torch.zeros(t, n, cols), lo, hi).requires_grad_(True)
+        start = self._closed_form(x, valid, lo, hi) if self.warm_start else torch.zeros(t, n, cols)
+        params = torch.clamp(start, lo, hi).requires_grad_(True)
         gen = torch.Generator().manual_seed(self.seed)
         noise = (weight_noise, read_noise) if self.noise_injection else (0.0, 0.0)
 
@@ -259,6 +275,27 @@ class AdaptiveTrainer:
             norm = (x.pow(2).sum(-1, keepdim=True) + float(self.bias)).sqrt()
             h = h + read_noise * norm * torch.randn(h.shape, generator=gen)
         return h
+
+    def _closed_form(self, x, valid, lo, hi) -> torch.Tensor:
+        """Per-row masked minimum-norm solution of ``A u = kappa x`` (see ``warm_start``)."""
+        t, p, n = x.shape
+        kappa = self.warm_start_field or (
+            math.atanh(1.0 - math.sqrt(self.tol) / 3) if self.objective == "fixed-point" else 1.0)
+        u = x * valid[:, :, None]
+        if self.bias:
+            u = torch.cat([u, valid[:, :, None]], dim=2)  # (T, P, cols)
+        pinned = lo == hi
+        free = (~pinned).to(x.dtype)  # (T, N, cols)
+        fixed = torch.where(pinned, lo, torch.zeros_like(lo))
+        rhs = kappa * x.transpose(1, 2) * valid[:, None, :] - torch.bmm(fixed, u.transpose(1, 2))
+        u64 = u.double()
+        gram = torch.einsum("tpj,tij,tqj->tipq", u64, free.double(), u64)  # (T, N, P, P)
+        eye = torch.eye(p, dtype=torch.float64)
+        pad = (1.0 - valid.double())[:, None, :, None] * eye  # padding rows: identity, zero rhs
+        gram = gram + pad + 1e-6 * (1.0 + gram.diagonal(dim1=-2, dim2=-1).mean()) * eye
+        alpha = torch.linalg.solve(gram, rhs.double().unsqueeze(-1)).squeeze(-1)
+        w = torch.einsum("tpj,tip->tij", u64, alpha).float() * free
+        return torch.clamp(w + fixed, lo, hi)
 
     @staticmethod
     def _valid(counts, t: int, p: int) -> torch.Tensor:
