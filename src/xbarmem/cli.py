@@ -185,17 +185,21 @@ def evaluate(
     level: Annotated[float, typer.Option(help="Rate, sigma or occluded fraction.")] = 0.1,
     probes: Annotated[int, typer.Option(help="Corrupted cues per stored pattern.")] = 20,
     mode: Annotated[str, typer.Option(help="sync or async.")] = "sync",
+    neurons: Annotated[str | None, typer.Option(
+        help="sign or tanh (default: sign for binary patterns, tanh for continuous; tanh on "
+             "binary patterns = analogue neurons with a sign read-out).")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Recall the model's stored patterns from corrupted cues; print similarity metrics."""
     memory, stored = _model_and_patterns(model)
-    activation = "sign" if stored.kind == "binary" else "tanh"
+    activation = neurons or ("sign" if stored.kind == "binary" else "tanh")
     score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
                                                      probes=probes, mode=mode,
                                                      activation=activation, seed=seed))
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
-              "probes": probes, "mode": mode, "seed": seed}, **score.as_dict()}
+              "probes": probes, "mode": mode, "neurons": activation, "seed": seed},
+              **score.as_dict()}
     if json_out:
         _emit_json(result)
     else:
