@@ -376,12 +376,14 @@ def main() -> None:
         raise SystemExit(130) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except Exception as exc:  # click usage errors
+    except Exception as exc:  # usage errors (click's, or the click vendored by newer typer)
         import click
 
-        if isinstance(exc, click.ClickException):
+        usage = isinstance(exc, click.ClickException) or (
+            type(exc).__module__.startswith("typer") and hasattr(exc, "show"))
+        if usage:
             exc.show()
-            raise SystemExit(exc.exit_code) from None
+            raise SystemExit(getattr(exc, "exit_code", 2)) from None
         raise
 
 
