@@ -144,6 +144,8 @@ def train(
     objective: Annotated[str, typer.Option(help="adaptive: basin or fixed-point.")] = "basin",
     noise_injection: Annotated[bool, typer.Option(help="adaptive: inject chip noise.")] = False,
     max_steps: Annotated[int, typer.Option(help="adaptive: step cap.")] = 3000,
+    finetune_steps: Annotated[int, typer.Option(
+        help="adaptive (basin, binary): straight-through sign fine-tune steps; 0 = off.")] = 1000,
     bias: Annotated[bool, typer.Option(help="adaptive: learn a bias (needs a bias row).")
                     ] = True,
     seed: Annotated[int, typer.Option(help="Seed of faults, training and programming.")] = 0,
@@ -155,7 +157,8 @@ def train(
     options: dict[str, Any] = {}
     if rule == "adaptive":
         options = {"objective": objective, "noise_injection": noise_injection,
-                   "max_steps": max_steps, "bias": bias, "seed": seed}
+                   "max_steps": max_steps, "finetune_steps": finetune_steps, "bias": bias,
+                   "seed": seed}
     rule_obj = get_rule(rule, **options)
     fmap = FaultMap.load(fault_map) if fault_map else None
     memory = SingleLayerMemory(pset.n_neurons, spec, fmap, bias=uses_bias(rule_obj),
