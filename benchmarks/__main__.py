@@ -1,0 +1,83 @@
+"""``python -m benchmarks [case ...] [--quick] [--json-out FILE] [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import BenchConfig, capacity_counts
+from .runner import ALIASES, DEFAULT_JSON, resolve_cases, run
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark xbarmem against the naive per-network loop of the paper's "
+                    "scripts. Cases: 1 (single network), 2 (capacity curves), 3 and 4b "
+                    "(multilayer, not implemented yet), 4a (one point at N=1024). "
+                    "Numbers are only meaningful as ratios measured in the same run.")
+    parser.add_argument("cases", nargs="*", metavar="case",
+                        help=f"cases to run (default all): {', '.join(sorted(ALIASES))}, all")
+    parser.add_argument("--quick", action="store_true",
+                        help="shrink everything (about 1-2 minutes on 2 cores)")
+    parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON,
+                        help="results file (default benchmarks/results/latest.json)")
+    parser.add_argument("--probes", type=int, help="cues per stored pattern (all cases)")
+    parser.add_argument("--max-steps", type=int,
+                        help="step cap of the naive loop and of xbarmem's fixed-point trainer")
+    parser.add_argument("--counts", type=int, metavar="K",
+                        help="case 2: number of distinct pattern counts in 1..128")
+    parser.add_argument("--trials", type=int, help="case 2: chips (fault maps) per count")
+    parser.add_argument("--flip", type=float, help="case 2: cue flip rate (default 0.1)")
+    parser.add_argument("--xbarmem-lr", type=float,
+                        help="learning rate of xbarmem's trainer (default: its own default)")
+    parser.add_argument("--patterns-1024", type=int, metavar="P",
+                        help="case 4a: random patterns stored (default 100)")
+    parser.add_argument("--faults-1024", type=float, metavar="F",
+                        help="case 4a: weight-fault rate (default 0.5)")
+    parser.add_argument("--with-naive-1024", action="store_true",
+                        help="case 4a: also run the naive loop (slow)")
+    parser.add_argument("--seed", type=int, help="base seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> BenchConfig:
+    """The preset (full or quick) with the command-line overrides applied."""
+    cfg = BenchConfig.quick() if args.quick else BenchConfig.full()
+    probes = args.probes
+    return cfg.with_overrides(
+        seed=args.seed, max_steps=args.max_steps, xbarmem_lr=args.xbarmem_lr,
+        single_probes=probes, capacity_probes=probes, big_probes=probes,
+        capacity_counts=None if args.counts is None else capacity_counts(args.counts),
+        capacity_trials=args.trials, capacity_flip=args.flip,
+        big_patterns=args.patterns_1024, big_faults=args.faults_1024,
+        big_with_naive=True if args.with_naive_1024 else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for name in ("probes", "max_steps", "counts", "trials", "patterns_1024"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            print(f"error: --{name.replace('_', '-')} must be >= 1, got {value}", file=sys.stderr)
+            return 2
+    for name, upper in (("flip", 0.5), ("faults_1024", 1.0)):
+        value = getattr(args, name)
+        if value is not None and not 0.0 <= value <= upper:
+            print(f"error: --{name.replace('_', '-')} must be in [0, {upper}], got {value}",
+                  file=sys.stderr)
+            return 2
+    try:
+        cases = resolve_cases(args.cases)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run(cases, config_from_args(args), preset="quick" if args.quick else "full",
+        json_out=args.json_out, verbose=not args.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""The benchmark cases. Each returns a JSON-able dict; :mod:`benchmarks.report` prints it.
+
+What the two sides share (so their recall quality is comparable):
+
+* **fault maps** -- both come from ``FaultMap.generate(chip, arrays_needed(chip, N, N + 1),
+  seed=seed + trial)`` on the ``paper-sim`` chip, as :func:`xbarmem.capacity.recall_curve` builds
+  them; the naive mask is read from that map through :class:`xbarmem.Crossbar` (case 1 checks it
+  equals the trained memory's pinned weights plus the diagonal);
+* **pattern subsets** -- ``recall_curve``'s seeds (``seed * 100003 + count * 1009 + trial``),
+  checked against the ``subset_seeds`` it reports;
+* **cues** -- bit-identical: the same generator seed (``protocol.seed + trial``) and the same draw
+  as ``evaluate_memory`` (case 1 checks equality);
+* the step cap, the convergence tolerance (1e-8) and the recall cap.
+
+What differs, on purpose: the naive side is the paper's loop (random init, Adam lr 1e-3, one
+network at a time); the xbarmem side is ``AdaptiveTrainer`` as shipped (zero init, its own
+learning rate unless ``--xbarmem-lr``, projected steps, all networks as one batch). xbarmem's
+recall also stops a cue on a 2-cycle; the naive loop runs a 2-cycle to the recall cap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from xbarmem import (
+    AdaptiveTrainer,
+    ChipSpec,
+    FaultMap,
+    PatternSet,
+    Protocol,
+    evaluate_memory,
+    load_mnist,
+    load_preset,
+    random_patterns,
+    train,
+)
+from xbarmem.capacity import capacity_from_curve, recall_curve
+from xbarmem.crossbar import arrays_needed
+
+from .config import BenchConfig
+from .measure import PeakMemory, basin_flops, fixed_point_flops, gflops
+from .naive import cosine_scores, flip_cues, recall_naive, train_naive, weight_mask
+
+Log = Callable[[str], None]
+
+MULTILAYER_SKIP = "skipped: multilayer memory not implemented (issue 4)"
+
+
+def _quiet(_: str) -> None:
+    """Default logger: print nothing."""
+
+
+# --------------------------------------------------------------------------- shared set-up
+def paper_chip(faults: float) -> ChipSpec:
+    """The paper's simulation abstraction with a weight-fault rate (faulty weight = 0)."""
+    return load_preset("paper-sim").with_faults(faults)
+
+
+def fault_map(chip: ChipSpec, n_neurons: int, seed: int) -> FaultMap:
+    """The fault map ``recall_curve`` draws for trial ``seed - base_seed`` (bias row included)."""
+    return FaultMap.generate(chip, arrays_needed(chip, n_neurons, n_neurons + 1), seed=seed)
+
+
+def subset_seed(seed: int, count: int, trial: int) -> int:
+    """``recall_curve``'s seed of the pattern subset of (count, trial)."""
+    return seed * 100003 + count * 1009 + trial
+
+
+def subset_indices(pool_size: int, count: int, seed: int) -> np.ndarray:
+    """Sorted indices of ``count`` distinct pool patterns, drawn as ``recall_curve`` draws them."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(pool_size, size=count, replace=False))
+
+
+def _protocol(cfg: BenchConfig, flip: float, probes: int) -> Protocol:
+    return Protocol(corruption="flip", level=flip, probes=probes, mode="sync",
+                    activation="sign", max_iterations=cfg.recall_steps, seed=cfg.seed)
+
+
+def _per_step(seconds: float, steps: float) -> float | None:
+    return seconds / steps if steps else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _capacities(points: list[dict[str, Any]], thresholds: tuple[float, ...]) -> dict[str, int]:
+    return {f"{t:.2f}": capacity_from_curve(points, t) for t in thresholds}
+
+
+# --------------------------------------------------------------------------- case 1
+def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 1: one network, N = 64, ``single_patterns`` 8x8 MNIST digits, no faults."""
+    pset = load_mnist(side=8, n=cfg.single_patterns)
+    x = torch.as_tensor(pset.patterns)
+    p, n = x.shape
+    chip = paper_chip(0.0)
+    fmap = fault_map(chip, n, cfg.seed)
+    protocol = _protocol(cfg, cfg.single_flip, cfg.single_probes)
+    sides: dict[str, dict[str, Any]] = {}
+
+    log(f"case 1: naive loop, N={n}, P={p}, up to {cfg.max_steps} steps")
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        mask = weight_mask(chip, fmap, n)
+        res = train_naive(x, mask, lr=cfg.naive_lr, max_steps=cfg.max_steps, tol=cfg.naive_tol,
+                          init_std=cfg.naive_init_std, seed=cfg.seed)
+        cues, targets = flip_cues(x, protocol.probes, protocol.level, protocol.seed)
+        states = recall_naive(res.weights, res.bias, cues, cfg.recall_steps)
+        cosine, exact = cosine_scores(states, targets)
+        wall = time.perf_counter() - start
+    sides["naive"] = _side(train_seconds=res.seconds, wall_seconds=wall, steps=res.steps,
+                           final_loss=res.loss, converged=res.converged, cosine=cosine,
+                           exact=exact, flop=fixed_point_flops(n, p, res.steps), mem=mem,
+                           options={"lr": cfg.naive_lr, "max_steps": cfg.max_steps,
+                                    "tol": cfg.naive_tol, "init_std": cfg.naive_init_std,
+                                    "init_seed": cfg.seed})
+
+    checks: dict[str, bool] = {}
+    for label, options in (("xbarmem fixed-point", cfg.xbarmem_fixed_point()),
+                           ("xbarmem basin (default)", cfg.xbarmem_basin())):
+        log(f"case 1: {label}, options {options}")
+        trainer = AdaptiveTrainer(**options)
+        with PeakMemory() as mem:
+            start = time.perf_counter()
+            memory = train(x, chip=chip, rule="adaptive", faults=fmap, **options)
+            train_seconds = time.perf_counter() - start
+            score = evaluate_memory(memory, pset, protocol)
+            wall = time.perf_counter() - start
+        steps = int(memory.info["steps"])
+        if trainer.objective == "fixed-point":
+            flop = fixed_point_flops(n, p, steps)
+        else:
+            flop = basin_flops(n, p, steps, finetune_steps=trainer.finetune_steps,
+                               cue_copies=trainer.cue_copies, unroll=trainer.unroll,
+                               finetune_unroll=trainer.finetune_unroll)
+        sides[label] = _side(train_seconds=train_seconds, wall_seconds=wall, steps=steps,
+                             final_loss=float(memory.info["loss"]),
+                             converged=bool(memory.info["converged"]), cosine=score.cosine,
+                             exact=score.exact, flop=flop, mem=mem, options=trainer.options())
+        assert score.cues is not None
+        checks["cues_identical"] = checks.get("cues_identical", True) and torch.equal(
+            score.cues, cues)
+        lo, hi = memory.bounds()
+        pinned = (lo[:, :n] == hi[:, :n]) | torch.eye(n, dtype=torch.bool)
+        checks["masks_identical"] = checks.get("masks_identical", True) and torch.equal(
+            pinned, mask == 0)
+
+    naive = sides["naive"]
+    ratios = {label: {"train": _ratio(naive["train_seconds"], side["train_seconds"]),
+                      "per_step": _ratio(naive["seconds_per_step"], side["seconds_per_step"]),
+                      "wall": _ratio(naive["wall_seconds"], side["wall_seconds"])}
+              for label, side in sides.items() if label != "naive"}
+    return {"case": "1", "status": "ok",
+            "title": f"single network, N={n}, P={p} 8x8 MNIST digits, no faults",
+            "settings": {"data": pset.name, "n_neurons": n, "n_patterns": p, "faults": 0.0,
+                         "chip": "paper-sim", "protocol": protocol.as_dict()},
+            "shared": "fault map, stored patterns, cues (checked bit-identical), step cap, "
+                      "tol, recall cap",
+            "checks": checks, "sides": sides, "speed_ratio_naive_over": ratios}
+
+
+def _side(*, train_seconds: float, wall_seconds: float, steps: int, final_loss: float,
+          converged: bool, cosine: float, exact: float, flop: float | None, mem: PeakMemory,
+          options: dict[str, Any]) -> dict[str, Any]:
+    """One side of case 1 as a dict. GFLOP/s are over the training time only;
+    ``recall_seconds`` is everything but training (set-up and recall evaluation)."""
+    return {"train_seconds": train_seconds, "recall_seconds": wall_seconds - train_seconds,
+            "wall_seconds": wall_seconds, "steps": steps,
+            "seconds_per_step": _per_step(train_seconds, steps), "final_loss": final_loss,
+            "converged": converged, "cosine": cosine, "exact": exact, "flop": flop,
+            "gflops": gflops(flop, train_seconds), **mem.as_dict(), "options": options}
+
+
+# --------------------------------------------------------------------------- curves
+def naive_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchConfig,
+                protocol: Protocol, trials: int, log: Log = _quiet) -> dict[str, Any]:
+    """The naive loop over every (count, trial): same fault maps, subsets and cues as
+    ``recall_curve(pool, counts, chip, "adaptive", trials=trials, protocol=protocol,
+    seed=cfg.seed)``. Each network is initialised with its subset seed."""
+    n = pool.n_neurons
+    networks: list[dict[str, Any]] = []
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        masks = [weight_mask(chip, fault_map(chip, n, cfg.seed + k), n) for k in range(trials)]
+        for i, count in enumerate(counts):
+            for k in range(trials):
+                seed = subset_seed(cfg.seed, count, k)
+                x = torch.as_tensor(pool.patterns[subset_indices(pool.n_patterns, count, seed)])
+                res = train_naive(x, masks[k], lr=cfg.naive_lr, max_steps=cfg.max_steps,
+                                  tol=cfg.naive_tol, init_std=cfg.naive_init_std, seed=seed)
+                t0 = time.perf_counter()
+                cues, targets = flip_cues(x, protocol.probes, protocol.level, protocol.seed + k)
+                states = recall_naive(res.weights, res.bias, cues, protocol.max_iterations)
+                cosine, exact = cosine_scores(states, targets)
+                networks.append({"count": count, "trial": k, "subset_seed": seed,
+                                 "steps": res.steps, "loss": res.loss,
+                                 "converged": res.converged, "train_seconds": res.seconds,
+                                 "recall_seconds": time.perf_counter() - t0,
+                                 "cosine": cosine, "exact": exact})
+            last = networks[-1]
+            log(f"  naive P={count} ({i + 1}/{len(counts)}): {last['steps']} steps, "
+                f"{last['train_seconds']:.2f} s, cosine {last['cosine']:.3f}")
+        wall = time.perf_counter() - start
+    points = []
+    for count in counts:
+        rows = [r for r in networks if r["count"] == count]
+        cos = np.array([r["cosine"] for r in rows])
+        points.append({"count": count, "cosine": float(cos.mean()), "cosine_std": float(cos.std()),
+                       "exact": float(np.mean([r["exact"] for r in rows])),
+                       "steps_mean": float(np.mean([r["steps"] for r in rows])),
+                       "converged": float(np.mean([r["converged"] for r in rows])),
+                       "trials": trials, "subset_seeds": [r["subset_seed"] for r in rows]})
+    train_seconds = float(sum(r["train_seconds"] for r in networks))
+    network_steps = int(sum(r["steps"] for r in networks))
+    flop = float(sum(fixed_point_flops(n, r["count"], r["steps"]) for r in networks))
+    return {"train_seconds": train_seconds, "wall_seconds": wall,
+            "recall_seconds": wall - train_seconds,
+            "networks": len(networks), "network_steps": network_steps,
+            "seconds_per_network_step": _per_step(train_seconds, network_steps),
+            "flop": flop, "gflops": gflops(flop, train_seconds),
+            "gflops_basis": "sum over networks of 3*2*P*N^2*steps, over training time",
+            **mem.as_dict(), "points": points, "networks_detail": networks,
+            "options": {"lr": cfg.naive_lr, "max_steps": cfg.max_steps, "tol": cfg.naive_tol,
+                        "init_std": cfg.naive_init_std, "init_seed": "subset seed"}}
+
+
+def xbarmem_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchConfig,
+                  protocol: Protocol, trials: int) -> dict[str, Any]:
+    """``recall_curve`` with the adaptive rule and the paper's fixed-point objective (batched)."""
+    options = cfg.xbarmem_fixed_point()
+    n = pool.n_neurons
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        res = recall_curve(pool, counts, chip, "adaptive", trials=trials, protocol=protocol,
+                           seed=cfg.seed, rule_options=options)
+        wall = time.perf_counter() - start
+    train_seconds = float(res["train_seconds"])
+    network_steps = float(res["train_steps_mean"]) * res["networks"]
+    if len(counts) == 1:  # one pattern count: the mean steps give the exact useful work
+        flop: float | None = fixed_point_flops(n, counts[0], 1) * network_steps
+        basis = "3*2*P*N^2*steps per network, over training time"
+    else:
+        flop = None
+        basis = "n/a: recall_curve reports only the mean steps over networks of different P"
+    return {"train_seconds": train_seconds, "wall_seconds": wall,
+            "recall_seconds": wall - train_seconds, "networks": int(res["networks"]),
+            "network_steps": network_steps,
+            "seconds_per_network_step": _per_step(train_seconds, network_steps),
+            "flop": flop, "gflops": gflops(flop, train_seconds), "gflops_basis": basis,
+            **mem.as_dict(), "points": res["points"],
+            "options": AdaptiveTrainer(**options).options()}
+
+
+def _check_subsets(naive: dict[str, Any], xbarmem: dict[str, Any]) -> bool:
+    """The naive side drew the same pattern subsets as ``recall_curve`` (raises otherwise)."""
+    mine = {p["count"]: p["subset_seeds"] for p in naive["points"]}
+    theirs = {p["count"]: p["subset_seeds"] for p in xbarmem["points"]}
+    if mine != theirs:
+        raise RuntimeError("recall_curve's subset seeding changed; update benchmarks/cases.py "
+                           f"(naive {mine} vs recall_curve {theirs})")
+    return True
+
+
+# --------------------------------------------------------------------------- case 2
+def case_capacity(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 2: capacity curves, N = 64, 8x8 MNIST pool, at each fault rate: naive loop over
+    counts vs one batched ``recall_curve``; capacities at ``cfg.thresholds``."""
+    pool = load_mnist(side=8, n=cfg.capacity_pool)
+    counts = sorted({int(c) for c in cfg.capacity_counts})
+    protocol = _protocol(cfg, cfg.capacity_flip, cfg.capacity_probes)
+    levels = []
+    for faults in cfg.capacity_faults:
+        chip = paper_chip(faults)
+        log(f"case 2: {faults:.0%} faults, naive loop over {len(counts)} counts x "
+            f"{cfg.capacity_trials} trial(s)")
+        naive = naive_curve(pool, counts, chip, cfg, protocol, cfg.capacity_trials, log)
+        log(f"case 2: {faults:.0%} faults, xbarmem recall_curve (one batch of "
+            f"{len(counts) * cfg.capacity_trials} networks)")
+        xbarmem = xbarmem_curve(pool, counts, chip, cfg, protocol, cfg.capacity_trials)
+        naive["capacity"] = _capacities(naive["points"], cfg.thresholds)
+        xbarmem["capacity"] = _capacities(xbarmem["points"], cfg.thresholds)
+        levels.append({
+            "faults": faults, "naive": naive, "xbarmem": xbarmem,
+            "subsets_identical": _check_subsets(naive, xbarmem),
+            "speed_ratio_naive_over_xbarmem": {
+                "train": _ratio(naive["train_seconds"], xbarmem["train_seconds"]),
+                "per_network_step": _ratio(naive["seconds_per_network_step"],
+                                           xbarmem["seconds_per_network_step"]),
+                "wall": _ratio(naive["wall_seconds"], xbarmem["wall_seconds"])}})
+    return {"case": "2", "status": "ok",
+            "title": f"capacity curve, N={pool.n_neurons}, {len(counts)} counts "
+                     f"{counts[0]}..{counts[-1]}, 8x8 MNIST pool of {pool.n_patterns}",
+            "settings": {"data": pool.name, "n_neurons": pool.n_neurons, "pool": pool.n_patterns,
+                         "counts": counts, "trials": cfg.capacity_trials,
+                         "faults": list(cfg.capacity_faults), "chip": "paper-sim",
+                         "thresholds": list(cfg.thresholds), "protocol": protocol.as_dict()},
+            "shared": "fault maps (same generator and seeds), pattern subsets (seeds checked), "
+                      "cues (same generator and seeds), step cap, tol, recall cap",
+            "levels": levels}
+
+
+# --------------------------------------------------------------------------- case 4a
+def case_big(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 4a: one capacity point at N = ``big_neurons`` with ``big_patterns`` random +-1
+    patterns; xbarmem always, the naive loop only with ``big_with_naive``."""
+    n, p = cfg.big_neurons, cfg.big_patterns
+    pool = random_patterns(p, n, seed=cfg.seed)
+    chip = paper_chip(cfg.big_faults)
+    protocol = _protocol(cfg, cfg.big_flip, cfg.big_probes)
+    log(f"case 4a: xbarmem, N={n}, P={p}, {cfg.big_faults:.0%} faults")
+    sides: dict[str, dict[str, Any]] = {"xbarmem": xbarmem_curve(pool, [p], chip, cfg, protocol, 1)}
+    if cfg.big_with_naive:
+        log(f"case 4a: naive loop, N={n}, P={p}")
+        sides["naive"] = naive_curve(pool, [p], chip, cfg, protocol, 1, log)
+        _check_subsets(sides["naive"], sides["xbarmem"])
+        ratio = {"train": _ratio(sides["naive"]["train_seconds"],
+                                 sides["xbarmem"]["train_seconds"]),
+                 "per_network_step": _ratio(sides["naive"]["seconds_per_network_step"],
+                                            sides["xbarmem"]["seconds_per_network_step"])}
+    else:
+        sides["naive"] = {"status": "skipped", "reason": "pass --with-naive-1024 to run it"}
+        ratio = None
+    return {"case": "4a", "status": "ok",
+            "title": f"one capacity point, N={n}, P={p} random patterns, "
+                     f"{cfg.big_faults:.0%} weight faults",
+            "settings": {"data": pool.name, "n_neurons": n, "n_patterns": p,
+                         "faults": cfg.big_faults, "chip": "paper-sim",
+                         "protocol": protocol.as_dict()},
+            "shared": "fault map, patterns, cues (same generator and seeds), step cap, tol",
+            "sides": sides, "speed_ratio_naive_over_xbarmem": ratio}
+
+
+# --------------------------------------------------------------------------- 3 / 4b
+def case_multilayer(case_id: str) -> Callable[[BenchConfig, Log], dict[str, Any]]:
+    """Cases 3 and 4b: the multilayer memory does not exist yet; no numbers are produced."""
+
+    def run(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+        return {"case": case_id, "status": "skipped", "reason": MULTILAYER_SKIP,
+                "title": "multilayer memory"}
+
+    return run
+
+
+CASES: dict[str, Callable[[BenchConfig, Log], dict[str, Any]]] = {
+    "1": case_single,
+    "2": case_capacity,
+    "3": case_multilayer("3"),
+    "4a": case_big,
+    "4b": case_multilayer("4b"),
+}

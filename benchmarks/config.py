@@ -1,0 +1,129 @@
+"""Benchmark settings: one dataclass, three presets (full, ``--quick``, the smoke test's tiny)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+
+def capacity_counts(n_counts: int, max_count: int = 128) -> list[int]:
+    """``n_counts`` distinct pattern counts from 1 to ``max_count``, geometrically spaced:
+    ``np.unique(np.round(np.geomspace(1, max_count, k)))`` with the smallest ``k`` that gives
+    ``n_counts`` distinct values (rounding merges the small ones), capped at ``max_count``."""
+    n_counts = max(1, min(n_counts, max_count))
+    if n_counts == 1:
+        return [max_count]
+    k = n_counts
+    while True:
+        counts = np.unique(np.round(np.geomspace(1, max_count, k))).astype(int)
+        if len(counts) >= n_counts:
+            return [int(c) for c in counts]
+        k += 1
+
+
+@dataclass
+class BenchConfig:
+    """Every knob of the suite. Steps are optimiser steps; rates are probabilities.
+
+    Attributes:
+        seed: base seed (fault maps, pattern subsets, cues, initialisation).
+        max_steps: step cap of the naive loop **and** of xbarmem's fixed-point trainer (the same
+            budget for both sides).
+        naive_lr: Adam learning rate of the naive loop (the paper's scripts: 1e-3).
+        naive_tol: the naive loop stops when the loss is below this (xbarmem's ``tol`` default
+            is the same 1e-8).
+        naive_init_std: std of the naive loop's normal initialisation.
+        xbarmem_lr: learning rate of xbarmem's trainer; None keeps its default.
+        recall_steps: cap on synchronous recall updates (both sides).
+        single_patterns: case 1: number of 8x8 MNIST digits stored.
+        single_flip: case 1: cue flip rate.
+        single_probes: case 1: cues per stored pattern.
+        basin_options: case 1: options of xbarmem's default (basin) recipe; empty = its
+            defaults.
+        capacity_pool: case 2: size of the 8x8 MNIST pool subsets are drawn from.
+        capacity_counts: case 2: numbers of stored patterns.
+        capacity_faults: case 2: weight-fault rates (paper-sim chip).
+        capacity_flip: case 2: cue flip rate.
+        capacity_probes: case 2: cues per stored pattern.
+        capacity_trials: case 2: chips (fault maps) per count.
+        thresholds: case 2: similarity thresholds capacities are read at.
+        big_neurons: case 4a: N of the large single-layer point.
+        big_patterns: case 4a: random +-1 patterns stored.
+        big_faults: case 4a: weight-fault rate.
+        big_flip: case 4a: cue flip rate.
+        big_probes: case 4a: cues per stored pattern.
+        big_with_naive: case 4a: also run the naive loop (slow).
+    """
+
+    seed: int = 0
+    max_steps: int = 10_000
+    naive_lr: float = 1e-3
+    naive_tol: float = 1e-8
+    naive_init_std: float = 0.01
+    xbarmem_lr: float | None = None
+    recall_steps: int = 100
+    single_patterns: int = 32
+    single_flip: float = 0.05
+    single_probes: int = 20
+    basin_options: dict[str, Any] = field(default_factory=dict)
+    capacity_pool: int = 2000
+    capacity_counts: list[int] = field(default_factory=lambda: capacity_counts(40))
+    capacity_faults: tuple[float, ...] = (0.0, 0.5)
+    capacity_flip: float = 0.1
+    capacity_probes: int = 20
+    capacity_trials: int = 1
+    thresholds: tuple[float, ...] = (0.90, 0.95, 0.99)
+    big_neurons: int = 1024
+    big_patterns: int = 100
+    big_faults: float = 0.5
+    big_flip: float = 0.1
+    big_probes: int = 20
+    big_with_naive: bool = False
+
+    @classmethod
+    def full(cls) -> BenchConfig:
+        """The default, complete run (estimated 5-10 minutes on 2 cores from the quick run's
+        per-step times; case 2's naive loop, 80 networks x up to 10,000 steps, dominates)."""
+        return cls()
+
+    @classmethod
+    def quick(cls) -> BenchConfig:
+        """``--quick``: everything shrunk to finish in about 1-2 minutes on 2 cores."""
+        return cls(max_steps=4000, single_probes=10,
+                   basin_options={"max_steps": 1000, "finetune_steps": 300},
+                   capacity_counts=capacity_counts(12), capacity_probes=10, big_patterns=50,
+                   big_probes=10)
+
+    @classmethod
+    def tiny(cls) -> BenchConfig:
+        """The smoke test's configuration: seconds, not meaningful as numbers."""
+        return cls(max_steps=20, single_probes=2,
+                   basin_options={"max_steps": 5, "finetune_steps": 3, "cue_copies": 2},
+                   capacity_pool=100, capacity_counts=[1, 3], capacity_probes=2,
+                   big_neurons=128, big_patterns=4, big_probes=2)
+
+    def xbarmem_fixed_point(self) -> dict[str, Any]:
+        """Rule options of xbarmem's fixed-point (paper's objective) trainer for this run."""
+        options: dict[str, Any] = {"objective": "fixed-point", "max_steps": self.max_steps}
+        if self.xbarmem_lr is not None:
+            options["lr"] = self.xbarmem_lr
+        return options
+
+    def xbarmem_basin(self) -> dict[str, Any]:
+        """Rule options of xbarmem's default (basin) recipe for this run."""
+        options = dict(self.basin_options)
+        if self.xbarmem_lr is not None:
+            options["lr"] = self.xbarmem_lr
+        return options
+
+    def with_overrides(self, **changes: Any) -> BenchConfig:
+        """Copy with the non-None ``changes`` applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["capacity_faults"] = list(self.capacity_faults)
+        out["thresholds"] = list(self.thresholds)
+        return out

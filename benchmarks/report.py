@@ -1,0 +1,157 @@
+"""Printing (Rich tables) and writing (JSON) benchmark results."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+MB = 1024 * 1024
+
+
+def _num(value: float | None, fmt: str = ".3g") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return format(value, fmt)
+
+
+def _us(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1e6:.0f}"
+
+
+def _mem(entry: dict[str, Any]) -> str:
+    return (f"{entry['peak_rss_bytes'] / MB:.0f} (+{entry['peak_rss_delta_bytes'] / MB:.0f})"
+            if "peak_rss_bytes" in entry else "n/a")
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def print_header(meta: dict[str, Any], console: Console) -> None:
+    console.print(
+        f"[bold]xbarmem benchmarks[/bold] ({meta['preset']} settings) - torch "
+        f"{meta['torch']}, {meta['torch_threads']} thread(s), {meta['cpu_count']} CPU(s)\n"
+        f"reference: float32 1024x1024 matmul {meta['matmul_gflops_start']:.1f} GFLOP/s "
+        "(best of 10)\n"
+        "RSS MB = whole-process peak resident set size during each side "
+        f"({meta['memory_method']}), (+x) = above the RSS at that side's start.\n"
+        "GFLOP/s = analytic useful work (3 x 2*P*N^2 per step and network) / training time. "
+        "Speed ratios = naive time / xbarmem time, measured in this run.")
+
+
+def print_case(entry: dict[str, Any], console: Console) -> None:
+    """Print one case's results."""
+    console.rule(f"case {entry['case']}: {entry['title']}")
+    if entry["status"] == "skipped":
+        console.print(f"case {entry['case']}: {entry['reason']}")
+        return
+    {"1": _print_single, "2": _print_capacity, "4a": _print_big}[entry["case"]](entry, console)
+    console.print(f"shared by both sides: {entry['shared']}")
+
+
+def _print_single(entry: dict[str, Any], console: Console) -> None:
+    proto = entry["settings"]["protocol"]
+    table = Table(title=f"recall: {proto['level']:.0%} flips, {proto['probes']} cues/pattern, "
+                        "sync sign")
+    for col in ("side", "train s", "steps", "us/step", "final loss", "GFLOP/s", "RSS MB",
+                "cosine", "exact"):
+        table.add_column(col, justify="left" if col == "side" else "right")
+    for label, side in entry["sides"].items():
+        table.add_row(label, f"{side['train_seconds']:.2f}", str(side["steps"]),
+                      _us(side["seconds_per_step"]), _num(side["final_loss"], ".2e"),
+                      _num(side["gflops"], ".2f"), _mem(side), f"{side['cosine']:.4f}",
+                      f"{side['exact']:.3f}")
+    console.print(table)
+    for label, r in entry["speed_ratio_naive_over"].items():
+        console.print(f"speed naive/{label}: {_ratio(r['train'])} training time, "
+                      f"{_ratio(r['per_step'])} per step, {_ratio(r['wall'])} wall")
+    console.print(f"checks: {entry['checks']}")
+
+
+def _print_capacity(entry: dict[str, Any], console: Console) -> None:
+    settings = entry["settings"]
+    thresholds = [f"{t:.2f}" for t in settings["thresholds"]]
+    proto = settings["protocol"]
+    table = Table(title=f"capacity: {proto['level']:.0%} flips, {proto['probes']} cues/pattern, "
+                        f"{settings['trials']} trial(s) per count")
+    for col in ("faults", "side", "train s", "wall s", "net-steps", "us/net-step", "GFLOP/s",
+                "RSS MB", *[f"cap@{t}" for t in thresholds]):
+        table.add_column(col, justify="left" if col in ("faults", "side") else "right")
+    for level in entry["levels"]:
+        for name in ("naive", "xbarmem"):
+            side = level[name]
+            table.add_row(f"{level['faults']:.0%}", name, f"{side['train_seconds']:.2f}",
+                          f"{side['wall_seconds']:.2f}", f"{side['network_steps']:.0f}",
+                          _us(side["seconds_per_network_step"]), _num(side["gflops"], ".2f"),
+                          _mem(side), *[str(side["capacity"][t]) for t in thresholds])
+    console.print(table)
+    for level in entry["levels"]:
+        r = level["speed_ratio_naive_over_xbarmem"]
+        console.print(f"{level['faults']:.0%} faults, speed naive/xbarmem: "
+                      f"{_ratio(r['train'])} training time, {_ratio(r['per_network_step'])} "
+                      f"per network-step, {_ratio(r['wall'])} wall")
+    curve = Table(title="mean cosine vs stored patterns")
+    curve.add_column("count", justify="right")
+    for level in entry["levels"]:
+        for name in ("naive", "xbarmem"):
+            curve.add_column(f"{name} {level['faults']:.0%}", justify="right")
+    for i, count in enumerate(settings["counts"]):
+        cells = [f"{level[name]['points'][i]['cosine']:.4f}"
+                 for level in entry["levels"] for name in ("naive", "xbarmem")]
+        curve.add_row(str(count), *cells)
+    console.print(curve)
+
+
+def _print_big(entry: dict[str, Any], console: Console) -> None:
+    proto = entry["settings"]["protocol"]
+    table = Table(title=f"recall: {proto['level']:.0%} flips, {proto['probes']} cues/pattern")
+    for col in ("side", "train s", "wall s", "steps", "us/step", "GFLOP/s", "RSS MB",
+                "cosine", "exact"):
+        table.add_column(col, justify="left" if col == "side" else "right")
+    skipped = []
+    for name, side in entry["sides"].items():
+        if side.get("status") == "skipped":
+            skipped.append(f"{name} side skipped: {side['reason']}")
+            continue
+        point = side["points"][0]
+        table.add_row(name, f"{side['train_seconds']:.2f}", f"{side['wall_seconds']:.2f}",
+                      f"{side['network_steps']:.0f}", _us(side["seconds_per_network_step"]),
+                      _num(side["gflops"], ".2f"), _mem(side), f"{point['cosine']:.4f}",
+                      f"{point['exact']:.3f}")
+    console.print(table)
+    for line in skipped:
+        console.print(line)
+    ratio = entry["speed_ratio_naive_over_xbarmem"]
+    if ratio is not None:
+        console.print(f"speed naive/xbarmem: {_ratio(ratio['train'])} training time, "
+                      f"{_ratio(ratio['per_network_step'])} per step")
+
+
+def print_footer(meta: dict[str, Any], console: Console) -> None:
+    console.rule()
+    console.print(f"matmul reference: {meta['matmul_gflops_start']:.1f} GFLOP/s at start, "
+                  f"{meta['matmul_gflops_end']:.1f} GFLOP/s at end (a drop means the CPU was "
+                  f"shared); total {meta['total_seconds']:.1f} s")
+
+
+def _jsonable(value: Any) -> Any:
+    """Replace non-finite floats (not valid JSON) by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def write_json(results: dict[str, Any], path: Path) -> Path:
+    """Write ``results`` as strict JSON (creating the folder); returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_jsonable(results), indent=2, allow_nan=False) + "\n")
+    return path

@@ -1,0 +1,101 @@
+"""Run a selection of cases in one process, print them and write the JSON results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from xbarmem import AdaptiveTrainer
+
+from .cases import CASES
+from .config import BenchConfig
+from .measure import PeakMemory, matmul_gflops, ru_maxrss_bytes
+from .naive import train_naive
+from .report import print_case, print_footer, print_header, write_json
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
+
+#: Accepted case names and the canonical id each stands for.
+ALIASES: dict[str, str] = {
+    "1": "1", "single": "1",
+    "2": "2", "capacity": "2",
+    "3": "3", "multilayer": "3",
+    "4a": "4a", "n1024": "4a", "big": "4a",
+    "4b": "4b",
+}
+
+
+def resolve_cases(names: list[str]) -> list[str]:
+    """Canonical case ids in suite order (all cases when ``names`` is empty)."""
+    if not names or "all" in names:
+        return list(CASES)
+    unknown = [n for n in names if n.lower() not in ALIASES]
+    if unknown:
+        raise ValueError(f"unknown case(s) {unknown}; choose from {sorted(ALIASES)} or 'all'")
+    wanted = {ALIASES[n.lower()] for n in names}
+    return [c for c in CASES if c in wanted]
+
+
+def warm_up() -> float:
+    """Pay one-time costs (lazy imports behind ``torch.optim`` and autograd, first kernels)
+    before anything is timed, so they land on neither side. Returns the seconds it took."""
+    start = time.perf_counter()
+    x = torch.ones(2, 8)
+    train_naive(x, torch.ones(8, 8), max_steps=3)
+    AdaptiveTrainer(objective="fixed-point", max_steps=3).fit(x)
+    AdaptiveTrainer(max_steps=3, finetune_steps=2, cue_copies=1, unroll=1).fit(x)
+    return time.perf_counter() - start
+
+
+def run(cases: list[str], cfg: BenchConfig, *, preset: str = "custom",
+        json_out: Path | None = DEFAULT_JSON, console: Console | None = None,
+        verbose: bool = True) -> dict[str, Any]:
+    """Run ``cases`` (ids or aliases) with ``cfg``, print tables to ``console`` and write the
+    results to ``json_out`` (skipped when None). ``preset`` only labels the output (``full``,
+    ``quick``, ...). Returns the results dict."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+            console = Console(width=140)
+    ids = resolve_cases(cases)
+    start = time.perf_counter()
+    warm_up_seconds = warm_up()
+    with PeakMemory() as probe:
+        pass
+    meta: dict[str, Any] = {
+        "timestamp_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "argv": sys.argv, "preset": preset, "cases": ids, "python": platform.python_version(),
+        "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(), "platform": platform.platform(),
+        "memory_method": probe.method, "units": {"time": "seconds", "memory": "bytes",
+                                                 "rate": "GFLOP/s"},
+        "warm_up_seconds": warm_up_seconds, "matmul_gflops_start": matmul_gflops(),
+        "config": cfg.as_dict(),
+    }
+    print_header(meta, console)
+
+    def log(message: str) -> None:
+        if verbose:
+            console.print(f"[dim]{message}[/dim]")
+
+    results: dict[str, Any] = {"meta": meta, "cases": {}}
+    for case_id in ids:
+        entry = CASES[case_id](cfg, log)
+        entry["ru_maxrss_bytes_after"] = ru_maxrss_bytes()
+        results["cases"][case_id] = entry
+        print_case(entry, console)
+    meta["matmul_gflops_end"] = matmul_gflops()
+    meta["total_seconds"] = time.perf_counter() - start
+    print_footer(meta, console)
+    if json_out is not None:
+        path = write_json(results, Path(json_out))
+        console.print(f"results written to {path}")
+    return results

@@ -1,0 +1,255 @@
+"""Model files: save -> load restores the programmed chip exactly, never re-programs, and rejects
+foreign or corrupt files with FileFormatError."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from xbarmem import FaultMap, SingleLayerMemory, load_chip, random_patterns, train
+from xbarmem.crossbar import Crossbar
+from xbarmem.errors import FileFormatError
+from xbarmem.modelio import FORMAT, load_memory, read_metadata, save_memory
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # the tensors here are tiny: intra-op threads only add contention on a shared 2-core box
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+FAST_ADAPTIVE = {"max_steps": 60, "finetune_steps": 0, "window": 20}
+
+
+@pytest.fixture(scope="module")
+def pset():
+    return random_patterns(3, 16, seed=4)
+
+
+@pytest.fixture(scope="module")
+def rram_memory(pset):
+    """Adaptive rule on the noisy ``rram`` chip, with some stuck devices: write noise, read
+    noise and faults all present, so an accidental re-programming would show."""
+    chip = load_chip("rram").with_faults(0.2)
+    return train(pset.patterns, chip=chip, rule="adaptive", fault_seed=5, program_seed=7,
+                 **FAST_ADAPTIVE)
+
+
+def _cues(pset, copies=4, flips=2, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.repeat(pset.patterns, copies, axis=0)
+    for row in x:
+        row[rng.choice(x.shape[1], flips, replace=False)] *= -1
+    return torch.as_tensor(x)
+
+
+def _assert_same_memory(a: SingleLayerMemory, b: SingleLayerMemory) -> None:
+    assert b.n_neurons == a.n_neurons
+    assert b.has_bias == a.has_bias
+    assert b.chip == a.chip
+    assert b.crossbar.first_array == a.crossbar.first_array
+    assert b.crossbar.w_max == a.crossbar.w_max
+    np.testing.assert_array_equal(b.crossbar.g_pos, a.crossbar.g_pos)
+    np.testing.assert_array_equal(b.crossbar.g_neg, a.crossbar.g_neg)
+    assert b.crossbar.g_pos.dtype == np.float64
+    np.testing.assert_array_equal(b.faults.g_stuck, a.faults.g_stuck)  # NaN == NaN here
+    np.testing.assert_array_equal(b.crossbar.g_stuck, a.crossbar.g_stuck)
+    assert torch.equal(b.weights, a.weights)
+    assert torch.equal(b.bias, a.bias)
+    assert torch.equal(b.target_weights, a.target_weights)
+    if a.target_bias is None:
+        assert b.target_bias is None
+    else:
+        assert torch.equal(b.target_bias, a.target_bias)
+    assert json.dumps(b.info, sort_keys=True) == json.dumps(a.info, sort_keys=True)  # NaN-safe
+
+
+# ------------------------------------------------------------------------------------ round trip
+def test_round_trip_restores_conductances_weights_and_recall(tmp_path, pset, rram_memory):
+    mem = rram_memory
+    assert mem.faults.stuck.any()  # the chip really has stuck devices
+    path = save_memory(mem, tmp_path / "m.safetensors", patterns=pset)
+    assert path.is_file()
+    loaded = load_memory(path)
+    _assert_same_memory(mem, loaded)
+    assert loaded.faults.meta == mem.faults.meta
+    cues = _cues(pset)
+    for mode in ("sync", "async"):
+        r1 = mem.recall(cues, mode=mode, seed=11)
+        r2 = loaded.recall(cues, mode=mode, seed=11)
+        assert torch.equal(r1.states, r2.states), mode
+        assert torch.equal(r1.iterations, r2.iterations)
+        assert torch.equal(r1.converged, r2.converged)
+
+
+def test_read_noise_makes_seed_matter(pset, rram_memory):
+    """Sanity for the recall comparison above: the rram chip's reads are noisy, so identical
+    states come from identical seeds, not from a noise-free chip."""
+    x = torch.as_tensor(pset.patterns)
+    gen_a, gen_b = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
+    ya = rram_memory.crossbar.matvec(x, gen_a)
+    yb = rram_memory.crossbar.matvec(x, gen_b)
+    assert not torch.equal(ya, yb)
+
+
+def test_load_does_not_reprogram(tmp_path, monkeypatch, pset, rram_memory):
+    path = save_memory(rram_memory, tmp_path / "m.safetensors")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load_memory must not program the devices")
+
+    monkeypatch.setattr(Crossbar, "program", forbidden)
+    monkeypatch.setattr(SingleLayerMemory, "program", forbidden)
+    loaded = load_memory(path)
+    np.testing.assert_array_equal(loaded.crossbar.g_pos, rram_memory.crossbar.g_pos)
+    np.testing.assert_array_equal(loaded.crossbar.g_neg, rram_memory.crossbar.g_neg)
+
+
+def test_reprogramming_would_change_conductances(pset, rram_memory):
+    """The exact-conductance check is meaningful: programming the same targets again (another
+    write-error draw) gives different conductances on the rram chip."""
+    twin = SingleLayerMemory(16, rram_memory.chip, rram_memory.faults, bias=True)
+    twin.program(rram_memory.target_weights, rram_memory.target_bias, seed=8)
+    assert not np.array_equal(twin.crossbar.g_pos, rram_memory.crossbar.g_pos)
+    twin.program(rram_memory.target_weights, rram_memory.target_bias, seed=7)
+    np.testing.assert_array_equal(twin.crossbar.g_pos, rram_memory.crossbar.g_pos)
+
+
+def test_round_trip_weight_fault_model_keeps_w_max(tmp_path, pset):
+    """Under the ``weight`` model w_max is set from the weights when programming; it must be
+    restored, not reset to the chip's weight_range."""
+    mem = train(pset.patterns, chip=load_chip("paper-sim").with_faults(0.3), rule="adaptive",
+                fault_seed=2, **FAST_ADAPTIVE)
+    assert mem.crossbar.w_max != load_chip("paper-sim").array.weight_range
+    loaded = load_memory(save_memory(mem, tmp_path / "w.safetensors"))
+    _assert_same_memory(mem, loaded)
+    pinned = torch.as_tensor(loaded.crossbar.stuck.all(axis=0))[:, :16]
+    assert pinned.any() and (loaded.weights[pinned] == 0).all()
+
+
+def test_round_trip_classic_rule_without_bias(tmp_path, pset):
+    mem = train(pset.patterns, chip="rram", rule="pinv", fault_seed=1, program_seed=3)
+    assert not mem.has_bias and mem.target_bias is None
+    loaded = load_memory(save_memory(mem, tmp_path / "p.safetensors"))
+    _assert_same_memory(mem, loaded)
+    assert loaded.info["rule"] == "pinv"
+    assert np.isnan(loaded.info["loss"])  # NaN survives the JSON metadata
+
+
+def test_round_trip_with_offset_fault_map(tmp_path, pset):
+    """A memory placed on arrays 1.. of a larger chip map keeps its place and the whole map."""
+    chip = load_chip("rram")
+    fmap = FaultMap.generate(chip.with_faults(0.1), 3, seed=9)
+    mem = SingleLayerMemory(16, chip, fmap, bias=False, first_array=2)
+    w = torch.as_tensor(pset.patterns.T @ pset.patterns / 16)
+    w.fill_diagonal_(0)
+    mem.program(w, seed=4)
+    loaded = load_memory(save_memory(mem, tmp_path / "o.safetensors"))
+    assert loaded.faults.n_arrays == 3
+    _assert_same_memory(mem, loaded)
+
+
+def test_saved_patterns_are_stored(tmp_path, pset, rram_memory):
+    path = save_memory(rram_memory, tmp_path / "m.safetensors", patterns=pset)
+    with safe_open(str(path), framework="numpy") as handle:
+        np.testing.assert_array_equal(handle.get_tensor("patterns"), pset.patterns)
+        assert set(handle.keys()) >= {"g_pos", "g_neg", "fault_g_stuck", "target_weights",
+                                      "target_bias", "patterns"}
+    meta = read_metadata(path)
+    assert meta["extra"]["patterns"] == {"name": pset.name, "kind": "binary", "image_shape": []}
+
+
+# ------------------------------------------------------------------------------------ metadata
+def test_read_metadata_contents(tmp_path, rram_memory):
+    path = save_memory(rram_memory, tmp_path / "m.safetensors", extra={"note": "hello"})
+    meta = read_metadata(path)
+    assert meta["format"] == FORMAT
+    assert meta["chip"] == rram_memory.chip.to_dict()
+    assert meta["n_neurons"] == 16 and meta["bias"] is True
+    assert meta["info"]["rule"] == "adaptive"
+    assert meta["info"]["program_seed"] == 7
+    assert meta["info"]["rule_options"]["max_steps"] == FAST_ADAPTIVE["max_steps"]
+    assert set(meta["versions"]) == {"xbarmem", "torch", "numpy"}
+    assert meta["versions"]["numpy"] == np.__version__
+    assert meta["fault_meta"]["seed"] == 5
+    assert meta["extra"] == {"note": "hello"}
+
+
+def test_file_is_not_a_pickle(tmp_path, rram_memory):
+    path = save_memory(rram_memory, tmp_path / "m.safetensors")
+    raw = path.read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + header_len])  # a safetensors JSON header
+    assert "xbarmem" in header["__metadata__"]
+    assert not raw.startswith(b"\x80")  # pickle protocol marker
+    assert header["g_pos"]["dtype"] == "F64"
+
+
+# ------------------------------------------------------------------------------------ errors
+def test_saving_unprogrammed_memory_raises(tmp_path):
+    mem = SingleLayerMemory(16, "ideal")
+    path = tmp_path / "empty.safetensors"
+    with pytest.raises(FileFormatError, match="not been trained"):
+        save_memory(mem, path)
+    assert not path.exists()
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(FileFormatError, match="no such model file"):
+        load_memory(tmp_path / "absent.safetensors")
+
+
+def test_load_random_bytes(tmp_path):
+    path = tmp_path / "junk.safetensors"
+    path.write_bytes(np.random.default_rng(0).bytes(300))
+    with pytest.raises(FileFormatError, match="junk.safetensors"):
+        load_memory(path)
+    with pytest.raises(FileFormatError):
+        read_metadata(path)
+
+
+@pytest.mark.parametrize("metadata", [None, {"other": "1"}, {"xbarmem": "{not json"},
+                                      {"xbarmem": "[1, 2, 3]"}, {"xbarmem": '"text"'},
+                                      {"xbarmem": '{"format": "someone-else/2"}'},
+                                      {"xbarmem": json.dumps({"format": FORMAT})}])
+def test_load_foreign_safetensors(tmp_path, metadata):
+    path = tmp_path / "foreign.safetensors"
+    save_file({"weight": np.ones((3, 3), np.float32)}, str(path), metadata=metadata)
+    with pytest.raises(FileFormatError, match="not an xbarmem model"):
+        load_memory(path)
+
+
+@pytest.mark.parametrize("metadata", [None, {"xbarmem": "[1]"}, {"xbarmem": "nope"}])
+def test_read_metadata_foreign(tmp_path, metadata):
+    path = tmp_path / "foreign.safetensors"
+    save_file({"weight": np.ones(2, np.float32)}, str(path), metadata=metadata)
+    with pytest.raises(FileFormatError, match="not an xbarmem model"):
+        read_metadata(path)
+
+
+def test_load_model_missing_tensor(tmp_path, rram_memory):
+    """A model whose conductance tensor was stripped is rejected, not half-loaded."""
+    path = save_memory(rram_memory, tmp_path / "m.safetensors")
+    with safe_open(str(path), framework="numpy") as handle:
+        meta = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys() if k != "g_neg"}
+    stripped = tmp_path / "stripped.safetensors"
+    save_file(tensors, str(stripped), metadata=meta)
+    with pytest.raises(FileFormatError, match="g_neg"):
+        load_memory(stripped)
+
+
+def test_load_truncated_file(tmp_path, rram_memory):
+    path = save_memory(rram_memory, tmp_path / "m.safetensors")
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(FileFormatError, match="cut.safetensors"):
+        load_memory(cut)
