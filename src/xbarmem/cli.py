@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import torch
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .chipspec import ChipSpec, load_chip, preset_names
+from .cli_common import _emit_json, _finite, app, chip_app, console, out  # noqa: F401
 from .data import PatternSet, load_file, load_patterns, validate_patterns
 from .errors import ConfigError, XbarmemError
 from .evaluate import Protocol, evaluate_memory
@@ -24,33 +22,6 @@ from .memory import SingleLayerMemory
 from .modelio import load_memory, read_metadata, save_memory
 from .rules import get_rule, rule_names
 from .training import fit_memories, uses_bias
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Hardware-adaptive associative memories on simulated memristor crossbars.")
-chip_app = typer.Typer(no_args_is_help=True, help="Chip presets and fault maps.")
-app.add_typer(chip_app, name="chip")
-console = Console(stderr=True)
-out = Console()
-
-
-def _emit_json(data: Any) -> None:
-    # strict JSON: non-finite floats (e.g. the NaN loss of classic rules) become null
-    typer.echo(json.dumps(_finite(data), indent=2, allow_nan=False))
-
-
-def _finite(obj: Any) -> Any:
-    """``obj`` with numpy/torch values made plain and NaN/inf floats replaced by None."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, (np.ndarray, torch.Tensor, np.generic)):
-        return _finite(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (str, int, float)):
-        return obj
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def _chip(chip: str, faults: float | None, on_fraction: float, fault_model: str | None) -> ChipSpec:
@@ -362,6 +333,12 @@ def _load_array(path: Path, key: str | None) -> np.ndarray:
             raise FileFormatError(f"{path}: several arrays {names}; choose one with --key")
         return data[key or names[0]]
     return data
+
+
+# command modules register on ``app`` when imported
+from . import cli_capacity  # noqa: E402, F401
+from . import cli_energy  # noqa: E402, F401
+from . import cli_experiments  # noqa: E402, F401
 
 
 def main() -> None:

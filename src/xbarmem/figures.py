@@ -44,3 +44,43 @@ def recall_grid(path: str | Path, stored: np.ndarray, cues: np.ndarray,
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def scaling_plot(result: dict, path: str | Path, title: str = "") -> Path:
+    """Capacity against N on log-log axes, one series per threshold, with the fitted power law
+    ``C = a N^k`` (slope and confidence interval in the legend).
+
+    Args:
+        result: the dict of :func:`xbarmem.scaling.run_scaling` (``sizes``, ``capacity``,
+            ``fits`` keyed by threshold).
+        path: output file (``.png`` or ``.svg``).
+    """
+    path = Path(path)
+    sizes = np.asarray(result["sizes"], dtype=float)
+    fig, ax = plt.subplots(figsize=(4.6, 3.6))
+    for (threshold, caps), color in zip(result["capacity"].items(),
+                                        plt.rcParams["axes.prop_cycle"].by_key()["color"],
+                                        strict=False):
+        caps = np.asarray(caps, dtype=float)
+        keep = caps > 0
+        ax.plot(sizes[keep], caps[keep], "o", color=color, label=f"capacity @ {threshold}")
+        fit = result["fits"].get(threshold)
+        if fit:
+            grid = np.geomspace(sizes.min(), sizes.max(), 50)
+            ci = ("" if not np.isfinite(fit["slope_low"]) else
+                  f" [{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]")
+            ax.plot(grid, fit["prefactor"] * grid ** fit["slope"], "-", color=color,
+                    label=f"N^{fit['slope']:.2f}{ci}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("pattern size N (neurons)")
+    ax.set_ylabel("capacity (stored patterns)")
+    settings = result.get("settings", {})
+    hidden = settings.get("hidden_rule", "") if settings.get("arch") == "multilayer" else ""
+    ax.set_title(title or f"{settings.get('arch', '')} {settings.get('kind', '')} {hidden}",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,275 @@
+"""Measured recall dynamics -> energy and latency per recall.
+
+:func:`measure_memory` recalls the *same* cues synchronously and asynchronously through a
+programmed memory and keeps, per cue, the steps each mode took (``RecallResult.iterations`` for
+sync, one product per step; ``RecallResult.reads`` for async, one neuron update per step)
+together with the layers' conductances. :func:`energy_report` turns such a
+:class:`Measurement` into energy and latency per recall with any circuit, so one measurement
+serves every circuit preset (and the calibration).
+
+:func:`measure` builds, trains and measures a memory in one call (single layer or multilayer);
+:func:`measure_sizes` repeats it over several N with random +-1 patterns.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..chipspec import ChipSpec, load_chip
+from ..corruption import as_generator, flip_bits
+from ..data import PatternSet, load_patterns, random_patterns
+from ..errors import ConfigError, PatternError
+from ..memory import SingleLayerMemory
+from ..metrics import cosine_similarity, exact_recall
+from ..rules import get_rule
+from ..training import fit_memories, uses_bias
+from .circuit import CircuitSpec, load_circuit
+from .model import LayerLoad, compare, programming_cost, recall_cost, step_cost
+
+ARCHS = ("single", "multilayer")
+
+
+@dataclass
+class Measurement:
+    """Measured recall of one memory, everything the cost model needs.
+
+    Attributes:
+        layers: the memory's layers (input layer first).
+        read_voltage: full-scale row input, volts (the chip's ``array.read_voltage``).
+        sync_steps: ``(B,)`` sync steps per cue (one product of every layer per step).
+        async_steps: ``(B,)`` async steps per cue (one neuron update per step).
+        async_sweeps: ``(B,)`` async sweeps per cue (``async_steps / N``).
+        info: settings and recall quality (JSON-able).
+    """
+
+    layers: list[LayerLoad]
+    read_voltage: float
+    sync_steps: np.ndarray
+    async_steps: np.ndarray
+    async_sweeps: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+    read_out = torch.where(states >= 0, 1.0, -1.0)
+    return {"cosine": float(cosine_similarity(read_out, targets).mean()),
+            "exact": float(exact_recall(read_out, targets).float().mean())}
+
+
+def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
+    """The cost model's view of a programmed memory: a
+    :class:`~xbarmem.memory.SingleLayerMemory` (one layer) or anything with ``layers``
+    (a multilayer memory: hidden layers are tanh with analogue outputs and DAC-driven inputs)."""
+    states = "binary" if activation == "sign" else "analog"
+    if hasattr(memory, "crossbar"):
+        return [LayerLoad.from_crossbar(memory.crossbar, inputs=states, outputs=activation)]
+    crossbars = list(memory.layers)
+    loads = []
+    for k, cb in enumerate(crossbars):
+        last = k == len(crossbars) - 1
+        loads.append(LayerLoad.from_crossbar(
+            cb, inputs=states if k == 0 else "analog", outputs=activation if last else "tanh"))
+    return loads
+
+
+def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
+                   activation: str = "sign", max_iterations: int = 100,
+                   seed: int = 0) -> Measurement:
+    """Recall ``cues`` ``(B, N)`` synchronously and asynchronously (same cues, same seed of
+    read noise / update order) and record the steps of every cue.
+
+    Args:
+        memory: a programmed single-layer or multilayer memory (``recall(cues, mode=...)``).
+        cues: ``(B, N)`` starting states.
+        targets: ``(B, N)`` stored pattern each cue came from (for the recall quality).
+        activation: ``"sign"`` or ``"tanh"`` neurons.
+        max_iterations: cap on sync steps / async sweeps.
+        seed: seed of read noise and of the async update order.
+    """
+    cues = torch.as_tensor(cues, dtype=torch.float32)
+    targets = torch.as_tensor(targets, dtype=torch.float32)
+    if cues.shape != targets.shape:
+        raise PatternError(f"cues {tuple(cues.shape)} and targets {tuple(targets.shape)} differ")
+    results = {mode: memory.recall(cues, mode=mode, activation=activation,
+                                   max_iterations=max_iterations, seed=seed)
+               for mode in ("sync", "async")}
+    sync, asyn = results["sync"], results["async"]
+    layers = layer_loads(memory, activation)
+    quality = {mode: {**_quality(r.states, targets),
+                      "converged": float(r.converged.float().mean()),
+                      "capped": float((r.iterations >= max_iterations).float().mean())}
+               for mode, r in results.items()}
+    return Measurement(layers=layers, read_voltage=memory.chip.array.read_voltage,
+                       sync_steps=sync.iterations.numpy().astype(np.int64),
+                       async_steps=asyn.reads.numpy().astype(np.int64),
+                       async_sweeps=asyn.iterations.numpy().astype(np.int64),
+                       info={"cues": int(cues.shape[0]), "n_neurons": int(cues.shape[1]),
+                             "activation": activation, "max_iterations": max_iterations,
+                             "recall_seed": seed, "quality": quality})
+
+
+def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> dict[str, Any]:
+    """Energy and latency per recall, sync and async, their ratios, the breakdowns by
+    component and the cost of programming the memory, under ``circuit``."""
+    spec = load_circuit(circuit)
+    m = measurement
+    sync = recall_cost(m.sync_steps, step_cost(m.layers, spec, m.read_voltage, "sync"))
+    asyn = recall_cost(m.async_steps, step_cost(m.layers, spec, m.read_voltage, "async"))
+    sweeps = m.async_sweeps.astype(np.float64)
+    asyn["sweeps"] = {"mean": float(sweeps.mean()), "std": float(sweeps.std()),
+                      "min": float(sweeps.min()), "max": float(sweeps.max())}
+    return {"sync": sync, "async": asyn, "ratios": compare(sync, asyn),
+            "programming": programming_cost(m.layers, spec),
+            "layers": [_layer_info(layer) for layer in m.layers],
+            "read_voltage_V": m.read_voltage,
+            "circuit": {"name": spec.name, "constants": spec.constants()}}
+
+
+def _layer_info(layer: LayerLoad) -> dict[str, Any]:
+    return {"n_out": layer.n_out, "rows": layer.n_rows, "row_tiles": layer.row_tiles,
+            "col_tiles": layer.col_tiles, "g_total_S": layer.g_total, "devices": layer.devices,
+            "free_devices": layer.free_devices, "inputs": layer.inputs, "outputs": layer.outputs}
+
+
+# ---------------------------------------------------------------------------------- one call
+def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
+    if source.strip().lower() == "random":
+        return random_patterns(count or 10, n, seed=seed)
+    side = math.isqrt(n)
+    if side * side != n:
+        raise ConfigError(f"--patterns {source} needs a square N (images of side sqrt(N)); "
+                          f"got N={n} (use --patterns random)")
+    pset = load_patterns(source, side=side, n=count, one_per_class=count is None, seed=seed)
+    if pset.n_neurons != n:
+        raise PatternError(f"patterns have N={pset.n_neurons} neurons, not {n}")
+    return pset
+
+
+def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single",
+                 hidden: int | Sequence[int] | None = None, rule: str = "adaptive",
+                 seed: int = 0, max_steps: int = 3000):
+    """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it.
+
+    Single layer: any rule (the adaptive rule with a bias row). Multilayer: the hardware-
+    adaptive multilayer trainer (:mod:`xbarmem.adaptive_multilayer`) with ``hidden`` widths.
+    Faults come from the chip's rates with seed ``seed``; programming error also uses ``seed``.
+    """
+    x = torch.as_tensor(patterns, dtype=torch.float32)
+    n = int(x.shape[1])
+    options: dict[str, Any] = {"seed": seed, "max_steps": max_steps} if rule == "adaptive" \
+        else {}
+    if arch == "single":
+        rule_obj = get_rule(rule, **options)
+        memory = SingleLayerMemory(n, chip, bias=uses_bias(rule_obj), fault_seed=seed)
+        fit_memories(rule_obj, x, [memory], program_seed=seed)
+        return memory
+    if arch != "multilayer":
+        raise ConfigError(f"arch must be one of {ARCHS}, got {arch!r}")
+    if rule != "adaptive":
+        raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
+    if hidden is None:
+        raise ConfigError("a multilayer memory needs --hidden (hidden layer width)")
+    from ..adaptive_multilayer import MultilayerTrainer, fit_multilayer
+    from ..multilayer import MultilayerMemory
+
+    memory = MultilayerMemory(n, hidden, chip, fault_seed=seed)
+    fit_multilayer(MultilayerTrainer(**options), x, [memory], program_seed=seed)
+    return memory
+
+
+def make_cues(patterns: torch.Tensor, flip: float, probes: int,
+              seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``probes`` cues per stored pattern with each bit flipped with probability ``flip``
+    (seeded): returns ``(cues, targets)``, both ``(probes * P, N)``."""
+    if not isinstance(probes, int) or probes < 1:
+        raise ConfigError(f"probes must be a positive integer, got {probes!r}")
+    targets = torch.as_tensor(patterns, dtype=torch.float32).repeat(probes, 1)
+    return flip_bits(targets, flip, as_generator(seed)), targets
+
+
+def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None = None,
+            patterns: str = "mnist", count: int | None = None,
+            chip: str | ChipSpec = "paper-sim", faults: float | None = None,
+            rule: str = "adaptive", flip: float = 0.1, probes: int = 20, seed: int = 0,
+            activation: str = "sign", max_iterations: int = 100,
+            max_steps: int = 3000) -> Measurement:
+    """Store patterns in an N-neuron memory, recall corrupted cues both ways, measure.
+
+    Args:
+        n: neurons N.
+        arch: ``"single"`` or ``"multilayer"`` (with ``hidden``).
+        patterns: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
+            unless ``count``) or ``random`` (``count`` random +-1 patterns, default 10).
+        chip: chip preset, TOML or spec; ``faults`` overrides its stuck fraction.
+        rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
+        flip, probes: cue corruption (bit-flip rate) and cues per stored pattern.
+        seed: seed of faults, training, programming, cues, read noise and update order.
+        activation, max_iterations: recall settings.
+    """
+    start = time.perf_counter()
+    spec = load_chip(chip)
+    if faults is not None:
+        spec = spec.with_faults(faults)
+    pset = _patterns(patterns, n, count, seed)
+    x = torch.as_tensor(pset.patterns, dtype=torch.float32)
+    memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
+                          max_steps=max_steps)
+    cues, targets = make_cues(x, flip, probes, seed)
+    result = measure_memory(memory, cues, targets, activation=activation,
+                            max_iterations=max_iterations, seed=seed)
+    result.info.update({
+        "arch": arch, "layer_sizes": getattr(memory, "sizes", [n, n]), "patterns": pset.name,
+        "n_patterns": pset.n_patterns, "flip": flip, "probes": probes, "chip": spec.name,
+        "faults": spec.device.fault_rate, "fault_model": spec.array.fault_model, "rule": rule,
+        "seed": seed, "training": {k: v for k, v in memory.info.items()
+                                   if k in ("steps", "loss", "converged", "fixed_points")},
+        "devices": memory.devices(), "seconds": time.perf_counter() - start})
+    return result
+
+
+def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
+                  chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
+                  flip: float = 0.1, probes: int = 20, seed: int = 0,
+                  max_steps: int = 300, progress=None) -> dict[str, Any]:
+    """Energy and latency ratios at several N, on random +-1 patterns.
+
+    At each N, ``P = max(2, round(load * N))`` random patterns are stored with ``rule`` on a
+    fresh chip, ``probes`` cues per pattern are recalled both ways and the cost model is applied.
+    Returns ``{"settings", "rows": [one dict per N]}``.
+    """
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 2 for s in sizes):
+        raise ConfigError(f"sizes must be integers >= 2, got {list(sizes)!r}")
+    if not 0 < load <= 2:
+        raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {load!r}")
+    spec = load_circuit(circuit)
+    rows = []
+    for n in sizes:
+        count = max(2, round(load * n))
+        m = measure(n, patterns="random", count=count, chip=chip, rule=rule, flip=flip,
+                    probes=probes, seed=seed, max_steps=max_steps)
+        rep = energy_report(m, spec)
+        rows.append({"n": n, "patterns": count, "cues": m.info["cues"],
+                     "sync_steps": rep["sync"]["steps"]["mean"],
+                     "async_steps": rep["async"]["steps"]["mean"],
+                     "async_sweeps": rep["async"]["sweeps"]["mean"],
+                     "sync_energy_J": rep["sync"]["energy_J"]["mean"],
+                     "async_energy_J": rep["async"]["energy_J"]["mean"],
+                     "sync_latency_s": rep["sync"]["latency_s"]["mean"],
+                     "async_latency_s": rep["async"]["latency_s"]["mean"],
+                     **rep["ratios"],
+                     "sync_exact": m.info["quality"]["sync"]["exact"],
+                     "async_exact": m.info["quality"]["async"]["exact"],
+                     "seconds": m.info["seconds"]})
+        if progress is not None:
+            progress(n)
+    return {"settings": {"sizes": list(sizes), "patterns": "random +-1", "load": load,
+                         "rule": rule, "chip": load_chip(chip).name, "flip": flip,
+                         "probes": probes, "seed": seed, "circuit": spec.name},
+            "rows": rows}

@@ -1,0 +1,272 @@
+"""The cost model: energy (joules) and latency (seconds) of recall steps and of programming.
+
+**What a read costs.** A read of one layer (a :class:`~xbarmem.crossbar.Crossbar` described by
+a :class:`LayerLoad`) goes through five stages in series; its energy is the sum over
+components and its latency the sum of the stage latencies (the critical path):
+
+============ ======================================================= ==========================
+component    energy                                                  latency
+============ ======================================================= ==========================
+drivers      driven row segments x (binary_energy | dac_energy)      settle_latency
+array        V_read**2 x pulse_width x sum of (G+ + G-) of the cells pulse_width
+             that conduct
+sensing      sensed outputs x (comparator_energy | adc_energy)       comparator_latency, or
+                                                                     adc_latency x conversions
+                                                                     in series
+neurons      sensed outputs x (sign_energy | tanh_energy)            neuron latency
+movement     sensed outputs x bits per value x bit_energy            movement latency
+============ ======================================================= ==========================
+
+* A **full read** (all outputs) drives every row of every array tile of the layer (``n_rows x
+  col_tiles`` row segments: each tile has its own drivers), all cells conduct, every output is
+  sensed. Tiles work in parallel: the latency of a product is that of one array read; energy is
+  summed over tiles.
+* A **column read** (one output, the asynchronous update) drives the rows of the tiles that
+  hold that column (``n_rows`` segments), only that column's cells conduct (the column
+  multiplexer leaves the other columns floating) and one output is sensed. The async engine
+  visits every neuron once per sweep, so over whole sweeps the mean column conductance is exact;
+  the model uses it for every column read.
+* Cell energy assumes every driven row sits at full amplitude ``|x| = 1`` (``V_read``): exact
+  for binary states and for the bias row, an upper bound for analogue inputs.
+* Outputs of sign neurons are sensed by comparators (``sensing.sign_readout = "comparator"``)
+  or by the ADC; analogue (tanh) outputs by the ADC. Inputs driven from sign states use 1-bit
+  drivers; analogue inputs (hidden layers, continuous recall) use DACs.
+
+**What a step costs.** Synchronous: one full read of every layer, layers in sequence, plus
+``control.step_*``. Asynchronous (one neuron per step): a full read of every hidden layer, one
+column read of the output layer, ``control.step_*`` and ``control.select_*`` (component
+``select``). A single-layer memory is the one-layer case.
+
+**What a recall costs.** Per cue: measured steps x the per-step cost, steps being
+``RecallResult.iterations`` (sync: one product per step) or ``RecallResult.reads`` (async: one
+neuron update per step). Reports give mean, std, min and max over cues, and the breakdown of the
+mean per component; the total is *defined* as the sum of the breakdown, so they agree exactly.
+
+**Programming.** Every free (not stuck) device of the model gets ``pulses_per_device``
+write-verify iterations (one write pulse and one verify read each); ``parallel_devices`` are
+programmed at a time. Stuck devices are skipped (the fault map is known).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError
+from .circuit import CircuitSpec
+
+#: Components of the energy and latency breakdowns, in pipeline order.
+COMPONENTS = ("drivers", "array", "sensing", "neurons", "movement", "control", "select")
+INPUTS = ("binary", "analog")
+OUTPUTS = ("sign", "tanh")
+
+
+@dataclass(frozen=True)
+class LayerLoad:
+    """One programmed crossbar layer, as the cost model sees it.
+
+    Attributes:
+        n_out: outputs (columns) of the layer.
+        n_rows: driven rows, bias row included.
+        row_tiles: arrays the rows span (``ceil(n_rows / array rows)``).
+        col_tiles: arrays the columns span (``ceil(n_out / array cols)``).
+        tile_cols: columns of one array.
+        g_total: sum over the layer's ``n_out x n_rows`` cells of ``G+ + G-``, siemens (stuck
+            devices at their stuck conductance).
+        devices: devices of the layer (2 per cell).
+        free_devices: devices that are not stuck (the ones programming writes).
+        inputs: ``"binary"`` (rows driven at +-V_read) or ``"analog"`` (DAC-driven rows).
+        outputs: ``"sign"`` or ``"tanh"`` neurons on the outputs.
+    """
+
+    n_out: int
+    n_rows: int
+    row_tiles: int
+    col_tiles: int
+    tile_cols: int
+    g_total: float
+    devices: int
+    free_devices: int
+    inputs: str = "binary"
+    outputs: str = "sign"
+
+    def __post_init__(self) -> None:
+        for key in ("n_out", "n_rows", "row_tiles", "col_tiles", "tile_cols"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"layer {key} must be a positive integer, got {value!r}")
+        if not (math.isfinite(self.g_total) and self.g_total >= 0):
+            raise ConfigError(f"layer g_total must be finite and >= 0 S, got {self.g_total!r}")
+        if not 0 <= self.free_devices <= self.devices:
+            raise ConfigError(f"layer free_devices must be in [0, devices], got "
+                              f"{self.free_devices} of {self.devices}")
+        if self.inputs not in INPUTS:
+            raise ConfigError(f"layer inputs must be one of {INPUTS}, got {self.inputs!r}")
+        if self.outputs not in OUTPUTS:
+            raise ConfigError(f"layer outputs must be one of {OUTPUTS}, got {self.outputs!r}")
+
+    @classmethod
+    def from_crossbar(cls, crossbar, *, inputs: str = "binary",
+                      outputs: str = "sign") -> LayerLoad:
+        """Describe a programmed :class:`~xbarmem.crossbar.Crossbar` (conductances from its
+        ``g_pos``/``g_neg``, tiles from its chip's array size, stuck devices from its faults)."""
+        if crossbar.g_pos is None or crossbar.g_neg is None:
+            raise ConfigError("the crossbar is not programmed: the cost model needs its "
+                              "conductances")
+        arr = crossbar.chip.array
+        stuck = int(crossbar.stuck.sum())
+        devices = 2 * crossbar.n_out * crossbar.n_rows
+        return cls(n_out=crossbar.n_out, n_rows=crossbar.n_rows,
+                   row_tiles=math.ceil(crossbar.n_rows / arr.rows),
+                   col_tiles=math.ceil(crossbar.n_out / arr.cols), tile_cols=arr.cols,
+                   g_total=float(np.sum(crossbar.g_pos) + np.sum(crossbar.g_neg)),
+                   devices=devices, free_devices=devices - stuck, inputs=inputs,
+                   outputs=outputs)
+
+
+@dataclass
+class Cost:
+    """Energy (joules) and latency (seconds) by component (keys of :data:`COMPONENTS`)."""
+
+    energy: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0.0))
+    latency: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0.0))
+
+    @property
+    def total_energy(self) -> float:
+        """Sum of the energy breakdown, joules (summed in :data:`COMPONENTS` order, so
+        ``sum(cost.energy.values())`` gives the same float)."""
+        return sum(self.energy[k] for k in COMPONENTS)
+
+    @property
+    def total_latency(self) -> float:
+        """Sum of the latency breakdown, seconds (same order)."""
+        return sum(self.latency[k] for k in COMPONENTS)
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost({k: self.energy[k] + other.energy[k] for k in COMPONENTS},
+                    {k: self.latency[k] + other.latency[k] for k in COMPONENTS})
+
+    def scaled(self, factor: float) -> Cost:
+        """Every component multiplied by ``factor`` (e.g. a mean step count)."""
+        return Cost({k: v * factor for k, v in self.energy.items()},
+                    {k: v * factor for k, v in self.latency.items()})
+
+    def as_dict(self) -> dict[str, object]:
+        return {"energy_J": self.total_energy, "latency_s": self.total_latency,
+                "energy_breakdown_J": dict(self.energy),
+                "latency_breakdown_s": dict(self.latency)}
+
+
+def read_cost(layer: LayerLoad, circuit: CircuitSpec, read_voltage: float, *,
+              column: bool = False) -> Cost:
+    """Cost of one read of ``layer``: all outputs (``column=False``) or one output column.
+
+    Args:
+        layer: the layer's load.
+        circuit: circuit constants.
+        read_voltage: amplitude of a full-scale row input, volts (the chip's
+            ``array.read_voltage``).
+        column: read a single output (asynchronous update) instead of all outputs.
+    """
+    if not (math.isfinite(read_voltage) and read_voltage > 0):
+        raise ConfigError(f"read_voltage must be a positive number of volts, got "
+                          f"{read_voltage!r}")
+    c = circuit
+    cost = Cost()
+    sensed = 1 if column else layer.n_out
+    segments = layer.n_rows * (1 if column else layer.col_tiles)
+    analog_in = layer.inputs == "analog"
+    cost.energy["drivers"] = segments * (c.drivers.dac_energy if analog_in
+                                         else c.drivers.binary_energy)
+    cost.latency["drivers"] = c.drivers.settle_latency
+    conducting = layer.g_total / layer.n_out if column else layer.g_total
+    cost.energy["array"] = read_voltage ** 2 * c.array.pulse_width * conducting
+    cost.latency["array"] = c.array.pulse_width
+    sign = layer.outputs == "sign"
+    if sign and c.sensing.sign_readout == "comparator":
+        cost.energy["sensing"] = sensed * c.sensing.comparator_energy
+        cost.latency["sensing"] = c.sensing.comparator_latency
+    else:
+        in_series = 1 if column else min(c.sensing.columns_per_adc, layer.n_out,
+                                         layer.tile_cols)
+        cost.energy["sensing"] = sensed * c.sensing.adc_energy
+        cost.latency["sensing"] = in_series * c.sensing.adc_latency
+    cost.energy["neurons"] = sensed * (c.neuron.sign_energy if sign else c.neuron.tanh_energy)
+    cost.latency["neurons"] = c.neuron.latency
+    bits = 1 if sign else c.sensing.adc_bits
+    cost.energy["movement"] = sensed * bits * c.movement.bit_energy
+    cost.latency["movement"] = c.movement.latency
+    return cost
+
+
+def step_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage: float,
+              mode: str) -> Cost:
+    """Cost of one recall step of a memory made of ``layers`` (input layer first).
+
+    ``mode="sync"``: one full read of every layer in sequence plus control. ``"async"``: full
+    reads of every hidden layer, one column read of the output layer, control and neuron
+    selection.
+    """
+    if mode not in ("sync", "async"):
+        raise ConfigError(f"mode must be 'sync' or 'async', got {mode!r}")
+    if not layers:
+        raise ConfigError("a memory needs at least one layer")
+    total = Cost()
+    for k, layer in enumerate(layers):
+        last = k == len(layers) - 1
+        total = total + read_cost(layer, circuit, read_voltage, column=last and mode == "async")
+    total.energy["control"] += circuit.control.step_energy
+    total.latency["control"] += circuit.control.step_latency
+    if mode == "async":
+        total.energy["select"] += circuit.control.select_energy
+        total.latency["select"] += circuit.control.select_latency
+    return total
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    v = np.asarray(values, dtype=np.float64)
+    return {"mean": float(v.mean()), "std": float(v.std()), "min": float(v.min()),
+            "max": float(v.max())}
+
+
+def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, object]:
+    """Energy and latency of recalls that took ``steps`` steps each (one entry per cue).
+
+    Per cue: ``steps x per-step cost``. Returns the step statistics, per-cue energy (J) and
+    latency (s) statistics (mean, std, min, max), and the mean recall's breakdown by component;
+    ``energy_J["mean"]`` and ``latency_s["mean"]`` are the sums of the breakdowns.
+    """
+    s = np.asarray(steps, dtype=np.float64).reshape(-1)
+    if s.size == 0 or (s < 0).any() or not np.isfinite(s).all():
+        raise ConfigError("steps must be a non-empty list of non-negative counts")
+    mean_steps = math.fsum(s) / s.size
+    mean = per_step.scaled(mean_steps)
+    energy, latency = _stats(s * per_step.total_energy), _stats(s * per_step.total_latency)
+    energy["mean"], latency["mean"] = mean.total_energy, mean.total_latency
+    return {"cues": int(s.size), "steps": _stats(s), "energy_J": energy, "latency_s": latency,
+            "energy_breakdown_J": dict(mean.energy), "latency_breakdown_s": dict(mean.latency),
+            "per_step": per_step.as_dict()}
+
+
+def programming_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec) -> dict[str, float]:
+    """Energy (J) and time (s) to write-verify every free device of ``layers``."""
+    p = circuit.programming
+    free = sum(layer.free_devices for layer in layers)
+    pulses = free * p.pulses_per_device
+    rounds = math.ceil(free / p.parallel_devices) * p.pulses_per_device
+    return {"devices": sum(layer.devices for layer in layers), "programmed_devices": free,
+            "pulses": pulses,
+            "energy_J": pulses * (p.write_energy + p.verify_energy),
+            "time_s": rounds * (p.write_latency + p.verify_latency)}
+
+
+def compare(sync: dict[str, object], asyn: dict[str, object]) -> dict[str, float]:
+    """Ratios of mean per-recall costs (asynchronous over synchronous) and the reductions
+    synchronous recall brings (``1 - sync / async``)."""
+    e_s, e_a = sync["energy_J"]["mean"], asyn["energy_J"]["mean"]  # type: ignore[index]
+    l_s, l_a = sync["latency_s"]["mean"], asyn["latency_s"]["mean"]  # type: ignore[index]
+    return {"energy_ratio": e_a / e_s, "latency_ratio": l_a / l_s,
+            "energy_reduction": 1.0 - e_s / e_a, "latency_reduction": 1.0 - l_s / l_a}

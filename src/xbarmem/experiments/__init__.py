@@ -1,0 +1,19 @@
+"""Experiments: sweep files, the trial function, a crash-safe results store, execution on a
+local process pool or a Dask cluster, figures from the store, and ``xbarmem reproduce``.
+
+* :mod:`.sweep` -- TOML sweep files: validation (before anything runs), grid expansion, the
+  resolved configuration of every trial and its hash (the store key).
+* :mod:`.trial` -- turns trial configurations into result rows (batched training of the
+  hardware-adaptive networks of one group).
+* :mod:`.store` -- SQLite results store (WAL, idempotent inserts, safe under kill -9 and
+  concurrent writers), listing, filtering, CSV / Parquet export.
+* :mod:`.runner` -- runs the missing trials of a sweep in-process, on a process pool or on Dask;
+  only the driver writes the store.
+* :mod:`.plots` -- figures drawn from stored rows.
+* :mod:`.reproduce` -- the paper's headline experiments and ``report.md``.
+"""
+
+from .store import ResultStore
+from .sweep import SweepSpec, load_sweep, parse_sweep
+
+__all__ = ["ResultStore", "SweepSpec", "load_sweep", "parse_sweep"]

@@ -1,0 +1,244 @@
+"""Run the missing trials of a sweep: in-process, on a local process pool, or on Dask.
+
+The driver (the process calling :func:`run_sweep`) is the only writer of the store. It plans
+the groups of the whole sweep (:func:`xbarmem.experiments.trial.plan_groups`), skips groups
+whose trials are all stored, and keeps a bounded number of groups in flight; just before a group
+is submitted the store is asked again, so two sweep processes on one store share the work
+instead of repeating it. Workers get a group as JSON text and return JSON text (no pickled
+objects cross the wire besides the function reference). Each finished group is stored in one
+transaction. A failing group is reported and the others go on.
+
+Executors:
+
+* ``jobs = 1`` -- in the driver process;
+* ``jobs = J > 1`` -- a ``concurrent.futures`` process pool of J spawned workers (one torch
+  thread each);
+* ``workers = K`` -- a Dask ``LocalCluster`` of K single-threaded worker processes;
+* ``scheduler = "tcp://HOST:PORT"`` -- an existing Dask cluster (its workers must have the
+  same xbarmem installed, and pattern files at the same paths).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .store import ResultStore
+from .sweep import SweepSpec, Trial
+from .trial import plan_groups, run_group_json
+
+
+@dataclass
+class SweepReport:
+    """What a sweep run did."""
+
+    total: int
+    already: int = 0
+    ran: int = 0
+    inserted: int = 0
+    groups: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    executor: str = "in-process"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def _pool_init() -> None:
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+class _InProcess:
+    name = "in-process"
+    slots = 1
+
+    def submit(self, payload: str) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(run_group_json(payload))
+        except Exception as exc:  # reported per group by the driver
+            fut.set_exception(exc)
+        return fut
+
+    @staticmethod
+    def wait_any(futures):
+        return cf.wait(futures, return_when=cf.FIRST_COMPLETED)[0]
+
+    def cancel(self, futures) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Pool(_InProcess):
+    def __init__(self, jobs: int) -> None:
+        self.name = f"process pool ({jobs} workers)"
+        self.slots = 2 * jobs
+        self.pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=_pool_init,
+                                           mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, payload: str) -> cf.Future:
+        return self.pool.submit(run_group_json, payload)
+
+    def cancel(self, futures) -> None:
+        for f in futures:
+            f.cancel()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Dask:
+    def __init__(self, workers: int | None, scheduler: str | None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("the Dask executor needs dask[distributed]: pip install "
+                              "'xbarmem[dask]'") from None
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except OSError as exc:
+                raise ConfigError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+            self.name = f"Dask cluster at {scheduler}"
+        else:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+            self.name = f"Dask LocalCluster ({workers} workers)"
+        threads = sum(self.client.nthreads().values()) or 1
+        self.slots = 2 * threads
+
+    def submit(self, payload: str):
+        return self.client.submit(run_group_json, payload, pure=False)
+
+    @staticmethod
+    def wait_any(futures):
+        from distributed import wait
+
+        return wait(list(futures), return_when="FIRST_COMPLETED").done
+
+    def cancel(self, futures) -> None:
+        if futures:
+            self.client.cancel(list(futures))
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_executor(jobs: int = 1, workers: int | None = None, scheduler: str | None = None):
+    """The executor for the given options (see module docstring)."""
+    if scheduler and workers:
+        raise ConfigError("give either --scheduler (existing Dask cluster) or --workers (a "
+                          "local Dask cluster), not both")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if scheduler or workers:
+        return _Dask(workers, scheduler)
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    return _InProcess() if jobs == 1 else _Pool(jobs)
+
+
+def pending_groups(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial]], int]:
+    """Groups with at least one unstored trial, and the number of trials already stored."""
+    done = store.finished([t.key for t in spec.trials])
+    groups = plan_groups(spec.trials, spec.batch)
+    return [g for g in groups if any(t.key not in done for t in g)], len(done)
+
+
+def run_sweep(spec: SweepSpec, store: ResultStore | str | Path, *, jobs: int = 1,
+              workers: int | None = None, scheduler: str | None = None,
+              on_plan: Callable[[int, int], None] | None = None,
+              on_progress: Callable[[int], None] | None = None) -> SweepReport:
+    """Run every unstored trial of ``spec`` and store the results.
+
+    ``on_plan(pending_trials, already_stored)`` is called once before work starts;
+    ``on_progress(n)`` after each group with the number of its trials that were pending.
+    """
+    own = not isinstance(store, ResultStore)
+    db = ResultStore(store) if own else store
+    began = time.perf_counter()
+    try:
+        groups, already = pending_groups(spec, db)
+        todo = sum(len(g) for g in groups) - _stored_in(groups, db)
+        report = SweepReport(total=len(spec.trials), already=already)
+        if on_plan is not None:
+            on_plan(todo, already)
+        if groups:
+            executor = make_executor(jobs, workers, scheduler)
+            report.executor = executor.name
+            try:
+                _drive(spec, db, groups, executor, report, on_progress)
+            finally:
+                executor.close()
+        report.seconds = time.perf_counter() - began
+        return report
+    finally:
+        if own:
+            db.close()
+
+
+def _stored_in(groups: list[list[Trial]], db: ResultStore) -> int:
+    return len(db.finished([t.key for g in groups for t in g]))
+
+
+def _drive(spec, db, groups, executor, report, on_progress) -> None:
+    queue = list(groups)
+    in_flight: dict[Any, list[Trial]] = {}
+    pending_counts: dict[Any, int] = {}
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < executor.slots:
+                group = queue.pop(0)
+                missing = len(group) - len(db.finished([t.key for t in group]))
+                if missing == 0:  # finished meanwhile by another process on this store
+                    if on_progress is not None:
+                        on_progress(0)
+                    continue
+                payload = json.dumps({"trials": [{"key": t.key, "config": t.config}
+                                                 for t in group]}, allow_nan=False)
+                fut = executor.submit(payload)
+                in_flight[fut] = group
+                pending_counts[fut] = missing
+            if not in_flight:
+                break
+            for fut in executor.wait_any(list(in_flight)):
+                group = in_flight.pop(fut)
+                missing = pending_counts.pop(fut)
+                report.groups += 1
+                try:
+                    answer = json.loads(fut.result())
+                except Exception as exc:  # noqa: BLE001 - a failing group must not stop others
+                    report.failures.append({"keys": [t.key for t in group],
+                                            "error": f"{type(exc).__name__}: {exc}"})
+                else:
+                    configs = {t.key: t.config for t in group}
+                    per_trial = {"host": answer.get("host"), "pid": answer.get("pid")}
+                    rows = [(r["key"], spec.name, configs[r["key"]], r["result"],
+                             {**per_trial, "seconds": r["result"].get("seconds")})
+                            for r in answer["results"]]
+                    report.inserted += db.add(rows)
+                    report.ran += len(rows)
+                if on_progress is not None:
+                    on_progress(missing)
+    except BaseException:
+        executor.cancel(list(in_flight))
+        raise

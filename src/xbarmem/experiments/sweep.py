@@ -1,0 +1,567 @@
+"""Sweep files: a TOML grid over the options of a trial, validated before anything runs.
+
+A sweep file has four kinds of tables::
+
+    [sweep]                      # what to run
+    name = "fault-tolerance"
+    trial = "evaluate"           # "evaluate" (one memory, recall score) or "capacity"
+    seeds = 3                    # 3 -> seeds 0, 1, 2; or a list [0, 5, 9]
+    batch = 16                   # at most this many networks trained as one tensor program
+
+    [base]                       # options shared by every trial
+    data = "mnist"
+    n_neurons = 64
+    patterns = 10
+    selection = "one-per-class"
+
+    [grid]                       # every combination of these lists (or [[grid]]: a union)
+    rule = ["adaptive", "pinv"]
+    fault_rate = [0.0, 0.25, 0.5]
+    rule_options.adaptive.cue_flip = [0.05, 0.1]   # a rule option can be swept too
+
+    [rule_options.adaptive]      # options of one rule (applied to trials of that rule)
+    finetune_steps = 1000
+
+Every option, its default and its meaning are in :data:`OPTIONS`. Each expanded trial is
+resolved to a complete, JSON-able configuration -- defaults filled in, the chip resolved to its
+full device/array description (``chip_spec``), the rule's options resolved with the rule's own
+defaults (``rule_options``; the trainer seed defaults to the trial seed), the xbarmem version,
+and for pattern files the file's SHA-256 -- and keyed by the SHA-256 of that configuration
+(:func:`trial_key`). Unknown keys and impossible values raise :class:`~xbarmem.errors.ConfigError`
+naming the file, the table and the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..chipspec import FAULT_MODELS, ChipSpec, load_chip
+from ..corruption import CORRUPTION_METHODS
+from ..errors import ConfigError, XbarmemError
+from ..recall import ACTIVATIONS, MODES
+from ..rules import rule_names
+
+TRIAL_KINDS = ("evaluate", "capacity")
+ARCHS = ("single", "multilayer")
+SELECTIONS = ("one-per-class", "first", "random")
+BUILTIN_DATA = {"mnist": 10000, "digits": 1797}  # patterns available in each built-in set
+SWEEP_KEYS = {"name": "sweep name (stored with every row)",
+              "description": "free text",
+              "trial": f"one of {TRIAL_KINDS}",
+              "seeds": "number of seeds (0..n-1) or a list of integer seeds",
+              "batch": "max networks trained together (>= 1; 1 = every network alone)"}
+TOP_KEYS = ("sweep", "base", "grid", "rule_options")
+
+
+# --------------------------------------------------------------------------- value checks
+def _fail(where: str, value: Any, problem: str) -> ConfigError:
+    return ConfigError(f"{where} = {value!r}: {problem}")
+
+
+def _int(lo: int) -> Callable[[Any, str], int]:
+    def check(value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise _fail(where, value, f"must be an integer >= {lo}")
+        return int(value)
+    return check
+
+
+def _float(lo: float, hi: float | None = None, lo_open: bool = False) -> Callable[[Any, str], float]:
+    def check(value: Any, where: str) -> float:
+        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value) or (value <= lo if lo_open else value < lo) or \
+            (hi is not None and value > hi)
+        if bad:
+            span = f"in {'(' if lo_open else '['}{lo}, {hi}]" if hi is not None else \
+                f"{'>' if lo_open else '>='} {lo}"
+            raise _fail(where, value, f"must be a number {span}")
+        return float(value)
+    return check
+
+
+def _choice(values: tuple[str, ...] | Callable[[], list[str]]) -> Callable[[Any, str], str]:
+    def check(value: Any, where: str) -> str:
+        allowed = tuple(values() if callable(values) else values)
+        if value not in allowed:
+            raise _fail(where, value, f"must be one of {', '.join(map(repr, allowed))}")
+        return str(value)
+    return check
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(where, value, "must be a non-empty string")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, value, "must be true or false")
+    return value
+
+
+def _hidden(value: Any, where: str) -> int | list[int]:
+    items = value if isinstance(value, list) else [value]
+    if not items or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in items):
+        raise _fail(where, value, "must be a positive integer or a non-empty list of them")
+    return int(value) if not isinstance(value, list) else [int(h) for h in value]
+
+
+def _counts(value: Any, where: str) -> list[int]:
+    if not isinstance(value, list) or not value or any(
+            isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in value):
+        raise _fail(where, value, "must be a non-empty list of positive integers")
+    return sorted({int(c) for c in value})
+
+
+def _thresholds(value: Any, where: str) -> list[float]:
+    if not isinstance(value, list) or not value or any(
+            isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1
+            for t in value):
+        raise _fail(where, value, "must be a non-empty list of numbers in (0, 1]")
+    return sorted({float(t) for t in value})
+
+
+@dataclass(frozen=True)
+class Option:
+    """One trial option: default (``None`` = resolved from other options), checker, meaning,
+    and the trial kind it belongs to (``None``: every kind)."""
+
+    default: Any
+    check: Callable[[Any, str], Any]
+    help: str
+    only: str | None = None
+
+
+OPTIONS: dict[str, Option] = {
+    "arch": Option("single", _choice(ARCHS), "single-layer or multilayer memory"),
+    "hidden": Option(32, _hidden, "hidden width(s) of a multilayer memory, e.g. 32 or [64, 32]"),
+    "data": Option("mnist", _text, "mnist (bundled, side sqrt(N)), digits (scikit-learn 8x8), "
+                   "random, or a pattern file (.npy/.npz/.csv/IDX)"),
+    "kind": Option("binary", _choice(("binary", "continuous")), "binary or continuous patterns"),
+    "n_neurons": Option(64, _int(2), "N, neurons per pattern (a square for mnist: side^2)"),
+    "patterns": Option(10, _int(1), "number of stored patterns P", "evaluate"),
+    "selection": Option("random", _choice(SELECTIONS),
+                        "which patterns: one-per-class (classes 0, 1, ...), first, or random "
+                        "(a seeded random subset of the first `pool` patterns)", "evaluate"),
+    "pool": Option(1000, _int(1), "patterns to draw random subsets from (first `pool` of the "
+                   "data; random data: `pool` patterns drawn from the trial seed)"),
+    "rule": Option("adaptive", _choice(rule_names), "learning rule"),
+    "chip": Option("paper-sim", _text, "chip preset or chip TOML file"),
+    "fault_rate": Option(None, _float(0.0, 1.0), "stuck fraction (default: the chip's)"),
+    "on_fraction": Option(0.5, _float(0.0, 1.0), "share of stuck-ON among faults"),
+    "fault_model": Option(None, _choice(FAULT_MODELS), "device or weight (default: the chip's)"),
+    "variation": Option(0.0, _float(0.0), "programming variation v: Gaussian noise of std "
+                        "v * max|W| added to every programmed free weight"),
+    "corruption": Option(None, _choice(CORRUPTION_METHODS),
+                         "cue corruption (default: flip for binary, gaussian for continuous)"),
+    "level": Option(None, _float(0.0), "corruption level (default: 0.1 flips / sigma 0.6)"),
+    "probes": Option(20, _int(1), "corrupted cues per stored pattern"),
+    "mode": Option("sync", _choice(MODES), "recall mode"),
+    "activation": Option(None, _choice(ACTIVATIONS),
+                         "neurons (default: sign for binary, tanh for continuous)"),
+    "max_iterations": Option(100, _int(1), "recall step cap"),
+    "counts": Option(None, _counts, "numbers of stored patterns tested (a recall curve, all "
+                     "trained as one batch)", "capacity"),
+    "thresholds": Option([0.9, 0.95, 0.99], _thresholds,
+                         "similarity thresholds at which capacity is read off", "capacity"),
+    "search": Option(False, _bool, "capacity by geometric search + bisection instead of a "
+                     "fixed list of counts", "capacity"),
+    "resolution": Option(0.0, _float(0.0), "search: relative bracket width to stop at",
+                         "capacity"),
+}
+
+
+def option_help() -> str:
+    """A plain-text table of every sweep option (for ``xbarmem sweep --help-options``)."""
+    lines = [f"[sweep] {k}: {v}" for k, v in SWEEP_KEYS.items()]
+    for key, opt in OPTIONS.items():
+        scope = f" ({opt.only} trials)" if opt.only else ""
+        lines.append(f"{key}{scope}: {opt.help} [default {opt.default!r}]")
+    lines.append("[rule_options.RULE] KEY: an option of RULE's constructor (grid: "
+                 "rule_options.RULE.KEY = [...])")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the spec
+@dataclass(frozen=True)
+class Trial:
+    """One trial: its store key and its complete resolved configuration (JSON-able)."""
+
+    key: str
+    config: dict[str, Any]
+
+
+@dataclass
+class SweepSpec:
+    """A validated sweep: seeds, base options, grids, per-rule options, and its trials."""
+
+    name: str
+    trial: str
+    seeds: list[int]
+    batch: int
+    base: dict[str, Any]
+    grids: list[dict[str, list[Any]]]
+    rule_options: dict[str, dict[str, Any]]
+    source: str = "<sweep>"
+    description: str = ""
+    trials: list[Trial] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The sweep as the plain tables of a sweep file (``parse_sweep(as_dict())`` gives it
+        back)."""
+        grids = [_nest_rule_options(g) for g in self.grids]
+        out: dict[str, Any] = {
+            "sweep": {"name": self.name, "trial": self.trial, "seeds": self.seeds,
+                      "batch": self.batch, "description": self.description},
+            "base": dict(self.base), "rule_options": self.rule_options}
+        if grids:
+            out["grid"] = grids if len(grids) > 1 else grids[0]
+        return out
+
+
+def _nest_rule_options(grid: dict[str, list[Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, values in grid.items():
+        if key.startswith("rule_options."):
+            _, rule, opt = key.split(".", 2)
+            out.setdefault("rule_options", {}).setdefault(rule, {})[opt] = values
+        else:
+            out[key] = values
+    return out
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep TOML file (every trial is resolved and checked)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read sweep file {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_sweep(data, source=str(path))
+
+
+def parse_sweep(data: dict[str, Any], source: str = "<sweep>") -> SweepSpec:
+    """Validate sweep tables (as read from TOML) and expand every trial; raises
+    :class:`ConfigError` naming ``source``, the table and the key of the first problem."""
+    try:
+        return _parse(data, source)
+    except ConfigError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith(f"{source}:")
+                          else f"{source}: {message}") from None
+
+
+def _unknown(key: str, allowed, where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(f"unknown key {key!r} in {where}{hint}; allowed: "
+                       f"{', '.join(sorted(allowed))}")
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{key}] must be a table, got {value!r}")
+    return value
+
+
+def _parse(data: dict[str, Any], source: str) -> SweepSpec:
+    if not isinstance(data, dict):
+        raise ConfigError("a sweep must be a table")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise _unknown(key, TOP_KEYS, "the top level (tables: [sweep], [base], [grid], "
+                           "[rule_options.RULE])")
+    head = _table(data, "sweep")
+    for key in head:
+        if key not in SWEEP_KEYS:
+            raise _unknown(key, SWEEP_KEYS, "[sweep]")
+    trial = _choice(TRIAL_KINDS)(head.get("trial", "evaluate"), "[sweep] trial")
+    name = _text(head.get("name", Path(source).stem or "sweep"), "[sweep] name")
+    description = head.get("description", "")
+    if not isinstance(description, str):
+        raise _fail("[sweep] description", description, "must be a string")
+    seeds = _seeds(head.get("seeds", 1))
+    batch = _int(1)(head.get("batch", 16), "[sweep] batch")
+
+    base = _table(data, "base")
+    for key, value in base.items():
+        _check_option(key, value, "[base]", trial)
+    raw_grid = data.get("grid", [])
+    grid_tables = raw_grid if isinstance(raw_grid, list) else [raw_grid]
+    grids = []
+    for i, table in enumerate(grid_tables):
+        where = "[grid]" if not isinstance(raw_grid, list) else f"[[grid]] #{i + 1}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table, got {table!r}")
+        grids.append(_flatten_grid(table, where, trial))
+    rule_options = _table(data, "rule_options")
+    for rule, opts in rule_options.items():
+        _choice(rule_names)(rule, "[rule_options] table name")
+        if not isinstance(opts, dict):
+            raise ConfigError(f"[rule_options.{rule}] must be a table, got {opts!r}")
+    spec = SweepSpec(name=name, trial=trial, seeds=seeds, batch=batch, base=dict(base),
+                     grids=grids, rule_options={k: dict(v) for k, v in rule_options.items()},
+                     source=source, description=description)
+    spec.trials = expand(spec)
+    return spec
+
+
+def _seeds(value: Any) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise _fail("[sweep] seeds", value, "must be >= 1 (a count) or a list of seeds")
+        return list(range(value))
+    if isinstance(value, list) and value and all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
+        return sorted(set(value))
+    raise _fail("[sweep] seeds", value, "must be a positive count or a non-empty list of "
+                "integers >= 0")
+
+
+def _check_option(key: str, value: Any, where: str, trial: str) -> Any:
+    if key == "rule_options":
+        raise ConfigError(f"rule options go in [rule_options.RULE] tables (or grid keys "
+                          f"rule_options.RULE.KEY), not in {where}")
+    if key not in OPTIONS:
+        raise _unknown(key, OPTIONS, where)
+    opt = OPTIONS[key]
+    if opt.only and opt.only != trial:
+        raise ConfigError(f"{where} {key}: applies to {opt.only} trials only, this sweep runs "
+                          f"{trial} trials")
+    return opt.check(value, f"{where} {key}")
+
+
+def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, list[Any]]:
+    flat: dict[str, list[Any]] = {}
+    for key, values in table.items():
+        if key == "rule_options":
+            if not isinstance(values, dict):
+                raise ConfigError(f"{where} rule_options must be a table RULE.KEY = [...]")
+            for rule, opts in values.items():
+                _choice(rule_names)(rule, f"{where} rule_options table name")
+                if not isinstance(opts, dict):
+                    raise ConfigError(f"{where} rule_options.{rule} must be a table")
+                for opt, vals in opts.items():
+                    name = f"rule_options.{rule}.{opt}"
+                    flat[name] = _grid_values(vals, f"{where} {name}")
+            continue
+        vals = _grid_values(values, f"{where} {key}")
+        for v in vals:
+            _check_option(key, v, where, trial)
+        flat[key] = vals
+    return flat
+
+
+def _grid_values(values: Any, where: str) -> list[Any]:
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"{where}: grid values must be a non-empty list, got {values!r}")
+    return values
+
+
+# --------------------------------------------------------------------------- expansion
+def expand(spec: SweepSpec) -> list[Trial]:
+    """Every trial of the sweep (grid points x seeds), resolved, checked and deduplicated, in a
+    deterministic order."""
+    points: list[dict[str, Any]] = []
+    for grid in spec.grids or [{}]:
+        keys = list(grid)
+        for combo in itertools.product(*(grid[k] for k in keys)):
+            points.append(dict(zip(keys, combo, strict=True)))
+    trials: dict[str, Trial] = {}
+    for point in points:
+        for seed in spec.seeds:
+            raw = {**spec.base, **{k: v for k, v in point.items()
+                                   if not k.startswith("rule_options.")}}
+            extra = {k.split(".", 2)[2]: v for k, v in point.items()
+                     if k.startswith(f"rule_options.{raw.get('rule', 'adaptive')}.")}
+            config = resolve(raw, spec.trial, seed, spec.rule_options, extra)
+            key = trial_key(config)
+            trials.setdefault(key, Trial(key, config))
+    return list(trials.values())
+
+
+def _describe(raw: dict[str, Any], seed: int) -> str:
+    shown = ", ".join(f"{k}={v!r}" for k, v in sorted(raw.items()))
+    return f"(trial: {shown}, seed={seed})"
+
+
+def resolve(raw: dict[str, Any], trial: str, seed: int,
+            rule_options: dict[str, dict[str, Any]] | None = None,
+            extra_rule_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The complete configuration of one trial from its given options (see module docstring).
+
+    Raises :class:`ConfigError` naming the offending key when options contradict each other or
+    cannot be satisfied (e.g. more patterns than the data has)."""
+    try:
+        return _resolve(raw, trial, seed, rule_options or {}, extra_rule_options or {})
+    except XbarmemError as exc:
+        raise ConfigError(f"{exc} {_describe(raw, seed)}") from None
+
+
+def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
+    given = set(raw)
+    c: dict[str, Any] = {}
+    for key, opt in OPTIONS.items():
+        if opt.only and opt.only != trial:
+            continue
+        c[key] = opt.check(raw[key], key) if key in raw else opt.default
+    c["trial"], c["seed"] = trial, int(seed)
+    binary = c["kind"] == "binary"
+    if c["corruption"] is None:
+        c["corruption"] = "flip" if binary else "gaussian"
+    if c["level"] is None:
+        c["level"] = 0.1 if c["corruption"] in ("flip", "salt-pepper") else 0.6
+    if c["activation"] is None:
+        c["activation"] = "sign" if binary else "tanh"
+    if c["corruption"] in ("flip", "salt-pepper", "occlude") and c["level"] > 1:
+        raise _fail("level", c["level"], f"a {c['corruption']} level must be in [0, 1]")
+    if c["corruption"] in ("flip", "salt-pepper") and not binary:
+        raise _fail("corruption", c["corruption"], "applies to binary patterns only")
+    # architecture
+    if c["arch"] == "single":
+        if "hidden" in given:
+            raise _fail("hidden", raw["hidden"], "applies to arch = 'multilayer' only")
+        c["hidden"] = None
+    elif c["rule"] != "adaptive":
+        raise _fail("rule", c["rule"], "multilayer memories are trained by the hardware-"
+                    "adaptive rule only (rule = 'adaptive')")
+    # data
+    _resolve_data(c, given)
+    # chip: resolved to its full description, so the key changes if a preset file changes
+    c["chip_spec"] = _chip_spec(c["chip"], c["fault_rate"], c["on_fraction"], c["fault_model"])
+    # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
+    options = {**rule_options.get(c["rule"], {}), **extra}
+    c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
+                                      c["seed"])
+    if trial == "capacity":
+        if c["search"]:
+            if "counts" in given:
+                raise _fail("counts", raw["counts"], "give either counts or search = true")
+            if c["variation"] > 0:
+                raise _fail("variation", c["variation"], "search = true does not support "
+                            "programming variation; give counts instead")
+        elif c["counts"] is None:
+            raise ConfigError("capacity trials need counts = [...] (or search = true)")
+        else:
+            if c["counts"][-1] > c["pool"]:
+                raise _fail("counts", c["counts"], f"largest count exceeds pool = {c['pool']}")
+        if not c["search"] and "resolution" in given:
+            raise _fail("resolution", raw["resolution"], "applies to search = true only")
+    from .. import __version__
+
+    c["version"] = __version__
+    return c
+
+
+def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
+    data, n = c["data"], c["n_neurons"]
+    sized = c["trial"] == "capacity" or c.get("selection") == "random"
+    if data in BUILTIN_DATA:
+        if data == "mnist":
+            side = math.isqrt(n)
+            if side * side != n or not 4 <= side <= 28:
+                raise _fail("n_neurons", n, "mnist needs N = side^2 with side 4..28")
+        elif n != 64:
+            raise _fail("n_neurons", n, "the digits set is 8x8: N must be 64")
+        available = BUILTIN_DATA[data]
+        labelled = True
+    elif data == "random":
+        available, labelled = None, False
+    else:
+        available, labelled, digest = _file_info(data, c["kind"], n)
+        c["data_sha256"] = digest
+    if c["trial"] == "evaluate":
+        sel, p = c["selection"], c["patterns"]
+        if sel == "one-per-class":
+            if not labelled:
+                raise _fail("selection", sel, f"data {data!r} has no class labels")
+            if p > 10:
+                raise _fail("patterns", p, "one-per-class selection gives at most 10 patterns")
+        elif sel == "first" and available is not None and p > available:
+            raise _fail("patterns", p, f"data {data!r} has only {available} patterns")
+        elif sel == "random" and p > c["pool"]:
+            raise _fail("patterns", p, f"exceeds pool = {c['pool']}")
+    if available is not None and sized and c["pool"] > available:
+        raise _fail("pool", c["pool"], f"data {data!r} has only {available} patterns")
+    if not sized:
+        if "pool" in given:
+            raise _fail("pool", c["pool"], "applies to random selection and capacity trials "
+                        "only")
+        c["pool"] = None
+
+
+@functools.lru_cache(maxsize=32)
+def _file_info(path: str, kind: str, n: int) -> tuple[int, bool, str]:
+    from ..data import load_file
+
+    p = Path(path)
+    if not p.is_file():
+        raise _fail("data", path, "not a built-in set (mnist, digits, random) and no such file")
+    side = math.isqrt(n)
+    pset = load_file(p, kind=kind, side=side if side * side == n and side >= 4 else None)
+    if pset.n_neurons != n:
+        raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}")
+    return pset.n_patterns, pset.labels is not None, hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _chip_spec(chip: str, fault_rate: float | None, on_fraction: float,
+               fault_model: str | None) -> dict[str, Any]:
+    try:
+        spec: ChipSpec = load_chip(chip)
+    except XbarmemError as exc:
+        raise _fail("chip", chip, str(exc)) from None
+    if fault_model is not None:
+        spec = spec.with_fault_model(fault_model)
+    if fault_rate is not None:
+        spec = spec.with_faults(fault_rate, on_fraction)
+    return spec.to_dict()
+
+
+@functools.lru_cache(maxsize=1024)
+def _rule_options(rule: str, arch: str, options_json: str, seed: int) -> dict[str, Any]:
+    options = json.loads(options_json)
+    where = f"rule_options.{rule}"
+    try:
+        if rule == "adaptive":
+            from ..adaptive import AdaptiveTrainer
+            from ..adaptive_multilayer import MultilayerTrainer
+
+            cls = MultilayerTrainer if arch == "multilayer" else AdaptiveTrainer
+            allowed = set(cls().options())
+            for key in options:
+                if key not in allowed:
+                    raise _unknown(key, allowed, f"[{where}]")
+            return cls(**{"seed": seed, **options}).options()
+        from ..rules import get_rule
+
+        obj = get_rule(rule, **options)
+    except TypeError as exc:
+        raise ConfigError(f"[{where}]: {exc}") from None
+    except ConfigError as exc:
+        text = str(exc)
+        raise ConfigError(text if text.startswith(("unknown key", f"[{where}]"))
+                          else f"[{where}]: {text}") from None
+    return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+
+
+def trial_key(config: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a resolved trial configuration."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,355 @@
+"""The trial function: resolved trial configurations in, result rows out.
+
+Built on the library's own pieces: pattern loaders (:mod:`xbarmem.data`), seeded fault maps,
+:func:`xbarmem.training.fit_memories` / :func:`xbarmem.adaptive_multilayer.fit_multilayer`
+(batched training), :func:`xbarmem.evaluate.evaluate_memory`,
+:func:`xbarmem.capacity.capacity_from_curve` and :func:`xbarmem.capacity_search.find_capacity`.
+
+**Groups.** :func:`plan_groups` splits a sweep into groups, deterministically from the sweep's
+full trial list (so a resumed sweep forms the same groups): evaluate trials that differ only in
+the stored patterns, the fault rate, the programming variation or the recall protocol form one
+group of at most ``batch`` networks, trained as one tensor program; trials that differ only in
+programming variation or protocol share one trained network. A capacity trial is a group of its
+own (its counts train as one batch). The hardware-adaptive trainer draws its training cues from
+one random stream per batch, so a trial's numbers depend on its configuration *and* on its batch;
+every row records its batch (``result.batch``) and re-running a sweep reproduces it exactly.
+``batch = 1`` trains every network alone.
+
+**Seeds.** A trial with seed ``s`` uses fault map seed ``s`` (maps always cover an ``N x (N + 1)``
+matrix, so every rule of a seed sees the same stuck devices), programming seed ``s``, cue and
+read-noise seed ``s``, trainer seed ``s`` (unless ``rule_options`` set one), random pattern
+subsets seeded by :func:`xbarmem.capacity_search.subset_seed` ``(s, P, 0)`` (as
+:func:`xbarmem.capacity.recall_curve`), and one programming-variation draw per seed that every
+``v`` scales (common random numbers: curves over ``v`` are smooth).
+
+**Programming variation** ``v``: Gaussian noise of std ``v * max|W|`` (``max|W|`` of each
+layer's programmed weight matrix, bias excluded) is added to every target weight and bias before
+programming; stuck weights stay stuck (programming projects onto the realisable intervals) and
+the diagonal of a single layer (no self-connection) gets none.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import socket
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..capacity import capacity_from_curve
+from ..capacity_search import subset_seed
+from ..chipspec import ChipSpec
+from ..crossbar import arrays_needed
+from ..data import PatternSet, load_digits, load_file, load_mnist, random_patterns
+from ..evaluate import Protocol, evaluate_memory
+from ..faults import FaultMap
+from ..memory import SingleLayerMemory
+from ..rules import get_rule
+from ..training import fit_memories, uses_bias
+from .sweep import Trial
+
+#: options that change only how a trained network is programmed and tested
+PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
+                "max_iterations")
+#: options that change a network's patterns or faults but not what can share its batch
+DATA_KEYS = ("data", "data_sha256", "patterns", "selection", "pool", "fault_rate",
+             "on_fraction")
+
+
+# --------------------------------------------------------------------------- grouping
+def train_key(config: dict[str, Any]) -> str:
+    """Identity of the trained network of an evaluate trial (config minus program/protocol)."""
+    return json.dumps({k: v for k, v in config.items() if k not in PROGRAM_KEYS},
+                      sort_keys=True)
+
+
+def batch_key(config: dict[str, Any]) -> str:
+    """What must be equal for two networks to train in one batch."""
+    out = {k: v for k, v in config.items() if k not in PROGRAM_KEYS and k not in DATA_KEYS}
+    chip = json.loads(json.dumps(config["chip_spec"]))
+    for rate in ("p_stuck_on", "p_stuck_off"):
+        chip["device"].pop(rate, None)
+    out["chip_spec"] = chip
+    return json.dumps(out, sort_keys=True)
+
+
+def plan_groups(trials: list[Trial], batch: int) -> list[list[Trial]]:
+    """Deterministic groups of trials (see module docstring); every trial is in exactly one."""
+    groups: list[list[Trial]] = []
+    buckets: dict[str, dict[str, list[Trial]]] = {}
+    for t in sorted(trials, key=lambda t: t.key):
+        if t.config["trial"] == "capacity":
+            groups.append([t])
+            continue
+        buckets.setdefault(batch_key(t.config), {}).setdefault(train_key(t.config), []).append(t)
+    for bkey in sorted(buckets):
+        nets = [buckets[bkey][k] for k in sorted(buckets[bkey])]
+        for i in range(0, len(nets), batch):
+            groups.append([t for net in nets[i:i + batch] for t in net])
+    return groups
+
+
+# --------------------------------------------------------------------------- data
+def _side(n: int) -> int | None:
+    side = math.isqrt(n)
+    return side if side * side == n and side >= 4 else None
+
+
+@functools.lru_cache(maxsize=32)
+def _source(data: str, kind: str, n: int, first: int | None, seed: int) -> PatternSet:
+    """The first ``first`` patterns of a data source (random data: drawn from ``seed``)."""
+    if data == "mnist":
+        return load_mnist(side=math.isqrt(n), kind=kind, n=first)
+    if data == "digits":
+        return load_digits(kind=kind, n=first)
+    if data == "random":
+        return random_patterns(first, n, kind=kind, seed=seed)
+    pset = load_file(data, kind=kind, side=_side(n))
+    return pset if first is None else pset.subset(slice(0, first))
+
+
+def _one_per_class(data: str, kind: str, n: int) -> PatternSet:
+    if data == "mnist":
+        return load_mnist(side=math.isqrt(n), kind=kind, one_per_class=True)
+    if data == "digits":
+        return load_digits(kind=kind, one_per_class=True)
+    pset = _source(data, kind, n, None, 0)
+    _, first = np.unique(pset.labels, return_index=True)
+    return pset.subset(np.sort(first))
+
+
+def stored_patterns(c: dict[str, Any]) -> PatternSet:
+    """The patterns an evaluate trial stores (``patterns`` of them, by ``selection``)."""
+    p, n, seed = c["patterns"], c["n_neurons"], c["seed"]
+    if c["selection"] == "one-per-class":
+        return _one_per_class(c["data"], c["kind"], n).subset(slice(0, p))
+    if c["selection"] == "first":
+        return _source(c["data"], c["kind"], n, p, seed)
+    pool = _source(c["data"], c["kind"], n, c["pool"], seed)
+    return pool.subset(_random_subset(pool.n_patterns, p, seed))
+
+
+def _random_subset(total: int, count: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(subset_seed(seed, count, 0))
+    return np.sort(rng.choice(total, size=count, replace=False))
+
+
+# --------------------------------------------------------------------------- networks
+def _chip(c: dict[str, Any]) -> ChipSpec:
+    return ChipSpec.from_dict(c["chip_spec"])
+
+
+def _build(c: dict[str, Any]):
+    """An untrained memory for config ``c`` on its seeded chip."""
+    chip, n, seed = _chip(c), c["n_neurons"], c["seed"]
+    if c["arch"] == "multilayer":
+        from ..multilayer import MultilayerMemory, arrays_for_layers, layer_sizes
+
+        sizes = layer_sizes(n, c["hidden"])
+        fmap = FaultMap.generate(chip, sum(arrays_for_layers(chip, sizes)), seed=seed)
+        return MultilayerMemory(n, sizes[1:-1], chip, fmap)
+    rule = get_rule(c["rule"], **c["rule_options"])
+    fmap = FaultMap.generate(chip, arrays_needed(chip, n, n + 1), seed=seed)
+    return SingleLayerMemory(n, chip, fmap, bias=uses_bias(rule))
+
+
+def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> tuple[list, list]:
+    """Build and train one memory per config (all sharing a batch key) as one batch.
+
+    Returns ``(memories, infos)``; ``infos[t]`` has steps, loss, converged, fixed_points and
+    train_seconds (batch wall time / networks)."""
+    first = configs[0]
+    memories = [_build(c) for c in configs]
+    n = first["n_neurons"]
+    sizes = torch.tensor([s.n_patterns for s in stored])
+    padded = torch.zeros(len(stored), int(sizes.max()), n)
+    for t, s in enumerate(stored):
+        padded[t, : s.n_patterns] = torch.as_tensor(s.patterns)
+    if first["arch"] == "multilayer":
+        from ..adaptive_multilayer import MultilayerTrainer, fit_multilayer
+
+        trainer = MultilayerTrainer(**first["rule_options"])
+        infos = fit_multilayer(trainer, padded, memories, kind=first["kind"], counts=sizes)
+    else:
+        rule = get_rule(first["rule"], **first["rule_options"])
+        infos = fit_memories(rule, padded, memories, kind=first["kind"], counts=sizes)
+    return memories, infos
+
+
+def _derived_seed(seed: int, salt: int) -> int:
+    return int(np.random.SeedSequence([seed, salt]).generate_state(1)[0])
+
+
+def program(memory, seed: int, variation: float) -> None:
+    """(Re)program ``memory``'s trained targets with programming seed ``seed`` and programming
+    variation ``variation`` (see module docstring); the memory keeps its noise-free targets."""
+    targets = _targets(memory)
+    multi = hasattr(memory, "layers")
+    weights = list(targets[0]) if multi else [targets[0]]
+    biases = list(targets[1]) if multi else [targets[1]]
+    try:
+        if variation > 0:
+            gen = torch.Generator().manual_seed(_derived_seed(seed, 0x7A71))
+            peaks = _peaks(memory, weights, biases, seed)
+            noisy_w, noisy_b = [], []
+            for w, b, peak in zip(weights, biases, peaks, strict=True):
+                sigma = variation * peak
+                dw = sigma * torch.randn(w.shape, generator=gen)
+                if not multi:
+                    dw.fill_diagonal_(0.0)
+                noisy_w.append(w + dw)
+                noisy_b.append(None if b is None
+                               else b + sigma * torch.randn(b.shape, generator=gen))
+            weights, biases = noisy_w, noisy_b
+        _write(memory, weights, biases, seed)
+    finally:
+        _restore_targets(memory, targets)
+
+
+def _peaks(memory, weights, biases, seed: int) -> list[float]:
+    """max|W| of every layer as programmed without variation (cached per memory and seed)."""
+    cache = memory.__dict__.setdefault("_xbarmem_peaks", {})
+    if seed not in cache:
+        _write(memory, weights, biases, seed)
+        programmed = memory.weights if hasattr(memory, "layers") else [memory.weights]
+        cache[seed] = [float(w.abs().max()) for w in programmed]
+    return cache[seed]
+
+
+def _write(memory, weights, biases, seed: int) -> None:
+    if hasattr(memory, "layers"):
+        memory.program(weights, biases, seed=seed)
+    else:
+        memory.program(weights[0], biases[0], seed=seed)
+
+
+def _protocol(c: dict[str, Any]) -> Protocol:
+    return Protocol(corruption=c["corruption"], level=c["level"], probes=c["probes"],
+                    mode=c["mode"], activation=c["activation"],
+                    max_iterations=c["max_iterations"], seed=c["seed"])
+
+
+def _score(memory, stored: PatternSet, c: dict[str, Any]) -> dict[str, Any]:
+    program(memory, c["seed"], c["variation"])
+    return evaluate_memory(memory, stored, _protocol(c)).as_dict()
+
+
+def _targets(memory):
+    if hasattr(memory, "layers"):
+        return list(memory.target_weights), list(memory.target_biases)
+    return memory.target_weights, memory.target_bias
+
+
+def _restore_targets(memory, targets) -> None:
+    if hasattr(memory, "layers"):
+        memory.target_weights, memory.target_biases = targets
+    else:
+        memory.target_weights, memory.target_bias = targets
+
+
+# --------------------------------------------------------------------------- trials
+def run_evaluate_group(trials: list[Trial]) -> list[dict[str, Any]]:
+    """Results of a group of evaluate trials (one batch), in the order given."""
+    nets: dict[str, list[int]] = {}
+    for i, t in enumerate(trials):
+        nets.setdefault(train_key(t.config), []).append(i)
+    heads = [trials[idx[0]].config for idx in nets.values()]
+    stored = [stored_patterns(c) for c in heads]
+    start = time.perf_counter()
+    memories, infos = train_networks(heads, stored)
+    train_wall = time.perf_counter() - start
+    results: list[dict[str, Any] | None] = [None] * len(trials)
+    for t, idx in enumerate(nets.values()):
+        for i in idx:
+            began = time.perf_counter()
+            c = trials[i].config
+            score = _score(memories[t], stored[t], c)
+            results[i] = {
+                **score, "train": _train_info(infos[t]), "devices": memories[t].devices(),
+                "batch": {"networks": len(heads), "index": t, "trials": len(trials),
+                          "train_seconds": train_wall},
+                "seconds": infos[t]["train_seconds"] + time.perf_counter() - began}
+    return results  # type: ignore[return-value]
+
+
+def _train_info(info: dict[str, Any]) -> dict[str, Any]:
+    return {k: info.get(k) for k in ("steps", "loss", "converged", "fixed_points",
+                                     "train_seconds")}
+
+
+def run_capacity(trial: Trial) -> dict[str, Any]:
+    """Capacity trial: a recall curve over ``counts`` (one batch) or a capacity search."""
+    c = trial.config
+    began = time.perf_counter()
+    if c["search"]:
+        return _run_search(c, began)
+    pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
+    heads = [{**c, "patterns": p} for p in c["counts"]]
+    stored = [pool.subset(_random_subset(pool.n_patterns, p, c["seed"])) for p in c["counts"]]
+    memories, infos = train_networks(heads, stored)
+    points = []
+    for p, memory, s, info in zip(c["counts"], memories, stored, infos, strict=True):
+        score = _score(memory, s, c)
+        points.append({"count": p, "cosine": score["cosine"], "exact": score["exact"],
+                       "fixed_points": info.get("fixed_points"),
+                       "train_steps": info["steps"]})
+    capacity = {str(t): capacity_from_curve(points, t) for t in c["thresholds"]}
+    return {"capacity": capacity, "points": points, "devices": memories[0].devices(),
+            "networks": len(points), "seconds": time.perf_counter() - began}
+
+
+def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
+    from ..capacity_search import find_capacity
+
+    pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
+    res = find_capacity(pool, arch=c["arch"], chip=_chip(c), rule=c["rule"],
+                        hidden=c["hidden"] if c["arch"] == "multilayer" else 32,
+                        thresholds=c["thresholds"], protocol=_protocol(c), trials=1,
+                        seed=c["seed"], resolution=c["resolution"],
+                        rule_options=c["rule_options"])
+    out = res.as_dict()
+    return {"capacity": out["capacity"], "points": out["points"], "devices": out["devices"],
+            "networks": out["evaluations"], "seconds": time.perf_counter() - began}
+
+
+def run_group(trials: list[Trial]) -> list[dict[str, Any]]:
+    """Results of one planned group (one torch thread: results do not depend on where the
+    group runs)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if len(trials) == 1 and trials[0].config["trial"] == "capacity":
+            return [run_capacity(trials[0])]
+        return run_evaluate_group(trials)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def run_group_json(payload: str) -> str:
+    """Worker entry point: JSON ``{"trials": [{"key", "config"}]}`` in, JSON ``{"results":
+    [{"key", "result"}], "host", "pid", "seconds"}`` out (plain text both ways)."""
+    began = time.perf_counter()
+    trials = [Trial(t["key"], t["config"]) for t in json.loads(payload)["trials"]]
+    results = run_group(trials)
+    return json.dumps({"results": [{"key": t.key, "result": plain(r)}
+                                   for t, r in zip(trials, results, strict=True)],
+                       "host": socket.gethostname(), "pid": os.getpid(),
+                       "seconds": time.perf_counter() - began}, allow_nan=False)
+
+
+def plain(obj: Any) -> Any:
+    """``obj`` as plain JSON values (tensors/arrays to lists, NaN/inf to None)."""
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, (np.ndarray, torch.Tensor, np.generic)):
+        return plain(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

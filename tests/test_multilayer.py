@@ -1,0 +1,109 @@
+"""Multilayer (encoder/decoder) memories: layout, faults per layer, training, recall."""
+
+import numpy as np
+import pytest
+import torch
+
+from xbarmem.adaptive_multilayer import MultilayerTrainer, fit_multilayer
+from xbarmem.chipspec import load_preset
+from xbarmem.corruption import corrupt
+from xbarmem.data import load_digits, load_mnist
+from xbarmem.errors import ConfigError
+from xbarmem.evaluate import Protocol, evaluate_memory
+from xbarmem.faults import FaultMap
+from xbarmem.metrics import cosine_similarity
+from xbarmem.multilayer import MultilayerMemory, layer_sizes
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def test_layers_take_consecutive_arrays_and_count_devices():
+    chip = load_preset("ideal").replace_array(rows=16, cols=16)
+    mem = MultilayerMemory(16, 8, chip)
+    assert mem.sizes == [16, 8, 16] and mem.arch == "16-8-16"
+    first, second = mem.layers
+    # 16 inputs + bias row = 17 rows -> 2 row tiles; 8 inputs + bias fit one 16-row tile
+    assert (first.first_array, first.n_arrays) == (0, 2)
+    assert (second.first_array, second.n_arrays) == (2, 1)
+    dev = mem.devices()
+    assert dev["weights"] == 8 * 17 + 16 * 9
+    assert dev["devices"] == 2 * dev["weights"] and dev["arrays"] == 3
+    assert dev["sensed_outputs"] == 8 + 16
+    assert layer_sizes(64, [32, 16]) == [64, 32, 16, 64]
+    with pytest.raises(ConfigError, match="hidden"):
+        MultilayerMemory(16, 0, chip)
+    with pytest.raises(ConfigError, match="covers only"):
+        MultilayerMemory(16, 8, chip, FaultMap.empty(2, 16, 16))
+
+
+def test_each_layer_reads_its_own_part_of_the_fault_map():
+    chip = load_preset("rram").replace_array(rows=8, cols=8).with_faults(0.0)
+    faults = FaultMap.empty(4, 8, 8)
+    faults.g_stuck[1, 0, 3, 1] = chip.device.g_max  # array 1 = second layer, row 3, col 1 on G+
+    mem = MultilayerMemory(7, 4, chip, faults)  # 7 inputs + bias = 8 rows: one array per layer
+    assert [layer.n_arrays for layer in mem.layers] == [1, 1]
+    assert not mem.layers[0].stuck.any()
+    stuck = mem.layers[1].stuck
+    assert stuck.sum() == 1 and stuck[0, 1, 3]  # logical (polarity, output=col, input=row)
+    lo, hi = mem.bounds()[1]
+    assert lo[1, 3] >= 0  # a stuck-ON G+ forbids negative weights
+
+
+def test_training_makes_stored_patterns_fixed_points_with_faults_pinned_per_layer():
+    pool = load_mnist(side=6, n=6)  # N = 36
+    chip = load_preset("paper-sim").with_faults(0.3)
+    mem = MultilayerMemory(36, 24, chip, fault_seed=3)
+    trainer = MultilayerTrainer(max_steps=400, finetune_steps=100, seed=1)
+    (info,) = fit_multilayer(trainer, torch.as_tensor(pool.patterns), [mem])
+    assert info["fixed_points"] and info["arch"] == "36-24-36"
+    x = torch.as_tensor(pool.patterns)
+    res = mem.recall(x, max_iterations=5)
+    assert torch.equal(res.states, x) and bool(res.converged.all())
+    for layer, weights in zip(mem.layers, mem.weights, strict=True):
+        faulty = torch.as_tensor(layer.stuck.all(axis=0)[:, : layer.n_in])
+        assert faulty.any() and (weights[faulty] == 0).all()  # pinned at 0 in every layer
+
+
+def test_fit_rejects_classic_rules_and_mismatched_patterns():
+    mem = MultilayerMemory(16, 4, "paper-sim")
+    with pytest.raises(ConfigError, match="single-layer"):
+        fit_multilayer(object(), torch.ones(2, 16), [mem])
+    with pytest.raises(ConfigError, match="N=8"):
+        fit_multilayer(MultilayerTrainer(max_steps=5), torch.ones(2, 8), [mem])
+    with pytest.raises(ConfigError, match="warm_start"):
+        MultilayerTrainer(warm_start=True)
+
+
+def test_continuous_recall_improves_a_noisy_cue():
+    pool = load_digits(kind="continuous", n=5)
+    mem = MultilayerMemory(64, 32, "paper-sim")
+    trainer = MultilayerTrainer(max_steps=600, cue_noise=0.6, seed=0)
+    fit_multilayer(trainer, torch.as_tensor(pool.patterns), [mem], kind="continuous")
+    x = torch.as_tensor(pool.patterns)
+    gen = torch.Generator().manual_seed(0)
+    cues = corrupt(x, "gaussian", 0.6, gen)
+    before = cosine_similarity(cues, x).mean()
+    after = cosine_similarity(mem.recall(cues, activation="tanh").states, x).mean()
+    assert after > before + 0.1 and after > 0.9
+
+
+def test_batched_multilayer_networks_with_padding_match_shapes_and_score():
+    pool = load_digits(n=12)
+    mems = [MultilayerMemory(64, 16, "paper-sim") for _ in range(2)]
+    padded = torch.zeros(2, 8, 64)
+    padded[0, :4] = torch.as_tensor(pool.patterns[:4])
+    padded[1] = torch.as_tensor(pool.patterns[4:12])
+    trainer = MultilayerTrainer(max_steps=300, finetune_steps=50)
+    infos = fit_multilayer(trainer, padded, mems, counts=torch.tensor([4, 8]))
+    assert [i["steps"] > 0 for i in infos] == [True, True]
+    score = evaluate_memory(mems[0], pool.subset(np.arange(4)), Protocol(level=0.05, probes=4))
+    assert score.cosine > 0.95
+    # each synchronous step reads every layer once; async reads one output per neuron update
+    res = mems[0].recall(torch.as_tensor(pool.patterns[:4]), mode="async", max_iterations=3)
+    assert (res.reads == res.iterations * 64).all()

@@ -1,0 +1,112 @@
+"""Capacity search, power-law fits, hidden-width rules, and the capacity/scaling commands."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from xbarmem.capacity_search import find_capacity, search_capacity
+from xbarmem.cli import app
+from xbarmem.data import load_digits
+from xbarmem.errors import ConfigError
+from xbarmem.evaluate import Protocol
+from xbarmem.scaling import HiddenRule, fit_power_law, run_scaling
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def test_fit_recovers_a_known_exponent_from_noisy_synthetic_data():
+    rng = np.random.default_rng(0)
+    n = np.array([64, 144, 256, 400, 576, 784])
+    c = 0.8 * n ** 1.49 * np.exp(rng.normal(0, 0.03, n.size))
+    fit = fit_power_law(n, c)
+    assert fit.slope == pytest.approx(1.49, abs=0.05)
+    assert fit.slope_low < 1.49 < fit.slope_high and fit.r2 > 0.99
+    exact = fit_power_law([10, 100], [3, 30])
+    assert exact.slope == pytest.approx(1.0) and np.isnan(exact.slope_low)
+    assert fit.predict([100])[0] == pytest.approx(fit.prefactor * 100 ** fit.slope)
+    with pytest.raises(ConfigError, match="> 0"):
+        fit_power_law([64, 256], [10, 0])
+    with pytest.raises(ConfigError, match="two"):
+        fit_power_law([64], [10])
+
+
+def test_search_finds_the_monotone_capacity_with_few_evaluations():
+    calls = []
+
+    def score(p):
+        calls.append(p)
+        return 1.0 if p <= 37 else 0.9 if p <= 60 else 0.5
+
+    caps = search_capacity(score, [0.99, 0.8], start=8, max_count=500)
+    assert caps == {0.99: 37, 0.8: 60}
+    assert len(calls) == len(set(calls)) < 20  # cached, far fewer than 500 counts
+    # a dip below the threshold caps the capacity even if a larger count passes again
+    assert search_capacity(lambda p: 0.5 if p == 3 else 1.0, [0.99], start=2,
+                           max_count=8, cache={3: 0.5}) == {0.99: 2}
+    assert search_capacity(lambda p: 0.0, [0.9], start=16, max_count=100) == {0.9: 0}
+    assert search_capacity(lambda p: 1.0, [0.9], start=16, max_count=100) == {0.9: 100}
+
+
+def test_hidden_rules():
+    assert HiddenRule.parse("fixed:32").width(784) == 32
+    assert HiddenRule.parse("ratio:0.5").width(144) == 72
+    assert HiddenRule.parse(16).width(64) == 16
+    assert str(HiddenRule.parse("ratio:0.25")) == "ratio:0.25"
+    for bad in ("fixed:0", "fixed:2.5", "prop:3", "ratio:x"):
+        with pytest.raises(ConfigError, match="hidden rule"):
+            HiddenRule.parse(bad)
+
+
+def test_find_capacity_single_and_multilayer_small():
+    pool = load_digits(n=60)
+    proto = Protocol(level=0.05, probes=2)
+    single = find_capacity(pool, arch="single", rule="pinv", thresholds=(0.99, 0.9),
+                           protocol=proto, trials=1, start=8)
+    assert 1 <= single.capacity[0.99] <= single.capacity[0.9] <= 60
+    assert single.devices["devices"] == 2 * 64 * 64
+    assert single.capacity_per_device[0.9] == single.capacity[0.9] / (2 * 64 * 64)
+    multi = find_capacity(pool, arch="multilayer", hidden=8, thresholds=(0.9,),
+                          protocol=proto, trials=1, start=4, resolution=0.5,
+                          rule_options={"max_steps": 200, "finetune_steps": 0})
+    assert multi.devices["devices"] == 2 * (8 * 65 + 64 * 9)
+    assert multi.capacity[0.9] >= 1 and multi.settings["hidden"] == 8
+    with pytest.raises(ConfigError, match="hardware-adaptive"):
+        find_capacity(pool, arch="multilayer", rule="pinv")
+
+
+def test_run_scaling_rejects_non_square_sizes_and_runs_small(tmp_path):
+    with pytest.raises(ConfigError, match="perfect squares"):
+        run_scaling([64, 100, 150])
+    res = run_scaling([16, 36], arch="single", rule="pinv", thresholds=(0.9,), pool_size=200,
+                      protocol=Protocol(level=0.05, probes=2))
+    assert res["sizes"] == [16, 36] and len(res["capacity"]["0.9"]) == 2
+    assert res["settings"]["pool"].startswith("bundled MNIST")
+
+
+def test_capacity_and_scaling_commands(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["capacity", "--rule", "pinv", "--data", "digits", "--pool", "80",
+                              "--threshold", "0.9,0.99", "--trials", "1", "--probes", "2",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert set(data["capacity"]) == {"0.9", "0.99"} and data["settings"]["rule"] == "pinv"
+    assert "cosine" in data["recalled_means"]
+    res = runner.invoke(app, ["scaling", "--arch", "single", "--rule", "pinv", "--sizes",
+                              "16,36,64", "--pool", "300", "--threshold", "0.9", "--probes",
+                              "2", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "scaling-single-binary-pinv.png").stat().st_size > 1000
+    saved = json.loads((tmp_path / "scaling-single-binary-pinv.json").read_text())
+    assert saved["fits"]["0.9"]["points"] == 3
+    bad = runner.invoke(app, ["capacity", "--arch", "deep"])
+    assert bad.exit_code != 0
