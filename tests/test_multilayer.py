@@ -107,3 +107,44 @@ def test_batched_multilayer_networks_with_padding_match_shapes_and_score():
     # each synchronous step reads every layer once; async reads one output per neuron update
     res = mems[0].recall(torch.as_tensor(pool.patterns[:4]), mode="async", max_iterations=3)
     assert (res.reads == res.iterations * 64).all()
+
+
+def test_multilayer_model_file_round_trip_recalls_identically(tmp_path):
+    from xbarmem.modelio import load_memory, save_memory
+
+    pool = load_digits(n=4)
+    chip = load_preset("rram").with_faults(0.2)
+    mem = MultilayerMemory(64, [16, 12], chip, fault_seed=2)
+    fit_multilayer(MultilayerTrainer(max_steps=100, finetune_steps=0), torch.as_tensor(
+        pool.patterns), [mem], program_seed=5)
+    path = save_memory(mem, tmp_path / "m.safetensors", patterns=pool)
+    back = load_memory(path)
+    assert isinstance(back, MultilayerMemory) and back.arch == "64-16-12-64"
+    for a, b in zip(mem.layers, back.layers, strict=True):
+        assert np.array_equal(a.g_pos, b.g_pos) and a.w_max == b.w_max
+    cues = corrupt(torch.as_tensor(pool.patterns), "flip", 0.1, torch.Generator().manual_seed(1))
+    assert torch.equal(mem.recall(cues, seed=3).states, back.recall(cues, seed=3).states)
+    assert back.info["arch"] == "64-16-12-64"
+
+
+def test_train_and_evaluate_commands_accept_multilayer(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from xbarmem.cli import app
+
+    model = tmp_path / "ml.safetensors"
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "--arch", "multilayer", "--hidden", "16", "--patterns",
+                              "digits", "--n", "5", "--max-steps", "200", "--finetune-steps",
+                              "0", "-o", str(model), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["devices"]["devices"] == 2 * (16 * 65 + 64 * 17)
+    res = runner.invoke(app, ["evaluate", str(model), "--level", "0.05", "--probes", "2",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["cosine"] > 0.9
+    bad = runner.invoke(app, ["train", "--arch", "multilayer", "--rule", "pinv", "-o",
+                              str(tmp_path / "x.safetensors")])
+    assert bad.exit_code != 0

@@ -99,8 +99,16 @@ def test_capacity_and_scaling_commands(tmp_path):
                               "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert set(data["capacity"]) == {"0.9", "0.99"} and data["settings"]["rule"] == "pinv"
+    (single,) = data["results"]
+    assert set(single["capacity"]) == {"0.9", "0.99"} and single["settings"]["rule"] == "pinv"
     assert "cosine" in data["recalled_means"]
+    res = runner.invoke(app, ["capacity", "--arch", "single,multilayer", "--hidden", "4,8",
+                              "--data", "digits", "--pool", "40", "--threshold", "0.9",
+                              "--trials", "1", "--probes", "2", "--start", "2",
+                              "--resolution", "1", "--rule-options",
+                              '{"max_steps": 50, "finetune_steps": 0}'])
+    assert res.exit_code == 0, res.output
+    assert "64-4-64" in res.output and "64-8-64" in res.output and "single" in res.output
     res = runner.invoke(app, ["scaling", "--arch", "single", "--rule", "pinv", "--sizes",
                               "16,36,64", "--pool", "300", "--threshold", "0.9", "--probes",
                               "2", "--out", str(tmp_path)])

@@ -119,10 +119,22 @@ def train(
         help="adaptive (basin, binary): straight-through sign fine-tune steps; 0 = off.")] = 1000,
     bias: Annotated[bool, typer.Option(help="adaptive: learn a bias (needs a bias row).")
                     ] = True,
+    arch: Annotated[str, typer.Option(help="single or multilayer (N -> H ... -> N).")
+                    ] = "single",
+    hidden: Annotated[str, typer.Option(
+        help="multilayer: hidden width(s), e.g. 32 or 64-32.")] = "32",
     seed: Annotated[int, typer.Option(help="Seed of faults, training and programming.")] = 0,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Train a single-layer memory on a chip and save it (safetensors + JSON metadata)."""
+    """Train a single-layer or multilayer memory on a chip and save it (safetensors + JSON
+    metadata). Multilayer memories use the hardware-adaptive rule, each layer on its own arrays
+    of the chip."""
+    from .adaptive_multilayer import MultilayerTrainer, fit_multilayer
+    from .cli_capacity import _hidden
+    from .multilayer import MultilayerMemory
+
+    if arch not in ("single", "multilayer"):
+        raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
     pset = _load(patterns, kind, side, n, one_per_class, zero_one, seed)
     spec = _chip(chip, faults, on_fraction, fault_model)
     options: dict[str, Any] = {}
@@ -130,14 +142,25 @@ def train(
         options = {"objective": objective, "noise_injection": noise_injection,
                    "max_steps": max_steps, "finetune_steps": finetune_steps, "bias": bias,
                    "seed": seed}
-    rule_obj = get_rule(rule, **options)
     fmap = FaultMap.load(fault_map) if fault_map else None
-    memory = SingleLayerMemory(pset.n_neurons, spec, fmap, bias=uses_bias(rule_obj),
-                               fault_seed=seed)
-    with console.status(f"training {rule} on {pset.n_patterns} patterns (N={pset.n_neurons})",
-                        spinner="dots"):
-        info = fit_memories(rule_obj, torch.as_tensor(pset.patterns), [memory], kind=kind,
-                            program_seed=seed)[0]
+    x = torch.as_tensor(pset.patterns)
+    if arch == "multilayer":
+        if rule != "adaptive":
+            raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule "
+                              f"only, not {rule!r}")
+        trainer = MultilayerTrainer(**options)
+        memory = MultilayerMemory(pset.n_neurons, _hidden(hidden), spec, fmap, bias=bias,
+                                  fault_seed=seed)
+        with console.status(f"training {memory.arch} on {pset.n_patterns} patterns",
+                            spinner="dots"):
+            info = fit_multilayer(trainer, x, [memory], kind=kind, program_seed=seed)[0]
+    else:
+        rule_obj = get_rule(rule, **options)
+        memory = SingleLayerMemory(pset.n_neurons, spec, fmap, bias=uses_bias(rule_obj),
+                                   fault_seed=seed)
+        with console.status(f"training {rule} on {pset.n_patterns} patterns "
+                            f"(N={pset.n_neurons})", spinner="dots"):
+            info = fit_memories(rule_obj, x, [memory], kind=kind, program_seed=seed)[0]
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info,
@@ -145,7 +168,7 @@ def train(
     if json_out:
         _emit_json(summary)
     else:
-        out.print(f"saved {out_path}: {rule} rule, {pset.n_patterns} patterns, N={pset.n_neurons}"
+        out.print(f"saved {out_path}: {rule} rule, {memory.arch}, {pset.n_patterns} patterns"
                   f", {info['steps']} steps, converged={info['converged']}, "
                   f"{info['train_seconds']:.2f} s, arrays={memory.devices()['arrays']}")
 
@@ -215,7 +238,7 @@ def recall(
     seed: Annotated[int, typer.Option(help="Seed of read noise / async order.")] = 0,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Run recall from the cues in a file through the model's programmed crossbar."""
+    """Run recall from the cues in a file through the model's programmed crossbar(s)."""
     memory = load_memory(model)
     kind = memory.info.get("kind", "binary")
     x = load_file(cues, kind=kind, zero_one=zero_one).patterns
@@ -336,9 +359,7 @@ def _load_array(path: Path, key: str | None) -> np.ndarray:
 
 
 # command modules register on ``app`` when imported
-from . import cli_capacity  # noqa: E402, F401
-from . import cli_energy  # noqa: E402, F401
-from . import cli_experiments  # noqa: E402, F401
+from . import cli_capacity, cli_energy, cli_experiments  # noqa: E402, F401
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ def _ints(text: str, what: str) -> list[int]:
 
 
 def _hidden(text: str) -> list[int]:
+    """Hidden widths of one architecture: ``32`` or ``64-32``."""
     return _ints(text.replace("-", ","), "--hidden")
 
 
@@ -75,9 +76,11 @@ def _rule_options(text: str | None) -> dict | None:
     "smaller tested P, stays at or above each threshold; fresh random pattern subsets per "
     "trial, seeds recorded in --json. " + RECALLED))
 def capacity_cmd(
-    arch: Annotated[str, typer.Option(help="single or multilayer.")] = "single",
+    arch: Annotated[str, typer.Option(
+        help="single, multilayer, or both comma-separated (one table).")] = "single",
     hidden: Annotated[str, typer.Option(
-        help="Hidden width(s) of a multilayer memory, e.g. 32 or 64-32.")] = "32",
+        help="Multilayer hidden widths: 32; 64-32 (two hidden layers); 16,32,128 (one "
+             "architecture each).")] = "32",
     data: Annotated[str, typer.Option(
         help="digits (scikit-learn 8x8), mnist, random or a file.")] = "digits",
     kind: Annotated[str, typer.Option(help="binary or continuous.")] = "binary",
@@ -107,34 +110,63 @@ def capacity_cmd(
     tested count) stays at or above the threshold. Fresh random pattern subsets per trial."""
     from .cli import _chip
 
-    if arch not in ARCHS:
-        raise ConfigError(f"--arch must be one of {ARCHS}, got {arch!r}")
     thresholds = _floats(threshold, "--threshold")
+    configs = _architectures(arch, hidden)
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
     patterns = load_patterns(data, kind=kind, side=side, n=n_pool, seed=seed)
     spec = _chip(chip, faults, 0.5, None)
     protocol = _protocol(kind, corruption, level, probes, seed)
+    results = []
     with _progress() as bar:
         task = bar.add_task("searching", total=None)
-        res = find_capacity(
-            patterns, arch=arch, chip=spec, rule=rule, hidden=_hidden(hidden),
-            thresholds=thresholds, protocol=protocol, trials=trials, seed=seed, start=start,
-            resolution=resolution, rule_options=_rule_options(rule_options),
-            progress=lambda p, s: bar.update(task, description=f"P={p}: similarity {s:.4f}"))
-    result = res.as_dict()
-    result["recalled_means"] = RECALLED
+        for a, h in configs:
+            label = "single" if a == "single" else "-".join(map(str, [patterns.n_neurons, *h,
+                                                                      patterns.n_neurons]))
+            res = find_capacity(
+                patterns, arch=a, chip=spec, rule=rule, hidden=h or 32,
+                thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
+                start=start, resolution=resolution, rule_options=_rule_options(rule_options),
+                progress=lambda p, s, label=label: bar.update(
+                    task, description=f"{label} P={p}: similarity {s:.4f}"))
+            results.append((label, res))
+    payload = {"results": [{"architecture": label, **res.as_dict()} for label, res in results],
+               "recalled_means": RECALLED}
     if json_out:
-        _emit_json(result)
+        _emit_json(payload)
         return
-    table = Table(title=f"capacity: {arch} {res.settings['hidden'] or ''} {rule} on "
-                        f"{patterns.name} ({res.evaluations} counts tested, {res.seconds:.0f} s)")
-    for col in ("threshold", "capacity", "devices", "capacity / 1k devices"):
+    table = Table(title=f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}"
+                        f", {protocol.corruption} {protocol.level:g}, {trials} trial(s))")
+    for col in ("architecture", "devices", "arrays",
+                *[f"C@{t:g}" for t in sorted(thresholds)], "C/1k devices", "counts", "s"):
         table.add_column(col, justify="right")
-    for t in sorted(res.capacity):
-        table.add_row(f"{t:g}", str(res.capacity[t]), str(res.devices.get("devices", "")),
-                      f"{1000 * res.capacity_per_device[t]:.3f}")
+    for label, res in results:
+        first = sorted(thresholds)[0]
+        table.add_row(label, str(res.devices.get("devices", "")),
+                      str(res.devices.get("arrays", "")),
+                      *[str(res.capacity[t]) for t in sorted(thresholds)],
+                      f"{1000 * res.capacity_per_device[first]:.2f}", str(res.evaluations),
+                      f"{res.seconds:.0f}")
     out.print(table)
-    out.print("tested: " + ", ".join(f"{p['count']}:{p['cosine']:.3f}" for p in res.points))
+    for label, res in results:
+        out.print(f"{label} tested: " + ", ".join(f"{p['count']}:{p['cosine']:.3f}"
+                                                 for p in res.points))
+
+
+def _architectures(arch: str, hidden: str) -> list[tuple[str, list[int] | None]]:
+    """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
+    list (``-`` separates layers of one architecture, ``,`` separates architectures)."""
+    out: list[tuple[str, list[int] | None]] = []
+    for a in [a.strip() for a in arch.split(",") if a.strip()]:
+        if a not in ARCHS:
+            raise ConfigError(f"--arch must be one of {ARCHS} (comma-separated), got {a!r}")
+        if a == "single":
+            out.append(("single", None))
+        else:
+            out.extend(("multilayer", _ints(h.replace("-", ","), "--hidden"))
+                       for h in hidden.split(",") if h.strip())
+    if not out:
+        raise ConfigError("--arch is empty")
+    return out
 
 
 @app.command("scaling", help=(

@@ -56,6 +56,16 @@ class SingleLayerMemory:
     def has_bias(self) -> bool:
         return self.crossbar.has_bias
 
+    @property
+    def layers(self) -> list[Crossbar]:
+        """The crossbars of this memory (one), as for multilayer memories."""
+        return [self.crossbar]
+
+    @property
+    def arch(self) -> str:
+        """Architecture label, e.g. ``"64"`` (single layer)."""
+        return str(self.n_neurons)
+
     def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Realisable interval of each weight of ``[W | b]``, ``(N, N + bias)`` weight units."""
         return self.crossbar.bounds()
