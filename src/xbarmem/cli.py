@@ -168,7 +168,9 @@ def train(
     if json_out:
         _emit_json(summary)
     else:
-        out.print(f"saved {out_path}: {rule} rule, {memory.arch}, {pset.n_patterns} patterns"
+        shape = f" ({memory.arch})" if arch == "multilayer" else ""
+        out.print(f"saved {out_path}: {rule} rule, {pset.n_patterns} patterns, "
+                  f"N={pset.n_neurons}{shape}"
                   f", {info['steps']} steps, converged={info['converged']}, "
                   f"{info['train_seconds']:.2f} s, arrays={memory.devices()['arrays']}")
 
@@ -177,9 +179,12 @@ def train(
 @app.command()
 def evaluate(
     model: Annotated[Path, typer.Argument(help="Model file from `xbarmem train`.")],
-    corruption: Annotated[str, typer.Option(help="flip, gaussian, occlude, salt-pepper.")
-                          ] = "flip",
-    level: Annotated[float, typer.Option(help="Rate, sigma or occluded fraction.")] = 0.1,
+    corruption: Annotated[str | None, typer.Option(
+        help="flip, gaussian, occlude, salt-pepper (default: flip for binary patterns, "
+             "gaussian for continuous).")] = None,
+    level: Annotated[float | None, typer.Option(
+        help="Rate, sigma or occluded fraction (default: 0.1 flips; sigma 0.6, clipped to "
+             "[-1, 1], for continuous).")] = None,
     probes: Annotated[int, typer.Option(help="Corrupted cues per stored pattern.")] = 20,
     mode: Annotated[str, typer.Option(help="sync or async.")] = "sync",
     neurons: Annotated[str | None, typer.Option(
@@ -191,6 +196,9 @@ def evaluate(
     """Recall the model's stored patterns from corrupted cues; print similarity metrics."""
     memory, stored = _model_and_patterns(model)
     activation = neurons or ("sign" if stored.kind == "binary" else "tanh")
+    binary = stored.kind == "binary"
+    corruption = corruption or ("flip" if binary else "gaussian")
+    level = level if level is not None else (0.1 if binary else 0.6)
     score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
                                                      probes=probes, mode=mode,
                                                      activation=activation, seed=seed))

@@ -170,8 +170,8 @@ def _sizes(sizes: list[int], spec, chip: str, rule: str, load: float, flip: floa
         return
     table = Table(title=f"async / sync per recall ({spec.name} circuit, {rule} rule, random "
                         f"patterns P = {load:g} N, {flip:.0%} flips)")
-    for col in ("N", "P", "sync steps", "async steps", "energy ratio", "latency ratio",
-                "latency reduction", "exact sync/async"):
+    for col in ("N", "P", "sync steps", "async steps", "energy x", "latency x", "latency saved",
+                "exact s/a"):
         table.add_column(col, justify="right")
     for row in sweep["rows"]:
         table.add_row(str(row["n"]), str(row["patterns"]), f"{row['sync_steps']:.3g}",

@@ -34,6 +34,7 @@ differential cells 0.1122 S; read voltage 0.2 V (the chip's). Solved: ``drivers.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..errors import ConfigError
@@ -104,7 +105,15 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
     e_value = _round(solve_ratio(spec, energy_key, energies, energy_ratio), digits)
     l_value = _round(solve_ratio(spec, latency_key, latencies, 1 / (1 - latency_reduction)),
                      digits)
-    solved = spec.with_value(energy_key, e_value).with_value(latency_key, l_value)
+    solved = replace(
+        spec.with_value(energy_key, e_value).with_value(latency_key, l_value),
+        name=f"{spec.name}-calibrated",
+        description=f"{spec.name} with {energy_key} and {latency_key} solved for "
+                    f"{energy_ratio:g}x energy and {latency_reduction:.2%} latency reduction",
+        source="xbarmem.energy.calibrate from measured step counts (" + ", ".join(
+            f"{k}={measurement.info[k]}" for k in (
+                "n_neurons", "arch", "patterns", "n_patterns", "cues", "flip", "chip", "rule",
+                "seed") if k in measurement.info) + ")")
     check = energy_report(measurement, solved)
     record = {"from_circuit": spec.name, "targets": {"energy_ratio": energy_ratio,
                                                      "latency_reduction": latency_reduction},

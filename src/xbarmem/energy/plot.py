@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -28,6 +29,8 @@ def ratios_plot(sweep: dict[str, Any], path: str | Path) -> Path:
         ax.annotate(f"{100 * r['latency_reduction']:.2f}%", (r["n"], r["latency_ratio"]),
                     textcoords="offset points", xytext=(4, -10), fontsize=6)
     ax.set_xscale("log", base=2)
+    ax.set_xticks(n, labels=[str(v) for v in n])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_yscale("log")
     ax.set_xlabel("neurons N")
     ax.set_ylabel("async / sync per recall")

@@ -1,0 +1,330 @@
+"""Energy and latency cost model: hand-computed cases, measured recalls, presets, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tomllib
+from importlib import resources
+
+import numpy as np
+import pytest
+import torch
+
+from xbarmem import cli
+from xbarmem.chipspec import load_preset
+from xbarmem.crossbar import Crossbar
+from xbarmem.energy import (
+    COMPONENTS,
+    CircuitSpec,
+    LayerLoad,
+    Measurement,
+    calibrate,
+    circuit_names,
+    energy_report,
+    load_circuit,
+    measure,
+    measure_sizes,
+    recall_cost,
+    step_cost,
+)
+from xbarmem.errors import ConfigError
+from xbarmem.faults import FaultMap
+
+pJ, ns = 1e-12, 1e-9
+
+# round numbers for hand computation (J, s)
+HAND = {
+    "name": "hand",
+    "array": {"pulse_width": 10 * ns},
+    "drivers": {"binary_energy": 0.1 * pJ, "dac_energy": 1 * pJ, "settle_latency": 1 * ns},
+    "sensing": {"sign_readout": "comparator", "comparator_energy": 0.05 * pJ,
+                "comparator_latency": 2 * ns, "adc_energy": 2 * pJ, "adc_latency": 10 * ns,
+                "adc_bits": 8, "columns_per_adc": 1},
+    "neuron": {"sign_energy": 0.01 * pJ, "tanh_energy": 0.2 * pJ, "latency": 1 * ns},
+    "movement": {"bit_energy": 0.1 * pJ, "latency": 2 * ns},
+    "control": {"step_energy": 1 * pJ, "step_latency": 5 * ns, "select_energy": 0.5 * pJ,
+                "select_latency": 3 * ns},
+    "programming": {"pulses_per_device": 10, "write_energy": 10 * pJ, "write_latency": 100 * ns,
+                    "verify_energy": 1 * pJ, "verify_latency": 100 * ns, "parallel_devices": 4},
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def hand_circuit(**changes) -> CircuitSpec:
+    spec = CircuitSpec.from_dict(HAND)
+    for key, value in changes.items():
+        spec = spec.with_value(key.replace("__", "."), value)
+    return spec
+
+
+def tiny_layer(rows: int = 4, cols: int = 4) -> LayerLoad:
+    """N = 4 with a bias row on rows x cols arrays: every G+ = 10 uS, every G- = 2 uS."""
+    chip = load_preset("ideal").replace_array(rows=rows, cols=cols)
+    n_arrays = math.ceil(5 / rows) * math.ceil(4 / cols)
+    cb = Crossbar(chip, 4, 4, FaultMap.empty(n_arrays, rows, cols), bias=True)
+    cb.set_conductances(np.full((4, 5), 10e-6), np.full((4, 5), 2e-6), w_max=0.5)
+    return LayerLoad.from_crossbar(cb)
+
+
+# ---------------------------------------------------------------------------------- by hand
+def test_tiny_case_matches_hand_computation_exactly():
+    layer = tiny_layer()
+    assert (layer.n_rows, layer.row_tiles, layer.col_tiles) == (5, 2, 1)
+    assert layer.g_total == pytest.approx(20 * 12e-6, rel=1e-12)
+    m = Measurement(layers=[layer], read_voltage=0.2, sync_steps=np.array([2, 3]),
+                    async_steps=np.array([8, 12]), async_sweeps=np.array([2, 3]))
+    rep = energy_report(m, hand_circuit())
+    # sync step: 5 row drivers, all 20 cells at 0.2 V for 10 ns, 4 comparators, 4 neurons,
+    # 4 bits moved, control
+    sync_step = {"drivers": 5 * 0.1 * pJ, "array": 0.2 ** 2 * 10 * ns * 240e-6,
+                 "sensing": 4 * 0.05 * pJ, "neurons": 4 * 0.01 * pJ, "movement": 4 * 0.1 * pJ,
+                 "control": 1 * pJ, "select": 0.0}
+    # async step: same drivers, one column (a quarter of the cells), one output, + select
+    async_step = {"drivers": 5 * 0.1 * pJ, "array": 0.2 ** 2 * 10 * ns * 60e-6,
+                  "sensing": 0.05 * pJ, "neurons": 0.01 * pJ, "movement": 0.1 * pJ,
+                  "control": 1 * pJ, "select": 0.5 * pJ}
+    for comp in COMPONENTS:
+        assert rep["sync"]["per_step"]["energy_breakdown_J"][comp] == pytest.approx(
+            sync_step[comp], rel=1e-12, abs=0)
+        assert rep["async"]["per_step"]["energy_breakdown_J"][comp] == pytest.approx(
+            async_step[comp], rel=1e-12, abs=0)
+    e_sync, e_async = 2.236 * pJ, 2.184 * pJ
+    assert rep["sync"]["per_step"]["energy_J"] == pytest.approx(e_sync, rel=1e-12)
+    assert rep["async"]["per_step"]["energy_J"] == pytest.approx(e_async, rel=1e-12)
+    assert rep["sync"]["per_step"]["latency_s"] == pytest.approx(21 * ns, rel=1e-12)  # 1+10+2+1+2+5
+    assert rep["async"]["per_step"]["latency_s"] == pytest.approx(24 * ns, rel=1e-12)  # + 3
+    # per recall: measured steps x per-step cost; mean, spread over the two cues
+    assert rep["sync"]["energy_J"]["mean"] == pytest.approx(2.5 * e_sync, rel=1e-12)
+    assert rep["sync"]["energy_J"]["min"] == pytest.approx(2 * e_sync, rel=1e-12)
+    assert rep["sync"]["energy_J"]["max"] == pytest.approx(3 * e_sync, rel=1e-12)
+    assert rep["sync"]["energy_J"]["std"] == pytest.approx(0.5 * e_sync, rel=1e-12)
+    assert rep["async"]["energy_J"]["mean"] == pytest.approx(10 * e_async, rel=1e-12)
+    assert rep["async"]["latency_s"]["mean"] == pytest.approx(240 * ns, rel=1e-12)
+    assert rep["ratios"]["energy_ratio"] == pytest.approx(21.84 / 5.59, rel=1e-12)
+    assert rep["ratios"]["latency_reduction"] == pytest.approx(1 - 52.5 / 240, rel=1e-12)
+    # programming: 40 free devices x 10 write-verify iterations; 4 devices at a time
+    prog = rep["programming"]
+    assert prog["programmed_devices"] == 40 and prog["pulses"] == 400
+    assert prog["energy_J"] == pytest.approx(400 * 11 * pJ, rel=1e-12)
+    assert prog["time_s"] == pytest.approx(10 * 10 * 200 * ns, rel=1e-12)
+
+
+def test_adc_sensing_column_sharing_and_tiles_by_hand():
+    layer = tiny_layer()
+    adc = hand_circuit(sensing__sign_readout="adc", sensing__columns_per_adc=4)
+    sync = step_cost([layer], adc, 0.2, "sync")
+    asyn = step_cost([layer], adc, 0.2, "async")
+    assert sync.energy["sensing"] == pytest.approx(4 * 2 * pJ, rel=1e-12)
+    assert sync.latency["sensing"] == pytest.approx(4 * 10 * ns, rel=1e-12)  # 4 columns, 1 ADC
+    assert asyn.latency["sensing"] == pytest.approx(10 * ns, rel=1e-12)
+    # 2x2 arrays: 5 rows -> 3 row tiles, 4 columns -> 2 column tiles; a full read drives each
+    # row in both column tiles, a column read only in the tile holding the column
+    small = tiny_layer(rows=2, cols=2)
+    assert (small.row_tiles, small.col_tiles) == (3, 2)
+    c = hand_circuit()
+    assert step_cost([small], c, 0.2, "sync").energy["drivers"] == pytest.approx(10 * 0.1 * pJ)
+    assert step_cost([small], c, 0.2, "async").energy["drivers"] == pytest.approx(5 * 0.1 * pJ)
+    assert step_cost([small], c, 0.2, "sync").latency["array"] == 10 * ns  # tiles in parallel
+
+
+def test_multilayer_steps_compose_layers():
+    c = hand_circuit()
+    hidden = LayerLoad(n_out=2, n_rows=5, row_tiles=1, col_tiles=1, tile_cols=4, g_total=1e-4,
+                       devices=20, free_devices=20, inputs="binary", outputs="tanh")
+    output = LayerLoad(n_out=4, n_rows=3, row_tiles=1, col_tiles=1, tile_cols=4, g_total=2e-4,
+                       devices=24, free_devices=20, inputs="analog", outputs="sign")
+    sync = step_cost([hidden, output], c, 0.2, "sync")
+    asyn = step_cost([hidden, output], c, 0.2, "async")
+    # hidden: 5 binary rows, ADC on 2 tanh outputs, 8-bit values moved; output: 3 DAC rows
+    assert sync.energy["drivers"] == pytest.approx(5 * 0.1 * pJ + 3 * 1 * pJ, rel=1e-12)
+    assert sync.energy["sensing"] == pytest.approx(2 * 2 * pJ + 4 * 0.05 * pJ, rel=1e-12)
+    assert sync.energy["movement"] == pytest.approx((2 * 8 + 4) * 0.1 * pJ, rel=1e-12)
+    assert sync.energy["neurons"] == pytest.approx((2 * 0.2 + 4 * 0.01) * pJ, rel=1e-12)
+    # layers in sequence: hidden 1+10+10+1+2, output 1+10+2+1+2, control 5
+    assert sync.total_latency == pytest.approx(24 * ns + 16 * ns + 5 * ns, rel=1e-12)
+    # async: the whole hidden layer, one output column
+    assert asyn.energy["sensing"] == pytest.approx(2 * 2 * pJ + 0.05 * pJ, rel=1e-12)
+    assert asyn.energy["array"] == pytest.approx(0.04 * 10 * ns * (1e-4 + 2e-4 / 4), rel=1e-12)
+    assert asyn.total_latency == pytest.approx(sync.total_latency + 3 * ns, rel=1e-12)
+    prog = energy_report(Measurement([hidden, output], 0.2, np.array([1]), np.array([4]),
+                                     np.array([1])), c)["programming"]
+    assert prog["devices"] == 44 and prog["programmed_devices"] == 40
+
+
+def test_energy_scales_linearly_with_steps():
+    per_step = step_cost([tiny_layer()], hand_circuit(), 0.2, "async")
+    one = recall_cost([1], per_step)["energy_J"]["mean"]
+    for k in (4, 64, 1000):
+        assert recall_cost([k], per_step)["energy_J"]["mean"] == pytest.approx(k * one, rel=1e-12)
+    steps = np.array([128, 130, 192])
+    a, b = recall_cost(steps, per_step), recall_cost(2 * steps, per_step)
+    for key in ("mean", "std", "min", "max"):
+        assert b["energy_J"][key] == pytest.approx(2 * a["energy_J"][key], rel=1e-12)
+        assert b["latency_s"][key] == pytest.approx(2 * a["latency_s"][key], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------- TOML
+def test_presets_load_and_round_trip(tmp_path):
+    assert {"generic-rram", "paper-calibrated"} <= set(circuit_names())
+    for name in circuit_names():
+        spec = load_circuit(name)
+        path = tmp_path / f"{name}.toml"
+        path.write_text(spec.to_toml())
+        again = load_circuit(path)
+        assert again.constants() == spec.constants()
+    # the calibrated preset differs from the generic one in exactly the two solved constants
+    gen, cal = load_circuit("generic-rram").constants(), load_circuit("paper-calibrated")
+    diff = {k for k, v in cal.constants().items() if gen[k] != v}
+    assert diff == {"drivers.binary_energy", "control.select_latency"}
+
+
+def _write(tmp_path, edit) -> str:
+    """The generic-rram preset, edited by ``edit(dict)``, written as TOML; returns the path."""
+    text = (resources.files("xbarmem") / "presets" / "circuits" / "generic-rram.toml").read_text()
+    data = tomllib.loads(text)
+    edit(data)
+    lines = []
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            continue
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {json.dumps(v) if isinstance(v, str) else repr(v)}"
+                  for k, v in table.items()]
+    path = tmp_path / "circuit.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["drivers"].update(row_energy=1e-12), "unknown circuit key drivers.row_energy"),
+    (lambda d: d["sensing"].pop("adc_energy"), "missing circuit key sensing.adc_energy"),
+    (lambda d: d["control"].update(step_energy=-1e-12), "control.step_energy must be >= 0"),
+    (lambda d: d["array"].update(pulse_width=float("nan")), "array.pulse_width must be finite"),
+    (lambda d: d["array"].update(pulse_width=float("inf")), "array.pulse_width must be finite"),
+    (lambda d: d["sensing"].update(sign_readout="latch"), "sensing.sign_readout must be one"),
+    (lambda d: d["sensing"].update(adc_bits=8.5), "sensing.adc_bits must be a positive integer"),
+    (lambda d: d.pop("neuron"), r"missing circuit section \[neuron\]"),
+])
+def test_bad_circuit_files_are_refused_naming_the_key(tmp_path, edit, message):
+    path = _write(tmp_path, edit)
+    with pytest.raises(ConfigError, match=message):
+        load_circuit(path)
+
+
+def test_unknown_top_level_key_and_cli_error(tmp_path, monkeypatch, capsys):
+    with pytest.raises(ConfigError, match="unknown circuit key 'adc'"):
+        CircuitSpec.from_dict({**HAND, "adc": {}})
+    path = _write(tmp_path, lambda d: d["movement"].update(wire_energy=1e-13))
+    monkeypatch.setattr(sys, "argv", ["xbarmem", "energy", "--circuit", path])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "movement.wire_energy" in err and len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------- measured
+@pytest.fixture(scope="module")
+def n64():
+    """The calibration case: 10 MNIST digits (8x8, one per class), hardware-adaptive rule,
+    paper-sim chip, 20 cues per digit with 10% flips, sync vs async (about 6 s)."""
+    return measure(64, patterns="mnist", chip="paper-sim", rule="adaptive", flip=0.1,
+                   probes=20, seed=0)
+
+
+def test_calibrated_preset_reproduces_the_paper_at_n64(n64):
+    assert n64.info["cues"] == 200 and n64.info["n_patterns"] == 10
+    assert n64.info["quality"]["sync"]["exact"] >= 0.95
+    assert n64.info["quality"]["async"]["exact"] >= 0.95
+    rep = energy_report(n64, "paper-calibrated")
+    assert rep["ratios"]["energy_ratio"] == pytest.approx(8.8, abs=0.5)
+    assert rep["ratios"]["latency_reduction"] >= 0.996
+    # steps are the measured ones: sync one product per step, async N updates per sweep
+    assert rep["sync"]["steps"]["mean"] == pytest.approx(float(n64.sync_steps.mean()))
+    assert np.array_equal(n64.async_steps, 64 * n64.async_sweeps)
+    assert rep["sync"]["steps"]["min"] >= 2  # a recall ends with a step that confirms it
+
+
+def test_shipped_calibration_is_what_the_solver_gives(n64):
+    solved, record = calibrate(n64, "generic-rram")
+    shipped = load_circuit("paper-calibrated")
+    for key, value in record["solved"].items():
+        assert value == pytest.approx(shipped.get(key), rel=2e-3), key
+    assert record["result"]["energy_ratio"] == pytest.approx(8.8, rel=1e-3)
+    assert record["result"]["latency_reduction"] == pytest.approx(0.997, abs=1e-5)
+    with pytest.raises(ConfigError, match="no non-negative"):
+        calibrate(n64, "generic-rram", energy_ratio=1000.0)
+
+
+def test_breakdown_sums_exactly_and_async_energy_follows_measured_steps(n64):
+    rep = energy_report(n64, "generic-rram")
+    for mode in ("sync", "async"):
+        r = rep[mode]
+        assert sum(r["energy_breakdown_J"].values()) == r["energy_J"]["mean"]
+        assert sum(r["latency_breakdown_s"].values()) == r["latency_s"]["mean"]
+        assert sum(r["per_step"]["energy_breakdown_J"].values()) == r["per_step"]["energy_J"]
+    per_update = rep["async"]["per_step"]["energy_J"]
+    steps = n64.async_steps.astype(float)
+    assert rep["async"]["energy_J"]["mean"] == pytest.approx(steps.mean() * per_update,
+                                                             rel=1e-12)
+    assert rep["async"]["energy_J"]["max"] == pytest.approx(steps.max() * per_update, rel=1e-12)
+    assert rep["async"]["energy_J"]["std"] == pytest.approx(steps.std() * per_update, rel=1e-9)
+
+
+def test_ratios_grow_with_n():
+    sweep = measure_sizes([16, 36, 64], "paper-calibrated", rule="pinv", probes=10, seed=0)
+    rows = sweep["rows"]
+    assert [r["n"] for r in rows] == [16, 36, 64]
+    for key in ("energy_ratio", "latency_ratio"):
+        values = [r[key] for r in rows]
+        assert all(b > a for a, b in zip(values, values[1:], strict=False)), (key, values)
+
+
+def test_multilayer_and_stuck_devices_are_measured():
+    m = measure(16, arch="multilayer", hidden=[8], patterns="random", count=2,
+                chip=load_preset("paper-sim").replace_array(rows=16, cols=16), probes=5,
+                max_steps=30, seed=1)
+    assert [layer.outputs for layer in m.layers] == ["tanh", "sign"]
+    assert [layer.inputs for layer in m.layers] == ["binary", "analog"]
+    rep = energy_report(m, "generic-rram")
+    assert rep["async"]["energy_J"]["mean"] > 0 and rep["programming"]["devices"] == 2 * (
+        8 * 17 + 16 * 9)
+    faulty = measure(16, patterns="random", count=2, chip="rram", faults=0.3, rule="pinv",
+                     probes=2)
+    layer = faulty.layers[0]
+    assert 0 < layer.free_devices < layer.devices
+    assert energy_report(faulty, "generic-rram")["programming"]["programmed_devices"] == \
+        layer.free_devices
+
+
+# ---------------------------------------------------------------------------------- CLI
+def _cli(monkeypatch, capsys, *args):
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", ["xbarmem", "energy", *map(str, args)])
+    try:
+        cli.main()
+    except SystemExit as exc:
+        assert exc.code in (0, None), capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def test_cli_json_and_sizes(monkeypatch, capsys, tmp_path):
+    data = json.loads(_cli(monkeypatch, capsys, "--n", 16, "--patterns", "random", "--count", 2,
+                           "--rule", "pinv", "--probes", 5, "--json"))
+    assert {"sync", "async", "ratios", "programming", "quality", "circuit"} <= set(data)
+    assert data["circuit"]["name"] == "paper-calibrated" and data["settings"]["cues"] == 10
+    for mode in ("sync", "async"):
+        assert set(data[mode]["energy_breakdown_J"]) == set(COMPONENTS)
+    _cli(monkeypatch, capsys, "--sizes", "16,25", "--probes", 3, "--out", tmp_path)
+    table = json.loads((tmp_path / "energy-vs-n.json").read_text())
+    assert [r["n"] for r in table["rows"]] == [16, 25]
+    assert (tmp_path / "energy-vs-n.png").stat().st_size > 1000
