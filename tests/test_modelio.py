@@ -253,3 +253,17 @@ def test_load_truncated_file(tmp_path, rram_memory):
     cut.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(FileFormatError, match="cut.safetensors"):
         load_memory(cut)
+
+
+def test_model_with_invalid_chip_names_the_file(tmp_path):
+    from safetensors.numpy import load_file
+
+    mem = SingleLayerMemory(4, "ideal", bias=False)
+    mem.program(torch.zeros(4, 4))
+    path = save_memory(mem, tmp_path / "ok.safetensors")
+    meta = read_metadata(path)
+    meta["chip"]["device"]["g_min"] = -1.0  # impossible window
+    bad = tmp_path / "bad.safetensors"
+    save_file(load_file(str(path)), str(bad), metadata={"xbarmem": json.dumps(meta)})
+    with pytest.raises(FileFormatError, match="bad.safetensors.*g_min"):
+        load_memory(bad)

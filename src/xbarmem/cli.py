@@ -255,6 +255,8 @@ def recall(
                         activation="sign" if kind == "binary" else "tanh",
                         max_iterations=max_iterations, seed=seed)
     if out_path is not None:
+        if out_path.suffix != ".npy":  # np.save would silently append .npy
+            out_path = out_path.with_name(out_path.name + ".npy")
         np.save(out_path, res.states.numpy())
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist()}

@@ -19,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 from .chipspec import ChipSpec
-from .errors import FileFormatError
+from .errors import FileFormatError, XbarmemError
 from .faults import FaultMap
 from .memory import SingleLayerMemory
 from .multilayer import MultilayerMemory
@@ -122,6 +122,8 @@ def load_memory(path: str | Path) -> SingleLayerMemory | MultilayerMemory:
         memory.info = meta.get("info", {})
     except (KeyError, json.JSONDecodeError, TypeError) as exc:
         raise FileFormatError(f"{path}: not an xbarmem model (missing or bad {exc})") from exc
+    except XbarmemError as exc:  # e.g. a chip spec or conductances that fail validation
+        raise FileFormatError(f"{path}: invalid model contents: {exc}") from exc
     return memory
 
 
