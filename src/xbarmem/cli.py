@@ -326,7 +326,8 @@ def chip_inspect(
 @chip_app.command("import")
 def chip_import(
     source: Annotated[Path, typer.Argument(help=".npy/.npz array (n_arrays, 2, rows, cols) or "
-                                           "(2, rows, cols).")],
+                                           "(2, rows, cols), or a .csv of target-vs-read "
+                                           "conductances (see xbarmem.measured).")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Fault map (.npz or .csv).")],
     as_: Annotated[str, typer.Option("--as", help="codes (0 free, +1 ON, -1 OFF) or "
                                      "conductance (read-back map in siemens).")] = "codes",
@@ -336,8 +337,15 @@ def chip_import(
     on_above: Annotated[float | None, typer.Option(help="conductance: stuck ON above (S).")
                         ] = None,
     key: Annotated[str | None, typer.Option(help="Array name inside an .npz.")] = None,
+    tolerance: Annotated[float | None, typer.Option(help=".csv: stuck if |read - target| > "
+                                                    "this (uS); default robust.")] = None,
+    chip_out: Annotated[Path | None, typer.Option(help=".csv: write the measured chip TOML.")
+                        ] = None,
 ) -> None:
-    """Build a fault map from measured data (a stuck-code map or a read-back conductance map)."""
+    """Build a fault map from measured data (a stuck-code map or a read-back conductance map),
+    or, from a target-vs-read .csv, a fault map plus a measured chip model."""
+    if source.suffix.lower() == ".csv":
+        return cli_chip_loop.import_measured(source, out_path, chip, tolerance, chip_out)
     spec = load_chip(chip)
     data = _load_array(source, key)
     if as_ == "codes":
@@ -369,7 +377,7 @@ def _load_array(path: Path, key: str | None) -> np.ndarray:
 
 
 # command modules register on ``app`` when imported
-from . import cli_capacity, cli_energy, cli_experiments  # noqa: E402, F401
+from . import cli_capacity, cli_chip_loop, cli_energy, cli_experiments  # noqa: E402, F401
 
 
 def main() -> None:

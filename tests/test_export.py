@@ -1,0 +1,271 @@
+"""Export of every device's conductance, round trip, manifest contents, and import of a measured
+chip from a target-vs-read CSV (malformed lines are named)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from xbarmem import cli, load_mnist, load_preset, save_memory, train
+from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.export import CSV_COLUMNS, export_memory, load_export
+from xbarmem.faults import FaultMap
+from xbarmem.measured import measured_chip, read_measured_csv
+from xbarmem.memory import SingleLayerMemory
+from xbarmem.multilayer import MultilayerMemory
+
+FAST = {"max_steps": 100, "finetune_steps": 0, "window": 20}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def pats():
+    return load_mnist(side=5, n=4, seed=0)  # N = 25
+
+
+@pytest.fixture(scope="module")
+def tiled(pats):
+    """rram devices on 16x16 arrays: 26 rows x 25 outputs -> 2 x 2 tiles, some stuck devices,
+    write and read noise."""
+    chip = load_preset("rram").replace_array(rows=16, cols=16).with_faults(0.1)
+    return train(pats.patterns, chip=chip, rule="adaptive", fault_seed=3, program_seed=4,
+                 **FAST)
+
+
+def _run(monkeypatch, capsys, *args):
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", ["xbarmem", *map(str, args)])
+    code = 0
+    try:
+        cli.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _cues(pats, copies=5, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.as_tensor(pats.patterns).repeat(copies, 1)
+    return torch.where(torch.rand(x.shape, generator=gen) < 0.12, -x, x)
+
+
+def test_cli_export_round_trip_recalls_identically(tiled, pats, tmp_path, monkeypatch, capsys):
+    model = save_memory(tiled, tmp_path / "m.safetensors", patterns=pats)
+    folder = tmp_path / "export"
+    code, out, err = _run(monkeypatch, capsys, "export", model, "--out", folder, "--json")
+    assert code == 0, err
+    manifest = json.loads(out)
+    assert manifest == json.loads((folder / "manifest.json").read_text())
+    rebuilt = load_export(folder)
+    assert isinstance(rebuilt, SingleLayerMemory)
+    cues = _cues(pats)
+    for mode in ("sync", "async"):
+        a, b = tiled.recall(cues, mode=mode, seed=11), rebuilt.recall(cues, mode=mode, seed=11)
+        assert torch.equal(a.states, b.states) and torch.equal(a.reads, b.reads)
+    np.testing.assert_array_equal(rebuilt.crossbar.g_pos, tiled.crossbar.g_pos)
+    torch.testing.assert_close(rebuilt.target_weights, tiled.target_weights, rtol=0, atol=0)
+    assert rebuilt.chip == tiled.chip
+    np.testing.assert_array_equal(np.load(folder / "patterns.npy"), pats.patterns)
+    code, out, _ = _run(monkeypatch, capsys, "export", model, "--out", tmp_path / "again")
+    assert code == 0 and "devices used" in out and "uA" in out
+
+
+def test_device_files_hold_targets_programmed_and_stuck(tiled, tmp_path):
+    manifest = export_memory(tiled, tmp_path)
+    cb, dev = tiled.crossbar, tiled.chip.device
+    n_arrays = cb.n_arrays
+    assert manifest["arrays"]["count"] == n_arrays == 4
+    target = np.load(tmp_path / "targets_S.npy")
+    prog = np.load(tmp_path / "programmed_S.npy")
+    stuck = np.load(tmp_path / "stuck_S.npy")
+    used = np.load(tmp_path / "used.npy")
+    assert target.shape == prog.shape == stuck.shape == used.shape == (n_arrays, 2, 16, 16)
+    assert used.sum() == 2 * 25 * 26 == manifest["devices"]["used"]
+    # logical view of the files equals the crossbar's programmed state
+    np.testing.assert_array_equal(cb._gather(prog), np.stack([cb.g_pos, cb.g_neg]))
+    lg_target = cb._gather(target)
+    free = ~cb.stuck
+    np.testing.assert_array_equal(lg_target[cb.stuck], cb.g_stuck[cb.stuck])
+    err = (cb._gather(prog) - lg_target)[free]
+    assert 0 < np.abs(err).std() < 2 * dev.write_noise  # target = before write error
+    # the targets realise the trained weights wherever the pair can (no write error)
+    w_t = (lg_target[0] - lg_target[1]) * cb.w_max / dev.g_range
+    lo, hi = cb.bounds()
+    want = torch.clamp(torch.cat([tiled.target_weights, tiled.target_bias[:, None]], 1), lo, hi)
+    np.testing.assert_allclose(w_t, want.numpy(), atol=1e-6)
+    unused_stuck = ~used & ~np.isnan(stuck)
+    assert unused_stuck.any()
+    np.testing.assert_array_equal(target[unused_stuck], stuck[unused_stuck])
+    assert (target[~used & np.isnan(stuck)] == dev.g_min).all()  # unused cells: g_min
+    with (tmp_path / "devices.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == CSV_COLUMNS and len(rows) == 1 + target.size
+    by_key = {(int(r[1]), r[4], int(r[2]), int(r[3])): r for r in rows[1:]}
+    for a, p, i, j in [(0, 0, 0, 0), (3, 1, 9, 8), tuple(np.argwhere(~np.isnan(stuck))[0])]:
+        r = by_key[(a, ("G+", "G-")[p], i, j)]
+        assert float(r[6]) == pytest.approx(target[a, p, i, j] * 1e6, abs=1e-6)
+        assert float(r[7]) == pytest.approx(prog[a, p, i, j] * 1e6, abs=1e-6)
+        assert r[8] == str(int(not np.isnan(stuck[a, p, i, j])))
+        assert r[5] == str(int(used[a, p, i, j]))
+
+
+def test_manifest_places_tiles_bias_rows_and_current_ranges(tiled, pats, tmp_path):
+    manifest = export_memory(tiled, tmp_path, patterns=pats, mode="async")
+    (layer,) = manifest["layers"]
+    assert manifest["architecture"] == "single" and manifest["sizes"] == [25, 25]
+    assert [t["array"] for t in layer["tiles"]] == [0, 1, 2, 3]
+    assert layer["tiles"][3] == {"array": 3, "logical_rows": [16, 26], "logical_cols": [16, 25],
+                                 "physical_rows": [0, 10], "physical_cols": [0, 9]}
+    # bias row = logical row 25 = row 9 of the second row tile (arrays 2 and 3)
+    assert layer["bias_rows"] == [{"array": 2, "row": 9, "logical_cols": [0, 16]},
+                                  {"array": 3, "row": 9, "logical_cols": [16, 25]}]
+    v = tiled.chip.array.read_voltage
+    assert manifest["inputs"]["levels_V"] == {"+1": v, "-1": -v}
+    assert layer["siemens_per_weight"] == pytest.approx(tiled.chip.device.g_range
+                                                        / tiled.crossbar.w_max)
+    assert manifest["recall"]["mode"] == "async" and manifest["recall"]["activation"] == "sign"
+    # current ranges: tile partial sums of the noise-free column currents
+    cur = tiled.crossbar.currents(torch.as_tensor(pats.patterns)).double()
+    tiles = layer["currents"]
+    total_lo = sum(t["at_inputs_A"][0] for t in tiles[:2])  # lower bound of row-tile sums
+    assert cur.min().item() >= total_lo - 1e-12
+    for t in tiles:
+        lo, hi = t["differential_A"]
+        assert lo <= t["at_inputs_A"][0] <= t["at_inputs_A"][1] <= hi
+        assert max(abs(lo), abs(hi)) <= sum(t["plane_max_A"]) + 1e-12
+    assert FaultMap.load(tmp_path / "fault_map.npz").stuck.sum() == \
+        manifest["faults"]["summary"]["stuck"]
+
+
+def test_single_array_currents_match_the_crossbar(pats, tmp_path):
+    memory = train(pats.patterns, chip="rram", rule="adaptive", **FAST)
+    manifest = export_memory(memory, tmp_path, patterns=pats)
+    (tile,) = manifest["layers"][0]["currents"]
+    cur = memory.crossbar.currents(torch.as_tensor(pats.patterns))
+    assert tile["at_inputs_A"] == pytest.approx([cur.min().item(), cur.max().item()], rel=1e-5)
+
+
+def test_multilayer_export_round_trip(tmp_path):
+    chip = load_preset("rram").replace_array(rows=16, cols=16).with_faults(0.05)
+    mem = MultilayerMemory(20, [8, 6], chip, fault_seed=2)
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(8, 20), (6, 8), (20, 6)]
+    mem.program([0.3 * torch.randn(s, generator=gen) for s in shapes],
+                [0.1 * torch.randn(s[0], generator=gen) for s in shapes], seed=5)
+    manifest = export_memory(mem, tmp_path)
+    assert manifest["architecture"] == "multilayer" and manifest["sizes"] == [20, 8, 6, 20]
+    assert [ly["first_array"] for ly in manifest["layers"]] == [0, 2, 3]
+    rebuilt = load_export(tmp_path)
+    cues = torch.where(torch.randn(9, 20, generator=gen) > 0, 1.0, -1.0)
+    for mode in ("sync", "async"):
+        assert torch.equal(rebuilt.recall(cues, mode=mode, seed=2).states,
+                           mem.recall(cues, mode=mode, seed=2).states)
+
+
+def test_export_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not been programmed"):
+        export_memory(SingleLayerMemory(9, "rram"), tmp_path)
+    with pytest.raises(FileFormatError, match="manifest.json"):
+        load_export(tmp_path)
+
+
+# ---------------------------------------------------------------------------------- measured
+def _measured_csv(path, tiled, tmp_path, sigma=1.5e-6, stuck_rate=0.03, seed=0):
+    """The export CSV with a ``read_uS`` column: the targets written with Gaussian error, and
+    some devices that do not move (stuck ON at 150 uS or OFF at 2 uS)."""
+    export_memory(tiled, tmp_path / "exp")
+    rng = np.random.default_rng(seed)
+    with (tmp_path / "exp" / "devices.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    rows[0].append("read_uS")
+    truth = {}
+    for r in rows[1:]:
+        if r[5] == "0":
+            r.append("")
+            continue
+        t = float(r[6])
+        u = rng.random()
+        read = 150.0 if u < stuck_rate / 2 else 2.0 if u < stuck_rate else \
+            float(np.clip(t + rng.normal(0, sigma * 1e6), 2.0, 150.0))
+        truth[(r[1], r[4], r[2], r[3])] = (t, read, u < stuck_rate)
+        r.append(f"{read:.5f}")
+    with path.open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    return truth
+
+
+def test_measured_chip_from_target_vs_read_csv(tiled, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "measured.csv"
+    truth = _measured_csv(path, tiled, tmp_path)
+    meas = read_measured_csv(path, 16, 16)
+    assert meas.measured.sum() == len(truth) == 2 * 25 * 26
+    chip, faults, summary = measured_chip(meas, tiled.chip)
+    assert chip.device.g_min == pytest.approx(2e-6) and chip.device.g_max <= 150e-6
+    ok = meas.measured & ~faults.stuck
+    # write error estimate: std of read - target over non-stuck devices (below the true 1.5 uS
+    # because reads of g_min targets are clipped at the window)
+    assert chip.device.write_noise == pytest.approx(np.std((meas.read - meas.target)[ok]))
+    assert 0.6 * 1.5e-6 < chip.device.write_noise < 1.1 * 1.5e-6
+    # every device reading more than the tolerance away from its target is stuck, plus the
+    # devices the export already marked stuck
+    flagged = meas.known_stuck | (meas.measured & (np.abs(meas.read - meas.target)
+                                                   > summary["tolerance_uS"] * 1e-6))
+    assert (faults.stuck == flagged).all()
+    planted = {k for k, (_, _, s) in truth.items() if s}
+    found = {(str(a), ("G+", "G-")[p], str(i), str(j)) for a, p, i, j in np.argwhere(flagged)}
+    assert len(planted & found) > 0.5 * len(planted)  # the others sit near their target
+    assert summary["stuck"] == flagged.sum() > tiled.crossbar.stuck.sum()
+    np.testing.assert_allclose(faults.g_stuck[flagged], meas.read[flagged])
+    assert chip.array == tiled.chip.array
+    out = tmp_path / "map.npz"
+    toml = tmp_path / "chip.toml"
+    code, stdout, err = _run(monkeypatch, capsys, "chip", "import", path, "--out", out,
+                             "--chip-out", toml, "--tolerance", "6")
+    assert code == 0, err
+    assert "measured_devices" in stdout
+    loaded = FaultMap.load(out)
+    assert loaded.meta["tolerance_S"] == pytest.approx(6e-6)
+    from xbarmem import load_chip
+
+    assert load_chip(toml).device.write_noise == pytest.approx(chip.device.write_noise,
+                                                               rel=0.05)
+
+
+GOOD = "array,row,col,polarity,target_uS,read_uS\n0,0,0,G+,50,50.5\n0,0,1,G-,2,2.1\n"
+
+
+@pytest.mark.parametrize("text, fragments", [
+    (GOOD + "0,1,0,G*,50,49\n", ["line 4", "'polarity'", "'G*'"]),
+    (GOOD + "0,1,0,G+,fifty,49\n", ["line 4", "'target_uS'", "not a number"]),
+    (GOOD + "0,1,0,G+,50\n", ["line 4", "5 fields"]),
+    (GOOD + "0,99,0,G+,50,49\n", ["line 4", "'row'", "0..15"]),
+    (GOOD + "x,1,0,G+,50,49\n", ["line 4", "'array'", "not an integer"]),
+    (GOOD + "0,1,0,G+,50,-3\n", ["line 4", "'read_uS'", ">= 0"]),
+    (GOOD + "0,0,0,G+,40,41\n", ["line 4", "already given on line 2"]),
+    ("# measured 2026-01-01\narray,row,col,polarity,target_uS\n0,0,0,G+,1\n",
+     ["line 2", "read_uS"]),
+    ("", ["empty"]),
+])
+def test_malformed_measurement_names_the_line(tmp_path, text, fragments, monkeypatch, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(FileFormatError) as info:
+        read_measured_csv(path, 16, 16)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+    code, _, err = _run(monkeypatch, capsys, "chip", "import", path, "--out",
+                        tmp_path / "m.npz")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and fragments[0] in err
