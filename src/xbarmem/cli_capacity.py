@@ -54,9 +54,20 @@ def _protocol(kind: str, corruption: str | None, level: float | None, probes: in
                     probes=probes, activation="tanh", seed=seed)
 
 
+class _Status(Progress):
+    """Spinner with the latest tested count on a terminal; one log line per tested count when
+    stderr is not a terminal (long runs redirected to a file stay observable)."""
+
+    def update(self, task_id, **fields):  # type: ignore[override]
+        if not console.is_terminal and "description" in fields:
+            console.print(f"[{self.tasks[0].elapsed or 0:.0f} s] {fields['description']}",
+                          highlight=False, soft_wrap=True)
+        super().update(task_id, **fields)
+
+
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=console, transient=True)
+    return _Status(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                   console=console, transient=True)
 
 
 def _rule_options(text: str | None) -> dict | None:
