@@ -383,7 +383,9 @@ from . import cli_capacity, cli_chip_loop, cli_energy, cli_experiments  # noqa: 
 def main() -> None:
     """Console entry point: runs the app and turns library errors into one-line messages."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer.Exit(n) / Ctrl-C come back as a return value
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except XbarmemError as exc:
         # escape: messages like "[device] must be a table" are not Rich markup; soft_wrap: keep
         # the message on one line whatever the terminal width

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from .cli_common import _emit_json, app, console, out
@@ -31,17 +38,32 @@ def _bar(disable: bool) -> Progress:
                     TimeRemainingColumn(), console=console, disable=disable)
 
 
+@contextlib.contextmanager
+def _interruptible(store: Path):
+    """Ctrl-C: say where the finished trials are and exit 130 (finished groups are stored)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        console.print(f"interrupted: finished trials are in {store}; run the same command "
+                      f"again to resume")
+        raise SystemExit(130) from None
+
+
 def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
                       scheduler: str | None, quiet: bool = False):
-    """Run a sweep with a Rich progress bar (trials done / pending, elapsed, ETA)."""
+    """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar (trials done /
+    pending, elapsed, ETA)."""
     from .experiments.runner import run_sweep
 
+    specs = spec if isinstance(spec, list) else [spec]
+    name = specs[0].name if len(specs) == 1 else f"{len(specs)} sweeps"
+    total = sum(len(s.trials) for s in specs)
     with _bar(quiet) as bar:
-        task = bar.add_task(f"sweep {spec.name}", total=None)
+        task = bar.add_task(f"sweep {name}", total=None)
 
         def plan(todo: int, already: int) -> None:
-            bar.update(task, total=todo, description=f"sweep {spec.name} "
-                       f"({already} of {len(spec.trials)} already stored)")
+            bar.update(task, total=todo, description=f"{name} ({already} of {total} already "
+                       f"stored)")
 
         report = run_sweep(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
                            on_plan=plan, on_progress=lambda n: bar.advance(task, n))
@@ -74,15 +96,20 @@ def sweep_cmd(
     spec = load_sweep(file)
     if dry_run:
         from .experiments.runner import pending_groups
+        from .experiments.trial import plan_groups
 
-        with ResultStore(store) as db:
-            groups, already = pending_groups(spec, db)
+        if store.is_file():
+            with ResultStore(store) as db:
+                groups, already = pending_groups(spec, db)
+        else:  # a dry run creates nothing
+            groups, already = plan_groups(spec.trials, spec.batch), 0
         summary = {"sweep": spec.name, "trials": len(spec.trials), "already_stored": already,
                    "pending_groups": len(groups), "store": str(store)}
         _emit_json(summary) if json_out else out.print(summary)
         return
-    report = run_with_progress(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
-                               quiet=json_out)
+    with _interruptible(store):
+        report = run_with_progress(spec, store, jobs=jobs, workers=workers,
+                                   scheduler=scheduler, quiet=json_out)
     if json_out:
         _emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
     else:
@@ -93,7 +120,7 @@ def sweep_cmd(
             out.print(f"[red]failed group[/red] ({len(failure['keys'])} trials): "
                       f"{failure['error']}")
     if report.failures:
-        raise typer.Exit(1)
+        raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
 
 
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
@@ -193,9 +220,10 @@ def reproduce_cmd(
     from .experiments.reproduce import reproduce
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = reproduce(out_dir, quick=quick, store=store,
-                       run=lambda spec, db: run_with_progress(
-                           spec, db, jobs=jobs, workers=workers, scheduler=scheduler),
-                       log=console.print)
+    with _interruptible(store or out_dir / "results.sqlite"):
+        report = reproduce(out_dir, quick=quick, store=store,
+                           run=lambda spec, db: run_with_progress(
+                               spec, db, jobs=jobs, workers=workers, scheduler=scheduler),
+                           log=console.print)
     out.print(report["table"])
     out.print(f"report: {report['path']}  ({report['seconds']:.0f} s)")

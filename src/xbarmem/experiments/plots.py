@@ -122,7 +122,8 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, path: str | Path, *,
     """Draw ``kind`` (see module docstring) from stored ``rows`` into ``path`` (.png / .svg).
 
     ``thresholds`` adds dotted horizontal lines (similarity kinds); ``reference`` adds hollow
-    markers ``{label: (xs, ys)}`` (e.g. values read from a paper's plots)."""
+    markers ``{label: (xs, ys)}`` (e.g. values read from a paper's plots; a label ``"paper
+    RULE"`` is drawn in the colour of RULE's series)."""
     if kind not in KINDS:
         raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {kind!r}")
     path = Path(path)
@@ -151,8 +152,13 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, path: str | Path, *,
         else:
             ax.errorbar(xs, ys, yerr=err, fmt="o-", ms=3, lw=1.2, color=color, capsize=2,
                         label=f"{label} (n={seeds})")
-    for label, (rx, ry) in (reference or {}).items():
-        ax.plot(rx, ry, "s", mfc="none", ms=6, label=label)
+    used = {label.split(",")[0].split(" (")[0]: colors[i % len(colors)]
+            for i, label in enumerate(sorted(series))}
+    for j, (label, (rx, ry)) in enumerate((reference or {}).items()):
+        # a reference "paper RULE" takes the colour of RULE's measured series
+        color = used.get(label.removeprefix("paper ").strip(),
+                         colors[(len(series) + j) % len(colors)])
+        ax.plot(rx, ry, "s", mfc="none", ms=6, color=color, label=label)
     for t in thresholds:
         ax.axhline(t, ls=":", lw=0.8, color="grey")
     if kind == "capacity":

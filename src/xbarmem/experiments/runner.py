@@ -80,7 +80,7 @@ class _InProcess:
     def cancel(self, futures) -> None:
         pass
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         pass
 
 
@@ -98,8 +98,8 @@ class _Pool(_InProcess):
         for f in futures:
             f.cancel()
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
 class _Dask:
@@ -137,23 +137,29 @@ class _Dask:
         if futures:
             self.client.cancel(list(futures))
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
 
 
-def make_executor(jobs: int = 1, workers: int | None = None, scheduler: str | None = None):
-    """The executor for the given options (see module docstring)."""
+def check_executor(jobs: int = 1, workers: int | None = None,
+                   scheduler: str | None = None) -> None:
+    """Refuse contradictory or impossible executor options."""
     if scheduler and workers:
         raise ConfigError("give either --scheduler (existing Dask cluster) or --workers (a "
                           "local Dask cluster), not both")
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
-    if scheduler or workers:
-        return _Dask(workers, scheduler)
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+
+
+def make_executor(jobs: int = 1, workers: int | None = None, scheduler: str | None = None):
+    """The executor for the given options (see module docstring)."""
+    check_executor(jobs, workers, scheduler)
+    if scheduler or workers:
+        return _Dask(workers, scheduler)
     return _InProcess() if jobs == 1 else _Pool(jobs)
 
 
@@ -164,31 +170,56 @@ def pending_groups(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial
     return [g for g in groups if any(t.key not in done for t in g)], len(done)
 
 
-def run_sweep(spec: SweepSpec, store: ResultStore | str | Path, *, jobs: int = 1,
-              workers: int | None = None, scheduler: str | None = None,
+def group_cost(group: list[Trial]) -> float:
+    """A rough relative cost (for scheduling the longest groups first): stored patterns summed
+    over networks, times 50 for trained (hardware-adaptive) networks."""
+    cost = 0.0
+    for t in group:
+        c = t.config
+        sizes = c.get("counts") or [c.get("patterns") or 1]
+        if c["trial"] == "capacity" and c.get("search"):
+            sizes = [c["n_neurons"]] * 4
+        cost += sum(sizes) * (50.0 if c["rule"] == "adaptive" else 1.0) * max(
+            1, c["n_neurons"] // 64)
+    return cost
+
+
+def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path, *,
+              jobs: int = 1, workers: int | None = None, scheduler: str | None = None,
               on_plan: Callable[[int, int], None] | None = None,
               on_progress: Callable[[int], None] | None = None) -> SweepReport:
-    """Run every unstored trial of ``spec`` and store the results.
+    """Run every unstored trial of ``spec`` (or of several sweeps, in one queue: the costliest
+    groups first) and store the results.
 
     ``on_plan(pending_trials, already_stored)`` is called once before work starts;
     ``on_progress(n)`` after each group with the number of its trials that were pending.
     """
+    check_executor(jobs, workers, scheduler)
+    specs = spec if isinstance(spec, list) else [spec]
     own = not isinstance(store, ResultStore)
     db = ResultStore(store) if own else store
     began = time.perf_counter()
     try:
-        groups, already = pending_groups(spec, db)
-        todo = sum(len(g) for g in groups) - _stored_in(groups, db)
-        report = SweepReport(total=len(spec.trials), already=already)
+        queue: list[tuple[str, list[Trial], int]] = []
+        report = SweepReport(total=sum(len(s.trials) for s in specs))
+        for s in specs:
+            groups, already = pending_groups(s, db)
+            report.already += already
+            done = db.finished([t.key for g in groups for t in g])
+            queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
+        queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
+        todo = report.total - report.already
         if on_plan is not None:
-            on_plan(todo, already)
-        if groups:
+            on_plan(todo, report.already)
+        if queue:
             executor = make_executor(jobs, workers, scheduler)
             report.executor = executor.name
             try:
-                _drive(spec, db, groups, executor, report, on_progress)
-            finally:
-                executor.close()
+                _drive(db, queue, executor, report, on_progress)
+            except BaseException:
+                executor.close(wait=False)  # interrupted: do not wait for running groups
+                raise
+            executor.close()
         report.seconds = time.perf_counter() - began
         return report
     finally:
@@ -196,43 +227,39 @@ def run_sweep(spec: SweepSpec, store: ResultStore | str | Path, *, jobs: int = 1
             db.close()
 
 
-def _stored_in(groups: list[list[Trial]], db: ResultStore) -> int:
-    return len(db.finished([t.key for g in groups for t in g]))
-
-
-def _drive(spec, db, groups, executor, report, on_progress) -> None:
-    queue = list(groups)
-    in_flight: dict[Any, list[Trial]] = {}
+def _drive(db, queue, executor, report, on_progress) -> None:
+    queue = list(queue)
+    in_flight: dict[Any, tuple[str, list[Trial]]] = {}
     pending_counts: dict[Any, int] = {}
     try:
         while queue or in_flight:
             while queue and len(in_flight) < executor.slots:
-                group = queue.pop(0)
-                missing = len(group) - len(db.finished([t.key for t in group]))
-                if missing == 0:  # finished meanwhile by another process on this store
+                name, group, missing = queue.pop(0)
+                if not set(t.key for t in group) - db.finished([t.key for t in group]):
+                    # finished meanwhile by another process on this store
                     if on_progress is not None:
-                        on_progress(0)
+                        on_progress(missing)
                     continue
                 payload = json.dumps({"trials": [{"key": t.key, "config": t.config}
                                                  for t in group]}, allow_nan=False)
                 fut = executor.submit(payload)
-                in_flight[fut] = group
+                in_flight[fut] = (name, group)
                 pending_counts[fut] = missing
             if not in_flight:
                 break
             for fut in executor.wait_any(list(in_flight)):
-                group = in_flight.pop(fut)
+                name, group = in_flight.pop(fut)
                 missing = pending_counts.pop(fut)
                 report.groups += 1
                 try:
                     answer = json.loads(fut.result())
                 except Exception as exc:  # noqa: BLE001 - a failing group must not stop others
-                    report.failures.append({"keys": [t.key for t in group],
+                    report.failures.append({"sweep": name, "keys": [t.key for t in group],
                                             "error": f"{type(exc).__name__}: {exc}"})
                 else:
                     configs = {t.key: t.config for t in group}
                     per_trial = {"host": answer.get("host"), "pid": answer.get("pid")}
-                    rows = [(r["key"], spec.name, configs[r["key"]], r["result"],
+                    rows = [(r["key"], name, configs[r["key"]], r["result"],
                              {**per_trial, "seconds": r["result"].get("seconds")})
                             for r in answer["results"]]
                     report.inserted += db.add(rows)

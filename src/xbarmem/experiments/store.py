@@ -82,7 +82,7 @@ class ResultStore:
                                  (str(SCHEMA_VERSION),))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
         except sqlite3.DatabaseError as exc:
             raise FileFormatError(f"store {self.path}: not a usable SQLite results store "
@@ -91,6 +91,11 @@ class ResultStore:
         if schema is None or int(schema[0]) != SCHEMA_VERSION:
             raise FileFormatError(f"store {self.path}: schema version {schema and schema[0]} is "
                                   f"not {SCHEMA_VERSION}")
+
+    def _rollback(self) -> None:
+        # an interrupted statement (Ctrl-C) may already have ended the transaction
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -125,7 +130,7 @@ class ResultStore:
             inserted = self._db.total_changes - before
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         return inserted
 
@@ -140,6 +145,19 @@ class ResultStore:
             done.update(r[0] for r in self._db.execute(
                 f"SELECT key FROM trials WHERE key IN ({marks})", chunk))
         return done
+
+    def by_keys(self, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored rows (as :meth:`rows`) of the given trial keys; unknown keys are skipped."""
+        out: list[dict[str, Any]] = []
+        keys = list(keys)
+        cols = ", ".join(COLUMNS)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials WHERE key "
+                                        f"IN ({marks}) ORDER BY rowid", chunk):
+                out.append(_row(rec))
+        return out
 
     def count(self, where: Sequence[str] = (), sweep: str | None = None) -> int:
         sql, args = _where(where, sweep)
@@ -160,15 +178,10 @@ class ResultStore:
     def iter_rows(self, where: Sequence[str] = (), sweep: str | None = None,
                   limit: int | None = None) -> Iterator[dict[str, Any]]:
         sql, args = _where(where, sweep)
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {int(limit)}")
         cols = ", ".join(COLUMNS)
-        for rec in self._db.execute(
-                f"SELECT {cols}, config, result FROM trials{sql} ORDER BY rowid", args):
-            row = dict(zip(COLUMNS, rec[: len(COLUMNS)], strict=True))
-            row["config"] = json.loads(rec[-2])
-            row["result"] = json.loads(rec[-1])
-            yield row
+        for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials{sql}", args):
+            yield _row(rec)
 
     def integrity(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""
@@ -200,6 +213,13 @@ class ResultStore:
         else:
             raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
         return path
+
+
+def _row(rec: tuple) -> dict[str, Any]:
+    row = dict(zip(COLUMNS, rec[: len(COLUMNS)], strict=True))
+    row["config"] = json.loads(rec[-2])
+    row["result"] = json.loads(rec[-1])
+    return row
 
 
 def flatten(row: dict[str, Any]) -> dict[str, Any]:

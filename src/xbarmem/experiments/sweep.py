@@ -76,7 +76,8 @@ def _int(lo: int) -> Callable[[Any, str], int]:
     return check
 
 
-def _float(lo: float, hi: float | None = None, lo_open: bool = False) -> Callable[[Any, str], float]:
+def _float(lo: float, hi: float | None = None,
+           lo_open: bool = False) -> Callable[[Any, str], float]:
     def check(value: Any, where: str) -> float:
         bad = isinstance(value, bool) or not isinstance(value, (int, float)) or \
             not math.isfinite(value) or (value <= lo if lo_open else value < lo) or \

@@ -10,10 +10,10 @@ full trial list (so a resumed sweep forms the same groups): evaluate trials that
 the stored patterns, the fault rate, the programming variation or the recall protocol form one
 group of at most ``batch`` networks, trained as one tensor program; trials that differ only in
 programming variation or protocol share one trained network. A capacity trial is a group of its
-own (its counts train as one batch). The hardware-adaptive trainer draws its training cues from
-one random stream per batch, so a trial's numbers depend on its configuration *and* on its batch;
-every row records its batch (``result.batch``) and re-running a sweep reproduces it exactly.
-``batch = 1`` trains every network alone.
+own (its counts train in a few batches, :func:`count_chunks`). The hardware-adaptive trainer
+draws its training cues from one random stream per batch, so a trial's numbers depend on its
+configuration *and* on its batch; every evaluate row records its batch (``result.batch``) and
+re-running a sweep reproduces it exactly. ``batch = 1`` trains every network alone.
 
 **Seeds.** A trial with seed ``s`` uses fault map seed ``s`` (maps always cover an ``N x (N + 1)``
 matrix, so every rule of a seed sees the same stuck devices), programming seed ``s``, cue and
@@ -181,6 +181,12 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> t
     return memories, infos
 
 
+def _multi(memory) -> bool:
+    from ..multilayer import MultilayerMemory
+
+    return isinstance(memory, MultilayerMemory)
+
+
 def _derived_seed(seed: int, salt: int) -> int:
     return int(np.random.SeedSequence([seed, salt]).generate_state(1)[0])
 
@@ -189,7 +195,7 @@ def program(memory, seed: int, variation: float) -> None:
     """(Re)program ``memory``'s trained targets with programming seed ``seed`` and programming
     variation ``variation`` (see module docstring); the memory keeps its noise-free targets."""
     targets = _targets(memory)
-    multi = hasattr(memory, "layers")
+    multi = _multi(memory)
     weights = list(targets[0]) if multi else [targets[0]]
     biases = list(targets[1]) if multi else [targets[1]]
     try:
@@ -216,13 +222,13 @@ def _peaks(memory, weights, biases, seed: int) -> list[float]:
     cache = memory.__dict__.setdefault("_xbarmem_peaks", {})
     if seed not in cache:
         _write(memory, weights, biases, seed)
-        programmed = memory.weights if hasattr(memory, "layers") else [memory.weights]
+        programmed = memory.weights if _multi(memory) else [memory.weights]
         cache[seed] = [float(w.abs().max()) for w in programmed]
     return cache[seed]
 
 
 def _write(memory, weights, biases, seed: int) -> None:
-    if hasattr(memory, "layers"):
+    if _multi(memory):
         memory.program(weights, biases, seed=seed)
     else:
         memory.program(weights[0], biases[0], seed=seed)
@@ -240,13 +246,13 @@ def _score(memory, stored: PatternSet, c: dict[str, Any]) -> dict[str, Any]:
 
 
 def _targets(memory):
-    if hasattr(memory, "layers"):
+    if _multi(memory):
         return list(memory.target_weights), list(memory.target_biases)
     return memory.target_weights, memory.target_bias
 
 
 def _restore_targets(memory, targets) -> None:
-    if hasattr(memory, "layers"):
+    if _multi(memory):
         memory.target_weights, memory.target_biases = targets
     else:
         memory.target_weights, memory.target_bias = targets
@@ -282,6 +288,19 @@ def _train_info(info: dict[str, Any]) -> dict[str, Any]:
                                      "train_seconds")}
 
 
+def count_chunks(counts: list[int]) -> list[list[int]]:
+    """Sorted counts split into consecutive batches whose largest count is at most twice the
+    smallest (a batch costs its number of networks times its largest pattern set, and runs until
+    its slowest network converges)."""
+    chunks: list[list[int]] = []
+    for p in sorted(counts):
+        if chunks and p <= 2 * chunks[-1][0]:
+            chunks[-1].append(p)
+        else:
+            chunks.append([p])
+    return chunks
+
+
 def run_capacity(trial: Trial) -> dict[str, Any]:
     """Capacity trial: a recall curve over ``counts`` (one batch) or a capacity search."""
     c = trial.config
@@ -289,9 +308,13 @@ def run_capacity(trial: Trial) -> dict[str, Any]:
     if c["search"]:
         return _run_search(c, began)
     pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
-    heads = [{**c, "patterns": p} for p in c["counts"]]
-    stored = [pool.subset(_random_subset(pool.n_patterns, p, c["seed"])) for p in c["counts"]]
-    memories, infos = train_networks(heads, stored)
+    memories, infos, stored = [], [], []
+    for chunk in count_chunks(c["counts"]):
+        sets = [pool.subset(_random_subset(pool.n_patterns, p, c["seed"])) for p in chunk]
+        mems, inf = train_networks([{**c, "patterns": p} for p in chunk], sets)
+        memories += mems
+        infos += inf
+        stored += sets
     points = []
     for p, memory, s, info in zip(c["counts"], memories, stored, infos, strict=True):
         score = _score(memory, s, c)

@@ -1,0 +1,585 @@
+"""``xbarmem reproduce``: the paper's headline experiments through the sweep machinery.
+
+Each experiment is an :class:`Experiment` with a key (``a`` ... ``f``): its sweeps (plain sweep
+tables, validated like any sweep file) and a function that turns its stored rows into a report
+:class:`Section` (claim, the paper's number, the measured number, a verdict where the issue sets
+a bar, the settings, figures). All sweeps of a run share one queue and one store (by default
+``OUT/results.sqlite``), so an interrupted run resumes where it stopped, and a full run reuses
+every trial a quick run already stored with the same configuration. Rows are looked up by trial
+key, not by sweep name.
+
+Adding a claim takes a subclass with ``sweeps`` and ``section`` and one entry in
+:data:`EXPERIMENTS`; experiments whose module is missing (e.g. ``xbarmem.scaling``,
+``xbarmem.energy``) report "not yet available".
+
+Paper numbers are from /work/shared/paper.md §1 (abstract) and §6 (values read from the
+authors' plots: N = 64, 8x8 digits, single layer, 10% flips).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.util
+import json
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..rules import rule_names
+from .plots import plot_rows
+from .store import ResultStore
+from .sweep import SweepSpec, parse_sweep
+
+#: §6: similarity vs fraction of stuck weights, 10 stored digits, 10% flips
+PAPER_FAULTS: dict[float, dict[str, float]] = {
+    0.0: {"hebb": 0.48, "storkey-variant": 0.98, "pinv": 1.00, "adaptive": 1.00},
+    0.4: {"hebb": 0.48, "storkey-variant": 0.84, "pinv": 0.94, "adaptive": 1.00},
+    0.5: {"hebb": 0.48, "storkey-variant": 0.70, "pinv": 0.73, "adaptive": 1.00},
+    0.6: {"hebb": 0.47, "storkey-variant": 0.55, "pinv": 0.54, "adaptive": 0.95},
+    0.7: {"hebb": 0.48, "storkey-variant": 0.45, "pinv": 0.38, "adaptive": 0.71},
+}
+CHECKED_FAULTS = (0.4, 0.5, 0.6)  # the issue's bar: within 0.05 of (or above) the paper
+TOLERANCE = 0.05
+#: §6: similarity vs stored digits, no faults
+PAPER_PATTERNS = {"pinv": {21: 0.99, 33: 0.61, 39: 0.32},
+                  "adaptive": {21: 0.99, 33: 0.90, 39: 0.82}}
+#: §6: similarity vs programming variation v (10 digits)
+PAPER_VARIATION = {"adaptive": {0.22: 1.0, 0.30: 0.95},
+                   "pinv": {0.18: 1.0, 0.24: 0.82, 0.30: 0.50}}
+PAPER_CAPACITY_RATIO = 3.0  # §1: hardware-adaptive vs pseudo-inverse at 50% stuck-at faults
+PAPER_EXPONENTS = {"binary": 1.49, "continuous": 1.74}  # §1: multilayer capacity ~ N^k
+PAPER_ENERGY = {"energy_ratio": 8.8, "latency_reduction": 0.997}  # §1, N = 64
+
+
+@dataclass
+class Section:
+    """One claim of the report."""
+
+    key: str
+    title: str
+    claim: str
+    summary: list[tuple[str, str, str, str]] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    settings: str = ""
+    figures: list[str] = field(default_factory=list)
+    available: bool = True
+
+    def markdown(self) -> str:
+        lines = [f"## ({self.key}) {self.title}", "", f"**Claim.** {self.claim}", ""]
+        if not self.available:
+            return "\n".join(lines + self.body + [""])
+        lines += self.body
+        if self.settings:
+            lines += ["", f"**Settings.** {self.settings}"]
+        for fig in self.figures:
+            lines += ["", f"![{Path(fig).stem}]({fig})"]
+        return "\n".join(lines + [""])
+
+
+@dataclass
+class Context:
+    out_dir: Path
+    store: ResultStore
+    quick: bool
+    specs: dict[str, SweepSpec]
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        """Stored rows of the trials of sweep ``name`` (by key)."""
+        return self.store.by_keys([t.key for t in self.specs[name].trials])
+
+
+def _spec(name: str, table: dict[str, Any]) -> SweepSpec:
+    table = {**table, "sweep": {**table["sweep"], "name": name}}
+    return parse_sweep(table, source=f"reproduce:{name}")
+
+
+def _mean_std(values: list[float]) -> tuple[float, float, int]:
+    arr = np.asarray([v for v in values if v is not None], dtype=float)
+    if arr.size == 0:
+        return math.nan, math.nan, 0
+    return float(arr.mean()), float(arr.std()), int(arr.size)
+
+
+def _fmt(mean: float, std: float, n: int) -> str:
+    if n == 0 or not math.isfinite(mean):
+        return "n/a"
+    return f"{mean:.3f}" + (f" ± {std:.3f}" if n > 1 else "") + f" (n={n})"
+
+
+def _by(rows, key_fn) -> dict[Any, list[dict[str, Any]]]:
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(key_fn(r), []).append(r)
+    return out
+
+
+class Experiment:
+    """Base class: ``key``, ``title``, ``claim``; override :meth:`sweeps` and :meth:`section`."""
+
+    key = "?"
+    title = ""
+    claim = ""
+    needs: str | None = None  # module that must exist
+
+    def available(self) -> bool:
+        return self.needs is None or importlib.util.find_spec(self.needs) is not None
+
+    def sweeps(self, quick: bool) -> list[SweepSpec]:
+        return []
+
+    def section(self, ctx: Context) -> Section:
+        raise NotImplementedError
+
+    def name(self, quick: bool, what: str) -> str:
+        return f"reproduce-{'quick' if quick else 'full'}-{self.key}-{what}"
+
+
+# --------------------------------------------------------------------------- (a)
+class FaultTolerance(Experiment):
+    key = "a"
+    title = "Fault tolerance: similarity vs fraction of stuck weights, every rule"
+    claim = ("Recall quality holds with up to ~half the devices stuck (§1); reference values "
+             "read from the paper's plot (§6: N = 64, 10 digits 0-9, 10% flips).")
+    datasets = ("mnist", "digits")
+
+    def faults(self, quick: bool) -> list[float]:
+        if quick:
+            return [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75]
+        return [round(0.05 * i, 2) for i in range(16)]
+
+    def sweeps(self, quick):
+        return [_spec(self.name(quick, data), {
+            "sweep": {"trial": "evaluate", "seeds": 2 if quick else 5, "batch": 16},
+            "base": {"data": data, "n_neurons": 64, "patterns": 10,
+                     "selection": "one-per-class", "chip": "paper-sim", "corruption": "flip",
+                     "level": 0.1, "probes": 20},
+            "grid": {"rule": rule_names(), "fault_rate": self.faults(quick)}})
+            for data in self.datasets]
+
+    def section(self, ctx):
+        sec = Section(self.key, self.title, self.claim)
+        paper_rules = ["hebb", "storkey-variant", "pinv", "adaptive"]
+        for data in self.datasets:
+            name = self.name(ctx.quick, data)
+            rows = ctx.rows(name)
+            groups = _by(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
+            label = ("8x8 MNIST (bundled), digits 0-9 first of each class" if data == "mnist"
+                     else "scikit-learn 8x8 digits, first of each class 0-9")
+            sec.body += [f"### {label}", "",
+                         "| faults | " + " | ".join(rule_names()) + " |",
+                         "|---|" + "---|" * len(rule_names())]
+            for f in self.faults(ctx.quick):
+                cells = []
+                for rule in rule_names():
+                    m, s, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
+                    ref = PAPER_FAULTS.get(f, {}).get(rule)
+                    cells.append(f"{m:.3f}" + (f" ({ref:.2f})" if ref is not None else "")
+                                 if n else "n/a")
+                sec.body.append(f"| {f:g} | " + " | ".join(cells) + " |")
+            passed, failed = [], []
+            for f in CHECKED_FAULTS:
+                for rule in paper_rules:
+                    m, _, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
+                    ref = PAPER_FAULTS[f][rule]
+                    ok = n > 0 and m >= ref - TOLERANCE
+                    (passed if ok else failed).append(f"{rule}@{f:g}: {m:.3f} vs {ref:.2f}")
+            sec.body += ["", f"Mean cosine over seeds; the paper's value in parentheses. "
+                         f"Done-when check (faults 0.4/0.5/0.6, measured >= paper - "
+                         f"{TOLERANCE}): **{len(passed)} of {len(passed) + len(failed)} "
+                         f"pass**" + (f"; below: {', '.join(failed)}" if failed else "") + ".",
+                         ""]
+            for f in (0.5,):
+                for rule in ("adaptive", "pinv"):
+                    m, s, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
+                    sec.summary.append((f"({self.key}) {rule}, 50% faults, {data}",
+                                        f"{PAPER_FAULTS[f][rule]:.2f}", _fmt(m, s, n),
+                                        "ok" if n and m >= PAPER_FAULTS[f][rule] - TOLERANCE
+                                        else "below"))
+            sec.summary.append((f"({self.key}) faults 0.4/0.5/0.6 within 0.05 or above, {data}",
+                                "-", f"{len(passed)}/{len(passed) + len(failed)} pass",
+                                "ok" if not failed else "below"))
+            fig = f"a-faults-{data}.png"
+            ref = {f"paper {rule}": (list(PAPER_FAULTS), [PAPER_FAULTS[f][rule]
+                                                          for f in PAPER_FAULTS])
+                   for rule in paper_rules}
+            if rows:
+                plot_rows(rows, "faults", ctx.out_dir / fig, reference=ref,
+                          title=f"10 digits ({data}), N = 64, 10% flips, weight faults")
+                sec.figures.append(fig)
+        seeds = 2 if ctx.quick else 5
+        sec.settings = (f"`paper-sim` chip (a faulty weight is 0, the rest unconstrained, no "
+                        f"programming/read noise), fault rates {self.faults(ctx.quick)}, N = 64, "
+                        f"10 stored digits (one per class), 20 cues per digit with 10% of bits "
+                        f"flipped, synchronous sign recall (<= 100 steps), {seeds} seeds (chip, "
+                        f"training, cues); hardware-adaptive rule with its defaults (basin "
+                        f"objective, 3000 + 1000 fine-tune steps).")
+        return sec
+
+
+# --------------------------------------------------------------------------- (b)
+class Capacity(Experiment):
+    key = "b"
+    title = "Capacity of hardware-adaptive learning vs pseudo-inverse at 50% faults"
+    claim = ("Capacity of hardware-adaptive learning is 3x that of the pseudo-inverse rule at "
+             "50% stuck-at faults (§1). The paper's threshold is not public (§5); capacity is "
+             "reported at 0.90, 0.95 and 0.99.")
+    thresholds = (0.9, 0.95, 0.99)
+
+    def levels(self, quick: bool) -> list[float]:
+        return [0.1] if quick else [0.1, 0.05]
+
+    def sweeps(self, quick):
+        adaptive = ([4, 8, 12, 14, 16, 18, 20, 22, 24, 28] if quick else
+                    [2, 4, 6, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 26, 28, 32])
+        return [_spec(self.name(quick, "capacity"), {
+            "sweep": {"trial": "capacity", "seeds": 2 if quick else 5},
+            "base": {"data": "mnist", "n_neurons": 64, "fault_rate": 0.5, "chip": "paper-sim",
+                     "corruption": "flip", "probes": 20, "pool": 1000,
+                     "thresholds": list(self.thresholds)},
+            "grid": [{"rule": ["pinv"], "counts": [list(range(1, 17))],
+                      "level": self.levels(quick)},
+                     {"rule": ["adaptive"], "counts": [adaptive], "level": self.levels(quick)}]})]
+
+    def section(self, ctx):
+        sec = Section(self.key, self.title, self.claim)
+        rows = ctx.rows(self.name(ctx.quick, "capacity"))
+        for level in self.levels(ctx.quick):
+            at = sorted((r for r in rows if r["config"]["level"] == level),
+                        key=lambda r: r["config"]["seed"])
+            caps = {rule: {t: [r["result"]["capacity"][str(t)] for r in at
+                               if r["config"]["rule"] == rule] for t in self.thresholds}
+                    for rule in ("adaptive", "pinv")}
+            sec.body += [f"### cues with {level:.0%} flipped bits", "",
+                         "| threshold | pseudo-inverse (per seed) | hardware-adaptive (per seed) "
+                         "| ratio of means | paper |", "|---|---|---|---|---|"]
+            for t in self.thresholds:
+                pa, ha = caps["pinv"][t], caps["adaptive"][t]
+                ratio = (np.mean(ha) / np.mean(pa)) if pa and ha and np.mean(pa) > 0 else math.nan
+                sec.body.append(f"| {t:.2f} | {np.mean(pa) if pa else math.nan:.1f} {pa} | "
+                                f"{np.mean(ha) if ha else math.nan:.1f} {ha} | **{ratio:.2f}x** "
+                                f"| {PAPER_CAPACITY_RATIO:g}x |")
+                sec.summary.append((f"({self.key}) capacity ratio HA/pinv, 50% faults, "
+                                    f"threshold {t:.2f}, {level:.0%} flips",
+                                    f"{PAPER_CAPACITY_RATIO:g}x",
+                                    f"{ratio:.2f}x ({np.mean(ha) if ha else 0:.1f} vs "
+                                    f"{np.mean(pa) if pa else 0:.1f})",
+                                    "ok" if ratio >= PAPER_CAPACITY_RATIO else "below"))
+            sec.body.append("")
+            fig = f"b-capacity-{int(level * 100)}pct-flips.png"
+            if at:
+                plot_rows(at, "patterns", ctx.out_dir / fig, thresholds=self.thresholds,
+                          title=f"50% weight faults, N = 64, 8x8 MNIST, {level:.0%} flips")
+                sec.figures.append(fig)
+        seeds = 2 if ctx.quick else 5
+        sec.body += ["Capacity = the largest tested number of stored patterns P whose mean "
+                     "cosine similarity, and that of every smaller tested P, is at or above the "
+                     "threshold (`xbarmem.capacity.capacity_from_curve`). Each seed stores fresh "
+                     "random subsets of the first 1000 bundled MNIST digits on its own chip."]
+        sec.settings = (f"`paper-sim` chip with 50% weight faults, N = 64 (8x8 MNIST binarised "
+                        f"at each image's mean), 20 cues per stored pattern, synchronous sign "
+                        f"recall, {seeds} seeds; counts: pseudo-inverse 1..16, hardware-adaptive "
+                        f"{self.sweeps(ctx.quick)[0].grids[1]['counts'][0]}; hardware-adaptive "
+                        f"rule with its defaults (cue_flip 0.1, cue_copies 16, unroll 5, "
+                        f"finetune_steps 1000; raising cue_copies to 32, finetune_steps to 2000 or "
+                        f"cue_flip to 0.15 did not change capacity at P = 6..12, one seed).")
+        return sec
+
+
+# --------------------------------------------------------------------------- (c)
+class Patterns(Experiment):
+    key = "c"
+    title = "Similarity vs number of stored patterns (no faults)"
+    claim = ("Without faults, pseudo-inverse >= 0.99 up to ~21 digits, 0.61 at 33, 0.32 at 39; "
+             "hardware-adaptive >= 0.99 up to ~21, 0.90 at 33, 0.82 at 39 (§6).")
+    counts = [5, 10, 15, 21, 25, 30, 33, 36, 39]
+
+    def sweeps(self, quick):
+        return [_spec(self.name(quick, "patterns"), {
+            "sweep": {"trial": "capacity", "seeds": 1 if quick else 3},
+            "base": {"data": "mnist", "n_neurons": 64, "fault_rate": 0.0, "chip": "paper-sim",
+                     "corruption": "flip", "level": 0.1, "probes": 10 if quick else 20,
+                     "pool": 1000, "thresholds": [0.9, 0.99]},
+            "grid": [{"rule": ["pinv"], "counts": [self.counts]},
+                     {"rule": ["adaptive"],
+                      "counts": [[10, 21, 33, 39] if quick else self.counts]}]})]
+
+    def section(self, ctx):
+        sec = Section(self.key, self.title, self.claim)
+        rows = ctx.rows(self.name(ctx.quick, "patterns"))
+        sec.body += ["| rule | P | paper | measured |", "|---|---|---|---|"]
+        for rule, ref in PAPER_PATTERNS.items():
+            for p, value in ref.items():
+                got = [pt["cosine"] for r in rows if r["config"]["rule"] == rule
+                       for pt in r["result"]["points"] if pt["count"] == p]
+                m, s, n = _mean_std(got)
+                paper = f"{'>= ' if value == 0.99 else ''}{value:.2f}"
+                sec.body.append(f"| {rule} | {p} | {paper} | {_fmt(m, s, n)} |")
+                if p == 33:
+                    sec.summary.append((f"({self.key}) {rule}, {p} stored digits, no faults",
+                                        paper, _fmt(m, s, n), ""))
+        if rows:
+            fig = "c-patterns.png"
+            ref = {f"paper {rule}": (list(v), list(v.values()))
+                   for rule, v in PAPER_PATTERNS.items()}
+            plot_rows(rows, "patterns", ctx.out_dir / fig, reference=ref,
+                      title="no faults, N = 64, 8x8 MNIST, 10% flips")
+            sec.figures.append(fig)
+        sec.settings = (f"`paper-sim` chip without faults, N = 64, random subsets of the first "
+                        f"1000 bundled 8x8 MNIST digits (fresh per seed and count), 10% flips, "
+                        f"{10 if ctx.quick else 20} cues per pattern, sync sign recall, "
+                        f"{1 if ctx.quick else 3} seed(s).")
+        return sec
+
+
+# --------------------------------------------------------------------------- (d)
+class Variation(Experiment):
+    key = "d"
+    title = "Robustness to programming variation"
+    claim = ("Recall barely changes under realistic programming noise (§1). With sigma = "
+             "v max|W| (10 digits): hardware-adaptive ~1.0 up to v = 0.22, 0.95 at 0.30; "
+             "pseudo-inverse ~1.0 up to 0.18, 0.82 at 0.24, 0.50 at 0.30 (§6).")
+
+    def values(self, quick: bool) -> list[float]:
+        if quick:
+            return [0.0, 0.1, 0.18, 0.22, 0.24, 0.3, 0.35, 0.4]
+        return [round(0.02 * i, 2) for i in range(21)]
+
+    def sweeps(self, quick):
+        return [_spec(self.name(quick, "variation"), {
+            "sweep": {"trial": "evaluate", "seeds": 2 if quick else 5},
+            "base": {"data": "mnist", "n_neurons": 64, "patterns": 10,
+                     "selection": "one-per-class", "chip": "paper-sim", "fault_rate": 0.0,
+                     "corruption": "flip", "level": 0.1, "probes": 20},
+            "grid": {"rule": ["adaptive", "pinv"], "variation": self.values(quick)}})]
+
+    def section(self, ctx):
+        sec = Section(self.key, self.title, self.claim)
+        rows = ctx.rows(self.name(ctx.quick, "variation"))
+        sec.body += ["| rule | v | paper | measured |", "|---|---|---|---|"]
+        for rule, ref in PAPER_VARIATION.items():
+            for v, value in ref.items():
+                got = [r["result"]["cosine"] for r in rows if r["config"]["rule"] == rule
+                       and abs(r["config"]["variation"] - v) < 1e-9]
+                m, s, n = _mean_std(got)
+                sec.body.append(f"| {rule} | {v:g} | {value:.2f} | {_fmt(m, s, n)} |")
+                if v == 0.30:
+                    sec.summary.append((f"({self.key}) {rule}, programming variation v = 0.30",
+                                        f"{value:.2f}", _fmt(m, s, n), ""))
+        sec.body += ["", "Recall degrades at smaller v than in the paper's plot for both rules "
+                     "(the pseudo-inverse weights are fixed by the formula, so the gap is in the "
+                     "noise model or recall protocol, not in training). The definition used "
+                     "is §5's sigma = v max|W|, one draw per weight. Checks while building "
+                     "this (adaptive rule, v = 0.3, seeds 0/1, `xbarmem sweep`): clean cues "
+                     "0.669/0.600 (10% flips: 0.671/0.522); scikit-learn's digits -0.117/0.724; "
+                     "the paper's fixed-point objective (10,000 steps) 0.042/0.666."]
+        if rows:
+            fig = "d-variation.png"
+            ref = {f"paper {rule}": (list(v), list(v.values()))
+                   for rule, v in PAPER_VARIATION.items()}
+            plot_rows(rows, "variation", ctx.out_dir / fig, reference=ref,
+                      title="10 digits, no faults, N = 64, 10% flips")
+            sec.figures.append(fig)
+        sec.settings = (f"`paper-sim` chip without faults; after training, Gaussian noise of std "
+                        f"v * max|W| (max over the programmed weight matrix) is added to every "
+                        f"target weight and bias except the diagonal, then programmed; v in "
+                        f"{self.values(ctx.quick)}; one noise draw per seed scaled by v; 10 MNIST "
+                        f"digits (one per class), 20 cues per digit with 10% flips, sync sign "
+                        f"recall, {2 if ctx.quick else 5} seeds.")
+        return sec
+
+
+# --------------------------------------------------------------------------- (e)
+class Scaling(Experiment):
+    key = "e"
+    title = "Multilayer capacity scaling exponents"
+    claim = ("Multilayer capacity grows as N^1.49 on binary digit images and as N^1.74 on "
+             "continuous (tanh) ones; classic single-layer rules are linear in N (§1).")
+    needs = "xbarmem.scaling"
+
+    def sizes(self, quick: bool) -> list[int]:
+        return [16, 25, 36] if quick else [16, 36, 64, 100]
+
+    def kinds(self, quick: bool) -> tuple[str, ...]:
+        return ("binary",) if quick else ("binary", "continuous")
+
+    def sweeps(self, quick):
+        out = []
+        for kind in self.kinds(quick):
+            base = {"data": "mnist", "kind": kind, "arch": "multilayer", "hidden": 32,
+                    "chip": "paper-sim", "search": True, "thresholds": [0.9, 0.99],
+                    "probes": 5, "pool": 1000, "resolution": 0.05}
+            base.update({"corruption": "flip", "level": 0.05} if kind == "binary" else
+                        {"corruption": "gaussian", "level": 0.6, "activation": "tanh"})
+            out.append(_spec(self.name(quick, kind), {
+                "sweep": {"trial": "capacity", "seeds": 1},
+                "base": base, "grid": {"n_neurons": self.sizes(quick)},
+                "rule_options": {"adaptive": {"finetune_steps": 300}}}))
+        return out
+
+    def section(self, ctx):
+        from ..scaling import fit_power_law
+
+        sec = Section(self.key, self.title, self.claim)
+        sec.body += ["| patterns | threshold | N | capacity (mean over seeds) | fitted exponent "
+                     "[95% CI] | paper |", "|---|---|---|---|---|---|"]
+        rows_all = []
+        for kind in PAPER_EXPONENTS:
+            if kind not in self.kinds(ctx.quick):
+                sec.body.append(f"| {kind} | - | - | - | full run only | "
+                                f"{PAPER_EXPONENTS[kind]} |")
+                continue
+            rows = ctx.rows(self.name(ctx.quick, kind))
+            rows_all += rows
+            for t in ("0.9", "0.99"):
+                by_n = _by(rows, lambda r: r["config"]["n_neurons"])
+                sizes = sorted(by_n)
+                caps = [float(np.mean([r["result"]["capacity"][t] for r in by_n[n]]))
+                        for n in sizes]
+                good = [(n, c) for n, c in zip(sizes, caps, strict=True) if c > 0]
+                fit = fit_power_law(*zip(*good, strict=True)) if len(good) >= 2 else None
+                slope = (f"{fit.slope:.2f}" + (f" [{fit.slope_low:.2f}, {fit.slope_high:.2f}]"
+                                               if math.isfinite(fit.slope_low) else "")
+                         if fit else "n/a")
+                sec.body.append(f"| {kind} | {t} | {sizes} | {[round(c, 1) for c in caps]} | "
+                                f"{slope} | {PAPER_EXPONENTS[kind]} |")
+                if t == "0.9":
+                    sec.summary.append((f"({self.key}) multilayer exponent, {kind}, threshold "
+                                        f"{t}", f"{PAPER_EXPONENTS[kind]}", slope, ""))
+        if ctx.quick:
+            sec.body += ["", "Quick mode: three small sizes (the hidden width 32 is not smaller "
+                         "than N), one seed, binary only: the fit is indicative only (see its "
+                         "interval); the full run uses N = 16..100 and both pattern kinds."]
+        if rows_all:
+            fig = "e-scaling.png"
+            plot_rows(rows_all, "capacity", ctx.out_dir / fig,
+                      title="multilayer N-32-N, capacity vs N")
+            sec.figures.append(fig)
+        sec.settings = (f"multilayer memories N -> 32 -> N (hidden width fixed at 32) trained by "
+                        f"the hardware-adaptive rule on the `paper-sim` chip without faults; "
+                        f"N in {self.sizes(ctx.quick)} (MNIST resized to side sqrt(N)); capacity "
+                        f"by geometric search + bisection (`xbarmem.capacity_search`, resolution "
+                        f"5%); binary: 5% flips, sign recall; continuous: Gaussian noise sigma "
+                        f"0.6, tanh recall; 5 cues per pattern; one seed; trainer defaults "
+                        f"except finetune_steps = 300. Exponent: least-squares slope of log "
+                        f"capacity vs log N (`xbarmem.scaling.fit_power_law`).")
+        return sec
+
+
+# --------------------------------------------------------------------------- (f)
+class Energy(Experiment):
+    key = "f"
+    title = "Energy and latency: synchronous vs asynchronous recall"
+    claim = ("At N = 64, synchronous recall on the crossbar needs 8.8x less energy and 99.7% "
+             "less latency than asynchronous recall; the gap grows with N (§1).")
+    needs = "xbarmem.energy"
+
+    def section(self, ctx):
+        from ..energy import energy_report, measure, measure_sizes
+
+        sec = Section(self.key, self.title, self.claim)
+        cache = ctx.out_dir / "f-energy.json"
+        if cache.is_file():
+            data = json.loads(cache.read_text())
+        else:  # not a sweep trial kind: measured here once and kept beside the report
+            m = measure(64)
+            data = {"generic-rram": energy_report(m, "generic-rram")["ratios"],
+                    "paper-calibrated": energy_report(m, "paper-calibrated")["ratios"],
+                    "steps": {"sync": float(np.mean(m.sync_steps)),
+                              "async": float(np.mean(m.async_steps))},
+                    "sizes": measure_sizes([16, 36, 64, 100] if ctx.quick else
+                                           [16, 36, 64, 100, 144, 256], "generic-rram")}
+            cache.write_text(json.dumps(data, indent=1, default=float))
+        sec.body += ["| circuit constants | energy async/sync | latency reduction |",
+                     "|---|---|---|"]
+        for name in ("generic-rram", "paper-calibrated"):
+            r = data[name]
+            sec.body.append(f"| {name} | {r['energy_ratio']:.2f}x | "
+                            f"{100 * r['latency_reduction']:.1f}% |")
+        sec.summary.append((f"({self.key}) energy async/sync at N = 64 (generic-rram "
+                            f"constants)", f"{PAPER_ENERGY['energy_ratio']}x",
+                            f"{data['generic-rram']['energy_ratio']:.2f}x", ""))
+        sec.summary.append((f"({self.key}) latency reduction at N = 64 (generic-rram)",
+                            f"{100 * PAPER_ENERGY['latency_reduction']:.1f}%",
+                            f"{100 * data['generic-rram']['latency_reduction']:.1f}%", ""))
+        sec.body += ["", "`paper-calibrated` has two constants solved so that this very "
+                     "measurement gives the paper's ratios (see `xbarmem.energy.calibrate`): it "
+                     "matches by construction and is no independent check; `generic-rram` uses "
+                     "literature-typical constants only.", "",
+                     "| N | sync steps | async updates | energy async/sync | latency reduction |",
+                     "|---|---|---|---|---|"]
+        for r in data["sizes"]["rows"]:
+            sec.body.append(f"| {r['n']} | {r['sync_steps']:.2f} | {r['async_steps']:.1f} | "
+                            f"{r['energy_ratio']:.2f}x | {100 * r['latency_reduction']:.1f}% |")
+        sec.settings = ("`xbarmem.energy.measure(64)`: 10 MNIST digits, hardware-adaptive rule, "
+                        "`paper-sim` chip, 20 cues per digit with 10% flips recalled both ways; "
+                        "sizes: random patterns (load 0.1 N, pseudo-inverse) via "
+                        "`measure_sizes`, generic-rram constants. Computed directly (energy is "
+                        "not a sweep trial kind) and cached in f-energy.json.")
+        return sec
+
+
+EXPERIMENTS: list[Experiment] = [FaultTolerance(), Capacity(), Patterns(), Variation(),
+                                 Scaling(), Energy()]
+
+
+def _unavailable(exp: Experiment) -> Section:
+    return Section(exp.key, exp.title, exp.claim, available=False,
+                   summary=[(f"({exp.key}) {exp.title}", "see claim", "not yet available", "")],
+                   body=[f"Not yet available: the module `{exp.needs}` does not exist in this "
+                         f"installation."])
+
+
+def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | None = None,
+              run: Callable[[list[SweepSpec], ResultStore], Any] | None = None,
+              log: Callable[[str], None] = print,
+              experiments: list[Experiment] | None = None) -> dict[str, Any]:
+    """Run (or resume) the headline experiments and write ``out_dir/report.md``.
+
+    ``run(specs, store)`` executes the sweeps (default: in this process,
+    :func:`xbarmem.experiments.runner.run_sweep`). Returns ``{"path", "table", "sections",
+    "seconds"}`` where ``table`` is the report's summary table (markdown)."""
+    from .runner import run_sweep
+
+    began = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exps = [e for e in (experiments or EXPERIMENTS)]
+    ready = [e for e in exps if e.available()]
+    specs = [s for e in ready for s in e.sweeps(quick)]
+    with ResultStore(store or out_dir / "results.sqlite") as db:
+        log(f"reproduce ({'quick' if quick else 'full'}): {sum(len(s.trials) for s in specs)} "
+            f"trials in {len(specs)} sweeps, store {db.path}")
+        if run is None:
+            run_sweep(specs, db)
+        else:
+            run(specs, db)
+        ctx = Context(out_dir, db, quick, {s.name: s for s in specs})
+        sections = [e.section(ctx) if e in ready else _unavailable(e) for e in exps]
+    seconds = time.perf_counter() - began
+    table = ["| claim | paper | xbarmem (measured) | bar |", "|---|---|---|---|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for s in sections for a, b, c, d in s.summary]
+    table_text = "\n".join(table)
+    from .. import __version__
+
+    head = [f"# xbarmem reproduce{' --quick' if quick else ''}: He et al. (2026), headline "
+            f"claims", "",
+            f"Measured by `xbarmem reproduce{' --quick' if quick else ''} --out {out_dir}` "
+            f"(xbarmem {__version__}, {platform.python_implementation()} "
+            f"{platform.python_version()}, {platform.machine()}), finished "
+            f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}, this invocation "
+            f"{seconds:.0f} s (trials already in the store are not re-run). Results store: "
+            f"`{store or out_dir / 'results.sqlite'}`; every number below is computed from its "
+            f"rows. Paper values: /work/shared/paper.md §1 and §6 (read from the authors' "
+            f"plots). 'bar' marks the issue's done-when checks (ok / below).", "",
+            "## Summary", "", table_text, ""]
+    text = "\n".join(head + [s.markdown() for s in sections])
+    path = out_dir / "report.md"
+    path.write_text(text)
+    return {"path": str(path), "table": table_text, "seconds": seconds,
+            "sections": [s.key for s in sections]}

@@ -1,0 +1,336 @@
+"""Experiments: sweep validation, grid expansion and keys, the store under kill -9 and concurrent
+writers, the Dask path on a local cluster, programming variation, export, figures, reproduce.
+
+Trials are tiny (random patterns, N = 16, classic rules or a few adaptive steps) so the file
+runs in well under a minute on a shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from xbarmem import cli
+from xbarmem.errors import ConfigError
+from xbarmem.experiments.reproduce import Experiment, reproduce
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import load_sweep, parse_sweep, trial_key
+from xbarmem.experiments.trial import plan_groups, program, train_networks
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def tiny(seeds: int = 2, faults=(0.0, 0.3), rules=("hebb", "pinv"), batch: int = 4,
+         name: str = "tiny") -> dict:
+    return {"sweep": {"name": name, "trial": "evaluate", "seeds": seeds, "batch": batch},
+            "base": {"data": "random", "n_neurons": 16, "patterns": 3, "selection": "first",
+                     "probes": 2, "level": 0.05, "max_iterations": 10},
+            "grid": {"rule": list(rules), "fault_rate": list(faults)},
+            "rule_options": {"adaptive": {"max_steps": 30, "finetune_steps": 5, "window": 10,
+                                          "cue_copies": 2}}}
+
+
+def toml_text(n_faults: int, seeds: int, name: str) -> str:
+    faults = ", ".join(f"{0.02 * i:.2f}" for i in range(n_faults))
+    return textwrap.dedent(f"""\
+        [sweep]
+        name = "{name}"
+        trial = "evaluate"
+        seeds = {seeds}
+        batch = 1
+
+        [base]
+        data = "random"
+        n_neurons = 16
+        patterns = 3
+        selection = "first"
+        probes = 2
+        max_iterations = 10
+
+        [grid]
+        rule = ["hebb", "pinv"]
+        fault_rate = [{faults}]
+        """)
+
+
+def cli_run(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", ["xbarmem", *map(str, args)])
+    code = 0
+    try:
+        cli.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+def sweep_process(file: Path, store: Path) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "xbarmem.cli", "sweep", str(file), "--store",
+                             str(store), "--jobs", "1", "--json"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def count_rows(store: Path) -> int:
+    try:
+        with sqlite3.connect(store, timeout=30) as db:
+            return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+# --------------------------------------------------------------------------- validation
+@pytest.mark.parametrize("table, fragments", [
+    ({"base": {"faultrate": 0.5}}, ["faultrate", "[base]", "fault_rate"]),
+    ({"grid": {"fault_rate": [0.1, 1.5]}}, ["fault_rate", "1.5", "[0.0, 1.0]"]),
+    ({"grid": {"rule": ["adaptive", "hopfield"]}}, ["rule", "hopfield"]),
+    ({"grid": {"fault_rate": 0.3}}, ["fault_rate", "non-empty list"]),
+    ({"sweep": {"seed": 3}}, ["seed", "[sweep]", "seeds"]),
+    ({"sweep": {"batch": 0}}, ["batch", "integer >= 1"]),
+    ({"rule_options": {"adaptive": {"cue_flp": 0.1}}}, ["cue_flp", "cue_flip"]),
+    ({"rule_options": {"adaptive": {"cue_flip": 0.9}}}, ["rule_options.adaptive", "cue_flip"]),
+    ({"base": {"counts": [1, 2]}}, ["counts", "capacity trials only"]),
+    ({"base": {"patterns": 11, "selection": "one-per-class", "data": "mnist"}},
+     ["patterns", "one-per-class"]),
+    ({"base": {"data": "mnist", "n_neurons": 50}}, ["n_neurons", "side"]),
+    ({"base": {"chip": "no-such-chip"}}, ["chip", "no-such-chip"]),
+    ({"base": {"hidden": 8}}, ["hidden", "multilayer"]),
+    ({"base": {"level": 2.0}}, ["level", "[0, 1]"]),
+])
+def test_bad_sweep_refused_naming_the_key(table, fragments):
+    with pytest.raises(ConfigError) as err:
+        parse_sweep(table, source="bad.toml")
+    message = str(err.value)
+    assert message.startswith("bad.toml: ")
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_bad_sweep_file_refused_before_anything_runs(tmp_path, monkeypatch, capsys):
+    sweep = tmp_path / "bad.toml"
+    sweep.write_text(toml_text(3, 1, "bad").replace("probes = 2", "probes = 2\nfualt_rate = 1"))
+    store = tmp_path / "never.sqlite"
+    code, _, err = cli_run(monkeypatch, capsys, "sweep", sweep, "--store", store)
+    assert code == 2
+    assert "fualt_rate" in err and "bad.toml" in err and len(err.strip().splitlines()) == 1
+    assert not store.exists()  # nothing ran, not even the store was created
+
+
+def test_expansion_keys_and_groups():
+    spec = parse_sweep(tiny(seeds=3, faults=(0.0, 0.2, 0.4), rules=("hebb", "adaptive")))
+    assert len(spec.trials) == 2 * 3 * 3
+    assert len({t.key for t in spec.trials}) == len(spec.trials)
+    c = spec.trials[0].config
+    assert c["version"] and c["chip_spec"]["device"]["p_stuck_on"] >= 0
+    assert c["rule_options"] == {} or "seed" in c["rule_options"] or c["rule"] != "adaptive"
+    assert trial_key(dict(reversed(list(c.items())))) == spec.trials[0].key  # order-free
+    assert trial_key({**c, "seed": c["seed"] + 1}) != spec.trials[0].key
+    # adaptive trainer seed defaults to the trial seed
+    ada = [t.config for t in spec.trials if t.config["rule"] == "adaptive"]
+    assert all(a["rule_options"]["seed"] == a["seed"] for a in ada)
+    # a union of grids deduplicates trials appearing twice
+    dup = tiny()
+    dup["grid"] = [dup["grid"], {"rule": ["hebb"], "fault_rate": [0.0]}]
+    assert len(parse_sweep(dup).trials) == len(parse_sweep(tiny()).trials)
+    # groups: every trial exactly once; batching by seed, at most `batch` networks
+    groups = plan_groups(spec.trials, 2)
+    flat = [t.key for g in groups for t in g]
+    assert sorted(flat) == sorted(t.key for t in spec.trials)
+    for g in groups:
+        assert len({t.config["seed"] for t in g}) == 1 and len(g) <= 2
+    assert plan_groups(list(reversed(spec.trials)), 2) == groups  # deterministic
+
+
+@pytest.mark.parametrize("name", ["fault-tolerance.toml", "capacity.toml"])
+def test_example_sweep_files_validate(name):
+    path = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / name
+    spec = load_sweep(path)
+    assert spec.trials and len({t.key for t in spec.trials}) == len(spec.trials)
+
+
+def test_sweep_file_round_trip(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(toml_text(4, 2, "round"))
+    spec = load_sweep(path)
+    assert spec.name == "round" and len(spec.trials) == 2 * 4 * 2
+    again = parse_sweep(spec.as_dict(), source="again")
+    assert [t.key for t in again.trials] == [t.key for t in spec.trials]
+
+
+# --------------------------------------------------------------------------- store + runner
+def test_resume_skips_finished_and_filters_export(tmp_path):
+    spec = parse_sweep(tiny())
+    store = tmp_path / "r.sqlite"
+    first = run_sweep(spec, store)
+    assert first.inserted == len(spec.trials) == 8 and not first.failures
+    again = run_sweep(spec, store)
+    assert again.already == 8 and again.ran == 0 and again.inserted == 0
+    with ResultStore(store) as db:
+        assert db.count() == 8
+        assert db.count(["rule=pinv", "fault_rate=0.3"]) == 2
+        assert db.count(["result.cosine>=0", "seed!=0"]) == 4
+        assert db.count(["chip_spec.array.fault_model=weight"]) == 8
+        out = db.export(tmp_path / "rows.csv", ["rule=hebb"])
+        with out.open() as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == 4 and {r["config.rule"] for r in rows} == {"hebb"}
+        assert all(0.0 <= float(r["result.cosine"]) <= 1.0 for r in rows)
+        with pytest.raises(ConfigError, match="pyarrow|csv or .parquet"):
+            db.export(tmp_path / "rows.xlsx")
+        with pytest.raises(ConfigError, match="FIELD=VALUE"):
+            db.count(["nonsense"])
+
+
+def test_kill_9_mid_sweep_resumes_exactly(tmp_path):
+    sweep = tmp_path / "kill.toml"
+    sweep.write_text(toml_text(30, 4, "kill"))  # 2 rules x 30 fault rates x 4 seeds
+    total = len(load_sweep(sweep).trials)
+    assert total == 240
+    store = tmp_path / "kill.sqlite"
+    proc = sweep_process(sweep, store)
+    deadline = time.time() + 60
+    while count_rows(store) < 20 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = count_rows(store)
+    assert 0 < before < total, "the sweep was not killed mid-way"
+    with ResultStore(store) as db:
+        kept = {r["key"]: r["result"] for r in db.rows()}
+    proc = sweep_process(sweep, store)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["already"] == before and summary["inserted"] == total - before
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM trials").fetchone() == (
+            total, total)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with ResultStore(store) as db:
+        after = {r["key"]: r["result"] for r in db.rows()}
+    assert all(after[k] == v for k, v in kept.items())  # nothing lost or rewritten
+
+
+def test_two_processes_share_one_store(tmp_path):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(toml_text(30, 2, "same"))
+    b.write_text(toml_text(30, 2, "same"))  # the same trials from two processes
+    store = tmp_path / "shared.sqlite"
+    procs = [sweep_process(a, store), sweep_process(b, store)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    inserted = [json.loads(o[0])["inserted"] for o in outs]
+    assert sum(inserted) == 120  # each trial stored once, by one of the two
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM trials").fetchone() == (
+            120, 120)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_dask_local_cluster_matches_in_process(tmp_path):
+    pytest.importorskip("distributed")
+    spec = parse_sweep(tiny(rules=("pinv", "adaptive")))
+    local = run_sweep(spec, tmp_path / "local.sqlite")
+    dask = run_sweep(spec, tmp_path / "dask.sqlite", workers=1)
+    assert "Dask" in dask.executor and dask.inserted == local.inserted == len(spec.trials)
+    with ResultStore(tmp_path / "local.sqlite") as x, ResultStore(tmp_path / "dask.sqlite") as y:
+        rx = {r["key"]: r["result"]["cosine"] for r in x.rows()}
+        ry = {r["key"]: r["result"]["cosine"] for r in y.rows()}
+    assert rx == ry  # same numbers wherever a trial runs
+
+
+def test_executor_options_refused(tmp_path):
+    spec = parse_sweep(tiny())
+    with pytest.raises(ConfigError, match="either"):
+        run_sweep(spec, tmp_path / "x.sqlite", workers=2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ConfigError, match="--jobs"):
+        run_sweep(spec, tmp_path / "x.sqlite", jobs=0)
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+# --------------------------------------------------------------------------- trial pieces
+def test_programming_variation_perturbs_free_off_diagonal_weights():
+    spec = parse_sweep({**tiny(rules=("pinv",), faults=(0.5,), seeds=1),
+                        "base": {**tiny()["base"], "fault_model": "weight"}})
+    c = spec.trials[0].config
+    from xbarmem.experiments.trial import stored_patterns
+
+    (memory,), _ = train_networks([c], [stored_patterns(c)])
+    program(memory, 0, 0.0)
+    clean = memory.weights.clone()
+    program(memory, 0, 0.2)
+    noisy = memory.weights
+    diff = noisy - clean
+    stuck = torch.as_tensor(memory.crossbar.stuck.any(axis=0))[:, :16]
+    assert torch.all(diff.diagonal() == 0) and torch.all(diff[stuck] == 0)
+    free = ~stuck & ~torch.eye(16, dtype=torch.bool)
+    # std of the added noise ~ v * max|W| (max|W| of the clean programmed matrix)
+    ratio = float(diff[free].std() / (0.2 * clean.abs().max()))
+    assert 0.7 < ratio < 1.3
+    program(memory, 0, 0.0)
+    assert torch.allclose(memory.weights, clean)  # the trained targets were kept
+
+
+def test_multilayer_trials_with_variation(tmp_path):
+    table = tiny(seeds=1, faults=(0.0, 0.2), rules=("adaptive",))
+    table["base"] = {**table["base"], "arch": "multilayer", "hidden": [8]}
+    table["grid"]["variation"] = [0.0, 0.1]
+    spec = parse_sweep(table)
+    report = run_sweep(spec, tmp_path / "m.sqlite")
+    assert report.inserted == 4 and not report.failures
+    with ResultStore(tmp_path / "m.sqlite") as db:
+        rows = db.rows()
+    assert all(r["result"]["devices"]["layers"] == 2 for r in rows)
+    assert all(r["result"]["batch"]["networks"] == 2 for r in rows)  # 2 fault rates, 1 batch
+    clean = {r["config"]["fault_rate"]: r["result"]["cosine"] for r in rows
+             if r["config"]["variation"] == 0}
+    assert set(clean) == {0.0, 0.2}
+
+
+def test_plot_and_cli_results(tmp_path, monkeypatch, capsys):
+    spec = parse_sweep(tiny(faults=(0.0, 0.2, 0.4)))
+    store = tmp_path / "p.sqlite"
+    run_sweep(spec, store)
+    code, out, err = cli_run(monkeypatch, capsys, "plot", store, "--kind", "faults", "--out",
+                             tmp_path / "f.png")
+    assert code == 0, err
+    assert (tmp_path / "f.png").stat().st_size > 5000
+    code, out, err = cli_run(monkeypatch, capsys, "results", store, "--where", "rule=pinv",
+                             "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 6 and {r["config"]["rule"] for r in rows} == {"pinv"}
+    code, _, err = cli_run(monkeypatch, capsys, "plot", store, "--kind", "capacity")
+    assert code == 2 and "no stored rows" in err
+
+
+def test_reproduce_reports_missing_modules(tmp_path):
+    class Missing(Experiment):
+        key = "z"
+        title = "a claim whose module is missing"
+        claim = "something"
+        needs = "xbarmem.no_such_module"
+
+    res = reproduce(tmp_path, quick=True, experiments=[Missing()], log=lambda _: None)
+    text = Path(res["path"]).read_text()
+    assert "(z) a claim whose module is missing" in text and "not yet available" in text
+    assert (tmp_path / "results.sqlite").is_file()
