@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from xbarmem import Protocol, cli, load_mnist, load_preset, save_memory, train
+from xbarmem import Protocol, cli, load_preset, save_memory, train
 from xbarmem.adapt import adapt
 from xbarmem.backend import SimulatedChip, simulated_backends
 from xbarmem.errors import ConfigError
@@ -21,17 +21,6 @@ from xbarmem.modelio import load_memory
 FAST = {"max_steps": 300, "finetune_steps": 100, "window": 50}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="module")
-def pats():
-    return load_mnist(side=5, n=4, seed=0)  # N = 25
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from xbarmem import FaultMap, Protocol, evaluate_memory, load_mnist, load_preset, train
+from xbarmem import FaultMap, Protocol, evaluate_memory, load_preset, train
 from xbarmem.adapt import adapt
 from xbarmem.backend import (
     BackendMemory,
@@ -25,17 +25,6 @@ from xbarmem.multilayer import MultilayerMemory
 FAST = {"max_steps": 200, "finetune_steps": 50, "window": 50}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="module")
-def pats():
-    return load_mnist(side=5, n=4, seed=0)  # N = 25
 
 
 @pytest.fixture(scope="module")

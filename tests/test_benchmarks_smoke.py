@@ -26,23 +26,25 @@ def _in_unit_interval(value: float) -> bool:
 def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
     out = tmp_path / "results" / "latest.json"
     console = Console(file=io.StringIO(), width=140)
-    returned = run(["1", "capacity", "3"], BenchConfig.tiny(), preset="tiny", json_out=out,
-                   console=console, verbose=False)
+    returned = run(["1", "capacity", "3", "4b"], BenchConfig.tiny(), preset="tiny",
+                   json_out=out, console=console, verbose=False)
     data = json.loads(out.read_text())
-    assert set(data) == {"meta", "cases"} and list(data["cases"]) == ["1", "2", "3"]
+    assert set(data) == {"meta", "cases"} and list(data["cases"]) == ["1", "2", "3", "4b"]
     assert data["meta"]["matmul_gflops_start"] > 0 and data["meta"]["units"]["memory"] == "bytes"
     assert returned["cases"]["1"]["sides"].keys() == data["cases"]["1"]["sides"].keys()
 
     single = data["cases"]["1"]
     assert single["status"] == "ok"
-    assert set(single["sides"]) == {"naive", "xbarmem fixed-point", "xbarmem basin (default)"}
+    assert set(single["sides"]) == {"naive", "xbarmem fixed-point",
+                                    "xbarmem fixed-point, stop=loss", "xbarmem basin (default)"}
     assert single["checks"] == {"cues_identical": True, "masks_identical": True}
     for side in single["sides"].values():
         assert _in_unit_interval(side["cosine"]) and 0.0 <= side["exact"] <= 1.0
         assert side["steps"] >= 1 and side["train_seconds"] >= 0
         assert side["peak_rss_bytes"] > 0 and side["memory_method"] in ("VmHWM", "ru_maxrss")
-    assert set(single["speed_ratio_naive_over"]) == {"xbarmem fixed-point",
-                                                     "xbarmem basin (default)"}
+    assert set(single["speed_ratio_naive_over"]) == {
+        "xbarmem fixed-point", "xbarmem fixed-point, stop=loss", "xbarmem basin (default)"}
+    assert single["sides"]["xbarmem fixed-point, stop=loss"]["options"]["stop"] == "loss"
 
     capacity = data["cases"]["2"]
     assert capacity["settings"]["counts"] == [1, 3]
@@ -55,21 +57,35 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
             assert all(_in_unit_interval(p["cosine"]) for p in side["points"])
             assert set(side["capacity"]) == {"0.90", "0.95", "0.99"}
             assert side["network_steps"] >= 1
-        assert level["naive"]["gflops"] is not None and level["xbarmem"]["gflops"] is None
+        assert level["naive"]["gflops"] is not None and level["xbarmem"]["gflops"] is not None
+        search = level["search"]
+        assert set(search["capacity"]) == {"0.90", "0.95", "0.99"}
+        assert set(search["tested"]) <= {1, 3} and search["rounds"] >= 1
 
-    assert data["cases"]["3"]["status"] == "skipped"
+    multi = data["cases"]["3"]
+    assert multi["status"] == "ok" and multi["checks"] == {"cues_identical": True,
+                                                           "masks_identical": True}
+    assert set(multi["sides"]) == {"naive", "xbarmem multilayer fixed-point",
+                                   "xbarmem multilayer basin (default)"}
+    for side in multi["sides"].values():
+        assert _in_unit_interval(side["cosine"]) and side["steps"] >= 1
+    big = data["cases"]["4b"]
+    assert big["sides"]["naive"]["status"] == "skipped" and big["speed_ratio_naive_over"] == {}
+    assert big["settings"]["n_neurons"] == 196
     text = console.file.getvalue()
-    assert "skipped: multilayer memory not implemented (issue 4)" in text
-    assert "cap@0.95" in text and "naive" in text
+    assert "cap@0.95" in text and "naive" in text and "search (" in text
 
 
 def test_command_line_options_and_case_names():
-    cfg = config_from_args(parse_args(["2", "--quick", "--probes", "3", "--with-naive-1024"]))
-    assert cfg.capacity_probes == cfg.single_probes == cfg.big_probes == 3
+    cfg = config_from_args(parse_args(["2", "--quick", "--probes", "3", "--with-naive-1024",
+                                       "--threads", "1", "--no-search"]))
+    assert cfg.capacity_probes == cfg.single_probes == cfg.big_probes == cfg.ml_probes == 3
     assert cfg.big_with_naive and cfg.max_steps == BenchConfig.quick().max_steps
+    assert cfg.threads == 1 and not cfg.search and not cfg.big_ml_with_naive
     assert config_from_args(parse_args([])).capacity_counts[-1] == 128
     assert len(config_from_args(parse_args([])).capacity_counts) == 40
     assert resolve_cases([]) == ["1", "2", "3", "4a", "4b"]
     assert resolve_cases(["n1024", "single"]) == ["1", "4a"]
+    assert resolve_cases(["n784", "multilayer"]) == ["3", "4b"]
     assert main(["no-such-case"]) == 2
     assert main(["1", "--probes", "0"]) == 2

@@ -25,15 +25,6 @@ from xbarmem.rules import rule_names
 ALL_RULES = ["adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # the tensors here are tiny: intra-op threads only add contention on a shared 2-core box
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def run(monkeypatch, capsys, *args: object) -> tuple[int, str, str]:
     """Run ``xbarmem *args`` through ``cli.main()``; return (exit code, stdout, stderr)."""
     capsys.readouterr()  # drop anything printed before

@@ -30,14 +30,6 @@ from xbarmem.experiments.sweep import load_sweep, parse_sweep, trial_key
 from xbarmem.experiments.trial import plan_groups, program, train_networks
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def tiny(seeds: int = 2, faults=(0.0, 0.3), rules=("hebb", "pinv"), batch: int = 4,
          name: str = "tiny") -> dict:
     return {"sweep": {"name": name, "trial": "evaluate", "seeds": seeds, "batch": batch},

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from xbarmem import cli, load_mnist, load_preset, save_memory, train
+from xbarmem import cli, load_preset, save_memory, train
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.export import CSV_COLUMNS, export_memory, load_export
 from xbarmem.faults import FaultMap
@@ -22,17 +22,6 @@ from xbarmem.multilayer import MultilayerMemory
 FAST = {"max_steps": 100, "finetune_steps": 0, "window": 20}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="module")
-def pats():
-    return load_mnist(side=5, n=4, seed=0)  # N = 25
 
 
 @pytest.fixture(scope="module")

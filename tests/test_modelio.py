@@ -16,16 +16,6 @@ from xbarmem.crossbar import Crossbar
 from xbarmem.errors import FileFormatError
 from xbarmem.modelio import FORMAT, load_memory, read_metadata, save_memory
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # the tensors here are tiny: intra-op threads only add contention on a shared 2-core box
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 FAST_ADAPTIVE = {"max_steps": 60, "finetune_steps": 0, "window": 20}
 
 

@@ -15,14 +15,6 @@ from xbarmem.metrics import cosine_similarity
 from xbarmem.multilayer import MultilayerMemory, layer_sizes
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def test_layers_take_consecutive_arrays_and_count_devices():
     chip = load_preset("ideal").replace_array(rows=16, cols=16)
     mem = MultilayerMemory(16, 8, chip)

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from xbarmem.capacity_search import find_capacity, search_capacity
@@ -13,14 +12,6 @@ from xbarmem.data import load_digits
 from xbarmem.errors import ConfigError
 from xbarmem.evaluate import Protocol
 from xbarmem.scaling import HiddenRule, fit_power_law, run_scaling
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_fit_recovers_a_known_exponent_from_noisy_synthetic_data():
@@ -98,7 +89,7 @@ def test_capacity_and_scaling_commands(tmp_path):
                               "--threshold", "0.9,0.99", "--trials", "1", "--probes", "2",
                               "--json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)  # progress log lines go to stderr
     (single,) = data["results"]
     assert set(single["capacity"]) == {"0.9", "0.99"} and single["settings"]["rule"] == "pinv"
     assert "cosine" in data["recalled_means"]

@@ -1,0 +1,194 @@
+"""Fast training paths of the hardware-adaptive trainer and batched recall evaluation.
+
+The closed-form gradients must equal autograd through :meth:`AdaptiveTrainer._loss`, the
+optimiser update must equal ``torch.optim``'s, ``stop="stable"`` must stop early without giving
+up the stored fixed points, and :func:`xbarmem.capacity.evaluate_many` must score exactly as
+:func:`xbarmem.evaluate.evaluate_memory`.
+"""
+
+import pytest
+import torch
+
+import xbarmem.capacity as capacity
+from xbarmem import load_mnist, load_preset, random_patterns
+from xbarmem.adaptive import AdaptiveTrainer
+from xbarmem.capacity import evaluate_many, recall_curve, search_curve
+from xbarmem.errors import ConfigError
+from xbarmem.evaluate import Protocol, evaluate_memory
+from xbarmem.memory import SingleLayerMemory
+from xbarmem.training import fit_memories
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _continuous(t=3, p=6, n=12, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(t, p, n, generator=gen) * 2 - 1
+
+
+@pytest.mark.parametrize("straight_through", [False, True])
+@pytest.mark.parametrize("kind", ["binary", "continuous"])
+@pytest.mark.parametrize("noise", [(0.0, 0.0), (0.05, 0.02)])
+def test_basin_gradient_matches_autograd(kind, straight_through, noise):
+    x = _continuous()
+    if kind == "binary":
+        x = torch.where(x >= 0, 1.0, -1.0)
+    trainer = AdaptiveTrainer(cue_copies=3, unroll=4)
+    valid = trainer._valid(torch.tensor([6, 3, 4]), 3, 6)
+    a0 = 0.3 * torch.randn(3, 12, 13, generator=torch.Generator().manual_seed(1))
+    a = a0.clone().requires_grad_(True)
+    loss = trainer._loss(a, x, valid, kind, torch.Generator().manual_seed(5), noise, 4,
+                         straight_through=straight_through)
+    loss.sum().backward()
+    late = torch.arange(1, 5, dtype=torch.float32) ** trainer.late_weight
+    mine, grad = trainer._basin_loss_grad(a0, x, valid, kind, torch.Generator().manual_seed(5),
+                                          noise, 4, late / late.sum(), straight_through)
+    torch.testing.assert_close(mine, loss.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad, a.grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_fixed_point_fast_path_matches_autograd_and_torch_optim(optimizer):
+    x = _continuous()
+    lo = torch.full((3, 12, 13), -0.5)
+    hi = torch.full((3, 12, 13), 0.5)
+    lo[:, 3, 5] = hi[:, 3, 5] = 0.2  # one pinned weight per network
+    counts = torch.tensor([6, 3, 4])
+    trainer = AdaptiveTrainer(objective="fixed-point", stop="loss", max_steps=3,
+                              optimizer=optimizer, lr=2e-2)
+    fast = trainer.fit(x, lo, hi, counts=counts, kind="continuous")
+    # reference: autograd through _loss and torch.optim, projected after every step
+    lo_r, hi_r = trainer._bounds(lo, hi, 3, 12, 13)
+    valid = trainer._valid(counts, 3, 6)
+    params = torch.clamp(torch.zeros(3, 12, 13), lo_r, hi_r).requires_grad_(True)
+    opt = (torch.optim.Adam([params], lr=2e-2) if optimizer == "adam"
+           else torch.optim.RMSprop([params], lr=2e-2))
+    for _ in range(3):
+        opt.zero_grad()
+        trainer._loss(params, x, valid, "continuous", None, (0.0, 0.0), 1,
+                      straight_through=False).sum().backward()
+        opt.step()
+        with torch.no_grad():
+            params.copy_(torch.clamp(params, lo_r, hi_r))
+    torch.testing.assert_close(fast.weights, params.detach()[:, :, :12], rtol=0, atol=1e-3)
+    torch.testing.assert_close(fast.bias, params.detach()[:, :, 12], rtol=0, atol=1e-3)
+    assert fast.steps.tolist() == [3, 3, 3] and not fast.converged.any()
+    assert (fast.weights[:, 3, 5] == 0.2).all()
+
+
+def test_stable_stop_keeps_fixed_points_and_stops_long_before_the_cap():
+    pats = load_mnist(side=8, one_per_class=True)
+    mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=2)
+    lo, hi = mem.bounds()
+    x = torch.as_tensor(pats.patterns)
+    stable = AdaptiveTrainer(objective="fixed-point", max_steps=5000)
+    res = stable.fit(x, lo, hi)
+    assert res.converged.all() and int(res.steps[0]) < 1000
+    assert stable.fixed_points(res, x).all()
+    paper = AdaptiveTrainer(objective="fixed-point", stop="loss", max_steps=300)
+    res_loss = paper.fit(x, lo, hi)
+    assert int(res_loss.steps[0]) == 300 and not res_loss.converged.any()  # loss > 1e-8
+
+
+def test_bucketing_and_compaction_do_not_change_fixed_point_results():
+    pool = torch.as_tensor(load_mnist(side=8, n=40).patterns)
+    counts = torch.tensor([40, 2, 17, 5, 30, 3])
+    x = pool[None].expand(6, -1, -1)
+    mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=0)
+    lo, hi = mem.bounds()
+    runs = [AdaptiveTrainer(objective="fixed-point", max_steps=400, bucket=b).fit(
+        x, lo[None].expand(6, -1, -1), hi[None].expand(6, -1, -1), counts=counts)
+        for b in (True, False)]
+    assert torch.equal(runs[0].steps, runs[1].steps)
+    torch.testing.assert_close(runs[0].weights, runs[1].weights, rtol=0, atol=1e-4)
+    sizes = torch.tensor([1, 1, 2, 7, 64, 64, 3, 120])
+    groups = AdaptiveTrainer._groups(sizes, 64, 65)
+    assert sorted(torch.cat(groups).tolist()) == list(range(8))
+    for g in groups:  # groups are runs of the sorted sizes
+        others = sizes[[i for i in range(8) if i not in g.tolist()]]
+        assert not ((others > sizes[g].min()) & (others < sizes[g].max())).any()
+
+
+def test_new_options_are_validated_and_saved():
+    with pytest.raises(ConfigError, match="stop"):
+        AdaptiveTrainer(stop="margin")
+    with pytest.raises(ConfigError, match="stable_tol"):
+        AdaptiveTrainer(stable_tol=0.0)
+    with pytest.raises(ConfigError, match="stable_window"):
+        AdaptiveTrainer(stable_window=0)
+    options = AdaptiveTrainer(stop="loss", bucket=False).options()
+    assert options["stop"] == "loss" and options["bucket"] is False
+    assert AdaptiveTrainer(**options).options() == options
+
+
+def _memories(chip, n_memories, bias=True):
+    return [SingleLayerMemory(64, chip, fault_seed=s, bias=bias) for s in range(n_memories)]
+
+
+@pytest.mark.parametrize("activation", ["sign", "tanh"])
+def test_evaluate_many_scores_exactly_as_evaluate_memory(activation, monkeypatch):
+    chip = load_preset("paper-sim").with_faults(0.5)
+    pool = load_mnist(side=8, n=60)
+    sets = [pool.subset(list(range(k, k + c))) for k, c in ((0, 3), (5, 12), (20, 30))]
+    memories = _memories(chip, 3)
+    padded = torch.zeros(3, 30, 64)
+    for j, s in enumerate(sets):
+        padded[j, : s.n_patterns] = torch.as_tensor(s.patterns)
+    fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=300), padded, memories,
+                 counts=torch.tensor([s.n_patterns for s in sets]))
+    protocols = [Protocol(level=0.15, probes=4, activation=activation, seed=7 + k)
+                 for k in range(3)]
+    expected = [evaluate_memory(m, s, p).as_dict()
+                for m, s, p in zip(memories, sets, protocols, strict=True)]
+    assert [s.as_dict() for s in evaluate_many(memories, sets, protocols)] == expected
+    monkeypatch.setattr(capacity, "_EVAL_STATES", 64 * 7)  # many small chunks, same scores
+    assert [s.as_dict() for s in evaluate_many(memories, sets, protocols)] == expected
+
+
+def test_evaluate_many_falls_back_when_recall_is_random():
+    chip = load_preset("rram").with_faults(0.1)  # read noise: recall draws randomness
+    pats = load_mnist(side=8, n=4)
+    memories = _memories(chip, 2)
+    fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=50), pats.patterns,
+                 memories)
+    protocols = [Protocol(level=0.1, probes=3, seed=k) for k in range(2)]
+    got = evaluate_many(memories, [pats, pats], protocols)
+    assert [s.cosine for s in got] == [evaluate_memory(m, pats, p).cosine
+                                       for m, p in zip(memories, protocols, strict=True)]
+    with pytest.raises(ConfigError, match="one pattern set"):
+        evaluate_many(memories, [pats], protocols)
+
+
+def test_search_curve_finds_the_full_curves_capacity_with_fewer_counts():
+    pool = load_mnist(side=8, n=300)
+    chip = load_preset("paper-sim")
+    counts = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64]
+    options = {"objective": "fixed-point", "max_steps": 2000}
+    protocol = Protocol(level=0.1, probes=5)
+    full = recall_curve(pool, counts, chip, "adaptive", protocol=protocol,
+                        rule_options=options)
+    found = search_curve(pool, counts, chip, "adaptive", thresholds=(0.9, 0.99),
+                         protocol=protocol, rule_options=options, stride=3, batch=2)
+    cosines = {p["count"]: p["cosine"] for p in full["points"]}
+    assert len(found["tested"]) < len(counts) and found["rounds"] >= 2
+    for theta, cap in found["capacity"].items():
+        assert cap == capacity.capacity_from_curve(full["points"], theta)
+    for point in found["points"]:  # a tested count gets the full curve's networks and cues
+        assert point["cosine"] == pytest.approx(cosines[point["count"]], abs=0.02)
+    with pytest.raises(ConfigError, match="stride"):
+        search_curve(pool, counts, chip, "adaptive", stride=0)
+
+
+def test_large_single_layer_point_is_fast_and_bounded():
+    x = torch.as_tensor(random_patterns(40, 512, seed=0).patterns)
+    mem = SingleLayerMemory(512, load_preset("paper-sim").with_faults(0.5), fault_seed=0)
+    lo, hi = mem.bounds()
+    res = AdaptiveTrainer(objective="fixed-point", max_steps=3000).fit(x, lo, hi)
+    assert res.converged.all() and int(res.steps[0]) <= 200
+    assert AdaptiveTrainer().fixed_points(res, x).all()
