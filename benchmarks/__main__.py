@@ -14,8 +14,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Benchmark xbarmem against the naive per-network loop of the paper's "
-                    "scripts. Cases: 1 (single network), 2 (capacity curves), 3 and 4b "
-                    "(multilayer, not implemented yet), 4a (one point at N=1024). "
+                    "scripts. Cases: 1 (single network), 2 (capacity curves), 3 (multilayer "
+                    "network), 4a (one point at N=1024), 4b (multilayer point at N=784). "
                     "Numbers are only meaningful as ratios measured in the same run.")
     parser.add_argument("cases", nargs="*", metavar="case",
                         help=f"cases to run (default all): {', '.join(sorted(ALIASES))}, all")
@@ -38,6 +38,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="case 4a: weight-fault rate (default 0.5)")
     parser.add_argument("--with-naive-1024", action="store_true",
                         help="case 4a: also run the naive loop (slow)")
+    parser.add_argument("--with-naive-784", action="store_true",
+                        help="case 4b: also run the naive multilayer loop (slow)")
+    parser.add_argument("--no-search", action="store_true",
+                        help="case 2: skip the capacity search next to the full curve")
+    parser.add_argument("--threads", type=int,
+                        help="torch threads for the whole run (default: torch's own; 1 is "
+                             "steadier on a shared machine)")
     parser.add_argument("--seed", type=int, help="base seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser.parse_args(argv)
@@ -49,16 +56,19 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     probes = args.probes
     return cfg.with_overrides(
         seed=args.seed, max_steps=args.max_steps, xbarmem_lr=args.xbarmem_lr,
-        single_probes=probes, capacity_probes=probes, big_probes=probes,
+        single_probes=probes, capacity_probes=probes, big_probes=probes, ml_probes=probes,
+        big_ml_probes=probes,
         capacity_counts=None if args.counts is None else capacity_counts(args.counts),
         capacity_trials=args.trials, capacity_flip=args.flip,
         big_patterns=args.patterns_1024, big_faults=args.faults_1024,
-        big_with_naive=True if args.with_naive_1024 else None)
+        big_with_naive=True if args.with_naive_1024 else None,
+        big_ml_with_naive=True if args.with_naive_784 else None,
+        search=False if args.no_search else None, threads=args.threads)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for name in ("probes", "max_steps", "counts", "trials", "patterns_1024"):
+    for name in ("probes", "max_steps", "counts", "trials", "patterns_1024", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             print(f"error: --{name.replace('_', '-')} must be >= 1, got {value}", file=sys.stderr)

@@ -14,8 +14,13 @@ What the two sides share (so their recall quality is comparable):
 
 What differs, on purpose: the naive side is the paper's loop (random init, Adam lr 1e-3, one
 network at a time); the xbarmem side is ``AdaptiveTrainer`` as shipped (zero init, its own
-learning rate unless ``--xbarmem-lr``, projected steps, all networks as one batch). xbarmem's
-recall also stops a cue on a 2-cycle; the naive loop runs a 2-cycle to the recall cap.
+learning rate unless ``--xbarmem-lr``, projected steps, all networks as one batch, its default
+``stop="stable"`` unless a side says ``stop=loss``). xbarmem's recall also stops a cue on a
+2-cycle; the naive loop runs a 2-cycle to the recall cap.
+
+The multilayer cases (3, 4b) compare the paper's multilayer loop (RMSprop 1.5e-4 from
+``torch.nn.Linear``'s init, loss below 1e-8 or the step cap) with
+:class:`xbarmem.adaptive_multilayer.MultilayerTrainer` on the same fault map and cues.
 """
 
 from __future__ import annotations
@@ -39,16 +44,25 @@ from xbarmem import (
     random_patterns,
     train,
 )
-from xbarmem.capacity import capacity_from_curve, recall_curve
+from xbarmem.adaptive_multilayer import MultilayerTrainer, fit_multilayer
+from xbarmem.capacity import capacity_from_curve, recall_curve, search_curve
 from xbarmem.crossbar import arrays_needed
+from xbarmem.multilayer import MultilayerMemory
 
 from .config import BenchConfig
-from .measure import PeakMemory, basin_flops, fixed_point_flops, gflops
-from .naive import cosine_scores, flip_cues, recall_naive, train_naive, weight_mask
+from .measure import PeakMemory, basin_flops, fixed_point_flops, gflops, multilayer_flops
+from .naive import (
+    cosine_scores,
+    flip_cues,
+    multilayer_masks,
+    recall_naive,
+    recall_naive_multilayer,
+    train_naive,
+    train_naive_multilayer,
+    weight_mask,
+)
 
 Log = Callable[[str], None]
-
-MULTILAYER_SKIP = "skipped: multilayer memory not implemented (issue 4)"
 
 
 def _quiet(_: str) -> None:
@@ -124,6 +138,7 @@ def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
 
     checks: dict[str, bool] = {}
     for label, options in (("xbarmem fixed-point", cfg.xbarmem_fixed_point()),
+                           ("xbarmem fixed-point, stop=loss", cfg.xbarmem_fixed_point("loss")),
                            ("xbarmem basin (default)", cfg.xbarmem_basin())):
         log(f"case 1: {label}, options {options}")
         trainer = AdaptiveTrainer(**options)
@@ -233,7 +248,8 @@ def naive_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchC
 
 def xbarmem_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchConfig,
                   protocol: Protocol, trials: int) -> dict[str, Any]:
-    """``recall_curve`` with the adaptive rule and the paper's fixed-point objective (batched)."""
+    """``recall_curve`` with the adaptive rule and the paper's fixed-point objective (batched,
+    xbarmem's default ``stop="stable"``)."""
     options = cfg.xbarmem_fixed_point()
     n = pool.n_neurons
     with PeakMemory() as mem:
@@ -242,20 +258,35 @@ def xbarmem_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: Benc
                            seed=cfg.seed, rule_options=options)
         wall = time.perf_counter() - start
     train_seconds = float(res["train_seconds"])
-    network_steps = float(res["train_steps_mean"]) * res["networks"]
-    if len(counts) == 1:  # one pattern count: the mean steps give the exact useful work
-        flop: float | None = fixed_point_flops(n, counts[0], 1) * network_steps
-        basis = "3*2*P*N^2*steps per network, over training time"
-    else:
-        flop = None
-        basis = "n/a: recall_curve reports only the mean steps over networks of different P"
+    network_steps = float(sum(res["train_steps"]))
+    flop = float(sum(fixed_point_flops(n, c, k)
+                     for c, k in zip(res["jobs"], res["train_steps"], strict=True)))
     return {"train_seconds": train_seconds, "wall_seconds": wall,
-            "recall_seconds": wall - train_seconds, "networks": int(res["networks"]),
-            "network_steps": network_steps,
+            "recall_seconds": wall - train_seconds, "eval_seconds": res["eval_seconds"],
+            "networks": int(res["networks"]), "network_steps": network_steps,
             "seconds_per_network_step": _per_step(train_seconds, network_steps),
-            "flop": flop, "gflops": gflops(flop, train_seconds), "gflops_basis": basis,
+            "flop": flop, "gflops": gflops(flop, train_seconds),
+            "gflops_basis": "sum over networks of 3*2*P*N^2*steps, over training time",
             **mem.as_dict(), "points": res["points"],
             "options": AdaptiveTrainer(**options).options()}
+
+
+def xbarmem_search(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchConfig,
+                   protocol: Protocol, trials: int) -> dict[str, Any]:
+    """``search_curve``: the capacities at ``cfg.thresholds`` from as few counts as needed,
+    same trainer options as :func:`xbarmem_curve`."""
+    options = cfg.xbarmem_fixed_point()
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        res = search_curve(pool, counts, chip, "adaptive", thresholds=cfg.thresholds,
+                           trials=trials, protocol=protocol, seed=cfg.seed,
+                           rule_options=options, stride=cfg.search_stride,
+                           batch=cfg.search_batch)
+        wall = time.perf_counter() - start
+    return {"train_seconds": float(res["train_seconds"]), "wall_seconds": wall,
+            "eval_seconds": res["eval_seconds"], "networks": int(res["networks"]),
+            "rounds": res["rounds"], "tested": res["tested"], "points": res["points"],
+            "capacity": {f"{t:.2f}": c for t, c in res["capacity"].items()}, **mem.as_dict()}
 
 
 def _check_subsets(naive: dict[str, Any], xbarmem: dict[str, Any]) -> bool:
@@ -286,14 +317,23 @@ def case_capacity(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
         xbarmem = xbarmem_curve(pool, counts, chip, cfg, protocol, cfg.capacity_trials)
         naive["capacity"] = _capacities(naive["points"], cfg.thresholds)
         xbarmem["capacity"] = _capacities(xbarmem["points"], cfg.thresholds)
-        levels.append({
+        level = {
             "faults": faults, "naive": naive, "xbarmem": xbarmem,
             "subsets_identical": _check_subsets(naive, xbarmem),
             "speed_ratio_naive_over_xbarmem": {
                 "train": _ratio(naive["train_seconds"], xbarmem["train_seconds"]),
                 "per_network_step": _ratio(naive["seconds_per_network_step"],
                                            xbarmem["seconds_per_network_step"]),
-                "wall": _ratio(naive["wall_seconds"], xbarmem["wall_seconds"])}})
+                "wall": _ratio(naive["wall_seconds"], xbarmem["wall_seconds"])}}
+        if cfg.search:
+            log(f"case 2: {faults:.0%} faults, xbarmem search_curve (stride "
+                f"{cfg.search_stride}, {cfg.search_batch} counts per coarse round)")
+            search = xbarmem_search(pool, counts, chip, cfg, protocol, cfg.capacity_trials)
+            level["search"] = search
+            level["speed_ratio_naive_over_search"] = {
+                "train": _ratio(naive["train_seconds"], search["train_seconds"]),
+                "wall": _ratio(naive["wall_seconds"], search["wall_seconds"])}
+        levels.append(level)
     return {"case": "2", "status": "ok",
             "title": f"capacity curve, N={pool.n_neurons}, {len(counts)} counts "
                      f"{counts[0]}..{counts[-1]}, 8x8 MNIST pool of {pool.n_patterns}",
@@ -338,20 +378,134 @@ def case_big(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- 3 / 4b
-def case_multilayer(case_id: str) -> Callable[[BenchConfig, Log], dict[str, Any]]:
-    """Cases 3 and 4b: the multilayer memory does not exist yet; no numbers are produced."""
+def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protocol: Protocol,
+                      labels: list[tuple[str, dict[str, Any]]], with_naive: bool,
+                      log: Log) -> tuple[dict[str, dict[str, Any]], dict[str, bool]]:
+    """Train and score one multilayer network per side on the same fault map and cues."""
+    x = torch.as_tensor(pset.patterns)
+    p, n = x.shape
+    sizes = [n, cfg.ml_hidden, n]
+    memory = MultilayerMemory(n, cfg.ml_hidden, chip, fault_seed=cfg.seed)
+    faults = memory.faults
+    sides: dict[str, dict[str, Any]] = {}
+    checks: dict[str, bool] = {}
+    if with_naive:
+        log(f"naive multilayer loop, {'-'.join(map(str, sizes))}, P={p}, RMSprop "
+            f"{cfg.ml_naive_lr}, up to {cfg.ml_max_steps} steps")
+        with PeakMemory() as mem:
+            start = time.perf_counter()
+            masks = multilayer_masks(memory)
+            res = train_naive_multilayer(x, masks, lr=cfg.ml_naive_lr,
+                                         max_steps=cfg.ml_max_steps, tol=cfg.naive_tol,
+                                         seed=cfg.seed)
+            cues, targets = flip_cues(x, protocol.probes, protocol.level, protocol.seed)
+            states = recall_naive_multilayer(res.weights, res.biases, cues, cfg.recall_steps)
+            cosine, exact = cosine_scores(states, targets)
+            wall = time.perf_counter() - start
+        sides["naive"] = _side(train_seconds=res.seconds, wall_seconds=wall, steps=res.steps,
+                               final_loss=res.loss, converged=res.converged, cosine=cosine,
+                               exact=exact, flop=multilayer_flops(sizes, p, res.steps),
+                               mem=mem, options={"optimizer": "rmsprop",
+                                                 "lr": cfg.ml_naive_lr,
+                                                 "max_steps": cfg.ml_max_steps,
+                                                 "tol": cfg.naive_tol, "init": "nn.Linear",
+                                                 "init_seed": cfg.seed})
+        checks["cues_identical"] = True
+    for label, options in labels:
+        log(f"{label}, options {options}")
+        trainer = MultilayerTrainer(**{"seed": cfg.seed, **options})
+        with PeakMemory() as mem:
+            start = time.perf_counter()
+            mem_x = MultilayerMemory(n, cfg.ml_hidden, chip, faults)
+            info = fit_multilayer(trainer, x, [mem_x], kind=pset.kind, program_seed=cfg.seed)[0]
+            train_seconds = time.perf_counter() - start
+            score = evaluate_memory(mem_x, pset, protocol)
+            wall = time.perf_counter() - start
+        steps = int(info["steps"])
+        flop = (multilayer_flops(sizes, p, steps) if trainer.objective == "fixed-point"
+                else multilayer_flops(sizes, p, steps, finetune_steps=trainer.finetune_steps,
+                                      cue_copies=trainer.cue_copies, unroll=trainer.unroll,
+                                      finetune_unroll=trainer.finetune_unroll))
+        sides[label] = _side(train_seconds=train_seconds, wall_seconds=wall, steps=steps,
+                             final_loss=float(info["loss"]), converged=bool(info["converged"]),
+                             cosine=score.cosine, exact=score.exact, flop=flop, mem=mem,
+                             options=trainer.options())
+        if with_naive:
+            assert score.cues is not None
+            checks["cues_identical"] = checks["cues_identical"] and torch.equal(score.cues,
+                                                                               cues)
+            pinned = [(lo[:, : layer.n_in] == hi[:, : layer.n_in])
+                      for layer, (lo, hi) in zip(mem_x.layers, mem_x.bounds(), strict=True)]
+            checks["masks_identical"] = checks.get("masks_identical", True) and all(
+                torch.equal(pin, m == 0) for pin, m in zip(pinned, masks, strict=True))
+    return sides, checks
 
-    def run(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
-        return {"case": case_id, "status": "skipped", "reason": MULTILAYER_SKIP,
-                "title": "multilayer memory"}
 
-    return run
+def _speed_ratios(sides: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    naive = sides.get("naive")
+    if naive is None:
+        return {}
+    return {label: {"train": _ratio(naive["train_seconds"], side["train_seconds"]),
+                    "per_step": _ratio(naive["seconds_per_step"], side["seconds_per_step"]),
+                    "wall": _ratio(naive["wall_seconds"], side["wall_seconds"])}
+            for label, side in sides.items() if label != "naive"}
+
+
+def case_multilayer(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 3: one multilayer network ``64 -> H -> 64``, ``ml_patterns`` 8x8 MNIST digits,
+    no faults: the naive multilayer loop vs xbarmem's multilayer trainer (fixed-point and
+    default basin recipe)."""
+    pset = load_mnist(side=8, n=cfg.ml_patterns)
+    p, n = pset.patterns.shape
+    chip = paper_chip(0.0)
+    protocol = _protocol(cfg, cfg.ml_flip, cfg.ml_probes)
+    log(f"case 3: multilayer {n}-{cfg.ml_hidden}-{n}, P={p}")
+    sides, checks = _multilayer_sides(
+        pset, chip, cfg, protocol,
+        [("xbarmem multilayer fixed-point", cfg.ml_fixed_point_options),
+         ("xbarmem multilayer basin (default)", cfg.ml_basin_options)], True, log)
+    return {"case": "3", "status": "ok",
+            "title": f"multilayer network {n}-{cfg.ml_hidden}-{n}, P={p} 8x8 MNIST digits, "
+                     "no faults",
+            "settings": {"data": pset.name, "n_neurons": n, "hidden": cfg.ml_hidden,
+                         "n_patterns": p, "faults": 0.0, "chip": "paper-sim",
+                         "protocol": protocol.as_dict()},
+            "shared": "fault map, stored patterns, cues (checked bit-identical), tol, recall cap",
+            "checks": checks, "sides": sides, "speed_ratio_naive_over": _speed_ratios(sides)}
+
+
+def case_big_multilayer(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 4b: one multilayer capacity point, ``big_ml_patterns`` MNIST digits at full
+    resolution (N = ``big_ml_neurons``), ``N -> H -> N``: xbarmem's fixed-point multilayer
+    trainer, the naive loop only with ``big_ml_with_naive``."""
+    side = int(round(cfg.big_ml_neurons ** 0.5))
+    pset = load_mnist(side=side, n=cfg.big_ml_patterns)
+    p, n = pset.patterns.shape
+    chip = paper_chip(cfg.big_ml_faults)
+    protocol = _protocol(cfg, cfg.big_ml_flip, cfg.big_ml_probes)
+    log(f"case 4b: multilayer {n}-{cfg.ml_hidden}-{n}, P={p}, {cfg.big_ml_faults:.0%} faults")
+    sides, checks = _multilayer_sides(
+        pset, chip, cfg, protocol,
+        [("xbarmem multilayer fixed-point", cfg.ml_fixed_point_options)],
+        cfg.big_ml_with_naive, log)
+    if not cfg.big_ml_with_naive:
+        sides["naive"] = {"status": "skipped", "reason": "pass --with-naive-784 to run it"}
+    return {"case": "4b", "status": "ok",
+            "title": f"one multilayer capacity point, {n}-{cfg.ml_hidden}-{n}, P={p} "
+                     f"{side}x{side} MNIST digits, {cfg.big_ml_faults:.0%} weight faults",
+            "settings": {"data": pset.name, "n_neurons": n, "hidden": cfg.ml_hidden,
+                         "n_patterns": p, "faults": cfg.big_ml_faults, "chip": "paper-sim",
+                         "protocol": protocol.as_dict()},
+            "shared": "fault map, stored patterns, cues (same generator and seeds), tol",
+            "checks": checks, "sides": sides,
+            "speed_ratio_naive_over": _speed_ratios(
+                {k: v for k, v in sides.items() if v.get("status") != "skipped"})}
 
 
 CASES: dict[str, Callable[[BenchConfig, Log], dict[str, Any]]] = {
     "1": case_single,
     "2": case_capacity,
-    "3": case_multilayer("3"),
+    "3": case_multilayer,
     "4a": case_big,
-    "4b": case_multilayer("4b"),
+    "4b": case_big_multilayer,
 }

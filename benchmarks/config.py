@@ -55,6 +55,27 @@ class BenchConfig:
         big_flip: case 4a: cue flip rate.
         big_probes: case 4a: cues per stored pattern.
         big_with_naive: case 4a: also run the naive loop (slow).
+        threads: torch intra-op threads for the whole run (None: torch's default). On a
+            shared machine 1 thread avoids the large slowdowns of spinning worker threads.
+        search: case 2: also run :func:`xbarmem.capacity.search_curve` (capacities from as
+            few counts as needed) next to the full curve.
+        search_stride: case 2 search: every ``search_stride``-th count in the coarse rounds.
+        search_batch: case 2 search: coarse counts per round.
+        ml_hidden: cases 3 and 4b: hidden width H of the multilayer memory.
+        ml_patterns: case 3: number of 8x8 MNIST digits stored.
+        ml_flip: case 3: cue flip rate.
+        ml_probes: case 3: cues per stored pattern.
+        ml_naive_lr: RMSprop learning rate of the naive multilayer loop (paper: about 1.5e-4).
+        ml_max_steps: step cap of the naive multilayer loop (paper: 120,000).
+        ml_fixed_point_options: cases 3 and 4b: options of xbarmem's multilayer trainer for
+            the paper's fixed-point objective.
+        ml_basin_options: case 3: options of xbarmem's default (basin) multilayer recipe.
+        big_ml_neurons: case 4b: N (28x28 MNIST digits: 784).
+        big_ml_patterns: case 4b: digits stored.
+        big_ml_faults: case 4b: weight-fault rate.
+        big_ml_flip: case 4b: cue flip rate.
+        big_ml_probes: case 4b: cues per stored pattern.
+        big_ml_with_naive: case 4b: also run the naive multilayer loop (slow).
     """
 
     seed: int = 0
@@ -81,6 +102,25 @@ class BenchConfig:
     big_flip: float = 0.1
     big_probes: int = 20
     big_with_naive: bool = False
+    threads: int | None = None
+    search: bool = True
+    search_stride: int = 4
+    search_batch: int = 4
+    ml_hidden: int = 32
+    ml_patterns: int = 32
+    ml_flip: float = 0.05
+    ml_probes: int = 20
+    ml_naive_lr: float = 1.5e-4
+    ml_max_steps: int = 120_000
+    ml_fixed_point_options: dict[str, Any] = field(
+        default_factory=lambda: {"objective": "fixed-point", "max_steps": 3000})
+    ml_basin_options: dict[str, Any] = field(default_factory=dict)
+    big_ml_neurons: int = 784
+    big_ml_patterns: int = 100
+    big_ml_faults: float = 0.0
+    big_ml_flip: float = 0.05
+    big_ml_probes: int = 20
+    big_ml_with_naive: bool = False
 
     @classmethod
     def full(cls) -> BenchConfig:
@@ -94,7 +134,9 @@ class BenchConfig:
         return cls(max_steps=4000, single_probes=10,
                    basin_options={"max_steps": 1000, "finetune_steps": 300},
                    capacity_counts=capacity_counts(12), capacity_probes=10, big_patterns=50,
-                   big_probes=10)
+                   big_probes=10, ml_probes=10, ml_max_steps=30_000,
+                   ml_basin_options={"max_steps": 1000, "finetune_steps": 300},
+                   big_ml_patterns=50, big_ml_probes=10)
 
     @classmethod
     def tiny(cls) -> BenchConfig:
@@ -102,11 +144,17 @@ class BenchConfig:
         return cls(max_steps=20, single_probes=2,
                    basin_options={"max_steps": 5, "finetune_steps": 3, "cue_copies": 2},
                    capacity_pool=100, capacity_counts=[1, 3], capacity_probes=2,
-                   big_neurons=128, big_patterns=4, big_probes=2)
+                   big_neurons=128, big_patterns=4, big_probes=2, search_stride=2,
+                   search_batch=1, ml_hidden=8, ml_patterns=4, ml_probes=2, ml_max_steps=20,
+                   ml_fixed_point_options={"objective": "fixed-point", "max_steps": 10},
+                   ml_basin_options={"max_steps": 5, "finetune_steps": 3, "cue_copies": 2},
+                   big_ml_neurons=196, big_ml_patterns=4, big_ml_probes=2)
 
-    def xbarmem_fixed_point(self) -> dict[str, Any]:
-        """Rule options of xbarmem's fixed-point (paper's objective) trainer for this run."""
-        options: dict[str, Any] = {"objective": "fixed-point", "max_steps": self.max_steps}
+    def xbarmem_fixed_point(self, stop: str = "stable") -> dict[str, Any]:
+        """Rule options of xbarmem's fixed-point (paper's objective) trainer for this run:
+        ``stop="stable"`` (xbarmem's default) or ``"loss"`` (the paper's stopping rule)."""
+        options: dict[str, Any] = {"objective": "fixed-point", "max_steps": self.max_steps,
+                                   "stop": stop}
         if self.xbarmem_lr is not None:
             options["lr"] = self.xbarmem_lr
         return options
@@ -125,5 +173,6 @@ class BenchConfig:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["capacity_faults"] = list(self.capacity_faults)
+        out["capacity_counts"] = list(self.capacity_counts)
         out["thresholds"] = list(self.thresholds)
         return out

@@ -120,3 +120,17 @@ def gflops(flop: float | None, seconds: float) -> float | None:
     if flop is None or seconds <= 0:
         return None
     return flop / seconds / 1e9
+
+
+def multilayer_flops(sizes: list[int], n_patterns: int, steps: int, *, finetune_steps: int = 0,
+                     cue_copies: int = 0, unroll: int = 0, finetune_unroll: int = 0) -> float:
+    """Useful FLOP of a multilayer network ``sizes = [N, H, ..., N]``, same convention as
+    :func:`fixed_point_flops`: ``3 x 2 * rows * sum(n_in * n_out over layers)`` per step, with
+    ``rows = P`` for the fixed-point objective (``cue_copies = 0``) and, for the basin recipe,
+    ``P * (1 + cue_copies * unroll)`` (``finetune_unroll`` in the last ``finetune_steps``)."""
+    per_row = 3.0 * 2.0 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    first = max(0, steps - finetune_steps) if cue_copies else steps
+    tuned = steps - first
+    rows_first = n_patterns * (1 + cue_copies * unroll)
+    rows_tuned = n_patterns * (1 + cue_copies * finetune_unroll)
+    return per_row * (rows_first * first + rows_tuned * tuned)

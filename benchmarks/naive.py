@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from xbarmem import ChipSpec, Crossbar, FaultMap
+from xbarmem.multilayer import MultilayerMemory
 
 
 @dataclass
@@ -138,3 +139,94 @@ def cosine_scores(states: torch.Tensor, targets: torch.Tensor) -> tuple[float, f
     cos = (states * targets).sum(dim=1) / (states.norm(dim=1) * targets.norm(dim=1))
     exact = (states == targets).all(dim=1).float()
     return float(cos.mean()), float(exact.mean())
+
+
+# --------------------------------------------------------------------------- multilayer
+@dataclass
+class NaiveMultilayerResult:
+    """Outcome of training one multilayer network with the naive loop.
+
+    Attributes:
+        weights: per layer ``(n_out, n_in)`` effective weights ``W * M``.
+        biases: per layer ``(n_out,)`` biases.
+        steps, loss, converged, seconds: as :class:`NaiveTrainResult`.
+    """
+
+    weights: list[torch.Tensor]
+    biases: list[torch.Tensor]
+    steps: int
+    loss: float
+    converged: bool
+    seconds: float
+
+
+def multilayer_masks(memory: MultilayerMemory) -> list[torch.Tensor]:
+    """Per layer ``(n_out, n_in)`` float32 masks ``M`` (1 = trainable, 0 = faulty weight) read
+    from ``memory``'s crossbars (paper's ``weight`` fault model only; layers are
+    feed-forward, so there is no diagonal constraint)."""
+    if memory.chip.array.fault_model != "weight":
+        raise ValueError("the naive baseline models the paper's 'weight' fault model only")
+    masks = []
+    for layer in memory.layers:
+        lo, hi = layer.bounds()
+        masks.append((lo[:, : layer.n_in] != hi[:, : layer.n_in]).to(torch.float32))
+    return masks
+
+
+def train_naive_multilayer(patterns: torch.Tensor, masks: list[torch.Tensor], *,
+                           lr: float = 1.5e-4, max_steps: int = 120_000, tol: float = 1e-8,
+                           seed: int = 0) -> NaiveMultilayerResult:
+    """Train one encoder/decoder network ``N -> H ... -> N`` on ``patterns`` ``(P, N)`` the
+    way the paper's multilayer scripts do: every layer ``tanh((W * M) h + b)``, the output
+    layer's tanh compared with the patterns by MSE, full batch, ``torch.optim.RMSprop(lr)``,
+    stop when the loss is below ``tol`` or after ``max_steps`` steps. ``W`` and ``b`` start
+    from ``torch.nn.Linear``'s default distribution (uniform in ``+-1/sqrt(fan_in)``), drawn
+    from a generator seeded with ``seed``."""
+    x = torch.as_tensor(patterns, dtype=torch.float32)
+    gen = torch.Generator().manual_seed(seed)
+    weights, biases = [], []
+    for mask in masks:
+        n_out, n_in = mask.shape
+        bound = 1.0 / n_in**0.5
+        weights.append(torch.nn.Parameter((torch.rand(n_out, n_in, generator=gen) * 2 - 1)
+                                          * bound))
+        biases.append(torch.nn.Parameter((torch.rand(n_out, generator=gen) * 2 - 1) * bound))
+    optimizer = torch.optim.RMSprop([*weights, *biases], lr=lr)
+    steps = 0
+    start = time.perf_counter()
+    while True:
+        h = x
+        for w, b, mask in zip(weights, biases, masks, strict=True):
+            h = torch.tanh(h @ (w * mask).T + b)
+        loss = F.mse_loss(h, x)
+        loss_value = loss.item()
+        if loss_value < tol or steps >= max_steps:
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        steps += 1
+    seconds = time.perf_counter() - start
+    return NaiveMultilayerResult(
+        weights=[(w * m).detach() for w, m in zip(weights, masks, strict=True)],
+        biases=[b.detach().clone() for b in biases], steps=steps, loss=loss_value,
+        converged=loss_value < tol, seconds=seconds)
+
+
+def recall_naive_multilayer(weights: list[torch.Tensor], biases: list[torch.Tensor],
+                            cues: torch.Tensor, max_steps: int = 100) -> torch.Tensor:
+    """Synchronous sign recall through the layers: hidden layers ``tanh``, the state becomes
+    the sign of the output layer's pre-activation (a zero keeps the state); stops when no cue
+    changes or after ``max_steps`` updates."""
+    x = cues.clone()
+    for _ in range(max_steps):
+        h = x
+        for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            h = h @ w.T + b
+            if k < len(weights) - 1:
+                h = torch.tanh(h)
+        new = torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, x))
+        if torch.equal(new, x):
+            break
+        x = new
+    return x

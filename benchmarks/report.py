@@ -41,7 +41,9 @@ def print_header(meta: dict[str, Any], console: Console) -> None:
         "RSS MB = whole-process peak resident set size during each side "
         f"({meta['memory_method']}), (+x) = above the RSS at that side's start.\n"
         "GFLOP/s = analytic useful work (3 x 2*P*N^2 per step and network) / training time. "
-        "Speed ratios = naive time / xbarmem time, measured in this run.")
+        "Speed ratios = naive time / xbarmem time, measured in this run.\n"
+        "xbarmem's fixed-point trainer stops with stop='stable' (solution stopped changing) "
+        "unless a side says stop=loss (the paper's loss < 1e-8).")
 
 
 def print_case(entry: dict[str, Any], console: Console) -> None:
@@ -50,7 +52,8 @@ def print_case(entry: dict[str, Any], console: Console) -> None:
     if entry["status"] == "skipped":
         console.print(f"case {entry['case']}: {entry['reason']}")
         return
-    {"1": _print_single, "2": _print_capacity, "4a": _print_big}[entry["case"]](entry, console)
+    {"1": _print_single, "2": _print_capacity, "3": _print_single, "4a": _print_big,
+     "4b": _print_single}[entry["case"]](entry, console)
     console.print(f"shared by both sides: {entry['shared']}")
 
 
@@ -61,12 +64,18 @@ def _print_single(entry: dict[str, Any], console: Console) -> None:
     for col in ("side", "train s", "steps", "us/step", "final loss", "GFLOP/s", "RSS MB",
                 "cosine", "exact"):
         table.add_column(col, justify="left" if col == "side" else "right")
+    skipped = []
     for label, side in entry["sides"].items():
+        if side.get("status") == "skipped":
+            skipped.append(f"{label} side skipped: {side['reason']}")
+            continue
         table.add_row(label, f"{side['train_seconds']:.2f}", str(side["steps"]),
                       _us(side["seconds_per_step"]), _num(side["final_loss"], ".2e"),
                       _num(side["gflops"], ".2f"), _mem(side), f"{side['cosine']:.4f}",
                       f"{side['exact']:.3f}")
     console.print(table)
+    for line in skipped:
+        console.print(line)
     for label, r in entry["speed_ratio_naive_over"].items():
         console.print(f"speed naive/{label}: {_ratio(r['train'])} training time, "
                       f"{_ratio(r['per_step'])} per step, {_ratio(r['wall'])} wall")
@@ -79,22 +88,34 @@ def _print_capacity(entry: dict[str, Any], console: Console) -> None:
     proto = settings["protocol"]
     table = Table(title=f"capacity: {proto['level']:.0%} flips, {proto['probes']} cues/pattern, "
                         f"{settings['trials']} trial(s) per count")
-    for col in ("faults", "side", "train s", "wall s", "net-steps", "us/net-step", "GFLOP/s",
-                "RSS MB", *[f"cap@{t}" for t in thresholds]):
+    for col in ("faults", "side", "networks", "train s", "eval s", "wall s", "net-steps",
+                "us/net-step", "GFLOP/s", "RSS MB", *[f"cap@{t}" for t in thresholds]):
         table.add_column(col, justify="left" if col in ("faults", "side") else "right")
     for level in entry["levels"]:
-        for name in ("naive", "xbarmem"):
-            side = level[name]
-            table.add_row(f"{level['faults']:.0%}", name, f"{side['train_seconds']:.2f}",
-                          f"{side['wall_seconds']:.2f}", f"{side['network_steps']:.0f}",
-                          _us(side["seconds_per_network_step"]), _num(side["gflops"], ".2f"),
-                          _mem(side), *[str(side["capacity"][t]) for t in thresholds])
+        for name in ("naive", "xbarmem", "search"):
+            side = level.get(name)
+            if side is None:
+                continue
+            evals = side.get("eval_seconds", side.get("recall_seconds"))
+            table.add_row(f"{level['faults']:.0%}",
+                          name if name != "search" else f"search ({side['rounds']} rounds)",
+                          str(side["networks"]), f"{side['train_seconds']:.2f}",
+                          _num(evals, ".2f"), f"{side['wall_seconds']:.2f}",
+                          _num(side.get("network_steps"), ".0f"),
+                          _us(side.get("seconds_per_network_step")),
+                          _num(side.get("gflops"), ".2f"), _mem(side),
+                          *[str(side["capacity"][t]) for t in thresholds])
     console.print(table)
     for level in entry["levels"]:
         r = level["speed_ratio_naive_over_xbarmem"]
         console.print(f"{level['faults']:.0%} faults, speed naive/xbarmem: "
                       f"{_ratio(r['train'])} training time, {_ratio(r['per_network_step'])} "
                       f"per network-step, {_ratio(r['wall'])} wall")
+        if "speed_ratio_naive_over_search" in level:
+            r = level["speed_ratio_naive_over_search"]
+            console.print(f"{level['faults']:.0%} faults, speed naive/search: "
+                          f"{_ratio(r['train'])} training time, {_ratio(r['wall'])} wall "
+                          f"(tested counts {level['search']['tested']})")
     curve = Table(title="mean cosine vs stored patterns")
     curve.add_column("count", justify="right")
     for level in entry["levels"]:

@@ -14,11 +14,12 @@ import torch
 from rich.console import Console
 
 from xbarmem import AdaptiveTrainer
+from xbarmem.adaptive_multilayer import MultilayerTrainer
 
 from .cases import CASES
 from .config import BenchConfig
 from .measure import PeakMemory, matmul_gflops, ru_maxrss_bytes
-from .naive import train_naive
+from .naive import train_naive, train_naive_multilayer
 from .report import print_case, print_footer, print_header, write_json
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -29,7 +30,7 @@ ALIASES: dict[str, str] = {
     "2": "2", "capacity": "2",
     "3": "3", "multilayer": "3",
     "4a": "4a", "n1024": "4a", "big": "4a",
-    "4b": "4b",
+    "4b": "4b", "n784": "4b",
 }
 
 
@@ -52,6 +53,11 @@ def warm_up() -> float:
     train_naive(x, torch.ones(8, 8), max_steps=3)
     AdaptiveTrainer(objective="fixed-point", max_steps=3).fit(x)
     AdaptiveTrainer(max_steps=3, finetune_steps=2, cue_copies=1, unroll=1).fit(x)
+    train_naive_multilayer(x, [torch.ones(4, 8), torch.ones(8, 4)], max_steps=3)
+    bounds = [(torch.full((4, 9), -1.0), torch.full((4, 9), 1.0)),
+              (torch.full((8, 5), -1.0), torch.full((8, 5), 1.0))]
+    MultilayerTrainer(objective="fixed-point", max_steps=3).fit(x, bounds)
+    MultilayerTrainer(max_steps=3, finetune_steps=2, cue_copies=1, unroll=1).fit(x, bounds)
     return time.perf_counter() - start
 
 
@@ -66,6 +72,17 @@ def run(cases: list[str], cfg: BenchConfig, *, preset: str = "custom",
         if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
             console = Console(width=140)
     ids = resolve_cases(cases)
+    threads_before = torch.get_num_threads()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _run(ids, cfg, preset, json_out, console, verbose)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run(ids: list[str], cfg: BenchConfig, preset: str, json_out: Path | None,
+         console: Console, verbose: bool) -> dict[str, Any]:
     start = time.perf_counter()
     warm_up_seconds = warm_up()
     with PeakMemory() as probe:
