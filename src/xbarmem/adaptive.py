@@ -121,7 +121,9 @@ class AdaptiveTrainer:
         seed: seed of cue draws and noise injection.
         stop: fixed-point objective's stopping rule: ``"stable"`` (loss below ``tol`` or the
             solution stopped changing, see the module docstring) or ``"loss"`` (the paper's:
-            loss below ``tol`` only, else ``max_steps``).
+            loss below ``tol`` only, else ``max_steps``). Single-layer training; a subclass
+            training through :meth:`_stage` (the multilayer trainer) keeps the loss rule
+            unless it passes ``stable=True`` there.
         stable_tol: ``"stable"``: largest change of a row between two checks (binary patterns:
             distance between the unit-normalised rows; continuous: ``|a - a_prev| / |a|``).
         stable_window: ``"stable"``: optimiser steps between two checks.
