@@ -32,14 +32,17 @@ def _continuous(t=3, p=6, n=12, seed=0):
     return torch.rand(t, p, n, generator=gen) * 2 - 1
 
 
+@pytest.mark.parametrize("recall_loss,tau", [("mse", 1.0), ("logistic", 1.0), ("mse", 4.0),
+                                             ("logistic", 4.0)])
 @pytest.mark.parametrize("straight_through", [False, True])
 @pytest.mark.parametrize("kind", ["binary", "continuous"])
 @pytest.mark.parametrize("noise", [(0.0, 0.0), (0.05, 0.02)])
-def test_basin_gradient_matches_autograd(kind, straight_through, noise):
+def test_basin_gradient_matches_autograd(kind, straight_through, noise, recall_loss, tau):
     x = _continuous()
     if kind == "binary":
         x = torch.where(x >= 0, 1.0, -1.0)
-    trainer = AdaptiveTrainer(cue_copies=3, unroll=4)
+    trainer = AdaptiveTrainer(cue_copies=3, unroll=4, recall_loss=recall_loss,
+                              finetune_temperature=tau)
     valid = trainer._valid(torch.tensor([6, 3, 4]), 3, 6)
     a0 = 0.3 * torch.randn(3, 12, 13, generator=torch.Generator().manual_seed(1))
     a = a0.clone().requires_grad_(True)

@@ -23,6 +23,20 @@ Two objectives:
   dynamics (on 10 MNIST digits at 50% weight faults, mean cosine 0.981 -> 0.985; at 60%,
   0.937 -> 0.964; no loss without faults).
 
+What limits sign recall on the demo's digits (10 MNIST digits 0-9, 50% weight faults, 10% flips,
+chips with fault seeds 0..2, 10..12, 20..22; ``python examples/demo_sign_limit.py``):
+the defaults give mean cosine 0.986 under sign neurons and 0.993 under tanh neurons, where a
+nearest-stored-pattern decoder would give 0.9994. Almost all failures are cues that settle in
+*another stored digit* of the closest pairs (Hamming distance 7: digits 1/3 and 4/5), which a
+neuron can tell apart only through the other distinguishing pixels it is connected to (about
+half of them at 50% faults; its own cue bit is never seen, there is no self-connection).
+Storing only such a pair still leaves 1-1.5% of its cues confused. Options measured on those 9
+chips, none more than 0.002 above the defaults (several up to 0.008 below): ``cue_copies``
+32/64, ``finetune_steps`` 2000/3000, ``cue_flip`` 0.08/0.13/0.15, ``unroll`` 8,
+``late_weight`` 0/5, ``finetune_unroll`` 4, ``finetune_lr`` 1e-2, ``recall_loss="logistic"``
+(0.983), ``finetune_temperature`` 1.5/2 (0.987/0.988) and 3/6 (worse); four training seeds per
+chip differ by +-0.003.
+
 Training is batched: ``T`` independent networks (fault maps, pattern sets, seeds) are trained as
 one tensor program; each network stops (is frozen) on its own convergence. Networks storing
 different numbers of patterns (``counts``) are split into a few groups of similar size so that
@@ -57,6 +71,7 @@ from .errors import ConfigError
 
 OBJECTIVES = ("basin", "fixed-point")
 OPTIMIZERS = ("adam", "rmsprop")
+RECALL_LOSSES = ("mse", "logistic")
 STOPS = ("stable", "loss")
 _ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults
 _RMSPROP_ALPHA = 0.99  # torch.optim.RMSprop's default
@@ -103,6 +118,17 @@ class AdaptiveTrainer:
         finetune_steps: steps of the straight-through sign fine-tune (binary, basin); 0 = off.
         finetune_lr: initial learning rate of the fine-tune (cosine-decayed to 0).
         finetune_unroll: sign updates unrolled in the fine-tune.
+        finetune_temperature: surrogate gradient of the fine-tune's sign updates: the
+            backward pass treats ``sign(h)`` as ``tau * tanh(h / tau)`` (slope
+            ``1 - tanh^2(h / tau)``); ``tau = 1`` is the plain straight-through tanh. Trained
+            fields are a few units large, where ``tanh'`` is almost 0, so with ``tau = 1`` a
+            confidently wrong neuron passes almost no gradient back through the recall.
+        recall_loss: loss of the unrolled recall terms for binary patterns: ``"mse"`` (squared
+            error of the state, as the fixed-point term) or ``"logistic"``
+            (``softplus(-2 x_i h_i)`` on every neuron's field ``h_i``, i.e. cross-entropy of
+            the tanh unit; its gradient ``tanh(h_i) - x_i`` does not vanish on a confidently
+            wrong neuron, where the squared error's does). Continuous patterns always use
+            ``"mse"``.
         warm_start: start from the closed-form per-neuron solution instead of zeros: each row
             of ``[W | b]`` is the minimum-norm (ridge ``1e-6``) least-squares solution, over its
             free weights only (pinned weights enter as constants), of ``W x^mu + b = kappa
@@ -121,9 +147,9 @@ class AdaptiveTrainer:
         seed: seed of cue draws and noise injection.
         stop: fixed-point objective's stopping rule: ``"stable"`` (loss below ``tol`` or the
             solution stopped changing, see the module docstring) or ``"loss"`` (the paper's:
-            loss below ``tol`` only, else ``max_steps``). Single-layer training; a subclass
-            training through :meth:`_stage` (the multilayer trainer) keeps the loss rule
-            unless it passes ``stable=True`` there.
+            loss below ``tol`` only, else ``max_steps``). The multilayer trainer applies the
+            same rule to its fixed-point objective (compared on all layers' effective
+            parameters).
         stable_tol: ``"stable"``: largest change of a row between two checks (binary patterns:
             distance between the unit-normalised rows; continuous: ``|a - a_prev| / |a|``).
         stable_window: ``"stable"``: optimiser steps between two checks.
@@ -147,6 +173,8 @@ class AdaptiveTrainer:
     finetune_steps: int = 1000
     finetune_lr: float = 3e-3
     finetune_unroll: int = 10
+    finetune_temperature: float = 1.0
+    recall_loss: str = "mse"
     warm_start: bool = False
     warm_start_field: float = 0.0
     noise_injection: bool = False
@@ -165,9 +193,12 @@ class AdaptiveTrainer:
             raise ConfigError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.recall_loss not in RECALL_LOSSES:
+            raise ConfigError(f"recall_loss must be one of {RECALL_LOSSES}, got "
+                              f"{self.recall_loss!r}")
         if self.stop not in STOPS:
             raise ConfigError(f"stop must be one of {STOPS}, got {self.stop!r}")
-        for key in ("lr", "tol", "rel_tol", "finetune_lr", "stable_tol"):
+        for key in ("lr", "tol", "rel_tol", "finetune_lr", "stable_tol", "finetune_temperature"):
             if not getattr(self, key) > 0:
                 raise ConfigError(f"{key} must be > 0, got {getattr(self, key)!r}")
         if not isinstance(self.finetune_steps, int) or self.finetune_steps < 0:
@@ -188,7 +219,8 @@ class AdaptiveTrainer:
         return {k: getattr(self, k) for k in (
             "objective", "lr", "optimizer", "max_steps", "tol", "rel_tol", "window", "cue_flip",
             "cue_noise", "cue_copies", "unroll", "late_weight", "finetune_steps", "finetune_lr",
-            "finetune_unroll", "warm_start", "warm_start_field", "noise_injection", "bias",
+            "finetune_unroll", "finetune_temperature", "recall_loss", "warm_start",
+            "warm_start_field", "noise_injection", "bias",
             "seed", "stop", "stable_tol", "stable_window", "bucket")}
 
     # ------------------------------------------------------------------ public
@@ -538,28 +570,47 @@ class AdaptiveTrainer:
         states = torch.empty(t, unroll, rows, n)  # input of every unrolled update
         slopes = torch.empty(t, unroll, rows, n)  # d loss / d h of every unrolled update
         states[:, 0] = state
+        logistic = self.recall_loss == "logistic" and kind == "binary"
+        tau = self.finetune_temperature
         tape, squares = [], []
         for k in range(unroll):
             h, w, extra = self._noisy_field(a, states[:, k], noise, gen)
+            if logistic:  # softplus(-2 x h) per neuron; gradient tanh(h) - x
+                term = torch.nn.functional.softplus(-2.0 * target * h)
+                if padded:
+                    term *= mask
+                squares.append(term.sum(dim=(1, 2)))
+            surrogate = (torch.tanh(h / tau) if straight_through and tau != 1.0 else None)
             soft = torch.tanh(h, out=h)
             nxt = torch.sign(h) if straight_through else soft
             if k + 1 < unroll:
                 states[:, k + 1] = nxt
-            err = nxt - target
+            err = (soft if logistic else nxt) - target
             if padded:
                 err *= mask
-            squares.append(err.pow(2).sum(dim=(1, 2)))
-            tape.append((soft, w, extra, err))
+            if not logistic:
+                squares.append(err.pow(2).sum(dim=(1, 2)))
+            tape.append((soft if surrogate is None else surrogate, w, extra, err))
         coef = [float(c) for c in late]
         scale = 2.0 / (n * copies * count)[:, None, None]
+        if logistic:
+            scale = scale / 2.0  # d softplus(-2 x h) / d h = tanh(h) - x, no factor 2
         grad_state = None  # d loss / d state_{k+1}
         for k in range(unroll - 1, -1, -1):
             soft, w, extra, err = tape[k]
             direct = err.mul_(scale * coef[k])
-            grad_state = direct if grad_state is None else grad_state.add_(direct)
             slope = slopes[:, k]
-            torch.mul(grad_state, soft * soft, out=slope)
-            torch.sub(grad_state, slope, out=slope)  # grad_state * (1 - soft^2)
+            if logistic:  # the direct term acts on the field, not through the state
+                if grad_state is None:
+                    slope.copy_(direct)
+                else:
+                    torch.mul(grad_state, soft * soft, out=slope)
+                    torch.sub(grad_state, slope, out=slope)
+                    slope += direct
+            else:
+                grad_state = direct if grad_state is None else grad_state.add_(direct)
+                torch.mul(grad_state, soft * soft, out=slope)
+                torch.sub(grad_state, slope, out=slope)  # grad_state * (1 - soft^2)
             if k:
                 grad_state = torch.bmm(slope, w)
                 if extra is not None:
@@ -670,11 +721,18 @@ class AdaptiveTrainer:
         weights = torch.arange(1, unroll + 1, dtype=torch.float32) ** self.late_weight
         weights = weights / weights.sum()
         recall = torch.zeros(x.shape[0])
+        logistic = self.recall_loss == "logistic" and kind == "binary"
         for k in range(unroll):
             h = self._field(params, state, noise, gen)
-            soft = torch.tanh(h)
+            tau = self.finetune_temperature
+            soft = tau * torch.tanh(h / tau) if straight_through else torch.tanh(h)
             state = soft + (torch.sign(h) - soft).detach() if straight_through else soft
-            recall = recall + weights[k] * self._masked_mse(state, target, valid)
+            if logistic:
+                term = torch.nn.functional.softplus(-2.0 * target * h).mean(dim=2)
+                term = (term * valid).sum(dim=1) / valid.sum(dim=1)
+            else:
+                term = self._masked_mse(state, target, valid)
+            recall = recall + weights[k] * term
         return fixed + recall
 
     def _converged(self, loss, step, window_sum, prev_window) -> torch.Tensor:

@@ -1,0 +1,153 @@
+"""Fast (closed-form) training paths of the multilayer trainer.
+
+The written-out losses and gradients must equal autograd through
+:meth:`MultilayerTrainer._loss` (fixed-point and basin objectives, binary and continuous, sign
+fine-tune on and off, padded pattern counts, with and without bias, noise injection, layer
+scales), training with them must equal training through the autograd path, and
+``stop="stable"`` must stop early on the weights it reports.
+"""
+
+import pytest
+import torch
+
+from xbarmem.adaptive_multilayer import OBJECTIVE_DEFAULTS, MultilayerTrainer
+
+T, P, N = 3, 6, 12
+COUNTS = torch.tensor([6, 3, 4])  # padded pattern counts
+
+
+def _patterns(kind: str) -> torch.Tensor:
+    x = torch.rand(T, P, N, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    return torch.where(x >= 0, 1.0, -1.0) if kind == "binary" else x
+
+
+def _trainer(bias: bool, lr_fan_in: int = 4, **options) -> tuple[MultilayerTrainer, torch.Tensor]:
+    """A trainer with its layout set (12 -> 5 -> 7 -> 12; ``lr_fan_in = 4`` gives every layer a
+    scale != 1) and a random flat parameter vector."""
+    trainer = MultilayerTrainer(bias=bias, lr_fan_in=lr_fan_in, cue_copies=3, unroll=4,
+                                **options)
+    sizes = [N, 5, 7, N]
+    bounds = [(-torch.ones(o, i + bias), torch.ones(o, i + bias))
+              for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+    trainer._pack_bounds(bounds, T, N)
+    a = 0.5 * torch.randn(T, trainer._scale.numel(), generator=torch.Generator().manual_seed(1))
+    return trainer, a
+
+
+def _autograd(trainer, a0, x, valid, kind, noise, unroll, straight_through):
+    a = a0.clone().requires_grad_(True)
+    loss = trainer._loss(a, x, valid, kind, torch.Generator().manual_seed(5), noise, unroll,
+                         straight_through=straight_through)
+    loss.sum().backward()
+    return loss.detach(), a.grad
+
+
+NOISE = [(0.0, 0.0), (0.05, 0.02)]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("noise", NOISE)
+@pytest.mark.parametrize("kind", ["binary", "continuous"])
+@pytest.mark.parametrize("lr_fan_in", [4, 0])
+def test_fixed_point_loss_and_gradient_match_autograd(kind, noise, bias, lr_fan_in):
+    trainer, a0 = _trainer(bias, lr_fan_in, objective="fixed-point")
+    x = _patterns(kind)
+    valid = trainer._valid(COUNTS, T, P)
+    loss, grad = _autograd(trainer, a0, x, valid, kind, noise, 1, False)
+    mine, my_grad = trainer._fixed_point_loss_grad(a0, x, valid,
+                                                   torch.Generator().manual_seed(5), noise)
+    torch.testing.assert_close(mine, loss, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(my_grad, grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("recall_loss,tau", [("mse", 1.0), ("logistic", 1.0), ("mse", 4.0)])
+@pytest.mark.parametrize("straight_through", [False, True])
+@pytest.mark.parametrize("kind", ["binary", "continuous"])
+@pytest.mark.parametrize("noise", NOISE)
+@pytest.mark.parametrize("bias", [True, False])
+def test_basin_loss_and_gradient_match_autograd(kind, straight_through, noise, bias,
+                                                recall_loss, tau):
+    trainer, a0 = _trainer(bias, recall_loss=recall_loss, finetune_temperature=tau)
+    x = _patterns(kind)
+    valid = trainer._valid(COUNTS, T, P)
+    loss, grad = _autograd(trainer, a0, x, valid, kind, noise, 4, straight_through)
+    late = torch.arange(1, 5, dtype=torch.float32) ** trainer.late_weight
+    mine, my_grad = trainer._basin_loss_grad(a0, x, valid, kind,
+                                             torch.Generator().manual_seed(5), noise, 4,
+                                             late / late.sum(), straight_through)
+    torch.testing.assert_close(mine, loss, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(my_grad, grad, rtol=1e-4, atol=1e-6)
+
+
+def _bounds(bias: bool = True):
+    """12 -> 5 -> 12 intervals ``[-0.4, 0.4]`` with one pinned weight in the first layer."""
+    lo0, hi0 = -0.4 * torch.ones(5, N + bias), 0.4 * torch.ones(5, N + bias)
+    lo0[1, 2] = hi0[1, 2] = 0.1
+    return [(lo0, hi0), (-0.4 * torch.ones(N, 5 + bias), 0.4 * torch.ones(N, 5 + bias))]
+
+
+@pytest.mark.parametrize("objective,optimizer,noise", [
+    ("fixed-point", "adam", 0.0), ("fixed-point", "rmsprop", 0.0), ("fixed-point", "adam", 0.05),
+    ("basin", "adam", 0.0), ("basin", "rmsprop", 0.05)])
+@pytest.mark.parametrize("kind", ["binary", "continuous"])
+@pytest.mark.parametrize("lr_fan_in,bias", [(8, True), (4, False)])  # 4: hidden scale != 1
+def test_fast_training_equals_autograd_training(objective, optimizer, noise, kind, lr_fan_in,
+                                                bias):
+    # with noise, a network stopping early would change the other networks' noise draws on
+    # the fast path (it leaves the batch), so the basin criterion is kept from firing there
+    options = dict(objective=objective, optimizer=optimizer, stop="loss", max_steps=7, lr=3e-2,
+                   lr_fan_in=lr_fan_in, bias=bias, cue_copies=2, unroll=3, finetune_steps=4,
+                   window=100 if noise else 2, seed=3, noise_injection=noise > 0)
+    x = _patterns(kind)
+    fast = MultilayerTrainer(**options).fit(x, _bounds(bias), counts=COUNTS, kind=kind,
+                                            weight_noise=noise, read_noise=noise / 2)
+    slow_trainer = MultilayerTrainer(**options)
+    slow_trainer.closed_form = False
+    slow = slow_trainer.fit(x, _bounds(bias), counts=COUNTS, kind=kind, weight_noise=noise,
+                            read_noise=noise / 2)
+    for mine, theirs in zip(fast.weights + fast.biases, slow.weights + slow.biases, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
+    assert torch.equal(fast.steps, slow.steps)
+    pinned = fast.weights[0][:, 1, 2]  # never moved (up to the rounding of its layer's scale)
+    torch.testing.assert_close(pinned, torch.full_like(pinned, 0.1))
+
+
+def test_stable_stop_ends_early_and_reports_the_returned_weights():
+    x = _patterns("binary")
+    trainer = MultilayerTrainer(objective="fixed-point", max_steps=4000, seed=2)
+    res = trainer.fit(x, _bounds(), counts=COUNTS)
+    assert (res.steps < 4000).all() and (res.steps % trainer.stable_window == 0).all()
+    assert len(set(res.steps.tolist())) > 1  # networks left the batch at different checks
+    # leaving the batch (and trimming its padding rows) does not change the others' training:
+    # each network equals the same batch run to exactly its step count
+    for t, steps in enumerate(res.steps.tolist()):
+        ref = MultilayerTrainer(objective="fixed-point", stop="loss", max_steps=steps,
+                                seed=2).fit(x, _bounds(), counts=COUNTS)
+        for mine, theirs in zip(res.weights + res.biases, ref.weights + ref.biases,
+                                strict=True):
+            torch.testing.assert_close(mine[t], theirs[t], rtol=1e-4, atol=1e-5)
+    assert trainer.fixed_points(res, x, COUNTS).all()
+    # the reported loss is the loss of the returned weights
+    flat = torch.cat([torch.cat([w, b[:, :, None]], dim=2).reshape(T, -1)
+                      for w, b in zip(res.weights, res.biases, strict=True)], dim=1)
+    loss = trainer._loss(flat / trainer._scale, x, trainer._valid(COUNTS, T, P), "binary",
+                         None, (0.0, 0.0), 1, straight_through=False)
+    torch.testing.assert_close(res.loss, loss, rtol=1e-4, atol=1e-9)
+    # with the paper's rule the same networks run to the cap (the loss stays above 1e-8)
+    capped = MultilayerTrainer(objective="fixed-point", stop="loss", max_steps=300,
+                               seed=2).fit(x, _bounds(), counts=COUNTS)
+    assert (capped.steps == 300).all() and not capped.converged.any()
+
+
+def test_defaults_depend_on_the_objective_and_explicit_options_win():
+    basin = MultilayerTrainer().options()
+    fixed = MultilayerTrainer(objective="fixed-point").options()
+    for key, value in OBJECTIVE_DEFAULTS["basin"].items():
+        assert basin[key] == value
+    for key, value in OBJECTIVE_DEFAULTS["fixed-point"].items():
+        assert fixed[key] == value
+    mine = MultilayerTrainer(objective="fixed-point", lr=5e-3, optimizer="adam", init_scale=1.0,
+                             stable_tol=0.08)
+    assert (mine.lr, mine.optimizer, mine.init_scale, mine.stable_tol) == (5e-3, "adam", 1.0,
+                                                                           0.08)
+    assert MultilayerTrainer(**fixed).options() == fixed  # round trip through model metadata
