@@ -188,6 +188,33 @@ def test_mnist_shuffle_is_seeded() -> None:
     assert not np.array_equal(a.labels, c.labels) or not np.array_equal(a.patterns, c.patterns)
 
 
+def test_mnist_centre_crop_is_the_authors_preprocessing() -> None:
+    """crop=24 keeps the centred 24x24 window before downsampling (8x8: exact 3x3 box means),
+    as the authors' scripts do; ``load_patterns("mnist-crop24")`` names it."""
+    images, _ = _bundled()
+    ps = load_mnist(side=8, n=12, crop=24)
+    small = images[:12, 2:26, 2:26].astype(np.float64).reshape(12, 8, 3, 8, 3).mean(axis=(2, 4))
+    flat = small.reshape(12, -1)
+    np.testing.assert_array_equal(ps.patterns,
+                                  np.where(flat > flat.mean(axis=1, keepdims=True), 1.0, -1.0))
+    assert ps.name == "mnist8c24-binary"
+    whole = load_mnist(side=8, n=12)
+    assert not np.array_equal(ps.patterns, whole.patterns)
+    np.testing.assert_array_equal(load_mnist(side=8, n=12, crop=28).patterns, whole.patterns)
+    named = load_patterns("mnist-crop24", side=8, one_per_class=True)
+    np.testing.assert_array_equal(named.patterns,
+                                  load_mnist(side=8, one_per_class=True, crop=24).patterns)
+    # cropping enlarges the digit: the one-per-class digits are less alike
+    def mean_overlap(p):
+        g = np.abs(p @ p.T) / p.shape[1]
+        return g[~np.eye(len(p), dtype=bool)].mean()
+    assert mean_overlap(named.patterns) < mean_overlap(load_mnist(one_per_class=True).patterns)
+    with pytest.raises(PatternError, match="crop"):
+        load_mnist(side=12, crop=10)
+    with pytest.raises(PatternError, match="crop"):
+        load_mnist(side=8, crop=30)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "word"),
     [

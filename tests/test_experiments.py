@@ -104,6 +104,7 @@ def count_rows(store: Path) -> int:
     ({"base": {"patterns": 11, "selection": "one-per-class", "data": "mnist"}},
      ["patterns", "one-per-class"]),
     ({"base": {"data": "mnist", "n_neurons": 50}}, ["n_neurons", "side"]),
+    ({"base": {"data": "mnist-crop24", "n_neurons": 784}}, ["n_neurons", "4..24"]),
     ({"base": {"chip": "no-such-chip"}}, ["chip", "no-such-chip"]),
     ({"base": {"hidden": 8}}, ["hidden", "multilayer"]),
     ({"base": {"level": 2.0}}, ["level", "[0, 1]"]),
@@ -326,3 +327,34 @@ def test_reproduce_reports_missing_modules(tmp_path):
     text = Path(res["path"]).read_text()
     assert "(z) a claim whose module is missing" in text and "not yet available" in text
     assert (tmp_path / "results.sqlite").is_file()
+
+
+def test_fault_sweep_gives_classic_rules_more_chips(tmp_path):
+    """The reproduce fault-tolerance section: cheap classic rules run on more chips (seeds)
+    than the trained rule, and the report's table and done-when check use both sweeps' rows."""
+    from xbarmem.experiments.reproduce import FaultTolerance
+    from xbarmem.rules import rule_names
+
+    class Small(FaultTolerance):
+        datasets = ("digits",)
+
+        def faults(self, quick):
+            return [0.5]
+
+        @staticmethod
+        def seeds(quick, trained):
+            return 1 if trained else 3
+
+    exp = Small()
+    specs = {s.name: s for s in exp.sweeps(quick=True)}
+    classic = specs["reproduce-quick-a-digits-classic"].trials
+    adaptive = specs["reproduce-quick-a-digits-adaptive"].trials
+    assert len(classic) == 3 * (len(rule_names()) - 1) and len(adaptive) == 1
+    assert {t.config["rule"] for t in adaptive} == {"adaptive"}
+    res = reproduce(tmp_path, quick=True, experiments=[exp], log=lambda _: None)
+    text = Path(res["path"]).read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 0.5 |"))
+    assert "n/a" not in row and row.count(" (") == 4  # paper value beside 4 of the rules
+    assert "3 per point for the classic rules, 1 for the hardware-adaptive rule" in text
+    with ResultStore(tmp_path / "results.sqlite") as db:
+        assert len(db.by_keys([t.key for t in classic + adaptive])) == len(classic) + 1

@@ -44,8 +44,9 @@ def demo(
     probes: Annotated[int, typer.Option(help="Corrupted cues per digit and chip.")] = 20,
     chips: Annotated[int, typer.Option(help="Independent chips (fault maps) per rule.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of faults, programming and cues.")] = 0,
-    data: Annotated[str, typer.Option(help="mnist (bundled MNIST at 8x8) or digits "
-                                      "(scikit-learn's 8x8 digits).")] = "mnist",
+    data: Annotated[str, typer.Option(help="mnist (bundled MNIST at 8x8), mnist-crop24 (from "
+                                      "the centred 24x24 window, the authors' preprocessing) "
+                                      "or digits (scikit-learn's 8x8 digits).")] = "mnist-crop24",
 ) -> None:
     """Store 10 MNIST digits (8x8, one per class) on 64x64 crossbars with half the devices
     stuck; compare hardware-adaptive learning with Hebb, Storkey, pseudo-inverse, perceptron."""
@@ -64,7 +65,8 @@ def demo(
         _emit_json(results)
         return
     s = results["settings"]
-    source = "MNIST" if s["data"] == "mnist" else "scikit-learn"
+    source = {"mnist": "MNIST", "mnist-crop24": "MNIST (centre 24x24 crop)"}.get(
+        s["data"], "scikit-learn")
     out.print(f"Recall of {s['n_patterns']} 8x8 {source} digits (one per class), N="
               f"{s['n_neurons']}, {faults:.0%} stuck, {flip:.0%} bit flips, {chips} chips x "
               f"{probes} cues per digit")
@@ -87,7 +89,8 @@ def demo(
 
 # ---------------------------------------------------------------------------------- train
 PatternsOpt = Annotated[str, typer.Option(
-    "--patterns", "-p", help="mnist, digits, random, or a file (.npy/.npz/.csv/IDX).")]
+    "--patterns", "-p", help="mnist, mnist-crop24, digits, random, or a file "
+    "(.npy/.npz/.csv/IDX).")]
 
 
 def _load(patterns: str, kind: str, side: int, n: int | None, one_per_class: bool,

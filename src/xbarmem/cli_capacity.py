@@ -93,7 +93,7 @@ def capacity_cmd(
         help="Multilayer hidden widths: 32; 64-32 (two hidden layers); 16,32,128 (one "
              "architecture each).")] = "32",
     data: Annotated[str, typer.Option(
-        help="digits (scikit-learn 8x8), mnist, random or a file.")] = "digits",
+        help="digits (scikit-learn 8x8), mnist, mnist-crop24, random or a file.")] = "digits",
     kind: Annotated[str, typer.Option(help="binary or continuous.")] = "binary",
     side: Annotated[int, typer.Option(help="Image side (N = side^2) for mnist/random.")] = 8,
     pool: Annotated[int | None, typer.Option(

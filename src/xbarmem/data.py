@@ -28,6 +28,7 @@ from xbarmem.errors import FileFormatError, PatternError
 __all__ = [
     "BUILTIN_SOURCES",
     "KINDS",
+    "MNIST_VARIANTS",
     "SUPPORTED_FILE_TYPES",
     "PatternSet",
     "load_digits",
@@ -39,7 +40,12 @@ __all__ = [
 ]
 
 KINDS = ("binary", "continuous")
-BUILTIN_SOURCES = ("mnist", "digits", "random")
+BUILTIN_SOURCES = ("mnist", "mnist-crop24", "digits", "random")
+#: built-in MNIST variants: name -> side of the centred window kept before downsampling
+#: (``None``: the whole 28 x 28 image). ``mnist-crop24`` is the authors' scripts' preprocessing
+#: for sides up to 24 (centre 24 x 24 crop, then resize), which enlarges the digit within the
+#: pattern and makes the stored digits less alike.
+MNIST_VARIANTS: dict[str, int | None] = {"mnist": None, "mnist-crop24": 24}
 SUPPORTED_FILE_TYPES = (".npy", ".npz", ".csv", "MNIST IDX (*-idx3-ubyte, *.idx)", "+ .gz of these")
 
 _IDX_DTYPES: dict[int, str] = {
@@ -318,8 +324,13 @@ def load_mnist(
     one_per_class: bool = False,
     seed: int = 0,
     shuffle: bool = False,
+    crop: int | None = None,
 ) -> PatternSet:
     """Patterns from the bundled 10 000-image MNIST subset, area-downsampled to side x side.
+
+    ``crop``: keep only the centred ``crop x crop`` window of each 28 x 28 image before
+    downsampling (``side <= crop <= 28``; ``None`` keeps the whole image). The authors' scripts
+    crop to 24 for sides up to 24 (``load_patterns("mnist-crop24")``).
 
     Selection (applied in this order): ``shuffle`` (with ``seed``) reorders the file order,
     ``digits`` keeps only those classes, ``one_per_class`` keeps the first image of each class
@@ -329,13 +340,20 @@ def load_mnist(
     """
     _check_kind(kind)
     side = _check_side(side)
+    if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, np.integer))
+                             or not side <= crop <= 28):
+        raise PatternError(f"crop must be an integer in {side}..28 (at least side), got {crop!r}")
     images, labels = _bundled_mnist()
     idx = _select(labels, len(labels), n, digits, one_per_class, shuffle, seed)
-    small = _resize_area(images[idx].astype(np.float32), side)
+    chosen = images[idx].astype(np.float32)
+    if crop is not None and crop < 28:
+        lo = (28 - crop) // 2
+        chosen = chosen[:, lo:lo + crop, lo:lo + crop]
+    small = _resize_area(chosen, side)
     return PatternSet(
         _images_to_patterns(small, 255.0, kind),
         kind,
-        f"mnist{side}-{kind}",
+        f"mnist{side}{'' if crop in (None, 28) else f'c{crop}'}-{kind}",
         labels[idx].astype(np.int64),
         (side, side),
     )
@@ -543,15 +561,18 @@ def load_patterns(
 ) -> PatternSet:
     """Resolve ``source`` to a pattern set.
 
-    ``"mnist"``: bundled MNIST at ``side x side`` (first ``n`` / one per class); ``"digits"``:
+    ``"mnist"``: bundled MNIST at ``side x side`` (first ``n`` / one per class);
+    ``"mnist-crop24"``: the same from the centred 24 x 24 window (the authors' preprocessing);
+    ``"digits"``:
     scikit-learn 8x8 digits (``side`` must be 8); ``"random"``: ``n`` random patterns of
     ``side*side`` neurons from ``seed``; anything else is a file path for :func:`load_file`
     (8-bit images resized to ``side``), then first ``n`` / one per class (needs .npz labels).
     """
     _check_kind(kind)
     name = str(source).strip().lower()
-    if name == "mnist":
-        return load_mnist(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed)
+    if name in MNIST_VARIANTS:
+        return load_mnist(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed,
+                          crop=MNIST_VARIANTS[name])
     if name == "digits":
         if side != 8:
             raise PatternError(f"the 'digits' set is 8x8 only, got side={side}")

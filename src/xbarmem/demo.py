@@ -27,6 +27,7 @@ FAULT_MODEL_PRESETS = {"weight": "paper-sim", "device": "ideal"}
 #: one digit of each class 0-9, 8x8, binarised at each image's mean
 DEMO_DATA = {
     "mnist": lambda: load_mnist(side=8, kind="binary", one_per_class=True),
+    "mnist-crop24": lambda: load_mnist(side=8, kind="binary", one_per_class=True, crop=24),
     "digits": lambda: load_digits(kind="binary", one_per_class=True),
 }
 
@@ -34,7 +35,7 @@ DEMO_DATA = {
 def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips: int = 3,
              fault_models: tuple[str, ...] = ("weight", "device"), seed: int = 0,
              out_dir: str | Path = "xbarmem-out", rules: list[str] | None = None,
-             data: str = "mnist", progress=None) -> dict[str, Any]:
+             data: str = "mnist-crop24", progress=None) -> dict[str, Any]:
     """Run the demo; returns the results dict (also used for ``--json``) and writes a PNG.
 
     Every trained chip is recalled twice from the same cues: with the paper's sign neurons

@@ -54,7 +54,8 @@ from ..rules import rule_names
 TRIAL_KINDS = ("evaluate", "capacity")
 ARCHS = ("single", "multilayer")
 SELECTIONS = ("one-per-class", "first", "random")
-BUILTIN_DATA = {"mnist": 10000, "digits": 1797}  # patterns available in each built-in set
+#: patterns available in each built-in set
+BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797}
 SWEEP_KEYS = {"name": "sweep name (stored with every row)",
               "description": "free text",
               "trial": f"one of {TRIAL_KINDS}",
@@ -147,7 +148,9 @@ class Option:
 OPTIONS: dict[str, Option] = {
     "arch": Option("single", _choice(ARCHS), "single-layer or multilayer memory"),
     "hidden": Option(32, _hidden, "hidden width(s) of a multilayer memory, e.g. 32 or [64, 32]"),
-    "data": Option("mnist", _text, "mnist (bundled, side sqrt(N)), digits (scikit-learn 8x8), "
+    "data": Option("mnist", _text, "mnist (bundled, side sqrt(N)), mnist-crop24 (the same "
+                   "from the centred 24x24 window, the authors' preprocessing), digits "
+                   "(scikit-learn 8x8), "
                    "random, or a pattern file (.npy/.npz/.csv/IDX)"),
     "kind": Option("binary", _choice(("binary", "continuous")), "binary or continuous patterns"),
     "n_neurons": Option(64, _int(2), "N, neurons per pattern (a square for mnist: side^2)"),
@@ -474,10 +477,10 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
     data, n = c["data"], c["n_neurons"]
     sized = c["trial"] == "capacity" or c.get("selection") == "random"
     if data in BUILTIN_DATA:
-        if data == "mnist":
-            side = math.isqrt(n)
-            if side * side != n or not 4 <= side <= 28:
-                raise _fail("n_neurons", n, "mnist needs N = side^2 with side 4..28")
+        if data.startswith("mnist"):
+            side, top = math.isqrt(n), (24 if data == "mnist-crop24" else 28)
+            if side * side != n or not 4 <= side <= top:
+                raise _fail("n_neurons", n, f"{data} needs N = side^2 with side 4..{top}")
         elif n != 64:
             raise _fail("n_neurons", n, "the digits set is 8x8: N must be 64")
         available = BUILTIN_DATA[data]

@@ -45,7 +45,7 @@ from ..capacity import capacity_from_curve
 from ..capacity_search import subset_seed
 from ..chipspec import ChipSpec
 from ..crossbar import arrays_needed
-from ..data import PatternSet, load_digits, load_file, load_mnist, random_patterns
+from ..data import MNIST_VARIANTS, PatternSet, load_digits, load_file, load_mnist, random_patterns
 from ..evaluate import Protocol, evaluate_memory
 from ..faults import FaultMap
 from ..memory import SingleLayerMemory
@@ -103,8 +103,8 @@ def _side(n: int) -> int | None:
 @functools.lru_cache(maxsize=32)
 def _source(data: str, kind: str, n: int, first: int | None, seed: int) -> PatternSet:
     """The first ``first`` patterns of a data source (random data: drawn from ``seed``)."""
-    if data == "mnist":
-        return load_mnist(side=math.isqrt(n), kind=kind, n=first)
+    if data in MNIST_VARIANTS:
+        return load_mnist(side=math.isqrt(n), kind=kind, n=first, crop=MNIST_VARIANTS[data])
     if data == "digits":
         return load_digits(kind=kind, n=first)
     if data == "random":
@@ -114,8 +114,9 @@ def _source(data: str, kind: str, n: int, first: int | None, seed: int) -> Patte
 
 
 def _one_per_class(data: str, kind: str, n: int) -> PatternSet:
-    if data == "mnist":
-        return load_mnist(side=math.isqrt(n), kind=kind, one_per_class=True)
+    if data in MNIST_VARIANTS:
+        return load_mnist(side=math.isqrt(n), kind=kind, one_per_class=True,
+                          crop=MNIST_VARIANTS[data])
     if data == "digits":
         return load_digits(kind=kind, one_per_class=True)
     pset = _source(data, kind, n, None, 0)
