@@ -358,3 +358,22 @@ def test_fault_sweep_gives_classic_rules_more_chips(tmp_path):
     assert "3 per point for the classic rules, 1 for the hardware-adaptive rule" in text
     with ResultStore(tmp_path / "results.sqlite") as db:
         assert len(db.by_keys([t.key for t in classic + adaptive])) == len(classic) + 1
+
+
+def test_reproduce_scaling_uses_hidden_equal_to_n_and_a_trainer_per_kind():
+    """(e) runs N -> N -> N memories (hidden rule ratio:1) at threshold 0.99: binary with the
+    fixed-point objective, continuous with the basin objective (fixed points of the tanh map
+    have tiny basins under sigma 0.6 cue noise)."""
+    from xbarmem.experiments.reproduce import Scaling
+
+    for quick in (True, False):
+        specs = {s.name.rsplit("-", 1)[-1]: s for s in Scaling().sweeps(quick)}
+        assert set(specs) == {"binary", "continuous"}
+        for kind, spec in specs.items():
+            configs = [t.config for t in spec.trials]
+            assert all(c["hidden"] == c["n_neurons"] for c in configs)
+            assert {c["thresholds"][0] for c in configs} == {0.99}
+            objective = {c["rule_options"]["objective"] for c in configs}
+            assert objective == ({"fixed-point"} if kind == "binary" else {"basin"})
+        sizes = sorted({t.config["n_neurons"] for t in specs["binary"].trials})
+        assert sizes == ([64, 144, 256] if quick else [64, 144, 256, 400])
