@@ -580,17 +580,12 @@ class AdaptiveTrainer:
                 if padded:
                     term *= mask
                 squares.append(term.sum(dim=(1, 2)))
-            surrogate = (torch.tanh(h / tau) if straight_through and tau != 1.0 else None)
-            soft = torch.tanh(h, out=h)
-            nxt = torch.sign(h) if straight_through else soft
+            nxt, slope_of, err = unrolled_outputs(h, target, mask if padded else None,
+                                                  straight_through=straight_through, tau=tau,
+                                                  logistic=logistic, squares=squares)
             if k + 1 < unroll:
                 states[:, k + 1] = nxt
-            err = (soft if logistic else nxt) - target
-            if padded:
-                err *= mask
-            if not logistic:
-                squares.append(err.pow(2).sum(dim=(1, 2)))
-            tape.append((soft if surrogate is None else surrogate, w, extra, err))
+            tape.append((slope_of, w, extra, err))
         coef = [float(c) for c in late]
         scale = 2.0 / (n * copies * count)[:, None, None]
         if logistic:
@@ -757,3 +752,28 @@ class AdaptiveTrainer:
         h = torch.bmm(x, result.weights.transpose(1, 2)) + result.bias[:, None, :]
         ok = ((h * x) > 0).all(dim=2) | (self._valid(counts, x.shape[0], x.shape[1]) == 0)
         return ok.all(dim=1)
+
+
+def unrolled_outputs(h: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None, *,
+                     straight_through: bool, tau: float, logistic: bool,
+                     squares: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor,
+                                                           torch.Tensor]:
+    """One unrolled recall step of the basin objective's written-out gradient, after the
+    pre-activation ``h`` ``(T, B, N)`` (overwritten with ``tanh(h)``).
+
+    Returns ``(next_state, slope_of, err)``: the next state (sign with the straight-through
+    fine-tune, else tanh), the tensor whose ``1 - x^2`` is the step's surrogate slope
+    (``tanh(h / tau)`` when the fine-tune temperature differs from 1, else ``tanh(h)``), and the
+    output error (``tanh(h) - target`` for the logistic loss, else ``next_state - target``;
+    zeroed where ``mask`` is 0). The MSE loss's per-network sum of squares is appended to
+    ``squares``. Shared by the single-layer and multilayer trainers.
+    """
+    surrogate = torch.tanh(h / tau) if straight_through and tau != 1.0 else None
+    soft = torch.tanh(h, out=h)
+    nxt = torch.sign(h) if straight_through else soft
+    err = (soft if logistic else nxt) - target
+    if mask is not None:
+        err *= mask
+    if not logistic:
+        squares.append(err.pow(2).sum(dim=(1, 2)))
+    return nxt, (soft if surrogate is None else surrogate), err

@@ -66,7 +66,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from .adaptive import AdaptiveTrainer
+from .adaptive import AdaptiveTrainer, unrolled_outputs
 from .errors import ConfigError
 from .multilayer import MultilayerMemory
 
@@ -453,17 +453,12 @@ class MultilayerTrainer(AdaptiveTrainer):
                 if padded:
                     term *= mask
                 squares.append(term.sum(dim=(1, 2)))
-            surrogate = torch.tanh(h / tau) if straight_through and tau != 1.0 else None
-            soft = torch.tanh(h, out=h)
-            nxt = torch.sign(h) if straight_through else soft
+            nxt, slope_of, err = unrolled_outputs(h, target, mask if padded else None,
+                                                  straight_through=straight_through, tau=tau,
+                                                  logistic=logistic, squares=squares)
             if k + 1 < unroll:
                 ins[0][:, k + 1, :, :n] = nxt
-            err = (soft if logistic else nxt) - target
-            if padded:
-                err *= mask
-            if not logistic:
-                squares.append(err.pow(2).sum(dim=(1, 2)))
-            tape.append((soft if surrogate is None else surrogate, used, extras, err))
+            tape.append((slope_of, used, extras, err))
         coef = [float(c) for c in late]
         scale = 2.0 / (n * copies * count)[:, None, None]
         if logistic:
