@@ -539,6 +539,20 @@ class AdaptiveTrainer:
             extra = read_noise * draw / norm
         return h, w, extra
 
+    def _training_cues(self, x: torch.Tensor, mask: torch.Tensor, copies: int, kind: str,
+                       gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The basin objective's corrupted training cues: ``copies`` of every pattern
+        ``x`` ``(T, P, N)`` as targets ``(T, copies * P, N)``, the padding mask repeated to
+        match, and the cues (binary: ``cue_flip`` bit flips; continuous: Gaussian
+        ``cue_noise``, clipped to [-1, 1]) drawn from ``gen``."""
+        target = x.repeat(1, copies, 1)
+        mask = mask.repeat(1, copies, 1)
+        if kind == "binary":
+            flips = torch.rand(target.shape, generator=gen) < self.cue_flip
+            return target, mask, torch.where(flips, -target, target)
+        noisy = target + self.cue_noise * torch.randn(target.shape, generator=gen)
+        return target, mask, noisy.clamp(-1, 1)
+
     def _basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through):
         """The basin loss of :meth:`_loss` (same random draws, in the same order) and its
         gradient with respect to ``a`` ``(T, N, cols)``, by backpropagation through the
@@ -557,15 +571,7 @@ class AdaptiveTrainer:
             err *= mask
         fixed = err.pow(2).sum(dim=(1, 2)) / (n * count)
         slope0 = err.mul_(1 - y * y).mul_((2.0 / (n * count))[:, None, None])
-        target = x.repeat(1, copies, 1)
-        if padded:
-            mask = mask.repeat(1, copies, 1)
-        if kind == "binary":
-            flips = torch.rand(target.shape, generator=gen) < self.cue_flip
-            state = torch.where(flips, -target, target)
-        else:
-            state = (target + self.cue_noise * torch.randn(target.shape, generator=gen)).clamp(
-                -1, 1)
+        target, mask, state = self._training_cues(x, mask, copies, kind, gen)
         rows = target.shape[1]
         states = torch.empty(t, unroll, rows, n)  # input of every unrolled update
         slopes = torch.empty(t, unroll, rows, n)  # d loss / d h of every unrolled update
@@ -575,11 +581,6 @@ class AdaptiveTrainer:
         tape, squares = [], []
         for k in range(unroll):
             h, w, extra = self._noisy_field(a, states[:, k], noise, gen)
-            if logistic:  # softplus(-2 x h) per neuron; gradient tanh(h) - x
-                term = torch.nn.functional.softplus(-2.0 * target * h)
-                if padded:
-                    term *= mask
-                squares.append(term.sum(dim=(1, 2)))
             nxt, slope_of, err = unrolled_outputs(h, target, mask if padded else None,
                                                   straight_through=straight_through, tau=tau,
                                                   logistic=logistic, squares=squares)
@@ -765,9 +766,15 @@ def unrolled_outputs(h: torch.Tensor, target: torch.Tensor, mask: torch.Tensor |
     fine-tune, else tanh), the tensor whose ``1 - x^2`` is the step's surrogate slope
     (``tanh(h / tau)`` when the fine-tune temperature differs from 1, else ``tanh(h)``), and the
     output error (``tanh(h) - target`` for the logistic loss, else ``next_state - target``;
-    zeroed where ``mask`` is 0). The MSE loss's per-network sum of squares is appended to
-    ``squares``. Shared by the single-layer and multilayer trainers.
+    zeroed where ``mask`` is 0). The step's per-network loss (sum of squared errors, or of
+    ``softplus(-2 target h)`` for the logistic loss) is appended to ``squares``. Shared by the
+    single-layer and multilayer trainers.
     """
+    if logistic:  # softplus(-2 x h) per neuron; gradient tanh(h) - x
+        term = torch.nn.functional.softplus(-2.0 * target * h)
+        if mask is not None:
+            term *= mask
+        squares.append(term.sum(dim=(1, 2)))
     surrogate = torch.tanh(h / tau) if straight_through and tau != 1.0 else None
     soft = torch.tanh(h, out=h)
     nxt = torch.sign(h) if straight_through else soft

@@ -426,15 +426,7 @@ class MultilayerTrainer(AdaptiveTrainer):
         fixed = err.pow(2).sum(dim=(1, 2)) / (n * count)
         slope0 = err.mul_(1 - y * y).mul_((2.0 / (n * count))[:, None, None])
         self._backward(slope0, used, inputs, extras, views)  # the fixed-point term
-        target = x.repeat(1, copies, 1)
-        if padded:
-            mask = mask.repeat(1, copies, 1)
-        if kind == "binary":
-            flips = torch.rand(target.shape, generator=gen) < self.cue_flip
-            state = torch.where(flips, -target, target)
-        else:
-            state = (target + self.cue_noise * torch.randn(target.shape, generator=gen)).clamp(
-                -1, 1)
+        target, mask, state = self._training_cues(x, mask, copies, kind, gen)
         rows = target.shape[1]
         ins = [torch.empty(t, unroll, rows, n_in + int(self.bias))  # every update's inputs
                for _, n_in, _ in self._layout]
@@ -448,11 +440,6 @@ class MultilayerTrainer(AdaptiveTrainer):
         tape, squares = [], []
         for k in range(unroll):
             h, used, extras = self._forward(blocks, [buf[:, k] for buf in ins], noise, gen)
-            if logistic:  # softplus(-2 x h) per neuron; gradient tanh(h) - x
-                term = torch.nn.functional.softplus(-2.0 * target * h)
-                if padded:
-                    term *= mask
-                squares.append(term.sum(dim=(1, 2)))
             nxt, slope_of, err = unrolled_outputs(h, target, mask if padded else None,
                                                   straight_through=straight_through, tau=tau,
                                                   logistic=logistic, squares=squares)
