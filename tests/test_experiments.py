@@ -108,6 +108,17 @@ def count_rows(store: Path) -> int:
     ({"base": {"chip": "no-such-chip"}}, ["chip", "no-such-chip"]),
     ({"base": {"hidden": 8}}, ["hidden", "multilayer"]),
     ({"base": {"level": 2.0}}, ["level", "[0, 1]"]),
+    ({"base": {"data": "random", "selection": "random-per-class"}},
+     ["selection", "no class labels"]),
+    ({"base": {"data": "digits", "selection": "random-per-class", "pool": 5000}},
+     ["pool", "1797"]),
+    ({"sweep": {"trial": "capacity"}, "base": {"counts": [2, 4], "cue_budget": 512}},
+     ["cue_budget", "search = true only"]),
+    ({"sweep": {"trial": "capacity"}, "base": {"search": True, "rule": "pinv",
+                                               "cue_budget": 512}},
+     ["cue_budget", "adaptive"]),
+    ({"sweep": {"trial": "capacity"}, "base": {"search": True, "cue_budget": -1}},
+     ["cue_budget", "integer >= 0"]),
 ])
 def test_bad_sweep_refused_naming_the_key(table, fragments):
     with pytest.raises(ConfigError) as err:
@@ -345,6 +356,10 @@ def test_fault_sweep_gives_classic_rules_more_chips(tmp_path):
         def seeds(quick, trained):
             return 1 if trained else 3
 
+        @staticmethod
+        def draws(quick):
+            return 4
+
     exp = Small()
     specs = {s.name: s for s in exp.sweeps(quick=True)}
     classic = specs["reproduce-quick-a-digits-classic"].trials
@@ -356,6 +371,11 @@ def test_fault_sweep_gives_classic_rules_more_chips(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| 0.5 |"))
     assert "n/a" not in row and row.count(" (") == 4  # paper value beside 4 of the rules
     assert "3 per point for the classic rules, 1 for the hardware-adaptive rule" in text
+    # the classic rules' spread over digit draws (one random image per class, 4 draws)
+    draws = specs["reproduce-quick-a-draws"].trials
+    assert len(draws) == 4 * 3 * 3 and {t.config["seed"] for t in draws} == set(range(4))
+    spread = [line for line in text.splitlines() if line.startswith("| storkey-variant | 0.4 |")]
+    assert len(spread) == 1 and "0.84" in spread[0] and "%" in spread[0]
     with ResultStore(tmp_path / "results.sqlite") as db:
         assert len(db.by_keys([t.key for t in classic + adaptive])) == len(classic) + 1
 
@@ -375,5 +395,43 @@ def test_reproduce_scaling_uses_hidden_equal_to_n_and_a_trainer_per_kind():
             assert {c["thresholds"][0] for c in configs} == {0.99}
             objective = {c["rule_options"]["objective"] for c in configs}
             assert objective == ({"fixed-point"} if kind == "binary" else {"basin"})
+            # continuous: ~1024 training cues per step in all, as `xbarmem scaling`
+            assert {c["cue_budget"] for c in configs} == ({0} if kind == "binary" else {1024})
         sizes = sorted({t.config["n_neurons"] for t in specs["binary"].trials})
         assert sizes == ([64, 144, 256] if quick else [64, 144, 256, 400])
+
+
+def test_search_trial_passes_its_cue_budget_to_the_trainer(monkeypatch):
+    """``cue_budget`` sets ceil(budget / P) training cues per pattern in every searched count."""
+    import xbarmem.capacity_search as cs
+    from xbarmem.experiments.trial import run_capacity
+
+    copies: dict[int, int] = {}
+    real = cs.recall_curve
+
+    def spy(pool, counts, *args, rule_options=None, **kwargs):
+        copies[counts[0]] = rule_options["cue_copies"]
+        return real(pool, counts, *args, rule_options=rule_options, **kwargs)
+
+    monkeypatch.setattr(cs, "recall_curve", spy)
+    spec = parse_sweep({"sweep": {"name": "budget", "trial": "capacity"},
+                        "base": {"data": "random", "n_neurons": 16, "pool": 40, "search": True,
+                                 "thresholds": [0.9], "probes": 2, "cue_budget": 30},
+                        "rule_options": {"adaptive": {"max_steps": 20}}}, source="t.toml")
+    result = run_capacity(spec.trials[0])
+    assert copies and all(c == -(-30 // p) for p, c in copies.items())
+    assert result["capacity"]["0.9"] >= 0
+
+
+def test_random_per_class_draws_one_image_of_each_class_per_seed():
+    from xbarmem.experiments.trial import stored_patterns
+
+    spec = parse_sweep({"sweep": {"name": "draws", "seeds": 3},
+                        "base": {"data": "digits", "selection": "random-per-class",
+                                 "patterns": 10, "pool": 500}}, source="t.toml")
+    sets = [stored_patterns(t.config) for t in spec.trials]
+    for ps in sets:
+        assert list(ps.labels) == list(range(10)) and ps.patterns.shape == (10, 64)
+    again = stored_patterns(spec.trials[0].config)
+    assert torch.equal(torch.as_tensor(again.patterns), torch.as_tensor(sets[0].patterns))
+    assert not torch.equal(torch.as_tensor(sets[0].patterns), torch.as_tensor(sets[1].patterns))

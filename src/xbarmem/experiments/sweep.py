@@ -53,7 +53,7 @@ from ..rules import rule_names
 
 TRIAL_KINDS = ("evaluate", "capacity")
 ARCHS = ("single", "multilayer")
-SELECTIONS = ("one-per-class", "first", "random")
+SELECTIONS = ("one-per-class", "random-per-class", "first", "random")
 #: patterns available in each built-in set
 BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797}
 SWEEP_KEYS = {"name": "sweep name (stored with every row)",
@@ -156,8 +156,10 @@ OPTIONS: dict[str, Option] = {
     "n_neurons": Option(64, _int(2), "N, neurons per pattern (a square for mnist: side^2)"),
     "patterns": Option(10, _int(1), "number of stored patterns P", "evaluate"),
     "selection": Option("random", _choice(SELECTIONS),
-                        "which patterns: one-per-class (classes 0, 1, ...), first, or random "
-                        "(a seeded random subset of the first `pool` patterns)", "evaluate"),
+                        "which patterns: one-per-class (the first image of classes 0, 1, "
+                        "...), random-per-class (a seeded random image of each class among "
+                        "the first `pool`), first, or random (a seeded random subset of the "
+                        "first `pool` patterns)", "evaluate"),
     "pool": Option(1000, _int(1), "patterns to draw random subsets from (first `pool` of the "
                    "data; random data: `pool` patterns drawn from the trial seed)"),
     "rule": Option("adaptive", _choice(rule_names), "learning rule"),
@@ -183,6 +185,9 @@ OPTIONS: dict[str, Option] = {
                      "fixed list of counts", "capacity"),
     "resolution": Option(0.0, _float(0.0), "search: relative bracket width to stop at",
                          "capacity"),
+    "cue_budget": Option(0, _int(0), "search, hardware-adaptive rule: about this many "
+                         "corrupted training cues per step in total (cue_copies = "
+                         "ceil(cue_budget / P); 0 = the rule's cue_copies)", "capacity"),
 }
 
 
@@ -465,8 +470,11 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
         else:
             if c["counts"][-1] > c["pool"]:
                 raise _fail("counts", c["counts"], f"largest count exceeds pool = {c['pool']}")
-        if not c["search"] and "resolution" in given:
-            raise _fail("resolution", raw["resolution"], "applies to search = true only")
+        for key in ("resolution", "cue_budget"):
+            if not c["search"] and key in given:
+                raise _fail(key, raw[key], "applies to search = true only")
+        if c["cue_budget"] and c["rule"] != "adaptive":
+            raise _fail("cue_budget", c["cue_budget"], "applies to rule = 'adaptive' only")
     from .. import __version__
 
     c["version"] = __version__
@@ -475,7 +483,7 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
 
 def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
     data, n = c["data"], c["n_neurons"]
-    sized = c["trial"] == "capacity" or c.get("selection") == "random"
+    sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
     if data in BUILTIN_DATA:
         if data.startswith("mnist"):
             side, top = math.isqrt(n), (24 if data == "mnist-crop24" else 28)
@@ -492,11 +500,11 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         c["data_sha256"] = digest
     if c["trial"] == "evaluate":
         sel, p = c["selection"], c["patterns"]
-        if sel == "one-per-class":
+        if sel in ("one-per-class", "random-per-class"):
             if not labelled:
                 raise _fail("selection", sel, f"data {data!r} has no class labels")
             if p > 10:
-                raise _fail("patterns", p, "one-per-class selection gives at most 10 patterns")
+                raise _fail("patterns", p, f"{sel} selection gives at most 10 patterns")
         elif sel == "first" and available is not None and p > available:
             raise _fail("patterns", p, f"data {data!r} has only {available} patterns")
         elif sel == "random" and p > c["pool"]:

@@ -46,6 +46,7 @@ from ..capacity_search import subset_seed
 from ..chipspec import ChipSpec
 from ..crossbar import arrays_needed
 from ..data import MNIST_VARIANTS, PatternSet, load_digits, load_file, load_mnist, random_patterns
+from ..errors import ConfigError
 from ..evaluate import Protocol, evaluate_memory
 from ..faults import FaultMap
 from ..memory import SingleLayerMemory
@@ -129,10 +130,26 @@ def stored_patterns(c: dict[str, Any]) -> PatternSet:
     p, n, seed = c["patterns"], c["n_neurons"], c["seed"]
     if c["selection"] == "one-per-class":
         return _one_per_class(c["data"], c["kind"], n).subset(slice(0, p))
+    if c["selection"] == "random-per-class":
+        return _random_per_class(_source(c["data"], c["kind"], n, c["pool"], seed), p, seed)
     if c["selection"] == "first":
         return _source(c["data"], c["kind"], n, p, seed)
     pool = _source(c["data"], c["kind"], n, c["pool"], seed)
     return pool.subset(_random_subset(pool.n_patterns, p, seed))
+
+
+def _random_per_class(pool: PatternSet, count: int, seed: int) -> PatternSet:
+    """One seeded random pattern of each of the first ``count`` classes of ``pool``, in class
+    order (the draw depends on ``seed`` and ``count`` only)."""
+    if pool.labels is None:
+        raise ConfigError("random-per-class selection needs labelled patterns")
+    classes = np.unique(pool.labels)[:count]
+    if len(classes) < count:
+        raise ConfigError(f"random-per-class: the pool has only {len(classes)} classes, "
+                          f"{count} patterns requested")
+    rng = np.random.default_rng(subset_seed(seed, count, 1))
+    picked = [rng.choice(np.flatnonzero(pool.labels == k)) for k in classes]
+    return pool.subset(np.asarray(picked, dtype=np.int64))
 
 
 def _random_subset(total: int, count: int, seed: int) -> np.ndarray:
@@ -335,7 +352,7 @@ def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
                         hidden=c["hidden"] if c["arch"] == "multilayer" else 32,
                         thresholds=c["thresholds"], protocol=_protocol(c), trials=1,
                         seed=c["seed"], resolution=c["resolution"],
-                        rule_options=c["rule_options"])
+                        rule_options=c["rule_options"], cue_budget=c.get("cue_budget", 0))
     out = res.as_dict()
     return {"capacity": out["capacity"], "points": out["points"], "devices": out["devices"],
             "networks": out["evaluations"], "seconds": time.perf_counter() - began}
