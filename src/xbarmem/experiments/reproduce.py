@@ -199,8 +199,8 @@ class FaultTolerance(Experiment):
         groups = _by(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
         out = [f"#### Spread over digit images ({self.datasets[0]}, one random image per "
                f"class, {self.draws(ctx.quick)} draws, each on its own chip)", "",
-               "| rule | faults | mean | 5%-95% of draws | paper | draws at or above the "
-               "paper - 0.05 |", "|---|---|---|---|---|---|"]
+               f"| rule | faults | mean | 5%-95% of draws | paper | draws at or above the "
+               f"paper - {TOLERANCE} |", "|---|---|---|---|---|---|"]
         for (rule, f), group in sorted(groups.items()):
             values = np.asarray([r["result"]["cosine"] for r in group], dtype=float)
             ref = PAPER_FAULTS[f][rule]

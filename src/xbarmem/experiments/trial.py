@@ -130,11 +130,11 @@ def stored_patterns(c: dict[str, Any]) -> PatternSet:
     p, n, seed = c["patterns"], c["n_neurons"], c["seed"]
     if c["selection"] == "one-per-class":
         return _one_per_class(c["data"], c["kind"], n).subset(slice(0, p))
-    if c["selection"] == "random-per-class":
-        return _random_per_class(_source(c["data"], c["kind"], n, c["pool"], seed), p, seed)
     if c["selection"] == "first":
         return _source(c["data"], c["kind"], n, p, seed)
     pool = _source(c["data"], c["kind"], n, c["pool"], seed)
+    if c["selection"] == "random-per-class":
+        return _random_per_class(pool, p, seed)
     return pool.subset(_random_subset(pool.n_patterns, p, seed))
 
 
@@ -352,7 +352,7 @@ def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
                         hidden=c["hidden"] if c["arch"] == "multilayer" else 32,
                         thresholds=c["thresholds"], protocol=_protocol(c), trials=1,
                         seed=c["seed"], resolution=c["resolution"],
-                        rule_options=c["rule_options"], cue_budget=c.get("cue_budget", 0))
+                        rule_options=c["rule_options"], cue_budget=c["cue_budget"])
     out = res.as_dict()
     return {"capacity": out["capacity"], "points": out["points"], "devices": out["devices"],
             "networks": out["evaluations"], "seconds": time.perf_counter() - began}
