@@ -2,7 +2,7 @@
 
 import pytest
 
-from xbarmem.capacity import capacity_from_curve, recall_curve
+from xbarmem.capacity import capacity_from_curve, mean_curve, recall_curve
 from xbarmem.chipspec import load_preset
 from xbarmem.data import load_mnist
 from xbarmem.errors import ConfigError
@@ -15,6 +15,18 @@ def test_capacity_requires_every_smaller_count_to_pass():
     assert capacity_from_curve(pts, 0.99) == 2
     assert capacity_from_curve(pts, 0.95) == 6
     assert capacity_from_curve(pts, 1.01) == 0
+
+
+def test_mean_curve_averages_counts_tested_by_every_curve():
+    a = [{"count": 2, "cosine": 1.0}, {"count": 4, "cosine": 0.8}, {"count": 6, "cosine": 0.9}]
+    b = [{"count": 4, "cosine": 1.0}, {"count": 2, "cosine": 0.9}]
+    got = mean_curve([a, b])
+    assert [p["count"] for p in got] == [2, 4]  # 6 was tested by one curve only
+    assert got[0]["cosine"] == pytest.approx(0.95) and got[1]["cosine"] == pytest.approx(0.9)
+    assert {p["n"] for p in got} == {2}
+    # a single dip in one seed's curve stops that seed early but not the mean curve
+    assert capacity_from_curve(a, 0.85) == 2 and capacity_from_curve(got, 0.85) == 4
+    assert mean_curve([]) == []
 
 
 def test_recall_curve_batches_counts_and_degrades_with_load():

@@ -58,10 +58,17 @@ def test_storkey_matches_elementwise_definition(rand_x):
 def test_storkey_variant_is_residual_outer_product(rand_x):
     x = rand_x.double()
     w = torch.zeros(32, 32, dtype=torch.float64)
+    w_self = torch.zeros(32, 32, dtype=torch.float64)
     for xi in x:
-        e = xi - w @ xi
+        e = xi - w @ xi  # the network's field: no self-connections
         w += torch.outer(e, e) / 32
+        w.fill_diagonal_(0)
+        e_self = xi - w_self @ xi
+        w_self += torch.outer(e_self, e_self) / 32
     torch.testing.assert_close(StorkeyVariant().fit(rand_x)[0], _scaled(w).float())
+    torch.testing.assert_close(get_rule("storkey-variant", self_field=True).fit(rand_x)[0],
+                               _scaled(w_self).float())
+    assert not torch.allclose(_scaled(w), _scaled(w_self))
 
 
 def test_perceptron_reaches_its_margin(rand_x):

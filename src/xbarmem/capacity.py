@@ -5,7 +5,8 @@ pattern pool per trial, seeded), on ``trials`` chips, and measures recall. For t
 hardware-adaptive rule every (count, trial) network is trained in **one** batched tensor program
 (pattern sets padded to the largest count). :func:`capacity_from_curve` reads the capacity off a
 curve: the largest ``P`` whose mean similarity, and that of every smaller tested ``P``, stays at or
-above the threshold.
+above the threshold; :func:`mean_curve` averages several curves (seeds) count by count first,
+which is how a capacity is read off an averaged similarity-vs-patterns plot.
 
 Recall of all networks is evaluated at once by :func:`evaluate_many` -- the cues and dynamics of
 :func:`xbarmem.evaluate.evaluate_memory`, with every network's cues in one batched synchronous
@@ -181,6 +182,21 @@ def capacity_from_curve(points: list[dict[str, Any]], threshold: float) -> int:
         capacity = point["count"]
     return capacity
 
+
+
+def mean_curve(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Average several similarity curves (e.g. one per seed) count by count.
+
+    Each curve is a list of points with ``count`` and ``cosine``; the result has one point per
+    count tested in *every* curve, its ``cosine`` the mean over the curves and ``n`` their
+    number. Counts missing from some curve are dropped (a partial mean would mix seeds).
+    """
+    if not curves:
+        return []
+    by_curve = [{p["count"]: float(p["cosine"]) for p in curve} for curve in curves]
+    common = set(by_curve[0]).intersection(*by_curve[1:])
+    return [{"count": c, "cosine": sum(d[c] for d in by_curve) / len(by_curve),
+             "n": len(by_curve)} for c in sorted(common)]
 
 # --------------------------------------------------------------------------- batched recall
 #: Largest number of state entries (cues x (N + 1)) recalled in one batch by evaluate_many:
