@@ -466,3 +466,6 @@ def test_capacity_section_reads_the_ratio_off_the_seed_averaged_curves(tmp_path,
     assert verdict[2].startswith("3.00x (12 vs 4; per-seed means 2.25x)") and verdict[3] == "ok"
     strict = next(s for s in sec.summary if "threshold 0.99" in s[0])
     assert strict[2].startswith("2.00x (4 vs 2;") and strict[3] == "below"
+    overall = sec.summary[-1]
+    assert overall[2].startswith("holds at 0.90 / 10%, 0.95 / 10%; below at 0.99 / 10%")
+    assert overall[3] == "ok"
