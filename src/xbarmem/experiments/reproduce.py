@@ -533,7 +533,8 @@ class Scaling(Experiment):
     def sweeps(self, quick):
         out = []
         for kind in self.kinds(quick):
-            base = {"data": "mnist", "kind": kind, "arch": "multilayer", "chip": "paper-sim",
+            base = {"data": PRIMARY_DATA, "kind": kind, "arch": "multilayer",
+                    "chip": "paper-sim",
                     "search": True, "thresholds": [float(self.threshold)], "probes": 10,
                     "pool": 5000, "resolution": 0.05}
             base.update({"corruption": "flip", "level": 0.05} if kind == "binary" else
@@ -586,8 +587,8 @@ class Scaling(Experiment):
                         f"ceil({self.CUE_BUDGET} / P) noisy cues per pattern, up to 10,000 "
                         f"steps); N in "
                         f"{self.sizes(ctx.quick, 'binary')} (binary) and "
-                        f"{self.sizes(ctx.quick, 'continuous')} (continuous) (bundled MNIST "
-                        f"area-resized to side sqrt(N), "
+                        f"{self.sizes(ctx.quick, 'continuous')} (continuous) ({PRIMARY_DATA}: "
+                        f"bundled MNIST, centred 24x24 window area-resized to side sqrt(N), "
                         f"random subsets of the first 5000); capacity = largest P whose mean "
                         f"cosine (and every smaller tested P's) is >= {t}, by geometric search + "
                         f"bisection (`xbarmem.capacity_search`, resolution 5%); binary: 5% "
