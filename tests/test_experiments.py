@@ -164,11 +164,19 @@ def test_expansion_keys_and_groups():
     assert plan_groups(list(reversed(spec.trials)), 2) == groups  # deterministic
 
 
-@pytest.mark.parametrize("name", ["fault-tolerance.toml", "capacity.toml"])
+@pytest.mark.parametrize("name", sorted(
+    p.name for p in (Path(__file__).resolve().parents[1] / "examples" / "sweeps").glob("*.toml")))
 def test_example_sweep_files_validate(name):
     path = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / name
     spec = load_sweep(path)
     assert spec.trials and len({t.key for t in spec.trials}) == len(spec.trials)
+
+
+def test_storkey_variant_readings_example_sweeps_the_rule_option():
+    path = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "storkey-variant.toml"
+    spec = load_sweep(path)
+    readings = {t.config["rule_options"]["self_field"] for t in spec.trials}
+    assert readings == {False, True} and len(spec.trials) == 30 * 4 * 2
 
 
 def test_sweep_file_round_trip(tmp_path):
