@@ -302,6 +302,22 @@ def test_programming_variation_perturbs_free_off_diagonal_weights():
     assert torch.allclose(memory.weights, clean)  # the trained targets were kept
 
 
+def test_programming_variation_leaves_the_bias_as_trained():
+    """§5 perturbs W: a memory with a bias row keeps its trained bias under variation."""
+    spec = parse_sweep({**tiny(rules=("adaptive",), faults=(0.0,), seeds=1),
+                        "base": {**tiny()["base"], "chip": "paper-sim"}})
+    c = spec.trials[0].config
+    from xbarmem.experiments.trial import stored_patterns
+
+    (memory,), _ = train_networks([c], [stored_patterns(c)])
+    assert memory.has_bias
+    program(memory, 0, 0.0)
+    clean_w, clean_b = memory.weights.clone(), memory.bias.clone()
+    program(memory, 0, 0.3)
+    assert not torch.allclose(memory.weights, clean_w)
+    torch.testing.assert_close(memory.bias, clean_b)
+
+
 def test_multilayer_trials_with_variation(tmp_path):
     table = tiny(seeds=1, faults=(0.0, 0.2), rules=("adaptive",))
     table["base"] = {**table["base"], "arch": "multilayer", "hidden": [8]}

@@ -23,7 +23,7 @@ from .rules import get_rule, rule_names
 from .scaling import HiddenRule, fit_power_law, run_scaling
 from .training import fit_memories, train
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AdaptiveTrainer", "ArraySpec", "ChipSpec", "ConfigError", "Crossbar", "DeviceSpec",

@@ -23,9 +23,11 @@ subsets seeded by :func:`xbarmem.capacity_search.subset_seed` ``(s, P, 0)`` (as
 ``v`` scales (common random numbers: curves over ``v`` are smooth).
 
 **Programming variation** ``v``: Gaussian noise of std ``v * max|W|`` (``max|W|`` of each
-layer's programmed weight matrix, bias excluded) is added to every target weight and bias before
-programming; stuck weights stay stuck (programming projects onto the realisable intervals) and
-the diagonal of a single layer (no self-connection) gets none.
+layer's programmed weight matrix, bias excluded) is added to every target weight before
+programming, as He et al.'s protocol perturbs W (§5); biases are programmed as trained (a chip's
+own write noise, ``device.write_noise``, perturbs every device, bias rows included). Stuck weights
+stay stuck (programming projects onto the realisable intervals) and the diagonal of a single
+layer (no self-connection) gets none. (Before xbarmem 0.2.0 the biases got the same noise.)
 """
 
 from __future__ import annotations
@@ -220,16 +222,13 @@ def program(memory, seed: int, variation: float) -> None:
         if variation > 0:
             gen = torch.Generator().manual_seed(_derived_seed(seed, 0x7A71))
             peaks = _peaks(memory, weights, biases, seed)
-            noisy_w, noisy_b = [], []
-            for w, b, peak in zip(weights, biases, peaks, strict=True):
-                sigma = variation * peak
-                dw = sigma * torch.randn(w.shape, generator=gen)
+            noisy_w = []
+            for w, peak in zip(weights, peaks, strict=True):
+                dw = variation * peak * torch.randn(w.shape, generator=gen)
                 if not multi:
                     dw.fill_diagonal_(0.0)
                 noisy_w.append(w + dw)
-                noisy_b.append(None if b is None
-                               else b + sigma * torch.randn(b.shape, generator=gen))
-            weights, biases = noisy_w, noisy_b
+            weights = noisy_w  # biases as trained (§5 perturbs W)
         _write(memory, weights, biases, seed)
     finally:
         _restore_targets(memory, targets)
