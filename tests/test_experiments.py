@@ -212,6 +212,51 @@ def test_resume_skips_finished_and_filters_export(tmp_path):
             db.count(["nonsense"])
 
 
+def test_pool_workers_exit_when_their_driver_is_killed(tmp_path):
+    """A worker busy with a long trial must not outlive a driver killed with kill -9."""
+    pid_file = tmp_path / "worker.pid"
+    driver = textwrap.dedent(f"""\
+        import concurrent.futures as cf, multiprocessing, os, time
+        from xbarmem.experiments.runner import _pool_init
+
+        def long_trial(path):
+            open(path, "w").write(str(os.getpid()))
+            time.sleep(120)
+
+        if __name__ == "__main__":
+            pool = cf.ProcessPoolExecutor(1, initializer=_pool_init,
+                                          mp_context=multiprocessing.get_context("spawn"))
+            pool.submit(long_trial, {str(pid_file)!r})
+            time.sleep(600)
+        """)
+    script = tmp_path / "driver.py"
+    script.write_text(driver)
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
+    deadline = time.time() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.time() < deadline and proc.poll() is None, "the worker never started"
+        time.sleep(0.1)
+    worker = int(pid_file.read_text())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 15
+    stat = Path(f"/proc/{worker}/stat")
+    while time.time() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        # gone but not yet reaped by whoever adopted it (a zombie) counts as exited
+        try:
+            if stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+                return
+        except OSError:  # vanished meanwhile, or no /proc here
+            pass
+        time.sleep(0.2)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError("the pool worker outlived its killed driver")
+
+
 def test_kill_9_mid_sweep_resumes_exactly(tmp_path):
     sweep = tmp_path / "kill.toml"
     sweep.write_text(toml_text(30, 4, "kill"))  # 2 rules x 30 fault rates x 4 seeds

@@ -493,7 +493,8 @@ class Variation(Experiment):
             sec.figures.append(fig)
         sec.settings = (f"`paper-sim` chip without faults; after training, Gaussian noise of std "
                         f"v * max|W| (max over the programmed weight matrix) is added to every "
-                        f"target weight and bias except the diagonal, then programmed; v in "
+                        f"target weight except the diagonal (biases as trained), then programmed; "
+                        f"v in "
                         f"{self.values(ctx.quick)}; one noise draw per seed scaled by v; 10 MNIST "
                         f"digits ({PRIMARY_DATA}, first of each class), 20 cues per digit with "
                         f"10% flips, sync sign "

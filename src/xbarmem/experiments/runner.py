@@ -56,9 +56,29 @@ def _pool_init() -> None:
     import os
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    exit_when_orphaned(os.getppid())
     import torch
 
     torch.set_num_threads(1)
+
+
+def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
+    """End this (worker) process when its driver ``parent`` is gone.
+
+    A pool worker in the middle of a long trial does not notice that the driver was killed
+    (``kill``, ``kill -9``, a crashed terminal) until the trial ends, which for a capacity search
+    can be an hour of two cores spent on a result nobody will store. A daemon thread checks every
+    ``interval`` seconds whether the process was re-parented and exits at once if so (the
+    driver stores nothing from it; a resumed sweep re-runs the trial)."""
+    import os
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="xbarmem-parent-watch", daemon=True).start()
 
 
 class _InProcess:

@@ -168,7 +168,8 @@ OPTIONS: dict[str, Option] = {
     "on_fraction": Option(0.5, _float(0.0, 1.0), "share of stuck-ON among faults"),
     "fault_model": Option(None, _choice(FAULT_MODELS), "device or weight (default: the chip's)"),
     "variation": Option(0.0, _float(0.0), "programming variation v: Gaussian noise of std "
-                        "v * max|W| added to every programmed free weight"),
+                        "v * max|W| added to every programmed free weight (biases as "
+                        "trained)"),
     "corruption": Option(None, _choice(CORRUPTION_METHODS),
                          "cue corruption (default: flip for binary, gaussian for continuous)"),
     "level": Option(None, _float(0.0), "corruption level (default: 0.1 flips / sigma 0.6)"),
