@@ -183,7 +183,6 @@ def capacity_from_curve(points: list[dict[str, Any]], threshold: float) -> int:
     return capacity
 
 
-
 def mean_curve(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Average several similarity curves (e.g. one per seed) count by count.
 
@@ -197,6 +196,7 @@ def mean_curve(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     common = set(by_curve[0]).intersection(*by_curve[1:])
     return [{"count": c, "cosine": sum(d[c] for d in by_curve) / len(by_curve),
              "n": len(by_curve)} for c in sorted(common)]
+
 
 # --------------------------------------------------------------------------- batched recall
 #: Largest number of state entries (cues x (N + 1)) recalled in one batch by evaluate_many:

@@ -84,8 +84,8 @@ class StorkeyVariant:
     ``self_field=True`` the residual also sees the self-weights that earlier updates left on the
     diagonal (zeroed only at the end). The two readings differ measurably: on the bundled 8x8
     MNIST digits (centred 24x24 crop, first of each class 0-9, 10% flips, faulty weights at 0,
-    30 chips) the default recalls 0.981 / 0.847 at 0% / 40% faults, the paper's plot 0.98 /
-    0.84, ``self_field=True`` 0.963 / 0.766.
+    30 chips; ``examples/sweeps/storkey-variant.toml``) the default recalls 0.981 / 0.860 at
+    0% / 40% faults, the paper's plot 0.98 / 0.84, ``self_field=True`` 0.962 / 0.773.
 
     Attributes:
         self_field: keep the diagonal inside the loop (zero it only at the end).
