@@ -3,7 +3,7 @@
 What the two sides share (so their recall quality is comparable):
 
 * **fault maps** -- both come from ``FaultMap.generate(chip, arrays_needed(chip, N, N + 1),
-  seed=seed + trial)`` on the ``paper-sim`` chip, as :func:`xbarmem.capacity.recall_curve` builds
+  seed=seed + trial)`` on the ``paper-sim`` chip, as :func:`xbarmem.evaluation.curve.recall_curve` builds
   them; the naive mask is read from that map through :class:`xbarmem.Crossbar` (case 1 checks it
   equals the trained memory's pinned weights plus the diagonal);
 * **pattern subsets** -- ``recall_curve``'s seeds (``seed * 100003 + count * 1009 + trial``),
@@ -20,7 +20,7 @@ learning rate unless ``--xbarmem-lr``, projected steps, all networks as one batc
 
 The multilayer cases (3, 4b) compare the paper's multilayer loop (RMSprop 1.5e-4 from
 ``torch.nn.Linear``'s init, loss below 1e-8 or the step cap) with
-:class:`xbarmem.adaptive_multilayer.MultilayerTrainer` on the same fault map and cues.
+:class:`xbarmem.learning.multilayer.MultilayerTrainer` on the same fault map and cues.
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ from xbarmem import (
     random_patterns,
     train,
 )
-from xbarmem.adaptive_multilayer import MultilayerTrainer, fit_multilayer
-from xbarmem.capacity import capacity_from_curve, recall_curve, search_curve
-from xbarmem.crossbar import arrays_needed
-from xbarmem.multilayer import MultilayerMemory
+from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+from xbarmem.evaluation.curve import capacity_from_curve, recall_curve, search_curve
+from xbarmem.hardware.crossbar import arrays_needed
+from xbarmem.memory.multilayer import MultilayerMemory
 
 from .config import BenchConfig
 from .measure import PeakMemory, basin_flops, fixed_point_flops, gflops, multilayer_flops

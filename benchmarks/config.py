@@ -57,7 +57,7 @@ class BenchConfig:
         big_with_naive: case 4a: also run the naive loop (slow).
         threads: torch intra-op threads for the whole run (None: torch's default). On a
             shared machine 1 thread avoids the large slowdowns of spinning worker threads.
-        search: case 2: also run :func:`xbarmem.capacity.search_curve` (capacities from as
+        search: case 2: also run :func:`xbarmem.evaluation.curve.search_curve` (capacities from as
             few counts as needed) next to the full curve.
         search_stride: case 2 search: every ``search_stride``-th count in the coarse rounds.
         search_batch: case 2 search: coarse counts per round.

@@ -13,7 +13,7 @@ One network at a time, exactly as He et al.'s simulation scripts train a memory:
 Recall is a plain synchronous loop ``x <- sign(x (W * M)^T + b)`` (a neuron whose field is exactly
 0 keeps its state), at most ``max_steps`` updates, stopping early when no cue changes any more.
 Cues are the stored patterns with independent bit flips, drawn exactly as
-:func:`xbarmem.evaluate.evaluate_memory` draws them (one ``torch.Generator`` seeded with the cue
+:func:`xbarmem.evaluation.evaluate.evaluate_memory` draws them (one ``torch.Generator`` seeded with the cue
 seed, ``torch.rand(probes * P, N) < rate``), so both sides of a benchmark see bit-identical cues.
 
 Nothing here is made artificially slow: no Python loops over neurons or patterns, one matmul per
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from xbarmem import ChipSpec, Crossbar, FaultMap
-from xbarmem.multilayer import MultilayerMemory
+from xbarmem.memory.multilayer import MultilayerMemory
 
 
 @dataclass

@@ -14,7 +14,7 @@ import torch
 from rich.console import Console
 
 from xbarmem import AdaptiveTrainer
-from xbarmem.adaptive_multilayer import MultilayerTrainer
+from xbarmem.learning.multilayer import MultilayerTrainer
 
 from .cases import CASES
 from .config import BenchConfig

@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from xbarmem.chipspec import load_preset
-from xbarmem.data import load_mnist
-from xbarmem.evaluate import Protocol, compare_rules
+from xbarmem.hardware.chip import load_preset
+from xbarmem.data.patterns import load_mnist
+from xbarmem.evaluation.evaluate import Protocol, compare_rules
 
 
 def nearest_pattern_bound(x: torch.Tensor, flip: float, copies: int = 2000) -> float:

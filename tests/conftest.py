@@ -7,7 +7,7 @@ with other processes a second intra-op thread mostly adds contention.
 import pytest
 import torch
 
-from xbarmem.data import load_mnist
+from xbarmem.data.patterns import load_mnist
 
 
 @pytest.fixture(autouse=True, scope="session")

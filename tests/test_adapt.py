@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from xbarmem import Protocol, cli, load_preset, save_memory, train
-from xbarmem.adapt import adapt
-from xbarmem.backend import SimulatedChip, simulated_backends
+from xbarmem.deploy.backend import SimulatedChip, simulated_backends
+from xbarmem.deploy.chip_loop import adapt
 from xbarmem.errors import ConfigError
-from xbarmem.faults import FaultMap
-from xbarmem.modelio import load_memory
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.io import load_memory
 
 FAST = {"max_steps": 300, "finetune_steps": 100, "window": 50}
 
@@ -173,8 +173,8 @@ def test_cli_adapt_logs_rounds_and_saves_the_adapted_model(memory, pats, tmp_pat
 
 
 def test_multilayer_adaptation_pins_devices_in_every_layer(pats):
-    from xbarmem.adaptive_multilayer import MultilayerTrainer, fit_multilayer
-    from xbarmem.multilayer import MultilayerMemory
+    from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+    from xbarmem.memory.multilayer import MultilayerMemory
 
     mem = MultilayerMemory(25, 12, "rram", fault_seed=1)
     fit_multilayer(MultilayerTrainer(max_steps=150, finetune_steps=0, window=50),

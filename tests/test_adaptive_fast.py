@@ -2,21 +2,21 @@
 
 The closed-form gradients must equal autograd through :meth:`AdaptiveTrainer._loss`, the
 optimiser update must equal ``torch.optim``'s, ``stop="stable"`` must stop early without giving
-up the stored fixed points, and :func:`xbarmem.capacity.evaluate_many` must score exactly as
-:func:`xbarmem.evaluate.evaluate_memory`.
+up the stored fixed points, and :func:`xbarmem.evaluation.curve.evaluate_many` must score exactly as
+:func:`xbarmem.evaluation.evaluate.evaluate_memory`.
 """
 
 import pytest
 import torch
 
-import xbarmem.capacity as capacity
+import xbarmem.evaluation.curve as capacity
 from xbarmem import load_mnist, load_preset, random_patterns
-from xbarmem.adaptive import AdaptiveTrainer
-from xbarmem.capacity import evaluate_many, recall_curve, search_curve
 from xbarmem.errors import ConfigError
-from xbarmem.evaluate import Protocol, evaluate_memory
-from xbarmem.memory import SingleLayerMemory
-from xbarmem.training import fit_memories
+from xbarmem.evaluation.curve import evaluate_many, recall_curve, search_curve
+from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.fit import fit_memories
+from xbarmem.memory.single import SingleLayerMemory
 
 
 @pytest.fixture(autouse=True)

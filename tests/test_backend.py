@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from xbarmem import FaultMap, Protocol, evaluate_memory, load_preset, train
-from xbarmem.adapt import adapt
-from xbarmem.backend import (
+from xbarmem.deploy.backend import (
     BackendMemory,
     ChipBackend,
     DriverBackend,
@@ -18,9 +17,10 @@ from xbarmem.backend import (
     simulated_backends,
     twin_layer,
 )
-from xbarmem.crossbar import Crossbar
+from xbarmem.deploy.chip_loop import adapt
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.multilayer import MultilayerMemory
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.memory.multilayer import MultilayerMemory
 
 FAST = {"max_steps": 200, "finetune_steps": 50, "window": 50}
 

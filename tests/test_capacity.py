@@ -2,11 +2,11 @@
 
 import pytest
 
-from xbarmem.capacity import capacity_from_curve, mean_curve, recall_curve
-from xbarmem.chipspec import load_preset
-from xbarmem.data import load_mnist
+from xbarmem.data.patterns import load_mnist
 from xbarmem.errors import ConfigError
-from xbarmem.evaluate import Protocol
+from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, recall_curve
+from xbarmem.evaluation.evaluate import Protocol
+from xbarmem.hardware.chip import load_preset
 
 
 def test_capacity_requires_every_smaller_count_to_pass():

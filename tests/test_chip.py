@@ -8,11 +8,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xbarmem.chipspec import ChipSpec, load_chip, load_preset, preset_names
-from xbarmem.crossbar import Crossbar
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.faults import FaultMap
-from xbarmem.recall import FloatMatrix, recall
+from xbarmem.hardware.chip import ChipSpec, load_chip, load_preset, preset_names
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.recall import FloatMatrix, recall
 
 G_MIN, G_MAX = 2e-6, 150e-6
 

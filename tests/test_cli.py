@@ -1,4 +1,4 @@
-"""Command-line interface: every command run in-process through ``xbarmem.cli.main()``.
+"""Command-line interface: every command run in-process through ``xbarmem.cli.app.main()``.
 
 The helper patches ``sys.argv`` and calls ``main()`` exactly as the console script does, so error
 paths (library errors -> one-line ``error: ...`` on stderr, exit code 2) are tested as a user
@@ -17,10 +17,10 @@ import torch
 from safetensors.numpy import save_file
 
 from xbarmem import cli
-from xbarmem.chipspec import load_preset, preset_names
-from xbarmem.data import load_mnist
-from xbarmem.modelio import load_memory, read_metadata
-from xbarmem.rules import rule_names
+from xbarmem.data.patterns import load_mnist
+from xbarmem.hardware.chip import load_preset, preset_names
+from xbarmem.learning.classic import rule_names
+from xbarmem.memory.io import load_memory, read_metadata
 
 ALL_RULES = ["adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron"]
 
@@ -360,7 +360,7 @@ def test_zero_one_patterns_need_flag(monkeypatch, capsys, tmp_path):
     summary = run_json(monkeypatch, capsys, "train", "--out", model, "--patterns", path,
                        "--zero-one", "--rule", "hebb", "--chip", "ideal", "--json")
     assert summary["n_patterns"] == 4 and summary["n_neurons"] == 16
-    stored = cli.load_memory_patterns(model).patterns
+    stored = cli.app.load_memory_patterns(model).patterns
     np.testing.assert_array_equal(stored, np.where(x > 0, 1.0, -1.0))
 
 
@@ -485,6 +485,6 @@ def test_usage_error_exit_code(monkeypatch, capsys):
 
 
 def test_no_infinite_values_leak_into_json():
-    assert cli._finite({"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32(2.0),
+    assert cli.common._finite({"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32(2.0),
                         "d": torch.tensor([1, 2]), "e": (np.int64(3),)}) == \
         {"a": None, "b": [None, 1.5], "c": 2.0, "d": [1, 2], "e": [3]}

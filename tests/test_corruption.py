@@ -1,4 +1,4 @@
-"""Tests for xbarmem.corruption: statistics, reproducibility and immutability of inputs."""
+"""Tests for xbarmem.data.corruption: statistics, reproducibility and immutability of inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xbarmem.corruption import (
+from xbarmem.data.corruption import (
     CORRUPTION_METHODS,
     as_generator,
     corrupt,

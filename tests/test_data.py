@@ -1,4 +1,4 @@
-"""Tests for xbarmem.data: validation, built-in pattern sets and file loaders."""
+"""Tests for xbarmem.data.patterns: validation, built-in pattern sets and file loaders."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xbarmem.data import (
+from xbarmem.data.patterns import (
     PatternSet,
     load_digits,
     load_file,
@@ -26,7 +26,7 @@ from xbarmem.errors import FileFormatError, PatternError, XbarmemError
 
 
 def _bundled() -> tuple[np.ndarray, np.ndarray]:
-    res = resources.files("xbarmem") / "datasets" / "mnist-10k.npz"
+    res = resources.files("xbarmem.data") / "datasets" / "mnist-10k.npz"
     with res.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
         return z["images"], z["labels"]
 

@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 
 from xbarmem import cli
-from xbarmem.chipspec import load_preset
-from xbarmem.crossbar import Crossbar
 from xbarmem.energy import (
     COMPONENTS,
     CircuitSpec,
@@ -29,7 +27,9 @@ from xbarmem.energy import (
     step_cost,
 )
 from xbarmem.errors import ConfigError
-from xbarmem.faults import FaultMap
+from xbarmem.hardware.chip import load_preset
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.hardware.faults import FaultMap
 
 pJ, ns = 1e-12, 1e-9
 
@@ -181,7 +181,7 @@ def test_presets_load_and_round_trip(tmp_path):
 
 def _write(tmp_path, edit) -> str:
     """The generic-rram preset, edited by ``edit(dict)``, written as TOML; returns the path."""
-    text = (resources.files("xbarmem") / "presets" / "circuits" / "generic-rram.toml").read_text()
+    text = (resources.files("xbarmem.energy") / "circuits" / "generic-rram.toml").read_text()
     data = tomllib.loads(text)
     edit(data)
     lines = []

@@ -413,7 +413,7 @@ def test_fault_sweep_gives_classic_rules_more_chips(tmp_path):
     """The reproduce fault-tolerance section: cheap classic rules run on more chips (seeds)
     than the trained rule, and the report's table and done-when check use both sweeps' rows."""
     from xbarmem.experiments.reproduce import FaultTolerance
-    from xbarmem.rules import rule_names
+    from xbarmem.learning.classic import rule_names
 
     class Small(FaultTolerance):
         datasets = ("digits",)
@@ -474,7 +474,7 @@ def test_reproduce_scaling_uses_hidden_equal_to_n_and_a_trainer_per_kind():
 
 def test_search_trial_passes_its_cue_budget_to_the_trainer(monkeypatch):
     """``cue_budget`` sets ceil(budget / P) training cues per pattern in every searched count."""
-    import xbarmem.capacity_search as cs
+    import xbarmem.evaluation.capacity as cs
     from xbarmem.experiments.trial import run_capacity
 
     copies: dict[int, int] = {}

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from xbarmem import cli, load_preset, save_memory, train
+from xbarmem.deploy.export import CSV_COLUMNS, export_memory, load_export
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.export import CSV_COLUMNS, export_memory, load_export
-from xbarmem.faults import FaultMap
-from xbarmem.measured import measured_chip, read_measured_csv
-from xbarmem.memory import SingleLayerMemory
-from xbarmem.multilayer import MultilayerMemory
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.measured import measured_chip, read_measured_csv
+from xbarmem.memory.multilayer import MultilayerMemory
+from xbarmem.memory.single import SingleLayerMemory
 
 FAST = {"max_steps": 100, "finetune_steps": 0, "window": 20}
 

@@ -1,4 +1,4 @@
-"""Tests for xbarmem.metrics."""
+"""Tests for xbarmem.evaluation.metrics."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from xbarmem.errors import PatternError
-from xbarmem.metrics import cosine_similarity, exact_recall, hamming_distance
+from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, hamming_distance
 
 
 def test_cosine_basic_cases() -> None:

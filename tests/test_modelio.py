@@ -12,9 +12,9 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from xbarmem import FaultMap, SingleLayerMemory, load_chip, random_patterns, train
-from xbarmem.crossbar import Crossbar
 from xbarmem.errors import FileFormatError
-from xbarmem.modelio import FORMAT, load_memory, read_metadata, save_memory
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.memory.io import FORMAT, load_memory, read_metadata, save_memory
 
 FAST_ADAPTIVE = {"max_steps": 60, "finetune_steps": 0, "window": 20}
 

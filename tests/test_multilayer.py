@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from xbarmem.adaptive_multilayer import MultilayerTrainer, fit_multilayer
-from xbarmem.chipspec import load_preset
-from xbarmem.corruption import corrupt
-from xbarmem.data import load_digits, load_mnist
+from xbarmem.data.corruption import corrupt
+from xbarmem.data.patterns import load_digits, load_mnist
 from xbarmem.errors import ConfigError
-from xbarmem.evaluate import Protocol, evaluate_memory
-from xbarmem.faults import FaultMap
-from xbarmem.metrics import cosine_similarity
-from xbarmem.multilayer import MultilayerMemory, layer_sizes
+from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+from xbarmem.evaluation.metrics import cosine_similarity
+from xbarmem.hardware.chip import load_preset
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+from xbarmem.memory.multilayer import MultilayerMemory, layer_sizes
 
 
 def test_layers_take_consecutive_arrays_and_count_devices():
@@ -102,7 +102,7 @@ def test_batched_multilayer_networks_with_padding_match_shapes_and_score():
 
 
 def test_multilayer_model_file_round_trip_recalls_identically(tmp_path):
-    from xbarmem.modelio import load_memory, save_memory
+    from xbarmem.memory.io import load_memory, save_memory
 
     pool = load_digits(n=4)
     chip = load_preset("rram").with_faults(0.2)
@@ -124,7 +124,7 @@ def test_train_and_evaluate_commands_accept_multilayer(tmp_path):
 
     from typer.testing import CliRunner
 
-    from xbarmem.cli import app
+    from xbarmem.cli.app import app
 
     model = tmp_path / "ml.safetensors"
     runner = CliRunner()

@@ -10,7 +10,7 @@ scales), training with them must equal training through the autograd path, and
 import pytest
 import torch
 
-from xbarmem.adaptive_multilayer import OBJECTIVE_DEFAULTS, MultilayerTrainer
+from xbarmem.learning.multilayer import OBJECTIVE_DEFAULTS, MultilayerTrainer
 
 T, P, N = 3, 6, 12
 COUNTS = torch.tensor([6, 3, 4])  # padded pattern counts

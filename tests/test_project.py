@@ -22,14 +22,16 @@ def test_readme_first_command_runs_the_demo():
 
 
 def test_bundled_data_and_presets_ship_with_the_package():
-    pkg = resources.files("xbarmem")
-    assert (pkg / "datasets" / "mnist-10k.npz").is_file()
-    assert "LeCun" in (pkg / "datasets" / "README.md").read_text()
+    data = resources.files("xbarmem.data")
+    assert (data / "datasets" / "mnist-10k.npz").is_file()
+    assert "LeCun" in (data / "datasets" / "README.md").read_text()
+    assert (resources.files("xbarmem.energy") / "circuits" / "generic-rram.toml").is_file()
+    pkg = resources.files("xbarmem.hardware")
     for name in ("ideal", "rram", "paper-sim"):
         assert (pkg / "presets" / f"{name}.toml").is_file()
 
 
 def test_no_pickle_loading_in_sources():
-    for path in (ROOT / "src" / "xbarmem").glob("*.py"):
+    for path in (ROOT / "src" / "xbarmem").rglob("*.py"):
         text = path.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, path

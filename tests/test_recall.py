@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.recall import FloatMatrix, recall
+from xbarmem.memory.recall import FloatMatrix, recall
 
 
 def hopfield_energy(w, x):

@@ -4,15 +4,22 @@ import numpy as np
 import pytest
 import torch
 
-from xbarmem.adaptive import AdaptiveTrainer
-from xbarmem.chipspec import load_preset
-from xbarmem.data import load_mnist, random_patterns
+from xbarmem.data.patterns import load_mnist, random_patterns
 from xbarmem.errors import ConfigError
-from xbarmem.evaluate import Protocol, compare_rules, evaluate_memory
-from xbarmem.faults import FaultMap
-from xbarmem.memory import SingleLayerMemory
-from xbarmem.rules import Hebb, PseudoInverse, Storkey, StorkeyVariant, get_rule, rule_names
-from xbarmem.training import fit_memories, train
+from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory
+from xbarmem.hardware.chip import load_preset
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.classic import (
+    Hebb,
+    PseudoInverse,
+    Storkey,
+    StorkeyVariant,
+    get_rule,
+    rule_names,
+)
+from xbarmem.learning.fit import fit_memories, train
+from xbarmem.memory.single import SingleLayerMemory
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from xbarmem.capacity_search import find_capacity, search_capacity
-from xbarmem.cli import app
-from xbarmem.data import load_digits
+from xbarmem.cli.app import app
+from xbarmem.data.patterns import load_digits
 from xbarmem.errors import ConfigError
-from xbarmem.evaluate import Protocol
-from xbarmem.scaling import HiddenRule, fit_power_law, run_scaling
+from xbarmem.evaluation.capacity import find_capacity, search_capacity
+from xbarmem.evaluation.evaluate import Protocol
+from xbarmem.evaluation.scaling import HiddenRule, fit_power_law, run_scaling
 
 
 def test_fit_recovers_a_known_exponent_from_noisy_synthetic_data():

@@ -6,24 +6,38 @@ adaptive_multilayer, training -> corruption, metrics, evaluate -> capacity, capa
 scaling -> energy, experiments, demo, figures -> cli.
 """
 
-from .adaptive import AdaptiveTrainer, TrainResult
-from .adaptive_multilayer import MultilayerTrainer, fit_multilayer
-from .capacity_search import find_capacity
-from .chipspec import ArraySpec, ChipSpec, DeviceSpec, load_chip, load_preset, preset_names
-from .crossbar import Crossbar
-from .data import PatternSet, load_digits, load_file, load_mnist, load_patterns, random_patterns
-from .errors import ConfigError, FileFormatError, PatternError, XbarmemError
-from .evaluate import Protocol, compare_rules, evaluate_memory
-from .faults import FaultMap
-from .memory import SingleLayerMemory
-from .modelio import load_memory, save_memory
-from .multilayer import MultilayerMemory
-from .recall import FloatMatrix, RecallResult, recall
-from .rules import get_rule, rule_names
-from .scaling import HiddenRule, fit_power_law, run_scaling
-from .training import fit_memories, train
+from xbarmem.data.patterns import (
+    PatternSet,
+    load_digits,
+    load_file,
+    load_mnist,
+    load_patterns,
+    random_patterns,
+)
+from xbarmem.errors import ConfigError, FileFormatError, PatternError, XbarmemError
+from xbarmem.evaluation.capacity import find_capacity
+from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory
+from xbarmem.evaluation.scaling import HiddenRule, fit_power_law, run_scaling
+from xbarmem.hardware.chip import (
+    ArraySpec,
+    ChipSpec,
+    DeviceSpec,
+    load_chip,
+    load_preset,
+    preset_names,
+)
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.adaptive import AdaptiveTrainer, TrainResult
+from xbarmem.learning.classic import get_rule, rule_names
+from xbarmem.learning.fit import fit_memories, train
+from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+from xbarmem.memory.io import load_memory, save_memory
+from xbarmem.memory.multilayer import MultilayerMemory
+from xbarmem.memory.recall import FloatMatrix, RecallResult, recall
+from xbarmem.memory.single import SingleLayerMemory
 
-__version__ = "0.2.0"
+from .version import __version__
 
 __all__ = [
     "AdaptiveTrainer", "ArraySpec", "ChipSpec", "ConfigError", "Crossbar", "DeviceSpec",

@@ -11,10 +11,24 @@
   measurement reproduces published ratios (how ``paper-calibrated`` was made).
 """
 
-from .calibrate import calibrate, solve_ratio
-from .circuit import CircuitSpec, circuit_names, load_circuit
-from .measure import Measurement, energy_report, measure, measure_memory, measure_sizes
-from .model import COMPONENTS, Cost, LayerLoad, programming_cost, read_cost, recall_cost, step_cost
+from xbarmem.energy.calibrate import calibrate, solve_ratio
+from xbarmem.energy.circuit import CircuitSpec, circuit_names, load_circuit
+from xbarmem.energy.measure import (
+    Measurement,
+    energy_report,
+    measure,
+    measure_memory,
+    measure_sizes,
+)
+from xbarmem.energy.model import (
+    COMPONENTS,
+    Cost,
+    LayerLoad,
+    programming_cost,
+    read_cost,
+    recall_cost,
+    step_cost,
+)
 
 __all__ = [
     "COMPONENTS", "CircuitSpec", "Cost", "LayerLoad", "Measurement", "calibrate",

@@ -37,9 +37,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..errors import ConfigError
-from .circuit import CircuitSpec, load_circuit
-from .measure import Measurement, energy_report
+from xbarmem.energy.circuit import CircuitSpec, load_circuit
+from xbarmem.energy.measure import Measurement, energy_report
+from xbarmem.errors import ConfigError
 
 PAPER_ENERGY_RATIO = 8.8
 PAPER_LATENCY_REDUCTION = 0.997

@@ -4,7 +4,7 @@ one step of control and one programming pulse cost, in joules and seconds.
 A :class:`CircuitSpec` has seven sections, one per part of the periphery. Every constant is a
 named field with a unit; what each constant *means* is documented on its section class below,
 and where each *value* comes from is written next to it in the preset TOML files
-(``xbarmem/presets/circuits/*.toml``). The chip supplies what it already knows: the read
+(``xbarmem/energy/circuits/*.toml``). The chip supplies what it already knows: the read
 voltage (``ChipSpec.array.read_voltage``, volts), the tile size (``array.rows x array.cols``) and
 the programmed conductances of every device (``Crossbar.g_pos`` / ``g_neg``, siemens). The read
 pulse width is not part of the chip spec, so it is a circuit constant here.
@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError
 
 SIGN_READOUTS = ("comparator", "adc")
 
@@ -310,7 +310,7 @@ def _toml(value: Any) -> str:
 
 
 def _folder():
-    return resources.files("xbarmem") / "presets" / "circuits"
+    return resources.files("xbarmem.energy") / "circuits"
 
 
 def circuit_names() -> list[str]:

@@ -22,16 +22,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..chipspec import ChipSpec, load_chip
-from ..corruption import as_generator, flip_bits
-from ..data import PatternSet, load_patterns, random_patterns
-from ..errors import ConfigError, PatternError
-from ..memory import SingleLayerMemory
-from ..metrics import cosine_similarity, exact_recall
-from ..rules import get_rule
-from ..training import fit_memories, uses_bias
-from .circuit import CircuitSpec, load_circuit
-from .model import LayerLoad, compare, programming_cost, recall_cost, step_cost
+from xbarmem.data.corruption import as_generator, flip_bits
+from xbarmem.data.patterns import PatternSet, load_patterns, random_patterns
+from xbarmem.energy.circuit import CircuitSpec, load_circuit
+from xbarmem.energy.model import LayerLoad, compare, programming_cost, recall_cost, step_cost
+from xbarmem.errors import ConfigError, PatternError
+from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
+from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.learning.classic import get_rule
+from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.memory.single import SingleLayerMemory
 
 ARCHS = ("single", "multilayer")
 
@@ -65,7 +65,7 @@ def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
 
 def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
     """The cost model's view of a programmed memory: a
-    :class:`~xbarmem.memory.SingleLayerMemory` (one layer) or anything with ``layers``
+    :class:`~xbarmem.memory.single.SingleLayerMemory` (one layer) or anything with ``layers``
     (a multilayer memory: hidden layers are tanh with analogue outputs and DAC-driven inputs)."""
     states = "binary" if activation == "sign" else "analog"
     if hasattr(memory, "crossbar"):
@@ -158,7 +158,7 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it.
 
     Single layer: any rule (the adaptive rule with a bias row). Multilayer: the hardware-
-    adaptive multilayer trainer (:mod:`xbarmem.adaptive_multilayer`) with ``hidden`` widths.
+    adaptive multilayer trainer (:mod:`xbarmem.learning.multilayer`) with ``hidden`` widths.
     Faults come from the chip's rates with seed ``seed``; programming error also uses ``seed``.
     """
     x = torch.as_tensor(patterns, dtype=torch.float32)
@@ -176,8 +176,8 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
         raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
     if hidden is None:
         raise ConfigError("a multilayer memory needs --hidden (hidden layer width)")
-    from ..adaptive_multilayer import MultilayerTrainer, fit_multilayer
-    from ..multilayer import MultilayerMemory
+    from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+    from xbarmem.memory.multilayer import MultilayerMemory
 
     memory = MultilayerMemory(n, hidden, chip, fault_seed=seed)
     fit_multilayer(MultilayerTrainer(**options), x, [memory], program_seed=seed)

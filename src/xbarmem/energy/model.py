@@ -1,6 +1,6 @@
 """The cost model: energy (joules) and latency (seconds) of recall steps and of programming.
 
-**What a read costs.** A read of one layer (a :class:`~xbarmem.crossbar.Crossbar` described by
+**What a read costs.** A read of one layer (a :class:`~xbarmem.hardware.crossbar.Crossbar` described by
 a :class:`LayerLoad`) goes through five stages in series; its energy is the sum over
 components and its latency the sum of the stage latencies (the critical path):
 
@@ -55,8 +55,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ConfigError
-from .circuit import CircuitSpec
+from xbarmem.energy.circuit import CircuitSpec
+from xbarmem.errors import ConfigError
 
 #: Components of the energy and latency breakdowns, in pipeline order.
 COMPONENTS = ("drivers", "array", "sensing", "neurons", "movement", "control", "select")
@@ -111,7 +111,7 @@ class LayerLoad:
     @classmethod
     def from_crossbar(cls, crossbar, *, inputs: str = "binary",
                       outputs: str = "sign") -> LayerLoad:
-        """Describe a programmed :class:`~xbarmem.crossbar.Crossbar` (conductances from its
+        """Describe a programmed :class:`~xbarmem.hardware.crossbar.Crossbar` (conductances from its
         ``g_pos``/``g_neg``, tiles from its chip's array size, stuck devices from its faults)."""
         if crossbar.g_pos is None or crossbar.g_neg is None:
             raise ConfigError("the crossbar is not programmed: the cost model needs its "

@@ -13,7 +13,7 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
 * :mod:`.reproduce` -- the paper's headline experiments and ``report.md``.
 """
 
-from .store import ResultStore
-from .sweep import SweepSpec, load_sweep, parse_sweep
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import SweepSpec, load_sweep, parse_sweep
 
 __all__ = ["ResultStore", "SweepSpec", "load_sweep", "parse_sweep"]

@@ -9,7 +9,7 @@ every trial a quick run already stored with the same configuration. Rows are loo
 key, not by sweep name.
 
 Adding a claim takes a subclass with ``sweeps`` and ``section`` and one entry in
-:data:`EXPERIMENTS`; experiments whose module is missing (e.g. ``xbarmem.scaling``,
+:data:`EXPERIMENTS`; experiments whose module is missing (e.g. ``xbarmem.evaluation.scaling``,
 ``xbarmem.energy``) report "not yet available".
 
 Paper numbers are from /work/shared/paper.md §1 (abstract) and §6 (values read from the
@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from ..capacity import capacity_from_curve, mean_curve
-from ..rules import rule_names
-from .plots import plot_rows
-from .store import ResultStore
-from .sweep import SweepSpec, parse_sweep
+from xbarmem.evaluation.curve import capacity_from_curve, mean_curve
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import SweepSpec, parse_sweep
+from xbarmem.learning.classic import rule_names
+from xbarmem.viz.results import plot_rows
 
 #: §6: similarity vs fraction of stuck weights, 10 stored digits, 10% flips
 PAPER_FAULTS: dict[float, dict[str, float]] = {
@@ -373,8 +373,8 @@ class Capacity(Experiment):
                             f"{', '.join(missed) or 'none'}", "ok" if held else "below"))
         sec.body += ["Capacity = the largest tested number of stored patterns P whose cosine "
                      "similarity, and that of every smaller tested P, is at or above the "
-                     "threshold (`xbarmem.capacity.capacity_from_curve`), read off the curve "
-                     "averaged over seeds count by count (`xbarmem.capacity.mean_curve`), as one "
+                     "threshold (`xbarmem.evaluation.curve.capacity_from_curve`), read off the curve "
+                     "averaged over seeds count by count (`xbarmem.evaluation.curve.mean_curve`), as one "
                      "reads it off an averaged similarity-vs-patterns plot; the verdict uses this "
                      "ratio. In brackets, each seed's own capacity: each seed stores fresh random "
                      "subsets of the first 1000 bundled MNIST digits for every count on its own "
@@ -507,7 +507,7 @@ class Scaling(Experiment):
     title = "Multilayer capacity scaling exponents"
     claim = ("Multilayer capacity grows as N^1.49 on binary digit images and as N^1.74 on "
              "continuous (tanh) ones; classic single-layer rules are linear in N (§1).")
-    needs = "xbarmem.scaling"
+    needs = "xbarmem.evaluation.scaling"
     threshold = "0.99"
 
     #: trainer per pattern kind: binary -- the paper's fixed-point objective (fast, and as good
@@ -553,7 +553,7 @@ class Scaling(Experiment):
         return out
 
     def section(self, ctx):
-        from ..scaling import fit_power_law
+        from xbarmem.evaluation.scaling import fit_power_law
 
         sec = Section(self.key, self.title, self.claim)
         sec.body += ["| patterns | threshold | N | capacity (mean over seeds) | fitted exponent "
@@ -596,11 +596,11 @@ class Scaling(Experiment):
                         f"the whole 28x28 image area-resized to side sqrt(N), "
                         f"random subsets of the first 5000); capacity = largest P whose mean "
                         f"cosine (and every smaller tested P's) is >= {t}, by geometric search + "
-                        f"bisection (`xbarmem.capacity_search`, resolution 5%); binary: 5% "
+                        f"bisection (`xbarmem.evaluation.capacity`, resolution 5%); binary: 5% "
                         f"flips, sign recall; continuous: Gaussian noise sigma 0.6 (clipped), "
                         f"tanh recall; 10 cues per pattern. Exponent: least-squares slope of log "
                         f"capacity vs log N with a 95% t-interval "
-                        f"(`xbarmem.scaling.fit_power_law`).")
+                        f"(`xbarmem.evaluation.scaling.fit_power_law`).")
         return sec
 
 
@@ -613,7 +613,7 @@ class Energy(Experiment):
     needs = "xbarmem.energy"
 
     def section(self, ctx):
-        from ..energy import energy_report, measure, measure_sizes
+        from xbarmem.energy import energy_report, measure, measure_sizes
 
         sec = Section(self.key, self.title, self.claim)
         cache = ctx.out_dir / "f-energy.json"
@@ -677,7 +677,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     ``run(specs, store)`` executes the sweeps (default: in this process,
     :func:`xbarmem.experiments.runner.run_sweep`). Returns ``{"path", "table", "sections",
     "seconds"}`` where ``table`` is the report's summary table (markdown)."""
-    from .runner import run_sweep
+    from xbarmem.experiments.runner import run_sweep
 
     began = time.perf_counter()
     out_dir = Path(out_dir)
@@ -698,7 +698,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     table = ["| claim | paper | xbarmem (measured) | bar |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for s in sections for a, b, c, d in s.summary]
     table_text = "\n".join(table)
-    from .. import __version__
+    from xbarmem.version import __version__
 
     head = [f"# xbarmem reproduce{' --quick' if quick else ''}: He et al. (2026), headline "
             f"claims", "",

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from .store import ResultStore
-from .sweep import SweepSpec, Trial
-from .trial import plan_groups, run_group_json
+from xbarmem.errors import ConfigError
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import SweepSpec, Trial
+from xbarmem.experiments.trial import plan_groups, run_group_json
 
 
 @dataclass

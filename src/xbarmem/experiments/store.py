@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError
 
 SCHEMA_VERSION = 1
 _SCHEMA = """

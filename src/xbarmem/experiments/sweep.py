@@ -45,11 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..chipspec import FAULT_MODELS, ChipSpec, load_chip
-from ..corruption import CORRUPTION_METHODS
-from ..errors import ConfigError, XbarmemError
-from ..recall import ACTIVATIONS, MODES
-from ..rules import rule_names
+from xbarmem.data.corruption import CORRUPTION_METHODS
+from xbarmem.errors import ConfigError, XbarmemError
+from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
+from xbarmem.learning.classic import rule_names
+from xbarmem.memory.recall import ACTIVATIONS, MODES
 
 TRIAL_KINDS = ("evaluate", "capacity")
 ARCHS = ("single", "multilayer")
@@ -476,7 +476,7 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
                 raise _fail(key, raw[key], "applies to search = true only")
         if c["cue_budget"] and c["rule"] != "adaptive":
             raise _fail("cue_budget", c["cue_budget"], "applies to rule = 'adaptive' only")
-    from .. import __version__
+    from xbarmem.version import __version__
 
     c["version"] = __version__
     return c
@@ -521,7 +521,7 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
 
 @functools.lru_cache(maxsize=32)
 def _file_info(path: str, kind: str, n: int) -> tuple[int, bool, str]:
-    from ..data import load_file
+    from xbarmem.data.patterns import load_file
 
     p = Path(path)
     if not p.is_file():
@@ -553,8 +553,8 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int) -> dict[st
     where = f"rule_options.{rule}"
     try:
         if rule == "adaptive":
-            from ..adaptive import AdaptiveTrainer
-            from ..adaptive_multilayer import MultilayerTrainer
+            from xbarmem.learning.adaptive import AdaptiveTrainer
+            from xbarmem.learning.multilayer import MultilayerTrainer
 
             cls = MultilayerTrainer if arch == "multilayer" else AdaptiveTrainer
             allowed = set(cls().options())
@@ -562,7 +562,7 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int) -> dict[st
                 if key not in allowed:
                     raise _unknown(key, allowed, f"[{where}]")
             return cls(**{"seed": seed, **options}).options()
-        from ..rules import get_rule
+        from xbarmem.learning.classic import get_rule
 
         obj = get_rule(rule, **options)
     except TypeError as exc:

@@ -1,9 +1,9 @@
 """The trial function: resolved trial configurations in, result rows out.
 
-Built on the library's own pieces: pattern loaders (:mod:`xbarmem.data`), seeded fault maps,
-:func:`xbarmem.training.fit_memories` / :func:`xbarmem.adaptive_multilayer.fit_multilayer`
-(batched training), :func:`xbarmem.evaluate.evaluate_memory`,
-:func:`xbarmem.capacity.capacity_from_curve` and :func:`xbarmem.capacity_search.find_capacity`.
+Built on the library's own pieces: pattern loaders (:mod:`xbarmem.data.patterns`), seeded fault maps,
+:func:`xbarmem.learning.fit.fit_memories` / :func:`xbarmem.learning.multilayer.fit_multilayer`
+(batched training), :func:`xbarmem.evaluation.evaluate.evaluate_memory`,
+:func:`xbarmem.evaluation.curve.capacity_from_curve` and :func:`xbarmem.evaluation.capacity.find_capacity`.
 
 **Groups.** :func:`plan_groups` splits a sweep into groups, deterministically from the sweep's
 full trial list (so a resumed sweep forms the same groups): evaluate trials that differ only in
@@ -18,8 +18,8 @@ re-running a sweep reproduces it exactly. ``batch = 1`` trains every network alo
 **Seeds.** A trial with seed ``s`` uses fault map seed ``s`` (maps always cover an ``N x (N + 1)``
 matrix, so every rule of a seed sees the same stuck devices), programming seed ``s``, cue and
 read-noise seed ``s``, trainer seed ``s`` (unless ``rule_options`` set one), random pattern
-subsets seeded by :func:`xbarmem.capacity_search.subset_seed` ``(s, P, 0)`` (as
-:func:`xbarmem.capacity.recall_curve`), and one programming-variation draw per seed that every
+subsets seeded by :func:`xbarmem.evaluation.capacity.subset_seed` ``(s, P, 0)`` (as
+:func:`xbarmem.evaluation.curve.recall_curve`), and one programming-variation draw per seed that every
 ``v`` scales (common random numbers: curves over ``v`` are smooth).
 
 **Programming variation** ``v``: Gaussian noise of std ``v * max|W|`` (``max|W|`` of each
@@ -43,18 +43,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..capacity import capacity_from_curve
-from ..capacity_search import subset_seed
-from ..chipspec import ChipSpec
-from ..crossbar import arrays_needed
-from ..data import MNIST_VARIANTS, PatternSet, load_digits, load_file, load_mnist, random_patterns
-from ..errors import ConfigError
-from ..evaluate import Protocol, evaluate_memory
-from ..faults import FaultMap
-from ..memory import SingleLayerMemory
-from ..rules import get_rule
-from ..training import fit_memories, uses_bias
-from .sweep import Trial
+from xbarmem.data.patterns import (
+    MNIST_VARIANTS,
+    PatternSet,
+    load_digits,
+    load_file,
+    load_mnist,
+    random_patterns,
+)
+from xbarmem.errors import ConfigError
+from xbarmem.evaluation.capacity import subset_seed
+from xbarmem.evaluation.curve import capacity_from_curve
+from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+from xbarmem.experiments.sweep import Trial
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.crossbar import arrays_needed
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.classic import get_rule
+from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.memory.single import SingleLayerMemory
 
 #: options that change only how a trained network is programmed and tested
 PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
@@ -168,7 +175,7 @@ def _build(c: dict[str, Any]):
     """An untrained memory for config ``c`` on its seeded chip."""
     chip, n, seed = _chip(c), c["n_neurons"], c["seed"]
     if c["arch"] == "multilayer":
-        from ..multilayer import MultilayerMemory, arrays_for_layers, layer_sizes
+        from xbarmem.memory.multilayer import MultilayerMemory, arrays_for_layers, layer_sizes
 
         sizes = layer_sizes(n, c["hidden"])
         fmap = FaultMap.generate(chip, sum(arrays_for_layers(chip, sizes)), seed=seed)
@@ -191,7 +198,7 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> t
     for t, s in enumerate(stored):
         padded[t, : s.n_patterns] = torch.as_tensor(s.patterns)
     if first["arch"] == "multilayer":
-        from ..adaptive_multilayer import MultilayerTrainer, fit_multilayer
+        from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
 
         trainer = MultilayerTrainer(**first["rule_options"])
         infos = fit_multilayer(trainer, padded, memories, kind=first["kind"], counts=sizes)
@@ -202,7 +209,7 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> t
 
 
 def _multi(memory) -> bool:
-    from ..multilayer import MultilayerMemory
+    from xbarmem.memory.multilayer import MultilayerMemory
 
     return isinstance(memory, MultilayerMemory)
 
@@ -344,7 +351,7 @@ def run_capacity(trial: Trial) -> dict[str, Any]:
 
 
 def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
-    from ..capacity_search import find_capacity
+    from xbarmem.evaluation.capacity import find_capacity
 
     pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
     res = find_capacity(pool, arch=c["arch"], chip=_chip(c), rule=c["rule"],

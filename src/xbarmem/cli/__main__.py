@@ -1,0 +1,3 @@
+from xbarmem.cli import main
+
+main()

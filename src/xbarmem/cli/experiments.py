@@ -1,0 +1,229 @@
+"""``xbarmem sweep | results | plot | reproduce``: experiments with a crash-safe results store."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.errors import ConfigError
+
+JobsOpt = Annotated[int, typer.Option(
+    "--jobs", "-j", help="Local worker processes (1 = in this process).")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", help="Start a local Dask cluster with this many worker processes.")]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Use an existing Dask cluster, e.g. tcp://HOST:8786.")]
+WhereOpt = Annotated[list[str] | None, typer.Option(
+    "--where", "-w", help="Filter FIELD=VALUE (also != < <= > >= ~); FIELD is a config key "
+    "(rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY, or sweep/trial/version. "
+    "Repeatable (all must hold).")]
+
+
+def _bar(disable: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("trials"), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=console, disable=disable)
+
+
+@contextlib.contextmanager
+def _interruptible(store: Path):
+    """Ctrl-C: say where the finished trials are and exit 130 (finished groups are stored)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        console.print(f"interrupted: finished trials are in {store}; run the same command "
+                      f"again to resume")
+        raise SystemExit(130) from None
+
+
+def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
+                      scheduler: str | None, quiet: bool = False):
+    """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar (trials done /
+    pending, elapsed, ETA)."""
+    from xbarmem.experiments.runner import run_sweep
+
+    specs = spec if isinstance(spec, list) else [spec]
+    name = specs[0].name if len(specs) == 1 else f"{len(specs)} sweeps"
+    total = sum(len(s.trials) for s in specs)
+    with _bar(quiet) as bar:
+        task = bar.add_task(f"sweep {name}", total=None)
+
+        def plan(todo: int, already: int) -> None:
+            bar.update(task, total=todo, description=f"{name} ({already} of {total} already "
+                       f"stored)")
+
+        report = run_sweep(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
+                           on_plan=plan, on_progress=lambda n: bar.advance(task, n))
+    return report
+
+
+@app.command("sweep", help="Run a TOML sweep (grid of trials x seeds) into a SQLite results "
+             "store; finished trials are skipped, so a killed sweep resumes where it stopped.")
+def sweep_cmd(
+    file: Annotated[Path | None, typer.Argument(help="Sweep file (.toml).")] = None,
+    store: Annotated[Path, typer.Option("--store", "-s", help="SQLite results store.")] = Path(
+        "results.sqlite"),
+    jobs: JobsOpt = 2,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Validate and count trials; run nothing.")] = False,
+    list_options: Annotated[bool, typer.Option(
+        "--list-options", help="Print every sweep option with its default and exit.")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    from xbarmem.experiments.store import ResultStore
+    from xbarmem.experiments.sweep import load_sweep, option_help
+
+    if list_options:
+        typer.echo(option_help())
+        return
+    if file is None:
+        raise ConfigError("give a sweep file (xbarmem sweep FILE --store results.sqlite)")
+    spec = load_sweep(file)
+    if dry_run:
+        from xbarmem.experiments.runner import pending_groups
+        from xbarmem.experiments.trial import plan_groups
+
+        if store.is_file():
+            with ResultStore(store) as db:
+                groups, already = pending_groups(spec, db)
+        else:  # a dry run creates nothing
+            groups, already = plan_groups(spec.trials, spec.batch), 0
+        summary = {"sweep": spec.name, "trials": len(spec.trials), "already_stored": already,
+                   "pending_groups": len(groups), "store": str(store)}
+        _emit_json(summary) if json_out else out.print(summary)
+        return
+    with _interruptible(store):
+        report = run_with_progress(spec, store, jobs=jobs, workers=workers,
+                                   scheduler=scheduler, quiet=json_out)
+    if json_out:
+        _emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
+    else:
+        out.print(f"sweep {spec.name}: {report.total} trials, {report.already} already stored, "
+                  f"{report.inserted} new rows ({report.executor}, {report.seconds:.1f} s) -> "
+                  f"{store}")
+        for failure in report.failures:
+            out.print(f"[red]failed group[/red] ({len(failure['keys'])} trials): "
+                      f"{failure['error']}")
+    if report.failures:
+        raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
+
+
+_DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
+                    "seed")
+
+
+@app.command("results", help="List, filter and export the rows of a results store.")
+def results_cmd(
+    store: Annotated[Path, typer.Argument(help="SQLite results store.")],
+    where: WhereOpt = None,
+    sweep: Annotated[str | None, typer.Option(help="Only this sweep's rows.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Export to CSV.")] = None,
+    parquet_path: Annotated[Path | None, typer.Option(
+        "--parquet", help="Export to Parquet (needs pyarrow).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
+) -> None:
+    from xbarmem.experiments.store import ResultStore
+
+    if not store.is_file():
+        raise ConfigError(f"no such results store: {store}")
+    conditions = where or []
+    with ResultStore(store) as db:
+        total = db.count(conditions, sweep)
+        for target in (csv_path, parquet_path):
+            if target is not None:
+                db.export(target, conditions, sweep)
+                console.print(f"wrote {total} rows to {target}")
+        if csv_path or parquet_path:
+            return
+        rows = db.rows(conditions, sweep, limit=None if json_out else limit)
+        if json_out:
+            _emit_json(rows)
+            return
+        table = Table(title=f"{store}: {total} rows" + (f" (first {limit})" if total > (
+            limit or total) else ""))
+        for col in (*_DEFAULT_COLUMNS, "cosine / capacity"):
+            table.add_column(col)
+        for r in rows:
+            c, res = r["config"], r["result"]
+            metric = (f"{res['cosine']:.4f}" if "cosine" in res else
+                      " ".join(f"{k}:{v}" for k, v in res.get("capacity", {}).items()))
+            fault = c.get("fault_rate")
+            if fault is None:
+                dev = c["chip_spec"]["device"]
+                fault = dev["p_stuck_on"] + dev["p_stuck_off"]
+            table.add_row(r["sweep"], c["rule"], str(c["n_neurons"]),
+                          str(c.get("patterns", c.get("counts"))), f"{fault:g}",
+                          f"{c['variation']:g}", f"{c['level']:g}", str(c["seed"]), metric)
+        out.print(table)
+        if not rows:
+            out.print(f"sweeps in this store: {db.sweeps() or 'none'}")
+
+
+@app.command("plot", help="Draw a figure from a results store: similarity vs stored patterns "
+             "(patterns), vs fault rate (faults), vs programming variation (variation), or "
+             "capacity vs N on log-log axes with the power-law fit (capacity).")
+def plot_cmd(
+    store: Annotated[Path, typer.Argument(help="SQLite results store.")],
+    kind: Annotated[str, typer.Option(help="patterns, faults, variation or capacity.")],
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Figure file (.png or .svg); default KIND.png.")] = None,
+    svg: Annotated[bool, typer.Option("--svg", help="SVG instead of PNG (default name).")
+                   ] = False,
+    where: WhereOpt = None,
+    sweep: Annotated[str | None, typer.Option(help="Only this sweep's rows.")] = None,
+    title: Annotated[str, typer.Option(help="Figure title.")] = "",
+) -> None:
+    from xbarmem.experiments.store import ResultStore
+    from xbarmem.viz.results import KINDS, plot_rows
+
+    if kind not in KINDS:
+        raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not store.is_file():
+        raise ConfigError(f"no such results store: {store}")
+    path = out_path or Path(f"{kind}.{'svg' if svg else 'png'}")
+    with ResultStore(store) as db:
+        rows = db.rows(where or [], sweep)
+    plot_rows(rows, kind, path, title=title)
+    out.print(f"wrote {path} ({len(rows)} rows)")
+
+
+@app.command("reproduce", help="Run the paper's headline experiments through the sweep "
+             "machinery (resumable: the store lives in --out) and write OUT/report.md with each "
+             "claim, the paper's number, the measured number, the settings and the figures.")
+def reproduce_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "xbarmem-reproduce"),
+    quick: Annotated[bool, typer.Option(help="Fewer seeds and grid points (~10 min on 2 "
+                                        "cores) instead of the full run (~2 h).")] = False,
+    store: Annotated[Path | None, typer.Option(
+        help="Results store (default OUT/results.sqlite).")] = None,
+    jobs: JobsOpt = 2,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    from xbarmem.experiments.reproduce import reproduce
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _interruptible(store or out_dir / "results.sqlite"):
+        report = reproduce(out_dir, quick=quick, store=store,
+                           run=lambda spec, db: run_with_progress(
+                               spec, db, jobs=jobs, workers=workers, scheduler=scheduler),
+                           log=console.print)
+    out.print(report["table"])
+    out.print(f"report: {report['path']}  ({report['seconds']:.0f} s)")

@@ -1,0 +1,594 @@
+"""Pattern sets: validation, built-in data sets (bundled MNIST, scikit-learn digits, random)
+and loaders for users' own files (.npy, .npz, .csv, MNIST IDX, optionally gzip'd).
+
+Every pattern matrix handed out by this module is a float32 ``np.ndarray`` of shape ``(P, N)``
+(``P`` patterns of ``N`` neurons, images flattened row-major). ``"binary"`` patterns hold
+exactly -1.0 / +1.0; ``"continuous"`` patterns hold values in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import io
+import math
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from xbarmem.errors import FileFormatError, PatternError
+
+__all__ = [
+    "BUILTIN_SOURCES",
+    "KINDS",
+    "MNIST_VARIANTS",
+    "SUPPORTED_FILE_TYPES",
+    "PatternSet",
+    "load_digits",
+    "load_file",
+    "load_mnist",
+    "load_patterns",
+    "random_patterns",
+    "validate_patterns",
+]
+
+KINDS = ("binary", "continuous")
+BUILTIN_SOURCES = ("mnist", "mnist-crop24", "digits", "random")
+#: built-in MNIST variants: name -> side of the centred window kept before downsampling
+#: (``None``: the whole 28 x 28 image). ``mnist-crop24`` is the authors' scripts' preprocessing
+#: for sides up to 24 (centre 24 x 24 crop, then resize), which enlarges the digit within the
+#: pattern and makes the stored digits less alike.
+MNIST_VARIANTS: dict[str, int | None] = {"mnist": None, "mnist-crop24": 24}
+SUPPORTED_FILE_TYPES = (".npy", ".npz", ".csv", "MNIST IDX (*-idx3-ubyte, *.idx)", "+ .gz of these")
+
+_IDX_DTYPES: dict[int, str] = {
+    0x08: "u1",
+    0x09: "i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
+_IDX_MAGICS = (0x00000803, 0x00000801)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise PatternError(f"unknown pattern kind {kind!r}: expected one of {', '.join(KINDS)}")
+    return kind
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, odd objects
+        raise PatternError(f"patterns could not be converted to an array: {exc}") from None
+
+
+def validate_patterns(
+    x: Any,
+    kind: str = "binary",
+    n_neurons: int | None = None,
+    allow_zero_one: bool = False,
+) -> np.ndarray:
+    """Check a pattern matrix and return it as a new float32 array of shape ``(P, N)``.
+
+    ``x`` may be a numpy array, a torch tensor or a nested list. ``kind="binary"`` requires
+    values in {-1, +1} (with ``allow_zero_one=True`` a {0, 1} matrix is mapped 0 -> -1,
+    1 -> +1); ``kind="continuous"`` requires values in [-1, 1]. If ``n_neurons`` is given,
+    ``N`` must equal it. Any problem raises :class:`PatternError` with a one-line message.
+    """
+    _check_kind(kind)
+    arr = _to_numpy(x)
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.float32)
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise PatternError(f"patterns must be real numbers, got non-numeric dtype {arr.dtype}")
+    if arr.ndim == 1:
+        raise PatternError(
+            f"patterns must be 2-D (P, N), got a 1-D vector of shape {arr.shape}; "
+            f"reshape it to (1, {arr.shape[0]})"
+        )
+    if arr.ndim != 2:
+        raise PatternError(f"patterns must be 2-D (P, N), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise PatternError(
+            f"pattern set is empty: shape {arr.shape} (need at least 1 pattern and 1 neuron)"
+        )
+    arr = np.array(arr, dtype=np.float32)  # always a fresh copy
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = np.argwhere(~finite)
+        row, col = (int(v) for v in bad[0])
+        raise PatternError(
+            f"patterns contain {len(bad)} NaN/inf value(s), first at index ({row}, {col})"
+        )
+    if n_neurons is not None and arr.shape[1] != n_neurons:
+        raise PatternError(
+            f"patterns have N={arr.shape[1]} neurons but the memory/chip has {n_neurons}"
+        )
+    if kind == "binary":
+        is_pm1 = np.abs(arr) == 1.0
+        if is_pm1.all():
+            return arr
+        is_01 = (arr == 0.0) | (arr == 1.0)
+        if is_01.all():
+            if allow_zero_one:
+                return np.where(arr > 0.5, 1.0, -1.0).astype(np.float32)
+            raise PatternError(
+                "binary patterns must be in {-1,+1} but these are {0,1}; pass "
+                "allow_zero_one=True (CLI: --zero-one) to map 0->-1, 1->+1"
+            )
+        row, col = (int(v) for v in np.argwhere(~is_pm1)[0])
+        raise PatternError(
+            f"binary patterns must contain only -1 and +1; found {int((~is_pm1).sum())} other "
+            f"value(s), e.g. {arr[row, col]:g} at ({row}, {col}) (use kind='continuous'?)"
+        )
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -1.0 or hi > 1.0:
+        raise PatternError(f"continuous patterns must lie in [-1, 1], got min={lo:g}, max={hi:g}")
+    return arr
+
+
+# --------------------------------------------------------------------------- PatternSet
+
+
+@dataclass(frozen=True, eq=False)
+class PatternSet:
+    """An immutable, validated set of ``P`` patterns of ``N`` neurons.
+
+    Attributes:
+        patterns: float32 array ``(P, N)``; exactly +-1 when ``kind == "binary"``, in [-1, 1]
+            when ``kind == "continuous"``.
+        kind: ``"binary"`` or ``"continuous"``.
+        name: human-readable name, e.g. ``"mnist8-binary"``.
+        labels: optional int64 array ``(P,)`` (class of each pattern).
+        image_shape: optional ``(h, w)`` with ``h * w == N`` (row-major flattening).
+    """
+
+    patterns: np.ndarray
+    kind: str = "binary"
+    name: str = "patterns"
+    labels: np.ndarray | None = None
+    image_shape: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        pats = validate_patterns(self.patterns, self.kind)
+        object.__setattr__(self, "patterns", pats)
+        n_pat, n_neu = pats.shape
+        if self.labels is not None:
+            labels = _to_numpy(self.labels)
+            if labels.shape != (n_pat,) or not np.issubdtype(labels.dtype, np.integer):
+                raise PatternError(
+                    f"labels must be integers of shape ({n_pat},), got {labels.dtype} "
+                    f"{labels.shape}"
+                )
+            object.__setattr__(self, "labels", labels.astype(np.int64))
+        if self.image_shape is not None:
+            h, w = (int(v) for v in self.image_shape)
+            if h * w != n_neu:
+                raise PatternError(f"image_shape ({h}, {w}) does not match N={n_neu} neurons")
+            object.__setattr__(self, "image_shape", (h, w))
+
+    @property
+    def n_patterns(self) -> int:
+        """Number of patterns ``P``."""
+        return int(self.patterns.shape[0])
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons ``N`` per pattern."""
+        return int(self.patterns.shape[1])
+
+    def subset(self, indices: int | slice | Sequence[int] | np.ndarray) -> PatternSet:
+        """Return a new set holding the selected rows (an int, a slice, indices or a bool mask)."""
+        idx: Any = indices if isinstance(indices, slice) else np.atleast_1d(np.asarray(indices))
+        try:
+            pats = self.patterns[idx]
+            labels = None if self.labels is None else self.labels[idx]
+        except IndexError as exc:
+            raise PatternError(
+                f"bad subset indices for {self.n_patterns} patterns: {exc}"
+            ) from None
+        return PatternSet(pats, self.kind, self.name, labels, self.image_shape)
+
+    def __len__(self) -> int:
+        return self.n_patterns
+
+    def __repr__(self) -> str:
+        return (
+            f"PatternSet(name={self.name!r}, kind={self.kind!r}, P={self.n_patterns}, "
+            f"N={self.n_neurons}, image_shape={self.image_shape})"
+        )
+
+
+# --------------------------------------------------------------------------- image helpers
+
+
+def _resize_area(images: np.ndarray, side: int | None) -> np.ndarray:
+    """Area-average float images ``(P, h, w)`` to ``(P, side, side)`` (no-op if same size)."""
+    if side is None or images.shape[1:] == (side, side):
+        return images.astype(np.float32, copy=False)
+    t = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
+    return F.interpolate(t, size=(side, side), mode="area").squeeze(1).numpy()
+
+
+def _images_to_patterns(images: np.ndarray, max_value: float, kind: str) -> np.ndarray:
+    """Turn grayscale images ``(P, h, w)`` in [0, max_value] into float32 patterns ``(P, h*w)``.
+
+    binary: +1 where a pixel exceeds its image's mean, else -1; continuous: ``x/max*2 - 1``.
+    """
+    flat = images.reshape(images.shape[0], -1).astype(np.float32)
+    if kind == "binary":
+        return np.where(flat > flat.mean(axis=1, keepdims=True), 1.0, -1.0).astype(np.float32)
+    return np.clip(flat / max_value * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
+
+
+def _check_side(side: int) -> int:
+    if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or not 4 <= side <= 28:
+        raise PatternError(f"side must be an integer in 4..28, got {side!r}")
+    return int(side)
+
+
+def _check_count(n: int | None, what: str = "n") -> int | None:
+    if n is None:
+        return None
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise PatternError(f"{what} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _select(
+    labels: np.ndarray | None,
+    total: int,
+    n: int | None = None,
+    digits: Iterable[int] | None = None,
+    one_per_class: bool = False,
+    shuffle: bool = False,
+    seed: int | None = 0,
+) -> np.ndarray:
+    """Indices (int64) chosen by class filter / one-per-class / shuffle / first-n."""
+    n = _check_count(n)
+    if labels is None and (digits is not None or one_per_class):
+        raise PatternError("digits / one_per_class need labelled patterns, but there are none")
+    idx = np.arange(total)
+    if shuffle:
+        idx = np.random.default_rng(seed).permutation(total)
+    classes: list[int] | None = None
+    if digits is not None:
+        try:
+            classes = sorted({int(d) for d in digits})
+        except (TypeError, ValueError):
+            raise PatternError(f"digits must be an iterable of integers, got {digits!r}") from None
+        if not classes:
+            raise PatternError("digits is empty: give at least one class")
+        assert labels is not None
+        idx = idx[np.isin(labels[idx], classes)]
+    if one_per_class:
+        assert labels is not None
+        classes = classes if classes is not None else sorted(int(c) for c in np.unique(labels))
+        picked = []
+        for c in classes:
+            hits = idx[labels[idx] == c]
+            if len(hits) == 0:
+                raise PatternError(f"no pattern of class {c} is available")
+            picked.append(hits[0])
+        idx = np.asarray(picked, dtype=np.int64)
+    if len(idx) == 0:
+        raise PatternError(f"no patterns match digits={classes}")
+    if n is not None:
+        if n > len(idx):
+            raise PatternError(f"requested n={n} patterns but only {len(idx)} are available")
+        idx = idx[:n]
+    return idx.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- built-in sets
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """Bundled MNIST subset: images uint8 ``(10000, 28, 28)``, labels uint8 ``(10000,)``."""
+    res = resources.files("xbarmem.data") / "datasets" / "mnist-10k.npz"
+    try:
+        with res.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
+            images, labels = z["images"], z["labels"]
+    except FileNotFoundError:
+        raise FileFormatError(f"bundled MNIST file is missing: {res}") from None
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise FileFormatError(f"bundled MNIST file {res} is corrupt: {exc}") from None
+    if images.ndim != 3 or labels.shape != images.shape[:1]:
+        raise FileFormatError(f"bundled MNIST file {res} has unexpected array shapes")
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
+
+
+def load_mnist(
+    side: int = 8,
+    kind: str = "binary",
+    n: int | None = None,
+    digits: Iterable[int] | None = None,
+    one_per_class: bool = False,
+    seed: int = 0,
+    shuffle: bool = False,
+    crop: int | None = None,
+) -> PatternSet:
+    """Patterns from the bundled 10 000-image MNIST subset, area-downsampled to side x side.
+
+    ``crop``: keep only the centred ``crop x crop`` window of each 28 x 28 image before
+    downsampling (``side <= crop <= 28``; ``None`` keeps the whole image). The authors' scripts
+    crop to 24 for sides up to 24 (``load_patterns("mnist-crop24")``).
+
+    Selection (applied in this order): ``shuffle`` (with ``seed``) reorders the file order,
+    ``digits`` keeps only those classes, ``one_per_class`` keeps the first image of each class
+    (classes ascending; default 0..9), ``n`` keeps the first ``n``. ``kind="binary"`` thresholds
+    each image at its own mean, ``"continuous"`` maps pixels to [-1, 1]. Returns P x side**2
+    patterns named e.g. ``"mnist8-binary"`` with int64 labels and ``image_shape=(side, side)``.
+    """
+    _check_kind(kind)
+    side = _check_side(side)
+    if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, np.integer))
+                             or not side <= crop <= 28):
+        raise PatternError(f"crop must be an integer in {side}..28 (at least side), got {crop!r}")
+    images, labels = _bundled_mnist()
+    idx = _select(labels, len(labels), n, digits, one_per_class, shuffle, seed)
+    chosen = images[idx].astype(np.float32)
+    if crop is not None and crop < 28:
+        lo = (28 - crop) // 2
+        chosen = chosen[:, lo:lo + crop, lo:lo + crop]
+    small = _resize_area(chosen, side)
+    return PatternSet(
+        _images_to_patterns(small, 255.0, kind),
+        kind,
+        f"mnist{side}{'' if crop in (None, 28) else f'c{crop}'}-{kind}",
+        labels[idx].astype(np.int64),
+        (side, side),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch = _sk_load_digits()
+    return np.asarray(bunch.images, dtype=np.float32), np.asarray(bunch.target, dtype=np.int64)
+
+
+def load_digits(
+    kind: str = "binary",
+    n: int | None = None,
+    digits: Iterable[int] | None = None,
+    one_per_class: bool = False,
+    seed: int = 0,
+    shuffle: bool = False,
+) -> PatternSet:
+    """scikit-learn's bundled 8x8 digits (1797 images, values 0..16) as 64-neuron patterns.
+
+    Selection works as in :func:`load_mnist`. binary: threshold at each image's mean;
+    continuous: ``x / 16 * 2 - 1``.
+    """
+    _check_kind(kind)
+    images, labels = _sklearn_digits()
+    idx = _select(labels, len(labels), n, digits, one_per_class, shuffle, seed)
+    return PatternSet(
+        _images_to_patterns(images[idx], 16.0, kind), kind, f"digits8-{kind}", labels[idx], (8, 8)
+    )
+
+
+def random_patterns(
+    n_patterns: int, n_neurons: int, kind: str = "binary", seed: int = 0
+) -> PatternSet:
+    """``n_patterns`` iid patterns of ``n_neurons``: +-1 with p=1/2 each (binary) or uniform
+    in [-1, 1) (continuous), drawn from ``np.random.default_rng(seed)``."""
+    _check_kind(kind)
+    p = _check_count(n_patterns, "n_patterns")
+    n = _check_count(n_neurons, "n_neurons")
+    assert p is not None and n is not None
+    rng = np.random.default_rng(seed)
+    if kind == "binary":
+        pats = (rng.integers(0, 2, size=(p, n)) * 2 - 1).astype(np.float32)
+    else:
+        pats = rng.uniform(-1.0, 1.0, size=(p, n)).astype(np.float32)
+    return PatternSet(pats, kind, f"random-{kind}")
+
+
+# --------------------------------------------------------------------------- file loading
+
+
+def _is_idx_name(name: str) -> bool:
+    return name.endswith((".idx", ".idx1", ".idx3")) or ("-idx" in name and "-ubyte" in name)
+
+
+def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
+    """Parse an IDX file (big-endian header: 0, 0, dtype code, ndim, then ndim uint32 sizes)."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise FileFormatError(f"{path}: not an IDX file (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise FileFormatError(f"{path}: corrupt IDX file (truncated header)")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = math.prod(dims) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise FileFormatError(
+            f"{path}: corrupt IDX file (expected {expected} data bytes, found {len(raw) - header})"
+        )
+    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return arr.astype(dtype.str[1:])  # native byte order, writable copy
+
+
+def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
+    try:
+        lines = [ln for ln in raw.decode("utf-8-sig").splitlines() if ln.strip()]
+    except UnicodeDecodeError:
+        raise FileFormatError(f"{path}: not a text CSV file") from None
+    if not lines:
+        raise FileFormatError(f"{path}: CSV file is empty")
+    delim = "," if "," in lines[0] else None
+    try:
+        [float(v) for v in lines[0].split(delim)]
+    except ValueError:
+        lines = lines[1:]  # non-numeric header line
+    try:
+        arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delim, ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        raise FileFormatError(f"{path}: corrupt CSV file ({exc})") from None
+    return arr
+
+
+def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return (array, labels-or-None) from .npy or .npz bytes."""
+    try:
+        loaded = np.load(io.BytesIO(raw), allow_pickle=False)
+    except Exception as exc:  # zipfile / format / pickle errors all mean "corrupt"
+        raise FileFormatError(f"{path}: corrupt or unsupported NumPy file ({exc})") from None
+    if isinstance(loaded, np.ndarray):
+        return loaded, None
+    with loaded:
+        keys = list(loaded.files)
+        if key is not None:
+            chosen = key
+        elif len(keys) == 1:
+            chosen = keys[0]
+        else:
+            chosen = next((k for k in ("patterns", "images") if k in keys), None)
+        if chosen is None or chosen not in keys:
+            raise FileFormatError(
+                f"{path}: cannot tell which array holds the patterns; pass key= one of {keys}"
+            )
+        try:
+            arr = loaded[chosen]
+            labels = loaded["labels"] if "labels" in keys and chosen != "labels" else None
+        except Exception as exc:
+            raise FileFormatError(f"{path}: corrupt array {chosen!r} ({exc})") from None
+    if labels is not None and (labels.shape != arr.shape[:1] or labels.dtype.kind not in "iu"):
+        labels = None
+    return arr, labels
+
+
+def load_file(
+    path: str | Path,
+    kind: str = "binary",
+    key: str | None = None,
+    zero_one: bool = False,
+    side: int | None = None,
+) -> PatternSet:
+    """Load patterns from ``.npy``, ``.npz``, ``.csv`` (one pattern per row, optional header)
+    or MNIST IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
+    gzip'd (``.gz``). Never unpickles.
+
+    8-bit grayscale data (IDX uint8, or uint8 arrays with values above 1) are images: a stack
+    ``(P, h, w)`` (or ``(P, r*r)`` rows) is area-resized to ``side x side`` when ``side`` is
+    given, then binarised at each image's mean (binary) or scaled to [-1, 1] (continuous).
+    Other numeric arrays must already be valid (binary {-1, 1}, or {0, 1} with ``zero_one``;
+    continuous [-1, 1]); ``(P, h, w)`` stacks are flattened and ``side`` is ignored. An .npz
+    ``labels`` array of matching length becomes the labels.
+    Raises :class:`FileFormatError` (missing / corrupt / unknown file) or :class:`PatternError`.
+    """
+    _check_kind(kind)
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"no such file: {path}")
+    try:
+        raw = path.read_bytes()
+        name = path.name.lower()
+        if name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+            name = name[:-3]
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise FileFormatError(f"{path}: cannot read file ({exc})") from None
+
+    labels: np.ndarray | None = None
+    magic = struct.unpack(">I", raw[:4])[0] if len(raw) >= 4 else None
+    is_idx = _is_idx_name(name) or magic in _IDX_MAGICS
+    if name.endswith((".npy", ".npz")):
+        arr, labels = _parse_numpy(raw, path, key)
+    elif name.endswith(".csv"):
+        arr = _parse_csv(raw, path)
+    elif is_idx:
+        arr = _parse_idx(raw, path)
+        if arr.ndim == 1:
+            raise FileFormatError(f"{path}: this IDX file holds labels (1-D), not patterns")
+    else:
+        raise FileFormatError(
+            f"{path}: unknown file type; supported: {', '.join(SUPPORTED_FILE_TYPES)}"
+        )
+
+    image_shape: tuple[int, int] | None = None
+    if arr.dtype == np.uint8 and arr.ndim in (2, 3) and arr.size and (is_idx or arr.max() > 1):
+        if arr.ndim == 2:
+            r = math.isqrt(arr.shape[1])
+            if r * r == arr.shape[1]:
+                arr = arr.reshape(-1, r, r)
+        if arr.ndim == 3:
+            if side is not None:
+                _check_side(side)
+            imgs = _resize_area(arr.astype(np.float32), side)
+            image_shape = (int(imgs.shape[1]), int(imgs.shape[2]))
+            pats = _images_to_patterns(imgs, 255.0, kind)
+        else:
+            pats = _images_to_patterns(arr[:, :, None], 255.0, kind)
+    else:
+        if arr.ndim == 3 and arr.shape[0] > 0:
+            image_shape = (int(arr.shape[1]), int(arr.shape[2]))
+            arr = arr.reshape(arr.shape[0], -1)
+        pats = validate_patterns(arr, kind, allow_zero_one=zero_one)
+    return PatternSet(pats, kind, path.name, labels, image_shape)
+
+
+def load_patterns(
+    source: str,
+    kind: str = "binary",
+    side: int = 8,
+    n: int | None = None,
+    seed: int = 0,
+    zero_one: bool = False,
+    one_per_class: bool = False,
+) -> PatternSet:
+    """Resolve ``source`` to a pattern set.
+
+    ``"mnist"``: bundled MNIST at ``side x side`` (first ``n`` / one per class);
+    ``"mnist-crop24"``: the same from the centred 24 x 24 window (the authors' preprocessing);
+    ``"digits"``:
+    scikit-learn 8x8 digits (``side`` must be 8); ``"random"``: ``n`` random patterns of
+    ``side*side`` neurons from ``seed``; anything else is a file path for :func:`load_file`
+    (8-bit images resized to ``side``), then first ``n`` / one per class (needs .npz labels).
+    """
+    _check_kind(kind)
+    name = str(source).strip().lower()
+    if name in MNIST_VARIANTS:
+        return load_mnist(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed,
+                          crop=MNIST_VARIANTS[name])
+    if name == "digits":
+        if side != 8:
+            raise PatternError(f"the 'digits' set is 8x8 only, got side={side}")
+        return load_digits(kind=kind, n=n, one_per_class=one_per_class)
+    if name == "random":
+        if n is None:
+            raise PatternError("source 'random' needs n (the number of patterns)")
+        side = _check_side(side)
+        return random_patterns(n, side * side, kind=kind, seed=seed)
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise PatternError(
+            f"unknown pattern source {source!r}: not a built-in name "
+            f"({', '.join(BUILTIN_SOURCES)}) and no such file"
+        )
+    pset = load_file(path, kind=kind, zero_one=zero_one, side=side)
+    if n is None and not one_per_class:
+        return pset
+    return pset.subset(_select(pset.labels, pset.n_patterns, n, None, one_per_class))

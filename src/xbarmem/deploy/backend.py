@@ -1,0 +1,371 @@
+"""Chip backends: the physical side of a trained memory, behind one small protocol.
+
+A trained model is a *digital twin* of the chip: its :class:`~xbarmem.hardware.crossbar.Crossbar` layers
+know the device physics, the fault map, the placement of ``[W | b]`` on the arrays and the
+weight-to-conductance mapping. A **backend** is the thing that really holds the conductances:
+xbarmem's simulated chip (:class:`SimulatedChip`), a user's hardware driver
+(:class:`DriverBackend` around an :class:`ArrayDriver`), or another simulator. The twin computes
+conductance targets (:func:`conductance_targets`); the backend writes them, reads them back and
+runs the analogue products that recall needs.
+
+Coordinates. One backend holds one matrix (one layer) ``A = [W | b]`` of shape
+``(n_out, n_rows)``, ``n_rows = n_in + 1`` with a bias row (input row ``n_in``, driven at
++V_read). Conductance arrays are *logical*: float64 ``(2, n_out, n_rows)`` siemens, plane 0 = G+,
+plane 1 = G-, ``[p, i, j]`` the device of polarity ``p`` of the pair at output (column) ``i`` and
+input row ``j``. The twin's tiling (:meth:`Crossbar.scatter` / ``_tile_of``) maps these to
+physical ``(array, plane, row, col)``; :class:`DriverBackend` does that for drivers that think in
+physical arrays. A multilayer memory is a list of backends, one per layer (each on its own
+arrays), so a multilayer chip is wiring only.
+
+Units of the products: ``matvec`` / ``read_outputs`` return weight units, i.e. the sensed
+differential current divided by ``V_read * (g_max - g_min) / w_max`` -- exactly what
+:func:`xbarmem.memory.recall.recall` expects from any matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from xbarmem.errors import ConfigError, PatternError
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.recall import RecallResult, recall
+
+
+@runtime_checkable
+class ChipBackend(Protocol):
+    """What xbarmem needs from a chip holding one matrix ``[W | b]`` (one layer).
+
+    Attributes:
+        n_in: inputs of the matrix (bias row excluded).
+        n_out: outputs (sensed columns).
+
+    Methods:
+        program(targets): write conductance targets, float64 ``(2, n_out, n_rows)`` siemens in
+            logical coordinates (see module docstring); a NaN entry means *leave this device as
+            it is* (not written). Returns the number of devices written (write attempts).
+        read_back(): the conductance of every device as read now, ``(2, n_out, n_rows)``
+            siemens (measurement noise included -- it is a measurement).
+        matvec(x, generator): one full analogue product ``(B, n_in) -> (B, n_out)`` for inputs
+            in [-1, 1] (row ``j`` driven at ``x_j * V_read`` volts, bias row at +V_read), weight
+            units. ``generator`` is a ``torch.Generator`` a simulator may draw noise from; a
+            hardware backend ignores it.
+        read_outputs(x, outputs, generator): one output per batch row, ``(B,)`` weight units
+            (the asynchronous update's single-column read).
+    """
+
+    n_in: int
+    n_out: int
+
+    def program(self, targets: np.ndarray) -> int: ...
+
+    def read_back(self) -> np.ndarray: ...
+
+    def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None
+               ) -> torch.Tensor: ...
+
+    def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+
+# ---------------------------------------------------------------------------------- the twin
+def layers_of(memory: Any) -> list[Crossbar]:
+    """The crossbar layers of a memory: ``memory.layers`` (multilayer) or ``[memory.crossbar]``
+    (single layer)."""
+    if hasattr(memory, "layers"):
+        return list(memory.layers)
+    if hasattr(memory, "crossbar"):
+        return [memory.crossbar]
+    raise ConfigError(f"{type(memory).__name__} is not a memory (no crossbar or layers)")
+
+
+def target_parameters(memory: Any) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """The trained target ``(W, b)`` of every layer of ``memory`` (before any write error)."""
+    weights = memory.target_weights
+    if weights is None:
+        raise ConfigError("the memory has no target weights (train or program it first)")
+    if isinstance(weights, (list, tuple)):
+        biases = list(memory.target_biases or [None] * len(weights))
+        return list(zip(weights, biases, strict=True))
+    return [(weights, memory.target_bias)]
+
+
+def twin_layer(layer: Crossbar, faults: FaultMap | None = None,
+               chip: ChipSpec | None = None) -> Crossbar:
+    """A fresh (unprogrammed) crossbar at the same place as ``layer``: same chip (or ``chip``),
+    size, bias row and first array, on ``faults`` (default: the layer's fault map)."""
+    return Crossbar(chip or layer.chip, layer.n_out, layer.n_in, faults or layer.faults,
+                    bias=layer.has_bias, first_array=layer.first_array)
+
+
+def conductance_targets(layer: Crossbar, weights: torch.Tensor | np.ndarray,
+                        bias: torch.Tensor | np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """What :meth:`Crossbar.program` aims at before write error, for ``[W | b]`` on ``layer``.
+
+    Weights are projected onto their realisable intervals, turned into pair conductances (free
+    pairs keep one device at g_min; a free device next to a stuck one compensates for it),
+    clipped to the window and quantised to the device levels -- everything ``program`` does
+    except the write error. Stuck devices carry their stuck conductance.
+
+    Returns:
+        targets float64 ``(2, n_out, n_rows)`` siemens and ``w_max`` (the weight of a
+        full-window pair; under the ``weight`` fault model it depends on the weights).
+    """
+    ideal = twin_layer(layer, chip=layer.chip.replace_device(write_noise=0.0))
+    ideal.program(weights, bias, seed=0)
+    return np.stack([ideal.g_pos, ideal.g_neg]), ideal.w_max
+
+
+def weight_scale(layer: Crossbar) -> float:
+    """Siemens of ``G+ - G-`` per weight unit on ``layer``: ``(g_max - g_min) / w_max``."""
+    return layer.chip.device.g_range / layer.w_max
+
+
+def _check_targets(targets: np.ndarray, n_out: int, n_rows: int) -> np.ndarray:
+    t = np.asarray(targets, dtype=np.float64)
+    if t.shape != (2, n_out, n_rows):
+        raise PatternError(f"conductance targets must have shape (2, {n_out}, {n_rows}) "
+                           f"(polarity, output, input row), got {t.shape}")
+    if np.isinf(t).any() or (t[~np.isnan(t)] < 0).any():
+        raise PatternError("conductance targets must be >= 0 siemens (NaN = leave the device)")
+    return t
+
+
+# ---------------------------------------------------------------------------------- simulated
+class SimulatedChip:
+    """xbarmem's simulated chip as a :class:`ChipBackend`: wraps a :class:`Crossbar`.
+
+    The wrapped crossbar *is* the chip: its fault map holds the truly stuck devices (which may
+    differ from what a model knows), its device spec the write error (persistent, drawn at each
+    write from this backend's seeded generator, after clipping and level quantisation, like
+    :meth:`Crossbar.program`) and the read noise (fresh at every product and every read-back).
+    Devices never written sit at g_min (erased), stuck ones at their stuck conductance.
+
+    Args:
+        crossbar: the chip's crossbar; if already programmed its conductances are the start
+            state and ``w_max`` is kept, otherwise ``w_max`` (weight units of a full-window
+            pair) must match the model that computes targets (default ``crossbar.w_max``).
+        seed: seed of write errors and read-back noise.
+        read_averages: read-backs average this many independent reads (read-noise std divided
+            by its square root).
+    """
+
+    def __init__(self, crossbar: Crossbar, *, seed: int = 0, read_averages: int = 1,
+                 w_max: float | None = None) -> None:
+        if not isinstance(read_averages, int) or read_averages < 1:
+            raise ConfigError(f"read_averages must be a positive integer, got {read_averages!r}")
+        self.crossbar = crossbar
+        self.n_in, self.n_out, self.n_rows = crossbar.n_in, crossbar.n_out, crossbar.n_rows
+        self.read_averages = read_averages
+        self._rng = np.random.default_rng(seed)
+        if not crossbar.programmed:
+            g = np.where(crossbar.stuck, crossbar.g_stuck, crossbar.chip.device.g_min)
+            crossbar.set_conductances(g[0], g[1], w_max or crossbar.w_max)
+        elif w_max is not None and w_max != crossbar.w_max:
+            raise ConfigError(f"w_max {w_max} differs from the programmed crossbar's "
+                              f"{crossbar.w_max}")
+
+    @classmethod
+    def like(cls, layer: Crossbar, *, chip: ChipSpec | None = None,
+             faults: FaultMap | None = None, seed: int = 0,
+             read_averages: int = 1) -> SimulatedChip:
+        """A fresh simulated chip at the place of a model's ``layer`` (same size, bias row,
+        arrays and ``w_max``), optionally with other device noise (``chip``: same window,
+        levels and arrays required) or another true fault map (``faults``)."""
+        if chip is not None:
+            a, b = chip, layer.chip
+            if (a.device.g_min, a.device.g_max, a.device.levels) != (
+                    b.device.g_min, b.device.g_max, b.device.levels) or a.array != b.array:
+                raise ConfigError("a simulated chip may differ from the model's only in noise "
+                                  "and faults: window, levels and array settings must match")
+        return cls(twin_layer(layer, faults, chip), seed=seed, read_averages=read_averages,
+                   w_max=layer.w_max)
+
+    # ------------------------------------------------------------------ protocol
+    def program(self, targets: np.ndarray) -> int:
+        """Write non-NaN targets (siemens, logical) into the free devices; returns writes."""
+        cb = self.crossbar
+        t = _check_targets(targets, self.n_out, self.n_rows)
+        write = ~np.isnan(t)
+        current = np.stack([cb.g_pos, cb.g_neg])
+        free = ~cb.stuck
+        new = np.stack([cb._write(np.where(write[p], t[p], current[p]), free[p] & write[p],
+                                  self._rng) for p in range(2)])
+        g = np.where(write & free, new, current)
+        cb.set_conductances(g[0], g[1], cb.w_max)
+        return int(write.sum())
+
+    def read_back(self) -> np.ndarray:
+        """Every device's conductance plus Gaussian read noise (``read_noise`` siemens, averaged
+        over ``read_averages`` reads), clipped at 0; ``(2, n_out, n_rows)`` siemens."""
+        g = self.conductances()
+        noise = self.crossbar.chip.device.read_noise / np.sqrt(self.read_averages)
+        if noise > 0:
+            g = np.clip(g + self._rng.normal(0.0, noise, size=g.shape), 0.0, None)
+        return g
+
+    def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.crossbar.matvec(x, generator)
+
+    def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.crossbar.read_outputs(x, outputs, generator)
+
+    # ------------------------------------------------------------------ simulation only
+    def conductances(self) -> np.ndarray:
+        """The true conductances (no read noise), ``(2, n_out, n_rows)`` siemens."""
+        return np.stack([self.crossbar.g_pos, self.crossbar.g_neg])
+
+
+# ---------------------------------------------------------------------------------- drivers
+@runtime_checkable
+class ArrayDriver(Protocol):
+    """A hardware driver in physical terms: whole arrays, siemens, volts, amperes.
+
+    Wrap it in :class:`DriverBackend` to get a :class:`ChipBackend`; xbarmem then does the tiling,
+    the bias row, differential sensing and the conversion to weight units.
+
+    Methods:
+        write(array, targets): program array ``array`` (chip index) to ``targets``, float64
+            ``(2, rows, cols)`` siemens (plane 0 = G+, 1 = G-); NaN = do not touch the device.
+        read(array): conductances of array ``array`` as measured, ``(2, rows, cols)`` siemens.
+        apply(array, voltages): drive the rows of ``array`` with ``voltages`` ``(B, rows)``
+            volts (0 V = row not driven) and sense every column of both planes: ``(B, 2, cols)``
+            amperes. A chip that senses G+ - G- internally returns it in plane 0, zeros in 1.
+    """
+
+    def write(self, array: int, targets: np.ndarray) -> None: ...
+
+    def read(self, array: int) -> np.ndarray: ...
+
+    def apply(self, array: int, voltages: np.ndarray) -> np.ndarray: ...
+
+
+class DriverBackend:
+    """A :class:`ChipBackend` driving physical arrays through an :class:`ArrayDriver`.
+
+    ``layer`` (the model's crossbar for this matrix) supplies the placement (which array,
+    rows and columns each tile of ``[W | b]`` uses), ``V_read`` and the current-to-weight scale
+    ``w_max / (V_read * (g_max - g_min))``. Partial column currents of row tiles are summed (as a
+    digital periphery would). ``read_outputs`` performs a full product and keeps the requested
+    column per batch row.
+    """
+
+    def __init__(self, driver: ArrayDriver, layer: Crossbar) -> None:
+        self.driver, self.layer = driver, layer
+        self.n_in, self.n_out, self.n_rows = layer.n_in, layer.n_out, layer.n_rows
+        self.rows, self.cols = layer.chip.array.rows, layer.chip.array.cols
+
+    def program(self, targets: np.ndarray) -> int:
+        t = _check_targets(targets, self.n_out, self.n_rows)
+        physical = self.layer.scatter(t)  # unused cells NaN: never written
+        for k in range(self.layer.n_arrays):
+            if not np.isnan(physical[k]).all():
+                self.driver.write(self.layer.first_array + k, physical[k])
+        return int((~np.isnan(t)).sum())
+
+    def read_back(self) -> np.ndarray:
+        first = self.layer.first_array
+        per_array = np.full((first + self.layer.n_arrays, 2, self.rows, self.cols), np.nan)
+        for k in range(self.layer.n_arrays):
+            g = np.asarray(self.driver.read(first + k), dtype=np.float64)
+            if g.shape != (2, self.rows, self.cols):
+                raise PatternError(f"driver.read({first + k}) returned shape {g.shape}, "
+                                   f"expected (2, {self.rows}, {self.cols})")
+            per_array[first + k] = g
+        return self.layer._gather(per_array)
+
+    def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        u = self.layer._rows_input(x).double().numpy()  # (B, n_rows), bias row = +1
+        volts = self.layer.chip.array.read_voltage
+        y = np.zeros((u.shape[0], self.n_out))
+        for a, r, c in self.layer._tile_of():
+            v = np.zeros((u.shape[0], self.rows))
+            v[:, : r.stop - r.start] = u[:, r] * volts
+            i = np.asarray(self.driver.apply(a, v), dtype=np.float64)
+            if i.shape != (u.shape[0], 2, self.cols):
+                raise PatternError(f"driver.apply({a}) returned shape {i.shape}, expected "
+                                   f"({u.shape[0]}, 2, {self.cols})")
+            y[:, c] += i[:, 0, : c.stop - c.start] - i[:, 1, : c.stop - c.start]
+        return torch.as_tensor(y / (volts * weight_scale(self.layer)), dtype=torch.float32)
+
+    def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        y = self.matvec(x, generator)
+        return y[torch.arange(y.shape[0]), torch.as_tensor(outputs)]
+
+
+# ---------------------------------------------------------------------------------- memory view
+class BackendMemory:
+    """A memory whose analogue reads go through backends (one per layer) instead of the model's
+    own simulated crossbars. Has ``recall`` with :meth:`SingleLayerMemory.recall`'s signature,
+    so :func:`xbarmem.evaluation.evaluate.evaluate_memory` runs through it unchanged.
+
+    Args:
+        memory: the model (digital twin): a single-layer or multilayer memory.
+        backends: one backend per layer (a single backend for a single-layer memory).
+    """
+
+    def __init__(self, memory: Any, backends: ChipBackend | Sequence[ChipBackend]) -> None:
+        self.memory = memory
+        self.layers = layers_of(memory)
+        self.backends = [backends] if isinstance(backends, ChipBackend) else list(backends)
+        if len(self.backends) != len(self.layers):
+            raise ConfigError(f"need one backend per layer: {len(self.layers)} layer(s), "
+                              f"{len(self.backends)} backend(s)")
+        for k, (layer, be) in enumerate(zip(self.layers, self.backends, strict=True)):
+            if not isinstance(be, ChipBackend):
+                raise ConfigError(f"backend {k} ({type(be).__name__}) does not implement "
+                                  "ChipBackend (n_in, n_out, program, read_back, matvec, "
+                                  "read_outputs)")
+            if (be.n_in, be.n_out) != (layer.n_in, layer.n_out):
+                raise ConfigError(f"backend {k} is {be.n_out}x{be.n_in} but layer {k} is "
+                                  f"{layer.n_out}x{layer.n_in}")
+        self.n_neurons = self.layers[0].n_in
+        self.chip = memory.chip
+
+    def devices(self) -> dict[str, int]:
+        return self.memory.devices()
+
+    def program_targets(self) -> list[np.ndarray]:
+        """Write the model's target weights through every backend (all devices the model
+        believes free; known-stuck devices are not written). Returns the targets written."""
+        written = []
+        for layer, be, (w, b) in zip(self.layers, self.backends, target_parameters(self.memory),
+                                     strict=True):
+            targets, _ = conductance_targets(layer, w, b)
+            targets = np.where(layer.stuck, np.nan, targets)
+            be.program(targets)
+            written.append(targets)
+        return written
+
+    def matrix(self):
+        """The object :func:`xbarmem.memory.recall.recall` runs through: the backend (single layer) or
+        the stack of backends with tanh hidden units (multilayer)."""
+        if len(self.backends) == 1:
+            return self.backends[0]
+        from xbarmem.memory.multilayer import LayeredMap
+
+        return LayeredMap(self.backends)
+
+    def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
+               max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
+        """Recall from ``cues`` ``(B, N)`` through the backends; see :func:`xbarmem.memory.recall`."""
+        return recall(self.matrix(), cues, mode=mode, activation=activation,
+                      max_iterations=max_iterations, seed=seed)
+
+
+def simulated_backends(memory: Any, *, chip: ChipSpec | None = None,
+                       faults: FaultMap | None = None, seed: int = 0,
+                       read_averages: int = 1) -> list[SimulatedChip]:
+    """One fresh :class:`SimulatedChip` per layer of ``memory`` (layer ``k`` seeded
+    ``seed + 7919 * k``), optionally with other noise (``chip``) or true faults (``faults``)."""
+    return [SimulatedChip.like(layer, chip=chip, faults=faults, seed=seed + 7919 * k,
+                               read_averages=read_averages)
+            for k, layer in enumerate(layers_of(memory))]
+

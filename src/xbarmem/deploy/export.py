@@ -1,0 +1,351 @@
+"""Export a trained memory to what a device researcher programs: every device of every array.
+
+:func:`export_memory` writes a folder:
+
+* ``devices.csv`` -- one row per device of every array the memory occupies:
+  ``layer,array,row,col,polarity,used,target_uS,programmed_uS,stuck,stuck_uS``. ``row``/``col``
+  are physical (inside the array), ``polarity`` is ``G+`` or ``G-``. ``target_uS`` is what
+  programming aims at *before* write error (realisable interval, window clipping and level
+  quantisation applied; a stuck device's target is its stuck value); ``programmed_uS`` is the
+  conductance as written in the model (target plus the simulated write error). Cells the
+  memory does not use (``used = 0``) are given target g_min (lowest conductance; their rows are
+  never driven and their columns never sensed). ``layer`` is empty for unused cells.
+  Append a ``read_uS`` column after programming a real chip and the file is the measured-chip
+  input of :mod:`xbarmem.hardware.measured`.
+* ``targets_S.npy``, ``programmed_S.npy``, ``stuck_S.npy`` (NaN = free), ``used.npy`` -- the
+  same, float64 ``(n_arrays, 2, rows, cols)`` siemens (bool for ``used``).
+* ``fault_map.npz`` -- the fault map used (:class:`~xbarmem.hardware.faults.FaultMap` format).
+* ``layer<k>_weights.npy`` / ``layer<k>_bias.npy`` -- trained target weights (weight units).
+* ``patterns.npy`` -- the stored patterns, when the model has them.
+* ``manifest.json`` -- chip, array size, weight-to-conductance mapping, input voltage levels,
+  bias rows, placement of every layer's tiles, fault map summary, recall mode and the expected
+  sensed-current ranges (computed from the programmed conductances).
+
+:func:`load_export` rebuilds the memory from the folder in exactly its programmed state, so it
+recalls exactly like the original (same states for the same cues and seed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from xbarmem.deploy.backend import conductance_targets, layers_of, target_parameters, weight_scale
+from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.hardware.faults import PLANES, FaultMap
+
+FORMAT = "xbarmem-export/1"
+CSV_COLUMNS = ["layer", "array", "row", "col", "polarity", "used", "target_uS",
+               "programmed_uS", "stuck", "stuck_uS"]
+
+
+def _physical(layers: list[Crossbar], logical: list[np.ndarray], n_arrays: int,
+              fill: float) -> np.ndarray:
+    """Per-layer logical ``(2, n_out, n_rows)`` data -> chip ``(n_arrays, 2, rows, cols)``."""
+    rows, cols = layers[0].chip.array.rows, layers[0].chip.array.cols
+    out = np.full((n_arrays, 2, rows, cols), fill, dtype=np.float64)
+    for layer, data in zip(layers, logical, strict=True):
+        block = layer.scatter(np.asarray(data, dtype=np.float64), fill=np.nan)
+        sl = slice(layer.first_array, layer.first_array + layer.n_arrays)
+        out[sl] = np.where(np.isnan(block), out[sl], block)
+    return out
+
+
+def _layer_index(layers: list[Crossbar], n_arrays: int) -> np.ndarray:
+    """``(n_arrays, 2, rows, cols)`` int: layer using each cell, -1 if unused."""
+    marks = [np.full((2, ly.n_out, ly.n_rows), float(k)) for k, ly in enumerate(layers)]
+    return np.nan_to_num(_physical(layers, marks, n_arrays, np.nan), nan=-1).astype(int)
+
+
+def placement(layer: Crossbar) -> list[dict[str, Any]]:
+    """Tiles of a layer: chip array, logical rows (inputs, bias row last) and columns (outputs)
+    it holds, and where they sit inside the array (rows/cols as half-open ``[start, stop)``)."""
+    out = []
+    for a, r, c in layer._tile_of():
+        out.append({"array": a, "logical_rows": [r.start, r.stop],
+                    "logical_cols": [c.start, c.stop],
+                    "physical_rows": [0, r.stop - r.start], "physical_cols": [0, c.stop - c.start]})
+    return out
+
+
+def _bias_location(layer: Crossbar) -> list[dict[str, int]]:
+    if not layer.has_bias:
+        return []
+    j = layer.n_in
+    return [{"array": t["array"], "row": j - t["logical_rows"][0],
+             "logical_cols": t["logical_cols"]}
+            for t in placement(layer) if t["logical_rows"][0] <= j < t["logical_rows"][1]]
+
+
+def current_ranges(layer: Crossbar, inputs: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Expected sensed currents (amperes) of every array tile of a programmed layer.
+
+    For inputs in [-1, 1] (rows at ``x * V_read``, bias row at +V_read) and the programmed
+    conductances, per array: ``plane_max_A`` -- the largest column current magnitude of each
+    plane (G+, G-) over any input; ``differential_A`` -- ``[min, max]`` over columns and inputs
+    of ``I+ - I-``; with ``inputs`` ``(B, n_in)`` also ``at_inputs_A``, the noise-free range of
+    ``I+ - I-`` when those inputs (e.g. the stored patterns) are applied.
+    """
+    volts = layer.chip.array.read_voltage
+    g = np.stack([layer.g_pos, layer.g_neg])  # (2, n_out, n_rows)
+    bias = np.zeros(layer.n_rows, dtype=bool)
+    if layer.has_bias:
+        bias[layer.n_in] = True
+    u = None
+    if inputs is not None:
+        u = np.asarray(inputs, dtype=np.float64)
+        if layer.has_bias:
+            u = np.concatenate([u, np.ones((u.shape[0], 1))], axis=1)
+    out = []
+    for a, r, c in layer._tile_of():
+        gt = g[:, c, r]  # (2, cols_used, rows_used)
+        fixed = bias[r]
+        plane = volts * np.abs(gt).sum(axis=2)  # |I| <= V * sum G (bias row included)
+        dg = gt[0] - gt[1]
+        centre = volts * (dg * fixed).sum(axis=1)
+        swing = volts * (np.abs(dg) * ~fixed).sum(axis=1)
+        entry = {"array": a, "plane_max_A": [float(plane[0].max()), float(plane[1].max())],
+                 "differential_A": [float((centre - swing).min()),
+                                    float((centre + swing).max())]}
+        if u is not None:
+            i = volts * u[:, r] @ dg.T
+            entry["at_inputs_A"] = [float(i.min()), float(i.max())]
+        out.append(entry)
+    return out
+
+
+def _hidden_inputs(layers: list[Crossbar], patterns: np.ndarray | None) -> list[Any]:
+    """Noise-free input of every layer when the stored patterns are applied."""
+    if patterns is None:
+        return [None] * len(layers)
+    h = torch.as_tensor(patterns, dtype=torch.float32)
+    out = []
+    for k, layer in enumerate(layers):
+        out.append(h.double().numpy())
+        w, b = layer.effective()
+        h = h @ w.T + (0 if b is None else b)
+        if k < len(layers) - 1:
+            h = torch.tanh(h)
+    return out
+
+
+def export_memory(memory: Any, out_dir: str | Path, *, patterns: Any = None,
+                  mode: str = "sync", activation: str | None = None,
+                  max_iterations: int = 100, source: str = "") -> dict[str, Any]:
+    """Write the export folder of a programmed memory (see module docstring).
+
+    Args:
+        memory: a programmed :class:`~xbarmem.memory.single.SingleLayerMemory` or multilayer memory
+            (with ``layers``), holding its target weights.
+        out_dir: folder, created if missing.
+        patterns: the stored :class:`~xbarmem.data.patterns.PatternSet` (optional).
+        mode, activation, max_iterations: the recall to record (``activation`` default: sign
+            for binary patterns, tanh for continuous).
+        source: where the model came from (recorded in the manifest).
+
+    Returns:
+        The manifest (also written to ``manifest.json``).
+    """
+    layers = layers_of(memory)
+    for k, layer in enumerate(layers):
+        if not layer.programmed:
+            raise ConfigError(f"layer {k} has not been programmed; train the memory first")
+    faults: FaultMap = memory.faults
+    chip: ChipSpec = memory.chip
+    n_arrays = max(ly.first_array + ly.n_arrays for ly in layers)
+    rows, cols = chip.array.rows, chip.array.cols
+    dev = chip.device
+    targets, w_maxes = [], []
+    for layer, (w, b) in zip(layers, target_parameters(memory), strict=True):
+        t, w_max = conductance_targets(layer, w, b)
+        if not np.isclose(w_max, layer.w_max, rtol=1e-6):
+            raise ConfigError(f"target weights map to w_max {w_max} but the programmed layer "
+                              f"uses {layer.w_max}: the memory was not programmed from them")
+        targets.append(t)
+        w_maxes.append(layer.w_max)
+    programmed = [np.stack([ly.g_pos, ly.g_neg]) for ly in layers]
+    used_layer = _layer_index(layers, n_arrays)
+    used = used_layer >= 0
+    g_target = _physical(layers, targets, n_arrays, dev.g_min)
+    g_prog = _physical(layers, programmed, n_arrays, np.nan)
+    stuck = faults.g_stuck[:n_arrays]
+    unused_stuck = ~used & ~np.isnan(stuck)
+    g_target[unused_stuck] = stuck[unused_stuck]
+    g_prog = np.where(used, g_prog, g_target)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "targets_S.npy", g_target)
+    np.save(out / "programmed_S.npy", g_prog)
+    np.save(out / "stuck_S.npy", stuck)
+    np.save(out / "used.npy", used)
+    fault_file = FaultMap(stuck, dict(faults.meta)).save(out / "fault_map.npz")
+    files = {"devices_csv": "devices.csv", "targets_npy": "targets_S.npy",
+             "programmed_npy": "programmed_S.npy", "stuck_npy": "stuck_S.npy",
+             "used_npy": "used.npy", "fault_map": fault_file.name}
+    for k, (w, b) in enumerate(target_parameters(memory)):
+        np.save(out / f"layer{k}_weights.npy", torch.as_tensor(w).float().numpy())
+        files[f"layer{k}_weights"] = f"layer{k}_weights.npy"
+        if b is not None:
+            np.save(out / f"layer{k}_bias.npy", torch.as_tensor(b).float().numpy())
+            files[f"layer{k}_bias"] = f"layer{k}_bias.npy"
+    x = None
+    kind = memory.info.get("kind", "binary")
+    if patterns is not None:
+        x = np.asarray(patterns.patterns, dtype=np.float32)
+        kind = patterns.kind
+        np.save(out / "patterns.npy", x)
+        files["patterns"] = "patterns.npy"
+    _write_csv(out / "devices.csv", used_layer, g_target, g_prog, stuck)
+
+    inputs = _hidden_inputs(layers, x)
+    volts = chip.array.read_voltage
+    n = layers[0].n_in
+    manifest = {
+        "format": FORMAT,
+        "source": source,
+        "units": {"csv_conductance": "uS", "npy_conductance": "S", "current": "A",
+                  "voltage": "V", "weights": "weight units (w)"},
+        "files": files,
+        "chip": chip.to_dict(),
+        "arrays": {"count": n_arrays, "rows": rows, "cols": cols, "planes": list(PLANES),
+                   "npy_shape": [n_arrays, 2, rows, cols],
+                   "orientation": "inputs drive rows (word lines), outputs are sensed on "
+                                  "columns (bit lines); each cell is a pair G+ (plane 0) / G- "
+                                  "(plane 1)"},
+        "mapping": {
+            "formula": "w = w_max * (G+ - G-) / (g_max - g_min)",
+            "g_min_S": dev.g_min, "g_max_S": dev.g_max, "levels": dev.levels,
+            "free_pair": "one device at g_min, the other carries |w|; a free device next to a "
+                         "stuck one compensates for it",
+            "unused_cells": "target g_min, rows not driven, columns not sensed",
+        },
+        "inputs": {"read_voltage_V": volts, "levels_V": {"+1": volts, "-1": -volts},
+                   "continuous": "x in [-1, 1] is applied as x * read_voltage_V (hidden "
+                                 "layers: tanh activity)",
+                   "bias_row_V": volts if layers[0].has_bias else None,
+                   "unused_rows_V": 0.0},
+        "architecture": "multilayer" if len(layers) > 1 else "single",
+        "sizes": [n] + [ly.n_out for ly in layers],
+        "layers": [{
+            "index": k, "n_in": ly.n_in, "n_out": ly.n_out, "has_bias": ly.has_bias,
+            "bias_logical_row": ly.n_in if ly.has_bias else None,
+            "bias_rows": _bias_location(ly),
+            "w_max": w_maxes[k], "siemens_per_weight": weight_scale(ly),
+            "first_array": ly.first_array, "n_arrays": ly.n_arrays,
+            "activation": "tanh" if k < len(layers) - 1 else "recall",
+            "read_out": "output i = sum over row tiles of (I+ - I-) of column i, divided by "
+                        "read_voltage_V * siemens_per_weight",
+            "tiles": placement(ly),
+            "currents": current_ranges(ly, inputs[k]),
+        } for k, ly in enumerate(layers)],
+        "faults": {"file": fault_file.name, "meta": faults.meta,
+                   "summary": FaultMap(stuck).summary(dev),
+                   "fault_model": chip.array.fault_model},
+        "recall": {"mode": mode, "activation": activation or (
+            "sign" if kind == "binary" else "tanh"), "max_iterations": max_iterations,
+            "kind": kind,
+            "sync": "all neurons at once from one product per layer",
+            "async": "one neuron per step: hidden layers read in full, one output column"},
+        "devices": {"total": int(used.size), "used": int(used.sum()),
+                    "stuck": int((~np.isnan(stuck)).sum()),
+                    "used_stuck": int((used & ~np.isnan(stuck)).sum())},
+        "model_info": memory.info,
+    }
+    (out / "manifest.json").write_text(json.dumps(_plain(manifest), indent=2, allow_nan=False))
+    return manifest
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _plain(obj.item())
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.ndarray,
+               stuck: np.ndarray) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        n, _, r, c = target.shape
+        a, p, i, j = (m.ravel() for m in np.meshgrid(np.arange(n), np.arange(2), np.arange(r),
+                                                     np.arange(c), indexing="ij"))
+        for a_, p_, i_, j_ in zip(a, p, i, j, strict=True):
+            k = layer_idx[a_, p_, i_, j_]
+            s = stuck[a_, p_, i_, j_]
+            writer.writerow([k if k >= 0 else "", a_, i_, j_, PLANES[p_], int(k >= 0),
+                             f"{target[a_, p_, i_, j_] * 1e6:.6f}",
+                             f"{prog[a_, p_, i_, j_] * 1e6:.6f}", int(not np.isnan(s)),
+                             "" if np.isnan(s) else f"{s * 1e6:.6f}"])
+
+
+def load_export(folder: str | Path):
+    """Rebuild the memory from an export folder, in exactly its programmed state (the
+    ``programmed_S.npy`` conductances, no re-programming): it recalls like the original."""
+    folder = Path(folder)
+    path = folder / "manifest.json"
+    if not path.exists():
+        raise FileFormatError(f"{folder}: no manifest.json (not an xbarmem export folder)")
+    try:
+        manifest = json.loads(path.read_text())
+        if manifest.get("format") != FORMAT:
+            raise FileFormatError(f"{path}: format {manifest.get('format')!r}, expected "
+                                  f"{FORMAT!r}")
+        chip = ChipSpec.from_dict(manifest["chip"])
+        files = manifest["files"]
+        stuck = _load_npy(folder / files["stuck_npy"])
+        prog = _load_npy(folder / files["programmed_npy"])
+        faults = FaultMap(stuck, manifest["faults"].get("meta", {}))
+        sizes = [int(s) for s in manifest["sizes"]]
+        bias = bool(manifest["layers"][0]["has_bias"])
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, FileFormatError):
+            raise
+        raise FileFormatError(f"{path}: bad export manifest ({exc!r})") from exc
+    if manifest["architecture"] == "multilayer":
+        from xbarmem.memory.multilayer import MultilayerMemory
+
+        memory = MultilayerMemory(sizes[0], sizes[1:-1], chip, faults, bias=bias)
+    else:
+        from xbarmem.memory.single import SingleLayerMemory
+
+        memory = SingleLayerMemory(sizes[0], chip, faults, bias=bias,
+                                   first_array=int(manifest["layers"][0]["first_array"]))
+    layers = layers_of(memory)
+    weights, biases = [], []
+    for k, (layer, entry) in enumerate(zip(layers, manifest["layers"], strict=True)):
+        if layer.first_array != entry["first_array"]:
+            raise FileFormatError(f"{path}: layer {k} placement does not match the manifest")
+        g = layer._gather(prog)
+        layer.set_conductances(g[0], g[1], float(entry["w_max"]))
+        weights.append(torch.as_tensor(_load_npy(folder / files[f"layer{k}_weights"])))
+        b = files.get(f"layer{k}_bias")
+        biases.append(torch.as_tensor(_load_npy(folder / b)) if b else None)
+    if len(layers) > 1:
+        memory.target_weights, memory.target_biases = weights, biases
+    else:
+        memory.target_weights, memory.target_bias = weights[0], biases[0]
+    memory.info = manifest.get("model_info", {})
+    return memory
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    if not path.exists():
+        raise FileFormatError(f"missing export file {path}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"{path}: unreadable .npy ({exc})") from exc

@@ -1,0 +1,153 @@
+"""Capacity scaling with pattern size: power-law fits and the multi-size run.
+
+:func:`fit_power_law` fits ``log C = log a + k log N`` by least squares and gives the slope
+``k`` with a Student-t confidence interval. :func:`run_scaling` measures capacity
+(:func:`xbarmem.evaluation.capacity.find_capacity`) at each N on MNIST resized to side sqrt(N) (binary:
+binarised at each image's mean; continuous: pixels scaled to [-1, 1]) and fits the exponent per
+threshold. The hidden width of multilayer memories follows an explicit :class:`HiddenRule`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from xbarmem.data.patterns import load_mnist
+from xbarmem.errors import ConfigError
+from xbarmem.evaluation.capacity import find_capacity
+from xbarmem.evaluation.evaluate import Protocol
+from xbarmem.hardware.chip import ChipSpec, load_chip
+
+
+@dataclass(frozen=True)
+class HiddenRule:
+    """How the hidden width follows N: ``fixed:H`` (H for every N) or ``ratio:R``
+    (``H = round(R * N)``, at least 1)."""
+
+    kind: str
+    value: float
+
+    @classmethod
+    def parse(cls, text: str | int) -> HiddenRule:
+        if isinstance(text, int) or str(text).isdigit():
+            return cls("fixed", float(int(text)))
+        kind, _, value = str(text).partition(":")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if kind not in ("fixed", "ratio") or not number > 0 or (
+                kind == "fixed" and number != int(number)):
+            raise ConfigError(f"hidden rule must be 'fixed:H' (integer H > 0), 'ratio:R' "
+                              f"(R > 0) or an integer, got {text!r}")
+        return cls(kind, number)
+
+    def width(self, n: int) -> int:
+        return int(self.value) if self.kind == "fixed" else max(1, round(self.value * n))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{int(self.value) if self.kind == 'fixed' else self.value:g}"
+
+
+@dataclass
+class PowerLawFit:
+    """``C = a * N ** k``: slope ``k``, its confidence interval, prefactor ``a``, R^2."""
+
+    slope: float
+    slope_low: float
+    slope_high: float
+    prefactor: float
+    r2: float
+    points: int
+    confidence: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    def predict(self, n: Sequence[float]) -> np.ndarray:
+        return self.prefactor * np.asarray(n, dtype=float) ** self.slope
+
+
+def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
+                  confidence: float = 0.95) -> PowerLawFit:
+    """Least-squares slope of ``log C`` against ``log N`` with a ``confidence`` interval
+    (Student t with ``n - 2`` degrees of freedom; NaN bounds with only two points)."""
+    n = np.asarray(sizes, dtype=float)
+    c = np.asarray(capacities, dtype=float)
+    if n.shape != c.shape or n.ndim != 1 or len(n) < 2:
+        raise ConfigError(f"need at least two (N, capacity) pairs, got {len(n)} sizes and "
+                          f"{len(c)} capacities")
+    if (n <= 0).any() or (c <= 0).any() or not (np.isfinite(n).all() and np.isfinite(c).all()):
+        raise ConfigError("sizes and capacities must be finite and > 0 to fit a power law "
+                          f"(got capacities {c.tolist()})")
+    if len(np.unique(n)) < 2:
+        raise ConfigError("need at least two distinct sizes")
+    x, y = np.log(n), np.log(c)
+    res = stats.linregress(x, y)
+    dof = len(n) - 2
+    if dof > 0:
+        half = stats.t.ppf(0.5 + confidence / 2, dof) * res.stderr
+        low, high = res.slope - half, res.slope + half
+    else:
+        low = high = math.nan
+    return PowerLawFit(slope=float(res.slope), slope_low=float(low), slope_high=float(high),
+                       prefactor=float(math.exp(res.intercept)), r2=float(res.rvalue ** 2),
+                       points=len(n), confidence=confidence)
+
+
+def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
+                hidden: str | HiddenRule = "fixed:32", rule: str = "adaptive",
+                chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),
+                protocol: Protocol | None = None, trials: int = 1, seed: int = 0,
+                pool_size: int | None = None, resolution: float = 0.05,
+                rule_options: dict[str, Any] | None = None, cue_budget: int = 1024,
+                progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
+    """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold.
+
+    Returns ``{"sizes": [...], "capacity": {threshold: [...]}, "fits": {threshold: fit},
+    "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
+    called after every tested count.
+    """
+    rule_h = hidden if isinstance(hidden, HiddenRule) else HiddenRule.parse(hidden)
+    sizes = [int(s) for s in sizes]
+    for s in sizes:
+        side = math.isqrt(s)
+        if side * side != s or side < 2:
+            raise ConfigError(f"sizes must be perfect squares (MNIST side sqrt(N)), got {s}")
+    if protocol is None:
+        protocol = (Protocol(level=0.05, probes=5) if kind == "binary"
+                    else Protocol(corruption="gaussian", level=0.6, probes=5,
+                                  activation="tanh"))
+    runs = []
+    for n in sizes:
+        pool = load_mnist(side=math.isqrt(n), kind=kind, n=pool_size)
+        res = find_capacity(
+            pool, arch=arch, rule=rule, chip=chip, hidden=rule_h.width(n),
+            thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
+            resolution=resolution, rule_options=rule_options, cue_budget=cue_budget,
+            progress=(None if progress is None else
+                      lambda p, s, n=n: progress(n, p, s)))
+        entry = res.as_dict()
+        entry["n_neurons"] = n
+        entry["hidden"] = rule_h.width(n) if arch == "multilayer" else None
+        runs.append(entry)
+    capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
+    fits = {}
+    for t, caps in capacity.items():
+        good = [(n, c) for n, c in zip(sizes, caps, strict=True) if c > 0]
+        fits[t] = (fit_power_law(*zip(*good, strict=True)).as_dict()
+                   if len({n for n, _ in good}) >= 2 else None)
+    return {"sizes": sizes, "capacity": {str(t): c for t, c in capacity.items()},
+            "fits": {str(t): f for t, f in fits.items()}, "runs": runs,
+            "settings": {"arch": arch, "kind": kind, "hidden_rule": str(rule_h),
+                         "rule": rule, "chip": load_chip(chip).to_dict(),
+                         "thresholds": list(thresholds),
+                         "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
+                         "pool": "bundled MNIST resized to side sqrt(N)",
+                         "pool_size": pool_size, "resolution": resolution,
+                         "rule_options": rule_options or {}, "cue_budget": cue_budget}}

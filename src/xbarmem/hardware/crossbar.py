@@ -1,0 +1,279 @@
+"""Crossbar: a signed weight matrix (plus bias) held as differential conductance pairs.
+
+Layout. A matrix ``W`` of shape ``(n_out, n_in)`` and an optional bias ``b`` ``(n_out,)`` form the
+augmented matrix ``A = [W | b]`` of shape ``(n_out, n_in + 1)``. Physically inputs drive rows
+(word lines) and outputs are sensed on columns (bit lines): input ``j`` is row ``j``, the bias
+is one extra row ``n_in`` driven at a constant +V_read, output ``i`` is column ``i``. The matrix
+tiles over arrays of ``rows x cols`` cells, row tiles first: array ``first_array + rt * n_ct + ct``
+holds rows ``rt*rows ...`` and columns ``ct*cols ...``. Each cell is a pair (G+, G-) realising
+
+    w = w_max * (G+ - G-) / (g_max - g_min)          (weight units)
+
+Error semantics. Faults come from the :class:`~xbarmem.hardware.faults.FaultMap` and never change.
+Programming (:meth:`Crossbar.program`) applies the realisable interval, level quantisation and
+write error once; the programmed conductances persist until the next ``program`` call. Every
+read (:meth:`Crossbar.matvec`, :meth:`Crossbar.read_outputs`) adds fresh read noise.
+Read noise of the devices is applied exactly through its output-referred equivalent: with
+independent Gaussian device noise of std ``s`` siemens, output ``i`` receives Gaussian noise of std
+``w_max / (g_max - g_min) * s * sqrt(2 * sum_j u_j^2)`` in weight units, ``u`` the row inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from xbarmem.errors import ConfigError, PatternError
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.faults import FaultMap
+
+
+def arrays_needed(chip: ChipSpec, n_out: int, n_rows: int) -> int:
+    """Number of arrays a matrix with ``n_rows`` driven rows and ``n_out`` outputs occupies."""
+    return math.ceil(n_rows / chip.array.rows) * math.ceil(n_out / chip.array.cols)
+
+
+class Crossbar:
+    """An analogue matrix on the simulated chip: program it, then multiply through it.
+
+    Args:
+        chip: device physics and array mapping.
+        n_out: outputs (columns) of the matrix.
+        n_in: inputs (rows) of the matrix, bias row excluded.
+        faults: fault map of the chip; must cover ``first_array + n_arrays`` arrays.
+        bias: whether a bias row is allocated (driven at +V_read).
+        first_array: index of the first array of ``faults`` this matrix occupies.
+    """
+
+    def __init__(self, chip: ChipSpec, n_out: int, n_in: int, faults: FaultMap, *,
+                 bias: bool = True, first_array: int = 0) -> None:
+        if n_out < 1 or n_in < 1:
+            raise ConfigError(f"crossbar needs n_out, n_in >= 1, got {n_out}, {n_in}")
+        self.chip = chip
+        self.n_out, self.n_in, self.has_bias = int(n_out), int(n_in), bool(bias)
+        self.n_rows = self.n_in + int(self.has_bias)
+        arr = chip.array
+        if faults.array_shape != (arr.rows, arr.cols):
+            raise ConfigError(f"fault map arrays are {faults.array_shape[0]}x"
+                              f"{faults.array_shape[1]} but the chip's are {arr.rows}x{arr.cols}")
+        self.n_arrays = arrays_needed(chip, self.n_out, self.n_rows)
+        if first_array + self.n_arrays > faults.n_arrays:
+            raise ConfigError(
+                f"a {self.n_out}x{self.n_rows} matrix (incl. bias row) needs arrays "
+                f"{first_array}..{first_array + self.n_arrays - 1} of {arr.rows}x{arr.cols}, "
+                f"but the fault map covers only {faults.n_arrays} array(s)")
+        self.first_array = int(first_array)
+        self.faults = faults
+        #: (2, n_out, n_rows) float64 siemens / NaN: stuck conductance of each device of A.
+        self.g_stuck = self._gather(faults.g_stuck)
+        if arr.fault_model == "weight" and self.has_bias:
+            self.g_stuck[:, :, self.n_in] = np.nan  # paper model: the bias is never faulty
+        self.w_max: float = arr.weight_range
+        self.g_pos: np.ndarray | None = None
+        self.g_neg: np.ndarray | None = None
+        self._w_eff: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ layout
+    def _tile_of(self) -> list[tuple[int, slice, slice]]:
+        """(array index, row slice, column slice) for every tile, in logical coordinates."""
+        rows, cols = self.chip.array.rows, self.chip.array.cols
+        n_ct = math.ceil(self.n_out / cols)
+        out = []
+        for rt in range(math.ceil(self.n_rows / rows)):
+            for ct in range(n_ct):
+                r = slice(rt * rows, min((rt + 1) * rows, self.n_rows))
+                c = slice(ct * cols, min((ct + 1) * cols, self.n_out))
+                out.append((self.first_array + rt * n_ct + ct, r, c))
+        return out
+
+    def _gather(self, per_array: np.ndarray) -> np.ndarray:
+        """Physical ``(n_arrays, 2, rows, cols)`` data -> logical ``(2, n_out, n_rows)``."""
+        out = np.full((2, self.n_out, self.n_rows), np.nan)
+        for a, r, c in self._tile_of():
+            block = per_array[a, :, : r.stop - r.start, : c.stop - c.start]
+            out[:, c, r] = block.transpose(0, 2, 1)
+        return out
+
+    def scatter(self, logical: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        """Logical ``(2, n_out, n_rows)`` data -> physical ``(n_arrays, 2, rows, cols)`` for the
+        arrays this matrix occupies (cells it does not use hold ``fill``)."""
+        rows, cols = self.chip.array.rows, self.chip.array.cols
+        out = np.full((self.n_arrays, 2, rows, cols), fill)
+        for a, r, c in self._tile_of():
+            block = logical[:, c, r].transpose(0, 2, 1)
+            out[a - self.first_array, :, : block.shape[1], : block.shape[2]] = block
+        return out
+
+    @property
+    def stuck(self) -> np.ndarray:
+        """Boolean ``(2, n_out, n_rows)``: stuck devices of the augmented matrix."""
+        return ~np.isnan(self.g_stuck)
+
+    # ------------------------------------------------------------------ realisable weights
+    def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Interval ``[lo, hi]`` each weight of ``A = [W | b]`` can take, weight units.
+
+        Returns two float32 tensors of shape ``(n_out, n_rows)``. ``lo == hi`` means the weight is
+        pinned (both devices stuck, or a faulty weight under the ``weight`` model). Free weights
+        are ``[-w_max, w_max]`` under the ``device`` model and unbounded under ``weight``.
+        A stuck G+ at ``s`` gives ``[(s - g_max), (s - g_min)] * w_max / dG``; a stuck G- at ``s``
+        gives ``[(g_min - s), (g_max - s)] * w_max / dG``.
+        """
+        dev = self.chip.device
+        k = self.w_max / dev.g_range
+        sp, sn = self.g_stuck[0], self.g_stuck[1]
+        free_p, free_n = np.isnan(sp), np.isnan(sn)
+        if self.chip.array.fault_model == "weight":
+            lo = np.where(free_p & free_n, -np.inf, 0.0)
+            hi = np.where(free_p & free_n, np.inf, 0.0)
+        else:
+            p_lo = np.where(free_p, dev.g_min, sp)
+            p_hi = np.where(free_p, dev.g_max, sp)
+            n_lo = np.where(free_n, dev.g_min, sn)
+            n_hi = np.where(free_n, dev.g_max, sn)
+            lo, hi = (p_lo - n_hi) * k, (p_hi - n_lo) * k
+        return (torch.as_tensor(lo, dtype=torch.float32),
+                torch.as_tensor(hi, dtype=torch.float32))
+
+    def augment(self, weights: torch.Tensor | np.ndarray,
+                bias: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
+        """``[W | b]`` as float32 ``(n_out, n_rows)``; checks shapes and finiteness."""
+        w = torch.as_tensor(weights, dtype=torch.float32)
+        if w.shape != (self.n_out, self.n_in):
+            raise PatternError(f"weights must have shape ({self.n_out}, {self.n_in}), "
+                               f"got {tuple(w.shape)}")
+        parts = [w]
+        if self.has_bias:
+            b = torch.zeros(self.n_out) if bias is None else torch.as_tensor(
+                bias, dtype=torch.float32).reshape(-1)
+            if b.shape != (self.n_out,):
+                raise PatternError(f"bias must have shape ({self.n_out},), got {tuple(b.shape)}")
+            parts.append(b[:, None])
+        elif bias is not None and torch.as_tensor(bias).abs().max() > 0:
+            raise ConfigError("this crossbar has no bias row but a non-zero bias was given")
+        a = torch.cat(parts, dim=1)
+        if not torch.isfinite(a).all():
+            raise PatternError("weights contain NaN or inf")
+        return a
+
+    # ------------------------------------------------------------------ programming
+    def program(self, weights: torch.Tensor | np.ndarray,
+                bias: torch.Tensor | np.ndarray | None = None, *, seed: int = 0) -> Crossbar:
+        """Write ``[W | b]`` into the devices (persistent until the next call).
+
+        Each weight is first projected onto its realisable interval; free devices get target
+        conductances (one device of a free pair at g_min, the other carrying ``|w|``; a free
+        device next to a stuck one compensates for it), quantised to ``levels`` if set, then
+        receive Gaussian write error (``write_noise`` siemens, seeded) and are clipped to the
+        window. Stuck devices stay at their stuck conductance. Returns ``self``.
+        """
+        a = self.augment(weights, bias).double()
+        dev = self.chip.device
+        if self.chip.array.fault_model == "weight":
+            free = torch.as_tensor(np.isnan(self.g_stuck).all(axis=0))
+            peak = float(a[free].abs().max()) if free.any() else 0.0
+            self.w_max = peak if peak > 0 else 1.0
+        lo, hi = self.bounds()
+        a = torch.minimum(torch.maximum(a, lo.double()), hi.double()).numpy()
+        dg = a * dev.g_range / self.w_max  # wanted G+ - G-, siemens
+        sp, sn = self.g_stuck[0], self.g_stuck[1]
+        free_p, free_n = np.isnan(sp), np.isnan(sn)
+        both = free_p & free_n
+        g_pos = np.where(both, dev.g_min + np.clip(dg, 0, None), np.where(free_p, sn + dg, sp))
+        g_neg = np.where(both, dev.g_min + np.clip(-dg, 0, None), np.where(free_n, sp - dg, sn))
+        rng = np.random.default_rng(seed)
+        g_pos, g_neg = (self._write(g, free, rng) for g, free in ((g_pos, free_p), (g_neg, free_n)))
+        return self.set_conductances(g_pos, g_neg, self.w_max)
+
+    def set_conductances(self, g_pos: np.ndarray, g_neg: np.ndarray, w_max: float) -> Crossbar:
+        """Restore a programmed state (e.g. from a saved model): ``(n_out, n_rows)`` siemens."""
+        g_pos, g_neg = np.asarray(g_pos, dtype=np.float64), np.asarray(g_neg, dtype=np.float64)
+        shape = (self.n_out, self.n_rows)
+        if g_pos.shape != shape or g_neg.shape != shape:
+            raise ConfigError(f"conductances must have shape {shape}, got {g_pos.shape} and "
+                              f"{g_neg.shape}")
+        if not (np.isfinite(g_pos).all() and np.isfinite(g_neg).all()) or w_max <= 0:
+            raise ConfigError("conductances must be finite and w_max > 0")
+        self.g_pos, self.g_neg, self.w_max = g_pos, g_neg, float(w_max)
+        self._w_eff = torch.as_tensor((g_pos - g_neg) * (self.w_max / self.chip.device.g_range),
+                                      dtype=torch.float32)
+        return self
+
+    def _write(self, target: np.ndarray, free: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        dev = self.chip.device
+        g = np.clip(target, dev.g_min, dev.g_max)
+        if dev.levels >= 2:
+            step = dev.g_range / (dev.levels - 1)
+            g = dev.g_min + np.round((g - dev.g_min) / step) * step
+        if dev.write_noise > 0:
+            g = np.clip(g + rng.normal(0.0, dev.write_noise, size=g.shape), dev.g_min, dev.g_max)
+        return np.where(free, g, target)
+
+    @property
+    def programmed(self) -> bool:
+        return self._w_eff is not None
+
+    def _require_programmed(self) -> torch.Tensor:
+        if self._w_eff is None:
+            raise ConfigError("crossbar has not been programmed yet (call program())")
+        return self._w_eff
+
+    def effective(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Programmed ``(W, b)`` in weight units, as the devices hold them (no read noise)."""
+        a = self._require_programmed()
+        if self.has_bias:
+            return a[:, : self.n_in].clone(), a[:, self.n_in].clone()
+        return a.clone(), None
+
+    # ------------------------------------------------------------------ reads
+    @property
+    def read_noise_scale(self) -> float:
+        """Output-referred read-noise std per unit input norm, weight units."""
+        dev = self.chip.device
+        return self.w_max / dev.g_range * dev.read_noise * math.sqrt(2.0)
+
+    def _rows_input(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.as_tensor(x, dtype=torch.float32)
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise PatternError(f"input must have shape (batch, {self.n_in}), got {tuple(x.shape)}")
+        if self.has_bias:
+            x = torch.cat([x, torch.ones(x.shape[0], 1)], dim=1)
+        return x
+
+    def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One array read: ``A @ [x; 1]`` for a batch ``x`` ``(B, n_in)`` -> ``(B, n_out)``.
+
+        Values are in weight units (sensed current divided by ``V_read * dG / w_max``). Fresh
+        read noise is drawn from ``generator`` on every call when the device has read noise.
+        """
+        a = self._require_programmed()
+        u = self._rows_input(x)
+        y = u @ a.T
+        if self.chip.device.read_noise > 0:
+            std = self.read_noise_scale * u.pow(2).sum(dim=1, keepdim=True).sqrt()
+            y = y + std * torch.randn(y.shape, generator=generator)
+        return y
+
+    def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """Read one output per batch row: ``y[k] = A[outputs[k]] . [x_k; 1]`` -> ``(B,)``.
+
+        This is the asynchronous update's read: a single column sensed, fresh read noise.
+        """
+        a = self._require_programmed()
+        u = self._rows_input(x)
+        y = (a[outputs] * u).sum(dim=1)
+        if self.chip.device.read_noise > 0:
+            std = self.read_noise_scale * u.pow(2).sum(dim=1).sqrt()
+            y = y + std * torch.randn(y.shape, generator=generator)
+        return y
+
+    def currents(self, x: torch.Tensor) -> torch.Tensor:
+        """Noise-free sensed column currents, amperes, ``(B, n_out)``, for inputs ``x`` in [-1,1]
+        applied as ``x * V_read`` volts (bias row at +V_read)."""
+        a = self._require_programmed()
+        u = self._rows_input(x)
+        dev, arr = self.chip.device, self.chip.array
+        return (u @ a.T) * (arr.read_voltage * dev.g_range / self.w_max)

@@ -1,0 +1,212 @@
+"""A chip model from measurements: a CSV of target-vs-read conductances.
+
+The CSV a user measures after programming targets (e.g. ``devices.csv`` of
+:func:`xbarmem.deploy.export.export_memory` with a ``read_uS`` column appended) has a header line and
+one row per measured device, columns in any order, extra columns ignored, lines starting with
+``#`` skipped:
+
+=============  ==========================================================================
+``array``      chip array index (integer >= 0)
+``row``        physical row inside the array (0 .. rows - 1)
+``col``        physical column inside the array (0 .. cols - 1)
+``polarity``   ``G+`` or ``G-``
+``target_uS``  conductance the device was programmed to, microsiemens
+``read_uS``    conductance read back, microsiemens
+=============  ==========================================================================
+
+Rows with an empty ``read_uS`` (or ``target_uS``) are skipped as *not measured*, e.g. unused
+cells of an export. An optional ``stuck`` column (0/1, as in the export) marks devices already
+known to be stuck (their target is their stuck value, so the read-back rule cannot see them).
+Every malformed line raises :class:`~xbarmem.errors.FileFormatError` naming the file, the line
+and the column.
+
+:func:`measured_chip` builds the chip model:
+
+* **stuck rule** -- a device is stuck when ``|read - target| > tolerance`` or its ``stuck``
+  column is 1; it is frozen at its read value (:meth:`FaultMap.from_readback`). Default
+  tolerance: 5 robust standard deviations of ``read - target`` (1.4826 x median absolute
+  deviation), at least 0.1% of the read range.
+* **window** -- ``g_min`` / ``g_max`` = min / max read of the non-stuck devices.
+* **programming error** -- ``write_noise`` = std of ``read - target`` over the non-stuck devices.
+* **stuck rates** -- ``p_stuck_on`` / ``p_stuck_off`` = fractions of measured devices stuck
+  above / below the middle of the window.
+
+Unmeasured devices are free in the fault map. Read noise, levels and the array settings come
+from the base chip.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xbarmem.errors import FileFormatError
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.faults import PLANES, FaultMap
+
+MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
+
+
+@dataclass
+class Measurement:
+    """Target and read conductances, float64 ``(n_arrays, 2, rows, cols)`` siemens, NaN where
+    a device was not measured; ``known_stuck`` bool, same shape (``stuck`` column, if any)."""
+
+    target: np.ndarray
+    read: np.ndarray
+    source: str = ""
+    known_stuck: np.ndarray | None = None
+
+    @property
+    def measured(self) -> np.ndarray:
+        return ~np.isnan(self.read)
+
+
+def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
+    """Parse a target-vs-read CSV (see module docstring) for arrays of ``rows x cols``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"no such measurement file: {path}")
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{path}: not a text CSV file ({exc})") from exc
+    lines = text.splitlines()
+    numbered = [(n, line) for n, line in enumerate(lines, start=1)
+                if line.strip() and not line.lstrip().startswith("#")]
+    if not numbered:
+        raise FileFormatError(f"{path}: empty file (need a header line "
+                              f"{','.join(MEASURED_COLUMNS)})")
+    head_no, head = numbered[0]
+    header = [h.strip() for h in next(csv.reader([head]))]
+    missing = [c for c in MEASURED_COLUMNS if c not in header]
+    if missing:
+        raise FileFormatError(f"{path}: line {head_no}: header lacks column(s) "
+                              f"{', '.join(missing)} (need {','.join(MEASURED_COLUMNS)})")
+    dupes = sorted({h for h in header if header.count(h) > 1 and h in MEASURED_COLUMNS})
+    if dupes:
+        raise FileFormatError(f"{path}: line {head_no}: column {dupes[0]!r} appears twice")
+    col = {name: header.index(name) for name in MEASURED_COLUMNS}
+    has_stuck = "stuck" in header
+    entries: dict[tuple[int, int, int, int], tuple[float, float, int, bool]] = {}
+    for lineno, line in numbered[1:]:
+        fields = [f.strip() for f in next(csv.reader([line]))]
+        if len(fields) != len(header):
+            raise FileFormatError(f"{path}: line {lineno}: {len(fields)} fields, the header has "
+                                  f"{len(header)}")
+
+        def integer(name: str, hi: int | None, *, _f=fields, _n=lineno) -> int:
+            raw = _f[col[name]]
+            try:
+                value = int(raw)
+            except ValueError:
+                raise FileFormatError(f"{path}: line {_n}, column {name!r}: {raw!r} is not "
+                                      "an integer") from None
+            if value < 0 or (hi is not None and value >= hi):
+                limit = f"0..{hi - 1}" if hi is not None else ">= 0"
+                raise FileFormatError(f"{path}: line {_n}, column {name!r}: {value} outside "
+                                      f"{limit}")
+            return value
+
+        def conductance(name: str, *, _f=fields, _n=lineno) -> float | None:
+            raw = _f[col[name]]
+            if raw == "":
+                return None
+            try:
+                value = float(raw)
+            except ValueError:
+                raise FileFormatError(f"{path}: line {_n}, column {name!r}: {raw!r} is not a "
+                                      "number") from None
+            if not np.isfinite(value) or value < 0:
+                raise FileFormatError(f"{path}: line {_n}, column {name!r}: {raw!r} must be a "
+                                      "finite conductance >= 0 uS")
+            return value * 1e-6
+
+        a = integer("array", None)
+        i, j = integer("row", rows), integer("col", cols)
+        polarity = fields[col["polarity"]]
+        if polarity not in PLANES:
+            raise FileFormatError(f"{path}: line {lineno}, column 'polarity': {polarity!r} is "
+                                  f"not {' or '.join(PLANES)}")
+        target, read = conductance("target_uS"), conductance("read_uS")
+        if target is None or read is None:
+            continue  # not measured
+        flag = False
+        if has_stuck:
+            raw = fields[header.index("stuck")]
+            if raw not in ("", "0", "1"):
+                raise FileFormatError(f"{path}: line {lineno}, column 'stuck': {raw!r} is not 0 "
+                                      "or 1")
+            flag = raw == "1"
+        key = (a, PLANES.index(polarity), i, j)
+        if key in entries:
+            raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {polarity}, row "
+                                  f"{i}, col {j}) already given on line {entries[key][2]}")
+        entries[key] = (target, read, lineno, flag)
+    if not entries:
+        raise FileFormatError(f"{path}: no measured device (every row lacks target_uS or "
+                              "read_uS)")
+    n_arrays = 1 + max(k[0] for k in entries)
+    target = np.full((n_arrays, 2, rows, cols), np.nan)
+    read = np.full_like(target, np.nan)
+    known = np.zeros(target.shape, dtype=bool)
+    for key, (t, r, _, flag) in entries.items():
+        target[key], read[key], known[key] = t, r, flag
+    return Measurement(target, read, str(path), known)
+
+
+def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None = None
+                  ) -> tuple[ChipSpec, FaultMap, dict[str, Any]]:
+    """Chip spec, fault map and a summary from a measurement (rules in the module docstring).
+
+    Args:
+        measurement: parsed CSV (:func:`read_measured_csv`).
+        base: chip whose array settings, levels and read noise are kept.
+        tolerance: stuck threshold on ``|read - target|``, siemens (default: robust, see above).
+    """
+    m = measurement.measured
+    err = (measurement.read - measurement.target)[m]
+    spread = float(np.ptp(measurement.read[m]))
+    if tolerance is None:
+        robust = 1.4826 * float(np.median(np.abs(err - np.median(err))))
+        tolerance = max(5.0 * robust, 1e-3 * spread, 1e-12)
+    read0 = np.where(m, measurement.read, 0.0)
+    target0 = np.where(m, measurement.target, 0.0)
+    faults = FaultMap.from_readback(read0, target0, tolerance, base.device)
+    if measurement.known_stuck is not None:
+        flagged = measurement.known_stuck & m
+        faults.g_stuck[flagged] = read0[flagged]
+    stuck = faults.stuck & m
+    ok = m & ~stuck
+    if ok.sum() < 2:
+        raise FileFormatError(f"{measurement.source}: fewer than 2 devices reached their target "
+                              f"within {tolerance * 1e6:.3g} uS; cannot estimate the window")
+    g_min, g_max = float(measurement.read[ok].min()), float(measurement.read[ok].max())
+    if g_max <= g_min:
+        raise FileFormatError(f"{measurement.source}: every device that reached its target "
+                              f"reads {g_min * 1e6:.6g} uS; cannot estimate the window")
+    write_noise = float(np.std((measurement.read - measurement.target)[ok]))
+    mid = 0.5 * (g_min + g_max)
+    stuck_g = measurement.read[stuck]
+    n_meas = int(m.sum())
+    device = replace(base.device, g_min=g_min, g_max=g_max, write_noise=write_noise,
+                     p_stuck_on=float((stuck_g >= mid).sum() / n_meas),
+                     p_stuck_off=float((stuck_g < mid).sum() / n_meas))
+    chip = replace(base, device=device, name="measured",
+                   description=f"Chip model measured from {measurement.source}",
+                   source=f"{measurement.source}: window = min/max read of non-stuck devices, "
+                          f"write_noise = std(read - target), stuck if |read - target| > "
+                          f"{tolerance * 1e6:.4g} uS; other values from {base.name}")
+    faults.meta.update({"source": "measured-csv", "file": measurement.source,
+                        "tolerance_S": tolerance, "unmeasured_devices": int((~m).sum())})
+    summary = {"file": measurement.source, "measured_devices": n_meas,
+               "unmeasured_devices": int((~m).sum()), "stuck": int(stuck.sum()),
+               "stuck_on": int((stuck_g >= mid).sum()), "stuck_off": int((stuck_g < mid).sum()),
+               "tolerance_uS": tolerance * 1e6, "g_min_uS": g_min * 1e6, "g_max_uS": g_max * 1e6,
+               "write_noise_uS": write_noise * 1e6,
+               "mean_error_uS": float(np.mean((measurement.read - measurement.target)[ok])) * 1e6}
+    return chip, faults, summary

@@ -1,0 +1,179 @@
+"""Classic Hopfield learning rules, all with one interface and one hardware path.
+
+Every rule maps stored patterns ``X`` (float32 ``(P, N)``) to a weight matrix ``W`` ``(N, N)``
+with a zero diagonal and a bias ``b`` ``(N,)`` (zero for the classic rules). As in He et al.'s
+comparison, the ideal matrix is scaled to ``max|W| = 1`` and then programmed through the same
+crossbar as every other rule: the hardware clips each weight into its realisable interval, stuck
+pairs keep what they hold, and programming/read noise apply. Only the hardware-adaptive rule
+(:mod:`xbarmem.learning.adaptive`) sees the chip while learning.
+
+Each rule is a small class with ``name``, ``hardware_aware = False`` and
+``fit(patterns) -> (W, b)``; :func:`get_rule` builds one from its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from xbarmem.errors import ConfigError
+
+
+def _finish(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero the diagonal, scale to max|W| = 1, attach a zero bias."""
+    w = w.clone()
+    w.fill_diagonal_(0.0)
+    peak = w.abs().max()
+    if peak > 0:
+        w = w / peak
+    return w.float(), torch.zeros(w.shape[0])
+
+
+def _as_patterns(patterns: torch.Tensor) -> torch.Tensor:
+    x = torch.as_tensor(patterns, dtype=torch.float64)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ConfigError(f"patterns must be a non-empty (P, N) matrix, got {tuple(x.shape)}")
+    return x
+
+
+@dataclass
+class Hebb:
+    """Hebb's outer-product rule ``W = X^T X / N`` (capacity about 0.138 N random patterns)."""
+
+    name: ClassVar[str] = "hebb"
+    hardware_aware: ClassVar[bool] = False
+
+    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _as_patterns(patterns)
+        return _finish(x.T @ x / x.shape[1])
+
+
+@dataclass
+class Storkey:
+    """Storkey's (1997) incremental rule with local fields (textbook form).
+
+    For each pattern ``xi`` in turn, with ``h_ij = sum_{k != i, j} w_ik xi_k``:
+    ``w_ij += (xi_i xi_j - xi_i h_ji - h_ij xi_j) / N``.
+    """
+
+    name: ClassVar[str] = "storkey"
+    hardware_aware: ClassVar[bool] = False
+
+    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _as_patterns(patterns)
+        n = x.shape[1]
+        w = torch.zeros(n, n, dtype=torch.float64)
+        for xi in x:
+            h = w @ xi - torch.diagonal(w) * xi  # local field excluding k = i
+            # h_ij = h_i - w_ij xi_j  (k != j as well)
+            h_ij = h[:, None] - w * xi[None, :]
+            w = w + (torch.outer(xi, xi) - xi[:, None] * h_ij.T - h_ij * xi[None, :]) / n
+            w.fill_diagonal_(0.0)
+        return _finish(w)
+
+
+@dataclass
+class StorkeyVariant:
+    """The "Storkey" variant of He et al.'s scripts: per pattern ``W += e e^T / N`` with the
+    residual ``e = xi - W xi`` (a residual outer product, not the textbook local-field rule).
+
+    ``W xi`` is the network's field, and a Hopfield network has no self-connections, so by
+    default the diagonal is zeroed after every update (``self_field=False``). With
+    ``self_field=True`` the residual also sees the self-weights that earlier updates left on the
+    diagonal (zeroed only at the end). The two readings differ measurably: on the bundled 8x8
+    MNIST digits (centred 24x24 crop, first of each class 0-9, 10% flips, faulty weights at 0,
+    30 chips; ``examples/sweeps/storkey-variant.toml``) the default recalls 0.981 / 0.860 at
+    0% / 40% faults, the paper's plot 0.98 / 0.84, ``self_field=True`` 0.962 / 0.773.
+
+    Attributes:
+        self_field: keep the diagonal inside the loop (zero it only at the end).
+    """
+
+    self_field: bool = False
+
+    name: ClassVar[str] = "storkey-variant"
+    hardware_aware: ClassVar[bool] = False
+
+    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _as_patterns(patterns)
+        n = x.shape[1]
+        w = torch.zeros(n, n, dtype=torch.float64)
+        for xi in x:
+            e = xi - w @ xi
+            w = w + torch.outer(e, e) / n
+            if not self.self_field:
+                w.fill_diagonal_(0.0)
+        return _finish(w)
+
+
+@dataclass
+class PseudoInverse:
+    """Projection rule ``W = X^T (X X^T)^+ X``: every linearly independent stored pattern is an
+    eigenvector with eigenvalue 1 (a fixed point); capacity up to N, basins shrink as P -> N."""
+
+    name: ClassVar[str] = "pinv"
+    hardware_aware: ClassVar[bool] = False
+
+    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _as_patterns(patterns)
+        return _finish(x.T @ torch.linalg.pinv(x @ x.T) @ x)
+
+
+@dataclass
+class Perceptron:
+    """Perceptron rule with a normalised margin (Gardner-style), every neuron independently.
+
+    Repeats full sweeps of ``w_i += xi_i^mu xi^mu / N`` for every pattern whose normalised
+    stability ``xi_i^mu (w_i . xi^mu) / (|w_i| |xi^mu| / sqrt(N))`` is below ``margin``; stops
+    when all stabilities reach the margin or after ``max_epochs`` sweeps. No bias (as the other
+    classic rules), zero diagonal.
+    """
+
+    margin: float = 1.0
+    max_epochs: int = 2000
+
+    name: ClassVar[str] = "perceptron"
+    hardware_aware: ClassVar[bool] = False
+
+    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = _as_patterns(patterns)
+        n = x.shape[1]
+        off_diag = 1.0 - torch.eye(n, dtype=torch.float64)
+        w = (x.T @ x / n) * off_diag  # Hebbian start
+        scale = x.norm(dim=1, keepdim=True) / n**0.5  # (P, 1)
+        for _ in range(self.max_epochs):
+            norms = w.norm(dim=1).clamp_min(1e-12)  # (N,)
+            stability = x * (x @ w.T) / (norms[None, :] * scale)  # (P, N)
+            low = (stability < self.margin).double()
+            if not low.any():
+                break
+            w = w + ((low * x).T @ x / n) * off_diag
+        return _finish(w)
+
+
+CLASSIC_RULES: dict[str, type] = {
+    cls.name: cls for cls in (Hebb, Storkey, StorkeyVariant, PseudoInverse, Perceptron)}
+
+
+def rule_names() -> list[str]:
+    """All rule names, hardware-adaptive first."""
+    return ["adaptive", *CLASSIC_RULES]
+
+
+def get_rule(name: str, **options):
+    """A rule object by name (``adaptive``, ``hebb``, ``storkey``, ``storkey-variant``, ``pinv``,
+    ``perceptron``); ``options`` go to its constructor."""
+    if name == "adaptive":
+        from xbarmem.learning.adaptive import (
+            AdaptiveTrainer,  # same layer; imported lazily to keep this light
+        )
+
+        return AdaptiveTrainer(**options)
+    if name not in CLASSIC_RULES:
+        raise ConfigError(f"unknown rule {name!r} (available: {', '.join(rule_names())})")
+    try:
+        return CLASSIC_RULES[name](**options)
+    except TypeError as exc:
+        raise ConfigError(f"bad option for rule {name!r}: {exc}") from exc
