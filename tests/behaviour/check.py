@@ -1,0 +1,122 @@
+"""Behaviour check for refactors: run CLI commands and compare their JSON with a capture.
+
+The captures in this folder were made with the code before the restructuring (commit 72bfb33,
+torch 2.13.0 CPU, 2 torch threads on a 2-core machine). Timing fields are ignored; every other
+value must match exactly (floats within 1e-9 relative), except where a named, intended change
+is listed in ``INTENDED``.
+
+    python tests/behaviour/check.py            # run every case, compare, print differences
+    python tests/behaviour/check.py demo energy  # only these cases
+    python tests/behaviour/check.py --capture   # (re)write the captures from the current code
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+#: name -> CLI arguments (after ``xbarmem``); ``{tmp}`` is a fresh folder per run.
+CASES: dict[str, list[str]] = {
+    "demo": ["demo", "--json", "--out", "{tmp}"],
+    "demo-digits": ["demo", "--json", "--data", "digits", "--chips", "2", "--seed", "10",
+                    "--out", "{tmp}"],
+    "cap-pinv": ["capacity", "--rule", "pinv", "--data", "digits", "--trials", "2",
+                 "--threshold", "0.9,0.95,0.99", "--json"],
+    "cap-adapt": ["capacity", "--arch", "single", "--data", "random", "--side", "5",
+                  "--threshold", "0.95", "--trials", "1", "--probes", "5", "--json"],
+    "cap-ml": ["capacity", "--arch", "multilayer", "--hidden", "16", "--data", "random",
+               "--side", "4", "--threshold", "0.9", "--trials", "1", "--probes", "5", "--json"],
+    "energy": ["energy", "--n", "64", "--json", "--out", "{tmp}"],
+    "energy-ml": ["energy", "--n", "64", "--arch", "multilayer", "--hidden", "32", "--json",
+                  "--out", "{tmp}"],
+    "energy-sizes": ["energy", "--sizes", "16,64", "--json", "--out", "{tmp}"],
+    "scal-pinv": ["scaling", "--arch", "single", "--rule", "pinv", "--kind", "binary",
+                  "--sizes", "64,144,256", "--threshold", "0.99", "--trials", "2", "--probes",
+                  "10", "--json", "--out", "{tmp}"],
+    "scal-ml": ["scaling", "--arch", "multilayer", "--kind", "binary", "--sizes", "16,36,64",
+                "--hidden", "ratio:1", "--threshold", "0.99", "--probes", "5", "--json",
+                "--out", "{tmp}"],
+    "train-digits": ["train", "--patterns", "digits", "--n", "10", "--out", "{tmp}/m.safetensors",
+                     "--json"],
+    "train-ml": ["train", "--patterns", "digits", "--n", "10", "--arch", "multilayer",
+                 "--hidden", "32", "--out", "{tmp}/m.safetensors", "--json"],
+}
+
+#: dotted key paths (``[]`` for any list index) whose differences are intended, with the reason.
+INTENDED: dict[str, str] = {}
+
+_TIMING = ("seconds", "time_s", "elapsed")
+
+
+def _normal(obj, path=""):
+    if isinstance(obj, dict):
+        return {k: _normal(v, f"{path}.{k}") for k, v in obj.items()
+                if not any(t in k for t in _TIMING)}
+    if isinstance(obj, list):
+        return [_normal(v, f"{path}[]") for v in obj]
+    return obj
+
+
+def diff(a, b, path="") -> list[str]:
+    """Differences between two normalised JSON values, one line each."""
+    if path in INTENDED:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                if f"{path}.{k}" not in INTENDED:
+                    out.append(f"{path}.{k}: only in {'capture' if k in a else 'now'}")
+                continue
+            out += diff(a[k], b[k], f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: length {len(a)} -> {len(b)}"]
+        return [d for x, y in zip(a, b, strict=True) for d in diff(x, y, f"{path}[]")]
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+            return []
+    elif a == b:
+        return []
+    return [f"{path}: {a!r} -> {b!r}"]
+
+
+def run(name: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [a.replace("{tmp}", tmp) for a in CASES[name]]
+        done = subprocess.run([sys.executable, "-m", "xbarmem.cli", *args], capture_output=True,
+                              text=True, env={**os.environ, "COLUMNS": "200"}, check=False)
+    if done.returncode:
+        raise SystemExit(f"{name}: exit {done.returncode}\n{done.stderr[-2000:]}")
+    return _normal(json.loads(done.stdout))
+
+
+def main(argv: list[str]) -> int:
+    capture = "--capture" in argv
+    names = [a for a in argv if not a.startswith("--")] or list(CASES)
+    failed = 0
+    for name in names:
+        now = run(name)
+        path = HERE / f"{name}.json"
+        if capture:
+            path.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
+            print(f"{name}: captured")
+            continue
+        lines = diff(json.loads(path.read_text()), now)
+        failed += bool(lines)
+        print(f"{name}: {'same' if not lines else f'{len(lines)} differences'}")
+        for line in lines[:20]:
+            print("   ", line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
