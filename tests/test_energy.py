@@ -12,20 +12,10 @@ import numpy as np
 import pytest
 
 from xbarmem import cli
-from xbarmem.energy import (
-    COMPONENTS,
-    CircuitSpec,
-    LayerLoad,
-    Measurement,
-    calibrate,
-    circuit_names,
-    energy_report,
-    load_circuit,
-    measure,
-    measure_sizes,
-    recall_cost,
-    step_cost,
-)
+from xbarmem.energy.calibrate import calibrate
+from xbarmem.energy.circuit import CircuitSpec, circuit_names, load_circuit
+from xbarmem.energy.measure import Measurement, energy_report, measure, measure_sizes
+from xbarmem.energy.model import COMPONENTS, LayerLoad, recall_cost, step_cost
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import load_preset
 from xbarmem.hardware.crossbar import Crossbar

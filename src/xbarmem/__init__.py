@@ -36,8 +36,7 @@ from xbarmem.memory.io import load_memory, save_memory
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.recall import FloatMatrix, RecallResult, recall
 from xbarmem.memory.single import SingleLayerMemory
-
-from .version import __version__
+from xbarmem.version import __version__
 
 __all__ = [
     "AdaptiveTrainer", "ArraySpec", "ChipSpec", "ConfigError", "Crossbar", "DeviceSpec",
@@ -48,4 +47,5 @@ __all__ = [
     "load_chip", "load_digits", "load_file",
     "load_memory", "load_mnist", "load_patterns", "load_preset", "preset_names",
     "random_patterns", "recall", "rule_names", "run_scaling", "save_memory", "train",
+    "__version__",
 ]

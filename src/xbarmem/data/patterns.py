@@ -91,6 +91,21 @@ def validate_patterns(
     ``N`` must equal it. Any problem raises :class:`PatternError` with a one-line message.
     """
     _check_kind(kind)
+    arr = _finite_matrix(x)
+    if n_neurons is not None and arr.shape[1] != n_neurons:
+        raise PatternError(
+            f"patterns have N={arr.shape[1]} neurons but the memory/chip has {n_neurons}"
+        )
+    if kind == "binary":
+        return _binary_values(arr, allow_zero_one)
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -1.0 or hi > 1.0:
+        raise PatternError(f"continuous patterns must lie in [-1, 1], got min={lo:g}, max={hi:g}")
+    return arr
+
+
+def _finite_matrix(x: Any) -> np.ndarray:
+    """A fresh float32 ``(P, N)`` copy of ``x``: real, 2-D, non-empty, finite."""
     arr = _to_numpy(x)
     if arr.dtype == np.bool_:
         arr = arr.astype(np.float32)
@@ -115,31 +130,27 @@ def validate_patterns(
         raise PatternError(
             f"patterns contain {len(bad)} NaN/inf value(s), first at index ({row}, {col})"
         )
-    if n_neurons is not None and arr.shape[1] != n_neurons:
-        raise PatternError(
-            f"patterns have N={arr.shape[1]} neurons but the memory/chip has {n_neurons}"
-        )
-    if kind == "binary":
-        is_pm1 = np.abs(arr) == 1.0
-        if is_pm1.all():
-            return arr
-        is_01 = (arr == 0.0) | (arr == 1.0)
-        if is_01.all():
-            if allow_zero_one:
-                return np.where(arr > 0.5, 1.0, -1.0).astype(np.float32)
-            raise PatternError(
-                "binary patterns must be in {-1,+1} but these are {0,1}; pass "
-                "allow_zero_one=True (CLI: --zero-one) to map 0->-1, 1->+1"
-            )
-        row, col = (int(v) for v in np.argwhere(~is_pm1)[0])
-        raise PatternError(
-            f"binary patterns must contain only -1 and +1; found {int((~is_pm1).sum())} other "
-            f"value(s), e.g. {arr[row, col]:g} at ({row}, {col}) (use kind='continuous'?)"
-        )
-    lo, hi = float(arr.min()), float(arr.max())
-    if lo < -1.0 or hi > 1.0:
-        raise PatternError(f"continuous patterns must lie in [-1, 1], got min={lo:g}, max={hi:g}")
     return arr
+
+
+def _binary_values(arr: np.ndarray, allow_zero_one: bool) -> np.ndarray:
+    """``arr`` if it is all +-1; a {0, 1} matrix mapped to +-1 when allowed; else an error."""
+    is_pm1 = np.abs(arr) == 1.0
+    if is_pm1.all():
+        return arr
+    is_01 = (arr == 0.0) | (arr == 1.0)
+    if is_01.all():
+        if allow_zero_one:
+            return np.where(arr > 0.5, 1.0, -1.0).astype(np.float32)
+        raise PatternError(
+            "binary patterns must be in {-1,+1} but these are {0,1}; pass "
+            "allow_zero_one=True (CLI: --zero-one) to map 0->-1, 1->+1"
+        )
+    row, col = (int(v) for v in np.argwhere(~is_pm1)[0])
+    raise PatternError(
+        f"binary patterns must contain only -1 and +1; found {int((~is_pm1).sum())} other "
+        f"value(s), e.g. {arr[row, col]:g} at ({row}, {col}) (use kind='continuous'?)"
+    )
 
 
 # --------------------------------------------------------------------------- PatternSet
@@ -316,16 +327,9 @@ def _bundled_mnist() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def load_mnist(
-    side: int = 8,
-    kind: str = "binary",
-    n: int | None = None,
-    digits: Iterable[int] | None = None,
-    one_per_class: bool = False,
-    seed: int = 0,
-    shuffle: bool = False,
-    crop: int | None = None,
-) -> PatternSet:
+def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
+               digits: Iterable[int] | None = None, one_per_class: bool = False, seed: int = 0,
+               shuffle: bool = False, crop: int | None = None) -> PatternSet:
     """Patterns from the bundled 10 000-image MNIST subset, area-downsampled to side x side.
 
     ``crop``: keep only the centred ``crop x crop`` window of each 28 x 28 image before
@@ -367,14 +371,8 @@ def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(bunch.images, dtype=np.float32), np.asarray(bunch.target, dtype=np.int64)
 
 
-def load_digits(
-    kind: str = "binary",
-    n: int | None = None,
-    digits: Iterable[int] | None = None,
-    one_per_class: bool = False,
-    seed: int = 0,
-    shuffle: bool = False,
-) -> PatternSet:
+def load_digits(kind: str = "binary", n: int | None = None, digits: Iterable[int] | None = None,
+                one_per_class: bool = False, seed: int = 0, shuffle: bool = False) -> PatternSet:
     """scikit-learn's bundled 8x8 digits (1797 images, values 0..16) as 64-neuron patterns.
 
     Selection works as in :func:`load_mnist`. binary: threshold at each image's mean;
@@ -501,17 +499,7 @@ def load_file(
     """
     _check_kind(kind)
     path = Path(path)
-    if not path.is_file():
-        raise FileFormatError(f"no such file: {path}")
-    try:
-        raw = path.read_bytes()
-        name = path.name.lower()
-        if name.endswith(".gz"):
-            raw = gzip.decompress(raw)
-            name = name[:-3]
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise FileFormatError(f"{path}: cannot read file ({exc})") from None
-
+    raw, name = _read_raw(path)
     labels: np.ndarray | None = None
     magic = struct.unpack(">I", raw[:4])[0] if len(raw) >= 4 else None
     is_idx = _is_idx_name(name) or magic in _IDX_MAGICS
@@ -527,27 +515,46 @@ def load_file(
         raise FileFormatError(
             f"{path}: unknown file type; supported: {', '.join(SUPPORTED_FILE_TYPES)}"
         )
-
-    image_shape: tuple[int, int] | None = None
     if arr.dtype == np.uint8 and arr.ndim in (2, 3) and arr.size and (is_idx or arr.max() > 1):
-        if arr.ndim == 2:
-            r = math.isqrt(arr.shape[1])
-            if r * r == arr.shape[1]:
-                arr = arr.reshape(-1, r, r)
-        if arr.ndim == 3:
-            if side is not None:
-                _check_side(side)
-            imgs = _resize_area(arr.astype(np.float32), side)
-            image_shape = (int(imgs.shape[1]), int(imgs.shape[2]))
-            pats = _images_to_patterns(imgs, 255.0, kind)
-        else:
-            pats = _images_to_patterns(arr[:, :, None], 255.0, kind)
+        pats, image_shape = _grayscale_patterns(arr, kind, side)
     else:
+        image_shape = None
         if arr.ndim == 3 and arr.shape[0] > 0:
             image_shape = (int(arr.shape[1]), int(arr.shape[2]))
             arr = arr.reshape(arr.shape[0], -1)
         pats = validate_patterns(arr, kind, allow_zero_one=zero_one)
     return PatternSet(pats, kind, path.name, labels, image_shape)
+
+
+def _read_raw(path: Path) -> tuple[bytes, str]:
+    """The file's bytes (gunzipped for ``.gz``) and its lower-case name without ``.gz``."""
+    if not path.is_file():
+        raise FileFormatError(f"no such file: {path}")
+    try:
+        raw = path.read_bytes()
+        name = path.name.lower()
+        if name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+            name = name[:-3]
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise FileFormatError(f"{path}: cannot read file ({exc})") from None
+    return raw, name
+
+
+def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
+                        ) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """8-bit images ``(P, h, w)`` or ``(P, r*r)`` (or rows that are no square) as patterns,
+    resized to ``side`` when given; returns the patterns and their image shape."""
+    if arr.ndim == 2:
+        r = math.isqrt(arr.shape[1])
+        if r * r == arr.shape[1]:
+            arr = arr.reshape(-1, r, r)
+    if arr.ndim != 3:
+        return _images_to_patterns(arr[:, :, None], 255.0, kind), None
+    if side is not None:
+        _check_side(side)
+    imgs = _resize_area(arr.astype(np.float32), side)
+    return _images_to_patterns(imgs, 255.0, kind), (int(imgs.shape[1]), int(imgs.shape[2]))
 
 
 def load_patterns(

@@ -1,7 +1,7 @@
 """The cost model: energy (joules) and latency (seconds) of recall steps and of programming.
 
-**What a read costs.** A read of one layer (a :class:`~xbarmem.hardware.crossbar.Crossbar` described by
-a :class:`LayerLoad`) goes through five stages in series; its energy is the sum over
+**What a read costs.** A read of one layer (a :class:`~xbarmem.hardware.crossbar.Crossbar`
+described by a :class:`LayerLoad`) goes through five stages in series; its energy is the sum over
 components and its latency the sum of the stage latencies (the critical path):
 
 ============ ======================================================= ==========================

@@ -9,8 +9,11 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
   concurrent writers), listing, filtering, CSV / Parquet export.
 * :mod:`.runner` -- runs the missing trials of a sweep in-process, on a process pool or on Dask;
   only the driver writes the store.
-* :mod:`.plots` -- figures drawn from stored rows.
 * :mod:`.reproduce` -- the paper's headline experiments and ``report.md``.
+* :mod:`.demo` -- ``xbarmem demo``: every rule on the same faulty chips.
+
+May import: every library layer below it (viz, deploy, energy, evaluation, learning, memory,
+hardware, data, base modules); never cli.
 """
 
 from xbarmem.experiments.store import ResultStore

@@ -122,6 +122,30 @@ def _bar(primary: bool, ok: bool) -> str:
     return ("ok" if ok else "below") if primary else "(comparison data)"
 
 
+def paper_table(sec: Section, reference: dict[str, dict[float, float]], column: str,
+                measured: Callable[[str, float], list[float]], *, at: float,
+                paper: Callable[[float], str], label: Callable[[str, float], str]) -> None:
+    """Rows ``| rule | column | paper | measured |`` for every reference point of every rule;
+    the point ``at`` of each rule also goes to the section's summary."""
+    sec.body += [f"| rule | {column} | paper | measured |", "|---|---|---|---|"]
+    for rule, ref in reference.items():
+        for x, value in ref.items():
+            m, s, n = _mean_std(measured(rule, x))
+            sec.body.append(f"| {rule} | {x:g} | {paper(value)} | {_fmt(m, s, n)} |")
+            if x == at:
+                sec.summary.append((label(rule, x), paper(value), _fmt(m, s, n), ""))
+
+
+def reference_figure(ctx: Context, sec: Section, rows: list[dict[str, Any]], kind: str,
+                     name: str, reference: dict[str, dict[float, float]], title: str) -> None:
+    """Plot ``rows`` with the paper's points of every rule; nothing without rows."""
+    if not rows:
+        return
+    ref = {f"paper {rule}": (list(v), list(v.values())) for rule, v in reference.items()}
+    plot_rows(rows, kind, ctx.out_dir / name, reference=ref, title=title)
+    sec.figures.append(name)
+
+
 def _by(rows, key_fn) -> dict[Any, list[dict[str, Any]]]:
     out: dict[Any, list[dict[str, Any]]] = {}
     for r in rows:
@@ -223,57 +247,25 @@ class FaultTolerance(Experiment):
                 "classic-rule values could fall in with our data and fault model.", ""]
         return out
 
+    paper_rules = ("hebb", "storkey-variant", "pinv", "adaptive")
+    labels = {"mnist-crop24": "8x8 MNIST (bundled) from the centred 24x24 window, as the "
+                              "authors' scripts preprocess it; first of each class 0-9",
+              "mnist": "8x8 MNIST (bundled) from the whole 28x28 image, first of each class 0-9",
+              "digits": "scikit-learn 8x8 digits, first of each class 0-9"}
+
     def section(self, ctx):
         sec = Section(self.key, self.title, self.claim)
-        paper_rules = ["hebb", "storkey-variant", "pinv", "adaptive"]
         for data in self.datasets:
-            primary = data == PRIMARY_DATA
             rows = [r for part in ("classic", "adaptive")
                     for r in ctx.rows(self.name(ctx.quick, f"{data}-{part}"))]
             groups = _by(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
-            label = {"mnist-crop24": "8x8 MNIST (bundled) from the centred 24x24 window, as "
-                                     "the authors' scripts preprocess it; first of each class 0-9",
-                     "mnist": "8x8 MNIST (bundled) from the whole 28x28 image, first of each "
-                              "class 0-9",
-                     "digits": "scikit-learn 8x8 digits, first of each class 0-9"}[data]
-            sec.body += [f"### {label}", "",
-                         "| faults | " + " | ".join(rule_names()) + " |",
-                         "|---|" + "---|" * len(rule_names())]
-            for f in self.faults(ctx.quick):
-                cells = []
-                for rule in rule_names():
-                    m, s, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
-                    ref = PAPER_FAULTS.get(f, {}).get(rule)
-                    cells.append(f"{m:.3f}" + (f" ({ref:.2f})" if ref is not None else "")
-                                 if n else "n/a")
-                sec.body.append(f"| {f:g} | " + " | ".join(cells) + " |")
-            passed, failed = [], []
-            for f in CHECKED_FAULTS:
-                for rule in paper_rules:
-                    m, _, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
-                    ref = PAPER_FAULTS[f][rule]
-                    ok = n > 0 and m >= ref - TOLERANCE
-                    (passed if ok else failed).append(f"{rule}@{f:g}: {m:.3f} vs {ref:.2f}")
-            sec.body += ["", f"Mean cosine over seeds; the paper's value in parentheses. "
-                         f"Done-when check (faults 0.4/0.5/0.6, measured >= paper - "
-                         f"{TOLERANCE}): **{len(passed)} of {len(passed) + len(failed)} "
-                         f"pass**" + (f"; below: {', '.join(failed)}" if failed else "") + ".",
-                         ""]
-            for f in (0.5,):
-                for rule in ("adaptive", "pinv"):
-                    m, s, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
-                    sec.summary.append((f"({self.key}) {rule}, 50% faults, {data}",
-                                        f"{PAPER_FAULTS[f][rule]:.2f}", _fmt(m, s, n),
-                                        _bar(primary, n and m >= PAPER_FAULTS[f][rule]
-                                             - TOLERANCE)))
-            sec.summary.append((f"({self.key}) faults 0.4/0.5/0.6 within 0.05 or above, {data}",
-                                "-", f"{len(passed)}/{len(passed) + len(failed)} pass",
-                                _bar(primary, not failed)))
-            fig = f"a-faults-{data}.png"
-            ref = {f"paper {rule}": (list(PAPER_FAULTS), [PAPER_FAULTS[f][rule]
-                                                          for f in PAPER_FAULTS])
-                   for rule in paper_rules}
+            sec.body += [f"### {self.labels[data]}", ""] + self.rule_table(ctx, groups)
+            self.done_when(sec, data, groups)
             if rows:
+                fig = f"a-faults-{data}.png"
+                ref = {f"paper {rule}": (list(PAPER_FAULTS), [PAPER_FAULTS[f][rule]
+                                                              for f in PAPER_FAULTS])
+                       for rule in self.paper_rules}
                 plot_rows(rows, "faults", ctx.out_dir / fig, reference=ref,
                           title=f"10 digits ({data}), N = 64, 10% flips, weight faults")
                 sec.figures.append(fig)
@@ -288,6 +280,44 @@ class FaultTolerance(Experiment):
                         f"hardware-adaptive rule with its defaults (basin "
                         f"objective, 3000 + 1000 fine-tune steps).")
         return sec
+
+    def rule_table(self, ctx, groups) -> list[str]:
+        """Mean cosine per fault rate and rule, the paper's value in parentheses."""
+        lines = ["| faults | " + " | ".join(rule_names()) + " |",
+                 "|---|" + "---|" * len(rule_names())]
+        for f in self.faults(ctx.quick):
+            cells = []
+            for rule in rule_names():
+                m, s, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
+                ref = PAPER_FAULTS.get(f, {}).get(rule)
+                cells.append(f"{m:.3f}" + (f" ({ref:.2f})" if ref is not None else "")
+                             if n else "n/a")
+            lines.append(f"| {f:g} | " + " | ".join(cells) + " |")
+        return lines
+
+    def done_when(self, sec: Section, data: str, groups) -> None:
+        """The check at faults 0.4/0.5/0.6 (measured >= paper - tolerance) and the summary
+        rows of one data set."""
+        primary = data == PRIMARY_DATA
+        passed, failed = [], []
+        for f in CHECKED_FAULTS:
+            for rule in self.paper_rules:
+                m, _, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
+                ref = PAPER_FAULTS[f][rule]
+                ok = n > 0 and m >= ref - TOLERANCE
+                (passed if ok else failed).append(f"{rule}@{f:g}: {m:.3f} vs {ref:.2f}")
+        sec.body += ["", f"Mean cosine over seeds; the paper's value in parentheses. "
+                     f"Done-when check (faults 0.4/0.5/0.6, measured >= paper - "
+                     f"{TOLERANCE}): **{len(passed)} of {len(passed) + len(failed)} "
+                     f"pass**" + (f"; below: {', '.join(failed)}" if failed else "") + ".", ""]
+        for rule in ("adaptive", "pinv"):
+            m, s, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, 0.5), [])])
+            ref = PAPER_FAULTS[0.5][rule]
+            sec.summary.append((f"({self.key}) {rule}, 50% faults, {data}", f"{ref:.2f}",
+                                _fmt(m, s, n), _bar(primary, n and m >= ref - TOLERANCE)))
+        sec.summary.append((f"({self.key}) faults 0.4/0.5/0.6 within 0.05 or above, {data}",
+                            "-", f"{len(passed)}/{len(passed) + len(failed)} pass",
+                            _bar(primary, not failed)))
 
 
 # --------------------------------------------------------------------------- (b)
@@ -333,34 +363,7 @@ class Capacity(Experiment):
         for level in self.levels:
             at = sorted((r for r in rows if r["config"]["level"] == level),
                         key=lambda r: r["config"]["seed"])
-            runs = {rule: [r for r in at if r["config"]["rule"] == rule]
-                    for rule in ("adaptive", "pinv")}
-            curves = {rule: mean_curve([r["result"]["points"] for r in rs])
-                      for rule, rs in runs.items()}
-            sec.body += [f"### cues with {level:.0%} flipped bits", "",
-                         "| threshold | pseudo-inverse: mean curve (per seed) | hardware-adaptive: "
-                         "mean curve (per seed) | ratio | ratio of per-seed means | paper |",
-                         "|---|---|---|---|---|---|"]
-            for t in self.thresholds:
-                per_seed = {rule: [r["result"]["capacity"][str(t)] for r in rs]
-                            for rule, rs in runs.items()}
-                pa, ha = (capacity_from_curve(curves[rule], t) if curves[rule] else 0
-                          for rule in ("pinv", "adaptive"))
-                ratio = ha / pa if pa else math.nan
-                ps, hs = per_seed["pinv"], per_seed["adaptive"]
-                seed_ratio = (np.mean(hs) / np.mean(ps)) if ps and hs and np.mean(ps) > 0 \
-                    else math.nan
-                sec.body.append(f"| {t:.2f} | {pa} {ps} | {ha} {hs} | **{ratio:.2f}x** | "
-                                f"{seed_ratio:.2f}x | {PAPER_CAPACITY_RATIO:g}x |")
-                sec.summary.append((f"({self.key}) capacity ratio HA/pinv, 50% faults, "
-                                    f"threshold {t:.2f}, {level:.0%} flips",
-                                    f"{PAPER_CAPACITY_RATIO:g}x",
-                                    f"{ratio:.2f}x ({ha} vs {pa}; per-seed means "
-                                    f"{seed_ratio:.2f}x)",
-                                    "ok" if ratio >= PAPER_CAPACITY_RATIO else "below"))
-                (held if ratio >= PAPER_CAPACITY_RATIO else missed).append(
-                    f"{t:.2f} / {level:.0%}")
-            sec.body.append("")
+            self.level_table(sec, level, at, held, missed)
             fig = f"b-capacity-{int(level * 100)}pct-flips.png"
             if at:
                 plot_rows(at, "patterns", ctx.out_dir / fig, thresholds=self.thresholds,
@@ -373,26 +376,61 @@ class Capacity(Experiment):
                             f"{', '.join(missed) or 'none'}", "ok" if held else "below"))
         sec.body += ["Capacity = the largest tested number of stored patterns P whose cosine "
                      "similarity, and that of every smaller tested P, is at or above the "
-                     "threshold (`xbarmem.evaluation.curve.capacity_from_curve`), read off the curve "
-                     "averaged over seeds count by count (`xbarmem.evaluation.curve.mean_curve`), as one "
+                     "threshold (`capacity_from_curve`), read off the curve "
+                     "averaged over seeds count by count (`mean_curve`), as one "
                      "reads it off an averaged similarity-vs-patterns plot; the verdict uses this "
                      "ratio. In brackets, each seed's own capacity: each seed stores fresh random "
                      "subsets of the first 1000 bundled MNIST digits for every count on its own "
                      "chip, so a single seed's curve is noisy and the every-smaller-P rule stops "
                      "it at its first dip (the ratio of per-seed means is shown beside)."]
-        counts = self.counts(ctx.quick)
-        sec.settings = (f"`paper-sim` chip with 50% weight faults, N = 64 ({PRIMARY_DATA}: "
-                        f"8x8 MNIST from the centred 24x24 window, binarised at each image's "
-                        f"mean), 20 cues per stored pattern, synchronous sign recall, "
-                        f"{self.seeds(ctx.quick)} seeds; counts: pseudo-inverse "
-                        f"{counts['pinv'][0]}..{counts['pinv'][-1]}, hardware-adaptive "
-                        f"{counts['adaptive']}; hardware-adaptive rule with its defaults "
-                        f"(cue_flip 0.1, cue_copies 16, unroll 5, finetune_steps 1000). Options "
-                        f"measured at P = 16 / 20 / 24 on this data (2 seeds, 10% flips): none "
-                        f"of cue_flip 0.15 / 0.2, recall_loss logistic, cue_copies 32, unroll 8, "
-                        f"finetune_steps 0 / 3000, lr 3e-3 beat the defaults (0.975 / 0.918 / "
-                        f"0.888).")
+        sec.settings = self.settings(ctx.quick)
         return sec
+
+    def level_table(self, sec: Section, level: float, at: list, held: list[str],
+                    missed: list[str]) -> None:
+        """The capacity table at one cue flip rate; thresholds where the ratio holds go to
+        ``held``, the others to ``missed``."""
+        runs = {rule: [r for r in at if r["config"]["rule"] == rule]
+                for rule in ("adaptive", "pinv")}
+        curves = {rule: mean_curve([r["result"]["points"] for r in rs])
+                  for rule, rs in runs.items()}
+        sec.body += [f"### cues with {level:.0%} flipped bits", "",
+                     "| threshold | pseudo-inverse: mean curve (per seed) | hardware-adaptive: "
+                     "mean curve (per seed) | ratio | ratio of per-seed means | paper |",
+                     "|---|---|---|---|---|---|"]
+        for t in self.thresholds:
+            per_seed = {rule: [r["result"]["capacity"][str(t)] for r in rs]
+                        for rule, rs in runs.items()}
+            pa, ha = (capacity_from_curve(curves[rule], t) if curves[rule] else 0
+                      for rule in ("pinv", "adaptive"))
+            ratio = ha / pa if pa else math.nan
+            ps, hs = per_seed["pinv"], per_seed["adaptive"]
+            seed_ratio = (np.mean(hs) / np.mean(ps)) if ps and hs and np.mean(ps) > 0 \
+                else math.nan
+            sec.body.append(f"| {t:.2f} | {pa} {ps} | {ha} {hs} | **{ratio:.2f}x** | "
+                            f"{seed_ratio:.2f}x | {PAPER_CAPACITY_RATIO:g}x |")
+            sec.summary.append((f"({self.key}) capacity ratio HA/pinv, 50% faults, "
+                                f"threshold {t:.2f}, {level:.0%} flips",
+                                f"{PAPER_CAPACITY_RATIO:g}x",
+                                f"{ratio:.2f}x ({ha} vs {pa}; per-seed means "
+                                f"{seed_ratio:.2f}x)",
+                                "ok" if ratio >= PAPER_CAPACITY_RATIO else "below"))
+            (held if ratio >= PAPER_CAPACITY_RATIO else missed).append(f"{t:.2f} / {level:.0%}")
+        sec.body.append("")
+
+    def settings(self, quick: bool) -> str:
+        counts = self.counts(quick)
+        return (f"`paper-sim` chip with 50% weight faults, N = 64 ({PRIMARY_DATA}: "
+                f"8x8 MNIST from the centred 24x24 window, binarised at each image's "
+                f"mean), 20 cues per stored pattern, synchronous sign recall, "
+                f"{self.seeds(quick)} seeds; counts: pseudo-inverse "
+                f"{counts['pinv'][0]}..{counts['pinv'][-1]}, hardware-adaptive "
+                f"{counts['adaptive']}; hardware-adaptive rule with its defaults "
+                f"(cue_flip 0.1, cue_copies 16, unroll 5, finetune_steps 1000). Options "
+                f"measured at P = 16 / 20 / 24 on this data (2 seeds, 10% flips): none "
+                f"of cue_flip 0.15 / 0.2, recall_loss logistic, cue_copies 32, unroll 8, "
+                f"finetune_steps 0 / 3000, lr 3e-3 beat the defaults (0.975 / 0.918 / "
+                f"0.888).")
 
 
 # --------------------------------------------------------------------------- (c)
@@ -417,24 +455,16 @@ class Patterns(Experiment):
     def section(self, ctx):
         sec = Section(self.key, self.title, self.claim)
         rows = ctx.rows(self.name(ctx.quick, "patterns"))
-        sec.body += ["| rule | P | paper | measured |", "|---|---|---|---|"]
-        for rule, ref in PAPER_PATTERNS.items():
-            for p, value in ref.items():
-                got = [pt["cosine"] for r in rows if r["config"]["rule"] == rule
-                       for pt in r["result"]["points"] if pt["count"] == p]
-                m, s, n = _mean_std(got)
-                paper = f"{'>= ' if value == 0.99 else ''}{value:.2f}"
-                sec.body.append(f"| {rule} | {p} | {paper} | {_fmt(m, s, n)} |")
-                if p == 33:
-                    sec.summary.append((f"({self.key}) {rule}, {p} stored digits, no faults",
-                                        paper, _fmt(m, s, n), ""))
-        if rows:
-            fig = "c-patterns.png"
-            ref = {f"paper {rule}": (list(v), list(v.values()))
-                   for rule, v in PAPER_PATTERNS.items()}
-            plot_rows(rows, "patterns", ctx.out_dir / fig, reference=ref,
-                      title=f"no faults, N = 64, {PRIMARY_DATA}, 10% flips")
-            sec.figures.append(fig)
+
+        def measured(rule, p):
+            return [pt["cosine"] for r in rows if r["config"]["rule"] == rule
+                    for pt in r["result"]["points"] if pt["count"] == p]
+
+        paper_table(sec, PAPER_PATTERNS, "P", measured, at=33,
+                    paper=lambda v: f"{'>= ' if v == 0.99 else ''}{v:.2f}",
+                    label=lambda rule, p: f"({self.key}) {rule}, {p} stored digits, no faults")
+        reference_figure(ctx, sec, rows, "patterns", "c-patterns.png", PAPER_PATTERNS,
+                         f"no faults, N = 64, {PRIMARY_DATA}, 10% flips")
         sec.settings = (f"`paper-sim` chip without faults, N = 64, random subsets of the first "
                         f"1000 bundled 8x8 MNIST digits ({PRIMARY_DATA}; fresh per seed and "
                         f"count), 10% flips, "
@@ -467,29 +497,22 @@ class Variation(Experiment):
     def section(self, ctx):
         sec = Section(self.key, self.title, self.claim)
         rows = ctx.rows(self.name(ctx.quick, "variation"))
-        sec.body += ["| rule | v | paper | measured |", "|---|---|---|---|"]
-        for rule, ref in PAPER_VARIATION.items():
-            for v, value in ref.items():
-                got = [r["result"]["cosine"] for r in rows if r["config"]["rule"] == rule
-                       and abs(r["config"]["variation"] - v) < 1e-9]
-                m, s, n = _mean_std(got)
-                sec.body.append(f"| {rule} | {v:g} | {value:.2f} | {_fmt(m, s, n)} |")
-                if v == 0.30:
-                    sec.summary.append((f"({self.key}) {rule}, programming variation v = 0.30",
-                                        f"{value:.2f}", _fmt(m, s, n), ""))
+
+        def measured(rule, v):
+            return [r["result"]["cosine"] for r in rows if r["config"]["rule"] == rule
+                    and abs(r["config"]["variation"] - v) < 1e-9]
+
+        paper_table(sec, PAPER_VARIATION, "v", measured, at=0.30, paper=lambda v: f"{v:.2f}",
+                    label=lambda rule, v: f"({self.key}) {rule}, programming variation "
+                                          f"v = {v:.2f}")
         sec.body += ["", "The definition used is §5's sigma = v max|W|, one draw per weight. The "
                      "pseudo-inverse weights are fixed by the formula, so its rows check the noise "
                      "model and the protocol against the paper's; the hardware-adaptive rows also "
                      "depend on the trained weights (the gap to the paper's hardware-adaptive "
                      "curve is open: it is not a few large weights -- largest / rms weight 3.5 "
                      "against 4.3 for the pseudo-inverse on these 10 digits)."]
-        if rows:
-            fig = "d-variation.png"
-            ref = {f"paper {rule}": (list(v), list(v.values()))
-                   for rule, v in PAPER_VARIATION.items()}
-            plot_rows(rows, "variation", ctx.out_dir / fig, reference=ref,
-                      title="10 digits, no faults, N = 64, 10% flips")
-            sec.figures.append(fig)
+        reference_figure(ctx, sec, rows, "variation", "d-variation.png", PAPER_VARIATION,
+                         "10 digits, no faults, N = 64, 10% flips")
         sec.settings = (f"`paper-sim` chip without faults; after training, Gaussian noise of std "
                         f"v * max|W| (max over the programmed weight matrix) is added to every "
                         f"target weight except the diagonal (biases as trained), then programmed; "
@@ -613,7 +636,7 @@ class Energy(Experiment):
     needs = "xbarmem.energy"
 
     def section(self, ctx):
-        from xbarmem.energy import energy_report, measure, measure_sizes
+        from xbarmem.energy.measure import energy_report, measure, measure_sizes
 
         sec = Section(self.key, self.title, self.claim)
         cache = ctx.out_dir / "f-energy.json"

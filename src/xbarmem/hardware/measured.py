@@ -1,8 +1,8 @@
 """A chip model from measurements: a CSV of target-vs-read conductances.
 
 The CSV a user measures after programming targets (e.g. ``devices.csv`` of
-:func:`xbarmem.deploy.export.export_memory` with a ``read_uS`` column appended) has a header line and
-one row per measured device, columns in any order, extra columns ignored, lines starting with
+:func:`xbarmem.deploy.export.export_memory` with a ``read_uS`` column appended) has a header line
+and one row per measured device, columns in any order, extra columns ignored, lines starting with
 ``#`` skipped:
 
 =============  ==========================================================================
@@ -67,86 +67,27 @@ class Measurement:
 
 
 def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
-    """Parse a target-vs-read CSV (see module docstring) for arrays of ``rows x cols``."""
+    """Parse a target-vs-read CSV (see module docstring) for arrays of ``rows x cols``.
+
+    Raises :class:`FileFormatError` naming the file, line and column of the first problem.
+    """
     path = Path(path)
-    if not path.exists():
-        raise FileFormatError(f"no such measurement file: {path}")
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(f"{path}: not a text CSV file ({exc})") from exc
-    lines = text.splitlines()
-    numbered = [(n, line) for n, line in enumerate(lines, start=1)
-                if line.strip() and not line.lstrip().startswith("#")]
-    if not numbered:
-        raise FileFormatError(f"{path}: empty file (need a header line "
-                              f"{','.join(MEASURED_COLUMNS)})")
+    numbered = _content_lines(path)
     head_no, head = numbered[0]
-    header = [h.strip() for h in next(csv.reader([head]))]
-    missing = [c for c in MEASURED_COLUMNS if c not in header]
-    if missing:
-        raise FileFormatError(f"{path}: line {head_no}: header lacks column(s) "
-                              f"{', '.join(missing)} (need {','.join(MEASURED_COLUMNS)})")
-    dupes = sorted({h for h in header if header.count(h) > 1 and h in MEASURED_COLUMNS})
-    if dupes:
-        raise FileFormatError(f"{path}: line {head_no}: column {dupes[0]!r} appears twice")
-    col = {name: header.index(name) for name in MEASURED_COLUMNS}
-    has_stuck = "stuck" in header
+    header = _header(path, head_no, head)
     entries: dict[tuple[int, int, int, int], tuple[float, float, int, bool]] = {}
     for lineno, line in numbered[1:]:
-        fields = [f.strip() for f in next(csv.reader([line]))]
-        if len(fields) != len(header):
-            raise FileFormatError(f"{path}: line {lineno}: {len(fields)} fields, the header has "
-                                  f"{len(header)}")
-
-        def integer(name: str, hi: int | None, *, _f=fields, _n=lineno) -> int:
-            raw = _f[col[name]]
-            try:
-                value = int(raw)
-            except ValueError:
-                raise FileFormatError(f"{path}: line {_n}, column {name!r}: {raw!r} is not "
-                                      "an integer") from None
-            if value < 0 or (hi is not None and value >= hi):
-                limit = f"0..{hi - 1}" if hi is not None else ">= 0"
-                raise FileFormatError(f"{path}: line {_n}, column {name!r}: {value} outside "
-                                      f"{limit}")
-            return value
-
-        def conductance(name: str, *, _f=fields, _n=lineno) -> float | None:
-            raw = _f[col[name]]
-            if raw == "":
-                return None
-            try:
-                value = float(raw)
-            except ValueError:
-                raise FileFormatError(f"{path}: line {_n}, column {name!r}: {raw!r} is not a "
-                                      "number") from None
-            if not np.isfinite(value) or value < 0:
-                raise FileFormatError(f"{path}: line {_n}, column {name!r}: {raw!r} must be a "
-                                      "finite conductance >= 0 uS")
-            return value * 1e-6
-
-        a = integer("array", None)
-        i, j = integer("row", rows), integer("col", cols)
-        polarity = fields[col["polarity"]]
-        if polarity not in PLANES:
-            raise FileFormatError(f"{path}: line {lineno}, column 'polarity': {polarity!r} is "
-                                  f"not {' or '.join(PLANES)}")
-        target, read = conductance("target_uS"), conductance("read_uS")
+        row = _Row(path, lineno, line, header)
+        device = row.device(rows, cols)
+        target, read = row.conductance("target_uS"), row.conductance("read_uS")
         if target is None or read is None:
             continue  # not measured
-        flag = False
-        if has_stuck:
-            raw = fields[header.index("stuck")]
-            if raw not in ("", "0", "1"):
-                raise FileFormatError(f"{path}: line {lineno}, column 'stuck': {raw!r} is not 0 "
-                                      "or 1")
-            flag = raw == "1"
-        key = (a, PLANES.index(polarity), i, j)
-        if key in entries:
-            raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {polarity}, row "
-                                  f"{i}, col {j}) already given on line {entries[key][2]}")
-        entries[key] = (target, read, lineno, flag)
+        flag = row.stuck_flag()
+        if device in entries:
+            a, plane, i, j = device
+            raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {PLANES[plane]}, "
+                                  f"row {i}, col {j}) already given on line {entries[device][2]}")
+        entries[device] = (target, read, lineno, flag)
     if not entries:
         raise FileFormatError(f"{path}: no measured device (every row lacks target_uS or "
                               "read_uS)")
@@ -157,6 +98,95 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     for key, (t, r, _, flag) in entries.items():
         target[key], read[key], known[key] = t, r, flag
     return Measurement(target, read, str(path), known)
+
+
+def _content_lines(path: Path) -> list[tuple[int, str]]:
+    """``(line number, text)`` of every non-blank, non-comment line; at least one."""
+    if not path.exists():
+        raise FileFormatError(f"no such measurement file: {path}")
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{path}: not a text CSV file ({exc})") from exc
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
+                if line.strip() and not line.lstrip().startswith("#")]
+    if not numbered:
+        raise FileFormatError(f"{path}: empty file (need a header line "
+                              f"{','.join(MEASURED_COLUMNS)})")
+    return numbered
+
+
+def _header(path: Path, lineno: int, line: str) -> list[str]:
+    """The header's column names, checked: every required column present, none twice."""
+    header = [h.strip() for h in next(csv.reader([line]))]
+    missing = [c for c in MEASURED_COLUMNS if c not in header]
+    if missing:
+        raise FileFormatError(f"{path}: line {lineno}: header lacks column(s) "
+                              f"{', '.join(missing)} (need {','.join(MEASURED_COLUMNS)})")
+    dupes = sorted({h for h in header if header.count(h) > 1 and h in MEASURED_COLUMNS})
+    if dupes:
+        raise FileFormatError(f"{path}: line {lineno}: column {dupes[0]!r} appears twice")
+    return header
+
+
+class _Row:
+    """One data line of a measurement CSV; every accessor names the line and column it
+    rejects."""
+
+    def __init__(self, path: Path, lineno: int, line: str, header: list[str]) -> None:
+        self.fields = [f.strip() for f in next(csv.reader([line]))]
+        if len(self.fields) != len(header):
+            raise FileFormatError(f"{path}: line {lineno}: {len(self.fields)} fields, the header "
+                                  f"has {len(header)}")
+        self.where = f"{path}: line {lineno}"
+        self.header = header
+
+    def raw(self, name: str) -> str:
+        return self.fields[self.header.index(name)]
+
+    def fail(self, name: str, problem: str) -> FileFormatError:
+        return FileFormatError(f"{self.where}, column {name!r}: {problem}")
+
+    def integer(self, name: str, hi: int | None) -> int:
+        raw = self.raw(name)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise self.fail(name, f"{raw!r} is not an integer") from None
+        if value < 0 or (hi is not None and value >= hi):
+            raise self.fail(name, f"{value} outside {f'0..{hi - 1}' if hi is not None else '>= 0'}")
+        return value
+
+    def device(self, rows: int, cols: int) -> tuple[int, int, int, int]:
+        """``(array, plane index, row, col)`` of the line's device."""
+        a = self.integer("array", None)
+        i, j = self.integer("row", rows), self.integer("col", cols)
+        polarity = self.raw("polarity")
+        if polarity not in PLANES:
+            raise self.fail("polarity", f"{polarity!r} is not {' or '.join(PLANES)}")
+        return a, PLANES.index(polarity), i, j
+
+    def conductance(self, name: str) -> float | None:
+        """The column in siemens (the file holds microsiemens); None when empty."""
+        raw = self.raw(name)
+        if raw == "":
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise self.fail(name, f"{raw!r} is not a number") from None
+        if not np.isfinite(value) or value < 0:
+            raise self.fail(name, f"{raw!r} must be a finite conductance >= 0 uS")
+        return value * 1e-6
+
+    def stuck_flag(self) -> bool:
+        """The optional ``stuck`` column (0, 1 or empty)."""
+        if "stuck" not in self.header:
+            return False
+        raw = self.raw("stuck")
+        if raw not in ("", "0", "1"):
+            raise self.fail("stuck", f"{raw!r} is not 0 or 1")
+        return raw == "1"
 
 
 def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None = None
