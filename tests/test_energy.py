@@ -23,6 +23,12 @@ from xbarmem.hardware.faults import FaultMap
 
 pJ, ns = 1e-12, 1e-9
 
+
+def exact(value):
+    """Equal to float rounding; no absolute slack (pytest.approx's default 1e-12 would accept
+    any picojoule value)."""
+    return pytest.approx(value, rel=1e-12, abs=0)
+
 # round numbers for hand computation (J, s)
 HAND = {
     "name": "hand",
@@ -61,7 +67,7 @@ def tiny_layer(rows: int = 4, cols: int = 4) -> LayerLoad:
 def test_tiny_case_matches_hand_computation_exactly():
     layer = tiny_layer()
     assert (layer.n_rows, layer.row_tiles, layer.col_tiles) == (5, 2, 1)
-    assert layer.g_total == pytest.approx(20 * 12e-6, rel=1e-12)
+    assert layer.g_total == exact(20 * 12e-6)
     m = Measurement(layers=[layer], read_voltage=0.2, sync_steps=np.array([2, 3]),
                     async_steps=np.array([8, 12]), async_sweeps=np.array([2, 3]))
     rep = energy_report(m, hand_circuit())
@@ -75,29 +81,29 @@ def test_tiny_case_matches_hand_computation_exactly():
                   "sensing": 0.05 * pJ, "neurons": 0.01 * pJ, "movement": 0.1 * pJ,
                   "control": 1 * pJ, "select": 0.5 * pJ}
     for comp in COMPONENTS:
-        assert rep["sync"]["per_step"]["energy_breakdown_J"][comp] == pytest.approx(
-            sync_step[comp], rel=1e-12, abs=0)
-        assert rep["async"]["per_step"]["energy_breakdown_J"][comp] == pytest.approx(
-            async_step[comp], rel=1e-12, abs=0)
+        assert rep["sync"]["per_step"]["energy_breakdown_J"][comp] == exact(
+            sync_step[comp])
+        assert rep["async"]["per_step"]["energy_breakdown_J"][comp] == exact(
+            async_step[comp])
     e_sync, e_async = 2.236 * pJ, 2.184 * pJ
-    assert rep["sync"]["per_step"]["energy_J"] == pytest.approx(e_sync, rel=1e-12)
-    assert rep["async"]["per_step"]["energy_J"] == pytest.approx(e_async, rel=1e-12)
-    assert rep["sync"]["per_step"]["latency_s"] == pytest.approx(21 * ns, rel=1e-12)  # 1+10+2+1+2+5
-    assert rep["async"]["per_step"]["latency_s"] == pytest.approx(24 * ns, rel=1e-12)  # + 3
+    assert rep["sync"]["per_step"]["energy_J"] == exact(e_sync)
+    assert rep["async"]["per_step"]["energy_J"] == exact(e_async)
+    assert rep["sync"]["per_step"]["latency_s"] == exact(21 * ns)  # 1+10+2+1+2+5
+    assert rep["async"]["per_step"]["latency_s"] == exact(24 * ns)  # + 3
     # per recall: measured steps x per-step cost; mean, spread over the two cues
-    assert rep["sync"]["energy_J"]["mean"] == pytest.approx(2.5 * e_sync, rel=1e-12)
-    assert rep["sync"]["energy_J"]["min"] == pytest.approx(2 * e_sync, rel=1e-12)
-    assert rep["sync"]["energy_J"]["max"] == pytest.approx(3 * e_sync, rel=1e-12)
-    assert rep["sync"]["energy_J"]["std"] == pytest.approx(0.5 * e_sync, rel=1e-12)
-    assert rep["async"]["energy_J"]["mean"] == pytest.approx(10 * e_async, rel=1e-12)
-    assert rep["async"]["latency_s"]["mean"] == pytest.approx(240 * ns, rel=1e-12)
-    assert rep["ratios"]["energy_ratio"] == pytest.approx(21.84 / 5.59, rel=1e-12)
-    assert rep["ratios"]["latency_reduction"] == pytest.approx(1 - 52.5 / 240, rel=1e-12)
+    assert rep["sync"]["energy_J"]["mean"] == exact(2.5 * e_sync)
+    assert rep["sync"]["energy_J"]["min"] == exact(2 * e_sync)
+    assert rep["sync"]["energy_J"]["max"] == exact(3 * e_sync)
+    assert rep["sync"]["energy_J"]["std"] == exact(0.5 * e_sync)
+    assert rep["async"]["energy_J"]["mean"] == exact(10 * e_async)
+    assert rep["async"]["latency_s"]["mean"] == exact(240 * ns)
+    assert rep["ratios"]["energy_ratio"] == exact(21.84 / 5.59)
+    assert rep["ratios"]["latency_reduction"] == exact(1 - 52.5 / 240)
     # programming: 40 free devices x 10 write-verify iterations; 4 devices at a time
     prog = rep["programming"]
     assert prog["programmed_devices"] == 40 and prog["pulses"] == 400
-    assert prog["energy_J"] == pytest.approx(400 * 11 * pJ, rel=1e-12)
-    assert prog["time_s"] == pytest.approx(10 * 10 * 200 * ns, rel=1e-12)
+    assert prog["energy_J"] == exact(400 * 11 * pJ)
+    assert prog["time_s"] == exact(10 * 10 * 200 * ns)
 
 
 def test_adc_sensing_column_sharing_and_tiles_by_hand():
@@ -105,16 +111,16 @@ def test_adc_sensing_column_sharing_and_tiles_by_hand():
     adc = hand_circuit(sensing__sign_readout="adc", sensing__columns_per_adc=4)
     sync = step_cost([layer], adc, 0.2, "sync")
     asyn = step_cost([layer], adc, 0.2, "async")
-    assert sync.energy["sensing"] == pytest.approx(4 * 2 * pJ, rel=1e-12)
-    assert sync.latency["sensing"] == pytest.approx(4 * 10 * ns, rel=1e-12)  # 4 columns, 1 ADC
-    assert asyn.latency["sensing"] == pytest.approx(10 * ns, rel=1e-12)
+    assert sync.energy["sensing"] == exact(4 * 2 * pJ)
+    assert sync.latency["sensing"] == exact(4 * 10 * ns)  # 4 columns, 1 ADC
+    assert asyn.latency["sensing"] == exact(10 * ns)
     # 2x2 arrays: 5 rows -> 3 row tiles, 4 columns -> 2 column tiles; a full read drives each
     # row in both column tiles, a column read only in the tile holding the column
     small = tiny_layer(rows=2, cols=2)
     assert (small.row_tiles, small.col_tiles) == (3, 2)
     c = hand_circuit()
-    assert step_cost([small], c, 0.2, "sync").energy["drivers"] == pytest.approx(10 * 0.1 * pJ)
-    assert step_cost([small], c, 0.2, "async").energy["drivers"] == pytest.approx(5 * 0.1 * pJ)
+    assert step_cost([small], c, 0.2, "sync").energy["drivers"] == exact(10 * 0.1 * pJ)
+    assert step_cost([small], c, 0.2, "async").energy["drivers"] == exact(5 * 0.1 * pJ)
     assert step_cost([small], c, 0.2, "sync").latency["array"] == 10 * ns  # tiles in parallel
 
 
@@ -127,16 +133,16 @@ def test_multilayer_steps_compose_layers():
     sync = step_cost([hidden, output], c, 0.2, "sync")
     asyn = step_cost([hidden, output], c, 0.2, "async")
     # hidden: 5 binary rows, ADC on 2 tanh outputs, 8-bit values moved; output: 3 DAC rows
-    assert sync.energy["drivers"] == pytest.approx(5 * 0.1 * pJ + 3 * 1 * pJ, rel=1e-12)
-    assert sync.energy["sensing"] == pytest.approx(2 * 2 * pJ + 4 * 0.05 * pJ, rel=1e-12)
-    assert sync.energy["movement"] == pytest.approx((2 * 8 + 4) * 0.1 * pJ, rel=1e-12)
-    assert sync.energy["neurons"] == pytest.approx((2 * 0.2 + 4 * 0.01) * pJ, rel=1e-12)
+    assert sync.energy["drivers"] == exact(5 * 0.1 * pJ + 3 * 1 * pJ)
+    assert sync.energy["sensing"] == exact(2 * 2 * pJ + 4 * 0.05 * pJ)
+    assert sync.energy["movement"] == exact((2 * 8 + 4) * 0.1 * pJ)
+    assert sync.energy["neurons"] == exact((2 * 0.2 + 4 * 0.01) * pJ)
     # layers in sequence: hidden 1+10+10+1+2, output 1+10+2+1+2, control 5
-    assert sync.total_latency == pytest.approx(24 * ns + 16 * ns + 5 * ns, rel=1e-12)
+    assert sync.total_latency == exact(24 * ns + 16 * ns + 5 * ns)
     # async: the whole hidden layer, one output column
-    assert asyn.energy["sensing"] == pytest.approx(2 * 2 * pJ + 0.05 * pJ, rel=1e-12)
-    assert asyn.energy["array"] == pytest.approx(0.04 * 10 * ns * (1e-4 + 2e-4 / 4), rel=1e-12)
-    assert asyn.total_latency == pytest.approx(sync.total_latency + 3 * ns, rel=1e-12)
+    assert asyn.energy["sensing"] == exact(2 * 2 * pJ + 0.05 * pJ)
+    assert asyn.energy["array"] == exact(0.04 * 10 * ns * (1e-4 + 2e-4 / 4))
+    assert asyn.total_latency == exact(sync.total_latency + 3 * ns)
     prog = energy_report(Measurement([hidden, output], 0.2, np.array([1]), np.array([4]),
                                      np.array([1])), c)["programming"]
     assert prog["devices"] == 44 and prog["programmed_devices"] == 40
@@ -146,12 +152,12 @@ def test_energy_scales_linearly_with_steps():
     per_step = step_cost([tiny_layer()], hand_circuit(), 0.2, "async")
     one = recall_cost([1], per_step)["energy_J"]["mean"]
     for k in (4, 64, 1000):
-        assert recall_cost([k], per_step)["energy_J"]["mean"] == pytest.approx(k * one, rel=1e-12)
+        assert recall_cost([k], per_step)["energy_J"]["mean"] == exact(k * one)
     steps = np.array([128, 130, 192])
     a, b = recall_cost(steps, per_step), recall_cost(2 * steps, per_step)
     for key in ("mean", "std", "min", "max"):
-        assert b["energy_J"][key] == pytest.approx(2 * a["energy_J"][key], rel=1e-12)
-        assert b["latency_s"][key] == pytest.approx(2 * a["latency_s"][key], rel=1e-12)
+        assert b["energy_J"][key] == exact(2 * a["energy_J"][key])
+        assert b["latency_s"][key] == exact(2 * a["latency_s"][key])
 
 
 # ---------------------------------------------------------------------------------- TOML
@@ -261,10 +267,10 @@ def test_breakdown_sums_exactly_and_async_energy_follows_measured_steps(n64):
         assert sum(r["per_step"]["energy_breakdown_J"].values()) == r["per_step"]["energy_J"]
     per_update = rep["async"]["per_step"]["energy_J"]
     steps = n64.async_steps.astype(float)
-    assert rep["async"]["energy_J"]["mean"] == pytest.approx(steps.mean() * per_update,
-                                                             rel=1e-12)
-    assert rep["async"]["energy_J"]["max"] == pytest.approx(steps.max() * per_update, rel=1e-12)
-    assert rep["async"]["energy_J"]["std"] == pytest.approx(steps.std() * per_update, rel=1e-9)
+    assert rep["async"]["energy_J"]["mean"] == exact(steps.mean() * per_update)
+    assert rep["async"]["energy_J"]["max"] == exact(steps.max() * per_update)
+    assert rep["async"]["energy_J"]["std"] == pytest.approx(steps.std() * per_update, rel=1e-9,
+                                                                            abs=0)
 
 
 def test_ratios_grow_with_n():
