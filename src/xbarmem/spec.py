@@ -21,7 +21,7 @@ Contracts:
 
 * Construction validates every field (then :meth:`Spec.validate`; a subclass defining its own
   ``__post_init__`` must call ``super().__post_init__()``) and raises
-  :class:`~xbarmem.errors.ConfigError` naming the dotted key: ``device.g_min must be a number
+  :class:`~xbarmem.errors.ConfigError` naming the dotted key: ``device.g_min must be
   >= 0.0 (S), got -1``. ``section`` is the key prefix of the class's fields; ``noun`` names the
   kind of description in unknown/missing-key messages (``unknown chip key device.gmin``).
 * Values are stored as given (an int stays an int in a float field) unless the field says
@@ -128,6 +128,10 @@ class Number(Rule):
     def __call__(self, value: Any, key: str, unit: str = "") -> Any:
         if _is_number(value) and not math.isfinite(value):
             raise ConfigError(f"{key} must be finite, got {value!r}")
+        if _is_number(value) and not self.integer and not self.accepts(value):
+            # a number out of range: name the bounds only
+            raise ConfigError(f"{key} must be{self.bounds}{f' ({unit})' if unit else ''}, "
+                              f"got {value!r}")
         return super().__call__(value, key, unit)
 
 
