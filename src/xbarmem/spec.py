@@ -206,7 +206,7 @@ class AnyOf(Rule):
 
 class _Optional(Rule):
     def __init__(self, rule: Rule) -> None:
-        self.rule, self.what = rule, f"{rule.what} (or none)"
+        self.rule, self.what = rule, rule.what
 
     def accepts(self, value: Any) -> bool:
         return value is None or self.rule.accepts(value)
@@ -436,11 +436,7 @@ class Spec:
     @classmethod
     def from_toml(cls: type[S], text: str) -> S:
         """Parse TOML text and :meth:`from_dict` it (FileFormatError if not TOML)."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise FileFormatError(f"not valid TOML ({exc})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_parse(tomllib.loads, tomllib.TOMLDecodeError, "TOML", text))
 
     def to_json(self, indent: int | None = 1) -> str:
         """JSON text of :meth:`to_dict`."""
@@ -449,11 +445,14 @@ class Spec:
     @classmethod
     def from_json(cls: type[S], text: str) -> S:
         """Parse JSON text and :meth:`from_dict` it (FileFormatError if not JSON)."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileFormatError(f"not valid JSON ({exc})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_parse(json.loads, json.JSONDecodeError, "JSON", text))
+
+
+def _parse(loads: Callable[[str], Any], error: type[Exception], what: str, text: str) -> Any:
+    try:
+        return loads(text)
+    except error as exc:
+        raise FileFormatError(f"not valid {what} ({exc})") from None
 
 
 def _missing(noun: str, info: FieldInfo) -> str:

@@ -2,8 +2,8 @@
 one step of control and one programming pulse cost, in joules and seconds.
 
 A :class:`CircuitSpec` has seven sections, one per part of the periphery. Every constant is a
-named field with a unit; what each constant *means* is documented on its section class below,
-and where each *value* comes from is written next to it in the preset TOML files
+named field with a unit; what each constant *means* is the ``help`` of its field below, and
+where each *value* comes from is written next to it in the preset TOML files
 (``xbarmem/energy/circuits/*.toml``). The chip supplies what it already knows: the read
 voltage (``ChipSpec.array.read_voltage``, volts), the tile size (``array.rows x array.cols``) and
 the programmed conductances of every device (``Crossbar.g_pos`` / ``g_neg``, siemens). The read
@@ -44,36 +44,31 @@ def _count(help: str, unit: str = "count") -> Any:
 
 
 class _Section(Spec, noun="circuit"):
-    """A section of a circuit description (every key required)."""
+    """A section of a circuit description: every key required, each constant's meaning in its
+    field's ``help`` (listed with units by ``CircuitSpec.spec_fields()``)."""
+
 
 @dataclass(frozen=True)
 class ArrayRead(_Section, section="array"):
-    """One analogue read of a crossbar.
+    """One analogue read of a crossbar."""
 
-    Attributes:
-        pulse_width: seconds the read voltage is applied to the driven rows (integration
-            window). A device of conductance G driven at V dissipates ``V**2 * G * pulse_width``
-            joules; this is also the array term of the read latency.
-    """
-
-    pulse_width: float = _seconds("read pulse width")
+    pulse_width: float = _seconds(
+        "seconds the read voltage is applied to the driven rows (integration window). A device "
+        "of conductance G driven at V dissipates V**2 * G * pulse_width joules; this is also the "
+        "array term of the read latency")
 
 
 @dataclass(frozen=True)
 class Drivers(_Section, section="drivers"):
-    """Row drivers: one per driven row of every array tile a read uses.
+    """Row drivers: one per driven row of every array tile a read uses."""
 
-    Attributes:
-        binary_energy: joules per driven row segment per read when the row input is binary
-            (+-V_read, a 1-bit driver switching the row line).
-        dac_energy: joules per driven row segment per read when the row input is analogue
-            (a multi-bit DAC; hidden layers and continuous states).
-        settle_latency: seconds for the drivers to settle before the read pulse.
-    """
-
-    binary_energy: float = _joules("per driven row segment per read, binary input")
-    dac_energy: float = _joules("per driven row segment per read, analogue input")
-    settle_latency: float = _seconds("driver settling before the pulse")
+    binary_energy: float = _joules(
+        "joules per driven row segment per read when the row input is binary (+-V_read, a 1-bit "
+        "driver switching the row line)")
+    dac_energy: float = _joules(
+        "joules per driven row segment per read when the row input is analogue (a multi-bit "
+        "DAC; hidden layers and continuous states)")
+    settle_latency: float = _seconds("seconds for the drivers to settle before the read pulse")
 
 
 @dataclass(frozen=True)
@@ -83,97 +78,69 @@ class Sensing(_Section, section="sensing"):
     The partial currents of the row tiles of one column are summed on a shared output line
     before sensing (analogue accumulation), so every sensed output costs one sense operation
     whatever the number of row tiles.
-
-    Attributes:
-        sign_readout: ``"comparator"`` -- outputs of sign neurons are sensed by a current
-            comparator (1 bit); ``"adc"`` -- by the TIA+ADC chain like analogue outputs.
-        comparator_energy: joules per comparator decision.
-        comparator_latency: seconds per comparator decision (all comparators in parallel).
-        adc_energy: joules per conversion of the TIA+ADC chain (analogue outputs).
-        adc_latency: seconds per conversion.
-        adc_bits: resolution of a conversion, bits (the width of an analogue value moved back
-            to the row drivers).
-        columns_per_adc: columns sharing one ADC through a multiplexer; a full read of a tile
-            converts ``min(columns_per_adc, columns in the tile)`` values in series.
     """
 
-    sign_readout: str = choice(SIGN_READOUTS, help="how sign outputs are sensed")
-    comparator_energy: float = _joules("per comparator decision")
-    comparator_latency: float = _seconds("per comparator decision")
-    adc_energy: float = _joules("per conversion")
-    adc_latency: float = _seconds("per conversion")
-    adc_bits: int = _count("resolution of a conversion", "bit")
-    columns_per_adc: int = _count("columns sharing one ADC")
+    sign_readout: str = choice(SIGN_READOUTS, help=(
+        "comparator: outputs of sign neurons are sensed by a current comparator (1 bit); adc: by "
+        "the TIA+ADC chain like analogue outputs"))
+    comparator_energy: float = _joules("joules per comparator decision")
+    comparator_latency: float = _seconds(
+        "seconds per comparator decision (all comparators in parallel)")
+    adc_energy: float = _joules("joules per conversion of the TIA+ADC chain (analogue outputs)")
+    adc_latency: float = _seconds("seconds per conversion")
+    adc_bits: int = _count("resolution of a conversion, bits (the width of an analogue value "
+                           "moved back to the row drivers)", "bit")
+    columns_per_adc: int = _count(
+        "columns sharing one ADC through a multiplexer; a full read of a tile converts "
+        "min(columns_per_adc, columns in the tile) values in series")
 
 
 @dataclass(frozen=True)
 class Neuron(_Section, section="neuron"):
-    """Digital neuron update (one per sensed output).
+    """Digital neuron update (one per sensed output)."""
 
-    Attributes:
-        sign_energy: joules per sign-neuron update (latch the new state, flag a change).
-        tanh_energy: joules per tanh-neuron update (look-up/piecewise-linear tanh of a
-            digitised field, register write).
-        latency: seconds per update (all neurons of a read update in parallel).
-    """
-
-    sign_energy: float = _joules("per sign-neuron update")
-    tanh_energy: float = _joules("per tanh-neuron update")
-    latency: float = _seconds("per neuron update")
+    sign_energy: float = _joules(
+        "joules per sign-neuron update (latch the new state, flag a change)")
+    tanh_energy: float = _joules(
+        "joules per tanh-neuron update (look-up/piecewise-linear tanh of a digitised field, "
+        "register write)")
+    latency: float = _seconds("seconds per update (all neurons of a read update in parallel)")
 
 
 @dataclass(frozen=True)
 class Movement(_Section, section="movement"):
-    """Moving updated neuron states from the output side back to the row-driver registers.
+    """Moving updated neuron states from the output side back to the row-driver registers."""
 
-    Attributes:
-        bit_energy: joules per bit moved (binary states: 1 bit per value; analogue values:
-            ``sensing.adc_bits`` bits).
-        latency: seconds per transfer (one parallel transfer per read).
-    """
-
-    bit_energy: float = _joules("per bit moved back to the row drivers")
-    latency: float = _seconds("per transfer")
+    bit_energy: float = _joules(
+        "joules per bit moved (binary states: 1 bit per value; analogue values: "
+        "sensing.adc_bits bits)")
+    latency: float = _seconds("seconds per transfer (one parallel transfer per read)")
 
 
 @dataclass(frozen=True)
 class Control(_Section, section="control"):
-    """Sequencing, once per recall step.
+    """Sequencing, once per recall step."""
 
-    Attributes:
-        step_energy: joules of control per step (sequencer, convergence bookkeeping).
-        step_latency: seconds of control per step.
-        select_energy: joules per asynchronous update for selecting the neuron (next index
-            from the random order, column multiplexer switching, state read-modify-write).
-        select_latency: seconds per asynchronous update for the same.
-    """
-
-    step_energy: float = _joules("control per recall step")
-    step_latency: float = _seconds("control per recall step")
-    select_energy: float = _joules("neuron selection per asynchronous update")
-    select_latency: float = _seconds("neuron selection per asynchronous update")
+    step_energy: float = _joules(
+        "joules of control per step (sequencer, convergence bookkeeping)")
+    step_latency: float = _seconds("seconds of control per step")
+    select_energy: float = _joules(
+        "joules per asynchronous update for selecting the neuron (next index from the random "
+        "order, column multiplexer switching, state read-modify-write)")
+    select_latency: float = _seconds("seconds per asynchronous update for the same")
 
 
 @dataclass(frozen=True)
 class Programming(_Section, section="programming"):
-    """Iterative write-verify programming of a model's free devices.
+    """Iterative write-verify programming of a model's free devices."""
 
-    Attributes:
-        pulses_per_device: mean write-verify iterations per programmed device (one write pulse
-            plus one verify read each).
-        write_energy: joules per write pulse.
-        write_latency: seconds per write pulse.
-        verify_energy: joules per verify read of one device.
-        verify_latency: seconds per verify read.
-        parallel_devices: devices programmed at the same time.
-    """
-
-    pulses_per_device: float = number(ge=0.0, as_float=True, unit="count",
-                                      help="mean write-verify iterations per device")
-    write_energy: float = _joules("per write pulse")
-    write_latency: float = _seconds("per write pulse")
-    verify_energy: float = _joules("per verify read of one device")
-    verify_latency: float = _seconds("per verify read")
+    pulses_per_device: float = number(ge=0.0, as_float=True, unit="count", help=(
+        "mean write-verify iterations per programmed device (one write pulse plus one verify "
+        "read each)"))
+    write_energy: float = _joules("joules per write pulse")
+    write_latency: float = _seconds("seconds per write pulse")
+    verify_energy: float = _joules("joules per verify read of one device")
+    verify_latency: float = _seconds("seconds per verify read")
     parallel_devices: int = _count("devices programmed at the same time")
 
 
