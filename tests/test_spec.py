@@ -288,6 +288,17 @@ def test_field_listing_for_help_texts():
         hidden([0], "h")
 
 
+def test_annotated_fields_take_their_help_from_the_docstring():
+    chip = ChipSpec.spec_fields()
+    assert chip["device.g_min"].help.startswith("lowest programmable conductance, siemens")
+    assert chip["device.g_min"].unit == "S" and chip["array.read_voltage"].unit == "V"
+    assert chip["array.fault_model"].help.endswith("(the bias row is never faulty).")
+    assert chip["device"].nested is DeviceSpec and not chip["device"].required
+    circuit = CircuitSpec.spec_fields()
+    assert circuit["array"].required and circuit["array.pulse_width"].unit == "s"
+    assert "analogue accumulation" not in circuit["sensing.adc_bits"].help  # entries only
+
+
 def test_device_cross_field_rules():
     with pytest.raises(ConfigError, match="device.g_min .* must be below device.g_max"):
         DeviceSpec(g_min=1e-4, g_max=1e-5)

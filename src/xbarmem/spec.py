@@ -1,21 +1,35 @@
 """Validated specs: dataclasses whose fields declare their constraints once.
 
-A spec is a dataclass deriving from :class:`Spec` whose fields are declared with the helpers
-below (:func:`number`, :func:`integer`, :func:`choice`, :func:`flag`, :func:`text`,
-:func:`listof`, :func:`nested`, or :func:`option` for any :class:`Rule`)::
+A spec is a dataclass deriving from :class:`Spec`. A field's rule is declared either in its type,
+``Annotated[T, rule]`` with a :class:`Rule` (reads best for reusable types such as units), or with
+a field helper (:func:`number`, :func:`integer`, :func:`choice`, :func:`flag`, :func:`text`,
+:func:`listof`, :func:`option` for any rule; they also take ``help``, ``optional`` and ``meta``).
+A field typed with another :class:`Spec` subclass is a nested table (required when it has no
+default). A field's help is the ``help`` given to its helper, else its entry in the class
+docstring's ``Attributes:`` section::
+
+    Siemens = Annotated[float, Number(ge=0.0, unit="S")]
 
     @dataclass(frozen=True)
     class DeviceSpec(Spec, section="device", noun="chip"):
-        g_min: float = number(default=2e-6, ge=0.0, unit="S", help="lowest conductance")
+        '''One device.
+
+        Attributes:
+            g_min: lowest programmable conductance (its help text).
+        '''
+
+        g_min: Siemens = 2e-6
+        g_max: Siemens = 150e-6
         levels: int = integer(default=0, ge=0, help="programmable levels, 0 = continuous")
 
         def validate(self) -> None:          # optional: rules involving several fields
-            if self.g_min >= self.g_max: raise ConfigError("device.g_min must be below ...")
+            if self.g_min >= self.g_max:
+                raise ConfigError("device.g_min must be below device.g_max")
 
     @dataclass(frozen=True)
     class ChipSpec(Spec, noun="chip"):
-        name: str = text(default="custom")
-        device: DeviceSpec = nested(DeviceSpec)
+        name: Annotated[str, Text()] = "custom"
+        device: DeviceSpec = field(default_factory=DeviceSpec)
 
 Contracts:
 
@@ -24,13 +38,14 @@ Contracts:
   :class:`~xbarmem.errors.ConfigError` naming the dotted key: ``device.g_min must be
   >= 0.0 (S), got -1``. ``section`` is the key prefix of the class's fields; ``noun`` names the
   kind of description in unknown/missing-key messages (``unknown chip key device.gmin``).
-* Values are stored as given (an int stays an int in a float field) unless the field says
-  ``as_float=True`` or its rule converts (lists with ``unique_sorted``): ``to_dict`` output is
-  hashed by callers, so validation never changes a value silently otherwise.
+  A field with neither an ``Annotated`` rule nor a helper takes any value.
+* Values are stored as given (an int stays an int in a float field) unless the rule converts
+  (``as_float=True``; lists with ``unique_sorted``): ``to_dict`` output is hashed by callers,
+  so validation never changes a value otherwise.
 * ``from_dict(to_dict())``, ``from_toml(to_toml())`` and ``from_json(to_json())`` give back an
   equal spec (TOML has no null: a ``None`` value is left out and read back as the default).
-  ``to_dict`` lists plain fields first, then nested specs, each in declaration
-  order. ``from_dict`` refuses unknown and missing keys naming them.
+  ``to_dict`` lists plain fields first, then nested specs, each in declaration order.
+  ``from_dict`` refuses unknown and missing keys naming them.
 * :meth:`Spec.spec_fields` lists every field (nested ones with dotted keys) with its help, unit,
   rule text and default, for ``--help`` texts.
 * :class:`Presets` loads "a preset name or a TOML file" for any spec with a ``name`` field.
@@ -41,21 +56,24 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import inspect
 import json
 import math
+import re
 import tomllib
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import tomli_w
 
 from xbarmem.errors import ConfigError, FileFormatError
 
-__all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Number", "Presets", "Rule", "Spec",
-           "Text", "choice", "flag", "integer", "listof", "nested", "number", "option",
+__all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Maybe", "Number", "Presets", "Rule",
+           "Spec", "Text", "choice", "flag", "integer", "listof", "nested", "number", "option",
            "text", "unknown_key"]
 
 S = TypeVar("S", bound="Spec")
@@ -66,9 +84,10 @@ _INFOS: dict[type, list[FieldInfo]] = {}
 # --------------------------------------------------------------------------- rules
 class Rule:
     """A constraint on one value: ``rule(value, key)`` returns the (possibly converted) value or
-    raises ``ConfigError("{key} must be {rule.what}, got {value!r}")``."""
+    raises ``ConfigError("{key} must be {rule.what} ({rule.unit}), got {value!r}")``."""
 
     what = "a value"
+    unit = ""
 
     @property
     def plural(self) -> str:
@@ -81,11 +100,14 @@ class Rule:
     def convert(self, value: Any) -> Any:
         return value
 
-    def __call__(self, value: Any, key: str, unit: str = "") -> Any:
+    def __call__(self, value: Any, key: str) -> Any:
         if not self.accepts(value):
-            raise ConfigError(f"{key} must be {self.what}{f' ({unit})' if unit else ''}, "
-                              f"got {value!r}")
+            raise self.error(key, self.what, value)
         return self.convert(value)
+
+    def error(self, key: str, what: str, value: Any) -> ConfigError:
+        unit = f" ({self.unit})" if self.unit else ""
+        return ConfigError(f"{key} must be {what}{unit}, got {value!r}")
 
 
 def _is_number(value: Any) -> bool:
@@ -94,13 +116,14 @@ def _is_number(value: Any) -> bool:
 
 class Number(Rule):
     """A real number (bools refused), finite, within optional bounds; ``integer=True`` accepts
-    Python ints only; ``as_float=True`` stores ints as floats."""
+    Python ints only; ``as_float=True`` stores ints as floats; ``unit`` is shown in messages,
+    help and TOML comments."""
 
     def __init__(self, *, ge: float | None = None, gt: float | None = None,
                  le: float | None = None, lt: float | None = None, integer: bool = False,
-                 as_float: bool = False) -> None:
+                 as_float: bool = False, unit: str = "") -> None:
         self.ge, self.gt, self.le, self.lt = ge, gt, le, lt
-        self.integer, self.as_float = integer, as_float
+        self.integer, self.as_float, self.unit = integer, as_float, unit
         self.noun = "integer" if integer else "number"
         low = f"[{ge}" if ge is not None else f"({gt}" if gt is not None else None
         high = f"{le}]" if le is not None else f"{lt})" if lt is not None else None
@@ -125,14 +148,12 @@ class Number(Rule):
     def convert(self, value: Any) -> Any:
         return int(value) if self.integer else float(value) if self.as_float else value
 
-    def __call__(self, value: Any, key: str, unit: str = "") -> Any:
+    def __call__(self, value: Any, key: str) -> Any:
         if _is_number(value) and not math.isfinite(value):
             raise ConfigError(f"{key} must be finite, got {value!r}")
         if _is_number(value) and not self.integer and not self.accepts(value):
-            # a number out of range: name the bounds only
-            raise ConfigError(f"{key} must be{self.bounds}{f' ({unit})' if unit else ''}, "
-                              f"got {value!r}")
-        return super().__call__(value, key, unit)
+            raise self.error(key, self.bounds.lstrip(), value)  # a number out of range
+        return super().__call__(value, key)
 
 
 class Choice(Rule):
@@ -204,9 +225,11 @@ class AnyOf(Rule):
         return next(r for r in self.rules if r.accepts(value)).convert(value)
 
 
-class _Optional(Rule):
+class Maybe(Rule):
+    """``None`` or a value of ``rule`` (for options resolved later when not given)."""
+
     def __init__(self, rule: Rule) -> None:
-        self.rule, self.what = rule, rule.what
+        self.rule, self.what, self.unit = rule, rule.what, rule.unit
 
     def accepts(self, value: Any) -> bool:
         return value is None or self.rule.accepts(value)
@@ -214,19 +237,21 @@ class _Optional(Rule):
     def convert(self, value: Any) -> Any:
         return None if value is None else self.rule.convert(value)
 
-    def __call__(self, value: Any, key: str, unit: str = "") -> Any:
-        return None if value is None else self.rule(value, key, unit)
+    def __call__(self, value: Any, key: str) -> Any:
+        return None if value is None else self.rule(value, key)
 
 
 # --------------------------------------------------------------------------- field helpers
 def option(rule: Rule, default: Any = MISSING, *, help: str = "", unit: str = "",
            optional: bool = False, meta: dict[str, Any] | None = None) -> Any:
     """A dataclass field checked by ``rule``. No ``default``: the field is required.
-    ``optional=True`` also accepts ``None``; ``meta`` is free data shown in :class:`FieldInfo`
-    (e.g. which trials an option applies to). Mutable defaults (lists, dicts) are copied per
-    instance."""
-    info = {"rule": _Optional(rule) if optional else rule, "help": help, "unit": unit,
-            "meta": dict(meta or {})}
+    ``unit`` sets the rule's unit; ``optional=True`` also accepts ``None``; ``meta`` is free data
+    shown in :class:`FieldInfo` (e.g. which trials an option applies to). Mutable defaults
+    (lists, dicts) are copied per instance."""
+    if unit:
+        rule = copy.copy(rule)
+        rule.unit = unit
+    info = {"rule": Maybe(rule) if optional else rule, "help": help, "meta": dict(meta or {})}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default),
                                  metadata={_META: info})
@@ -269,8 +294,9 @@ def listof(item: Rule, default: Any = MISSING, *, nonempty: bool = True,
 
 
 def nested(cls: type[Spec], *, required: bool = False, help: str = "") -> Any:
-    """A field holding another spec (a TOML table); default ``cls()`` unless ``required``."""
-    info = {"nested": cls, "help": help, "unit": "", "meta": {}}
+    """A field holding another spec (a TOML table); default ``cls()`` unless ``required``.
+    (Same as annotating the field with ``cls`` and giving ``default_factory=cls`` or none.)"""
+    info = {"help": help, "meta": {}}
     if required:
         return dataclasses.field(metadata={_META: info})
     return dataclasses.field(default_factory=cls, metadata={_META: info})
@@ -278,17 +304,21 @@ def nested(cls: type[Spec], *, required: bool = False, help: str = "") -> Any:
 
 @dataclass(frozen=True)
 class FieldInfo:
-    """One declared field: dotted ``key``, ``help``, ``unit``, ``rule`` (``None`` for a nested
-    spec), ``nested`` spec class, ``required``, free ``meta`` data and the ``default``."""
+    """One declared field: dotted ``key``, ``help``, ``rule`` (``None`` for a nested spec),
+    ``nested`` spec class, ``required``, free ``meta`` data, the ``default`` and the ``unit``."""
 
     key: str
     help: str
-    unit: str
     rule: Rule | None
     nested: type[Spec] | None
     required: bool
     meta: dict[str, Any]
     field: dataclasses.Field
+
+    @property
+    def unit(self) -> str:
+        """Unit of the value (``""`` if none)."""
+        return self.rule.unit if self.rule is not None else ""
 
     @property
     def what(self) -> str:
@@ -307,7 +337,7 @@ class FieldInfo:
         (default: the field's dotted key)."""
         if self.rule is None:
             raise ConfigError(f"{key or self.key}: a nested spec is checked by its class")
-        return self.rule(value, key or self.key, self.unit)
+        return self.rule(value, key or self.key)
 
 
 def unknown_key(noun: str, key: str, allowed: Sequence[str]) -> ConfigError:
@@ -342,15 +372,12 @@ class Spec:
 
     @classmethod
     def _infos(cls) -> list[FieldInfo]:
-        """The init fields; one declared without a helper takes any value."""
+        """The init fields with their rules (see the module docstring), computed once."""
         if cls not in _INFOS:
-            plain = {"rule": Rule(), "help": "", "unit": "", "meta": {}}
-            _INFOS[cls] = [
-                FieldInfo(cls._key(f.name), info["help"], info["unit"], info.get("rule"),
-                          info.get("nested"), f.default is MISSING and
-                          f.default_factory is MISSING, info["meta"], f)
-                for f in dataclasses.fields(cls) if f.init  # type: ignore[arg-type]
-                for info in [f.metadata.get(_META, plain)]]
+            hints = typing.get_type_hints(cls, include_extras=True)
+            docs = _attribute_docs(cls)
+            _INFOS[cls] = [_info(cls._key(f.name), f, hints.get(f.name), docs.get(f.name, ""))
+                           for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
         return _INFOS[cls]
 
     @classmethod
@@ -453,6 +480,37 @@ def _parse(loads: Callable[[str], Any], error: type[Exception], what: str, text:
         return loads(text)
     except error as exc:
         raise FileFormatError(f"not valid {what} ({exc})") from None
+
+
+def _info(key: str, f: dataclasses.Field, hint: Any, doc: str) -> FieldInfo:
+    declared = f.metadata.get(_META, {})
+    rule = declared.get("rule")
+    if rule is None and typing.get_origin(hint) is Annotated:
+        rule = next((r for r in hint.__metadata__ if isinstance(r, Rule)), None)
+    spec = hint if isinstance(hint, type) and issubclass(hint, Spec) else None
+    required = f.default is MISSING and f.default_factory is MISSING
+    return FieldInfo(key, declared.get("help") or doc, None if spec else rule or Rule(), spec,
+                     required, declared.get("meta", {}), f)
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """``{name: text}`` from the ``Attributes:`` sections of the docstrings of ``cls`` and its
+    bases (Google style: ``name: text`` indented under the heading, continuation lines deeper)."""
+    out: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        lines = inspect.cleandoc(klass.__dict__.get("__doc__") or "").splitlines()
+        if "Attributes:" not in lines:
+            continue
+        name = None
+        for line in lines[lines.index("Attributes:") + 1:]:
+            if line.strip() and not line.startswith(" "):
+                break
+            entry = re.match(r" {4}(\w+)(?: \(.*?\))?: (.*)", line)
+            if entry:
+                name, out[entry[1]] = entry[1], entry[2]
+            elif name and line.strip():
+                out[name] += " " + line.strip()
+    return out
 
 
 def _missing(noun: str, info: FieldInfo) -> str:

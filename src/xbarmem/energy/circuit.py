@@ -2,8 +2,8 @@
 one step of control and one programming pulse cost, in joules and seconds.
 
 A :class:`CircuitSpec` has seven sections, one per part of the periphery. Every constant is a
-named field with a unit; what each constant *means* is the ``help`` of its field below, and
-where each *value* comes from is written next to it in the preset TOML files
+named field with a unit; what each constant *means* is documented on its section class below,
+and where each *value* comes from is written next to it in the preset TOML files
 (``xbarmem/energy/circuits/*.toml``). The chip supplies what it already knows: the read
 voltage (``ChipSpec.array.read_voltage``, volts), the tile size (``array.rows x array.cols``) and
 the programmed conductances of every device (``Crossbar.g_pos`` / ``g_neg``, siemens). The read
@@ -24,51 +24,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from xbarmem.spec import Presets, Spec, choice, integer, nested, number, text, unknown_key
+from xbarmem.spec import Choice, Number, Presets, Spec, Text, unknown_key
 
 SIGN_READOUTS = ("comparator", "adc")
 
 
-def _joules(help: str) -> Any:
-    return number(ge=0.0, as_float=True, unit="J", help=help)
-
-
-def _seconds(help: str) -> Any:
-    return number(ge=0.0, as_float=True, unit="s", help=help)
-
-
-def _count(help: str, unit: str = "count") -> Any:
-    return integer(ge=1, unit=unit, help=help)
+#: A constant in joules, seconds, or a count (stored as float, float, int).
+Joules = Annotated[float, Number(ge=0.0, as_float=True, unit="J")]
+Seconds = Annotated[float, Number(ge=0.0, as_float=True, unit="s")]
+Count = Annotated[int, Number(integer=True, ge=1, unit="count")]
 
 
 class _Section(Spec, noun="circuit"):
-    """A section of a circuit description: every key required, each constant's meaning in its
-    field's ``help`` (listed with units by ``CircuitSpec.spec_fields()``)."""
+    """A section of a circuit description (every key required)."""
 
 
 @dataclass(frozen=True)
 class ArrayRead(_Section, section="array"):
-    """One analogue read of a crossbar."""
+    """One analogue read of a crossbar.
 
-    pulse_width: float = _seconds(
-        "seconds the read voltage is applied to the driven rows (integration window). A device "
-        "of conductance G driven at V dissipates V**2 * G * pulse_width joules; this is also the "
-        "array term of the read latency")
+    Attributes:
+        pulse_width: seconds the read voltage is applied to the driven rows (integration
+            window). A device of conductance G driven at V dissipates ``V**2 * G * pulse_width``
+            joules; this is also the array term of the read latency.
+    """
+
+    pulse_width: Seconds
 
 
 @dataclass(frozen=True)
 class Drivers(_Section, section="drivers"):
-    """Row drivers: one per driven row of every array tile a read uses."""
+    """Row drivers: one per driven row of every array tile a read uses.
 
-    binary_energy: float = _joules(
-        "joules per driven row segment per read when the row input is binary (+-V_read, a 1-bit "
-        "driver switching the row line)")
-    dac_energy: float = _joules(
-        "joules per driven row segment per read when the row input is analogue (a multi-bit "
-        "DAC; hidden layers and continuous states)")
-    settle_latency: float = _seconds("seconds for the drivers to settle before the read pulse")
+    Attributes:
+        binary_energy: joules per driven row segment per read when the row input is binary
+            (+-V_read, a 1-bit driver switching the row line).
+        dac_energy: joules per driven row segment per read when the row input is analogue
+            (a multi-bit DAC; hidden layers and continuous states).
+        settle_latency: seconds for the drivers to settle before the read pulse.
+    """
+
+    binary_energy: Joules
+    dac_energy: Joules
+    settle_latency: Seconds
 
 
 @dataclass(frozen=True)
@@ -78,86 +78,113 @@ class Sensing(_Section, section="sensing"):
     The partial currents of the row tiles of one column are summed on a shared output line
     before sensing (analogue accumulation), so every sensed output costs one sense operation
     whatever the number of row tiles.
+
+    Attributes:
+        sign_readout: ``"comparator"`` -- outputs of sign neurons are sensed by a current
+            comparator (1 bit); ``"adc"`` -- by the TIA+ADC chain like analogue outputs.
+        comparator_energy: joules per comparator decision.
+        comparator_latency: seconds per comparator decision (all comparators in parallel).
+        adc_energy: joules per conversion of the TIA+ADC chain (analogue outputs).
+        adc_latency: seconds per conversion.
+        adc_bits: resolution of a conversion, bits (the width of an analogue value moved back
+            to the row drivers).
+        columns_per_adc: columns sharing one ADC through a multiplexer; a full read of a tile
+            converts ``min(columns_per_adc, columns in the tile)`` values in series.
     """
 
-    sign_readout: str = choice(SIGN_READOUTS, help=(
-        "comparator: outputs of sign neurons are sensed by a current comparator (1 bit); adc: by "
-        "the TIA+ADC chain like analogue outputs"))
-    comparator_energy: float = _joules("joules per comparator decision")
-    comparator_latency: float = _seconds(
-        "seconds per comparator decision (all comparators in parallel)")
-    adc_energy: float = _joules("joules per conversion of the TIA+ADC chain (analogue outputs)")
-    adc_latency: float = _seconds("seconds per conversion")
-    adc_bits: int = _count("resolution of a conversion, bits (the width of an analogue value "
-                           "moved back to the row drivers)", "bit")
-    columns_per_adc: int = _count(
-        "columns sharing one ADC through a multiplexer; a full read of a tile converts "
-        "min(columns_per_adc, columns in the tile) values in series")
+    sign_readout: Annotated[str, Choice(SIGN_READOUTS)]
+    comparator_energy: Joules
+    comparator_latency: Seconds
+    adc_energy: Joules
+    adc_latency: Seconds
+    adc_bits: Annotated[int, Number(integer=True, ge=1, unit="bit")]
+    columns_per_adc: Count
 
 
 @dataclass(frozen=True)
 class Neuron(_Section, section="neuron"):
-    """Digital neuron update (one per sensed output)."""
+    """Digital neuron update (one per sensed output).
 
-    sign_energy: float = _joules(
-        "joules per sign-neuron update (latch the new state, flag a change)")
-    tanh_energy: float = _joules(
-        "joules per tanh-neuron update (look-up/piecewise-linear tanh of a digitised field, "
-        "register write)")
-    latency: float = _seconds("seconds per update (all neurons of a read update in parallel)")
+    Attributes:
+        sign_energy: joules per sign-neuron update (latch the new state, flag a change).
+        tanh_energy: joules per tanh-neuron update (look-up/piecewise-linear tanh of a
+            digitised field, register write).
+        latency: seconds per update (all neurons of a read update in parallel).
+    """
+
+    sign_energy: Joules
+    tanh_energy: Joules
+    latency: Seconds
 
 
 @dataclass(frozen=True)
 class Movement(_Section, section="movement"):
-    """Moving updated neuron states from the output side back to the row-driver registers."""
+    """Moving updated neuron states from the output side back to the row-driver registers.
 
-    bit_energy: float = _joules(
-        "joules per bit moved (binary states: 1 bit per value; analogue values: "
-        "sensing.adc_bits bits)")
-    latency: float = _seconds("seconds per transfer (one parallel transfer per read)")
+    Attributes:
+        bit_energy: joules per bit moved (binary states: 1 bit per value; analogue values:
+            ``sensing.adc_bits`` bits).
+        latency: seconds per transfer (one parallel transfer per read).
+    """
+
+    bit_energy: Joules
+    latency: Seconds
 
 
 @dataclass(frozen=True)
 class Control(_Section, section="control"):
-    """Sequencing, once per recall step."""
+    """Sequencing, once per recall step.
 
-    step_energy: float = _joules(
-        "joules of control per step (sequencer, convergence bookkeeping)")
-    step_latency: float = _seconds("seconds of control per step")
-    select_energy: float = _joules(
-        "joules per asynchronous update for selecting the neuron (next index from the random "
-        "order, column multiplexer switching, state read-modify-write)")
-    select_latency: float = _seconds("seconds per asynchronous update for the same")
+    Attributes:
+        step_energy: joules of control per step (sequencer, convergence bookkeeping).
+        step_latency: seconds of control per step.
+        select_energy: joules per asynchronous update for selecting the neuron (next index
+            from the random order, column multiplexer switching, state read-modify-write).
+        select_latency: seconds per asynchronous update for the same.
+    """
+
+    step_energy: Joules
+    step_latency: Seconds
+    select_energy: Joules
+    select_latency: Seconds
 
 
 @dataclass(frozen=True)
 class Programming(_Section, section="programming"):
-    """Iterative write-verify programming of a model's free devices."""
+    """Iterative write-verify programming of a model's free devices.
 
-    pulses_per_device: float = number(ge=0.0, as_float=True, unit="count", help=(
-        "mean write-verify iterations per programmed device (one write pulse plus one verify "
-        "read each)"))
-    write_energy: float = _joules("joules per write pulse")
-    write_latency: float = _seconds("seconds per write pulse")
-    verify_energy: float = _joules("joules per verify read of one device")
-    verify_latency: float = _seconds("seconds per verify read")
-    parallel_devices: int = _count("devices programmed at the same time")
+    Attributes:
+        pulses_per_device: mean write-verify iterations per programmed device (one write pulse
+            plus one verify read each).
+        write_energy: joules per write pulse.
+        write_latency: seconds per write pulse.
+        verify_energy: joules per verify read of one device.
+        verify_latency: seconds per verify read.
+        parallel_devices: devices programmed at the same time.
+    """
+
+    pulses_per_device: Annotated[float, Number(ge=0.0, as_float=True, unit="count")]
+    write_energy: Joules
+    write_latency: Seconds
+    verify_energy: Joules
+    verify_latency: Seconds
+    parallel_devices: Count
 
 
 @dataclass(frozen=True)
 class CircuitSpec(Spec, noun="circuit"):
     """All constants of the cost model (sections as documented on their classes)."""
 
-    array: ArrayRead = nested(ArrayRead, required=True)
-    drivers: Drivers = nested(Drivers, required=True)
-    sensing: Sensing = nested(Sensing, required=True)
-    neuron: Neuron = nested(Neuron, required=True)
-    movement: Movement = nested(Movement, required=True)
-    control: Control = nested(Control, required=True)
-    programming: Programming = nested(Programming, required=True)
-    name: str = text(default="custom", help="circuit name")
-    description: str = text(default="", help="free text")
-    source: str = text(default="", help="where the values come from")
+    array: ArrayRead
+    drivers: Drivers
+    sensing: Sensing
+    neuron: Neuron
+    movement: Movement
+    control: Control
+    programming: Programming
+    name: Annotated[str, Text()] = "custom"
+    description: Annotated[str, Text()] = ""
+    source: Annotated[str, Text()] = ""
 
     def get(self, key: str) -> Any:
         """Value of ``"section.key"`` (ConfigError naming an unknown key)."""

@@ -15,15 +15,18 @@ Presets are TOML data files shipped in ``xbarmem/hardware/presets``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from xbarmem.errors import ConfigError
-from xbarmem.spec import Number, Presets, Spec, choice, integer, nested, number, text
+from xbarmem.spec import Choice, Number, Presets, Spec, Text
 
 FAULT_MODELS = ("device", "weight")
 _FRACTION = Number(ge=0.0, le=1.0)
+Siemens = Annotated[float, Number(ge=0.0, unit="S")]
+Fraction = Annotated[float, _FRACTION]
+Positive = Annotated[int, Number(integer=True, ge=1)]
 
 
 @dataclass(frozen=True)
@@ -42,15 +45,13 @@ class DeviceSpec(Spec, section="device", noun="chip"):
         p_stuck_off: fraction of devices stuck at g_min.
     """
 
-    g_min: float = number(default=2e-6, ge=0.0, unit="S", help="lowest conductance")
-    g_max: float = number(default=150e-6, ge=0.0, unit="S", help="highest conductance")
-    levels: int = integer(default=0, ge=0, help="programmable levels (0 = continuous, else >= 2)")
-    write_noise: float = number(default=0.0, ge=0.0, unit="S",
-                                help="write-verify error std, drawn once per programming")
-    read_noise: float = number(default=0.0, ge=0.0, unit="S",
-                               help="read fluctuation std, redrawn at every read")
-    p_stuck_on: float = number(default=0.0, ge=0.0, le=1.0, help="fraction stuck at g_max")
-    p_stuck_off: float = number(default=0.0, ge=0.0, le=1.0, help="fraction stuck at g_min")
+    g_min: Siemens = 2e-6
+    g_max: Siemens = 150e-6
+    levels: Annotated[int, Number(integer=True, ge=0)] = 0
+    write_noise: Siemens = 0.0
+    read_noise: Siemens = 0.0
+    p_stuck_on: Fraction = 0.0
+    p_stuck_off: Fraction = 0.0
 
     def validate(self) -> None:
         """g_min < g_max, levels != 1, p_stuck_on + p_stuck_off <= 1."""
@@ -93,23 +94,30 @@ class ArraySpec(Spec, section="array", noun="chip"):
             a weight pinned at 0, the rest unconstrained (the bias row is never faulty).
     """
 
-    rows: int = integer(default=64, ge=1, help="rows (inputs) of one array tile")
-    cols: int = integer(default=64, ge=1, help="columns (outputs) of one array tile")
-    weight_range: float = number(default=0.5, gt=0.0,
-                                 help="w_max, the weight of a full-window pair")
-    read_voltage: float = number(default=0.2, gt=0.0, unit="V", help="read amplitude")
-    fault_model: str = choice(FAULT_MODELS, default="device", help="device or weight faults")
+    rows: Positive = 64
+    cols: Positive = 64
+    weight_range: Annotated[float, Number(gt=0.0)] = 0.5
+    read_voltage: Annotated[float, Number(gt=0.0, unit="V")] = 0.2
+    fault_model: Annotated[str, Choice(FAULT_MODELS)] = "device"
 
 
 @dataclass(frozen=True)
 class ChipSpec(Spec, noun="chip"):
-    """A simulated chip: device physics plus array layout and mapping."""
+    """A simulated chip: device physics plus array layout and mapping.
 
-    device: DeviceSpec = nested(DeviceSpec, help="device physics")
-    array: ArraySpec = nested(ArraySpec, help="arrays and weight mapping")
-    name: str = text(default="custom", help="chip name")
-    description: str = text(default="", help="free text")
-    source: str = text(default="", help="where the values come from")
+    Attributes:
+        device: the devices (TOML table ``[device]``).
+        array: the arrays and the weight mapping (TOML table ``[array]``).
+        name: the chip's name (a preset's file name; a file's ``name`` key or file stem).
+        description: free text.
+        source: where the values come from.
+    """
+
+    device: DeviceSpec = field(default_factory=DeviceSpec)
+    array: ArraySpec = field(default_factory=ArraySpec)
+    name: Annotated[str, Text()] = "custom"
+    description: Annotated[str, Text()] = ""
+    source: Annotated[str, Text()] = ""
 
     def with_faults(self, rate: float, on_fraction: float = 0.5) -> ChipSpec:
         """Copy with a total stuck fraction ``rate`` split into ON (``on_fraction``) and OFF."""
