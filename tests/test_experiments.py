@@ -26,7 +26,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.experiments.reproduce import Experiment, reproduce
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import ResultStore
-from xbarmem.experiments.sweep import load_sweep, parse_sweep, trial_key
+from xbarmem.experiments.sweep import OPTIONS, load_sweep, option_help, parse_sweep, trial_key
 from xbarmem.experiments.trial import plan_groups, program, train_networks
 
 
@@ -162,6 +162,15 @@ def test_expansion_keys_and_groups():
     for g in groups:
         assert len({t.config["seed"] for t in g}) == 1 and len(g) <= 2
     assert plan_groups(list(reversed(spec.trials)), 2) == groups  # deterministic
+
+
+def test_option_help_lists_every_option_with_its_rule():
+    text = option_help()
+    assert "[sweep] batch: max networks trained together" in text
+    assert "fault_rate: stuck fraction (default: the chip's); a number in [0.0, 1.0] " \
+           "[default None]" in text
+    assert "counts (capacity trials): " in text and "integers >= 1" in text
+    assert all(f"\n{key}" in text for key in OPTIONS)
 
 
 def test_trial_keys_are_those_of_existing_stores(tmp_path):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Annotated
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -20,6 +21,7 @@ from xbarmem.spec import (
     FieldInfo,
     Flag,
     ListOf,
+    Maybe,
     Number,
     Spec,
     Text,
@@ -306,3 +308,23 @@ def test_device_cross_field_rules():
         DeviceSpec(levels=1)
     with pytest.raises(ConfigError, match=r"p_stuck_on \+ device.p_stuck_off must be <= 1"):
         DeviceSpec(p_stuck_on=0.7, p_stuck_off=0.7)
+
+
+@dataclass(frozen=True)
+class Part(Spec, section="part"):
+    """Nested under another name than its section (a declaration error)."""
+
+    size: Annotated[int, Number(integer=True, ge=1)] = 1
+
+
+@dataclass(frozen=True)
+class Whole(Spec):
+    """Holds a misnamed part."""
+
+    piece: Part = field(default_factory=Part)
+
+
+def test_a_nested_spec_must_be_named_like_its_field():
+    with pytest.raises(TypeError, match="declare it with section='piece'"):
+        Whole()
+    assert Maybe(Number(ge=0.0))(None, "k") is None

@@ -5,8 +5,8 @@ A spec is a dataclass deriving from :class:`Spec`. A field's rule is declared ei
 a field helper (:func:`number`, :func:`integer`, :func:`choice`, :func:`flag`, :func:`text`,
 :func:`listof`, :func:`option` for any rule; they also take ``help``, ``optional`` and ``meta``).
 A field typed with another :class:`Spec` subclass is a nested table (required when it has no
-default). A field's help is the ``help`` given to its helper, else its entry in the class
-docstring's ``Attributes:`` section::
+default; the nested class declares ``section=`` the field's dotted key). A field's help is the
+``help`` given to its helper, else its entry in the class docstring's ``Attributes:`` section::
 
     Siemens = Annotated[float, Number(ge=0.0, unit="S")]
 
@@ -38,7 +38,8 @@ Contracts:
   :class:`~xbarmem.errors.ConfigError` naming the dotted key: ``device.g_min must be
   >= 0.0 (S), got -1``. ``section`` is the key prefix of the class's fields; ``noun`` names the
   kind of description in unknown/missing-key messages (``unknown chip key device.gmin``).
-  A field with neither an ``Annotated`` rule nor a helper takes any value.
+  A field with neither an ``Annotated`` rule nor a helper takes any value. Field types are
+  resolved in the class's module: declare specs at module level.
 * Values are stored as given (an int stays an int in a float field) unless the rule converts
   (``as_float=True``; lists with ``unique_sorted``): ``to_dict`` output is hashed by callers,
   so validation never changes a value otherwise.
@@ -374,7 +375,11 @@ class Spec:
     def _infos(cls) -> list[FieldInfo]:
         """The init fields with their rules (see the module docstring), computed once."""
         if cls not in _INFOS:
-            hints = typing.get_type_hints(cls, include_extras=True)
+            try:
+                hints = typing.get_type_hints(cls, include_extras=True)
+            except NameError as exc:
+                raise TypeError(f"{cls.__name__}: field types must resolve in its module "
+                                f"(declare specs at module level): {exc}") from None
             docs = _attribute_docs(cls)
             _INFOS[cls] = [_info(cls._key(f.name), f, hints.get(f.name), docs.get(f.name, ""))
                            for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
@@ -488,6 +493,9 @@ def _info(key: str, f: dataclasses.Field, hint: Any, doc: str) -> FieldInfo:
     if rule is None and typing.get_origin(hint) is Annotated:
         rule = next((r for r in hint.__metadata__ if isinstance(r, Rule)), None)
     spec = hint if isinstance(hint, type) and issubclass(hint, Spec) else None
+    if spec is not None and spec._section != key:
+        raise TypeError(f"{spec.__name__} is nested as {key!r}: declare it with "
+                        f"section={key!r} (its keys are named {key}.*)")
     required = f.default is MISSING and f.default_factory is MISSING
     return FieldInfo(key, declared.get("help") or doc, None if spec else rule or Rule(), spec,
                      required, declared.get("meta", {}), f)
