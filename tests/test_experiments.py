@@ -26,7 +26,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.experiments.reproduce import Experiment, reproduce
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import ResultStore
-from xbarmem.experiments.sweep import load_sweep, parse_sweep, trial_key
+from xbarmem.experiments.sweep import OPTIONS, load_sweep, option_help, parse_sweep, trial_key
 from xbarmem.experiments.trial import plan_groups, program, train_networks
 
 
@@ -162,6 +162,40 @@ def test_expansion_keys_and_groups():
     for g in groups:
         assert len({t.config["seed"] for t in g}) == 1 and len(g) <= 2
     assert plan_groups(list(reversed(spec.trials)), 2) == groups  # deterministic
+
+
+def test_option_help_lists_every_option_with_its_rule():
+    text = option_help()
+    assert "[sweep] batch: max networks trained together" in text
+    assert "fault_rate: stuck fraction (default: the chip's); a number in [0.0, 1.0] " \
+           "[default None]" in text
+    assert "counts (capacity trials): " in text and "integers >= 1" in text
+    assert all(f"\n{key}" in text for key in OPTIONS)
+
+
+def test_trial_keys_are_those_of_existing_stores(tmp_path):
+    """Keys computed by the code before the spec base (commit 3d148d1): a store written then
+    must still resume. Ints given for float options are stored as floats, counts and thresholds
+    sorted; the version is pinned so a release does not break the test."""
+    evaluate = {"sweep": {"name": "known", "seeds": [2]},
+                "base": {"data": "random", "n_neurons": 16, "patterns": 3, "selection": "first",
+                         "rule": "hebb", "fault_rate": 0, "on_fraction": 1, "chip": "rram"}}
+    capacity = {"sweep": {"name": "known-cap", "trial": "capacity", "seeds": 1},
+                "base": {"data": "digits", "n_neurons": 64, "rule": "pinv", "counts": [8, 2, 2],
+                         "thresholds": [1, 0.5], "fault_model": "device", "level": 0}}
+    known = ["f309dccac5423761175f267628dd4d729af294c86446f45e6caede229fa3a148",
+             "ead4a57f49df3958e77c1300bc2ae7ea91520ecb59b10c89e094a1f95b387f75"]
+    for table, key in zip((evaluate, capacity), known, strict=True):
+        config = parse_sweep(table).trials[0].config
+        assert trial_key({**config, "version": "0.2.0"}) == key
+    # a chip file's values enter the key as written (an int stays an int)
+    chip = tmp_path / "int-chip.toml"
+    chip.write_text('[device]\ng_min = 1\ng_max = 100\nwrite_noise = 0\n')
+    config = parse_sweep({"base": {**evaluate["base"], "chip": str(chip),
+                                   "fault_rate": None}}).trials[0].config
+    device = config["chip_spec"]["device"]
+    assert device["g_min"] == 1 and type(device["g_min"]) is int
+    assert type(device["write_noise"]) is int and config["chip_spec"]["name"] == "int-chip"
 
 
 @pytest.mark.parametrize("name", sorted(

@@ -22,25 +22,24 @@ A sweep file has four kinds of tables::
     [rule_options.adaptive]      # options of one rule (applied to trials of that rule)
     finetune_steps = 1000
 
-Every option, its default and its meaning are in :data:`OPTIONS`. Each expanded trial is
-resolved to a complete, JSON-able configuration -- defaults filled in, the chip resolved to its
-full device/array description (``chip_spec``), the rule's options resolved with the rule's own
-defaults (``rule_options``; the trainer seed defaults to the trial seed), the xbarmem version,
-and for pattern files the file's SHA-256 -- and keyed by the SHA-256 of that configuration
-(:func:`trial_key`). Unknown keys and impossible values raise :class:`~xbarmem.errors.ConfigError`
-naming the file, the table and the key.
+Every option, its default, its rule and its meaning are declared on :class:`TrialOptions`
+(listed in :data:`OPTIONS`). Each expanded trial is resolved to a complete, JSON-able
+configuration -- defaults filled in, the chip resolved to its full device/array description
+(``chip_spec``), the rule's options resolved with the rule's own defaults (``rule_options``; the
+trainer seed defaults to the trial seed), the xbarmem version, and for pattern files the file's
+SHA-256 -- and keyed by the SHA-256 of that configuration (:func:`trial_key`). Unknown keys and
+impossible values raise :class:`~xbarmem.errors.ConfigError` naming the file, the table and the
+key.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import itertools
 import json
 import math
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,154 +49,139 @@ from xbarmem.errors import ConfigError, XbarmemError
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
 from xbarmem.learning.classic import rule_names
 from xbarmem.memory.recall import ACTIVATIONS, MODES
+from xbarmem.spec import (
+    AnyOf,
+    Choice,
+    FieldInfo,
+    ListOf,
+    Number,
+    Spec,
+    choice,
+    flag,
+    integer,
+    listof,
+    number,
+    option,
+    text,
+    unknown_key,
+)
 
 TRIAL_KINDS = ("evaluate", "capacity")
 ARCHS = ("single", "multilayer")
 SELECTIONS = ("one-per-class", "random-per-class", "first", "random")
 #: patterns available in each built-in set
 BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797}
-SWEEP_KEYS = {"name": "sweep name (stored with every row)",
-              "description": "free text",
-              "trial": f"one of {TRIAL_KINDS}",
-              "seeds": "number of seeds (0..n-1) or a list of integer seeds",
-              "batch": "max networks trained together (>= 1; 1 = every network alone)"}
 TOP_KEYS = ("sweep", "base", "grid", "rule_options")
+_POSITIVE = Number(integer=True, ge=1)
+_EVALUATE, _CAPACITY = {"only": "evaluate"}, {"only": "capacity"}
+_RULE = Choice(rule_names)
 
 
-# --------------------------------------------------------------------------- value checks
-def _fail(where: str, value: Any, problem: str) -> ConfigError:
-    return ConfigError(f"{where} = {value!r}: {problem}")
+# --------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class SweepHead(Spec, noun="sweep"):
+    """The ``[sweep]`` table (``name`` defaults to the file's stem)."""
 
+    name: str = text(default="sweep", nonempty=True, help="sweep name (stored with every row)")
+    description: str = text(default="", help="free text")
+    trial: str = choice(TRIAL_KINDS, default="evaluate", help="kind of trial")
+    seeds: int | list[int] = option(
+        AnyOf(_POSITIVE, ListOf(Number(integer=True, ge=0), unique_sorted=True)), default=1,
+        help="number of seeds (0..n-1) or a list of integer seeds")
+    batch: int = integer(default=16, ge=1,
+                         help="max networks trained together (>= 1; 1 = every network alone)")
 
-def _int(lo: int) -> Callable[[Any, str], int]:
-    def check(value: Any, where: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-            raise _fail(where, value, f"must be an integer >= {lo}")
-        return int(value)
-    return check
-
-
-def _float(lo: float, hi: float | None = None,
-           lo_open: bool = False) -> Callable[[Any, str], float]:
-    def check(value: Any, where: str) -> float:
-        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not math.isfinite(value) or (value <= lo if lo_open else value < lo) or \
-            (hi is not None and value > hi)
-        if bad:
-            span = f"in {'(' if lo_open else '['}{lo}, {hi}]" if hi is not None else \
-                f"{'>' if lo_open else '>='} {lo}"
-            raise _fail(where, value, f"must be a number {span}")
-        return float(value)
-    return check
-
-
-def _choice(values: tuple[str, ...] | Callable[[], list[str]]) -> Callable[[Any, str], str]:
-    def check(value: Any, where: str) -> str:
-        allowed = tuple(values() if callable(values) else values)
-        if value not in allowed:
-            raise _fail(where, value, f"must be one of {', '.join(map(repr, allowed))}")
-        return str(value)
-    return check
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(where, value, "must be a non-empty string")
-    return value
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(where, value, "must be true or false")
-    return value
-
-
-def _hidden(value: Any, where: str) -> int | list[int]:
-    items = value if isinstance(value, list) else [value]
-    if not items or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in items):
-        raise _fail(where, value, "must be a positive integer or a non-empty list of them")
-    return int(value) if not isinstance(value, list) else [int(h) for h in value]
-
-
-def _counts(value: Any, where: str) -> list[int]:
-    if not isinstance(value, list) or not value or any(
-            isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in value):
-        raise _fail(where, value, "must be a non-empty list of positive integers")
-    return sorted({int(c) for c in value})
-
-
-def _thresholds(value: Any, where: str) -> list[float]:
-    if not isinstance(value, list) or not value or any(
-            isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1
-            for t in value):
-        raise _fail(where, value, "must be a non-empty list of numbers in (0, 1]")
-    return sorted({float(t) for t in value})
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds: ``0..seeds-1`` for a count, else the (sorted, unique) list."""
+        return self.seeds if isinstance(self.seeds, list) else list(range(self.seeds))
 
 
 @dataclass(frozen=True)
-class Option:
-    """One trial option: default (``None`` = resolved from other options), checker, meaning,
-    and the trial kind it belongs to (``None``: every kind)."""
+class TrialOptions(Spec, noun="trial"):
+    """The options of one trial (``[base]`` and ``[grid]`` keys). ``None`` defaults are resolved
+    from other options; ``meta["only"]`` names the one trial kind an option applies to."""
 
-    default: Any
-    check: Callable[[Any, str], Any]
-    help: str
-    only: str | None = None
+    arch: str = choice(ARCHS, default="single", help="single-layer or multilayer memory")
+    hidden: int | list[int] = option(
+        AnyOf(_POSITIVE, ListOf(_POSITIVE)), default=32,
+        help="hidden width(s) of a multilayer memory, e.g. 32 or [64, 32]")
+    data: str = text(default="mnist", nonempty=True, help=(
+        "mnist (bundled, side sqrt(N)), mnist-crop24 (the same from the centred 24x24 window, "
+        "the authors' preprocessing), digits (scikit-learn 8x8), random, or a pattern file "
+        "(.npy/.npz/.csv/IDX)"))
+    kind: str = choice(("binary", "continuous"), default="binary",
+                       help="binary or continuous patterns")
+    n_neurons: int = integer(default=64, ge=2,
+                             help="N, neurons per pattern (a square for mnist: side^2)")
+    patterns: int = integer(default=10, ge=1, help="number of stored patterns P",
+                            meta=_EVALUATE)
+    selection: str = choice(SELECTIONS, default="random", meta=_EVALUATE, help=(
+        "which patterns: one-per-class (the first image of classes 0, 1, ...), "
+        "random-per-class (a seeded random image of each class among the first `pool`), "
+        "first, or random (a seeded random subset of the first `pool` patterns)"))
+    pool: int = integer(default=1000, ge=1, help=(
+        "patterns to draw random subsets from (first `pool` of the data; random data: `pool` "
+        "patterns drawn from the trial seed)"))
+    rule: str = choice(rule_names, default="adaptive", help="learning rule")
+    chip: str = text(default="paper-sim", nonempty=True, help="chip preset or chip TOML file")
+    fault_rate: float | None = number(default=None, ge=0.0, le=1.0, as_float=True,
+                                      optional=True, help="stuck fraction (default: the chip's)")
+    on_fraction: float = number(default=0.5, ge=0.0, le=1.0, as_float=True,
+                                help="share of stuck-ON among faults")
+    fault_model: str | None = choice(FAULT_MODELS, default=None, optional=True,
+                                     help="device or weight (default: the chip's)")
+    variation: float = number(default=0.0, ge=0.0, as_float=True, help=(
+        "programming variation v: Gaussian noise of std v * max|W| added to every programmed "
+        "free weight (biases as trained)"))
+    corruption: str | None = choice(
+        CORRUPTION_METHODS, default=None, optional=True,
+        help="cue corruption (default: flip for binary, gaussian for continuous)")
+    level: float | None = number(default=None, ge=0.0, as_float=True, optional=True,
+                                 help="corruption level (default: 0.1 flips / sigma 0.6)")
+    probes: int = integer(default=20, ge=1, help="corrupted cues per stored pattern")
+    mode: str = choice(MODES, default="sync", help="recall mode")
+    activation: str | None = choice(ACTIVATIONS, default=None, optional=True,
+                                    help="neurons (default: sign for binary, tanh for continuous)")
+    max_iterations: int = integer(default=100, ge=1, help="recall step cap")
+    counts: list[int] | None = listof(
+        _POSITIVE, default=None, unique_sorted=True, optional=True, meta=_CAPACITY,
+        help="numbers of stored patterns tested (a recall curve, all trained as one batch)")
+    thresholds: list[float] = listof(
+        Number(gt=0.0, le=1.0, as_float=True), default=[0.9, 0.95, 0.99], unique_sorted=True,
+        meta=_CAPACITY, help="similarity thresholds at which capacity is read off")
+    search: bool = flag(default=False, meta=_CAPACITY, help=(
+        "capacity by geometric search + bisection instead of a fixed list of counts"))
+    resolution: float = number(default=0.0, ge=0.0, as_float=True, meta=_CAPACITY,
+                               help="search: relative bracket width to stop at")
+    cue_budget: int = integer(default=0, ge=0, meta=_CAPACITY, help=(
+        "search, hardware-adaptive rule: about this many corrupted training cues per step in "
+        "total (cue_copies = ceil(cue_budget / P); 0 = the rule's cue_copies)"))
 
 
-OPTIONS: dict[str, Option] = {
-    "arch": Option("single", _choice(ARCHS), "single-layer or multilayer memory"),
-    "hidden": Option(32, _hidden, "hidden width(s) of a multilayer memory, e.g. 32 or [64, 32]"),
-    "data": Option("mnist", _text, "mnist (bundled, side sqrt(N)), mnist-crop24 (the same "
-                   "from the centred 24x24 window, the authors' preprocessing), digits "
-                   "(scikit-learn 8x8), "
-                   "random, or a pattern file (.npy/.npz/.csv/IDX)"),
-    "kind": Option("binary", _choice(("binary", "continuous")), "binary or continuous patterns"),
-    "n_neurons": Option(64, _int(2), "N, neurons per pattern (a square for mnist: side^2)"),
-    "patterns": Option(10, _int(1), "number of stored patterns P", "evaluate"),
-    "selection": Option("random", _choice(SELECTIONS),
-                        "which patterns: one-per-class (the first image of classes 0, 1, "
-                        "...), random-per-class (a seeded random image of each class among "
-                        "the first `pool`), first, or random (a seeded random subset of the "
-                        "first `pool` patterns)", "evaluate"),
-    "pool": Option(1000, _int(1), "patterns to draw random subsets from (first `pool` of the "
-                   "data; random data: `pool` patterns drawn from the trial seed)"),
-    "rule": Option("adaptive", _choice(rule_names), "learning rule"),
-    "chip": Option("paper-sim", _text, "chip preset or chip TOML file"),
-    "fault_rate": Option(None, _float(0.0, 1.0), "stuck fraction (default: the chip's)"),
-    "on_fraction": Option(0.5, _float(0.0, 1.0), "share of stuck-ON among faults"),
-    "fault_model": Option(None, _choice(FAULT_MODELS), "device or weight (default: the chip's)"),
-    "variation": Option(0.0, _float(0.0), "programming variation v: Gaussian noise of std "
-                        "v * max|W| added to every programmed free weight (biases as "
-                        "trained)"),
-    "corruption": Option(None, _choice(CORRUPTION_METHODS),
-                         "cue corruption (default: flip for binary, gaussian for continuous)"),
-    "level": Option(None, _float(0.0), "corruption level (default: 0.1 flips / sigma 0.6)"),
-    "probes": Option(20, _int(1), "corrupted cues per stored pattern"),
-    "mode": Option("sync", _choice(MODES), "recall mode"),
-    "activation": Option(None, _choice(ACTIVATIONS),
-                         "neurons (default: sign for binary, tanh for continuous)"),
-    "max_iterations": Option(100, _int(1), "recall step cap"),
-    "counts": Option(None, _counts, "numbers of stored patterns tested (a recall curve, all "
-                     "trained as one batch)", "capacity"),
-    "thresholds": Option([0.9, 0.95, 0.99], _thresholds,
-                         "similarity thresholds at which capacity is read off", "capacity"),
-    "search": Option(False, _bool, "capacity by geometric search + bisection instead of a "
-                     "fixed list of counts", "capacity"),
-    "resolution": Option(0.0, _float(0.0), "search: relative bracket width to stop at",
-                         "capacity"),
-    "cue_budget": Option(0, _int(0), "search, hardware-adaptive rule: about this many "
-                         "corrupted training cues per step in total (cue_copies = "
-                         "ceil(cue_budget / P); 0 = the rule's cue_copies)", "capacity"),
-}
+#: Every trial option by name (default, rule, help; ``meta["only"]``: its trial kind).
+OPTIONS: dict[str, FieldInfo] = TrialOptions.spec_fields()
+_HEAD: dict[str, FieldInfo] = SweepHead.spec_fields()
+
+
+def _fail(where: str, value: Any, problem: str) -> ConfigError:
+    """An error of options that contradict each other (``where = value: problem``)."""
+    return ConfigError(f"{where} = {value!r}: {problem}")
+
+
+def _checked(infos: dict[str, FieldInfo], key: str, value: Any, where: str) -> Any:
+    """``value`` of ``key`` checked by its declaration; errors name ``where`` and the key."""
+    if key not in infos:
+        raise unknown_key(where, key, list(infos))
+    return infos[key].check(value, f"{where} {key}")
 
 
 def option_help() -> str:
     """A plain-text table of every sweep option (for ``xbarmem sweep --help-options``)."""
-    lines = [f"[sweep] {k}: {v}" for k, v in SWEEP_KEYS.items()]
+    lines = [f"[sweep] {k}: {v.help}; {v.what}" for k, v in _HEAD.items()]
     for key, opt in OPTIONS.items():
-        scope = f" ({opt.only} trials)" if opt.only else ""
-        lines.append(f"{key}{scope}: {opt.help} [default {opt.default!r}]")
+        scope = f" ({opt.meta['only']} trials)" if opt.meta.get("only") else ""
+        lines.append(f"{key}{scope}: {opt.help}; {opt.what} [default {opt.default!r}]")
     lines.append("[rule_options.RULE] KEY: an option of RULE's constructor (grid: "
                  "rule_options.RULE.KEY = [...])")
     return "\n".join(lines)
@@ -276,13 +260,6 @@ def parse_sweep(data: dict[str, Any], source: str = "<sweep>") -> SweepSpec:
                           else f"{source}: {message}") from None
 
 
-def _unknown(key: str, allowed, where: str) -> ConfigError:
-    close = difflib.get_close_matches(key, list(allowed), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ConfigError(f"unknown key {key!r} in {where}{hint}; allowed: "
-                       f"{', '.join(sorted(allowed))}")
-
-
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
@@ -295,19 +272,10 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
         raise ConfigError("a sweep must be a table")
     for key in data:
         if key not in TOP_KEYS:
-            raise _unknown(key, TOP_KEYS, "the top level (tables: [sweep], [base], [grid], "
-                           "[rule_options.RULE])")
-    head = _table(data, "sweep")
-    for key in head:
-        if key not in SWEEP_KEYS:
-            raise _unknown(key, SWEEP_KEYS, "[sweep]")
-    trial = _choice(TRIAL_KINDS)(head.get("trial", "evaluate"), "[sweep] trial")
-    name = _text(head.get("name", Path(source).stem or "sweep"), "[sweep] name")
-    description = head.get("description", "")
-    if not isinstance(description, str):
-        raise _fail("[sweep] description", description, "must be a string")
-    seeds = _seeds(head.get("seeds", 1))
-    batch = _int(1)(head.get("batch", 16), "[sweep] batch")
+            raise unknown_key("top-level sweep", key, TOP_KEYS)
+    given = {k: _checked(_HEAD, k, v, "[sweep]") for k, v in _table(data, "sweep").items()}
+    head = SweepHead(**{"name": Path(source).stem or "sweep", **given})
+    trial = head.trial
 
     base = _table(data, "base")
     for key, value in base.items():
@@ -322,39 +290,26 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
         grids.append(_flatten_grid(table, where, trial))
     rule_options = _table(data, "rule_options")
     for rule, opts in rule_options.items():
-        _choice(rule_names)(rule, "[rule_options] table name")
+        _RULE(rule, "[rule_options] table name")
         if not isinstance(opts, dict):
             raise ConfigError(f"[rule_options.{rule}] must be a table, got {opts!r}")
-    spec = SweepSpec(name=name, trial=trial, seeds=seeds, batch=batch, base=dict(base),
-                     grids=grids, rule_options={k: dict(v) for k, v in rule_options.items()},
-                     source=source, description=description)
+    spec = SweepSpec(name=head.name, trial=trial, seeds=head.seed_list, batch=head.batch,
+                     base=dict(base), grids=grids,
+                     rule_options={k: dict(v) for k, v in rule_options.items()},
+                     source=source, description=head.description)
     spec.trials = expand(spec)
     return spec
-
-
-def _seeds(value: Any) -> list[int]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 1:
-            raise _fail("[sweep] seeds", value, "must be >= 1 (a count) or a list of seeds")
-        return list(range(value))
-    if isinstance(value, list) and value and all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
-        return sorted(set(value))
-    raise _fail("[sweep] seeds", value, "must be a positive count or a non-empty list of "
-                "integers >= 0")
 
 
 def _check_option(key: str, value: Any, where: str, trial: str) -> Any:
     if key == "rule_options":
         raise ConfigError(f"rule options go in [rule_options.RULE] tables (or grid keys "
                           f"rule_options.RULE.KEY), not in {where}")
-    if key not in OPTIONS:
-        raise _unknown(key, OPTIONS, where)
-    opt = OPTIONS[key]
-    if opt.only and opt.only != trial:
-        raise ConfigError(f"{where} {key}: applies to {opt.only} trials only, this sweep runs "
+    only = OPTIONS[key].meta.get("only") if key in OPTIONS else None
+    if only and only != trial:
+        raise ConfigError(f"{where} {key}: applies to {only} trials only, this sweep runs "
                           f"{trial} trials")
-    return opt.check(value, f"{where} {key}")
+    return _checked(OPTIONS, key, value, where)
 
 
 def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, list[Any]]:
@@ -364,7 +319,7 @@ def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, li
             if not isinstance(values, dict):
                 raise ConfigError(f"{where} rule_options must be a table RULE.KEY = [...]")
             for rule, opts in values.items():
-                _choice(rule_names)(rule, f"{where} rule_options table name")
+                _RULE(rule, f"{where} rule_options table name")
                 if not isinstance(opts, dict):
                     raise ConfigError(f"{where} rule_options.{rule} must be a table")
                 for opt, vals in opts.items():
@@ -428,7 +383,7 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     given = set(raw)
     c: dict[str, Any] = {}
     for key, opt in OPTIONS.items():
-        if opt.only and opt.only != trial:
+        if opt.meta.get("only", trial) != trial:
             continue
         c[key] = opt.check(raw[key], key) if key in raw else opt.default
     c["trial"], c["seed"] = trial, int(seed)
@@ -560,7 +515,7 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int) -> dict[st
             allowed = set(cls().options())
             for key in options:
                 if key not in allowed:
-                    raise _unknown(key, allowed, f"[{where}]")
+                    raise unknown_key(f"[{where}]", key, sorted(allowed))
             return cls(**{"seed": seed, **options}).options()
         from xbarmem.learning.classic import get_rule
 
@@ -569,7 +524,7 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int) -> dict[st
         raise ConfigError(f"[{where}]: {exc}") from None
     except ConfigError as exc:
         text = str(exc)
-        raise ConfigError(text if text.startswith(("unknown key", f"[{where}]"))
+        raise ConfigError(text if text.startswith((f"unknown [{where}]", f"[{where}]"))
                           else f"[{where}]: {text}") from None
     return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
 
