@@ -162,7 +162,7 @@ def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
         assert score.cues is not None
         checks["cues_identical"] = checks.get("cues_identical", True) and torch.equal(
             score.cues, cues)
-        lo, hi = memory.bounds()
+        (lo, hi), = memory.bounds()
         pinned = (lo[:, :n] == hi[:, :n]) | torch.eye(n, dtype=torch.bool)
         checks["masks_identical"] = checks.get("masks_identical", True) and torch.equal(
             pinned, mask == 0)

@@ -88,7 +88,7 @@ def test_fixed_point_fast_path_matches_autograd_and_torch_optim(optimizer):
 def test_stable_stop_keeps_fixed_points_and_stops_long_before_the_cap():
     pats = load_mnist(side=8, one_per_class=True)
     mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=2)
-    lo, hi = mem.bounds()
+    (lo, hi), = mem.bounds()
     x = torch.as_tensor(pats.patterns)
     stable = AdaptiveTrainer(objective="fixed-point", max_steps=5000)
     res = stable.fit(x, lo, hi)
@@ -104,7 +104,7 @@ def test_bucketing_and_compaction_do_not_change_fixed_point_results():
     counts = torch.tensor([40, 2, 17, 5, 30, 3])
     x = pool[None].expand(6, -1, -1)
     mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=0)
-    lo, hi = mem.bounds()
+    (lo, hi), = mem.bounds()
     runs = [AdaptiveTrainer(objective="fixed-point", max_steps=400, bucket=b).fit(
         x, lo[None].expand(6, -1, -1), hi[None].expand(6, -1, -1), counts=counts)
         for b in (True, False)]
@@ -191,7 +191,7 @@ def test_search_curve_finds_the_full_curves_capacity_with_fewer_counts():
 def test_large_single_layer_point_is_fast_and_bounded():
     x = torch.as_tensor(random_patterns(40, 512, seed=0).patterns)
     mem = SingleLayerMemory(512, load_preset("paper-sim").with_faults(0.5), fault_seed=0)
-    lo, hi = mem.bounds()
+    (lo, hi), = mem.bounds()
     res = AdaptiveTrainer(objective="fixed-point", max_steps=3000).fit(x, lo, hi)
     assert res.converged.all() and int(res.steps[0]) <= 200
     assert AdaptiveTrainer().fixed_points(res, x).all()

@@ -102,7 +102,7 @@ def test_adaptive_never_moves_stuck_weights_and_respects_intervals():
     mems = [SingleLayerMemory(64, spec, fault_seed=s) for s in range(2)]
     fit_memories(AdaptiveTrainer(max_steps=150, seed=0), x, mems)
     for m in mems:
-        lo, hi = m.bounds()
+        (lo, hi), = m.bounds()
         a = torch.cat([m.target_weights, m.target_bias[:, None]], dim=1)
         assert (a >= lo - 1e-6).all() and (a <= hi + 1e-6).all()
         pinned = lo == hi
@@ -186,7 +186,7 @@ def test_closed_form_warm_start_solves_feasible_fixed_points_at_once():
     pats = load_mnist(side=8, one_per_class=True)
     spec = load_preset("paper-sim").with_faults(0.3)
     mem = SingleLayerMemory(64, spec, fault_seed=2)
-    lo, hi = mem.bounds()
+    (lo, hi), = mem.bounds()
     trainer = AdaptiveTrainer(objective="fixed-point", warm_start=True, max_steps=50)
     res = trainer.fit(torch.as_tensor(pats.patterns), lo, hi)
     assert int(res.steps[0]) <= 2 and bool(res.converged[0])

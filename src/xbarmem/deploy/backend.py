@@ -25,7 +25,7 @@ differential current divided by ``V_read * (g_max - g_min) / w_max`` -- exactly 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.base import LayeredMap, Memory
 from xbarmem.memory.recall import RecallResult, recall
 
 
@@ -74,25 +75,16 @@ class ChipBackend(Protocol):
 
 
 # ---------------------------------------------------------------------------------- the twin
-def layers_of(memory: Any) -> list[Crossbar]:
-    """The crossbar layers of a memory: ``memory.layers`` (multilayer) or ``[memory.crossbar]``
-    (single layer)."""
-    if hasattr(memory, "layers"):
-        return list(memory.layers)
-    if hasattr(memory, "crossbar"):
-        return [memory.crossbar]
-    raise ConfigError(f"{type(memory).__name__} is not a memory (no crossbar or layers)")
+def layers_of(memory: Memory) -> list[Crossbar]:
+    """The crossbar layers of a memory (input layer first)."""
+    return list(memory.layers)
 
 
-def target_parameters(memory: Any) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+def target_parameters(memory: Memory) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
     """The trained target ``(W, b)`` of every layer of ``memory`` (before any write error)."""
-    weights = memory.target_weights
-    if weights is None:
+    if memory.targets is None:
         raise ConfigError("the memory has no target weights (train or program it first)")
-    if isinstance(weights, (list, tuple)):
-        biases = list(memory.target_biases or [None] * len(weights))
-        return list(zip(weights, biases, strict=True))
-    return [(weights, memory.target_bias)]
+    return list(memory.targets)
 
 
 def twin_layer(layer: Crossbar, faults: FaultMap | None = None,
@@ -307,11 +299,11 @@ class BackendMemory:
     so :func:`xbarmem.evaluation.evaluate.evaluate_memory` runs through it unchanged.
 
     Args:
-        memory: the model (digital twin): a single-layer or multilayer memory.
-        backends: one backend per layer (a single backend for a single-layer memory).
+        memory: the model (digital twin), a :class:`~xbarmem.memory.base.Memory`.
+        backends: one backend per layer (a bare backend for a one-layer memory).
     """
 
-    def __init__(self, memory: Any, backends: ChipBackend | Sequence[ChipBackend]) -> None:
+    def __init__(self, memory: Memory, backends: ChipBackend | Sequence[ChipBackend]) -> None:
         self.memory = memory
         self.layers = layers_of(memory)
         self.backends = [backends] if isinstance(backends, ChipBackend) else list(backends)
@@ -344,13 +336,9 @@ class BackendMemory:
             written.append(targets)
         return written
 
-    def matrix(self):
-        """The object :func:`xbarmem.memory.recall.recall` runs through: the backend (single layer) or
-        the stack of backends with tanh hidden units (multilayer)."""
-        if len(self.backends) == 1:
-            return self.backends[0]
-        from xbarmem.memory.multilayer import LayeredMap
-
+    def matrix(self) -> LayeredMap:
+        """The object :func:`xbarmem.memory.recall.recall` runs through: the stack of backends
+        with tanh hidden units (one backend reads exactly as itself)."""
         return LayeredMap(self.backends)
 
     def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
@@ -360,7 +348,7 @@ class BackendMemory:
                       max_iterations=max_iterations, seed=seed)
 
 
-def simulated_backends(memory: Any, *, chip: ChipSpec | None = None,
+def simulated_backends(memory: Memory, *, chip: ChipSpec | None = None,
                        faults: FaultMap | None = None, seed: int = 0,
                        read_averages: int = 1) -> list[SimulatedChip]:
     """One fresh :class:`SimulatedChip` per layer of ``memory`` (layer ``k`` seeded

@@ -64,12 +64,10 @@ def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
 
 
 def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
-    """The cost model's view of a programmed memory: a
-    :class:`~xbarmem.memory.single.SingleLayerMemory` (one layer) or anything with ``layers``
-    (a multilayer memory: hidden layers are tanh with analogue outputs and DAC-driven inputs)."""
+    """The cost model's view of a programmed :class:`~xbarmem.memory.base.Memory`: its first
+    layer's inputs are the recall states, hidden layers are tanh with analogue outputs and
+    DAC-driven inputs, the last layer's outputs feed ``activation``."""
     states = "binary" if activation == "sign" else "analog"
-    if hasattr(memory, "crossbar"):
-        return [LayerLoad.from_crossbar(memory.crossbar, inputs=states, outputs=activation)]
     crossbars = list(memory.layers)
     loads = []
     for k, cb in enumerate(crossbars):
@@ -225,7 +223,7 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
     result = measure_memory(memory, cues, targets, activation=activation,
                             max_iterations=max_iterations, seed=seed)
     result.info.update({
-        "arch": arch, "layer_sizes": getattr(memory, "sizes", [n, n]), "patterns": pset.name,
+        "arch": arch, "layer_sizes": memory.sizes, "patterns": pset.name,
         "n_patterns": pset.n_patterns, "flip": flip, "probes": probes, "chip": spec.name,
         "faults": spec.device.fault_rate, "fault_model": spec.array.fault_model, "rule": rule,
         "seed": seed, "training": {k: v for k, v in memory.info.items()

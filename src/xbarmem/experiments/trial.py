@@ -208,12 +208,6 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> t
     return memories, infos
 
 
-def _multi(memory) -> bool:
-    from xbarmem.memory.multilayer import MultilayerMemory
-
-    return isinstance(memory, MultilayerMemory)
-
-
 def _derived_seed(seed: int, salt: int) -> int:
     return int(np.random.SeedSequence([seed, salt]).generate_state(1)[0])
 
@@ -221,10 +215,9 @@ def _derived_seed(seed: int, salt: int) -> int:
 def program(memory, seed: int, variation: float) -> None:
     """(Re)program ``memory``'s trained targets with programming seed ``seed`` and programming
     variation ``variation`` (see module docstring); the memory keeps its noise-free targets."""
-    targets = _targets(memory)
-    multi = _multi(memory)
-    weights = list(targets[0]) if multi else [targets[0]]
-    biases = list(targets[1]) if multi else [targets[1]]
+    targets = memory.targets
+    weights = [w for w, _ in targets]
+    biases = [b for _, b in targets]
     try:
         if variation > 0:
             gen = torch.Generator().manual_seed(_derived_seed(seed, 0x7A71))
@@ -232,30 +225,22 @@ def program(memory, seed: int, variation: float) -> None:
             noisy_w = []
             for w, peak in zip(weights, peaks, strict=True):
                 dw = variation * peak * torch.randn(w.shape, generator=gen)
-                if not multi:
+                if memory.zero_diagonal:
                     dw.fill_diagonal_(0.0)
                 noisy_w.append(w + dw)
             weights = noisy_w  # biases as trained (§5 perturbs W)
-        _write(memory, weights, biases, seed)
+        memory.program(weights, biases, seed=seed)
     finally:
-        _restore_targets(memory, targets)
+        memory.targets = targets  # the noise-free targets, not the perturbed ones
 
 
 def _peaks(memory, weights, biases, seed: int) -> list[float]:
     """max|W| of every layer as programmed without variation (cached per memory and seed)."""
     cache = memory.__dict__.setdefault("_xbarmem_peaks", {})
     if seed not in cache:
-        _write(memory, weights, biases, seed)
-        programmed = memory.weights if _multi(memory) else [memory.weights]
-        cache[seed] = [float(w.abs().max()) for w in programmed]
-    return cache[seed]
-
-
-def _write(memory, weights, biases, seed: int) -> None:
-    if _multi(memory):
         memory.program(weights, biases, seed=seed)
-    else:
-        memory.program(weights[0], biases[0], seed=seed)
+        cache[seed] = [float(w.abs().max()) for w, _ in memory.programmed_parameters()]
+    return cache[seed]
 
 
 def _protocol(c: dict[str, Any]) -> Protocol:
@@ -267,19 +252,6 @@ def _protocol(c: dict[str, Any]) -> Protocol:
 def _score(memory, stored: PatternSet, c: dict[str, Any]) -> dict[str, Any]:
     program(memory, c["seed"], c["variation"])
     return evaluate_memory(memory, stored, _protocol(c)).as_dict()
-
-
-def _targets(memory):
-    if _multi(memory):
-        return list(memory.target_weights), list(memory.target_biases)
-    return memory.target_weights, memory.target_bias
-
-
-def _restore_targets(memory, targets) -> None:
-    if _multi(memory):
-        memory.target_weights, memory.target_biases = targets
-    else:
-        memory.target_weights, memory.target_bias = targets
 
 
 # --------------------------------------------------------------------------- trials

@@ -70,7 +70,7 @@ def fit_memories(rule, patterns: torch.Tensor, memories: list[SingleLayerMemory]
             if m.has_bias != rule.bias:
                 raise ConfigError(f"rule {'learns' if rule.bias else 'has no'} bias but the "
                                   f"memory has {'a' if m.has_bias else 'no'} bias row")
-        bounds = [m.bounds() for m in memories]
+        bounds = [m.bounds()[0] for m in memories]
         lo = torch.stack([b[0] for b in bounds])
         hi = torch.stack([b[1] for b in bounds])
         weight_noise, read_noise = chip_noise(memories[0])
