@@ -11,7 +11,8 @@ pulse width is not part of the chip spec, so it is a circuit constant here.
 
 TOML files hold exactly these sections and keys; an unknown key, a missing key, a negative or
 non-finite number, a non-integer count or an unknown choice is refused with a
-:class:`~xbarmem.errors.ConfigError` naming the key (``section.key``). Presets:
+:class:`~xbarmem.errors.ConfigError` naming the key (``section.key``; specs are
+:class:`xbarmem.spec.Spec` dataclasses; numbers are stored as floats, counts as ints). Presets:
 
 * ``generic-rram`` -- literature-typical values, every one an assumption stated in the file;
 * ``paper-calibrated`` -- the same values except two constants solved so that the single-layer
@@ -21,20 +22,32 @@ non-finite number, a non-integer count or an unknown choice is refused with a
 
 from __future__ import annotations
 
-import math
-import tomllib
-from dataclasses import asdict, dataclass, fields, replace
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.spec import Presets, Spec, choice, integer, nested, number, text, unknown_key
 
 SIGN_READOUTS = ("comparator", "adc")
 
 
+def _joules(help: str) -> Any:
+    return number(ge=0.0, as_float=True, unit="J", help=help)
+
+
+def _seconds(help: str) -> Any:
+    return number(ge=0.0, as_float=True, unit="s", help=help)
+
+
+def _count(help: str, unit: str = "count") -> Any:
+    return integer(ge=1, unit=unit, help=help)
+
+
+class _Section(Spec, noun="circuit"):
+    """A section of a circuit description (every key required)."""
+
 @dataclass(frozen=True)
-class ArrayRead:
+class ArrayRead(_Section, section="array"):
     """One analogue read of a crossbar.
 
     Attributes:
@@ -43,11 +56,11 @@ class ArrayRead:
             joules; this is also the array term of the read latency.
     """
 
-    pulse_width: float
+    pulse_width: float = _seconds("read pulse width")
 
 
 @dataclass(frozen=True)
-class Drivers:
+class Drivers(_Section, section="drivers"):
     """Row drivers: one per driven row of every array tile a read uses.
 
     Attributes:
@@ -58,13 +71,13 @@ class Drivers:
         settle_latency: seconds for the drivers to settle before the read pulse.
     """
 
-    binary_energy: float
-    dac_energy: float
-    settle_latency: float
+    binary_energy: float = _joules("per driven row segment per read, binary input")
+    dac_energy: float = _joules("per driven row segment per read, analogue input")
+    settle_latency: float = _seconds("driver settling before the pulse")
 
 
 @dataclass(frozen=True)
-class Sensing:
+class Sensing(_Section, section="sensing"):
     """Sensing of column outputs.
 
     The partial currents of the row tiles of one column are summed on a shared output line
@@ -84,17 +97,17 @@ class Sensing:
             converts ``min(columns_per_adc, columns in the tile)`` values in series.
     """
 
-    sign_readout: str
-    comparator_energy: float
-    comparator_latency: float
-    adc_energy: float
-    adc_latency: float
-    adc_bits: int
-    columns_per_adc: int
+    sign_readout: str = choice(SIGN_READOUTS, help="how sign outputs are sensed")
+    comparator_energy: float = _joules("per comparator decision")
+    comparator_latency: float = _seconds("per comparator decision")
+    adc_energy: float = _joules("per conversion")
+    adc_latency: float = _seconds("per conversion")
+    adc_bits: int = _count("resolution of a conversion", "bit")
+    columns_per_adc: int = _count("columns sharing one ADC")
 
 
 @dataclass(frozen=True)
-class Neuron:
+class Neuron(_Section, section="neuron"):
     """Digital neuron update (one per sensed output).
 
     Attributes:
@@ -104,13 +117,13 @@ class Neuron:
         latency: seconds per update (all neurons of a read update in parallel).
     """
 
-    sign_energy: float
-    tanh_energy: float
-    latency: float
+    sign_energy: float = _joules("per sign-neuron update")
+    tanh_energy: float = _joules("per tanh-neuron update")
+    latency: float = _seconds("per neuron update")
 
 
 @dataclass(frozen=True)
-class Movement:
+class Movement(_Section, section="movement"):
     """Moving updated neuron states from the output side back to the row-driver registers.
 
     Attributes:
@@ -119,12 +132,12 @@ class Movement:
         latency: seconds per transfer (one parallel transfer per read).
     """
 
-    bit_energy: float
-    latency: float
+    bit_energy: float = _joules("per bit moved back to the row drivers")
+    latency: float = _seconds("per transfer")
 
 
 @dataclass(frozen=True)
-class Control:
+class Control(_Section, section="control"):
     """Sequencing, once per recall step.
 
     Attributes:
@@ -135,14 +148,14 @@ class Control:
         select_latency: seconds per asynchronous update for the same.
     """
 
-    step_energy: float
-    step_latency: float
-    select_energy: float
-    select_latency: float
+    step_energy: float = _joules("control per recall step")
+    step_latency: float = _seconds("control per recall step")
+    select_energy: float = _joules("neuron selection per asynchronous update")
+    select_latency: float = _seconds("neuron selection per asynchronous update")
 
 
 @dataclass(frozen=True)
-class Programming:
+class Programming(_Section, section="programming"):
     """Iterative write-verify programming of a model's free devices.
 
     Attributes:
@@ -155,183 +168,74 @@ class Programming:
         parallel_devices: devices programmed at the same time.
     """
 
-    pulses_per_device: float
-    write_energy: float
-    write_latency: float
-    verify_energy: float
-    verify_latency: float
-    parallel_devices: int
-
-
-SECTIONS: dict[str, type] = {"array": ArrayRead, "drivers": Drivers, "sensing": Sensing,
-                             "neuron": Neuron, "movement": Movement, "control": Control,
-                             "programming": Programming}
-
-#: Unit of every constant, ``"section.key" -> unit``.
-UNITS: dict[str, str] = {
-    "array.pulse_width": "s",
-    "drivers.binary_energy": "J", "drivers.dac_energy": "J", "drivers.settle_latency": "s",
-    "sensing.sign_readout": "", "sensing.comparator_energy": "J",
-    "sensing.comparator_latency": "s", "sensing.adc_energy": "J", "sensing.adc_latency": "s",
-    "sensing.adc_bits": "bit", "sensing.columns_per_adc": "count",
-    "neuron.sign_energy": "J", "neuron.tanh_energy": "J", "neuron.latency": "s",
-    "movement.bit_energy": "J", "movement.latency": "s",
-    "control.step_energy": "J", "control.step_latency": "s", "control.select_energy": "J",
-    "control.select_latency": "s",
-    "programming.pulses_per_device": "count", "programming.write_energy": "J",
-    "programming.write_latency": "s", "programming.verify_energy": "J",
-    "programming.verify_latency": "s", "programming.parallel_devices": "count",
-}
-_INTEGERS = {"sensing.adc_bits", "sensing.columns_per_adc", "programming.parallel_devices"}
-_CHOICES = {"sensing.sign_readout": SIGN_READOUTS}
-
-
-def _check(key: str, value: Any) -> Any:
-    if key in _CHOICES:
-        if value not in _CHOICES[key]:
-            raise ConfigError(f"circuit {key} must be one of {_CHOICES[key]}, got {value!r}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"circuit {key} must be a number ({UNITS[key]}), got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(f"circuit {key} must be finite, got {value!r}")
-    if value < 0:
-        raise ConfigError(f"circuit {key} must be >= 0 ({UNITS[key]}), got {value!r}")
-    if key in _INTEGERS:
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"circuit {key} must be a positive integer, got {value!r}")
-        return int(value)
-    return float(value)
+    pulses_per_device: float = number(ge=0.0, as_float=True, unit="count",
+                                      help="mean write-verify iterations per device")
+    write_energy: float = _joules("per write pulse")
+    write_latency: float = _seconds("per write pulse")
+    verify_energy: float = _joules("per verify read of one device")
+    verify_latency: float = _seconds("per verify read")
+    parallel_devices: int = _count("devices programmed at the same time")
 
 
 @dataclass(frozen=True)
-class CircuitSpec:
+class CircuitSpec(Spec, noun="circuit"):
     """All constants of the cost model (sections as documented on their classes)."""
 
-    array: ArrayRead
-    drivers: Drivers
-    sensing: Sensing
-    neuron: Neuron
-    movement: Movement
-    control: Control
-    programming: Programming
-    name: str = "custom"
-    description: str = ""
-    source: str = ""
+    array: ArrayRead = nested(ArrayRead, required=True)
+    drivers: Drivers = nested(Drivers, required=True)
+    sensing: Sensing = nested(Sensing, required=True)
+    neuron: Neuron = nested(Neuron, required=True)
+    movement: Movement = nested(Movement, required=True)
+    control: Control = nested(Control, required=True)
+    programming: Programming = nested(Programming, required=True)
+    name: str = text(default="custom", help="circuit name")
+    description: str = text(default="", help="free text")
+    source: str = text(default="", help="where the values come from")
 
-    def __post_init__(self) -> None:
-        for section in SECTIONS:
-            for f in fields(getattr(self, section)):
-                key = f"{section}.{f.name}"
-                _check(key, getattr(getattr(self, section), f.name))
-
-    # ------------------------------------------------------------------ access
     def get(self, key: str) -> Any:
-        """Value of ``"section.key"``."""
+        """Value of ``"section.key"`` (ConfigError naming an unknown key)."""
         section, name = _split(key)
         return getattr(getattr(self, section), name)
 
     def with_value(self, key: str, value: Any) -> CircuitSpec:
         """Copy with ``"section.key"`` set to ``value`` (validated)."""
         section, name = _split(key)
-        value = _check(key, value)
-        return replace(self, **{section: replace(getattr(self, section), **{name: value})})
+        return self.replace(**{section: getattr(self, section).replace(**{name: value})})
 
     def constants(self) -> dict[str, Any]:
         """Flat ``{"section.key": value}`` of every constant."""
-        return {f"{s}.{k}": v for s in SECTIONS for k, v in asdict(getattr(self, s)).items()}
+        return {f"{s}.{k}": v for s in SECTIONS for k, v in getattr(self, s).to_dict().items()}
 
-    # ------------------------------------------------------------------ (de)serialisation
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (TOML/JSON serialisable); ``from_dict(to_dict())`` is the identity."""
-        return {"name": self.name, "description": self.description, "source": self.source,
-                **{s: asdict(getattr(self, s)) for s in SECTIONS}}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, name: str | None = None,
-                  where: str = "circuit") -> CircuitSpec:
-        """Build and validate; unknown, missing and bad keys raise :class:`ConfigError`
-        naming the key (``where`` prefixes the message, e.g. the file name)."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: a circuit description must be a table")
-        unknown = sorted(set(data) - {"name", "description", "source", *SECTIONS})
-        if unknown:
-            raise ConfigError(f"{where}: unknown circuit key {unknown[0]!r} (sections: "
-                              f"{', '.join(SECTIONS)})")
-        built = {}
-        for section, klass in SECTIONS.items():
-            table = data.get(section)
-            if table is None:
-                raise ConfigError(f"{where}: missing circuit section [{section}]")
-            if not isinstance(table, dict):
-                raise ConfigError(f"{where}: [{section}] must be a table, got {table!r}")
-            names = [f.name for f in fields(klass)]
-            extra = sorted(set(table) - set(names))
-            if extra:
-                raise ConfigError(f"{where}: unknown circuit key {section}.{extra[0]} "
-                                  f"(allowed: {', '.join(f'{section}.{n}' for n in names)})")
-            missing = [n for n in names if n not in table]
-            if missing:
-                raise ConfigError(f"{where}: missing circuit key {section}.{missing[0]} "
-                                  f"({UNITS[f'{section}.{missing[0]}'] or 'choice'})")
-            try:
-                values = {n: _check(f"{section}.{n}", table[n]) for n in names}
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
-            built[section] = klass(**values)
-        return cls(**built, name=str(name or data.get("name", "custom")),
-                   description=str(data.get("description", "")),
-                   source=str(data.get("source", "")))
+#: Section name -> section class, in file order.
+SECTIONS: dict[str, type[Spec]] = {
+    k: f.nested for k, f in CircuitSpec.spec_fields().items() if f.nested is not None}
 
-    def to_toml(self) -> str:
-        """TOML text of this circuit (readable by :func:`load_circuit`), units as comments."""
-        lines = [f"name = {_toml(self.name)}", f"description = {_toml(self.description)}",
-                 f"source = {_toml(self.source)}"]
-        for section in SECTIONS:
-            lines.append(f"\n[{section}]")
-            for key, value in asdict(getattr(self, section)).items():
-                unit = UNITS[f"{section}.{key}"]
-                lines.append(f"{key} = {_toml(value)}" + (f"  # {unit}" if unit else ""))
-        return "\n".join(lines) + "\n"
+#: Unit of every constant, ``"section.key" -> unit`` (``""`` for a choice).
+UNITS: dict[str, str] = {k: f.unit for k, f in CircuitSpec.spec_fields().items()
+                         if "." in k}
 
 
 def _split(key: str) -> tuple[str, str]:
+    if key not in UNITS:
+        raise unknown_key("circuit", key, list(UNITS))
     section, _, name = key.partition(".")
-    if section not in SECTIONS or name not in {f.name for f in fields(SECTIONS[section])}:
-        raise ConfigError(f"unknown circuit key {key!r} (keys: {', '.join(UNITS)})")
     return section, name
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return repr(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
-def _folder():
-    return resources.files("xbarmem.energy") / "circuits"
+_PRESETS = Presets(CircuitSpec, "xbarmem.energy", "circuits", "circuit")
 
 
 def circuit_names() -> list[str]:
     """Names of the shipped circuit presets."""
-    return sorted(p.name[:-5] for p in _folder().iterdir() if p.name.endswith(".toml"))
+    return _PRESETS.names()
 
 
 def load_circuit(source: str | Path | CircuitSpec) -> CircuitSpec:
-    """A circuit from a preset name, a TOML file path, or an existing spec."""
-    if isinstance(source, CircuitSpec):
-        return source
-    text = str(source)
-    if text in circuit_names():
-        data = tomllib.loads((_folder() / f"{text}.toml").read_text())
-        return CircuitSpec.from_dict(data, name=text, where=f"circuit preset {text}")
-    path = Path(text)
-    if not path.is_file():
-        raise FileFormatError(f"no circuit preset or file named {text!r} "
-                              f"(presets: {', '.join(circuit_names())})")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
-    return CircuitSpec.from_dict(data, name=data.get("name", path.stem), where=str(path))
+    """A circuit from a preset name, a TOML file path, or an existing spec.
+
+    Raises:
+        FileFormatError: no such preset or file, or not TOML.
+        ConfigError: bad content (message prefixed by the file or preset name).
+    """
+    return _PRESETS.load(source)

@@ -1,0 +1,533 @@
+"""Validated specs: dataclasses whose fields declare their constraints once.
+
+A spec is a dataclass deriving from :class:`Spec` whose fields are declared with the helpers
+below (:func:`number`, :func:`integer`, :func:`choice`, :func:`flag`, :func:`text`,
+:func:`listof`, :func:`nested`, or :func:`option` for any :class:`Rule`)::
+
+    @dataclass(frozen=True)
+    class DeviceSpec(Spec, section="device", noun="chip"):
+        g_min: float = number(default=2e-6, ge=0.0, unit="S", help="lowest conductance")
+        levels: int = integer(default=0, ge=0, help="programmable levels, 0 = continuous")
+
+        def validate(self) -> None:          # optional: rules involving several fields
+            if self.g_min >= self.g_max: raise ConfigError("device.g_min must be below ...")
+
+    @dataclass(frozen=True)
+    class ChipSpec(Spec, noun="chip"):
+        name: str = text(default="custom")
+        device: DeviceSpec = nested(DeviceSpec)
+
+Contracts:
+
+* Construction validates every field (then :meth:`Spec.validate`; a subclass defining its own
+  ``__post_init__`` must call ``super().__post_init__()``) and raises
+  :class:`~xbarmem.errors.ConfigError` naming the dotted key: ``device.g_min must be
+  >= 0.0 (S), got -1``. ``section`` is the key prefix of the class's fields; ``noun`` names the
+  kind of description in unknown/missing-key messages (``unknown chip key device.gmin``).
+* Values are stored as given (an int stays an int in a float field) unless the field says
+  ``as_float=True`` or its rule converts (lists with ``unique_sorted``): ``to_dict`` output is
+  hashed by callers, so validation never changes a value silently otherwise.
+* ``from_dict(to_dict())``, ``from_toml(to_toml())`` and ``from_json(to_json())`` give back an
+  equal spec (TOML has no null: a ``None`` value is left out and read back as the default).
+  ``to_dict`` lists plain fields first, then nested specs, each in declaration
+  order. ``from_dict`` refuses unknown and missing keys naming them.
+* :meth:`Spec.spec_fields` lists every field (nested ones with dotted keys) with its help, unit,
+  rule text and default, for ``--help`` texts.
+* :class:`Presets` loads "a preset name or a TOML file" for any spec with a ``name`` field.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import json
+import math
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import MISSING, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import tomli_w
+
+from xbarmem.errors import ConfigError, FileFormatError
+
+__all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Number", "Presets", "Rule", "Spec",
+           "Text", "choice", "flag", "integer", "listof", "nested", "number", "option",
+           "text", "unknown_key"]
+
+S = TypeVar("S", bound="Spec")
+_META = "xbarmem.spec"
+_INFOS: dict[type, list[FieldInfo]] = {}
+
+
+# --------------------------------------------------------------------------- rules
+class Rule:
+    """A constraint on one value: ``rule(value, key)`` returns the (possibly converted) value or
+    raises ``ConfigError("{key} must be {rule.what}, got {value!r}")``."""
+
+    what = "a value"
+
+    @property
+    def plural(self) -> str:
+        """Text for a list of such values (``"numbers >= 0"``)."""
+        return f"values that are {self.what}"
+
+    def accepts(self, value: Any) -> bool:
+        return True
+
+    def convert(self, value: Any) -> Any:
+        return value
+
+    def __call__(self, value: Any, key: str, unit: str = "") -> Any:
+        if not self.accepts(value):
+            raise ConfigError(f"{key} must be {self.what}{f' ({unit})' if unit else ''}, "
+                              f"got {value!r}")
+        return self.convert(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Number(Rule):
+    """A real number (bools refused), finite, within optional bounds; ``integer=True`` accepts
+    Python ints only; ``as_float=True`` stores ints as floats."""
+
+    def __init__(self, *, ge: float | None = None, gt: float | None = None,
+                 le: float | None = None, lt: float | None = None, integer: bool = False,
+                 as_float: bool = False) -> None:
+        self.ge, self.gt, self.le, self.lt = ge, gt, le, lt
+        self.integer, self.as_float = integer, as_float
+        self.noun = "integer" if integer else "number"
+        low = f"[{ge}" if ge is not None else f"({gt}" if gt is not None else None
+        high = f"{le}]" if le is not None else f"{lt})" if lt is not None else None
+        if low and high:
+            self.bounds = f" in {low}, {high}"
+        else:
+            self.bounds = "".join(f" {op} {b}" for op, b in (
+                (">=", ge), (">", gt), ("<=", le), ("<", lt)) if b is not None)
+        self.what = f"{'an' if integer else 'a'} {self.noun}{self.bounds}"
+
+    @property
+    def plural(self) -> str:
+        return f"{self.noun}s{self.bounds}"
+
+    def accepts(self, value: Any) -> bool:
+        if not _is_number(value) or (self.integer and not isinstance(value, int)):
+            return False
+        return math.isfinite(value) and all(test for test in (
+            self.ge is None or value >= self.ge, self.gt is None or value > self.gt,
+            self.le is None or value <= self.le, self.lt is None or value < self.lt))
+
+    def convert(self, value: Any) -> Any:
+        return int(value) if self.integer else float(value) if self.as_float else value
+
+    def __call__(self, value: Any, key: str, unit: str = "") -> Any:
+        if _is_number(value) and not math.isfinite(value):
+            raise ConfigError(f"{key} must be finite, got {value!r}")
+        if _is_number(value) and not self.integer and not self.accepts(value):
+            # a number out of range: name the bounds only
+            raise ConfigError(f"{key} must be{self.bounds}{f' ({unit})' if unit else ''}, "
+                              f"got {value!r}")
+        return super().__call__(value, key, unit)
+
+
+class Choice(Rule):
+    """One of fixed values (a sequence, or a function returning one, read at check time)."""
+
+    def __init__(self, values: Sequence[Any] | Callable[[], Sequence[Any]]) -> None:
+        self._values = values
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        return tuple(self._values() if callable(self._values) else self._values)
+
+    @property
+    def what(self) -> str:  # type: ignore[override]
+        return f"one of {', '.join(map(repr, self.values))}"
+
+    def accepts(self, value: Any) -> bool:
+        return any(type(v) is type(value) and v == value for v in self.values)
+
+
+class Text(Rule):
+    """A string; ``nonempty=True`` also refuses blank ones."""
+
+    def __init__(self, *, nonempty: bool = False) -> None:
+        self.nonempty = nonempty
+        self.what = "a non-empty string" if nonempty else "a string"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and (not self.nonempty or bool(value.strip()))
+
+
+class Flag(Rule):
+    """``True`` or ``False`` (no other value is taken as a truth value)."""
+
+    what = "true or false"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+
+class ListOf(Rule):
+    """A list of ``item`` values (non-empty unless ``nonempty=False``); items are converted;
+    ``unique_sorted=True`` returns them sorted without repeats."""
+
+    def __init__(self, item: Rule, *, nonempty: bool = True, unique_sorted: bool = False) -> None:
+        self.item, self.nonempty, self.unique_sorted = item, nonempty, unique_sorted
+        self.what = f"a{' non-empty' if nonempty else ''} list of {item.plural}"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list) and (bool(value) or not self.nonempty) and all(
+            self.item.accepts(v) for v in value)
+
+    def convert(self, value: Any) -> Any:
+        items = [self.item.convert(v) for v in value]
+        return sorted(set(items)) if self.unique_sorted else items
+
+
+class AnyOf(Rule):
+    """The first of several rules that accepts the value (converted by that rule)."""
+
+    def __init__(self, *rules: Rule) -> None:
+        self.rules = rules
+        self.what = " or ".join(r.what for r in rules)
+
+    def accepts(self, value: Any) -> bool:
+        return any(r.accepts(value) for r in self.rules)
+
+    def convert(self, value: Any) -> Any:
+        return next(r for r in self.rules if r.accepts(value)).convert(value)
+
+
+class _Optional(Rule):
+    def __init__(self, rule: Rule) -> None:
+        self.rule, self.what = rule, f"{rule.what} (or none)"
+
+    def accepts(self, value: Any) -> bool:
+        return value is None or self.rule.accepts(value)
+
+    def convert(self, value: Any) -> Any:
+        return None if value is None else self.rule.convert(value)
+
+    def __call__(self, value: Any, key: str, unit: str = "") -> Any:
+        return None if value is None else self.rule(value, key, unit)
+
+
+# --------------------------------------------------------------------------- field helpers
+def option(rule: Rule, default: Any = MISSING, *, help: str = "", unit: str = "",
+           optional: bool = False, meta: dict[str, Any] | None = None) -> Any:
+    """A dataclass field checked by ``rule``. No ``default``: the field is required.
+    ``optional=True`` also accepts ``None``; ``meta`` is free data shown in :class:`FieldInfo`
+    (e.g. which trials an option applies to). Mutable defaults (lists, dicts) are copied per
+    instance."""
+    info = {"rule": _Optional(rule) if optional else rule, "help": help, "unit": unit,
+            "meta": dict(meta or {})}
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: copy.deepcopy(default),
+                                 metadata={_META: info})
+    return dataclasses.field(default=default, metadata={_META: info})
+
+
+def number(default: Any = MISSING, *, ge: float | None = None, gt: float | None = None,
+           le: float | None = None, lt: float | None = None, as_float: bool = False,
+           **kw: Any) -> Any:
+    """A finite real-number field (see :class:`Number`); ``kw`` as :func:`option`."""
+    return option(Number(ge=ge, gt=gt, le=le, lt=lt, as_float=as_float), default, **kw)
+
+
+def integer(default: Any = MISSING, *, ge: int | None = None, le: int | None = None,
+            **kw: Any) -> Any:
+    """An integer field (Python ``int``, bools refused); ``kw`` as :func:`option`."""
+    return option(Number(ge=ge, le=le, integer=True), default, **kw)
+
+
+def choice(values: Sequence[Any] | Callable[[], Sequence[Any]], default: Any = MISSING,
+           **kw: Any) -> Any:
+    """A field taking one of ``values``; ``kw`` as :func:`option`."""
+    return option(Choice(values), default, **kw)
+
+
+def flag(default: Any = MISSING, **kw: Any) -> Any:
+    """A boolean field; ``kw`` as :func:`option`."""
+    return option(Flag(), default, **kw)
+
+
+def text(default: Any = MISSING, *, nonempty: bool = False, **kw: Any) -> Any:
+    """A string field; ``kw`` as :func:`option`."""
+    return option(Text(nonempty=nonempty), default, **kw)
+
+
+def listof(item: Rule, default: Any = MISSING, *, nonempty: bool = True,
+           unique_sorted: bool = False, **kw: Any) -> Any:
+    """A list field whose items follow ``item`` (see :class:`ListOf`)."""
+    return option(ListOf(item, nonempty=nonempty, unique_sorted=unique_sorted), default, **kw)
+
+
+def nested(cls: type[Spec], *, required: bool = False, help: str = "") -> Any:
+    """A field holding another spec (a TOML table); default ``cls()`` unless ``required``."""
+    info = {"nested": cls, "help": help, "unit": "", "meta": {}}
+    if required:
+        return dataclasses.field(metadata={_META: info})
+    return dataclasses.field(default_factory=cls, metadata={_META: info})
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One declared field: dotted ``key``, ``help``, ``unit``, ``rule`` (``None`` for a nested
+    spec), ``nested`` spec class, ``required``, free ``meta`` data and the ``default``."""
+
+    key: str
+    help: str
+    unit: str
+    rule: Rule | None
+    nested: type[Spec] | None
+    required: bool
+    meta: dict[str, Any]
+    field: dataclasses.Field
+
+    @property
+    def what(self) -> str:
+        """The rule as text (``"a number >= 0.0"``; a nested spec: ``"a table"``)."""
+        return self.rule.what if self.rule is not None else "a table"
+
+    @property
+    def default(self) -> Any:
+        """The default value (a fresh copy for mutable ones); ``None`` when required."""
+        if self.field.default_factory is not MISSING:
+            return self.field.default_factory()
+        return None if self.field.default is MISSING else self.field.default
+
+    def check(self, value: Any, key: str | None = None) -> Any:
+        """``value`` validated (and converted) for this field; errors name ``key``
+        (default: the field's dotted key)."""
+        if self.rule is None:
+            raise ConfigError(f"{key or self.key}: a nested spec is checked by its class")
+        return self.rule(value, key or self.key, self.unit)
+
+
+def unknown_key(noun: str, key: str, allowed: Sequence[str]) -> ConfigError:
+    """The error for an unknown key: names it, lists ``allowed`` and the closest match."""
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return ConfigError(f"unknown {noun} key {key} (allowed: {', '.join(allowed)}){hint}")
+
+
+# --------------------------------------------------------------------------- the base class
+class Spec:
+    """Base of validated dataclass specs (see the module docstring for how to declare one).
+
+    Class keywords: ``section`` -- key prefix of this class's fields in messages (``"device"``
+    gives ``device.g_min``); ``noun`` -- what the description is called in unknown/missing-key
+    messages (``"chip"``). Both are inherited."""
+
+    _section: ClassVar[str] = ""
+    _noun: ClassVar[str] = "config"
+
+    def __init_subclass__(cls, *, section: str | None = None, noun: str | None = None,
+                          **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if section is not None:
+            cls._section = section
+        if noun is not None:
+            cls._noun = noun
+
+    @classmethod
+    def _key(cls, name: str) -> str:
+        return f"{cls._section}.{name}" if cls._section else name
+
+    @classmethod
+    def _infos(cls) -> list[FieldInfo]:
+        """The init fields; one declared without a helper takes any value."""
+        if cls not in _INFOS:
+            plain = {"rule": Rule(), "help": "", "unit": "", "meta": {}}
+            _INFOS[cls] = [
+                FieldInfo(cls._key(f.name), info["help"], info["unit"], info.get("rule"),
+                          info.get("nested"), f.default is MISSING and
+                          f.default_factory is MISSING, info["meta"], f)
+                for f in dataclasses.fields(cls) if f.init  # type: ignore[arg-type]
+                for info in [f.metadata.get(_META, plain)]]
+        return _INFOS[cls]
+
+    @classmethod
+    def spec_fields(cls) -> dict[str, FieldInfo]:
+        """Every declared field by dotted key, nested specs' fields included (after the
+        nested field itself), in declaration order."""
+        out: dict[str, FieldInfo] = {}
+        for info in cls._infos():
+            out[info.key] = info
+            if info.nested is not None:
+                out.update(info.nested.spec_fields())
+        return out
+
+    # ------------------------------------------------------------------ validation
+    def __post_init__(self) -> None:
+        for info in self._infos():
+            name = info.field.name
+            value = getattr(self, name)
+            if info.nested is not None:
+                if not isinstance(value, info.nested):
+                    raise ConfigError(f"{info.key} must be a {info.nested.__name__}, "
+                                      f"got {value!r}")
+                continue
+            checked = info.check(value)
+            if checked is not value:
+                object.__setattr__(self, name, checked)
+        self.validate()
+
+    def validate(self) -> None:
+        """Rules involving several fields; raise :class:`ConfigError` naming the keys.
+        Called after every field is checked. Default: none."""
+
+    def replace(self: S, **changes: Any) -> S:
+        """Copy with some fields changed (validated); unknown names raise ConfigError."""
+        names = [i.field.name for i in self._infos()]
+        for name in changes:
+            if name not in names:
+                raise unknown_key(self._noun, self._key(name), [self._key(n) for n in names])
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    # ------------------------------------------------------------------ dict / TOML / JSON
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (TOML/JSON-able): plain fields first, then nested specs' tables."""
+        infos = self._infos()
+        out = {i.field.name: copy.deepcopy(getattr(self, i.field.name))
+               for i in infos if i.nested is None}
+        out.update({i.field.name: getattr(self, i.field.name).to_dict()
+                    for i in infos if i.nested is not None})
+        return out
+
+    @classmethod
+    def from_dict(cls: type[S], data: Any) -> S:
+        """Build and validate from a dict; unknown and missing keys raise ConfigError naming
+        them (``unknown chip key device.gmin (allowed: ...)``)."""
+        noun = cls._noun
+        if not isinstance(data, dict):
+            raise ConfigError(f"a {noun} description must be a table, got "
+                              f"{type(data).__name__}")
+        infos = cls._infos()
+        by_name = {i.field.name: i for i in infos}
+        for name in data:
+            if name not in by_name:
+                raise unknown_key(noun, cls._key(name), [i.key for i in infos])
+        values = {}
+        for name, info in by_name.items():
+            if name not in data:
+                if info.required:
+                    raise ConfigError(_missing(noun, info))
+                continue
+            value = data[name]
+            if info.nested is not None:
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{noun} section [{info.key}] must be a table, "
+                                      f"got {value!r}")
+                value = info.nested.from_dict(value)
+            values[name] = value
+        return cls(**values)
+
+    def to_toml(self) -> str:
+        """TOML text (written by ``tomli_w``) with each value's unit as a comment."""
+        return _toml(self, "")
+
+    @classmethod
+    def from_toml(cls: type[S], text: str) -> S:
+        """Parse TOML text and :meth:`from_dict` it (FileFormatError if not TOML)."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise FileFormatError(f"not valid TOML ({exc})") from None
+        return cls.from_dict(data)
+
+    def to_json(self, indent: int | None = 1) -> str:
+        """JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls: type[S], text: str) -> S:
+        """Parse JSON text and :meth:`from_dict` it (FileFormatError if not JSON)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"not valid JSON ({exc})") from None
+        return cls.from_dict(data)
+
+
+def _missing(noun: str, info: FieldInfo) -> str:
+    if info.nested is not None:
+        return f"missing {noun} section [{info.key}]"
+    return f"missing {noun} key {info.key}" + (f" ({info.unit})" if info.unit else "")
+
+
+def _toml(spec: Spec, table: str) -> str:
+    """TOML of ``spec`` as the table ``table`` ("" = top level): one ``tomli_w`` line per plain
+    value (strings never span lines), unit comments, then nested tables."""
+    lines = [f"[{table}]"] if table else []
+    tables = []
+    for info in spec._infos():
+        value = getattr(spec, info.field.name)
+        if info.nested is not None:
+            tables.append(_toml(value, f"{table}.{info.field.name}".lstrip(".")))
+            continue
+        if value is None:  # TOML has no null: read back as the field's default
+            continue
+        if isinstance(value, dict) or (isinstance(value, list) and any(
+                isinstance(v, dict) for v in value)):
+            raise TypeError(f"{info.key}: tables inside a plain field cannot be written")
+        line = tomli_w.dumps({info.field.name: value}).rstrip("\n")
+        lines.append(line + (f"  # {info.unit}" if info.unit and "\n" not in line else ""))
+    return "\n".join([*lines, *("\n" + t.rstrip("\n") for t in tables)]) + "\n"
+
+
+# --------------------------------------------------------------------------- presets
+class Presets:
+    """Named specs shipped as ``<package>/<folder>/<name>.toml``, and the shared loader of
+    "a preset name, a TOML file path, or a spec" (``noun`` names the kind in messages)."""
+
+    def __init__(self, cls: type[Spec], package: str, folder: str, noun: str) -> None:
+        self.cls, self.package, self.folder, self.noun = cls, package, folder, noun
+
+    def names(self) -> list[str]:
+        """Names of the shipped presets, sorted."""
+        folder = resources.files(self.package) / self.folder
+        return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+    def preset(self, name: str) -> Any:
+        """The preset ``name`` (its ``name`` field set to it); ConfigError if unknown."""
+        names = self.names()
+        if name not in names:
+            raise ConfigError(f"unknown {self.noun} preset {name!r} (available: "
+                              f"{', '.join(names)})")
+        text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
+        return self._build(tomllib.loads(text), name, f"{self.noun} preset {name}")
+
+    def load(self, source: str | Path | Spec) -> Any:
+        """A spec from a preset name, a TOML file path, or an existing spec (returned as is).
+
+        Raises:
+            FileFormatError: no such preset or file, or the file is not TOML.
+            ConfigError: bad content, prefixed by the file or preset name.
+        """
+        if isinstance(source, self.cls):
+            return source
+        text = str(source)
+        if text in self.names():
+            return self.preset(text)
+        path = Path(text)
+        if not path.is_file():
+            raise FileFormatError(f"no {self.noun} preset or file named {text!r} "
+                                  f"(presets: {', '.join(self.names())})")
+        try:
+            data = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
+        return self._build(data, data.get("name", path.stem), str(path))
+
+    def _build(self, data: dict[str, Any], name: Any, where: str) -> Any:
+        try:
+            return self.cls.from_dict({**data, "name": name})
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
