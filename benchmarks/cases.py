@@ -44,7 +44,8 @@ from xbarmem import (
     random_patterns,
     train,
 )
-from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+from xbarmem.learning.fit import fit_memories
+from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.evaluation.curve import capacity_from_curve, recall_curve, search_curve
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.memory.multilayer import MultilayerMemory
@@ -417,7 +418,7 @@ def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protoc
         with PeakMemory() as mem:
             start = time.perf_counter()
             mem_x = MultilayerMemory(n, cfg.ml_hidden, chip, faults)
-            info = fit_multilayer(trainer, x, [mem_x], kind=pset.kind, program_seed=cfg.seed)[0]
+            info = fit_memories(trainer, x, [mem_x], kind=pset.kind, program_seed=cfg.seed)[0]
             train_seconds = time.perf_counter() - start
             score = evaluate_memory(mem_x, pset, protocol)
             wall = time.perf_counter() - start

@@ -1,8 +1,8 @@
 """Chip backends: the physical side of a trained memory, behind one small protocol.
 
-A trained model is a *digital twin* of the chip: its :class:`~xbarmem.hardware.crossbar.Crossbar` layers
-know the device physics, the fault map, the placement of ``[W | b]`` on the arrays and the
-weight-to-conductance mapping. A **backend** is the thing that really holds the conductances:
+A trained model is a *digital twin* of the chip: its
+:class:`~xbarmem.hardware.crossbar.Crossbar` layers know the device physics, the fault map,
+the placement of ``[W | b]`` on the arrays and the weight-to-conductance mapping. A **backend** is the thing that really holds the conductances:
 xbarmem's simulated chip (:class:`SimulatedChip`), a user's hardware driver
 (:class:`DriverBackend` around an :class:`ArrayDriver`), or another simulator. The twin computes
 conductance targets (:func:`conductance_targets`); the backend writes them, reads them back and
@@ -343,7 +343,8 @@ class BackendMemory:
 
     def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
-        """Recall from ``cues`` ``(B, N)`` through the backends; see :func:`xbarmem.memory.recall`."""
+        """Recall from ``cues`` ``(B, N)`` through the backends; see
+        :func:`xbarmem.memory.recall.recall`."""
         return recall(self.matrix(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)
 

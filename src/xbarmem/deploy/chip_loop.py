@@ -43,6 +43,8 @@ from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.base import Problem
+from xbarmem.learning.classic import get_rule
 from xbarmem.memory.base import Memory
 
 
@@ -85,27 +87,16 @@ def default_trainer(memory: Memory) -> AdaptiveTrainer:
     info = memory.info or {}
     options = dict(info.get("rule_options", {})) if info.get("rule") == "adaptive" else {}
     options["bias"] = memory.has_bias
-    if len(memory.layers) > 1:
-        from xbarmem.learning.multilayer import MultilayerTrainer
-
-        return MultilayerTrainer(**options)
-    options.pop("init_scale", None)
-    return AdaptiveTrainer(**options)
+    return get_rule("adaptive", **options)
 
 
-def _retrain(trainer, twin: Memory, x: torch.Tensor, kind: str
+def _retrain(rule, twin: Memory, x: torch.Tensor, kind: str
              ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Train against the twin's realisable intervals; ``[(W, b)]`` per layer."""
-    weight_noise, read_noise = twin.noise()
-    bounds = twin.bounds()
-    if len(bounds) == 1:
-        lo, hi = bounds[0]
-        res = trainer.fit(x, lo, hi, kind=kind, weight_noise=weight_noise,
-                          read_noise=read_noise)
-        return [(res.weights[0], res.bias[0] if twin.has_bias else None)]
-    res = trainer.fit(x, bounds, kind=kind, weight_noise=weight_noise, read_noise=read_noise)
-    return [(w[0], b[0] if twin.has_bias else None)
-            for w, b in zip(res.weights, res.biases, strict=True)]
+    """Train ``rule`` against the twin's realisable intervals; ``[(W, b)]`` per layer."""
+    result = rule.fit(Problem.for_memories(x, [twin], kind=kind))
+    biases = result.biases if result.biases is not None and twin.has_bias else None
+    return [(w[0], None if biases is None else biases[k][0])
+            for k, w in enumerate(result.weights)]
 
 
 class _Loop:
@@ -243,5 +234,6 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
             break
     adapted = loop.adapted(params, log)
     settings = {"rounds": rounds, "target": target, "tolerance_uS": tolerance * 1e6,
-                "protocol": protocol.as_dict(), "trainer": trainer.options()}
+                "protocol": protocol.as_dict(),
+                "trainer": trainer.options(len(memory.layers))}
     return AdaptResult(log, adapted, adapted.faults, reached, settings)

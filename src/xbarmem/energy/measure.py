@@ -30,8 +30,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, uses_bias
-from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.learning.fit import fit_memories, make_memory
 
 ARCHS = ("single", "multilayer")
 
@@ -156,29 +155,20 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it.
 
     Single layer: any rule (the adaptive rule with a bias row). Multilayer: the hardware-
-    adaptive multilayer trainer (:mod:`xbarmem.learning.multilayer`) with ``hidden`` widths.
-    Faults come from the chip's rates with seed ``seed``; programming error also uses ``seed``.
+    adaptive rule with ``hidden`` widths. Faults come from the chip's rates with seed
+    ``seed``; programming error also uses ``seed``.
     """
     x = torch.as_tensor(patterns, dtype=torch.float32)
-    n = int(x.shape[1])
     options: dict[str, Any] = {"seed": seed, "max_steps": max_steps} if rule == "adaptive" \
         else {}
-    if arch == "single":
-        rule_obj = get_rule(rule, **options)
-        memory = SingleLayerMemory(n, chip, bias=uses_bias(rule_obj), fault_seed=seed)
-        fit_memories(rule_obj, x, [memory], program_seed=seed)
-        return memory
-    if arch != "multilayer":
-        raise ConfigError(f"arch must be one of {ARCHS}, got {arch!r}")
-    if rule != "adaptive":
+    if arch == "multilayer" and rule != "adaptive":
         raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
-    if hidden is None:
+    if arch == "multilayer" and hidden is None:
         raise ConfigError("a multilayer memory needs --hidden (hidden layer width)")
-    from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
-    from xbarmem.memory.multilayer import MultilayerMemory
-
-    memory = MultilayerMemory(n, hidden, chip, fault_seed=seed)
-    fit_multilayer(MultilayerTrainer(**options), x, [memory], program_seed=seed)
+    rule_obj = get_rule(rule, **options)
+    memory = make_memory(int(x.shape[1]), arch=arch, hidden=hidden, chip=chip,
+                         bias=rule_obj.bias, fault_seed=seed)
+    fit_memories(rule_obj, x, [memory], program_seed=seed)
     return memory
 
 

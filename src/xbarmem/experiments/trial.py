@@ -1,9 +1,10 @@
 """The trial function: resolved trial configurations in, result rows out.
 
-Built on the library's own pieces: pattern loaders (:mod:`xbarmem.data.patterns`), seeded fault maps,
-:func:`xbarmem.learning.fit.fit_memories` / :func:`xbarmem.learning.multilayer.fit_multilayer`
-(batched training), :func:`xbarmem.evaluation.evaluate.evaluate_memory`,
-:func:`xbarmem.evaluation.curve.capacity_from_curve` and :func:`xbarmem.evaluation.capacity.find_capacity`.
+Built on the library's own pieces: pattern loaders (:mod:`xbarmem.data.patterns`), seeded fault
+maps, :func:`xbarmem.learning.fit.fit_memories` (batched training),
+:func:`xbarmem.evaluation.evaluate.evaluate_memory`,
+:func:`xbarmem.evaluation.curve.capacity_from_curve` and
+:func:`xbarmem.evaluation.capacity.find_capacity`.
 
 **Groups.** :func:`plan_groups` splits a sweep into groups, deterministically from the sweep's
 full trial list (so a resumed sweep forms the same groups): evaluate trials that differ only in
@@ -60,8 +61,8 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, uses_bias
-from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.learning.fit import fit_memories, make_memory
+from xbarmem.memory.multilayer import arrays_for_layers, layer_sizes
 
 #: options that change only how a trained network is programmed and tested
 PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
@@ -171,18 +172,16 @@ def _chip(c: dict[str, Any]) -> ChipSpec:
     return ChipSpec.from_dict(c["chip_spec"])
 
 
-def _build(c: dict[str, Any]):
-    """An untrained memory for config ``c`` on its seeded chip."""
+def _build(c: dict[str, Any], rule):
+    """An untrained memory for config ``c`` on its seeded chip (bias rows as ``rule``'s)."""
     chip, n, seed = _chip(c), c["n_neurons"], c["seed"]
     if c["arch"] == "multilayer":
-        from xbarmem.memory.multilayer import MultilayerMemory, arrays_for_layers, layer_sizes
-
         sizes = layer_sizes(n, c["hidden"])
         fmap = FaultMap.generate(chip, sum(arrays_for_layers(chip, sizes)), seed=seed)
-        return MultilayerMemory(n, sizes[1:-1], chip, fmap)
-    rule = get_rule(c["rule"], **c["rule_options"])
-    fmap = FaultMap.generate(chip, arrays_needed(chip, n, n + 1), seed=seed)
-    return SingleLayerMemory(n, chip, fmap, bias=uses_bias(rule))
+    else:
+        fmap = FaultMap.generate(chip, arrays_needed(chip, n, n + 1), seed=seed)
+    return make_memory(n, arch=c["arch"], hidden=c.get("hidden"), chip=chip, faults=fmap,
+                       bias=rule.bias)
 
 
 def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> tuple[list, list]:
@@ -191,20 +190,14 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> t
     Returns ``(memories, infos)``; ``infos[t]`` has steps, loss, converged, fixed_points and
     train_seconds (batch wall time / networks)."""
     first = configs[0]
-    memories = [_build(c) for c in configs]
+    rule = get_rule(first["rule"], **first["rule_options"])
+    memories = [_build(c, rule) for c in configs]
     n = first["n_neurons"]
     sizes = torch.tensor([s.n_patterns for s in stored])
     padded = torch.zeros(len(stored), int(sizes.max()), n)
     for t, s in enumerate(stored):
         padded[t, : s.n_patterns] = torch.as_tensor(s.patterns)
-    if first["arch"] == "multilayer":
-        from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
-
-        trainer = MultilayerTrainer(**first["rule_options"])
-        infos = fit_multilayer(trainer, padded, memories, kind=first["kind"], counts=sizes)
-    else:
-        rule = get_rule(first["rule"], **first["rule_options"])
-        infos = fit_memories(rule, padded, memories, kind=first["kind"], counts=sizes)
+    infos = fit_memories(rule, padded, memories, kind=first["kind"], counts=sizes)
     return memories, infos
 
 
