@@ -1,12 +1,12 @@
 """Chip backends: the physical side of a trained memory, behind one small protocol.
 
-A trained model is a *digital twin* of the chip: its
-:class:`~xbarmem.hardware.crossbar.Crossbar` layers know the device physics, the fault map,
-the placement of ``[W | b]`` on the arrays and the weight-to-conductance mapping. A **backend** is the thing that really holds the conductances:
-xbarmem's simulated chip (:class:`SimulatedChip`), a user's hardware driver
-(:class:`DriverBackend` around an :class:`ArrayDriver`), or another simulator. The twin computes
-conductance targets (:func:`conductance_targets`); the backend writes them, reads them back and
-runs the analogue products that recall needs.
+A trained model is a *digital twin* of the chip: its :class:`~xbarmem.hardware.crossbar.Crossbar`
+layers know the device physics, the fault map, the placement of ``[W | b]`` on the arrays and the
+weight-to-conductance mapping. A **backend** is the thing that really holds the conductances:
+xbarmem's simulated chip (:class:`SimulatedChip`), a user's hardware driver (:class:`DriverBackend`
+around an :class:`ArrayDriver`), or another simulator. The twin computes conductance targets
+(:func:`conductance_targets`); the backend writes them, reads them back and runs the analogue
+products that recall needs.
 
 Coordinates. One backend holds one matrix (one layer) ``A = [W | b]`` of shape
 ``(n_out, n_rows)``, ``n_rows = n_in + 1`` with a bias row (input row ``n_in``, driven at

@@ -35,6 +35,17 @@ def _finish(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return w.float(), torch.zeros(w.shape[0])
 
 
+def _incremental(patterns: torch.Tensor, update) -> tuple[torch.Tensor, torch.Tensor]:
+    """A rule that adds one pattern at a time: ``W = update(W, xi, N)`` from zeros (float64),
+    then :func:`_finish`."""
+    x = _as_patterns(patterns)
+    n = x.shape[1]
+    w = torch.zeros(n, n, dtype=torch.float64)
+    for xi in x:
+        w = update(w, xi, n)
+    return _finish(w)
+
+
 def _as_patterns(patterns: torch.Tensor) -> torch.Tensor:
     x = torch.as_tensor(patterns, dtype=torch.float64)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
@@ -99,16 +110,16 @@ class Storkey(ClassicRule):
     name: ClassVar[str] = "storkey"
 
     def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _as_patterns(patterns)
-        n = x.shape[1]
-        w = torch.zeros(n, n, dtype=torch.float64)
-        for xi in x:
-            h = w @ xi - torch.diagonal(w) * xi  # local field excluding k = i
-            # h_ij = h_i - w_ij xi_j  (k != j as well)
-            h_ij = h[:, None] - w * xi[None, :]
-            w = w + (torch.outer(xi, xi) - xi[:, None] * h_ij.T - h_ij * xi[None, :]) / n
-            w.fill_diagonal_(0.0)
-        return _finish(w)
+        return _incremental(patterns, self._update)
+
+    @staticmethod
+    def _update(w: torch.Tensor, xi: torch.Tensor, n: int) -> torch.Tensor:
+        h = w @ xi - torch.diagonal(w) * xi  # local field excluding k = i
+        # h_ij = h_i - w_ij xi_j  (k != j as well)
+        h_ij = h[:, None] - w * xi[None, :]
+        w = w + (torch.outer(xi, xi) - xi[:, None] * h_ij.T - h_ij * xi[None, :]) / n
+        w.fill_diagonal_(0.0)
+        return w
 
 
 @dataclass(frozen=True)
@@ -119,10 +130,8 @@ class StorkeyVariant(ClassicRule):
     ``W xi`` is the network's field, and a Hopfield network has no self-connections, so by
     default the diagonal is zeroed after every update (``self_field=False``). With
     ``self_field=True`` the residual also sees the self-weights that earlier updates left on the
-    diagonal (zeroed only at the end). The two readings differ measurably: on the bundled 8x8
-    MNIST digits (centred 24x24 crop, first of each class 0-9, 10% flips, faulty weights at 0,
-    30 chips; ``examples/sweeps/storkey-variant.toml``) the default recalls 0.981 / 0.860 at
-    0% / 40% faults, the paper's plot 0.98 / 0.84, ``self_field=True`` 0.962 / 0.773.
+    diagonal (zeroed only at the end). The two readings recall differently
+    (``examples/sweeps/storkey-variant.toml``).
 
     Attributes:
         self_field: keep the diagonal inside the loop (zero it only at the end).
@@ -133,15 +142,14 @@ class StorkeyVariant(ClassicRule):
     name: ClassVar[str] = "storkey-variant"
 
     def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _as_patterns(patterns)
-        n = x.shape[1]
-        w = torch.zeros(n, n, dtype=torch.float64)
-        for xi in x:
-            e = xi - w @ xi
-            w = w + torch.outer(e, e) / n
-            if not self.self_field:
-                w.fill_diagonal_(0.0)
-        return _finish(w)
+        return _incremental(patterns, self._update)
+
+    def _update(self, w: torch.Tensor, xi: torch.Tensor, n: int) -> torch.Tensor:
+        e = xi - w @ xi
+        w = w + torch.outer(e, e) / n
+        if not self.self_field:
+            w.fill_diagonal_(0.0)
+        return w
 
 
 @dataclass(frozen=True)

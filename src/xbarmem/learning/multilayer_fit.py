@@ -18,20 +18,8 @@ from __future__ import annotations
 import torch
 
 from xbarmem.errors import ConfigError
+from xbarmem.learning import stages
 from xbarmem.learning.base import Problem, valid_mask
-from xbarmem.learning.stages import (
-    Batch,
-    fixed_term,
-    fused_counter,
-    optimizer_step,
-    read_noise_term,
-    stable_check,
-    training_cues,
-    trim,
-    two_stage,
-    unrolled_backward,
-    unrolled_outputs,
-)
 
 
 class MultilayerFit:
@@ -97,8 +85,8 @@ class MultilayerFit:
     def run(cls, opts, problem: Problem):
         """Train; returns ``(weights, biases, steps, loss, converged)`` (per-layer lists)."""
         path, params, x, valid, lo, hi, gen, noise = cls.start(opts, problem)
-        params, steps, final_loss, converged = two_stage(path, params, x, valid, lo, hi,
-                                                         problem.kind, gen, noise)
+        params, steps, final_loss, converged = stages.two_stage(
+            path, params, x, valid, lo, hi, problem.kind, gen, noise)
         weights, biases = path.unpack(params.detach() * path.scale)
         return weights, biases, steps, final_loss, converged
 
@@ -153,8 +141,8 @@ class MultilayerFit:
                                                              generator=gen)
             u = inputs[k]
             z = torch.bmm(u, a.transpose(1, 2))
-            extra = read_noise_term(z, u[:, :, :n_in], read_noise, self.opts.bias, gen) \
-                if read_noise > 0 else None
+            extra = None if read_noise <= 0 else stages.read_noise_term(
+                z, u[:, :, :n_in], read_noise, self.opts.bias, gen)
             used.append(a[:, :, :n_in])
             extras.append(extra)
             if k < last:
@@ -208,9 +196,10 @@ class MultilayerFit:
         u0 = torch.cat([x, torch.ones(t, p, 1)], dim=2) if o.bias else x
         inputs = self.inputs(p, t, u0)
         field, used, extras = self.forward(blocks, inputs, noise, gen)
-        fixed, slope0, count, padded, mask = fixed_term(torch.tanh(field, out=field), x, valid)
+        fixed, slope0, count, padded, mask = stages.fixed_term(torch.tanh(field, out=field), x,
+                                                               valid)
         self.backward(slope0, used, inputs, extras, views)  # the fixed-point term
-        target, mask, state = training_cues(o, x, mask, o.cue_copies, kind, gen)
+        target, mask, state = stages.training_cues(o, x, mask, o.cue_copies, kind, gen)
         rows = target.shape[1]
         ins = [torch.empty(t, unroll, rows, n_in + int(o.bias))  # every update's inputs
                for _, n_in, _ in self.layout]
@@ -223,10 +212,9 @@ class MultilayerFit:
         tape, squares = [], []
         for k in range(unroll):
             h, used, extras = self.forward(blocks, [buf[:, k] for buf in ins], noise, gen)
-            nxt, slope_of, err = unrolled_outputs(h, target, mask if padded else None,
-                                                  straight_through=straight_through,
-                                                  tau=o.finetune_temperature,
-                                                  logistic=logistic, squares=squares)
+            nxt, slope_of, err = stages.unrolled_outputs(
+                h, target, mask if padded else None, straight_through=straight_through,
+                tau=o.finetune_temperature, logistic=logistic, squares=squares)
             if k + 1 < unroll:
                 ins[0][:, k + 1, :, :n] = nxt
             tape.append((slope_of, (used, extras), err))
@@ -235,8 +223,8 @@ class MultilayerFit:
             return self.backward(slope, saved[0], [buf[:, k] for buf in ins], saved[1],
                                  slopes=[buf[:, k] for buf in slopes], input_grad=k > 0)
 
-        unrolled_backward(tape, 2.0 / (n * o.cue_copies * count)[:, None, None], late, logistic,
-                          lambda k: slopes[-1][:, k], _damp, back)
+        stages.unrolled_backward(tape, 2.0 / (n * o.cue_copies * count)[:, None, None], late,
+                                 logistic, lambda k: slopes[-1][:, k], _damp, back)
         for view, buf, sl in zip(views, ins, slopes, strict=True):
             view.baddbmm_(sl.view(t, unroll * rows, -1).transpose(1, 2),
                           buf.view(t, unroll * rows, -1))
@@ -269,7 +257,7 @@ class _FixedPointRun:
     def __init__(self, path: MultilayerFit, params, x, valid, lo, hi, gen, noise) -> None:
         self.path, self.opts = path, path.opts
         self.x, self.valid, self.gen, self.noise = x, valid, gen, noise
-        self.batch = Batch(params)
+        self.batch = stages.Batch(params)
         self.a = params.clone()
         self.lo, self.hi = lo.contiguous(), hi.contiguous()
         self.bounded = bool(torch.isfinite(lo).any() or torch.isfinite(hi).any())
@@ -348,7 +336,7 @@ class _FixedPointRun:
         if not keep.any():
             return False
         (self.a, self.first, self.second, self.lo, self.hi, self.count), (self.x, self.valid) = \
-            trim(keep, self.valid, (self.a, self.first, self.second, self.lo, self.hi,
+            stages.trim(keep, self.valid, (self.a, self.first, self.second, self.lo, self.hi,
                                     self.count), (self.x, self.valid))
         if self.reference is not None:
             self.reference = self.reference[keep]
@@ -358,7 +346,7 @@ class _FixedPointRun:
     def run(self):
         o = self.opts
         every = 1 if o.stop == "loss" else o.stable_window
-        step_count = fused_counter(o)
+        step_count = stages.fused_counter(o)
         self.reference = None
         self.setup()
         for done in range(o.max_steps + 1):
@@ -366,7 +354,7 @@ class _FixedPointRun:
             if done % every == 0 or done == o.max_steps:
                 squares = err.pow(2).sum(dim=(1, 2))
                 finished = squares < self.limit
-                self.reference = stable_check(
+                self.reference = stages.stable_check(
                     o, finished, done, self.reference, lambda: self.a * self.path.scale,
                     lambda c, r: (c - r).norm(dim=1) / c.norm(dim=1).clamp_min(1e-30))
                 if done == o.max_steps or finished.any():
@@ -376,7 +364,8 @@ class _FixedPointRun:
                         break
                     y, err, tape = self.forward()  # of the smaller batch
             self.backward(y, err, tape)
-            optimizer_step(o, self.a, self.grad, self.first, self.second, done + 1, step_count)
+            stages.optimizer_step(o, self.a, self.grad, self.first, self.second, done + 1,
+                                  step_count)
             if self.bounded:
                 torch.clamp(self.a, self.lo, self.hi, out=self.a)
         return self.batch.result()
