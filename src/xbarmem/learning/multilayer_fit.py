@@ -136,9 +136,7 @@ class MultilayerFit:
                                                             self.layer_scale, strict=True)):
             a = blk * s if s != 1.0 else blk
             if weight_noise > 0:
-                a = a.clone()
-                a[:, :, :n_in] += weight_noise * torch.randn((a.shape[0], n_out, n_in),
-                                                             generator=gen)
+                a = stages.with_write_noise(a, n_in, weight_noise, gen)
             u = inputs[k]
             z = torch.bmm(u, a.transpose(1, 2))
             extra = None if read_noise <= 0 else stages.read_noise_term(

@@ -28,6 +28,7 @@ from xbarmem.learning.stages import (
     two_stage,
     unrolled_backward,
     unrolled_outputs,
+    with_write_noise,
 )
 
 
@@ -191,9 +192,7 @@ class SingleLayerFit:
         """``y = tanh([x | 1] [W | b]^T + noise)`` and ``y - x`` of the fixed-point stage."""
         n = x.shape[2]
         if weight_noise > 0:
-            noisy = a.clone()
-            noisy[:, :, :n] += weight_noise * torch.randn((a.shape[0], n, n), generator=gen)
-            h = torch.bmm(u, noisy.transpose(1, 2))
+            h = torch.bmm(u, with_write_noise(a, n, weight_noise, gen).transpose(1, 2))
         else:
             h = torch.bmm(u, a.transpose(1, 2))
         if read_scale is not None:
@@ -227,7 +226,7 @@ class SingleLayerFit:
         weight_noise, read_noise = noise
         if weight_noise > 0:
             w = w + weight_noise * torch.randn(w.shape, generator=gen)
-        h = torch.bmm(state, w.transpose(1, 2))
+        h = torch.bmm(state, w.transpose(1, 2))  # bias added after the product (own rounding)
         if self.opts.bias:
             h += a[:, None, :, n]
         extra = read_noise_term(h, state, read_noise, self.opts.bias, gen) \

@@ -148,6 +148,15 @@ def fixed_term(y: torch.Tensor, x: torch.Tensor, valid: torch.Tensor):
     return loss, slope0, count, padded, mask
 
 
+def with_write_noise(a: torch.Tensor, n_in: int, weight_noise: float,
+                     gen: torch.Generator | None) -> torch.Tensor:
+    """A copy of ``[W | b]`` ``a`` ``(T, n_out, n_in + bias)`` with Gaussian write error of std
+    ``weight_noise`` (drawn from ``gen``) added to ``W`` (the bias keeps its value)."""
+    a = a.clone()
+    a[:, :, :n_in] += weight_noise * torch.randn((a.shape[0], a.shape[1], n_in), generator=gen)
+    return a
+
+
 def read_noise_term(z: torch.Tensor, h: torch.Tensor, read_noise: float, bias: bool,
                     gen: torch.Generator | None) -> torch.Tensor:
     """Add a layer's read noise to its field ``z`` ``(T, B, n_out)`` in place, for inputs ``h``

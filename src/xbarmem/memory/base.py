@@ -156,8 +156,9 @@ class Memory:
 
     def rebuild(self, faults: FaultMap) -> Memory:
         """An unprogrammed memory of the same chip, sizes, bias rows and placement on
-        ``faults``."""
-        raise NotImplementedError
+        ``faults`` (the constructors keep their own type)."""
+        return Memory(self.sizes, self.chip, faults, bias=self.has_bias,
+                      first_array=self.layers[0].first_array)
 
     # ------------------------------------------------------------------ programming
     def program(self, weights: Sequence[torch.Tensor] | torch.Tensor,
