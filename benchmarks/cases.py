@@ -44,7 +44,8 @@ from xbarmem import (
     random_patterns,
     train,
 )
-from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+from xbarmem.learning.fit import fit_memories
+from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.evaluation.curve import capacity_from_curve, recall_curve, search_curve
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.memory.multilayer import MultilayerMemory
@@ -162,7 +163,7 @@ def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
         assert score.cues is not None
         checks["cues_identical"] = checks.get("cues_identical", True) and torch.equal(
             score.cues, cues)
-        lo, hi = memory.bounds()
+        (lo, hi), = memory.bounds()
         pinned = (lo[:, :n] == hi[:, :n]) | torch.eye(n, dtype=torch.bool)
         checks["masks_identical"] = checks.get("masks_identical", True) and torch.equal(
             pinned, mask == 0)
@@ -417,7 +418,7 @@ def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protoc
         with PeakMemory() as mem:
             start = time.perf_counter()
             mem_x = MultilayerMemory(n, cfg.ml_hidden, chip, faults)
-            info = fit_multilayer(trainer, x, [mem_x], kind=pset.kind, program_seed=cfg.seed)[0]
+            info = fit_memories(trainer, x, [mem_x], kind=pset.kind, program_seed=cfg.seed)[0]
             train_seconds = time.perf_counter() - start
             score = evaluate_memory(mem_x, pset, protocol)
             wall = time.perf_counter() - start

@@ -14,6 +14,7 @@ import torch
 from rich.console import Console
 
 from xbarmem import AdaptiveTrainer
+from xbarmem.learning.base import Problem
 from xbarmem.learning.multilayer import MultilayerTrainer
 
 from .cases import CASES
@@ -51,13 +52,14 @@ def warm_up() -> float:
     start = time.perf_counter()
     x = torch.ones(2, 8)
     train_naive(x, torch.ones(8, 8), max_steps=3)
-    AdaptiveTrainer(objective="fixed-point", max_steps=3).fit(x)
-    AdaptiveTrainer(max_steps=3, finetune_steps=2, cue_copies=1, unroll=1).fit(x)
+    AdaptiveTrainer(objective="fixed-point", max_steps=3).fit(Problem.of(x))
+    AdaptiveTrainer(max_steps=3, finetune_steps=2, cue_copies=1, unroll=1).fit(Problem.of(x))
     train_naive_multilayer(x, [torch.ones(4, 8), torch.ones(8, 4)], max_steps=3)
     bounds = [(torch.full((4, 9), -1.0), torch.full((4, 9), 1.0)),
               (torch.full((8, 5), -1.0), torch.full((8, 5), 1.0))]
-    MultilayerTrainer(objective="fixed-point", max_steps=3).fit(x, bounds)
-    MultilayerTrainer(max_steps=3, finetune_steps=2, cue_copies=1, unroll=1).fit(x, bounds)
+    MultilayerTrainer(objective="fixed-point", max_steps=3).fit(Problem.of(x, bounds))
+    MultilayerTrainer(max_steps=3, finetune_steps=2, cue_copies=1, unroll=1).fit(
+        Problem.of(x, bounds))
     return time.perf_counter() - start
 
 

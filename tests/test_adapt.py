@@ -173,12 +173,13 @@ def test_cli_adapt_logs_rounds_and_saves_the_adapted_model(memory, pats, tmp_pat
 
 
 def test_multilayer_adaptation_pins_devices_in_every_layer(pats):
-    from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+    from xbarmem.learning.fit import fit_memories
+    from xbarmem.learning.multilayer import MultilayerTrainer
     from xbarmem.memory.multilayer import MultilayerMemory
 
     mem = MultilayerMemory(25, 12, "rram", fault_seed=1)
-    fit_multilayer(MultilayerTrainer(max_steps=150, finetune_steps=0, window=50),
-                   torch.as_tensor(pats.patterns), [mem])
+    fit_memories(MultilayerTrainer(max_steps=150, finetune_steps=0, window=50),
+                 torch.as_tensor(pats.patterns), [mem])
     backends = simulated_backends(mem, chip=mem.chip.replace_device(write_noise=30e-6))
     result = adapt(mem, backends, pats, rounds=1, target=1.1, tolerance=5e-6,
                    protocol=Protocol(probes=5))

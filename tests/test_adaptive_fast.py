@@ -1,6 +1,6 @@
 """Fast training paths of the hardware-adaptive trainer and batched recall evaluation.
 
-The closed-form gradients must equal autograd through :meth:`AdaptiveTrainer._loss`, the
+The closed-form gradients must equal autograd through the oracle loss (``tests/oracles.py``), the
 optimiser update must equal ``torch.optim``'s, ``stop="stable"`` must stop early without giving
 up the stored fixed points, and :func:`xbarmem.evaluation.curve.evaluate_many` must score exactly as
 :func:`xbarmem.evaluation.evaluate.evaluate_memory`.
@@ -8,6 +8,7 @@ up the stored fixed points, and :func:`xbarmem.evaluation.curve.evaluate_many` m
 
 import pytest
 import torch
+from oracles import field_single, loss
 
 import xbarmem.evaluation.curve as capacity
 from xbarmem import load_mnist, load_preset, random_patterns
@@ -15,7 +16,10 @@ from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import evaluate_many, recall_curve, search_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.base import Problem, valid_mask
 from xbarmem.learning.fit import fit_memories
+from xbarmem.learning.single_fit import SingleLayerFit
+from xbarmem.learning.stages import late_weights
 from xbarmem.memory.single import SingleLayerMemory
 
 
@@ -42,17 +46,18 @@ def test_basin_gradient_matches_autograd(kind, straight_through, noise, recall_l
     if kind == "binary":
         x = torch.where(x >= 0, 1.0, -1.0)
     trainer = AdaptiveTrainer(cue_copies=3, unroll=4, recall_loss=recall_loss,
-                              finetune_temperature=tau)
-    valid = trainer._valid(torch.tensor([6, 3, 4]), 3, 6)
+                              finetune_temperature=tau).resolved()
+    valid = valid_mask(torch.tensor([6, 3, 4]), 3, 6)
     a0 = 0.3 * torch.randn(3, 12, 13, generator=torch.Generator().manual_seed(1))
     a = a0.clone().requires_grad_(True)
-    loss = trainer._loss(a, x, valid, kind, torch.Generator().manual_seed(5), noise, 4,
-                         straight_through=straight_through)
-    loss.sum().backward()
-    late = torch.arange(1, 5, dtype=torch.float32) ** trainer.late_weight
-    mine, grad = trainer._basin_loss_grad(a0, x, valid, kind, torch.Generator().manual_seed(5),
-                                          noise, 4, late / late.sum(), straight_through)
-    torch.testing.assert_close(mine, loss.detach(), rtol=1e-5, atol=1e-6)
+    field = lambda p, s, nz, g: field_single(trainer, p, s, nz, g)  # noqa: E731
+    ref = loss(trainer, field, a, x, valid, kind, torch.Generator().manual_seed(5), noise, 4,
+               straight_through=straight_through)
+    ref.sum().backward()
+    mine, grad = SingleLayerFit(trainer).basin_loss_grad(
+        a0, x, valid, kind, torch.Generator().manual_seed(5), noise, 4,
+        late_weights(trainer, 4), straight_through)
+    torch.testing.assert_close(mine, ref.detach(), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad, a.grad, rtol=1e-4, atol=1e-6)
 
 
@@ -65,37 +70,38 @@ def test_fixed_point_fast_path_matches_autograd_and_torch_optim(optimizer):
     counts = torch.tensor([6, 3, 4])
     trainer = AdaptiveTrainer(objective="fixed-point", stop="loss", max_steps=3,
                               optimizer=optimizer, lr=2e-2)
-    fast = trainer.fit(x, lo, hi, counts=counts, kind="continuous")
-    # reference: autograd through _loss and torch.optim, projected after every step
-    lo_r, hi_r = trainer._bounds(lo, hi, 3, 12, 13)
-    valid = trainer._valid(counts, 3, 6)
+    fast = trainer.fit(Problem.of(x, [(lo, hi)], counts=counts, kind="continuous"))
+    # reference: autograd through the oracle loss and torch.optim, projected after every step
+    opts = trainer.resolved()
+    lo_r, hi_r = SingleLayerFit(opts).bounds((lo, hi), 3, 12, 13, True)
+    valid = valid_mask(counts, 3, 6)
     params = torch.clamp(torch.zeros(3, 12, 13), lo_r, hi_r).requires_grad_(True)
     opt = (torch.optim.Adam([params], lr=2e-2) if optimizer == "adam"
            else torch.optim.RMSprop([params], lr=2e-2))
     for _ in range(3):
         opt.zero_grad()
-        trainer._loss(params, x, valid, "continuous", None, (0.0, 0.0), 1,
-                      straight_through=False).sum().backward()
+        loss(opts, lambda p, s, nz, g: field_single(opts, p, s, nz, g), params, x, valid,
+             "continuous", None, (0.0, 0.0), 1, straight_through=False).sum().backward()
         opt.step()
         with torch.no_grad():
             params.copy_(torch.clamp(params, lo_r, hi_r))
-    torch.testing.assert_close(fast.weights, params.detach()[:, :, :12], rtol=0, atol=1e-3)
-    torch.testing.assert_close(fast.bias, params.detach()[:, :, 12], rtol=0, atol=1e-3)
+    torch.testing.assert_close(fast.weights[0], params.detach()[:, :, :12], rtol=0, atol=1e-3)
+    torch.testing.assert_close(fast.biases[0], params.detach()[:, :, 12], rtol=0, atol=1e-3)
     assert fast.steps.tolist() == [3, 3, 3] and not fast.converged.any()
-    assert (fast.weights[:, 3, 5] == 0.2).all()
+    assert (fast.weights[0][:, 3, 5] == 0.2).all()
 
 
 def test_stable_stop_keeps_fixed_points_and_stops_long_before_the_cap():
     pats = load_mnist(side=8, one_per_class=True)
     mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=2)
-    lo, hi = mem.bounds()
+    (lo, hi), = mem.bounds()
     x = torch.as_tensor(pats.patterns)
     stable = AdaptiveTrainer(objective="fixed-point", max_steps=5000)
-    res = stable.fit(x, lo, hi)
+    res = stable.fit(Problem.of(x, [(lo, hi)]))
     assert res.converged.all() and int(res.steps[0]) < 1000
-    assert stable.fixed_points(res, x).all()
+    assert res.fixed_points.all()
     paper = AdaptiveTrainer(objective="fixed-point", stop="loss", max_steps=300)
-    res_loss = paper.fit(x, lo, hi)
+    res_loss = paper.fit(Problem.of(x, [(lo, hi)]))
     assert int(res_loss.steps[0]) == 300 and not res_loss.converged.any()  # loss > 1e-8
 
 
@@ -104,14 +110,13 @@ def test_bucketing_and_compaction_do_not_change_fixed_point_results():
     counts = torch.tensor([40, 2, 17, 5, 30, 3])
     x = pool[None].expand(6, -1, -1)
     mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=0)
-    lo, hi = mem.bounds()
+    (lo, hi), = mem.bounds()
     runs = [AdaptiveTrainer(objective="fixed-point", max_steps=400, bucket=b).fit(
-        x, lo[None].expand(6, -1, -1), hi[None].expand(6, -1, -1), counts=counts)
-        for b in (True, False)]
+        Problem.of(x, [(lo, hi)], counts=counts)) for b in (True, False)]
     assert torch.equal(runs[0].steps, runs[1].steps)
-    torch.testing.assert_close(runs[0].weights, runs[1].weights, rtol=0, atol=1e-4)
+    torch.testing.assert_close(runs[0].weights[0], runs[1].weights[0], rtol=0, atol=1e-4)
     sizes = torch.tensor([1, 1, 2, 7, 64, 64, 3, 120])
-    groups = AdaptiveTrainer._groups(sizes, 64, 65)
+    groups = SingleLayerFit.groups(sizes, 64, 65)
     assert sorted(torch.cat(groups).tolist()) == list(range(8))
     for g in groups:  # groups are runs of the sorted sizes
         others = sizes[[i for i in range(8) if i not in g.tolist()]]
@@ -191,7 +196,7 @@ def test_search_curve_finds_the_full_curves_capacity_with_fewer_counts():
 def test_large_single_layer_point_is_fast_and_bounded():
     x = torch.as_tensor(random_patterns(40, 512, seed=0).patterns)
     mem = SingleLayerMemory(512, load_preset("paper-sim").with_faults(0.5), fault_seed=0)
-    lo, hi = mem.bounds()
-    res = AdaptiveTrainer(objective="fixed-point", max_steps=3000).fit(x, lo, hi)
+    (lo, hi), = mem.bounds()
+    res = AdaptiveTrainer(objective="fixed-point", max_steps=3000).fit(Problem.of(x, [(lo, hi)]))
     assert res.converged.all() and int(res.steps[0]) <= 200
-    assert AdaptiveTrainer().fixed_points(res, x).all()
+    assert res.fixed_points.all()

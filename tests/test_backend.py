@@ -250,7 +250,7 @@ def test_stand_in_backend_runs_end_to_end(memory, pats):
     assert r1["skipped_fixed"] == r0["known_stuck"] + r0["fixed"]
     assert chip.writes == 2 * written.sum() + r1["written"]
     assert result.memory.faults.stuck.sum() == memory.faults.stuck.sum() + r1["fixed"]
-    lo, hi = result.memory.bounds()
+    (lo, hi), = result.memory.bounds()
     both = torch.as_tensor(result.memory.crossbar.stuck.all(axis=0))
     assert both.any() and torch.equal(lo[both], hi[both])  # fully pinned pairs are fixed
     assert 0 < evaluate_memory(BackendMemory(memory, chip), pats,

@@ -11,6 +11,10 @@ from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.hardware.chip import load_preset
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.base import Problem
+from xbarmem.learning.classic import get_rule
+from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
 from xbarmem.memory.multilayer import MultilayerMemory, layer_sizes
 
@@ -52,7 +56,7 @@ def test_training_makes_stored_patterns_fixed_points_with_faults_pinned_per_laye
     chip = load_preset("paper-sim").with_faults(0.3)
     mem = MultilayerMemory(36, 24, chip, fault_seed=3)
     trainer = MultilayerTrainer(max_steps=400, finetune_steps=100, seed=1)
-    (info,) = fit_multilayer(trainer, torch.as_tensor(pool.patterns), [mem])
+    (info,) = fit_memories(trainer, torch.as_tensor(pool.patterns), [mem])
     assert info["fixed_points"] and info["arch"] == "36-24-36"
     x = torch.as_tensor(pool.patterns)
     res = mem.recall(x, max_iterations=5)
@@ -65,18 +69,42 @@ def test_training_makes_stored_patterns_fixed_points_with_faults_pinned_per_laye
 def test_fit_rejects_classic_rules_and_mismatched_patterns():
     mem = MultilayerMemory(16, 4, "paper-sim")
     with pytest.raises(ConfigError, match="single-layer"):
-        fit_multilayer(object(), torch.ones(2, 16), [mem])
+        fit_memories(get_rule("hebb"), torch.ones(2, 16), [mem])
     with pytest.raises(ConfigError, match="N=8"):
-        fit_multilayer(MultilayerTrainer(max_steps=5), torch.ones(2, 8), [mem])
+        fit_memories(MultilayerTrainer(max_steps=5), torch.ones(2, 8), [mem])
     with pytest.raises(ConfigError, match="warm_start"):
         MultilayerTrainer(warm_start=True)
+    with pytest.raises(ConfigError, match="warm_start"):
+        fit_memories(AdaptiveTrainer(warm_start=True), torch.ones(2, 16), [mem])
+    with pytest.raises(ConfigError, match="architecture"):
+        fit_memories(AdaptiveTrainer(), torch.ones(2, 16), [mem, MultilayerMemory(16, 5)])
+
+
+def test_one_adaptive_rule_fits_single_and_multilayer_problems_and_reports_their_options():
+    rule = get_rule("adaptive", objective="fixed-point", max_steps=20)
+    x = torch.as_tensor(load_digits(n=3).patterns)
+    single = rule.fit(Problem.of(x))
+    multi = rule.fit(Problem.of(x, sizes=[64, 8, 64]))
+    assert [w.shape for w in single.weights] == [(1, 64, 64)]
+    assert [w.shape for w in multi.weights] == [(1, 8, 64), (1, 64, 8)]
+    assert "init_scale" not in rule.options() and rule.options()["lr"] == 1e-2
+    assert rule.options(2)["lr"] == 1e-3 and rule.options(2)["optimizer"] == "rmsprop"
+    assert rule.lr is None  # the trainer itself is never changed by fitting
+
+
+def test_fit_multilayer_is_a_deprecated_alias():
+    mem = MultilayerMemory(16, 4, "paper-sim")
+    with pytest.warns(DeprecationWarning, match="fit_memories"):
+        (info,) = fit_multilayer(MultilayerTrainer(max_steps=5, finetune_steps=0),
+                                 torch.ones(2, 16), [mem])
+    assert info["arch"] == "16-4-16"
 
 
 def test_continuous_recall_improves_a_noisy_cue():
     pool = load_digits(kind="continuous", n=5)
     mem = MultilayerMemory(64, 32, "paper-sim")
     trainer = MultilayerTrainer(max_steps=600, cue_noise=0.6, seed=0)
-    fit_multilayer(trainer, torch.as_tensor(pool.patterns), [mem], kind="continuous")
+    fit_memories(trainer, torch.as_tensor(pool.patterns), [mem], kind="continuous")
     x = torch.as_tensor(pool.patterns)
     gen = torch.Generator().manual_seed(0)
     cues = corrupt(x, "gaussian", 0.6, gen)
@@ -92,7 +120,7 @@ def test_batched_multilayer_networks_with_padding_match_shapes_and_score():
     padded[0, :4] = torch.as_tensor(pool.patterns[:4])
     padded[1] = torch.as_tensor(pool.patterns[4:12])
     trainer = MultilayerTrainer(max_steps=300, finetune_steps=50)
-    infos = fit_multilayer(trainer, padded, mems, counts=torch.tensor([4, 8]))
+    infos = fit_memories(trainer, padded, mems, counts=torch.tensor([4, 8]))
     assert [i["steps"] > 0 for i in infos] == [True, True]
     score = evaluate_memory(mems[0], pool.subset(np.arange(4)), Protocol(level=0.05, probes=4))
     assert score.cosine > 0.95
@@ -107,7 +135,7 @@ def test_multilayer_model_file_round_trip_recalls_identically(tmp_path):
     pool = load_digits(n=4)
     chip = load_preset("rram").with_faults(0.2)
     mem = MultilayerMemory(64, [16, 12], chip, fault_seed=2)
-    fit_multilayer(MultilayerTrainer(max_steps=100, finetune_steps=0), torch.as_tensor(
+    fit_memories(MultilayerTrainer(max_steps=100, finetune_steps=0), torch.as_tensor(
         pool.patterns), [mem], program_seed=5)
     path = save_memory(mem, tmp_path / "m.safetensors", patterns=pool)
     back = load_memory(path)

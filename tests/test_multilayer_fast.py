@@ -1,7 +1,7 @@
 """Fast (closed-form) training paths of the multilayer trainer.
 
-The written-out losses and gradients must equal autograd through
-:meth:`MultilayerTrainer._loss` (fixed-point and basin objectives, binary and continuous, sign
+The written-out losses and gradients must equal autograd through the oracle loss
+(``tests/oracles.py``; fixed-point and basin objectives, binary and continuous, sign
 fine-tune on and off, padded pattern counts, with and without bias, noise injection, layer
 scales), training with them must equal training through the autograd path, and
 ``stop="stable"`` must stop early on the weights it reports.
@@ -9,8 +9,12 @@ scales), training with them must equal training through the autograd path, and
 
 import pytest
 import torch
+from oracles import field_multi, fit_multilayer_autograd, fixed_point_loss_grad, loss
 
+from xbarmem.learning.base import Problem, valid_mask
 from xbarmem.learning.multilayer import OBJECTIVE_DEFAULTS, MultilayerTrainer
+from xbarmem.learning.multilayer_fit import MultilayerFit
+from xbarmem.learning.stages import late_weights
 
 T, P, N = 3, 6, 12
 COUNTS = torch.tensor([6, 3, 4])  # padded pattern counts
@@ -21,25 +25,30 @@ def _patterns(kind: str) -> torch.Tensor:
     return torch.where(x >= 0, 1.0, -1.0) if kind == "binary" else x
 
 
-def _trainer(bias: bool, lr_fan_in: int = 4, **options) -> tuple[MultilayerTrainer, torch.Tensor]:
-    """A trainer with its layout set (12 -> 5 -> 7 -> 12; ``lr_fan_in = 4`` gives every layer a
-    scale != 1) and a random flat parameter vector."""
-    trainer = MultilayerTrainer(bias=bias, lr_fan_in=lr_fan_in, cue_copies=3, unroll=4,
-                                **options)
+def _trainer(bias: bool, lr_fan_in: int = 4, **options) -> tuple[MultilayerFit, torch.Tensor]:
+    """A multilayer path (12 -> 5 -> 7 -> 12; ``lr_fan_in = 4`` gives every layer a scale
+    != 1) and a random flat parameter vector."""
+    opts = MultilayerTrainer(bias=bias, lr_fan_in=lr_fan_in, cue_copies=3, unroll=4,
+                             **options).resolved(3)
     sizes = [N, 5, 7, N]
-    bounds = [(-torch.ones(o, i + bias), torch.ones(o, i + bias))
+    bounds = [(-torch.ones(T, o, i + bias), torch.ones(T, o, i + bias))
               for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
-    trainer._pack_bounds(bounds, T, N)
-    a = 0.5 * torch.randn(T, trainer._scale.numel(), generator=torch.Generator().manual_seed(1))
-    return trainer, a
+    path, _, _ = MultilayerFit.prepare(opts, bounds, T, N)
+    a = 0.5 * torch.randn(T, path.scale.numel(), generator=torch.Generator().manual_seed(1))
+    return path, a
 
 
-def _autograd(trainer, a0, x, valid, kind, noise, unroll, straight_through):
+def _oracle(path, params, x, valid, kind, gen, noise, unroll, straight_through):
+    return loss(path.opts, lambda p, s, nz, g: field_multi(path, p, s, nz, g), params, x, valid,
+                kind, gen, noise, unroll, straight_through=straight_through)
+
+
+def _autograd(path, a0, x, valid, kind, noise, unroll, straight_through):
     a = a0.clone().requires_grad_(True)
-    loss = trainer._loss(a, x, valid, kind, torch.Generator().manual_seed(5), noise, unroll,
-                         straight_through=straight_through)
-    loss.sum().backward()
-    return loss.detach(), a.grad
+    ref = _oracle(path, a, x, valid, kind, torch.Generator().manual_seed(5), noise, unroll,
+                  straight_through)
+    ref.sum().backward()
+    return ref.detach(), a.grad
 
 
 NOISE = [(0.0, 0.0), (0.05, 0.02)]
@@ -50,13 +59,13 @@ NOISE = [(0.0, 0.0), (0.05, 0.02)]
 @pytest.mark.parametrize("kind", ["binary", "continuous"])
 @pytest.mark.parametrize("lr_fan_in", [4, 0])
 def test_fixed_point_loss_and_gradient_match_autograd(kind, noise, bias, lr_fan_in):
-    trainer, a0 = _trainer(bias, lr_fan_in, objective="fixed-point")
+    path, a0 = _trainer(bias, lr_fan_in, objective="fixed-point")
     x = _patterns(kind)
-    valid = trainer._valid(COUNTS, T, P)
-    loss, grad = _autograd(trainer, a0, x, valid, kind, noise, 1, False)
-    mine, my_grad = trainer._fixed_point_loss_grad(a0, x, valid,
-                                                   torch.Generator().manual_seed(5), noise)
-    torch.testing.assert_close(mine, loss, rtol=1e-5, atol=1e-6)
+    valid = valid_mask(COUNTS, T, P)
+    ref, grad = _autograd(path, a0, x, valid, kind, noise, 1, False)
+    mine, my_grad = fixed_point_loss_grad(path, a0, x, valid, torch.Generator().manual_seed(5),
+                                          noise)
+    torch.testing.assert_close(mine, ref, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(my_grad, grad, rtol=1e-4, atol=1e-6)
 
 
@@ -67,15 +76,13 @@ def test_fixed_point_loss_and_gradient_match_autograd(kind, noise, bias, lr_fan_
 @pytest.mark.parametrize("bias", [True, False])
 def test_basin_loss_and_gradient_match_autograd(kind, straight_through, noise, bias,
                                                 recall_loss, tau):
-    trainer, a0 = _trainer(bias, recall_loss=recall_loss, finetune_temperature=tau)
+    path, a0 = _trainer(bias, recall_loss=recall_loss, finetune_temperature=tau)
     x = _patterns(kind)
-    valid = trainer._valid(COUNTS, T, P)
-    loss, grad = _autograd(trainer, a0, x, valid, kind, noise, 4, straight_through)
-    late = torch.arange(1, 5, dtype=torch.float32) ** trainer.late_weight
-    mine, my_grad = trainer._basin_loss_grad(a0, x, valid, kind,
-                                             torch.Generator().manual_seed(5), noise, 4,
-                                             late / late.sum(), straight_through)
-    torch.testing.assert_close(mine, loss, rtol=1e-5, atol=1e-6)
+    valid = valid_mask(COUNTS, T, P)
+    ref, grad = _autograd(path, a0, x, valid, kind, noise, 4, straight_through)
+    mine, my_grad = path.basin_loss_grad(a0, x, valid, kind, torch.Generator().manual_seed(5),
+                                         noise, 4, late_weights(path.opts, 4), straight_through)
+    torch.testing.assert_close(mine, ref, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(my_grad, grad, rtol=1e-4, atol=1e-6)
 
 
@@ -98,13 +105,10 @@ def test_fast_training_equals_autograd_training(objective, optimizer, noise, kin
     options = dict(objective=objective, optimizer=optimizer, stop="loss", max_steps=7, lr=3e-2,
                    lr_fan_in=lr_fan_in, bias=bias, cue_copies=2, unroll=3, finetune_steps=4,
                    window=100 if noise else 2, seed=3, noise_injection=noise > 0)
-    x = _patterns(kind)
-    fast = MultilayerTrainer(**options).fit(x, _bounds(bias), counts=COUNTS, kind=kind,
-                                            weight_noise=noise, read_noise=noise / 2)
-    slow_trainer = MultilayerTrainer(**options)
-    slow_trainer.closed_form = False
-    slow = slow_trainer.fit(x, _bounds(bias), counts=COUNTS, kind=kind, weight_noise=noise,
-                            read_noise=noise / 2)
+    problem = Problem.of(_patterns(kind), _bounds(bias), bias=bias, counts=COUNTS, kind=kind,
+                         noise=(noise, noise / 2))
+    fast = MultilayerTrainer(**options).fit(problem)
+    slow = fit_multilayer_autograd(MultilayerTrainer(**options), problem)
     for mine, theirs in zip(fast.weights + fast.biases, slow.weights + slow.biases, strict=True):
         torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
     assert torch.equal(fast.steps, slow.steps)
@@ -115,27 +119,29 @@ def test_fast_training_equals_autograd_training(objective, optimizer, noise, kin
 def test_stable_stop_ends_early_and_reports_the_returned_weights():
     x = _patterns("binary")
     trainer = MultilayerTrainer(objective="fixed-point", max_steps=4000, seed=2)
-    res = trainer.fit(x, _bounds(), counts=COUNTS)
+    problem = Problem.of(x, _bounds(), counts=COUNTS)
+    res = trainer.fit(problem)
     assert (res.steps < 4000).all() and (res.steps % trainer.stable_window == 0).all()
     assert len(set(res.steps.tolist())) > 1  # networks left the batch at different checks
     # leaving the batch (and trimming its padding rows) does not change the others' training:
     # each network equals the same batch run to exactly its step count
     for t, steps in enumerate(res.steps.tolist()):
         ref = MultilayerTrainer(objective="fixed-point", stop="loss", max_steps=steps,
-                                seed=2).fit(x, _bounds(), counts=COUNTS)
+                                seed=2).fit(problem)
         for mine, theirs in zip(res.weights + res.biases, ref.weights + ref.biases,
                                 strict=True):
             torch.testing.assert_close(mine[t], theirs[t], rtol=1e-4, atol=1e-5)
-    assert trainer.fixed_points(res, x, COUNTS).all()
+    assert res.fixed_points.all()
     # the reported loss is the loss of the returned weights
     flat = torch.cat([torch.cat([w, b[:, :, None]], dim=2).reshape(T, -1)
                       for w, b in zip(res.weights, res.biases, strict=True)], dim=1)
-    loss = trainer._loss(flat / trainer._scale, x, trainer._valid(COUNTS, T, P), "binary",
-                         None, (0.0, 0.0), 1, straight_through=False)
-    torch.testing.assert_close(res.loss, loss, rtol=1e-4, atol=1e-9)
+    path, _, _ = MultilayerFit.prepare(trainer.resolved(2), problem.bounds, T, N)
+    ref = _oracle(path, flat / path.scale, x, valid_mask(COUNTS, T, P), "binary", None,
+                  (0.0, 0.0), 1, False)
+    torch.testing.assert_close(res.loss, ref, rtol=1e-4, atol=1e-9)
     # with the paper's rule the same networks run to the cap (the loss stays above 1e-8)
     capped = MultilayerTrainer(objective="fixed-point", stop="loss", max_steps=300,
-                               seed=2).fit(x, _bounds(), counts=COUNTS)
+                               seed=2).fit(problem)
     assert (capped.steps == 300).all() and not capped.converged.any()
 
 
@@ -147,7 +153,8 @@ def test_defaults_depend_on_the_objective_and_explicit_options_win():
     for key, value in OBJECTIVE_DEFAULTS["fixed-point"].items():
         assert fixed[key] == value
     mine = MultilayerTrainer(objective="fixed-point", lr=5e-3, optimizer="adam", init_scale=1.0,
-                             stable_tol=0.08)
+                             stable_tol=0.08).resolved(2)
     assert (mine.lr, mine.optimizer, mine.init_scale, mine.stable_tol) == (5e-3, "adam", 1.0,
                                                                            0.08)
+    assert MultilayerTrainer(objective="fixed-point").lr is None  # resolved when fitting
     assert MultilayerTrainer(**fixed).options() == fixed  # round trip through model metadata

@@ -10,6 +10,7 @@ from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory
 from xbarmem.hardware.chip import load_preset
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.base import Problem
 from xbarmem.learning.classic import (
     Hebb,
     PseudoInverse,
@@ -34,13 +35,13 @@ def _scaled(w):
 
 
 def test_hebb_equals_closed_form(rand_x):
-    w, b = Hebb().fit(rand_x)
+    w, b = Hebb().ideal(rand_x)
     torch.testing.assert_close(w, _scaled(rand_x.T @ rand_x / 32).float())
     assert (b == 0).all() and (torch.diagonal(w) == 0).all() and w.abs().max() == 1
 
 
 def test_pinv_makes_stored_patterns_fixed_points(rand_x):
-    w, _ = PseudoInverse().fit(rand_x)
+    w, _ = PseudoInverse().ideal(rand_x)
     h = rand_x @ w.T
     assert (h * rand_x > 0).all()
 
@@ -58,7 +59,7 @@ def test_storkey_matches_elementwise_definition(rand_x):
                 new[i, j] += (xi[i] * xi[j] - xi[i] * h_ji - h_ij * xi[j]) / n
         new.fill_diagonal_(0)
         w = new
-    torch.testing.assert_close(Storkey().fit(rand_x[:, :])[0], _scaled(w).float(), atol=1e-5,
+    torch.testing.assert_close(Storkey().ideal(rand_x[:, :])[0], _scaled(w).float(), atol=1e-5,
                                rtol=1e-5)
 
 
@@ -72,15 +73,15 @@ def test_storkey_variant_is_residual_outer_product(rand_x):
         w.fill_diagonal_(0)
         e_self = xi - w_self @ xi
         w_self += torch.outer(e_self, e_self) / 32
-    torch.testing.assert_close(StorkeyVariant().fit(rand_x)[0], _scaled(w).float())
-    torch.testing.assert_close(get_rule("storkey-variant", self_field=True).fit(rand_x)[0],
+    torch.testing.assert_close(StorkeyVariant().ideal(rand_x)[0], _scaled(w).float())
+    torch.testing.assert_close(get_rule("storkey-variant", self_field=True).ideal(rand_x)[0],
                                _scaled(w_self).float())
     assert not torch.allclose(_scaled(w), _scaled(w_self))
 
 
 def test_perceptron_reaches_its_margin(rand_x):
     rule = get_rule("perceptron", margin=1.0)
-    w, _ = rule.fit(rand_x)
+    w, _ = rule.ideal(rand_x)
     stab = rand_x * (rand_x @ w.T) / w.norm(dim=1)[None, :]
     assert stab.min() >= 1.0 - 1e-4
 
@@ -102,7 +103,7 @@ def test_adaptive_never_moves_stuck_weights_and_respects_intervals():
     mems = [SingleLayerMemory(64, spec, fault_seed=s) for s in range(2)]
     fit_memories(AdaptiveTrainer(max_steps=150, seed=0), x, mems)
     for m in mems:
-        lo, hi = m.bounds()
+        (lo, hi), = m.bounds()
         a = torch.cat([m.target_weights, m.target_bias[:, None]], dim=1)
         assert (a >= lo - 1e-6).all() and (a <= hi + 1e-6).all()
         pinned = lo == hi
@@ -126,16 +127,17 @@ def test_adaptive_stores_fixed_points_under_weight_faults(objective):
 
 def test_adaptive_is_seeded_and_reproducible():
     x = torch.as_tensor(load_mnist(side=8, n=5).patterns)
-    r1 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=4).fit(x)
-    r2 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=4).fit(x)
-    r3 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=5).fit(x)
-    torch.testing.assert_close(r1.weights, r2.weights, rtol=0, atol=0)
-    assert not torch.equal(r1.weights, r3.weights)
+    r1 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=4).fit(Problem.of(x))
+    r2 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=4).fit(Problem.of(x))
+    r3 = AdaptiveTrainer(max_steps=50, finetune_steps=20, seed=5).fit(Problem.of(x))
+    torch.testing.assert_close(r1.weights[0], r2.weights[0], rtol=0, atol=0)
+    assert not torch.equal(r1.weights[0], r3.weights[0])
 
 
 def test_adaptive_stops_on_convergence_not_step_cap():
     x = torch.as_tensor(random_patterns(3, 32, seed=0).patterns)
-    res = AdaptiveTrainer(objective="fixed-point", tol=1e-3, lr=5e-2, max_steps=5000).fit(x)
+    res = AdaptiveTrainer(objective="fixed-point", tol=1e-3, lr=5e-2, max_steps=5000).fit(
+        Problem.of(x))
     assert res.converged.all() and int(res.steps[0]) < 5000 and float(res.loss[0]) < 1e-3
 
 
@@ -175,22 +177,32 @@ def test_padding_rows_are_ignored_when_counts_are_given():
     pad_a = torch.cat([real, torch.ones(3, 64)])[None]
     pad_b = torch.cat([real, -torch.ones(3, 64)])[None]
     trainer = AdaptiveTrainer(max_steps=40, finetune_steps=10, seed=1)
-    ra = trainer.fit(pad_a, counts=torch.tensor([5]))
-    rb = trainer.fit(pad_b, counts=torch.tensor([5]))
-    torch.testing.assert_close(ra.weights, rb.weights, rtol=0, atol=0)
+    ra = trainer.fit(Problem.of(pad_a, counts=[5]))
+    rb = trainer.fit(Problem.of(pad_b, counts=[5]))
+    torch.testing.assert_close(ra.weights[0], rb.weights[0], rtol=0, atol=0)
     with pytest.raises(ConfigError, match="counts"):
-        trainer.fit(pad_a, counts=torch.tensor([9]))
+        trainer.fit(Problem.of(pad_a, counts=[9]))
 
 
 def test_closed_form_warm_start_solves_feasible_fixed_points_at_once():
     pats = load_mnist(side=8, one_per_class=True)
     spec = load_preset("paper-sim").with_faults(0.3)
     mem = SingleLayerMemory(64, spec, fault_seed=2)
-    lo, hi = mem.bounds()
+    (lo, hi), = mem.bounds()
     trainer = AdaptiveTrainer(objective="fixed-point", warm_start=True, max_steps=50)
-    res = trainer.fit(torch.as_tensor(pats.patterns), lo, hi)
+    res = trainer.fit(Problem.of(pats.patterns, [(lo, hi)]))
     assert int(res.steps[0]) <= 2 and bool(res.converged[0])
-    a = torch.cat([res.weights[0], res.bias[0][:, None]], dim=1)
+    a = torch.cat([res.weights[0][0], res.biases[0][0][:, None]], dim=1)
     pinned = lo == hi
     torch.testing.assert_close(a[pinned], lo[pinned])
-    assert trainer.fixed_points(res, torch.as_tensor(pats.patterns)).all()
+    assert res.fixed_points.all()
+
+
+def test_classic_rules_fit_problems_scaled_to_the_weight_range(rand_x):
+    res = Hebb().fit(Problem.of(rand_x, w_max=[[2.5]]))
+    w, _ = Hebb().ideal(rand_x)
+    torch.testing.assert_close(res.weights[0][0], w * 2.5)
+    assert res.biases is None and res.fixed_points.shape == (1,)
+    assert Hebb().fit(Problem.of(rand_x, kind="continuous")).fixed_points is None
+    with pytest.raises(ConfigError, match="single-layer"):
+        Hebb().fit(Problem.of(rand_x, sizes=[32, 8, 32]))

@@ -29,9 +29,11 @@ from xbarmem.hardware.chip import (
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer, TrainResult
+from xbarmem.learning.base import FitResult, Problem, Rule
 from xbarmem.learning.classic import get_rule, rule_names
 from xbarmem.learning.fit import fit_memories, train
 from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+from xbarmem.memory.base import Memory
 from xbarmem.memory.io import load_memory, save_memory
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.recall import FloatMatrix, RecallResult, recall
@@ -40,12 +42,11 @@ from xbarmem.version import __version__
 
 __all__ = [
     "AdaptiveTrainer", "ArraySpec", "ChipSpec", "ConfigError", "Crossbar", "DeviceSpec",
-    "FaultMap", "FileFormatError", "FloatMatrix", "HiddenRule", "MultilayerMemory",
-    "MultilayerTrainer", "PatternError", "PatternSet", "Protocol", "RecallResult",
-    "SingleLayerMemory", "TrainResult", "XbarmemError", "compare_rules", "evaluate_memory",
-    "find_capacity", "fit_memories", "fit_multilayer", "fit_power_law", "get_rule",
-    "load_chip", "load_digits", "load_file",
-    "load_memory", "load_mnist", "load_patterns", "load_preset", "preset_names",
-    "random_patterns", "recall", "rule_names", "run_scaling", "save_memory", "train",
-    "__version__",
+    "FaultMap", "FileFormatError", "FitResult", "FloatMatrix", "HiddenRule", "Memory",
+    "MultilayerMemory", "MultilayerTrainer", "PatternError", "PatternSet", "Problem", "Protocol",
+    "RecallResult", "Rule", "SingleLayerMemory", "TrainResult", "XbarmemError", "__version__",
+    "compare_rules", "evaluate_memory", "find_capacity", "fit_memories", "fit_multilayer",
+    "fit_power_law", "get_rule", "load_chip", "load_digits", "load_file", "load_memory",
+    "load_mnist", "load_patterns", "load_preset", "preset_names", "random_patterns", "recall",
+    "rule_names", "run_scaling", "save_memory", "train",
 ]

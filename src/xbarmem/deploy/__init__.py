@@ -1,1 +1,10 @@
-"""deploy."""
+"""Deploying trained memories to chips: backends, device-level export, chip-in-the-loop.
+
+* :mod:`.backend` -- the ``ChipBackend`` protocol (one layer's conductances), the simulated chip,
+  hardware drivers behind ``DriverBackend``, and ``BackendMemory`` (recall through backends).
+* :mod:`.export` -- every device of every array to CSV / ``.npy`` with a manifest, and back.
+* :mod:`.chip_loop` -- ``adapt``: program, read back, pin what missed, re-train.
+
+May import ``evaluation``, ``learning``, ``memory``, ``hardware``, ``data``, ``spec``,
+``errors`` and ``version``.
+"""

@@ -1,12 +1,12 @@
 """Chip backends: the physical side of a trained memory, behind one small protocol.
 
-A trained model is a *digital twin* of the chip: its :class:`~xbarmem.hardware.crossbar.Crossbar` layers
-know the device physics, the fault map, the placement of ``[W | b]`` on the arrays and the
+A trained model is a *digital twin* of the chip: its :class:`~xbarmem.hardware.crossbar.Crossbar`
+layers know the device physics, the fault map, the placement of ``[W | b]`` on the arrays and the
 weight-to-conductance mapping. A **backend** is the thing that really holds the conductances:
-xbarmem's simulated chip (:class:`SimulatedChip`), a user's hardware driver
-(:class:`DriverBackend` around an :class:`ArrayDriver`), or another simulator. The twin computes
-conductance targets (:func:`conductance_targets`); the backend writes them, reads them back and
-runs the analogue products that recall needs.
+xbarmem's simulated chip (:class:`SimulatedChip`), a user's hardware driver (:class:`DriverBackend`
+around an :class:`ArrayDriver`), or another simulator. The twin computes conductance targets
+(:func:`conductance_targets`); the backend writes them, reads them back and runs the analogue
+products that recall needs.
 
 Coordinates. One backend holds one matrix (one layer) ``A = [W | b]`` of shape
 ``(n_out, n_rows)``, ``n_rows = n_in + 1`` with a bias row (input row ``n_in``, driven at
@@ -25,7 +25,7 @@ differential current divided by ``V_read * (g_max - g_min) / w_max`` -- exactly 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.base import LayeredMap, Memory
 from xbarmem.memory.recall import RecallResult, recall
 
 
@@ -74,25 +75,16 @@ class ChipBackend(Protocol):
 
 
 # ---------------------------------------------------------------------------------- the twin
-def layers_of(memory: Any) -> list[Crossbar]:
-    """The crossbar layers of a memory: ``memory.layers`` (multilayer) or ``[memory.crossbar]``
-    (single layer)."""
-    if hasattr(memory, "layers"):
-        return list(memory.layers)
-    if hasattr(memory, "crossbar"):
-        return [memory.crossbar]
-    raise ConfigError(f"{type(memory).__name__} is not a memory (no crossbar or layers)")
+def layers_of(memory: Memory) -> list[Crossbar]:
+    """The crossbar layers of a memory (input layer first)."""
+    return list(memory.layers)
 
 
-def target_parameters(memory: Any) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+def target_parameters(memory: Memory) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
     """The trained target ``(W, b)`` of every layer of ``memory`` (before any write error)."""
-    weights = memory.target_weights
-    if weights is None:
+    if memory.targets is None:
         raise ConfigError("the memory has no target weights (train or program it first)")
-    if isinstance(weights, (list, tuple)):
-        biases = list(memory.target_biases or [None] * len(weights))
-        return list(zip(weights, biases, strict=True))
-    return [(weights, memory.target_bias)]
+    return list(memory.targets)
 
 
 def twin_layer(layer: Crossbar, faults: FaultMap | None = None,
@@ -307,11 +299,11 @@ class BackendMemory:
     so :func:`xbarmem.evaluation.evaluate.evaluate_memory` runs through it unchanged.
 
     Args:
-        memory: the model (digital twin): a single-layer or multilayer memory.
-        backends: one backend per layer (a single backend for a single-layer memory).
+        memory: the model (digital twin), a :class:`~xbarmem.memory.base.Memory`.
+        backends: one backend per layer (a bare backend for a one-layer memory).
     """
 
-    def __init__(self, memory: Any, backends: ChipBackend | Sequence[ChipBackend]) -> None:
+    def __init__(self, memory: Memory, backends: ChipBackend | Sequence[ChipBackend]) -> None:
         self.memory = memory
         self.layers = layers_of(memory)
         self.backends = [backends] if isinstance(backends, ChipBackend) else list(backends)
@@ -344,23 +336,20 @@ class BackendMemory:
             written.append(targets)
         return written
 
-    def matrix(self):
-        """The object :func:`xbarmem.memory.recall.recall` runs through: the backend (single layer) or
-        the stack of backends with tanh hidden units (multilayer)."""
-        if len(self.backends) == 1:
-            return self.backends[0]
-        from xbarmem.memory.multilayer import LayeredMap
-
+    def matrix(self) -> LayeredMap:
+        """The object :func:`xbarmem.memory.recall.recall` runs through: the stack of backends
+        with tanh hidden units (one backend reads exactly as itself)."""
         return LayeredMap(self.backends)
 
     def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
-        """Recall from ``cues`` ``(B, N)`` through the backends; see :func:`xbarmem.memory.recall`."""
+        """Recall from ``cues`` ``(B, N)`` through the backends; see
+        :func:`xbarmem.memory.recall.recall`."""
         return recall(self.matrix(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)
 
 
-def simulated_backends(memory: Any, *, chip: ChipSpec | None = None,
+def simulated_backends(memory: Memory, *, chip: ChipSpec | None = None,
                        faults: FaultMap | None = None, seed: int = 0,
                        read_averages: int = 1) -> list[SimulatedChip]:
     """One fresh :class:`SimulatedChip` per layer of ``memory`` (layer ``k`` seeded

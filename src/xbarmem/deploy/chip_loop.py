@@ -36,15 +36,16 @@ from xbarmem.deploy.backend import (
     BackendMemory,
     ChipBackend,
     conductance_targets,
-    layers_of,
     target_parameters,
-    twin_layer,
 )
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.base import Problem
+from xbarmem.learning.classic import get_rule
+from xbarmem.memory.base import Memory
 
 
 @dataclass
@@ -80,59 +81,114 @@ class AdaptResult:
                 "reached_target": self.reached_target, "settings": self.settings}
 
 
-def default_trainer(memory: Any) -> AdaptiveTrainer:
+def default_trainer(memory: Memory) -> AdaptiveTrainer:
     """The trainer to re-train ``memory`` with: its own hardware-adaptive options when it was
     trained by the adaptive rule, defaults otherwise (bias as the memory's)."""
-    info = getattr(memory, "info", {}) or {}
+    info = memory.info or {}
     options = dict(info.get("rule_options", {})) if info.get("rule") == "adaptive" else {}
     options["bias"] = memory.has_bias
-    if hasattr(memory, "layers") and len(memory.layers) > 1:
-        from xbarmem.learning.multilayer import MultilayerTrainer
-
-        return MultilayerTrainer(**options)
-    options.pop("init_scale", None)
-    return AdaptiveTrainer(**options)
+    return get_rule("adaptive", **options)
 
 
-def _retrain(trainer, twins: list[Crossbar], x: torch.Tensor, kind: str
+def _retrain(rule, twin: Memory, x: torch.Tensor, kind: str
              ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Train against the twins' realisable intervals; ``[(W, b)]`` per layer."""
-    dev = twins[0].chip.device
-    weight_noise = dev.write_noise * math.sqrt(2.0) * twins[0].w_max / dev.g_range
-    read_noise = twins[0].read_noise_scale
-    if len(twins) == 1:
-        lo, hi = twins[0].bounds()
-        res = trainer.fit(x, lo, hi, kind=kind, weight_noise=weight_noise,
-                          read_noise=read_noise)
-        return [(res.weights[0], res.bias[0] if twins[0].has_bias else None)]
-    res = trainer.fit(x, [tw.bounds() for tw in twins], kind=kind, weight_noise=weight_noise,
-                      read_noise=read_noise)
-    return [(w[0], b[0] if tw.has_bias else None)
-            for w, b, tw in zip(res.weights, res.biases, twins, strict=True)]
+    """Train ``rule`` against the twin's realisable intervals; ``[(W, b)]`` per layer."""
+    result = rule.fit(Problem.for_memories(x, [twin], kind=kind))
+    biases = result.biases if result.biases is not None and twin.has_bias else None
+    return [(w[0], None if biases is None else biases[k][0])
+            for k, w in enumerate(result.weights)]
 
 
-def _rebuild(memory: Any, faults: FaultMap) -> Any:
-    """An unprogrammed copy of ``memory``'s architecture on ``faults``."""
-    layers = layers_of(memory)
-    if len(layers) > 1:
-        from xbarmem.memory.multilayer import MultilayerMemory
+class _Loop:
+    """The state of the loop: devices pinned by read-back and the last read of every layer."""
 
-        return MultilayerMemory(memory.n_neurons, memory.hidden_sizes, memory.chip, faults,
-                                bias=memory.has_bias)
-    from xbarmem.memory.single import SingleLayerMemory
+    def __init__(self, memory: Memory, view: BackendMemory, tolerance: float) -> None:
+        self.memory, self.view, self.tolerance = memory, view, tolerance
+        self.known = memory.faults.g_stuck
+        self.pinned = np.full_like(self.known, np.nan)  # devices fixed by read-back, siemens
+        self.reads: list[np.ndarray | None] = [None] * len(memory.layers)
 
-    return SingleLayerMemory(memory.n_neurons, memory.chip, faults, bias=memory.has_bias,
-                             first_array=layers[0].first_array)
+    def faults(self, **meta: Any) -> FaultMap:
+        """Known stuck devices plus the pinned ones."""
+        return FaultMap(np.where(np.isnan(self.known), self.pinned, self.known),
+                        {**self.memory.faults.meta, **meta,
+                         "adapt_tolerance_S": self.tolerance})
+
+    def write_round(self, twin: Memory, params) -> dict[str, Any]:
+        """Program ``params`` (per layer ``(W, b)``) through the backends where needed, read
+        back, pin what missed; returns the round's device counts and write error."""
+        stats = dict.fromkeys(("written", "kept", "skipped_fixed", "newly_fixed",
+                               "newly_fixed_at_rail", "free"), 0)
+        sq_err = 0.0
+        for k, (layer, tw, be, (w, b)) in enumerate(zip(
+                self.memory.layers, twin.layers, self.view.backends, params, strict=True)):
+            goal, w_max = conductance_targets(tw, w, b)
+            if not np.isclose(w_max, layer.w_max):
+                raise ConfigError(f"layer {k}: targets map to w_max {w_max}, the chip uses "
+                                  f"{layer.w_max}")
+            free = ~tw.stuck
+            write = free if self.reads[k] is None else free & (
+                np.abs(goal - self.reads[k]) > self.tolerance)
+            be.program(np.where(write, goal, np.nan))
+            read = np.asarray(be.read_back(), dtype=np.float64)
+            if read.shape != goal.shape:
+                raise ConfigError(f"backend {k} read back shape {read.shape}, expected "
+                                  f"{goal.shape}")
+            self.reads[k] = read
+            miss = self._pin(layer, free, read, goal)
+            rail = miss & self._at_rail(read)
+            for key, count in (("written", write), ("kept", free & ~write),
+                               ("skipped_fixed", ~free), ("newly_fixed", miss),
+                               ("newly_fixed_at_rail", rail), ("free", free & ~miss)):
+                stats[key] += int(count.sum())
+            sq_err += float(((read - goal)[write] ** 2).sum())
+        stats["write_error_rms_uS"] = 1e6 * math.sqrt(sq_err / max(stats["written"], 1))
+        return stats
+
+    def _pin(self, layer: Crossbar, free, read, goal) -> np.ndarray:
+        """Pin the free devices of ``layer`` whose read value misses the goal; returns them."""
+        miss = free & (np.abs(read - goal) > self.tolerance)
+        block = layer.scatter(np.where(miss, read, np.nan))
+        sl = slice(layer.first_array, layer.first_array + layer.n_arrays)
+        self.pinned[sl] = np.where(np.isnan(block), self.pinned[sl], block)
+        return miss
+
+    def _at_rail(self, read: np.ndarray) -> np.ndarray:
+        dev = self.memory.chip.device
+        return ((np.abs(read - dev.g_min) <= self.tolerance)
+                | (np.abs(read - dev.g_max) <= self.tolerance))
+
+    def adapted(self, params, log: list[dict[str, Any]]) -> Memory:
+        """The adapted model: pinned devices in its fault map, the last read conductances and
+        target weights."""
+        adapted = self.memory.rebuild(self.faults(source="adapt"))
+        for layer, read in zip(adapted.layers, self.reads, strict=True):
+            layer.set_conductances(read[0], read[1], layer.w_max)
+        adapted.targets = [(w, b) for w, b in params]
+        adapted.info = {**(self.memory.info or {}), "adapt": {
+            "rounds": len(log) - 1, "tolerance_S": self.tolerance,
+            "final_cosine": log[-1]["cosine"]}}
+        return adapted
 
 
-def adapt(memory: Any, backends: ChipBackend | Sequence[ChipBackend],
+def _check(memory: Memory, rounds: int, tolerance: float) -> None:
+    if not isinstance(rounds, int) or rounds < 0:
+        raise ConfigError(f"rounds must be an integer >= 0, got {rounds!r}")
+    if not tolerance > 0:
+        raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance!r}")
+    if memory.chip.array.fault_model != "device":
+        raise ConfigError("chip-in-the-loop adaptation needs the 'device' fault model (the "
+                          "'weight' model has no device conductances to pin)")
+
+
+def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
           patterns: PatternSet, *, rounds: int = 2, target: float = 0.99,
           tolerance: float = 3e-6, protocol: Protocol | None = None, trainer=None,
           callback: Callable[[dict[str, Any]], None] | None = None) -> AdaptResult:
     """Run chip-in-the-loop adaptation (see module docstring).
 
     Args:
-        memory: the trained model (single-layer or multilayer) with its target weights.
+        memory: the trained model (a :class:`~xbarmem.memory.base.Memory`) with its targets.
         backends: the chip, one backend per layer.
         patterns: the stored patterns (re-training and scoring).
         rounds: adaptation rounds after the open-loop round 0 (0 = open loop only).
@@ -144,72 +200,31 @@ def adapt(memory: Any, backends: ChipBackend | Sequence[ChipBackend],
         trainer: re-training rule (default :func:`default_trainer`).
         callback: called with each round's dict as soon as it is measured.
     """
-    if not isinstance(rounds, int) or rounds < 0:
-        raise ConfigError(f"rounds must be an integer >= 0, got {rounds!r}")
-    if not tolerance > 0:
-        raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance!r}")
-    if memory.chip.array.fault_model != "device":
-        raise ConfigError("chip-in-the-loop adaptation needs the 'device' fault model (the "
-                          "'weight' model has no device conductances to pin)")
+    _check(memory, rounds, tolerance)
     view = BackendMemory(memory, backends)
-    layers, bes = view.layers, view.backends
     kind = patterns.kind
     protocol = protocol or Protocol(probes=20, activation="sign" if kind == "binary" else "tanh")
     trainer = trainer or default_trainer(memory)
     x = torch.as_tensor(patterns.patterns, dtype=torch.float32)
     if x.shape[1] != memory.n_neurons:
         raise ConfigError(f"patterns have N={x.shape[1]} but the memory has {memory.n_neurons}")
-    dev = memory.chip.device
-    known = memory.faults.g_stuck
-    pinned = np.full_like(known, np.nan)  # devices fixed by read-back, siemens
+    loop = _Loop(memory, view, tolerance)
     params = target_parameters(memory)
-    reads: list[np.ndarray | None] = [None] * len(layers)
     log: list[dict[str, Any]] = []
     reached = False
-    faults = memory.faults
     for rnd in range(rounds + 1):
         seconds = 0.0
-        faults = FaultMap(np.where(np.isnan(known), pinned, known),
-                          {**memory.faults.meta, "adapt_tolerance_S": tolerance})
-        twins = [twin_layer(layer, faults) for layer in layers]
+        twin = memory.rebuild(loop.faults())
         if rnd > 0:
             start = time.perf_counter()
-            params = _retrain(trainer, twins, x, kind)
+            params = _retrain(trainer, twin, x, kind)
             seconds = time.perf_counter() - start
-        stats = dict.fromkeys(("written", "kept", "skipped_fixed", "newly_fixed",
-                               "newly_fixed_at_rail", "free"), 0)
-        sq_err = 0.0
-        for k, (layer, twin, be, (w, b)) in enumerate(zip(layers, twins, bes, params,
-                                                          strict=True)):
-            goal, w_max = conductance_targets(twin, w, b)
-            if not np.isclose(w_max, layer.w_max):
-                raise ConfigError(f"layer {k}: targets map to w_max {w_max}, the chip uses "
-                                  f"{layer.w_max}")
-            free = ~twin.stuck
-            write = free if reads[k] is None else free & (np.abs(goal - reads[k]) > tolerance)
-            be.program(np.where(write, goal, np.nan))
-            read = np.asarray(be.read_back(), dtype=np.float64)
-            if read.shape != goal.shape:
-                raise ConfigError(f"backend {k} read back shape {read.shape}, expected "
-                                  f"{goal.shape}")
-            reads[k] = read
-            miss = free & (np.abs(read - goal) > tolerance)
-            rail = miss & ((np.abs(read - dev.g_min) <= tolerance)
-                           | (np.abs(read - dev.g_max) <= tolerance))
-            block = layer.scatter(np.where(miss, read, np.nan))
-            sl = slice(layer.first_array, layer.first_array + layer.n_arrays)
-            pinned[sl] = np.where(np.isnan(block), pinned[sl], block)
-            stats["written"] += int(write.sum())
-            stats["kept"] += int((free & ~write).sum())
-            stats["skipped_fixed"] += int((~free).sum())
-            stats["newly_fixed"] += int(miss.sum())
-            stats["newly_fixed_at_rail"] += int(rail.sum())
-            stats["free"] += int((free & ~miss).sum())
-            sq_err += float(((read - goal)[write] ** 2).sum())
+        stats = loop.write_round(twin, params)
         score = evaluate_memory(view, patterns, protocol)
-        entry = {"round": rnd, **stats, "fixed": int((~np.isnan(pinned)).sum()),
-                 "known_stuck": int(sum(int(ly.stuck.sum()) for ly in layers)),
-                 "write_error_rms_uS": 1e6 * math.sqrt(sq_err / max(stats["written"], 1)),
+        rms = stats.pop("write_error_rms_uS")
+        entry = {"round": rnd, **stats, "fixed": int((~np.isnan(loop.pinned)).sum()),
+                 "known_stuck": int(sum(int(ly.stuck.sum()) for ly in memory.layers)),
+                 "write_error_rms_uS": rms,
                  "cosine": score.cosine, "exact": score.exact, "train_seconds": seconds}
         log.append(entry)
         if callback is not None:
@@ -217,21 +232,8 @@ def adapt(memory: Any, backends: ChipBackend | Sequence[ChipBackend],
         if score.cosine >= target:
             reached = True
             break
-    final_faults = FaultMap(np.where(np.isnan(known), pinned, known),
-                            {**memory.faults.meta, "source": "adapt",
-                             "adapt_tolerance_S": tolerance})
-    adapted = _rebuild(memory, final_faults)
-    for layer, read in zip(layers_of(adapted), reads, strict=True):
-        layer.set_conductances(read[0], read[1], layer.w_max)
-    weights = [p[0] for p in params]
-    biases = [p[1] for p in params]
-    if len(weights) > 1:
-        adapted.target_weights, adapted.target_biases = weights, biases
-    else:
-        adapted.target_weights, adapted.target_bias = weights[0], biases[0]
-    adapted.info = {**(memory.info or {}), "adapt": {"rounds": len(log) - 1,
-                                                     "tolerance_S": tolerance,
-                                                     "final_cosine": log[-1]["cosine"]}}
+    adapted = loop.adapted(params, log)
     settings = {"rounds": rounds, "target": target, "tolerance_uS": tolerance * 1e6,
-                "protocol": protocol.as_dict(), "trainer": trainer.options()}
-    return AdaptResult(log, adapted, final_faults, reached, settings)
+                "protocol": protocol.as_dict(),
+                "trainer": trainer.options(len(memory.layers))}
+    return AdaptResult(log, adapted, adapted.faults, reached, settings)

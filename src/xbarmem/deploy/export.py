@@ -35,11 +35,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.deploy.backend import conductance_targets, layers_of, target_parameters, weight_scale
+from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
+from xbarmem.memory.base import Memory
+from xbarmem.memory.io import memory_from_sizes
 
 FORMAT = "xbarmem-export/1"
 CSV_COLUMNS = ["layer", "array", "row", "col", "polarity", "used", "target_uS",
@@ -136,14 +138,13 @@ def _hidden_inputs(layers: list[Crossbar], patterns: np.ndarray | None) -> list[
     return out
 
 
-def export_memory(memory: Any, out_dir: str | Path, *, patterns: Any = None,
+def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                   mode: str = "sync", activation: str | None = None,
                   max_iterations: int = 100, source: str = "") -> dict[str, Any]:
     """Write the export folder of a programmed memory (see module docstring).
 
     Args:
-        memory: a programmed :class:`~xbarmem.memory.single.SingleLayerMemory` or multilayer memory
-            (with ``layers``), holding its target weights.
+        memory: a programmed :class:`~xbarmem.memory.base.Memory` holding its target weights.
         out_dir: folder, created if missing.
         patterns: the stored :class:`~xbarmem.data.patterns.PatternSet` (optional).
         mode, activation, max_iterations: the recall to record (``activation`` default: sign
@@ -153,15 +154,44 @@ def export_memory(memory: Any, out_dir: str | Path, *, patterns: Any = None,
     Returns:
         The manifest (also written to ``manifest.json``).
     """
-    layers = layers_of(memory)
-    for k, layer in enumerate(layers):
+    for k, layer in enumerate(memory.layers):
         if not layer.programmed:
             raise ConfigError(f"layer {k} has not been programmed; train the memory first")
-    faults: FaultMap = memory.faults
-    chip: ChipSpec = memory.chip
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cells = _cells(memory)
+    files = _save_cells(out, cells, memory.faults)
+    files.update(_save_targets(out, memory))
+    x = None
+    kind = memory.info.get("kind", "binary")
+    if patterns is not None:
+        x = np.asarray(patterns.patterns, dtype=np.float32)
+        kind = patterns.kind
+        np.save(out / "patterns.npy", x)
+        files["patterns"] = "patterns.npy"
+    _write_csv(out / "devices.csv", cells["layer"], cells["target"], cells["programmed"],
+               cells["stuck"])
+    recall_entry = {"mode": mode, "activation": activation or (
+        "sign" if kind == "binary" else "tanh"), "max_iterations": max_iterations,
+        "kind": kind,
+        "sync": "all neurons at once from one product per layer",
+        "async": "one neuron per step: hidden layers read in full, one output column"}
+    manifest = {"format": FORMAT, "source": source, **_chip_manifest(memory, cells, files),
+                "layers": _layers_manifest(memory.layers, cells["w_max"],
+                                           _hidden_inputs(memory.layers, x)),
+                "faults": _faults_manifest(memory, cells, files["fault_map"]),
+                "recall": recall_entry, "devices": _device_counts(cells),
+                "model_info": memory.info}
+    (out / "manifest.json").write_text(json.dumps(_plain(manifest), indent=2, allow_nan=False))
+    return manifest
+
+
+def _cells(memory: Memory) -> dict[str, Any]:
+    """Every cell of the arrays the memory occupies: ``target`` and ``programmed``
+    conductances, ``stuck`` (NaN = free), ``layer`` index (-1 unused) and ``used``, each
+    ``(n_arrays, 2, rows, cols)``; ``w_max`` of every layer."""
+    layers, dev = memory.layers, memory.chip.device
     n_arrays = max(ly.first_array + ly.n_arrays for ly in layers)
-    rows, cols = chip.array.rows, chip.array.cols
-    dev = chip.device
     targets, w_maxes = [], []
     for layer, (w, b) in zip(layers, target_parameters(memory), strict=True):
         t, w_max = conductance_targets(layer, w, b)
@@ -175,42 +205,46 @@ def export_memory(memory: Any, out_dir: str | Path, *, patterns: Any = None,
     used = used_layer >= 0
     g_target = _physical(layers, targets, n_arrays, dev.g_min)
     g_prog = _physical(layers, programmed, n_arrays, np.nan)
-    stuck = faults.g_stuck[:n_arrays]
+    stuck = memory.faults.g_stuck[:n_arrays]
     unused_stuck = ~used & ~np.isnan(stuck)
     g_target[unused_stuck] = stuck[unused_stuck]
     g_prog = np.where(used, g_prog, g_target)
+    return {"n_arrays": n_arrays, "target": g_target, "programmed": g_prog, "stuck": stuck,
+            "layer": used_layer, "used": used, "w_max": w_maxes}
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "targets_S.npy", g_target)
-    np.save(out / "programmed_S.npy", g_prog)
-    np.save(out / "stuck_S.npy", stuck)
-    np.save(out / "used.npy", used)
-    fault_file = FaultMap(stuck, dict(faults.meta)).save(out / "fault_map.npz")
-    files = {"devices_csv": "devices.csv", "targets_npy": "targets_S.npy",
-             "programmed_npy": "programmed_S.npy", "stuck_npy": "stuck_S.npy",
-             "used_npy": "used.npy", "fault_map": fault_file.name}
+
+def _save_cells(out: Path, cells: dict[str, Any], faults: FaultMap) -> dict[str, str]:
+    """The ``.npy`` files of the cells and the fault map file (the cells' stuck devices with
+    ``faults``' metadata); returns the files entry."""
+    np.save(out / "targets_S.npy", cells["target"])
+    np.save(out / "programmed_S.npy", cells["programmed"])
+    np.save(out / "stuck_S.npy", cells["stuck"])
+    np.save(out / "used.npy", cells["used"])
+    FaultMap(cells["stuck"], dict(faults.meta)).save(out / "fault_map.npz")
+    return {"devices_csv": "devices.csv", "targets_npy": "targets_S.npy",
+            "programmed_npy": "programmed_S.npy", "stuck_npy": "stuck_S.npy",
+            "used_npy": "used.npy", "fault_map": "fault_map.npz"}
+
+
+def _save_targets(out: Path, memory: Memory) -> dict[str, str]:
+    """``layer<k>_weights.npy`` / ``layer<k>_bias.npy``; returns their files entries."""
+    files = {}
     for k, (w, b) in enumerate(target_parameters(memory)):
         np.save(out / f"layer{k}_weights.npy", torch.as_tensor(w).float().numpy())
         files[f"layer{k}_weights"] = f"layer{k}_weights.npy"
         if b is not None:
             np.save(out / f"layer{k}_bias.npy", torch.as_tensor(b).float().numpy())
             files[f"layer{k}_bias"] = f"layer{k}_bias.npy"
-    x = None
-    kind = memory.info.get("kind", "binary")
-    if patterns is not None:
-        x = np.asarray(patterns.patterns, dtype=np.float32)
-        kind = patterns.kind
-        np.save(out / "patterns.npy", x)
-        files["patterns"] = "patterns.npy"
-    _write_csv(out / "devices.csv", used_layer, g_target, g_prog, stuck)
+    return files
 
-    inputs = _hidden_inputs(layers, x)
-    volts = chip.array.read_voltage
-    n = layers[0].n_in
-    manifest = {
-        "format": FORMAT,
-        "source": source,
+
+def _chip_manifest(memory: Memory, cells: dict[str, Any],
+                   files: dict[str, str]) -> dict[str, Any]:
+    """Units, files, chip, arrays, mapping, inputs, architecture and sizes entries."""
+    chip, layers = memory.chip, memory.layers
+    dev, volts = chip.device, chip.array.read_voltage
+    rows, cols, n_arrays = chip.array.rows, chip.array.cols, cells["n_arrays"]
+    return {
         "units": {"csv_conductance": "uS", "npy_conductance": "S", "current": "A",
                   "voltage": "V", "weights": "weight units (w)"},
         "files": files,
@@ -233,34 +267,37 @@ def export_memory(memory: Any, out_dir: str | Path, *, patterns: Any = None,
                    "bias_row_V": volts if layers[0].has_bias else None,
                    "unused_rows_V": 0.0},
         "architecture": "multilayer" if len(layers) > 1 else "single",
-        "sizes": [n] + [ly.n_out for ly in layers],
-        "layers": [{
-            "index": k, "n_in": ly.n_in, "n_out": ly.n_out, "has_bias": ly.has_bias,
-            "bias_logical_row": ly.n_in if ly.has_bias else None,
-            "bias_rows": _bias_location(ly),
-            "w_max": w_maxes[k], "siemens_per_weight": weight_scale(ly),
-            "first_array": ly.first_array, "n_arrays": ly.n_arrays,
-            "activation": "tanh" if k < len(layers) - 1 else "recall",
-            "read_out": "output i = sum over row tiles of (I+ - I-) of column i, divided by "
-                        "read_voltage_V * siemens_per_weight",
-            "tiles": placement(ly),
-            "currents": current_ranges(ly, inputs[k]),
-        } for k, ly in enumerate(layers)],
-        "faults": {"file": fault_file.name, "meta": faults.meta,
-                   "summary": FaultMap(stuck).summary(dev),
-                   "fault_model": chip.array.fault_model},
-        "recall": {"mode": mode, "activation": activation or (
-            "sign" if kind == "binary" else "tanh"), "max_iterations": max_iterations,
-            "kind": kind,
-            "sync": "all neurons at once from one product per layer",
-            "async": "one neuron per step: hidden layers read in full, one output column"},
-        "devices": {"total": int(used.size), "used": int(used.sum()),
-                    "stuck": int((~np.isnan(stuck)).sum()),
-                    "used_stuck": int((used & ~np.isnan(stuck)).sum())},
-        "model_info": memory.info,
+        "sizes": [layers[0].n_in] + [ly.n_out for ly in layers],
     }
-    (out / "manifest.json").write_text(json.dumps(_plain(manifest), indent=2, allow_nan=False))
-    return manifest
+
+
+def _layers_manifest(layers: list[Crossbar], w_maxes: list[float],
+                     inputs: list[Any]) -> list[dict[str, Any]]:
+    return [{
+        "index": k, "n_in": ly.n_in, "n_out": ly.n_out, "has_bias": ly.has_bias,
+        "bias_logical_row": ly.n_in if ly.has_bias else None,
+        "bias_rows": _bias_location(ly),
+        "w_max": w_maxes[k], "siemens_per_weight": weight_scale(ly),
+        "first_array": ly.first_array, "n_arrays": ly.n_arrays,
+        "activation": "tanh" if k < len(layers) - 1 else "recall",
+        "read_out": "output i = sum over row tiles of (I+ - I-) of column i, divided by "
+                    "read_voltage_V * siemens_per_weight",
+        "tiles": placement(ly),
+        "currents": current_ranges(ly, inputs[k]),
+    } for k, ly in enumerate(layers)]
+
+
+def _faults_manifest(memory: Memory, cells: dict[str, Any], name: str) -> dict[str, Any]:
+    return {"file": name, "meta": memory.faults.meta,
+            "summary": FaultMap(cells["stuck"]).summary(memory.chip.device),
+            "fault_model": memory.chip.array.fault_model}
+
+
+def _device_counts(cells: dict[str, Any]) -> dict[str, int]:
+    used, stuck = cells["used"], cells["stuck"]
+    return {"total": int(used.size), "used": int(used.sum()),
+            "stuck": int((~np.isnan(stuck)).sum()),
+            "used_stuck": int((used & ~np.isnan(stuck)).sum())}
 
 
 def _plain(obj: Any) -> Any:
@@ -315,29 +352,18 @@ def load_export(folder: str | Path):
         if isinstance(exc, FileFormatError):
             raise
         raise FileFormatError(f"{path}: bad export manifest ({exc!r})") from exc
-    if manifest["architecture"] == "multilayer":
-        from xbarmem.memory.multilayer import MultilayerMemory
-
-        memory = MultilayerMemory(sizes[0], sizes[1:-1], chip, faults, bias=bias)
-    else:
-        from xbarmem.memory.single import SingleLayerMemory
-
-        memory = SingleLayerMemory(sizes[0], chip, faults, bias=bias,
-                                   first_array=int(manifest["layers"][0]["first_array"]))
-    layers = layers_of(memory)
-    weights, biases = [], []
-    for k, (layer, entry) in enumerate(zip(layers, manifest["layers"], strict=True)):
+    memory = memory_from_sizes(sizes, chip, faults, bias=bias,
+                               first_array=int(manifest["layers"][0]["first_array"]))
+    targets = []
+    for k, (layer, entry) in enumerate(zip(memory.layers, manifest["layers"], strict=True)):
         if layer.first_array != entry["first_array"]:
             raise FileFormatError(f"{path}: layer {k} placement does not match the manifest")
         g = layer._gather(prog)
         layer.set_conductances(g[0], g[1], float(entry["w_max"]))
-        weights.append(torch.as_tensor(_load_npy(folder / files[f"layer{k}_weights"])))
         b = files.get(f"layer{k}_bias")
-        biases.append(torch.as_tensor(_load_npy(folder / b)) if b else None)
-    if len(layers) > 1:
-        memory.target_weights, memory.target_biases = weights, biases
-    else:
-        memory.target_weights, memory.target_bias = weights[0], biases[0]
+        targets.append((torch.as_tensor(_load_npy(folder / files[f"layer{k}_weights"])),
+                        torch.as_tensor(_load_npy(folder / b)) if b else None))
+    memory.targets = targets
     memory.info = manifest.get("model_info", {})
     return memory
 

@@ -30,8 +30,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, uses_bias
-from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.learning.fit import fit_memories, make_memory
 
 ARCHS = ("single", "multilayer")
 
@@ -64,12 +63,10 @@ def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
 
 
 def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
-    """The cost model's view of a programmed memory: a
-    :class:`~xbarmem.memory.single.SingleLayerMemory` (one layer) or anything with ``layers``
-    (a multilayer memory: hidden layers are tanh with analogue outputs and DAC-driven inputs)."""
+    """The cost model's view of a programmed :class:`~xbarmem.memory.base.Memory`: its first
+    layer's inputs are the recall states, hidden layers are tanh with analogue outputs and
+    DAC-driven inputs, the last layer's outputs feed ``activation``."""
     states = "binary" if activation == "sign" else "analog"
-    if hasattr(memory, "crossbar"):
-        return [LayerLoad.from_crossbar(memory.crossbar, inputs=states, outputs=activation)]
     crossbars = list(memory.layers)
     loads = []
     for k, cb in enumerate(crossbars):
@@ -158,29 +155,20 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it.
 
     Single layer: any rule (the adaptive rule with a bias row). Multilayer: the hardware-
-    adaptive multilayer trainer (:mod:`xbarmem.learning.multilayer`) with ``hidden`` widths.
-    Faults come from the chip's rates with seed ``seed``; programming error also uses ``seed``.
+    adaptive rule with ``hidden`` widths. Faults come from the chip's rates with seed
+    ``seed``; programming error also uses ``seed``.
     """
     x = torch.as_tensor(patterns, dtype=torch.float32)
-    n = int(x.shape[1])
     options: dict[str, Any] = {"seed": seed, "max_steps": max_steps} if rule == "adaptive" \
         else {}
-    if arch == "single":
-        rule_obj = get_rule(rule, **options)
-        memory = SingleLayerMemory(n, chip, bias=uses_bias(rule_obj), fault_seed=seed)
-        fit_memories(rule_obj, x, [memory], program_seed=seed)
-        return memory
-    if arch != "multilayer":
-        raise ConfigError(f"arch must be one of {ARCHS}, got {arch!r}")
-    if rule != "adaptive":
+    if arch == "multilayer" and rule != "adaptive":
         raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
-    if hidden is None:
+    if arch == "multilayer" and hidden is None:
         raise ConfigError("a multilayer memory needs --hidden (hidden layer width)")
-    from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
-    from xbarmem.memory.multilayer import MultilayerMemory
-
-    memory = MultilayerMemory(n, hidden, chip, fault_seed=seed)
-    fit_multilayer(MultilayerTrainer(**options), x, [memory], program_seed=seed)
+    rule_obj = get_rule(rule, **options)
+    memory = make_memory(int(x.shape[1]), arch=arch, hidden=hidden, chip=chip,
+                         bias=rule_obj.bias, fault_seed=seed)
+    fit_memories(rule_obj, x, [memory], program_seed=seed)
     return memory
 
 
@@ -225,7 +213,7 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
     result = measure_memory(memory, cues, targets, activation=activation,
                             max_iterations=max_iterations, seed=seed)
     result.info.update({
-        "arch": arch, "layer_sizes": getattr(memory, "sizes", [n, n]), "patterns": pset.name,
+        "arch": arch, "layer_sizes": memory.sizes, "patterns": pset.name,
         "n_patterns": pset.n_patterns, "flip": flip, "probes": probes, "chip": spec.name,
         "faults": spec.device.fault_rate, "fault_model": spec.array.fault_model, "rule": rule,
         "seed": seed, "training": {k: v for k, v in memory.info.items()

@@ -1,9 +1,10 @@
 """The trial function: resolved trial configurations in, result rows out.
 
-Built on the library's own pieces: pattern loaders (:mod:`xbarmem.data.patterns`), seeded fault maps,
-:func:`xbarmem.learning.fit.fit_memories` / :func:`xbarmem.learning.multilayer.fit_multilayer`
-(batched training), :func:`xbarmem.evaluation.evaluate.evaluate_memory`,
-:func:`xbarmem.evaluation.curve.capacity_from_curve` and :func:`xbarmem.evaluation.capacity.find_capacity`.
+Built on the library's own pieces: pattern loaders (:mod:`xbarmem.data.patterns`), seeded fault
+maps, :func:`xbarmem.learning.fit.fit_memories` (batched training),
+:func:`xbarmem.evaluation.evaluate.evaluate_memory`,
+:func:`xbarmem.evaluation.curve.capacity_from_curve` and
+:func:`xbarmem.evaluation.capacity.find_capacity`.
 
 **Groups.** :func:`plan_groups` splits a sweep into groups, deterministically from the sweep's
 full trial list (so a resumed sweep forms the same groups): evaluate trials that differ only in
@@ -60,8 +61,8 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, uses_bias
-from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.learning.fit import fit_memories, make_memory
+from xbarmem.memory.multilayer import arrays_for_layers, layer_sizes
 
 #: options that change only how a trained network is programmed and tested
 PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
@@ -171,18 +172,16 @@ def _chip(c: dict[str, Any]) -> ChipSpec:
     return ChipSpec.from_dict(c["chip_spec"])
 
 
-def _build(c: dict[str, Any]):
-    """An untrained memory for config ``c`` on its seeded chip."""
+def _build(c: dict[str, Any], rule):
+    """An untrained memory for config ``c`` on its seeded chip (bias rows as ``rule``'s)."""
     chip, n, seed = _chip(c), c["n_neurons"], c["seed"]
     if c["arch"] == "multilayer":
-        from xbarmem.memory.multilayer import MultilayerMemory, arrays_for_layers, layer_sizes
-
         sizes = layer_sizes(n, c["hidden"])
         fmap = FaultMap.generate(chip, sum(arrays_for_layers(chip, sizes)), seed=seed)
-        return MultilayerMemory(n, sizes[1:-1], chip, fmap)
-    rule = get_rule(c["rule"], **c["rule_options"])
-    fmap = FaultMap.generate(chip, arrays_needed(chip, n, n + 1), seed=seed)
-    return SingleLayerMemory(n, chip, fmap, bias=uses_bias(rule))
+    else:
+        fmap = FaultMap.generate(chip, arrays_needed(chip, n, n + 1), seed=seed)
+    return make_memory(n, arch=c["arch"], hidden=c.get("hidden"), chip=chip, faults=fmap,
+                       bias=rule.bias)
 
 
 def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> tuple[list, list]:
@@ -191,27 +190,15 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> t
     Returns ``(memories, infos)``; ``infos[t]`` has steps, loss, converged, fixed_points and
     train_seconds (batch wall time / networks)."""
     first = configs[0]
-    memories = [_build(c) for c in configs]
+    rule = get_rule(first["rule"], **first["rule_options"])
+    memories = [_build(c, rule) for c in configs]
     n = first["n_neurons"]
     sizes = torch.tensor([s.n_patterns for s in stored])
     padded = torch.zeros(len(stored), int(sizes.max()), n)
     for t, s in enumerate(stored):
         padded[t, : s.n_patterns] = torch.as_tensor(s.patterns)
-    if first["arch"] == "multilayer":
-        from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
-
-        trainer = MultilayerTrainer(**first["rule_options"])
-        infos = fit_multilayer(trainer, padded, memories, kind=first["kind"], counts=sizes)
-    else:
-        rule = get_rule(first["rule"], **first["rule_options"])
-        infos = fit_memories(rule, padded, memories, kind=first["kind"], counts=sizes)
+    infos = fit_memories(rule, padded, memories, kind=first["kind"], counts=sizes)
     return memories, infos
-
-
-def _multi(memory) -> bool:
-    from xbarmem.memory.multilayer import MultilayerMemory
-
-    return isinstance(memory, MultilayerMemory)
 
 
 def _derived_seed(seed: int, salt: int) -> int:
@@ -221,10 +208,9 @@ def _derived_seed(seed: int, salt: int) -> int:
 def program(memory, seed: int, variation: float) -> None:
     """(Re)program ``memory``'s trained targets with programming seed ``seed`` and programming
     variation ``variation`` (see module docstring); the memory keeps its noise-free targets."""
-    targets = _targets(memory)
-    multi = _multi(memory)
-    weights = list(targets[0]) if multi else [targets[0]]
-    biases = list(targets[1]) if multi else [targets[1]]
+    targets = memory.targets
+    weights = [w for w, _ in targets]
+    biases = [b for _, b in targets]
     try:
         if variation > 0:
             gen = torch.Generator().manual_seed(_derived_seed(seed, 0x7A71))
@@ -232,30 +218,22 @@ def program(memory, seed: int, variation: float) -> None:
             noisy_w = []
             for w, peak in zip(weights, peaks, strict=True):
                 dw = variation * peak * torch.randn(w.shape, generator=gen)
-                if not multi:
+                if memory.zero_diagonal:
                     dw.fill_diagonal_(0.0)
                 noisy_w.append(w + dw)
             weights = noisy_w  # biases as trained (§5 perturbs W)
-        _write(memory, weights, biases, seed)
+        memory.program(weights, biases, seed=seed)
     finally:
-        _restore_targets(memory, targets)
+        memory.targets = targets  # the noise-free targets, not the perturbed ones
 
 
 def _peaks(memory, weights, biases, seed: int) -> list[float]:
     """max|W| of every layer as programmed without variation (cached per memory and seed)."""
     cache = memory.__dict__.setdefault("_xbarmem_peaks", {})
     if seed not in cache:
-        _write(memory, weights, biases, seed)
-        programmed = memory.weights if _multi(memory) else [memory.weights]
-        cache[seed] = [float(w.abs().max()) for w in programmed]
-    return cache[seed]
-
-
-def _write(memory, weights, biases, seed: int) -> None:
-    if _multi(memory):
         memory.program(weights, biases, seed=seed)
-    else:
-        memory.program(weights[0], biases[0], seed=seed)
+        cache[seed] = [float(w.abs().max()) for w, _ in memory.programmed_parameters()]
+    return cache[seed]
 
 
 def _protocol(c: dict[str, Any]) -> Protocol:
@@ -267,19 +245,6 @@ def _protocol(c: dict[str, Any]) -> Protocol:
 def _score(memory, stored: PatternSet, c: dict[str, Any]) -> dict[str, Any]:
     program(memory, c["seed"], c["variation"])
     return evaluate_memory(memory, stored, _protocol(c)).as_dict()
-
-
-def _targets(memory):
-    if _multi(memory):
-        return list(memory.target_weights), list(memory.target_biases)
-    return memory.target_weights, memory.target_bias
-
-
-def _restore_targets(memory, targets) -> None:
-    if _multi(memory):
-        memory.target_weights, memory.target_biases = targets
-    else:
-        memory.target_weights, memory.target_bias = targets
 
 
 # --------------------------------------------------------------------------- trials

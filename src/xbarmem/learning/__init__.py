@@ -1,1 +1,12 @@
-"""learning."""
+"""Learning rules and the training entry point.
+
+* :mod:`.base` -- the contract: :class:`~xbarmem.learning.base.Problem` in,
+  :class:`~xbarmem.learning.base.FitResult` out, for every :class:`~xbarmem.learning.base.Rule`.
+* :mod:`.classic` -- Hebb, Storkey, the Storkey variant, pseudo-inverse, perceptron; ``get_rule``.
+* :mod:`.adaptive` -- the hardware-adaptive rule (``AdaptiveTrainer``), with its single-layer
+  (:mod:`.single_fit`) and multilayer (:mod:`.multilayer_fit`) paths and the machinery they
+  share (:mod:`.stages`); :mod:`.multilayer` keeps the earlier multilayer names.
+* :mod:`.fit` -- ``fit_memories`` (train and program any memories) and ``train``.
+
+May import ``memory``, ``hardware``, ``data``, ``spec``, ``errors`` and ``version``.
+"""

@@ -7,18 +7,22 @@ crossbar as every other rule: the hardware clips each weight into its realisable
 pairs keep what they hold, and programming/read noise apply. Only the hardware-adaptive rule
 (:mod:`xbarmem.learning.adaptive`) sees the chip while learning.
 
-Each rule is a small class with ``name``, ``hardware_aware = False`` and
-``fit(patterns) -> (W, b)``; :func:`get_rule` builds one from its name.
+Each rule is a small validated spec (:class:`~xbarmem.spec.Spec`) with ``name`` and
+``ideal(patterns) -> (W, b)`` (``max|W| = 1``); as a :class:`~xbarmem.learning.base.Rule` its
+``fit(problem)`` scales ``W`` to each network's weight range ``w_max`` (a classic rule learns
+single-layer memories only and no bias). :func:`get_rule` builds any rule from its name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
 from xbarmem.errors import ConfigError
+from xbarmem.learning.base import FitResult, Problem
+from xbarmem.spec import Spec, flag, integer, number
 
 
 def _finish(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,6 +35,17 @@ def _finish(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return w.float(), torch.zeros(w.shape[0])
 
 
+def _incremental(patterns: torch.Tensor, update) -> tuple[torch.Tensor, torch.Tensor]:
+    """A rule that adds one pattern at a time: ``W = update(W, xi, N)`` from zeros (float64),
+    then :func:`_finish`."""
+    x = _as_patterns(patterns)
+    n = x.shape[1]
+    w = torch.zeros(n, n, dtype=torch.float64)
+    for xi in x:
+        w = update(w, xi, n)
+    return _finish(w)
+
+
 def _as_patterns(patterns: torch.Tensor) -> torch.Tensor:
     x = torch.as_tensor(patterns, dtype=torch.float64)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
@@ -38,20 +53,54 @@ def _as_patterns(patterns: torch.Tensor) -> torch.Tensor:
     return x
 
 
-@dataclass
-class Hebb:
+class ClassicRule(Spec, noun="rule"):
+    """Base of the classic rules: ``fit(problem)`` runs :meth:`ideal` on each network's real
+    patterns and scales the result by its ``w_max``; no bias, no steps, NaN loss; fixed points
+    (binary problems) are checked on the unscaled matrix."""
+
+    name: ClassVar[str] = "classic"
+    bias: ClassVar[bool] = False
+
+    def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(W (N, N), b (N,))`` for patterns ``(P, N)``: zero diagonal, ``max|W| = 1``,
+        zero bias."""
+        raise NotImplementedError
+
+    def options(self, layers: int = 1) -> dict[str, Any]:
+        return self.to_dict()
+
+    def fit(self, problem: Problem) -> FitResult:
+        if problem.layers != 1:
+            raise ConfigError(f"rule {self.name!r} learns single-layer memories only; "
+                              "multilayer memories are trained by the hardware-adaptive rule")
+        x = problem.patterns
+        t, p, n = x.shape
+        sizes = [p] * t if problem.counts is None else [int(c) for c in problem.counts]
+        weights, fixed = torch.empty(t, n, n), torch.zeros(t, dtype=torch.bool)
+        for k in range(t):
+            xt = x[k, : sizes[k]]
+            w, _ = self.ideal(xt)  # max|W| = 1: map it onto the full window
+            weights[k] = w * (1.0 if problem.w_max is None else problem.w_max[0][k])
+            fixed[k] = bool(((xt @ w.T) * xt > 0).all())
+        return FitResult(weights=[weights], biases=None, steps=torch.zeros(t, dtype=torch.int64),
+                         loss=torch.full((t,), float("nan")),
+                         converged=torch.ones(t, dtype=torch.bool),
+                         fixed_points=fixed if problem.kind == "binary" else None)
+
+
+@dataclass(frozen=True)
+class Hebb(ClassicRule):
     """Hebb's outer-product rule ``W = X^T X / N`` (capacity about 0.138 N random patterns)."""
 
     name: ClassVar[str] = "hebb"
-    hardware_aware: ClassVar[bool] = False
 
-    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = _as_patterns(patterns)
         return _finish(x.T @ x / x.shape[1])
 
 
-@dataclass
-class Storkey:
+@dataclass(frozen=True)
+class Storkey(ClassicRule):
     """Storkey's (1997) incremental rule with local fields (textbook form).
 
     For each pattern ``xi`` in turn, with ``h_ij = sum_{k != i, j} w_ik xi_k``:
@@ -59,70 +108,64 @@ class Storkey:
     """
 
     name: ClassVar[str] = "storkey"
-    hardware_aware: ClassVar[bool] = False
 
-    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _as_patterns(patterns)
-        n = x.shape[1]
-        w = torch.zeros(n, n, dtype=torch.float64)
-        for xi in x:
-            h = w @ xi - torch.diagonal(w) * xi  # local field excluding k = i
-            # h_ij = h_i - w_ij xi_j  (k != j as well)
-            h_ij = h[:, None] - w * xi[None, :]
-            w = w + (torch.outer(xi, xi) - xi[:, None] * h_ij.T - h_ij * xi[None, :]) / n
-            w.fill_diagonal_(0.0)
-        return _finish(w)
+    def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _incremental(patterns, self._update)
+
+    @staticmethod
+    def _update(w: torch.Tensor, xi: torch.Tensor, n: int) -> torch.Tensor:
+        h = w @ xi - torch.diagonal(w) * xi  # local field excluding k = i
+        # h_ij = h_i - w_ij xi_j  (k != j as well)
+        h_ij = h[:, None] - w * xi[None, :]
+        w = w + (torch.outer(xi, xi) - xi[:, None] * h_ij.T - h_ij * xi[None, :]) / n
+        w.fill_diagonal_(0.0)
+        return w
 
 
-@dataclass
-class StorkeyVariant:
+@dataclass(frozen=True)
+class StorkeyVariant(ClassicRule):
     """The "Storkey" variant of He et al.'s scripts: per pattern ``W += e e^T / N`` with the
     residual ``e = xi - W xi`` (a residual outer product, not the textbook local-field rule).
 
     ``W xi`` is the network's field, and a Hopfield network has no self-connections, so by
     default the diagonal is zeroed after every update (``self_field=False``). With
     ``self_field=True`` the residual also sees the self-weights that earlier updates left on the
-    diagonal (zeroed only at the end). The two readings differ measurably: on the bundled 8x8
-    MNIST digits (centred 24x24 crop, first of each class 0-9, 10% flips, faulty weights at 0,
-    30 chips; ``examples/sweeps/storkey-variant.toml``) the default recalls 0.981 / 0.860 at
-    0% / 40% faults, the paper's plot 0.98 / 0.84, ``self_field=True`` 0.962 / 0.773.
+    diagonal (zeroed only at the end). The two readings recall differently
+    (``examples/sweeps/storkey-variant.toml``).
 
     Attributes:
         self_field: keep the diagonal inside the loop (zero it only at the end).
     """
 
-    self_field: bool = False
+    self_field: bool = flag(False, help="keep the diagonal inside the loop")
 
     name: ClassVar[str] = "storkey-variant"
-    hardware_aware: ClassVar[bool] = False
 
-    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _as_patterns(patterns)
-        n = x.shape[1]
-        w = torch.zeros(n, n, dtype=torch.float64)
-        for xi in x:
-            e = xi - w @ xi
-            w = w + torch.outer(e, e) / n
-            if not self.self_field:
-                w.fill_diagonal_(0.0)
-        return _finish(w)
+    def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _incremental(patterns, self._update)
+
+    def _update(self, w: torch.Tensor, xi: torch.Tensor, n: int) -> torch.Tensor:
+        e = xi - w @ xi
+        w = w + torch.outer(e, e) / n
+        if not self.self_field:
+            w.fill_diagonal_(0.0)
+        return w
 
 
-@dataclass
-class PseudoInverse:
+@dataclass(frozen=True)
+class PseudoInverse(ClassicRule):
     """Projection rule ``W = X^T (X X^T)^+ X``: every linearly independent stored pattern is an
     eigenvector with eigenvalue 1 (a fixed point); capacity up to N, basins shrink as P -> N."""
 
     name: ClassVar[str] = "pinv"
-    hardware_aware: ClassVar[bool] = False
 
-    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = _as_patterns(patterns)
         return _finish(x.T @ torch.linalg.pinv(x @ x.T) @ x)
 
 
-@dataclass
-class Perceptron:
+@dataclass(frozen=True)
+class Perceptron(ClassicRule):
     """Perceptron rule with a normalised margin (Gardner-style), every neuron independently.
 
     Repeats full sweeps of ``w_i += xi_i^mu xi^mu / N`` for every pattern whose normalised
@@ -131,13 +174,12 @@ class Perceptron:
     classic rules), zero diagonal.
     """
 
-    margin: float = 1.0
-    max_epochs: int = 2000
+    margin: float = number(1.0, help="normalised stability every pattern must reach")
+    max_epochs: int = integer(2000, ge=0, help="cap on full sweeps")
 
     name: ClassVar[str] = "perceptron"
-    hardware_aware: ClassVar[bool] = False
 
-    def fit(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = _as_patterns(patterns)
         n = x.shape[1]
         off_diag = 1.0 - torch.eye(n, dtype=torch.float64)
@@ -163,17 +205,20 @@ def rule_names() -> list[str]:
 
 
 def get_rule(name: str, **options):
-    """A rule object by name (``adaptive``, ``hebb``, ``storkey``, ``storkey-variant``, ``pinv``,
-    ``perceptron``); ``options`` go to its constructor."""
+    """A rule object (:class:`~xbarmem.learning.base.Rule`) by name (``adaptive``, ``hebb``,
+    ``storkey``, ``storkey-variant``, ``pinv``, ``perceptron``) with ``options``; unknown
+    names and options raise :class:`ConfigError`."""
     if name == "adaptive":
         from xbarmem.learning.adaptive import (
             AdaptiveTrainer,  # same layer; imported lazily to keep this light
         )
 
-        return AdaptiveTrainer(**options)
-    if name not in CLASSIC_RULES:
+        cls = AdaptiveTrainer
+    elif name in CLASSIC_RULES:
+        cls = CLASSIC_RULES[name]
+    else:
         raise ConfigError(f"unknown rule {name!r} (available: {', '.join(rule_names())})")
     try:
-        return CLASSIC_RULES[name](**options)
-    except TypeError as exc:
-        raise ConfigError(f"bad option for rule {name!r}: {exc}") from exc
+        return cls.from_dict(options)
+    except ConfigError as exc:
+        raise ConfigError(f"bad option for rule {name!r}: {exc}") from None

@@ -1,1 +1,11 @@
-"""memory."""
+"""Memories on the simulated chip: layers of crossbars, programming, recall, model files.
+
+* :mod:`.base` -- :class:`~xbarmem.memory.base.Memory`, the one interface every consumer uses
+  (layers on one fault map, ``bounds()``, ``noise()``, ``program()``, ``targets``, ``recall()``,
+  ``devices()``, ``rebuild()``), and :class:`~xbarmem.memory.base.LayeredMap`.
+* :mod:`.single` / :mod:`.multilayer` -- its two constructors, ``SingleLayerMemory`` (``[N, N]``)
+  and ``MultilayerMemory`` (``[N, H..., N]``).
+* :mod:`.recall` -- the recall engine; :mod:`.io` -- safetensors model files.
+
+May import ``hardware``, ``data``, ``errors`` and ``version``; never learning or anything above.
+"""

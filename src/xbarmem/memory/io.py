@@ -18,9 +18,10 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
-from xbarmem.errors import FileFormatError, XbarmemError
+from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.base import Memory
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
 
@@ -37,43 +38,48 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def save_memory(memory: SingleLayerMemory | MultilayerMemory, path: str | Path, *,
-                patterns=None, extra: dict[str, Any] | None = None) -> Path:
+def memory_from_sizes(sizes: list[int], chip: ChipSpec, faults: FaultMap, *, bias: bool,
+                      first_array: int = 0) -> Memory:
+    """An unprogrammed memory of widths ``sizes`` on ``faults``: a
+    :class:`SingleLayerMemory` for ``[N, N]``, a :class:`MultilayerMemory` for ``[N, H..., N]``
+    (which starts at array 0)."""
+    if len(sizes) == 2:
+        return SingleLayerMemory(int(sizes[0]), chip, faults, bias=bias,
+                                 first_array=first_array)
+    if first_array:
+        raise ConfigError("a multilayer memory starts at array 0")
+    return MultilayerMemory(int(sizes[0]), [int(h) for h in sizes[1:-1]], chip, faults, bias=bias)
+
+
+def _prefix(memory: Memory, k: int) -> str:
+    """Tensor name prefix of layer ``k`` (none in the one-layer format)."""
+    return "" if len(memory.layers) == 1 else f"layer{k}."
+
+
+def save_memory(memory: Memory, path: str | Path, *, patterns=None,
+                extra: dict[str, Any] | None = None) -> Path:
     """Write ``memory`` (must be programmed) to ``path`` (``.safetensors``); ``patterns`` (a
     :class:`~xbarmem.data.patterns.PatternSet`) are saved alongside so the model can be evaluated.
-    Multilayer memories store layer ``k``'s tensors under ``layer{k}.*``."""
-    if isinstance(memory, MultilayerMemory):
-        return _save_multilayer(memory, path, patterns, extra)
-    cb = memory.crossbar
-    if not cb.programmed:
+    One-layer memories store ``g_pos``, ``g_neg``, ``target_weights``, ``target_bias``;
+    multilayer memories store layer ``k``'s tensors under ``layer{k}.*``."""
+    if not memory.programmed:
         raise FileFormatError("cannot save a memory that has not been trained/programmed")
-    path = Path(path)
-    tensors = {"g_pos": cb.g_pos, "g_neg": cb.g_neg, "fault_g_stuck": memory.faults.g_stuck}
-    if memory.target_weights is not None:  # None when conductances were set directly
-        tensors["target_weights"] = memory.target_weights.numpy().astype(np.float32)
-    if memory.target_bias is not None:
-        tensors["target_bias"] = memory.target_bias.numpy().astype(np.float32)
-    meta = {"arch": "single", "n_neurons": memory.n_neurons, "bias": memory.has_bias,
-            "first_array": cb.first_array, "w_max": cb.w_max}
-    return _write(path, memory, tensors, meta, patterns, extra)
-
-
-def _save_multilayer(memory: MultilayerMemory, path: str | Path, patterns,
-                     extra: dict[str, Any] | None) -> Path:
-    if not all(layer.programmed for layer in memory.layers):
-        raise FileFormatError("cannot save a memory that has not been trained/programmed")
-    tensors: dict[str, np.ndarray] = {"fault_g_stuck": memory.faults.g_stuck}
+    tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
-        tensors[f"layer{k}.g_pos"] = layer.g_pos
-        tensors[f"layer{k}.g_neg"] = layer.g_neg
-        if memory.target_weights is not None:
-            tensors[f"layer{k}.target_weights"] = memory.target_weights[k].numpy().astype(
-                np.float32)
-        if memory.target_biases is not None and memory.target_biases[k] is not None:
-            tensors[f"layer{k}.target_bias"] = memory.target_biases[k].numpy().astype(np.float32)
-    meta = {"arch": "multilayer", "n_neurons": memory.n_neurons,
-            "hidden": memory.hidden_sizes, "bias": memory.has_bias,
-            "w_max": [layer.w_max for layer in memory.layers]}
+        tensors[_prefix(memory, k) + "g_pos"] = layer.g_pos
+        tensors[_prefix(memory, k) + "g_neg"] = layer.g_neg
+    tensors["fault_g_stuck"] = memory.faults.g_stuck
+    for k, (w, b) in enumerate(memory.targets or []):  # none when conductances were set
+        tensors[_prefix(memory, k) + "target_weights"] = w.numpy().astype(np.float32)
+        if b is not None:
+            tensors[_prefix(memory, k) + "target_bias"] = b.numpy().astype(np.float32)
+    if len(memory.layers) == 1:
+        meta = {"arch": "single", "n_neurons": memory.n_neurons, "bias": memory.has_bias,
+                "first_array": memory.layers[0].first_array, "w_max": memory.layers[0].w_max}
+    else:
+        meta = {"arch": "multilayer", "n_neurons": memory.n_neurons,
+                "hidden": memory.hidden_sizes, "bias": memory.has_bias,
+                "w_max": [layer.w_max for layer in memory.layers]}
     return _write(Path(path), memory, tensors, meta, patterns, extra)
 
 
@@ -92,8 +98,9 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
     return path
 
 
-def load_memory(path: str | Path) -> SingleLayerMemory | MultilayerMemory:
-    """Read a memory written by :func:`save_memory`; a foreign or corrupt file raises
+def load_memory(path: str | Path) -> Memory:
+    """Read a memory written by :func:`save_memory` (a :class:`SingleLayerMemory` or a
+    :class:`MultilayerMemory`); a foreign or corrupt file raises
     :class:`~xbarmem.errors.FileFormatError`."""
     path = Path(path)
     if not path.exists():
@@ -108,39 +115,32 @@ def load_memory(path: str | Path) -> SingleLayerMemory | MultilayerMemory:
         meta = json.loads(header["xbarmem"])
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise KeyError("format")
-        chip = ChipSpec.from_dict(meta["chip"])
-        faults = FaultMap(tensors["fault_g_stuck"], meta.get("fault_meta", {}))
-        if meta.get("arch", "single") == "multilayer":
-            return _load_multilayer(meta, tensors, chip, faults)
-        memory = SingleLayerMemory(int(meta["n_neurons"]), chip, faults, bias=bool(meta["bias"]),
-                                   first_array=int(meta["first_array"]))
-        memory.crossbar.set_conductances(tensors["g_pos"], tensors["g_neg"], float(meta["w_max"]))
-        if "target_weights" in tensors:
-            memory.target_weights = torch.as_tensor(tensors["target_weights"])
-        if "target_bias" in tensors:
-            memory.target_bias = torch.as_tensor(tensors["target_bias"])
-        memory.info = meta.get("info", {})
+        return _restore(meta, tensors)
     except (KeyError, json.JSONDecodeError, TypeError) as exc:
         raise FileFormatError(f"{path}: not an xbarmem model (missing or bad {exc})") from exc
     except XbarmemError as exc:  # e.g. a chip spec or conductances that fail validation
         raise FileFormatError(f"{path}: invalid model contents: {exc}") from exc
-    return memory
 
 
-def _load_multilayer(meta: dict[str, Any], tensors: dict[str, np.ndarray], chip: ChipSpec,
-                     faults: FaultMap) -> MultilayerMemory:
-    memory = MultilayerMemory(int(meta["n_neurons"]), [int(h) for h in meta["hidden"]], chip,
-                              faults, bias=bool(meta["bias"]))
-    targets, biases = [], []
-    for k, (layer, w_max) in enumerate(zip(memory.layers, meta["w_max"], strict=True)):
-        layer.set_conductances(tensors[f"layer{k}.g_pos"], tensors[f"layer{k}.g_neg"],
-                               float(w_max))
-        if f"layer{k}.target_weights" in tensors:
-            targets.append(torch.as_tensor(tensors[f"layer{k}.target_weights"]))
-        bias = tensors.get(f"layer{k}.target_bias")
-        biases.append(None if bias is None else torch.as_tensor(bias))
-    memory.target_weights = targets if len(targets) == len(memory.layers) else None
-    memory.target_biases = biases
+def _restore(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> Memory:
+    """The memory a file's metadata and tensors describe, in its programmed state."""
+    chip = ChipSpec.from_dict(meta["chip"])
+    faults = FaultMap(tensors["fault_g_stuck"], meta.get("fault_meta", {}))
+    n = int(meta["n_neurons"])
+    if meta.get("arch", "single") == "multilayer":
+        sizes, w_maxes, first = [n, *meta["hidden"], n], meta["w_max"], 0
+    else:
+        sizes, w_maxes, first = [n, n], [meta["w_max"]], int(meta["first_array"])
+    memory = memory_from_sizes(sizes, chip, faults, bias=bool(meta["bias"]), first_array=first)
+    targets = []
+    for k, (layer, w_max) in enumerate(zip(memory.layers, w_maxes, strict=True)):
+        name = _prefix(memory, k)
+        layer.set_conductances(tensors[name + "g_pos"], tensors[name + "g_neg"], float(w_max))
+        if name + "target_weights" in tensors:
+            bias = tensors.get(name + "target_bias")
+            targets.append((torch.as_tensor(tensors[name + "target_weights"]),
+                            None if bias is None else torch.as_tensor(bias)))
+    memory.targets = targets if len(targets) == len(memory.layers) else None
     memory.info = meta.get("info", {})
     return memory
 

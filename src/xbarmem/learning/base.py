@@ -1,0 +1,195 @@
+"""The learning contract: every rule maps a :class:`Problem` to a :class:`FitResult`.
+
+A problem is ``T`` networks to train at once: their stored patterns ``(T, P, N)`` in [-1, 1]
+(``counts`` real rows each, the rest padding), the kind of pattern, and the chip each network
+is programmed on, seen through the realisable interval of every weight of every layer's
+``[W | b]`` (:meth:`xbarmem.memory.base.Memory.bounds`), the chip's noise in weight units, the
+weight range ``w_max`` of every layer and whether the one-layer network has self-connections.
+Weights and biases are in weight units throughout.
+
+A rule (:class:`Rule`) has a ``name``, says whether its memories need bias rows (``bias``),
+reports its options (``options(layers)``) and fits: ``fit(problem) -> FitResult``. Errors are
+:class:`~xbarmem.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+
+from xbarmem.errors import ConfigError
+
+KINDS = ("binary", "continuous")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """``T`` networks to train (see the module docstring).
+
+    Attributes:
+        patterns: ``(T, P, N)`` float32 stored patterns.
+        bounds: per layer ``(lo, hi)``, each ``(T, n_out, n_in + bias)`` float32 (``-inf`` /
+            ``inf`` where unconstrained); the first layer's ``n_in`` and the last layer's
+            ``n_out`` are ``N``.
+        kind: ``"binary"`` (sign recall) or ``"continuous"``.
+        counts: ``(T,)`` real patterns of each network, or None (all ``P`` rows are real).
+        noise: ``(write error std, read-noise std per unit input norm)``, weight units.
+        zero_diagonal: the one-layer network has no self-connections.
+        w_max: per layer, the weight range of each network's crossbar (a full-window pair),
+            ``w_max[k][t]``; None = 1.
+        bias: the layers have bias rows (the bounds' last column is the bias).
+    """
+
+    patterns: torch.Tensor
+    bounds: tuple[tuple[torch.Tensor, torch.Tensor], ...]
+    kind: str = "binary"
+    counts: torch.Tensor | None = None
+    noise: tuple[float, float] = (0.0, 0.0)
+    zero_diagonal: bool = False
+    w_max: tuple[tuple[float, ...], ...] | None = None
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        x = self.patterns
+        if x.ndim != 3 or x.shape[1] == 0:
+            raise ConfigError(f"patterns must be (P, N) or (T, P, N), got {tuple(x.shape)}")
+        if self.kind not in KINDS:
+            raise ConfigError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.bounds:
+            raise ConfigError("a problem needs the bounds of at least one layer")
+
+    @property
+    def networks(self) -> int:
+        return self.patterns.shape[0]
+
+    @property
+    def layers(self) -> int:
+        return len(self.bounds)
+
+    @classmethod
+    def of(cls, patterns: Any, bounds: Sequence[tuple[Any, Any]] | None = None, *,
+           sizes: Sequence[int] | None = None, bias: bool = True, kind: str = "binary",
+           counts: Any = None, noise: tuple[float, float] = (0.0, 0.0),
+           zero_diagonal: bool | None = None,
+           w_max: Sequence[Sequence[float]] | None = None) -> Problem:
+        """A problem from plain tensors: ``patterns`` ``(P, N)`` (one network, or shared by
+        every network the bounds describe) or ``(T, P, N)``; ``bounds`` per layer ``(lo, hi)``,
+        each ``(n_out, n_in + bias)`` (shared) or ``(T, n_out, n_in + bias)``; without bounds
+        every weight of layers ``sizes`` (default ``[N, N]``) is unconstrained.
+        ``zero_diagonal`` defaults to True for one layer."""
+        x = torch.as_tensor(patterns, dtype=torch.float32)
+        if bounds is None:
+            n = x.shape[-1]
+            widths = list(sizes or [n, n])
+            bounds = [(torch.full((o, i + int(bias)), -float("inf")),
+                       torch.full((o, i + int(bias)), float("inf")))
+                      for i, o in zip(widths[:-1], widths[1:], strict=True)]
+        pairs = [(torch.as_tensor(lo, dtype=torch.float32),
+                  torch.as_tensor(hi, dtype=torch.float32)) for lo, hi in bounds]
+        if x.ndim == 2:  # one pattern set shared by every network the bounds describe
+            lead = pairs[0][0] if pairs else None
+            x = x[None].expand(lead.shape[0] if lead is not None and lead.ndim == 3 else 1, -1, -1)
+        t = x.shape[0] if x.ndim == 3 else 1
+        pairs = [(lo.expand(t, -1, -1), hi.expand(t, -1, -1)) if lo.ndim == 2 else (lo, hi)
+                 for lo, hi in pairs]
+        if counts is not None:
+            counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
+        return cls(x, tuple(pairs), kind, counts, noise,
+                   len(pairs) == 1 if zero_diagonal is None else zero_diagonal,
+                   None if w_max is None else tuple(tuple(float(v) for v in k) for k in w_max),
+                   bias)
+
+    @classmethod
+    def for_memories(cls, patterns: Any, memories: Sequence[Any], *, kind: str = "binary",
+                     counts: Any = None) -> Problem:
+        """The problem of training ``memories`` (:class:`~xbarmem.memory.base.Memory`, one
+        architecture and bias setting) on ``patterns`` ``(T, P, N)`` (one set per memory) or
+        ``(P, N)`` (shared); noise from the first memory's chip."""
+        x = torch.as_tensor(patterns, dtype=torch.float32)
+        if x.ndim == 2:
+            x = x.expand(len(memories), -1, -1)
+        if x.ndim != 3 or x.shape[0] != len(memories) or not memories:
+            raise ConfigError(f"need one pattern set per memory: got patterns "
+                              f"{tuple(x.shape)} for {len(memories)} memories")
+        first = memories[0]
+        for m in memories:
+            if m.sizes != first.sizes or m.has_bias != first.has_bias:
+                raise ConfigError("all memories must share one architecture and bias setting")
+        if first.n_neurons != x.shape[2]:
+            raise ConfigError(f"patterns have N={x.shape[2]} neurons but the memory has "
+                              f"{first.n_neurons}")
+        per_memory = [m.bounds() for m in memories]
+        bounds = tuple((torch.stack([b[k][0] for b in per_memory]),
+                        torch.stack([b[k][1] for b in per_memory]))
+                       for k in range(len(first.layers)))
+        w_max = tuple(tuple(m.layers[k].w_max for m in memories)
+                      for k in range(len(first.layers)))
+        if counts is not None:
+            counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
+        return cls(x, bounds, kind, counts, first.noise(), first.zero_diagonal, w_max,
+                   first.has_bias)
+
+
+@dataclass
+class FitResult:
+    """Outcome of fitting ``T`` networks.
+
+    Attributes:
+        weights: per layer ``(T, n_out, n_in)`` float32 trained weights, weight units.
+        biases: per layer ``(T, n_out)`` float32 trained biases (zeros for a rule with a bias
+            option switched off), or None for a rule that learns no bias at all.
+        steps: ``(T,)`` int64 optimiser steps (0 for closed-form rules).
+        loss: ``(T,)`` float32 final loss (NaN for closed-form rules).
+        converged: ``(T,)`` bool, the rule's convergence criterion was met.
+        fixed_points: ``(T,)`` bool, every stored binary pattern is a fixed point of the
+            trained weights' sign dynamics; None where the rule does not say.
+    """
+
+    weights: list[torch.Tensor]
+    biases: list[torch.Tensor] | None
+    steps: torch.Tensor
+    loss: torch.Tensor
+    converged: torch.Tensor
+    fixed_points: torch.Tensor | None = None
+
+
+@runtime_checkable
+class Rule(Protocol):
+    """A learning rule: ``name``, ``bias`` (its memories need bias rows), ``options(layers)``
+    (JSON-able options as they apply to memories of ``layers`` layers) and
+    ``fit(problem) -> FitResult``."""
+
+    name: str
+    bias: bool
+
+    def options(self, layers: int = 1) -> dict[str, Any]: ...
+
+    def fit(self, problem: Problem) -> FitResult: ...
+
+
+def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:
+    """``(T, P)`` float mask of real (not padding) patterns; ConfigError for bad counts."""
+    if counts is None:
+        return torch.ones(t, p)
+    counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
+    if counts.shape != (t,) or (counts < 1).any() or (counts > p).any():
+        raise ConfigError(f"counts must be {t} integers in 1..{p}, got {counts.tolist()}")
+    return (torch.arange(p)[None, :] < counts[:, None]).float()
+
+
+def stored_fixed_points(weights: list[torch.Tensor], biases: list[torch.Tensor],
+                        patterns: torch.Tensor, counts: torch.Tensor | None) -> torch.Tensor:
+    """``(T,)`` bool: every real stored binary pattern ``x`` is a fixed point of
+    ``sign(f(x))``, ``f`` the layers (``tanh`` between them) of per-layer weights
+    ``(T, n_out, n_in)`` and biases ``(T, n_out)``."""
+    x = patterns
+    h = x
+    for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        h = torch.bmm(h, w.transpose(1, 2)) + b[:, None, :]
+        if k < len(weights) - 1:
+            h = torch.tanh(h)
+    ok = ((h * x) > 0).all(dim=2) | (valid_mask(counts, x.shape[0], x.shape[1]) == 0)
+    return ok.all(dim=1)

@@ -1,0 +1,369 @@
+"""The multilayer path of the hardware-adaptive rule: ``N -> H ... -> N`` on several crossbars.
+
+The single-layer rule (same objectives, criteria, projection into the realisable intervals
+after each step, noise injection, two-stage sign fine-tune) applied to the composed map
+``f(x) = tanh(W_L tanh(... tanh(W_1 x + b_1) ...) + b_L)``; every layer brings its own
+intervals and there is no diagonal constraint. All layers are packed in one flat parameter
+tensor ``(T, D)``, ``D = sum over layers of n_out * (n_in + bias)``, layer by layer, each
+layer's ``[W | b]`` row-major. Weights start from a seeded normal draw of std
+``init_scale / sqrt(fan_in)`` clipped into their intervals (a zero layer passes no gradient).
+A layer with more than ``lr_fan_in`` inputs takes proportionally smaller steps: the optimised
+variable is the parameter divided by ``min(1, lr_fan_in / fan_in)`` (one optimiser serves
+every layer). Losses and gradients are written out (backpropagation through the layers and,
+for the basin objective, through the unrolled updates, by batched ``torch.bmm`` products).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from xbarmem.errors import ConfigError
+from xbarmem.learning import stages
+from xbarmem.learning.base import Problem, valid_mask
+
+
+class MultilayerFit:
+    """Training of ``T`` multilayer networks with resolved options ``opts``: the fit-time
+    state (``layout``: per layer ``(n_out, n_in, slice of the flat vector)``; ``scale``
+    ``(D,)`` and ``layer_scale``: parameter = scale * optimised variable). Build it with
+    :meth:`prepare`."""
+
+    def __init__(self, opts, layout: list[tuple[int, int, slice]], scale: torch.Tensor,
+                 layer_scale: list[float]) -> None:
+        self.opts, self.layout, self.scale, self.layer_scale = opts, layout, scale, layer_scale
+
+    @classmethod
+    def prepare(cls, opts, bounds, t: int, n: int):
+        """The path for per-layer ``bounds`` ``(lo, hi)`` (each ``(T, n_out, n_in + bias)``)
+        and the flat intervals ``(lo, hi)`` ``(T, D)`` of the parameters."""
+        layout, los, his, scales, offset = [], [], [], [], 0
+        prev = n
+        for k, (lo, hi) in enumerate(bounds):
+            if lo.ndim != 3 or lo.shape != hi.shape or lo.shape[0] != t:
+                raise ConfigError(f"layer {k} bounds must be (n_out, n_in + bias) or "
+                                  f"({t}, n_out, n_in + bias), got {tuple(lo.shape)}")
+            n_out, cols = lo.shape[1], lo.shape[2]
+            n_in = cols - int(opts.bias)
+            if n_in != prev:
+                raise ConfigError(f"layer {k} has {n_in} inputs but the previous layer has "
+                                  f"{prev} outputs (bias column "
+                                  f"{'included' if opts.bias else 'excluded'})")
+            size = n_out * cols
+            layout.append((n_out, n_in, slice(offset, offset + size)))
+            step = min(1.0, opts.lr_fan_in / n_in) if opts.lr_fan_in else 1.0
+            scales.append(torch.full((size,), step))
+            los.append(lo.reshape(t, size))
+            his.append(hi.reshape(t, size))
+            offset += size
+            prev = n_out
+        if len(layout) < 2:
+            raise ConfigError("a multilayer memory needs at least two layers")
+        if prev != n:
+            raise ConfigError(f"the last layer has {prev} outputs but patterns have N={n}")
+        path = cls(opts, layout, torch.cat(scales), [float(v[0]) for v in scales])
+        return path, torch.cat(los, dim=1), torch.cat(his, dim=1)
+
+    @classmethod
+    def start(cls, opts, problem: Problem):
+        """Everything a run needs: ``(path, params, x, valid, lo, hi, gen, noise)``, the
+        initial parameters drawn from ``gen`` (seeded ``opts.seed``)."""
+        x = problem.patterns
+        t, _, n = x.shape
+        path, lo, hi = cls.prepare(opts, problem.bounds, t, n)
+        valid = valid_mask(problem.counts, t, x.shape[1])
+        gen = torch.Generator().manual_seed(opts.seed)
+        start = torch.cat([opts.init_scale / (i ** 0.5) * torch.randn(t, o * (i + opts.bias),
+                                                                       generator=gen)
+                           for o, i, _ in path.layout], dim=1)
+        scale = path.scale
+        lo, hi = lo / scale, hi / scale
+        params = torch.clamp(start / scale, lo, hi)
+        noise = problem.noise if opts.noise_injection else (0.0, 0.0)
+        return path, params, x, valid, lo, hi, gen, noise
+
+    @classmethod
+    def run(cls, opts, problem: Problem):
+        """Train; returns ``(weights, biases, steps, loss, converged)`` (per-layer lists)."""
+        path, params, x, valid, lo, hi, gen, noise = cls.start(opts, problem)
+        params, steps, final_loss, converged = stages.two_stage(
+            path, params, x, valid, lo, hi, problem.kind, gen, noise)
+        weights, biases = path.unpack(params.detach() * path.scale)
+        return weights, biases, steps, final_loss, converged
+
+    def unpack(self, params: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Flat effective parameters ``(T, D)`` -> per-layer weights and biases (zeros
+        without bias)."""
+        t = params.shape[0]
+        weights, biases = [], []
+        for n_out, n_in, sl in self.layout:
+            a = params[:, sl].reshape(t, n_out, n_in + int(self.opts.bias))
+            weights.append(a[:, :, :n_in].clone())
+            biases.append(a[:, :, n_in].clone() if self.opts.bias else torch.zeros(t, n_out))
+        return weights, biases
+
+    # ------------------------------------------------------------------ forward / backward
+    def blocks(self, a: torch.Tensor) -> list[torch.Tensor]:
+        """Per layer ``(T, n_out, n_in + bias)`` views of the flat optimised variable ``a``."""
+        t = a.shape[0]
+        return [a[:, sl].view(t, n_out, n_in + int(self.opts.bias))
+                for n_out, n_in, sl in self.layout]
+
+    def inputs(self, rows: int, t: int, first: torch.Tensor | None = None
+               ) -> list[torch.Tensor]:
+        """Per layer input buffers ``(T, rows, n_in + bias)``, bias column set to 1; layer 0's
+        is ``first`` when given (already augmented)."""
+        out = []
+        for k, (_, n_in, _) in enumerate(self.layout):
+            if k == 0 and first is not None:
+                out.append(first)
+                continue
+            buf = torch.empty(t, rows, n_in + int(self.opts.bias))
+            if self.opts.bias:
+                buf[:, :, n_in] = 1.0
+            out.append(buf)
+        return out
+
+    def forward(self, blocks, inputs, noise, gen):
+        """Forward pass of the batch in ``inputs[0]`` ``(T, R, N + bias)`` (bias column 1):
+        writes every hidden layer's ``tanh`` into ``inputs[k][..., :n_in]`` and returns the
+        output field ``(T, R, N)``, the weights ``(T, n_out, n_in)`` each layer used (scaled,
+        noisy) and, with read noise, ``read_noise * draw / norm`` per layer (``d field /
+        d input`` of the noise term is that times the input)."""
+        weight_noise, read_noise = noise
+        last = len(self.layout) - 1
+        used, extras = [], []
+        for k, ((n_out, n_in, _), blk, s) in enumerate(zip(self.layout, blocks,
+                                                            self.layer_scale, strict=True)):
+            a = blk * s if s != 1.0 else blk
+            if weight_noise > 0:
+                a = stages.with_write_noise(a, n_in, weight_noise, gen)
+            u = inputs[k]
+            z = torch.bmm(u, a.transpose(1, 2))
+            extra = None if read_noise <= 0 else stages.read_noise_term(
+                z, u[:, :, :n_in], read_noise, self.opts.bias, gen)
+            used.append(a[:, :, :n_in])
+            extras.append(extra)
+            if k < last:
+                torch.tanh(z, out=inputs[k + 1][:, :, :n_out])
+        return z, used, extras
+
+    def backward(self, slope, used, inputs, extras, grads=None, slopes=None, *,
+                 input_grad: bool = False):
+        """Backpropagate ``slope`` (``d loss / d output field``, ``(T, R, N)``) through the
+        layers of one :meth:`forward`. Writes layer ``k``'s ``d loss / d [W | b]`` (unscaled:
+        with respect to the effective weights) into ``grads[k]``, or its field slope
+        ``(T, R, n_out)`` into ``slopes[k]`` (to be multiplied with ``inputs[k]`` later).
+        Returns ``d loss / d input`` ``(T, R, N)`` when ``input_grad`` (else None)."""
+        for k in range(len(self.layout) - 1, -1, -1):
+            if grads is not None:
+                torch.bmm(slope.transpose(1, 2), inputs[k], out=grads[k])
+            elif slope.data_ptr() != slopes[k].data_ptr():
+                slopes[k].copy_(slope)
+            if k == 0 and not input_grad:
+                return None
+            n_in = self.layout[k][1]
+            g = torch.bmm(slope, used[k])
+            if extras[k] is not None:
+                g += (slope * extras[k]).sum(-1, keepdim=True) * inputs[k][:, :, :n_in]
+            if k == 0:
+                return g
+            y = inputs[k][:, :, :n_in]
+            out = None if slopes is None else slopes[k - 1]
+            slope = torch.addcmul(g, g * y, y, value=-1, out=out)  # g * (1 - y^2)
+        return None
+
+    def scale_grad(self, grad: torch.Tensor) -> None:
+        """Effective-weight gradient -> gradient of the optimised variable, in place."""
+        for (_, _, sl), s in zip(self.layout, self.layer_scale, strict=True):
+            if s != 1.0:
+                grad[:, sl] *= s
+
+    # ------------------------------------------------------------------ objectives
+    def basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through):
+        """The basin loss and its gradient with respect to the flat optimised variable ``a``
+        ``(T, D)``: backpropagation through the ``unroll`` synchronous updates of the whole
+        map written out, as the single-layer
+        :meth:`~xbarmem.learning.single_fit.SingleLayerFit.basin_loss_grad`. Every unrolled
+        update's layer inputs and field slopes are kept, so each layer's weight gradient is
+        one product over all updates. Returns ``(loss (T,), grad (T, D))``."""
+        o = self.opts
+        t, p, n = x.shape
+        blocks = self.blocks(a)
+        grad = torch.empty_like(a)
+        views = self.blocks(grad)
+        u0 = torch.cat([x, torch.ones(t, p, 1)], dim=2) if o.bias else x
+        inputs = self.inputs(p, t, u0)
+        field, used, extras = self.forward(blocks, inputs, noise, gen)
+        fixed, slope0, count, padded, mask = stages.fixed_term(torch.tanh(field, out=field), x,
+                                                               valid)
+        self.backward(slope0, used, inputs, extras, views)  # the fixed-point term
+        target, mask, state = stages.training_cues(o, x, mask, o.cue_copies, kind, gen)
+        rows = target.shape[1]
+        ins = [torch.empty(t, unroll, rows, n_in + int(o.bias))  # every update's inputs
+               for _, n_in, _ in self.layout]
+        if o.bias:
+            for buf, (_, n_in, _) in zip(ins, self.layout, strict=True):
+                buf[..., n_in] = 1.0
+        slopes = [torch.empty(t, unroll, rows, n_out) for n_out, _, _ in self.layout]
+        ins[0][:, 0, :, :n] = state
+        logistic = o.recall_loss == "logistic" and kind == "binary"
+        tape, squares = [], []
+        for k in range(unroll):
+            h, used, extras = self.forward(blocks, [buf[:, k] for buf in ins], noise, gen)
+            nxt, slope_of, err = stages.unrolled_outputs(
+                h, target, mask if padded else None, straight_through=straight_through,
+                tau=o.finetune_temperature, logistic=logistic, squares=squares)
+            if k + 1 < unroll:
+                ins[0][:, k + 1, :, :n] = nxt
+            tape.append((slope_of, (used, extras), err))
+
+        def back(k, slope, saved):
+            return self.backward(slope, saved[0], [buf[:, k] for buf in ins], saved[1],
+                                 slopes=[buf[:, k] for buf in slopes], input_grad=k > 0)
+
+        stages.unrolled_backward(tape, 2.0 / (n * o.cue_copies * count)[:, None, None], late,
+                                 logistic, lambda k: slopes[-1][:, k], _damp, back)
+        for view, buf, sl in zip(views, ins, slopes, strict=True):
+            view.baddbmm_(sl.view(t, unroll * rows, -1).transpose(1, 2),
+                          buf.view(t, unroll * rows, -1))
+        self.scale_grad(grad)
+        loss = fixed + (torch.stack(squares, dim=1) @ late) / (n * o.cue_copies * count)
+        return loss, grad
+
+    def fixed_point_stage(self, params, x, valid, lo, hi, kind, gen, noise):
+        """The fixed-point objective, fast: loss and gradient written out (hand-written
+        backpropagation through the layers, batched products), the fused optimiser update,
+        projection into ``[lo, hi]`` (skipped when no interval is finite), and networks that
+        stop leave the batch (then trimmed to the largest remaining pattern count). ``stop``:
+        ``"loss"`` checks the loss after every step; ``"stable"`` every ``stable_window`` steps
+        checks the loss and the relative change of the effective parameter vector,
+        ``|p - p_prev| / |p| < stable_tol``. ``steps`` counts the updates the returned
+        parameters received and ``loss`` is their loss. Returns ``(params, steps, loss,
+        converged)``."""
+        return _FixedPointRun(self, params, x, valid, lo, hi, gen, noise).run()
+
+
+def _damp(grad_state: torch.Tensor, soft: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = grad_state * (1 - soft^2)`` as the multilayer path computes it."""
+    torch.addcmul(grad_state, grad_state * soft, soft, value=-1, out=out)
+
+
+class _FixedPointRun:
+    """One run of :meth:`MultilayerFit.fixed_point_stage`: the batch, its buffers (rebuilt by
+    :meth:`setup` whenever networks leave) and the written-out forward / backward pass."""
+
+    def __init__(self, path: MultilayerFit, params, x, valid, lo, hi, gen, noise) -> None:
+        self.path, self.opts = path, path.opts
+        self.x, self.valid, self.gen, self.noise = x, valid, gen, noise
+        self.batch = stages.Batch(params)
+        self.a = params.clone()
+        self.lo, self.hi = lo.contiguous(), hi.contiguous()
+        self.bounded = bool(torch.isfinite(lo).any() or torch.isfinite(hi).any())
+        self.first, self.second = torch.zeros_like(self.a), torch.zeros_like(self.a)
+        self.count = valid.sum(dim=1)
+        self.noisy = noise[0] > 0 or noise[1] > 0
+        self.last = len(path.layout) - 1
+
+    def setup(self) -> None:
+        """Buffers and views of the current batch (after every change of its size)."""
+        path, x, valid, scales = self.path, self.x, self.valid, self.path.layer_scale
+        rows = x.shape[1]
+        self.grad = torch.empty_like(self.a)
+        u0 = torch.cat([x, valid[:, :rows, None]], dim=2) if self.opts.bias else x.clone()
+        if not self.noisy and scales[0] != 1.0:
+            u0 *= scales[0]  # layer 0's scale folded into its constant input
+        self.ins = path.inputs(rows, self.a.shape[0], u0)
+        self.blocks = path.blocks(self.a)
+        self.coef = (2.0 / (x.shape[2] * self.count))[:, None, None]
+        self.views = path.blocks(self.grad)
+        self.hidden = [buf[:, :, :n_in] for buf, (_, n_in, _) in zip(self.ins, path.layout,
+                                                                      strict=True)]
+        self.wt = [blk.transpose(1, 2) for blk in self.blocks]
+        self.used = [blk[:, :, :n_in] for blk, (_, n_in, _) in zip(self.blocks, path.layout,
+                                                                    strict=True)]
+        self.neg, self.mask = -x * self.coef, valid[:, :, None]
+        self.padded = bool((self.count < rows).any())
+        self.limit = self.opts.tol * x.shape[2] * self.count * self.coef.reshape(-1) ** 2
+
+    def forward(self):
+        """Output ``y`` and the loss-scaled error ``(y - x) * coef`` (padding rows 0), and
+        the noisy pass's tape."""
+        ins, scales, tape = self.ins, self.path.layer_scale, None
+        if self.noisy:
+            field, used, extras = self.path.forward(self.blocks, ins, self.noise, self.gen)
+            tape = (used, extras)
+        else:
+            for k in range(self.last):
+                z = torch.bmm(ins[k], self.wt[k])
+                if k and scales[k] != 1.0:
+                    z *= scales[k]
+                torch.tanh(z, out=self.hidden[k + 1])
+            field = torch.bmm(ins[self.last], self.wt[self.last])
+            if scales[self.last] != 1.0:
+                field *= scales[self.last]
+        y = torch.tanh(field, out=field)
+        err = torch.addcmul(self.neg, y, self.coef)
+        if self.padded:
+            err *= self.mask
+        return y, err, tape
+
+    def backward(self, y, err, tape) -> None:
+        slope = err * y
+        torch.addcmul(err, slope, y, value=-1, out=slope)  # d loss / d output field
+        ins, views, scales = self.ins, self.views, self.path.layer_scale
+        if tape is not None:
+            self.path.backward(slope, tape[0], ins, tape[1], views)
+            self.path.scale_grad(self.grad)
+            return
+        for k in range(self.last, -1, -1):
+            torch.bmm(slope.transpose(1, 2), ins[k], out=views[k])
+            if k == 0:
+                break
+            g = torch.bmm(slope, self.used[k])
+            if scales[k] != 1.0:
+                g *= scales[k]
+                views[k] *= scales[k]
+            h = self.hidden[k]
+            slope = g * h
+            torch.addcmul(g, slope, h, value=-1, out=slope)  # g * (1 - h^2)
+
+    def leave(self, finished, met, squares, done: int) -> bool:
+        """Networks ``finished`` leave the batch; returns False when none is left."""
+        loss = squares / (self.x.shape[2] * self.count * self.coef.reshape(-1) ** 2)
+        keep = self.batch.leave(finished, self.a, steps=done, loss=loss, converged=met)
+        if not keep.any():
+            return False
+        (self.a, self.first, self.second, self.lo, self.hi, self.count), (self.x, self.valid) = \
+            stages.trim(keep, self.valid, (self.a, self.first, self.second, self.lo, self.hi,
+                                    self.count), (self.x, self.valid))
+        if self.reference is not None:
+            self.reference = self.reference[keep]
+        self.setup()
+        return True
+
+    def run(self):
+        o = self.opts
+        every = 1 if o.stop == "loss" else o.stable_window
+        step_count = stages.fused_counter(o)
+        self.reference = None
+        self.setup()
+        for done in range(o.max_steps + 1):
+            y, err, tape = self.forward()
+            if done % every == 0 or done == o.max_steps:
+                squares = err.pow(2).sum(dim=(1, 2))
+                finished = squares < self.limit
+                self.reference = stages.stable_check(
+                    o, finished, done, self.reference, lambda: self.a * self.path.scale,
+                    lambda c, r: (c - r).norm(dim=1) / c.norm(dim=1).clamp_min(1e-30))
+                if done == o.max_steps or finished.any():
+                    met = finished.clone()
+                    finished[:] |= done == o.max_steps
+                    if not self.leave(finished, met, squares, done):
+                        break
+                    y, err, tape = self.forward()  # of the smaller batch
+            self.backward(y, err, tape)
+            stages.optimizer_step(o, self.a, self.grad, self.first, self.second, done + 1,
+                                  step_count)
+            if self.bounded:
+                torch.clamp(self.a, self.lo, self.hi, out=self.a)
+        return self.batch.result()

@@ -1,0 +1,287 @@
+"""The single-layer path of the hardware-adaptive rule: ``f(x) = tanh(W x + b)`` on one crossbar.
+
+Parameters are ``[W | b]`` ``(T, N, N + bias)`` (weight units), trained inside their realisable
+intervals; with ``zero_diagonal`` the diagonal is pinned at the realisable value closest to 0.
+Both objectives train without autograd: the fixed-point objective with its closed-form
+gradient (two batched products per step), the basin objective with its gradient written out
+through the unrolled updates (:meth:`SingleLayerFit.basin_loss_grad`). Networks storing
+different numbers of patterns are split into groups of similar size (``bucket``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from xbarmem.errors import ConfigError
+from xbarmem.learning.base import Problem, valid_mask
+from xbarmem.learning.stages import (
+    Batch,
+    fixed_term,
+    fused_counter,
+    optimizer_step,
+    read_noise_term,
+    stable_check,
+    training_cues,
+    trim,
+    two_stage,
+    unrolled_backward,
+    unrolled_outputs,
+    with_write_noise,
+)
+
+
+class SingleLayerFit:
+    """Training of ``T`` one-layer networks with resolved options ``opts``."""
+
+    def __init__(self, opts) -> None:
+        self.opts = opts
+
+    def run(self, problem: Problem) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                             torch.Tensor, torch.Tensor]:
+        """Train; returns ``(weights (T, N, N), bias (T, N), steps, loss, converged)`` (bias
+        zeros without a bias option)."""
+        o = self.opts
+        x = problem.patterns
+        t, p, n = x.shape
+        cols = n + int(o.bias)
+        lo, hi = self.bounds(problem.bounds[0], t, n, cols, problem.zero_diagonal)
+        valid = valid_mask(problem.counts, t, p)
+        gen = torch.Generator().manual_seed(o.seed)
+        noise = problem.noise if o.noise_injection else (0.0, 0.0)
+        sizes = valid.sum(dim=1).to(torch.int64)
+        groups = self.groups(sizes, n, cols) if o.bucket else [torch.arange(t)]
+        params = torch.zeros(t, n, cols)
+        steps = torch.zeros(t, dtype=torch.int64)
+        final_loss = torch.full((t,), float("nan"))
+        converged = torch.zeros(t, dtype=torch.bool)
+        for idx in groups:  # each group padded only to its own largest pattern count
+            rows = int(sizes[idx].max())
+            xg, vg = x[idx, :rows], valid[idx, :rows]
+            start = (self.warm_start(xg, vg, lo[idx], hi[idx]) if o.warm_start
+                     else torch.zeros(len(idx), n, cols))
+            out = two_stage(self, torch.clamp(start, lo[idx], hi[idx]), xg, vg, lo[idx],
+                            hi[idx], problem.kind, gen, noise)
+            params[idx], steps[idx], final_loss[idx], converged[idx] = out
+        bias = params[:, :, n].clone() if o.bias else torch.zeros(t, n)
+        return params[:, :, :n].clone(), bias, steps, final_loss, converged
+
+    def bounds(self, bounds, t: int, n: int, cols: int, zero_diagonal: bool):
+        """The intervals as ``(T, N, cols)`` copies, the diagonal pinned at the realisable
+        value closest to 0 with ``zero_diagonal``."""
+        lo, hi = bounds
+        if lo.shape != (t, n, cols) or hi.shape != (t, n, cols):
+            raise ConfigError(f"weight bounds must have shape ({t}, {n}, {cols}) "
+                              f"(bias column {'included' if self.opts.bias else 'excluded'}), "
+                              f"got {tuple(lo.shape)}")
+        lo, hi = lo.clone(), hi.clone()
+        if zero_diagonal:  # no self-connection
+            idx = torch.arange(n)
+            diag = torch.clamp(torch.zeros(t, n), lo[:, idx, idx], hi[:, idx, idx])
+            lo[:, idx, idx] = diag
+            hi[:, idx, idx] = diag
+        return lo, hi
+
+    @staticmethod
+    def groups(sizes: torch.Tensor, n: int, cols: int) -> list[torch.Tensor]:
+        """Split networks (``sizes``: real patterns of each) into groups trained one after the
+        other, each padded to its own largest size. Minimises the modelled cost per step,
+        ``sum over groups (overhead + members * (largest size + 3))`` in units of one pattern
+        row's product, by dynamic programming over the distinct sizes. ``overhead`` is the fixed
+        cost of one batched step (about 2 MFLOP of work at small N: interpreter and kernel
+        launches), ``+ 3`` a network's optimiser update."""
+        distinct, inverse = torch.unique(sizes, sorted=True, return_inverse=True)
+        members = torch.bincount(inverse, minlength=len(distinct)).tolist()
+        values = distinct.tolist()
+        overhead = max(1.0, 2e6 / (4.0 * n * cols))
+        k = len(values)
+        best = [0.0] + [math.inf] * k
+        cut = [0] * (k + 1)
+        for j in range(1, k + 1):  # groups are runs of consecutive distinct sizes
+            count = 0
+            for i in range(j - 1, -1, -1):
+                count += members[i]
+                cost = best[i] + overhead + count * (values[j - 1] + 3)
+                if cost < best[j]:
+                    best[j], cut[j] = cost, i
+        bounds, j = [], k
+        while j > 0:
+            bounds.append((cut[j], j))
+            j = cut[j]
+        return [torch.nonzero((inverse >= i) & (inverse < j)).reshape(-1)
+                for i, j in reversed(bounds)]
+
+    def warm_start(self, x, valid, lo, hi) -> torch.Tensor:
+        """Per-row masked minimum-norm solution of ``A u = kappa x`` (see ``warm_start``)."""
+        o = self.opts
+        t, p, n = x.shape
+        kappa = o.warm_start_field or (
+            math.atanh(1.0 - math.sqrt(o.tol) / 3) if o.objective == "fixed-point" else 1.0)
+        u = x * valid[:, :, None]
+        if o.bias:
+            u = torch.cat([u, valid[:, :, None]], dim=2)  # (T, P, cols)
+        pinned = lo == hi
+        free = (~pinned).to(x.dtype)  # (T, N, cols)
+        fixed = torch.where(pinned, lo, torch.zeros_like(lo))
+        rhs = kappa * x.transpose(1, 2) * valid[:, None, :] - torch.bmm(fixed, u.transpose(1, 2))
+        u64 = u.double()
+        gram = torch.einsum("tpj,tij,tqj->tipq", u64, free.double(), u64)  # (T, N, P, P)
+        eye = torch.eye(p, dtype=torch.float64)
+        pad = (1.0 - valid.double())[:, None, :, None] * eye  # padding rows: identity, zero rhs
+        gram = gram + pad + 1e-6 * (1.0 + gram.diagonal(dim1=-2, dim2=-1).mean()) * eye
+        alpha = torch.linalg.solve(gram, rhs.double().unsqueeze(-1)).squeeze(-1)
+        w = torch.einsum("tpj,tip->tij", u64, alpha).float() * free
+        return torch.clamp(w + fixed, lo, hi)
+
+    # ------------------------------------------------------------------ fixed-point objective
+    def fixed_point_stage(self, params, x, valid, lo, hi, kind, gen, noise):
+        """The fixed-point objective, fast: closed-form gradient (two batched products per
+        step), :func:`~xbarmem.learning.stages.optimizer_step`, projection into ``[lo, hi]``,
+        and networks that stop leave the batch (then trimmed to the largest remaining pattern
+        count). Padding rows are zeroed, bias input included, so they contribute nothing.
+        With ``stop="stable"`` the loss (for ``tol``) is evaluated at the checks only; with
+        ``"loss"`` after every step. ``steps`` counts the updates the returned weights
+        received and ``loss`` is their loss. Returns ``(params, steps, loss, converged)``."""
+        o = self.opts
+        n = x.shape[2]
+        batch = Batch(params)
+        a = params.clone()
+        lo, hi = lo.contiguous(), hi.contiguous()
+        first = torch.zeros_like(a)  # Adam: first moment; RMSprop: unused
+        second = torch.zeros_like(a)  # Adam: second moment; RMSprop: square average
+        mask = valid[:, :, None]
+        x = x * mask
+        u = torch.cat([x, mask], dim=2) if o.bias else x  # bias input 1 on real rows only
+        ug = u * (2.0 / (n * valid.sum(dim=1)))[:, None, None]  # gradient's input, loss-scaled
+        read_scale = ((x.pow(2).sum(-1, keepdim=True) + float(o.bias)).sqrt() * noise[1]
+                      if noise[1] > 0 else None)
+        every = 1 if o.stop == "loss" else o.stable_window
+        reference = None
+        step_count = torch.zeros(()) if fused_counter(o) is not None else None
+        for done in range(o.max_steps + 1):
+            y, err = self._output(a, u, x, noise[0], read_scale, gen)
+            if done % every == 0 or done == o.max_steps:
+                loss = (err * mask).pow(2).sum(dim=(1, 2)) / (n * valid.sum(dim=1))
+                finished = loss < o.tol
+                reference = stable_check(o, finished, done, reference,
+                                         lambda a=a: self._row_state(a, kind),
+                                         lambda c, r: self._row_change(c, r, kind))
+                met = finished.clone()
+                if done == o.max_steps:
+                    finished[:] = True
+                if finished.any():
+                    keep = batch.leave(finished, a, steps=done, loss=loss, converged=met)
+                    if not keep.any():
+                        break
+                    rows = [x, u, ug, mask, valid, err, y] + (
+                        [] if read_scale is None else [read_scale])
+                    (a, first, second, lo, hi), rows = trim(keep, valid,
+                                                            (a, first, second, lo, hi), rows)
+                    x, u, ug, mask, valid, err, y = rows[:7]
+                    read_scale = rows[7] if read_scale is not None else None
+                    reference = None if reference is None else reference[keep]
+            slope = err * y
+            torch.addcmul(err, slope, y, value=-1, out=slope)  # d loss / d h, unscaled
+            grad = torch.bmm(slope.transpose(1, 2), ug)
+            optimizer_step(o, a, grad, first, second, done + 1, step_count)
+            torch.clamp(a, lo, hi, out=a)
+        return batch.result()
+
+    def _output(self, a, u, x, weight_noise, read_scale, gen):
+        """``y = tanh([x | 1] [W | b]^T + noise)`` and ``y - x`` of the fixed-point stage."""
+        n = x.shape[2]
+        if weight_noise > 0:
+            h = torch.bmm(u, with_write_noise(a, n, weight_noise, gen).transpose(1, 2))
+        else:
+            h = torch.bmm(u, a.transpose(1, 2))
+        if read_scale is not None:
+            h += read_scale * torch.randn(h.shape, generator=gen)
+        y = torch.tanh(h, out=h)
+        return y, y - x
+
+    @staticmethod
+    def _row_state(a: torch.Tensor, kind: str) -> torch.Tensor:
+        """What ``"stable"`` compares between checks: each row of ``[W | b]``, unit-normalised
+        for binary patterns (direction only; an all-zero row stays zero)."""
+        if kind != "binary":
+            return a.clone()
+        return a / a.norm(dim=2, keepdim=True).clamp_min(1e-30)
+
+    @staticmethod
+    def _row_change(current, reference, kind: str) -> torch.Tensor:
+        """``(T,)`` largest change of a row between checks (relative for continuous)."""
+        change = (current - reference).norm(dim=2)
+        if kind != "binary":
+            change = change / current.norm(dim=2).clamp_min(1e-30)
+        return change.amax(dim=1)
+
+    # ------------------------------------------------------------------ basin objective
+    def noisy_field(self, a, state, noise, gen):
+        """Pre-activations ``(T, B, N)`` of ``[W | b]`` ``a`` for ``state`` ``(T, B, N)``, with
+        the chip's noise: also returns the weights used (noisy or not) and, with read noise,
+        ``read_noise * draw / norm`` (:func:`~xbarmem.learning.stages.read_noise_term`)."""
+        n = state.shape[2]
+        w = a[:, :, :n]
+        weight_noise, read_noise = noise
+        if weight_noise > 0:
+            w = w + weight_noise * torch.randn(w.shape, generator=gen)
+        h = torch.bmm(state, w.transpose(1, 2))  # bias added after the product (own rounding)
+        if self.opts.bias:
+            h += a[:, None, :, n]
+        extra = read_noise_term(h, state, read_noise, self.opts.bias, gen) \
+            if read_noise > 0 else None
+        return h, w, extra
+
+    def basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through):
+        """The basin loss (fixed-point term plus the weighted recall terms of ``unroll``
+        synchronous updates from fresh corrupted cues) and its gradient with respect to ``a``
+        ``(T, N, cols)``, backpropagated by hand through the updates
+        (``d state_{k+1} / d h_k = 1 - tanh^2``, straight-through for sign updates). ``late``:
+        ``(unroll,)`` weights of the updates. Returns ``(loss (T,), grad (T, N, cols))``."""
+        o = self.opts
+        t, _, n = x.shape
+        h, _, _ = self.noisy_field(a, x, noise, gen)
+        fixed, slope0, count, padded, mask = fixed_term(torch.tanh(h), x, valid)
+        target, mask, state = training_cues(o, x, mask, o.cue_copies, kind, gen)
+        rows = target.shape[1]
+        states = torch.empty(t, unroll, rows, n)  # input of every unrolled update
+        slopes = torch.empty(t, unroll, rows, n)  # d loss / d h of every unrolled update
+        states[:, 0] = state
+        logistic = o.recall_loss == "logistic" and kind == "binary"
+        tape, squares = [], []
+        for k in range(unroll):
+            h, w, extra = self.noisy_field(a, states[:, k], noise, gen)
+            nxt, slope_of, err = unrolled_outputs(h, target, mask if padded else None,
+                                                  straight_through=straight_through,
+                                                  tau=o.finetune_temperature,
+                                                  logistic=logistic, squares=squares)
+            if k + 1 < unroll:
+                states[:, k + 1] = nxt
+            tape.append((slope_of, (w, extra), err))
+
+        def back(k, slope, saved):
+            if not k:
+                return None
+            w, extra = saved
+            grad_state = torch.bmm(slope, w)
+            if extra is not None:
+                grad_state += (slope * extra).sum(-1, keepdim=True) * states[:, k]
+            return grad_state
+
+        unrolled_backward(tape, 2.0 / (n * o.cue_copies * count)[:, None, None], late, logistic,
+                          lambda k: slopes[:, k], _damp, back)
+        loss = fixed + (torch.stack(squares, dim=1) @ late) / (n * o.cue_copies * count)
+        flat_slopes = slopes.view(t, unroll * rows, n)
+        grad_w = torch.bmm(flat_slopes.transpose(1, 2), states.view(t, unroll * rows, n))
+        grad_w.baddbmm_(slope0.transpose(1, 2), x)
+        if not o.bias:
+            return loss, grad_w
+        grad_b = flat_slopes.sum(dim=1) + slope0.sum(dim=1)
+        return loss, torch.cat([grad_w, grad_b[:, :, None]], dim=2)
+
+
+def _damp(grad_state: torch.Tensor, soft: torch.Tensor, out: torch.Tensor) -> None:
+    """``out = grad_state * (1 - soft^2)`` as the single-layer path computes it."""
+    torch.mul(grad_state, soft * soft, out=out)
+    torch.sub(grad_state, out, out=out)

@@ -1,0 +1,222 @@
+"""The memory interface: ``N`` neurons through a stack of crossbar layers on one chip.
+
+A :class:`Memory` maps a state ``(B, N)`` through layers ``N -> H_1 (-> H_2 ...) -> N``: every
+layer is a :class:`~xbarmem.hardware.crossbar.Crossbar` ``[W | b]`` on its own arrays of one chip
+fault map (layer ``k`` starts at the array after the last array of layer ``k - 1``), hidden
+layers apply ``tanh`` and the last layer's pre-activation feeds the recall dynamics. The
+single-layer Hopfield memory is the one-layer case ``[N, N]`` (no self-connections:
+``zero_diagonal``); :class:`~xbarmem.memory.single.SingleLayerMemory` and
+:class:`~xbarmem.memory.multilayer.MultilayerMemory` are its two constructors.
+
+Weights and biases are in weight units (those of :meth:`Crossbar.bounds`). A memory does not
+learn by itself: a learning rule produces per-layer targets, :meth:`Memory.program` writes them
+into the devices and :meth:`Memory.recall` runs the dynamics through the arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+
+from xbarmem.errors import ConfigError
+from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.hardware.crossbar import Crossbar, arrays_needed
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.recall import RecallResult, recall
+
+#: layer ``k`` of a memory draws its write error with seed ``seed + PROGRAM_SEED_STRIDE * k``
+PROGRAM_SEED_STRIDE = 7919
+
+
+def check_neurons(n_neurons: Any) -> int:
+    """``n_neurons`` if it is an integer >= 2, else :class:`ConfigError`."""
+    if isinstance(n_neurons, bool) or not isinstance(n_neurons, int) or n_neurons < 2:
+        raise ConfigError(f"n_neurons must be an integer >= 2, got {n_neurons!r}")
+    return n_neurons
+
+
+def arrays_for_layers(chip: ChipSpec, sizes: Sequence[int], bias: bool = True) -> list[int]:
+    """Arrays each layer ``sizes[k] -> sizes[k + 1]`` occupies (bias row included)."""
+    return [arrays_needed(chip, n_out, n_in + int(bias))
+            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
+
+
+class LayeredMap:
+    """The recall-engine view of a stack of programmed layers (``n_in == n_out == N``).
+
+    ``layers`` are crossbars or anything with their ``matvec`` / ``read_outputs``. ``matvec``
+    returns the last layer's pre-activation for a batch ``(B, N) -> (B, N)``, weight units;
+    hidden layers apply ``tanh``. Every layer read draws fresh read noise. With one layer it
+    reads exactly as that layer.
+    """
+
+    def __init__(self, layers: Sequence[Any]) -> None:
+        self.layers = list(layers)
+        self.n_in, self.n_out = self.layers[0].n_in, self.layers[-1].n_out
+
+    def hidden(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Activity of the last hidden layer ``(B, H_last)`` (``x`` itself for one layer)."""
+        h = x
+        for layer in self.layers[:-1]:
+            h = torch.tanh(layer.matvec(h, generator))
+        return h
+
+    def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.layers[-1].matvec(self.hidden(x, generator), generator)
+
+    def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.layers[-1].read_outputs(self.hidden(x, generator), outputs, generator)
+
+
+class Memory:
+    """Layers ``sizes[k] -> sizes[k + 1]`` of crossbars on one chip fault map.
+
+    Args:
+        sizes: ``[N, N]`` (one layer) or ``[N, H_1, ..., N]``; validated by the constructors.
+        chip: preset name, TOML path or :class:`ChipSpec`.
+        faults: the chip's fault map (must cover every layer's arrays); generated from the
+            chip's rates with ``fault_seed`` when omitted, covering exactly the arrays needed.
+        bias: give every layer a bias row.
+        fault_seed: seed of the generated fault map.
+        first_array: array of ``faults`` where the first layer starts.
+
+    Attributes:
+        chip, faults, sizes, n_neurons (``N``), hidden_sizes (``sizes[1:-1]``), layers,
+        targets (per layer ``(W, b)`` as last programmed, ``b`` None without a bias, or None),
+        info (how the memory was trained: JSON-able dict).
+    """
+
+    #: the one-layer memory is a Hopfield network: no self-connections (``W_ii`` held at the
+    #: realisable value closest to 0 by training)
+    zero_diagonal: ClassVar[bool] = False
+
+    def __init__(self, sizes: Sequence[int], chip: str | ChipSpec = "paper-sim",
+                 faults: FaultMap | None = None, *, bias: bool = True, fault_seed: int = 0,
+                 first_array: int = 0) -> None:
+        self.chip = load_chip(chip)
+        self.sizes = list(sizes)
+        self.n_neurons = self.sizes[0]
+        self.hidden_sizes = self.sizes[1:-1]
+        per_layer = arrays_for_layers(self.chip, self.sizes, bias)
+        if faults is None:
+            faults = FaultMap.generate(self.chip, first_array + sum(per_layer), seed=fault_seed)
+        self.faults = faults
+        self.layers: list[Crossbar] = []
+        first = first_array
+        for (n_in, n_out), count in zip(zip(self.sizes[:-1], self.sizes[1:], strict=True),
+                                         per_layer, strict=True):
+            self.layers.append(Crossbar(self.chip, n_out, n_in, faults, bias=bias,
+                                        first_array=first))
+            first += count
+        self.targets: list[tuple[torch.Tensor, torch.Tensor | None]] | None = None
+        self.info: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ hardware view
+    @property
+    def has_bias(self) -> bool:
+        return self.layers[0].has_bias
+
+    @property
+    def arch(self) -> str:
+        """Architecture label: ``"64"`` for one layer, ``"64-32-64"`` for several."""
+        if len(self.layers) == 1:
+            return str(self.n_neurons)
+        return "-".join(str(s) for s in self.sizes)
+
+    def bounds(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer, the realisable interval ``(lo, hi)`` of every weight of its ``[W | b]``,
+        each float32 ``(n_out, n_in + bias)``, weight units."""
+        return [layer.bounds() for layer in self.layers]
+
+    def noise(self) -> tuple[float, float]:
+        """``(write error std, read-noise std per unit input norm)`` in weight units of the
+        first layer (what training injects): ``write_noise * sqrt(2) * w_max / (g_max - g_min)``
+        and :attr:`Crossbar.read_noise_scale`."""
+        layer = self.layers[0]
+        dev = self.chip.device
+        write = dev.write_noise * math.sqrt(2.0) * layer.w_max / dev.g_range
+        return write, layer.read_noise_scale
+
+    def devices(self) -> dict[str, int]:
+        """Device accounting summed over layers: weights (bias weights included), devices
+        (2 per weight), arrays, array size, sensed outputs (every layer's outputs are sensed
+        each synchronous step) and, with several layers, ``layers``."""
+        weights = sum(layer.n_out * layer.n_rows for layer in self.layers)
+        out = {"weights": weights, "devices": 2 * weights,
+               "arrays": sum(layer.n_arrays for layer in self.layers),
+               "array_rows": self.chip.array.rows, "array_cols": self.chip.array.cols,
+               "sensed_outputs": sum(layer.n_out for layer in self.layers)}
+        if len(self.layers) > 1:
+            out["layers"] = len(self.layers)
+        return out
+
+    def rebuild(self, faults: FaultMap) -> Memory:
+        """An unprogrammed memory of the same chip, sizes, bias rows and placement on
+        ``faults`` (the constructors keep their own type)."""
+        return Memory(self.sizes, self.chip, faults, bias=self.has_bias,
+                      first_array=self.layers[0].first_array)
+
+    # ------------------------------------------------------------------ programming
+    def program(self, weights: Sequence[torch.Tensor] | torch.Tensor,
+                biases: Sequence[torch.Tensor | None] | torch.Tensor | None = None, *,
+                seed: int = 0) -> Memory:
+        """Write every layer's target weights ``(n_out, n_in)`` and bias ``(n_out,)``.
+
+        ``weights`` / ``biases`` list one entry per layer (a one-layer memory also takes the
+        bare matrix and bias); ``biases`` None (or a None entry) means no bias. A bias given to
+        a memory without bias rows must be all zeros (:class:`ConfigError` otherwise) and is
+        dropped. Layer ``k``'s write error is drawn with seed ``seed + 7919 * k``. The targets
+        are kept in :attr:`targets`. Returns ``self``.
+        """
+        if isinstance(weights, (list, tuple)):
+            weights, biases = list(weights), (None if biases is None else list(biases))
+        else:
+            weights, biases = [weights], [biases]
+        biases = biases if biases is not None else [None] * len(self.layers)
+        if len(weights) != len(self.layers):
+            raise ConfigError(f"need weights for {len(self.layers)} layers, got {len(weights)}")
+        if len(biases) != len(self.layers):
+            raise ConfigError(f"need biases for {len(self.layers)} layers, got {len(biases)}")
+        targets = []
+        for k, (layer, w, b) in enumerate(zip(self.layers, weights, biases, strict=True)):
+            w = torch.as_tensor(w, dtype=torch.float32)
+            if b is not None and not self.has_bias:
+                if torch.as_tensor(b).abs().max() > 0:
+                    raise ConfigError("this memory has no bias row; build it with bias=True")
+                b = None
+            layer.program(w, b, seed=seed + PROGRAM_SEED_STRIDE * k)
+            targets.append((w.clone(), None if b is None else torch.as_tensor(
+                b, dtype=torch.float32).clone()))
+        self.targets = targets
+        return self
+
+    @property
+    def programmed(self) -> bool:
+        return all(layer.programmed for layer in self.layers)
+
+    def programmed_parameters(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer ``(W, b)`` as the devices hold them (no read noise), weight units; ``b``
+        is zeros without a bias row."""
+        out = []
+        for layer in self.layers:
+            w, b = layer.effective()
+            out.append((w, torch.zeros(layer.n_out) if b is None else b))
+        return out
+
+    # ------------------------------------------------------------------ recall
+    def map(self) -> LayeredMap:
+        """The programmed layers as one matrix for :func:`xbarmem.memory.recall.recall`."""
+        return LayeredMap(self.layers)
+
+    def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
+               max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
+        """Run recall from ``cues`` ``(B, N)`` through the programmed layers (fresh read noise at
+        every read). A synchronous step is one product per layer; an asynchronous step reads
+        every hidden layer in full, then one output column. ``RecallResult.reads`` counts
+        output-layer reads. See :func:`xbarmem.memory.recall.recall`."""
+        return recall(self.map(), cues, mode=mode, activation=activation,
+                      max_iterations=max_iterations, seed=seed)
