@@ -52,7 +52,6 @@ from xbarmem.data.patterns import (
     random_patterns,
 )
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.capacity import subset_seed
 from xbarmem.evaluation.curve import capacity_from_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.experiments.sweep import Trial
@@ -62,6 +61,8 @@ from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories, uses_bias
 from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.seeds import derived_seed as _derived_seed
+from xbarmem.seeds import random_subset, subset_seed
 
 #: options that change only how a trained network is programmed and tested
 PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
@@ -152,18 +153,12 @@ def _random_per_class(pool: PatternSet, count: int, seed: int) -> PatternSet:
     order (the draw depends on ``seed`` and ``count`` only)."""
     if pool.labels is None:
         raise ConfigError("random-per-class selection needs labelled patterns")
-    classes = np.unique(pool.labels)[:count]
-    if len(classes) < count:
-        raise ConfigError(f"random-per-class: the pool has only {len(classes)} classes, "
-                          f"{count} patterns requested")
-    rng = np.random.default_rng(subset_seed(seed, count, 1))
-    picked = [rng.choice(np.flatnonzero(pool.labels == k)) for k in classes]
-    return pool.subset(np.asarray(picked, dtype=np.int64))
+    return pool.subset(random_subset(pool.n_patterns, count, subset_seed(seed, count, 1),
+                                     labels=pool.labels))
 
 
 def _random_subset(total: int, count: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(subset_seed(seed, count, 0))
-    return np.sort(rng.choice(total, size=count, replace=False))
+    return random_subset(total, count, subset_seed(seed, count, 0))
 
 
 # --------------------------------------------------------------------------- networks
@@ -212,10 +207,6 @@ def _multi(memory) -> bool:
     from xbarmem.memory.multilayer import MultilayerMemory
 
     return isinstance(memory, MultilayerMemory)
-
-
-def _derived_seed(seed: int, salt: int) -> int:
-    return int(np.random.SeedSequence([seed, salt]).generate_state(1)[0])
 
 
 def program(memory, seed: int, variation: float) -> None:
