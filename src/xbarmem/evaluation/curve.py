@@ -80,11 +80,7 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     """
     chip = load_chip(chip)
     protocol = protocol or Protocol()
-    counts = _sorted_counts(counts)
-    if trials < 1:
-        raise ConfigError(f"trials must be >= 1, got {trials}")
-    jobs = [(c, k, subset_seed(seed, c, k)) for c in counts for k in range(trials)]
-    subsets = [random_subset(pool.n_patterns, c, s) for c, _, s in jobs]
+    counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     trainer = curve_trainer(arch, rule, rule_options or {}, seed)
     memories = build_memories(arch, pool.n_neurons, chip, [k for _, k, _ in jobs],
                               hidden=hidden, bias=uses_bias(trainer), seed=seed)
@@ -111,11 +107,16 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
             "protocol": protocol.as_dict(), "seed": seed, "pool": pool.name}
 
 
-def _sorted_counts(counts: Sequence[int]) -> list[int]:
-    out = sorted({int(c) for c in counts})
-    if not out or out[0] < 1:
-        raise ConfigError(f"counts must be positive integers, got {out}")
-    return out
+def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int):
+    """Sorted distinct counts, the networks ``(count, trial, subset seed)`` (count-major) and
+    each network's pattern subset (indices into ``pool``)."""
+    counts = sorted({int(c) for c in counts})
+    if not counts or counts[0] < 1:
+        raise ConfigError(f"counts must be positive integers, got {counts}")
+    if trials < 1:
+        raise ConfigError(f"trials must be >= 1, got {trials}")
+    jobs = [(c, k, subset_seed(seed, c, k)) for c in counts for k in range(trials)]
+    return counts, jobs, [random_subset(pool.n_patterns, c, s) for c, _, s in jobs]
 
 
 def curve_trainer(arch: str, rule: str, options: dict[str, Any], seed: int):
