@@ -3,11 +3,11 @@
 What the two sides share (so their recall quality is comparable):
 
 * **fault maps** -- both come from ``FaultMap.generate(chip, arrays_needed(chip, N, N + 1),
-  seed=seed + trial)`` on the ``paper-sim`` chip, as :func:`xbarmem.evaluation.curve.recall_curve` builds
-  them; the naive mask is read from that map through :class:`xbarmem.Crossbar` (case 1 checks it
-  equals the trained memory's pinned weights plus the diagonal);
-* **pattern subsets** -- ``recall_curve``'s seeds (``seed * 100003 + count * 1009 + trial``),
-  checked against the ``subset_seeds`` it reports;
+  seed=seed + trial)`` on the ``paper-sim`` chip, as :func:`xbarmem.evaluation.curve.recall_curve`
+  builds them; the naive mask is read from that map through :class:`xbarmem.Crossbar` (case 1
+  checks it equals the trained memory's pinned weights plus the diagonal);
+* **pattern subsets** -- ``recall_curve``'s seeds and draw (:func:`xbarmem.seeds.subset_seed`,
+  :func:`xbarmem.seeds.random_subset`), checked against the ``subset_seeds`` it reports;
 * **cues** -- bit-identical: the same generator seed (``protocol.seed + trial``) and the same draw
   as ``evaluate_memory`` (case 1 checks equality);
 * the step cap, the convergence tolerance (1e-8) and the recall cap.
@@ -44,11 +44,13 @@ from xbarmem import (
     random_patterns,
     train,
 )
+from xbarmem.evaluation.capacity import search_capacity
+from xbarmem.evaluation.curve import capacity_from_curve, recall_curve
+from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
-from xbarmem.evaluation.curve import capacity_from_curve, recall_curve, search_curve
-from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.memory.multilayer import MultilayerMemory
+from xbarmem.seeds import random_subset, subset_seed
 
 from .config import BenchConfig
 from .measure import PeakMemory, basin_flops, fixed_point_flops, gflops, multilayer_flops
@@ -79,17 +81,6 @@ def paper_chip(faults: float) -> ChipSpec:
 def fault_map(chip: ChipSpec, n_neurons: int, seed: int) -> FaultMap:
     """The fault map ``recall_curve`` draws for trial ``seed - base_seed`` (bias row included)."""
     return FaultMap.generate(chip, arrays_needed(chip, n_neurons, n_neurons + 1), seed=seed)
-
-
-def subset_seed(seed: int, count: int, trial: int) -> int:
-    """``recall_curve``'s seed of the pattern subset of (count, trial)."""
-    return seed * 100003 + count * 1009 + trial
-
-
-def subset_indices(pool_size: int, count: int, seed: int) -> np.ndarray:
-    """Sorted indices of ``count`` distinct pool patterns, drawn as ``recall_curve`` draws them."""
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(pool_size, size=count, replace=False))
 
 
 def _protocol(cfg: BenchConfig, flip: float, probes: int) -> Protocol:
@@ -208,7 +199,7 @@ def naive_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchC
         for i, count in enumerate(counts):
             for k in range(trials):
                 seed = subset_seed(cfg.seed, count, k)
-                x = torch.as_tensor(pool.patterns[subset_indices(pool.n_patterns, count, seed)])
+                x = torch.as_tensor(pool.patterns[random_subset(pool.n_patterns, count, seed)])
                 res = train_naive(x, masks[k], lr=cfg.naive_lr, max_steps=cfg.max_steps,
                                   tol=cfg.naive_tol, init_std=cfg.naive_init_std, seed=seed)
                 t0 = time.perf_counter()
@@ -274,20 +265,31 @@ def xbarmem_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: Benc
 
 def xbarmem_search(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchConfig,
                    protocol: Protocol, trials: int) -> dict[str, Any]:
-    """``search_curve``: the capacities at ``cfg.thresholds`` from as few counts as needed,
-    same trainer options as :func:`xbarmem_curve`."""
+    """The capacities at ``cfg.thresholds`` from as few of ``counts`` as needed:
+    :func:`search_capacity` over the positions of ``counts`` (from the smallest, doubling, then
+    bisecting), every tested count one ``recall_curve`` point (same seeds, so it gets the full
+    curve's subsets and cues), same trainer options as :func:`xbarmem_curve`."""
     options = cfg.xbarmem_fixed_point()
+    points: dict[int, dict[str, Any]] = {}
+    totals = {"train_seconds": 0.0, "eval_seconds": 0.0, "networks": 0}
+
+    def score(position: int) -> float:
+        count = counts[position - 1]
+        res = recall_curve(pool, [count], chip, "adaptive", trials=trials, protocol=protocol,
+                           seed=cfg.seed, rule_options=options)
+        for key in totals:
+            totals[key] += res[key]
+        points[count] = res["points"][0]
+        return points[count]["cosine"]
+
     with PeakMemory() as mem:
         start = time.perf_counter()
-        res = search_curve(pool, counts, chip, "adaptive", thresholds=cfg.thresholds,
-                           trials=trials, protocol=protocol, seed=cfg.seed,
-                           rule_options=options, stride=cfg.search_stride,
-                           batch=cfg.search_batch)
+        found = search_capacity(score, cfg.thresholds, start=1, max_count=len(counts))
         wall = time.perf_counter() - start
-    return {"train_seconds": float(res["train_seconds"]), "wall_seconds": wall,
-            "eval_seconds": res["eval_seconds"], "networks": int(res["networks"]),
-            "rounds": res["rounds"], "tested": res["tested"], "points": res["points"],
-            "capacity": {f"{t:.2f}": c for t, c in res["capacity"].items()}, **mem.as_dict()}
+    return {**totals, "wall_seconds": wall, "rounds": len(points), "tested": sorted(points),
+            "points": [points[c] for c in sorted(points)],
+            "capacity": {f"{t:.2f}": counts[i - 1] if i else 0 for t, i in found.items()},
+            **mem.as_dict()}
 
 
 def _check_subsets(naive: dict[str, Any], xbarmem: dict[str, Any]) -> bool:
@@ -327,8 +329,7 @@ def case_capacity(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
                                            xbarmem["seconds_per_network_step"]),
                 "wall": _ratio(naive["wall_seconds"], xbarmem["wall_seconds"])}}
         if cfg.search:
-            log(f"case 2: {faults:.0%} faults, xbarmem search_curve (stride "
-                f"{cfg.search_stride}, {cfg.search_batch} counts per coarse round)")
+            log(f"case 2: {faults:.0%} faults, xbarmem capacity search over the counts")
             search = xbarmem_search(pool, counts, chip, cfg, protocol, cfg.capacity_trials)
             level["search"] = search
             level["speed_ratio_naive_over_search"] = {

@@ -57,10 +57,9 @@ class BenchConfig:
         big_with_naive: case 4a: also run the naive loop (slow).
         threads: torch intra-op threads for the whole run (None: torch's default). On a
             shared machine 1 thread avoids the large slowdowns of spinning worker threads.
-        search: case 2: also run :func:`xbarmem.evaluation.curve.search_curve` (capacities from as
-            few counts as needed) next to the full curve.
-        search_stride: case 2 search: every ``search_stride``-th count in the coarse rounds.
-        search_batch: case 2 search: coarse counts per round.
+        search: case 2: also find the capacities from as few of the counts as needed
+            (:func:`xbarmem.evaluation.capacity.search_capacity` over ``recall_curve`` points)
+            next to the full curve.
         ml_hidden: cases 3 and 4b: hidden width H of the multilayer memory.
         ml_patterns: case 3: number of 8x8 MNIST digits stored.
         ml_flip: case 3: cue flip rate.
@@ -104,8 +103,6 @@ class BenchConfig:
     big_with_naive: bool = False
     threads: int | None = None
     search: bool = True
-    search_stride: int = 4
-    search_batch: int = 4
     ml_hidden: int = 32
     ml_patterns: int = 32
     ml_flip: float = 0.05
@@ -144,8 +141,8 @@ class BenchConfig:
         return cls(max_steps=20, single_probes=2,
                    basin_options={"max_steps": 5, "finetune_steps": 3, "cue_copies": 2},
                    capacity_pool=100, capacity_counts=[1, 3], capacity_probes=2,
-                   big_neurons=128, big_patterns=4, big_probes=2, search_stride=2,
-                   search_batch=1, ml_hidden=8, ml_patterns=4, ml_probes=2, ml_max_steps=20,
+                   big_neurons=128, big_patterns=4, big_probes=2, ml_hidden=8, ml_patterns=4,
+                   ml_probes=2, ml_max_steps=20,
                    ml_fixed_point_options={"objective": "fixed-point", "max_steps": 10},
                    ml_basin_options={"max_steps": 5, "finetune_steps": 3, "cue_copies": 2},
                    big_ml_neurons=196, big_ml_patterns=4, big_ml_probes=2)

@@ -13,8 +13,9 @@ One network at a time, exactly as He et al.'s simulation scripts train a memory:
 Recall is a plain synchronous loop ``x <- sign(x (W * M)^T + b)`` (a neuron whose field is exactly
 0 keeps its state), at most ``max_steps`` updates, stopping early when no cue changes any more.
 Cues are the stored patterns with independent bit flips, drawn exactly as
-:func:`xbarmem.evaluation.evaluate.evaluate_memory` draws them (one ``torch.Generator`` seeded with the cue
-seed, ``torch.rand(probes * P, N) < rate``), so both sides of a benchmark see bit-identical cues.
+:func:`xbarmem.evaluation.evaluate.evaluate_memory` draws them (one ``torch.Generator`` seeded with
+the cue seed, ``torch.rand(probes * P, N) < rate``), so both sides of a benchmark see bit-identical
+cues.
 
 Nothing here is made artificially slow: no Python loops over neurons or patterns, one matmul per
 forward pass, torch's stock Adam. Nothing here is batched over networks either: that is the point.

@@ -2,22 +2,17 @@
 
 The closed-form gradients must equal autograd through the oracle loss (``tests/oracles.py``), the
 optimiser update must equal ``torch.optim``'s, ``stop="stable"`` must stop early without giving
-up the stored fixed points, and :func:`xbarmem.evaluation.curve.evaluate_many` must score exactly as
-:func:`xbarmem.evaluation.evaluate.evaluate_memory`.
+up the stored fixed points. (Batched recall evaluation is tested in ``test_recall.py``.)
 """
 
 import pytest
 import torch
 from oracles import field_single, loss
 
-import xbarmem.evaluation.curve as capacity
 from xbarmem import load_mnist, load_preset, random_patterns
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.curve import evaluate_many, recall_curve, search_curve
-from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem, valid_mask
-from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.learning.stages import late_weights
 from xbarmem.memory.single import SingleLayerMemory
@@ -133,64 +128,6 @@ def test_new_options_are_validated_and_saved():
     options = AdaptiveTrainer(stop="loss", bucket=False).options()
     assert options["stop"] == "loss" and options["bucket"] is False
     assert AdaptiveTrainer(**options).options() == options
-
-
-def _memories(chip, n_memories, bias=True):
-    return [SingleLayerMemory(64, chip, fault_seed=s, bias=bias) for s in range(n_memories)]
-
-
-@pytest.mark.parametrize("activation", ["sign", "tanh"])
-def test_evaluate_many_scores_exactly_as_evaluate_memory(activation, monkeypatch):
-    chip = load_preset("paper-sim").with_faults(0.5)
-    pool = load_mnist(side=8, n=60)
-    sets = [pool.subset(list(range(k, k + c))) for k, c in ((0, 3), (5, 12), (20, 30))]
-    memories = _memories(chip, 3)
-    padded = torch.zeros(3, 30, 64)
-    for j, s in enumerate(sets):
-        padded[j, : s.n_patterns] = torch.as_tensor(s.patterns)
-    fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=300), padded, memories,
-                 counts=torch.tensor([s.n_patterns for s in sets]))
-    protocols = [Protocol(level=0.15, probes=4, activation=activation, seed=7 + k)
-                 for k in range(3)]
-    expected = [evaluate_memory(m, s, p).as_dict()
-                for m, s, p in zip(memories, sets, protocols, strict=True)]
-    assert [s.as_dict() for s in evaluate_many(memories, sets, protocols)] == expected
-    monkeypatch.setattr(capacity, "_EVAL_STATES", 64 * 7)  # many small chunks, same scores
-    assert [s.as_dict() for s in evaluate_many(memories, sets, protocols)] == expected
-
-
-def test_evaluate_many_falls_back_when_recall_is_random():
-    chip = load_preset("rram").with_faults(0.1)  # read noise: recall draws randomness
-    pats = load_mnist(side=8, n=4)
-    memories = _memories(chip, 2)
-    fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=50), pats.patterns,
-                 memories)
-    protocols = [Protocol(level=0.1, probes=3, seed=k) for k in range(2)]
-    got = evaluate_many(memories, [pats, pats], protocols)
-    assert [s.cosine for s in got] == [evaluate_memory(m, pats, p).cosine
-                                       for m, p in zip(memories, protocols, strict=True)]
-    with pytest.raises(ConfigError, match="one pattern set"):
-        evaluate_many(memories, [pats], protocols)
-
-
-def test_search_curve_finds_the_full_curves_capacity_with_fewer_counts():
-    pool = load_mnist(side=8, n=300)
-    chip = load_preset("paper-sim")
-    counts = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64]
-    options = {"objective": "fixed-point", "max_steps": 2000}
-    protocol = Protocol(level=0.1, probes=5)
-    full = recall_curve(pool, counts, chip, "adaptive", protocol=protocol,
-                        rule_options=options)
-    found = search_curve(pool, counts, chip, "adaptive", thresholds=(0.9, 0.99),
-                         protocol=protocol, rule_options=options, stride=3, batch=2)
-    cosines = {p["count"]: p["cosine"] for p in full["points"]}
-    assert len(found["tested"]) < len(counts) and found["rounds"] >= 2
-    for theta, cap in found["capacity"].items():
-        assert cap == capacity.capacity_from_curve(full["points"], theta)
-    for point in found["points"]:  # a tested count gets the full curve's networks and cues
-        assert point["cosine"] == pytest.approx(cosines[point["count"]], abs=0.02)
-    with pytest.raises(ConfigError, match="stride"):
-        search_curve(pool, counts, chip, "adaptive", stride=0)
 
 
 def test_large_single_layer_point_is_fast_and_bounded():

@@ -1,12 +1,16 @@
-"""Recall curves and capacity read-out."""
+"""Recall curves, capacity read-out and search: one capacity path for every memory kind."""
 
+import numpy as np
 import pytest
 
-from xbarmem.data.patterns import load_mnist
+import xbarmem.evaluation.curve as curve_mod
+from xbarmem.data.patterns import load_digits, load_mnist, random_patterns
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.capacity import find_capacity, search_capacity
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, recall_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import load_preset
+from xbarmem.seeds import derived_seed, random_subset, subset_seed
 
 
 def test_capacity_requires_every_smaller_count_to_pass():
@@ -44,3 +48,117 @@ def test_recall_curve_batches_counts_and_degrades_with_load():
     assert all(p["cosine"] == pytest.approx(1.0) for p in fast["points"])
     with pytest.raises(ConfigError, match="only 200"):
         recall_curve(pool, [500], chip, "hebb")
+
+
+def test_recall_curve_multilayer_points_have_the_single_layer_fields():
+    pool = random_patterns(30, 16, seed=1)
+    chip = load_preset("paper-sim")
+    proto = Protocol(level=0.05, probes=2)
+    single = recall_curve(pool, [2, 5], chip, "pinv", trials=2, protocol=proto)
+    multi = recall_curve(pool, [2, 5], chip, arch="multilayer", hidden=8, trials=2,
+                         protocol=proto, rule_options={"max_steps": 30, "finetune_steps": 0})
+    assert [set(p) for p in multi["points"]] == [set(p) for p in single["points"]]
+    assert [p["subset_seeds"] for p in multi["points"]] == [p["subset_seeds"]
+                                                            for p in single["points"]]
+    assert multi["arch"] == "16-8-16" and single["arch"] == "16"
+    assert multi["networks"] == 4 and len(multi["scores"]) == len(multi["infos"]) == 4
+    assert multi["devices"]["layers"] == 2
+    with pytest.raises(ConfigError, match="hardware-adaptive"):
+        recall_curve(pool, [2], chip, "pinv", arch="multilayer")
+    with pytest.raises(ConfigError, match="arch"):
+        recall_curve(pool, [2], chip, arch="deep")
+    with pytest.raises(ConfigError, match="trials"):
+        recall_curve(pool, [2], chip, trials=0)
+
+
+def test_single_and_multilayer_capacity_train_and_score_through_one_function(monkeypatch):
+    """find_capacity (both kinds) and the sweep's capacity trials (both kinds, curve and
+    search) all run recall_curve, which trains with fit_memories and scores with
+    evaluate_many."""
+    from xbarmem.experiments import trial
+    from xbarmem.experiments.sweep import parse_sweep
+
+    calls = []
+
+    def spy(name, memories_at):
+        real = getattr(curve_mod, name)
+
+        def wrapped(*args, **kwargs):
+            calls.append((name, type(args[memories_at][0]).__name__))
+            return real(*args, **kwargs)
+        monkeypatch.setattr(curve_mod, name, wrapped)
+
+    spy("fit_memories", 2)  # (rule, patterns, memories, ...)
+    spy("evaluate_many", 0)  # (memories, patterns, protocols)
+    pool = load_digits(n=40)
+    proto = Protocol(level=0.05, probes=1)
+    options = {"max_steps": 20, "finetune_steps": 0}
+    find_capacity(pool, arch="single", thresholds=(0.9,), protocol=proto, trials=1, start=2,
+                  resolution=1.0, rule_options=options)
+    find_capacity(pool, arch="multilayer", hidden=4, thresholds=(0.9,), protocol=proto,
+                  trials=1, start=2, resolution=1.0, rule_options=options)
+    kinds = {kind for _, kind in calls}
+    assert kinds == {"SingleLayerMemory", "MultilayerMemory"}
+    assert {n for n, _ in calls} == {"fit_memories", "evaluate_many"}
+    calls.clear()
+    for arch, search in (("single", False), ("multilayer", False), ("multilayer", True)):
+        spec = parse_sweep({"sweep": {"name": "c", "trial": "capacity"},
+                            "base": {"data": "random", "n_neurons": 16, "pool": 20,
+                                     "arch": arch, "probes": 1,
+                                     **({"hidden": 4} if arch == "multilayer" else {}),
+                                     **({"search": True, "thresholds": [0.9]} if search
+                                        else {"counts": [1, 3]})},
+                            "rule_options": {"adaptive": {"max_steps": 10}}}, source="t.toml")
+        result = trial.run_capacity(spec.trials[0])
+        assert result["networks"] >= 1 and set(result["capacity"]) >= {"0.9"}
+    assert {kind for _, kind in calls} == {"SingleLayerMemory", "MultilayerMemory"}
+
+
+def test_search_over_curve_points_finds_the_full_curves_capacity_with_fewer_counts():
+    """search_capacity over the positions of a list of counts, each tested count one
+    recall_curve point, finds the full curve's capacities (this curve only worsens with the
+    count) from fewer counts; a tested count gets the full curve's subsets and cues."""
+    pool = load_mnist(side=8, n=300)
+    chip = load_preset("paper-sim")
+    counts = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64]
+    options = {"objective": "fixed-point", "max_steps": 2000}
+    protocol = Protocol(level=0.1, probes=5)
+    full = recall_curve(pool, counts, chip, "adaptive", protocol=protocol, rule_options=options)
+    tested = {}
+
+    def score(position):
+        point = recall_curve(pool, [counts[position - 1]], chip, "adaptive", protocol=protocol,
+                             rule_options=options)["points"][0]
+        tested[point["count"]] = point
+        return point["cosine"]
+
+    found = search_capacity(score, (0.9, 0.99), start=1, max_count=len(counts))
+    cosines = {p["count"]: p["cosine"] for p in full["points"]}
+    assert 2 <= len(tested) < len(counts)
+    for theta, position in found.items():
+        cap = counts[position - 1] if position else 0
+        assert cap == capacity_from_curve(full["points"], theta)
+    for point in tested.values():
+        assert point["cosine"] == pytest.approx(cosines[point["count"]], abs=0.02)
+        full_point = next(p for p in full["points"] if p["count"] == point["count"])
+        assert point["subset_seeds"] == full_point["subset_seeds"]
+
+
+def test_seeded_subsets_are_the_documented_draws():
+    assert subset_seed(3, 10, 1) == 3 * 100003 + 10 * 1009 + 1
+    assert derived_seed(5, 0x7A71) == int(
+        np.random.SeedSequence([5, 0x7A71]).generate_state(1)[0])
+    seed = subset_seed(0, 7, 0)
+    expected = np.sort(np.random.default_rng(seed).choice(50, size=7, replace=False))
+    assert np.array_equal(random_subset(50, 7, seed), expected)
+    with pytest.raises(ConfigError, match="only 50"):
+        random_subset(50, 51, seed)
+    labels = np.array([2, 0, 1, 0, 2, 1, 1, 0])
+    picked = random_subset(8, 2, 9, labels=labels)  # one of class 0, then one of class 1
+    rng = np.random.default_rng(9)
+    assert list(picked) == [rng.choice([1, 3, 7]), rng.choice([2, 5, 6])]
+    with pytest.raises(ConfigError, match="classes"):
+        random_subset(8, 4, 9, labels=labels)
+    res = recall_curve(random_patterns(20, 16, seed=0), [3], "paper-sim", "pinv", trials=2,
+                       seed=4, protocol=Protocol(probes=1))
+    assert res["points"][0]["subset_seeds"] == [subset_seed(4, 3, 0), subset_seed(4, 3, 1)]

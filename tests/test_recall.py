@@ -5,8 +5,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xbarmem.data.corruption import corrupt
+from xbarmem.data.patterns import load_mnist
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.memory.recall import FloatMatrix, recall
+from xbarmem.evaluation import evaluate as ev
+from xbarmem.evaluation.evaluate import Protocol, evaluate_many, evaluate_memory
+from xbarmem.hardware.chip import load_preset
+from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.fit import fit_memories
+from xbarmem.memory.multilayer import MultilayerMemory
+from xbarmem.memory.recall import FloatMatrix, recall, recall_batch, stack_matrices
+from xbarmem.memory.single import SingleLayerMemory
 
 
 def hopfield_energy(w, x):
@@ -77,3 +86,141 @@ def test_bad_arguments():
         recall(m, torch.ones(1, 3), mode="chaotic")
     with pytest.raises(ConfigError, match="activation"):
         recall(m, torch.ones(1, 3), activation="relu")
+
+
+# --------------------------------------------------------------------------- batched engine
+def _same(a, b):
+    """Two recall results agree exactly: states, iterations, converged and cycled."""
+    return (torch.equal(a.states, b.states) and torch.equal(a.iterations, b.iterations)
+            and torch.equal(a.converged, b.converged) and torch.equal(a.cycled, b.cycled))
+
+
+def test_recall_batch_equals_recall_through_each_matrix():
+    """Integer weights (every product exact): the stack engine and recall() through one matrix
+    must agree cue by cue, including zero fields, 2-cycles and the iteration cap."""
+    g = torch.Generator().manual_seed(3)
+    n, mats, cues, singles = 24, [], [], []
+    for t in range(4):
+        x = torch.where(torch.rand(4, n, generator=g) < 0.5, 1.0, -1.0)
+        w = x.T @ x * (-1 if t == 3 else 1)  # matrix 3 oscillates
+        w.fill_diagonal_(0)
+        b = torch.randint(-2, 3, (n,), generator=g).float() * (t % 2)
+        c = torch.where(torch.rand(12 + 5 * t, n, generator=g) < 0.5, 1.0, -1.0)
+        mats.append(torch.cat([w, b[:, None]], dim=1))
+        cues.append(c)
+        singles.append(recall(FloatMatrix(w, b), c, max_iterations=6))
+    net = torch.cat([torch.full((len(c),), t) for t, c in enumerate(cues)])
+    batch = recall_batch(torch.stack(mats), torch.cat(cues), net, max_iterations=6)
+    joined = [batch.states, batch.iterations, batch.converged, batch.cycled]
+    one = [torch.cat([getattr(r, f) for r in singles])
+           for f in ("states", "iterations", "converged", "cycled")]
+    assert all(torch.equal(a, b) for a, b in zip(joined, one, strict=True))
+    # the cases are all there: fixed points, 2-cycles, cues stopped by the cap
+    assert batch.converged.any() and batch.cycled.any()
+    assert ((batch.iterations == 6) & ~batch.converged & ~batch.cycled).any()
+    assert torch.equal(batch.reads, batch.iterations) and batch.mode == "sync"
+
+
+@pytest.mark.parametrize("activation", ["sign", "tanh"])
+def test_recall_batch_equals_memory_recall_without_read_noise(activation):
+    """A programmed chip memory (no read noise): recall_batch through its stacked matrix gives
+    the memory's own recall, state for state."""
+    chip = load_preset("paper-sim").with_faults(0.3)
+    pats = load_mnist(side=8, n=12)
+    memory = SingleLayerMemory(64, chip, fault_seed=2)
+    fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=200), pats.patterns,
+                 [memory])
+    cues = corrupt(torch.as_tensor(pats.patterns).repeat(3, 1), "flip", 0.2, 4)
+    own = memory.recall(cues, activation=activation, max_iterations=40)
+    mats = stack_matrices([memory])
+    assert mats.shape == (1, 64, 65)
+    batch = recall_batch(mats, cues, torch.zeros(len(cues), dtype=torch.int64),
+                         activation=activation, max_iterations=40)
+    assert _same(own, batch)
+
+
+def test_stack_matrices_only_for_one_noise_free_programmed_layer():
+    chip = load_preset("paper-sim")
+    a, b = SingleLayerMemory(16, chip, fault_seed=0), SingleLayerMemory(16, chip, fault_seed=1)
+    assert stack_matrices([a]) is None  # not programmed
+    w = torch.ones(16, 16) - torch.eye(16)
+    a.program(w * 0.1)
+    b.program(w * 0.2)
+    mats = stack_matrices([a, b])
+    assert mats.shape == (2, 16, 17) and torch.equal(mats[1, :, :16], b.weights)
+    assert torch.equal(mats[0, :, 16], a.bias)
+    assert stack_matrices([a, SingleLayerMemory(16, chip, bias=False).program(w)]) is None
+    assert stack_matrices([a, SingleLayerMemory(24, chip).program(
+        torch.zeros(24, 24))]) is None
+    noisy = SingleLayerMemory(16, load_preset("rram")).program(w * 0.1)
+    assert stack_matrices([a, noisy]) is None
+    multi = MultilayerMemory(16, 4, chip)
+    multi.program([torch.zeros(4, 16), torch.zeros(16, 4)])
+    assert stack_matrices([multi]) is None and stack_matrices([]) is None
+
+
+def test_recall_batch_bad_arguments():
+    mats = torch.zeros(2, 3, 4)
+    with pytest.raises(ConfigError, match="non-decreasing"):
+        recall_batch(mats, torch.ones(2, 3), torch.tensor([1, 0]))
+    with pytest.raises(ConfigError, match="non-decreasing"):
+        recall_batch(mats, torch.ones(2, 3), torch.tensor([0, 2]))
+    with pytest.raises(ConfigError, match="matrices"):
+        recall_batch(torch.zeros(2, 3, 5), torch.ones(2, 3), torch.tensor([0, 1]))
+    with pytest.raises(PatternError, match="shape"):
+        recall_batch(mats, torch.ones(2, 4), torch.tensor([0, 1]))
+    with pytest.raises(ConfigError, match="activation"):
+        recall_batch(mats, torch.ones(2, 3), torch.tensor([0, 1]), activation="relu")
+
+
+def _memories(chip, n_memories, bias=True):
+    return [SingleLayerMemory(64, chip, fault_seed=s, bias=bias) for s in range(n_memories)]
+
+
+@pytest.mark.parametrize("activation", ["sign", "tanh"])
+def test_evaluate_many_scores_exactly_as_evaluate_memory(activation, monkeypatch):
+    chip = load_preset("paper-sim").with_faults(0.5)
+    pool = load_mnist(side=8, n=60)
+    sets = [pool.subset(list(range(k, k + c))) for k, c in ((0, 3), (5, 12), (20, 30))]
+    memories = _memories(chip, 3)
+    padded = torch.zeros(3, 30, 64)
+    for j, s in enumerate(sets):
+        padded[j, : s.n_patterns] = torch.as_tensor(s.patterns)
+    fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=300), padded, memories,
+                 counts=torch.tensor([s.n_patterns for s in sets]))
+    protocols = [Protocol(level=0.15, probes=4, activation=activation, seed=7 + k)
+                 for k in range(3)]
+    expected = [evaluate_memory(m, s, p).as_dict()
+                for m, s, p in zip(memories, sets, protocols, strict=True)]
+    assert [s.as_dict() for s in evaluate_many(memories, sets, protocols)] == expected
+    monkeypatch.setattr(ev, "_EVAL_STATES", 64 * 7)  # many small chunks, same scores
+    assert [s.as_dict() for s in evaluate_many(memories, sets, protocols)] == expected
+
+
+def test_evaluate_many_falls_back_when_recall_is_random():
+    chip = load_preset("rram").with_faults(0.1)  # read noise: recall draws randomness
+    pats = load_mnist(side=8, n=4)
+    memories = _memories(chip, 2)
+    fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=50), pats.patterns,
+                 memories)
+    protocols = [Protocol(level=0.1, probes=3, seed=k) for k in range(2)]
+    got = evaluate_many(memories, [pats, pats], protocols)
+    assert [s.cosine for s in got] == [evaluate_memory(m, pats, p).cosine
+                                       for m, p in zip(memories, protocols, strict=True)]
+    with pytest.raises(ConfigError, match="one pattern set"):
+        evaluate_many(memories, [pats], protocols)
+
+
+def test_evaluate_memory_uses_the_shared_cues():
+    """evaluate_memory's cues are make_cues' cues, and its score is score_recall's."""
+    chip = load_preset("rram")
+    pats = load_mnist(side=8, n=5)
+    (memory,) = _memories(chip, 1)
+    fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=50), pats.patterns,
+                 [memory])
+    proto = Protocol(level=0.2, probes=2, seed=11)
+    score = evaluate_memory(memory, pats, proto)
+    cues = ev.make_cues(pats, proto)
+    assert torch.equal(score.cues, cues.cues) and cues.cues.shape == (10, 64)
+    res = memory.recall(cues.cues, seed=cues.generator)  # read noise continues the stream
+    assert ev.score_recall(cues, res).as_dict() == score.as_dict()

@@ -1,4 +1,4 @@
-"""Structure rules of the source tree: short functions, layered subpackages that say what they hold."""
+"""Structure rules of the source tree: short functions, subpackages that say what they hold."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from xbarmem.errors import PatternError
+from xbarmem.seeds import GeneratorLike, as_generator
 
 __all__ = [
     "CORRUPTION_METHODS",
@@ -27,20 +28,6 @@ __all__ = [
 ]
 
 CORRUPTION_METHODS = ("flip", "gaussian", "occlude", "salt-pepper")
-
-GeneratorLike = torch.Generator | int | None
-
-
-def as_generator(seed_or_gen: GeneratorLike = None) -> torch.Generator:
-    """Return ``seed_or_gen`` if it is a ``torch.Generator`` (shared state), else a fresh CPU
-    generator seeded with the int (``None`` -> seed 0)."""
-    if isinstance(seed_or_gen, torch.Generator):
-        return seed_or_gen
-    if seed_or_gen is None:
-        seed_or_gen = 0
-    if isinstance(seed_or_gen, bool) or not isinstance(seed_or_gen, (int, np.integer)):
-        raise TypeError(f"expected a torch.Generator, an int seed or None, got {seed_or_gen!r}")
-    return torch.Generator().manual_seed(int(seed_or_gen))
 
 
 def _as_float_tensor(x: Any) -> torch.Tensor:

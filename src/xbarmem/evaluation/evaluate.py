@@ -1,20 +1,23 @@
 """Evaluation: corrupt stored patterns, recall them on the chip, measure.
 
-:func:`evaluate_memory` scores one programmed memory; :func:`compare_rules` trains every rule on
-the same chips (same fault maps, mapping and noise) and scores them under one protocol, so that
-comparisons are fair. Chips are independent draws: chip ``c`` uses fault map seed
-``fault_seed + c``, programming seed ``program_seed + c`` and its own corrupted cues
-(``protocol.probes`` per stored pattern, corruption seed ``protocol.seed + c``).
+:func:`make_cues` draws the corrupted cues of a protocol and :func:`score_recall` scores final
+states; :func:`evaluate_memory` scores one programmed memory with them and
+:func:`evaluate_many` many memories at once (one batched recall when recall is noise-free and
+synchronous). :func:`compare_rules` trains every rule on the same chips (same fault maps,
+mapping and noise) and scores them under one protocol, so that comparisons are fair. Chips are
+independent draws: chip ``c`` uses fault map seed ``fault_seed + c``, programming seed
+``program_seed + c`` and its own corrupted cues (``protocol.probes`` per stored pattern,
+corruption seed ``protocol.seed + c``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-from xbarmem.data.corruption import as_generator, corrupt
+from xbarmem.data.corruption import corrupt
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, hamming_distance
@@ -23,7 +26,9 @@ from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.memory.recall import RecallResult, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.seeds import as_generator
 
 
 @dataclass
@@ -52,6 +57,10 @@ class Protocol:
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
+    def reseeded(self, offset: int) -> Protocol:
+        """This protocol with seed ``seed + offset`` (e.g. chip or trial ``offset``)."""
+        return replace(self, seed=self.seed + offset)
+
 
 @dataclass
 class Score:
@@ -72,11 +81,30 @@ class Score:
                 "per_pattern_cosine": self.per_pattern_cosine}
 
 
-def evaluate_memory(memory: SingleLayerMemory, patterns: PatternSet | torch.Tensor,
-                    protocol: Protocol | None = None) -> Score:
-    """Corrupt each stored pattern ``protocol.probes`` times, recall, score against the clean
-    pattern. Returns cosine similarity, exact-recall rate and Hamming distance (means)."""
-    protocol = protocol or Protocol()
+@dataclass
+class Cues:
+    """The corrupted cues of one scoring run.
+
+    Attributes:
+        cues: ``(probes * P, N)`` float32 cues (binary patterns: binarised to +-1); row
+            ``k * P + i`` is probe ``k`` of pattern ``i``.
+        target: ``(probes * P, N)`` the clean pattern of each cue.
+        probes: cues per pattern.
+        binary: the patterns are binary (a ``tanh`` final state is read out by its sign).
+        generator: the protocol's generator after drawing the cues (recall's read noise
+            continues from it).
+    """
+
+    cues: torch.Tensor
+    target: torch.Tensor
+    probes: int
+    binary: bool
+    generator: torch.Generator
+
+
+def make_cues(patterns: PatternSet | torch.Tensor, protocol: Protocol) -> Cues:
+    """Corrupt each of the ``P`` patterns ``(P, N)`` ``protocol.probes`` times (seed
+    ``protocol.seed``; occlusion uses the pattern set's image shape)."""
     shape = patterns.image_shape if isinstance(patterns, PatternSet) else None
     x = torch.as_tensor(patterns.patterns if isinstance(patterns, PatternSet) else patterns,
                         dtype=torch.float32)
@@ -86,19 +114,110 @@ def evaluate_memory(memory: SingleLayerMemory, patterns: PatternSet | torch.Tens
     binary = not isinstance(patterns, PatternSet) or patterns.kind == "binary"
     if binary:
         cues = torch.where(cues >= 0, 1.0, -1.0)
-    res = memory.recall(cues, mode=protocol.mode, activation=protocol.activation,
-                        max_iterations=protocol.max_iterations, seed=gen)
-    if binary and protocol.activation == "tanh":
-        res.states = torch.where(res.states >= 0, 1.0, -1.0)
-    cos = cosine_similarity(res.states, target)
-    per_pattern = cos.reshape(protocol.probes, x.shape[0]).mean(dim=0)
+    return Cues(cues, target, protocol.probes, binary, gen)
+
+
+def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Score:
+    """Score final states against the clean patterns (means over all cues; per-pattern cosine
+    averaged over probes). ``keep`` stores the cues and the read-out states in the score."""
+    states = result.states
+    if cues.binary and result.activation == "tanh":  # comparators read the final state
+        states = torch.where(states >= 0, 1.0, -1.0)
+    cos = cosine_similarity(states, cues.target)
+    per_pattern = cos.reshape(cues.probes, -1).mean(dim=0)
     return Score(cosine=float(cos.mean()),
-                 exact=float(exact_recall(res.states, target).float().mean()),
-                 hamming=float(hamming_distance(res.states, target).float().mean()),
-                 converged=float(res.converged.float().mean()),
-                 mean_iterations=float(res.iterations.float().mean()),
+                 exact=float(exact_recall(states, cues.target).float().mean()),
+                 hamming=float(hamming_distance(states, cues.target).float().mean()),
+                 converged=float(result.converged.float().mean()),
+                 mean_iterations=float(result.iterations.float().mean()),
                  per_pattern_cosine=[round(float(v), 6) for v in per_pattern],
-                 states=res.states, cues=cues)
+                 states=states if keep else None, cues=cues.cues if keep else None)
+
+
+def evaluate_memory(memory, patterns: PatternSet | torch.Tensor,
+                    protocol: Protocol | None = None) -> Score:
+    """Corrupt each stored pattern ``protocol.probes`` times (:func:`make_cues`), recall
+    through ``memory`` (read noise from the same generator), score against the clean
+    pattern (:func:`score_recall`). The score keeps the cues and final states."""
+    protocol = protocol or Protocol()
+    cues = make_cues(patterns, protocol)
+    res = memory.recall(cues.cues, mode=protocol.mode, activation=protocol.activation,
+                        max_iterations=protocol.max_iterations, seed=cues.generator)
+    return score_recall(cues, res, keep=True)
+
+
+#: Largest number of state entries (cues x (N + 1)) recalled in one batch by evaluate_many.
+_EVAL_STATES = 2**22
+
+
+def evaluate_many(memories: list, patterns: list[PatternSet | torch.Tensor],
+                  protocols: list[Protocol]) -> list[Score]:
+    """:func:`evaluate_memory` of memory ``t`` on ``patterns[t]`` under ``protocols[t]``, for
+    all ``t``; scores carry no cues or states.
+
+    When every memory recalls through one noise-free crossbar (:func:`stack_matrices`) and the
+    protocols share synchronous mode, activation and cap, all cues (same cues as
+    :func:`evaluate_memory`) run through :func:`recall_batch` in chunks of at most
+    ``_EVAL_STATES / (N + 1)`` cues; otherwise each memory is evaluated on its own. Raises
+    :class:`ConfigError` unless there is one pattern set and one protocol per memory.
+    """
+    if not (len(memories) == len(patterns) == len(protocols)):
+        raise ConfigError(f"need one pattern set and one protocol per memory, got "
+                          f"{len(memories)} memories, {len(patterns)} pattern sets and "
+                          f"{len(protocols)} protocols")
+    first = protocols[0] if protocols else None
+    same = all(p.mode == "sync" and p.activation == first.activation
+               and p.max_iterations == first.max_iterations for p in protocols)
+    mats = stack_matrices(memories) if memories and same else None
+    if mats is None:
+        return [evaluate_memory(m, x, p) for m, x, p in zip(memories, patterns, protocols,
+                                                                 strict=True)]
+    cues = [make_cues(x, p) for x, p in zip(patterns, protocols, strict=True)]
+    results = _recall_chunks(mats, [c.cues for c in cues], first.activation,
+                             first.max_iterations)
+    return [score_recall(c, r) for c, r in zip(cues, results, strict=True)]
+
+
+def _recall_chunks(mats: torch.Tensor, cues: list[torch.Tensor], activation: str,
+                   max_iterations: int) -> list[RecallResult]:
+    """:func:`recall_batch` of ``cues[t]`` through ``mats[t]``, in chunks of at most
+    ``_EVAL_STATES // (N + 1)`` cues filled in memory order (a memory's cues are split only
+    where a chunk is full). Returns one result per memory."""
+    rows_per_chunk = max(1, _EVAL_STATES // (mats.shape[1] + 1))
+    parts: list[list[RecallResult]] = [[] for _ in cues]
+    pending: list[tuple[int, torch.Tensor]] = []
+
+    def run_pending() -> None:
+        net = torch.cat([torch.full((len(c),), t) for t, c in pending])
+        res = recall_batch(mats, torch.cat([c for _, c in pending]), net,
+                           activation=activation, max_iterations=max_iterations)
+        start = 0
+        for t, c in pending:
+            parts[t].append(_rows(res, slice(start, start + len(c))))
+            start += len(c)
+        pending.clear()
+
+    for t, c in enumerate(cues):
+        for lo in range(0, len(c), rows_per_chunk):
+            piece = c[lo:lo + rows_per_chunk]
+            if len(piece) > rows_per_chunk - sum(len(q) for _, q in pending):
+                run_pending()
+            pending.append((t, piece))
+    if pending:
+        run_pending()
+    return [_join(p) for p in parts]
+
+
+_FIELDS = ("states", "iterations", "reads", "converged", "cycled")
+
+
+def _rows(res: RecallResult, rows: slice) -> RecallResult:
+    return RecallResult(*(getattr(res, f)[rows] for f in _FIELDS), res.mode, res.activation)
+
+
+def _join(parts: list[RecallResult]) -> RecallResult:
+    return RecallResult(*(torch.cat([getattr(r, f) for r in parts]) for f in _FIELDS),
+                        parts[0].mode, parts[0].activation)
 
 
 def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> list[FaultMap]:
@@ -134,37 +253,8 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
         memories = [SingleLayerMemory(patterns.n_neurons, chip, fm, bias=uses_bias(rule))
                     for fm in maps]
         infos = fit_memories(rule, x, memories, kind=patterns.kind, program_seed=program_seed)
-        scores = []
-        for c, memory in enumerate(memories):
-            chip_protocol = Protocol(**{**protocol.as_dict(), "seed": protocol.seed + c})
-            scores.append(evaluate_memory(memory, patterns, chip_protocol))
-        cos = torch.tensor([s.cosine for s in scores])
-        extra = {}
-        for vname, vproto in (variants or {}).items():
-            vs = [evaluate_memory(m, patterns, Protocol(**{**vproto.as_dict(),
-                                                           "seed": vproto.seed + c}))
-                  for c, m in enumerate(memories)]
-            vcos = torch.tensor([v.cosine for v in vs])
-            extra[vname] = {"cosine": float(vcos.mean()),
-                            "cosine_std": float(vcos.std()) if chips > 1 else 0.0,
-                            "exact": float(sum(v.exact for v in vs) / chips),
-                            "protocol": vproto.as_dict()}
-        entry = {
-            "cosine": float(cos.mean()),
-            "cosine_std": float(cos.std()) if chips > 1 else 0.0,
-            "exact": float(sum(s.exact for s in scores) / chips),
-            "hamming": float(sum(s.hamming for s in scores) / chips),
-            "converged": float(sum(s.converged for s in scores) / chips),
-            "mean_iterations": float(sum(s.mean_iterations for s in scores) / chips),
-            "train_seconds": float(sum(i["train_seconds"] for i in infos)),
-            "train_steps_mean": float(sum(i["steps"] for i in infos) / chips),
-            "devices": memories[0].devices(),
-            "chips": [s.as_dict() for s in scores],
-            "variants": extra,
-        }
-        if keep_states:
-            entry["example"] = {"cues": scores[0].cues, "states": scores[0].states}
-        out["rules"][name] = entry
+        out["rules"][name] = _rule_entry(memories, infos, patterns, protocol, variants or {},
+                                         keep_states)
         if callback is not None:
             callback(name)
     out["settings"] = {"chip": chip.to_dict(), "chips": chips, "fault_seed": fault_seed,
@@ -173,3 +263,41 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
                                     "n_patterns": patterns.n_patterns,
                                     "n_neurons": patterns.n_neurons}}
     return out
+
+
+def _per_chip(memories: list, patterns: PatternSet, protocol: Protocol) -> list[Score]:
+    """Scores of chip ``c``'s memory under ``protocol`` with cue seed ``protocol.seed + c``."""
+    return [evaluate_memory(m, patterns, protocol.reseeded(c)) for c, m in enumerate(memories)]
+
+
+def _spread(scores: list[Score]) -> dict[str, float]:
+    """Mean cosine, its standard deviation over chips (0 for one chip) and mean exact rate."""
+    cos = torch.tensor([s.cosine for s in scores])
+    return {"cosine": float(cos.mean()),
+            "cosine_std": float(cos.std()) if len(scores) > 1 else 0.0,
+            "exact": float(sum(s.exact for s in scores) / len(scores))}
+
+
+def _rule_entry(memories: list, infos: list[dict[str, Any]], patterns: PatternSet,
+                protocol: Protocol, variants: dict[str, Protocol],
+                keep_states: bool) -> dict[str, Any]:
+    """One rule's entry of :func:`compare_rules` from its trained memories."""
+    chips = len(memories)
+    scores = _per_chip(memories, patterns, protocol)
+    extra = {vname: {**_spread(_per_chip(memories, patterns, vproto)),
+                     "protocol": vproto.as_dict()}
+             for vname, vproto in variants.items()}
+    entry = {
+        **_spread(scores),
+        "hamming": float(sum(s.hamming for s in scores) / chips),
+        "converged": float(sum(s.converged for s in scores) / chips),
+        "mean_iterations": float(sum(s.mean_iterations for s in scores) / chips),
+        "train_seconds": float(sum(i["train_seconds"] for i in infos)),
+        "train_steps_mean": float(sum(i["steps"] for i in infos) / chips),
+        "devices": memories[0].devices(),
+        "chips": [s.as_dict() for s in scores],
+        "variants": extra,
+    }
+    if keep_states:
+        entry["example"] = {"cues": scores[0].cues, "states": scores[0].states}
+    return entry

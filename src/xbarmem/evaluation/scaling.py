@@ -2,9 +2,10 @@
 
 :func:`fit_power_law` fits ``log C = log a + k log N`` by least squares and gives the slope
 ``k`` with a Student-t confidence interval. :func:`run_scaling` measures capacity
-(:func:`xbarmem.evaluation.capacity.find_capacity`) at each N on MNIST resized to side sqrt(N) (binary:
-binarised at each image's mean; continuous: pixels scaled to [-1, 1]) and fits the exponent per
-threshold. The hidden width of multilayer memories follows an explicit :class:`HiddenRule`.
+(:func:`xbarmem.evaluation.capacity.find_capacity`) at each N on MNIST resized to side sqrt(N)
+(binary: binarised at each image's mean; continuous: pixels scaled to [-1, 1]) and fits the
+exponent per threshold. The hidden width of multilayer memories follows an explicit
+:class:`HiddenRule`.
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 Built on the library's own pieces: pattern loaders (:mod:`xbarmem.data.patterns`), seeded fault
 maps, :func:`xbarmem.learning.fit.fit_memories` (batched training),
-:func:`xbarmem.evaluation.evaluate.evaluate_memory`,
-:func:`xbarmem.evaluation.curve.capacity_from_curve` and
-:func:`xbarmem.evaluation.capacity.find_capacity`.
+:func:`xbarmem.evaluation.evaluate.evaluate_memory`, and for capacity trials
+:func:`xbarmem.evaluation.curve.recall_curve` and :func:`xbarmem.evaluation.capacity.find_capacity`.
 
 **Groups.** :func:`plan_groups` splits a sweep into groups, deterministically from the sweep's
 full trial list (so a resumed sweep forms the same groups): evaluate trials that differ only in
@@ -19,9 +18,9 @@ re-running a sweep reproduces it exactly. ``batch = 1`` trains every network alo
 **Seeds.** A trial with seed ``s`` uses fault map seed ``s`` (maps always cover an ``N x (N + 1)``
 matrix, so every rule of a seed sees the same stuck devices), programming seed ``s``, cue and
 read-noise seed ``s``, trainer seed ``s`` (unless ``rule_options`` set one), random pattern
-subsets seeded by :func:`xbarmem.evaluation.capacity.subset_seed` ``(s, P, 0)`` (as
-:func:`xbarmem.evaluation.curve.recall_curve`), and one programming-variation draw per seed that every
-``v`` scales (common random numbers: curves over ``v`` are smooth).
+subsets seeded by :func:`xbarmem.seeds.subset_seed` ``(s, P, 0)`` (as
+:func:`xbarmem.evaluation.curve.recall_curve`), and one programming-variation draw per seed that
+every ``v`` scales (common random numbers: curves over ``v`` are smooth).
 
 **Programming variation** ``v``: Gaussian noise of std ``v * max|W|`` (``max|W|`` of each
 layer's programmed weight matrix, bias excluded) is added to every target weight before
@@ -53,8 +52,8 @@ from xbarmem.data.patterns import (
     random_patterns,
 )
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.capacity import subset_seed
-from xbarmem.evaluation.curve import capacity_from_curve
+from xbarmem.evaluation.capacity import find_capacity
+from xbarmem.evaluation.curve import capacity_from_curve, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
@@ -63,6 +62,8 @@ from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories, make_memory
 from xbarmem.memory.multilayer import arrays_for_layers, layer_sizes
+from xbarmem.seeds import derived_seed as _derived_seed
+from xbarmem.seeds import random_subset, subset_seed
 
 #: options that change only how a trained network is programmed and tested
 PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
@@ -153,18 +154,12 @@ def _random_per_class(pool: PatternSet, count: int, seed: int) -> PatternSet:
     order (the draw depends on ``seed`` and ``count`` only)."""
     if pool.labels is None:
         raise ConfigError("random-per-class selection needs labelled patterns")
-    classes = np.unique(pool.labels)[:count]
-    if len(classes) < count:
-        raise ConfigError(f"random-per-class: the pool has only {len(classes)} classes, "
-                          f"{count} patterns requested")
-    rng = np.random.default_rng(subset_seed(seed, count, 1))
-    picked = [rng.choice(np.flatnonzero(pool.labels == k)) for k in classes]
-    return pool.subset(np.asarray(picked, dtype=np.int64))
+    return pool.subset(random_subset(pool.n_patterns, count, subset_seed(seed, count, 1),
+                                     labels=pool.labels))
 
 
 def _random_subset(total: int, count: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(subset_seed(seed, count, 0))
-    return np.sort(rng.choice(total, size=count, replace=False))
+    return random_subset(total, count, subset_seed(seed, count, 0))
 
 
 # --------------------------------------------------------------------------- networks
@@ -201,8 +196,6 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> t
     return memories, infos
 
 
-def _derived_seed(seed: int, salt: int) -> int:
-    return int(np.random.SeedSequence([seed, salt]).generate_state(1)[0])
 
 
 def program(memory, seed: int, variation: float) -> None:
@@ -291,36 +284,36 @@ def count_chunks(counts: list[int]) -> list[list[int]]:
 
 
 def run_capacity(trial: Trial) -> dict[str, Any]:
-    """Capacity trial: a recall curve over ``counts`` (one batch) or a capacity search."""
+    """Capacity trial: a recall curve over ``counts`` (trained in :func:`count_chunks` batches,
+    every network reprogrammed with the trial's seed and variation before scoring) or a
+    capacity search."""
     c = trial.config
     began = time.perf_counter()
     if c["search"]:
         return _run_search(c, began)
     pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
-    memories, infos, stored = [], [], []
+    points, devices = [], {}
     for chunk in count_chunks(c["counts"]):
-        sets = [pool.subset(_random_subset(pool.n_patterns, p, c["seed"])) for p in chunk]
-        mems, inf = train_networks([{**c, "patterns": p} for p in chunk], sets)
-        memories += mems
-        infos += inf
-        stored += sets
-    points = []
-    for p, memory, s, info in zip(c["counts"], memories, stored, infos, strict=True):
-        score = _score(memory, s, c)
-        points.append({"count": p, "cosine": score["cosine"], "exact": score["exact"],
-                       "fixed_points": info.get("fixed_points"),
-                       "train_steps": info["steps"]})
+        res = recall_curve(pool, chunk, _chip(c), c["rule"], arch=c["arch"], hidden=_hidden(c),
+                           protocol=_protocol(c), seed=c["seed"], rule_options=c["rule_options"],
+                           prepare=lambda m: program(m, c["seed"], c["variation"]))
+        devices = devices or res["devices"]
+        points += [{"count": p, "cosine": score["cosine"], "exact": score["exact"],
+                    "fixed_points": info.get("fixed_points"), "train_steps": info["steps"]}
+                   for p, score, info in zip(res["jobs"], res["scores"], res["infos"],
+                                             strict=True)]
     capacity = {str(t): capacity_from_curve(points, t) for t in c["thresholds"]}
-    return {"capacity": capacity, "points": points, "devices": memories[0].devices(),
+    return {"capacity": capacity, "points": points, "devices": devices,
             "networks": len(points), "seconds": time.perf_counter() - began}
 
 
-def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
-    from xbarmem.evaluation.capacity import find_capacity
+def _hidden(c: dict[str, Any]):
+    return c["hidden"] if c["arch"] == "multilayer" else 32
 
+
+def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
     pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
-    res = find_capacity(pool, arch=c["arch"], chip=_chip(c), rule=c["rule"],
-                        hidden=c["hidden"] if c["arch"] == "multilayer" else 32,
+    res = find_capacity(pool, arch=c["arch"], chip=_chip(c), rule=c["rule"], hidden=_hidden(c),
                         thresholds=c["thresholds"], protocol=_protocol(c), trials=1,
                         seed=c["seed"], resolution=c["resolution"],
                         rule_options=c["rule_options"], cue_budget=c["cue_budget"])

@@ -1,9 +1,13 @@
 """Recall dynamics: synchronous and asynchronous updates through an analogue matrix.
 
-The matrix is anything with ``n_in``, ``matvec(x, generator)`` (one full read, ``(B, n_in) ->
-(B, n_out)``) and ``read_outputs(x, outputs, generator)`` (one output per batch row) -- a
-programmed :class:`~xbarmem.hardware.crossbar.Crossbar`, or :class:`FloatMatrix` for ideal weights.
-Every read draws fresh read noise from the matrix.
+:func:`recall` runs cues through one matrix object; :func:`recall_batch` runs cues through a
+stack of noise-free matrices (cue ``b`` through matrix ``net[b]``, e.g. many memories at once,
+:func:`stack_matrices`). Both synchronous paths are one loop with the same stopping rules.
+
+The matrix of :func:`recall` is anything with ``n_in``, ``matvec(x, generator)`` (one full
+read, ``(B, n_in) -> (B, n_out)``) and ``read_outputs(x, outputs, generator)`` (one output per
+batch row) -- a programmed :class:`~xbarmem.hardware.crossbar.Crossbar`, or
+:class:`FloatMatrix` for ideal weights. Every read draws fresh read noise from the matrix.
 
 * ``sync``: every step updates all neurons from one full read (one crossbar product).
 * ``async``: one neuron per step, in a fresh random order per sweep (classic Hopfield); each
@@ -22,8 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
-from xbarmem.data.corruption import as_generator
 from xbarmem.errors import ConfigError, PatternError
+from xbarmem.seeds import as_generator
 
 MODES = ("sync", "async")
 ACTIVATIONS = ("sign", "tanh")
@@ -87,6 +91,23 @@ def _activate(h: torch.Tensor, previous: torch.Tensor, activation: str) -> torch
     return torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, previous))
 
 
+def _check_dynamics(activation: str, max_iterations: int) -> None:
+    if activation not in ACTIVATIONS:
+        raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if not isinstance(max_iterations, int) or max_iterations < 1:
+        raise ConfigError(f"max_iterations must be a positive integer, got {max_iterations!r}")
+
+
+def _check_cues(cues, n: int) -> torch.Tensor:
+    """A float32 copy of ``cues``; raises :class:`PatternError` unless ``(B, n)`` and finite."""
+    x = torch.as_tensor(cues, dtype=torch.float32)
+    if x.ndim != 2 or x.shape[1] != n:
+        raise PatternError(f"cues must have shape (batch, {n}), got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise PatternError("cues contain NaN or inf")
+    return x.clone()
+
+
 def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
            max_iterations: int = 100, tol: float = 1e-4,
            seed: int | torch.Generator | None = 0) -> RecallResult:
@@ -100,21 +121,74 @@ def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = 
         max_iterations: cap on sync steps or async sweeps.
         tol: ``tanh`` fixed-point tolerance on the largest state change.
         seed: seed (or generator) of read noise and of the async update order.
+
+    Raises :class:`ConfigError` for an unknown mode/activation or a bad cap and
+    :class:`PatternError` for cues of the wrong shape or with NaN/inf.
     """
     if mode not in MODES:
         raise ConfigError(f"recall mode must be one of {MODES}, got {mode!r}")
-    if activation not in ACTIVATIONS:
-        raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if not isinstance(max_iterations, int) or max_iterations < 1:
-        raise ConfigError(f"max_iterations must be a positive integer, got {max_iterations!r}")
-    x = torch.as_tensor(cues, dtype=torch.float32)
-    if x.ndim != 2 or x.shape[1] != matrix.n_in:
-        raise PatternError(f"cues must have shape (batch, {matrix.n_in}), got {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise PatternError("cues contain NaN or inf")
+    _check_dynamics(activation, max_iterations)
+    x = _check_cues(cues, matrix.n_in)
     gen = as_generator(seed)
-    run = _sync if mode == "sync" else _async
-    return run(matrix, x.clone(), activation, max_iterations, tol, gen)
+    if mode == "sync":
+        return _sync(_MatrixReads(matrix, gen), x, activation, max_iterations, tol, 1.0)
+    return _async(matrix, x, activation, max_iterations, tol, gen)
+
+
+def recall_batch(matrices: torch.Tensor, cues: torch.Tensor, net: torch.Tensor, *,
+                 activation: str = "sign", max_iterations: int = 100,
+                 tol: float = 1e-4) -> RecallResult:
+    """Synchronous recall of many cues, cue ``b`` through the noise-free matrix
+    ``matrices[net[b]]``, with the stopping rules of :func:`recall`.
+
+    Args:
+        matrices: ``(T, N, R)`` programmed ``[W | b]`` in weight units (``R = N + 1``: the last
+            column is the bias, its input held at 1; ``R = N``: no bias), e.g. from
+            :func:`stack_matrices`.
+        cues: ``(B, N)`` starting states.
+        net: ``(B,)`` int64 matrix index of each cue, non-decreasing, in ``[0, T)``.
+        activation, max_iterations, tol: as in :func:`recall`.
+
+    Products are those of :meth:`xbarmem.hardware.crossbar.Crossbar.matvec` without read
+    noise, one per matrix and step over its cues still in the working set; stopped cues leave
+    the working set once fewer than 3/4 of it still move. Raises :class:`ConfigError` /
+    :class:`PatternError` for bad arguments.
+    """
+    _check_dynamics(activation, max_iterations)
+    if matrices.ndim != 3 or matrices.shape[2] not in (matrices.shape[1],
+                                                       matrices.shape[1] + 1):
+        raise ConfigError(f"matrices must be (T, N, N) or (T, N, N + 1), got "
+                          f"{tuple(matrices.shape)}")
+    t, n = matrices.shape[0], matrices.shape[1]
+    x = _check_cues(cues, n)
+    net = torch.as_tensor(net, dtype=torch.int64)
+    if net.shape != (x.shape[0],) or (len(net) and (
+            int(net.min()) < 0 or int(net.max()) >= t or bool((net.diff() < 0).any()))):
+        raise ConfigError(f"net must be ({x.shape[0]},) non-decreasing indices below {t}")
+    return _sync(_StackReads(matrices, net), x, activation, max_iterations, tol, 0.75)
+
+
+def stack_matrices(memories) -> torch.Tensor | None:
+    """The programmed ``[W | b]`` of memories that each recall through one crossbar without
+    read noise, stacked ``(T, N, N + 1)`` (``(T, N, N)`` without bias rows), weight units, for
+    :func:`recall_batch`.
+
+    ``None`` when any memory has several layers, is not programmed or reads with noise, or when
+    the memories differ in ``N`` or in having a bias row.
+    """
+    layers = [m.layers for m in memories]
+    if not layers or any(len(ls) != 1 for ls in layers):
+        return None
+    first = layers[0][0]
+    if not all(ls[0].programmed and ls[0].chip.device.read_noise == 0
+               and ls[0].n_in == ls[0].n_out == first.n_in
+               and ls[0].has_bias == first.has_bias for ls in layers):
+        return None
+    mats = []
+    for (layer,) in layers:
+        w, b = layer.effective()
+        mats.append(w if b is None else torch.cat([w, b[:, None]], dim=1))
+    return torch.stack(mats)
 
 
 def _changed(new: torch.Tensor, old: torch.Tensor, activation: str, tol: float) -> torch.Tensor:
@@ -123,28 +197,82 @@ def _changed(new: torch.Tensor, old: torch.Tensor, activation: str, tol: float) 
     return (new - old).abs().amax(dim=1) > tol
 
 
-def _sync(matrix, x, activation, max_iterations, tol, gen) -> RecallResult:
+def _sync(reads, x, activation, max_iterations, tol, compact_below) -> RecallResult:
+    """Synchronous dynamics from states ``x`` ``(B, N)`` (updated in place).
+
+    ``reads.field(states, rows)`` gives the fields ``(A, N)`` of the working set ``states``
+    ``(A, N)``, whose cues are ``rows`` (indices into ``x``, ascending). A cue stops at a fixed
+    point, at a 2-cycle (sign) or at the cap; stopped cues leave the working set when fewer
+    than ``compact_below`` of it are still moving (1.0: as soon as one stops).
+    """
     b = x.shape[0]
     iterations = torch.zeros(b, dtype=torch.int64)
     converged = torch.zeros(b, dtype=torch.bool)
     cycled = torch.zeros(b, dtype=torch.bool)
-    before = torch.full_like(x, float("nan"))  # state two steps back
-    active = torch.arange(b)
-    for _ in range(max_iterations):
-        cur = x[active]
-        new = _activate(matrix.matvec(cur, gen), cur, activation)
-        iterations[active] += 1
+    rows = torch.arange(b)
+    cur = x.clone()
+    before = torch.full_like(x, float("nan"))  # the working states two steps back
+    live = torch.ones(b, dtype=torch.bool)  # not stopped yet
+    for it in range(1, max_iterations + 1):
+        new = _activate(reads.field(cur, rows), cur, activation)
         moved = _changed(new, cur, activation, tol)
-        loop = moved & (new == before[active]).all(dim=1) if activation == "sign" else \
+        loop = moved & (new == before).all(dim=1) if activation == "sign" else \
             torch.zeros_like(moved)
-        converged[active[~moved]] = True
-        cycled[active[loop]] = True
-        before[active] = cur
-        x[active] = new
-        active = active[moved & ~loop]
-        if active.numel() == 0:
+        stop = (~moved | loop) & live
+        x[rows[stop]] = new[stop]
+        iterations[rows[stop]] = it
+        converged[rows[~moved & live]] = True
+        cycled[rows[loop & live]] = True
+        live &= ~stop
+        alive = int(live.sum())
+        if alive == 0:
             break
+        before, cur = cur, new
+        if alive < compact_below * len(live):
+            before, cur, rows, live = before[live], cur[live], rows[live], live[live]
+    else:
+        x[rows[live]] = cur[live]
+        iterations[rows[live]] = max_iterations
     return RecallResult(x, iterations, iterations.clone(), converged, cycled, "sync", activation)
+
+
+class _MatrixReads:
+    """Fields through one matrix object (``matvec``; fresh read noise from ``gen``)."""
+
+    def __init__(self, matrix, gen: torch.Generator) -> None:
+        self.matrix, self.gen = matrix, gen
+
+    def field(self, states: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        return self.matrix.matvec(states, self.gen)
+
+
+class _StackReads:
+    """Fields of cue ``b`` through ``mats[net[b]]``: ``[x, 1] @ [W | b]^T`` (the product of
+    :meth:`xbarmem.hardware.crossbar.Crossbar.matvec` without read noise), one product per
+    matrix over its run of working rows."""
+
+    def __init__(self, mats: torch.Tensor, net: torch.Tensor) -> None:
+        self.mats, self.net = mats, net
+        self._rows: torch.Tensor | None = None
+        self._runs: list[tuple[int, int, int]] = []
+
+    def field(self, states: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        if rows is not self._rows:  # the working set changed: its runs of equal matrices too
+            self._rows, self._runs = rows, _runs(self.net[rows], self.mats.shape[0])
+        a, n = states.shape
+        u = states if self.mats.shape[2] == n else torch.cat([states, torch.ones(a, 1)], dim=1)
+        h = torch.empty(a, n)
+        for t, lo, hi in self._runs:
+            torch.mm(u[lo:hi], self.mats[t].T, out=h[lo:hi])
+        return h
+
+
+def _runs(net: torch.Tensor, t: int) -> list[tuple[int, int, int]]:
+    """``(matrix, first, end)`` of each run of equal values in non-decreasing ``net``."""
+    counts = torch.bincount(net, minlength=t)
+    ends = counts.cumsum(0)
+    return [(k, e - c, e) for k, (c, e) in enumerate(zip(counts.tolist(), ends.tolist(),
+                                                         strict=True)) if c]
 
 
 def _async(matrix, x, activation, max_iterations, tol, gen) -> RecallResult:
