@@ -10,7 +10,6 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.errors import ConfigError
 from xbarmem.learning.classic import rule_names
 
 Level = o.level("0.1")
@@ -41,8 +40,6 @@ def demo(
 
     level = o.flip_level(ctx, "demo", corruption, level, flip)
     trials = o.deprecated(ctx, "--chips", chips, trials, new="trials", use=f"--trials {chips}")
-    if faults is None:
-        raise ConfigError("demo needs --faults")
     rules = rule_names()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console,
