@@ -22,3 +22,26 @@ def _one_torch_thread():
 def pats():
     """Four bundled MNIST digits at 5x5 (N = 25), binary."""
     return load_mnist(side=5, n=4, seed=0)
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """``run_cli(*args) -> (exit code, stdout, stderr)``: ``xbarmem *args`` run in-process through
+    ``xbarmem.cli.main()`` exactly as the console script does (``sys.argv`` patched), so error
+    paths (one-line ``error: ...`` on stderr, exit code 2) are tested as a user sees them."""
+    import sys
+
+    from xbarmem import cli
+
+    def run(*args: object) -> tuple[int, str, str]:
+        capsys.readouterr()  # drop anything printed before
+        monkeypatch.setattr(sys, "argv", ["xbarmem", *map(str, args)])
+        code = 0
+        try:
+            cli.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

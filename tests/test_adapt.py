@@ -5,13 +5,12 @@ logs every round."""
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from xbarmem import Protocol, cli, load_preset, save_memory, train
+from xbarmem import Protocol, load_preset, save_memory, train
 from xbarmem.deploy.backend import SimulatedChip, simulated_backends
 from xbarmem.deploy.chip_loop import adapt
 from xbarmem.errors import ConfigError
@@ -138,23 +137,10 @@ def test_bad_settings_are_refused(memory, pats):
         adapt(weight_model, simulated_backends(weight_model), pats)
 
 
-def _run(monkeypatch, capsys, *args):
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["xbarmem", *map(str, args)])
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_cli_adapt_logs_rounds_and_saves_the_adapted_model(memory, pats, tmp_path,
-                                                           monkeypatch, capsys):
+def test_cli_adapt_logs_rounds_and_saves_the_adapted_model(memory, pats, tmp_path, run_cli):
     model = save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
     log, adapted = tmp_path / "rounds.jsonl", tmp_path / "adapted.safetensors"
-    code, out, err = _run(monkeypatch, capsys, "adapt", model, "--rounds", "1", "--target",
+    code, out, err = run_cli("adapt", model, "--rounds", "1", "--target",
                           "1.1", "--write-noise", "30", "--tolerance", "5", "--probes", "5",
                           "--unknown-faults", "0.02", "--log", log, "--out", adapted, "--json")
     assert code == 0, err
@@ -165,10 +151,10 @@ def test_cli_adapt_logs_rounds_and_saves_the_adapted_model(memory, pats, tmp_pat
     assert "round 1: re-programmed" in err
     reloaded = load_memory(adapted)
     assert reloaded.faults.stuck.sum() == memory.faults.stuck.sum() + lines[-1]["fixed"]
-    code, out, err = _run(monkeypatch, capsys, "adapt", model, "--rounds", "0", "--probes", "2")
+    code, out, err = run_cli("adapt", model, "--rounds", "0", "--probes", "2")
     assert code == 0, err
     assert "written" in out and "open loop" in out
-    code, out, err = _run(monkeypatch, capsys, "adapt", model, "--tolerance", "0")
+    code, out, err = run_cli("adapt", model, "--tolerance", "0")
     assert code == 2 and err.startswith("error:") and "tolerance" in err
 
 

@@ -1,8 +1,8 @@
-"""Command-line interface: every command run in-process through ``xbarmem.cli.app.main()``.
+"""Command-line interface: every command run in-process through ``xbarmem.cli.main()``.
 
-The helper patches ``sys.argv`` and calls ``main()`` exactly as the console script does, so error
-paths (library errors -> one-line ``error: ...`` on stderr, exit code 2) are tested as a user
-sees them. Settings are tiny so the whole file runs in seconds.
+The ``run_cli`` fixture (conftest.py) patches ``sys.argv`` and calls ``main()`` exactly as the
+console script does, so error paths (library errors -> one-line ``error: ...`` on stderr, exit
+code 2) are tested as a user sees them. Settings are tiny so the whole file runs in seconds.
 """
 
 from __future__ import annotations
@@ -25,21 +25,8 @@ from xbarmem.memory.io import load_memory, read_metadata
 ALL_RULES = ["adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron"]
 
 
-def run(monkeypatch, capsys, *args: object) -> tuple[int, str, str]:
-    """Run ``xbarmem *args`` through ``cli.main()``; return (exit code, stdout, stderr)."""
-    capsys.readouterr()  # drop anything printed before
-    monkeypatch.setattr(sys, "argv", ["xbarmem", *map(str, args)])
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_json(monkeypatch, capsys, *args: object) -> dict:
-    code, out, err = run(monkeypatch, capsys, *args)
+def run_json(run_cli, *args: object) -> dict:
+    code, out, err = run_cli(*args)
     assert code == 0, err
     return json.loads(out)
 
@@ -70,9 +57,9 @@ def adaptive_model(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("model") / "adaptive.safetensors"
     mp = pytest.MonkeyPatch()
     try:
-        mp.setattr(sys, "argv", ["xbarmem", "train", "--out", str(path), "--patterns", "mnist",
-                                 "--one-per-class", "--side", "8", "--chip", "paper-sim",
-                                 "--faults", "0", "--max-steps", "300", "--json"])
+        mp.setattr(sys, "argv", ["xbarmem", "train", "--out", str(path), "--data", "mnist",
+                                 "--one-per-class", "--neurons", "64", "--chip", "paper-sim",
+                                 "--faults", "0", "--rule-option", "max_steps=300", "--json"])
         cli.main()
     finally:
         mp.undo()
@@ -90,11 +77,11 @@ def pm1_file(tmp_path) -> Path:
 
 
 # ------------------------------------------------------------------------------------ demo
-def test_demo_json_reports_all_rules_both_fault_models_and_writes_png(monkeypatch, capsys,
+def test_demo_json_reports_all_rules_both_fault_models_and_writes_png(run_cli,
                                                                         tmp_path):
     out_dir = tmp_path / "demo"
-    code, out, err = run(monkeypatch, capsys, "demo", "--json", "--out", out_dir,
-                         "--chips", "1", "--probes", "2")
+    code, out, err = run_cli("demo", "--json", "--out", out_dir,
+                         "--trials", "1", "--probes", "2")
     assert code == 0, err
     result = _strict_json(out)
     assert set(result["fault_models"]) == {"weight", "device"}
@@ -124,11 +111,12 @@ def test_demo_json_reports_all_rules_both_fault_models_and_writes_png(monkeypatc
 
 
 # ------------------------------------------------------------------------------------ train
-def test_train_json_summary(monkeypatch, capsys, tmp_path):
+def test_train_json_summary(run_cli, tmp_path):
     model = tmp_path / "m.safetensors"
-    summary = run_json(monkeypatch, capsys, "train", "--out", model, "--patterns", "random",
-                       "--n", "4", "--side", "4", "--chip", "ideal", "--max-steps", "200",
-                       "--finetune-steps", "0", "--json")
+    summary = run_json(run_cli, "train", "--out", model, "--data", "random",
+                       "--patterns", "4", "--neurons", "16", "--chip", "ideal",
+                       "--rule-option", "max_steps=200", "--rule-option", "finetune_steps=0",
+                       "--json")
     assert model.is_file()
     assert summary["rule"] == "adaptive"
     assert summary["n_patterns"] == 4 and summary["n_neurons"] == 16
@@ -143,10 +131,10 @@ def test_train_json_summary(monkeypatch, capsys, tmp_path):
     assert summary["faults"]["stuck"] == 0
 
 
-def test_train_classic_rule_saves_and_json_is_strict(monkeypatch, capsys, tmp_path):
+def test_train_classic_rule_saves_and_json_is_strict(run_cli, tmp_path):
     model = tmp_path / "pinv.safetensors"
-    code, out, err = run(monkeypatch, capsys, "train", "--out", model, "--rule", "pinv",
-                         "--patterns", "mnist", "--one-per-class", "--side", "8",
+    code, out, err = run_cli("train", "--out", model, "--rule", "pinv",
+                         "--data", "mnist", "--one-per-class", "--neurons", "64",
                          "--chip", "paper-sim", "--faults", "0", "--json")
     assert code == 0, err
     summary = _strict_json(out)  # the NaN loss of a classic rule must be null, not NaN
@@ -156,23 +144,24 @@ def test_train_classic_rule_saves_and_json_is_strict(monkeypatch, capsys, tmp_pa
     assert summary["fixed_points"] is True  # 10 independent patterns: all fixed points
     assert summary["devices"]["weights"] == 64 * 64  # no bias row
     assert summary["devices"]["arrays"] == 1
-    result = run_json(monkeypatch, capsys, "evaluate", model, "--level", "0.0", "--probes",
+    result = run_json(run_cli, "evaluate", model, "--level", "0.0", "--probes",
                       "1", "--json")
     assert result["cosine"] == pytest.approx(1.0)
 
 
-def test_train_plain_output(monkeypatch, capsys, tmp_path):
+def test_train_plain_output(run_cli, tmp_path):
     model = tmp_path / "h.safetensors"
-    code, out, err = run(monkeypatch, capsys, "train", "-o", model, "--rule", "hebb",
-                         "--patterns", "random", "--n", "2", "--side", "4", "--chip", "ideal")
+    code, out, err = run_cli("train", "-o", model, "--rule", "hebb",
+                         "--data", "random", "--patterns", "2", "--neurons", "16",
+                         "--chip", "ideal")
     assert code == 0, err
     text = " ".join(out.split())  # human output may be wrapped to the terminal width
     assert f"saved {model}: hebb rule, 2 patterns, N=16" in text
 
 
 # ------------------------------------------------------------------------------------ evaluate
-def test_evaluate_clean_cues_are_fixed_points(monkeypatch, capsys, adaptive_model):
-    result = run_json(monkeypatch, capsys, "evaluate", adaptive_model, "--level", "0.0",
+def test_evaluate_clean_cues_are_fixed_points(run_cli, adaptive_model):
+    result = run_json(run_cli, "evaluate", adaptive_model, "--level", "0.0",
                       "--probes", "2", "--json")
     assert result["cosine"] == pytest.approx(1.0)
     assert result["exact"] == 1.0
@@ -184,25 +173,25 @@ def test_evaluate_clean_cues_are_fixed_points(monkeypatch, capsys, adaptive_mode
     assert {k: result["protocol"][k] for k in expected} == expected
 
 
-def test_evaluate_corrupted_cues(monkeypatch, capsys, adaptive_model):
-    result = run_json(monkeypatch, capsys, "evaluate", adaptive_model, "--level", "0.1",
+def test_evaluate_corrupted_cues(run_cli, adaptive_model):
+    result = run_json(run_cli, "evaluate", adaptive_model, "--level", "0.1",
                       "--probes", "3", "--mode", "async", "--json")
     assert -1.0 <= result["cosine"] <= 1.0
     assert result["cosine"] > 0.5  # a fault-free chip recalls 10% flipped digits well
     assert len(result["per_pattern_cosine"]) == 10
-    code, out, err = run(monkeypatch, capsys, "evaluate", adaptive_model, "--probes", "1")
+    code, out, err = run_cli("evaluate", adaptive_model, "--probes", "1")
     assert code == 0, err
     assert out.startswith("cosine ")
 
 
 # ------------------------------------------------------------------------------------ recall
-def test_recall_stored_patterns_returns_them_unchanged(monkeypatch, capsys, tmp_path,
+def test_recall_stored_patterns_returns_them_unchanged(run_cli, tmp_path,
                                                        adaptive_model):
     stored = load_mnist(side=8, one_per_class=True).patterns
     cues = tmp_path / "cues.npy"
     np.save(cues, stored)
     states_file = tmp_path / "states.npy"
-    result = run_json(monkeypatch, capsys, "recall", adaptive_model, cues, "--out", states_file,
+    result = run_json(run_cli, "recall", adaptive_model, cues, "--out", states_file,
                       "--json")
     assert result["cues"] == 10
     assert result["converged"] == 1.0 and result["cycled"] == 0.0
@@ -213,50 +202,50 @@ def test_recall_stored_patterns_returns_them_unchanged(monkeypatch, capsys, tmp_
     np.testing.assert_array_equal(np.asarray(result["states"], dtype=np.float32), stored)
 
 
-def test_recall_repairs_a_flipped_cue(monkeypatch, capsys, tmp_path, adaptive_model):
+def test_recall_repairs_a_flipped_cue(run_cli, tmp_path, adaptive_model):
     stored = load_mnist(side=8, one_per_class=True).patterns
     cue = stored[3].copy()
     cue[[0, 9, 20]] *= -1  # three flipped pixels
     cues = tmp_path / "cue.npy"
     np.save(cues, cue[None])
-    result = run_json(monkeypatch, capsys, "recall", adaptive_model, cues, "--json")
+    result = run_json(run_cli, "recall", adaptive_model, cues, "--json")
     assert result["states_file"] is None
     np.testing.assert_array_equal(np.asarray(result["states"][0], dtype=np.float32), stored[3])
 
 
-def test_recall_zero_one_cues(monkeypatch, capsys, tmp_path, adaptive_model):
+def test_recall_zero_one_cues(run_cli, tmp_path, adaptive_model):
     stored = load_mnist(side=8, one_per_class=True).patterns
     cues = tmp_path / "cues01.npy"
     np.save(cues, (stored[:2] > 0).astype(np.float32))
-    code, _, err = run(monkeypatch, capsys, "recall", adaptive_model, cues)
+    code, _, err = run_cli("recall", adaptive_model, cues)
     assert_one_line_error(code, err, "{0,1}", "--zero-one")
-    result = run_json(monkeypatch, capsys, "recall", adaptive_model, cues, "--zero-one",
+    result = run_json(run_cli, "recall", adaptive_model, cues, "--zero-one",
                       "--json")
     np.testing.assert_array_equal(np.asarray(result["states"], dtype=np.float32), stored[:2])
 
 
-def test_recall_wrong_n(monkeypatch, capsys, adaptive_model, pm1_file):
-    code, _, err = run(monkeypatch, capsys, "recall", adaptive_model, pm1_file)
+def test_recall_wrong_n(run_cli, adaptive_model, pm1_file):
+    code, _, err = run_cli("recall", adaptive_model, pm1_file)
     assert_one_line_error(code, err, "N=16", "64")
 
 
 # ------------------------------------------------------------------------------------ chip
-def test_chip_show_json_round_trips_preset(monkeypatch, capsys):
-    shown = run_json(monkeypatch, capsys, "chip", "show", "rram", "--json")
+def test_chip_show_json_round_trips_preset(run_cli):
+    shown = run_json(run_cli, "chip", "show", "rram", "--json")
     assert shown == load_preset("rram").to_dict()
 
 
-def test_chip_show_toml_is_loadable(monkeypatch, capsys, tmp_path):
-    code, out, err = run(monkeypatch, capsys, "chip", "show", "rram")
+def test_chip_show_toml_is_loadable(run_cli, tmp_path):
+    code, out, err = run_cli("chip", "show", "rram")
     assert code == 0, err
     path = tmp_path / "copy.toml"
     path.write_text(out)
-    assert run_json(monkeypatch, capsys, "chip", "show", path, "--json") == \
+    assert run_json(run_cli, "chip", "show", path, "--json") == \
         load_preset("rram").to_dict()
 
 
-def test_chip_presets_lists_all(monkeypatch, capsys):
-    code, out, err = run(monkeypatch, capsys, "chip", "presets")
+def test_chip_presets_lists_all(run_cli):
+    code, out, err = run_cli("chip", "presets")
     assert code == 0, err
     names = [line.split(":", 1)[0] for line in out.splitlines() if ":" in line]
     for name in ("ideal", "paper-sim", "rram"):
@@ -265,14 +254,14 @@ def test_chip_presets_lists_all(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".csv"])
-def test_chip_faults_then_inspect(monkeypatch, capsys, tmp_path, suffix):
+def test_chip_faults_then_inspect(run_cli, tmp_path, suffix):
     path = tmp_path / f"m{suffix}"
-    made = run_json(monkeypatch, capsys, "chip", "faults", "--arrays", "2", "--faults", "0.3",
+    made = run_json(run_cli, "chip", "faults", "--arrays", "2", "--faults", "0.3",
                     "--seed", "1", "--out", path, "--json")
     assert path.is_file()
     assert made["arrays"] == 2 and made["rows"] == 64 and made["cols"] == 64
     assert made["devices"] == 2 * 2 * 64 * 64
-    seen = run_json(monkeypatch, capsys, "chip", "inspect", path, "--json")
+    seen = run_json(run_cli, "chip", "inspect", path, "--json")
     assert seen["arrays"] == 2
     assert abs(seen["stuck_fraction"] - 0.3) < 0.02
     for key in ("stuck", "stuck_on", "stuck_off", "stuck_fraction", "pairs_fully_stuck"):
@@ -280,19 +269,19 @@ def test_chip_faults_then_inspect(monkeypatch, capsys, tmp_path, suffix):
     assert seen["stuck_on"] + seen["stuck_off"] == seen["stuck"]
     assert seen["meta"]["seed"] == 1 and seen["meta"]["source"] == "generated"
     # same seed -> same map
-    again = run_json(monkeypatch, capsys, "chip", "faults", "--arrays", "2", "--faults", "0.3",
+    again = run_json(run_cli, "chip", "faults", "--arrays", "2", "--faults", "0.3",
                      "--seed", "1", "--out", tmp_path / f"again{suffix}", "--json")
     assert again["stuck"] == made["stuck"]
 
 
-def test_chip_import_codes(monkeypatch, capsys, tmp_path):
+def test_chip_import_codes(run_cli, tmp_path):
     codes = np.random.default_rng(0).integers(-1, 2, size=(2, 64, 64))
     src = tmp_path / "codes.npy"
     np.save(src, codes)
     out_path = tmp_path / "imported.npz"
-    code, _, err = run(monkeypatch, capsys, "chip", "import", src, "--out", out_path)
+    code, _, err = run_cli("chip", "import", src, "--out", out_path)
     assert code == 0, err
-    seen = run_json(monkeypatch, capsys, "chip", "inspect", out_path, "--json")
+    seen = run_json(run_cli, "chip", "inspect", out_path, "--json")
     assert seen["arrays"] == 1
     assert seen["stuck_on"] == int((codes == 1).sum())
     assert seen["stuck_off"] == int((codes == -1).sum())
@@ -300,24 +289,25 @@ def test_chip_import_codes(monkeypatch, capsys, tmp_path):
     assert seen["meta"]["source"] == "codes" and seen["meta"]["file"] == str(src)
 
 
-def test_chip_import_rejects_bad_codes(monkeypatch, capsys, tmp_path):
+def test_chip_import_rejects_bad_codes(run_cli, tmp_path):
     src = tmp_path / "bad.npy"
     codes = np.zeros((2, 64, 64))
     codes[1, 2, 3] = 2
     np.save(src, codes)
-    code, _, err = run(monkeypatch, capsys, "chip", "import", src, "--out", tmp_path / "x.npz")
+    code, _, err = run_cli("chip", "import", src, "--out", tmp_path / "x.npz")
     assert_one_line_error(code, err, "-1, 0 or +1", "(0, 1, 2, 3)")
     assert not (tmp_path / "x.npz").exists()
 
 
-def test_train_on_imported_fault_map(monkeypatch, capsys, tmp_path):
+def test_train_on_imported_fault_map(run_cli, tmp_path):
     """A fault map file is honoured: a pinned weight stays at its stuck value."""
     fmap = tmp_path / "map.npz"
-    run_json(monkeypatch, capsys, "chip", "faults", "--chip", "paper-sim", "--arrays", "1",
+    run_json(run_cli, "chip", "faults", "--chip", "paper-sim", "--arrays", "1",
              "--faults", "0.5", "--seed", "3", "--out", fmap, "--json")
     model = tmp_path / "m.safetensors"
-    summary = run_json(monkeypatch, capsys, "train", "--out", model, "--rule", "hebb",
-                       "--patterns", "random", "--n", "3", "--side", "8", "--chip", "paper-sim",
+    summary = run_json(run_cli, "train", "--out", model, "--rule", "hebb",
+                       "--data", "random", "--patterns", "3", "--neurons", "64",
+                       "--chip", "paper-sim",
                        "--fault-map", fmap, "--json")
     assert summary["faults"]["arrays"] == 1
     assert summary["faults"]["pairs_fully_stuck"] == pytest.approx(0.5, abs=0.05)
@@ -330,161 +320,425 @@ def test_train_on_imported_fault_map(monkeypatch, capsys, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ errors
-def test_error_missing_pattern_file(monkeypatch, capsys, tmp_path):
+def test_error_missing_pattern_file(run_cli, tmp_path):
     missing = tmp_path / "nope.npy"
-    code, _, err = run(monkeypatch, capsys, "train", "--out", tmp_path / "m.safetensors",
-                       "--patterns", missing)
+    code, _, err = run_cli("train", "--out", tmp_path / "m.safetensors",
+                       "--data", missing)
     assert_one_line_error(code, err, "nope.npy", "no such file")
     assert not (tmp_path / "m.safetensors").exists()
 
 
-def test_error_nan_in_patterns(monkeypatch, capsys, tmp_path):
+def test_error_nan_in_patterns(run_cli, tmp_path):
     path = tmp_path / "nan.npy"
     x = np.ones((3, 16), dtype=np.float32)
     x[1, 5] = np.nan
     np.save(path, x)
-    code, _, err = run(monkeypatch, capsys, "train", "--out", tmp_path / "m.safetensors",
-                       "--patterns", path, "--rule", "hebb")
+    code, _, err = run_cli("train", "--out", tmp_path / "m.safetensors",
+                       "--data", path, "--rule", "hebb")
     assert_one_line_error(code, err, "NaN", "(1, 5)")
 
 
-def test_zero_one_patterns_need_flag(monkeypatch, capsys, tmp_path):
+def test_zero_one_patterns_need_flag(run_cli, tmp_path):
     path = tmp_path / "zo.npy"
     x = (np.random.default_rng(1).random((4, 16)) > 0.5).astype(np.float32)
     np.save(path, x)
     model = tmp_path / "m.safetensors"
-    code, _, err = run(monkeypatch, capsys, "train", "--out", model, "--patterns", path,
+    code, _, err = run_cli("train", "--out", model, "--data", path,
                        "--rule", "hebb", "--chip", "ideal")
     assert_one_line_error(code, err, "{0,1}", "--zero-one")
     assert not model.exists()
-    summary = run_json(monkeypatch, capsys, "train", "--out", model, "--patterns", path,
+    summary = run_json(run_cli, "train", "--out", model, "--data", path,
                        "--zero-one", "--rule", "hebb", "--chip", "ideal", "--json")
     assert summary["n_patterns"] == 4 and summary["n_neurons"] == 16
-    stored = cli.app.load_memory_patterns(model).patterns
+    stored = cli.options.stored_patterns(model).patterns
     np.testing.assert_array_equal(stored, np.where(x > 0, 1.0, -1.0))
 
 
-def test_error_chip_toml_unknown_key(monkeypatch, capsys, tmp_path, pm1_file):
+def test_error_chip_toml_unknown_key(run_cli, tmp_path, pm1_file):
     chip = tmp_path / "chip.toml"
     chip.write_text("[device]\ng_min = 1e-6\nmystery_knob = 3\n")
-    code, _, err = run(monkeypatch, capsys, "train", "--out", tmp_path / "m.safetensors",
-                       "--patterns", pm1_file, "--rule", "hebb", "--chip", chip)
+    code, _, err = run_cli("train", "--out", tmp_path / "m.safetensors",
+                       "--data", pm1_file, "--rule", "hebb", "--chip", chip)
     assert_one_line_error(code, err, "device.mystery_knob")
-    code, _, err = run(monkeypatch, capsys, "chip", "show", chip)
+    code, _, err = run_cli("chip", "show", chip)
     assert_one_line_error(code, err, "device.mystery_knob")
 
 
-def test_error_chip_toml_bad_window(monkeypatch, capsys, tmp_path):
+def test_error_chip_toml_bad_window(run_cli, tmp_path):
     chip = tmp_path / "chip.toml"
     chip.write_text("[device]\ng_min = 1e-4\ng_max = 1e-5\n")
-    code, _, err = run(monkeypatch, capsys, "chip", "show", chip)
+    code, _, err = run_cli("chip", "show", chip)
     assert_one_line_error(code, err, "g_min", "g_max")
     chip.write_text("[device]\ng_min = 5e-5\ng_max = 5e-5\n")
-    code, _, err = run(monkeypatch, capsys, "chip", "faults", "--chip", chip, "--out",
+    code, _, err = run_cli("chip", "faults", "--chip", chip, "--out",
                        tmp_path / "m.npz")
     assert_one_line_error(code, err, "g_min", "g_max")
 
 
-def test_error_message_with_brackets_is_not_eaten_as_markup(monkeypatch, capsys, tmp_path):
+def test_error_message_with_brackets_is_not_eaten_as_markup(run_cli, tmp_path):
     chip = tmp_path / "chip.toml"
     chip.write_text("device = 3\n")
-    code, _, err = run(monkeypatch, capsys, "chip", "show", chip)
+    code, _, err = run_cli("chip", "show", chip)
     assert_one_line_error(code, err, "[device] must be a table")
 
 
-def test_error_unknown_preset(monkeypatch, capsys, tmp_path):
-    code, _, err = run(monkeypatch, capsys, "chip", "show", "no-such-chip")
+def test_error_unknown_preset(run_cli, tmp_path):
+    code, _, err = run_cli("chip", "show", "no-such-chip")
     assert_one_line_error(code, err, "no-such-chip", "rram")
-    code, _, err = run(monkeypatch, capsys, "train", "--out", tmp_path / "m.safetensors",
+    code, _, err = run_cli("train", "--out", tmp_path / "m.safetensors",
                        "--chip", "no-such-chip", "--rule", "hebb")
     assert_one_line_error(code, err, "no-such-chip")
 
 
-def test_error_unknown_rule(monkeypatch, capsys, tmp_path):
-    code, _, err = run(monkeypatch, capsys, "train", "--out", tmp_path / "m.safetensors",
-                       "--patterns", "random", "--n", "2", "--side", "4", "--rule", "hopfieldx")
+def test_error_unknown_rule(run_cli, tmp_path):
+    code, _, err = run_cli("train", "--out", tmp_path / "m.safetensors",
+                       "--data", "random", "--patterns", "2", "--neurons", "16",
+                       "--rule", "hopfieldx")
     assert_one_line_error(code, err, "hopfieldx", *rule_names())
 
 
-def test_error_bad_option_values(monkeypatch, capsys, tmp_path):
-    code, _, err = run(monkeypatch, capsys, "train", "--out", tmp_path / "m.safetensors",
-                       "--patterns", "random", "--n", "2", "--side", "4", "--faults", "1.5")
+def test_error_bad_option_values(run_cli, tmp_path):
+    code, _, err = run_cli("train", "--out", tmp_path / "m.safetensors",
+                       "--data", "random", "--patterns", "2", "--neurons", "16", "--faults", "1.5")
     assert_one_line_error(code, err, "faults", "1.5")
-    code, _, err = run(monkeypatch, capsys, "train", "--out", tmp_path / "m.safetensors",
-                       "--patterns", "random", "--n", "2", "--side", "4",
+    code, _, err = run_cli("train", "--out", tmp_path / "m.safetensors",
+                       "--data", "random", "--patterns", "2", "--neurons", "16",
                        "--fault-model", "pixel")
     assert_one_line_error(code, err, "fault_model", "pixel")
 
 
-def test_error_corrupt_model_random_bytes(monkeypatch, capsys, tmp_path):
+def test_error_corrupt_model_random_bytes(run_cli, tmp_path):
     path = tmp_path / "junk.safetensors"
     path.write_bytes(np.random.default_rng(0).bytes(512))
-    code, _, err = run(monkeypatch, capsys, "evaluate", path)
+    code, _, err = run_cli("evaluate", path)
     assert_one_line_error(code, err, "junk.safetensors")
 
 
 @pytest.mark.parametrize("metadata", [None, {"xbarmem": "not json"}, {"xbarmem": "[1, 2]"},
                                       {"xbarmem": '{"format": "other/1"}'},
                                       {"xbarmem": '{"format": "xbarmem-model/1"}'}])
-def test_error_foreign_safetensors(monkeypatch, capsys, tmp_path, metadata):
+def test_error_foreign_safetensors(run_cli, tmp_path, metadata):
     path = tmp_path / "foreign.safetensors"
     save_file({"weight": np.zeros((4, 4), np.float32)}, str(path), metadata=metadata)
-    code, _, err = run(monkeypatch, capsys, "evaluate", path)
+    code, _, err = run_cli("evaluate", path)
     assert_one_line_error(code, err, "foreign.safetensors", "not an xbarmem model")
-    code, _, err = run(monkeypatch, capsys, "recall", path, path)
+    code, _, err = run_cli("recall", path, path)
     assert_one_line_error(code, err, "foreign.safetensors")
 
 
-def test_error_missing_model(monkeypatch, capsys, tmp_path):
-    code, _, err = run(monkeypatch, capsys, "evaluate", tmp_path / "absent.safetensors")
+def test_error_missing_model(run_cli, tmp_path):
+    code, _, err = run_cli("evaluate", tmp_path / "absent.safetensors")
     assert_one_line_error(code, err, "absent.safetensors")
 
 
-def test_error_model_without_patterns(monkeypatch, capsys, tmp_path):
+def test_error_model_without_patterns(run_cli, tmp_path):
     from xbarmem import save_memory, train
 
     x = np.where(np.random.default_rng(2).random((3, 16)) > 0.5, 1.0, -1.0)
     path = save_memory(train(x, chip="ideal", rule="hebb"), tmp_path / "bare.safetensors")
-    code, _, err = run(monkeypatch, capsys, "evaluate", path)
+    code, _, err = run_cli("evaluate", path)
     assert_one_line_error(code, err, "no stored patterns")
 
 
-def test_error_fault_map_too_small(monkeypatch, capsys, tmp_path):
+def test_error_fault_map_too_small(run_cli, tmp_path):
     fmap = tmp_path / "one.npz"
-    run_json(monkeypatch, capsys, "chip", "faults", "--chip", "paper-sim", "--arrays", "1",
+    run_json(run_cli, "chip", "faults", "--chip", "paper-sim", "--arrays", "1",
              "--faults", "0", "--out", fmap, "--json")
     model = tmp_path / "m.safetensors"
     # adaptive + bias: 64 inputs + 1 bias row = 65 rows -> 2 arrays of 64x64
-    code, _, err = run(monkeypatch, capsys, "train", "--out", model, "--patterns", "mnist",
-                       "--one-per-class", "--side", "8", "--chip", "paper-sim",
-                       "--fault-map", fmap, "--max-steps", "5")
+    code, _, err = run_cli("train", "--out", model, "--data", "mnist",
+                       "--one-per-class", "--neurons", "64", "--chip", "paper-sim",
+                       "--fault-map", fmap, "--rule-option", "max_steps=5")
     assert_one_line_error(code, err, "64x65", "covers only 1 array")
     assert not model.exists()
     # a classic rule has no bias row and fits on the single array
-    summary = run_json(monkeypatch, capsys, "train", "--out", model, "--patterns", "mnist",
-                       "--one-per-class", "--side", "8", "--chip", "paper-sim", "--rule",
+    summary = run_json(run_cli, "train", "--out", model, "--data", "mnist",
+                       "--one-per-class", "--neurons", "64", "--chip", "paper-sim", "--rule",
                        "hebb", "--fault-map", fmap, "--json")
     assert summary["devices"]["arrays"] == 1
 
 
-def test_error_fault_map_wrong_tile_size(monkeypatch, capsys, tmp_path):
+def test_error_fault_map_wrong_tile_size(run_cli, tmp_path):
     from xbarmem import FaultMap
 
     fmap = FaultMap.empty(2, 32, 32).save(tmp_path / "small.npz")
-    code, _, err = run(monkeypatch, capsys, "train", "--out", tmp_path / "m.safetensors",
-                       "--patterns", "random", "--n", "2", "--side", "4", "--rule", "hebb",
+    code, _, err = run_cli("train", "--out", tmp_path / "m.safetensors",
+                       "--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb",
                        "--fault-map", fmap)
     assert_one_line_error(code, err, "32x32", "64x64")
 
 
-def test_usage_error_exit_code(monkeypatch, capsys):
-    code, _, err = run(monkeypatch, capsys, "evaluate")
+def test_usage_error_exit_code(run_cli):
+    code, _, err = run_cli("evaluate")
     assert code == 2
     assert "Traceback" not in err
-    assert "Missing argument 'model'" in err
+    assert "Missing argument 'MODEL'" in err
 
 
 def test_no_infinite_values_leak_into_json():
     assert cli.common._finite({"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32(2.0),
                         "d": torch.tensor([1, 2]), "e": (np.int64(3),)}) == \
         {"a": None, "b": [None, 1.5], "c": 2.0, "d": [1, 2], "e": [3]}
+
+
+# ------------------------------------------------------------------------------ vocabulary
+def _commands():
+    """(path, click command) of every leaf command, e.g. (("chip", "show"), <Command>)."""
+    import typer
+
+    def walk(group, prefix):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from walk(command, (*prefix, name))
+            else:
+                yield (*prefix, name), command
+
+    return list(walk(typer.main.get_command(cli.app), ()))
+
+
+def _options(command):
+    return [p for p in command.params if getattr(p, "param_type_name", "") == "option"]
+
+
+COMMANDS = [path for path, _ in _commands()]
+
+
+@pytest.mark.parametrize("path", [(), ("chip",), *COMMANDS], ids=lambda p: " ".join(p) or "-")
+def test_help_fits_80_columns(run_cli, monkeypatch, path):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run_cli(*path, "--help")
+    assert code == 0, err
+    assert "Usage: xbarmem" in out
+    too_long = [line for line in out.splitlines() if len(line) > 80]
+    assert not too_long, "\n".join(too_long)
+    assert run_cli(*path, "-h")[1] == out  # -h is --help
+
+
+def test_every_parameter_has_help():
+    for path, command in _commands():
+        assert command.help and command.help.strip(), path
+        for param in command.params:
+            assert (getattr(param, "help", None) or "").strip(), (path, param.name)
+
+
+def test_one_vocabulary():
+    """A concept has one option name everywhere; the old names are hidden aliases only."""
+    old = {"--flip", "--chips", "--n", "--count", "--side", "--max-steps", "--objective",
+           "--noise-injection", "--finetune-steps", "--bias"}
+    helps: dict[str, set[str]] = {}
+    for path, command in _commands():
+        visible = {opt: p for p in _options(command) if not p.hidden for opt in p.opts}
+        assert not old & set(visible), (path, old & set(visible))
+        assert "--json" in visible, path  # every command can print its result as JSON
+        for opt, p in visible.items():
+            helps.setdefault(opt, set()).add(p.help)
+        if "--out" in visible:
+            assert "-o" in visible["--out"].opts, path
+        if "--corruption" in visible:
+            assert "--level" in visible, path
+        if "--rule-options" in visible:
+            assert "--rule-option" in visible, path
+        neurons = visible.get("--neurons")
+        assert neurons is None or neurons.metavar == "N", path  # a count, never sign|tanh
+        patterns = visible.get("--patterns")
+        assert patterns is None or patterns.metavar == "N", path  # a count, never a source
+    for opt in ("--seed", "--json", "--neurons", "--trials", "--activation", "--probes",
+                "--rule-options", "--rule-option", "--chip", "--faults"):
+        assert len(helps[opt]) == 1, (opt, helps[opt])  # declared once, same help everywhere
+    assert all(h.startswith("Pattern source: ") for h in helps["--data"])  # demo: fewer
+    assert all(h.startswith("Output: ") for h in helps["--out"])
+    assert all(h.startswith("Number of stored patterns") for h in helps["--patterns"])
+    trains = {" ".join(path) for path, command in _commands()
+              if "--rule-options" in {o for p in _options(command) for o in p.opts}}
+    assert {"train", "capacity", "scaling", "energy", "adapt"} <= trains
+
+
+def test_command_modules_do_not_import_each_other():
+    import ast
+
+    folder = Path(cli.__file__).parent
+    shared = {"xbarmem.cli.common", "xbarmem.cli.options", "xbarmem.cli"}
+    for path in folder.glob("*.py"):
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xbarmem.cli"):
+                assert node.module in shared, (path.name, node.module)
+                if node.module == "xbarmem.cli":
+                    assert {a.name for a in node.names} <= {"options", "common"}, path.name
+
+
+def test_version(run_cli):
+    from xbarmem.version import __version__
+
+    code, out, _ = run_cli("--version")
+    assert code == 0 and out.strip() == f"xbarmem {__version__}"
+
+
+# ------------------------------------------------------------------------------ deprecated
+def _untimed(obj):
+    if isinstance(obj, dict):
+        return {k: _untimed(v) for k, v in obj.items() if "seconds" not in k and "time" not in k}
+    if isinstance(obj, list):
+        return [_untimed(v) for v in obj]
+    return obj
+
+
+def _same_as_new(run_cli, old: list, new: list, warned: list[str]) -> dict:
+    """The old spelling gives the new spelling's JSON and warns once per old option."""
+    code, out, err = run_cli(*new, "--json")
+    assert code == 0, err
+    assert "warning" not in err
+    now = json.loads(out)
+    code, out, err = run_cli(*old, "--json")
+    assert code == 0, err
+    assert _untimed(json.loads(out)) == _untimed(now)  # stdout stays pure JSON
+    lines = [line for line in err.splitlines() if line.startswith("warning: ")]
+    for flag in warned:
+        assert any(line.startswith(f"warning: {flag} is deprecated; use ") for line in lines), (
+            flag, err)
+    assert len(lines) == len(warned), err
+    return now
+
+
+def test_deprecated_train_spellings(run_cli, tmp_path):
+    model = tmp_path / "m.safetensors"
+    _same_as_new(
+        run_cli,
+        ["train", "-o", model, "--patterns", "random", "--n", "3", "--side", "4", "--chip",
+         "ideal", "--objective", "basin", "--no-noise-injection", "--max-steps", "20",
+         "--finetune-steps", "0", "--bias"],
+        ["train", "-o", model, "--data", "random", "--patterns", "3", "--neurons", "16",
+         "--chip", "ideal", "--rule-options", '{"objective": "basin", "noise_injection": false}',
+         "--rule-option", "max_steps=20", "--rule-option", "finetune_steps=0", "--rule-option",
+         "bias=true"],
+        ["--patterns SOURCE", "--n", "--side", "--objective", "--noise-injection", "--max-steps",
+         "--finetune-steps", "--bias"])
+    code, _, err = run_cli("train", "-o", model, "-p", "random", "--n", "2", "--side", "4",
+                           "--rule", "hebb", "--chip", "ideal")
+    assert code == 0 and "use --data random" in err and "use --neurons 16" in err, err
+
+
+def test_deprecated_energy_spellings(run_cli):
+    report = _same_as_new(
+        run_cli,
+        ["energy", "--n", "16", "--patterns", "random", "--count", "2", "--rule", "pinv",
+         "--probes", "2", "--flip", "0.2", "--neurons", "tanh", "--max-steps", "10"],
+        ["energy", "--neurons", "16", "--data", "random", "--patterns", "2", "--rule", "pinv",
+         "--probes", "2", "--corruption", "flip", "--level", "0.2", "--activation", "tanh",
+         "--rule-option", "max_steps=10"],
+        ["--n", "--patterns SOURCE", "--count", "--flip", "--neurons", "--max-steps"])
+    assert report["settings"]["flip"] == 0.2 and report["settings"]["n_neurons"] == 16
+
+
+def test_deprecated_energy_hidden_commas(run_cli):
+    report = _same_as_new(
+        run_cli,
+        ["energy", "--neurons", "16", "--arch", "multilayer", "--hidden", "8,4", "--data",
+         "random", "--patterns", "2", "--probes", "2", "--rule-option", "max_steps=10"],
+        ["energy", "--neurons", "16", "--arch", "multilayer", "--hidden", "8-4", "--data",
+         "random", "--patterns", "2", "--probes", "2", "--rule-option", "max_steps=10"],
+        ["--hidden 8,4"])
+    assert report["settings"]["layer_sizes"] == [16, 8, 4, 16]
+
+
+def test_deprecated_capacity_side(run_cli):
+    args = ["capacity", "--rule", "pinv", "--data", "random", "--pool", "30", "--threshold",
+            "0.9", "--trials", "1", "--probes", "2"]
+    res = _same_as_new(run_cli, [*args, "--side", "4"], [*args, "--neurons", "16"], ["--side"])
+    assert res["results"][0]["settings"]["n_neurons"] == 16
+
+
+def test_deprecated_scaling_hidden_rule(run_cli, tmp_path):
+    args = ["scaling", "--arch", "single", "--rule", "pinv", "--sizes", "16,36", "--pool", "100",
+            "--threshold", "0.9", "--probes", "2", "--out", tmp_path]
+    res = _same_as_new(run_cli, [*args, "--hidden", "ratio:1"], [*args, "--hidden", "1n"],
+                       ["--hidden ratio:1"])
+    assert res["settings"]["hidden_rule"] == "ratio:1"
+
+
+def test_deprecated_demo_spellings(run_cli, monkeypatch):
+    import xbarmem.experiments.demo as demo
+
+    calls = []
+    monkeypatch.setattr(demo, "run_demo", lambda **kw: calls.append(kw) or {"ok": 1})
+    _same_as_new(run_cli, ["demo", "--flip", "0.2", "--chips", "2"],
+                 ["demo", "--corruption", "flip", "--level", "0.2", "--trials", "2"],
+                 ["--flip", "--chips"])
+    assert [(c["flip"], c["chips"]) for c in calls] == [(0.2, 2), (0.2, 2)]
+    code, _, err = run_cli("demo", "--flip", "0.2", "--level", "0.3")
+    assert_one_line_error(code, err, "--flip", "--level")
+
+
+def test_deprecated_neurons_for_activation(run_cli, adaptive_model, tmp_path):
+    args = ["evaluate", adaptive_model, "--probes", "1"]
+    _same_as_new(run_cli, [*args, "--neurons", "tanh"], [*args, "--activation", "tanh"],
+                 ["--neurons"])
+    args = ["export", adaptive_model, "-o", tmp_path / "export"]
+    manifest = _same_as_new(run_cli, [*args, "--neurons", "tanh"],
+                            [*args, "--activation", "tanh"], ["--neurons"])
+    assert "tanh" in json.dumps(manifest)
+
+
+# ------------------------------------------------------------------------------ parsers
+HIDDEN_COMMANDS = {
+    "train": ["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--arch",
+              "multilayer", "-o", "{tmp}/m.safetensors"],
+    "capacity": ["capacity", "--arch", "multilayer"],
+    "energy": ["energy", "--arch", "multilayer", "--data", "random"],
+    "scaling": ["scaling", "--out", "{tmp}"],
+}
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "abc", "1.5", "0n", "-0.5n", "32--16"])
+@pytest.mark.parametrize("command", list(HIDDEN_COMMANDS))
+def test_bad_hidden_widths_fail_in_one_line(run_cli, tmp_path, command, value):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in HIDDEN_COMMANDS[command]]
+    code, _, err = run_cli(*args, f"--hidden={value}")
+    assert_one_line_error(code, err, "--hidden", value)
+
+
+def test_hidden_syntax():
+    from xbarmem.cli.options import hidden_specs, hidden_widths
+
+    assert hidden_widths("64-32", 64) == [64, 32]
+    assert hidden_widths("1n", 100) == [100] and hidden_widths("0.5n-8", 64) == [32, 8]
+    assert hidden_specs("16,32-8,1n", several=True) == [[16], [32, 8], [(1.0,)]]
+    with pytest.raises(Exception, match="one architecture"):
+        hidden_specs("16,32")
+
+
+def test_hidden_multiple_of_n_in_capacity(run_cli):
+    data = run_json(run_cli, "capacity", "--arch", "multilayer", "--hidden", "0.25n",
+                    "--data", "random", "--neurons", "16", "--pool", "8", "--threshold",
+                    "0.5", "--trials", "1", "--probes", "1", "--start", "2", "--resolution",
+                    "1", "--rule-option", "max_steps=5", "--rule-option", "finetune_steps=0",
+                    "--json")
+    assert data["results"][0]["architecture"] == "16-4-16"
+
+
+def test_rule_options_are_checked_and_merged(run_cli, tmp_path):
+    from xbarmem.cli.options import rule_options
+
+    assert rule_options('{"a": 1, "b": "x"}', ["b=2", "c=fixed-point", "d=true", "e=[1]"]) == {
+        "a": 1, "b": 2, "c": "fixed-point", "d": True, "e": "[1]"}
+    base = ["train", "-o", tmp_path / "m.safetensors", "--data", "random", "--patterns", "2",
+            "--neurons", "16"]
+    code, _, err = run_cli(*base, "--rule-option", "no_such_option=1")
+    assert_one_line_error(code, err, "no_such_option")
+    code, _, err = run_cli(*base, "--rule", "hebb", "--rule-option", "no_such_option=1")
+    assert_one_line_error(code, err, "no_such_option")
+    code, _, err = run_cli(*base, "--rule-option", "max_steps")
+    assert_one_line_error(code, err, "KEY=VALUE")
+    code, _, err = run_cli("capacity", "--rule-options", '{"cue_fliq": 0.1}')
+    assert_one_line_error(code, err, "cue_fliq")
+
+
+def test_neurons_must_be_square_for_images(run_cli, tmp_path):
+    code, _, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "digits",
+                           "--neurons", "50")
+    assert_one_line_error(code, err, "perfect square", "50")
+    summary = run_json(run_cli, "train", "-o", tmp_path / "r.safetensors", "--data", "random",
+                       "--patterns", "2", "--neurons", "10", "--rule", "hebb", "--chip",
+                       "ideal", "--json")
+    assert summary["n_neurons"] == 10  # random patterns need no square N

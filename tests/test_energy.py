@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import tomllib
 from importlib import resources
 
 import numpy as np
 import pytest
 
-from xbarmem import cli
 from xbarmem.energy.calibrate import calibrate
 from xbarmem.energy.circuit import CircuitSpec, circuit_names, load_circuit
 from xbarmem.energy.measure import Measurement, energy_report, measure, measure_sizes
@@ -208,15 +206,12 @@ def test_bad_circuit_files_are_refused_naming_the_key(tmp_path, edit, message):
         load_circuit(path)
 
 
-def test_unknown_top_level_key_and_cli_error(tmp_path, monkeypatch, capsys):
+def test_unknown_top_level_key_and_cli_error(tmp_path, run_cli):
     with pytest.raises(ConfigError, match="unknown circuit key adc "):
         CircuitSpec.from_dict({**HAND, "adc": {}})
     path = _write(tmp_path, lambda d: d["movement"].update(wire_energy=1e-13))
-    monkeypatch.setattr(sys, "argv", ["xbarmem", "energy", "--circuit", path])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
+    code, _, err = run_cli("energy", "--circuit", path)
+    assert code == 2
     assert "movement.wire_energy" in err and len(err.strip().splitlines()) == 1
 
 
@@ -300,24 +295,17 @@ def test_multilayer_and_stuck_devices_are_measured():
 
 
 # ---------------------------------------------------------------------------------- CLI
-def _cli(monkeypatch, capsys, *args):
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["xbarmem", "energy", *map(str, args)])
-    try:
-        cli.main()
-    except SystemExit as exc:
-        assert exc.code in (0, None), capsys.readouterr().err
-    return capsys.readouterr().out
-
-
-def test_cli_json_and_sizes(monkeypatch, capsys, tmp_path):
-    data = json.loads(_cli(monkeypatch, capsys, "--n", 16, "--patterns", "random", "--count", 2,
-                           "--rule", "pinv", "--probes", 5, "--json"))
+def test_cli_json_and_sizes(tmp_path, run_cli):
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                             "--rule", "pinv", "--probes", 5, "--json")
+    assert code == 0, err
+    data = json.loads(out)
     assert {"sync", "async", "ratios", "programming", "quality", "circuit"} <= set(data)
     assert data["circuit"]["name"] == "paper-calibrated" and data["settings"]["cues"] == 10
     for mode in ("sync", "async"):
         assert set(data[mode]["energy_breakdown_J"]) == set(COMPONENTS)
-    _cli(monkeypatch, capsys, "--sizes", "16,25", "--probes", 3, "--out", tmp_path)
+    code, _, err = run_cli("energy", "--sizes", "16,25", "--probes", 3, "--out", tmp_path)
+    assert code == 0, err
     table = json.loads((tmp_path / "energy-vs-n.json").read_text())
     assert [r["n"] for r in table["rows"]] == [16, 25]
     assert (tmp_path / "energy-vs-n.png").stat().st_size > 1000

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from xbarmem import cli
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.reproduce import Experiment, reproduce
 from xbarmem.experiments.runner import run_sweep
@@ -61,18 +60,6 @@ def toml_text(n_faults: int, seeds: int, name: str) -> str:
         rule = ["hebb", "pinv"]
         fault_rate = [{faults}]
         """)
-
-
-def cli_run(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["xbarmem", *map(str, args)])
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    got = capsys.readouterr()
-    return code, got.out, got.err
 
 
 def sweep_process(file: Path, store: Path) -> subprocess.Popen:
@@ -129,11 +116,11 @@ def test_bad_sweep_refused_naming_the_key(table, fragments):
         assert fragment in message, message
 
 
-def test_bad_sweep_file_refused_before_anything_runs(tmp_path, monkeypatch, capsys):
+def test_bad_sweep_file_refused_before_anything_runs(tmp_path, run_cli):
     sweep = tmp_path / "bad.toml"
     sweep.write_text(toml_text(3, 1, "bad").replace("probes = 2", "probes = 2\nfualt_rate = 1"))
     store = tmp_path / "never.sqlite"
-    code, _, err = cli_run(monkeypatch, capsys, "sweep", sweep, "--store", store)
+    code, _, err = run_cli("sweep", sweep, "--store", store)
     assert code == 2
     assert "fualt_rate" in err and "bad.toml" in err and len(err.strip().splitlines()) == 1
     assert not store.exists()  # nothing ran, not even the store was created
@@ -413,20 +400,20 @@ def test_multilayer_trials_with_variation(tmp_path):
     assert set(clean) == {0.0, 0.2}
 
 
-def test_plot_and_cli_results(tmp_path, monkeypatch, capsys):
+def test_plot_and_cli_results(tmp_path, run_cli):
     spec = parse_sweep(tiny(faults=(0.0, 0.2, 0.4)))
     store = tmp_path / "p.sqlite"
     run_sweep(spec, store)
-    code, out, err = cli_run(monkeypatch, capsys, "plot", store, "--kind", "faults", "--out",
+    code, out, err = run_cli("plot", store, "--kind", "faults", "--out",
                              tmp_path / "f.png")
     assert code == 0, err
     assert (tmp_path / "f.png").stat().st_size > 5000
-    code, out, err = cli_run(monkeypatch, capsys, "results", store, "--where", "rule=pinv",
+    code, out, err = run_cli("results", store, "--where", "rule=pinv",
                              "--json")
     assert code == 0, err
     rows = json.loads(out)
     assert len(rows) == 6 and {r["config"]["rule"] for r in rows} == {"pinv"}
-    code, _, err = cli_run(monkeypatch, capsys, "plot", store, "--kind", "capacity")
+    code, _, err = run_cli("plot", store, "--kind", "capacity")
     assert code == 2 and "no stored rows" in err
 
 

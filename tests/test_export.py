@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from xbarmem import cli, load_preset, save_memory, train
+from xbarmem import load_preset, save_memory, train
 from xbarmem.deploy.export import CSV_COLUMNS, export_memory, load_export
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.faults import FaultMap
@@ -33,28 +32,16 @@ def tiled(pats):
                  **FAST)
 
 
-def _run(monkeypatch, capsys, *args):
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["xbarmem", *map(str, args)])
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def _cues(pats, copies=5, seed=0):
     gen = torch.Generator().manual_seed(seed)
     x = torch.as_tensor(pats.patterns).repeat(copies, 1)
     return torch.where(torch.rand(x.shape, generator=gen) < 0.12, -x, x)
 
 
-def test_cli_export_round_trip_recalls_identically(tiled, pats, tmp_path, monkeypatch, capsys):
+def test_cli_export_round_trip_recalls_identically(tiled, pats, tmp_path, run_cli):
     model = save_memory(tiled, tmp_path / "m.safetensors", patterns=pats)
     folder = tmp_path / "export"
-    code, out, err = _run(monkeypatch, capsys, "export", model, "--out", folder, "--json")
+    code, out, err = run_cli("export", model, "--out", folder, "--json")
     assert code == 0, err
     manifest = json.loads(out)
     assert manifest == json.loads((folder / "manifest.json").read_text())
@@ -68,7 +55,7 @@ def test_cli_export_round_trip_recalls_identically(tiled, pats, tmp_path, monkey
     torch.testing.assert_close(rebuilt.target_weights, tiled.target_weights, rtol=0, atol=0)
     assert rebuilt.chip == tiled.chip
     np.testing.assert_array_equal(np.load(folder / "patterns.npy"), pats.patterns)
-    code, out, _ = _run(monkeypatch, capsys, "export", model, "--out", tmp_path / "again")
+    code, out, _ = run_cli("export", model, "--out", tmp_path / "again")
     assert code == 0 and "devices used" in out and "uA" in out
 
 
@@ -196,7 +183,7 @@ def _measured_csv(path, tiled, tmp_path, sigma=1.5e-6, stuck_rate=0.03, seed=0):
     return truth
 
 
-def test_measured_chip_from_target_vs_read_csv(tiled, tmp_path, monkeypatch, capsys):
+def test_measured_chip_from_target_vs_read_csv(tiled, tmp_path, run_cli):
     path = tmp_path / "measured.csv"
     truth = _measured_csv(path, tiled, tmp_path)
     meas = read_measured_csv(path, 16, 16)
@@ -221,7 +208,7 @@ def test_measured_chip_from_target_vs_read_csv(tiled, tmp_path, monkeypatch, cap
     assert chip.array == tiled.chip.array
     out = tmp_path / "map.npz"
     toml = tmp_path / "chip.toml"
-    code, stdout, err = _run(monkeypatch, capsys, "chip", "import", path, "--out", out,
+    code, stdout, err = run_cli("chip", "import", path, "--out", out,
                              "--chip-out", toml, "--tolerance", "6")
     assert code == 0, err
     assert "measured_devices" in stdout
@@ -248,13 +235,13 @@ GOOD = "array,row,col,polarity,target_uS,read_uS\n0,0,0,G+,50,50.5\n0,0,1,G-,2,2
      ["line 2", "read_uS"]),
     ("", ["empty"]),
 ])
-def test_malformed_measurement_names_the_line(tmp_path, text, fragments, monkeypatch, capsys):
+def test_malformed_measurement_names_the_line(tmp_path, text, fragments, run_cli):
     path = tmp_path / "bad.csv"
     path.write_text(text)
     with pytest.raises(FileFormatError) as info:
         read_measured_csv(path, 16, 16)
     for fragment in fragments:
         assert fragment in str(info.value)
-    code, _, err = _run(monkeypatch, capsys, "chip", "import", path, "--out",
+    code, _, err = run_cli("chip", "import", path, "--out",
                         tmp_path / "m.npz")
     assert code == 2 and len(err.strip().splitlines()) == 1 and fragments[0] in err

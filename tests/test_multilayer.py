@@ -147,24 +147,18 @@ def test_multilayer_model_file_round_trip_recalls_identically(tmp_path):
     assert back.info["arch"] == "64-16-12-64"
 
 
-def test_train_and_evaluate_commands_accept_multilayer(tmp_path):
+def test_train_and_evaluate_commands_accept_multilayer(tmp_path, run_cli):
     import json
 
-    from typer.testing import CliRunner
-
-    from xbarmem.cli.app import app
-
     model = tmp_path / "ml.safetensors"
-    runner = CliRunner()
-    res = runner.invoke(app, ["train", "--arch", "multilayer", "--hidden", "16", "--patterns",
-                              "digits", "--n", "5", "--max-steps", "200", "--finetune-steps",
-                              "0", "-o", str(model), "--json"])
-    assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["devices"]["devices"] == 2 * (16 * 65 + 64 * 17)
-    res = runner.invoke(app, ["evaluate", str(model), "--level", "0.05", "--probes", "2",
-                              "--json"])
-    assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["cosine"] > 0.9
-    bad = runner.invoke(app, ["train", "--arch", "multilayer", "--rule", "pinv", "-o",
-                              str(tmp_path / "x.safetensors")])
-    assert bad.exit_code != 0
+    code, out, err = run_cli("train", "--arch", "multilayer", "--hidden", "16", "--data",
+                             "digits", "--patterns", "5", "--rule-option", "max_steps=200",
+                             "--rule-option", "finetune_steps=0", "-o", model, "--json")
+    assert code == 0, err
+    assert json.loads(out)["devices"]["devices"] == 2 * (16 * 65 + 64 * 17)
+    code, out, err = run_cli("evaluate", model, "--level", "0.05", "--probes", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["cosine"] > 0.9
+    code, _, err = run_cli("train", "--arch", "multilayer", "--rule", "pinv", "-o",
+                           tmp_path / "x.safetensors")
+    assert code == 2 and "hardware-adaptive rule only" in err

@@ -4,9 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from xbarmem.cli.app import app
 from xbarmem.data.patterns import load_digits
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import find_capacity, search_capacity
@@ -83,29 +81,28 @@ def test_run_scaling_rejects_non_square_sizes_and_runs_small(tmp_path):
     assert res["settings"]["pool"].startswith("bundled MNIST")
 
 
-def test_capacity_and_scaling_commands(tmp_path):
-    runner = CliRunner()
-    res = runner.invoke(app, ["capacity", "--rule", "pinv", "--data", "digits", "--pool", "80",
-                              "--threshold", "0.9,0.99", "--trials", "1", "--probes", "2",
-                              "--json"])
-    assert res.exit_code == 0, res.output
-    data = json.loads(res.stdout)  # progress log lines go to stderr
+def test_capacity_and_scaling_commands(tmp_path, run_cli):
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "digits", "--pool", "80",
+                             "--threshold", "0.9,0.99", "--trials", "1", "--probes", "2",
+                             "--json")
+    assert code == 0, err
+    data = json.loads(out)  # progress log lines go to stderr
     (single,) = data["results"]
     assert set(single["capacity"]) == {"0.9", "0.99"} and single["settings"]["rule"] == "pinv"
     assert "cosine" in data["recalled_means"]
-    res = runner.invoke(app, ["capacity", "--arch", "single,multilayer", "--hidden", "4,8",
-                              "--data", "digits", "--pool", "40", "--threshold", "0.9",
-                              "--trials", "1", "--probes", "2", "--start", "2",
-                              "--resolution", "1", "--rule-options",
-                              '{"max_steps": 50, "finetune_steps": 0}'])
-    assert res.exit_code == 0, res.output
-    assert "64-4-64" in res.output and "64-8-64" in res.output and "single" in res.output
-    res = runner.invoke(app, ["scaling", "--arch", "single", "--rule", "pinv", "--sizes",
-                              "16,36,64", "--pool", "300", "--threshold", "0.9", "--probes",
-                              "2", "--out", str(tmp_path)])
-    assert res.exit_code == 0, res.output
+    code, out, err = run_cli("capacity", "--arch", "single,multilayer", "--hidden", "4,8",
+                             "--data", "digits", "--pool", "40", "--threshold", "0.9",
+                             "--trials", "1", "--probes", "2", "--start", "2",
+                             "--resolution", "1", "--rule-options",
+                             '{"max_steps": 50, "finetune_steps": 0}')
+    assert code == 0, err
+    assert "64-4-64" in out and "64-8-64" in out and "single" in out
+    code, out, err = run_cli("scaling", "--arch", "single", "--rule", "pinv", "--sizes",
+                             "16,36,64", "--pool", "300", "--threshold", "0.9", "--probes",
+                             "2", "--out", tmp_path)
+    assert code == 0, err
     assert (tmp_path / "scaling-single-binary-pinv.png").stat().st_size > 1000
     saved = json.loads((tmp_path / "scaling-single-binary-pinv.json").read_text())
     assert saved["fits"]["0.9"]["points"] == 3
-    bad = runner.invoke(app, ["capacity", "--arch", "deep"])
-    assert bad.exit_code != 0
+    code, _, err = run_cli("capacity", "--arch", "deep")
+    assert code == 2 and "--arch" in err

@@ -22,30 +22,33 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: name -> CLI arguments (after ``xbarmem``); ``{tmp}`` is a fresh folder per run.
+#: name -> CLI arguments (after ``xbarmem``); ``{tmp}`` is a fresh folder per run. The captures
+#: were made with the old option names (--chips, --side, --n, --patterns SOURCE, --hidden
+#: ratio:1); these are the same runs in the new vocabulary.
 CASES: dict[str, list[str]] = {
     "demo": ["demo", "--json", "--out", "{tmp}"],
-    "demo-digits": ["demo", "--json", "--data", "digits", "--chips", "2", "--seed", "10",
+    "demo-digits": ["demo", "--json", "--data", "digits", "--trials", "2", "--seed", "10",
                     "--out", "{tmp}"],
     "cap-pinv": ["capacity", "--rule", "pinv", "--data", "digits", "--trials", "2",
                  "--threshold", "0.9,0.95,0.99", "--json"],
-    "cap-adapt": ["capacity", "--arch", "single", "--data", "random", "--side", "5",
+    "cap-adapt": ["capacity", "--arch", "single", "--data", "random", "--neurons", "25",
                   "--threshold", "0.95", "--trials", "1", "--probes", "5", "--json"],
     "cap-ml": ["capacity", "--arch", "multilayer", "--hidden", "16", "--data", "random",
-               "--side", "4", "--threshold", "0.9", "--trials", "1", "--probes", "5", "--json"],
-    "energy": ["energy", "--n", "64", "--json", "--out", "{tmp}"],
-    "energy-ml": ["energy", "--n", "64", "--arch", "multilayer", "--hidden", "32", "--json",
+               "--neurons", "16", "--threshold", "0.9", "--trials", "1", "--probes", "5",
+               "--json"],
+    "energy": ["energy", "--neurons", "64", "--json", "--out", "{tmp}"],
+    "energy-ml": ["energy", "--neurons", "64", "--arch", "multilayer", "--hidden", "32", "--json",
                   "--out", "{tmp}"],
     "energy-sizes": ["energy", "--sizes", "16,64", "--json", "--out", "{tmp}"],
     "scal-pinv": ["scaling", "--arch", "single", "--rule", "pinv", "--kind", "binary",
                   "--sizes", "64,144,256", "--threshold", "0.99", "--trials", "2", "--probes",
                   "10", "--json", "--out", "{tmp}"],
     "scal-ml": ["scaling", "--arch", "multilayer", "--kind", "binary", "--sizes", "16,36,64",
-                "--hidden", "ratio:1", "--threshold", "0.99", "--probes", "5", "--json",
+                "--hidden", "1n", "--threshold", "0.99", "--probes", "5", "--json",
                 "--out", "{tmp}"],
-    "train-digits": ["train", "--patterns", "digits", "--n", "10", "--out", "{tmp}/m.safetensors",
-                     "--json"],
-    "train-ml": ["train", "--patterns", "digits", "--n", "10", "--arch", "multilayer",
+    "train-digits": ["train", "--data", "digits", "--patterns", "10", "--out",
+                     "{tmp}/m.safetensors", "--json"],
+    "train-ml": ["train", "--data", "digits", "--patterns", "10", "--arch", "multilayer",
                  "--hidden", "32", "--out", "{tmp}/m.safetensors", "--json"],
 }
 

@@ -1,10 +1,13 @@
-"""Command-line interface: one module per command group, shared options in ``options``.
+"""Command-line interface: ``xbarmem`` (console script) and ``python -m xbarmem.cli``.
 
-Importing the command modules registers their commands on the Typer app of ``common``.
+Layout: :mod:`~xbarmem.cli.common` (Typer apps, consoles, JSON output, error handling),
+:mod:`~xbarmem.cli.options` (every shared option and parser, declared once) and one module per
+command group. Command modules import only those two and the library, never each other;
+importing them here registers their commands on :data:`~xbarmem.cli.common.app`.
 """
 
-from xbarmem.cli import app as _app  # noqa: F401  (train, evaluate, recall, chip ...)
-from xbarmem.cli import capacity, deploy, energy, experiments  # noqa: F401
-from xbarmem.cli.app import main
+from xbarmem.cli import capacity, chip, demo, deploy, energy, experiments, memory
+from xbarmem.cli.common import app, main
 
-__all__ = ["main"]
+__all__ = ["app", "main", "capacity", "chip", "demo", "deploy", "energy", "experiments",
+           "memory"]

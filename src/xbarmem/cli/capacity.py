@@ -11,8 +11,8 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, _finite, app, console, out
-from xbarmem.data.patterns import load_patterns
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import ARCHS, find_capacity
 from xbarmem.evaluation.evaluate import Protocol
@@ -21,28 +21,6 @@ from xbarmem.evaluation.scaling import HiddenRule, run_scaling
 RECALLED = ("Recalled means: the mean cosine similarity between the final recall state and the "
             "stored pattern, over all cues, is at or above the threshold (binary: sign states; "
             "continuous: the final tanh state).")
-
-
-def _floats(text: str, what: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise ConfigError(f"{what} is empty")
-    return values
-
-
-def _ints(text: str, what: str) -> list[int]:
-    values = _floats(text, what)
-    if any(v != int(v) or v < 1 for v in values):
-        raise ConfigError(f"{what} must be positive integers, got {text!r}")
-    return [int(v) for v in values]
-
-
-def _hidden(text: str) -> list[int]:
-    """Hidden widths of one architecture: ``32`` or ``64-32``."""
-    return _ints(text.replace("-", ","), "--hidden")
 
 
 def _protocol(kind: str, corruption: str | None, level: float | None, probes: int,
@@ -70,73 +48,66 @@ def _progress() -> Progress:
                    console=console, transient=True)
 
 
-def _rule_options(text: str | None) -> dict | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--rule-options must be a JSON object: {exc}") from None
-    if not isinstance(value, dict):
-        raise ConfigError("--rule-options must be a JSON object, e.g. '{\"cue_flip\": 0.05}'")
-    return value
+CapacityArch = o.arch("single, multilayer, or both comma-separated (one table)")
+CapacityLevel = o.level("0.05 flips; sigma 0.6 for continuous")
+ScalingLevel = CapacityLevel
+ScalingOut = o.out("folder for the PNG and JSON")
+Start = Annotated[int | None, typer.Option("--start", metavar="N",
+                                           help="First count tried.")]
 
 
-@app.command("capacity", help=(
-    "Largest number of stored patterns P whose mean recall similarity, and that at every "
-    "smaller tested P, stays at or above each threshold; fresh random pattern subsets per "
-    "trial, seeds recorded in --json. " + RECALLED))
+@app.command(
+    "capacity", short_help="Largest number of patterns recalled above a threshold.",
+    help="Largest number of stored patterns P whose mean recall similarity, and that at every "
+         "smaller tested P, stays at or above each threshold; fresh random pattern subsets per "
+         "trial, seeds recorded in --json. " + RECALLED)
 def capacity_cmd(
-    arch: Annotated[str, typer.Option(
-        help="single, multilayer, or both comma-separated (one table).")] = "single",
-    hidden: Annotated[str, typer.Option(
-        help="Multilayer hidden widths: 32; 64-32 (two hidden layers); 16,32,128 (one "
-             "architecture each).")] = "32",
-    data: Annotated[str, typer.Option(
-        help="digits (scikit-learn 8x8), mnist, mnist-crop24, random or a file.")] = "digits",
-    kind: Annotated[str, typer.Option(help="binary or continuous.")] = "binary",
-    side: Annotated[int, typer.Option(help="Image side (N = side^2) for mnist/random.")] = 8,
-    pool: Annotated[int | None, typer.Option(
-        help="Pool of patterns subsets are drawn from (default: all; random: 2000).")] = None,
-    rule: Annotated[str, typer.Option(help="Learning rule (single layer).")] = "adaptive",
-    chip: Annotated[str, typer.Option(help="Chip preset or TOML.")] = "paper-sim",
-    faults: Annotated[float | None, typer.Option(help="Fraction of stuck devices.")] = None,
-    corruption: Annotated[str | None, typer.Option(
-        help="Cue corruption (default: flip for binary, gaussian for continuous).")] = None,
-    level: Annotated[float | None, typer.Option(
-        help="Flip rate or Gaussian sigma (default 0.05 binary, 0.6 continuous).")] = None,
-    probes: Annotated[int, typer.Option(help="Corrupted cues per stored pattern.")] = 20,
-    threshold: Annotated[str, typer.Option(
-        help="Similarity threshold(s), comma-separated.")] = "0.99",
-    trials: Annotated[int, typer.Option(help="Networks (chips, subsets) per count.")] = 2,
-    start: Annotated[int | None, typer.Option(help="First count tried.")] = None,
-    resolution: Annotated[float, typer.Option(
-        help="Relative bracket width at which bisection stops (0 = exact).")] = 0.0,
-    rule_options: Annotated[str | None, typer.Option(
-        help="Trainer options as JSON, e.g. '{\"cue_flip\": 0.05}'.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of faults, subsets, training, cues.")] = 0,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    ctx: typer.Context,
+    arch: CapacityArch = "single",
+    hidden: o.HiddenSeveral = "32",
+    data: o.Data = "digits",
+    neurons: o.Neurons = "64",
+    kind: o.Kind = "binary",
+    pool: o.Pool = None,
+    rule: o.Rule = "adaptive",
+    rule_options: o.RuleOptions = None,
+    rule_option: o.RuleOption = None,
+    chip: o.Chip = "paper-sim",
+    faults: o.Faults = None,
+    on_fraction: o.OnFraction = 0.5,
+    fault_model: o.FaultModel = None,
+    corruption: o.Corruption = None,
+    level: CapacityLevel = None,
+    probes: o.Probes = 20,
+    threshold: o.Threshold = "0.99",
+    trials: o.Trials = 2,
+    start: Start = None,
+    resolution: o.Resolution = 0.0,
+    seed: o.Seed = 0,
+    json_out: o.Json = False,
+    side: o.OldSide = None,
 ) -> None:
-    """Largest number of stored patterns whose recall similarity (and that at every smaller
-    tested count) stays at or above the threshold. Fresh random pattern subsets per trial."""
-    from xbarmem.cli.app import _chip
-
-    thresholds = _floats(threshold, "--threshold")
+    n_neurons = o.neurons_or_side(ctx, neurons, side)
+    thresholds = o.floats(threshold, "--threshold")
     configs = _architectures(arch, hidden)
+    options = o.rule_options(rule_options, rule_option)
+    for a, _ in configs:
+        o.check_rule_options(rule, options, multilayer=a == "multilayer")
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
-    patterns = load_patterns(data, kind=kind, side=side, n=n_pool, seed=seed)
-    spec = _chip(chip, faults, 0.5, None)
+    patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed)
+    spec = o.chip_spec(chip, faults, on_fraction, fault_model)
     protocol = _protocol(kind, corruption, level, probes, seed)
     results = []
     with _progress() as bar:
         task = bar.add_task("searching", total=None)
-        for a, h in configs:
+        for a, spec_h in configs:
+            h = None if spec_h is None else o.resolve_widths(spec_h, patterns.n_neurons)
             label = "single" if a == "single" else "-".join(map(str, [patterns.n_neurons, *h,
                                                                       patterns.n_neurons]))
             res = find_capacity(
                 patterns, arch=a, chip=spec, rule=rule, hidden=h or 32,
                 thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
-                start=start, resolution=resolution, rule_options=_rule_options(rule_options),
+                start=start, resolution=resolution, rule_options=options or None,
                 progress=lambda p, s, label=label: bar.update(
                     task, description=f"{label} P={p}: similarity {s:.4f}"))
             results.append((label, res))
@@ -145,8 +116,13 @@ def capacity_cmd(
     if json_out:
         _emit_json(payload)
         return
-    table = Table(title=f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}"
-                        f", {protocol.corruption} {protocol.level:g}, {trials} trial(s))")
+    title = (f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
+             f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
+    _print_capacity(title, thresholds, results)
+
+
+def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
+    table = Table(title=title)
     for col in ("architecture", "devices", "arrays",
                 *[f"C@{t:g}" for t in sorted(thresholds)], "C/1k devices", "counts", "s"):
         table.add_column(col, justify="right")
@@ -163,66 +139,82 @@ def capacity_cmd(
                                                  for p in res.points))
 
 
-def _architectures(arch: str, hidden: str) -> list[tuple[str, list[int] | None]]:
+def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | None]]:
     """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
     list (``-`` separates layers of one architecture, ``,`` separates architectures)."""
-    out: list[tuple[str, list[int] | None]] = []
+    out: list[tuple[str, list[o.Width] | None]] = []
     for a in [a.strip() for a in arch.split(",") if a.strip()]:
         if a not in ARCHS:
             raise ConfigError(f"--arch must be one of {ARCHS} (comma-separated), got {a!r}")
         if a == "single":
             out.append(("single", None))
         else:
-            out.extend(("multilayer", _ints(h.replace("-", ","), "--hidden"))
-                       for h in hidden.split(",") if h.strip())
+            out.extend(("multilayer", h) for h in o.hidden_specs(hidden, several=True))
     if not out:
         raise ConfigError("--arch is empty")
     return out
 
 
-@app.command("scaling", help=(
-    "Capacity at each N on MNIST resized to side sqrt(N) (binary: binarised at each image's "
-    "mean; continuous: scaled to [-1, 1], Gaussian cues); fits log C against log N (slope with "
-    "a 95% confidence interval); writes a PNG and JSON. " + RECALLED))
+def _hidden_rule(text: str) -> HiddenRule:
+    """Scaling's hidden width: ``H`` (every N) or ``Rn`` (``round(R N)``); the old ``fixed:H`` /
+    ``ratio:R`` spellings still work, with a warning."""
+    if ":" in text:
+        rule = HiddenRule.parse(text)
+        new = (f"{int(rule.value)}" if rule.kind == "fixed" else f"{rule.value:g}n")
+        o.warn(f"--hidden {text} is deprecated; use --hidden {new}")
+        return rule
+    (widths,) = o.hidden_specs(text)
+    if len(widths) != 1:
+        raise ConfigError(f"scaling takes one hidden width (H or a multiple of N such as 1n), "
+                          f"got {text!r}")
+    (w,) = widths
+    return HiddenRule.parse(f"fixed:{w}" if isinstance(w, int) else f"ratio:{w[0]!r}")
+
+
+@app.command(
+    "scaling", short_help="Capacity against N on MNIST, with a power-law fit.",
+    help="Capacity at each N on MNIST resized to side sqrt(N) (binary: binarised at each "
+         "image's mean; continuous: scaled to [-1, 1], Gaussian cues); fits log C against "
+         "log N (slope with a 95% confidence interval); writes a PNG and JSON. " + RECALLED)
 def scaling_cmd(
-    arch: Annotated[str, typer.Option(help="single or multilayer.")] = "multilayer",
-    kind: Annotated[str, typer.Option(help="binary or continuous.")] = "binary",
-    sizes: Annotated[str, typer.Option(help="N values (perfect squares).")
-                     ] = "64,144,256,400,576,784",
-    hidden: Annotated[str, typer.Option(
-        help="Hidden-width rule: fixed:H or ratio:R (H = round(R N)).")] = "fixed:32",
-    rule: Annotated[str, typer.Option(help="Learning rule (single layer).")] = "adaptive",
-    chip: Annotated[str, typer.Option(help="Chip preset or TOML.")] = "paper-sim",
-    faults: Annotated[float | None, typer.Option(help="Fraction of stuck devices.")] = None,
-    level: Annotated[float | None, typer.Option(
-        help="Flip rate (binary, default 0.05) or Gaussian sigma (continuous, 0.6).")] = None,
-    probes: Annotated[int, typer.Option(help="Corrupted cues per stored pattern.")] = 5,
-    threshold: Annotated[str, typer.Option(help="Threshold(s), comma-separated.")] = "0.99",
-    trials: Annotated[int, typer.Option(help="Networks per tested count.")] = 1,
-    pool: Annotated[int | None, typer.Option(help="MNIST images in the pool.")] = None,
-    resolution: Annotated[float, typer.Option(help="Relative bisection resolution.")] = 0.05,
-    rule_options: Annotated[str | None, typer.Option(help="Trainer options as JSON.")] = None,
-    seed: Annotated[int, typer.Option()] = 0,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for PNG and JSON.")] = Path(
-        "xbarmem-out"),
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    arch: o.Arch = "multilayer",
+    kind: o.Kind = "binary",
+    sizes: o.Sizes = "64,144,256,400,576,784",
+    hidden: o.HiddenOne = "32",
+    rule: o.Rule = "adaptive",
+    rule_options: o.RuleOptions = None,
+    rule_option: o.RuleOption = None,
+    chip: o.Chip = "paper-sim",
+    faults: o.Faults = None,
+    on_fraction: o.OnFraction = 0.5,
+    fault_model: o.FaultModel = None,
+    corruption: o.Corruption = None,
+    level: ScalingLevel = None,
+    probes: o.Probes = 5,
+    threshold: o.Threshold = "0.99",
+    trials: o.Trials = 1,
+    pool: o.Pool = None,
+    resolution: o.Resolution = 0.05,
+    seed: o.Seed = 0,
+    out_dir: ScalingOut = Path("xbarmem-out"),
+    json_out: o.Json = False,
 ) -> None:
-    """Capacity at each N on MNIST resized to side sqrt(N); fit log C vs log N; PNG + JSON."""
-    from xbarmem.cli.app import _chip
     from xbarmem.viz.figures import scaling_plot
 
     if arch not in ARCHS:
         raise ConfigError(f"--arch must be one of {ARCHS}, got {arch!r}")
-    spec = _chip(chip, faults, 0.5, None)
-    protocol = _protocol(kind, None, level, probes, seed)
-    hidden_rule = HiddenRule.parse(hidden)
+    spec = o.chip_spec(chip, faults, on_fraction, fault_model)
+    protocol = _protocol(kind, corruption, level, probes, seed)
+    hidden_rule = _hidden_rule(hidden)
+    options = o.rule_options(rule_options, rule_option)
+    o.check_rule_options(rule, options, multilayer=arch == "multilayer")
     with _progress() as bar:
         task = bar.add_task("scaling", total=None)
         res = run_scaling(
-            _ints(sizes, "--sizes"), arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
-            chip=spec, thresholds=_floats(threshold, "--threshold"), protocol=protocol,
+            o.ints(sizes, "--sizes"), arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
+            chip=spec, thresholds=o.floats(threshold, "--threshold"), protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
-            rule_options=_rule_options(rule_options),
+            rule_options=options or None,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
     res["settings"]["chip"] = spec.to_dict()
     res["recalled_means"] = RECALLED
@@ -238,7 +230,11 @@ def scaling_cmd(
         _emit_json(res)
         return
     label = res["settings"]["hidden_rule"] if arch == "multilayer" else rule
-    table = Table(title=f"scaling: {arch} {kind} ({label})")
+    _print_scaling(res, f"scaling: {arch} {kind} ({label})")
+
+
+def _print_scaling(res: dict, title: str) -> None:
+    table = Table(title=title)
     table.add_column("N", justify="right")
     for t in res["capacity"]:
         table.add_column(f"C@{t}", justify="right")
@@ -253,4 +249,4 @@ def scaling_cmd(
                   f" ({100 * fit['confidence']:.0f}% CI {fit['slope_low']:.2f}.."
                   f"{fit['slope_high']:.2f})")
             out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{ci}, R^2 {fit['r2']:.3f}")
-    out.print(f"wrote {png_path} and {json_path}")
+    out.print(f"wrote {res['files']['png']} and {res['files']['json']}")

@@ -1,26 +1,69 @@
-"""Shared pieces of the command-line interface: the Typer apps, consoles and JSON output.
+"""Shared pieces of the command-line interface: the Typer apps, consoles, JSON output, warnings
+and the entry point that turns library errors into one-line messages with exit code 2.
 
-Command modules (``cli.py``, ``cli_*.py``) import from here; ``cli.py`` imports every command
-module so that their commands register on :data:`app`.
+Command modules register their commands on :data:`app` (or :data:`chip_app`) when imported;
+``xbarmem.cli`` imports them all.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Hardware-adaptive associative memories on simulated memristor crossbars.")
-chip_app = typer.Typer(no_args_is_help=True, help="Chip presets and fault maps.")
-app.add_typer(chip_app, name="chip")
+from xbarmem.errors import XbarmemError
+from xbarmem.version import __version__
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+#: order of the commands in ``xbarmem --help`` (registration order follows module imports)
+ORDER = ("demo", "train", "evaluate", "recall", "chip", "export", "adapt", "capacity", "scaling",
+         "energy", "sweep", "results", "plot", "reproduce")
+
+
+class _Ordered(TyperGroup):
+    def list_commands(self, ctx):  # type: ignore[no-untyped-def]
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+
+
+app = typer.Typer(cls=_Ordered, add_completion=False, no_args_is_help=True,
+                  context_settings=CONTEXT,
+                  help="Hardware-adaptive associative memories on simulated memristor "
+                       "crossbars.")
+chip_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
+                       help="Chip presets and fault maps.")
 console = Console(stderr=True)
 out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xbarmem {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Hardware-adaptive associative memories on simulated memristor crossbars."""
+
+
+app.add_typer(chip_app, name="chip")
+
+
+def warn(message: str) -> None:
+    """One ``warning: ...`` line on stderr (stdout stays pure JSON under ``--json``)."""
+    typer.echo(f"warning: {message}", err=True)
 
 
 def _emit_json(data: Any) -> None:
@@ -41,3 +84,32 @@ def _finite(obj: Any) -> Any:
     if obj is None or isinstance(obj, (str, int, float)):
         return obj
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def main() -> None:
+    """Console entry point: runs the app and turns library errors into one-line messages."""
+    try:
+        # typer.Exit(n) / Ctrl-C come back as a return value
+        code = app(standalone_mode=False, prog_name="xbarmem")
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
+    except XbarmemError as exc:
+        # escape: messages like "[device] must be a table" are not Rich markup; soft_wrap: keep
+        # the message on one line whatever the terminal width
+        message = " ".join(str(exc).splitlines())
+        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+        raise SystemExit(2) from None
+    except (typer.Abort, KeyboardInterrupt):
+        console.print("aborted")
+        raise SystemExit(130) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except Exception as exc:  # usage errors (click's, or the click vendored by newer typer)
+        import click
+
+        usage = isinstance(exc, click.ClickException) or (
+            type(exc).__module__.startswith("typer") and hasattr(exc, "show"))
+        if usage:
+            exc.show()
+            raise SystemExit(getattr(exc, "exit_code", 2)) from None
+        raise

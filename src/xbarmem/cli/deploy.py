@@ -1,8 +1,8 @@
-"""CLI commands from model to chip: ``xbarmem export``, ``xbarmem adapt`` and the measured-CSV
-branch of ``xbarmem chip import``. Commands register on the shared app when imported."""
+"""``xbarmem export | adapt``: from a trained model to a chip."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -12,47 +12,52 @@ import typer
 from rich import box
 from rich.table import Table
 
+from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.deploy.backend import simulated_backends
-from xbarmem.deploy.chip_loop import adapt
+from xbarmem.deploy.chip_loop import adapt, default_trainer
 from xbarmem.deploy.export import export_memory
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol
-from xbarmem.hardware.chip import load_chip
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.hardware.measured import measured_chip, read_measured_csv
 from xbarmem.memory.io import load_memory, save_memory
 
+Model = Annotated[Path, typer.Argument(
+    metavar="MODEL", help="Model file from `xbarmem train` (with its stored patterns).")]
+ExportOut = o.out("folder to write", required=True)
+AdaptOut = o.out("adapted model file (pinned devices in its fault map, read-back "
+                 "conductances)")
+AdaptCorruption = o.corruption("flip")
+AdaptLevel = o.level("0.1")
 
-def _patterns(model: Path):
-    from xbarmem.cli.app import load_memory_patterns
 
-    return load_memory_patterns(model)
-
-
-@app.command("export")
+@app.command(
+    "export", short_help="Export every device's conductance and a JSON manifest.",
+    help="Export the conductance of every device of every array (CSV and .npy) and a JSON "
+         "manifest (mapping, input voltages, bias rows, tile placement, faults, recall "
+         "settings, current ranges).")
 def export_cmd(
-    model: Annotated[Path, typer.Argument(help="Model file from `xbarmem train`.")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to write.")],
-    mode: Annotated[str, typer.Option(help="Recall mode to record: sync or async.")] = "sync",
-    neurons: Annotated[str | None, typer.Option(
-        help="sign or tanh (default: sign for binary patterns, tanh for continuous).")] = None,
-    max_iterations: Annotated[int, typer.Option(help="Recall cap to record.")] = 100,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")
-                        ] = False,
+    ctx: typer.Context,
+    model: Model,
+    out_dir: ExportOut,
+    mode: o.Mode = "sync",
+    activation: o.Activation = None,
+    max_iterations: o.MaxIterations = 100,
+    json_out: o.Json = False,
+    neurons: o.OldActivation = None,
 ) -> None:
-    """Export the conductance of every device of every array (CSV + .npy) and a JSON manifest
-    (mapping, input voltages, bias rows, tile placement, faults, recall, current ranges)."""
+    activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
+                              use=f"--activation {neurons}")
     if mode not in ("sync", "async"):
         raise ConfigError(f"--mode must be sync or async, got {mode!r}")
-    if neurons not in (None, "sign", "tanh"):
-        raise ConfigError(f"--neurons must be sign or tanh, got {neurons!r}")
+    if activation not in (None, "sign", "tanh"):
+        raise ConfigError(f"--activation must be sign or tanh, got {activation!r}")
     memory = load_memory(model)
     try:
-        stored = _patterns(model)
+        stored = o.stored_patterns(model)
     except ConfigError:
         stored = None
-    manifest = export_memory(memory, out_dir, patterns=stored, mode=mode, activation=neurons,
+    manifest = export_memory(memory, out_dir, patterns=stored, mode=mode, activation=activation,
                              max_iterations=max_iterations, source=str(model))
     if json_out:
         _emit_json(manifest)
@@ -82,70 +87,72 @@ ROUND_LEGEND = ("written: devices re-programmed; kept: free devices already with
                 "target of the written devices; cosine/exact: recall through the chip.")
 
 
-@app.command("adapt")
+Rounds = Annotated[int, typer.Option(
+    "--rounds", metavar="N", help="Adaptation rounds after the open-loop round 0.")]
+Target = Annotated[float, typer.Option(
+    "--target", metavar="X", help="Stop once the mean cosine reaches this.")]
+Tolerance = Annotated[float, typer.Option(
+    "--tolerance", metavar="uS", help="A device reading further than this from its target is "
+    "fixed.")]
+WriteNoise = Annotated[float | None, typer.Option(
+    "--write-noise", metavar="uS", help="Write-error std of the simulated chip (default: the "
+    "model's chip).")]
+ReadNoise = Annotated[float | None, typer.Option(
+    "--read-noise", metavar="uS", help="Read-noise std of the simulated chip (default: the "
+    "model's chip).")]
+UnknownFaults = Annotated[float, typer.Option(
+    "--unknown-faults", metavar="X", help="Extra fraction of devices stuck on the simulated "
+    "chip that the model does not know (half at g_max, half at g_min).")]
+ReadAverages = Annotated[int, typer.Option(
+    "--read-averages", metavar="N", help="Reads averaged per read-back.")]
+Log = Annotated[Path | None, typer.Option(
+    "--log", metavar="FILE", help="Write one JSON line per round here.")]
+
+
+@app.command(
+    "adapt", short_help="Chip-in-the-loop adaptation on the simulated chip.",
+    help="Chip-in-the-loop adaptation on the simulated chip: program, read back, fix devices "
+         "that missed their target, re-train the free ones, re-program only those; log every "
+         "round.")
 def adapt_cmd(
-    model: Annotated[Path, typer.Argument(help="Model file from `xbarmem train` (with its "
-                                          "stored patterns).")],
-    rounds: Annotated[int, typer.Option(help="Adaptation rounds after open-loop round 0.")] = 2,
-    target: Annotated[float, typer.Option(help="Stop once mean cosine reaches this.")] = 0.99,
-    tolerance: Annotated[float, typer.Option(
-        help="uS: a device reading further than this from its target is fixed.")] = 3.0,
-    write_noise: Annotated[float | None, typer.Option(
-        help="uS: write-error std of the simulated chip (default: the model's chip).")] = None,
-    read_noise: Annotated[float | None, typer.Option(
-        help="uS: read-noise std of the simulated chip (default: the model's chip).")] = None,
-    unknown_faults: Annotated[float, typer.Option(
-        help="Extra fraction of devices stuck on the simulated chip that the model does not "
-             "know (half at g_max, half at g_min).")] = 0.0,
-    read_averages: Annotated[int, typer.Option(help="Reads averaged per read-back.")] = 1,
-    level: Annotated[float, typer.Option(help="Bit-flip rate of the test cues.")] = 0.1,
-    probes: Annotated[int, typer.Option(help="Test cues per stored pattern.")] = 20,
-    mode: Annotated[str, typer.Option(help="Recall mode: sync or async.")] = "sync",
-    seed: Annotated[int, typer.Option(help="Seed of write errors, read-backs and cues.")] = 0,
-    log: Annotated[Path | None, typer.Option(help="Write one JSON line per round here.")
-                   ] = None,
-    out_path: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Save the adapted model (pinned devices in its fault map, "
-                            "read-back conductances).")] = None,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    model: Model,
+    rounds: Rounds = 2,
+    target: Target = 0.99,
+    tolerance: Tolerance = 3.0,
+    write_noise: WriteNoise = None,
+    read_noise: ReadNoise = None,
+    unknown_faults: UnknownFaults = 0.0,
+    read_averages: ReadAverages = 1,
+    rule_options: o.RuleOptions = None,
+    rule_option: o.RuleOption = None,
+    corruption: AdaptCorruption = None,
+    level: AdaptLevel = None,
+    probes: o.Probes = 20,
+    mode: o.Mode = "sync",
+    seed: o.Seed = 0,
+    log: Log = None,
+    out_path: AdaptOut = None,
+    json_out: o.Json = False,
 ) -> None:
-    """Chip-in-the-loop adaptation on the simulated chip: program, read back, fix devices that
-    missed their target, re-train the free ones, re-program only those; log every round."""
+    options = o.rule_options(rule_options, rule_option)
     memory = load_memory(model)
-    stored = _patterns(model)
-    chip = memory.chip
-    if write_noise is not None or read_noise is not None:
-        chip = chip.replace_device(
-            write_noise=chip.device.write_noise if write_noise is None else write_noise * 1e-6,
-            read_noise=chip.device.read_noise if read_noise is None else read_noise * 1e-6)
-    true_faults = None
-    if unknown_faults > 0:
-        extra = FaultMap.generate(chip.with_faults(unknown_faults), memory.faults.n_arrays,
-                                  seed=seed + 1)
-        known = memory.faults.g_stuck
-        true_faults = FaultMap(np.where(np.isnan(known), extra.g_stuck, known),
-                               {"source": "model faults + unknown", "unknown_rate":
-                                unknown_faults, "seed": seed + 1})
+    stored = o.stored_patterns(model)
+    trainer = None  # adapt's default: the model's own trainer options
+    if options:
+        try:  # the model's trainer with some options changed
+            trainer = dataclasses.replace(default_trainer(memory), **options)
+        except TypeError as exc:
+            raise ConfigError(f"bad trainer option: {exc}") from None
+    chip, true_faults = _simulated_chip(memory, write_noise, read_noise, unknown_faults, seed)
     backends = simulated_backends(memory, chip=chip, faults=true_faults, seed=seed,
                                   read_averages=read_averages)
-    protocol = Protocol(level=level, probes=probes, mode=mode, seed=seed,
+    protocol = Protocol(corruption=corruption or "flip", level=0.1 if level is None else level,
+                        probes=probes, mode=mode, seed=seed,
                         activation="sign" if stored.kind == "binary" else "tanh")
-    handle = log.open("w") if log is not None else None
-
-    def report(entry):
-        if handle is not None:
-            handle.write(json.dumps(entry) + "\n")
-            handle.flush()
-        console.print(f"round {entry['round']}: re-programmed {entry['written']}, newly fixed "
-                      f"{entry['newly_fixed']}, cosine {entry['cosine']:.4f}, exact "
-                      f"{entry['exact']:.3f}")
-
-    try:
+    with _RoundLog(log) as report:
         result = adapt(memory, backends, stored, rounds=rounds, target=target,
-                       tolerance=tolerance * 1e-6, protocol=protocol, callback=report)
-    finally:
-        if handle is not None:
-            handle.close()
+                       tolerance=tolerance * 1e-6, protocol=protocol, trainer=trainer,
+                       callback=report)
     if out_path is not None:
         save_memory(result.memory, out_path, patterns=stored)
     summary = result.summary()
@@ -156,11 +163,58 @@ def adapt_cmd(
     if json_out:
         _emit_json(summary)
         return
-    table = Table(title=f"adaptation of {model.name}: write error "
-                        f"{chip.device.write_noise * 1e6:.3g} uS, tolerance {tolerance:g} uS",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
-    for _, title, _ in ROUND_COLUMNS:
-        table.add_column(title, justify="right", no_wrap=True, min_width=len(title))
+    title = (f"adaptation of {model.name}: write error {chip.device.write_noise * 1e6:.3g} uS, "
+             f"tolerance {tolerance:g} uS")
+    _print_rounds(title, result, summary, target, out_path)
+
+
+def _simulated_chip(memory, write_noise: float | None, read_noise: float | None,
+                    unknown_faults: float, seed: int):
+    """The simulated chip (the model's, noise changed) and its true faults (the model's plus
+    ``unknown_faults`` it does not know; None when there are none)."""
+    chip = memory.chip
+    if write_noise is not None or read_noise is not None:
+        chip = chip.replace_device(
+            write_noise=chip.device.write_noise if write_noise is None else write_noise * 1e-6,
+            read_noise=chip.device.read_noise if read_noise is None else read_noise * 1e-6)
+    if not unknown_faults > 0:
+        return chip, None
+    extra = FaultMap.generate(chip.with_faults(unknown_faults), memory.faults.n_arrays,
+                              seed=seed + 1)
+    known = memory.faults.g_stuck
+    return chip, FaultMap(np.where(np.isnan(known), extra.g_stuck, known),
+                          {"source": "model faults + unknown", "unknown_rate": unknown_faults,
+                           "seed": seed + 1})
+
+
+class _RoundLog:
+    """Callback of :func:`adapt`: one line per round on stderr, one JSON line in ``path``."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path, self.handle = path, None
+
+    def __enter__(self):
+        self.handle = self.path.open("w") if self.path is not None else None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+    def __call__(self, entry: dict) -> None:
+        if self.handle is not None:
+            self.handle.write(json.dumps(entry) + "\n")
+            self.handle.flush()
+        console.print(f"round {entry['round']}: re-programmed {entry['written']}, newly fixed "
+                      f"{entry['newly_fixed']}, cosine {entry['cosine']:.4f}, exact "
+                      f"{entry['exact']:.3f}")
+
+
+def _print_rounds(title: str, result, summary: dict, target: float, out_path: Path | None
+                  ) -> None:
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for _, name, _ in ROUND_COLUMNS:
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for entry in result.rounds:
         table.add_row(*(fmt.format(entry[key]) for key, _, fmt in ROUND_COLUMNS))
     out.print(table)
@@ -171,19 +225,3 @@ def adapt_cmd(
               f"{sum(r['train_seconds'] for r in result.rounds):.0f} s); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
               + (f"; adapted model saved to {out_path}" if out_path else ""))
-
-
-def import_measured(source: Path, out_path: Path, chip: str, tolerance: float | None,
-                    chip_out: Path | None) -> None:
-    """``xbarmem chip import measured.csv``: chip model + fault map from target-vs-read CSV."""
-    base = load_chip(chip)
-    measurement = read_measured_csv(source, base.array.rows, base.array.cols)
-    spec, fmap, summary = measured_chip(measurement, base,
-                                        None if tolerance is None else tolerance * 1e-6)
-    fmap.save(out_path)
-    summary["fault_map"] = str(out_path)
-    if chip_out is not None:
-        chip_out.write_text(spec.to_toml())
-        summary["chip"] = str(chip_out)
-    out.print(summary)
-

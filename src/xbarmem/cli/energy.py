@@ -9,23 +9,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, _finite, app, console, out
 from xbarmem.energy.calibrate import PAPER_ENERGY_RATIO, PAPER_LATENCY_REDUCTION, calibrate
 from xbarmem.energy.circuit import circuit_names, load_circuit
 from xbarmem.energy.measure import energy_report, measure, measure_sizes
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
-
-
-def _int_list(text: str, what: str) -> list[int]:
-    parts = [p.strip() for p in text.replace("-", ",").split(",") if p.strip()]
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise ConfigError(f"{what} must be comma-separated integers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise ConfigError(f"{what} must be positive integers, got {text!r}")
-    return values
 
 
 def _si(value: float, unit: str) -> str:
@@ -37,72 +27,133 @@ def _si(value: float, unit: str) -> str:
     return f"{value:.4g} {unit}"
 
 
-@app.command()
+Circuit = Annotated[str, typer.Option(
+    "--circuit", metavar="NAME|FILE", help=f"Circuit preset ({', '.join(circuit_names())}) or "
+    "TOML file.")]
+EnergyPatterns = o.patterns("one per class; random: 10")
+EnergyRule = Annotated[str | None, typer.Option(
+    "--rule", metavar="NAME", help="Learning rule (default: adaptive; with --sizes: pinv).")]
+EnergySizes = Annotated[str | None, typer.Option(
+    "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
+    "load x N); writes a PNG and a JSON table to --out.")]
+Load = Annotated[float, typer.Option(
+    "--load", metavar="X", help="--sizes: stored patterns per neuron.")]
+Calibrate = Annotated[bool, typer.Option(
+    "--calibrate", help="Solve the circuit's drivers.binary_energy and "
+    "control.select_latency for the target ratios; write the TOML to --out.")]
+TargetEnergy = Annotated[float, typer.Option(
+    "--target-energy", metavar="X", help="--calibrate: async/sync energy ratio.")]
+TargetLatency = Annotated[float, typer.Option(
+    "--target-latency", metavar="X", help="--calibrate: latency reduction (1 - sync/async).")]
+EnergyLevel = o.level("0.1")
+EnergyOut = o.out("folder for PNG, JSON and TOML files")
+EnergyHidden = Annotated[str | None, typer.Option(
+    "--hidden", metavar="WIDTHS", help=o.HIDDEN_HELP + " (multilayer only).")]
+
+
+@app.command(
+    "energy", short_help="Energy and latency per recall, sync vs async.",
+    help="Energy and latency per recall on the crossbar, synchronous (one crossbar product per "
+         "step) vs asynchronous (one neuron per step), from the measured steps of real "
+         "recalls of the same corrupted cues.")
 def energy(
-    n: Annotated[int, typer.Option("--n", help="Neurons N (pattern length).")] = 64,
-    arch: Annotated[str, typer.Option(help="single or multilayer.")] = "single",
-    hidden: Annotated[str | None, typer.Option(
-        help="multilayer: hidden widths, e.g. 32 or 32,16.")] = None,
-    circuit: Annotated[str, typer.Option(
-        help=f"Circuit preset ({', '.join(circuit_names())}) or TOML file.")
-    ] = "paper-calibrated",
-    chip: Annotated[str, typer.Option(help="Chip preset or TOML.")] = "paper-sim",
-    faults: Annotated[float | None, typer.Option(help="Override the stuck fraction.")] = None,
-    patterns: Annotated[str, typer.Option(
-        help="mnist, digits or a file (images of side sqrt(N)), or random.")] = "mnist",
-    count: Annotated[int | None, typer.Option(
-        help="Patterns to store (default: one per class; random: 10).")] = None,
-    rule: Annotated[str | None, typer.Option(
-        help="Learning rule (default: adaptive; with --sizes: pinv).")] = None,
-    max_steps: Annotated[int | None, typer.Option(
-        help="adaptive: training step cap (default 3000; with --sizes 300).")] = None,
-    flip: Annotated[float, typer.Option(help="Bit-flip rate of the cues.")] = 0.1,
-    probes: Annotated[int, typer.Option(help="Cues per stored pattern.")] = 20,
-    neurons: Annotated[str, typer.Option(help="sign or tanh neurons.")] = "sign",
-    max_iterations: Annotated[int, typer.Option(help="Cap on sync steps / async sweeps.")
-                              ] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of faults, training, cues, read order.")] = 0,
-    sizes: Annotated[str | None, typer.Option(
-        help="Comma-separated N: ratios at each N (random +-1 patterns, P = load x N); "
-             "writes a PNG and a JSON table to --out.")] = None,
-    load: Annotated[float, typer.Option(help="--sizes: stored patterns per neuron.")] = 0.1,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for PNG / JSON / TOML.")
-                       ] = Path("xbarmem-out"),
-    do_calibrate: Annotated[bool, typer.Option(
-        "--calibrate", help="Solve drivers.binary_energy and control.select_latency of "
-        "--circuit for the target ratios; write the calibrated TOML to --out.")] = False,
-    target_energy: Annotated[float, typer.Option(help="--calibrate: async/sync energy.")
-                             ] = PAPER_ENERGY_RATIO,
-    target_latency: Annotated[float, typer.Option(
-        help="--calibrate: latency reduction (1 - sync/async).")] = PAPER_LATENCY_REDUCTION,
-    json_out: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+    ctx: typer.Context,
+    neurons: o.Neurons = "64",
+    arch: o.Arch = "single",
+    hidden: EnergyHidden = None,
+    circuit: Circuit = "paper-calibrated",
+    chip: o.Chip = "paper-sim",
+    faults: o.Faults = None,
+    on_fraction: o.OnFraction = 0.5,
+    fault_model: o.FaultModel = None,
+    data: o.Data = "mnist",
+    patterns: EnergyPatterns = None,
+    rule: EnergyRule = None,
+    rule_options: o.RuleOptions = None,
+    rule_option: o.RuleOption = None,
+    corruption: o.FlipOnly = None,
+    level: EnergyLevel = None,
+    probes: o.Probes = 20,
+    activation: o.Activation = None,
+    max_iterations: o.MaxIterations = 100,
+    seed: o.Seed = 0,
+    sizes: EnergySizes = None,
+    load: Load = 0.1,
+    out_dir: EnergyOut = Path("xbarmem-out"),
+    do_calibrate: Calibrate = False,
+    target_energy: TargetEnergy = PAPER_ENERGY_RATIO,
+    target_latency: TargetLatency = PAPER_LATENCY_REDUCTION,
+    json_out: o.Json = False,
+    n: o.OldNeuronsN = None,
+    count: o.OldEnergyCount = None,
+    flip: o.OldFlip = None,
+    max_steps: o.OldMaxSteps = None,
 ) -> None:
-    """Energy and latency per recall on the crossbar, synchronous (one product per step) vs
-    asynchronous (one neuron per step), from the measured steps of real recalls."""
+    level = o.flip_level(ctx, "energy", corruption, level, flip)
+    steps = _max_steps(ctx, rule_options, rule_option, max_steps)
     spec = load_circuit(circuit)
+    chip_spec = o.chip_spec(chip, faults, on_fraction, fault_model)
     if sizes is not None:
-        _sizes(_int_list(sizes, "--sizes"), spec, chip, rule or "pinv", load, flip, probes,
-               seed, max_steps or 300, out_dir, json_out)
+        _sizes(o.ints(sizes, "--sizes"), spec, chip_spec, rule or "pinv", load, level, probes,
+               seed, steps or 300, out_dir, json_out)
         return
-    widths = _int_list(hidden, "--hidden") if hidden else None
-    with console.status(f"training and recalling (N={n}, {arch})", spinner="dots"):
-        m = measure(n, arch=arch, hidden=widths, patterns=patterns, count=count, chip=chip,
-                    faults=faults, rule=rule or "adaptive", flip=flip, probes=probes,
-                    seed=seed, activation=neurons, max_iterations=max_iterations,
-                    max_steps=max_steps or 3000)
+    n_neurons, activation = _neurons(ctx, neurons, n, activation)
+    data, number = o.data_and_count(ctx, data, patterns, "--count", count)
+    widths = _hidden(hidden, n_neurons)
+    with console.status(f"training and recalling (N={n_neurons}, {arch})", spinner="dots"):
+        m = measure(n_neurons, arch=arch, hidden=widths, patterns=data, count=number,
+                    chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,
+                    seed=seed, activation=activation or "sign", max_iterations=max_iterations,
+                    max_steps=steps or 3000)
     report = {"settings": {k: v for k, v in m.info.items() if k != "quality"},
               "quality": m.info["quality"], **energy_report(m, spec)}
     if do_calibrate:
-        solved, record = calibrate(m, spec, energy_ratio=target_energy,
-                                   latency_reduction=target_latency)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / "circuit-calibrated.toml"
-        path.write_text(solved.to_toml())
-        report["calibration"] = {**record, "file": str(path)}
-    if json_out:
-        _emit_json(report)
-        return
-    _print_report(report)
+        report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
+    _emit_json(report) if json_out else _print_report(report)
+
+
+def _max_steps(ctx: typer.Context, text: str | None, pairs: list[str] | None,
+               max_steps: int | None) -> int | None:
+    """The trainer options of energy: only ``max_steps`` reaches the library's measure()."""
+    options = o.legacy_rule_options(ctx, o.rule_options(text, pairs), max_steps=max_steps)
+    unknown = sorted(set(options) - {"max_steps"})
+    if unknown:
+        raise ConfigError(f"energy passes only max_steps to the trainer, not "
+                          f"{', '.join(unknown)}")
+    return options.get("max_steps")
+
+
+def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | None
+             ) -> tuple[int, str | None]:
+    """``--neurons N`` (old: ``--n N``) and ``--activation`` (old: ``--neurons sign|tanh``)."""
+    legacy = neurons in ("sign", "tanh")
+    if legacy:
+        activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
+                                  use=f"--activation {neurons}")
+    n_neurons = 64 if legacy else o.neuron_count(neurons)
+    n_neurons = o.deprecated(ctx, "--n", n, n_neurons, new=None if legacy else "neurons",
+                             use=f"--neurons {n}")
+    return n_neurons, activation
+
+
+def _hidden(hidden: str | None, n: int) -> list[int] | None:
+    """Hidden widths of one architecture; the old ``32,16`` (commas between layers) warns."""
+    if not hidden:
+        return None
+    if "," in hidden and "-" not in hidden:
+        o.warn(f"--hidden {hidden} is deprecated; use --hidden {hidden.replace(',', '-')}")
+        hidden = hidden.replace(",", "-")
+    return o.hidden_widths(hidden, n)
+
+
+def _calibrate(m, spec, target_energy: float, target_latency: float, out_dir: Path) -> dict:
+    """Solve the circuit's two constants for the target ratios; write its TOML to ``out_dir``."""
+    solved, record = calibrate(m, spec, energy_ratio=target_energy,
+                               latency_reduction=target_latency)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "circuit-calibrated.toml"
+    path.write_text(solved.to_toml())
+    return {**record, "file": str(path)}
 
 
 def _print_report(r: dict[str, Any]) -> None:
@@ -152,7 +203,7 @@ def _print_report(r: dict[str, Any]) -> None:
                   f"{c['result']['latency_reduction']:.2%} latency; written to {c['file']}")
 
 
-def _sizes(sizes: list[int], spec, chip: str, rule: str, load: float, flip: float, probes: int,
+def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,
            seed: int, max_steps: int, out_dir: Path, json_out: bool) -> None:
     from xbarmem.viz.energy import ratios_plot
 

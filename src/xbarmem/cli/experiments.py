@@ -17,19 +17,26 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
 
 JobsOpt = Annotated[int, typer.Option(
-    "--jobs", "-j", help="Local worker processes (1 = in this process).")]
+    "--jobs", "-j", metavar="N", help="Local worker processes (1 = in this process).")]
 WorkersOpt = Annotated[int | None, typer.Option(
-    "--workers", help="Start a local Dask cluster with this many worker processes.")]
+    "--workers", metavar="N", help="Start a local Dask cluster with this many worker "
+    "processes.")]
 SchedulerOpt = Annotated[str | None, typer.Option(
-    "--scheduler", help="Use an existing Dask cluster, e.g. tcp://HOST:8786.")]
+    "--scheduler", metavar="URL", help="Use an existing Dask cluster, e.g. tcp://HOST:8786.")]
 WhereOpt = Annotated[list[str] | None, typer.Option(
-    "--where", "-w", help="Filter FIELD=VALUE (also != < <= > >= ~); FIELD is a config key "
-    "(rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY, or sweep/trial/version. "
-    "Repeatable (all must hold).")]
+    "--where", "-w", metavar="FIELD=VALUE", help="Row filter (also != < <= > >= ~); FIELD is a "
+    "config key (rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY, sweep, "
+    "trial or version. Repeatable (all must hold).")]
+SweepOpt = Annotated[str | None, typer.Option(
+    "--sweep", metavar="NAME", help="Only this sweep's rows.")]
+StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.")]
+PlotOut = o.out("figure file (.png or .svg; default KIND.png)")
+ReproduceOut = o.out("folder for the report, figures and store")
 
 
 def _bar(disable: bool) -> Progress:
@@ -70,12 +77,14 @@ def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
     return report
 
 
-@app.command("sweep", help="Run a TOML sweep (grid of trials x seeds) into a SQLite results "
-             "store; finished trials are skipped, so a killed sweep resumes where it stopped.")
+@app.command("sweep", short_help="Run a TOML sweep into a resumable results store.",
+             help="Run a TOML sweep (grid of trials x seeds) into a SQLite results store; "
+                  "finished trials are skipped, so a killed sweep resumes where it stopped.")
 def sweep_cmd(
-    file: Annotated[Path | None, typer.Argument(help="Sweep file (.toml).")] = None,
-    store: Annotated[Path, typer.Option("--store", "-s", help="SQLite results store.")] = Path(
-        "results.sqlite"),
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).")
+                    ] = None,
+    store: Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
+                                        help="SQLite results store.")] = Path("results.sqlite"),
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -83,7 +92,7 @@ def sweep_cmd(
         "--dry-run", help="Validate and count trials; run nothing.")] = False,
     list_options: Annotated[bool, typer.Option(
         "--list-options", help="Print every sweep option with its default and exit.")] = False,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
+    json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
     from xbarmem.experiments.sweep import load_sweep, option_help
@@ -129,14 +138,16 @@ _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "var
 
 @app.command("results", help="List, filter and export the rows of a results store.")
 def results_cmd(
-    store: Annotated[Path, typer.Argument(help="SQLite results store.")],
+    store: StoreArg,
     where: WhereOpt = None,
-    sweep: Annotated[str | None, typer.Option(help="Only this sweep's rows.")] = None,
-    csv_path: Annotated[Path | None, typer.Option("--csv", help="Export to CSV.")] = None,
+    sweep: SweepOpt = None,
+    csv_path: Annotated[Path | None, typer.Option(
+        "--csv", metavar="FILE", help="Export the rows to CSV.")] = None,
     parquet_path: Annotated[Path | None, typer.Option(
-        "--parquet", help="Export to Parquet (needs pyarrow).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Show at most this many rows.")] = 50,
-    json_out: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
+        "--parquet", metavar="FILE", help="Export the rows to Parquet (needs pyarrow).")] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", metavar="N", help="Show at most this many rows (not with --json).")] = 50,
+    json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
 
@@ -175,19 +186,21 @@ def results_cmd(
             out.print(f"sweeps in this store: {db.sweeps() or 'none'}")
 
 
-@app.command("plot", help="Draw a figure from a results store: similarity vs stored patterns "
-             "(patterns), vs fault rate (faults), vs programming variation (variation), or "
-             "capacity vs N on log-log axes with the power-law fit (capacity).")
+@app.command("plot", short_help="Draw a figure from a results store.",
+             help="Draw a figure from a results store: similarity vs stored patterns "
+                  "(patterns), vs fault rate (faults), vs programming variation (variation), "
+                  "or capacity vs N on log-log axes with the power-law fit (capacity).")
 def plot_cmd(
-    store: Annotated[Path, typer.Argument(help="SQLite results store.")],
-    kind: Annotated[str, typer.Option(help="patterns, faults, variation or capacity.")],
-    out_path: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Figure file (.png or .svg); default KIND.png.")] = None,
+    store: StoreArg,
+    kind: Annotated[str, typer.Option(
+        "--kind", metavar="KIND", help="patterns, faults, variation or capacity.")],
+    out_path: PlotOut = None,
     svg: Annotated[bool, typer.Option("--svg", help="SVG instead of PNG (default name).")
                    ] = False,
     where: WhereOpt = None,
-    sweep: Annotated[str | None, typer.Option(help="Only this sweep's rows.")] = None,
-    title: Annotated[str, typer.Option(help="Figure title.")] = "",
+    sweep: SweepOpt = None,
+    title: Annotated[str, typer.Option("--title", metavar="TEXT", help="Figure title.")] = "",
+    json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
     from xbarmem.viz.results import KINDS, plot_rows
@@ -200,22 +213,28 @@ def plot_cmd(
     with ResultStore(store) as db:
         rows = db.rows(where or [], sweep)
     plot_rows(rows, kind, path, title=title)
+    if json_out:
+        _emit_json({"figure": str(path), "rows": len(rows)})
+        return
     out.print(f"wrote {path} ({len(rows)} rows)")
 
 
-@app.command("reproduce", help="Run the paper's headline experiments through the sweep "
-             "machinery (resumable: the store lives in --out) and write OUT/report.md with each "
-             "claim, the paper's number, the measured number, the settings and the figures.")
+@app.command("reproduce", short_help="Reproduce the paper's headline claims; write a report.",
+             help="Run the paper's headline experiments through the sweep machinery "
+                  "(resumable: the store lives in --out) and write OUT/report.md with each "
+                  "claim, the paper's number, the measured number, the settings and the "
+                  "figures.")
 def reproduce_cmd(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
-        "xbarmem-reproduce"),
-    quick: Annotated[bool, typer.Option(help="Fewer seeds and grid points (~10 min on 2 "
-                                        "cores) instead of the full run (~2 h).")] = False,
+    out_dir: ReproduceOut = Path("xbarmem-reproduce"),
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Fewer seeds and grid points (~10 min on 2 cores) instead of the "
+        "full run (~2 h).")] = False,
     store: Annotated[Path | None, typer.Option(
-        help="Results store (default OUT/results.sqlite).")] = None,
+        "--store", metavar="FILE", help="Results store (default OUT/results.sqlite).")] = None,
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.reproduce import reproduce
 
@@ -225,5 +244,8 @@ def reproduce_cmd(
                            run=lambda spec, db: run_with_progress(
                                spec, db, jobs=jobs, workers=workers, scheduler=scheduler),
                            log=console.print)
+    if json_out:
+        _emit_json(report)
+        return
     out.print(report["table"])
     out.print(f"report: {report['path']}  ({report['seconds']:.0f} s)")

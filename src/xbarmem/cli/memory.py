@@ -1,0 +1,199 @@
+"""``xbarmem train | evaluate | recall``: one memory, from patterns to recall."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import torch
+import typer
+
+from xbarmem.cli import options as o
+from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.data.patterns import PatternSet, load_file, validate_patterns
+from xbarmem.errors import ConfigError
+from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.classic import get_rule
+from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.memory.io import load_memory, save_memory
+from xbarmem.memory.single import SingleLayerMemory
+
+Model = Annotated[Path, typer.Argument(metavar="MODEL",
+                                       help="Model file from `xbarmem train`.")]
+TrainPatterns = o.patterns("all of the source; random needs it")
+TrainOut = o.out("model file (.safetensors)", required=True)
+RecallOut = o.out("file for the final states (.npy)")
+
+
+# ---------------------------------------------------------------------------------- train
+@app.command(
+    "train", short_help="Train a memory for a chip and save it.",
+    help="Train a single-layer or multilayer memory for a chip and save it (safetensors with "
+         "JSON metadata and the stored patterns). Multilayer memories use the "
+         "hardware-adaptive rule, each layer on its own arrays of the chip.")
+def train(
+    ctx: typer.Context,
+    out_path: TrainOut,
+    data: o.Data = "mnist",
+    patterns: TrainPatterns = None,
+    neurons: o.Neurons = "64",
+    kind: o.Kind = "binary",
+    one_per_class: o.OnePerClass = False,
+    zero_one: o.ZeroOne = False,
+    chip: o.Chip = "paper-sim",
+    faults: o.Faults = None,
+    on_fraction: o.OnFraction = 0.5,
+    fault_model: o.FaultModel = None,
+    fault_map: o.FaultMapFile = None,
+    rule: o.Rule = "adaptive",
+    rule_options: o.RuleOptions = None,
+    rule_option: o.RuleOption = None,
+    arch: o.Arch = "single",
+    hidden: o.Hidden = "32",
+    seed: o.Seed = 0,
+    json_out: o.Json = False,
+    side: o.OldSide = None,
+    n: o.OldCount = None,
+    objective: o.OldObjective = None,
+    noise_injection: o.OldNoiseInjection = None,
+    max_steps: o.OldMaxSteps = None,
+    finetune_steps: o.OldFinetuneSteps = None,
+    bias: o.OldBias = None,
+) -> None:
+    if arch not in ("single", "multilayer"):
+        raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
+    if arch == "multilayer" and rule != "adaptive":
+        raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
+                          f"not {rule!r}")
+    data, count = o.data_and_count(ctx, data, patterns, "--n", n)
+    n_neurons = o.neurons_or_side(ctx, neurons, side)
+    options = o.rule_options(rule_options, rule_option)
+    if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
+        options = {"seed": seed, **o.legacy_rule_options(
+            ctx, options, objective=objective, noise_injection=noise_injection,
+            max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
+    pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
+                       zero_one=zero_one, one_per_class=one_per_class)
+    spec = o.chip_spec(chip, faults, on_fraction, fault_model)
+    fmap = FaultMap.load(fault_map) if fault_map else None
+    memory, info = _fit(pset, spec, fmap, arch, hidden, rule, options, seed)
+    save_memory(memory, out_path, patterns=pset)
+    summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
+               "n_neurons": pset.n_neurons, "chip": spec.name, **info,
+               "devices": memory.devices(), "faults": memory.faults.summary(spec.device)}
+    if json_out:
+        _emit_json(summary)
+    else:
+        shape = f" ({memory.arch})" if arch == "multilayer" else ""
+        out.print(f"saved {out_path}: {rule} rule, {pset.n_patterns} patterns, "
+                  f"N={pset.n_neurons}{shape}, {info['steps']} steps, converged="
+                  f"{info['converged']}, {info['train_seconds']:.2f} s, "
+                  f"arrays={memory.devices()['arrays']}")
+
+
+def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hidden: str,
+         rule: str, options: dict[str, Any], seed: int) -> tuple[Any, dict[str, Any]]:
+    """Build the memory for ``spec``, train ``rule`` on ``pset`` and program it."""
+    from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
+    from xbarmem.memory.multilayer import MultilayerMemory
+
+    x = torch.as_tensor(pset.patterns)
+    if arch == "multilayer":
+        widths = o.hidden_widths(hidden, pset.n_neurons)
+        o.check_rule_options(rule, options, multilayer=True)
+        trainer = MultilayerTrainer(**options)
+        memory = MultilayerMemory(pset.n_neurons, widths, spec, fmap, bias=trainer.bias,
+                                  fault_seed=seed)
+        with console.status(f"training {memory.arch} on {pset.n_patterns} patterns",
+                            spinner="dots"):
+            info = fit_multilayer(trainer, x, [memory], kind=pset.kind, program_seed=seed)[0]
+        return memory, info
+    o.check_rule_options(rule, options)
+    rule_obj = get_rule(rule, **options)
+    memory = SingleLayerMemory(pset.n_neurons, spec, fmap, bias=uses_bias(rule_obj),
+                               fault_seed=seed)
+    with console.status(f"training {rule} on {pset.n_patterns} patterns "
+                        f"(N={pset.n_neurons})", spinner="dots"):
+        info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
+    return memory, info
+
+
+# ---------------------------------------------------------------------------------- evaluate
+@app.command(
+    "evaluate", short_help="Recall a model's stored patterns from corrupted cues.",
+    help="Recall a model's stored patterns from corrupted cues and print similarity metrics "
+         "(cosine, exact recall, Hamming distance, convergence, iterations).")
+def evaluate(
+    ctx: typer.Context,
+    model: Model,
+    corruption: o.Corruption = None,
+    level: o.Level = None,
+    probes: o.Probes = 20,
+    mode: o.Mode = "sync",
+    activation: o.Activation = None,
+    seed: o.Seed = 0,
+    json_out: o.Json = False,
+    neurons: o.OldActivation = None,
+) -> None:
+    activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
+                              use=f"--activation {neurons}")
+    memory = load_memory(model)
+    stored = o.stored_patterns(model)
+    binary = stored.kind == "binary"
+    activation = activation or ("sign" if binary else "tanh")
+    corruption = corruption or ("flip" if binary else "gaussian")
+    level = level if level is not None else (0.1 if binary else 0.6)
+    score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
+                                                     probes=probes, mode=mode,
+                                                     activation=activation, seed=seed))
+    # JSON keys are a contract: the neuron type stays "neurons" in the protocol record
+    result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
+              "probes": probes, "mode": mode, "neurons": activation, "seed": seed},
+              **score.as_dict()}
+    if json_out:
+        _emit_json(result)
+    else:
+        out.print(f"cosine {score.cosine:.4f}  exact {score.exact:.3f}  hamming "
+                  f"{score.hamming:.2f}  converged {score.converged:.2f}  "
+                  f"iterations {score.mean_iterations:.1f}")
+
+
+# ---------------------------------------------------------------------------------- recall
+@app.command(
+    "recall", short_help="Recall from the cues in a file.",
+    help="Run recall from the cues in a file through the model's programmed crossbars; print "
+         "convergence and optionally save the final states.")
+def recall(
+    model: Model,
+    cues: Annotated[Path, typer.Argument(
+        metavar="CUES", help="Cues file (.npy/.npz/.csv/IDX), shape (B, N).")],
+    out_path: RecallOut = None,
+    mode: o.Mode = "sync",
+    max_iterations: o.MaxIterations = 100,
+    zero_one: o.ZeroOne = False,
+    seed: o.Seed = 0,
+    json_out: o.Json = False,
+) -> None:
+    memory = load_memory(model)
+    kind = memory.info.get("kind", "binary")
+    x = load_file(cues, kind=kind, zero_one=zero_one).patterns
+    x = validate_patterns(x, kind=kind, n_neurons=memory.n_neurons)
+    res = memory.recall(torch.as_tensor(x), mode=mode,
+                        activation="sign" if kind == "binary" else "tanh",
+                        max_iterations=max_iterations, seed=seed)
+    if out_path is not None:
+        if out_path.suffix != ".npy":  # np.save would silently append .npy
+            out_path = out_path.with_name(out_path.name + ".npy")
+        np.save(out_path, res.states.numpy())
+    result = {**res.summary(), "states_file": str(out_path) if out_path else None,
+              "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist()}
+    if json_out:
+        result["states"] = res.states.tolist()
+        _emit_json(result)
+    else:
+        out.print(f"{result['cues']} cues: converged {result['converged']:.2f}, 2-cycles "
+                  f"{result['cycled']:.2f}, mean iterations {result['mean_iterations']:.1f}"
+                  + (f", states saved to {out_path}" if out_path else ""))

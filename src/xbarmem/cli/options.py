@@ -1,0 +1,458 @@
+"""The command line's vocabulary, declared once: every shared option and the parsers behind it.
+
+A concept has one option name and one meaning in every command that has it:
+
+* ``--data SOURCE``: where patterns come from (mnist, mnist-crop24, digits, random, a file);
+* ``--patterns N``: how many patterns are stored (a count, as ``patterns`` in sweep files);
+* ``--neurons N``: pattern length (images are resized to side sqrt(N));
+* ``--activation sign|tanh``: neuron type;
+* ``--corruption KIND --level X``: cue corruption;
+* ``--trials N``: repeats (independent chips / networks);
+* ``--hidden WIDTHS``: ``64-32`` (two hidden layers), ``16,32`` (two architectures, where a
+  command takes several), ``1n`` / ``0.5n`` (a multiple of N);
+* ``--rule-options JSON`` / ``--rule-option KEY=VALUE``: trainer options;
+* ``--seed``, ``--json``, ``-o/--out``.
+
+Old spellings (``--flip``, ``--chips``, ``--side``, ``--n``, ``--count``, ...) stay for one release
+as hidden options: they still work and print one ``warning: ...`` line on stderr. Command
+modules import only this module, :mod:`xbarmem.cli.common` and the library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from xbarmem.cli.common import warn
+from xbarmem.data.patterns import PatternSet, load_patterns, random_patterns
+from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
+from xbarmem.learning.classic import get_rule, rule_names
+from xbarmem.memory.io import read_metadata
+
+# ------------------------------------------------------------------------------ common options
+Seed = Annotated[int, typer.Option(
+    "--seed", metavar="N", help="Seed of all random draws: the same seed gives the same "
+    "numbers.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+def out(what: str, *, required: bool = False) -> Any:
+    """``-o/--out``: where a command writes (``what``: e.g. "folder for the PNG")."""
+    kind = Path if required else Path | None
+    return Annotated[kind, typer.Option("--out", "-o", metavar="PATH", help=f"Output: {what}.")]
+
+
+# ------------------------------------------------------------------------------ data
+DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
+             "digits (scikit-learn 8x8), random, or a file (.npy/.npz/.csv/IDX).")
+Data = Annotated[str, typer.Option("--data", metavar="SOURCE", help=DATA_HELP)]
+DemoData = Annotated[str, typer.Option(
+    "--data", metavar="SOURCE", help="Pattern source: mnist, mnist-crop24 (MNIST from the "
+    "centred 24x24 window, the authors' preprocessing) or digits (scikit-learn 8x8).")]
+
+
+def patterns(default: str) -> Any:
+    """``-p/--patterns N`` with the command's default in the help. The value is read as text:
+    a non-integer is the deprecated ``--patterns SOURCE`` spelling of train and energy."""
+    return Annotated[str | None, typer.Option(
+        "--patterns", "-p", metavar="N", help=f"Number of stored patterns (default: "
+        f"{default}).")]
+
+
+# str: ``sign``/``tanh`` is the deprecated ``--neurons`` spelling of --activation (energy)
+Neurons = Annotated[str, typer.Option(
+    "--neurons", metavar="N", help="Neurons N (pattern length); image data is resized to "
+    "side sqrt(N), so N must then be a perfect square.")]
+Kind = Annotated[str, typer.Option(
+    "--kind", metavar="KIND", help="binary (+-1 patterns) or continuous ([-1, 1]).")]
+OnePerClass = Annotated[bool, typer.Option(
+    "--one-per-class", help="Store one digit of each class 0-9.")]
+ZeroOne = Annotated[bool, typer.Option(
+    "--zero-one", help="Accept {0,1} files (0 is read as -1).")]
+Pool = Annotated[int | None, typer.Option(
+    "--pool", metavar="N", help="Patterns in the pool that subsets are drawn from.")]
+
+# ------------------------------------------------------------------------------ recall
+Activation = Annotated[str | None, typer.Option(
+    "--activation", metavar="sign|tanh", help="Neuron type (default: sign for binary "
+    "patterns, tanh for continuous; tanh on binary = analogue neurons, sign read-out).")]
+Mode = Annotated[str, typer.Option("--mode", metavar="sync|async", help="Recall mode.")]
+Probes = Annotated[int, typer.Option(
+    "--probes", metavar="N", help="Corrupted cues per stored pattern.")]
+MaxIterations = Annotated[int, typer.Option(
+    "--max-iterations", metavar="N", help="Cap on sync steps / async sweeps per recall.")]
+Trials = Annotated[int, typer.Option(
+    "--trials", metavar="N", help="Repeats: independent chips or networks (fault maps, "
+    "pattern subsets) per result.")]
+
+CORRUPTIONS = "flip, gaussian, occlude or salt-pepper"
+
+
+def corruption(default: str = "flip for binary patterns, gaussian for continuous",
+               kinds: str = CORRUPTIONS) -> Any:
+    """``--corruption KIND`` with the command's kinds and default in the help."""
+    return Annotated[str | None, typer.Option(
+        "--corruption", metavar="KIND", help=f"Cue corruption: {kinds} (default: {default}).")]
+
+
+def level(default: str = "0.1 flips; sigma 0.6 for continuous") -> Any:
+    """``--level X`` with the command's default in the help."""
+    return Annotated[float | None, typer.Option(
+        "--level", metavar="X", help=f"Corruption level: flip rate, Gaussian sigma (clipped "
+        f"to [-1, 1]) or occluded fraction (default: {default}).")]
+
+
+Corruption = corruption()
+Level = level()
+FlipOnly = corruption("flip", kinds="flip (bit flips) only, here")
+
+# ------------------------------------------------------------------------------ chip
+Chip = Annotated[str, typer.Option(
+    "--chip", metavar="NAME|FILE", help=f"Chip preset ({', '.join(preset_names())}) or TOML "
+    "file.")]
+Faults = Annotated[float | None, typer.Option(
+    "--faults", metavar="X", help="Fraction of stuck devices (overrides the chip's).")]
+OnFraction = Annotated[float, typer.Option(
+    "--on-fraction", metavar="X", help="Share of stuck-ON devices among the faults.")]
+FaultModel = Annotated[str | None, typer.Option(
+    "--fault-model", metavar="MODEL", help="Fault model, device or weight (overrides the "
+    "chip's).")]
+FaultMapFile = Annotated[Path | None, typer.Option(
+    "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for.")]
+
+# ------------------------------------------------------------------------------ training
+Rule = Annotated[str, typer.Option(
+    "--rule", metavar="NAME", help=f"Learning rule: {', '.join(rule_names())}.")]
+RuleOptions = Annotated[str | None, typer.Option(
+    "--rule-options", metavar="JSON", help="Trainer options as a JSON object, e.g. "
+    "'{\"max_steps\": 300}'.")]
+RuleOption = Annotated[list[str] | None, typer.Option(
+    "--rule-option", metavar="KEY=VALUE", help="One trainer option (value read as JSON, "
+    "else text); repeatable, overrides --rule-options.")]
+HIDDEN_HELP = ("Hidden widths: 64-32 = two hidden layers; a width may be a multiple of N "
+               "(1n, 0.5n)")
+Hidden = Annotated[str, typer.Option("--hidden", metavar="WIDTHS", help=HIDDEN_HELP + ".")]
+HiddenSeveral = Annotated[str, typer.Option(
+    "--hidden", metavar="WIDTHS", help=HIDDEN_HELP + "; commas separate architectures "
+    "(16,32,128).")]
+HiddenOne = Annotated[str, typer.Option(
+    "--hidden", metavar="WIDTH", help="Hidden width (one hidden layer): H at every N, or a "
+    "multiple of N (1n = N, 0.5n = N/2).")]
+
+
+def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:
+    return Annotated[str, typer.Option("--arch", metavar="ARCH", help=f"Architecture: "
+                                       f"{choices}.")]
+
+
+Arch = arch()
+Threshold = Annotated[str, typer.Option(
+    "--threshold", metavar="X[,X...]", help="Recall similarity threshold(s), comma-separated.")]
+Resolution = Annotated[float, typer.Option(
+    "--resolution", metavar="X", help="Relative bracket width at which bisection stops "
+    "(0 = exact).")]
+Sizes = Annotated[str, typer.Option(
+    "--sizes", metavar="N,N...", help="Neuron counts N, comma-separated.")]
+
+# ------------------------------------------------------------------------------ deprecated
+# Old spellings, hidden from --help; each still works for one release with a warning.
+OldFlip = Annotated[float | None, typer.Option(
+    "--flip", hidden=True, help="Deprecated: --corruption flip --level X.")]
+OldChips = Annotated[int | None, typer.Option(
+    "--chips", hidden=True, help="Deprecated: --trials N.")]
+OldSide = Annotated[int | None, typer.Option(
+    "--side", hidden=True, help="Deprecated: --neurons N (N = side^2).")]
+OldCount = Annotated[int | None, typer.Option(
+    "--n", hidden=True, help="Deprecated: --patterns N.")]
+OldNeuronsN = Annotated[int | None, typer.Option(
+    "--n", hidden=True, help="Deprecated: --neurons N.")]
+OldEnergyCount = Annotated[int | None, typer.Option(
+    "--count", hidden=True, help="Deprecated: --patterns N.")]
+OldActivation = Annotated[str | None, typer.Option(
+    "--neurons", hidden=True, help="Deprecated: --activation sign|tanh.")]
+OldMaxSteps = Annotated[int | None, typer.Option(
+    "--max-steps", hidden=True, help="Deprecated: --rule-option max_steps=N.")]
+OldObjective = Annotated[str | None, typer.Option(
+    "--objective", hidden=True, help="Deprecated: --rule-option objective=NAME.")]
+OldNoiseInjection = Annotated[bool | None, typer.Option(
+    "--noise-injection/--no-noise-injection", hidden=True,
+    help="Deprecated: --rule-option noise_injection=true.")]
+OldFinetuneSteps = Annotated[int | None, typer.Option(
+    "--finetune-steps", hidden=True, help="Deprecated: --rule-option finetune_steps=N.")]
+OldBias = Annotated[bool | None, typer.Option(
+    "--bias/--no-bias", hidden=True, help="Deprecated: --rule-option bias=true|false.")]
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether parameter ``name`` was given on the command line (not defaulted)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def deprecated(ctx: typer.Context, old: str, value: Any, current: Any, *, new: str | None,
+               use: str) -> Any:
+    """``value`` of the deprecated option ``old`` if given (with a warning), else ``current``.
+
+    ``new`` names the parameter that replaces it; giving both is refused. ``use`` is the new
+    spelling shown in the warning, e.g. ``--corruption flip --level 0.1``.
+    """
+    if value is None:
+        return current
+    if new is not None and given(ctx, new):
+        flag = "--" + new.replace("_", "-")
+        raise ConfigError(f"{old} is deprecated and replaced by {flag}; give only {flag}")
+    warn(f"{old} is deprecated; use {use}")
+    return value
+
+
+def flip_level(ctx: typer.Context, command: str, corruption: str | None, level: float | None,
+               flip: float | None) -> float:
+    """Bit-flip rate of ``command`` (demo, energy: flips only): ``--corruption flip --level X``
+    or the deprecated ``--flip X``; default 0.1."""
+    if corruption not in (None, "flip"):
+        raise ConfigError(f"{command} recalls bit-flipped cues only (--corruption flip), got "
+                          f"{corruption!r}")
+    level = deprecated(ctx, "--flip", flip, level, new="level",
+                       use=f"--corruption flip --level {flip}")
+    return 0.1 if level is None else level
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool) else f"{value:g}" if isinstance(
+        value, float) else str(value)
+
+
+def pattern_count(ctx: typer.Context, patterns: str | None) -> tuple[int | None, str | None]:
+    """``--patterns``: ``(count, None)``; a non-integer is the deprecated ``--patterns SOURCE``
+    spelling of train and energy: ``(None, source)`` with a warning."""
+    if patterns is None:
+        return None, None
+    try:
+        count = int(patterns)
+    except ValueError:
+        warn(f"--patterns SOURCE is deprecated; use --data {patterns}")
+        return None, patterns
+    if count < 1:
+        raise ConfigError(f"--patterns must be a positive number of patterns, got {patterns!r}")
+    return count, None
+
+
+def data_and_count(ctx: typer.Context, data: str, patterns: str | None, old_flag: str,
+                   old_count: int | None) -> tuple[str, int | None]:
+    """``--data`` and ``--patterns`` with their old spellings: ``--patterns SOURCE`` and a
+    deprecated count option ``old_flag`` (train's ``--n``, energy's ``--count``)."""
+    count, source = pattern_count(ctx, patterns)
+    if source is not None:
+        if given(ctx, "data"):
+            raise ConfigError("--patterns SOURCE is deprecated and replaced by --data; give "
+                              "only --data")
+        data = source
+    count = deprecated(ctx, old_flag, old_count, count, new=None if source else "patterns",
+                       use=f"--patterns {old_count}")
+    return data, count
+
+
+def neuron_count(value: str | int) -> int:
+    """``--neurons``: a positive integer."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise ConfigError(f"--neurons must be a number of neurons, got {value!r}") from None
+    if n < 1:
+        raise ConfigError(f"--neurons must be a positive number of neurons, got {value!r}")
+    return n
+
+
+def neurons_or_side(ctx: typer.Context, neurons: str, side: int | None) -> int:
+    """``--neurons N``, or the deprecated ``--side S`` (N = S^2) of train and capacity."""
+    n = neuron_count(neurons)
+    if side is None:
+        return n
+    return deprecated(ctx, "--side", side * side, n, new="neurons", use=f"--neurons {side * side}")
+
+
+def side_of(n: int, source: str) -> int:
+    """Image side for N neurons: sqrt(N), which must be an integer."""
+    side = math.isqrt(n)
+    if side * side != n:
+        raise ConfigError(f"--neurons must be a perfect square for image data ({source} is "
+                          f"resized to side sqrt(N)), got {n}")
+    return side
+
+
+def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
+              seed: int = 0, zero_one: bool = False, one_per_class: bool = False) -> PatternSet:
+    """Patterns from ``--data``: built-in sets and image files are resized to side sqrt(N);
+    ``random`` draws ``count`` patterns of N neurons."""
+    if source.strip().lower() == "random":
+        if count is None:
+            raise ConfigError("--data random needs --patterns N (the number of patterns)")
+        return random_patterns(count, neurons, kind=kind, seed=seed)
+    return load_patterns(source, kind=kind, side=side_of(neurons, source), n=count, seed=seed,
+                         zero_one=zero_one, one_per_class=one_per_class)
+
+
+def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
+              fault_model: str | None = None) -> ChipSpec:
+    """The chip of ``--chip`` with ``--fault-model`` and ``--faults``/``--on-fraction``."""
+    spec = load_chip(chip)
+    if fault_model is not None:
+        spec = spec.with_fault_model(fault_model)
+    if faults is not None:
+        spec = spec.with_faults(faults, on_fraction)
+    return spec
+
+
+# ------------------------------------------------------------------------------ parsers
+def floats(text: str, what: str) -> list[float]:
+    """Comma-separated numbers."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{what} is empty")
+    return values
+
+
+def ints(text: str, what: str) -> list[int]:
+    """Comma-separated positive integers."""
+    values = floats(text, what)
+    if any(v != int(v) or v < 1 for v in values):
+        raise ConfigError(f"{what} must be positive integers, got {text!r}")
+    return [int(v) for v in values]
+
+
+#: one hidden width: an integer, or ``(multiple of N,)`` for ``1n`` / ``0.5n``
+Width = int | tuple[float]
+
+
+def _width(part: str, text: str) -> Width:
+    bad = ConfigError(f"--hidden must be positive integer widths (64-32 = two layers, 16,32 = "
+                      f"two architectures, 0.5n = half of N), got {text!r}")
+    part = part.strip().lower()
+    try:
+        if part.endswith("n"):
+            ratio = float(part[:-1])
+            if not ratio > 0 or not math.isfinite(ratio):
+                raise bad
+            return (ratio,)
+        value = float(part)
+    except ValueError:
+        raise bad from None
+    if not math.isfinite(value) or value != int(value) or value < 1:
+        raise bad
+    return int(value)
+
+
+def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
+    """``--hidden``: architectures (``,``) of layer widths (``-``); one unless ``several``."""
+    archs = [a for a in str(text).split(",")]
+    if any(not a.strip() for a in archs):
+        raise ConfigError(f"--hidden has an empty width list: {text!r}")
+    if len(archs) > 1 and not several:
+        raise ConfigError(f"--hidden takes one architecture here (64-32 = two hidden layers), "
+                          f"got {text!r}")
+    return [[_width(w, text) for w in a.split("-")] for a in archs]
+
+
+def resolve_widths(spec: list[Width], n: int) -> list[int]:
+    """Widths of one architecture for N neurons (``Rn`` -> ``max(1, round(R N))``)."""
+    return [w if isinstance(w, int) else max(1, round(w[0] * n)) for w in spec]
+
+
+def hidden_widths(text: str, n: int) -> list[int]:
+    """``--hidden`` of a command taking one architecture, resolved for N neurons."""
+    return resolve_widths(hidden_specs(text)[0], n)
+
+
+def rule_options(text: str | None, pairs: list[str] | None) -> dict[str, Any]:
+    """``--rule-options JSON`` then ``--rule-option KEY=VALUE`` (values: JSON scalars, else
+    text), merged in that order."""
+    options: dict[str, Any] = {}
+    if text:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--rule-options must be a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise ConfigError("--rule-options must be a JSON object, e.g. '{\"cue_flip\": 0.05}'")
+        options.update(value)
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--rule-option must be KEY=VALUE, got {pair!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        options[key.strip()] = raw if isinstance(value, (dict, list)) else value
+    return options
+
+
+def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any) -> dict[str, Any]:
+    """Merge deprecated dedicated trainer flags (``max_steps=...`` for ``--max-steps``) into
+    ``options``, warning for each one given; a key given both ways is refused."""
+    merged = dict(options)
+    for key, value in old.items():
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key in options:
+            raise ConfigError(f"{flag} is deprecated and replaced by --rule-option {key}=...; "
+                              f"give only --rule-option")
+        warn(f"{flag} is deprecated; use --rule-option {key}={_text(value)}")
+        merged[key] = value
+    return merged
+
+
+def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False) -> None:
+    """Refuse unknown or invalid trainer options before any work is done."""
+    if not options:
+        return
+    try:
+        if multilayer:
+            from xbarmem.learning.multilayer import MultilayerTrainer
+
+            MultilayerTrainer(**options)
+        else:
+            get_rule(rule, **options)
+    except TypeError as exc:
+        raise ConfigError(f"bad option for rule {rule!r}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------ files
+def stored_patterns(model: Path) -> PatternSet:
+    """The pattern set saved with a model."""
+    from safetensors.numpy import load_file as load_tensors
+
+    meta = read_metadata(model)
+    tensors = load_tensors(str(model))
+    if "patterns" not in tensors:
+        raise ConfigError(f"{model}: no stored patterns saved in this model")
+    p = meta.get("extra", {}).get("patterns", {})
+    shape = tuple(p["image_shape"]) if p.get("image_shape") else None
+    return PatternSet(tensors["patterns"], kind=p.get("kind", "binary"),
+                      name=p.get("name", "patterns"), image_shape=shape)
+
+
+def load_array(path: Path, key: str | None) -> np.ndarray:
+    """One array from an .npy or .npz file (``key`` chooses inside an .npz)."""
+    if not path.exists():
+        raise FileFormatError(f"no such file: {path}")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"{path}: unreadable array file ({exc})") from exc
+    if isinstance(data, np.lib.npyio.NpzFile):
+        names = list(data)
+        if key is None and len(names) != 1:
+            raise FileFormatError(f"{path}: several arrays {names}; choose one with --key")
+        return data[key or names[0]]
+    return data
