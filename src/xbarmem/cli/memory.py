@@ -17,9 +17,8 @@ from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.learning.fit import fit_memories, make_memory, uses_bias
 from xbarmem.memory.io import load_memory, save_memory
-from xbarmem.memory.single import SingleLayerMemory
 
 Model = Annotated[Path, typer.Argument(metavar="MODEL",
                                        help="Model file from `xbarmem train`.")]
@@ -96,28 +95,21 @@ def train(
 
 def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hidden: str,
          rule: str, options: dict[str, Any], seed: int) -> tuple[Any, dict[str, Any]]:
-    """Build the memory for ``spec``, train ``rule`` on ``pset`` and program it."""
-    from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
-    from xbarmem.memory.multilayer import MultilayerMemory
+    """Build the memory for ``spec``, train ``rule`` on ``pset`` and program it (multilayer
+    memories: the hardware-adaptive rule)."""
+    from xbarmem.learning.multilayer import MultilayerTrainer
 
-    x = torch.as_tensor(pset.patterns)
-    if arch == "multilayer":
-        widths = o.hidden_widths(hidden, pset.n_neurons)
-        o.check_rule_options(rule, options, multilayer=True)
-        trainer = MultilayerTrainer(**options)
-        memory = MultilayerMemory(pset.n_neurons, widths, spec, fmap, bias=trainer.bias,
-                                  fault_seed=seed)
-        with console.status(f"training {memory.arch} on {pset.n_patterns} patterns",
-                            spinner="dots"):
-            info = fit_multilayer(trainer, x, [memory], kind=pset.kind, program_seed=seed)[0]
-        return memory, info
-    o.check_rule_options(rule, options)
-    rule_obj = get_rule(rule, **options)
-    memory = SingleLayerMemory(pset.n_neurons, spec, fmap, bias=uses_bias(rule_obj),
-                               fault_seed=seed)
-    with console.status(f"training {rule} on {pset.n_patterns} patterns "
-                        f"(N={pset.n_neurons})", spinner="dots"):
-        info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
+    multi = arch == "multilayer"
+    o.check_rule_options(rule, options, multilayer=multi)
+    rule_obj = MultilayerTrainer(**options) if multi else get_rule(rule, **options)
+    widths = o.hidden_widths(hidden, pset.n_neurons) if multi else None
+    memory = make_memory(pset.n_neurons, arch=arch, hidden=widths, chip=spec, faults=fmap,
+                         bias=uses_bias(rule_obj), fault_seed=seed)
+    what = memory.arch if multi else rule
+    shape = "" if multi else f" (N={pset.n_neurons})"
+    with console.status(f"training {what} on {pset.n_patterns} patterns{shape}", spinner="dots"):
+        info = fit_memories(rule_obj, torch.as_tensor(pset.patterns), [memory], kind=pset.kind,
+                            program_seed=seed)[0]
     return memory, info
 
 
