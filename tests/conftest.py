@@ -45,3 +45,19 @@ def run_cli(monkeypatch, capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def trained():
+    """``trained(patterns, chip, *, fault_seed, program_seed, max_steps, finetune_steps=0,
+    window=20)``: a single-layer memory trained by the hardware-adaptive rule on a small step
+    budget and programmed -- the one recipe behind the modules' trained-memory fixtures (each
+    module keeps its own chip, seeds and budget)."""
+    from xbarmem import train
+
+    def make(patterns, chip, *, fault_seed: int, program_seed: int, max_steps: int,
+             finetune_steps: int = 0, window: int = 20):
+        return train(patterns, chip=chip, rule="adaptive", fault_seed=fault_seed,
+                     program_seed=program_seed, max_steps=max_steps,
+                     finetune_steps=finetune_steps, window=window)
+    return make

@@ -23,9 +23,8 @@ FAST = {"max_steps": 300, "finetune_steps": 100, "window": 50}
 
 
 @pytest.fixture(scope="module")
-def memory(pats):
-    return train(pats.patterns, chip="rram", rule="adaptive", fault_seed=1, program_seed=0,
-                 **FAST)
+def memory(pats, trained):
+    return trained(pats.patterns, "rram", fault_seed=1, program_seed=0, **FAST)
 
 
 class Recording:

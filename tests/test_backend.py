@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from xbarmem import FaultMap, Protocol, evaluate_memory, load_preset, train
+from xbarmem import FaultMap, Protocol, evaluate_memory, load_preset
 from xbarmem.deploy.backend import (
     BackendMemory,
     ChipBackend,
@@ -28,10 +28,9 @@ FAST = {"max_steps": 200, "finetune_steps": 50, "window": 50}
 
 
 @pytest.fixture(scope="module")
-def memory(pats):
+def memory(pats, trained):
     chip = load_preset("rram").with_faults(0.1)
-    return train(pats.patterns, chip=chip, rule="adaptive", fault_seed=1, program_seed=3,
-                 **FAST)
+    return trained(pats.patterns, chip, fault_seed=1, program_seed=3, **FAST)
 
 
 def _cues(pats, seed=0):

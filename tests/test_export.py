@@ -24,12 +24,11 @@ FAST = {"max_steps": 100, "finetune_steps": 0, "window": 20}
 
 
 @pytest.fixture(scope="module")
-def tiled(pats):
+def tiled(pats, trained):
     """rram devices on 16x16 arrays: 26 rows x 25 outputs -> 2 x 2 tiles, some stuck devices,
     write and read noise."""
     chip = load_preset("rram").replace_array(rows=16, cols=16).with_faults(0.1)
-    return train(pats.patterns, chip=chip, rule="adaptive", fault_seed=3, program_seed=4,
-                 **FAST)
+    return trained(pats.patterns, chip, fault_seed=3, program_seed=4, **FAST)
 
 
 def _cues(pats, copies=5, seed=0):

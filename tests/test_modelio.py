@@ -25,12 +25,11 @@ def pset():
 
 
 @pytest.fixture(scope="module")
-def rram_memory(pset):
+def rram_memory(pset, trained):
     """Adaptive rule on the noisy ``rram`` chip, with some stuck devices: write noise, read
     noise and faults all present, so an accidental re-programming would show."""
     chip = load_chip("rram").with_faults(0.2)
-    return train(pset.patterns, chip=chip, rule="adaptive", fault_seed=5, program_seed=7,
-                 **FAST_ADAPTIVE)
+    return trained(pset.patterns, chip, fault_seed=5, program_seed=7, **FAST_ADAPTIVE)
 
 
 def _cues(pset, copies=4, flips=2, seed=0):
