@@ -17,6 +17,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import ARCHS, find_capacity
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.scaling import HiddenRule, run_scaling
+from xbarmem.hardware.chip import ChipSpec
 
 RECALLED = ("Recalled means: the mean cosine similarity between the final recall state and the "
             "stored pattern, over all cues, is at or above the threshold (binary: sign states; "
@@ -61,8 +62,12 @@ Start = Annotated[int | None, typer.Option("--start", metavar="N",
     help="Largest number of stored patterns P whose mean recall similarity, and that at every "
          "smaller tested P, stays at or above each threshold; fresh random pattern subsets per "
          "trial, seeds recorded in --json. " + RECALLED)
+@o.chip_options("spec")
+@o.trainer_options("options")
 def capacity_cmd(
     ctx: typer.Context,
+    spec: ChipSpec,
+    options: dict,
     arch: CapacityArch = "single",
     hidden: o.HiddenSeveral = "32",
     data: o.Data = "digits",
@@ -70,12 +75,6 @@ def capacity_cmd(
     kind: o.Kind = "binary",
     pool: o.Pool = None,
     rule: o.Rule = "adaptive",
-    rule_options: o.RuleOptions = None,
-    rule_option: o.RuleOption = None,
-    chip: o.Chip = "paper-sim",
-    faults: o.Faults = None,
-    on_fraction: o.OnFraction = 0.5,
-    fault_model: o.FaultModel = None,
     corruption: o.Corruption = None,
     level: CapacityLevel = None,
     probes: o.Probes = 20,
@@ -90,12 +89,10 @@ def capacity_cmd(
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     thresholds = o.floats(threshold, "--threshold")
     configs = _architectures(arch, hidden)
-    options = o.rule_options(rule_options, rule_option)
     for a, _ in configs:
         o.check_rule_options(rule, options, multilayer=a == "multilayer")
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
     patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed)
-    spec = o.chip_spec(chip, faults, on_fraction, fault_model)
     protocol = _protocol(kind, corruption, level, probes, seed)
     results = []
     with _progress() as bar:
@@ -176,18 +173,16 @@ def _hidden_rule(text: str) -> HiddenRule:
     help="Capacity at each N on MNIST resized to side sqrt(N) (binary: binarised at each "
          "image's mean; continuous: scaled to [-1, 1], Gaussian cues); fits log C against "
          "log N (slope with a 95% confidence interval); writes a PNG and JSON. " + RECALLED)
+@o.chip_options("spec")
+@o.trainer_options("options")
 def scaling_cmd(
+    spec: ChipSpec,
+    options: dict,
     arch: o.Arch = "multilayer",
     kind: o.Kind = "binary",
     sizes: o.Sizes = "64,144,256,400,576,784",
     hidden: o.HiddenOne = "32",
     rule: o.Rule = "adaptive",
-    rule_options: o.RuleOptions = None,
-    rule_option: o.RuleOption = None,
-    chip: o.Chip = "paper-sim",
-    faults: o.Faults = None,
-    on_fraction: o.OnFraction = 0.5,
-    fault_model: o.FaultModel = None,
     corruption: o.Corruption = None,
     level: ScalingLevel = None,
     probes: o.Probes = 5,
@@ -203,10 +198,8 @@ def scaling_cmd(
 
     if arch not in ARCHS:
         raise ConfigError(f"--arch must be one of {ARCHS}, got {arch!r}")
-    spec = o.chip_spec(chip, faults, on_fraction, fault_model)
     protocol = _protocol(kind, corruption, level, probes, seed)
     hidden_rule = _hidden_rule(hidden)
-    options = o.rule_options(rule_options, rule_option)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
     with _progress() as bar:
         task = bar.add_task("scaling", total=None)

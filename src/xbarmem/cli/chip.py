@@ -10,7 +10,7 @@ import typer
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, chip_app, out
 from xbarmem.errors import ConfigError
-from xbarmem.hardware.chip import load_chip, preset_names
+from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 
@@ -47,17 +47,14 @@ def chip_presets(json_out: o.Json = False) -> None:
 
 @chip_app.command("faults", help="Generate a seeded fault map from the chip's stuck rates and "
                   "save it.")
+@o.chip_options("spec", chip="rram")
 def chip_faults(
     out_path: MapOut,
-    chip: o.Chip = "rram",
+    spec: ChipSpec,
     arrays: Annotated[int, typer.Option(metavar="N", help="Number of arrays.")] = 1,
-    faults: o.Faults = None,
-    on_fraction: o.OnFraction = 0.5,
-    fault_model: o.FaultModel = None,
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
-    spec = o.chip_spec(chip, faults, on_fraction, fault_model)
     fmap = FaultMap.generate(spec, arrays, seed=seed)
     fmap.save(out_path)
     _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out)

@@ -114,8 +114,10 @@ Log = Annotated[Path | None, typer.Option(
     help="Chip-in-the-loop adaptation on the simulated chip: program, read back, fix devices "
          "that missed their target, re-train the free ones, re-program only those; log every "
          "round.")
+@o.trainer_options("options")
 def adapt_cmd(
     model: Model,
+    options: dict,
     rounds: Rounds = 2,
     target: Target = 0.99,
     tolerance: Tolerance = 3.0,
@@ -123,8 +125,6 @@ def adapt_cmd(
     read_noise: ReadNoise = None,
     unknown_faults: UnknownFaults = 0.0,
     read_averages: ReadAverages = 1,
-    rule_options: o.RuleOptions = None,
-    rule_option: o.RuleOption = None,
     corruption: AdaptCorruption = None,
     level: AdaptLevel = None,
     probes: o.Probes = 20,
@@ -134,7 +134,6 @@ def adapt_cmd(
     out_path: AdaptOut = None,
     json_out: o.Json = False,
 ) -> None:
-    options = o.rule_options(rule_options, rule_option)
     memory = load_memory(model)
     stored = o.stored_patterns(model)
     trainer = None  # adapt's default: the model's own trainer options

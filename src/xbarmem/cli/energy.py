@@ -16,6 +16,7 @@ from xbarmem.energy.circuit import circuit_names, load_circuit
 from xbarmem.energy.measure import energy_report, measure, measure_sizes
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
+from xbarmem.hardware.chip import ChipSpec
 
 
 def _si(value: float, unit: str) -> str:
@@ -56,21 +57,19 @@ EnergyHidden = Annotated[str | None, typer.Option(
     help="Energy and latency per recall on the crossbar, synchronous (one crossbar product per "
          "step) vs asynchronous (one neuron per step), from the measured steps of real "
          "recalls of the same corrupted cues.")
+@o.chip_options("chip_spec")
+@o.trainer_options("options")
 def energy(
     ctx: typer.Context,
+    chip_spec: ChipSpec,
+    options: dict,
     neurons: o.Neurons = "64",
     arch: o.Arch = "single",
     hidden: EnergyHidden = None,
     circuit: Circuit = "paper-calibrated",
-    chip: o.Chip = "paper-sim",
-    faults: o.Faults = None,
-    on_fraction: o.OnFraction = 0.5,
-    fault_model: o.FaultModel = None,
     data: o.Data = "mnist",
     patterns: EnergyPatterns = None,
     rule: EnergyRule = None,
-    rule_options: o.RuleOptions = None,
-    rule_option: o.RuleOption = None,
     corruption: o.FlipOnly = None,
     level: EnergyLevel = None,
     probes: o.Probes = 20,
@@ -90,9 +89,8 @@ def energy(
     max_steps: o.OldMaxSteps = None,
 ) -> None:
     level = o.flip_level(ctx, "energy", corruption, level, flip)
-    steps = _max_steps(ctx, rule_options, rule_option, max_steps)
+    steps = _max_steps(ctx, options, max_steps)
     spec = load_circuit(circuit)
-    chip_spec = o.chip_spec(chip, faults, on_fraction, fault_model)
     if sizes is not None:
         _sizes(o.ints(sizes, "--sizes"), spec, chip_spec, rule or "pinv", load, level, probes,
                seed, steps or 300, out_dir, json_out)
@@ -112,10 +110,10 @@ def energy(
     _emit_json(report) if json_out else _print_report(report)
 
 
-def _max_steps(ctx: typer.Context, text: str | None, pairs: list[str] | None,
-               max_steps: int | None) -> int | None:
+def _max_steps(ctx: typer.Context, options: dict[str, Any], max_steps: int | None
+               ) -> int | None:
     """The trainer options of energy: only ``max_steps`` reaches the library's measure()."""
-    options = o.legacy_rule_options(ctx, o.rule_options(text, pairs), max_steps=max_steps)
+    options = o.legacy_rule_options(ctx, options, max_steps=max_steps)
     unknown = sorted(set(options) - {"max_steps"})
     if unknown:
         raise ConfigError(f"energy passes only max_steps to the trainer, not "

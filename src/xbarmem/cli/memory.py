@@ -33,8 +33,12 @@ RecallOut = o.out("file for the final states (.npy)")
     help="Train a single-layer or multilayer memory for a chip and save it (safetensors with "
          "JSON metadata and the stored patterns). Multilayer memories use the "
          "hardware-adaptive rule, each layer on its own arrays of the chip.")
+@o.chip_options("spec")
+@o.trainer_options("options")
 def train(
     ctx: typer.Context,
+    spec: ChipSpec,
+    options: dict,
     out_path: TrainOut,
     data: o.Data = "mnist",
     patterns: TrainPatterns = None,
@@ -42,14 +46,8 @@ def train(
     kind: o.Kind = "binary",
     one_per_class: o.OnePerClass = False,
     zero_one: o.ZeroOne = False,
-    chip: o.Chip = "paper-sim",
-    faults: o.Faults = None,
-    on_fraction: o.OnFraction = 0.5,
-    fault_model: o.FaultModel = None,
     fault_map: o.FaultMapFile = None,
     rule: o.Rule = "adaptive",
-    rule_options: o.RuleOptions = None,
-    rule_option: o.RuleOption = None,
     arch: o.Arch = "single",
     hidden: o.Hidden = "32",
     seed: o.Seed = 0,
@@ -69,14 +67,12 @@ def train(
                           f"not {rule!r}")
     data, count = o.data_and_count(ctx, data, patterns, "--n", n)
     n_neurons = o.neurons_or_side(ctx, neurons, side)
-    options = o.rule_options(rule_options, rule_option)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
         options = {"seed": seed, **o.legacy_rule_options(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
     pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class)
-    spec = o.chip_spec(chip, faults, on_fraction, fault_model)
     fmap = FaultMap.load(fault_map) if fault_map else None
     memory, info = _fit(pset, spec, fmap, arch, hidden, rule, options, seed)
     save_memory(memory, out_path, patterns=pset)

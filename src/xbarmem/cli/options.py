@@ -20,8 +20,12 @@ modules import only this module, :mod:`xbarmem.cli.common` and the library.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -456,3 +460,42 @@ def load_array(path: Path, key: str | None) -> np.ndarray:
             raise FileFormatError(f"{path}: several arrays {names}; choose one with --key")
         return data[key or names[0]]
     return data
+
+
+# ------------------------------------------------------------------------------ option groups
+def _group(params: dict[str, tuple[Any, Any]], build: Callable[..., Any]):
+    """Options that always go together, declared once: ``params`` maps each parameter name to
+    its (annotated option type, default). ``group(target, **defaults)`` decorates a command:
+    the options are added to its signature (after its own), and the command receives
+    ``build(**their values)`` in its parameter ``target`` instead of the raw values."""
+    def for_command(target: str, **defaults: Any):
+        def decorate(fn):
+            hints = typing.get_type_hints(fn, include_extras=True)
+            sig = inspect.signature(fn)
+            own = [p.replace(annotation=hints.get(p.name, p.annotation))
+                   for p in sig.parameters.values() if p.name != target]
+            added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind,
+                                       default=defaults.get(name, default))
+                     for name, (kind, default) in params.items()]
+
+            @functools.wraps(fn)
+            def command(*args: Any, **kwargs: Any) -> Any:
+                built = build(**{name: kwargs.pop(name) for name in params})
+                return fn(*args, **kwargs, **{target: built})
+
+            command.__signature__ = sig.replace(parameters=[*own, *added])
+            command.__annotations__ = {p.name: p.annotation for p in (*own, *added)}
+            return command
+        return decorate
+    return for_command
+
+
+#: ``--chip --faults --on-fraction --fault-model``; the command receives the :class:`ChipSpec`.
+chip_options = _group({"chip": (Chip, "paper-sim"), "faults": (Faults, None),
+                       "on_fraction": (OnFraction, 0.5), "fault_model": (FaultModel, None)},
+                      chip_spec)
+
+#: ``--rule-options JSON --rule-option KEY=VALUE``; the command receives the merged dict.
+trainer_options = _group({"rule_options": (RuleOptions, None), "rule_option": (RuleOption, None)},
+                         lambda **given: rule_options(given["rule_options"],
+                                                      given["rule_option"]))

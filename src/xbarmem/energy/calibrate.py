@@ -21,14 +21,8 @@ and vice versa, so the two solves are independent. :func:`solve_ratio` does this
 (evaluating the model at two values of the constant) and :func:`calibrate` applies it to a
 :class:`~xbarmem.energy.measure.Measurement`.
 
-**The shipped calibration** (``xbarmem energy --n 64 --calibrate``): 10 MNIST digits at 8x8
-(one per class, bundled data), hardware-adaptive rule (defaults: 3000 basin steps + 1000
-fine-tune steps, seed 0) on the ``paper-sim`` chip without faults, 20 cues per digit with 10%
-flipped bits (200 cues, seed 0), sign neurons, recalled synchronously and asynchronously from
-the same cues. Measured: sync 2.545 steps per recall on average (std 0.861, min 2, max 9),
-async 129.6 neuron updates (2.025 sweeps; min 128, max 192); sum of conductances of the 64 x 65
-differential cells 0.1122 S; read voltage 0.2 V (the chip's). Solved: ``drivers.binary_energy``
-= 0.1421 pJ and ``control.select_latency`` = 110.9 ns (stored rounded to 4 significant digits).
+How the shipped ``paper-calibrated`` preset was solved, with the measured step counts, is
+in ``docs/history/energy.md``.
 """
 
 from __future__ import annotations
