@@ -17,7 +17,8 @@ from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, make_memory, uses_bias
+from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.memory.build import make_memory
 from xbarmem.memory.io import load_memory, save_memory
 
 Model = Annotated[Path, typer.Argument(metavar="MODEL",

@@ -30,9 +30,8 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, make_memory
-
-ARCHS = ("single", "multilayer")
+from xbarmem.learning.fit import fit_memories
+from xbarmem.memory.build import make_memory
 
 
 @dataclass

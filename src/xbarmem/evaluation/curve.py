@@ -27,12 +27,11 @@ from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, make_memory, uses_bias
+from xbarmem.learning.fit import fit_memories, uses_bias
 from xbarmem.learning.multilayer import MultilayerTrainer
+from xbarmem.memory.build import ARCHS, make_memory
 from xbarmem.memory.multilayer import arrays_for_layers, layer_sizes
 from xbarmem.seeds import random_subset, subset_seed
-
-ARCHS = ("single", "multilayer")
 
 
 @dataclass

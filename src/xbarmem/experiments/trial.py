@@ -60,7 +60,8 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, make_memory
+from xbarmem.learning.fit import fit_memories
+from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import arrays_for_layers, layer_sizes
 from xbarmem.seeds import derived_seed as _derived_seed
 from xbarmem.seeds import random_subset, subset_seed

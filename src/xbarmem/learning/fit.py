@@ -16,16 +16,12 @@ from typing import Any
 import torch
 
 from xbarmem.data.patterns import PatternSet, validate_patterns
-from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import FitResult, Problem
 from xbarmem.learning.classic import get_rule
 from xbarmem.memory.base import Memory
-from xbarmem.memory.multilayer import MultilayerMemory
-from xbarmem.memory.single import SingleLayerMemory
-
-ARCHS = ("single", "multilayer")
+from xbarmem.memory.build import make_memory
 
 
 def uses_bias(rule) -> bool:
@@ -86,21 +82,6 @@ def _info(name: str, memory: Memory, result: FitResult, t: int,
         info["fixed_points"] = bool(result.fixed_points[t])
     info["train_seconds"] = seconds
     return info
-
-
-def make_memory(n_neurons: int, *, arch: str = "single",
-                 hidden: int | Sequence[int] | None = None, chip: str | ChipSpec = "paper-sim",
-                 faults: FaultMap | None = None, bias: bool = True,
-                 fault_seed: int = 0) -> Memory:
-    """An unprogrammed memory of ``n_neurons``: ``arch="single"`` or ``"multilayer"`` (with
-    ``hidden`` widths)."""
-    if arch not in ARCHS:
-        raise ConfigError(f"arch must be one of {ARCHS}, got {arch!r}")
-    if arch == "single":
-        return SingleLayerMemory(n_neurons, chip, faults, bias=bias, fault_seed=fault_seed)
-    if hidden is None:
-        raise ConfigError("a multilayer memory needs hidden (hidden layer width)")
-    return MultilayerMemory(n_neurons, hidden, chip, faults, bias=bias, fault_seed=fault_seed)
 
 
 def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive",
