@@ -476,9 +476,15 @@ def test_usage_error_exit_code(run_cli):
 
 
 def test_no_infinite_values_leak_into_json():
-    assert cli.common._finite({"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32(2.0),
-                        "d": torch.tensor([1, 2]), "e": (np.int64(3),)}) == \
-        {"a": None, "b": [None, 1.5], "c": 2.0, "d": [1, 2], "e": [3]}
+    from xbarmem.jsontext import dumps, plain
+
+    value = {"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32(2.0),
+             "d": torch.tensor([1, 2]), "e": (np.int64(3),), 4: "key"}
+    assert plain(value) == {"a": None, "b": [None, 1.5], "c": 2.0, "d": [1, 2], "e": [3],
+                            "4": "key"}
+    assert "NaN" not in dumps(value) and "Infinity" not in dumps(value)
+    with pytest.raises(TypeError, match="not JSON serialisable"):
+        plain({"x": object()})
 
 
 # ------------------------------------------------------------------------------ vocabulary

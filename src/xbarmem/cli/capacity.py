@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -12,12 +11,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, _finite, app, console, out
+from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import ARCHS, find_capacity
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.scaling import HiddenRule, run_scaling
 from xbarmem.hardware.chip import ChipSpec
+from xbarmem.jsontext import dumps
 
 RECALLED = ("Recalled means: the mean cosine similarity between the final recall state and the "
             "stored pattern, over all cues, is at or above the threshold (binary: sign states; "
@@ -217,7 +217,7 @@ def scaling_cmd(
     json_path = out_dir / f"{stem}.json"
     png_path = out_dir / f"{stem}.png"
     scaling_plot(res, png_path)
-    json_path.write_text(json.dumps(_finite(res), indent=2, allow_nan=False))
+    json_path.write_text(dumps(res, indent=2))
     res["files"] = {"json": str(json_path), "png": str(png_path)}
     if json_out:
         _emit_json(res)

@@ -7,18 +7,15 @@ Command modules register their commands on :data:`app` (or :data:`chip_app`) whe
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Annotated, Any
 
-import numpy as np
-import torch
 import typer
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
 from xbarmem.errors import XbarmemError
+from xbarmem.jsontext import dumps
 from xbarmem.version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -68,22 +65,7 @@ def warn(message: str) -> None:
 
 def _emit_json(data: Any) -> None:
     # strict JSON: non-finite floats (e.g. the NaN loss of classic rules) become null
-    typer.echo(json.dumps(_finite(data), indent=2, allow_nan=False))
-
-
-def _finite(obj: Any) -> Any:
-    """``obj`` with numpy/torch values made plain and NaN/inf floats replaced by None."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, (np.ndarray, torch.Tensor, np.generic)):
-        return _finite(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (str, int, float)):
-        return obj
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    typer.echo(dumps(data, indent=2))
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,13 +9,14 @@ import typer
 from rich.table import Table
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, _finite, app, console, out
+from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.energy.calibrate import PAPER_ENERGY_RATIO, PAPER_LATENCY_REDUCTION, calibrate
 from xbarmem.energy.circuit import circuit_names, load_circuit
 from xbarmem.energy.measure import energy_report, measure, measure_sizes
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
+from xbarmem.jsontext import dumps
 
 
 def _si(value: float, unit: str) -> str:
@@ -213,7 +213,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     png = ratios_plot(sweep, out_dir / "energy-vs-n.png")
     table_path = out_dir / "energy-vs-n.json"
     sweep["files"] = {"png": str(png), "json": str(table_path)}
-    table_path.write_text(json.dumps(_finite(sweep), indent=2, allow_nan=False) + "\n")
+    table_path.write_text(dumps(sweep, indent=2) + "\n")
     if json_out:
         _emit_json(sweep)
         return

@@ -40,6 +40,7 @@ from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
+from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory
 from xbarmem.memory.io import memory_from_sizes
 
@@ -182,7 +183,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                 "faults": _faults_manifest(memory, cells, files["fault_map"]),
                 "recall": recall_entry, "devices": _device_counts(cells),
                 "model_info": memory.info}
-    (out / "manifest.json").write_text(json.dumps(_plain(manifest), indent=2, allow_nan=False))
+    (out / "manifest.json").write_text(dumps(manifest, indent=2))
     return manifest
 
 
@@ -298,18 +299,6 @@ def _device_counts(cells: dict[str, Any]) -> dict[str, int]:
     return {"total": int(used.size), "used": int(used.sum()),
             "stuck": int((~np.isnan(stuck)).sum()),
             "used_stuck": int((used & ~np.isnan(stuck)).sum())}
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _plain(obj.item())
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.ndarray,

@@ -59,6 +59,7 @@ from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.jsontext import dumps
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import make_memory
@@ -342,20 +343,7 @@ def run_group_json(payload: str) -> str:
     began = time.perf_counter()
     trials = [Trial(t["key"], t["config"]) for t in json.loads(payload)["trials"]]
     results = run_group(trials)
-    return json.dumps({"results": [{"key": t.key, "result": plain(r)}
-                                   for t, r in zip(trials, results, strict=True)],
-                       "host": socket.gethostname(), "pid": os.getpid(),
-                       "seconds": time.perf_counter() - began}, allow_nan=False)
-
-
-def plain(obj: Any) -> Any:
-    """``obj`` as plain JSON values (tensors/arrays to lists, NaN/inf to None)."""
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    if isinstance(obj, (np.ndarray, torch.Tensor, np.generic)):
-        return plain(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    return dumps({"results": [{"key": t.key, "result": r}
+                              for t, r in zip(trials, results, strict=True)],
+                  "host": socket.gethostname(), "pid": os.getpid(),
+                  "seconds": time.perf_counter() - began})
