@@ -12,8 +12,8 @@ Adding a claim takes a subclass with ``sweeps`` and ``section`` and one entry in
 :data:`EXPERIMENTS`; experiments whose module is missing (e.g. ``xbarmem.evaluation.scaling``,
 ``xbarmem.energy``) report "not yet available".
 
-Paper numbers are from /work/shared/paper.md §1 (abstract) and §6 (values read from the
-authors' plots: N = 64, 8x8 digits, single layer, 10% flips).
+Paper numbers are from He et al., Nat. Commun. 17, 3096 (2026): the abstract and values read
+from the authors' plots (N = 64, 8x8 digits, single layer, 10% flips).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _fmt(mean: float, std: float, n: int) -> str:
 
 
 def _bar(primary: bool, ok: bool) -> str:
-    """The 'bar' cell: the issue's bars are checked on the paper's data (:data:`PRIMARY_DATA`);
+    """The 'bar' cell: the checks against the paper run on its data (:data:`PRIMARY_DATA`);
     rows of comparison data sets show their result without a verdict."""
     return ("ok" if ok else "below") if primary else "(comparison data)"
 
@@ -307,7 +307,7 @@ class FaultTolerance(Experiment):
                 ok = n > 0 and m >= ref - TOLERANCE
                 (passed if ok else failed).append(f"{rule}@{f:g}: {m:.3f} vs {ref:.2f}")
         sec.body += ["", f"Mean cosine over seeds; the paper's value in parentheses. "
-                     f"Done-when check (faults 0.4/0.5/0.6, measured >= paper - "
+                     f"Check (faults 0.4/0.5/0.6, measured >= paper - "
                      f"{TOLERANCE}): **{len(passed)} of {len(passed) + len(failed)} "
                      f"pass**" + (f"; below: {', '.join(failed)}" if failed else "") + ".", ""]
         for rule in ("adaptive", "pinv"):
@@ -731,8 +731,9 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
             f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}, this invocation "
             f"{seconds:.0f} s (trials already in the store are not re-run). Results store: "
             f"`{store or out_dir / 'results.sqlite'}`; every number below is computed from its "
-            f"rows. Paper values: /work/shared/paper.md §1 and §6 (read from the authors' "
-            f"plots). 'bar' marks the issue's done-when checks (ok / below).", "",
+            f"rows. Paper values: He et al., Nat. Commun. 17, 3096 (2026), abstract and "
+            f"values read from the authors' plots. 'bar' marks the checks against the paper "
+            f"(ok / below).", "",
             "## Summary", "", table_text, ""]
     text = "\n".join(head + [s.markdown() for s in sections])
     path = out_dir / "report.md"
