@@ -140,8 +140,8 @@ def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
         return random_patterns(count or 10, n, seed=seed)
     side = math.isqrt(n)
     if side * side != n:
-        raise ConfigError(f"--patterns {source} needs a square N (images of side sqrt(N)); "
-                          f"got N={n} (use --patterns random)")
+        raise ConfigError(f"pattern source {source!r} needs a square N (images of side sqrt(N)); "
+                          f"got N={n} (random patterns take any N)")
     pset = load_patterns(source, side=side, n=count, one_per_class=count is None, seed=seed)
     if pset.n_neurons != n:
         raise PatternError(f"patterns have N={pset.n_neurons} neurons, not {n}")
