@@ -1,3 +1,5 @@
+"""``python -m xbarmem.cli``: the same as the ``xbarmem`` command."""
+
 from xbarmem.cli import main
 
 main()
