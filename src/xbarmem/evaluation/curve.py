@@ -24,13 +24,12 @@ from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, Score, evaluate_many
 from xbarmem.hardware.chip import ChipSpec, load_chip
-from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories, uses_bias
 from xbarmem.learning.multilayer import MultilayerTrainer
-from xbarmem.memory.build import ARCHS, make_memory
-from xbarmem.memory.multilayer import arrays_for_layers, layer_sizes
+from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
+from xbarmem.memory.multilayer import layer_sizes
 from xbarmem.seeds import random_subset, subset_seed
 
 
@@ -137,13 +136,9 @@ def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int],
     """One untrained ``arch`` memory per entry of ``trials``; trial ``k`` is the chip with
     fault map seed ``seed + k`` (a map covers an ``N x (N + 1)`` single layer, or every layer
     of ``N -> hidden -> N`` with bias rows)."""
-    if arch == "multilayer":
-        sizes = layer_sizes(n_neurons, hidden)
-        need = sum(arrays_for_layers(chip, sizes))
-    else:
-        need = arrays_needed(chip, n_neurons, n_neurons + 1)
+    need = arrays_with_bias(chip, n_neurons, arch=arch, hidden=hidden)
     maps = {k: FaultMap.generate(chip, need, seed=seed + k) for k in sorted(set(trials))}
-    widths = sizes[1:-1] if arch == "multilayer" else None
+    widths = layer_sizes(n_neurons, hidden)[1:-1] if arch == "multilayer" else None
     return [make_memory(n_neurons, arch=arch, hidden=widths, chip=chip, faults=maps[k], bias=bias)
             for k in trials]
 

@@ -57,13 +57,11 @@ from xbarmem.evaluation.curve import capacity_from_curve, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import dumps
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
-from xbarmem.memory.build import make_memory
-from xbarmem.memory.multilayer import arrays_for_layers, layer_sizes
+from xbarmem.memory.build import arrays_with_bias, make_memory
 from xbarmem.seeds import derived_seed as _derived_seed
 from xbarmem.seeds import random_subset, subset_seed
 
@@ -171,12 +169,9 @@ def _chip(c: dict[str, Any]) -> ChipSpec:
 
 def _build(c: dict[str, Any], rule):
     """An untrained memory for config ``c`` on its seeded chip (bias rows as ``rule``'s)."""
-    chip, n, seed = _chip(c), c["n_neurons"], c["seed"]
-    if c["arch"] == "multilayer":
-        sizes = layer_sizes(n, c["hidden"])
-        fmap = FaultMap.generate(chip, sum(arrays_for_layers(chip, sizes)), seed=seed)
-    else:
-        fmap = FaultMap.generate(chip, arrays_needed(chip, n, n + 1), seed=seed)
+    chip, n = _chip(c), c["n_neurons"]
+    need = arrays_with_bias(chip, n, arch=c["arch"], hidden=c.get("hidden"))
+    fmap = FaultMap.generate(chip, need, seed=c["seed"])
     return make_memory(n, arch=c["arch"], hidden=c.get("hidden"), chip=chip, faults=fmap,
                        bias=rule.bias)
 

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.memory.base import Memory
-from xbarmem.memory.multilayer import MultilayerMemory
+from xbarmem.memory.base import Memory, arrays_for_layers
+from xbarmem.memory.multilayer import MultilayerMemory, layer_sizes
 from xbarmem.memory.single import SingleLayerMemory
 
 #: The architecture names every layer accepts.
@@ -30,3 +31,13 @@ def make_memory(n_neurons: int, *, arch: str = "single",
     if hidden is None:
         raise ConfigError("a multilayer memory needs hidden (hidden layer width)")
     return MultilayerMemory(n_neurons, hidden, chip, faults, bias=bias, fault_seed=fault_seed)
+
+
+def arrays_with_bias(chip: ChipSpec, n_neurons: int, *, arch: str = "single",
+                     hidden: int | Sequence[int] | None = None) -> int:
+    """Arrays an ``arch`` memory of ``n_neurons`` occupies with bias rows: the size of the
+    fault map that every rule's memory on one seeded chip shares, whether or not the rule
+    uses its bias row."""
+    if arch == "multilayer":
+        return sum(arrays_for_layers(chip, layer_sizes(n_neurons, hidden)))
+    return arrays_needed(chip, n_neurons, n_neurons + 1)
