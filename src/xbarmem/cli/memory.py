@@ -17,7 +17,7 @@ from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import make_memory
 from xbarmem.memory.io import load_memory, save_memory
 
@@ -101,7 +101,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     rule_obj = MultilayerTrainer(**options) if multi else get_rule(rule, **options)
     widths = o.hidden_widths(hidden, pset.n_neurons) if multi else None
     memory = make_memory(pset.n_neurons, arch=arch, hidden=widths, chip=spec, faults=fmap,
-                         bias=uses_bias(rule_obj), fault_seed=seed)
+                         bias=rule_obj.bias, fault_seed=seed)
     what = memory.arch if multi else rule
     shape = "" if multi else f" (N={pset.n_neurons})"
     with console.status(f"training {what} on {pset.n_patterns} patterns{shape}", spinner="dots"):

@@ -26,7 +26,7 @@ from xbarmem.evaluation.evaluate import Protocol, Score, evaluate_many
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
 from xbarmem.memory.multilayer import layer_sizes
@@ -80,7 +80,7 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     trainer = curve_trainer(arch, rule, rule_options or {}, seed)
     memories = build_memories(arch, pool.n_neurons, chip, [k for _, k, _ in jobs],
-                              hidden=hidden, bias=uses_bias(trainer), seed=seed)
+                              hidden=hidden, bias=trainer.bias, seed=seed)
     start = time.perf_counter()
     padded = _padded(pool, subsets, counts[-1])
     infos = fit_memories(trainer, padded, memories, kind=pool.kind, program_seed=seed,

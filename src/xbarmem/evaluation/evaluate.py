@@ -25,7 +25,7 @@ from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories, uses_bias
+from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.recall import RecallResult, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.seeds import as_generator
@@ -250,7 +250,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
     out: dict[str, Any] = {"rules": {}}
     for name in rules:
         rule = get_rule(name, **(rule_options or {}).get(name, {}))
-        memories = [SingleLayerMemory(patterns.n_neurons, chip, fm, bias=uses_bias(rule))
+        memories = [SingleLayerMemory(patterns.n_neurons, chip, fm, bias=rule.bias)
                     for fm in maps]
         infos = fit_memories(rule, x, memories, kind=patterns.kind, program_seed=program_seed)
         out["rules"][name] = _rule_entry(memories, infos, patterns, protocol, variants or {},

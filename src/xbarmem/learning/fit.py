@@ -24,11 +24,6 @@ from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
 
 
-def uses_bias(rule) -> bool:
-    """Whether memories for ``rule`` need a bias row (``rule.bias``)."""
-    return bool(rule.bias)
-
-
 def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
                  kind: str = "binary", program_seed: int = 0,
                  counts: torch.Tensor | None = None) -> list[dict[str, Any]]:
