@@ -67,7 +67,7 @@ def test_validate_accepts_numpy_torch_lists_and_copies() -> None:
         (np.array([[1.0, np.nan], [np.inf, 1.0]]), {}, ["2 NaN/inf", "(0, 1)"]),
         (np.array([["a", "b"]]), {}, ["non-numeric"]),
         (np.ones((2, 63)), {"n_neurons": 64}, ["N=63", "has 64"]),
-        (np.array([[0.0, 1.0]]), {}, ["{0,1}", "allow_zero_one=True", "--zero-one"]),
+        (np.array([[0.0, 1.0]]), {}, ["{0,1}", "pass zero_one=True", "--zero-one"]),
         (np.array([[0.5, 1.0]]), {}, ["-1 and +1", "0.5"]),
         (np.array([[-3.0, 0.5]]), {"kind": "continuous"}, ["[-1, 1]", "min=-3", "max=0.5"]),
         (np.ones((1, 2)), {"kind": "raw"}, ["kind", "raw"]),
@@ -83,10 +83,10 @@ def test_validate_errors_name_the_problem(x: np.ndarray, kwargs: dict, words: li
 
 
 def test_validate_zero_one_mapping() -> None:
-    out = validate_patterns(np.array([[0, 1, 1], [1, 0, 0]]), allow_zero_one=True)
+    out = validate_patterns(np.array([[0, 1, 1], [1, 0, 0]]), zero_one=True)
     np.testing.assert_array_equal(out, [[-1, 1, 1], [1, -1, -1]])
     # already +-1 data passes through unchanged even with the flag
-    np.testing.assert_array_equal(validate_patterns([[1, -1]], allow_zero_one=True), [[1, -1]])
+    np.testing.assert_array_equal(validate_patterns([[1, -1]], zero_one=True), [[1, -1]])
 
 
 @settings(max_examples=30, deadline=None)

@@ -13,6 +13,7 @@ import gzip
 import io
 import math
 import struct
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -31,6 +32,7 @@ __all__ = [
     "MNIST_VARIANTS",
     "SUPPORTED_FILE_TYPES",
     "PatternSet",
+    "as_pattern_set",
     "load_digits",
     "load_file",
     "load_mnist",
@@ -81,15 +83,22 @@ def validate_patterns(
     x: Any,
     kind: str = "binary",
     n_neurons: int | None = None,
-    allow_zero_one: bool = False,
+    zero_one: bool = False,
+    *,
+    allow_zero_one: bool | None = None,
 ) -> np.ndarray:
     """Check a pattern matrix and return it as a new float32 array of shape ``(P, N)``.
 
     ``x`` may be a numpy array, a torch tensor or a nested list. ``kind="binary"`` requires
-    values in {-1, +1} (with ``allow_zero_one=True`` a {0, 1} matrix is mapped 0 -> -1,
-    1 -> +1); ``kind="continuous"`` requires values in [-1, 1]. If ``n_neurons`` is given,
-    ``N`` must equal it. Any problem raises :class:`PatternError` with a one-line message.
+    values in {-1, +1} (with ``zero_one=True`` a {0, 1} matrix is mapped 0 -> -1, 1 -> +1);
+    ``kind="continuous"`` requires values in [-1, 1]. If ``n_neurons`` is given, ``N`` must
+    equal it. Any problem raises :class:`PatternError` with a one-line message.
+    ``allow_zero_one`` is the deprecated name of ``zero_one`` (a ``DeprecationWarning``).
     """
+    if allow_zero_one is not None:
+        warnings.warn("validate_patterns(allow_zero_one=...) is deprecated; use zero_one=...",
+                      DeprecationWarning, stacklevel=2)
+        zero_one = zero_one or allow_zero_one
     _check_kind(kind)
     arr = _finite_matrix(x)
     if n_neurons is not None and arr.shape[1] != n_neurons:
@@ -97,7 +106,7 @@ def validate_patterns(
             f"patterns have N={arr.shape[1]} neurons but the memory/chip has {n_neurons}"
         )
     if kind == "binary":
-        return _binary_values(arr, allow_zero_one)
+        return _binary_values(arr, zero_one)
     lo, hi = float(arr.min()), float(arr.max())
     if lo < -1.0 or hi > 1.0:
         raise PatternError(f"continuous patterns must lie in [-1, 1], got min={lo:g}, max={hi:g}")
@@ -133,18 +142,18 @@ def _finite_matrix(x: Any) -> np.ndarray:
     return arr
 
 
-def _binary_values(arr: np.ndarray, allow_zero_one: bool) -> np.ndarray:
+def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
     """``arr`` if it is all +-1; a {0, 1} matrix mapped to +-1 when allowed; else an error."""
     is_pm1 = np.abs(arr) == 1.0
     if is_pm1.all():
         return arr
     is_01 = (arr == 0.0) | (arr == 1.0)
     if is_01.all():
-        if allow_zero_one:
+        if zero_one:
             return np.where(arr > 0.5, 1.0, -1.0).astype(np.float32)
         raise PatternError(
             "binary patterns must be in {-1,+1} but these are {0,1}; pass "
-            "allow_zero_one=True (CLI: --zero-one) to map 0->-1, 1->+1"
+            "zero_one=True (CLI: --zero-one) to map 0->-1, 1->+1"
         )
     row, col = (int(v) for v in np.argwhere(~is_pm1)[0])
     raise PatternError(
@@ -223,6 +232,26 @@ class PatternSet:
             f"PatternSet(name={self.name!r}, kind={self.kind!r}, P={self.n_patterns}, "
             f"N={self.n_neurons}, image_shape={self.image_shape})"
         )
+
+
+def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = False,
+                   n_neurons: int | None = None) -> PatternSet:
+    """The one way public entry points take patterns: a :class:`PatternSet` or a ``(P, N)``
+    matrix (numpy array, torch tensor or nested list; default kind ``"binary"``; ``zero_one``
+    maps a {0, 1} matrix to +-1), validated by :func:`validate_patterns`. A set whose kind
+    differs from a given ``kind`` is re-validated as that kind (binary data are valid
+    continuous patterns). ``n_neurons``, if given, must equal ``N``. Raises
+    :class:`PatternError` with a one-line message."""
+    if isinstance(patterns, PatternSet):
+        if kind is not None and _check_kind(kind) != patterns.kind:
+            patterns = PatternSet(patterns.patterns, kind, patterns.name, patterns.labels,
+                                  patterns.image_shape)
+        if n_neurons is not None and patterns.n_neurons != n_neurons:
+            raise PatternError(f"patterns have N={patterns.n_neurons} neurons but the "
+                               f"memory/chip has {n_neurons}")
+        return patterns
+    kind = kind or "binary"
+    return PatternSet(validate_patterns(patterns, kind, n_neurons, zero_one=zero_one), kind)
 
 
 # --------------------------------------------------------------------------- image helpers
@@ -522,7 +551,7 @@ def load_file(
         if arr.ndim == 3 and arr.shape[0] > 0:
             image_shape = (int(arr.shape[1]), int(arr.shape[2]))
             arr = arr.reshape(arr.shape[0], -1)
-        pats = validate_patterns(arr, kind, allow_zero_one=zero_one)
+        pats = validate_patterns(arr, kind, zero_one=zero_one)
     return PatternSet(pats, kind, path.name, labels, image_shape)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from xbarmem.data.patterns import PatternSet, validate_patterns
+from xbarmem.data.patterns import as_pattern_set
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import FitResult, Problem
@@ -87,16 +87,17 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     train it with ``rule`` and program it.
 
     ``patterns``: a :class:`~xbarmem.data.patterns.PatternSet` (its kind is the default
-    ``kind``) or a ``(P, N)`` matrix (default kind ``"binary"``).
+    ``kind``) or a ``(P, N)`` matrix (numpy, torch or nested list; default kind ``"binary"``;
+    ``zero_one=True`` maps a {0, 1} matrix to +-1), read by
+    :func:`~xbarmem.data.patterns.as_pattern_set`. Rule options (e.g. ``max_steps``) are
+    keywords. Bad patterns raise :class:`~xbarmem.errors.PatternError`.
 
     >>> mem = train(patterns, chip="paper-sim", rule="adaptive")      # doctest: +SKIP
     >>> mem.recall(cues).states                                       # doctest: +SKIP
     """
-    if isinstance(patterns, PatternSet):
-        kind = kind or patterns.kind
-        patterns = patterns.patterns
-    kind = kind or "binary"
-    x = torch.as_tensor(validate_patterns(patterns, kind=kind, allow_zero_one=zero_one))
+    pset = as_pattern_set(patterns, kind, zero_one=zero_one)
+    kind = pset.kind
+    x = torch.as_tensor(pset.patterns)
     rule_obj = get_rule(rule, **rule_options)
     memory = make_memory(x.shape[1], arch=arch, hidden=hidden, chip=load_chip(chip),
                           faults=faults, bias=rule_obj.bias, fault_seed=fault_seed)

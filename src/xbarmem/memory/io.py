@@ -18,6 +18,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
+from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -59,7 +60,8 @@ def _prefix(memory: Memory, k: int) -> str:
 def save_memory(memory: Memory, path: str | Path, *, patterns=None,
                 extra: dict[str, Any] | None = None) -> Path:
     """Write ``memory`` (must be programmed) to ``path`` (``.safetensors``); ``patterns`` (a
-    :class:`~xbarmem.data.patterns.PatternSet`) are saved alongside so the model can be evaluated.
+    :class:`~xbarmem.data.patterns.PatternSet` or a ``(P, N)`` matrix) are saved alongside so the
+    model can be evaluated (read them back with :func:`load_stored_patterns`).
     One-layer memories store ``g_pos``, ``g_neg``, ``target_weights``, ``target_bias``;
     multilayer memories store layer ``k``'s tensors under ``layer{k}.*``."""
     if not memory.programmed:
@@ -87,6 +89,7 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
            patterns, extra: dict[str, Any] | None) -> Path:
     extra = dict(extra or {})
     if patterns is not None:
+        patterns = as_pattern_set(patterns)
         tensors["patterns"] = patterns.patterns
         extra["patterns"] = {"name": patterns.name, "kind": patterns.kind,
                              "image_shape": list(patterns.image_shape or [])}
@@ -155,3 +158,19 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise FileFormatError(f"{path}: not an xbarmem model (metadata is not a JSON object)")
     return meta
+
+
+def load_stored_patterns(path: str | Path) -> PatternSet:
+    """The :class:`~xbarmem.data.patterns.PatternSet` saved with a model by
+    ``save_memory(..., patterns=...)`` (its kind, name and image shape; labels are not saved).
+    A file that is not a model, or a model saved without patterns, raises
+    :class:`~xbarmem.errors.FileFormatError`."""
+    meta = read_metadata(path)
+    with safe_open(str(path), framework="numpy") as handle:
+        if "patterns" not in handle.keys():
+            raise FileFormatError(f"{path}: this model was saved without its patterns")
+        patterns = handle.get_tensor("patterns")
+    info = meta.get("extra", {}).get("patterns", {})
+    shape = tuple(info["image_shape"]) if info.get("image_shape") else None
+    return PatternSet(patterns, kind=info.get("kind", "binary"),
+                      name=info.get("name", "patterns"), image_shape=shape)
