@@ -1,0 +1,263 @@
+"""Re-measure the numbers quoted in docs/ and write them with their provenance.
+
+    python scripts/measure_docs.py --list                 # entries, estimated cost, last run
+    python scripts/measure_docs.py --quick                # every entry estimated < 60 s
+    python scripts/measure_docs.py --only energy-64-generic --only adapt-rram
+    python scripts/measure_docs.py --all                  # everything (hours on 2 cores)
+
+Each entry runs its xbarmem command(s) in a fresh temporary folder, in a subprocess with
+``OMP_NUM_THREADS`` set to ``--threads`` (default 1, so the same command gives the same numbers
+on any machine), reads the last command's ``--json`` output and keeps a few headline values.
+``docs/measured.json`` gets one record per entry (command, date, torch threads, xbarmem version,
+git commit, wall seconds, values); entries not re-run keep their previous record.
+``docs/measured.md`` is regenerated from it: the table the other docs quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+QUICK_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One measurement: ``steps`` are xbarmem command lines (``{out}`` is the temporary
+    folder); ``values`` maps a label to a ``/``-separated path into the last step's JSON
+    output."""
+
+    name: str
+    what: str
+    steps: tuple[str, ...]
+    values: dict[str, str] = field(default_factory=dict)
+    seconds: float = 30.0  # estimated wall time with one thread on an idle core
+
+
+ENERGY_VALUES = {"energy async/sync": "ratios/energy_ratio",
+                 "latency reduction": "ratios/latency_reduction",
+                 "sync steps": "sync/steps/mean", "async steps": "async/steps/mean",
+                 "exact sync": "quality/sync/exact"}
+REPRO_VALUES = {"summary": "summary"}
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry("energy-64-generic", "energy and latency per recall, N = 64, generic circuit",
+          ("xbarmem energy --neurons 64 --arch single --circuit generic-rram --json",),
+          ENERGY_VALUES, 40),
+    Entry("energy-64-calibrated", "the same with the circuit solved for the paper's 8.8x",
+          ("xbarmem energy --neurons 64 --arch single --circuit paper-calibrated --json",),
+          ENERGY_VALUES, 40),
+    Entry("energy-sizes", "energy and latency ratios vs N (random patterns, pinv)",
+          ("xbarmem energy --sizes 16,64,256,1024 --circuit paper-calibrated --json "
+           "--out {out}",),
+          {"N": "rows/*/n", "energy async/sync": "rows/*/energy_ratio",
+           "latency reduction": "rows/*/latency_reduction"}, 90),
+    Entry("adapt-rram", "chip-in-the-loop adaptation, 35 uS write error",
+          ("xbarmem train --data mnist --one-per-class --chip rram -o {out}/rram.safetensors",
+           "xbarmem adapt {out}/rram.safetensors --rounds 2 --write-noise 35 --tolerance 5 "
+           "--json"),
+          {"open loop cosine": "open_loop_cosine", "final cosine": "final_cosine",
+           "open loop exact": "open_loop_exact", "final exact": "final_exact"}, 30),
+    Entry("no-faults-20", "20 stored digits, no faults, 10% flips",
+          ("xbarmem train --data mnist-crop24 --patterns 20 --chip paper-sim --faults 0 "
+           "-o {out}/m.safetensors",
+           "xbarmem evaluate {out}/m.safetensors --level 0.1 --probes 20 --json"),
+          {"cosine": "cosine", "exact": "exact"}, 30),
+    Entry("scaling-pinv", "pseudo-inverse capacity vs N, binary MNIST, threshold 0.99",
+          ("xbarmem scaling --arch single --rule pinv --kind binary --sizes 64,144,256,400 "
+           "--threshold 0.99 --trials 2 --probes 10 --json --out {out}",),
+          {"N": "sizes", "capacity @0.99": "capacity/0.99",
+           "exponent": "fits/0.99/slope", "95% low": "fits/0.99/slope_low",
+           "95% high": "fits/0.99/slope_high"}, 60),
+    Entry("reproduce-d", "reproduce (d): programming variation, full settings",
+          ("python -c \"from xbarmem.experiments.reproduce import reproduce, Variation; "
+           "import json; r = reproduce('{out}', experiments=[Variation()], log=lambda s: None); "
+           "print(json.dumps({{'summary': r['table']}}))\"",), REPRO_VALUES, 40),
+    Entry("reproduce-f", "reproduce (f): energy and latency, generic circuit",
+          ("python -c \"from xbarmem.experiments.reproduce import reproduce, Energy; "
+           "import json; r = reproduce('{out}', experiments=[Energy()], log=lambda s: None); "
+           "print(json.dumps({{'summary': r['table']}}))\"",), REPRO_VALUES, 30),
+    Entry("demo", "the demo: 10 digits, 50% stuck, every rule, both fault models",
+          ("xbarmem demo --json --out {out}",),
+          {f"{model}: {rule}": f"fault_models/{model}/rules/{rule}/cosine"
+           for model in ("weight", "device") for rule in ("adaptive", "pinv")}, 90),
+    Entry("reproduce-quick", "xbarmem reproduce --quick (every claim, few seeds)",
+          ("python -c \"from xbarmem.experiments.reproduce import reproduce; import json; "
+           "r = reproduce('{out}', quick=True, log=lambda s: None); "
+           "print(json.dumps({{'summary': r['table']}}))\"",), REPRO_VALUES, 600),
+    Entry("capacity-digits", "capacity of single layer and 64-H-64 on scikit-learn digits",
+          ("xbarmem capacity --arch single,multilayer --hidden 16,32,128 --data digits "
+           "--threshold 0.99 --trials 2 --probes 20 --start 24 "
+           "--rule-options '{{\"cue_flip\": 0.05}}' --json",), {"results": "results"}, 7200),
+    Entry("scaling-multilayer-binary", "multilayer H = N binary scaling exponent",
+          ("xbarmem scaling --arch multilayer --kind binary --sizes 64,144,256,400 --hidden 1n "
+           "--threshold 0.99 --trials 2 --probes 10 "
+           "--rule-options '{{\"objective\":\"fixed-point\"}}' --json --out {out}",),
+          {"N": "sizes", "capacity @0.99": "capacity/0.99",
+           "exponent": "fits/0.99/slope", "95% low": "fits/0.99/slope_low",
+           "95% high": "fits/0.99/slope_high"}, 400),
+    Entry("benchmarks", "naive loop vs xbarmem speed-ups (benchmarks package)",
+          ("python -m benchmarks --threads 1 --json-out {out}/bench.json",), {}, 300),
+)
+
+
+def _dig(data: Any, path: str) -> Any:
+    """The value at a ``/``-separated ``path``; ``*`` maps the rest of the path over a list."""
+    key, _, rest = path.partition("/")
+    if key == "*":
+        return [_dig(item, rest) for item in data] if isinstance(data, list) else None
+    if not isinstance(data, dict) or key not in data:
+        return None
+    return _dig(data[key], rest) if rest else data[key]
+
+
+def _argv(step: str) -> list[str]:
+    words = shlex.split(step)
+    if words[0] == "xbarmem":
+        return [sys.executable, "-m", "xbarmem.cli", *words[1:]]
+    if words[0] == "python":
+        return [sys.executable, *words[1:]]
+    raise SystemExit(f"error: unknown program in step {step!r}")
+
+
+def _git_commit() -> str | None:
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def _version() -> str:
+    sys.path.insert(0, str(ROOT / "src"))
+    from xbarmem.version import __version__
+
+    return __version__
+
+
+def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
+    """Run one entry's steps in a temporary folder; its record (raises on a failed step)."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           "OMP_WAIT_POLICY": "PASSIVE",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT),
+                                                        os.environ.get("PYTHONPATH")]))}
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="measure-") as tmp:
+        commands = [step.format(out=tmp) for step in entry.steps]
+        for command in commands:
+            proc = subprocess.run(_argv(command), cwd=tmp, env=env, capture_output=True,
+                                  text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{entry.name}: {command!r} failed: {proc.stderr.strip()}")
+        data = json.loads(proc.stdout) if entry.values else {}
+    return {"what": entry.what,
+            "command": " && ".join(step.format(out="OUT") for step in entry.steps),
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "torch_threads": threads, "xbarmem": _version(), "commit": _git_commit(),
+            "wall_seconds": round(time.perf_counter() - began, 1),
+            "values": {label: _dig(data, path) for label, path in entry.values.items()}}
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and all(isinstance(v, int | float) for v in value):
+        return " / ".join(_cell(v) for v in value)
+    if isinstance(value, str) and "\n" in value:
+        return "see measured.json"
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else "see measured.json"
+
+
+def render(records: dict[str, Any]) -> str:
+    """``docs/measured.md``: one row per measured entry, then the entries never measured."""
+    lines = ["# Measured numbers (generated)", "",
+             "Written by `python scripts/measure_docs.py`; do not edit by hand. Every row: the",
+             "command (`OUT` = a temporary folder), when it ran, torch threads, xbarmem version",
+             "and git commit; wall s is the whole entry, imports included, on a machine that",
+             "may have been shared. The full values are in `docs/measured.json`.", "",
+             "| entry | values | command | date | threads | version | commit | wall s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for entry in ENTRIES:
+        rec = records.get(entry.name)
+        if rec is None:
+            continue
+        values = "; ".join(f"{k} {_cell(v)}" for k, v in rec["values"].items()) or "-"
+        lines.append(f"| `{entry.name}` | {values} | `{rec['command']}` | {rec['date']} | "
+                     f"{rec['torch_threads']} | {rec['xbarmem']} | {rec['commit'] or '-'} | "
+                     f"{rec['wall_seconds']} |")
+    for entry in ENTRIES:
+        for label, value in records.get(entry.name, {}).get("values", {}).items():
+            if isinstance(value, str) and "\n" in value:
+                lines += ["", f"`{entry.name}`, {label} ({records[entry.name]['date']}):", "",
+                          value]
+    missing = [e for e in ENTRIES if e.name not in records]
+    if missing:
+        lines += ["", "Not yet measured by this script (estimated wall time with one thread):", ""]
+        lines += [f"* `{e.name}` ({e.what}; ~{e.seconds:g} s): "
+                  f"`python scripts/measure_docs.py --only {e.name}`" for e in missing]
+    return "\n".join(lines) + "\n"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="run this entry (repeatable)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"run every entry estimated under {QUICK_SECONDS:g} s")
+    parser.add_argument("--all", action="store_true", help="run every entry")
+    parser.add_argument("--list", action="store_true", help="list the entries and exit")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--render", action="store_true",
+                        help="only regenerate docs/measured.md from docs/measured.json")
+    args = parser.parse_args(argv)
+    names = {e.name for e in ENTRIES}
+    unknown = [n for n in args.only if n not in names]
+    if unknown:
+        parser.exit(2, f"error: unknown entry {unknown[0]!r} (see --list)\n")
+    if args.threads < 1:
+        parser.exit(2, f"error: --threads must be >= 1, got {args.threads}\n")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    path = DOCS / "measured.json"
+    records = json.loads(path.read_text()) if path.exists() else {}
+    if args.list:
+        for e in ENTRIES:
+            last = records.get(e.name, {}).get("date", "never")
+            print(f"{e.name:28s} ~{e.seconds:>6g} s  last: {last:22s} {e.what}")
+        return 0
+    chosen = [e for e in ENTRIES if args.all or e.name in args.only
+              or (args.quick and e.seconds < QUICK_SECONDS)]
+    if not chosen and not args.render:
+        print("error: choose entries with --only NAME, --quick or --all (see --list)",
+              file=sys.stderr)
+        return 2
+    for entry in chosen:
+        print(f"{entry.name} ...", flush=True)
+        records[entry.name] = run_entry(entry, args.threads)
+        print(f"  {records[entry.name]['wall_seconds']} s: {records[entry.name]['values']}")
+        path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
+    (DOCS / "measured.md").write_text(render(records))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,211 @@
+"""The documentation runs: every code block of README.md and docs/*.md, and the public API the
+docs promise.
+
+Each file runs top to bottom in its own empty folder: ```python blocks in one namespace,
+```bash / ```console blocks command by command through the in-process CLI (``run_cli``). Every
+shell command must be an ``xbarmem`` command. An HTML comment on the line before a block
+changes how it runs:
+
+* ``<!-- docs-test: skip (reason) -->`` -- not run (installs, hours-long runs); the reason is
+  required and shown to the reader as-is;
+* ``<!-- docs-test: args --trials 1 -->`` -- every command of the block runs with these
+  arguments appended (a smaller run of the same command).
+
+Blocks in any other language (``toml``, ``text``, none) are displayed output, not code.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import xbarmem as xm
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+MARKER = re.compile(r"<!--\s*docs-test:\s*(\w+)\s*(.*?)\s*-->")
+FENCE = re.compile(r"^```(\S*)\s*$")
+SHELL = {"bash", "console", "sh", "shell"}
+
+
+@dataclass
+class Block:
+    path: Path
+    line: int  # 1-based line of the opening fence
+    lang: str
+    text: str
+    marker: tuple[str, str] | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+
+def blocks(path: Path) -> list[Block]:
+    """The fenced blocks of a markdown file, each with the marker on the line before it."""
+    lines = path.read_text().splitlines()
+    out: list[Block] = []
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
+        marker = MARKER.search(lines[i - 1]) if i > 0 else None
+        out.append(Block(path, i + 1, m.group(1).lower(), "\n".join(lines[i + 1:end]),
+                         (marker.group(1), marker.group(2)) if marker else None))
+        i = end + 1
+    return out
+
+
+def shell_commands(block: Block) -> list[list[str]]:
+    """The commands of a shell block (``$`` prompts, comments and ``\\`` continuations)."""
+    text = re.sub(r"\\\n", " ", block.text)
+    commands = []
+    for raw in text.splitlines():
+        line = raw.strip().removeprefix("$ ")
+        words = shlex.split(line, comments=True)
+        if words:
+            commands.append(words)
+    return commands
+
+
+def _run_shell(block: Block, run_cli) -> None:
+    extra = shlex.split(block.marker[1]) if block.marker and block.marker[0] == "args" else []
+    for words in shell_commands(block):
+        assert words[0] == "xbarmem", (
+            f"{block.where}: {' '.join(words)!r} is not an xbarmem command; mark the block "
+            "'<!-- docs-test: skip (reason) -->' if it must not run")
+        code, _, err = run_cli(*words[1:], *extra)
+        assert code == 0, f"{block.where}: {' '.join(words)} -> exit {code}: {err.strip()}"
+
+
+def _runnable(path: Path) -> list[Block]:
+    return [b for b in blocks(path) if (b.lang == "python" or b.lang in SHELL)
+            and not (b.marker and b.marker[0] == "skip")]
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=[str(p.relative_to(ROOT)) for p in DOC_FILES])
+def test_doc_code_blocks_run(path, tmp_path, monkeypatch, run_cli):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__docs__"}
+    for block in _runnable(path):
+        if block.lang == "python":
+            exec(compile(block.text, block.where, "exec"), namespace)  # noqa: S102
+        else:
+            _run_shell(block, run_cli)
+
+
+def test_markers_are_known_and_skips_give_a_reason():
+    for path in DOC_FILES:
+        for block in blocks(path):
+            if block.marker is None:
+                continue
+            kind, rest = block.marker
+            assert kind in ("skip", "args"), f"{block.where}: unknown marker {kind!r}"
+            if kind == "skip":
+                assert re.fullmatch(r"\(.+\)", rest), f"{block.where}: skip needs a (reason)"
+            else:
+                assert rest and block.lang in SHELL, f"{block.where}: args on a shell block"
+
+
+def test_docs_have_code_and_readme_demo_and_api_run():
+    readme = _runnable(ROOT / "README.md")
+    assert [b.lang for b in readme] == ["bash", "python"]
+    assert shell_commands(readme[0]) == [["xbarmem", "demo"]]
+    assert "xm.train(" in readme[1].text and "print(" in readme[1].text
+    for name in ("guide.md", "backends.md"):
+        assert _runnable(ROOT / "docs" / name), name
+
+
+def test_parser_reads_markers_continuations_and_prompts(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text("<!-- docs-test: args --trials 1 -->\n```console\n$ xbarmem demo \\\n"
+                   "  --json   # comment\n```\n\n```toml\na = 1\n```\n")
+    (block, toml) = blocks(doc)
+    assert block.marker == ("args", "--trials 1") and toml.lang == "toml"
+    assert shell_commands(block) == [["xbarmem", "demo", "--json"]]
+
+
+def test_readme_is_short_and_its_links_resolve():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < 150
+    for path in DOC_FILES:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text()):
+            assert (path.parent / target).exists(), f"{path.name}: broken link {target}"
+    for name in ("guide", "reproduction", "performance", "chip-model", "backends"):
+        assert f"docs/{name}.md" in readme
+
+
+def test_measured_numbers_carry_command_date_and_threads():
+    """Every number docs/measured.json holds says how, when and with how many threads."""
+    import json
+
+    records = json.loads((ROOT / "docs" / "measured.json").read_text())
+    assert records
+    for name, rec in records.items():
+        assert rec["command"] and re.match(r"\d{4}-\d\d-\d\d", rec["date"]), name
+        assert rec["torch_threads"] >= 1 and rec["xbarmem"], name
+    assert "(generated)" in (ROOT / "docs" / "measured.md").read_text()
+
+
+# ---------------------------------------------------------------- the public API the docs use
+def test_train_takes_a_pattern_set_or_a_matrix_and_names_its_zero_one_flag(pats):
+    for patterns in (pats, pats.patterns, pats.patterns.tolist()):
+        mem = xm.train(patterns, rule="pinv")
+        assert mem.n_neurons == pats.n_neurons
+    zero_one = (pats.patterns > 0).astype(np.float32)
+    with pytest.raises(xm.PatternError, match=r"pass zero_one=True \(CLI: --zero-one\)"):
+        xm.train(zero_one, rule="pinv")
+    mem = xm.train(zero_one, rule="pinv", zero_one=True)
+    with pytest.raises(xm.PatternError, match="non-numeric"):
+        xm.train(np.array([["a", "b"]]), rule="pinv")
+    assert mem.programmed
+
+
+def test_as_pattern_set_reads_every_form_once(pats):
+    assert xm.as_pattern_set(pats) is pats
+    assert xm.as_pattern_set(pats, "continuous").kind == "continuous"
+    with pytest.raises(xm.PatternError, match="N=25 neurons but the memory/chip has 9"):
+        xm.as_pattern_set(pats, n_neurons=9)
+    with pytest.raises(xm.PatternError, match="-1 and"):
+        xm.as_pattern_set(pats.patterns * 0.5)
+
+
+def test_allow_zero_one_is_a_deprecated_alias():
+    from xbarmem.data.patterns import validate_patterns
+
+    with pytest.warns(DeprecationWarning, match="zero_one"):
+        out = validate_patterns([[0, 1]], allow_zero_one=True)
+    np.testing.assert_array_equal(out, [[-1, 1]])
+
+
+def test_stored_patterns_are_read_back_publicly(pats, tmp_path):
+    mem = xm.train(pats, rule="pinv")
+    with_patterns = xm.save_memory(mem, tmp_path / "m.safetensors", patterns=pats)
+    back = xm.load_stored_patterns(with_patterns)
+    np.testing.assert_array_equal(back.patterns, pats.patterns)
+    assert (back.kind, back.name, back.image_shape) == (pats.kind, pats.name, (5, 5))
+    xm.save_memory(mem, tmp_path / "raw.safetensors", patterns=pats.patterns)  # a plain matrix
+    assert xm.load_stored_patterns(tmp_path / "raw.safetensors").n_patterns == 4
+    bare = xm.save_memory(mem, tmp_path / "bare.safetensors")
+    with pytest.raises(xm.FileFormatError, match="saved without its patterns"):
+        xm.load_stored_patterns(bare)
+    (tmp_path / "junk.safetensors").write_text("junk")
+    with pytest.raises(xm.FileFormatError, match="not an xbarmem model"):
+        xm.load_stored_patterns(tmp_path / "junk.safetensors")
+
+
+def test_corruption_helpers_are_exported():
+    from xbarmem.data import corruption
+
+    for name in ("corrupt", "flip_bits", "gaussian_noise", "occlude_block", "salt_and_pepper"):
+        assert getattr(xm, name) is getattr(corruption, name) and name in xm.__all__
+    x = np.ones((2, 16), dtype=np.float32)
+    assert (xm.flip_bits(x, 1.0, generator=0).numpy() == -1).all()
