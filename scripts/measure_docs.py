@@ -10,7 +10,8 @@ Each entry runs its xbarmem command(s) in a fresh temporary folder, in a subproc
 on any machine), reads the last command's ``--json`` output and keeps a few headline values.
 ``docs/measured.json`` gets one record per entry (command, date, torch threads, xbarmem version,
 git commit, wall seconds, values); entries not re-run keep their previous record.
-``docs/measured.md`` is regenerated from it: the table the other docs quote.
+``docs/measured.md`` is regenerated from it, and so is every region of docs/*.md between
+``<!-- measured: NAME -->`` and ``<!-- /measured -->`` (tests/test_docs.py checks they agree).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -214,6 +216,30 @@ def render(records: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+REGION = re.compile(r"(<!-- measured: ([\w-]+) -->\n)(.*?)(<!-- /measured -->)", re.S)
+
+
+def fragment(name: str, records: dict[str, Any]) -> str:
+    """What a ``<!-- measured: NAME -->`` region of a doc holds: the entry's values with their
+    provenance (or a note that it has not been measured yet)."""
+    rec = records.get(name)
+    if rec is None:
+        return f"*`{name}`: not measured yet (`python scripts/measure_docs.py --only {name}`).*\n"
+    head = (f"*Re-measured* (`{name}`: {rec['date']}, {rec['torch_threads']} torch "
+            f"thread(s), xbarmem {rec['xbarmem']}, commit {rec['commit'] or '-'}; "
+            f"`{rec['command']}`):")
+    tables = [v for v in rec["values"].values() if isinstance(v, str) and "\n" in v]
+    values = "; ".join(f"{k} {_cell(v)}" for k, v in rec["values"].items()
+                       if not (isinstance(v, str) and "\n" in v))
+    lines = [head, *([values] if values else []), *(["", *tables] if tables else [])]
+    return "\n".join(lines) + "\n"
+
+
+def update_regions(text: str, records: dict[str, Any]) -> str:
+    """``text`` with every measured region regenerated from ``records``."""
+    return REGION.sub(lambda m: m.group(1) + fragment(m.group(2), records) + m.group(4), text)
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
@@ -256,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {records[entry.name]['wall_seconds']} s: {records[entry.name]['values']}")
         path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
     (DOCS / "measured.md").write_text(render(records))
+    for doc in sorted(DOCS.glob("*.md")):
+        text = doc.read_text()
+        if (new := update_regions(text, records)) != text:
+            doc.write_text(new)
     return 0
 
 

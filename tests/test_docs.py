@@ -143,16 +143,41 @@ def test_readme_is_short_and_its_links_resolve():
         assert f"docs/{name}.md" in readme
 
 
-def test_measured_numbers_carry_command_date_and_threads():
-    """Every number docs/measured.json holds says how, when and with how many threads."""
+def _measure_script():
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("measure_docs",
+                                                  ROOT / "scripts" / "measure_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measured_numbers_carry_command_date_and_threads_and_docs_quote_them():
+    """Every number docs/measured.json holds says how, when and with how many threads; the
+    generated page and every quoted region of the docs are what the script writes from it."""
     import json
 
+    script = _measure_script()
     records = json.loads((ROOT / "docs" / "measured.json").read_text())
-    assert records
+    names = {e.name for e in script.ENTRIES}
+    assert records and set(records) <= names
     for name, rec in records.items():
         assert rec["command"] and re.match(r"\d{4}-\d\d-\d\d", rec["date"]), name
         assert rec["torch_threads"] >= 1 and rec["xbarmem"], name
-    assert "(generated)" in (ROOT / "docs" / "measured.md").read_text()
+    assert (ROOT / "docs" / "measured.md").read_text() == script.render(records)
+    regions = 0
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        text = doc.read_text()
+        for match in script.REGION.finditer(text):
+            assert match.group(2) in names, f"{doc.name}: unknown entry {match.group(2)}"
+            regions += 1
+        assert script.update_regions(text, records) == text, (
+            f"{doc.name}: a measured region differs from docs/measured.json; run "
+            "python scripts/measure_docs.py --render")
+    assert regions >= len(records)
 
 
 # ---------------------------------------------------------------- the public API the docs use
