@@ -234,3 +234,17 @@ def test_corruption_helpers_are_exported():
         assert getattr(xm, name) is getattr(corruption, name) and name in xm.__all__
     x = np.ones((2, 16), dtype=np.float32)
     assert (xm.flip_bits(x, 1.0, generator=0).numpy() == -1).all()
+
+
+def test_every_public_entry_point_takes_a_matrix_like_a_pattern_set(pats):
+    mem = xm.train(pats, rule="pinv")
+    protocol = xm.Protocol(probes=2)
+    assert (xm.evaluate_memory(mem, pats.patterns, protocol).cosine
+            == xm.evaluate_memory(mem, pats, protocol).cosine)
+    with pytest.raises(xm.PatternError, match="has 25"):
+        xm.evaluate_memory(mem, pats.patterns[:, :9], protocol)
+    rules = xm.compare_rules(pats.patterns, "paper-sim", ["pinv"], chips=1, protocol=protocol)
+    assert set(rules["rules"]) == {"pinv"}
+    cap = xm.find_capacity(pats.patterns, rule="pinv", trials=1, protocol=protocol,
+                           thresholds=(0.5,))
+    assert cap.settings["pool_size"] == 4 and cap.capacity[0.5] >= 1

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xbarmem.data.patterns import PatternSet
+from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol
@@ -125,6 +125,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     if not thresholds or any(not 0 < t <= 1 for t in thresholds):
         raise ConfigError(f"thresholds must be in (0, 1], got {list(thresholds)}")
     curve_trainer(arch, rule, {}, seed)  # an unknown arch or rule fails before any training
+    pool = as_pattern_set(pool)
     protocol = protocol or Protocol(level=0.05, probes=20)
     chip = load_chip(chip)
     points: dict[int, dict[str, Any]] = {}

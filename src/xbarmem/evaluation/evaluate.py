@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from xbarmem.data.corruption import corrupt
-from xbarmem.data.patterns import PatternSet
+from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, hamming_distance
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -138,7 +138,10 @@ def evaluate_memory(memory, patterns: PatternSet | torch.Tensor,
                     protocol: Protocol | None = None) -> Score:
     """Corrupt each stored pattern ``protocol.probes`` times (:func:`make_cues`), recall
     through ``memory`` (read noise from the same generator), score against the clean
-    pattern (:func:`score_recall`). The score keeps the cues and final states."""
+    pattern (:func:`score_recall`). The score keeps the cues and final states. ``patterns``:
+    a :class:`PatternSet` or a ``(P, N)`` matrix of binary patterns
+    (:func:`~xbarmem.data.patterns.as_pattern_set`; a bad matrix raises ``PatternError``)."""
+    patterns = as_pattern_set(patterns, n_neurons=getattr(memory, "n_neurons", None))
     protocol = protocol or Protocol()
     cues = make_cues(patterns, protocol)
     res = memory.recall(cues.cues, mode=protocol.mode, activation=protocol.activation,
@@ -241,6 +244,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
     further protocols scored on the same trained chips (e.g. another recall mode); each rule
     then has ``"variants": {name: {cosine, cosine_std, exact}}``.
     """
+    patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
     protocol = protocol or Protocol()
     if chips < 1:
