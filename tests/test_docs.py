@@ -104,6 +104,11 @@ def test_doc_code_blocks_run(path, tmp_path, monkeypatch, run_cli):
 
 def test_markers_are_known_and_skips_give_a_reason():
     for path in DOC_FILES:
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if "docs-test:" in line:
+                assert MARKER.search(line) and i + 1 < len(lines) and FENCE.match(lines[i + 1]), (
+                    f"{path.name}:{i + 1}: a docs-test marker must directly precede a ``` fence")
         for block in blocks(path):
             if block.marker is None:
                 continue
@@ -248,3 +253,19 @@ def test_every_public_entry_point_takes_a_matrix_like_a_pattern_set(pats):
     cap = xm.find_capacity(pats.patterns, rule="pinv", trials=1, protocol=protocol,
                            thresholds=(0.5,))
     assert cap.settings["pool_size"] == 4 and cap.capacity[0.5] >= 1
+
+
+def test_measure_script_lists_refuses_unknown_entries_and_reads_json_paths(capsys):
+    script = _measure_script()
+    assert script.main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(e.name in listed for e in script.ENTRIES)
+    with pytest.raises(SystemExit) as info:
+        script.main(["--only", "no-such-entry"])
+    assert info.value.code == 2 and "unknown entry 'no-such-entry'" in capsys.readouterr().err
+    assert script.main([]) == 2  # nothing chosen: nothing written
+    data = {"fits": {"0.99": {"slope": 1.5}}, "rows": [{"n": 16}, {"n": 64}]}
+    assert script._dig(data, "fits/0.99/slope") == 1.5
+    assert script._dig(data, "rows/*/n") == [16, 64] and script._dig(data, "nope/x") is None
+    quick = [e.name for e in script.ENTRIES if e.seconds < script.QUICK_SECONDS]
+    assert "energy-64-generic" in quick and "reproduce-quick" not in quick
