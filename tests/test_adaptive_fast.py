@@ -185,3 +185,12 @@ def test_large_single_layer_point_is_fast_and_bounded():
     res = AdaptiveTrainer(objective="fixed-point", max_steps=3000).fit(Problem.of(x, [(lo, hi)]))
     assert res.converged.all() and int(res.steps[0]) <= 200
     assert res.fixed_points.all()
+
+
+def test_options_added_later_are_listed_only_when_set():
+    """Trial keys hash the resolved options: options added after stores were written must not
+    appear at their defaults, or every earlier adaptive trial would be recomputed."""
+    plain = AdaptiveTrainer().options()
+    assert "variation" not in plain and "weight_bound" not in plain
+    assert AdaptiveTrainer(variation=0.3).options()["variation"] == 0.3
+    assert AdaptiveTrainer(**AdaptiveTrainer(weight_bound=0.2).options()).weight_bound == 0.2
