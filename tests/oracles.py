@@ -26,7 +26,12 @@ def field_single(opts, params, x, noise, gen):
     n = x.shape[2]
     w = params[:, :, :n]
     weight_noise, read_noise = noise
-    if weight_noise > 0:
+    variation = getattr(opts, "variation", 0.0)
+    if variation > 0:  # relative programming variation: std v * max|W|, max held constant
+        peak = w.detach().abs().amax(dim=(1, 2), keepdim=True)
+        std = (weight_noise ** 2 + (variation * peak) ** 2).sqrt()
+        w = w + std * torch.randn(w.shape, generator=gen)
+    elif weight_noise > 0:
         w = w + weight_noise * torch.randn(w.shape, generator=gen)
     h = torch.bmm(x, w.transpose(1, 2))
     if opts.bias:

@@ -9,10 +9,10 @@ import pytest
 import torch
 from oracles import field_single, loss
 
-from xbarmem import load_mnist, load_preset, random_patterns
+from xbarmem import load_mnist, load_preset, random_patterns, train
 from xbarmem.errors import ConfigError
 from xbarmem.learning.adaptive import AdaptiveTrainer
-from xbarmem.learning.base import Problem, valid_mask
+from xbarmem.learning.base import Problem, valid_mask, within_box
 from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.learning.stages import late_weights
 from xbarmem.memory.single import SingleLayerMemory
@@ -54,6 +54,54 @@ def test_basin_gradient_matches_autograd(kind, straight_through, noise, recall_l
         late_weights(trainer, 4), straight_through)
     torch.testing.assert_close(mine, ref.detach(), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad, a.grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("noise", [(0.0, 0.0), (0.05, 0.02)])
+@pytest.mark.parametrize("straight_through", [False, True])
+def test_basin_gradient_under_variation_matches_autograd(noise, straight_through):
+    """Variation-aware training: the written-out gradient through weights perturbed by
+    ``variation * max|W|`` (the max held constant) equals autograd's."""
+    x = torch.where(_continuous() >= 0, 1.0, -1.0)
+    trainer = AdaptiveTrainer(cue_copies=3, unroll=4, variation=0.2).resolved()
+    valid = valid_mask(torch.tensor([6, 3, 4]), 3, 6)
+    a0 = 0.3 * torch.randn(3, 12, 13, generator=torch.Generator().manual_seed(1))
+    a = a0.clone().requires_grad_(True)
+    field = lambda p, s, nz, g: field_single(trainer, p, s, nz, g)  # noqa: E731
+    ref = loss(trainer, field, a, x, valid, "binary", torch.Generator().manual_seed(5), noise,
+               4, straight_through=straight_through)
+    ref.sum().backward()
+    mine, grad = SingleLayerFit(trainer).basin_loss_grad(
+        a0, x, valid, "binary", torch.Generator().manual_seed(5), noise, 4,
+        late_weights(trainer, 4), straight_through)
+    torch.testing.assert_close(mine, ref.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad, a.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_within_box_narrows_free_intervals_and_keeps_pinned_values():
+    lo = torch.tensor([[[-2.0, -0.1, 0.7, 0.3, -float("inf")]]])
+    hi = torch.tensor([[[2.0, 0.1, 0.9, 0.3, float("inf")]]])
+    problem = Problem(patterns=torch.ones(1, 1, 1), bounds=((lo, hi),), w_max=((2.0,),))
+    (new_lo, new_hi), = within_box(problem, 0.25).bounds  # box +-0.5
+    torch.testing.assert_close(new_lo, torch.tensor([[[-0.5, -0.1, 0.7, 0.3, -0.5]]]))
+    torch.testing.assert_close(new_hi, torch.tensor([[[0.5, 0.1, 0.7, 0.3, 0.5]]]))
+    assert (new_lo <= new_hi).all()
+
+
+def test_weight_bound_keeps_trained_weights_in_the_box_and_variation_is_seeded():
+    x = load_mnist(side=5, n=4, seed=0)
+    chip = load_preset("paper-sim")
+    opts = dict(max_steps=30, finetune_steps=10, window=10)
+    mem = train(x, chip=chip, weight_bound=0.05, **opts)
+    (w, b), = mem.targets
+    assert w.abs().max() <= 0.05 + 1e-7 and b.abs().max() <= 0.05 + 1e-7
+    first = train(x, chip=chip, variation=0.2, **opts).targets[0][0]
+    again = train(x, chip=chip, variation=0.2, **opts).targets[0][0]
+    plain = train(x, chip=chip, **opts).targets[0][0]
+    assert torch.equal(first, again) and not torch.equal(first, plain)
+    with pytest.raises(ConfigError, match="variation"):
+        AdaptiveTrainer(variation=-0.1)
+    with pytest.raises(ConfigError, match="weight_bound"):
+        AdaptiveTrainer(weight_bound=0.0)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
@@ -137,3 +185,12 @@ def test_large_single_layer_point_is_fast_and_bounded():
     res = AdaptiveTrainer(objective="fixed-point", max_steps=3000).fit(Problem.of(x, [(lo, hi)]))
     assert res.converged.all() and int(res.steps[0]) <= 200
     assert res.fixed_points.all()
+
+
+def test_options_added_later_are_listed_only_when_set():
+    """Trial keys hash the resolved options: options added after stores were written must not
+    appear at their defaults, or every earlier adaptive trial would be recomputed."""
+    plain = AdaptiveTrainer().options()
+    assert "variation" not in plain and "weight_bound" not in plain
+    assert AdaptiveTrainer(variation=0.3).options()["variation"] == 0.3
+    assert AdaptiveTrainer(**AdaptiveTrainer(weight_bound=0.2).options()).weight_bound == 0.2

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from xbarmem.errors import ConfigError
-from xbarmem.learning.base import FitResult, Problem, stored_fixed_points
+from xbarmem.learning.base import FitResult, Problem, stored_fixed_points, within_box
 from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.spec import Spec, choice, flag, integer, number
@@ -53,6 +53,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                     "stable_tol": 0.01},
 }
 _MULTILAYER = {"layers": "multilayer"}  # field meta: applies to multilayer memories only
+#: field meta of options added after stores were written: :meth:`AdaptiveTrainer.options`
+#: lists them only when set, so trial keys (hashes of the options) of earlier stores still match
+_WHEN_SET = {"listed": "when set"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,14 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                             "solution of W x + b = kappa x over the free weights, clipped")
     warm_start_field: float = number(0.0, help="kappa of the warm start (0 = automatic)")
     noise_injection: bool = flag(False, help="inject the chip's write and read noise")
+    variation: float = number(0.0, ge=0.0, le=1.0, meta=_WHEN_SET,
+                              help="train under programming variation: Gaussian noise of "
+                              "std variation * max|W| on W in every forward pass (max|W| per "
+                              "network and layer, held constant in the gradient)")
+    weight_bound: float | None = number(None, gt=0, optional=True, meta=_WHEN_SET,
+                                        help="keep the trained weights within "
+                                        "+-weight_bound * w_max (the chip's full-window "
+                                        "weight) as well as the chip's own bounds")
     bias: bool = flag(True, help="learn a bias (memories need bias rows)")
     seed: int = integer(0, help="seed of initial weights, cue draws and noise injection")
     stop: str = choice(STOPS, "stable", help="fixed-point objective: stable (loss below tol "
@@ -110,12 +121,14 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
 
     def options(self, layers: int = 1) -> dict[str, Any]:
         """The options as they apply to memories of ``layers`` layers, resolved, in
-        declaration order (multilayer-only options left out for one layer)."""
+        declaration order (multilayer-only options left out for one layer; options added in
+        later versions only when set)."""
         values = self.resolved(layers).to_dict()
-        if layers == 1:
-            for info in self._infos():
-                if info.meta == _MULTILAYER:
-                    values.pop(info.field.name)
+        for info in self._infos():
+            name = info.field.name
+            if (layers == 1 and info.meta == _MULTILAYER) or (
+                    info.meta == _WHEN_SET and values[name] == info.field.default):
+                values.pop(name)
         return values
 
     def fit(self, problem: Problem) -> FitResult:
@@ -126,6 +139,8 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
             raise ConfigError(f"rule {'learns' if self.bias else 'has no'} bias but the "
                               f"memory has {'a' if problem.bias else 'no'} bias row")
         opts = self.resolved(problem.layers)
+        if opts.weight_bound is not None:
+            problem = within_box(problem, opts.weight_bound)
         if problem.layers == 1:
             w, b, steps, loss, converged = SingleLayerFit(opts).run(problem)
             weights, biases = [w], [b]

@@ -15,7 +15,7 @@ reports its options (``options(layers)``) and fits: ``fit(problem) -> FitResult`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -193,3 +193,17 @@ def stored_fixed_points(weights: list[torch.Tensor], biases: list[torch.Tensor],
             h = torch.tanh(h)
     ok = ((h * x) > 0).all(dim=2) | (valid_mask(counts, x.shape[0], x.shape[1]) == 0)
     return ok.all(dim=1)
+
+
+def within_box(problem: Problem, bound: float) -> Problem:
+    """``problem`` with every layer's intervals narrowed to ``[-bound * w_max, bound * w_max]``
+    (``w_max``: the layer's full-window weight per network, 1 when unknown). An interval that
+    does not meet the box collapses to its end nearest to it; pinned weights keep their value."""
+    layers = []
+    for k, (lo, hi) in enumerate(problem.bounds):
+        scale = (torch.ones(lo.shape[0]) if problem.w_max is None
+                 else torch.as_tensor(problem.w_max[k], dtype=lo.dtype))
+        c = (bound * scale)[:, None, None]
+        new_lo = torch.minimum(torch.maximum(lo, -c), hi)
+        layers.append((new_lo, torch.maximum(torch.minimum(hi, c), new_lo)))
+    return replace(problem, bounds=tuple(layers))

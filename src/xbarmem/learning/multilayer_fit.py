@@ -135,8 +135,9 @@ class MultilayerFit:
         for k, ((n_out, n_in, _), blk, s) in enumerate(zip(self.layout, blocks,
                                                             self.layer_scale, strict=True)):
             a = blk * s if s != 1.0 else blk
-            if weight_noise > 0:
-                a = stages.with_write_noise(a, n_in, weight_noise, gen)
+            std = stages.write_std(self.opts, a[:, :, :n_in], weight_noise)
+            if std is not None:
+                a = stages.with_write_noise(a, n_in, std, gen)
             u = inputs[k]
             z = torch.bmm(u, a.transpose(1, 2))
             extra = None if read_noise <= 0 else stages.read_noise_term(

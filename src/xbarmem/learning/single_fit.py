@@ -29,6 +29,7 @@ from xbarmem.learning.stages import (
     unrolled_backward,
     unrolled_outputs,
     with_write_noise,
+    write_std,
 )
 
 
@@ -191,8 +192,9 @@ class SingleLayerFit:
     def _output(self, a, u, x, weight_noise, read_scale, gen):
         """``y = tanh([x | 1] [W | b]^T + noise)`` and ``y - x`` of the fixed-point stage."""
         n = x.shape[2]
-        if weight_noise > 0:
-            h = torch.bmm(u, with_write_noise(a, n, weight_noise, gen).transpose(1, 2))
+        std = write_std(self.opts, a[:, :, :n], weight_noise)
+        if std is not None:
+            h = torch.bmm(u, with_write_noise(a, n, std, gen).transpose(1, 2))
         else:
             h = torch.bmm(u, a.transpose(1, 2))
         if read_scale is not None:
@@ -224,8 +226,9 @@ class SingleLayerFit:
         n = state.shape[2]
         w = a[:, :, :n]
         weight_noise, read_noise = noise
-        if weight_noise > 0:
-            w = w + weight_noise * torch.randn(w.shape, generator=gen)
+        std = write_std(self.opts, w, weight_noise)
+        if std is not None:
+            w = w + std * torch.randn(w.shape, generator=gen)
         h = torch.bmm(state, w.transpose(1, 2))  # bias added after the product (own rounding)
         if self.opts.bias:
             h += a[:, None, :, n]

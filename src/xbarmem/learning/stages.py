@@ -148,13 +148,25 @@ def fixed_term(y: torch.Tensor, x: torch.Tensor, valid: torch.Tensor):
     return loss, slope0, count, padded, mask
 
 
-def with_write_noise(a: torch.Tensor, n_in: int, weight_noise: float,
+def with_write_noise(a: torch.Tensor, n_in: int, weight_noise: float | torch.Tensor,
                      gen: torch.Generator | None) -> torch.Tensor:
     """A copy of ``[W | b]`` ``a`` ``(T, n_out, n_in + bias)`` with Gaussian write error of std
-    ``weight_noise`` (drawn from ``gen``) added to ``W`` (the bias keeps its value)."""
+    ``weight_noise`` (a number, or ``(T, 1, 1)`` per network; drawn from ``gen``) added to
+    ``W`` (the bias keeps its value)."""
     a = a.clone()
     a[:, :, :n_in] += weight_noise * torch.randn((a.shape[0], a.shape[1], n_in), generator=gen)
     return a
+
+
+def write_std(opts, w: torch.Tensor, absolute: float) -> torch.Tensor | float | None:
+    """The std of the write error a training forward pass adds to the weights ``w``
+    ``(T, n_out, n_in)``: the chip's ``absolute`` write error (weight units) and, with the
+    ``variation`` option, ``variation * max|W|`` per network, combined in quadrature
+    (``(T, 1, 1)``). None when there is no write error."""
+    if opts.variation <= 0:
+        return absolute if absolute > 0 else None
+    peak = w.detach().abs().amax(dim=(1, 2), keepdim=True)
+    return (absolute ** 2 + (opts.variation * peak) ** 2).sqrt()
 
 
 def read_noise_term(z: torch.Tensor, h: torch.Tensor, read_noise: float, bias: bool,
