@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -13,11 +13,11 @@ from rich.table import Table
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.capacity import ARCHS, find_capacity
-from xbarmem.evaluation.evaluate import Protocol
-from xbarmem.evaluation.scaling import HiddenRule, run_scaling
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.jsontext import dumps
+
+if TYPE_CHECKING:
+    from xbarmem.evaluation.evaluate import Protocol
+    from xbarmem.evaluation.scaling import HiddenRule
 
 RECALLED = ("Recalled means: the mean cosine similarity between the final recall state and the "
             "stored pattern, over all cues, is at or above the threshold (binary: sign states; "
@@ -26,6 +26,8 @@ RECALLED = ("Recalled means: the mean cosine similarity between the final recall
 
 def _protocol(kind: str, corruption: str | None, level: float | None, probes: int,
               seed: int) -> Protocol:
+    from xbarmem.evaluation.evaluate import Protocol
+
     if kind == "binary":
         return Protocol(corruption=corruption or "flip", level=0.05 if level is None else level,
                         probes=probes, activation="sign", seed=seed)
@@ -86,6 +88,8 @@ def capacity_cmd(
     json_out: o.Json = False,
     side: o.OldSide = None,
 ) -> None:
+    from xbarmem.evaluation.capacity import find_capacity
+
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     thresholds = o.floats(threshold, "--threshold")
     configs = _architectures(arch, hidden)
@@ -141,8 +145,8 @@ def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | No
     list (``-`` separates layers of one architecture, ``,`` separates architectures)."""
     out: list[tuple[str, list[o.Width] | None]] = []
     for a in [a.strip() for a in arch.split(",") if a.strip()]:
-        if a not in ARCHS:
-            raise ConfigError(f"--arch must be one of {ARCHS} (comma-separated), got {a!r}")
+        if a not in o.ARCHS:
+            raise ConfigError(f"--arch must be one of {o.ARCHS} (comma-separated), got {a!r}")
         if a == "single":
             out.append(("single", None))
         else:
@@ -155,6 +159,8 @@ def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | No
 def _hidden_rule(text: str) -> HiddenRule:
     """Scaling's hidden width: ``H`` (every N) or ``Rn`` (``round(R N)``); the old ``fixed:H`` /
     ``ratio:R`` spellings still work, with a warning."""
+    from xbarmem.evaluation.scaling import HiddenRule
+
     if ":" in text:
         rule = HiddenRule.parse(text)
         new = (f"{int(rule.value)}" if rule.kind == "fixed" else f"{rule.value:g}n")
@@ -194,10 +200,12 @@ def scaling_cmd(
     out_dir: ScalingOut = Path("xbarmem-out"),
     json_out: o.Json = False,
 ) -> None:
+    from xbarmem.evaluation.scaling import run_scaling
+    from xbarmem.jsontext import dumps
     from xbarmem.viz.figures import scaling_plot
 
-    if arch not in ARCHS:
-        raise ConfigError(f"--arch must be one of {ARCHS}, got {arch!r}")
+    if arch not in o.ARCHS:
+        raise ConfigError(f"--arch must be one of {o.ARCHS}, got {arch!r}")
     protocol = _protocol(kind, corruption, level, probes, seed)
     hidden_rule = _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")

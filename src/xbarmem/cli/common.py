@@ -15,7 +15,6 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from xbarmem.errors import XbarmemError
-from xbarmem.jsontext import dumps
 from xbarmem.version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -65,6 +64,8 @@ def warn(message: str) -> None:
 
 def _emit_json(data: Any) -> None:
     # strict JSON: non-finite floats (e.g. the NaN loss of classic rules) become null
+    from xbarmem.jsontext import dumps  # imports torch: only when there is output
+
     typer.echo(dumps(data, indent=2))
 
 

@@ -10,7 +10,6 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.learning.classic import rule_names
 
 Level = o.level("0.1")
 Out = o.out("folder for the PNG")
@@ -40,7 +39,7 @@ def demo(
 
     level = o.flip_level(ctx, "demo", corruption, level, flip)
     trials = o.deprecated(ctx, "--chips", chips, trials, new="trials", use=f"--trials {chips}")
-    rules = rule_names()
+    rules = list(o.RULE_NAMES)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console,
                   disable=json_out, transient=True) as bar:

@@ -14,13 +14,8 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.deploy.backend import simulated_backends
-from xbarmem.deploy.chip_loop import adapt, default_trainer
-from xbarmem.deploy.export import export_memory
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.memory.io import load_memory, save_memory
 
 Model = Annotated[Path, typer.Argument(
     metavar="MODEL", help="Model file from `xbarmem train` (with its stored patterns).")]
@@ -48,6 +43,9 @@ def export_cmd(
 ) -> None:
     activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
+    from xbarmem.deploy.export import export_memory
+    from xbarmem.memory.io import load_memory
+
     if mode not in ("sync", "async"):
         raise ConfigError(f"--mode must be sync or async, got {mode!r}")
     if activation not in (None, "sign", "tanh"):
@@ -134,6 +132,11 @@ def adapt_cmd(
     out_path: AdaptOut = None,
     json_out: o.Json = False,
 ) -> None:
+    from xbarmem.deploy.backend import simulated_backends
+    from xbarmem.deploy.chip_loop import adapt, default_trainer
+    from xbarmem.evaluation.evaluate import Protocol
+    from xbarmem.memory.io import load_memory, save_memory
+
     memory = load_memory(model)
     stored = o.stored_patterns(model)
     trainer = None  # adapt's default: the model's own trainer options

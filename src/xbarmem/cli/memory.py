@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import torch
 import typer
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.data.patterns import PatternSet, load_file, validate_patterns
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories
-from xbarmem.memory.build import make_memory
-from xbarmem.memory.io import load_memory, save_memory
+
+if TYPE_CHECKING:
+    from xbarmem.data.patterns import PatternSet
 
 Model = Annotated[Path, typer.Argument(metavar="MODEL",
                                        help="Model file from `xbarmem train`.")]
@@ -66,6 +61,8 @@ def train(
     if arch == "multilayer" and rule != "adaptive":
         raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
                           f"not {rule!r}")
+    from xbarmem.memory.io import save_memory
+
     data, count = o.data_and_count(ctx, data, patterns, "--n", n)
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
@@ -94,7 +91,12 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
          rule: str, options: dict[str, Any], seed: int) -> tuple[Any, dict[str, Any]]:
     """Build the memory for ``spec``, train ``rule`` on ``pset`` and program it (multilayer
     memories: the hardware-adaptive rule)."""
+    import torch
+
+    from xbarmem.learning.classic import get_rule
+    from xbarmem.learning.fit import fit_memories
     from xbarmem.learning.multilayer import MultilayerTrainer
+    from xbarmem.memory.build import make_memory
 
     multi = arch == "multilayer"
     o.check_rule_options(rule, options, multilayer=multi)
@@ -127,6 +129,9 @@ def evaluate(
     json_out: o.Json = False,
     neurons: o.OldActivation = None,
 ) -> None:
+    from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+    from xbarmem.memory.io import load_memory
+
     activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
     memory = load_memory(model)
@@ -166,6 +171,12 @@ def recall(
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
+    import numpy as np
+    import torch
+
+    from xbarmem.data.patterns import load_file, validate_patterns
+    from xbarmem.memory.io import load_memory
+
     memory = load_memory(model)
     kind = memory.info.get("kind", "binary")
     x = load_file(cues, kind=kind, zero_one=zero_one).patterns

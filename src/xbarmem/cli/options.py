@@ -33,11 +33,17 @@ import numpy as np
 import typer
 
 from xbarmem.cli.common import warn
-from xbarmem.data.patterns import PatternSet, load_patterns, random_patterns
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
-from xbarmem.learning.classic import get_rule, rule_names
-from xbarmem.memory.io import read_metadata
+
+if typing.TYPE_CHECKING:
+    from xbarmem.data.patterns import PatternSet
+
+#: the learning rules (:func:`xbarmem.learning.classic.rule_names`, which imports torch; a test
+#: checks that the two agree), named here so that ``--help`` starts without torch
+RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron")
+#: the architectures (:data:`xbarmem.memory.build.ARCHS`; a test checks that the two agree)
+ARCHS = ("single", "multilayer")
 
 # ------------------------------------------------------------------------------ common options
 Seed = Annotated[int, typer.Option(
@@ -132,7 +138,7 @@ FaultMapFile = Annotated[Path | None, typer.Option(
 
 # ------------------------------------------------------------------------------ training
 Rule = Annotated[str, typer.Option(
-    "--rule", metavar="NAME", help=f"Learning rule: {', '.join(rule_names())}.")]
+    "--rule", metavar="NAME", help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
 RuleOptions = Annotated[str | None, typer.Option(
     "--rule-options", metavar="JSON", help="Trainer options as a JSON object, e.g. "
     "'{\"max_steps\": 300}'.")]
@@ -294,6 +300,8 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
               seed: int = 0, zero_one: bool = False, one_per_class: bool = False) -> PatternSet:
     """Patterns from ``--data``: built-in sets and image files are resized to side sqrt(N);
     ``random`` draws ``count`` patterns of N neurons."""
+    from xbarmem.data.patterns import load_patterns, random_patterns
+
     if source.strip().lower() == "random":
         if count is None:
             raise ConfigError("--data random needs --patterns N (the number of patterns)")
@@ -420,6 +428,8 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
     """Refuse unknown or invalid trainer options before any work is done."""
     if not options:
         return
+    from xbarmem.learning.classic import get_rule
+
     try:
         if multilayer:
             from xbarmem.learning.multilayer import MultilayerTrainer
@@ -435,6 +445,9 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
 def stored_patterns(model: Path) -> PatternSet:
     """The pattern set saved with a model."""
     from safetensors.numpy import load_file as load_tensors
+
+    from xbarmem.data.patterns import PatternSet
+    from xbarmem.memory.io import read_metadata
 
     meta = read_metadata(model)
     tensors = load_tensors(str(model))
