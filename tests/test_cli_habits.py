@@ -42,3 +42,24 @@ def test_cli_vocabulary_lists_agree_with_the_library():
 
     assert list(o.RULE_NAMES) == rule_names()
     assert tuple(o.ARCHS) == tuple(ARCHS)
+
+
+# ------------------------------------------------------------------------------ completion
+def test_shell_completion_of_commands_and_choices(run_cli, monkeypatch):
+    def complete(words: str) -> list[str]:
+        monkeypatch.setenv("_XBARMEM_COMPLETE", "complete_bash")
+        monkeypatch.setenv("COMP_WORDS", words)
+        monkeypatch.setenv("COMP_CWORD", str(len(words.split()) - (not words.endswith(" "))))
+        code, out, err = run_cli()
+        assert code == 0, err
+        return out.split()
+
+    assert complete("xbarmem tr") == ["train"]
+    assert complete("xbarmem chip i") == ["inspect", "import"]
+    assert complete("xbarmem train --rule storkey") == ["storkey", "storkey-variant"]
+    assert "paper-sim" in complete("xbarmem train --chip ")
+    offered = complete("xbarmem demo --")
+    assert "--trials" in offered and "--chips" not in offered  # deprecated spellings: hidden
+    monkeypatch.delenv("_XBARMEM_COMPLETE")
+    code, out, err = run_cli("--show-completion", "bash")
+    assert code == 0 and "_xbarmem_completion" in out, err

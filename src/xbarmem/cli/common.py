@@ -29,7 +29,7 @@ class _Ordered(TyperGroup):
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
 
-app = typer.Typer(cls=_Ordered, add_completion=False, no_args_is_help=True,
+app = typer.Typer(cls=_Ordered, add_completion=True, no_args_is_help=True,
                   context_settings=CONTEXT,
                   help="Hardware-adaptive associative memories on simulated memristor "
                        "crossbars.")

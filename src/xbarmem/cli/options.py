@@ -46,6 +46,12 @@ RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "percept
 ARCHS = ("single", "multilayer")
 
 # ------------------------------------------------------------------------------ common options
+def completes(choices: Callable[[], Any]) -> Callable[[str], list[str]]:
+    """Shell completion of an option (``--install-completion``): the ``choices()`` that start
+    with what was typed."""
+    return lambda incomplete: [c for c in choices() if c.startswith(incomplete)]
+
+
 Seed = Annotated[int, typer.Option(
     "--seed", metavar="N", help="Seed of all random draws: the same seed gives the same "
     "numbers.")]
@@ -124,8 +130,8 @@ FlipOnly = corruption("flip", kinds="flip (bit flips) only, here")
 
 # ------------------------------------------------------------------------------ chip
 Chip = Annotated[str, typer.Option(
-    "--chip", metavar="NAME|FILE", help=f"Chip preset ({', '.join(preset_names())}) or TOML "
-    "file.")]
+    "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names),
+    help=f"Chip preset ({', '.join(preset_names())}) or TOML file.")]
 Faults = Annotated[float | None, typer.Option(
     "--faults", metavar="X", help="Fraction of stuck devices (overrides the chip's).")]
 OnFraction = Annotated[float, typer.Option(
@@ -138,7 +144,8 @@ FaultMapFile = Annotated[Path | None, typer.Option(
 
 # ------------------------------------------------------------------------------ training
 Rule = Annotated[str, typer.Option(
-    "--rule", metavar="NAME", help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
+    "--rule", metavar="NAME", autocompletion=completes(lambda: RULE_NAMES),
+    help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
 RuleOptions = Annotated[str | None, typer.Option(
     "--rule-options", metavar="JSON", help="Trainer options as a JSON object, e.g. "
     "'{\"max_steps\": 300}'.")]
