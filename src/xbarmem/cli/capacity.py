@@ -66,10 +66,12 @@ Start = Annotated[int | None, typer.Option("--start", metavar="N",
          "trial, seeds recorded in --json. " + RECALLED)
 @o.chip_options("spec")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def capacity_cmd(
     ctx: typer.Context,
     spec: ChipSpec,
     options: dict,
+    threads: int,
     arch: CapacityArch = "single",
     hidden: o.HiddenSeveral = "32",
     data: o.Data = "digits",
@@ -113,7 +115,7 @@ def capacity_cmd(
                     task, description=f"{label} P={p}: similarity {s:.4f}"))
             results.append((label, res))
     payload = {"results": [{"architecture": label, **res.as_dict()} for label, res in results],
-               "recalled_means": RECALLED}
+               "recalled_means": RECALLED, "threads": threads}
     if json_out:
         _emit_json(payload)
         return
@@ -181,9 +183,11 @@ def _hidden_rule(text: str) -> HiddenRule:
          "log N (slope with a 95% confidence interval); writes a PNG and JSON. " + RECALLED)
 @o.chip_options("spec")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def scaling_cmd(
     spec: ChipSpec,
     options: dict,
+    threads: int,
     arch: o.Arch = "multilayer",
     kind: o.Kind = "binary",
     sizes: o.Sizes = "64,144,256,400,576,784",
@@ -219,6 +223,7 @@ def scaling_cmd(
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
     res["settings"]["chip"] = spec.to_dict()
     res["recalled_means"] = RECALLED
+    res["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
                                        if arch == "multilayer" else f"-{rule}")

@@ -21,8 +21,10 @@ Out = o.out("folder for the PNG")
          "stuck, recall them from corrupted cues, and compare hardware-adaptive learning with "
          "Hebb, Storkey, pseudo-inverse and perceptron under both fault models (faulty weight "
          "= 0; stuck device at g_min/g_max). Writes a PNG of the recalls.")
+@o.threads_option("threads")
 def demo(
     ctx: typer.Context,
+    threads: int,
     data: o.DemoData = "mnist-crop24",
     faults: o.Faults = 0.5,
     corruption: o.FlipOnly = None,
@@ -48,6 +50,7 @@ def demo(
                            out_dir=out_dir, rules=rules, data=data,
                            progress=lambda model, name: bar.update(
                                task, advance=1, description=f"{model} model: {name} done"))
+    results["threads"] = threads
     if json_out:
         _emit_json(results)
         return

@@ -31,8 +31,10 @@ AdaptLevel = o.level("0.1")
     help="Export the conductance of every device of every array (CSV and .npy) and a JSON "
          "manifest (mapping, input voltages, bias rows, tile placement, faults, recall "
          "settings, current ranges).")
+@o.threads_option("threads")
 def export_cmd(
     ctx: typer.Context,
+    threads: int,
     model: Model,
     out_dir: ExportOut,
     mode: o.Mode = "sync",
@@ -58,7 +60,7 @@ def export_cmd(
     manifest = export_memory(memory, out_dir, patterns=stored, mode=mode, activation=activation,
                              max_iterations=max_iterations, source=str(model))
     if json_out:
-        _emit_json(manifest)
+        _emit_json({**manifest, "threads": threads})
         return
     d = manifest["devices"]
     out.print(f"exported {model} to {out_dir}: {manifest['arrays']['count']} array(s) of "
@@ -113,9 +115,11 @@ Log = Annotated[Path | None, typer.Option(
          "that missed their target, re-train the free ones, re-program only those; log every "
          "round.")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def adapt_cmd(
     model: Model,
     options: dict,
+    threads: int,
     rounds: Rounds = 2,
     target: Target = 0.99,
     tolerance: Tolerance = 3.0,
@@ -162,6 +166,7 @@ def adapt_cmd(
                                 * 1e6, "read_noise_uS": chip.device.read_noise * 1e6,
                                 "unknown_faults": unknown_faults, "seed": seed,
                                 "read_averages": read_averages})
+    summary["threads"] = threads
     if json_out:
         _emit_json(summary)
         return

@@ -58,10 +58,12 @@ EnergyHidden = Annotated[str | None, typer.Option(
          "recalls of the same corrupted cues.")
 @o.chip_options("chip_spec")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def energy(
     ctx: typer.Context,
     chip_spec: ChipSpec,
     options: dict,
+    threads: int,
     neurons: o.Neurons = "64",
     arch: o.Arch = "single",
     hidden: EnergyHidden = None,
@@ -94,7 +96,7 @@ def energy(
     spec = load_circuit(circuit)
     if sizes is not None:
         _sizes(o.ints(sizes, "--sizes"), spec, chip_spec, rule or "pinv", load, level, probes,
-               seed, steps or 300, out_dir, json_out)
+               seed, steps or 300, out_dir, json_out, threads)
         return
     n_neurons, activation = _neurons(ctx, neurons, n, activation)
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
@@ -105,7 +107,7 @@ def energy(
                     seed=seed, activation=activation or "sign", max_iterations=max_iterations,
                     max_steps=steps or 3000)
     report = {"settings": {k: v for k, v in m.info.items() if k != "quality"},
-              "quality": m.info["quality"], **energy_report(m, spec)}
+              "quality": m.info["quality"], **energy_report(m, spec), "threads": threads}
     if do_calibrate:
         report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
     _emit_json(report) if json_out else _print_report(report)
@@ -208,7 +210,7 @@ def _print_report(r: dict[str, Any]) -> None:
 
 
 def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,
-           seed: int, max_steps: int, out_dir: Path, json_out: bool) -> None:
+           seed: int, max_steps: int, out_dir: Path, json_out: bool, threads: int) -> None:
     from xbarmem.energy.measure import measure_sizes
     from xbarmem.jsontext import dumps
     from xbarmem.viz.energy import ratios_plot
@@ -221,6 +223,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     png = ratios_plot(sweep, out_dir / "energy-vs-n.png")
     table_path = out_dir / "energy-vs-n.json"
     sweep["files"] = {"png": str(png), "json": str(table_path)}
+    sweep["threads"] = threads
     table_path.write_text(dumps(sweep, indent=2) + "\n")
     if json_out:
         _emit_json(sweep)

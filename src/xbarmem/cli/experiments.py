@@ -57,9 +57,9 @@ def _interruptible(store: Path):
 
 
 def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
-                      scheduler: str | None, quiet: bool = False):
+                      scheduler: str | None, quiet: bool = False, threads: int = 1):
     """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar (trials done /
-    pending, elapsed, ETA)."""
+    pending, elapsed, ETA); every trial with ``threads`` torch threads."""
     from xbarmem.experiments.runner import run_sweep
 
     specs = spec if isinstance(spec, list) else [spec]
@@ -73,14 +73,17 @@ def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
                        f"stored)")
 
         report = run_sweep(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
-                           on_plan=plan, on_progress=lambda n: bar.advance(task, n))
+                           on_plan=plan, on_progress=lambda n: bar.advance(task, n),
+                           threads=threads)
     return report
 
 
 @app.command("sweep", short_help="Run a TOML sweep into a resumable results store.",
              help="Run a TOML sweep (grid of trials x seeds) into a SQLite results store; "
                   "finished trials are skipped, so a killed sweep resumes where it stopped.")
+@o.threads_option("threads")
 def sweep_cmd(
+    threads: int,
     file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).")
                     ] = None,
     store: Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
@@ -118,7 +121,7 @@ def sweep_cmd(
         return
     with _interruptible(store):
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
-                                   scheduler=scheduler, quiet=json_out)
+                                   scheduler=scheduler, quiet=json_out, threads=threads)
     if json_out:
         _emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
     else:
@@ -224,7 +227,9 @@ def plot_cmd(
                   "(resumable: the store lives in --out) and write OUT/report.md with each "
                   "claim, the paper's number, the measured number, the settings and the "
                   "figures.")
+@o.threads_option("threads")
 def reproduce_cmd(
+    threads: int,
     out_dir: ReproduceOut = Path("xbarmem-reproduce"),
     quick: Annotated[bool, typer.Option(
         "--quick", help="Fewer seeds and grid points (~10 min on 2 cores) instead of the "
@@ -240,9 +245,10 @@ def reproduce_cmd(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with _interruptible(store or out_dir / "results.sqlite"):
-        report = reproduce(out_dir, quick=quick, store=store,
+        report = reproduce(out_dir, quick=quick, store=store, threads=threads,
                            run=lambda spec, db: run_with_progress(
-                               spec, db, jobs=jobs, workers=workers, scheduler=scheduler),
+                               spec, db, jobs=jobs, workers=workers, scheduler=scheduler,
+                               threads=threads),
                            log=console.print)
     if json_out:
         _emit_json(report)

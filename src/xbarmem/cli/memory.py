@@ -31,10 +31,12 @@ RecallOut = o.out("file for the final states (.npy)")
          "hardware-adaptive rule, each layer on its own arrays of the chip.")
 @o.chip_options("spec")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def train(
     ctx: typer.Context,
     spec: ChipSpec,
     options: dict,
+    threads: int,
     out_path: TrainOut,
     data: o.Data = "mnist",
     patterns: TrainPatterns = None,
@@ -76,7 +78,8 @@ def train(
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info,
-               "devices": memory.devices(), "faults": memory.faults.summary(spec.device)}
+               "devices": memory.devices(), "faults": memory.faults.summary(spec.device),
+               "threads": threads}
     if json_out:
         _emit_json(summary)
     else:
@@ -117,8 +120,10 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     "evaluate", short_help="Recall a model's stored patterns from corrupted cues.",
     help="Recall a model's stored patterns from corrupted cues and print similarity metrics "
          "(cosine, exact recall, Hamming distance, convergence, iterations).")
+@o.threads_option("threads")
 def evaluate(
     ctx: typer.Context,
+    threads: int,
     model: Model,
     corruption: o.Corruption = None,
     level: o.Level = None,
@@ -146,7 +151,7 @@ def evaluate(
     # JSON keys are a contract: the neuron type stays "neurons" in the protocol record
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "neurons": activation, "seed": seed},
-              **score.as_dict()}
+              **score.as_dict(), "threads": threads}
     if json_out:
         _emit_json(result)
     else:
@@ -160,7 +165,9 @@ def evaluate(
     "recall", short_help="Recall from the cues in a file.",
     help="Run recall from the cues in a file through the model's programmed crossbars; print "
          "convergence and optionally save the final states.")
+@o.threads_option("threads")
 def recall(
+    threads: int,
     model: Model,
     cues: Annotated[Path, typer.Argument(
         metavar="CUES", help="Cues file (.npy/.npz/.csv/IDX), shape (B, N).")],
@@ -189,7 +196,8 @@ def recall(
             out_path = out_path.with_name(out_path.name + ".npy")
         np.save(out_path, res.states.numpy())
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
-              "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist()}
+              "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
+              "threads": threads}
     if json_out:
         result["states"] = res.states.tolist()
         _emit_json(result)
