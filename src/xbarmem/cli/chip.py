@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, chip_app, out
+from xbarmem.cli.common import _emit_json, chip_app, out, print_fields
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.hardware.faults import FaultMap
@@ -17,8 +17,8 @@ from xbarmem.hardware.measured import measured_chip, read_measured_csv
 MapOut = o.out("fault map file (.npz or .csv)", required=True)
 
 
-def _print(summary: dict, json_out: bool) -> None:
-    _emit_json(summary) if json_out else out.print(summary)
+def _print(summary: dict, json_out: bool, title: str) -> None:
+    _emit_json(summary) if json_out else print_fields(summary, title)
 
 
 @chip_app.command("show", help="Print a chip description (resolved and validated) as TOML.")
@@ -57,7 +57,8 @@ def chip_faults(
 ) -> None:
     fmap = FaultMap.generate(spec, arrays, seed=seed)
     fmap.save(out_path)
-    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out)
+    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,
+           f"fault map written to {out_path}")
 
 
 @chip_app.command("inspect", help="Summarise a fault map: stuck devices, ON/OFF split, pairs "
@@ -69,7 +70,8 @@ def chip_inspect(
 ) -> None:
     spec = load_chip(chip)
     fmap = FaultMap.load(fault_map)
-    _print({"file": str(fault_map), **fmap.summary(spec.device), "meta": fmap.meta}, json_out)
+    _print({"file": str(fault_map), **fmap.summary(spec.device), "meta": fmap.meta}, json_out,
+           f"fault map {fault_map}")
 
 
 @chip_app.command(
@@ -109,7 +111,7 @@ def chip_import(
         if chip_out is not None:
             chip_out.write_text(spec.to_toml())
             summary["chip"] = str(chip_out)
-        _print(summary, json_out)
+        _print(summary, json_out, f"measured chip from {source}")
         return
     spec = load_chip(chip)
     data = o.load_array(source, key)
@@ -121,4 +123,5 @@ def chip_import(
         raise ConfigError(f"--as must be 'codes' or 'conductance', got {as_!r}")
     fmap.meta["file"] = str(source)
     fmap.save(out_path)
-    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out)
+    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,
+           f"fault map from {source}, written to {out_path}")

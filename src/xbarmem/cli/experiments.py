@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.common import _emit_json, app, console, out, print_fields
 from xbarmem.errors import ConfigError
 
 JobsOpt = Annotated[int, typer.Option(
@@ -117,7 +117,7 @@ def sweep_cmd(
             groups, already = plan_groups(spec.trials, spec.batch), 0
         summary = {"sweep": spec.name, "trials": len(spec.trials), "already_stored": already,
                    "pending_groups": len(groups), "store": str(store)}
-        _emit_json(summary) if json_out else out.print(summary)
+        _emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
     with _interruptible(store):
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,

@@ -699,9 +699,9 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
 
     ``run(specs, store)`` executes the sweeps (default: in this process,
     :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
-    stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N). Returns ``{"path", "table",
-    "sections", "seconds", "threads"}`` where ``table`` is the report's summary table
-    (markdown)."""
+    stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
+    Returns ``{"path", "table", "sections", "seconds", "threads"}`` where ``table`` is the
+    report's summary table (markdown)."""
     from xbarmem.experiments.runner import run_sweep
 
     began = time.perf_counter()
