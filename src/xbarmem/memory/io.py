@@ -3,7 +3,8 @@
 One ``.safetensors`` file holds the programmed conductances (siemens), the target weights, the
 chip's fault map and, in the header metadata, the chip spec, the rule and its options, seeds,
 versions and the torch thread count of the writing process (``info.threads``). Loading rebuilds the
-memory in exactly its programmed state (no re-programming, so no new write error)."""
+memory in exactly its programmed state (no re-programming, so no new write error).
+"""
 
 from __future__ import annotations
 
