@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 Model = Annotated[Path, typer.Argument(metavar="MODEL",
                                        help="Model file from `xbarmem train`.")]
-TrainPatterns = o.patterns("all of the source; random needs it")
+TrainPatterns = o.patterns("all of the source if there are no more than N; random needs it")
 TrainOut = o.out("model file (.safetensors)", required=True)
 RecallOut = o.out("file for the final states (.npy)")
 
@@ -73,6 +73,11 @@ def train(
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
     pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class)
+    if count is None and not one_per_class and pset.n_patterns > pset.n_neurons:
+        raise ConfigError(
+            f"--data {data} holds {pset.n_patterns} patterns, more than a memory of "
+            f"{pset.n_neurons} neurons can store; choose how many with --patterns N (or "
+            f"--one-per-class)")
     fmap = FaultMap.load(fault_map) if fault_map else None
     memory, info = _fit(pset, spec, fmap, arch, hidden, rule, options, seed)
     save_memory(memory, out_path, patterns=pset)
