@@ -73,11 +73,8 @@ def train(
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
     pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class)
-    if count is None and not one_per_class and pset.n_patterns > pset.n_neurons:
-        raise ConfigError(
-            f"--data {data} holds {pset.n_patterns} patterns, more than a memory of "
-            f"{pset.n_neurons} neurons can store; choose how many with --patterns N (or "
-            f"--one-per-class)")
+    if count is None and not one_per_class:
+        _not_too_many(pset, data)
     fmap = FaultMap.load(fault_map) if fault_map else None
     memory, info = _fit(pset, spec, fmap, arch, hidden, rule, options, seed)
     save_memory(memory, out_path, patterns=pset)
@@ -93,6 +90,16 @@ def train(
                   f"N={pset.n_neurons}{shape}, {info['steps']} steps, converged="
                   f"{info['converged']}, {info['train_seconds']:.2f} s, "
                   f"arrays={memory.devices()['arrays']}")
+
+
+def _not_too_many(pset: PatternSet, data: str) -> None:
+    """Without ``--patterns``, train stores all of ``--data``: refused when that is more patterns
+    than neurons (``--data mnist`` would be all 10,000 digits), which no rule can store."""
+    if pset.n_patterns > pset.n_neurons:
+        raise ConfigError(
+            f"--data {data} holds {pset.n_patterns} patterns, more than a memory of "
+            f"{pset.n_neurons} neurons can store; choose how many with --patterns N (or "
+            f"--one-per-class)")
 
 
 def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hidden: str,
