@@ -246,10 +246,10 @@ def test_threads_recorded_and_results_repeatable(run_cli, tmp_path):
     before = torch.get_num_threads()
     one, again = train("1", "a.safetensors"), train("1", "b.safetensors")
     assert one["threads"] == 1 and _untimed(one | {"model": 0}) == _untimed(again | {"model": 0})
-    assert read_metadata(tmp_path / "a.safetensors")["info"]["threads"] == 1
+    assert read_metadata(tmp_path / "a.safetensors")["threads"] == 1
     two = train("2", "c.safetensors")
     assert two["threads"] == 2
-    assert read_metadata(tmp_path / "c.safetensors")["info"]["threads"] == 2
+    assert read_metadata(tmp_path / "c.safetensors")["threads"] == 2
     assert torch.get_num_threads() == before  # the command's thread count is not left behind
     evaluations = [json.loads(run_cli("evaluate", tmp_path / "a.safetensors", "--probes", "3",
                                       "--json")[1]) for _ in range(2)]
