@@ -31,10 +31,8 @@ AdaptLevel = o.level("0.1")
     help="Export the conductance of every device of every array (CSV and .npy) and a JSON "
          "manifest (mapping, input voltages, bias rows, tile placement, faults, recall "
          "settings, current ranges).")
-@o.threads_option("threads")
 def export_cmd(
     ctx: typer.Context,
-    threads: int,
     model: Model,
     out_dir: ExportOut,
     mode: o.Mode = "sync",
@@ -60,7 +58,7 @@ def export_cmd(
     manifest = export_memory(memory, out_dir, patterns=stored, mode=mode, activation=activation,
                              max_iterations=max_iterations, source=str(model))
     if json_out:
-        _emit_json({**manifest, "threads": threads})
+        _emit_json(manifest)
         return
     d = manifest["devices"]
     out.print(f"exported {model} to {out_dir}: {manifest['arrays']['count']} array(s) of "
