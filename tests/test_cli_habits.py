@@ -364,6 +364,15 @@ def test_results_table_keeps_whole_cells(run_cli, files, monkeypatch):
     assert code == 0 and "result.exact" in out, err
 
 
+def test_results_export_with_json_says_what_it_wrote(run_cli, files, tmp_path):
+    target = tmp_path / "rows.csv"
+    code, out, err = run_cli("results", files["store"], "--where", "rule=hebb", "--csv", target,
+                             "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"files": [str(target)], "rows": 6}
+    assert len(target.read_text().splitlines()) == 7  # header + 6 rows
+
+
 @pytest.mark.parametrize("option", ["--group-by", "--metric", "--columns"])
 def test_results_bad_field_lists(run_cli, files, option):
     code, _, err = run_cli("results", files["store"], option, "rule,,seed")

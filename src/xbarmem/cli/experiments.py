@@ -178,11 +178,13 @@ def results_cmd(
     conditions = where or []
     with ResultStore(store) as db:
         total = db.count(conditions, sweep)
-        for target in (csv_path, parquet_path):
-            if target is not None:
-                db.export(target, conditions, sweep)
-                console.print(f"wrote {total} rows to {target}")
-        if csv_path or parquet_path:
+        written = [t for t in (csv_path, parquet_path) if t is not None]
+        for target in written:
+            db.export(target, conditions, sweep)
+            console.print(f"wrote {total} rows to {target}")
+        if written:
+            if json_out:
+                _emit_json({"files": [str(t) for t in written], "rows": total})
             return
         rows = db.rows(conditions, sweep, limit=None if json_out or by else limit)
         sweeps = db.sweeps()
