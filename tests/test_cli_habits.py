@@ -27,6 +27,8 @@ def test_lazy_package_attributes():
     import xbarmem
 
     assert set(xbarmem.__all__) <= set(dir(xbarmem))
+    for name in xbarmem.__all__:  # every export resolves (a name added without its module fails)
+        assert getattr(xbarmem, name) is not None, name
     from xbarmem import PatternSet, train  # noqa: F401 - resolved on first use
     from xbarmem.data.patterns import PatternSet as direct
 
