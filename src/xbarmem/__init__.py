@@ -5,60 +5,116 @@ fault maps, ``train`` / ``fit_memories``, memories and recall, evaluation and ca
 files. The subpackages are layered (``docs/architecture.md``): errors, version -> spec, seeds,
 jsontext -> hardware, data -> memory -> learning -> evaluation -> energy, deploy -> viz ->
 experiments -> cli; each imports only the layers before it.
+
+The names below are imported on first use (PEP 562 module ``__getattr__``), so ``import
+xbarmem`` -- and the command line, which starts with it -- does not load torch, SciPy or
+matplotlib until something needs them. ``from xbarmem import X`` and ``xbarmem.X`` work as
+for eagerly imported names.
 """
 
-from xbarmem.data.corruption import (
-    CORRUPTION_METHODS,
-    corrupt,
-    flip_bits,
-    gaussian_noise,
-    occlude_block,
-    salt_and_pepper,
-)
-from xbarmem.data.patterns import (
-    PatternSet,
-    as_pattern_set,
-    load_digits,
-    load_file,
-    load_mnist,
-    load_patterns,
-    random_patterns,
-)
-from xbarmem.errors import ConfigError, FileFormatError, PatternError, XbarmemError
-from xbarmem.evaluation.capacity import find_capacity
-from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory
-from xbarmem.evaluation.scaling import HiddenRule, fit_power_law, run_scaling
-from xbarmem.hardware.chip import (
-    ArraySpec,
-    ChipSpec,
-    DeviceSpec,
-    load_chip,
-    load_preset,
-    preset_names,
-)
-from xbarmem.hardware.crossbar import Crossbar
-from xbarmem.hardware.faults import FaultMap
-from xbarmem.learning.adaptive import AdaptiveTrainer, TrainResult
-from xbarmem.learning.base import FitResult, Problem, Rule
-from xbarmem.learning.classic import get_rule, rule_names
-from xbarmem.learning.fit import fit_memories, train
-from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer
-from xbarmem.memory.base import Memory
-from xbarmem.memory.io import load_memory, load_stored_patterns, save_memory
-from xbarmem.memory.multilayer import MultilayerMemory
-from xbarmem.memory.recall import FloatMatrix, RecallResult, recall
-from xbarmem.memory.single import SingleLayerMemory
-from xbarmem.version import __version__
+from __future__ import annotations
 
-__all__ = [
-    "CORRUPTION_METHODS", "AdaptiveTrainer", "ArraySpec", "ChipSpec", "ConfigError", "Crossbar",
-    "DeviceSpec", "FaultMap", "FileFormatError", "FitResult", "FloatMatrix", "HiddenRule",
-    "Memory", "MultilayerMemory", "MultilayerTrainer", "PatternError", "PatternSet", "Problem",
-    "Protocol", "RecallResult", "Rule", "SingleLayerMemory", "TrainResult", "XbarmemError",
-    "__version__", "as_pattern_set", "compare_rules", "corrupt", "evaluate_memory",
-    "find_capacity", "fit_memories", "fit_multilayer", "fit_power_law", "flip_bits",
-    "gaussian_noise", "get_rule", "load_chip", "load_digits", "load_file", "load_memory",
-    "load_mnist", "load_patterns", "load_preset", "load_stored_patterns", "occlude_block",
-    "preset_names", "random_patterns", "recall", "rule_names", "run_scaling", "salt_and_pepper",
-    "save_memory", "train",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from xbarmem.version import __version__  # noqa: F401 - in __all__
+
+#: public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("CORRUPTION_METHODS", "corrupt", "flip_bits", "gaussian_noise",
+                     "occlude_block", "salt_and_pepper"), "xbarmem.data.corruption"),
+    **dict.fromkeys(("PatternSet", "as_pattern_set", "load_digits", "load_file", "load_mnist",
+                     "load_patterns", "random_patterns"), "xbarmem.data.patterns"),
+    **dict.fromkeys(("ConfigError", "FileFormatError", "PatternError", "XbarmemError"),
+                    "xbarmem.errors"),
+    "find_capacity": "xbarmem.evaluation.capacity",
+    **dict.fromkeys(("Protocol", "compare_rules", "evaluate_memory"),
+                    "xbarmem.evaluation.evaluate"),
+    **dict.fromkeys(("HiddenRule", "fit_power_law", "run_scaling"), "xbarmem.evaluation.scaling"),
+    **dict.fromkeys(("ArraySpec", "ChipSpec", "DeviceSpec", "load_chip", "load_preset",
+                     "preset_names"), "xbarmem.hardware.chip"),
+    "Crossbar": "xbarmem.hardware.crossbar",
+    "FaultMap": "xbarmem.hardware.faults",
+    **dict.fromkeys(("AdaptiveTrainer", "TrainResult"), "xbarmem.learning.adaptive"),
+    **dict.fromkeys(("FitResult", "Problem", "Rule"), "xbarmem.learning.base"),
+    **dict.fromkeys(("get_rule", "rule_names"), "xbarmem.learning.classic"),
+    **dict.fromkeys(("fit_memories", "train"), "xbarmem.learning.fit"),
+    **dict.fromkeys(("MultilayerTrainer", "fit_multilayer"), "xbarmem.learning.multilayer"),
+    "Memory": "xbarmem.memory.base",
+    **dict.fromkeys(("load_memory", "load_stored_patterns", "save_memory"),
+                    "xbarmem.memory.io"),
+    "MultilayerMemory": "xbarmem.memory.multilayer",
+    **dict.fromkeys(("FloatMatrix", "RecallResult", "recall"), "xbarmem.memory.recall"),
+    "SingleLayerMemory": "xbarmem.memory.single",
+}
+
+#: subpackages and modules reachable as attributes (``xbarmem.hardware``), imported on first use
+_SUBMODULES = ("cli", "data", "deploy", "energy", "errors", "evaluation", "experiments",
+               "hardware", "jsontext", "learning", "memory", "seeds", "spec", "version", "viz")
+
+__all__ = sorted(["__version__", *_EXPORTS])
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name (or a subpackage) on first use and keep it in this module."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"xbarmem.{name}")
+    else:
+        raise AttributeError(f"module 'xbarmem' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})
+
+
+if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
+    from xbarmem.data.corruption import (  # noqa: F401
+        CORRUPTION_METHODS,
+        corrupt,
+        flip_bits,
+        gaussian_noise,
+        occlude_block,
+        salt_and_pepper,
+    )
+    from xbarmem.data.patterns import (  # noqa: F401
+        PatternSet,
+        as_pattern_set,
+        load_digits,
+        load_file,
+        load_mnist,
+        load_patterns,
+        random_patterns,
+    )
+    from xbarmem.errors import (  # noqa: F401
+        ConfigError,
+        FileFormatError,
+        PatternError,
+        XbarmemError,
+    )
+    from xbarmem.evaluation.capacity import find_capacity  # noqa: F401
+    from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory  # noqa: F401
+    from xbarmem.evaluation.scaling import HiddenRule, fit_power_law, run_scaling  # noqa: F401
+    from xbarmem.hardware.chip import (  # noqa: F401
+        ArraySpec,
+        ChipSpec,
+        DeviceSpec,
+        load_chip,
+        load_preset,
+        preset_names,
+    )
+    from xbarmem.hardware.crossbar import Crossbar  # noqa: F401
+    from xbarmem.hardware.faults import FaultMap  # noqa: F401
+    from xbarmem.learning.adaptive import AdaptiveTrainer, TrainResult  # noqa: F401
+    from xbarmem.learning.base import FitResult, Problem, Rule  # noqa: F401
+    from xbarmem.learning.classic import get_rule, rule_names  # noqa: F401
+    from xbarmem.learning.fit import fit_memories, train  # noqa: F401
+    from xbarmem.learning.multilayer import MultilayerTrainer, fit_multilayer  # noqa: F401
+    from xbarmem.memory.base import Memory  # noqa: F401
+    from xbarmem.memory.io import load_memory, load_stored_patterns, save_memory  # noqa: F401
+    from xbarmem.memory.multilayer import MultilayerMemory  # noqa: F401
+    from xbarmem.memory.recall import FloatMatrix, RecallResult, recall  # noqa: F401
+    from xbarmem.memory.single import SingleLayerMemory  # noqa: F401

@@ -1,6 +1,5 @@
-"""``python -m xbarmem``: the command-line interface, as the ``xbarmem`` console script."""
+"""``python -m xbarmem``: the same as the ``xbarmem`` command."""
 
 from xbarmem.cli import main
 
-if __name__ == "__main__":
-    main()
+main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -13,11 +13,11 @@ from rich.table import Table
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.capacity import ARCHS, find_capacity
-from xbarmem.evaluation.evaluate import Protocol
-from xbarmem.evaluation.scaling import HiddenRule, run_scaling
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.jsontext import dumps
+
+if TYPE_CHECKING:
+    from xbarmem.evaluation.evaluate import Protocol
+    from xbarmem.evaluation.scaling import HiddenRule
 
 RECALLED = ("Recalled means: the mean cosine similarity between the final recall state and the "
             "stored pattern, over all cues, is at or above the threshold (binary: sign states; "
@@ -26,6 +26,8 @@ RECALLED = ("Recalled means: the mean cosine similarity between the final recall
 
 def _protocol(kind: str, corruption: str | None, level: float | None, probes: int,
               seed: int) -> Protocol:
+    from xbarmem.evaluation.evaluate import Protocol
+
     if kind == "binary":
         return Protocol(corruption=corruption or "flip", level=0.05 if level is None else level,
                         probes=probes, activation="sign", seed=seed)
@@ -64,10 +66,12 @@ Start = Annotated[int | None, typer.Option("--start", metavar="N",
          "trial, seeds recorded in --json. " + RECALLED)
 @o.chip_options("spec")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def capacity_cmd(
     ctx: typer.Context,
     spec: ChipSpec,
     options: dict,
+    threads: int,
     arch: CapacityArch = "single",
     hidden: o.HiddenSeveral = "32",
     data: o.Data = "digits",
@@ -86,6 +90,8 @@ def capacity_cmd(
     json_out: o.Json = False,
     side: o.OldSide = None,
 ) -> None:
+    from xbarmem.evaluation.capacity import find_capacity
+
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     thresholds = o.floats(threshold, "--threshold")
     configs = _architectures(arch, hidden)
@@ -109,7 +115,7 @@ def capacity_cmd(
                     task, description=f"{label} P={p}: similarity {s:.4f}"))
             results.append((label, res))
     payload = {"results": [{"architecture": label, **res.as_dict()} for label, res in results],
-               "recalled_means": RECALLED}
+               "recalled_means": RECALLED, "threads": threads}
     if json_out:
         _emit_json(payload)
         return
@@ -141,8 +147,8 @@ def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | No
     list (``-`` separates layers of one architecture, ``,`` separates architectures)."""
     out: list[tuple[str, list[o.Width] | None]] = []
     for a in [a.strip() for a in arch.split(",") if a.strip()]:
-        if a not in ARCHS:
-            raise ConfigError(f"--arch must be one of {ARCHS} (comma-separated), got {a!r}")
+        if a not in o.ARCHS:
+            raise ConfigError(f"--arch must be one of {o.ARCHS} (comma-separated), got {a!r}")
         if a == "single":
             out.append(("single", None))
         else:
@@ -155,6 +161,8 @@ def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | No
 def _hidden_rule(text: str) -> HiddenRule:
     """Scaling's hidden width: ``H`` (every N) or ``Rn`` (``round(R N)``); the old ``fixed:H`` /
     ``ratio:R`` spellings still work, with a warning."""
+    from xbarmem.evaluation.scaling import HiddenRule
+
     if ":" in text:
         rule = HiddenRule.parse(text)
         new = (f"{int(rule.value)}" if rule.kind == "fixed" else f"{rule.value:g}n")
@@ -175,9 +183,11 @@ def _hidden_rule(text: str) -> HiddenRule:
          "log N (slope with a 95% confidence interval); writes a PNG and JSON. " + RECALLED)
 @o.chip_options("spec")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def scaling_cmd(
     spec: ChipSpec,
     options: dict,
+    threads: int,
     arch: o.Arch = "multilayer",
     kind: o.Kind = "binary",
     sizes: o.Sizes = "64,144,256,400,576,784",
@@ -194,10 +204,12 @@ def scaling_cmd(
     out_dir: ScalingOut = Path("xbarmem-out"),
     json_out: o.Json = False,
 ) -> None:
+    from xbarmem.evaluation.scaling import run_scaling
+    from xbarmem.jsontext import dumps
     from xbarmem.viz.figures import scaling_plot
 
-    if arch not in ARCHS:
-        raise ConfigError(f"--arch must be one of {ARCHS}, got {arch!r}")
+    if arch not in o.ARCHS:
+        raise ConfigError(f"--arch must be one of {o.ARCHS}, got {arch!r}")
     protocol = _protocol(kind, corruption, level, probes, seed)
     hidden_rule = _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
@@ -211,6 +223,7 @@ def scaling_cmd(
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
     res["settings"]["chip"] = spec.to_dict()
     res["recalled_means"] = RECALLED
+    res["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
                                        if arch == "multilayer" else f"-{rule}")

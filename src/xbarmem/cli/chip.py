@@ -5,20 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, chip_app, out
+from xbarmem.cli.common import _emit_json, chip_app, out, print_fields, warn
 from xbarmem.errors import ConfigError
-from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
+from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, preset_names
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 
 MapOut = o.out("fault map file (.npz or .csv)", required=True)
 
 
-def _print(summary: dict, json_out: bool) -> None:
-    _emit_json(summary) if json_out else out.print(summary)
+def _print(summary: dict, json_out: bool, title: str) -> None:
+    _emit_json(summary) if json_out else print_fields(summary, title)
 
 
 @chip_app.command("show", help="Print a chip description (resolved and validated) as TOML.")
@@ -57,7 +58,8 @@ def chip_faults(
 ) -> None:
     fmap = FaultMap.generate(spec, arrays, seed=seed)
     fmap.save(out_path)
-    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out)
+    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,
+           f"fault map written to {out_path}")
 
 
 @chip_app.command("inspect", help="Summarise a fault map: stuck devices, ON/OFF split, pairs "
@@ -69,7 +71,8 @@ def chip_inspect(
 ) -> None:
     spec = load_chip(chip)
     fmap = FaultMap.load(fault_map)
-    _print({"file": str(fault_map), **fmap.summary(spec.device), "meta": fmap.meta}, json_out)
+    _print({"file": str(fault_map), **fmap.summary(spec.device), "meta": fmap.meta}, json_out,
+           f"fault map {fault_map}")
 
 
 @chip_app.command(
@@ -109,16 +112,52 @@ def chip_import(
         if chip_out is not None:
             chip_out.write_text(spec.to_toml())
             summary["chip"] = str(chip_out)
-        _print(summary, json_out)
+        _print(summary, json_out, f"measured chip from {source}")
         return
     spec = load_chip(chip)
     data = o.load_array(source, key)
     if as_ == "codes":
         fmap = FaultMap.from_codes(data, spec.device)
     elif as_ == "conductance":
+        check_siemens(data, spec)
         fmap = FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
     else:
         raise ConfigError(f"--as must be 'codes' or 'conductance', got {as_!r}")
     fmap.meta["file"] = str(source)
     fmap.save(out_path)
-    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out)
+    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,
+           f"fault map from {source}, written to {out_path}")
+
+
+#: units a read-back map may have been written in by mistake: name, factor to siemens
+UNITS = (("millisiemens (mS)", 1e-3), ("microsiemens (uS)", 1e-6), ("nanosiemens (nS)", 1e-9),
+         ("picosiemens (pS)", 1e-12))
+
+
+def _inside(values: np.ndarray, device: DeviceSpec) -> float:
+    """Fraction of ``values`` that a device of this window can read: from half of g_min to 1.5
+    g_max (stuck devices read near the rails, with read noise)."""
+    return float(np.mean((values >= 0.5 * device.g_min) & (values <= 1.5 * device.g_max)))
+
+
+def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:
+    """``--as conductance`` reads siemens. If most values lie outside the chip's window, every
+    such device would be marked stuck: refused (ConfigError naming the unit) when a unit of
+    :data:`UNITS` puts at least 90% of them inside, else a warning (a wrong ``--chip``?)."""
+    values = np.asarray(data, dtype=np.float64)
+    values = values[np.isfinite(values)]  # NaN/inf: refused by the fault map with its message
+    if values.size == 0 or _inside(values, spec.device) >= 0.5:
+        return
+    d = spec.device
+    window = f"[{d.g_min:g}, {d.g_max:g}] S"
+    outside = 1.0 - _inside(values, d)
+    fits = [(_inside(values * factor, d), name, factor) for name, factor in UNITS]
+    share, name, factor = max(fits)
+    if share >= 0.9:
+        raise ConfigError(
+            f"--as conductance reads siemens, but {outside:.0%} of the values lie outside the "
+            f"{spec.name} chip's window {window} (every one would be marked stuck), and "
+            f"{share:.0%} lie inside it as {name}: convert the file to siemens (multiply by "
+            f"{factor:g})")
+    warn(f"{outside:.0%} of the conductances lie outside the {spec.name} chip's window {window} "
+         f"and will be marked stuck; is --chip the chip that was measured?")

@@ -15,7 +15,6 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from xbarmem.errors import XbarmemError
-from xbarmem.jsontext import dumps
 from xbarmem.version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -30,7 +29,7 @@ class _Ordered(TyperGroup):
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
 
-app = typer.Typer(cls=_Ordered, add_completion=False, no_args_is_help=True,
+app = typer.Typer(cls=_Ordered, add_completion=True, no_args_is_help=True,
                   context_settings=CONTEXT,
                   help="Hardware-adaptive associative memories on simulated memristor "
                        "crossbars.")
@@ -63,8 +62,43 @@ def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    return "-" if value is None else str(value)
+
+
+def _fields(record: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows += _fields(value, f"{prefix}{key}.")
+        else:
+            rows.append((name, _cell(value)))
+    return rows
+
+
+def print_fields(record: dict[str, Any], title: str | None = None) -> None:
+    """Human output of a flat result: an aligned two-column table of field and value (nested
+    records as ``outer.inner``, numbers to 4 significant digits); ``--json`` has the rest."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for name, value in _fields(record):
+        table.add_row(escape(name), escape(value))
+    out.print(table)
+
+
 def _emit_json(data: Any) -> None:
     # strict JSON: non-finite floats (e.g. the NaN loss of classic rules) become null
+    from xbarmem.jsontext import dumps  # imports torch: only when there is output
+
     typer.echo(dumps(data, indent=2))
 
 

@@ -10,7 +10,6 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.learning.classic import rule_names
 
 Level = o.level("0.1")
 Out = o.out("folder for the PNG")
@@ -22,8 +21,10 @@ Out = o.out("folder for the PNG")
          "stuck, recall them from corrupted cues, and compare hardware-adaptive learning with "
          "Hebb, Storkey, pseudo-inverse and perceptron under both fault models (faulty weight "
          "= 0; stuck device at g_min/g_max). Writes a PNG of the recalls.")
+@o.threads_option("threads")
 def demo(
     ctx: typer.Context,
+    threads: int,
     data: o.DemoData = "mnist-crop24",
     faults: o.Faults = 0.5,
     corruption: o.FlipOnly = None,
@@ -40,7 +41,7 @@ def demo(
 
     level = o.flip_level(ctx, "demo", corruption, level, flip)
     trials = o.deprecated(ctx, "--chips", chips, trials, new="trials", use=f"--trials {chips}")
-    rules = rule_names()
+    rules = list(o.RULE_NAMES)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console,
                   disable=json_out, transient=True) as bar:
@@ -49,6 +50,7 @@ def demo(
                            out_dir=out_dir, rules=rules, data=data,
                            progress=lambda model, name: bar.update(
                                task, advance=1, description=f"{model} model: {name} done"))
+    results["threads"] = threads
     if json_out:
         _emit_json(results)
         return

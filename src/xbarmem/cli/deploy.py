@@ -14,13 +14,8 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.deploy.backend import simulated_backends
-from xbarmem.deploy.chip_loop import adapt, default_trainer
-from xbarmem.deploy.export import export_memory
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.memory.io import load_memory, save_memory
 
 Model = Annotated[Path, typer.Argument(
     metavar="MODEL", help="Model file from `xbarmem train` (with its stored patterns).")]
@@ -48,6 +43,9 @@ def export_cmd(
 ) -> None:
     activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
+    from xbarmem.deploy.export import export_memory
+    from xbarmem.memory.io import load_memory
+
     if mode not in ("sync", "async"):
         raise ConfigError(f"--mode must be sync or async, got {mode!r}")
     if activation not in (None, "sign", "tanh"):
@@ -115,9 +113,11 @@ Log = Annotated[Path | None, typer.Option(
          "that missed their target, re-train the free ones, re-program only those; log every "
          "round.")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def adapt_cmd(
     model: Model,
     options: dict,
+    threads: int,
     rounds: Rounds = 2,
     target: Target = 0.99,
     tolerance: Tolerance = 3.0,
@@ -134,6 +134,11 @@ def adapt_cmd(
     out_path: AdaptOut = None,
     json_out: o.Json = False,
 ) -> None:
+    from xbarmem.deploy.backend import simulated_backends
+    from xbarmem.deploy.chip_loop import adapt, default_trainer
+    from xbarmem.evaluation.evaluate import Protocol
+    from xbarmem.memory.io import load_memory, save_memory
+
     memory = load_memory(model)
     stored = o.stored_patterns(model)
     trainer = None  # adapt's default: the model's own trainer options
@@ -159,6 +164,7 @@ def adapt_cmd(
                                 * 1e6, "read_noise_uS": chip.device.read_noise * 1e6,
                                 "unknown_faults": unknown_faults, "seed": seed,
                                 "read_averages": read_averages})
+    summary["threads"] = threads
     if json_out:
         _emit_json(summary)
         return

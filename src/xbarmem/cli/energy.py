@@ -10,13 +10,10 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.energy.calibrate import PAPER_ENERGY_RATIO, PAPER_LATENCY_REDUCTION, calibrate
 from xbarmem.energy.circuit import circuit_names, load_circuit
-from xbarmem.energy.measure import energy_report, measure, measure_sizes
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.jsontext import dumps
 
 
 def _si(value: float, unit: str) -> str:
@@ -42,10 +39,12 @@ Load = Annotated[float, typer.Option(
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
-TargetEnergy = Annotated[float, typer.Option(
-    "--target-energy", metavar="X", help="--calibrate: async/sync energy ratio.")]
-TargetLatency = Annotated[float, typer.Option(
-    "--target-latency", metavar="X", help="--calibrate: latency reduction (1 - sync/async).")]
+TargetEnergy = Annotated[float | None, typer.Option(
+    "--target-energy", metavar="X", help="--calibrate: async/sync energy ratio (default: the "
+    "paper's).")]
+TargetLatency = Annotated[float | None, typer.Option(
+    "--target-latency", metavar="X", help="--calibrate: latency reduction (1 - sync/async; "
+    "default: the paper's).")]
 EnergyLevel = o.level("0.1")
 EnergyOut = o.out("folder for PNG, JSON and TOML files")
 EnergyHidden = Annotated[str | None, typer.Option(
@@ -59,10 +58,12 @@ EnergyHidden = Annotated[str | None, typer.Option(
          "recalls of the same corrupted cues.")
 @o.chip_options("chip_spec")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def energy(
     ctx: typer.Context,
     chip_spec: ChipSpec,
     options: dict,
+    threads: int,
     neurons: o.Neurons = "64",
     arch: o.Arch = "single",
     hidden: EnergyHidden = None,
@@ -80,20 +81,22 @@ def energy(
     load: Load = 0.1,
     out_dir: EnergyOut = Path("xbarmem-out"),
     do_calibrate: Calibrate = False,
-    target_energy: TargetEnergy = PAPER_ENERGY_RATIO,
-    target_latency: TargetLatency = PAPER_LATENCY_REDUCTION,
+    target_energy: TargetEnergy = None,
+    target_latency: TargetLatency = None,
     json_out: o.Json = False,
     n: o.OldNeuronsN = None,
     count: o.OldEnergyCount = None,
     flip: o.OldFlip = None,
     max_steps: o.OldMaxSteps = None,
 ) -> None:
+    from xbarmem.energy.measure import energy_report, measure
+
     level = o.flip_level(ctx, "energy", corruption, level, flip)
     steps = _max_steps(ctx, options, max_steps)
     spec = load_circuit(circuit)
     if sizes is not None:
         _sizes(o.ints(sizes, "--sizes"), spec, chip_spec, rule or "pinv", load, level, probes,
-               seed, steps or 300, out_dir, json_out)
+               seed, steps or 300, out_dir, json_out, threads)
         return
     n_neurons, activation = _neurons(ctx, neurons, n, activation)
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
@@ -104,7 +107,7 @@ def energy(
                     seed=seed, activation=activation or "sign", max_iterations=max_iterations,
                     max_steps=steps or 3000)
     report = {"settings": {k: v for k, v in m.info.items() if k != "quality"},
-              "quality": m.info["quality"], **energy_report(m, spec)}
+              "quality": m.info["quality"], **energy_report(m, spec), "threads": threads}
     if do_calibrate:
         report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
     _emit_json(report) if json_out else _print_report(report)
@@ -144,10 +147,15 @@ def _hidden(hidden: str | None, n: int) -> list[int] | None:
     return o.hidden_widths(hidden, n)
 
 
-def _calibrate(m, spec, target_energy: float, target_latency: float, out_dir: Path) -> dict:
-    """Solve the circuit's two constants for the target ratios; write its TOML to ``out_dir``."""
-    solved, record = calibrate(m, spec, energy_ratio=target_energy,
-                               latency_reduction=target_latency)
+def _calibrate(m, spec, target_energy: float | None, target_latency: float | None,
+               out_dir: Path) -> dict:
+    """Solve the circuit's two constants for the target ratios (None: the paper's); write its
+    TOML to ``out_dir``."""
+    from xbarmem.energy.calibrate import PAPER_ENERGY_RATIO, PAPER_LATENCY_REDUCTION, calibrate
+
+    solved, record = calibrate(
+        m, spec, energy_ratio=PAPER_ENERGY_RATIO if target_energy is None else target_energy,
+        latency_reduction=PAPER_LATENCY_REDUCTION if target_latency is None else target_latency)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "circuit-calibrated.toml"
     path.write_text(solved.to_toml())
@@ -202,7 +210,9 @@ def _print_report(r: dict[str, Any]) -> None:
 
 
 def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,
-           seed: int, max_steps: int, out_dir: Path, json_out: bool) -> None:
+           seed: int, max_steps: int, out_dir: Path, json_out: bool, threads: int) -> None:
+    from xbarmem.energy.measure import measure_sizes
+    from xbarmem.jsontext import dumps
     from xbarmem.viz.energy import ratios_plot
 
     with console.status("measuring", spinner="dots") as status:
@@ -213,6 +223,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     png = ratios_plot(sweep, out_dir / "energy-vs-n.png")
     table_path = out_dir / "energy-vs-n.json"
     sweep["files"] = {"png": str(png), "json": str(table_path)}
+    sweep["threads"] = threads
     table_path.write_text(dumps(sweep, indent=2) + "\n")
     if json_out:
         _emit_json(sweep)

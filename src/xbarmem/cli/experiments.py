@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.common import _emit_json, app, console, out, print_fields
 from xbarmem.errors import ConfigError
 
 JobsOpt = Annotated[int, typer.Option(
@@ -57,9 +58,9 @@ def _interruptible(store: Path):
 
 
 def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
-                      scheduler: str | None, quiet: bool = False):
+                      scheduler: str | None, quiet: bool = False, threads: int = 1):
     """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar (trials done /
-    pending, elapsed, ETA)."""
+    pending, elapsed, ETA); every trial with ``threads`` torch threads."""
     from xbarmem.experiments.runner import run_sweep
 
     specs = spec if isinstance(spec, list) else [spec]
@@ -73,14 +74,17 @@ def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
                        f"stored)")
 
         report = run_sweep(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
-                           on_plan=plan, on_progress=lambda n: bar.advance(task, n))
+                           on_plan=plan, on_progress=lambda n: bar.advance(task, n),
+                           threads=threads)
     return report
 
 
 @app.command("sweep", short_help="Run a TOML sweep into a resumable results store.",
              help="Run a TOML sweep (grid of trials x seeds) into a SQLite results store; "
                   "finished trials are skipped, so a killed sweep resumes where it stopped.")
+@o.threads_option("threads")
 def sweep_cmd(
+    threads: int,
     file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).")
                     ] = None,
     store: Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
@@ -114,11 +118,11 @@ def sweep_cmd(
             groups, already = plan_groups(spec.trials, spec.batch), 0
         summary = {"sweep": spec.name, "trials": len(spec.trials), "already_stored": already,
                    "pending_groups": len(groups), "store": str(store)}
-        _emit_json(summary) if json_out else out.print(summary)
+        _emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
     with _interruptible(store):
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
-                                   scheduler=scheduler, quiet=json_out)
+                                   scheduler=scheduler, quiet=json_out, threads=threads)
     if json_out:
         _emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
     else:
@@ -134,56 +138,131 @@ def sweep_cmd(
 
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
                     "seed")
+GroupBy = Annotated[str | None, typer.Option(
+    "--group-by", "-g", metavar="FIELD[,FIELD...]", help="Group rows with equal values of these "
+    "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds) "
+    "with the number of rows n.")]
+Metrics = Annotated[str | None, typer.Option(
+    "--metric", "-m", metavar="NAME[,NAME...]", help="Result values shown (cosine, exact, "
+    "capacity.0.99, ...; default: cosine and exact, or the capacities; --json: all).")]
+Columns = Annotated[str | None, typer.Option(
+    "--columns", "-c", metavar="FIELD[,FIELD...]", help="Fields shown per row (default: "
+    "those of sweep, rule, n_neurons, patterns, fault_rate, variation, level, seed that vary).")]
 
 
-@app.command("results", help="List, filter and export the rows of a results store.")
+@app.command("results", help="List, filter, group and export the rows of a results store.")
 def results_cmd(
     store: StoreArg,
     where: WhereOpt = None,
     sweep: SweepOpt = None,
+    group_by: GroupBy = None,
+    metric: Metrics = None,
+    columns: Columns = None,
     csv_path: Annotated[Path | None, typer.Option(
         "--csv", metavar="FILE", help="Export the rows to CSV.")] = None,
     parquet_path: Annotated[Path | None, typer.Option(
         "--parquet", metavar="FILE", help="Export the rows to Parquet (needs pyarrow).")] = None,
     limit: Annotated[int | None, typer.Option(
-        "--limit", metavar="N", help="Show at most this many rows (not with --json).")] = 50,
+        "--limit", metavar="N", help="Show at most this many rows (not with --json or "
+        "--group-by).")] = 50,
     json_out: o.Json = False,
 ) -> None:
+    from xbarmem.experiments.grouping import group_rows, parse_fields
     from xbarmem.experiments.store import ResultStore
 
+    by = parse_fields(group_by, "--group-by") if group_by is not None else None
+    chosen = parse_fields(metric, "--metric") if metric is not None else None
+    shown = parse_fields(columns, "--columns") if columns is not None else None
     if not store.is_file():
         raise ConfigError(f"no such results store: {store}")
     conditions = where or []
     with ResultStore(store) as db:
         total = db.count(conditions, sweep)
-        for target in (csv_path, parquet_path):
-            if target is not None:
-                db.export(target, conditions, sweep)
-                console.print(f"wrote {total} rows to {target}")
-        if csv_path or parquet_path:
+        written = [t for t in (csv_path, parquet_path) if t is not None]
+        for target in written:
+            db.export(target, conditions, sweep)
+            console.print(f"wrote {total} rows to {target}")
+        if written:
+            if json_out:
+                _emit_json({"files": [str(t) for t in written], "rows": total})
             return
-        rows = db.rows(conditions, sweep, limit=None if json_out else limit)
-        if json_out:
-            _emit_json(rows)
-            return
-        table = Table(title=f"{store}: {total} rows" + (f" (first {limit})" if total > (
-            limit or total) else ""))
-        for col in (*_DEFAULT_COLUMNS, "cosine / capacity"):
-            table.add_column(col)
-        for r in rows:
-            c, res = r["config"], r["result"]
-            metric = (f"{res['cosine']:.4f}" if "cosine" in res else
-                      " ".join(f"{k}:{v}" for k, v in res.get("capacity", {}).items()))
-            fault = c.get("fault_rate")
-            if fault is None:
-                dev = c["chip_spec"]["device"]
-                fault = dev["p_stuck_on"] + dev["p_stuck_off"]
-            table.add_row(r["sweep"], c["rule"], str(c["n_neurons"]),
-                          str(c.get("patterns", c.get("counts"))), f"{fault:g}",
-                          f"{c['variation']:g}", f"{c['level']:g}", str(c["seed"]), metric)
-        out.print(table)
+        rows = db.rows(conditions, sweep, limit=None if json_out or by else limit)
+        sweeps = db.sweeps()
+    if by is not None:
+        groups = group_rows(rows, by, chosen)
+        _emit_json(groups) if json_out else _print_groups(store, groups, by, rows, chosen)
+    elif json_out:
+        _emit_json(rows)
+    else:
+        _print_rows(store, rows, total, limit, shown)
         if not rows:
-            out.print(f"sweeps in this store: {db.sweeps() or 'none'}")
+            out.print(f"sweeps in this store: {sweeps or 'none'}")
+
+
+def _value(row: dict, name: str):
+    """A row's field, with the store's conventions for the default columns: ``patterns`` of a
+    capacity trial is its list of counts, ``fault_rate`` of a chip with its own stuck rates is
+    their sum."""
+    from xbarmem.experiments.grouping import field
+
+    value = field(row, name)
+    if name == "patterns" and value is None:
+        value = field(row, "counts")
+    if name == "fault_rate" and value is None:
+        dev = row["config"].get("chip_spec", {}).get("device", {})
+        value = dev.get("p_stuck_on", 0.0) + dev.get("p_stuck_off", 0.0)
+    return value
+
+
+def _text(value) -> str:
+    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
+                shown: list[str] | None) -> None:
+    """One line per row: the chosen fields (default: the default columns that vary; the
+    constant ones in the caption) and the row's cosine or capacities; cells fold, never cut."""
+    cells = {c: [_text(_value(r, c)) for r in rows] for c in (shown or _DEFAULT_COLUMNS)}
+    same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1 and len(rows) > 1}
+    if shown is None:
+        cells = {c: v for c, v in cells.items() if c not in same}
+    title = f"{store}: {total} rows" + (f" (first {limit})" if total > (limit or total) else "")
+    caption = ("same in every row: " + ", ".join(f"{c}={v}" for c, v in same.items())
+               if same and shown is None else None)
+    table = Table(title=title, caption=caption)
+    for col in (*cells, "cosine / capacity"):
+        table.add_column(col, overflow="fold", min_width=min(len(col), 12))
+    for i, r in enumerate(rows):
+        res = r["result"]
+        metric = (f"{res['cosine']:.4f}" if "cosine" in res else
+                  " ".join(f"{k}:{v}" for k, v in res.get("capacity", {}).items()))
+        table.add_row(*(v[i] for v in cells.values()), metric)
+    out.print(table)
+
+
+def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dict],
+                  chosen: list[str] | None) -> None:
+    """One line per group: its field values, n, and mean and std of each shown metric."""
+    from xbarmem.experiments.grouping import metric_names
+
+    names = chosen or [m for m in metric_names(rows)
+                       if m in ("cosine", "exact") or m.startswith("capacity.")]
+    table = Table(title=f"{store}: {len(rows)} rows in {len(groups)} groups", box=box.SIMPLE_HEAD,
+                  caption="each metric: the mean over the n rows of a group, then +-std (sample "
+                          "standard deviation)")
+    for col in by:
+        table.add_column(col, overflow="fold", min_width=min(len(col), 12))
+    table.add_column("n", justify="right")
+    for name in names:
+        table.add_column(name, justify="right", overflow="fold", min_width=6)
+        table.add_column("+-std", justify="right", overflow="fold", min_width=5)
+    for g in groups:
+        stats = []
+        for name in names:
+            mean, std = g["mean"].get(name), g["std"].get(name)
+            stats += ["-" if mean is None else f"{mean:.4g}", "-" if std is None else f"{std:.2g}"]
+        table.add_row(*(_text(g["group"][f]) for f in by), str(g["n"]), *stats)
+    out.print(table)
 
 
 @app.command("plot", short_help="Draw a figure from a results store.",
@@ -224,7 +303,9 @@ def plot_cmd(
                   "(resumable: the store lives in --out) and write OUT/report.md with each "
                   "claim, the paper's number, the measured number, the settings and the "
                   "figures.")
+@o.threads_option("threads")
 def reproduce_cmd(
+    threads: int,
     out_dir: ReproduceOut = Path("xbarmem-reproduce"),
     quick: Annotated[bool, typer.Option(
         "--quick", help="Fewer seeds and grid points (~10 min on 2 cores) instead of the "
@@ -240,9 +321,10 @@ def reproduce_cmd(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with _interruptible(store or out_dir / "results.sqlite"):
-        report = reproduce(out_dir, quick=quick, store=store,
+        report = reproduce(out_dir, quick=quick, store=store, threads=threads,
                            run=lambda spec, db: run_with_progress(
-                               spec, db, jobs=jobs, workers=workers, scheduler=scheduler),
+                               spec, db, jobs=jobs, workers=workers, scheduler=scheduler,
+                               threads=threads),
                            log=console.print)
     if json_out:
         _emit_json(report)

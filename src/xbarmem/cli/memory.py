@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import torch
 import typer
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.data.patterns import PatternSet, load_file, validate_patterns
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories
-from xbarmem.memory.build import make_memory
-from xbarmem.memory.io import load_memory, save_memory
+
+if TYPE_CHECKING:
+    from xbarmem.data.patterns import PatternSet
 
 Model = Annotated[Path, typer.Argument(metavar="MODEL",
                                        help="Model file from `xbarmem train`.")]
-TrainPatterns = o.patterns("all of the source; random needs it")
+TrainPatterns = o.patterns("all of the source if there are no more than N; random needs it")
 TrainOut = o.out("model file (.safetensors)", required=True)
 RecallOut = o.out("file for the final states (.npy)")
 
@@ -36,10 +31,12 @@ RecallOut = o.out("file for the final states (.npy)")
          "hardware-adaptive rule, each layer on its own arrays of the chip.")
 @o.chip_options("spec")
 @o.trainer_options("options")
+@o.threads_option("threads")
 def train(
     ctx: typer.Context,
     spec: ChipSpec,
     options: dict,
+    threads: int,
     out_path: TrainOut,
     data: o.Data = "mnist",
     patterns: TrainPatterns = None,
@@ -66,6 +63,8 @@ def train(
     if arch == "multilayer" and rule != "adaptive":
         raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
                           f"not {rule!r}")
+    from xbarmem.memory.io import save_memory
+
     data, count = o.data_and_count(ctx, data, patterns, "--n", n)
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
@@ -74,12 +73,15 @@ def train(
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
     pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class)
+    if count is None and not one_per_class:
+        _not_too_many(pset, data)
     fmap = FaultMap.load(fault_map) if fault_map else None
     memory, info = _fit(pset, spec, fmap, arch, hidden, rule, options, seed)
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info,
-               "devices": memory.devices(), "faults": memory.faults.summary(spec.device)}
+               "devices": memory.devices(), "faults": memory.faults.summary(spec.device),
+               "threads": threads}
     if json_out:
         _emit_json(summary)
     else:
@@ -90,11 +92,26 @@ def train(
                   f"arrays={memory.devices()['arrays']}")
 
 
+def _not_too_many(pset: PatternSet, data: str) -> None:
+    """Without ``--patterns``, train stores all of ``--data``: refused when that is more patterns
+    than neurons (``--data mnist`` would be all 10,000 digits), which no rule can store."""
+    if pset.n_patterns > pset.n_neurons:
+        raise ConfigError(
+            f"--data {data} holds {pset.n_patterns} patterns, more than a memory of "
+            f"{pset.n_neurons} neurons can store; choose how many with --patterns N (or "
+            f"--one-per-class)")
+
+
 def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hidden: str,
          rule: str, options: dict[str, Any], seed: int) -> tuple[Any, dict[str, Any]]:
     """Build the memory for ``spec``, train ``rule`` on ``pset`` and program it (multilayer
     memories: the hardware-adaptive rule)."""
+    import torch
+
+    from xbarmem.learning.classic import get_rule
+    from xbarmem.learning.fit import fit_memories
     from xbarmem.learning.multilayer import MultilayerTrainer
+    from xbarmem.memory.build import make_memory
 
     multi = arch == "multilayer"
     o.check_rule_options(rule, options, multilayer=multi)
@@ -115,8 +132,10 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     "evaluate", short_help="Recall a model's stored patterns from corrupted cues.",
     help="Recall a model's stored patterns from corrupted cues and print similarity metrics "
          "(cosine, exact recall, Hamming distance, convergence, iterations).")
+@o.threads_option("threads")
 def evaluate(
     ctx: typer.Context,
+    threads: int,
     model: Model,
     corruption: o.Corruption = None,
     level: o.Level = None,
@@ -127,6 +146,9 @@ def evaluate(
     json_out: o.Json = False,
     neurons: o.OldActivation = None,
 ) -> None:
+    from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+    from xbarmem.memory.io import load_memory
+
     activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
     memory = load_memory(model)
@@ -141,7 +163,7 @@ def evaluate(
     # JSON keys are a contract: the neuron type stays "neurons" in the protocol record
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "neurons": activation, "seed": seed},
-              **score.as_dict()}
+              **score.as_dict(), "threads": threads}
     if json_out:
         _emit_json(result)
     else:
@@ -155,7 +177,9 @@ def evaluate(
     "recall", short_help="Recall from the cues in a file.",
     help="Run recall from the cues in a file through the model's programmed crossbars; print "
          "convergence and optionally save the final states.")
+@o.threads_option("threads")
 def recall(
+    threads: int,
     model: Model,
     cues: Annotated[Path, typer.Argument(
         metavar="CUES", help="Cues file (.npy/.npz/.csv/IDX), shape (B, N).")],
@@ -166,6 +190,12 @@ def recall(
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
+    import numpy as np
+    import torch
+
+    from xbarmem.data.patterns import load_file, validate_patterns
+    from xbarmem.memory.io import load_memory
+
     memory = load_memory(model)
     kind = memory.info.get("kind", "binary")
     x = load_file(cues, kind=kind, zero_one=zero_one).patterns
@@ -178,7 +208,8 @@ def recall(
             out_path = out_path.with_name(out_path.name + ".npy")
         np.save(out_path, res.states.numpy())
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
-              "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist()}
+              "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
+              "threads": threads}
     if json_out:
         result["states"] = res.states.tolist()
         _emit_json(result)

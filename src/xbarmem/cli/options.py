@@ -11,7 +11,9 @@ A concept has one option name and one meaning in every command that has it:
 * ``--hidden WIDTHS``: ``64-32`` (two hidden layers), ``16,32`` (two architectures, where a
   command takes several), ``1n`` / ``0.5n`` (a multiple of N);
 * ``--rule-options JSON`` / ``--rule-option KEY=VALUE``: trainer options;
-* ``--seed``, ``--json``, ``-o/--out``.
+* ``--seed``, ``--json``, ``-o/--out``;
+* ``--threads N``: torch threads (default 1), on every command that computes numbers, and
+  recorded in its JSON, model files, sweep rows and reports.
 
 Old spellings (``--flip``, ``--chips``, ``--side``, ``--n``, ``--count``, ...) stay for one release
 as hidden options: they still work and print one ``warning: ...`` line on stderr. Command
@@ -20,10 +22,12 @@ modules import only this module, :mod:`xbarmem.cli.common` and the library.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import math
+import os
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -33,17 +37,60 @@ import numpy as np
 import typer
 
 from xbarmem.cli.common import warn
-from xbarmem.data.patterns import PatternSet, load_patterns, random_patterns
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
-from xbarmem.learning.classic import get_rule, rule_names
-from xbarmem.memory.io import read_metadata
+
+if typing.TYPE_CHECKING:
+    from xbarmem.data.patterns import PatternSet
+
+#: the learning rules (:func:`xbarmem.learning.classic.rule_names`, which imports torch; a test
+#: checks that the two agree), named here so that ``--help`` starts without torch
+RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron")
+#: the architectures (:data:`xbarmem.memory.build.ARCHS`; a test checks that the two agree)
+ARCHS = ("single", "multilayer")
 
 # ------------------------------------------------------------------------------ common options
+def completes(choices: Callable[[], Any]) -> Callable[[str], list[str]]:
+    """Shell completion of an option (``--install-completion``): the ``choices()`` that start
+    with what was typed."""
+    return lambda incomplete: [c for c in choices() if c.startswith(incomplete)]
+
+
 Seed = Annotated[int, typer.Option(
     "--seed", metavar="N", help="Seed of all random draws: the same seed gives the same "
     "numbers.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+Threads = Annotated[int, typer.Option(
+    "--threads", metavar="N", help="Torch threads for the computation (default 1: the same "
+    "numbers on any machine; recorded with the results).")]
+
+
+def max_threads() -> int:
+    """The most ``--threads`` accepted: four per CPU of this machine (more is a typo)."""
+    return 4 * (os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int):
+    """``--threads N``: checked (1 <= N <= :func:`max_threads`, else ConfigError), then
+    ``torch.set_num_threads(N)`` for the command (restored after it); yields N.
+
+    The thread count changes how torch splits sums, so the last digits of results depend on it;
+    fixing it (default 1) makes a command give the same numbers everywhere. The inter-op pool is
+    sized once per process (torch refuses a second call), when the first command runs."""
+    if isinstance(threads, bool) or not 1 <= threads <= max_threads():
+        raise ConfigError(f"--threads must be between 1 and {max_threads()} (4 per CPU), got "
+                          f"{threads}")
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # already set, or inter-op work has started
+        torch.set_num_interop_threads(threads)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(old)
 
 
 def out(what: str, *, required: bool = False) -> Any:
@@ -118,8 +165,8 @@ FlipOnly = corruption("flip", kinds="flip (bit flips) only, here")
 
 # ------------------------------------------------------------------------------ chip
 Chip = Annotated[str, typer.Option(
-    "--chip", metavar="NAME|FILE", help=f"Chip preset ({', '.join(preset_names())}) or TOML "
-    "file.")]
+    "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names),
+    help=f"Chip preset ({', '.join(preset_names())}) or TOML file.")]
 Faults = Annotated[float | None, typer.Option(
     "--faults", metavar="X", help="Fraction of stuck devices (overrides the chip's).")]
 OnFraction = Annotated[float, typer.Option(
@@ -132,7 +179,8 @@ FaultMapFile = Annotated[Path | None, typer.Option(
 
 # ------------------------------------------------------------------------------ training
 Rule = Annotated[str, typer.Option(
-    "--rule", metavar="NAME", help=f"Learning rule: {', '.join(rule_names())}.")]
+    "--rule", metavar="NAME", autocompletion=completes(lambda: RULE_NAMES),
+    help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
 RuleOptions = Annotated[str | None, typer.Option(
     "--rule-options", metavar="JSON", help="Trainer options as a JSON object, e.g. "
     "'{\"max_steps\": 300}'.")]
@@ -294,6 +342,8 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
               seed: int = 0, zero_one: bool = False, one_per_class: bool = False) -> PatternSet:
     """Patterns from ``--data``: built-in sets and image files are resized to side sqrt(N);
     ``random`` draws ``count`` patterns of N neurons."""
+    from xbarmem.data.patterns import load_patterns, random_patterns
+
     if source.strip().lower() == "random":
         if count is None:
             raise ConfigError("--data random needs --patterns N (the number of patterns)")
@@ -420,6 +470,8 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
     """Refuse unknown or invalid trainer options before any work is done."""
     if not options:
         return
+    from xbarmem.learning.classic import get_rule
+
     try:
         if multilayer:
             from xbarmem.learning.multilayer import MultilayerTrainer
@@ -435,6 +487,9 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
 def stored_patterns(model: Path) -> PatternSet:
     """The pattern set saved with a model."""
     from safetensors.numpy import load_file as load_tensors
+
+    from xbarmem.data.patterns import PatternSet
+    from xbarmem.memory.io import read_metadata
 
     meta = read_metadata(model)
     tensors = load_tensors(str(model))
@@ -463,11 +518,14 @@ def load_array(path: Path, key: str | None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ option groups
-def _group(params: dict[str, tuple[Any, Any]], build: Callable[..., Any]):
+def _group(params: dict[str, tuple[Any, Any]], build: Callable[..., Any], *,
+           scoped: bool = False):
     """Options that always go together, declared once: ``params`` maps each parameter name to
     its (annotated option type, default). ``group(target, **defaults)`` decorates a command:
     the options are added to its signature (after its own), and the command receives
-    ``build(**their values)`` in its parameter ``target`` instead of the raw values."""
+    ``build(**their values)`` in its parameter ``target`` instead of the raw values
+    (``scoped``: ``build`` returns a context manager, held while the command runs, and the
+    command receives what it yields)."""
     def for_command(target: str, **defaults: Any):
         def decorate(fn):
             hints = typing.get_type_hints(fn, include_extras=True)
@@ -481,7 +539,10 @@ def _group(params: dict[str, tuple[Any, Any]], build: Callable[..., Any]):
             @functools.wraps(fn)
             def command(*args: Any, **kwargs: Any) -> Any:
                 built = build(**{name: kwargs.pop(name) for name in params})
-                return fn(*args, **kwargs, **{target: built})
+                if not scoped:
+                    return fn(*args, **kwargs, **{target: built})
+                with built as value:
+                    return fn(*args, **kwargs, **{target: value})
 
             command.__signature__ = sig.replace(parameters=[*own, *added])
             command.__annotations__ = {p.name: p.annotation for p in (*own, *added)}
@@ -499,3 +560,7 @@ chip_options = _group({"chip": (Chip, "paper-sim"), "faults": (Faults, None),
 trainer_options = _group({"rule_options": (RuleOptions, None), "rule_option": (RuleOption, None)},
                          lambda **given: rule_options(given["rule_options"],
                                                       given["rule_option"]))
+
+#: ``--threads N`` on every command that computes numbers; the command runs with N torch threads
+#: (:func:`torch_threads`) and receives N to record it in its output.
+threads_option = _group({"threads": (Threads, 1)}, torch_threads, scoped=True)

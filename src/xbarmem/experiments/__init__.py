@@ -7,6 +7,8 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
   hardware-adaptive networks of one group).
 * :mod:`.store` -- SQLite results store (WAL, idempotent inserts, safe under kill -9 and
   concurrent writers), listing, filtering, CSV / Parquet export.
+* :mod:`.grouping` -- stored rows grouped by fields, with the mean, std and n of every metric
+  (``xbarmem results --group-by``).
 * :mod:`.runner` -- runs the missing trials of a sweep in-process, on a process pool or on Dask;
   only the driver writes the store.
 * :mod:`.reproduce` -- the paper's headline experiments and ``report.md``.

@@ -694,12 +694,14 @@ def _unavailable(exp: Experiment) -> Section:
 def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | None = None,
               run: Callable[[list[SweepSpec], ResultStore], Any] | None = None,
               log: Callable[[str], None] = print,
-              experiments: list[Experiment] | None = None) -> dict[str, Any]:
+              experiments: list[Experiment] | None = None, threads: int = 1) -> dict[str, Any]:
     """Run (or resume) the headline experiments and write ``out_dir/report.md``.
 
     ``run(specs, store)`` executes the sweeps (default: in this process,
-    :func:`xbarmem.experiments.runner.run_sweep`). Returns ``{"path", "table", "sections",
-    "seconds"}`` where ``table`` is the report's summary table (markdown)."""
+    :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
+    stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
+    Returns ``{"path", "table", "sections", "seconds", "threads"}`` where ``table`` is the
+    report's summary table (markdown)."""
     from xbarmem.experiments.runner import run_sweep
 
     began = time.perf_counter()
@@ -712,7 +714,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
         log(f"reproduce ({'quick' if quick else 'full'}): {sum(len(s.trials) for s in specs)} "
             f"trials in {len(specs)} sweeps, store {db.path}")
         if run is None:
-            run_sweep(specs, db)
+            run_sweep(specs, db, threads=threads)
         else:
             run(specs, db)
         ctx = Context(out_dir, db, quick, {s.name: s for s in specs})
@@ -727,7 +729,8 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
             f"claims", "",
             f"Measured by `xbarmem reproduce{' --quick' if quick else ''} --out {out_dir}` "
             f"(xbarmem {__version__}, {platform.python_implementation()} "
-            f"{platform.python_version()}, {platform.machine()}), finished "
+            f"{platform.python_version()}, {platform.machine()}, {threads} torch "
+            f"thread{'s' if threads != 1 else ''} per trial), finished "
             f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}, this invocation "
             f"{seconds:.0f} s (trials already in the store are not re-run). Results store: "
             f"`{store or out_dir / 'results.sqlite'}`; every number below is computed from its "
@@ -739,4 +742,4 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     path = out_dir / "report.md"
     path.write_text(text)
     return {"path": str(path), "table": table_text, "seconds": seconds,
-            "sections": [s.key for s in sections]}
+            "sections": [s.key for s in sections], "threads": threads}

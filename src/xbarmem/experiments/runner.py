@@ -47,6 +47,7 @@ class SweepReport:
     failures: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     executor: str = "in-process"
+    threads: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -207,21 +208,26 @@ def group_cost(group: list[Trial]) -> float:
 def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path, *,
               jobs: int = 1, workers: int | None = None, scheduler: str | None = None,
               on_plan: Callable[[int, int], None] | None = None,
-              on_progress: Callable[[int], None] | None = None) -> SweepReport:
+              on_progress: Callable[[int], None] | None = None,
+              threads: int = 1) -> SweepReport:
     """Run every unstored trial of ``spec`` (or of several sweeps, in one queue: the costliest
     groups first) and store the results.
 
     ``on_plan(pending_trials, already_stored)`` is called once before work starts;
     ``on_progress(n)`` after each group with the number of its trials that were pending.
+    Every trial runs with ``threads`` torch threads (default 1: the same numbers on any
+    machine), recorded in its result as ``threads``.
     """
     check_executor(jobs, workers, scheduler)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads must be a positive number of torch threads, got {threads!r}")
     specs = spec if isinstance(spec, list) else [spec]
     own = not isinstance(store, ResultStore)
     db = ResultStore(store) if own else store
     began = time.perf_counter()
     try:
         queue: list[tuple[str, list[Trial], int]] = []
-        report = SweepReport(total=sum(len(s.trials) for s in specs))
+        report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
         for s in specs:
             groups, already = pending_groups(s, db)
             report.already += already
@@ -261,7 +267,8 @@ def _drive(db, queue, executor, report, on_progress) -> None:
                         on_progress(missing)
                     continue
                 payload = json.dumps({"trials": [{"key": t.key, "config": t.config}
-                                                 for t in group]}, allow_nan=False)
+                                                 for t in group], "threads": report.threads},
+                                     allow_nan=False)
                 fut = executor.submit(payload)
                 in_flight[fut] = (name, group)
                 pending_counts[fut] = missing

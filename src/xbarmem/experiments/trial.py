@@ -319,25 +319,29 @@ def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
             "networks": out["evaluations"], "seconds": time.perf_counter() - began}
 
 
-def run_group(trials: list[Trial]) -> list[dict[str, Any]]:
-    """Results of one planned group (one torch thread: results do not depend on where the
-    group runs)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def run_group(trials: list[Trial], threads: int = 1) -> list[dict[str, Any]]:
+    """Results of one planned group, computed with ``threads`` torch threads (default one:
+    results do not depend on where the group runs); every result records it as ``threads``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
         if len(trials) == 1 and trials[0].config["trial"] == "capacity":
-            return [run_capacity(trials[0])]
-        return run_evaluate_group(trials)
+            results = [run_capacity(trials[0])]
+        else:
+            results = run_evaluate_group(trials)
+        return [{**r, "threads": threads} for r in results]
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 def run_group_json(payload: str) -> str:
-    """Worker entry point: JSON ``{"trials": [{"key", "config"}]}`` in, JSON ``{"results":
-    [{"key", "result"}], "host", "pid", "seconds"}`` out (plain text both ways)."""
+    """Worker entry point: JSON ``{"trials": [{"key", "config"}], "threads"}`` in (threads:
+    default 1), JSON ``{"results": [{"key", "result"}], "host", "pid", "seconds"}`` out (plain
+    text both ways)."""
     began = time.perf_counter()
-    trials = [Trial(t["key"], t["config"]) for t in json.loads(payload)["trials"]]
-    results = run_group(trials)
+    request = json.loads(payload)
+    trials = [Trial(t["key"], t["config"]) for t in request["trials"]]
+    results = run_group(trials, int(request.get("threads", 1)))
     return dumps({"results": [{"key": t.key, "result": r}
                               for t, r in zip(trials, results, strict=True)],
                   "host": socket.gethostname(), "pid": os.getpid(),

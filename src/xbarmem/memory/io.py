@@ -1,9 +1,9 @@
 """Saving and loading trained memories: safetensors tensors plus JSON metadata, never pickle.
 
 One ``.safetensors`` file holds the programmed conductances (siemens), the target weights, the
-chip's fault map and, in the header metadata, the chip spec, the rule and its options, seeds and
-versions. Loading rebuilds the memory in exactly its programmed state (no re-programming, so no
-new write error).
+chip's fault map and, in the header metadata, the chip spec, the rule and its options, seeds,
+versions and the torch thread count of the writing process (``threads``). Loading rebuilds the
+memory in exactly its programmed state (no re-programming, so no new write error).
 """
 
 from __future__ import annotations
@@ -93,9 +93,11 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
         tensors["patterns"] = patterns.patterns
         extra["patterns"] = {"name": patterns.name, "kind": patterns.kind,
                              "image_shape": list(patterns.image_shape or [])}
+    # threads: torch threads of the process writing the file (it trained and programmed the
+    # memory in the usual case); the last digits of trained weights depend on it
     meta = {"format": FORMAT, **arch_meta, "chip": memory.chip.to_dict(),
             "fault_meta": memory.faults.meta, "info": memory.info, "versions": _versions(),
-            "extra": extra}
+            "threads": torch.get_num_threads(), "extra": extra}
     save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path),
               metadata={"xbarmem": json.dumps(meta)})
     return path

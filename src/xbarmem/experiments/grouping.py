@@ -1,0 +1,138 @@
+"""Results rows summarised: fields by name, and groups with the mean and std of each metric.
+
+A *field* is named as in ``xbarmem results --where``: a config key (dotted for nested ones,
+``chip_spec.device.write_noise``; ``config.`` may prefix it), ``result.KEY`` for a result value,
+or a store column (``sweep``, ``trial``, ``version``, ``key``, ...). A *metric* is a numeric
+result value named by its dotted path inside the result (``cosine``, ``capacity.0.99``).
+
+:func:`group_rows` is a pure function over the rows of
+:meth:`~xbarmem.experiments.store.ResultStore.rows`: rows with equal values of the grouping
+fields form one group, and every metric gets its mean and sample standard deviation over the
+group's rows (the seeds, when ``seed`` is not a grouping field).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from xbarmem.errors import ConfigError
+from xbarmem.experiments.store import COLUMNS
+
+#: result values that describe the run, not its outcome (never averaged by default)
+NOT_METRICS = ("seconds", "threads", "batch", "devices", "networks", "train_steps")
+
+_MISSING = object()
+
+
+def _walk(value: Any, path: str) -> Any:
+    """``value[a][b]`` for the dotted ``path`` ``"a.b"``; keys may hold dots themselves
+    (capacity thresholds: ``capacity.0.99``)."""
+    if not isinstance(value, dict):
+        return _MISSING
+    if path in value:
+        return value[path]
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:i])
+        if head in value:
+            found = _walk(value[head], ".".join(parts[i:]))
+            if found is not _MISSING:
+                return found
+    return _MISSING
+
+
+def field(row: dict[str, Any], name: str) -> Any:
+    """The value of field ``name`` in a stored row (None when the row does not have it)."""
+    if name in COLUMNS:
+        return row.get(name)
+    if name.startswith("result."):
+        value = _walk(row["result"], name[len("result."):])
+    else:
+        value = _walk(row["config"], name.removeprefix("config."))
+    return None if value is _MISSING else value
+
+
+def _numbers(value: Any, prefix: str = "") -> Iterable[tuple[str, float]]:
+    """Numeric leaves of a result (dotted paths); booleans and lists are not metrics."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, f"{prefix}{key}.")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield prefix[:-1], float(value)
+
+
+def metric_names(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """The metrics of ``rows``: numeric result values except :data:`NOT_METRICS` and times
+    (``*seconds*``), in first-seen order."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for name, _ in _numbers(row["result"]):
+            if name.split(".")[0] not in NOT_METRICS and "seconds" not in name:
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+def _metric(row: dict[str, Any], name: str) -> float | None:
+    value = _walk(row["result"], name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+def _order(key: tuple) -> tuple:
+    # numbers before text before missing, so 0.1 < 0.2 < "a" < None
+    return tuple((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool)
+                 else (2, 0, "") if v is None else (1, 0, str(v)) for v in key)
+
+
+def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
+               metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Rows grouped by the fields ``by``; one record per group, sorted by the group values::
+
+        {"group": {field: value, ...}, "n": rows in the group,
+         "mean": {metric: mean}, "std": {metric: sample std (None for one value)},
+         "count": {metric: rows with a finite value of it}}
+
+    ``metrics`` default to :func:`metric_names` of ``rows``. A metric missing or non-finite in a
+    row (e.g. a NaN loss) is left out of that metric's mean; a metric no row of a group has is
+    None. ``by`` must name at least one field (ConfigError otherwise)."""
+    if not by:
+        raise ConfigError("--group-by needs at least one field, e.g. --group-by rule,fault_rate")
+    names = list(metrics) if metrics is not None else metric_names(rows)
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    shown: dict[tuple, tuple] = {}
+    for row in rows:
+        values = tuple(field(row, f) for f in by)
+        key = tuple(_hashable(v) for v in values)
+        groups.setdefault(key, []).append(row)
+        shown.setdefault(key, values)
+    out = []
+    for key in sorted(groups, key=_order):
+        members = groups[key]
+        record: dict[str, Any] = {"group": dict(zip(by, shown[key], strict=True)),
+                                  "n": len(members), "mean": {}, "std": {}, "count": {}}
+        for name in names:
+            values = [v for v in (_metric(r, name) for r in members) if v is not None]
+            record["mean"][name] = statistics.fmean(values) if values else None
+            record["std"][name] = statistics.stdev(values) if len(values) > 1 else None
+            record["count"][name] = len(values)
+        out.append(record)
+    return out
+
+
+def parse_fields(text: str, what: str) -> list[str]:
+    """Comma-separated field names (``rule,fault_rate``); ConfigError for an empty or bad one."""
+    names = [part.strip() for part in text.split(",")]
+    bad = [n for n in names if not n or not all(c.isalnum() or c in "._-" for c in n)]
+    if bad or not names:
+        raise ConfigError(f"{what} must be comma-separated field names (e.g. rule,fault_rate), "
+                          f"got {text!r}")
+    return names

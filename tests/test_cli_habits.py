@@ -1,0 +1,381 @@
+"""Command-line habits: fast start, --threads, --json everywhere, completion, readable tables,
+refused foot-guns. Settings are tiny; every command runs in-process through ``run_cli``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+# ------------------------------------------------------------------------------ fast start
+def test_cli_import_does_not_load_heavy_libraries():
+    """``xbarmem --help`` must not pay for torch, SciPy or matplotlib (imported when a command
+    runs); checked in a fresh interpreter."""
+    code = ("import json, sys, xbarmem, xbarmem.cli; "
+            "print(json.dumps([m for m in ('torch', 'scipy', 'matplotlib', 'pandas') "
+            "if m in sys.modules]))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(res.stdout) == []
+
+
+def test_lazy_package_attributes():
+    import xbarmem
+
+    assert set(xbarmem.__all__) <= set(dir(xbarmem))
+    for name in xbarmem.__all__:  # every export resolves (a name added without its module fails)
+        assert getattr(xbarmem, name) is not None, name
+    from xbarmem import PatternSet, train  # noqa: F401 - resolved on first use
+    from xbarmem.data.patterns import PatternSet as direct
+
+    assert xbarmem.PatternSet is direct
+    assert xbarmem.hardware.__name__ == "xbarmem.hardware"
+    with pytest.raises(AttributeError):
+        xbarmem.no_such_name  # noqa: B018
+
+
+def test_cli_vocabulary_lists_agree_with_the_library():
+    from xbarmem.cli import options as o
+    from xbarmem.learning.classic import rule_names
+    from xbarmem.memory.build import ARCHS
+
+    assert list(o.RULE_NAMES) == rule_names()
+    assert tuple(o.ARCHS) == tuple(ARCHS)
+
+
+# ------------------------------------------------------------------------------ completion
+def test_shell_completion_of_commands_and_choices(run_cli, monkeypatch):
+    def complete(words: str) -> list[str]:
+        monkeypatch.setenv("_XBARMEM_COMPLETE", "complete_bash")
+        monkeypatch.setenv("COMP_WORDS", words)
+        monkeypatch.setenv("COMP_CWORD", str(len(words.split()) - (not words.endswith(" "))))
+        code, out, err = run_cli()
+        assert code == 0, err
+        return out.split()
+
+    assert complete("xbarmem tr") == ["train"]
+    assert complete("xbarmem chip i") == ["inspect", "import"]
+    assert complete("xbarmem train --rule storkey") == ["storkey", "storkey-variant"]
+    assert "paper-sim" in complete("xbarmem train --chip ")
+    offered = complete("xbarmem demo --")
+    assert "--trials" in offered and "--chips" not in offered  # deprecated spellings: hidden
+    monkeypatch.delenv("_XBARMEM_COMPLETE")
+    code, out, err = run_cli("--show-completion", "bash")
+    assert code == 0 and "_xbarmem_completion" in out, err
+
+
+# ------------------------------------------------------------------------------ fixtures
+def _main(*args: object) -> None:
+    """``xbarmem *args`` in-process for module fixtures (run_cli is per test)."""
+    from xbarmem import cli
+
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setattr(sys, "argv", ["xbarmem", *map(str, args)])
+        try:
+            cli.main()
+        except SystemExit as exc:
+            assert not exc.code, args
+    finally:
+        mp.undo()
+
+
+SWEEP = """\
+[sweep]
+name = "tiny"
+trial = "evaluate"
+seeds = 3
+batch = 1
+
+[base]
+data = "random"
+n_neurons = 16
+patterns = 3
+selection = "first"
+probes = 2
+max_iterations = 10
+
+[grid]
+rule = ["hebb", "pinv"]
+fault_rate = [0.0, 0.2]
+"""
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """A Hebb model (16 neurons, device fault model), cues, a fault map, a conductance map in
+    siemens, a sweep file and its store (12 rows: 2 rules x 2 fault rates x 3 seeds)."""
+    import numpy as np
+
+    tmp = tmp_path_factory.mktemp("habits")
+    f = {"tmp": tmp, "model": tmp / "hebb.safetensors", "cues": tmp / "cues.npy",
+         "map": tmp / "map.npz", "siemens": tmp / "g.npy", "sweep": tmp / "tiny.toml",
+         "store": tmp / "tiny.sqlite"}
+    _main("train", "--data", "random", "--patterns", "3", "--neurons", "16", "--rule", "hebb",
+          "--chip", "ideal", "--faults", "0.05", "-o", f["model"], "--json")
+    np.save(f["cues"], np.where(np.random.default_rng(0).random((2, 16)) > 0.5, 1.0, -1.0))
+    _main("chip", "faults", "-o", f["map"], "--faults", "0.1", "--json")
+    g = np.random.default_rng(1).uniform(5e-6, 140e-6, (2, 64, 64))
+    np.save(f["siemens"], g)
+    f["sweep"].write_text(SWEEP)
+    _main("sweep", f["sweep"], "--store", f["store"], "--jobs", "1", "--json")
+    return f
+
+
+# ------------------------------------------------------------------------------ --json
+#: every command, with tiny arguments that make it print JSON ({name} = a file of `files`)
+JSON_RUNS: dict[str, list[str]] = {
+    "demo": ["-o", "{tmp}/demo"],  # run_demo replaced by a stub: the real one trains 12 rules
+    "train": ["--data", "random", "--patterns", "3", "--neurons", "16", "--rule", "hebb", "-o",
+              "{tmp}/t.safetensors"],
+    "evaluate": ["{model}", "--probes", "2"],
+    "recall": ["{model}", "{cues}"],
+    "chip show": ["rram"],
+    "chip presets": [],
+    "chip faults": ["-o", "{tmp}/f.npz"],
+    "chip inspect": ["{map}"],
+    "chip import": ["{siemens}", "--as", "conductance", "-o", "{tmp}/imported.npz"],
+    "export": ["{model}", "-o", "{tmp}/export"],
+    "adapt": ["{model}", "--rounds", "0", "--probes", "2"],
+    "capacity": ["--data", "random", "--neurons", "16", "--rule", "hebb", "--trials", "1",
+                 "--probes", "2", "--pool", "20"],
+    "scaling": ["--arch", "single", "--rule", "hebb", "--sizes", "16", "--trials", "1",
+                "--probes", "2", "--pool", "20", "-o", "{tmp}/scaling"],
+    "energy": ["--data", "random", "--patterns", "3", "--neurons", "16", "--rule", "hebb",
+               "--probes", "2"],
+    "sweep": ["{sweep}", "--store", "{store}", "--jobs", "1"],
+    "results": ["{store}", "--group-by", "rule"],
+    "plot": ["{store}", "--kind", "faults", "-o", "{tmp}/faults.png"],
+    "reproduce": ["-o", "{tmp}/reproduce"],  # with no experiments: the report alone
+}
+
+
+def _commands() -> dict[str, set[str]]:
+    """Every command (``chip show``) with its visible option names."""
+    import typer
+
+    from xbarmem import cli
+
+    def walk(group, prefix):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from walk(command, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}", {o for p in command.params if not getattr(
+                    p, "hidden", False) for o in getattr(p, "opts", [])}
+
+    return dict(walk(typer.main.get_command(cli.app), ""))
+
+
+def test_the_json_table_lists_every_command():
+    commands = _commands()
+    assert set(JSON_RUNS) == set(commands)
+    assert all("--json" in opts for opts in commands.values())
+
+
+def _strict(text: str):
+    def bad(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=bad)
+
+
+@pytest.mark.parametrize("command", list(JSON_RUNS))
+def test_every_command_prints_strict_json(run_cli, files, monkeypatch, command):
+    import xbarmem.experiments.demo as demo
+    import xbarmem.experiments.reproduce as reproduce
+
+    monkeypatch.setattr(demo, "run_demo", lambda **kw: {"settings": {}, "fault_models": {},
+                                                        "figure": None, "seconds": 0.0})
+    monkeypatch.setattr(reproduce, "EXPERIMENTS", [])
+    args = [a.format(**files) for a in JSON_RUNS[command]]
+    code, out, err = run_cli(*command.split(), *args, "--json")
+    assert code == 0, err
+    data = _strict(out)  # stdout is pure JSON (progress and warnings go to stderr)
+    if "--threads" in _commands()[command]:
+        assert data["threads"] == 1, command
+
+
+# ------------------------------------------------------------------------------ --threads
+#: the commands that compute results (and so take --threads); export writes a chip's devices
+#: and its manifest.json, equal to its --json
+NUMBERS = {"demo", "train", "evaluate", "recall", "adapt", "capacity", "scaling", "energy",
+           "sweep", "reproduce"}
+
+
+def test_threads_on_every_command_that_computes_numbers():
+    have = {name for name, opts in _commands().items() if "--threads" in opts}
+    assert have == NUMBERS
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "100000"])
+@pytest.mark.parametrize("command", sorted(NUMBERS))
+def test_bad_thread_counts_are_refused_before_any_work(run_cli, files, tmp_path, command,
+                                                      value):
+    args = [a.format(**{**files, "tmp": tmp_path}) for a in JSON_RUNS[command]]
+    code, out, err = run_cli(*command.split(), *args, "--threads", value)
+    assert code == 2, err
+    assert err.startswith("error: --threads must be between 1 and ") and len(
+        err.strip().splitlines()) == 1, err
+    assert not out
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def _untimed(obj):
+    if isinstance(obj, dict):
+        return {k: _untimed(v) for k, v in obj.items() if "seconds" not in k}
+    if isinstance(obj, list):
+        return [_untimed(v) for v in obj]
+    return obj
+
+
+def test_threads_recorded_and_results_repeatable(run_cli, tmp_path):
+    import torch
+
+    from xbarmem.memory.io import read_metadata
+
+    def train(threads: str, name: str) -> dict:
+        code, out, err = run_cli("train", "--data", "random", "--patterns", "3", "--neurons",
+                                 "16", "--rule-option", "max_steps=30", "--rule-option",
+                                 "finetune_steps=10", "--threads", threads, "-o",
+                                 tmp_path / name, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+    before = torch.get_num_threads()
+    one, again = train("1", "a.safetensors"), train("1", "b.safetensors")
+    assert one["threads"] == 1 and _untimed(one | {"model": 0}) == _untimed(again | {"model": 0})
+    assert read_metadata(tmp_path / "a.safetensors")["threads"] == 1
+    two = train("2", "c.safetensors")
+    assert two["threads"] == 2
+    assert read_metadata(tmp_path / "c.safetensors")["threads"] == 2
+    assert torch.get_num_threads() == before  # the command's thread count is not left behind
+    evaluations = [json.loads(run_cli("evaluate", tmp_path / "a.safetensors", "--probes", "3",
+                                      "--json")[1]) for _ in range(2)]
+    assert evaluations[0] == evaluations[1] and evaluations[0]["threads"] == 1
+
+
+def test_sweep_rows_record_their_thread_count(files):
+    from xbarmem.experiments.store import ResultStore
+
+    with ResultStore(files["store"]) as db:
+        rows = db.rows()
+    assert len(rows) == 12 and {r["result"]["threads"] for r in rows} == {1}
+
+
+def test_reproduce_states_threads(run_cli, tmp_path, monkeypatch):
+    import xbarmem.experiments.reproduce as reproduce
+
+    monkeypatch.setattr(reproduce, "EXPERIMENTS", [])
+    code, out, err = run_cli("reproduce", "-o", tmp_path, "--threads", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["threads"] == 2
+    assert "2 torch threads per trial" in (tmp_path / "report.md").read_text()
+
+
+# ------------------------------------------------------------------------------ tables
+@pytest.mark.parametrize("command", ["chip faults", "chip inspect", "chip import",
+                                     "sweep --dry-run"])
+def test_human_output_is_a_table_not_a_dict_repr(run_cli, files, tmp_path, command):
+    args = {"chip faults": ["-o", tmp_path / "f.npz"], "chip inspect": [files["map"]],
+            "chip import": [files["siemens"], "--as", "conductance", "-o", tmp_path / "i.npz"],
+            "sweep --dry-run": [files["sweep"], "--store", files["store"]]}[command]
+    code, out, err = run_cli(*command.split(), *args)
+    assert code == 0, err
+    assert "{" not in out and "':" not in out  # no Python dict repr
+    key = "already_stored" if "sweep" in command else "stuck_fraction"
+    line = next(line for line in out.splitlines() if key in line)
+    assert line.split()[0] == key and len(line.split()) == 2  # aligned: field, value
+    if command == "sweep --dry-run":
+        assert line.split()[1] == "12"
+
+
+# ------------------------------------------------------------------------------ foot-guns
+def test_train_on_a_whole_large_set_is_refused(run_cli, tmp_path):
+    out = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "-o", out)  # default --data mnist: 10,000 digits
+    assert code == 2 and err.startswith("error: --data mnist holds 10000 patterns"), err
+    assert "--patterns N" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    code, _, err = run_cli("train", "--data", "digits", "--neurons", "64", "--rule", "hebb",
+                           "-o", out)
+    assert code == 2 and "--patterns N" in err, err  # 1797 digits, 64 neurons
+    code, _, err = run_cli("train", "--data", "digits", "--neurons", "64", "--rule", "hebb",
+                           "--patterns", "3", "-o", out)
+    assert code == 0 and out.is_file(), err
+
+
+def test_conductances_in_another_unit_are_refused(run_cli, files, tmp_path):
+    import numpy as np
+
+    g = np.load(files["siemens"])
+    for scale, unit in ((1e6, "microsiemens (uS)"), (1e3, "millisiemens (mS)")):
+        source, out = tmp_path / f"x{scale:g}.npy", tmp_path / "m.npz"
+        np.save(source, g * scale)
+        code, _, err = run_cli("chip", "import", source, "--as", "conductance", "-o", out)
+        assert code == 2 and err.startswith("error: --as conductance reads siemens"), err
+        assert unit in err and len(err.strip().splitlines()) == 1
+        assert not out.exists()
+    # siemens, but ten times the rram window: no unit explains it -> a warning, map written
+    source = tmp_path / "far.npy"
+    np.save(source, g * 10)
+    code, out, err = run_cli("chip", "import", source, "--as", "conductance", "-o",
+                             tmp_path / "far.npz", "--json")
+    assert code == 0 and err.startswith("warning: ") and "--chip" in err, err
+    assert json.loads(out)["stuck_fraction"] > 0.5
+    code, out, err = run_cli("chip", "import", files["siemens"], "--as", "conductance", "-o",
+                             tmp_path / "ok.npz", "--json")
+    assert code == 0 and not err and json.loads(out)["stuck_fraction"] < 0.1
+
+
+# ------------------------------------------------------------------------------ results
+def test_results_grouped_with_mean_std_and_n(run_cli, files):
+    code, out, err = run_cli("results", files["store"], "--group-by", "rule,fault_rate",
+                             "--json")
+    assert code == 0, err
+    groups = json.loads(out)
+    assert [g["group"] for g in groups] == [
+        {"rule": r, "fault_rate": f} for r in ("hebb", "pinv") for f in (0.0, 0.2)]
+    assert all(g["n"] == 3 and g["count"]["cosine"] == 3 for g in groups)
+    code, out, err = run_cli("results", files["store"], "--json", "--where", "rule=pinv",
+                             "--where", "fault_rate=0.2")
+    cosines = [r["result"]["cosine"] for r in json.loads(out)]
+    pinv = groups[3]
+    assert pinv["mean"]["cosine"] == pytest.approx(sum(cosines) / 3)
+    assert pinv["std"]["cosine"] == pytest.approx(float(__import__("numpy").std(cosines,
+                                                                                 ddof=1)))
+    code, out, err = run_cli("results", files["store"], "-g", "rule")
+    assert code == 0, err
+    lines = [line.split() for line in out.splitlines()]
+    assert ["hebb", "6"] in [line[:2] for line in lines]
+    assert any("+-std" in line for line in lines)
+
+
+def test_results_table_keeps_whole_cells(run_cli, files, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    code, out, err = run_cli("results", files["store"], "--limit", "4")
+    assert code == 0, err
+    assert "…" not in out  # folded, never cut
+    assert "same in every row: sweep=tiny" in " ".join(out.split())
+    code, out, err = run_cli("results", files["store"], "--columns", "rule,seed,result.exact",
+                             "--limit", "2")
+    assert code == 0 and "result.exact" in out, err
+
+
+def test_results_export_with_json_says_what_it_wrote(run_cli, files, tmp_path):
+    target = tmp_path / "rows.csv"
+    code, out, err = run_cli("results", files["store"], "--where", "rule=hebb", "--csv", target,
+                             "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"files": [str(target)], "rows": 6}
+    assert len(target.read_text().splitlines()) == 7  # header + 6 rows
+
+
+@pytest.mark.parametrize("option", ["--group-by", "--metric", "--columns"])
+def test_results_bad_field_lists(run_cli, files, option):
+    code, _, err = run_cli("results", files["store"], option, "rule,,seed")
+    assert code == 2 and err.startswith(f"error: {option} must be comma-separated"), err
