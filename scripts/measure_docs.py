@@ -125,10 +125,16 @@ def _dig(data: Any, path: str) -> Any:
     return _dig(data[key], rest) if rest else data[key]
 
 
-def _argv(step: str) -> list[str]:
+#: commands that compute numbers take ``--threads`` (default 1), which overrides OMP_NUM_THREADS
+THREADED = ("demo", "train", "evaluate", "recall", "adapt", "capacity", "scaling", "energy",
+            "sweep", "reproduce")
+
+
+def _argv(step: str, threads: int = 1) -> list[str]:
     words = shlex.split(step)
     if words[0] == "xbarmem":
-        return [sys.executable, "-m", "xbarmem.cli", *words[1:]]
+        extra = ["--threads", str(threads)] if len(words) > 1 and words[1] in THREADED else []
+        return [sys.executable, "-m", "xbarmem", *words[1:], *extra]
     if words[0] == "python":
         return [sys.executable, *words[1:]]
     raise SystemExit(f"error: unknown program in step {step!r}")
@@ -162,7 +168,7 @@ def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="measure-") as tmp:
         commands = [step.format(out=tmp) for step in entry.steps]
         for command in commands:
-            proc = subprocess.run(_argv(command), cwd=tmp, env=env, capture_output=True,
+            proc = subprocess.run(_argv(command, threads), cwd=tmp, env=env, capture_output=True,
                                   text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"{entry.name}: {command!r} failed: {proc.stderr.strip()}")
