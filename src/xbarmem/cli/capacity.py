@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -52,9 +51,7 @@ def _progress() -> Progress:
 CapacityArch = o.arch("single, multilayer, or both comma-separated (one table)")
 CapacityLevel = o.level("0.05 flips; sigma 0.6 for continuous")
 ScalingLevel = CapacityLevel
-ScalingOut = o.out("folder for the PNG and JSON")
-Start = Annotated[int | None, typer.Option("--start", metavar="N",
-                                           help="First count tried.")]
+ScalingOut = o.out("folder for the PNG and JSON", folder=True)
 
 
 @app.command(
@@ -80,7 +77,7 @@ def capacity_cmd(
     probes: o.Probes = 20,
     threshold: o.Threshold = "0.99",
     trials: o.Trials = 2,
-    start: Start = None,
+    start: o.Start = None,
     resolution: o.Resolution = 0.0,
     seed: o.Seed = 0,
     json_out: o.Json = False,
@@ -92,6 +89,11 @@ def capacity_cmd(
     for a, _ in configs:
         o.check_rule_options(rule, options, multilayer=a == "multilayer")
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
+    for _, spec_h in configs:
+        widths = None if spec_h is None else o.resolve_widths(spec_h, n_neurons)
+        stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
+        o.check_request(n_neurons, networks=trials, cues=trials * stored * probes,
+                        hidden=widths, chip=spec)
     patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed)
     protocol = _protocol(kind, corruption, level, probes, seed)
     results = []
@@ -201,6 +203,10 @@ def scaling_cmd(
     protocol = _protocol(kind, corruption, level, probes, seed)
     hidden_rule = _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
+    n_max = max(o.ints(sizes, "--sizes"))
+    width = hidden_rule.width(n_max) if arch == "multilayer" else None
+    o.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes,
+                    hidden=[width] if width else None, chip=spec)
     with _progress() as bar:
         task = bar.add_task("scaling", total=None)
         res = run_scaling(

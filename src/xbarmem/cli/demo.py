@@ -13,7 +13,7 @@ from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.learning.classic import rule_names
 
 Level = o.level("0.1")
-Out = o.out("folder for the PNG")
+Out = o.out("folder for the PNG", folder=True)
 
 
 @app.command(
@@ -41,6 +41,9 @@ def demo(
     level = o.flip_level(ctx, "demo", corruption, level, flip)
     trials = o.deprecated(ctx, "--chips", chips, trials, new="trials", use=f"--trials {chips}")
     rules = rule_names()
+    # 10 digits of N = 64, each rule on each of 2 fault models and `trials` chips
+    o.check_request(64, networks=2 * len(rules) * trials, cues=2 * len(rules) * trials * 10 *
+                    probes)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console,
                   disable=json_out, transient=True) as bar:

@@ -21,13 +21,9 @@ from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
 
-JobsOpt = Annotated[int, typer.Option(
-    "--jobs", "-j", metavar="N", help="Local worker processes (1 = in this process).")]
-WorkersOpt = Annotated[int | None, typer.Option(
-    "--workers", metavar="N", help="Start a local Dask cluster with this many worker "
-    "processes.")]
-SchedulerOpt = Annotated[str | None, typer.Option(
-    "--scheduler", metavar="URL", help="Use an existing Dask cluster, e.g. tcp://HOST:8786.")]
+JobsOpt = o.Jobs
+WorkersOpt = o.Workers
+SchedulerOpt = o.Scheduler
 WhereOpt = Annotated[list[str] | None, typer.Option(
     "--where", "-w", metavar="FIELD=VALUE", help="Row filter (also != < <= > >= ~); FIELD is a "
     "config key (rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY, sweep, "
@@ -36,7 +32,12 @@ SweepOpt = Annotated[str | None, typer.Option(
     "--sweep", metavar="NAME", help="Only this sweep's rows.")]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.")]
 PlotOut = o.out("figure file (.png or .svg; default KIND.png)")
-ReproduceOut = o.out("folder for the report, figures and store")
+ReproduceOut = o.out("folder for the report, figures and store", folder=True)
+CsvOut = o.output("--csv", help="Export the rows to CSV.")
+ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarrow).")
+StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
+                                        help="SQLite results store.")]
+ReproduceStore = o.output("--store", help="Results store (default OUT/results.sqlite).")
 
 
 def _bar(disable: bool) -> Progress:
@@ -83,8 +84,7 @@ def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
 def sweep_cmd(
     file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).")
                     ] = None,
-    store: Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
-                                        help="SQLite results store.")] = Path("results.sqlite"),
+    store: StoreOpt = Path("results.sqlite"),
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -103,12 +103,16 @@ def sweep_cmd(
     if file is None:
         raise ConfigError("give a sweep file (xbarmem sweep FILE --store results.sqlite)")
     spec = load_sweep(file)
+    if not dry_run:
+        o.check_output(store, "--store")
+        if store.is_file():
+            ResultStore.check(store)
     if dry_run:
         from xbarmem.experiments.runner import pending_groups
         from xbarmem.experiments.trial import plan_groups
 
         if store.is_file():
-            with ResultStore(store) as db:
+            with ResultStore(store, readonly=True) as db:
                 groups, already = pending_groups(spec, db)
         else:  # a dry run creates nothing
             groups, already = plan_groups(spec.trials, spec.batch), 0
@@ -141,20 +145,19 @@ def results_cmd(
     store: StoreArg,
     where: WhereOpt = None,
     sweep: SweepOpt = None,
-    csv_path: Annotated[Path | None, typer.Option(
-        "--csv", metavar="FILE", help="Export the rows to CSV.")] = None,
-    parquet_path: Annotated[Path | None, typer.Option(
-        "--parquet", metavar="FILE", help="Export the rows to Parquet (needs pyarrow).")] = None,
-    limit: Annotated[int | None, typer.Option(
-        "--limit", metavar="N", help="Show at most this many rows (not with --json).")] = 50,
+    csv_path: CsvOut = None,
+    parquet_path: ParquetOut = None,
+    limit: o.Limit = 50,
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
 
-    if not store.is_file():
-        raise ConfigError(f"no such results store: {store}")
+    o.check_input(store, "results store")
+    for target, suffix in ((csv_path, ".csv"), (parquet_path, ".parquet")):
+        if target is not None and target.suffix.lower() != suffix:
+            raise ConfigError(f"--{suffix[1:]} {target}: the file name must end in {suffix}")
     conditions = where or []
-    with ResultStore(store) as db:
+    with ResultStore(store, readonly=True) as db:
         total = db.count(conditions, sweep)
         for target in (csv_path, parquet_path):
             if target is not None:
@@ -207,10 +210,9 @@ def plot_cmd(
 
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if not store.is_file():
-        raise ConfigError(f"no such results store: {store}")
-    path = out_path or Path(f"{kind}.{'svg' if svg else 'png'}")
-    with ResultStore(store) as db:
+    o.check_input(store, "results store")
+    path = o.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
+    with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
     plot_rows(rows, kind, path, title=title)
     if json_out:
@@ -229,15 +231,18 @@ def reproduce_cmd(
     quick: Annotated[bool, typer.Option(
         "--quick", help="Fewer seeds and grid points (~10 min on 2 cores) instead of the "
         "full run (~2 h).")] = False,
-    store: Annotated[Path | None, typer.Option(
-        "--store", metavar="FILE", help="Results store (default OUT/results.sqlite).")] = None,
+    store: ReproduceStore = None,
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.reproduce import reproduce
+    from xbarmem.experiments.store import ResultStore
 
+    store_path = store or out_dir / "results.sqlite"
+    if store_path.is_file():
+        ResultStore.check(store_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _interruptible(store or out_dir / "results.sqlite"):
         report = reproduce(out_dir, quick=quick, store=store,
