@@ -84,7 +84,7 @@ def capacity_cmd(
     side: o.OldSide = None,
 ) -> None:
     n_neurons = o.neurons_or_side(ctx, neurons, side)
-    thresholds = o.floats(threshold, "--threshold")
+    thresholds = o.thresholds(threshold)
     configs = _architectures(arch, hidden)
     for a, _ in configs:
         o.check_rule_options(rule, options, multilayer=a == "multilayer")
@@ -142,13 +142,14 @@ def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | No
     """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
     list (``-`` separates layers of one architecture, ``,`` separates architectures)."""
     out: list[tuple[str, list[o.Width] | None]] = []
+    widths = o.hidden_specs(hidden, several=True)  # checked even when unused
     for a in [a.strip() for a in arch.split(",") if a.strip()]:
         if a not in ARCHS:
             raise ConfigError(f"--arch must be one of {ARCHS} (comma-separated), got {a!r}")
         if a == "single":
             out.append(("single", None))
         else:
-            out.extend(("multilayer", h) for h in o.hidden_specs(hidden, several=True))
+            out.extend(("multilayer", h) for h in widths)
     if not out:
         raise ConfigError("--arch is empty")
     return out
@@ -211,7 +212,7 @@ def scaling_cmd(
         task = bar.add_task("scaling", total=None)
         res = run_scaling(
             o.ints(sizes, "--sizes"), arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
-            chip=spec, thresholds=o.floats(threshold, "--threshold"), protocol=protocol,
+            chip=spec, thresholds=o.thresholds(threshold), protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))

@@ -139,8 +139,9 @@ def _hidden(hidden: str | None, n: int) -> list[int] | None:
     if not hidden:
         return None
     if "," in hidden and "-" not in hidden:
+        widths = o.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning
         o.warn(f"--hidden {hidden} is deprecated; use --hidden {hidden.replace(',', '-')}")
-        hidden = hidden.replace(",", "-")
+        return widths
     return o.hidden_widths(hidden, n)
 
 

@@ -166,6 +166,7 @@ def results_cmd(
         if csv_path or parquet_path:
             return
         rows = db.rows(conditions, sweep, limit=None if json_out else limit)
+        _warn_skipped(db)
         if json_out:
             _emit_json(rows)
             return
@@ -174,19 +175,43 @@ def results_cmd(
         for col in (*_DEFAULT_COLUMNS, "cosine / capacity"):
             table.add_column(col)
         for r in rows:
-            c, res = r["config"], r["result"]
-            metric = (f"{res['cosine']:.4f}" if "cosine" in res else
-                      " ".join(f"{k}:{v}" for k, v in res.get("capacity", {}).items()))
-            fault = c.get("fault_rate")
-            if fault is None:
-                dev = c["chip_spec"]["device"]
-                fault = dev["p_stuck_on"] + dev["p_stuck_off"]
-            table.add_row(r["sweep"], c["rule"], str(c["n_neurons"]),
-                          str(c.get("patterns", c.get("counts"))), f"{fault:g}",
-                          f"{c['variation']:g}", f"{c['level']:g}", str(c["seed"]), metric)
+            table.add_row(*_cells(r))
         out.print(table)
         if not rows:
             out.print(f"sweeps in this store: {db.sweeps() or 'none'}")
+
+
+def _warn_skipped(db) -> None:
+    """One warning line for the rows a read skipped (malformed JSON)."""
+    if db.skipped:
+        keys = ", ".join(k[:12] for k in db.skipped[:3]) + (", ..." if len(db.skipped) > 3
+                                                              else "")
+        o.warn(f"skipped {len(db.skipped)} row(s) whose stored JSON is malformed (keys {keys})")
+
+
+def _text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else "?" if value is None else str(value)
+
+
+def _cells(r: dict) -> list[str]:
+    """One table row; a key missing from an old or edited row shows as ``?``."""
+    c, res = r["config"], r["result"]
+    if isinstance(res.get("cosine"), (int, float)):
+        metric = f"{res['cosine']:.4f}"
+    else:
+        capacity = res.get("capacity")
+        metric = " ".join(f"{k}:{v}" for k, v in capacity.items()) if isinstance(
+            capacity, dict) else "?"
+    fault = c.get("fault_rate")
+    if fault is None:
+        try:
+            dev = c["chip_spec"]["device"]
+            fault = dev["p_stuck_on"] + dev["p_stuck_off"]
+        except (KeyError, TypeError):
+            fault = None
+    return [str(r["sweep"]), _text(c.get("rule")), _text(c.get("n_neurons")),
+            _text(c.get("patterns", c.get("counts"))), _text(fault), _text(c.get("variation")),
+            _text(c.get("level")), _text(c.get("seed")), metric]
 
 
 @app.command("plot", short_help="Draw a figure from a results store.",
@@ -214,6 +239,7 @@ def plot_cmd(
     path = o.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
+        _warn_skipped(db)
     plot_rows(rows, kind, path, title=title)
     if json_out:
         _emit_json({"figure": str(path), "rows": len(rows)})

@@ -72,8 +72,9 @@ def train(
         options = {"seed": seed, **o.legacy_rule_options(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
-    o.check_request(n_neurons, cues=count or 0, chip=spec, hidden=o.hidden_widths(
-        hidden, n_neurons) if arch == "multilayer" else None)
+    widths = o.hidden_widths(hidden, n_neurons)  # checked even when unused
+    o.check_request(n_neurons, cues=count or 0, chip=spec,
+                    hidden=widths if arch == "multilayer" else None)
     pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class)
     fmap = FaultMap.load(fault_map) if fault_map else None

@@ -432,6 +432,16 @@ def floats(text: str, what: str) -> list[float]:
         raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
     if not values:
         raise ConfigError(f"{what} is empty")
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"{what} must be finite numbers, got {text!r}")
+    return values
+
+
+def thresholds(text: str) -> list[float]:
+    """``--threshold``: comma-separated similarities in (0, 1]."""
+    values = floats(text, "--threshold")
+    if not all(0 < v <= 1 for v in values):
+        raise ConfigError(f"--threshold must be similarities in (0, 1], got {text!r}")
     return values
 
 
