@@ -430,9 +430,14 @@ def _verdict(path: Path, found: dict[str, Any]) -> str:
 
 
 def _open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A read-only connection: ``mode=ro``, else ``immutable`` (a store nobody can write)."""
+    """A read-only connection: ``mode=ro`` (which shares a writer's WAL), else ``immutable``.
+    A store that this process cannot write and that no writer has open (no ``-wal`` file) is
+    opened ``immutable`` at once, so that no journal files are created next to it."""
+    active = path.with_name(path.name + "-wal").exists()
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    tries = [{"mode": "ro"}] if active or writable else []
     last: Exception | None = None
-    for flags in ({"mode": "ro"}, {"mode": "ro", "immutable": "1"}):
+    for flags in (*tries, {"mode": "ro", "immutable": "1"}):
         try:
             db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=busy_timeout,
                                  isolation_level=None)
