@@ -111,7 +111,7 @@ def sweep_cmd(
         from xbarmem.experiments.runner import pending_groups
         from xbarmem.experiments.trial import plan_groups
 
-        if store.is_file():
+        if store.is_file() and ResultStore.check(store) == "store":
             with ResultStore(store, readonly=True) as db:
                 groups, already = pending_groups(spec, db)
         else:  # a dry run creates nothing
