@@ -92,8 +92,8 @@ def capacity_cmd(
     for _, spec_h in configs:
         widths = None if spec_h is None else o.resolve_widths(spec_h, n_neurons)
         stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
-        o.check_request(n_neurons, networks=trials, cues=trials * stored * probes,
-                        hidden=widths, chip=spec)
+        o.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
+            n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
     patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed)
     protocol = _protocol(kind, corruption, level, probes, seed)
     results = []
@@ -197,8 +197,6 @@ def scaling_cmd(
     out_dir: ScalingOut = Path("xbarmem-out"),
     json_out: o.Json = False,
 ) -> None:
-    from xbarmem.viz.figures import scaling_plot
-
     if arch not in ARCHS:
         raise ConfigError(f"--arch must be one of {ARCHS}, got {arch!r}")
     protocol = _protocol(kind, corruption, level, probes, seed)
@@ -206,7 +204,7 @@ def scaling_cmd(
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
     n_max = max(o.ints(sizes, "--sizes"))
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
-    o.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes,
+    o.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),
                     hidden=[width] if width else None, chip=spec)
     with _progress() as bar:
         task = bar.add_task("scaling", total=None)
@@ -223,6 +221,8 @@ def scaling_cmd(
                                        if arch == "multilayer" else f"-{rule}")
     json_path = out_dir / f"{stem}.json"
     png_path = out_dir / f"{stem}.png"
+    from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
+
     scaling_plot(res, png_path)
     json_path.write_text(dumps(res, indent=2))
     res["files"] = {"json": str(json_path), "png": str(png_path)}

@@ -329,7 +329,8 @@ def _check_trial_sizes(spec: SweepSpec) -> None:
             [c["hidden"]] if c["hidden"] else None)
         tile = c["chip_spec"]["array"]
         nbytes = request_bytes(c["n_neurons"], networks=networks, hidden=hidden,
-                               cues=networks * stored * c["probes"], rows=tile["rows"],
+                               cues=networks * stored * c["probes"] + (c["pool"] or 0),
+                               rows=tile["rows"],
                                cols=tile["cols"])
         if nbytes > worst:
             worst, what = nbytes, (f"{spec.source}: a group of {networks} network(s) with "
