@@ -176,6 +176,7 @@ def recall(
     kind = memory.info.get("kind", "binary")
     x = load_file(cues, kind=kind, zero_one=zero_one).patterns
     x = validate_patterns(x, kind=kind, n_neurons=memory.n_neurons)
+    o.check_request(memory.n_neurons, networks=0, cues=len(x))
     res = memory.recall(torch.as_tensor(x), mode=mode,
                         activation="sign" if kind == "binary" else "tanh",
                         max_iterations=max_iterations, seed=seed)

@@ -264,8 +264,8 @@ TargetLatency = bounded(float, "--target-latency", metavar="X", gt=0.0, le=1.0,
                         help="--calibrate: latency reduction (1 - sync/async).")
 Rounds = bounded(int, "--rounds", metavar="N", ge=0, le=10**6,
                  help="Adaptation rounds after the open-loop round 0.")
-Target = bounded(float, "--target", metavar="X", ge=0.0, le=1.0,
-                 help="Stop once the mean cosine reaches this.")
+Target = bounded(float, "--target", metavar="X", ge=-1.0, help="Stop once the mean cosine "
+                 "reaches this (above 1: run every round).")
 Tolerance = bounded(float, "--tolerance", metavar="uS", gt=0.0, help="A device reading further "
                     "than this from its target is fixed.")
 WriteNoise = bounded(float | None, "--write-noise", metavar="uS", ge=0.0, help="Write-error "
