@@ -102,11 +102,11 @@ def sweep_cmd(
         return
     if file is None:
         raise ConfigError("give a sweep file (xbarmem sweep FILE --store results.sqlite)")
-    spec = load_sweep(file)
-    if not dry_run:
+    if not dry_run:  # the store first: a foreign file is refused before the sweep is read
         o.check_output(store, "--store")
         if store.is_file():
             ResultStore.check(store)
+    spec = load_sweep(file)
     if dry_run:
         from xbarmem.experiments.runner import pending_groups
         from xbarmem.experiments.trial import plan_groups
