@@ -224,3 +224,17 @@ def test_store_from_before_claims_resumes_with_the_same_keys(tmp_path, stored):
     assert report.already == 8 and report.ran == 0
     with ResultStore(path) as db:
         assert db.count() == 8
+
+
+def test_unwritable_store_is_read_without_journal_files(tmp_path, stored, monkeypatch):
+    """A store this process cannot write, with no writer active, is opened ``immutable``:
+    reading it creates no ``-wal``/``-shm`` files (root ignores chmod, so the permission check
+    is simulated here)."""
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    path = folder / "tiny.sqlite"
+    path.write_bytes(stored.read_bytes())
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    with ResultStore(path, readonly=True) as db:
+        assert db.count() == 8 and len(db.rows(["rule=hebb"])) == 4
+    assert sorted(os.listdir(folder)) == ["tiny.sqlite"]
