@@ -318,6 +318,7 @@ def test_two_processes_share_one_store(tmp_path):
     assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
     inserted = [json.loads(o[0])["inserted"] for o in outs]
     assert sum(inserted) == 120  # each trial stored once, by one of the two
+    assert sum(json.loads(o[0])["ran"] for o in outs) == 120  # and computed once (claims)
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM trials").fetchone() == (
             120, 120)

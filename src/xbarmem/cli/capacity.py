@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -54,9 +54,7 @@ def _progress() -> Progress:
 CapacityArch = o.arch("single, multilayer, or both comma-separated (one table)")
 CapacityLevel = o.level("0.05 flips; sigma 0.6 for continuous")
 ScalingLevel = CapacityLevel
-ScalingOut = o.out("folder for the PNG and JSON")
-Start = Annotated[int | None, typer.Option("--start", metavar="N",
-                                           help="First count tried.")]
+ScalingOut = o.out("folder for the PNG and JSON", folder=True)
 
 
 @app.command(
@@ -84,7 +82,7 @@ def capacity_cmd(
     probes: o.Probes = 20,
     threshold: o.Threshold = "0.99",
     trials: o.Trials = 2,
-    start: Start = None,
+    start: o.Start = None,
     resolution: o.Resolution = 0.0,
     seed: o.Seed = 0,
     json_out: o.Json = False,
@@ -93,11 +91,16 @@ def capacity_cmd(
     from xbarmem.evaluation.capacity import find_capacity
 
     n_neurons = o.neurons_or_side(ctx, neurons, side)
-    thresholds = o.floats(threshold, "--threshold")
+    thresholds = o.thresholds(threshold)
     configs = _architectures(arch, hidden)
     for a, _ in configs:
         o.check_rule_options(rule, options, multilayer=a == "multilayer")
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
+    for _, spec_h in configs:
+        widths = None if spec_h is None else o.resolve_widths(spec_h, n_neurons)
+        stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
+        o.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
+            n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
     patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed)
     protocol = _protocol(kind, corruption, level, probes, seed)
     results = []
@@ -146,13 +149,14 @@ def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | No
     """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
     list (``-`` separates layers of one architecture, ``,`` separates architectures)."""
     out: list[tuple[str, list[o.Width] | None]] = []
+    widths = o.hidden_specs(hidden, several=True)  # checked even when unused
     for a in [a.strip() for a in arch.split(",") if a.strip()]:
         if a not in o.ARCHS:
             raise ConfigError(f"--arch must be one of {o.ARCHS} (comma-separated), got {a!r}")
         if a == "single":
             out.append(("single", None))
         else:
-            out.extend(("multilayer", h) for h in o.hidden_specs(hidden, several=True))
+            out.extend(("multilayer", h) for h in widths)
     if not out:
         raise ConfigError("--arch is empty")
     return out
@@ -204,20 +208,23 @@ def scaling_cmd(
     out_dir: ScalingOut = Path("xbarmem-out"),
     json_out: o.Json = False,
 ) -> None:
-    from xbarmem.evaluation.scaling import run_scaling
-    from xbarmem.jsontext import dumps
-    from xbarmem.viz.figures import scaling_plot
-
     if arch not in o.ARCHS:
         raise ConfigError(f"--arch must be one of {o.ARCHS}, got {arch!r}")
     protocol = _protocol(kind, corruption, level, probes, seed)
     hidden_rule = _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
+    n_max = max(o.ints(sizes, "--sizes"))
+    width = hidden_rule.width(n_max) if arch == "multilayer" else None
+    o.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),
+                    hidden=[width] if width else None, chip=spec)
+    from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
+    from xbarmem.jsontext import dumps
+
     with _progress() as bar:
         task = bar.add_task("scaling", total=None)
         res = run_scaling(
             o.ints(sizes, "--sizes"), arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
-            chip=spec, thresholds=o.floats(threshold, "--threshold"), protocol=protocol,
+            chip=spec, thresholds=o.thresholds(threshold), protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
@@ -229,6 +236,8 @@ def scaling_cmd(
                                        if arch == "multilayer" else f"-{rule}")
     json_path = out_dir / f"{stem}.json"
     png_path = out_dir / f"{stem}.png"
+    from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
+
     scaling_plot(res, png_path)
     json_path.write_text(dumps(res, indent=2))
     res["files"] = {"json": str(json_path), "png": str(png_path)}

@@ -16,6 +16,7 @@ from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 
 MapOut = o.out("fault map file (.npz or .csv)", required=True)
+ChipOut = o.output("--chip-out", help=".csv: also write the measured chip (TOML).")
 
 
 def _print(summary: dict, json_out: bool, title: str) -> None:
@@ -52,10 +53,14 @@ def chip_presets(json_out: o.Json = False) -> None:
 def chip_faults(
     out_path: MapOut,
     spec: ChipSpec,
-    arrays: Annotated[int, typer.Option(metavar="N", help="Number of arrays.")] = 1,
+    arrays: o.Arrays = 1,
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
+    from xbarmem.experiments.sizes import fault_map_bytes
+
+    o.check_bytes(f"a fault map of {arrays} array(s) of {spec.array.rows}x{spec.array.cols}",
+                  fault_map_bytes(arrays, spec.array.rows, spec.array.cols))
     fmap = FaultMap.generate(spec, arrays, seed=seed)
     fmap.save(out_path)
     _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,
@@ -89,17 +94,12 @@ def chip_import(
         "--as", metavar="KIND", help="Array meaning: codes (stuck codes (0 free, +1 ON, "
         "-1 OFF) or conductance (read-back, siemens).")] = "codes",
     chip: o.Chip = "rram",
-    off_below: Annotated[float | None, typer.Option(
-        metavar="S", help="conductance: stuck OFF below this (siemens).")] = None,
-    on_above: Annotated[float | None, typer.Option(
-        metavar="S", help="conductance: stuck ON above this (siemens).")] = None,
+    off_below: o.OffBelow = None,
+    on_above: o.OnAbove = None,
     key: Annotated[str | None, typer.Option(
         metavar="NAME", help="Array name inside an .npz.")] = None,
-    tolerance: Annotated[float | None, typer.Option(
-        metavar="uS", help=".csv: stuck if |read - target| exceeds this (default: "
-        "robust estimate).")] = None,
-    chip_out: Annotated[Path | None, typer.Option(
-        metavar="FILE", help=".csv: also write the measured chip (TOML).")] = None,
+    tolerance: o.ImportTolerance = None,
+    chip_out: ChipOut = None,
     json_out: o.Json = False,
 ) -> None:
     if source.suffix.lower() == ".csv":

@@ -125,7 +125,13 @@ def main() -> None:
 
         usage = isinstance(exc, click.ClickException) or (
             type(exc).__module__.startswith("typer") and hasattr(exc, "show"))
-        if usage:
+        if not usage:
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help
             exc.show()
-            raise SystemExit(getattr(exc, "exit_code", 2)) from None
-        raise
+        else:  # one line, as library errors: what is wrong, and where to read more
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            message = " ".join(exc.format_message().splitlines())
+            console.print(f"[red]error:[/red] {escape(message)}{escape(hint)}", soft_wrap=True)
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None

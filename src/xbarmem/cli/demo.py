@@ -12,7 +12,7 @@ from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
 
 Level = o.level("0.1")
-Out = o.out("folder for the PNG")
+Out = o.out("folder for the PNG", folder=True)
 
 
 @app.command(
@@ -37,11 +37,14 @@ def demo(
     flip: o.OldFlip = None,
     chips: o.OldChips = None,
 ) -> None:
-    from xbarmem.experiments.demo import run_demo
-
     level = o.flip_level(ctx, "demo", corruption, level, flip)
     trials = o.deprecated(ctx, "--chips", chips, trials, new="trials", use=f"--trials {chips}")
     rules = list(o.RULE_NAMES)
+    # 10 digits of N = 64, each rule on each of 2 fault models and `trials` chips
+    o.check_request(64, networks=2 * len(rules) * trials, cues=2 * len(rules) * trials * 10 *
+                    probes)
+    from xbarmem.experiments.demo import run_demo  # (matplotlib: only once checked)
+
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console,
                   disable=json_out, transient=True) as bar:

@@ -19,7 +19,7 @@ from xbarmem.hardware.faults import FaultMap
 
 Model = Annotated[Path, typer.Argument(
     metavar="MODEL", help="Model file from `xbarmem train` (with its stored patterns).")]
-ExportOut = o.out("folder to write", required=True)
+ExportOut = o.out("folder to write", required=True, folder=True)
 AdaptOut = o.out("adapted model file (pinned devices in its fault map, read-back "
                  "conductances)")
 AdaptCorruption = o.corruption("flip")
@@ -85,26 +85,7 @@ ROUND_LEGEND = ("written: devices re-programmed; kept: free devices already with
                 "target of the written devices; cosine/exact: recall through the chip.")
 
 
-Rounds = Annotated[int, typer.Option(
-    "--rounds", metavar="N", help="Adaptation rounds after the open-loop round 0.")]
-Target = Annotated[float, typer.Option(
-    "--target", metavar="X", help="Stop once the mean cosine reaches this.")]
-Tolerance = Annotated[float, typer.Option(
-    "--tolerance", metavar="uS", help="A device reading further than this from its target is "
-    "fixed.")]
-WriteNoise = Annotated[float | None, typer.Option(
-    "--write-noise", metavar="uS", help="Write-error std of the simulated chip (default: the "
-    "model's chip).")]
-ReadNoise = Annotated[float | None, typer.Option(
-    "--read-noise", metavar="uS", help="Read-noise std of the simulated chip (default: the "
-    "model's chip).")]
-UnknownFaults = Annotated[float, typer.Option(
-    "--unknown-faults", metavar="X", help="Extra fraction of devices stuck on the simulated "
-    "chip that the model does not know (half at g_max, half at g_min).")]
-ReadAverages = Annotated[int, typer.Option(
-    "--read-averages", metavar="N", help="Reads averaged per read-back.")]
-Log = Annotated[Path | None, typer.Option(
-    "--log", metavar="FILE", help="Write one JSON line per round here.")]
+Log = o.output("--log", help="Write one JSON line per round here.")
 
 
 @app.command(
@@ -118,13 +99,13 @@ def adapt_cmd(
     model: Model,
     options: dict,
     threads: int,
-    rounds: Rounds = 2,
-    target: Target = 0.99,
-    tolerance: Tolerance = 3.0,
-    write_noise: WriteNoise = None,
-    read_noise: ReadNoise = None,
-    unknown_faults: UnknownFaults = 0.0,
-    read_averages: ReadAverages = 1,
+    rounds: o.Rounds = 2,
+    target: o.Target = 0.99,
+    tolerance: o.Tolerance = 3.0,
+    write_noise: o.WriteNoise = None,
+    read_noise: o.ReadNoise = None,
+    unknown_faults: o.UnknownFaults = 0.0,
+    read_averages: o.ReadAverages = 1,
     corruption: AdaptCorruption = None,
     level: AdaptLevel = None,
     probes: o.Probes = 20,
@@ -141,6 +122,7 @@ def adapt_cmd(
 
     memory = load_memory(model)
     stored = o.stored_patterns(model)
+    o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     trainer = None  # adapt's default: the model's own trainer options
     if options:
         try:  # the model's trainer with some options changed

@@ -34,19 +34,12 @@ EnergyRule = Annotated[str | None, typer.Option(
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
     "load x N); writes a PNG and a JSON table to --out.")]
-Load = Annotated[float, typer.Option(
-    "--load", metavar="X", help="--sizes: stored patterns per neuron.")]
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
-TargetEnergy = Annotated[float | None, typer.Option(
-    "--target-energy", metavar="X", help="--calibrate: async/sync energy ratio (default: the "
-    "paper's).")]
-TargetLatency = Annotated[float | None, typer.Option(
-    "--target-latency", metavar="X", help="--calibrate: latency reduction (1 - sync/async; "
-    "default: the paper's).")]
 EnergyLevel = o.level("0.1")
-EnergyOut = o.out("folder for PNG, JSON and TOML files")
+EnergyOut = o.out("folder for PNG, JSON and TOML files (with --sizes or --calibrate)",
+                  folder=True, lazy=True)
 EnergyHidden = Annotated[str | None, typer.Option(
     "--hidden", metavar="WIDTHS", help=o.HIDDEN_HELP + " (multilayer only).")]
 
@@ -78,11 +71,11 @@ def energy(
     max_iterations: o.MaxIterations = 100,
     seed: o.Seed = 0,
     sizes: EnergySizes = None,
-    load: Load = 0.1,
+    load: o.Load = 0.1,
     out_dir: EnergyOut = Path("xbarmem-out"),
     do_calibrate: Calibrate = False,
-    target_energy: TargetEnergy = None,
-    target_latency: TargetLatency = None,
+    target_energy: o.TargetEnergy = None,
+    target_latency: o.TargetLatency = None,
     json_out: o.Json = False,
     n: o.OldNeuronsN = None,
     count: o.OldEnergyCount = None,
@@ -94,13 +87,18 @@ def energy(
     level = o.flip_level(ctx, "energy", corruption, level, flip)
     steps = _max_steps(ctx, options, max_steps)
     spec = load_circuit(circuit)
+    if sizes is not None or do_calibrate:
+        o.check_output(out_dir, folder=True)
     if sizes is not None:
+        n_max = max(o.ints(sizes, "--sizes"))
+        o.check_request(n_max, cues=max(1, round(load * n_max)) * probes, chip=chip_spec)
         _sizes(o.ints(sizes, "--sizes"), spec, chip_spec, rule or "pinv", load, level, probes,
                seed, steps or 300, out_dir, json_out, threads)
         return
     n_neurons, activation = _neurons(ctx, neurons, n, activation)
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
     widths = _hidden(hidden, n_neurons)
+    o.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec)
     with console.status(f"training and recalling (N={n_neurons}, {arch})", spinner="dots"):
         m = measure(n_neurons, arch=arch, hidden=widths, patterns=data, count=number,
                     chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,
@@ -142,8 +140,9 @@ def _hidden(hidden: str | None, n: int) -> list[int] | None:
     if not hidden:
         return None
     if "," in hidden and "-" not in hidden:
+        widths = o.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning
         o.warn(f"--hidden {hidden} is deprecated; use --hidden {hidden.replace(',', '-')}")
-        hidden = hidden.replace(",", "-")
+        return widths
     return o.hidden_widths(hidden, n)
 
 

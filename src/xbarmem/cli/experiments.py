@@ -22,13 +22,9 @@ from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out, print_fields
 from xbarmem.errors import ConfigError
 
-JobsOpt = Annotated[int, typer.Option(
-    "--jobs", "-j", metavar="N", help="Local worker processes (1 = in this process).")]
-WorkersOpt = Annotated[int | None, typer.Option(
-    "--workers", metavar="N", help="Start a local Dask cluster with this many worker "
-    "processes.")]
-SchedulerOpt = Annotated[str | None, typer.Option(
-    "--scheduler", metavar="URL", help="Use an existing Dask cluster, e.g. tcp://HOST:8786.")]
+JobsOpt = o.Jobs
+WorkersOpt = o.Workers
+SchedulerOpt = o.Scheduler
 WhereOpt = Annotated[list[str] | None, typer.Option(
     "--where", "-w", metavar="FIELD=VALUE", help="Row filter (also != < <= > >= ~); FIELD is a "
     "config key (rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY, sweep, "
@@ -37,7 +33,12 @@ SweepOpt = Annotated[str | None, typer.Option(
     "--sweep", metavar="NAME", help="Only this sweep's rows.")]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.")]
 PlotOut = o.out("figure file (.png or .svg; default KIND.png)")
-ReproduceOut = o.out("folder for the report, figures and store")
+ReproduceOut = o.out("folder for the report, figures and store", folder=True)
+CsvOut = o.output("--csv", help="Export the rows to CSV.")
+ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarrow).")
+StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
+                                        help="SQLite results store.")]
+ReproduceStore = o.output("--store", help="Results store (default OUT/results.sqlite).")
 
 
 def _bar(disable: bool) -> Progress:
@@ -87,8 +88,7 @@ def sweep_cmd(
     threads: int,
     file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).")
                     ] = None,
-    store: Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
-                                        help="SQLite results store.")] = Path("results.sqlite"),
+    store: StoreOpt = Path("results.sqlite"),
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -106,13 +106,17 @@ def sweep_cmd(
         return
     if file is None:
         raise ConfigError("give a sweep file (xbarmem sweep FILE --store results.sqlite)")
+    if not dry_run:  # the store first: a foreign file is refused before the sweep is read
+        o.check_output(store, "--store")
+        if store.is_file():
+            ResultStore.check(store)
     spec = load_sweep(file)
     if dry_run:
         from xbarmem.experiments.runner import pending_groups
         from xbarmem.experiments.trial import plan_groups
 
-        if store.is_file():
-            with ResultStore(store) as db:
+        if store.is_file() and ResultStore.check(store) == "store":
+            with ResultStore(store, readonly=True) as db:
                 groups, already = pending_groups(spec, db)
         else:  # a dry run creates nothing
             groups, already = plan_groups(spec.trials, spec.batch), 0
@@ -158,13 +162,9 @@ def results_cmd(
     group_by: GroupBy = None,
     metric: Metrics = None,
     columns: Columns = None,
-    csv_path: Annotated[Path | None, typer.Option(
-        "--csv", metavar="FILE", help="Export the rows to CSV.")] = None,
-    parquet_path: Annotated[Path | None, typer.Option(
-        "--parquet", metavar="FILE", help="Export the rows to Parquet (needs pyarrow).")] = None,
-    limit: Annotated[int | None, typer.Option(
-        "--limit", metavar="N", help="Show at most this many rows (not with --json or "
-        "--group-by).")] = 50,
+    csv_path: CsvOut = None,
+    parquet_path: ParquetOut = None,
+    limit: o.Limit = 50,
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.grouping import group_rows, parse_fields
@@ -173,10 +173,12 @@ def results_cmd(
     by = parse_fields(group_by, "--group-by") if group_by is not None else None
     chosen = parse_fields(metric, "--metric") if metric is not None else None
     shown = parse_fields(columns, "--columns") if columns is not None else None
-    if not store.is_file():
-        raise ConfigError(f"no such results store: {store}")
+    o.check_input(store, "results store")
+    for target, suffix in ((csv_path, ".csv"), (parquet_path, ".parquet")):
+        if target is not None and target.suffix.lower() != suffix:
+            raise ConfigError(f"--{suffix[1:]} {target}: the file name must end in {suffix}")
     conditions = where or []
-    with ResultStore(store) as db:
+    with ResultStore(store, readonly=True) as db:
         total = db.count(conditions, sweep)
         written = [t for t in (csv_path, parquet_path) if t is not None]
         for target in written:
@@ -187,6 +189,7 @@ def results_cmd(
                 _emit_json({"files": [str(t) for t in written], "rows": total})
             return
         rows = db.rows(conditions, sweep, limit=None if json_out or by else limit)
+        _warn_skipped(db)
         sweeps = db.sweeps()
     if by is not None:
         groups = group_rows(rows, by, chosen)
@@ -265,6 +268,39 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     out.print(table)
 
 
+def _warn_skipped(db) -> None:
+    """One warning line for the rows a read skipped (malformed JSON)."""
+    if db.skipped:
+        keys = ", ".join(k[:12] for k in db.skipped[:3]) + (", ..." if len(db.skipped) > 3
+                                                              else "")
+        o.warn(f"skipped {len(db.skipped)} row(s) whose stored JSON is malformed (keys {keys})")
+
+
+def _text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else "?" if value is None else str(value)
+
+
+def _cells(r: dict) -> list[str]:
+    """One table row; a key missing from an old or edited row shows as ``?``."""
+    c, res = r["config"], r["result"]
+    if isinstance(res.get("cosine"), (int, float)):
+        metric = f"{res['cosine']:.4f}"
+    else:
+        capacity = res.get("capacity")
+        metric = " ".join(f"{k}:{v}" for k, v in capacity.items()) if isinstance(
+            capacity, dict) else "?"
+    fault = c.get("fault_rate")
+    if fault is None:
+        try:
+            dev = c["chip_spec"]["device"]
+            fault = dev["p_stuck_on"] + dev["p_stuck_off"]
+        except (KeyError, TypeError):
+            fault = None
+    return [str(r["sweep"]), _text(c.get("rule")), _text(c.get("n_neurons")),
+            _text(c.get("patterns", c.get("counts"))), _text(fault), _text(c.get("variation")),
+            _text(c.get("level")), _text(c.get("seed")), metric]
+
+
 @app.command("plot", short_help="Draw a figure from a results store.",
              help="Draw a figure from a results store: similarity vs stored patterns "
                   "(patterns), vs fault rate (faults), vs programming variation (variation), "
@@ -286,11 +322,11 @@ def plot_cmd(
 
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if not store.is_file():
-        raise ConfigError(f"no such results store: {store}")
-    path = out_path or Path(f"{kind}.{'svg' if svg else 'png'}")
-    with ResultStore(store) as db:
+    o.check_input(store, "results store")
+    path = o.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
+    with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
+        _warn_skipped(db)
     plot_rows(rows, kind, path, title=title)
     if json_out:
         _emit_json({"figure": str(path), "rows": len(rows)})
@@ -310,15 +346,18 @@ def reproduce_cmd(
     quick: Annotated[bool, typer.Option(
         "--quick", help="Fewer seeds and grid points (~10 min on 2 cores) instead of the "
         "full run (~2 h).")] = False,
-    store: Annotated[Path | None, typer.Option(
-        "--store", metavar="FILE", help="Results store (default OUT/results.sqlite).")] = None,
+    store: ReproduceStore = None,
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.reproduce import reproduce
+    from xbarmem.experiments.store import ResultStore
 
+    store_path = store or out_dir / "results.sqlite"
+    if store_path.is_file():
+        ResultStore.check(store_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _interruptible(store or out_dir / "results.sqlite"):
         report = reproduce(out_dir, quick=quick, store=store, threads=threads,

@@ -71,6 +71,9 @@ def train(
         options = {"seed": seed, **o.legacy_rule_options(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
+    widths = o.hidden_widths(hidden, n_neurons)  # checked even when unused
+    o.check_request(n_neurons, cues=count or 0, chip=spec,
+                    hidden=widths if arch == "multilayer" else None)
     pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class)
     if count is None and not one_per_class:
@@ -157,6 +160,7 @@ def evaluate(
     activation = activation or ("sign" if binary else "tanh")
     corruption = corruption or ("flip" if binary else "gaussian")
     level = level if level is not None else (0.1 if binary else 0.6)
+    o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
                                                      probes=probes, mode=mode,
                                                      activation=activation, seed=seed))
@@ -190,6 +194,8 @@ def recall(
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
+    if out_path is not None and out_path.suffix != ".npy":  # np.save would append .npy
+        out_path = o.check_output(out_path.with_name(out_path.name + ".npy"))
     import numpy as np
     import torch
 
@@ -200,12 +206,11 @@ def recall(
     kind = memory.info.get("kind", "binary")
     x = load_file(cues, kind=kind, zero_one=zero_one).patterns
     x = validate_patterns(x, kind=kind, n_neurons=memory.n_neurons)
+    o.check_request(memory.n_neurons, networks=0, cues=len(x))
     res = memory.recall(torch.as_tensor(x), mode=mode,
                         activation="sign" if kind == "binary" else "tanh",
                         max_iterations=max_iterations, seed=seed)
     if out_path is not None:
-        if out_path.suffix != ".npy":  # np.save would silently append .npy
-            out_path = out_path.with_name(out_path.name + ".npy")
         np.save(out_path, res.states.numpy())
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),

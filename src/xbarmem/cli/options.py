@@ -28,6 +28,7 @@ import inspect
 import json
 import math
 import os
+import re
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,7 @@ import typer
 from xbarmem.cli.common import warn
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
+from xbarmem.limits import check_bytes
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -49,6 +51,47 @@ RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "percept
 #: the architectures (:data:`xbarmem.memory.build.ARCHS`; a test checks that the two agree)
 ARCHS = ("single", "multilayer")
 
+
+# ------------------------------------------------------------------------------ bounds
+def _range_text(kind: type, ge: float | None, gt: float | None, le: float | None) -> str:
+    def text(x: float) -> str:
+        return str(int(x)) if kind is int else f"{x:g}"
+
+    parts = [f"{op} {text(x)}" for op, x in ((">=", ge), (">", gt), ("<=", le)) if x is not None]
+    noun = "an integer" if kind is int else "a finite number"
+    return noun + (" " + " and ".join(parts) if parts else "")
+
+
+def _bounds(kind: type, ge: float | None, gt: float | None, le: float | None):
+    """Parse-time check of a numeric option (typer callback): finite and within its bounds."""
+    def check(value: Any) -> Any:
+        if value is None:
+            return value
+        ok = (kind is int or math.isfinite(value)) and (ge is None or value >= ge) and (
+            gt is None or value > gt) and (le is None or value <= le)
+        if not ok:
+            raise typer.BadParameter(f"must be {_range_text(kind, ge, gt, le)}, got {value!r}")
+        return value
+
+    check.bounds = (kind, ge, gt, le)  # type: ignore[attr-defined]
+    return check
+
+
+def bounded(kind: Any, *decls: str, ge: float | None = None, gt: float | None = None,
+            le: float | None = None, **option: Any) -> Any:
+    """A numeric option declared with its bounds: values that are not finite or outside
+    ``[ge, le]`` (``gt``: strictly above) are refused when the command line is parsed, before
+    the command runs (exit 2, one ``error:`` line)."""
+    base = int if kind in (int, int | None) else float
+    return Annotated[kind, typer.Option(*decls, callback=_bounds(base, ge, gt, le), **option)]
+
+
+#: the largest count of cues, trials, iterations, ... an option accepts (memory limits are
+#: checked separately, from the whole request)
+MAX_COUNT = 10**9
+#: seeds are 32-bit: numpy, torch and the derived-seed formulas all accept them
+MAX_SEED = 2**32 - 1
+
 # ------------------------------------------------------------------------------ common options
 def completes(choices: Callable[[], Any]) -> Callable[[str], list[str]]:
     """Shell completion of an option (``--install-completion``): the ``choices()`` that start
@@ -56,18 +99,19 @@ def completes(choices: Callable[[], Any]) -> Callable[[str], list[str]]:
     return lambda incomplete: [c for c in choices() if c.startswith(incomplete)]
 
 
-Seed = Annotated[int, typer.Option(
-    "--seed", metavar="N", help="Seed of all random draws: the same seed gives the same "
-    "numbers.")]
+Seed = bounded(int, "--seed", metavar="N", ge=0, le=MAX_SEED, help="Seed of all random draws: "
+               "the same seed gives the same numbers.")
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
-Threads = Annotated[int, typer.Option(
-    "--threads", metavar="N", help="Torch threads for the computation (default 1: the same "
-    "numbers on any machine; recorded with the results).")]
 
 
 def max_threads() -> int:
     """The most ``--threads`` accepted: four per CPU of this machine (more is a typo)."""
     return 4 * (os.cpu_count() or 1)
+
+
+Threads = bounded(int, "--threads", metavar="N", ge=1, le=max_threads(),
+                  help="Torch threads for the computation (default 1: the same numbers on any "
+                  "machine; recorded with the results).")
 
 
 @contextlib.contextmanager
@@ -93,10 +137,21 @@ def torch_threads(threads: int):
         torch.set_num_threads(old)
 
 
-def out(what: str, *, required: bool = False) -> Any:
-    """``-o/--out``: where a command writes (``what``: e.g. "folder for the PNG")."""
+def out(what: str, *, required: bool = False, folder: bool = False, lazy: bool = False) -> Any:
+    """``-o/--out``: where a command writes (``what``: e.g. "folder for the PNG"). The path is
+    checked when the command line is parsed (:func:`check_output`), unless ``lazy`` (the
+    command writes it only in some cases and checks it itself)."""
     kind = Path if required else Path | None
-    return Annotated[kind, typer.Option("--out", "-o", metavar="PATH", help=f"Output: {what}.")]
+    callback = None if lazy else _output_check("--out", folder)
+    return Annotated[kind, typer.Option("--out", "-o", metavar="PATH", help=f"Output: {what}.",
+                                        callback=callback)]
+
+
+def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False) -> Any:
+    """An optional output path option other than ``-o`` (``--csv``, ``--log``, ...), checked
+    like ``-o`` when the command line is parsed."""
+    return Annotated[Path | None, typer.Option(*decls, metavar=metavar, help=help,
+                                               callback=_output_check(decls[0], folder))]
 
 
 # ------------------------------------------------------------------------------ data
@@ -126,21 +181,20 @@ OnePerClass = Annotated[bool, typer.Option(
     "--one-per-class", help="Store one digit of each class 0-9.")]
 ZeroOne = Annotated[bool, typer.Option(
     "--zero-one", help="Accept {0,1} files (0 is read as -1).")]
-Pool = Annotated[int | None, typer.Option(
-    "--pool", metavar="N", help="Patterns in the pool that subsets are drawn from.")]
+Pool = bounded(int | None, "--pool", metavar="N", ge=1, le=MAX_COUNT,
+               help="Patterns in the pool that subsets are drawn from.")
 
 # ------------------------------------------------------------------------------ recall
 Activation = Annotated[str | None, typer.Option(
     "--activation", metavar="sign|tanh", help="Neuron type (default: sign for binary "
     "patterns, tanh for continuous; tanh on binary = analogue neurons, sign read-out).")]
 Mode = Annotated[str, typer.Option("--mode", metavar="sync|async", help="Recall mode.")]
-Probes = Annotated[int, typer.Option(
-    "--probes", metavar="N", help="Corrupted cues per stored pattern.")]
-MaxIterations = Annotated[int, typer.Option(
-    "--max-iterations", metavar="N", help="Cap on sync steps / async sweeps per recall.")]
-Trials = Annotated[int, typer.Option(
-    "--trials", metavar="N", help="Repeats: independent chips or networks (fault maps, "
-    "pattern subsets) per result.")]
+Probes = bounded(int, "--probes", metavar="N", ge=1, le=MAX_COUNT,
+                 help="Corrupted cues per stored pattern.")
+MaxIterations = bounded(int, "--max-iterations", metavar="N", ge=1, le=MAX_COUNT,
+                        help="Cap on sync steps / async sweeps per recall.")
+Trials = bounded(int, "--trials", metavar="N", ge=1, le=MAX_COUNT, help="Repeats: independent "
+                 "chips or networks (fault maps, pattern subsets) per result.")
 
 CORRUPTIONS = "flip, gaussian, occlude or salt-pepper"
 
@@ -154,9 +208,9 @@ def corruption(default: str = "flip for binary patterns, gaussian for continuous
 
 def level(default: str = "0.1 flips; sigma 0.6 for continuous") -> Any:
     """``--level X`` with the command's default in the help."""
-    return Annotated[float | None, typer.Option(
-        "--level", metavar="X", help=f"Corruption level: flip rate, Gaussian sigma (clipped "
-        f"to [-1, 1]) or occluded fraction (default: {default}).")]
+    return bounded(float | None, "--level", metavar="X", ge=0.0, help=f"Corruption level: "
+                   f"flip rate, Gaussian sigma (clipped to [-1, 1]) or occluded fraction "
+                   f"(default: {default}).")
 
 
 Corruption = corruption()
@@ -167,10 +221,10 @@ FlipOnly = corruption("flip", kinds="flip (bit flips) only, here")
 Chip = Annotated[str, typer.Option(
     "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names),
     help=f"Chip preset ({', '.join(preset_names())}) or TOML file.")]
-Faults = Annotated[float | None, typer.Option(
-    "--faults", metavar="X", help="Fraction of stuck devices (overrides the chip's).")]
-OnFraction = Annotated[float, typer.Option(
-    "--on-fraction", metavar="X", help="Share of stuck-ON devices among the faults.")]
+Faults = bounded(float | None, "--faults", metavar="X", ge=0.0, le=1.0,
+                 help="Fraction of stuck devices (overrides the chip's).")
+OnFraction = bounded(float, "--on-fraction", metavar="X", ge=0.0, le=1.0,
+                     help="Share of stuck-ON devices among the faults.")
 FaultModel = Annotated[str | None, typer.Option(
     "--fault-model", metavar="MODEL", help="Fault model, device or weight (overrides the "
     "chip's).")]
@@ -206,39 +260,97 @@ def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any
 Arch = arch()
 Threshold = Annotated[str, typer.Option(
     "--threshold", metavar="X[,X...]", help="Recall similarity threshold(s), comma-separated.")]
-Resolution = Annotated[float, typer.Option(
-    "--resolution", metavar="X", help="Relative bracket width at which bisection stops "
-    "(0 = exact).")]
+Resolution = bounded(float, "--resolution", metavar="X", ge=0.0, le=1.0, help="Relative "
+                     "bracket width at which bisection stops (0 = exact).")
 Sizes = Annotated[str, typer.Option(
     "--sizes", metavar="N,N...", help="Neuron counts N, comma-separated.")]
 
 # ------------------------------------------------------------------------------ deprecated
 # Old spellings, hidden from --help; each still works for one release with a warning.
-OldFlip = Annotated[float | None, typer.Option(
-    "--flip", hidden=True, help="Deprecated: --corruption flip --level X.")]
-OldChips = Annotated[int | None, typer.Option(
-    "--chips", hidden=True, help="Deprecated: --trials N.")]
-OldSide = Annotated[int | None, typer.Option(
-    "--side", hidden=True, help="Deprecated: --neurons N (N = side^2).")]
-OldCount = Annotated[int | None, typer.Option(
-    "--n", hidden=True, help="Deprecated: --patterns N.")]
-OldNeuronsN = Annotated[int | None, typer.Option(
-    "--n", hidden=True, help="Deprecated: --neurons N.")]
-OldEnergyCount = Annotated[int | None, typer.Option(
-    "--count", hidden=True, help="Deprecated: --patterns N.")]
+OldFlip = bounded(float | None, "--flip", hidden=True, ge=0.0, le=1.0,
+                  help="Deprecated: --corruption flip --level X.")
+OldChips = bounded(int | None, "--chips", hidden=True, ge=1, le=MAX_COUNT,
+                   help="Deprecated: --trials N.")
+OldSide = bounded(int | None, "--side", hidden=True, ge=1, le=MAX_COUNT,
+                  help="Deprecated: --neurons N (N = side^2).")
+OldCount = bounded(int | None, "--n", hidden=True, ge=1, le=MAX_COUNT,
+                   help="Deprecated: --patterns N.")
+OldNeuronsN = bounded(int | None, "--n", hidden=True, ge=1, le=MAX_COUNT,
+                      help="Deprecated: --neurons N.")
+OldEnergyCount = bounded(int | None, "--count", hidden=True, ge=1, le=MAX_COUNT,
+                         help="Deprecated: --patterns N.")
 OldActivation = Annotated[str | None, typer.Option(
     "--neurons", hidden=True, help="Deprecated: --activation sign|tanh.")]
-OldMaxSteps = Annotated[int | None, typer.Option(
-    "--max-steps", hidden=True, help="Deprecated: --rule-option max_steps=N.")]
+OldMaxSteps = bounded(int | None, "--max-steps", hidden=True, ge=1, le=MAX_COUNT,
+                      help="Deprecated: --rule-option max_steps=N.")
 OldObjective = Annotated[str | None, typer.Option(
     "--objective", hidden=True, help="Deprecated: --rule-option objective=NAME.")]
 OldNoiseInjection = Annotated[bool | None, typer.Option(
     "--noise-injection/--no-noise-injection", hidden=True,
     help="Deprecated: --rule-option noise_injection=true.")]
-OldFinetuneSteps = Annotated[int | None, typer.Option(
-    "--finetune-steps", hidden=True, help="Deprecated: --rule-option finetune_steps=N.")]
+OldFinetuneSteps = bounded(int | None, "--finetune-steps", hidden=True, ge=0, le=MAX_COUNT,
+                           help="Deprecated: --rule-option finetune_steps=N.")
 OldBias = Annotated[bool | None, typer.Option(
     "--bias/--no-bias", hidden=True, help="Deprecated: --rule-option bias=true|false.")]
+
+
+# ------------------------------------------------------------------------------ one command's
+# numeric options: declared here too, so that every number on the command line has its bounds
+Arrays = bounded(int, "--arrays", metavar="N", ge=1, le=MAX_COUNT, help="Number of arrays.")
+OffBelow = bounded(float | None, "--off-below", metavar="S", ge=0.0,
+                   help="conductance: stuck OFF below this (siemens).")
+OnAbove = bounded(float | None, "--on-above", metavar="S", ge=0.0,
+                  help="conductance: stuck ON above this (siemens).")
+ImportTolerance = bounded(float | None, "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck "
+                          "if |read - target| exceeds this (default: robust estimate).")
+Start = bounded(int | None, "--start", metavar="N", ge=1, le=MAX_COUNT,
+                help="First count tried.")
+Load = bounded(float, "--load", metavar="X", gt=0.0, le=1000.0,
+               help="--sizes: stored patterns per neuron.")
+TargetEnergy = bounded(float | None, "--target-energy", metavar="X", gt=0.0,
+                       help="--calibrate: async/sync energy ratio (default: the paper's).")
+TargetLatency = bounded(float | None, "--target-latency", metavar="X", gt=0.0, le=1.0,
+                        help="--calibrate: latency reduction (1 - sync/async; default: the "
+                        "paper's).")
+Rounds = bounded(int, "--rounds", metavar="N", ge=0, le=10**6,
+                 help="Adaptation rounds after the open-loop round 0.")
+Target = bounded(float, "--target", metavar="X", ge=-1.0, help="Stop once the mean cosine "
+                 "reaches this (above 1: run every round).")
+Tolerance = bounded(float, "--tolerance", metavar="uS", gt=0.0, help="A device reading further "
+                    "than this from its target is fixed.")
+WriteNoise = bounded(float | None, "--write-noise", metavar="uS", ge=0.0, help="Write-error "
+                     "std of the simulated chip (default: the model's chip).")
+ReadNoise = bounded(float | None, "--read-noise", metavar="uS", ge=0.0, help="Read-noise std "
+                    "of the simulated chip (default: the model's chip).")
+UnknownFaults = bounded(float, "--unknown-faults", metavar="X", ge=0.0, le=1.0, help="Extra "
+                        "fraction of devices stuck on the simulated chip that the model does "
+                        "not know (half at g_max, half at g_min).")
+ReadAverages = bounded(int, "--read-averages", metavar="N", ge=1, le=10**6,
+                       help="Reads averaged per read-back.")
+Jobs = bounded(int, "--jobs", "-j", metavar="N", ge=1, le=1024,
+               help="Local worker processes (1 = in this process).")
+Workers = bounded(int | None, "--workers", metavar="N", ge=1, le=1024,
+                  help="Start a local Dask cluster with this many worker processes.")
+Limit = bounded(int | None, "--limit", metavar="N", ge=0, le=MAX_COUNT,
+                help="Show at most this many rows (not with --json).")
+
+#: a Dask scheduler address: PROTOCOL://HOST[:PORT] or HOST:PORT
+_SCHEDULER = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?"
+                        r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::\d{1,5})?/?$")
+
+
+def _scheduler(value: str | None) -> str | None:
+    if value is None:
+        return value
+    if not _SCHEDULER.match(value) or not value.strip("/").rpartition("/")[2]:
+        raise typer.BadParameter(f"must be a Dask scheduler address such as "
+                                 f"tcp://HOST:8786, got {value!r}")
+    return value
+
+
+Scheduler = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="URL", help="Use an existing Dask cluster, e.g. tcp://HOST:8786.",
+    callback=_scheduler)]
 
 
 def given(ctx: typer.Context, name: str) -> bool:
@@ -372,6 +484,16 @@ def floats(text: str, what: str) -> list[float]:
         raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
     if not values:
         raise ConfigError(f"{what} is empty")
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"{what} must be finite numbers, got {text!r}")
+    return values
+
+
+def thresholds(text: str) -> list[float]:
+    """``--threshold``: comma-separated similarities in (0, 1]."""
+    values = floats(text, "--threshold")
+    if not all(0 < v <= 1 for v in values):
+        raise ConfigError(f"--threshold must be similarities in (0, 1], got {text!r}")
     return values
 
 
@@ -515,6 +637,64 @@ def load_array(path: Path, key: str | None) -> np.ndarray:
             raise FileFormatError(f"{path}: several arrays {names}; choose one with --key")
         return data[key or names[0]]
     return data
+
+
+# ------------------------------------------------------------------------------ outputs
+# One rule for every path a command writes, checked before any work: a file output may be new
+# or an existing file (overwritten); a folder output may be new or an existing folder. Refused:
+# a file output that is a folder, a folder output that is a file, a missing or unwritable parent
+# folder, an unwritable existing file or folder. Missing parent folders are never created.
+def check_output(path: Path, flag: str = "--out", *, folder: bool = False) -> Path:
+    """Refuse an output path that cannot be written (see the rule above); returns ``path``."""
+    path = Path(path)
+    noun = "folder" if folder else "file"
+    if path.exists():
+        if folder and not path.is_dir():
+            raise ConfigError(f"{flag} {path}: exists and is not a folder")
+        if not folder and path.is_dir():
+            raise ConfigError(f"{flag} {path}: is a folder, expected a file name")
+        if not os.access(path, os.W_OK):
+            raise ConfigError(f"{flag} {path}: the {noun} is not writable")
+        return path
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise ConfigError(f"{flag} {path}: the folder {parent} {what}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
+    return path
+
+
+def _output_check(flag: str, folder: bool):
+    def check(value: Path | None) -> Path | None:
+        return value if value is None else check_output(value, flag, folder=folder)
+    return check
+
+
+def check_input(path: Path, what: str) -> Path:
+    """Refuse an input file that is missing, a folder or unreadable."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"no such {what}: {path}")
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} is not a file")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"{what} {path} is not readable")
+    return path
+
+
+def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
+                  chip: ChipSpec | None = None) -> None:
+    """Refuse, before any work, a request whose estimated memory (``networks`` memories of
+    ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls; see
+    :mod:`xbarmem.experiments.sizes`) exceeds the limit of :mod:`xbarmem.limits`."""
+    from xbarmem.experiments.sizes import request_bytes
+
+    rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
+    shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
+    check_bytes(f"this request ({shape}, {networks} network(s), {cues} cue(s))",
+                request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
+                              cols=cols))
 
 
 # ------------------------------------------------------------------------------ option groups

@@ -6,11 +6,14 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
 * :mod:`.trial` -- turns trial configurations into result rows (batched training of the
   hardware-adaptive networks of one group).
 * :mod:`.store` -- SQLite results store (WAL, idempotent inserts, safe under kill -9 and
-  concurrent writers), listing, filtering, CSV / Parquet export.
+  concurrent writers, claims that split a sweep between runners; foreign files refused
+  untouched, read-only opening), listing, filtering, CSV / Parquet export.
 * :mod:`.grouping` -- stored rows grouped by fields, with the mean, std and n of every metric
   (``xbarmem results --group-by``).
 * :mod:`.runner` -- runs the missing trials of a sweep in-process, on a process pool or on Dask;
   only the driver writes the store.
+* :mod:`.sizes` -- memory estimates of a request (networks, recalls, fault maps, sweep
+  expansions), checked against :mod:`xbarmem.limits` before anything is allocated.
 * :mod:`.reproduce` -- the paper's headline experiments and ``report.md``.
 * :mod:`.demo` -- ``xbarmem demo``: every rule on the same faulty chips.
 

@@ -2,11 +2,14 @@
 
 The driver (the process calling :func:`run_sweep`) is the only writer of the store. It plans
 the groups of the whole sweep (:func:`xbarmem.experiments.trial.plan_groups`), skips groups
-whose trials are all stored, and keeps a bounded number of groups in flight; just before a group
-is submitted the store is asked again, so two sweep processes on one store share the work
-instead of repeating it. Workers get a group as JSON text and return JSON text (no pickled
-objects cross the wire besides the function reference). Each finished group is stored in one
-transaction. A failing group is reported and the others go on.
+whose trials are all stored, and keeps a bounded number of groups in flight. Just before a group
+is submitted it is claimed in the store (:meth:`~xbarmem.experiments.store.ResultStore.claim`,
+one transaction): a group claimed by another live runner is put back and looked at again later
+(stored by then, or taken over if that runner died), so two sweep processes on one store
+compute each trial once and both return when the whole sweep is stored. Workers get a group as
+JSON text and return JSON text (no pickled objects cross the wire besides the function
+reference). Each finished group is stored in one transaction. A failing group is reported (its
+claims released) and the others go on.
 
 Executors:
 
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.store import Claimant, ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.experiments.trial import plan_groups, run_group_json
 
@@ -95,8 +98,8 @@ class _InProcess:
         return fut
 
     @staticmethod
-    def wait_any(futures):
-        return cf.wait(futures, return_when=cf.FIRST_COMPLETED)[0]
+    def wait_any(futures, timeout: float | None = None):
+        return cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0]
 
     def cancel(self, futures) -> None:
         pass
@@ -149,10 +152,13 @@ class _Dask:
         return self.client.submit(run_group_json, payload, pure=False)
 
     @staticmethod
-    def wait_any(futures):
+    def wait_any(futures, timeout: float | None = None):
         from distributed import wait
 
-        return wait(list(futures), return_when="FIRST_COMPLETED").done
+        try:
+            return wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            return set()
 
     def cancel(self, futures) -> None:
         if futures:
@@ -253,46 +259,67 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
             db.close()
 
 
+#: seconds a claim stays valid for runners on other hosts without renewal
+LEASE = 600.0
+#: seconds between claim renewals while waiting for groups / polling groups claimed elsewhere
+RENEW_EVERY, POLL_EVERY = 30.0, 0.5
+
+
 def _drive(db, queue, executor, report, on_progress) -> None:
-    queue = list(queue)
-    in_flight: dict[Any, tuple[str, list[Trial]]] = {}
-    pending_counts: dict[Any, int] = {}
+    owner = Claimant.new()
+    queue, deferred = list(queue), []
+    in_flight: dict[Any, tuple[str, list[Trial], int]] = {}
     try:
-        while queue or in_flight:
+        while queue or in_flight or deferred:
             while queue and len(in_flight) < executor.slots:
-                name, group, missing = queue.pop(0)
-                if not set(t.key for t in group) - db.finished([t.key for t in group]):
-                    # finished meanwhile by another process on this store
+                item = queue.pop(0)
+                state = db.claim([t.key for t in item[1]], owner, LEASE)
+                if state == "busy":  # another runner computes it: look again later
+                    deferred.append(item)
+                elif state == "done":  # finished meanwhile by another process
                     if on_progress is not None:
-                        on_progress(missing)
-                    continue
-                payload = json.dumps({"trials": [{"key": t.key, "config": t.config}
-                                                 for t in group], "threads": report.threads},
-                                     allow_nan=False)
-                fut = executor.submit(payload)
-                in_flight[fut] = (name, group)
-                pending_counts[fut] = missing
-            if not in_flight:
-                break
-            for fut in executor.wait_any(list(in_flight)):
-                name, group = in_flight.pop(fut)
-                missing = pending_counts.pop(fut)
-                report.groups += 1
-                try:
-                    answer = json.loads(fut.result())
-                except Exception as exc:  # noqa: BLE001 - a failing group must not stop others
-                    report.failures.append({"sweep": name, "keys": [t.key for t in group],
-                                            "error": f"{type(exc).__name__}: {exc}"})
+                        on_progress(item[2])
                 else:
-                    configs = {t.key: t.config for t in group}
-                    per_trial = {"host": answer.get("host"), "pid": answer.get("pid")}
-                    rows = [(r["key"], name, configs[r["key"]], r["result"],
-                             {**per_trial, "seconds": r["result"].get("seconds")})
-                            for r in answer["results"]]
-                    report.inserted += db.add(rows)
-                    report.ran += len(rows)
-                if on_progress is not None:
-                    on_progress(missing)
+                    in_flight[_submit(executor, item[1], report.threads)] = item
+            if in_flight:
+                done = executor.wait_any(list(in_flight), RENEW_EVERY)
+                db.renew(owner, LEASE)
+                for fut in done:
+                    _collect(db, owner, fut, in_flight.pop(fut), report, on_progress)
+            elif deferred:
+                time.sleep(POLL_EVERY)
+            if not queue:
+                queue, deferred = deferred, []
     except BaseException:
         executor.cancel(list(in_flight))
         raise
+    finally:
+        db.release(owner)
+
+
+def _submit(executor, group: list[Trial], threads: int):
+    payload = json.dumps({"trials": [{"key": t.key, "config": t.config} for t in group],
+                          "threads": threads}, allow_nan=False)
+    return executor.submit(payload)
+
+
+def _collect(db, owner, fut, item, report, on_progress) -> None:
+    """Store a finished group's rows (or report its failure and release its claims)."""
+    name, group, missing = item
+    report.groups += 1
+    try:
+        answer = json.loads(fut.result())
+    except Exception as exc:  # noqa: BLE001 - a failing group must not stop others
+        report.failures.append({"sweep": name, "keys": [t.key for t in group],
+                                "error": f"{type(exc).__name__}: {exc}"})
+        db.release(owner, [t.key for t in group])
+    else:
+        configs = {t.key: t.config for t in group}
+        per_trial = {"host": answer.get("host"), "pid": answer.get("pid")}
+        rows = [(r["key"], name, configs[r["key"]], r["result"],
+                 {**per_trial, "seconds": r["result"].get("seconds")})
+                for r in answer["results"]]
+        report.inserted += db.add(rows)
+        report.ran += len(rows)
+    if on_progress is not None:
+        on_progress(missing)

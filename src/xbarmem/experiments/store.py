@@ -9,6 +9,13 @@ Crash safety and concurrency:
   or resuming a sweep never duplicates a trial, and a batch is stored entirely or not at all.
 * Several processes may write one store: writers take turns under SQLite's lock and wait up to
   ``busy_timeout`` seconds (default 60) for it.
+* Runners claim a group of trials before computing it (table ``claims``: key, owner token, host,
+  pid, lease expiry; :meth:`ResultStore.claim`), so two runs of one sweep split the work. A
+  claim of a process that died (kill -9) is taken over at once on the same host, and after its
+  lease elsewhere; a stored trial's claim is deleted in the transaction that stores it.
+* Only xbarmem stores are ever modified: an existing file is checked (read-only, without
+  creating files next to it) before WAL mode is switched on or tables are created; reading
+  commands open the store read-only.
 
 Schema (table ``trials``): ``key`` (SHA-256 of the resolved configuration), ``sweep``,
 ``trial`` (evaluate / capacity), ``config`` and ``result`` (JSON text), ``version`` (xbarmem),
@@ -20,9 +27,15 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import json
+import os
 import re
+import socket
 import sqlite3
+import time
+import urllib.parse
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,53 +57,131 @@ CREATE TABLE IF NOT EXISTS trials (
 );
 CREATE INDEX IF NOT EXISTS trials_sweep ON trials (sweep);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    expires REAL NOT NULL
+);
 """
 COLUMNS = ("key", "sweep", "trial", "version", "seconds", "finished", "host", "pid")
 _OPS = ("!=", ">=", "<=", "=", ">", "<", "~")
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
+@dataclass(frozen=True)
+class Claimant:
+    """Who claims trials: a token unique to one run, and its host and process id."""
+
+    token: str
+    host: str
+    pid: int
+
+    @classmethod
+    def new(cls) -> Claimant:
+        return cls(uuid.uuid4().hex, socket.gethostname(), os.getpid())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _live(claim: tuple, me: Claimant) -> bool:
+    """A claim ``(host, pid, expires)`` held by a running process: by its process id on this
+    host, by its lease elsewhere."""
+    host, pid, expires = claim
+    return _pid_alive(int(pid)) if host == me.host else float(expires) > time.time()
+
+
 class ResultStore:
-    """A results store at ``path`` (created on first use).
+    """A results store at ``path`` (created on first use unless ``readonly``).
+
+    Before anything is written, an existing file is checked to be an xbarmem store (a
+    ``meta`` table with the schema version and a ``trials`` table) or an empty database; any
+    other file is refused untouched (:meth:`check`). ``readonly=True`` opens the file
+    read-only (SQLite ``mode=ro``; ``immutable`` when even the shared-memory file cannot be
+    created, e.g. a read-only folder), so reading commands work on stores they cannot write.
 
     >>> store = ResultStore("results.sqlite")                     # doctest: +SKIP
     >>> store.add([(key, "sweep-name", config, result, meta)])    # doctest: +SKIP
     >>> rows = store.rows(where=["rule=adaptive", "result.cosine>0.9"])  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 60.0) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 60.0,
+                 readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        #: keys of rows skipped by the last read because their JSON is malformed
+        self.skipped: list[str] = []
         if self.path.is_dir():
             raise FileFormatError(f"store {self.path} is a directory, not a SQLite file")
         if self.path.parent and not self.path.parent.exists():
             raise FileFormatError(f"store folder {self.path.parent} does not exist")
         self.busy_timeout = float(busy_timeout)
+        if readonly:
+            if not self.path.is_file():
+                raise FileFormatError(f"no such results store: {self.path}")
+            verdict = self.check(self.path)
+            self._db = _open_readonly(self.path, self.busy_timeout)
+            if verdict == "new" and _verdict(self.path, _tables(self._db)) == "new":
+                self._db.close()  # (tables may exist in the WAL only: asked again)
+                raise FileFormatError(f"store {self.path}: empty, no trials stored yet")
+            return
+        self.check(self.path)
         try:
             self._db = sqlite3.connect(str(self.path), timeout=self.busy_timeout,
                                        isolation_level=None)  # explicit transactions only
-            self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise FileFormatError(f"store {self.path}: cannot use WAL journal mode "
-                                      f"(got {mode}); is it on a network file system?")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in filter(str.strip, _SCHEMA.split(";")):
-                    self._db.execute(statement)
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                                 (str(SCHEMA_VERSION),))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
+            self._create()
         except sqlite3.DatabaseError as exc:
             raise FileFormatError(f"store {self.path}: not a usable SQLite results store "
                                   f"({exc})") from None
-        schema = self._db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
-        if schema is None or int(schema[0]) != SCHEMA_VERSION:
-            raise FileFormatError(f"store {self.path}: schema version {schema and schema[0]} is "
-                                  f"not {SCHEMA_VERSION}")
+
+    @staticmethod
+    def check(path: str | Path) -> str:
+        """``"new"`` (missing, empty file or a database without tables) or ``"store"`` (an
+        xbarmem store of this schema); raises :class:`FileFormatError` for anything else --
+        reading only, never changing the file."""
+        path = Path(path)
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+            return "new"
+        if not path.is_file():
+            raise FileFormatError(f"store {path} is not a file")
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise FileFormatError(f"store {path}: cannot read it ({exc.strerror})") from None
+        if head != b"SQLite format 3\x00":
+            raise FileFormatError(f"store {path}: not a SQLite file; refusing to touch it")
+        return _verdict(path, _peek(path))
+
+    def _create(self) -> None:
+        """WAL mode, the schema and its version, once the file is known to be ours or new;
+        checked again inside the write transaction (another process may be creating it)."""
+        self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise FileFormatError(f"store {self.path}: cannot use WAL journal mode "
+                                  f"(got {mode}); is it on a network file system?")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            _verdict(self.path, _tables(self._db))
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(statement)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                             (str(SCHEMA_VERSION),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
 
     def _rollback(self) -> None:
         # an interrupted statement (Ctrl-C) may already have ended the transaction
@@ -128,11 +219,62 @@ class ResultStore:
             self._db.executemany("INSERT OR IGNORE INTO trials VALUES (?,?,?,?,?,?,?,?,?,?)",
                                  values)
             inserted = self._db.total_changes - before
+            self._db.executemany("DELETE FROM claims WHERE key = ?", [(v[0],) for v in values])
             self._db.execute("COMMIT")
         except BaseException:
             self._rollback()
             raise
         return inserted
+
+    # ------------------------------------------------------------------ claims
+    def claim(self, keys: Sequence[str], owner: Claimant, lease: float) -> str:
+        """Claim the unstored ``keys`` (one group of trials) for ``owner`` in one transaction,
+        so that concurrent runners do not compute them twice. Returns ``"done"`` (all stored),
+        ``"busy"`` (one of them is claimed by another live runner: nothing claimed) or
+        ``"claimed"``. A claim is live while its owner's process runs (same host) or until it
+        expires (``lease`` seconds after its last :meth:`renew`; other hosts)."""
+        keys = list(dict.fromkeys(keys))
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            done = self.finished(keys)
+            todo = [k for k in keys if k not in done]
+            if not todo:
+                state = "done"
+            elif any(row[0] != owner.token and _live(row[1:], owner)
+                     for row in self._select_claims(todo)):
+                state = "busy"
+            else:
+                expires = time.time() + lease
+                self._db.executemany("INSERT OR REPLACE INTO claims VALUES (?,?,?,?,?)",
+                                     [(k, owner.token, owner.host, owner.pid, expires)
+                                      for k in todo])
+                state = "claimed"
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return state
+
+    def _select_claims(self, keys: list[str]) -> list[tuple]:
+        out: list[tuple] = []
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            out += self._db.execute(f"SELECT owner, host, pid, expires FROM claims WHERE key "
+                                    f"IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        return out
+
+    def renew(self, owner: Claimant, lease: float) -> None:
+        """Extend every claim of ``owner`` to ``lease`` seconds from now."""
+        self._db.execute("UPDATE claims SET expires = ? WHERE owner = ?",
+                         (time.time() + lease, owner.token))
+
+    def release(self, owner: Claimant, keys: Sequence[str] | None = None) -> None:
+        """Drop the claims of ``owner`` (all, or those on ``keys``)."""
+        if keys is None:
+            self._db.execute("DELETE FROM claims WHERE owner = ?", (owner.token,))
+            return
+        self._db.executemany("DELETE FROM claims WHERE owner = ? AND key = ?",
+                             [(owner.token, k) for k in keys])
 
     # ------------------------------------------------------------------ reading
     def finished(self, keys: Sequence[str]) -> set[str]:
@@ -156,7 +298,9 @@ class ResultStore:
             marks = ",".join("?" * len(chunk))
             for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials WHERE key "
                                         f"IN ({marks}) ORDER BY rowid", chunk):
-                out.append(_row(rec))
+                row = _row(rec)
+                if row is not None:
+                    out.append(row)
         return out
 
     def count(self, where: Sequence[str] = (), sweep: str | None = None) -> int:
@@ -177,11 +321,18 @@ class ResultStore:
 
     def iter_rows(self, where: Sequence[str] = (), sweep: str | None = None,
                   limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """:meth:`rows` one at a time. Rows whose config or result is not a JSON object are
+        skipped; their keys are listed in :attr:`skipped`."""
         sql, args = _where(where, sweep)
         sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {int(limit)}")
         cols = ", ".join(COLUMNS)
+        self.skipped = []
         for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials{sql}", args):
-            yield _row(rec)
+            row = _row(rec)
+            if row is None:
+                self.skipped.append(str(rec[0]))
+            else:
+                yield row
 
     def integrity(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""
@@ -215,11 +366,87 @@ class ResultStore:
         return path
 
 
-def _row(rec: tuple) -> dict[str, Any]:
+def _row(rec: tuple) -> dict[str, Any] | None:
+    """A stored row as a dict; None when its config or result is not a JSON object."""
     row = dict(zip(COLUMNS, rec[: len(COLUMNS)], strict=True))
-    row["config"] = json.loads(rec[-2])
-    row["result"] = json.loads(rec[-1])
+    try:
+        row["config"] = json.loads(rec[-2])
+        row["result"] = json.loads(rec[-1])
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(row["config"], dict) or not isinstance(row["result"], dict):
+        return None
     return row
+
+
+def _uri(path: Path, **flags: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in flags.items())
+    return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
+
+
+def _tables(db: sqlite3.Connection) -> dict[str, Any]:
+    """Table names of a connection's database, and the schema version if it has ``meta``."""
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                      "AND name NOT LIKE 'sqlite_%'")}
+    schema = None
+    if "meta" in names:
+        try:
+            found = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        except sqlite3.DatabaseError:
+            found = None
+        schema = found and found[0]
+    return {"tables": names, "schema": schema}
+
+
+def _peek(path: Path) -> dict[str, Any]:
+    """The tables of a SQLite file, read without changing it or creating files next to it
+    (``immutable``; ``mode=ro`` when that read fails, e.g. while another process writes)."""
+    last: Exception | None = None
+    for flags in ({"mode": "ro", "immutable": "1"}, {"mode": "ro"}):
+        try:
+            db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=5.0)
+            try:
+                return _tables(db)
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            last = exc
+    raise FileFormatError(f"store {path}: not a readable SQLite database ({last})")
+
+
+def _verdict(path: Path, found: dict[str, Any]) -> str:
+    """``"new"`` (no tables), ``"store"`` (ours, this schema), else :class:`FileFormatError`."""
+    tables = found["tables"]
+    if not tables:
+        return "new"
+    if not {"trials", "meta"} <= tables or found["schema"] is None:
+        raise FileFormatError(f"store {path}: a SQLite database but not an xbarmem results "
+                              f"store (tables: {', '.join(sorted(tables))}); refusing to "
+                              f"modify it")
+    if str(found["schema"]) != str(SCHEMA_VERSION):
+        raise FileFormatError(f"store {path}: schema version {found['schema']} is not "
+                              f"{SCHEMA_VERSION}")
+    return "store"
+
+
+def _open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A read-only connection: ``mode=ro`` (which shares a writer's WAL), else ``immutable``.
+    A store that this process cannot write and that no writer has open (no ``-wal`` file) is
+    opened ``immutable`` at once, so that no journal files are created next to it."""
+    active = path.with_name(path.name + "-wal").exists()
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    tries = [{"mode": "ro"}] if active or writable else []
+    last: Exception | None = None
+    for flags in (*tries, {"mode": "ro", "immutable": "1"}):
+        try:
+            db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=busy_timeout,
+                                 isolation_level=None)
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            last = exc
+    raise FileFormatError(f"store {path}: cannot be read ({last})")
 
 
 def flatten(row: dict[str, Any]) -> dict[str, Any]:
@@ -283,11 +510,11 @@ def _where(conditions: Sequence[str], sweep: str | None) -> tuple[str, list[Any]
         field, op, value = parse_condition(text)
         if field in COLUMNS:
             lhs = field
-        elif field.startswith("result."):
-            lhs = "json_extract(result, ?)"
+        elif field.startswith("result."):  # (malformed JSON reads as NULL, not an error)
+            lhs = "json_extract(CASE WHEN json_valid(result) THEN result END, ?)"
             args.append("$." + field[len("result."):])
         else:
-            lhs = "json_extract(config, ?)"
+            lhs = "json_extract(CASE WHEN json_valid(config) THEN config END, ?)"
             args.append("$." + (field[len("config."):] if field.startswith("config.")
                                 else field))
         if isinstance(value, (list, dict)):

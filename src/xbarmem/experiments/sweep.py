@@ -46,8 +46,10 @@ from typing import Any
 
 from xbarmem.data.corruption import CORRUPTION_METHODS
 from xbarmem.errors import ConfigError, XbarmemError
+from xbarmem.experiments.sizes import request_bytes, sweep_bytes
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
 from xbarmem.learning.classic import rule_names
+from xbarmem.limits import check_bytes
 from xbarmem.memory.recall import ACTIVATIONS, MODES
 from xbarmem.spec import (
     AnyOf,
@@ -288,6 +290,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table, got {table!r}")
         grids.append(_flatten_grid(table, where, trial))
+    _check_expansion(head, grids, source)
     rule_options = _table(data, "rule_options")
     for rule, opts in rule_options.items():
         _RULE(rule, "[rule_options] table name")
@@ -298,7 +301,41 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
                      rule_options={k: dict(v) for k, v in rule_options.items()},
                      source=source, description=head.description)
     spec.trials = expand(spec)
+    _check_trial_sizes(spec)
     return spec
+
+
+def _check_expansion(head: SweepHead, grids: list[dict[str, list[Any]]], source: str) -> None:
+    """Refuse a sweep whose trial list alone would exceed the memory limit (before the seeds
+    or the grid are expanded)."""
+    seeds = head.seeds if isinstance(head.seeds, int) else len(head.seeds)
+    points = sum(math.prod(len(v) for v in g.values()) for g in grids) if grids else 1
+    check_bytes(f"{source}: {points} grid point(s) x {seeds} seed(s) = {points * seeds} "
+                f"trials", sweep_bytes(points * seeds))
+
+
+def _check_trial_sizes(spec: SweepSpec) -> None:
+    """Refuse a sweep one of whose groups (evaluate: ``batch`` networks trained together;
+    capacity: one network per tested count) would exceed the memory limit with its cues."""
+    worst, what = 0, ""
+    for t in spec.trials:
+        c = t.config
+        if c["trial"] == "evaluate":
+            networks, stored = spec.batch, c["patterns"]
+        else:
+            networks = len(c["counts"]) if c["counts"] else 4
+            stored = max(c["counts"]) if c["counts"] else min(c["pool"] or 0, 4 * c["n_neurons"])
+        hidden = c["hidden"] if isinstance(c["hidden"], list) else (
+            [c["hidden"]] if c["hidden"] else None)
+        tile = c["chip_spec"]["array"]
+        nbytes = request_bytes(c["n_neurons"], networks=networks, hidden=hidden,
+                               cues=networks * stored * c["probes"] + (c["pool"] or 0),
+                               rows=tile["rows"],
+                               cols=tile["cols"])
+        if nbytes > worst:
+            worst, what = nbytes, (f"{spec.source}: a group of {networks} network(s) with "
+                                   f"n_neurons = {c['n_neurons']}")
+    check_bytes(what, worst)
 
 
 def _check_option(key: str, value: Any, where: str, trial: str) -> Any:

@@ -1,0 +1,61 @@
+"""Memory estimates of a request, computed from its options before anything is allocated.
+
+Each function returns an estimated peak in bytes (an upper-side guess, not a measurement):
+float64 values, a few working copies of every weight, device and recall state. Callers pass the
+estimate to :func:`xbarmem.limits.check_bytes`, which refuses requests above the limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+#: working copies of each weight while training (weights, gradients, optimiser moments,
+#: bounds, noise draws, targets)
+WEIGHT_COPIES = 12
+#: copies of each device conductance (fault map, targets, programmed and read values)
+DEVICE_COPIES = 4
+#: copies of each recall state (cue, state, previous states, pre-activations, ...)
+STATE_COPIES = 6
+#: bytes of one resolved sweep trial kept in memory (configuration dict, key, chip description)
+TRIAL_BYTES = 16 * 1024
+_FLOAT = 8
+
+
+def layer_sizes(n: int, hidden: Sequence[int] | None = None) -> list[int]:
+    """Neurons per layer: ``[N, N]`` (single layer) or ``[N, *hidden, N]``."""
+    return [n, *(hidden or []), n]
+
+
+def network_bytes(n: int, hidden: Sequence[int] | None = None, rows: int = 64,
+                  cols: int = 64) -> int:
+    """One memory of ``n`` neurons (``hidden`` widths: multilayer) on ``rows x cols`` tiles:
+    its weights with bias rows while training, and its arrays' devices (2 per weight)."""
+    sizes = layer_sizes(n, hidden)
+    weights = devices = 0
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        weights += (fan_in + 1) * fan_out
+        arrays = math.ceil((fan_in + 1) / rows) * math.ceil(fan_out / cols)
+        devices += 2 * rows * cols * arrays
+    return _FLOAT * (WEIGHT_COPIES * weights + DEVICE_COPIES * devices)
+
+
+def recall_bytes(cues: int, n: int, hidden: Sequence[int] | None = None) -> int:
+    """Recalling ``cues`` corrupted cues at once through a memory of ``n`` neurons."""
+    return _FLOAT * STATE_COPIES * cues * max(layer_sizes(n, hidden))
+
+
+def request_bytes(n: int, *, networks: int = 1, cues: int = 0,
+                  hidden: Sequence[int] | None = None, rows: int = 64, cols: int = 64) -> int:
+    """``networks`` memories trained together, then ``cues`` cues recalled."""
+    return networks * network_bytes(n, hidden, rows, cols) + recall_bytes(cues, n, hidden)
+
+
+def fault_map_bytes(arrays: int, rows: int, cols: int) -> int:
+    """A fault map of ``arrays`` tiles (two planes each) and its codes while generated."""
+    return 2 * _FLOAT * 2 * arrays * rows * cols
+
+
+def sweep_bytes(trials: int) -> int:
+    """The resolved trials of a sweep expansion."""
+    return TRIAL_BYTES * trials

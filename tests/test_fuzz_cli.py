@@ -1,0 +1,342 @@
+"""Hostile command lines: every numeric option of every command, outputs and request sizes.
+
+* Every option whose value is a number is declared with its bounds; the fuzz test draws bad
+  values (negative, zero, huge, non-numeric, NaN, infinite) for each one of each command and
+  checks the house rule: exit 2, one ``error:`` line naming the option, no traceback, and no
+  file created or changed in the working folder.
+* Outputs are checked before any work: a missing folder, a folder given as a file or a file
+  given as a folder are refused with nothing written.
+* Requests too large for memory (class 4 of the reliability issue) are refused in well under a
+  second naming the estimated size, with a small memory peak.
+
+Hypothesis settings are small (a few examples per option) so the file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import resource
+import textwrap
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+import typer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xbarmem.cli import common
+
+#: examples drawn per (command, option)
+EXAMPLES = 6
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _commands():
+    group = typer.main.get_command(common.app)
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            for sub, leaf in command.commands.items():
+                yield (name, sub), leaf
+        else:
+            yield (name,), command
+
+
+def _bounds(param):
+    return getattr(param.callback, "bounds", None)
+
+
+def _numeric_options():
+    """(command path, flag, (kind, ge, gt, le)) of every bounded numeric option."""
+    for path, command in _commands():
+        for param in command.params:
+            if param.param_type_name == "option" and _bounds(param) is not None:
+                yield path, param.opts[0], _bounds(param)
+
+
+NUMERIC = list(_numeric_options())
+NON_NUMERIC = st.sampled_from(["abc", "", " ", "1,5", "0x10", "--", "1e", "one", "\u00e9", "[]"])
+NOT_FINITE = st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity"])
+
+
+def bad_values(kind: type, ge, gt, le) -> st.SearchStrategy[str]:
+    """Text values outside an option's bounds (or not numbers at all)."""
+    options = [NON_NUMERIC]
+    if kind is int:
+        options.append(st.sampled_from(["1.5", "nan", "1e3"]))
+        low = ge if ge is not None else (gt + 1 if gt is not None else None)
+        if low is not None:
+            options.append(st.integers(max_value=int(low) - 1, min_value=-10**30).map(str))
+        if le is not None:
+            options.append(st.integers(min_value=int(le) + 1, max_value=10**40).map(str))
+    else:
+        options.append(NOT_FINITE)
+        finite = {"allow_nan": False, "allow_infinity": False}
+        if ge is not None:
+            options.append(st.floats(min_value=-1e300, max_value=ge, **finite).filter(
+                lambda v: v < ge).map(repr))
+        if gt is not None:
+            options.append(st.floats(min_value=-1e300, max_value=gt, **finite).map(repr))
+        if le is not None:
+            options.append(st.floats(min_value=le, max_value=1e300, **finite).filter(
+                lambda v: v > le).map(repr))
+    return st.one_of(*options)
+
+
+#: positional arguments and required options that make each command otherwise complete
+FILLERS = {("train",): ["-o", "m.safetensors"], ("evaluate",): ["m.safetensors"],
+           ("recall",): ["m.safetensors", "cues.npy"], ("export",): ["m.safetensors", "-o", "x"],
+           ("adapt",): ["m.safetensors"], ("chip", "faults"): ["-o", "f.npz"],
+           ("chip", "import"): ["codes.npy", "-o", "f.npz"], ("chip", "inspect"): ["f.npz"],
+           ("sweep",): ["s.toml"], ("results",): ["s.sqlite"],
+           ("plot",): ["s.sqlite", "--kind", "faults"]}
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (relative path -> SHA-256), folders included by name."""
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest()
+                                         if p.is_file() else "dir")
+            for p in sorted(folder.rglob("*"))}
+
+
+def assert_refused(code: int, err: str, *fragments: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+#: command lines tried by the fuzz tests of this run (reported with ``-s``)
+CASES = {"count": 0}
+
+
+@pytest.mark.parametrize("path, flag, bounds", NUMERIC,
+                         ids=[f"{' '.join(p)} {f}" for p, f, _ in NUMERIC])
+def test_bad_numeric_option_refused_before_anything(run_cli, tmp_path, monkeypatch, path, flag,
+                                                    bounds):
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+
+    @FUZZ
+    @given(value=bad_values(*bounds))
+    def check(value: str) -> None:
+        CASES["count"] += 1
+        code, _, err = run_cli(*path, f"{flag}={value}", *FILLERS.get(path, []))
+        assert_refused(code, err, flag)
+        assert snapshot(tmp_path) == before
+
+    check()
+
+
+def test_every_numeric_option_has_bounds():
+    """No int/float option escapes the vocabulary's bounds (the fuzz test would skip it)."""
+    for path, command in _commands():
+        for param in command.params:
+            numeric = param.type_descriptor.annotation in (int, float)
+            if param.param_type_name == "option" and numeric:
+                assert _bounds(param) is not None, (path, param.opts)
+    assert len(NUMERIC) >= 40  # sanity: the walk found the options
+
+
+# string options parsed by the commands themselves: only ever-invalid values
+TEXT_OPTIONS = [
+    (("train",), "--neurons"), (("capacity",), "--neurons"), (("energy",), "--neurons"),
+    (("train",), "--patterns"), (("energy",), "--patterns"),
+    (("capacity",), "--threshold"), (("scaling",), "--threshold"), (("scaling",), "--sizes"),
+    (("energy",), "--sizes"), (("train",), "--hidden"), (("capacity",), "--hidden"),
+    (("scaling",), "--hidden"), (("energy",), "--hidden")]
+NOT_POSITIVE = st.integers(max_value=0, min_value=-10**20).map(str)
+BAD_TEXT = st.one_of(st.sampled_from(["abc", " ", "0x10", "1e", "one", "\u00e9", "[]", "--x",
+                                      ",", "nan,2", "2,-1"]), NOT_FINITE, NOT_POSITIVE)
+#: a non-integer --patterns is the deprecated --patterns SOURCE spelling: numbers only
+BAD_COUNT = st.one_of(NOT_POSITIVE, st.integers(min_value=10**12, max_value=10**30).map(str))
+BAD_NEURONS = st.one_of(BAD_TEXT, st.integers(min_value=10**7, max_value=10**30).map(str))
+EXTRA = {"train": ["--data", "random", "--patterns", "2"], "capacity": ["--data", "random"],
+         "energy": ["--data", "random", "--patterns", "2"], "scaling": []}
+
+
+@pytest.mark.parametrize("path, flag", TEXT_OPTIONS,
+                         ids=[f"{' '.join(p)} {f}" for p, f in TEXT_OPTIONS])
+def test_bad_text_option_refused_before_anything(run_cli, tmp_path, monkeypatch, path, flag):
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    extra = EXTRA[path[0]]
+    if flag == "--patterns":
+        extra = extra[:2]
+    values = {"--patterns": BAD_COUNT, "--neurons": BAD_NEURONS}.get(flag, BAD_TEXT)
+
+    @FUZZ
+    @given(value=values)
+    def check(value: str) -> None:
+        CASES["count"] += 1
+        code, _, err = run_cli(*path, f"{flag}={value}", *FILLERS.get(path, []), *extra)
+        assert_refused(code, err)
+        assert snapshot(tmp_path) == before
+
+    check()
+
+
+ODD_URLS = st.one_of(st.sampled_from([
+    "not a url", "", "tcp://", "://host:1", "tcp://host:port", "http://", "tcp:// host:1",
+    "tcp://host:1/extra/path", "tcp://host:123456", "file:///etc/passwd", "tcp://a b"]),
+    st.text(alphabet=" /:?#@!$%^&*()", min_size=1, max_size=12))
+
+
+@pytest.mark.parametrize("command", ["sweep", "reproduce"])
+def test_scheduler_must_be_an_address(run_cli, tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+
+    @FUZZ
+    @given(url=ODD_URLS)
+    def check(url: str) -> None:
+        CASES["count"] += 1
+        code, _, err = run_cli(command, f"--scheduler={url}", *FILLERS.get((command,), []))
+        assert_refused(code, err, "--scheduler")
+        assert snapshot(tmp_path) == before
+
+    check()
+
+
+# --------------------------------------------------------------------------- outputs first
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    """A tiny Hebbian model (N = 16, 3 random patterns)."""
+    import numpy as np
+
+    from xbarmem import save_memory, train
+    from xbarmem.data.patterns import PatternSet
+
+    x = np.where(np.random.default_rng(3).random((3, 16)) > 0.5, 1.0, -1.0).astype(np.float32)
+    path = tmp_path_factory.mktemp("model") / "m.safetensors"
+    return save_memory(train(x, chip="ideal", rule="hebb"), path,
+                       patterns=PatternSet(x, kind="binary"))
+
+
+def _output_commands(model: Path, out: str) -> list[list[str]]:
+    train = ["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--rule",
+             "hebb", "--chip", "ideal"]
+    return [[*train, "-o", out], ["recall", str(model), str(model), "-o", out],
+            ["adapt", str(model), "--rounds", "0", "--probes", "1", "-o", out],
+            ["adapt", str(model), "--rounds", "0", "--probes", "1", "--log", out],
+            ["chip", "faults", "-o", out], ["export", str(model), "-o", out],
+            ["demo", "--trials", "1", "--probes", "1", "-o", out],
+            ["scaling", "--sizes", "16", "-o", out], ["plot", "s.sqlite", "--kind", "faults",
+                                                       "-o", out],
+            ["results", "s.sqlite", "--csv", out], ["reproduce", "-o", out],
+            ["energy", "--neurons", "16", "--calibrate", "-o", out],
+            ["sweep", "s.toml", "--store", out]]
+
+
+@pytest.mark.parametrize("where", ["missing/x.out", "a-file/x.out", "a-folder", "a-file"])
+def test_outputs_checked_before_any_work(run_cli, tmp_path, monkeypatch, model, where):
+    """A file output onto a folder, a folder output onto a file, or an output in a missing
+    folder is refused before anything runs; nothing in the folder changes."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("keep me")
+    (tmp_path / "s.sqlite").write_bytes(b"")
+    (tmp_path / "s.toml").write_text('[sweep]\nname = "s"\n[base]\ndata = "random"\n'
+                                     'n_neurons = 16\npatterns = 2\nselection = "first"\n'
+                                     'rule = "hebb"\n')
+    before = snapshot(tmp_path)
+    folder_outputs = {"export", "demo", "scaling", "reproduce", "energy"}
+    for args in _output_commands(model, where):
+        is_folder = args[0] in folder_outputs
+        if (where == "a-folder" and is_folder) or (where == "a-file" and not is_folder):
+            continue  # allowed: an existing folder / file is written into / overwritten
+        if where == "a-folder" and args[0] == "recall":
+            continue  # recall writes a-folder.npy (np.save's suffix), a new file
+        code, _, err = run_cli(*args)
+        assert_refused(code, err, where)
+        assert snapshot(tmp_path) == before, args
+
+
+def test_existing_output_file_is_overwritten(run_cli, tmp_path, model):
+    import numpy as np
+
+    from xbarmem.cli.options import stored_patterns
+
+    np.save(tmp_path / "cues.npy", stored_patterns(model).patterns)
+    out = tmp_path / "states.npy"
+    out.write_bytes(b"old")
+    code, _, err = run_cli("recall", model, tmp_path / "cues.npy", "-o", out)
+    assert code == 0, err
+    assert out.read_bytes()[:6] == b"\x93NUMPY"
+
+
+# --------------------------------------------------------------------------- sizes first
+HUGE_SWEEP = textwrap.dedent("""\
+    [sweep]
+    name = "huge"
+    seeds = 100000000
+    [base]
+    data = "random"
+    n_neurons = 16
+    patterns = 2
+    selection = "first"
+    rule = "hebb"
+    """)
+
+
+def _huge_requests(model: Path) -> list[list[str]]:
+    return [
+        ["train", "-o", "m.safetensors", "--data", "random", "--patterns", "3", "--neurons",
+         str(10**9)],
+        ["energy", "--neurons", str(10**6)],
+        ["energy", "--sizes", f"64,{10**6}"],
+        ["capacity", "--data", "random", "--neurons", str(10**9)],
+        ["capacity", "--data", "random", "--neurons", "64", "--probes", str(10**8)],
+        ["capacity", "--data", "random", "--neurons", "64", "--trials", str(10**8)],
+        ["capacity", "--data", "random", "--neurons", "64", "--pool", str(10**9)],
+        ["scaling", "--sizes", f"64,{10**7}"],
+        ["chip", "faults", "-o", "f.npz", "--arrays", str(10**9)],
+        ["evaluate", str(model), "--probes", str(10**9)],
+        ["adapt", str(model), "--probes", str(10**9)],
+        ["demo", "--trials", str(10**8)],
+        ["sweep", "huge.toml", "--store", "s.sqlite"],
+    ]
+
+
+@pytest.mark.parametrize("index", range(13))
+def test_huge_requests_refused_fast_naming_the_estimate(run_cli, tmp_path, monkeypatch, model,
+                                                        index):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "huge.toml").write_text(HUGE_SWEEP)
+    before = snapshot(tmp_path)
+    args = _huge_requests(model)[index]
+    command = args[:2] if args[0] == "chip" else args[:1]
+    run_cli(*command, "--no-such-option")  # typer's first-parse imports: not this request's
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    tracemalloc.start()
+    began = time.process_time()  # CPU time: other processes on a shared machine do not count
+    try:
+        code, _, err = run_cli(*args)
+        seconds = time.process_time() - began
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_refused(code, err, "needs about")
+    assert re.search(r"about [0-9.e+]+ (KB|MB|GB|TB|PB)", err), err
+    assert seconds < 1.0, (args, seconds)
+    assert peak < 500 * 2**20, (args, peak)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 500 * 1024
+    assert snapshot(tmp_path) == before
+
+
+def test_the_limit_is_configurable(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XBARMEM_MAX_BYTES", "1M")
+    code, _, err = run_cli("chip", "faults", "-o", "f.npz", "--arrays", "100")
+    assert_refused(code, err, "100 array(s)", "limit of 1 MB")
+    monkeypatch.setenv("XBARMEM_MAX_BYTES", "lots")
+    code, _, err = run_cli("chip", "faults", "-o", "f.npz")
+    assert_refused(code, err, "XBARMEM_MAX_BYTES")
+    monkeypatch.delenv("XBARMEM_MAX_BYTES")
+    code, _, err = run_cli("chip", "faults", "-o", "f.npz", "--arrays", "100")
+    assert code == 0, err

@@ -1,0 +1,240 @@
+"""The results store never touches what is not its own, reads read-only, and splits work.
+
+* A foreign SQLite file (or any other file) given as a store is refused and left byte-identical,
+  with no journal files created next to it -- by ``sweep``, ``results`` and ``plot``.
+* A store that cannot be written (file and folder read-only) can still be listed and plotted;
+  reading commands never change a store.
+* A row with malformed JSON is skipped with a warning, not a crash.
+* Claims: two runners of one sweep on one store compute every trial once; a dead runner's claim
+  is taken over; stores written before claims existed resume with the same keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from xbarmem.errors import FileFormatError
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.store import Claimant, ResultStore
+from xbarmem.experiments.sweep import parse_sweep
+
+
+def tiny(seeds: int = 2, faults=(0.0, 0.3), batch: int = 1) -> dict:
+    return {"sweep": {"name": "tiny", "trial": "evaluate", "seeds": seeds, "batch": batch},
+            "base": {"data": "random", "n_neurons": 16, "patterns": 3, "selection": "first",
+                     "probes": 2, "level": 0.05, "max_iterations": 10},
+            "grid": {"rule": ["hebb", "pinv"], "fault_rate": list(faults)}}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_line_error(code: int, err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory) -> Path:
+    """A store holding the 8 trials of the tiny sweep."""
+    path = tmp_path_factory.mktemp("store") / "tiny.sqlite"
+    report = run_sweep(parse_sweep(tiny()), path)
+    assert report.inserted == 8
+    return path
+
+
+# --------------------------------------------------------------------------- foreign files
+def _foreign(folder: Path, wal: bool) -> Path:
+    path = folder / ("wal.db" if wal else "plain.db")
+    db = sqlite3.connect(path)
+    if wal:
+        db.execute("PRAGMA journal_mode = WAL")
+    db.execute("CREATE TABLE users (name TEXT, email TEXT)")
+    db.execute("INSERT INTO users VALUES ('ada', 'ada@example.org')")
+    db.commit()
+    db.close()
+    return path
+
+
+@pytest.mark.parametrize("kind", ["plain", "wal", "trials-only", "text"])
+def test_foreign_file_refused_and_left_byte_identical(run_cli, tmp_path, kind):
+    if kind == "text":
+        path = tmp_path / "notes.db"
+        path.write_text("not a database\n")
+    elif kind == "trials-only":  # a table of the same name is not enough
+        path = tmp_path / "other.db"
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE trials (key TEXT)")
+        db.close()
+    else:
+        path = _foreign(tmp_path, wal=kind == "wal")
+    before, names = digest(path), sorted(os.listdir(tmp_path))
+    sweep = tmp_path / "tiny.toml"
+    sweep.write_text('[sweep]\nname = "t"\n[base]\ndata = "random"\nn_neurons = 16\n'
+                     'patterns = 2\nselection = "first"\nrule = "hebb"\n')
+    names.append("tiny.toml")
+    for args in (["sweep", sweep, "--store", path], ["results", path],
+                 ["plot", path, "--kind", "faults", "-o", tmp_path / "f.png"]):
+        code, _, err = run_cli(*args)
+        one_line_error(code, err, path.name)
+        assert digest(path) == before, args
+        assert sorted(os.listdir(tmp_path)) == sorted(names), args  # no -wal/-shm, no figure
+    with pytest.raises(FileFormatError, match="not an xbarmem results store|not a SQLite"):
+        ResultStore(path)
+    assert digest(path) == before
+
+
+def test_empty_file_becomes_a_store(tmp_path):
+    path = tmp_path / "new.sqlite"
+    path.write_bytes(b"")
+    with ResultStore(path) as db:
+        assert db.count() == 0
+    assert ResultStore.check(path) == "store"
+
+
+# --------------------------------------------------------------------------- read-only
+def test_read_only_store_is_listed_and_plotted(run_cli, tmp_path, stored):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "tiny.sqlite"
+    path.write_bytes(stored.read_bytes())
+    before = digest(path)
+    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        code, out, err = run_cli("results", path, "--json")
+        assert code == 0, err
+        assert len(json.loads(out)) == 8
+        code, out, err = run_cli("results", path, "--where", "rule=pinv")
+        assert code == 0 and "8 rows" not in out and "tiny" in out, err
+        code, _, err = run_cli("plot", path, "--kind", "faults", "-o", tmp_path / "f.png")
+        assert code == 0, err
+        with ResultStore(path, readonly=True) as db, pytest.raises(sqlite3.OperationalError):
+            db._db.execute("DELETE FROM trials")
+        if not os.access(folder, os.W_OK):  # (root writes anyway)
+            assert sorted(os.listdir(folder)) == ["tiny.sqlite"]  # no journal files
+    finally:
+        folder.chmod(stat.S_IRWXU)
+        path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    assert digest(path) == before
+    assert (tmp_path / "f.png").stat().st_size > 1000
+
+
+def test_malformed_json_row_is_skipped_with_a_warning(run_cli, tmp_path, stored):
+    path = tmp_path / "edited.sqlite"
+    path.write_bytes(stored.read_bytes())
+    with sqlite3.connect(path) as db:
+        key = db.execute("SELECT key FROM trials ORDER BY rowid LIMIT 1").fetchone()[0]
+        db.execute("UPDATE trials SET config = '{not json' WHERE key = ?", (key,))
+        db.execute("UPDATE trials SET result = '[1, 2]' WHERE rowid = 2")
+    db.close()
+    code, out, err = run_cli("results", path, "--json")
+    assert code == 0, err
+    assert len(json.loads(out)) == 6
+    assert "warning: skipped 2 row(s)" in err and key[:12] in err and "Traceback" not in err
+    code, out, err = run_cli("results", path, "--where", "rule=hebb", "--where",
+                             "result.cosine>=0")
+    assert code == 0 and "Traceback" not in err, err
+    code, _, err = run_cli("plot", path, "--kind", "faults", "-o", tmp_path / "f.png")
+    assert code == 0 and "skipped 2 row(s)" in err, err
+
+
+# --------------------------------------------------------------------------- claims
+def test_claims_keep_other_runners_out_until_their_owner_is_gone(tmp_path):
+    keys = ["a", "b"]
+    with ResultStore(tmp_path / "c.sqlite") as db:
+        me, other = Claimant.new(), Claimant.new()
+        assert db.claim(keys, other, lease=60) == "claimed"
+        assert db.claim(keys, me, lease=60) == "busy"  # a live runner (this process) holds it
+        assert db.claim(["b", "c"], me, lease=60) == "busy"  # one key held is enough
+        assert db.claim(["c"], me, lease=60) == "claimed"
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+        gone = Claimant("x", other.host, int(dead.stdout))  # a killed runner on this host
+        db.release(other)
+        assert db.claim(keys, gone, lease=60) == "claimed"
+        assert db.claim(keys, me, lease=60) == "claimed"  # taken over at once
+        far = Claimant("y", "another-host", 1)
+        db.release(me)
+        assert db.claim(keys, far, lease=-1) == "claimed"  # its lease has run out already
+        assert db.claim(keys, me, lease=60) == "claimed"
+        db.release(me)
+        assert db.claim(keys, far, lease=60) == "claimed"
+        assert db.claim(keys, me, lease=60) == "busy"  # elsewhere, its lease holds
+        db.add([(k, "s", {"trial": "evaluate"}, {"cosine": 1.0}, {}) for k in keys])
+        assert db.claim(keys, me, lease=60) == "done"
+        assert db._db.execute("SELECT COUNT(*) FROM claims WHERE key IN ('a', 'b')"
+                              ).fetchone()[0] == 0  # stored trials drop their claims
+
+
+def test_two_concurrent_runners_compute_each_trial_once(tmp_path):
+    spec = parse_sweep(tiny(seeds=3, faults=(0.0, 0.1, 0.2, 0.3)))
+    store = tmp_path / "shared.sqlite"
+    ResultStore(store).close()
+    reports, errors = [], []
+    start = threading.Barrier(2)
+
+    def runner() -> None:
+        try:
+            start.wait()
+            reports.append(run_sweep(spec, store))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=runner) for _ in range(2)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and len(reports) == 2, errors
+    total = len(spec.trials)
+    assert sum(r.ran for r in reports) == total  # computed once, by one of the two
+    assert sum(r.inserted for r in reports) == total
+    with ResultStore(store) as db:
+        assert db.count() == total
+        assert db._db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
+    assert time.perf_counter() - began < 60
+
+
+def test_store_from_before_claims_resumes_with_the_same_keys(tmp_path, stored):
+    """A store without the claims table (older xbarmem) is recognised, gains the table, and a
+    re-run finds every trial already stored."""
+    path = tmp_path / "old.sqlite"
+    path.write_bytes(stored.read_bytes())
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE claims")
+    db.close()
+    report = run_sweep(parse_sweep(tiny()), path)
+    assert report.already == 8 and report.ran == 0
+    with ResultStore(path) as db:
+        assert db.count() == 8
+
+
+def test_unwritable_store_is_read_without_journal_files(tmp_path, stored, monkeypatch):
+    """A store this process cannot write, with no writer active, is opened ``immutable``:
+    reading it creates no ``-wal``/``-shm`` files (root ignores chmod, so the permission check
+    is simulated here)."""
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    path = folder / "tiny.sqlite"
+    path.write_bytes(stored.read_bytes())
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    with ResultStore(path, readonly=True) as db:
+        assert db.count() == 8 and len(db.rows(["rule=hebb"])) == 4
+    assert sorted(os.listdir(folder)) == ["tiny.sqlite"]
