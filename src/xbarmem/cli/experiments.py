@@ -212,8 +212,11 @@ def _value(row: dict, name: str):
     if name == "patterns" and value is None:
         value = field(row, "counts")
     if name == "fault_rate" and value is None:
-        dev = row["config"].get("chip_spec", {}).get("device", {})
-        value = dev.get("p_stuck_on", 0.0) + dev.get("p_stuck_off", 0.0)
+        config = row.get("config")
+        spec = config.get("chip_spec") if isinstance(config, dict) else None
+        dev = spec.get("device") if isinstance(spec, dict) else None
+        if isinstance(dev, dict):
+            value = dev.get("p_stuck_on", 0.0) + dev.get("p_stuck_off", 0.0)
     return value
 
 
@@ -276,35 +279,6 @@ def _warn_skipped(db) -> None:
         o.warn(f"skipped {len(db.skipped)} row(s) whose stored JSON is malformed (keys {keys})")
 
 
-def _text(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else "?" if value is None else str(value)
-
-
-def _cells(r: dict) -> list[str]:
-    """One table row; a key missing from an old or edited row shows as ``?``."""
-    c, res = r["config"], r["result"]
-    if isinstance(res.get("cosine"), (int, float)):
-        metric = f"{res['cosine']:.4f}"
-    else:
-        capacity = res.get("capacity")
-        metric = " ".join(f"{k}:{v}" for k, v in capacity.items()) if isinstance(
-            capacity, dict) else "?"
-    fault = c.get("fault_rate")
-    if fault is None:
-        try:
-            dev = c["chip_spec"]["device"]
-            fault = dev["p_stuck_on"] + dev["p_stuck_off"]
-        except (KeyError, TypeError):
-            fault = None
-    return [str(r["sweep"]), _text(c.get("rule")), _text(c.get("n_neurons")),
-            _text(c.get("patterns", c.get("counts"))), _text(fault), _text(c.get("variation")),
-            _text(c.get("level")), _text(c.get("seed")), metric]
-
-
-@app.command("plot", short_help="Draw a figure from a results store.",
-             help="Draw a figure from a results store: similarity vs stored patterns "
-                  "(patterns), vs fault rate (faults), vs programming variation (variation), "
-                  "or capacity vs N on log-log axes with the power-law fit (capacity).")
 def plot_cmd(
     store: StoreArg,
     kind: Annotated[str, typer.Option(

@@ -50,9 +50,9 @@ def field(row: dict[str, Any], name: str) -> Any:
     if name in COLUMNS:
         return row.get(name)
     if name.startswith("result."):
-        value = _walk(row["result"], name[len("result."):])
+        value = _walk(row.get("result", {}), name[len("result."):])
     else:
-        value = _walk(row["config"], name.removeprefix("config."))
+        value = _walk(row.get("config", {}), name.removeprefix("config."))
     return None if value is _MISSING else value
 
 
