@@ -279,6 +279,10 @@ def _warn_skipped(db) -> None:
         o.warn(f"skipped {len(db.skipped)} row(s) whose stored JSON is malformed (keys {keys})")
 
 
+@app.command("plot", short_help="Draw a figure from a results store.",
+             help="Draw a figure from a results store: similarity vs stored patterns "
+                  "(patterns), vs fault rate (faults), vs programming variation (variation), "
+                  "or capacity vs N on log-log axes with the power-law fit (capacity).")
 def plot_cmd(
     store: StoreArg,
     kind: Annotated[str, typer.Option(
