@@ -536,7 +536,7 @@ def test_capacity_section_reads_the_ratio_off_the_seed_averaged_curves(tmp_path,
 
     from xbarmem.experiments import reproduce as rep
 
-    monkeypatch.setattr(rep, "plot_rows", lambda *a, **k: None)
+    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
 
     def row(rule, seed, curve):
         points = [{"count": c, "cosine": v} for c, v in curve.items()]

@@ -195,6 +195,7 @@ def scaling_cmd(
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.viz.figures import scaling_plot
+    from xbarmem.viz.style import save_figure
 
     if arch not in ARCHS:
         raise ConfigError(f"--arch must be one of {ARCHS}, got {arch!r}")
@@ -216,7 +217,7 @@ def scaling_cmd(
                                        if arch == "multilayer" else f"-{rule}")
     json_path = out_dir / f"{stem}.json"
     png_path = out_dir / f"{stem}.png"
-    scaling_plot(res, png_path)
+    save_figure(scaling_plot(res), png_path)
     json_path.write_text(dumps(res, indent=2))
     res["files"] = {"json": str(json_path), "png": str(png_path)}
     if json_out:

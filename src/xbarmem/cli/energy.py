@@ -204,13 +204,14 @@ def _print_report(r: dict[str, Any]) -> None:
 def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,
            seed: int, max_steps: int, out_dir: Path, json_out: bool) -> None:
     from xbarmem.viz.energy import ratios_plot
+    from xbarmem.viz.style import save_figure
 
     with console.status("measuring", spinner="dots") as status:
         sweep = measure_sizes(sizes, spec, chip=chip, rule=rule, load=load, flip=flip,
                               probes=probes, seed=seed, max_steps=max_steps,
                               progress=lambda n: status.update(f"N={n} done"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    png = ratios_plot(sweep, out_dir / "energy-vs-n.png")
+    png = save_figure(ratios_plot(sweep), out_dir / "energy-vs-n.png")
     table_path = out_dir / "energy-vs-n.json"
     sweep["files"] = {"png": str(png), "json": str(table_path)}
     table_path.write_text(dumps(sweep, indent=2) + "\n")

@@ -204,15 +204,18 @@ def plot_cmd(
 ) -> None:
     from xbarmem.experiments.store import ResultStore
     from xbarmem.viz.results import KINDS, plot_rows
+    from xbarmem.viz.style import save_figure
 
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if not store.is_file():
         raise ConfigError(f"no such results store: {store}")
     path = out_path or Path(f"{kind}.{'svg' if svg else 'png'}")
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
     with ResultStore(store) as db:
         rows = db.rows(where or [], sweep)
-    plot_rows(rows, kind, path, title=title)
+    save_figure(plot_rows(rows, kind, title=title), path)
     if json_out:
         _emit_json({"figure": str(path), "rows": len(rows)})
         return

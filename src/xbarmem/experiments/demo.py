@@ -22,6 +22,7 @@ from xbarmem.evaluation.evaluate import Protocol, compare_rules
 from xbarmem.hardware.chip import load_preset
 from xbarmem.learning.classic import rule_names
 from xbarmem.viz.figures import recall_grid
+from xbarmem.viz.style import save_figure
 
 FAULT_MODEL_PRESETS = {"weight": "paper-sim", "device": "ideal"}
 #: one digit of each class 0-9, 8x8, binarised at each image's mean
@@ -71,10 +72,10 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
                 grid_rows[name] = example["states"][:p].numpy()
         results["fault_models"][model] = {"chip": res["settings"]["chip"],
                                           "rules": res["rules"]}
-    figure = recall_grid(
-        out_dir / "demo-recall.png", patterns.patterns, grid_cues, patterns.image_shape,
-        grid_rows,
-        title=f"{fault_models[0]} fault model, {faults:.0%} stuck, {flip:.0%} flips (chip 0)")
+    figure = save_figure(recall_grid(
+        patterns.patterns, grid_cues, patterns.image_shape, grid_rows,
+        title=f"{fault_models[0]} fault model, {faults:.0%} stuck, {flip:.0%} flips "
+              f"(chip 0)"), out_dir / "demo-recall.png")
     results["settings"] = {
         "data": data, "patterns": patterns.name, "n_patterns": patterns.n_patterns,
         "labels": patterns.labels.tolist(), "n_neurons": patterns.n_neurons,

@@ -36,6 +36,7 @@ from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, parse_sweep
 from xbarmem.learning.classic import rule_names
 from xbarmem.viz.results import plot_rows
+from xbarmem.viz.style import save_figure
 
 #: §6: similarity vs fraction of stuck weights, 10 stored digits, 10% flips
 PAPER_FAULTS: dict[float, dict[str, float]] = {
@@ -136,13 +137,19 @@ def paper_table(sec: Section, reference: dict[str, dict[float, float]], column: 
                 sec.summary.append((label(rule, x), paper(value), _fmt(m, s, n), ""))
 
 
+def write_figure(path: Path, rows: list[dict[str, Any]], kind: str, **options: Any) -> None:
+    """Draw ``kind`` from ``rows`` (:func:`xbarmem.viz.results.plot_rows` with ``options``)
+    into the PNG ``path``."""
+    save_figure(plot_rows(rows, kind, **options), path)
+
+
 def reference_figure(ctx: Context, sec: Section, rows: list[dict[str, Any]], kind: str,
                      name: str, reference: dict[str, dict[float, float]], title: str) -> None:
     """Plot ``rows`` with the paper's points of every rule; nothing without rows."""
     if not rows:
         return
     ref = {f"paper {rule}": (list(v), list(v.values())) for rule, v in reference.items()}
-    plot_rows(rows, kind, ctx.out_dir / name, reference=ref, title=title)
+    write_figure(ctx.out_dir / name, rows, kind, reference=ref, title=title)
     sec.figures.append(name)
 
 
@@ -266,7 +273,7 @@ class FaultTolerance(Experiment):
                 ref = {f"paper {rule}": (list(PAPER_FAULTS), [PAPER_FAULTS[f][rule]
                                                               for f in PAPER_FAULTS])
                        for rule in self.paper_rules}
-                plot_rows(rows, "faults", ctx.out_dir / fig, reference=ref,
+                write_figure(ctx.out_dir / fig, rows, "faults", reference=ref,
                           title=f"10 digits ({data}), N = 64, 10% flips, weight faults")
                 sec.figures.append(fig)
             if data == self.datasets[0]:
@@ -366,7 +373,7 @@ class Capacity(Experiment):
             self.level_table(sec, level, at, held, missed)
             fig = f"b-capacity-{int(level * 100)}pct-flips.png"
             if at:
-                plot_rows(at, "patterns", ctx.out_dir / fig, thresholds=self.thresholds,
+                write_figure(ctx.out_dir / fig, at, "patterns", thresholds=self.thresholds,
                           title=f"50% weight faults, N = 64, {PRIMARY_DATA}, {level:.0%} flips")
                 sec.figures.append(fig)
         sec.summary.append((f"({self.key}) thresholds / flip rates where HA/pinv >= "
@@ -605,7 +612,7 @@ class Scaling(Experiment):
                          "64-400 for both and two seeds."]
         if rows_all:
             fig = "e-scaling.png"
-            plot_rows(rows_all, "capacity", ctx.out_dir / fig,
+            write_figure(ctx.out_dir / fig, rows_all, "capacity",
                       title="multilayer N-N-N, capacity vs N")
             sec.figures.append(fig)
         sec.settings = (f"multilayer memories N -> H -> N with H = N (the hidden-width rule "
