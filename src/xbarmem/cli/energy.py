@@ -11,7 +11,7 @@ from rich.table import Table
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.energy.calibrate import PAPER_ENERGY_RATIO, PAPER_LATENCY_REDUCTION, calibrate
-from xbarmem.energy.circuit import circuit_names, load_circuit
+from xbarmem.energy.circuit import DEFAULT_CIRCUIT, FITTED_CIRCUIT, circuit_names, load_circuit
 from xbarmem.energy.measure import energy_report, measure, measure_sizes
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
@@ -30,7 +30,8 @@ def _si(value: float, unit: str) -> str:
 
 Circuit = Annotated[str, typer.Option(
     "--circuit", metavar="NAME|FILE", help=f"Circuit preset ({', '.join(circuit_names())}) or "
-    "TOML file.")]
+    f"TOML file. {DEFAULT_CIRCUIT}: literature-typical constants; {FITTED_CIRCUIT}: two "
+    f"constants fitted to the paper's ratios (printed beside any other circuit).")]
 EnergyPatterns = o.patterns("one per class; random: 10")
 EnergyRule = Annotated[str | None, typer.Option(
     "--rule", metavar="NAME", help="Learning rule (default: adaptive; with --sizes: pinv).")]
@@ -66,7 +67,7 @@ def energy(
     neurons: o.Neurons = "64",
     arch: o.Arch = "single",
     hidden: EnergyHidden = None,
-    circuit: Circuit = "paper-calibrated",
+    circuit: Circuit = DEFAULT_CIRCUIT,
     data: o.Data = "mnist",
     patterns: EnergyPatterns = None,
     rule: EnergyRule = None,
@@ -105,6 +106,9 @@ def energy(
                     max_steps=steps or 3000)
     report = {"settings": {k: v for k, v in m.info.items() if k != "quality"},
               "quality": m.info["quality"], **energy_report(m, spec)}
+    if spec.name != FITTED_CIRCUIT:
+        report["fitted_to_paper"] = {"circuit": FITTED_CIRCUIT,
+                                     **energy_report(m, FITTED_CIRCUIT)["ratios"]}
     if do_calibrate:
         report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
     _emit_json(report) if json_out else _print_report(report)
@@ -179,6 +183,12 @@ def _print_report(r: dict[str, Any]) -> None:
               f"{ratios['latency_ratio']:.1f}x; synchronous recall saves "
               f"{ratios['energy_reduction']:.1%} energy and {ratios['latency_reduction']:.2%} "
               "latency")
+    if "fitted_to_paper" in r:
+        f = r["fitted_to_paper"]
+        out.print(f"beside it, circuit {f['circuit']} (two constants fitted to the paper's "
+                  f"{PAPER_ENERGY_RATIO:g}x / {PAPER_LATENCY_REDUCTION:.1%}, so it matches by "
+                  f"construction): energy {f['energy_ratio']:.3f}x, latency saved "
+                  f"{f['latency_reduction']:.2%}")
     table = Table(title="breakdown of the mean recall")
     for col in ("component", "sync energy", "async energy", "sync latency", "async latency"):
         table.add_column(col, justify="left" if col == "component" else "right")
@@ -209,7 +219,8 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     with console.status("measuring", spinner="dots") as status:
         sweep = measure_sizes(sizes, spec, chip=chip, rule=rule, load=load, flip=flip,
                               probes=probes, seed=seed, max_steps=max_steps,
-                              progress=lambda n: status.update(f"N={n} done"))
+                              progress=lambda n: status.update(f"N={n} done"),
+                              beside=None if spec.name == FITTED_CIRCUIT else FITTED_CIRCUIT)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = save_figure(ratios_plot(sweep), out_dir / "energy-vs-n.png")
     table_path = out_dir / "energy-vs-n.json"
@@ -220,13 +231,18 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
         return
     table = Table(title=f"async / sync per recall ({spec.name} circuit, {rule} rule, random "
                         f"patterns P = {load:g} N, {flip:.0%} flips)")
+    beside = "beside" in sweep["rows"][0]
     for col in ("N", "P", "sync steps", "async steps", "energy x", "latency x", "latency saved",
-                "exact s/a"):
+                "exact s/a") + ((f"energy x ({FITTED_CIRCUIT}, fitted)",) if beside else ()):
         table.add_column(col, justify="right")
     for row in sweep["rows"]:
         table.add_row(str(row["n"]), str(row["patterns"]), f"{row['sync_steps']:.3g}",
                       f"{row['async_steps']:.5g}", f"{row['energy_ratio']:.2f}",
                       f"{row['latency_ratio']:.1f}", f"{row['latency_reduction']:.3%}",
-                      f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}")
+                      f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}",
+                      *((f"{row['beside']['energy_ratio']:.2f}",) if beside else ()))
     out.print(table)
+    if beside:
+        out.print(f"last column: circuit {FITTED_CIRCUIT}, whose two constants were fitted to "
+                  f"the paper's ratios at N = 64 (it matches there by construction)")
     out.print(f"figure: {png}   table: {table_path}")

@@ -224,18 +224,21 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
 def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
                   flip: float = 0.1, probes: int = 20, seed: int = 0,
-                  max_steps: int = 300, progress=None) -> dict[str, Any]:
+                  max_steps: int = 300, progress=None,
+                  beside: str | CircuitSpec | None = None) -> dict[str, Any]:
     """Energy and latency ratios at several N, on random +-1 patterns.
 
     At each N, ``P = max(2, round(load * N))`` random patterns are stored with ``rule`` on a
     fresh chip, ``probes`` cues per pattern are recalled both ways and the cost model is applied.
-    Returns ``{"settings", "rows": [one dict per N]}``.
+    With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
+    recalls under ``"beside"``. Returns ``{"settings", "rows": [one dict per N]}``.
     """
     if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 2 for s in sizes):
         raise ConfigError(f"sizes must be integers >= 2, got {list(sizes)!r}")
     if not 0 < load <= 2:
         raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {load!r}")
     spec = load_circuit(circuit)
+    other = None if beside is None else load_circuit(beside)
     rows = []
     for n in sizes:
         count = max(2, round(load * n))
@@ -254,6 +257,8 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                      "sync_exact": m.info["quality"]["sync"]["exact"],
                      "async_exact": m.info["quality"]["async"]["exact"],
                      "seconds": m.info["seconds"]})
+        if other is not None:
+            rows[-1]["beside"] = {"circuit": other.name, **energy_report(m, other)["ratios"]}
         if progress is not None:
             progress(n)
     return {"settings": {"sizes": list(sizes), "patterns": "random +-1", "load": load,
