@@ -154,6 +154,13 @@ def _fmt(mean: float, std: float, n: int) -> str:
     return f"{mean:.3f}" + (f" ± {std:.3f}" if n > 1 else "") + f" (n={n})"
 
 
+def _side(measured: float, paper: float, tolerance: float) -> str:
+    """The 'bar' cell of a two-sided comparison."""
+    if abs(measured - paper) <= tolerance:
+        return "ok"
+    return "below" if measured < paper else "above"
+
+
 def _bar(primary: bool, ok: bool) -> str:
     """The 'bar' cell: the checks against the paper run on its data (:data:`PRIMARY_DATA`);
     rows of comparison data sets show their result without a verdict."""
@@ -507,9 +514,10 @@ class Capacity(Experiment):
                                 f"{seed_ratio:.2f}x)",
                                 "ok" if ratio >= PAPER_CAPACITY_RATIO else "below"))
             (held if ratio >= PAPER_CAPACITY_RATIO else missed).append(f"{t:.2f} / {level:.0%}")
-            checks.append((f"capacity ratio at threshold {t:.2f}, {level:.0%} flips: "
-                                f"{ratio:.2f}x ({ha} vs {pa}) vs {PAPER_CAPACITY_RATIO:g}x",
-                                ratio >= PAPER_CAPACITY_RATIO))
+            if all(runs.values()):
+                checks.append((f"capacity ratio at threshold {t:.2f}, {level:.0%} flips: "
+                               f"{ratio:.2f}x ({ha} vs {pa}) vs {PAPER_CAPACITY_RATIO:g}x",
+                               ratio >= PAPER_CAPACITY_RATIO))
         sec.body.append("")
 
     def settings(self, quick: bool) -> str:
@@ -815,12 +823,17 @@ class Energy(Experiment):
             r = data[name]
             sec.body.append(f"| {name} | {r['energy_ratio']:.2f}x | "
                             f"{100 * r['latency_reduction']:.1f}% |")
+        g = data["generic-rram"]
         sec.summary.append((f"({self.key}) energy async/sync at N = 64 (generic-rram "
                             f"constants)", f"{PAPER_ENERGY['energy_ratio']}x",
-                            f"{data['generic-rram']['energy_ratio']:.2f}x", ""))
+                            f"{g['energy_ratio']:.2f}x",
+                            _side(g["energy_ratio"], PAPER_ENERGY["energy_ratio"],
+                                  ENERGY_TOLERANCE * PAPER_ENERGY["energy_ratio"])))
         sec.summary.append((f"({self.key}) latency reduction at N = 64 (generic-rram)",
                             f"{100 * PAPER_ENERGY['latency_reduction']:.1f}%",
-                            f"{100 * data['generic-rram']['latency_reduction']:.1f}%", ""))
+                            f"{100 * g['latency_reduction']:.1f}%",
+                            _side(g["latency_reduction"], PAPER_ENERGY["latency_reduction"],
+                                  LATENCY_TOLERANCE)))
         sec.body += ["", "`paper-calibrated` has two constants solved so that this very "
                      "measurement gives the paper's ratios (see `xbarmem.energy.calibrate`): it "
                      "matches by construction and is no independent check; `generic-rram` uses "

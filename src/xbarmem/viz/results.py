@@ -207,11 +207,18 @@ def _label(s: Series, series: list[Series]) -> str:
     return " ".join(parts) or s.rule
 
 
+def seed_counts(series: list[Series]) -> list[int]:
+    """The distinct numbers of values (seeds) behind the points of ``series``, sorted."""
+    return sorted({len(v) for s in series for v in s.points.values()})
+
+
 def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = True) -> list:
     """Draw ``series`` into ``ax`` (mean +- std over rows per point; capacity: points and
-    power-law fit). Returns legend handles (labelled Line2D) when ``labels``."""
+    power-law fit). Returns legend handles (labelled Line2D) when ``labels``; their labels
+    name the number of seeds when it differs between points."""
     handles = []
     styles = _styles(series)
+    same_n = len(seed_counts(series)) == 1
     order = sorted(range(len(series)), key=lambda i: (_label(series[i], series)))
     for i in order:
         s, st = series[i], styles[i]
@@ -219,15 +226,16 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
         ys = np.array([np.mean(s.points[x]) for x in xs])
         err = np.array([np.std(s.points[x]) for x in xs])
         n = sorted({len(s.points[x]) for x in xs})
-        counted = f"n={n[0]}" if len(n) == 1 else f"n={n[0]}-{n[-1]}"
-        text = f"{_label(s, series)} ({counted})"
+        counted = "" if same_n else (f" (n={n[0]})" if len(n) == 1 else
+                                     f" (n={n[0]}-{n[-1]})")
+        text = f"{_label(s, series)}{counted}"
         if kind == "capacity":
             ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], color=st["color"], ms=4)
             fit_text, fit = _fit_label(xs, ys)
             if fit is not None:
                 grid = np.geomspace(xs.min(), xs.max(), 50)
                 ax.plot(grid, fit[1] * grid ** fit[0], ls=st["ls"], color=st["color"], lw=1)
-            text = f"{_label(s, series)}: {fit_text} ({counted})"
+            text = f"{_label(s, series)}: {fit_text}{counted}"
         else:
             ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], ls=st["ls"], color=st["color"],
                         ms=3.5, lw=1.1)
@@ -247,17 +255,20 @@ def _reference(ax: Axes, reference: dict[str, tuple[Sequence[float], Sequence[fl
     if not reference:
         return []
     return [Line2D([], [], ls="none", marker="o", mfc="none", color="#444444", ms=6,
-                   label="paper (hollow, rule colour)")]
+                   label="paper (hollow)")]
 
 
-def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float]) -> None:
-    threshold_lines(ax, thresholds)
+def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float]) -> list:
+    """Thresholds, scales and labels; returns the thresholds' legend handle (if any)."""
+    handles = threshold_lines(ax, thresholds, what="threshold (value at right)")
+    ax.margins(y=0.08)
     if kind == "capacity":
         log_axes(ax)
         ax.set_ylabel("capacity (stored patterns)")
     else:
         ax.set_ylabel("mean cosine similarity")
     ax.set_xlabel(XLABEL[kind])
+    return handles
 
 
 def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = None,
@@ -300,18 +311,21 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
         return _panels(series, facets, kind, thresholds, reference or {}, title)
 
 
-def _legend_title(kind: str) -> str:
-    return ("points: mean ± std over seeds (n)" if kind != "capacity" else
-            "points: mean ± std over seeds (n)\nlines: fit C = a N^k, k ± 95% CI")
+def legend_title(kind: str, series: list[Series]) -> str:
+    """What the points (and lines) are: mean +- std over how many seeds."""
+    n = seed_counts(series)
+    seeds = f"{n[0]} seeds" if len(n) == 1 else f"{n[0]}-{n[-1]} seeds"
+    text = "points: one seed each" if n == [1] else f"points: mean ± std over {seeds}"
+    return text + ("\nlines: fit C = a N^k, k ± 95% CI" if kind == "capacity" else "")
 
 
 def _one_panel(ax: Axes, series, kind, thresholds, reference, title) -> None:
     handles = draw_series(ax, series, kind) + _reference(ax, reference)
-    _axes_decor(ax, kind, thresholds)
+    handles += _axes_decor(ax, kind, thresholds)
     if title:
         ax.set_title(title)
     legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
-                   title=_legend_title(kind))
+                   title=legend_title(kind, series))
 
 
 def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
@@ -325,18 +339,21 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
     for i, facet in enumerate(facets):
         ax = axes.flat[i]
         part = [s for s in series if s.facet == facet]
-        drawn = draw_series(ax, part, kind) + _reference(ax, reference)
+        drawn = draw_series(ax, part, kind) + _reference(ax, reference) + threshold_lines(
+            ax, thresholds, what="threshold (value at right)")
         if kind == "capacity":
-            legend_outside(ax, handles=drawn, labels=[h.get_label() for h in drawn])
+            legend_outside(ax, handles=drawn, labels=[h.get_label() for h in drawn],
+                           title=legend_title(kind, part))
         for h in drawn:
             h.set_label(h.get_label().split(" (n=")[0])
             handles.setdefault(h.get_label(), h)
-        threshold_lines(ax, thresholds)
         ax.set_title(facet_label(facet), fontsize=7)
         if kind == "capacity":
             log_axes(ax)
-    for ax in axes.flat[len(facets):]:
-        ax.set_visible(False)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(facets):
+            ax.set_visible(False)
+            axes.flat[i - cols].xaxis.set_tick_params(labelbottom=True)
     fig.supxlabel(XLABEL[kind], fontsize=8)
     fig.supylabel("capacity (stored patterns)" if kind == "capacity" else
                   "mean cosine similarity", fontsize=8)
@@ -344,5 +361,5 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
         fig.suptitle(title, fontsize=8)
     if kind != "capacity":
         fig.legend(list(handles.values()), list(handles), loc="outside right upper",
-                   title="mean ± std over seeds")
+                   title=legend_title(kind, series).replace("points: ", "points:\n"))
     return fig

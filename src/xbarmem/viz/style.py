@@ -12,6 +12,7 @@ thresholds, metrics) take :func:`series_style`. Legends go outside the data area
 from __future__ import annotations
 
 import contextlib
+import math
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import matplotlib
 import matplotlib.ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from xbarmem.errors import ConfigError
 
@@ -128,23 +130,30 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
     if not handles:
         return None
     labels = [str(s) for s in labels or []]
-    if getattr(ax.figure, "_xbarmem_owned", False) and len(ax.figure.axes) == 1:
+    fig = ax.figure
+    if getattr(fig, "_xbarmem_owned", False) and len(fig.axes) == 1:
         longest = max(len(s) for s in labels)
-        ncols = 1 if longest > 26 else 2 if longest > 16 or len(labels) < 3 else 3
-        return ax.figure.legend(handles, labels, loc="outside lower center", ncols=ncols,
-                                title=title)
+        ncols = min(len(labels), 1 if longest > 26 else 2 if longest > 13 else 3)
+        lines = math.ceil(len(labels) / ncols) + (title or "").count("\n") + bool(title)
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(width, height + 0.15 * lines + 0.1)  # the axes keep their height
+        return fig.legend(handles, labels, loc="outside lower center", ncols=ncols,
+                          title=title)
     return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                      title=title, borderaxespad=0.0, alignment="left")
 
 
-def threshold_lines(ax: Axes, thresholds, *, what: str = "threshold") -> None:
-    """Dotted horizontal lines at ``thresholds``, each labelled at its right end inside the
-    axes (``what = value``)."""
+def threshold_lines(ax: Axes, thresholds, *, what: str = "threshold") -> list:
+    """Dotted horizontal lines at ``thresholds``, each value written just right of the axes
+    (outside the data). Returns one legend handle naming them (``what``), or none."""
     for t in thresholds:
         ax.axhline(t, ls=":", lw=0.8, color=REFERENCE_COLOR, zorder=1)
-        ax.annotate(f"{what} {t:g}", xy=(1.0, t), xycoords=("axes fraction", "data"),
-                    xytext=(-2, 1.5), textcoords="offset points", ha="right", va="bottom",
+        ax.annotate(f"{t:g}", xy=(1.0, t), xycoords=("axes fraction", "data"),
+                    xytext=(2, 0), textcoords="offset points", ha="left", va="center",
                     fontsize=6.5, color=REFERENCE_COLOR)
+    if not len(thresholds):
+        return []
+    return [Line2D([], [], ls=":", lw=0.8, color=REFERENCE_COLOR, label=what)]
 
 
 def log_axes(ax: Axes, *, x: bool = True, y: bool = True) -> None:
