@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.progress import training_total, work_bar
 from xbarmem.energy.calibrate import PAPER_ENERGY_RATIO, PAPER_LATENCY_REDUCTION, calibrate
 from xbarmem.energy.circuit import DEFAULT_CIRCUIT, FITTED_CIRCUIT, circuit_names, load_circuit
 from xbarmem.energy.measure import energy_report, measure, measure_sizes
@@ -99,11 +101,11 @@ def energy(
     n_neurons, activation = _neurons(ctx, neurons, n, activation)
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
     widths = _hidden(hidden, n_neurons)
-    with console.status(f"training and recalling (N={n_neurons}, {arch})", spinner="dots"):
+    with _training_bar(rule or "adaptive", steps or 3000, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, patterns=data, count=number,
                     chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,
                     seed=seed, activation=activation or "sign", max_iterations=max_iterations,
-                    max_steps=steps or 3000)
+                    max_steps=steps or 3000, progress=show, stage=stage)
     report = {"settings": {k: v for k, v in m.info.items() if k != "quality"},
               "quality": m.info["quality"], **energy_report(m, spec)}
     if spec.name != FITTED_CIRCUIT:
@@ -112,6 +114,28 @@ def energy(
     if do_calibrate:
         report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
     _emit_json(report) if json_out else _print_report(report)
+
+
+@contextlib.contextmanager
+def _training_bar(rule: str, max_steps: int, arch: str, quiet: bool):
+    """A bar of the training steps (the step budget of ``rule``), then the recall stage;
+    yields ``(progress(step, loss), stage(text))``."""
+    from xbarmem.learning.classic import get_rule
+
+    options = get_rule(rule, max_steps=max_steps).options(2 if arch == "multilayer" else 1) \
+        if rule == "adaptive" else {}
+    total = training_total(options, "binary") if options else 1
+    with work_bar(console, disable=quiet, transient=True) as bar:
+        task = bar.add_task(f"training {rule} ({arch})", total=total, detail="", bound=True)
+
+        def show(step: int, loss: float) -> None:
+            bar.update(task, completed=step, detail=f"step {step} (of at most {total}), "
+                                                    f"loss {loss:.4g}")
+
+        def stage(text: str) -> None:
+            bar.update(task, completed=total, description=text, detail="")
+
+        yield show, stage
 
 
 def _max_steps(ctx: typer.Context, options: dict[str, Any], max_steps: int | None
@@ -216,10 +240,14 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     from xbarmem.viz.energy import ratios_plot
     from xbarmem.viz.style import save_figure
 
-    with console.status("measuring", spinner="dots") as status:
+    with work_bar(console, disable=json_out, transient=True) as bar:
+        # work per size ~ weights x stored patterns ~ N^3 (P = load x N)
+        task = bar.add_task(f"measuring N = {', '.join(map(str, sizes))}",
+                            total=sum(n ** 3 for n in sizes), detail="")
         sweep = measure_sizes(sizes, spec, chip=chip, rule=rule, load=load, flip=flip,
                               probes=probes, seed=seed, max_steps=max_steps,
-                              progress=lambda n: status.update(f"N={n} done"),
+                              progress=lambda n: bar.update(task, advance=n ** 3,
+                                                            detail=f"N={n} done"),
                               beside=None if spec.name == FITTED_CIRCUIT else FITTED_CIRCUIT)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = save_figure(ratios_plot(sweep), out_dir / "energy-vs-n.png")

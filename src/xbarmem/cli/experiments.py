@@ -7,18 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
 
 JobsOpt = Annotated[int, typer.Option(
@@ -39,12 +32,6 @@ PlotOut = o.out("figure file (.png or .svg; default KIND.png)")
 ReproduceOut = o.out("folder for the report, figures and store")
 
 
-def _bar(disable: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("trials"), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=console, disable=disable)
-
-
 @contextlib.contextmanager
 def _interruptible(store: Path):
     """Ctrl-C: say where the finished trials are and exit 130 (finished groups are stored)."""
@@ -58,22 +45,31 @@ def _interruptible(store: Path):
 
 def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
                       scheduler: str | None, quiet: bool = False):
-    """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar (trials done /
-    pending, elapsed, ETA)."""
+    """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar: the bar and
+    the ETA follow the estimated work (``trial_cost``), so costly trials count for what they
+    cost; trials done / pending beside it."""
     from xbarmem.experiments.runner import run_sweep
 
     specs = spec if isinstance(spec, list) else [spec]
     name = specs[0].name if len(specs) == 1 else f"{len(specs)} sweeps"
     total = sum(len(s.trials) for s in specs)
-    with _bar(quiet) as bar:
-        task = bar.add_task(f"sweep {name}", total=None)
+    counts = {"done": 0, "todo": 0}
+    with work_bar(console, disable=quiet) as bar:
+        task = bar.add_task(f"sweep {name}", total=None, detail="")
 
         def plan(todo: int, already: int) -> None:
-            bar.update(task, total=todo, description=f"{name} ({already} of {total} already "
-                       f"stored)")
+            counts["todo"] = todo
+            bar.update(task, description=f"{name} ({already} of {total} already stored)",
+                       detail=f"0/{todo} trials")
+
+        def trials(n: int) -> None:
+            counts["done"] += n
+            bar.update(task, detail=f"{counts['done']}/{counts['todo']} trials")
 
         report = run_sweep(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
-                           on_plan=plan, on_progress=lambda n: bar.advance(task, n))
+                           on_plan=plan, on_progress=trials,
+                           on_work=lambda done, all_: bar.update(task, completed=done,
+                                                                 total=all_ or 1))
     return report
 
 

@@ -130,6 +130,7 @@ class Context:
     store: ResultStore
     quick: bool
     specs: dict[str, SweepSpec]
+    log: Callable[[str], None] = print
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         """Stored rows of the trials of sweep ``name`` (by key)."""
@@ -810,6 +811,9 @@ class Energy(Experiment):
         if cache.is_file():
             data = json.loads(cache.read_text())
         else:  # not a sweep trial kind: measured here once and kept beside the report
+            getattr(ctx, "log", print)(
+                f"({self.key}) energy: training and recalling at N = 64, then N = "
+                f"{', '.join(map(str, self.sizes(ctx.quick)))} (not a sweep; about a minute)")
             m = measure(64)
             data = {"generic-rram": energy_report(m, "generic-rram")["ratios"],
                     "paper-calibrated": energy_report(m, "paper-calibrated")["ratios"],
@@ -889,7 +893,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
             run_sweep(specs, db)
         else:
             run(specs, db)
-        ctx = Context(out_dir, db, quick, {s.name: s for s in specs})
+        ctx = Context(out_dir, db, quick, {s.name: s for s in specs}, log)
         sections = [e.section(ctx) if e in ready else _unavailable(e) for e in exps]
     command = f"xbarmem reproduce{' --quick' if quick else ''} --out {out_dir}" + (
         f" --store {store}" if store else "")

@@ -204,15 +204,46 @@ def group_cost(group: list[Trial]) -> float:
     return cost
 
 
+def trial_cost(config: dict[str, Any]) -> float:
+    """A relative estimate of a trial's work (arbitrary units, > 0) for progress bars:
+    weights of the network x stored patterns (summed over a capacity curve's counts; about
+    4 N for a capacity search) x (training steps x work per step + recall work). Trained
+    (hardware-adaptive) networks count ``max_steps`` (+ ``finetune_steps`` where the basin
+    objective fine-tunes binary patterns) steps of ``cue_copies x unroll`` recalls (2 for
+    the fixed-point objective); closed-form rules count one; recall counts ``probes`` cues
+    of about 10 updates."""
+    n = int(config["n_neurons"])
+    hidden = config.get("hidden") or []
+    hidden = [hidden] if isinstance(hidden, int) else list(hidden)
+    sizes = [n, *hidden, n] if config.get("arch") == "multilayer" else [n, n]
+    weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
+    if config["trial"] == "capacity":
+        patterns = 4 * n if config.get("search") else sum(config.get("counts") or [1])
+    else:
+        patterns = config.get("patterns") or 1
+    train = 1.0
+    if config["rule"] == "adaptive":
+        opts = config.get("rule_options") or {}
+        basin = opts.get("objective", "basin") == "basin"
+        steps = opts.get("max_steps", 3000) + (opts.get("finetune_steps", 1000) if basin and (
+            config.get("kind", "binary") == "binary") else 0)
+        train = steps * (opts.get("cue_copies", 16) * opts.get("unroll", 5) if basin else 2)
+    return float(weights * patterns * (train + 10 * (config.get("probes") or 20)))
+
+
 def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path, *,
               jobs: int = 1, workers: int | None = None, scheduler: str | None = None,
               on_plan: Callable[[int, int], None] | None = None,
-              on_progress: Callable[[int], None] | None = None) -> SweepReport:
+              on_progress: Callable[[int], None] | None = None,
+              on_work: Callable[[float, float], None] | None = None) -> SweepReport:
     """Run every unstored trial of ``spec`` (or of several sweeps, in one queue: the costliest
     groups first) and store the results.
 
     ``on_plan(pending_trials, already_stored)`` is called once before work starts;
-    ``on_progress(n)`` after each group with the number of its trials that were pending.
+    ``on_progress(n)`` after each group with the number of its trials that were pending;
+    ``on_work(done, total)`` once before work starts (``done = 0``) and after each group,
+    with the estimated work (:func:`trial_cost` of the pending trials) done so far and in
+    all.
     """
     check_executor(jobs, workers, scheduler)
     specs = spec if isinstance(spec, list) else [spec]
@@ -231,11 +262,12 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         todo = report.total - report.already
         if on_plan is not None:
             on_plan(todo, report.already)
+        progress = _Work(queue, db, on_progress, on_work)
         if queue:
             executor = make_executor(jobs, workers, scheduler)
             report.executor = executor.name
             try:
-                _drive(db, queue, executor, report, on_progress)
+                _drive(db, queue, executor, report, progress)
             except BaseException:
                 executor.close(wait=False)  # interrupted: do not wait for running groups
                 raise
@@ -245,6 +277,28 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     finally:
         if own:
             db.close()
+
+
+class _Work:
+    """The progress callbacks of a run: trials per group and estimated work."""
+
+    def __init__(self, queue, db, on_progress, on_work) -> None:
+        done = db.finished([t.key for _, g, _ in queue for t in g]) if on_work else set()
+        self.costs = [sum(trial_cost(t.config) for t in g if t.key not in done)
+                      for _, g, _ in queue]
+        self.total = float(sum(self.costs))
+        self.done = 0.0
+        self.on_progress, self.on_work = on_progress, on_work
+        self.index = {id(g): i for i, (_, g, _) in enumerate(queue)}
+        if on_work is not None:
+            on_work(0.0, self.total)
+
+    def __call__(self, group, missing: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(missing)
+        if self.on_work is not None:
+            self.done += self.costs[self.index[id(group)]]
+            self.on_work(self.done, self.total)
 
 
 def _drive(db, queue, executor, report, on_progress) -> None:
@@ -257,8 +311,7 @@ def _drive(db, queue, executor, report, on_progress) -> None:
                 name, group, missing = queue.pop(0)
                 if not set(t.key for t in group) - db.finished([t.key for t in group]):
                     # finished meanwhile by another process on this store
-                    if on_progress is not None:
-                        on_progress(missing)
+                    on_progress(group, missing)
                     continue
                 payload = json.dumps({"trials": [{"key": t.key, "config": t.config}
                                                  for t in group]}, allow_nan=False)
@@ -284,8 +337,7 @@ def _drive(db, queue, executor, report, on_progress) -> None:
                             for r in answer["results"]]
                     report.inserted += db.add(rows)
                     report.ran += len(rows)
-                if on_progress is not None:
-                    on_progress(missing)
+                on_progress(group, missing)
     except BaseException:
         executor.cancel(list(in_flight))
         raise
