@@ -9,11 +9,11 @@ Rows are grouped (:func:`group_rows`): one series per learning rule (its colour 
 from :mod:`xbarmem.viz.style`); every other setting that varies among the rows -- leaving out
 the x axis, the seed, and settings that follow from the x axis and the settings already kept
 (e.g. a hidden width equal to N, or a rule's own options) -- makes a *facet*. Facets drawing a
-single x value are left out. Up to :data:`MAX_FACETS` facets are drawn as separate panels;
-with more (or when drawing into a given Axes) the facets are pooled, each point then being
-the mean over every pooled row. With one rule only, the facets become the series of one
-panel. Each point is the mean over seeds with the standard deviation as an error bar (the
-legend title says so).
+single x value are left out (unless every facet does). Up to :data:`MAX_FACETS` facets are
+drawn as separate panels; with more (or when drawing into a given Axes) the facets are pooled,
+each point then being the mean over every pooled row. With one rule only, the facets become
+the series of one panel. Each point is the mean over seeds with the standard deviation as an
+error bar (the legend title says so).
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ def facet_label(facet: tuple) -> str:
 
 def group_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[Series]:
     """The series of ``kind`` (see the module docstring) from stored ``rows``, facets with a
-    single x value left out (and the facets then named by what still varies)."""
+    single x value left out unless every facet has one (and the facets then named by what still
+    varies)."""
     if kind == "capacity":
         usable = [r for r in rows if r["trial"] == "capacity"]
     else:
@@ -125,10 +126,13 @@ def group_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[Series]:
             kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search"))]
     series = _group(usable, kind)
     kept = {id(r) for s in series for r in s.rows}
+    if not kept:  # every facet has a single x value: draw them all
+        return _group(usable, kind, keep_single=True)
     return _group([r for r in usable if id(r) in kept], kind)
 
 
-def _group(usable: list[dict[str, Any]], kind: str) -> list[Series]:
+def _group(usable: list[dict[str, Any]], kind: str, keep_single: bool = False
+           ) -> list[Series]:
     x_key = KINDS[kind]
     keys = facet_keys(usable, x_key) if usable else []
     series: dict[tuple, Series] = {}
@@ -152,7 +156,7 @@ def _group(usable: list[dict[str, Any]], kind: str) -> list[Series]:
     xs_of: dict[tuple, set] = defaultdict(set)
     for s in series.values():
         xs_of[s.facet] |= set(s.points)
-    return [s for s in series.values() if len(xs_of[s.facet]) > 1]
+    return [s for s in series.values() if keep_single or len(xs_of[s.facet]) > 1]
 
 
 def pooled(series: list[Series]) -> list[Series]:
