@@ -206,29 +206,36 @@ def group_cost(group: list[Trial]) -> float:
 
 def trial_cost(config: dict[str, Any]) -> float:
     """A relative estimate of a trial's work (arbitrary units, > 0) for progress bars:
-    weights of the network x stored patterns (summed over a capacity curve's counts; about
-    4 N for a capacity search) x (training steps x work per step + recall work). Trained
-    (hardware-adaptive) networks count ``max_steps`` (+ ``finetune_steps`` where the basin
-    objective fine-tunes binary patterns) steps of ``cue_copies x unroll`` recalls (2 for
-    the fixed-point objective); closed-form rules count one; recall counts ``probes`` cues
-    of about 10 updates."""
+    weights of the network x (training work + recall work). The trial trains one network
+    (evaluate), one per count (a capacity curve) or about 8 of about N / 2 patterns (a
+    capacity search). Hardware-adaptive training counts ``max_steps`` (+ ``finetune_steps``
+    where the basin objective fine-tunes binary patterns) steps, each recalling
+    ``cue_copies`` cues per pattern (or ``cue_budget`` cues per network) through ``unroll``
+    updates (the fixed-point objective: 2 products per pattern); a closed-form rule counts
+    one product per pattern; recall counts ``probes`` cues per pattern of about 10
+    updates."""
     n = int(config["n_neurons"])
     hidden = config.get("hidden") or []
     hidden = [hidden] if isinstance(hidden, int) else list(hidden)
     sizes = [n, *hidden, n] if config.get("arch") == "multilayer" else [n, n]
     weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
-    if config["trial"] == "capacity":
-        patterns = 4 * n if config.get("search") else sum(config.get("counts") or [1])
+    if config["trial"] == "capacity" and config.get("search"):
+        networks, patterns = 8, 4 * n
+    elif config["trial"] == "capacity":
+        counts = config.get("counts") or [1]
+        networks, patterns = len(counts), sum(counts)
     else:
-        patterns = config.get("patterns") or 1
-    train = 1.0
+        networks, patterns = 1, config.get("patterns") or 1
+    train = float(patterns)
     if config["rule"] == "adaptive":
         opts = config.get("rule_options") or {}
         basin = opts.get("objective", "basin") == "basin"
         steps = opts.get("max_steps", 3000) + (opts.get("finetune_steps", 1000) if basin and (
             config.get("kind", "binary") == "binary") else 0)
-        train = steps * (opts.get("cue_copies", 16) * opts.get("unroll", 5) if basin else 2)
-    return float(weights * patterns * (train + 10 * (config.get("probes") or 20)))
+        cues = (networks * config["cue_budget"] if config.get("cue_budget") else
+                patterns * opts.get("cue_copies", 16))
+        train = steps * (cues * opts.get("unroll", 5) if basin else 2 * patterns)
+    return float(weights * (train + 10 * patterns * (config.get("probes") or 20)))
 
 
 def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path, *,
