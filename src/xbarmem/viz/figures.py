@@ -61,7 +61,7 @@ def recall_grid(stored: np.ndarray, cues: np.ndarray, image_shape: tuple[int, in
     image = mosaic([images for _, images in labelled], image_shape)
     with style():
         p = stored.shape[0]
-        width = min(2 * COLUMN_WIDTH, 0.95 + 0.3 * p)
+        width = min(2 * COLUMN_WIDTH, 0.95 + 0.255 * p)
         fig, ax = new_axes(ax, width=width,
                            height=0.35 + width * image.shape[0] / image.shape[1] * 0.9)
         ax.imshow(np.ma.masked_invalid(image), cmap="gray_r", vmin=-1, vmax=1,
