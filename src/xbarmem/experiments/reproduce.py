@@ -954,6 +954,7 @@ def _head(command: str, store: Path, seconds: float, table: str,
             f"al., Nat. Commun. 17, 3096 (2026), abstract and values read from the authors' "
             f"plots. Each claim's verdict (reproduced / partly / not reproduced) is computed "
             f"from the measured numbers by the rule stated with it; 'bar' marks each single "
-            f"comparison (ok / below / above the paper's value).", "",
+            f"comparison (ok / below / above the paper's value; exponents ok / near / off).",
+            "",
             *verdict_lines(sections),
             "## Summary", "", table, ""]
