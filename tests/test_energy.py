@@ -301,11 +301,24 @@ def test_cli_json_and_sizes(tmp_path, run_cli):
     assert code == 0, err
     data = json.loads(out)
     assert {"sync", "async", "ratios", "programming", "quality", "circuit"} <= set(data)
-    assert data["circuit"]["name"] == "paper-calibrated" and data["settings"]["cues"] == 10
+    # the default circuit is not fitted to the paper; the fitted one is reported beside it
+    assert data["circuit"]["name"] == "generic-rram" and data["settings"]["cues"] == 10
+    beside = data["fitted_to_paper"]
+    assert beside["circuit"] == "paper-calibrated"
+    assert beside["energy_ratio"] != data["ratios"]["energy_ratio"]
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                             "--rule", "pinv", "--probes", 5)
+    assert code == 0, err
+    assert "generic-rram" in out and "fitted to the paper" in out
+    code, out, _ = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                           "--rule", "pinv", "--probes", 5, "--json", "--circuit",
+                           "paper-calibrated")
+    assert "fitted_to_paper" not in json.loads(out)
     for mode in ("sync", "async"):
         assert set(data[mode]["energy_breakdown_J"]) == set(COMPONENTS)
     code, _, err = run_cli("energy", "--sizes", "16,25", "--probes", 3, "--out", tmp_path)
     assert code == 0, err
     table = json.loads((tmp_path / "energy-vs-n.json").read_text())
     assert [r["n"] for r in table["rows"]] == [16, 25]
+    assert table["rows"][0]["beside"]["circuit"] == "paper-calibrated"
     assert (tmp_path / "energy-vs-n.png").stat().st_size > 1000

@@ -1,8 +1,9 @@
 """Command-line interface: ``xbarmem`` (console script) and ``python -m xbarmem.cli``.
 
 Layout: :mod:`~xbarmem.cli.common` (Typer apps, consoles, JSON output, error handling),
-:mod:`~xbarmem.cli.options` (every shared option and parser, declared once) and one module per
-command group. Command modules import only those two and the library, never each other;
+:mod:`~xbarmem.cli.options` (every shared option and parser, declared once),
+:mod:`~xbarmem.cli.progress` (cost-weighted progress bars) and one module per command group.
+Command modules import only those three and the library, never each other;
 importing them here registers their commands on :data:`~xbarmem.cli.common.app`.
 """
 

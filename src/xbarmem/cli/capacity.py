@@ -237,8 +237,9 @@ def scaling_cmd(
     json_path = out_dir / f"{stem}.json"
     png_path = out_dir / f"{stem}.png"
     from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
+    from xbarmem.viz.style import save_figure
 
-    scaling_plot(res, png_path)
+    save_figure(scaling_plot(res), png_path)
     json_path.write_text(dumps(res, indent=2))
     res["files"] = {"json": str(json_path), "png": str(png_path)}
     if json_out:

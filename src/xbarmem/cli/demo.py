@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.progress import training_total, work_bar
 
 Level = o.level("0.1")
 Out = o.out("folder for the PNG", folder=True)
@@ -45,14 +45,23 @@ def demo(
                     probes)
     from xbarmem.experiments.demo import run_demo  # (matplotlib: only once checked)
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total}"), TimeElapsedColumn(), console=console,
-                  disable=json_out, transient=True) as bar:
-        task = bar.add_task("training and recalling", total=2 * len(rules))
+    weight = _weights(rules)
+    with work_bar(console, disable=json_out, transient=True) as bar:
+        task = bar.add_task("training and recalling", total=2 * sum(weight.values()),
+                            detail="", bound=True)
+        done = [0.0]  # work of the rules finished so far
+
+        def training(model: str, name: str, step: int, loss: float) -> None:
+            bar.update(task, completed=done[0] + min(step, weight[name]),
+                       detail=f"{model} faults: {name} step {step}, loss {loss:.3g}")
+
+        def finished(model: str, name: str) -> None:
+            done[0] += weight[name]
+            bar.update(task, completed=done[0], detail=f"{model} faults: {name} done")
+
         results = run_demo(faults=faults, flip=level, probes=probes, chips=trials, seed=seed,
-                           out_dir=out_dir, rules=rules, data=data,
-                           progress=lambda model, name: bar.update(
-                               task, advance=1, description=f"{model} model: {name} done"))
+                           out_dir=out_dir, rules=rules, data=data, progress=finished,
+                           train_progress=training)
     results["threads"] = threads
     if json_out:
         _emit_json(results)
@@ -78,3 +87,12 @@ def demo(
     dev = results["fault_models"][next(iter(results["fault_models"]))]["rules"]
     out.print(f"devices (adaptive, with bias row): {dev['adaptive']['devices']}")
     out.print(f"figure: {results['figure']}   ({results['seconds']:.1f} s)")
+
+
+def _weights(rules: list[str]) -> dict[str, float]:
+    """Estimated work per rule for the progress bar: the hardware-adaptive rule its step
+    budget, each closed-form rule a twentieth of that (its recall scoring)."""
+    from xbarmem.learning.adaptive import AdaptiveTrainer
+
+    budget = training_total(AdaptiveTrainer().options(1), "binary")
+    return {r: float(budget if r == "adaptive" else budget / 20) for r in rules}

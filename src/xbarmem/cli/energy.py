@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,8 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.energy.circuit import circuit_names, load_circuit
+from xbarmem.cli.progress import training_total, work_bar
+from xbarmem.energy.circuit import DEFAULT_CIRCUIT, FITTED_CIRCUIT, circuit_names, load_circuit
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
@@ -27,7 +29,8 @@ def _si(value: float, unit: str) -> str:
 
 Circuit = Annotated[str, typer.Option(
     "--circuit", metavar="NAME|FILE", help=f"Circuit preset ({', '.join(circuit_names())}) or "
-    "TOML file.")]
+    f"TOML file. {DEFAULT_CIRCUIT}: literature-typical constants; {FITTED_CIRCUIT}: two "
+    f"constants fitted to the paper's ratios (printed beside any other circuit).")]
 EnergyPatterns = o.patterns("one per class; random: 10")
 EnergyRule = Annotated[str | None, typer.Option(
     "--rule", metavar="NAME", help="Learning rule (default: adaptive; with --sizes: pinv).")]
@@ -60,7 +63,7 @@ def energy(
     neurons: o.Neurons = "64",
     arch: o.Arch = "single",
     hidden: EnergyHidden = None,
-    circuit: Circuit = "paper-calibrated",
+    circuit: Circuit = DEFAULT_CIRCUIT,
     data: o.Data = "mnist",
     patterns: EnergyPatterns = None,
     rule: EnergyRule = None,
@@ -99,16 +102,41 @@ def energy(
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
     widths = _hidden(hidden, n_neurons)
     o.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec)
-    with console.status(f"training and recalling (N={n_neurons}, {arch})", spinner="dots"):
+    with _training_bar(rule or "adaptive", steps or 3000, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, patterns=data, count=number,
                     chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,
                     seed=seed, activation=activation or "sign", max_iterations=max_iterations,
-                    max_steps=steps or 3000)
+                    max_steps=steps or 3000, progress=show, stage=stage)
     report = {"settings": {k: v for k, v in m.info.items() if k != "quality"},
               "quality": m.info["quality"], **energy_report(m, spec), "threads": threads}
+    if spec.name != FITTED_CIRCUIT:
+        report["fitted_to_paper"] = {"circuit": FITTED_CIRCUIT,
+                                     **energy_report(m, FITTED_CIRCUIT)["ratios"]}
     if do_calibrate:
         report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
     _emit_json(report) if json_out else _print_report(report)
+
+
+@contextlib.contextmanager
+def _training_bar(rule: str, max_steps: int, arch: str, quiet: bool):
+    """A bar of the training steps (the step budget of ``rule``), then the recall stage;
+    yields ``(progress(step, loss), stage(text))``."""
+    from xbarmem.learning.classic import get_rule
+
+    options = get_rule(rule, max_steps=max_steps).options(2 if arch == "multilayer" else 1) \
+        if rule == "adaptive" else {}
+    total = training_total(options, "binary") if options else 1
+    with work_bar(console, disable=quiet, transient=True) as bar:
+        task = bar.add_task(f"training {rule} ({arch})", total=total, detail="", bound=True)
+
+        def show(step: int, loss: float) -> None:
+            bar.update(task, completed=step, detail=f"step {step} (of at most {total}), "
+                                                    f"loss {loss:.4g}")
+
+        def stage(text: str) -> None:
+            bar.update(task, completed=total, description=text, detail="")
+
+        yield show, stage
 
 
 def _max_steps(ctx: typer.Context, options: dict[str, Any], max_steps: int | None
@@ -162,6 +190,8 @@ def _calibrate(m, spec, target_energy: float | None, target_latency: float | Non
 
 
 def _print_report(r: dict[str, Any]) -> None:
+    from xbarmem.energy.calibrate import PAPER_ENERGY_RATIO, PAPER_LATENCY_REDUCTION
+
     s = r["settings"]
     out.print(f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
               f"{s['n_patterns']} {s['patterns']} patterns, {s['rule']} rule, chip "
@@ -186,6 +216,12 @@ def _print_report(r: dict[str, Any]) -> None:
               f"{ratios['latency_ratio']:.1f}x; synchronous recall saves "
               f"{ratios['energy_reduction']:.1%} energy and {ratios['latency_reduction']:.2%} "
               "latency")
+    if "fitted_to_paper" in r:
+        f = r["fitted_to_paper"]
+        out.print(f"beside it, circuit {f['circuit']} (two constants fitted to the paper: "
+                  f"chosen so that N = 64 digit recall gives {PAPER_ENERGY_RATIO:g}x / "
+                  f"{PAPER_LATENCY_REDUCTION:.1%}): energy {f['energy_ratio']:.3f}x, latency "
+                  f"saved {f['latency_reduction']:.2%}")
     table = Table(title="breakdown of the mean recall")
     for col in ("component", "sync energy", "async energy", "sync latency", "async latency"):
         table.add_column(col, justify="left" if col == "component" else "right")
@@ -213,13 +249,19 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     from xbarmem.energy.measure import measure_sizes
     from xbarmem.jsontext import dumps
     from xbarmem.viz.energy import ratios_plot
+    from xbarmem.viz.style import save_figure
 
-    with console.status("measuring", spinner="dots") as status:
+    with work_bar(console, disable=json_out, transient=True) as bar:
+        # work per size ~ weights x stored patterns ~ N^3 (P = load x N)
+        task = bar.add_task(f"measuring N = {', '.join(map(str, sizes))}",
+                            total=sum(n ** 3 for n in sizes), detail="")
         sweep = measure_sizes(sizes, spec, chip=chip, rule=rule, load=load, flip=flip,
                               probes=probes, seed=seed, max_steps=max_steps,
-                              progress=lambda n: status.update(f"N={n} done"))
+                              progress=lambda n: bar.update(task, advance=n ** 3,
+                                                            detail=f"N={n} done"),
+                              beside=None if spec.name == FITTED_CIRCUIT else FITTED_CIRCUIT)
     out_dir.mkdir(parents=True, exist_ok=True)
-    png = ratios_plot(sweep, out_dir / "energy-vs-n.png")
+    png = save_figure(ratios_plot(sweep), out_dir / "energy-vs-n.png")
     table_path = out_dir / "energy-vs-n.json"
     sweep["files"] = {"png": str(png), "json": str(table_path)}
     sweep["threads"] = threads
@@ -229,13 +271,18 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
         return
     table = Table(title=f"async / sync per recall ({spec.name} circuit, {rule} rule, random "
                         f"patterns P = {load:g} N, {flip:.0%} flips)")
+    beside = "beside" in sweep["rows"][0]
     for col in ("N", "P", "sync steps", "async steps", "energy x", "latency x", "latency saved",
-                "exact s/a"):
+                "exact s/a") + ((f"energy x ({FITTED_CIRCUIT}, fitted)",) if beside else ()):
         table.add_column(col, justify="right")
     for row in sweep["rows"]:
         table.add_row(str(row["n"]), str(row["patterns"]), f"{row['sync_steps']:.3g}",
                       f"{row['async_steps']:.5g}", f"{row['energy_ratio']:.2f}",
                       f"{row['latency_ratio']:.1f}", f"{row['latency_reduction']:.3%}",
-                      f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}")
+                      f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}",
+                      *((f"{row['beside']['energy_ratio']:.2f}",) if beside else ()))
     out.print(table)
+    if beside:
+        out.print(f"last column: circuit {FITTED_CIRCUIT}, whose two constants were fitted to "
+                  f"the paper's ratios at N = 64 (digit recall)")
     out.print(f"figure: {png}   table: {table_path}")

@@ -8,18 +8,11 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out, print_fields
+from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
 
 JobsOpt = o.Jobs
@@ -41,12 +34,6 @@ StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
 ReproduceStore = o.output("--store", help="Results store (default OUT/results.sqlite).")
 
 
-def _bar(disable: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("trials"), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=console, disable=disable)
-
-
 @contextlib.contextmanager
 def _interruptible(store: Path):
     """Ctrl-C: say where the finished trials are and exit 130 (finished groups are stored)."""
@@ -60,22 +47,31 @@ def _interruptible(store: Path):
 
 def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
                       scheduler: str | None, quiet: bool = False, threads: int = 1):
-    """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar (trials done /
-    pending, elapsed, ETA); every trial with ``threads`` torch threads."""
+    """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar: the bar and
+    the ETA follow the estimated work (``trial_cost``), so costly trials count for what they
+    cost; trials done / pending beside it. Every trial runs with ``threads`` torch threads."""
     from xbarmem.experiments.runner import run_sweep
 
     specs = spec if isinstance(spec, list) else [spec]
     name = specs[0].name if len(specs) == 1 else f"{len(specs)} sweeps"
     total = sum(len(s.trials) for s in specs)
-    with _bar(quiet) as bar:
-        task = bar.add_task(f"sweep {name}", total=None)
+    counts = {"done": 0, "todo": 0}
+    with work_bar(console, disable=quiet) as bar:
+        task = bar.add_task(f"sweep {name}", total=None, detail="")
 
         def plan(todo: int, already: int) -> None:
-            bar.update(task, total=todo, description=f"{name} ({already} of {total} already "
-                       f"stored)")
+            counts["todo"] = todo
+            bar.update(task, description=f"{name} ({already} of {total} already stored)",
+                       detail=f"0/{todo} trials")
+
+        def trials(n: int) -> None:
+            counts["done"] += n
+            bar.update(task, detail=f"{counts['done']}/{counts['todo']} trials")
 
         report = run_sweep(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
-                           on_plan=plan, on_progress=lambda n: bar.advance(task, n),
+                           on_plan=plan, on_progress=trials,
+                           on_work=lambda done, all_: bar.update(task, completed=done,
+                                                                 total=all_ or 1),
                            threads=threads)
     return report
 
@@ -297,15 +293,18 @@ def plot_cmd(
 ) -> None:
     from xbarmem.experiments.store import ResultStore
     from xbarmem.viz.results import KINDS, plot_rows
+    from xbarmem.viz.style import save_figure
 
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     o.check_input(store, "results store")
     path = o.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
         _warn_skipped(db)
-    plot_rows(rows, kind, path, title=title)
+    save_figure(plot_rows(rows, kind, title=title), path)
     if json_out:
         _emit_json({"figure": str(path), "rows": len(rows)})
         return

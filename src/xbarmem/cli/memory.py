@@ -9,6 +9,7 @@ import typer
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.progress import training_total, work_bar
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -124,9 +125,22 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
                          bias=rule_obj.bias, fault_seed=seed)
     what = memory.arch if multi else rule
     shape = "" if multi else f" (N={pset.n_neurons})"
-    with console.status(f"training {what} on {pset.n_patterns} patterns{shape}", spinner="dots"):
-        info = fit_memories(rule_obj, torch.as_tensor(pset.patterns), [memory], kind=pset.kind,
-                            program_seed=seed)[0]
+    x = torch.as_tensor(pset.patterns)
+    if rule_obj.name != "adaptive":  # closed form: no steps to show
+        with console.status(f"training {what} on {pset.n_patterns} patterns{shape}"):
+            info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
+        return memory, info
+    total = training_total(rule_obj.options(len(memory.layers)), pset.kind)
+    with work_bar(console, transient=True) as bar:
+        task = bar.add_task(f"training {what} on {pset.n_patterns} patterns{shape}",
+                            total=total, detail="", bound=True)
+
+        def show(step: int, loss: float) -> None:
+            bar.update(task, completed=step, detail=f"step {step} (of at most {total}), "
+                                                    f"loss {loss:.4g}")
+
+        info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed,
+                            progress=show)[0]
     return memory, info
 
 

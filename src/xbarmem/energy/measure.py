@@ -150,8 +150,9 @@ def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
 
 def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single",
                  hidden: int | Sequence[int] | None = None, rule: str = "adaptive",
-                 seed: int = 0, max_steps: int = 3000):
-    """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it.
+                 seed: int = 0, max_steps: int = 3000, progress=None):
+    """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it
+    (``progress(step, loss)`` while an iterative rule trains).
 
     Single layer: any rule (the adaptive rule with a bias row). Multilayer: the hardware-
     adaptive rule with ``hidden`` widths. Faults come from the chip's rates with seed
@@ -167,7 +168,7 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     rule_obj = get_rule(rule, **options)
     memory = make_memory(int(x.shape[1]), arch=arch, hidden=hidden, chip=chip,
                          bias=rule_obj.bias, fault_seed=seed)
-    fit_memories(rule_obj, x, [memory], program_seed=seed)
+    fit_memories(rule_obj, x, [memory], program_seed=seed, progress=progress)
     return memory
 
 
@@ -186,7 +187,7 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
             chip: str | ChipSpec = "paper-sim", faults: float | None = None,
             rule: str = "adaptive", flip: float = 0.1, probes: int = 20, seed: int = 0,
             activation: str = "sign", max_iterations: int = 100,
-            max_steps: int = 3000) -> Measurement:
+            max_steps: int = 3000, progress=None, stage=None) -> Measurement:
     """Store patterns in an N-neuron memory, recall corrupted cues both ways, measure.
 
     Args:
@@ -199,6 +200,8 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
         flip, probes: cue corruption (bit-flip rate) and cues per stored pattern.
         seed: seed of faults, training, programming, cues, read noise and update order.
         activation, max_iterations: recall settings.
+        progress: ``progress(step, loss)`` while the rule trains (iterative rules).
+        stage: ``stage(text)`` when the work moves on (``"recalling ..."``).
     """
     start = time.perf_counter()
     spec = load_chip(chip)
@@ -207,8 +210,10 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
     pset = _patterns(patterns, n, count, seed)
     x = torch.as_tensor(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
-                          max_steps=max_steps)
+                          max_steps=max_steps, progress=progress)
     cues, targets = make_cues(x, flip, probes, seed)
+    if stage is not None:
+        stage(f"recalling {cues.shape[0]} cues, synchronously and asynchronously")
     result = measure_memory(memory, cues, targets, activation=activation,
                             max_iterations=max_iterations, seed=seed)
     result.info.update({
@@ -224,18 +229,21 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
 def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
                   flip: float = 0.1, probes: int = 20, seed: int = 0,
-                  max_steps: int = 300, progress=None) -> dict[str, Any]:
+                  max_steps: int = 300, progress=None,
+                  beside: str | CircuitSpec | None = None) -> dict[str, Any]:
     """Energy and latency ratios at several N, on random +-1 patterns.
 
     At each N, ``P = max(2, round(load * N))`` random patterns are stored with ``rule`` on a
     fresh chip, ``probes`` cues per pattern are recalled both ways and the cost model is applied.
-    Returns ``{"settings", "rows": [one dict per N]}``.
+    With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
+    recalls under ``"beside"``. Returns ``{"settings", "rows": [one dict per N]}``.
     """
     if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 2 for s in sizes):
         raise ConfigError(f"sizes must be integers >= 2, got {list(sizes)!r}")
     if not 0 < load <= 2:
         raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {load!r}")
     spec = load_circuit(circuit)
+    other = None if beside is None else load_circuit(beside)
     rows = []
     for n in sizes:
         count = max(2, round(load * n))
@@ -254,6 +262,8 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                      "sync_exact": m.info["quality"]["sync"]["exact"],
                      "async_exact": m.info["quality"]["async"]["exact"],
                      "seconds": m.info["seconds"]})
+        if other is not None:
+            rows[-1]["beside"] = {"circuit": other.name, **energy_report(m, other)["ratios"]}
         if progress is not None:
             progress(n)
     return {"settings": {"sizes": list(sizes), "patterns": "random +-1", "load": load,

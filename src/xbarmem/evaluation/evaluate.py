@@ -234,13 +234,16 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
                   protocol: Protocol | None = None,
                   rule_options: dict[str, dict] | None = None,
                   keep_states: bool = False, callback=None,
-                  variants: dict[str, Protocol] | None = None) -> dict[str, Any]:
+                  variants: dict[str, Protocol] | None = None,
+                  train_progress=None) -> dict[str, Any]:
     """Train every rule on the same ``chips`` chips and score recall under one protocol.
 
     Returns a dict ``{"rules": {name: {cosine, cosine_std, exact, hamming, converged,
     train_seconds, train_steps_mean, devices, chips: [...]}}, "settings": {...}}``; with
     ``keep_states`` each rule also keeps the cues and recalled states of chip 0 (``"example"``).
-    ``callback(rule_name)`` is called after each rule (for progress bars). ``variants`` names
+    ``callback(rule_name)`` is called after each rule (for progress bars), and
+    ``train_progress(rule_name, step, loss)`` while an iterative rule trains
+    (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names
     further protocols scored on the same trained chips (e.g. another recall mode); each rule
     then has ``"variants": {name: {cosine, cosine_std, exact}}``.
     """
@@ -256,7 +259,10 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
         rule = get_rule(name, **(rule_options or {}).get(name, {}))
         memories = [SingleLayerMemory(patterns.n_neurons, chip, fm, bias=rule.bias)
                     for fm in maps]
-        infos = fit_memories(rule, x, memories, kind=patterns.kind, program_seed=program_seed)
+        steps = (None if train_progress is None else
+                 lambda step, loss, name=name: train_progress(name, step, loss))
+        infos = fit_memories(rule, x, memories, kind=patterns.kind, program_seed=program_seed,
+                             progress=steps)
         out["rules"][name] = _rule_entry(memories, infos, patterns, protocol, variants or {},
                                          keep_states)
         if callback is not None:

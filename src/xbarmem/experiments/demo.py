@@ -22,6 +22,7 @@ from xbarmem.evaluation.evaluate import Protocol, compare_rules
 from xbarmem.hardware.chip import load_preset
 from xbarmem.learning.classic import rule_names
 from xbarmem.viz.figures import recall_grid
+from xbarmem.viz.style import save_figure
 
 FAULT_MODEL_PRESETS = {"weight": "paper-sim", "device": "ideal"}
 #: one digit of each class 0-9, 8x8, binarised at each image's mean
@@ -35,14 +36,17 @@ DEMO_DATA = {
 def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips: int = 3,
              fault_models: tuple[str, ...] = ("weight", "device"), seed: int = 0,
              out_dir: str | Path = "xbarmem-out", rules: list[str] | None = None,
-             data: str = "mnist-crop24", progress=None) -> dict[str, Any]:
+             data: str = "mnist-crop24", progress=None,
+             train_progress=None) -> dict[str, Any]:
     """Run the demo; returns the results dict (also used for ``--json``) and writes a PNG.
 
     Every trained chip is recalled twice from the same cues: with the paper's sign neurons
     (``x <- sign(W x + b)``, the main result) and with analogue tanh neurons
     (``x <- tanh(W x + b)``, sign read-out at the end; ``variants["tanh"]``). ``progress`` is an
     optional callable
-    ``(fault_model, rule_name) -> None`` called after each rule is trained and scored.
+    ``(fault_model, rule_name) -> None`` called after each rule is trained and scored;
+    ``train_progress(fault_model, rule_name, step, loss)`` while a rule trains (iterative
+    rules only: optimiser steps and mean loss).
     """
     start = time.perf_counter()
     if data not in DEMO_DATA:
@@ -60,9 +64,11 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     for model in fault_models:
         chip = load_preset(FAULT_MODEL_PRESETS[model]).with_faults(faults)
         callback = (lambda name, model=model: progress(model, name)) if progress else None
+        steps = ((lambda name, step, loss, model=model: train_progress(model, name, step, loss))
+                 if train_progress else None)
         res = compare_rules(patterns, chip, rules, chips=chips, fault_seed=seed,
                             program_seed=seed, protocol=protocol, keep_states=True,
-                            callback=callback, variants=analogue)
+                            callback=callback, variants=analogue, train_progress=steps)
         for name, entry in res["rules"].items():
             example = entry.pop("example")
             if model == fault_models[0]:
@@ -71,10 +77,10 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
                 grid_rows[name] = example["states"][:p].numpy()
         results["fault_models"][model] = {"chip": res["settings"]["chip"],
                                           "rules": res["rules"]}
-    figure = recall_grid(
-        out_dir / "demo-recall.png", patterns.patterns, grid_cues, patterns.image_shape,
-        grid_rows,
-        title=f"{fault_models[0]} fault model, {faults:.0%} stuck, {flip:.0%} flips (chip 0)")
+    figure = save_figure(recall_grid(
+        patterns.patterns, grid_cues, patterns.image_shape, grid_rows,
+        title=f"{fault_models[0]} fault model, {faults:.0%} stuck, {flip:.0%} flips "
+              f"(chip 0)"), out_dir / "demo-recall.png")
     results["settings"] = {
         "data": data, "patterns": patterns.name, "n_patterns": patterns.n_patterns,
         "labels": patterns.labels.tolist(), "n_neurons": patterns.n_neurons,

@@ -198,29 +198,59 @@ def pending_groups(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial
 
 
 def group_cost(group: list[Trial]) -> float:
-    """A rough relative cost (for scheduling the longest groups first): stored patterns summed
-    over networks, times 50 for trained (hardware-adaptive) networks."""
-    cost = 0.0
-    for t in group:
-        c = t.config
-        sizes = c.get("counts") or [c.get("patterns") or 1]
-        if c["trial"] == "capacity" and c.get("search"):
-            sizes = [c["n_neurons"]] * 4
-        cost += sum(sizes) * (50.0 if c["rule"] == "adaptive" else 1.0) * max(
-            1, c["n_neurons"] // 64)
-    return cost
+    """A group's estimated work (:func:`trial_cost` summed), for scheduling the costliest
+    groups first."""
+    return sum(trial_cost(t.config) for t in group)
+
+
+def trial_cost(config: dict[str, Any]) -> float:
+    """A relative estimate of a trial's work (arbitrary units, > 0) for progress bars:
+    weights of the network x (training work + recall work). The trial trains one network
+    (evaluate), one per count (a capacity curve) or about 8 of about N / 2 patterns (a
+    capacity search). Hardware-adaptive training counts ``max_steps`` (+ ``finetune_steps``
+    where the basin objective fine-tunes binary patterns) steps, each recalling
+    ``cue_copies`` cues per pattern (or ``cue_budget`` cues per network) through ``unroll``
+    updates (the fixed-point objective: 2 products per pattern); a closed-form rule counts
+    one product per pattern; recall counts ``probes`` cues per pattern of about 10
+    updates."""
+    n = int(config["n_neurons"])
+    hidden = config.get("hidden") or []
+    hidden = [hidden] if isinstance(hidden, int) else list(hidden)
+    sizes = [n, *hidden, n] if config.get("arch") == "multilayer" else [n, n]
+    weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
+    if config["trial"] == "capacity" and config.get("search"):
+        networks, patterns = 8, 4 * n
+    elif config["trial"] == "capacity":
+        counts = config.get("counts") or [1]
+        networks, patterns = len(counts), sum(counts)
+    else:
+        networks, patterns = 1, config.get("patterns") or 1
+    train = float(patterns)
+    if config["rule"] == "adaptive":
+        opts = config.get("rule_options") or {}
+        basin = opts.get("objective", "basin") == "basin"
+        steps = opts.get("max_steps", 3000) + (opts.get("finetune_steps", 1000) if basin and (
+            config.get("kind", "binary") == "binary") else 0)
+        cues = (networks * config["cue_budget"] if config.get("cue_budget") else
+                patterns * opts.get("cue_copies", 16))
+        train = steps * (cues * opts.get("unroll", 5) if basin else 2 * patterns)
+    return float(weights * (train + 10 * patterns * (config.get("probes") or 20)))
 
 
 def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path, *,
               jobs: int = 1, workers: int | None = None, scheduler: str | None = None,
               on_plan: Callable[[int, int], None] | None = None,
               on_progress: Callable[[int], None] | None = None,
+              on_work: Callable[[float, float], None] | None = None,
               threads: int = 1) -> SweepReport:
     """Run every unstored trial of ``spec`` (or of several sweeps, in one queue: the costliest
     groups first) and store the results.
 
     ``on_plan(pending_trials, already_stored)`` is called once before work starts;
-    ``on_progress(n)`` after each group with the number of its trials that were pending.
+    ``on_progress(n)`` after each group with the number of its trials that were pending;
+    ``on_work(done, total)`` once before work starts (``done = 0``) and after each group,
+    with the estimated work (:func:`trial_cost` of the pending trials) done so far and in
+    all.
     Every trial runs with ``threads`` torch threads (default 1: the same numbers on any
     machine), recorded in its result as ``threads``.
     """
@@ -243,11 +273,12 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         todo = report.total - report.already
         if on_plan is not None:
             on_plan(todo, report.already)
+        progress = _Work(queue, db, on_progress, on_work)
         if queue:
             executor = make_executor(jobs, workers, scheduler)
             report.executor = executor.name
             try:
-                _drive(db, queue, executor, report, on_progress)
+                _drive(db, queue, executor, report, progress)
             except BaseException:
                 executor.close(wait=False)  # interrupted: do not wait for running groups
                 raise
@@ -257,6 +288,28 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     finally:
         if own:
             db.close()
+
+
+class _Work:
+    """The progress callbacks of a run: trials per group and estimated work."""
+
+    def __init__(self, queue, db, on_progress, on_work) -> None:
+        done = db.finished([t.key for _, g, _ in queue for t in g]) if on_work else set()
+        self.costs = [sum(trial_cost(t.config) for t in g if t.key not in done)
+                      for _, g, _ in queue]
+        self.total = float(sum(self.costs))
+        self.done = 0.0
+        self.on_progress, self.on_work = on_progress, on_work
+        self.index = {id(g): i for i, (_, g, _) in enumerate(queue)}
+        if on_work is not None:
+            on_work(0.0, self.total)
+
+    def __call__(self, group, missing: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(missing)
+        if self.on_work is not None:
+            self.done += self.costs[self.index[id(group)]]
+            self.on_work(self.done, self.total)
 
 
 #: seconds a claim stays valid for runners on other hosts without renewal
@@ -277,8 +330,7 @@ def _drive(db, queue, executor, report, on_progress) -> None:
                 if state == "busy":  # another runner computes it: look again later
                     deferred.append(item)
                 elif state == "done":  # finished meanwhile by another process
-                    if on_progress is not None:
-                        on_progress(item[2])
+                    on_progress(item[1], item[2])
                 else:
                     in_flight[_submit(executor, item[1], report.threads)] = item
             if in_flight:
@@ -321,5 +373,4 @@ def _collect(db, owner, fut, item, report, on_progress) -> None:
                 for r in answer["results"]]
         report.inserted += db.add(rows)
         report.ran += len(rows)
-    if on_progress is not None:
-        on_progress(missing)
+    on_progress(group, missing)

@@ -131,8 +131,11 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                 values.pop(name)
         return values
 
-    def fit(self, problem: Problem) -> FitResult:
-        """Train the problem's ``T`` networks (see the module docstring). Raises
+    def fit(self, problem: Problem, progress=None) -> FitResult:
+        """Train the problem's ``T`` networks (see the module docstring). ``progress(step,
+        loss)``, if given, is called as training goes (increasing optimiser steps over both
+        stages, the mean loss of the networks still training, a float; see
+        :class:`~xbarmem.learning.stages.StepReporter`); it does not change the result. Raises
         :class:`ConfigError` when the problem's bias rows do not match ``bias`` or a
         multilayer problem asks for ``warm_start``."""
         if problem.bias != self.bias:
@@ -142,13 +145,13 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         if opts.weight_bound is not None:
             problem = within_box(problem, opts.weight_bound)
         if problem.layers == 1:
-            w, b, steps, loss, converged = SingleLayerFit(opts).run(problem)
+            w, b, steps, loss, converged = SingleLayerFit(opts, progress).run(problem)
             weights, biases = [w], [b]
         else:
             if opts.warm_start:
                 raise ConfigError("warm_start (closed form) exists only for single-layer "
                                   "memories")
-            weights, biases, steps, loss, converged = MultilayerFit.run(opts, problem)
+            weights, biases, steps, loss, converged = MultilayerFit.run(opts, problem, progress)
         fixed = (stored_fixed_points(weights, biases, problem.patterns, problem.counts)
                  if problem.kind == "binary" else converged)
         return FitResult(weights=weights, biases=biases, steps=steps, loss=loss,

@@ -160,14 +160,16 @@ class FitResult:
 class Rule(Protocol):
     """A learning rule: ``name``, ``bias`` (its memories need bias rows), ``options(layers)``
     (JSON-able options as they apply to memories of ``layers`` layers) and
-    ``fit(problem) -> FitResult``."""
+    ``fit(problem, progress=None) -> FitResult`` (an iterative rule calls ``progress(step,
+    loss)`` as it trains; :func:`xbarmem.learning.fit.fit_memories` passes ``progress`` only
+    when it is given)."""
 
     name: str
     bias: bool
 
     def options(self, layers: int = 1) -> dict[str, Any]: ...
 
-    def fit(self, problem: Problem) -> FitResult: ...
+    def fit(self, problem: Problem, progress=None) -> FitResult: ...
 
 
 def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:

@@ -69,7 +69,8 @@ class ClassicRule(Spec, noun="rule"):
     def options(self, layers: int = 1) -> dict[str, Any]:
         return self.to_dict()
 
-    def fit(self, problem: Problem) -> FitResult:
+    def fit(self, problem: Problem, progress=None) -> FitResult:
+        """Closed form (``progress`` is accepted and never called: there are no steps)."""
         if problem.layers != 1:
             raise ConfigError(f"rule {self.name!r} learns single-layer memories only; "
                               "multilayer memories are trained by the hardware-adaptive rule")

@@ -10,7 +10,7 @@ the realisable intervals of each memory's devices.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -26,7 +26,9 @@ from xbarmem.memory.build import make_memory
 
 def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
                  kind: str = "binary", program_seed: int = 0,
-                 counts: torch.Tensor | None = None) -> list[dict[str, Any]]:
+                 counts: torch.Tensor | None = None,
+                 progress: Callable[[int, float], None] | None = None
+                 ) -> list[dict[str, Any]]:
     """Train ``rule`` for each memory on its pattern set and program the weights.
 
     Args:
@@ -38,6 +40,9 @@ def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
         program_seed: seed of the programming (write) error; memory ``t`` uses
             ``program_seed + t``.
         counts: ``(T,)`` real patterns per set when sets are padded to a common ``P``.
+        progress: ``progress(step, loss)`` called while an iterative rule trains: optimiser
+            steps so far (increasing) and the mean loss (float) of the networks still
+            training; never called by closed-form rules. Does not change the result.
 
     Returns:
         One dict per memory: rule name, ``arch`` (multilayer memories), steps, final loss,
@@ -46,7 +51,7 @@ def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
     """
     problem = Problem.for_memories(patterns, memories, kind=kind, counts=counts)
     start = time.perf_counter()
-    result = rule.fit(problem)
+    result = rule.fit(problem) if progress is None else rule.fit(problem, progress=progress)
     seconds = (time.perf_counter() - start) / len(memories)
     options = rule.options(len(memories[0].layers))
     infos = []
@@ -82,7 +87,8 @@ def _info(name: str, memory: Memory, result: FitResult, t: int,
 def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive",
           arch: str = "single", hidden: int | Sequence[int] | None = None,
           faults: FaultMap | None = None, fault_seed: int = 0, program_seed: int = 0,
-          kind: str | None = None, zero_one: bool = False, **rule_options) -> Memory:
+          kind: str | None = None, zero_one: bool = False,
+          progress: Callable[[int, float], None] | None = None, **rule_options) -> Memory:
     """Build a memory on ``chip`` (``arch`` single or multilayer with ``hidden`` widths),
     train it with ``rule`` and program it.
 
@@ -91,6 +97,7 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     ``zero_one=True`` maps a {0, 1} matrix to +-1), read by
     :func:`~xbarmem.data.patterns.as_pattern_set`. Rule options (e.g. ``max_steps``) are
     keywords. Bad patterns raise :class:`~xbarmem.errors.PatternError`.
+    ``progress``: ``progress(step, loss)`` while training (see :func:`fit_memories`).
 
     >>> mem = train(patterns, chip="paper-sim", rule="adaptive")      # doctest: +SKIP
     >>> mem.recall(cues).states                                       # doctest: +SKIP
@@ -101,5 +108,6 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     rule_obj = get_rule(rule, **rule_options)
     memory = make_memory(x.shape[1], arch=arch, hidden=hidden, chip=load_chip(chip),
                           faults=faults, bias=rule_obj.bias, fault_seed=fault_seed)
-    fit_memories(rule_obj, x, [memory], kind=kind, program_seed=program_seed)
+    fit_memories(rule_obj, x, [memory], kind=kind, program_seed=program_seed,
+                 progress=progress)
     return memory

@@ -82,9 +82,11 @@ class MultilayerFit:
         return path, params, x, valid, lo, hi, gen, noise
 
     @classmethod
-    def run(cls, opts, problem: Problem):
-        """Train; returns ``(weights, biases, steps, loss, converged)`` (per-layer lists)."""
+    def run(cls, opts, problem: Problem, progress=None):
+        """Train; returns ``(weights, biases, steps, loss, converged)`` (per-layer lists).
+        ``progress(step, loss)``: see :class:`~xbarmem.learning.stages.StepReporter`."""
         path, params, x, valid, lo, hi, gen, noise = cls.start(opts, problem)
+        path.reporter = stages.StepReporter(progress)
         params, steps, final_loss, converged = stages.two_stage(
             path, params, x, valid, lo, hi, problem.kind, gen, noise)
         weights, biases = path.unpack(params.detach() * path.scale)
@@ -328,9 +330,13 @@ class _FixedPointRun:
             slope = g * h
             torch.addcmul(g, slope, h, value=-1, out=slope)  # g * (1 - h^2)
 
+    def _loss(self, squares: torch.Tensor) -> torch.Tensor:
+        """``(T,)`` the fixed-point loss from the summed squared (scaled) errors."""
+        return squares / (self.x.shape[2] * self.count * self.coef.reshape(-1) ** 2)
+
     def leave(self, finished, met, squares, done: int) -> bool:
         """Networks ``finished`` leave the batch; returns False when none is left."""
-        loss = squares / (self.x.shape[2] * self.count * self.coef.reshape(-1) ** 2)
+        loss = self._loss(squares)
         keep = self.batch.leave(finished, self.a, steps=done, loss=loss, converged=met)
         if not keep.any():
             return False
@@ -352,6 +358,9 @@ class _FixedPointRun:
             y, err, tape = self.forward()
             if done % every == 0 or done == o.max_steps:
                 squares = err.pow(2).sum(dim=(1, 2))
+                report = stages.reporter_of(self.path)
+                if report.progress is not None:
+                    report(done, self._loss(squares))
                 finished = squares < self.limit
                 self.reference = stages.stable_check(
                     o, finished, done, self.reference, lambda: self.a * self.path.scale,
@@ -359,7 +368,9 @@ class _FixedPointRun:
                 if done == o.max_steps or finished.any():
                     met = finished.clone()
                     finished[:] |= done == o.max_steps
+                    loss = self._loss(squares)
                     if not self.leave(finished, met, squares, done):
+                        report.done(done, loss)
                         break
                     y, err, tape = self.forward()  # of the smaller batch
             self.backward(y, err, tape)

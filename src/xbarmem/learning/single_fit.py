@@ -18,6 +18,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.learning.base import Problem, valid_mask
 from xbarmem.learning.stages import (
     Batch,
+    StepReporter,
     fixed_term,
     fused_counter,
     optimizer_step,
@@ -36,8 +37,9 @@ from xbarmem.learning.stages import (
 class SingleLayerFit:
     """Training of ``T`` one-layer networks with resolved options ``opts``."""
 
-    def __init__(self, opts) -> None:
+    def __init__(self, opts, progress=None) -> None:
         self.opts = opts
+        self.reporter = StepReporter(progress)  # training progress, if asked for
 
     def run(self, problem: Problem) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                              torch.Tensor, torch.Tensor]:
@@ -164,6 +166,7 @@ class SingleLayerFit:
             y, err = self._output(a, u, x, noise[0], read_scale, gen)
             if done % every == 0 or done == o.max_steps:
                 loss = (err * mask).pow(2).sum(dim=(1, 2)) / (n * valid.sum(dim=1))
+                self.reporter(done, loss)
                 finished = loss < o.tol
                 reference = stable_check(o, finished, done, reference,
                                          lambda a=a: self._row_state(a, kind),
@@ -174,6 +177,7 @@ class SingleLayerFit:
                 if finished.any():
                     keep = batch.leave(finished, a, steps=done, loss=loss, converged=met)
                     if not keep.any():
+                        self.reporter.done(done, loss)
                         break
                     rows = [x, u, ug, mask, valid, err, y] + (
                         [] if read_scale is None else [read_scale])

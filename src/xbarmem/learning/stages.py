@@ -72,6 +72,39 @@ def window_converged(opts, loss, step, window_sum, prev_window) -> torch.Tensor:
     return ~improved
 
 
+# ---------------------------------------------------------------------------------- progress
+class StepReporter:
+    """Passes training progress to a callback ``progress(step, loss)`` (or does nothing
+    without one): ``step`` counts optimiser steps over every stage and group of a run, so it
+    only increases; ``loss`` is the mean loss (a float) of the networks still training.
+    Reports every ``every`` steps and at the end of each stage (:meth:`done`). Reading the
+    loss does not change any computed value."""
+
+    def __init__(self, progress=None, every: int = 10) -> None:
+        self.progress = progress
+        self.every = every
+        self.offset = 0  # steps of the stages already finished
+        self.last = 0  # the last step reported
+
+    def __call__(self, step: int, loss: torch.Tensor, *, force: bool = False) -> None:
+        if self.progress is None or (step % self.every and not force):
+            return
+        total = self.offset + step
+        if total > self.last:
+            self.last = total
+            self.progress(total, float(loss.mean()))
+
+    def done(self, step: int, loss: torch.Tensor) -> None:
+        """The stage ended after ``step`` steps: report it; the next stage counts on."""
+        self(step, loss, force=True)
+        self.offset = max(self.last, self.offset + step)
+
+
+def reporter_of(path) -> StepReporter:
+    """The path's reporter (a silent one when it has none)."""
+    return getattr(path, "reporter", None) or StepReporter()
+
+
 # ---------------------------------------------------------------------------------- the batch
 class Batch:
     """The networks of a stage: which still train (``work``: their original indices) and the
@@ -256,6 +289,7 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
     prev_window = torch.full((t,), float("inf"))
     late = late_weights(opts, unroll)
     step_count = fused_counter(opts)
+    report = reporter_of(path)
     for step in range(1, max_steps + 1):
         rate = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / max_steps)) if decay else lr
         loss, grad = path.basin_loss_grad(a, x, valid, kind, gen, noise, unroll, late,
@@ -263,15 +297,18 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
         optimizer_step(opts, a, grad, first, second, step, step_count, lr=rate)
         torch.clamp(a, lo, hi, out=a)
         batch.steps[batch.work], batch.loss[batch.work] = step, loss
+        report(step, loss)
         if decay:
             continue
         done = window_converged(opts, loss, step, window_sum, prev_window)
         if done.any():
             keep = batch.leave(done, a, converged=True)
             if not keep.any():
+                report.done(step, loss)
                 return batch.result()
             (a, first, second, lo, hi, window_sum, prev_window), (x, valid) = trim(
                 keep, valid, (a, first, second, lo, hi, window_sum, prev_window), (x, valid))
+    report.done(max_steps, loss)
     batch.out[batch.work] = a
     return batch.result()
 

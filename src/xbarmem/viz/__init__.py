@@ -1,4 +1,9 @@
-"""Figures (Matplotlib, PNG): recall grids, scaling fits, results-store plots, energy ratios.
+"""Figures (Matplotlib): recall grids, scaling fits, results-store plots, energy ratios.
+
+Every plot function returns a ``matplotlib.figure.Figure`` and accepts ``ax=`` (draw into a
+given Axes); none uses pyplot or switches the Matplotlib backend. One style for all
+(:mod:`xbarmem.viz.style`: rule colours and markers, legends outside the data, sizes for a
+two-column paper); :func:`xbarmem.viz.style.save_figure` writes PNG or SVG.
 
 May import: evaluation, energy and everything below them; never experiments or cli.
 """

@@ -1,45 +1,50 @@
-"""Figure of the async/sync ratios against N (PNG, Matplotlib's non-interactive Agg backend)."""
+"""Figure of the async/sync energy and latency ratios against N (a Matplotlib Figure; save
+with :func:`xbarmem.viz.style.save_figure`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import matplotlib
 import matplotlib.ticker
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from xbarmem.viz.style import legend_outside, log_axes, new_axes, series_style, style
 
 
-def ratios_plot(sweep: dict[str, Any], path: str | Path) -> Path:
-    """Energy and latency ratio (async / sync, mean per recall) against N, log-log.
+def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
+    """Energy and latency ratio (async / sync, mean per recall) against N, log-log, each
+    latency point annotated with the latency saved by synchronous recall. Returns the Figure.
 
     Args:
-        sweep: the dict of :func:`xbarmem.energy.measure.measure_sizes`.
-        path: output file (``.png`` or ``.svg``).
+        sweep: the dict of :func:`xbarmem.energy.measure.measure_sizes` (``rows`` with ``n``,
+            ``energy_ratio``, ``latency_ratio``, ``latency_reduction``; ``settings``).
+        ax: draw into this Axes (default: a new Figure).
     """
-    path = Path(path)
     rows = sweep["rows"]
     n = [r["n"] for r in rows]
-    fig, ax = plt.subplots(figsize=(4.8, 3.6))
-    ax.plot(n, [r["energy_ratio"] for r in rows], "o-", label="energy async / sync")
-    ax.plot(n, [r["latency_ratio"] for r in rows], "s-", label="latency async / sync")
-    for r in rows:
-        ax.annotate(f"{100 * r['latency_reduction']:.2f}%", (r["n"], r["latency_ratio"]),
-                    textcoords="offset points", xytext=(4, -10), fontsize=6)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(n, labels=[str(v) for v in n])
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set_yscale("log")
-    ax.set_xlabel("neurons N")
-    ax.set_ylabel("async / sync per recall")
-    s = sweep["settings"]
-    ax.set_title(f"{s['circuit']} circuit, {s['rule']} rule, {s['chip']} chip, "
-                 f"random patterns P = {s['load']:g} N", fontsize=8)
-    ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    with style():
+        fig, ax = new_axes(ax)
+        for i, (key, label) in enumerate((("energy_ratio", "energy"),
+                                          ("latency_ratio", "latency"))):
+            st = series_style(i)
+            ax.plot(n, [r[key] for r in rows], marker=st["marker"], color=st["color"],
+                    label=label)
+        for r in rows:
+            ax.annotate(f"{100 * r['latency_reduction']:.1f}%", (r["n"], r["latency_ratio"]),
+                        textcoords="offset points", xytext=(0, 5), ha="center", fontsize=6)
+            ax.annotate(f"{r['energy_ratio']:.2f}x", (r["n"], r["energy_ratio"]),
+                        textcoords="offset points", xytext=(0, -10), ha="center", fontsize=6)
+        log_axes(ax, x=False)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(n, labels=[str(v) for v in n])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.margins(x=0.08, y=0.18)
+        ax.set_xlabel("neurons N")
+        ax.set_ylabel("async / sync per recall")
+        s = sweep["settings"]
+        ax.set_title(f"{s['circuit']} circuit, {s['rule']}, {s['chip']} chip,\nrandom "
+                     f"patterns P = {s['load']:g} N")
+        legend_outside(ax, title="async / sync, mean per recall\n"
+                                 "(labels: energy ratio, latency saved)")
+    return fig

@@ -1,86 +1,126 @@
-"""Figures (PNG by default) drawn with Matplotlib's non-interactive Agg backend."""
+"""Recall grids and capacity-scaling plots (Matplotlib Figures; save with
+:func:`xbarmem.viz.style.save_figure`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import math
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from xbarmem.errors import ConfigError
+from xbarmem.viz.style import (
+    COLUMN_WIDTH,
+    legend_outside,
+    log_axes,
+    new_axes,
+    rule_style,
+    series_style,
+    style,
+)
 
 
-def recall_grid(path: str | Path, stored: np.ndarray, cues: np.ndarray,
-                image_shape: tuple[int, int], recalled: dict[str, np.ndarray],
-                title: str = "") -> Path:
-    """Grid of images: stored patterns, the cues, then each method's recalled states.
+def mosaic(rows: list[np.ndarray], image_shape: tuple[int, int], gap: int = 1) -> np.ndarray:
+    """One image of ``len(rows)`` rows of ``P`` images each (``rows[r]``: ``(P, h * w)``),
+    separated by ``gap`` pixels of NaN (drawn blank)."""
+    h, w = image_shape
+    p = rows[0].shape[0]
+    out = np.full((len(rows) * (h + gap) - gap, p * (w + gap) - gap), np.nan)
+    for r, images in enumerate(rows):
+        for c in range(p):
+            out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = \
+                np.asarray(images[c], dtype=float).reshape(h, w)
+    return out
+
+
+def recall_grid(stored: np.ndarray, cues: np.ndarray, image_shape: tuple[int, int],
+                recalled: dict[str, np.ndarray], *, title: str = "",
+                ax: Axes | None = None) -> Figure:
+    """Grid of images: the stored patterns, the cues, then each method's recalled states (one
+    row each, labelled; a row label in a rule's colour). Returns the Figure.
 
     Args:
-        path: output file (``.png`` or ``.svg``).
-        stored: ``(P, N)`` stored patterns.
+        stored: ``(P, N)`` stored patterns in [-1, 1].
         cues: ``(P, N)`` corrupted cues (the same for every method).
         image_shape: ``(h, w)`` with ``h * w == N``.
         recalled: ``{method: states (P, N)}``.
-        title: figure title.
+        title: axes title.
+        ax: draw into this Axes (default: a new Figure sized to the grid).
+
+    Raises:
+        ConfigError: ``h * w != N``.
     """
-    path = Path(path)
-    p = stored.shape[0]
-    n_rows = 2 + len(recalled)
-    fig, axes = plt.subplots(n_rows, p, figsize=(0.75 * p + 1.6, 0.8 * n_rows + 0.6),
-                             squeeze=False)
-    labelled = [("stored", stored), ("cue", cues)]
-    labelled += [(f"{name}", states) for name, states in recalled.items()]
-    for r, (label, images) in enumerate(labelled):
-        for c in range(p):
-            ax = axes[r, c]
-            ax.imshow(np.asarray(images[c]).reshape(image_shape), cmap="gray_r", vmin=-1, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    stored = np.asarray(stored)
+    h, w = image_shape
+    if h * w != stored.shape[1]:
+        raise ConfigError(f"image shape {image_shape} does not hold N={stored.shape[1]}")
+    labelled = [("stored", stored), ("cue", np.asarray(cues))]
+    labelled += [(name, np.asarray(states)) for name, states in recalled.items()]
+    image = mosaic([images for _, images in labelled], image_shape)
+    with style():
+        p = stored.shape[0]
+        width = min(2 * COLUMN_WIDTH, 0.95 + 0.255 * p)
+        fig, ax = new_axes(ax, width=width,
+                           height=0.35 + width * image.shape[0] / image.shape[1] * 0.9)
+        ax.imshow(np.ma.masked_invalid(image), cmap="gray_r", vmin=-1, vmax=1,
+                  interpolation="nearest")
+        ax.grid(False)
+        ax.set_xticks([])
+        ax.set_yticks([r * (h + 1) + (h - 1) / 2 for r in range(len(labelled))],
+                      labels=[name for name, _ in labelled])
+        ax.tick_params(axis="y", length=0)
+        for tick, (name, _) in zip(ax.get_yticklabels(), labelled, strict=True):
+            if name not in ("stored", "cue"):
+                tick.set_color(rule_style(name)["color"])
+        for side in ax.spines.values():
+            side.set_visible(False)
+        if title:
+            ax.set_title(title)
+    return fig
 
 
-def scaling_plot(result: dict, path: str | Path, title: str = "") -> Path:
-    """Capacity against N on log-log axes, one series per threshold, with the fitted power law
-    ``C = a N^k`` (slope and confidence interval in the legend).
+def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Figure:
+    """Capacity against N on log-log axes, one series per threshold, with the fitted power
+    law ``C = a N^k`` (exponent and its confidence interval in the legend). Returns the
+    Figure.
 
     Args:
-        result: the dict of :func:`xbarmem.evaluation.scaling.run_scaling` (``sizes``, ``capacity``,
-            ``fits`` keyed by threshold).
-        path: output file (``.png`` or ``.svg``).
+        result: the dict of :func:`xbarmem.evaluation.scaling.run_scaling` (``sizes``,
+            ``capacity`` and ``fits`` keyed by threshold, ``settings``).
+        title: axes title (default from the settings).
+        ax: draw into this Axes (default: a new Figure).
     """
-    path = Path(path)
     sizes = np.asarray(result["sizes"], dtype=float)
-    fig, ax = plt.subplots(figsize=(4.6, 3.6))
-    for (threshold, caps), color in zip(result["capacity"].items(),
-                                        plt.rcParams["axes.prop_cycle"].by_key()["color"],
-                                        strict=False):
-        caps = np.asarray(caps, dtype=float)
-        keep = caps > 0
-        ax.plot(sizes[keep], caps[keep], "o", color=color, label=f"capacity @ {threshold}")
-        fit = result["fits"].get(threshold)
-        if fit:
-            grid = np.geomspace(sizes.min(), sizes.max(), 50)
-            ci = ("" if not np.isfinite(fit["slope_low"]) else
-                  f" [{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]")
-            ax.plot(grid, fit["prefactor"] * grid ** fit["slope"], "-", color=color,
-                    label=f"N^{fit['slope']:.2f}{ci}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("pattern size N (neurons)")
-    ax.set_ylabel("capacity (stored patterns)")
     settings = result.get("settings", {})
-    hidden = settings.get("hidden_rule", "") if settings.get("arch") == "multilayer" else ""
-    ax.set_title(title or f"{settings.get('arch', '')} {settings.get('kind', '')} {hidden}",
-                 fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    single_rule = settings.get("arch") != "multilayer" and settings.get("rule")
+    with style():
+        fig, ax = new_axes(ax)
+        handles = []
+        for i, (threshold, caps) in enumerate(result["capacity"].items()):
+            st = rule_style(single_rule) if single_rule and len(result["capacity"]) == 1 \
+                else series_style(i)
+            caps = np.asarray(caps, dtype=float)
+            keep = caps > 0
+            ax.plot(sizes[keep], caps[keep], ls="none", marker=st["marker"], color=st["color"])
+            fit = result["fits"].get(threshold)
+            text = f"@ {threshold}: no fit"
+            if fit:
+                grid = np.geomspace(sizes.min(), sizes.max(), 50)
+                ax.plot(grid, fit["prefactor"] * grid ** fit["slope"], "-", color=st["color"],
+                        lw=1)
+                ci = (f" ± {(fit['slope_high'] - fit['slope_low']) / 2:.2f}"
+                      if math.isfinite(fit["slope_low"]) else " (2 sizes: no CI)")
+                text = f"@ {threshold}: k = {fit['slope']:.2f}{ci}"
+            handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text))
+        log_axes(ax)
+        ax.set_xlabel("pattern size N (neurons)")
+        ax.set_ylabel("capacity (patterns)")
+        hidden = settings.get("hidden_rule", "") if settings.get("arch") == "multilayer" else ""
+        ax.set_title(title or " ".join(str(v) for v in (
+            settings.get("arch", ""), settings.get("kind", ""), hidden or single_rule or "")
+            if v).strip())
+        legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
+                       title="capacity at threshold;\nline: fit C = a N^k, k ± 95% CI")
+    return fig

@@ -1,14 +1,19 @@
-"""Figures drawn from stored rows (Matplotlib, non-interactive Agg backend; PNG or SVG by the
-file suffix).
+"""Figures drawn from stored rows of a results store.
 
 Kinds (:data:`KINDS`): ``patterns`` -- mean recall similarity against the number of stored
 patterns (from evaluate rows and from the points of capacity rows); ``faults`` -- against the
 fault rate; ``variation`` -- against the programming variation v; ``capacity`` -- capacity against
 N on log-log axes with a power-law fit per series (``xbarmem.evaluation.scaling.fit_power_law``).
 
-Rows are split into series by every configuration option that varies among them (besides the
-x axis and the seed): the rule always, then e.g. ``fault_rate=0.5`` or ``cue_flip=0.05``. Each
-point is the mean over seeds, with the standard deviation as an error bar.
+Rows are grouped (:func:`group_rows`): one series per learning rule (its colour and marker
+from :mod:`xbarmem.viz.style`); every other setting that varies among the rows -- leaving out
+the x axis, the seed, and settings that follow from the x axis and the settings already kept
+(e.g. a hidden width equal to N, or a rule's own options) -- makes a *facet*. Facets drawing a
+single x value are left out (unless every facet does). Up to :data:`MAX_FACETS` facets are
+drawn as separate panels; with more (or when drawing into a given Axes) the facets are pooled,
+each point then being the mean over every pooled row. With one rule only, the facets become
+the series of one panel. Each point is the mean over seeds with the standard deviation as an
+error bar (the legend title says so).
 """
 
 from __future__ import annotations
@@ -17,24 +22,51 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from xbarmem.errors import ConfigError  # noqa: E402
+from xbarmem.errors import ConfigError
+from xbarmem.viz.style import (
+    COLUMN_WIDTH,
+    LINESTYLES,
+    legend_outside,
+    log_axes,
+    new_axes,
+    rule_style,
+    series_style,
+    style,
+    threshold_lines,
+)
 
 KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation",
          "capacity": "n_neurons"}
 XLABEL = {"patterns": "stored patterns P", "faults": "fraction of stuck weights/devices",
-          "variation": "programming variation v (sigma = v max|W|)",
+          "variation": r"programming variation $v$ ($\sigma = v\,\max|W|$)",
           "capacity": "pattern size N (neurons)"}
-_IGNORED = {"seed", "version", "chip_spec", "rule_options", "data_sha256", "trial", "rule",
-            "counts", "thresholds"}
+_IGNORED = {"seed", "version", "chip_spec", "data_sha256", "trial", "rule", "counts",
+            "thresholds", "rule_options"}
+#: settings shown first in facet labels (the rest alphabetically)
+_PREFERRED = ("arch", "kind", "data", "selection", "chip", "fault_rate", "variation", "level",
+              "corruption", "activation", "n_neurons", "patterns")
+#: most panels drawn; more facets are pooled
+MAX_FACETS = 6
+
+
+@dataclass
+class Series:
+    """One drawn series: ``rule``, the ``facet`` it belongs to (``((key, value), ...)``) and
+    ``points`` ``{x: [value per row]}`` (capacity: per ``threshold``)."""
+
+    rule: str
+    facet: tuple
+    threshold: str | None = None
+    points: dict[float, list[float]] = field(default_factory=lambda: defaultdict(list))
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 def _value(config: dict[str, Any], key: str) -> Any:
@@ -44,134 +76,294 @@ def _value(config: dict[str, Any], key: str) -> Any:
     return config.get(key)
 
 
-def series_labels(rows: Sequence[dict[str, Any]], x_key: str) -> list[str]:
-    """One label per row: the rule, then every other option varying among ``rows``."""
-    varying = []
-    keys = sorted({k for r in rows for k in r["config"]} - _IGNORED - {x_key})
-    for key in keys:
-        if len({json.dumps(r["config"].get(key), sort_keys=True) for r in rows}) > 1:
-            varying.append(key)
-    by_rule: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        by_rule[r["config"]["rule"]].append(r)
-    option_keys: dict[str, list[str]] = {}
-    for rule, group in by_rule.items():
-        names = sorted({k for r in group for k in r["config"]["rule_options"]} - {"seed"})
-        option_keys[rule] = [k for k in names if len({json.dumps(
-            r["config"]["rule_options"].get(k)) for r in group}) > 1]
-    labels = []
-    for r in rows:
-        c = r["config"]
-        parts = [c["rule"] if c.get("arch", "single") == "single" or "arch" in varying
-                 else f"{c['rule']} ({c['arch']})"]
-        parts += [f"{k}={_fmt(c.get(k))}" for k in varying]
-        parts += [f"{k}={_fmt(c['rule_options'].get(k))}" for k in option_keys[c["rule"]]]
-        labels.append(", ".join(parts))
-    return labels
+def _settings(config: dict[str, Any]) -> dict[str, str]:
+    """The comparable settings of one row (JSON text per value; rule options by name)."""
+    out = {k: json.dumps(v, sort_keys=True) for k, v in config.items() if k not in _IGNORED}
+    out.update({k: json.dumps(v, sort_keys=True)
+                for k, v in config.get("rule_options", {}).items() if k != "seed"})
+    return out
+
+
+def facet_keys(rows: Sequence[dict[str, Any]], x_key: str) -> list[str]:
+    """The settings that split ``rows`` into facets: varying among the rows and not
+    following from the x axis, the rule and the keys kept before them."""
+    flat = [_settings(r["config"]) for r in rows]
+    keys = {k for f in flat for k in f} - {x_key}
+    varying = [k for k in keys if len({f.get(k) for f in flat}) > 1]
+    varying.sort(key=lambda k: (_PREFERRED.index(k) if k in _PREFERRED else len(_PREFERRED), k))
+    xs = [json.dumps(_value(r["config"], x_key)) for r in rows]
+    kept: list[str] = []
+    for key in varying:
+        seen: dict[tuple, str | None] = {}
+        determined = True
+        for f, x, r in zip(flat, xs, rows, strict=True):
+            group = (x, r["config"]["rule"], *(f.get(k) for k in kept))
+            if seen.setdefault(group, f.get(key)) != f.get(key):
+                determined = False
+                break
+        if not determined:
+            kept.append(key)
+    return kept
 
 
 def _fmt(v: Any) -> str:
+    v = json.loads(v) if isinstance(v, str) else v
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def similarity_series(rows: Sequence[dict[str, Any]], kind: str
-                      ) -> dict[str, dict[float, list[float]]]:
-    """``{series label: {x: [cosine per seed]}}`` for kinds patterns / faults / variation."""
+def facet_label(facet: tuple) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in facet) or "all rows"
+
+
+def group_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[Series]:
+    """The series of ``kind`` (see the module docstring) from stored ``rows``, facets with a
+    single x value left out unless every facet has one (and the facets then named by what still
+    varies)."""
+    if kind == "capacity":
+        usable = [r for r in rows if r["trial"] == "capacity"]
+    else:
+        usable = [r for r in rows if r["trial"] == "evaluate" or (
+            kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search"))]
+    series = _group(usable, kind)
+    kept = {id(r) for s in series for r in s.rows}
+    if not kept:  # every facet has a single x value: draw them all
+        return _group(usable, kind, keep_single=True)
+    return _group([r for r in usable if id(r) in kept], kind)
+
+
+def _group(usable: list[dict[str, Any]], kind: str, keep_single: bool = False
+           ) -> list[Series]:
     x_key = KINDS[kind]
-    usable = [r for r in rows if r["trial"] == "evaluate" or
-              (kind == "patterns" and r["trial"] == "capacity" and not r["config"]["search"])]
-    out: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for row, label in zip(usable, series_labels(usable, x_key), strict=True):
-        if row["trial"] == "capacity":
-            for point in row["result"]["points"]:
-                out[label][float(point["count"])].append(point["cosine"])
-        else:
-            out[label][float(_value(row["config"], x_key))].append(row["result"]["cosine"])
-    return out
-
-
-def capacity_series(rows: Sequence[dict[str, Any]]) -> dict[str, dict[float, list[float]]]:
-    """``{label @ threshold: {N: [capacity per seed]}}`` from capacity rows."""
-    usable = [r for r in rows if r["trial"] == "capacity"]
-    out: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for row, label in zip(usable, series_labels(usable, "n_neurons"), strict=True):
-        for threshold, cap in row["result"]["capacity"].items():
-            out[f"{label} @ {float(threshold):g}"][float(row["config"]["n_neurons"])].append(cap)
-    return out
-
-
-def _fit(sizes: np.ndarray, caps: np.ndarray) -> tuple[float, float, str] | None:
-    keep = caps > 0
-    if len(np.unique(sizes[keep])) < 2:
-        return None
-    try:
-        from xbarmem.evaluation.scaling import fit_power_law
-    except ImportError:  # the scaling module is optional here: plain least squares
-        slope, intercept = np.polyfit(np.log(sizes[keep]), np.log(caps[keep]), 1)
-        return float(slope), float(math.exp(intercept)), ""
-    fit = fit_power_law(sizes[keep], caps[keep])
-    ci = ("" if not math.isfinite(fit.slope_low)
-          else f" [{fit.slope_low:.2f}, {fit.slope_high:.2f}]")
-    return fit.slope, fit.prefactor, ci
-
-
-def plot_rows(rows: Sequence[dict[str, Any]], kind: str, path: str | Path, *,
-              title: str = "", thresholds: Sequence[float] = (),
-              reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None
-              ) -> Path:
-    """Draw ``kind`` (see module docstring) from stored ``rows`` into ``path`` (.png / .svg).
-
-    ``thresholds`` adds dotted horizontal lines (similarity kinds); ``reference`` adds hollow
-    markers ``{label: (xs, ys)}`` (e.g. values read from a paper's plots; a label ``"paper
-    RULE"`` is drawn in the colour of RULE's series)."""
-    if kind not in KINDS:
-        raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
-    series = capacity_series(rows) if kind == "capacity" else similarity_series(rows, kind)
-    if not series:
-        raise ConfigError(f"no stored rows to draw a {kind!r} figure from (evaluate rows "
-                          f"varying {KINDS[kind]}, or capacity rows)")
-    fig, ax = plt.subplots(figsize=(5.6, 4.0))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (label, points) in enumerate(sorted(series.items())):
-        color = colors[i % len(colors)]
-        xs = np.array(sorted(points))
-        ys = np.array([np.mean(points[x]) for x in xs])
-        err = np.array([np.std(points[x]) for x in xs])
-        seeds = max(len(v) for v in points.values())
+    keys = facet_keys(usable, x_key) if usable else []
+    series: dict[tuple, Series] = {}
+    for r in usable:
+        c, res = r["config"], r["result"]
+        flat = _settings(c)
+        facet = tuple((k, flat.get(k)) for k in keys)
         if kind == "capacity":
-            ax.errorbar(xs, ys, yerr=err, fmt="o", color=color, capsize=2,
-                        label=f"{label} (n={seeds})")
-            fit = _fit(xs, ys)
+            for t, cap in res["capacity"].items():
+                s = series.setdefault((c["rule"], facet, t), Series(c["rule"], facet, t))
+                s.points[float(c["n_neurons"])].append(float(cap))
+                s.rows.append(r)
+            continue
+        s = series.setdefault((c["rule"], facet, None), Series(c["rule"], facet))
+        s.rows.append(r)
+        if r["trial"] == "capacity":
+            for point in res["points"]:
+                s.points[float(point["count"])].append(point["cosine"])
+        else:
+            s.points[float(_value(c, x_key))].append(res["cosine"])
+    xs_of: dict[tuple, set] = defaultdict(set)
+    for s in series.values():
+        xs_of[s.facet] |= set(s.points)
+    return [s for s in series.values() if keep_single or len(xs_of[s.facet]) > 1]
+
+
+def pooled(series: list[Series]) -> list[Series]:
+    """The series merged over facets (one per rule and threshold)."""
+    out: dict[tuple, Series] = {}
+    for s in series:
+        merged = out.setdefault((s.rule, s.threshold), Series(s.rule, (), s.threshold))
+        for x, values in s.points.items():
+            merged.points[x].extend(values)
+    return list(out.values())
+
+
+def _fit_label(xs: np.ndarray, ys: np.ndarray) -> tuple[str, tuple[float, float] | None]:
+    """``(legend text, (slope, prefactor))`` of the power-law fit of the mean points."""
+    from xbarmem.evaluation.scaling import fit_power_law
+
+    keep = ys > 0
+    if len(np.unique(xs[keep])) < 2:
+        return "no fit (< 2 sizes with capacity > 0)", None
+    fit = fit_power_law(xs[keep], ys[keep])
+    if math.isfinite(fit.slope_low):
+        text = f"k = {fit.slope:.2f} ± {(fit.slope_high - fit.slope_low) / 2:.2f}"
+    else:
+        text = f"k = {fit.slope:.2f} (2 sizes: no CI)"
+    return text, (fit.slope, fit.prefactor)
+
+
+def _styles(series: list[Series]) -> dict[int, dict[str, str]]:
+    """Colour, marker and line style of each series: by rule, or with a single rule by
+    facet; line style by threshold."""
+    rules = {s.rule for s in series}
+    facets = sorted({s.facet for s in series}, key=facet_label)
+    thresholds = sorted({s.threshold for s in series if s.threshold is not None}, key=float)
+    out = {}
+    for i, s in enumerate(series):
+        st = rule_style(s.rule) if len(rules) > 1 or len(facets) == 1 else series_style(
+            facets.index(s.facet))
+        st["ls"] = LINESTYLES[thresholds.index(s.threshold) % len(LINESTYLES)] \
+            if s.threshold is not None else "-"
+        out[i] = st
+    return out
+
+
+def _label(s: Series, series: list[Series]) -> str:
+    rules = {x.rule for x in series}
+    facets = {x.facet for x in series}
+    parts = [s.rule] if len(rules) > 1 or len(facets) == 1 else []
+    if len(facets) > 1 and len(rules) == 1:
+        parts.append(facet_label(s.facet))
+    if s.threshold is not None and len({x.threshold for x in series}) > 1:
+        parts.append(f"@ {float(s.threshold):g}")
+    return " ".join(parts) or s.rule
+
+
+def seed_counts(series: list[Series]) -> list[int]:
+    """The distinct numbers of values (seeds) behind the points of ``series``, sorted."""
+    return sorted({len(v) for s in series for v in s.points.values()})
+
+
+def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = True) -> list:
+    """Draw ``series`` into ``ax`` (mean +- std over rows per point; capacity: points and
+    power-law fit). Returns legend handles (labelled Line2D) when ``labels``; their labels
+    name the number of seeds when it differs between points."""
+    handles = []
+    styles = _styles(series)
+    same_n = len(seed_counts(series)) == 1
+    order = sorted(range(len(series)), key=lambda i: (_label(series[i], series)))
+    for i in order:
+        s, st = series[i], styles[i]
+        xs = np.array(sorted(s.points))
+        ys = np.array([np.mean(s.points[x]) for x in xs])
+        err = np.array([np.std(s.points[x]) for x in xs])
+        n = sorted({len(s.points[x]) for x in xs})
+        counted = "" if same_n else (f" (n={n[0]})" if len(n) == 1 else
+                                     f" (n={n[0]}-{n[-1]})")
+        text = f"{_label(s, series)}{counted}"
+        if kind == "capacity":
+            ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], color=st["color"], ms=4)
+            fit_text, fit = _fit_label(xs, ys)
             if fit is not None:
                 grid = np.geomspace(xs.min(), xs.max(), 50)
-                ax.plot(grid, fit[1] * grid ** fit[0], "-", color=color, lw=1,
-                        label=f"fit N^{fit[0]:.2f}{fit[2]}")
+                ax.plot(grid, fit[1] * grid ** fit[0], ls=st["ls"], color=st["color"], lw=1)
+            text = f"{_label(s, series)}: {fit_text}{counted}"
         else:
-            ax.errorbar(xs, ys, yerr=err, fmt="o-", ms=3, lw=1.2, color=color, capsize=2,
-                        label=f"{label} (n={seeds})")
-    used = {label.split(",")[0].split(" (")[0]: colors[i % len(colors)]
-            for i, label in enumerate(sorted(series))}
-    for j, (label, (rx, ry)) in enumerate((reference or {}).items()):
-        # a reference "paper RULE" takes the colour of RULE's measured series
-        color = used.get(label.removeprefix("paper ").strip(),
-                         colors[(len(series) + j) % len(colors)])
-        ax.plot(rx, ry, "s", mfc="none", ms=6, color=color, label=label)
-    for t in thresholds:
-        ax.axhline(t, ls=":", lw=0.8, color="grey")
+            ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], ls=st["ls"], color=st["color"],
+                        ms=3.5, lw=1.1)
+        handles.append(Line2D([], [], color=st["color"], marker=st["marker"], ls=st["ls"],
+                              label=text))
+    return handles if labels else []
+
+
+def _reference(ax: Axes, reference: dict[str, tuple[Sequence[float], Sequence[float]]]
+               ) -> list:
+    """Hollow markers ``{label: (xs, ys)}``; ``"paper RULE"`` in RULE's colour and marker.
+    Returns one legend handle for all of them."""
+    for label, (rx, ry) in reference.items():
+        st = rule_style(label.removeprefix("paper ").strip())
+        ax.plot(rx, ry, ls="none", marker=st["marker"], mfc="none", ms=6, mew=1.0,
+                color=st["color"], zorder=3)
+    if not reference:
+        return []
+    return [Line2D([], [], ls="none", marker="o", mfc="none", color="#444444", ms=6,
+                   label="paper (hollow)")]
+
+
+def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float]) -> list:
+    """Thresholds, scales and labels; returns the thresholds' legend handle (if any)."""
+    handles = threshold_lines(ax, thresholds, what="threshold (value at right)")
+    ax.margins(y=0.08)
     if kind == "capacity":
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        log_axes(ax)
         ax.set_ylabel("capacity (stored patterns)")
     else:
         ax.set_ylabel("mean cosine similarity")
     ax.set_xlabel(XLABEL[kind])
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6.5, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return handles
+
+
+def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = None,
+              title: str = "", thresholds: Sequence[float] = (),
+              reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None
+              ) -> Figure:
+    """Draw ``kind`` (see the module docstring) from stored ``rows``; returns the Figure.
+
+    Args:
+        rows: rows of :meth:`xbarmem.experiments.store.ResultStore.rows`.
+        kind: one of :data:`KINDS`.
+        ax: draw into this Axes (facets are then pooled); default a new Figure.
+        title: figure title (panels get their facet as title).
+        thresholds: dotted, labelled horizontal lines (similarity kinds).
+        reference: hollow markers ``{label: (xs, ys)}`` (e.g. values read from a paper's
+            plots); a label ``"paper RULE"`` takes RULE's colour and marker.
+
+    Raises:
+        ConfigError: unknown kind, or no rows to draw.
+    """
+    if kind not in KINDS:
+        raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    series = group_rows(rows, kind)
+    if not series:
+        raise ConfigError(f"no stored rows to draw a {kind!r} figure from (evaluate rows "
+                          f"varying {KINDS[kind]} at fixed other settings, or capacity rows)")
+    facets = sorted({s.facet for s in series}, key=facet_label)
+    single_rule = len({s.rule for s in series}) == 1
+    with style():
+        if len(facets) == 1 or single_rule:
+            fig, axis = new_axes(ax)
+            _one_panel(axis, series, kind, thresholds, reference or {}, title)
+            return fig
+        if ax is not None or len(facets) > MAX_FACETS:
+            fig, axis = new_axes(ax)
+            keys = ", ".join(k for k, _ in facets[0])
+            _one_panel(axis, pooled(series), kind, thresholds, reference or {},
+                       f"{title}\n(pooled over {keys}: {len(facets)} settings)".strip())
+            return fig
+        return _panels(series, facets, kind, thresholds, reference or {}, title)
+
+
+def legend_title(kind: str, series: list[Series]) -> str:
+    """What the points (and lines) are: mean +- std over how many seeds."""
+    n = seed_counts(series)
+    seeds = f"{n[0]} seeds" if len(n) == 1 else f"{n[0]}-{n[-1]} seeds"
+    text = "points: one seed each" if n == [1] else f"points: mean ± std over {seeds}"
+    return text + ("\nlines: fit C = a N^k, k ± 95% CI" if kind == "capacity" else "")
+
+
+def _one_panel(ax: Axes, series, kind, thresholds, reference, title) -> None:
+    handles = draw_series(ax, series, kind) + _reference(ax, reference)
+    handles += _axes_decor(ax, kind, thresholds)
+    if title:
+        ax.set_title(title)
+    legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
+                   title=legend_title(kind, series))
+
+
+def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
+    """One panel per facet and one legend for all, outside the panels (capacity: one column,
+    each panel with its own legend, as every panel has its own fits)."""
+    cols = 1 if kind == "capacity" else 2
+    rows = math.ceil(len(facets) / cols)
+    fig = Figure(figsize=(2 * COLUMN_WIDTH, 2.2 * rows + 0.3), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+    handles: dict[str, Any] = {}
+    for i, facet in enumerate(facets):
+        ax = axes.flat[i]
+        part = [s for s in series if s.facet == facet]
+        drawn = draw_series(ax, part, kind) + _reference(ax, reference) + threshold_lines(
+            ax, thresholds, what="threshold (value at right)")
+        if kind == "capacity":
+            legend_outside(ax, handles=drawn, labels=[h.get_label() for h in drawn],
+                           title=legend_title(kind, part))
+        for h in drawn:
+            h.set_label(h.get_label().split(" (n=")[0])
+            handles.setdefault(h.get_label(), h)
+        ax.set_title(facet_label(facet), fontsize=7)
+        if kind == "capacity":
+            log_axes(ax)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(facets):
+            ax.set_visible(False)
+            axes.flat[i - cols].xaxis.set_tick_params(labelbottom=True)
+    fig.supxlabel(XLABEL[kind], fontsize=8)
+    fig.supylabel("capacity (stored patterns)" if kind == "capacity" else
+                  "mean cosine similarity", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    if kind != "capacity":
+        fig.legend(list(handles.values()), list(handles), loc="outside right upper",
+                   title=legend_title(kind, series).replace("points: ", "points:\n"))
+    return fig

@@ -1,0 +1,78 @@
+"""Progress bars of long commands (Rich): work weighted by estimated cost, and an ETA shown
+only once enough has been measured.
+
+The bar's ``total`` and ``completed`` are in units of estimated work (e.g. the summed cost of
+sweep trials, :func:`xbarmem.experiments.runner.trial_cost`, or optimiser steps), not in
+items, so a run whose costly items come first does not sit at 0. The ETA is the elapsed time
+scaled by the remaining fraction of the work; it reads "estimating…" until the run has gone
+on for :data:`ETA_AFTER_SECONDS` or finished :data:`ETA_AFTER_FRACTION` of its work.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+#: the ETA is hidden for this long ...
+ETA_AFTER_SECONDS = 60.0
+#: ... unless this fraction of the work is done (after at least a few seconds)
+ETA_AFTER_FRACTION = 0.05
+_MIN_SECONDS = 3.0
+
+
+def eta_seconds(elapsed: float | None, completed: float, total: float | None) -> float | None:
+    """Seconds left, from the average rate so far; None while too little is measured
+    (see the module docstring) or when the total is unknown."""
+    if not total or elapsed is None or completed <= 0:
+        return None
+    fraction = min(completed / total, 1.0)
+    enough = elapsed >= ETA_AFTER_SECONDS or (fraction >= ETA_AFTER_FRACTION
+                                              and elapsed >= _MIN_SECONDS)
+    if not enough:
+        return None
+    return elapsed * (1.0 - fraction) / fraction
+
+
+class EtaColumn(ProgressColumn):
+    """``ETA h:mm:ss`` by :func:`eta_seconds`, else ``ETA estimating…``; a task whose total is
+    an upper bound (field ``bound=True``, e.g. a step budget that training may stop short
+    of) shows ``ETA <= h:mm:ss``."""
+
+    def render(self, task: Task) -> Text:
+        left = eta_seconds(task.elapsed, task.completed, task.total)
+        if task.finished:
+            return Text("")
+        if left is None:
+            return Text("ETA estimating…", style="progress.remaining")
+        bound = "<= " if task.fields.get("bound") else ""
+        return Text(f"ETA {bound}{_dt.timedelta(seconds=round(left))}",
+                    style="progress.remaining")
+
+
+def work_bar(console: Console, *, disable: bool = False, transient: bool = False) -> Progress:
+    """A bar of weighted work: description, bar, percent, ``{task.fields[detail]}``, elapsed,
+    ETA. Add tasks with ``detail=""``."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                    TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), EtaColumn(),
+                    console=console, disable=disable, transient=transient)
+
+
+def training_total(options: dict, kind: str) -> int:
+    """The most optimiser steps the hardware-adaptive rule with resolved ``options`` (its
+    ``options(layers)``) takes on patterns of ``kind``: ``max_steps``, plus
+    ``finetune_steps`` where the basin objective fine-tunes binary patterns."""
+    steps = int(options.get("max_steps", 0))
+    if options.get("objective") == "basin" and kind == "binary":
+        steps += int(options.get("finetune_steps", 0))
+    return max(steps, 1)

@@ -1,0 +1,106 @@
+"""Progress: training reports (step, loss) without changing the result; sweep work is
+weighted by estimated cost; the ETA waits until enough is measured."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from xbarmem.cli.progress import ETA_AFTER_SECONDS, eta_seconds, training_total
+from xbarmem.experiments.runner import run_sweep, trial_cost
+from xbarmem.experiments.sweep import parse_sweep
+from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.classic import get_rule
+from xbarmem.learning.fit import fit_memories
+from xbarmem.memory.build import make_memory
+
+PATTERNS = torch.sign(torch.randn(4, 16, generator=torch.Generator().manual_seed(0)))
+
+
+def _fit(arch: str, progress=None, **options):
+    rule = AdaptiveTrainer(**options)
+    memory = make_memory(16, arch=arch, hidden=[8] if arch == "multilayer" else None,
+                         chip="paper-sim", bias=rule.bias)
+    info = fit_memories(rule, PATTERNS, [memory], progress=progress)[0]
+    return memory, info
+
+
+@pytest.mark.parametrize("arch,options", [
+    ("single", {"max_steps": 40, "finetune_steps": 15, "window": 10}),
+    ("single", {"objective": "fixed-point", "max_steps": 60, "stop": "loss"}),
+    ("multilayer", {"max_steps": 30, "finetune_steps": 10, "window": 10}),
+    ("multilayer", {"objective": "fixed-point", "max_steps": 60, "stop": "loss"}),
+])
+def test_training_reports_increasing_steps_and_finite_losses(arch, options):
+    calls: list[tuple[int, float]] = []
+    memory, info = _fit(arch, lambda step, loss: calls.append((step, loss)), **options)
+    steps = [s for s, _ in calls]
+    assert calls and all(isinstance(s, int) and s > 0 for s in steps)
+    assert all(a < b for a, b in zip(steps, steps[1:], strict=False))
+    assert all(math.isfinite(loss) for _, loss in calls)
+    assert steps[-1] == info["steps"]  # the last report is the end of training
+    assert calls[-1][1] == pytest.approx(info["loss"], rel=1e-5)
+    plain, _ = _fit(arch, None, **options)  # the callback changes nothing
+    for a, b in zip(memory.layers, plain.layers, strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(a.effective(), b.effective(), strict=True)
+                   if x is not None)
+
+
+def test_closed_form_rules_never_call_progress():
+    memory = make_memory(16, chip="paper-sim", bias=False)
+    fit_memories(get_rule("pinv"), PATTERNS, [memory], progress=lambda *a: pytest.fail("called"))
+
+
+def test_training_total_is_the_step_budget():
+    opts = AdaptiveTrainer(max_steps=300, finetune_steps=50).options(1)
+    assert training_total(opts, "binary") == 350
+    assert training_total(opts, "continuous") == 300
+    assert training_total(AdaptiveTrainer(objective="fixed-point", max_steps=70).options(1),
+                          "binary") == 70
+
+
+def _config(**change):
+    config = {"trial": "evaluate", "rule": "pinv", "n_neurons": 16, "patterns": 4,
+              "probes": 5, "arch": "single", "rule_options": {}}
+    return {**config, **change}
+
+
+def test_trial_costs_are_positive_and_grow_with_the_job():
+    small = trial_cost(_config())
+    assert small > 0
+    assert trial_cost(_config(n_neurons=64)) > small
+    assert trial_cost(_config(patterns=10)) > small
+    assert trial_cost(_config(rule="adaptive", rule_options={"max_steps": 100})) > small
+    assert trial_cost(_config(rule="adaptive", rule_options={"max_steps": 1000})) > trial_cost(
+        _config(rule="adaptive", rule_options={"max_steps": 100}))
+    curve = _config(trial="capacity", counts=[2, 4, 8, 16], search=False)
+    assert trial_cost(curve) > small
+    assert trial_cost(_config(arch="multilayer", hidden=[64])) > small
+
+
+def test_sweep_work_is_reported_by_cost(tmp_path):
+    spec = parse_sweep({"sweep": {"name": "w", "trial": "evaluate", "seeds": 1, "batch": 1},
+                        "base": {"data": "random", "n_neurons": 16, "patterns": 3,
+                                 "selection": "first", "probes": 2, "max_iterations": 10},
+                        "grid": {"rule": ["hebb", "pinv", "adaptive"]},
+                        "rule_options": {"adaptive": {"max_steps": 20, "finetune_steps": 5}}})
+    work: list[tuple[float, float]] = []
+    run_sweep(spec, tmp_path / "w.sqlite", on_work=lambda d, t: work.append((d, t)))
+    total = work[0][1]
+    assert work[0][0] == 0 and total == pytest.approx(sum(trial_cost(t.config)
+                                                          for t in spec.trials))
+    done = [d for d, _ in work]
+    assert all(a < b for a, b in zip(done, done[1:], strict=False))
+    assert done[-1] == pytest.approx(total)
+    # the adaptive trial runs first (costliest) and is most of the work
+    assert done[1] > total / 2
+
+
+def test_eta_waits_for_enough_measurement():
+    assert eta_seconds(10.0, 1.0, 100.0) is None  # 1% after 10 s: still estimating
+    assert eta_seconds(2.0, 50.0, 100.0) is None  # too soon to trust
+    assert eta_seconds(10.0, 10.0, 100.0) == pytest.approx(90.0)  # 10% in 10 s
+    assert eta_seconds(ETA_AFTER_SECONDS, 1.0, 100.0) == pytest.approx(99 * ETA_AFTER_SECONDS)
+    assert eta_seconds(100.0, 0.0, 100.0) is None and eta_seconds(5.0, 1.0, None) is None

@@ -1,0 +1,98 @@
+"""report.md: a verdict for every claim by a stated rule, a "Not reproduced" section with the
+measured value against the target, settings and commands, nothing outside the project."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from xbarmem.experiments import reproduce as rep
+
+
+def test_verdicts_from_passed_checks():
+    assert rep.verdict_of(3, 3) == "reproduced"
+    assert rep.verdict_of(2, 4) == "partly"
+    assert rep.verdict_of(1, 3) == "not reproduced"
+    assert rep.verdict_of(0, 0) == "not measured"
+
+
+def test_points_against_the_paper():
+    """(c)/(d): the adaptive rule may beat the paper, a baseline must be near it."""
+    assert rep.point_passes("adaptive", 0.99, 2, 0.82, at_least=False)
+    assert not rep.point_passes("adaptive", 0.70, 2, 0.82, at_least=False)
+    assert not rep.point_passes("pinv", 0.90, 2, 0.61, at_least=False)
+    assert rep.point_passes("pinv", 0.63, 2, 0.61, at_least=False)
+    assert rep.point_passes("pinv", 1.0, 2, 0.99, at_least=True)
+    assert not rep.point_passes("pinv", math.nan, 0, 0.61, at_least=False)
+
+
+def _fit(slope, low, high):
+    return SimpleNamespace(slope=slope, slope_low=low, slope_high=high)
+
+
+@pytest.mark.parametrize("fit,grade", [
+    (_fit(1.50, 1.40, 1.60), "ok"),           # close, interval holds 1.49
+    (_fit(1.60, 1.55, 1.65), "near"),         # close, interval misses it
+    (_fit(1.90, 1.00, 2.80), "near"),         # interval holds it, far
+    (_fit(0.50, 0.40, 0.60), "off"),
+    (_fit(1.45, math.nan, math.nan), "near"),  # two sizes: no interval
+    (None, "not measured"),
+])
+def test_exponent_grades(fit, grade):
+    assert rep.Scaling.grade(fit, 1.49) == grade
+
+
+def _energy(ratio, reduction, growing=True):
+    rows = [{"n": n, "energy_ratio": r} for n, r in
+            zip((16, 36, 64), (3.0, 4.0, 5.0) if growing else (5.0, 4.0, 5.0), strict=True)]
+    return {"generic-rram": {"energy_ratio": ratio, "latency_reduction": reduction},
+            "sizes": {"rows": rows}}
+
+
+def test_energy_verdict_uses_the_unfitted_circuit():
+    sec = rep.Section("f", "t", "c")
+    rep.Energy.judge(sec, _energy(8.5, 0.996))
+    assert sec.verdict == "reproduced" and not sec.shortfalls
+    rep.Energy.judge(sec, _energy(4.2, 0.983))
+    assert sec.verdict == "not reproduced"
+    assert sec.shortfalls[0] == "energy ratio at N = 64: 4.20x vs 8.8x"
+    rep.Energy.judge(sec, _energy(8.5, 0.996, growing=False))
+    assert sec.verdict == "partly" and "growing with N" in sec.shortfalls[0]
+
+
+class _Claim(rep.Experiment):
+    """A claim with fixed checks (no sweeps)."""
+
+    def __init__(self, key, checks):
+        self.key, self.title, self.claim, self.checks = key, f"claim {key}", "it holds", checks
+
+    def section(self, ctx):
+        sec = rep.Section(self.key, self.title, self.claim, settings="N = 64, 2 seeds")
+        sec.summary.append((f"({self.key}) number", "3x", "2.00x", "below"))
+        sec.judge(self.checks, "each check passes at >= 3x")
+        return sec
+
+
+def test_report_lists_every_verdict_and_what_falls_short(tmp_path):
+    claims = [_Claim("a", [("ratio: 3.10x vs 3x", True)]),
+              _Claim("b", [("ratio at 0.90: 3.10x vs 3x", True),
+                           ("ratio at 0.99: 2.00x vs 3x", False)]),
+              _Claim("c", [("ratio: 1.00x vs 3x", False)])]
+    out = rep.reproduce(tmp_path / "r", quick=True, run=lambda specs, db: None,
+                        log=lambda _: None, experiments=claims)
+    assert out["verdicts"] == {"a": "reproduced", "b": "partly", "c": "not reproduced"}
+    text = (tmp_path / "r" / "report.md").read_text()
+    verdicts = text.split("## Verdicts")[1].split("## Not reproduced")[0]
+    assert "| (a) claim a | **reproduced** |" in verdicts
+    assert "| (c) claim c | **not reproduced** |" in verdicts
+    short = text.split("## Not reproduced")[1].split("## Summary")[0]
+    assert "### (a)" not in short
+    assert "### (b) claim b: partly" in short and "* ratio at 0.99: 2.00x vs 3x" in short
+    assert "ratio at 0.90" not in short
+    assert "Settings: N = 64, 2 seeds" in short
+    assert f"xbarmem reproduce --quick --out {tmp_path / 'r'}" in short
+    assert "**Verdict: partly.** each check passes at >= 3x" in text
+    for outside in ("/work", "issue", "done-when", "done_when", "paper.md"):
+        assert outside not in text.replace(str(tmp_path), "")

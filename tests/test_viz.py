@@ -1,0 +1,143 @@
+"""Figures: every plot function returns a Figure and draws into a given Axes, one colour per
+rule across figures, legends outside the data area, no backend switch on import."""
+
+from __future__ import annotations
+
+import importlib
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from xbarmem.errors import ConfigError
+from xbarmem.viz.energy import ratios_plot
+from xbarmem.viz.figures import recall_grid, scaling_plot
+from xbarmem.viz.results import group_rows, plot_rows
+from xbarmem.viz.style import RULE_STYLES, rule_style, save_figure
+
+
+def _eval_row(rule, fault, cosine, seed=0, **extra):
+    config = {"trial": "evaluate", "rule": rule, "fault_rate": fault, "seed": seed,
+              "n_neurons": 16, "patterns": 3, "data": "random", "variation": 0.0,
+              "rule_options": {}, **extra}
+    return {"trial": "evaluate", "config": config, "result": {"cosine": cosine}}
+
+
+def _cap_row(rule, n, caps, seed=0, **extra):
+    config = {"trial": "capacity", "rule": rule, "n_neurons": n, "seed": seed, "search": True,
+              "hidden": [n], "rule_options": {}, **extra}
+    return {"trial": "capacity", "config": config,
+            "result": {"capacity": {"0.9": caps}}}
+
+
+ROWS = [_eval_row(rule, f, c - f / 2, seed=s) for rule, c in (("pinv", 1.0), ("hebb", 0.6),
+                                                               ("adaptive", 1.0))
+        for f in (0.0, 0.3, 0.5) for s in range(2)]
+SWEEP = {"settings": {"circuit": "generic-rram", "rule": "pinv", "chip": "paper-sim",
+                      "load": 0.1},
+         "rows": [{"n": n, "energy_ratio": 5.0 + n / 16, "latency_ratio": 10.0 * n,
+                   "latency_reduction": 1 - 1 / (10.0 * n)} for n in (16, 36, 64)]}
+SCALING = {"sizes": [16, 36, 64], "capacity": {"0.9": [4, 8, 14], "0.99": [2, 5, 9]},
+           "fits": {"0.9": {"slope": 0.9, "slope_low": 0.8, "slope_high": 1.0,
+                            "prefactor": 0.3},
+                    "0.99": None},
+           "settings": {"arch": "single", "kind": "binary", "rule": "pinv"}}
+
+
+def _plots():
+    """(name, function of ax -> Figure) for every plot function of xbarmem.viz."""
+    stored = np.sign(np.random.default_rng(0).standard_normal((3, 16)))
+    return [
+        ("faults", lambda ax: plot_rows(ROWS, "faults", ax=ax, thresholds=[0.9],
+                                        reference={"paper pinv": ([0.0], [1.0])})),
+        ("capacity", lambda ax: plot_rows([_cap_row("adaptive", n, n // 4, seed=s)
+                                           for n in (16, 36, 64) for s in range(2)],
+                                          "capacity", ax=ax)),
+        ("scaling", lambda ax: scaling_plot(SCALING, ax=ax)),
+        ("ratios", lambda ax: ratios_plot(SWEEP, ax=ax)),
+        ("grid", lambda ax: recall_grid(stored, -stored, (4, 4), {"pinv": stored}, ax=ax)),
+    ]
+
+
+@pytest.mark.parametrize("name,plot", _plots(), ids=[n for n, _ in _plots()])
+def test_every_plot_returns_a_figure_and_draws_into_a_given_axes(name, plot):
+    fig = plot(None)
+    assert isinstance(fig, Figure) and fig.axes
+    host = Figure()
+    ax = host.add_subplot()
+    assert plot(ax) is host
+    assert ax.has_data() or ax.images
+
+
+def test_importing_viz_keeps_the_callers_backend():
+    import xbarmem.viz.energy
+    import xbarmem.viz.figures
+    import xbarmem.viz.results
+    import xbarmem.viz.style
+
+    before = matplotlib.get_backend()
+    try:
+        matplotlib.use("svg")
+        for module in (xbarmem.viz.style, xbarmem.viz.results, xbarmem.viz.figures,
+                       xbarmem.viz.energy):
+            importlib.reload(module)  # runs the module's import-time code again
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
+
+
+def _colours(fig: Figure) -> dict[str, str]:
+    legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
+    return {text.get_text().split(" (")[0]: handle.get_color()
+            for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)}
+
+
+def test_a_rule_has_one_colour_and_marker_in_every_figure():
+    faults = _colours(plot_rows(ROWS, "faults"))
+    other = _colours(plot_rows([r for r in ROWS if r["config"]["rule"] != "hebb"], "faults"))
+    assert faults["pinv"] == other["pinv"] == RULE_STYLES["pinv"]["color"]
+    assert faults["adaptive"] == other["adaptive"] != faults["pinv"]
+    assert rule_style("my-rule") == rule_style("my-rule")  # a rule not in the table
+    assert rule_style("my-rule")["color"] not in {s["color"] for s in RULE_STYLES.values()}
+
+
+@pytest.mark.parametrize("name,plot", _plots()[:4], ids=[n for n, _ in _plots()[:4]])
+def test_legends_sit_outside_the_data_area(name, plot):
+    for fig in (plot(None), plot(Figure(figsize=(6, 3)).add_subplot())):
+        fig.draw_without_rendering()
+        legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
+        box = legend.get_window_extent()
+        for ax in fig.axes:
+            assert not box.overlaps(ax.get_window_extent()), name
+
+
+def test_series_are_one_per_rule_with_settings_as_facets():
+    rows = ROWS + [_eval_row("pinv", f, 0.5, seed=s, data="digits") for f in (0.0, 0.5)
+                   for s in range(2)]
+    series = group_rows(rows, "faults")
+    assert {(s.rule, dict(s.facet).get("data")) for s in series} == {
+        ("pinv", '"random"'), ("hebb", '"random"'), ("adaptive", '"random"'),
+        ("pinv", '"digits"')}
+    fig = plot_rows(rows, "faults")
+    assert len(fig.axes) == 2 and len(fig.legends[0].get_texts()) == 3  # one entry per rule
+
+
+def test_scaling_rows_give_one_series_per_data_set_with_a_fit():
+    """A hidden width equal to N does not split series; the kind (one rule) does."""
+    rows = [_cap_row("adaptive", n, c, kind=kind) for kind, caps in
+            (("binary", (4, 9, 15)), ("continuous", (2, 3, 5)))
+            for n, c in zip((16, 36, 64), caps, strict=True)]
+    assert len(group_rows(rows, "capacity")) == 2
+    fig = plot_rows(rows, "capacity")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(labels) == 2 and all("k = " in s and "±" in s for s in labels)
+    assert len(fig.axes[0].get_lines()) >= 4  # points and a fit line per series
+
+
+def test_save_figure_writes_png_and_refuses_other_suffixes(tmp_path):
+    fig = scaling_plot(SCALING)
+    assert save_figure(fig, tmp_path / "s.png").stat().st_size > 5000
+    with pytest.raises(ConfigError, match="png or .svg"):
+        save_figure(fig, tmp_path / "s.pdf")
+    assert not (tmp_path / "s.pdf").exists()
