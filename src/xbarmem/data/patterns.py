@@ -499,15 +499,23 @@ def load_file(
         raise FileFormatError(
             f"{path}: unknown file type; supported: {', '.join(SUPPORTED_FILE_TYPES)}"
         )
+    try:
+        pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
+        return PatternSet(pats, kind, path.name, labels, image_shape)
+    except PatternError as exc:
+        raise PatternError(f"{path}: {exc}") from None
+
+
+def _file_patterns(arr: np.ndarray, kind: str, side: int | None, zero_one: bool, is_idx: bool
+                   ) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """A file's array as validated patterns and their image shape (see :func:`load_file`)."""
     if arr.dtype == np.uint8 and arr.ndim in (2, 3) and arr.size and (is_idx or arr.max() > 1):
-        pats, image_shape = _grayscale_patterns(arr, kind, side)
-    else:
-        image_shape = None
-        if arr.ndim == 3 and arr.shape[0] > 0:
-            image_shape = (int(arr.shape[1]), int(arr.shape[2]))
-            arr = arr.reshape(arr.shape[0], -1)
-        pats = validate_patterns(arr, kind, allow_zero_one=zero_one)
-    return PatternSet(pats, kind, path.name, labels, image_shape)
+        return _grayscale_patterns(arr, kind, side)
+    image_shape = None
+    if arr.ndim == 3 and arr.shape[0] > 0:
+        image_shape = (int(arr.shape[1]), int(arr.shape[2]))
+        arr = arr.reshape(arr.shape[0], -1)
+    return validate_patterns(arr, kind, allow_zero_one=zero_one), image_shape
 
 
 #: memory a reader needs per byte of (decompressed) file: CSV text becomes lines, a joined

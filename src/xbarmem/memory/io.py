@@ -102,7 +102,10 @@ class ModelMeta(Spec, noun="model metadata"):
             raise ConfigError(f"chip: {exc}") from None
         _InfoCheck.from_dict({k: self.info[k] for k in _InfoCheck.keys() if k in self.info})
         if "patterns" in self.extra:
-            SavedPatterns.from_dict(self.extra["patterns"])
+            shape = SavedPatterns.from_dict(self.extra["patterns"]).image_shape
+            if shape and shape[0] * shape[1] != self.n_neurons:
+                raise ConfigError(f"extra.patterns.image_shape {shape} does not match "
+                                  f"n_neurons {self.n_neurons}")
 
     @property
     def sizes(self) -> list[int]:
