@@ -107,7 +107,9 @@ def write_model(path: Path, meta: dict, tensors: dict) -> Path:
 def model_commands(model_path: Path, folder: Path, cues: Path) -> list[list[object]]:
     return [["evaluate", model_path, "--probes", "2"],
             ["recall", model_path, cues, "--out", folder / "states.npy"],
-            ["export", model_path, "--out", folder / "export"]]
+            ["export", model_path, "--out", folder / "export"],
+            ["adapt", model_path, "--rounds", "1", "--out", folder / "adapted.safetensors",
+             "--log", folder / "log.jsonl"]]
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +174,7 @@ def _edit(meta: dict, key: str, value: object) -> dict:
 
 
 @FUZZ
-@given(edit=_META_EDITS, command=st.integers(0, 2))
+@given(edit=_META_EDITS, command=st.integers(0, 3))
 def test_fuzz_model_metadata(run_cli, tmp_path, model, cues, edit, command):
     path, meta, tensors = model
     assume(edit != ("bias", meta["bias"]))  # the one valid value
@@ -194,7 +196,7 @@ _BAD_CONDUCTANCE = st.one_of(st.just(float("nan")), st.just(float("inf")),
 
 @FUZZ
 @given(name=st.sampled_from(["g_pos", "g_neg", "fault_g_stuck", "patterns", "target_weights"]),
-       array=_ODD_ARRAYS, command=st.integers(0, 2))
+       array=_ODD_ARRAYS, command=st.integers(0, 3))
 def test_fuzz_model_tensors_of_odd_dtype_and_shape(run_cli, tmp_path, model, cues, name, array,
                                                    command):
     path, meta, tensors = model
@@ -205,7 +207,7 @@ def test_fuzz_model_tensors_of_odd_dtype_and_shape(run_cli, tmp_path, model, cue
 
 @FUZZ
 @given(name=st.sampled_from(["g_pos", "g_neg", "fault_g_stuck"]), value=_BAD_CONDUCTANCE,
-       where=st.integers(0, 10**6), as_int=st.booleans(), command=st.integers(0, 2))
+       where=st.integers(0, 10**6), as_int=st.booleans(), command=st.integers(0, 3))
 def test_fuzz_model_conductance_values(run_cli, tmp_path, model, cues, name, value, where, as_int,
                                        command):
     """NaN, infinite, negative or far-above-window conductances, or integer tensors."""
@@ -465,6 +467,8 @@ def _corpus(tmp: Path, model_path: Path) -> dict[str, tuple[list[object], tuple[
     (tmp / "corrupt.npy.gz").write_bytes(raw[:30] + bytes(40) + raw[70:])
     (tmp / "cut.csv.gz").write_bytes(gzip.compress(b"1,-1\n" * 50)[:-12])
     (tmp / "latin.toml").write_bytes("name = 'caf\u00e9'\n".encode("latin-1"))
+    (tmp / "folder.sweep.toml").mkdir()
+    (tmp / "latin.sweep.toml").write_bytes("[grid]\nrule = ['h\u00e9bb']\n".encode("latin-1"))
     (tmp / "latin.csv").write_bytes("1,-1\n-1,1 \u00e9\n".encode("latin-1"))
     np.savez(tmp / "codes.npz", a=np.zeros((2, 64, 64)), b=np.zeros((2, 64, 64)))
     np.save(tmp / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
@@ -495,6 +499,10 @@ def _corpus(tmp: Path, model_path: Path) -> dict[str, tuple[list[object], tuple[
                            ("cut.csv.gz", "truncated")),
         "latin-1 toml": (["chip", "show", tmp / "latin.toml"], ("latin.toml", "UTF-8")),
         "latin-1 csv": (["recall", m, tmp / "latin.csv"], ("latin.csv", "UTF-8")),
+        "sweep directory": (["sweep", tmp / "folder.sweep.toml", "--store", tmp / "s.sqlite"],
+                            ("folder.sweep.toml", "directory")),
+        "latin-1 sweep": (["sweep", tmp / "latin.sweep.toml", "--store", tmp / "s.sqlite"],
+                          ("latin.sweep.toml", "UTF-8")),
         "missing key": (["chip", "import", tmp / "codes.npz", "--key", "c", "--out", out],
                         ("codes.npz", "'c'", "'a', 'b'")),
         "no key": (["chip", "import", tmp / "codes.npz", "--out", out], ("codes.npz", "--key")),
