@@ -20,6 +20,7 @@ import os
 import time
 import tracemalloc
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +51,23 @@ def _tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_dir() or p.is_file()}
 
 
+def _run(run_cli, args) -> tuple[int, str, str]:
+    """``run_cli(*args)``; no runtime or user warning may escape (a user would see it on
+    stderr next to the one error line)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_cli(*args)
+    escaped = [f"{w.category.__name__}: {w.message}" for w in caught
+               if issubclass(w.category, (RuntimeWarning, UserWarning))]
+    assert not escaped, (args, escaped)
+    return result
+
+
 def refused(run_cli, folder: Path, *args: object, names: tuple[str, ...] = ()) -> str:
     """Run ``xbarmem *args``; assert a clean refusal that leaves ``folder`` untouched; return
     the error line."""
     before = _tree(folder)
-    code, _, err = run_cli(*args)
+    code, _, err = _run(run_cli, args)
     lines = err.strip().splitlines()
     assert code == 2, (args, err)
     assert len(lines) == 1 and lines[0].startswith("error: "), err
@@ -69,7 +82,7 @@ def clean(run_cli, folder: Path, *args: object) -> int:
     """Run ``xbarmem *args`` on input that may or may not be valid: either success or a clean
     refusal (as :func:`refused`), never a traceback."""
     before = _tree(folder)
-    code, _, err = run_cli(*args)
+    code, _, err = _run(run_cli, args)
     assert "Traceback" not in err
     if code != 0:
         refused_line = err.strip().splitlines()

@@ -258,3 +258,20 @@ def test_model_with_invalid_chip_names_the_file(tmp_path):
     save_file(load_file(str(path)), str(bad), metadata={"xbarmem": json.dumps(meta)})
     with pytest.raises(FileFormatError, match="bad.safetensors.*g_min"):
         load_memory(bad)
+
+
+def test_older_files_with_bare_nan_still_load(tmp_path, pset):
+    """Files written before the metadata was strict JSON hold a bare NaN (a classic rule's
+    loss): they load, the NaN read as null."""
+    mem = train(pset.patterns, chip="rram", rule="pinv", fault_seed=1, program_seed=3)
+    path = save_memory(mem, tmp_path / "p.safetensors")
+    meta = read_metadata(path)
+    meta["info"]["loss"] = float("nan")
+    old = tmp_path / "old.safetensors"
+    with safe_open(str(path), framework="numpy") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    save_file(tensors, str(old), metadata={"xbarmem": json.dumps(meta)})  # bare NaN
+    assert "NaN" in json.dumps(meta)
+    loaded = load_memory(old)
+    assert loaded.info["loss"] is None
+    np.testing.assert_array_equal(loaded.crossbar.g_pos, mem.crossbar.g_pos)

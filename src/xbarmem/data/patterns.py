@@ -122,13 +122,15 @@ def _finite_matrix(x: Any) -> np.ndarray:
         raise PatternError(
             f"pattern set is empty: shape {arr.shape} (need at least 1 pattern and 1 neuron)"
         )
-    arr = np.array(arr, dtype=np.float32)  # always a fresh copy
+    with np.errstate(over="ignore", invalid="ignore"):  # out of float32 range -> inf, below
+        arr = np.array(arr, dtype=np.float32)  # always a fresh copy
     finite = np.isfinite(arr)
     if not finite.all():
         bad = np.argwhere(~finite)
         row, col = (int(v) for v in bad[0])
         raise PatternError(
-            f"patterns contain {len(bad)} NaN/inf value(s), first at index ({row}, {col})"
+            f"patterns contain {len(bad)} NaN/inf value(s) (or beyond the float32 range), "
+            f"first at index ({row}, {col})"
         )
     return arr
 
@@ -438,6 +440,8 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
         [float(v) for v in lines[0].split(delim)]
     except ValueError:
         lines = lines[1:]  # non-numeric header line
+    if not lines:
+        raise FileFormatError(f"{path}: CSV file has a header line but no data")
     try:
         arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delim, ndmin=2, dtype=np.float64)
     except ValueError as exc:
