@@ -541,7 +541,7 @@ def test_corpus_of_bad_files(run_cli, tmp_path, model):
 @pytest.mark.parametrize(("key", "value", "names"), [
     ("n_neurons", "sixteen", ("n_neurons", "integer")),
     ("n_neurons", 16.5, ("n_neurons",)),
-    ("w_max", float("nan"), ("w_max",)),
+    ("w_max", float("nan"), ("w_max", "bare NaN read as null")),
     ("info", [1, 2], ("info", "table")),
     ("extra", "x", ("extra", "table")),
     ("first_array", -1, ("first_array",)),

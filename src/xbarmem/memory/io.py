@@ -34,7 +34,7 @@ from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap
-from xbarmem.jsontext import dumps, loads
+from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
@@ -260,8 +260,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         read_bytes(path, "model file")  # the one message for missing / directory / unreadable
         raise FileFormatError(f"cannot read model file {path}: {exc}") from None
     raw = size.to_bytes(8, "little") + head
-    data = _metadata(path, _header(path, raw, whole=False))
-    _meta(path, data)
+    data, constants = _metadata(path, _header(path, raw, whole=False))
+    _meta(path, data, constants)
     return data
 
 
@@ -272,7 +272,7 @@ def _read(path: Path) -> tuple[ModelMeta, dict[str, np.ndarray]]:
         raise FileFormatError(f"no such model file: {path}")
     raw = read_bytes(path, "model file", expand=4.0)  # bytes, tensors, the memory built
     header = _header(path, raw, whole=True)
-    meta = _meta(path, _metadata(path, header))
+    meta = _meta(path, *_metadata(path, header))
     _check_tensor_shapes(path, meta, header)
     try:
         tensors = load_tensors(raw)
@@ -305,26 +305,31 @@ def _header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
     return header
 
 
-def _metadata(path: Path, header: dict[str, Any]) -> dict[str, Any]:
-    """The ``xbarmem`` metadata object of a header (strict JSON: NaN/Infinity read as null)."""
+def _metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The ``xbarmem`` metadata object of a header and the bare NaN/Infinity tokens it held
+    (read as null, the rule of :mod:`xbarmem.jsontext`)."""
     tags = header.get("__metadata__")
     text = tags.get("xbarmem") if isinstance(tags, dict) else None
+    constants: list[str] = []
     try:
-        data = loads(text) if isinstance(text, str) else None
+        data = json.loads(text, parse_constant=constants.append) if isinstance(text, str) \
+            else None
     except ValueError:
         data = None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
         raise FileFormatError(f"{path}: not an xbarmem model (no {FORMAT} metadata"
                               + (f"; format {found!r}" if found else "") + ")")
-    return data
+    return data, constants
 
 
-def _meta(path: Path, data: dict[str, Any]) -> ModelMeta:
+def _meta(path: Path, data: dict[str, Any], constants: list[str]) -> ModelMeta:
     try:
         return ModelMeta.from_dict(data)
     except ConfigError as exc:
-        raise FileFormatError(f"{path}: not an xbarmem model (bad metadata: {exc})") from None
+        read = f"; its bare {'/'.join(sorted(set(constants)))} read as null" if constants else ""
+        raise FileFormatError(f"{path}: not an xbarmem model (bad metadata: {exc}{read})"
+                              ) from None
 
 
 def _expected_shapes(meta: ModelMeta, chip: ChipSpec) -> dict[str, tuple[tuple, bool]]:
