@@ -321,8 +321,8 @@ def test_huge_requests_refused_fast_naming_the_estimate(run_cli, tmp_path, monke
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert_refused(code, err, "needs about")
-    assert re.search(r"about [0-9.e+]+ (KB|MB|GB|TB|PB)", err), err
+    assert_refused(code, err, "need about")
+    assert re.search(r"about [0-9.e+]+ (KiB|MiB|GiB|TiB|PiB)", err), err
     assert seconds < 1.0, (args, seconds)
     assert peak < 500 * 2**20, (args, peak)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 500 * 1024
@@ -333,7 +333,7 @@ def test_the_limit_is_configurable(run_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XBARMEM_MAX_BYTES", "1M")
     code, _, err = run_cli("chip", "faults", "-o", "f.npz", "--arrays", "100")
-    assert_refused(code, err, "100 array(s)", "limit of 1 MB")
+    assert_refused(code, err, "100 array(s)", "limit of 1 MiB")
     monkeypatch.setenv("XBARMEM_MAX_BYTES", "lots")
     code, _, err = run_cli("chip", "faults", "-o", "f.npz")
     assert_refused(code, err, "XBARMEM_MAX_BYTES")

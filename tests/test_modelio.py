@@ -14,6 +14,7 @@ from safetensors.numpy import save_file
 from xbarmem import FaultMap, SingleLayerMemory, load_chip, random_patterns, train
 from xbarmem.errors import FileFormatError
 from xbarmem.hardware.crossbar import Crossbar
+from xbarmem.jsontext import dumps
 from xbarmem.memory.io import FORMAT, load_memory, read_metadata, save_memory
 
 FAST_ADAPTIVE = {"max_steps": 60, "finetune_steps": 0, "window": 20}
@@ -58,7 +59,7 @@ def _assert_same_memory(a: SingleLayerMemory, b: SingleLayerMemory) -> None:
         assert b.target_bias is None
     else:
         assert torch.equal(b.target_bias, a.target_bias)
-    assert json.dumps(b.info, sort_keys=True) == json.dumps(a.info, sort_keys=True)  # NaN-safe
+    assert dumps(b.info, sort_keys=True) == dumps(a.info, sort_keys=True)  # NaN as null
 
 
 # ------------------------------------------------------------------------------------ round trip
@@ -130,7 +131,8 @@ def test_round_trip_classic_rule_without_bias(tmp_path, pset):
     loaded = load_memory(save_memory(mem, tmp_path / "p.safetensors"))
     _assert_same_memory(mem, loaded)
     assert loaded.info["rule"] == "pinv"
-    assert np.isnan(loaded.info["loss"])  # NaN survives the JSON metadata
+    assert mem.info["loss"] != mem.info["loss"]  # NaN in memory ...
+    assert loaded.info["loss"] is None  # ... written as null: the metadata is strict JSON
 
 
 def test_round_trip_with_offset_fault_map(tmp_path, pset):
@@ -256,3 +258,20 @@ def test_model_with_invalid_chip_names_the_file(tmp_path):
     save_file(load_file(str(path)), str(bad), metadata={"xbarmem": json.dumps(meta)})
     with pytest.raises(FileFormatError, match="bad.safetensors.*g_min"):
         load_memory(bad)
+
+
+def test_older_files_with_bare_nan_still_load(tmp_path, pset):
+    """Files written before the metadata was strict JSON hold a bare NaN (a classic rule's
+    loss): they load, the NaN read as null."""
+    mem = train(pset.patterns, chip="rram", rule="pinv", fault_seed=1, program_seed=3)
+    path = save_memory(mem, tmp_path / "p.safetensors")
+    meta = read_metadata(path)
+    meta["info"]["loss"] = float("nan")
+    old = tmp_path / "old.safetensors"
+    with safe_open(str(path), framework="numpy") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    save_file(tensors, str(old), metadata={"xbarmem": json.dumps(meta)})  # bare NaN
+    assert "NaN" in json.dumps(meta)
+    loaded = load_memory(old)
+    assert loaded.info["loss"] is None
+    np.testing.assert_array_equal(loaded.crossbar.g_pos, mem.crossbar.g_pos)

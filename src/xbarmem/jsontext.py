@@ -1,4 +1,9 @@
-"""Strict JSON for everything xbarmem writes: plain values only, non-finite floats as null."""
+"""Strict JSON for everything xbarmem writes: plain values only, non-finite floats as null.
+
+The declared rule: a non-finite float (NaN, +-inf) is written as ``null`` -- never as the bare
+``NaN``/``Infinity`` tokens that strict parsers reject -- and :func:`loads` reads such tokens
+(written by older versions) back as ``None`` too, so no non-finite number enters through JSON.
+"""
 
 from __future__ import annotations
 
@@ -30,3 +35,14 @@ def plain(obj: Any) -> Any:
 def dumps(obj: Any, **options: Any) -> str:
     """Strict JSON text of :func:`plain` ``(obj)`` (``json.dumps`` options pass through)."""
     return json.dumps(plain(obj), allow_nan=False, **options)
+
+
+def _no_constant(token: str) -> None:
+    return None
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text; bare ``NaN``/``Infinity``/``-Infinity`` read as ``None`` (the rule of
+    :func:`dumps`). Raises ``json.JSONDecodeError`` (a ``ValueError``) for text that is not
+    JSON."""
+    return json.loads(text, parse_constant=_no_constant)

@@ -1,56 +1,72 @@
-"""Memory limits: refuse a request whose estimated size exceeds a configurable limit, before
-any allocation.
+"""Memory limit: refuse a request by its estimated size, before allocating anything.
 
-The limit is ``XBARMEM_MAX_BYTES`` (bytes; an integer, ``k``/``M``/``G`` suffixes allowed) or
-:data:`DEFAULT_MAX_BYTES`. Imports only :mod:`xbarmem.errors`.
+Every reader or command that would allocate memory proportional to its input (a chip of many
+arrays, a compressed pattern file, ``--n``) estimates the bytes it needs and calls
+:func:`check_bytes` first. The limit is :data:`DEFAULT_MAX_BYTES` (2 GiB) unless the environment
+variable :data:`ENV` (``XBARMEM_MAX_BYTES``) sets another: a byte count, optionally with a binary
+suffix ``K``, ``M``, ``G`` or ``T`` (``512M``, ``4G``, ``1.5GiB``); ``0`` or ``none`` disables the
+check. The variable is read at each call, so tests and users can change it at run time.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 
 from xbarmem.errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_BYTES", "check_bytes", "human_bytes", "max_bytes"]
+__all__ = ["DEFAULT_MAX_BYTES", "ENV", "TooLargeError", "array_bytes", "check_bytes", "human",
+           "max_bytes"]
 
-#: the limit when ``XBARMEM_MAX_BYTES`` is not set: 4 GiB
-DEFAULT_MAX_BYTES = 4 * 2**30
-_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+ENV = "XBARMEM_MAX_BYTES"
+#: the limit when :data:`ENV` is unset: 2 GiB
+DEFAULT_MAX_BYTES = 2 * 1024**3
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 
 
-def max_bytes() -> int:
-    """The limit in bytes (``XBARMEM_MAX_BYTES`` or :data:`DEFAULT_MAX_BYTES`); raises
-    :class:`ConfigError` for a malformed value."""
-    text = os.environ.get("XBARMEM_MAX_BYTES", "").strip()
+class TooLargeError(ConfigError):
+    """A request whose estimated memory is above the limit (:func:`check_bytes`)."""
+
+
+def max_bytes() -> int | None:
+    """The limit in bytes from :data:`ENV` (default :data:`DEFAULT_MAX_BYTES`); ``None`` when
+    disabled (``0``/``none``). A malformed value raises :class:`~xbarmem.errors.ConfigError`."""
+    text = os.environ.get(ENV, "").strip()
     if not text:
         return DEFAULT_MAX_BYTES
-    number, unit = text.rstrip("bB"), ""
-    if number and number[-1].lower() in _UNITS:
-        number, unit = number[:-1], number[-1].lower()
-    try:
-        value = float(number) * _UNITS[unit]
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value == float("inf"):
-        raise ConfigError(f"XBARMEM_MAX_BYTES must be a positive number of bytes (e.g. 8G), "
-                          f"got {text!r}")
-    return int(value)
+    if text.lower() in ("0", "none", "off"):
+        return None
+    match = _PATTERN.match(text)
+    if not match:
+        raise ConfigError(f"{ENV} must be a byte count such as 2G or 512M, got {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
-def human_bytes(nbytes: float) -> str:
-    """``3.2 GB``-style text (powers of 1024)."""
+def human(nbytes: float) -> str:
+    """``nbytes`` in binary units with three significant figures (``"3.73 GiB"``)."""
     value = float(nbytes)
-    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
-        if value < 1024 or unit == "PB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.3g} {unit}"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.3g} {unit}"
         value /= 1024
-    return f"{value:.3g} PB"
+    raise AssertionError("unreachable")
+
+
+def array_bytes(*shape: int, itemsize: int = 8) -> int:
+    """Bytes of an array of ``shape`` with ``itemsize``-byte elements, computed in Python
+    integers (no overflow for absurd shapes; a negative dimension counts as 0)."""
+    return math.prod(max(int(d), 0) for d in shape) * int(itemsize)
 
 
 def check_bytes(what: str, nbytes: float) -> None:
-    """Raise :class:`ConfigError` naming ``what`` and the estimate when ``nbytes`` exceeds the
-    limit (:func:`max_bytes`)."""
+    """Refuse ``what`` (a phrase naming the request, e.g. ``"a chip of 100000 arrays"``) when its
+    estimated ``nbytes`` is above :func:`max_bytes`: raises :class:`TooLargeError` (a
+    :class:`~xbarmem.errors.ConfigError`, exit code 2 at the CLI) naming the estimate and the
+    limit in human units. Returns ``None`` otherwise."""
     limit = max_bytes()
-    if nbytes > limit:
-        raise ConfigError(f"{what} needs about {human_bytes(nbytes)} of memory, more than the "
-                          f"limit of {human_bytes(limit)} (set XBARMEM_MAX_BYTES to raise it)")
+    if limit is not None and nbytes > limit:
+        raise TooLargeError(
+            f"{what} would need about {human(nbytes)} of memory, above the limit of "
+            f"{human(limit)} (set {ENV} to change it)")

@@ -72,12 +72,14 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import tomli_w
 
 from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.files import read_text
 
 __all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Maybe", "Number", "Presets", "Rule",
-           "Spec", "Text", "choice", "flag", "integer", "listof", "nested", "number", "option",
-           "text", "unknown_key"]
+           "Spec", "Table", "Text", "choice", "flag", "integer", "listof", "nested", "number",
+           "option", "text", "unknown_key"]
 
 S = TypeVar("S", bound="Spec")
+_TOML_EXPAND = 20.0
 _META = "xbarmem.spec"
 _INFOS: dict[type, list[FieldInfo]] = {}
 
@@ -193,6 +195,15 @@ class Flag(Rule):
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, bool)
+
+
+class Table(Rule):
+    """A table: a dict with string keys (TOML table, JSON object); its contents are free."""
+
+    what = "a table (JSON object)"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
 
 
 class ListOf(Rule):
@@ -582,12 +593,14 @@ class Presets:
         if text in self.names():
             return self.preset(text)
         path = Path(text)
-        if not path.is_file():
+        if not path.exists():
             raise FileFormatError(f"no {self.noun} preset or file named {text!r} "
                                   f"(presets: {', '.join(self.names())})")
+        # a TOML parse holds the text and its tables: a few times the file's size
+        source = read_text(path, f"{self.noun} file", expand=_TOML_EXPAND)
         try:
-            data = tomllib.loads(path.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = tomllib.loads(source)
+        except tomllib.TOMLDecodeError as exc:
             raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
         return self._build(data, data.get("name", path.stem), str(path))
 

@@ -75,7 +75,7 @@ def chip_inspect(
     json_out: o.Json = False,
 ) -> None:
     spec = load_chip(chip)
-    fmap = FaultMap.load(fault_map)
+    fmap = FaultMap.load(fault_map, spec.device)
     _print({"file": str(fault_map), **fmap.summary(spec.device), "meta": fmap.meta}, json_out,
            f"fault map {fault_map}")
 

@@ -38,7 +38,8 @@ import numpy as np
 import typer
 
 from xbarmem.cli.common import warn
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError
+from xbarmem.files import ArrayFile, read_bytes
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.limits import check_bytes
 
@@ -608,35 +609,14 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
 # ------------------------------------------------------------------------------ files
 def stored_patterns(model: Path) -> PatternSet:
     """The pattern set saved with a model."""
-    from safetensors.numpy import load_file as load_tensors
+    from xbarmem.memory.io import load_stored_patterns
 
-    from xbarmem.data.patterns import PatternSet
-    from xbarmem.memory.io import read_metadata
-
-    meta = read_metadata(model)
-    tensors = load_tensors(str(model))
-    if "patterns" not in tensors:
-        raise ConfigError(f"{model}: no stored patterns saved in this model")
-    p = meta.get("extra", {}).get("patterns", {})
-    shape = tuple(p["image_shape"]) if p.get("image_shape") else None
-    return PatternSet(tensors["patterns"], kind=p.get("kind", "binary"),
-                      name=p.get("name", "patterns"), image_shape=shape)
+    return load_stored_patterns(model)
 
 
 def load_array(path: Path, key: str | None) -> np.ndarray:
     """One array from an .npy or .npz file (``key`` chooses inside an .npz)."""
-    if not path.exists():
-        raise FileFormatError(f"no such file: {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"{path}: unreadable array file ({exc})") from exc
-    if isinstance(data, np.lib.npyio.NpzFile):
-        names = list(data)
-        if key is None and len(names) != 1:
-            raise FileFormatError(f"{path}: several arrays {names}; choose one with --key")
-        return data[key or names[0]]
-    return data
+    return ArrayFile(read_bytes(path, "array file"), str(path)).pick(key, "choose one with --key:")
 
 
 # ------------------------------------------------------------------------------ outputs

@@ -9,7 +9,6 @@ exactly -1.0 / +1.0; ``"continuous"`` patterns hold values in [-1, 1].
 from __future__ import annotations
 
 import functools
-import gzip
 import io
 import math
 import struct
@@ -25,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from xbarmem.errors import FileFormatError, PatternError
+from xbarmem.files import ArrayFile, decode, gunzip, npy_size, read_bytes
 
 __all__ = [
     "BUILTIN_SOURCES",
@@ -131,13 +131,15 @@ def _finite_matrix(x: Any) -> np.ndarray:
         raise PatternError(
             f"pattern set is empty: shape {arr.shape} (need at least 1 pattern and 1 neuron)"
         )
-    arr = np.array(arr, dtype=np.float32)  # always a fresh copy
+    with np.errstate(over="ignore", invalid="ignore"):  # out of float32 range -> inf, below
+        arr = np.array(arr, dtype=np.float32)  # always a fresh copy
     finite = np.isfinite(arr)
     if not finite.all():
         bad = np.argwhere(~finite)
         row, col = (int(v) for v in bad[0])
         raise PatternError(
-            f"patterns contain {len(bad)} NaN/inf value(s), first at index ({row}, {col})"
+            f"patterns contain {len(bad)} NaN/inf value(s) (or beyond the float32 range), "
+            f"first at index ({row}, {col})"
         )
     return arr
 
@@ -459,10 +461,7 @@ def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
 
 
 def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
-    try:
-        lines = [ln for ln in raw.decode("utf-8-sig").splitlines() if ln.strip()]
-    except UnicodeDecodeError:
-        raise FileFormatError(f"{path}: not a text CSV file") from None
+    lines = [ln for ln in decode(raw, f"CSV file {path}").splitlines() if ln.strip()]
     if not lines:
         raise FileFormatError(f"{path}: CSV file is empty")
     delim = "," if "," in lines[0] else None
@@ -470,6 +469,8 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
         [float(v) for v in lines[0].split(delim)]
     except ValueError:
         lines = lines[1:]  # non-numeric header line
+    if not lines:
+        raise FileFormatError(f"{path}: CSV file has a header line but no data")
     try:
         arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delim, ndmin=2, dtype=np.float64)
     except ValueError as exc:
@@ -478,30 +479,17 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
 
 
 def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return (array, labels-or-None) from .npy or .npz bytes."""
-    try:
-        loaded = np.load(io.BytesIO(raw), allow_pickle=False)
-    except Exception as exc:  # zipfile / format / pickle errors all mean "corrupt"
-        raise FileFormatError(f"{path}: corrupt or unsupported NumPy file ({exc})") from None
-    if isinstance(loaded, np.ndarray):
-        return loaded, None
-    with loaded:
-        keys = list(loaded.files)
-        if key is not None:
-            chosen = key
-        elif len(keys) == 1:
-            chosen = keys[0]
-        else:
-            chosen = next((k for k in ("patterns", "images") if k in keys), None)
-        if chosen is None or chosen not in keys:
-            raise FileFormatError(
-                f"{path}: cannot tell which array holds the patterns; pass key= one of {keys}"
-            )
-        try:
-            arr = loaded[chosen]
-            labels = loaded["labels"] if "labels" in keys and chosen != "labels" else None
-        except Exception as exc:
-            raise FileFormatError(f"{path}: corrupt array {chosen!r} ({exc})") from None
+    """Return (array, labels-or-None) from .npy or .npz bytes (headers checked before loading)."""
+    arrays = ArrayFile(raw, str(path))
+    if not arrays.is_npz:
+        return arrays.pick(key), None
+    keys = arrays.names
+    chosen = key
+    if chosen is None and len(keys) != 1:
+        chosen = next((k for k in ("patterns", "images") if k in keys), None)
+    arr = arrays.pick(chosen, "pass key= one of")
+    chosen = chosen if chosen is not None else keys[0]
+    labels = arrays.array("labels") if "labels" in keys and chosen != "labels" else None
     if labels is not None and (labels.shape != arr.shape[:1] or labels.dtype.kind not in "iu"):
         labels = None
     return arr, labels
@@ -544,30 +532,56 @@ def load_file(
         raise FileFormatError(
             f"{path}: unknown file type; supported: {', '.join(SUPPORTED_FILE_TYPES)}"
         )
+    try:
+        pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
+        return PatternSet(pats, kind, path.name, labels, image_shape)
+    except PatternError as exc:
+        raise PatternError(f"{path}: {exc}") from None
+
+
+def _file_patterns(arr: np.ndarray, kind: str, side: int | None, zero_one: bool, is_idx: bool
+                   ) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """A file's array as validated patterns and their image shape (see :func:`load_file`)."""
     if arr.dtype == np.uint8 and arr.ndim in (2, 3) and arr.size and (is_idx or arr.max() > 1):
-        pats, image_shape = _grayscale_patterns(arr, kind, side)
-    else:
-        image_shape = None
-        if arr.ndim == 3 and arr.shape[0] > 0:
-            image_shape = (int(arr.shape[1]), int(arr.shape[2]))
-            arr = arr.reshape(arr.shape[0], -1)
-        pats = validate_patterns(arr, kind, zero_one=zero_one)
-    return PatternSet(pats, kind, path.name, labels, image_shape)
+        return _grayscale_patterns(arr, kind, side)
+    image_shape = None
+    if arr.ndim == 3 and arr.shape[0] > 0:
+        image_shape = (int(arr.shape[1]), int(arr.shape[2]))
+        arr = arr.reshape(arr.shape[0], -1)
+    return validate_patterns(arr, kind, zero_one=zero_one), image_shape
+
+
+#: memory a reader needs per byte of (decompressed) file: CSV text becomes lines, a joined
+#: copy and float64 values; binary arrays are held as bytes and as the loaded array
+_EXPAND_TEXT, _EXPAND_BINARY = 12.0, 2.0
 
 
 def _read_raw(path: Path) -> tuple[bytes, str]:
-    """The file's bytes (gunzipped for ``.gz``) and its lower-case name without ``.gz``."""
-    if not path.is_file():
-        raise FileFormatError(f"no such file: {path}")
-    try:
-        raw = path.read_bytes()
-        name = path.name.lower()
-        if name.endswith(".gz"):
-            raw = gzip.decompress(raw)
-            name = name[:-3]
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise FileFormatError(f"{path}: cannot read file ({exc})") from None
+    """The file's bytes (gunzipped for ``.gz``, sizes checked against the memory limit as they
+    grow) and its lower-case name without ``.gz``."""
+    name = path.name.lower()
+    gz = name.endswith(".gz")
+    name = name[:-3] if gz else name
+    expand = _EXPAND_TEXT if name.endswith(".csv") else _EXPAND_BINARY
+    raw = read_bytes(path, expand=1.0 if gz else expand)
+    if gz:
+        raw = gunzip(raw, str(path), expand=expand,
+                     size_of=lambda head: _declared_size(head, path))
     return raw, name
+
+
+def _declared_size(head: bytes, path: Path) -> int | None:
+    """Total size an .npy or IDX header at the start of ``head`` declares (None: no such
+    header, or not complete yet)."""
+    if head[:1] == b"\x93":
+        return npy_size(head, str(path))
+    if len(head) >= 4 and head[:2] == b"\0\0" and head[2] in _IDX_DTYPES:
+        header = 4 + 4 * head[3]
+        if len(head) < header:
+            return None
+        dims = struct.unpack(f">{head[3]}I", head[4:header])
+        return header + math.prod(dims) * np.dtype(_IDX_DTYPES[head[2]]).itemsize
+    return None
 
 
 def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
@@ -619,7 +633,7 @@ def load_patterns(
         side = _check_side(side)
         return random_patterns(n, side * side, kind=kind, seed=seed)
     path = Path(source).expanduser()
-    if not path.is_file():
+    if not path.exists():
         raise PatternError(
             f"unknown pattern source {source!r}: not a built-in name "
             f"({', '.join(BUILTIN_SOURCES)}) and no such file"

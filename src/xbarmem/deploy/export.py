@@ -28,7 +28,6 @@ recalls exactly like the original (same states for the same cues and seed).
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,13 @@ import numpy as np
 import torch
 
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
+from xbarmem.files import ArrayFile, read_bytes, read_text
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
-from xbarmem.jsontext import dumps
+from xbarmem.jsontext import dumps, loads
+from xbarmem.limits import TooLargeError
 from xbarmem.memory.base import Memory
 from xbarmem.memory.io import memory_from_sizes
 
@@ -320,33 +321,54 @@ def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.n
 
 def load_export(folder: str | Path):
     """Rebuild the memory from an export folder, in exactly its programmed state (the
-    ``programmed_S.npy`` conductances, no re-programming): it recalls like the original."""
+    ``programmed_S.npy`` conductances, no re-programming): it recalls like the original.
+    A missing, corrupt or inconsistent folder raises :class:`FileFormatError` naming the file."""
     folder = Path(folder)
     path = folder / "manifest.json"
     if not path.exists():
         raise FileFormatError(f"{folder}: no manifest.json (not an xbarmem export folder)")
+    manifest = _manifest(path)
     try:
-        manifest = json.loads(path.read_text())
-        if manifest.get("format") != FORMAT:
-            raise FileFormatError(f"{path}: format {manifest.get('format')!r}, expected "
-                                  f"{FORMAT!r}")
-        chip = ChipSpec.from_dict(manifest["chip"])
-        files = manifest["files"]
-        stuck = _load_npy(folder / files["stuck_npy"])
-        prog = _load_npy(folder / files["programmed_npy"])
-        faults = FaultMap(stuck, manifest["faults"].get("meta", {}))
-        sizes = [int(s) for s in manifest["sizes"]]
-        bias = bool(manifest["layers"][0]["has_bias"])
-    except (KeyError, TypeError, ValueError) as exc:
+        return _rebuild(folder, manifest)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        if isinstance(exc, TooLargeError):
+            raise
+        if isinstance(exc, XbarmemError):
+            raise FileFormatError(f"{path}: {exc}") from exc
+        raise FileFormatError(f"{path}: bad export manifest ({exc!r})") from exc
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = loads(read_text(path, "export manifest"))
+    except ValueError as exc:
         if isinstance(exc, FileFormatError):
             raise
-        raise FileFormatError(f"{path}: bad export manifest ({exc!r})") from exc
+        raise FileFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise FileFormatError(f"{path}: format {found!r}, expected {FORMAT!r}")
+    return manifest
+
+
+def _rebuild(folder: Path, manifest: dict[str, Any]):
+    """The memory of a checked manifest (KeyError/TypeError/ValueError for bad entries)."""
+    chip = ChipSpec.from_dict(manifest["chip"])
+    files = manifest["files"]
+    stuck = _load_npy(folder / files["stuck_npy"])
+    prog = _load_npy(folder / files["programmed_npy"])
+    faults = FaultMap(stuck, manifest["faults"].get("meta", {}))
+    sizes = [int(s) for s in manifest["sizes"]]
+    bias = bool(manifest["layers"][0]["has_bias"])
     memory = memory_from_sizes(sizes, chip, faults, bias=bias,
                                first_array=int(manifest["layers"][0]["first_array"]))
+    if prog.shape != stuck.shape:
+        raise FileFormatError(f"{files['programmed_npy']} has shape {prog.shape}, the fault "
+                              f"map {stuck.shape}")
     targets = []
     for k, (layer, entry) in enumerate(zip(memory.layers, manifest["layers"], strict=True)):
         if layer.first_array != entry["first_array"]:
-            raise FileFormatError(f"{path}: layer {k} placement does not match the manifest")
+            raise FileFormatError(f"layer {k} placement does not match the manifest")
         g = layer._gather(prog)
         layer.set_conductances(g[0], g[1], float(entry["w_max"]))
         b = files.get(f"layer{k}_bias")
@@ -360,7 +382,4 @@ def load_export(folder: str | Path):
 def _load_npy(path: Path) -> np.ndarray:
     if not path.exists():
         raise FileFormatError(f"missing export file {path}")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"{path}: unreadable .npy ({exc})") from exc
+    return ArrayFile(read_bytes(path, "export file"), str(path)).pick(None)

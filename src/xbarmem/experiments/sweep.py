@@ -47,6 +47,7 @@ from typing import Any
 from xbarmem.data.corruption import CORRUPTION_METHODS
 from xbarmem.errors import ConfigError, XbarmemError
 from xbarmem.experiments.sizes import request_bytes, sweep_bytes
+from xbarmem.files import read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
 from xbarmem.learning.classic import rule_names
 from xbarmem.limits import check_bytes
@@ -240,10 +241,7 @@ def _nest_rule_options(grid: dict[str, list[Any]]) -> dict[str, Any]:
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep TOML file (every trial is resolved and checked)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read sweep file {path}: {exc.strerror or exc}") from None
+    text = read_text(path, "sweep file", expand=20.0)  # missing, directory, not UTF-8, size
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -26,7 +26,10 @@ FAULT_MODELS = ("device", "weight")
 _FRACTION = Number(ge=0.0, le=1.0)
 Siemens = Annotated[float, Number(ge=0.0, unit="S")]
 Fraction = Annotated[float, _FRACTION]
-Positive = Annotated[int, Number(integer=True, ge=1)]
+#: largest rows / cols of one array tile: fabricated crossbar tiles are far smaller, and a fault
+#: map holds 16 bytes per cell of every array (a 5000 x 5000 tile is 400 MB for any N)
+MAX_TILE_SIDE = 4096
+TileSide = Annotated[int, Number(integer=True, ge=1, le=MAX_TILE_SIDE)]
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,9 @@ class ArraySpec(Spec, section="array", noun="chip"):
     """Arrays and the weight-to-conductance mapping.
 
     Attributes:
-        rows: rows (inputs, word lines) of one array tile.
-        cols: columns (outputs, bit lines) of one array tile; each cell is a differential pair
-            (G+, G-) of devices, one on each polarity plane.
+        rows: rows (inputs, word lines) of one array tile (at most :data:`MAX_TILE_SIDE`).
+        cols: columns (outputs, bit lines) of one array tile (at most :data:`MAX_TILE_SIDE`);
+            each cell is a differential pair (G+, G-) of devices, one on each polarity plane.
         weight_range: w_max, the weight that maps to the full window difference g_max - g_min.
             A pair realises ``w = w_max * (G+ - G-) / (g_max - g_min)``. Classic rules are scaled
             to max|W| = w_max (the full window); for the hardware-adaptive rule w_max sets the
@@ -94,8 +97,8 @@ class ArraySpec(Spec, section="array", noun="chip"):
             a weight pinned at 0, the rest unconstrained (the bias row is never faulty).
     """
 
-    rows: Positive = 64
-    cols: Positive = 64
+    rows: TileSide = 64
+    cols: TileSide = 64
     weight_range: Annotated[float, Number(gt=0.0)] = 0.5
     read_voltage: Annotated[float, Number(gt=0.0, unit="V")] = 0.2
     fault_model: Annotated[str, Choice(FAULT_MODELS)] = "device"

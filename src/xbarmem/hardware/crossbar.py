@@ -42,7 +42,8 @@ class Crossbar:
         chip: device physics and array mapping.
         n_out: outputs (columns) of the matrix.
         n_in: inputs (rows) of the matrix, bias row excluded.
-        faults: fault map of the chip; must cover ``first_array + n_arrays`` arrays.
+        faults: fault map of the chip; must cover ``first_array + n_arrays`` arrays, with no
+            device stuck far above the chip's window (:meth:`FaultMap.check_window`).
         bias: whether a bias row is allocated (driven at +V_read).
         first_array: index of the first array of ``faults`` this matrix occupies.
     """
@@ -65,7 +66,7 @@ class Crossbar:
                 f"{first_array}..{first_array + self.n_arrays - 1} of {arr.rows}x{arr.cols}, "
                 f"but the fault map covers only {faults.n_arrays} array(s)")
         self.first_array = int(first_array)
-        self.faults = faults
+        self.faults = faults.check_window(chip.device)
         #: (2, n_out, n_rows) float64 siemens / NaN: stuck conductance of each device of A.
         self.g_stuck = self._gather(faults.g_stuck)
         if arr.fault_model == "weight" and self.has_bias:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,27 @@ from typing import Any
 import numpy as np
 
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.hardware.chip import ChipSpec, DeviceSpec
+from xbarmem.files import ArrayFile, read_bytes, read_text
+from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
+from xbarmem.limits import check_bytes
 
 PLANES = ("G+", "G-")
 _CSV_HEADER = ["array", "plane", "row", "col", "g_stuck_S"]
+#: a stuck device may read outside the programmable window (measured maps freeze devices at
+#: what they read), but not by more than this many window widths above g_max
+WINDOW_SLACK = 1.0
+#: bytes per device while a map is drawn: the map (float64), the uniform draws (float64) and
+#: two boolean masks
+_BYTES_PER_DEVICE = 18
+
+
+def check_size(n_arrays: int, rows: int, cols: int, *, per_device: int = _BYTES_PER_DEVICE,
+               what: str = "a fault map") -> None:
+    """Refuse (:class:`~xbarmem.limits.TooLargeError`) a map of ``n_arrays`` arrays of
+    ``rows x cols`` cells whose memory (``per_device`` bytes per device, 2 devices per cell)
+    is above the limit, before anything is allocated."""
+    n_devices = 2 * int(n_arrays) * int(rows) * int(cols)
+    check_bytes(f"{what} of {n_arrays} array(s) of {rows}x{cols} cells", n_devices * per_device)
 
 
 @dataclass
@@ -42,8 +58,14 @@ class FaultMap:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        g = np.asarray(self.g_stuck, dtype=np.float64)
-        if g.ndim != 4 or g.shape[1] != 2:
+        g = np.asarray(self.g_stuck)
+        if g.dtype.kind not in "fiu":
+            raise FileFormatError(f"fault map conductances must be real numbers, got {g.dtype}")
+        g = g.astype(np.float64, copy=False)
+        if not isinstance(self.meta, dict):
+            raise FileFormatError(f"fault map meta must be a JSON object, got "
+                                  f"{type(self.meta).__name__}")
+        if g.ndim != 4 or g.shape[1] != 2 or 0 in g.shape:
             raise FileFormatError(
                 f"fault map must have shape (n_arrays, 2, rows, cols), got {g.shape}")
         if np.isinf(g).any() or (g[~np.isnan(g)] < 0).any():
@@ -63,6 +85,21 @@ class FaultMap:
     def stuck(self) -> np.ndarray:
         """Boolean ``(n_arrays, 2, rows, cols)``: True where a device is stuck."""
         return ~np.isnan(self.g_stuck)
+
+    def check_window(self, device: DeviceSpec, where: str = "fault map") -> FaultMap:
+        """Refuse (:class:`FileFormatError`) a map with a device stuck above ``g_max`` plus
+        :data:`WINDOW_SLACK` window widths of ``device`` (values are already finite and >= 0).
+        Returns the map."""
+        high = device.g_max + WINDOW_SLACK * device.g_range
+        over = np.nan_to_num(self.g_stuck, nan=0.0) > high
+        if over.any():
+            a, p, i, j = (int(v) for v in np.argwhere(over)[0])
+            raise FileFormatError(
+                f"{where}: device (array {a}, {PLANES[p]}, row {i}, col {j}) is stuck at "
+                f"{self.g_stuck[a, p, i, j]:.4g} S, far above the chip window [{device.g_min:.4g}, "
+                f"{device.g_max:.4g}] S ({int(over.sum())} such device(s); at most g_max + "
+                f"{WINDOW_SLACK:g} window width = {high:.4g} S)")
+        return self
 
     def summary(self, device: DeviceSpec | None = None) -> dict[str, Any]:
         """Counts of stuck devices (and ON/OFF split when ``device`` is given)."""
@@ -85,6 +122,7 @@ class FaultMap:
     @classmethod
     def empty(cls, n_arrays: int, rows: int, cols: int) -> FaultMap:
         """A map with no stuck device."""
+        check_size(n_arrays, rows, cols, per_device=8)
         return cls(np.full((n_arrays, 2, rows, cols), np.nan), {"source": "empty"})
 
     @classmethod
@@ -95,9 +133,11 @@ class FaultMap:
         g_min) with p_stuck_off. ``weight`` model: each pair faulty with p_stuck_on + p_stuck_off,
         and a faulty pair has both devices at g_min (weight pinned at 0).
         """
-        if n_arrays < 1:
-            raise ConfigError(f"n_arrays must be >= 1, got {n_arrays}")
+        if isinstance(n_arrays, bool) or not isinstance(n_arrays, (int, np.integer)) \
+                or n_arrays < 1:
+            raise ConfigError(f"n_arrays must be an integer >= 1, got {n_arrays!r}")
         dev, arr = chip.device, chip.array
+        check_size(n_arrays, arr.rows, arr.cols)
         rng = np.random.default_rng(seed)
         shape = (n_arrays, 2, arr.rows, arr.cols)
         g = np.full(shape, np.nan)
@@ -161,7 +201,8 @@ class FaultMap:
             raise ConfigError(f"off_below ({lo:g} S) must be below on_above ({hi:g} S)")
         stuck = (read < lo) | (read > hi)
         g = np.where(stuck, np.clip(read, 0.0, None), np.nan)
-        return cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi})
+        return cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
+                   ).check_window(device, "conductance map")
 
     # ----------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
@@ -185,54 +226,98 @@ class FaultMap:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> FaultMap:
-        """Read a map written by :meth:`save` (never unpickles)."""
+    def load(cls, path: str | Path, device: DeviceSpec | None = None) -> FaultMap:
+        """Read a map written by :meth:`save` (never unpickles); with ``device``, also
+        :meth:`check_window`. Every problem raises :class:`FileFormatError` naming the file;
+        a map above the memory limit raises :class:`~xbarmem.limits.TooLargeError`."""
         path = Path(path)
         if not path.exists():
             raise FileFormatError(f"no such fault map file: {path}")
         if path.suffix == ".npz":
+            fmap = cls._load_npz(path)
+        elif path.suffix == ".csv":
+            fmap = cls._load_csv(path)
+        else:
+            raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}")
+        return fmap if device is None else fmap.check_window(device, str(path))
+
+    @classmethod
+    def _load_npz(cls, path: Path) -> FaultMap:
+        raw = read_bytes(path, "fault map file")
+        try:
+            arrays = ArrayFile(raw, str(path))
+        except FileFormatError as exc:
+            raise FileFormatError(f"unreadable fault map: {exc}") from None
+        if "g_stuck" not in arrays.names:
+            raise FileFormatError(f"{path}: not an xbarmem fault map (no 'g_stuck' array; "
+                                  f"arrays {arrays.names})")
+        meta: Any = {}
+        if "meta" in arrays.names:
+            text = arrays.array("meta")
             try:
-                with np.load(path, allow_pickle=False) as data:
-                    if "g_stuck" not in data:
-                        raise FileFormatError(f"{path}: not an xbarmem fault map "
-                                              f"(no 'g_stuck' array; keys {list(data)})")
-                    meta = json.loads(str(data["meta"])) if "meta" in data else {}
-                    return cls(data["g_stuck"], meta)
-            except (OSError, ValueError, zipfile.BadZipFile) as exc:
-                if isinstance(exc, FileFormatError):
-                    raise
-                raise FileFormatError(f"{path}: unreadable fault map ({exc})") from exc
-        if path.suffix == ".csv":
-            return cls._load_csv(path)
-        raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}")
+                meta = json.loads(str(text)) if text.dtype.kind == "U" else None
+            except ValueError:
+                meta = None
+            if not isinstance(meta, dict):
+                raise FileFormatError(f"{path}: 'meta' must hold a JSON object")
+        try:
+            return cls(arrays.array("g_stuck"), meta)
+        except FileFormatError as exc:
+            raise FileFormatError(f"{path}: {exc}") from None
 
     @classmethod
     def _load_csv(cls, path: Path) -> FaultMap:
-        lines = path.read_text().splitlines()
-        if not lines or not lines[0].startswith("# xbarmem fault map:"):
-            raise FileFormatError(f"{path}: line 1 must be the '# xbarmem fault map: arrays=.. "
-                                  "rows=.. cols=..' header")
-        head = dict(tok.split("=", 1) for tok in lines[0].split()[4:7] if "=" in tok)
-        try:
-            n, r, c = int(head["arrays"]), int(head["rows"]), int(head["cols"])
-            meta_text = lines[0].split("meta=", 1)[1] if "meta=" in lines[0] else "{}"
-            meta = json.loads(meta_text)
-        except (KeyError, ValueError) as exc:
-            raise FileFormatError(f"{path}: line 1: bad header ({exc})") from exc
-        if len(lines) < 2 or lines[1].split(",") != _CSV_HEADER:
+        lines = read_text(path, "fault map file", expand=10.0).splitlines()
+        n, r, c, meta = _csv_header(path, lines)
+        if len(lines) < 2 or lines[1].strip().split(",") != _CSV_HEADER:
             raise FileFormatError(f"{path}: line 2 must be {','.join(_CSV_HEADER)}")
+        check_size(n, r, c, per_device=8, what=f"{path}: a fault map")
         g = np.full((n, 2, r, c), np.nan)
         for lineno, row in enumerate(csv.reader(lines[2:]), start=3):
-            if not row:
-                continue
-            try:
-                a, plane, i, j, value = row
-                a, i, j, p = int(a), int(i), int(j), PLANES.index(plane)
-                g[a, p, i, j] = float(value)
-            except (ValueError, IndexError) as exc:
-                raise FileFormatError(f"{path}: line {lineno}: bad row {row!r} ({exc})") from exc
+            if row:
+                a, p, i, j, value = _csv_row(path, lineno, row, (n, r, c))
+                g[a, p, i, j] = value
         meta["file"] = str(path)
         return cls(g, meta)
+
+
+def _csv_header(path: Path, lines: list[str]) -> tuple[int, int, int, dict[str, Any]]:
+    """``(arrays, rows, cols, meta)`` from line 1 of a fault-map CSV, each checked."""
+    if not lines or not lines[0].startswith("# xbarmem fault map:"):
+        raise FileFormatError(f"{path}: line 1 must be the '# xbarmem fault map: arrays=.. "
+                              "rows=.. cols=..' header")
+    head = dict(tok.split("=", 1) for tok in lines[0].split()[4:7] if "=" in tok)
+    try:
+        n, r, c = int(head["arrays"]), int(head["rows"]), int(head["cols"])
+        meta_text = lines[0].split("meta=", 1)[1] if "meta=" in lines[0] else "{}"
+        meta = json.loads(meta_text)
+    except (KeyError, ValueError) as exc:
+        raise FileFormatError(f"{path}: line 1: bad header ({exc})") from exc
+    if n < 1 or not 1 <= r <= MAX_TILE_SIDE or not 1 <= c <= MAX_TILE_SIDE:
+        raise FileFormatError(f"{path}: line 1: arrays must be >= 1 and rows, cols in "
+                              f"1..{MAX_TILE_SIDE}; got arrays={n} rows={r} cols={c}")
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"{path}: line 1: meta must be a JSON object")
+    return n, r, c, meta
+
+
+def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int]
+             ) -> tuple[int, int, int, int, float]:
+    """One stuck device ``(array, plane, row, col, siemens)``: indices inside the header's
+    sizes (no negative index wraps), a finite conductance >= 0."""
+    try:
+        a, plane, i, j, text = row
+        a, i, j, p, value = int(a), int(i), int(j), PLANES.index(plane.strip()), float(text)
+    except ValueError as exc:
+        raise FileFormatError(f"{path}: line {lineno}: bad row {row!r} ({exc})") from None
+    for name, index, size in (("array", a, shape[0]), ("row", i, shape[1]),
+                              ("col", j, shape[2])):
+        if not 0 <= index < size:
+            raise FileFormatError(f"{path}: line {lineno}: {name} {index} outside 0..{size - 1}")
+    if not np.isfinite(value) or value < 0:
+        raise FileFormatError(f"{path}: line {lineno}: stuck conductance {text!r} must be a "
+                              "finite number >= 0 siemens")
+    return a, p, i, j, value
 
 
 def _as_4d(a: np.ndarray, what: str) -> np.ndarray:

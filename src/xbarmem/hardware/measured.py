@@ -23,7 +23,8 @@ and the column.
 :func:`measured_chip` builds the chip model:
 
 * **stuck rule** -- a device is stuck when ``|read - target| > tolerance`` or its ``stuck``
-  column is 1; it is frozen at its read value (:meth:`FaultMap.from_readback`). Default
+  column is 1; it is frozen at its read value (:meth:`FaultMap.from_readback`); a stuck read far
+  above the measured window is refused (:meth:`FaultMap.check_window`). Default
   tolerance: 5 robust standard deviations of ``read - target`` (1.4826 x median absolute
   deviation), at least 0.1% of the read range.
 * **window** -- ``g_min`` / ``g_max`` = min / max read of the non-stuck devices.
@@ -45,8 +46,9 @@ from typing import Any
 import numpy as np
 
 from xbarmem.errors import FileFormatError
+from xbarmem.files import read_text
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import PLANES, FaultMap
+from xbarmem.hardware.faults import PLANES, FaultMap, check_size
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
 
@@ -92,6 +94,8 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
         raise FileFormatError(f"{path}: no measured device (every row lacks target_uS or "
                               "read_uS)")
     n_arrays = 1 + max(k[0] for k in entries)
+    # target and read (float64), the known-stuck mask and the fault map built from them
+    check_size(n_arrays, rows, cols, per_device=40, what=f"{path}: a measurement")
     target = np.full((n_arrays, 2, rows, cols), np.nan)
     read = np.full_like(target, np.nan)
     known = np.zeros(target.shape, dtype=bool)
@@ -102,12 +106,7 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
 
 def _content_lines(path: Path) -> list[tuple[int, str]]:
     """``(line number, text)`` of every non-blank, non-comment line; at least one."""
-    if not path.exists():
-        raise FileFormatError(f"no such measurement file: {path}")
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(f"{path}: not a text CSV file ({exc})") from exc
+    text = read_text(path, "measurement file", expand=20.0)
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
                 if line.strip() and not line.lstrip().startswith("#")]
     if not numbered:
@@ -231,6 +230,7 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
                    source=f"{measurement.source}: window = min/max read of non-stuck devices, "
                           f"write_noise = std(read - target), stuck if |read - target| > "
                           f"{tolerance * 1e6:.4g} uS; other values from {base.name}")
+    faults.check_window(device, measurement.source)
     faults.meta.update({"source": "measured-csv", "file": measurement.source,
                         "tolerance_S": tolerance, "unmeasured_devices": int((~m).sum())})
     summary = {"file": measurement.source, "measured_devices": n_meas,

@@ -4,29 +4,153 @@ One ``.safetensors`` file holds the programmed conductances (siemens), the targe
 chip's fault map and, in the header metadata, the chip spec, the rule and its options, seeds,
 versions and the torch thread count of the writing process (``threads``). Loading rebuilds the
 memory in exactly its programmed state (no re-programming, so no new write error).
+
+Nothing in a file is trusted. The metadata (strict JSON, see :mod:`xbarmem.jsontext`) is checked
+against the declared schema :class:`ModelMeta` (types, finite numbers, integer sizes >= 1, a
+known ``arch``, objects where objects belong, a valid chip); the tensors' names, dtypes (float)
+and shapes are checked against it from the file's header *before* any memory is built; then
+every conductance must be finite, >= 0 and at most one window width above ``g_max`` (the rule
+of :meth:`~xbarmem.hardware.faults.FaultMap.check_window`: read-back values may lie a little
+outside the programmable window, but not by orders of magnitude). Any problem raises one
+:class:`~xbarmem.errors.FileFormatError` naming the file and the problem.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.numpy import load as load_tensors
+from safetensors.numpy import save_file
 
-from xbarmem.data.patterns import PatternSet, as_pattern_set
+from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
+from xbarmem.files import read_bytes
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap
+from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.spec import AnyOf, Choice, Flag, ListOf, Maybe, Number, Spec, Table, Text
+
+__all__ = ["FORMAT", "ModelMeta", "load_memory", "read_metadata", "save_memory",
+           "saved_patterns"]
 
 FORMAT = "xbarmem-model/1"
+_FLOAT_DTYPES = ("F32", "F64")
+_MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
+_Size = Number(integer=True, ge=1)
+_Gain = Number(gt=0.0)
+
+
+@dataclass(frozen=True)
+class ModelMeta(Spec, noun="model metadata"):
+    """The JSON metadata of a model file (key ``xbarmem`` of the safetensors header).
+
+    Attributes:
+        format: the format tag, ``xbarmem-model/1``.
+        n_neurons: N, an integer >= 1.
+        bias: whether every layer has a bias row.
+        w_max: weight of the full window difference: a number > 0 (``single``) or one per
+            layer (``multilayer``).
+        chip: the chip spec (a table, valid as :class:`~xbarmem.hardware.chip.ChipSpec`).
+        arch: ``single`` or ``multilayer``.
+        first_array: array of the fault map where a single layer starts (>= 0).
+        hidden: hidden widths of a multilayer memory (integers >= 1).
+        fault_meta: the fault map's provenance (a table).
+        info: how the memory was trained (a table; ``kind``, ``rule``, ``rule_options`` checked
+            when present).
+        versions: package versions that wrote the file (a table).
+        threads: torch threads of the process that wrote the file (an integer >= 1; absent
+            in files written before it was recorded).
+        extra: free data (a table); ``extra.patterns`` describes the saved patterns.
+    """
+
+    format: Annotated[str, Choice((FORMAT,))]
+    n_neurons: Annotated[int, _Size]
+    bias: Annotated[bool, Flag()]
+    w_max: Annotated[Any, AnyOf(_Gain, ListOf(_Gain))]
+    chip: Annotated[dict, Table()]
+    arch: Annotated[str, Choice(("single", "multilayer"))] = "single"
+    first_array: Annotated[int, Number(integer=True, ge=0)] = 0
+    hidden: Annotated[list | None, Maybe(ListOf(_Size))] = None
+    fault_meta: Annotated[dict, Table()] = field(default_factory=dict)
+    info: Annotated[dict, Table()] = field(default_factory=dict)
+    versions: Annotated[dict, Table()] = field(default_factory=dict)
+    threads: Annotated[int | None, Maybe(_Size)] = None
+    extra: Annotated[dict, Table()] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Architecture-dependent keys, the chip, and the parts of ``info``/``extra`` that
+        loading uses."""
+        if self.arch == "single":
+            if self.hidden is not None or not isinstance(self.w_max, (int, float)):
+                raise ConfigError("a single-layer model has no hidden widths and one w_max "
+                                  f"number, got hidden={self.hidden!r}, w_max={self.w_max!r}")
+        elif (self.hidden is None or not isinstance(self.w_max, list)
+              or len(self.w_max) != len(self.hidden) + 1 or self.first_array):
+            raise ConfigError("a multilayer model needs hidden widths, one w_max per layer "
+                              f"(got hidden={self.hidden!r}, w_max={self.w_max!r}) and "
+                              "first_array 0")
+        try:
+            ChipSpec.from_dict(self.chip)
+        except ConfigError as exc:
+            raise ConfigError(f"chip: {exc}") from None
+        _InfoCheck.from_dict({k: self.info[k] for k in _InfoCheck.keys() if k in self.info})
+        if "patterns" in self.extra:
+            shape = SavedPatterns.from_dict(self.extra["patterns"]).image_shape
+            if shape and shape[0] * shape[1] != self.n_neurons:
+                raise ConfigError(f"extra.patterns.image_shape {shape} does not match "
+                                  f"n_neurons {self.n_neurons}")
+
+    @property
+    def sizes(self) -> list[int]:
+        """Layer widths ``[N, hidden..., N]``."""
+        return [self.n_neurons, *(self.hidden or []), self.n_neurons]
+
+    @property
+    def w_maxes(self) -> list[float]:
+        return [float(w) for w in (self.w_max if isinstance(self.w_max, list) else [self.w_max])]
+
+
+@dataclass(frozen=True)
+class _InfoCheck(Spec, section="info", noun="model metadata"):
+    """The keys of ``info`` that are read after loading."""
+
+    kind: Annotated[str, Choice(KINDS)] = "binary"
+    rule: Annotated[str, Text()] = ""
+    rule_options: Annotated[dict, Table()] = field(default_factory=dict)
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [i.field.name for i in cls._infos()]
+
+
+@dataclass(frozen=True)
+class SavedPatterns(Spec, section="extra.patterns", noun="model metadata"):
+    """How the patterns saved with a model are described (``extra.patterns``).
+
+    Attributes:
+        name: the pattern set's name.
+        kind: ``binary`` or ``continuous``.
+        image_shape: ``[]`` or ``[h, w]`` with ``h * w == N``.
+    """
+
+    name: Annotated[str, Text()] = "patterns"
+    kind: Annotated[str, Choice(KINDS)] = "binary"
+    image_shape: Annotated[list, ListOf(_Size, nonempty=False)] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if len(self.image_shape) not in (0, 2):
+            raise ConfigError(f"extra.patterns.image_shape must be [] or [h, w], got "
+                              f"{self.image_shape!r}")
 
 
 def _versions() -> dict[str, str]:
@@ -99,80 +223,213 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
             "fault_meta": memory.faults.meta, "info": memory.info, "versions": _versions(),
             "threads": torch.get_num_threads(), "extra": extra}
     save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path),
-              metadata={"xbarmem": json.dumps(meta)})
+              metadata={"xbarmem": dumps(meta)})
     return path
 
 
 def load_memory(path: str | Path) -> Memory:
     """Read a memory written by :func:`save_memory` (a :class:`SingleLayerMemory` or a
-    :class:`MultilayerMemory`); a foreign or corrupt file raises
-    :class:`~xbarmem.errors.FileFormatError`."""
+    :class:`MultilayerMemory`); a foreign, corrupt or invalid file (see the module docstring)
+    raises :class:`~xbarmem.errors.FileFormatError`; a file above the memory limit
+    :class:`~xbarmem.limits.TooLargeError`."""
     path = Path(path)
-    if not path.exists():
-        raise FileFormatError(f"no such model file: {path}")
+    meta, tensors = _read(path)
     try:
-        tensors = load_file(str(path))
-        with safe_open(str(path), framework="numpy") as handle:
-            header = handle.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from exc
-    try:
-        meta = json.loads(header["xbarmem"])
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise KeyError("format")
         return _restore(meta, tensors)
-    except (KeyError, json.JSONDecodeError, TypeError) as exc:
-        raise FileFormatError(f"{path}: not an xbarmem model (missing or bad {exc})") from exc
-    except XbarmemError as exc:  # e.g. a chip spec or conductances that fail validation
+    except XbarmemError as exc:  # e.g. a fault map that does not cover the layers
         raise FileFormatError(f"{path}: invalid model contents: {exc}") from exc
 
 
-def _restore(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> Memory:
-    """The memory a file's metadata and tensors describe, in its programmed state."""
-    chip = ChipSpec.from_dict(meta["chip"])
-    faults = FaultMap(tensors["fault_g_stuck"], meta.get("fault_meta", {}))
-    n = int(meta["n_neurons"])
-    if meta.get("arch", "single") == "multilayer":
-        sizes, w_maxes, first = [n, *meta["hidden"], n], meta["w_max"], 0
-    else:
-        sizes, w_maxes, first = [n, n], [meta["w_max"]], int(meta["first_array"])
-    memory = memory_from_sizes(sizes, chip, faults, bias=bool(meta["bias"]), first_array=first)
-    targets = []
-    for k, (layer, w_max) in enumerate(zip(memory.layers, w_maxes, strict=True)):
-        name = _prefix(memory, k)
-        layer.set_conductances(tensors[name + "g_pos"], tensors[name + "g_neg"], float(w_max))
-        if name + "target_weights" in tensors:
-            bias = tensors.get(name + "target_bias")
-            targets.append((torch.as_tensor(tensors[name + "target_weights"]),
-                            None if bias is None else torch.as_tensor(bias)))
-    memory.targets = targets if len(targets) == len(memory.layers) else None
-    memory.info = meta.get("info", {})
-    return memory
+def saved_patterns(path: str | Path) -> PatternSet | None:
+    """The pattern set saved with the model at ``path`` (``None`` when it has none); errors
+    as :func:`load_memory`."""
+    path = Path(path)
+    meta, tensors = _read(path)
+    if "patterns" not in tensors:
+        return None
+    p = SavedPatterns.from_dict(meta.extra.get("patterns", {}))
+    try:
+        return PatternSet(tensors["patterns"], kind=p.kind, name=p.name,
+                          image_shape=tuple(p.image_shape) or None)
+    except XbarmemError as exc:
+        raise FileFormatError(f"{path}: invalid saved patterns: {exc}") from None
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a saved model (chip, rule, seeds, versions)."""
+    """The JSON metadata of a saved model (chip, rule, seeds, versions), checked against
+    :class:`ModelMeta`; only the file's header is read. Errors as :func:`load_memory`."""
+    path = Path(path)
     try:
-        with safe_open(str(path), framework="numpy") as handle:
-            meta = json.loads((handle.metadata() or {})["xbarmem"])
-    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
-        raise FileFormatError(f"{path}: not an xbarmem model ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise FileFormatError(f"{path}: not an xbarmem model (metadata is not a JSON object)")
-    return meta
+        with path.open("rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            head = handle.read(min(size, _MAX_HEADER))
+    except OSError as exc:
+        read_bytes(path, "model file")  # the one message for missing / directory / unreadable
+        raise FileFormatError(f"cannot read model file {path}: {exc}") from None
+    raw = size.to_bytes(8, "little") + head
+    data, constants = _metadata(path, _header(path, raw, whole=False))
+    _meta(path, data, constants)
+    return data
+
+
+def _read(path: Path) -> tuple[ModelMeta, dict[str, np.ndarray]]:
+    """The checked metadata and tensors of a model file (tensor values checked later, with
+    the memory they belong to)."""
+    if not path.exists():
+        raise FileFormatError(f"no such model file: {path}")
+    raw = read_bytes(path, "model file", expand=4.0)  # bytes, tensors, the memory built
+    header = _header(path, raw, whole=True)
+    meta = _meta(path, *_metadata(path, header))
+    _check_tensor_shapes(path, meta, header)
+    try:
+        tensors = load_tensors(raw)
+    except (SafetensorError, ValueError, TypeError) as exc:
+        raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from None
+    return meta, tensors
+
+
+def _header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
+    """The safetensors JSON header of ``raw`` (``whole``: the full file, offsets checked)."""
+    size = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else -1
+    if size < 2 or size > min(len(raw) - 8, _MAX_HEADER):
+        raise FileFormatError(f"{path}: not a readable safetensors model (bad header size)")
+    try:
+        header = json.loads(raw[8:8 + size])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from None
+    if not isinstance(header, dict):
+        raise FileFormatError(f"{path}: not a readable safetensors model (header)")
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        ok = (isinstance(entry, dict) and isinstance(entry.get("shape"), list)
+              and all(type(d) is int and d >= 0 for d in entry["shape"])
+              and isinstance(entry.get("data_offsets"), list))
+        if not ok:
+            raise FileFormatError(f"{path}: not a readable safetensors model (tensor {name!r})")
+        if whole and entry["data_offsets"][-1:] and entry["data_offsets"][-1] > len(raw):
+            raise FileFormatError(f"{path}: truncated (tensor {name!r} ends past the file)")
+    return header
+
+
+def _metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The ``xbarmem`` metadata object of a header and the bare NaN/Infinity tokens it held
+    (read as null, the rule of :mod:`xbarmem.jsontext`)."""
+    tags = header.get("__metadata__")
+    text = tags.get("xbarmem") if isinstance(tags, dict) else None
+    constants: list[str] = []
+    try:
+        data = json.loads(text, parse_constant=constants.append) if isinstance(text, str) \
+            else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise FileFormatError(f"{path}: not an xbarmem model (no {FORMAT} metadata"
+                              + (f"; format {found!r}" if found else "") + ")")
+    return data, constants
+
+
+def _meta(path: Path, data: dict[str, Any], constants: list[str]) -> ModelMeta:
+    try:
+        return ModelMeta.from_dict(data)
+    except ConfigError as exc:
+        read = f"; its bare {'/'.join(sorted(set(constants)))} read as null" if constants else ""
+        raise FileFormatError(f"{path}: not an xbarmem model (bad metadata: {exc}{read})"
+                              ) from None
+
+
+def _expected_shapes(meta: ModelMeta, chip: ChipSpec) -> dict[str, tuple[tuple, bool]]:
+    """Tensor name -> (shape, required); ``-1`` in a shape: any size >= 1."""
+    sizes, bias = meta.sizes, int(meta.bias)
+    shapes: dict[str, tuple[tuple, bool]] = {
+        "fault_g_stuck": ((-1, 2, chip.array.rows, chip.array.cols), True),
+        "patterns": ((-1, meta.n_neurons), False)}
+    several = len(sizes) > 2
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        prefix = f"layer{k}." if several else ""
+        shapes[prefix + "g_pos"] = shapes[prefix + "g_neg"] = ((n_out, n_in + bias), True)
+        shapes[prefix + "target_weights"] = ((n_out, n_in), False)
+        if bias:
+            shapes[prefix + "target_bias"] = ((n_out,), False)
+    return shapes
+
+
+def _check_tensor_shapes(path: Path, meta: ModelMeta, header: dict[str, Any]) -> None:
+    """Every tensor the metadata implies is there (float, right shape); no other tensor."""
+    expected = _expected_shapes(meta, ChipSpec.from_dict(meta.chip))
+    entries = {k: v for k, v in header.items() if k != "__metadata__"}
+    for name, entry in entries.items():
+        if name not in expected:
+            raise FileFormatError(f"{path}: invalid model contents: unexpected tensor {name!r} "
+                                  f"for a {meta.arch} memory of sizes {meta.sizes}")
+        shape, found = expected[name][0], tuple(entry["shape"])
+        fits = len(found) == len(shape) and all(
+            f == s or (s == -1 and f >= 1) for f, s in zip(found, shape, strict=True))
+        if entry.get("dtype") not in _FLOAT_DTYPES or not fits:
+            want = "x".join("n" if s == -1 else str(s) for s in shape)
+            raise FileFormatError(f"{path}: invalid model contents: tensor {name!r} is "
+                                  f"{entry.get('dtype')} {list(found)}, expected float "
+                                  f"({'/'.join(_FLOAT_DTYPES)}) of shape {want}")
+    missing = [name for name, (_, required) in expected.items()
+               if required and name not in entries]
+    if missing:
+        raise FileFormatError(f"{path}: invalid model contents: missing tensor(s) "
+                              f"{', '.join(missing)}")
+
+
+def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
+    """The memory a file's metadata and tensors describe, in its programmed state."""
+    chip = ChipSpec.from_dict(meta.chip)
+    faults = FaultMap(tensors["fault_g_stuck"], dict(meta.fault_meta))
+    memory = memory_from_sizes(meta.sizes, chip, faults, bias=meta.bias,
+                               first_array=meta.first_array)
+    targets = []
+    for k, (layer, w_max) in enumerate(zip(memory.layers, meta.w_maxes, strict=True)):
+        name = _prefix(memory, k)
+        g_pos, g_neg = tensors[name + "g_pos"], tensors[name + "g_neg"]
+        _check_conductances(layer, (g_pos, g_neg), name)
+        layer.set_conductances(g_pos, g_neg, w_max)
+        if name + "target_weights" in tensors:
+            bias = tensors.get(name + "target_bias")
+            targets.append((torch.as_tensor(_finite(tensors[name + "target_weights"],
+                                                    name + "target_weights")),
+                            None if bias is None else torch.as_tensor(
+                                _finite(bias, name + "target_bias"))))
+    memory.targets = targets if len(targets) == len(memory.layers) else None
+    memory.info = dict(meta.info)
+    return memory
+
+
+def _finite(a: np.ndarray, name: str) -> np.ndarray:
+    if not np.isfinite(a).all():
+        raise ConfigError(f"tensor {name!r} holds NaN or infinite values")
+    return a
+
+
+def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray], prefix: str) -> None:
+    """Saved conductances (siemens): finite and in ``[0, g_max + WINDOW_SLACK window
+    widths]``, the rule of fault maps (read-back values, e.g. of an adapted model, may lie a
+    little outside the programmable window)."""
+    dev = layer.chip.device
+    high = dev.g_max + WINDOW_SLACK * dev.g_range
+    for g, name in zip(planes, ("g_pos", "g_neg"), strict=True):
+        _finite(g, prefix + name)
+        bad = (g < 0) | (g > high)
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            raise ConfigError(
+                f"tensor {prefix + name!r}: {int(bad.sum())} conductance(s) outside [0, "
+                f"{high:.4g}] S (the chip window [{dev.g_min:.4g}, {dev.g_max:.4g}] S plus "
+                f"{WINDOW_SLACK:g} window width), e.g. {g[i, j]:.4g} S at [{i}, {j}]")
 
 
 def load_stored_patterns(path: str | Path) -> PatternSet:
     """The :class:`~xbarmem.data.patterns.PatternSet` saved with a model by
     ``save_memory(..., patterns=...)`` (its kind, name and image shape; labels are not saved).
-    A file that is not a model, or a model saved without patterns, raises
+    A file that is not a valid model, or a model saved without patterns, raises
     :class:`~xbarmem.errors.FileFormatError`."""
-    meta = read_metadata(path)
-    with safe_open(str(path), framework="numpy") as handle:
-        if "patterns" not in handle.keys():
-            raise FileFormatError(f"{path}: this model was saved without its patterns")
-        patterns = handle.get_tensor("patterns")
-    info = meta.get("extra", {}).get("patterns", {})
-    shape = tuple(info["image_shape"]) if info.get("image_shape") else None
-    return PatternSet(patterns, kind=info.get("kind", "binary"),
-                      name=info.get("name", "patterns"), image_shape=shape)
+    stored = saved_patterns(path)
+    if stored is None:
+        raise FileFormatError(f"{path}: this model was saved without its patterns")
+    return stored

@@ -1,0 +1,225 @@
+"""Reading users' files: the one boundary every reader goes through.
+
+Each function turns every way a file can be wrong -- missing, a directory, unreadable, not UTF-8,
+a corrupt or truncated gzip body, a corrupt ``.npy``/``.npz``, a missing array -- into one
+:class:`~xbarmem.errors.FileFormatError` naming the file, and checks the memory a file will need
+against :mod:`xbarmem.limits` *before* allocating it:
+
+* :func:`read_bytes` / :func:`read_text` check the file's size (times ``expand``, the reader's
+  estimate of memory per file byte) before reading it;
+* :func:`gunzip` decompresses in chunks: the size a header declares (``size_of``, e.g. an
+  ``.npy`` or IDX header) is checked as soon as the header is out, and the running size times
+  ``expand`` after every chunk, so a small file that would inflate to gigabytes is refused
+  after at most one chunk past the limit (:data:`CHUNK`);
+* :class:`ArrayFile` reads ``.npy``/``.npz`` bytes: every array's header (shape, dtype) is
+  checked against the limit and against the bytes really present before it is loaded; object
+  arrays are refused (nothing is ever unpickled).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from xbarmem.errors import FileFormatError
+from xbarmem.limits import check_bytes, human
+
+__all__ = ["CHUNK", "ArrayFile", "gunzip", "npy_size", "read_bytes", "read_text"]
+
+#: decompression step: at most this many bytes are inflated past a limit before it is refused
+CHUNK = 1 << 20
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _where(path: str | Path, what: str) -> str:
+    return f"{path}" if not what else f"{what} {path}"
+
+
+def read_bytes(path: str | Path, what: str = "file", *, expand: float = 1.0) -> bytes:
+    """The bytes of the regular file ``path`` (``what`` names it in messages: ``"chip file"``).
+
+    Raises :class:`FileFormatError` when it is missing, a directory or another non-file, or
+    unreadable; :class:`~xbarmem.limits.TooLargeError` when its size times ``expand`` (memory
+    the caller needs per file byte) is above the limit."""
+    path = Path(path)
+    try:
+        if not path.exists():
+            raise FileFormatError(f"no such {what}: {path}")
+        if path.is_dir():
+            raise FileFormatError(f"{_where(path, what)} is a directory, not a file")
+        if not path.is_file():
+            raise FileFormatError(f"{_where(path, what)} is not a regular file")
+        check_bytes(f"reading {_where(path, what)}", path.stat().st_size * expand)
+        return path.read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {_where(path, what)}: "
+                              f"{exc.strerror or exc}") from None
+
+
+def read_text(path: str | Path, what: str = "file", *, expand: float = 1.0) -> str:
+    """The UTF-8 text of ``path`` (a byte-order mark is dropped); errors as :func:`read_bytes`,
+    plus :class:`FileFormatError` naming the first byte that is not UTF-8."""
+    return decode(read_bytes(path, what, expand=expand), _where(path, what))
+
+
+def decode(raw: bytes, where: str) -> str:
+    """``raw`` as UTF-8 text (BOM dropped); :class:`FileFormatError` naming ``where`` and the
+    offset of the first invalid byte otherwise."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{where} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
+                              f"offset {exc.start})") from None
+
+
+def gunzip(raw: bytes, where: str, *, expand: float = 1.0,
+           size_of: Callable[[bytes], int | None] | None = None) -> bytes:
+    """Decompress gzip ``raw`` (several members allowed, as ``gzip.decompress``) in
+    :data:`CHUNK` steps. ``size_of(head)`` may return the total decompressed size the data's own
+    header declares (``None``: header not complete yet); it is checked against the limit as soon
+    as known, and more data than declared is refused. The running size times ``expand`` is
+    checked after every chunk. Corrupt or truncated data raises :class:`FileFormatError`."""
+    out, data = bytearray(), raw
+    declared: int | None = None
+    try:
+        while data:
+            unzip = zlib.decompressobj(wbits=31)  # one gzip member
+            while not unzip.eof:
+                piece = unzip.decompress(data, CHUNK)
+                data = unzip.unconsumed_tail
+                if not piece and not data:
+                    raise FileFormatError(f"{where}: compressed data ends early (truncated)")
+                out += piece
+                if declared is None and size_of is not None:
+                    declared = size_of(bytes(out[:1 << 16]))
+                    if declared is not None:
+                        check_bytes(f"decompressing {where}", declared * expand)
+                if declared is not None and len(out) > declared:
+                    raise FileFormatError(f"{where}: more data than its header declares")
+                check_bytes(f"decompressing {where}", len(out) * expand)
+            data = unzip.unused_data.lstrip(b"\x00")  # trailing padding is allowed
+    except zlib.error as exc:
+        raise FileFormatError(f"{where}: corrupt gzip data ({exc})") from None
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------- .npy / .npz
+def _npy_header(raw: bytes, where: str) -> tuple[tuple[int, ...], np.dtype, int] | None:
+    """``(shape, dtype, data offset)`` of the ``.npy`` bytes ``raw``; ``None`` while the header
+    is incomplete; :class:`FileFormatError` when it is not an ``.npy`` header."""
+    if len(raw) < 10:
+        return None if _NPY_MAGIC.startswith(raw[:6]) else _not_npy(where)
+    if not raw.startswith(_NPY_MAGIC) or raw[6] not in (1, 2, 3):
+        _not_npy(where)
+    size_len = 2 if raw[6] == 1 else 4
+    offset = 8 + size_len + int.from_bytes(raw[8:8 + size_len], "little")
+    if len(raw) < offset:
+        return None
+    fp = io.BytesIO(raw[:offset])
+    try:
+        version = np.lib.format.read_magic(fp)
+        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = reader(fp, max_header_size=1 << 20)
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise FileFormatError(f"{where}: corrupt .npy header ({exc})") from None
+    if dtype.hasobject:
+        raise FileFormatError(f"{where}: holds Python objects ({dtype}); only numeric arrays "
+                              "are read (never unpickled)")
+    return tuple(int(d) for d in shape), dtype, offset
+
+
+def _not_npy(where: str):
+    raise FileFormatError(f"{where}: not a NumPy .npy array (bad magic)")
+
+
+def npy_size(raw: bytes, where: str = "array") -> int | None:
+    """Total bytes (header + data) the ``.npy`` header at the start of ``raw`` declares, or
+    ``None`` while incomplete (a ``size_of`` for :func:`gunzip`)."""
+    header = _npy_header(raw, where)
+    if header is None:
+        return None
+    shape, dtype, offset = header
+    return offset + math.prod(shape) * dtype.itemsize
+
+
+class ArrayFile:
+    """The arrays held in ``.npy`` or ``.npz`` bytes, loaded one at a time, each checked first.
+
+    ``names`` lists an ``.npz``'s arrays (``[]`` for an ``.npy``); :meth:`array` loads one.
+    ``where`` names the file in messages. Raises :class:`FileFormatError` for anything that is
+    not a readable NumPy file."""
+
+    def __init__(self, raw: bytes, where: str) -> None:
+        self.raw, self.where = raw, where
+        self.is_npz = raw[:2] == b"PK"
+        self._zip: dict[str, zipfile.ZipInfo] = {}
+        if self.is_npz:
+            try:
+                with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                    infos = archive.infolist()
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+                raise FileFormatError(f"{where}: corrupt .npz archive ({exc})") from None
+            self._zip = {i.filename.removesuffix(".npy"): i for i in infos}
+        else:
+            _npy_header(raw, where) or self._fail("truncated .npy header")
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._zip)
+
+    def _listed(self) -> str:
+        return ", ".join(map(repr, self.names)) or "none"
+
+    def _fail(self, problem: str):
+        raise FileFormatError(f"{self.where}: {problem}")
+
+    def pick(self, key: str | None, how: str = "choose one of") -> np.ndarray:
+        """The array ``key`` (an ``.npz`` member), or the only one; an ``.npy``'s array when
+        ``key`` is None. ``how`` tells the user how to choose among several."""
+        if not self.is_npz:
+            if key is not None:
+                self._fail(f"is a single .npy array, it has no array named {key!r}")
+            return self.array()
+        if key is None and len(self.names) != 1:
+            self._fail(f"holds {len(self.names)} arrays; {how} {self._listed()}")
+        return self.array(key if key is not None else self.names[0])
+
+    def array(self, name: str | None = None) -> np.ndarray:
+        """Load the ``.npy`` (``name`` None) or the member ``name`` of the ``.npz``."""
+        if not self.is_npz:
+            return _load_npy(self.raw, self.where)
+        if name not in self._zip:
+            self._fail(f"no array named {name!r} (arrays: {self._listed()})")
+        info = self._zip[name]
+        where = f"{self.where}, array {name!r}"
+        check_bytes(f"reading {where}", 2 * info.file_size)
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.raw)) as archive:
+                raw = archive.read(info)
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError,
+                NotImplementedError) as exc:
+            raise FileFormatError(f"{where}: corrupt .npz member ({exc})") from None
+        return _load_npy(raw, where)
+
+
+def _load_npy(raw: bytes, where: str) -> np.ndarray:
+    header = _npy_header(raw, where)
+    if header is None:
+        raise FileFormatError(f"{where}: truncated .npy header")
+    shape, dtype, offset = header
+    nbytes = math.prod(shape) * dtype.itemsize
+    check_bytes(f"loading {where} ({'x'.join(map(str, shape))} {dtype})", nbytes)
+    if len(raw) - offset < nbytes:
+        raise FileFormatError(f"{where}: truncated .npy (its header declares {human(nbytes)} "
+                              f"of data, {human(len(raw) - offset)} present)")
+    try:
+        return np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise FileFormatError(f"{where}: corrupt .npy ({exc})") from None

@@ -1,0 +1,44 @@
+"""The memory limit: parsing of XBARMEM_MAX_BYTES and the refusal message."""
+
+import pytest
+
+from xbarmem.errors import ConfigError
+from xbarmem.limits import (
+    DEFAULT_MAX_BYTES,
+    ENV,
+    TooLargeError,
+    array_bytes,
+    check_bytes,
+    human,
+    max_bytes,
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", DEFAULT_MAX_BYTES), ("1024", 1024), ("512M", 512 * 2**20), ("2g", 2 * 2**30),
+    ("1.5GiB", 3 * 2**29), ("0", None), ("none", None)])
+def test_max_bytes_reads_the_environment(monkeypatch, text, expected):
+    monkeypatch.setenv(ENV, text)
+    assert max_bytes() == expected
+
+
+@pytest.mark.parametrize("text", ["-1", "lots", "2X", "1e9"])
+def test_a_malformed_limit_is_refused(monkeypatch, text):
+    monkeypatch.setenv(ENV, text)
+    with pytest.raises(ConfigError, match=ENV):
+        max_bytes()
+
+
+def test_check_bytes_names_estimate_and_limit(monkeypatch):
+    monkeypatch.setenv(ENV, "1M")
+    check_bytes("a small thing", 2**20)  # at the limit: allowed
+    with pytest.raises(TooLargeError, match=r"a big thing would need about 3 GiB .*1 MiB"):
+        check_bytes("a big thing", 3 * 2**30)
+    monkeypatch.setenv(ENV, "0")
+    check_bytes("anything", 10**30)
+
+
+def test_array_bytes_and_human():
+    assert array_bytes(10**9, 10**9, itemsize=4) == 4 * 10**18  # no int64 overflow
+    assert array_bytes(-3, 5) == 0
+    assert human(100) == "100 B" and human(1536) == "1.5 KiB" and human(3 * 2**30) == "3 GiB"
