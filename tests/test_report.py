@@ -96,3 +96,53 @@ def test_report_lists_every_verdict_and_what_falls_short(tmp_path):
     assert "**Verdict: partly.** each check passes at >= 3x" in text
     for outside in ("/work", "issue", "done-when", "done_when", "paper.md"):
         assert outside not in text.replace(str(tmp_path), "")
+
+
+def _variation_rows(values: dict[str, dict[float, float]]):
+    """Stored-row look-alikes of section (d): recipe label -> {v: cosine}, two seeds each."""
+    rows = []
+    for label, curve in values.items():
+        rule = "pinv" if label == "pinv" else "adaptive"
+        options = {} if rule == "pinv" else dict(rep.VARIATION_RECIPES[label])
+        for v, cosine in curve.items():
+            for seed in (0, 1):
+                rows.append({"trial": "evaluate", "result": {"cosine": cosine},
+                             "config": {"rule": rule, "variation": v, "seed": seed,
+                                        "rule_options": {"seed": seed, **options}}})
+    return rows
+
+
+def test_variation_section_judges_the_recipes_and_the_goals(tmp_path):
+    """(d): one sweep holds the default, bounded and variation-aware recipes (a grid union);
+    the verdict judges the bounded recipe against the paper plus the goals beyond it."""
+    spec, = rep.Variation().sweeps(quick=True)
+    labels = {rep.Variation.recipe({"config": t.config}) for t in spec.trials}
+    assert labels == {*rep.VARIATION_RECIPES, "pinv"}
+    good = {"adaptive": {0.0: 1.0, 0.22: 0.9, 0.30: 0.7},
+            "adaptive, bounded": {0.0: 0.999, 0.22: 0.995, 0.30: 0.985},
+            "adaptive, variation-aware": {0.0: 0.999, 0.22: 0.998, 0.30: 0.99},
+            "pinv": {0.0: 1.0, 0.18: 0.99, 0.22: 0.85, 0.24: 0.8, 0.30: 0.5}}
+    ctx = SimpleNamespace(quick=True, rows=lambda name: _variation_rows(good),
+                          out_dir=tmp_path)
+    sec = rep.Variation().section(ctx)
+    assert sec.verdict == "reproduced", sec.shortfalls
+    bad = {**good, "adaptive, variation-aware": {0.0: 0.97, 0.30: 0.97}}
+    ctx.rows = lambda name: _variation_rows(bad)
+    sec = rep.Variation().section(ctx)
+    assert sec.verdict == "partly" and len(sec.shortfalls) == 2
+    assert all("variation-aware" in s for s in sec.shortfalls)
+
+
+def test_field_margins_in_the_unit_of_programming_variation():
+    import torch
+
+    from xbarmem.evaluation.metrics import field_margins
+
+    x = torch.tensor([[1.0, -1.0, 1.0], [1.0, 1.0, -1.0]])
+    w = torch.tensor([[0.0, 0.5, 0.5], [0.5, 0.0, -1.0], [0.5, -1.0, 0.0]])
+    m = field_margins(w, None, x)
+    # x_i h_i: neuron 0: 0, 0; neuron 1: 0.5, 1.5; neuron 2: 1.5, 0.5 -> minima 0, 0.5, 0.5,
+    # in units of max|W| sqrt(N - 1) = sqrt(2)
+    assert m["kappa_min"] == 0.0
+    assert m["kappa_median"] == pytest.approx(0.5 / 2 ** 0.5)
+    assert m["peak_over_rms"] == pytest.approx(1.0 / ((0.25 * 2 + 1.0 * 2 + 0.25 * 2) / 6) ** 0.5)

@@ -13,7 +13,7 @@ import torch
 
 from xbarmem.errors import PatternError
 
-__all__ = ["cosine_similarity", "exact_recall", "hamming_distance"]
+__all__ = ["cosine_similarity", "exact_recall", "field_margins", "hamming_distance"]
 
 
 def _as_rows(x: Any, name: str) -> torch.Tensor:
@@ -58,3 +58,28 @@ def hamming_distance(a: Any, b: Any) -> torch.Tensor:
 def exact_recall(a: Any, b: Any) -> torch.Tensor:
     """Whether every sign agrees in each row pair: bool ``(B,)``."""
     return hamming_distance(a, b) == 0
+
+
+def field_margins(weights: Any, bias: Any, patterns: Any) -> dict[str, float]:
+    """How far the stored ``patterns`` ``(P, N)`` (+-1) sit from a sign flip under a one-layer
+    ``[W | b]`` (``weights`` ``(N, N)``, ``bias`` ``(N,)`` or None), in the unit programming
+    variation acts in: neuron ``i``'s margin ``min_mu x_i (W x + b)_i`` divided by
+    ``max|W| sqrt(N - 1)`` (the field noise of variation ``v = 1``: std ``v max|W| sqrt(N - 1)``
+    with the diagonal unperturbed). Returns ``kappa_min`` and ``kappa_median`` over neurons
+    (negative: a pattern is not a fixed point) and ``peak_over_rms``, ``max|W| / rms(W)`` over
+    the off-diagonal weights."""
+    w = _as_rows(weights, "weights").double()
+    x = _as_rows(patterns, "patterns").double()
+    n = w.shape[0]
+    if w.shape != (n, n) or x.shape[1] != n:
+        raise PatternError(f"need weights (N, N) and patterns (P, N), got {tuple(w.shape)} and "
+                           f"{tuple(x.shape)}")
+    b = torch.zeros(n, dtype=torch.float64) if bias is None else torch.as_tensor(
+        bias, dtype=torch.float64).reshape(n)
+    off = w[~torch.eye(n, dtype=torch.bool)]
+    peak = float(off.abs().max())
+    if peak == 0.0:
+        raise PatternError("all off-diagonal weights are zero")
+    margin = (x * (x @ w.T + b)).min(dim=0).values / (peak * max(n - 1, 1) ** 0.5)
+    return {"kappa_min": float(margin.min()), "kappa_median": float(margin.median()),
+            "peak_over_rms": peak / float(off.pow(2).mean().sqrt())}

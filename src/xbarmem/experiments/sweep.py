@@ -547,7 +547,7 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int) -> dict[st
             from xbarmem.learning.multilayer import MultilayerTrainer
 
             cls = MultilayerTrainer if arch == "multilayer" else AdaptiveTrainer
-            allowed = set(cls().options())
+            allowed = cls().option_names(2 if arch == "multilayer" else 1)
             for key in options:
                 if key not in allowed:
                     raise unknown_key(f"[{where}]", key, sorted(allowed))

@@ -131,6 +131,12 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                 values.pop(name)
         return values
 
+    def option_names(self, layers: int = 1) -> set[str]:
+        """The names of every option that applies to memories of ``layers`` layers (those
+        :meth:`options` lists only when set included)."""
+        return {info.field.name for info in self._infos()
+                if not (layers == 1 and info.meta == _MULTILAYER)}
+
     def fit(self, problem: Problem, progress=None) -> FitResult:
         """Train the problem's ``T`` networks (see the module docstring). ``progress(step,
         loss)``, if given, is called as training goes (increasing optimiser steps over both
