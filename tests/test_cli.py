@@ -437,7 +437,7 @@ def test_error_model_without_patterns(run_cli, tmp_path):
     x = np.where(np.random.default_rng(2).random((3, 16)) > 0.5, 1.0, -1.0)
     path = save_memory(train(x, chip="ideal", rule="hebb"), tmp_path / "bare.safetensors")
     code, _, err = run_cli("evaluate", path)
-    assert_one_line_error(code, err, "no stored patterns")
+    assert_one_line_error(code, err, "saved without its patterns")
 
 
 def test_error_fault_map_too_small(run_cli, tmp_path):
