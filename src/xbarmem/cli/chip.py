@@ -143,7 +143,8 @@ def _inside(values: np.ndarray, device: DeviceSpec) -> float:
 def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:
     """``--as conductance`` reads siemens. If most values lie outside the chip's window, every
     such device would be marked stuck: refused (ConfigError naming the unit) when a unit of
-    :data:`UNITS` puts at least 90% of them inside, else a warning (a wrong ``--chip``?)."""
+    :data:`UNITS` puts at least 90% of them inside, else a warning (a wrong ``--chip``?), or
+    a refusal when some lie beyond what a fault map accepts (one window width above ``g_max``)."""
     values = np.asarray(data, dtype=np.float64)
     values = values[np.isfinite(values)]  # NaN/inf: refused by the fault map with its message
     if values.size == 0 or _inside(values, spec.device) >= 0.5:
@@ -159,5 +160,10 @@ def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:
             f"{spec.name} chip's window {window} (every one would be marked stuck), and "
             f"{share:.0%} lie inside it as {name}: convert the file to siemens (multiply by "
             f"{factor:g})")
-    warn(f"{outside:.0%} of the conductances lie outside the {spec.name} chip's window {window} "
-         f"and will be marked stuck; is --chip the chip that was measured?")
+    message = (f"{outside:.0%} of the conductances lie outside the {spec.name} chip's window "
+               f"{window}")
+    largest = float(values.max())
+    if largest > d.g_max + (d.g_max - d.g_min):  # a fault map refuses these: say why, once
+        raise ConfigError(f"{message}, some far above it (largest {largest:g} S); is --chip the "
+                          f"chip that was measured?")
+    warn(f"{message} and will be marked stuck; is --chip the chip that was measured?")

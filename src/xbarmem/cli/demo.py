@@ -45,27 +45,18 @@ def demo(
                     probes)
     from xbarmem.experiments.demo import run_demo  # (matplotlib: only once checked)
 
-    weight = _weights(rules)
-    with work_bar(console, disable=json_out, transient=True) as bar:
-        task = bar.add_task("training and recalling", total=2 * sum(weight.values()),
-                            detail="", bound=True)
-        done = [0.0]  # work of the rules finished so far
-
-        def training(model: str, name: str, step: int, loss: float) -> None:
-            bar.update(task, completed=done[0] + min(step, weight[name]),
-                       detail=f"{model} faults: {name} step {step}, loss {loss:.3g}")
-
-        def finished(model: str, name: str) -> None:
-            done[0] += weight[name]
-            bar.update(task, completed=done[0], detail=f"{model} faults: {name} done")
-
-        results = run_demo(faults=faults, flip=level, probes=probes, chips=trials, seed=seed,
-                           out_dir=out_dir, rules=rules, data=data, progress=finished,
-                           train_progress=training)
+    results = _run(run_demo, dict(faults=faults, flip=level, probes=probes, chips=trials,
+                                  seed=seed, out_dir=out_dir, rules=rules, data=data),
+                   json_out)
     results["threads"] = threads
     if json_out:
         _emit_json(results)
         return
+    _print_demo(results, rules, faults, level, trials, probes)
+
+
+def _print_demo(results: dict, rules: list[str], faults: float, level: float, trials: int,
+                probes: int) -> None:
     s = results["settings"]
     source = {"mnist": "MNIST", "mnist-crop24": "MNIST (centre 24x24 crop)"}.get(
         s["data"], "scikit-learn")
@@ -87,6 +78,25 @@ def demo(
     dev = results["fault_models"][next(iter(results["fault_models"]))]["rules"]
     out.print(f"devices (adaptive, with bias row): {dev['adaptive']['devices']}")
     out.print(f"figure: {results['figure']}   ({results['seconds']:.1f} s)")
+
+
+def _run(run_demo, settings: dict, quiet: bool) -> dict:
+    """``run_demo(**settings)`` behind a bar that follows the training steps of every rule."""
+    weight = _weights(settings["rules"])
+    with work_bar(console, disable=quiet, transient=True) as bar:
+        task = bar.add_task("training and recalling", total=2 * sum(weight.values()),
+                            detail="", bound=True)
+        done = [0.0]  # work of the rules finished so far
+
+        def training(model: str, name: str, step: int, loss: float) -> None:
+            bar.update(task, completed=done[0] + min(step, weight[name]),
+                       detail=f"{model} faults: {name} step {step}, loss {loss:.3g}")
+
+        def finished(model: str, name: str) -> None:
+            done[0] += weight[name]
+            bar.update(task, completed=done[0], detail=f"{model} faults: {name} done")
+
+        return run_demo(**settings, progress=finished, train_progress=training)
 
 
 def _weights(rules: list[str]) -> dict[str, float]:

@@ -59,11 +59,7 @@ def train(
     finetune_steps: o.OldFinetuneSteps = None,
     bias: o.OldBias = None,
 ) -> None:
-    if arch not in ("single", "multilayer"):
-        raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
-    if arch == "multilayer" and rule != "adaptive":
-        raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
-                          f"not {rule!r}")
+    _check_arch(arch, rule)
     from xbarmem.memory.io import save_memory
 
     data, count = o.data_and_count(ctx, data, patterns, "--n", n)
@@ -94,6 +90,14 @@ def train(
                   f"N={pset.n_neurons}{shape}, {info['steps']} steps, converged="
                   f"{info['converged']}, {info['train_seconds']:.2f} s, "
                   f"arrays={memory.devices()['arrays']}")
+
+
+def _check_arch(arch: str, rule: str) -> None:
+    if arch not in o.ARCHS:
+        raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
+    if arch == "multilayer" and rule != "adaptive":
+        raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
+                          f"not {rule!r}")
 
 
 def _not_too_many(pset: PatternSet, data: str) -> None:
