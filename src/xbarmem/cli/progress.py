@@ -24,6 +24,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from xbarmem.learning.budget import step_budget
+
 #: the ETA is hidden for this long ...
 ETA_AFTER_SECONDS = 60.0
 #: ... unless this fraction of the work is done (after at least a few seconds)
@@ -69,10 +71,5 @@ def work_bar(console: Console, *, disable: bool = False, transient: bool = False
 
 
 def training_total(options: dict, kind: str) -> int:
-    """The most optimiser steps the hardware-adaptive rule with resolved ``options`` (its
-    ``options(layers)``) takes on patterns of ``kind``: ``max_steps``, plus
-    ``finetune_steps`` where the basin objective fine-tunes binary patterns."""
-    steps = int(options.get("max_steps", 0))
-    if options.get("objective") == "basin" and kind == "binary":
-        steps += int(options.get("finetune_steps", 0))
-    return max(steps, 1)
+    """The step budget of a training run (:func:`xbarmem.learning.budget.step_budget`)."""
+    return step_budget(options, kind)

@@ -36,6 +36,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.experiments.store import Claimant, ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.experiments.trial import plan_groups, run_group_json
+from xbarmem.learning.budget import step_budget
 
 
 @dataclass
@@ -86,13 +87,17 @@ def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
 
 
 class _InProcess:
+    """Groups run one at a time in this process; the only executor that reports progress
+    within a group (``submit(payload, progress)``)."""
+
     name = "in-process"
     slots = 1
 
-    def submit(self, payload: str) -> cf.Future:
+    def submit(self, payload: str, progress: Callable[[float], None] | None = None
+               ) -> cf.Future:
         fut: cf.Future = cf.Future()
         try:
-            fut.set_result(run_group_json(payload))
+            fut.set_result(run_group_json(payload, progress))
         except Exception as exc:  # reported per group by the driver
             fut.set_exception(exc)
         return fut
@@ -229,8 +234,7 @@ def trial_cost(config: dict[str, Any]) -> float:
     if config["rule"] == "adaptive":
         opts = config.get("rule_options") or {}
         basin = opts.get("objective", "basin") == "basin"
-        steps = opts.get("max_steps", 3000) + (opts.get("finetune_steps", 1000) if basin and (
-            config.get("kind", "binary") == "binary") else 0)
+        steps = step_budget(opts, config.get("kind", "binary"))
         cues = (networks * config["cue_budget"] if config.get("cue_budget") else
                 patterns * opts.get("cue_copies", 16))
         train = steps * (cues * opts.get("unroll", 5) if basin else 2 * patterns)
@@ -304,6 +308,12 @@ class _Work:
         if on_work is not None:
             on_work(0.0, self.total)
 
+    def partial(self, group, fraction: float) -> None:
+        """A running group reports ``fraction`` (0..1) of its work done."""
+        if self.on_work is not None:
+            cost = self.costs[self.index[id(group)]]
+            self.on_work(self.done + min(max(fraction, 0.0), 1.0) * cost, self.total)
+
     def __call__(self, group, missing: int) -> None:
         if self.on_progress is not None:
             self.on_progress(missing)
@@ -332,7 +342,8 @@ def _drive(db, queue, executor, report, on_progress) -> None:
                 elif state == "done":  # finished meanwhile by another process
                     on_progress(item[1], item[2])
                 else:
-                    in_flight[_submit(executor, item[1], report.threads)] = item
+                    in_flight[_submit(executor, item[1], report.threads,
+                                      lambda f, g=item[1]: on_progress.partial(g, f))] = item
             if in_flight:
                 done = executor.wait_any(list(in_flight), RENEW_EVERY)
                 db.renew(owner, LEASE)
@@ -349,9 +360,11 @@ def _drive(db, queue, executor, report, on_progress) -> None:
         db.release(owner)
 
 
-def _submit(executor, group: list[Trial], threads: int):
+def _submit(executor, group: list[Trial], threads: int, partial: Callable[[float], None]):
     payload = json.dumps({"trials": [{"key": t.key, "config": t.config} for t in group],
                           "threads": threads}, allow_nan=False)
+    if isinstance(executor, _InProcess):
+        return executor.submit(payload, partial)
     return executor.submit(payload)
 
 

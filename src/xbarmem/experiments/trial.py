@@ -38,6 +38,7 @@ import math
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,7 @@ from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import dumps
+from xbarmem.learning.budget import step_budget
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import arrays_with_bias, make_memory
@@ -176,8 +178,10 @@ def _build(c: dict[str, Any], rule):
                        bias=rule.bias)
 
 
-def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> tuple[list, list]:
-    """Build and train one memory per config (all sharing a batch key) as one batch.
+def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet],
+                   progress: Callable[[float], None] | None = None) -> tuple[list, list]:
+    """Build and train one memory per config (all sharing a batch key) as one batch;
+    ``progress(fraction)`` follows the optimiser steps against the step budget.
 
     Returns ``(memories, infos)``; ``infos[t]`` has steps, loss, converged, fixed_points and
     train_seconds (batch wall time / networks)."""
@@ -189,7 +193,12 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet]) -> t
     padded = torch.zeros(len(stored), int(sizes.max()), n)
     for t, s in enumerate(stored):
         padded[t, : s.n_patterns] = torch.as_tensor(s.patterns)
-    infos = fit_memories(rule, padded, memories, kind=first["kind"], counts=sizes)
+    steps = None
+    if progress is not None and first["rule"] == "adaptive":
+        budget = step_budget(first["rule_options"], first["kind"])
+        steps = lambda step, loss: progress(step / budget)  # noqa: E731
+    infos = fit_memories(rule, padded, memories, kind=first["kind"], counts=sizes,
+                         progress=steps)
     return memories, infos
 
 
@@ -238,15 +247,17 @@ def _score(memory, stored: PatternSet, c: dict[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- trials
-def run_evaluate_group(trials: list[Trial]) -> list[dict[str, Any]]:
-    """Results of a group of evaluate trials (one batch), in the order given."""
+def run_evaluate_group(trials: list[Trial], progress: Callable[[float], None] | None = None
+                       ) -> list[dict[str, Any]]:
+    """Results of a group of evaluate trials (one batch), in the order given;
+    ``progress(fraction)`` follows the training (see :func:`train_networks`)."""
     nets: dict[str, list[int]] = {}
     for i, t in enumerate(trials):
         nets.setdefault(train_key(t.config), []).append(i)
     heads = [trials[idx[0]].config for idx in nets.values()]
     stored = [stored_patterns(c) for c in heads]
     start = time.perf_counter()
-    memories, infos = train_networks(heads, stored)
+    memories, infos = train_networks(heads, stored, progress)
     train_wall = time.perf_counter() - start
     results: list[dict[str, Any] | None] = [None] * len(trials)
     for t, idx in enumerate(nets.values()):
@@ -280,16 +291,19 @@ def count_chunks(counts: list[int]) -> list[list[int]]:
     return chunks
 
 
-def run_capacity(trial: Trial) -> dict[str, Any]:
+def run_capacity(trial: Trial, progress: Callable[[float], None] | None = None
+                 ) -> dict[str, Any]:
     """Capacity trial: a recall curve over ``counts`` (trained in :func:`count_chunks` batches,
     every network reprogrammed with the trial's seed and variation before scoring) or a
-    capacity search."""
+    capacity search. ``progress(fraction)`` after each batch of a curve (weighted by its
+    stored patterns)."""
     c = trial.config
     began = time.perf_counter()
     if c["search"]:
         return _run_search(c, began)
     pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
     points, devices = [], {}
+    total, done = float(sum(c["counts"])), 0.0
     for chunk in count_chunks(c["counts"]):
         res = recall_curve(pool, chunk, _chip(c), c["rule"], arch=c["arch"], hidden=_hidden(c),
                            protocol=_protocol(c), seed=c["seed"], rule_options=c["rule_options"],
@@ -299,6 +313,9 @@ def run_capacity(trial: Trial) -> dict[str, Any]:
                     "fixed_points": info.get("fixed_points"), "train_steps": info["steps"]}
                    for p, score, info in zip(res["jobs"], res["scores"], res["infos"],
                                              strict=True)]
+        done += sum(chunk)
+        if progress is not None:
+            progress(done / total)
     capacity = {str(t): capacity_from_curve(points, t) for t in c["thresholds"]}
     return {"capacity": capacity, "points": points, "devices": devices,
             "networks": len(points), "seconds": time.perf_counter() - began}
@@ -319,29 +336,31 @@ def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
             "networks": out["evaluations"], "seconds": time.perf_counter() - began}
 
 
-def run_group(trials: list[Trial], threads: int = 1) -> list[dict[str, Any]]:
+def run_group(trials: list[Trial], threads: int = 1,
+              progress: Callable[[float], None] | None = None) -> list[dict[str, Any]]:
     """Results of one planned group, computed with ``threads`` torch threads (default one:
-    results do not depend on where the group runs); every result records it as ``threads``."""
+    results do not depend on where the group runs); every result records it as ``threads``.
+    ``progress(fraction)``, if given, is called as the group's work goes (0..1, estimated)."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         if len(trials) == 1 and trials[0].config["trial"] == "capacity":
-            results = [run_capacity(trials[0])]
+            results = [run_capacity(trials[0], progress)]
         else:
-            results = run_evaluate_group(trials)
+            results = run_evaluate_group(trials, progress)
         return [{**r, "threads": threads} for r in results]
     finally:
         torch.set_num_threads(before)
 
 
-def run_group_json(payload: str) -> str:
+def run_group_json(payload: str, progress: Callable[[float], None] | None = None) -> str:
     """Worker entry point: JSON ``{"trials": [{"key", "config"}], "threads"}`` in (threads:
     default 1), JSON ``{"results": [{"key", "result"}], "host", "pid", "seconds"}`` out (plain
-    text both ways)."""
+    text both ways). ``progress``: as :func:`run_group` (in-process runs only)."""
     began = time.perf_counter()
     request = json.loads(payload)
     trials = [Trial(t["key"], t["config"]) for t in request["trials"]]
-    results = run_group(trials, int(request.get("threads", 1)))
+    results = run_group(trials, int(request.get("threads", 1)), progress)
     return dumps({"results": [{"key": t.key, "result": r}
                               for t, r in zip(trials, results, strict=True)],
                   "host": socket.gethostname(), "pid": os.getpid(),
