@@ -403,3 +403,23 @@ def test_load_patterns_errors(args: tuple, kwargs: dict, words: list[str]) -> No
         load_patterns(*args, **kwargs)
     for word in words:
         assert word in str(info.value)
+
+
+def test_correlated_patterns_have_the_asked_mean_overlap():
+    from xbarmem.data.patterns import correlated_overlap, correlated_patterns, load_patterns
+
+    for overlap in (0.0, 0.3, 0.7):
+        x = correlated_patterns(40, 2000, overlap, seed=3).patterns
+        gram = x @ x.T / x.shape[1]
+        mean = gram[~np.eye(40, dtype=bool)].mean()
+        assert abs(mean - overlap) < 0.02, (overlap, mean)
+        assert set(np.unique(x)) <= {-1.0, 1.0}
+    a, b = (correlated_patterns(5, 16, 0.4, seed=s).patterns for s in (1, 1))
+    assert np.array_equal(a, b)
+    assert correlated_overlap("correlated-0.25") == 0.25 and correlated_overlap("mnist") is None
+    assert load_patterns("correlated-0.5", side=4, n=3).patterns.shape == (3, 16)
+    for bad in ("correlated-1", "correlated-x", "correlated-1.2", "correlated-"):
+        with pytest.raises(PatternError, match="correlated-R"):
+            correlated_overlap(bad)
+    with pytest.raises(PatternError, match="overlap"):
+        correlated_patterns(3, 8, 1.0)

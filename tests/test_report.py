@@ -146,3 +146,17 @@ def test_field_margins_in_the_unit_of_programming_variation():
     assert m["kappa_min"] == 0.0
     assert m["kappa_median"] == pytest.approx(0.5 / 2 ** 0.5)
     assert m["peak_over_rms"] == pytest.approx(1.0 / ((0.25 * 2 + 1.0 * 2 + 0.25 * 2) / 6) ** 0.5)
+
+
+def test_correlation_section_compares_the_adaptive_rule_with_the_best_classic_one(tmp_path):
+    spec, = rep.Correlation().sweeps(quick=True)
+    assert {t.config["data"] for t in spec.trials} == {"correlated-0", "correlated-0.2",
+                                                       "correlated-0.4", "correlated-0.6"}
+    means = {"adaptive": 0.99, "hebb": 0.5, "storkey": 0.8, "pinv": 0.9}
+    rows = [{"config": {"rule": rule, "fault_rate": 0.5, "data": f"correlated-{r:g}"},
+             "result": {"cosine": m - (0.2 if rule == "adaptive" and r == 0.6 else 0.0)}}
+            for rule, m in means.items() for r in (0.0, 0.2, 0.4, 0.6)]
+    ctx = SimpleNamespace(quick=True, rows=lambda name: rows, out_dir=tmp_path)
+    sec = rep.Correlation().section(ctx)
+    assert sec.verdict == "partly" and len(sec.shortfalls) == 1
+    assert "overlap 0.6" in sec.shortfalls[0]

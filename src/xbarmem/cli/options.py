@@ -2,7 +2,8 @@
 
 A concept has one option name and one meaning in every command that has it:
 
-* ``--data SOURCE``: where patterns come from (mnist, mnist-crop24, digits, random, a file);
+* ``--data SOURCE``: where patterns come from (mnist, mnist-crop24, digits, random,
+  correlated-R, a file);
 * ``--patterns N``: how many patterns are stored (a count, as ``patterns`` in sweep files);
 * ``--neurons N``: pattern length (images are resized to side sqrt(N));
 * ``--activation sign|tanh``: neuron type;
@@ -157,7 +158,8 @@ def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False) 
 
 # ------------------------------------------------------------------------------ data
 DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
-             "digits (scikit-learn 8x8), random, or a file (.npy/.npz/.csv/IDX).")
+             "digits (scikit-learn 8x8), random, correlated-R (binary, mean pairwise overlap "
+             "R), or a file (.npy/.npz/.csv/IDX).")
 Data = Annotated[str, typer.Option("--data", metavar="SOURCE", help=DATA_HELP)]
 DemoData = Annotated[str, typer.Option(
     "--data", metavar="SOURCE", help="Pattern source: mnist, mnist-crop24 (MNIST from the "
@@ -454,13 +456,19 @@ def side_of(n: int, source: str) -> int:
 def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
               seed: int = 0, zero_one: bool = False, one_per_class: bool = False) -> PatternSet:
     """Patterns from ``--data``: built-in sets and image files are resized to side sqrt(N);
-    ``random`` draws ``count`` patterns of N neurons."""
-    from xbarmem.data.patterns import load_patterns, random_patterns
+    ``random`` and ``correlated-R`` draw ``count`` patterns of N neurons."""
+    from xbarmem.data import patterns as pat
 
-    if source.strip().lower() == "random":
+    overlap = pat.correlated_overlap(source)
+    if source.strip().lower() == "random" or overlap is not None:
         if count is None:
-            raise ConfigError("--data random needs --patterns N (the number of patterns)")
-        return random_patterns(count, neurons, kind=kind, seed=seed)
+            raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
+        if overlap is None:
+            return pat.random_patterns(count, neurons, kind=kind, seed=seed)
+        if kind != "binary":
+            raise ConfigError(f"--data {source} gives binary patterns only (--kind binary)")
+        return pat.correlated_patterns(count, neurons, overlap, seed=seed)
+    load_patterns = pat.load_patterns
     return load_patterns(source, kind=kind, side=side_of(neurons, source), n=count, seed=seed,
                          zero_one=zero_one, one_per_class=one_per_class)
 

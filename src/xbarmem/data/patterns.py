@@ -434,6 +434,48 @@ def random_patterns(
     return PatternSet(pats, kind, f"random-{kind}")
 
 
+#: name of the correlated-pattern source: ``correlated-R`` for mean pairwise overlap ``R``
+CORRELATED = "correlated"
+
+
+def correlated_patterns(n_patterns: int, n_neurons: int, overlap: float, seed: int = 0
+                        ) -> PatternSet:
+    """``n_patterns`` binary (+-1) patterns of ``n_neurons`` whose pairwise overlap
+    ``x . y / N`` has mean ``overlap`` (in [0, 1)): every pattern is one random prototype with
+    each bit flipped independently with probability ``q = (1 - sqrt(overlap)) / 2``, so two
+    patterns agree in expectation on ``(1 - 2q)^2 = overlap`` of their bits beyond chance. The
+    prototype and flips come from ``np.random.default_rng(seed)``; ``overlap = 0`` gives iid
+    random patterns. Raises :class:`PatternError` for an overlap outside [0, 1)."""
+    p = _check_count(n_patterns, "n_patterns")
+    n = _check_count(n_neurons, "n_neurons")
+    assert p is not None and n is not None
+    if not (isinstance(overlap, (int, float)) and 0.0 <= overlap < 1.0):
+        raise PatternError(f"overlap must be in [0, 1), got {overlap!r}")
+    q = (1.0 - math.sqrt(overlap)) / 2.0
+    rng = np.random.default_rng(seed)
+    prototype = rng.integers(0, 2, size=n) * 2 - 1
+    flips = rng.random((p, n)) < q
+    pats = np.where(flips, -prototype, prototype).astype(np.float32)
+    return PatternSet(pats, "binary", f"{CORRELATED}-{overlap:g}")
+
+
+def correlated_overlap(source: str) -> float | None:
+    """The overlap of a ``correlated-R`` source name (``R`` in [0, 1)), None for any other
+    name; a malformed ``correlated-...`` name raises :class:`PatternError`."""
+    name = str(source).strip().lower()
+    if not name.startswith(CORRELATED):
+        return None
+    text = name[len(CORRELATED):].lstrip("-:")
+    try:
+        overlap = float(text)
+    except ValueError:
+        overlap = math.nan
+    if not 0.0 <= overlap < 1.0:
+        raise PatternError(f"{source!r}: write correlated-R with the mean pairwise overlap R in "
+                           f"[0, 1), e.g. correlated-0.4")
+    return overlap
+
+
 # --------------------------------------------------------------------------- file loading
 
 
@@ -615,7 +657,9 @@ def load_patterns(
     ``"mnist-crop24"``: the same from the centred 24 x 24 window (the authors' preprocessing);
     ``"digits"``:
     scikit-learn 8x8 digits (``side`` must be 8); ``"random"``: ``n`` random patterns of
-    ``side*side`` neurons from ``seed``; anything else is a file path for :func:`load_file`
+    ``side*side`` neurons from ``seed``; ``"correlated-R"``: ``n`` binary patterns of
+    ``side*side`` neurons with mean pairwise overlap ``R`` (:func:`correlated_patterns`);
+    anything else is a file path for :func:`load_file`
     (8-bit images resized to ``side``), then first ``n`` / one per class (needs .npz labels).
     """
     _check_kind(kind)
@@ -632,6 +676,12 @@ def load_patterns(
             raise PatternError("source 'random' needs n (the number of patterns)")
         side = _check_side(side)
         return random_patterns(n, side * side, kind=kind, seed=seed)
+    overlap = correlated_overlap(name)
+    if overlap is not None:
+        if n is None or kind != "binary":
+            raise PatternError(f"source {source!r} needs n (the number of patterns) and "
+                               f"binary patterns")
+        return correlated_patterns(n, _check_side(side) ** 2, overlap, seed=seed)
     path = Path(source).expanduser()
     if not path.exists():
         raise PatternError(

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.data.corruption import CORRUPTION_METHODS
+from xbarmem.data.patterns import correlated_overlap
 from xbarmem.errors import ConfigError, XbarmemError
 from xbarmem.experiments.sizes import request_bytes, sweep_bytes
 from xbarmem.files import read_text
@@ -484,7 +485,9 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
             raise _fail("n_neurons", n, "the digits set is 8x8: N must be 64")
         available = BUILTIN_DATA[data]
         labelled = True
-    elif data == "random":
+    elif data == "random" or correlated_overlap(data) is not None:
+        if data != "random" and c["kind"] != "binary":
+            raise _fail("kind", c["kind"], f"data {data!r} is binary only")
         available, labelled = None, False
     else:
         available, labelled, digest = _file_info(data, c["kind"], n)
@@ -515,7 +518,8 @@ def _file_info(path: str, kind: str, n: int) -> tuple[int, bool, str]:
 
     p = Path(path)
     if not p.is_file():
-        raise _fail("data", path, "not a built-in set (mnist, digits, random) and no such file")
+        raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, random, "
+                    "correlated-R) and no such file")
     side = math.isqrt(n)
     pset = load_file(p, kind=kind, side=side if side * side == n and side >= 4 else None)
     if pset.n_neurons != n:

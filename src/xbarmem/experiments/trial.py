@@ -47,6 +47,8 @@ import torch
 from xbarmem.data.patterns import (
     MNIST_VARIANTS,
     PatternSet,
+    correlated_overlap,
+    correlated_patterns,
     load_digits,
     load_file,
     load_mnist,
@@ -123,6 +125,9 @@ def _source(data: str, kind: str, n: int, first: int | None, seed: int) -> Patte
         return load_digits(kind=kind, n=first)
     if data == "random":
         return random_patterns(first, n, kind=kind, seed=seed)
+    overlap = correlated_overlap(data)
+    if overlap is not None:
+        return correlated_patterns(first, n, overlap, seed=seed)
     pset = load_file(data, kind=kind, side=_side(n))
     return pset if first is None else pset.subset(slice(0, first))
 
