@@ -162,3 +162,21 @@ def test_seeded_subsets_are_the_documented_draws():
     res = recall_curve(random_patterns(20, 16, seed=0), [3], "paper-sim", "pinv", trials=2,
                        seed=4, protocol=Protocol(probes=1))
     assert res["points"][0]["subset_seeds"] == [subset_seed(4, 3, 0), subset_seed(4, 3, 1)]
+
+
+def test_nearest_pattern_curve_is_a_ceiling_on_the_same_subsets_and_cues():
+    """Decoding each cue to the nearest stored pattern, on the very subsets and cues of
+    recall_curve, recalls exactly at least as often as a trained memory."""
+    from xbarmem import Protocol, load_mnist
+    from xbarmem.evaluation.curve import nearest_pattern_curve, recall_curve
+
+    pool = load_mnist(side=6, n=60, seed=0)
+    protocol = Protocol(corruption="flip", level=0.15, probes=4, seed=3)
+    counts = [2, 6, 12]
+    ceiling = nearest_pattern_curve(pool, counts, trials=2, protocol=protocol, seed=5)
+    pinv = recall_curve(pool, counts, "paper-sim", "pinv", trials=2, protocol=protocol, seed=5)
+    assert [p["count"] for p in ceiling] == counts
+    for top, point in zip(ceiling, pinv["points"], strict=True):
+        assert point["exact"] <= top["exact"] + 1e-6 and point["cosine"] <= top["cosine"] + 1e-6
+    clean = nearest_pattern_curve(pool, counts, protocol=Protocol(level=0.0, probes=2), seed=5)
+    assert all(p["cosine"] == 1.0 and p["exact"] == 1.0 for p in clean)

@@ -22,7 +22,8 @@ import torch
 
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol, Score, evaluate_many
+from xbarmem.evaluation.evaluate import Protocol, Score, evaluate_many, make_cues
+from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
@@ -102,6 +103,29 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
             "scores": [s.as_dict() for s in scores], "infos": infos,
             "devices": memories[0].devices(), "chip": chip.to_dict(),
             "protocol": protocol.as_dict(), "seed": seed, "pool": pool.name}
+
+
+def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: int = 1,
+                          protocol: Protocol | None = None, seed: int = 0
+                          ) -> list[dict[str, Any]]:
+    """A recall ceiling for associative memories of binary patterns: each cue decoded to the
+    stored pattern nearest to it in Hamming distance (the most likely one under independent
+    bit flips, so no decoder recalls exactly more often; ties to the first), on the very
+    subsets and cues :func:`recall_curve` uses with the same ``counts``, ``trials``,
+    ``protocol`` and ``seed``. No chip and no training. Returns points ``{"count", "cosine",
+    "exact"}`` (means over trials and cues)."""
+    protocol = protocol or Protocol()
+    counts, jobs, subsets = _jobs(pool, counts, trials, seed)
+    sums: dict[int, list[float]] = {c: [0.0, 0.0] for c in counts}
+    for (count, k, _), idx in zip(jobs, subsets, strict=True):
+        stored = pool.subset(idx)
+        cues = make_cues(stored, protocol.reseeded(k))
+        x = torch.as_tensor(stored.patterns, dtype=torch.float32)
+        states = x[(cues.cues @ x.T).argmax(dim=1)]
+        cos = cosine_similarity(states, cues.target)
+        sums[count][0] += float(cos.mean()) / trials
+        sums[count][1] += float((cos > 1 - 1e-6).float().mean()) / trials
+    return [{"count": c, "cosine": v[0], "exact": v[1]} for c, v in sums.items()]
 
 
 def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int):
