@@ -340,3 +340,28 @@ def test_the_limit_is_configurable(run_cli, tmp_path, monkeypatch):
     monkeypatch.delenv("XBARMEM_MAX_BYTES")
     code, _, err = run_cli("chip", "faults", "-o", "f.npz", "--arrays", "100")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--data", "random", "--patterns", "3", "--neurons", "1000000000", "-o", "m.st"],
+    ["energy", "--neurons", "1000000"],
+    ["chip", "faults", "--chip", "rram", "--arrays", "1000000000", "-o", "f.npz"],
+])
+def test_huge_requests_are_refused_before_torch_is_loaded(tmp_path, args):
+    """A fresh process refuses a huge request before it loads torch (the slow part of a start),
+    so the refusal is quick and small; its peak memory is reported by the kernel."""
+    import resource
+    import subprocess
+    import sys
+
+    code = ("import resource, sys; from xbarmem.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "print('torch' in sys.modules, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+            " code)")
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    loaded, maxrss_kb, exit_code = proc.stdout.split()
+    assert exit_code == "2" and "need about" in proc.stderr, proc.stderr
+    assert loaded == "False" and int(maxrss_kb) < 500 * 1024
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 500 * 1024
+    assert not list(tmp_path.iterdir())

@@ -241,7 +241,11 @@ class Maybe(Rule):
     """``None`` or a value of ``rule`` (for options resolved later when not given)."""
 
     def __init__(self, rule: Rule) -> None:
-        self.rule, self.what, self.unit = rule, rule.what, rule.unit
+        self.rule, self.unit = rule, rule.unit
+
+    @property
+    def what(self) -> str:  # type: ignore[override]
+        return self.rule.what  # read when needed: a Choice may list its values lazily
 
     def accepts(self, value: Any) -> bool:
         return value is None or self.rule.accepts(value)

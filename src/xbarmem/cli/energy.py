@@ -85,8 +85,6 @@ def energy(
     flip: o.OldFlip = None,
     max_steps: o.OldMaxSteps = None,
 ) -> None:
-    from xbarmem.energy.measure import energy_report, measure
-
     level = o.flip_level(ctx, "energy", corruption, level, flip)
     steps = _max_steps(ctx, options, max_steps)
     spec = load_circuit(circuit)
@@ -102,6 +100,8 @@ def energy(
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
     widths = _hidden(hidden, n_neurons)
     o.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec)
+    from xbarmem.energy.measure import energy_report, measure  # (torch: only once checked)
+
     with _training_bar(rule or "adaptive", steps or 3000, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, patterns=data, count=number,
                     chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,

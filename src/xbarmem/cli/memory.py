@@ -60,8 +60,6 @@ def train(
     bias: o.OldBias = None,
 ) -> None:
     _check_arch(arch, rule)
-    from xbarmem.memory.io import save_memory
-
     data, count = o.data_and_count(ctx, data, patterns, "--n", n)
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
@@ -77,6 +75,8 @@ def train(
         _not_too_many(pset, data)
     fmap = FaultMap.load(fault_map) if fault_map else None
     memory, info = _fit(pset, spec, fmap, arch, hidden, rule, options, seed)
+    from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
+
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info,

@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import sys
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -43,15 +44,11 @@ from xbarmem.errors import ConfigError
 from xbarmem.files import ArrayFile, read_bytes
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.limits import check_bytes
+from xbarmem.names import ARCHS, RULE_NAMES  # noqa: F401 - the CLI's names (o.ARCHS)
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
 
-#: the learning rules (:func:`xbarmem.learning.classic.rule_names`, which imports torch; a test
-#: checks that the two agree), named here so that ``--help`` starts without torch
-RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron")
-#: the architectures (:data:`xbarmem.memory.build.ARCHS`; a test checks that the two agree)
-ARCHS = ("single", "multilayer")
 
 
 # ------------------------------------------------------------------------------ bounds
@@ -116,17 +113,36 @@ Threads = bounded(int, "--threads", metavar="N", ge=1, le=max_threads(),
                   "machine; recorded with the results).")
 
 
+#: environment variables torch (and its BLAS) read their thread count from when they load
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 @contextlib.contextmanager
 def torch_threads(threads: int):
-    """``--threads N``: checked (1 <= N <= :func:`max_threads`, else ConfigError), then
-    ``torch.set_num_threads(N)`` for the command (restored after it); yields N.
+    """``--threads N``: checked (1 <= N <= :func:`max_threads`, else ConfigError), then applied
+    for the command and undone after it; yields N.
 
     The thread count changes how torch splits sums, so the last digits of results depend on it;
-    fixing it (default 1) makes a command give the same numbers everywhere. The inter-op pool is
-    sized once per process (torch refuses a second call), when the first command runs."""
+    fixing it (default 1) makes a command give the same numbers everywhere. When torch is not
+    loaded yet, N goes to :data:`THREAD_VARIABLES`, which torch reads when the command loads
+    it -- so a command that refuses its request before any work never loads torch. Otherwise
+    ``torch.set_num_threads(N)``; the inter-op pool is sized once per process (torch refuses a
+    second call), when the first command runs."""
     if isinstance(threads, bool) or not 1 <= threads <= max_threads():
         raise ConfigError(f"--threads must be between 1 and {max_threads()} (4 per CPU), got "
                           f"{threads}")
+    if "torch" not in sys.modules:
+        saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+        try:
+            yield threads
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        return
     import torch
 
     old = torch.get_num_threads()
@@ -675,8 +691,8 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
                   chip: ChipSpec | None = None) -> None:
     """Refuse, before any work, a request whose estimated memory (``networks`` memories of
     ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls; see
-    :mod:`xbarmem.experiments.sizes`) exceeds the limit of :mod:`xbarmem.limits`."""
-    from xbarmem.experiments.sizes import request_bytes
+    :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`."""
+    from xbarmem.sizes import request_bytes
 
     rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
     shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")

@@ -12,6 +12,7 @@ import functools
 import io
 import math
 import struct
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from xbarmem.errors import FileFormatError, PatternError
 from xbarmem.files import ArrayFile, decode, gunzip, npy_size, read_bytes
@@ -70,8 +69,14 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
+def _is_tensor(x: Any) -> bool:
+    """A torch tensor (without loading torch: a tensor exists only once torch is loaded)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
 def _to_numpy(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
+    if _is_tensor(x):
         return x.detach().cpu().numpy()
     try:
         return np.asarray(x)
@@ -263,8 +268,10 @@ def _resize_area(images: np.ndarray, side: int | None) -> np.ndarray:
     """Area-average float images ``(P, h, w)`` to ``(P, side, side)`` (no-op if same size)."""
     if side is None or images.shape[1:] == (side, side):
         return images.astype(np.float32, copy=False)
+    import torch  # (loaded only where images are resized)
+
     t = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
-    return F.interpolate(t, size=(side, side), mode="area").squeeze(1).numpy()
+    return torch.nn.functional.interpolate(t, size=(side, side), mode="area").squeeze(1).numpy()
 
 
 def _images_to_patterns(images: np.ndarray, max_value: float, kind: str) -> np.ndarray:

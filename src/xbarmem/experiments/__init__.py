@@ -12,8 +12,6 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
   (``xbarmem results --group-by``).
 * :mod:`.runner` -- runs the missing trials of a sweep in-process, on a process pool or on Dask;
   only the driver writes the store.
-* :mod:`.sizes` -- memory estimates of a request (networks, recalls, fault maps, sweep
-  expansions), checked against :mod:`xbarmem.limits` before anything is allocated.
 * :mod:`.reproduce` -- the paper's headline experiments and ``report.md``.
 * :mod:`.demo` -- ``xbarmem demo``: every rule on the same faulty chips.
 

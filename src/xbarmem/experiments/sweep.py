@@ -44,15 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.data.corruption import CORRUPTION_METHODS
 from xbarmem.data.patterns import correlated_overlap
 from xbarmem.errors import ConfigError, XbarmemError
-from xbarmem.experiments.sizes import request_bytes, sweep_bytes
 from xbarmem.files import read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
-from xbarmem.learning.classic import rule_names
 from xbarmem.limits import check_bytes
-from xbarmem.memory.recall import ACTIVATIONS, MODES
+from xbarmem.names import ARCHS, RULE_NAMES
+from xbarmem.sizes import request_bytes, sweep_bytes
 from xbarmem.spec import (
     AnyOf,
     Choice,
@@ -70,15 +68,35 @@ from xbarmem.spec import (
     unknown_key,
 )
 
+
+# The choices below come from modules that load torch; they are read when a value is checked,
+# so a sweep file is parsed (and refused, e.g. by its size) before torch is loaded.
+def _corruptions() -> tuple[str, ...]:
+    from xbarmem.data.corruption import CORRUPTION_METHODS
+
+    return CORRUPTION_METHODS
+
+
+def _modes() -> tuple[str, ...]:
+    from xbarmem.memory.recall import MODES
+
+    return MODES
+
+
+def _activations() -> tuple[str, ...]:
+    from xbarmem.memory.recall import ACTIVATIONS
+
+    return ACTIVATIONS
+
+
 TRIAL_KINDS = ("evaluate", "capacity")
-ARCHS = ("single", "multilayer")
 SELECTIONS = ("one-per-class", "random-per-class", "first", "random")
 #: patterns available in each built-in set
 BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797}
 TOP_KEYS = ("sweep", "base", "grid", "rule_options")
 _POSITIVE = Number(integer=True, ge=1)
 _EVALUATE, _CAPACITY = {"only": "evaluate"}, {"only": "capacity"}
-_RULE = Choice(rule_names)
+_RULE = Choice(RULE_NAMES)
 
 
 # --------------------------------------------------------------------------- options
@@ -127,7 +145,7 @@ class TrialOptions(Spec, noun="trial"):
     pool: int = integer(default=1000, ge=1, help=(
         "patterns to draw random subsets from (first `pool` of the data; random data: `pool` "
         "patterns drawn from the trial seed)"))
-    rule: str = choice(rule_names, default="adaptive", help="learning rule")
+    rule: str = choice(RULE_NAMES, default="adaptive", help="learning rule")
     chip: str = text(default="paper-sim", nonempty=True, help="chip preset or chip TOML file")
     fault_rate: float | None = number(default=None, ge=0.0, le=1.0, as_float=True,
                                       optional=True, help="stuck fraction (default: the chip's)")
@@ -139,13 +157,13 @@ class TrialOptions(Spec, noun="trial"):
         "programming variation v: Gaussian noise of std v * max|W| added to every programmed "
         "free weight (biases as trained)"))
     corruption: str | None = choice(
-        CORRUPTION_METHODS, default=None, optional=True,
+        _corruptions, default=None, optional=True,
         help="cue corruption (default: flip for binary, gaussian for continuous)")
     level: float | None = number(default=None, ge=0.0, as_float=True, optional=True,
                                  help="corruption level (default: 0.1 flips / sigma 0.6)")
     probes: int = integer(default=20, ge=1, help="corrupted cues per stored pattern")
-    mode: str = choice(MODES, default="sync", help="recall mode")
-    activation: str | None = choice(ACTIVATIONS, default=None, optional=True,
+    mode: str = choice(_modes, default="sync", help="recall mode")
+    activation: str | None = choice(_activations, default=None, optional=True,
                                     help="neurons (default: sign for binary, tanh for continuous)")
     max_iterations: int = integer(default=100, ge=1, help="recall step cap")
     counts: list[int] | None = listof(

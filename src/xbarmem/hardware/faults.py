@@ -25,24 +25,22 @@ from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import ArrayFile, read_bytes, read_text
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
 from xbarmem.limits import check_bytes
+from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
 
 PLANES = ("G+", "G-")
 _CSV_HEADER = ["array", "plane", "row", "col", "g_stuck_S"]
 #: a stuck device may read outside the programmable window (measured maps freeze devices at
 #: what they read), but not by more than this many window widths above g_max
 WINDOW_SLACK = 1.0
-#: bytes per device while a map is drawn: the map (float64), the uniform draws (float64) and
-#: two boolean masks
-_BYTES_PER_DEVICE = 18
 
 
-def check_size(n_arrays: int, rows: int, cols: int, *, per_device: int = _BYTES_PER_DEVICE,
-               what: str = "a fault map") -> None:
+def check_size(n_arrays: int, rows: int, cols: int, *,
+               per_device: int = FAULT_MAP_BYTES_PER_DEVICE, what: str = "a fault map") -> None:
     """Refuse (:class:`~xbarmem.limits.TooLargeError`) a map of ``n_arrays`` arrays of
-    ``rows x cols`` cells whose memory (``per_device`` bytes per device, 2 devices per cell)
-    is above the limit, before anything is allocated."""
-    n_devices = 2 * int(n_arrays) * int(rows) * int(cols)
-    check_bytes(f"{what} of {n_arrays} array(s) of {rows}x{cols} cells", n_devices * per_device)
+    ``rows x cols`` cells whose memory (:func:`xbarmem.sizes.fault_map_bytes`) is above the
+    limit, before anything is allocated."""
+    check_bytes(f"{what} of {n_arrays} array(s) of {rows}x{cols} cells",
+                fault_map_bytes(n_arrays, rows, cols, per_device))
 
 
 @dataclass

@@ -12,9 +12,7 @@ from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.base import Memory, arrays_for_layers
 from xbarmem.memory.multilayer import MultilayerMemory, layer_sizes
 from xbarmem.memory.single import SingleLayerMemory
-
-#: The architecture names every layer accepts.
-ARCHS = ("single", "multilayer")
+from xbarmem.names import ARCHS  # noqa: F401 - the architecture names, re-exported
 
 
 def make_memory(n_neurons: int, *, arch: str = "single",

@@ -1,5 +1,6 @@
 """Memory estimates of a request, computed from its options before anything is allocated.
 
+No imports beyond the standard library, so the command line estimates before it loads torch.
 Each function returns an estimated peak in bytes (an upper-side guess, not a measurement):
 float64 values, a few working copies of every weight, device and recall state. Callers pass the
 estimate to :func:`xbarmem.limits.check_bytes`, which refuses requests above the limit.
@@ -51,9 +52,16 @@ def request_bytes(n: int, *, networks: int = 1, cues: int = 0,
     return networks * network_bytes(n, hidden, rows, cols) + recall_bytes(cues, n, hidden)
 
 
-def fault_map_bytes(arrays: int, rows: int, cols: int) -> int:
-    """A fault map of ``arrays`` tiles (two planes each) and its codes while generated."""
-    return 2 * _FLOAT * 2 * arrays * rows * cols
+#: bytes per device while a fault map is drawn: the map (float64), the uniform draws (float64)
+#: and two boolean masks
+FAULT_MAP_BYTES_PER_DEVICE = 18
+
+
+def fault_map_bytes(arrays: int, rows: int, cols: int,
+                    per_device: int = FAULT_MAP_BYTES_PER_DEVICE) -> int:
+    """A fault map of ``arrays`` tiles of ``rows x cols`` cells (two devices each) while it is
+    drawn or read (``per_device`` bytes per device)."""
+    return 2 * int(arrays) * int(rows) * int(cols) * int(per_device)
 
 
 def sweep_bytes(trials: int) -> int:
