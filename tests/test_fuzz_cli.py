@@ -349,19 +349,18 @@ def test_the_limit_is_configurable(run_cli, tmp_path, monkeypatch):
 ])
 def test_huge_requests_are_refused_before_torch_is_loaded(tmp_path, args):
     """A fresh process refuses a huge request before it loads torch (the slow part of a start),
-    so the refusal is quick and small; its peak memory is reported by the kernel."""
-    import resource
+    so the refusal is quick and small (peak memory as the kernel reports it, Linux)."""
     import subprocess
     import sys
 
-    code = ("import resource, sys; from xbarmem.cli import main\n"
+    # peak RSS of this process image: VmHWM (ru_maxrss would include the forking parent's)
+    code = ("import sys; from xbarmem.cli import main\n"
             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-            "print('torch' in sys.modules, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-            " code)")
+            "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+            "print('torch' in sys.modules, hwm[0], code)")
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     loaded, maxrss_kb, exit_code = proc.stdout.split()
     assert exit_code == "2" and "need about" in proc.stderr, proc.stderr
     assert loaded == "False" and int(maxrss_kb) < 500 * 1024
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 500 * 1024
     assert not list(tmp_path.iterdir())
