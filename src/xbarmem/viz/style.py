@@ -86,13 +86,13 @@ REFERENCE_COLOR = "#666666"
 
 def rule_style(rule: str) -> dict[str, str]:
     """``{"color", "marker"}`` of a learning rule: fixed for the shipped rules
-    (:data:`RULE_STYLES`), otherwise chosen from the rule name's CRC-32 (the same in every
-    figure, process and machine)."""
+    (:data:`RULE_STYLES`), otherwise chosen from the rule name's CRC-32 (colour from its low
+    bits, marker from the bits above; the same in every figure, process and machine)."""
     if rule in RULE_STYLES:
         return dict(RULE_STYLES[rule])
     h = zlib.crc32(rule.encode())
     return {"color": _FALLBACK_COLORS[h % len(_FALLBACK_COLORS)],
-            "marker": _FALLBACK_MARKERS[(h // len(_FALLBACK_COLORS)) % len(_FALLBACK_MARKERS)]}
+            "marker": _FALLBACK_MARKERS[(h >> 5) % len(_FALLBACK_MARKERS)]}
 
 
 def series_style(index: int) -> dict[str, str]:
