@@ -111,7 +111,17 @@ ENTRIES: tuple[Entry, ...] = (
            "exponent": "fits/0.99/slope", "95% low": "fits/0.99/slope_low",
            "95% high": "fits/0.99/slope_high"}, 400),
     Entry("benchmarks", "naive loop vs xbarmem speed-ups (benchmarks package)",
-          ("python -m benchmarks --threads 1 --json-out {out}/bench.json",), {}, 300),
+          ("python -m benchmarks --threads 1 --json-out {out}/bench.json",
+           "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),
+          {f"case {case}: training speed-up over the naive loop, {label}": f"cases/{case}/"
+           f"speed_ratio_naive_over/{side}/train"
+           for case, label, side in (
+               ("1", "default recipe", "xbarmem basin (default)"),
+               ("1", "fixed-point", "xbarmem fixed-point"),
+               ("3", "multilayer default", "xbarmem multilayer basin (default)"),
+               ("3", "multilayer fixed-point", "xbarmem multilayer fixed-point"))}
+          | {f"case 1: cosine, {side}": f"cases/1/sides/{side}/cosine"
+             for side in ("naive", "xbarmem basin (default)", "xbarmem fixed-point")}, 300),
 )
 
 
