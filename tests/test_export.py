@@ -58,6 +58,14 @@ def test_cli_export_round_trip_recalls_identically(tiled, pats, tmp_path, run_cl
     assert code == 0 and "devices used" in out and "uA" in out
 
 
+def test_cli_exports_a_model_saved_without_patterns(tiled, tmp_path, run_cli):
+    model = save_memory(tiled, tmp_path / "bare.safetensors")
+    code, _, err = run_cli("export", model, "--out", tmp_path / "export")
+    assert code == 0, err
+    assert not (tmp_path / "export" / "patterns.npy").exists()
+    assert isinstance(load_export(tmp_path / "export"), SingleLayerMemory)
+
+
 def test_device_files_hold_targets_programmed_and_stuck(tiled, tmp_path):
     manifest = export_memory(tiled, tmp_path)
     cb, dev = tiled.crossbar, tiled.chip.device

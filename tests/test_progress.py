@@ -8,10 +8,11 @@ import math
 import pytest
 import torch
 
-from xbarmem.cli.progress import ETA_AFTER_SECONDS, eta_seconds, training_total
+from xbarmem.cli.progress import ETA_AFTER_SECONDS, eta_seconds
 from xbarmem.experiments.runner import run_sweep, trial_cost
 from xbarmem.experiments.sweep import parse_sweep
 from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.budget import step_budget as training_total
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import make_memory

@@ -1,8 +1,9 @@
-"""The names of the learning rules and memory architectures, importable without torch.
+"""The names of the learning rules, memory architectures, cue corruptions and recall
+settings, importable without torch.
 
-The command line and sweep files check names against these before any work is done; the
-modules that implement them (:mod:`xbarmem.learning.classic`, :mod:`xbarmem.memory.build`)
-define the same names, which a test keeps equal.
+The command line and sweep files check names against these before any work is done. The
+corruption and recall modules take theirs from here; the rule registry
+(:mod:`xbarmem.learning.classic`) defines the same rule names, which a test keeps equal.
 """
 
 from __future__ import annotations
@@ -11,3 +12,8 @@ from __future__ import annotations
 RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron")
 #: memory architectures (:data:`xbarmem.memory.build.ARCHS`)
 ARCHS = ("single", "multilayer")
+#: cue corruptions (:mod:`xbarmem.data.corruption`)
+CORRUPTION_METHODS = ("flip", "gaussian", "occlude", "salt-pepper")
+#: recall modes and neuron activations (:mod:`xbarmem.memory.recall`)
+MODES = ("sync", "async")
+ACTIVATIONS = ("sign", "tanh")

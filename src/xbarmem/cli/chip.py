@@ -12,7 +12,7 @@ from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, chip_app, out, print_fields, warn
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, preset_names
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 
 MapOut = o.out("fault map file (.npz or .csv)", required=True)
@@ -159,7 +159,7 @@ def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:
     message = (f"{outside:.0%} of the conductances lie outside the {spec.name} chip's window "
                f"{window}")
     largest = float(values.max())
-    if largest > d.g_max + (d.g_max - d.g_min):  # a fault map refuses these: say why, once
+    if largest > highest_reading(d):  # a fault map refuses these: say why, once
         raise ConfigError(f"{message}, some far above it (largest {largest:g} S); is --chip the "
                           f"chip that was measured?")
     warn(f"{message} and will be marked stuck; is --chip the chip that was measured?")

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.cli.progress import training_total, work_bar
+from xbarmem.cli.progress import work_bar
+from xbarmem.learning.budget import step_budget
 
 Level = o.level("0.1")
 Out = o.out("folder for the PNG", folder=True)
@@ -104,5 +105,5 @@ def _weights(rules: list[str]) -> dict[str, float]:
     budget, each closed-form rule a twentieth of that (its recall scoring)."""
     from xbarmem.learning.adaptive import AdaptiveTrainer
 
-    budget = training_total(AdaptiveTrainer().options(1), "binary")
+    budget = step_budget(AdaptiveTrainer().options(1), "binary")
     return {r: float(budget if r == "adaptive" else budget / 20) for r in rules}

@@ -44,17 +44,13 @@ def export_cmd(
     activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
     from xbarmem.deploy.export import export_memory
-    from xbarmem.memory.io import load_memory
+    from xbarmem.memory.io import load_model
 
     if mode not in ("sync", "async"):
         raise ConfigError(f"--mode must be sync or async, got {mode!r}")
     if activation not in (None, "sign", "tanh"):
         raise ConfigError(f"--activation must be sign or tanh, got {activation!r}")
-    memory = load_memory(model)
-    try:
-        stored = o.stored_patterns(model)
-    except ConfigError:
-        stored = None
+    memory, stored = load_model(model)  # patterns, when saved, go into the manifest
     manifest = export_memory(memory, out_dir, patterns=stored, mode=mode, activation=activation,
                              max_iterations=max_iterations, source=str(model))
     if json_out:
@@ -118,10 +114,9 @@ def adapt_cmd(
     from xbarmem.deploy.backend import simulated_backends
     from xbarmem.deploy.chip_loop import adapt, default_trainer
     from xbarmem.evaluation.evaluate import Protocol
-    from xbarmem.memory.io import load_memory, save_memory
+    from xbarmem.memory.io import load_model, save_memory
 
-    memory = load_memory(model)
-    stored = o.stored_patterns(model)
+    memory, stored = load_model(model, patterns_required=True)
     o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     trainer = None  # adapt's default: the model's own trainer options
     if options:

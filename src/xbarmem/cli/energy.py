@@ -11,11 +11,12 @@ from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.cli.progress import training_total, work_bar
+from xbarmem.cli.progress import work_bar
 from xbarmem.energy.circuit import DEFAULT_CIRCUIT, FITTED_CIRCUIT, circuit_names, load_circuit
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
+from xbarmem.learning.budget import step_budget
 
 
 def _si(value: float, unit: str) -> str:
@@ -125,7 +126,7 @@ def _training_bar(rule: str, max_steps: int, arch: str, quiet: bool):
 
     options = get_rule(rule, max_steps=max_steps).options(2 if arch == "multilayer" else 1) \
         if rule == "adaptive" else {}
-    total = training_total(options, "binary") if options else 1
+    total = step_budget(options, "binary") if options else 1
     with work_bar(console, disable=quiet, transient=True) as bar:
         task = bar.add_task(f"training {rule} ({arch})", total=total, detail="", bound=True)
 

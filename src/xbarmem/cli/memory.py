@@ -9,10 +9,11 @@ import typer
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.cli.progress import training_total, work_bar
+from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.budget import step_budget
 
 if TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -134,7 +135,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
         with console.status(f"training {what} on {pset.n_patterns} patterns{shape}"):
             info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
         return memory, info
-    total = training_total(rule_obj.options(len(memory.layers)), pset.kind)
+    total = step_budget(rule_obj.options(len(memory.layers)), pset.kind)
     with work_bar(console, transient=True) as bar:
         task = bar.add_task(f"training {what} on {pset.n_patterns} patterns{shape}",
                             total=total, detail="", bound=True)
@@ -168,12 +169,11 @@ def evaluate(
     neurons: o.OldActivation = None,
 ) -> None:
     from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
-    from xbarmem.memory.io import load_memory
+    from xbarmem.memory.io import load_model
 
     activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
-    memory = load_memory(model)
-    stored = o.stored_patterns(model)
+    memory, stored = load_model(model, patterns_required=True)
     binary = stored.kind == "binary"
     activation = activation or ("sign" if binary else "tanh")
     corruption = corruption or ("flip" if binary else "gaussian")

@@ -484,9 +484,8 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
         if kind != "binary":
             raise ConfigError(f"--data {source} gives binary patterns only (--kind binary)")
         return pat.correlated_patterns(count, neurons, overlap, seed=seed)
-    load_patterns = pat.load_patterns
-    return load_patterns(source, kind=kind, side=side_of(neurons, source), n=count, seed=seed,
-                         zero_one=zero_one, one_per_class=one_per_class)
+    return pat.load_patterns(source, kind=kind, side=side_of(neurons, source), n=count,
+                             seed=seed, zero_one=zero_one, one_per_class=one_per_class)
 
 
 def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,

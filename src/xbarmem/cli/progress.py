@@ -24,8 +24,6 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from xbarmem.learning.budget import step_budget
-
 #: the ETA is hidden for this long ...
 ETA_AFTER_SECONDS = 60.0
 #: ... unless this fraction of the work is done (after at least a few seconds)
@@ -68,8 +66,3 @@ def work_bar(console: Console, *, disable: bool = False, transient: bool = False
     return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                     TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), EtaColumn(),
                     console=console, disable=disable, transient=transient)
-
-
-def training_total(options: dict, kind: str) -> int:
-    """The step budget of a training run (:func:`xbarmem.learning.budget.step_budget`)."""
-    return step_budget(options, kind)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from xbarmem.errors import PatternError
+from xbarmem.names import CORRUPTION_METHODS
 from xbarmem.seeds import GeneratorLike, as_generator
 
 __all__ = [
@@ -26,8 +27,6 @@ __all__ = [
     "occlude_block",
     "salt_and_pepper",
 ]
-
-CORRUPTION_METHODS = ("flip", "gaussian", "occlude", "salt-pepper")
 
 
 def _as_float_tensor(x: Any) -> torch.Tensor:

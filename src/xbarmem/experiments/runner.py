@@ -87,8 +87,9 @@ def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
 
 
 class _InProcess:
-    """Groups run one at a time in this process; the only executor that reports progress
-    within a group (``submit(payload, progress)``)."""
+    """Groups run one at a time in this process. Every executor's ``submit(payload,
+    progress)`` takes a progress callback; this is the one that reports progress within a
+    group."""
 
     name = "in-process"
     slots = 1
@@ -120,7 +121,9 @@ class _Pool(_InProcess):
         self.pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=_pool_init,
                                            mp_context=multiprocessing.get_context("spawn"))
 
-    def submit(self, payload: str) -> cf.Future:
+    def submit(self, payload: str, progress: Callable[[float], None] | None = None
+               ) -> cf.Future:
+        """``progress`` is not reported from worker processes."""
         return self.pool.submit(run_group_json, payload)
 
     def cancel(self, futures) -> None:
@@ -153,7 +156,8 @@ class _Dask:
         threads = sum(self.client.nthreads().values()) or 1
         self.slots = 2 * threads
 
-    def submit(self, payload: str):
+    def submit(self, payload: str, progress: Callable[[float], None] | None = None):
+        """``progress`` is not reported from Dask workers."""
         return self.client.submit(run_group_json, payload, pure=False)
 
     @staticmethod
@@ -363,9 +367,7 @@ def _drive(db, queue, executor, report, on_progress) -> None:
 def _submit(executor, group: list[Trial], threads: int, partial: Callable[[float], None]):
     payload = json.dumps({"trials": [{"key": t.key, "config": t.config} for t in group],
                           "threads": threads}, allow_nan=False)
-    if isinstance(executor, _InProcess):
-        return executor.submit(payload, partial)
-    return executor.submit(payload)
+    return executor.submit(payload, partial)
 
 
 def _collect(db, owner, fut, item, report, on_progress) -> None:

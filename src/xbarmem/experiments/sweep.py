@@ -49,7 +49,7 @@ from xbarmem.errors import ConfigError, XbarmemError
 from xbarmem.files import read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
 from xbarmem.limits import check_bytes
-from xbarmem.names import ARCHS, RULE_NAMES
+from xbarmem.names import ACTIVATIONS, ARCHS, CORRUPTION_METHODS, MODES, RULE_NAMES
 from xbarmem.sizes import request_bytes, sweep_bytes
 from xbarmem.spec import (
     AnyOf,
@@ -67,27 +67,6 @@ from xbarmem.spec import (
     text,
     unknown_key,
 )
-
-
-# The choices below come from modules that load torch; they are read when a value is checked,
-# so a sweep file is parsed (and refused, e.g. by its size) before torch is loaded.
-def _corruptions() -> tuple[str, ...]:
-    from xbarmem.data.corruption import CORRUPTION_METHODS
-
-    return CORRUPTION_METHODS
-
-
-def _modes() -> tuple[str, ...]:
-    from xbarmem.memory.recall import MODES
-
-    return MODES
-
-
-def _activations() -> tuple[str, ...]:
-    from xbarmem.memory.recall import ACTIVATIONS
-
-    return ACTIVATIONS
-
 
 TRIAL_KINDS = ("evaluate", "capacity")
 SELECTIONS = ("one-per-class", "random-per-class", "first", "random")
@@ -157,13 +136,13 @@ class TrialOptions(Spec, noun="trial"):
         "programming variation v: Gaussian noise of std v * max|W| added to every programmed "
         "free weight (biases as trained)"))
     corruption: str | None = choice(
-        _corruptions, default=None, optional=True,
+        CORRUPTION_METHODS, default=None, optional=True,
         help="cue corruption (default: flip for binary, gaussian for continuous)")
     level: float | None = number(default=None, ge=0.0, as_float=True, optional=True,
                                  help="corruption level (default: 0.1 flips / sigma 0.6)")
     probes: int = integer(default=20, ge=1, help="corrupted cues per stored pattern")
-    mode: str = choice(_modes, default="sync", help="recall mode")
-    activation: str | None = choice(_activations, default=None, optional=True,
+    mode: str = choice(MODES, default="sync", help="recall mode")
+    activation: str | None = choice(ACTIVATIONS, default=None, optional=True,
                                     help="neurons (default: sign for binary, tanh for continuous)")
     max_iterations: int = integer(default=100, ge=1, help="recall step cap")
     counts: list[int] | None = listof(

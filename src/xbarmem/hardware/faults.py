@@ -34,6 +34,13 @@ _CSV_HEADER = ["array", "plane", "row", "col", "g_stuck_S"]
 WINDOW_SLACK = 1.0
 
 
+def highest_reading(device: DeviceSpec) -> float:
+    """The largest conductance (siemens) a stuck or read-back device of ``device`` may show:
+    ``g_max`` plus :data:`WINDOW_SLACK` window widths (fault maps, model files and imported
+    maps refuse anything above)."""
+    return device.g_max + WINDOW_SLACK * device.g_range
+
+
 def check_size(n_arrays: int, rows: int, cols: int, *,
                per_device: int = FAULT_MAP_BYTES_PER_DEVICE, what: str = "a fault map") -> None:
     """Refuse (:class:`~xbarmem.limits.TooLargeError`) a map of ``n_arrays`` arrays of
@@ -88,7 +95,7 @@ class FaultMap:
         """Refuse (:class:`FileFormatError`) a map with a device stuck above ``g_max`` plus
         :data:`WINDOW_SLACK` window widths of ``device`` (values are already finite and >= 0).
         Returns the map."""
-        high = device.g_max + WINDOW_SLACK * device.g_range
+        high = highest_reading(device)
         over = np.nan_to_num(self.g_stuck, nan=0.0) > high
         if over.any():
             a, p, i, j = (int(v) for v in np.argwhere(over)[0])

@@ -7,5 +7,5 @@
   and ``MultilayerMemory`` (``[N, H..., N]``).
 * :mod:`.recall` -- the recall engine; :mod:`.io` -- safetensors model files.
 
-May import ``hardware``, ``data``, ``errors`` and ``version``; never learning or anything above.
+May import ``hardware``, ``data`` and the base modules; never learning or anything above.
 """

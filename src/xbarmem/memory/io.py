@@ -33,7 +33,7 @@ from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import read_bytes
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap
+from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory
 from xbarmem.memory.multilayer import MultilayerMemory
@@ -232,20 +232,35 @@ def load_memory(path: str | Path) -> Memory:
     :class:`MultilayerMemory`); a foreign, corrupt or invalid file (see the module docstring)
     raises :class:`~xbarmem.errors.FileFormatError`; a file above the memory limit
     :class:`~xbarmem.limits.TooLargeError`."""
+    return load_model(path)[0]
+
+
+def load_model(path: str | Path, *, patterns_required: bool = False
+               ) -> tuple[Memory, PatternSet | None]:
+    """The memory and the pattern set saved with it (``None`` when it has none, or
+    :class:`~xbarmem.errors.FileFormatError` with ``patterns_required``), from one read of the
+    file; errors as :func:`load_memory`."""
     path = Path(path)
     meta, tensors = _read(path)
     try:
-        return _restore(meta, tensors)
+        memory = _restore(meta, tensors)
     except XbarmemError as exc:  # e.g. a fault map that does not cover the layers
         raise FileFormatError(f"{path}: invalid model contents: {exc}") from exc
+    return memory, _patterns(path, meta, tensors, patterns_required)
 
 
 def saved_patterns(path: str | Path) -> PatternSet | None:
     """The pattern set saved with the model at ``path`` (``None`` when it has none); errors
     as :func:`load_memory`."""
     path = Path(path)
-    meta, tensors = _read(path)
+    return _patterns(path, *_read(path))
+
+
+def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
+              required: bool = False) -> PatternSet | None:
     if "patterns" not in tensors:
+        if required:
+            raise FileFormatError(f"{path}: this model was saved without its patterns")
         return None
     p = SavedPatterns.from_dict(meta.extra.get("patterns", {}))
     try:
@@ -412,7 +427,7 @@ def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray], prefix: st
     widths]``, the rule of fault maps (read-back values, e.g. of an adapted model, may lie a
     little outside the programmable window)."""
     dev = layer.chip.device
-    high = dev.g_max + WINDOW_SLACK * dev.g_range
+    high = highest_reading(dev)
     for g, name in zip(planes, ("g_pos", "g_neg"), strict=True):
         _finite(g, prefix + name)
         bad = (g < 0) | (g > high)
@@ -429,7 +444,5 @@ def load_stored_patterns(path: str | Path) -> PatternSet:
     ``save_memory(..., patterns=...)`` (its kind, name and image shape; labels are not saved).
     A file that is not a valid model, or a model saved without patterns, raises
     :class:`~xbarmem.errors.FileFormatError`."""
-    stored = saved_patterns(path)
-    if stored is None:
-        raise FileFormatError(f"{path}: this model was saved without its patterns")
-    return stored
+    path = Path(path)
+    return _patterns(path, *_read(path), required=True)

@@ -27,10 +27,8 @@ from dataclasses import dataclass
 import torch
 
 from xbarmem.errors import ConfigError, PatternError
+from xbarmem.names import ACTIVATIONS, MODES
 from xbarmem.seeds import as_generator
-
-MODES = ("sync", "async")
-ACTIVATIONS = ("sign", "tanh")
 
 
 @dataclass
