@@ -103,7 +103,26 @@ def _capacities(points: list[dict[str, Any]], thresholds: tuple[float, ...]) -> 
 # --------------------------------------------------------------------------- case 1
 def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     """Case 1: one network, N = 64, ``single_patterns`` 8x8 MNIST digits, no faults."""
-    pset = load_mnist(side=8, n=cfg.single_patterns)
+    return _single(cfg, load_mnist(side=8, n=cfg.single_patterns), "1", "8x8 MNIST digits",
+                   log)
+
+
+def case_single_random(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 1r: case 1 on ``single_patterns`` random +-1 patterns of N = 64 (seed
+    ``cfg.seed``)."""
+    return _single(cfg, random_patterns(cfg.single_patterns, 64, seed=cfg.seed), "1r",
+                   "random +-1 patterns", log)
+
+
+def _second_score(cfg: BenchConfig, memory, pset: PatternSet, probes: int) -> float:
+    """Mean cosine of ``memory`` at the second flip rate (cues drawn as for the first)."""
+    return evaluate_memory(memory, pset, _protocol(cfg, cfg.second_flip, probes)).cosine
+
+
+def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
+            log: Log) -> dict[str, Any]:
+    """One network, no faults: the naive loop, xbarmem's fixed-point objective and its
+    default and fast basin recipes, on the same fault map, patterns and cues."""
     x = torch.as_tensor(pset.patterns)
     p, n = x.shape
     chip = paper_chip(0.0)
@@ -111,7 +130,7 @@ def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     protocol = _protocol(cfg, cfg.single_flip, cfg.single_probes)
     sides: dict[str, dict[str, Any]] = {}
 
-    log(f"case 1: naive loop, N={n}, P={p}, up to {cfg.max_steps} steps")
+    log(f"case {case}: naive loop, N={n}, P={p}, up to {cfg.max_steps} steps")
     with PeakMemory() as mem:
         start = time.perf_counter()
         mask = weight_mask(chip, fmap, n)
@@ -121,19 +140,23 @@ def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
         states = recall_naive(res.weights, res.bias, cues, cfg.recall_steps)
         cosine, exact = cosine_scores(states, targets)
         wall = time.perf_counter() - start
+    cues2, targets2 = flip_cues(x, protocol.probes, cfg.second_flip, protocol.seed)
+    second = cosine_scores(recall_naive(res.weights, res.bias, cues2, cfg.recall_steps),
+                           targets2)[0]
     sides["naive"] = _side(train_seconds=res.seconds, wall_seconds=wall, steps=res.steps,
                            final_loss=res.loss, converged=res.converged, cosine=cosine,
                            exact=exact, flop=fixed_point_flops(n, p, res.steps), mem=mem,
                            options={"lr": cfg.naive_lr, "max_steps": cfg.max_steps,
                                     "tol": cfg.naive_tol, "init_std": cfg.naive_init_std,
-                                    "init_seed": cfg.seed})
+                                    "init_seed": cfg.seed}, second=second)
 
     checks: dict[str, bool] = {}
     for label, options in (("xbarmem fixed-point", cfg.xbarmem_fixed_point()),
                            ("xbarmem fixed-point, stop=loss", cfg.xbarmem_fixed_point("loss")),
-                           ("xbarmem basin (default)", cfg.xbarmem_basin())):
-        log(f"case 1: {label}, options {options}")
-        trainer = AdaptiveTrainer(**options)
+                           ("xbarmem basin (default)", cfg.xbarmem_basin()),
+                           ("xbarmem fast recipe", cfg.xbarmem_basin("fast"))):
+        log(f"case {case}: {label}, options {options}")
+        trainer = AdaptiveTrainer(**options).resolved(1)
         with PeakMemory() as mem:
             start = time.perf_counter()
             memory = train(x, chip=chip, rule="adaptive", faults=fmap, **options)
@@ -150,7 +173,8 @@ def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
         sides[label] = _side(train_seconds=train_seconds, wall_seconds=wall, steps=steps,
                              final_loss=float(memory.info["loss"]),
                              converged=bool(memory.info["converged"]), cosine=score.cosine,
-                             exact=score.exact, flop=flop, mem=mem, options=trainer.options())
+                             exact=score.exact, flop=flop, mem=mem, options=trainer.options(),
+                             second=_second_score(cfg, memory, pset, protocol.probes))
         assert score.cues is not None
         checks["cues_identical"] = checks.get("cues_identical", True) and torch.equal(
             score.cues, cues)
@@ -164,10 +188,11 @@ def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
                       "per_step": _ratio(naive["seconds_per_step"], side["seconds_per_step"]),
                       "wall": _ratio(naive["wall_seconds"], side["wall_seconds"])}
               for label, side in sides.items() if label != "naive"}
-    return {"case": "1", "status": "ok",
-            "title": f"single network, N={n}, P={p} 8x8 MNIST digits, no faults",
+    return {"case": case, "status": "ok",
+            "title": f"single network, N={n}, P={p} {what}, no faults",
             "settings": {"data": pset.name, "n_neurons": n, "n_patterns": p, "faults": 0.0,
-                         "chip": "paper-sim", "protocol": protocol.as_dict()},
+                         "chip": "paper-sim", "protocol": protocol.as_dict(),
+                         "second_flip": cfg.second_flip},
             "shared": "fault map, stored patterns, cues (checked bit-identical), step cap, "
                       "tol, recall cap",
             "checks": checks, "sides": sides, "speed_ratio_naive_over": ratios}
@@ -175,14 +200,16 @@ def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
 
 def _side(*, train_seconds: float, wall_seconds: float, steps: int, final_loss: float,
           converged: bool, cosine: float, exact: float, flop: float | None, mem: PeakMemory,
-          options: dict[str, Any]) -> dict[str, Any]:
+          options: dict[str, Any], second: float | None = None) -> dict[str, Any]:
     """One side of case 1 as a dict. GFLOP/s are over the training time only;
-    ``recall_seconds`` is everything but training (set-up and recall evaluation)."""
+    ``recall_seconds`` is everything but training (set-up and recall evaluation);
+    ``cosine_second_flip``: the mean cosine at the config's second flip rate (not timed)."""
     return {"train_seconds": train_seconds, "recall_seconds": wall_seconds - train_seconds,
             "wall_seconds": wall_seconds, "steps": steps,
             "seconds_per_step": _per_step(train_seconds, steps), "final_loss": final_loss,
-            "converged": converged, "cosine": cosine, "exact": exact, "flop": flop,
-            "gflops": gflops(flop, train_seconds), **mem.as_dict(), "options": options}
+            "converged": converged, "cosine": cosine, "cosine_second_flip": second,
+            "exact": exact, "flop": flop, "gflops": gflops(flop, train_seconds),
+            **mem.as_dict(), "options": options}
 
 
 # --------------------------------------------------------------------------- curves
@@ -404,6 +431,9 @@ def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protoc
             states = recall_naive_multilayer(res.weights, res.biases, cues, cfg.recall_steps)
             cosine, exact = cosine_scores(states, targets)
             wall = time.perf_counter() - start
+        cues2, targets2 = flip_cues(x, protocol.probes, cfg.second_flip, protocol.seed)
+        second = cosine_scores(recall_naive_multilayer(res.weights, res.biases, cues2,
+                                                       cfg.recall_steps), targets2)[0]
         sides["naive"] = _side(train_seconds=res.seconds, wall_seconds=wall, steps=res.steps,
                                final_loss=res.loss, converged=res.converged, cosine=cosine,
                                exact=exact, flop=multilayer_flops(sizes, p, res.steps),
@@ -411,11 +441,12 @@ def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protoc
                                                  "lr": cfg.ml_naive_lr,
                                                  "max_steps": cfg.ml_max_steps,
                                                  "tol": cfg.naive_tol, "init": "nn.Linear",
-                                                 "init_seed": cfg.seed})
+                                                 "init_seed": cfg.seed}, second=second)
         checks["cues_identical"] = True
     for label, options in labels:
         log(f"{label}, options {options}")
-        trainer = MultilayerTrainer(**{"seed": cfg.seed, **options})
+        trainer = MultilayerTrainer(**{"seed": cfg.seed, **options}).resolved(len(sizes) - 1,
+                                                                              pset.kind)
         with PeakMemory() as mem:
             start = time.perf_counter()
             mem_x = MultilayerMemory(n, cfg.ml_hidden, chip, faults)
@@ -431,7 +462,8 @@ def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protoc
         sides[label] = _side(train_seconds=train_seconds, wall_seconds=wall, steps=steps,
                              final_loss=float(info["loss"]), converged=bool(info["converged"]),
                              cosine=score.cosine, exact=score.exact, flop=flop, mem=mem,
-                             options=trainer.options())
+                             options=trainer.options(),
+                             second=_second_score(cfg, mem_x, pset, protocol.probes))
         if with_naive:
             assert score.cues is not None
             checks["cues_identical"] = checks["cues_identical"] and torch.equal(score.cues,
@@ -465,13 +497,15 @@ def case_multilayer(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     sides, checks = _multilayer_sides(
         pset, chip, cfg, protocol,
         [("xbarmem multilayer fixed-point", cfg.ml_fixed_point_options),
-         ("xbarmem multilayer basin (default)", cfg.ml_basin_options)], True, log)
+         ("xbarmem multilayer basin (default)", cfg.ml_basin_options),
+         ("xbarmem multilayer fast recipe", cfg.ml_fast_options)], True, log)
     return {"case": "3", "status": "ok",
             "title": f"multilayer network {n}-{cfg.ml_hidden}-{n}, P={p} 8x8 MNIST digits, "
                      "no faults",
             "settings": {"data": pset.name, "n_neurons": n, "hidden": cfg.ml_hidden,
                          "n_patterns": p, "faults": 0.0, "chip": "paper-sim",
-                         "protocol": protocol.as_dict()},
+                         "protocol": protocol.as_dict(),
+                         "second_flip": cfg.second_flip},
             "shared": "fault map, stored patterns, cues (checked bit-identical), tol, recall cap",
             "checks": checks, "sides": sides, "speed_ratio_naive_over": _speed_ratios(sides)}
 
@@ -497,17 +531,64 @@ def case_big_multilayer(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
                      f"{side}x{side} MNIST digits, {cfg.big_ml_faults:.0%} weight faults",
             "settings": {"data": pset.name, "n_neurons": n, "hidden": cfg.ml_hidden,
                          "n_patterns": p, "faults": cfg.big_ml_faults, "chip": "paper-sim",
-                         "protocol": protocol.as_dict()},
+                         "protocol": protocol.as_dict(),
+                         "second_flip": cfg.second_flip},
             "shared": "fault map, stored patterns, cues (same generator and seeds), tol",
             "checks": checks, "sides": sides,
             "speed_ratio_naive_over": _speed_ratios(
                 {k: v for k, v in sides.items() if v.get("status") != "skipped"})}
 
 
+# --------------------------------------------------------------------------- case 5
+def case_capacity_search(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 5: the command-line capacity search of the performance issue, ``xbarmem capacity
+    --arch single --data digits --threshold 0.9,0.95,0.99 --trials 2``, once per recipe
+    (``cfg.search_recipes``), one after the other in fresh processes with ``cfg.search_threads``
+    torch threads: wall seconds, capacities and the ratio of each recipe's time to the
+    default's."""
+    import json
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "xbarmem", "capacity", "--arch", "single", "--data",
+            "digits", "--threshold", ",".join(f"{t:g}" for t in cfg.thresholds), "--trials",
+            str(cfg.search_trials), "--seed", str(cfg.seed), "--threads",
+            str(cfg.search_threads), "--json", *cfg.search_extra]
+    runs: dict[str, dict[str, Any]] = {}
+    for recipe in cfg.search_recipes:
+        command = base + ([] if recipe == "default" else ["--recipe", recipe])
+        log(f"case 5: {' '.join(command[2:])}")
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            runs[recipe] = {"status": "failed", "seconds": seconds,
+                            "error": done.stderr.strip().splitlines()[-1:]}
+            continue
+        result = json.loads(done.stdout)["results"][0]
+        runs[recipe] = {"status": "ok", "seconds": seconds, "capacity": result["capacity"],
+                        "counts_trained": len(result["points"]),
+                        "command": "xbarmem " + " ".join(command[3:])}
+    first = runs.get("default", {})
+    ratios = {r: _ratio(first.get("seconds"), v["seconds"]) for r, v in runs.items()
+              if r != "default" and v.get("status") == "ok" and first.get("status") == "ok"}
+    return {"case": "5", "status": "ok",
+            "title": "capacity search on 8x8 digits (xbarmem capacity), per recipe",
+            "settings": {"thresholds": list(cfg.thresholds), "trials": cfg.search_trials,
+                         "threads": cfg.search_threads, "recipes": list(cfg.search_recipes)},
+            "shared": "command, data, seeds, thresholds; fresh process per recipe",
+            "runs": runs, "speed_ratio_default_over": ratios}
+
+
 CASES: dict[str, Callable[[BenchConfig, Log], dict[str, Any]]] = {
     "1": case_single,
+    "1r": case_single_random,
     "2": case_capacity,
     "3": case_multilayer,
     "4a": case_big,
     "4b": case_big_multilayer,
+    "5": case_capacity_search,
 }
+
+#: cases run only when asked for by name (minutes of work each)
+OPT_IN = ("5",)

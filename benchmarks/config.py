@@ -42,6 +42,8 @@ class BenchConfig:
         single_probes: case 1: cues per stored pattern.
         basin_options: case 1: options of xbarmem's default (basin) recipe; empty = its
             defaults.
+        fast_options: case 1: options of xbarmem's fast recipe.
+        second_flip: cases 1 and 3: recall is also scored at this cue flip rate.
         capacity_pool: case 2: size of the 8x8 MNIST pool subsets are drawn from.
         capacity_counts: case 2: numbers of stored patterns.
         capacity_faults: case 2: weight-fault rates (paper-sim chip).
@@ -69,12 +71,18 @@ class BenchConfig:
         ml_fixed_point_options: cases 3 and 4b: options of xbarmem's multilayer trainer for
             the paper's fixed-point objective.
         ml_basin_options: case 3: options of xbarmem's default (basin) multilayer recipe.
+        ml_fast_options: case 3: options of xbarmem's fast multilayer recipe.
         big_ml_neurons: case 4b: N (28x28 MNIST digits: 784).
         big_ml_patterns: case 4b: digits stored.
         big_ml_faults: case 4b: weight-fault rate.
         big_ml_flip: case 4b: cue flip rate.
         big_ml_probes: case 4b: cues per stored pattern.
         big_ml_with_naive: case 4b: also run the naive multilayer loop (slow).
+        search_recipes: case 5: recipes whose capacity search runs, in this order.
+        search_trials: case 5: ``--trials`` of the capacity search.
+        search_threads: case 5: ``--threads`` of the capacity search.
+        search_extra: case 5: further command-line arguments (the smoke test shrinks the
+            search with them).
     """
 
     seed: int = 0
@@ -88,6 +96,8 @@ class BenchConfig:
     single_flip: float = 0.05
     single_probes: int = 20
     basin_options: dict[str, Any] = field(default_factory=dict)
+    fast_options: dict[str, Any] = field(default_factory=lambda: {"recipe": "fast"})
+    second_flip: float = 0.1
     capacity_pool: int = 2000
     capacity_counts: list[int] = field(default_factory=lambda: capacity_counts(40))
     capacity_faults: tuple[float, ...] = (0.0, 0.5)
@@ -112,12 +122,17 @@ class BenchConfig:
     ml_fixed_point_options: dict[str, Any] = field(
         default_factory=lambda: {"objective": "fixed-point", "max_steps": 3000})
     ml_basin_options: dict[str, Any] = field(default_factory=dict)
+    ml_fast_options: dict[str, Any] = field(default_factory=lambda: {"recipe": "fast"})
     big_ml_neurons: int = 784
     big_ml_patterns: int = 100
     big_ml_faults: float = 0.0
     big_ml_flip: float = 0.05
     big_ml_probes: int = 20
     big_ml_with_naive: bool = False
+    search_recipes: tuple[str, ...] = ("default", "fast")
+    search_trials: int = 2
+    search_threads: int = 2
+    search_extra: tuple[str, ...] = ()
 
     @classmethod
     def full(cls) -> BenchConfig:
@@ -140,12 +155,17 @@ class BenchConfig:
         """The smoke test's configuration: seconds, not meaningful as numbers."""
         return cls(max_steps=20, single_probes=2,
                    basin_options={"max_steps": 5, "finetune_steps": 3, "cue_copies": 2},
+                   fast_options={"recipe": "fast", "max_steps": 5, "finetune_steps": 3},
                    capacity_pool=100, capacity_counts=[1, 3], capacity_probes=2,
                    big_neurons=128, big_patterns=4, big_probes=2, ml_hidden=8, ml_patterns=4,
                    ml_probes=2, ml_max_steps=20,
                    ml_fixed_point_options={"objective": "fixed-point", "max_steps": 10},
                    ml_basin_options={"max_steps": 5, "finetune_steps": 3, "cue_copies": 2},
-                   big_ml_neurons=196, big_ml_patterns=4, big_ml_probes=2)
+                   ml_fast_options={"recipe": "fast", "max_steps": 5, "finetune_steps": 3},
+                   big_ml_neurons=196, big_ml_patterns=4, big_ml_probes=2,
+                   search_trials=1, search_threads=1,
+                   search_extra=("--pool", "40", "--probes", "2", "--start", "2",
+                                 "--rule-options", '{"max_steps": 3, "finetune_steps": 2}'))
 
     def xbarmem_fixed_point(self, stop: str = "stable") -> dict[str, Any]:
         """Rule options of xbarmem's fixed-point (paper's objective) trainer for this run:
@@ -156,9 +176,9 @@ class BenchConfig:
             options["lr"] = self.xbarmem_lr
         return options
 
-    def xbarmem_basin(self) -> dict[str, Any]:
-        """Rule options of xbarmem's default (basin) recipe for this run."""
-        options = dict(self.basin_options)
+    def xbarmem_basin(self, recipe: str = "default") -> dict[str, Any]:
+        """Rule options of xbarmem's default (basin) or fast recipe for this run."""
+        options = dict(self.basin_options if recipe == "default" else self.fast_options)
         if self.xbarmem_lr is not None:
             options["lr"] = self.xbarmem_lr
         return options

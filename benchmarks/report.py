@@ -52,17 +52,33 @@ def print_case(entry: dict[str, Any], console: Console) -> None:
     if entry["status"] == "skipped":
         console.print(f"case {entry['case']}: {entry['reason']}")
         return
-    {"1": _print_single, "2": _print_capacity, "3": _print_single, "4a": _print_big,
-     "4b": _print_single}[entry["case"]](entry, console)
+    {"1": _print_single, "1r": _print_single, "2": _print_capacity, "3": _print_single,
+     "4a": _print_big, "4b": _print_single, "5": _print_search}[entry["case"]](entry, console)
     console.print(f"shared by both sides: {entry['shared']}")
+
+
+def _print_search(entry: dict[str, Any], console: Console) -> None:
+    table = Table(title="capacity search, wall time per recipe (fresh process each)")
+    for col in ("recipe", "wall s", "counts trained", "capacities"):
+        table.add_column(col, justify="left" if col in ("recipe", "capacities") else "right")
+    for recipe, run in entry["runs"].items():
+        if run["status"] != "ok":
+            table.add_row(recipe, f"{run['seconds']:.1f}", "failed", " ".join(run["error"]))
+            continue
+        table.add_row(recipe, f"{run['seconds']:.1f}", str(run["counts_trained"]),
+                      ", ".join(f"@{t}: {c}" for t, c in run["capacity"].items()))
+    console.print(table)
+    for recipe, ratio in entry["speed_ratio_default_over"].items():
+        console.print(f"speed default/{recipe}: {_ratio(ratio)} wall time")
 
 
 def _print_single(entry: dict[str, Any], console: Console) -> None:
     proto = entry["settings"]["protocol"]
     table = Table(title=f"recall: {proto['level']:.0%} flips, {proto['probes']} cues/pattern, "
                         "sync sign")
+    second = entry["settings"].get("second_flip")
     for col in ("side", "train s", "steps", "us/step", "final loss", "GFLOP/s", "RSS MB",
-                "cosine", "exact"):
+                "cosine", *([f"cos {second:.0%}"] if second is not None else []), "exact"):
         table.add_column(col, justify="left" if col == "side" else "right")
     skipped = []
     for label, side in entry["sides"].items():
@@ -72,7 +88,8 @@ def _print_single(entry: dict[str, Any], console: Console) -> None:
         table.add_row(label, f"{side['train_seconds']:.2f}", str(side["steps"]),
                       _us(side["seconds_per_step"]), _num(side["final_loss"], ".2e"),
                       _num(side["gflops"], ".2f"), _mem(side), f"{side['cosine']:.4f}",
-                      f"{side['exact']:.3f}")
+                      *([_num(side.get("cosine_second_flip"), ".4f")] if second is not None
+                        else []), f"{side['exact']:.3f}")
     console.print(table)
     for line in skipped:
         console.print(line)
@@ -176,3 +193,43 @@ def write_json(results: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_jsonable(results), indent=2, allow_nan=False) + "\n")
     return path
+
+
+#: the sides of the single-layer (1, 1r) and multilayer (3) cases the recipe table lists
+RECIPE_SIDES = {"naive": "naive loop (the paper's scripts)",
+                "xbarmem basin (default)": "default recipe",
+                "xbarmem fast recipe": "fast recipe",
+                "xbarmem fixed-point": "fixed-point objective",
+                "xbarmem multilayer basin (default)": "default recipe",
+                "xbarmem multilayer fast recipe": "fast recipe",
+                "xbarmem multilayer fixed-point": "fixed-point objective"}
+
+
+def recipe_table(results: dict[str, Any]) -> str:
+    """Markdown: for every side of cases 1, 1r and 3 in ``results``, its training time, steps,
+    speed-up over the naive loop and recall at both flip rates (empty without those cases)."""
+    lines = []
+    for case in ("1", "1r", "3"):
+        entry = results["cases"].get(case)
+        if entry is None or entry.get("status") != "ok":
+            continue
+        first = entry["settings"]["protocol"]["level"]
+        second = entry["settings"].get("second_flip")
+        if not lines:
+            lines = ["| case | training | train s | steps | speed-up over naive | "
+                     f"cosine {first:.0%} flips | cosine "
+                     f"{'n/a' if second is None else format(second, '.0%')} flips |",
+                     "|---|---|---|---|---|---|---|"]
+        ratios = entry["speed_ratio_naive_over"]
+        for label, side in entry["sides"].items():
+            if side.get("status") == "skipped" or label not in RECIPE_SIDES:
+                continue
+            speed = "1" if label == "naive" else _num(ratios.get(label, {}).get("train"), ".3g")
+            st = entry["settings"]
+            what = (f"{case}: {st['data']}, N = {st['n_neurons']}"
+                    + (f", H = {st['hidden']}" if "hidden" in st else "")
+                    + f", P = {st['n_patterns']}")
+            lines.append(f"| {what} | {RECIPE_SIDES[label]} | "
+                         f"{side['train_seconds']:.2f} | {side['steps']} | {speed} | "
+                         f"{side['cosine']:.4f} | {_num(side.get('cosine_second_flip'), '.4f')} |")
+    return "\n".join(lines)

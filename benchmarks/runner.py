@@ -17,28 +17,31 @@ from xbarmem import AdaptiveTrainer
 from xbarmem.learning.base import Problem
 from xbarmem.learning.multilayer import MultilayerTrainer
 
-from .cases import CASES
+from .cases import CASES, OPT_IN
 from .config import BenchConfig
 from .measure import PeakMemory, matmul_gflops, ru_maxrss_bytes
 from .naive import train_naive, train_naive_multilayer
-from .report import print_case, print_footer, print_header, write_json
+from .report import print_case, print_footer, print_header, recipe_table, write_json
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
 #: Accepted case names and the canonical id each stands for.
 ALIASES: dict[str, str] = {
     "1": "1", "single": "1",
+    "1r": "1r", "random": "1r",
     "2": "2", "capacity": "2",
     "3": "3", "multilayer": "3",
     "4a": "4a", "n1024": "4a", "big": "4a",
     "4b": "4b", "n784": "4b",
+    "5": "5", "search": "5",
 }
 
 
 def resolve_cases(names: list[str]) -> list[str]:
-    """Canonical case ids in suite order (all cases when ``names`` is empty)."""
+    """Canonical case ids in suite order (every case but the opt-in ones when ``names`` is
+    empty or ``all``)."""
     if not names or "all" in names:
-        return list(CASES)
+        return [c for c in CASES if c not in OPT_IN]
     unknown = [n for n in names if n.lower() not in ALIASES]
     if unknown:
         raise ValueError(f"unknown case(s) {unknown}; choose from {sorted(ALIASES)} or 'all'")
@@ -111,6 +114,7 @@ def _run(ids: list[str], cfg: BenchConfig, preset: str, json_out: Path | None,
         entry["ru_maxrss_bytes_after"] = ru_maxrss_bytes()
         results["cases"][case_id] = entry
         print_case(entry, console)
+    results["recipe_table"] = recipe_table(results)
     meta["matmul_gflops_end"] = matmul_gflops()
     meta["total_seconds"] = time.perf_counter() - start
     print_footer(meta, console)

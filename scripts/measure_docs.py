@@ -99,6 +99,21 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -c \"from xbarmem.experiments.reproduce import reproduce; import json; "
            "r = reproduce('{out}', quick=True, log=lambda s: None); "
            "print(json.dumps({{'summary': r['table']}}))\"",), REPRO_VALUES, 600),
+    Entry("reproduce-quick-cli", "xbarmem reproduce --quick, default recipe, 2 jobs",
+          ("xbarmem reproduce --quick --out {out}/r --json",),
+          {"seconds": "seconds", "verdicts": "verdicts"}, 900),
+    Entry("reproduce-quick-fast", "xbarmem reproduce --quick --recipe fast, 2 jobs",
+          ("xbarmem reproduce --quick --recipe fast --out {out}/r --json",),
+          {"seconds": "seconds", "verdicts": "verdicts", "summary": "table"}, 300),
+    Entry("capacity-search", "capacity search on 8x8 digits, default vs fast recipe "
+          "(benchmark case 5, 2 threads)",
+          ("python -m benchmarks 5 --json-out {out}/bench.json",
+           "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),
+          {f"{recipe}: {what}": f"cases/5/runs/{recipe}/{key}"
+           for recipe in ("default", "fast")
+           for what, key in (("wall s", "seconds"), ("capacities", "capacity"),
+                             ("counts trained", "counts_trained"))}
+          | {"speed-up of fast over default": "cases/5/speed_ratio_default_over/fast"}, 1500),
     Entry("capacity-digits", "capacity of single layer and 64-H-64 on scikit-learn digits",
           ("xbarmem capacity --arch single,multilayer --hidden 16,32,128 --data digits "
            "--threshold 0.99 --trials 2 --probes 20 --start 24 "
@@ -117,11 +132,16 @@ ENTRIES: tuple[Entry, ...] = (
            f"speed_ratio_naive_over/{side}/train"
            for case, label, side in (
                ("1", "default recipe", "xbarmem basin (default)"),
+               ("1", "fast recipe", "xbarmem fast recipe"),
                ("1", "fixed-point", "xbarmem fixed-point"),
+               ("1r", "default recipe", "xbarmem basin (default)"),
+               ("1r", "fast recipe", "xbarmem fast recipe"),
+               ("1r", "fixed-point", "xbarmem fixed-point"),
                ("3", "multilayer default", "xbarmem multilayer basin (default)"),
+               ("3", "multilayer fast recipe", "xbarmem multilayer fast recipe"),
                ("3", "multilayer fixed-point", "xbarmem multilayer fixed-point"))}
-          | {f"case 1: cosine, {side}": f"cases/1/sides/{side}/cosine"
-             for side in ("naive", "xbarmem basin (default)", "xbarmem fixed-point")}, 300),
+          | {"recipes": "recipe_table"},
+          900),
 )
 
 

@@ -26,25 +26,36 @@ def _in_unit_interval(value: float) -> bool:
 def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
     out = tmp_path / "results" / "latest.json"
     console = Console(file=io.StringIO(), width=140)
-    returned = run(["1", "capacity", "3", "4b"], BenchConfig.tiny(), preset="tiny",
+    returned = run(["1", "random", "capacity", "3", "4b"], BenchConfig.tiny(), preset="tiny",
                    json_out=out, console=console, verbose=False)
     data = json.loads(out.read_text())
-    assert set(data) == {"meta", "cases"} and list(data["cases"]) == ["1", "2", "3", "4b"]
+    assert set(data) == {"meta", "cases", "recipe_table"}
+    assert list(data["cases"]) == ["1", "1r", "2", "3", "4b"]
+    table = data["recipe_table"].splitlines()  # one row per side of cases 1, 1r and 3
+    assert len(table) == 2 + 4 + 4 + 4 and "| 1r: random" in data["recipe_table"]
     assert data["meta"]["matmul_gflops_start"] > 0 and data["meta"]["units"]["memory"] == "bytes"
     assert returned["cases"]["1"]["sides"].keys() == data["cases"]["1"]["sides"].keys()
 
-    single = data["cases"]["1"]
-    assert single["status"] == "ok"
-    assert set(single["sides"]) == {"naive", "xbarmem fixed-point",
-                                    "xbarmem fixed-point, stop=loss", "xbarmem basin (default)"}
-    assert single["checks"] == {"cues_identical": True, "masks_identical": True}
-    for side in single["sides"].values():
-        assert _in_unit_interval(side["cosine"]) and 0.0 <= side["exact"] <= 1.0
-        assert side["steps"] >= 1 and side["train_seconds"] >= 0
-        assert side["peak_rss_bytes"] > 0 and side["memory_method"] in ("VmHWM", "ru_maxrss")
-    assert set(single["speed_ratio_naive_over"]) == {
-        "xbarmem fixed-point", "xbarmem fixed-point, stop=loss", "xbarmem basin (default)"}
-    assert single["sides"]["xbarmem fixed-point, stop=loss"]["options"]["stop"] == "loss"
+    for case, data_name in (("1", "mnist8"), ("1r", "random")):
+        single = data["cases"][case]
+        assert single["status"] == "ok" and single["settings"]["data"].startswith(data_name)
+        assert set(single["sides"]) == {"naive", "xbarmem fixed-point",
+                                        "xbarmem fixed-point, stop=loss",
+                                        "xbarmem basin (default)", "xbarmem fast recipe"}
+        assert single["checks"] == {"cues_identical": True, "masks_identical": True}
+        for side in single["sides"].values():
+            assert _in_unit_interval(side["cosine"]) and 0.0 <= side["exact"] <= 1.0
+            assert _in_unit_interval(side["cosine_second_flip"])
+            assert side["steps"] >= 1 and side["train_seconds"] >= 0
+            assert side["peak_rss_bytes"] > 0 and side["memory_method"] in ("VmHWM",
+                                                                            "ru_maxrss")
+        assert set(single["speed_ratio_naive_over"]) == {
+            "xbarmem fixed-point", "xbarmem fixed-point, stop=loss", "xbarmem basin (default)",
+            "xbarmem fast recipe"}
+        sides = single["sides"]
+        assert sides["xbarmem fixed-point, stop=loss"]["options"]["stop"] == "loss"
+        assert sides["xbarmem fast recipe"]["options"]["recipe"] == "fast"
+        assert "recipe" not in sides["xbarmem basin (default)"]["options"]
 
     capacity = data["cases"]["2"]
     assert capacity["settings"]["counts"] == [1, 3]
@@ -66,7 +77,8 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
     assert multi["status"] == "ok" and multi["checks"] == {"cues_identical": True,
                                                            "masks_identical": True}
     assert set(multi["sides"]) == {"naive", "xbarmem multilayer fixed-point",
-                                   "xbarmem multilayer basin (default)"}
+                                   "xbarmem multilayer basin (default)",
+                                   "xbarmem multilayer fast recipe"}
     for side in multi["sides"].values():
         assert _in_unit_interval(side["cosine"]) and side["steps"] >= 1
     big = data["cases"]["4b"]
@@ -84,8 +96,24 @@ def test_command_line_options_and_case_names():
     assert cfg.threads == 1 and not cfg.search and not cfg.big_ml_with_naive
     assert config_from_args(parse_args([])).capacity_counts[-1] == 128
     assert len(config_from_args(parse_args([])).capacity_counts) == 40
-    assert resolve_cases([]) == ["1", "2", "3", "4a", "4b"]
+    assert resolve_cases([]) == ["1", "1r", "2", "3", "4a", "4b"]  # 5 only when named
+    assert resolve_cases(["search", "random"]) == ["1r", "5"]
     assert resolve_cases(["n1024", "single"]) == ["1", "4a"]
     assert resolve_cases(["n784", "multilayer"]) == ["3", "4b"]
     assert main(["no-such-case"]) == 2
     assert main(["1", "--probes", "0"]) == 2
+
+
+def test_capacity_search_case_times_each_recipe_in_a_fresh_process(tmp_path):
+    """Case 5 runs the command line once per recipe (shrunk here to a one-count search)."""
+    cfg = BenchConfig.tiny()
+    console = Console(file=io.StringIO(), width=140)
+    data = run(["5"], cfg, preset="tiny", json_out=None, console=console, verbose=False)
+    entry = data["cases"]["5"]
+    assert list(entry["runs"]) == ["default", "fast"]
+    for recipe, result in entry["runs"].items():
+        assert result["status"] == "ok", result
+        assert set(result["capacity"]) == {"0.9", "0.95", "0.99"} and result["seconds"] > 0
+        assert ("--recipe fast" in result["command"]) == (recipe == "fast")
+    assert set(entry["speed_ratio_default_over"]) == {"fast"}
+    assert "speed default/fast" in console.file.getvalue()

@@ -105,7 +105,7 @@ def test_sweep_work_is_reported_by_cost(tmp_path):
 def test_step_budget_assumes_the_trainers_defaults():
     from xbarmem.learning.budget import DEFAULT_STEPS
 
-    defaults = AdaptiveTrainer()
+    defaults = AdaptiveTrainer().resolved()
     assert DEFAULT_STEPS == {k: getattr(defaults, k) for k in DEFAULT_STEPS}
 
 

@@ -1,5 +1,5 @@
-"""The names of the learning rules, memory architectures, cue corruptions and recall
-settings, importable without torch.
+"""The names of the learning rules and their recipes, memory architectures, cue corruptions
+and recall settings, importable without torch.
 
 The command line and sweep files check names against these before any work is done. The
 corruption and recall modules take theirs from here; the rule registry
@@ -16,4 +16,6 @@ ARCHS = ("single", "multilayer")
 CORRUPTION_METHODS = ("flip", "gaussian", "occlude", "salt-pepper")
 #: recall modes and neuron activations (:mod:`xbarmem.memory.recall`)
 MODES = ("sync", "async")
+#: recipes of the hardware-adaptive rule (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`)
+RECIPES = ("default", "fast")
 ACTIVATIONS = ("sign", "tanh")

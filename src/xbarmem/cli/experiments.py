@@ -32,6 +32,11 @@ ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarr
 StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
                                         help="SQLite results store.")]
 ReproduceStore = o.output("--store", help="Results store (default OUT/results.sqlite).")
+ReproduceRecipe = Annotated[str, typer.Option(
+    "--recipe", metavar="NAME", autocompletion=o.completes(lambda: o.RECIPES),
+    help=f"Recipe of the hardware-adaptive rule for every trial it trains: "
+    f"{', '.join(o.RECIPES)} (a recipe other than default runs its own sweeps, named after "
+    f"it).")]
 
 
 @contextlib.contextmanager
@@ -328,16 +333,20 @@ def reproduce_cmd(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     json_out: o.Json = False,
+    recipe: ReproduceRecipe = "default",
 ) -> None:
     from xbarmem.experiments.reproduce import reproduce
     from xbarmem.experiments.store import ResultStore
+
+    if recipe not in o.RECIPES:
+        raise ConfigError(f"--recipe must be one of {', '.join(o.RECIPES)}, got {recipe!r}")
 
     store_path = store or out_dir / "results.sqlite"
     if store_path.is_file():
         ResultStore.check(store_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _interruptible(store or out_dir / "results.sqlite"):
-        report = reproduce(out_dir, quick=quick, store=store, threads=threads,
+        report = reproduce(out_dir, quick=quick, store=store, threads=threads, recipe=recipe,
                            run=lambda spec, db: run_with_progress(
                                spec, db, jobs=jobs, workers=workers, scheduler=scheduler,
                                threads=threads),

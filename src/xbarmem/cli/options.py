@@ -44,7 +44,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.files import ArrayFile, read_bytes
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.limits import check_bytes
-from xbarmem.names import ARCHS, RULE_NAMES  # noqa: F401 - the CLI's names (o.ARCHS)
+from xbarmem.names import ARCHS, RECIPES, RULE_NAMES  # noqa: F401 - the CLI's names (o.ARCHS)
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -254,6 +254,10 @@ FaultMapFile = Annotated[Path | None, typer.Option(
 Rule = Annotated[str, typer.Option(
     "--rule", metavar="NAME", autocompletion=completes(lambda: RULE_NAMES),
     help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
+Recipe = Annotated[str | None, typer.Option(
+    "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES),
+    help=f"Recipe of the adaptive rule: {', '.join(RECIPES)} (fast: binary patterns, fewer and "
+    "cheaper training steps). Options given with --rule-option(s) win.")]
 RuleOptions = Annotated[str | None, typer.Option(
     "--rule-options", metavar="JSON", help="Trainer options as a JSON object, e.g. "
     "'{\"max_steps\": 300}'.")]
@@ -572,10 +576,15 @@ def hidden_widths(text: str, n: int) -> list[int]:
     return resolve_widths(hidden_specs(text)[0], n)
 
 
-def rule_options(text: str | None, pairs: list[str] | None) -> dict[str, Any]:
-    """``--rule-options JSON`` then ``--rule-option KEY=VALUE`` (values: JSON scalars, else
-    text), merged in that order."""
+def rule_options(text: str | None, pairs: list[str] | None,
+                 recipe: str | None = None) -> dict[str, Any]:
+    """``--recipe NAME``, then ``--rule-options JSON``, then ``--rule-option KEY=VALUE`` (values:
+    JSON scalars, else text), merged in that order."""
     options: dict[str, Any] = {}
+    if recipe is not None:
+        if recipe not in RECIPES:
+            raise ConfigError(f"--recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+        options["recipe"] = recipe
     if text:
         try:
             value = json.loads(text)
@@ -616,6 +625,8 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
     """Refuse unknown or invalid trainer options before any work is done."""
     if not options:
         return
+    if "recipe" in options and rule != "adaptive":
+        raise ConfigError(f"--recipe applies to the adaptive rule only, not {rule!r}")
     from xbarmem.learning.classic import get_rule
 
     try:
@@ -739,10 +750,12 @@ chip_options = _group({"chip": (Chip, "paper-sim"), "faults": (Faults, None),
                        "on_fraction": (OnFraction, 0.5), "fault_model": (FaultModel, None)},
                       chip_spec)
 
-#: ``--rule-options JSON --rule-option KEY=VALUE``; the command receives the merged dict.
-trainer_options = _group({"rule_options": (RuleOptions, None), "rule_option": (RuleOption, None)},
+#: ``--recipe NAME --rule-options JSON --rule-option KEY=VALUE``; the command receives the
+#: merged dict.
+trainer_options = _group({"recipe": (Recipe, None), "rule_options": (RuleOptions, None),
+                          "rule_option": (RuleOption, None)},
                          lambda **given: rule_options(given["rule_options"],
-                                                      given["rule_option"]))
+                                                      given["rule_option"], given["recipe"]))
 
 #: ``--threads N`` on every command that computes numbers; the command runs with N torch threads
 #: (:func:`torch_threads`) and receives N to record it in its output.

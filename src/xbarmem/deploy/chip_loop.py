@@ -235,5 +235,5 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
     adapted = loop.adapted(params, log)
     settings = {"rounds": rounds, "target": target, "tolerance_uS": tolerance * 1e6,
                 "protocol": protocol.as_dict(),
-                "trainer": trainer.options(len(memory.layers))}
+                "trainer": trainer.options(len(memory.layers), kind)}
     return AdaptResult(log, adapted, adapted.faults, reached, settings)

@@ -18,6 +18,7 @@ from the authors' plots (N = 64, 8x8 digits, single layer, 10% flips).
 
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import importlib.util
 import json
@@ -32,11 +33,13 @@ from typing import Any
 import numpy as np
 
 from xbarmem.data.patterns import MNIST_VARIANTS, correlated_overlap, load_mnist
+from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, nearest_pattern_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, parse_sweep
 from xbarmem.learning.classic import rule_names
+from xbarmem.names import RECIPES
 from xbarmem.viz.results import plot_rows
 from xbarmem.viz.style import save_figure
 
@@ -147,8 +150,32 @@ class Context:
         return self.store.by_keys([t.key for t in self.specs[name].trials])
 
 
+#: the hardware-adaptive rule's recipe of the run being built (``reproduce(recipe=...)``)
+_RECIPE: contextvars.ContextVar[str] = contextvars.ContextVar("reproduce_recipe",
+                                                              default="default")
+
+
+def recipe_text() -> str:
+    """The hardware-adaptive rule's recipe of this run as the report states it (options for
+    binary patterns of a one-layer memory)."""
+    from xbarmem.learning.adaptive import AdaptiveTrainer
+
+    recipe = _RECIPE.get()
+    o = AdaptiveTrainer(recipe=recipe).options()
+    return (f"{recipe} recipe (basin objective, up to {o['max_steps']} + "
+            f"{o['finetune_steps']} fine-tune steps, cue_flip {o['cue_flip']:g}, cue_copies "
+            f"{o['cue_copies']}, unroll {o['unroll']}, {o['recall_loss']} recall loss)")
+
+
 def _spec(name: str, table: dict[str, Any]) -> SweepSpec:
+    """The sweep ``name`` of ``table``; under a recipe other than ``"default"`` its
+    hardware-adaptive trials train with that recipe."""
     table = {**table, "sweep": {**table["sweep"], "name": name}}
+    recipe = _RECIPE.get()
+    if recipe != "default":
+        options = table.get("rule_options") or {}
+        table["rule_options"] = {**options,
+                                 "adaptive": {**options.get("adaptive", {}), "recipe": recipe}}
     return parse_sweep(table, source=f"reproduce:{name}")
 
 
@@ -262,7 +289,9 @@ class Experiment:
         raise NotImplementedError
 
     def name(self, quick: bool, what: str) -> str:
-        return f"reproduce-{'quick' if quick else 'full'}-{self.key}-{what}"
+        recipe = _RECIPE.get()
+        return (f"reproduce-{'quick' if quick else 'full'}"
+                f"{'' if recipe == 'default' else '-' + recipe}-{self.key}-{what}")
 
     def extra_commands(self, quick: bool) -> list[str]:
         """Commands besides ``reproduce`` and ``results`` that measure this claim."""
@@ -372,8 +401,7 @@ class FaultTolerance(Experiment):
                         f"flipped, synchronous sign recall (<= 100 steps), seeds (chip, "
                         f"training, cues): {self.seeds(ctx.quick, False)} per point for the "
                         f"classic rules, {self.seeds(ctx.quick, True)} for the "
-                        f"hardware-adaptive rule with its defaults (basin "
-                        f"objective, 3000 + 1000 fine-tune steps).")
+                        f"hardware-adaptive rule with its {recipe_text()}.")
         return sec
 
     def rule_table(self, ctx, groups) -> list[str]:
@@ -562,8 +590,8 @@ class Capacity(Experiment):
                 f"mean), 20 cues per stored pattern, synchronous sign recall, "
                 f"{self.seeds(quick)} seeds; counts: pseudo-inverse "
                 f"{counts['pinv'][0]}..{counts['pinv'][-1]}, hardware-adaptive "
-                f"{counts['adaptive']}; hardware-adaptive rule with its defaults "
-                f"(cue_flip 0.1, cue_copies 16, unroll 5, finetune_steps 1000). Options "
+                f"{counts['adaptive']}; hardware-adaptive rule with its {recipe_text()}. "
+                f"Options "
                 f"measured at P = 16 / 20 / 24 on this data (2 seeds, 10% flips): none "
                 f"of cue_flip 0.15 / 0.2, recall_loss logistic, cue_copies 32, unroll 8, "
                 f"finetune_steps 0 / 3000, lr 3e-3 beat the defaults (0.975 / 0.918 / "
@@ -1041,15 +1069,32 @@ def _unavailable(exp: Experiment) -> Section:
 def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | None = None,
               run: Callable[[list[SweepSpec], ResultStore], Any] | None = None,
               log: Callable[[str], None] = print,
-              experiments: list[Experiment] | None = None, threads: int = 1) -> dict[str, Any]:
+              experiments: list[Experiment] | None = None, threads: int = 1,
+              recipe: str = "default") -> dict[str, Any]:
     """Run (or resume) the headline experiments and write ``out_dir/report.md``.
+
+    ``recipe``: the hardware-adaptive rule's recipe
+    (:data:`~xbarmem.learning.adaptive.RECIPE_OPTIONS`) for every trial it trains; a recipe
+    other than ``"default"`` names its sweeps ``reproduce-quick-<recipe>-...`` and is stated
+    in the report.
 
     ``run(specs, store)`` executes the sweeps (default: in this process,
     :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
     stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
-    Returns ``{"path", "table", "verdicts", "sections", "seconds", "threads"}`` where
+    Returns ``{"path", "table", "verdicts", "sections", "seconds", "threads", "recipe"}`` where
     ``table`` is the report's summary table (markdown) and ``verdicts`` maps each claim's key
     to its verdict."""
+    if recipe not in RECIPES:
+        raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    token = _RECIPE.set(recipe)
+    try:
+        return _reproduce(out_dir, quick, store, run, log, experiments, threads, recipe)
+    finally:
+        _RECIPE.reset(token)
+
+
+def _reproduce(out_dir, quick, store, run, log, experiments, threads,
+               recipe) -> dict[str, Any]:
     from xbarmem.experiments.runner import run_sweep
 
     began = time.perf_counter()
@@ -1068,8 +1113,9 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
             run(specs, db)
         ctx = Context(out_dir, db, quick, {s.name: s for s in specs}, log)
         sections = [e.section(ctx) if e in ready else _unavailable(e) for e in exps]
-    command = f"xbarmem reproduce{' --quick' if quick else ''} --out {out_dir}" + (
-        f" --store {store}" if store else "")
+    command = (f"xbarmem reproduce{' --quick' if quick else ''}"
+               f"{'' if recipe == 'default' else ' --recipe ' + recipe} --out {out_dir}"
+               + (f" --store {store}" if store else ""))
     for e, sec in zip(exps, sections, strict=True):
         sec.commands = [command] + [f"xbarmem results {store_path} --sweep {s.name}"
                                     for s in (e.sweeps(quick) if e in ready else [])]
@@ -1082,7 +1128,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     path.write_text(text)
     return {"path": str(path), "table": table_text, "seconds": seconds,
             "verdicts": {s.key: s.verdict for s in sections},
-            "sections": [s.key for s in sections], "threads": threads}
+            "sections": [s.key for s in sections], "threads": threads, "recipe": recipe}
 
 
 def summary_table(sections: list[Section]) -> str:
@@ -1128,7 +1174,9 @@ def _head(command: str, store: Path, seconds: float, table: str,
             f"al., Nat. Commun. 17, 3096 (2026), abstract and values read from the authors' "
             f"plots. Each claim's verdict (reproduced / partly / not reproduced) is computed "
             f"from the measured numbers by the rule stated with it; 'bar' marks each single "
-            f"comparison (ok / below / above the paper's value; exponents ok / near / off).",
+            f"comparison (ok / below / above the paper's value; exponents ok / near / off). "
+            f"The hardware-adaptive rule trains with its {recipe_text()} unless a section "
+            f"says otherwise.",
             "",
             *verdict_lines(sections),
             "## Summary", "", table, ""]

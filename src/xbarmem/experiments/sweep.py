@@ -446,7 +446,7 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
     options = {**rule_options.get(c["rule"], {}), **extra}
     c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
-                                      c["seed"])
+                                      c["seed"], c["kind"])
     if trial == "capacity":
         if c["search"]:
             if "counts" in given:
@@ -539,7 +539,8 @@ def _chip_spec(chip: str, fault_rate: float | None, on_fraction: float,
 
 
 @functools.lru_cache(maxsize=1024)
-def _rule_options(rule: str, arch: str, options_json: str, seed: int) -> dict[str, Any]:
+def _rule_options(rule: str, arch: str, options_json: str, seed: int,
+                  kind: str = "binary") -> dict[str, Any]:
     options = json.loads(options_json)
     where = f"rule_options.{rule}"
     try:
@@ -552,7 +553,8 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int) -> dict[st
             for key in options:
                 if key not in allowed:
                     raise unknown_key(f"[{where}]", key, sorted(allowed))
-            return cls(**{"seed": seed, **options}).options()
+            return cls(**{"seed": seed, **options}).options(2 if arch == "multilayer" else 1,
+                                                             kind)
         from xbarmem.learning.classic import get_rule
 
         obj = get_rule(rule, **options)

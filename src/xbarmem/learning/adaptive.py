@@ -24,8 +24,9 @@ Two objectives:
 
 Training is batched: ``T`` networks (fault maps, pattern sets) train as one tensor program;
 each stops (leaves the batch) on its own convergence. Options left at ``None`` take the
-defaults of :data:`DEFAULTS` for the problem's number of layers and objective, resolved when
-fitting; :meth:`AdaptiveTrainer.options` reports them resolved.
+defaults of :data:`DEFAULTS` for the problem's number of layers and objective, changed by the
+named ``recipe`` (:data:`RECIPE_OPTIONS`) for its kind of pattern, resolved when fitting;
+:meth:`AdaptiveTrainer.options` reports them resolved.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem, stored_fixed_points, within_box
 from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
+from xbarmem.names import RECIPES
 from xbarmem.spec import Spec, choice, flag, integer, number
 
 OBJECTIVES = ("basin", "fixed-point")
@@ -44,13 +46,36 @@ OPTIMIZERS = ("adam", "rmsprop")
 RECALL_LOSSES = ("mse", "logistic")
 STOPS = ("stable", "loss")
 
+#: Values of the step and cue options every table below starts from.
+_SCHEDULE: dict[str, Any] = {"max_steps": 3000, "cue_copies": 16, "unroll": 5,
+                             "recall_loss": "mse", "finetune_steps": 1000,
+                             "finetune_lr": 3e-3, "finetune_unroll": 10}
+
 #: Defaults of the options left at ``None``, for one-layer memories (any objective) and for
-#: multilayer memories per objective.
+#: multilayer memories per objective (the ``"default"`` recipe).
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "single": {"optimizer": "adam", "lr": 1e-2, "stable_tol": 0.08},
-    "basin": {"optimizer": "adam", "lr": 1e-2, "init_scale": 1.0, "stable_tol": 0.08},
+    "single": {"optimizer": "adam", "lr": 1e-2, "stable_tol": 0.08, **_SCHEDULE},
+    "basin": {"optimizer": "adam", "lr": 1e-2, "init_scale": 1.0, "stable_tol": 0.08,
+              **_SCHEDULE},
     "fixed-point": {"optimizer": "rmsprop", "lr": 1e-3, "init_scale": 3 ** -0.5,
-                    "stable_tol": 0.01},
+                    "stable_tol": 0.01, **_SCHEDULE},
+}
+
+
+#: What a recipe other than ``"default"`` changes in :data:`DEFAULTS`, keyed by ``(recipe,
+#: "single" or "multilayer", pattern kind)``; it applies to the basin objective only, and a
+#: key that is absent changes nothing. ``"fast"`` (binary patterns): a first stage of one
+#: unrolled update with the logistic recall loss and a high learning rate, then a shorter sign
+#: fine-tune, on half the cues per step. Its cost and recall beside the default recipe are
+#: measured in docs/performance.md.
+RECIPE_OPTIONS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("fast", "single", "binary"): {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
+                                   "lr": 0.05, "max_steps": 100, "finetune_unroll": 5,
+                                   "finetune_steps": 300, "finetune_lr": 0.01},
+    ("fast", "multilayer", "binary"): {"unroll": 1, "recall_loss": "logistic",
+                                       "cue_copies": 8, "lr": 0.02, "max_steps": 300,
+                                       "finetune_unroll": 5, "finetune_steps": 400,
+                                       "finetune_lr": 0.01},
 }
 _MULTILAYER = {"layers": "multilayer"}  # field meta: applies to multilayer memories only
 #: field meta of options added after stores were written: :meth:`AdaptiveTrainer.options`
@@ -66,25 +91,33 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     objective: str = choice(OBJECTIVES, "basin", help="basin or fixed-point")
     lr: float | None = number(None, gt=0, optional=True, help="optimiser learning rate")
     optimizer: str | None = choice(OPTIMIZERS, None, optional=True, help="adam or rmsprop")
-    max_steps: int = integer(3000, ge=1, help="cap on optimiser steps")
+    max_steps: int | None = integer(None, ge=1, optional=True,
+                                    help="cap on optimiser steps (default 3000)")
     tol: float = number(1e-8, gt=0, help="fixed-point objective: stop when the loss is below")
     rel_tol: float = number(1e-2, gt=0, help="basin objective: stop when the smoothed loss "
                             "improves by less than this fraction between two windows")
     window: int = integer(100, ge=1, help="steps per smoothing window (basin criterion)")
     cue_flip: float = number(0.1, ge=0.0, le=0.5, help="flip rate of binary training cues")
     cue_noise: float = number(0.6, ge=0.0, help="Gaussian std of continuous training cues")
-    cue_copies: int = integer(16, ge=1, help="corrupted cues per pattern per step")
-    unroll: int = integer(5, ge=1, help="synchronous updates unrolled from each cue")
+    cue_copies: int | None = integer(None, ge=1, optional=True,
+                                     help="corrupted cues per pattern per step (default 16)")
+    unroll: int | None = integer(None, ge=1, optional=True,
+                                 help="synchronous updates unrolled from each cue (default 5)")
     late_weight: float = number(2.0, help="update k weighs (k + 1) ** late_weight")
-    finetune_steps: int = integer(1000, ge=0, help="steps of the straight-through sign "
-                                  "fine-tune (binary, basin); 0 = off")
-    finetune_lr: float = number(3e-3, gt=0, help="initial fine-tune learning rate "
-                                "(cosine-decayed to 0)")
-    finetune_unroll: int = integer(10, ge=1, help="sign updates unrolled in the fine-tune")
+    finetune_steps: int | None = integer(None, ge=0, optional=True,
+                                         help="steps of the straight-through sign fine-tune "
+                                         "(binary, basin; default 1000); 0 = off")
+    finetune_lr: float | None = number(None, gt=0, optional=True,
+                                       help="initial fine-tune learning rate (cosine-decayed "
+                                       "to 0; default 3e-3)")
+    finetune_unroll: int | None = integer(None, ge=1, optional=True,
+                                          help="sign updates unrolled in the fine-tune "
+                                          "(default 10)")
     finetune_temperature: float = number(
         1.0, gt=0, help="the fine-tune's backward pass treats sign(h) as tau * tanh(h / tau)")
-    recall_loss: str = choice(RECALL_LOSSES, "mse", help="loss of the unrolled recall terms "
-                              "for binary patterns: mse, or logistic softplus(-2 x h)")
+    recall_loss: str | None = choice(RECALL_LOSSES, None, optional=True,
+                                     help="loss of the unrolled recall terms for binary "
+                                     "patterns: mse (default), or logistic softplus(-2 x h)")
     warm_start: bool = flag(False, help="one-layer: start from the per-row minimum-norm "
                             "solution of W x + b = kappa x over the free weights, clipped")
     warm_start_field: float = number(0.0, help="kappa of the warm start (0 = automatic)")
@@ -111,19 +144,27 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     lr_fan_in: int = integer(64, ge=0, meta=_MULTILAYER, help="a layer with more inputs "
                              "takes steps scaled by lr_fan_in / fan_in (0 = off)")
 
+    recipe: str = choice(RECIPES, "default", meta=_WHEN_SET,
+                         help="named set of defaults for the options left unset: default, "
+                         "or fast (binary patterns, basin objective: fewer, cheaper steps)")
+
     name: ClassVar[str] = "adaptive"
 
-    def resolved(self, layers: int = 1) -> AdaptiveTrainer:
+    def resolved(self, layers: int = 1, kind: str = "binary") -> AdaptiveTrainer:
         """A copy with the options left at None set to the defaults (:data:`DEFAULTS`) for
-        memories of ``layers`` layers."""
-        table = DEFAULTS["single"] if layers == 1 else DEFAULTS[self.objective]
+        memories of ``layers`` layers storing ``kind`` patterns, changed by the recipe
+        (:data:`RECIPE_OPTIONS`) where it applies; options given explicitly are kept."""
+        table = dict(DEFAULTS["single"] if layers == 1 else DEFAULTS[self.objective])
+        if self.objective == "basin":
+            arch = "single" if layers == 1 else "multilayer"
+            table.update(RECIPE_OPTIONS.get((self.recipe, arch, kind), {}))
         return self.replace(**{k: v for k, v in table.items() if getattr(self, k) is None})
 
-    def options(self, layers: int = 1) -> dict[str, Any]:
-        """The options as they apply to memories of ``layers`` layers, resolved, in
-        declaration order (multilayer-only options left out for one layer; options added in
-        later versions only when set)."""
-        values = self.resolved(layers).to_dict()
+    def options(self, layers: int = 1, kind: str = "binary") -> dict[str, Any]:
+        """The options as they apply to memories of ``layers`` layers storing ``kind``
+        patterns, resolved, in declaration order (multilayer-only options left out for one
+        layer; options added in later versions only when set)."""
+        values = self.resolved(layers, kind).to_dict()
         for info in self._infos():
             name = info.field.name
             if (layers == 1 and info.meta == _MULTILAYER) or (
@@ -147,7 +188,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         if problem.bias != self.bias:
             raise ConfigError(f"rule {'learns' if self.bias else 'has no'} bias but the "
                               f"memory has {'a' if problem.bias else 'no'} bias row")
-        opts = self.resolved(problem.layers)
+        opts = self.resolved(problem.layers, problem.kind)
         if opts.weight_bound is not None:
             problem = within_box(problem, opts.weight_bound)
         if problem.layers == 1:

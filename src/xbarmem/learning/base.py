@@ -158,8 +158,9 @@ class FitResult:
 
 @runtime_checkable
 class Rule(Protocol):
-    """A learning rule: ``name``, ``bias`` (its memories need bias rows), ``options(layers)``
-    (JSON-able options as they apply to memories of ``layers`` layers) and
+    """A learning rule: ``name``, ``bias`` (its memories need bias rows), ``options(layers,
+    kind)`` (JSON-able options as they apply to memories of ``layers`` layers storing ``kind``
+    patterns) and
     ``fit(problem, progress=None) -> FitResult`` (an iterative rule calls ``progress(step,
     loss)`` as it trains; :func:`xbarmem.learning.fit.fit_memories` passes ``progress`` only
     when it is given)."""
@@ -167,7 +168,7 @@ class Rule(Protocol):
     name: str
     bias: bool
 
-    def options(self, layers: int = 1) -> dict[str, Any]: ...
+    def options(self, layers: int = 1, kind: str = "binary") -> dict[str, Any]: ...
 
     def fit(self, problem: Problem, progress=None) -> FitResult: ...
 

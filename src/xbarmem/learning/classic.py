@@ -66,7 +66,7 @@ class ClassicRule(Spec, noun="rule"):
         zero bias."""
         raise NotImplementedError
 
-    def options(self, layers: int = 1) -> dict[str, Any]:
+    def options(self, layers: int = 1, kind: str = "binary") -> dict[str, Any]:
         return self.to_dict()
 
     def fit(self, problem: Problem, progress=None) -> FitResult:

@@ -53,7 +53,7 @@ def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
     start = time.perf_counter()
     result = rule.fit(problem) if progress is None else rule.fit(problem, progress=progress)
     seconds = (time.perf_counter() - start) / len(memories)
-    options = rule.options(len(memories[0].layers))
+    options = rule.options(len(memories[0].layers), kind)
     infos = []
     for t, m in enumerate(memories):
         m.program([w[t] for w in result.weights], _biases(result, m, t),

@@ -39,8 +39,8 @@ class MultilayerTrainer(AdaptiveTrainer):
         if self.warm_start:
             raise ConfigError("warm_start (closed form) exists only for single-layer memories")
 
-    def options(self, layers: int = 2) -> dict[str, Any]:
-        return super().options(layers)
+    def options(self, layers: int = 2, kind: str = "binary") -> dict[str, Any]:
+        return super().options(layers, kind)
 
 
 def fit_multilayer(trainer, patterns: torch.Tensor, memories: list, *, kind: str = "binary",

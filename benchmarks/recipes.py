@@ -1,0 +1,121 @@
+"""``python -m benchmarks.recipes``: what the fast recipe gives up, on cases it was not chosen on.
+
+The fast recipe (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`) was chosen on N = 64 memories
+of 32 random patterns (seeds 0, 1), the first 64 bundled 8x8 MNIST digits and one 50%-fault
+chip (fault seed 7). This script trains the default and the fast recipe one after the other on
+*other* cases -- random patterns of other seeds, other MNIST instances, scikit-learn's 8x8
+digits, other fault seeds, 0% and 50% weight faults, one-layer and ``64-32-64`` memories --
+and prints, per case, the training seconds of each recipe (one network at a time, so the
+ratio is the speed-up a single ``xbarmem train`` sees) and the mean recall cosine at 5% and 10%
+flips (``--probes`` cues per pattern, sync sign recall, the same cues for both recipes).
+
+Results go to ``benchmarks/results/recipes.json`` with the date, the torch thread count and the
+command. Takes about ten minutes on one thread (the default recipe dominates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from xbarmem import Protocol, evaluate_memory, load_digits, load_mnist, random_patterns, train
+from xbarmem.hardware.chip import load_preset
+from xbarmem.version import __version__
+
+RECIPES = ("default", "fast")
+FLIPS = (0.05, 0.10)
+
+
+def cases() -> list[tuple[str, str, float, int, object]]:
+    """``(label, arch, fault rate, fault seed, patterns)``: none of them the tuning cases."""
+    mnist = load_mnist(side=8, n=256)
+    digits = load_digits(shuffle=True, seed=3, n=64)
+    out: list[tuple[str, str, float, int, object]] = []
+    for seed in (11, 12):
+        out.append((f"random P=32, seed {seed}", "single", 0.0, seed,
+                    random_patterns(32, 64, seed=seed)))
+    out.append(("MNIST 8x8 P=32 (images 128-159)", "single", 0.0, 3, mnist.subset(slice(128, 160))))
+    out.append(("sklearn digits P=32 (shuffle 3)", "single", 0.0, 4, digits.subset(slice(0, 32))))
+    out.append(("random P=12, 50% faults, seed 13", "single", 0.5, 13,
+                random_patterns(12, 64, seed=13)))
+    out.append(("MNIST 8x8 P=16 (images 160-175), 50% faults", "single", 0.5, 14,
+                mnist.subset(slice(160, 176))))
+    out.append(("sklearn digits P=12, 50% faults", "single", 0.5, 15, digits.subset(slice(32, 44))))
+    out.append(("64-32-64, MNIST 8x8 P=32 (images 192-223)", "multilayer", 0.0, 16,
+                mnist.subset(slice(192, 224))))
+    out.append(("64-32-64, MNIST 8x8 P=32 (images 224-255), 50% faults", "multilayer", 0.5, 17,
+                mnist.subset(slice(224, 256))))
+    return out
+
+
+def measure(probes: int) -> list[dict]:
+    rows = []
+    for label, arch, faults, fault_seed, patterns in cases():
+        chip = load_preset("paper-sim").with_faults(faults)
+        row: dict = {"case": label, "arch": arch, "faults": faults, "fault_seed": fault_seed}
+        for recipe in RECIPES:
+            began = time.perf_counter()
+            memory = train(patterns, chip=chip, arch=arch,
+                           hidden=32 if arch == "multilayer" else None, fault_seed=fault_seed,
+                           recipe=recipe)
+            seconds = time.perf_counter() - began
+            scores = {f"{flip:g}": evaluate_memory(memory, patterns, Protocol(
+                corruption="flip", level=flip, probes=probes, seed=fault_seed)).cosine
+                for flip in FLIPS}
+            row[recipe] = {"train_seconds": seconds, "steps": memory.info["steps"],
+                           "cosine": scores}
+        row["speed_up"] = row["default"]["train_seconds"] / row["fast"]["train_seconds"]
+        row["cosine_change"] = {f: row["fast"]["cosine"][f] - row["default"]["cosine"][f]
+                                for f in row["fast"]["cosine"]}
+        rows.append(row)
+        print(f"{label:55s} speed-up {row['speed_up']:5.1f}x  "
+              + "  ".join(f"{float(f):.0%}: {row['default']['cosine'][f]:.4f} -> "
+                          f"{row['fast']['cosine'][f]:.4f}" for f in row["fast"]["cosine"]),
+              flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--json-out", type=Path,
+                        default=Path(__file__).resolve().parent / "results" / "recipes.json")
+    args = parser.parse_args(argv)
+    if args.probes < 1 or args.threads < 1:
+        print("error: --probes and --threads must be at least 1", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    began = time.perf_counter()
+    rows = measure(args.probes)
+    summary = {f: {"mean change": statistics.fmean(r["cosine_change"][f] for r in rows),
+                   "worst change": min(r["cosine_change"][f] for r in rows)}
+               for f in rows[0]["cosine_change"]}
+    speed = [r["speed_up"] for r in rows]
+    result = {"command": "python -m benchmarks.recipes " + " ".join(argv or sys.argv[1:]),
+              "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
+              "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
+              "probes": args.probes, "rows": rows, "cosine_change_fast_minus_default": summary,
+              "speed_up": {"min": min(speed), "median": statistics.median(speed),
+                           "max": max(speed)},
+              "wall_seconds": time.perf_counter() - began}
+    print(f"speed-up of fast over default: min {min(speed):.1f}x, median "
+          f"{statistics.median(speed):.1f}x, max {max(speed):.1f}x")
+    for f, s in summary.items():
+        print(f"cosine change at {float(f):.0%} flips (fast - default): mean "
+              f"{s['mean change']:+.4f}, worst {s['worst change']:+.4f}")
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(result, indent=2))
+    print(f"results written to {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

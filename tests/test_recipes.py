@@ -1,0 +1,143 @@
+"""Recipes of the hardware-adaptive rule: named defaults for the options a user leaves unset."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from xbarmem import AdaptiveTrainer, Protocol, evaluate_memory, random_patterns, train
+from xbarmem.experiments.sweep import parse_sweep
+from xbarmem.learning.adaptive import DEFAULTS, RECIPE_OPTIONS
+from xbarmem.learning.budget import step_budget
+from xbarmem.learning.multilayer import MultilayerTrainer
+from xbarmem.memory.io import load_model
+from xbarmem.names import RECIPES
+
+#: the values every default-recipe option had before recipes existed (trial keys depend on them)
+BEFORE = {"max_steps": 3000, "cue_copies": 16, "unroll": 5, "recall_loss": "mse",
+          "finetune_steps": 1000, "finetune_lr": 3e-3, "finetune_unroll": 10}
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("kind", ["binary", "continuous"])
+def test_default_recipe_resolves_to_the_earlier_defaults_and_is_not_listed(layers, kind):
+    options = AdaptiveTrainer().options(layers, kind)
+    assert {k: options[k] for k in BEFORE} == BEFORE
+    assert "recipe" not in options
+    assert AdaptiveTrainer(recipe="default").options(layers, kind) == options
+
+
+@pytest.mark.parametrize("layers, arch", [(1, "single"), (2, "multilayer")])
+def test_fast_recipe_sets_its_table_for_binary_basin_only(layers, arch):
+    fast = AdaptiveTrainer(recipe="fast")
+    table = RECIPE_OPTIONS[("fast", arch, "binary")]
+    binary = fast.options(layers, "binary")
+    assert {k: binary[k] for k in table} == table and binary["recipe"] == "fast"
+    # continuous patterns and the fixed-point objective keep the default recipe's values
+    continuous = fast.options(layers, "continuous")
+    assert {k: continuous[k] for k in BEFORE} == BEFORE
+    fixed = AdaptiveTrainer(recipe="fast", objective="fixed-point").options(layers, "binary")
+    assert fixed["max_steps"] == 3000 and fixed["lr"] == (DEFAULTS["single"]["lr"] if layers == 1
+                                                          else DEFAULTS["fixed-point"]["lr"])
+
+
+def test_options_given_explicitly_win_over_the_recipe():
+    options = AdaptiveTrainer(recipe="fast", finetune_steps=1000, lr=0.01).options()
+    assert options["finetune_steps"] == 1000 and options["lr"] == 0.01
+    assert options["unroll"] == RECIPE_OPTIONS[("fast", "single", "binary")]["unroll"]
+
+
+def test_unknown_recipe_is_refused():
+    with pytest.raises(Exception, match="recipe"):
+        AdaptiveTrainer(recipe="quick")
+    assert set(RECIPES) == {"default"} | {key[0] for key in RECIPE_OPTIONS}
+
+
+def test_fast_recipe_trains_its_step_budget_and_recalls():
+    """The fast recipe runs exactly its two stages' steps and stores 16 random patterns of
+    N = 64 with near-perfect recall at 5% flips (the default recipe does too, in 10x the
+    steps)."""
+    x = random_patterns(16, 64, seed=5)
+    memory = train(x, chip="paper-sim", recipe="fast")
+    options = memory.info["rule_options"]
+    table = RECIPE_OPTIONS[("fast", "single", "binary")]
+    assert memory.info["steps"] == table["max_steps"] + table["finetune_steps"]
+    assert memory.info["steps"] == step_budget(options, "binary")
+    score = evaluate_memory(memory, x, Protocol(corruption="flip", level=0.05, probes=20,
+                                                seed=1))
+    assert score.cosine >= 0.99
+
+
+def test_recipe_is_recorded_for_the_kind_trained():
+    x = random_patterns(4, 16, seed=0)
+    cont = torch.as_tensor(x.patterns) * 0.5
+    memory = train(cont, chip="paper-sim", kind="continuous", recipe="fast", max_steps=5)
+    assert memory.info["rule_options"]["recipe"] == "fast"
+    assert memory.info["rule_options"]["unroll"] == BEFORE["unroll"]  # not the binary table
+
+
+def test_multilayer_trainer_resolves_the_multilayer_table():
+    options = MultilayerTrainer(recipe="fast").options()
+    assert options["lr"] == RECIPE_OPTIONS[("fast", "multilayer", "binary")]["lr"]
+
+
+def test_sweep_resolves_the_recipe_for_its_kind():
+    def spec(kind):
+        return parse_sweep({
+            "sweep": {"trial": "evaluate", "name": "r"},
+            "base": {"data": "random", "n_neurons": 16, "patterns": 4, "kind": kind},
+            "grid": {"rule": ["adaptive"]},
+            "rule_options": {"adaptive": {"recipe": "fast"}}})
+    binary = spec("binary").trials[0].config["rule_options"]
+    continuous = spec("continuous").trials[0].config["rule_options"]
+    assert binary["recipe"] == continuous["recipe"] == "fast"
+    assert binary["unroll"] == 1 and continuous["unroll"] == BEFORE["unroll"]
+    assert spec("binary").trials[0].key != spec("continuous").trials[0].key
+
+
+def test_cli_recipe(run_cli, tmp_path):
+    out = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--data", "random", "--patterns", "4", "--neurons", "16",
+                           "--recipe", "fast", "--rule-option", "finetune_steps=3",
+                           "--out", out)
+    assert code == 0, err
+    options = load_model(out)[0].info["rule_options"]
+    assert options["recipe"] == "fast" and options["finetune_steps"] == 3
+    assert options["unroll"] == 1
+    for args, what in ((("--recipe", "quick"), "--recipe must be one of default, fast"),
+                       (("--rule", "hebb", "--recipe", "fast"), "adaptive rule only")):
+        code, _, err = run_cli("train", "--data", "random", "--patterns", "4", "--neurons",
+                               "16", *args, "--out", tmp_path / "x.safetensors")
+        assert code == 2 and what in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "x.safetensors").exists()
+    assert json.dumps(options)  # JSON-able as stored
+
+
+def test_reproduce_with_a_recipe_runs_its_own_sweeps(tmp_path):
+    """``reproduce(recipe="fast")``: every adaptive trial trains with the recipe, in sweeps named
+    after it (no trial shared with the default recipe's), the report states it; a bad recipe
+    is refused before anything is written."""
+    from xbarmem.errors import ConfigError
+    from xbarmem.experiments.reproduce import Correlation, reproduce
+
+    seen = {}
+
+    def capture(specs, db):
+        seen[len(seen)] = specs
+
+    for recipe in ("default", "fast"):
+        res = reproduce(tmp_path / recipe, quick=True, experiments=[Correlation()],
+                        run=capture, log=lambda _: None, recipe=recipe)
+        assert res["recipe"] == recipe
+        assert f"{recipe} recipe (basin objective" in Path(res["path"]).read_text()
+    default, fast = seen[0], seen[1]
+    assert all("-fast-" in s.name for s in fast) and not any("-fast-" in s.name for s in default)
+    adaptive = [t.config for s in fast for t in s.trials if t.config["rule"] == "adaptive"]
+    assert adaptive and all(c["rule_options"]["recipe"] == "fast" for c in adaptive)
+    keys = {t.key for s in default for t in s.trials if t.config["rule"] == "adaptive"}
+    assert keys and keys.isdisjoint(t.key for s in fast for t in s.trials)
+    with pytest.raises(ConfigError, match="recipe"):
+        reproduce(tmp_path / "bad", quick=True, experiments=[Correlation()], run=capture,
+                  recipe="quick")
+    assert not (tmp_path / "bad").exists()
