@@ -105,6 +105,15 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("reproduce-quick-fast", "xbarmem reproduce --quick --recipe fast, 2 jobs",
           ("xbarmem reproduce --quick --recipe fast --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts", "summary": "table"}, 300),
+    Entry("recipes-held-out", "default vs fast recipe on cases the fast one was not chosen on",
+          ("python -m benchmarks.recipes --threads 1 --json-out {out}/recipes.json",
+           "python -c \"import sys; sys.stdout.write(open('{out}/recipes.json').read())\""),
+          {"speed-up min / median / max": "speed_up_min_median_max",
+           "cosine change at 5% flips, mean / worst":
+               "cosine_change_fast_minus_default_mean_worst/0.05",
+           "cosine change at 10% flips, mean / worst":
+               "cosine_change_fast_minus_default_mean_worst/0.1",
+           "cases": "table"}, 600),
     Entry("capacity-search", "capacity search on 8x8 digits, default vs fast recipe "
           "(benchmark case 5, 2 threads)",
           ("python -m benchmarks 5 --json-out {out}/bench.json",
