@@ -227,6 +227,9 @@ def _cell(value: Any) -> str:
         return " / ".join(_cell(v) for v in value)
     if isinstance(value, str) and "\n" in value:
         return "see measured.json"
+    if isinstance(value, dict) and all(isinstance(v, str | int | float) for v in value.values()):
+        text = ", ".join(f"{k}: {_cell(v)}" for k, v in value.items())  # e.g. verdicts by claim
+        return text if len(text) <= 200 else "see measured.json"
     text = json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) <= 60 else "see measured.json"
 
