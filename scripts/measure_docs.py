@@ -114,6 +114,14 @@ ENTRIES: tuple[Entry, ...] = (
            "cosine change at 10% flips, mean / worst":
                "cosine_change_fast_minus_default_mean_worst/0.1",
            "cases": "table"}, 600),
+    Entry("memory-n1024", "peak memory of the default recipe, N = 1024 single layer, 100 random "
+          "patterns, 50% faults (3 + 3 steps: the training state has one size at every step)",
+          ("python -c \"import json, xbarmem as xm; x = xm.random_patterns(100, 1024, seed=0); "
+           "xm.train(x, chip=xm.load_preset('paper-sim').with_faults(0.5), max_steps=3, "
+           "finetune_steps=3); hwm = [v for v in open('/proc/self/status') "
+           "if v.startswith('VmHWM')][0].split()[1]; "
+           "print(json.dumps({{'peak_rss_mb': int(hwm) / 1024}}))\"",),
+          {"peak RSS MB": "peak_rss_mb"}, 20),
     Entry("capacity-search", "capacity search on 8x8 digits, default vs fast recipe "
           "(benchmark case 5, 2 threads)",
           ("python -m benchmarks 5 --json-out {out}/bench.json",
