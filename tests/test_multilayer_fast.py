@@ -146,10 +146,16 @@ def test_stable_stop_ends_early_and_reports_the_returned_weights():
 
 
 def test_defaults_depend_on_the_objective_and_explicit_options_win():
-    basin = MultilayerTrainer().options()
+    from xbarmem.learning.adaptive import RECIPE_OPTIONS
+
+    basin = MultilayerTrainer().options(2, "continuous")
     fixed = MultilayerTrainer(objective="fixed-point").options()
     for key, value in OBJECTIVE_DEFAULTS["basin"].items():
         assert basin[key] == value
+    binary = MultilayerTrainer().options(2, "binary")  # the basin defaults, for binary patterns
+    expected = {**OBJECTIVE_DEFAULTS["basin"], **RECIPE_OPTIONS[("default", "multilayer",
+                                                                   "binary")]}
+    assert {key: binary[key] for key in expected} == expected
     for key, value in OBJECTIVE_DEFAULTS["fixed-point"].items():
         assert fixed[key] == value
     mine = MultilayerTrainer(objective="fixed-point", lr=5e-3, optimizer="adam", init_scale=1.0,

@@ -19,13 +19,23 @@ BEFORE = {"max_steps": 3000, "cue_copies": 16, "unroll": 5, "recall_loss": "mse"
           "finetune_steps": 1000, "finetune_lr": 3e-3, "finetune_unroll": 10}
 
 
-@pytest.mark.parametrize("layers", [1, 2])
-@pytest.mark.parametrize("kind", ["binary", "continuous"])
+@pytest.mark.parametrize("layers, kind", [(1, "binary"), (1, "continuous"), (2, "continuous")])
 def test_default_recipe_resolves_to_the_earlier_defaults_and_is_not_listed(layers, kind):
     options = AdaptiveTrainer().options(layers, kind)
     assert {k: options[k] for k in BEFORE} == BEFORE
     assert "recipe" not in options
     assert AdaptiveTrainer(recipe="default").options(layers, kind) == options
+
+
+def test_multilayer_binary_memories_train_with_the_fast_values_under_both_recipes():
+    table = RECIPE_OPTIONS[("fast", "multilayer", "binary")]
+    default = MultilayerTrainer().options(2, "binary")
+    assert {k: default[k] for k in table} == table and "recipe" not in default
+    fast = MultilayerTrainer(recipe="fast").options(2, "binary")
+    assert {k: v for k, v in fast.items() if k != "recipe"} == default
+    # the fixed-point objective keeps its own defaults
+    fixed = MultilayerTrainer(objective="fixed-point").options(2, "binary")
+    assert {k: fixed[k] for k in BEFORE} == BEFORE
 
 
 @pytest.mark.parametrize("layers, arch", [(1, "single"), (2, "multilayer")])
