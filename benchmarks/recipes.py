@@ -1,13 +1,16 @@
-"""``python -m benchmarks.recipes``: what the fast recipe gives up, on cases it was not chosen on.
+"""``python -m benchmarks.recipes``: the recipes compared on cases they were not chosen on.
 
 The fast recipe (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`) was chosen on N = 64 memories
 of 32 random patterns (seeds 0, 1), the first 64 bundled 8x8 MNIST digits and one 50%-fault
-chip (fault seed 7). This script trains the default and the fast recipe one after the other on
-*other* cases -- random patterns of other seeds, other MNIST instances, scikit-learn's 8x8
-digits, other fault seeds, 0% and 50% weight faults, one-layer and ``64-32-64`` memories --
-and prints, per case, the training seconds of each recipe (one network at a time, so the
-ratio is the speed-up a single ``xbarmem train`` sees) and the mean recall cosine at 5% and 10%
-flips (``--probes`` cues per pattern, sync sign recall, the same cues for both recipes).
+chip (fault seed 7). This script trains two option sets one after the other on *other* cases --
+random patterns of other seeds, other MNIST instances, scikit-learn's 8x8 digits, other fault
+seeds, 0% and 50% weight faults, one-layer and ``64-32-64`` memories: for one layer the default
+recipe (baseline) against the fast one; for multilayer memories, whose default recipe now uses
+the fast recipe's values for binary patterns, the earlier multilayer defaults
+(:data:`EARLIER_MULTILAYER`) against the default. It prints, per case, the training seconds of
+each (one network at a time, so the ratio is the speed-up a single ``xbarmem train`` sees) and
+the mean recall cosine at 5% and 10% flips (``--probes`` cues per pattern, sync sign recall,
+the same cues for both).
 
 Results go to ``benchmarks/results/recipes.json`` with the date, the torch thread count and the
 command. Takes about ten minutes on one thread (the default recipe dominates).
@@ -29,8 +32,15 @@ from xbarmem import Protocol, evaluate_memory, load_digits, load_mnist, random_p
 from xbarmem.hardware.chip import load_preset
 from xbarmem.version import __version__
 
-RECIPES = ("default", "fast")
 FLIPS = (0.05, 0.10)
+#: the multilayer basin defaults before 2026-12-01 (binary patterns), as explicit options
+EARLIER_MULTILAYER = {"max_steps": 3000, "cue_copies": 16, "unroll": 5, "recall_loss": "mse",
+                      "finetune_steps": 1000, "finetune_lr": 3e-3, "finetune_unroll": 10,
+                      "lr": 1e-2}
+#: per architecture: (label, options) of the baseline, then of the candidate
+SIDES = {"single": (("default recipe", {}), ("fast recipe", {"recipe": "fast"})),
+         "multilayer": (("earlier multilayer defaults", EARLIER_MULTILAYER),
+                        ("default recipe", {}))}
 
 
 def cases() -> list[tuple[str, str, float, int, object]]:
@@ -62,41 +72,54 @@ def measure(probes: int) -> list[dict]:
     rows = []
     for label, arch, faults, fault_seed, patterns in cases():
         chip = load_preset("paper-sim").with_faults(faults)
-        row: dict = {"case": label, "arch": arch, "faults": faults, "fault_seed": fault_seed}
-        for recipe in RECIPES:
+        row: dict = {"case": label, "arch": arch, "faults": faults, "fault_seed": fault_seed,
+                     "baseline_label": SIDES[arch][0][0], "candidate_label": SIDES[arch][1][0]}
+        for side, (_, options) in zip(("baseline", "candidate"), SIDES[arch], strict=True):
             began = time.perf_counter()
             memory = train(patterns, chip=chip, arch=arch,
                            hidden=32 if arch == "multilayer" else None, fault_seed=fault_seed,
-                           recipe=recipe)
+                           **options)
             seconds = time.perf_counter() - began
             scores = {f"{flip:g}": evaluate_memory(memory, patterns, Protocol(
                 corruption="flip", level=flip, probes=probes, seed=fault_seed)).cosine
                 for flip in FLIPS}
-            row[recipe] = {"train_seconds": seconds, "steps": memory.info["steps"],
-                           "cosine": scores}
-        row["speed_up"] = row["default"]["train_seconds"] / row["fast"]["train_seconds"]
-        row["cosine_change"] = {f: row["fast"]["cosine"][f] - row["default"]["cosine"][f]
-                                for f in row["fast"]["cosine"]}
+            row[side] = {"train_seconds": seconds, "steps": memory.info["steps"],
+                         "cosine": scores}
+        row["speed_up"] = row["baseline"]["train_seconds"] / row["candidate"]["train_seconds"]
+        row["cosine_change"] = {f: row["candidate"]["cosine"][f] - row["baseline"]["cosine"][f]
+                                for f in row["candidate"]["cosine"]}
         rows.append(row)
         print(f"{label:55s} speed-up {row['speed_up']:5.1f}x  "
-              + "  ".join(f"{float(f):.0%}: {row['default']['cosine'][f]:.4f} -> "
-                          f"{row['fast']['cosine'][f]:.4f}" for f in row["fast"]["cosine"]),
-              flush=True)
+              + "  ".join(f"{float(f):.0%}: {row['baseline']['cosine'][f]:.4f} -> "
+                          f"{row['candidate']['cosine'][f]:.4f}"
+                          for f in row["candidate"]["cosine"]), flush=True)
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: per case, each recipe's training seconds and recall at both flip rates."""
-    head = ["| case | default s | fast s | speed-up | "
-            + " | ".join(f"cosine {float(f):.0%} flips, default -> fast"
-                         for f in rows[0]["cosine_change"]) + " |",
-            "|---|---|---|---|" + "---|" * len(rows[0]["cosine_change"])]
+    """Markdown: per case, the baseline's and the candidate's training seconds and recall at
+    both flip rates."""
+    head = ["| case | baseline -> candidate | seconds | speed-up | "
+            + " | ".join(f"cosine {float(f):.0%} flips" for f in rows[0]["cosine_change"])
+            + " |", "|---|---|---|---|" + "---|" * len(rows[0]["cosine_change"])]
     return "\n".join(head + [
-        f"| {r['case']} | {r['default']['train_seconds']:.2f} | {r['fast']['train_seconds']:.2f}"
-        f" | {r['speed_up']:.1f}x | " + " | ".join(
-            f"{r['default']['cosine'][f]:.4f} -> {r['fast']['cosine'][f]:.4f} "
+        f"| {r['case']} | {r['baseline_label']} -> {r['candidate_label']} | "
+        f"{r['baseline']['train_seconds']:.2f} -> {r['candidate']['train_seconds']:.2f} | "
+        f"{r['speed_up']:.1f}x | " + " | ".join(
+            f"{r['baseline']['cosine'][f]:.4f} -> {r['candidate']['cosine'][f]:.4f} "
             f"({r['cosine_change'][f]:+.4f})" for f in r["cosine_change"]) + " |"
         for r in rows])
+
+
+def summarise(rows: list[dict]) -> dict:
+    """The candidate's speed-up over the baseline (min, median, max) and its cosine change
+    (mean, worst) per flip rate, over ``rows``."""
+    speed = [r["speed_up"] for r in rows]
+    return {"speed_up_min_median_max": [min(speed), statistics.median(speed), max(speed)],
+            "cosine_change_mean_worst": {
+                f: [statistics.fmean(r["cosine_change"][f] for r in rows),
+                    min(r["cosine_change"][f] for r in rows)]
+                for f in rows[0]["cosine_change"]}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,22 +135,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
     rows = measure(args.probes)
-    summary = {f: [statistics.fmean(r["cosine_change"][f] for r in rows),
-                   min(r["cosine_change"][f] for r in rows)]
-               for f in rows[0]["cosine_change"]}  # [mean, worst] of fast - default
-    speed = [r["speed_up"] for r in rows]
+    summary = {arch: summarise([r for r in rows if r["arch"] == arch]) for arch in SIDES}
     result = {"command": "python -m benchmarks.recipes " + " ".join(argv or sys.argv[1:]),
               "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
               "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
-              "probes": args.probes, "rows": rows,
-              "cosine_change_fast_minus_default_mean_worst": summary,
-              "speed_up_min_median_max": [min(speed), statistics.median(speed), max(speed)],
+              "probes": args.probes, "rows": rows, "summary": summary,
               "table": table(rows), "wall_seconds": time.perf_counter() - began}
-    print(f"speed-up of fast over default: min {min(speed):.1f}x, median "
-          f"{statistics.median(speed):.1f}x, max {max(speed):.1f}x")
-    for f, s in summary.items():
-        print(f"cosine change at {float(f):.0%} flips (fast - default): mean "
-              f"{s[0]:+.4f}, worst {s[1]:+.4f}")
+    for arch, s in summary.items():
+        (base, _), (cand, _) = SIDES[arch]
+        print(f"{arch}: {cand} over {base}: speed-up min / median / max "
+              + " / ".join(f"{v:.1f}x" for v in s["speed_up_min_median_max"])
+              + "; cosine change mean / worst " + "; ".join(
+                  f"{float(f):.0%} flips {v[0]:+.4f} / {v[1]:+.4f}"
+                  for f, v in s["cosine_change_mean_worst"].items()))
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(result, indent=2))
     print(f"results written to {args.json_out}")

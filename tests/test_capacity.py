@@ -180,3 +180,14 @@ def test_nearest_pattern_curve_is_a_ceiling_on_the_same_subsets_and_cues():
         assert point["exact"] <= top["exact"] + 1e-6 and point["cosine"] <= top["cosine"] + 1e-6
     clean = nearest_pattern_curve(pool, counts, protocol=Protocol(level=0.0, probes=2), seed=5)
     assert all(p["cosine"] == 1.0 and p["exact"] == 1.0 for p in clean)
+
+
+def test_capacity_warns_when_the_threshold_is_passed_by_the_cues_themselves(run_cli):
+    """With 5% flips a cue keeps similarity 0.9 to its pattern: a threshold at or below that
+    is passed by a memory that returns the cue unchanged, and the command says so."""
+    args = ["capacity", "--rule", "pinv", "--data", "random", "--neurons", "16", "--trials", "1",
+            "--probes", "2", "--pool", "20"]
+    code, _, err = run_cli(*args, "--threshold", "0.9,0.99")
+    assert code == 0 and "threshold 0.9 is at or below the cues' own similarity (0.9" in err
+    code, _, err = run_cli(*args, "--threshold", "0.99", "--level", "0.01")
+    assert code == 0 and "own similarity" not in err

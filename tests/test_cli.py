@@ -651,14 +651,14 @@ def test_deprecated_energy_hidden_commas(run_cli):
 
 def test_deprecated_capacity_side(run_cli):
     args = ["capacity", "--rule", "pinv", "--data", "random", "--pool", "30", "--threshold",
-            "0.9", "--trials", "1", "--probes", "2"]
+            "0.95", "--trials", "1", "--probes", "2"]
     res = _same_as_new(run_cli, [*args, "--side", "4"], [*args, "--neurons", "16"], ["--side"])
     assert res["results"][0]["settings"]["n_neurons"] == 16
 
 
 def test_deprecated_scaling_hidden_rule(run_cli, tmp_path):
     args = ["scaling", "--arch", "single", "--rule", "pinv", "--sizes", "16,36", "--pool", "100",
-            "--threshold", "0.9", "--probes", "2", "--out", tmp_path]
+            "--threshold", "0.95", "--probes", "2", "--out", tmp_path]
     res = _same_as_new(run_cli, [*args, "--hidden", "ratio:1"], [*args, "--hidden", "1n"],
                        ["--hidden ratio:1"])
     assert res["settings"]["hidden_rule"] == "ratio:1"

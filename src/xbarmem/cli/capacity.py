@@ -25,14 +25,35 @@ RECALLED = ("Recalled means: the mean cosine similarity between the final recall
 
 
 def _protocol(kind: str, corruption: str | None, level: float | None, probes: int,
-              seed: int) -> Protocol:
+              seed: int, thresholds: list[float]) -> Protocol:
+    """The recall protocol of a capacity search (warning about ``thresholds`` the cues pass
+    by themselves)."""
     from xbarmem.evaluation.evaluate import Protocol
 
     if kind == "binary":
-        return Protocol(corruption=corruption or "flip", level=0.05 if level is None else level,
-                        probes=probes, activation="sign", seed=seed)
-    return Protocol(corruption=corruption or "gaussian", level=0.6 if level is None else level,
-                    probes=probes, activation="tanh", seed=seed)
+        protocol = Protocol(corruption=corruption or "flip",
+                            level=0.05 if level is None else level, probes=probes,
+                            activation="sign", seed=seed)
+    else:
+        protocol = Protocol(corruption=corruption or "gaussian",
+                            level=0.6 if level is None else level, probes=probes,
+                            activation="tanh", seed=seed)
+    _warn_if_cues_pass(thresholds, protocol)
+    return protocol
+
+
+def _warn_if_cues_pass(thresholds: list[float], protocol: Protocol) -> None:
+    """Warn when a threshold is at or below the similarity of the flipped cues themselves
+    (``1 - 2 * level``): a memory that returns every cue unchanged passes it, so a capacity at
+    that threshold does not measure recall."""
+    if protocol.corruption != "flip":
+        return
+    own = 1.0 - 2.0 * protocol.level
+    low = [t for t in thresholds if t <= own]
+    if low:
+        o.warn(f"threshold {', '.join(f'{t:g}' for t in low)} is at or below the cues' own "
+               f"similarity ({own:g} with {protocol.level:g} flips): a memory that returns the "
+               f"cue unchanged passes it, so that capacity does not measure recall")
 
 
 class _Status(Progress):
@@ -102,7 +123,7 @@ def capacity_cmd(
         o.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
             n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
     patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed)
-    protocol = _protocol(kind, corruption, level, probes, seed)
+    protocol = _protocol(kind, corruption, level, probes, seed, thresholds)
     results = []
     with _progress() as bar:
         task = bar.add_task("searching", total=None)
@@ -210,7 +231,7 @@ def scaling_cmd(
 ) -> None:
     if arch not in o.ARCHS:
         raise ConfigError(f"--arch must be one of {o.ARCHS}, got {arch!r}")
-    protocol = _protocol(kind, corruption, level, probes, seed)
+    protocol = _protocol(kind, corruption, level, probes, seed, o.thresholds(threshold))
     hidden_rule = _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
     n_max = max(o.ints(sizes, "--sizes"))
