@@ -10,8 +10,9 @@ Each entry runs its xbarmem command(s) in a fresh temporary folder, in a subproc
 on any machine), reads the last command's ``--json`` output and keeps a few headline values.
 ``docs/measured.json`` gets one record per entry (command, date, torch threads, xbarmem version,
 git commit, wall seconds, values); entries not re-run keep their previous record.
-``docs/measured.md`` is regenerated from it, and so is every region of docs/*.md between
-``<!-- measured: NAME -->`` and ``<!-- /measured -->`` (tests/test_docs.py checks they agree).
+``docs/measured.md`` is regenerated from it, and so is every region of README.md and docs/*.md
+between ``<!-- measured: NAME -->`` and ``<!-- /measured -->`` (tests/test_docs.py checks they
+agree).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+
+
+def measured_docs() -> list[Path]:
+    """The documents whose measured regions this script writes: README.md and docs/*.md."""
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 QUICK_SECONDS = 60.0
 
 
@@ -341,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
     records = json.loads(json.dumps(records, sort_keys=True))  # render what the file holds
     (DOCS / "measured.md").write_text(render(records))
-    for doc in sorted(DOCS.glob("*.md")):
+    for doc in measured_docs():
         text = doc.read_text()
         if (new := update_regions(text, records)) != text:
             doc.write_text(new)

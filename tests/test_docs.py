@@ -174,7 +174,7 @@ def test_measured_numbers_carry_command_date_and_threads_and_docs_quote_them():
         assert rec["torch_threads"] >= 1 and rec["xbarmem"], name
     assert (ROOT / "docs" / "measured.md").read_text() == script.render(records)
     regions = 0
-    for doc in sorted((ROOT / "docs").glob("*.md")):
+    for doc in script.measured_docs():
         text = doc.read_text()
         for match in script.REGION.finditer(text):
             assert match.group(2) in names, f"{doc.name}: unknown entry {match.group(2)}"
