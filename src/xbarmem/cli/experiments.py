@@ -326,7 +326,7 @@ def reproduce_cmd(
     threads: int,
     out_dir: ReproduceOut = Path("xbarmem-reproduce"),
     quick: Annotated[bool, typer.Option(
-        "--quick", help="Fewer seeds and grid points (~10 min on 2 cores) instead of the "
+        "--quick", help="Fewer seeds and grid points (minutes on 2 cores) instead of the "
         "full run (~2 h).")] = False,
     store: ReproduceStore = None,
     jobs: JobsOpt = 2,
