@@ -97,7 +97,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     lr: float | None = number(None, gt=0, optional=True, help="optimiser learning rate")
     optimizer: str | None = choice(OPTIMIZERS, None, optional=True, help="adam or rmsprop")
     max_steps: int | None = integer(None, ge=1, optional=True,
-                                    help="cap on optimiser steps (default 3000)")
+                                    help="cap on optimiser steps (default 3000; see recipe)")
     tol: float = number(1e-8, gt=0, help="fixed-point objective: stop when the loss is below")
     rel_tol: float = number(1e-2, gt=0, help="basin objective: stop when the smoothed loss "
                             "improves by less than this fraction between two windows")
@@ -105,24 +105,27 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     cue_flip: float = number(0.1, ge=0.0, le=0.5, help="flip rate of binary training cues")
     cue_noise: float = number(0.6, ge=0.0, help="Gaussian std of continuous training cues")
     cue_copies: int | None = integer(None, ge=1, optional=True,
-                                     help="corrupted cues per pattern per step (default 16)")
+                                     help="corrupted cues per pattern per step (default 16; see "
+                                     "recipe)")
     unroll: int | None = integer(None, ge=1, optional=True,
-                                 help="synchronous updates unrolled from each cue (default 5)")
+                                 help="synchronous updates unrolled from each cue (default 5; "
+                                 "see recipe)")
     late_weight: float = number(2.0, help="update k weighs (k + 1) ** late_weight")
     finetune_steps: int | None = integer(None, ge=0, optional=True,
                                          help="steps of the straight-through sign fine-tune "
-                                         "(binary, basin; default 1000); 0 = off")
+                                         "(binary, basin; default 1000, see recipe); 0 = off")
     finetune_lr: float | None = number(None, gt=0, optional=True,
                                        help="initial fine-tune learning rate (cosine-decayed "
-                                       "to 0; default 3e-3)")
+                                       "to 0; default 3e-3, see recipe)")
     finetune_unroll: int | None = integer(None, ge=1, optional=True,
                                           help="sign updates unrolled in the fine-tune "
-                                          "(default 10)")
+                                          "(default 10; see recipe)")
     finetune_temperature: float = number(
         1.0, gt=0, help="the fine-tune's backward pass treats sign(h) as tau * tanh(h / tau)")
     recall_loss: str | None = choice(RECALL_LOSSES, None, optional=True,
                                      help="loss of the unrolled recall terms for binary "
-                                     "patterns: mse (default), or logistic softplus(-2 x h)")
+                                     "patterns: mse (default; see recipe), or logistic "
+                                     "softplus(-2 x h)")
     warm_start: bool = flag(False, help="one-layer: start from the per-row minimum-norm "
                             "solution of W x + b = kappa x over the free weights, clipped")
     warm_start_field: float = number(0.0, help="kappa of the warm start (0 = automatic)")
