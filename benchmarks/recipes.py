@@ -30,13 +30,14 @@ import torch
 
 from xbarmem import Protocol, evaluate_memory, load_digits, load_mnist, random_patterns, train
 from xbarmem.hardware.chip import load_preset
+from xbarmem.learning.adaptive import DEFAULTS, RECIPE_OPTIONS
 from xbarmem.version import __version__
 
 FLIPS = (0.05, 0.10)
-#: the multilayer basin defaults before 2026-12-01 (binary patterns), as explicit options
-EARLIER_MULTILAYER = {"max_steps": 3000, "cue_copies": 16, "unroll": 5, "recall_loss": "mse",
-                      "finetune_steps": 1000, "finetune_lr": 3e-3, "finetune_unroll": 10,
-                      "lr": 1e-2}
+#: the multilayer basin defaults before 2026-12-01 (binary patterns), as explicit options: the
+#: basin table's values of every option the multilayer binary default now sets
+EARLIER_MULTILAYER = {k: DEFAULTS["basin"][k]
+                      for k in RECIPE_OPTIONS[("default", "multilayer", "binary")]}
 #: per architecture: (label, options) of the baseline, then of the candidate
 SIDES = {"single": (("default recipe", {}), ("fast recipe", {"recipe": "fast"})),
          "multilayer": (("earlier multilayer defaults", EARLIER_MULTILAYER),

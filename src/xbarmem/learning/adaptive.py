@@ -62,12 +62,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The fast recipe for one-layer memories storing binary patterns.
+_FAST_SINGLE: dict[str, Any] = {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
+                                "lr": 0.05, "max_steps": 100, "finetune_unroll": 5,
+                                "finetune_steps": 300, "finetune_lr": 0.01}
 #: Multilayer memories storing binary patterns train with these options under both recipes:
 #: measured (docs/performance.md) faster than the earlier multilayer defaults and recalling
 #: better.
-_MULTILAYER_BINARY: dict[str, Any] = {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
-                                      "lr": 0.02, "max_steps": 300, "finetune_unroll": 5,
-                                      "finetune_steps": 400, "finetune_lr": 0.01}
+_MULTILAYER_BINARY: dict[str, Any] = {**_FAST_SINGLE, "lr": 0.02, "max_steps": 300,
+                                      "finetune_steps": 400}
 
 #: What each recipe changes in :data:`DEFAULTS`, keyed by ``(recipe, "single" or
 #: "multilayer", pattern kind)``; it applies to the basin objective only, and a key that is
@@ -76,12 +79,17 @@ _MULTILAYER_BINARY: dict[str, Any] = {"unroll": 1, "recall_loss": "logistic", "c
 #: half the cues per step; for multilayer memories the default recipe is the same. Costs and
 #: recall of the recipes side by side are measured in docs/performance.md.
 RECIPE_OPTIONS: dict[tuple[str, str, str], dict[str, Any]] = {
-    ("fast", "single", "binary"): {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
-                                   "lr": 0.05, "max_steps": 100, "finetune_unroll": 5,
-                                   "finetune_steps": 300, "finetune_lr": 0.01},
+    ("fast", "single", "binary"): _FAST_SINGLE,
     ("fast", "multilayer", "binary"): _MULTILAYER_BINARY,
     ("default", "multilayer", "binary"): _MULTILAYER_BINARY,
 }
+
+
+def _from_schedule(name: str) -> str:
+    """The help suffix of an option a recipe sets: its value in :data:`_SCHEDULE`."""
+    return f" (default {_SCHEDULE[name]}; see recipe)"
+
+
 _MULTILAYER = {"layers": "multilayer"}  # field meta: applies to multilayer memories only
 #: field meta of options added after stores were written: :meth:`AdaptiveTrainer.options`
 #: lists them only when set, so trial keys (hashes of the options) of earlier stores still match
@@ -97,7 +105,8 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     lr: float | None = number(None, gt=0, optional=True, help="optimiser learning rate")
     optimizer: str | None = choice(OPTIMIZERS, None, optional=True, help="adam or rmsprop")
     max_steps: int | None = integer(None, ge=1, optional=True,
-                                    help="cap on optimiser steps (default 3000; see recipe)")
+                                    help="cap on optimiser steps"
+                                    + _from_schedule("max_steps"))
     tol: float = number(1e-8, gt=0, help="fixed-point objective: stop when the loss is below")
     rel_tol: float = number(1e-2, gt=0, help="basin objective: stop when the smoothed loss "
                             "improves by less than this fraction between two windows")
@@ -105,27 +114,28 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     cue_flip: float = number(0.1, ge=0.0, le=0.5, help="flip rate of binary training cues")
     cue_noise: float = number(0.6, ge=0.0, help="Gaussian std of continuous training cues")
     cue_copies: int | None = integer(None, ge=1, optional=True,
-                                     help="corrupted cues per pattern per step (default 16; see "
-                                     "recipe)")
+                                     help="corrupted cues per pattern per step"
+                                     + _from_schedule("cue_copies"))
     unroll: int | None = integer(None, ge=1, optional=True,
-                                 help="synchronous updates unrolled from each cue (default 5; "
-                                 "see recipe)")
+                                 help="synchronous updates unrolled from each cue"
+                                 + _from_schedule("unroll"))
     late_weight: float = number(2.0, help="update k weighs (k + 1) ** late_weight")
     finetune_steps: int | None = integer(None, ge=0, optional=True,
                                          help="steps of the straight-through sign fine-tune "
-                                         "(binary, basin; default 1000, see recipe); 0 = off")
+                                         "(binary, basin; 0 = off)"
+                                         + _from_schedule("finetune_steps"))
     finetune_lr: float | None = number(None, gt=0, optional=True,
                                        help="initial fine-tune learning rate (cosine-decayed "
-                                       "to 0; default 3e-3, see recipe)")
+                                       "to 0)" + _from_schedule("finetune_lr"))
     finetune_unroll: int | None = integer(None, ge=1, optional=True,
-                                          help="sign updates unrolled in the fine-tune "
-                                          "(default 10; see recipe)")
+                                          help="sign updates unrolled in the fine-tune"
+                                          + _from_schedule("finetune_unroll"))
     finetune_temperature: float = number(
         1.0, gt=0, help="the fine-tune's backward pass treats sign(h) as tau * tanh(h / tau)")
     recall_loss: str | None = choice(RECALL_LOSSES, None, optional=True,
                                      help="loss of the unrolled recall terms for binary "
-                                     "patterns: mse (default; see recipe), or logistic "
-                                     "softplus(-2 x h)")
+                                     "patterns: mse, or logistic softplus(-2 x h)"
+                                     + _from_schedule("recall_loss"))
     warm_start: bool = flag(False, help="one-layer: start from the per-row minimum-norm "
                             "solution of W x + b = kappa x over the free weights, clipped")
     warm_start_field: float = number(0.0, help="kappa of the warm start (0 = automatic)")
