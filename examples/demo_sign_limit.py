@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from xbarmem.hardware.chip import load_preset
 from xbarmem.data.patterns import load_mnist
 from xbarmem.evaluation.evaluate import Protocol, compare_rules
+from xbarmem.hardware.chip import load_preset
 
 
 def nearest_pattern_bound(x: torch.Tensor, flip: float, copies: int = 2000) -> float:

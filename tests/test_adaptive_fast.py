@@ -77,6 +77,26 @@ def test_basin_gradient_under_variation_matches_autograd(noise, straight_through
     torch.testing.assert_close(grad, a.grad, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("recall_loss", ["mse", "logistic"])
+@pytest.mark.parametrize("straight_through", [False, True])
+def test_basin_gradient_without_the_loss_is_the_same(recall_loss, straight_through):
+    """``want_loss=False`` (fine-tune steps nobody reads the loss of) skips the loss terms
+    and returns None for it; the gradient and the random draws are unchanged."""
+    x = torch.where(_continuous() >= 0, 1.0, -1.0)
+    trainer = AdaptiveTrainer(cue_copies=3, unroll=3, recall_loss=recall_loss).resolved()
+    valid = valid_mask(torch.tensor([6, 3, 4]), 3, 6)
+    a0 = 0.3 * torch.randn(3, 12, 13, generator=torch.Generator().manual_seed(1))
+    results = []
+    for want in (True, False):
+        gen = torch.Generator().manual_seed(5)
+        results.append(SingleLayerFit(trainer).basin_loss_grad(
+            a0, x, valid, "binary", gen, (0.0, 0.0), 3, late_weights(trainer, 3),
+            straight_through, want_loss=want) + (torch.rand(1, generator=gen),))
+    (loss, grad, after), (none, same, after2) = results
+    assert loss.shape == (3,) and none is None
+    assert torch.equal(grad, same) and torch.equal(after, after2)
+
+
 def test_within_box_narrows_free_intervals_and_keeps_pinned_values():
     lo = torch.tensor([[[-2.0, -0.1, 0.7, 0.3, -float("inf")]]])
     hi = torch.tensor([[[2.0, 0.1, 0.9, 0.3, float("inf")]]])

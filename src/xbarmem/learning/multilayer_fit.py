@@ -182,13 +182,15 @@ class MultilayerFit:
                 grad[:, sl] *= s
 
     # ------------------------------------------------------------------ objectives
-    def basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through):
+    def basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through,
+                        want_loss: bool = True):
         """The basin loss and its gradient with respect to the flat optimised variable ``a``
         ``(T, D)``: backpropagation through the ``unroll`` synchronous updates of the whole
         map written out, as the single-layer
         :meth:`~xbarmem.learning.single_fit.SingleLayerFit.basin_loss_grad`. Every unrolled
         update's layer inputs and field slopes are kept, so each layer's weight gradient is
-        one product over all updates. Returns ``(loss (T,), grad (T, D))``."""
+        one product over all updates. Returns ``(loss (T,), grad (T, D))``, the loss None
+        when ``want_loss`` is False."""
         o = self.opts
         t, p, n = x.shape
         blocks = self.blocks(a)
@@ -210,7 +212,7 @@ class MultilayerFit:
         slopes = [torch.empty(t, unroll, rows, n_out) for n_out, _, _ in self.layout]
         ins[0][:, 0, :, :n] = state
         logistic = o.recall_loss == "logistic" and kind == "binary"
-        tape, squares = [], []
+        tape, squares = [], ([] if want_loss else None)
         for k in range(unroll):
             h, used, extras = self.forward(blocks, [buf[:, k] for buf in ins], noise, gen)
             nxt, slope_of, err = stages.unrolled_outputs(
@@ -230,8 +232,9 @@ class MultilayerFit:
             view.baddbmm_(sl.view(t, unroll * rows, -1).transpose(1, 2),
                           buf.view(t, unroll * rows, -1))
         self.scale_grad(grad)
-        loss = fixed + (torch.stack(squares, dim=1) @ late) / (n * o.cue_copies * count)
-        return loss, grad
+        if not want_loss:
+            return None, grad
+        return fixed + (torch.stack(squares, dim=1) @ late) / (n * o.cue_copies * count), grad
 
     def fixed_point_stage(self, params, x, valid, lo, hi, kind, gen, noise):
         """The fixed-point objective, fast: loss and gradient written out (hand-written

@@ -240,12 +240,14 @@ class SingleLayerFit:
             if read_noise > 0 else None
         return h, w, extra
 
-    def basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through):
+    def basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through,
+                        want_loss: bool = True):
         """The basin loss (fixed-point term plus the weighted recall terms of ``unroll``
         synchronous updates from fresh corrupted cues) and its gradient with respect to ``a``
         ``(T, N, cols)``, backpropagated by hand through the updates
         (``d state_{k+1} / d h_k = 1 - tanh^2``, straight-through for sign updates). ``late``:
-        ``(unroll,)`` weights of the updates. Returns ``(loss (T,), grad (T, N, cols))``."""
+        ``(unroll,)`` weights of the updates. Returns ``(loss (T,), grad (T, N, cols))``;
+        the loss is None when ``want_loss`` is False (its terms are then not computed)."""
         o = self.opts
         t, _, n = x.shape
         h, _, _ = self.noisy_field(a, x, noise, gen)
@@ -256,7 +258,7 @@ class SingleLayerFit:
         slopes = torch.empty(t, unroll, rows, n)  # d loss / d h of every unrolled update
         states[:, 0] = state
         logistic = o.recall_loss == "logistic" and kind == "binary"
-        tape, squares = [], []
+        tape, squares = [], ([] if want_loss else None)
         for k in range(unroll):
             h, w, extra = self.noisy_field(a, states[:, k], noise, gen)
             nxt, slope_of, err = unrolled_outputs(h, target, mask if padded else None,
@@ -278,7 +280,8 @@ class SingleLayerFit:
 
         unrolled_backward(tape, 2.0 / (n * o.cue_copies * count)[:, None, None], late, logistic,
                           lambda k: slopes[:, k], _damp, back)
-        loss = fixed + (torch.stack(squares, dim=1) @ late) / (n * o.cue_copies * count)
+        loss = (fixed + (torch.stack(squares, dim=1) @ late) / (n * o.cue_copies * count)
+                if want_loss else None)
         flat_slopes = slopes.view(t, unroll * rows, n)
         grad_w = torch.bmm(flat_slopes.transpose(1, 2), states.view(t, unroll * rows, n))
         grad_w.baddbmm_(slope0.transpose(1, 2), x)

@@ -5,7 +5,8 @@ Every function takes the trainer's resolved options ``opts``
 A *path* (:class:`~xbarmem.learning.single_fit.SingleLayerFit`,
 :class:`~xbarmem.learning.multilayer_fit.MultilayerFit`) supplies the objective-specific pieces:
 ``fixed_point_stage(params, x, valid, lo, hi, kind, gen, noise)`` and
-``basin_loss_grad(a, x, valid, kind, gen, noise, unroll, late, straight_through)``;
+``basin_loss_grad(a, x, valid, kind, gen, noise, unroll, late, straight_through,
+want_loss)``;
 :func:`two_stage` and :func:`basin_stage` drive them. Stages return
 ``(params, steps (T,), loss (T,), converged (T,))``.
 """
@@ -93,6 +94,10 @@ class StepReporter:
         if total > self.last:
             self.last = total
             self.progress(total, float(loss.mean()))
+
+    def wants(self, step: int) -> bool:
+        """Whether :meth:`__call__` at ``step`` would report (so the loss is needed)."""
+        return self.progress is not None and not step % self.every
 
     def done(self, step: int, loss: torch.Tensor) -> None:
         """The stage ended after ``step`` steps: report it; the next stage counts on."""
@@ -216,8 +221,8 @@ def read_noise_term(z: torch.Tensor, h: torch.Tensor, read_noise: float, bias: b
 
 def unrolled_outputs(h: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None, *,
                      straight_through: bool, tau: float, logistic: bool,
-                     squares: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor,
-                                                           torch.Tensor]:
+                     squares: list[torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor,
+                                                                  torch.Tensor]:
     """One unrolled recall step of the basin objective's written-out gradient, after the
     pre-activation ``h`` ``(T, B, N)`` (overwritten with ``tanh(h)``).
 
@@ -226,9 +231,10 @@ def unrolled_outputs(h: torch.Tensor, target: torch.Tensor, mask: torch.Tensor |
     (``tanh(h / tau)`` when the fine-tune temperature differs from 1, else ``tanh(h)``), and the
     output error (``tanh(h) - target`` for the logistic loss, else ``next_state - target``;
     zeroed where ``mask`` is 0). The step's per-network loss (sum of squared errors, or of
-    ``softplus(-2 target h)`` for the logistic loss) is appended to ``squares``.
+    ``softplus(-2 target h)`` for the logistic loss) is appended to ``squares`` unless it is
+    None (the loss is not needed; the gradient does not use it).
     """
-    if logistic:  # softplus(-2 x h) per neuron; gradient tanh(h) - x
+    if logistic and squares is not None:  # softplus(-2 x h) per neuron; gradient tanh(h) - x
         term = torch.nn.functional.softplus(-2.0 * target * h)
         if mask is not None:
             term *= mask
@@ -239,7 +245,7 @@ def unrolled_outputs(h: torch.Tensor, target: torch.Tensor, mask: torch.Tensor |
     err = (soft if logistic else nxt) - target
     if mask is not None:
         err *= mask
-    if not logistic:
+    if not logistic and squares is not None:
         squares.append(err.pow(2).sum(dim=(1, 2)))
     return nxt, (soft if surrogate is None else surrogate), err
 
@@ -279,7 +285,9 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
     without ``decay`` each network stops on :func:`window_converged` and leaves the batch
     (trimmed to the largest remaining pattern count); with ``decay`` the learning rate
     follows a cosine schedule to 0 over ``max_steps`` and every network runs them all.
-    ``steps`` = updates, ``loss`` = the loss measured before the last update."""
+    ``steps`` = updates, ``loss`` = the loss measured before the last update. With ``decay``
+    the loss is computed only where it is used (the last step, and the steps the reporter
+    reports); the path's ``basin_loss_grad(..., want_loss=False)`` returns None for it."""
     opts = path.opts
     t = x.shape[0]
     batch = Batch(params, converged=decay)
@@ -292,12 +300,15 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
     report = reporter_of(path)
     for step in range(1, max_steps + 1):
         rate = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / max_steps)) if decay else lr
+        want = not decay or step == max_steps or report.wants(step)
         loss, grad = path.basin_loss_grad(a, x, valid, kind, gen, noise, unroll, late,
-                                          straight_through)
+                                          straight_through, want_loss=want)
         optimizer_step(opts, a, grad, first, second, step, step_count, lr=rate)
         torch.clamp(a, lo, hi, out=a)
-        batch.steps[batch.work], batch.loss[batch.work] = step, loss
-        report(step, loss)
+        batch.steps[batch.work] = step
+        if loss is not None:
+            batch.loss[batch.work] = loss
+            report(step, loss)
         if decay:
             continue
         done = window_converged(opts, loss, step, window_sum, prev_window)
