@@ -1,19 +1,22 @@
 """``python -m benchmarks.recipes``: the recipes compared on cases they were not chosen on.
 
-The fast recipe (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`) was chosen on N = 64 memories
-of 32 random patterns (seeds 0, 1), the first 64 bundled 8x8 MNIST digits and one 50%-fault
-chip (fault seed 7). This script trains two option sets one after the other on *other* cases --
+The one-layer recipes for binary patterns (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`,
+2026-12-01) were chosen on N = 64 memories of the first 32 bundled 8x8 MNIST digits and 32
+random patterns (seed 0) without faults, and of MNIST images 300-315 (fault seed 21) and
+400-411 (fault seed 22) on 50%-fault chips, training seeds 0 and 1; the multilayer values on 32
+random patterns (seeds 0, 1), the first 64 MNIST digits and one 50%-fault chip (fault seed 7).
+This script trains a baseline and candidate option sets one after the other on *other* cases --
 random patterns of other seeds, other MNIST instances, scikit-learn's 8x8 digits, other fault
-seeds, 0% and 50% weight faults, one-layer and ``64-32-64`` memories: for one layer the default
-recipe (baseline) against the fast one; for multilayer memories, whose default recipe now uses
-the fast recipe's values for binary patterns, the earlier multilayer defaults
-(:data:`EARLIER_MULTILAYER`) against the default. It prints, per case, the training seconds of
-each (one network at a time, so the ratio is the speed-up a single ``xbarmem train`` sees) and
-the mean recall cosine at 5% and 10% flips (``--probes`` cues per pattern, sync sign recall,
-the same cues for both).
+seeds, 0% and 50% weight faults, one-layer and ``64-32-64`` memories, ``--seeds`` training
+seeds each: for one layer the earlier default (:data:`EARLIER_SINGLE`) against the default
+and the fast recipe; for multilayer memories the earlier multilayer defaults
+(:data:`EARLIER_MULTILAYER`) against the default. It prints, per case, the training seconds
+(one network at a time, so the ratio is the speed-up a single ``xbarmem train`` sees) and the
+mean recall cosine at 5% and 10% flips (``--probes`` cues per pattern, sync sign recall, the
+same cues for every side), each averaged over the training seeds.
 
 Results go to ``benchmarks/results/recipes.json`` with the date, the torch thread count and the
-command. Takes about ten minutes on one thread (the default recipe dominates).
+command. Takes about fifteen minutes on one thread (the earlier defaults dominate).
 """
 
 from __future__ import annotations
@@ -34,14 +37,18 @@ from xbarmem.learning.adaptive import DEFAULTS, RECIPE_OPTIONS
 from xbarmem.version import __version__
 
 FLIPS = (0.05, 0.10)
+#: the one-layer defaults before 2026-12-01 (binary patterns), as explicit options: the
+#: values in :data:`DEFAULTS` of every option a one-layer recipe sets
+EARLIER_SINGLE = {k: DEFAULTS["single"][k] for k in RECIPE_OPTIONS[("fast", "single", "binary")]}
 #: the multilayer basin defaults before 2026-12-01 (binary patterns), as explicit options: the
 #: basin table's values of every option the multilayer binary default now sets
 EARLIER_MULTILAYER = {k: DEFAULTS["basin"][k]
                       for k in RECIPE_OPTIONS[("default", "multilayer", "binary")]}
-#: per architecture: (label, options) of the baseline, then of the candidate
-SIDES = {"single": (("default recipe", {}), ("fast recipe", {"recipe": "fast"})),
+#: per architecture: (label, options) of the baseline, then of each candidate
+SIDES = {"single": (("earlier default", EARLIER_SINGLE),
+                    (("default recipe", {}), ("fast recipe", {"recipe": "fast"}))),
          "multilayer": (("earlier multilayer defaults", EARLIER_MULTILAYER),
-                        ("default recipe", {}))}
+                        (("default recipe", {}),))}
 
 
 def cases() -> list[tuple[str, str, float, int, object]]:
@@ -69,37 +76,51 @@ def cases() -> list[tuple[str, str, float, int, object]]:
     return out
 
 
-def measure(probes: int) -> list[dict]:
+def _train_and_score(patterns, chip, arch: str, fault_seed: int, options: dict, seeds: int,
+                     probes: int) -> dict:
+    """Mean training seconds, steps and recall cosines per flip rate over ``seeds`` training
+    seeds (the cues depend on the case only)."""
+    seconds, steps, scores = [], [], {f"{flip:g}": [] for flip in FLIPS}
+    for seed in range(seeds):
+        began = time.perf_counter()
+        memory = train(patterns, chip=chip, arch=arch, hidden=32 if arch == "multilayer" else None,
+                       fault_seed=fault_seed, seed=seed, **options)
+        seconds.append(time.perf_counter() - began)
+        steps.append(int(memory.info["steps"]))
+        for flip in FLIPS:
+            scores[f"{flip:g}"].append(evaluate_memory(memory, patterns, Protocol(
+                corruption="flip", level=flip, probes=probes, seed=fault_seed)).cosine)
+    return {"train_seconds": statistics.fmean(seconds), "steps": statistics.fmean(steps),
+            "cosine": {f: statistics.fmean(v) for f, v in scores.items()},
+            "cosine_per_seed": scores}
+
+
+def measure(probes: int, seeds: int) -> list[dict]:
+    """One row per case and candidate: the baseline's and the candidate's results (the
+    baseline trained once per case)."""
     rows = []
     for label, arch, faults, fault_seed, patterns in cases():
         chip = load_preset("paper-sim").with_faults(faults)
-        row: dict = {"case": label, "arch": arch, "faults": faults, "fault_seed": fault_seed,
-                     "baseline_label": SIDES[arch][0][0], "candidate_label": SIDES[arch][1][0]}
-        for side, (_, options) in zip(("baseline", "candidate"), SIDES[arch], strict=True):
-            began = time.perf_counter()
-            memory = train(patterns, chip=chip, arch=arch,
-                           hidden=32 if arch == "multilayer" else None, fault_seed=fault_seed,
-                           **options)
-            seconds = time.perf_counter() - began
-            scores = {f"{flip:g}": evaluate_memory(memory, patterns, Protocol(
-                corruption="flip", level=flip, probes=probes, seed=fault_seed)).cosine
-                for flip in FLIPS}
-            row[side] = {"train_seconds": seconds, "steps": memory.info["steps"],
-                         "cosine": scores}
-        row["speed_up"] = row["baseline"]["train_seconds"] / row["candidate"]["train_seconds"]
-        row["cosine_change"] = {f: row["candidate"]["cosine"][f] - row["baseline"]["cosine"][f]
-                                for f in row["candidate"]["cosine"]}
-        rows.append(row)
-        print(f"{label:55s} speed-up {row['speed_up']:5.1f}x  "
-              + "  ".join(f"{float(f):.0%}: {row['baseline']['cosine'][f]:.4f} -> "
-                          f"{row['candidate']['cosine'][f]:.4f}"
-                          for f in row["candidate"]["cosine"]), flush=True)
+        (base_label, base_options), candidates = SIDES[arch]
+        base = _train_and_score(patterns, chip, arch, fault_seed, base_options, seeds, probes)
+        for cand_label, options in candidates:
+            cand = _train_and_score(patterns, chip, arch, fault_seed, options, seeds, probes)
+            row = {"case": label, "arch": arch, "faults": faults, "fault_seed": fault_seed,
+                   "baseline_label": base_label, "candidate_label": cand_label,
+                   "baseline": base, "candidate": cand,
+                   "speed_up": base["train_seconds"] / cand["train_seconds"],
+                   "cosine_change": {f: cand["cosine"][f] - base["cosine"][f]
+                                     for f in cand["cosine"]}}
+            rows.append(row)
+            print(f"{label:55s} {cand_label:15s} speed-up {row['speed_up']:5.1f}x  "
+                  + "  ".join(f"{float(f):.0%}: {base['cosine'][f]:.4f} -> "
+                              f"{cand['cosine'][f]:.4f}" for f in cand["cosine"]), flush=True)
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: per case, the baseline's and the candidate's training seconds and recall at
-    both flip rates."""
+    """Markdown: per case and candidate, the baseline's and the candidate's training seconds
+    and recall at both flip rates."""
     head = ["| case | baseline -> candidate | seconds | speed-up | "
             + " | ".join(f"cosine {float(f):.0%} flips" for f in rows[0]["cosine_change"])
             + " |", "|---|---|---|---|" + "---|" * len(rows[0]["cosine_change"])]
@@ -126,25 +147,29 @@ def summarise(rows: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
+    parser.add_argument("--seeds", type=int, default=2,
+                        help="training seeds per case and side (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--json-out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "recipes.json")
     args = parser.parse_args(argv)
-    if args.probes < 1 or args.threads < 1:
-        print("error: --probes and --threads must be at least 1", file=sys.stderr)
+    if args.probes < 1 or args.threads < 1 or args.seeds < 1:
+        print("error: --probes, --seeds and --threads must be at least 1", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
-    rows = measure(args.probes)
-    summary = {arch: summarise([r for r in rows if r["arch"] == arch]) for arch in SIDES}
+    rows = measure(args.probes, args.seeds)
+    summary = {f"{r['arch']}: {r['candidate_label']} over {r['baseline_label']}": summarise(
+        [q for q in rows if (q["arch"], q["candidate_label"]) == (r["arch"],
+                                                                  r["candidate_label"])])
+        for r in rows}
     result = {"command": "python -m benchmarks.recipes " + " ".join(argv or sys.argv[1:]),
               "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
               "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
-              "probes": args.probes, "rows": rows, "summary": summary,
+              "probes": args.probes, "seeds": args.seeds, "rows": rows, "summary": summary,
               "table": table(rows), "wall_seconds": time.perf_counter() - began}
-    for arch, s in summary.items():
-        (base, _), (cand, _) = SIDES[arch]
-        print(f"{arch}: {cand} over {base}: speed-up min / median / max "
+    for name, s in summary.items():
+        print(f"{name}: speed-up min / median / max "
               + " / ".join(f"{v:.1f}x" for v in s["speed_up_min_median_max"])
               + "; cosine change mean / worst " + "; ".join(
                   f"{float(f):.0%} flips {v[0]:+.4f} / {v[1]:+.4f}"

@@ -114,14 +114,16 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("recipes-held-out", "the recipes on cases they were not chosen on",
           ("python -m benchmarks.recipes --threads 1 --json-out {out}/recipes.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/recipes.json').read())\""),
-          {f"{arch}: {what}": f"summary/{arch}/{path}"
-           for arch in ("single", "multilayer")
+          {f"{name}: {what}": f"summary/{name}/{path}"
+           for name in ("single: default recipe over earlier default",
+                        "single: fast recipe over earlier default",
+                        "multilayer: default recipe over earlier multilayer defaults")
            for what, path in (("speed-up min / median / max", "speed_up_min_median_max"),
                               ("cosine change at 5% flips, mean / worst",
                                "cosine_change_mean_worst/0.05"),
                               ("cosine change at 10% flips, mean / worst",
                                "cosine_change_mean_worst/0.1"))}
-          | {"cases": "table"}, 600),
+          | {"cases": "table"}, 1500),
     Entry("memory-n1024", "peak memory of the default recipe, N = 1024 single layer, 100 random "
           "patterns, 50% faults (3 + 3 steps: the training state has one size at every step)",
           ("python -c \"import json, xbarmem as xm; x = xm.random_patterns(100, 1024, seed=0); "

@@ -20,11 +20,22 @@ BEFORE = {"max_steps": 3000, "cue_copies": 16, "unroll": 5, "recall_loss": "mse"
 
 
 @pytest.mark.parametrize("layers, kind", [(1, "binary"), (1, "continuous"), (2, "continuous")])
-def test_default_recipe_resolves_to_the_earlier_defaults_and_is_not_listed(layers, kind):
+def test_default_recipe_resolves_to_its_table_and_is_not_listed(layers, kind):
+    """Continuous patterns keep the values every option had before recipes existed; one-layer
+    binary memories take the default recipe's table (changed 2026-12-01)."""
     options = AdaptiveTrainer().options(layers, kind)
-    assert {k: options[k] for k in BEFORE} == BEFORE
+    table = RECIPE_OPTIONS.get(("default", "single", kind), {}) if layers == 1 else {}
+    assert {k: options[k] for k in BEFORE} == {**BEFORE, **table}
+    assert options["warm_start"] is False
     assert "recipe" not in options
     assert AdaptiveTrainer(recipe="default").options(layers, kind) == options
+
+
+def test_warm_start_is_a_recipe_option_a_user_can_override():
+    assert AdaptiveTrainer(recipe="fast").options(1)["warm_start"] is True
+    assert AdaptiveTrainer(recipe="fast", warm_start=False).options(1)["warm_start"] is False
+    assert AdaptiveTrainer(warm_start=True).options(1)["warm_start"] is True
+    assert MultilayerTrainer(recipe="fast").options(2)["warm_start"] is False
 
 
 def test_multilayer_binary_memories_train_with_the_fast_values_under_both_recipes():
@@ -66,8 +77,7 @@ def test_unknown_recipe_is_refused():
 
 def test_fast_recipe_trains_its_step_budget_and_recalls():
     """The fast recipe runs exactly its two stages' steps and stores 16 random patterns of
-    N = 64 with near-perfect recall at 5% flips (the default recipe does too, in 10x the
-    steps)."""
+    N = 64 with near-perfect recall at 5% flips."""
     x = random_patterns(16, 64, seed=5)
     memory = train(x, chip="paper-sim", recipe="fast")
     options = memory.info["rule_options"]
@@ -102,7 +112,8 @@ def test_sweep_resolves_the_recipe_for_its_kind():
     binary = spec("binary").trials[0].config["rule_options"]
     continuous = spec("continuous").trials[0].config["rule_options"]
     assert binary["recipe"] == continuous["recipe"] == "fast"
-    assert binary["unroll"] == 1 and continuous["unroll"] == BEFORE["unroll"]
+    assert binary["unroll"] == RECIPE_OPTIONS[("fast", "single", "binary")]["unroll"]
+    assert continuous["unroll"] == BEFORE["unroll"]
     assert spec("binary").trials[0].key != spec("continuous").trials[0].key
 
 
@@ -114,7 +125,7 @@ def test_cli_recipe(run_cli, tmp_path):
     assert code == 0, err
     options = load_model(out)[0].info["rule_options"]
     assert options["recipe"] == "fast" and options["finetune_steps"] == 3
-    assert options["unroll"] == 1
+    assert options["unroll"] == RECIPE_OPTIONS[("fast", "single", "binary")]["unroll"]
     for args, what in ((("--recipe", "quick"), "--recipe must be one of default, fast"),
                        (("--rule", "hebb", "--recipe", "fast"), "adaptive rule only")):
         code, _, err = run_cli("train", "--data", "random", "--patterns", "4", "--neurons",

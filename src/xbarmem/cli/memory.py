@@ -135,7 +135,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
         with console.status(f"training {what} on {pset.n_patterns} patterns{shape}"):
             info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
         return memory, info
-    total = step_budget(rule_obj.options(len(memory.layers)), pset.kind)
+    total = step_budget(rule_obj.options(len(memory.layers), pset.kind), pset.kind)
     with work_bar(console, transient=True) as bar:
         task = bar.add_task(f"training {what} on {pset.n_patterns} patterns{shape}",
                             total=total, detail="", bound=True)

@@ -49,10 +49,10 @@ STOPS = ("stable", "loss")
 #: Values of the step and cue options every table below starts from.
 _SCHEDULE: dict[str, Any] = {"max_steps": 3000, "cue_copies": 16, "unroll": 5,
                              "recall_loss": "mse", "finetune_steps": 1000,
-                             "finetune_lr": 3e-3, "finetune_unroll": 10}
+                             "finetune_lr": 3e-3, "finetune_unroll": 10, "warm_start": False}
 
 #: Defaults of the options left at ``None``, for one-layer memories (any objective) and for
-#: multilayer memories per objective (the ``"default"`` recipe).
+#: multilayer memories per objective, before the recipe's changes (:data:`RECIPE_OPTIONS`).
 DEFAULTS: dict[str, dict[str, Any]] = {
     "single": {"optimizer": "adam", "lr": 1e-2, "stable_tol": 0.08, **_SCHEDULE},
     "basin": {"optimizer": "adam", "lr": 1e-2, "init_scale": 1.0, "stable_tol": 0.08,
@@ -61,27 +61,29 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                     "stable_tol": 0.01, **_SCHEDULE},
 }
 
-
-#: The fast recipe for one-layer memories storing binary patterns.
-_FAST_SINGLE: dict[str, Any] = {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
-                                "lr": 0.05, "max_steps": 100, "finetune_unroll": 5,
-                                "finetune_steps": 300, "finetune_lr": 0.01}
-#: Multilayer memories storing binary patterns train with these options under both recipes:
-#: measured (docs/performance.md) faster than the earlier multilayer defaults and recalling
-#: better.
-_MULTILAYER_BINARY: dict[str, Any] = {**_FAST_SINGLE, "lr": 0.02, "max_steps": 300,
-                                      "finetune_steps": 400}
+#: The default recipe for one-layer memories storing binary patterns: the basin stage of
+#: :data:`DEFAULTS` on half its cues per step, then a shorter sign fine-tune of fewer updates.
+_SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_unroll": 5, "finetune_steps": 200,
+                                  "finetune_lr": 0.01}
+#: The fast recipe for one-layer memories storing binary patterns: start from the closed-form
+#: warm start, a short first stage of two unrolled updates with the logistic recall loss and a
+#: high learning rate, then a short sign fine-tune.
+_FAST_SINGLE: dict[str, Any] = {**_SINGLE_BINARY, "warm_start": True, "unroll": 2,
+                                "recall_loss": "logistic", "lr": 0.05, "max_steps": 100,
+                                "finetune_steps": 100}
+#: Multilayer memories storing binary patterns train with these options under both recipes.
+_MULTILAYER_BINARY: dict[str, Any] = {**_SINGLE_BINARY, "unroll": 1, "recall_loss": "logistic",
+                                      "lr": 0.02, "max_steps": 300, "finetune_steps": 400}
 
 #: What each recipe changes in :data:`DEFAULTS`, keyed by ``(recipe, "single" or
 #: "multilayer", pattern kind)``; it applies to the basin objective only, and a key that is
-#: absent changes nothing. ``"fast"`` (binary patterns): a first stage of one unrolled update
-#: with the logistic recall loss and a high learning rate, then a shorter sign fine-tune, on
-#: half the cues per step; for multilayer memories the default recipe is the same. Costs and
-#: recall of the recipes side by side are measured in docs/performance.md.
+#: absent changes nothing (continuous patterns train with :data:`DEFAULTS`). Costs and recall
+#: of the recipes side by side, and how they were chosen, are in docs/performance.md.
 RECIPE_OPTIONS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("default", "single", "binary"): _SINGLE_BINARY,
     ("fast", "single", "binary"): _FAST_SINGLE,
-    ("fast", "multilayer", "binary"): _MULTILAYER_BINARY,
     ("default", "multilayer", "binary"): _MULTILAYER_BINARY,
+    ("fast", "multilayer", "binary"): _MULTILAYER_BINARY,
 }
 
 
@@ -136,8 +138,9 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                      help="loss of the unrolled recall terms for binary "
                                      "patterns: mse, or logistic softplus(-2 x h)"
                                      + _from_schedule("recall_loss"))
-    warm_start: bool = flag(False, help="one-layer: start from the per-row minimum-norm "
-                            "solution of W x + b = kappa x over the free weights, clipped")
+    warm_start: bool | None = flag(None, optional=True, help="one-layer: start from the "
+                                   "per-row minimum-norm solution of W x + b = kappa x over "
+                                   "the free weights, clipped" + _from_schedule("warm_start"))
     warm_start_field: float = number(0.0, help="kappa of the warm start (0 = automatic)")
     noise_injection: bool = flag(False, help="inject the chip's write and read noise")
     variation: float = number(0.0, ge=0.0, le=1.0, meta=_WHEN_SET,

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: the defaults of :class:`~xbarmem.learning.adaptive.AdaptiveTrainer` these budgets assume for
-#: options a mapping leaves out (a test checks that they agree)
-DEFAULT_STEPS = {"objective": "basin", "max_steps": 3000, "finetune_steps": 1000}
+#: the defaults of :class:`~xbarmem.learning.adaptive.AdaptiveTrainer` (one-layer memories,
+#: binary patterns, default recipe) these budgets assume for options a mapping leaves out (a
+#: test checks that they agree)
+DEFAULT_STEPS = {"objective": "basin", "max_steps": 3000, "finetune_steps": 200}
 
 
 def step_budget(options: Mapping[str, Any], kind: str) -> int:
