@@ -23,8 +23,8 @@ from xbarmem.version import __version__  # noqa: F401 - in __all__
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("CORRUPTION_METHODS", "corrupt", "flip_bits", "gaussian_noise",
                      "occlude_block", "salt_and_pepper"), "xbarmem.data.corruption"),
-    **dict.fromkeys(("PatternSet", "as_pattern_set", "load_digits", "load_file", "load_mnist",
-                     "load_patterns", "random_patterns"), "xbarmem.data.patterns"),
+    **dict.fromkeys(("PatternSet", "as_pattern_set", "load_digits", "load_file", "load_glyphs",
+                     "load_mnist", "load_patterns", "random_patterns"), "xbarmem.data.patterns"),
     **dict.fromkeys(("ConfigError", "FileFormatError", "PatternError", "XbarmemError"),
                     "xbarmem.errors"),
     "find_capacity": "xbarmem.evaluation.capacity",
@@ -85,6 +85,7 @@ if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
         as_pattern_set,
         load_digits,
         load_file,
+        load_glyphs,
         load_mnist,
         load_patterns,
         random_patterns,

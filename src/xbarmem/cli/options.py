@@ -2,7 +2,7 @@
 
 A concept has one option name and one meaning in every command that has it:
 
-* ``--data SOURCE``: where patterns come from (mnist, mnist-crop24, digits, random,
+* ``--data SOURCE``: where patterns come from (mnist, mnist-crop24, digits, glyphs, random,
   correlated-R, a file);
 * ``--patterns N``: how many patterns are stored (a count, as ``patterns`` in sweep files);
 * ``--neurons N``: pattern length (images are resized to side sqrt(N));
@@ -174,8 +174,8 @@ def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False) 
 
 # ------------------------------------------------------------------------------ data
 DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
-             "digits (scikit-learn 8x8), random, correlated-R (binary, mean pairwise overlap "
-             "R), or a file (.npy/.npz/.csv/IDX).")
+             "digits (scikit-learn 8x8), glyphs (A-Z, a-z, 0-9 in 21 fonts), random, "
+             "correlated-R (binary, mean pairwise overlap R), or a file (.npy/.npz/.csv/IDX).")
 Data = Annotated[str, typer.Option("--data", metavar="SOURCE", help=DATA_HELP)]
 DemoData = Annotated[str, typer.Option(
     "--data", metavar="SOURCE", help="Pattern source: mnist, mnist-crop24 (MNIST from the "
@@ -197,7 +197,8 @@ Neurons = Annotated[str, typer.Option(
 Kind = Annotated[str, typer.Option(
     "--kind", metavar="KIND", help="binary (+-1 patterns) or continuous ([-1, 1]).")]
 OnePerClass = Annotated[bool, typer.Option(
-    "--one-per-class", help="Store one digit of each class 0-9.")]
+    "--one-per-class", help="Store one pattern of each class (digits 0-9; glyphs: 62 "
+    "characters).")]
 ZeroOne = Annotated[bool, typer.Option(
     "--zero-one", help="Accept {0,1} files (0 is read as -1).")]
 Pool = bounded(int | None, "--pool", metavar="N", ge=1, le=MAX_COUNT,

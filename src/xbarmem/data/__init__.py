@@ -1,8 +1,9 @@
 """Patterns and cues: built-in data sets, users' files, validation and seeded corruption.
 
 * :mod:`~xbarmem.data.patterns` -- :class:`PatternSet` (validated ``(P, N)`` float32 patterns with
-  kind, labels and image shape), the bundled MNIST subset (``datasets/``), scikit-learn's 8x8
-  digits, random patterns, file readers (``.npy``/``.npz``/``.csv``/MNIST IDX, gzip'd or not).
+  kind, labels and image shape), the bundled MNIST subset and font glyphs (``datasets/``),
+  scikit-learn's 8x8 digits, random patterns, file readers (``.npy``/``.npz``/``.csv``/MNIST
+  IDX, gzip'd or not).
 * :mod:`~xbarmem.data.corruption` -- seeded cue corruption: bit flips, Gaussian noise,
   occlusion, salt-and-pepper.
 

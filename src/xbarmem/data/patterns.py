@@ -1,5 +1,5 @@
-"""Pattern sets: validation, built-in data sets (bundled MNIST, scikit-learn digits, random)
-and loaders for users' own files (.npy, .npz, .csv, MNIST IDX, optionally gzip'd).
+"""Pattern sets: validation, built-in data sets (bundled MNIST and font glyphs, scikit-learn
+digits, random) and loaders for users' own files (.npy, .npz, .csv, MNIST IDX, optionally gzip'd).
 
 Every pattern matrix handed out by this module is a float32 ``np.ndarray`` of shape ``(P, N)``
 (``P`` patterns of ``N`` neurons, images flattened row-major). ``"binary"`` patterns hold
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import string
 import struct
 import sys
 import warnings
@@ -27,6 +28,8 @@ from xbarmem.files import ArrayFile, decode, gunzip, npy_size, read_bytes
 
 __all__ = [
     "BUILTIN_SOURCES",
+    "GLYPH_CHARACTERS",
+    "IMAGE_SETS",
     "KINDS",
     "MNIST_VARIANTS",
     "SUPPORTED_FILE_TYPES",
@@ -34,6 +37,8 @@ __all__ = [
     "as_pattern_set",
     "load_digits",
     "load_file",
+    "load_glyphs",
+    "load_image_set",
     "load_mnist",
     "load_patterns",
     "random_patterns",
@@ -41,7 +46,11 @@ __all__ = [
 ]
 
 KINDS = ("binary", "continuous")
-BUILTIN_SOURCES = ("mnist", "mnist-crop24", "digits", "random")
+BUILTIN_SOURCES = ("mnist", "mnist-crop24", "digits", "glyphs", "random")
+#: the built-in labelled image sets (:func:`load_image_set`): name -> number of classes
+IMAGE_SETS: dict[str, int] = {"mnist": 10, "mnist-crop24": 10, "digits": 10, "glyphs": 62}
+#: the characters of the bundled glyphs: label ``k`` is ``GLYPH_CHARACTERS[k]``
+GLYPH_CHARACTERS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 #: built-in MNIST variants: name -> side of the centred window kept before downsampling
 #: (``None``: the whole 28 x 28 image). ``mnist-crop24`` is the authors' scripts' preprocessing
 #: for sides up to 24 (centre 24 x 24 crop, then resize), which enlarges the digit within the
@@ -307,11 +316,13 @@ def _select(
     one_per_class: bool = False,
     shuffle: bool = False,
     seed: int | None = 0,
+    what: str = "digits",
 ) -> np.ndarray:
-    """Indices (int64) chosen by class filter / one-per-class / shuffle / first-n."""
+    """Indices (int64) chosen by class filter / one-per-class / shuffle / first-n (``what``:
+    the name of the class filter ``digits`` in error messages)."""
     n = _check_count(n)
     if labels is None and (digits is not None or one_per_class):
-        raise PatternError("digits / one_per_class need labelled patterns, but there are none")
+        raise PatternError(f"{what} / one_per_class need labelled patterns, but there are none")
     idx = np.arange(total)
     if shuffle:
         idx = np.random.default_rng(seed).permutation(total)
@@ -320,9 +331,9 @@ def _select(
         try:
             classes = sorted({int(d) for d in digits})
         except (TypeError, ValueError):
-            raise PatternError(f"digits must be an iterable of integers, got {digits!r}") from None
+            raise PatternError(f"{what} must be an iterable of integers, got {digits!r}") from None
         if not classes:
-            raise PatternError("digits is empty: give at least one class")
+            raise PatternError(f"{what} is empty: give at least one class")
         assert labels is not None
         idx = idx[np.isin(labels[idx], classes)]
     if one_per_class:
@@ -336,7 +347,7 @@ def _select(
             picked.append(hits[0])
         idx = np.asarray(picked, dtype=np.int64)
     if len(idx) == 0:
-        raise PatternError(f"no patterns match digits={classes}")
+        raise PatternError(f"no patterns match {what}={classes}")
     if n is not None:
         if n > len(idx):
             raise PatternError(f"requested n={n} patterns but only {len(idx)} are available")
@@ -347,22 +358,28 @@ def _select(
 # --------------------------------------------------------------------------- built-in sets
 
 
-@functools.lru_cache(maxsize=1)
-def _bundled_mnist() -> tuple[np.ndarray, np.ndarray]:
-    """Bundled MNIST subset: images uint8 ``(10000, 28, 28)``, labels uint8 ``(10000,)``."""
-    res = resources.files("xbarmem.data") / "datasets" / "mnist-10k.npz"
+@functools.lru_cache(maxsize=2)
+def _bundled(file: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """A bundled data set of ``datasets/``: read-only ``images`` uint8 ``(P, 28, 28)`` and
+    ``labels`` ``(P,)`` (``what`` names the set in error messages)."""
+    res = resources.files("xbarmem.data") / "datasets" / file
     try:
         with res.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
             images, labels = z["images"], z["labels"]
     except FileNotFoundError:
-        raise FileFormatError(f"bundled MNIST file is missing: {res}") from None
+        raise FileFormatError(f"bundled {what} file is missing: {res}") from None
     except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise FileFormatError(f"bundled MNIST file {res} is corrupt: {exc}") from None
+        raise FileFormatError(f"bundled {what} file {res} is corrupt: {exc}") from None
     if images.ndim != 3 or labels.shape != images.shape[:1]:
-        raise FileFormatError(f"bundled MNIST file {res} has unexpected array shapes")
+        raise FileFormatError(f"bundled {what} file {res} has unexpected array shapes")
     images.setflags(write=False)
     labels.setflags(write=False)
     return images, labels
+
+
+def _bundled_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """Bundled MNIST subset: images uint8 ``(10000, 28, 28)``, labels uint8 ``(10000,)``."""
+    return _bundled("mnist-10k.npz", "MNIST")
 
 
 def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
@@ -401,6 +418,32 @@ def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
     )
 
 
+def load_glyphs(side: int = 8, kind: str = "binary", n: int | None = None,
+                characters: Iterable[int] | None = None, one_per_class: bool = False,
+                seed: int = 0, shuffle: bool = False) -> PatternSet:
+    """Patterns from the bundled font glyphs (``datasets/glyphs.npz``), area-downsampled to
+    side x side: the 62 characters A-Z, a-z, 0-9 rendered in 21 fonts shipped with matplotlib
+    (28 x 28, all glyphs of a font at one scale and on one baseline, so case and size survive,
+    the font's frame scaled to the full image with no margin, unlike MNIST's 20 x 20 box; 1302
+    images ordered by font, then character). Label ``k`` (0..61) is the character
+    ``GLYPH_CHARACTERS[k]``. Binarised one-per-class patterns are pairwise distinct at side 16;
+    at side 8 ``I``, ``i`` and ``l`` coincide (``datasets/README.md`` lists the measurements).
+
+    Selection works as in :func:`load_mnist`, with ``characters`` (class indices) in place of
+    ``digits``: ``one_per_class`` keeps the first font's glyph of each character. Returns
+    P x side**2 patterns named e.g. ``"glyphs8-binary"`` with int64 labels and
+    ``image_shape=(side, side)``.
+    """
+    _check_kind(kind)
+    side = _check_side(side)
+    images, labels = _bundled("glyphs.npz", "glyphs")
+    idx = _select(labels, len(labels), n, characters, one_per_class, shuffle, seed,
+                  what="characters")
+    small = _resize_area(images[idx].astype(np.float32), side)
+    return PatternSet(_images_to_patterns(small, 255.0, kind), kind, f"glyphs{side}-{kind}",
+                      labels[idx].astype(np.int64), (side, side))
+
+
 @functools.lru_cache(maxsize=1)
 def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits as _sk_load_digits
@@ -422,6 +465,23 @@ def load_digits(kind: str = "binary", n: int | None = None, digits: Iterable[int
     return PatternSet(
         _images_to_patterns(images[idx], 16.0, kind), kind, f"digits8-{kind}", labels[idx], (8, 8)
     )
+
+
+def load_image_set(name: str, kind: str = "binary", side: int = 8, n: int | None = None,
+                   one_per_class: bool = False, seed: int = 0) -> PatternSet:
+    """A built-in image set of :data:`IMAGE_SETS` by name at ``side x side`` (``"digits"``: 8
+    only), in file order: the first ``n`` (``None``: all) or the first of each class."""
+    if name in MNIST_VARIANTS:
+        return load_mnist(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed,
+                          crop=MNIST_VARIANTS[name])
+    if name == "digits":
+        if side != 8:
+            raise PatternError(f"the 'digits' set is 8x8 only, got side={side}")
+        return load_digits(kind=kind, n=n, one_per_class=one_per_class)
+    if name == "glyphs":
+        return load_glyphs(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed)
+    raise PatternError(f"unknown built-in image set {name!r}: expected one of "
+                       f"{', '.join(IMAGE_SETS)}")
 
 
 def random_patterns(
@@ -663,7 +723,8 @@ def load_patterns(
     ``"mnist"``: bundled MNIST at ``side x side`` (first ``n`` / one per class);
     ``"mnist-crop24"``: the same from the centred 24 x 24 window (the authors' preprocessing);
     ``"digits"``:
-    scikit-learn 8x8 digits (``side`` must be 8); ``"random"``: ``n`` random patterns of
+    scikit-learn 8x8 digits (``side`` must be 8); ``"glyphs"``: the bundled font glyphs
+    (:func:`load_glyphs`) at ``side x side``; ``"random"``: ``n`` random patterns of
     ``side*side`` neurons from ``seed``; ``"correlated-R"``: ``n`` binary patterns of
     ``side*side`` neurons with mean pairwise overlap ``R`` (:func:`correlated_patterns`);
     anything else is a file path for :func:`load_file`
@@ -671,13 +732,8 @@ def load_patterns(
     """
     _check_kind(kind)
     name = str(source).strip().lower()
-    if name in MNIST_VARIANTS:
-        return load_mnist(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed,
-                          crop=MNIST_VARIANTS[name])
-    if name == "digits":
-        if side != 8:
-            raise PatternError(f"the 'digits' set is 8x8 only, got side={side}")
-        return load_digits(kind=kind, n=n, one_per_class=one_per_class)
+    if name in IMAGE_SETS:
+        return load_image_set(name, kind, side, n, one_per_class, seed)
     if name == "random":
         if n is None:
             raise PatternError("source 'random' needs n (the number of patterns)")

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.data.patterns import correlated_overlap
+from xbarmem.data.patterns import IMAGE_SETS, correlated_overlap
 from xbarmem.errors import ConfigError, XbarmemError
 from xbarmem.files import read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
@@ -71,7 +71,7 @@ from xbarmem.spec import (
 TRIAL_KINDS = ("evaluate", "capacity")
 SELECTIONS = ("one-per-class", "random-per-class", "first", "random")
 #: patterns available in each built-in set
-BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797}
+BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797, "glyphs": 1302}
 TOP_KEYS = ("sweep", "base", "grid", "rule_options")
 _POSITIVE = Number(integer=True, ge=1)
 _EVALUATE, _CAPACITY = {"only": "evaluate"}, {"only": "capacity"}
@@ -109,12 +109,12 @@ class TrialOptions(Spec, noun="trial"):
         help="hidden width(s) of a multilayer memory, e.g. 32 or [64, 32]")
     data: str = text(default="mnist", nonempty=True, help=(
         "mnist (bundled, side sqrt(N)), mnist-crop24 (the same from the centred 24x24 window, "
-        "the authors' preprocessing), digits (scikit-learn 8x8), random, or a pattern file "
-        "(.npy/.npz/.csv/IDX)"))
+        "the authors' preprocessing), digits (scikit-learn 8x8), glyphs (bundled A-Z, a-z, 0-9 "
+        "in 21 fonts, side sqrt(N)), random, or a pattern file (.npy/.npz/.csv/IDX)"))
     kind: str = choice(("binary", "continuous"), default="binary",
                        help="binary or continuous patterns")
     n_neurons: int = integer(default=64, ge=2,
-                             help="N, neurons per pattern (a square for mnist: side^2)")
+                             help="N, neurons per pattern (a square for mnist, glyphs: side^2)")
     patterns: int = integer(default=10, ge=1, help="number of stored patterns P",
                             meta=_EVALUATE)
     selection: str = choice(SELECTIONS, default="random", meta=_EVALUATE, help=(
@@ -474,7 +474,7 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
     data, n = c["data"], c["n_neurons"]
     sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
     if data in BUILTIN_DATA:
-        if data.startswith("mnist"):
+        if data != "digits":
             side, top = math.isqrt(n), (24 if data == "mnist-crop24" else 28)
             if side * side != n or not 4 <= side <= top:
                 raise _fail("n_neurons", n, f"{data} needs N = side^2 with side 4..{top}")
@@ -494,8 +494,9 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         if sel in ("one-per-class", "random-per-class"):
             if not labelled:
                 raise _fail("selection", sel, f"data {data!r} has no class labels")
-            if p > 10:
-                raise _fail("patterns", p, f"{sel} selection gives at most 10 patterns")
+            classes = IMAGE_SETS.get(data, 10)
+            if p > classes:
+                raise _fail("patterns", p, f"{sel} selection gives at most {classes} patterns")
         elif sel == "first" and available is not None and p > available:
             raise _fail("patterns", p, f"data {data!r} has only {available} patterns")
         elif sel == "random" and p > c["pool"]:
@@ -515,8 +516,8 @@ def _file_info(path: str, kind: str, n: int) -> tuple[int, bool, str]:
 
     p = Path(path)
     if not p.is_file():
-        raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, random, "
-                    "correlated-R) and no such file")
+        raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, glyphs, "
+                    "random, correlated-R) and no such file")
     side = math.isqrt(n)
     pset = load_file(p, kind=kind, side=side if side * side == n and side >= 4 else None)
     if pset.n_neurons != n:

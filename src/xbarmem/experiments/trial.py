@@ -45,13 +45,12 @@ import numpy as np
 import torch
 
 from xbarmem.data.patterns import (
-    MNIST_VARIANTS,
+    IMAGE_SETS,
     PatternSet,
     correlated_overlap,
     correlated_patterns,
-    load_digits,
     load_file,
-    load_mnist,
+    load_image_set,
     random_patterns,
 )
 from xbarmem.errors import ConfigError
@@ -119,10 +118,8 @@ def _side(n: int) -> int | None:
 @functools.lru_cache(maxsize=32)
 def _source(data: str, kind: str, n: int, first: int | None, seed: int) -> PatternSet:
     """The first ``first`` patterns of a data source (random data: drawn from ``seed``)."""
-    if data in MNIST_VARIANTS:
-        return load_mnist(side=math.isqrt(n), kind=kind, n=first, crop=MNIST_VARIANTS[data])
-    if data == "digits":
-        return load_digits(kind=kind, n=first)
+    if data in IMAGE_SETS:
+        return load_image_set(data, kind, side=math.isqrt(n), n=first)
     if data == "random":
         return random_patterns(first, n, kind=kind, seed=seed)
     overlap = correlated_overlap(data)
@@ -133,11 +130,8 @@ def _source(data: str, kind: str, n: int, first: int | None, seed: int) -> Patte
 
 
 def _one_per_class(data: str, kind: str, n: int) -> PatternSet:
-    if data in MNIST_VARIANTS:
-        return load_mnist(side=math.isqrt(n), kind=kind, one_per_class=True,
-                          crop=MNIST_VARIANTS[data])
-    if data == "digits":
-        return load_digits(kind=kind, one_per_class=True)
+    if data in IMAGE_SETS:
+        return load_image_set(data, kind, side=math.isqrt(n), one_per_class=True)
     pset = _source(data, kind, n, None, 0)
     _, first = np.unique(pset.labels, return_index=True)
     return pset.subset(np.sort(first))
