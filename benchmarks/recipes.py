@@ -77,9 +77,10 @@ def cases() -> list[tuple[str, str, float, int, object]]:
 
 
 def _train_and_score(patterns, chip, arch: str, fault_seed: int, options: dict, seeds: int,
-                     probes: int) -> dict:
+                     probes: int, cue_seed: int | None = None) -> dict:
     """Mean training seconds, steps and recall cosines per flip rate over ``seeds`` training
-    seeds (the cues depend on the case only)."""
+    seeds (the cues depend on the case only: drawn from ``cue_seed``, default the fault
+    seed)."""
     seconds, steps, scores = [], [], {f"{flip:g}": [] for flip in FLIPS}
     for seed in range(seeds):
         began = time.perf_counter()
@@ -89,7 +90,8 @@ def _train_and_score(patterns, chip, arch: str, fault_seed: int, options: dict, 
         steps.append(int(memory.info["steps"]))
         for flip in FLIPS:
             scores[f"{flip:g}"].append(evaluate_memory(memory, patterns, Protocol(
-                corruption="flip", level=flip, probes=probes, seed=fault_seed)).cosine)
+                corruption="flip", level=flip, probes=probes,
+                seed=fault_seed if cue_seed is None else cue_seed)).cosine)
     return {"train_seconds": statistics.fmean(seconds), "steps": statistics.fmean(steps),
             "cosine": {f: statistics.fmean(v) for f, v in scores.items()},
             "cosine_per_seed": scores}

@@ -1,0 +1,136 @@
+"""``python -m benchmarks.recipe_search``: how the one-layer recipes were chosen (tuning cases).
+
+The one-layer recipes for binary patterns were chosen on *tuning* cases only, N = 64, training
+seeds 0 and 1: the first 32 bundled 8x8 MNIST digits and 32 random patterns (seed 0) without
+faults, MNIST images 300-315 (fault seed 21) and 400-411 (fault seed 22) on 50%-fault chips.
+This script trains the earlier default (baseline, :data:`~benchmarks.recipes.EARLIER_SINGLE`)
+and every candidate that was tried on them, one network at a time, and prints each
+candidate's mean training seconds, its speed-up over the baseline and its recall cosine change
+at 5% and 10% flips (mean and worst over cases and seeds; 50 cues per pattern, cue seed 7).
+``python -m benchmarks.recipes`` then checks the chosen recipes on disjoint cases.
+
+Results go to ``benchmarks/results/recipe_search.json`` with the date, the torch thread count
+and the command. Takes about five minutes on one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from xbarmem import load_mnist, random_patterns
+from xbarmem.hardware.chip import load_preset
+from xbarmem.version import __version__
+
+from .recipes import EARLIER_SINGLE, FLIPS, _train_and_score
+
+BASELINE = ("earlier default", EARLIER_SINGLE)
+#: the earlier default's first stage with the default recipe's fine-tune
+_STAGE_ONE = {**EARLIER_SINGLE, "cue_copies": 8, "finetune_unroll": 5, "finetune_steps": 200,
+              "finetune_lr": 0.01}
+#: the fast recipe as it was before 2026-12-01 (explicit)
+_EARLIER_FAST = {**EARLIER_SINGLE, "unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
+                 "lr": 0.05, "max_steps": 100, "finetune_unroll": 5, "finetune_steps": 300,
+                 "finetune_lr": 0.01}
+_FAST = {**_EARLIER_FAST, "unroll": 2, "warm_start": True, "finetune_steps": 100}
+#: every candidate tried, by what it changes
+CANDIDATES: dict[str, dict] = {
+    "default recipe": {},
+    "fast recipe": {"recipe": "fast"},
+    "earlier default, 300-step fine-tune": {**EARLIER_SINGLE, "finetune_steps": 300},
+    "default, 4 cue copies": {**_STAGE_ONE, "cue_copies": 4},
+    "default, 4 unrolled updates": {**_STAGE_ONE, "unroll": 4},
+    "default, rel_tol 0.02": {**_STAGE_ONE, "rel_tol": 0.02},
+    "default, 300-step fine-tune": {**_STAGE_ONE, "finetune_steps": 300},
+    "default, fine-tune of 10 updates at 3e-3": {**_STAGE_ONE, "finetune_unroll": 10,
+                                                 "finetune_lr": 3e-3},
+    "default, first stage lr 0.03, 300 steps": {**_STAGE_ONE, "lr": 0.03, "max_steps": 300,
+                                                "finetune_steps": 300, "finetune_unroll": 10,
+                                                "finetune_lr": 3e-3},
+    "earlier fast recipe": _EARLIER_FAST,
+    "fast, no warm start, 200 first-stage steps": {**_FAST, "warm_start": False,
+                                                   "max_steps": 200},
+    "fast, 1000-step fine-tune of 10 updates at 3e-3": {**_FAST, "finetune_steps": 1000,
+                                                        "finetune_unroll": 10,
+                                                        "finetune_lr": 3e-3},
+    "fast, fine-tune temperature 3": {**_FAST, "finetune_temperature": 3.0},
+}
+
+
+def tuning_cases() -> list[tuple[str, float, int, object]]:
+    """``(label, fault rate, fault seed, patterns)`` of the tuning split."""
+    mnist = load_mnist(side=8, n=512)
+    return [("MNIST 8x8 P=32 (images 0-31)", 0.0, 0, mnist.subset(slice(0, 32))),
+            ("random P=32, seed 0", 0.0, 0, random_patterns(32, 64, seed=0)),
+            ("MNIST 8x8 P=16 (images 300-315), 50% faults", 0.5, 21,
+             mnist.subset(slice(300, 316))),
+            ("MNIST 8x8 P=12 (images 400-411), 50% faults", 0.5, 22,
+             mnist.subset(slice(400, 412)))]
+
+
+def measure(probes: int, seeds: int) -> dict[str, dict]:
+    """Per candidate: mean seconds, speed-up over the baseline, cosine changes per flip rate
+    (mean and worst over cases; each case averaged over ``seeds`` training seeds)."""
+    per: dict[str, list[tuple[dict, dict]]] = {name: [] for name in CANDIDATES}
+    for label, faults, fault_seed, patterns in tuning_cases():
+        chip = load_preset("paper-sim").with_faults(faults)
+        case = (patterns, chip, "single", fault_seed)
+        base = _train_and_score(*case, BASELINE[1], seeds, probes, cue_seed=7)
+        for name, options in CANDIDATES.items():
+            per[name].append((base, _train_and_score(*case, options, seeds, probes, cue_seed=7)))
+            print(f"{label:45s} {name:50s} {per[name][-1][1]['train_seconds']:.2f} s", flush=True)
+    out = {}
+    for name, pairs in per.items():
+        change = {f: [c["cosine"][f] - b["cosine"][f] for b, c in pairs]
+                  for f in pairs[0][1]["cosine"]}
+        out[name] = {
+            "train_seconds": statistics.fmean(c["train_seconds"] for _, c in pairs),
+            "speed_up": sum(b["train_seconds"] for b, _ in pairs)
+            / sum(c["train_seconds"] for _, c in pairs),
+            "cosine_change_mean_worst": {f: [statistics.fmean(v), min(v)]
+                                         for f, v in change.items()}}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
+    parser.add_argument("--seeds", type=int, default=2, help="training seeds (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--json-out", type=Path,
+                        default=Path(__file__).resolve().parent / "results" / "recipe_search.json")
+    args = parser.parse_args(argv)
+    if min(args.probes, args.seeds, args.threads) < 1:
+        print("error: --probes, --seeds and --threads must be at least 1", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    began = time.perf_counter()
+    rows = measure(args.probes, args.seeds)
+    head = ["| candidate | train s | speed-up over the earlier default | "
+            + " | ".join(f"cosine change {f:.0%} flips, mean / worst" for f in FLIPS)
+            + " |", "|---|---|---|" + "---|" * len(FLIPS)]
+    table = "\n".join(head + [
+        f"| {name} | {r['train_seconds']:.2f} | {r['speed_up']:.1f}x | " + " | ".join(
+            f"{m:+.4f} / {w:+.4f}" for m, w in r["cosine_change_mean_worst"].values()) + " |"
+        for name, r in rows.items()])
+    print(table)
+    result = {"command": "python -m benchmarks.recipe_search " + " ".join(argv or sys.argv[1:]),
+              "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
+              "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
+              "probes": args.probes, "seeds": args.seeds, "candidates": rows, "table": table,
+              "wall_seconds": time.perf_counter() - began}
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(result, indent=2))
+    print(f"results written to {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
