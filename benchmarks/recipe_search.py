@@ -1,16 +1,20 @@
 """``python -m benchmarks.recipe_search``: how the one-layer recipes were chosen (tuning cases).
 
 The one-layer recipes for binary patterns were chosen on *tuning* cases only, N = 64, training
-seeds 0 and 1: the first 32 bundled 8x8 MNIST digits and 32 random patterns (seed 0) without
-faults, MNIST images 300-315 (fault seed 21) and 400-411 (fault seed 22) on 50%-fault chips.
+seeds 0-3: under the weight fault model (the paper's: a faulty weight is 0; preset
+``paper-sim``), the first 32 bundled 8x8 MNIST digits and 32 random patterns (seed 0) without
+faults, MNIST images 300-315 (fault seed 21) and 400-411 (fault seed 22) with 50% faults; under
+the device fault model (stuck devices of differential pairs at g_min or g_max; preset
+``ideal``, 50% stuck), MNIST images 200-209, 210-219 and 220-229 (fault seeds 30, 31, 32).
 This script trains the earlier default (baseline, :data:`~benchmarks.recipes.EARLIER_SINGLE`)
 and every candidate that was tried on them, one network at a time, and prints each
 candidate's mean training seconds, its speed-up over the baseline and its recall cosine change
-at 5% and 10% flips (mean and worst over cases and seeds; 50 cues per pattern, cue seed 7).
-``python -m benchmarks.recipes`` then checks the chosen recipes on disjoint cases.
+at 5% and 10% flips (mean and worst over cases, each case averaged over the training seeds;
+50 cues per pattern, cue seed 7), per fault model. ``python -m benchmarks.recipes`` then
+checks the chosen recipes on disjoint cases.
 
 Results go to ``benchmarks/results/recipe_search.json`` with the date, the torch thread count
-and the command. Takes about five minutes on one thread.
+and the command. Takes about fifteen minutes on one thread.
 """
 
 from __future__ import annotations
@@ -26,15 +30,15 @@ from pathlib import Path
 import torch
 
 from xbarmem import load_mnist, random_patterns
+from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
 from xbarmem.version import __version__
 
 from .recipes import EARLIER_SINGLE, FLIPS, _train_and_score
 
 BASELINE = ("earlier default", EARLIER_SINGLE)
-#: the earlier default's first stage with the default recipe's fine-tune
-_STAGE_ONE = {**EARLIER_SINGLE, "cue_copies": 8, "finetune_unroll": 5, "finetune_steps": 200,
-              "finetune_lr": 0.01}
+#: the earlier default with the default recipe's cues per step
+_CUES = {**EARLIER_SINGLE, "cue_copies": 8}
 #: the fast recipe as it was before 2026-12-01 (explicit)
 _EARLIER_FAST = {**EARLIER_SINGLE, "unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
                  "lr": 0.05, "max_steps": 100, "finetune_unroll": 5, "finetune_steps": 300,
@@ -45,64 +49,87 @@ CANDIDATES: dict[str, dict] = {
     "default recipe": {},
     "fast recipe": {"recipe": "fast"},
     "earlier default, 300-step fine-tune": {**EARLIER_SINGLE, "finetune_steps": 300},
-    "default, 4 cue copies": {**_STAGE_ONE, "cue_copies": 4},
-    "default, 4 unrolled updates": {**_STAGE_ONE, "unroll": 4},
-    "default, rel_tol 0.02": {**_STAGE_ONE, "rel_tol": 0.02},
-    "default, 300-step fine-tune": {**_STAGE_ONE, "finetune_steps": 300},
-    "default, fine-tune of 10 updates at 3e-3": {**_STAGE_ONE, "finetune_unroll": 10,
-                                                 "finetune_lr": 3e-3},
-    "default, first stage lr 0.03, 300 steps": {**_STAGE_ONE, "lr": 0.03, "max_steps": 300,
-                                                "finetune_steps": 300, "finetune_unroll": 10,
-                                                "finetune_lr": 3e-3},
+    "8 cues, fine-tune 200 x 5 updates at 0.01": {**_CUES, "finetune_steps": 200,
+                                                  "finetune_unroll": 5, "finetune_lr": 0.01},
+    "8 cues, fine-tune 400 x 5 updates at 0.01": {**_CUES, "finetune_steps": 400,
+                                                  "finetune_unroll": 5, "finetune_lr": 0.01},
+    "8 cues, fine-tune 300 x 8 updates at 0.007": {**_CUES, "finetune_steps": 300,
+                                                   "finetune_unroll": 8, "finetune_lr": 7e-3},
+    "8 cues, fine-tune 300 x 10 updates at 0.005": {**_CUES, "finetune_steps": 300,
+                                                    "finetune_lr": 5e-3},
+    "16 cues, fine-tune 300 x 10 updates at 0.005": {**EARLIER_SINGLE, "finetune_steps": 300,
+                                                     "finetune_lr": 5e-3},
+    "4 cues, fine-tune 200 x 5 updates at 0.01": {**_CUES, "cue_copies": 4,
+                                                  "finetune_steps": 200, "finetune_unroll": 5,
+                                                  "finetune_lr": 0.01},
+    "default, first stage at lr 0.03 for 300 steps": {**_CUES, "lr": 0.03, "max_steps": 300,
+                                                      "finetune_steps": 300},
     "earlier fast recipe": _EARLIER_FAST,
     "fast, no warm start, 200 first-stage steps": {**_FAST, "warm_start": False,
                                                    "max_steps": 200},
     "fast, 1000-step fine-tune of 10 updates at 3e-3": {**_FAST, "finetune_steps": 1000,
                                                         "finetune_unroll": 10,
                                                         "finetune_lr": 3e-3},
-    "fast, fine-tune temperature 3": {**_FAST, "finetune_temperature": 3.0},
 }
 
 
-def tuning_cases() -> list[tuple[str, float, int, object]]:
-    """``(label, fault rate, fault seed, patterns)`` of the tuning split."""
+def tuning_cases() -> list[tuple[str, str, float, int, object]]:
+    """``(label, fault model, fault rate, fault seed, patterns)`` of the tuning split."""
     mnist = load_mnist(side=8, n=512)
-    return [("MNIST 8x8 P=32 (images 0-31)", 0.0, 0, mnist.subset(slice(0, 32))),
-            ("random P=32, seed 0", 0.0, 0, random_patterns(32, 64, seed=0)),
-            ("MNIST 8x8 P=16 (images 300-315), 50% faults", 0.5, 21,
-             mnist.subset(slice(300, 316))),
-            ("MNIST 8x8 P=12 (images 400-411), 50% faults", 0.5, 22,
-             mnist.subset(slice(400, 412)))]
+    weight = [("MNIST 8x8 P=32 (images 0-31)", 0.0, 0, mnist.subset(slice(0, 32))),
+              ("random P=32, seed 0", 0.0, 0, random_patterns(32, 64, seed=0)),
+              ("MNIST 8x8 P=16 (images 300-315), 50% faults", 0.5, 21,
+               mnist.subset(slice(300, 316))),
+              ("MNIST 8x8 P=12 (images 400-411), 50% faults", 0.5, 22,
+               mnist.subset(slice(400, 412)))]
+    device = [(f"MNIST 8x8 P=10 (images {a}-{a + 9}), 50% stuck devices", 0.5, 30 + i,
+               mnist.subset(slice(a, a + 10))) for i, a in enumerate((200, 210, 220))]
+    return ([(label, "weight", *rest) for label, *rest in weight]
+            + [(label, "device", *rest) for label, *rest in device])
 
 
 def measure(probes: int, seeds: int) -> dict[str, dict]:
-    """Per candidate: mean seconds, speed-up over the baseline, cosine changes per flip rate
-    (mean and worst over cases; each case averaged over ``seeds`` training seeds)."""
-    per: dict[str, list[tuple[dict, dict]]] = {name: [] for name in CANDIDATES}
-    for label, faults, fault_seed, patterns in tuning_cases():
-        chip = load_preset("paper-sim").with_faults(faults)
+    """Per fault model and candidate: mean seconds, speed-up over the baseline, cosine changes
+    per flip rate (mean and worst over cases; each case averaged over ``seeds`` training
+    seeds)."""
+    per: dict[str, dict[str, list[tuple[dict, dict]]]] = {}
+    for label, model, faults, fault_seed, patterns in tuning_cases():
+        chip = load_preset(FAULT_MODEL_PRESETS[model]).with_faults(faults)
         case = (patterns, chip, "single", fault_seed)
         base = _train_and_score(*case, BASELINE[1], seeds, probes, cue_seed=7)
         for name, options in CANDIDATES.items():
-            per[name].append((base, _train_and_score(*case, options, seeds, probes, cue_seed=7)))
-            print(f"{label:45s} {name:50s} {per[name][-1][1]['train_seconds']:.2f} s", flush=True)
-    out = {}
-    for name, pairs in per.items():
-        change = {f: [c["cosine"][f] - b["cosine"][f] for b, c in pairs]
-                  for f in pairs[0][1]["cosine"]}
-        out[name] = {
-            "train_seconds": statistics.fmean(c["train_seconds"] for _, c in pairs),
-            "speed_up": sum(b["train_seconds"] for b, _ in pairs)
-            / sum(c["train_seconds"] for _, c in pairs),
-            "cosine_change_mean_worst": {f: [statistics.fmean(v), min(v)]
-                                         for f, v in change.items()}}
+            result = _train_and_score(*case, options, seeds, probes, cue_seed=7)
+            per.setdefault(model, {}).setdefault(name, []).append((base, result))
+            print(f"{label:50s} {name:50s} {result['train_seconds']:.2f} s", flush=True)
+    out: dict[str, dict] = {}
+    for model, by_name in per.items():
+        for name, pairs in by_name.items():
+            change = {f: [c["cosine"][f] - b["cosine"][f] for b, c in pairs]
+                      for f in pairs[0][1]["cosine"]}
+            out.setdefault(model, {})[name] = {
+                "train_seconds": statistics.fmean(c["train_seconds"] for _, c in pairs),
+                "speed_up": sum(b["train_seconds"] for b, _ in pairs)
+                / sum(c["train_seconds"] for _, c in pairs),
+                "cosine_change_mean_worst": {f: [statistics.fmean(v), min(v)]
+                                             for f, v in change.items()}}
     return out
+
+
+def table(rows: dict[str, dict]) -> str:
+    """Markdown: one row per fault model and candidate."""
+    head = ["| fault model | candidate | train s | speed-up over the earlier default | "
+            + " | ".join(f"cosine change {f:.0%} flips, mean / worst" for f in FLIPS)
+            + " |", "|---|---|---|---|" + "---|" * len(FLIPS)]
+    return "\n".join(head + [
+        f"| {model} | {name} | {r['train_seconds']:.2f} | {r['speed_up']:.1f}x | " + " | ".join(
+            f"{m:+.4f} / {w:+.4f}" for m, w in r["cosine_change_mean_worst"].values()) + " |"
+        for model, by_name in rows.items() for name, r in by_name.items()])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
-    parser.add_argument("--seeds", type=int, default=2, help="training seeds (default 2)")
+    parser.add_argument("--seeds", type=int, default=4, help="training seeds (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--json-out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "recipe_search.json")
@@ -113,18 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
     rows = measure(args.probes, args.seeds)
-    head = ["| candidate | train s | speed-up over the earlier default | "
-            + " | ".join(f"cosine change {f:.0%} flips, mean / worst" for f in FLIPS)
-            + " |", "|---|---|---|" + "---|" * len(FLIPS)]
-    table = "\n".join(head + [
-        f"| {name} | {r['train_seconds']:.2f} | {r['speed_up']:.1f}x | " + " | ".join(
-            f"{m:+.4f} / {w:+.4f}" for m, w in r["cosine_change_mean_worst"].values()) + " |"
-        for name, r in rows.items()])
-    print(table)
+    text = table(rows)
+    print(text)
     result = {"command": "python -m benchmarks.recipe_search " + " ".join(argv or sys.argv[1:]),
               "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
               "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
-              "probes": args.probes, "seeds": args.seeds, "candidates": rows, "table": table,
+              "probes": args.probes, "seeds": args.seeds, "candidates": rows, "table": text,
               "wall_seconds": time.perf_counter() - began}
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(result, indent=2))

@@ -7,7 +7,8 @@ random patterns (seed 0) without faults, and of MNIST images 300-315 (fault seed
 random patterns (seeds 0, 1), the first 64 MNIST digits and one 50%-fault chip (fault seed 7).
 This script trains a baseline and candidate option sets one after the other on *other* cases --
 random patterns of other seeds, other MNIST instances, scikit-learn's 8x8 digits, other fault
-seeds, 0% and 50% weight faults, one-layer and ``64-32-64`` memories, ``--seeds`` training
+seeds and glyphs, 0% and 50% weight faults, 50% stuck devices (the device fault model, as in
+the demo), one-layer and ``64-32-64`` memories, ``--seeds`` training
 seeds each: for one layer the earlier default (:data:`EARLIER_SINGLE`) against the default
 and the fast recipe; for multilayer memories the earlier multilayer defaults
 (:data:`EARLIER_MULTILAYER`) against the default. It prints, per case, the training seconds
@@ -31,7 +32,16 @@ from pathlib import Path
 
 import torch
 
-from xbarmem import Protocol, evaluate_memory, load_digits, load_mnist, random_patterns, train
+from xbarmem import (
+    Protocol,
+    evaluate_memory,
+    load_digits,
+    load_glyphs,
+    load_mnist,
+    random_patterns,
+    train,
+)
+from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
 from xbarmem.learning.adaptive import DEFAULTS, RECIPE_OPTIONS
 from xbarmem.version import __version__
@@ -51,28 +61,35 @@ SIDES = {"single": (("earlier default", EARLIER_SINGLE),
                         (("default recipe", {}),))}
 
 
-def cases() -> list[tuple[str, str, float, int, object]]:
-    """``(label, arch, fault rate, fault seed, patterns)``: none of them the tuning cases."""
+def cases() -> list[tuple[str, str, str, float, int, object]]:
+    """``(label, arch, fault model, fault rate, fault seed, patterns)``: none of them a tuning
+    case (``benchmarks.recipe_search``)."""
     mnist = load_mnist(side=8, n=256)
     digits = load_digits(shuffle=True, seed=3, n=64)
-    out: list[tuple[str, str, float, int, object]] = []
+    out: list[tuple[str, str, str, float, int, object]] = []
     for seed in (11, 12):
-        out.append((f"random P=32, seed {seed}", "single", 0.0, seed,
+        out.append((f"random P=32, seed {seed}", "single", "weight", 0.0, seed,
                     random_patterns(32, 64, seed=seed)))
-    out.append(("MNIST 8x8 P=32 (images 128-159)", "single", 0.0, 3,
+    out.append(("MNIST 8x8 P=32 (images 128-159)", "single", "weight", 0.0, 3,
                 mnist.subset(slice(128, 160))))
-    out.append(("sklearn digits P=32 (shuffle 3)", "single", 0.0, 4,
+    out.append(("sklearn digits P=32 (shuffle 3)", "single", "weight", 0.0, 4,
                 digits.subset(slice(0, 32))))
-    out.append(("random P=12, 50% faults, seed 13", "single", 0.5, 13,
+    out.append(("random P=12, 50% faults, seed 13", "single", "weight", 0.5, 13,
                 random_patterns(12, 64, seed=13)))
-    out.append(("MNIST 8x8 P=16 (images 160-175), 50% faults", "single", 0.5, 14,
+    out.append(("MNIST 8x8 P=16 (images 160-175), 50% faults", "single", "weight", 0.5, 14,
                 mnist.subset(slice(160, 176))))
-    out.append(("sklearn digits P=12, 50% faults", "single", 0.5, 15,
+    out.append(("sklearn digits P=12, 50% faults", "single", "weight", 0.5, 15,
                 digits.subset(slice(32, 44))))
-    out.append(("64-32-64, MNIST 8x8 P=32 (images 192-223)", "multilayer", 0.0, 16,
+    out.append(("glyphs 8x8 P=16 (A-P, first font), 50% faults", "single", "weight", 0.5, 18,
+                load_glyphs(side=8, n=16)))
+    out.append(("MNIST-crop24 one per class (the demo's), 50% stuck devices", "single",
+                "device", 0.5, 0, load_mnist(side=8, one_per_class=True, crop=24)))
+    out.append(("sklearn digits one per class, 50% stuck devices", "single", "device", 0.5, 5,
+                load_digits(one_per_class=True)))
+    out.append(("64-32-64, MNIST 8x8 P=32 (images 192-223)", "multilayer", "weight", 0.0, 16,
                 mnist.subset(slice(192, 224))))
-    out.append(("64-32-64, MNIST 8x8 P=32 (images 224-255), 50% faults", "multilayer", 0.5, 17,
-                mnist.subset(slice(224, 256))))
+    out.append(("64-32-64, MNIST 8x8 P=32 (images 224-255), 50% faults", "multilayer", "weight",
+                0.5, 17, mnist.subset(slice(224, 256))))
     return out
 
 
@@ -101,13 +118,14 @@ def measure(probes: int, seeds: int) -> list[dict]:
     """One row per case and candidate: the baseline's and the candidate's results (the
     baseline trained once per case)."""
     rows = []
-    for label, arch, faults, fault_seed, patterns in cases():
-        chip = load_preset("paper-sim").with_faults(faults)
+    for label, arch, model, faults, fault_seed, patterns in cases():
+        chip = load_preset(FAULT_MODEL_PRESETS[model]).with_faults(faults)
         (base_label, base_options), candidates = SIDES[arch]
         base = _train_and_score(patterns, chip, arch, fault_seed, base_options, seeds, probes)
         for cand_label, options in candidates:
             cand = _train_and_score(patterns, chip, arch, fault_seed, options, seeds, probes)
-            row = {"case": label, "arch": arch, "faults": faults, "fault_seed": fault_seed,
+            row = {"case": label, "arch": arch, "fault_model": model, "faults": faults,
+                   "fault_seed": fault_seed,
                    "baseline_label": base_label, "candidate_label": cand_label,
                    "baseline": base, "candidate": cand,
                    "speed_up": base["train_seconds"] / cand["train_seconds"],

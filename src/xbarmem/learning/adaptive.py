@@ -62,18 +62,19 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 #: The default recipe for one-layer memories storing binary patterns: the basin stage of
-#: :data:`DEFAULTS` on half its cues per step, then a shorter sign fine-tune of fewer updates.
-_SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_unroll": 5, "finetune_steps": 200,
-                                  "finetune_lr": 0.01}
+#: :data:`DEFAULTS` on half its cues per step, then a shorter sign fine-tune at a higher rate.
+_SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_steps": 400, "finetune_lr": 5e-3}
 #: The fast recipe for one-layer memories storing binary patterns: start from the closed-form
 #: warm start, a short first stage of two unrolled updates with the logistic recall loss and a
-#: high learning rate, then a short sign fine-tune.
-_FAST_SINGLE: dict[str, Any] = {**_SINGLE_BINARY, "warm_start": True, "unroll": 2,
-                                "recall_loss": "logistic", "lr": 0.05, "max_steps": 100,
-                                "finetune_steps": 100}
+#: high learning rate, then a short sign fine-tune of 5 updates.
+_FAST_SINGLE: dict[str, Any] = {"warm_start": True, "unroll": 2, "recall_loss": "logistic",
+                                "cue_copies": 8, "lr": 0.05, "max_steps": 100,
+                                "finetune_unroll": 5, "finetune_steps": 100,
+                                "finetune_lr": 0.01}
 #: Multilayer memories storing binary patterns train with these options under both recipes.
-_MULTILAYER_BINARY: dict[str, Any] = {**_SINGLE_BINARY, "unroll": 1, "recall_loss": "logistic",
-                                      "lr": 0.02, "max_steps": 300, "finetune_steps": 400}
+_MULTILAYER_BINARY: dict[str, Any] = {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
+                                      "lr": 0.02, "max_steps": 300, "finetune_unroll": 5,
+                                      "finetune_steps": 400, "finetune_lr": 0.01}
 
 #: What each recipe changes in :data:`DEFAULTS`, keyed by ``(recipe, "single" or
 #: "multilayer", pattern kind)``; it applies to the basin objective only, and a key that is
