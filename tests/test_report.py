@@ -149,14 +149,34 @@ def test_field_margins_in_the_unit_of_programming_variation():
 
 
 def test_correlation_section_compares_the_adaptive_rule_with_the_best_classic_one(tmp_path):
-    spec, = rep.Correlation().sweeps(quick=True)
-    assert {t.config["data"] for t in spec.trials} == {"correlated-0", "correlated-0.2",
-                                                       "correlated-0.4", "correlated-0.6"}
+    recall, glyphs, capacity = rep.Correlation().sweeps(quick=True)
+    assert {t.config["data"] for t in recall.trials} == {"correlated-0", "correlated-0.2",
+                                                        "correlated-0.4", "correlated-0.6"}
+    assert {t.config["data"] for t in glyphs.trials} == {"glyphs"}
+    assert {t.config["trial"] for t in capacity.trials} == {"capacity"}
+    assert {t.config["rule"] for t in capacity.trials} == set(rep.Correlation.RULES)
     means = {"adaptive": 0.99, "hebb": 0.5, "storkey": 0.8, "pinv": 0.9}
-    rows = [{"config": {"rule": rule, "fault_rate": 0.5, "data": f"correlated-{r:g}"},
-             "result": {"cosine": m - (0.2 if rule == "adaptive" and r == 0.6 else 0.0)}}
-            for rule, m in means.items() for r in (0.0, 0.2, 0.4, 0.6)]
-    ctx = SimpleNamespace(quick=True, rows=lambda name: rows, out_dir=tmp_path)
+    rows = {recall.name: [
+        {"config": {"rule": rule, "fault_rate": 0.5, "data": f"correlated-{r:g}"},
+         "result": {"cosine": m - (0.2 if rule == "adaptive" and r == 0.6 else 0.0)}}
+        for rule, m in means.items() for r in (0.0, 0.2, 0.4, 0.6)],
+        glyphs.name: [{"config": {"rule": rule, "fault_rate": 0.5, "data": "glyphs"},
+                       "result": {"cosine": m}} for rule, m in means.items()]}
+
+    def curve(top):  # cosine 1 up to ``top`` patterns, then 0.5
+        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (2, 4, 8, 16)]
+
+    tops = {"adaptive": {0.0: 16, 0.6: 4}, "hebb": {0.0: 2, 0.6: 2}, "storkey": {0.0: 4, 0.6: 2},
+            "pinv": {0.0: 4, 0.6: 8}}
+    rows[capacity.name] = [
+        {"config": {"rule": rule, "data": f"correlated-{r:g}"},
+         "result": {"points": curve(top), "capacity": {"0.95": top}}}
+        for rule, by in tops.items() for r, top in by.items()]
+    ctx = SimpleNamespace(quick=True, rows=lambda name: rows.get(name, []), out_dir=tmp_path)
     sec = rep.Correlation().section(ctx)
-    assert sec.verdict == "partly" and len(sec.shortfalls) == 1
-    assert "overlap 0.6" in sec.shortfalls[0]
+    assert sec.verdict == "partly" and len(sec.shortfalls) == 2
+    assert "overlap 0.6" in sec.shortfalls[0] and "capacity at overlap 0.6" in sec.shortfalls[1]
+    text = "\n".join(sec.body)
+    assert "Glyphs (A-J" in text and "| 0 | 16 [16] | 2 [2] | 4 [4] | 4 [4] | 4.00x |" in text
+    assert any("capacity adaptive / best classic at overlap 0.6" in row[0] and row[2] == "0.50x"
+               for row in sec.summary)

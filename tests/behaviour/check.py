@@ -2,8 +2,10 @@
 
 The captures in this folder were made with the code before the restructuring (commit 72bfb33,
 torch 2.13.0 CPU, 2 torch threads on a 2-core machine), except ``cap-ml``, ``scal-ml``,
-``train-ml`` and ``energy-ml``: re-taken on 2026-12-01 when multilayer memories storing binary
-patterns got new default training options (an intended change, see CHANGELOG.md). Timing
+``train-ml`` and ``energy-ml``, re-taken on 2026-12-01 when multilayer memories storing binary
+patterns got new default training options, and ``demo``, ``demo-digits``, ``cap-adapt``,
+``energy`` and ``train-digits``, re-taken later that day when one-layer memories storing binary
+patterns did (intended changes, see CHANGELOG.md). Timing
 fields are ignored; every other value must match exactly (floats within 1e-9 relative), except
 where a named, intended change is listed in ``INTENDED``.
 
