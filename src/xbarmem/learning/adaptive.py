@@ -62,8 +62,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 #: The default recipe for one-layer memories storing binary patterns: the basin stage of
-#: :data:`DEFAULTS` on half its cues per step, then a shorter sign fine-tune at a higher rate.
-_SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_steps": 400, "finetune_lr": 5e-3}
+#: :data:`DEFAULTS` on half its cues per step, then a shorter sign fine-tune of 8 updates at a
+#: higher rate.
+_SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_steps": 300, "finetune_unroll": 8,
+                                  "finetune_lr": 7e-3}
 #: The fast recipe for one-layer memories storing binary patterns: start from the closed-form
 #: warm start, a short first stage of two unrolled updates with the logistic recall loss and a
 #: high learning rate, then a short sign fine-tune of 5 updates.
