@@ -111,6 +111,14 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("reproduce-quick-fast", "xbarmem reproduce --quick --recipe fast, 2 jobs",
           ("xbarmem reproduce --quick --recipe fast --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts", "summary": "table"}, 300),
+    Entry("reproduce-g", "xbarmem reproduce --quick, section (g) only: recall and capacity "
+          "against correlation, glyphs",
+          ("python -c \"from xbarmem.experiments.reproduce import Correlation, reproduce; "
+           "import json; r = reproduce('{out}', quick=True, experiments=[Correlation()], "
+           "log=lambda s: None); t = open(r['path']).read(); i = t.index('## (g)'); "
+           "print(json.dumps({{'seconds': r['seconds'], 'verdicts': r['verdicts'], "
+           "'section': t[i:t.index('**Commands.**', i)].strip()}}))\"",),
+          {"seconds": "seconds", "verdicts": "verdicts", "section": "section"}, 240),
     Entry("recipes-held-out", "the recipes on cases they were not chosen on",
           ("python -m benchmarks.recipes --threads 1 --json-out {out}/recipes.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/recipes.json').read())\""),
