@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -36,7 +35,7 @@ from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
 from xbarmem.version import __version__
 
-from .recipes import EARLIER_SINGLE, FLIPS, _train_and_score
+from .recipes import EARLIER_SINGLE, FLIPS, _train_and_score, write_result
 
 BASELINE = ("earlier default", EARLIER_SINGLE)
 #: the earlier default with the default recipe's cues per step
@@ -149,10 +148,7 @@ def main(argv: list[str] | None = None) -> int:
               "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
               "probes": args.probes, "seeds": args.seeds, "candidates": rows, "table": text,
               "wall_seconds": time.perf_counter() - began}
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, indent=2))
-    print(f"results written to {args.json_out}")
-    return 0
+    return write_result(result, args.json_out)
 
 
 if __name__ == "__main__":

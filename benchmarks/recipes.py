@@ -164,6 +164,14 @@ def summarise(rows: list[dict]) -> dict:
                 for f in rows[0]["cosine_change"]}}
 
 
+def write_result(result: dict, path: Path) -> int:
+    """Write ``result`` as JSON to ``path`` (folders made), say where; the exit code 0."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    print(f"results written to {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
@@ -194,10 +202,7 @@ def main(argv: list[str] | None = None) -> int:
               + "; cosine change mean / worst " + "; ".join(
                   f"{float(f):.0%} flips {v[0]:+.4f} / {v[1]:+.4f}"
                   for f, v in s["cosine_change_mean_worst"].items()))
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(result, indent=2))
-    print(f"results written to {args.json_out}")
-    return 0
+    return write_result(result, args.json_out)
 
 
 if __name__ == "__main__":

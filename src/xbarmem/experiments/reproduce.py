@@ -1076,20 +1076,11 @@ class Correlation(Experiment):
     def table(self, sec: Section, cells: dict[tuple, list[float]], fault: float
               ) -> list[tuple[str, bool]]:
         """One table of mean cosine per overlap and rule at ``fault``; its checks."""
-        sec.body += ["", f"Stuck weights {fault:.0%}: mean cosine (± std over seeds).", "",
-                     "| overlap | " + " | ".join(self.RULES) + f" | adaptive >= best classic "
-                     f"- {self.MARGIN} |", "|---" * (len(self.RULES) + 2) + "|"]
-        checks = []
-        for overlap in sorted({k[1] for k in cells if k[0] == fault}):
-            stats = {rule: _mean_std(cells.get((fault, overlap, rule), []))
-                     for rule in self.RULES}
-            best = max(stats[rule][0] for rule in self.RULES[1:])
-            ok = stats["adaptive"][0] >= best - self.MARGIN
-            checks.append((f"{fault:.0%} stuck, overlap {overlap:g}: adaptive "
-                           f"{_fmt(*stats['adaptive'])} vs best classic {best:.3f}", ok))
-            sec.body.append(f"| {overlap:g} | " + " | ".join(
-                _fmt(*stats[rule]) for rule in self.RULES) + f" | {'yes' if ok else 'no'} |")
-        return checks
+        self._recall_head(sec, f"Stuck weights {fault:.0%}", "overlap")
+        return [self._recall_row(sec, f"{overlap:g}", f"{fault:.0%} stuck, overlap {overlap:g}",
+                                 {rule: _mean_std(cells.get((fault, overlap, rule), []))
+                                  for rule in self.RULES})
+                for overlap in sorted({k[1] for k in cells if k[0] == fault})]
 
     def glyph_table(self, sec: Section, rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
         """Mean cosine per rule and fault rate on the stored glyphs; its checks."""
@@ -1098,22 +1089,27 @@ class Correlation(Experiment):
         x = load_glyphs(side=8, n=self.GLYPHS).patterns
         gram = np.abs(x @ x.T) / x.shape[1]
         overlap = float(gram[np.triu_indices(len(x), 1)].mean())
-        sec.body += ["", f"Glyphs (A-J of the first font, 8x8; mean pairwise |overlap| "
-                     f"{overlap:.2f}): mean cosine (± std over seeds).", "",
-                     "| stuck weights | " + " | ".join(self.RULES) + f" | adaptive >= best "
-                     f"classic - {self.MARGIN} |", "|---" * (len(self.RULES) + 2) + "|"]
-        checks = []
-        for fault in sorted({r["config"]["fault_rate"] for r in rows}):
-            stats = {rule: _mean_std([r["result"]["cosine"] for r in rows
-                                      if (r["config"]["rule"], r["config"]["fault_rate"])
-                                      == (rule, fault)]) for rule in self.RULES}
-            best = max(stats[rule][0] for rule in self.RULES[1:])
-            ok = stats["adaptive"][0] >= best - self.MARGIN
-            checks.append((f"glyphs, {fault:.0%} stuck: adaptive {_fmt(*stats['adaptive'])} "
-                           f"vs best classic {best:.3f}", ok))
-            sec.body.append(f"| {fault:.0%} | " + " | ".join(
-                _fmt(*stats[rule]) for rule in self.RULES) + f" | {'yes' if ok else 'no'} |")
-        return checks
+        self._recall_head(sec, f"Glyphs (A-J of the first font, 8x8; mean pairwise |overlap| "
+                               f"{overlap:.2f})", "stuck weights")
+        return [self._recall_row(sec, f"{fault:.0%}", f"glyphs, {fault:.0%} stuck", {
+            rule: _mean_std([r["result"]["cosine"] for r in rows
+                             if (r["config"]["rule"], r["config"]["fault_rate"]) == (rule, fault)])
+            for rule in self.RULES}) for fault in sorted({r["config"]["fault_rate"] for r in rows})]
+
+    def _recall_head(self, sec: Section, caption: str, first: str) -> None:
+        sec.body += ["", f"{caption}: mean cosine (± std over seeds).", "",
+                     f"| {first} | " + " | ".join(self.RULES) + f" | adaptive >= best classic "
+                     f"- {self.MARGIN} |", "|---" * (len(self.RULES) + 2) + "|"]
+
+    def _recall_row(self, sec: Section, label: str, what: str,
+                    stats: dict[str, tuple[float, float, int]]) -> tuple[str, bool]:
+        """A table row of ``stats`` (rule -> mean, std, n) and its check: the adaptive mean is
+        at least the best classic rule's minus :attr:`MARGIN`."""
+        best = max(stats[rule][0] for rule in self.RULES[1:])
+        ok = stats["adaptive"][0] >= best - self.MARGIN
+        sec.body.append(f"| {label} | " + " | ".join(_fmt(*stats[rule]) for rule in self.RULES)
+                        + f" | {'yes' if ok else 'no'} |")
+        return f"{what}: adaptive {_fmt(*stats['adaptive'])} vs best classic {best:.3f}", ok
 
     def capacity_table(self, sec: Section, rows: list[dict[str, Any]]
                        ) -> list[tuple[str, bool]]:
