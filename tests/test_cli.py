@@ -741,6 +741,17 @@ def test_rule_options_are_checked_and_merged(run_cli, tmp_path):
     assert_one_line_error(code, err, "cue_fliq")
 
 
+@pytest.mark.parametrize("data, neurons, top", [("glyphs", "1024", 28), ("mnist", "9", 28),
+                                                 ("mnist-crop24", "784", 24)])
+def test_image_side_out_of_range_is_one_line_naming_neurons(run_cli, tmp_path, data, neurons,
+                                                             top):
+    out = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "-o", out, "--data", data, "--neurons", neurons,
+                           "--patterns", "2", "--rule", "pinv")
+    assert_one_line_error(code, err, "--neurons", f"side 4..{top}", neurons)
+    assert not out.exists()
+
+
 def test_neurons_must_be_square_for_images(run_cli, tmp_path):
     code, _, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "digits",
                            "--neurons", "50")
