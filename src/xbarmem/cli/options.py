@@ -468,13 +468,13 @@ def neurons_or_side(ctx: typer.Context, neurons: str, side: int | None) -> int:
 def side_of(n: int, source: str) -> int:
     """Image side for N neurons: sqrt(N), an integer from 4 to 28 (to the crop for a cropped
     MNIST variant)."""
-    from xbarmem.data.patterns import MNIST_VARIANTS
+    from xbarmem.data.patterns import max_side
 
     side = math.isqrt(n)
     if side * side != n:
         raise ConfigError(f"--neurons must be a perfect square for image data ({source} is "
                           f"resized to side sqrt(N)), got {n}")
-    top = MNIST_VARIANTS.get(source.strip().lower()) or 28
+    top = max_side(source)
     if not 4 <= side <= top:
         raise ConfigError(f"--neurons must be side^2 with side 4..{top} for image data "
                           f"({source} is resized to side sqrt(N)), got {n} (side {side})")

@@ -41,6 +41,7 @@ __all__ = [
     "load_image_set",
     "load_mnist",
     "load_patterns",
+    "max_side",
     "random_patterns",
     "validate_patterns",
 ]
@@ -292,6 +293,12 @@ def _images_to_patterns(images: np.ndarray, max_value: float, kind: str) -> np.n
     if kind == "binary":
         return np.where(flat > flat.mean(axis=1, keepdims=True), 1.0, -1.0).astype(np.float32)
     return np.clip(flat / max_value * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
+
+
+def max_side(source: str) -> int:
+    """The largest image side a built-in image set or image file can be resized to: the crop
+    of a cropped MNIST variant, else 28 (the smallest is 4)."""
+    return MNIST_VARIANTS.get(str(source).strip().lower()) or 28
 
 
 def _check_side(side: int) -> int:

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.data.patterns import IMAGE_SETS, correlated_overlap
+from xbarmem.data.patterns import IMAGE_SETS, correlated_overlap, max_side
 from xbarmem.errors import ConfigError, XbarmemError
 from xbarmem.files import read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
@@ -475,7 +475,7 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
     sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
     if data in BUILTIN_DATA:
         if data != "digits":
-            side, top = math.isqrt(n), (24 if data == "mnist-crop24" else 28)
+            side, top = math.isqrt(n), max_side(data)
             if side * side != n or not 4 <= side <= top:
                 raise _fail("n_neurons", n, f"{data} needs N = side^2 with side 4..{top}")
         elif n != 64:

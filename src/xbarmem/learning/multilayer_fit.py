@@ -232,9 +232,7 @@ class MultilayerFit:
             view.baddbmm_(sl.view(t, unroll * rows, -1).transpose(1, 2),
                           buf.view(t, unroll * rows, -1))
         self.scale_grad(grad)
-        if not want_loss:
-            return None, grad
-        return fixed + (torch.stack(squares, dim=1) @ late) / (n * o.cue_copies * count), grad
+        return stages.basin_loss(fixed, squares, late, n * o.cue_copies * count), grad
 
     def fixed_point_stage(self, params, x, valid, lo, hi, kind, gen, noise):
         """The fixed-point objective, fast: loss and gradient written out (hand-written

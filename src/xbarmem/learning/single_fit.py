@@ -19,6 +19,7 @@ from xbarmem.learning.base import Problem, valid_mask
 from xbarmem.learning.stages import (
     Batch,
     StepReporter,
+    basin_loss,
     fixed_term,
     fused_counter,
     optimizer_step,
@@ -280,8 +281,7 @@ class SingleLayerFit:
 
         unrolled_backward(tape, 2.0 / (n * o.cue_copies * count)[:, None, None], late, logistic,
                           lambda k: slopes[:, k], _damp, back)
-        loss = (fixed + (torch.stack(squares, dim=1) @ late) / (n * o.cue_copies * count)
-                if want_loss else None)
+        loss = basin_loss(fixed, squares, late, n * o.cue_copies * count)
         flat_slopes = slopes.view(t, unroll * rows, n)
         grad_w = torch.bmm(flat_slopes.transpose(1, 2), states.view(t, unroll * rows, n))
         grad_w.baddbmm_(slope0.transpose(1, 2), x)

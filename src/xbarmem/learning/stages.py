@@ -250,6 +250,16 @@ def unrolled_outputs(h: torch.Tensor, target: torch.Tensor, mask: torch.Tensor |
     return nxt, (soft if surrogate is None else surrogate), err
 
 
+def basin_loss(fixed: torch.Tensor, squares: list[torch.Tensor] | None, late: torch.Tensor,
+               scale: torch.Tensor) -> torch.Tensor | None:
+    """``(T,)`` the basin loss: the fixed-point term plus the recall terms ``squares`` (one
+    ``(T,)`` sum per unrolled update, :func:`unrolled_outputs`) weighted by ``late`` and divided
+    by ``scale`` ``(T,)``; None when the recall terms were not computed (``squares`` None)."""
+    if squares is None:
+        return None
+    return fixed + (torch.stack(squares, dim=1) @ late) / scale
+
+
 def unrolled_backward(tape: list, scale: torch.Tensor, late: torch.Tensor, logistic: bool,
                       slope_out, damp, back) -> None:
     """Backpropagate the unrolled recall terms, last update first. ``tape[k]`` is update
