@@ -165,6 +165,15 @@ ENTRIES: tuple[Entry, ...] = (
           {"N": "sizes", "capacity @0.99": "capacity/0.99",
            "exponent": "fits/0.99/slope", "95% low": "fits/0.99/slope_low",
            "95% high": "fits/0.99/slope_high"}, 400),
+    Entry("scaling-multilayer-binary-784",
+          "multilayer H = N binary scaling exponent, N = 64 ... 784 (one network per count)",
+          ("xbarmem scaling --arch multilayer --kind binary --sizes 64,144,256,400,576,784 "
+           "--hidden 1n --threshold 0.99 --trials 1 --probes 10 "
+           "--rule-options '{{\"objective\":\"fixed-point\"}}' --json --out {out}",),
+          {"N": "sizes", "capacity @0.99": "capacity/0.99",
+           "exponent": "fits/0.99/slope", "95% low": "fits/0.99/slope_low",
+           "95% high": "fits/0.99/slope_high", "search seconds per N": "runs/*/seconds",
+           "counts trained per N": "runs/*/evaluations"}, 4500),
     Entry("benchmarks", "naive loop vs xbarmem speed-ups (benchmarks package)",
           ("python -m benchmarks --threads 1 --json-out {out}/bench.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),
@@ -234,6 +243,7 @@ def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
            "OMP_WAIT_POLICY": "PASSIVE",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT),
                                                         os.environ.get("PYTHONPATH")]))}
+    commit = _git_commit()  # the code that runs, even if the tree changes during a long entry
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="measure-") as tmp:
         commands = [step.format(out=tmp) for step in entry.steps]
@@ -246,7 +256,7 @@ def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
     return {"what": entry.what,
             "command": " && ".join(step.format(out="OUT") for step in entry.steps),
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "torch_threads": threads, "xbarmem": _version(), "commit": _git_commit(),
+            "torch_threads": threads, "xbarmem": _version(), "commit": commit,
             "wall_seconds": round(time.perf_counter() - began, 1),
             "values": {label: _dig(data, path) for label, path in entry.values.items()}}
 
@@ -357,8 +367,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for entry in chosen:
         print(f"{entry.name} ...", flush=True)
-        records[entry.name] = run_entry(entry, args.threads)
-        print(f"  {records[entry.name]['wall_seconds']} s: {records[entry.name]['values']}")
+        record = run_entry(entry, args.threads)
+        print(f"  {record['wall_seconds']} s: {record['values']}")
+        # re-read: another run may have written other entries while this one ran
+        records = json.loads(path.read_text()) if path.exists() else {}
+        records[entry.name] = record
         path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
     records = json.loads(json.dumps(records, sort_keys=True))  # render what the file holds
     (DOCS / "measured.md").write_text(render(records))
