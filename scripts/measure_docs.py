@@ -92,7 +92,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("reproduce-d", "reproduce (d): programming variation, full settings",
           ("python -c \"from xbarmem.experiments.reproduce import reproduce, Variation; "
            "import json; r = reproduce('{out}', experiments=[Variation()], log=lambda s: None); "
-           "print(json.dumps({{'summary': r['table']}}))\"",), REPRO_VALUES, 40),
+           "print(json.dumps({{'summary': r['table'], 'reasons': ''.join("
+           "'Measured reason: ' + w + chr(10) for w in r['reasons'].get('d', []))}}))\"",),
+          {**REPRO_VALUES, "reasons": "reasons"}, 60),
     Entry("reproduce-f", "reproduce (f): energy and latency, generic circuit",
           ("python -c \"from xbarmem.experiments.reproduce import reproduce, Energy; "
            "import json; r = reproduce('{out}', experiments=[Energy()], log=lambda s: None); "
