@@ -1,4 +1,4 @@
-"""``python -m benchmarks.recipe_search``: how the one-layer recipes were chosen (tuning cases).
+"""``python -m benchmarks.recipe_search``: how the recipes were chosen (tuning cases).
 
 The one-layer recipes for binary patterns were chosen on *tuning* cases only, N = 64, training
 seeds 0-3: under the weight fault model (the paper's: a faulty weight is 0; preset
@@ -15,8 +15,16 @@ candidate whose mean recall change is within 0.003 at both flip rates under both
 the fast recipe trades recall for speed. ``python -m benchmarks.recipes`` then checks the
 chosen recipes on disjoint cases.
 
-Results go to ``benchmarks/results/recipe_search.json`` with the date, the torch thread count
-and the command. Takes about fifteen minutes on one thread.
+``--arch multilayer`` does the same for ``64-32-64`` memories storing binary patterns
+(:data:`ML_CANDIDATES` against the multilayer default of 2026-12-01 on
+:func:`multilayer_tuning_cases`: MNIST images 0-31, 64-159 (near capacity) and 32-63 (50%
+faults), random patterns,
+glyphs with 30% faults, under the weight fault model, and sklearn digits with 50% stuck
+devices), with the same selection rule.
+
+Results go to ``benchmarks/results/recipe_search.json`` (``recipe_search_multilayer.json``)
+with the date, the torch thread count and the command. Takes about fifteen minutes on one
+thread (multilayer: a few minutes).
 """
 
 from __future__ import annotations
@@ -30,12 +38,12 @@ from pathlib import Path
 
 import torch
 
-from xbarmem import load_mnist, random_patterns
+from xbarmem import load_digits, load_glyphs, load_mnist, random_patterns
 from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
 from xbarmem.version import __version__
 
-from .recipes import EARLIER_SINGLE, FLIPS, _train_and_score, write_result
+from .recipes import EARLIER_MULTILAYER, EARLIER_SINGLE, FLIPS, _train_and_score, write_result
 
 BASELINE = ("earlier default", EARLIER_SINGLE)
 #: the earlier default with the default recipe's cues per step
@@ -74,6 +82,52 @@ CANDIDATES: dict[str, dict] = {
 }
 
 
+ML_BASELINE = ("multilayer default of 2026-12-01", EARLIER_MULTILAYER)
+#: every multilayer candidate tried (``64-32-64``), by how its sign fine-tune differs from the
+#: baseline's 400 steps of 5 unrolled updates at 0.01 (first stage unchanged unless stated)
+ML_CANDIDATES: dict[str, dict] = {
+    "default recipe": {},  # its fine-tune: 100 x 3 updates at 0.015
+    "no fine-tune": {**EARLIER_MULTILAYER, "finetune_steps": 0},
+    "no fine-tune, 500 first-stage steps": {**EARLIER_MULTILAYER, "finetune_steps": 0,
+                                            "max_steps": 500},
+    "fine-tune 100 x 3 updates at 0.01": {**EARLIER_MULTILAYER, "finetune_steps": 100,
+                                          "finetune_unroll": 3},
+    "fine-tune 150 x 3 updates at 0.01": {**EARLIER_MULTILAYER, "finetune_steps": 150,
+                                          "finetune_unroll": 3},
+    "fine-tune 150 x 3 updates at 0.015": {**EARLIER_MULTILAYER, "finetune_steps": 150,
+                                           "finetune_unroll": 3, "finetune_lr": 0.015},
+    "fine-tune 200 x 3 updates at 0.01": {**EARLIER_MULTILAYER, "finetune_steps": 200,
+                                          "finetune_unroll": 3},
+    "fine-tune 200 x 2 updates at 0.01": {**EARLIER_MULTILAYER, "finetune_steps": 200,
+                                          "finetune_unroll": 2},
+    "fine-tune 60 x 5 updates at 0.02": {**EARLIER_MULTILAYER, "finetune_steps": 60,
+                                         "finetune_lr": 0.02},
+    "200 first-stage steps, fine-tune 150 x 3 updates at 0.01": {
+        **EARLIER_MULTILAYER, "max_steps": 200, "finetune_steps": 150, "finetune_unroll": 3},
+}
+
+
+def multilayer_tuning_cases() -> list[tuple[str, str, float, int, object]]:
+    """``(label, fault model, fault rate, fault seed, patterns)`` of the multilayer tuning
+    split (disjoint from the multilayer cases of ``benchmarks.recipes``)."""
+    mnist = load_mnist(side=8, n=160)
+    return [("MNIST 8x8 P=32 (images 0-31)", "weight", 0.0, 0, mnist.subset(slice(0, 32))),
+            ("MNIST 8x8 P=96 (images 64-159), near capacity", "weight", 0.0, 25,
+             mnist.subset(slice(64, 160))),
+            ("MNIST 8x8 P=32 (images 32-63), 50% faults", "weight", 0.5, 23,
+             mnist.subset(slice(32, 64))),
+            ("random P=24, seed 0", "weight", 0.0, 0, random_patterns(24, 64, seed=0)),
+            ("glyphs 8x8 P=30 (first font), 30% faults", "weight", 0.3, 24,
+             load_glyphs(side=8, n=30)),
+            ("sklearn digits P=20 (first 20), 50% stuck devices", "device", 0.5, 33,
+             load_digits(n=20))]
+
+
+#: per architecture: (baseline, candidates, tuning cases)
+SEARCHES = {"single": (BASELINE, CANDIDATES, lambda: tuning_cases()),
+            "multilayer": (ML_BASELINE, ML_CANDIDATES, lambda: multilayer_tuning_cases())}
+
+
 def tuning_cases() -> list[tuple[str, str, float, int, object]]:
     """``(label, fault model, fault rate, fault seed, patterns)`` of the tuning split."""
     mnist = load_mnist(side=8, n=512)
@@ -89,16 +143,17 @@ def tuning_cases() -> list[tuple[str, str, float, int, object]]:
             + [(label, "device", *rest) for label, *rest in device])
 
 
-def measure(probes: int, seeds: int) -> dict[str, dict]:
-    """Per fault model and candidate: mean seconds, speed-up over the baseline, cosine changes
-    per flip rate (mean and worst over cases; each case averaged over ``seeds`` training
-    seeds)."""
+def measure(probes: int, seeds: int, arch: str = "single") -> dict[str, dict]:
+    """Per fault model and candidate of ``arch``: mean seconds, speed-up over the baseline,
+    cosine changes per flip rate (mean and worst over cases; each case averaged over ``seeds``
+    training seeds)."""
+    baseline, candidates, cases = SEARCHES[arch]
     per: dict[str, dict[str, list[tuple[dict, dict]]]] = {}
-    for label, model, faults, fault_seed, patterns in tuning_cases():
+    for label, model, faults, fault_seed, patterns in cases():
         chip = load_preset(FAULT_MODEL_PRESETS[model]).with_faults(faults)
-        case = (patterns, chip, "single", fault_seed)
-        base = _train_and_score(*case, BASELINE[1], seeds, probes, cue_seed=7)
-        for name, options in CANDIDATES.items():
+        case = (patterns, chip, arch, fault_seed)
+        base = _train_and_score(*case, baseline[1], seeds, probes, cue_seed=7)
+        for name, options in candidates.items():
             result = _train_and_score(*case, options, seeds, probes, cue_seed=7)
             per.setdefault(model, {}).setdefault(name, []).append((base, result))
             print(f"{label:50s} {name:50s} {result['train_seconds']:.2f} s", flush=True)
@@ -116,9 +171,9 @@ def measure(probes: int, seeds: int) -> dict[str, dict]:
     return out
 
 
-def table(rows: dict[str, dict]) -> str:
+def table(rows: dict[str, dict], baseline: str = BASELINE[0]) -> str:
     """Markdown: one row per fault model and candidate."""
-    head = ["| fault model | candidate | train s | speed-up over the earlier default | "
+    head = [f"| fault model | candidate | train s | speed-up over the {baseline} | "
             + " | ".join(f"cosine change {f:.0%} flips, mean / worst" for f in FLIPS)
             + " |", "|---|---|---|---|" + "---|" * len(FLIPS)]
     return "\n".join(head + [
@@ -132,23 +187,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
     parser.add_argument("--seeds", type=int, default=4, help="training seeds (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--json-out", type=Path,
-                        default=Path(__file__).resolve().parent / "results" / "recipe_search.json")
+    parser.add_argument("--arch", choices=tuple(SEARCHES), default="single",
+                        help="the recipes searched: one-layer (default) or multilayer")
+    parser.add_argument("--json-out", type=Path, help="default: benchmarks/results/"
+                        "recipe_search.json (single), recipe_search_multilayer.json")
     args = parser.parse_args(argv)
     if min(args.probes, args.seeds, args.threads) < 1:
         print("error: --probes, --seeds and --threads must be at least 1", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
-    rows = measure(args.probes, args.seeds)
-    text = table(rows)
+    rows = measure(args.probes, args.seeds, args.arch)
+    text = table(rows, SEARCHES[args.arch][0][0])
     print(text)
     result = {"command": "python -m benchmarks.recipe_search " + " ".join(argv or sys.argv[1:]),
               "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
               "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
+              "arch": args.arch, "baseline": SEARCHES[args.arch][0][0],
               "probes": args.probes, "seeds": args.seeds, "candidates": rows, "table": text,
               "wall_seconds": time.perf_counter() - began}
-    return write_result(result, args.json_out)
+    name = "recipe_search" + ("" if args.arch == "single" else f"_{args.arch}") + ".json"
+    return write_result(result, args.json_out or Path(__file__).resolve().parent / "results"
+                        / name)
 
 
 if __name__ == "__main__":

@@ -50,14 +50,15 @@ FLIPS = (0.05, 0.10)
 #: the one-layer defaults before 2026-12-01 (binary patterns), as explicit options: the
 #: values in :data:`DEFAULTS` of every option a one-layer recipe sets
 EARLIER_SINGLE = {k: DEFAULTS["single"][k] for k in RECIPE_OPTIONS[("fast", "single", "binary")]}
-#: the multilayer basin defaults before 2026-12-01 (binary patterns), as explicit options: the
-#: basin table's values of every option the multilayer binary default now sets
-EARLIER_MULTILAYER = {k: DEFAULTS["basin"][k]
-                      for k in RECIPE_OPTIONS[("default", "multilayer", "binary")]}
+#: the multilayer binary defaults of 2026-12-01 (before the shorter fine-tune of 2026-12-02),
+#: as explicit options
+EARLIER_MULTILAYER = {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8, "lr": 0.02,
+                      "max_steps": 300, "finetune_unroll": 5, "finetune_steps": 400,
+                      "finetune_lr": 0.01}
 #: per architecture: (label, options) of the baseline, then of each candidate
 SIDES = {"single": (("earlier default", EARLIER_SINGLE),
                     (("default recipe", {}), ("fast recipe", {"recipe": "fast"}))),
-         "multilayer": (("earlier multilayer defaults", EARLIER_MULTILAYER),
+         "multilayer": (("multilayer default of 2026-12-01", EARLIER_MULTILAYER),
                         (("default recipe", {}),))}
 
 
@@ -90,6 +91,10 @@ def cases() -> list[tuple[str, str, str, float, int, object]]:
                 mnist.subset(slice(192, 224))))
     out.append(("64-32-64, MNIST 8x8 P=32 (images 224-255), 50% faults", "multilayer", "weight",
                 0.5, 17, mnist.subset(slice(224, 256))))
+    out.append(("64-32-64, sklearn digits P=20 (shuffle 3), 30% faults", "multilayer",
+                "weight", 0.3, 19, digits.subset(slice(44, 64))))
+    out.append(("64-32-64, glyphs 8x8 P=24 (A-X, second font), 50% stuck devices",
+                "multilayer", "device", 0.5, 20, load_glyphs(side=8).subset(slice(62, 86))))
     return out
 
 
@@ -114,11 +119,14 @@ def _train_and_score(patterns, chip, arch: str, fault_seed: int, options: dict, 
             "cosine_per_seed": scores}
 
 
-def measure(probes: int, seeds: int) -> list[dict]:
-    """One row per case and candidate: the baseline's and the candidate's results (the
-    baseline trained once per case)."""
+def measure(probes: int, seeds: int, archs: tuple[str, ...] = ("single", "multilayer")
+            ) -> list[dict]:
+    """One row per case (of ``archs``) and candidate: the baseline's and the candidate's
+    results (the baseline trained once per case)."""
     rows = []
     for label, arch, model, faults, fault_seed, patterns in cases():
+        if arch not in archs:
+            continue
         chip = load_preset(FAULT_MODEL_PRESETS[model]).with_faults(faults)
         (base_label, base_options), candidates = SIDES[arch]
         base = _train_and_score(patterns, chip, arch, fault_seed, base_options, seeds, probes)
@@ -178,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2,
                         help="training seeds per case and side (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--arch", choices=("all", *SIDES), default="all",
+                        help="only the cases of this architecture (default all)")
     parser.add_argument("--json-out", type=Path,
                         default=Path(__file__).resolve().parent / "results" / "recipes.json")
     args = parser.parse_args(argv)
@@ -186,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
-    rows = measure(args.probes, args.seeds)
+    rows = measure(args.probes, args.seeds,
+                   tuple(SIDES) if args.arch == "all" else (args.arch,))
     summary = {f"{r['arch']}: {r['candidate_label']} over {r['baseline_label']}": summarise(
         [q for q in rows if (q["arch"], q["candidate_label"]) == (r["arch"],
                                                                   r["candidate_label"])])

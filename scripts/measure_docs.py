@@ -139,6 +139,12 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.recipe_search --threads 1 --json-out {out}/search.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/search.json').read())\""),
           {"candidates": "table"}, 900),
+    Entry("recipes-tuning-multilayer", "how the multilayer recipe was chosen: every candidate "
+          "on the multilayer tuning cases",
+          ("python -m benchmarks.recipe_search --arch multilayer --threads 1 "
+           "--json-out {out}/search.json",
+           "python -c \"import sys; sys.stdout.write(open('{out}/search.json').read())\""),
+          {"candidates": "table"}, 150),
     Entry("memory-n1024", "peak memory of the default recipe, N = 1024 single layer, 100 random "
           "patterns, 50% faults (3 + 3 steps: the training state has one size at every step)",
           ("python -c \"import json, xbarmem as xm; x = xm.random_patterns(100, 1024, seed=0); "

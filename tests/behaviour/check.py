@@ -5,7 +5,8 @@ torch 2.13.0 CPU, 2 torch threads on a 2-core machine), except ``cap-ml``, ``sca
 ``train-ml`` and ``energy-ml``, re-taken on 2026-12-01 when multilayer memories storing binary
 patterns got new default training options, and ``demo``, ``demo-digits``, ``cap-adapt``,
 ``energy`` and ``train-digits``, re-taken later that day when one-layer memories storing binary
-patterns did (intended changes, see CHANGELOG.md). Timing
+patterns did, and ``cap-ml``, ``energy-ml``, ``scal-ml`` and ``train-ml`` again on 2026-12-02
+when the multilayer binary fine-tune became shorter (intended changes, see CHANGELOG.md). Timing
 fields are ignored; every other value must match exactly (floats within 1e-9 relative), except
 where a named, intended change is listed in ``INTENDED``.
 

@@ -73,10 +73,12 @@ _FAST_SINGLE: dict[str, Any] = {"warm_start": True, "unroll": 2, "recall_loss": 
                                 "cue_copies": 8, "lr": 0.05, "max_steps": 100,
                                 "finetune_unroll": 5, "finetune_steps": 100,
                                 "finetune_lr": 0.01}
-#: Multilayer memories storing binary patterns train with these options under both recipes.
+#: Multilayer memories storing binary patterns train with these options under both recipes: a
+#: first stage of one unrolled update with the logistic recall loss, then a short sign
+#: fine-tune of 3 updates.
 _MULTILAYER_BINARY: dict[str, Any] = {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
-                                      "lr": 0.02, "max_steps": 300, "finetune_unroll": 5,
-                                      "finetune_steps": 400, "finetune_lr": 0.01}
+                                      "lr": 0.02, "max_steps": 300, "finetune_unroll": 3,
+                                      "finetune_steps": 100, "finetune_lr": 0.015}
 
 #: What each recipe changes in :data:`DEFAULTS`, keyed by ``(recipe, "single" or
 #: "multilayer", pattern kind)``; it applies to the basin objective only, and a key that is
