@@ -563,3 +563,41 @@ def test_capacity_section_reads_the_ratio_off_the_seed_averaged_curves(tmp_path,
     assert overall[3] == "below"
     assert sec.verdict == "partly" and len(sec.shortfalls) == 1
     assert sec.shortfalls[0].startswith("capacity ratio at threshold 0.99, 10% flips: 2.00x")
+
+
+def test_capacity_shortfall_at_a_flip_rate_is_explained_by_the_clean_cue_capacities(
+        tmp_path, monkeypatch):
+    """(b): the same networks scored with clean cues separate fixed points from basins; a
+    threshold whose ratio misses gets the capacities per flip rate as its measured reason."""
+    from types import SimpleNamespace
+
+    from xbarmem.experiments import reproduce as rep
+
+    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    monkeypatch.setattr(rep.Capacity, "ceiling_text", lambda self, quick: "")
+
+    def row(rule, level, curve):
+        points = [{"count": c, "cosine": v} for c, v in curve.items()]
+        return {"config": {"rule": rule, "seed": 0, "level": level},
+                "result": {"points": points, "capacity": {
+                    str(t): rep.capacity_from_curve(points, t) for t in rep.Capacity.thresholds}}}
+
+    pinv = {2: 1.0, 4: 0.995, 6: 0.5}  # the same at every flip rate: fixed points
+    adaptive = {0.0: {8: 1.0, 16: 0.995, 20: 0.5}, 0.05: {8: 1.0, 12: 0.995, 20: 0.5},
+                0.1: {8: 0.995, 12: 0.5}}
+    rows = [row("pinv", lv, pinv) for lv in (0.0, 0.05, 0.1)]
+    rows += [row("adaptive", lv, curve) for lv, curve in adaptive.items()]
+    spec, = rep.Capacity().sweeps(quick=True)
+    assert {t.config["level"] for t in spec.trials} == {0.0, 0.05, 0.1}
+    sec = rep.Capacity().section(SimpleNamespace(quick=True, out_dir=tmp_path,
+                                                 rows=lambda name: rows))
+    assert any("threshold 0.99, 10% flips: 2.00x" in s for s in sec.shortfalls)
+    assert "| 0.99 | 4 / 4 / 4 | 16 / 12 / 8 | 4.00x / 3.00x / 2.00x |" in sec.body
+    why = next(r for r in sec.reasons if "threshold 0.99" in r)
+    assert why.startswith("At threshold 0.99 the pseudo-inverse stores 4 / 4 / 4 patterns")
+    assert "fixed points" in why and "basins" in why
+    # no clean-cue rows (an older store): no table, no reason
+    sec = rep.Capacity().section(SimpleNamespace(
+        quick=True, out_dir=tmp_path, rows=lambda name: [r for r in rows
+                                                         if r["config"]["level"] != 0.0]))
+    assert not sec.reasons and not any("clean cues" in line for line in sec.body)
