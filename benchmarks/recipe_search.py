@@ -83,27 +83,29 @@ CANDIDATES: dict[str, dict] = {
 
 
 ML_BASELINE = ("multilayer default of 2026-12-01", EARLIER_MULTILAYER)
+
+
+def _fine_tune(steps: int, unroll: int, lr: float = 0.01, **first_stage) -> dict:
+    """The multilayer baseline with a sign fine-tune of ``steps`` x ``unroll`` updates at
+    ``lr`` (and first-stage options ``first_stage``)."""
+    return {**EARLIER_MULTILAYER, "finetune_steps": steps, "finetune_unroll": unroll,
+            "finetune_lr": lr, **first_stage}
+
+
 #: every multilayer candidate tried (``64-32-64``), by how its sign fine-tune differs from the
 #: baseline's 400 steps of 5 unrolled updates at 0.01 (first stage unchanged unless stated)
 ML_CANDIDATES: dict[str, dict] = {
     "default recipe": {},  # its fine-tune: 100 x 3 updates at 0.015
-    "no fine-tune": {**EARLIER_MULTILAYER, "finetune_steps": 0},
-    "no fine-tune, 500 first-stage steps": {**EARLIER_MULTILAYER, "finetune_steps": 0,
-                                            "max_steps": 500},
-    "fine-tune 100 x 3 updates at 0.01": {**EARLIER_MULTILAYER, "finetune_steps": 100,
-                                          "finetune_unroll": 3},
-    "fine-tune 150 x 3 updates at 0.01": {**EARLIER_MULTILAYER, "finetune_steps": 150,
-                                          "finetune_unroll": 3},
-    "fine-tune 150 x 3 updates at 0.015": {**EARLIER_MULTILAYER, "finetune_steps": 150,
-                                           "finetune_unroll": 3, "finetune_lr": 0.015},
-    "fine-tune 200 x 3 updates at 0.01": {**EARLIER_MULTILAYER, "finetune_steps": 200,
-                                          "finetune_unroll": 3},
-    "fine-tune 200 x 2 updates at 0.01": {**EARLIER_MULTILAYER, "finetune_steps": 200,
-                                          "finetune_unroll": 2},
-    "fine-tune 60 x 5 updates at 0.02": {**EARLIER_MULTILAYER, "finetune_steps": 60,
-                                         "finetune_lr": 0.02},
-    "200 first-stage steps, fine-tune 150 x 3 updates at 0.01": {
-        **EARLIER_MULTILAYER, "max_steps": 200, "finetune_steps": 150, "finetune_unroll": 3},
+    "no fine-tune": _fine_tune(0, 5),
+    "no fine-tune, 500 first-stage steps": _fine_tune(0, 5, max_steps=500),
+    "fine-tune 100 x 3 updates at 0.01": _fine_tune(100, 3),
+    "fine-tune 150 x 3 updates at 0.01": _fine_tune(150, 3),
+    "fine-tune 150 x 3 updates at 0.015": _fine_tune(150, 3, 0.015),
+    "fine-tune 200 x 3 updates at 0.01": _fine_tune(200, 3),
+    "fine-tune 200 x 2 updates at 0.01": _fine_tune(200, 2),
+    "fine-tune 60 x 5 updates at 0.02": _fine_tune(60, 5, 0.02),
+    "200 first-stage steps, fine-tune 150 x 3 updates at 0.01": _fine_tune(150, 3,
+                                                                           max_steps=200),
 }
 
 
