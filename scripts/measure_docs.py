@@ -141,6 +141,10 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.recipe_search --threads 1 --json-out {out}/search.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/search.json').read())\""),
           {"candidates": "table"}, 900),
+    Entry("weight-range", "the device presets' weight range on tuning and disjoint cases",
+          ("python -m benchmarks.weight_range --threads 1 --json-out {out}/wr.json",
+           "python -c \"import sys; sys.stdout.write(open('{out}/wr.json').read())\""),
+          {"mean cosine per w_max": "table"}, 200),
     Entry("recipes-tuning-multilayer", "how the multilayer recipe was chosen: every candidate "
           "on the multilayer tuning cases",
           ("python -m benchmarks.recipe_search --arch multilayer --threads 1 "
