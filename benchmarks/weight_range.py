@@ -1,4 +1,4 @@
-"""``python -m benchmarks.weight_range``: the device presets' weight range, tuning and disjoint cases.
+"""``python -m benchmarks.weight_range``: the device presets' weight range on two splits.
 
 Under the device fault model (``ideal`` and ``rram`` presets) a stuck device pins its pair's
 weight at a multiple of ``weight_range`` (``w_max``, the weight of a full-window pair). Sign
