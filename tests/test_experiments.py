@@ -480,18 +480,23 @@ def test_reproduce_scaling_uses_hidden_equal_to_n_and_a_trainer_per_kind():
     from xbarmem.experiments.reproduce import Scaling
 
     for quick in (True, False):
-        specs = {s.name.rsplit("-", 1)[-1]: s for s in Scaling().sweeps(quick)}
-        assert set(specs) == {"binary", "continuous"}
+        specs = {s.name.split("-e-", 1)[-1]: s for s in Scaling().sweeps(quick)}
+        assert set(specs) == {"binary", "continuous"} | (set() if quick else {"binary-large"})
         for kind, spec in specs.items():
             configs = [t.config for t in spec.trials]
             assert all(c["hidden"] == c["n_neurons"] for c in configs)
             assert {c["thresholds"][0] for c in configs} == {0.99}
             objective = {c["rule_options"]["objective"] for c in configs}
-            assert objective == ({"fixed-point"} if kind == "binary" else {"basin"})
+            binary = kind.startswith("binary")
+            assert objective == ({"fixed-point"} if binary else {"basin"})
             # continuous: ~1024 training cues per step in all, as `xbarmem scaling`
-            assert {c["cue_budget"] for c in configs} == ({0} if kind == "binary" else {1024})
+            assert {c["cue_budget"] for c in configs} == ({0} if binary else {1024})
         sizes = sorted({t.config["n_neurons"] for t in specs["binary"].trials})
         assert sizes == ([64, 144, 256] if quick else [64, 144, 256, 400])
+        if not quick:  # the binary exponent reaches N = 784, one seed above 400
+            large = specs["binary-large"].trials
+            assert sorted({t.config["n_neurons"] for t in large}) == [576, 784]
+            assert {t.config["seed"] for t in large} == {0}
 
 
 def test_search_trial_passes_its_cue_budget_to_the_trainer(monkeypatch):

@@ -42,3 +42,21 @@ def test_array_bytes_and_human():
     assert array_bytes(10**9, 10**9, itemsize=4) == 4 * 10**18  # no int64 overflow
     assert array_bytes(-3, 5) == 0
     assert human(100) == "100 B" and human(1536) == "1.5 KiB" and human(3 * 2**30) == "3 GiB"
+
+
+def test_a_capacity_search_is_sized_as_one_network_at_a_time():
+    """A search trains one network per tested count, one after the other: the full run's
+    N = 784 multilayer search fits under the default limit; many networks per group do not."""
+    import pytest
+
+    from xbarmem.errors import ConfigError
+    from xbarmem.experiments.sweep import parse_sweep
+
+    base = {"data": "mnist", "arch": "multilayer", "n_neurons": 784, "hidden": 784,
+            "pool": 5000, "probes": 10, "thresholds": [0.99], "corruption": "flip",
+            "level": 0.05}
+    parse_sweep({"sweep": {"name": "big", "trial": "capacity"},
+                 "base": {**base, "search": True}}, source="t.toml")
+    with pytest.raises(ConfigError, match="would need about"):
+        parse_sweep({"sweep": {"name": "big", "trial": "capacity"},
+                     "base": {**base, "counts": [1000, 2000, 3000, 4000]}}, source="t.toml")

@@ -898,10 +898,23 @@ class Scaling(Experiment):
     #: hour per seed at N = 400 on one core
     DATA = "mnist"
 
+    #: the full run's binary sizes above 400, one seed each (each search takes tens of
+    #: minutes on one core); the exponent is fitted over N = 64 ... 784
+    LARGE = (576, 784)
+
     def sizes(self, quick: bool, kind: str = "binary") -> list[int]:
+        """Sizes of the sweep of ``kind`` with the section's seeds (full binary run: plus
+        :data:`LARGE`, one seed)."""
         if quick:
             return [64, 144, 256] if kind == "binary" else [64, 144]
         return [64, 144, 256, 400]
+
+    def parts(self, quick: bool, kind: str) -> list[tuple[str, list[int], int]]:
+        """``(sweep name, sizes, seeds)`` of every sweep of ``kind``."""
+        out = [(self.name(quick, kind), self.sizes(quick, kind), 1 if quick else 2)]
+        if not quick and kind == "binary":
+            out.append((self.name(quick, f"{kind}-large"), list(self.LARGE), 1))
+        return out
 
     def kinds(self, quick: bool) -> tuple[str, ...]:
         return ("binary", "continuous")
@@ -916,11 +929,12 @@ class Scaling(Experiment):
             base.update({"corruption": "flip", "level": 0.05} if kind == "binary" else
                         {"corruption": "gaussian", "level": 0.6, "activation": "tanh",
                          "cue_budget": self.CUE_BUDGET})
-            out.append(_spec(self.name(quick, kind), {
-                "sweep": {"trial": "capacity", "seeds": 1 if quick else 2},
+            out += [_spec(name, {
+                "sweep": {"trial": "capacity", "seeds": seeds},
                 "base": base,
-                "grid": [{"n_neurons": [n], "hidden": [n]} for n in self.sizes(quick, kind)],
-                "rule_options": {"adaptive": dict(self.OPTIONS[kind])}}))
+                "grid": [{"n_neurons": [n], "hidden": [n]} for n in sizes],
+                "rule_options": {"adaptive": dict(self.OPTIONS[kind])}})
+                for name, sizes, seeds in self.parts(quick, kind)]
         return out
 
     @staticmethod
@@ -958,7 +972,7 @@ class Scaling(Experiment):
         grades: list[tuple[str, str]] = []
         t = self.threshold
         for kind in PAPER_EXPONENTS:
-            rows = ctx.rows(self.name(ctx.quick, kind))
+            rows = [r for name, _, _ in self.parts(ctx.quick, kind) for r in ctx.rows(name)]
             rows_all += rows
             by_n = _by(rows, lambda r: r["config"]["n_neurons"])
             sizes = sorted(by_n)
@@ -981,7 +995,8 @@ class Scaling(Experiment):
         if ctx.quick:
             sec.body += ["", "Quick mode: one seed, binary N = 64-256 and continuous N = 64 and "
                          "144 only (a two-point slope has no interval); the full run uses N = "
-                         "64-400 for both and two seeds."]
+                         "64-400 for both with two seeds, and binary N = 576 and 784 with one "
+                         "seed."]
         if rows_all:
             fig = "e-scaling.png"
             write_figure(ctx.out_dir / fig, rows_all, "capacity",
@@ -993,8 +1008,10 @@ class Scaling(Experiment):
                         f"continuous: the basin objective with 2 unrolled steps, "
                         f"ceil({self.CUE_BUDGET} / P) noisy cues per pattern, up to 10,000 "
                         f"steps); N in "
-                        f"{self.sizes(ctx.quick, 'binary')} (binary) and "
-                        f"{self.sizes(ctx.quick, 'continuous')} (continuous) (bundled MNIST, "
+                        + "; ".join(f"{sizes} with {seeds} seed(s)" for _, sizes, seeds
+                                    in self.parts(ctx.quick, "binary"))
+                        + f" (binary) and {self.sizes(ctx.quick, 'continuous')} with "
+                        f"{1 if ctx.quick else 2} seed(s) (continuous) (bundled MNIST, "
                         f"the whole 28x28 image area-resized to side sqrt(N), "
                         f"random subsets of the first 5000); capacity = largest P whose mean "
                         f"cosine (and every smaller tested P's) is >= {t}, by geometric search + "

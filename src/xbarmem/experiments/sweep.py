@@ -312,14 +312,15 @@ def _check_expansion(head: SweepHead, grids: list[dict[str, list[Any]]], source:
 
 def _check_trial_sizes(spec: SweepSpec) -> None:
     """Refuse a sweep one of whose groups (evaluate: ``batch`` networks trained together;
-    capacity: one network per tested count) would exceed the memory limit with its cues."""
+    capacity: one network per tested count, trained together; capacity search: one network at
+    a time, up to ``min(pool, 4 N)`` patterns) would exceed the memory limit with its cues."""
     worst, what = 0, ""
     for t in spec.trials:
         c = t.config
         if c["trial"] == "evaluate":
             networks, stored = spec.batch, c["patterns"]
         else:
-            networks = len(c["counts"]) if c["counts"] else 4
+            networks = len(c["counts"]) if c["counts"] else 1
             stored = max(c["counts"]) if c["counts"] else min(c["pool"] or 0, 4 * c["n_neurons"])
         hidden = c["hidden"] if isinstance(c["hidden"], list) else (
             [c["hidden"]] if c["hidden"] else None)
