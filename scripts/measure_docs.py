@@ -145,6 +145,11 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.weight_range --threads 1 --json-out {out}/wr.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/wr.json').read())\""),
           {"mean cosine per w_max": "table"}, 200),
+    Entry("fixed-point-budget", "multilayer binary memories at the capacity edge: the "
+          "fixed-point trainer's own stop against longer training",
+          ("python -m benchmarks.fixed_point_budget --threads 1 --json-out {out}/fpb.json",
+           "python -c \"import sys; sys.stdout.write(open('{out}/fpb.json').read())\""),
+          {"trainings": "table"}, 1200),
     Entry("recipes-tuning-multilayer", "how the multilayer recipe was chosen: every candidate "
           "on the multilayer tuning cases",
           ("python -m benchmarks.recipe_search --arch multilayer --threads 1 "

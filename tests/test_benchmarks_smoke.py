@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,3 +118,25 @@ def test_capacity_search_case_times_each_recipe_in_a_fresh_process(tmp_path):
         assert ("--recipe fast" in result["command"]) == (recipe == "fast")
     assert set(entry["speed_ratio_default_over"]) == {"fast"}
     assert "speed default/fast" in console.file.getvalue()
+
+
+def test_fixed_point_budget_compares_the_default_stop_with_longer_training(tmp_path):
+    from benchmarks import fixed_point_budget
+
+    out = tmp_path / "budget.json"
+    assert fixed_point_budget.main(["--case", "16:6", "--max-steps", "40",
+                                    "--json-out", str(out)]) == 0
+    row, = json.loads(out.read_text())["rows"]
+    sides = row["sides"]
+    assert sides["to the loss or the cap"]["steps"] == 40
+    assert sides["default stop"]["steps"] != 40 and 0 <= sides["default stop"]["cosine"] <= 1
+    with pytest.raises(SystemExit):
+        fixed_point_budget.main(["--case", "15:6"])  # N must be a square
+
+
+def test_weight_range_splits_are_disjoint():
+    from benchmarks import weight_range
+
+    tuning, held = weight_range.splits().values()
+    assert {label for label, *_ in tuning}.isdisjoint(label for label, *_ in held)
+    assert 0.5 in weight_range.VALUES
