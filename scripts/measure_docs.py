@@ -150,6 +150,19 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.fixed_point_budget --threads 1 --json-out {out}/fpb.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/fpb.json').read())\""),
           {"trainings": "table"}, 1200),
+    Entry("capacity-multilayer", "multilayer 64-32-64 capacity search on digits at 0.99, "
+          "default recipe",
+          ("xbarmem capacity --arch multilayer --hidden 32 --data digits --threshold 0.99 "
+           "--trials 2 --json",),
+          {"capacity": "results/0/capacity", "seconds": "results/0/seconds",
+           "counts trained": "results/0/evaluations"}, 120),
+    Entry("capacity-multilayer-2026-12-01", "the same search with the multilayer binary "
+          "options of 2026-12-01 (400 fine-tune steps of 5 updates at 0.01)",
+          ("xbarmem capacity --arch multilayer --hidden 32 --data digits --threshold 0.99 "
+           "--trials 2 --json --rule-options '{{\"finetune_steps\": 400, "
+           "\"finetune_unroll\": 5, \"finetune_lr\": 0.01}}'",),
+          {"capacity": "results/0/capacity", "seconds": "results/0/seconds",
+           "counts trained": "results/0/evaluations"}, 300),
     Entry("recipes-tuning-multilayer", "how the multilayer recipe was chosen: every candidate "
           "on the multilayer tuning cases",
           ("python -m benchmarks.recipe_search --arch multilayer --threads 1 "
