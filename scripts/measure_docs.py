@@ -129,7 +129,7 @@ ENTRIES: tuple[Entry, ...] = (
           {f"{name}: {what}": f"summary/{name}/{path}"
            for name in ("single: default recipe over earlier default",
                         "single: fast recipe over earlier default",
-                        "multilayer: default recipe over earlier multilayer defaults")
+                        "multilayer: default recipe over multilayer default of 2026-12-01")
            for what, path in (("speed-up min / median / max", "speed_up_min_median_max"),
                               ("cosine change at 5% flips, mean / worst",
                                "cosine_change_mean_worst/0.05"),

@@ -172,6 +172,8 @@ def test_measured_numbers_carry_command_date_and_threads_and_docs_quote_them():
     for name, rec in records.items():
         assert rec["command"] and re.match(r"\d{4}-\d\d-\d\d", rec["date"]), name
         assert rec["torch_threads"] >= 1 and rec["xbarmem"], name
+        # every value was found in the output (a renamed key would record None)
+        assert all(v is not None for v in rec["values"].values()), name
     assert (ROOT / "docs" / "measured.md").read_text() == script.render(records)
     regions = 0
     for doc in script.measured_docs():
