@@ -208,3 +208,30 @@ def test_variation_shortfall_gets_its_spread_over_other_digits_as_the_reason(tmp
         assert ("do not explain" in why) == (hits == 0)
         assert any(line.startswith("| pinv | 0.24 | 0.82 |") for line in sec.body)
         assert f"Measured reason: {why}" in sec.markdown()
+
+
+def test_patterns_shortfall_gets_the_pinv_spread_over_other_subsets(tmp_path, monkeypatch):
+    """(c): the pseudo-inverse is also measured on other random subsets (seeds 100 and up); a
+    point short of the paper gets how many of them would pass, a one-sided '>= 0.99' point is
+    judged one-sided."""
+    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    main, subsets = rep.Patterns().sweeps(quick=True)
+    assert {t.config["seed"] for t in subsets.trials} == set(range(100, 110))
+    assert {t.config["rule"] for t in subsets.trials} == {"pinv"}
+
+    def rows(rule, seed, curve):
+        return {"config": {"rule": rule, "seed": seed},
+                "result": {"points": [{"count": c, "cosine": v} for c, v in curve.items()]}}
+
+    measured = [rows("pinv", 0, {21: 0.97, 33: 0.45, 39: 0.32}),
+                rows("adaptive", 0, {21: 1.0, 33: 0.97, 39: 0.95})]
+    spread = [rows("pinv", 100 + i, {21: 0.96 + 0.01 * (i % 3), 33: v, 39: 0.3})
+              for i, v in enumerate([0.45, 0.5, 0.58, 0.62, 0.47])]
+    ctx = SimpleNamespace(quick=True, out_dir=tmp_path, rows=lambda name: (
+        spread if name.endswith("subsets") else measured))
+    sec = rep.Patterns().section(ctx)
+    assert sec.shortfalls == ["pinv at P = 33: 0.450 (n=1) vs 0.61"]
+    why, = sec.reasons
+    assert why.startswith("pinv at P = 33 measures 0.450 on the section's subsets")
+    assert "2 of 5 would pass" in why and "depends on which digits" in why
+    assert any(line.startswith("| pinv | 21 | 0.99 | 0.968 |") for line in sec.body)
