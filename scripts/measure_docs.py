@@ -227,10 +227,15 @@ ENTRIES: tuple[Entry, ...] = (
 
 
 def _dig(data: Any, path: str) -> Any:
-    """The value at a ``/``-separated ``path``; ``*`` maps the rest of the path over a list."""
+    """The value at a ``/``-separated ``path``; ``*`` maps the rest of the path over a list,
+    a number picks one item of a list."""
     key, _, rest = path.partition("/")
     if key == "*":
         return [_dig(item, rest) for item in data] if isinstance(data, list) else None
+    if isinstance(data, list) and key.isdigit():
+        if int(key) >= len(data):
+            return None
+        return _dig(data[int(key)], rest) if rest else data[int(key)]
     if not isinstance(data, dict) or key not in data:
         return None
     return _dig(data[key], rest) if rest else data[key]
