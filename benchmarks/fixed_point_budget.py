@@ -16,7 +16,6 @@ count and the command. The default cases take about twenty minutes on one thread
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -24,9 +23,8 @@ from pathlib import Path
 import torch
 
 from xbarmem import Protocol, evaluate_memory, load_mnist, train
-from xbarmem.version import __version__
 
-from .recipes import write_result
+from .recipes import provenance, write_result
 
 #: ``(N, P)``: just above the measured capacity at 0.99 (N = 400: 550; N = 784: 1323)
 CASES = ((400, 600), (784, 1400))
@@ -89,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows)
     print(text)
     return write_result({
-        "command": "python -m benchmarks.fixed_point_budget " + " ".join(argv or sys.argv[1:]),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
-        "torch_threads": torch.get_num_threads(), "xbarmem": __version__, "rows": rows,
+        **provenance("fixed_point_budget", argv), "rows": rows,
         "table": text, "wall_seconds": time.perf_counter() - began}, args.json_out)
 
 

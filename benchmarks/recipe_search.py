@@ -29,21 +29,24 @@ thread (multilayer: a few minutes).
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import statistics
-import sys
 import time
-from pathlib import Path
-
-import torch
 
 from xbarmem import load_digits, load_glyphs, load_mnist, random_patterns
 from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
-from xbarmem.version import __version__
 
-from .recipes import EARLIER_MULTILAYER, EARLIER_SINGLE, FLIPS, _train_and_score, write_result
+from .recipes import (
+    EARLIER_MULTILAYER,
+    EARLIER_SINGLE,
+    FLIPS,
+    RESULTS,
+    _train_and_score,
+    provenance,
+    recipe_parser,
+    start,
+    write_result,
+)
 
 BASELINE = ("earlier default", EARLIER_SINGLE)
 #: the earlier default with the default recipe's cues per step
@@ -185,32 +188,22 @@ def table(rows: dict[str, dict], baseline: str = BASELINE[0]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
-    parser.add_argument("--seeds", type=int, default=4, help="training seeds (default 4)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser = recipe_parser(__doc__.split("\n\n")[0], seeds=4)
     parser.add_argument("--arch", choices=tuple(SEARCHES), default="single",
                         help="the recipes searched: one-layer (default) or multilayer")
-    parser.add_argument("--json-out", type=Path, help="default: benchmarks/results/"
-                        "recipe_search.json (single), recipe_search_multilayer.json")
     args = parser.parse_args(argv)
-    if min(args.probes, args.seeds, args.threads) < 1:
-        print("error: --probes, --seeds and --threads must be at least 1", file=sys.stderr)
+    if not start(args):
         return 2
-    torch.set_num_threads(args.threads)
     began = time.perf_counter()
     rows = measure(args.probes, args.seeds, args.arch)
     text = table(rows, SEARCHES[args.arch][0][0])
     print(text)
-    result = {"command": "python -m benchmarks.recipe_search " + " ".join(argv or sys.argv[1:]),
-              "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
-              "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
+    result = {**provenance("recipe_search", argv),
               "arch": args.arch, "baseline": SEARCHES[args.arch][0][0],
               "probes": args.probes, "seeds": args.seeds, "candidates": rows, "table": text,
               "wall_seconds": time.perf_counter() - began}
     name = "recipe_search" + ("" if args.arch == "single" else f"_{args.arch}") + ".json"
-    return write_result(result, args.json_out or Path(__file__).resolve().parent / "results"
-                        / name)
+    return write_result(result, args.json_out or RESULTS / name)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,45 @@ def summarise(rows: list[dict]) -> dict:
                 for f in rows[0]["cosine_change"]}}
 
 
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def recipe_parser(description: str, seeds: int, json_name: str | None = None
+                  ) -> argparse.ArgumentParser:
+    """A parser with the options every recipe benchmark takes: ``--probes``, ``--seeds`` (default
+    ``seeds``), ``--threads`` and ``--json-out`` (default ``benchmarks/results/json_name``;
+    None when no name is given)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
+    parser.add_argument("--seeds", type=int, default=seeds,
+                        help=f"training seeds per case (default {seeds})")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--json-out", type=Path,
+                        default=RESULTS / json_name if json_name else None,
+                        help="result file (default: " + (f"benchmarks/results/{json_name})"
+                                                         if json_name else
+                                                         "a file in benchmarks/results named "
+                                                         "after the run)"))
+    return parser
+
+
+def start(args: argparse.Namespace) -> bool:
+    """Check ``--probes``, ``--seeds`` and ``--threads`` (False and one line on stderr when one is
+    below 1) and set the torch threads."""
+    if min(args.probes, args.seeds, args.threads) < 1:
+        print("error: --probes, --seeds and --threads must be at least 1", file=sys.stderr)
+        return False
+    torch.set_num_threads(args.threads)
+    return True
+
+
+def provenance(module: str, argv: list[str] | None) -> dict:
+    """The command, date, torch thread count and xbarmem version of a benchmark result."""
+    return {"command": f"python -m benchmarks.{module} " + " ".join(argv or sys.argv[1:]),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
+            "torch_threads": torch.get_num_threads(), "xbarmem": __version__}
+
+
 def write_result(result: dict, path: Path) -> int:
     """Write ``result`` as JSON to ``path`` (folders made), say where; the exit code 0."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,20 +220,12 @@ def write_result(result: dict, path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
-    parser.add_argument("--seeds", type=int, default=2,
-                        help="training seeds per case and side (default 2)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser = recipe_parser(__doc__.split("\n\n")[0], seeds=2, json_name="recipes.json")
     parser.add_argument("--arch", choices=("all", *SIDES), default="all",
                         help="only the cases of this architecture (default all)")
-    parser.add_argument("--json-out", type=Path,
-                        default=Path(__file__).resolve().parent / "results" / "recipes.json")
     args = parser.parse_args(argv)
-    if args.probes < 1 or args.threads < 1 or args.seeds < 1:
-        print("error: --probes, --seeds and --threads must be at least 1", file=sys.stderr)
+    if not start(args):
         return 2
-    torch.set_num_threads(args.threads)
     began = time.perf_counter()
     rows = measure(args.probes, args.seeds,
                    tuple(SIDES) if args.arch == "all" else (args.arch,))
@@ -202,9 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         [q for q in rows if (q["arch"], q["candidate_label"]) == (r["arch"],
                                                                   r["candidate_label"])])
         for r in rows}
-    result = {"command": "python -m benchmarks.recipes " + " ".join(argv or sys.argv[1:]),
-              "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
-              "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
+    result = {**provenance("recipes", argv),
               "probes": args.probes, "seeds": args.seeds, "rows": rows, "summary": summary,
               "table": table(rows), "wall_seconds": time.perf_counter() - began}
     for name, s in summary.items():

@@ -17,21 +17,14 @@ the command. Takes about three minutes on one thread.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import statistics
-import sys
 import time
-from pathlib import Path
-
-import torch
 
 from xbarmem import load_digits, load_glyphs, load_mnist, random_patterns
 from xbarmem.hardware.chip import load_preset
-from xbarmem.version import __version__
 
 from .recipe_search import tuning_cases
-from .recipes import FLIPS, _train_and_score, write_result
+from .recipes import FLIPS, _train_and_score, provenance, recipe_parser, start, write_result
 
 #: weight ranges compared (the presets' value is 0.5)
 VALUES = (0.25, 0.35, 0.5, 0.7, 1.0, 2.0)
@@ -86,24 +79,15 @@ def table(rows: dict[str, dict[str, dict]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
-    parser.add_argument("--seeds", type=int, default=2, help="training seeds (default 2)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--json-out", type=Path,
-                        default=Path(__file__).resolve().parent / "results" / "weight_range.json")
+    parser = recipe_parser(__doc__.split("\n\n")[0], seeds=2, json_name="weight_range.json")
     args = parser.parse_args(argv)
-    if min(args.probes, args.seeds, args.threads) < 1:
-        print("error: --probes, --seeds and --threads must be at least 1", file=sys.stderr)
+    if not start(args):
         return 2
-    torch.set_num_threads(args.threads)
     began = time.perf_counter()
     rows = measure(args.probes, args.seeds)
     text = table(rows)
     print(text)
-    result = {"command": "python -m benchmarks.weight_range " + " ".join(argv or sys.argv[1:]),
-              "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
-              "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
+    result = {**provenance("weight_range", argv),
               "preset": PRESET, "faults": 0.5, "probes": args.probes, "seeds": args.seeds,
               "values": list(VALUES), "splits": rows, "table": text,
               "wall_seconds": time.perf_counter() - began}

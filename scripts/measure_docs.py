@@ -59,6 +59,11 @@ ENERGY_VALUES = {"energy async/sync": "ratios/energy_ratio",
                  "sync steps": "sync/steps/mean", "async steps": "async/steps/mean",
                  "exact sync": "quality/sync/exact"}
 REPRO_VALUES = {"summary": "summary"}
+#: the multilayer capacity search on digits (benchmark of the multilayer recipe) and its values
+ML_SEARCH = ("xbarmem capacity --arch multilayer --hidden 32 --data digits --threshold 0.99 "
+             "--trials 2 --json")
+ML_SEARCH_VALUES = {"capacity": "results/0/capacity", "seconds": "results/0/seconds",
+                    "counts trained": "results/0/evaluations"}
 
 ENTRIES: tuple[Entry, ...] = (
     Entry("energy-64-generic", "energy and latency per recall, N = 64, generic circuit",
@@ -151,18 +156,11 @@ ENTRIES: tuple[Entry, ...] = (
            "python -c \"import sys; sys.stdout.write(open('{out}/fpb.json').read())\""),
           {"trainings": "table"}, 1200),
     Entry("capacity-multilayer", "multilayer 64-32-64 capacity search on digits at 0.99, "
-          "default recipe",
-          ("xbarmem capacity --arch multilayer --hidden 32 --data digits --threshold 0.99 "
-           "--trials 2 --json",),
-          {"capacity": "results/0/capacity", "seconds": "results/0/seconds",
-           "counts trained": "results/0/evaluations"}, 120),
+          "default recipe", (ML_SEARCH,), ML_SEARCH_VALUES, 120),
     Entry("capacity-multilayer-2026-12-01", "the same search with the multilayer binary "
           "options of 2026-12-01 (400 fine-tune steps of 5 updates at 0.01)",
-          ("xbarmem capacity --arch multilayer --hidden 32 --data digits --threshold 0.99 "
-           "--trials 2 --json --rule-options '{{\"finetune_steps\": 400, "
-           "\"finetune_unroll\": 5, \"finetune_lr\": 0.01}}'",),
-          {"capacity": "results/0/capacity", "seconds": "results/0/seconds",
-           "counts trained": "results/0/evaluations"}, 300),
+          (ML_SEARCH + " --rule-options '{{\"finetune_steps\": 400, \"finetune_unroll\": 5, "
+           "\"finetune_lr\": 0.01}}'",), ML_SEARCH_VALUES, 300),
     Entry("recipes-tuning-multilayer", "how the multilayer recipe was chosen: every candidate "
           "on the multilayer tuning cases",
           ("python -m benchmarks.recipe_search --arch multilayer --threads 1 "
