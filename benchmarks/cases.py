@@ -120,6 +120,18 @@ def _second_score(cfg: BenchConfig, memory, pset: PatternSet, probes: int) -> fl
     return evaluate_memory(memory, pset, _protocol(cfg, cfg.second_flip, probes)).cosine
 
 
+def _timed(repeats: int, fit: Callable[[], Any]) -> tuple[Any, float, list[float], PeakMemory]:
+    """Run ``fit()`` ``repeats`` times (the same seed, so the same network each time): its last
+    result, the median seconds, every run's seconds and the last run's peak memory."""
+    times = []
+    for _ in range(max(1, repeats)):
+        with PeakMemory() as mem:
+            start = time.perf_counter()
+            out = fit()
+            times.append(time.perf_counter() - start)
+    return out, statistics.median(times), times, mem
+
+
 def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
             log: Log) -> dict[str, Any]:
     """One network, no faults: the naive loop, xbarmem's fixed-point objective and its
@@ -158,12 +170,12 @@ def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
                            ("xbarmem fast recipe", cfg.xbarmem_basin("fast"))):
         log(f"case {case}: {label}, options {options}")
         trainer = AdaptiveTrainer(**options).resolved(1)
-        with PeakMemory() as mem:
-            start = time.perf_counter()
-            memory = train(x, chip=chip, rule="adaptive", faults=fmap, **options)
-            train_seconds = time.perf_counter() - start
-            score = evaluate_memory(memory, pset, protocol)
-            wall = time.perf_counter() - start
+        memory, train_seconds, each, mem = _timed(
+            cfg.repeats, lambda options=options: train(x, chip=chip, rule="adaptive",
+                                                       faults=fmap, **options))
+        start = time.perf_counter()
+        score = evaluate_memory(memory, pset, protocol)
+        wall = train_seconds + time.perf_counter() - start
         steps = int(memory.info["steps"])
         if trainer.objective == "fixed-point":
             flop = fixed_point_flops(n, p, steps)
@@ -176,6 +188,7 @@ def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
                              converged=bool(memory.info["converged"]), cosine=score.cosine,
                              exact=score.exact, flop=flop, mem=mem, options=trainer.options(),
                              second=_second_score(cfg, memory, pset, protocol.probes))
+        sides[label]["train_seconds_each"] = each
         assert score.cues is not None
         checks["cues_identical"] = checks.get("cues_identical", True) and torch.equal(
             score.cues, cues)
@@ -195,7 +208,7 @@ def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
                          "chip": "paper-sim", "protocol": protocol.as_dict(),
                          "second_flip": cfg.second_flip},
             "shared": "fault map, stored patterns, cues (checked bit-identical), step cap, "
-                      "tol, recall cap",
+                      f"tol, recall cap; each xbarmem side: median of {cfg.repeats} trainings",
             "checks": checks, "sides": sides, "speed_ratio_naive_over": ratios}
 
 
@@ -448,15 +461,12 @@ def _multilayer_sides(pset: PatternSet, chip: ChipSpec, cfg: BenchConfig, protoc
         log(f"{label}, options {options}")
         trainer = MultilayerTrainer(**{"seed": cfg.seed, **options}).resolved(len(sizes) - 1,
                                                                               pset.kind)
-        times = []
-        for _ in range(max(1, cfg.ml_repeats)):  # the same seed: the same network each time
-            with PeakMemory() as mem:
-                start = time.perf_counter()
-                mem_x = MultilayerMemory(n, cfg.ml_hidden, chip, faults)
-                info = fit_memories(trainer, x, [mem_x], kind=pset.kind,
-                                    program_seed=cfg.seed)[0]
-                times.append(time.perf_counter() - start)
-        train_seconds = statistics.median(times)
+        def fit(trainer=trainer):
+            mem_x = MultilayerMemory(n, cfg.ml_hidden, chip, faults)
+            return mem_x, fit_memories(trainer, x, [mem_x], kind=pset.kind,
+                                       program_seed=cfg.seed)[0]
+
+        (mem_x, info), train_seconds, times, mem = _timed(cfg.repeats, fit)
         start = time.perf_counter()
         score = evaluate_memory(mem_x, pset, protocol)
         wall = train_seconds + time.perf_counter() - start
@@ -514,7 +524,7 @@ def case_multilayer(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
                          "protocol": protocol.as_dict(),
                          "second_flip": cfg.second_flip},
             "shared": "fault map, stored patterns, cues (checked bit-identical), tol, recall cap; "
-                      f"each xbarmem side: median of {cfg.ml_repeats} trainings",
+                      f"each xbarmem side: median of {cfg.repeats} trainings",
             "checks": checks, "sides": sides, "speed_ratio_naive_over": _speed_ratios(sides)}
 
 

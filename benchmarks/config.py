@@ -72,9 +72,9 @@ class BenchConfig:
             the paper's fixed-point objective.
         ml_basin_options: case 3: options of xbarmem's default (basin) multilayer recipe.
         ml_fast_options: case 3: options of xbarmem's fast multilayer recipe.
-        ml_repeats: cases 3 and 4b: each xbarmem side is trained this many times (the same
-            seed, so the same network) and its median training time is kept: sub-second
-            trainings vary by about 15% from one run to the next.
+        repeats: cases 1, 1r, 3 and 4b: each xbarmem side is trained this many times (the
+            same seed, so the same network) and its median training time is kept: short
+            trainings vary by 15-30% from one run to the next.
         big_ml_neurons: case 4b: N (28x28 MNIST digits: 784).
         big_ml_patterns: case 4b: digits stored.
         big_ml_faults: case 4b: weight-fault rate.
@@ -126,7 +126,7 @@ class BenchConfig:
         default_factory=lambda: {"objective": "fixed-point", "max_steps": 3000})
     ml_basin_options: dict[str, Any] = field(default_factory=dict)
     ml_fast_options: dict[str, Any] = field(default_factory=lambda: {"recipe": "fast"})
-    ml_repeats: int = 3
+    repeats: int = 3
     big_ml_neurons: int = 784
     big_ml_patterns: int = 100
     big_ml_faults: float = 0.0
