@@ -656,8 +656,7 @@ class Capacity(Experiment):
         ``held``, the others to ``missed``, each one to ``checks``."""
         runs = {rule: [r for r in at if r["config"]["rule"] == rule]
                 for rule in ("adaptive", "pinv")}
-        curves = {rule: mean_curve([r["result"]["points"] for r in rs])
-                  for rule, rs in runs.items()}
+        caps = {rule: self.curve_capacities(at, rule, level) for rule in runs}
         sec.body += [f"### cues with {level:.0%} flipped bits", "",
                      "| threshold | pseudo-inverse: mean curve (per seed) | hardware-adaptive: "
                      "mean curve (per seed) | ratio | ratio of per-seed means | paper |",
@@ -665,8 +664,7 @@ class Capacity(Experiment):
         for t in self.thresholds:
             per_seed = {rule: [r["result"]["capacity"][str(t)] for r in rs]
                         for rule, rs in runs.items()}
-            pa, ha = (capacity_from_curve(curves[rule], t) if curves[rule] else 0
-                      for rule in ("pinv", "adaptive"))
+            pa, ha = (caps[rule][t] if caps[rule] else 0 for rule in ("pinv", "adaptive"))
             ratio = ha / pa if pa else math.nan
             ps, hs = per_seed["pinv"], per_seed["adaptive"]
             seed_ratio = (np.mean(hs) / np.mean(ps)) if ps and hs and np.mean(ps) > 0 \
