@@ -65,6 +65,24 @@ ML_SEARCH = ("xbarmem capacity --arch multilayer --hidden 32 --data digits --thr
 ML_SEARCH_VALUES = {"capacity": "results/0/capacity", "seconds": "results/0/seconds",
                     "counts trained": "results/0/evaluations"}
 
+
+def scaling_entry(name: str, what: str, sizes: str, seconds: float, *, trials: int = 1,
+                  hidden: str = "1n", threshold: str = "0.99",
+                  options: dict[str, Any] | None = None,
+                  extra: dict[str, str] | None = None) -> Entry:
+    """A multilayer binary ``xbarmem scaling`` run (fixed-point objective plus ``options``)
+    with its capacities and exponent at ``threshold``, and ``extra`` values."""
+    rule = json.dumps({"objective": "fixed-point", **(options or {})}, separators=(",", ":"))
+    rule = rule.replace("{", "{{").replace("}", "}}")
+    return Entry(name, what, (
+        f"xbarmem scaling --arch multilayer --kind binary --sizes {sizes} --hidden {hidden} "
+        f"--threshold {threshold} --trials {trials} --probes 10 --rule-options '{rule}' "
+        f"--json --out {{out}}",),
+        {"N": "sizes", f"capacity @{threshold}": f"capacity/{threshold}",
+         "exponent": f"fits/{threshold}/slope", "95% low": f"fits/{threshold}/slope_low",
+         "95% high": f"fits/{threshold}/slope_high"} | (extra or {}), seconds)
+
+
 ENTRIES: tuple[Entry, ...] = (
     Entry("energy-64-generic", "energy and latency per recall, N = 64, generic circuit",
           ("xbarmem energy --neurons 64 --arch single --circuit generic-rram --json",),
@@ -188,22 +206,19 @@ ENTRIES: tuple[Entry, ...] = (
           ("xbarmem capacity --arch single,multilayer --hidden 16,32,128 --data digits "
            "--threshold 0.99 --trials 2 --probes 20 --start 24 "
            "--rule-options '{{\"cue_flip\": 0.05}}' --json",), {"results": "results"}, 7200),
-    Entry("scaling-multilayer-binary", "multilayer H = N binary scaling exponent",
-          ("xbarmem scaling --arch multilayer --kind binary --sizes 64,144,256,400 --hidden 1n "
-           "--threshold 0.99 --trials 2 --probes 10 "
-           "--rule-options '{{\"objective\":\"fixed-point\"}}' --json --out {out}",),
-          {"N": "sizes", "capacity @0.99": "capacity/0.99",
-           "exponent": "fits/0.99/slope", "95% low": "fits/0.99/slope_low",
-           "95% high": "fits/0.99/slope_high"}, 400),
-    Entry("scaling-multilayer-binary-784",
-          "multilayer H = N binary scaling exponent, N = 64 ... 784 (one network per count)",
-          ("xbarmem scaling --arch multilayer --kind binary --sizes 64,144,256,400,576,784 "
-           "--hidden 1n --threshold 0.99 --trials 1 --probes 10 "
-           "--rule-options '{{\"objective\":\"fixed-point\"}}' --json --out {out}",),
-          {"N": "sizes", "capacity @0.99": "capacity/0.99",
-           "exponent": "fits/0.99/slope", "95% low": "fits/0.99/slope_low",
-           "95% high": "fits/0.99/slope_high", "search seconds per N": "runs/*/seconds",
-           "counts trained per N": "runs/*/evaluations"}, 4500),
+    scaling_entry("scaling-multilayer-binary", "multilayer H = N binary scaling exponent",
+                  "64,144,256,400", 400, trials=2),
+    scaling_entry("scaling-multilayer-binary-784", "multilayer H = N binary scaling exponent, "
+                  "N = 64 ... 784 (one network per count)", "64,144,256,400,576,784", 4500,
+                  extra={"search seconds per N": "runs/*/seconds",
+                         "counts trained per N": "runs/*/evaluations"}),
+    scaling_entry("scaling-check-width", "the binary exponent with H = 2N (one network per "
+                  "count)", "64,144,256,400", 900, hidden="2n"),
+    scaling_entry("scaling-check-threshold", "the binary exponent at threshold 0.97 (one "
+                  "network per count)", "64,144,256,400", 1800, threshold="0.97"),
+    scaling_entry("scaling-check-budget", "the binary exponent trained to the loss or 6000 "
+                  "steps (one network per count)", "64,144,256", 600,
+                  options={"stop": "loss", "max_steps": 6000}),
     Entry("benchmarks", "naive loop vs xbarmem speed-ups (benchmarks package)",
           ("python -m benchmarks --threads 1 --json-out {out}/bench.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),

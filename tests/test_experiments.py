@@ -481,7 +481,21 @@ def test_reproduce_scaling_uses_hidden_equal_to_n_and_a_trainer_per_kind():
 
     for quick in (True, False):
         specs = {s.name.split("-e-", 1)[-1]: s for s in Scaling().sweeps(quick)}
+        checks = {name: specs.pop(name) for name in list(specs) if "-check-" in name}
         assert set(specs) == {"binary", "continuous"} | (set() if quick else {"binary-large"})
+        assert set(checks) == (set() if quick else {"binary-check-width",
+                                                    "binary-check-threshold",
+                                                    "binary-check-budget"})
+        configs = {name: [t.config for t in spec.trials] for name, spec in checks.items()}
+        # each check of the full run changes one thing of the binary protocol, on one seed
+        assert all(c["seed"] == 0 and c["rule_options"]["objective"] == "fixed-point"
+                   for cs in configs.values() for c in cs)
+        assert all(c["hidden"] == 2 * c["n_neurons"]
+                   for c in configs.get("binary-check-width", []))
+        assert all(c["thresholds"] == [0.97]
+                   for c in configs.get("binary-check-threshold", []))
+        assert all(c["rule_options"]["stop"] == "loss"
+                   for c in configs.get("binary-check-budget", []))
         for kind, spec in specs.items():
             configs = [t.config for t in spec.trials]
             assert all(c["hidden"] == c["n_neurons"] for c in configs)

@@ -44,6 +44,51 @@ def test_exponent_grades(fit, grade):
     assert rep.Scaling.grade(fit, 1.49) == grade
 
 
+def _capacity_rows(caps, threshold="0.99", seed=0):
+    return [{"trial": "capacity", "config": {"n_neurons": n, "seed": seed, "rule": "adaptive"},
+             "result": {"capacity": {threshold: c}}} for n, c in caps.items()]
+
+
+def test_scaling_explains_a_low_binary_exponent_with_its_checks(tmp_path):
+    """(e): below the paper's exponent, the section gives the local exponents and, per check
+    (hidden width, threshold, budget), its exponent beside the section's on the same sizes
+    and seed; a check that is not stored is left out."""
+    scaling = rep.Scaling()
+    main = {64: 40, 144: 120, 256: 260, 400: 420}  # exponent about 1.3, slowing
+    rows = {scaling.name(False, "binary"): _capacity_rows(main)
+            + _capacity_rows({64: 44, 144: 130, 256: 290, 400: 500}, seed=1),
+            scaling.name(False, "continuous"): _capacity_rows({64: 20, 144: 80, 400: 400}),
+            scaling.check_name(False, rep.SCALING_CHECKS[0]): _capacity_rows(
+                {64: 41, 144: 118, 256: 265, 400: 430}),
+            scaling.check_name(False, rep.SCALING_CHECKS[1]): _capacity_rows(
+                {64: 96, 144: 300, 256: 800}, threshold="0.97")}
+    ctx = SimpleNamespace(quick=False, rows=lambda name: rows.get(name, []), out_dir=tmp_path)
+    sec = scaling.section(ctx)
+    assert sec.reasons[0].startswith("The binary exponents between consecutive sizes are")
+    assert "(64-144)" in sec.reasons[0] and "growth slows" in sec.reasons[0]
+    width, threshold = sec.reasons[1:]
+    assert width.startswith("With hidden width H = 2N the binary exponent over N = "
+                            "[64, 144, 256, 400] (seed 0) is 1.3")
+    assert "below the paper's 1.49" in width
+    assert threshold.startswith("With threshold 0.97 the binary exponent over N = "
+                                "[64, 144, 256] (seed 0) is 1.")
+    text = "\n".join(sec.body)
+    # the section's own capacities beside each check: seed 0 only, the check's sizes
+    assert "| hidden width H = 2N | [64, 144, 256, 400] | [41.0, 118.0, 265.0, 430.0] |" in text
+    assert "| [40.0, 120.0, 260.0] |" in text and "| training until" not in text
+
+
+def test_scaling_gives_no_reasons_when_the_binary_exponent_matches(tmp_path):
+    scaling = rep.Scaling()
+    main = {n: 0.1 * n ** 1.49 * f for n, f in zip((64, 144, 256, 400), (1.02, 0.98, 1.01, 0.99),
+                                                  strict=True)}
+    rows = {scaling.name(False, "binary"): _capacity_rows(main),
+            scaling.check_name(False, rep.SCALING_CHECKS[0]): _capacity_rows(main)}
+    ctx = SimpleNamespace(quick=False, rows=lambda name: rows.get(name, []), out_dir=tmp_path)
+    sec = scaling.section(ctx)
+    assert sec.reasons == [] and "| hidden width H = 2N |" in "\n".join(sec.body)
+
+
 def _energy(ratio, reduction, growing=True):
     rows = [{"n": n, "energy_ratio": r} for n, r in
             zip((16, 36, 64), (3.0, 4.0, 5.0) if growing else (5.0, 4.0, 5.0), strict=True)]
