@@ -260,7 +260,7 @@ def test_patterns_shortfall_gets_the_pinv_spread_over_other_subsets(tmp_path, mo
     point short of the paper gets how many of them would pass, a one-sided '>= 0.99' point is
     judged one-sided."""
     monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
-    main, subsets = rep.Patterns().sweeps(quick=True)
+    main, subsets, _ = rep.Patterns().sweeps(quick=True)
     assert {t.config["seed"] for t in subsets.trials} == set(range(100, 110))
     assert {t.config["rule"] for t in subsets.trials} == {"pinv"}
 
@@ -273,10 +273,56 @@ def test_patterns_shortfall_gets_the_pinv_spread_over_other_subsets(tmp_path, mo
     spread = [rows("pinv", 100 + i, {21: 0.96 + 0.01 * (i % 3), 33: v, 39: 0.3})
               for i, v in enumerate([0.45, 0.5, 0.58, 0.62, 0.47])]
     ctx = SimpleNamespace(quick=True, out_dir=tmp_path, rows=lambda name: (
-        spread if name.endswith("subsets") else measured))
+        spread if name.endswith("subsets") else [] if name.endswith("other-level")
+        else measured))
     sec = rep.Patterns().section(ctx)
     assert sec.shortfalls == ["pinv at P = 33: 0.450 (n=1) vs 0.61"]
     why, = sec.reasons
     assert why.startswith("pinv at P = 33 measures 0.450 on the section's subsets")
     assert "2 of 5 would pass" in why and "depends on which digits" in why
     assert any(line.startswith("| pinv | 21 | 0.99 | 0.968 |") for line in sec.body)
+
+
+@pytest.mark.parametrize("other,says", [
+    ({21: 0.99, 33: 0.59, 39: 0.40}, "at P = 21, 33 are nearer the 5% values and at P = 39 "
+                                     "the 10% ones, so its curve lies between"),
+    ({21: 0.999, 33: 0.60, 39: 0.322}, "every paper point is nearer the 5% values"),
+    ({21: 0.90, 33: 0.30, 39: 0.20}, "the flip rate does not explain the gap"),
+])
+def test_patterns_shortfall_is_set_beside_the_other_flip_rate(tmp_path, monkeypatch, other,
+                                                                says):
+    """(c): the pseudo-inverse's judged counts are measured again at 5% flips on the same
+    subsets; a shortfall at 10% says which flip rate each paper point is nearer."""
+    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    patterns = rep.Patterns()
+    level = patterns.sweeps(quick=False)[2]
+    configs = [t.config for t in level.trials]
+    assert {c["level"] for c in configs} == {0.05} and {c["rule"] for c in configs} == {"pinv"}
+    assert {c["seed"] for c in configs} == {0, 1, 2}  # the main sweep's seeds: its subsets
+
+    def rows(curve):
+        return [{"config": {"rule": "pinv", "seed": 0},
+                 "result": {"points": [{"count": c, "cosine": v} for c, v in curve.items()]}}]
+
+    measured = rows({21: 0.95, 33: 0.44, 39: 0.325})
+    ctx = SimpleNamespace(quick=False, out_dir=tmp_path, rows=lambda name: (
+        rows(other) if name.endswith("other-level") else [] if name.endswith("subsets")
+        else measured))
+    why, = patterns.section(ctx).reasons
+    assert why.startswith("At 5% flipped cue bits (the same subsets) the pseudo-inverse "
+                          "measures ")
+    assert "(at 10%: 0.950 / 0.440 / 0.325; paper: >= 0.99 / 0.61 / 0.32)" in why
+    assert says in why
+
+
+def test_patterns_gives_no_flip_rate_reason_when_the_points_pass(tmp_path, monkeypatch):
+    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+
+    def rows(curve):
+        return [{"config": {"rule": "pinv", "seed": 0},
+                 "result": {"points": [{"count": c, "cosine": v} for c, v in curve.items()]}}]
+
+    ctx = SimpleNamespace(quick=False, out_dir=tmp_path, rows=lambda name: rows(
+        {21: 0.995, 33: 0.60, 39: 0.33} if not name.endswith("other-level")
+        else {21: 1.0, 33: 0.7, 39: 0.5}))
+    assert rep.Patterns().section(ctx).reasons == []
