@@ -15,7 +15,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m benchmarks",
         description="Benchmark xbarmem against the naive per-network loop of the paper's "
                     "scripts. Cases: 1 (single network), 2 (capacity curves), 3 (multilayer "
-                    "network), 4a (one point at N=1024), 4b (multilayer point at N=784). "
+                    "network), 4a (one point at N=1024), 4b (multilayer point at N=784); "
+                    "when named: 5 (capacity search per recipe), 6 (multilayer scaling run "
+                    "to N=784). "
                     "Numbers are only meaningful as ratios measured in the same run.")
     parser.add_argument("cases", nargs="*", metavar="case",
                         help=f"cases to run (default all): {', '.join(sorted(ALIASES))}, all")

@@ -598,6 +598,43 @@ def case_capacity_search(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
             "runs": runs, "speed_ratio_default_over": ratios}
 
 
+# --------------------------------------------------------------------------- case 6
+def case_scaling(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 6: the multilayer binary scaling run of the performance issue, ``xbarmem scaling
+    --arch multilayer --kind binary --hidden 1n`` over ``cfg.scaling_sizes`` (threshold 0.99,
+    one network per tested count, the fixed-point objective, as in ``reproduce``'s (e)) with
+    ``cfg.search_threads`` torch threads in a fresh process: wall seconds in all, each size's
+    search seconds, counts trained and capacity, and the exponent with its 95% interval."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "xbarmem", "scaling", "--arch", "multilayer", "--kind",
+                   "binary", "--sizes", ",".join(map(str, cfg.scaling_sizes)), "--hidden", "1n",
+                   "--threshold", "0.99", "--trials", "1", "--probes", "10", "--seed",
+                   str(cfg.seed), "--rule-options", json.dumps(cfg.ml_fixed_point_options),
+                   "--threads", str(cfg.search_threads), "--json", "--out", out,
+                   *cfg.scaling_extra]
+        log(f"case 6: {' '.join(command[2:])}")
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - start
+    head = {"case": "6", "title": "multilayer binary scaling (xbarmem scaling, H = N)",
+            "settings": {"sizes": list(cfg.scaling_sizes), "threads": cfg.search_threads,
+                         "rule_options": cfg.ml_fixed_point_options},
+            "seconds": seconds, "command": "xbarmem " + " ".join(command[3:]),
+            "shared": "one command line in a fresh process (no naive side)"}
+    if done.returncode != 0:
+        return {**head, "status": "failed", "error": done.stderr.strip().splitlines()[-1:]}
+    result = json.loads(done.stdout)
+    return {**head, "status": "ok", "fit": result["fits"]["0.99"],
+            "sizes": [{"n": run["n_neurons"], "capacity": run["capacity"]["0.99"],
+                       "counts_trained": run["evaluations"], "seconds": run["seconds"]}
+                      for run in result["runs"]]}
+
+
 CASES: dict[str, Callable[[BenchConfig, Log], dict[str, Any]]] = {
     "1": case_single,
     "1r": case_single_random,
@@ -606,7 +643,8 @@ CASES: dict[str, Callable[[BenchConfig, Log], dict[str, Any]]] = {
     "4a": case_big,
     "4b": case_big_multilayer,
     "5": case_capacity_search,
+    "6": case_scaling,
 }
 
 #: cases run only when asked for by name (minutes of work each)
-OPT_IN = ("5",)
+OPT_IN = ("5", "6")

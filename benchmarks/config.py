@@ -86,6 +86,8 @@ class BenchConfig:
         search_threads: case 5: ``--threads`` of the capacity search.
         search_extra: case 5: further command-line arguments (the smoke test shrinks the
             search with them).
+        scaling_sizes: case 6: the sizes N of the scaling run (``search_threads`` threads).
+        scaling_extra: case 6: further command-line arguments.
     """
 
     seed: int = 0
@@ -137,6 +139,8 @@ class BenchConfig:
     search_trials: int = 2
     search_threads: int = 2
     search_extra: tuple[str, ...] = ()
+    scaling_sizes: tuple[int, ...] = (64, 144, 256, 400, 576, 784)
+    scaling_extra: tuple[str, ...] = ()
 
     @classmethod
     def full(cls) -> BenchConfig:
@@ -169,7 +173,8 @@ class BenchConfig:
                    big_ml_neurons=196, big_ml_patterns=4, big_ml_probes=2,
                    search_trials=1, search_threads=1,
                    search_extra=("--pool", "40", "--probes", "2", "--start", "2",
-                                 "--rule-options", '{"max_steps": 3, "finetune_steps": 2}'))
+                                 "--rule-options", '{"max_steps": 3, "finetune_steps": 2}'),
+                   scaling_sizes=(16, 36), scaling_extra=("--pool", "30", "--probes", "2"))
 
     def xbarmem_fixed_point(self, stop: str = "stable") -> dict[str, Any]:
         """Rule options of xbarmem's fixed-point (paper's objective) trainer for this run:

@@ -53,7 +53,8 @@ def print_case(entry: dict[str, Any], console: Console) -> None:
         console.print(f"case {entry['case']}: {entry['reason']}")
         return
     {"1": _print_single, "1r": _print_single, "2": _print_capacity, "3": _print_single,
-     "4a": _print_big, "4b": _print_single, "5": _print_search}[entry["case"]](entry, console)
+     "4a": _print_big, "4b": _print_single, "5": _print_search,
+     "6": _print_scaling}[entry["case"]](entry, console)
     console.print(f"shared by both sides: {entry['shared']}")
 
 
@@ -70,6 +71,26 @@ def _print_search(entry: dict[str, Any], console: Console) -> None:
     console.print(table)
     for recipe, ratio in entry["speed_ratio_default_over"].items():
         console.print(f"speed default/{recipe}: {_ratio(ratio)} wall time")
+
+
+def _print_scaling(entry: dict[str, Any], console: Console) -> None:
+    if entry["status"] != "ok":
+        console.print(f"scaling run failed after {entry['seconds']:.0f} s: "
+                      f"{' '.join(entry['error'])}")
+        return
+    table = Table(title=f"multilayer binary scaling, H = N, threshold 0.99, "
+                        f"{entry['settings']['threads']} torch thread(s)")
+    for col in ("N", "capacity", "counts trained", "search s"):
+        table.add_column(col, justify="right")
+    for row in entry["sizes"]:
+        table.add_row(str(row["n"]), str(row["capacity"]), str(row["counts_trained"]),
+                      f"{row['seconds']:.0f}")
+    console.print(table)
+    fit = entry["fit"] or {}
+    interval = (f" [{fit['slope_low']:.3f}, {fit['slope_high']:.3f}]"
+                if fit.get("slope_low") is not None else " (no interval from two sizes)")
+    console.print("exponent " + (f"{fit['slope']:.3f}{interval}" if fit else "n/a")
+                  + f"; {entry['seconds']:.0f} s wall in all")
 
 
 def _print_single(entry: dict[str, Any], console: Console) -> None:

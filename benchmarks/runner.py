@@ -34,6 +34,7 @@ ALIASES: dict[str, str] = {
     "4a": "4a", "n1024": "4a", "big": "4a",
     "4b": "4b", "n784": "4b",
     "5": "5", "search": "5",
+    "6": "6", "scaling": "6",
 }
 
 

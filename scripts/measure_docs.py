@@ -219,6 +219,15 @@ ENTRIES: tuple[Entry, ...] = (
     scaling_entry("scaling-check-budget", "the binary exponent trained to the loss or 6000 "
                   "steps (one network per count)", "64,144,256", 600,
                   options={"stop": "loss", "max_steps": 6000}),
+    Entry("benchmark-scaling", "the multilayer binary scaling run over N = 64 ... 784 with "
+          "2 torch threads (benchmark case 6; run with --threads 2)",
+          ("python -m benchmarks 6 --json-out {out}/bench.json",
+           "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),
+          {"wall s": "cases/6/seconds", "N": "cases/6/sizes/*/n",
+           "capacity @0.99": "cases/6/sizes/*/capacity",
+           "counts trained per N": "cases/6/sizes/*/counts_trained",
+           "search seconds per N": "cases/6/sizes/*/seconds", "exponent": "cases/6/fit/slope",
+           "95% low": "cases/6/fit/slope_low", "95% high": "cases/6/fit/slope_high"}, 1800),
     Entry("benchmarks", "naive loop vs xbarmem speed-ups (benchmarks package)",
           ("python -m benchmarks --threads 1 --json-out {out}/bench.json",
            "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),

@@ -97,7 +97,8 @@ def test_command_line_options_and_case_names():
     assert cfg.threads == 1 and not cfg.search and not cfg.big_ml_with_naive
     assert config_from_args(parse_args([])).capacity_counts[-1] == 128
     assert len(config_from_args(parse_args([])).capacity_counts) == 40
-    assert resolve_cases([]) == ["1", "1r", "2", "3", "4a", "4b"]  # 5 only when named
+    assert resolve_cases([]) == ["1", "1r", "2", "3", "4a", "4b"]  # 5 and 6 only when named
+    assert resolve_cases(["scaling"]) == ["6"]
     assert resolve_cases(["search", "random"]) == ["1r", "5"]
     assert resolve_cases(["n1024", "single"]) == ["1", "4a"]
     assert resolve_cases(["n784", "multilayer"]) == ["3", "4b"]
@@ -118,6 +119,20 @@ def test_capacity_search_case_times_each_recipe_in_a_fresh_process(tmp_path):
         assert ("--recipe fast" in result["command"]) == (recipe == "fast")
     assert set(entry["speed_ratio_default_over"]) == {"fast"}
     assert "speed default/fast" in console.file.getvalue()
+
+
+def test_scaling_case_runs_the_command_line_and_keeps_each_size(tmp_path):
+    """Case 6 runs ``xbarmem scaling`` (shrunk here to two small sizes) in a fresh process and
+    keeps each size's capacity, counts and search seconds, and the fit."""
+    cfg = BenchConfig.tiny()
+    console = Console(file=io.StringIO(), width=140)
+    entry = run(["6"], cfg, preset="tiny", json_out=None, console=console,
+                verbose=False)["cases"]["6"]
+    assert entry["status"] == "ok", entry
+    assert [row["n"] for row in entry["sizes"]] == [16, 36]
+    assert all(row["counts_trained"] >= 1 and row["seconds"] > 0 for row in entry["sizes"])
+    assert "--hidden 1n" in entry["command"] and "--threads 1" in entry["command"]
+    assert "wall in all" in console.file.getvalue()
 
 
 def test_fixed_point_budget_compares_the_default_stop_with_longer_training(tmp_path):
