@@ -326,3 +326,22 @@ def test_patterns_gives_no_flip_rate_reason_when_the_points_pass(tmp_path, monke
         {21: 0.995, 33: 0.60, 39: 0.33} if not name.endswith("other-level")
         else {21: 1.0, 33: 0.7, 39: 0.5}))
     assert rep.Patterns().section(ctx).reasons == []
+
+
+@pytest.mark.parametrize("quick", [True, False])
+@pytest.mark.parametrize("exp", [e for e in rep.EXPERIMENTS if e.key != "f"],
+                         ids=lambda e: e.key)
+def test_sections_read_only_their_own_sweeps(tmp_path, monkeypatch, exp, quick):
+    """Every sweep a section reads belongs to the run (quick or full) it reports on; with no
+    rows stored yet the section still renders."""
+    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    names = {spec.name for spec in exp.sweeps(quick)}
+    asked = []
+
+    def rows(name):
+        asked.append(name)
+        assert name in names, f"({exp.key}) reads {name}, not a sweep of this run"
+        return []
+
+    exp.section(SimpleNamespace(quick=quick, rows=rows, out_dir=tmp_path)).markdown()
+    assert asked
