@@ -557,36 +557,46 @@ def case_big_multilayer(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
                 {k: v for k, v in sides.items() if v.get("status") != "skipped"})}
 
 
-# --------------------------------------------------------------------------- case 5
+# --------------------------------------------------------------------------- cases 5, 6
+def _run_cli(args: list[str], log: Log, case: str) -> tuple[Any, float, dict[str, Any]]:
+    """Run ``xbarmem ARGS`` (with ``--json``) in a fresh process: its parsed JSON output (None
+    when it failed), the wall seconds, and what a result records of the run (``command``
+    and, when it failed, ``status`` "failed" with the last line of its error output)."""
+    import json
+    import subprocess
+    import sys
+
+    log(f"case {case}: xbarmem {' '.join(args)}")
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "xbarmem", *args], capture_output=True,
+                          text=True, check=False)
+    seconds = time.perf_counter() - start
+    run = {"command": "xbarmem " + " ".join(args)}
+    if done.returncode != 0:
+        return None, seconds, {**run, "status": "failed",
+                               "error": done.stderr.strip().splitlines()[-1:]}
+    return json.loads(done.stdout), seconds, run
+
+
 def case_capacity_search(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     """Case 5: the command-line capacity search of the performance issue, ``xbarmem capacity
     --arch single --data digits --threshold 0.9,0.95,0.99 --trials 2``, once per recipe
     (``cfg.search_recipes``), one after the other in fresh processes with ``cfg.search_threads``
     torch threads: wall seconds, capacities and the ratio of each recipe's time to the
     default's."""
-    import json
-    import subprocess
-    import sys
-
-    base = [sys.executable, "-m", "xbarmem", "capacity", "--arch", "single", "--data",
-            "digits", "--threshold", ",".join(f"{t:g}" for t in cfg.thresholds), "--trials",
-            str(cfg.search_trials), "--seed", str(cfg.seed), "--threads",
-            str(cfg.search_threads), "--json", *cfg.search_extra]
+    base = ["capacity", "--arch", "single", "--data", "digits", "--threshold",
+            ",".join(f"{t:g}" for t in cfg.thresholds), "--trials", str(cfg.search_trials),
+            "--seed", str(cfg.seed), "--threads", str(cfg.search_threads), "--json",
+            *cfg.search_extra]
     runs: dict[str, dict[str, Any]] = {}
     for recipe in cfg.search_recipes:
-        command = base + ([] if recipe == "default" else ["--recipe", recipe])
-        log(f"case 5: {' '.join(command[2:])}")
-        start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            runs[recipe] = {"status": "failed", "seconds": seconds,
-                            "error": done.stderr.strip().splitlines()[-1:]}
-            continue
-        result = json.loads(done.stdout)["results"][0]
-        runs[recipe] = {"status": "ok", "seconds": seconds, "capacity": result["capacity"],
-                        "counts_trained": len(result["points"]),
-                        "command": "xbarmem " + " ".join(command[3:])}
+        out, seconds, run = _run_cli(base + ([] if recipe == "default"
+                                             else ["--recipe", recipe]), log, "5")
+        runs[recipe] = {"seconds": seconds, **run}
+        if out is not None:
+            result = out["results"][0]
+            runs[recipe].update(status="ok", capacity=result["capacity"],
+                                counts_trained=len(result["points"]))
     first = runs.get("default", {})
     ratios = {r: _ratio(first.get("seconds"), v["seconds"]) for r, v in runs.items()
               if r != "default" and v.get("status") == "ok" and first.get("status") == "ok"}
@@ -606,29 +616,22 @@ def case_scaling(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     ``cfg.search_threads`` torch threads in a fresh process: wall seconds in all, each size's
     search seconds, counts trained and capacity, and the exponent with its 95% interval."""
     import json
-    import subprocess
-    import sys
     import tempfile
 
-    with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "xbarmem", "scaling", "--arch", "multilayer", "--kind",
-                   "binary", "--sizes", ",".join(map(str, cfg.scaling_sizes)), "--hidden", "1n",
-                   "--threshold", "0.99", "--trials", "1", "--probes", "10", "--seed",
-                   str(cfg.seed), "--rule-options", json.dumps(cfg.ml_fixed_point_options),
-                   "--threads", str(cfg.search_threads), "--json", "--out", out,
-                   *cfg.scaling_extra]
-        log(f"case 6: {' '.join(command[2:])}")
-        start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        result, seconds, run = _run_cli(
+            ["scaling", "--arch", "multilayer", "--kind", "binary", "--sizes",
+             ",".join(map(str, cfg.scaling_sizes)), "--hidden", "1n", "--threshold", "0.99",
+             "--trials", "1", "--probes", "10", "--seed", str(cfg.seed), "--rule-options",
+             json.dumps(cfg.ml_fixed_point_options), "--threads", str(cfg.search_threads),
+             "--json", "--out", folder, *cfg.scaling_extra], log, "6")
     head = {"case": "6", "title": "multilayer binary scaling (xbarmem scaling, H = N)",
             "settings": {"sizes": list(cfg.scaling_sizes), "threads": cfg.search_threads,
                          "rule_options": cfg.ml_fixed_point_options},
-            "seconds": seconds, "command": "xbarmem " + " ".join(command[3:]),
-            "shared": "one command line in a fresh process (no naive side)"}
-    if done.returncode != 0:
-        return {**head, "status": "failed", "error": done.stderr.strip().splitlines()[-1:]}
-    result = json.loads(done.stdout)
+            "seconds": seconds, "shared": "one command line in a fresh process (no naive side)",
+            **run}
+    if result is None:
+        return head
     return {**head, "status": "ok", "fit": result["fits"]["0.99"],
             "sizes": [{"n": run["n_neurons"], "capacity": run["capacity"]["0.99"],
                        "counts_trained": run["evaluations"], "seconds": run["seconds"]}

@@ -66,6 +66,13 @@ ML_SEARCH_VALUES = {"capacity": "results/0/capacity", "seconds": "results/0/seco
                     "counts trained": "results/0/evaluations"}
 
 
+def json_out(command: str, file: str) -> tuple[str, str]:
+    """The steps of a command that writes its JSON to ``--json-out {out}/FILE``: the command,
+    then printing that file (the last step's output is what an entry reads)."""
+    return (f"{command} --json-out {{out}}/{file}",
+            f"python -c \"import sys; sys.stdout.write(open('{{out}}/{file}').read())\"")
+
+
 def scaling_entry(name: str, what: str, sizes: str, seconds: float, *, trials: int = 1,
                   hidden: str = "1n", threshold: str = "0.99",
                   options: dict[str, Any] | None = None,
@@ -147,8 +154,7 @@ ENTRIES: tuple[Entry, ...] = (
            "'section': t[i:t.index('**Commands.**', i)].strip()}}))\"",),
           {"seconds": "seconds", "verdicts": "verdicts", "section": "section"}, 240),
     Entry("recipes-held-out", "the recipes on cases they were not chosen on",
-          ("python -m benchmarks.recipes --threads 1 --json-out {out}/recipes.json",
-           "python -c \"import sys; sys.stdout.write(open('{out}/recipes.json').read())\""),
+          json_out("python -m benchmarks.recipes --threads 1", "recipes.json"),
           {f"{name}: {what}": f"summary/{name}/{path}"
            for name in ("single: default recipe over earlier default",
                         "single: fast recipe over earlier default",
@@ -161,17 +167,14 @@ ENTRIES: tuple[Entry, ...] = (
           | {"cases": "table"}, 1500),
     Entry("recipes-tuning", "how the one-layer recipes were chosen: every candidate on the "
           "tuning cases",
-          ("python -m benchmarks.recipe_search --threads 1 --json-out {out}/search.json",
-           "python -c \"import sys; sys.stdout.write(open('{out}/search.json').read())\""),
+          json_out("python -m benchmarks.recipe_search --threads 1", "search.json"),
           {"candidates": "table"}, 900),
     Entry("weight-range", "the device presets' weight range on tuning and disjoint cases",
-          ("python -m benchmarks.weight_range --threads 1 --json-out {out}/wr.json",
-           "python -c \"import sys; sys.stdout.write(open('{out}/wr.json').read())\""),
+          json_out("python -m benchmarks.weight_range --threads 1", "wr.json"),
           {"mean cosine per w_max": "table"}, 200),
     Entry("fixed-point-budget", "multilayer binary memories at the capacity edge: the "
           "fixed-point trainer's own stop against longer training",
-          ("python -m benchmarks.fixed_point_budget --threads 1 --json-out {out}/fpb.json",
-           "python -c \"import sys; sys.stdout.write(open('{out}/fpb.json').read())\""),
+          json_out("python -m benchmarks.fixed_point_budget --threads 1", "fpb.json"),
           {"trainings": "table"}, 1200),
     Entry("capacity-multilayer", "multilayer 64-32-64 capacity search on digits at 0.99, "
           "default recipe", (ML_SEARCH,), ML_SEARCH_VALUES, 120),
@@ -181,9 +184,8 @@ ENTRIES: tuple[Entry, ...] = (
            "\"finetune_lr\": 0.01}}'",), ML_SEARCH_VALUES, 300),
     Entry("recipes-tuning-multilayer", "how the multilayer recipe was chosen: every candidate "
           "on the multilayer tuning cases",
-          ("python -m benchmarks.recipe_search --arch multilayer --threads 1 "
-           "--json-out {out}/search.json",
-           "python -c \"import sys; sys.stdout.write(open('{out}/search.json').read())\""),
+          json_out("python -m benchmarks.recipe_search --arch multilayer --threads 1",
+                   "search.json"),
           {"candidates": "table"}, 150),
     Entry("memory-n1024", "peak memory of the default recipe, N = 1024 single layer, 100 random "
           "patterns, 50% faults (3 + 3 steps: the training state has one size at every step)",
@@ -195,8 +197,7 @@ ENTRIES: tuple[Entry, ...] = (
           {"peak RSS MB": "peak_rss_mb"}, 20),
     Entry("capacity-search", "capacity search on 8x8 digits, default vs fast recipe "
           "(benchmark case 5, 2 threads)",
-          ("python -m benchmarks 5 --json-out {out}/bench.json",
-           "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),
+          json_out("python -m benchmarks 5", "bench.json"),
           {f"{recipe}: {what}": f"cases/5/runs/{recipe}/{key}"
            for recipe in ("default", "fast")
            for what, key in (("wall s", "seconds"), ("capacities", "capacity"),
@@ -221,16 +222,14 @@ ENTRIES: tuple[Entry, ...] = (
                   options={"stop": "loss", "max_steps": 6000}),
     Entry("benchmark-scaling", "the multilayer binary scaling run over N = 64 ... 784 with "
           "2 torch threads (benchmark case 6; run with --threads 2)",
-          ("python -m benchmarks 6 --json-out {out}/bench.json",
-           "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),
+          json_out("python -m benchmarks 6", "bench.json"),
           {"wall s": "cases/6/seconds", "N": "cases/6/sizes/*/n",
            "capacity @0.99": "cases/6/sizes/*/capacity",
            "counts trained per N": "cases/6/sizes/*/counts_trained",
            "search seconds per N": "cases/6/sizes/*/seconds", "exponent": "cases/6/fit/slope",
            "95% low": "cases/6/fit/slope_low", "95% high": "cases/6/fit/slope_high"}, 1800),
     Entry("benchmarks", "naive loop vs xbarmem speed-ups (benchmarks package)",
-          ("python -m benchmarks --threads 1 --json-out {out}/bench.json",
-           "python -c \"import sys; sys.stdout.write(open('{out}/bench.json').read())\""),
+          json_out("python -m benchmarks --threads 1", "bench.json"),
           {f"case {case}: training speed-up over the naive loop, {label}": f"cases/{case}/"
            f"speed_ratio_naive_over/{side}/train"
            for case, label, side in (
@@ -298,9 +297,9 @@ def _version() -> str:
 
 def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
     """Run one entry's steps in a temporary folder; its record (raises on a failed step)."""
-    # OpenMP's default wait policy: PASSIVE (sleeping workers) made each small product of a
-    # multi-threaded run wait for its workers to wake (a 2-thread N = 64 scaling search took
-    # 18 s instead of 2 s); with one thread there are no workers to wait for
+    # OpenMP keeps its default wait policy: with PASSIVE (sleeping workers) each small product
+    # of a multi-threaded run waited for its workers to wake (a 2-thread N = 64 scaling search
+    # took 18 s instead of 2 s)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT),
                                                         os.environ.get("PYTHONPATH")]))}
