@@ -7,6 +7,8 @@
 * A row with malformed JSON is skipped with a warning, not a crash.
 * Claims: two runners of one sweep on one store compute every trial once; a dead runner's claim
   is taken over; stores written before claims existed resume with the same keys.
+* Processes that create one new store at the same moment all open it (SQLite answers "locked"
+  at once, without waiting, to a journal-mode switch during another's creation).
 """
 
 from __future__ import annotations
@@ -238,3 +240,50 @@ def test_unwritable_store_is_read_without_journal_files(tmp_path, stored, monkey
     with ResultStore(path, readonly=True) as db:
         assert db.count() == 8 and len(db.rows(["rule=hebb"])) == 4
     assert sorted(os.listdir(folder)) == ["tiny.sqlite"]
+
+
+def test_opening_waits_while_another_process_holds_a_new_store_locked(tmp_path):
+    """SQLite refuses to switch a file to WAL at once (no busy wait) while another connection
+    holds a lock, as when two runners create one store together: the store waits instead."""
+    path = tmp_path / "new.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # a write lock in rollback mode, the file not yet WAL
+    holder.execute("CREATE TABLE scratch (x)")  # never committed: the file stays new
+    release = threading.Timer(0.3, lambda: holder.execute("ROLLBACK"))
+    release.start()
+    try:
+        start = time.monotonic()
+        with ResultStore(path) as store:
+            assert store.rows() == []
+        assert time.monotonic() - start >= 0.25  # it waited for the lock instead of failing
+    finally:
+        release.join()
+        holder.close()
+
+
+def _open_together(path: str, barrier, errors) -> None:
+    barrier.wait()
+    try:
+        ResultStore(path).close()
+    except Exception as exc:  # reported to the parent, which fails the test
+        errors.put(repr(exc))
+
+
+def test_processes_creating_one_store_together_all_open_it(tmp_path):
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    errors = ctx.Queue()
+    for round_ in range(20):
+        path = str(tmp_path / f"together{round_}.sqlite")
+        barrier = ctx.Barrier(6)
+        procs = [ctx.Process(target=_open_together, args=(path, barrier, errors))
+                 for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=60)
+        assert [p.exitcode for p in procs] == [0] * 6
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert found == []

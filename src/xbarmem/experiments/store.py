@@ -34,7 +34,7 @@ import sqlite3
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,7 +166,9 @@ class ResultStore:
         """WAL mode, the schema and its version, once the file is known to be ours or new;
         checked again inside the write transaction (another process may be creating it)."""
         self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _when_unlocked(
+            lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0],
+            self.busy_timeout)
         if str(mode).lower() != "wal":
             raise FileFormatError(f"store {self.path}: cannot use WAL journal mode "
                                   f"(got {mode}); is it on a network file system?")
@@ -396,6 +398,23 @@ def _tables(db: sqlite3.Connection) -> dict[str, Any]:
             found = None
         schema = found and found[0]
     return {"tables": names, "schema": schema}
+
+
+def _when_unlocked(step: Callable[[], Any], timeout: float) -> Any:
+    """``step()``, tried again while SQLite reports the database locked, for up to
+    ``timeout`` seconds. Needed where SQLite answers "locked" at once instead of waiting for
+    its busy timeout: switching the journal mode while another process opens the same new
+    file is one such place."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.1)
 
 
 def _peek(path: Path) -> dict[str, Any]:
