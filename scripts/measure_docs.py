@@ -142,6 +142,11 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("reproduce-quick-cli", "xbarmem reproduce --quick, default recipe, 2 jobs",
           ("xbarmem reproduce --quick --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts"}, 900),
+    Entry("reproduce-full", "xbarmem reproduce (full settings, every claim), default recipe, "
+          "2 jobs",
+          ("xbarmem reproduce --out {out}/r --json",),
+          {"seconds": "seconds", "verdicts": "verdicts", "summary": "table",
+           "reasons": "reasons"}, 6000),
     Entry("reproduce-quick-fast", "xbarmem reproduce --quick --recipe fast, 2 jobs",
           ("xbarmem reproduce --quick --recipe fast --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts", "summary": "table"}, 300),
