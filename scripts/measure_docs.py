@@ -45,11 +45,12 @@ QUICK_SECONDS = 60.0
 class Entry:
     """One measurement: ``steps`` are xbarmem command lines (``{out}`` is the temporary
     folder); ``values`` maps a label to a ``/``-separated path into the last step's JSON
-    output."""
+    output (``"K:path"``: into step K's output, 0-based)."""
 
     name: str
     what: str
     steps: tuple[str, ...]
+    #: label -> path into the last step's JSON, or ``"K:path"`` into step K's (0-based)
     values: dict[str, str] = field(default_factory=dict)
     seconds: float = 30.0  # estimated wall time with one thread on an idle core
 
@@ -90,6 +91,46 @@ def scaling_entry(name: str, what: str, sizes: str, seconds: float, *, trials: i
          "95% high": f"fits/{threshold}/slope_high"} | (extra or {}), seconds)
 
 
+def demo_entry(name: str, what: str, args: str = "") -> Entry:
+    """``xbarmem demo ARGS``: recall (sign; tanh and exact recall for the adaptive rule) of the
+    adaptive and pseudo-inverse rules under both fault models."""
+    values = {}
+    for model in ("weight", "device"):
+        rules = f"fault_models/{model}/rules"
+        values |= {f"{model}: adaptive": f"{rules}/adaptive/cosine",
+                   f"{model}: adaptive exact": f"{rules}/adaptive/exact",
+                   f"{model}: adaptive tanh": f"{rules}/adaptive/variants/tanh/cosine",
+                   f"{model}: pinv": f"{rules}/pinv/cosine"}
+    return Entry(name, what, (f"xbarmem demo {args} --json --out {{out}}".replace("  ", " "),),
+                 values, 90)
+
+
+def train_evaluate_steps(model: str, train: str, evaluate: tuple[str, ...]) -> tuple[str, ...]:
+    """``xbarmem train TRAIN -o {out}/MODEL``, then one ``xbarmem evaluate`` per item of
+    ``evaluate`` (its options) on that model, each with ``--json``."""
+    return (f"xbarmem train {train} -o {{out}}/{model}",
+            *(f"xbarmem evaluate {{out}}/{model} {opts} --json" for opts in evaluate))
+
+
+#: the ablation of the adaptive trainer's stages: options, demo digits, 50% weight faults
+ABLATION = {"fixed-point objective (the paper's)":
+            "--rule-option objective=fixed-point --rule-option max_steps=10000",
+            "basin stage only": "--rule-option finetune_steps=0", "default (both stages)": ""}
+
+
+def ablation_entry() -> Entry:
+    """Each :data:`ABLATION` option on chips 0-2 (recall from 50 cues per digit, 10% flips)."""
+    steps, values = [], {}
+    for label, options in ABLATION.items():
+        for seed in range(3):
+            steps += train_evaluate_steps(
+                "m.safetensors", f"--data mnist --one-per-class --chip paper-sim --faults 0.5 "
+                f"--seed {seed} {options}".strip(), (f"--probes 50 --seed {seed}",))
+            values[f"{label}, chip {seed}"] = f"{len(steps) - 1}:cosine"
+    return Entry("ablation-stages", "the adaptive trainer's stages, demo digits, 50% weight "
+                 "faults, chips 0-2", tuple(steps), values, 60)
+
+
 ENTRIES: tuple[Entry, ...] = (
     Entry("energy-64-generic", "energy and latency per recall, N = 64, generic circuit",
           ("xbarmem energy --neurons 64 --arch single --circuit generic-rram --json",),
@@ -113,6 +154,30 @@ ENTRIES: tuple[Entry, ...] = (
            "-o {out}/m.safetensors",
            "xbarmem evaluate {out}/m.safetensors --level 0.1 --probes 20 --json"),
           {"cosine": "cosine", "exact": "exact"}, 30),
+    Entry("no-faults-20-more", "20 stored digits, no faults, 10% flips: tanh recall, seeds 1 "
+          "and 2, whole-image MNIST and scikit-learn's digits",
+          (*train_evaluate_steps("c0.safetensors", "--data mnist-crop24 --patterns 20 --chip "
+                                 "paper-sim --faults 0", ("--level 0.1 --probes 20 "
+                                                          "--activation tanh",)),
+           *(step for seed in (1, 2) for step in train_evaluate_steps(
+               f"c{seed}.safetensors", f"--data mnist-crop24 --patterns 20 --chip paper-sim "
+               f"--faults 0 --seed {seed}", (f"--level 0.1 --probes 20 --seed {seed}",))),
+           *(step for data in ("mnist", "digits") for step in train_evaluate_steps(
+               f"{data}.safetensors", f"--data {data} --patterns 20 --chip paper-sim --faults 0",
+               ("--level 0.1 --probes 20", "--level 0.1 --probes 20 --activation tanh")))),
+          {"crop24 tanh": "1:cosine", "crop24 seed 1": "3:cosine", "crop24 seed 2": "5:cosine",
+           "mnist": "7:cosine", "mnist tanh": "8:cosine", "digits": "10:cosine",
+           "digits tanh": "11:cosine"}, 60),
+    ablation_entry(),
+    Entry("capacity-architectures", "capacity @ 0.99 of one layer and 64-H-64 memories, "
+          "scikit-learn digits, training cues at 5% flips; the pseudo-inverse beside them",
+          ("xbarmem capacity --arch single,multilayer --hidden 16,32,128 --data digits "
+           "--threshold 0.99 --trials 2 --probes 20 --start 24 "
+           "--rule-options '{{\"cue_flip\": 0.05}}' --json",
+           "xbarmem capacity --rule pinv --data digits --threshold 0.99 --trials 2 --json"),
+          {"architecture": "0:results/*/architecture", "devices": "0:results/*/devices/devices",
+           "capacity @0.99": "0:results/*/capacity/0.99", "search s": "0:results/*/seconds",
+           "pinv capacity @0.99": "results/0/capacity/0.99"}, 900),
     Entry("scaling-pinv", "pseudo-inverse capacity vs N, binary MNIST, threshold 0.99",
           ("xbarmem scaling --arch single --rule pinv --kind binary --sizes 64,144,256,400 "
            "--threshold 0.99 --trials 2 --probes 10 --json --out {out}",),
@@ -129,10 +194,12 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -c \"from xbarmem.experiments.reproduce import reproduce, Energy; "
            "import json; r = reproduce('{out}', experiments=[Energy()], log=lambda s: None); "
            "print(json.dumps({{'summary': r['table']}}))\"",), REPRO_VALUES, 30),
-    Entry("demo", "the demo: 10 digits, 50% stuck, every rule, both fault models",
-          ("xbarmem demo --json --out {out}",),
-          {f"{model}: {rule}": f"fault_models/{model}/rules/{rule}/cosine"
-           for model in ("weight", "device") for rule in ("adaptive", "pinv")}, 90),
+    demo_entry("demo", "the demo: 10 digits, 50% stuck, every rule, both fault models"),
+    demo_entry("demo-seed-10", "the demo on other chips (seed 10)", "--seed 10"),
+    demo_entry("demo-seed-20", "the demo on other chips (seed 20)", "--seed 20"),
+    demo_entry("demo-mnist", "the demo from whole-image MNIST (8x8 from 28x28)",
+               "--data mnist"),
+    demo_entry("demo-digits", "the demo on scikit-learn's 8x8 digits", "--data digits"),
     Entry("reproduce-quick", "xbarmem reproduce --quick (every claim, few seeds)",
           ("python -c \"from xbarmem.experiments.reproduce import reproduce; import json; "
            "r = reproduce('{out}', quick=True, log=lambda s: None); "
@@ -312,18 +379,27 @@ def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="measure-") as tmp:
         commands = [step.format(out=tmp) for step in entry.steps]
+        outputs = []
         for command in commands:
             proc = subprocess.run(_argv(command, threads), cwd=tmp, env=env, capture_output=True,
                                   text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"{entry.name}: {command!r} failed: {proc.stderr.strip()}")
-        data = json.loads(proc.stdout) if entry.values else {}
+            outputs.append(proc.stdout)
     return {"what": entry.what,
             "command": " && ".join(step.format(out="OUT") for step in entry.steps),
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "torch_threads": threads, "xbarmem": _version(), "commit": commit,
             "wall_seconds": round(time.perf_counter() - began, 1),
-            "values": {label: _dig(data, path) for label, path in entry.values.items()}}
+            "values": {label: _value(outputs, path) for label, path in entry.values.items()}}
+
+
+def _value(outputs: list[str], path: str) -> Any:
+    """The value at ``path`` (``"K:path"``: in step K's JSON output, else the last step's)."""
+    step, sep, rest = path.partition(":")
+    if sep and step.isdigit():
+        return _dig(json.loads(outputs[int(step)]), rest)
+    return _dig(json.loads(outputs[-1]), path)
 
 
 def _cell(value: Any) -> str:
