@@ -59,6 +59,14 @@ ENERGY_VALUES = {"energy async/sync": "ratios/energy_ratio",
                  "latency reduction": "ratios/latency_reduction",
                  "sync steps": "sync/steps/mean", "async steps": "async/steps/mean",
                  "exact sync": "quality/sync/exact"}
+#: what one recall costs, part by part, and what programming the chip costs
+ENERGY_DETAIL = {**ENERGY_VALUES, "exact async": "quality/async/exact",
+                 "sync energy J": "sync/energy_J/mean", "async energy J": "async/energy_J/mean",
+                 "sync latency s": "sync/latency_s/mean",
+                 "async latency s": "async/latency_s/mean",
+                 "sync energy J by part": "sync/energy_breakdown_J",
+                 "async energy J by part": "async/energy_breakdown_J",
+                 "programming J": "programming/energy_J", "programming s": "programming/time_s"}
 REPRO_VALUES = {"summary": "summary"}
 #: the multilayer capacity search on digits (benchmark of the multilayer recipe) and its values
 ML_SEARCH = ("xbarmem capacity --arch multilayer --hidden 32 --data digits --threshold 0.99 "
@@ -137,7 +145,18 @@ ENTRIES: tuple[Entry, ...] = (
           ENERGY_VALUES, 40),
     Entry("energy-64-calibrated", "the same with the circuit solved for the paper's 8.8x",
           ("xbarmem energy --neurons 64 --arch single --circuit paper-calibrated --json",),
-          ENERGY_VALUES, 40),
+          ENERGY_DETAIL, 40),
+    Entry("energy-64-ideal", "the same cues and circuit on the ideal chip (wider conductances)",
+          ("xbarmem energy --neurons 64 --arch single --chip ideal --circuit paper-calibrated "
+           "--json",), ENERGY_VALUES, 40),
+    Entry("energy-64-multilayer", "the same with a 64-32-64 multilayer memory",
+          ("xbarmem energy --neurons 64 --arch multilayer --hidden 32 --circuit "
+           "paper-calibrated --json",), ENERGY_VALUES, 40),
+    Entry("energy-calibrate", "the two generic-rram constants solved for the paper's ratios on "
+          "the current trainer",
+          ("xbarmem energy --neurons 64 --calibrate --circuit generic-rram --out {out} --json",),
+          {"solved": "calibration/solved", "energy async/sync": "calibration/result/energy_ratio",
+           "latency reduction": "calibration/result/latency_reduction"}, 40),
     Entry("energy-sizes", "energy and latency ratios vs N (random patterns, pinv)",
           ("xbarmem energy --sizes 16,64,256,1024 --circuit paper-calibrated --json "
            "--out {out}",),
