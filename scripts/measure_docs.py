@@ -167,7 +167,10 @@ ENTRIES: tuple[Entry, ...] = (
            "xbarmem adapt {out}/rram.safetensors --rounds 2 --write-noise 35 --tolerance 5 "
            "--json"),
           {"open loop cosine": "open_loop_cosine", "final cosine": "final_cosine",
-           "open loop exact": "open_loop_exact", "final exact": "final_exact"}, 30),
+           "open loop exact": "open_loop_exact", "final exact": "final_exact",
+           "devices written per round": "rounds/*/written",
+           "free devices per round": "rounds/*/free",
+           "cosine per round": "rounds/*/cosine"}, 30),
     Entry("no-faults-20", "20 stored digits, no faults, 10% flips",
           ("xbarmem train --data mnist-crop24 --patterns 20 --chip paper-sim --faults 0 "
            "-o {out}/m.safetensors",
