@@ -271,3 +271,76 @@ def test_measure_script_lists_refuses_unknown_entries_and_reads_json_paths(capsy
     assert script._dig(data, "rows/*/n") == [16, 64] and script._dig(data, "nope/x") is None
     quick = [e.name for e in script.ENTRIES if e.seconds < script.QUICK_SECONDS]
     assert "energy-64-generic" in quick and "reproduce-quick" not in quick
+
+
+# ----------------------------------------------------------------- commands quoted in prose
+#: where commands are quoted for users to copy: the docs, the shipped chip and circuit files
+#: (their comments), the examples, and the commands measure_docs runs
+QUOTED = [*DOC_FILES, *sorted((ROOT / "src" / "xbarmem").rglob("*.toml")),
+          *sorted((ROOT / "examples").rglob("*")), ROOT / "scripts" / "measure_docs.py"]
+#: ``xbarmem ...`` in backticks (inline code, possibly over line breaks) or starting a line
+INLINE_COMMAND = re.compile(r"`{1,2}(xbarmem [^`]+?)`{1,2}|^[ \t$>]*(xbarmem [^\n`]+)",
+                           re.MULTILINE)
+
+
+def quoted_commands(text: str) -> list[str]:
+    """Every ``xbarmem`` command quoted in ``text`` (``&&``-chained ones split apart)."""
+    found = []
+    for m in INLINE_COMMAND.finditer(text):
+        for part in re.split(r"&&|;|\|\|", m.group(1) or m.group(2)):
+            part = " ".join(part.split())
+            if part.startswith("xbarmem "):
+                found.append(part)
+    return found
+
+
+def unknown_options(command: str, root) -> list[str]:
+    """The ``--options`` of ``command`` that its (sub)command does not take."""
+    words = command.split()[1:]
+    cmd = root
+    while words and hasattr(cmd, "commands") and words[0] in cmd.commands:
+        cmd = cmd.commands[words.pop(0)]
+    known = {opt for p in cmd.params for opt in (*p.opts, *p.secondary_opts)}
+    known |= {"--help", "-h"}
+    bad = []
+    for word in words:
+        word = word.strip("[](),.:;'\"")
+        if word.startswith("--") and len(word) > 2:
+            name = word.split("=", 1)[0]
+            if re.fullmatch(r"--[a-z][a-z0-9-]*", name) and name not in known:
+                bad.append(name)
+    return bad
+
+
+def test_quoted_commands_name_options_that_exist():
+    """A command quoted in prose or a comment is not run by the doc tests; its options must
+    still exist, or a reader who copies it gets an error."""
+    import typer
+
+    from xbarmem import cli
+
+    root = typer.main.get_command(cli.app)
+    problems, seen = [], 0
+    for path in QUOTED:
+        if not path.is_file() or path.suffix not in {".md", ".toml", ".py", ".txt", ""}:
+            continue
+        for command in quoted_commands(path.read_text()):
+            seen += 1
+            problems += [f"{path.relative_to(ROOT)}: `{command}`: {opt}"
+                         for opt in unknown_options(command, root)]
+    assert seen > 100  # the scan finds the commands it is meant to check
+    assert not problems, "\n".join(problems)
+
+
+def test_quoted_command_scan_finds_inline_and_wrapped_commands():
+    import typer
+
+    from xbarmem import cli
+
+    text = ("run `xbarmem energy --neuron 64\n  --calibrate` then ``xbarmem chip faults --arrays 2"
+            " && xbarmem demo --bogus``\n    xbarmem train --data digits -o m.safetensors\n")
+    commands = quoted_commands(text)
+    assert commands == ["xbarmem energy --neuron 64 --calibrate", "xbarmem chip faults --arrays 2",
+                        "xbarmem demo --bogus", "xbarmem train --data digits -o m.safetensors"]
+    root = typer.main.get_command(cli.app)
+    assert [unknown_options(c, root) for c in commands] == [["--neuron"], [], ["--bogus"], []]
