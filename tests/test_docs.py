@@ -279,14 +279,22 @@ def test_measure_script_lists_refuses_unknown_entries_and_reads_json_paths(capsy
 QUOTED = [*DOC_FILES, *sorted((ROOT / "src" / "xbarmem").rglob("*.toml")),
           *sorted((ROOT / "examples").rglob("*")), ROOT / "scripts" / "measure_docs.py"]
 #: ``xbarmem ...`` in backticks (inline code, possibly over line breaks) or starting a line
-INLINE_COMMAND = re.compile(r"`{1,2}(xbarmem [^`]+?)`{1,2}|^[ \t$>]*(xbarmem [^\n`]+)",
+#: (code blocks, comments; a line of prose that starts with the word is told apart by
+#: :func:`quoted_commands`)
+INLINE_COMMAND = re.compile(r"`{1,2}(xbarmem [^`]+?)`{1,2}|^[ \t$>#]*(xbarmem [^\n`]+)",
                            re.MULTILINE)
 
 
-def quoted_commands(text: str) -> list[str]:
-    """Every ``xbarmem`` command quoted in ``text`` (``&&``-chained ones split apart)."""
+def quoted_commands(text: str, names: set[str] = frozenset()) -> list[str]:
+    """Every ``xbarmem`` command quoted in ``text`` (``&&``-chained ones split apart). A line
+    that merely starts with the word counts when the next word is a command of ``names``, an
+    option or an upper-case placeholder."""
     found = []
     for m in INLINE_COMMAND.finditer(text):
+        if m.group(2):
+            second = (m.group(2).split() + [""])[1]
+            if not (second in names or second.startswith("-") or second.isupper()):
+                continue  # prose: "xbarmem is layered ..."
         for part in re.split(r"&&|;|\|\|", m.group(1) or m.group(2)):
             part = " ".join(part.split())
             if part.startswith("xbarmem "):
@@ -295,14 +303,18 @@ def quoted_commands(text: str) -> list[str]:
 
 
 def unknown_options(command: str, root) -> list[str]:
-    """The ``--options`` of ``command`` that its (sub)command does not take."""
+    """The ``--options`` of ``command`` that its (sub)command does not take, and a subcommand
+    name that does not exist (a word after a command group that is neither one of its
+    commands, an option nor an upper-case placeholder such as ``COMMAND``)."""
     words = command.split()[1:]
     cmd = root
     while words and hasattr(cmd, "commands") and words[0] in cmd.commands:
         cmd = cmd.commands[words.pop(0)]
+    bad = []
+    if words and hasattr(cmd, "commands") and re.fullmatch(r"[a-z][a-z0-9-]*", words[0]):
+        bad.append(words[0])  # not a command of this group
     known = {opt for p in cmd.params for opt in (*p.opts, *p.secondary_opts)}
     known |= {"--help", "-h"}
-    bad = []
     for word in words:
         word = word.strip("[](),.:;'\"")
         if word.startswith("--") and len(word) > 2:
@@ -313,8 +325,8 @@ def unknown_options(command: str, root) -> list[str]:
 
 
 def test_quoted_commands_name_options_that_exist():
-    """A command quoted in prose or a comment is not run by the doc tests; its options must
-    still exist, or a reader who copies it gets an error."""
+    """A command quoted in prose or a comment is not run by the doc tests; its subcommand and
+    options must still exist, or a reader who copies it gets an error."""
     import typer
 
     from xbarmem import cli
@@ -324,7 +336,7 @@ def test_quoted_commands_name_options_that_exist():
     for path in QUOTED:
         if not path.is_file() or path.suffix not in {".md", ".toml", ".py", ".txt", ""}:
             continue
-        for command in quoted_commands(path.read_text()):
+        for command in quoted_commands(path.read_text(), set(root.commands)):
             seen += 1
             problems += [f"{path.relative_to(ROOT)}: `{command}`: {opt}"
                          for opt in unknown_options(command, root)]
@@ -338,9 +350,14 @@ def test_quoted_command_scan_finds_inline_and_wrapped_commands():
     from xbarmem import cli
 
     text = ("run `xbarmem energy --neuron 64\n  --calibrate` then ``xbarmem chip faults --arrays 2"
-            " && xbarmem demo --bogus``\n    xbarmem train --data digits -o m.safetensors\n")
-    commands = quoted_commands(text)
-    assert commands == ["xbarmem energy --neuron 64 --calibrate", "xbarmem chip faults --arrays 2",
-                        "xbarmem demo --bogus", "xbarmem train --data digits -o m.safetensors"]
+            " && xbarmem demo --bogus``\n    xbarmem train --data digits -o m.safetensors\n"
+            "`xbarmem chip fault --arrays 2`, `xbarmem COMMAND -h`, `xbarmem --version`\n"
+            "xbarmem is layered: prose, not a command\n")
     root = typer.main.get_command(cli.app)
-    assert [unknown_options(c, root) for c in commands] == [["--neuron"], [], ["--bogus"], []]
+    commands = quoted_commands(text, set(root.commands))
+    assert commands == ["xbarmem energy --neuron 64 --calibrate", "xbarmem chip faults --arrays 2",
+                        "xbarmem demo --bogus", "xbarmem train --data digits -o m.safetensors",
+                        "xbarmem chip fault --arrays 2", "xbarmem COMMAND -h",
+                        "xbarmem --version"]
+    assert [unknown_options(c, root) for c in commands] == [
+        ["--neuron"], [], ["--bogus"], [], ["fault", "--arrays"], [], []]
