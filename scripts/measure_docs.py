@@ -231,6 +231,13 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("reproduce-quick-cli", "xbarmem reproduce --quick, default recipe, 2 jobs",
           ("xbarmem reproduce --quick --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts"}, 900),
+    Entry("elementwise", "what one training step's operations cost on this CPU (tanh against "
+          "the product and a logistic form of tanh)",
+          ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),
+          {f"{name}: {key}": f"shapes/{name}/{key}"
+           for name in ("single", "multilayer-continuous")
+           for key in ("ms_per_call", "tanh / bmm", "tanh / tanh via sigmoid",
+                       "max abs difference of the tanh forms")}, 10),
     Entry("reproduce-full", "xbarmem reproduce (full settings, every claim), default recipe, "
           "2 jobs",
           ("xbarmem reproduce --out {out}/r --json",),

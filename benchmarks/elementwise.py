@@ -1,0 +1,100 @@
+"""``python -m benchmarks.elementwise``: what the training step's operations cost on this CPU.
+
+A profile of the hardware-adaptive training (cProfile, N = 64) puts ``torch.tanh`` among its
+largest items, next to the batched products. This script times, at the shapes of two real
+training steps, the operations one step is made of: the product ``(T, R, N) @ (T, N, N)``,
+``torch.tanh`` on its result, the same tanh written through the logistic function
+(``2 sigmoid(2x) - 1``, equal up to rounding), ``torch.sigmoid`` and the Gaussian draw of one
+step's cue noise (``torch.randn``). Each time is the median over ``--repeats`` blocks of 200
+calls. It also reports the largest difference between the two tanh forms over the inputs.
+
+Shapes (``T`` networks, ``R`` cue rows, ``N`` neurons):
+
+* ``single``: the one-layer default recipe, N = 64, P = 32, 8 cues per pattern: (1, 256, 64);
+* ``multilayer-continuous``: the quick ``reproduce`` (e) continuous search at N = 64, P = 16
+  (cue budget 1024): (1, 1024, 64).
+
+Results go to ``benchmarks/results/elementwise.json`` with the date, torch threads and command;
+``--json`` prints them. Takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .recipes import RESULTS, provenance, write_result
+
+SHAPES = {"single": (1, 256, 64), "multilayer-continuous": (1, 1024, 64)}
+CALLS = 200
+
+
+def _per_call_ms(fn, repeats: int) -> float:
+    """Median over ``repeats`` blocks of :data:`CALLS` calls, milliseconds per call."""
+    fn()
+    blocks = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        for _ in range(CALLS):
+            fn()
+        blocks.append((time.perf_counter() - began) / CALLS * 1e3)
+    return statistics.median(blocks)
+
+
+def measure(shape: tuple[int, int, int], repeats: int) -> dict:
+    """Per-call times (ms) of one step's operations at ``shape``, and their ratios."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=gen)
+    w = torch.randn(shape[0], shape[2], shape[2], generator=gen)
+    ms = {"bmm": _per_call_ms(lambda: torch.bmm(x, w), repeats),
+          "tanh": _per_call_ms(lambda: torch.tanh(x), repeats),
+          "tanh via sigmoid": _per_call_ms(
+              lambda: torch.sigmoid(2.0 * x).mul_(2.0).sub_(1.0), repeats),
+          "sigmoid": _per_call_ms(lambda: torch.sigmoid(x), repeats),
+          "randn": _per_call_ms(lambda: torch.randn(shape, generator=gen), repeats)}
+    grid = torch.linspace(-20.0, 20.0, 400_001)
+    diff = (torch.sigmoid(2.0 * grid) * 2.0 - 1.0 - torch.tanh(grid)).abs().max()
+    return {"shape": list(shape), "ms_per_call": ms,
+            "tanh / bmm": ms["tanh"] / ms["bmm"],
+            "tanh / tanh via sigmoid": ms["tanh"] / ms["tanh via sigmoid"],
+            "randn / bmm": ms["randn"] / ms["bmm"],
+            "max abs difference of the tanh forms": float(diff)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=7, help="blocks of calls (default 7)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--json-out", type=Path, default=RESULTS / "elementwise.json",
+                        help="result file (default: benchmarks/results/elementwise.json)")
+    args = parser.parse_args(argv)
+    if min(args.threads, args.repeats) < 1:
+        print("error: --threads and --repeats must be at least 1", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    result = {**provenance("elementwise", argv),
+              "shapes": {name: measure(shape, args.repeats) for name, shape in SHAPES.items()}}
+    if args.json:
+        import json
+
+        print(json.dumps(result))
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result, indent=2))
+        return 0
+    for name, row in result["shapes"].items():
+        times = ", ".join(f"{op} {t:.3f}" for op, t in row["ms_per_call"].items())
+        print(f"{name} {tuple(row['shape'])}: ms per call: {times}")
+        print(f"  tanh / bmm {row['tanh / bmm']:.2f}; tanh / tanh via sigmoid "
+              f"{row['tanh / tanh via sigmoid']:.2f}; randn / bmm {row['randn / bmm']:.2f}; "
+              f"tanh forms differ by at most {row['max abs difference of the tanh forms']:.1e}")
+    return write_result(result, args.json_out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
