@@ -60,10 +60,10 @@ def measure(shape: tuple[int, int, int], repeats: int) -> dict:
     grid = torch.linspace(-20.0, 20.0, 400_001)
     diff = (torch.sigmoid(2.0 * grid) * 2.0 - 1.0 - torch.tanh(grid)).abs().max()
     return {"shape": list(shape), "ms_per_call": ms,
-            "tanh / bmm": ms["tanh"] / ms["bmm"],
-            "tanh / tanh via sigmoid": ms["tanh"] / ms["tanh via sigmoid"],
-            "randn / bmm": ms["randn"] / ms["bmm"],
-            "max abs difference of the tanh forms": float(diff)}
+            "tanh_over_bmm": ms["tanh"] / ms["bmm"],
+            "tanh_over_logistic_form": ms["tanh"] / ms["tanh via sigmoid"],
+            "randn_over_bmm": ms["randn"] / ms["bmm"],
+            "max_abs_difference_of_tanh_forms": float(diff)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, row in result["shapes"].items():
         times = ", ".join(f"{op} {t:.3f}" for op, t in row["ms_per_call"].items())
         print(f"{name} {tuple(row['shape'])}: ms per call: {times}")
-        print(f"  tanh / bmm {row['tanh / bmm']:.2f}; tanh / tanh via sigmoid "
-              f"{row['tanh / tanh via sigmoid']:.2f}; randn / bmm {row['randn / bmm']:.2f}; "
-              f"tanh forms differ by at most {row['max abs difference of the tanh forms']:.1e}")
+        print(f"  tanh / bmm {row['tanh_over_bmm']:.2f}; tanh / tanh via sigmoid "
+              f"{row['tanh_over_logistic_form']:.2f}; randn / bmm {row['randn_over_bmm']:.2f}; "
+              f"tanh forms differ by at most {row['max_abs_difference_of_tanh_forms']:.1e}")
     return write_result(result, args.json_out)
 
 

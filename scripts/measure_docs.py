@@ -236,8 +236,8 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),
           {f"{name}: {key}": f"shapes/{name}/{key}"
            for name in ("single", "multilayer-continuous")
-           for key in ("ms_per_call", "tanh / bmm", "tanh / tanh via sigmoid",
-                       "max abs difference of the tanh forms")}, 10),
+           for key in ("ms_per_call", "tanh_over_bmm", "tanh_over_logistic_form",
+                       "max_abs_difference_of_tanh_forms")}, 10),
     Entry("reproduce-full", "xbarmem reproduce (full settings, every claim), default recipe, "
           "2 jobs",
           ("xbarmem reproduce --out {out}/r --json",),
