@@ -155,3 +155,18 @@ def test_weight_range_splits_are_disjoint():
     tuning, held = weight_range.splits().values()
     assert {label for label, *_ in tuning}.isdisjoint(label for label, *_ in held)
     assert 0.5 in weight_range.VALUES
+
+
+def test_elementwise_times_the_step_operations_and_compares_the_tanh_forms(tmp_path, capsys):
+    from benchmarks import elementwise
+
+    out = tmp_path / "ew.json"
+    assert elementwise.main(["--repeats", "1", "--json-out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result["shapes"]) == set(elementwise.SHAPES)
+    for row in result["shapes"].values():
+        assert set(row["ms_per_call"]) == {"bmm", "tanh", "tanh via sigmoid", "sigmoid", "randn"}
+        assert all(t > 0 for t in row["ms_per_call"].values())
+        assert row["max_abs_difference_of_tanh_forms"] < 1e-6  # the same function
+    assert "tanh forms differ by at most" in capsys.readouterr().out
+    assert elementwise.main(["--repeats", "0"]) == 2
