@@ -243,6 +243,16 @@ ENTRIES: tuple[Entry, ...] = (
           ("xbarmem reproduce --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts", "summary": "table",
            "reasons": "reasons"}, 6000),
+    Entry("reproduce-quick-work", "xbarmem reproduce --quick, 2 jobs: compute seconds per sweep, "
+          "summed from its results store",
+          ("xbarmem reproduce --quick --out {out}/r --json",
+           "python -c \"import json, sqlite3; rows = sqlite3.connect('{out}/r/results.sqlite')"
+           ".execute('SELECT sweep, COUNT(*), SUM(seconds) FROM trials GROUP BY sweep ORDER BY 3 "
+           "DESC').fetchall(); print(json.dumps(dict(sweeps=[r[0] for r in rows], trials=[r[1] "
+           "for r in rows], compute_s=[round(r[2], 1) for r in rows], "
+           "total_compute_s=round(sum(r[2] for r in rows), 1))))\""),
+          {"wall s": "0:seconds", "sweep": "sweeps", "trials": "trials",
+           "compute s": "compute_s", "compute s in all": "total_compute_s"}, 400),
     Entry("reproduce-quick-fast", "xbarmem reproduce --quick --recipe fast, 2 jobs",
           ("xbarmem reproduce --quick --recipe fast --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts", "summary": "table"}, 300),
