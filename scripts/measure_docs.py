@@ -161,7 +161,10 @@ ENTRIES: tuple[Entry, ...] = (
           "the current trainer",
           ("xbarmem energy --neurons 64 --calibrate --circuit generic-rram --out {out} --json",),
           {"solved": "calibration/solved", "energy async/sync": "calibration/result/energy_ratio",
-           "latency reduction": "calibration/result/latency_reduction"}, 40),
+           "latency reduction": "calibration/result/latency_reduction",
+           "measured sync steps": "calibration/measured/sync_steps/mean",
+           "measured async steps": "calibration/measured/async_steps/mean",
+           "measured conductance sum S": "calibration/measured/g_total_S"}, 40),
     Entry("energy-sizes", "energy and latency ratios vs N (random patterns, pinv)",
           ("xbarmem energy --sizes 16,64,256,1024 --circuit paper-calibrated --json "
            "--out {out}",),
