@@ -50,7 +50,6 @@ class Entry:
     name: str
     what: str
     steps: tuple[str, ...]
-    #: label -> path into the last step's JSON, or ``"K:path"`` into step K's (0-based)
     values: dict[str, str] = field(default_factory=dict)
     seconds: float = 30.0  # estimated wall time with one thread on an idle core
 
@@ -114,8 +113,8 @@ def demo_entry(name: str, what: str, args: str = "") -> Entry:
                    f"{model}: adaptive exact": f"{rules}/adaptive/exact",
                    f"{model}: adaptive tanh": f"{rules}/adaptive/variants/tanh/cosine",
                    f"{model}: pinv": f"{rules}/pinv/cosine"}
-    return Entry(name, what, (f"xbarmem demo {args} --json --out {{out}}".replace("  ", " "),),
-                 values, 90)
+    command = " ".join(filter(None, ("xbarmem demo", args, "--json --out {out}")))
+    return Entry(name, what, (command,), values, 90)
 
 
 def train_evaluate_steps(model: str, train: str, evaluate: tuple[str, ...]) -> tuple[str, ...]:
@@ -440,15 +439,21 @@ def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "torch_threads": threads, "xbarmem": _version(), "commit": commit,
             "wall_seconds": round(time.perf_counter() - began, 1),
-            "values": {label: _value(outputs, path) for label, path in entry.values.items()}}
+            "values": _values(entry.values, outputs)}
 
 
-def _value(outputs: list[str], path: str) -> Any:
-    """The value at ``path`` (``"K:path"``: in step K's JSON output, else the last step's)."""
-    step, sep, rest = path.partition(":")
-    if sep and step.isdigit():
-        return _dig(json.loads(outputs[int(step)]), rest)
-    return _dig(json.loads(outputs[-1]), path)
+def _values(paths: dict[str, str], outputs: list[str]) -> dict[str, Any]:
+    """``{label: value}`` for ``paths`` (``"K:path"``: in step K's JSON output, else in the
+    last step's); each output is parsed once, and only if a path reads it."""
+    parsed: dict[int, Any] = {}
+    values = {}
+    for label, path in paths.items():
+        step, sep, rest = path.partition(":")
+        k, path = (int(step), rest) if sep and step.isdigit() else (len(outputs) - 1, path)
+        if k not in parsed:
+            parsed[k] = json.loads(outputs[k])
+        values[label] = _dig(parsed[k], path)
+    return values
 
 
 def _cell(value: Any) -> str:
