@@ -103,6 +103,17 @@ QUICK_SWEEPS = ("e-continuous", "b-capacity", "e-binary", "d-variation",
                 "g-correlation-capacity", "d-selections")
 
 
+def sweep_work_step(prefix: str) -> str:
+    """A step printing, from the results store ``{out}/r/results.sqlite``, the compute seconds
+    and trials of every sweep (names without ``prefix``) and their total."""
+    return ("python -c \"import json, sqlite3; rows = sqlite3.connect('{out}/r/results.sqlite')"
+            ".execute('SELECT sweep, COUNT(*), SUM(seconds) FROM trials GROUP BY sweep')"
+            f".fetchall(); name = lambda s: s.replace('{prefix}', ''); "
+            "print(json.dumps(dict(compute_s=dict((name(r[0]), round(r[2], 1)) for r in rows), "
+            "trials=dict((name(r[0]), r[1]) for r in rows), "
+            "total_compute_s=round(sum(r[2] for r in rows), 1))))\"")
+
+
 def demo_entry(name: str, what: str, args: str = "") -> Entry:
     """``xbarmem demo ARGS``: recall (sign; tanh and exact recall for the adaptive rule) of the
     adaptive and pseudo-inverse rules under both fault models."""
@@ -247,18 +258,13 @@ ENTRIES: tuple[Entry, ...] = (
                        "max_abs_difference_of_tanh_forms")}, 10),
     Entry("reproduce-full", "xbarmem reproduce (full settings, every claim), default recipe, "
           "2 jobs",
-          ("xbarmem reproduce --out {out}/r --json",),
-          {"seconds": "seconds", "verdicts": "verdicts", "summary": "table",
-           "reasons": "reasons"}, 6000),
+          ("xbarmem reproduce --out {out}/r --json", sweep_work_step("reproduce-")),
+          {"seconds": "0:seconds", "verdicts": "0:verdicts", "summary": "0:table",
+           "reasons": "0:reasons", "compute s in all": "total_compute_s",
+           "compute s per sweep": "compute_s", "trials per sweep": "trials"}, 9000),
     Entry("reproduce-quick-work", "xbarmem reproduce --quick, 2 jobs: compute seconds per sweep, "
           "summed from its results store",
-          ("xbarmem reproduce --quick --out {out}/r --json",
-           "python -c \"import json, sqlite3; rows = sqlite3.connect('{out}/r/results.sqlite')"
-           ".execute('SELECT sweep, COUNT(*), SUM(seconds) FROM trials GROUP BY sweep')"
-           ".fetchall(); name = lambda s: s.replace('reproduce-quick-', ''); "
-           "print(json.dumps(dict(compute_s=dict((name(r[0]), round(r[2], 1)) for r in rows), "
-           "trials=dict((name(r[0]), r[1]) for r in rows), "
-           "total_compute_s=round(sum(r[2] for r in rows), 1))))\""),
+          ("xbarmem reproduce --quick --out {out}/r --json", sweep_work_step("reproduce-quick-")),
           {"wall s": "0:seconds", "compute s in all": "total_compute_s",
            **{f"{sweep} compute s": f"compute_s/{sweep}" for sweep in QUICK_SWEEPS},
            **{f"{sweep} trials": f"trials/{sweep}" for sweep in QUICK_SWEEPS}}, 400),
