@@ -518,11 +518,22 @@ def fragment(name: str, records: dict[str, Any]) -> str:
     head = (f"*Re-measured* (`{name}`: {rec['date']}, {rec['torch_threads']} torch "
             f"thread(s), xbarmem {rec['xbarmem']}, commit {rec['commit'] or '-'}; "
             f"`{rec['command']}`):")
-    tables = [v for v in rec["values"].values() if isinstance(v, str) and "\n" in v]
-    values = "; ".join(f"{k} {_cell(v)}" for k, v in rec["values"].items()
-                       if not (isinstance(v, str) and "\n" in v))
+    blocks = {k: _block(v) for k, v in rec["values"].items()}
+    tables = [b for b in blocks.values() if b is not None]
+    values = "; ".join(f"{k} {_cell(v)}" for k, v in rec["values"].items() if blocks[k] is None)
     lines = [head, *([values] if values else []), *(["", *tables] if tables else [])]
     return "\n".join(lines) + "\n"
+
+
+def _block(value: Any) -> str | None:
+    """A value shown as lines of its own below the values: a text of several lines (a table),
+    or the measured reasons of a report (``{claim: [reason, ...]}``) as one line each."""
+    if isinstance(value, str) and "\n" in value:
+        return value
+    if (isinstance(value, dict) and value and all(
+            isinstance(v, list) and all(isinstance(w, str) for w in v) for v in value.values())):
+        return "\n".join(f"Measured reason ({k}): {w}" for k, ws in value.items() for w in ws)
+    return None
 
 
 def update_regions(text: str, records: dict[str, Any]) -> str:

@@ -308,8 +308,29 @@ def test_csv_loading(tmp_path: Path) -> None:
     cont = load_file(tmp_path / "c.csv", kind="continuous")
     np.testing.assert_allclose(cont.patterns, [[0.5, -0.25]])
     (tmp_path / "bad.csv").write_text("1,2\n3,x\n")
-    with pytest.raises(FileFormatError, match="bad.csv"):
+    with pytest.raises(FileFormatError, match=r"bad.csv: corrupt CSV file \(line 2: 'x' is not"):
         load_file(tmp_path / "bad.csv")
+    (tmp_path / "semi.csv").write_text("1;-1;1\n-1;1;1\n")
+    np.testing.assert_array_equal(load_file(tmp_path / "semi.csv").patterns,
+                                  [[1, -1, 1], [-1, 1, 1]])
+    (tmp_path / "tabs.csv").write_text("1\t-1\n-1\t1\n")
+    assert load_file(tmp_path / "tabs.csv").patterns.shape == (2, 2)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("1,2,3\n4,5\n", "line 2 has 2 values, line 1 has 3"),
+    # the header and the blank line count: the numbers are the file's own lines
+    ("a,b,c\n1,-1,1\n\n-1,1\n", "line 4 has 2 values, line 2 has 3"),
+    ("1 -1\n-1 1 1\n", "line 2 has 3 values, line 1 has 2"),
+    ("x,y\n1,-1\n1,nope\n", "line 3: 'nope' is not a number"),
+])
+def test_csv_errors_name_the_file_line(tmp_path: Path, text: str, problem: str) -> None:
+    (tmp_path / "p.csv").write_text(text)
+    with pytest.raises(FileFormatError) as err:
+        load_file(tmp_path / "p.csv")
+    assert str(err.value) == f"{tmp_path / 'p.csv'}: corrupt CSV file ({problem}" + (
+        "; every row must be one pattern of the same length)" if "values" in problem else ")")
+    assert "usecols" not in str(err.value)  # numpy's advice names an argument users cannot set
 
 
 def test_idx_round_trip(tmp_path: Path) -> None:

@@ -577,21 +577,43 @@ def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
 
 
 def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
-    lines = [ln for ln in decode(raw, f"CSV file {path}").splitlines() if ln.strip()]
-    if not lines:
+    numbered = [(i, ln) for i, ln in enumerate(decode(raw, f"CSV file {path}").splitlines(), 1)
+                if ln.strip()]
+    if not numbered:
         raise FileFormatError(f"{path}: CSV file is empty")
-    delim = "," if "," in lines[0] else None
+    delim = next((d for d in (",", ";") if d in numbered[0][1]), None)  # else whitespace
     try:
-        [float(v) for v in lines[0].split(delim)]
+        [float(v) for v in numbered[0][1].split(delim)]
     except ValueError:
-        lines = lines[1:]  # non-numeric header line
-    if not lines:
+        numbered = numbered[1:]  # non-numeric header line
+    if not numbered:
         raise FileFormatError(f"{path}: CSV file has a header line but no data")
     try:
-        arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delim, ndmin=2, dtype=np.float64)
-    except ValueError as exc:
-        raise FileFormatError(f"{path}: corrupt CSV file ({exc})") from None
-    return arr
+        return np.loadtxt(io.StringIO("\n".join(ln for _, ln in numbered)), delimiter=delim,
+                          ndmin=2, dtype=np.float64)
+    except ValueError:
+        raise FileFormatError(f"{path}: corrupt CSV file ({_csv_problem(numbered, delim)})") \
+            from None
+
+
+def _csv_problem(numbered: list[tuple[int, str]], delim: str | None) -> str:
+    """The first problem of CSV data lines ``(line number, text)`` that ``np.loadtxt`` refused,
+    named by the file's own line number: a line with another number of values than the first
+    data line, or a value that is not a number."""
+    width = None
+    for number, line in numbered:
+        cells = line.split(delim)
+        if width is None:
+            width, first = len(cells), number
+        elif len(cells) != width:
+            return (f"line {number} has {len(cells)} values, line {first} has {width}; every "
+                    "row must be one pattern of the same length")
+        for cell in cells:
+            try:
+                float(cell)
+            except ValueError:
+                return f"line {number}: {cell.strip()!r} is not a number"
+    return "not a table of numbers"
 
 
 def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -618,7 +640,8 @@ def load_file(
     zero_one: bool = False,
     side: int | None = None,
 ) -> PatternSet:
-    """Load patterns from ``.npy``, ``.npz``, ``.csv`` (one pattern per row, optional header)
+    """Load patterns from ``.npy``, ``.npz``, ``.csv`` (one pattern per row, values separated by
+    commas, semicolons or whitespace, optional header line)
     or MNIST IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
     gzip'd (``.gz``). Never unpickles.
 
