@@ -755,7 +755,35 @@ def test_image_side_out_of_range_is_one_line_naming_neurons(run_cli, tmp_path, d
 def test_neurons_must_be_square_for_images(run_cli, tmp_path):
     code, _, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "digits",
                            "--neurons", "50")
-    assert_one_line_error(code, err, "perfect square", "50")
+    assert_one_line_error(code, err, "--neurons", "N must be 64", "50")
+    code, _, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "mnist",
+                           "--neurons", "50")
+    assert_one_line_error(code, err, "--neurons", "perfect square", "50")
+    code, _, err = run_cli("energy", "--data", "glyphs", "--neurons", "30")
+    assert_one_line_error(code, err, "--neurons", "perfect square", "30")
+
+
+def test_a_file_has_its_own_number_of_neurons(run_cli, tmp_path):
+    """Numeric patterns in a file need no --neurons; a --neurons that states another N than
+    the file's is refused, one that states the same is accepted (by train, capacity and
+    energy alike)."""
+    data = tmp_path / "p50.npy"
+    np.save(data, np.where(np.random.default_rng(0).random((4, 50)) < 0.5, -1.0, 1.0))
+    for neurons in ((), ("--neurons", "50")):
+        out = tmp_path / f"m{len(neurons)}.safetensors"
+        code, _, err = run_cli("train", "-o", out, "--data", data, "--rule", "pinv", *neurons)
+        assert code == 0 and out.exists(), err
+    code, _, err = run_cli("train", "-o", tmp_path / "x.safetensors", "--data", data,
+                           "--neurons", "64")
+    assert_one_line_error(code, err, "p50.npy", "N = 50", "not 64")
+    code, _, err = run_cli("capacity", "--data", data, "--neurons", "64", "--rule", "pinv")
+    assert_one_line_error(code, err, "p50.npy", "N = 50", "not 64")
+    code, out, err = run_cli("energy", "--data", data, "--neurons", "50", "--patterns", "3",
+                             "--rule", "pinv", "--json")
+    assert code == 0, err
+    assert json.loads(out)["settings"]["n_patterns"] == 3
+    code, _, err = run_cli("energy", "--data", data, "--neurons", "50", "--rule", "pinv")
+    assert_one_line_error(code, err, "p50.npy", "no labels")
     summary = run_json(run_cli, "train", "-o", tmp_path / "r.safetensors", "--data", "random",
                        "--patterns", "2", "--neurons", "10", "--rule", "hebb", "--chip",
                        "ideal", "--json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import struct
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from xbarmem.data.patterns import (
     load_file,
     load_mnist,
     load_patterns,
+    patterns_for,
     random_patterns,
     validate_patterns,
 )
@@ -444,3 +446,47 @@ def test_correlated_patterns_have_the_asked_mean_overlap():
             correlated_overlap(bad)
     with pytest.raises(PatternError, match="overlap"):
         correlated_patterns(3, 8, 1.0)
+
+
+@pytest.mark.parametrize(("source", "n", "problem"), [
+    ("mnist", 50, "perfect square; got N = 50"),
+    ("mnist", 9, "side 4..28, so N must be 16 ... 784; got N = 9 (side 3)"),
+    ("mnist-crop24", 625, "side 4..24, so N must be 16 ... 576; got N = 625 (side 25)"),
+    ("digits", 144, "8x8 images, so N must be 64; got N = 144"),
+    ("glyphs", 1024, "side 4..28"),
+])
+def test_patterns_for_refuses_sizes_images_cannot_take(source, n, problem):
+    with pytest.raises(PatternError, match=re.escape(problem)):
+        patterns_for(source, n, n=2)
+
+
+def test_patterns_for_is_load_patterns_by_neurons(tmp_path: Path) -> None:
+    """Image sets and drawn sources give what ``load_patterns`` gives at side sqrt(N); drawn
+    sources take any N >= 2; a file has its own N, checked only when N is given."""
+    for source in ("mnist", "mnist-crop24", "glyphs"):
+        for kwargs in ({"n": 5}, {"one_per_class": True}):
+            got, want = (patterns_for(source, 144, **kwargs),
+                         load_patterns(source, side=12, **kwargs))
+            np.testing.assert_array_equal(got.patterns, want.patterns)
+    np.testing.assert_array_equal(patterns_for("random", 50, n=3, seed=4).patterns,
+                                  random_patterns(3, 50, seed=4).patterns)
+    assert patterns_for("correlated-0.4", 30, n=6).patterns.shape == (6, 30)
+    with pytest.raises(PatternError, match="at least 2 neurons"):
+        patterns_for("random", 1, n=3)
+    with pytest.raises(PatternError, match="needs n"):
+        patterns_for("random", 16)
+    with pytest.raises(PatternError, match="binary patterns only"):
+        patterns_for("correlated-0.4", 16, n=3, kind="continuous")
+    data = np.where(np.random.default_rng(0).random((6, 50)) < 0.5, -1.0, 1.0)
+    np.save(tmp_path / "p.npy", data)
+    for n_neurons in (None, 50):
+        np.testing.assert_array_equal(patterns_for(tmp_path / "p.npy", n_neurons, n=4).patterns,
+                                      data[:4])
+    with pytest.raises(PatternError, match="N = 50 neurons, not 64"):
+        patterns_for(tmp_path / "p.npy", 64)
+    with pytest.raises(PatternError, match="no labels to pick one pattern per class"):
+        patterns_for(tmp_path / "p.npy", 50, one_per_class=True)
+    images = np.random.default_rng(1).integers(0, 256, (8, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "i.npz", images=images, labels=np.arange(8) % 4)
+    picked = patterns_for(tmp_path / "i.npz", 196, one_per_class=True)
+    assert picked.n_neurons == 196 and picked.labels.tolist() == [0, 1, 2, 3]

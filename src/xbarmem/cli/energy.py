@@ -101,6 +101,7 @@ def energy(
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
     widths = _hidden(hidden, n_neurons)
     o.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec)
+    o.check_image_neurons(data, n_neurons)
     from xbarmem.energy.measure import energy_report, measure  # (torch: only once checked)
 
     with _training_bar(rule or "adaptive", steps or 3000, arch, json_out) as (show, stage):

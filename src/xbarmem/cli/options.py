@@ -40,7 +40,7 @@ import numpy as np
 import typer
 
 from xbarmem.cli.common import warn
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import ArrayFile, read_bytes
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.limits import check_bytes
@@ -465,39 +465,42 @@ def neurons_or_side(ctx: typer.Context, neurons: str, side: int | None) -> int:
     return deprecated(ctx, "--side", side * side, n, new="neurons", use=f"--neurons {side * side}")
 
 
-def side_of(n: int, source: str) -> int:
-    """Image side for N neurons: sqrt(N), an integer from 4 to 28 (to the crop for a cropped
-    MNIST variant)."""
-    from xbarmem.data.patterns import max_side
+def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
+    """The N that ``--data`` must have: ``n_neurons``, except for a file when neither
+    ``--neurons`` nor ``--side`` was given (None: the file's own N)."""
+    from xbarmem.data.patterns import IMAGE_SETS, is_drawn
 
-    side = math.isqrt(n)
-    if side * side != n:
-        raise ConfigError(f"--neurons must be a perfect square for image data ({source} is "
-                          f"resized to side sqrt(N)), got {n}")
-    top = max_side(source)
-    if not 4 <= side <= top:
-        raise ConfigError(f"--neurons must be side^2 with side 4..{top} for image data "
-                          f"({source} is resized to side sqrt(N)), got {n} (side {side})")
-    return side
+    name = data.strip().lower()
+    if name in IMAGE_SETS or is_drawn(name) or given(ctx, "neurons") or given(ctx, "side"):
+        return n_neurons
+    return None
 
 
-def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
-              seed: int = 0, zero_one: bool = False, one_per_class: bool = False) -> PatternSet:
-    """Patterns from ``--data``: built-in sets and image files are resized to side sqrt(N);
-    ``random`` and ``correlated-R`` draw ``count`` patterns of N neurons."""
+def check_image_neurons(source: str, neurons: int | None) -> None:
+    """Refuse ``--neurons`` that a built-in image set ``source`` cannot be resized to."""
     from xbarmem.data import patterns as pat
 
-    overlap = pat.correlated_overlap(source)
-    if source.strip().lower() == "random" or overlap is not None:
-        if count is None:
-            raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
-        if overlap is None:
-            return pat.random_patterns(count, neurons, kind=kind, seed=seed)
-        if kind != "binary":
-            raise ConfigError(f"--data {source} gives binary patterns only (--kind binary)")
-        return pat.correlated_patterns(count, neurons, overlap, seed=seed)
-    return pat.load_patterns(source, kind=kind, side=side_of(neurons, source), n=count,
-                             seed=seed, zero_one=zero_one, one_per_class=one_per_class)
+    if neurons is not None and source.strip().lower() in pat.IMAGE_SETS:
+        try:
+            pat.image_side(source, neurons)
+        except PatternError as exc:
+            raise ConfigError(f"--neurons: {exc}") from None
+
+
+def load_data(source: str, *, neurons: int | None, kind: str = "binary",
+              count: int | None = None, seed: int = 0, zero_one: bool = False,
+              one_per_class: bool = False) -> PatternSet:
+    """Patterns from ``--data`` (:func:`xbarmem.data.patterns.patterns_for`): built-in sets
+    and image files are resized to side sqrt(N); ``random`` and ``correlated-R`` draw
+    ``count`` patterns of N neurons; a file's other patterns must have N neurons (``neurons``
+    None: whatever the file holds, as when ``--neurons`` was not given)."""
+    from xbarmem.data import patterns as pat
+
+    if pat.is_drawn(source) and count is None:
+        raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
+    check_image_neurons(source, neurons)
+    return pat.patterns_for(source, neurons, kind=kind, n=count, seed=seed, zero_one=zero_one,
+                            one_per_class=one_per_class)
 
 
 def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,

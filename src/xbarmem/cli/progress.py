@@ -62,7 +62,9 @@ class EtaColumn(ProgressColumn):
 
 def work_bar(console: Console, *, disable: bool = False, transient: bool = False) -> Progress:
     """A bar of weighted work: description, bar, percent, ``{task.fields[detail]}``, elapsed,
-    ETA. Add tasks with ``detail=""``."""
+    ETA. Add tasks with ``detail=""``. A ``transient`` bar is drawn on a terminal only:
+    elsewhere (stderr redirected) it would show nothing but leave an empty line."""
     return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                     TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), EtaColumn(),
-                    console=console, disable=disable, transient=transient)
+                    console=console, transient=transient,
+                    disable=disable or (transient and not console.is_terminal))

@@ -13,7 +13,6 @@ serves every circuit preset (and the calibration).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 
 from xbarmem.data.corruption import as_generator, flip_bits
-from xbarmem.data.patterns import PatternSet, load_patterns, random_patterns
+from xbarmem.data.patterns import PatternSet, is_drawn, patterns_for
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.energy.model import LayerLoad, compare, programming_cost, recall_cost, step_cost
 from xbarmem.errors import ConfigError, PatternError
@@ -136,16 +135,11 @@ def _layer_info(layer: LayerLoad) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------- one call
 def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
-    if source.strip().lower() == "random":
-        return random_patterns(count or 10, n, seed=seed)
-    side = math.isqrt(n)
-    if side * side != n:
-        raise ConfigError(f"pattern source {source!r} needs a square N (images of side sqrt(N)); "
-                          f"got N={n} (random patterns take any N)")
-    pset = load_patterns(source, side=side, n=count, one_per_class=count is None, seed=seed)
-    if pset.n_neurons != n:
-        raise PatternError(f"patterns have N={pset.n_neurons} neurons, not {n}")
-    return pset
+    """``count`` patterns of ``source`` with ``n`` neurons (random: 10 by default; images and
+    files: one per class when ``count`` is None)."""
+    drawn = is_drawn(source)
+    return patterns_for(source, n, n=(count or 10) if drawn else count, seed=seed,
+                        one_per_class=count is None and not drawn)
 
 
 def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single",

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.data.patterns import IMAGE_SETS, correlated_overlap, max_side
-from xbarmem.errors import ConfigError, XbarmemError
+from xbarmem.data.patterns import IMAGE_SETS, correlated_overlap, image_side
+from xbarmem.errors import ConfigError, PatternError, XbarmemError
 from xbarmem.files import read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
 from xbarmem.limits import check_bytes
@@ -475,12 +475,10 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
     data, n = c["data"], c["n_neurons"]
     sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
     if data in BUILTIN_DATA:
-        if data != "digits":
-            side, top = math.isqrt(n), max_side(data)
-            if side * side != n or not 4 <= side <= top:
-                raise _fail("n_neurons", n, f"{data} needs N = side^2 with side 4..{top}")
-        elif n != 64:
-            raise _fail("n_neurons", n, "the digits set is 8x8: N must be 64")
+        try:
+            image_side(data, n)
+        except PatternError as exc:
+            raise _fail("n_neurons", n, str(exc)) from None
         available = BUILTIN_DATA[data]
         labelled = True
     elif data == "random" or correlated_overlap(data) is not None:

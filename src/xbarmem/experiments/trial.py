@@ -47,11 +47,9 @@ import torch
 from xbarmem.data.patterns import (
     IMAGE_SETS,
     PatternSet,
-    correlated_overlap,
-    correlated_patterns,
-    load_file,
+    is_drawn,
     load_image_set,
-    random_patterns,
+    patterns_for,
 )
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import find_capacity
@@ -110,23 +108,10 @@ def plan_groups(trials: list[Trial], batch: int) -> list[list[Trial]]:
 
 
 # --------------------------------------------------------------------------- data
-def _side(n: int) -> int | None:
-    side = math.isqrt(n)
-    return side if side * side == n and side >= 4 else None
-
-
 @functools.lru_cache(maxsize=32)
 def _source(data: str, kind: str, n: int, first: int | None, seed: int) -> PatternSet:
     """The first ``first`` patterns of a data source (random data: drawn from ``seed``)."""
-    if data in IMAGE_SETS:
-        return load_image_set(data, kind, side=math.isqrt(n), n=first)
-    if data == "random":
-        return random_patterns(first, n, kind=kind, seed=seed)
-    overlap = correlated_overlap(data)
-    if overlap is not None:
-        return correlated_patterns(first, n, overlap, seed=seed)
-    pset = load_file(data, kind=kind, side=_side(n))
-    return pset if first is None else pset.subset(slice(0, first))
+    return patterns_for(data, n, kind=kind, n=first, seed=seed if is_drawn(data) else 0)
 
 
 def _one_per_class(data: str, kind: str, n: int) -> PatternSet:
