@@ -73,8 +73,10 @@ def test_find_capacity_single_and_multilayer_small():
 
 
 def test_run_scaling_rejects_non_square_sizes_and_runs_small(tmp_path):
-    with pytest.raises(ConfigError, match="perfect squares"):
+    with pytest.raises(ConfigError, match="perfect square; got N = 150"):
         run_scaling([64, 100, 150])
+    with pytest.raises(ConfigError, match=r"side 4..28, so N must be 16 ... 784; got N = 4 "):
+        run_scaling([4, 16])  # (sides below 4 were accepted, then failed loading MNIST)
     res = run_scaling([16, 36], arch="single", rule="pinv", thresholds=(0.9,), pool_size=200,
                       protocol=Protocol(level=0.05, probes=2))
     assert res["sizes"] == [16, 36] and len(res["capacity"]["0.9"]) == 2

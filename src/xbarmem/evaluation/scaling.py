@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from xbarmem.data.patterns import load_mnist
-from xbarmem.errors import ConfigError
+from xbarmem.data.patterns import image_side, load_mnist
+from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import find_capacity
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -117,9 +117,10 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     rule_h = hidden if isinstance(hidden, HiddenRule) else HiddenRule.parse(hidden)
     sizes = [int(s) for s in sizes]
     for s in sizes:
-        side = math.isqrt(s)
-        if side * side != s or side < 2:
-            raise ConfigError(f"sizes must be perfect squares (MNIST side sqrt(N)), got {s}")
+        try:
+            image_side("mnist", s)
+        except PatternError as exc:
+            raise ConfigError(f"sizes: {exc}") from None
     if protocol is None:
         protocol = (Protocol(level=0.05, probes=5) if kind == "binary"
                     else Protocol(corruption="gaussian", level=0.6, probes=5,
