@@ -13,15 +13,25 @@ where a named, intended change is listed in ``INTENDED``.
     python tests/behaviour/check.py            # run every case, compare, print differences
     python tests/behaviour/check.py demo energy  # only these cases
     python tests/behaviour/check.py --capture   # (re)write the captures from the current code
+    python tests/behaviour/check.py --against REV [CASE ...]  # REV's code on this machine
+
+The captures hold what one machine computed: training and even the pseudo-inverse move in the
+last bits with the CPU's floating-point kernels, and recall (a sign of a sum) then moves
+visibly (on an AVX-512 machine of 2026-12-02 ``cap-pinv`` and ``scal-pinv`` differ from their
+captures at the commit that made them). On another machine, ``--against REV`` runs every case
+with the code of git revision ``REV`` (exported to a temporary folder) and with the current
+tree, one after the other, and compares the two.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -106,32 +116,56 @@ def diff(a, b, path="") -> list[str]:
     return [f"{path}: {a!r} -> {b!r}"]
 
 
-def run(name: str) -> dict:
+def run(name: str, src: Path | None = None) -> dict:
+    """Case ``name``'s normalised JSON, computed by the installed xbarmem or, with ``src``, by
+    the package in that folder."""
+    env = {**os.environ, "COLUMNS": "200"}
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as tmp:
         args = [a.replace("{tmp}", tmp) for a in CASES[name]] + THREADS
         done = subprocess.run([sys.executable, "-m", "xbarmem.cli", *args], capture_output=True,
-                              text=True, env={**os.environ, "COLUMNS": "200"}, check=False)
+                              text=True, env=env, check=False)
         # paths inside the output name the temporary folder: compare them without it
     if done.returncode:
         raise SystemExit(f"{name}: exit {done.returncode}\n{done.stderr[-2000:]}")
     return _normal(json.loads(done.stdout.replace(tmp, "{tmp}")))
 
 
+def export_source(rev: str, into: Path) -> Path:
+    """The ``src`` folder of git revision ``rev`` written under ``into``; its path."""
+    archive = subprocess.run(["git", "archive", "--format=tar", rev, "src"], cwd=HERE.parents[1],
+                             capture_output=True, check=False)
+    if archive.returncode:
+        raise SystemExit(f"--against {rev}: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
 def main(argv: list[str]) -> int:
     capture = "--capture" in argv
-    names = [a for a in argv if not a.startswith("--")] or list(CASES)
+    against = argv[argv.index("--against") + 1] if "--against" in argv else None
+    names = [a for a in argv if not a.startswith("--") and a != against] or list(CASES)
+    with tempfile.TemporaryDirectory() as tmp:
+        old = export_source(against, Path(tmp)) if against else None
+        return _compare(names, capture, old)
+
+
+def _compare(names: list[str], capture: bool, old: Path | None) -> int:
     failed = 0
     for name in names:
         path = HERE / f"{name}.json"
-        if not capture and not path.exists():
+        if old is None and not capture and not path.exists():
             print(f"{name}: no capture, skipped")
             continue
+        before = run(name, old) if old is not None else None
         now = run(name)
         if capture:
             path.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
             print(f"{name}: captured")
             continue
-        lines = diff(json.loads(path.read_text()), now)
+        lines = diff(before if old is not None else json.loads(path.read_text()), now)
         failed += bool(lines)
         print(f"{name}: {'same' if not lines else f'{len(lines)} differences'}")
         for line in lines[:20]:
