@@ -518,18 +518,22 @@ def fragment(name: str, records: dict[str, Any]) -> str:
     head = (f"*Re-measured* (`{name}`: {rec['date']}, {rec['torch_threads']} torch "
             f"thread(s), xbarmem {rec['xbarmem']}, commit {rec['commit'] or '-'}; "
             f"`{rec['command']}`):")
-    blocks = {k: _block(v) for k, v in rec["values"].items()}
+    blocks = {k: _block(k, v) for k, v in rec["values"].items()}
     tables = [b for b in blocks.values() if b is not None]
     values = "; ".join(f"{k} {_cell(v)}" for k, v in rec["values"].items() if blocks[k] is None)
     lines = [head, *([values] if values else []), *(["", *tables] if tables else [])]
     return "\n".join(lines) + "\n"
 
 
-def _block(value: Any) -> str | None:
+def _block(label: str, value: Any) -> str | None:
     """A value shown as lines of its own below the values: a text of several lines (a table),
-    or the measured reasons of a report (``{claim: [reason, ...]}``) as one line each."""
+    the measured reasons of a report (``{claim: [reason, ...]}``) as one line each, or a
+    mapping of numbers too long for the line of values (``label: key value, ...``)."""
     if isinstance(value, str) and "\n" in value:
         return value
+    if (isinstance(value, dict) and value and _cell(value) == "see measured.json"
+            and all(isinstance(v, int | float) for v in value.values())):
+        return f"{label}: " + ", ".join(f"{k} {_cell(v)}" for k, v in value.items())
     if (isinstance(value, dict) and value and all(
             isinstance(v, list) and all(isinstance(w, str) for w in v) for v in value.values())):
         return "\n".join(f"Measured reason ({k}): {w}" for k, ws in value.items() for w in ws)

@@ -122,8 +122,7 @@ def capacity_cmd(
         stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
         o.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
             n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
-    patterns = o.load_data(data, neurons=o.file_neurons(ctx, data, n_neurons), kind=kind,
-                           count=n_pool, seed=seed)
+    patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
     protocol = _protocol(kind, corruption, level, probes, seed, thresholds)
     results = []
     with _progress() as bar:

@@ -92,16 +92,14 @@ def energy(
     if sizes is not None or do_calibrate:
         o.check_output(out_dir, folder=True)
     if sizes is not None:
-        n_max = max(o.ints(sizes, "--sizes"))
-        o.check_request(n_max, cues=max(1, round(load * n_max)) * probes, chip=chip_spec)
         _sizes(o.ints(sizes, "--sizes"), spec, chip_spec, rule or "pinv", load, level, probes,
                seed, steps or 300, out_dir, json_out, threads)
         return
     n_neurons, activation = _neurons(ctx, neurons, n, activation)
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
     widths = _hidden(hidden, n_neurons)
-    o.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec)
-    o.check_image_neurons(data, n_neurons)
+    o.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
+                    data=data)
     from xbarmem.energy.measure import energy_report, measure  # (torch: only once checked)
 
     with _training_bar(rule or "adaptive", steps or 3000, arch, json_out) as (show, stage):
@@ -248,6 +246,10 @@ def _print_report(r: dict[str, Any]) -> None:
 
 def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,
            seed: int, max_steps: int, out_dir: Path, json_out: bool, threads: int) -> None:
+    """``--sizes``: ratios against N (refused before any work when the largest N is too
+    big)."""
+    n_max = max(sizes)
+    o.check_request(n_max, cues=max(1, round(load * n_max)) * probes, chip=chip)
     from xbarmem.energy.measure import measure_sizes
     from xbarmem.jsontext import dumps
     from xbarmem.viz.energy import ratios_plot

@@ -327,7 +327,7 @@ def reproduce_cmd(
     out_dir: ReproduceOut = Path("xbarmem-reproduce"),
     quick: Annotated[bool, typer.Option(
         "--quick", help="Fewer seeds and grid points (minutes on 2 cores) instead of the "
-        "full run (~2 h).")] = False,
+        "full run (about two hours on 2 cores with 2 jobs).")] = False,
     store: ReproduceStore = None,
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,

@@ -70,8 +70,8 @@ def train(
     widths = o.hidden_widths(hidden, n_neurons)  # checked even when unused
     o.check_request(n_neurons, cues=count or 0, chip=spec,
                     hidden=widths if arch == "multilayer" else None)
-    pset = o.load_data(data, neurons=o.file_neurons(ctx, data, n_neurons), kind=kind,
-                       count=count, seed=seed, zero_one=zero_one, one_per_class=one_per_class)
+    pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
+                       zero_one=zero_one, one_per_class=one_per_class, ctx=ctx)
     if count is None and not one_per_class:
         _not_too_many(pset, data)
     fmap = FaultMap.load(fault_map) if fault_map else None

@@ -487,14 +487,18 @@ def check_image_neurons(source: str, neurons: int | None) -> None:
             raise ConfigError(f"--neurons: {exc}") from None
 
 
-def load_data(source: str, *, neurons: int | None, kind: str = "binary",
-              count: int | None = None, seed: int = 0, zero_one: bool = False,
-              one_per_class: bool = False) -> PatternSet:
+def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
+              seed: int = 0, zero_one: bool = False, one_per_class: bool = False,
+              ctx: typer.Context | None = None) -> PatternSet:
     """Patterns from ``--data`` (:func:`xbarmem.data.patterns.patterns_for`): built-in sets
     and image files are resized to side sqrt(N); ``random`` and ``correlated-R`` draw
-    ``count`` patterns of N neurons; a file's other patterns must have N neurons (``neurons``
-    None: whatever the file holds, as when ``--neurons`` was not given)."""
+    ``count`` patterns of N neurons; a file's other patterns must have N neurons, unless the
+    command's ``ctx`` shows that neither ``--neurons`` nor ``--side`` was given
+    (:func:`file_neurons`: the file's own N)."""
     from xbarmem.data import patterns as pat
+
+    if ctx is not None:
+        neurons = file_neurons(ctx, source, neurons)
 
     if pat.is_drawn(source) and count is None:
         raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
@@ -709,10 +713,11 @@ def check_input(path: Path, what: str) -> Path:
 
 
 def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
-                  chip: ChipSpec | None = None) -> None:
+                  chip: ChipSpec | None = None, data: str | None = None) -> None:
     """Refuse, before any work, a request whose estimated memory (``networks`` memories of
     ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls; see
-    :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`."""
+    :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`, then (with ``data``) N
+    that the built-in image set ``data`` cannot be resized to."""
     from xbarmem.sizes import request_bytes
 
     rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
@@ -720,6 +725,8 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
     check_bytes(f"this request ({shape}, {networks} network(s), {cues} cue(s))",
                 request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
                               cols=cols))
+    if data is not None:
+        check_image_neurons(data, n)
 
 
 # ------------------------------------------------------------------------------ option groups
