@@ -174,11 +174,16 @@ def test_variation_section_judges_the_recipes_and_the_goals(tmp_path):
                           out_dir=tmp_path)
     sec = rep.Variation().section(ctx)
     assert sec.verdict == "reproduced", sec.shortfalls
+    # the summary table carries the goal beyond the paper beside the paper's points
+    aware = [row for row in sec.summary if "variation-aware" in row[0]]
+    assert [(row[1], row[3]) for row in aware] == [("- (goal >= 0.98)", "ok")]
+    assert aware[0][0].endswith("v = 0.30") and aware[0][2].startswith("0.990")
     bad = {**good, "adaptive, variation-aware": {0.0: 0.97, 0.30: 0.97}}
     ctx.rows = lambda name: _variation_rows(bad)
     sec = rep.Variation().section(ctx)
     assert sec.verdict == "partly" and len(sec.shortfalls) == 2
     assert all("variation-aware" in s for s in sec.shortfalls)
+    assert [row[3] for row in sec.summary if "variation-aware" in row[0]] == ["below"]
 
 
 def test_field_margins_in_the_unit_of_programming_variation():
