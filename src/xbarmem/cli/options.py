@@ -499,7 +499,6 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
 
     if ctx is not None:
         neurons = file_neurons(ctx, source, neurons)
-
     if pat.is_drawn(source) and count is None:
         raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
     check_image_neurons(source, neurons)
