@@ -84,13 +84,15 @@ def json_out(command: str, file: str) -> tuple[str, str]:
 def scaling_entry(name: str, what: str, sizes: str, seconds: float, *, trials: int = 1,
                   hidden: str = "1n", threshold: str = "0.99",
                   options: dict[str, Any] | None = None,
-                  extra: dict[str, str] | None = None) -> Entry:
-    """A multilayer binary ``xbarmem scaling`` run (fixed-point objective plus ``options``)
-    with its capacities and exponent at ``threshold``, and ``extra`` values."""
+                  extra: dict[str, str] | None = None, data: str = "") -> Entry:
+    """A multilayer binary ``xbarmem scaling`` run (fixed-point objective plus ``options``;
+    on ``data``, default whole-image MNIST) with its capacities and exponent at
+    ``threshold``, and ``extra`` values."""
     rule = json.dumps({"objective": "fixed-point", **(options or {})}, separators=(",", ":"))
     rule = rule.replace("{", "{{").replace("}", "}}")
     return Entry(name, what, (
-        f"xbarmem scaling --arch multilayer --kind binary --sizes {sizes} --hidden {hidden} "
+        f"xbarmem scaling --arch multilayer --kind binary{f' --data {data}' if data else ''} "
+        f"--sizes {sizes} --hidden {hidden} "
         f"--threshold {threshold} --trials {trials} --probes 10 --rule-options '{rule}' "
         f"--json --out {{out}}",),
         {"N": "sizes", f"capacity @{threshold}": f"capacity/{threshold}",
@@ -339,6 +341,10 @@ ENTRIES: tuple[Entry, ...] = (
                   "N = 64 ... 784 (one network per count)", "64,144,256,400,576,784", 4500,
                   extra={"search seconds per N": "runs/*/seconds",
                          "counts trained per N": "runs/*/evaluations"}),
+    scaling_entry("scaling-multilayer-binary-crop24", "multilayer H = N binary scaling exponent "
+                  "on the authors' preprocessing (mnist-crop24), N = 64 ... 576 (one network per "
+                  "count; run with --threads 2)", "64,144,256,400,576", 600, data="mnist-crop24",
+                  extra={"search seconds per N": "runs/*/seconds"}),
     scaling_entry("scaling-check-width", "the binary exponent with H = 2N (one network per "
                   "count)", "64,144,256,400", 900, hidden="2n"),
     scaling_entry("scaling-check-threshold", "the binary exponent at threshold 0.97 (one "

@@ -77,6 +77,15 @@ def test_run_scaling_rejects_non_square_sizes_and_runs_small(tmp_path):
         run_scaling([64, 100, 150])
     with pytest.raises(ConfigError, match=r"side 4..28, so N must be 16 ... 784; got N = 4 "):
         run_scaling([4, 16])  # (sides below 4 were accepted, then failed loading MNIST)
+    # another built-in image set: the authors' crop (side at most 24)
+    with pytest.raises(ConfigError, match=r"side 4..24, so N must be 16 ... 576; got N = 784"):
+        run_scaling([64, 784], data="mnist-crop24")
+    with pytest.raises(ConfigError, match="built-in image set"):
+        run_scaling([16, 36], data="random")
+    crop = run_scaling([16, 36], arch="single", rule="pinv", thresholds=(0.9,), pool_size=200,
+                       protocol=Protocol(level=0.05, probes=2), data="mnist-crop24")
+    assert crop["settings"]["pool"] == "bundled mnist-crop24 resized to side sqrt(N)"
+    assert crop["runs"][0]["settings"]["pool"] == "mnist4c24-binary"  # (the crop, at side 4)
     res = run_scaling([16, 36], arch="single", rule="pinv", thresholds=(0.9,), pool_size=200,
                       protocol=Protocol(level=0.05, probes=2))
     assert res["sizes"] == [16, 36] and len(res["capacity"]["0.9"]) == 2

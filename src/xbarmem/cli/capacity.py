@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -76,6 +76,9 @@ CapacityArch = o.arch("single, multilayer, or both comma-separated (one table)")
 CapacityLevel = o.level("0.05 flips; sigma 0.6 for continuous")
 ScalingLevel = CapacityLevel
 ScalingOut = o.out("folder for the PNG and JSON", folder=True)
+ScalingData = Annotated[str, typer.Option(
+    "--data", metavar="SET", help="Pattern source: a built-in image set, mnist (whole image), "
+    "mnist-crop24 (the authors' centred 24x24 window; N <= 576) or glyphs.")]
 
 
 @app.command(
@@ -215,6 +218,7 @@ def scaling_cmd(
     threads: int,
     arch: o.Arch = "multilayer",
     kind: o.Kind = "binary",
+    data: ScalingData = "mnist",
     sizes: o.Sizes = "64,144,256,400,576,784",
     hidden: o.HiddenOne = "32",
     rule: o.Rule = "adaptive",
@@ -247,7 +251,7 @@ def scaling_cmd(
             o.ints(sizes, "--sizes"), arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
             chip=spec, thresholds=o.thresholds(threshold), protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
-            rule_options=options or None,
+            rule_options=options or None, data=data,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
     res["settings"]["chip"] = spec.to_dict()
     res["recalled_means"] = RECALLED

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from xbarmem.data.patterns import image_side, load_mnist
+from xbarmem.data.patterns import IMAGE_SETS, image_side, patterns_for
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import find_capacity
 from xbarmem.evaluation.evaluate import Protocol
@@ -107,8 +107,12 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 protocol: Protocol | None = None, trials: int = 1, seed: int = 0,
                 pool_size: int | None = None, resolution: float = 0.05,
                 rule_options: dict[str, Any] | None = None, cue_budget: int = 1024,
-                progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
-    """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold.
+                progress: Callable[[int, int, float], None] | None = None,
+                data: str = "mnist") -> dict[str, Any]:
+    """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold, on
+    the built-in image set ``data`` (:data:`~xbarmem.data.patterns.IMAGE_SETS`: ``mnist``,
+    ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``glyphs``) resized to side
+    sqrt(N).
 
     Returns ``{"sizes": [...], "capacity": {threshold: [...]}, "fits": {threshold: fit},
     "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
@@ -116,9 +120,12 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     """
     rule_h = hidden if isinstance(hidden, HiddenRule) else HiddenRule.parse(hidden)
     sizes = [int(s) for s in sizes]
+    if data not in IMAGE_SETS:
+        raise ConfigError(f"scaling runs on a built-in image set ({', '.join(IMAGE_SETS)}), "
+                          f"got {data!r}")
     for s in sizes:
         try:
-            image_side("mnist", s)
+            image_side(data, s)
         except PatternError as exc:
             raise ConfigError(f"sizes: {exc}") from None
     if protocol is None:
@@ -127,7 +134,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                                   activation="tanh"))
     runs = []
     for n in sizes:
-        pool = load_mnist(side=math.isqrt(n), kind=kind, n=pool_size)
+        pool = patterns_for(data, n, kind=kind, n=pool_size)
         res = find_capacity(
             pool, arch=arch, rule=rule, chip=chip, hidden=rule_h.width(n),
             thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
@@ -150,6 +157,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                          "rule": rule, "chip": load_chip(chip).to_dict(),
                          "thresholds": list(thresholds),
                          "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
-                         "pool": "bundled MNIST resized to side sqrt(N)",
+                         "pool": f"bundled {'MNIST' if data == 'mnist' else data} resized "
+                                 "to side sqrt(N)",
                          "pool_size": pool_size, "resolution": resolution,
                          "rule_options": rule_options or {}, "cue_budget": cue_budget}}
