@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.data.patterns import IMAGE_SETS, correlated_overlap, image_side
+from xbarmem.data.patterns import IMAGE_SETS, image_side, is_drawn
 from xbarmem.errors import ConfigError, PatternError, XbarmemError
 from xbarmem.files import read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
@@ -481,7 +481,7 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
             raise _fail("n_neurons", n, str(exc)) from None
         available = BUILTIN_DATA[data]
         labelled = True
-    elif data == "random" or correlated_overlap(data) is not None:
+    elif is_drawn(data):
         if data != "random" and c["kind"] != "binary":
             raise _fail("kind", c["kind"], f"data {data!r} is binary only")
         available, labelled = None, False
