@@ -147,7 +147,7 @@ class MultilayerFit:
             used.append(a[:, :, :n_in])
             extras.append(extra)
             if k < last:
-                torch.tanh(z, out=inputs[k + 1][:, :, :n_out])
+                stages.tanh(z, out=inputs[k + 1][:, :, :n_out])
         return z, used, extras
 
     def backward(self, slope, used, inputs, extras, grads=None, slopes=None, *,
@@ -199,7 +199,7 @@ class MultilayerFit:
         u0 = torch.cat([x, torch.ones(t, p, 1)], dim=2) if o.bias else x
         inputs = self.inputs(p, t, u0)
         field, used, extras = self.forward(blocks, inputs, noise, gen)
-        fixed, slope0, count, padded, mask = stages.fixed_term(torch.tanh(field, out=field), x,
+        fixed, slope0, count, padded, mask = stages.fixed_term(stages.tanh(field, out=field), x,
                                                                valid)
         self.backward(slope0, used, inputs, extras, views)  # the fixed-point term
         target, mask, state = stages.training_cues(o, x, mask, o.cue_copies, kind, gen)
@@ -301,11 +301,11 @@ class _FixedPointRun:
                 z = torch.bmm(ins[k], self.wt[k])
                 if k and scales[k] != 1.0:
                     z *= scales[k]
-                torch.tanh(z, out=self.hidden[k + 1])
+                stages.tanh(z, out=self.hidden[k + 1])
             field = torch.bmm(ins[self.last], self.wt[self.last])
             if scales[self.last] != 1.0:
                 field *= scales[self.last]
-        y = torch.tanh(field, out=field)
+        y = stages.tanh(field, out=field)
         err = torch.addcmul(self.neg, y, self.coef)
         if self.padded:
             err *= self.mask

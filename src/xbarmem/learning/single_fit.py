@@ -25,6 +25,7 @@ from xbarmem.learning.stages import (
     optimizer_step,
     read_noise_term,
     stable_check,
+    tanh,
     training_cues,
     trim,
     two_stage,
@@ -204,7 +205,7 @@ class SingleLayerFit:
             h = torch.bmm(u, a.transpose(1, 2))
         if read_scale is not None:
             h += read_scale * torch.randn(h.shape, generator=gen)
-        y = torch.tanh(h, out=h)
+        y = tanh(h, out=h)
         return y, y - x
 
     @staticmethod
@@ -252,7 +253,7 @@ class SingleLayerFit:
         o = self.opts
         t, _, n = x.shape
         h, _, _ = self.noisy_field(a, x, noise, gen)
-        fixed, slope0, count, padded, mask = fixed_term(torch.tanh(h), x, valid)
+        fixed, slope0, count, padded, mask = fixed_term(tanh(h), x, valid)
         target, mask, state = training_cues(o, x, mask, o.cue_copies, kind, gen)
         rows = target.shape[1]
         states = torch.empty(t, unroll, rows, n)  # input of every unrolled update
