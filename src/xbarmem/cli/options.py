@@ -285,7 +285,7 @@ Arch = arch()
 Threshold = Annotated[str, typer.Option(
     "--threshold", metavar="X[,X...]", help="Recall similarity threshold(s), comma-separated.")]
 Resolution = bounded(float, "--resolution", metavar="X", ge=0.0, le=1.0, help="Relative "
-                     "bracket width at which bisection stops (0 = exact).")
+                     "bracket width at which the search stops (0 = exact).")
 Sizes = Annotated[str, typer.Option(
     "--sizes", metavar="N,N...", help="Neuron counts N, comma-separated.")]
 

@@ -3,9 +3,11 @@
 Capacity at a threshold ``theta`` is the largest number of stored patterns ``P`` whose mean
 recall similarity -- and that of every smaller tested ``P`` -- is at or above ``theta`` (the rule
 of :func:`xbarmem.evaluation.curve.capacity_from_curve`). :func:`search_capacity` grows ``P``
-geometrically from a start value until recall fails, then bisects between the last passing and
-the first failing count down to a resolution; every tested count is cached, so several
-thresholds share their networks. :func:`find_capacity` runs that search over points of
+geometrically from a start value until recall fails, then narrows the bracket between the last
+passing and the first failing count down to a resolution, each time testing the count where
+the straight line through the bracket's two similarities crosses the threshold (kept a quarter
+of the bracket away from its ends); every tested count is cached, so several thresholds share
+their networks. :func:`find_capacity` runs that search over points of
 :func:`xbarmem.evaluation.curve.recall_curve` (``trials`` networks per tested count, trained in
 one batch). For continuous patterns "recalled" means the same thing: the mean cosine between the
 final (tanh) state and the stored pattern reaches the threshold.
@@ -57,7 +59,7 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
         thresholds: similarity thresholds.
         start: first count tried (the search grows by x2 above it and halves below it).
         max_count: the largest count that may be tried (pool size).
-        resolution: stop bisecting when the bracket ``[pass, fail]`` is narrower than
+        resolution: stop narrowing when the bracket ``[pass, fail]`` is narrower than
             ``max(1, resolution * pass)`` (0 = exact to one pattern).
         cache: ``{P: similarity}`` shared between calls (filled in place).
 
@@ -94,7 +96,7 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
                     hi = nxt
         if hi is not None:
             while hi - lo > max(1.0, resolution * lo):
-                mid = (lo + hi) // 2
+                mid = _next_count(lo, hi, sim(lo), sim(hi), theta)
                 if sim(mid) >= theta:
                     lo = mid
                 else:
@@ -102,6 +104,19 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
         out[theta] = capacity_from_curve(
             [{"count": q, "cosine": v} for q, v in cache.items()], theta)
     return out
+
+
+def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int:
+    """The next count tested inside the bracket ``(lo, hi)`` (``lo`` passes with similarity
+    ``s_lo >= theta``, ``hi`` fails with ``s_hi < theta``, ``hi - lo >= 2``): where the straight
+    line through the two points crosses ``theta``, kept at least a quarter of the bracket
+    (and at least 1) from either end, so every test removes at least a quarter of it."""
+    width = hi - lo
+    if lo < 1:  # no passing count yet: halve
+        return max(1, hi // 2)
+    guess = lo + (s_lo - theta) / (s_lo - s_hi) * width
+    margin = max(1, width // 4)
+    return int(min(max(round(guess), lo + margin), hi - margin))
 
 
 def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpec = "paper-sim",
