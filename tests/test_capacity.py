@@ -2,11 +2,13 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import xbarmem.evaluation.curve as curve_mod
 from xbarmem.data.patterns import load_digits, load_mnist, random_patterns
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.capacity import find_capacity, search_capacity
+from xbarmem.evaluation.capacity import _next_count, find_capacity, search_capacity
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, recall_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import load_preset
@@ -191,3 +193,34 @@ def test_capacity_warns_when_the_threshold_is_passed_by_the_cues_themselves(run_
     assert code == 0 and "threshold 0.9 is at or below the cues' own similarity (0.9" in err
     code, _, err = run_cli(*args, "--threshold", "0.99", "--level", "0.01")
     assert code == 0 and "own similarity" not in err
+
+
+@given(lo=st.integers(1, 5000), width=st.integers(2, 5000),
+       s_lo=st.floats(0.0, 1.0), drop=st.floats(1e-6, 1.0), frac=st.floats(0.0, 1.0))
+@settings(max_examples=300, deadline=None)
+def test_next_count_stays_inside_the_bracket_a_quarter_from_its_ends(lo, width, s_lo, drop,
+                                                                       frac):
+    """Whatever the similarities, the next tested count lies strictly inside the bracket and
+    at least a quarter of it (and 1) from either end, so every test removes a quarter."""
+    hi = lo + width
+    s_hi = s_lo - drop
+    theta = s_hi + frac * (s_lo - s_hi)
+    if not s_hi < theta <= s_lo:
+        return
+    mid = _next_count(lo, hi, s_lo, s_hi, theta)
+    margin = max(1, width // 4)
+    assert lo + margin <= mid <= hi - margin
+
+
+def test_search_tests_where_a_straight_curve_crosses_the_threshold():
+    """On a similarity falling linearly with the count the interpolated search goes straight
+    to the crossing: after the bracket [32, 64] it tests the crossing (50), a count a quarter
+    of the new bracket above it (the guard) and the last one: three counts (bisection: five)."""
+    calls = []
+
+    def score(p):
+        calls.append(p)
+        return 1.0 - 0.001 * p  # crosses 0.95 between 50 and 51
+
+    assert search_capacity(score, [0.95], start=8, max_count=500) == {0.95: 50}
+    assert calls == [8, 16, 32, 64, 50, 53, 51]

@@ -1206,7 +1206,7 @@ class Scaling(Experiment):
                         f"the whole 28x28 image area-resized to side sqrt(N), "
                         f"random subsets of the first 5000); capacity = largest P whose mean "
                         f"cosine (and every smaller tested P's) is >= {t}, by geometric search + "
-                        f"bisection (`xbarmem.evaluation.capacity`, resolution 5%); binary: 5% "
+                        f"interpolation (`xbarmem.evaluation.capacity`, resolution 5%); binary: 5% "
                         f"flips, sign recall; continuous: Gaussian noise sigma 0.6 (clipped), "
                         f"tanh recall; 10 cues per pattern. Exponent: least-squares slope of log "
                         f"capacity vs log N with a 95% t-interval "

@@ -152,7 +152,7 @@ class TrialOptions(Spec, noun="trial"):
         Number(gt=0.0, le=1.0, as_float=True), default=[0.9, 0.95, 0.99], unique_sorted=True,
         meta=_CAPACITY, help="similarity thresholds at which capacity is read off")
     search: bool = flag(default=False, meta=_CAPACITY, help=(
-        "capacity by geometric search + bisection instead of a fixed list of counts"))
+        "capacity by geometric search + interpolation instead of a fixed list of counts"))
     resolution: float = number(default=0.0, ge=0.0, as_float=True, meta=_CAPACITY,
                                help="search: relative bracket width to stop at")
     cue_budget: int = integer(default=0, ge=0, meta=_CAPACITY, help=(
