@@ -15,6 +15,7 @@ import torch
 from xbarmem.learning.base import FitResult, Problem
 from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.stages import (
+    flip_signs,
     fused_counter,
     optimizer_step,
     window_converged,
@@ -79,8 +80,7 @@ def loss(opts, field, params, x, valid, kind, gen, noise, unroll, *, straight_th
     target = x.repeat(1, opts.cue_copies, 1)
     valid = valid.repeat(1, opts.cue_copies)
     if kind == "binary":
-        flips = torch.rand(target.shape, generator=gen) < opts.cue_flip
-        state = torch.where(flips, -target, target)
+        state = target * flip_signs(target.shape, opts.cue_flip, gen)  # the trainer's draw
     else:
         state = (target + opts.cue_noise * torch.randn(target.shape, generator=gen)).clamp(-1, 1)
     weights = torch.arange(1, unroll + 1, dtype=torch.float32) ** opts.late_weight

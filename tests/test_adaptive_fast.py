@@ -14,7 +14,8 @@ from xbarmem.errors import ConfigError
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem, valid_mask, within_box
 from xbarmem.learning.single_fit import SingleLayerFit
-from xbarmem.learning.stages import late_weights
+from xbarmem.learning.stages import flip_signs, late_weights
+from xbarmem.learning.stages import tanh as stages_tanh
 from xbarmem.memory.single import SingleLayerMemory
 
 
@@ -214,3 +215,34 @@ def test_options_added_later_are_listed_only_when_set():
     assert "variation" not in plain and "weight_bound" not in plain
     assert AdaptiveTrainer(variation=0.3).options()["variation"] == 0.3
     assert AdaptiveTrainer(**AdaptiveTrainer(weight_bound=0.2).options()).weight_bound == 0.2
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.05, 0.1, 0.5, 1.0])
+def test_cue_flips_are_independent_bits_at_the_asked_rate(rate):
+    """flip_signs: +-1 of the asked shape; over 400 draws of 3 x 40 x 16 bits the flip
+    frequency is the rate within 4 binomial standard deviations, every position flips about
+    as often, neighbouring bits are uncorrelated, and a seed repeats its draw."""
+    gen = torch.Generator().manual_seed(3)
+    draws = torch.stack([flip_signs((3, 40, 16), rate, gen) for _ in range(400)])
+    assert draws.shape == (400, 3, 40, 16) and set(draws.unique().tolist()) <= {-1.0, 1.0}
+    flips = (draws < 0).double()
+    sd = (rate * (1 - rate) / flips.numel()) ** 0.5
+    assert abs(float(flips.mean()) - rate) <= 4 * sd + 1e-12
+    per_position = flips.mean(dim=0)
+    assert float((per_position - rate).abs().max()) <= 5 * (rate * (1 - rate) / 400) ** 0.5 + 1e-12
+    if 0 < rate < 1:
+        pairs = flips.reshape(400, -1)
+        corr = torch.corrcoef(torch.stack([pairs[:, :-1].reshape(-1), pairs[:, 1:].reshape(-1)]))
+        assert abs(float(corr[0, 1])) < 0.02
+    again = flip_signs((3, 40, 16), rate, torch.Generator().manual_seed(3))
+    assert torch.equal(again, draws[0])
+
+
+def test_training_tanh_is_torch_tanh_to_within_3e_7():
+    """The training activation (2 sigmoid(2x) - 1) against torch.tanh, over the float range
+    that matters and its ends, into a fresh tensor and in place."""
+    x = torch.cat([torch.linspace(-12, 12, 200001), torch.tensor([-1e30, -80.0, 0.0, 80.0, 1e30])])
+    torch.testing.assert_close(stages_tanh(x), torch.tanh(x), rtol=0, atol=3e-7)
+    y = x.clone()
+    assert stages_tanh(y, out=y) is y
+    torch.testing.assert_close(y, torch.tanh(x), rtol=0, atol=3e-7)

@@ -176,10 +176,33 @@ def training_cues(opts, x: torch.Tensor, mask: torch.Tensor, copies: int, kind: 
     target = x.repeat(1, copies, 1)
     mask = mask.repeat(1, copies, 1)
     if kind == "binary":
-        flips = torch.rand(target.shape, generator=gen) < opts.cue_flip
-        return target, mask, torch.where(flips, -target, target)
+        return target, mask, target * flip_signs(target.shape, opts.cue_flip, gen)
     noisy = target + opts.cue_noise * torch.randn(target.shape, generator=gen)
     return target, mask, noisy.clamp(-1, 1)
+
+
+def flip_signs(shape: tuple[int, ...], rate: float, gen: torch.Generator) -> torch.Tensor:
+    """A tensor of ``shape`` holding 1, and -1 where a bit flips: every bit flips on its own
+    with probability ``rate`` (0 <= rate <= 1). The flips are drawn as the positions of a
+    Bernoulli process, geometric gaps from ``gen``, so about ``rate * numel`` draws are made
+    instead of one per bit."""
+    total = math.prod(shape)
+    signs = torch.ones(total)
+    if rate <= 0 or total == 0:
+        return signs.view(shape)
+    if rate >= 1:
+        return signs.neg_().view(shape)
+    expected = total * rate
+    chunk = int(expected + 4 * math.sqrt(expected) + 16)  # usually one draw suffices
+    parts, last = [], -1  # last: position of the last flip drawn
+    while last < total - 1:
+        gaps = torch.empty(chunk, dtype=torch.float64).geometric_(rate, generator=gen)
+        positions = torch.cumsum(gaps, 0).to(torch.int64) + last
+        parts.append(positions)
+        last = int(positions[-1])
+    positions = torch.cat(parts) if len(parts) > 1 else parts[0]
+    signs[positions[positions < total]] = -1.0
+    return signs.view(shape)
 
 
 def fixed_term(y: torch.Tensor, x: torch.Tensor, valid: torch.Tensor):
