@@ -4,9 +4,13 @@ A profile of the hardware-adaptive training (cProfile, N = 64) puts ``torch.tanh
 largest items, next to the batched products. This script times, at the shapes of two real
 training steps, the operations one step is made of: the product ``(T, R, N) @ (T, N, N)``,
 ``torch.tanh`` on its result, the same tanh written through the logistic function
-(``2 sigmoid(2x) - 1``, equal up to rounding), ``torch.sigmoid`` and the Gaussian draw of one
-step's cue noise (``torch.randn``). Each time is the median over ``--repeats`` blocks of 200
-calls. It also reports the largest difference between the two tanh forms over the inputs.
+(``2 sigmoid(2x) - 1``, equal up to rounding; training uses it since 2026-12-02 as
+``xbarmem.learning.stages.tanh``), ``torch.sigmoid``, the Gaussian draw of one step's cue noise
+(``torch.randn``) and the binary cues' bit flips at the default rate (0.1), drawn one uniform
+number per bit (``torch.where(torch.rand(...) < rate, -x, x)``, training's draw before
+2026-12-02) and as a Bernoulli process (``x * flip_signs(...)``, today's). Each time is the
+median over ``--repeats`` blocks of 200 calls. It also reports the largest difference between
+the two tanh forms over the inputs.
 
 Shapes (``T`` networks, ``R`` cue rows, ``N`` neurons):
 
@@ -29,8 +33,13 @@ from pathlib import Path
 
 import torch
 
+from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.stages import flip_signs
+from xbarmem.learning.stages import tanh as training_tanh
+
 from .recipes import RESULTS, provenance, write_result
 
+FLIP_RATE = AdaptiveTrainer().cue_flip
 SHAPES = {"single": (1, 256, 64), "multilayer-continuous": (1, 1024, 64)}
 CALLS = 200
 
@@ -54,16 +63,20 @@ def measure(shape: tuple[int, int, int], repeats: int) -> dict:
     w = torch.randn(shape[0], shape[2], shape[2], generator=gen)
     ms = {"bmm": _per_call_ms(lambda: torch.bmm(x, w), repeats),
           "tanh": _per_call_ms(lambda: torch.tanh(x), repeats),
-          "tanh via sigmoid": _per_call_ms(
-              lambda: torch.sigmoid(2.0 * x).mul_(2.0).sub_(1.0), repeats),
+          "tanh via sigmoid": _per_call_ms(lambda: training_tanh(x), repeats),
           "sigmoid": _per_call_ms(lambda: torch.sigmoid(x), repeats),
-          "randn": _per_call_ms(lambda: torch.randn(shape, generator=gen), repeats)}
+          "randn": _per_call_ms(lambda: torch.randn(shape, generator=gen), repeats),
+          "flips per bit": _per_call_ms(
+              lambda: torch.where(torch.rand(shape, generator=gen) < FLIP_RATE, -x, x), repeats),
+          "flips as a process": _per_call_ms(
+              lambda: x * flip_signs(shape, FLIP_RATE, gen), repeats)}
     grid = torch.linspace(-20.0, 20.0, 400_001)
-    diff = (torch.sigmoid(2.0 * grid) * 2.0 - 1.0 - torch.tanh(grid)).abs().max()
+    diff = (training_tanh(grid) - torch.tanh(grid)).abs().max()
     return {"shape": list(shape), "ms_per_call": ms,
             "tanh_over_bmm": ms["tanh"] / ms["bmm"],
             "tanh_over_logistic_form": ms["tanh"] / ms["tanh via sigmoid"],
             "randn_over_bmm": ms["randn"] / ms["bmm"],
+            "flips_per_bit_over_process": ms["flips per bit"] / ms["flips as a process"],
             "max_abs_difference_of_tanh_forms": float(diff)}
 
 
@@ -91,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name} {tuple(row['shape'])}: ms per call: {times}")
         print(f"  tanh / bmm {row['tanh_over_bmm']:.2f}; tanh / tanh via sigmoid "
               f"{row['tanh_over_logistic_form']:.2f}; randn / bmm {row['randn_over_bmm']:.2f}; "
+              f"flips per bit / as a process {row['flips_per_bit_over_process']:.2f}; "
               f"tanh forms differ by at most {row['max_abs_difference_of_tanh_forms']:.1e}")
     return write_result(result, args.json_out)
 
