@@ -252,12 +252,12 @@ ENTRIES: tuple[Entry, ...] = (
           ("xbarmem reproduce --quick --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts"}, 900),
     Entry("elementwise", "what one training step's operations cost on this CPU (tanh against "
-          "the product and a logistic form of tanh)",
+          "the product and a logistic form of tanh; the cue flips' two draws)",
           ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),
           {f"{name}: {key}": f"shapes/{name}/{key}"
            for name in ("single", "multilayer-continuous")
            for key in ("ms_per_call", "tanh_over_bmm", "tanh_over_logistic_form",
-                       "max_abs_difference_of_tanh_forms")}, 10),
+                       "flips_per_bit_over_process", "max_abs_difference_of_tanh_forms")}, 10),
     Entry("reproduce-full", "xbarmem reproduce (full settings, every claim), default recipe, "
           "2 jobs",
           ("xbarmem reproduce --out {out}/r --json", sweep_work_step("reproduce-")),
