@@ -8,7 +8,12 @@ from hypothesis import strategies as st
 import xbarmem.evaluation.curve as curve_mod
 from xbarmem.data.patterns import load_digits, load_mnist, random_patterns
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.capacity import _next_count, find_capacity, search_capacity
+from xbarmem.evaluation.capacity import (
+    _next_count,
+    default_start,
+    find_capacity,
+    search_capacity,
+)
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, recall_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import load_preset
@@ -224,3 +229,14 @@ def test_search_tests_where_a_straight_curve_crosses_the_threshold():
 
     assert search_capacity(score, [0.95], start=8, max_count=500) == {0.95: 50}
     assert calls == [8, 16, 32, 64, 50, 53, 51]
+
+
+def test_searches_start_at_n_over_8_for_one_layer_and_n_over_2_for_multilayer():
+    assert (default_start("single", 64), default_start("multilayer", 64)) == (8, 32)
+    assert default_start("single", 9) == default_start("multilayer", 3) == 2
+    pool = random_patterns(40, 16, seed=0)
+    tested = []
+    find_capacity(pool, arch="multilayer", hidden=4, chip="ideal", thresholds=(0.9,), trials=1,
+                  rule_options={"max_steps": 5, "finetune_steps": 0},
+                  protocol=Protocol(level=0.05, probes=1), progress=lambda p, s: tested.append(p))
+    assert tested[0] == 8

@@ -133,7 +133,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     multilayer memories are trained by the hardware-adaptive rule. ``cue_budget``
     (hardware-adaptive rule, > 0) sets the corrupted training cues per step to about this many
     in total: ``cue_copies = max(1, ceil(cue_budget / P))``. The search starts at ``start``
-    (default ``max(2, N // 8)``). ``progress(count, similarity)`` is called after every tested
+    (default :func:`default_start`). ``progress(count, similarity)`` is called after every tested
     count. Raises :class:`ConfigError` for an unknown arch, thresholds outside ``(0, 1]``,
     ``trials < 1`` or a classic rule with multilayer memories.
     """
@@ -157,7 +157,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
             progress(p, points[p]["cosine"])
         return points[p]["cosine"]
 
-    caps = search_capacity(score, thresholds, start=start or max(2, pool.n_neurons // 8),
+    caps = search_capacity(score, thresholds, start=start or default_start(arch, pool.n_neurons),
                            max_count=pool.n_patterns, resolution=resolution)
     n_dev = devices.get("devices", 0)
     settings = {"arch": arch, "rule": rule, "hidden": (None if arch == "single" else hidden),
@@ -170,6 +170,14 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
         capacity=caps, points=[points[p] for p in sorted(points)], devices=devices,
         settings=settings, seconds=time.perf_counter() - began, evaluations=len(points),
         capacity_per_device={t: (c / n_dev if n_dev else math.nan) for t, c in caps.items()})
+
+
+def default_start(arch: str, n_neurons: int) -> int:
+    """The count a capacity search tries first: ``max(2, N // 8)`` for one layer, ``max(2,
+    N // 2)`` for multilayer memories, which store far more than N / 8 patterns (H = N, binary,
+    threshold 0.99: 0.7-1.7 N over N = 64 ... 784 in docs/reproduction.md). A start above the
+    capacity costs the halvings down to it."""
+    return max(2, n_neurons // (8 if arch == "single" else 2))
 
 
 def _budget(options: dict[str, Any] | None, rule: str, cue_budget: int,
