@@ -171,3 +171,24 @@ def test_elementwise_times_the_step_operations_and_compares_the_tanh_forms(tmp_p
         assert row["max_abs_difference_of_tanh_forms"] < 1e-6  # the same function
     assert "tanh forms differ by at most" in capsys.readouterr().out
     assert elementwise.main(["--repeats", "0"]) == 2
+
+
+def test_versus_measures_each_case_and_exports_a_revision(tmp_path, monkeypatch, capsys):
+    """benchmarks.versus: one side's cases (trimmed to a tiny one here) give recall in [0, 1]
+    at both flip rates and training seconds; a revision's src exports; a bad revision or
+    none is refused with exit 2 / a message before any training."""
+    from benchmarks import versus
+
+    monkeypatch.setattr(versus, "CASES", {"tiny": ("random", 4, "paper-sim", 0.5, "single")})
+    side = versus.measure_side(seeds=1, probes=2)
+    assert set(side) == {"tiny"} and side["tiny"]["train_s"] > 0
+    assert all(_in_unit_interval(c) for c in side["tiny"]["cosine"])
+    src = versus.export_source("HEAD", tmp_path)
+    assert (src / "xbarmem" / "__init__.py").is_file()
+    rows = {"tiny": {"before": side["tiny"], "after": side["tiny"], "cosine_change": [0, 0]}}
+    assert "| tiny |" in versus._table(rows, "HEAD")
+    assert versus.main([]) == 2 and "name the git revision" in capsys.readouterr().err
+    assert versus.main(["no-such-rev", "--seeds", "1"]) == 2
+    assert "'no-such-rev' is not a git revision" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="revision no-such-rev"):
+        versus.export_source("no-such-rev", tmp_path)

@@ -25,17 +25,17 @@ tree, one after the other, and compares the two.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # the repository root: benchmarks
+from benchmarks.versus import export_source  # noqa: E402  (one exporter for both tools)
 
 #: name -> CLI arguments (after ``xbarmem``); ``{tmp}`` is a fresh folder per run. The captures
 #: were made with the old option names (--chips, --side, --n, --patterns SOURCE, --hidden
@@ -130,17 +130,6 @@ def run(name: str, src: Path | None = None) -> dict:
     if done.returncode:
         raise SystemExit(f"{name}: exit {done.returncode}\n{done.stderr[-2000:]}")
     return _normal(json.loads(done.stdout.replace(tmp, "{tmp}")))
-
-
-def export_source(rev: str, into: Path) -> Path:
-    """The ``src`` folder of git revision ``rev`` written under ``into``; its path."""
-    archive = subprocess.run(["git", "archive", "--format=tar", rev, "src"], cwd=HERE.parents[1],
-                             capture_output=True, check=False)
-    if archive.returncode:
-        raise SystemExit(f"--against {rev}: {archive.stderr.decode().strip()}")
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
-    return into / "src"
 
 
 def main(argv: list[str]) -> int:
