@@ -251,6 +251,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("reproduce-quick-cli", "xbarmem reproduce --quick, default recipe, 2 jobs",
           ("xbarmem reproduce --quick --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts"}, 900),
+    Entry("versus-ca29fec", "recall and training time of the default training, the code of "
+          "2026-12-02 afternoon against ca29fec (before the logistic tanh and the flip draws)",
+          ("python -m benchmarks.versus ca29fec --json --json-out {out}/versus.json",),
+          {"table": "table"}, 300),
     Entry("elementwise", "what one training step's operations cost on this CPU (tanh against "
           "the product and a logistic form of tanh; the cue flips' two draws)",
           ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),
