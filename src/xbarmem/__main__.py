@@ -2,5 +2,5 @@
 
 from xbarmem.cli import main
 
-if __name__ == "__main__":  # (worker processes import this module again)
+if __name__ == "__main__":  # (a process started by spawn imports this again)
     main()

@@ -112,8 +112,6 @@ def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int
     line through the two points crosses ``theta``, kept at least a quarter of the bracket
     (and at least 1) from either end, so every test removes at least a quarter of it."""
     width = hi - lo
-    if lo < 1:  # no passing count yet: halve
-        return max(1, hi // 2)
     guess = lo + (s_lo - theta) / (s_lo - s_hi) * width
     margin = max(1, width // 4)
     return int(min(max(round(guess), lo + margin), hi - margin))
