@@ -275,8 +275,9 @@ def unrolled_outputs(h: torch.Tensor, target: torch.Tensor, mask: torch.Tensor |
             term *= mask
         squares.append(term.sum(dim=(1, 2)))
     surrogate = tanh(h / tau) if straight_through and tau != 1.0 else None
+    nxt = torch.sign(h) if straight_through else None  # the field's sign, before h is overwritten
     soft = tanh(h, out=h)
-    nxt = torch.sign(h) if straight_through else soft
+    nxt = soft if nxt is None else nxt
     err = (soft if logistic else nxt) - target
     if mask is not None:
         err *= mask
