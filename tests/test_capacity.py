@@ -217,6 +217,14 @@ def test_next_count_stays_inside_the_bracket_a_quarter_from_its_ends(lo, width, 
     assert lo + margin <= mid <= hi - margin
 
 
+def test_search_survives_counts_that_score_nan():
+    """A count whose similarity is NaN fails the threshold, in the search and in the capacity
+    rule alike; the next count after it is the midpoint."""
+    assert _next_count(10, 30, 0.995, float("nan"), 0.99) == 20
+    score = lambda p: 1.0 if p <= 20 else float("nan")  # noqa: E731
+    assert search_capacity(score, [0.99], start=8, max_count=100) == {0.99: 20}
+
+
 def test_search_tests_where_a_straight_curve_crosses_the_threshold():
     """On a similarity falling linearly with the count the interpolated search goes straight
     to the crossing: after the bracket [32, 64] it tests the crossing (50), a count a quarter

@@ -110,9 +110,12 @@ def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int
     """The next count tested inside the bracket ``(lo, hi)`` (``lo`` passes with similarity
     ``s_lo >= theta``, ``hi`` fails with ``s_hi < theta``, ``hi - lo >= 2``): where the straight
     line through the two points crosses ``theta``, kept at least a quarter of the bracket
-    (and at least 1) from either end, so every test removes at least a quarter of it."""
+    (and at least 1) from either end, so every test removes at least a quarter of it. A
+    similarity that is not a number (a failed count may score NaN) gives the midpoint."""
     width = hi - lo
     guess = lo + (s_lo - theta) / (s_lo - s_hi) * width
+    if not math.isfinite(guess):
+        guess = lo + width / 2
     margin = max(1, width // 4)
     return int(min(max(round(guess), lo + margin), hi - margin))
 

@@ -192,10 +192,10 @@ def _points(counts: list[int], jobs: list[tuple[int, int, int]], scores: list[Sc
 
 def capacity_from_curve(points: list[dict[str, Any]], threshold: float) -> int:
     """Largest count whose similarity, and that of every smaller tested count, is at or above
-    ``threshold`` (0 if even the smallest fails)."""
+    ``threshold`` (0 if even the smallest fails; a similarity that is not a number fails)."""
     capacity = 0
     for point in sorted(points, key=lambda p: p["count"]):
-        if point["cosine"] < threshold:
+        if not point["cosine"] >= threshold:
             break
         capacity = point["count"]
     return capacity
