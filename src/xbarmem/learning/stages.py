@@ -200,7 +200,7 @@ def flip_signs(shape: tuple[int, ...], rate: float, gen: torch.Generator) -> tor
         positions = torch.cumsum(gaps, 0).to(torch.int64) + last
         parts.append(positions)
         last = int(positions[-1])
-    positions = torch.cat(parts) if len(parts) > 1 else parts[0]
+    positions = torch.cat(parts)
     signs[positions[positions < total]] = -1.0
     return signs.view(shape)
 
@@ -275,9 +275,9 @@ def unrolled_outputs(h: torch.Tensor, target: torch.Tensor, mask: torch.Tensor |
             term *= mask
         squares.append(term.sum(dim=(1, 2)))
     surrogate = tanh(h / tau) if straight_through and tau != 1.0 else None
-    nxt = torch.sign(h) if straight_through else None  # the field's sign, before h is overwritten
+    sign = torch.sign(h) if straight_through else None  # taken before h is overwritten
     soft = tanh(h, out=h)
-    nxt = soft if nxt is None else nxt
+    nxt = soft if sign is None else sign
     err = (soft if logistic else nxt) - target
     if mask is not None:
         err *= mask
