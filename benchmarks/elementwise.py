@@ -25,7 +25,6 @@ Results go to ``benchmarks/results/elementwise.json`` with the date, torch threa
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -94,19 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     result = {**provenance("elementwise", argv),
               "shapes": {name: measure(shape, args.repeats) for name, shape in SHAPES.items()}}
-    if args.json:  # stdout holds only the JSON; the file is written without a message
-        print(json.dumps(result))
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(result, indent=2))
-        return 0
-    for name, row in result["shapes"].items():
-        times = ", ".join(f"{op} {t:.3f}" for op, t in row["ms_per_call"].items())
-        print(f"{name} {tuple(row['shape'])}: ms per call: {times}")
-        print(f"  tanh / bmm {row['tanh_over_bmm']:.2f}; tanh / tanh via sigmoid "
-              f"{row['tanh_over_logistic_form']:.2f}; randn / bmm {row['randn_over_bmm']:.2f}; "
-              f"flips per bit / as a process {row['flips_per_bit_over_process']:.2f}; "
-              f"tanh forms differ by at most {row['max_abs_difference_of_tanh_forms']:.1e}")
-    return write_result(result, args.json_out)
+    if not args.json:  # (with --json stdout holds only the JSON)
+        for name, row in result["shapes"].items():
+            times = ", ".join(f"{op} {t:.3f}" for op, t in row["ms_per_call"].items())
+            print(f"{name} {tuple(row['shape'])}: ms per call: {times}")
+            print(f"  tanh / bmm {row['tanh_over_bmm']:.2f}; tanh / tanh via sigmoid "
+                  f"{row['tanh_over_logistic_form']:.2f}; randn / bmm {row['randn_over_bmm']:.2f}; "
+                  f"flips per bit / as a process {row['flips_per_bit_over_process']:.2f}; "
+                  f"tanh forms differ by at most {row['max_abs_difference_of_tanh_forms']:.1e}")
+    return write_result(result, args.json_out, json_stdout=args.json)
 
 
 if __name__ == "__main__":

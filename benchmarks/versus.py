@@ -129,14 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     result = {**provenance("versus", argv), "against": args.rev, "seeds": args.seeds,
               "probes": args.probes, "flips": list(FLIPS), "cases": rows,
               "table": _table(rows, args.rev)}
-    path = args.json_out or RESULTS / "versus.json"
-    if args.json:  # stdout holds only the JSON; the file is written without a message
-        print(json.dumps(result))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2))
-        return 0
-    print(result["table"])
-    return write_result(result, path)
+    if not args.json:
+        print(result["table"])
+    return write_result(result, args.json_out or RESULTS / "versus.json", json_stdout=args.json)
 
 
 def _table(rows: dict, rev: str) -> str:
