@@ -37,6 +37,7 @@ from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
 
 from .recipes import (
+    EARLIER_FAST,
     EARLIER_MULTILAYER,
     EARLIER_SINGLE,
     FLIPS,
@@ -55,7 +56,7 @@ _CUES = {**EARLIER_SINGLE, "cue_copies": 8}
 _EARLIER_FAST = {**EARLIER_SINGLE, "unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
                  "lr": 0.05, "max_steps": 100, "finetune_unroll": 5, "finetune_steps": 300,
                  "finetune_lr": 0.01}
-_FAST = {**_EARLIER_FAST, "unroll": 2, "warm_start": True, "finetune_steps": 100}
+_FAST = EARLIER_FAST  # the fast recipe of 2026-12-01 and -02
 #: every candidate tried, by what it changes
 CANDIDATES: dict[str, dict] = {
     "default recipe": {},
@@ -82,6 +83,14 @@ CANDIDATES: dict[str, dict] = {
     "fast, 1000-step fine-tune of 10 updates at 3e-3": {**_FAST, "finetune_steps": 1000,
                                                         "finetune_unroll": 10,
                                                         "finetune_lr": 3e-3},
+    # 2026-12-02 evening: the flip-averaged stage (the fast recipe is now the last of these)
+    "fast of 2026-12-02": _FAST,
+    "fast of 2026-12-02, 100 flip-averaged steps first": {**_FAST, "flip_steps": 100},
+    "... and a 50-step first stage": {**_FAST, "flip_steps": 100, "max_steps": 50},
+    "... and a 50-step first stage, 70-step fine-tune": {**_FAST, "flip_steps": 100,
+                                                         "max_steps": 50,
+                                                         "finetune_steps": 70},
+    "default recipe, 100 flip-averaged steps first": {"flip_steps": 100},
 }
 
 

@@ -67,11 +67,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 _SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_steps": 300, "finetune_unroll": 8,
                                   "finetune_lr": 7e-3}
 #: The fast recipe for one-layer memories storing binary patterns: start from the closed-form
-#: warm start, a short first stage of two unrolled updates with the logistic recall loss and a
-#: high learning rate, then a short sign fine-tune of 5 updates.
-_FAST_SINGLE: dict[str, Any] = {"warm_start": True, "unroll": 2, "recall_loss": "logistic",
-                                "cue_copies": 8, "lr": 0.05, "max_steps": 100,
-                                "finetune_unroll": 5, "finetune_steps": 100,
+#: warm start, 100 steps of the flip-averaged stage (:mod:`xbarmem.learning.flip_stage`), a
+#: short basin stage of two unrolled updates with the logistic recall loss and a high learning
+#: rate, then a short sign fine-tune of 5 updates.
+_FAST_SINGLE: dict[str, Any] = {"warm_start": True, "flip_steps": 100, "unroll": 2,
+                                "recall_loss": "logistic", "cue_copies": 8, "lr": 0.05,
+                                "max_steps": 50, "finetune_unroll": 5, "finetune_steps": 70,
                                 "finetune_lr": 0.01}
 #: Multilayer memories storing binary patterns train with these options under both recipes: a
 #: first stage of one unrolled update with the logistic recall loss, then a short sign
@@ -147,6 +148,11 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                    "per-row minimum-norm solution of W x + b = kappa x over "
                                    "the free weights, clipped" + _from_schedule("warm_start"))
     warm_start_field: float = number(0.0, help="kappa of the warm start (0 = automatic)")
+    flip_steps: int | None = integer(None, ge=0, optional=True, meta=_WHEN_SET,
+                                     help="one-layer, binary, basin: steps of the "
+                                     "flip-averaged stage before the basin stage (the one-step "
+                                     "recall loss over all cues with cue_flip flips, in closed "
+                                     "form; 0 = off; default 0, fast recipe 100)")
     noise_injection: bool = flag(False, help="inject the chip's write and read noise")
     variation: float = number(0.0, ge=0.0, le=1.0, meta=_WHEN_SET,
                               help="train under programming variation: Gaussian noise of "
@@ -209,21 +215,26 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         loss)``, if given, is called as training goes (increasing optimiser steps over both
         stages, the mean loss of the networks still training, a float; see
         :class:`~xbarmem.learning.stages.StepReporter`); it does not change the result. Raises
-        :class:`ConfigError` when the problem's bias rows do not match ``bias`` or a
-        multilayer problem asks for ``warm_start``."""
+        :class:`ConfigError` when the problem's bias rows do not match ``bias``, a
+        multilayer problem asks for ``warm_start``, or ``flip_steps`` is asked for outside
+        one-layer binary basin training."""
         if problem.bias != self.bias:
             raise ConfigError(f"rule {'learns' if self.bias else 'has no'} bias but the "
                               f"memory has {'a' if problem.bias else 'no'} bias row")
         opts = self.resolved(problem.layers, problem.kind)
+        if opts.warm_start and problem.layers > 1:
+            raise ConfigError("warm_start (closed form) exists only for single-layer memories")
+        if opts.flip_steps and (problem.layers > 1 or problem.kind != "binary"
+                                or opts.objective != "basin"):
+            raise ConfigError("flip_steps (the flip-averaged stage) exists only for "
+                              "single-layer memories storing binary patterns with the basin "
+                              "objective")
         if opts.weight_bound is not None:
             problem = within_box(problem, opts.weight_bound)
         if problem.layers == 1:
             w, b, steps, loss, converged = SingleLayerFit(opts, progress).run(problem)
             weights, biases = [w], [b]
         else:
-            if opts.warm_start:
-                raise ConfigError("warm_start (closed form) exists only for single-layer "
-                                  "memories")
             weights, biases, steps, loss, converged = MultilayerFit.run(opts, problem, progress)
         fixed = (stored_fixed_points(weights, biases, problem.patterns, problem.counts)
                  if problem.kind == "binary" else converged)

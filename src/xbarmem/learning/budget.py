@@ -18,9 +18,10 @@ def step_budget(options: Mapping[str, Any], kind: str) -> int:
     """The most optimiser steps the hardware-adaptive rule with ``options`` (a mapping of its
     options, e.g. ``AdaptiveTrainer.options()`` or a stored trial's ``rule_options``) takes on
     patterns of ``kind`` (``"binary"`` or ``"continuous"``): ``max_steps``, plus
-    ``finetune_steps`` where the basin objective fine-tunes binary patterns. At least 1."""
+    ``finetune_steps`` where the basin objective fine-tunes binary patterns and ``flip_steps``
+    (one-layer, binary, basin; absent or None = 0) before the basin stage. At least 1."""
     o = {**DEFAULT_STEPS, **options}
     steps = int(o["max_steps"])
     if o["objective"] == "basin" and kind == "binary":
-        steps += int(o["finetune_steps"])
+        steps += int(o["finetune_steps"]) + int(o.get("flip_steps") or 0)
     return max(steps, 1)

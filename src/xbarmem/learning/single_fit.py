@@ -16,6 +16,7 @@ import torch
 
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import Problem, valid_mask
+from xbarmem.learning.flip_stage import flip_stage
 from xbarmem.learning.stages import (
     Batch,
     StepReporter,
@@ -66,9 +67,14 @@ class SingleLayerFit:
             xg, vg = x[idx, :rows], valid[idx, :rows]
             start = (self.warm_start(xg, vg, lo[idx], hi[idx]) if o.warm_start
                      else torch.zeros(len(idx), n, cols))
-            out = two_stage(self, torch.clamp(start, lo[idx], hi[idx]), xg, vg, lo[idx],
-                            hi[idx], problem.kind, gen, noise)
+            start = torch.clamp(start, lo[idx], hi[idx])
+            if o.flip_steps:  # validated by the rule: binary patterns, basin objective
+                start, loss = flip_stage(o, start, xg, vg, lo[idx], hi[idx], noise,
+                                         self.reporter)
+                self.reporter.done(o.flip_steps, loss)
+            out = two_stage(self, start, xg, vg, lo[idx], hi[idx], problem.kind, gen, noise)
             params[idx], steps[idx], final_loss[idx], converged[idx] = out
+            steps[idx] += o.flip_steps or 0
         bias = params[:, :, n].clone() if o.bias else torch.zeros(t, n)
         return params[:, :, :n].clone(), bias, steps, final_loss, converged
 
