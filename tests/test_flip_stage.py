@@ -145,3 +145,21 @@ def test_stage_is_refused_where_it_does_not_apply(where):
 def test_option_is_validated():
     with pytest.raises(ConfigError, match="flip_steps"):
         AdaptiveTrainer(flip_steps=-1)
+
+
+def test_chip_noise_widens_the_field_and_changes_the_solution():
+    """With noise injection the chip's write and read noise add to the field's variance: the
+    same weights score a higher loss, and the stage ends elsewhere."""
+    n, p = 32, 6
+    x = _patterns(1, p, n, seed=7).float()
+    valid = torch.ones(1, p, dtype=torch.bool)
+    hebb = torch.cat([x[0].T @ x[0] / n, torch.zeros(n, 1)], dim=1)[None]
+    weight = row_weights(valid) / n
+    quiet, _ = flip_loss_grad(hebb, x, weight, 0.1, 0.0, True)
+    noisy, _ = flip_loss_grad(hebb, x, weight, 0.1, 0.05 ** 2 * n + 0.02 ** 2 * (n + 1), True)
+    assert float(noisy[0]) > float(quiet[0])
+    opts = AdaptiveTrainer(flip_steps=30, lr=0.05, noise_injection=True).resolved(1, "binary")
+    lo, hi = torch.full_like(hebb, -1.0), torch.full_like(hebb, 1.0)
+    ends = [flip_stage(opts, hebb, x, valid, lo, hi, noise, StepReporter())[0]
+            for noise in ((0.0, 0.0), (0.3, 0.05))]
+    assert torch.isfinite(ends[1]).all() and not torch.allclose(ends[0], ends[1], atol=1e-3)
