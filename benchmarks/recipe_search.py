@@ -91,6 +91,11 @@ CANDIDATES: dict[str, dict] = {
                                                          "max_steps": 50,
                                                          "finetune_steps": 70},
     "default recipe, 100 flip-averaged steps first": {"flip_steps": 100},
+    "... and at most 500 first-stage steps": {"flip_steps": 100, "max_steps": 500},
+    "... and windows of 50 steps": {"flip_steps": 100, "window": 50},
+    "... and 4 unrolled updates in the first stage": {"flip_steps": 100, "unroll": 4},
+    "... and 6 cues per pattern": {"flip_steps": 100, "cue_copies": 6},
+    "... and a 200-step fine-tune": {"flip_steps": 100, "finetune_steps": 200},
 }
 
 

@@ -163,3 +163,28 @@ def test_chip_noise_widens_the_field_and_changes_the_solution():
     ends = [flip_stage(opts, hebb, x, valid, lo, hi, noise, StepReporter())[0]
             for noise in ((0.0, 0.0), (0.3, 0.05))]
     assert torch.isfinite(ends[1]).all() and not torch.allclose(ends[0], ends[1], atol=1e-3)
+
+
+@pytest.mark.parametrize("where, line", [
+    ('arch = "multilayer"\nhidden = 16', "single-layer memories"),
+    ('kind = "continuous"', "binary patterns"),
+])
+def test_sweep_and_train_refuse_the_stage_before_any_work(run_cli, tmp_path, where, line):
+    """Where the stage does not apply, a sweep's dry run and `train` refuse it in one line
+    with exit 2 and write nothing."""
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('[sweep]\nname = "s"\ntrial = "evaluate"\nseeds = 1\n\n[base]\n'
+                     'data = "digits"\nn_neurons = 64\npatterns = 4\nprobes = 2\n'
+                     f'rule = "adaptive"\n{where}\n\n[grid]\n'
+                     'rule_options.adaptive.flip_steps = [0, 5]\n')
+    store = tmp_path / "r.sqlite"
+    code, out, err = run_cli("sweep", sweep, "--dry-run", "--store", store)
+    assert code == 2 and "flip_steps" in err and line in err
+    assert len(err.strip().splitlines()) == 1 and not store.exists()
+    options = ["--arch", "multilayer", "--hidden", "16"] if "multilayer" in where else [
+        "--kind", "continuous"]
+    model = tmp_path / "m.safetensors"
+    code, out, err = run_cli("train", "--data", "digits", "--patterns", "4", *options,
+                             "--rule-option", "flip_steps=5", "-o", model)
+    assert code == 2 and "flip_steps" in err and len(err.strip().splitlines()) == 1
+    assert not model.exists()

@@ -182,10 +182,22 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
 
     name: ClassVar[str] = "adaptive"
 
+    def validate(self) -> None:
+        if self.flip_steps and self.objective != "basin":
+            raise ConfigError("flip_steps (the flip-averaged stage) exists only for the basin "
+                              "objective")
+
     def resolved(self, layers: int = 1, kind: str = "binary") -> AdaptiveTrainer:
         """A copy with the options left at None set to the defaults (:data:`DEFAULTS`) for
         memories of ``layers`` layers storing ``kind`` patterns, changed by the recipe
-        (:data:`RECIPE_OPTIONS`) where it applies; options given explicitly are kept."""
+        (:data:`RECIPE_OPTIONS`) where it applies; options given explicitly are kept. Raises
+        :class:`ConfigError` for options that do not apply there: ``warm_start`` with several
+        layers, ``flip_steps`` with several layers or continuous patterns."""
+        if self.warm_start and layers > 1:
+            raise ConfigError("warm_start (closed form) exists only for single-layer memories")
+        if self.flip_steps and (layers > 1 or kind != "binary"):
+            raise ConfigError("flip_steps (the flip-averaged stage) exists only for "
+                              "single-layer memories storing binary patterns")
         table = dict(DEFAULTS["single"] if layers == 1 else DEFAULTS[self.objective])
         if self.objective == "basin":
             arch = "single" if layers == 1 else "multilayer"
@@ -215,20 +227,12 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         loss)``, if given, is called as training goes (increasing optimiser steps over both
         stages, the mean loss of the networks still training, a float; see
         :class:`~xbarmem.learning.stages.StepReporter`); it does not change the result. Raises
-        :class:`ConfigError` when the problem's bias rows do not match ``bias``, a
-        multilayer problem asks for ``warm_start``, or ``flip_steps`` is asked for outside
-        one-layer binary basin training."""
+        :class:`ConfigError` when the problem's bias rows do not match ``bias`` or an option
+        does not apply to it (:meth:`resolved`)."""
         if problem.bias != self.bias:
             raise ConfigError(f"rule {'learns' if self.bias else 'has no'} bias but the "
                               f"memory has {'a' if problem.bias else 'no'} bias row")
         opts = self.resolved(problem.layers, problem.kind)
-        if opts.warm_start and problem.layers > 1:
-            raise ConfigError("warm_start (closed form) exists only for single-layer memories")
-        if opts.flip_steps and (problem.layers > 1 or problem.kind != "binary"
-                                or opts.objective != "basin"):
-            raise ConfigError("flip_steps (the flip-averaged stage) exists only for "
-                              "single-layer memories storing binary patterns with the basin "
-                              "objective")
         if opts.weight_bound is not None:
             problem = within_box(problem, opts.weight_bound)
         if problem.layers == 1:

@@ -33,11 +33,15 @@ MultilayerTrainResult = FitResult
 class MultilayerTrainer(AdaptiveTrainer):
     """The hardware-adaptive rule as configured for multilayer memories: :meth:`options`
     reports the multilayer options (``init_scale``, ``lr_fan_in``, per-objective defaults)
-    and ``warm_start`` is refused at once."""
+    and ``warm_start`` and ``flip_steps`` are refused at once."""
 
     def validate(self) -> None:
+        super().validate()
         if self.warm_start:
             raise ConfigError("warm_start (closed form) exists only for single-layer memories")
+        if self.flip_steps:
+            raise ConfigError("flip_steps (the flip-averaged stage) exists only for "
+                              "single-layer memories")
 
     def options(self, layers: int = 2, kind: str = "binary") -> dict[str, Any]:
         return super().options(layers, kind)
