@@ -39,6 +39,7 @@ from xbarmem.hardware.chip import load_preset
 from .recipes import (
     EARLIER_FAST,
     EARLIER_MULTILAYER,
+    EARLIER_RECIPE,
     EARLIER_SINGLE,
     FLIPS,
     RESULTS,
@@ -57,6 +58,11 @@ _EARLIER_FAST = {**EARLIER_SINGLE, "unroll": 1, "recall_loss": "logistic", "cue_
                  "lr": 0.05, "max_steps": 100, "finetune_unroll": 5, "finetune_steps": 300,
                  "finetune_lr": 0.01}
 _FAST = EARLIER_FAST  # the fast recipe of 2026-12-01 and -02
+_DEFAULT = EARLIER_RECIPE  # the default recipe of 2026-12-01 and -02
+_FLIP = {**_DEFAULT, "flip_steps": 100}
+_FLIP6 = {**_FLIP, "cue_copies": 6}
+#: the default recipe since 2026-12-02 evening, as explicit options
+_NEW = {**_FLIP6, "unroll": 4, "max_steps": 500, "finetune_steps": 200}
 #: every candidate tried, by what it changes
 CANDIDATES: dict[str, dict] = {
     "default recipe": {},
@@ -83,19 +89,35 @@ CANDIDATES: dict[str, dict] = {
     "fast, 1000-step fine-tune of 10 updates at 3e-3": {**_FAST, "finetune_steps": 1000,
                                                         "finetune_unroll": 10,
                                                         "finetune_lr": 3e-3},
-    # 2026-12-02 evening: the flip-averaged stage (the fast recipe is now the last of these)
+    # 2026-12-02 evening: the flip-averaged stage (the fast recipe is the fourth of these, the
+    # default recipe the first of the last six)
     "fast of 2026-12-02": _FAST,
     "fast of 2026-12-02, 100 flip-averaged steps first": {**_FAST, "flip_steps": 100},
     "... and a 50-step first stage": {**_FAST, "flip_steps": 100, "max_steps": 50},
     "... and a 50-step first stage, 70-step fine-tune": {**_FAST, "flip_steps": 100,
                                                          "max_steps": 50,
                                                          "finetune_steps": 70},
-    "default recipe, 100 flip-averaged steps first": {"flip_steps": 100},
-    "... and at most 500 first-stage steps": {"flip_steps": 100, "max_steps": 500},
-    "... and windows of 50 steps": {"flip_steps": 100, "window": 50},
-    "... and 4 unrolled updates in the first stage": {"flip_steps": 100, "unroll": 4},
-    "... and 6 cues per pattern": {"flip_steps": 100, "cue_copies": 6},
-    "... and a 200-step fine-tune": {"flip_steps": 100, "finetune_steps": 200},
+    "default of 2026-12-02": _DEFAULT,
+    "default of 2026-12-02, 100 flip-averaged steps first": _FLIP,
+    "... and at most 500 first-stage steps": {**_FLIP, "max_steps": 500},
+    "... and windows of 50 steps": {**_FLIP, "window": 50},
+    "... and 4 unrolled updates in the first stage": {**_FLIP, "unroll": 4},
+    "... and a 200-step fine-tune": {**_FLIP, "finetune_steps": 200},
+    "... and 6 cues per pattern": _FLIP6,
+    "... and 4 cues per pattern": {**_FLIP, "cue_copies": 4},
+    "6 cues, 4 unrolled updates": {**_FLIP6, "unroll": 4},
+    "6 cues, a 200-step fine-tune": {**_FLIP6, "finetune_steps": 200},
+    "6 cues, 4 unrolled updates, a 200-step fine-tune": {**_FLIP6, "unroll": 4,
+                                                         "finetune_steps": 200},
+    "6 cues, at most 500 first-stage steps": {**_FLIP6, "max_steps": 500},
+    "4 cues, 4 unrolled updates": {**_FLIP, "cue_copies": 4, "unroll": 4},
+    "6 cues, 4 unrolled, at most 500 first-stage steps, a 200-step fine-tune": _NEW,
+    "... with 4 cues": {**_NEW, "cue_copies": 4},
+    "... with 3 unrolled updates": {**_NEW, "unroll": 3},
+    "... with at most 400 first-stage steps and a 150-step fine-tune": {
+        **_NEW, "max_steps": 400, "finetune_steps": 150},
+    "... with a fine-tune of 6 updates": {**_NEW, "finetune_unroll": 6},
+    "... with 200 flip-averaged steps": {**_NEW, "flip_steps": 200},
 }
 
 
