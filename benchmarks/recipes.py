@@ -10,8 +10,8 @@ random patterns of other seeds, other MNIST instances, scikit-learn's 8x8 digits
 seeds and glyphs, 0% and 50% weight faults, 50% stuck devices (the device fault model, as in
 the demo), one-layer and ``64-32-64`` memories, ``--seeds`` training
 seeds each: for one layer the earlier default (:data:`EARLIER_SINGLE`) against the default
-and the fast recipe (and both as they were before the flip-averaged stage of 2026-12-02
-evening); for multilayer memories the earlier multilayer defaults
+and the fast recipe (and the fast recipe as it was before its flip-averaged stage of
+2026-12-02 evening); for multilayer memories the earlier multilayer defaults
 (:data:`EARLIER_MULTILAYER`) against the default. It prints, per case, the training seconds
 (one network at a time, so the ratio is the speed-up a single ``xbarmem train`` sees) and the
 mean recall cosine at 5% and 10% flips (``--probes`` cues per pattern, sync sign recall, the
@@ -52,8 +52,7 @@ FLIPS = (0.05, 0.10)
 #: values in :data:`DEFAULTS` of every option a one-layer recipe sets (no flip-averaged stage)
 EARLIER_SINGLE = {**{k: DEFAULTS["single"][k] for k in RECIPE_OPTIONS[("fast", "single", "binary")]
                      if k in DEFAULTS["single"]}, "flip_steps": 0}
-#: the one-layer default recipe of 2026-12-01 and -02 (before the flip-averaged stage), as
-#: explicit options
+#: the one-layer default recipe of 2026-12-01 (binary patterns), as explicit options
 EARLIER_RECIPE = {**EARLIER_SINGLE, "cue_copies": 8, "finetune_steps": 300,
                   "finetune_unroll": 8, "finetune_lr": 7e-3}
 #: the fast recipe of 2026-12-01 and -02 (before the flip-averaged stage), as explicit options
@@ -67,8 +66,7 @@ EARLIER_MULTILAYER = {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8, "
                       "finetune_lr": 0.01}
 #: per architecture: (label, options) of the baseline, then of each candidate
 SIDES = {"single": (("earlier default", EARLIER_SINGLE),
-                    (("default recipe", {}), ("default recipe of 2026-12-02", EARLIER_RECIPE),
-                     ("fast recipe", {"recipe": "fast"}),
+                    (("default recipe", {}), ("fast recipe", {"recipe": "fast"}),
                      ("fast recipe of 2026-12-02", EARLIER_FAST))),
          "multilayer": (("multilayer default of 2026-12-01", EARLIER_MULTILAYER),
                         (("default recipe", {}),))}
@@ -99,6 +97,9 @@ def cases() -> list[tuple[str, str, str, float, int, object]]:
                 "device", 0.5, 0, load_mnist(side=8, one_per_class=True, crop=24)))
     out.append(("sklearn digits one per class, 50% stuck devices", "single", "device", 0.5, 5,
                 load_digits(one_per_class=True)))
+    for seed, count in ((14, 16), (15, 16), (16, 12)):  # added 2026-12-02 evening
+        out.append((f"random P={count}, 50% stuck devices, seed {seed}", "single", "device",
+                    0.5, seed - 7, random_patterns(count, 64, seed=seed)))
     out.append(("64-32-64, MNIST 8x8 P=32 (images 192-223)", "multilayer", "weight", 0.0, 16,
                 mnist.subset(slice(192, 224))))
     out.append(("64-32-64, MNIST 8x8 P=32 (images 224-255), 50% faults", "multilayer", "weight",

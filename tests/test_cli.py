@@ -121,9 +121,8 @@ def test_train_json_summary(run_cli, tmp_path):
     assert summary["rule"] == "adaptive"
     assert summary["n_patterns"] == 4 and summary["n_neurons"] == 16
     assert summary["chip"] == "ideal"
+    assert 1 <= summary["steps"] <= 200  # no fine-tune stage: --max-steps caps training
     info = read_metadata(model)["info"]
-    flip = info["rule_options"]["flip_steps"]  # the default's flip-averaged stage runs them all
-    assert flip + 1 <= summary["steps"] <= flip + 200  # no fine-tune: max_steps caps the rest
     assert info["rule_options"]["max_steps"] == 200
     assert info["rule_options"]["finetune_steps"] == 0
     assert info["rule_options"]["bias"] is True and info["kind"] == "binary"

@@ -55,10 +55,9 @@ def test_closed_form_rules_never_call_progress():
 
 
 def test_training_total_is_the_step_budget():
-    opts = AdaptiveTrainer(max_steps=300, finetune_steps=50, flip_steps=20).options(1)
-    assert training_total(opts, "binary") == 370
-    assert training_total(AdaptiveTrainer(max_steps=300).options(1, "continuous"),
-                          "continuous") == 300
+    opts = AdaptiveTrainer(max_steps=300, finetune_steps=50).options(1)
+    assert training_total(opts, "binary") == 350
+    assert training_total(opts, "continuous") == 300
     assert training_total(AdaptiveTrainer(objective="fixed-point", max_steps=70).options(1),
                           "binary") == 70
 

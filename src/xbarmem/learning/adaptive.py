@@ -61,13 +61,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                     "stable_tol": 0.01, **_SCHEDULE},
 }
 
-#: The default recipe for one-layer memories storing binary patterns: 100 steps of the
-#: flip-averaged stage (:mod:`xbarmem.learning.flip_stage`), the basin stage of
-#: :data:`DEFAULTS` with 4 unrolled updates over 6 cues per pattern per step for at most 500
-#: steps, then a sign fine-tune of 200 steps of 8 updates at a higher rate.
-_SINGLE_BINARY: dict[str, Any] = {"flip_steps": 100, "cue_copies": 6, "unroll": 4,
-                                  "max_steps": 500, "finetune_steps": 200,
-                                  "finetune_unroll": 8, "finetune_lr": 7e-3}
+#: The default recipe for one-layer memories storing binary patterns: the basin stage of
+#: :data:`DEFAULTS` on half its cues per step, then a shorter sign fine-tune of 8 updates at a
+#: higher rate.
+_SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_steps": 300, "finetune_unroll": 8,
+                                  "finetune_lr": 7e-3}
 #: The fast recipe for one-layer memories storing binary patterns: start from the closed-form
 #: warm start, 100 steps of the flip-averaged stage (:mod:`xbarmem.learning.flip_stage`), a
 #: short basin stage of two unrolled updates with the logistic recall loss and a high learning
@@ -154,8 +152,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                      help="one-layer, binary, basin: steps of the "
                                      "flip-averaged stage before the basin stage (the one-step "
                                      "recall loss over all cues with cue_flip flips, in closed "
-                                     "form; 0 = off; default 100 for one-layer binary memories, "
-                                     "else 0)")
+                                     "form; 0 = off; default 0, fast recipe 100)")
     noise_injection: bool = flag(False, help="inject the chip's write and read noise")
     variation: float = number(0.0, ge=0.0, le=1.0, meta=_WHEN_SET,
                               help="train under programming variation: Gaussian noise of "

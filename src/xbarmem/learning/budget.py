@@ -11,7 +11,7 @@ from typing import Any
 #: the defaults of :class:`~xbarmem.learning.adaptive.AdaptiveTrainer` (one-layer memories,
 #: binary patterns, default recipe) these budgets assume for options a mapping leaves out (a
 #: test checks that they agree)
-DEFAULT_STEPS = {"objective": "basin", "max_steps": 500, "finetune_steps": 200}
+DEFAULT_STEPS = {"objective": "basin", "max_steps": 3000, "finetune_steps": 300}
 
 
 def step_budget(options: Mapping[str, Any], kind: str) -> int:
@@ -19,8 +19,7 @@ def step_budget(options: Mapping[str, Any], kind: str) -> int:
     options, e.g. ``AdaptiveTrainer.options()`` or a stored trial's ``rule_options``) takes on
     patterns of ``kind`` (``"binary"`` or ``"continuous"``): ``max_steps``, plus
     ``finetune_steps`` where the basin objective fine-tunes binary patterns and ``flip_steps``
-    (one-layer, binary, basin) before the basin stage. A mapping without ``flip_steps`` has no
-    such stage (options list it only when set). At least 1."""
+    (one-layer, binary, basin; absent or None = 0) before the basin stage. At least 1."""
     o = {**DEFAULT_STEPS, **options}
     steps = int(o["max_steps"])
     if o["objective"] == "basin" and kind == "binary":
