@@ -57,7 +57,7 @@ _CUES = {**EARLIER_SINGLE, "cue_copies": 8}
 _EARLIER_FAST = {**EARLIER_SINGLE, "unroll": 1, "recall_loss": "logistic", "cue_copies": 8,
                  "lr": 0.05, "max_steps": 100, "finetune_unroll": 5, "finetune_steps": 300,
                  "finetune_lr": 0.01}
-_FAST = EARLIER_FAST  # the fast recipe of 2026-12-01 and -02
+_FAST = EARLIER_FAST  # the fast recipe (explicit)
 _FLIP = {**EARLIER_RECIPE, "flip_steps": 100}  # the default recipe with the stage first
 _FLIP6 = {**_FLIP, "cue_copies": 6}
 #: the shortest variant of it that kept the selection rule on this split (2026-12-02 evening)
@@ -88,15 +88,14 @@ CANDIDATES: dict[str, dict] = {
     "fast, 1000-step fine-tune of 10 updates at 3e-3": {**_FAST, "finetune_steps": 1000,
                                                         "finetune_unroll": 10,
                                                         "finetune_lr": 3e-3},
-    # 2026-12-02 evening: the flip-averaged stage (the fast recipe is the fourth of these)
-    "fast of 2026-12-02": _FAST,
-    "fast of 2026-12-02, 100 flip-averaged steps first": {**_FAST, "flip_steps": 100},
+    # 2026-12-02 evening: the flip-averaged stage (none adopted: it fails random patterns near
+    # capacity with stuck devices; see docs/performance.md)
+    "fast, 100 flip-averaged steps first": {**_FAST, "flip_steps": 100},
     "... and a 50-step first stage": {**_FAST, "flip_steps": 100, "max_steps": 50},
     "... and a 50-step first stage, 70-step fine-tune": {**_FAST, "flip_steps": 100,
                                                          "max_steps": 50,
                                                          "finetune_steps": 70},
-    # the default recipe with the stage first, and cheaper variants (none adopted: the stage
-    # fails random patterns near capacity with stuck devices; see docs/performance.md)
+    # the default recipe with the stage first, and cheaper variants
     "default recipe, 100 flip-averaged steps first": _FLIP,
     "... and at most 500 first-stage steps": {**_FLIP, "max_steps": 500},
     "... and windows of 50 steps": {**_FLIP, "window": 50},

@@ -76,14 +76,13 @@ def test_unknown_recipe_is_refused():
 
 
 def test_fast_recipe_trains_its_step_budget_and_recalls():
-    """The fast recipe runs exactly its three stages' steps and stores 16 random patterns of
+    """The fast recipe runs exactly its two stages' steps and stores 16 random patterns of
     N = 64 with near-perfect recall at 5% flips."""
     x = random_patterns(16, 64, seed=5)
     memory = train(x, chip="paper-sim", recipe="fast")
     options = memory.info["rule_options"]
     table = RECIPE_OPTIONS[("fast", "single", "binary")]
-    assert memory.info["steps"] == (table["flip_steps"] + table["max_steps"]
-                                    + table["finetune_steps"])
+    assert memory.info["steps"] == table["max_steps"] + table["finetune_steps"]
     assert memory.info["steps"] == step_budget(options, "binary")
     score = evaluate_memory(memory, x, Protocol(corruption="flip", level=0.05, probes=20,
                                                 seed=1))

@@ -67,12 +67,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 _SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_steps": 300, "finetune_unroll": 8,
                                   "finetune_lr": 7e-3}
 #: The fast recipe for one-layer memories storing binary patterns: start from the closed-form
-#: warm start, 100 steps of the flip-averaged stage (:mod:`xbarmem.learning.flip_stage`), a
-#: short basin stage of two unrolled updates with the logistic recall loss and a high learning
-#: rate, then a short sign fine-tune of 5 updates.
-_FAST_SINGLE: dict[str, Any] = {"warm_start": True, "flip_steps": 100, "unroll": 2,
-                                "recall_loss": "logistic", "cue_copies": 8, "lr": 0.05,
-                                "max_steps": 50, "finetune_unroll": 5, "finetune_steps": 70,
+#: warm start, a short first stage of two unrolled updates with the logistic recall loss and a
+#: high learning rate, then a short sign fine-tune of 5 updates.
+_FAST_SINGLE: dict[str, Any] = {"warm_start": True, "unroll": 2, "recall_loss": "logistic",
+                                "cue_copies": 8, "lr": 0.05, "max_steps": 100,
+                                "finetune_unroll": 5, "finetune_steps": 100,
                                 "finetune_lr": 0.01}
 #: Multilayer memories storing binary patterns train with these options under both recipes: a
 #: first stage of one unrolled update with the logistic recall loss, then a short sign
@@ -152,7 +151,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                      help="one-layer, binary, basin: steps of the "
                                      "flip-averaged stage before the basin stage (the one-step "
                                      "recall loss over all cues with cue_flip flips, in closed "
-                                     "form; 0 = off; default 0, fast recipe 100)")
+                                     "form; 0 = off, the default)")
     noise_injection: bool = flag(False, help="inject the chip's write and read noise")
     variation: float = number(0.0, ge=0.0, le=1.0, meta=_WHEN_SET,
                               help="train under programming variation: Gaussian noise of "
