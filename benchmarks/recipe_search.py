@@ -41,6 +41,7 @@ from .recipes import (
     EARLIER_MULTILAYER,
     EARLIER_RECIPE,
     EARLIER_SINGLE,
+    FLIP_SHORT,
     FLIPS,
     RESULTS,
     _train_and_score,
@@ -60,8 +61,7 @@ _EARLIER_FAST = {**EARLIER_SINGLE, "unroll": 1, "recall_loss": "logistic", "cue_
 _FAST = EARLIER_FAST  # the fast recipe (explicit)
 _FLIP = {**EARLIER_RECIPE, "flip_steps": 100}  # the default recipe with the stage first
 _FLIP6 = {**_FLIP, "cue_copies": 6}
-#: the shortest variant of it that kept the selection rule on this split (2026-12-02 evening)
-_SHORT = {**_FLIP6, "unroll": 4, "max_steps": 500, "finetune_steps": 200}
+_SHORT = FLIP_SHORT  # the shortest variant that kept the selection rule here
 #: every candidate tried, by what it changes
 CANDIDATES: dict[str, dict] = {
     "default recipe": {},
