@@ -61,3 +61,15 @@ def trained():
                      program_seed=program_seed, max_steps=max_steps,
                      finetune_steps=finetune_steps, window=window)
     return make
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test (restored after): timings and float sums as on a quiet
+    machine. Modules use it with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

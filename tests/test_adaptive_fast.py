@@ -18,13 +18,7 @@ from xbarmem.learning.stages import flip_signs, late_weights
 from xbarmem.learning.stages import tanh as stages_tanh
 from xbarmem.memory.single import SingleLayerMemory
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _continuous(t=3, p=6, n=12, seed=0):

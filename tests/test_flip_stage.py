@@ -12,13 +12,7 @@ from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.learning.stages import StepReporter
 from xbarmem.memory.single import SingleLayerMemory
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _patterns(t, p, n, seed=0):
