@@ -40,7 +40,7 @@ def flip_loss_grad(a: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, rho: 
         a: ``(T, N, N + bias)`` parameters ``[W | b]`` (weight units).
         x: ``(T, P, N)`` stored +-1 patterns.
         weight: ``(T, P, 1)`` each row's weight in the loss: ``1 / (N * real rows)`` on real
-            rows, 0 on padding rows (:func:`row_weights`).
+            rows, 0 on padding rows (``row_weights(valid) / N``).
         rho: the cue flip rate, ``0 <= rho <= 0.5``.
         extra_var: the noise variance added to every field (a number, or ``(T, 1, 1)``).
         bias: whether ``a`` holds a bias column.
