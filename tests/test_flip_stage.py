@@ -77,7 +77,7 @@ def test_the_normal_model_predicts_the_one_step_error_of_sampled_cues():
 
 
 def test_stage_lowers_the_sampled_one_step_error_keeps_bounds_and_draws_nothing():
-    """Twenty steps from zero, 8 patterns of N = 48, on chips with 30% stuck devices: pinned
+    """Twenty steps from zero, 8 patterns of N = 48, on chips with 30% faulty weights: pinned
     weights keep their values, every weight stays in its interval, the one-step error over
     sampled cues (10% flips) is below 0.7 times that of the Hebbian weights on the same free
     devices, and the rule's seed changes nothing (the stage draws nothing)."""
