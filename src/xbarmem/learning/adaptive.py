@@ -186,17 +186,22 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
             raise ConfigError("flip_steps (the flip-averaged stage) exists only for the basin "
                               "objective")
 
+    def refuse_inapplicable(self, layers: int, kind: str | None = None) -> None:
+        """Raise :class:`ConfigError` for options that do not apply to memories of ``layers``
+        layers storing ``kind`` patterns (None: any kind): ``warm_start`` with several layers,
+        ``flip_steps`` with several layers or continuous patterns."""
+        if self.warm_start and layers > 1:
+            raise ConfigError("warm_start (closed form) exists only for single-layer memories")
+        if self.flip_steps and (layers > 1 or kind not in (None, "binary")):
+            raise ConfigError("flip_steps (the flip-averaged stage) exists only for "
+                              "single-layer memories storing binary patterns")
+
     def resolved(self, layers: int = 1, kind: str = "binary") -> AdaptiveTrainer:
         """A copy with the options left at None set to the defaults (:data:`DEFAULTS`) for
         memories of ``layers`` layers storing ``kind`` patterns, changed by the recipe
         (:data:`RECIPE_OPTIONS`) where it applies; options given explicitly are kept. Raises
-        :class:`ConfigError` for options that do not apply there: ``warm_start`` with several
-        layers, ``flip_steps`` with several layers or continuous patterns."""
-        if self.warm_start and layers > 1:
-            raise ConfigError("warm_start (closed form) exists only for single-layer memories")
-        if self.flip_steps and (layers > 1 or kind != "binary"):
-            raise ConfigError("flip_steps (the flip-averaged stage) exists only for "
-                              "single-layer memories storing binary patterns")
+        :class:`ConfigError` for options that do not apply there (:meth:`refuse_inapplicable`)."""
+        self.refuse_inapplicable(layers, kind)
         table = dict(DEFAULTS["single"] if layers == 1 else DEFAULTS[self.objective])
         if self.objective == "basin":
             arch = "single" if layers == 1 else "multilayer"

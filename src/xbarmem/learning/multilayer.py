@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 
-from xbarmem.errors import ConfigError
 from xbarmem.learning.adaptive import DEFAULTS, AdaptiveTrainer
 from xbarmem.learning.base import FitResult
 from xbarmem.learning.fit import fit_memories
@@ -37,11 +36,7 @@ class MultilayerTrainer(AdaptiveTrainer):
 
     def validate(self) -> None:
         super().validate()
-        if self.warm_start:
-            raise ConfigError("warm_start (closed form) exists only for single-layer memories")
-        if self.flip_steps:
-            raise ConfigError("flip_steps (the flip-averaged stage) exists only for "
-                              "single-layer memories")
+        self.refuse_inapplicable(2)
 
     def options(self, layers: int = 2, kind: str = "binary") -> dict[str, Any]:
         return super().options(layers, kind)
