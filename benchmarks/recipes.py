@@ -10,8 +10,10 @@ random patterns of other seeds, other MNIST instances, scikit-learn's 8x8 digits
 seeds and glyphs, 0% and 50% weight faults, 50% stuck devices (the device fault model, as in
 the demo), one-layer and ``64-32-64`` memories, ``--seeds`` training
 seeds each: for one layer the earlier default (:data:`EARLIER_SINGLE`) against the default
-and the fast recipe (and the fast and a shortened default recipe with the flip-averaged stage
-first, which were not adopted); for multilayer memories the earlier multilayer defaults
+(since 2026-12-02 night: the flip-averaged stage within +-0.25 w_max, then shorter sampled
+stages), the default recipe of 2026-12-01 and the fast recipe (and the fast and the shortened
+default recipe with an unbounded flip-averaged stage first, which were not adopted); for
+multilayer memories the earlier multilayer defaults
 (:data:`EARLIER_MULTILAYER`) against the default. It prints, per case, the training seconds
 (one network at a time, so the ratio is the speed-up a single ``xbarmem train`` sees) and the
 mean recall cosine at 5% and 10% flips (``--probes`` cues per pattern, sync sign recall, the
@@ -64,7 +66,8 @@ EARLIER_FAST = {**EARLIER_SINGLE, "warm_start": True, "unroll": 2, "recall_loss"
 FLIP_FAST = {**EARLIER_FAST, "flip_steps": 100, "max_steps": 50, "finetune_steps": 70}
 #: the default recipe with the flip-averaged stage first, 6 cues, 4 unrolled updates, at most 500
 #: first-stage steps and a 200-step fine-tune: within the selection rule on the tuning split on
-#: 2026-12-02 evening and about 2x faster than the default, not adopted (stuck devices)
+#: 2026-12-02 evening and about 2x faster than the default, not adopted (stuck devices); the
+#: same with the stage kept within +-0.25 w_max became the default recipe that night
 FLIP_SHORT = {**EARLIER_RECIPE, "flip_steps": 100, "cue_copies": 6, "unroll": 4,
               "max_steps": 500, "finetune_steps": 200}
 #: the multilayer binary defaults of 2026-12-01 (before the shorter fine-tune of 2026-12-02),
@@ -74,7 +77,9 @@ EARLIER_MULTILAYER = {"unroll": 1, "recall_loss": "logistic", "cue_copies": 8, "
                       "finetune_lr": 0.01}
 #: per architecture: (label, options) of the baseline, then of each candidate
 SIDES = {"single": (("earlier default", EARLIER_SINGLE),
-                    (("default recipe", {}), ("fast recipe", {"recipe": "fast"}),
+                    (("default recipe", {}),
+                     ("default recipe of 2026-12-01", EARLIER_RECIPE),
+                     ("fast recipe", {"recipe": "fast"}),
                      ("fast with 100 flip-averaged steps, 50 + 70 steps", FLIP_FAST),
                      ("default with 100 flip-averaged steps, shortened", FLIP_SHORT))),
          "multilayer": (("multilayer default of 2026-12-01", EARLIER_MULTILAYER),

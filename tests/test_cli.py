@@ -116,12 +116,12 @@ def test_train_json_summary(run_cli, tmp_path):
     summary = run_json(run_cli, "train", "--out", model, "--data", "random",
                        "--patterns", "4", "--neurons", "16", "--chip", "ideal",
                        "--rule-option", "max_steps=200", "--rule-option", "finetune_steps=0",
-                       "--json")
+                       "--rule-option", "flip_steps=0", "--json")
     assert model.is_file()
     assert summary["rule"] == "adaptive"
     assert summary["n_patterns"] == 4 and summary["n_neurons"] == 16
     assert summary["chip"] == "ideal"
-    assert 1 <= summary["steps"] <= 200  # no fine-tune stage: --max-steps caps training
+    assert 1 <= summary["steps"] <= 200  # no flip-averaged or fine-tune stage: max_steps caps it
     info = read_metadata(model)["info"]
     assert info["rule_options"]["max_steps"] == 200
     assert info["rule_options"]["finetune_steps"] == 0

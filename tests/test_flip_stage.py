@@ -109,12 +109,15 @@ def test_stage_lowers_the_sampled_one_step_error_keeps_bounds_and_draws_nothing(
         assert err < 0.7 * hebb_err  # measured 0.54 and 0.63
 
 
-def test_stage_is_opt_in_and_its_steps_are_counted():
-    for recipe in ("default", "fast"):  # listed only when set, so trial keys stay as they were
-        assert "flip_steps" not in AdaptiveTrainer(recipe=recipe).options(1, "binary")
+def test_stage_is_in_the_default_recipe_only_and_its_steps_are_counted():
+    """Listed only when set (the fast recipe's trial keys stay as they were); the default recipe
+    sets it, within +-0.25 w_max; its steps count."""
+    assert "flip_steps" not in AdaptiveTrainer(recipe="fast").options(1, "binary")
+    default = AdaptiveTrainer().options(1, "binary")
+    assert (default["flip_steps"], default["flip_bound"]) == (100, 0.25)
     assert AdaptiveTrainer(flip_steps=0).options(1, "binary")["flip_steps"] == 0
     x = random_patterns(8, 32, seed=0)
-    plain = train(x, chip="paper-sim", max_steps=5, finetune_steps=3)
+    plain = train(x, chip="paper-sim", max_steps=5, finetune_steps=3, flip_steps=0)
     staged = train(x, chip="paper-sim", max_steps=5, finetune_steps=3, flip_steps=7)
     assert staged.info["steps"] == plain.info["steps"] + 7
     seen = []
@@ -181,3 +184,50 @@ def test_sweep_and_train_refuse_the_stage_before_any_work(run_cli, tmp_path, whe
                              "--rule-option", "flip_steps=5", "-o", model)
     assert code == 2 and "flip_steps" in err and len(err.strip().splitlines()) == 1
     assert not model.exists()
+
+
+def test_flip_bound_keeps_only_the_stage_in_its_box(monkeypatch):
+    """With ``flip_bound`` the stage works inside +-flip_bound * w_max (pinned weights, here
+    the stuck devices' and the diagonal, keep their values), and the stages after it get the
+    chip's full intervals back."""
+    import xbarmem.learning.single_fit as single_fit
+
+    seen = {}
+    real_stage, real_two = single_fit.flip_stage, single_fit.two_stage
+
+    def stage(opts, params, x, valid, lo, hi, *rest):
+        seen["stage"] = (params, lo, hi)
+        out = real_stage(opts, params, x, valid, lo, hi, *rest)
+        seen["after"] = out[0]
+        return out
+
+    def two(fit, start, xg, vg, lo, hi, *rest):
+        seen["two"] = (lo, hi)
+        return real_two(fit, start, xg, vg, lo, hi, *rest)
+
+    monkeypatch.setattr(single_fit, "flip_stage", stage)
+    monkeypatch.setattr(single_fit, "two_stage", two)
+    chip = load_preset("ideal").with_faults(0.5).with_fault_model("device")
+    x = random_patterns(8, 24, seed=3)
+    memory = train(x, chip=chip, fault_seed=2, flip_steps=30, flip_bound=0.2, max_steps=3,
+                   finetune_steps=2)
+    box = 0.2 * memory.layers[0].w_max
+    start, lo, hi = seen["stage"]
+    full_lo, full_hi = seen["two"]
+    pinned = full_lo == full_hi
+    assert pinned.any() and torch.equal(lo[pinned], full_lo[pinned])
+    assert torch.equal(hi[pinned], full_hi[pinned])
+    free = ~pinned & (full_lo <= -box) & (full_hi >= box)
+    assert free.any() and bool((lo[free] == -box).all() and (hi[free] == box).all())
+    assert bool((lo >= full_lo).all() and (hi <= full_hi).all() and (lo <= hi).all())
+    assert bool(((seen["after"] >= lo) & (seen["after"] <= hi)).all())
+    assert bool(((start >= lo) & (start <= hi)).all())
+    assert (full_hi - full_lo).max() > 2 * box  # the later stages are not boxed
+
+
+def test_flip_bound_is_listed_when_set_and_validated():
+    fast = AdaptiveTrainer(recipe="fast", flip_steps=5)
+    assert "flip_bound" not in fast.options(1, "binary")
+    assert fast.replace(flip_bound=0.3).options(1, "binary")["flip_bound"] == 0.3
+    with pytest.raises(ConfigError, match="flip_bound"):
+        AdaptiveTrainer(flip_bound=0)

@@ -56,7 +56,7 @@ def test_closed_form_rules_never_call_progress():
 
 def test_training_total_is_the_step_budget():
     opts = AdaptiveTrainer(max_steps=300, finetune_steps=50).options(1)
-    assert training_total(opts, "binary") == 350
+    assert training_total(opts, "binary") == 450  # and the default's 100 flip-averaged steps
     assert training_total(opts, "continuous") == 300
     assert training_total(AdaptiveTrainer(objective="fixed-point", max_steps=70).options(1),
                           "binary") == 70

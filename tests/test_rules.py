@@ -156,7 +156,7 @@ def test_noise_injection_uses_chip_noise():
     mem = SingleLayerMemory(64, spec)
     rule = AdaptiveTrainer(max_steps=30, finetune_steps=5, noise_injection=True)
     info = fit_memories(rule, x, [mem])[0]
-    assert info["steps"] == 35 and np.isfinite(info["loss"])
+    assert info["steps"] == 135 and np.isfinite(info["loss"])  # with 100 flip-averaged steps
 
 
 def test_fault_map_reused_by_every_rule():

@@ -61,11 +61,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                     "stable_tol": 0.01, **_SCHEDULE},
 }
 
-#: The default recipe for one-layer memories storing binary patterns: the basin stage of
-#: :data:`DEFAULTS` on half its cues per step, then a shorter sign fine-tune of 8 updates at a
-#: higher rate.
-_SINGLE_BINARY: dict[str, Any] = {"cue_copies": 8, "finetune_steps": 300, "finetune_unroll": 8,
-                                  "finetune_lr": 7e-3}
+#: The default recipe for one-layer memories storing binary patterns: 100 steps of the
+#: flip-averaged stage with the weights kept within +-0.25 w_max, then the basin stage on 6
+#: cues per pattern, 4 unrolled updates and at most 500 steps, then a sign fine-tune of 200
+#: steps of 8 updates at a higher rate than :data:`DEFAULTS`.
+_SINGLE_BINARY: dict[str, Any] = {"flip_steps": 100, "flip_bound": 0.25, "cue_copies": 6,
+                                  "unroll": 4, "max_steps": 500, "finetune_steps": 200,
+                                  "finetune_unroll": 8, "finetune_lr": 7e-3}
 #: The fast recipe for one-layer memories storing binary patterns: start from the closed-form
 #: warm start, a short first stage of two unrolled updates with the logistic recall loss and a
 #: high learning rate, then a short sign fine-tune of 5 updates.
@@ -152,6 +154,10 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                      "flip-averaged stage before the basin stage (the one-step "
                                      "recall loss over all cues with cue_flip flips, in closed "
                                      "form; 0 = off, the default)")
+    flip_bound: float | None = number(None, gt=0, optional=True, meta=_WHEN_SET,
+                                      help="with flip_steps: keep the flip-averaged stage's "
+                                      "weights within +-flip_bound * w_max (the stages after "
+                                      "it use the chip's full bounds)")
     noise_injection: bool = flag(False, help="inject the chip's write and read noise")
     variation: float = number(0.0, ge=0.0, le=1.0, meta=_WHEN_SET,
                               help="train under programming variation: Gaussian noise of "

@@ -198,15 +198,27 @@ def stored_fixed_points(weights: list[torch.Tensor], biases: list[torch.Tensor],
     return ok.all(dim=1)
 
 
+def boxed(lo: torch.Tensor, hi: torch.Tensor, c: torch.Tensor | float
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The intervals ``[lo, hi]`` narrowed to ``[-c, c]`` (``c`` broadcast against them). An
+    interval that does not meet the box collapses to its end nearest to it; pinned weights
+    (``lo == hi``) keep their value."""
+    c = torch.as_tensor(c, dtype=lo.dtype)
+    new_lo = torch.minimum(torch.maximum(lo, -c), hi)
+    return new_lo, torch.maximum(torch.minimum(hi, c), new_lo)
+
+
+def box_size(problem: Problem, layer: int, bound: float) -> torch.Tensor:
+    """``(T, 1, 1)``: ``bound * w_max`` of ``layer`` per network (``w_max`` 1 when unknown)."""
+    t = problem.bounds[layer][0].shape[0]
+    scale = (torch.ones(t) if problem.w_max is None
+             else torch.as_tensor(problem.w_max[layer], dtype=problem.bounds[layer][0].dtype))
+    return (bound * scale)[:, None, None]
+
+
 def within_box(problem: Problem, bound: float) -> Problem:
     """``problem`` with every layer's intervals narrowed to ``[-bound * w_max, bound * w_max]``
-    (``w_max``: the layer's full-window weight per network, 1 when unknown). An interval that
-    does not meet the box collapses to its end nearest to it; pinned weights keep their value."""
-    layers = []
-    for k, (lo, hi) in enumerate(problem.bounds):
-        scale = (torch.ones(lo.shape[0]) if problem.w_max is None
-                 else torch.as_tensor(problem.w_max[k], dtype=lo.dtype))
-        c = (bound * scale)[:, None, None]
-        new_lo = torch.minimum(torch.maximum(lo, -c), hi)
-        layers.append((new_lo, torch.maximum(torch.minimum(hi, c), new_lo)))
-    return replace(problem, bounds=tuple(layers))
+    (``w_max``: the layer's full-window weight per network, 1 when unknown) by :func:`boxed`."""
+    layers = tuple(boxed(lo, hi, box_size(problem, k, bound))
+                   for k, (lo, hi) in enumerate(problem.bounds))
+    return replace(problem, bounds=layers)

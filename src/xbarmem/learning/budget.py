@@ -11,7 +11,7 @@ from typing import Any
 #: the defaults of :class:`~xbarmem.learning.adaptive.AdaptiveTrainer` (one-layer memories,
 #: binary patterns, default recipe) these budgets assume for options a mapping leaves out (a
 #: test checks that they agree)
-DEFAULT_STEPS = {"objective": "basin", "max_steps": 3000, "finetune_steps": 300}
+DEFAULT_STEPS = {"objective": "basin", "max_steps": 500, "finetune_steps": 200}
 
 
 def step_budget(options: Mapping[str, Any], kind: str) -> int:

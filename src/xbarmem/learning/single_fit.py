@@ -15,7 +15,7 @@ import math
 import torch
 
 from xbarmem.errors import ConfigError
-from xbarmem.learning.base import Problem, valid_mask
+from xbarmem.learning.base import Problem, box_size, boxed, valid_mask
 from xbarmem.learning.flip_stage import flip_stage
 from xbarmem.learning.stages import (
     Batch,
@@ -69,7 +69,9 @@ class SingleLayerFit:
                      else torch.zeros(len(idx), n, cols))
             start = torch.clamp(start, lo[idx], hi[idx])
             if o.flip_steps:  # validated by the rule: binary patterns, basin objective
-                start, loss = flip_stage(o, start, xg, vg, lo[idx], hi[idx], noise,
+                box = (lo[idx], hi[idx]) if o.flip_bound is None else boxed(
+                    lo[idx], hi[idx], box_size(problem, 0, o.flip_bound)[idx])
+                start, loss = flip_stage(o, torch.clamp(start, *box), xg, vg, *box, noise,
                                          self.reporter)
                 self.reporter.done(o.flip_steps, loss)
             out = two_stage(self, start, xg, vg, lo[idx], hi[idx], problem.kind, gen, noise)
