@@ -65,6 +65,7 @@ from .naive import (
     train_naive_multilayer,
     weight_mask,
 )
+from .recipes import EARLIER_RECIPE
 
 Log = Callable[[str], None]
 
@@ -578,20 +579,28 @@ def _run_cli(args: list[str], log: Log, case: str) -> tuple[Any, float, dict[str
     return json.loads(done.stdout), seconds, run
 
 
+#: case 5's searches that are not recipes: their trainer options
+SEARCH_OPTIONS = {"default-2026-12-01": EARLIER_RECIPE}
+
+
 def case_capacity_search(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     """Case 5: the command-line capacity search of the performance issue, ``xbarmem capacity
     --arch single --data digits --threshold 0.9,0.95,0.99 --trials 2``, once per recipe
     (``cfg.search_recipes``), one after the other in fresh processes with ``cfg.search_threads``
     torch threads: wall seconds, capacities and the ratio of each recipe's time to the
     default's."""
+    import json
+
     base = ["capacity", "--arch", "single", "--data", "digits", "--threshold",
             ",".join(f"{t:g}" for t in cfg.thresholds), "--trials", str(cfg.search_trials),
             "--seed", str(cfg.seed), "--threads", str(cfg.search_threads), "--json",
             *cfg.search_extra]
     runs: dict[str, dict[str, Any]] = {}
     for recipe in cfg.search_recipes:
-        out, seconds, run = _run_cli(base + ([] if recipe == "default"
-                                             else ["--recipe", recipe]), log, "5")
+        options = {**SEARCH_OPTIONS.get(recipe, {}), **cfg.search_rule_options}
+        args = (["--recipe", recipe] if recipe not in ("default", *SEARCH_OPTIONS) else []) + (
+            ["--rule-options", json.dumps(options)] if options else [])
+        out, seconds, run = _run_cli(base + args, log, "5")
         runs[recipe] = {"seconds": seconds, **run}
         if out is not None:
             result = out["results"][0]

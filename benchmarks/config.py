@@ -81,7 +81,11 @@ class BenchConfig:
         big_ml_flip: case 4b: cue flip rate.
         big_ml_probes: case 4b: cues per stored pattern.
         big_ml_with_naive: case 4b: also run the naive multilayer loop (slow).
-        search_recipes: case 5: recipes whose capacity search runs, in this order.
+        search_recipes: case 5: recipes whose capacity search runs, in this order, and
+            ``default-2026-12-01``: the default recipe of 2026-12-01 as explicit options (the
+            before of the default's change on 2026-12-02 night).
+        search_rule_options: case 5: trainer options every search takes (the smoke test
+            shrinks the search with them), over the recipe's.
         search_trials: case 5: ``--trials`` of the capacity search.
         search_threads: case 5: ``--threads`` of the capacity search.
         search_extra: case 5: further command-line arguments (the smoke test shrinks the
@@ -135,7 +139,8 @@ class BenchConfig:
     big_ml_flip: float = 0.05
     big_ml_probes: int = 20
     big_ml_with_naive: bool = False
-    search_recipes: tuple[str, ...] = ("default", "fast")
+    search_recipes: tuple[str, ...] = ("default", "fast", "default-2026-12-01")
+    search_rule_options: dict[str, Any] = field(default_factory=dict)
     search_trials: int = 2
     search_threads: int = 2
     search_extra: tuple[str, ...] = ()
@@ -151,11 +156,11 @@ class BenchConfig:
     @classmethod
     def quick(cls) -> BenchConfig:
         """``--quick``: everything shrunk to finish in about 1-2 minutes on 2 cores."""
+        # the default recipes' own schedules (at most 500 + 200 and 300 + 100 steps) are
+        # shorter than the 1000 + 300 steps this preset capped them at before 2026-12-02
         return cls(max_steps=4000, single_probes=10,
-                   basin_options={"max_steps": 1000, "finetune_steps": 300},
                    capacity_counts=capacity_counts(12), capacity_probes=10, big_patterns=50,
                    big_probes=10, ml_probes=10, ml_max_steps=30_000,
-                   ml_basin_options={"max_steps": 1000, "finetune_steps": 300},
                    big_ml_patterns=50, big_ml_probes=10)
 
     @classmethod
@@ -172,8 +177,8 @@ class BenchConfig:
                    ml_fast_options={"recipe": "fast", "max_steps": 5, "finetune_steps": 3},
                    big_ml_neurons=196, big_ml_patterns=4, big_ml_probes=2,
                    search_trials=1, search_threads=1,
-                   search_extra=("--pool", "40", "--probes", "2", "--start", "2",
-                                 "--rule-options", '{"max_steps": 3, "finetune_steps": 2}'),
+                   search_extra=("--pool", "40", "--probes", "2", "--start", "2"),
+                   search_rule_options={"max_steps": 3, "finetune_steps": 2, "flip_steps": 2},
                    scaling_sizes=(16, 36), scaling_extra=("--pool", "30", "--probes", "2"))
 
     def xbarmem_fixed_point(self, stop: str = "stable") -> dict[str, Any]:

@@ -255,6 +255,11 @@ ENTRIES: tuple[Entry, ...] = (
           "2026-12-02 afternoon against ca29fec (before the logistic tanh and the flip draws)",
           ("python -m benchmarks.versus ca29fec --json --json-out {out}/versus.json",),
           {"table": "table"}, 300),
+    Entry("versus-2c11d14", "recall and training time of the default training with the "
+          "default recipe of 2026-12-02 night (bounded flip-averaged stage, shorter sampled "
+          "stages) against 2c11d14 (the default recipe of 2026-12-01)",
+          ("python -m benchmarks.versus 2c11d14 --json --json-out {out}/versus.json",),
+          {"table": "table"}, 300),
     Entry("elementwise", "what one training step's operations cost on this CPU (tanh against "
           "the product and a logistic form of tanh; the cue flips' two draws)",
           ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),
@@ -327,14 +332,15 @@ ENTRIES: tuple[Entry, ...] = (
            "if v.startswith('VmHWM')][0].split()[1]; "
            "print(json.dumps({{'peak_rss_mb': int(hwm) / 1024}}))\"",),
           {"peak RSS MB": "peak_rss_mb"}, 20),
-    Entry("capacity-search", "capacity search on 8x8 digits, default vs fast recipe "
-          "(benchmark case 5, 2 threads)",
+    Entry("capacity-search", "capacity search on 8x8 digits, default vs fast recipe and the "
+          "default recipe of 2026-12-01, one after the other (benchmark case 5, 2 threads)",
           json_out("python -m benchmarks 5", "bench.json"),
           {f"{recipe}: {what}": f"cases/5/runs/{recipe}/{key}"
-           for recipe in ("default", "fast")
+           for recipe in ("default", "fast", "default-2026-12-01")
            for what, key in (("wall s", "seconds"), ("capacities", "capacity"),
                              ("counts trained", "counts_trained"))}
-          | {"speed-up of fast over default": "cases/5/speed_ratio_default_over/fast"}, 1500),
+          | {f"speed-up of {r} over default": f"cases/5/speed_ratio_default_over/{r}"
+             for r in ("fast", "default-2026-12-01")}, 1500),
     Entry("capacity-digits", "capacity of single layer and 64-H-64 on scikit-learn digits",
           ("xbarmem capacity --arch single,multilayer --hidden 16,32,128 --data digits "
            "--threshold 0.99 --trials 2 --probes 20 --start 24 "

@@ -107,17 +107,20 @@ def test_command_line_options_and_case_names():
 
 
 def test_capacity_search_case_times_each_recipe_in_a_fresh_process(tmp_path):
-    """Case 5 runs the command line once per recipe (shrunk here to a one-count search)."""
+    """Case 5 runs the command line once per recipe and once with the default recipe of
+    2026-12-01 as explicit options (shrunk here to a one-count search, options over each)."""
     cfg = BenchConfig.tiny()
     console = Console(file=io.StringIO(), width=140)
     data = run(["5"], cfg, preset="tiny", json_out=None, console=console, verbose=False)
     entry = data["cases"]["5"]
-    assert list(entry["runs"]) == ["default", "fast"]
+    assert list(entry["runs"]) == ["default", "fast", "default-2026-12-01"]
     for recipe, result in entry["runs"].items():
         assert result["status"] == "ok", result
         assert set(result["capacity"]) == {"0.9", "0.95", "0.99"} and result["seconds"] > 0
         assert ("--recipe fast" in result["command"]) == (recipe == "fast")
-    assert set(entry["speed_ratio_default_over"]) == {"fast"}
+        assert '"max_steps": 3' in result["command"]  # the shrinking options win
+    assert '"cue_copies": 8' in entry["runs"]["default-2026-12-01"]["command"]
+    assert set(entry["speed_ratio_default_over"]) == {"fast", "default-2026-12-01"}
     assert "speed default/fast" in console.file.getvalue()
 
 
