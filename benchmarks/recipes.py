@@ -51,9 +51,10 @@ from xbarmem.version import __version__
 
 FLIPS = (0.05, 0.10)
 #: the one-layer defaults before 2026-12-01 (binary patterns), as explicit options: the
-#: values in :data:`DEFAULTS` of every option a one-layer recipe sets (no flip-averaged stage)
+#: values in :data:`DEFAULTS` of every option a one-layer recipe sets (no flip-averaged stage;
+#: where a candidate turns it on, it is unbounded unless the candidate sets ``flip_bound``)
 EARLIER_SINGLE = {**{k: DEFAULTS["single"][k] for k in RECIPE_OPTIONS[("fast", "single", "binary")]
-                     if k in DEFAULTS["single"]}, "flip_steps": 0}
+                     if k in DEFAULTS["single"]}, "flip_steps": 0, "flip_bound": 0}
 #: the one-layer default recipe of 2026-12-01 (binary patterns), as explicit options
 EARLIER_RECIPE = {**EARLIER_SINGLE, "cue_copies": 8, "finetune_steps": 300,
                   "finetune_unroll": 8, "finetune_lr": 7e-3}

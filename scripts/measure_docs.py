@@ -294,6 +294,7 @@ ENTRIES: tuple[Entry, ...] = (
           json_out("python -m benchmarks.recipes --threads 1", "recipes.json"),
           {f"{name}: {what}": f"summary/{name}/{path}"
            for name in ("single: default recipe over earlier default",
+                        "single: default recipe of 2026-12-01 over earlier default",
                         "single: fast recipe over earlier default",
                         "multilayer: default recipe over multilayer default of 2026-12-01")
            for what, path in (("speed-up min / median / max", "speed_up_min_median_max"),

@@ -230,4 +230,15 @@ def test_flip_bound_is_listed_when_set_and_validated():
     assert "flip_bound" not in fast.options(1, "binary")
     assert fast.replace(flip_bound=0.3).options(1, "binary")["flip_bound"] == 0.3
     with pytest.raises(ConfigError, match="flip_bound"):
-        AdaptiveTrainer(flip_bound=0)
+        AdaptiveTrainer(flip_bound=-0.1)
+
+
+def test_flip_bound_zero_leaves_the_stage_the_chips_bounds():
+    """0 = no box, as with a box wider than every interval (the chip's weight range is
+    +-w_max); the default recipe's 0.25 changes the result."""
+    x = random_patterns(8, 32, seed=1)
+    chip = load_preset("ideal").with_faults(0.5)
+    common = dict(chip=chip, fault_seed=2, flip_steps=40, max_steps=3, finetune_steps=2)
+    off = train(x, flip_bound=0, **common).targets[0][0]
+    assert torch.equal(off, train(x, flip_bound=1.0, **common).targets[0][0])
+    assert not torch.equal(off, train(x, **common).targets[0][0])

@@ -99,6 +99,11 @@ def _from_schedule(name: str) -> str:
     return f" (default {_SCHEDULE[name]}; see recipe)"
 
 
+def _from_recipe(name: str) -> str:
+    """The help suffix of an option only the default one-layer binary recipe sets."""
+    return f" (default recipe: {_SINGLE_BINARY[name]} for one-layer binary memories, else off)"
+
+
 _MULTILAYER = {"layers": "multilayer"}  # field meta: applies to multilayer memories only
 #: field meta of options added after stores were written: :meth:`AdaptiveTrainer.options`
 #: lists them only when set, so trial keys (hashes of the options) of earlier stores still match
@@ -153,11 +158,12 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                      help="one-layer, binary, basin: steps of the "
                                      "flip-averaged stage before the basin stage (the one-step "
                                      "recall loss over all cues with cue_flip flips, in closed "
-                                     "form; 0 = off, the default)")
-    flip_bound: float | None = number(None, gt=0, optional=True, meta=_WHEN_SET,
+                                     "form; 0 = off)" + _from_recipe("flip_steps"))
+    flip_bound: float | None = number(None, ge=0, optional=True, meta=_WHEN_SET,
                                       help="with flip_steps: keep the flip-averaged stage's "
-                                      "weights within +-flip_bound * w_max (the stages after "
-                                      "it use the chip's full bounds)")
+                                      "weights within +-flip_bound * w_max (0 = no box: the "
+                                      "chip's own bounds; the stages after it use those)"
+                                      + _from_recipe("flip_bound"))
     noise_injection: bool = flag(False, help="inject the chip's write and read noise")
     variation: float = number(0.0, ge=0.0, le=1.0, meta=_WHEN_SET,
                               help="train under programming variation: Gaussian noise of "

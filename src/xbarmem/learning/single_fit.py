@@ -69,7 +69,7 @@ class SingleLayerFit:
                      else torch.zeros(len(idx), n, cols))
             start = torch.clamp(start, lo[idx], hi[idx])
             if o.flip_steps:  # validated by the rule: binary patterns, basin objective
-                box = (lo[idx], hi[idx]) if o.flip_bound is None else boxed(
+                box = (lo[idx], hi[idx]) if not o.flip_bound else boxed(
                     lo[idx], hi[idx], box_size(problem, 0, o.flip_bound)[idx])
                 start, loss = flip_stage(o, torch.clamp(start, *box), xg, vg, *box, noise,
                                          self.reporter)
