@@ -6,7 +6,10 @@ torch 2.13.0 CPU, 2 torch threads on a 2-core machine), except ``cap-ml``, ``sca
 patterns got new default training options, and ``demo``, ``demo-digits``, ``cap-adapt``,
 ``energy`` and ``train-digits``, re-taken later that day when one-layer memories storing binary
 patterns did, and ``cap-ml``, ``energy-ml``, ``scal-ml`` and ``train-ml`` again on 2026-12-02
-when the multilayer binary fine-tune became shorter (intended changes, see CHANGELOG.md). Timing
+when the multilayer binary fine-tune became shorter, and ``demo``, ``demo-digits``, ``cap-adapt``,
+``energy`` and ``train-digits`` again on 2026-12-02 night, when the default one-layer binary
+recipe took the bounded flip-averaged stage (on an AMD EPYC machine; intended changes, see
+CHANGELOG.md). Timing
 fields are ignored; every other value must match exactly (floats within 1e-9 relative), except
 where a named, intended change is listed in ``INTENDED``.
 
