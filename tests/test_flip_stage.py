@@ -131,11 +131,14 @@ def test_stage_is_in_the_default_recipe_only_and_its_steps_are_counted():
     dict(kind="continuous"),
     dict(objective="fixed-point"),
 ])
-def test_stage_is_refused_where_it_does_not_apply(where):
+@pytest.mark.parametrize("option", [dict(flip_steps=5), dict(flip_bound=0.3)])
+def test_stage_is_refused_where_it_does_not_apply(where, option):
     x = random_patterns(4, 16, seed=0)
     patterns = torch.as_tensor(x.patterns) * (0.5 if where.get("kind") else 1.0)
-    with pytest.raises(ConfigError, match="flip_steps"):
-        train(patterns, chip="paper-sim", flip_steps=5, max_steps=2, **where)
+    with pytest.raises(ConfigError, match=next(iter(option))):
+        train(patterns, chip="paper-sim", max_steps=2, **option, **where)
+    train(patterns, chip="paper-sim", max_steps=2, finetune_steps=1, flip_steps=0,
+          flip_bound=0, **where)  # 0 = off: accepted everywhere
 
 
 def test_option_is_validated():

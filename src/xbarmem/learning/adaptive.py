@@ -194,19 +194,22 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     name: ClassVar[str] = "adaptive"
 
     def validate(self) -> None:
-        if self.flip_steps and self.objective != "basin":
-            raise ConfigError("flip_steps (the flip-averaged stage) exists only for the basin "
-                              "objective")
+        for name in ("flip_steps", "flip_bound"):
+            if getattr(self, name) and self.objective != "basin":
+                raise ConfigError(f"{name} (the flip-averaged stage) exists only for the basin "
+                                  "objective")
 
     def refuse_inapplicable(self, layers: int, kind: str | None = None) -> None:
         """Raise :class:`ConfigError` for options that do not apply to memories of ``layers``
         layers storing ``kind`` patterns (None: any kind): ``warm_start`` with several layers,
-        ``flip_steps`` with several layers or continuous patterns."""
+        ``flip_steps`` and ``flip_bound`` (set and not 0) with several layers or continuous
+        patterns."""
         if self.warm_start and layers > 1:
             raise ConfigError("warm_start (closed form) exists only for single-layer memories")
-        if self.flip_steps and (layers > 1 or kind not in (None, "binary")):
-            raise ConfigError("flip_steps (the flip-averaged stage) exists only for "
-                              "single-layer memories storing binary patterns")
+        for name in ("flip_steps", "flip_bound"):
+            if getattr(self, name) and (layers > 1 or kind not in (None, "binary")):
+                raise ConfigError(f"{name} (the flip-averaged stage) exists only for "
+                                  "single-layer memories storing binary patterns")
 
     def resolved(self, layers: int = 1, kind: str = "binary") -> AdaptiveTrainer:
         """A copy with the options left at None set to the defaults (:data:`DEFAULTS`) for
