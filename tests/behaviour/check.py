@@ -8,7 +8,7 @@ patterns got new default training options, and ``demo``, ``demo-digits``, ``cap-
 patterns did, and ``cap-ml``, ``energy-ml``, ``scal-ml`` and ``train-ml`` again on 2026-12-02
 when the multilayer binary fine-tune became shorter, and ``demo``, ``demo-digits``, ``cap-adapt``,
 ``energy`` and ``train-digits`` again on 2026-12-02 night, when the default one-layer binary
-recipe took the bounded flip-averaged stage (on an AMD EPYC machine; intended changes, see
+recipe took the bounded flip-averaged stage (on an Intel Xeon with AVX-512; intended changes, see
 CHANGELOG.md). Timing
 fields are ignored; every other value must match exactly (floats within 1e-9 relative), except
 where a named, intended change is listed in ``INTENDED``.
