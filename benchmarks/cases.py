@@ -25,6 +25,7 @@ The multilayer cases (3, 4b) compare the paper's multilayer loop (RMSprop 1.5e-4
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -563,7 +564,6 @@ def _run_cli(args: list[str], log: Log, case: str) -> tuple[Any, float, dict[str
     """Run ``xbarmem ARGS`` (with ``--json``) in a fresh process: its parsed JSON output (None
     when it failed), the wall seconds, and what a result records of the run (``command``
     and, when it failed, ``status`` "failed" with the last line of its error output)."""
-    import json
     import subprocess
     import sys
 
@@ -589,8 +589,6 @@ def case_capacity_search(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     (``cfg.search_recipes``), one after the other in fresh processes with ``cfg.search_threads``
     torch threads: wall seconds, capacities and the ratio of each recipe's time to the
     default's."""
-    import json
-
     base = ["capacity", "--arch", "single", "--data", "digits", "--threshold",
             ",".join(f"{t:g}" for t in cfg.thresholds), "--trials", str(cfg.search_trials),
             "--seed", str(cfg.seed), "--threads", str(cfg.search_threads), "--json",
@@ -624,7 +622,6 @@ def case_scaling(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     one network per tested count, the fixed-point objective, as in ``reproduce``'s (e)) with
     ``cfg.search_threads`` torch threads in a fresh process: wall seconds in all, each size's
     search seconds, counts trained and capacity, and the exponent with its 95% interval."""
-    import json
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:

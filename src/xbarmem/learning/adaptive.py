@@ -108,6 +108,8 @@ _MULTILAYER = {"layers": "multilayer"}  # field meta: applies to multilayer memo
 #: field meta of options added after stores were written: :meth:`AdaptiveTrainer.options`
 #: lists them only when set, so trial keys (hashes of the options) of earlier stores still match
 _WHEN_SET = {"listed": "when set"}
+#: the options of the flip-averaged stage (one-layer memories, binary patterns, basin objective)
+_FLIP_OPTIONS = ("flip_steps", "flip_bound")
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     name: ClassVar[str] = "adaptive"
 
     def validate(self) -> None:
-        for name in ("flip_steps", "flip_bound"):
+        for name in _FLIP_OPTIONS:
             if getattr(self, name) and self.objective != "basin":
                 raise ConfigError(f"{name} (the flip-averaged stage) exists only for the basin "
                                   "objective")
@@ -206,7 +208,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         patterns."""
         if self.warm_start and layers > 1:
             raise ConfigError("warm_start (closed form) exists only for single-layer memories")
-        for name in ("flip_steps", "flip_bound"):
+        for name in _FLIP_OPTIONS:
             if getattr(self, name) and (layers > 1 or kind not in (None, "binary")):
                 raise ConfigError(f"{name} (the flip-averaged stage) exists only for "
                                   "single-layer memories storing binary patterns")

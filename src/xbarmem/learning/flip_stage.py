@@ -17,8 +17,9 @@ The probability that the first synchronous update sets bit ``i`` wrong is then `
 bounded in slope for bits no weights can save), with its gradient written out: two batched
 products per step over the ``P`` patterns rather than the ``cue_copies * P`` sampled cues of
 the basin stage. Adam at the rule's ``lr``, projection into the realisable intervals after every
-step, a fixed number of steps (``flip_steps``), nothing drawn at random; the sampled stages
-that follow refine the result through the full recall dynamics.
+step (narrowed to +-``flip_bound`` * w_max by the caller, ``SingleLayerFit``), a fixed number
+of steps (``flip_steps``), nothing drawn at random; the sampled stages that follow refine the
+result through the full recall dynamics.
 """
 
 from __future__ import annotations
