@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,7 @@ from .naive import (
     train_naive_multilayer,
     weight_mask,
 )
-from .recipes import EARLIER_RECIPE
+from .recipes import EARLIER_RECIPE, EARLIER_SINGLE
 
 Log = Callable[[str], None]
 
@@ -117,6 +117,29 @@ def case_single_random(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
                    "random +-1 patterns", log)
 
 
+def case_single_loads(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
+    """Case 1p: the table of the performance issue -- one network per pattern count in
+    ``cfg.load_counts`` (the first P of one draw of random +-1 patterns of N = 64, seed
+    ``cfg.seed``), no faults: the naive loop (the authors' scripts), the one-layer default
+    recipes before 2026-12-01 (the default when the issue was filed) and of 2026-12-01 (both as
+    explicit options), today's default and the fast recipe, each as in case 1 (same fault map,
+    patterns and cues)."""
+    pool = random_patterns(max(cfg.load_counts), 64, seed=cfg.seed)
+    sides = (("xbarmem default before 2026-12-01", {**EARLIER_SINGLE, **cfg.xbarmem_basin()}),
+             ("xbarmem default of 2026-12-01", {**EARLIER_RECIPE, **cfg.xbarmem_basin()}),
+             ("xbarmem basin (default)", cfg.xbarmem_basin()),
+             ("xbarmem fast recipe", cfg.xbarmem_basin("fast")))
+    loads = [_single(cfg, pool.subset(slice(0, p)), "1p", "random +-1 patterns", log, sides)
+             for p in cfg.load_counts]
+    return {"case": "1p", "status": "ok",
+            "title": "single network, N=64, random +-1 patterns, P = "
+                     + ", ".join(map(str, cfg.load_counts)) + ", no faults",
+            "settings": {**loads[0]["settings"], "n_patterns": list(cfg.load_counts)},
+            "shared": loads[0]["shared"] + "; the patterns of a smaller P are the first of "
+                      "the larger one's",
+            "loads": loads}
+
+
 def _second_score(cfg: BenchConfig, memory, pset: PatternSet, probes: int) -> float:
     """Mean cosine of ``memory`` at the second flip rate (cues drawn as for the first)."""
     return evaluate_memory(memory, pset, _protocol(cfg, cfg.second_flip, probes)).cosine
@@ -134,10 +157,20 @@ def _timed(repeats: int, fit: Callable[[], Any]) -> tuple[Any, float, list[float
     return out, statistics.median(times), times, mem
 
 
+def _xbarmem_sides(cfg: BenchConfig) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """The xbarmem sides of cases 1 and 1r: (label, trainer options)."""
+    return (("xbarmem fixed-point", cfg.xbarmem_fixed_point()),
+            ("xbarmem fixed-point, stop=loss", cfg.xbarmem_fixed_point("loss")),
+            ("xbarmem basin (default)", cfg.xbarmem_basin()),
+            ("xbarmem fast recipe", cfg.xbarmem_basin("fast")))
+
+
 def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
-            log: Log) -> dict[str, Any]:
-    """One network, no faults: the naive loop, xbarmem's fixed-point objective and its
-    default and fast basin recipes, on the same fault map, patterns and cues."""
+            log: Log, xbarmem_sides: Sequence[tuple[str, dict[str, Any]]] | None = None
+            ) -> dict[str, Any]:
+    """One network, no faults: the naive loop and ``xbarmem_sides`` (label, trainer options;
+    default :func:`_xbarmem_sides`: the fixed-point objective and the default and fast basin
+    recipes), on the same fault map, patterns and cues."""
     x = torch.as_tensor(pset.patterns)
     p, n = x.shape
     chip = paper_chip(0.0)
@@ -166,10 +199,7 @@ def _single(cfg: BenchConfig, pset: PatternSet, case: str, what: str,
                                     "init_seed": cfg.seed}, second=second)
 
     checks: dict[str, bool] = {}
-    for label, options in (("xbarmem fixed-point", cfg.xbarmem_fixed_point()),
-                           ("xbarmem fixed-point, stop=loss", cfg.xbarmem_fixed_point("loss")),
-                           ("xbarmem basin (default)", cfg.xbarmem_basin()),
-                           ("xbarmem fast recipe", cfg.xbarmem_basin("fast"))):
+    for label, options in xbarmem_sides or _xbarmem_sides(cfg):
         log(f"case {case}: {label}, options {options}")
         trainer = AdaptiveTrainer(**options).resolved(1)
         memory, train_seconds, each, mem = _timed(
@@ -647,6 +677,7 @@ def case_scaling(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
 CASES: dict[str, Callable[[BenchConfig, Log], dict[str, Any]]] = {
     "1": case_single,
     "1r": case_single_random,
+    "1p": case_single_loads,
     "2": case_capacity,
     "3": case_multilayer,
     "4a": case_big,

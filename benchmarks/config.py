@@ -38,6 +38,7 @@ class BenchConfig:
         xbarmem_lr: learning rate of xbarmem's trainer; None keeps its default.
         recall_steps: cap on synchronous recall updates (both sides).
         single_patterns: case 1: number of 8x8 MNIST digits stored.
+        load_counts: case 1p: the pattern counts (random +-1 patterns, N = 64).
         single_flip: case 1: cue flip rate.
         single_probes: case 1: cues per stored pattern.
         basin_options: case 1: options of xbarmem's default (basin) recipe; empty = its
@@ -102,6 +103,7 @@ class BenchConfig:
     xbarmem_lr: float | None = None
     recall_steps: int = 100
     single_patterns: int = 32
+    load_counts: tuple[int, ...] = (8, 24, 32, 40)
     single_flip: float = 0.05
     single_probes: int = 20
     basin_options: dict[str, Any] = field(default_factory=dict)
@@ -166,7 +168,7 @@ class BenchConfig:
     @classmethod
     def tiny(cls) -> BenchConfig:
         """The smoke test's configuration: seconds, not meaningful as numbers."""
-        return cls(max_steps=20, single_probes=2,
+        return cls(max_steps=20, single_probes=2, load_counts=(2, 3),
                    basin_options={"max_steps": 5, "finetune_steps": 3, "cue_copies": 2},
                    fast_options={"recipe": "fast", "max_steps": 5, "finetune_steps": 3},
                    capacity_pool=100, capacity_counts=[1, 3], capacity_probes=2,
@@ -206,4 +208,5 @@ class BenchConfig:
         out["capacity_faults"] = list(self.capacity_faults)
         out["capacity_counts"] = list(self.capacity_counts)
         out["thresholds"] = list(self.thresholds)
+        out["load_counts"] = list(self.load_counts)
         return out

@@ -52,7 +52,8 @@ def print_case(entry: dict[str, Any], console: Console) -> None:
     if entry["status"] == "skipped":
         console.print(f"case {entry['case']}: {entry['reason']}")
         return
-    {"1": _print_single, "1r": _print_single, "2": _print_capacity, "3": _print_single,
+    {"1": _print_single, "1r": _print_single, "1p": _print_loads, "2": _print_capacity,
+     "3": _print_single,
      "4a": _print_big, "4b": _print_single, "5": _print_search,
      "6": _print_scaling}[entry["case"]](entry, console)
     console.print(f"shared by both sides: {entry['shared']}")
@@ -91,6 +92,68 @@ def _print_scaling(entry: dict[str, Any], console: Console) -> None:
                 if fit.get("slope_low") is not None else " (no interval from two sizes)")
     console.print("exponent " + (f"{fit['slope']:.3f}{interval}" if fit else "n/a")
                   + f"; {entry['seconds']:.0f} s wall in all")
+
+
+#: the sides of case 1p, as its table names them
+LOAD_SIDES = {"naive": "authors' loop",
+              "xbarmem default before 2026-12-01": "before 12-01",
+              "xbarmem default of 2026-12-01": "12-01",
+              "xbarmem basin (default)": "default",
+              "xbarmem fast recipe": "fast"}
+#: what case 1p's short side names stand for
+LOAD_LEGEND = ("authors' loop = the naive loop (the paper's scripts); before 12-01 = the one-layer "
+               "default recipe before 2026-12-01 (the default when the performance issue was "
+               "filed); 12-01 = the default recipe of 2026-12-01; default = today's default "
+               "recipe; fast = the fast recipe; (x) = speed-up over the authors' loop in "
+               "training time, measured in this run")
+
+
+def load_rows(entry: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Case 1p as a table: the header and one row per pattern count -- each side's training
+    seconds (with its speed-up over the authors' loop) and every side's recall cosine at both
+    flip rates, in the order of :data:`LOAD_SIDES`."""
+    names = [LOAD_SIDES[label] for label in LOAD_SIDES if label in entry["loads"][0]["sides"]]
+    first = entry["settings"]["protocol"]["level"]
+    second = entry["settings"]["second_flip"]
+    header = (["P", *(f"{name} train s" for name in names)]
+              + [f"cosine {level:.0%} flips: {' / '.join(names)}" for level in (first, second)])
+    rows = []
+    for load in entry["loads"]:
+        sides = [(label, load["sides"][label]) for label in LOAD_SIDES
+                 if label in load["sides"]]
+        times = [f"{side['train_seconds']:.2f}" + (
+            "" if label == "naive" else
+            f" ({_ratio(load['speed_ratio_naive_over'][label]['train'])})")
+            for label, side in sides]
+        cosines = [" / ".join(_num(side.get(key), ".4f") for _, side in sides)
+                   for key in ("cosine", "cosine_second_flip")]
+        rows.append([str(load["settings"]["n_patterns"]), *times, *cosines])
+    return header, rows
+
+
+def load_table(results: dict[str, Any]) -> str:
+    """Markdown of case 1p (:func:`load_rows`; empty without it)."""
+    entry = results["cases"].get("1p")
+    if entry is None or entry.get("status") != "ok":
+        return ""
+    header, rows = load_rows(entry)
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                     + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def _print_loads(entry: dict[str, Any], console: Console) -> None:
+    header, rows = load_rows(entry)
+    table = Table(title="training seconds (speed-up over the authors' loop) and recall, per "
+                        "pattern count")
+    for col in header:
+        table.add_column(col, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(LOAD_LEGEND)
+    checks = {key: all(load["checks"][key] for load in entry["loads"])
+              for key in entry["loads"][0]["checks"]}
+    console.print(f"checks (every P): {checks}")
 
 
 def _print_single(entry: dict[str, Any], console: Console) -> None:

@@ -21,7 +21,14 @@ from .cases import CASES, OPT_IN
 from .config import BenchConfig
 from .measure import PeakMemory, matmul_gflops, ru_maxrss_bytes
 from .naive import train_naive, train_naive_multilayer
-from .report import print_case, print_footer, print_header, recipe_table, write_json
+from .report import (
+    load_table,
+    print_case,
+    print_footer,
+    print_header,
+    recipe_table,
+    write_json,
+)
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -29,6 +36,7 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 ALIASES: dict[str, str] = {
     "1": "1", "single": "1",
     "1r": "1r", "random": "1r",
+    "1p": "1p", "loads": "1p",
     "2": "2", "capacity": "2",
     "3": "3", "multilayer": "3",
     "4a": "4a", "n1024": "4a", "big": "4a",
@@ -116,6 +124,7 @@ def _run(ids: list[str], cfg: BenchConfig, preset: str, json_out: Path | None,
         results["cases"][case_id] = entry
         print_case(entry, console)
     results["recipe_table"] = recipe_table(results)
+    results["load_table"] = load_table(results)
     meta["matmul_gflops_end"] = matmul_gflops()
     meta["total_seconds"] = time.perf_counter() - start
     print_footer(meta, console)

@@ -371,6 +371,11 @@ ENTRIES: tuple[Entry, ...] = (
            "counts trained per N": "cases/6/sizes/*/counts_trained",
            "search seconds per N": "cases/6/sizes/*/seconds", "exponent": "cases/6/fit/slope",
            "95% low": "cases/6/fit/slope_low", "95% high": "cases/6/fit/slope_high"}, 1800),
+    Entry("benchmark-loads", "the performance issue's table: the authors' loop against the "
+          "one-layer defaults before and of 2026-12-01, today's default and the fast recipe, "
+          "random patterns, N = 64, P = 8 / 24 / 32 / 40 (benchmark case 1p)",
+          json_out("python -m benchmarks 1p --threads 1", "bench.json"),
+          {"table": "load_table"}, 90),
     Entry("benchmarks", "naive loop vs xbarmem speed-ups (benchmarks package)",
           json_out("python -m benchmarks --threads 1", "bench.json"),
           {f"case {case}: training speed-up over the naive loop, {label}": f"cases/{case}/"

@@ -30,7 +30,8 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
     returned = run(["1", "random", "capacity", "3", "4b"], BenchConfig.tiny(), preset="tiny",
                    json_out=out, console=console, verbose=False)
     data = json.loads(out.read_text())
-    assert set(data) == {"meta", "cases", "recipe_table"}
+    assert set(data) == {"meta", "cases", "recipe_table", "load_table"}
+    assert data["load_table"] == ""  # case 1p did not run
     assert list(data["cases"]) == ["1", "1r", "2", "3", "4b"]
     table = data["recipe_table"].splitlines()  # one row per side of cases 1, 1r and 3
     assert len(table) == 2 + 4 + 4 + 4 and "| 1r: random" in data["recipe_table"]
@@ -97,13 +98,41 @@ def test_command_line_options_and_case_names():
     assert cfg.threads == 1 and not cfg.search and not cfg.big_ml_with_naive
     assert config_from_args(parse_args([])).capacity_counts[-1] == 128
     assert len(config_from_args(parse_args([])).capacity_counts) == 40
-    assert resolve_cases([]) == ["1", "1r", "2", "3", "4a", "4b"]  # 5 and 6 only when named
+    assert resolve_cases([]) == ["1", "1r", "1p", "2", "3", "4a", "4b"]  # 5, 6 when named
+    assert resolve_cases(["loads", "single"]) == ["1", "1p"]
     assert resolve_cases(["scaling"]) == ["6"]
     assert resolve_cases(["search", "random"]) == ["1r", "5"]
     assert resolve_cases(["n1024", "single"]) == ["1", "4a"]
     assert resolve_cases(["n784", "multilayer"]) == ["3", "4b"]
     assert main(["no-such-case"]) == 2
     assert main(["1", "--probes", "0"]) == 2
+
+
+def test_load_case_prints_the_issue_table_one_row_per_pattern_count():
+    """Case 1p: per pattern count, the naive loop and the one-layer defaults before and of
+    2026-12-01 (explicit options, shrunk like today's), today's default and the fast recipe on
+    nested random patterns; one table row per count, a speed-up for each xbarmem side."""
+    cfg = BenchConfig.tiny()
+    console = Console(file=io.StringIO(), width=200)
+    data = run(["loads"], cfg, preset="tiny", json_out=None, console=console, verbose=False)
+    entry = data["cases"]["1p"]
+    assert entry["status"] == "ok" and entry["settings"]["n_patterns"] == [2, 3]
+    loads = entry["loads"]
+    assert [load["settings"]["n_patterns"] for load in loads] == [2, 3]
+    labels = ["naive", "xbarmem default before 2026-12-01", "xbarmem default of 2026-12-01",
+              "xbarmem basin (default)", "xbarmem fast recipe"]
+    for load in loads:
+        assert list(load["sides"]) == labels
+        assert load["checks"] == {"cues_identical": True, "masks_identical": True}
+        assert set(load["speed_ratio_naive_over"]) == set(labels[1:])
+        options = load["sides"]
+        assert options["xbarmem default before 2026-12-01"]["options"]["cue_copies"] == 2
+        assert options["xbarmem default of 2026-12-01"]["options"]["finetune_lr"] == 7e-3
+        assert options["xbarmem default before 2026-12-01"]["options"]["finetune_lr"] == 3e-3
+    rows = data["load_table"].splitlines()
+    assert len(rows) == 2 + 2 and rows[2].startswith("| 2 | ") and rows[3].startswith("| 3 | ")
+    assert rows[0].count("|") == 2 + 5 + 2 and "(" in rows[2] and "x)" in rows[2]
+    assert "authors' loop" in console.file.getvalue()
 
 
 def test_capacity_search_case_times_each_recipe_in_a_fresh_process(tmp_path):
