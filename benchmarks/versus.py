@@ -11,8 +11,15 @@ temporary folder) and once with the current tree, each side in a fresh process w
 at 5% and 10% flips (``--probes`` cues per pattern, cue seed 3) and the training seconds of
 all its networks; and the change from ``REV`` to the current code.
 
-Results go to ``benchmarks/results/versus.json`` with the date, torch threads and command;
-``--json`` prints them. Takes about five minutes with the defaults.
+With ``--commands`` it times command lines instead: the capacity search of the performance
+issue (:data:`COMMANDS`: ``xbarmem capacity --arch single --data digits --threshold
+0.9,0.95,0.99 --trials 2 --threads 2``) and ``xbarmem reproduce --quick`` (2 jobs), each run
+as ``python -m xbarmem`` with ``REV``'s ``src`` and then with the current one, one after the
+other on this machine: wall seconds and what each run found (capacities, verdicts). Takes
+about five minutes.
+
+Results go to ``benchmarks/results/versus.json`` (``versus_commands.json``) with the date, torch
+threads and command; ``--json`` prints them. Takes about five minutes with the defaults.
 """
 
 from __future__ import annotations
@@ -39,6 +46,39 @@ CASES = {
     "digits P=12, 50% stuck devices": ("digits", 12, "ideal", 0.5, "single"),
     "64-32-64, MNIST 8x8 P=32": ("mnist", 32, "paper-sim", 0.0, "multilayer"),
 }
+
+
+#: name -> (xbarmem command line, its result: path into its --json output); ``{out}`` is a
+#: fresh temporary folder
+COMMANDS = {
+    "capacity search on digits": (
+        ["capacity", "--arch", "single", "--data", "digits", "--threshold", "0.9,0.95,0.99",
+         "--trials", "2", "--threads", "2", "--json"], ("results", 0, "capacity")),
+    "reproduce --quick": (["reproduce", "--quick", "--out", "{out}", "--json"], ("verdicts",)),
+}
+
+
+def time_commands(src: Path) -> dict:
+    """Every command of :data:`COMMANDS` with the xbarmem in ``src``, in a fresh process each:
+    ``{name: {"seconds": wall seconds, "found": the result}}``. Raises SystemExit naming the
+    command when one fails."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = {}
+    for name, (args, path) in COMMANDS.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            command = [sys.executable, "-m", "xbarmem",
+                       *(a.replace("{out}", str(Path(tmp) / "out")) for a in args)]
+            began = time.perf_counter()
+            done = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True,
+                                  check=False)
+            seconds = time.perf_counter() - began
+        if done.returncode:
+            raise SystemExit(f"{name} failed: {done.stderr.strip().splitlines()[-1:]}")
+        found = json.loads(done.stdout)
+        for key in path:
+            found = found[key]
+        out[name] = {"seconds": seconds, "found": found}
+    return out
 
 
 def export_source(rev: str, into: Path) -> Path:
@@ -98,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--json-out", type=Path, help="result file (default: "
                         "benchmarks/results/versus.json)")
+    parser.add_argument("--commands", action="store_true", help="time the capacity search "
+                        "and reproduce --quick with each side instead of training the cases")
     parser.add_argument("--side", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if min(args.seeds, args.probes, args.threads) < 1:
@@ -119,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .recipes import RESULTS, provenance, write_result
 
+    if args.commands:
+        result = {**provenance("versus", argv), "against": args.rev,
+                  **compare_commands(args.rev)}
+        if not args.json:
+            print(result["table"])
+        return write_result(result, args.json_out or RESULTS / "versus_commands.json",
+                            json_stdout=args.json)
     with tempfile.TemporaryDirectory() as tmp:
         before = _side(export_source(args.rev, Path(tmp)), args)
     after = _side(ROOT / "src", args)
@@ -132,6 +181,25 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         print(result["table"])
     return write_result(result, args.json_out or RESULTS / "versus.json", json_stdout=args.json)
+
+
+def compare_commands(rev: str) -> dict:
+    """:func:`time_commands` with ``rev``'s ``src``, then with the current one: ``{"commands":
+    {name: {"before": ..., "after": ..., "ratio": before / after seconds}}, "table": ...}``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        before = time_commands(export_source(rev, Path(tmp)))
+    after = time_commands(ROOT / "src")
+    rows = {name: {"before": before[name], "after": after[name],
+                   "ratio": before[name]["seconds"] / after[name]["seconds"]}
+            for name in COMMANDS}
+    lines = [f"| command | wall s, {rev} -> now | speed-up | found, {rev} | found, now |",
+             "|---|---|---|---|---|"]
+    for name, row in rows.items():
+        found = [json.dumps(row[side]["found"], sort_keys=True) for side in ("before", "after")]
+        lines.append(f"| {name} | {row['before']['seconds']:.1f} -> "
+                     f"{row['after']['seconds']:.1f} | {row['ratio']:.2f}x | {found[0]} | "
+                     f"{found[1]} |")
+    return {"commands": rows, "table": "\n".join(lines)}
 
 
 def _table(rows: dict, rev: str) -> str:

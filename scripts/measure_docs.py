@@ -255,6 +255,11 @@ ENTRIES: tuple[Entry, ...] = (
           "2026-12-02 afternoon against ca29fec (before the logistic tanh and the flip draws)",
           ("python -m benchmarks.versus ca29fec --json --json-out {out}/versus.json",),
           {"table": "table"}, 300),
+    Entry("versus-commands-2c11d14", "the capacity search of the performance issue and "
+          "reproduce --quick timed with 2c11d14's code (before the default recipe of 2026-12-02 "
+          "night) and with this one, one after the other",
+          ("python -m benchmarks.versus 2c11d14 --commands --json --json-out {out}/v.json",),
+          {"table": "table"}, 600),
     Entry("versus-2c11d14", "recall and training time of the default training with the "
           "default recipe of 2026-12-02 night (bounded flip-averaged stage, shorter sampled "
           "stages) against 2c11d14 (the default recipe of 2026-12-01)",

@@ -224,3 +224,22 @@ def test_versus_measures_each_case_and_exports_a_revision(tmp_path, monkeypatch,
     assert "'no-such-rev' is not a git revision" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="revision no-such-rev"):
         versus.export_source("no-such-rev", tmp_path)
+
+
+def test_versus_commands_time_each_command_line_with_both_sides(monkeypatch):
+    """benchmarks.versus --commands: each command line runs as ``python -m xbarmem`` with the
+    revision's src and then the current one (trimmed here to a tiny Hebbian capacity search
+    and a failing command); wall seconds, what each found and the speed-up per command."""
+    from benchmarks import versus
+
+    tiny = ["capacity", "--data", "random", "--neurons", "16", "--pool", "12", "--probes", "2",
+            "--trials", "1", "--rule", "hebb", "--json"]
+    monkeypatch.setattr(versus, "COMMANDS", {"tiny search": (tiny, ("results", 0, "capacity"))})
+    out = versus.compare_commands("HEAD")
+    row = out["commands"]["tiny search"]
+    assert row["before"]["found"] == row["after"]["found"] and "0.99" in row["after"]["found"]
+    assert row["before"]["seconds"] > 0 and row["ratio"] > 0
+    assert out["table"].splitlines()[2].startswith("| tiny search | ")
+    monkeypatch.setattr(versus, "COMMANDS", {"bad": (["capacity", "--trials", "0"], ())})
+    with pytest.raises(SystemExit, match="bad failed"):
+        versus.time_commands(versus.ROOT / "src")
