@@ -338,6 +338,14 @@ ENTRIES: tuple[Entry, ...] = (
            "if v.startswith('VmHWM')][0].split()[1]; "
            "print(json.dumps({{'peak_rss_mb': int(hwm) / 1024}}))\"",),
           {"peak RSS MB": "peak_rss_mb"}, 20),
+    Entry("capacity-search-before-12-01", "the capacity search of the performance issue with "
+          "the one-layer default recipe of the day the issue was filed (before 2026-12-01, "
+          "explicit options) and today's search, 2 threads",
+          ("xbarmem capacity --arch single --data digits --threshold 0.9,0.95,0.99 --trials 2 "
+           "--threads 2 --json --rule-options '{{\"warm_start\": false, \"unroll\": 5, "
+           "\"recall_loss\": \"mse\", \"cue_copies\": 16, \"lr\": 0.01, \"max_steps\": 3000, "
+           "\"finetune_unroll\": 10, \"finetune_steps\": 1000, \"finetune_lr\": 0.003, "
+           "\"flip_steps\": 0, \"flip_bound\": 0}}'",), ML_SEARCH_VALUES, 600),
     Entry("capacity-search", "capacity search on 8x8 digits, default vs fast recipe and the "
           "default recipe of 2026-12-01, one after the other (benchmark case 5, 2 threads)",
           json_out("python -m benchmarks 5", "bench.json"),
