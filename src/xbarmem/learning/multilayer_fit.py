@@ -199,10 +199,10 @@ class MultilayerFit:
         u0 = torch.cat([x, torch.ones(t, p, 1)], dim=2) if o.bias else x
         inputs = self.inputs(p, t, u0)
         field, used, extras = self.forward(blocks, inputs, noise, gen)
-        fixed, slope0, count, padded, mask = stages.fixed_term(stages.tanh(field, out=field), x,
-                                                               valid)
+        consts = stages.batch_constants(self, x, valid, o.cue_copies)
+        fixed, slope0 = stages.fixed_term(stages.tanh(field, out=field), x, consts)
         self.backward(slope0, used, inputs, extras, views)  # the fixed-point term
-        target, mask, state = stages.training_cues(o, x, mask, o.cue_copies, kind, gen)
+        target, mask, state = stages.training_cues(o, x, consts, kind, gen)
         rows = target.shape[1]
         ins = [torch.empty(t, unroll, rows, n_in + int(o.bias))  # every update's inputs
                for _, n_in, _ in self.layout]
@@ -216,7 +216,7 @@ class MultilayerFit:
         for k in range(unroll):
             h, used, extras = self.forward(blocks, [buf[:, k] for buf in ins], noise, gen)
             nxt, slope_of, err = stages.unrolled_outputs(
-                h, target, mask if padded else None, straight_through=straight_through,
+                h, target, mask if consts.padded else None, straight_through=straight_through,
                 tau=o.finetune_temperature, logistic=logistic, squares=squares)
             if k + 1 < unroll:
                 ins[0][:, k + 1, :, :n] = nxt
@@ -226,13 +226,13 @@ class MultilayerFit:
             return self.backward(slope, saved[0], [buf[:, k] for buf in ins], saved[1],
                                  slopes=[buf[:, k] for buf in slopes], input_grad=k > 0)
 
-        stages.unrolled_backward(tape, 2.0 / (n * o.cue_copies * count)[:, None, None], late,
+        stages.unrolled_backward(tape, 2.0 / consts.cue_scale[:, None, None], late,
                                  logistic, lambda k: slopes[-1][:, k], _damp, back)
         for view, buf, sl in zip(views, ins, slopes, strict=True):
             view.baddbmm_(sl.view(t, unroll * rows, -1).transpose(1, 2),
                           buf.view(t, unroll * rows, -1))
         self.scale_grad(grad)
-        return stages.basin_loss(fixed, squares, late, n * o.cue_copies * count), grad
+        return stages.basin_loss(fixed, squares, late, consts.cue_scale), grad
 
     def fixed_point_stage(self, params, x, valid, lo, hi, kind, gen, noise):
         """The fixed-point objective, fast: loss and gradient written out (hand-written

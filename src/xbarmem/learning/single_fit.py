@@ -21,6 +21,7 @@ from xbarmem.learning.stages import (
     Batch,
     StepReporter,
     basin_loss,
+    batch_constants,
     fixed_term,
     fused_counter,
     optimizer_step,
@@ -233,19 +234,27 @@ class SingleLayerFit:
         return change.amax(dim=1)
 
     # ------------------------------------------------------------------ basin objective
-    def noisy_field(self, a, state, noise, gen):
+    def views(self, a, n: int):
+        """``(W, W^T, b)`` views of ``[W | b]`` ``a`` (``b`` as ``(T, 1, N)``, None without
+        bias), shared by the products of one step."""
+        w = a[:, :, :n]
+        return w, w.transpose(1, 2), (a[:, None, :, n] if self.opts.bias else None)
+
+    def noisy_field(self, a, state, noise, gen, views=None):
         """Pre-activations ``(T, B, N)`` of ``[W | b]`` ``a`` for ``state`` ``(T, B, N)``, with
         the chip's noise: also returns the weights used (noisy or not) and, with read noise,
-        ``read_noise * draw / norm`` (:func:`~xbarmem.learning.stages.read_noise_term`)."""
+        ``read_noise * draw / norm`` (:func:`~xbarmem.learning.stages.read_noise_term`).
+        ``views``: :meth:`views` of ``a``, when the caller has them."""
         n = state.shape[2]
-        w = a[:, :, :n]
+        w, wt, bias = views or self.views(a, n)
         weight_noise, read_noise = noise
         std = write_std(self.opts, w, weight_noise)
         if std is not None:
             w = w + std * torch.randn(w.shape, generator=gen)
-        h = torch.bmm(state, w.transpose(1, 2))  # bias added after the product (own rounding)
-        if self.opts.bias:
-            h += a[:, None, :, n]
+            wt = w.transpose(1, 2)
+        h = torch.bmm(state, wt)  # bias added after the product (own rounding)
+        if bias is not None:
+            h += bias
         extra = read_noise_term(h, state, read_noise, self.opts.bias, gen) \
             if read_noise > 0 else None
         return h, w, extra
@@ -260,9 +269,11 @@ class SingleLayerFit:
         the loss is None when ``want_loss`` is False (its terms are then not computed)."""
         o = self.opts
         t, _, n = x.shape
-        h, _, _ = self.noisy_field(a, x, noise, gen)
-        fixed, slope0, count, padded, mask = fixed_term(tanh(h), x, valid)
-        target, mask, state = training_cues(o, x, mask, o.cue_copies, kind, gen)
+        views = self.views(a, n)
+        consts = batch_constants(self, x, valid, o.cue_copies)
+        h, _, _ = self.noisy_field(a, x, noise, gen, views)
+        fixed, slope0 = fixed_term(tanh(h), x, consts)
+        target, mask, state = training_cues(o, x, consts, kind, gen)
         rows = target.shape[1]
         states = torch.empty(t, unroll, rows, n)  # input of every unrolled update
         slopes = torch.empty(t, unroll, rows, n)  # d loss / d h of every unrolled update
@@ -270,8 +281,8 @@ class SingleLayerFit:
         logistic = o.recall_loss == "logistic" and kind == "binary"
         tape, squares = [], ([] if want_loss else None)
         for k in range(unroll):
-            h, w, extra = self.noisy_field(a, states[:, k], noise, gen)
-            nxt, slope_of, err = unrolled_outputs(h, target, mask if padded else None,
+            h, w, extra = self.noisy_field(a, states[:, k], noise, gen, views)
+            nxt, slope_of, err = unrolled_outputs(h, target, mask if consts.padded else None,
                                                   straight_through=straight_through,
                                                   tau=o.finetune_temperature,
                                                   logistic=logistic, squares=squares)
@@ -288,9 +299,9 @@ class SingleLayerFit:
                 grad_state += (slope * extra).sum(-1, keepdim=True) * states[:, k]
             return grad_state
 
-        unrolled_backward(tape, 2.0 / (n * o.cue_copies * count)[:, None, None], late, logistic,
+        unrolled_backward(tape, 2.0 / consts.cue_scale[:, None, None], late, logistic,
                           lambda k: slopes[:, k], _damp, back)
-        loss = basin_loss(fixed, squares, late, n * o.cue_copies * count)
+        loss = basin_loss(fixed, squares, late, consts.cue_scale)
         flat_slopes = slopes.view(t, unroll * rows, n)
         grad_w = torch.bmm(flat_slopes.transpose(1, 2), states.view(t, unroll * rows, n))
         grad_w.baddbmm_(slope0.transpose(1, 2), x)

@@ -14,7 +14,7 @@ want_loss)``;
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -167,14 +167,46 @@ def late_weights(opts, unroll: int) -> torch.Tensor:
     return late / late.sum()
 
 
-def training_cues(opts, x: torch.Tensor, mask: torch.Tensor, copies: int, kind: str,
+class BatchConstants(NamedTuple):
+    """What every basin-objective step of one batch (patterns ``x`` ``(T, P, N)``, padding
+    mask ``valid`` ``(T, P)``, ``copies`` cues per pattern) uses unchanged: ``count`` ``(T,)``
+    stored patterns per network, ``padded`` (some network has padding rows), ``mask``
+    ``(T, P, 1)``, the cue targets ``target`` ``(T, copies * P, N)`` and their mask, ``fixed_scale``
+    ``n * count`` and ``cue_scale`` ``n * copies * count`` (``(T,)``, the losses' divisors)."""
+
+    count: torch.Tensor
+    padded: bool
+    mask: torch.Tensor
+    target: torch.Tensor
+    target_mask: torch.Tensor
+    fixed_scale: torch.Tensor
+    cue_scale: torch.Tensor
+
+
+def batch_constants(path, x: torch.Tensor, valid: torch.Tensor, copies: int) -> BatchConstants:
+    """:class:`BatchConstants` of the batch ``(x, valid, copies)``, computed once per batch and
+    kept on ``path`` (recomputed when the batch's tensors are other objects: after networks
+    leave it, or in another run)."""
+    memo = getattr(path, "_batch_constants", None)
+    if memo is not None and memo[0] is x and memo[1] is valid and memo[2] == copies:
+        return memo[3]
+    n = x.shape[2]
+    count = valid.sum(dim=1)
+    mask = valid[:, :, None]
+    out = BatchConstants(count=count, padded=bool((count < x.shape[1]).any()), mask=mask,
+                         target=x.repeat(1, copies, 1), target_mask=mask.repeat(1, copies, 1),
+                         fixed_scale=n * count, cue_scale=n * copies * count)
+    path._batch_constants = (x, valid, copies, out)
+    return out
+
+
+def training_cues(opts, x: torch.Tensor, consts: BatchConstants, kind: str,
                   gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The basin objective's corrupted training cues: ``copies`` of every pattern ``x``
-    ``(T, P, N)`` as targets ``(T, copies * P, N)``, the padding mask repeated to match, and
-    the cues (binary: ``cue_flip`` bit flips; continuous: Gaussian ``cue_noise``, clipped to
-    [-1, 1]) drawn from ``gen``."""
-    target = x.repeat(1, copies, 1)
-    mask = mask.repeat(1, copies, 1)
+    """The basin objective's corrupted training cues of the batch of patterns ``x``
+    ``(T, P, N)``: the targets ``(T, copies * P, N)`` and their padding mask (from ``consts``,
+    :func:`batch_constants`), and the cues (binary: ``cue_flip`` bit flips; continuous:
+    Gaussian ``cue_noise``, clipped to [-1, 1]) drawn from ``gen``."""
+    target, mask = consts.target, consts.target_mask
     if kind == "binary":
         return target, mask, target * flip_signs(target.shape, opts.cue_flip, gen)
     noisy = target + opts.cue_noise * torch.randn(target.shape, generator=gen)
@@ -205,20 +237,16 @@ def flip_signs(shape: tuple[int, ...], rate: float, gen: torch.Generator) -> tor
     return signs.view(shape)
 
 
-def fixed_term(y: torch.Tensor, x: torch.Tensor, valid: torch.Tensor):
+def fixed_term(y: torch.Tensor, x: torch.Tensor, consts: BatchConstants):
     """The fixed-point term of the basin loss from the output ``y = tanh(field)``
-    ``(T, P, N)`` of the stored patterns ``x``: ``(loss (T,), d loss / d field, count (T,),
-    padded, mask (T, P, 1))``; the error tensor is reused in place."""
-    n = x.shape[2]
-    count = valid.sum(dim=1)
-    padded = bool((count < x.shape[1]).any())
-    mask = valid[:, :, None]
+    ``(T, P, N)`` of the stored patterns ``x`` (``consts``: :func:`batch_constants`):
+    ``(loss (T,), d loss / d field)``; the error tensor is reused in place."""
     err = y - x
-    if padded:
-        err *= mask
-    loss = err.pow(2).sum(dim=(1, 2)) / (n * count)
-    slope0 = err.mul_(1 - y * y).mul_((2.0 / (n * count))[:, None, None])
-    return loss, slope0, count, padded, mask
+    if consts.padded:
+        err *= consts.mask
+    loss = err.pow(2).sum(dim=(1, 2)) / consts.fixed_scale
+    slope0 = err.mul_(1 - y * y).mul_((2.0 / consts.fixed_scale)[:, None, None])
+    return loss, slope0
 
 
 def with_write_noise(a: torch.Tensor, n_in: int, weight_noise: float | torch.Tensor,
@@ -304,7 +332,7 @@ def unrolled_backward(tape: list, scale: torch.Tensor, late: torch.Tensor, logis
     weights. The path supplies ``slope_out(k)`` (the buffer of update ``k``'s field slope),
     ``damp(g, soft, out)`` (writes ``g * (1 - soft^2)`` into ``out``) and
     ``back(k, slope, saved)`` (``d loss / d state_k``, None for ``k = 0``)."""
-    coef = [float(c) for c in late]
+    coef = late.tolist()
     if logistic:
         scale = scale / 2.0  # d softplus(-2 x h) / d h = tanh(h) - x, no factor 2
     grad_state = None  # d loss / d state_{k+1}
