@@ -14,7 +14,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem, valid_mask, within_box
 from xbarmem.learning.single_fit import SingleLayerFit
-from xbarmem.learning.stages import flip_signs, late_weights
+from xbarmem.learning.stages import flip_signs, late_weights, per_batch
 from xbarmem.learning.stages import tanh as stages_tanh
 from xbarmem.memory.single import SingleLayerMemory
 
@@ -90,6 +90,40 @@ def test_basin_gradient_without_the_loss_is_the_same(recall_loss, straight_throu
     (loss, grad, after), (none, same, after2) = results
     assert loss.shape == (3,) and none is None
     assert torch.equal(grad, same) and torch.equal(after, after2)
+
+
+@pytest.mark.parametrize("noise", [(0.0, 0.0), (0.05, 0.02)])
+def test_basin_steps_reusing_a_batchs_buffers_equal_a_fresh_paths(noise):
+    """A path keeps a batch's constants and buffers between steps (``stages.per_batch``): a
+    sequence of calls on one path -- the same batch with other parameters (buffers reused with
+    the last call's content), another unroll, a batch with fewer networks (new tensors), the
+    first batch again -- gives what a fresh path gives for each call, bit for bit; with the
+    same tensors and key the kept object is returned."""
+    x = torch.where(_continuous() >= 0, 1.0, -1.0)
+    valid = valid_mask(torch.tensor([6, 3, 4]), 3, 6)
+    trainer = AdaptiveTrainer(cue_copies=3, unroll=4).resolved()
+    a0 = 0.3 * torch.randn(3, 12, 13, generator=torch.Generator().manual_seed(1))
+    a1 = 0.5 * torch.randn(3, 12, 13, generator=torch.Generator().manual_seed(2))
+    path = SingleLayerFit(trainer)
+    x2, valid2 = x[:2].clone(), valid[:2].clone()
+    buffers = []
+    for xs, vs, unroll, straight, a in [(x, valid, 4, False, a0), (x, valid, 4, True, a1),
+                                        (x, valid, 2, True, a0), (x2, valid2, 3, False, a1),
+                                        (x2, valid2, 3, False, a0), (x, valid, 4, True, a0)]:
+        late = late_weights(trainer, unroll)
+        args = [(xs, vs, "binary", torch.Generator().manual_seed(5), noise, unroll, late,
+                 straight) for _ in range(2)]
+        kept = path.basin_loss_grad(a[:len(xs)], *args[0])
+        buffers.append(path._step_buffers[2])
+        fresh = SingleLayerFit(trainer).basin_loss_grad(a[:len(xs)], *args[1])
+        assert all(torch.equal(k, f) for k, f in zip(kept, fresh, strict=True))
+    assert buffers[1] is buffers[0] and buffers[4] is buffers[3]  # reused, stale content
+    assert buffers[2] is not buffers[1] and buffers[5] is not buffers[0]
+    made = []
+    first = per_batch(path, "_probe", (x, valid), (1,), lambda: made.append(1) or object())
+    assert per_batch(path, "_probe", (x, valid), (1,), object) is first and made == [1]
+    assert per_batch(path, "_probe", (x.clone(), valid), (1,), object) is not first
+    assert per_batch(path, "_probe", (x, valid), (2,), object) is not first
 
 
 def test_within_box_narrows_free_intervals_and_keeps_pinned_values():

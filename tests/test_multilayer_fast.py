@@ -164,3 +164,29 @@ def test_defaults_depend_on_the_objective_and_explicit_options_win():
                                                                            0.08)
     assert MultilayerTrainer(objective="fixed-point").lr is None  # resolved when fitting
     assert MultilayerTrainer(**fixed).options() == fixed  # round trip through model metadata
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_basin_steps_reusing_a_batchs_buffers_equal_a_fresh_paths(bias):
+    """A path keeps a batch's constants and buffers between steps (``stages.per_batch``): a
+    sequence of calls on one path -- the same batch with other parameters (buffers reused with
+    the last call's content), another unroll, a batch with fewer networks (new tensors), the
+    first batch again -- gives what a fresh path gives for each call, bit for bit."""
+    x, valid = _patterns("binary"), valid_mask(COUNTS, T, P)
+    x2, valid2 = x[:2].clone(), valid[:2].clone()
+    path, a0 = _trainer(bias)
+    a1 = 0.7 * torch.randn(a0.shape, generator=torch.Generator().manual_seed(2))
+    calls = [(x, valid, 4, False, a0), (x, valid, 4, True, a1), (x, valid, 2, True, a0),
+             (x2, valid2, 3, False, a1), (x2, valid2, 3, False, a0), (x, valid, 4, True, a0)]
+    kept = []
+    for xs, vs, unroll, straight, a in calls:
+        late = late_weights(path.opts, unroll)
+        args = [(xs, vs, "binary", torch.Generator().manual_seed(5), (0.0, 0.0), unroll, late,
+                 straight) for _ in range(2)]
+        loss_kept, grad_kept = path.basin_loss_grad(a[:len(xs)], *args[0])
+        kept.append(path._step_buffers[2])
+        fresh, _ = _trainer(bias)
+        loss_fresh, grad_fresh = fresh.basin_loss_grad(a[:len(xs)], *args[1])
+        assert torch.equal(loss_kept, loss_fresh) and torch.equal(grad_kept, grad_fresh)
+    assert kept[1] is kept[0] and kept[4] is kept[3]  # reused with the last step's content
+    assert kept[2] is not kept[1] and kept[5] is not kept[0]  # other key or tensors: rebuilt

@@ -181,6 +181,25 @@ class MultilayerFit:
             if s != 1.0:
                 grad[:, sl] *= s
 
+    def step_buffers(self, x: torch.Tensor, unroll: int, rows: int) -> tuple[list, list, list]:
+        """Buffers of :meth:`basin_loss_grad` for the batch of patterns ``x`` ``(T, P, N)``,
+        kept while ``x`` is the same object and reused by every step: the fixed-point term's
+        layer inputs (layer 0: ``x`` with its bias column), and every unrolled update's layer
+        inputs ``(T, unroll, rows, n_in + bias)`` and field slopes ``(T, unroll, rows, n_out)``.
+        Bias columns are set here; a step overwrites everything else before reading it."""
+        def make() -> tuple[list, list, list]:
+            t, p, _ = x.shape
+            bias = int(self.opts.bias)
+            u0 = torch.cat([x, torch.ones(t, p, 1)], dim=2) if bias else x
+            ins = [torch.empty(t, unroll, rows, n_in + bias) for _, n_in, _ in self.layout]
+            if bias:
+                for buf, (_, n_in, _) in zip(ins, self.layout, strict=True):
+                    buf[..., n_in] = 1.0
+            slopes = [torch.empty(t, unroll, rows, n_out) for n_out, _, _ in self.layout]
+            return self.inputs(p, t, u0), ins, slopes
+
+        return stages.per_batch(self, "_step_buffers", (x,), (unroll, rows), make)
+
     # ------------------------------------------------------------------ objectives
     def basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through,
                         want_loss: bool = True):
@@ -196,20 +215,13 @@ class MultilayerFit:
         blocks = self.blocks(a)
         grad = torch.empty_like(a)
         views = self.blocks(grad)
-        u0 = torch.cat([x, torch.ones(t, p, 1)], dim=2) if o.bias else x
-        inputs = self.inputs(p, t, u0)
-        field, used, extras = self.forward(blocks, inputs, noise, gen)
         consts = stages.batch_constants(self, x, valid, o.cue_copies)
+        rows = consts.target.shape[1]
+        inputs, ins, slopes = self.step_buffers(x, unroll, rows)
+        field, used, extras = self.forward(blocks, inputs, noise, gen)
         fixed, slope0 = stages.fixed_term(stages.tanh(field, out=field), x, consts)
         self.backward(slope0, used, inputs, extras, views)  # the fixed-point term
         target, mask, state = stages.training_cues(o, x, consts, kind, gen)
-        rows = target.shape[1]
-        ins = [torch.empty(t, unroll, rows, n_in + int(o.bias))  # every update's inputs
-               for _, n_in, _ in self.layout]
-        if o.bias:
-            for buf, (_, n_in, _) in zip(ins, self.layout, strict=True):
-                buf[..., n_in] = 1.0
-        slopes = [torch.empty(t, unroll, rows, n_out) for n_out, _, _ in self.layout]
         ins[0][:, 0, :, :n] = state
         logistic = o.recall_loss == "logistic" and kind == "binary"
         tape, squares = [], ([] if want_loss else None)

@@ -25,6 +25,7 @@ from xbarmem.learning.stages import (
     fixed_term,
     fused_counter,
     optimizer_step,
+    per_batch,
     read_noise_term,
     stable_check,
     tanh,
@@ -275,8 +276,9 @@ class SingleLayerFit:
         fixed, slope0 = fixed_term(tanh(h), x, consts)
         target, mask, state = training_cues(o, x, consts, kind, gen)
         rows = target.shape[1]
-        states = torch.empty(t, unroll, rows, n)  # input of every unrolled update
-        slopes = torch.empty(t, unroll, rows, n)  # d loss / d h of every unrolled update
+        # every unrolled update's input and d loss / d h, overwritten by each step
+        states, slopes = per_batch(self, "_step_buffers", (x,), (unroll, rows), lambda: (
+            torch.empty(t, unroll, rows, n), torch.empty(t, unroll, rows, n)))
         states[:, 0] = state
         logistic = o.recall_loss == "logistic" and kind == "binary"
         tape, squares = [], ([] if want_loss else None)

@@ -183,21 +183,32 @@ class BatchConstants(NamedTuple):
     cue_scale: torch.Tensor
 
 
-def batch_constants(path, x: torch.Tensor, valid: torch.Tensor, copies: int) -> BatchConstants:
-    """:class:`BatchConstants` of the batch ``(x, valid, copies)``, computed once per batch and
-    kept on ``path`` (recomputed when the batch's tensors are other objects: after networks
-    leave it, or in another run)."""
-    memo = getattr(path, "_batch_constants", None)
-    if memo is not None and memo[0] is x and memo[1] is valid and memo[2] == copies:
-        return memo[3]
-    n = x.shape[2]
-    count = valid.sum(dim=1)
-    mask = valid[:, :, None]
-    out = BatchConstants(count=count, padded=bool((count < x.shape[1]).any()), mask=mask,
-                         target=x.repeat(1, copies, 1), target_mask=mask.repeat(1, copies, 1),
-                         fixed_scale=n * count, cue_scale=n * copies * count)
-    path._batch_constants = (x, valid, copies, out)
+def per_batch(path, name: str, tensors: tuple[torch.Tensor, ...], key: tuple, make):
+    """``make()``, kept on ``path`` under ``name`` and returned again while ``tensors`` are the
+    same objects and ``key`` is equal: once per batch (networks leaving a batch give it new
+    tensors)."""
+    memo = getattr(path, name, None)
+    if (memo is not None and len(memo[0]) == len(tensors)
+            and all(a is b for a, b in zip(memo[0], tensors, strict=True)) and memo[1] == key):
+        return memo[2]
+    out = make()
+    setattr(path, name, (tensors, key, out))
     return out
+
+
+def batch_constants(path, x: torch.Tensor, valid: torch.Tensor, copies: int) -> BatchConstants:
+    """:class:`BatchConstants` of the batch ``(x, valid, copies)``, computed once per batch
+    (:func:`per_batch`)."""
+    def make() -> BatchConstants:
+        n = x.shape[2]
+        count = valid.sum(dim=1)
+        mask = valid[:, :, None]
+        return BatchConstants(count=count, padded=bool((count < x.shape[1]).any()), mask=mask,
+                              target=x.repeat(1, copies, 1),
+                              target_mask=mask.repeat(1, copies, 1), fixed_scale=n * count,
+                              cue_scale=n * copies * count)
+
+    return per_batch(path, "_batch_constants", (x, valid), (copies,), make)
 
 
 def training_cues(opts, x: torch.Tensor, consts: BatchConstants, kind: str,
@@ -232,8 +243,9 @@ def flip_signs(shape: tuple[int, ...], rate: float, gen: torch.Generator) -> tor
         positions = torch.cumsum(gaps, 0).to(torch.int64) + last
         parts.append(positions)
         last = int(positions[-1])
-    positions = torch.cat(parts)
-    signs[positions[positions < total]] = -1.0
+    positions = parts[0] if len(parts) == 1 else torch.cat(parts)
+    inside = int(torch.searchsorted(positions, total))  # positions are increasing
+    signs.index_fill_(0, positions[:inside], -1.0)
     return signs.view(shape)
 
 
