@@ -265,6 +265,15 @@ ENTRIES: tuple[Entry, ...] = (
           "stages) against 2c11d14 (the default recipe of 2026-12-01)",
           ("python -m benchmarks.versus 2c11d14 --json --json-out {out}/versus.json",),
           {"table": "table"}, 300),
+    Entry("versus-6ddaca4", "recall and training time of the default training with the "
+          "per-batch constants and buffers of 2026-12-03 against 6ddaca4 (the same arithmetic "
+          "and draws)",
+          ("python -m benchmarks.versus 6ddaca4 --json --json-out {out}/versus.json",),
+          {"table": "table"}, 300),
+    Entry("versus-commands-6ddaca4", "the capacity search of the performance issue and "
+          "reproduce --quick timed with 6ddaca4's code and with this one, one after the other",
+          ("python -m benchmarks.versus 6ddaca4 --commands --json --json-out {out}/v.json",),
+          {"table": "table"}, 360),
     Entry("elementwise", "what one training step's operations cost on this CPU (tanh against "
           "the product and a logistic form of tanh; the cue flips' two draws)",
           ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),
