@@ -14,7 +14,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Benchmark xbarmem against the naive per-network loop of the paper's "
-                    "scripts. Cases: 1 (single network), 2 (capacity curves), 3 (multilayer "
+                    "scripts. Cases: 1 (single network), 1r (the same, random patterns), 1p (the "
+                    "performance issue's table: P = 8 ... 40), 2 (capacity curves), 3 (multilayer "
                     "network), 4a (one point at N=1024), 4b (multilayer point at N=784); "
                     "when named: 5 (capacity search per recipe), 6 (multilayer scaling run "
                     "to N=784). "
