@@ -169,12 +169,12 @@ def late_weights(opts, unroll: int) -> torch.Tensor:
 
 class BatchConstants(NamedTuple):
     """What every basin-objective step of one batch (patterns ``x`` ``(T, P, N)``, padding
-    mask ``valid`` ``(T, P)``, ``copies`` cues per pattern) uses unchanged: ``count`` ``(T,)``
-    stored patterns per network, ``padded`` (some network has padding rows), ``mask``
-    ``(T, P, 1)``, the cue targets ``target`` ``(T, copies * P, N)`` and their mask, ``fixed_scale``
-    ``n * count`` and ``cue_scale`` ``n * copies * count`` (``(T,)``, the losses' divisors)."""
+    mask ``valid`` ``(T, P)``, ``copies`` cues per pattern) uses unchanged: ``padded`` (some
+    network has padding rows), ``mask`` ``(T, P, 1)``, the cue targets ``target``
+    ``(T, copies * P, N)`` and their mask, ``fixed_scale`` ``N * count`` and ``cue_scale``
+    ``N * copies * count`` (``(T,)``, the losses' divisors; ``count``: stored patterns per
+    network)."""
 
-    count: torch.Tensor
     padded: bool
     mask: torch.Tensor
     target: torch.Tensor
@@ -186,7 +186,7 @@ class BatchConstants(NamedTuple):
 def per_batch(path, name: str, tensors: tuple[torch.Tensor, ...], key: tuple, make):
     """``make()``, kept on ``path`` under ``name`` and returned again while ``tensors`` are the
     same objects and ``key`` is equal: once per batch (networks leaving a batch give it new
-    tensors)."""
+    tensors; a stage never changes its batch's tensors in place)."""
     memo = getattr(path, name, None)
     if (memo is not None and len(memo[0]) == len(tensors)
             and all(a is b for a, b in zip(memo[0], tensors, strict=True)) and memo[1] == key):
@@ -203,7 +203,7 @@ def batch_constants(path, x: torch.Tensor, valid: torch.Tensor, copies: int) -> 
         n = x.shape[2]
         count = valid.sum(dim=1)
         mask = valid[:, :, None]
-        return BatchConstants(count=count, padded=bool((count < x.shape[1]).any()), mask=mask,
+        return BatchConstants(padded=bool((count < x.shape[1]).any()), mask=mask,
                               target=x.repeat(1, copies, 1),
                               target_mask=mask.repeat(1, copies, 1), fixed_scale=n * count,
                               cue_scale=n * copies * count)
