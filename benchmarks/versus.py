@@ -61,7 +61,7 @@ COMMANDS = {
 def time_commands(src: Path) -> dict:
     """Every command of :data:`COMMANDS` with the xbarmem in ``src``, in a fresh process each:
     ``{name: {"seconds": wall seconds, "found": the result}}``. Raises SystemExit naming the
-    command when one fails."""
+    command when one fails or its output lacks the result (another revision's format)."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     out = {}
     for name, (args, path) in COMMANDS.items():
@@ -74,9 +74,13 @@ def time_commands(src: Path) -> dict:
             seconds = time.perf_counter() - began
         if done.returncode:
             raise SystemExit(f"{name} failed: {done.stderr.strip().splitlines()[-1:]}")
-        found = json.loads(done.stdout)
-        for key in path:
-            found = found[key]
+        try:
+            found = json.loads(done.stdout)
+            for key in path:
+                found = found[key]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise SystemExit(f"{name}: its --json output has no "
+                             f"{'/'.join(map(str, path)) or 'JSON'}") from None
         out[name] = {"seconds": seconds, "found": found}
     return out
 

@@ -243,3 +243,6 @@ def test_versus_commands_time_each_command_line_with_both_sides(monkeypatch):
     monkeypatch.setattr(versus, "COMMANDS", {"bad": (["capacity", "--trials", "0"], ())})
     with pytest.raises(SystemExit, match="bad failed"):
         versus.time_commands(versus.ROOT / "src")
+    monkeypatch.setattr(versus, "COMMANDS", {"other": (tiny, ("results", 0, "no-such-key"))})
+    with pytest.raises(SystemExit, match="other: its --json output has no results/0/no-such"):
+        versus.time_commands(versus.ROOT / "src")
