@@ -619,10 +619,7 @@ def case_capacity_search(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     (``cfg.search_recipes``), one after the other in fresh processes with ``cfg.search_threads``
     torch threads: wall seconds, capacities and the ratio of each recipe's time to the
     default's."""
-    base = ["capacity", "--arch", "single", "--data", "digits", "--threshold",
-            ",".join(f"{t:g}" for t in cfg.thresholds), "--trials", str(cfg.search_trials),
-            "--seed", str(cfg.seed), "--threads", str(cfg.search_threads), "--json",
-            *cfg.search_extra]
+    base = cfg.search_command()
     runs: dict[str, dict[str, Any]] = {}
     for recipe in cfg.search_recipes:
         options = {**SEARCH_OPTIONS.get(recipe, {}), **cfg.search_rule_options}

@@ -199,6 +199,15 @@ class BenchConfig:
             options["lr"] = self.xbarmem_lr
         return options
 
+    def search_command(self) -> list[str]:
+        """The command line (after ``xbarmem``) of the performance issue's capacity search
+        (case 5) with this run's thresholds, trials, seed, threads and extra arguments,
+        printing JSON."""
+        return ["capacity", "--arch", "single", "--data", "digits", "--threshold",
+                ",".join(f"{t:g}" for t in self.thresholds), "--trials",
+                str(self.search_trials), "--seed", str(self.seed), "--threads",
+                str(self.search_threads), "--json", *self.search_extra]
+
     def with_overrides(self, **changes: Any) -> BenchConfig:
         """Copy with the non-None ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

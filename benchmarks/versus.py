@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .config import BenchConfig
+
 ROOT = Path(__file__).resolve().parents[1]
 FLIPS = (0.05, 0.1)
 
@@ -51,9 +53,7 @@ CASES = {
 #: name -> (xbarmem command line, its result: path into its --json output); ``{out}`` is a
 #: fresh temporary folder
 COMMANDS = {
-    "capacity search on digits": (
-        ["capacity", "--arch", "single", "--data", "digits", "--threshold", "0.9,0.95,0.99",
-         "--trials", "2", "--threads", "2", "--json"], ("results", 0, "capacity")),
+    "capacity search on digits": (BenchConfig().search_command(), ("results", 0, "capacity")),
     "reproduce --quick": (["reproduce", "--quick", "--out", "{out}", "--json"], ("verdicts",)),
 }
 

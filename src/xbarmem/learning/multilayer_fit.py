@@ -221,7 +221,7 @@ class MultilayerFit:
         field, used, extras = self.forward(blocks, inputs, noise, gen)
         fixed, slope0 = stages.fixed_term(stages.tanh(field, out=field), x, consts)
         self.backward(slope0, used, inputs, extras, views)  # the fixed-point term
-        target, mask, state = stages.training_cues(o, x, consts, kind, gen)
+        target, mask, state = stages.training_cues(o, consts, kind, gen)
         ins[0][:, 0, :, :n] = state
         logistic = o.recall_loss == "logistic" and kind == "binary"
         tape, squares = [], ([] if want_loss else None)
@@ -238,7 +238,7 @@ class MultilayerFit:
             return self.backward(slope, saved[0], [buf[:, k] for buf in ins], saved[1],
                                  slopes=[buf[:, k] for buf in slopes], input_grad=k > 0)
 
-        stages.unrolled_backward(tape, 2.0 / consts.cue_scale[:, None, None], late,
+        stages.unrolled_backward(tape, consts.cue_slope, late,
                                  logistic, lambda k: slopes[-1][:, k], _damp, back)
         for view, buf, sl in zip(views, ins, slopes, strict=True):
             view.baddbmm_(sl.view(t, unroll * rows, -1).transpose(1, 2),

@@ -274,7 +274,7 @@ class SingleLayerFit:
         consts = batch_constants(self, x, valid, o.cue_copies)
         h, _, _ = self.noisy_field(a, x, noise, gen, views)
         fixed, slope0 = fixed_term(tanh(h), x, consts)
-        target, mask, state = training_cues(o, x, consts, kind, gen)
+        target, mask, state = training_cues(o, consts, kind, gen)
         rows = target.shape[1]
         # every unrolled update's input and d loss / d h, overwritten by each step
         states, slopes = per_batch(self, "_step_buffers", (x,), (unroll, rows), lambda: (
@@ -301,7 +301,7 @@ class SingleLayerFit:
                 grad_state += (slope * extra).sum(-1, keepdim=True) * states[:, k]
             return grad_state
 
-        unrolled_backward(tape, 2.0 / consts.cue_scale[:, None, None], late, logistic,
+        unrolled_backward(tape, consts.cue_slope, late, logistic,
                           lambda k: slopes[:, k], _damp, back)
         loss = basin_loss(fixed, squares, late, consts.cue_scale)
         flat_slopes = slopes.view(t, unroll * rows, n)

@@ -173,7 +173,8 @@ class BatchConstants(NamedTuple):
     network has padding rows), ``mask`` ``(T, P, 1)``, the cue targets ``target``
     ``(T, copies * P, N)`` and their mask, ``fixed_scale`` ``N * count`` and ``cue_scale``
     ``N * copies * count`` (``(T,)``, the losses' divisors; ``count``: stored patterns per
-    network)."""
+    network) and the slope factors ``fixed_slope`` ``2 / fixed_scale`` and ``cue_slope``
+    ``2 / cue_scale`` (``(T, 1, 1)``)."""
 
     padded: bool
     mask: torch.Tensor
@@ -181,6 +182,8 @@ class BatchConstants(NamedTuple):
     target_mask: torch.Tensor
     fixed_scale: torch.Tensor
     cue_scale: torch.Tensor
+    fixed_slope: torch.Tensor
+    cue_slope: torch.Tensor
 
 
 def per_batch(path, name: str, tensors: tuple[torch.Tensor, ...], key: tuple, make):
@@ -203,18 +206,21 @@ def batch_constants(path, x: torch.Tensor, valid: torch.Tensor, copies: int) -> 
         n = x.shape[2]
         count = valid.sum(dim=1)
         mask = valid[:, :, None]
+        fixed_scale, cue_scale = n * count, n * copies * count
         return BatchConstants(padded=bool((count < x.shape[1]).any()), mask=mask,
                               target=x.repeat(1, copies, 1),
-                              target_mask=mask.repeat(1, copies, 1), fixed_scale=n * count,
-                              cue_scale=n * copies * count)
+                              target_mask=mask.repeat(1, copies, 1), fixed_scale=fixed_scale,
+                              cue_scale=cue_scale,
+                              fixed_slope=(2.0 / fixed_scale)[:, None, None],
+                              cue_slope=2.0 / cue_scale[:, None, None])
 
     return per_batch(path, "_batch_constants", (x, valid), (copies,), make)
 
 
-def training_cues(opts, x: torch.Tensor, consts: BatchConstants, kind: str,
+def training_cues(opts, consts: BatchConstants, kind: str,
                   gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The basin objective's corrupted training cues of the batch of patterns ``x``
-    ``(T, P, N)``: the targets ``(T, copies * P, N)`` and their padding mask (from ``consts``,
+    """The basin objective's corrupted training cues of a batch of patterns ``(T, P, N)``:
+    the targets ``(T, copies * P, N)`` and their padding mask (from ``consts``,
     :func:`batch_constants`), and the cues (binary: ``cue_flip`` bit flips; continuous:
     Gaussian ``cue_noise``, clipped to [-1, 1]) drawn from ``gen``."""
     target, mask = consts.target, consts.target_mask
@@ -257,7 +263,7 @@ def fixed_term(y: torch.Tensor, x: torch.Tensor, consts: BatchConstants):
     if consts.padded:
         err *= consts.mask
     loss = err.pow(2).sum(dim=(1, 2)) / consts.fixed_scale
-    slope0 = err.mul_(1 - y * y).mul_((2.0 / consts.fixed_scale)[:, None, None])
+    slope0 = err.mul_(1 - y * y).mul_(consts.fixed_slope)
     return loss, slope0
 
 
