@@ -126,6 +126,29 @@ def test_basin_steps_reusing_a_batchs_buffers_equal_a_fresh_paths(noise):
     assert per_batch(path, "_probe", (x, valid), (2,), object) is not first
 
 
+@pytest.mark.parametrize("bias", [False, True])
+def test_basin_steps_reusing_weight_views_equal_a_fresh_paths(bias):
+    """The weight views a path keeps for the parameters ``a`` follow ``a`` when it changes in
+    place between steps (the optimiser's update) and are made anew for another tensor: each
+    call equals a fresh path's, bit for bit."""
+    x = torch.where(_continuous() >= 0, 1.0, -1.0)
+    valid = valid_mask(torch.tensor([6, 3, 4]), 3, 6)
+    trainer = AdaptiveTrainer(cue_copies=3, unroll=3, bias=bias).resolved()
+    cols = 12 + int(bias)
+    a = 0.3 * torch.randn(3, 12, cols, generator=torch.Generator().manual_seed(1))
+    other = 0.5 * torch.randn(3, 12, cols, generator=torch.Generator().manual_seed(2))
+    path = SingleLayerFit(trainer)
+    late = late_weights(trainer, 3)
+    for step, params in enumerate([a, a, other, a]):
+        if step == 1:
+            a.mul_(-0.5).add_(0.1)  # the optimiser's in-place update
+        args = [(x, valid, "binary", torch.Generator().manual_seed(step), (0.0, 0.0), 3, late,
+                 False) for _ in range(2)]
+        kept = path.basin_loss_grad(params, *args[0])
+        fresh = SingleLayerFit(trainer).basin_loss_grad(params.clone(), *args[1])
+        assert all(torch.equal(k, f) for k, f in zip(kept, fresh, strict=True))
+
+
 def test_within_box_narrows_free_intervals_and_keeps_pinned_values():
     lo = torch.tensor([[[-2.0, -0.1, 0.7, 0.3, -float("inf")]]])
     hi = torch.tensor([[[2.0, 0.1, 0.9, 0.3, float("inf")]]])

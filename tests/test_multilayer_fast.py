@@ -190,3 +190,28 @@ def test_basin_steps_reusing_a_batchs_buffers_equal_a_fresh_paths(bias):
         assert torch.equal(loss_kept, loss_fresh) and torch.equal(grad_kept, grad_fresh)
     assert kept[1] is kept[0] and kept[4] is kept[3]  # reused with the last step's content
     assert kept[2] is not kept[1] and kept[5] is not kept[0]  # other key or tensors: rebuilt
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("lr_fan_in", [0, 4, 10])
+def test_basin_steps_reusing_weight_views_equal_a_fresh_paths(bias, lr_fan_in):
+    """The weight views a path keeps for the optimised variable (``plain_views``, for layers
+    without a scale: every layer with ``lr_fan_in = 0``, none with 4, some with 10) follow it
+    when it changes in place between steps, and are made anew for another tensor: each call
+    equals a fresh path's, bit for bit."""
+    x, valid = _patterns("binary"), valid_mask(COUNTS, T, P)
+    path, a = _trainer(bias, lr_fan_in=lr_fan_in)
+    other = 0.7 * torch.randn(a.shape, generator=torch.Generator().manual_seed(3))
+    late = late_weights(path.opts, 2)
+    for step, params in enumerate([a, a, other, a]):
+        if step == 1:
+            a.mul_(-0.5).add_(0.1)  # the optimiser's in-place update
+        args = [(x, valid, "binary", torch.Generator().manual_seed(step), (0.0, 0.0), 2, late,
+                 False) for _ in range(2)]
+        loss_kept, grad_kept = path.basin_loss_grad(params, *args[0])
+        fresh, _ = _trainer(bias, lr_fan_in=lr_fan_in)
+        loss_fresh, grad_fresh = fresh.basin_loss_grad(params.clone(), *args[1])
+        assert torch.equal(loss_kept, loss_fresh) and torch.equal(grad_kept, grad_fresh)
+    scaled = [s != 1.0 for s in path.layer_scale]
+    assert path._plain_views[2][1].count(None) == sum(scaled)
+    assert (0 < sum(scaled) < len(scaled)) == (lr_fan_in == 10)

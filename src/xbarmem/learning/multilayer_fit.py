@@ -125,30 +125,49 @@ class MultilayerFit:
             out.append(buf)
         return out
 
-    def forward(self, blocks, inputs, noise, gen):
+    def forward(self, blocks, inputs, noise, gen, plain=None):
         """Forward pass of the batch in ``inputs[0]`` ``(T, R, N + bias)`` (bias column 1):
         writes every hidden layer's ``tanh`` into ``inputs[k][..., :n_in]`` and returns the
         output field ``(T, R, N)``, the weights ``(T, n_out, n_in)`` each layer used (scaled,
         noisy) and, with read noise, ``read_noise * draw / norm`` per layer (``d field /
-        d input`` of the noise term is that times the input)."""
+        d input`` of the noise term is that times the input). ``plain``: :meth:`plain_views`
+        of ``blocks``, when the caller has them."""
         weight_noise, read_noise = noise
         last = len(self.layout) - 1
         used, extras = [], []
         for k, ((n_out, n_in, _), blk, s) in enumerate(zip(self.layout, blocks,
                                                             self.layer_scale, strict=True)):
-            a = blk * s if s != 1.0 else blk
-            std = stages.write_std(self.opts, a[:, :, :n_in], weight_noise)
+            if plain is not None and plain[k] is not None:
+                a, (w, at) = blk, plain[k]
+            else:
+                a = blk * s if s != 1.0 else blk
+                w, at = a[:, :, :n_in], None
+            std = stages.write_std(self.opts, w, weight_noise)
             if std is not None:
                 a = stages.with_write_noise(a, n_in, std, gen)
+                w, at = a[:, :, :n_in], None
             u = inputs[k]
-            z = torch.bmm(u, a.transpose(1, 2))
+            z = torch.bmm(u, a.transpose(1, 2) if at is None else at)
             extra = None if read_noise <= 0 else stages.read_noise_term(
                 z, u[:, :, :n_in], read_noise, self.opts.bias, gen)
-            used.append(a[:, :, :n_in])
+            used.append(w)
             extras.append(extra)
             if k < last:
-                stages.tanh(z, out=inputs[k + 1][:, :, :n_out])
+                stages.tanh(z, out=_head(inputs[k + 1], n_out))
         return z, used, extras
+
+    def plain_views(self, a: torch.Tensor) -> tuple[list[torch.Tensor], list]:
+        """:meth:`blocks` of the optimised variable ``a`` and, per layer without a scale,
+        ``(W, [W | b]^T)`` views for :meth:`forward` (None for a scaled layer), made once
+        per batch (:func:`~xbarmem.learning.stages.per_batch`: ``a`` is updated in place)."""
+        def make() -> tuple[list[torch.Tensor], list]:
+            blocks = self.blocks(a)
+            plain = [(blk[:, :, :n_in], blk.transpose(1, 2)) if s == 1.0 else None
+                     for blk, (_, n_in, _), s in zip(blocks, self.layout, self.layer_scale,
+                                                     strict=True)]
+            return blocks, plain
+
+        return stages.per_batch(self, "_plain_views", (a,), (), make)
 
     def backward(self, slope, used, inputs, extras, grads=None, slopes=None, *,
                  input_grad: bool = False):
@@ -170,7 +189,7 @@ class MultilayerFit:
                 g += (slope * extras[k]).sum(-1, keepdim=True) * inputs[k][:, :, :n_in]
             if k == 0:
                 return g
-            y = inputs[k][:, :, :n_in]
+            y = _head(inputs[k], n_in)
             out = None if slopes is None else slopes[k - 1]
             slope = torch.addcmul(g, g * y, y, value=-1, out=out)  # g * (1 - y^2)
         return None
@@ -181,13 +200,18 @@ class MultilayerFit:
             if s != 1.0:
                 grad[:, sl] *= s
 
-    def step_buffers(self, x: torch.Tensor, unroll: int, rows: int) -> tuple[list, list, list]:
+    def step_buffers(self, x: torch.Tensor, unroll: int, rows: int
+                     ) -> tuple[list, list, list, list, list]:
         """Buffers of :meth:`basin_loss_grad` for the batch of patterns ``x`` ``(T, P, N)``,
         kept while ``x`` is the same object and reused by every step: the fixed-point term's
-        layer inputs (layer 0: ``x`` with its bias column), and every unrolled update's layer
-        inputs ``(T, unroll, rows, n_in + bias)`` and field slopes ``(T, unroll, rows, n_out)``.
-        Bias columns are set here; a step overwrites everything else before reading it."""
-        def make() -> tuple[list, list, list]:
+        layer inputs (layer 0: ``x`` with its bias column), every unrolled update's layer
+        inputs ``ins`` ``(T, unroll, rows, n_in + bias)``, update ``k``'s per-layer views of
+        them and of the field slopes ``(T, unroll, rows, n_out)`` (``[buf[:, k] for buf in
+        ...]`` per ``k``), and per layer the slopes and inputs of all updates flattened for
+        the weight gradient (``(T, n_out, unroll * rows)``, ``(T, unroll * rows, n_in +
+        bias)``). Bias columns are set here; a step overwrites everything else before
+        reading it."""
+        def make() -> tuple[list, list, list, list, list]:
             t, p, _ = x.shape
             bias = int(self.opts.bias)
             u0 = torch.cat([x, torch.ones(t, p, 1)], dim=2) if bias else x
@@ -196,7 +220,11 @@ class MultilayerFit:
                 for buf, (_, n_in, _) in zip(ins, self.layout, strict=True):
                     buf[..., n_in] = 1.0
             slopes = [torch.empty(t, unroll, rows, n_out) for n_out, _, _ in self.layout]
-            return self.inputs(p, t, u0), ins, slopes
+            flat = [(sl.view(t, unroll * rows, -1).transpose(1, 2),
+                     buf.view(t, unroll * rows, -1)) for sl, buf in zip(slopes, ins, strict=True)]
+            return (self.inputs(p, t, u0), ins,
+                    [[buf[:, k] for buf in ins] for k in range(unroll)],
+                    [[buf[:, k] for buf in slopes] for k in range(unroll)], flat)
 
         return stages.per_batch(self, "_step_buffers", (x,), (unroll, rows), make)
 
@@ -212,13 +240,13 @@ class MultilayerFit:
         when ``want_loss`` is False."""
         o = self.opts
         t, p, n = x.shape
-        blocks = self.blocks(a)
+        blocks, plain = self.plain_views(a)
         grad = torch.empty_like(a)
         views = self.blocks(grad)
         consts = stages.batch_constants(self, x, valid, o.cue_copies)
         rows = consts.target.shape[1]
-        inputs, ins, slopes = self.step_buffers(x, unroll, rows)
-        field, used, extras = self.forward(blocks, inputs, noise, gen)
+        inputs, ins, ins_at, slopes_at, flat = self.step_buffers(x, unroll, rows)
+        field, used, extras = self.forward(blocks, inputs, noise, gen, plain)
         fixed, slope0 = stages.fixed_term(stages.tanh(field, out=field), x, consts)
         self.backward(slope0, used, inputs, extras, views)  # the fixed-point term
         target, mask, state = stages.training_cues(o, consts, kind, gen)
@@ -226,7 +254,7 @@ class MultilayerFit:
         logistic = o.recall_loss == "logistic" and kind == "binary"
         tape, squares = [], ([] if want_loss else None)
         for k in range(unroll):
-            h, used, extras = self.forward(blocks, [buf[:, k] for buf in ins], noise, gen)
+            h, used, extras = self.forward(blocks, ins_at[k], noise, gen, plain)
             nxt, slope_of, err = stages.unrolled_outputs(
                 h, target, mask if consts.padded else None, straight_through=straight_through,
                 tau=o.finetune_temperature, logistic=logistic, squares=squares)
@@ -235,14 +263,13 @@ class MultilayerFit:
             tape.append((slope_of, (used, extras), err))
 
         def back(k, slope, saved):
-            return self.backward(slope, saved[0], [buf[:, k] for buf in ins], saved[1],
-                                 slopes=[buf[:, k] for buf in slopes], input_grad=k > 0)
+            return self.backward(slope, saved[0], ins_at[k], saved[1], slopes=slopes_at[k],
+                                 input_grad=k > 0)
 
         stages.unrolled_backward(tape, consts.cue_slope, late,
-                                 logistic, lambda k: slopes[-1][:, k], _damp, back)
-        for view, buf, sl in zip(views, ins, slopes, strict=True):
-            view.baddbmm_(sl.view(t, unroll * rows, -1).transpose(1, 2),
-                          buf.view(t, unroll * rows, -1))
+                                 logistic, lambda k: slopes_at[k][-1], _damp, back)
+        for view, (sl, buf) in zip(views, flat, strict=True):
+            view.baddbmm_(sl, buf)
         self.scale_grad(grad)
         return stages.basin_loss(fixed, squares, late, consts.cue_scale), grad
 
@@ -257,6 +284,12 @@ class MultilayerFit:
         parameters received and ``loss`` is their loss. Returns ``(params, steps, loss,
         converged)``."""
         return _FixedPointRun(self, params, x, valid, lo, hi, gen, noise).run()
+
+
+def _head(buf: torch.Tensor, n: int) -> torch.Tensor:
+    """``buf[:, :, :n]``: a layer's activations in its input buffer (the whole buffer when it
+    has no bias column)."""
+    return buf if buf.shape[2] == n else buf[:, :, :n]
 
 
 def _damp(grad_state: torch.Tensor, soft: torch.Tensor, out: torch.Tensor) -> None:

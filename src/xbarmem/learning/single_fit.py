@@ -270,26 +270,27 @@ class SingleLayerFit:
         the loss is None when ``want_loss`` is False (its terms are then not computed)."""
         o = self.opts
         t, _, n = x.shape
-        views = self.views(a, n)
+        views = per_batch(self, "_views", (a,), (n,), lambda: self.views(a, n))
         consts = batch_constants(self, x, valid, o.cue_copies)
         h, _, _ = self.noisy_field(a, x, noise, gen, views)
         fixed, slope0 = fixed_term(tanh(h), x, consts)
         target, mask, state = training_cues(o, consts, kind, gen)
         rows = target.shape[1]
-        # every unrolled update's input and d loss / d h, overwritten by each step
-        states, slopes = per_batch(self, "_step_buffers", (x,), (unroll, rows), lambda: (
-            torch.empty(t, unroll, rows, n), torch.empty(t, unroll, rows, n)))
-        states[:, 0] = state
+        # every unrolled update's input and d loss / d h (overwritten by each step), update
+        # k's views of both, and both flattened over the updates for the weight gradient
+        states_at, slopes_at, flat_slopes, flat_slopes_t, flat_states = per_batch(
+            self, "_step_buffers", (x,), (unroll, rows), lambda: _step_buffers(t, unroll, rows, n))
+        states_at[0].copy_(state)
         logistic = o.recall_loss == "logistic" and kind == "binary"
         tape, squares = [], ([] if want_loss else None)
         for k in range(unroll):
-            h, w, extra = self.noisy_field(a, states[:, k], noise, gen, views)
+            h, w, extra = self.noisy_field(a, states_at[k], noise, gen, views)
             nxt, slope_of, err = unrolled_outputs(h, target, mask if consts.padded else None,
                                                   straight_through=straight_through,
                                                   tau=o.finetune_temperature,
                                                   logistic=logistic, squares=squares)
             if k + 1 < unroll:
-                states[:, k + 1] = nxt
+                states_at[k + 1].copy_(nxt)
             tape.append((slope_of, (w, extra), err))
 
         def back(k, slope, saved):
@@ -298,19 +299,29 @@ class SingleLayerFit:
             w, extra = saved
             grad_state = torch.bmm(slope, w)
             if extra is not None:
-                grad_state += (slope * extra).sum(-1, keepdim=True) * states[:, k]
+                grad_state += (slope * extra).sum(-1, keepdim=True) * states_at[k]
             return grad_state
 
         unrolled_backward(tape, consts.cue_slope, late, logistic,
-                          lambda k: slopes[:, k], _damp, back)
+                          slopes_at.__getitem__, _damp, back)
         loss = basin_loss(fixed, squares, late, consts.cue_scale)
-        flat_slopes = slopes.view(t, unroll * rows, n)
-        grad_w = torch.bmm(flat_slopes.transpose(1, 2), states.view(t, unroll * rows, n))
+        grad_w = torch.bmm(flat_slopes_t, flat_states)
         grad_w.baddbmm_(slope0.transpose(1, 2), x)
         if not o.bias:
             return loss, grad_w
         grad_b = flat_slopes.sum(dim=1) + slope0.sum(dim=1)
         return loss, torch.cat([grad_w, grad_b[:, :, None]], dim=2)
+
+
+def _step_buffers(t: int, unroll: int, rows: int, n: int) -> tuple:
+    """The buffers of one batch's basin steps (every unrolled update's input and field slope,
+    ``(T, unroll, rows, N)`` each) as the steps use them: update ``k``'s view of the inputs and
+    of the slopes (a list each), and the slopes ``(T, unroll * rows, N)`` of all updates
+    flattened, the same transposed and the inputs flattened ``(T, unroll * rows, N)``."""
+    states, slopes = torch.empty(t, unroll, rows, n), torch.empty(t, unroll, rows, n)
+    flat_slopes = slopes.view(t, unroll * rows, n)
+    return ([states[:, k] for k in range(unroll)], [slopes[:, k] for k in range(unroll)],
+            flat_slopes, flat_slopes.transpose(1, 2), states.view(t, unroll * rows, n))
 
 
 def _damp(grad_state: torch.Tensor, soft: torch.Tensor, out: torch.Tensor) -> None:
