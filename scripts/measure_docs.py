@@ -274,6 +274,11 @@ ENTRIES: tuple[Entry, ...] = (
           "reproduce --quick timed with 6ddaca4's code and with this one, one after the other",
           ("python -m benchmarks.versus 6ddaca4 --commands --json --json-out {out}/v.json",),
           {"table": "table"}, 360),
+    Entry("versus-00f028f", "recall and training time of the default training with the "
+          "weight and update views made once per batch (2026-12-03 morning) against 00f028f "
+          "(the same arithmetic and draws)",
+          ("python -m benchmarks.versus 00f028f --json --json-out {out}/versus.json",),
+          {"table": "table"}, 300),
     Entry("elementwise", "what one training step's operations cost on this CPU (tanh against "
           "the product and a logistic form of tanh; the cue flips' two draws)",
           ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),
