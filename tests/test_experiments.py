@@ -620,3 +620,43 @@ def test_capacity_shortfall_at_a_flip_rate_is_explained_by_the_clean_cue_capacit
         quick=True, out_dir=tmp_path, rows=lambda name: [r for r in rows
                                                          if r["config"]["level"] != 0.0]))
     assert not sec.reasons and not any("clean cues" in line for line in sec.body)
+
+
+def test_capacity_curves_sharing_their_networks_train_once_and_score_as_alone(monkeypatch):
+    """Capacity curves that differ only in protocol or programming variation form one group
+    (searches and curves of other networks do not); the group trains each count batch once and
+    every trial's result equals what the trial gives alone (seconds aside)."""
+    import xbarmem.experiments.trial as tr
+
+    spec = parse_sweep({"sweep": {"name": "levels", "trial": "capacity", "seeds": 2},
+                        "base": {"data": "random", "n_neurons": 16, "pool": 40,
+                                 "thresholds": [0.9, 0.99], "probes": 3, "chip": "rram"},
+                        "grid": [{"rule": ["adaptive", "pinv"], "level": [0.1, 0.0],
+                                  "variation": [0.0, 0.3], "counts": [[4, 8, 12]]},
+                                 {"rule": ["pinv"], "search": [True], "level": [0.1, 0.0]}],
+                        "rule_options": {"adaptive": {"max_steps": 15, "finetune_steps": 5}}},
+                       source="t.toml")
+    groups = plan_groups(spec.trials, 8)
+    assert sorted(t.key for g in groups for t in g) == sorted(t.key for t in spec.trials)
+    curves = [g for g in groups if not g[0].config["search"]]
+    assert len(curves) == 4 and all(len(g) == 4 for g in curves)  # rule x seed
+    assert sum(1 for g in groups if g[0].config["search"]) == 4 and all(
+        len(g) == 1 for g in groups if g[0].config["search"])
+    assert plan_groups(list(reversed(spec.trials)), 8) == groups
+    trained = []
+    real = tr.train_curve
+    monkeypatch.setattr(tr, "train_curve", lambda *a, **k: trained.append(1) or real(*a, **k))
+    for group in curves:
+        trained.clear()
+        together = tr.run_group(group)
+        assert len(trained) == len(tr.count_chunks(group[0].config["counts"]))
+        for t, result in zip(group, together, strict=True):
+            alone = tr.run_capacity(t)
+            for r in (result, alone):
+                r.pop("seconds")
+                r.pop("threads", None)
+            assert result == alone
+    for group in curves:  # the trials of a group do score differently
+        by = {(t.config["level"], t.config["variation"]): [p["cosine"] for p in r["points"]]
+              for t, r in zip(group, tr.run_group(group), strict=True)}
+        assert by[0.1, 0.0] != by[0.0, 0.0] and by[0.1, 0.0] != by[0.1, 0.3]

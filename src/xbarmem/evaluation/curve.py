@@ -3,7 +3,9 @@
 :func:`recall_curve` stores ``P`` patterns for every ``P`` in ``counts`` (a seeded random subset
 of a pattern pool per trial), on ``trials`` chips, in single-layer or multilayer memories: every
 (count, trial) network is trained in one batch (pattern sets padded to the largest count) and all
-are scored by :func:`xbarmem.evaluation.evaluate.evaluate_many`.
+are scored by :func:`xbarmem.evaluation.evaluate.evaluate_many`. Its two halves,
+:func:`train_curve` and :func:`score_curve`, let one trained curve be scored under several
+recall protocols.
 
 :func:`capacity_from_curve` reads the capacity off a curve: the largest ``P`` whose mean
 similarity, and that of every smaller tested ``P``, stays at or above the threshold;
@@ -76,8 +78,38 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     Raises :class:`ConfigError` for bad counts, a count above the pool size, ``trials < 1`` or
     an unknown ``arch``/rule.
     """
+    return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,
+                                   trials=trials, seed=seed, rule_options=rule_options),
+                       protocol, prepare=prepare)
+
+
+@dataclass
+class TrainedCurve:
+    """The trained networks of a recall curve (:func:`train_curve`), to be scored by
+    :func:`score_curve` under one protocol or several: ``memories`` and their training
+    ``infos``, one per ``(count, trial, subset seed)`` in ``jobs`` (count-major), each storing
+    the patterns ``subsets[j]`` (indices into ``pool``)."""
+
+    pool: PatternSet
+    rule: str
+    chip: ChipSpec
+    counts: list[int]
+    jobs: list[tuple[int, int, int]]
+    subsets: list[np.ndarray]
+    memories: list
+    infos: list[dict[str, Any]]
+    trials: int
+    seed: int
+    train_seconds: float
+
+
+def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
+                rule: str = "adaptive", *, arch: str = "single",
+                hidden: int | Sequence[int] = 32, trials: int = 1, seed: int = 0,
+                rule_options: dict[str, Any] | None = None) -> TrainedCurve:
+    """The training half of :func:`recall_curve` (same arguments and errors): every
+    ``(count, trial)`` network trained in one batch, programmed with seed ``seed + j``."""
     chip = load_chip(chip)
-    protocol = protocol or Protocol()
     counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     trainer = curve_trainer(arch, rule, rule_options or {}, seed)
     memories = build_memories(arch, pool.n_neurons, chip, [k for _, k, _ in jobs],
@@ -86,23 +118,37 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     padded = _padded(pool, subsets, counts[-1])
     infos = fit_memories(trainer, padded, memories, kind=pool.kind, program_seed=seed,
                          counts=torch.tensor([len(i) for i in subsets]))
-    train_seconds = time.perf_counter() - start
+    return TrainedCurve(pool, rule, chip, counts, jobs, subsets, memories, infos, trials, seed,
+                        time.perf_counter() - start)
+
+
+def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
+                prepare: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """The scoring half of :func:`recall_curve`: ``prepare`` (if given) is called with every
+    memory, then all are scored under ``protocol`` (network ``j`` of trial ``k`` with cue seed
+    ``protocol.seed + k``). Scoring does not change the memories, so one trained curve may be
+    scored under several protocols (each call's ``prepare`` sees the memories as the previous
+    call left them: a ``prepare`` that reprograms them from their trained targets gives every
+    call what a fresh training would). Returns what :func:`recall_curve` returns."""
+    protocol = protocol or Protocol()
+    memories, jobs, pool = trained.memories, trained.jobs, trained.pool
     if prepare is not None:
         for memory in memories:
             prepare(memory)
     start = time.perf_counter()
-    scores = evaluate_many(memories, [pool.subset(idx) for idx in subsets],
+    scores = evaluate_many(memories, [pool.subset(idx) for idx in trained.subsets],
                            [protocol.reseeded(k) for _, k, _ in jobs])
     eval_seconds = time.perf_counter() - start
-    return {"rule": rule, "arch": memories[0].arch,
-            "points": _points(counts, jobs, scores, infos, trials),
-            "train_seconds": train_seconds, "eval_seconds": eval_seconds,
+    infos = trained.infos
+    return {"rule": trained.rule, "arch": memories[0].arch,
+            "points": _points(trained.counts, jobs, scores, infos, trained.trials),
+            "train_seconds": trained.train_seconds, "eval_seconds": eval_seconds,
             "networks": len(jobs),
             "train_steps_mean": float(np.mean([i["steps"] for i in infos])),
             "train_steps": [int(i["steps"]) for i in infos], "jobs": [c for c, _, _ in jobs],
             "scores": [s.as_dict() for s in scores], "infos": infos,
-            "devices": memories[0].devices(), "chip": chip.to_dict(),
-            "protocol": protocol.as_dict(), "seed": seed, "pool": pool.name}
+            "devices": memories[0].devices(), "chip": trained.chip.to_dict(),
+            "protocol": protocol.as_dict(), "seed": trained.seed, "pool": pool.name}
 
 
 def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: int = 1,

@@ -9,8 +9,11 @@ maps, :func:`xbarmem.learning.fit.fit_memories` (batched training),
 full trial list (so a resumed sweep forms the same groups): evaluate trials that differ only in
 the stored patterns, the fault rate, the programming variation or the recall protocol form one
 group of at most ``batch`` networks, trained as one tensor program; trials that differ only in
-programming variation or protocol share one trained network. A capacity trial is a group of its
-own (its counts train in a few batches, :func:`count_chunks`). The hardware-adaptive trainer
+programming variation or protocol share one trained network. A capacity search is a group of
+its own; capacity curves that differ only in programming variation or protocol form one group
+whose counts train once (in a few batches, :func:`count_chunks`) and are scored per trial, so
+each gives what it gives alone; each trial's ``seconds`` is its share of the training plus its
+own scoring. The hardware-adaptive trainer
 draws its training cues from one random stream per batch, so a trial's numbers depend on its
 configuration *and* on its batch; every evaluate row records its batch (``result.batch``) and
 re-running a sweep reproduces it exactly. ``batch = 1`` trains every network alone.
@@ -53,7 +56,7 @@ from xbarmem.data.patterns import (
 )
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import find_capacity
-from xbarmem.evaluation.curve import capacity_from_curve, recall_curve
+from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
@@ -76,7 +79,7 @@ DATA_KEYS = ("data", "data_sha256", "patterns", "selection", "pool", "fault_rate
 
 # --------------------------------------------------------------------------- grouping
 def train_key(config: dict[str, Any]) -> str:
-    """Identity of the trained network of an evaluate trial (config minus program/protocol)."""
+    """Identity of the trained networks of a trial (config minus program/protocol)."""
     return json.dumps({k: v for k, v in config.items() if k not in PROGRAM_KEYS},
                       sort_keys=True)
 
@@ -95,9 +98,17 @@ def plan_groups(trials: list[Trial], batch: int) -> list[list[Trial]]:
     """Deterministic groups of trials (see module docstring); every trial is in exactly one."""
     groups: list[list[Trial]] = []
     buckets: dict[str, dict[str, list[Trial]]] = {}
+    curves: dict[str, list[Trial]] = {}  # capacity curves by trained networks
     for t in sorted(trials, key=lambda t: t.key):
         if t.config["trial"] == "capacity":
-            groups.append([t])
+            if t.config["search"]:
+                groups.append([t])
+                continue
+            key = train_key(t.config)
+            if key not in curves:
+                curves[key] = []
+                groups.append(curves[key])  # in the plan where its first trial comes
+            curves[key].append(t)
             continue
         buckets.setdefault(batch_key(t.config), {}).setdefault(train_key(t.config), []).append(t)
     for bkey in sorted(buckets):
@@ -281,28 +292,48 @@ def run_capacity(trial: Trial, progress: Callable[[float], None] | None = None
     every network reprogrammed with the trial's seed and variation before scoring) or a
     capacity search. ``progress(fraction)`` after each batch of a curve (weighted by its
     stored patterns)."""
-    c = trial.config
+    return run_capacity_group([trial], progress)[0]
+
+
+def run_capacity_group(trials: list[Trial], progress: Callable[[float], None] | None = None
+                       ) -> list[dict[str, Any]]:
+    """Results of a group of capacity trials (:func:`plan_groups`: one search, or curves that
+    share their trained networks), in the order given: each curve's counts are trained once
+    for the group and scored per trial, each trial's memories reprogrammed with its seed and
+    variation first. ``progress(fraction)`` as :func:`run_capacity`."""
+    c = trials[0].config
     began = time.perf_counter()
     if c["search"]:
-        return _run_search(c, began)
+        return [_run_search(c, began)]
     pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
-    points, devices = [], {}
+    points: list[list[dict[str, Any]]] = [[] for _ in trials]
+    seconds = [0.0] * len(trials)
+    devices: dict[str, int] = {}
     total, done = float(sum(c["counts"])), 0.0
     for chunk in count_chunks(c["counts"]):
-        res = recall_curve(pool, chunk, _chip(c), c["rule"], arch=c["arch"], hidden=_hidden(c),
-                           protocol=_protocol(c), seed=c["seed"], rule_options=c["rule_options"],
-                           prepare=lambda m: program(m, c["seed"], c["variation"]))
-        devices = devices or res["devices"]
-        points += [{"count": p, "cosine": score["cosine"], "exact": score["exact"],
-                    "fixed_points": info.get("fixed_points"), "train_steps": info["steps"]}
-                   for p, score, info in zip(res["jobs"], res["scores"], res["infos"],
-                                             strict=True)]
+        start = time.perf_counter()
+        trained = train_curve(pool, chunk, _chip(c), c["rule"], arch=c["arch"],
+                              hidden=_hidden(c), seed=c["seed"], rule_options=c["rule_options"])
+        share = (time.perf_counter() - start) / len(trials)
+        for i, t in enumerate(trials):
+            start = time.perf_counter()
+            tc = t.config
+            res = score_curve(trained, _protocol(tc),
+                              prepare=lambda m, tc=tc: program(m, tc["seed"], tc["variation"]))
+            devices = devices or res["devices"]
+            points[i] += [{"count": p, "cosine": score["cosine"], "exact": score["exact"],
+                           "fixed_points": info.get("fixed_points"),
+                           "train_steps": info["steps"]}
+                          for p, score, info in zip(res["jobs"], res["scores"], res["infos"],
+                                                    strict=True)]
+            seconds[i] += share + time.perf_counter() - start
         done += sum(chunk)
         if progress is not None:
             progress(done / total)
-    capacity = {str(t): capacity_from_curve(points, t) for t in c["thresholds"]}
-    return {"capacity": capacity, "points": points, "devices": devices,
-            "networks": len(points), "seconds": time.perf_counter() - began}
+    return [{"capacity": {str(th): capacity_from_curve(pts, th)
+                          for th in t.config["thresholds"]},
+             "points": pts, "devices": devices, "networks": len(pts), "seconds": sec}
+            for t, pts, sec in zip(trials, points, seconds, strict=True)]
 
 
 def _hidden(c: dict[str, Any]):
@@ -328,8 +359,8 @@ def run_group(trials: list[Trial], threads: int = 1,
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        if len(trials) == 1 and trials[0].config["trial"] == "capacity":
-            results = [run_capacity(trials[0], progress)]
+        if trials[0].config["trial"] == "capacity":
+            results = run_capacity_group(trials, progress)
         else:
             results = run_evaluate_group(trials, progress)
         return [{**r, "threads": threads} for r in results]
