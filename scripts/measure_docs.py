@@ -279,6 +279,12 @@ ENTRIES: tuple[Entry, ...] = (
           "(the same arithmetic and draws)",
           ("python -m benchmarks.versus 00f028f --json --json-out {out}/versus.json",),
           {"table": "table"}, 300),
+    Entry("versus-commands-00f028f", "the capacity search of the performance issue and "
+          "reproduce --quick timed with 00f028f's code and with this one (views made once per "
+          "batch, capacity curves sharing their networks, tanh's last two passes as one), one "
+          "after the other",
+          ("python -m benchmarks.versus 00f028f --commands --json --json-out {out}/v.json",),
+          {"table": "table"}, 360),
     Entry("elementwise", "what one training step's operations cost on this CPU (tanh against "
           "the product and a logistic form of tanh; the cue flips' two draws)",
           ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),
