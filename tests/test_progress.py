@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from xbarmem.cli.progress import ETA_AFTER_SECONDS, eta_seconds
-from xbarmem.experiments.runner import run_sweep, trial_cost
+from xbarmem.experiments.runner import cost_parts, group_cost, run_sweep, trial_cost
 from xbarmem.experiments.sweep import parse_sweep
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.budget import step_budget as training_total
@@ -100,6 +100,24 @@ def test_sweep_work_is_reported_by_cost(tmp_path):
     adaptive = trial_cost(next(t.config for t in spec.trials if t.config["rule"] == "adaptive"))
     assert adaptive > total / 2 and len(work) > 4
     assert 0 < done[1] < adaptive
+
+
+def test_a_group_counts_the_training_of_networks_it_shares_once():
+    """Capacity curves scored under three cue flip rates share their networks (one group):
+    the group's work is one training and three recalls; other networks add theirs."""
+    spec = parse_sweep({"sweep": {"name": "shared", "trial": "capacity", "seeds": 1},
+                        "base": {"data": "random", "n_neurons": 16, "pool": 40,
+                                 "counts": [4, 8], "probes": 3, "thresholds": [0.9]},
+                        "grid": {"rule": ["adaptive"], "level": [0.1, 0.05, 0.0],
+                                 "fault_rate": [0.0, 0.5]}})
+    trials = spec.trials
+    same = [t for t in trials if t.config["fault_rate"] == 0.0]
+    train, recall = cost_parts(same[0].config)
+    assert train > 0 and recall > 0
+    assert group_cost(same) == pytest.approx(train + sum(cost_parts(t.config)[1] for t in same))
+    assert group_cost(same) < sum(trial_cost(t.config) for t in same)
+    other = next(t for t in trials if t.config["fault_rate"] == 0.5)
+    assert group_cost([*same, other]) == pytest.approx(group_cost(same) + trial_cost(other.config))
 
 
 def test_step_budget_assumes_the_trainers_defaults():

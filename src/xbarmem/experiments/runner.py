@@ -35,7 +35,7 @@ from typing import Any
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.store import Claimant, ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
-from xbarmem.experiments.trial import plan_groups, run_group_json
+from xbarmem.experiments.trial import plan_groups, run_group_json, train_key
 from xbarmem.learning.budget import step_budget
 
 
@@ -207,14 +207,27 @@ def pending_groups(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial
 
 
 def group_cost(group: list[Trial]) -> float:
-    """A group's estimated work (:func:`trial_cost` summed), for scheduling the costliest
-    groups first."""
-    return sum(trial_cost(t.config) for t in group)
+    """A group's estimated work, for scheduling the costliest groups first: every trial's
+    recall, and the training of each set of networks once (:func:`trial_cost`'s two parts;
+    trials with one :func:`~xbarmem.experiments.trial.train_key` share their networks)."""
+    train: dict[str, float] = {}
+    recall = 0.0
+    for t in group:
+        part, rest = cost_parts(t.config)
+        train[train_key(t.config)] = part
+        recall += rest
+    return sum(train.values()) + recall
 
 
 def trial_cost(config: dict[str, Any]) -> float:
-    """A relative estimate of a trial's work (arbitrary units, > 0) for progress bars:
-    weights of the network x (training work + recall work). The trial trains one network
+    """A trial's estimated work alone: the sum of :func:`cost_parts`."""
+    return sum(cost_parts(config))
+
+
+def cost_parts(config: dict[str, Any]) -> tuple[float, float]:
+    """A relative estimate of a trial's work (arbitrary units, > 0) for progress bars, as
+    ``(training, recall)``: the weights of the network times the training work and times the
+    recall work. The trial trains one network
     (evaluate), one per count (a capacity curve) or about 8 of about N / 2 patterns (a
     capacity search). Hardware-adaptive training counts ``max_steps`` (+ ``finetune_steps``
     where the basin objective fine-tunes binary patterns) steps, each recalling
@@ -242,7 +255,7 @@ def trial_cost(config: dict[str, Any]) -> float:
         cues = (networks * config["cue_budget"] if config.get("cue_budget") else
                 patterns * opts.get("cue_copies", 16))
         train = steps * (cues * opts.get("unroll", 5) if basin else 2 * patterns)
-    return float(weights * (train + 10 * patterns * (config.get("probes") or 20)))
+    return float(weights * train), float(weights * 10 * patterns * (config.get("probes") or 20))
 
 
 def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path, *,
@@ -303,8 +316,7 @@ class _Work:
 
     def __init__(self, queue, db, on_progress, on_work) -> None:
         done = db.finished([t.key for _, g, _ in queue for t in g]) if on_work else set()
-        self.costs = [sum(trial_cost(t.config) for t in g if t.key not in done)
-                      for _, g, _ in queue]
+        self.costs = [group_cost([t for t in g if t.key not in done]) for _, g, _ in queue]
         self.total = float(sum(self.costs))
         self.done = 0.0
         self.on_progress, self.on_work = on_progress, on_work
