@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from xbarmem.experiments import reproduce as rep
+from xbarmem.experiments.sweep import parse_sweep
 
 
 def test_verdicts_from_passed_checks():
@@ -350,3 +351,73 @@ def test_sections_read_only_their_own_sweeps(tmp_path, monkeypatch, exp, quick):
 
     exp.section(SimpleNamespace(quick=quick, rows=rows, out_dir=tmp_path)).markdown()
     assert asked
+
+
+class _Stored(rep.Experiment):
+    """A claim with one small sweep whose section reports what is stored for it."""
+
+    def __init__(self, key, events, sweep=True):
+        self.key, self.title, self.claim, self.events = key, f"claim {key}", "it holds", events
+        self.has_sweep = sweep
+
+    def sweeps(self, quick):
+        if not self.has_sweep:
+            return []
+        return [parse_sweep({"sweep": {"name": f"stored-{self.key}", "seeds": 2},
+                             "base": {"data": "random", "n_neurons": 16,
+                                      "patterns": 2 + "xyzw".index(self.key)}},
+                            source="t.toml")]
+
+    def section(self, ctx):
+        rows = ctx.rows(f"stored-{self.key}") if self.has_sweep else []
+        self.events.append(("section", self.key))
+        sec = rep.Section(self.key, self.title, self.claim)
+        total = sum(r["result"]["cosine"] for r in rows)
+        sec.summary.append((f"({self.key}) rows", "2", f"{len(rows)} / {total:g}", "ok"))
+        sec.judge([(f"{len(rows)} rows", len(rows) == 2)], "two rows")
+        return sec
+
+
+def test_sections_of_finished_claims_are_computed_while_the_last_one_runs(tmp_path):
+    """Once every claim but one has its sweeps stored, the others' sections (one without
+    sweeps too) are computed, before the last claim's rows arrive; the report is the one a
+    run over the complete store writes; a section failing early is computed again at the
+    end."""
+    events: list[tuple[str, str]] = []
+    claims = [_Stored("x", events), _Stored("y", events), _Stored("w", events, sweep=False),
+              _Stored("z", events)]
+
+    def run(specs, db):
+        for i, spec in enumerate(specs):
+            events.append(("stored", spec.name))
+            db.add([(t.key, spec.name, t.config, {"cosine": 0.5 + i}, {}) for t in spec.trials])
+
+    rep.reproduce(tmp_path / "r", quick=True, run=run, log=lambda _: None, experiments=claims)
+    assert events == [("stored", "stored-x"), ("stored", "stored-y"), ("section", "x"),
+                      ("section", "y"), ("section", "w"), ("stored", "stored-z"),
+                      ("section", "z")]
+    first = (tmp_path / "r" / "report.md").read_text()
+    events.clear()
+    rep.reproduce(tmp_path / "r", quick=True, run=lambda specs, db: None, log=lambda _: None,
+                  experiments=claims)
+    assert [e for e in events if e[0] == "section"] == [("section", k) for k in "xywz"]
+
+    def body(text):
+        return text.split("## Verdicts")[1]
+
+    assert body((tmp_path / "r" / "report.md").read_text()) == body(first)
+    assert "(x) rows | 2 | 2 / 1 |" in first and "(z) rows | 2 | 2 / 5 |" in first
+
+    class _Flaky(_Stored):
+        calls = 0
+
+        def section(self, ctx):
+            _Flaky.calls += 1
+            if _Flaky.calls == 1:
+                raise RuntimeError("not yet")
+            return super().section(ctx)
+
+    events.clear()
+    flaky = [_Flaky("x", events), _Stored("z", events)]
+    rep.reproduce(tmp_path / "s", quick=True, run=run, log=lambda _: None, experiments=flaky)
+    assert _Flaky.calls == 2 and events.count(("section", "x")) == 1

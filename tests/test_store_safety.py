@@ -287,3 +287,27 @@ def test_processes_creating_one_store_together_all_open_it(tmp_path):
     while not errors.empty():
         found.append(errors.get())
     assert found == []
+
+
+def test_listeners_hear_every_add_after_it_commits(tmp_path):
+    """``on_add`` listeners get the keys of every row given to ``add`` (new or already
+    stored), after the rows are committed (a second connection sees them); the returned
+    function stops the calls; a listener's error reaches the caller with the rows stored."""
+    heard: list[tuple[set[str], set[str]]] = []
+    with ResultStore(tmp_path / "s.sqlite") as db, ResultStore(tmp_path / "s.sqlite") as other:
+        stop = db.on_add(lambda keys: heard.append((keys, other.finished(sorted(keys)))))
+        db.add([("k1", "s", {"trial": "evaluate"}, {"cosine": 1.0}, {})])
+        db.add([("k1", "s", {"trial": "evaluate"}, {"cosine": 0.0}, {}),
+                ("k2", "s", {"trial": "evaluate"}, {"cosine": 0.5}, {})])
+        assert heard == [({"k1"}, {"k1"}), ({"k1", "k2"}, {"k1", "k2"})]
+        stop()
+        db.add([("k3", "s", {"trial": "evaluate"}, {"cosine": 0.5}, {})])
+        assert len(heard) == 2
+
+        def fail(keys):
+            raise RuntimeError("listener")
+
+        db.on_add(fail)
+        with pytest.raises(RuntimeError, match="listener"):
+            db.add([("k4", "s", {"trial": "evaluate"}, {"cosine": 0.5}, {})])
+        assert db.finished(["k4"]) == {"k4"}

@@ -1523,17 +1523,24 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads,
     out_dir.mkdir(parents=True, exist_ok=True)
     exps = [e for e in (experiments or EXPERIMENTS)]
     ready = [e for e in exps if e.available()]
-    specs = [s for e in ready for s in e.sweeps(quick)]
+    sweeps = {e.key: e.sweeps(quick) for e in ready}
+    specs = [s for e in ready for s in sweeps[e.key]]
     store_path = Path(store) if store else out_dir / "results.sqlite"
     with ResultStore(store_path) as db:
         log(f"reproduce ({'quick' if quick else 'full'}): {sum(len(s.trials) for s in specs)} "
             f"trials in {len(specs)} sweeps, store {db.path}")
-        if run is None:
-            run_sweep(specs, db, threads=threads)
-        else:
-            run(specs, db)
         ctx = Context(out_dir, db, quick, {s.name: s for s in specs}, log)
-        sections = [e.section(ctx) if e in ready else _unavailable(e) for e in exps]
+        early = _EarlySections(ctx, ready, sweeps)
+        stop = db.on_add(early.stored)
+        try:
+            if run is None:
+                run_sweep(specs, db, threads=threads)
+            else:
+                run(specs, db)
+        finally:
+            stop()
+        sections = [(early.done[e.key] if e.key in early.done else e.section(ctx))
+                    if e in ready else _unavailable(e) for e in exps]
     command = (f"xbarmem reproduce{' --quick' if quick else ''}"
                f"{'' if recipe == 'default' else ' --recipe ' + recipe} --out {out_dir}"
                + (f" --store {store}" if store else ""))
@@ -1551,6 +1558,41 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads,
             "verdicts": {s.key: s.verdict for s in sections},
             "reasons": {s.key: s.reasons for s in sections if s.reasons},
             "sections": [s.key for s in sections], "threads": threads, "recipe": recipe}
+
+
+class _EarlySections:
+    """Sections computed while the last experiment's sweeps still run: once every experiment
+    but one has all its sweeps stored, the sections of all others (those without sweeps
+    too) are computed then -- when a worker is likely idle -- instead of after the last
+    sweep. A :meth:`~xbarmem.experiments.store.ResultStore.on_add` listener; a run that
+    computes nothing leaves every section for the end, as is a section that fails here (it
+    is computed again there, where its error surfaces). ``sweeps``: each experiment's sweeps
+    by key."""
+
+    def __init__(self, ctx: Context, ready: list[Experiment],
+                 sweeps: dict[str, list[SweepSpec]]) -> None:
+        self.ctx, self.ready = ctx, ready
+        self.done: dict[str, Section] = {}
+        keys = {e.key: {t.key for s in sweeps[e.key] for t in s.trials} for e in ready}
+        stored = ctx.store.finished([k for ks in keys.values() for k in ks])
+        self.waiting = {e.key: keys[e.key] - stored for e in ready if keys[e.key] - stored}
+        self.fired = False
+
+    def stored(self, added: set[str]) -> None:
+        for key in list(self.waiting):
+            self.waiting[key] -= added
+            if not self.waiting[key]:
+                del self.waiting[key]
+        if self.fired or len(self.waiting) > 1:
+            return
+        self.fired = True
+        for e in self.ready:
+            if e.key in self.waiting:
+                continue
+            try:
+                self.done[e.key] = e.section(self.ctx)
+            except Exception:  # noqa: BLE001 -- computed again after the sweeps
+                pass
 
 
 def summary_table(sections: list[Section]) -> str:

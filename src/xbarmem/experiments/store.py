@@ -120,6 +120,7 @@ class ResultStore:
         self.readonly = readonly
         #: keys of rows skipped by the last read because their JSON is malformed
         self.skipped: list[str] = []
+        self._listeners: list[Callable[[set[str]], None]] = []
         if self.path.is_dir():
             raise FileFormatError(f"store {self.path} is a directory, not a SQLite file")
         if self.path.parent and not self.path.parent.exists():
@@ -226,7 +227,18 @@ class ResultStore:
         except BaseException:
             self._rollback()
             raise
+        keys = {v[0] for v in values}
+        for listener in list(self._listeners):
+            listener(keys)
         return inserted
+
+    def on_add(self, listener: Callable[[set[str]], None]) -> Callable[[], None]:
+        """Call ``listener(keys)`` after every :meth:`add` of this store object has committed,
+        in the thread that added (``keys``: the keys of every row it was given, stored then
+        or before). Returns a function that stops the calls. An exception in ``listener``
+        propagates to the caller of :meth:`add` (the rows stay stored)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ claims
     def claim(self, keys: Sequence[str], owner: Claimant, lease: float) -> str:
