@@ -238,14 +238,14 @@ def test_pool_workers_exit_when_their_driver_is_killed(tmp_path):
     pid_file = tmp_path / "worker.pid"
     driver = textwrap.dedent(f"""\
         import concurrent.futures as cf, multiprocessing, os, time
-        from xbarmem.experiments.runner import _pool_init
+        from xbarmem.experiments.pool import init_worker
 
         def long_trial(path):
             open(path, "w").write(str(os.getpid()))
             time.sleep(120)
 
         if __name__ == "__main__":
-            pool = cf.ProcessPoolExecutor(1, initializer=_pool_init,
+            pool = cf.ProcessPoolExecutor(1, initializer=init_worker,
                                           mp_context=multiprocessing.get_context("spawn"))
             pool.submit(long_trial, {str(pid_file)!r})
             time.sleep(600)
@@ -660,3 +660,32 @@ def test_capacity_curves_sharing_their_networks_train_once_and_score_as_alone(mo
         by = {(t.config["level"], t.config["variation"]): [p["cosine"] for p in r["points"]]
               for t, r in zip(group, tr.run_group(group), strict=True)}
         assert by[0.1, 0.0] != by[0.0, 0.0] and by[0.1, 0.0] != by[0.1, 0.3]
+
+
+def test_a_pool_started_ahead_is_the_one_the_next_run_of_its_size_uses(tmp_path):
+    """``pool.prestart(jobs)`` starts the workers at once; the next process-pool run with
+    that many jobs runs its groups on them (their pids are the stored rows' pids) and takes
+    the pool; a pool nobody takes is shut down by ``discard``; one job starts nothing."""
+    from xbarmem.experiments import pool
+    from xbarmem.experiments.runner import run_sweep
+
+    pool.prestart(1)
+    assert pool.take(1) is None
+    pool.prestart(2)
+    workers = {p.pid for p in pool._STARTED[2]._processes.values()}
+    assert len(workers) == 2  # spawned now, not at the first group
+    spec = parse_sweep({"sweep": {"name": "ahead", "seeds": 2},
+                        "base": {"data": "random", "n_neurons": 16, "patterns": 3,
+                                 "probes": 2, "rule": "hebb"}}, source="t.toml")
+    try:
+        run_sweep(spec, tmp_path / "s.sqlite", jobs=2)
+        assert pool.take(2) is None
+        with ResultStore(tmp_path / "s.sqlite") as db:
+            pids = {r["pid"] for r in db.rows()}
+        assert pids and pids <= workers
+    finally:
+        pool.discard()
+    pool.prestart(2)
+    left = pool._STARTED[2]
+    pool.discard()
+    assert not pool._STARTED and left._shutdown_thread

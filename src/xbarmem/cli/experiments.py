@@ -81,6 +81,21 @@ def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
     return report
 
 
+@contextlib.contextmanager
+def _workers_ahead(jobs: int, workers: int | None, scheduler: str | None):
+    """Start the local process pool's workers now (``--jobs`` > 1, no Dask), so that they
+    start while this process imports the trial code and plans the sweeps; shut them down on
+    the way out if the run did not take them (nothing to run, or an error)."""
+    from xbarmem.experiments import pool
+
+    if not workers and not scheduler:
+        pool.prestart(jobs)
+    try:
+        yield
+    finally:
+        pool.discard()
+
+
 @app.command("sweep", short_help="Run a TOML sweep into a resumable results store.",
              help="Run a TOML sweep (grid of trials x seeds) into a SQLite results store; "
                   "finished trials are skipped, so a killed sweep resumes where it stopped.")
@@ -125,7 +140,7 @@ def sweep_cmd(
                    "pending_groups": len(groups), "store": str(store)}
         _emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
-    with _interruptible(store):
+    with _interruptible(store), _workers_ahead(jobs, workers, scheduler):
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
                                    scheduler=scheduler, quiet=json_out, threads=threads)
     if json_out:
@@ -335,7 +350,6 @@ def reproduce_cmd(
     json_out: o.Json = False,
     recipe: ReproduceRecipe = "default",
 ) -> None:
-    from xbarmem.experiments.reproduce import reproduce
     from xbarmem.experiments.store import ResultStore
 
     if recipe not in o.RECIPES:
@@ -345,7 +359,10 @@ def reproduce_cmd(
     if store_path.is_file():
         ResultStore.check(store_path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _interruptible(store or out_dir / "results.sqlite"):
+    with _interruptible(store or out_dir / "results.sqlite"), _workers_ahead(
+            jobs, workers, scheduler):
+        from xbarmem.experiments.reproduce import reproduce  # while the workers start
+
         report = reproduce(out_dir, quick=quick, store=store, threads=threads, recipe=recipe,
                            run=lambda spec, db: run_with_progress(
                                spec, db, jobs=jobs, workers=workers, scheduler=scheduler,

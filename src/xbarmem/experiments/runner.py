@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.errors import ConfigError
+from xbarmem.experiments.pool import new, take
 from xbarmem.experiments.store import Claimant, ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.experiments.trial import plan_groups, run_group_json, train_key
@@ -55,35 +55,6 @@ class SweepReport:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
-
-
-def _pool_init() -> None:
-    import os
-
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    exit_when_orphaned(os.getppid())
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
-    """End this (worker) process when its driver ``parent`` is gone.
-
-    A pool worker in the middle of a long trial does not notice that the driver was killed
-    (``kill``, ``kill -9``, a crashed terminal) until the trial ends, which for a capacity search
-    can be an hour of two cores spent on a result nobody will store. A daemon thread checks every
-    ``interval`` seconds whether the process was re-parented and exits at once if so (the
-    driver stores nothing from it; a resumed sweep re-runs the trial)."""
-    import os
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="xbarmem-parent-watch", daemon=True).start()
 
 
 class _InProcess:
@@ -118,8 +89,7 @@ class _Pool(_InProcess):
     def __init__(self, jobs: int) -> None:
         self.name = f"process pool ({jobs} workers)"
         self.slots = 2 * jobs
-        self.pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=_pool_init,
-                                           mp_context=multiprocessing.get_context("spawn"))
+        self.pool = take(jobs) or new(jobs)  # a pool started ahead (``prestart``), if any
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None
                ) -> cf.Future:

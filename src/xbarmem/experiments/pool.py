@@ -1,0 +1,82 @@
+"""Local worker processes for sweep groups, started ahead of need.
+
+A spawned worker takes about a second to start (a fresh interpreter importing torch and the
+trial code). :func:`prestart` starts the workers of a ``jobs``-process pool at once, so that a
+command can start them before it imports the heavy modules itself and the two overlap; the
+next process pool of that size the runner makes (:func:`take`) is that one, and
+:func:`discard` shuts down a pool nobody took. This module imports nothing heavy: the workers
+import the trial code, the caller does not.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import threading
+import time
+
+#: pools started by :func:`prestart` and not yet taken, by number of workers
+_STARTED: dict[int, cf.ProcessPoolExecutor] = {}
+
+
+def init_worker() -> None:
+    """Every worker's start: one OpenMP and one torch thread, and an end of its own when the
+    driver is gone (:func:`exit_when_orphaned`)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    exit_when_orphaned(os.getppid())
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
+    """End this (worker) process when its driver ``parent`` is gone.
+
+    A pool worker in the middle of a long trial does not notice that the driver was killed
+    (``kill``, ``kill -9``, a crashed terminal) until the trial ends, which for a capacity search
+    can be an hour of two cores spent on a result nobody will store. A daemon thread checks every
+    ``interval`` seconds whether the process was re-parented and exits at once if so (the
+    driver stores nothing from it; a resumed sweep re-runs the trial)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="xbarmem-parent-watch", daemon=True).start()
+
+
+def new(jobs: int) -> cf.ProcessPoolExecutor:
+    """A process pool of ``jobs`` spawned workers (:func:`init_worker`), started on demand."""
+    return cf.ProcessPoolExecutor(max_workers=jobs, initializer=init_worker,
+                                  mp_context=multiprocessing.get_context("spawn"))
+
+
+def _ready() -> None:
+    """A worker's first task from :func:`prestart`: import the trial code."""
+    import xbarmem.experiments.trial  # noqa: F401
+
+
+def prestart(jobs: int) -> None:
+    """Start the ``jobs`` workers of a pool now (each imports the trial code), for the next
+    :func:`take` of that size; nothing for ``jobs < 2`` or when one is waiting already."""
+    if jobs < 2 or jobs in _STARTED:
+        return
+    pool = new(jobs)
+    for _ in range(jobs):
+        pool.submit(_ready)
+    _STARTED[jobs] = pool
+
+
+def take(jobs: int) -> cf.ProcessPoolExecutor | None:
+    """The pool :func:`prestart` started with ``jobs`` workers (then no longer kept here), or
+    None."""
+    return _STARTED.pop(jobs, None)
+
+
+def discard() -> None:
+    """Shut down every started pool nobody took."""
+    while _STARTED:
+        _, pool = _STARTED.popitem()
+        pool.shutdown(wait=False, cancel_futures=True)
