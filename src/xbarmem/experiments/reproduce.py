@@ -1579,11 +1579,13 @@ class _EarlySections:
         self.fired = False
 
     def stored(self, added: set[str]) -> None:
+        if self.fired:
+            return
         for key in list(self.waiting):
             self.waiting[key] -= added
             if not self.waiting[key]:
                 del self.waiting[key]
-        if self.fired or len(self.waiting) > 1:
+        if len(self.waiting) > 1:
             return
         self.fired = True
         for e in self.ready:
