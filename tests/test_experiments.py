@@ -689,3 +689,28 @@ def test_a_pool_started_ahead_is_the_one_the_next_run_of_its_size_uses(tmp_path)
     left = pool._STARTED[2]
     pool.discard()
     assert not pool._STARTED and left._shutdown_thread
+
+
+def test_sweep_starts_workers_ahead_only_when_it_has_trials_to_run(tmp_path, run_cli,
+                                                                   monkeypatch):
+    """``xbarmem sweep --jobs 2`` starts its workers before importing the trial code when
+    some trial is not stored (an empty store file, or one missing a trial), and not for a
+    store that holds every trial, nor with one job; the pool is taken or shut down either
+    way."""
+    from xbarmem.experiments import pool
+
+    started: list[int] = []
+    real = pool.prestart
+    monkeypatch.setattr(pool, "prestart", lambda jobs: started.append(jobs) or real(jobs))
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('[sweep]\nname = "ahead"\nseeds = 2\n[base]\ndata = "random"\n'
+                     'n_neurons = 16\npatterns = 3\nprobes = 2\nrule = "hebb"\n')
+    store = tmp_path / "s.sqlite"
+    sqlite3.connect(store).close()  # an empty file (as a run killed before its first row)
+    for seeds, jobs, expected in (("2", "2", [2]), ("2", "2", []), ("2", "1", []),
+                                  ("3", "2", [2])):  # the last: one more seed, a new trial
+        sweep.write_text(sweep.read_text().replace("seeds = 2", f"seeds = {seeds}"))
+        started.clear()
+        code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", jobs)
+        assert code == 0, err
+        assert started == expected and not pool._STARTED

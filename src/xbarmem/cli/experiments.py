@@ -82,13 +82,13 @@ def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
 
 
 @contextlib.contextmanager
-def _workers_ahead(jobs: int, workers: int | None, scheduler: str | None):
-    """Start the local process pool's workers now (``--jobs`` > 1, no Dask), so that they
-    start while this process imports the trial code and plans the sweeps; shut them down on
-    the way out if the run did not take them (nothing to run, or an error)."""
+def _workers_ahead(jobs: int, workers: int | None, scheduler: str | None, work: bool):
+    """Start the local process pool's workers now (``--jobs`` > 1, no Dask) when the run is
+    known to have ``work``, so that they start while this process imports the trial code and
+    plans the sweeps; shut them down on the way out if the run did not take them."""
     from xbarmem.experiments import pool
 
-    if not workers and not scheduler:
+    if work and not workers and not scheduler:
         pool.prestart(jobs)
     try:
         yield
@@ -140,7 +140,11 @@ def sweep_cmd(
                    "pending_groups": len(groups), "store": str(store)}
         _emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
-    with _interruptible(store), _workers_ahead(jobs, workers, scheduler):
+    work = True  # some trial to run: a new (or empty) store, or one missing a trial
+    if store.is_file() and ResultStore.check(store) == "store":
+        with ResultStore(store, readonly=True) as db:
+            work = len(db.finished([t.key for t in spec.trials])) < len(spec.trials)
+    with _interruptible(store), _workers_ahead(jobs, workers, scheduler, work):
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
                                    scheduler=scheduler, quiet=json_out, threads=threads)
     if json_out:
@@ -359,8 +363,11 @@ def reproduce_cmd(
     if store_path.is_file():
         ResultStore.check(store_path)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # a new (or empty) store certainly has trials to run; for one holding trials that is
+    # known only once the sweeps are planned, so its workers start then
+    fresh = not store_path.is_file() or ResultStore.check(store_path) != "store"
     with _interruptible(store or out_dir / "results.sqlite"), _workers_ahead(
-            jobs, workers, scheduler):
+            jobs, workers, scheduler, work=fresh):
         from xbarmem.experiments.reproduce import reproduce  # while the workers start
 
         report = reproduce(out_dir, quick=quick, store=store, threads=threads, recipe=recipe,

@@ -76,7 +76,11 @@ def take(jobs: int) -> cf.ProcessPoolExecutor | None:
 
 
 def discard() -> None:
-    """Shut down every started pool nobody took."""
+    """Shut down every started pool nobody took, ending its workers at once (they hold
+    nothing yet; waiting for them to finish their imports would only delay the exit)."""
     while _STARTED:
         _, pool = _STARTED.popitem()
+        workers = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()

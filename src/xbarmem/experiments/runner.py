@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.pool import new, take
+from xbarmem.experiments.pool import discard, new, take
 from xbarmem.experiments.store import Claimant, ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.experiments.trial import plan_groups, run_group_json, train_key
@@ -265,6 +265,8 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         if on_plan is not None:
             on_plan(todo, report.already)
         progress = _Work(queue, db, on_progress, on_work)
+        if not queue:
+            discard()  # nothing to run: workers started ahead for it are not needed
         if queue:
             executor = make_executor(jobs, workers, scheduler)
             report.executor = executor.name
