@@ -378,24 +378,33 @@ class _Stored(rep.Experiment):
         return sec
 
 
-def test_sections_of_finished_claims_are_computed_while_the_last_one_runs(tmp_path):
+def test_sections_of_finished_claims_are_computed_while_the_last_one_runs(tmp_path,
+                                                                          monkeypatch):
     """Once every claim but one has its sweeps stored, the others' sections (one without
-    sweeps too) are computed, before the last claim's rows arrive; the report is the one a
-    run over the complete store writes; a section failing early is computed again at the
-    end."""
+    sweeps too) are computed, and the module the last one needs is imported, before the last
+    claim's rows arrive; the report is the one a run over the complete store writes; a
+    section failing early is computed again at the end."""
+    import sys
+
     events: list[tuple[str, str]] = []
     claims = [_Stored("x", events), _Stored("y", events), _Stored("w", events, sweep=False),
               _Stored("z", events)]
+    (tmp_path / "xbarmem_needs_probe.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "xbarmem_needs_probe", raising=False)
+    claims[3].needs = "xbarmem_needs_probe"
 
     def run(specs, db):
         for i, spec in enumerate(specs):
             events.append(("stored", spec.name))
+            if "xbarmem_needs_probe" in sys.modules:
+                events.append(("imported", "z"))
             db.add([(t.key, spec.name, t.config, {"cosine": 0.5 + i}, {}) for t in spec.trials])
 
     rep.reproduce(tmp_path / "r", quick=True, run=run, log=lambda _: None, experiments=claims)
     assert events == [("stored", "stored-x"), ("stored", "stored-y"), ("section", "x"),
                       ("section", "y"), ("section", "w"), ("stored", "stored-z"),
-                      ("section", "z")]
+                      ("imported", "z"), ("section", "z")]
     first = (tmp_path / "r" / "report.md").read_text()
     events.clear()
     rep.reproduce(tmp_path / "r", quick=True, run=lambda specs, db: None, log=lambda _: None,

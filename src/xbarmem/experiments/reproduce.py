@@ -1564,7 +1564,8 @@ class _EarlySections:
     """Sections computed while the last experiment's sweeps still run: once every experiment
     but one has all its sweeps stored, the sections of all others (those without sweeps
     too) are computed then -- when a worker is likely idle -- instead of after the last
-    sweep. A :meth:`~xbarmem.experiments.store.ResultStore.on_add` listener; a run that
+    sweep, and the module the last one needs (:attr:`Experiment.needs`) is imported then.
+    A :meth:`~xbarmem.experiments.store.ResultStore.on_add` listener; a run that
     computes nothing leaves every section for the end, as is a section that fails here (it
     is computed again there, where its error surfaces). ``sweeps``: each experiment's sweeps
     by key."""
@@ -1589,11 +1590,12 @@ class _EarlySections:
             return
         self.fired = True
         for e in self.ready:
-            if e.key in self.waiting:
-                continue
             try:
-                self.done[e.key] = e.section(self.ctx)
-            except Exception:  # noqa: BLE001 -- computed again after the sweeps
+                if e.key not in self.waiting:
+                    self.done[e.key] = e.section(self.ctx)
+                elif e.needs:  # the last section's code, loaded while its sweeps still run
+                    importlib.import_module(e.needs)
+            except Exception:  # noqa: BLE001 -- computed (imported) again after the sweeps
                 pass
 
 
