@@ -122,10 +122,10 @@ def sweep_cmd(
         return
     if file is None:
         raise ConfigError("give a sweep file (xbarmem sweep FILE --store results.sqlite)")
+    holds_trials = False
     if not dry_run:  # the store first: a foreign file is refused before the sweep is read
         o.check_output(store, "--store")
-        if store.is_file():
-            ResultStore.check(store)
+        holds_trials = store.is_file() and ResultStore.check(store) == "store"
     spec = load_sweep(file)
     if dry_run:
         from xbarmem.experiments.runner import pending_groups
@@ -141,7 +141,7 @@ def sweep_cmd(
         _emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
     work = True  # some trial to run: a new (or empty) store, or one missing a trial
-    if store.is_file() and ResultStore.check(store) == "store":
+    if holds_trials:
         with ResultStore(store, readonly=True) as db:
             work = len(db.finished([t.key for t in spec.trials])) < len(spec.trials)
     with _interruptible(store), _workers_ahead(jobs, workers, scheduler, work):
@@ -360,12 +360,10 @@ def reproduce_cmd(
         raise ConfigError(f"--recipe must be one of {', '.join(o.RECIPES)}, got {recipe!r}")
 
     store_path = store or out_dir / "results.sqlite"
-    if store_path.is_file():
-        ResultStore.check(store_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # a new (or empty) store certainly has trials to run; for one holding trials that is
-    # known only once the sweeps are planned, so its workers start then
+    # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for
+    # one holding trials that is known only once the sweeps are planned, so its workers start then
     fresh = not store_path.is_file() or ResultStore.check(store_path) != "store"
+    out_dir.mkdir(parents=True, exist_ok=True)
     with _interruptible(store or out_dir / "results.sqlite"), _workers_ahead(
             jobs, workers, scheduler, work=fresh):
         from xbarmem.experiments.reproduce import reproduce  # while the workers start

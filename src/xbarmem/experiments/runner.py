@@ -265,8 +265,6 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         if on_plan is not None:
             on_plan(todo, report.already)
         progress = _Work(queue, db, on_progress, on_work)
-        if not queue:
-            discard()  # nothing to run: workers started ahead for it are not needed
         if queue:
             executor = make_executor(jobs, workers, scheduler)
             report.executor = executor.name
@@ -276,6 +274,8 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
                 executor.close(wait=False)  # interrupted: do not wait for running groups
                 raise
             executor.close()
+        else:
+            discard()  # nothing to run: workers started ahead for it are not needed
         report.seconds = time.perf_counter() - began
         return report
     finally:
