@@ -159,6 +159,15 @@ def test_train_plain_output(run_cli, tmp_path):
     assert f"saved {model}: hebb rule, 2 patterns, N=16" in text
 
 
+def test_options_for_a_rule_without_options_say_it_takes_none(run_cli, tmp_path):
+    code, out, err = run_cli("train", "-o", tmp_path / "h.safetensors", "--rule", "hebb",
+                             "--data", "random", "--patterns", "2", "--neurons", "16",
+                             "--rule-options", '{"lr": 1}')
+    assert code == 2 and not out
+    assert "unknown rule key lr (it takes no keys)" in err and "allowed" not in err
+    assert not (tmp_path / "h.safetensors").exists()
+
+
 # ------------------------------------------------------------------------------------ evaluate
 def test_evaluate_clean_cues_are_fixed_points(run_cli, adaptive_model):
     result = run_json(run_cli, "evaluate", adaptive_model, "--level", "0.0",

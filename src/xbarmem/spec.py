@@ -358,6 +358,8 @@ class FieldInfo:
 
 def unknown_key(noun: str, key: str, allowed: Sequence[str]) -> ConfigError:
     """The error for an unknown key: names it, lists ``allowed`` and the closest match."""
+    if not allowed:
+        return ConfigError(f"unknown {noun} key {key} (it takes no keys)")
     close = difflib.get_close_matches(key, list(allowed), n=1)
     hint = f"; did you mean {close[0]}?" if close else ""
     return ConfigError(f"unknown {noun} key {key} (allowed: {', '.join(allowed)}){hint}")
