@@ -292,6 +292,10 @@ ENTRIES: tuple[Entry, ...] = (
            for name in ("single", "multilayer-continuous")
            for key in ("ms_per_call", "tanh_over_bmm", "tanh_over_logistic_form",
                        "flips_per_bit_over_process", "max_abs_difference_of_tanh_forms")}, 10),
+    Entry("levers", "levers of the performance issue measured and not kept: torch.compile, "
+          "bfloat16 products, warm-started capacity searches, the flip-averaged stage's start",
+          ("python -m benchmarks.levers --json --json-out {out}/levers.json",),
+          {"table": "table"}, 420),
     Entry("reproduce-full", "xbarmem reproduce (full settings, every claim), default recipe, "
           "2 jobs",
           ("xbarmem reproduce --out {out}/r --json", sweep_work_step("reproduce-")),

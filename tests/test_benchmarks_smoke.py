@@ -246,3 +246,41 @@ def test_versus_commands_time_each_command_line_with_both_sides(monkeypatch):
     monkeypatch.setattr(versus, "COMMANDS", {"other": (tiny, ("results", 0, "no-such-key"))})
     with pytest.raises(SystemExit, match="other: its --json output has no results/0/no-such"):
         versus.time_commands(versus.ROOT / "src")
+
+
+def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path):
+    import torch
+
+    import xbarmem.learning.multilayer_fit as multilayer_fit
+    import xbarmem.learning.single_fit as single_fit
+    from benchmarks import levers
+    from xbarmem.learning import stages
+
+    start = multilayer_fit.MultilayerFit.start
+    precision = torch.backends.mkldnn.matmul.fp32_precision
+    out = tmp_path / "levers.json"
+    assert levers.main(["--quick", "--json-out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    studies = result["studies"]
+    assert list(studies) == list(levers.STUDIES)
+    for lever in ("torch.compile", "bfloat16 products", "warm-started search",
+                  "flip-averaged stage alone"):
+        assert f"| {lever} |" in result["table"]
+    # the alternatives were injected for their measurement only
+    assert single_fit.two_stage is stages.two_stage
+    assert multilayer_fit.stages.two_stage is stages.two_stage
+    assert multilayer_fit.MultilayerFit.start == start
+    assert torch.backends.mkldnn.matmul.fp32_precision == precision
+    # ... and did act: warm-started training differs from training from scratch, and the
+    # flip-averaged stage alone differs by its start
+    binary = next(v for k, v in studies["warm-search"].items() if k.startswith("binary"))
+    assert binary["warm"]["steps"] != binary["scratch"]["steps"]
+    flip = studies["flip-start"]
+    assert flip["MNIST digits, zero start"] != flip["MNIST digits, warm start"]
+    for row in flip.values():
+        if isinstance(row, dict):
+            assert all(0.0 <= v["fixed_bits"] <= 1.0 for v in row.values())
+    for label, row in studies["bf16"].items():
+        if isinstance(row, dict):
+            assert row["float32_ms_per_step"] > 0 and row["bf16_ms_per_step"] > 0, label
+    assert levers.main(["--threads", "0"]) == 2

@@ -1,0 +1,393 @@
+"""``python -m benchmarks.levers``: levers of the performance issue that were measured and not kept.
+
+The issue names levers to "choose, measure, keep what wins". This script measures four that
+did not win, so that the reasons stay checkable:
+
+* ``compile`` -- ``torch.compile`` on CPU: one basin-objective step written as a plain
+  function (the same products and activations as the trainer's step; autograd for the
+  gradient), eager and compiled, against the trainer's own step (hand-written gradient), for
+  the one-layer default (N = 64, P = 32, 6 cues per pattern, 4 unrolled updates) and the
+  continuous multilayer search of ``reproduce --quick`` (N = H = 144, P = 80, 13 cues per
+  pattern, 2 unrolled updates). Milliseconds per step and the compile time.
+* ``bf16`` -- products in bfloat16: the trainer's multilayer steps with oneDNN allowed to
+  round the operands of float32 products to bfloat16 (``torch.backends.mkldnn.matmul.
+  fp32_precision = "bf16"``; used by the hardware only where it has bfloat16 units, e.g.
+  AMX) against float32, at N = 144 and 400 (continuous, basin objective) and N = 784 (binary,
+  fixed-point objective): milliseconds per step and the recall of each network (recalled in
+  float32).
+* ``warm-search`` -- warm-starting a capacity search's next count from the last network:
+  the continuous N = 144 multilayer search of ``reproduce --quick`` (threshold 0.99, start
+  N / 2, resolution 5%, Gaussian cues sigma 0.6) trained from scratch at every count and
+  from the previously trained count's network; and one binary fixed-point training at
+  N = 256 (P = 250 after P = 128) both ways. The warm start is injected by replacing the
+  multilayer trainer's start for the duration of the measurement.
+* ``flip-start`` -- the flip-averaged stage of the one-layer default recipe from its zero
+  start and from the closed-form warm start (``warm_start``), the stage alone (the sampled
+  stages after it are skipped for the measurement): the share of stored bits that are fixed
+  points and the recall at 5% and 10% flips of its weights, N = 64, P = 32, MNIST digits and
+  random patterns.
+
+Results go to ``benchmarks/results/levers.json`` with the date, the torch thread count and
+the command; ``--json`` prints them. About five minutes on one thread (``--only`` runs some
+studies; ``--quick`` shrinks every study to seconds, for the smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import xbarmem.learning.multilayer_fit as multilayer_fit
+import xbarmem.learning.single_fit as single_fit
+from xbarmem import Protocol, evaluate_memory, load_mnist, random_patterns, train
+from xbarmem.evaluation.capacity import search_capacity
+
+from .recipes import RESULTS, provenance, write_result
+
+STUDIES = ("compile", "bf16", "warm-search", "flip-start")
+_CONTINUOUS = Protocol(corruption="gaussian", level=0.6, probes=10, seed=3, activation="tanh")
+_BINARY = Protocol(corruption="flip", level=0.05, probes=10, seed=3)
+_CUE_BUDGET = 1024  # cues per step of the continuous searches (as reproduce's (e))
+
+
+# ------------------------------------------------------------------------------ compile
+def _plain_step(n: int, hidden: int | None, patterns: int, copies: int, unroll: int):
+    """A basin-objective step as a plain function of the weights (autograd gradient) and
+    its inputs: ``(loss_fn, weights, x, target)``. One layer when ``hidden`` is None."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(1, patterns, n, generator=gen) * 2 - 1
+    target = x.repeat(1, copies, 1)
+    sizes = [(n, n)] if hidden is None else [(hidden, n), (n, hidden)]
+    weights = [(torch.randn(1, o, i + 1, generator=gen) / i ** 0.5).requires_grad_(True)
+               for o, i in sizes]
+    late = torch.arange(1, unroll + 1, dtype=torch.float32) ** 2
+    late = late / late.sum()
+
+    def net(state, *ws):
+        for w in ws:
+            k = state.shape[2]
+            state = torch.tanh(torch.baddbmm(w[:, None, :, k].squeeze(1), state,
+                                             w[:, :, :k].transpose(1, 2)))
+        return state
+
+    def loss_fn(noise, *ws):
+        total = ((net(x, *ws) - x) ** 2).sum() / x.numel()
+        state = (target + 0.6 * noise).clamp(-1, 1)
+        for k in range(unroll):
+            state = net(state, *ws)
+            total = total + late[k] * ((state - target) ** 2).sum() / target.numel()
+        return total
+
+    return loss_fn, weights, target
+
+
+def _ms_per_step(fn, weights, target, steps: int) -> float:
+    gen = torch.Generator().manual_seed(1)
+
+    def step():
+        loss = fn(torch.randn(target.shape, generator=gen), *weights)
+        torch.autograd.grad(loss, weights)
+
+    for _ in range(3):
+        step()
+    began = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - began) / steps * 1e3
+
+
+def _per_step_ms(run, steps: int) -> float:
+    """Milliseconds per optimiser step of ``run(max_steps)`` (returns ``(seconds, steps
+    taken)``): the difference between runs of ``steps`` and ``2 * steps`` over the steps it
+    adds, so that what a training costs once (set-up, first calls) is left out; a run that
+    stops early both times gives its mean instead."""
+    first = run(steps)
+    second = run(2 * steps)
+    if second[1] > first[1]:
+        return (second[0] - first[0]) / (second[1] - first[1]) * 1e3
+    return second[0] / second[1] * 1e3
+
+
+def _timed_train(x, max_steps: int, **options) -> tuple[float, int, object]:
+    began = time.perf_counter()
+    memory = train(x, chip="paper-sim", seed=0, max_steps=max_steps, **options)
+    return time.perf_counter() - began, int(memory.info["steps"]), memory
+
+
+def _trainer_ms_per_step(x, steps: int, **options) -> float:
+    """The trainer's own basin step (first stage only, no early stop)."""
+    return _per_step_ms(lambda s: _timed_train(x, s, objective="basin", rel_tol=1e-12,
+                                               **options)[:2], steps)
+
+
+def study_compile(quick: bool) -> dict:
+    steps = 5 if quick else 100
+    cases = {"one layer, N = 64, P = 32": (64, None, 32, 6, 4),
+             "multilayer continuous, N = H = 144, P = 80": (144, 144, 80, 13, 2)}
+    out = {}
+    cache = tempfile.mkdtemp(prefix="xbarmem-levers-")  # compile from a cold cache
+    for label, (n, hidden, p, copies, unroll) in cases.items():
+        if quick:
+            n, hidden, p = 16, (None if hidden is None else 16), 8
+        fn, weights, target = _plain_step(n, hidden, p, copies, unroll)
+        row = {"eager_ms_per_step": _ms_per_step(fn, weights, target, steps)}
+        if not quick:  # compiling takes seconds to tens of seconds (cold cache)
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+            began = time.perf_counter()
+            compiled = torch.compile(fn, dynamic=False)
+            _ms_per_step(compiled, weights, target, 1)
+            row["compile_seconds"] = time.perf_counter() - began
+            row["compiled_ms_per_step"] = _ms_per_step(compiled, weights, target, steps)
+        side = math.isqrt(n)
+        if hidden is None:
+            x = load_mnist(side=side, n=p)
+            row["trainer_ms_per_step"] = _trainer_ms_per_step(
+                x, steps, flip_steps=0, finetune_steps=0, cue_copies=copies, unroll=unroll)
+        else:
+            x = load_mnist(side=side, kind="continuous", n=p)
+            row["trainer_ms_per_step"] = _trainer_ms_per_step(
+                x, steps, arch="multilayer", hidden=hidden, cue_copies=copies, unroll=unroll)
+        out[label] = row
+    shutil.rmtree(cache, ignore_errors=True)
+    return out
+
+
+# ------------------------------------------------------------------------------ bf16
+@contextlib.contextmanager
+def _matmul_precision(value: str):
+    """oneDNN's float32 product precision (``"none"``: float32; ``"bf16"``: operands may be
+    rounded to bfloat16 where the hardware has bfloat16 units), restored afterwards."""
+    setting = torch.backends.mkldnn.matmul
+    before = setting.fp32_precision
+    setting.fp32_precision = value
+    try:
+        yield
+    finally:
+        setting.fp32_precision = before
+
+
+def study_bf16(quick: bool) -> dict:
+    cases = {"continuous N = 144, P = 80": (144, 80, "continuous", 200),
+             "continuous N = 400, P = 300": (400, 300, "continuous", 100),
+             "binary fixed-point N = 784, P = 1000": (784, 1000, "binary", 100)}
+    if quick:
+        cases = {"continuous N = 16, P = 8": (16, 8, "continuous", 5)}
+    out = {"cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    for label, (n, p, kind, steps) in cases.items():
+        x = load_mnist(side=math.isqrt(n), kind=kind, n=p)
+        options = ({"objective": "basin", "unroll": 2, "rel_tol": 1e-12,
+                    "cue_copies": math.ceil(_CUE_BUDGET / p)} if kind == "continuous"
+                   else {"objective": "fixed-point"})
+        row = {}
+        for precision in ("none", "bf16"):
+            with _matmul_precision(precision):
+                name = "float32" if precision == "none" else "bf16"
+                run = functools.partial(_timed_train, x, arch="multilayer", hidden=n,
+                                        **options)
+                row[f"{name}_ms_per_step"] = _per_step_ms(lambda s, run=run: run(s)[:2], steps)
+                memory = run(steps)[2]
+            row[f"{name}_recall"] = evaluate_memory(
+                memory, x, _CONTINUOUS if kind == "continuous" else _BINARY).cosine
+        row["speed_up"] = row["float32_ms_per_step"] / row["bf16_ms_per_step"]
+        out[label] = row
+    return out
+
+
+# ------------------------------------------------------------------------------ warm search
+@contextlib.contextmanager
+def _warm_multilayer():
+    """While active, the multilayer trainer starts from the parameters the previous training
+    ended with (clipped to the new problem's bounds) instead of its random start. Yields the
+    dict holding them (``"params"``)."""
+    kept: dict = {}
+    start, two_stage = multilayer_fit.MultilayerFit.start, multilayer_fit.stages.two_stage
+
+    def warm(cls, opts, problem):
+        path, params, *rest = start.__func__(cls, opts, problem)
+        if "params" in kept and kept["params"].shape == params.shape:
+            params = torch.clamp(kept["params"].clone(), rest[2], rest[3])
+        return (path, params, *rest)
+
+    def keep(path, params, *args):
+        out = two_stage(path, params, *args)
+        kept["params"] = out[0].clone()
+        return out
+
+    multilayer_fit.MultilayerFit.start = classmethod(warm)
+    multilayer_fit.stages.two_stage = keep
+    try:
+        yield kept
+    finally:
+        multilayer_fit.MultilayerFit.start = start
+        multilayer_fit.stages.two_stage = two_stage
+
+
+def _search(n: int, pool, warm: bool, max_steps: int) -> dict:
+    tested = []
+
+    def score(p: int) -> float:
+        idx = torch.randperm(len(pool.patterns), generator=torch.Generator().manual_seed(p))
+        x = pool.subset(idx[:p].tolist())
+        began = time.perf_counter()
+        memory = train(x, chip="paper-sim", arch="multilayer", hidden=n, seed=0,
+                       objective="basin", unroll=2, max_steps=max_steps,
+                       cue_copies=math.ceil(_CUE_BUDGET / p))
+        seconds = time.perf_counter() - began
+        cosine = evaluate_memory(memory, x, _CONTINUOUS).cosine
+        tested.append({"count": p, "steps": int(memory.info["steps"]), "seconds": seconds,
+                       "cosine": cosine})
+        return cosine
+
+    with _warm_multilayer() if warm else contextlib.nullcontext():
+        capacity = search_capacity(score, [0.99], start=n // 2, max_count=len(pool.patterns),
+                                   resolution=0.05)[0.99]
+    return {"capacity": capacity, "tested": tested,
+            "train_seconds": sum(t["seconds"] for t in tested)}
+
+
+def study_warm_search(quick: bool) -> dict:
+    n, max_steps = (16, 50) if quick else (144, 10_000)
+    pool = load_mnist(side=math.isqrt(n), kind="continuous", n=5000)
+    out = {"continuous search": {way: _search(n, pool, way == "warm", max_steps)
+                                 for way in ("scratch", "warm")}}
+    n, first, second = (16, 8, 12) if quick else (256, 128, 250)
+    mnist = load_mnist(side=math.isqrt(n), n=1000)
+    row = {}
+    for way in ("scratch", "warm"):
+        with _warm_multilayer() if way == "warm" else contextlib.nullcontext():
+            if way == "warm":
+                train(mnist.subset(slice(0, first)), chip="paper-sim", arch="multilayer",
+                      hidden=n, seed=0, objective="fixed-point")
+            x = mnist.subset(slice(500, 500 + second))
+            began = time.perf_counter()
+            memory = train(x, chip="paper-sim", arch="multilayer", hidden=n, seed=0,
+                           objective="fixed-point")
+            row[way] = {"seconds": time.perf_counter() - began,
+                        "steps": int(memory.info["steps"]),
+                        "cosine": evaluate_memory(memory, x, _BINARY).cosine}
+    out[f"binary fixed-point N = {n}, P = {second} (warm: after P = {first})"] = row
+    return out
+
+
+# ------------------------------------------------------------------------------ flip start
+@contextlib.contextmanager
+def _first_stage_only():
+    """While active, one-layer training ends after the flip-averaged stage."""
+    two_stage = single_fit.two_stage
+
+    def stop(path, params, *args):
+        t = params.shape[0]
+        return (params, torch.zeros(t, dtype=torch.int64), torch.full((t,), float("nan")),
+                torch.zeros(t, dtype=torch.bool))
+
+    single_fit.two_stage = stop
+    try:
+        yield
+    finally:
+        single_fit.two_stage = two_stage
+
+
+def study_flip_start(quick: bool) -> dict:
+    n, p = (16, 6) if quick else (64, 32)
+    data = {"MNIST digits": load_mnist(side=math.isqrt(n), n=p),
+            "random patterns": random_patterns(p, n, seed=0)}
+    out = {}
+    for label, x in data.items():
+        stored = torch.as_tensor(x.patterns, dtype=torch.float32)
+        for start in ("zero", "warm"):
+            row = {}
+            for steps in ((10,) if quick else (100, 300)):
+                with _first_stage_only():
+                    memory = train(x, chip="paper-sim", seed=0, flip_steps=steps,
+                                   warm_start=start == "warm")
+                w = torch.as_tensor(memory.weights)
+                b = torch.as_tensor(memory.bias)
+                fixed = (torch.sign(stored @ w.T + b) == stored).float().mean()
+                row[f"{steps} steps"] = {
+                    "fixed_bits": float(fixed),
+                    **{f"cosine_{f:g}": evaluate_memory(memory, x, Protocol(
+                        corruption="flip", level=f, probes=50, seed=7)).cosine
+                       for f in (0.05, 0.10)}}
+            out[f"{label}, {start} start"] = row
+    return out
+
+
+def table(studies: dict) -> str:
+    """Markdown: one row per study and case, what was measured."""
+    rows = []
+    for label, r in studies.get("compile", {}).items():
+        if isinstance(r, dict):
+            compiled = (f"compiled {r['compiled_ms_per_step']:.2f} ms (compiling "
+                        f"{r['compile_seconds']:.1f} s), " if "compiled_ms_per_step" in r else "")
+            rows.append(("torch.compile", label,
+                         f"per step: plain function {r['eager_ms_per_step']:.2f} ms, {compiled}"
+                         f"the trainer's own step {r['trainer_ms_per_step']:.2f} ms"))
+    for label, r in studies.get("bf16", {}).items():
+        if isinstance(r, dict):
+            rows.append(("bfloat16 products", label,
+                         f"per step: float32 {r['float32_ms_per_step']:.2f} ms, bf16 "
+                         f"{r['bf16_ms_per_step']:.2f} ms ({r['speed_up']:.2f}x); recall "
+                         f"{r['float32_recall']:.4f} / {r['bf16_recall']:.4f}"))
+    for label, r in studies.get("warm-search", {}).items():
+        if isinstance(r, dict) and "tested" in r.get("scratch", {}):
+            rows.append(("warm-started search", label, "; ".join(
+                f"{way}: capacity {r[way]['capacity']}, {len(r[way]['tested'])} counts, "
+                f"{sum(t['steps'] for t in r[way]['tested'])} steps, "
+                f"{r[way]['train_seconds']:.1f} s" for way in ("scratch", "warm"))))
+        elif isinstance(r, dict):
+            rows.append(("warm-started search", label, "; ".join(
+                f"{way}: {r[way]['steps']} steps, {r[way]['seconds']:.2f} s, recall "
+                f"{r[way]['cosine']:.4f}" for way in ("scratch", "warm"))))
+    for label, r in studies.get("flip-start", {}).items():
+        if isinstance(r, dict):
+            rows.append(("flip-averaged stage alone", label, "; ".join(
+                f"{steps}: fixed bits {v['fixed_bits']:.3f}, recall {v['cosine_0.05']:.4f} / "
+                f"{v['cosine_0.1']:.4f}" for steps, v in r.items())))
+    return "\n".join(["| lever | case | measured |", "|---|---|---|",
+                      *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
+
+
+RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_search,
+       "flip-start": study_flip_start}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", choices=STUDIES,
+                        help="run this study (repeatable; default all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, for the smoke test (times not meaningful)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--json-out", type=Path, default=RESULTS / "levers.json",
+                        help="result file (default: benchmarks/results/levers.json)")
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        print("error: --threads must be at least 1", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    result = {**provenance("levers", argv), "quick": args.quick, "studies": {}}
+    for name in args.only or STUDIES:
+        began = time.perf_counter()
+        result["studies"][name] = RUN[name](args.quick)
+        result["studies"][name]["wall_seconds"] = time.perf_counter() - began
+        if not args.json:
+            print(f"{name}: {result['studies'][name]}", flush=True)
+    result["table"] = table(result["studies"])
+    if not args.json:
+        print(result["table"])
+    return write_result(result, args.json_out, json_stdout=args.json)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
