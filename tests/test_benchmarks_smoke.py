@@ -257,6 +257,7 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     from xbarmem.learning import stages
 
     start = multilayer_fit.MultilayerFit.start
+    warm = single_fit.SingleLayerFit.warm_start
     precision = torch.backends.mkldnn.matmul.fp32_precision
     out = tmp_path / "levers.json"
     assert levers.main(["--quick", "--json-out", str(out)]) == 0
@@ -264,10 +265,11 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     studies = result["studies"]
     assert list(studies) == list(levers.STUDIES)
     for lever in ("torch.compile", "bfloat16 products", "warm-started search",
-                  "flip-averaged stage alone"):
+                  "flip-averaged stage alone", "closed-form recall terms"):
         assert f"| {lever} |" in result["table"]
     # the alternatives were injected for their measurement only
     assert single_fit.two_stage is stages.two_stage
+    assert single_fit.SingleLayerFit.warm_start is warm
     assert multilayer_fit.stages.two_stage is stages.two_stage
     assert multilayer_fit.MultilayerFit.start == start
     assert torch.backends.mkldnn.matmul.fp32_precision == precision
@@ -280,6 +282,11 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     for row in flip.values():
         if isinstance(row, dict):
             assert all(0.0 <= v["fixed_bits"] <= 1.0 for v in row.values())
+    closed = studies["closed-form"]
+    assert {k for k in closed if k != "wall_seconds"} == {
+        f"{model} faults, {side}" for model in ("weight", "device")
+        for side in ("default recipe", "closed form alone", "closed form + 150 sampled steps")}
+    assert closed["weight faults, default recipe"]["cosine_change_0.05"] == [0.0, 0.0]
     for label, row in studies["bf16"].items():
         if isinstance(row, dict):
             assert row["float32_ms_per_step"] > 0 and row["bf16_ms_per_step"] > 0, label
