@@ -142,7 +142,7 @@ def _trainer_ms_per_step(x, steps: int, **options) -> float:
 
 
 def study_compile(quick: bool) -> dict:
-    steps = 5 if quick else 100
+    steps = 5 if quick else 300
     cases = {"one layer, N = 64, P = 32": (64, None, 32, 6, 4),
              "multilayer continuous, N = H = 144, P = 80": (144, 144, 80, 13, 2)}
     out = {}
