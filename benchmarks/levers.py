@@ -36,6 +36,9 @@ did not win, so that the reasons stay checkable:
   ``benchmarks.recipe_search`` (2 training seeds) against the default recipe in the same run.
   The stage replaces the trainer's warm start while measured.
 
+The studies run in the order flip-start, closed-form, warm-search, bf16, compile: compiling
+slowed whatever was measured after it in the same process.
+
 Results go to ``benchmarks/results/levers.json`` with the date, the torch thread count and
 the command; ``--json`` prints them. About five minutes on one thread (``--only`` runs some
 studies; ``--quick`` shrinks every study to seconds, for the smoke test).
@@ -64,7 +67,7 @@ from xbarmem.evaluation.capacity import search_capacity
 
 from .recipes import RESULTS, provenance, write_result
 
-STUDIES = ("compile", "bf16", "warm-search", "flip-start", "closed-form")
+STUDIES = ("flip-start", "closed-form", "warm-search", "bf16", "compile")
 _CONTINUOUS = Protocol(corruption="gaussian", level=0.6, probes=10, seed=3, activation="tanh")
 _BINARY = Protocol(corruption="flip", level=0.05, probes=10, seed=3)
 _CUE_BUDGET = 1024  # cues per step of the continuous searches (as reproduce's (e))
@@ -142,23 +145,18 @@ def _trainer_ms_per_step(x, steps: int, **options) -> float:
 
 
 def study_compile(quick: bool) -> dict:
+    """Every uncompiled step is timed before anything is compiled: compiling leaves helper
+    processes and state behind that slowed later measurements in the same process (runs
+    of 2026-12-03); the study runs last for the same reason."""
     steps = 5 if quick else 300
     cases = {"one layer, N = 64, P = 32": (64, None, 32, 6, 4),
              "multilayer continuous, N = H = 144, P = 80": (144, 144, 80, 13, 2)}
-    out = {}
-    cache = tempfile.mkdtemp(prefix="xbarmem-levers-")  # compile from a cold cache
+    out, plain = {}, {}
     for label, (n, hidden, p, copies, unroll) in cases.items():
         if quick:
             n, hidden, p = 16, (None if hidden is None else 16), 8
-        fn, weights, target = _plain_step(n, hidden, p, copies, unroll)
-        row = {"eager_ms_per_step": _ms_per_step(fn, weights, target, steps)}
-        if not quick:  # compiling takes seconds to tens of seconds (cold cache)
-            os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
-            began = time.perf_counter()
-            compiled = torch.compile(fn, dynamic=False)
-            _ms_per_step(compiled, weights, target, 1)
-            row["compile_seconds"] = time.perf_counter() - began
-            row["compiled_ms_per_step"] = _ms_per_step(compiled, weights, target, steps)
+        fn, weights, target = plain[label] = _plain_step(n, hidden, p, copies, unroll)
+        row = out[label] = {"eager_ms_per_step": _ms_per_step(fn, weights, target, steps)}
         side = math.isqrt(n)
         if hidden is None:
             x = load_mnist(side=side, n=p)
@@ -168,7 +166,17 @@ def study_compile(quick: bool) -> dict:
             x = load_mnist(side=side, kind="continuous", n=p)
             row["trainer_ms_per_step"] = _trainer_ms_per_step(
                 x, steps, arch="multilayer", hidden=hidden, cue_copies=copies, unroll=unroll)
-        out[label] = row
+    if quick:  # compiling takes seconds to tens of seconds
+        return out
+    cache = tempfile.mkdtemp(prefix="xbarmem-levers-")  # compile from a cold cache
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+    os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")  # no compile workers
+    for label, (fn, weights, target) in plain.items():
+        began = time.perf_counter()
+        compiled = torch.compile(fn, dynamic=False)
+        _ms_per_step(compiled, weights, target, 1)
+        out[label]["compile_seconds"] = time.perf_counter() - began
+        out[label]["compiled_ms_per_step"] = _ms_per_step(compiled, weights, target, steps)
     shutil.rmtree(cache, ignore_errors=True)
     return out
 
