@@ -419,7 +419,7 @@ def study_closed_form(quick: bool) -> dict:
     for model, by_side in per.items():
         base = by_side["default recipe"]
         for side, results in by_side.items():
-            out[f"{model} faults, {side}"] = {
+            out[f"{model} fault model, {side}"] = {
                 "train_seconds": statistics.fmean(r["train_seconds"] for r in results),
                 **{f"cosine_change_{f}": [
                     statistics.fmean(r["cosine"][f] - b["cosine"][f]

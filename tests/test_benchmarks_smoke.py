@@ -284,9 +284,9 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
             assert all(0.0 <= v["fixed_bits"] <= 1.0 for v in row.values())
     closed = studies["closed-form"]
     assert {k for k in closed if k != "wall_seconds"} == {
-        f"{model} faults, {side}" for model in ("weight", "device")
+        f"{model} fault model, {side}" for model in ("weight", "device")
         for side in ("default recipe", "closed form alone", "closed form + 150 sampled steps")}
-    assert closed["weight faults, default recipe"]["cosine_change_0.05"] == [0.0, 0.0]
+    assert closed["weight fault model, default recipe"]["cosine_change_0.05"] == [0.0, 0.0]
     for label, row in studies["bf16"].items():
         if isinstance(row, dict):
             assert row["float32_ms_per_step"] > 0 and row["bf16_ms_per_step"] > 0, label
