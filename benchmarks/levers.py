@@ -76,7 +76,8 @@ _CUE_BUDGET = 1024  # cues per step of the continuous searches (as reproduce's (
 # ------------------------------------------------------------------------------ compile
 def _plain_step(n: int, hidden: int | None, patterns: int, copies: int, unroll: int):
     """A basin-objective step as a plain function of the weights (autograd gradient) and
-    its inputs: ``(loss_fn, weights, x, target)``. One layer when ``hidden`` is None."""
+    its inputs: ``(loss_fn(noise, *weights), weights, target)``. One layer when ``hidden`` is
+    None."""
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(1, patterns, n, generator=gen) * 2 - 1
     target = x.repeat(1, copies, 1)
@@ -104,7 +105,9 @@ def _plain_step(n: int, hidden: int | None, patterns: int, copies: int, unroll: 
     return loss_fn, weights, target
 
 
-def _ms_per_step(fn, weights, target, steps: int) -> float:
+def _plain_ms_per_step(fn, weights, target, steps: int) -> float:
+    """Mean milliseconds per step of the plain function ``fn`` and its autograd gradient,
+    after three steps not timed."""
     gen = torch.Generator().manual_seed(1)
 
     def step():
@@ -119,7 +122,7 @@ def _ms_per_step(fn, weights, target, steps: int) -> float:
     return (time.perf_counter() - began) / steps * 1e3
 
 
-def _per_step_ms(run, steps: int) -> float:
+def _ms_per_added_step(run, steps: int) -> float:
     """Milliseconds per optimiser step of ``run(max_steps)`` (returns ``(seconds, steps
     taken)``): the difference between runs of ``steps`` and ``2 * steps`` over the steps it
     adds, so that what a training costs once (set-up, first calls) is left out; the longer
@@ -140,7 +143,7 @@ def _timed_train(x, max_steps: int, **options) -> tuple[float, int, object]:
 
 def _trainer_ms_per_step(x, steps: int, **options) -> float:
     """The trainer's own basin step (first stage only, no early stop)."""
-    return _per_step_ms(lambda s: _timed_train(x, s, objective="basin", rel_tol=1e-12,
+    return _ms_per_added_step(lambda s: _timed_train(x, s, objective="basin", rel_tol=1e-12,
                                                **options)[:2], steps)
 
 
@@ -156,7 +159,7 @@ def study_compile(quick: bool) -> dict:
         if quick:
             n, hidden, p = 16, (None if hidden is None else 16), 8
         fn, weights, target = plain[label] = _plain_step(n, hidden, p, copies, unroll)
-        row = out[label] = {"eager_ms_per_step": _ms_per_step(fn, weights, target, steps)}
+        row = out[label] = {"eager_ms_per_step": _plain_ms_per_step(fn, weights, target, steps)}
         side = math.isqrt(n)
         if hidden is None:
             x = load_mnist(side=side, n=p)
@@ -174,9 +177,9 @@ def study_compile(quick: bool) -> dict:
     for label, (fn, weights, target) in plain.items():
         began = time.perf_counter()
         compiled = torch.compile(fn, dynamic=False)
-        _ms_per_step(compiled, weights, target, 1)
+        _plain_ms_per_step(compiled, weights, target, 1)
         out[label]["compile_seconds"] = time.perf_counter() - began
-        out[label]["compiled_ms_per_step"] = _ms_per_step(compiled, weights, target, steps)
+        out[label]["compiled_ms_per_step"] = _plain_ms_per_step(compiled, weights, target, steps)
     shutil.rmtree(cache, ignore_errors=True)
     return out
 
@@ -213,7 +216,8 @@ def study_bf16(quick: bool) -> dict:
                 name = "float32" if precision == "none" else "bf16"
                 run = functools.partial(_timed_train, x, arch="multilayer", hidden=n,
                                         **options)
-                row[f"{name}_ms_per_step"] = _per_step_ms(lambda s, run=run: run(s)[:2], steps)
+                row[f"{name}_ms_per_step"] = _ms_per_added_step(lambda s, run=run: run(s)[:2],
+                                                                steps)
                 memory = run(steps)[2]
             row[f"{name}_recall"] = evaluate_memory(
                 memory, x, _CONTINUOUS if kind == "continuous" else _BINARY).cosine
