@@ -20,6 +20,12 @@ the basin stage. Adam at the rule's ``lr``, projection into the realisable inter
 step (narrowed to +-``flip_bound`` * w_max by the caller, ``SingleLayerFit``), a fixed number
 of steps (``flip_steps``), nothing drawn at random; the sampled stages that follow refine the
 result through the full recall dynamics.
+
+At zero weights the spread ``s_i`` is 0 and the gradient is singular (``1 / s_i``, bounded
+only by the 1e-12 added to the variance), many orders of magnitude above its size anywhere
+else; Adam's second-moment estimate keeps that first step's size, so from a zero start the
+stage moves in the direction of its first gradient and then barely at all, far from its
+minimum. From a start with non-zero rows (``warm_start``) it reaches it.
 """
 
 from __future__ import annotations
