@@ -58,6 +58,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -249,13 +250,9 @@ def _warm_multilayer():
         kept["params"] = out[0].clone()
         return out
 
-    multilayer_fit.MultilayerFit.start = classmethod(warm)
-    multilayer_fit.stages.two_stage = keep
-    try:
+    with (mock.patch.object(multilayer_fit.MultilayerFit, "start", classmethod(warm)),
+          mock.patch.object(multilayer_fit.stages, "two_stage", keep)):
         yield kept
-    finally:
-        multilayer_fit.MultilayerFit.start = start
-        multilayer_fit.stages.two_stage = two_stage
 
 
 def _search(n: int, pool, warm: bool, max_steps: int) -> dict:
@@ -306,21 +303,15 @@ def study_warm_search(quick: bool) -> dict:
 
 
 # ------------------------------------------------------------------------------ flip start
-@contextlib.contextmanager
 def _first_stage_only():
-    """While active, one-layer training ends after the flip-averaged stage."""
-    two_stage = single_fit.two_stage
-
+    """While active (a context manager), one-layer training ends after the flip-averaged
+    stage."""
     def stop(path, params, *args):
         t = params.shape[0]
         return (params, torch.zeros(t, dtype=torch.int64), torch.full((t,), float("nan")),
                 torch.zeros(t, dtype=torch.bool))
 
-    single_fit.two_stage = stop
-    try:
-        yield
-    finally:
-        single_fit.two_stage = two_stage
+    return mock.patch.object(single_fit, "two_stage", stop)
 
 
 def study_flip_start(quick: bool) -> dict:
@@ -397,16 +388,12 @@ def _closed_form_stage(x, valid, lo, hi, *, updates=2, steps=300, lr=0.01, rho=0
     return torch.clamp(a.detach() * scale_after, lo, hi)
 
 
-@contextlib.contextmanager
 def _closed_form_start(**stage):
-    """While active, the one-layer trainer's warm start is :func:`_closed_form_stage`."""
-    warm = single_fit.SingleLayerFit.warm_start
-    single_fit.SingleLayerFit.warm_start = (
+    """While active (a context manager), the one-layer trainer's warm start is
+    :func:`_closed_form_stage`."""
+    return mock.patch.object(
+        single_fit.SingleLayerFit, "warm_start",
         lambda self, x, valid, lo, hi: _closed_form_stage(x, valid, lo, hi, **stage))
-    try:
-        yield
-    finally:
-        single_fit.SingleLayerFit.warm_start = warm
 
 
 def study_closed_form(quick: bool) -> dict:
