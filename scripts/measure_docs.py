@@ -400,6 +400,22 @@ ENTRIES: tuple[Entry, ...] = (
     scaling_entry("scaling-check-budget", "the binary exponent trained to the loss or 6000 "
                   "steps (one network per count)", "64,144,256", 600,
                   options={"stop": "loss", "max_steps": 6000}),
+    Entry("products-bf16", "multilayer capacity searches with float32 and with bf16 training "
+          "products (one network per count; run with --threads 2)",
+          tuple(f"xbarmem scaling --arch multilayer --kind {kind} --sizes {n} --hidden 1n "
+                f"--threshold 0.99 --trials 1 --probes 10 --pool 5000 --rule-options "
+                f"'{{{{{options}{extra}}}}}' --json --out {{out}}/{kind}-{label}"
+                for kind, n, options in (
+                    ("binary", 576, '"objective":"fixed-point"'),
+                    ("continuous", 256, '"objective":"basin","unroll":2,"max_steps":10000'))
+                for label, extra in (("float32", ""), ("bf16", ',"products":"bf16"'))),
+          {f"{kind} N = {n}, {label}: {what}": f"{step}:{path}"
+           for step, (kind, n, label) in enumerate((
+               ("binary", 576, "float32"), ("binary", 576, "bf16"),
+               ("continuous", 256, "float32"), ("continuous", 256, "bf16")))
+           for what, path in (("capacity @0.99", "capacity/0.99/0"),
+                              ("search s", "runs/0/seconds"),
+                              ("counts trained", "runs/0/evaluations"))}, 1200),
     Entry("benchmark-scaling", "the multilayer binary scaling run over N = 64 ... 784 with "
           "2 torch threads (benchmark case 6; run with --threads 2)",
           json_out("python -m benchmarks 6", "bench.json"),

@@ -11,6 +11,7 @@ from oracles import field_single, loss
 
 from xbarmem import load_mnist, load_preset, random_patterns, train
 from xbarmem.errors import ConfigError
+from xbarmem.learning import adaptive
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem, valid_mask, within_box
 from xbarmem.learning.single_fit import SingleLayerFit
@@ -263,9 +264,49 @@ def test_options_added_later_are_listed_only_when_set():
     """Trial keys hash the resolved options: options added after stores were written must not
     appear at their defaults, or every earlier adaptive trial would be recomputed."""
     plain = AdaptiveTrainer().options()
-    assert "variation" not in plain and "weight_bound" not in plain
+    assert "variation" not in plain and "weight_bound" not in plain and "products" not in plain
     assert AdaptiveTrainer(variation=0.3).options()["variation"] == 0.3
     assert AdaptiveTrainer(**AdaptiveTrainer(weight_bound=0.2).options()).weight_bound == 0.2
+
+
+def test_bf16_products_are_refused_where_unsupported(monkeypatch):
+    monkeypatch.setattr(adaptive, "bf16_products_supported", lambda: False)
+    with pytest.raises(ConfigError, match="products bf16 needs oneDNN"):
+        AdaptiveTrainer(products="bf16")
+    with pytest.raises(ConfigError, match="products"):
+        AdaptiveTrainer(products="fp16")
+    assert AdaptiveTrainer(products="float32").options() == AdaptiveTrainer().options()
+
+
+def test_product_precision_is_set_inside_and_restored_after_an_error():
+    setting = torch.backends.mkldnn.matmul
+    before = setting.fp32_precision
+    with pytest.raises(KeyError), adaptive.product_precision("bf16"):
+        assert setting.fp32_precision == "bf16"
+        raise KeyError("inside")
+    assert setting.fp32_precision == before
+    with adaptive.product_precision("float32"):
+        assert setting.fp32_precision == before
+
+
+@pytest.mark.skipif(not adaptive.bf16_products_supported(), reason="no bfloat16 products here")
+@pytest.mark.parametrize("arch", ["single", "multilayer"])
+def test_bf16_products_train_close_to_float32_and_leave_torch_as_it_was(arch):
+    """bf16 products change the trained weights (so the setting acts) but only slightly, and
+    torch's own setting is the same after training as before."""
+    x = load_mnist(side=12, kind="continuous", n=40)
+    before = torch.backends.mkldnn.matmul.fp32_precision
+    common = dict(chip="paper-sim", arch=arch, seed=0, max_steps=40, cue_copies=4)
+    if arch == "multilayer":
+        common["hidden"] = 144
+    full = train(x, **common)
+    half = train(x, products="bf16", **common)
+    assert torch.backends.mkldnn.matmul.fp32_precision == before
+    assert half.info["rule_options"]["products"] == "bf16"
+    assert "products" not in full.info["rule_options"]
+    for a, b in zip(full.weights, half.weights, strict=True):
+        assert not torch.equal(a, b)
+        assert float((a - b).abs().max()) < 0.05 * float(a.abs().max())
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.05, 0.1, 0.5, 1.0])

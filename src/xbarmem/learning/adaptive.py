@@ -31,8 +31,12 @@ named ``recipe`` (:data:`RECIPE_OPTIONS`) for its kind of pattern, resolved when
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import torch
 
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem, stored_fixed_points, within_box
@@ -45,6 +49,7 @@ OBJECTIVES = ("basin", "fixed-point")
 OPTIMIZERS = ("adam", "rmsprop")
 RECALL_LOSSES = ("mse", "logistic")
 STOPS = ("stable", "loss")
+PRODUCTS = ("float32", "bf16")
 
 #: Values of the step and cue options every table below starts from.
 _SCHEDULE: dict[str, Any] = {"max_steps": 3000, "cue_copies": 16, "unroll": 5,
@@ -189,6 +194,11 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     lr_fan_in: int = integer(64, ge=0, meta=_MULTILAYER, help="a layer with more inputs "
                              "takes steps scaled by lr_fan_in / fan_in (0 = off)")
 
+    products: str = choice(PRODUCTS, "float32", meta=_WHEN_SET,
+                           help="precision of the training's matrix products: float32, or "
+                           "bf16 (oneDNN rounds their operands to bfloat16; faster at large N "
+                           "only on CPUs with bfloat16 instructions, and the trained weights "
+                           "differ in their last digits; recall is always computed in float32)")
     recipe: str = choice(RECIPES, "default", meta=_WHEN_SET,
                          help="named set of defaults for the options left unset: default, "
                          "or fast (binary patterns, basin objective: fewer, cheaper steps)")
@@ -196,6 +206,9 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     name: ClassVar[str] = "adaptive"
 
     def validate(self) -> None:
+        if self.products == "bf16" and not bf16_products_supported():
+            raise ConfigError("products bf16 needs oneDNN with bfloat16 support, which this "
+                              "torch build or CPU lacks (use products float32)")
         for name in _FLIP_OPTIONS:
             if getattr(self, name) and self.objective != "basin":
                 raise ConfigError(f"{name} (the flip-averaged stage) exists only for the basin "
@@ -256,15 +269,45 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         opts = self.resolved(problem.layers, problem.kind)
         if opts.weight_bound is not None:
             problem = within_box(problem, opts.weight_bound)
-        if problem.layers == 1:
-            w, b, steps, loss, converged = SingleLayerFit(opts, progress).run(problem)
-            weights, biases = [w], [b]
-        else:
-            weights, biases, steps, loss, converged = MultilayerFit.run(opts, problem, progress)
+        with product_precision(opts.products):
+            if problem.layers == 1:
+                w, b, steps, loss, converged = SingleLayerFit(opts, progress).run(problem)
+                weights, biases = [w], [b]
+            else:
+                weights, biases, steps, loss, converged = MultilayerFit.run(opts, problem,
+                                                                            progress)
         fixed = (stored_fixed_points(weights, biases, problem.patterns, problem.counts)
                  if problem.kind == "binary" else converged)
         return FitResult(weights=weights, biases=biases, steps=steps, loss=loss,
                          converged=converged, fixed_points=fixed)
+
+
+def bf16_products_supported() -> bool:
+    """Whether this torch build and CPU let oneDNN compute float32 products with bfloat16
+    operands (``products="bf16"``)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available()
+                    and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@contextmanager
+def product_precision(products: str) -> Iterator[None]:
+    """Inside the block, float32 matrix products on the CPU take ``products`` precision:
+    ``"float32"`` leaves torch's setting as it is; ``"bf16"`` sets oneDNN's float32 product
+    precision (``torch.backends.mkldnn.matmul.fp32_precision``, a process-wide setting) to
+    ``"bf16"`` and restores the previous value on leaving."""
+    if products != "bf16":
+        yield
+        return
+    setting = torch.backends.mkldnn.matmul
+    before = setting.fp32_precision
+    setting.fp32_precision = "bf16"
+    try:
+        yield
+    finally:
+        setting.fp32_precision = before
 
 
 #: The outcome of a fit (the name of earlier versions).
