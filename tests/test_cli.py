@@ -168,6 +168,22 @@ def test_options_for_a_rule_without_options_say_it_takes_none(run_cli, tmp_path)
     assert not (tmp_path / "h.safetensors").exists()
 
 
+@pytest.mark.parametrize("command", ["train", "capacity"])
+def test_bf16_products_without_support_are_refused_before_any_work(run_cli, tmp_path,
+                                                                     monkeypatch, command):
+    from xbarmem.learning import adaptive
+
+    monkeypatch.setattr(adaptive, "bf16_products_supported", lambda: False)
+    model = tmp_path / "m.safetensors"
+    args = (["train", "-o", model, "--patterns", "4"] if command == "train"
+            else ["capacity", "--arch", "multilayer", "--trials", "1"])
+    code, stdout, err = run_cli(*args, "--data", "digits", "--rule-option", "products=bf16")
+    assert code == 2 and not stdout
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "products bf16 needs oneDNN with bfloat16 support" in lines[0]
+    assert not model.exists()
+
+
 # ------------------------------------------------------------------------------------ evaluate
 def test_evaluate_clean_cues_are_fixed_points(run_cli, adaptive_model):
     result = run_json(run_cli, "evaluate", adaptive_model, "--level", "0.0",
