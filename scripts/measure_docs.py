@@ -416,6 +416,19 @@ ENTRIES: tuple[Entry, ...] = (
            for what, path in (("capacity @0.99", "capacity/0.99/0"),
                               ("search s", "runs/0/seconds"),
                               ("counts trained", "runs/0/evaluations"))}, 1200),
+    Entry("products-bf16-single", "one-layer default recipe with float32 and with bf16 training "
+          "products, random patterns, N = 64 (P = 32) and N = 512 (P = 200)",
+          tuple(f"xbarmem train --data random --neurons {n} --patterns {p} -o "
+                f"{{out}}/{n}-{label}.safetensors --json{extra}"
+                for n, p in ((64, 32), (512, 200))
+                for label, extra in (("float32", ""), ("bf16", " --rule-option products=bf16")))
+          + tuple(f"xbarmem evaluate {{out}}/{n}-{label}.safetensors --level 0.1 --probes 10 --json"
+                  for n in (64, 512) for label in ("float32", "bf16")),
+          {f"N = {n}, {label}: {what}": f"{step + offset}:{path}"
+           for step, (n, label) in enumerate(((64, "float32"), (64, "bf16"), (512, "float32"),
+                                              (512, "bf16")))
+           for what, path, offset in (("train s", "train_seconds", 0),
+                                      ("cosine 10% flips", "cosine", 4))}, 120),
     Entry("benchmark-scaling", "the multilayer binary scaling run over N = 64 ... 784 with "
           "2 torch threads (benchmark case 6; run with --threads 2)",
           json_out("python -m benchmarks 6", "bench.json"),
