@@ -157,6 +157,29 @@ def test_cli_adapt_logs_rounds_and_saves_the_adapted_model(memory, pats, tmp_pat
     assert code == 2 and err.startswith("error:") and "tolerance" in err
 
 
+def test_cli_adapt_replaces_a_model_option_this_machine_refuses(pats, trained, tmp_path, run_cli,
+                                                                 monkeypatch):
+    """A model trained with bf16 products elsewhere: re-training it here without bfloat16
+    support is refused in one line, and ``--rule-option products=float32`` replaces the
+    model's option before the trainer is built."""
+    from xbarmem.learning import adaptive
+
+    memory = trained(pats.patterns, "rram", fault_seed=2, program_seed=0, **FAST)
+    memory.info["rule_options"] = {**memory.info["rule_options"], "products": "bf16"}
+    model = save_memory(memory, tmp_path / "bf16.safetensors", patterns=pats)
+    monkeypatch.setattr(adaptive, "bf16_products_supported", lambda: False)
+    log = tmp_path / "rounds.jsonl"
+    code, out, err = run_cli("adapt", model, "--rounds", "1", "--probes", "2", "--log", log)
+    assert code == 2 and not out and "products bf16 needs oneDNN" in err
+    assert len([line for line in err.splitlines() if line.strip()]) == 1
+    assert not log.exists()
+    code, out, err = run_cli("adapt", model, "--rounds", "1", "--probes", "2",
+                             "--rule-option", "products=float32", "--json")
+    assert code == 0, err
+    assert json.loads(out)["rounds"][0]["round"] == 0
+    code, out, err = run_cli("adapt", model, "--rule-option", "no_such_option=1")
+    assert code == 2 and "no_such_option" in err
+
 def test_multilayer_adaptation_pins_devices_in_every_layer(pats):
     from xbarmem.learning.fit import fit_memories
     from xbarmem.learning.multilayer import MultilayerTrainer

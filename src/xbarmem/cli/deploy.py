@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -118,12 +117,9 @@ def adapt_cmd(
 
     memory, stored = load_model(model, patterns_required=True)
     o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
-    trainer = None  # adapt's default: the model's own trainer options
-    if options:
-        try:  # the model's trainer with some options changed
-            trainer = dataclasses.replace(default_trainer(memory), **options)
-        except TypeError as exc:
-            raise ConfigError(f"bad trainer option: {exc}") from None
+    # the model's own trainer options, some changed by options; built (and refused) here,
+    # before the log file is opened
+    trainer = default_trainer(memory, **(options or {}))
     chip, true_faults = _simulated_chip(memory, write_noise, read_noise, unknown_faults, seed)
     backends = simulated_backends(memory, chip=chip, faults=true_faults, seed=seed,
                                   read_averages=read_averages)

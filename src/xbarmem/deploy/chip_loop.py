@@ -81,12 +81,16 @@ class AdaptResult:
                 "reached_target": self.reached_target, "settings": self.settings}
 
 
-def default_trainer(memory: Memory) -> AdaptiveTrainer:
+def default_trainer(memory: Memory, **overrides: Any) -> AdaptiveTrainer:
     """The trainer to re-train ``memory`` with: its own hardware-adaptive options when it was
-    trained by the adaptive rule, defaults otherwise (bias as the memory's)."""
+    trained by the adaptive rule, defaults otherwise (bias as the memory's), with
+    ``overrides`` in place of its own before the trainer is built (so an option this machine
+    refuses, e.g. ``products="bf16"`` without bfloat16 support, can be replaced). Raises
+    :class:`ConfigError` for an unknown or refused option."""
     info = memory.info or {}
     options = dict(info.get("rule_options", {})) if info.get("rule") == "adaptive" else {}
     options["bias"] = memory.has_bias
+    options.update(overrides)
     return get_rule("adaptive", **options)
 
 
