@@ -9,12 +9,12 @@ did not win, so that the reasons stay checkable:
   the one-layer default (N = 64, P = 32, 6 cues per pattern, 4 unrolled updates) and the
   continuous multilayer search of ``reproduce --quick`` (N = H = 144, P = 80, 13 cues per
   pattern, 2 unrolled updates). Milliseconds per step and the compile time.
-* ``bf16`` -- products in bfloat16: the trainer's multilayer steps with oneDNN allowed to
-  round the operands of float32 products to bfloat16 (``torch.backends.mkldnn.matmul.
-  fp32_precision = "bf16"``; used by the hardware only where it has bfloat16 units, e.g.
-  AMX) against float32, at N = 144 and 400 (continuous, basin objective) and N = 784 (binary,
-  fixed-point objective): milliseconds per step and the recall of each network (recalled in
-  float32).
+* ``bf16`` -- products in bfloat16: the trainer's multilayer steps with its option
+  ``products="bf16"`` (oneDNN may round the operands of float32 products to bfloat16; used by
+  the hardware only where it has bfloat16 units, e.g. AMX) against float32, at N = 144 and
+  400 (continuous, basin objective) and N = 784 (binary, fixed-point objective): milliseconds
+  per step and the recall of each network (recalled in float32); not measured where torch
+  has no bfloat16 support (the option is refused there).
 * ``warm-search`` -- warm-starting a capacity search's next count from the last network:
   the continuous N = 144 multilayer search of ``reproduce --quick`` (threshold 0.99, start
   N / 2, resolution 5%, Gaussian cues sigma 0.6) trained from scratch at every count and
@@ -66,7 +66,7 @@ import xbarmem.learning.multilayer_fit as multilayer_fit
 import xbarmem.learning.single_fit as single_fit
 from xbarmem import Protocol, evaluate_memory, load_mnist, random_patterns, train
 from xbarmem.evaluation.capacity import search_capacity
-from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.adaptive import AdaptiveTrainer, bf16_products_supported
 from xbarmem.learning.flip_stage import flip_loss_grad, row_weights
 
 from .recipes import RESULTS, provenance, write_result
@@ -189,19 +189,6 @@ def study_compile(quick: bool) -> dict:
 
 
 # ------------------------------------------------------------------------------ bf16
-@contextlib.contextmanager
-def _matmul_precision(value: str):
-    """oneDNN's float32 product precision (``"none"``: float32; ``"bf16"``: operands may be
-    rounded to bfloat16 where the hardware has bfloat16 units), restored afterwards."""
-    setting = torch.backends.mkldnn.matmul
-    before = setting.fp32_precision
-    setting.fp32_precision = value
-    try:
-        yield
-    finally:
-        setting.fp32_precision = before
-
-
 def study_bf16(quick: bool) -> dict:
     cases = {"continuous N = 144, P = 80": (144, 80, "continuous", 200),
              "continuous N = 400, P = 300": (400, 300, "continuous", 100),
@@ -209,20 +196,20 @@ def study_bf16(quick: bool) -> dict:
     if quick:
         cases = {"continuous N = 16, P = 8": (16, 8, "continuous", 5)}
     out = {"cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    if not bf16_products_supported():  # the option is refused here
+        return {**out, "not measured": "this torch build or CPU has no bfloat16 support"}
     for label, (n, p, kind, steps) in cases.items():
         x = load_mnist(side=math.isqrt(n), kind=kind, n=p)
         options = ({"objective": "basin", "unroll": 2, "rel_tol": 1e-12,
                     "cue_copies": math.ceil(_CUE_BUDGET / p)} if kind == "continuous"
                    else {"objective": "fixed-point"})
         row = {}
-        for precision in ("none", "bf16"):
-            with _matmul_precision(precision):
-                name = "float32" if precision == "none" else "bf16"
-                run = functools.partial(_timed_train, x, arch="multilayer", hidden=n,
-                                        **options)
-                row[f"{name}_ms_per_step"] = _ms_per_added_step(lambda s, run=run: run(s)[:2],
-                                                                steps)
-                memory = run(steps)[2]
+        for name in ("float32", "bf16"):  # the trainer's own option (products)
+            run = functools.partial(_timed_train, x, arch="multilayer", hidden=n,
+                                    products=name, **options)
+            row[f"{name}_ms_per_step"] = _ms_per_added_step(lambda s, run=run: run(s)[:2],
+                                                            steps)
+            memory = run(steps)[2]
             row[f"{name}_recall"] = evaluate_memory(
                 memory, x, _CONTINUOUS if kind == "continuous" else _BINARY).cosine
         row["speed_up"] = row["float32_ms_per_step"] / row["bf16_ms_per_step"]
@@ -447,6 +434,8 @@ def table(studies: dict) -> str:
                          f"per step: plain function {r['eager_ms_per_step']:.2f} ms, {compiled}"
                          f"the trainer's own step {r['trainer_ms_per_step']:.2f} ms"))
     for label, r in studies.get("bf16", {}).items():
+        if label == "not measured":
+            rows.append(("bfloat16 products", "-", f"not measured: {r}"))
         if isinstance(r, dict):
             rows.append(("bfloat16 products", label,
                          f"per step: float32 {r['float32_ms_per_step']:.2f} ms, bf16 "

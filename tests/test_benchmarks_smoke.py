@@ -291,3 +291,15 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
         if isinstance(row, dict):
             assert row["float32_ms_per_step"] > 0 and row["bf16_ms_per_step"] > 0, label
     assert levers.main(["--threads", "0"]) == 2
+
+
+def test_levers_say_bf16_was_not_measured_where_torch_has_no_bfloat16(tmp_path, monkeypatch):
+    from benchmarks import levers
+
+    monkeypatch.setattr(levers, "bf16_products_supported", lambda: False)
+    out = tmp_path / "levers.json"
+    assert levers.main(["--quick", "--only", "bf16", "--json-out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert "float32_ms_per_step" not in json.dumps(result["studies"]["bf16"])
+    assert "| bfloat16 products | - | not measured: this torch build or CPU has no bfloat16 " \
+           "support |" in result["table"]
