@@ -292,8 +292,9 @@ def test_product_precision_is_set_inside_and_restored_after_an_error():
 @pytest.mark.skipif(not adaptive.bf16_products_supported(), reason="no bfloat16 products here")
 @pytest.mark.parametrize("arch", ["single", "multilayer"])
 def test_bf16_products_train_close_to_float32_and_leave_torch_as_it_was(arch):
-    """bf16 products change the trained weights (so the setting acts) but only slightly, and
-    torch's own setting is the same after training as before."""
+    """bf16 products change the trained weights only slightly (and at all where the CPU has
+    bfloat16 instructions: elsewhere oneDNN may keep float32), and torch's own setting is the
+    same after training as before."""
     x = load_mnist(side=12, kind="continuous", n=40)
     before = torch.backends.mkldnn.matmul.fp32_precision
     common = dict(chip="paper-sim", arch=arch, seed=0, max_steps=40, cue_copies=4)
@@ -305,8 +306,20 @@ def test_bf16_products_train_close_to_float32_and_leave_torch_as_it_was(arch):
     assert half.info["rule_options"]["products"] == "bf16"
     assert "products" not in full.info["rule_options"]
     for a, b in zip(full.weights, half.weights, strict=True):
-        assert not torch.equal(a, b)
         assert float((a - b).abs().max()) < 0.05 * float(a.abs().max())
+    if _bf16_instructions():
+        assert any(not torch.equal(a, b) for a, b in zip(full.weights, half.weights,
+                                                         strict=True))
+
+
+def _bf16_instructions() -> bool:
+    """Whether the CPU lists bfloat16 instructions (Linux: AMX or AVX512-BF16)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.05, 0.1, 0.5, 1.0])
