@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -98,6 +99,16 @@ def scaling_entry(name: str, what: str, sizes: str, seconds: float, *, trials: i
         {"N": "sizes", f"capacity @{threshold}": f"capacity/{threshold}",
          "exponent": f"fits/{threshold}/slope", "95% low": f"fits/{threshold}/slope_low",
          "95% high": f"fits/{threshold}/slope_high"} | (extra or {}), seconds)
+
+
+#: the bf16 entries' runs, each case trained with float32 then with bf16 products: capacity
+#: searches ``(kind, N, trainer options as JSON members)`` and one-layer trainings ``(N, P)``
+_BF16_SEARCHES = tuple(itertools.product(
+    (("binary", 576, '"objective":"fixed-point"'),
+     ("continuous", 256, '"objective":"basin","unroll":2,"max_steps":10000')),
+    ("float32", "bf16")))
+_BF16_SINGLE = tuple(itertools.product(((64, 32), (512, 200)), ("float32", "bf16")))
+_BF16_OPTION = {"float32": "", "bf16": ',"products":"bf16"'}
 
 
 #: the sweeps of the quick reproduce named in docs/performance.md (its costliest)
@@ -404,31 +415,25 @@ ENTRIES: tuple[Entry, ...] = (
           "products (one network per count; run with --threads 2)",
           tuple(f"xbarmem scaling --arch multilayer --kind {kind} --sizes {n} --hidden 1n "
                 f"--threshold 0.99 --trials 1 --probes 10 --pool 5000 --rule-options "
-                f"'{{{{{options}{extra}}}}}' --json --out {{out}}/{kind}-{label}"
-                for kind, n, options in (
-                    ("binary", 576, '"objective":"fixed-point"'),
-                    ("continuous", 256, '"objective":"basin","unroll":2,"max_steps":10000'))
-                for label, extra in (("float32", ""), ("bf16", ',"products":"bf16"'))),
+                f"'{{{{{options}{_BF16_OPTION[label]}}}}}' --json --out {{out}}/{kind}-{label}"
+                for (kind, n, options), label in _BF16_SEARCHES),
           {f"{kind} N = {n}, {label}: {what}": f"{step}:{path}"
-           for step, (kind, n, label) in enumerate((
-               ("binary", 576, "float32"), ("binary", 576, "bf16"),
-               ("continuous", 256, "float32"), ("continuous", 256, "bf16")))
+           for step, ((kind, n, _), label) in enumerate(_BF16_SEARCHES)
            for what, path in (("capacity @0.99", "capacity/0.99/0"),
                               ("search s", "runs/0/seconds"),
                               ("counts trained", "runs/0/evaluations"))}, 1200),
     Entry("products-bf16-single", "one-layer default recipe with float32 and with bf16 training "
           "products, random patterns, N = 64 (P = 32) and N = 512 (P = 200)",
           tuple(f"xbarmem train --data random --neurons {n} --patterns {p} -o "
-                f"{{out}}/{n}-{label}.safetensors --json{extra}"
-                for n, p in ((64, 32), (512, 200))
-                for label, extra in (("float32", ""), ("bf16", " --rule-option products=bf16")))
+                f"{{out}}/{n}-{label}.safetensors --json"
+                + (" --rule-option products=bf16" if label == "bf16" else "")
+                for (n, p), label in _BF16_SINGLE)
           + tuple(f"xbarmem evaluate {{out}}/{n}-{label}.safetensors --level 0.1 --probes 10 --json"
-                  for n in (64, 512) for label in ("float32", "bf16")),
+                  for (n, _), label in _BF16_SINGLE),
           {f"N = {n}, {label}: {what}": f"{step + offset}:{path}"
-           for step, (n, label) in enumerate(((64, "float32"), (64, "bf16"), (512, "float32"),
-                                              (512, "bf16")))
+           for step, ((n, _), label) in enumerate(_BF16_SINGLE)
            for what, path, offset in (("train s", "train_seconds", 0),
-                                      ("cosine 10% flips", "cosine", 4))}, 120),
+                                      ("cosine 10% flips", "cosine", len(_BF16_SINGLE)))}, 120),
     Entry("benchmark-scaling", "the multilayer binary scaling run over N = 64 ... 784 with "
           "2 torch threads (benchmark case 6; run with --threads 2)",
           json_out("python -m benchmarks 6", "bench.json"),
