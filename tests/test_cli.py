@@ -184,6 +184,22 @@ def test_bf16_products_without_support_are_refused_before_any_work(run_cli, tmp_
     assert not model.exists()
 
 
+@pytest.mark.parametrize("value, message", [
+    ("bf16", "products bf16 needs oneDNN with bfloat16 support"),
+    ("half", "--products must be one of float32, bf16, got 'half'")])
+def test_reproduce_products_are_checked_before_any_work(run_cli, tmp_path, monkeypatch, value,
+                                                        message):
+    from xbarmem.learning import adaptive
+
+    monkeypatch.setattr(adaptive, "bf16_products_supported", lambda: False)
+    out = tmp_path / "r"
+    code, stdout, err = run_cli("reproduce", "--quick", "--out", out, "--products", value)
+    assert code == 2 and not stdout
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0]
+    assert not out.exists()
+
+
 # ------------------------------------------------------------------------------------ evaluate
 def test_evaluate_clean_cues_are_fixed_points(run_cli, adaptive_model):
     result = run_json(run_cli, "evaluate", adaptive_model, "--level", "0.0",

@@ -37,6 +37,11 @@ ReproduceRecipe = Annotated[str, typer.Option(
     help=f"Recipe of the hardware-adaptive rule for every trial it trains: "
     f"{', '.join(o.RECIPES)} (a recipe other than default runs its own sweeps, named after "
     f"it).")]
+ReproduceProducts = Annotated[str, typer.Option(
+    "--products", metavar="PRECISION", autocompletion=o.completes(lambda: o.PRODUCTS),
+    help=f"Precision of the hardware-adaptive rule's training products: "
+    f"{', '.join(o.PRODUCTS)} (bf16: faster on CPUs with bfloat16 instructions; the numbers "
+    f"then depend on the CPU; runs its own sweeps, named after it).")]
 
 
 @contextlib.contextmanager
@@ -353,11 +358,19 @@ def reproduce_cmd(
     scheduler: SchedulerOpt = None,
     json_out: o.Json = False,
     recipe: ReproduceRecipe = "default",
+    products: ReproduceProducts = "float32",
 ) -> None:
     from xbarmem.experiments.store import ResultStore
 
     if recipe not in o.RECIPES:
         raise ConfigError(f"--recipe must be one of {', '.join(o.RECIPES)}, got {recipe!r}")
+    if products not in o.PRODUCTS:
+        raise ConfigError(f"--products must be one of {', '.join(o.PRODUCTS)}, got "
+                          f"{products!r}")
+    if products != "float32":
+        from xbarmem.learning.adaptive import check_products
+
+        check_products(products)
 
     store_path = store or out_dir / "results.sqlite"
     # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for
@@ -369,7 +382,7 @@ def reproduce_cmd(
         from xbarmem.experiments.reproduce import reproduce  # while the workers start
 
         report = reproduce(out_dir, quick=quick, store=store, threads=threads, recipe=recipe,
-                           run=lambda spec, db: run_with_progress(
+                           products=products, run=lambda spec, db: run_with_progress(
                                spec, db, jobs=jobs, workers=workers, scheduler=scheduler,
                                threads=threads),
                            log=console.print)

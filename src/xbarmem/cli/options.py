@@ -44,7 +44,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import ArrayFile, read_bytes
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.limits import check_bytes
-from xbarmem.names import ARCHS, RECIPES, RULE_NAMES  # noqa: F401 - the CLI's names (o.ARCHS)
+from xbarmem.names import ARCHS, PRODUCTS, RECIPES, RULE_NAMES  # noqa: F401 - the CLI's names (o.ARCHS)
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet

@@ -39,7 +39,7 @@ from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, parse_sweep
 from xbarmem.learning.classic import rule_names
-from xbarmem.names import RECIPES
+from xbarmem.names import PRODUCTS, RECIPES
 from xbarmem.viz.results import plot_rows
 from xbarmem.viz.style import save_figure
 
@@ -156,32 +156,58 @@ class Context:
         return self.store.by_keys([t.key for t in self.specs[name].trials])
 
 
-#: the hardware-adaptive rule's recipe of the run being built (``reproduce(recipe=...)``)
-_RECIPE: contextvars.ContextVar[str] = contextvars.ContextVar("reproduce_recipe",
-                                                              default="default")
+@dataclass(frozen=True)
+class Training:
+    """How the hardware-adaptive rule trains in one ``reproduce`` run: its ``recipe``
+    (:data:`~xbarmem.names.RECIPES`) and the precision of its training ``products``
+    (:data:`~xbarmem.names.PRODUCTS`). Anything but the defaults runs its own sweeps (their
+    names carry :meth:`suffix`; their trials' options differ, so no trial is shared)."""
+
+    recipe: str = "default"
+    products: str = "float32"
+
+    def options(self) -> dict[str, str]:
+        """The hardware-adaptive rule options this run adds to every sweep ({} by default)."""
+        return {**({"recipe": self.recipe} if self.recipe != "default" else {}),
+                **({"products": self.products} if self.products != "float32" else {})}
+
+    def suffix(self) -> str:
+        """``""``, or ``"-fast"``, ``"-bf16"``, ``"-fast-bf16"``: the sweep names' mark."""
+        return "".join(f"-{v}" for v in self.options().values())
+
+    def flags(self) -> str:
+        """The command-line flags that select this run (``""`` by default)."""
+        return "".join(f" --{k} {v}" for k, v in self.options().items())
+
+
+#: how the hardware-adaptive rule trains in the run being built (``reproduce(recipe=...,
+#: products=...)``)
+_TRAINING: contextvars.ContextVar[Training] = contextvars.ContextVar(
+    "reproduce_training", default=Training())  # noqa: B039 -- Training is frozen
 
 
 def recipe_text() -> str:
     """The hardware-adaptive rule's recipe of this run as the report states it (options for
-    binary patterns of a one-layer memory)."""
+    binary patterns of a one-layer memory, and bfloat16 products when the run uses them)."""
     from xbarmem.learning.adaptive import AdaptiveTrainer
 
-    recipe = _RECIPE.get()
-    o = AdaptiveTrainer(recipe=recipe).options()
-    return (f"{recipe} recipe (basin objective, up to {o['max_steps']} + "
+    training = _TRAINING.get()
+    o = AdaptiveTrainer(recipe=training.recipe).options()
+    bf16 = (", training products with bfloat16 operands (recall in float32)"
+            if training.products == "bf16" else "")
+    return (f"{training.recipe} recipe (basin objective, up to {o['max_steps']} + "
             f"{o['finetune_steps']} fine-tune steps, cue_flip {o['cue_flip']:g}, cue_copies "
-            f"{o['cue_copies']}, unroll {o['unroll']}, {o['recall_loss']} recall loss)")
+            f"{o['cue_copies']}, unroll {o['unroll']}, {o['recall_loss']} recall loss{bf16})")
 
 
 def _spec(name: str, table: dict[str, Any]) -> SweepSpec:
-    """The sweep ``name`` of ``table``; under a recipe other than ``"default"`` its
-    hardware-adaptive trials train with that recipe."""
+    """The sweep ``name`` of ``table``; under a training other than the default
+    (:class:`Training`) its hardware-adaptive trials train with that recipe and products."""
     table = {**table, "sweep": {**table["sweep"], "name": name}}
-    recipe = _RECIPE.get()
-    if recipe != "default":
+    extra = _TRAINING.get().options()
+    if extra:
         options = table.get("rule_options") or {}
-        table["rule_options"] = {**options,
-                                 "adaptive": {**options.get("adaptive", {}), "recipe": recipe}}
+        table["rule_options"] = {**options, "adaptive": {**options.get("adaptive", {}), **extra}}
     return parse_sweep(table, source=f"reproduce:{name}")
 
 
@@ -341,9 +367,8 @@ class Experiment:
         raise NotImplementedError
 
     def name(self, quick: bool, what: str) -> str:
-        recipe = _RECIPE.get()
-        return (f"reproduce-{'quick' if quick else 'full'}"
-                f"{'' if recipe == 'default' else '-' + recipe}-{self.key}-{what}")
+        return (f"reproduce-{'quick' if quick else 'full'}{_TRAINING.get().suffix()}-"
+                f"{self.key}-{what}")
 
     def extra_commands(self, quick: bool) -> list[str]:
         """Commands besides ``reproduce`` and ``results`` that measure this claim."""
@@ -1490,32 +1515,42 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
               run: Callable[[list[SweepSpec], ResultStore], Any] | None = None,
               log: Callable[[str], None] = print,
               experiments: list[Experiment] | None = None, threads: int = 1,
-              recipe: str = "default") -> dict[str, Any]:
+              recipe: str = "default", products: str = "float32") -> dict[str, Any]:
     """Run (or resume) the headline experiments and write ``out_dir/report.md``.
 
     ``recipe``: the hardware-adaptive rule's recipe
     (:data:`~xbarmem.learning.adaptive.RECIPE_OPTIONS`) for every trial it trains; a recipe
     other than ``"default"`` names its sweeps ``reproduce-quick-<recipe>-...`` and is stated
-    in the report.
+    in the report. ``products``: the precision of the rule's training products
+    (:data:`~xbarmem.names.PRODUCTS`; ``"bf16"`` needs a CPU and torch build with bfloat16
+    support, :func:`~xbarmem.learning.adaptive.bf16_products_supported`), likewise marking the
+    sweeps (``-bf16``) and stated in the report.
 
     ``run(specs, store)`` executes the sweeps (default: in this process,
     :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
     stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
     Returns ``{"path", "table", "verdicts", "reasons", "sections", "seconds", "threads",
-    "recipe"}`` where ``table`` is the report's summary table (markdown), ``verdicts`` maps
-    each claim's key to its verdict and ``reasons`` to the measured reasons of its shortfalls
-    (claims that have any)."""
+    "recipe", "products"}`` where ``table`` is the report's summary table (markdown),
+    ``verdicts`` maps each claim's key to its verdict and ``reasons`` to the measured reasons
+    of its shortfalls (claims that have any). Raises :class:`ConfigError` for an unknown
+    recipe or products, or bf16 products this machine cannot compute, before anything is
+    written."""
     if recipe not in RECIPES:
         raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
-    token = _RECIPE.set(recipe)
+    if products not in PRODUCTS:
+        raise ConfigError(f"products must be one of {', '.join(PRODUCTS)}, got {products!r}")
+    if products != "float32":
+        from xbarmem.learning.adaptive import check_products
+
+        check_products(products)
+    token = _TRAINING.set(Training(recipe, products))
     try:
-        return _reproduce(out_dir, quick, store, run, log, experiments, threads, recipe)
+        return _reproduce(out_dir, quick, store, run, log, experiments, threads)
     finally:
-        _RECIPE.reset(token)
+        _TRAINING.reset(token)
 
 
-def _reproduce(out_dir, quick, store, run, log, experiments, threads,
-               recipe) -> dict[str, Any]:
+def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[str, Any]:
     from xbarmem.experiments.runner import run_sweep
 
     began = time.perf_counter()
@@ -1541,8 +1576,8 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads,
             stop()
         sections = [(early.done[e.key] if e.key in early.done else e.section(ctx))
                     if e in ready else _unavailable(e) for e in exps]
-    command = (f"xbarmem reproduce{' --quick' if quick else ''}"
-               f"{'' if recipe == 'default' else ' --recipe ' + recipe} --out {out_dir}"
+    training = _TRAINING.get()
+    command = (f"xbarmem reproduce{' --quick' if quick else ''}{training.flags()} --out {out_dir}"
                + (f" --store {store}" if store else ""))
     for e, sec in zip(exps, sections, strict=True):
         sec.commands = [command] + [f"xbarmem results {store_path} --sweep {s.name}"
@@ -1557,7 +1592,8 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads,
     return {"path": str(path), "table": table_text, "seconds": seconds,
             "verdicts": {s.key: s.verdict for s in sections},
             "reasons": {s.key: s.reasons for s in sections if s.reasons},
-            "sections": [s.key for s in sections], "threads": threads, "recipe": recipe}
+            "sections": [s.key for s in sections], "threads": threads, "recipe": training.recipe,
+            "products": training.products}
 
 
 class _EarlySections:

@@ -42,14 +42,13 @@ from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem, stored_fixed_points, within_box
 from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
-from xbarmem.names import RECIPES
+from xbarmem.names import PRODUCTS, RECIPES
 from xbarmem.spec import Spec, choice, flag, integer, number
 
 OBJECTIVES = ("basin", "fixed-point")
 OPTIMIZERS = ("adam", "rmsprop")
 RECALL_LOSSES = ("mse", "logistic")
 STOPS = ("stable", "loss")
-PRODUCTS = ("float32", "bf16")
 
 #: Values of the step and cue options every table below starts from.
 _SCHEDULE: dict[str, Any] = {"max_steps": 3000, "cue_copies": 16, "unroll": 5,
@@ -206,9 +205,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     name: ClassVar[str] = "adaptive"
 
     def validate(self) -> None:
-        if self.products == "bf16" and not bf16_products_supported():
-            raise ConfigError("products bf16 needs oneDNN with bfloat16 support, which this "
-                              "torch build or CPU lacks (use products float32)")
+        check_products(self.products)
         for name in _FLIP_OPTIONS:
             if getattr(self, name) and self.objective != "basin":
                 raise ConfigError(f"{name} (the flip-averaged stage) exists only for the basin "
@@ -290,6 +287,14 @@ def bf16_products_supported() -> bool:
                     and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def check_products(products: str) -> None:
+    """Raise :class:`ConfigError` when this machine cannot train with ``products`` precision
+    (``"bf16"`` without :func:`bf16_products_supported`)."""
+    if products == "bf16" and not bf16_products_supported():
+        raise ConfigError("products bf16 needs oneDNN with bfloat16 support, which this "
+                          "torch build or CPU lacks (use products float32)")
 
 
 @contextmanager
