@@ -165,39 +165,50 @@ def test_reproduce_with_a_recipe_runs_its_own_sweeps(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
-def test_reproduce_with_bf16_products_runs_its_own_sweeps(tmp_path, monkeypatch):
-    """``reproduce(products="bf16")``: every adaptive trial carries the option, in sweeps named
-    after it (``-bf16``, after the recipe's mark), no trial shared with the float32 run, the
-    report and its command state it; without bfloat16 support, or with an unknown precision,
-    it is refused before anything is written."""
+def test_reproduce_with_bf16_products_trains_the_large_experiments_with_them(tmp_path,
+                                                                            monkeypatch):
+    """``reproduce(products="bf16")``: the adaptive trials of the experiments of large networks
+    ((e)) carry the option, in sweeps named after it (``-bf16``, after the recipe's mark) that
+    share no trial with the float32 run; the other experiments' sweeps are the float32 run's
+    (same names and trials); the report and its command state it; without bfloat16 support,
+    or with an unknown precision, it is refused before anything is written."""
     from xbarmem.errors import ConfigError
-    from xbarmem.experiments.reproduce import Correlation, reproduce
+    from xbarmem.experiments.reproduce import Correlation, Scaling, reproduce
     from xbarmem.learning import adaptive
 
     monkeypatch.setattr(adaptive, "bf16_products_supported", lambda: True)
-    seen = []
+    seen = {}
     runs = {"float32": ("default", "float32"), "bf16": ("default", "bf16"),
             "fast-bf16": ("fast", "bf16")}
     for name, (recipe, products) in runs.items():
-        res = reproduce(tmp_path / name, quick=True, experiments=[Correlation()],
-                        run=lambda specs, db: seen.append(specs), log=lambda _: None,
-                        recipe=recipe, products=products)
+        res = reproduce(tmp_path / name, quick=True, experiments=[Correlation(), Scaling()],
+                        run=lambda specs, db, name=name: seen.update({name: specs}),
+                        log=lambda _: None, recipe=recipe, products=products)
         assert (res["recipe"], res["products"]) == (recipe, products)
         text = Path(res["path"]).read_text()
-        assert ("bfloat16 operands" in text) == (products == "bf16")
-        assert ("--products bf16" in text) == (products == "bf16")
-    plain, bf16, fast = seen
-    assert all(s.name.startswith("reproduce-quick-bf16-") for s in bf16)
-    assert all(s.name.startswith("reproduce-quick-fast-bf16-") for s in fast)
-    assert not any("bf16" in s.name for s in plain)
-    for specs, recipe in ((bf16, None), (fast, "fast")):
-        adaptive_configs = [t.config["rule_options"] for s in specs for t in s.trials
-                            if t.config["rule"] == "adaptive"]
-        assert adaptive_configs and all(o["products"] == "bf16" and o.get("recipe") == recipe
-                                        for o in adaptive_configs)
-    assert not any("products" in t.config["rule_options"] for s in plain for t in s.trials)
-    keys = {t.key for s in plain for t in s.trials if t.config["rule"] == "adaptive"}
-    assert keys and keys.isdisjoint(t.key for s in bf16 for t in s.trials)
+        assert ("(e) trains with bf16 products" in text) == (products == "bf16")
+        assert ("Training products: bf16" in text) == (products == "bf16")
+        assert ("--products bf16 --out" in text) == (products == "bf16")
+
+    def split(specs):
+        large = [s for s in specs if "-e-" in s.name]
+        return large, [s for s in specs if s not in large]
+
+    (plain_e, plain_g), (bf16_e, bf16_g), (fast_e, fast_g) = map(split, seen.values())
+    assert plain_e and all(s.name.startswith("reproduce-quick-bf16-e-") for s in bf16_e)
+    assert all(s.name.startswith("reproduce-quick-fast-bf16-e-") for s in fast_e)
+    assert all(s.name.startswith("reproduce-quick-fast-g-") for s in fast_g)
+    assert [s.name for s in bf16_g] == [s.name for s in plain_g]
+    assert [t.key for s in bf16_g for t in s.trials] == [t.key for s in plain_g for t in s.trials]
+    for specs, recipe in ((bf16_e, None), (fast_e, "fast")):
+        options = [t.config["rule_options"] for s in specs for t in s.trials]
+        assert options and all(o["products"] == "bf16" and o.get("recipe") == recipe
+                               for o in options)
+    everything_else = plain_e + plain_g + bf16_g + fast_g
+    assert not any("products" in t.config["rule_options"] for s in everything_else
+                   for t in s.trials)
+    keys = {t.key for s in plain_e for t in s.trials}
+    assert keys and keys.isdisjoint(t.key for s in bf16_e for t in s.trials)
 
     monkeypatch.setattr(adaptive, "bf16_products_supported", lambda: False)
     for products, match in (("bf16", "bfloat16 support"), ("half", "products must be one of")):

@@ -39,9 +39,10 @@ ReproduceRecipe = Annotated[str, typer.Option(
     f"it).")]
 ReproduceProducts = Annotated[str, typer.Option(
     "--products", metavar="PRECISION", autocompletion=o.completes(lambda: o.PRODUCTS),
-    help=f"Precision of the hardware-adaptive rule's training products: "
-    f"{', '.join(o.PRODUCTS)} (bf16: faster on CPUs with bfloat16 instructions; the numbers "
-    f"then depend on the CPU; runs its own sweeps, named after it).")]
+    help=f"Precision of the hardware-adaptive rule's training products in the experiments of "
+    f"large networks (section (e)): {', '.join(o.PRODUCTS)} (bf16: faster on CPUs with "
+    f"bfloat16 instructions, and (e)'s numbers then depend on the CPU; its sweeps are named "
+    f"after it).")]
 
 
 @contextlib.contextmanager

@@ -159,25 +159,30 @@ class Context:
 @dataclass(frozen=True)
 class Training:
     """How the hardware-adaptive rule trains in one ``reproduce`` run: its ``recipe``
-    (:data:`~xbarmem.names.RECIPES`) and the precision of its training ``products``
-    (:data:`~xbarmem.names.PRODUCTS`). Anything but the defaults runs its own sweeps (their
-    names carry :meth:`suffix`; their trials' options differ, so no trial is shared)."""
+    (:data:`~xbarmem.names.RECIPES`) for every trial, and the precision of its training
+    ``products`` (:data:`~xbarmem.names.PRODUCTS`) for the experiments whose networks are large
+    enough for bfloat16 to pay (:attr:`Experiment.large`). Sweeps that train otherwise than by
+    default carry :meth:`suffix` in their names; their trials' options differ, so no trial is
+    shared with the default run, while the others' trials are."""
 
     recipe: str = "default"
     products: str = "float32"
 
-    def options(self) -> dict[str, str]:
-        """The hardware-adaptive rule options this run adds to every sweep ({} by default)."""
+    def options(self, large: bool) -> dict[str, str]:
+        """The hardware-adaptive rule options this run adds to a sweep ({} by default);
+        ``large``: the sweep's experiment trains large networks."""
+        bf16 = large and self.products != "float32"
         return {**({"recipe": self.recipe} if self.recipe != "default" else {}),
-                **({"products": self.products} if self.products != "float32" else {})}
+                **({"products": self.products} if bf16 else {})}
 
-    def suffix(self) -> str:
+    def suffix(self, large: bool) -> str:
         """``""``, or ``"-fast"``, ``"-bf16"``, ``"-fast-bf16"``: the sweep names' mark."""
-        return "".join(f"-{v}" for v in self.options().values())
+        return "".join(f"-{v}" for v in self.options(large).values())
 
     def flags(self) -> str:
         """The command-line flags that select this run (``""`` by default)."""
-        return "".join(f" --{k} {v}" for k, v in self.options().items())
+        return ((f" --recipe {self.recipe}" if self.recipe != "default" else "")
+                + (f" --products {self.products}" if self.products != "float32" else ""))
 
 
 #: how the hardware-adaptive rule trains in the run being built (``reproduce(recipe=...,
@@ -188,23 +193,42 @@ _TRAINING: contextvars.ContextVar[Training] = contextvars.ContextVar(
 
 def recipe_text() -> str:
     """The hardware-adaptive rule's recipe of this run as the report states it (options for
-    binary patterns of a one-layer memory, and bfloat16 products when the run uses them)."""
+    binary patterns of a one-layer memory)."""
     from xbarmem.learning.adaptive import AdaptiveTrainer
 
-    training = _TRAINING.get()
-    o = AdaptiveTrainer(recipe=training.recipe).options()
-    bf16 = (", training products with bfloat16 operands (recall in float32)"
-            if training.products == "bf16" else "")
-    return (f"{training.recipe} recipe (basin objective, up to {o['max_steps']} + "
+    recipe = _TRAINING.get().recipe
+    o = AdaptiveTrainer(recipe=recipe).options()
+    return (f"{recipe} recipe (basin objective, up to {o['max_steps']} + "
             f"{o['finetune_steps']} fine-tune steps, cue_flip {o['cue_flip']:g}, cue_copies "
-            f"{o['cue_copies']}, unroll {o['unroll']}, {o['recall_loss']} recall loss{bf16})")
+            f"{o['cue_copies']}, unroll {o['unroll']}, {o['recall_loss']} recall loss)")
 
 
-def _spec(name: str, table: dict[str, Any]) -> SweepSpec:
+def products_text(experiments: Sequence[Experiment]) -> str:
+    """The report's sentence on training products ("" for float32 or when none of
+    ``experiments`` is :attr:`~Experiment.large`)."""
+    products = _TRAINING.get().products
+    large = [f"({e.key})" for e in experiments if e.large]
+    if products == "float32" or not large:
+        return ""
+    return (f" {' and '.join(large)} trains with {products} products (`--products "
+            f"{products}`: the training's float32 matrix products take bfloat16 operands; "
+            f"recall is float32; these numbers depend on the CPU's bfloat16 instructions); "
+            f"the other sections train in float32, where bfloat16 does not pay.")
+
+
+def _products_setting() -> str:
+    """A large experiment's settings sentence on its training products ("" for float32)."""
+    products = _TRAINING.get().products
+    return ("" if products == "float32" else
+            f" Training products: {products} (`--products {products}`; recall in float32).")
+
+
+def _spec(name: str, table: dict[str, Any], large: bool = False) -> SweepSpec:
     """The sweep ``name`` of ``table``; under a training other than the default
-    (:class:`Training`) its hardware-adaptive trials train with that recipe and products."""
+    (:class:`Training`) its hardware-adaptive trials train with that recipe, and with its
+    products when ``large`` (the experiment's :attr:`Experiment.large`)."""
     table = {**table, "sweep": {**table["sweep"], "name": name}}
-    extra = _TRAINING.get().options()
+    extra = _TRAINING.get().options(large)
     if extra:
         options = table.get("rule_options") or {}
         table["rule_options"] = {**options, "adaptive": {**options.get("adaptive", {}), **extra}}
@@ -356,6 +380,10 @@ class Experiment:
     title = ""
     claim = ""
     needs: str | None = None  # module that must exist
+    #: its networks are large enough for bfloat16 training products to pay: ``reproduce
+    #: --products bf16`` trains them so (the others' one-layer N = 64 networks train slower
+    #: with them, docs/reproduction.md), the others' sweeps stay as in the float32 run
+    large = False
 
     def available(self) -> bool:
         return self.needs is None or importlib.util.find_spec(self.needs) is not None
@@ -367,7 +395,7 @@ class Experiment:
         raise NotImplementedError
 
     def name(self, quick: bool, what: str) -> str:
-        return (f"reproduce-{'quick' if quick else 'full'}{_TRAINING.get().suffix()}-"
+        return (f"reproduce-{'quick' if quick else 'full'}{_TRAINING.get().suffix(self.large)}-"
                 f"{self.key}-{what}")
 
     def extra_commands(self, quick: bool) -> list[str]:
@@ -1013,6 +1041,7 @@ class Scaling(Experiment):
     claim = ("Multilayer capacity grows as N^1.49 on binary digit images and as N^1.74 on "
              "continuous (tanh) ones; classic single-layer rules are linear in N (§1).")
     needs = "xbarmem.evaluation.scaling"
+    large = True
     threshold = "0.99"
 
     #: trainer per pattern kind: binary -- the paper's fixed-point objective (fast, and as good
@@ -1070,7 +1099,8 @@ class Scaling(Experiment):
             "sweep": {"trial": "capacity", "seeds": seeds},
             "base": base,
             "grid": [{"n_neurons": [n], "hidden": [width * n]} for n in sizes],
-            "rule_options": {"adaptive": {**self.OPTIONS[kind], **dict(options)}}})
+            "rule_options": {"adaptive": {**self.OPTIONS[kind], **dict(options)}}},
+            large=self.large)
 
     def sweeps(self, quick):
         out = [self._sweep(name, kind, sizes, seeds) for kind in self.kinds(quick)
@@ -1235,7 +1265,8 @@ class Scaling(Experiment):
                         f"flips, sign recall; continuous: Gaussian noise sigma 0.6 (clipped), "
                         f"tanh recall; 10 cues per pattern. Exponent: least-squares slope of log "
                         f"capacity vs log N with a 95% t-interval "
-                        f"(`xbarmem.evaluation.scaling.fit_power_law`).")
+                        f"(`xbarmem.evaluation.scaling.fit_power_law`)."
+                        + _products_setting())
         return sec
 
 
@@ -1585,7 +1616,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
         sec.commands += e.extra_commands(quick)
     seconds = time.perf_counter() - began
     table_text = summary_table(sections)
-    text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads)
+    text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready)
                      + [s.markdown() for s in sections])
     path = out_dir / "report.md"
     path.write_text(text)
@@ -1665,7 +1696,8 @@ def verdict_lines(sections: list[Section]) -> list[str]:
 
 
 def _head(command: str, store: Path, seconds: float, table: str,
-          sections: list[Section], threads: int) -> list[str]:
+          sections: list[Section], threads: int,
+          experiments: Sequence[Experiment]) -> list[str]:
     from xbarmem.version import __version__
 
     return [f"# {command.split(' --out')[0]}: He et al. (2026), headline claims", "",
@@ -1681,7 +1713,7 @@ def _head(command: str, store: Path, seconds: float, table: str,
             f"from the measured numbers by the rule stated with it; 'bar' marks each single "
             f"comparison (ok / below / above the paper's value; exponents ok / near / off). "
             f"The hardware-adaptive rule trains with its {recipe_text()} unless a section "
-            f"says otherwise.",
+            f"says otherwise.{products_text(experiments)}",
             "",
             *verdict_lines(sections),
             "## Summary", "", table, ""]
