@@ -1248,26 +1248,31 @@ class Scaling(Experiment):
             write_figure(ctx.out_dir / fig, rows_all, "capacity",
                       title="multilayer N-N-N, capacity vs N")
             sec.figures.append(fig)
-        sec.settings = (f"multilayer memories N -> H -> N with H = N (the hidden-width rule "
-                        f"`ratio:1`) trained by the hardware-adaptive rule on the `paper-sim` "
-                        f"chip without faults (binary: the paper's fixed-point objective; "
-                        f"continuous: the basin objective with 2 unrolled steps, "
-                        f"ceil({self.CUE_BUDGET} / P) noisy cues per pattern, up to 10,000 "
-                        f"steps); N in "
-                        + "; ".join(f"{sizes} with {seeds} seed(s)" for _, sizes, seeds
-                                    in self.parts(ctx.quick, "binary"))
-                        + f" (binary) and {self.sizes(ctx.quick, 'continuous')} with "
-                        f"{1 if ctx.quick else 2} seed(s) (continuous) (bundled MNIST, "
-                        f"the whole 28x28 image area-resized to side sqrt(N), "
-                        f"random subsets of the first 5000); capacity = largest P whose mean "
-                        f"cosine (and every smaller tested P's) is >= {t}, by geometric search + "
-                        f"interpolation (`xbarmem.evaluation.capacity`, resolution 5%); binary: 5% "
-                        f"flips, sign recall; continuous: Gaussian noise sigma 0.6 (clipped), "
-                        f"tanh recall; 10 cues per pattern. Exponent: least-squares slope of log "
-                        f"capacity vs log N with a 95% t-interval "
-                        f"(`xbarmem.evaluation.scaling.fit_power_law`)."
-                        + _products_setting())
+        sec.settings = self.settings(ctx.quick)
         return sec
+
+    def settings(self, quick: bool) -> str:
+        """The section's settings sentence."""
+        t = self.threshold
+        return (f"multilayer memories N -> H -> N with H = N (the hidden-width rule "
+                f"`ratio:1`) trained by the hardware-adaptive rule on the `paper-sim` "
+                f"chip without faults (binary: the paper's fixed-point objective; "
+                f"continuous: the basin objective with 2 unrolled steps, "
+                f"ceil({self.CUE_BUDGET} / P) noisy cues per pattern, up to 10,000 "
+                f"steps); N in "
+                + "; ".join(f"{sizes} with {seeds} seed(s)" for _, sizes, seeds
+                            in self.parts(quick, "binary"))
+                + f" (binary) and {self.sizes(quick, 'continuous')} with "
+                f"{1 if quick else 2} seed(s) (continuous) (bundled MNIST, "
+                f"the whole 28x28 image area-resized to side sqrt(N), "
+                f"random subsets of the first 5000); capacity = largest P whose mean "
+                f"cosine (and every smaller tested P's) is >= {t}, by geometric search + "
+                f"interpolation (`xbarmem.evaluation.capacity`, resolution 5%); binary: 5% "
+                f"flips, sign recall; continuous: Gaussian noise sigma 0.6 (clipped), "
+                f"tanh recall; 10 cues per pattern. Exponent: least-squares slope of log "
+                f"capacity vs log N with a 95% t-interval "
+                f"(`xbarmem.evaluation.scaling.fit_power_law`)."
+                + _products_setting())
 
 
 # --------------------------------------------------------------------------- (f)
