@@ -1557,10 +1557,11 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     ``recipe``: the hardware-adaptive rule's recipe
     (:data:`~xbarmem.learning.adaptive.RECIPE_OPTIONS`) for every trial it trains; a recipe
     other than ``"default"`` names its sweeps ``reproduce-quick-<recipe>-...`` and is stated
-    in the report. ``products``: the precision of the rule's training products
-    (:data:`~xbarmem.names.PRODUCTS`; ``"bf16"`` needs a CPU and torch build with bfloat16
-    support, :func:`~xbarmem.learning.adaptive.bf16_products_supported`), likewise marking the
-    sweeps (``-bf16``) and stated in the report.
+    in the report. ``products``: the precision of the rule's training products in the
+    experiments of large networks (:attr:`Experiment.large`: section (e)), whose sweeps are
+    then named ``...-bf16-e-...``; stated in the report (:data:`~xbarmem.names.PRODUCTS`;
+    ``"bf16"`` needs a CPU and torch build with bfloat16 support,
+    :func:`~xbarmem.learning.adaptive.bf16_products_supported`).
 
     ``run(specs, store)`` executes the sweeps (default: in this process,
     :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
