@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import xbarmem.evaluation.curve as curve_mod
@@ -239,12 +239,38 @@ def test_search_tests_where_a_straight_curve_crosses_the_threshold():
     assert calls == [8, 16, 32, 64, 50, 53, 51]
 
 
-def test_searches_start_at_n_over_8_for_one_layer_and_n_over_2_for_multilayer():
-    assert (default_start("single", 64), default_start("multilayer", 64)) == (8, 32)
-    assert default_start("single", 9) == default_start("multilayer", 3) == 2
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(4, 2000), slope=st.floats(1e-5, 1e-2), power=st.floats(0.5, 3.0),
+       theta=st.sampled_from([0.9, 0.95, 0.99]), resolution=st.sampled_from([0.0, 0.05]))
+def test_the_multilayer_start_keeps_the_capacity_of_starting_at_half_and_saves_a_count(
+        n, slope, power, theta, resolution):
+    """Where N // 2 passes, a search from the multilayer start finds the capacity a search from
+    N // 2 finds, from the same counts less N // 2 when the start passes too (on curves
+    falling with the count)."""
+    def sim(p):
+        return 1.0 - slope * p ** power
+
+    def run(start):
+        calls = []
+        caps = search_capacity(lambda p: calls.append(p) or sim(p), [theta], start=start,
+                               max_count=4 * n, resolution=resolution)
+        return caps, set(calls)
+
+    assume(sim(n // 2) >= theta)
+    start = default_start("multilayer", n)
+    half, at_half = run(n // 2)
+    new, at_new = run(start)
+    assert new == half
+    assert at_new == (at_half - {n // 2} if sim(start) >= theta else at_half)
+
+
+def test_searches_start_at_n_over_8_for_one_layer_and_n_for_multilayer():
+    assert (default_start("single", 64), default_start("multilayer", 64)) == (8, 64)
+    assert default_start("multilayer", 9) == 8
+    assert default_start("single", 9) == default_start("multilayer", 1) == 2
     pool = random_patterns(40, 16, seed=0)
     tested = []
     find_capacity(pool, arch="multilayer", hidden=4, chip="ideal", thresholds=(0.9,), trials=1,
                   rule_options={"max_steps": 5, "finetune_steps": 0},
                   protocol=Protocol(level=0.05, probes=1), progress=lambda p, s: tested.append(p))
-    assert tested[0] == 8
+    assert tested[0] == 16

@@ -174,11 +174,14 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
 
 
 def default_start(arch: str, n_neurons: int) -> int:
-    """The count a capacity search tries first: ``max(2, N // 8)`` for one layer, ``max(2,
-    N // 2)`` for multilayer memories, which store far more than N / 8 patterns (H = N, binary,
-    threshold 0.99: 0.7-1.7 N over N = 64 ... 784 in docs/reproduction.md). A start above the
-    capacity costs the halvings down to it."""
-    return max(2, n_neurons // (8 if arch == "single" else 2))
+    """The count a capacity search tries first: ``max(2, N // 8)`` for one layer, ``2 * max(1,
+    N // 2)`` (N rounded down to even) for multilayer memories, which store far more than N / 8
+    patterns (H = N, binary, threshold 0.99: 0.7-1.7 N over N = 64 ... 784 in
+    docs/reproduction.md). Starting there rather than at N // 2 tests the same first bracket
+    whenever N // 2 passes (doubling from N // 2 tests the start; halving from the start tests
+    N // 2) and skips the count N // 2 when the start passes too; a start above the capacity
+    costs the halvings down to it."""
+    return max(2, n_neurons // 8) if arch == "single" else 2 * max(1, n_neurons // 2)
 
 
 def _budget(options: dict[str, Any] | None, rule: str, cue_budget: int,
