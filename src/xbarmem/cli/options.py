@@ -328,7 +328,7 @@ OnAbove = bounded(float | None, "--on-above", metavar="S", ge=0.0,
 ImportTolerance = bounded(float | None, "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck "
                           "if |read - target| exceeds this (default: robust estimate).")
 Start = bounded(int | None, "--start", metavar="N", ge=1, le=MAX_COUNT,
-                help="First count tried (default: N/8 for one layer, N/2 for multilayer "
+                help="First count tried (default: N/8 for one layer, N for multilayer "
                 "memories).")
 Load = bounded(float, "--load", metavar="X", gt=0.0, le=1000.0,
                help="--sizes: stored patterns per neuron.")
