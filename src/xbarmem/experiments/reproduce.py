@@ -39,7 +39,7 @@ from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, parse_sweep
 from xbarmem.learning.classic import rule_names
-from xbarmem.names import PRODUCTS, RECIPES
+from xbarmem.names import RECIPES
 from xbarmem.viz.results import plot_rows
 from xbarmem.viz.style import save_figure
 
@@ -181,8 +181,7 @@ class Training:
 
     def flags(self) -> str:
         """The command-line flags that select this run (``""`` by default)."""
-        return ((f" --recipe {self.recipe}" if self.recipe != "default" else "")
-                + (f" --products {self.products}" if self.products != "float32" else ""))
+        return "".join(f" --{k} {v}" for k, v in self.options(large=True).items())
 
 
 #: how the hardware-adaptive rule trains in the run being built (``reproduce(recipe=...,
@@ -1574,8 +1573,6 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     written."""
     if recipe not in RECIPES:
         raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
-    if products not in PRODUCTS:
-        raise ConfigError(f"products must be one of {', '.join(PRODUCTS)}, got {products!r}")
     if products != "float32":
         from xbarmem.learning.adaptive import check_products
 

@@ -290,8 +290,11 @@ def bf16_products_supported() -> bool:
 
 
 def check_products(products: str) -> None:
-    """Raise :class:`ConfigError` when this machine cannot train with ``products`` precision
-    (``"bf16"`` without :func:`bf16_products_supported`)."""
+    """Raise :class:`ConfigError` for a ``products`` precision that is not one of
+    :data:`~xbarmem.names.PRODUCTS` or that this machine cannot train with (``"bf16"``
+    without :func:`bf16_products_supported`)."""
+    if products not in PRODUCTS:
+        raise ConfigError(f"products must be one of {', '.join(PRODUCTS)}, got {products!r}")
     if products == "bf16" and not bf16_products_supported():
         raise ConfigError("products bf16 needs oneDNN with bfloat16 support, which this "
                           "torch build or CPU lacks (use products float32)")
