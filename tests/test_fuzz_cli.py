@@ -233,17 +233,22 @@ def _output_commands(model: Path, out: str) -> list[list[str]]:
             ["sweep", "s.toml", "--store", out]]
 
 
+def _output_inputs(folder: Path) -> None:
+    """The files the commands of :func:`_output_commands` read, and a file and a folder."""
+    (folder / "a-folder").mkdir()
+    (folder / "a-file").write_text("keep me")
+    (folder / "s.sqlite").write_bytes(b"")
+    (folder / "s.toml").write_text('[sweep]\nname = "s"\n[base]\ndata = "random"\n'
+                                   'n_neurons = 16\npatterns = 2\nselection = "first"\n'
+                                   'rule = "hebb"\n')
+
+
 @pytest.mark.parametrize("where", ["missing/x.out", "a-file/x.out", "a-folder", "a-file"])
 def test_outputs_checked_before_any_work(run_cli, tmp_path, monkeypatch, model, where):
     """A file output onto a folder, a folder output onto a file, or an output in a missing
     folder is refused before anything runs; nothing in the folder changes."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "a-folder").mkdir()
-    (tmp_path / "a-file").write_text("keep me")
-    (tmp_path / "s.sqlite").write_bytes(b"")
-    (tmp_path / "s.toml").write_text('[sweep]\nname = "s"\n[base]\ndata = "random"\n'
-                                     'n_neurons = 16\npatterns = 2\nselection = "first"\n'
-                                     'rule = "hebb"\n')
+    _output_inputs(tmp_path)
     before = snapshot(tmp_path)
     folder_outputs = {"export", "demo", "scaling", "reproduce", "energy"}
     for args in _output_commands(model, where):
@@ -254,6 +259,22 @@ def test_outputs_checked_before_any_work(run_cli, tmp_path, monkeypatch, model, 
             continue  # recall writes a-folder.npy (np.save's suffix), a new file
         code, _, err = run_cli(*args)
         assert_refused(code, err, where)
+        assert snapshot(tmp_path) == before, args
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("where", ["/proc/xbarmem-x.out", "/proc"])
+def test_outputs_in_a_folder_that_takes_no_files_are_refused(run_cli, tmp_path, monkeypatch,
+                                                             model, where):
+    """/proc takes no new files although its permission bits (and os.access, for root) say it
+    does: every output there is refused before any work, naming the folder; nothing changes."""
+    monkeypatch.chdir(tmp_path)
+    _output_inputs(tmp_path)
+    before = snapshot(tmp_path)
+    for args in _output_commands(model, where):
+        code, _, err = run_cli(*args)
+        assert_refused(code, err, "/proc")
+        assert "not writable" in err or "is a folder" in err, err
         assert snapshot(tmp_path) == before, args
 
 

@@ -672,7 +672,8 @@ def load_array(path: Path, key: str | None) -> np.ndarray:
 # One rule for every path a command writes, checked before any work: a file output may be new
 # or an existing file (overwritten); a folder output may be new or an existing folder. Refused:
 # a file output that is a folder, a folder output that is a file, a missing or unwritable parent
-# folder, an unwritable existing file or folder. Missing parent folders are never created.
+# folder, an unwritable existing file or folder (a folder is tried: an empty temporary file is
+# created in it and removed). Missing parent folders are never created.
 def check_output(path: Path, flag: str = "--out", *, folder: bool = False) -> Path:
     """Refuse an output path that cannot be written (see the rule above); returns ``path``."""
     path = Path(path)
@@ -682,16 +683,31 @@ def check_output(path: Path, flag: str = "--out", *, folder: bool = False) -> Pa
             raise ConfigError(f"{flag} {path}: exists and is not a folder")
         if not folder and path.is_dir():
             raise ConfigError(f"{flag} {path}: is a folder, expected a file name")
-        if not os.access(path, os.W_OK):
+        if not os.access(path, os.W_OK) or (folder and not _can_create(path)):
             raise ConfigError(f"{flag} {path}: the {noun} is not writable")
         return path
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
         raise ConfigError(f"{flag} {path}: the folder {parent} {what}")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create(parent):
         raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
     return path
+
+
+def _can_create(folder: Path) -> bool:
+    """Whether a file can be created in ``folder``, found by creating (and at once removing) an
+    empty temporary file: permission bits do not tell for root, read-only mounts or virtual
+    file systems such as /proc."""
+    import tempfile
+
+    try:
+        handle, name = tempfile.mkstemp(prefix=".xbarmem-check-", dir=folder)
+    except OSError:
+        return False
+    os.close(handle)
+    os.unlink(name)
+    return True
 
 
 def _output_check(flag: str, folder: bool):
