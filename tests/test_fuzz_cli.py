@@ -278,6 +278,19 @@ def test_outputs_in_a_folder_that_takes_no_files_are_refused(run_cli, tmp_path, 
         assert snapshot(tmp_path) == before, args
 
 
+@pytest.mark.parametrize("where", ["", " "])
+def test_empty_output_paths_are_refused(run_cli, tmp_path, monkeypatch, model, where):
+    """An empty output path (``-o "$DIR"`` with DIR unset) is not the current folder: it is
+    refused naming the option, and nothing is written there."""
+    monkeypatch.chdir(tmp_path)
+    _output_inputs(tmp_path)
+    before = snapshot(tmp_path)
+    for args in _output_commands(model, where):
+        code, _, err = run_cli(*args)
+        assert_refused(code, err, f"'{args[-2]}'", "is empty")
+        assert snapshot(tmp_path) == before, args
+
+
 def test_existing_output_file_is_overwritten(run_cli, tmp_path, model):
     import numpy as np
 

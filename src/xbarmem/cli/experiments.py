@@ -30,7 +30,8 @@ ReproduceOut = o.out("folder for the report, figures and store", folder=True)
 CsvOut = o.output("--csv", help="Export the rows to CSV.")
 ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarrow).")
 StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
-                                        help="SQLite results store.")]
+                                        help="SQLite results store.",
+                                        parser=o.output_path)]
 ReproduceStore = o.output("--store", help="Results store (default OUT/results.sqlite).")
 ReproduceRecipe = Annotated[str, typer.Option(
     "--recipe", metavar="NAME", autocompletion=o.completes(lambda: o.RECIPES),

@@ -162,14 +162,23 @@ def out(what: str, *, required: bool = False, folder: bool = False, lazy: bool =
     kind = Path if required else Path | None
     callback = None if lazy else _output_check("--out", folder)
     return Annotated[kind, typer.Option("--out", "-o", metavar="PATH", help=f"Output: {what}.",
-                                        callback=callback)]
+                                        parser=output_path, callback=callback)]
 
 
 def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False) -> Any:
     """An optional output path option other than ``-o`` (``--csv``, ``--log``, ...), checked
     like ``-o`` when the command line is parsed."""
     return Annotated[Path | None, typer.Option(*decls, metavar=metavar, help=help,
+                                               parser=output_path,
                                                callback=_output_check(decls[0], folder))]
+
+
+def output_path(text: str | Path) -> Path:
+    """An output path as given; an empty or blank one is refused (``Path("")`` is the current
+    folder, so ``-o "$DIR"`` with DIR unset would write there)."""
+    if isinstance(text, str) and not text.strip():
+        raise typer.BadParameter("is empty; give a file or folder name")
+    return Path(text)
 
 
 # ------------------------------------------------------------------------------ data
