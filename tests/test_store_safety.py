@@ -137,6 +137,38 @@ def test_read_only_store_is_listed_and_plotted(run_cli, tmp_path, stored):
     assert (tmp_path / "f.png").stat().st_size > 1000
 
 
+@pytest.mark.parametrize("args", [["results"], ["results", "--json"],
+                                  ["results", "--where", "rule"],
+                                  ["plot", "--kind", "faults", "-o", "{tmp}/f.png"]])
+def test_reading_a_writable_store_leaves_no_journal_files(run_cli, tmp_path, stored, args):
+    """``results`` and ``plot`` on a store in a writable folder (no writer active) leave the
+    folder as it was: no ``-wal`` / ``-shm`` files, also when they refuse their options."""
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    path = folder / "tiny.sqlite"
+    path.write_bytes(stored.read_bytes())
+    before = digest(path)
+    command, *rest = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code, _, err = run_cli(command, path, *rest)
+    assert code in (0, 2), err
+    assert sorted(os.listdir(folder)) == ["tiny.sqlite"] and digest(path) == before
+
+
+def test_a_malformed_sqlite_file_is_refused_without_journal_files(run_cli, tmp_path, stored):
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    path = folder / "cut.sqlite"
+    path.write_bytes(stored.read_bytes()[:3000])
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('[sweep]\nname = "s"\n[base]\ndata = "random"\nn_neurons = 16\n'
+                     'patterns = 2\nrule = "hebb"\n')
+    for args in (["results", path], ["plot", path, "--kind", "faults", "-o", tmp_path / "f.png"],
+                 ["sweep", sweep, "--store", path, "--jobs", "1"]):
+        code, _, err = run_cli(*args)
+        one_line_error(code, err, "cut.sqlite", "not a readable SQLite database")
+        assert sorted(os.listdir(folder)) == ["cut.sqlite"], args
+
+
 def test_malformed_json_row_is_skipped_with_a_warning(run_cli, tmp_path, stored):
     path = tmp_path / "edited.sqlite"
     path.write_bytes(stored.read_bytes())

@@ -429,11 +429,19 @@ def _when_unlocked(step: Callable[[], Any], timeout: float) -> Any:
         pause = min(2 * pause, 0.1)
 
 
+def _journals(path: Path) -> bool:
+    """Whether a ``-wal`` or ``-journal`` file lies next to ``path``: a writer has it open (or
+    died with it open). Only then may a read-only connection create the ``-shm`` / ``-wal``
+    files that SQLite's ``mode=ro`` makes next to a WAL database, and leaves behind."""
+    return any(path.with_name(path.name + end).exists() for end in ("-wal", "-journal"))
+
+
 def _peek(path: Path) -> dict[str, Any]:
     """The tables of a SQLite file, read without changing it or creating files next to it
-    (``immutable``; ``mode=ro`` when that read fails, e.g. while another process writes)."""
+    (``immutable``; ``mode=ro`` when that read fails while another process writes)."""
     last: Exception | None = None
-    for flags in ({"mode": "ro", "immutable": "1"}, {"mode": "ro"}):
+    tries = ({"mode": "ro", "immutable": "1"}, *([{"mode": "ro"}] if _journals(path) else []))
+    for flags in tries:
         try:
             db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=5.0)
             try:
@@ -461,12 +469,11 @@ def _verdict(path: Path, found: dict[str, Any]) -> str:
 
 
 def _open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A read-only connection: ``mode=ro`` (which shares a writer's WAL), else ``immutable``.
-    A store that this process cannot write and that no writer has open (no ``-wal`` file) is
-    opened ``immutable`` at once, so that no journal files are created next to it."""
-    active = path.with_name(path.name + "-wal").exists()
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    tries = [{"mode": "ro"}] if active or writable else []
+    """A read-only connection: ``mode=ro`` (which shares a writer's WAL) while a writer has the
+    store open, else ``immutable``: a store that no writer has open (no ``-wal`` file) is read
+    without creating journal files next to it (``mode=ro`` would leave ``-shm`` and ``-wal``
+    behind)."""
+    tries = [{"mode": "ro"}] if _journals(path) else []
     last: Exception | None = None
     for flags in (*tries, {"mode": "ro", "immutable": "1"}):
         try:
