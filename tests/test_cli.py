@@ -829,3 +829,20 @@ def test_a_file_has_its_own_number_of_neurons(run_cli, tmp_path):
                        "--patterns", "2", "--neurons", "10", "--rule", "hebb", "--chip",
                        "ideal", "--json")
     assert summary["n_neurons"] == 10  # random patterns need no square N
+
+
+@pytest.mark.parametrize("args", [
+    ["scaling", "--sizes", "16", "--rule", "hebb"],  # (scaling's default arch: multilayer)
+    ["scaling", "--sizes", "16", "--arch", "single", "--rule", "nosuch"],
+    ["capacity", "--data", "random", "--neurons", "16", "--arch", "multilayer", "--rule", "hebb"],
+    ["capacity", "--data", "random", "--neurons", "16", "--rule", "nosuch"],
+])
+def test_refusals_come_before_the_threshold_warning(run_cli, tmp_path, args):
+    """A low threshold warns, but only once the command line is accepted: an unknown rule or a
+    multilayer memory of a classic rule is one error line, refused before any data is loaded."""
+    out = ["-o", tmp_path / "sc"] if args[0] == "scaling" else []
+    code, _, err = run_cli(*args, "--threshold", "0.9", "--trials", "1", "--probes", "1", *out)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "rule" in lines[0]
+    assert not (tmp_path / "sc").exists()

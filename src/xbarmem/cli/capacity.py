@@ -235,13 +235,13 @@ def scaling_cmd(
 ) -> None:
     if arch not in o.ARCHS:
         raise ConfigError(f"--arch must be one of {o.ARCHS}, got {arch!r}")
-    protocol = _protocol(kind, corruption, level, probes, seed, o.thresholds(threshold))
-    hidden_rule = _hidden_rule(hidden)
+    thresholds, hidden_rule = o.thresholds(threshold), _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
     n_max = max(o.ints(sizes, "--sizes"))
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
     o.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),
                     hidden=[width] if width else None, chip=spec)
+    protocol = _protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
     from xbarmem.jsontext import dumps
 
@@ -249,7 +249,7 @@ def scaling_cmd(
         task = bar.add_task("scaling", total=None)
         res = run_scaling(
             o.ints(sizes, "--sizes"), arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
-            chip=spec, thresholds=o.thresholds(threshold), protocol=protocol,
+            chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=data,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))

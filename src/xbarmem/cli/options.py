@@ -646,7 +646,13 @@ def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any)
 
 
 def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False) -> None:
-    """Refuse unknown or invalid trainer options before any work is done."""
+    """Refuse unknown or invalid trainer options, and a multilayer memory of a rule other than
+    the hardware-adaptive one, before any work is done."""
+    if rule not in RULE_NAMES:
+        raise ConfigError(f"unknown rule {rule!r} (available: {', '.join(RULE_NAMES)})")
+    if multilayer and rule != "adaptive":
+        raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
+                          f"not {rule!r}")
     if not options:
         return
     if "recipe" in options and rule != "adaptive":
