@@ -846,3 +846,18 @@ def test_refusals_come_before_the_threshold_warning(run_cli, tmp_path, args):
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
     assert "rule" in lines[0]
     assert not (tmp_path / "sc").exists()
+
+
+@pytest.mark.parametrize("args, names", [
+    (["--data", "correlated--0.1"], ("correlated--0.1", "[0, 1)")),
+    (["--data", "correlated-:0.4"], ("correlated-:0.4",)),
+    (["--data", "random", "--rule-options", ""], ("--rule-options", "empty")),
+    (["--data", "random", "--rule-options", " "], ("--rule-options", "empty")),
+])
+def test_malformed_values_are_not_read_leniently(run_cli, tmp_path, args, names):
+    """correlated--0.1 was read as R = 0.1 (every leading '-' stripped) and an empty
+    --rule-options as no options; both are refused naming what is wrong."""
+    code, _, err = run_cli("train", *args, "--patterns", "2", "--neurons", "16", "--rule",
+                           "hebb", "-o", tmp_path / "m.safetensors")
+    assert_one_line_error(code, err, *names)
+    assert not (tmp_path / "m.safetensors").exists()

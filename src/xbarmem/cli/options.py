@@ -609,7 +609,10 @@ def rule_options(text: str | None, pairs: list[str] | None,
         if recipe not in RECIPES:
             raise ConfigError(f"--recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
         options["recipe"] = recipe
-    if text:
+    if text is not None:
+        if not text.strip():
+            raise ConfigError("--rule-options is empty; give a JSON object, e.g. "
+                              "'{\"cue_flip\": 0.05}'")
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:

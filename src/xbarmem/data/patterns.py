@@ -542,9 +542,9 @@ def correlated_overlap(source: str) -> float | None:
     name = str(source).strip().lower()
     if not name.startswith(CORRELATED):
         return None
-    text = name[len(CORRELATED):].lstrip("-:")
-    try:
-        overlap = float(text)
+    text = name[len(CORRELATED):]
+    try:  # one separator: correlated--0.1 is R = -0.1, refused, not 0.1
+        overlap = float(text[1:]) if text[:1] in ("-", ":") else math.nan
     except ValueError:
         overlap = math.nan
     if not 0.0 <= overlap < 1.0:
