@@ -698,8 +698,9 @@ def test_deprecated_capacity_side(run_cli):
 
 
 def test_deprecated_scaling_hidden_rule(run_cli, tmp_path):
-    args = ["scaling", "--arch", "single", "--rule", "pinv", "--sizes", "16,36", "--pool", "100",
-            "--threshold", "0.95", "--probes", "2", "--out", tmp_path]
+    args = ["scaling", "--arch", "multilayer", "--sizes", "16", "--pool", "40", "--threshold",
+            "0.95", "--probes", "2", "--rule-option", "max_steps=20", "--rule-option",
+            "finetune_steps=0", "--resolution", "0.5", "--out", tmp_path]
     res = _same_as_new(run_cli, [*args, "--hidden", "ratio:1"], [*args, "--hidden", "1n"],
                        ["--hidden ratio:1"])
     assert res["settings"]["hidden_rule"] == "ratio:1"
@@ -861,3 +862,77 @@ def test_malformed_values_are_not_read_leniently(run_cli, tmp_path, args, names)
                            "hebb", "-o", tmp_path / "m.safetensors")
     assert_one_line_error(code, err, *names)
     assert not (tmp_path / "m.safetensors").exists()
+
+
+# ------------------------------------------------------------------------------ unread options
+_TRAIN = ["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb",
+          "-o", "m.safetensors"]
+#: small enough that a run is quick where the option was ignored (the test without the fix)
+_ENERGY = ["energy", "--neurons", "16", "--data", "random", "--patterns", "2", "--rule", "hebb",
+           "--probes", "1"]
+_SIZES = ["energy", "--sizes", "16", "--rule", "hebb", "--probes", "1"]
+_SEARCH = ["--rule", "hebb", "--trials", "1", "--probes", "1", "--pool", "20"]
+#: an option given where the chosen mode never reads it, and its one-line refusal
+NOT_READ = [
+    ([*_TRAIN, "--hidden", "16"], "--hidden applies to --arch multilayer only"),
+    ([*_TRAIN, "--fault-map", "f.npz", "--faults", "0.1"], "--faults applies without "
+     "--fault-map only"),
+    ([*_TRAIN, "--on-fraction", "0.3"], "--on-fraction applies with --faults only"),
+    ([*_TRAIN, "--max-steps", "5"], "--max-steps applies to --rule adaptive only"),
+    ([*_TRAIN, "--zero-one"], "--zero-one applies to --data FILE only"),
+    ([*_TRAIN, "--one-per-class"], "--one-per-class applies to --data of an image set or file "
+     "only"),
+    (["capacity", "--data", "random", "--neurons", "16", *_SEARCH, "--hidden", "16"],
+     "--hidden applies to --arch multilayer only"),
+    (["scaling", "--arch", "single", "--sizes", "16", *_SEARCH, "--hidden", "1n", "-o", "sc"],
+     "--hidden applies to --arch multilayer only"),
+    ([*_ENERGY, "--arch", "single", "--hidden", "8"], "--hidden applies to --arch multilayer "
+     "only"),
+    ([*_SIZES, "--calibrate", "-o", "e"], "--calibrate applies without "
+     "--sizes only"),
+    ([*_SIZES, "--neurons", "16"], "--neurons applies without --sizes only"),
+    ([*_SIZES, "--patterns", "3"], "--patterns applies without --sizes "
+     "only"),
+    ([*_ENERGY, "--load", "0.2"], "--load applies with --sizes only"),
+    ([*_ENERGY, "--target-latency", "0.9"], "--target-latency applies with --calibrate only"),
+    ([*_ENERGY, "-o", "e"], "--out applies with --sizes or --calibrate only"),
+    (["chip", "faults", "--on-fraction", "0.5", "-o", "f.npz"], "--on-fraction applies with "
+     "--faults only"),
+    (["chip", "import", "g.npy", "--chip-out", "c.toml", "-o", "f.npz"], "--chip-out applies to "
+     "a .csv FILE only"),
+    (["chip", "import", "g.csv", "--key", "g", "-o", "f.npz"], "--key applies to an array FILE "
+     "(.npy/.npz) only"),
+    (["chip", "import", "g.npy", "--on-above", "1e-4", "-o", "f.npz"], "--on-above applies with "
+     "--as conductance only"),
+    (["sweep", "s.toml", "--list-options"], "FILE applies without --list-options only"),
+    (["sweep", "s.toml", "--dry-run", "--jobs", "1"], "--jobs applies without --dry-run only"),
+    (["sweep", "s.toml", "--workers", "2", "--jobs", "1"], "--jobs applies without --workers or "
+     "--scheduler only"),
+    (["reproduce", "-o", "r", "--workers", "2", "--jobs", "2"], "--jobs applies without "
+     "--workers or --scheduler only"),
+    (["results", "s.sqlite", "--metric", "cosine"], "--metric applies with --group-by only"),
+    (["results", "s.sqlite", "--csv", "a.csv", "--group-by", "rule"], "--group-by applies "
+     "without --csv or --parquet only"),
+    (["results", "s.sqlite", "--json", "--limit", "3"], "--limit applies without --group-by or "
+     "--json only"),
+    (["results", "s.sqlite", "--group-by", "rule", "--columns", "rule"], "--columns applies "
+     "without --group-by or --json only"),
+    (["plot", "s.sqlite", "--kind", "faults", "--svg", "-o", "x.png"], "--svg contradicts --out "
+     "x.png"),
+]
+
+
+@pytest.mark.parametrize("args, message", NOT_READ, ids=[" ".join(a) for a, _ in NOT_READ])
+def test_options_the_command_does_not_read_are_refused(run_cli, tmp_path, monkeypatch, args,
+                                                        message):
+    """An option given where the chosen mode never reads it was ignored (exit 0, no message);
+    it is refused in one line naming it and where it applies, before anything is read or
+    written. Defaults the user did not give are never refused (the other tests run them)."""
+    import xbarmem.experiments.reproduce as reproduce
+
+    monkeypatch.setattr(reproduce, "EXPERIMENTS", [])  # (refused before it would run)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*args)
+    assert_one_line_error(code, err, message)
+    assert err.startswith(f"error: {message}") and not out
+    assert not list(tmp_path.iterdir())

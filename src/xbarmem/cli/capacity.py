@@ -116,7 +116,7 @@ def capacity_cmd(
 
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     thresholds = o.thresholds(threshold)
-    configs = _architectures(arch, hidden)
+    configs = _architectures(ctx, arch, hidden)
     for a, _ in configs:
         o.check_rule_options(rule, options, multilayer=a == "multilayer")
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
@@ -169,9 +169,11 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
                                                  for p in res.points))
 
 
-def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | None]]:
+def _architectures(ctx: typer.Context, arch: str, hidden: str
+                   ) -> list[tuple[str, list[o.Width] | None]]:
     """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
-    list (``-`` separates layers of one architecture, ``,`` separates architectures)."""
+    list (``-`` separates layers of one architecture, ``,`` separates architectures);
+    ``--hidden`` given without a multilayer architecture is refused."""
     out: list[tuple[str, list[o.Width] | None]] = []
     widths = o.hidden_specs(hidden, several=True)  # checked even when unused
     for a in [a.strip() for a in arch.split(",") if a.strip()]:
@@ -183,6 +185,8 @@ def _architectures(arch: str, hidden: str) -> list[tuple[str, list[o.Width] | No
             out.extend(("multilayer", h) for h in widths)
     if not out:
         raise ConfigError("--arch is empty")
+    o.applies_only(ctx, "to --arch multilayer", "hidden",
+                   applies=any(a == "multilayer" for a, _ in out))
     return out
 
 
@@ -204,6 +208,12 @@ def _hidden_rule(text: str) -> HiddenRule:
     return HiddenRule.parse(f"fixed:{w}" if isinstance(w, int) else f"ratio:{w[0]!r}")
 
 
+def _scaling_arch(ctx: typer.Context, arch: str) -> None:
+    if arch not in o.ARCHS:
+        raise ConfigError(f"--arch must be one of {o.ARCHS}, got {arch!r}")
+    o.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
+
+
 @app.command(
     "scaling", short_help="Capacity against N on MNIST, with a power-law fit.",
     help="Capacity at each N on MNIST resized to side sqrt(N) (binary: binarised at each "
@@ -213,6 +223,7 @@ def _hidden_rule(text: str) -> HiddenRule:
 @o.trainer_options("options")
 @o.threads_option("threads")
 def scaling_cmd(
+    ctx: typer.Context,
     spec: ChipSpec,
     options: dict,
     threads: int,
@@ -233,8 +244,7 @@ def scaling_cmd(
     out_dir: ScalingOut = Path("xbarmem-out"),
     json_out: o.Json = False,
 ) -> None:
-    if arch not in o.ARCHS:
-        raise ConfigError(f"--arch must be one of {o.ARCHS}, got {arch!r}")
+    _scaling_arch(ctx, arch)
     thresholds, hidden_rule = o.thresholds(threshold), _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
     n_max = max(o.ints(sizes, "--sizes"))

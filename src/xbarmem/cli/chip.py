@@ -82,6 +82,7 @@ def chip_inspect(
          "map (.npy/.npz), or, from a target-vs-read .csv, a fault map plus a measured chip "
          "model (see xbarmem.hardware.measured).")
 def chip_import(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(
         metavar="FILE", help="Array (n_arrays, 2, rows, cols) or (2, rows, cols) in "
         ".npy/.npz, or a .csv of target-vs-read conductances.")],
@@ -98,7 +99,12 @@ def chip_import(
     chip_out: ChipOut = None,
     json_out: o.Json = False,
 ) -> None:
-    if source.suffix.lower() == ".csv":
+    csv = source.suffix.lower() == ".csv"
+    o.applies_only(ctx, "to a .csv FILE", "tolerance", "chip_out", applies=csv)
+    o.applies_only(ctx, "to an array FILE (.npy/.npz)", "as_", "key", applies=not csv)
+    o.applies_only(ctx, "with --as conductance", "off_below", "on_above",
+                   applies=as_ == "conductance")
+    if csv:
         base = load_chip(chip)
         measurement = read_measured_csv(source, base.array.rows, base.array.cols)
         spec, fmap, summary = measured_chip(measurement, base,

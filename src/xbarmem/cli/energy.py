@@ -86,6 +86,7 @@ def energy(
     flip: o.OldFlip = None,
     max_steps: o.OldMaxSteps = None,
 ) -> None:
+    _check_mode(ctx, sizes is not None, do_calibrate, arch)
     level = o.flip_level(ctx, "energy", corruption, level, flip)
     steps = _max_steps(ctx, options, max_steps)
     spec = load_circuit(circuit)
@@ -115,6 +116,18 @@ def energy(
     if do_calibrate:
         report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
     _emit_json(report) if json_out else _print_report(report)
+
+
+def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> None:
+    """Refuse options that the chosen measurement does not read: ``--sizes`` measures random
+    patterns at each N (P = load x N); one measurement may be calibrated."""
+    o.applies_only(ctx, "with --sizes", "load", applies=sizes)
+    o.applies_only(ctx, "without --sizes", "do_calibrate", "neurons", "arch", "hidden", "data",
+                   "patterns", "activation", "max_iterations", "n", "count", applies=not sizes)
+    o.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
+    o.applies_only(ctx, "with --calibrate", "target_energy", "target_latency",
+                   applies=calibrate)
+    o.applies_only(ctx, "with --sizes or --calibrate", "out_dir", applies=sizes or calibrate)
 
 
 @contextlib.contextmanager

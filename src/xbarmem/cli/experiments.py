@@ -108,6 +108,7 @@ def _workers_ahead(jobs: int, workers: int | None, scheduler: str | None, work: 
                   "finished trials are skipped, so a killed sweep resumes where it stopped.")
 @o.threads_option("threads")
 def sweep_cmd(
+    ctx: typer.Context,
     threads: int,
     file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).")
                     ] = None,
@@ -124,6 +125,7 @@ def sweep_cmd(
     from xbarmem.experiments.store import ResultStore
     from xbarmem.experiments.sweep import load_sweep, option_help
 
+    _check_sweep_mode(ctx, list_options, dry_run, workers, scheduler)
     if list_options:
         typer.echo(option_help())
         return
@@ -167,6 +169,17 @@ def sweep_cmd(
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
 
 
+def _check_sweep_mode(ctx: typer.Context, list_options: bool, dry_run: bool,
+                      workers: int | None, scheduler: str | None) -> None:
+    """Refuse options that the chosen mode does not read: --list-options prints and exits, a
+    dry run counts trials and runs nothing."""
+    o.applies_only(ctx, "without --list-options", "file", "store", "jobs", "workers",
+                   "scheduler", "dry_run", "json_out", "threads", applies=not list_options)
+    o.applies_only(ctx, "without --dry-run", "jobs", "workers", "scheduler", "threads",
+                   applies=not dry_run)
+    o.check_executor_options(ctx, workers, scheduler)
+
+
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
                     "seed")
 GroupBy = Annotated[str | None, typer.Option(
@@ -183,6 +196,7 @@ Columns = Annotated[str | None, typer.Option(
 
 @app.command("results", help="List, filter, group and export the rows of a results store.")
 def results_cmd(
+    ctx: typer.Context,
     store: StoreArg,
     where: WhereOpt = None,
     sweep: SweepOpt = None,
@@ -200,6 +214,7 @@ def results_cmd(
     by = parse_fields(group_by, "--group-by") if group_by is not None else None
     chosen = parse_fields(metric, "--metric") if metric is not None else None
     shown = parse_fields(columns, "--columns") if columns is not None else None
+    _check_view(ctx, by is not None, csv_path is not None or parquet_path is not None, json_out)
     o.check_input(store, "results store")
     for target, suffix in ((csv_path, ".csv"), (parquet_path, ".parquet")):
         if target is not None and target.suffix.lower() != suffix:
@@ -227,6 +242,16 @@ def results_cmd(
         _print_rows(store, rows, total, limit, shown)
         if not rows:
             out.print(f"sweeps in this store: {sweeps or 'none'}")
+
+
+def _check_view(ctx: typer.Context, grouped: bool, exported: bool, json_out: bool) -> None:
+    """Refuse options that the chosen view does not read: an export writes every matching row;
+    groups show their fields and metrics; the table of rows its columns, up to --limit."""
+    o.applies_only(ctx, "without --csv or --parquet", "group_by", "metric", "columns", "limit",
+                   applies=not exported)
+    o.applies_only(ctx, "with --group-by", "metric", applies=grouped)
+    o.applies_only(ctx, "without --group-by or --json", "columns", "limit",
+                   applies=not grouped and not json_out)
 
 
 def _value(row: dict, name: str):
@@ -328,6 +353,9 @@ def plot_cmd(
 
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if svg and out_path is not None and out_path.suffix.lower() != ".svg":
+        raise ConfigError(f"--svg contradicts --out {out_path}: the format follows the file "
+                          f"name (name it .svg, or leave out --svg)")
     o.check_input(store, "results store")
     path = o.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
     if path.suffix.lower() not in (".png", ".svg"):
@@ -349,6 +377,7 @@ def plot_cmd(
                   "figures.")
 @o.threads_option("threads")
 def reproduce_cmd(
+    ctx: typer.Context,
     threads: int,
     out_dir: ReproduceOut = Path("xbarmem-reproduce"),
     quick: Annotated[bool, typer.Option(
@@ -364,6 +393,7 @@ def reproduce_cmd(
 ) -> None:
     from xbarmem.experiments.store import ResultStore
 
+    o.check_executor_options(ctx, workers, scheduler)
     if recipe not in o.RECIPES:
         raise ConfigError(f"--recipe must be one of {', '.join(o.RECIPES)}, got {recipe!r}")
     if products not in o.PRODUCTS:

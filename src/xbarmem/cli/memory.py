@@ -62,12 +62,13 @@ def train(
 ) -> None:
     _check_arch(arch, rule)
     data, count = o.data_and_count(ctx, data, patterns, "--n", n)
+    _check_applies(ctx, data, arch, rule, fault_map)
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
         options = {"seed": seed, **o.legacy_rule_options(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
-    widths = o.hidden_widths(hidden, n_neurons)  # checked even when unused
+    widths = o.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
     o.check_request(n_neurons, cues=count or 0, chip=spec,
                     hidden=widths if arch == "multilayer" else None)
     pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
@@ -99,6 +100,16 @@ def _check_arch(arch: str, rule: str) -> None:
     if arch == "multilayer" and rule != "adaptive":
         raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
                           f"not {rule!r}")
+
+
+def _check_applies(ctx: typer.Context, data: str, arch: str, rule: str,
+                   fault_map: Path | None) -> None:
+    """Refuse options that this training does not read."""
+    o.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
+    o.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
+    o.applies_only(ctx, "to --rule adaptive", "objective", "noise_injection", "max_steps",
+                   "finetune_steps", "bias", applies=rule == "adaptive")
+    o.check_data_options(ctx, data)
 
 
 def _not_too_many(pset: PatternSet, data: str) -> None:

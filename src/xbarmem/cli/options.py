@@ -393,6 +393,45 @@ def given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
+def flag_name(ctx: typer.Context, name: str) -> str:
+    """How parameter ``name`` is spelled on the command line (``--out``, ``FILE``)."""
+    for param in ctx.command.params:
+        if param.name == name:
+            long = [opt for opt in param.opts if opt.startswith("--")]
+            return long[0] if long else (param.metavar or name.upper())
+    return "--" + name.replace("_", "-")
+
+
+def applies_only(ctx: typer.Context, where: str, *names: str, applies: bool) -> None:
+    """Refuse parameters ``names`` given on the command line (:func:`given`; a default the
+    user did not give is never refused) where the command does not read them (``applies``
+    false), in one line ``--hidden applies to --arch multilayer only`` (``where``: "to --arch
+    multilayer"), instead of ignoring them."""
+    if applies:
+        return
+    for name in names:
+        if given(ctx, name):
+            raise ConfigError(f"{flag_name(ctx, name)} applies {where} only")
+
+
+def check_data_options(ctx: typer.Context, data: str) -> None:
+    """``--zero-one`` reads files only; ``--one-per-class`` needs classes, which drawn sources
+    (random, correlated-R) have not."""
+    from xbarmem.data.patterns import IMAGE_SETS, is_drawn
+
+    name = data.strip().lower()
+    drawn = is_drawn(name)
+    applies_only(ctx, "to --data FILE", "zero_one", applies=name not in IMAGE_SETS and not drawn)
+    applies_only(ctx, "to --data of an image set or file", "one_per_class", applies=not drawn)
+
+
+def check_executor_options(ctx: typer.Context, workers: int | None,
+                           scheduler: str | None) -> None:
+    """``--jobs`` sizes the local process pool, which a Dask cluster replaces."""
+    applies_only(ctx, "without --workers or --scheduler", "jobs",
+                 applies=workers is None and scheduler is None)
+
+
 def deprecated(ctx: typer.Context, old: str, value: Any, current: Any, *, new: str | None,
                use: str) -> Any:
     """``value`` of the deprecated option ``old`` if given (with a warning), else ``current``.
@@ -517,8 +556,11 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
 
 
 def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
-              fault_model: str | None = None) -> ChipSpec:
-    """The chip of ``--chip`` with ``--fault-model`` and ``--faults``/``--on-fraction``."""
+              fault_model: str | None = None, ctx: typer.Context | None = None) -> ChipSpec:
+    """The chip of ``--chip`` with ``--fault-model`` and ``--faults``/``--on-fraction`` (the
+    command's ``ctx``: ``--on-fraction`` without ``--faults`` is refused)."""
+    if ctx is not None:
+        applies_only(ctx, "with --faults", "on_fraction", applies=faults is not None)
     spec = load_chip(chip)
     if fault_model is not None:
         spec = spec.with_fault_model(fault_model)
@@ -765,13 +807,14 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
 
 # ------------------------------------------------------------------------------ option groups
 def _group(params: dict[str, tuple[Any, Any]], build: Callable[..., Any], *,
-           scoped: bool = False):
+           scoped: bool = False, contextual: bool = False):
     """Options that always go together, declared once: ``params`` maps each parameter name to
     its (annotated option type, default). ``group(target, **defaults)`` decorates a command:
     the options are added to its signature (after its own), and the command receives
     ``build(**their values)`` in its parameter ``target`` instead of the raw values
     (``scoped``: ``build`` returns a context manager, held while the command runs, and the
-    command receives what it yields)."""
+    command receives what it yields; ``contextual``: ``build`` also receives ``ctx=`` the
+    command's context, to see which options were given)."""
     def for_command(target: str, **defaults: Any):
         def decorate(fn):
             hints = typing.get_type_hints(fn, include_extras=True)
@@ -781,10 +824,19 @@ def _group(params: dict[str, tuple[Any, Any]], build: Callable[..., Any], *,
             added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind,
                                        default=defaults.get(name, default))
                      for name, (kind, default) in params.items()]
+            ctx_name = next((p.name for p in own if p.annotation is typer.Context), None)
+            if contextual and ctx_name is None:  # typer passes the context to this parameter
+                ctx_name = "group_context"
+                added.append(inspect.Parameter(ctx_name, inspect.Parameter.KEYWORD_ONLY,
+                                               annotation=typer.Context))
 
             @functools.wraps(fn)
             def command(*args: Any, **kwargs: Any) -> Any:
-                built = build(**{name: kwargs.pop(name) for name in params})
+                values = {name: kwargs.pop(name) for name in params}
+                if contextual:
+                    values["ctx"] = (kwargs.pop if ctx_name == "group_context" else
+                                     kwargs.get)(ctx_name)
+                built = build(**values)
                 if not scoped:
                     return fn(*args, **kwargs, **{target: built})
                 with built as value:
@@ -800,7 +852,7 @@ def _group(params: dict[str, tuple[Any, Any]], build: Callable[..., Any], *,
 #: ``--chip --faults --on-fraction --fault-model``; the command receives the :class:`ChipSpec`.
 chip_options = _group({"chip": (Chip, "paper-sim"), "faults": (Faults, None),
                        "on_fraction": (OnFraction, 0.5), "fault_model": (FaultModel, None)},
-                      chip_spec)
+                      chip_spec, contextual=True)
 
 #: ``--recipe NAME --rule-options JSON --rule-option KEY=VALUE``; the command receives the
 #: merged dict.
