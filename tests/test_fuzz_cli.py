@@ -291,6 +291,54 @@ def test_empty_output_paths_are_refused(run_cli, tmp_path, monkeypatch, model, w
         assert snapshot(tmp_path) == before, args
 
 
+#: an output naming the same file as another output or an input of the command (run in a folder
+#: holding m.safetensors, its hard link hard.safetensors, cues.npy, p.npy, f.npz, g.csv, g.npy,
+#: s.toml and the stores s.csv and s.png)
+SAME_FILE = [
+    ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "--log", "x.jsonl", "-o",
+     "x.jsonl"],
+    ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "--log", "m.safetensors"],
+    ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "-o", "./m.safetensors"],
+    ["adapt", "hard.safetensors", "--rounds", "0", "--probes", "1", "--log", "m.safetensors"],
+    ["recall", "m.safetensors", "cues.npy", "-o", "cues.npy"],
+    ["recall", "m.safetensors", "cues.npy", "-o", "cues"],  # (np.save adds .npy)
+    ["train", "--data", "p.npy", "--rule", "hebb", "-o", "p.npy"],
+    ["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb",
+     "--fault-map", "f.npz", "-o", "f.npz"],
+    ["chip", "import", "g.csv", "-o", "f.npz", "--chip-out", "f.npz"],
+    ["chip", "import", "g.npy", "-o", "g.npy"],
+    ["sweep", "s.toml", "--store", "s.toml"],
+    ["results", "s.csv", "--csv", "s.csv"],
+    ["plot", "s.png", "--kind", "faults", "-o", "s.png"],
+]
+
+
+@pytest.mark.parametrize("args", SAME_FILE, ids=" ".join)
+def test_an_output_onto_another_path_of_the_command_is_refused(run_cli, tmp_path, monkeypatch,
+                                                               model, args):
+    """adapt --log x -o x let one output overwrite the other, and adapt --log MODEL overwrote
+    the model with the log: an output that is the same file (resolved, or the same inode) as
+    another output or an input is refused before any work; nothing changes."""
+    import os
+    import shutil
+
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(model, "m.safetensors")
+    os.link("m.safetensors", "hard.safetensors")
+    x = np.where(np.random.default_rng(0).random((2, 16)) > 0.5, 1.0, -1.0)
+    np.save("cues.npy", x)
+    np.save("p.npy", x)
+    np.save("g.npy", np.zeros((2, 64, 64)))
+    for name in ("f.npz", "g.csv", "s.toml", "s.csv", "s.png"):
+        Path(name).write_text("keep me")
+    before = snapshot(tmp_path)
+    code, _, err = run_cli(*args)
+    assert_refused(code, err, "is the same file as")
+    assert snapshot(tmp_path) == before
+
+
 def test_existing_output_file_is_overwritten(run_cli, tmp_path, model):
     import numpy as np
 

@@ -100,6 +100,8 @@ def chip_import(
     json_out: o.Json = False,
 ) -> None:
     csv = source.suffix.lower() == ".csv"
+    o.check_distinct({"--out": out_path, "--chip-out": chip_out},
+                     {"FILE": source, "--chip": o.chip_file(chip)})
     o.applies_only(ctx, "to a .csv FILE", "tolerance", "chip_out", applies=csv)
     o.applies_only(ctx, "to an array FILE (.npy/.npz)", "as_", "key", applies=not csv)
     o.applies_only(ctx, "with --as conductance", "off_below", "on_above",

@@ -115,6 +115,7 @@ def adapt_cmd(
     from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.memory.io import load_model, save_memory
 
+    o.check_distinct({"--log": log, "--out": out_path}, {"MODEL": model})
     memory, stored = load_model(model, patterns_required=True)
     o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     # the model's own trainer options, some changed by options; built (and refused) here,

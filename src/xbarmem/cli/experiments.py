@@ -125,7 +125,7 @@ def sweep_cmd(
     from xbarmem.experiments.store import ResultStore
     from xbarmem.experiments.sweep import load_sweep, option_help
 
-    _check_sweep_mode(ctx, list_options, dry_run, workers, scheduler)
+    _check_sweep_options(ctx, list_options, dry_run, workers, scheduler, file, store)
     if list_options:
         typer.echo(option_help())
         return
@@ -169,15 +169,17 @@ def sweep_cmd(
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
 
 
-def _check_sweep_mode(ctx: typer.Context, list_options: bool, dry_run: bool,
-                      workers: int | None, scheduler: str | None) -> None:
-    """Refuse options that the chosen mode does not read: --list-options prints and exits, a
-    dry run counts trials and runs nothing."""
+def _check_sweep_options(ctx: typer.Context, list_options: bool, dry_run: bool,
+                         workers: int | None, scheduler: str | None, file: Path | None,
+                         store: Path) -> None:
+    """Refuse options that the chosen mode does not read (--list-options prints and exits, a
+    dry run counts trials and runs nothing), and a store that is the sweep file."""
     o.applies_only(ctx, "without --list-options", "file", "store", "jobs", "workers",
                    "scheduler", "dry_run", "json_out", "threads", applies=not list_options)
     o.applies_only(ctx, "without --dry-run", "jobs", "workers", "scheduler", "threads",
                    applies=not dry_run)
     o.check_executor_options(ctx, workers, scheduler)
+    o.check_distinct({"--store": store}, {"FILE": file})
 
 
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
@@ -215,6 +217,7 @@ def results_cmd(
     chosen = parse_fields(metric, "--metric") if metric is not None else None
     shown = parse_fields(columns, "--columns") if columns is not None else None
     _check_view(ctx, by is not None, csv_path is not None or parquet_path is not None, json_out)
+    o.check_distinct({"--csv": csv_path, "--parquet": parquet_path}, {"STORE": store})
     o.check_input(store, "results store")
     for target, suffix in ((csv_path, ".csv"), (parquet_path, ".parquet")):
         if target is not None and target.suffix.lower() != suffix:
@@ -360,6 +363,7 @@ def plot_cmd(
     path = o.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
     if path.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
+    o.check_distinct({"--out": path}, {"STORE": store})
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
         _warn_skipped(db)

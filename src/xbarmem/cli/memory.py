@@ -62,7 +62,7 @@ def train(
 ) -> None:
     _check_arch(arch, rule)
     data, count = o.data_and_count(ctx, data, patterns, "--n", n)
-    _check_applies(ctx, data, arch, rule, fault_map)
+    _check_options(ctx, data, arch, rule, fault_map, out_path)
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
         options = {"seed": seed, **o.legacy_rule_options(
@@ -102,14 +102,18 @@ def _check_arch(arch: str, rule: str) -> None:
                           f"not {rule!r}")
 
 
-def _check_applies(ctx: typer.Context, data: str, arch: str, rule: str,
-                   fault_map: Path | None) -> None:
-    """Refuse options that this training does not read."""
+def _check_options(ctx: typer.Context, data: str, arch: str, rule: str,
+                   fault_map: Path | None, out_path: Path) -> None:
+    """Refuse options that this training does not read, and a model file that is one of its
+    inputs."""
     o.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
     o.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
     o.applies_only(ctx, "to --rule adaptive", "objective", "noise_injection", "max_steps",
                    "finetune_steps", "bias", applies=rule == "adaptive")
     o.check_data_options(ctx, data)
+    o.check_distinct({"--out": out_path}, {"--data": o.source_file(data),
+                                           "--fault-map": fault_map,
+                                           "--chip": o.chip_file(ctx.params.get("chip"))})
 
 
 def _not_too_many(pset: PatternSet, data: str) -> None:
@@ -225,6 +229,7 @@ def recall(
 ) -> None:
     if out_path is not None and out_path.suffix != ".npy":  # np.save would append .npy
         out_path = o.check_output(out_path.with_name(out_path.name + ".npy"))
+    o.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
     import numpy as np
     import torch
 

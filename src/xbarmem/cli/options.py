@@ -776,6 +776,44 @@ def _output_check(flag: str, folder: bool):
     return check
 
 
+def check_distinct(outputs: dict[str, Path | None],
+                   inputs: dict[str, Path | None] | None = None) -> None:
+    """Refuse, before any work, an output that names the same file as another output of the
+    command (one would overwrite the other) or as one of its inputs (it would be overwritten).
+    ``outputs`` and ``inputs`` map an option or argument (``--log``, ``MODEL``) to its path
+    (None: not given); paths are compared resolved, and by :func:`os.path.samefile` when both
+    exist (links, other spellings)."""
+    given = [(flag, Path(p), "") for flag, p in outputs.items() if p is not None]
+    given += [(flag, Path(p), "the input ") for flag, p in (inputs or {}).items() if p is not None]
+    for i, (flag, path, _) in enumerate(given):
+        for other, other_path, kind in given[i + 1:]:
+            if _same_file(path, other_path):
+                raise ConfigError(f"{flag} {path} is the same file as {kind}{other} "
+                                  f"{other_path}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError):  # unreadable folders, symlink loops: cannot be told apart
+        return False
+
+
+def source_file(data: str) -> Path | None:
+    """``--data`` as a file, None for a built-in or drawn source."""
+    from xbarmem.data.patterns import IMAGE_SETS, is_drawn
+
+    name = data.strip().lower()
+    return None if name in IMAGE_SETS or is_drawn(name) else Path(data)
+
+
+def chip_file(chip: str | None) -> Path | None:
+    """``--chip`` as a file, None for a preset."""
+    return None if chip is None or chip in preset_names() else Path(chip)
+
+
 def check_input(path: Path, what: str) -> Path:
     """Refuse an input file that is missing, a folder or unreadable."""
     path = Path(path)
