@@ -729,6 +729,29 @@ def test_deprecated_neurons_for_activation(run_cli, adaptive_model, tmp_path):
     assert "tanh" in json.dumps(manifest)
 
 
+@pytest.mark.parametrize("args", [
+    ["train", "--patterns", "mnist", "--neurons", "16", "-o", "m.safetensors"],
+    ["train", "--data", "random", "--patterns", "2", "--side", "4", "--max-steps", "5",
+     "--rule-option", "nosuch=1", "-o", "m.safetensors"],
+    ["evaluate", "missing.safetensors", "--neurons", "tanh"],
+    ["export", "missing.safetensors", "--neurons", "sign", "-o", "out"],
+    ["capacity", "--data", "random", "--side", "4", "--rule", "nosuch"],
+    ["scaling", "--hidden", "ratio:1", "--rule", "nosuch", "-o", "sc"],
+    ["energy", "--n", "16", "--flip", "0.2", "--rule-option", "nosuch=1"],
+    ["demo", "--chips", "100000000", "-o", "d"],
+], ids=" ".join)
+def test_a_refusal_after_a_deprecated_spelling_is_one_line(run_cli, tmp_path, monkeypatch,
+                                                           args):
+    """An old spelling warned at once, so a command refused after reading it printed
+    'warning: ... is deprecated' and then the error: the warning now waits until the command
+    has run (test_deprecated_*: it is still printed), and a refusal is its one error line."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*args)
+    assert_one_line_error(code, err)
+    assert "deprecated" not in err and not out
+    assert not list(tmp_path.iterdir())
+
+
 # ------------------------------------------------------------------------------ parsers
 HIDDEN_COMMANDS = {
     "train": ["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--arch",

@@ -198,7 +198,7 @@ def _hidden_rule(text: str) -> HiddenRule:
     if ":" in text:
         rule = HiddenRule.parse(text)
         new = (f"{int(rule.value)}" if rule.kind == "fixed" else f"{rule.value:g}n")
-        o.warn(f"--hidden {text} is deprecated; use --hidden {new}")
+        o.warn_deprecated(f"--hidden {text} is deprecated; use --hidden {new}")
         return rule
     (widths,) = o.hidden_specs(text)
     if len(widths) != 1:

@@ -62,6 +62,20 @@ def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
+#: deprecation warnings of the command that :func:`main` is running, held until it has run
+#: (None outside :func:`main`: printed at once)
+_deprecations: list[str] | None = None
+
+
+def warn_deprecated(message: str) -> None:
+    """A :func:`warn` line about an old spelling, printed once the command has run: a command
+    refused after its old options were read (exit 2) prints only its one error line."""
+    if _deprecations is None:
+        warn(message)
+    else:
+        _deprecations.append(message)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -103,7 +117,10 @@ def _emit_json(data: Any) -> None:
 
 
 def main() -> None:
-    """Console entry point: runs the app and turns library errors into one-line messages."""
+    """Console entry point: runs the app and turns library errors into one-line messages;
+    deprecation warnings are printed after the command, and not at all when it is refused."""
+    global _deprecations
+    _deprecations = []
     try:
         # typer.Exit(n) / Ctrl-C come back as a return value
         code = app(standalone_mode=False, prog_name="xbarmem")
@@ -113,6 +130,7 @@ def main() -> None:
         # escape: messages like "[device] must be a table" are not Rich markup; soft_wrap: keep
         # the message on one line whatever the terminal width
         message = " ".join(str(exc).splitlines())
+        _deprecations = None  # refused: the error line alone
         console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
@@ -127,6 +145,7 @@ def main() -> None:
             type(exc).__module__.startswith("typer") and hasattr(exc, "show"))
         if not usage:
             raise
+        _deprecations = None
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help
             exc.show()
         else:  # one line, as library errors: what is wrong, and where to read more
@@ -135,3 +154,7 @@ def main() -> None:
             message = " ".join(exc.format_message().splitlines())
             console.print(f"[red]error:[/red] {escape(message)}{escape(hint)}", soft_wrap=True)
         raise SystemExit(getattr(exc, "exit_code", 2)) from None
+    finally:
+        held, _deprecations = _deprecations or [], None
+        for message in held:
+            warn(message)

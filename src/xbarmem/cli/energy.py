@@ -182,7 +182,8 @@ def _hidden(hidden: str | None, n: int) -> list[int] | None:
         return None
     if "," in hidden and "-" not in hidden:
         widths = o.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning
-        o.warn(f"--hidden {hidden} is deprecated; use --hidden {hidden.replace(',', '-')}")
+        o.warn_deprecated(f"--hidden {hidden} is deprecated; use --hidden "
+                          f"{hidden.replace(',', '-')}")
         return widths
     return o.hidden_widths(hidden, n)
 

@@ -17,7 +17,8 @@ A concept has one option name and one meaning in every command that has it:
   recorded in its JSON, model files, sweep rows and reports.
 
 Old spellings (``--flip``, ``--chips``, ``--side``, ``--n``, ``--count``, ...) stay for one release
-as hidden options: they still work and print one ``warning: ...`` line on stderr. Command
+as hidden options: they still work and print one ``warning: ...`` line on stderr once the
+command has run (none when it is refused: a refusal is one ``error:`` line). Command
 modules import only this module, :mod:`xbarmem.cli.common` and the library.
 """
 
@@ -39,7 +40,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from xbarmem.cli.common import warn
+from xbarmem.cli.common import warn, warn_deprecated  # noqa: F401 - o.warn for commands
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import ArrayFile, read_bytes
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
@@ -444,7 +445,7 @@ def deprecated(ctx: typer.Context, old: str, value: Any, current: Any, *, new: s
     if new is not None and given(ctx, new):
         flag = "--" + new.replace("_", "-")
         raise ConfigError(f"{old} is deprecated and replaced by {flag}; give only {flag}")
-    warn(f"{old} is deprecated; use {use}")
+    warn_deprecated(f"{old} is deprecated; use {use}")
     return value
 
 
@@ -473,7 +474,7 @@ def pattern_count(ctx: typer.Context, patterns: str | None) -> tuple[int | None,
     try:
         count = int(patterns)
     except ValueError:
-        warn(f"--patterns SOURCE is deprecated; use --data {patterns}")
+        warn_deprecated(f"--patterns SOURCE is deprecated; use --data {patterns}")
         return None, patterns
     if count < 1:
         raise ConfigError(f"--patterns must be a positive number of patterns, got {patterns!r}")
@@ -685,7 +686,7 @@ def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any)
         if key in options:
             raise ConfigError(f"{flag} is deprecated and replaced by --rule-option {key}=...; "
                               f"give only --rule-option")
-        warn(f"{flag} is deprecated; use --rule-option {key}={_text(value)}")
+        warn_deprecated(f"{flag} is deprecated; use --rule-option {key}={_text(value)}")
         merged[key] = value
     return merged
 
