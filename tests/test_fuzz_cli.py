@@ -339,6 +339,46 @@ def test_an_output_onto_another_path_of_the_command_is_refused(run_cli, tmp_path
     assert snapshot(tmp_path) == before
 
 
+#: every input path, preset or source name of every command ({} = the empty value), and its name
+EMPTY_INPUTS = [
+    (["evaluate", "{}"], "MODEL"), (["recall", "{}", "cues.npy"], "MODEL"),
+    (["recall", "m.safetensors", "{}"], "CUES"), (["export", "{}", "-o", "e"], "MODEL"),
+    (["adapt", "{}"], "MODEL"), (["chip", "inspect", "{}"], "MAP"),
+    (["chip", "import", "{}", "-o", "f.npz"], "FILE"), (["chip", "show", "{}"], "CHIP"),
+    (["chip", "faults", "--chip", "{}", "-o", "f.npz"], "--chip"),
+    (["sweep", "{}"], "FILE"), (["results", "{}"], "STORE"),
+    (["plot", "{}", "--kind", "faults"], "STORE"),
+    (["train", "--data", "{}", "--patterns", "2", "-o", "m2.safetensors"], "--data"),
+    (["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb",
+      "--chip", "{}", "-o", "m2.safetensors"], "--chip"),
+    (["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb",
+      "--fault-map", "{}", "-o", "m2.safetensors"], "--fault-map"),
+    (["capacity", "--data", "{}", "--trials", "1"], "--data"),
+    (["scaling", "--data", "{}", "--sizes", "16", "--arch", "single", "--rule", "hebb",
+      "--trials", "1", "--pool", "20", "-o", "sc"], "--data"),
+    (["energy", "--circuit", "{}", "--neurons", "16"], "--circuit"),
+    (["energy", "--data", "{}", "--neurons", "16", "--rule", "hebb"], "--data"),
+    (["demo", "--data", "{}", "--trials", "1", "--probes", "1", "-o", "d"], "--data"),
+]
+
+
+@pytest.mark.parametrize("where", ["", " "])
+@pytest.mark.parametrize("args, name", EMPTY_INPUTS, ids=[" ".join(a) for a, _ in EMPTY_INPUTS])
+def test_empty_input_paths_are_refused(run_cli, tmp_path, monkeypatch, model, args, name,
+                                       where):
+    """An empty input (``"$MODEL"`` with MODEL unset) was read as the current folder ('model
+    file . is a directory') or named nothing ('... got '); it is refused naming its option or
+    argument, before anything is read or written."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(model, "m.safetensors")
+    before = snapshot(tmp_path)
+    code, _, err = run_cli(*[where if a == "{}" else a for a in args])
+    assert_refused(code, err, f"'{name}'", "is empty")
+    assert snapshot(tmp_path) == before
+
+
 def test_existing_output_file_is_overwritten(run_cli, tmp_path, model):
     import numpy as np
 

@@ -77,7 +77,8 @@ CapacityLevel = o.level("0.05 flips; sigma 0.6 for continuous")
 ScalingLevel = CapacityLevel
 ScalingOut = o.out("folder for the PNG and JSON", folder=True)
 ScalingData = Annotated[str, typer.Option(
-    "--data", metavar="SET", help="Pattern source: a built-in image set, mnist (whole image), "
+    "--data", metavar="SET", parser=o.name_or_file,
+    help="Pattern source: a built-in image set, mnist (whole image), "
     "mnist-crop24 (the authors' centred 24x24 window; N <= 576) or glyphs.")]
 
 

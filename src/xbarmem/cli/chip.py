@@ -26,7 +26,8 @@ def _print(summary: dict, json_out: bool, title: str) -> None:
 @chip_app.command("show", help="Print a chip description (resolved and validated) as TOML.")
 def chip_show(
     chip: Annotated[str, typer.Argument(
-        metavar="CHIP", help=f"Chip preset ({', '.join(preset_names())}) or TOML "
+        metavar="CHIP", parser=o.name_or_file,
+        help=f"Chip preset ({', '.join(preset_names())}) or TOML "
         "file.")] = "rram",
     json_out: o.Json = False,
 ) -> None:
@@ -66,7 +67,8 @@ def chip_faults(
 @chip_app.command("inspect", help="Summarise a fault map: stuck devices, ON/OFF split, pairs "
                   "affected.")
 def chip_inspect(
-    fault_map: Annotated[Path, typer.Argument(metavar="MAP", help="Fault map (.npz or .csv).")],
+    fault_map: Annotated[Path, typer.Argument(metavar="MAP", help="Fault map (.npz or .csv).",
+                                              parser=o.input_path)],
     chip: o.Chip = "rram",
     json_out: o.Json = False,
 ) -> None:
@@ -84,7 +86,8 @@ def chip_inspect(
 def chip_import(
     ctx: typer.Context,
     source: Annotated[Path, typer.Argument(
-        metavar="FILE", help="Array (n_arrays, 2, rows, cols) or (2, rows, cols) in "
+        metavar="FILE", parser=o.input_path,
+        help="Array (n_arrays, 2, rows, cols) or (2, rows, cols) in "
         ".npy/.npz, or a .csv of target-vs-read conductances.")],
     out_path: MapOut,
     as_: Annotated[str, typer.Option(

@@ -17,7 +17,8 @@ from xbarmem.errors import ConfigError
 from xbarmem.hardware.faults import FaultMap
 
 Model = Annotated[Path, typer.Argument(
-    metavar="MODEL", help="Model file from `xbarmem train` (with its stored patterns).")]
+    metavar="MODEL", parser=o.input_path,
+    help="Model file from `xbarmem train` (with its stored patterns).")]
 ExportOut = o.out("folder to write", required=True, folder=True)
 AdaptOut = o.out("adapted model file (pinned devices in its fault map, read-back "
                  "conductances)")

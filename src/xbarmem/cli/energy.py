@@ -29,7 +29,8 @@ def _si(value: float, unit: str) -> str:
 
 
 Circuit = Annotated[str, typer.Option(
-    "--circuit", metavar="NAME|FILE", help=f"Circuit preset ({', '.join(circuit_names())}) or "
+    "--circuit", metavar="NAME|FILE", parser=o.name_or_file,
+    help=f"Circuit preset ({', '.join(circuit_names())}) or "
     f"TOML file. {DEFAULT_CIRCUIT}: literature-typical constants; {FITTED_CIRCUIT}: two "
     f"constants fitted to the paper's ratios (printed beside any other circuit).")]
 EnergyPatterns = o.patterns("one per class; random: 10")

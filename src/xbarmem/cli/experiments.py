@@ -24,7 +24,8 @@ WhereOpt = Annotated[list[str] | None, typer.Option(
     "trial or version. Repeatable (all must hold).")]
 SweepOpt = Annotated[str | None, typer.Option(
     "--sweep", metavar="NAME", help="Only this sweep's rows.")]
-StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.")]
+StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.",
+                                          parser=o.input_path)]
 PlotOut = o.out("figure file (.png or .svg; default KIND.png)")
 ReproduceOut = o.out("folder for the report, figures and store", folder=True)
 CsvOut = o.output("--csv", help="Export the rows to CSV.")
@@ -110,8 +111,8 @@ def _workers_ahead(jobs: int, workers: int | None, scheduler: str | None, work: 
 def sweep_cmd(
     ctx: typer.Context,
     threads: int,
-    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).")
-                    ] = None,
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).",
+                                                parser=o.input_path)] = None,
     store: StoreOpt = Path("results.sqlite"),
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,

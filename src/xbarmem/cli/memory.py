@@ -18,7 +18,7 @@ from xbarmem.learning.budget import step_budget
 if TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
 
-Model = Annotated[Path, typer.Argument(metavar="MODEL",
+Model = Annotated[Path, typer.Argument(metavar="MODEL", parser=o.input_path,
                                        help="Model file from `xbarmem train`.")]
 TrainPatterns = o.patterns("all of the source if there are no more than N; random needs it")
 TrainOut = o.out("model file (.safetensors)", required=True)
@@ -219,7 +219,7 @@ def recall(
     threads: int,
     model: Model,
     cues: Annotated[Path, typer.Argument(
-        metavar="CUES", help="Cues file (.npy/.npz/.csv/IDX), shape (B, N).")],
+        metavar="CUES", parser=o.input_path, help="Cues file (.npy/.npz/.csv/IDX), shape (B, N).")],
     out_path: RecallOut = None,
     mode: o.Mode = "sync",
     max_iterations: o.MaxIterations = 100,

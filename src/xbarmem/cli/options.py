@@ -182,13 +182,33 @@ def output_path(text: str | Path) -> Path:
     return Path(text)
 
 
+def input_path(text: str | Path) -> Path:
+    """An input file as given; an empty or blank one is refused naming its option or argument
+    (``Path("")`` is the current folder: 'model file . is a directory')."""
+    return Path(_not_blank(text, "give a file name"))
+
+
+def name_or_file(text: str) -> str:
+    """A preset or source name, or a file (``--data``, ``--chip``, ``--circuit``); an empty or
+    blank one is refused like :func:`input_path`."""
+    return _not_blank(text, "give a name or a file")
+
+
+def _not_blank(text: Any, hint: str) -> Any:
+    if isinstance(text, str) and not text.strip():
+        raise typer.BadParameter(f"is empty; {hint}")
+    return text
+
+
 # ------------------------------------------------------------------------------ data
 DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
              "digits (scikit-learn 8x8), glyphs (A-Z, a-z, 0-9 in 21 fonts), random, "
              "correlated-R (binary, mean pairwise overlap R), or a file (.npy/.npz/.csv/IDX).")
-Data = Annotated[str, typer.Option("--data", metavar="SOURCE", help=DATA_HELP)]
+Data = Annotated[str, typer.Option("--data", metavar="SOURCE", help=DATA_HELP,
+                                   parser=name_or_file)]
 DemoData = Annotated[str, typer.Option(
-    "--data", metavar="SOURCE", help="Pattern source: mnist, mnist-crop24 (MNIST from the "
+    "--data", metavar="SOURCE", parser=name_or_file,
+    help="Pattern source: mnist, mnist-crop24 (MNIST from the "
     "centred 24x24 window, the authors' preprocessing) or digits (scikit-learn 8x8).")]
 
 
@@ -249,7 +269,7 @@ FlipOnly = corruption("flip", kinds="flip (bit flips) only, here")
 
 # ------------------------------------------------------------------------------ chip
 Chip = Annotated[str, typer.Option(
-    "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names),
+    "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names), parser=name_or_file,
     help=f"Chip preset ({', '.join(preset_names())}) or TOML file.")]
 Faults = bounded(float | None, "--faults", metavar="X", ge=0.0, le=1.0,
                  help="Fraction of stuck devices (overrides the chip's).")
@@ -259,7 +279,8 @@ FaultModel = Annotated[str | None, typer.Option(
     "--fault-model", metavar="MODEL", help="Fault model, device or weight (overrides the "
     "chip's).")]
 FaultMapFile = Annotated[Path | None, typer.Option(
-    "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for.")]
+    "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for.",
+    parser=input_path)]
 
 # ------------------------------------------------------------------------------ training
 Rule = Annotated[str, typer.Option(
