@@ -387,7 +387,7 @@ def reproduce_cmd(
     out_dir: ReproduceOut = Path("xbarmem-reproduce"),
     quick: Annotated[bool, typer.Option(
         "--quick", help="Fewer seeds and grid points (a few minutes on 2 cores) instead of "
-        "the full run (most of an hour on 2 cores with 2 jobs).")] = False,
+        "the full run (about an hour on 2 cores with 2 jobs).")] = False,
     store: ReproduceStore = None,
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
