@@ -55,10 +55,10 @@ CASES: dict[str, list[str]] = {
                "--neurons", "16", "--threshold", "0.9", "--trials", "1", "--probes", "5",
                "--json"],
     # the default circuit became generic-rram; the captures used paper-calibrated
-    "energy": ["energy", "--neurons", "64", "--circuit", "paper-calibrated", "--json", "--out",
-               "{tmp}"],
+    # (without --out: a single-size run writes no file, and `energy` refuses --out there)
+    "energy": ["energy", "--neurons", "64", "--circuit", "paper-calibrated", "--json"],
     "energy-ml": ["energy", "--neurons", "64", "--arch", "multilayer", "--hidden", "32",
-                  "--circuit", "paper-calibrated", "--json", "--out", "{tmp}"],
+                  "--circuit", "paper-calibrated", "--json"],
     "energy-sizes": ["energy", "--sizes", "16,64", "--circuit", "paper-calibrated", "--json",
                      "--out", "{tmp}"],
     "scal-pinv": ["scaling", "--arch", "single", "--rule", "pinv", "--kind", "binary",
