@@ -87,6 +87,13 @@ def count_rows(store: Path) -> int:
     ({"sweep": {"batch": 0}}, ["batch", "integer >= 1"]),
     ({"rule_options": {"adaptive": {"cue_flp": 0.1}}}, ["cue_flp", "cue_flip"]),
     ({"rule_options": {"adaptive": {"cue_flip": 0.9}}}, ["rule_options.adaptive", "cue_flip"]),
+    # a misspelt option of a rule no trial uses is refused too, not silently left out
+    ({"base": {"rule": "hebb"}, "rule_options": {"adaptive": {"cue_flp": 0.1}}},
+     ["cue_flp", "cue_flip"]),
+    ({"base": {"rule": "hebb"}, "rule_options": {"pinv": {"lr": 0.1}}},
+     ["rule_options.pinv", "lr", "takes no keys"]),
+    ({"base": {"rule": "hebb"}, "grid": {"rule_options": {"adaptive": {"cue_flp": [0.1]}}}},
+     ["[grid] rule_options.adaptive", "cue_flp", "cue_flip"]),
     ({"base": {"counts": [1, 2]}}, ["counts", "capacity trials only"]),
     ({"base": {"patterns": 11, "selection": "one-per-class", "data": "mnist"}},
      ["patterns", "one-per-class"]),

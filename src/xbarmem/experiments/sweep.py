@@ -292,6 +292,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
         _RULE(rule, "[rule_options] table name")
         if not isinstance(opts, dict):
             raise ConfigError(f"[rule_options.{rule}] must be a table, got {opts!r}")
+        _check_rule_keys(rule, opts, f"[rule_options.{rule}]")
     spec = SweepSpec(name=head.name, trial=trial, seeds=head.seed_list, batch=head.batch,
                      base=dict(base), grids=grids,
                      rule_options={k: dict(v) for k, v in rule_options.items()},
@@ -356,6 +357,7 @@ def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, li
                 _RULE(rule, f"{where} rule_options table name")
                 if not isinstance(opts, dict):
                     raise ConfigError(f"{where} rule_options.{rule} must be a table")
+                _check_rule_keys(rule, opts, f"{where} rule_options.{rule}")
                 for opt, vals in opts.items():
                     name = f"rule_options.{rule}.{opt}"
                     flat[name] = _grid_values(vals, f"{where} {name}")
@@ -365,6 +367,20 @@ def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, li
             _check_option(key, v, where, trial)
         flat[key] = vals
     return flat
+
+
+def _check_rule_keys(rule: str, options: dict[str, Any], where: str) -> None:
+    """Refuse a key that is no option of ``rule`` (the hardware-adaptive rule: of one-layer or
+    multilayer memories), whether or not any trial of the sweep uses the rule: a misspelt
+    option is an error, not an option silently left out."""
+    from xbarmem.learning.classic import CLASSIC_RULES
+    from xbarmem.learning.multilayer import MultilayerTrainer
+
+    cls = MultilayerTrainer if rule == "adaptive" else CLASSIC_RULES[rule]
+    allowed = sorted(cls.spec_fields())
+    for key in options:
+        if key not in allowed:
+            raise unknown_key(where, key, allowed)
 
 
 def _grid_values(values: Any, where: str) -> list[Any]:
