@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xbarmem.cli import common
+from xbarmem.energy.circuit import load_circuit
 
 #: examples drawn per (command, option)
 EXAMPLES = 6
@@ -310,6 +311,9 @@ SAME_FILE = [
     ["sweep", "s.toml", "--store", "s.toml"],
     ["results", "s.csv", "--csv", "s.csv"],
     ["plot", "s.png", "--kind", "faults", "-o", "s.png"],
+    # the calibrated circuit that --calibrate writes into --out, onto the input circuit
+    ["energy", "--neurons", "16", "--patterns", "2", "--rule", "pinv", "--calibrate",
+     "--circuit", "out/circuit-calibrated.toml", "-o", "out"],
 ]
 
 
@@ -333,6 +337,8 @@ def test_an_output_onto_another_path_of_the_command_is_refused(run_cli, tmp_path
     np.save("g.npy", np.zeros((2, 64, 64)))
     for name in ("f.npz", "g.csv", "s.toml", "s.csv", "s.png"):
         Path(name).write_text("keep me")
+    Path("out").mkdir()
+    Path("out/circuit-calibrated.toml").write_text(load_circuit("generic-rram").to_toml())
     before = snapshot(tmp_path)
     code, _, err = run_cli(*args)
     assert_refused(code, err, "is the same file as")

@@ -43,6 +43,8 @@ Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
 EnergyLevel = o.level("0.1")
+#: the file of a calibrated circuit that ``--calibrate`` writes into ``--out``
+CALIBRATED = "circuit-calibrated.toml"
 EnergyOut = o.out("folder for PNG, JSON and TOML files (with --sizes or --calibrate)",
                   folder=True, lazy=True)
 EnergyHidden = Annotated[str | None, typer.Option(
@@ -93,6 +95,9 @@ def energy(
     spec = load_circuit(circuit)
     if sizes is not None or do_calibrate:
         o.check_output(out_dir, folder=True)
+    if do_calibrate and circuit not in circuit_names():  # the calibrated file onto the input
+        o.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
+                         {"--circuit": Path(circuit)})
     if sizes is not None:
         _sizes(o.ints(sizes, "--sizes"), spec, chip_spec, rule or "pinv", load, level, probes,
                seed, steps or 300, out_dir, json_out, threads)
@@ -199,7 +204,7 @@ def _calibrate(m, spec, target_energy: float | None, target_latency: float | Non
         m, spec, energy_ratio=PAPER_ENERGY_RATIO if target_energy is None else target_energy,
         latency_reduction=PAPER_LATENCY_REDUCTION if target_latency is None else target_latency)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "circuit-calibrated.toml"
+    path = out_dir / CALIBRATED
     path.write_text(solved.to_toml())
     return {**record, "file": str(path)}
 
