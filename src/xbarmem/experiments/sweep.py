@@ -110,7 +110,8 @@ class TrialOptions(Spec, noun="trial"):
     data: str = text(default="mnist", nonempty=True, help=(
         "mnist (bundled, side sqrt(N)), mnist-crop24 (the same from the centred 24x24 window, "
         "the authors' preprocessing), digits (scikit-learn 8x8), glyphs (bundled A-Z, a-z, 0-9 "
-        "in 21 fonts, side sqrt(N)), random, or a pattern file (.npy/.npz/.csv/IDX)"))
+        "in 21 fonts, side sqrt(N)), random, correlated-R (binary, mean pairwise overlap R), "
+        "or a pattern file (.npy/.npz/.csv/IDX)"))
     kind: str = choice(("binary", "continuous"), default="binary",
                        help="binary or continuous patterns")
     n_neurons: int = integer(default=64, ge=2,
