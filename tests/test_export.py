@@ -12,7 +12,7 @@ import torch
 
 from xbarmem import load_preset, save_memory, train
 from xbarmem.deploy.export import CSV_COLUMNS, export_memory, load_export
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError, PatternError
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 from xbarmem.memory.multilayer import MultilayerMemory
@@ -163,6 +163,28 @@ def test_export_errors(tmp_path):
         export_memory(SingleLayerMemory(9, "rram"), tmp_path)
     with pytest.raises(FileFormatError, match="manifest.json"):
         load_export(tmp_path)
+
+
+@pytest.mark.parametrize("write", [lambda m, out, p: save_memory(m, out / "m.safetensors",
+                                                                 patterns=p),
+                                   lambda m, out, p: export_memory(m, out / "exp", patterns=p)],
+                         ids=["save_memory", "export_memory"])
+@pytest.mark.parametrize("patterns, message", [
+    (np.ones((2, 25)), "N=25 neurons but the memory/chip has 16"),
+    (np.full((2, 16), np.nan), "NaN/inf"),
+    (np.zeros((2, 16)), "binary patterns must be in"),
+])
+def test_patterns_saved_with_a_memory_are_checked_before_writing(tmp_path, write, patterns,
+                                                                 message):
+    """Patterns of another N (or malformed) are refused before a file is written: save_memory
+    wrote them, export_memory failed with AttributeError (or a torch shape error) after
+    writing most of the folder."""
+    mem = SingleLayerMemory(16, "ideal")
+    mem.program(torch.zeros(16, 16))
+    with pytest.raises(PatternError, match=message):
+        write(mem, tmp_path, patterns)
+    assert not list(tmp_path.iterdir())
+    write(mem, tmp_path, np.ones((2, 16)))  # a plain matrix of the memory's N is taken
 
 
 # ---------------------------------------------------------------------------------- measured

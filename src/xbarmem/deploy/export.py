@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import ArrayFile, read_bytes, read_text
@@ -148,7 +149,10 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     Args:
         memory: a programmed :class:`~xbarmem.memory.base.Memory` holding its target weights.
         out_dir: folder, created if missing.
-        patterns: the stored :class:`~xbarmem.data.patterns.PatternSet` (optional).
+        patterns: the stored patterns (optional): a
+            :class:`~xbarmem.data.patterns.PatternSet` or a ``(P, N)`` matrix
+            (:func:`~xbarmem.data.patterns.as_pattern_set`; :class:`PatternError` before
+            anything is written when they are malformed or ``N`` is not the memory's).
         mode, activation, max_iterations: the recall to record (``activation`` default: sign
             for binary patterns, tanh for continuous).
         source: where the model came from (recorded in the manifest).
@@ -159,6 +163,8 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     for k, layer in enumerate(memory.layers):
         if not layer.programmed:
             raise ConfigError(f"layer {k} has not been programmed; train the memory first")
+    if patterns is not None:
+        patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cells = _cells(memory)

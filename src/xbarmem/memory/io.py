@@ -187,9 +187,13 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     :class:`~xbarmem.data.patterns.PatternSet` or a ``(P, N)`` matrix) are saved alongside so the
     model can be evaluated (read them back with :func:`load_stored_patterns`).
     One-layer memories store ``g_pos``, ``g_neg``, ``target_weights``, ``target_bias``;
-    multilayer memories store layer ``k``'s tensors under ``layer{k}.*``."""
+    multilayer memories store layer ``k``'s tensors under ``layer{k}.*``. Patterns whose
+    ``N`` is not the memory's raise :class:`~xbarmem.errors.PatternError` before anything is
+    written."""
     if not memory.programmed:
         raise FileFormatError("cannot save a memory that has not been trained/programmed")
+    if patterns is not None:
+        patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
     tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
         tensors[_prefix(memory, k) + "g_pos"] = layer.g_pos
@@ -213,7 +217,6 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
            patterns, extra: dict[str, Any] | None) -> Path:
     extra = dict(extra or {})
     if patterns is not None:
-        patterns = as_pattern_set(patterns)
         tensors["patterns"] = patterns.patterns
         extra["patterns"] = {"name": patterns.name, "kind": patterns.kind,
                              "image_shape": list(patterns.image_shape or [])}
