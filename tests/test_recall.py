@@ -224,3 +224,25 @@ def test_evaluate_memory_uses_the_shared_cues():
     assert torch.equal(score.cues, cues.cues) and cues.cues.shape == (10, 64)
     res = memory.recall(cues.cues, seed=cues.generator)  # read noise continues the stream
     assert ev.score_recall(cues, res).as_dict() == score.as_dict()
+
+
+@pytest.mark.parametrize("field, error, message", [
+    ({"probes": 0}, ConfigError, "probes must be an integer >= 1, got 0"),
+    ({"probes": 1.5}, ConfigError, "probes must be an integer >= 1"),
+    ({"seed": -1}, ConfigError, "seed must be an integer >= 0"),
+    ({"seed": "a"}, ConfigError, "seed must be an integer >= 0"),
+    ({"corruption": "blur"}, PatternError, "unknown corruption method 'blur'"),
+    ({"level": 1.5}, PatternError, "flip rate must be"),
+    ({"corruption": "gaussian", "level": float("inf")}, PatternError, "noise sigma"),
+    ({"mode": "fast"}, ConfigError, "recall mode"),
+    ({"activation": "relu"}, ConfigError, "activation"),
+    ({"max_iterations": 0}, ConfigError, "max_iterations"),
+])
+def test_protocol_is_checked_when_made(field, error, message):
+    """A protocol no recall could run is refused when it is made, so evaluate_memory,
+    compare_rules, find_capacity and run_scaling refuse it before any training: probes=0 gave
+    a torch reshape error (find_capacity: after training), probes=-1 a negative-dimension
+    error, a str seed a TypeError."""
+    with pytest.raises(error, match=message):
+        Protocol(**field)
+    assert Protocol(corruption="salt_pepper", level=0.2, probes=2, seed=3).probes == 2

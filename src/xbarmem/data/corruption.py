@@ -21,6 +21,7 @@ from xbarmem.seeds import GeneratorLike, as_generator
 __all__ = [
     "CORRUPTION_METHODS",
     "as_generator",
+    "check_corruption",
     "corrupt",
     "flip_bits",
     "gaussian_noise",
@@ -48,6 +49,21 @@ def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
         rng = "[0, 1]" if upper == 1.0 else ">= 0 and finite"
         raise PatternError(f"{name} must be {rng}, got {value!r}")
     return v
+
+
+#: what the level of each corruption is, in error messages
+_LEVELS = {"flip": "flip rate", "gaussian": "noise sigma", "occlude": "occlusion fraction",
+           "salt-pepper": "salt-and-pepper rate"}
+
+
+def check_corruption(method: str, level: float) -> None:
+    """Refuse (:class:`PatternError`) what :func:`corrupt` would: an unknown method, or a
+    level that is not a number in [0, 1] (Gaussian sigma: >= 0 and finite)."""
+    key = str(method).strip().lower().replace("_", "-")
+    if key not in _LEVELS:
+        raise PatternError(f"unknown corruption method {method!r}: expected one of "
+                           f"{', '.join(CORRUPTION_METHODS)}")
+    _check_level(_LEVELS[key], level, upper=None if key == "gaussian" else 1.0)
 
 
 def _uniform(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -129,6 +145,7 @@ def corrupt(
     """Dispatch to a corruption by name: ``"flip"`` (rate), ``"gaussian"`` (sigma),
     ``"occlude"`` (fraction; ``image_shape`` defaults to square images) or ``"salt-pepper"``
     (rate). Unknown names and out-of-range levels raise :class:`PatternError`."""
+    check_corruption(method, level)
     key = str(method).strip().lower().replace("_", "-")
     if key == "flip":
         return flip_bits(x, level, generator)
@@ -136,16 +153,11 @@ def corrupt(
         return gaussian_noise(x, level, generator)
     if key == "salt-pepper":
         return salt_and_pepper(x, level, generator)
-    if key == "occlude":
-        if image_shape is None:
-            n = int(_as_float_tensor(x).shape[-1])
-            side = math.isqrt(n)
-            if side * side != n:
-                raise PatternError(
-                    f"occlude needs image_shape: N={n} is not a square number of neurons"
-                )
-            image_shape = (side, side)
-        return occlude_block(x, image_shape, level, generator)
-    raise PatternError(
-        f"unknown corruption method {method!r}: expected one of {', '.join(CORRUPTION_METHODS)}"
-    )
+    if image_shape is None:  # occlude
+        n = int(_as_float_tensor(x).shape[-1])
+        side = math.isqrt(n)
+        if side * side != n:
+            raise PatternError(f"occlude needs image_shape: N={n} is not a square number of "
+                               f"neurons")
+        image_shape = (side, side)
+    return occlude_block(x, image_shape, level, generator)

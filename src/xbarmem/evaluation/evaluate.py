@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from xbarmem.data.corruption import corrupt
+from xbarmem.data.corruption import check_corruption, corrupt
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, hamming_distance
@@ -26,9 +26,13 @@ from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
-from xbarmem.memory.recall import RecallResult, recall_batch, stack_matrices
+from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.seeds import as_generator
+from xbarmem.spec import Number
+
+_PROBES = Number(ge=1, integer=True)
+_SEED = Number(ge=0, integer=True)
 
 
 @dataclass
@@ -53,6 +57,15 @@ class Protocol:
     activation: str = "sign"
     max_iterations: int = 100
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse a protocol that no recall could run, when it is made (before any training
+        of the functions that take it): :class:`PatternError` for the corruption,
+        :class:`ConfigError` for the rest, naming the field."""
+        check_corruption(self.corruption, self.level)
+        _PROBES(self.probes, "probes")
+        check_recall(self.mode, self.activation, self.max_iterations)
+        _SEED(self.seed, "seed")
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))

@@ -89,6 +89,14 @@ def _activate(h: torch.Tensor, previous: torch.Tensor, activation: str) -> torch
     return torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, previous))
 
 
+def check_recall(mode: str, activation: str, max_iterations: int) -> None:
+    """Refuse (:class:`ConfigError`) an unknown recall mode or activation, or a cap on
+    iterations that is not a positive integer."""
+    if mode not in MODES:
+        raise ConfigError(f"recall mode must be one of {MODES}, got {mode!r}")
+    _check_dynamics(activation, max_iterations)
+
+
 def _check_dynamics(activation: str, max_iterations: int) -> None:
     if activation not in ACTIVATIONS:
         raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
@@ -123,9 +131,7 @@ def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = 
     Raises :class:`ConfigError` for an unknown mode/activation or a bad cap and
     :class:`PatternError` for cues of the wrong shape or with NaN/inf.
     """
-    if mode not in MODES:
-        raise ConfigError(f"recall mode must be one of {MODES}, got {mode!r}")
-    _check_dynamics(activation, max_iterations)
+    check_recall(mode, activation, max_iterations)
     x = _check_cues(cues, matrix.n_in)
     gen = as_generator(seed)
     if mode == "sync":
