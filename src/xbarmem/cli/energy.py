@@ -93,11 +93,7 @@ def energy(
     level = o.flip_level(ctx, "energy", corruption, level, flip)
     steps = _max_steps(ctx, options, max_steps)
     spec = load_circuit(circuit)
-    if sizes is not None or do_calibrate:
-        o.check_output(out_dir, folder=True)
-    if do_calibrate and circuit not in circuit_names():  # the calibrated file onto the input
-        o.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
-                         {"--circuit": Path(circuit)})
+    _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if sizes is not None:
         _sizes(o.ints(sizes, "--sizes"), spec, chip_spec, rule or "pinv", load, level, probes,
                seed, steps or 300, out_dir, json_out, threads)
@@ -134,6 +130,16 @@ def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> 
     o.applies_only(ctx, "with --calibrate", "target_energy", "target_latency",
                    applies=calibrate)
     o.applies_only(ctx, "with --sizes or --calibrate", "out_dir", applies=sizes or calibrate)
+
+
+def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> None:
+    """The folder ``--sizes`` and ``--calibrate`` write into, and the calibrated circuit's file
+    in it, which must not be the input ``--circuit``."""
+    if sizes or calibrate:
+        o.check_output(out_dir, folder=True)
+    if calibrate and circuit not in circuit_names():
+        o.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
+                         {"--circuit": Path(circuit)})
 
 
 @contextlib.contextmanager
