@@ -12,7 +12,7 @@ from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.cli.progress import work_bar
 from xbarmem.learning.budget import step_budget
 
-Level = o.level("0.1")
+Level = o.level("0.1", flips_only=True)
 Out = o.out("folder for the PNG", folder=True)
 
 

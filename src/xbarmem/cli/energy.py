@@ -42,7 +42,7 @@ EnergySizes = Annotated[str | None, typer.Option(
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
-EnergyLevel = o.level("0.1")
+EnergyLevel = o.level("0.1", flips_only=True)
 #: the file of a calibrated circuit that ``--calibrate`` writes into ``--out``
 CALIBRATED = "circuit-calibrated.toml"
 EnergyOut = o.out("folder for PNG, JSON and TOML files (with --sizes or --calibrate)",

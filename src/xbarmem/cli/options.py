@@ -256,11 +256,14 @@ def corruption(default: str = "flip for binary patterns, gaussian for continuous
         "--corruption", metavar="KIND", help=f"Cue corruption: {kinds} (default: {default}).")]
 
 
-def level(default: str = "0.1 flips; sigma 0.6 for continuous") -> Any:
-    """``--level X`` with the command's default in the help."""
-    return bounded(float | None, "--level", metavar="X", ge=0.0, help=f"Corruption level: "
-                   f"flip rate, Gaussian sigma (clipped to [-1, 1]) or occluded fraction "
-                   f"(default: {default}).")
+def level(default: str = "0.1 flips; sigma 0.6 for continuous", *,
+          flips_only: bool = False) -> Any:
+    """``--level X`` with the command's default in the help; ``flips_only``: for a command
+    whose cues are bit flips only (:data:`FlipOnly`)."""
+    what = ("the share of bits flipped" if flips_only else
+            "flip rate, Gaussian sigma (clipped to [-1, 1]) or occluded fraction")
+    return bounded(float | None, "--level", metavar="X", ge=0.0,
+                   help=f"Corruption level: {what} (default: {default}).")
 
 
 Corruption = corruption()
