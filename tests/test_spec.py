@@ -328,3 +328,55 @@ def test_a_nested_spec_must_be_named_like_its_field():
     with pytest.raises(TypeError, match="declare it with section='piece'"):
         Whole()
     assert Maybe(Number(ge=0.0))(None, "k") is None
+
+
+_PATTERNS = [[1.0, -1.0, 1.0, -1.0] * 4, [1.0, 1.0, -1.0, -1.0] * 4]
+#: every public entry point that takes a seed, called with the bad seed ``s``
+_SEEDED = {
+    "train fault_seed": lambda s: _xm().train(_PATTERNS, rule="hebb", fault_seed=s),
+    "train program_seed": lambda s: _xm().train(_PATTERNS, rule="hebb", program_seed=s),
+    "SingleLayerMemory": lambda s: _xm().SingleLayerMemory(16, fault_seed=s),
+    "MultilayerMemory": lambda s: _xm().MultilayerMemory(16, [8], fault_seed=s),
+    "Memory.program": lambda s: _xm().SingleLayerMemory(16).program([[0.0] * 16] * 16, seed=s),
+    "FaultMap.generate": lambda s: _xm().FaultMap.generate(load_chip("paper-sim"), 1, seed=s),
+    "random_patterns": lambda s: _xm().random_patterns(3, 16, seed=s),
+    "correlated_patterns": lambda s: _xm().data.patterns.correlated_patterns(3, 16, 0.2, seed=s),
+    "load_patterns": lambda s: _xm().load_patterns("random", n=3, seed=s),
+    "load_mnist": lambda s: _xm().load_mnist(shuffle=True, seed=s),
+    "compare_rules": lambda s: _xm().compare_rules(_PATTERNS, "paper-sim", ["hebb"], fault_seed=s),
+    "recall_curve": lambda s: _xm().evaluation.curve.recall_curve(
+        _xm().random_patterns(4, 16), [2], "paper-sim", "hebb", seed=s),
+    "find_capacity": lambda s: _xm().find_capacity(_xm().random_patterns(4, 16), rule="hebb",
+                                                   seed=s),
+    "run_scaling": lambda s: _xm().run_scaling([16], seed=s),
+    "Protocol": lambda s: _xm().Protocol(seed=s),
+}
+
+
+def _xm():
+    import xbarmem
+    import xbarmem.data.patterns
+    import xbarmem.evaluation.curve  # noqa: F401
+
+    return xbarmem
+
+
+@pytest.mark.parametrize("name", list(_SEEDED))
+@pytest.mark.parametrize("seed", [-1, "a", True, 1.5])
+def test_every_seed_is_checked_by_one_rule(name, seed):
+    """A seed that is not an integer >= 0 is refused by check_seed naming the argument, before
+    any work: -1 gave numpy's 'expected non-negative integer', "a" a TypeError (train's
+    program_seed only after training)."""
+    key = name.split()[-1] if name.startswith("train") or name == "compare_rules" else "seed"
+    key = "fault_seed" if name in ("SingleLayerMemory", "MultilayerMemory", "compare_rules") \
+        else key
+    with pytest.raises(ConfigError, match=f"^{key} must be an integer >= 0, got {seed!r}"):
+        _SEEDED[name](seed)
+
+
+def test_check_seed_takes_numpy_integers():
+    import numpy as np
+
+    from xbarmem.spec import check_seed
+
+    assert check_seed(np.int64(3)) == 3 and type(check_seed(np.uint8(2))) is int

@@ -60,6 +60,7 @@ import difflib
 import inspect
 import json
 import math
+import numbers
 import re
 import tomllib
 import typing
@@ -76,7 +77,7 @@ from xbarmem.files import read_text
 
 __all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Maybe", "Number", "Presets", "Rule",
            "Spec", "Table", "Text", "choice", "flag", "integer", "listof", "nested", "number",
-           "option", "text", "unknown_key"]
+           "check_seed", "option", "text", "unknown_key"]
 
 S = TypeVar("S", bound="Spec")
 _TOML_EXPAND = 20.0
@@ -258,6 +259,15 @@ class Maybe(Rule):
 
 
 # --------------------------------------------------------------------------- field helpers
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """The one rule for random seeds: an integer >= 0 (Python or numpy integer; bools refused).
+    Returns it as a Python ``int``; raises :class:`ConfigError` naming ``name`` otherwise
+    (``seed must be an integer >= 0, got -1``), before any draw is made."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ConfigError(f"{name} must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
 def option(rule: Rule, default: Any = MISSING, *, help: str = "", unit: str = "",
            optional: bool = False, meta: dict[str, Any] | None = None) -> Any:
     """A dataclass field checked by ``rule``. No ``default``: the field is required.

@@ -25,6 +25,7 @@ import numpy as np
 
 from xbarmem.errors import FileFormatError, PatternError
 from xbarmem.files import ArrayFile, decode, gunzip, npy_size, read_bytes
+from xbarmem.spec import check_seed
 
 __all__ = [
     "BUILTIN_SOURCES",
@@ -408,6 +409,7 @@ def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
     patterns named e.g. ``"mnist8-binary"`` with int64 labels and ``image_shape=(side, side)``.
     """
     _check_kind(kind)
+    check_seed(seed)
     side = _check_side(side)
     if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, np.integer))
                              or not side <= crop <= 28):
@@ -445,6 +447,7 @@ def load_glyphs(side: int = 8, kind: str = "binary", n: int | None = None,
     ``image_shape=(side, side)``.
     """
     _check_kind(kind)
+    check_seed(seed)
     side = _check_side(side)
     images, labels = _bundled("glyphs.npz", "glyphs")
     idx = _select(labels, len(labels), n, characters, one_per_class, shuffle, seed,
@@ -470,6 +473,7 @@ def load_digits(kind: str = "binary", n: int | None = None, digits: Iterable[int
     continuous: ``x / 16 * 2 - 1``.
     """
     _check_kind(kind)
+    check_seed(seed)
     images, labels = _sklearn_digits()
     idx = _select(labels, len(labels), n, digits, one_per_class, shuffle, seed)
     return PatternSet(
@@ -503,7 +507,7 @@ def random_patterns(
     p = _check_count(n_patterns, "n_patterns")
     n = _check_count(n_neurons, "n_neurons")
     assert p is not None and n is not None
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     if kind == "binary":
         pats = (rng.integers(0, 2, size=(p, n)) * 2 - 1).astype(np.float32)
     else:
@@ -529,7 +533,7 @@ def correlated_patterns(n_patterns: int, n_neurons: int, overlap: float, seed: i
     if not (isinstance(overlap, (int, float)) and 0.0 <= overlap < 1.0):
         raise PatternError(f"overlap must be in [0, 1), got {overlap!r}")
     q = (1.0 - math.sqrt(overlap)) / 2.0
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     prototype = rng.integers(0, 2, size=n) * 2 - 1
     flips = rng.random((p, n)) < q
     pats = np.where(flips, -prototype, prototype).astype(np.float32)
@@ -764,6 +768,7 @@ def load_patterns(
     (8-bit images resized to ``side``), then first ``n`` / one per class (needs .npz labels).
     """
     _check_kind(kind)
+    check_seed(seed)
     name = str(source).strip().lower()
     if name in IMAGE_SETS:
         return load_image_set(name, kind, side, n, one_per_class, seed)

@@ -26,6 +26,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.spec import check_seed
 
 __all__ = ["ARCHS", "CapacityResult", "find_capacity", "search_capacity"]
 
@@ -138,6 +139,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     count. Raises :class:`ConfigError` for an unknown arch, thresholds outside ``(0, 1]``,
     ``trials < 1`` or a classic rule with multilayer memories.
     """
+    check_seed(seed)
     if not thresholds or any(not 0 < t <= 1 for t in thresholds):
         raise ConfigError(f"thresholds must be in (0, 1], got {list(thresholds)}")
     curve_trainer(arch, rule, {}, seed)  # an unknown arch or rule fails before any training

@@ -34,6 +34,7 @@ from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
 from xbarmem.memory.multilayer import layer_sizes
 from xbarmem.seeds import random_subset, subset_seed
+from xbarmem.spec import check_seed
 
 
 @dataclass
@@ -177,6 +178,7 @@ def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: in
 def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int):
     """Sorted distinct counts, the networks ``(count, trial, subset seed)`` (count-major) and
     each network's pattern subset (indices into ``pool``)."""
+    seed = check_seed(seed)
     counts = sorted({int(c) for c in counts})
     if not counts or counts[0] < 1:
         raise ConfigError(f"counts must be positive integers, got {counts}")

@@ -29,10 +29,9 @@ from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.seeds import as_generator
-from xbarmem.spec import Number
+from xbarmem.spec import Number, check_seed
 
 _PROBES = Number(ge=1, integer=True)
-_SEED = Number(ge=0, integer=True)
 
 
 @dataclass
@@ -65,7 +64,7 @@ class Protocol:
         check_corruption(self.corruption, self.level)
         _PROBES(self.probes, "probes")
         check_recall(self.mode, self.activation, self.max_iterations)
-        _SEED(self.seed, "seed")
+        check_seed(self.seed)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -260,6 +259,8 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
     further protocols scored on the same trained chips (e.g. another recall mode); each rule
     then has ``"variants": {name: {cosine, cosine_std, exact}}``.
     """
+    check_seed(fault_seed, "fault_seed")
+    check_seed(program_seed, "program_seed")
     patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
     protocol = protocol or Protocol()

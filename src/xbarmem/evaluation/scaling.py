@@ -23,6 +23,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import find_capacity
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.spec import check_seed
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,21 @@ def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
                        points=len(n), confidence=confidence)
 
 
+def _check_sizes(data: str, sizes: Sequence[int]) -> list[int]:
+    """``sizes`` as ints; :class:`ConfigError` unless ``data`` is a built-in image set that
+    resizes to every N of ``sizes``."""
+    sizes = [int(s) for s in sizes]
+    if data not in IMAGE_SETS:
+        raise ConfigError(f"scaling runs on a built-in image set ({', '.join(IMAGE_SETS)}), "
+                          f"got {data!r}")
+    for s in sizes:
+        try:
+            image_side(data, s)
+        except PatternError as exc:
+            raise ConfigError(f"sizes: {exc}") from None
+    return sizes
+
+
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
                 hidden: str | HiddenRule = "fixed:32", rule: str = "adaptive",
                 chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),
@@ -118,16 +134,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
     called after every tested count.
     """
+    check_seed(seed)
     rule_h = hidden if isinstance(hidden, HiddenRule) else HiddenRule.parse(hidden)
-    sizes = [int(s) for s in sizes]
-    if data not in IMAGE_SETS:
-        raise ConfigError(f"scaling runs on a built-in image set ({', '.join(IMAGE_SETS)}), "
-                          f"got {data!r}")
-    for s in sizes:
-        try:
-            image_side(data, s)
-        except PatternError as exc:
-            raise ConfigError(f"sizes: {exc}") from None
+    sizes = _check_sizes(data, sizes)
     if protocol is None:
         protocol = (Protocol(level=0.05, probes=5) if kind == "binary"
                     else Protocol(corruption="gaussian", level=0.6, probes=5,

@@ -26,6 +26,7 @@ from xbarmem.files import ArrayFile, read_bytes, read_text
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
+from xbarmem.spec import check_seed
 
 PLANES = ("G+", "G-")
 _CSV_HEADER = ["array", "plane", "row", "col", "g_stuck_S"]
@@ -141,6 +142,7 @@ class FaultMap:
         if isinstance(n_arrays, bool) or not isinstance(n_arrays, (int, np.integer)) \
                 or n_arrays < 1:
             raise ConfigError(f"n_arrays must be an integer >= 1, got {n_arrays!r}")
+        seed = check_seed(seed)
         dev, arr = chip.device, chip.array
         check_size(n_arrays, arr.rows, arr.cols)
         rng = np.random.default_rng(seed)

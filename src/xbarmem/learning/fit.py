@@ -22,6 +22,7 @@ from xbarmem.learning.base import FitResult, Problem
 from xbarmem.learning.classic import get_rule
 from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
+from xbarmem.spec import check_seed
 
 
 def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
@@ -102,6 +103,8 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     >>> mem = train(patterns, chip="paper-sim", rule="adaptive")      # doctest: +SKIP
     >>> mem.recall(cues).states                                       # doctest: +SKIP
     """
+    check_seed(fault_seed, "fault_seed")
+    check_seed(program_seed, "program_seed")
     pset = as_pattern_set(patterns, kind, zero_one=zero_one)
     kind = pset.kind
     x = torch.as_tensor(pset.patterns)

@@ -26,6 +26,7 @@ from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.recall import RecallResult, recall
+from xbarmem.spec import check_seed
 
 #: layer ``k`` of a memory draws its write error with seed ``seed + PROGRAM_SEED_STRIDE * k``
 PROGRAM_SEED_STRIDE = 7919
@@ -97,6 +98,7 @@ class Memory:
     def __init__(self, sizes: Sequence[int], chip: str | ChipSpec = "paper-sim",
                  faults: FaultMap | None = None, *, bias: bool = True, fault_seed: int = 0,
                  first_array: int = 0) -> None:
+        check_seed(fault_seed, "fault_seed")
         self.chip = load_chip(chip)
         self.sizes = list(sizes)
         self.n_neurons = self.sizes[0]
@@ -172,6 +174,7 @@ class Memory:
         dropped. Layer ``k``'s write error is drawn with seed ``seed + 7919 * k``. The targets
         are kept in :attr:`targets`. Returns ``self``.
         """
+        seed = check_seed(seed)
         if isinstance(weights, (list, tuple)):
             weights, biases = list(weights), (None if biases is None else list(biases))
         else:
