@@ -1,5 +1,7 @@
 """Recall curves, capacity read-out and search: one capacity path for every memory kind."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -274,3 +276,44 @@ def test_searches_start_at_n_over_8_for_one_layer_and_n_for_multilayer():
                   rule_options={"max_steps": 5, "finetune_steps": 0},
                   protocol=Protocol(level=0.05, probes=1), progress=lambda p, s: tested.append(p))
     assert tested[0] == 16
+
+
+_SEARCH_SETTINGS = [
+    ({"thresholds": 0.9}, "thresholds must be a non-empty list of numbers in (0, 1], got 0.9"),
+    ({"thresholds": "0.9"}, "thresholds must be a non-empty list of numbers in (0, 1]"),
+    ({"thresholds": [0.9, 1.5]}, "thresholds must be a non-empty list"),
+    ({"trials": 1.5}, "trials must be an integer >= 1, got 1.5"),
+    ({"resolution": -1}, "resolution must be in [0, 1], got -1"),
+    ({"resolution": 2.0}, "resolution must be in [0, 1], got 2.0"),
+    ({"resolution": float("nan")}, "resolution must be finite, got nan"),
+    ({"cue_budget": -1}, "cue_budget must be an integer >= 0, got -1"),
+    ({"rule_options": [1]}, "rule_options must be a dict of rule options, got [1]"),
+    ({"protocol": {"probes": 1}}, "protocol must be a Protocol, got {'probes': 1}"),
+]
+_START = [({"start": 0}, "start must be an integer >= 1, got 0"),
+          ({"start": -3}, "start must be an integer >= 1, got -3"),
+          ({"start": 1.5}, "start must be an integer >= 1, got 1.5")]
+
+
+@pytest.mark.parametrize("search, setting, message", [
+    *[(search, *case) for search in ("find_capacity", "run_scaling") for case in _SEARCH_SETTINGS],
+    *[("find_capacity", *case) for case in _START],  # run_scaling takes no start
+])
+def test_search_settings_are_refused_before_any_work(monkeypatch, search, setting, message):
+    """check_search refuses what find_capacity and run_scaling cannot search with, before any
+    pattern is loaded or network trained: thresholds=0.9, trials=1.5, rule_options=[1] gave a
+    TypeError, protocol={...} an AttributeError after training, start=0 / -3 / 1.5 were read as
+    the default / 1 / a float capacity, and a resolution outside [0, 1] or cue_budget=-1 was
+    taken."""
+    import xbarmem.evaluation.capacity as capacity_mod
+    import xbarmem.evaluation.scaling as scaling_mod
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the settings were checked")
+
+    monkeypatch.setattr(capacity_mod, "recall_curve", no_work)
+    monkeypatch.setattr(scaling_mod, "patterns_for", no_work)
+    run = (lambda **kw: find_capacity(random_patterns(4, 16), rule="hebb", **kw)) \
+        if search == "find_capacity" else (lambda **kw: scaling_mod.run_scaling([16], **kw))
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
+        run(**setting)

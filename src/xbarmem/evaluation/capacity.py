@@ -26,9 +26,15 @@ from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
-from xbarmem.spec import check_seed
+from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
-__all__ = ["ARCHS", "CapacityResult", "find_capacity", "search_capacity"]
+__all__ = ["ARCHS", "CapacityResult", "check_search", "find_capacity", "search_capacity"]
+
+_THRESHOLDS = ListOf(Number(gt=0, le=1))
+_TRIALS = Number(ge=1, integer=True)
+_START = Maybe(Number(ge=1, integer=True))
+_RESOLUTION = Number(ge=0, le=1)
+_CUE_BUDGET = Number(ge=0, integer=True)
 
 
 @dataclass
@@ -137,11 +143,13 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     in total: ``cue_copies = max(1, ceil(cue_budget / P))``. The search starts at ``start``
     (default :func:`default_start`). ``progress(count, similarity)`` is called after every tested
     count. Raises :class:`ConfigError` for an unknown arch, thresholds outside ``(0, 1]``,
-    ``trials < 1`` or a classic rule with multilayer memories.
+    ``trials < 1`` or a classic rule with multilayer memories, and bad search settings
+    (:func:`check_search`).
     """
     check_seed(seed)
-    if not thresholds or any(not 0 < t <= 1 for t in thresholds):
-        raise ConfigError(f"thresholds must be in (0, 1], got {list(thresholds)}")
+    thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
+                              cue_budget=cue_budget, rule_options=rule_options,
+                              protocol=protocol)
     curve_trainer(arch, rule, {}, seed)  # an unknown arch or rule fails before any training
     pool = as_pattern_set(pool)
     protocol = protocol or Protocol(level=0.05, probes=20)
@@ -173,6 +181,28 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
         capacity=caps, points=[points[p] for p in sorted(points)], devices=devices,
         settings=settings, seconds=time.perf_counter() - began, evaluations=len(points),
         capacity_per_device={t: (c / n_dev if n_dev else math.nan) for t, c in caps.items()})
+
+
+def check_search(thresholds: Sequence[float], *, trials: int, start: int | None = None,
+                 resolution: float, cue_budget: int, rule_options: dict[str, Any] | None,
+                 protocol: Protocol | None) -> list[float]:
+    """Refuse the settings of a capacity search that no search could run, before any data is
+    loaded or network trained: :class:`ConfigError` naming the argument unless ``thresholds`` is
+    a non-empty list (or tuple) of numbers in (0, 1], ``trials`` an integer >= 1, ``start`` None
+    or an integer >= 1, ``resolution`` a number in [0, 1], ``cue_budget`` an integer >= 0,
+    ``rule_options`` None or a dict and ``protocol`` None or a :class:`Protocol`. Returns the
+    thresholds as a list."""
+    thresholds = _THRESHOLDS(list(thresholds) if isinstance(thresholds, tuple) else thresholds,
+                             "thresholds")
+    _TRIALS(trials, "trials")
+    _START(start, "start")
+    _RESOLUTION(resolution, "resolution")
+    _CUE_BUDGET(cue_budget, "cue_budget")
+    if rule_options is not None and not isinstance(rule_options, dict):
+        raise ConfigError(f"rule_options must be a dict of rule options, got {rule_options!r}")
+    if protocol is not None and not isinstance(protocol, Protocol):
+        raise ConfigError(f"protocol must be a Protocol, got {protocol!r}")
+    return thresholds
 
 
 def default_start(arch: str, n_neurons: int) -> int:

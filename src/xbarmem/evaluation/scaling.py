@@ -20,7 +20,7 @@ from scipy import stats
 
 from xbarmem.data.patterns import IMAGE_SETS, image_side, patterns_for
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.evaluation.capacity import find_capacity
+from xbarmem.evaluation.capacity import check_search, find_capacity
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.spec import check_seed
@@ -135,6 +135,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     called after every tested count.
     """
     check_seed(seed)
+    thresholds = check_search(thresholds, trials=trials, resolution=resolution,
+                              cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
     rule_h = hidden if isinstance(hidden, HiddenRule) else HiddenRule.parse(hidden)
     sizes = _check_sizes(data, sizes)
     if protocol is None:
