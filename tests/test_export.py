@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -186,6 +187,27 @@ def test_patterns_saved_with_a_memory_are_checked_before_writing(tmp_path, write
     assert not list(tmp_path.iterdir())
     write(mem, tmp_path, np.ones((2, 16)))  # a plain matrix of the memory's N is taken
 
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"mode": "x"}, "recall mode must be one of ('sync', 'async'), got 'x'"),
+    ({"activation": "y"}, "activation must be one of ('sign', 'tanh'), got 'y'"),
+    ({"max_iterations": -3}, "max_iterations must be a positive integer, got -3"),
+    ({"max_iterations": 1.5}, "max_iterations must be a positive integer, got 1.5"),
+    ({"out": "file"}, "file exists and is not a folder"),
+    ({"out": "file/exp"}, "file exists and is not a folder"),
+])
+def test_export_settings_are_checked_before_writing(tmp_path, setting, message):
+    """export_memory checks its recall (check_recall) and folder before writing: mode="x",
+    activation="y" and max_iterations=-3 were written into manifest.json, and an out_dir that
+    is (or lies in) a file gave FileExistsError."""
+    mem = SingleLayerMemory(16, "ideal")
+    mem.program(torch.zeros(16, 16))
+    (tmp_path / "file").write_text("")
+    out = tmp_path / setting.pop("out", "exp")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        export_memory(mem, out, **setting)
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 # ---------------------------------------------------------------------------------- measured
 def _measured_csv(path, tiled, tmp_path, sigma=1.5e-6, stuck_rate=0.03, seed=0):

@@ -45,6 +45,7 @@ from xbarmem.jsontext import dumps, loads
 from xbarmem.limits import TooLargeError
 from xbarmem.memory.base import Memory
 from xbarmem.memory.io import memory_from_sizes
+from xbarmem.memory.recall import check_recall
 
 FORMAT = "xbarmem-export/1"
 CSV_COLUMNS = ["layer", "array", "row", "col", "polarity", "used", "target_uS",
@@ -159,28 +160,26 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
 
     Returns:
         The manifest (also written to ``manifest.json``).
+
+    Raises :class:`ConfigError` before anything is written for an unprogrammed memory, a bad
+    recall (:func:`~xbarmem.memory.recall.check_recall`) or an ``out_dir`` that is a file.
     """
-    for k, layer in enumerate(memory.layers):
-        if not layer.programmed:
-            raise ConfigError(f"layer {k} has not been programmed; train the memory first")
-    if patterns is not None:
-        patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
-    out = Path(out_dir)
+    out, patterns = _check_export(memory, out_dir, patterns)
+    kind = memory.info.get("kind", "binary") if patterns is None else patterns.kind
+    activation = activation or ("sign" if kind == "binary" else "tanh")
+    check_recall(mode, activation, max_iterations)
     out.mkdir(parents=True, exist_ok=True)
     cells = _cells(memory)
     files = _save_cells(out, cells, memory.faults)
     files.update(_save_targets(out, memory))
     x = None
-    kind = memory.info.get("kind", "binary")
     if patterns is not None:
         x = np.asarray(patterns.patterns, dtype=np.float32)
-        kind = patterns.kind
         np.save(out / "patterns.npy", x)
         files["patterns"] = "patterns.npy"
     _write_csv(out / "devices.csv", cells["layer"], cells["target"], cells["programmed"],
                cells["stuck"])
-    recall_entry = {"mode": mode, "activation": activation or (
-        "sign" if kind == "binary" else "tanh"), "max_iterations": max_iterations,
+    recall_entry = {"mode": mode, "activation": activation, "max_iterations": max_iterations,
         "kind": kind,
         "sync": "all neurons at once from one product per layer",
         "async": "one neuron per step: hidden layers read in full, one output column"}
@@ -192,6 +191,22 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                 "model_info": memory.info}
     (out / "manifest.json").write_text(dumps(manifest, indent=2))
     return manifest
+
+
+def _check_export(memory: Memory, out_dir: str | Path, patterns: Any) -> tuple[Path, Any]:
+    """The export folder and the patterns read (``None`` stays ``None``); :class:`ConfigError`
+    for an unprogrammed memory or an ``out_dir`` that is (or lies in) a file,
+    :class:`PatternError` for patterns that are malformed or not of the memory's N."""
+    for k, layer in enumerate(memory.layers):
+        if not layer.programmed:
+            raise ConfigError(f"layer {k} has not been programmed; train the memory first")
+    out = Path(out_dir)
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"out_dir {out}: {existing} exists and is not a folder")
+    if patterns is not None:
+        patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
+    return out, patterns
 
 
 def _cells(memory: Memory) -> dict[str, Any]:
