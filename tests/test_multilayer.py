@@ -162,3 +162,24 @@ def test_train_and_evaluate_commands_accept_multilayer(tmp_path, run_cli):
     code, _, err = run_cli("train", "--arch", "multilayer", "--rule", "pinv", "-o",
                            tmp_path / "x.safetensors")
     assert code == 2 and "hardware-adaptive rule only" in err
+
+
+@pytest.mark.parametrize("build", [
+    lambda h: MultilayerMemory(16, h),
+    lambda h: layer_sizes(16, h),
+    lambda h: __import__("xbarmem").train(np.ones((2, 16)), arch="multilayer", hidden=h,
+                                          max_steps=2, finetune_steps=0),
+], ids=["MultilayerMemory", "layer_sizes", "train"])
+@pytest.mark.parametrize("hidden", [8.5, 8.0, "8", np.float64(8), [8.0], True])
+def test_hidden_widths_that_are_not_integers_are_refused_naming_hidden(build, hidden):
+    """hidden=8.5 or 8.0 gave 'TypeError: object is not iterable' (train too); now a
+    ConfigError naming hidden, before any training."""
+    with pytest.raises(ConfigError, match="^hidden"):
+        build(hidden)
+
+
+@pytest.mark.parametrize("hidden", [np.int64(8), [np.int32(8)], (8,), np.array([8])])
+def test_hidden_widths_may_be_numpy_integers(hidden):
+    """MultilayerMemory(16, np.int64(8)) gave 'TypeError: object is not iterable'."""
+    sizes = MultilayerMemory(16, hidden, "ideal").sizes
+    assert sizes == [16, 8, 16] and all(type(s) is int for s in sizes)

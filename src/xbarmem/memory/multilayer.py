@@ -9,7 +9,8 @@ Layers, placement, programming, recall and device accounting are those of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -22,14 +23,22 @@ __all__ = ["LayeredMap", "MultilayerMemory", "arrays_for_layers", "layer_sizes"]
 
 
 def layer_sizes(n_neurons: int, hidden: int | Sequence[int]) -> list[int]:
-    """``[N, H_1, ..., N]``: the widths of a multilayer memory; validates ``hidden``."""
-    widths = [hidden] if isinstance(hidden, int) else list(hidden)
+    """``[N, H_1, ..., N]``: the widths of a multilayer memory; validates ``hidden`` (a
+    positive integer or a list of them; numpy integers are taken as ints): :class:`ConfigError`
+    naming ``hidden`` otherwise."""
+    if isinstance(hidden, numbers.Integral):
+        widths = [hidden]
+    elif isinstance(hidden, (str, bytes)) or not isinstance(hidden, Iterable):
+        raise ConfigError(f"hidden must be a positive integer width or a list of them, "
+                          f"got {hidden!r}")
+    else:
+        widths = list(hidden)
     if not widths:
         raise ConfigError("hidden must name at least one hidden layer width")
     for h in widths:
-        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+        if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
             raise ConfigError(f"hidden layer widths must be positive integers, got {hidden!r}")
-    return [check_neurons(n_neurons), *widths, n_neurons]
+    return [check_neurons(n_neurons), *(int(h) for h in widths), n_neurons]
 
 
 class MultilayerMemory(Memory):
