@@ -81,8 +81,22 @@ def build(cls: type[Spec], table: dict) -> Spec:
 ROUND = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def ordered_device(table: dict) -> dict:
+    """A drawn chip table with ``g_min < g_max`` and stuck probabilities summing to <= 1 where
+    the draw allows it (swapped / halved): most independent draws break one of these rules
+    across fields, and so many rejected draws made hypothesis's health check fail now and
+    then (about 1 run in 25)."""
+    device = dict(table["device"])
+    if device["g_min"] > device["g_max"]:
+        device["g_min"], device["g_max"] = device["g_max"], device["g_min"]
+    if device["p_stuck_on"] + device["p_stuck_off"] > 1:
+        device["p_stuck_on"] /= 2
+        device["p_stuck_off"] /= 2
+    return {**table, "device": device}
+
+
 @ROUND
-@given(tables(ChipSpec))
+@given(tables(ChipSpec).map(ordered_device))
 def test_random_chips_round_trip_through_dict_toml_and_json(table):
     spec = build(ChipSpec, table)
     assert ChipSpec.from_dict(spec.to_dict()) == spec
