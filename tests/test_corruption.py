@@ -17,7 +17,7 @@ from xbarmem.data.corruption import (
     occlude_block,
     salt_and_pepper,
 )
-from xbarmem.errors import PatternError
+from xbarmem.errors import ConfigError, PatternError
 
 
 def _pm1(b: int, n: int, seed: int = 0) -> torch.Tensor:
@@ -34,7 +34,7 @@ def test_as_generator() -> None:
     assert torch.equal(
         torch.rand(3, generator=as_generator(None)), torch.rand(3, generator=as_generator(0))
     )
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigError, match="seed must be an integer >= 0"):
         as_generator("seed")  # type: ignore[arg-type]
 
 

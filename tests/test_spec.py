@@ -364,13 +364,24 @@ _SEEDED = {
                                                    seed=s),
     "run_scaling": lambda s: _xm().run_scaling([16], seed=s),
     "Protocol": lambda s: _xm().Protocol(seed=s),
+    # seeds that become torch generators (xbarmem.seeds.as_generator): recall and corruption
+    "Memory.recall": lambda s: _xm().SingleLayerMemory(16).recall(_cues(), seed=s),
+    "corrupt": lambda s: _xm().corrupt(_cues(), "flip", 0.1, s),
+    "as_generator": lambda s: _xm().seeds.as_generator(s),
 }
+
+
+def _cues():
+    import torch
+
+    return torch.tensor(_PATTERNS)
 
 
 def _xm():
     import xbarmem
     import xbarmem.data.patterns
-    import xbarmem.evaluation.curve  # noqa: F401
+    import xbarmem.evaluation.curve
+    import xbarmem.seeds  # noqa: F401
 
     return xbarmem
 

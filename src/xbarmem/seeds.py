@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from xbarmem.checks import check_seed
 from xbarmem.errors import ConfigError
 
 __all__ = ["GeneratorLike", "as_generator", "derived_seed", "random_subset", "subset_seed"]
@@ -19,16 +20,14 @@ __all__ = ["GeneratorLike", "as_generator", "derived_seed", "random_subset", "su
 GeneratorLike = torch.Generator | int | None
 
 
-def as_generator(seed_or_gen: GeneratorLike = None) -> torch.Generator:
+def as_generator(seed_or_gen: GeneratorLike = None, name: str = "seed") -> torch.Generator:
     """Return ``seed_or_gen`` if it is a ``torch.Generator`` (shared state), else a fresh CPU
-    generator seeded with the int (``None`` -> seed 0). Raises ``TypeError`` otherwise."""
+    generator seeded with the seed (``None`` -> seed 0). Raises :class:`ConfigError` naming
+    ``name`` for anything else (:func:`xbarmem.checks.check_seed`: an integer >= 0)."""
     if isinstance(seed_or_gen, torch.Generator):
         return seed_or_gen
-    if seed_or_gen is None:
-        seed_or_gen = 0
-    if isinstance(seed_or_gen, bool) or not isinstance(seed_or_gen, (int, np.integer)):
-        raise TypeError(f"expected a torch.Generator, an int seed or None, got {seed_or_gen!r}")
-    return torch.Generator().manual_seed(int(seed_or_gen))
+    return torch.Generator().manual_seed(check_seed(0 if seed_or_gen is None else seed_or_gen,
+                                                    name))
 
 
 def subset_seed(seed: int, count: int, trial: int) -> int:

@@ -60,7 +60,6 @@ import difflib
 import inspect
 import json
 import math
-import numbers
 import re
 import tomllib
 import typing
@@ -72,6 +71,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 import tomli_w
 
+from xbarmem.checks import check_seed  # re-exported: the seed rule of every Spec user
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import read_text
 
@@ -259,15 +259,6 @@ class Maybe(Rule):
 
 
 # --------------------------------------------------------------------------- field helpers
-def check_seed(seed: Any, name: str = "seed") -> int:
-    """The one rule for random seeds: an integer >= 0 (Python or numpy integer; bools refused).
-    Returns it as a Python ``int``; raises :class:`ConfigError` naming ``name`` otherwise
-    (``seed must be an integer >= 0, got -1``), before any draw is made."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ConfigError(f"{name} must be an integer >= 0, got {seed!r}")
-    return int(seed)
-
-
 def option(rule: Rule, default: Any = MISSING, *, help: str = "", unit: str = "",
            optional: bool = False, meta: dict[str, Any] | None = None) -> Any:
     """A dataclass field checked by ``rule``. No ``default``: the field is required.
