@@ -209,12 +209,6 @@ def _hidden_rule(text: str) -> HiddenRule:
     return HiddenRule.parse(f"fixed:{w}" if isinstance(w, int) else f"ratio:{w[0]!r}")
 
 
-def _scaling_arch(ctx: typer.Context, arch: str) -> None:
-    if arch not in o.ARCHS:
-        raise ConfigError(f"--arch must be one of {o.ARCHS}, got {arch!r}")
-    o.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
-
-
 @app.command(
     "scaling", short_help="Capacity against N on MNIST, with a power-law fit.",
     help="Capacity at each N on MNIST resized to side sqrt(N) (binary: binarised at each "
@@ -245,7 +239,7 @@ def scaling_cmd(
     out_dir: ScalingOut = Path("xbarmem-out"),
     json_out: o.Json = False,
 ) -> None:
-    _scaling_arch(ctx, arch)
+    o.check_arch(ctx, arch, rule)
     thresholds, hidden_rule = o.thresholds(threshold), _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
     n_max = max(o.ints(sizes, "--sizes"))

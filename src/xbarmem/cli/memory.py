@@ -60,9 +60,9 @@ def train(
     finetune_steps: o.OldFinetuneSteps = None,
     bias: o.OldBias = None,
 ) -> None:
-    _check_arch(arch, rule)
+    o.check_arch(ctx, arch, rule)
     data, count = o.data_and_count(ctx, data, patterns, "--n", n)
-    _check_options(ctx, data, arch, rule, fault_map, out_path)
+    _check_options(ctx, data, rule, fault_map, out_path)
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
         options = {"seed": seed, **o.legacy_rule_options(
@@ -94,19 +94,10 @@ def train(
                   f"arrays={memory.devices()['arrays']}")
 
 
-def _check_arch(arch: str, rule: str) -> None:
-    if arch not in o.ARCHS:
-        raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
-    if arch == "multilayer" and rule != "adaptive":
-        raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
-                          f"not {rule!r}")
-
-
-def _check_options(ctx: typer.Context, data: str, arch: str, rule: str,
+def _check_options(ctx: typer.Context, data: str, rule: str,
                    fault_map: Path | None, out_path: Path) -> None:
     """Refuse options that this training does not read, and a model file that is one of its
     inputs."""
-    o.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
     o.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
     o.applies_only(ctx, "to --rule adaptive", "objective", "noise_injection", "max_steps",
                    "finetune_steps", "bias", applies=rule == "adaptive")

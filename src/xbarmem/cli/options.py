@@ -177,9 +177,7 @@ def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False) 
 def output_path(text: str | Path) -> Path:
     """An output path as given; an empty or blank one is refused (``Path("")`` is the current
     folder, so ``-o "$DIR"`` with DIR unset would write there)."""
-    if isinstance(text, str) and not text.strip():
-        raise typer.BadParameter("is empty; give a file or folder name")
-    return Path(text)
+    return Path(_not_blank(text, "give a file or folder name"))
 
 
 def input_path(text: str | Path) -> Path:
@@ -715,6 +713,16 @@ def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any)
     return merged
 
 
+def check_arch(ctx: typer.Context, arch: str, rule: str) -> None:
+    """``--arch`` (one architecture), ``--rule`` and ``--hidden`` for it: an unknown
+    architecture or rule, a multilayer memory of a classic rule, or ``--hidden`` given for a
+    single layer, refused before any work."""
+    if arch not in ARCHS:
+        raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
+    check_rule_options(rule, {}, multilayer=arch == "multilayer")
+    applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
+
+
 def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False) -> None:
     """Refuse unknown or invalid trainer options, and a multilayer memory of a rule other than
     the hardware-adaptive one, before any work is done."""
@@ -808,10 +816,10 @@ def check_distinct(outputs: dict[str, Path | None],
     ``outputs`` and ``inputs`` map an option or argument (``--log``, ``MODEL``) to its path
     (None: not given); paths are compared resolved, and by :func:`os.path.samefile` when both
     exist (links, other spellings)."""
-    given = [(flag, Path(p), "") for flag, p in outputs.items() if p is not None]
-    given += [(flag, Path(p), "the input ") for flag, p in (inputs or {}).items() if p is not None]
-    for i, (flag, path, _) in enumerate(given):
-        for other, other_path, kind in given[i + 1:]:
+    written = [(flag, Path(p), "") for flag, p in outputs.items() if p is not None]
+    read = [(flag, Path(p), "the input ") for flag, p in (inputs or {}).items() if p is not None]
+    for i, (flag, path, _) in enumerate(written):  # two inputs may well be one file
+        for other, other_path, kind in written[i + 1:] + read:
             if _same_file(path, other_path):
                 raise ConfigError(f"{flag} {path} is the same file as {kind}{other} "
                                   f"{other_path}")

@@ -56,14 +56,16 @@ _LEVELS = {"flip": "flip rate", "gaussian": "noise sigma", "occlude": "occlusion
            "salt-pepper": "salt-and-pepper rate"}
 
 
-def check_corruption(method: str, level: float) -> None:
+def check_corruption(method: str, level: float) -> str:
     """Refuse (:class:`PatternError`) what :func:`corrupt` would: an unknown method, or a
-    level that is not a number in [0, 1] (Gaussian sigma: >= 0 and finite)."""
+    level that is not a number in [0, 1] (Gaussian sigma: >= 0 and finite). Returns the
+    method's canonical name (``"salt_pepper"`` -> ``"salt-pepper"``)."""
     key = str(method).strip().lower().replace("_", "-")
     if key not in _LEVELS:
         raise PatternError(f"unknown corruption method {method!r}: expected one of "
                            f"{', '.join(CORRUPTION_METHODS)}")
     _check_level(_LEVELS[key], level, upper=None if key == "gaussian" else 1.0)
+    return key
 
 
 def _uniform(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -145,8 +147,7 @@ def corrupt(
     """Dispatch to a corruption by name: ``"flip"`` (rate), ``"gaussian"`` (sigma),
     ``"occlude"`` (fraction; ``image_shape`` defaults to square images) or ``"salt-pepper"``
     (rate). Unknown names and out-of-range levels raise :class:`PatternError`."""
-    check_corruption(method, level)
-    key = str(method).strip().lower().replace("_", "-")
+    key = check_corruption(method, level)
     if key == "flip":
         return flip_bits(x, level, generator)
     if key == "gaussian":
