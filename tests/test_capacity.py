@@ -173,6 +173,52 @@ def test_seeded_subsets_are_the_documented_draws():
     assert res["points"][0]["subset_seeds"] == [subset_seed(4, 3, 0), subset_seed(4, 3, 1)]
 
 
+@given(ids=st.lists(st.integers(0, 11), min_size=1, max_size=40), data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_subsets_with_pattern_ids_hold_distinct_patterns_and_keep_draws_without_repeats(
+        ids, data):
+    ids = np.unique(np.asarray(ids), return_inverse=True)[1]  # ids 0 .. K - 1
+    n_ids = int(ids.max()) + 1
+    count = data.draw(st.integers(1, len(ids)))
+    seed = data.draw(st.integers(0, 10_000))
+    plain = random_subset(len(ids), count, seed)
+    if count > n_ids:
+        with pytest.raises(ConfigError, match=f"only {n_ids} distinct"):
+            random_subset(len(ids), count, seed, distinct_ids=ids)
+        return
+    picked = random_subset(len(ids), count, seed, distinct_ids=ids)
+    assert len(picked) == count and len(np.unique(ids[picked])) == count
+    assert list(picked) == sorted(picked)
+    if len(np.unique(ids[plain])) == count:
+        assert np.array_equal(picked, plain)
+    else:  # the first index of each repeated pattern stays
+        first = {}
+        for i in plain:
+            first.setdefault(int(ids[i]), int(i))
+        assert set(first.values()) <= set(picked.tolist())
+
+
+def test_capacity_searches_store_distinct_patterns_and_flag_a_capacity_at_the_pool_limit(
+        run_cli, tmp_path):
+    """A pool of 5 patterns, each 20 times: a search stores at most the 5 distinct ones (it
+    used to store 60 copies and call that the capacity), and says the answer is a lower bound."""
+    from xbarmem.evaluation.capacity import pool_limited
+
+    base = random_patterns(5, 32, seed=1).patterns
+    pool = np.repeat(base, 20, axis=0)
+    res = find_capacity(pool, rule="pinv", thresholds=[0.9], trials=1,
+                        protocol=Protocol(level=0.0, probes=1)).as_dict()
+    assert max(p["count"] for p in res["points"]) <= 5
+    assert res["settings"]["pool_distinct"] == 5 and res["settings"]["pool_size"] == 100
+    assert res["capacity"]["0.9"] == 5 and pool_limited(res) == ["0.9"]
+    np.save(tmp_path / "pool.npy", pool)
+    code, _, err = run_cli("capacity", "--rule", "pinv", "--data", str(tmp_path / "pool.npy"),
+                           "--threshold", "0.9", "--trials", "1", "--probes", "1",
+                           "--level", "0")
+    assert code == 0, err
+    assert "capacity at 0.9 is all 5 distinct patterns of the pool" in err
+
+
 def test_nearest_pattern_curve_is_a_ceiling_on_the_same_subsets_and_cues():
     """Decoding each cue to the nearest stored pattern, on the very subsets and cues of
     recall_curve, recalls exactly at least as often as a trained memory."""

@@ -149,6 +149,8 @@ JSON_RUNS: dict[str, list[str]] = {
                 "--probes", "2", "--pool", "20", "-o", "{tmp}/scaling"],
     "energy": ["--data", "random", "--patterns", "3", "--neurons", "16", "--rule", "hebb",
                "--probes", "2"],
+    "circuit show": ["paper-calibrated"],
+    "circuit presets": [],
     "sweep": ["{sweep}", "--store", "{store}", "--jobs", "1"],
     "results": ["{store}", "--group-by", "rule"],
     "plot": ["{store}", "--kind", "faults", "-o", "{tmp}/faults.png"],

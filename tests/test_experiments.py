@@ -18,6 +18,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -554,6 +555,19 @@ def test_random_per_class_draws_one_image_of_each_class_per_seed():
     again = stored_patterns(spec.trials[0].config)
     assert torch.equal(torch.as_tensor(again.patterns), torch.as_tensor(sets[0].patterns))
     assert not torch.equal(torch.as_tensor(sets[0].patterns), torch.as_tensor(sets[1].patterns))
+
+
+def test_random_selection_stores_distinct_patterns_of_a_pool_with_repeats():
+    """MNIST at 4 x 4 repeats most binary images: a random selection of 100 of them stored
+    about 50 copies before; now 100 distinct patterns."""
+    from xbarmem.experiments.trial import stored_patterns
+
+    spec = parse_sweep({"sweep": {"name": "draws", "seeds": 2},
+                        "base": {"data": "mnist", "n_neurons": 16, "selection": "random",
+                                 "patterns": 100, "pool": 5000}}, source="t.toml")
+    for trial in spec.trials:
+        stored = stored_patterns(trial.config).patterns
+        assert stored.shape == (100, 16) and len(np.unique(stored, axis=0)) == 100
 
 
 def test_capacity_section_reads_the_ratio_off_the_seed_averaged_curves(tmp_path, monkeypatch):

@@ -141,3 +141,33 @@ def test_save_figure_writes_png_and_refuses_other_suffixes(tmp_path):
     with pytest.raises(ConfigError, match="png or .svg"):
         save_figure(fig, tmp_path / "s.pdf")
     assert not (tmp_path / "s.pdf").exists()
+
+
+def test_default_titles_say_what_every_point_shares():
+    """A plot without --title used to have none (faults) or only 'multilayer binary fixed:32'
+    (scaling): now the memory, data, cues and chip, or the settings every drawn row shares."""
+    settings = {"arch": "multilayer", "kind": "binary", "data": "mnist",
+                "hidden_rule": "ratio:1", "protocol": {"corruption": "flip", "level": 0.05},
+                "chip": {"name": "paper-sim"}}
+    title = scaling_plot({**SCALING, "settings": settings}).axes[0].get_title()
+    assert title == "multilayer N-N-N\nbinary MNIST, 5% flips, paper-sim chip"
+    settings.update(hidden_rule="fixed:32", kind="continuous",
+                    protocol={"corruption": "gaussian", "level": 0.6})
+    title = scaling_plot({**SCALING, "settings": settings}).axes[0].get_title()
+    assert title == "multilayer N-32-N\ncontinuous MNIST, Gaussian noise sigma = 0.6, " \
+                    "paper-sim chip"
+    assert scaling_plot(SCALING).axes[0].get_title().startswith("single layer, pinv")
+    title = plot_rows(ROWS, "faults").axes[0].get_title()
+    assert title == "data=random, variation=0, n_neurons=16, patterns=3"
+    assert plot_rows(ROWS, "faults", title="mine").axes[0].get_title() == "mine"
+
+
+@pytest.mark.parametrize(("method", "level", "text"), [
+    ("flip", 0.1, "10% flips"), ("gaussian", 0.6, "Gaussian noise sigma = 0.6"),
+    ("occlude", 0.3, "30% occluded"), ("salt_pepper", 0.05, "5% salt-and-pepper")])
+def test_corruption_labels(method, level, text):
+    from xbarmem.data.corruption import describe_corruption
+
+    assert describe_corruption(method, level) == text
+    with pytest.raises(Exception, match="unknown corruption"):
+        describe_corruption("blur", level)

@@ -42,21 +42,33 @@ def derived_seed(seed: int, salt: int) -> int:
 
 
 def random_subset(pool_size: int, count: int, seed: int, *,
-                  labels: np.ndarray | None = None) -> np.ndarray:
+                  labels: np.ndarray | None = None,
+                  distinct_ids: np.ndarray | None = None) -> np.ndarray:
     """Indices of ``count`` patterns of a pool of ``pool_size``, drawn with
     ``numpy.random.default_rng(seed)``.
 
     Without ``labels``: ``count`` distinct indices (``choice(pool_size, count,
-    replace=False)``), sorted ascending. With ``labels`` (``(pool_size,)`` class of each
-    pattern): one random index of each of the first ``count`` classes (sorted class values), in
-    class order. Returns int64 ``(count,)``; raises :class:`ConfigError` when the pool has fewer
-    than ``count`` patterns (or classes).
+    replace=False)``), sorted ascending. With ``distinct_ids`` (``(pool_size,)``, equal
+    patterns share an id, ids ``0 .. K - 1``) the indices hold ``count`` distinct patterns:
+    the same draw, then every index repeating a pattern drawn before it is replaced by a draw
+    (same generator) among patterns not drawn yet, so a draw without repeats is unchanged.
+    With ``labels`` (``(pool_size,)`` class of each pattern): one random index of each of the
+    first ``count`` classes (sorted class values), in class order. Returns int64
+    ``(count,)``; raises :class:`ConfigError` when the pool has fewer than ``count`` patterns
+    (distinct patterns, classes).
     """
     if labels is None:
         if count > pool_size:
             raise ConfigError(f"cannot store {count} patterns: the pool has only {pool_size}")
+        n_ids = 0 if distinct_ids is None else int(np.max(distinct_ids, initial=-1)) + 1
+        if distinct_ids is not None and count > n_ids:
+            raise ConfigError(f"cannot store {count} distinct patterns: the pool has only "
+                              f"{n_ids} distinct patterns among its {pool_size}")
         rng = np.random.default_rng(seed)
-        return np.sort(rng.choice(pool_size, size=count, replace=False))
+        picked = np.sort(rng.choice(pool_size, size=count, replace=False))
+        if distinct_ids is None:
+            return picked
+        return _without_repeats(picked, np.asarray(distinct_ids), n_ids, rng)
     classes = np.unique(labels)[:count]
     if len(classes) < count:
         raise ConfigError(f"random-per-class: the pool has only {len(classes)} classes, "
@@ -64,3 +76,18 @@ def random_subset(pool_size: int, count: int, seed: int, *,
     rng = np.random.default_rng(seed)
     picked = [rng.choice(np.flatnonzero(labels == k)) for k in classes]
     return np.asarray(picked, dtype=np.int64)
+
+
+def _without_repeats(picked: np.ndarray, ids: np.ndarray, n_ids: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """``picked`` (sorted) with each index whose pattern id repeats an earlier one replaced
+    by the first pool index of a pattern id not taken yet, drawn with ``rng``."""
+    _, first = np.unique(ids[picked], return_index=True)
+    if len(first) == len(picked):
+        return picked
+    kept = picked[np.sort(first)]
+    _, first_of_id = np.unique(ids, return_index=True)
+    free = np.ones(n_ids, dtype=bool)
+    free[ids[kept]] = False
+    extra = rng.choice(first_of_id[free], size=len(picked) - len(kept), replace=False)
+    return np.sort(np.concatenate([kept, extra])).astype(np.int64)

@@ -566,6 +566,35 @@ def _toml(spec: Spec, table: str) -> str:
 
 
 # --------------------------------------------------------------------------- presets
+def _comments(text: str) -> tuple[list[str], dict[tuple[str, str], str]]:
+    """A TOML file's opening comment lines and its end-of-line comments by ``(table, key)``
+    (a ``#`` counts as a comment where the text before it parses as TOML)."""
+    head: list[str] = []
+    notes: dict[tuple[str, str], str] = {}
+    table, last = "", None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            if not notes and last is None:
+                head.append(stripped)
+            elif last in notes:  # a comment continued on the next line
+                notes[last] += " " + stripped.lstrip("#").strip()
+            continue
+        last = None
+        if stripped.startswith("["):
+            table = stripped.strip("[]").strip()
+        for at in [i for i, ch in enumerate(line) if ch == "#"]:
+            try:
+                parsed = tomllib.loads(line[:at])
+            except tomllib.TOMLDecodeError:
+                continue
+            if len(parsed) == 1:
+                last = (table, next(iter(parsed)))
+                notes[last] = line[at + 1:].strip()
+            break
+    return head, notes
+
+
 class Presets:
     """Named specs shipped as ``<package>/<folder>/<name>.toml``, and the shared loader of
     "a preset name, a TOML file path, or a spec" (``noun`` names the kind in messages)."""
@@ -586,6 +615,24 @@ class Presets:
                               f"{', '.join(names)})")
         text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
         return self._build(tomllib.loads(text), name, f"{self.noun} preset {name}")
+
+    def commented_toml(self, name: str) -> str:
+        """The preset ``name`` as :meth:`Spec.to_toml` text, with the shipped file's comments:
+        its opening comment lines first, and each value's own comment (where the file has one)
+        in place of the unit comment (the unit kept in front when the comment lacks it)."""
+        text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
+        head, notes = _comments(text)
+        lines = []
+        table = ""
+        for line in self.preset(name).to_toml().splitlines():
+            table = line.strip()[1:-1] if line.startswith("[") else table
+            code, _, unit = line.partition("  # ")
+            note = notes.get((table, code.split("=")[0].strip()))
+            if note and "=" in code:
+                line = f"{code}  # " + (note if not unit or note.startswith(unit)
+                                        else f"{unit}; {note}")
+            lines.append(line)
+        return "\n".join([*head, *lines]) + "\n"
 
     def load(self, source: str | Path | Spec) -> Any:
         """A spec from a preset name, a TOML file path, or an existing spec (returned as is).

@@ -9,7 +9,10 @@ patterns did, and ``cap-ml``, ``energy-ml``, ``scal-ml`` and ``train-ml`` again 
 when the multilayer binary fine-tune became shorter, and ``demo``, ``demo-digits``, ``cap-adapt``,
 ``energy`` and ``train-digits`` again on 2026-12-02 night, when the default one-layer binary
 recipe took the bounded flip-averaged stage (on an Intel Xeon with AVX-512; intended changes, see
-CHANGELOG.md). Timing
+CHANGELOG.md), and ``cap-pinv``, ``cap-adapt``, ``cap-ml``, ``scal-pinv`` and ``scal-ml`` on
+2026-12-03, when capacity searches began to store distinct patterns only (``scal-ml``'s N = 16
+capacity was the whole pool of 10,000, of 509 distinct images; one ``cap-pinv`` point had a
+repeat) and to record ``pool_distinct`` (``scaling``: ``data``). Timing
 fields are ignored; every other value must match exactly (floats within 1e-9 relative), except
 where a named, intended change is listed in ``INTENDED``.
 

@@ -117,9 +117,7 @@ def capacity_cmd(
 
     n_neurons = o.neurons_or_side(ctx, neurons, side)
     thresholds = o.thresholds(threshold)
-    configs = _architectures(ctx, arch, hidden)
-    for a, _ in configs:
-        o.check_rule_options(rule, options, multilayer=a == "multilayer")
+    configs = _architectures(ctx, arch, hidden, rule, options)
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
     for _, spec_h in configs:
         widths = None if spec_h is None else o.resolve_widths(spec_h, n_neurons)
@@ -142,6 +140,7 @@ def capacity_cmd(
                 progress=lambda p, s, label=label: bar.update(
                     task, description=f"{label} P={p}: similarity {s:.4f}"))
             results.append((label, res))
+    _warn_pool_limit([(label, res.as_dict()) for label, res in results])
     payload = {"results": [{"architecture": label, **res.as_dict()} for label, res in results],
                "recalled_means": RECALLED, "threads": threads}
     if json_out:
@@ -150,6 +149,17 @@ def capacity_cmd(
     title = (f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
              f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
     _print_capacity(title, thresholds, results)
+
+
+def _warn_pool_limit(results: list[tuple[str, dict]]) -> None:
+    """A warning line per search (label, result dict) and threshold whose capacity is the
+    whole pool (a lower bound)."""
+    from xbarmem.evaluation.capacity import pool_limited
+
+    for label, result in results:
+        for t in pool_limited(result):
+            o.warn(f"{label}: the capacity at {t} is all {result['settings']['pool_distinct']} "
+                   "distinct patterns of the pool, so only a lower bound (give a larger --pool)")
 
 
 def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
@@ -170,11 +180,12 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
                                                  for p in res.points))
 
 
-def _architectures(ctx: typer.Context, arch: str, hidden: str
+def _architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options: dict
                    ) -> list[tuple[str, list[o.Width] | None]]:
     """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
     list (``-`` separates layers of one architecture, ``,`` separates architectures);
-    ``--hidden`` given without a multilayer architecture is refused."""
+    ``--hidden`` given without a multilayer architecture is refused, and ``rule`` with
+    ``options`` is checked for every architecture."""
     out: list[tuple[str, list[o.Width] | None]] = []
     widths = o.hidden_specs(hidden, several=True)  # checked even when unused
     for a in [a.strip() for a in arch.split(",") if a.strip()]:
@@ -188,6 +199,8 @@ def _architectures(ctx: typer.Context, arch: str, hidden: str
         raise ConfigError("--arch is empty")
     o.applies_only(ctx, "to --arch multilayer", "hidden",
                    applies=any(a == "multilayer" for a, _ in out))
+    for a in dict.fromkeys(a for a, _ in out):
+        o.check_rule_options(rule, options, multilayer=a == "multilayer")
     return out
 
 
@@ -248,7 +261,6 @@ def scaling_cmd(
                     hidden=[width] if width else None, chip=spec)
     protocol = _protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
-    from xbarmem.jsontext import dumps
 
     with _progress() as bar:
         task = bar.add_task("scaling", total=None)
@@ -258,25 +270,30 @@ def scaling_cmd(
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=data,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
+    _warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
     res["settings"]["chip"] = spec.to_dict()
     res["recalled_means"] = RECALLED
     res["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
                                        if arch == "multilayer" else f"-{rule}")
-    json_path = out_dir / f"{stem}.json"
-    png_path = out_dir / f"{stem}.png"
-    from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
-    from xbarmem.viz.style import save_figure
-
-    save_figure(scaling_plot(res), png_path)
-    json_path.write_text(dumps(res, indent=2))
-    res["files"] = {"json": str(json_path), "png": str(png_path)}
+    res["files"] = _write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
     if json_out:
         _emit_json(res)
         return
     label = res["settings"]["hidden_rule"] if arch == "multilayer" else rule
     _print_scaling(res, f"scaling: {arch} {kind} ({label})")
+
+
+def _write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
+    """Write the scaling plot and JSON; returns their paths as ``{"json": ..., "png": ...}``."""
+    from xbarmem.jsontext import dumps
+    from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
+    from xbarmem.viz.style import save_figure
+
+    save_figure(scaling_plot(res), png_path)
+    json_path.write_text(dumps(res, indent=2))
+    return {"json": str(json_path), "png": str(png_path)}
 
 
 def _print_scaling(res: dict, title: str) -> None:

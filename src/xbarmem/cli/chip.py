@@ -11,7 +11,7 @@ import typer
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, chip_app, out, print_fields, warn
 from xbarmem.errors import ConfigError
-from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, preset_names
+from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 
@@ -23,7 +23,8 @@ def _print(summary: dict, json_out: bool, title: str) -> None:
     _emit_json(summary) if json_out else print_fields(summary, title)
 
 
-@chip_app.command("show", help="Print a chip description (resolved and validated) as TOML.")
+@chip_app.command("show", help="Print a chip description (resolved and validated) as TOML; "
+                  "a preset with its file's comments (where its values come from).")
 def chip_show(
     chip: Annotated[str, typer.Argument(
         metavar="CHIP", parser=o.name_or_file,
@@ -35,7 +36,7 @@ def chip_show(
     if json_out:
         _emit_json(spec.to_dict())
     else:
-        typer.echo(spec.to_toml())
+        typer.echo(preset_toml(chip) if chip in preset_names() else spec.to_toml())
 
 
 @chip_app.command("presets", help="List the shipped chip presets.")

@@ -1,7 +1,8 @@
 """Shared pieces of the command-line interface: the Typer apps, consoles, JSON output, warnings
 and the entry point that turns library errors into one-line messages with exit code 2.
 
-Command modules register their commands on :data:`app` (or :data:`chip_app`) when imported;
+Command modules register their commands on :data:`app` (or :data:`chip_app`,
+:data:`circuit_app`) when imported;
 ``xbarmem.cli`` imports them all.
 """
 
@@ -20,7 +21,7 @@ from xbarmem.version import __version__
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 #: order of the commands in ``xbarmem --help`` (registration order follows module imports)
 ORDER = ("demo", "train", "evaluate", "recall", "chip", "export", "adapt", "capacity", "scaling",
-         "energy", "sweep", "results", "plot", "reproduce")
+         "energy", "circuit", "sweep", "results", "plot", "reproduce")
 
 
 class _Ordered(TyperGroup):
@@ -35,6 +36,9 @@ app = typer.Typer(cls=_Ordered, add_completion=True, no_args_is_help=True,
                        "crossbars.")
 chip_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
                        help="Chip presets and fault maps.")
+circuit_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
+                          help="Circuit presets: the energy and latency constants of "
+                               "`xbarmem energy`.")
 console = Console(stderr=True)
 out = Console()
 
@@ -55,6 +59,7 @@ def _root(
 
 
 app.add_typer(chip_app, name="chip")
+app.add_typer(circuit_app, name="circuit")
 
 
 def warn(message: str) -> None:

@@ -10,9 +10,15 @@ import typer
 from rich.table import Table
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.common import _emit_json, app, circuit_app, console, out
 from xbarmem.cli.progress import work_bar
-from xbarmem.energy.circuit import DEFAULT_CIRCUIT, FITTED_CIRCUIT, circuit_names, load_circuit
+from xbarmem.energy.circuit import (
+    DEFAULT_CIRCUIT,
+    FITTED_CIRCUIT,
+    circuit_names,
+    circuit_toml,
+    load_circuit,
+)
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
@@ -316,3 +322,29 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
         out.print(f"last column: circuit {FITTED_CIRCUIT}, whose two constants were fitted to "
                   f"the paper's ratios at N = 64 (digit recall)")
     out.print(f"figure: {png}   table: {table_path}")
+
+
+@circuit_app.command("show", help="Print a circuit description (resolved and validated) as "
+                     "TOML, to copy and edit for --circuit; a preset with its file's comments "
+                     "(where its values come from).")
+def circuit_show(
+    circuit: Annotated[str, typer.Argument(
+        metavar="CIRCUIT", parser=o.name_or_file,
+        help=f"Circuit preset ({', '.join(circuit_names())}) or TOML file.")] = DEFAULT_CIRCUIT,
+    json_out: o.Json = False,
+) -> None:
+    spec = load_circuit(circuit)
+    if json_out:
+        _emit_json(spec.to_dict())
+    else:
+        typer.echo(circuit_toml(circuit) if circuit in circuit_names() else spec.to_toml())
+
+
+@circuit_app.command("presets", help="List the shipped circuit presets.")
+def circuit_presets(json_out: o.Json = False) -> None:
+    presets = {name: load_circuit(name).description for name in circuit_names()}
+    if json_out:
+        _emit_json(presets)
+        return
+    for name, description in presets.items():
+        out.print(f"[bold]{name}[/bold]: {description}")

@@ -23,6 +23,7 @@ __all__ = [
     "as_generator",
     "check_corruption",
     "corrupt",
+    "describe_corruption",
     "flip_bits",
     "gaussian_noise",
     "occlude_block",
@@ -66,6 +67,16 @@ def check_corruption(method: str, level: float) -> str:
                            f"{', '.join(CORRUPTION_METHODS)}")
     _check_level(_LEVELS[key], level, upper=None if key == "gaussian" else 1.0)
     return key
+
+
+def describe_corruption(method: str, level: float) -> str:
+    """A short label of a corruption for titles: ``"5% flips"``, ``"Gaussian noise sigma =
+    0.6"``, ``"30% occluded"``, ``"5% salt-and-pepper"``."""
+    key = check_corruption(method, level)
+    if key == "gaussian":
+        return f"Gaussian noise sigma = {level:g}"
+    text = {"flip": "flips", "occlude": "occluded", "salt-pepper": "salt-and-pepper"}[key]
+    return f"{100 * level:g}% {text}"
 
 
 def _uniform(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -233,6 +233,20 @@ class PatternSet:
         """Number of neurons ``N`` per pattern."""
         return int(self.patterns.shape[1])
 
+    @functools.cached_property
+    def distinct_ids(self) -> np.ndarray:
+        """int64 ``(P,)``: each pattern's index among the set's distinct patterns (equal rows
+        share one id; ids run over ``0 .. n_distinct - 1``)."""
+        if self.n_patterns == 0:
+            return np.zeros(0, dtype=np.int64)
+        _, ids = np.unique(self.patterns, axis=0, return_inverse=True)
+        return ids.reshape(-1).astype(np.int64)
+
+    @property
+    def n_distinct(self) -> int:
+        """Number of distinct patterns (rows that are not all equal to an earlier row)."""
+        return int(self.distinct_ids.max()) + 1 if self.n_patterns else 0
+
     def subset(self, indices: int | slice | Sequence[int] | np.ndarray) -> PatternSet:
         """Return a new set holding the selected rows (an int, a slice, indices or a bool mask)."""
         idx: Any = indices if isinstance(indices, slice) else np.atleast_1d(np.asarray(indices))

@@ -230,6 +230,12 @@ def circuit_names() -> list[str]:
     return _PRESETS.names()
 
 
+def circuit_toml(name: str) -> str:
+    """The shipped circuit preset ``name`` as TOML with its file's comments (where its values
+    come from); ConfigError if unknown."""
+    return _PRESETS.commented_toml(name)
+
+
 def load_circuit(source: str | Path | CircuitSpec) -> CircuitSpec:
     """A circuit from a preset name, a TOML file path, or an existing spec.
 

@@ -9,8 +9,10 @@ the straight line through the bracket's two similarities crosses the threshold (
 of the bracket away from its ends); every tested count is cached, so several thresholds share
 their networks. :func:`find_capacity` runs that search over points of
 :func:`xbarmem.evaluation.curve.recall_curve` (``trials`` networks per tested count, trained in
-one batch). For continuous patterns "recalled" means the same thing: the mean cosine between the
-final (tanh) state and the stored pattern reaches the threshold.
+one batch), each storing distinct patterns of the pool, so a search never tests more
+patterns than the pool has distinct ones. For continuous patterns "recalled" means the same
+thing: the mean cosine between the final (tanh) state and the stored pattern reaches the
+threshold.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
-__all__ = ["ARCHS", "CapacityResult", "check_search", "find_capacity", "search_capacity"]
+__all__ = ["ARCHS", "CapacityResult", "check_search", "find_capacity", "pool_limited",
+           "search_capacity"]
 
 _THRESHOLDS = ListOf(Number(gt=0, le=1))
 _TRIALS = Number(ge=1, integer=True)
@@ -54,6 +57,14 @@ class CapacityResult:
                 "capacity_per_device": {str(k): v for k, v in self.capacity_per_device.items()},
                 "devices": self.devices, "points": self.points, "settings": self.settings,
                 "seconds": self.seconds, "evaluations": self.evaluations}
+
+
+def pool_limited(result: dict[str, Any]) -> list[str]:
+    """The thresholds (keys of ``result["capacity"]``, a :meth:`CapacityResult.as_dict`)
+    whose capacity is every distinct pattern of the pool: lower bounds, since the search had
+    no larger count to test."""
+    limit = result["settings"].get("pool_distinct")
+    return [t for t, c in result["capacity"].items() if limit and c >= limit]
 
 
 def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], *,
@@ -169,11 +180,12 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
         return points[p]["cosine"]
 
     caps = search_capacity(score, thresholds, start=start or default_start(arch, pool.n_neurons),
-                           max_count=pool.n_patterns, resolution=resolution)
+                           max_count=pool.n_distinct, resolution=resolution)
     n_dev = devices.get("devices", 0)
     settings = {"arch": arch, "rule": rule, "hidden": (None if arch == "single" else hidden),
                 "chip": chip.to_dict(), "protocol": protocol.as_dict(), "trials": trials,
                 "seed": seed, "pool": pool.name, "pool_size": pool.n_patterns,
+                "pool_distinct": pool.n_distinct,
                 "n_neurons": pool.n_neurons, "kind": pool.kind, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget,
                 "thresholds": list(thresholds)}

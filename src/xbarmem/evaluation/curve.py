@@ -59,7 +59,8 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     """Similarity versus number of stored patterns.
 
     Args:
-        pool: the patterns subsets are drawn from.
+        pool: the patterns subsets are drawn from; each subset holds distinct patterns
+            (:func:`xbarmem.seeds.random_subset` with the pool's ``distinct_ids``).
         counts: numbers of stored patterns (positive; sorted and deduplicated).
         chip: preset name, TOML path or :class:`ChipSpec`.
         rule: learning rule (:func:`xbarmem.learning.classic.get_rule`); multilayer memories
@@ -76,8 +77,8 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     Returns ``{"points": [CurvePoint as dict], "train_seconds": s, "eval_seconds": s,
     "networks": n, "jobs": [count of each network], "train_steps": [...], "scores": [Score
     dict of each network], "infos": [train info of each network], "devices": ..., ...}``.
-    Raises :class:`ConfigError` for bad counts, a count above the pool size, ``trials < 1`` or
-    an unknown ``arch``/rule.
+    Raises :class:`ConfigError` for bad counts, a count above the pool's number of distinct
+    patterns, ``trials < 1`` or an unknown ``arch``/rule.
     """
     return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,
                                    trials=trials, seed=seed, rule_options=rule_options),
@@ -185,7 +186,8 @@ def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int):
     if trials < 1:
         raise ConfigError(f"trials must be >= 1, got {trials}")
     jobs = [(c, k, subset_seed(seed, c, k)) for c in counts for k in range(trials)]
-    return counts, jobs, [random_subset(pool.n_patterns, c, s) for c, _, s in jobs]
+    return counts, jobs, [random_subset(pool.n_patterns, c, s, distinct_ids=pool.distinct_ids)
+                          for c, _, s in jobs]
 
 
 def curve_trainer(arch: str, rule: str, options: dict[str, Any], seed: int):

@@ -164,7 +164,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                    if len({n for n, _ in good}) >= 2 else None)
     return {"sizes": sizes, "capacity": {str(t): c for t, c in capacity.items()},
             "fits": {str(t): f for t, f in fits.items()}, "runs": runs,
-            "settings": {"arch": arch, "kind": kind, "hidden_rule": str(rule_h),
+            "settings": {"arch": arch, "kind": kind, "data": data,
+                         "hidden_rule": str(rule_h),
                          "rule": rule, "chip": load_chip(chip).to_dict(),
                          "thresholds": list(thresholds),
                          "protocol": protocol.as_dict(), "trials": trials, "seed": seed,

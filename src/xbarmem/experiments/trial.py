@@ -143,7 +143,7 @@ def stored_patterns(c: dict[str, Any]) -> PatternSet:
     pool = _source(c["data"], c["kind"], n, c["pool"], seed)
     if c["selection"] == "random-per-class":
         return _random_per_class(pool, p, seed)
-    return pool.subset(_random_subset(pool.n_patterns, p, seed))
+    return pool.subset(_random_subset(pool, p, seed))
 
 
 def _random_per_class(pool: PatternSet, count: int, seed: int) -> PatternSet:
@@ -155,8 +155,10 @@ def _random_per_class(pool: PatternSet, count: int, seed: int) -> PatternSet:
                                      labels=pool.labels))
 
 
-def _random_subset(total: int, count: int, seed: int) -> np.ndarray:
-    return random_subset(total, count, subset_seed(seed, count, 0))
+def _random_subset(pool: PatternSet, count: int, seed: int) -> np.ndarray:
+    """``count`` distinct patterns of ``pool`` (:func:`xbarmem.seeds.random_subset`)."""
+    return random_subset(pool.n_patterns, count, subset_seed(seed, count, 0),
+                         distinct_ids=pool.distinct_ids)
 
 
 # --------------------------------------------------------------------------- networks

@@ -155,6 +155,12 @@ def load_preset(name: str) -> ChipSpec:
     return _PRESETS.preset(name)
 
 
+def preset_toml(name: str) -> str:
+    """The shipped preset ``name`` as TOML (:meth:`ChipSpec.to_toml`) with its file's comments
+    (where its values come from); ConfigError if unknown."""
+    return _PRESETS.commented_toml(name)
+
+
 def load_chip(source: str | Path | ChipSpec) -> ChipSpec:
     """A chip from a preset name, a TOML file path, or an existing spec.
 

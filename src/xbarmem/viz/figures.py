@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
@@ -117,10 +118,31 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         log_axes(ax)
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("capacity (patterns)")
-        hidden = settings.get("hidden_rule", "") if settings.get("arch") == "multilayer" else ""
-        ax.set_title(title or " ".join(str(v) for v in (
-            settings.get("arch", ""), settings.get("kind", ""), hidden or single_rule or "")
-            if v).strip())
+        ax.set_title(title or scaling_title(settings))
         legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
                        title="capacity at threshold;\nline: fit C = a N^k, k ± 95% CI")
     return fig
+
+
+def scaling_title(settings: dict) -> str:
+    """A scaling plot's default title from a result's ``settings``: the memory (``multilayer
+    N-32-N``, ``single layer, pinv``), then the data, the cues' corruption and the chip
+    (each part only where the settings hold it)."""
+    arch = settings.get("arch", "")
+    memory = arch
+    if arch == "multilayer" and ":" in str(settings.get("hidden_rule", "")):
+        kind, value = str(settings["hidden_rule"]).split(":", 1)
+        width = value if kind == "fixed" else ("" if float(value) == 1 else value) + "N"
+        memory = f"multilayer N-{width}-N"
+    elif arch == "single":
+        memory = ", ".join(v for v in ("single layer", settings.get("rule")) if v)
+    data = {"mnist": "MNIST", "mnist-crop24": "MNIST (cropped to 24x24)"}.get(
+        settings.get("data", ""), settings.get("data", ""))
+    second = [" ".join(v for v in (settings.get("kind", ""), data) if v)]
+    protocol = settings.get("protocol") or {}
+    if "corruption" in protocol and "level" in protocol:
+        second.append(describe_corruption(protocol["corruption"], protocol["level"]))
+    chip = (settings.get("chip") or {}).get("name")
+    if chip:
+        second.append(f"{chip} chip")
+    return "\n".join(v for v in (memory, ", ".join(v for v in second if v)) if v)

@@ -285,7 +285,8 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
         rows: rows of :meth:`xbarmem.experiments.store.ResultStore.rows`.
         kind: one of :data:`KINDS`.
         ax: draw into this Axes (facets are then pooled); default a new Figure.
-        title: figure title (panels get their facet as title).
+        title: figure title (panels get their facet as title); default
+            :func:`shared_settings` of the drawn rows.
         thresholds: dotted, labelled horizontal lines (similarity kinds).
         reference: hollow markers ``{label: (xs, ys)}`` (e.g. values read from a paper's
             plots); a label ``"paper RULE"`` takes RULE's colour and marker.
@@ -301,6 +302,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
                           f"varying {KINDS[kind]} at fixed other settings, or capacity rows)")
     facets = sorted({s.facet for s in series}, key=facet_label)
     single_rule = len({s.rule for s in series}) == 1
+    title = title or shared_settings([r for s in series for r in s.rows], KINDS[kind])
     with style():
         if len(facets) == 1 or single_rule:
             fig, axis = new_axes(ax)
@@ -313,6 +315,26 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
                        f"{title}\n(pooled over {keys}: {len(facets)} settings)".strip())
             return fig
         return _panels(series, facets, kind, thresholds, reference or {}, title)
+
+
+def shared_settings(rows: Sequence[dict[str, Any]], x_key: str) -> str:
+    """The settings of :data:`_PREFERRED` that every row holds with one value (``x_key``
+    left out), as ``key=value`` text over lines of at most about 60 characters."""
+    flat = [_settings(r["config"]) for r in rows]
+    parts = []
+    for key in _PREFERRED:
+        values = {f.get(key) for f in flat}
+        if key != x_key and len(values) == 1 and None not in values:
+            value = _fmt(values.pop())
+            if value not in ("null", "None"):
+                parts.append(f"{key}={value}")
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(part) < 60:
+            lines[-1] += f", {part}"
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def legend_title(kind: str, series: list[Series]) -> str:
