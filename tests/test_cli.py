@@ -879,6 +879,17 @@ def test_a_file_has_its_own_number_of_neurons(run_cli, tmp_path):
     assert summary["n_neurons"] == 10  # random patterns need no square N
 
 
+def test_a_file_of_one_neuron_is_refused_as_such(run_cli, tmp_path):
+    """A file whose patterns have N = 1 is refused by name and rule (train said it held more
+    patterns than the memory could store; capacity named an argument the user never gave)."""
+    data = tmp_path / "n1.npy"
+    np.save(data, np.array([[1.0], [-1.0], [1.0]], dtype=np.float32))
+    for args in (["train", "-o", tmp_path / "m.safetensors"], ["capacity"]):
+        code, _, err = run_cli(*args, "--data", data, "--rule", "hebb")
+        assert_one_line_error(code, err, "n1.npy", "at least 2 neurons")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
 @pytest.mark.parametrize("args", [
     ["scaling", "--sizes", "16", "--rule", "hebb"],  # (scaling's default arch: multilayer)
     ["scaling", "--sizes", "16", "--arch", "single", "--rule", "nosuch"],

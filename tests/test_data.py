@@ -490,3 +490,17 @@ def test_patterns_for_is_load_patterns_by_neurons(tmp_path: Path) -> None:
     np.savez(tmp_path / "i.npz", images=images, labels=np.arange(8) % 4)
     picked = patterns_for(tmp_path / "i.npz", 196, one_per_class=True)
     assert picked.n_neurons == 196 and picked.labels.tolist() == [0, 1, 2, 3]
+
+
+def test_patterns_to_store_need_two_neurons(tmp_path: Path) -> None:
+    """A memory needs N >= 2: patterns of one neuron are refused as patterns (naming them and
+    the rule) by every reader of patterns to store, a file's as well as a matrix."""
+    import xbarmem as xm
+
+    np.save(tmp_path / "n1.npy", np.array([[1.0], [-1.0], [1.0]], dtype=np.float32))
+    with pytest.raises(PatternError, match=r"n1\.npy: .*at least 2 neurons"):
+        patterns_for(tmp_path / "n1.npy", None)
+    for store in (xm.as_pattern_set, xm.train):
+        with pytest.raises(PatternError, match=r"patterns: .*at least 2 neurons\), got 1"):
+            store(np.ones((1, 1), dtype=np.float32))
+    assert xm.as_pattern_set(np.ones((1, 2), dtype=np.float32)).n_neurons == 2

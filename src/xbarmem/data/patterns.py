@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from xbarmem.checks import check_neurons
 from xbarmem.errors import FileFormatError, PatternError
 from xbarmem.files import ArrayFile, decode, gunzip, npy_size, read_bytes
 from xbarmem.spec import check_seed
@@ -36,6 +37,7 @@ __all__ = [
     "SUPPORTED_FILE_TYPES",
     "PatternSet",
     "as_pattern_set",
+    "check_storable",
     "load_digits",
     "load_file",
     "load_glyphs",
@@ -275,8 +277,9 @@ def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = F
     matrix (numpy array, torch tensor or nested list; default kind ``"binary"``; ``zero_one``
     maps a {0, 1} matrix to +-1), validated by :func:`validate_patterns`. A set whose kind
     differs from a given ``kind`` is re-validated as that kind (binary data are valid
-    continuous patterns). ``n_neurons``, if given, must equal ``N``. Raises
-    :class:`PatternError` with a one-line message."""
+    continuous patterns). ``n_neurons``, if given, must equal ``N``; the set must be one a
+    memory can store (:func:`check_storable`). Raises :class:`PatternError` with a one-line
+    message."""
     if isinstance(patterns, PatternSet):
         if kind is not None and _check_kind(kind) != patterns.kind:
             patterns = PatternSet(patterns.patterns, kind, patterns.name, patterns.labels,
@@ -284,9 +287,18 @@ def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = F
         if n_neurons is not None and patterns.n_neurons != n_neurons:
             raise PatternError(f"patterns have N={patterns.n_neurons} neurons but the "
                                f"memory/chip has {n_neurons}")
-        return patterns
-    kind = kind or "binary"
-    return PatternSet(validate_patterns(patterns, kind, n_neurons, zero_one=zero_one), kind)
+    else:
+        kind = kind or "binary"
+        patterns = PatternSet(validate_patterns(patterns, kind, n_neurons, zero_one=zero_one),
+                              kind)
+    return check_storable(patterns)
+
+
+def check_storable(pset: PatternSet, where: str = "patterns") -> PatternSet:
+    """``pset`` if a memory can store it, else :class:`PatternError` naming ``where``: ``N``
+    must be at least 2 (:func:`~xbarmem.checks.check_neurons`)."""
+    check_neurons(pset.n_neurons, f"{where}: the number of neurons N", PatternError)
+    return pset
 
 
 # --------------------------------------------------------------------------- image helpers
@@ -841,9 +853,10 @@ def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
     Built-in image sets are resized to side sqrt(N) (:func:`image_side`); ``random`` and
     ``correlated-R`` draw ``n`` patterns of any N >= 2; a file has its own N: its 8-bit images
     are resized to side sqrt(N) when N is a square, and its other patterns must have N neurons
-    (``n_neurons=None``: whatever the file holds). ``n``: the first ``n`` patterns (drawn
-    sources: how many to draw); ``one_per_class``: the first pattern of each class (files:
-    needs an .npz ``labels`` array). Raises :class:`PatternError`.
+    (``n_neurons=None``: whatever the file holds); the set must be one a memory can store
+    (:func:`check_storable`). ``n``: the first ``n`` patterns (drawn sources: how many to
+    draw); ``one_per_class``: the first pattern of each class (files: needs an .npz ``labels``
+    array). Raises :class:`PatternError`.
     """
     _check_kind(kind)
     name = str(source).strip().lower()
@@ -854,8 +867,7 @@ def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
     if is_drawn(name):
         if n is None:
             raise PatternError(f"source {source!r} needs n (the number of patterns)")
-        if n_neurons < 2:
-            raise PatternError(f"a memory needs at least 2 neurons; got N = {n_neurons}")
+        check_neurons(n_neurons, "N", PatternError)
         overlap = correlated_overlap(name)
         if overlap is None:
             return random_patterns(n, n_neurons, kind=kind, seed=seed)
@@ -868,6 +880,7 @@ def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
     if n_neurons is not None and pset.n_neurons != n_neurons:
         raise PatternError(f"{source}: its patterns have N = {pset.n_neurons} neurons, not "
                            f"{n_neurons}")
+    check_storable(pset, str(source))
     if one_per_class and pset.labels is None:
         raise PatternError(f"{source}: no labels to pick one pattern per class (an .npz file "
                            f"with a 'labels' array has them); give a number of patterns to "

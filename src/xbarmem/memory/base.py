@@ -32,13 +32,6 @@ from xbarmem.spec import check_seed
 PROGRAM_SEED_STRIDE = 7919
 
 
-def check_neurons(n_neurons: Any) -> int:
-    """``n_neurons`` if it is an integer >= 2, else :class:`ConfigError`."""
-    if isinstance(n_neurons, bool) or not isinstance(n_neurons, int) or n_neurons < 2:
-        raise ConfigError(f"n_neurons must be an integer >= 2, got {n_neurons!r}")
-    return n_neurons
-
-
 def arrays_for_layers(chip: ChipSpec, sizes: Sequence[int], bias: bool = True) -> list[int]:
     """Arrays each layer ``sizes[k] -> sizes[k + 1]`` occupies (bias row included)."""
     return [arrays_needed(chip, n_out, n_in + int(bias))

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from xbarmem.checks import check_neurons
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.memory.base import LayeredMap, Memory, arrays_for_layers, check_neurons
+from xbarmem.memory.base import LayeredMap, Memory, arrays_for_layers
 
 __all__ = ["LayeredMap", "MultilayerMemory", "arrays_for_layers", "layer_sizes"]
 

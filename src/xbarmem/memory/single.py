@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import torch
 
+from xbarmem.checks import check_neurons
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.memory.base import Memory, check_neurons
+from xbarmem.memory.base import Memory
 
 
 class SingleLayerMemory(Memory):
