@@ -890,6 +890,19 @@ def test_a_file_of_one_neuron_is_refused_as_such(run_cli, tmp_path):
     assert not (tmp_path / "m.safetensors").exists()
 
 
+def test_an_all_zero_continuous_pattern_is_refused(run_cli, tmp_path):
+    """A zero row of continuous data has no recall cosine: train stored it and evaluate scored
+    it cosine 0 with exact 1; train and capacity refuse it in one line naming its row."""
+    data = tmp_path / "z.npy"
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 16)).astype(np.float32)
+    x[1] = 0.0
+    np.save(data, x)
+    for args in (["train", "-o", tmp_path / "m.safetensors"], ["capacity"]):
+        code, _, err = run_cli(*args, "--data", data, "--kind", "continuous", "--rule", "hebb")
+        assert_one_line_error(code, err, "z.npy", "all zeros, first row 1")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
 @pytest.mark.parametrize("args", [
     ["scaling", "--sizes", "16", "--rule", "hebb"],  # (scaling's default arch: multilayer)
     ["scaling", "--sizes", "16", "--arch", "single", "--rule", "nosuch"],

@@ -504,3 +504,23 @@ def test_patterns_to_store_need_two_neurons(tmp_path: Path) -> None:
         with pytest.raises(PatternError, match=r"patterns: .*at least 2 neurons\), got 1"):
             store(np.ones((1, 1), dtype=np.float32))
     assert xm.as_pattern_set(np.ones((1, 2), dtype=np.float32)).n_neurons == 2
+
+
+def test_an_all_zero_pattern_is_not_stored(tmp_path: Path) -> None:
+    """A continuous pattern of zeros has no recall cosine: it used to be stored and scored
+    cosine 0 with exact 1 (and drag down the mean); every reader of patterns to store refuses
+    it, naming its row."""
+    import xbarmem as xm
+
+    data = np.random.default_rng(0).uniform(-1, 1, (4, 16)).astype(np.float32)
+    data[2] = 0.0
+    np.save(tmp_path / "z.npy", data)
+    with pytest.raises(PatternError, match=r"z\.npy: 1 pattern\(s\) are all zeros, first row 2"):
+        patterns_for(tmp_path / "z.npy", None, kind="continuous")
+    pset = load_file(tmp_path / "z.npy", kind="continuous")  # (cues may be zero)
+    for store in (xm.as_pattern_set, lambda x: xm.train(x, rule="hebb")):
+        with pytest.raises(PatternError, match="all zeros, first row 2"):
+            store(pset)
+    memory = xm.train(data[:2], kind="continuous", rule="hebb")
+    with pytest.raises(PatternError, match="all zeros"):
+        xm.evaluate_memory(memory, PatternSet(np.zeros((1, 16)), "continuous"))

@@ -296,8 +296,15 @@ def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = F
 
 def check_storable(pset: PatternSet, where: str = "patterns") -> PatternSet:
     """``pset`` if a memory can store it, else :class:`PatternError` naming ``where``: ``N``
-    must be at least 2 (:func:`~xbarmem.checks.check_neurons`)."""
+    must be at least 2 (:func:`~xbarmem.checks.check_neurons`) and no pattern may be all
+    zeros (a continuous one can be: recall is scored by cosine similarity, which a zero vector
+    does not have, and the zero state is a fixed point of every tanh memory)."""
     check_neurons(pset.n_neurons, f"{where}: the number of neurons N", PatternError)
+    zero = np.flatnonzero(~pset.patterns.any(axis=1))
+    if zero.size:
+        raise PatternError(
+            f"{where}: {zero.size} pattern(s) are all zeros, first row {int(zero[0])}; a stored "
+            f"pattern must not be the zero vector (its recall cosine is undefined)")
     return pset
 
 
