@@ -72,6 +72,10 @@ def test_validate_accepts_numpy_torch_lists_and_copies() -> None:
         (np.array([[0.0, 1.0]]), {}, ["{0,1}", "pass zero_one=True", "--zero-one"]),
         (np.array([[0.5, 1.0]]), {}, ["-1 and +1", "0.5"]),
         (np.array([[-3.0, 0.5]]), {"kind": "continuous"}, ["[-1, 1]", "min=-3", "max=0.5"]),
+        # values next to the limits are shown as they are, not rounded to them (":g" said 1)
+        (np.array([[-1.0, 1.0000001]]), {"kind": "continuous"}, ["max=1.0000001"]),
+        (np.array([[0.9999999, -1.0]]), {}, ["e.g. 0.9999999 at (0, 0)", "round them"]),
+        (np.array([[0.5, 1.0]]), {}, ["--kind continuous"]),
         (np.ones((1, 2)), {"kind": "raw"}, ["kind", "raw"]),
     ],
 )

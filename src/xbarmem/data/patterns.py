@@ -128,10 +128,17 @@ def validate_patterns(
         )
     if kind == "binary":
         return _binary_values(arr, zero_one)
-    lo, hi = float(arr.min()), float(arr.max())
+    lo, hi = arr.min(), arr.max()
     if lo < -1.0 or hi > 1.0:
-        raise PatternError(f"continuous patterns must lie in [-1, 1], got min={lo:g}, max={hi:g}")
+        raise PatternError(f"continuous patterns must lie in [-1, 1], got min={_value(lo)}, "
+                           f"max={_value(hi)}")
     return arr
+
+
+def _value(v: np.floating) -> str:
+    """A float32 value in messages: the shortest text that reads back as that value (so that
+    1.0000001 is not shown as 1, as ``:g`` would)."""
+    return str(np.float32(v))
 
 
 def _finite_matrix(x: Any) -> np.ndarray:
@@ -179,10 +186,17 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
             "zero_one=True (CLI: --zero-one) to map 0->-1, 1->+1"
         )
     row, col = (int(v) for v in np.argwhere(~is_pm1)[0])
+    near = float(np.abs(np.abs(arr) - 1.0).max()) <= _NEAR_PM1
+    hint = (f"all are within {_NEAR_PM1:g} of -1 or +1: round them (np.sign) if they are binary"
+            if near else "continuous data: kind='continuous' (CLI: --kind continuous)")
     raise PatternError(
         f"binary patterns must contain only -1 and +1; found {int((~is_pm1).sum())} other "
-        f"value(s), e.g. {arr[row, col]:g} at ({row}, {col}) (use kind='continuous'?)"
+        f"value(s), e.g. {_value(arr[row, col])} at ({row}, {col}); {hint}"
     )
+
+
+#: how far from +-1 the values of an "almost binary" matrix lie at most (named in the message)
+_NEAR_PM1 = 1e-3
 
 
 # --------------------------------------------------------------------------- PatternSet
