@@ -903,6 +903,18 @@ def test_an_all_zero_continuous_pattern_is_refused(run_cli, tmp_path):
     assert not (tmp_path / "m.safetensors").exists()
 
 
+def test_an_npz_of_several_unnamed_arrays_says_what_a_cli_user_can_do(run_cli, tmp_path,
+                                                                       pm1_file):
+    """An .npz holding several arrays, none named 'patterns' or 'images': the refusal told CLI
+    users to "pass key=", which no command takes; it says which name the file needs."""
+    data = tmp_path / "two.npz"
+    np.savez(data, a=np.load(pm1_file), b=np.load(pm1_file))
+    code, _, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", data,
+                           "--rule", "hebb")
+    assert_one_line_error(code, err, "two.npz", "holds 2 arrays", "as 'patterns'", "'a', 'b'")
+    assert "pass key=" not in err
+
+
 @pytest.mark.parametrize("args", [
     ["scaling", "--sizes", "16", "--rule", "hebb"],  # (scaling's default arch: multilayer)
     ["scaling", "--sizes", "16", "--arch", "single", "--rule", "nosuch"],

@@ -679,7 +679,8 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
     chosen = key
     if chosen is None and len(keys) != 1:
         chosen = next((k for k in ("patterns", "images") if k in keys), None)
-    arr = arrays.pick(chosen, "pass key= one of")
+    arr = arrays.pick(chosen, "none is named 'patterns' or 'images': save the one to load "
+                            "as 'patterns' (Python: load_file(key=...)), one of")
     chosen = chosen if chosen is not None else keys[0]
     labels = arrays.array("labels") if "labels" in keys and chosen != "labels" else None
     if labels is not None and (labels.shape != arr.shape[:1] or labels.dtype.kind not in "iu"):
