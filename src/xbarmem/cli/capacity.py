@@ -159,7 +159,7 @@ def _warn_pool_limit(results: list[tuple[str, dict]]) -> None:
     for label, result in results:
         for t in pool_limited(result):
             o.warn(f"{label}: the capacity at {t} is all {result['settings']['pool_distinct']} "
-                   "distinct patterns of the pool, so only a lower bound (give a larger --pool)")
+                   "distinct patterns of the pool, so only a lower bound (no more to store)")
 
 
 def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
@@ -167,11 +167,14 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
     for col in ("architecture", "devices", "arrays",
                 *[f"C@{t:g}" for t in sorted(thresholds)], "C/1k devices", "counts", "s"):
         table.add_column(col, justify="right")
+    from xbarmem.evaluation.capacity import pool_limited
+
     for label, res in results:
-        first = sorted(thresholds)[0]
+        first, limited = sorted(thresholds)[0], pool_limited(res.as_dict())
         table.add_row(label, str(res.devices.get("devices", "")),
                       str(res.devices.get("arrays", "")),
-                      *[str(res.capacity[t]) for t in sorted(thresholds)],
+                      *[(">=" if str(t) in limited else "") + str(res.capacity[t])
+                        for t in sorted(thresholds)],
                       f"{1000 * res.capacity_per_device[first]:.2f}", str(res.evaluations),
                       f"{res.seconds:.0f}")
     out.print(table)
