@@ -1019,3 +1019,12 @@ def test_options_the_command_does_not_read_are_refused(run_cli, tmp_path, monkey
     assert_one_line_error(code, err, message)
     assert err.startswith(f"error: {message}") and not out
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", [["train", "--patterns", "2", "-o", "{tmp}/m.safetensors"],
+                                     ["capacity"], ["energy", "--rule", "hebb"]])
+def test_fewer_than_two_neurons_are_refused_naming_the_option(run_cli, tmp_path, command):
+    """`train --data random --neurons 1` said 'N must be ...', not which option."""
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    code, _, err = run_cli(*args, "--data", "random", "--neurons", "1")
+    assert_one_line_error(code, err, "--neurons must be an integer >= 2", "got 1")

@@ -60,3 +60,22 @@ def test_a_capacity_search_is_sized_as_one_network_at_a_time():
     with pytest.raises(ConfigError, match="would need about"):
         parse_sweep({"sweep": {"name": "big", "trial": "capacity"},
                      "base": {**base, "counts": [1000, 2000, 3000, 4000]}}, source="t.toml")
+
+
+def test_the_python_api_refuses_a_memory_too_large_before_allocating(monkeypatch):
+    """xm.train of a (2, 5000) matrix ran out of memory after 13 s (the command line checked
+    the request, the library did not): every memory checks its own estimate when built."""
+    import numpy as np
+
+    import xbarmem as xm
+    from xbarmem.memory.multilayer import MultilayerMemory
+
+    patterns = np.ones((2, 256), dtype=np.float32)
+    patterns[1, ::2] = -1
+    monkeypatch.setenv(ENV, "8M")
+    with pytest.raises(TooLargeError, match=r"a memory of N = 256 neurons .* above the limit"):
+        xm.train(patterns, rule="hebb")
+    with pytest.raises(TooLargeError, match="a memory of 256-128-256 neurons"):
+        MultilayerMemory(256, 128)
+    monkeypatch.setenv(ENV, "64M")
+    assert xm.train(patterns, rule="hebb").n_neurons == 256

@@ -519,14 +519,14 @@ def data_and_count(ctx: typer.Context, data: str, patterns: str | None, old_flag
 
 
 def neuron_count(value: str | int) -> int:
-    """``--neurons``: a positive integer."""
+    """``--neurons``: an integer >= 2 (:func:`xbarmem.checks.check_neurons`)."""
+    from xbarmem.checks import check_neurons
+
     try:
         n = int(value)
     except ValueError:
         raise ConfigError(f"--neurons must be a number of neurons, got {value!r}") from None
-    if n < 1:
-        raise ConfigError(f"--neurons must be a positive number of neurons, got {value!r}")
-    return n
+    return check_neurons(n, "--neurons")
 
 
 def neurons_or_side(ctx: typer.Context, neurons: str, side: int | None) -> int:

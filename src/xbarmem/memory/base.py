@@ -25,7 +25,9 @@ from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.limits import check_bytes
 from xbarmem.memory.recall import RecallResult, recall
+from xbarmem.sizes import network_bytes
 from xbarmem.spec import check_seed
 
 #: layer ``k`` of a memory draws its write error with seed ``seed + PROGRAM_SEED_STRIDE * k``
@@ -78,6 +80,10 @@ class Memory:
         fault_seed: seed of the generated fault map.
         first_array: array of ``faults`` where the first layer starts.
 
+    Raises :class:`~xbarmem.limits.TooLargeError` (a :class:`ConfigError`) before allocating
+    anything when the memory's estimated training footprint
+    (:func:`xbarmem.sizes.network_bytes`) is above the limit of :mod:`xbarmem.limits`.
+
     Attributes:
         chip, faults, sizes, n_neurons (``N``), hidden_sizes (``sizes[1:-1]``), layers,
         targets (per layer ``(W, b)`` as last programmed, ``b`` None without a bias, or None),
@@ -96,6 +102,11 @@ class Memory:
         self.sizes = list(sizes)
         self.n_neurons = self.sizes[0]
         self.hidden_sizes = self.sizes[1:-1]
+        rows, cols = self.chip.array.rows, self.chip.array.cols
+        shape = (f"N = {self.n_neurons}" if len(self.sizes) == 2
+                 else "-".join(map(str, self.sizes)))
+        check_bytes(f"a memory of {shape} neurons on {rows}x{cols} arrays",
+                    network_bytes(self.n_neurons, self.hidden_sizes, rows, cols))
         per_layer = arrays_for_layers(self.chip, self.sizes, bias)
         if faults is None:
             faults = FaultMap.generate(self.chip, first_array + sum(per_layer), seed=fault_seed)
