@@ -284,8 +284,9 @@ def scaling_cmd(
     if json_out:
         _emit_json(res)
         return
-    label = res["settings"]["hidden_rule"] if arch == "multilayer" else rule
-    _print_scaling(res, f"scaling: {arch} {kind} ({label})")
+    from xbarmem.viz.figures import scaling_title
+
+    _print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
 
 
 def _write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
@@ -300,7 +301,8 @@ def _write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]
 
 
 def _print_scaling(res: dict, title: str) -> None:
-    table = Table(title=title)
+    out.print(title)  # (a line of its own: a table title wraps to the table's width)
+    table = Table()
     table.add_column("N", justify="right")
     for t in res["capacity"]:
         table.add_column(f"C@{t}", justify="right")
