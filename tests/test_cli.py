@@ -1028,3 +1028,15 @@ def test_fewer_than_two_neurons_are_refused_naming_the_option(run_cli, tmp_path,
     args = [a.replace("{tmp}", str(tmp_path)) for a in command]
     code, _, err = run_cli(*args, "--data", "random", "--neurons", "1")
     assert_one_line_error(code, err, "--neurons must be an integer >= 2", "got 1")
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (["energy", "--sizes", "1,4", "--rule", "hebb"], ["--sizes (each N) must be", "got 1"]),
+    (["scaling", "--sizes", "1,16", "--arch", "single", "--rule", "hebb"], ["--sizes (each N)"]),
+    (["scaling", "--sizes", "16,20", "--arch", "single", "--rule", "hebb"],
+     ["--sizes: mnist images", "perfect square"])])
+def test_bad_sizes_are_refused_naming_sizes(run_cli, args, fragments):
+    """`energy --sizes 1,4` said 'sizes must be ...' and `scaling --sizes 16,20` 'sizes: ...'
+    (the Python arguments), not the option."""
+    code, _, err = run_cli(*args)
+    assert_one_line_error(code, err, *fragments)

@@ -258,7 +258,8 @@ def scaling_cmd(
     o.check_arch(ctx, arch, rule)
     thresholds, hidden_rule = o.thresholds(threshold), _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
-    n_max = max(o.ints(sizes, "--sizes"))
+    n_all = o.neuron_sizes(sizes, data=data)
+    n_max = max(n_all)
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
     o.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),
                     hidden=[width] if width else None, chip=spec)
@@ -268,7 +269,7 @@ def scaling_cmd(
     with _progress() as bar:
         task = bar.add_task("scaling", total=None)
         res = run_scaling(
-            o.ints(sizes, "--sizes"), arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
+            n_all, arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
             chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=data,

@@ -548,15 +548,16 @@ def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
     return None
 
 
-def check_image_neurons(source: str, neurons: int | None) -> None:
-    """Refuse ``--neurons`` that a built-in image set ``source`` cannot be resized to."""
+def check_image_neurons(source: str, neurons: int | None, what: str = "--neurons") -> None:
+    """Refuse a number of neurons (option ``what``) that a built-in image set ``source``
+    cannot be resized to."""
     from xbarmem.data import patterns as pat
 
     if neurons is not None and source.strip().lower() in pat.IMAGE_SETS:
         try:
             pat.image_side(source, neurons)
         except PatternError as exc:
-            raise ConfigError(f"--neurons: {exc}") from None
+            raise ConfigError(f"{what}: {exc}") from None
 
 
 def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
@@ -620,6 +621,18 @@ def ints(text: str, what: str) -> list[int]:
     if any(v != int(v) or v < 1 for v in values):
         raise ConfigError(f"{what} must be positive integers, got {text!r}")
     return [int(v) for v in values]
+
+
+def neuron_sizes(text: str, what: str = "--sizes", data: str | None = None) -> list[int]:
+    """Comma-separated numbers of neurons, each an integer >= 2
+    (:func:`xbarmem.checks.check_neurons`) that the built-in image set ``data`` (if given)
+    can be resized to (:func:`check_image_neurons`)."""
+    from xbarmem.checks import check_neurons
+
+    sizes = [check_neurons(n, f"{what} (each N)") for n in ints(text, what)]
+    for n in sizes:
+        check_image_neurons(data or "", n, what)
+    return sizes
 
 
 #: one hidden width: an integer, or ``(multiple of N,)`` for ``1n`` / ``0.5n``
