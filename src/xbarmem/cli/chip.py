@@ -9,7 +9,14 @@ import numpy as np
 import typer
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, chip_app, out, print_fields, warn
+from xbarmem.cli.common import (
+    _emit_json,
+    chip_app,
+    print_fields,
+    print_presets,
+    show_spec,
+    warn,
+)
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, highest_reading
@@ -32,21 +39,12 @@ def chip_show(
         "file.")] = "rram",
     json_out: o.Json = False,
 ) -> None:
-    spec = load_chip(chip)
-    if json_out:
-        _emit_json(spec.to_dict())
-    else:
-        typer.echo(preset_toml(chip) if chip in preset_names() else spec.to_toml())
+    show_spec(chip, load_chip, preset_names(), preset_toml, json_out)
 
 
 @chip_app.command("presets", help="List the shipped chip presets.")
 def chip_presets(json_out: o.Json = False) -> None:
-    presets = {name: load_chip(name).description for name in preset_names()}
-    if json_out:
-        _emit_json(presets)
-        return
-    for name, description in presets.items():
-        out.print(f"[bold]{name}[/bold]: {description}")
+    print_presets(load_chip, preset_names(), json_out)
 
 
 @chip_app.command("faults", help="Generate a seeded fault map from the chip's stuck rates and "

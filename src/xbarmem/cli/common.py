@@ -8,6 +8,7 @@ Command modules register their commands on :data:`app` (or :data:`chip_app`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -119,6 +120,27 @@ def _emit_json(data: Any) -> None:
     from xbarmem.jsontext import dumps  # imports torch: only when there is output
 
     typer.echo(dumps(data, indent=2))
+
+
+def show_spec(source: str, load: Callable[[str], Any], presets: list[str],
+              commented: Callable[[str], str], json_out: bool) -> None:
+    """``chip show`` / ``circuit show``: the spec ``load(source)`` as JSON, as TOML, or (a
+    preset of ``presets``) as its commented TOML ``commented(source)``."""
+    spec = load(source)
+    if json_out:
+        _emit_json(spec.to_dict())
+    else:
+        typer.echo(commented(source) if source in presets else spec.to_toml())
+
+
+def print_presets(load: Callable[[str], Any], presets: list[str], json_out: bool) -> None:
+    """``chip presets`` / ``circuit presets``: each preset's description."""
+    described = {name: load(name).description for name in presets}
+    if json_out:
+        _emit_json(described)
+        return
+    for name, description in described.items():
+        out.print(f"[bold]{name}[/bold]: {description}")
 
 
 def main() -> None:

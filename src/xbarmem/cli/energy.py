@@ -10,7 +10,15 @@ import typer
 from rich.table import Table
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, circuit_app, console, out
+from xbarmem.cli.common import (
+    _emit_json,
+    app,
+    circuit_app,
+    console,
+    out,
+    print_presets,
+    show_spec,
+)
 from xbarmem.cli.progress import work_bar
 from xbarmem.energy.circuit import (
     DEFAULT_CIRCUIT,
@@ -333,18 +341,9 @@ def circuit_show(
         help=f"Circuit preset ({', '.join(circuit_names())}) or TOML file.")] = DEFAULT_CIRCUIT,
     json_out: o.Json = False,
 ) -> None:
-    spec = load_circuit(circuit)
-    if json_out:
-        _emit_json(spec.to_dict())
-    else:
-        typer.echo(circuit_toml(circuit) if circuit in circuit_names() else spec.to_toml())
+    show_spec(circuit, load_circuit, circuit_names(), circuit_toml, json_out)
 
 
 @circuit_app.command("presets", help="List the shipped circuit presets.")
 def circuit_presets(json_out: o.Json = False) -> None:
-    presets = {name: load_circuit(name).description for name in circuit_names()}
-    if json_out:
-        _emit_json(presets)
-        return
-    for name, description in presets.items():
-        out.print(f"[bold]{name}[/bold]: {description}")
+    print_presets(load_circuit, circuit_names(), json_out)
