@@ -426,6 +426,48 @@ def test_plot_and_cli_results(tmp_path, run_cli):
     assert code == 2 and "no stored rows" in err
 
 
+@pytest.mark.parametrize("args, line", [
+    (("results", "--where", "rul=pinv"), "--where 'rul=pinv': no row of"),
+    (("results", "--where", "result.cosin>0.5"), "did you mean result.cosine?"),
+    (("results", "--where", "fault_rate>>0.2"), "the value '>0.2' starts with an operator"),
+    (("results", "--sweep", "other"), "--sweep other: no such sweep in"),
+    (("results", "--group-by", "rul"), "--group-by rul: no row of"),
+    (("results", "--group-by", "rule", "--metric", "cosin"), "did you mean cosine?"),
+    (("results", "--columns", "rule,seeds"), "--columns seeds: no row of"),
+    (("plot", "--kind", "faults", "--where", "rul=pinv"), "did you mean rule?"),
+    (("plot", "--kind", "faults", "--sweep", "other"), "no such sweep"),
+])
+def test_fields_and_sweeps_no_row_has_are_refused(tmp_path, run_cli, args, line):
+    """A misspelt field or sweep name is an error naming it, not an empty table or a
+    column of dashes."""
+    store = tmp_path / "f.sqlite"
+    run_sweep(parse_sweep(tiny(seeds=1)), store)
+    code, out, err = run_cli(args[0], store, *args[1:], *(
+        ("--out", tmp_path / "f.png") if args[0] == "plot" else ()))
+    assert code == 2 and line in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_where_reads_fields_whose_keys_hold_dots(tmp_path):
+    """``result.capacity.0.99`` names the threshold key "0.99", as ``--metric`` does; a
+    field no row has raises ConfigError in Python too."""
+    table = tiny(seeds=1, faults=(0.0,))
+    table["sweep"]["trial"] = "capacity"
+    table["base"] = {**{k: v for k, v in table["base"].items() if k != "patterns"},
+                     "counts": [1, 2, 3], "pool": 8, "thresholds": [0.5, 0.99]}
+    del table["base"]["selection"]
+    store = tmp_path / "c.sqlite"
+    run_sweep(parse_sweep(table), store)
+    with ResultStore(store, readonly=True) as db:
+        rows = db.rows()
+        caps = [r["result"]["capacity"]["0.99"] for r in rows]
+        high = db.rows(["result.capacity.0.99>=2"])
+        assert len(high) == sum(c >= 2 for c in caps) and len(db.rows(
+            ["result.capacity.0.5>=0"])) == len(rows)
+        with pytest.raises(ConfigError, match="did you mean rule"):
+            db.rows(["rul=pinv"])
+
+
 def test_reproduce_reports_missing_modules(tmp_path):
     class Missing(Experiment):
         key = "z"

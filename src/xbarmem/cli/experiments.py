@@ -20,8 +20,9 @@ WorkersOpt = o.Workers
 SchedulerOpt = o.Scheduler
 WhereOpt = Annotated[list[str] | None, typer.Option(
     "--where", "-w", metavar="FIELD=VALUE", help="Row filter (also != < <= > >= ~); FIELD is a "
-    "config key (rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY, sweep, "
-    "trial or version. Repeatable (all must hold).")]
+    "config key (rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY "
+    "(result.capacity.0.99), sweep, trial or version; one that no row has is refused. "
+    "Repeatable (all must hold).")]
 SweepOpt = Annotated[str | None, typer.Option(
     "--sweep", metavar="NAME", help="Only this sweep's rows.")]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.",
@@ -225,6 +226,9 @@ def results_cmd(
             raise ConfigError(f"--{suffix[1:]} {target}: the file name must end in {suffix}")
     conditions = where or []
     with ResultStore(store, readonly=True) as db:
+        db.check_fields(by or [], "--group-by")
+        db.check_fields(chosen or [], "--metric", prefix="result.")
+        db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
         total = db.count(conditions, sweep)
         written = [t for t in (csv_path, parquet_path) if t is not None]
         for target in written:

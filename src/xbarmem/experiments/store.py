@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import difflib
 import json
 import os
 import re
@@ -318,7 +319,7 @@ class ResultStore:
         return out
 
     def count(self, where: Sequence[str] = (), sweep: str | None = None) -> int:
-        sql, args = _where(where, sweep)
+        sql, args = self._where(where, sweep)
         return int(self._db.execute(f"SELECT COUNT(*) FROM trials{sql}", args).fetchone()[0])
 
     def sweeps(self) -> dict[str, int]:
@@ -330,14 +331,15 @@ class ResultStore:
              limit: int | None = None) -> list[dict[str, Any]]:
         """Stored rows as dicts ``{key, sweep, trial, version, seconds, finished, host, pid,
         config: {...}, result: {...}}``, filtered by ``where`` (see :func:`parse_condition`)
-        and ``sweep``, oldest first."""
+        and ``sweep``, oldest first. A field no row has, or a sweep the store does not hold,
+        raises :class:`ConfigError`."""
         return list(self.iter_rows(where, sweep, limit))
 
     def iter_rows(self, where: Sequence[str] = (), sweep: str | None = None,
                   limit: int | None = None) -> Iterator[dict[str, Any]]:
         """:meth:`rows` one at a time. Rows whose config or result is not a JSON object are
         skipped; their keys are listed in :attr:`skipped`."""
-        sql, args = _where(where, sweep)
+        sql, args = self._where(where, sweep)
         sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {int(limit)}")
         cols = ", ".join(COLUMNS)
         self.skipped = []
@@ -347,6 +349,70 @@ class ResultStore:
                 self.skipped.append(str(rec[0]))
             else:
                 yield row
+
+    def check_fields(self, names: Sequence[str], what: str, prefix: str = "") -> None:
+        """Refuse (:class:`ConfigError` naming ``what`` and the name) a field that no stored
+        row has: a store column, a config key or ``result.KEY`` (see :func:`parse_condition`);
+        ``prefix`` is put before every name (``"result."`` for metric names). A store without
+        rows has every field."""
+        for name in names:
+            self._field_sql(prefix + name, f"{what} {name}", shown=name)
+
+    def _field_sql(self, field: str, what: str, shown: str | None = None) -> tuple[str, list]:
+        """The SQL expression (and its arguments) of ``field``, a store column or the first
+        JSON path of the field (keys may hold dots: ``result.capacity.0.99``) that some row
+        has; :class:`ConfigError` when no row has it."""
+        if field in COLUMNS:
+            return field, []
+        column, path = (("result", field[len("result."):]) if field.startswith("result.")
+                        else ("config", field.removeprefix("config.")))
+        expr = f"json_extract(CASE WHEN json_valid({column}) THEN {column} END, ?)"
+        found = f"SELECT 1 FROM trials WHERE json_type(CASE WHEN json_valid({column}) THEN " \
+                f"{column} END, ?) IS NOT NULL LIMIT 1"
+        candidates = _json_paths(path.split("."))
+        for candidate in candidates:
+            if self._db.execute(found, (candidate,)).fetchone():
+                return expr, [candidate]
+        if self._db.execute("SELECT 1 FROM trials LIMIT 1").fetchone() is None:
+            return expr, [candidates[0]]
+        prefix = field[: len(field) - len(shown)] if shown is not None else ""
+        known = sorted(k.removeprefix(prefix) for k in self._fields() if k.startswith(prefix))
+        close = difflib.get_close_matches(shown or field, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else (
+            "fields: a config key (rule, fault_rate, ...), result.KEY, " + ", ".join(COLUMNS))
+        raise ConfigError(f"{what}: no row of {self.path} has this field ({hint})")
+
+    def _fields(self) -> set[str]:
+        """Field names of the first row of every sweep and trial kind: columns, config keys
+        (with and without ``config.``) and ``result.KEY``, nested keys dotted."""
+        names = set(COLUMNS)
+        for row in self.by_keys([r[0] for r in self._db.execute(
+                "SELECT key FROM trials WHERE rowid IN (SELECT MIN(rowid) FROM trials "
+                "GROUP BY sweep, trial)")]):
+            flat = flatten(row, lists=False)
+            names.update(flat)
+            names.update(k.removeprefix("config.") for k in flat if k.startswith("config."))
+        return names
+
+    def _where(self, conditions: Sequence[str], sweep: str | None) -> tuple[str, list[Any]]:
+        """``WHERE`` clause and arguments of ``sweep`` and the ``--where`` conditions; an
+        unknown sweep or a field no row has is a :class:`ConfigError`."""
+        parts, args = [], []
+        if sweep is not None:
+            names = self.sweeps()
+            if names and sweep not in names:
+                raise ConfigError(f"--sweep {sweep}: no such sweep in {self.path} (its sweeps: "
+                                  f"{', '.join(names)})")
+            parts.append("sweep = ?")
+            args.append(sweep)
+        for text in conditions:
+            field, op, value = parse_condition(text)
+            lhs, lhs_args = self._field_sql(field, f"--where {text!r}")
+            if isinstance(value, (list, dict)):
+                value = json.dumps(value, separators=(",", ":"))
+            parts.append(f"{lhs} {'LIKE' if op == '~' else op} ?")
+            args += [*lhs_args, value]
+        return ("" if not parts else " WHERE " + " AND ".join(parts)), args
 
     def integrity(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""
@@ -487,16 +553,16 @@ def _open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
     raise FileFormatError(f"store {path}: cannot be read ({last})")
 
 
-def flatten(row: dict[str, Any]) -> dict[str, Any]:
+def flatten(row: dict[str, Any], lists: bool = True) -> dict[str, Any]:
     """A stored row as one flat dict: columns, then ``config.*`` and ``result.*`` scalars
-    (nested dicts dotted, lists as JSON text)."""
+    (nested dicts dotted, lists as JSON text; ``lists=False``: as they are)."""
     out = {c: row.get(c) for c in COLUMNS}
 
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for k, v in value.items():
                 walk(f"{prefix}.{k}", v)
-        elif isinstance(value, list):
+        elif isinstance(value, list) and lists:
             out[prefix] = json.dumps(value)
         else:
             out[prefix] = value
@@ -530,6 +596,9 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     field = head.strip()
     if not _PATH.match(field):
         raise ConfigError(f"--where {text!r}: bad field name {field!r}")
+    if value.strip()[:1] in ("=", "<", ">", "!"):
+        raise ConfigError(f"--where {text!r}: the value {value.strip()!r} starts with an "
+                          f"operator (operators: {' '.join(_OPS)})")
     try:
         parsed: Any = json.loads(value.strip())
     except json.JSONDecodeError:
@@ -539,24 +608,15 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     return field, op, parsed
 
 
-def _where(conditions: Sequence[str], sweep: str | None) -> tuple[str, list[Any]]:
-    parts, args = [], []
-    if sweep is not None:
-        parts.append("sweep = ?")
-        args.append(sweep)
-    for text in conditions:
-        field, op, value = parse_condition(text)
-        if field in COLUMNS:
-            lhs = field
-        elif field.startswith("result."):  # (malformed JSON reads as NULL, not an error)
-            lhs = "json_extract(CASE WHEN json_valid(result) THEN result END, ?)"
-            args.append("$." + field[len("result."):])
-        else:
-            lhs = "json_extract(CASE WHEN json_valid(config) THEN config END, ?)"
-            args.append("$." + (field[len("config."):] if field.startswith("config.")
-                                else field))
-        if isinstance(value, (list, dict)):
-            value = json.dumps(value, separators=(",", ":"))
-        parts.append(f"{lhs} {'LIKE' if op == '~' else op} ?")
-        args.append(value)
-    return ("" if not parts else " WHERE " + " AND ".join(parts)), args
+def _json_paths(parts: list[str]) -> list[str]:
+    """The SQLite JSON paths a dotted field may name, keys quoted: the whole name as one key
+    first, then longer leading keys before shorter ones (``capacity.0.99``: the key
+    ``"capacity.0.99"``, then ``"capacity.0"."99"``, then ``"capacity"."0.99"``, ...), the
+    order in which :func:`xbarmem.experiments.grouping.field` looks a field up."""
+    def splits(rest: list[str]) -> list[list[str]]:
+        out = [[".".join(rest)]]
+        for i in range(len(rest) - 1, 0, -1):
+            out += [[".".join(rest[:i]), *tail] for tail in splits(rest[i:])]
+        return out
+
+    return ["$" + "".join(f'."{key}"' for key in keys) for keys in splits(parts)]
