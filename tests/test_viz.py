@@ -135,6 +135,19 @@ def test_scaling_rows_give_one_series_per_data_set_with_a_fit():
     assert len(fig.axes[0].get_lines()) >= 4  # points and a fit line per series
 
 
+@pytest.mark.parametrize(("kind", "rows", "line"), [
+    ("variation", ROWS, "every row to draw has variation = 0"),
+    ("patterns", ROWS, "every row to draw has patterns = 3"),
+    ("capacity", [_cap_row(rule, 64, 8) for rule in ("pinv", "adaptive")],
+     "every row to draw has n_neurons = 64"),
+])
+def test_a_figure_whose_x_axis_does_not_vary_is_refused(kind, rows, line):
+    """A store whose rows share one value of the figure's x axis drew a column of points at
+    that value (a variation figure of a faults sweep): now a ConfigError saying so."""
+    with pytest.raises(ConfigError, match=line):
+        plot_rows(rows, kind)
+
+
 def test_save_figure_writes_png_and_refuses_other_suffixes(tmp_path):
     fig = scaling_plot(SCALING)
     assert save_figure(fig, tmp_path / "s.png").stat().st_size > 5000
