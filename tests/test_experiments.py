@@ -114,6 +114,16 @@ def count_rows(store: Path) -> int:
      ["cue_budget", "adaptive"]),
     ({"sweep": {"trial": "capacity"}, "base": {"search": True, "cue_budget": -1}},
      ["cue_budget", "integer >= 0"]),
+    # grid points that give no trial of their own: a repeated value, a rule option swept
+    # where no trial trains the rule
+    ({"grid": {"fault_rate": [0, 0.0]}}, ["[grid] fault_rate", "listed twice"]),
+    ({"grid": {"rule_options": {"storkey-variant": {"self_field": [True, True]}},
+               "rule": ["storkey-variant"]}}, ["self_field", "listed twice"]),
+    ({"base": {"rule": "pinv"}, "grid": {"rule_options": {"adaptive": {"cue_flip": [0.05,
+                                                                                     0.1]}}}},
+     ["[grid] rule_options.adaptive.cue_flip", "no trial of this grid uses rule 'adaptive'"]),
+    ({"grid": [{"rule": ["adaptive"]}, {"rule": ["hebb", "pinv"], "rule_options": {
+        "adaptive": {"cue_flip": [0.05, 0.1]}}}]}, ["[[grid]] #2", "rule = 'hebb', 'pinv'"]),
 ])
 def test_bad_sweep_refused_naming_the_key(table, fragments):
     with pytest.raises(ConfigError) as err:

@@ -287,6 +287,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table, got {table!r}")
         grids.append(_flatten_grid(table, where, trial))
+        _check_rule_dimensions(grids[-1], base, where)
     _check_expansion(head, grids, source)
     rule_options = _table(data, "rule_options")
     for rule, opts in rule_options.items():
@@ -362,12 +363,39 @@ def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, li
                 for opt, vals in opts.items():
                     name = f"rule_options.{rule}.{opt}"
                     flat[name] = _grid_values(vals, f"{where} {name}")
+                    _no_repeats(flat[name], f"{where} {name}")
             continue
         vals = _grid_values(values, f"{where} {key}")
-        for v in vals:
-            _check_option(key, v, where, trial)
+        _no_repeats([_check_option(key, v, where, trial) for v in vals], f"{where} {key}")
         flat[key] = vals
     return flat
+
+
+def _no_repeats(values: list[Any], where: str) -> None:
+    """Refuse a grid list naming one value twice (after checking: 0 and 0.0 are one fault
+    rate): the repeat adds no trial, so the grid is not the one written."""
+    seen: set[str] = set()
+    for value in values:
+        text = json.dumps(value, sort_keys=True)
+        if text in seen:
+            raise ConfigError(f"{where}: {value!r} is listed twice (each grid value is one "
+                              f"point of the grid)")
+        seen.add(text)
+
+
+def _check_rule_dimensions(grid: dict[str, list[Any]], base: dict[str, Any],
+                           where: str) -> None:
+    """Refuse a grid key ``rule_options.RULE.KEY`` when no trial of the grid trains RULE (the
+    grid's ``rule`` values, else ``[base] rule``, else the default): its values would all
+    give the same trials."""
+    rules = grid.get("rule", [base.get("rule", OPTIONS["rule"].default)])
+    for key in grid:
+        if key.startswith("rule_options."):
+            rule = key.split(".", 2)[1]
+            if rule not in rules:
+                raise ConfigError(f"{where} {key}: no trial of this grid uses rule {rule!r} "
+                                  f"(rule = {', '.join(map(repr, rules))}), so its values "
+                                  f"change nothing")
 
 
 def _check_rule_keys(rule: str, options: dict[str, Any], where: str) -> None:
