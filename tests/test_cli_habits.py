@@ -374,7 +374,9 @@ def test_results_table_keeps_whole_cells(run_cli, files, monkeypatch):
     code, out, err = run_cli("results", files["store"], "--limit", "4")
     assert code == 0, err
     assert "…" not in out  # folded, never cut
-    assert "same in every row: sweep=tiny" in " ".join(out.split())
+    assert "same in the 4 rows shown: sweep=tiny" in " ".join(out.split())
+    code, out, err = run_cli("results", files["store"], "--where", "rule=pinv")
+    assert code == 0 and "same in every row: sweep=tiny, rule=pinv" in " ".join(out.split())
     code, out, err = run_cli("results", files["store"], "--columns", "rule,seed,result.exact",
                              "--limit", "2")
     assert code == 0 and "result.exact" in out, err

@@ -286,14 +286,16 @@ def _text(value) -> str:
 
 def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
                 shown: list[str] | None) -> None:
-    """One line per row: the chosen fields (default: the default columns that vary; the
-    constant ones in the caption) and the row's cosine or capacities; cells fold, never cut."""
+    """One line per row: the chosen fields (default: the default columns that vary among the
+    rows shown; the constant ones in the caption, which says whether it speaks of every row or
+    of the first ``limit``) and the row's cosine or capacities; cells fold, never cut."""
     cells = {c: [_text(_value(r, c)) for r in rows] for c in (shown or _DEFAULT_COLUMNS)}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1 and len(rows) > 1}
     if shown is None:
         cells = {c: v for c, v in cells.items() if c not in same}
     title = f"{store}: {total} rows" + (f" (first {limit})" if total > (limit or total) else "")
-    caption = ("same in every row: " + ", ".join(f"{c}={v}" for c, v in same.items())
+    where = "every row" if len(rows) == total else f"the {len(rows)} rows shown"
+    caption = (f"same in {where}: " + ", ".join(f"{c}={v}" for c, v in same.items())
                if same and shown is None else None)
     table = Table(title=title, caption=caption)
     for col in (*cells, "cosine / capacity"):
