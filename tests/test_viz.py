@@ -146,6 +146,8 @@ def test_a_figure_whose_x_axis_does_not_vary_is_refused(kind, rows, line):
     that value (a variation figure of a faults sweep): now a ConfigError saying so."""
     with pytest.raises(ConfigError, match=line):
         plot_rows(rows, kind)
+    if kind == "variation":  # reference points along the axis: a figure to compare against
+        assert plot_rows(rows, kind, reference={"paper pinv": ([0.0, 0.1], [1.0, 0.9])})
 
 
 def test_save_figure_writes_png_and_refuses_other_suffixes(tmp_path):

@@ -9,8 +9,8 @@ Rows are grouped (:func:`group_rows`): one series per learning rule (its colour 
 from :mod:`xbarmem.viz.style`); every other setting that varies among the rows -- leaving out
 the x axis, the seed, and settings that follow from the x axis and the settings already kept
 (e.g. a hidden width equal to N, or a rule's own options) -- makes a *facet*. Facets drawing a
-single x value are left out (unless every facet does; rows that all share one x value are
-refused). Up to :data:`MAX_FACETS` facets are
+single x value are left out (unless every facet does; rows that all share one x value,
+with no reference points elsewhere, are refused). Up to :data:`MAX_FACETS` facets are
 drawn as separate panels; with more (or when drawing into a given Axes) the facets are pooled,
 each point then being the mean over every pooled row. With one rule only, the facets become
 the series of one panel. Each point is the mean over seeds with the standard deviation as an
@@ -293,8 +293,8 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
             plots); a label ``"paper RULE"`` takes RULE's colour and marker.
 
     Raises:
-        ConfigError: unknown kind, no rows to draw, or rows at a single value of the x
-            axis.
+        ConfigError: unknown kind, no rows to draw, or rows (and reference points) at a
+            single value of the x axis.
     """
     if kind not in KINDS:
         raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -304,7 +304,8 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
                   f"evaluate rows varying {KINDS[kind]} at fixed other settings"
                   + (", or capacity rows of counts" if kind == "patterns" else ""))
         raise ConfigError(f"no stored rows to draw a {kind!r} figure from ({wanted})")
-    xs = sorted({x for s in series for x in s.points})
+    xs = sorted({x for s in series for x in s.points}
+                | {float(x) for rx, _ in (reference or {}).values() for x in rx})
     if len(xs) < 2:
         raise ConfigError(f"no {kind!r} figure: every row to draw has {KINDS[kind]} = "
                           f"{xs[0]:g}; the figure needs rows at two or more values of it")
