@@ -133,6 +133,23 @@ def test_measured_maps_import():
     assert fm.stuck.sum() == 2
 
 
+def test_a_map_made_for_another_chip_is_refused():
+    """A map whose arrays are not the chip's size (another chip, a transposed map), or a
+    per-device map on a chip of the weight fault model, is refused naming the problem, by
+    :meth:`FaultMap.check_chip` and by every crossbar built on it."""
+    rram, paper = load_preset("rram"), load_preset("paper-sim")
+    small = FaultMap.generate(rram.replace_array(rows=32, cols=48), 2, seed=0)
+    with pytest.raises(ConfigError, match="m.npz: arrays of 32x48 cells, but the rram chip's "
+                                          "arrays are 64x64"):
+        small.check_chip(rram, "m.npz")
+    per_device = FaultMap.generate(rram.with_faults(0.2), 2, seed=0)
+    with pytest.raises(ConfigError, match=r"pair\(s\) with a single stuck device.*weight fault"):
+        Crossbar(paper, 64, 64, per_device)
+    Crossbar(rram, 64, 64, per_device)  # the chip it was made for
+    Crossbar(rram, 64, 64, FaultMap.generate(paper.with_faults(0.2), 2, seed=0))  # whole pairs
+    Crossbar(paper, 64, 64, FaultMap.generate(paper.with_faults(0.2), 2, seed=0))
+
+
 # ------------------------------------------------------------------ crossbar
 def test_stuck_on_device_allows_only_one_sign():
     spec = small_chip()

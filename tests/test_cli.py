@@ -19,6 +19,7 @@ from safetensors.numpy import save_file
 from xbarmem import cli
 from xbarmem.data.patterns import load_mnist
 from xbarmem.hardware.chip import load_preset, preset_names
+from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import rule_names
 from xbarmem.memory.io import load_memory, read_metadata
 
@@ -362,6 +363,30 @@ def test_chip_import_rejects_bad_codes(run_cli, tmp_path):
     code, _, err = run_cli("chip", "import", src, "--out", tmp_path / "x.npz")
     assert_one_line_error(code, err, "-1, 0 or +1", "(0, 1, 2, 3)")
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_fault_map_of_another_chip_is_refused_by_every_command(run_cli, tmp_path):
+    """import, inspect and train refuse a map whose arrays are not the chip's size, or a
+    per-device map on the default paper-sim chip (weight fault model), before any work."""
+    src = tmp_path / "g.npy"
+    read = np.full((2, 32, 32), 60e-6)
+    read[0, 1, 1] = 1e-6
+    np.save(src, read)
+    code, _, err = run_cli("chip", "import", src, "--as", "conductance", "--out",
+                           tmp_path / "x.npz")
+    assert_one_line_error(code, err, "arrays of 32x32 cells", "rram chip's arrays are 64x64")
+    assert not (tmp_path / "x.npz").exists()
+    small = FaultMap.from_conductance_map(read, load_preset("rram").device)
+    small.save(tmp_path / "small.npz")
+    code, _, err = run_cli("chip", "inspect", tmp_path / "small.npz")
+    assert_one_line_error(code, err, "small.npz: arrays of 32x32 cells")
+    fmap = tmp_path / "dev.npz"
+    run_json(run_cli, "chip", "faults", "--chip", "rram", "--arrays", "2", "--faults", "0.2",
+             "--out", fmap, "--json")
+    code, _, err = run_cli("train", "--data", "random", "--patterns", "3", "--rule", "hebb",
+                           "--fault-map", fmap, "--out", tmp_path / "m.safetensors")
+    assert_one_line_error(code, err, "dev.npz:", "single stuck device", "weight fault model")
+    assert not (tmp_path / "m.safetensors").exists()
 
 
 def test_train_on_imported_fault_map(run_cli, tmp_path):

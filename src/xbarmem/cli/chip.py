@@ -72,7 +72,7 @@ def chip_inspect(
     json_out: o.Json = False,
 ) -> None:
     spec = load_chip(chip)
-    fmap = FaultMap.load(fault_map, spec.device)
+    fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
     _print({"file": str(fault_map), **fmap.summary(spec.device), "meta": fmap.meta}, json_out,
            f"fault map {fault_map}")
 
@@ -113,7 +113,7 @@ def chip_import(
         measurement = read_measured_csv(source, base.array.rows, base.array.cols)
         spec, fmap, summary = measured_chip(measurement, base,
                                             None if tolerance is None else tolerance * 1e-6)
-        fmap.save(out_path)
+        fmap.check_chip(spec, str(source)).save(out_path)
         summary["fault_map"] = str(out_path)
         if chip_out is not None:
             chip_out.write_text(spec.to_toml())
@@ -130,7 +130,7 @@ def chip_import(
     else:
         raise ConfigError(f"--as must be 'codes' or 'conductance', got {as_!r}")
     fmap.meta["file"] = str(source)
-    fmap.save(out_path)
+    fmap.check_chip(spec, str(source)).save(out_path)
     _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,
            f"fault map from {source}, written to {out_path}")
 

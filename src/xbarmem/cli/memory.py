@@ -71,11 +71,11 @@ def train(
     widths = o.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
     o.check_request(n_neurons, cues=count or 0, chip=spec,
                     hidden=widths if arch == "multilayer" else None)
+    fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map)) if fault_map else None
     pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class, ctx=ctx)
     if count is None and not one_per_class:
         _not_too_many(pset, data)
-    fmap = FaultMap.load(fault_map) if fault_map else None
     memory, info = _fit(pset, spec, fmap, arch, hidden, rule, options, seed)
     from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
 

@@ -42,8 +42,8 @@ class Crossbar:
         chip: device physics and array mapping.
         n_out: outputs (columns) of the matrix.
         n_in: inputs (rows) of the matrix, bias row excluded.
-        faults: fault map of the chip; must cover ``first_array + n_arrays`` arrays, with no
-            device stuck far above the chip's window (:meth:`FaultMap.check_window`).
+        faults: fault map of the chip; must cover ``first_array + n_arrays`` arrays and fit the
+            chip (:meth:`FaultMap.check_chip`: its array size, fault model and window).
         bias: whether a bias row is allocated (driven at +V_read).
         first_array: index of the first array of ``faults`` this matrix occupies.
     """
@@ -56,9 +56,7 @@ class Crossbar:
         self.n_out, self.n_in, self.has_bias = int(n_out), int(n_in), bool(bias)
         self.n_rows = self.n_in + int(self.has_bias)
         arr = chip.array
-        if faults.array_shape != (arr.rows, arr.cols):
-            raise ConfigError(f"fault map arrays are {faults.array_shape[0]}x"
-                              f"{faults.array_shape[1]} but the chip's are {arr.rows}x{arr.cols}")
+        self.faults = faults.check_chip(chip)
         self.n_arrays = arrays_needed(chip, self.n_out, self.n_rows)
         if first_array + self.n_arrays > faults.n_arrays:
             raise ConfigError(
@@ -66,7 +64,6 @@ class Crossbar:
                 f"{first_array}..{first_array + self.n_arrays - 1} of {arr.rows}x{arr.cols}, "
                 f"but the fault map covers only {faults.n_arrays} array(s)")
         self.first_array = int(first_array)
-        self.faults = faults.check_window(chip.device)
         #: (2, n_out, n_rows) float64 siemens / NaN: stuck conductance of each device of A.
         self.g_stuck = self._gather(faults.g_stuck)
         if arr.fault_model == "weight" and self.has_bias:
