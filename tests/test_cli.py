@@ -361,7 +361,8 @@ def test_chip_import_rejects_bad_codes(run_cli, tmp_path):
     codes[1, 2, 3] = 2
     np.save(src, codes)
     code, _, err = run_cli("chip", "import", src, "--out", tmp_path / "x.npz")
-    assert_one_line_error(code, err, "-1, 0 or +1", "(0, 1, 2, 3)")
+    assert_one_line_error(code, err, "bad.npy: fault codes must be -1, 0 or +1; found 2 at "
+                          "array 0, G-, row 2, col 3")
     assert not (tmp_path / "x.npz").exists()
 
 
@@ -387,6 +388,29 @@ def test_a_fault_map_of_another_chip_is_refused_by_every_command(run_cli, tmp_pa
                            "--fault-map", fmap, "--out", tmp_path / "m.safetensors")
     assert_one_line_error(code, err, "dev.npz:", "single stuck device", "weight fault model")
     assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize(("data", "as_", "fragments"), [
+    ("nan", "conductance", ("m.npy: conductance map has 2 NaN/inf value(s)",
+                            "first: array 0, G-, row 3, col 5", "read_uS")),
+    ("plane", "conductance", ("m.npy: conductance map must have shape", "got (64, 64)",
+                              "stack the G+ and G- planes")),
+    ("siemens", "codes", ("m.npy: fault codes must be -1, 0 or +1; found 6e-05 at array 0, "
+                          "G+, row 0, col 0", "--as conductance")),
+])
+def test_chip_import_of_a_bad_array_names_the_file_and_the_device(run_cli, tmp_path, data,
+                                                                  as_, fragments):
+    """A measured array map with unreadable (NaN) cells, a single (rows, cols) plane, or
+    conductances read as stuck codes: one line naming the file, the first device (array,
+    plane, row, col) and what to do."""
+    read = np.full((2, 64, 64), 60e-6)
+    if data == "nan":
+        read[1, 3, 5] = read[1, 9, 9] = np.nan
+    np.save(tmp_path / "m.npy", read[0] if data == "plane" else read)
+    code, _, err = run_cli("chip", "import", tmp_path / "m.npy", "--as", as_, "--out",
+                           tmp_path / "x.npz")
+    assert_one_line_error(code, err, *fragments)
+    assert not (tmp_path / "x.npz").exists()
 
 
 def test_train_on_imported_fault_map(run_cli, tmp_path):

@@ -17,7 +17,7 @@ from xbarmem.cli.common import (
     show_spec,
     warn,
 )
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
@@ -122,13 +122,16 @@ def chip_import(
         return
     spec = load_chip(chip)
     data = o.load_array(source, key)
-    if as_ == "codes":
-        fmap = FaultMap.from_codes(data, spec.device)
-    elif as_ == "conductance":
-        check_siemens(data, spec)
-        fmap = FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
-    else:
+    if as_ not in ("codes", "conductance"):
         raise ConfigError(f"--as must be 'codes' or 'conductance', got {as_!r}")
+    try:
+        if as_ == "codes":
+            fmap = FaultMap.from_codes(data, spec.device)
+        else:
+            check_siemens(data, spec)
+            fmap = FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
+    except FileFormatError as exc:
+        raise FileFormatError(f"{source}: {exc}") from None
     fmap.meta["file"] = str(source)
     fmap.check_chip(spec, str(source)).save(out_path)
     _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,

@@ -192,7 +192,10 @@ class FaultMap:
         bad = ~np.isin(c, (-1, 0, 1))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise FileFormatError(f"fault codes must be -1, 0 or +1; found {c[idx]!r} at {idx}")
+            hint = ("" if np.all(np.mod(c[np.isfinite(c)], 1) == 0) else
+                    "; fractional values look like conductances (CLI: --as conductance)")
+            raise FileFormatError(f"fault codes must be -1, 0 or +1; found {c[idx]:g} at "
+                                  f"{_cell(idx)} ({int(bad.sum())} such value(s)){hint}")
         g = np.where(c > 0, device.g_max, np.where(c < 0, device.g_min, np.nan))
         return cls(g, {"source": "codes"})
 
@@ -205,8 +208,8 @@ class FaultMap:
         target = _as_4d(np.asarray(g_target, dtype=np.float64), "target conductance map")
         if read.shape != target.shape:
             raise FileFormatError(f"read-back map {read.shape} and targets {target.shape} differ")
-        if not np.isfinite(read).all() or not np.isfinite(target).all():
-            raise FileFormatError("conductance maps must be finite (found NaN or inf)")
+        _check_finite(read, "read-back conductance map")
+        _check_finite(target, "target conductance map")
         if tolerance <= 0:
             raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance}")
         stuck = np.abs(read - target) > tolerance
@@ -221,8 +224,7 @@ class FaultMap:
         the extremes: a device reading below ``off_below`` is stuck OFF, above ``on_above`` stuck
         ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max."""
         read = _as_4d(np.asarray(g_read, dtype=np.float64), "conductance map")
-        if not np.isfinite(read).all():
-            raise FileFormatError("conductance map must be finite (found NaN or inf)")
+        _check_finite(read, "conductance map")
         margin = 0.05 * device.g_range
         lo = device.g_min + margin if off_below is None else off_below
         hi = device.g_max - margin if on_above is None else on_above
@@ -350,9 +352,33 @@ def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int
 
 
 def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
+    """``a`` as ``(n_arrays, 2, rows, cols)`` (a 3-D ``(2, rows, cols)`` is one array);
+    :class:`FileFormatError` naming the expected axes otherwise."""
     if a.ndim == 3:
         a = a[None]
     if a.ndim != 4 or a.shape[1] != 2:
+        hint = (": one plane of devices; stack the G+ and G- planes of the pairs as "
+                "(2, rows, cols)" if a.ndim == 2 else "")
         raise FileFormatError(f"{what} must have shape (2, rows, cols) or "
-                              f"(n_arrays, 2, rows, cols), got {a.shape}")
+                              f"(n_arrays, 2, rows, cols), the axis of size 2 holding the G+ "
+                              f"and G- device of each pair; got {tuple(a.shape)}{hint}")
     return a
+
+
+def _cell(index: tuple[int, ...]) -> str:
+    """``(array, plane, row, col)`` as text: ``array 0, G+, row 3, col 5``."""
+    a, p, i, j = index
+    return f"array {a}, {PLANES[p]}, row {i}, col {j}"
+
+
+def _check_finite(a: np.ndarray, what: str) -> None:
+    """Refuse (:class:`FileFormatError`) NaN or inf in a 4-D conductance map, naming how many
+    and the first device: an unreadable device is neither free nor stuck at a known value."""
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = tuple(int(v) for v in np.argwhere(bad)[0])
+        raise FileFormatError(
+            f"{what} has {int(bad.sum())} NaN/inf value(s) (first: {_cell(first)}, "
+            f"{a[first]}); give every device a reading (e.g. g_min to mark an unreadable device "
+            f"stuck OFF), or import a target-vs-read .csv, where an empty read_uS marks a "
+            f"device not measured (free)")
