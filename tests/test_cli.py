@@ -413,6 +413,20 @@ def test_chip_import_of_a_bad_array_names_the_file_and_the_device(run_cli, tmp_p
     assert not (tmp_path / "x.npz").exists()
 
 
+def test_train_names_the_arrays_a_fault_map_leaves_unused(run_cli, tmp_path):
+    """A --fault-map of more arrays than the memory occupies trains with a warning naming
+    the unused ones (a classic rule: no bias row, one 64x64 array for N = 64)."""
+    fmap = tmp_path / "map3.npz"
+    run_json(run_cli, "chip", "faults", "--chip", "rram", "--arrays", "3", "--out", fmap,
+             "--json")
+    code, _, err = run_cli("train", "--data", "random", "--patterns", "3", "--chip", "rram",
+                           "--rule", "hebb", "--fault-map", fmap, "--out",
+                           tmp_path / "m.safetensors")
+    assert code == 0, err
+    assert "warning: " in err and "map3.npz: the memory uses array(s) 0..0 of the map's 3; " \
+        "arrays 1..2 are left unused" in err
+
+
 def test_train_on_imported_fault_map(run_cli, tmp_path):
     """A fault map file is honoured: a pinned weight stays at its stuck value."""
     fmap = tmp_path / "map.npz"
@@ -563,7 +577,8 @@ def test_error_fault_map_too_small(run_cli, tmp_path):
     code, _, err = run_cli("train", "--out", model, "--data", "mnist",
                        "--one-per-class", "--neurons", "64", "--chip", "paper-sim",
                        "--fault-map", fmap, "--rule-option", "max_steps=5")
-    assert_one_line_error(code, err, "64x65", "covers only 1 array")
+    assert_one_line_error(code, err, "one.npz: 1 array(s) of 64x64 cells",
+                          "(64x64 + bias row; outputs x inputs) need 2")
     assert not model.exists()
     # a classic rule has no bias row and fits on the single array
     summary = run_json(run_cli, "train", "--out", model, "--data", "mnist",
