@@ -109,16 +109,18 @@ class FaultMap:
 
     def check_chip(self, chip: ChipSpec, where: str = "fault map") -> FaultMap:
         """Refuse a map made for another chip: :class:`ConfigError` when its arrays are not the
-        chip's ``rows x cols`` (a map of other arrays, or a transposed one), or when the chip's
-        fault model is ``weight`` (a faulty pair is a weight pinned at 0, both devices stuck)
-        and some pair has only one device stuck (a per-device map, e.g. measured); then
-        :meth:`check_window` (:class:`FileFormatError`). Returns the map."""
+        chip's ``rows x cols`` (a map of other arrays, or a transposed one); then
+        :meth:`check_window` (:class:`FileFormatError`); then :class:`ConfigError` when the
+        chip's fault model is ``weight`` (a faulty pair is a weight pinned at 0, both devices
+        stuck) and some pair has only one device stuck (a per-device map, e.g. measured).
+        Returns the map."""
         arr = chip.array
         if self.array_shape != (arr.rows, arr.cols):
             rows, cols = self.array_shape
             raise ConfigError(f"{where}: arrays of {rows}x{cols} cells, but the {chip.name} "
                               f"chip's arrays are {arr.rows}x{arr.cols} (rows x cols); a map "
                               f"of another chip, or transposed?")
+        self.check_window(chip.device, where)
         half = self.stuck.any(axis=1) & ~self.stuck.all(axis=1)
         if arr.fault_model == "weight" and half.any():
             a, i, j = (int(v) for v in np.argwhere(half)[0])
@@ -127,7 +129,7 @@ class FaultMap:
                 f"{a}, row {i}, col {j}), a per-device map, but the {chip.name} chip uses the "
                 f"weight fault model (a faulty pair has both devices stuck); use a chip with "
                 f"fault_model = device (e.g. --chip rram or --fault-model device)")
-        return self.check_window(chip.device, where)
+        return self
 
     def summary(self, device: DeviceSpec | None = None) -> dict[str, Any]:
         """Counts of stuck devices (and ON/OFF split when ``device`` is given)."""
