@@ -422,7 +422,7 @@ def _huge_requests(model: Path) -> list[list[str]]:
         ["capacity", "--data", "random", "--neurons", "64", "--probes", str(10**8)],
         ["capacity", "--data", "random", "--neurons", "64", "--trials", str(10**8)],
         ["capacity", "--data", "random", "--neurons", "64", "--pool", str(10**9)],
-        ["scaling", "--sizes", f"64,{10**7}"],
+        ["scaling", "--sizes", "64,144", "--probes", str(10**9)],  # (N itself: <= 784)
         ["chip", "faults", "-o", "f.npz", "--arrays", str(10**9)],
         ["evaluate", str(model), "--probes", str(10**9)],
         ["adapt", str(model), "--probes", str(10**9)],
