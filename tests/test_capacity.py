@@ -1,5 +1,6 @@
 """Recall curves, capacity read-out and search: one capacity path for every memory kind."""
 
+import json
 import re
 
 import numpy as np
@@ -364,3 +365,34 @@ def test_search_settings_are_refused_before_any_work(monkeypatch, search, settin
         if search == "find_capacity" else (lambda **kw: scaling_mod.run_scaling([16], **kw))
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
         run(**setting)
+
+
+def test_a_capacity_search_on_one_given_fault_map(run_cli, tmp_path):
+    """What can my measured chip store: every network of the search on the one map given
+    (there was no way to ask; trials then differ in patterns and cues only)."""
+    from xbarmem.hardware.faults import FaultMap
+
+    chip = load_preset("rram")
+    fmap = FaultMap.generate(chip.with_faults(0.3), 1, seed=5)
+    pool = random_patterns(60, 32, seed=0)
+    res = find_capacity(pool, chip=chip, rule="pinv", thresholds=[0.95], trials=2,
+                        protocol=Protocol(probes=2), faults=fmap).as_dict()
+    assert res["settings"]["fault_map"]["stuck"] == int(fmap.stuck.sum())
+    trained = curve_mod.train_curve(pool, [4], chip, "pinv", trials=2, faults=fmap)
+    assert all(m.faults is fmap for m in trained.memories)
+    drawn = curve_mod.train_curve(pool, [4], chip, "pinv", trials=2)
+    assert drawn.memories[0].faults is not drawn.memories[1].faults
+    with pytest.raises(ConfigError, match="faults: .* weight fault model"):
+        find_capacity(pool, chip="paper-sim", rule="pinv", faults=fmap)
+    fmap.save(tmp_path / "map.npz")
+    base = ["capacity", "--rule", "pinv", "--data", "random", "--neurons", "32", "--pool", "60",
+            "--trials", "1", "--probes", "2", "--threshold", "0.95"]
+    code, out, err = run_cli(*base, "--chip", "rram", "--fault-map", str(tmp_path / "map.npz"),
+                             "--json")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["settings"]["fault_map"]["arrays"] == 1
+    for extra, fragment in ((["--chip", "rram", "--faults", "0.2"], "--faults applies"),
+                            (["--chip", "rram", "--neurons", "100"], "need 4"),
+                            ([], "weight fault model")):
+        code, _, err = run_cli(*base, "--fault-map", str(tmp_path / "map.npz"), *extra)
+        assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err

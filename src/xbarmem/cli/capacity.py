@@ -82,6 +82,12 @@ ScalingData = Annotated[str, typer.Option(
     "mnist-crop24 (the authors' centred 24x24 window; N <= 576) or glyphs.")]
 
 
+CapacityFaultMap = Annotated[Path | None, typer.Option(
+    "--fault-map", metavar="FILE", parser=o.input_path,
+    help="Fault map file (.npz/.csv), e.g. a measured chip's (chip import): every network on "
+         "it (trials differ in their patterns and cues only) instead of a drawn map per trial.")]
+
+
 @app.command(
     "capacity", short_help="Largest number of patterns recalled above a threshold.",
     help="Largest number of stored patterns P whose mean recall similarity, and that at every "
@@ -112,6 +118,7 @@ def capacity_cmd(
     seed: o.Seed = 0,
     json_out: o.Json = False,
     side: o.OldSide = None,
+    fault_map: CapacityFaultMap = None,
 ) -> None:
     from xbarmem.evaluation.capacity import find_capacity
 
@@ -119,11 +126,8 @@ def capacity_cmd(
     thresholds = o.thresholds(threshold)
     configs = _architectures(ctx, arch, hidden, rule, options)
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
-    for _, spec_h in configs:
-        widths = None if spec_h is None else o.resolve_widths(spec_h, n_neurons)
-        stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
-        o.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
-            n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
+    fmap = _check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
+                           trials=trials, probes=probes)
     patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
     protocol = _protocol(kind, corruption, level, probes, seed, thresholds)
     results = []
@@ -136,7 +140,7 @@ def capacity_cmd(
             res = find_capacity(
                 patterns, arch=a, chip=spec, rule=rule, hidden=h or 32,
                 thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
-                start=start, resolution=resolution, rule_options=options or None,
+                start=start, resolution=resolution, rule_options=options or None, faults=fmap,
                 progress=lambda p, s, label=label: bar.update(
                     task, description=f"{label} P={p}: similarity {s:.4f}"))
             results.append((label, res))
@@ -149,6 +153,31 @@ def capacity_cmd(
     title = (f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
              f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
     _print_capacity(title, thresholds, results)
+
+
+def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,
+                    fault_map: Path | None, rule: str, options: dict, *, n_pool: int | None,
+                    trials: int, probes: int):
+    """Refuse, before any data is loaded, a search too large for the memory limit and a
+    ``--fault-map`` that does not fit the chip or some architecture's arrays; returns the
+    map (None without ``--fault-map``)."""
+    stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
+    for _, spec_h in configs:
+        widths = None if spec_h is None else o.resolve_widths(spec_h, n_neurons)
+        o.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
+            n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
+    o.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
+    if fault_map is None:
+        return None
+    from xbarmem.evaluation.curve import curve_trainer
+    from xbarmem.hardware.faults import FaultMap
+
+    fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
+    for a, spec_h in configs:
+        widths = [] if spec_h is None else o.resolve_widths(spec_h, n_neurons)
+        o.check_map_arrays(fault_map, fmap, spec, [n_neurons, *widths, n_neurons],
+                           curve_trainer(a, rule, options, 0).bias)
+    return fmap
 
 
 def _warn_pool_limit(results: list[tuple[str, dict]]) -> None:

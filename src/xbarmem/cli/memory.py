@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, out, warn
+from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
@@ -117,28 +117,6 @@ def _not_too_many(pset: PatternSet, data: str) -> None:
             f"--one-per-class)")
 
 
-def _check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[int],
-                      bias: bool) -> None:
-    """The ``--fault-map`` ``where`` must hold every array of a memory of layer
-    widths ``sizes`` (:func:`~xbarmem.memory.base.arrays_for_layers`): ConfigError naming
-    the file, the arrays needed and why; a warning names the arrays it leaves unused."""
-    from xbarmem.memory.base import arrays_for_layers
-
-    need, have = sum(arrays_for_layers(spec, sizes, bias)), fmap.n_arrays
-    rows, cols = spec.array.rows, spec.array.cols
-    layers = " + ".join(f"{n_out}x{n_in}{' + bias row' if bias else ''}"
-                        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
-    if have < need:
-        raise ConfigError(
-            f"{where}: {have} array(s) of {rows}x{cols} cells, but this memory's weights "
-            f"({layers}; outputs x inputs) need {need}; give a map of {need} arrays, or store "
-            f"fewer neurons{' (the bias row is one more input row)' if bias else ''}")
-    if have > need:
-        unused = f"array {need} is" if have == need + 1 else f"arrays {need}..{have - 1} are"
-        warn(f"{where}: the memory uses array(s) 0..{need - 1} of the map's {have}; {unused} "
-             f"left unused")
-
-
 def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hidden: str,
          rule: str, options: dict[str, Any], seed: int, *, map_file: Path | None = None
          ) -> tuple[Any, dict[str, Any]]:
@@ -157,7 +135,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     widths = o.hidden_widths(hidden, pset.n_neurons) if multi else None
     if fmap is not None:
         sizes = [pset.n_neurons, *(widths or []), pset.n_neurons]
-        _check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias)
+        o.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias)
     memory = make_memory(pset.n_neurons, arch=arch, hidden=widths, chip=spec, faults=fmap,
                          bias=rule_obj.bias, fault_seed=seed)
     what = memory.arch if multi else rule

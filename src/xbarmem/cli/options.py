@@ -49,6 +49,7 @@ from xbarmem.names import ARCHS, PRODUCTS, RECIPES, RULE_NAMES  # noqa: F401 - t
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
+    from xbarmem.hardware.faults import FaultMap
 
 
 
@@ -282,6 +283,28 @@ FaultModel = Annotated[str | None, typer.Option(
 FaultMapFile = Annotated[Path | None, typer.Option(
     "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for.",
     parser=input_path)]
+
+def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[int],
+                      bias: bool) -> None:
+    """The ``--fault-map`` ``where`` must hold every array of a memory of layer
+    widths ``sizes`` (:func:`~xbarmem.memory.base.arrays_for_layers`): ConfigError naming
+    the file, the arrays needed and why; a warning names the arrays it leaves unused."""
+    from xbarmem.memory.base import arrays_for_layers
+
+    need, have = sum(arrays_for_layers(spec, sizes, bias)), fmap.n_arrays
+    rows, cols = spec.array.rows, spec.array.cols
+    layers = " + ".join(f"{n_out}x{n_in}{' + bias row' if bias else ''}"
+                        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    if have < need:
+        raise ConfigError(
+            f"{where}: {have} array(s) of {rows}x{cols} cells, but this memory's weights "
+            f"({layers}; outputs x inputs) need {need}; give a map of {need} arrays, or store "
+            f"fewer neurons{' (the bias row is one more input row)' if bias else ''}")
+    if have > need:
+        unused = f"array {need} is" if have == need + 1 else f"arrays {need}..{have - 1} are"
+        warn(f"{where}: the memory uses array(s) 0..{need - 1} of the map's {have}; {unused} "
+             f"left unused")
+
 
 # ------------------------------------------------------------------------------ training
 Rule = Annotated[str, typer.Option(

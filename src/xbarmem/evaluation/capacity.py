@@ -28,6 +28,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.hardware.faults import FaultMap
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
 __all__ = ["ARCHS", "CapacityResult", "check_search", "find_capacity", "pool_limited",
@@ -143,7 +144,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                   thresholds: Sequence[float] = (0.99,), protocol: Protocol | None = None,
                   trials: int = 2, seed: int = 0, start: int | None = None,
                   resolution: float = 0.0, rule_options: dict[str, Any] | None = None,
-                  cue_budget: int = 0,
+                  cue_budget: int = 0, faults: FaultMap | None = None,
                   progress: Callable[[int, float], None] | None = None) -> CapacityResult:
     """Capacity of ``arch`` memories storing subsets of ``pool`` (see the module docstring).
 
@@ -153,7 +154,9 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     (hardware-adaptive rule, > 0) sets the corrupted training cues per step to about this many
     in total: ``cue_copies = max(1, ceil(cue_budget / P))``. The search starts at ``start``
     (default :func:`default_start`). ``progress(count, similarity)`` is called after every tested
-    count. Raises :class:`ConfigError` for an unknown arch, thresholds outside ``(0, 1]``,
+    count. ``faults``: one fault map (e.g. a measured chip's) for every network instead of
+    a drawn map per trial (:func:`recall_curve`); its summary is kept in the settings.
+    Raises :class:`ConfigError` for an unknown arch, thresholds outside ``(0, 1]``,
     ``trials < 1`` or a classic rule with multilayer memories, and bad search settings
     (:func:`check_search`).
     """
@@ -165,13 +168,15 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     pool = as_pattern_set(pool)
     protocol = protocol or Protocol(level=0.05, probes=20)
     chip = load_chip(chip)
+    if faults is not None:
+        faults.check_chip(chip, "faults")
     points: dict[int, dict[str, Any]] = {}
     devices: dict[str, int] = {}
     began = time.perf_counter()
 
     def score(p: int) -> float:
         res = recall_curve(pool, [p], chip, rule, arch=arch, hidden=hidden, trials=trials,
-                           protocol=protocol, seed=seed,
+                           protocol=protocol, seed=seed, faults=faults,
                            rule_options=_budget(rule_options, rule, cue_budget, p))
         devices.update(res["devices"])
         points[p] = {**res["points"][0], "train_seconds": res["train_seconds"]}
@@ -185,10 +190,10 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     settings = {"arch": arch, "rule": rule, "hidden": (None if arch == "single" else hidden),
                 "chip": chip.to_dict(), "protocol": protocol.as_dict(), "trials": trials,
                 "seed": seed, "pool": pool.name, "pool_size": pool.n_patterns,
-                "pool_distinct": pool.n_distinct,
-                "n_neurons": pool.n_neurons, "kind": pool.kind, "resolution": resolution,
-                "rule_options": rule_options or {}, "cue_budget": cue_budget,
-                "thresholds": list(thresholds)}
+                "pool_distinct": pool.n_distinct, "n_neurons": pool.n_neurons,
+                "kind": pool.kind, "resolution": resolution, "rule_options": rule_options or {},
+                "cue_budget": cue_budget, "thresholds": list(thresholds),
+                **({} if faults is None else {"fault_map": faults.summary(chip.device)})}
     return CapacityResult(
         capacity=caps, points=[points[p] for p in sorted(points)], devices=devices,
         settings=settings, seconds=time.perf_counter() - began, evaluations=len(points),

@@ -55,7 +55,8 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
                  hidden: int | Sequence[int] = 32, trials: int = 1,
                  protocol: Protocol | None = None, seed: int = 0,
                  rule_options: dict[str, Any] | None = None,
-                 prepare: Callable[[Any], None] | None = None) -> dict[str, Any]:
+                 prepare: Callable[[Any], None] | None = None,
+                 faults: FaultMap | None = None) -> dict[str, Any]:
     """Similarity versus number of stored patterns.
 
     Args:
@@ -70,6 +71,9 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
         trials: chips per count; trial ``k`` uses fault map seed ``seed + k`` (the same chip
             for every count), pattern subset seed ``subset_seed(seed, count, k)`` and cue seed
             ``protocol.seed + k``.
+        faults: one fault map for every network instead (e.g. a measured chip's; checked
+            against ``chip`` by :meth:`FaultMap.check_chip`): trials then differ in their
+            patterns and cues only.
         rule_options: options of the rule (trainer).
         prepare: called with every trained memory (programmed with seed ``seed + j`` for
             network ``j``) before it is scored, e.g. to reprogram it.
@@ -81,7 +85,8 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     patterns, ``trials < 1`` or an unknown ``arch``/rule.
     """
     return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,
-                                   trials=trials, seed=seed, rule_options=rule_options),
+                                   trials=trials, seed=seed, rule_options=rule_options,
+                                   faults=faults),
                        protocol, prepare=prepare)
 
 
@@ -108,14 +113,15 @@ class TrainedCurve:
 def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
                 rule: str = "adaptive", *, arch: str = "single",
                 hidden: int | Sequence[int] = 32, trials: int = 1, seed: int = 0,
-                rule_options: dict[str, Any] | None = None) -> TrainedCurve:
+                rule_options: dict[str, Any] | None = None,
+                faults: FaultMap | None = None) -> TrainedCurve:
     """The training half of :func:`recall_curve` (same arguments and errors): every
     ``(count, trial)`` network trained in one batch, programmed with seed ``seed + j``."""
     chip = load_chip(chip)
     counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     trainer = curve_trainer(arch, rule, rule_options or {}, seed)
     memories = build_memories(arch, pool.n_neurons, chip, [k for _, k, _ in jobs],
-                              hidden=hidden, bias=trainer.bias, seed=seed)
+                              hidden=hidden, bias=trainer.bias, seed=seed, faults=faults)
     start = time.perf_counter()
     padded = _padded(pool, subsets, counts[-1])
     infos = fit_memories(trainer, padded, memories, kind=pool.kind, program_seed=seed,
@@ -206,12 +212,13 @@ def curve_trainer(arch: str, rule: str, options: dict[str, Any], seed: int):
 
 def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int], *,
                    hidden: int | Sequence[int] = 32, bias: bool = True,
-                   seed: int = 0) -> list:
+                   seed: int = 0, faults: FaultMap | None = None) -> list:
     """One untrained ``arch`` memory per entry of ``trials``; trial ``k`` is the chip with
     fault map seed ``seed + k`` (a map covers an ``N x (N + 1)`` single layer, or every layer
-    of ``N -> hidden -> N`` with bias rows)."""
+    of ``N -> hidden -> N`` with bias rows), or every trial on ``faults`` when given."""
     need = arrays_with_bias(chip, n_neurons, arch=arch, hidden=hidden)
-    maps = {k: FaultMap.generate(chip, need, seed=seed + k) for k in sorted(set(trials))}
+    maps = {k: faults if faults is not None else FaultMap.generate(chip, need, seed=seed + k)
+            for k in sorted(set(trials))}
     widths = layer_sizes(n_neurons, hidden)[1:-1] if arch == "multilayer" else None
     return [make_memory(n_neurons, arch=arch, hidden=widths, chip=chip, faults=maps[k], bias=bias)
             for k in trials]
