@@ -787,3 +787,18 @@ def test_sweep_starts_workers_ahead_only_when_it_has_trials_to_run(tmp_path, run
         code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", jobs)
         assert code == 0, err
         assert started == expected and not pool._STARTED
+
+
+def test_a_sweep_warns_about_rows_of_its_name_it_does_not_plan(tmp_path, run_cli):
+    """Running an edited sweep file (or the same after an upgrade) into its old store added
+    rows under the same sweep name without a word; results and plot then mix both."""
+    store = tmp_path / "s.sqlite"
+    errs = []
+    for n_faults, seeds in ((2, 1), (2, 1), (1, 2)):  # the same file twice, then edited
+        (tmp_path / "s.toml").write_text(toml_text(n_faults, seeds, "edited"))
+        code, _, err = run_cli("sweep", str(tmp_path / "s.toml"), "--store", str(store),
+                               "--jobs", "1")
+        assert code == 0, err
+        errs.append(err)
+    assert "warning" not in errs[0] + errs[1]
+    assert "holds 2 row(s) of sweep 'edited' that this file does not plan" in errs[2]

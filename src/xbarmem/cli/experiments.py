@@ -153,8 +153,7 @@ def sweep_cmd(
         return
     work = True  # some trial to run: a new (or empty) store, or one missing a trial
     if holds_trials:
-        with ResultStore(store, readonly=True) as db:
-            work = len(db.finished([t.key for t in spec.trials])) < len(spec.trials)
+        work = _check_stored(store, spec)
     with _interruptible(store), _workers_ahead(jobs, workers, scheduler, work):
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
                                    scheduler=scheduler, quiet=json_out, threads=threads)
@@ -169,6 +168,23 @@ def sweep_cmd(
                       f"{failure['error']}")
     if report.failures:
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
+
+
+def _check_stored(store: Path, spec) -> bool:
+    """Whether ``store`` misses some trial of ``spec``; a warning when it holds rows of the
+    sweep's name that the sweep does not plan (an edited file, another xbarmem version):
+    ``results`` and ``plot`` would show them beside the new rows."""
+    from xbarmem.experiments.store import ResultStore
+
+    with ResultStore(store, readonly=True) as db:
+        planned = len(db.finished([t.key for t in spec.trials]))
+        other = db.sweeps().get(spec.name, 0) - planned
+    if other > 0:
+        o.warn(f"{store} already holds {other} row(s) of sweep {spec.name!r} that this file "
+               "does not plan (other settings, or another xbarmem version); results and plot "
+               "show them beside this run's rows unless filtered (--where version=...), or "
+               "use another --store")
+    return planned < len(spec.trials)
 
 
 def _check_sweep_options(ctx: typer.Context, list_options: bool, dry_run: bool,

@@ -179,7 +179,7 @@ def _checked(infos: dict[str, FieldInfo], key: str, value: Any, where: str) -> A
 
 
 def option_help() -> str:
-    """A plain-text table of every sweep option (for ``xbarmem sweep --help-options``)."""
+    """A plain-text table of every sweep option (for ``xbarmem sweep --list-options``)."""
     lines = [f"[sweep] {k}: {v.help}; {v.what}" for k, v in _HEAD.items()]
     for key, opt in OPTIONS.items():
         scope = f" ({opt.meta['only']} trials)" if opt.meta.get("only") else ""

@@ -128,7 +128,7 @@ class FaultMap:
                 f"{where}: {int(half.sum())} pair(s) with a single stuck device (first: array "
                 f"{a}, row {i}, col {j}), a per-device map, but the {chip.name} chip uses the "
                 f"weight fault model (a faulty pair has both devices stuck); use a chip with "
-                f"fault_model = device (e.g. --chip rram or --fault-model device)")
+                f"fault_model = device (e.g. --chip rram)")
         return self
 
     def summary(self, device: DeviceSpec | None = None) -> dict[str, Any]:
