@@ -802,3 +802,34 @@ def test_a_sweep_warns_about_rows_of_its_name_it_does_not_plan(tmp_path, run_cli
         errs.append(err)
     assert "warning" not in errs[0] + errs[1]
     assert "holds 2 row(s) of sweep 'edited' that this file does not plan" in errs[2]
+
+
+def test_capacity_rows_whose_every_count_passed_are_marked_lower_bounds(tmp_path, run_cli):
+    """A capacity curve whose largest count still passed reported that count as the capacity
+    with nothing to tell it from a measured one, and `plot --kind capacity` fitted through it."""
+    (tmp_path / "c.toml").write_text(textwrap.dedent("""\
+        [sweep]
+        name = "bounds"
+        trial = "capacity"
+        [base]
+        data = "random"
+        rule = "pinv"
+        probes = 2
+        level = 0.05
+        thresholds = [0.5, 0.999]
+        counts = [1, 2]
+        [grid]
+        n_neurons = [16, 36]
+        """))
+    store = tmp_path / "s.sqlite"
+    code, _, err = run_cli("sweep", str(tmp_path / "c.toml"), "--store", str(store),
+                           "--jobs", "1")
+    assert code == 0, err
+    with ResultStore(store, readonly=True) as db:
+        results = [r["result"] for r in db.rows()]
+    for r in results:  # the largest count, 2, passes 0.5 (and 0.999 too where recall is 1)
+        assert "0.5" in r["lower_bound"]
+        assert r["lower_bound"] == [t for t, c in r["capacity"].items() if c == 2]
+    code, _, err = run_cli("plot", str(store), "--kind", "capacity", "-o",
+                           str(tmp_path / "c.png"))
+    assert code == 0 and "2 capacity row(s) drawn are lower bounds" in err, err

@@ -391,6 +391,10 @@ def plot_cmd(
         rows = db.rows(where or [], sweep)
         _warn_skipped(db)
     save_figure(plot_rows(rows, kind, title=title), path)
+    bounds = [r for r in rows if kind == "capacity" and r["result"].get("lower_bound")]
+    if bounds:
+        o.warn(f"{len(bounds)} capacity row(s) drawn are lower bounds (every count tested "
+               "passed: give larger counts, or a larger pool); the fit runs through them too")
     if json_out:
         _emit_json({"figure": str(path), "rows": len(rows)})
         return

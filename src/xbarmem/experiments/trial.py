@@ -55,7 +55,7 @@ from xbarmem.data.patterns import (
     patterns_for,
 )
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.capacity import find_capacity
+from xbarmem.evaluation.capacity import find_capacity, pool_limited
 from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.experiments.sweep import Trial
@@ -332,10 +332,18 @@ def run_capacity_group(trials: list[Trial], progress: Callable[[float], None] | 
         done += sum(chunk)
         if progress is not None:
             progress(done / total)
-    return [{"capacity": {str(th): capacity_from_curve(pts, th)
-                          for th in t.config["thresholds"]},
-             "points": pts, "devices": devices, "networks": len(pts), "seconds": sec}
+    return [_curve_result(t.config["thresholds"], pts, devices, sec)
             for t, pts, sec in zip(trials, points, seconds, strict=True)]
+
+
+def _curve_result(thresholds: list[float], pts: list[dict[str, Any]], devices: dict[str, int],
+                  seconds: float) -> dict[str, Any]:
+    """A curve trial's result; ``lower_bound`` lists the thresholds whose capacity is the
+    largest count tested (every count passed: the capacity may be higher)."""
+    capacity = {str(th): capacity_from_curve(pts, th) for th in thresholds}
+    top = max(p["count"] for p in pts)
+    return {"capacity": capacity, "points": pts, "devices": devices, "networks": len(pts),
+            "seconds": seconds, "lower_bound": [t for t, c in capacity.items() if c == top]}
 
 
 def _hidden(c: dict[str, Any]):
@@ -350,7 +358,8 @@ def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
                         rule_options=c["rule_options"], cue_budget=c["cue_budget"])
     out = res.as_dict()
     return {"capacity": out["capacity"], "points": out["points"], "devices": out["devices"],
-            "networks": out["evaluations"], "seconds": time.perf_counter() - began}
+            "networks": out["evaluations"], "seconds": time.perf_counter() - began,
+            "lower_bound": pool_limited(out)}
 
 
 def run_group(trials: list[Trial], threads: int = 1,
