@@ -396,3 +396,11 @@ def test_a_capacity_search_on_one_given_fault_map(run_cli, tmp_path):
                             ([], "weight fault model")):
         code, _, err = run_cli(*base, "--fault-map", str(tmp_path / "map.npz"), *extra)
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_capacities_are_listed_in_ascending_thresholds():
+    """find_capacity(...).capacity listed thresholds from the highest ({0.95: 5, 0.9: 6})."""
+    res = find_capacity(random_patterns(50, 16, seed=0), rule="pinv", thresholds=[0.95, 0.9],
+                        trials=1, protocol=Protocol(probes=2))
+    assert list(res.capacity) == [0.9, 0.95] and list(res.as_dict()["capacity"]) == ["0.9",
+                                                                                       "0.95"]

@@ -82,8 +82,8 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
             ``max(1, resolution * pass)`` (0 = exact to one pattern).
         cache: ``{P: similarity}`` shared between calls (filled in place).
 
-    Returns ``{threshold: capacity}``; capacity follows the monotone rule (every tested count
-    below it passes), 0 when even ``P = 1`` fails.
+    Returns ``{threshold: capacity}`` (ascending thresholds); capacity follows the monotone
+    rule (every tested count below it passes), 0 when even ``P = 1`` fails.
     """
     if max_count < 1:
         raise ConfigError(f"max_count must be >= 1, got {max_count}")
@@ -122,7 +122,7 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
                     hi = mid
         out[theta] = capacity_from_curve(
             [{"count": q, "cosine": v} for q, v in cache.items()], theta)
-    return out
+    return dict(sorted(out.items()))
 
 
 def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int:
