@@ -1,4 +1,4 @@
-"""report.md: a verdict for every claim by a stated rule, a "Not reproduced" section with the
+"""report.md: a verdict for every claim by a stated rule, a "Short of the paper" section with the
 measured value against the target, settings and commands, nothing outside the project."""
 
 from __future__ import annotations
@@ -130,10 +130,11 @@ def test_report_lists_every_verdict_and_what_falls_short(tmp_path):
                         log=lambda _: None, experiments=claims)
     assert out["verdicts"] == {"a": "reproduced", "b": "partly", "c": "not reproduced"}
     text = (tmp_path / "r" / "report.md").read_text()
-    verdicts = text.split("## Verdicts")[1].split("## Not reproduced")[0]
+    verdicts = text.split("## Verdicts")[1].split("## Short of the paper")[0]
     assert "| (a) claim a | **reproduced** |" in verdicts
     assert "| (c) claim c | **not reproduced** |" in verdicts
-    short = text.split("## Not reproduced")[1].split("## Summary")[0]
+    assert "## Not reproduced" not in text  # its claims include partly reproduced ones
+    short = text.split(f"## {rep.SHORT_HEADING}")[1].split("## Summary")[0]
     assert "### (a)" not in short
     assert "### (b) claim b: partly" in short and "* ratio at 0.99: 2.00x vs 3x" in short
     assert "ratio at 0.90" not in short

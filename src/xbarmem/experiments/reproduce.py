@@ -1676,12 +1676,17 @@ def summary_table(sections: list[Section]) -> str:
     return "\n".join(table)
 
 
+#: the heading of the claims whose verdict is not "reproduced" (partly, not reproduced or
+#: not measured)
+SHORT_HEADING = "Short of the paper (partly, not reproduced or not measured)"
+
+
 def verdict_lines(sections: list[Section]) -> list[str]:
     """The verdict of every claim, then the claims short of the paper with what falls short,
     their settings and commands (markdown lines)."""
     lines = ["## Verdicts", "", "| claim | verdict | how it is decided |", "|---|---|---|"]
     lines += [f"| ({s.key}) {s.title} | **{s.verdict}** | {s.rule or '-'} |" for s in sections]
-    lines += ["", "## Not reproduced", ""]
+    lines += ["", f"## {SHORT_HEADING}", ""]
     short = [s for s in sections if s.verdict != "reproduced"]
     if not short:
         lines += ["Every claim is reproduced by the rules above.", ""]
