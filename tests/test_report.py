@@ -431,3 +431,11 @@ def test_sections_of_finished_claims_are_computed_while_the_last_one_runs(tmp_pa
     flaky = [_Flaky("x", events), _Stored("z", events)]
     rep.reproduce(tmp_path / "s", quick=True, run=run, log=lambda _: None, experiments=flaky)
     assert _Flaky.calls == 2 and events.count(("section", "x")) == 1
+
+
+def test_claims_cite_the_paper_not_sections_of_a_notes_file():
+    """The claims cite the paper's abstract or plots: a bare "§1" / "§6" points at sections of
+    no document the report names."""
+    texts = [e.claim for e in rep.EXPERIMENTS] + rep.Variation.explanation()
+    assert not [t for t in texts if "§" in t]
+    assert all("abstract" in e.claim or "paper's plot" in e.claim for e in rep.EXPERIMENTS)

@@ -406,8 +406,8 @@ class Experiment:
 class FaultTolerance(Experiment):
     key = "a"
     title = "Fault tolerance: similarity vs fraction of stuck weights, every rule"
-    claim = ("Recall quality holds with up to ~half the devices stuck (§1); reference values "
-             "read from the paper's plot (§6: N = 64, 10 digits 0-9, 10% flips).")
+    claim = ("Recall quality holds with up to ~half the devices stuck (abstract); reference "
+             "values read from the paper's plot (N = 64, 10 digits 0-9, 10% flips).")
     #: the authors' MNIST preprocessing (centre 24x24 crop, then 8x8) first; the whole-image
     #: downsampling and scikit-learn's digits beside it (the paper's digits are not public)
     datasets = (PRIMARY_DATA, "mnist", "digits")
@@ -560,8 +560,8 @@ class Capacity(Experiment):
     key = "b"
     title = "Capacity of hardware-adaptive learning vs pseudo-inverse at 50% faults"
     claim = ("Capacity of hardware-adaptive learning is 3x that of the pseudo-inverse rule at "
-             "50% stuck-at faults (§1). The paper's threshold is not public (§5); capacity is "
-             "reported at 0.90, 0.95 and 0.99.")
+             "50% stuck-at faults (abstract). The paper does not publish its capacity "
+             "threshold; capacity is reported at 0.90, 0.95 and 0.99.")
     thresholds = (0.9, 0.95, 0.99)
 
     #: cue flip rates (§5: 5% or 10%; the paper does not say which its capacity claim used)
@@ -758,7 +758,8 @@ class Patterns(Experiment):
     key = "c"
     title = "Similarity vs number of stored patterns (no faults)"
     claim = ("Without faults, pseudo-inverse >= 0.99 up to ~21 digits, 0.61 at 33, 0.32 at 39; "
-             "hardware-adaptive >= 0.99 up to ~21, 0.90 at 33, 0.82 at 39 (§6).")
+             "hardware-adaptive >= 0.99 up to ~21, 0.90 at 33, 0.82 at 39 (read from the "
+             "paper's plot: N = 64, 10% flips).")
     counts = [5, 10, 15, 21, 25, 30, 33, 36, 39]
     LEVEL = 0.1  # flipped cue bits of the judged points (§6)
     #: the flip rate at which the pseudo-inverse's judged points are measured again (the same
@@ -860,9 +861,11 @@ class Patterns(Experiment):
 class Variation(Experiment):
     key = "d"
     title = "Robustness to programming variation"
-    claim = ("Recall barely changes under realistic programming noise (§1). With sigma = "
+    claim = ("Recall barely changes under realistic programming noise (abstract). With "
+             "sigma = "
              "v max|W| (10 digits): hardware-adaptive ~1.0 up to v = 0.22, 0.95 at 0.30; "
-             "pseudo-inverse ~1.0 up to 0.18, 0.82 at 0.24, 0.50 at 0.30 (§6).")
+             "pseudo-inverse ~1.0 up to 0.18, 0.82 at 0.24, 0.50 at 0.30 (read from the "
+             "paper's plot).")
 
     def values(self, quick: bool) -> list[float]:
         if quick:
@@ -996,7 +999,8 @@ class Variation(Experiment):
 
     @staticmethod
     def explanation() -> list[str]:
-        return ["", "The definition used is §5's sigma = v max|W|, one draw per weight. The "
+        return ["", "The definition used is the paper's sigma = v max|W|, one draw per "
+                "weight. The "
                 "pseudo-inverse weights are fixed by the formula, so its rows check the noise "
                 "model and the protocol against the paper's. What sets the hardware-adaptive "
                 "rows is the weights' shape: the noise on a neuron's field has std v max|W| "
@@ -1038,7 +1042,8 @@ class Scaling(Experiment):
     key = "e"
     title = "Multilayer capacity scaling exponents"
     claim = ("Multilayer capacity grows as N^1.49 on binary digit images and as N^1.74 on "
-             "continuous (tanh) ones; classic single-layer rules are linear in N (§1).")
+             "continuous (tanh) ones; classic single-layer rules are linear in N "
+             "(abstract).")
     needs = "xbarmem.evaluation.scaling"
     large = True
     threshold = "0.99"
@@ -1313,7 +1318,7 @@ class Energy(Experiment):
 
     title = "Energy and latency: synchronous vs asynchronous recall"
     claim = ("At N = 64, synchronous recall on the crossbar needs 8.8x less energy and 99.7% "
-             "less latency than asynchronous recall; the gap grows with N (§1).")
+             "less latency than asynchronous recall; the gap grows with N (abstract).")
     needs = "xbarmem.energy"
 
     def section(self, ctx):
@@ -1374,7 +1379,8 @@ class Correlation(Experiment):
     key = "g"
     title = "Recall and capacity against pattern correlation, every rule"
     claim = ("The hardware-adaptive rule copes with correlated patterns, where the classic rules "
-             "fail (§1: its capacity grows fastest on correlated data). Not a number of the "
+             "fail (abstract: its superlinear scaling is on correlated patterns). Not a "
+             "number of the "
              "paper: measured on patterns of controlled mean overlap (`correlated-R`) and on "
              "a second correlated image set (`glyphs`).")
     RULES = ("adaptive", "hebb", "storkey", "pinv")
