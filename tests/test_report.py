@@ -439,3 +439,14 @@ def test_claims_cite_the_paper_not_sections_of_a_notes_file():
     texts = [e.claim for e in rep.EXPERIMENTS] + rep.Variation.explanation()
     assert not [t for t in texts if "§" in t]
     assert all("abstract" in e.claim or "paper's plot" in e.claim for e in rep.EXPERIMENTS)
+
+
+def test_variation_explanation_points_at_the_installed_package_only():
+    """(d)'s explanation names what an installed xbarmem provides, not a script or a page of
+    its source repository (absent beside report.md and from an installed package)."""
+    from xbarmem.evaluation import metrics
+
+    text = " ".join(rep.Variation.explanation())
+    assert "benchmarks" not in text and "docs/" not in text
+    assert "`xbarmem.evaluation.metrics.field_margins`" in text
+    assert callable(metrics.field_margins)

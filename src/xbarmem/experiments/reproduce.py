@@ -1009,8 +1009,8 @@ class Variation(Experiment):
                 "(unbounded on `paper-sim`) have a few large entries and smaller normalised "
                 "margins than the pseudo-inverse's; training inside +-0.1 w_max ('bounded') "
                 "drives most weights to the bound and raises the smallest normalised margin. "
-                "The measurement (margins and max / rms weight per recipe): `python -m "
-                "benchmarks.margins`, recorded in docs/reproduction.md."]
+                "Margins in these units, and the peak / rms weight, of any trained memory: "
+                "`xbarmem.evaluation.metrics.field_margins`."]
 
 
 # --------------------------------------------------------------------------- (e)
