@@ -450,3 +450,22 @@ def test_variation_explanation_points_at_the_installed_package_only():
     assert "benchmarks" not in text and "docs/" not in text
     assert "`xbarmem.evaluation.metrics.field_margins`" in text
     assert callable(metrics.field_margins)
+
+
+def test_variation_names_the_judged_recipe_and_draws_the_paper_in_its_colour(tmp_path,
+                                                                           monkeypatch):
+    """(d): the paper's hardware-adaptive points are judged on the bounded recipe, not the
+    default one: the rule says so and the figure's hollow paper markers take that recipe's
+    colour (``"paper RULE"``), not the default recipe's."""
+    drawn = {}
+    monkeypatch.setattr(rep, "write_figure", lambda path, rows, kind, **kw: drawn.update(kw))
+    good = {"adaptive": {0.0: 1.0, 0.22: 0.9, 0.30: 0.7},
+            "adaptive, bounded": {0.0: 0.999, 0.22: 0.995, 0.30: 0.985},
+            "adaptive, variation-aware": {0.0: 0.999, 0.30: 0.99},
+            "pinv": {0.0: 1.0, 0.18: 0.99, 0.24: 0.8, 0.30: 0.5}}
+    ctx = SimpleNamespace(quick=True, rows=lambda name: _variation_rows(good), out_dir=tmp_path)
+    sec = rep.Variation().section(ctx)
+    assert "judged on the 'adaptive, bounded' recipe ({'weight_bound': 0.1})" in sec.rule
+    assert "default recipe is shown, not judged" in sec.rule
+    assert set(drawn["reference"]) == {"paper adaptive, bounded", "paper pinv"}
+    assert "'adaptive, bounded'" in drawn["title"]

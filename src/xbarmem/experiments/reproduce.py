@@ -67,6 +67,8 @@ PAPER_VARIATION = {"adaptive": {0.22: 1.0, 0.30: 0.95},
 #: "variation-aware" trains under the variation it will meet (v = 0.3) inside +-0.5 w_max
 VARIATION_RECIPES = {"adaptive": {}, "adaptive, bounded": {"weight_bound": 0.1},
                      "adaptive, variation-aware": {"variation": 0.3, "weight_bound": 0.5}}
+#: (d): the recipe judged against the paper's hardware-adaptive points
+JUDGED_RECIPE = "adaptive, bounded"
 #: (d): variations at which every judged rule is also measured over other ten-digit selections
 SELECTION_VALUES = (0.18, 0.22, 0.24, 0.30)
 #: (d) beyond the paper: (recipe, v, least mean cosine)
@@ -922,7 +924,7 @@ class Variation(Experiment):
             return [r["result"]["cosine"] for r in rows if r["config"]["rule"] == rule
                     and abs(r["config"]["variation"] - v) < 1e-9]
 
-        judged = {"adaptive, bounded": PAPER_VARIATION["adaptive"],
+        judged = {JUDGED_RECIPE: PAPER_VARIATION["adaptive"],
                   "pinv": PAPER_VARIATION["pinv"]}
         checks = paper_table(sec, judged, "v", measured, at=0.30,
                              paper=lambda v: f"{v:.2f}",
@@ -933,12 +935,18 @@ class Variation(Experiment):
                   for r in ctx.rows(self.name(ctx.quick, "selections")) if self.recipe(r)]
         sec.reasons += self.spread(sec, spread, judged, measured)
         if checks:
-            sec.judge(checks, POINT_RULE + " Beyond the paper: " + "; ".join(
-                f"{r} >= {least} at v = {v:.2f}" for r, v, least in VARIATION_GOALS)
-                + "; the variation-aware recipe no worse than the default at v = 0 (0.005).")
+            sec.judge(checks, POINT_RULE + f" The paper's hardware-adaptive points are judged "
+                      f"on the '{JUDGED_RECIPE}' recipe "
+                      f"({VARIATION_RECIPES[JUDGED_RECIPE]}); the default recipe is shown, not "
+                      f"judged. Beyond the paper: " + "; ".join(
+                          f"{r} >= {least} at v = {v:.2f}" for r, v, least in VARIATION_GOALS)
+                      + "; the variation-aware recipe at least the default's mean - 0.005 at "
+                        "v = 0.")
         sec.body += self.explanation()
-        reference_figure(ctx, sec, rows, "variation", "d-variation.png", PAPER_VARIATION,
-                         "10 digits, no faults, N = 64, 10% flips")
+        # the paper's hardware-adaptive points in the colour of the recipe judged against them
+        reference_figure(ctx, sec, rows, "variation", "d-variation.png", judged,
+                         f"10 digits, no faults, N = 64, 10% flips\npaper (hollow) judged "
+                         f"against '{JUDGED_RECIPE}' and pinv")
         sec.settings = (f"`paper-sim` chip without faults; after training, Gaussian noise of std "
                         f"v * max|W| (max over the programmed weight matrix) is added to every "
                         f"target weight except the diagonal (biases as trained), then programmed; "
