@@ -469,3 +469,20 @@ def test_variation_names_the_judged_recipe_and_draws_the_paper_in_its_colour(tmp
     assert "default recipe is shown, not judged" in sec.rule
     assert set(drawn["reference"]) == {"paper adaptive, bounded", "paper pinv"}
     assert "'adaptive, bounded'" in drawn["title"]
+
+
+def test_summary_shows_every_judged_point_that_falls_short(tmp_path, monkeypatch):
+    """(d): the summary table showed only v = 0.30 of each judged rule, so a 'partly' verdict
+    from pinv at v = 0.24 had no row there; a failing point now gets one."""
+    monkeypatch.setattr(rep, "write_figure", lambda *a, **kw: None)
+    data = {"adaptive, bounded": {0.0: 0.999, 0.22: 0.995, 0.30: 0.985},
+            "adaptive, variation-aware": {0.0: 0.999, 0.30: 0.99},
+            "pinv": {0.0: 1.0, 0.18: 0.99, 0.24: 0.70, 0.30: 0.5}}
+    ctx = SimpleNamespace(quick=True, rows=lambda name: _variation_rows(data), out_dir=tmp_path)
+    sec = rep.Variation().section(ctx)
+    assert sec.verdict == "partly"
+    rows = {row[0]: row for row in sec.summary}
+    assert rows["(d) pinv, programming variation v = 0.24"][1:] == (
+        "0.82", "0.700 ± 0.000 (n=2)", "below")
+    assert "(d) pinv, programming variation v = 0.30" in rows
+    assert "(d) pinv, programming variation v = 0.18" not in rows  # passes, not at 0.30

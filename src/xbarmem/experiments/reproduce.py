@@ -285,7 +285,8 @@ def paper_table(sec: Section, reference: dict[str, dict[float, float]], column: 
                 ) -> list[tuple[str, bool]]:
     """Rows ``| rule | column | paper | measured | passes |`` for every reference point of
     every rule (judged by :func:`point_passes`, which sets the section's verdict); the point
-    ``at`` of each rule also goes to the section's summary. Returns the checks
+    ``at`` of each rule and every point that does not pass also go to the section's summary
+    (so the summary shows what makes a verdict short of "reproduced"). Returns the checks
     ``(description, passed)``."""
     sec.body += [f"| rule | {column} | paper | measured | passes |", "|---|---|---|---|---|"]
     checks: list[tuple[str, bool]] = []
@@ -297,7 +298,7 @@ def paper_table(sec: Section, reference: dict[str, dict[float, float]], column: 
                            f"{paper(value)}", ok))
             sec.body.append(f"| {rule} | {x:g} | {paper(value)} | {_fmt(m, s, n)} | "
                             f"{'yes' if ok else 'no'} |")
-            if x == at:
+            if x == at or not ok:  # the summary also shows every point that falls short
                 sec.summary.append((label(rule, x), paper(value), _fmt(m, s, n),
                                     "ok" if ok else "below" if m < value else "above"))
     if any(_mean_std(measured(rule, x))[2] for rule, ref in reference.items() for x in ref):
