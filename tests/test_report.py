@@ -486,3 +486,25 @@ def test_summary_shows_every_judged_point_that_falls_short(tmp_path, monkeypatch
         "0.82", "0.700 ± 0.000 (n=2)", "below")
     assert "(d) pinv, programming variation v = 0.30" in rows
     assert "(d) pinv, programming variation v = 0.18" not in rows  # passes, not at 0.30
+
+
+def test_energy_section_states_what_the_fitted_preset_gives_on_this_measurement(tmp_path):
+    """(f): the fitted preset was solved once on a reference measurement; the report said it
+    matched "this very measurement" "by construction" beside a table showing 8.38x, not 8.8x.
+    It now states what the preset gives here, and that the sizes table is another
+    measurement (its N = 64 row differs from the judged one)."""
+    import json
+
+    data = {"generic-rram": {"energy_ratio": 4.34, "latency_reduction": 0.983},
+            "paper-calibrated": {"energy_ratio": 8.38, "latency_reduction": 0.9969},
+            "steps": {"sync": 2.6, "async": 129.9},
+            "sizes": {"rows": [{"n": n, "sync_steps": 2.0, "async_steps": 2.0 * n,
+                                "energy_ratio": r, "latency_reduction": 0.98}
+                               for n, r in ((16, 4.3), (64, 4.36))]}}
+    (tmp_path / "f-energy.json").write_text(json.dumps(data))
+    sec = rep.Energy().section(SimpleNamespace(quick=True, out_dir=tmp_path))
+    text = "\n".join(sec.body)
+    assert "this very measurement" not in text and "by construction" not in text
+    assert "on this run's measurement it gives 8.38x / 99.7%" in text
+    assert "another measurement than the N = 64 digits above" in text
+    assert text.index("another measurement") < text.index("| N | sync steps")
