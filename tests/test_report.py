@@ -508,3 +508,21 @@ def test_energy_section_states_what_the_fitted_preset_gives_on_this_measurement(
     assert "on this run's measurement it gives 8.38x / 99.7%" in text
     assert "another measurement than the N = 64 digits above" in text
     assert text.index("another measurement") < text.index("| N | sync steps")
+
+
+def test_capacity_flip_rate_table_is_not_headed_as_clean_cues_only():
+    """(b): the table of capacities at 0% / 5% / 10% flips was headed "clean cues" (0% only)."""
+    def curve(top):
+        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (2, 4, 8, 16)]
+
+    tops = {("pinv", 0.0): 4, ("pinv", 0.05): 4, ("pinv", 0.1): 4,
+            ("adaptive", 0.0): 16, ("adaptive", 0.05): 16, ("adaptive", 0.1): 8}
+    rows = [{"config": {"rule": rule, "level": level, "seed": 0},
+             "result": {"points": curve(top)}} for (rule, level), top in tops.items()]
+    sec = rep.Section("b", "t", "c")
+    rep.Capacity().flip_reasons(sec, rows, missed=[])
+    heading, = [line for line in sec.body if line.startswith("###")]
+    assert heading == "### capacity per cue flip rate, clean cues included (not judged)"
+    assert "per cue flip rate (0% = clean cues: the stored patterns themselves): 0%, 5%, 10%" \
+        in "\n".join(sec.body)
+    assert "| 0.90 | 4 / 4 / 4 | 16 / 16 / 8 | 4.00x / 4.00x / 2.00x |" in sec.body

@@ -661,8 +661,9 @@ class Capacity(Experiment):
                 for rule in ("pinv", "adaptive") for lv in levels}
         if caps[("pinv", self.clean)] is None or caps[("adaptive", self.clean)] is None:
             return []
-        sec.body += ["", "### clean cues (the stored patterns themselves; not judged)", "",
-                     "Capacity of the same networks per cue flip rate: "
+        sec.body += ["", "### capacity per cue flip rate, clean cues included (not judged)", "",
+                     "Capacity of the same networks per cue flip rate (0% = clean cues: the "
+                     "stored patterns themselves): "
                      + ", ".join(f"{lv:.0%}" for lv in levels) + " (pseudo-inverse; "
                      "hardware-adaptive).", "", "| threshold | pseudo-inverse | "
                      "hardware-adaptive | ratio per flip rate |", "|---|---|---|---|"]
