@@ -526,3 +526,19 @@ def test_capacity_flip_rate_table_is_not_headed_as_clean_cues_only():
     assert "per cue flip rate (0% = clean cues: the stored patterns themselves): 0%, 5%, 10%" \
         in "\n".join(sec.body)
     assert "| 0.90 | 4 / 4 / 4 | 16 / 16 / 8 | 4.00x / 4.00x / 2.00x |" in sec.body
+
+
+def test_report_defines_its_rule_chip_and_data_names_before_the_verdicts(tmp_path):
+    """The tables use `adaptive`, `pinv`, `HA`, `storkey-variant`, `paper-sim`, `mnist-crop24`
+    ...; the report defines them in its head, before the first table."""
+    out = rep.reproduce(tmp_path / "r", quick=True, run=lambda specs, db: None,
+                        log=lambda _: None, experiments=[_Claim("a", [("x", True)])])
+    text = (tmp_path / "r" / "report.md").read_text()
+    head = text.split("## Verdicts")[0]
+    for term in ("`adaptive` (HA) = the paper's hardware-adaptive rule", "`pinv` = pseudo-inverse",
+                 "`storkey-variant` = the authors' Storkey variant", "`perceptron`",
+                 "`hebb`", "`storkey` = Storkey's textbook rule", "Chip `paper-sim`",
+                 "`mnist-crop24` = 8x8 MNIST from the centred 24x24 window", "`digits`",
+                 "cosine = cosine similarity", "n = number of seeds"):
+        assert term in head, term
+    assert out["path"].endswith("report.md")

@@ -1727,6 +1727,22 @@ def verdict_lines(sections: list[Section]) -> list[str]:
     return lines
 
 
+#: the names the report's tables, figures and rules use, defined before the first of them
+TERMS = ("Terms. Rules: `adaptive` (HA) = the paper's hardware-adaptive rule (trained on the chip "
+         "with its stuck weights masked); `pinv` = pseudo-inverse (projection) rule; `hebb` = "
+         "Hebb's rule; `storkey` = Storkey's textbook rule; `storkey-variant` = the authors' "
+         "Storkey variant (a residual outer product); `perceptron` = perceptron rule with a "
+         "margin (not in the paper). Chip `paper-sim`: the paper's simulation abstraction (a "
+         "stuck weight is 0, no other non-ideality). Data: `mnist-crop24` = 8x8 MNIST from the "
+         "centred 24x24 window, as the authors preprocess it; `mnist` = 8x8 from the whole 28x28 "
+         "image; `digits` = scikit-learn's 8x8 digits; all binarised at each image's mean. "
+         "Faults = fraction of stuck weights; flips = fraction of a cue's bits flipped; cosine = "
+         "cosine similarity between a stored pattern and the state recalled from its cue, "
+         "averaged over cues; capacity = the largest number of stored patterns P whose cosine "
+         "(and every smaller tested P's) reaches the threshold; n = number of seeds (± = std "
+         "over them).")
+
+
 def _head(command: str, store: Path, seconds: float, table: str,
           sections: list[Section], threads: int,
           experiments: Sequence[Experiment]) -> list[str]:
@@ -1746,6 +1762,6 @@ def _head(command: str, store: Path, seconds: float, table: str,
             f"comparison (ok / below / above the paper's value; exponents ok / near / off). "
             f"The hardware-adaptive rule trains with its {recipe_text()} unless a section "
             f"says otherwise.{products_text(experiments)}",
-            "",
+            "", TERMS, "",
             *verdict_lines(sections),
             "## Summary", "", table, ""]
