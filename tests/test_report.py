@@ -542,3 +542,27 @@ def test_report_defines_its_rule_chip_and_data_names_before_the_verdicts(tmp_pat
                  "cosine = cosine similarity", "n = number of seeds"):
         assert term in head, term
     assert out["path"].endswith("report.md")
+
+
+class _QuickPatterns(rep.Patterns):
+    """(c)'s sweeps, a section without data."""
+
+    def section(self, ctx):
+        return rep.Section(self.key, self.title, self.claim, settings="N = 64.")
+
+
+def test_quick_report_states_how_each_verdict_is_smaller_than_the_full_run(tmp_path):
+    """A quick run's verdicts rest on fewer seeds and cues (c: 1 seed and 10 cues per pattern
+    against 3 and 20); only (e) said so. Every section's settings now state it per sweep,
+    with the sweeps only the full run has."""
+    note = rep.quick_note(rep.Patterns())
+    assert "`patterns` 1 seed(s) [3], 10 cues per pattern [20], 2 trial(s) [6]" in note
+    assert "the full run also measures `binary-large`" in rep.quick_note(rep.Scaling())
+    assert rep.quick_note(_Claim("a", [])) == ""
+    rep.reproduce(tmp_path / "q", quick=True, run=lambda specs, db: None, log=lambda _: None,
+                  experiments=[_QuickPatterns()])
+    text = (tmp_path / "q" / "report.md").read_text()
+    assert f"**Settings.** N = 64. {note}" in text
+    rep.reproduce(tmp_path / "f", quick=False, run=lambda specs, db: None, log=lambda _: None,
+                  experiments=[_QuickPatterns()])
+    assert "Quick mode" not in (tmp_path / "f" / "report.md").read_text()

@@ -1563,6 +1563,38 @@ EXPERIMENTS: list[Experiment] = [FaultTolerance(), Capacity(), Patterns(), Varia
                                  Scaling(), Energy(), Correlation()]
 
 
+def _sweep_scale(spec: SweepSpec) -> tuple[int, int, str]:
+    """``(trials, seeds, cues per pattern)`` of one sweep."""
+    probes = sorted({str(t.config.get("probes")) for t in spec.trials})
+    return len(spec.trials), len({t.config.get("seed") for t in spec.trials}), "/".join(probes)
+
+
+def quick_note(exp: Experiment) -> str:
+    """How the quick run of ``exp`` is smaller than its full run, sweep by sweep (seeds, cues
+    per pattern, trials; the full run's in brackets) and the sweeps only the full run has:
+    the limits its quick verdict rests on ("" when it has no sweeps)."""
+    quick = {s.name.removeprefix(exp.name(True, "")): s for s in exp.sweeps(True)}
+    full = {s.name.removeprefix(exp.name(False, "")): s for s in exp.sweeps(False)}
+    if not quick:
+        return ""
+    parts = []
+    for what, spec in quick.items():
+        trials, seeds, cues = _sweep_scale(spec)
+        if what not in full:
+            parts.append(f"`{what}` {seeds} seed(s), {trials} trial(s) (quick run only)")
+            continue
+        f_trials, f_seeds, f_cues = _sweep_scale(full[what])
+        text = f"`{what}` {seeds} seed(s) [{f_seeds}]"
+        if cues != f_cues:
+            text += f", {cues} cues per pattern [{f_cues}]"
+        parts.append(text + f", {trials} trial(s) [{f_trials}]")
+    extra = [f"`{what}`" for what in full if what not in quick]
+    return ("Quick mode, so the verdict rests on fewer seeds and points than the full run "
+            "(`xbarmem reproduce` without --quick; its numbers in brackets): "
+            + "; ".join(parts) + (f"; the full run also measures {', '.join(extra)}"
+                                  if extra else "") + ".")
+
+
 def _unavailable(exp: Experiment) -> Section:
     return Section(exp.key, exp.title, exp.claim, available=False,
                    summary=[(f"({exp.key}) {exp.title}", "see claim", "not yet available", "")],
@@ -1641,6 +1673,8 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
         sec.commands = [command] + [f"xbarmem results {store_path} --sweep {s.name}"
                                     for s in (e.sweeps(quick) if e in ready else [])]
         sec.commands += e.extra_commands(quick)
+        if quick and e in ready and sec.settings:
+            sec.settings = " ".join(filter(None, [sec.settings, quick_note(e)]))
     seconds = time.perf_counter() - began
     table_text = summary_table(sections)
     text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready)
