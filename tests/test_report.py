@@ -566,3 +566,17 @@ def test_quick_report_states_how_each_verdict_is_smaller_than_the_full_run(tmp_p
     rep.reproduce(tmp_path / "f", quick=False, run=lambda specs, db: None, log=lambda _: None,
                   experiments=[_QuickPatterns()])
     assert "Quick mode" not in (tmp_path / "f" / "report.md").read_text()
+
+
+def test_scaling_figure_names_the_threshold_and_the_papers_exponents(tmp_path, monkeypatch):
+    """(e): the figure was titled "multilayer N-N-N, capacity vs N": no threshold, and the
+    legend's fitted k had no paper value to compare with."""
+    drawn = {}
+    monkeypatch.setattr(rep, "write_figure", lambda path, rows, kind, **kw: drawn.update(kw))
+    scaling = rep.Scaling()
+    rows = {scaling.name(True, "binary"): _capacity_rows({64: 40, 144: 126, 256: 275})}
+    ctx = SimpleNamespace(quick=True, rows=lambda name: rows.get(name, []), out_dir=tmp_path)
+    sec = scaling.section(ctx)
+    assert sec.figures == ["e-scaling.png"]
+    assert "capacity at threshold 0.99" in drawn["title"]
+    assert "paper's exponents k: binary 1.49, continuous 1.74" in drawn["title"]

@@ -1259,8 +1259,10 @@ class Scaling(Experiment):
                          "and training budget."]
         if rows_all:
             fig = "e-scaling.png"
+            paper = ", ".join(f"{k} {v}" for k, v in PAPER_EXPONENTS.items())
             write_figure(ctx.out_dir / fig, rows_all, "capacity",
-                      title="multilayer N-N-N, capacity vs N")
+                         title=f"multilayer N -> H -> N (H = N), capacity at threshold {t}\n"
+                               f"paper's exponents k: {paper}")
             sec.figures.append(fig)
         sec.settings = self.settings(ctx.quick)
         return sec
