@@ -510,6 +510,26 @@ def test_energy_section_states_what_the_fitted_preset_gives_on_this_measurement(
     assert text.index("another measurement") < text.index("| N | sync steps")
 
 
+def test_energy_settings_name_the_digit_variant_measured(tmp_path):
+    """(f) measures on ``measure(64)``'s default patterns, the whole-image `mnist` variant; the
+    settings said only "10 MNIST digits" in a report whose other N = 64 sections use
+    `mnist-crop24`."""
+    import inspect
+    import json
+
+    from xbarmem.energy.measure import measure
+
+    assert inspect.signature(measure).parameters["patterns"].default == "mnist"
+    data = {"generic-rram": {"energy_ratio": 4.3, "latency_reduction": 0.98},
+            "paper-calibrated": {"energy_ratio": 8.4, "latency_reduction": 0.997},
+            "sizes": {"rows": [{"n": 16, "sync_steps": 2.0, "async_steps": 30.0,
+                                "energy_ratio": 4.3, "latency_reduction": 0.95}]}}
+    (tmp_path / "f-energy.json").write_text(json.dumps(data))
+    sec = rep.Energy().section(SimpleNamespace(quick=True, out_dir=tmp_path))
+    assert "10 MNIST digits (`mnist`: the whole 28x28 image, first of each class)" \
+        in sec.settings
+
+
 def test_capacity_flip_rate_table_is_not_headed_as_clean_cues_only():
     """(b): the table of capacities at 0% / 5% / 10% flips was headed "clean cues" (0% only)."""
     def curve(top):

@@ -1386,7 +1386,8 @@ class Energy(Experiment):
             sec.body.append(f"| {r['n']} | {r['sync_steps']:.2f} | {r['async_steps']:.1f} | "
                             f"{r['energy_ratio']:.2f}x | {100 * r['latency_reduction']:.1f}% |")
         self.judge(sec, data)
-        sec.settings = ("`xbarmem.energy.measure(64)`: 10 MNIST digits, hardware-adaptive rule, "
+        sec.settings = ("`xbarmem.energy.measure(64)`: 10 MNIST digits (`mnist`: the whole "
+                        "28x28 image, first of each class), hardware-adaptive rule, "
                         "`paper-sim` chip, 20 cues per digit with 10% flips recalled both ways; "
                         "sizes: random patterns (load 0.1 N, pseudo-inverse) via "
                         "`measure_sizes`, generic-rram constants. Computed directly (energy is "
