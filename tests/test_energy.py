@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from xbarmem.energy.calibrate import calibrate
-from xbarmem.energy.circuit import CircuitSpec, circuit_names, load_circuit
+from xbarmem.energy.circuit import UNITS, CircuitSpec, circuit_names, load_circuit
 from xbarmem.energy.measure import Measurement, energy_report, measure, measure_sizes
 from xbarmem.energy.model import COMPONENTS, LayerLoad, recall_cost, step_cost
 from xbarmem.errors import ConfigError
@@ -102,6 +102,21 @@ def test_tiny_case_matches_hand_computation_exactly():
     assert prog["programmed_devices"] == 40 and prog["pulses"] == 400
     assert prog["energy_J"] == exact(400 * 11 * pJ)
     assert prog["time_s"] == exact(10 * 10 * 200 * ns)
+
+
+def test_a_circuit_with_zero_costs_gives_undefined_ratios_not_a_crash():
+    latencies = [k for k, unit in UNITS.items() if unit == "s"]
+    free = hand_circuit(**{k.replace(".", "__"): 0.0 for k in latencies})
+    m = Measurement(layers=[tiny_layer()], read_voltage=0.2, sync_steps=np.array([2, 3]),
+                    async_steps=np.array([8, 12]), async_sweeps=np.array([2, 3]))
+    rep = energy_report(m, free)
+    assert rep["sync"]["latency_s"]["mean"] == 0 == rep["async"]["latency_s"]["mean"]
+    assert math.isnan(rep["ratios"]["latency_ratio"])
+    assert math.isnan(rep["ratios"]["latency_reduction"])
+    assert rep["ratios"]["energy_ratio"] > 0
+    only_select = free.with_value("control.select_latency", 3e-9)
+    ratios = energy_report(m, only_select)["ratios"]
+    assert ratios["latency_ratio"] == math.inf and ratios["latency_reduction"] == 1.0
 
 
 def test_adc_sensing_column_sharing_and_tiles_by_hand():

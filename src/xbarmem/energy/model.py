@@ -263,10 +263,22 @@ def programming_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec) -> dict[
             "time_s": rounds * (p.write_latency + p.verify_latency)}
 
 
+def _ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator`` of two non-negative costs; a zero denominator gives ``inf``
+    (``nan`` when the numerator is zero too) instead of raising."""
+    if denominator == 0:
+        return math.inf if numerator > 0 else math.nan
+    return numerator / denominator
+
+
 def compare(sync: dict[str, object], asyn: dict[str, object]) -> dict[str, float]:
     """Ratios of mean per-recall costs (asynchronous over synchronous) and the reductions
-    synchronous recall brings (``1 - sync / async``)."""
+    synchronous recall brings (``1 - sync / async``).
+
+    A circuit whose constants make a mean cost zero (e.g. every latency constant 0 s) has no
+    finite ratio: a zero denominator gives ``inf``, zero over zero ``nan`` (``null`` in JSON)."""
     e_s, e_a = sync["energy_J"]["mean"], asyn["energy_J"]["mean"]  # type: ignore[index]
     l_s, l_a = sync["latency_s"]["mean"], asyn["latency_s"]["mean"]  # type: ignore[index]
-    return {"energy_ratio": e_a / e_s, "latency_ratio": l_a / l_s,
-            "energy_reduction": 1.0 - e_s / e_a, "latency_reduction": 1.0 - l_s / l_a}
+    return {"energy_ratio": _ratio(e_a, e_s), "latency_ratio": _ratio(l_a, l_s),
+            "energy_reduction": 1.0 - _ratio(e_s, e_a),
+            "latency_reduction": 1.0 - _ratio(l_s, l_a)}
