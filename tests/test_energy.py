@@ -341,3 +341,17 @@ def test_cli_json_and_sizes(tmp_path, run_cli):
     assert [r["n"] for r in table["rows"]] == [16, 25]
     assert table["rows"][0]["beside"]["circuit"] == "paper-calibrated"
     assert (tmp_path / "energy-vs-n.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("value", ["1", "1.0"])
+def test_calibrate_target_latency_of_one_is_refused_before_any_work(tmp_path, run_cli, value):
+    # a 100% latency reduction has no solution; it was accepted and refused after training,
+    # naming the library's argument instead of the option
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                             "--rule", "pinv", "--probes", 2, "--calibrate",
+                             "--target-latency", value, "--out", tmp_path / "cal")
+    assert code == 2 and not out
+    assert err.strip().splitlines() == [
+        f"error: Invalid value for '--target-latency': must be a finite number > 0 and < 1, "
+        f"got {float(value)!r} (see xbarmem energy --help)"]
+    assert not (tmp_path / "cal").exists()

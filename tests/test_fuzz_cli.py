@@ -51,7 +51,7 @@ def _bounds(param):
 
 
 def _numeric_options():
-    """(command path, flag, (kind, ge, gt, le)) of every bounded numeric option."""
+    """(command path, flag, (kind, ge, gt, le, lt)) of every bounded numeric option."""
     for path, command in _commands():
         for param in command.params:
             if param.param_type_name == "option" and _bounds(param) is not None:
@@ -63,7 +63,7 @@ NON_NUMERIC = st.sampled_from(["abc", "", " ", "1,5", "0x10", "--", "1e", "one",
 NOT_FINITE = st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity"])
 
 
-def bad_values(kind: type, ge, gt, le) -> st.SearchStrategy[str]:
+def bad_values(kind: type, ge, gt, le, lt=None) -> st.SearchStrategy[str]:
     """Text values outside an option's bounds (or not numbers at all)."""
     options = [NON_NUMERIC]
     if kind is int:
@@ -84,6 +84,8 @@ def bad_values(kind: type, ge, gt, le) -> st.SearchStrategy[str]:
         if le is not None:
             options.append(st.floats(min_value=le, max_value=1e300, **finite).filter(
                 lambda v: v > le).map(repr))
+        if lt is not None:
+            options.append(st.floats(min_value=lt, max_value=1e300, **finite).map(repr))
     return st.one_of(*options)
 
 

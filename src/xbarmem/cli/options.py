@@ -54,37 +54,43 @@ if typing.TYPE_CHECKING:
 
 
 # ------------------------------------------------------------------------------ bounds
-def _range_text(kind: type, ge: float | None, gt: float | None, le: float | None) -> str:
+def _range_text(kind: type, ge: float | None, gt: float | None, le: float | None,
+                lt: float | None = None) -> str:
     def text(x: float) -> str:
         return str(int(x)) if kind is int else f"{x:g}"
 
-    parts = [f"{op} {text(x)}" for op, x in ((">=", ge), (">", gt), ("<=", le)) if x is not None]
+    parts = [f"{op} {text(x)}" for op, x in ((">=", ge), (">", gt), ("<=", le), ("<", lt))
+             if x is not None]
     noun = "an integer" if kind is int else "a finite number"
     return noun + (" " + " and ".join(parts) if parts else "")
 
 
-def _bounds(kind: type, ge: float | None, gt: float | None, le: float | None):
+def _bounds(kind: type, ge: float | None, gt: float | None, le: float | None,
+            lt: float | None = None):
     """Parse-time check of a numeric option (typer callback): finite and within its bounds."""
     def check(value: Any) -> Any:
         if value is None:
             return value
         ok = (kind is int or math.isfinite(value)) and (ge is None or value >= ge) and (
-            gt is None or value > gt) and (le is None or value <= le)
+            gt is None or value > gt) and (le is None or value <= le) and (
+            lt is None or value < lt)
         if not ok:
-            raise typer.BadParameter(f"must be {_range_text(kind, ge, gt, le)}, got {value!r}")
+            raise typer.BadParameter(f"must be {_range_text(kind, ge, gt, le, lt)}, got "
+                                     f"{value!r}")
         return value
 
-    check.bounds = (kind, ge, gt, le)  # type: ignore[attr-defined]
+    check.bounds = (kind, ge, gt, le, lt)  # type: ignore[attr-defined]
     return check
 
 
 def bounded(kind: Any, *decls: str, ge: float | None = None, gt: float | None = None,
-            le: float | None = None, **option: Any) -> Any:
+            le: float | None = None, lt: float | None = None, **option: Any) -> Any:
     """A numeric option declared with its bounds: values that are not finite or outside
-    ``[ge, le]`` (``gt``: strictly above) are refused when the command line is parsed, before
-    the command runs (exit 2, one ``error:`` line)."""
+    ``[ge, le]`` (``gt``: strictly above, ``lt``: strictly below) are refused when the command
+    line is parsed, before the command runs (exit 2, one ``error:`` line)."""
     base = int if kind in (int, int | None) else float
-    return Annotated[kind, typer.Option(*decls, callback=_bounds(base, ge, gt, le), **option)]
+    return Annotated[kind, typer.Option(*decls, callback=_bounds(base, ge, gt, le, lt),
+                                        **option)]
 
 
 #: the largest count of cues, trials, iterations, ... an option accepts (memory limits are
@@ -389,7 +395,7 @@ Load = bounded(float, "--load", metavar="X", gt=0.0, le=1000.0,
                help="--sizes: stored patterns per neuron.")
 TargetEnergy = bounded(float | None, "--target-energy", metavar="X", gt=0.0,
                        help="--calibrate: async/sync energy ratio (default: the paper's).")
-TargetLatency = bounded(float | None, "--target-latency", metavar="X", gt=0.0, le=1.0,
+TargetLatency = bounded(float | None, "--target-latency", metavar="X", gt=0.0, lt=1.0,
                         help="--calibrate: latency reduction (1 - sync/async; default: the "
                         "paper's).")
 Rounds = bounded(int, "--rounds", metavar="N", ge=0, le=10**6,
