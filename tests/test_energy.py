@@ -14,7 +14,7 @@ from xbarmem.energy.calibrate import calibrate
 from xbarmem.energy.circuit import UNITS, CircuitSpec, circuit_names, load_circuit
 from xbarmem.energy.measure import Measurement, energy_report, measure, measure_sizes
 from xbarmem.energy.model import COMPONENTS, LayerLoad, recall_cost, step_cost
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import load_preset
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
@@ -311,6 +311,17 @@ def test_multilayer_and_stuck_devices_are_measured():
     assert 0 < layer.free_devices < layer.devices
     assert energy_report(faulty, "generic-rram")["programming"]["programmed_devices"] == \
         layer.free_devices
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    # count=0 read as "not given": 10 random patterns were stored instead of a refusal
+    ({"count": 0}, PatternError, "n_patterns must be a positive integer, got 0"),
+    # hidden widths of a single-layer memory were silently ignored
+    ({"count": 2, "hidden": [8]}, ConfigError, "hidden applies to arch='multilayer' only"),
+])
+def test_measure_refuses_arguments_it_would_ignore(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        measure(16, patterns="random", rule="pinv", probes=1, **kwargs)
 
 
 # ---------------------------------------------------------------------------------- CLI

@@ -135,10 +135,11 @@ def _layer_info(layer: LayerLoad) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------- one call
 def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
-    """``count`` patterns of ``source`` with ``n`` neurons (random: 10 by default; images and
-    files: one per class when ``count`` is None)."""
+    """``count`` patterns of ``source`` with ``n`` neurons (random: 10 when ``count`` is None;
+    images and files: one per class when ``count`` is None; a ``count`` below 1 is refused)."""
     drawn = is_drawn(source)
-    return patterns_for(source, n, n=(count or 10) if drawn else count, seed=seed,
+    number = (10 if count is None else count) if drawn else count
+    return patterns_for(source, n, n=number, seed=seed,
                         one_per_class=count is None and not drawn)
 
 
@@ -159,6 +160,9 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
         raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
     if arch == "multilayer" and hidden is None:
         raise ConfigError("a multilayer memory needs --hidden (hidden layer width)")
+    if arch != "multilayer" and hidden is not None:
+        raise ConfigError(f"hidden applies to arch='multilayer' only, got hidden={hidden!r} "
+                          f"with arch={arch!r}")
     rule_obj = get_rule(rule, **options)
     memory = make_memory(int(x.shape[1]), arch=arch, hidden=hidden, chip=chip,
                          bias=rule_obj.bias, fault_seed=seed)
