@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from importlib import resources
 
@@ -366,3 +367,13 @@ def test_calibrate_target_latency_of_one_is_refused_before_any_work(tmp_path, ru
         f"error: Invalid value for '--target-latency': must be a finite number > 0 and < 1, "
         f"got {float(value)!r} (see xbarmem energy --help)"]
     assert not (tmp_path / "cal").exists()
+
+
+def test_calibrate_prints_the_solved_constants_with_units(tmp_path, run_cli):
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                             "--rule", "pinv", "--probes", 2, "--calibrate", "--out", tmp_path)
+    assert code == 0, err
+    line = " ".join(out[out.rindex("calibrated "):].split())
+    # was the raw dict: calibrated {'drivers.binary_energy': 4.721e-13, ...}
+    assert re.match(r"calibrated drivers\.binary_energy = [\d.]+ [fpn]?J, "
+                    r"control\.select_latency = [\d.]+ [pnu]?s -> ", line), line

@@ -23,6 +23,7 @@ from xbarmem.cli.progress import work_bar
 from xbarmem.energy.circuit import (
     DEFAULT_CIRCUIT,
     FITTED_CIRCUIT,
+    UNITS,
     circuit_names,
     circuit_toml,
     load_circuit,
@@ -280,7 +281,8 @@ def _print_report(r: dict[str, Any]) -> None:
               f"{_si(p['energy_J'], 'J')}, {_si(p['time_s'], 's')}")
     if "calibration" in r:
         c = r["calibration"]
-        out.print(f"calibrated {c['solved']} -> {c['result']['energy_ratio']:.3f}x energy, "
+        solved = ", ".join(f"{k} = {_si(v, UNITS[k])}" for k, v in c["solved"].items())
+        out.print(f"calibrated {solved} -> {c['result']['energy_ratio']:.3f}x energy, "
                   f"{c['result']['latency_reduction']:.2%} latency; written to {c['file']}")
 
 
