@@ -325,6 +325,18 @@ def test_measure_refuses_arguments_it_would_ignore(kwargs, error, message):
         measure(16, patterns="random", rule="pinv", probes=1, **kwargs)
 
 
+def test_sizes_record_the_circuit_constants_and_the_programming_cost():
+    # the table named the circuit only (an edited file could not be told from the preset)
+    # and left out what programming each memory costs
+    spec = hand_circuit(programming__parallel_devices=1)
+    sweep = measure_sizes([16], spec, probes=1)
+    assert sweep["settings"]["circuit_constants"] == spec.constants()
+    row = sweep["rows"][0]
+    devices = 2 * 16 * 16  # pinv: no bias row
+    assert row["programming_energy_J"] == exact(devices * 10 * 11 * pJ)
+    assert row["programming_time_s"] == exact(devices * 10 * 200 * ns)
+
+
 # ---------------------------------------------------------------------------------- CLI
 def test_cli_json_and_sizes(tmp_path, run_cli):
     code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,

@@ -234,7 +234,10 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     At each N, ``P = max(2, round(load * N))`` random patterns are stored with ``rule`` on a
     fresh chip, ``probes`` cues per pattern are recalled both ways and the cost model is applied.
     With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
-    recalls under ``"beside"``. Returns ``{"settings", "rows": [one dict per N]}``.
+    recalls under ``"beside"``. Returns ``{"settings", "rows": [one dict per N]}``: settings
+    hold the circuit's name and every constant (``circuit_constants``, J / s / counts); a row
+    holds the mean steps, energy (J) and latency (s) per recall of each mode, their ratios and
+    the cost of programming that memory (``programming_energy_J``, ``programming_time_s``).
     """
     if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 2 for s in sizes):
         raise ConfigError(f"sizes must be integers >= 2, got {list(sizes)!r}")
@@ -257,6 +260,8 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                      "sync_latency_s": rep["sync"]["latency_s"]["mean"],
                      "async_latency_s": rep["async"]["latency_s"]["mean"],
                      **rep["ratios"],
+                     "programming_energy_J": rep["programming"]["energy_J"],
+                     "programming_time_s": rep["programming"]["time_s"],
                      "sync_exact": m.info["quality"]["sync"]["exact"],
                      "async_exact": m.info["quality"]["async"]["exact"],
                      "seconds": m.info["seconds"]})
@@ -266,5 +271,6 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
             progress(n)
     return {"settings": {"sizes": list(sizes), "patterns": "random +-1", "load": load,
                          "rule": rule, "chip": load_chip(chip).name, "flip": flip,
-                         "probes": probes, "seed": seed, "circuit": spec.name},
+                         "probes": probes, "seed": seed, "circuit": spec.name,
+                         "circuit_constants": spec.constants()},
             "rows": rows}
