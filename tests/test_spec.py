@@ -172,6 +172,26 @@ def test_description_with_newlines_and_quotes_survives_a_toml_file(tmp_path):
     assert CircuitSpec.from_toml(circuit.to_toml()).description == text_
 
 
+@pytest.mark.parametrize("load, preset, key, value", [
+    (load_circuit, "generic-rram", "sensing.adc_energy", 4e-12),
+    (load_circuit, "paper-calibrated", "sensing.adc_bits", 10),
+    (load_chip, "paper-sim", "device.write_noise", 9e-6),
+])
+def test_an_edited_copy_of_a_preset_is_not_reported_as_the_preset(tmp_path, load, preset, key,
+                                                                  value):
+    # `show PRESET > mine.toml` writes name = PRESET; edited, the file was reported (and, for
+    # paper-calibrated, treated) as the shipped preset
+    spec = load(preset)
+    section, name = key.split(".")
+    edited = spec.replace(**{section: getattr(spec, section).replace(**{name: value})})
+    (tmp_path / "mine.toml").write_text(edited.to_toml())
+    (tmp_path / f"{preset}.toml").write_text(edited.to_toml())
+    (tmp_path / "copy.toml").write_text(spec.replace(description="my copy").to_toml())
+    assert load(tmp_path / "mine.toml") == edited.replace(name="mine")
+    assert load(tmp_path / f"{preset}.toml").name == f"{preset}-edited"
+    assert load(tmp_path / "copy.toml").name == preset  # same values: still the preset
+
+
 # what the hand-written writers before the spec base produced (files users may keep)
 OLD_CHIP_TOML = '''name = "mine"
 description = "He said \\"hi\\" at C:\\\\data"

@@ -636,6 +636,8 @@ class Presets:
 
     def load(self, source: str | Path | Spec) -> Any:
         """A spec from a preset name, a TOML file path, or an existing spec (returned as is).
+        A file is named by its ``name`` key (default: its stem); one whose ``name`` is a
+        preset's but whose values differ from it is named after the file instead.
 
         Raises:
             FileFormatError: no such preset or file, or the file is not TOML.
@@ -656,7 +658,27 @@ class Presets:
             data = tomllib.loads(source)
         except tomllib.TOMLDecodeError as exc:
             raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
-        return self._build(data, data.get("name", path.stem), str(path))
+        spec = self._build(data, data.get("name", path.stem), str(path))
+        return self._renamed_if_edited(spec, path)
+
+    #: fields that describe a spec without changing what it computes
+    _LABELS = ("name", "description", "source")
+
+    def _renamed_if_edited(self, spec: Any, path: Path) -> Any:
+        """``spec`` read from ``path``, renamed after the file (``<stem>``, or
+        ``<stem>-edited`` when the stem is a preset's name too) when it calls itself a shipped
+        preset but holds other values: a copy printed by ``show`` and then edited must not be
+        reported, or treated, as the preset."""
+        if spec.name not in self.names():
+            return spec
+
+        def values(s: Any) -> dict[str, Any]:
+            return {k: v for k, v in s.to_dict().items() if k not in self._LABELS}
+
+        if values(spec) == values(self.preset(spec.name)):
+            return spec
+        name = path.stem if path.stem not in self.names() else f"{path.stem}-edited"
+        return dataclasses.replace(spec, name=name)
 
     def _build(self, data: dict[str, Any], name: Any, where: str) -> Any:
         try:

@@ -111,7 +111,8 @@ class ChipSpec(Spec, noun="chip"):
     Attributes:
         device: the devices (TOML table ``[device]``).
         array: the arrays and the weight mapping (TOML table ``[array]``).
-        name: the chip's name (a preset's file name; a file's ``name`` key or file stem).
+        name: the chip's name (a preset's file name; a file's ``name`` key or file stem; a
+            file naming a preset but holding other values is named after the file).
         description: free text.
         source: where the values come from.
     """
