@@ -343,3 +343,33 @@ def test_listeners_hear_every_add_after_it_commits(tmp_path):
         with pytest.raises(RuntimeError, match="listener"):
             db.add([("k4", "s", {"trial": "evaluate"}, {"cosine": 0.5}, {})])
         assert db.finished(["k4"]) == {"k4"}
+
+
+def test_a_store_read_while_another_process_writes_it_is_read_again(tmp_path, monkeypatch):
+    """Under load a process opening a store that another was creating read a half-written
+    file and refused it as 'database disk image is malformed'; a file that changes while it
+    is read is read again, and a file that does not change is refused at once."""
+    import shutil
+    import time as real_time
+
+    import xbarmem.experiments.store as store_mod
+
+    done = tmp_path / "done.sqlite"
+    ResultStore(done).close()
+    target = tmp_path / "s.sqlite"
+    target.write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)  # a header, then garbage
+    calls = []
+
+    def writer_finishes(seconds):  # while the reader waits, the writer completes the file
+        calls.append(seconds)
+        if len(calls) == 1:
+            shutil.copyfile(done, target)
+
+    monkeypatch.setattr(store_mod.time, "sleep", writer_finishes)
+    assert ResultStore.check(target) == "store" and len(calls) == 1
+    monkeypatch.setattr(store_mod.time, "sleep", real_time.sleep)
+    target.write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
+    began = real_time.monotonic()
+    with pytest.raises(FileFormatError, match="not a readable SQLite database"):
+        ResultStore.check(target)
+    assert real_time.monotonic() - began < 1.0

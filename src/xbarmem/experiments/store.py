@@ -502,21 +502,47 @@ def _journals(path: Path) -> bool:
     return any(path.with_name(path.name + end).exists() for end in ("-wal", "-journal"))
 
 
-def _peek(path: Path) -> dict[str, Any]:
+def _peek(path: Path, settle: float = 5.0) -> dict[str, Any]:
     """The tables of a SQLite file, read without changing it or creating files next to it
-    (``immutable``; ``mode=ro`` when that read fails while another process writes)."""
-    last: Exception | None = None
+    (``immutable``; ``mode=ro`` when that read fails while another process writes). A file
+    that changes (or gains a journal) while it is read is being written, e.g. created by
+    another process: it is read again, for up to ``settle`` seconds, before it is refused."""
+    deadline = time.monotonic() + settle
+    while True:
+        before = _state(path)
+        try:
+            return _read_tables(path)
+        except sqlite3.DatabaseError as exc:
+            last = exc
+        time.sleep(0.05)
+        if (_state(path) == before and not _journals(path)) or time.monotonic() >= deadline:
+            raise FileFormatError(f"store {path}: not a readable SQLite database ({last})")
+
+
+def _state(path: Path) -> tuple[int, int]:
+    """Size and modification time (ns) of ``path`` (``(-1, -1)`` once it is gone)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return -1, -1
+    return info.st_size, info.st_mtime_ns
+
+
+def _read_tables(path: Path) -> dict[str, Any]:
+    """:func:`_tables` of ``path`` read ``immutable``, then ``mode=ro`` if that fails while a
+    writer's journal lies beside it; the last error is raised."""
     tries = ({"mode": "ro", "immutable": "1"}, *([{"mode": "ro"}] if _journals(path) else []))
-    for flags in tries:
+    for i, flags in enumerate(tries):
         try:
             db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=5.0)
             try:
                 return _tables(db)
             finally:
                 db.close()
-        except sqlite3.DatabaseError as exc:
-            last = exc
-    raise FileFormatError(f"store {path}: not a readable SQLite database ({last})")
+        except sqlite3.DatabaseError:
+            if i == len(tries) - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _verdict(path: Path, found: dict[str, Any]) -> str:
