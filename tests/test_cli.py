@@ -1104,3 +1104,15 @@ def test_bad_sizes_are_refused_naming_sizes(run_cli, args, fragments):
     (the Python arguments), not the option."""
     code, _, err = run_cli(*args)
     assert_one_line_error(code, err, *fragments)
+
+
+def test_energy_multilayer_without_hidden_names_the_options(run_cli):
+    """The library's message named the CLI's --hidden; each now names its own argument."""
+    code, _, err = run_cli("energy", "--arch", "multilayer", "--neurons", "16", "--data",
+                           "random", "--patterns", "2")
+    assert_one_line_error(code, err, "--arch multilayer needs --hidden")
+    from xbarmem.energy.measure import measure
+    from xbarmem.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="arch='multilayer' needs hidden"):
+        measure(16, arch="multilayer", patterns="random", count=2)

@@ -115,7 +115,7 @@ def energy(
         return
     n_neurons, activation = _neurons(ctx, neurons, n, activation)
     data, number = o.data_and_count(ctx, data, patterns, "--count", count)
-    widths = _hidden(hidden, n_neurons)
+    widths = _hidden(hidden, n_neurons, arch)
     o.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                     data=data)
     from xbarmem.energy.measure import energy_report, measure  # (torch: only once checked)
@@ -203,9 +203,12 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     return n_neurons, activation
 
 
-def _hidden(hidden: str | None, n: int) -> list[int] | None:
-    """Hidden widths of one architecture; the old ``32,16`` (commas between layers) warns."""
+def _hidden(hidden: str | None, n: int, arch: str) -> list[int] | None:
+    """Hidden widths of one architecture (required by ``arch`` multilayer); the old ``32,16``
+    (commas between layers) warns."""
     if not hidden:
+        if arch == "multilayer":
+            raise ConfigError("--arch multilayer needs --hidden (hidden layer widths, e.g. 32)")
         return None
     if "," in hidden and "-" not in hidden:
         widths = o.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning

@@ -159,7 +159,7 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     if arch == "multilayer" and rule != "adaptive":
         raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
     if arch == "multilayer" and hidden is None:
-        raise ConfigError("a multilayer memory needs --hidden (hidden layer width)")
+        raise ConfigError("arch='multilayer' needs hidden (the hidden layer widths)")
     if arch != "multilayer" and hidden is not None:
         raise ConfigError(f"hidden applies to arch='multilayer' only, got hidden={hidden!r} "
                           f"with arch={arch!r}")
