@@ -359,8 +359,11 @@ def test_cli_json_and_sizes(tmp_path, run_cli):
     assert "fitted_to_paper" not in json.loads(out)
     for mode in ("sync", "async"):
         assert set(data[mode]["energy_breakdown_J"]) == set(COMPONENTS)
-    code, _, err = run_cli("energy", "--sizes", "16,25", "--probes", 3, "--out", tmp_path)
+    code, out, err = run_cli("energy", "--sizes", "16,25", "--probes", 3, "--out", tmp_path)
     assert code == 0, err
+    # what a recall and programming cost, in SI units (the table showed ratios only)
+    assert "per recall (sync / async) and programming" in out
+    assert re.search(r"\d pJ", out) and re.search(r"\d (ns|us) ", out) and " ms " in out
     table = json.loads((tmp_path / "energy-vs-n.json").read_text())
     assert [r["n"] for r in table["rows"]] == [16, 25]
     assert table["rows"][0]["beside"]["circuit"] == "paper-calibrated"

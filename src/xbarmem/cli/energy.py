@@ -318,22 +318,8 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     if json_out:
         _emit_json(sweep)
         return
-    table = Table(title=f"async / sync per recall ({spec.name} circuit, {rule} rule, random "
-                        f"patterns P = {load:g} N, {flip:.0%} flips)")
-    beside = "beside" in sweep["rows"][0]
-    for col in ("N", "P", "sync steps", "async steps", "energy x", "latency x", "latency saved",
-                "exact s/a") + ((f"energy x ({FITTED_CIRCUIT}, fitted)",) if beside else ()):
-        table.add_column(col, justify="right")
-    for row in sweep["rows"]:
-        table.add_row(str(row["n"]), str(row["patterns"]), f"{row['sync_steps']:.3g}",
-                      f"{row['async_steps']:.5g}", f"{row['energy_ratio']:.2f}",
-                      f"{row['latency_ratio']:.1f}", f"{row['latency_reduction']:.3%}",
-                      f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}",
-                      *((f"{row['beside']['energy_ratio']:.2f}",) if beside else ()))
-    out.print(table)
-    if beside:
-        out.print(f"last column: circuit {FITTED_CIRCUIT}, whose two constants were fitted to "
-                  f"the paper's ratios at N = 64 (digit recall)")
+    _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, random patterns P = {load:g} N, "
+                        f"{flip:.0%} flips")
     out.print(f"figure: {png}   table: {table_path}")
 
 
@@ -352,3 +338,32 @@ def circuit_show(
 @circuit_app.command("presets", help="List the shipped circuit presets.")
 def circuit_presets(json_out: o.Json = False) -> None:
     print_presets(load_circuit, circuit_names(), json_out)
+
+
+def _print_sizes(sweep: dict, what: str) -> None:
+    """The ``--sizes`` tables: async / sync ratios per N, then what one recall and programming
+    the memory cost (SI units)."""
+    table = Table(title=f"async / sync per recall ({what})")
+    beside = "beside" in sweep["rows"][0]
+    for col in ("N", "P", "sync steps", "async steps", "energy x", "latency x", "latency saved",
+                "exact s/a") + ((f"energy x ({FITTED_CIRCUIT}, fitted)",) if beside else ()):
+        table.add_column(col, justify="right")
+    costs = Table(title="per recall (sync / async) and programming every device")
+    for col in ("N", "energy sync", "energy async", "latency sync", "latency async",
+                "programming", "programming time"):
+        costs.add_column(col, justify="right")
+    for row in sweep["rows"]:
+        table.add_row(str(row["n"]), str(row["patterns"]), f"{row['sync_steps']:.3g}",
+                      f"{row['async_steps']:.5g}", f"{row['energy_ratio']:.2f}",
+                      f"{row['latency_ratio']:.1f}", f"{row['latency_reduction']:.3%}",
+                      f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}",
+                      *((f"{row['beside']['energy_ratio']:.2f}",) if beside else ()))
+        costs.add_row(str(row["n"]), _si(row["sync_energy_J"], "J"),
+                      _si(row["async_energy_J"], "J"), _si(row["sync_latency_s"], "s"),
+                      _si(row["async_latency_s"], "s"), _si(row["programming_energy_J"], "J"),
+                      _si(row["programming_time_s"], "s"))
+    out.print(table)
+    if beside:
+        out.print(f"last column: circuit {FITTED_CIRCUIT}, whose two constants were fitted to "
+                  f"the paper's ratios at N = 64 (digit recall)")
+    out.print(costs)
