@@ -392,3 +392,17 @@ def test_calibrate_prints_the_solved_constants_with_units(tmp_path, run_cli):
     # was the raw dict: calibrated {'drivers.binary_energy': 4.721e-13, ...}
     assert re.match(r"calibrated drivers\.binary_energy = [\d.]+ [fpn]?J, "
                     r"control\.select_latency = [\d.]+ [pnu]?s -> ", line), line
+
+
+def test_undefined_ratios_read_as_such_in_the_human_output(tmp_path, run_cli):
+    """A circuit whose latencies are all 0 printed 'latency nanx ... nan% latency'."""
+    from xbarmem.energy.circuit import load_circuit
+
+    free = load_circuit("generic-rram")
+    for key in [k for k, unit in UNITS.items() if unit == "s"]:
+        free = free.with_value(key, 0.0)
+    (tmp_path / "free.toml").write_text(free.to_toml())
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                             "--rule", "pinv", "--probes", 3, "--circuit", tmp_path / "free.toml")
+    assert code == 0, err
+    assert "latency undefined (0 / 0)" in out and "nan" not in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,6 +33,16 @@ from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.learning.budget import step_budget
+
+
+def _fmt(value: float, spec: str, suffix: str = "") -> str:
+    """``value`` formatted by ``spec`` with ``suffix``; a ratio of zero costs reads
+    ``undefined (0 / 0)`` or ``infinite (x / 0)`` instead of ``nan`` / ``inf``."""
+    if math.isnan(value):
+        return "undefined (0 / 0)"
+    if math.isinf(value):
+        return "infinite (x / 0)"
+    return f"{value:{spec}}{suffix}"
 
 
 def _si(value: float, unit: str) -> str:
@@ -256,10 +267,10 @@ def _print_report(r: dict[str, Any]) -> None:
     q = r["quality"]
     out.print(f"exact recall: sync {q['sync']['exact']:.3f}, async {q['async']['exact']:.3f}")
     ratios = r["ratios"]
-    out.print(f"async/sync: energy {ratios['energy_ratio']:.3f}x, latency "
-              f"{ratios['latency_ratio']:.1f}x; synchronous recall saves "
-              f"{ratios['energy_reduction']:.1%} energy and {ratios['latency_reduction']:.2%} "
-              "latency")
+    out.print(f"async/sync: energy {_fmt(ratios['energy_ratio'], '.3f', 'x')}, latency "
+              f"{_fmt(ratios['latency_ratio'], '.1f', 'x')}; synchronous recall saves "
+              f"{_fmt(ratios['energy_reduction'], '.1%')} energy and "
+              f"{_fmt(ratios['latency_reduction'], '.2%')} latency")
     if "fitted_to_paper" in r:
         f = r["fitted_to_paper"]
         out.print(f"beside it, circuit {f['circuit']} (two constants fitted to the paper: "
