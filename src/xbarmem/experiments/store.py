@@ -530,19 +530,21 @@ def _state(path: Path) -> tuple[int, int]:
 
 def _read_tables(path: Path) -> dict[str, Any]:
     """:func:`_tables` of ``path`` read ``immutable``, then ``mode=ro`` if that fails while a
-    writer's journal lies beside it; the last error is raised."""
-    tries = ({"mode": "ro", "immutable": "1"}, *([{"mode": "ro"}] if _journals(path) else []))
-    for i, flags in enumerate(tries):
-        try:
-            db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=5.0)
-            try:
-                return _tables(db)
-            finally:
-                db.close()
-        except sqlite3.DatabaseError:
-            if i == len(tries) - 1:
-                raise
-    raise AssertionError("unreachable")
+    writer's journal lies beside it (the error of the last read is raised)."""
+    try:
+        return _tables_read(path, immutable="1")
+    except sqlite3.DatabaseError:
+        if not _journals(path):
+            raise
+    return _tables_read(path)
+
+
+def _tables_read(path: Path, **flags: str) -> dict[str, Any]:
+    db = sqlite3.connect(_uri(path, mode="ro", **flags), uri=True, timeout=5.0)
+    try:
+        return _tables(db)
+    finally:
+        db.close()
 
 
 def _verdict(path: Path, found: dict[str, Any]) -> str:

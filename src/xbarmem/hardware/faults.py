@@ -121,8 +121,11 @@ class FaultMap:
                               f"chip's arrays are {arr.rows}x{arr.cols} (rows x cols); a map "
                               f"of another chip, or transposed?")
         self.check_window(chip.device, where)
-        half = self.stuck.any(axis=1) & ~self.stuck.all(axis=1)
-        if arr.fault_model == "weight" and half.any():
+        if arr.fault_model != "weight":
+            return self
+        stuck = self.stuck
+        half = stuck.any(axis=1) & ~stuck.all(axis=1)
+        if half.any():
             a, i, j = (int(v) for v in np.argwhere(half)[0])
             raise ConfigError(
                 f"{where}: {int(half.sum())} pair(s) with a single stuck device (first: array "

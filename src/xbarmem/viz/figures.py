@@ -12,6 +12,7 @@ from matplotlib.lines import Line2D
 
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.scaling import HiddenRule
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     legend_outside,
@@ -130,9 +131,10 @@ def scaling_title(settings: dict) -> str:
     (each part only where the settings hold it)."""
     arch = settings.get("arch", "")
     memory = arch
-    if arch == "multilayer" and ":" in str(settings.get("hidden_rule", "")):
-        kind, value = str(settings["hidden_rule"]).split(":", 1)
-        width = value if kind == "fixed" else ("" if float(value) == 1 else value) + "N"
+    if arch == "multilayer" and settings.get("hidden_rule"):
+        rule = HiddenRule.parse(settings["hidden_rule"])
+        width = (f"{int(rule.value)}" if rule.kind == "fixed"
+                 else ("" if rule.value == 1 else f"{rule.value:g}") + "N")
         memory = f"multilayer N-{width}-N"
     elif arch == "single":
         memory = ", ".join(v for v in ("single layer", settings.get("rule")) if v)
