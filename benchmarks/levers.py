@@ -37,8 +37,21 @@ did not win, so that the reasons stay checkable:
   ``benchmarks.recipe_search`` (2 training seeds) against the default recipe in the same run.
   The stage replaces the trainer's warm start while measured.
 
-The studies run in the order flip-start, closed-form, warm-search, bf16, compile: compiling
-slowed whatever was measured after it in the same process.
+* ``model-search`` -- a capacity search that steps by a model of the recall curve instead of
+  doubling / halving: from a tested count ``P`` with similarity ``s`` the next count is where
+  ``1 - s`` growing as ``P^2`` reaches ``1 - theta`` (at most twice ``P`` upwards; downwards at
+  least an eighth below ``P`` and aimed 3% under the crossing), and inside a bracket, when the
+  straight line's crossing lies within the resolution of one end, the count whose test would
+  end the search (once in a row; otherwise the quarter guard of
+  :func:`~xbarmem.evaluation.capacity.search_capacity`). Real searches with both:
+  one-layer 8x8 digits (thresholds 0.9 / 0.95 / 0.99), random patterns at N = 64 and 8x8
+  MNIST on a 50%-fault chip (0.95 / 0.99), two networks per count, and the continuous
+  multilayer search of ``reproduce``'s (e) at N = 64 (resolution 5%); counts trained,
+  capacities, seconds. The variant replaces ``search_capacity`` in
+  :mod:`xbarmem.evaluation.capacity` while measured.
+
+The studies run in the order flip-start, closed-form, warm-search, model-search, bf16,
+compile: compiling slowed whatever was measured after it in the same process.
 
 Results go to ``benchmarks/results/levers.json`` with the date, the torch thread count and
 the command; ``--json`` prints them. About five minutes on one thread (``--only`` runs some
@@ -62,16 +75,26 @@ from unittest import mock
 
 import torch
 
+import xbarmem.evaluation.capacity as capacity
 import xbarmem.learning.multilayer_fit as multilayer_fit
 import xbarmem.learning.single_fit as single_fit
-from xbarmem import Protocol, evaluate_memory, load_mnist, random_patterns, train
+from xbarmem import (
+    Protocol,
+    evaluate_memory,
+    load_chip,
+    load_digits,
+    load_mnist,
+    random_patterns,
+    train,
+)
 from xbarmem.evaluation.capacity import search_capacity
+from xbarmem.evaluation.curve import capacity_from_curve
 from xbarmem.learning.adaptive import AdaptiveTrainer, bf16_products_supported
 from xbarmem.learning.flip_stage import flip_loss_grad, row_weights
 
 from .recipes import RESULTS, provenance, write_result
 
-STUDIES = ("flip-start", "closed-form", "warm-search", "bf16", "compile")
+STUDIES = ("flip-start", "closed-form", "warm-search", "model-search", "bf16", "compile")
 _CONTINUOUS = Protocol(corruption="gaussian", level=0.6, probes=10, seed=3, activation="tanh")
 _BINARY = Protocol(corruption="flip", level=0.05, probes=10, seed=3)
 _CUE_BUDGET = 1024  # cues per step of the continuous searches (as reproduce's (e))
@@ -289,6 +312,105 @@ def study_warm_search(quick: bool) -> dict:
     return out
 
 
+# ------------------------------------------------------------------------------ model search
+def _model_step(p: int, s: float, theta: float, passing: bool) -> int:
+    """The next count from a tested ``p`` (similarity ``s``): where ``1 - s`` growing as
+    ``P^2`` reaches ``1 - theta``; at most ``2 p`` upwards, downwards at least ``p / 8`` below
+    ``p`` and aimed 3% under the crossing."""
+    if passing:
+        if s >= 1.0:
+            return 2 * p
+        return int(min(2 * p, max(p + 1, math.floor(p * math.sqrt((1 - theta) / (1 - s))))))
+    if not (math.isfinite(s) and s < theta):
+        return max(1, p // 2)
+    aim = 0.97 * p * math.sqrt((1 - theta) / (1 - s))
+    return int(max(1, min(p - max(1, p // 8), math.floor(aim))))
+
+
+def _aimed_next(lo, hi, s_lo, s_hi, theta, resolution, aimed):
+    """Inside the bracket: the count whose test ends the search when the line's crossing is
+    within the resolution of an end (not twice in a row), else the quarter-guarded crossing."""
+    width = hi - lo
+    guess = lo + (s_lo - theta) / (s_lo - s_hi) * width
+    guess = guess if math.isfinite(guess) else lo + width / 2
+    if not aimed:
+        t = hi - 1
+        while t - 1 > lo and hi - (t - 1) <= max(1.0, resolution * (t - 1)):
+            t -= 1
+        if guess >= t and lo < t < hi:
+            return t, True
+        f = lo + max(1, math.floor(resolution * lo))
+        if guess <= f and lo < f < hi:
+            return f, True
+    margin = max(1, width // 4)
+    return int(min(max(round(guess), lo + margin), hi - margin)), False
+
+
+def _model_search(score, thresholds, *, start=4, max_count, resolution=0.0, cache=None):
+    """:func:`search_capacity`'s contract, stepping by :func:`_model_step` and
+    :func:`_aimed_next`."""
+    cache = {} if cache is None else cache
+
+    def sim(p: int) -> float:
+        if p not in cache:
+            cache[p] = float(score(p))
+        return cache[p]
+
+    out = {}
+    for theta in sorted(thresholds, reverse=True):
+        p = min(max(1, start), max_count)
+        lo, hi = (p, None) if sim(p) >= theta else (0, p)
+        while hi is None and lo < max_count:
+            nxt = min(_model_step(lo, sim(lo), theta, True), max_count)
+            lo, hi = (nxt, None) if sim(nxt) >= theta else (lo, nxt)
+        while lo == 0 and hi > 1:
+            nxt = _model_step(hi, sim(hi), theta, False)
+            lo, hi = (nxt, hi) if sim(nxt) >= theta else (0, nxt)
+        aimed = False
+        while hi is not None and hi - lo > max(1.0, resolution * lo):
+            mid, aimed = _aimed_next(lo, hi, sim(lo), sim(hi), theta, resolution, aimed)
+            lo, hi = (mid, hi) if sim(mid) >= theta else (lo, mid)
+        out[theta] = capacity_from_curve([{"count": q, "cosine": v} for q, v in cache.items()],
+                                         theta)
+    return dict(sorted(out.items()))
+
+
+def _search_cases(quick: bool) -> dict:
+    """name -> (pool, find_capacity keywords) of the model-search study."""
+    if quick:
+        return {"8x8 digits, one layer": (load_digits().subset(slice(0, 60)), dict(
+            arch="single", thresholds=(0.9, 0.99), trials=1, rule_options={"max_steps": 20,
+                                                                           "finetune_steps": 5}))}
+    continuous = dict(arch="multilayer", hidden=64, thresholds=(0.99,), trials=1,
+                      resolution=0.05, cue_budget=_CUE_BUDGET, protocol=_CONTINUOUS,
+                      rule_options={"objective": "basin", "unroll": 2, "max_steps": 10_000})
+    return {
+        "8x8 digits, one layer": (load_digits(), dict(arch="single",
+                                                      thresholds=(0.9, 0.95, 0.99), trials=2)),
+        "random N = 64, one layer": (random_patterns(500, 64, seed=3), dict(
+            arch="single", thresholds=(0.95, 0.99), trials=2)),
+        "8x8 MNIST, one layer, 50% faults": (load_mnist(side=8, n=2000), dict(
+            arch="single", thresholds=(0.95, 0.99), trials=2,
+            chip=load_chip("paper-sim").with_faults(0.5))),
+        "8x8 MNIST continuous, 64-64-64": (load_mnist(side=8, kind="continuous", n=3000),
+                                           continuous),
+    }
+
+
+def study_model_search(quick: bool) -> dict:
+    out = {}
+    for label, (pool, keywords) in _search_cases(quick).items():
+        row = {}
+        for way, search in (("doubling", search_capacity), ("model", _model_search)):
+            with mock.patch.object(capacity, "search_capacity", search):
+                found = capacity.find_capacity(pool, seed=0, **keywords)
+            row[way] = {"capacity": {str(k): v for k, v in found.capacity.items()},
+                        "counts": sorted(p["count"] for p in found.points),
+                        "seconds": found.seconds}
+        out[label] = row
+    return out
+
+
 # ------------------------------------------------------------------------------ flip start
 def _first_stage_only():
     """While active (a context manager), one-layer training ends after the flip-averaged
@@ -451,6 +573,12 @@ def table(studies: dict) -> str:
             rows.append(("warm-started search", label, "; ".join(
                 f"{way}: {r[way]['steps']} steps, {r[way]['seconds']:.2f} s, recall "
                 f"{r[way]['cosine']:.4f}" for way in ("scratch", "warm"))))
+    for label, r in studies.get("model-search", {}).items():
+        if isinstance(r, dict):
+            rows.append(("model-guided search", label, "; ".join(
+                f"{way}: capacities {', '.join(f'{k}: {v}' for k, v in r[way]['capacity'].items())}"
+                f", {len(r[way]['counts'])} counts, {r[way]['seconds']:.1f} s"
+                for way in ("doubling", "model"))))
     for label, r in studies.get("flip-start", {}).items():
         if isinstance(r, dict):
             rows.append(("flip-averaged stage alone", label, "; ".join(
@@ -472,6 +600,7 @@ def table(studies: dict) -> str:
 
 
 RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_search,
+       "model-search": study_model_search,
        "flip-start": study_flip_start, "closed-form": study_closed_form}
 
 

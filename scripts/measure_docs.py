@@ -307,6 +307,11 @@ ENTRIES: tuple[Entry, ...] = (
           "bfloat16 products, warm-started capacity searches, the flip-averaged stage's start",
           ("python -m benchmarks.levers --json --json-out {out}/levers.json",),
           {"table": "table"}, 420),
+    Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
+          "today's doubling and interpolation, on real searches",
+          ("python -m benchmarks.levers --only model-search --json --json-out "
+           "{out}/levers.json",),
+          {"table": "table"}, 900),
     Entry("reproduce-full", "xbarmem reproduce (full settings, every claim), default recipe, "
           "2 jobs",
           ("xbarmem reproduce --out {out}/r --json", sweep_work_step("reproduce-")),

@@ -253,9 +253,11 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
 
     import xbarmem.learning.multilayer_fit as multilayer_fit
     import xbarmem.learning.single_fit as single_fit
+    import xbarmem.evaluation.capacity as capacity
     from benchmarks import levers
     from xbarmem.learning import stages
 
+    search = capacity.search_capacity
     start = multilayer_fit.MultilayerFit.start
     warm = single_fit.SingleLayerFit.warm_start
     precision = torch.backends.mkldnn.matmul.fp32_precision
@@ -265,7 +267,8 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     studies = result["studies"]
     assert list(studies) == list(levers.STUDIES)
     for lever in ("torch.compile", "bfloat16 products", "warm-started search",
-                  "flip-averaged stage alone", "closed-form recall terms"):
+                  "flip-averaged stage alone", "closed-form recall terms",
+                  "model-guided search"):
         assert f"| {lever} |" in result["table"]
     # the alternatives were injected for their measurement only
     assert single_fit.two_stage is stages.two_stage
@@ -273,6 +276,7 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     assert multilayer_fit.stages.two_stage is stages.two_stage
     assert multilayer_fit.MultilayerFit.start == start
     assert torch.backends.mkldnn.matmul.fp32_precision == precision
+    assert capacity.search_capacity is search
     # ... and did act: warm-started training differs from training from scratch, and the
     # flip-averaged stage alone differs by its start
     binary = next(v for k, v in studies["warm-search"].items() if k.startswith("binary"))
@@ -282,6 +286,8 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     for row in flip.values():
         if isinstance(row, dict):
             assert all(0.0 <= v["fixed_bits"] <= 1.0 for v in row.values())
+    searches = studies["model-search"]["8x8 digits, one layer"]
+    assert searches["doubling"]["counts"] != searches["model"]["counts"]
     closed = studies["closed-form"]
     assert {k for k in closed if k != "wall_seconds"} == {
         f"{model} fault model, {side}" for model in ("weight", "device")
