@@ -1,6 +1,6 @@
 """``python -m benchmarks.levers``: levers of the performance issue that were measured and not kept.
 
-The issue names levers to "choose, measure, keep what wins". This script measures five that
+The issue names levers to "choose, measure, keep what wins". This script measures six that
 did not win, so that the reasons stay checkable:
 
 * ``compile`` -- ``torch.compile`` on CPU: one basin-objective step written as a plain
@@ -54,7 +54,7 @@ The studies run in the order flip-start, closed-form, warm-search, model-search,
 compile: compiling slowed whatever was measured after it in the same process.
 
 Results go to ``benchmarks/results/levers.json`` with the date, the torch thread count and
-the command; ``--json`` prints them. About five minutes on one thread (``--only`` runs some
+the command; ``--json`` prints them. About ten minutes on one thread (``--only`` runs some
 studies; ``--quick`` shrinks every study to seconds, for the smoke test).
 """
 

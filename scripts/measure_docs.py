@@ -304,9 +304,10 @@ ENTRIES: tuple[Entry, ...] = (
            for key in ("ms_per_call", "tanh_over_bmm", "tanh_over_logistic_form",
                        "flips_per_bit_over_process", "max_abs_difference_of_tanh_forms")}, 10),
     Entry("levers", "levers of the performance issue measured and not kept: torch.compile, "
-          "bfloat16 products, warm-started capacity searches, the flip-averaged stage's start",
+          "bfloat16 products, warm-started capacity searches, the flip-averaged stage's start, "
+          "the closed-form recall terms, a model-guided capacity search",
           ("python -m benchmarks.levers --json --json-out {out}/levers.json",),
-          {"table": "table"}, 420),
+          {"table": "table"}, 900),
     Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
           "today's doubling and interpolation, on real searches",
           ("python -m benchmarks.levers --only model-search --json --json-out "
