@@ -18,9 +18,14 @@ from xbarmem.cli.common import (
     warn,
 )
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, preset_names, preset_toml
+from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, highest_reading
-from xbarmem.hardware.measured import measured_chip, read_measured_csv
+from xbarmem.hardware.measured import (
+    inside_window,
+    likely_unit,
+    measured_chip,
+    read_measured_csv,
+)
 
 MapOut = o.out("fault map file (.npz or .csv)", required=True)
 ChipOut = o.output("--chip-out", help=".csv: also write the measured chip (TOML).")
@@ -138,31 +143,20 @@ def chip_import(
            f"fault map from {source}, written to {out_path}")
 
 
-#: units a read-back map may have been written in by mistake: name, factor to siemens
-UNITS = (("millisiemens (mS)", 1e-3), ("microsiemens (uS)", 1e-6), ("nanosiemens (nS)", 1e-9),
-         ("picosiemens (pS)", 1e-12))
-
-
-def _inside(values: np.ndarray, device: DeviceSpec) -> float:
-    """Fraction of ``values`` that a device of this window can read: from half of g_min to 1.5
-    g_max (stuck devices read near the rails, with read noise)."""
-    return float(np.mean((values >= 0.5 * device.g_min) & (values <= 1.5 * device.g_max)))
-
-
 def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:
     """``--as conductance`` reads siemens. If most values lie outside the chip's window, every
     such device would be marked stuck: refused (ConfigError naming the unit) when a unit of
-    :data:`UNITS` puts at least 90% of them inside, else a warning (a wrong ``--chip``?), or
-    a refusal when some lie beyond what a fault map accepts (one window width above ``g_max``)."""
+    :data:`~xbarmem.hardware.measured.UNITS` puts at least 90% of them inside, else a warning
+    (a wrong ``--chip``?), or a refusal when some lie beyond what a fault map accepts (one
+    window width above ``g_max``)."""
     values = np.asarray(data, dtype=np.float64)
     values = values[np.isfinite(values)]  # NaN/inf: refused by the fault map with its message
-    if values.size == 0 or _inside(values, spec.device) >= 0.5:
+    if values.size == 0 or inside_window(values, spec.device) >= 0.5:
         return
     d = spec.device
     window = f"[{d.g_min:g}, {d.g_max:g}] S"
-    outside = 1.0 - _inside(values, d)
-    fits = [(_inside(values * factor, d), name, factor) for name, factor in UNITS]
-    share, name, factor = max(fits)
+    outside = 1.0 - inside_window(values, d)
+    share, name, factor = likely_unit(values, d)
     if share >= 0.9:
         raise ConfigError(
             f"--as conductance reads siemens, but {outside:.0%} of the values lie outside the "

@@ -47,10 +47,27 @@ import numpy as np
 
 from xbarmem.errors import FileFormatError
 from xbarmem.files import read_text
-from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.chip import ChipSpec, DeviceSpec
 from xbarmem.hardware.faults import PLANES, FaultMap, check_size
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
+
+#: units a conductance file may have been written in by mistake: name, factor to siemens
+UNITS = (("millisiemens (mS)", 1e-3), ("microsiemens (uS)", 1e-6), ("nanosiemens (nS)", 1e-9),
+         ("picosiemens (pS)", 1e-12))
+
+
+def inside_window(values: np.ndarray, device: DeviceSpec) -> float:
+    """Fraction of ``values`` (siemens) that a device of this window can read: from half of
+    g_min to 1.5 g_max (stuck devices read near the rails, with read noise)."""
+    return float(np.mean((values >= 0.5 * device.g_min) & (values <= 1.5 * device.g_max)))
+
+
+def likely_unit(values: np.ndarray, device: DeviceSpec) -> tuple[float, str, float]:
+    """For conductances that should be siemens: the unit of :data:`UNITS` that puts the largest
+    share of ``values`` (finite, non-empty) inside the window (:func:`inside_window`), as
+    ``(share, unit name, factor to siemens)``."""
+    return max((inside_window(values * factor, device), name, factor) for name, factor in UNITS)
 
 
 @dataclass
@@ -104,25 +121,61 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     return Measurement(target, read, str(path), known)
 
 
-def _content_lines(path: Path) -> list[tuple[int, str]]:
+READ_BACK_COLUMNS = ("array", "row", "col", "polarity", "read_uS")
+
+
+def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
+    """Parse a read-back CSV: columns ``array,row,col,polarity,read_uS`` (any order, extra
+    columns such as an export's ``target_uS`` ignored, ``#`` lines skipped), one line per
+    device, for arrays of ``rows x cols``. Returns float64 ``(n_arrays, 2, rows, cols)``
+    siemens, ``n_arrays`` = 1 + the highest array given, NaN where no device was read (a line
+    with an empty ``read_uS``, or no line). Raises :class:`FileFormatError` naming the file,
+    line and column of the first problem (a negative or non-finite reading is one)."""
+    path = Path(path)
+    numbered = _content_lines(path, READ_BACK_COLUMNS)
+    header = _header(path, *numbered[0], READ_BACK_COLUMNS)
+    entries: dict[tuple[int, int, int, int], tuple[float, int]] = {}
+    for lineno, line in numbered[1:]:
+        row = _Row(path, lineno, line, header)
+        device = row.device(rows, cols)
+        read = row.conductance("read_uS")
+        if device in entries:
+            a, plane, i, j = device
+            raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {PLANES[plane]}, "
+                                  f"row {i}, col {j}) already given on line {entries[device][1]}")
+        if read is not None:
+            entries[device] = (read, lineno)
+    if not entries:
+        raise FileFormatError(f"{path}: no device read (every row lacks read_uS)")
+    n_arrays = 1 + max(k[0] for k in entries)
+    check_size(n_arrays, rows, cols, per_device=16, what=f"{path}: a read-back")
+    read_s = np.full((n_arrays, 2, rows, cols), np.nan)
+    for key, (value, _) in entries.items():
+        read_s[key] = value
+    return read_s
+
+
+def _content_lines(path: Path, columns: tuple[str, ...] = MEASURED_COLUMNS
+                   ) -> list[tuple[int, str]]:
     """``(line number, text)`` of every non-blank, non-comment line; at least one."""
     text = read_text(path, "measurement file", expand=20.0)
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
                 if line.strip() and not line.lstrip().startswith("#")]
     if not numbered:
         raise FileFormatError(f"{path}: empty file (need a header line "
-                              f"{','.join(MEASURED_COLUMNS)})")
+                              f"{','.join(columns)})")
     return numbered
 
 
-def _header(path: Path, lineno: int, line: str) -> list[str]:
+def _header(path: Path, lineno: int, line: str,
+            required: tuple[str, ...] = MEASURED_COLUMNS) -> list[str]:
     """The header's column names, checked: every required column present, none twice."""
     header = [h.strip() for h in next(csv.reader([line]))]
-    missing = [c for c in MEASURED_COLUMNS if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise FileFormatError(f"{path}: line {lineno}: header lacks column(s) "
-                              f"{', '.join(missing)} (need {','.join(MEASURED_COLUMNS)})")
-    dupes = sorted({h for h in header if header.count(h) > 1 and h in MEASURED_COLUMNS})
+                              f"{', '.join(missing)} (need {','.join(required)})")
+    dupes = sorted({h for h in header if header.count(h) > 1 and h in required})
     if dupes:
         raise FileFormatError(f"{path}: line {lineno}: column {dupes[0]!r} appears twice")
     return header
