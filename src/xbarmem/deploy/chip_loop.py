@@ -41,7 +41,7 @@ from xbarmem.deploy.backend import (
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem
 from xbarmem.learning.classic import get_rule
@@ -111,6 +111,8 @@ class _Loop:
         self.known = memory.faults.g_stuck
         self.pinned = np.full_like(self.known, np.nan)  # devices fixed by read-back, siemens
         self.reads: list[np.ndarray | None] = [None] * len(memory.layers)
+        self.goals: list[np.ndarray] = []  # conductance goals of the last targets, per layer
+        self.sent: list[np.ndarray] = []  # what was last programmed (NaN = left), per layer
 
     def faults(self, **meta: Any) -> FaultMap:
         """Known stuck devices plus the pinned ones."""
@@ -118,35 +120,62 @@ class _Loop:
                         {**self.memory.faults.meta, **meta,
                          "adapt_tolerance_S": self.tolerance})
 
-    def write_round(self, twin: Memory, params) -> dict[str, Any]:
-        """Program ``params`` (per layer ``(W, b)``) through the backends where needed, read
-        back, pin what missed; returns the round's device counts and write error."""
-        stats = dict.fromkeys(("written", "kept", "skipped_fixed", "newly_fixed",
-                               "newly_fixed_at_rail", "free"), 0)
-        sq_err = 0.0
-        for k, (layer, tw, be, (w, b)) in enumerate(zip(
-                self.memory.layers, twin.layers, self.view.backends, params, strict=True)):
+    def expect(self, twin: Memory, params) -> list[np.ndarray]:
+        """The conductance goals of ``params`` (per layer ``(W, b)``) on ``twin``; they become
+        what the next read-back is compared with, every free device as written (as after the
+        open-loop round, or a chip programmed outside xbarmem). Returns the goals."""
+        self.goals = []
+        for k, (layer, tw, (w, b)) in enumerate(zip(self.memory.layers, twin.layers, params,
+                                                    strict=True)):
             goal, w_max = conductance_targets(tw, w, b)
             if not np.isclose(w_max, layer.w_max):
                 raise ConfigError(f"layer {k}: targets map to w_max {w_max}, the chip uses "
                                   f"{layer.w_max}")
+            self.goals.append(goal)
+        self.sent = [np.where(tw.stuck, np.nan, g) for tw, g in zip(twin.layers, self.goals,
+                                                                      strict=True)]
+        return self.goals
+
+    def program(self, twin: Memory, params) -> dict[str, int]:
+        """Program ``params`` through the backends where needed: every free device before the
+        first read-back, afterwards only free devices read further than ``tolerance`` from
+        their goal (NaN = leave). Keeps what was sent (:attr:`sent`); returns the counts
+        ``written``, ``kept``, ``skipped_fixed``."""
+        stats = dict.fromkeys(("written", "kept", "skipped_fixed"), 0)
+        for k, (tw, be, goal) in enumerate(zip(twin.layers, self.view.backends,
+                                               self.expect(twin, params), strict=True)):
             free = ~tw.stuck
             write = free if self.reads[k] is None else free & (
                 np.abs(goal - self.reads[k]) > self.tolerance)
-            be.program(np.where(write, goal, np.nan))
+            self.sent[k] = np.where(write, goal, np.nan)
+            be.program(self.sent[k])
+            for key, count in (("written", write), ("kept", free & ~write),
+                               ("skipped_fixed", ~free)):
+                stats[key] += int(count.sum())
+        return stats
+
+    def read(self, twin: Memory) -> dict[str, Any]:
+        """Read every backend back, pin the free devices that missed their goal; returns the
+        counts ``newly_fixed``, ``newly_fixed_at_rail``, ``free`` and ``write_error_rms_uS``
+        (read - goal over the devices last sent)."""
+        stats: dict[str, Any] = dict.fromkeys(("newly_fixed", "newly_fixed_at_rail", "free"), 0)
+        sq_err, sent = 0.0, 0
+        for k, (layer, tw, be, goal) in enumerate(zip(
+                self.memory.layers, twin.layers, self.view.backends, self.goals, strict=True)):
             read = np.asarray(be.read_back(), dtype=np.float64)
             if read.shape != goal.shape:
                 raise ConfigError(f"backend {k} read back shape {read.shape}, expected "
                                   f"{goal.shape}")
             self.reads[k] = read
+            free, written = ~tw.stuck, ~np.isnan(self.sent[k])
             miss = self._pin(layer, free, read, goal)
-            rail = miss & self._at_rail(read)
-            for key, count in (("written", write), ("kept", free & ~write),
-                               ("skipped_fixed", ~free), ("newly_fixed", miss),
-                               ("newly_fixed_at_rail", rail), ("free", free & ~miss)):
+            for key, count in (("newly_fixed", miss), ("newly_fixed_at_rail",
+                                                       miss & self._at_rail(read)),
+                               ("free", free & ~miss)):
                 stats[key] += int(count.sum())
-            sq_err += float(((read - goal)[write] ** 2).sum())
-        stats["write_error_rms_uS"] = 1e6 * math.sqrt(sq_err / max(stats["written"], 1))
+            sq_err += float(((read - goal)[written] ** 2).sum())
+            sent += int(written.sum())
+        stats["write_error_rms_uS"] = 1e6 * math.sqrt(sq_err / max(sent, 1))
         return stats
 
     def _pin(self, layer: Crossbar, free, read, goal) -> np.ndarray:
@@ -162,17 +191,33 @@ class _Loop:
         return ((np.abs(read - dev.g_min) <= self.tolerance)
                 | (np.abs(read - dev.g_max) <= self.tolerance))
 
-    def adapted(self, params, log: list[dict[str, Any]]) -> Memory:
+    def adapted(self, params, info: dict[str, Any]) -> Memory:
         """The adapted model: pinned devices in its fault map, the last read conductances and
-        target weights."""
+        target weights, ``info`` as its ``info["adapt"]``."""
         adapted = self.memory.rebuild(self.faults(source="adapt"))
         for layer, read in zip(adapted.layers, self.reads, strict=True):
             layer.set_conductances(read[0], read[1], layer.w_max)
         adapted.targets = [(w, b) for w, b in params]
-        adapted.info = {**(self.memory.info or {}), "adapt": {
-            "rounds": len(log) - 1, "tolerance_S": self.tolerance,
-            "final_cosine": log[-1]["cosine"]}}
+        adapted.info = {**(self.memory.info or {}),
+                        "adapt": {**info, "tolerance_S": self.tolerance}}
         return adapted
+
+    def missed(self, twin: Memory) -> list[dict[str, Any]]:
+        """The devices pinned by the last read-back, in physical coordinates: ``layer``,
+        ``array``, ``polarity``, ``row``, ``col``, ``target_uS``, ``read_uS``, ``at_rail``."""
+        rows = []
+        for k, (layer, tw, goal, read) in enumerate(zip(
+                self.memory.layers, twin.layers, self.goals, self.reads, strict=True)):
+            miss = ~tw.stuck & (np.abs(read - goal) > self.tolerance)
+            at_rail = layer.scatter(np.where(miss, self._at_rail(read), np.nan))
+            goal_p, read_p = layer.scatter(goal), layer.scatter(read)
+            for a, p, i, j in np.argwhere(~np.isnan(at_rail)):
+                rows.append({"layer": k, "array": layer.first_array + int(a),
+                             "polarity": PLANES[p], "row": int(i), "col": int(j),
+                             "target_uS": float(goal_p[a, p, i, j]) * 1e6,
+                             "read_uS": float(read_p[a, p, i, j]) * 1e6,
+                             "at_rail": bool(at_rail[a, p, i, j])})
+        return rows
 
 
 def _check(memory: Memory, rounds: int, tolerance: float) -> None:
@@ -183,6 +228,20 @@ def _check(memory: Memory, rounds: int, tolerance: float) -> None:
     if memory.chip.array.fault_model != "device":
         raise ConfigError("chip-in-the-loop adaptation needs the 'device' fault model (the "
                           "'weight' model has no device conductances to pin)")
+
+
+def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | None, trainer
+           ) -> tuple[BackendMemory, Protocol, Any, torch.Tensor]:
+    """The chip view, the recall protocol and trainer (defaults filled in) and the patterns as
+    a tensor; :class:`ConfigError` for patterns of another N."""
+    view = BackendMemory(memory, backends)
+    kind = patterns.kind
+    protocol = protocol or Protocol(probes=20, activation="sign" if kind == "binary" else "tanh")
+    trainer = trainer or default_trainer(memory)
+    x = torch.as_tensor(patterns.patterns, dtype=torch.float32)
+    if x.shape[1] != memory.n_neurons:
+        raise ConfigError(f"patterns have N={x.shape[1]} but the memory has {memory.n_neurons}")
+    return view, protocol, trainer, x
 
 
 def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
@@ -205,13 +264,8 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
         callback: called with each round's dict as soon as it is measured.
     """
     _check(memory, rounds, tolerance)
-    view = BackendMemory(memory, backends)
+    view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     kind = patterns.kind
-    protocol = protocol or Protocol(probes=20, activation="sign" if kind == "binary" else "tanh")
-    trainer = trainer or default_trainer(memory)
-    x = torch.as_tensor(patterns.patterns, dtype=torch.float32)
-    if x.shape[1] != memory.n_neurons:
-        raise ConfigError(f"patterns have N={x.shape[1]} but the memory has {memory.n_neurons}")
     loop = _Loop(memory, view, tolerance)
     params = target_parameters(memory)
     log: list[dict[str, Any]] = []
@@ -223,7 +277,7 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
             start = time.perf_counter()
             params = _retrain(trainer, twin, x, kind)
             seconds = time.perf_counter() - start
-        stats = loop.write_round(twin, params)
+        stats = {**loop.program(twin, params), **loop.read(twin)}
         score = evaluate_memory(view, patterns, protocol)
         rms = stats.pop("write_error_rms_uS")
         entry = {"round": rnd, **stats, "fixed": int((~np.isnan(loop.pinned)).sum()),
@@ -236,8 +290,85 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
         if score.cosine >= target:
             reached = True
             break
-    adapted = loop.adapted(params, log)
+    adapted = loop.adapted(params, {"rounds": len(log) - 1, "final_cosine": log[-1]["cosine"]})
     settings = {"rounds": rounds, "target": target, "tolerance_uS": tolerance * 1e6,
                 "protocol": protocol.as_dict(),
                 "trainer": trainer.options(len(memory.layers), kind)}
     return AdaptResult(log, adapted, adapted.faults, reached, settings)
+
+
+@dataclass
+class ReadBackResult:
+    """Outcome of :func:`adapt_read_back`: one round that starts from a read-back.
+
+    Attributes:
+        read: the read-back compared with the model's targets: ``newly_fixed`` (free devices
+            further than ``tolerance`` from their target, now pinned at their read value),
+            ``newly_fixed_at_rail`` (of those, reading within ``tolerance`` of g_min or g_max),
+            ``free``, ``fixed`` (pinned so far), ``known_stuck``, ``write_error_rms_uS`` (read
+            - target over every device the model believed free).
+        program: the re-programming sent to the backends after re-training: ``written``,
+            ``kept`` (free devices left, already within tolerance), ``skipped_fixed``,
+            ``train_seconds``.
+        before, after: recall through the backends (``cosine``, ``exact``) as read back, and
+            once the re-programming was sent to them.
+        missed: the newly pinned devices (:meth:`_Loop.missed`: physical coordinates, target and
+            read in microsiemens, ``at_rail``).
+        targets: per layer, the conductances sent to ``program``, float64
+            ``(2, n_out, n_rows)`` siemens, NaN = leave the device.
+        memory: the adapted model (pinned devices in its fault map, the read-back conductances,
+            the re-trained target weights); ``faults`` its fault map.
+    """
+
+    read: dict[str, Any]
+    program: dict[str, Any]
+    before: dict[str, float]
+    after: dict[str, float]
+    missed: list[dict[str, Any]]
+    targets: list[np.ndarray]
+    memory: Any
+    faults: FaultMap
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"read": self.read, "program": self.program, "before": self.before,
+                "after": self.after, "missed": self.missed, "settings": self.settings}
+
+
+def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
+                    patterns: PatternSet, *, tolerance: float = 3e-6,
+                    protocol: Protocol | None = None, trainer=None) -> ReadBackResult:
+    """One round of the loop that starts from a read-back of a chip holding the model's targets
+    (programmed outside xbarmem, e.g. from :func:`~xbarmem.deploy.export.export_memory`): read
+    back, pin what missed, score, re-train, program only the free devices that are off their
+    new target, score. The steps are those of :func:`adapt` (same pin and re-program rules).
+    An adapted model continues the loop: its targets are the ones its read-back is compared
+    with.
+
+    Args: as :func:`adapt`; ``backends`` read back what the chip holds (e.g.
+    :class:`~xbarmem.deploy.readback.ReadBackChip` around a read-back file).
+    """
+    _check(memory, 0, tolerance)
+    view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
+    loop = _Loop(memory, view, tolerance)
+    twin = memory.rebuild(loop.faults())
+    loop.expect(twin, target_parameters(memory))
+    read = {**loop.read(twin), "fixed": int((~np.isnan(loop.pinned)).sum()),
+            "known_stuck": int(sum(int(ly.stuck.sum()) for ly in memory.layers))}
+    missed = loop.missed(twin)
+    before = evaluate_memory(view, patterns, protocol)
+    twin = memory.rebuild(loop.faults())
+    start = time.perf_counter()
+    params = _retrain(trainer, twin, x, patterns.kind)
+    program = {**loop.program(twin, params), "train_seconds": time.perf_counter() - start}
+    after = evaluate_memory(view, patterns, protocol)
+    previous = (memory.info or {}).get("adapt")
+    count = previous.get("read_backs", 0) if isinstance(previous, dict) else 0
+    adapted = loop.adapted(params, {"read_backs": int(count) + 1,
+                                    "read_back_cosine": before.cosine,
+                                    "estimated_cosine": after.cosine})
+    settings = {"tolerance_uS": tolerance * 1e6, "protocol": protocol.as_dict(),
+                "trainer": trainer.options(len(memory.layers), patterns.kind)}
+    return ReadBackResult(read, program, {"cosine": before.cosine, "exact": before.exact},
+                          {"cosine": after.cosine, "exact": after.exact}, missed,
+                          list(loop.sent), adapted, adapted.faults, settings)
