@@ -14,6 +14,10 @@
   input of :mod:`xbarmem.hardware.measured`.
 * ``targets_S.npy``, ``programmed_S.npy``, ``stuck_S.npy`` (NaN = free), ``used.npy`` -- the
   same, float64 ``(n_arrays, 2, rows, cols)`` siemens (bool for ``used``).
+  An export of what to re-program (``program``, e.g. after
+  :func:`~xbarmem.deploy.chip_loop.adapt_read_back`) gives targets only for the devices to
+  write: NaN in ``targets_S.npy``, an empty ``target_uS`` in ``devices.csv`` = leave the device
+  as it is (the backends' NaN convention); the manifest's ``program`` entry counts them.
 * ``fault_map.npz`` -- the fault map used (:class:`~xbarmem.hardware.faults.FaultMap` format).
 * ``layer<k>_weights.npy`` / ``layer<k>_bias.npy`` -- trained target weights (weight units).
 * ``patterns.npy`` -- the stored patterns, when the model has them.
@@ -68,6 +72,22 @@ def _layer_index(layers: list[Crossbar], n_arrays: int) -> np.ndarray:
     """``(n_arrays, 2, rows, cols)`` int: layer using each cell, -1 if unused."""
     marks = [np.full((2, ly.n_out, ly.n_rows), float(k)) for k, ly in enumerate(layers)]
     return np.nan_to_num(_physical(layers, marks, n_arrays, np.nan), nan=-1).astype(int)
+
+
+def used_cells(memory: Memory) -> np.ndarray:
+    """Bool ``(n_arrays, 2, rows, cols)``: the cells of the arrays the memory occupies (from
+    array 0, the layout of ``targets_S.npy``) that hold one of its devices."""
+    layers = list(memory.layers)
+    return _layer_index(layers, max(ly.first_array + ly.n_arrays for ly in layers)) >= 0
+
+
+def export_names(memory: Memory) -> list[str]:
+    """Every file :func:`export_memory` may write into its folder for ``memory``."""
+    names = ["devices.csv", "targets_S.npy", "programmed_S.npy", "stuck_S.npy", "used.npy",
+             "fault_map.npz", "patterns.npy", "manifest.json"]
+    for k in range(len(memory.layers)):
+        names += [f"layer{k}_weights.npy", f"layer{k}_bias.npy"]
+    return names
 
 
 def placement(layer: Crossbar) -> list[dict[str, Any]]:
@@ -144,7 +164,8 @@ def _hidden_inputs(layers: list[Crossbar], patterns: np.ndarray | None) -> list[
 
 def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                   mode: str = "sync", activation: str | None = None,
-                  max_iterations: int = 100, source: str = "") -> dict[str, Any]:
+                  max_iterations: int = 100, source: str = "",
+                  program: list[np.ndarray] | None = None) -> dict[str, Any]:
     """Write the export folder of a programmed memory (see module docstring).
 
     Args:
@@ -157,6 +178,11 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
         mode, activation, max_iterations: the recall to record (``activation`` default: sign
             for binary patterns, tanh for continuous).
         source: where the model came from (recorded in the manifest).
+        program: per layer, float64 ``(2, n_out, n_rows)`` siemens, NaN = leave the device
+            (e.g. :attr:`~xbarmem.deploy.chip_loop.ReadBackResult.targets`): the export then
+            asks to program only these devices: every other cell's target is NaN in
+            ``targets_S.npy`` and empty in ``devices.csv`` (leave it as it is), and the
+            manifest's ``program`` entry says so. Default: every cell has its target.
 
     Returns:
         The manifest (also written to ``manifest.json``).
@@ -168,8 +194,9 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     kind = memory.info.get("kind", "binary") if patterns is None else patterns.kind
     activation = activation or ("sign" if kind == "binary" else "tanh")
     check_recall(mode, activation, max_iterations)
-    out.mkdir(parents=True, exist_ok=True)
     cells = _cells(memory)
+    leave = _program_only(memory, cells, program)
+    out.mkdir(parents=True, exist_ok=True)
     files = _save_cells(out, cells, memory.faults)
     files.update(_save_targets(out, memory))
     x = None
@@ -188,9 +215,30 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                                            _hidden_inputs(memory.layers, x)),
                 "faults": _faults_manifest(memory, cells, files["fault_map"]),
                 "recall": recall_entry, "devices": _device_counts(cells),
-                "model_info": memory.info}
+                "program": leave, "model_info": memory.info}
     (out / "manifest.json").write_text(dumps(manifest, indent=2))
     return manifest
+
+
+def _program_only(memory: Memory, cells: dict[str, Any],
+                  program: list[np.ndarray] | None) -> dict[str, Any]:
+    """With ``program``: the cells' targets outside it become NaN (leave); the manifest's
+    ``program`` entry. :class:`ConfigError` for arrays that do not fit the layers."""
+    devices = int(cells["used"].sum())
+    if program is None:
+        return {"devices": devices, "leave": 0, "rule": "program every cell to its target"}
+    program = list(program)
+    if len(program) != len(memory.layers):
+        raise ConfigError(f"program: {len(program)} array(s) for {len(memory.layers)} layer(s)")
+    for k, (layer, p) in enumerate(zip(memory.layers, program, strict=True)):
+        if np.shape(p) != (2, layer.n_out, layer.n_rows):
+            raise ConfigError(f"program: layer {k} needs shape (2, {layer.n_out}, "
+                              f"{layer.n_rows}), got {np.shape(p)}")
+    write = ~np.isnan(_physical(memory.layers, program, cells["n_arrays"], np.nan))
+    cells["target"] = np.where(write, cells["target"], np.nan)
+    return {"devices": int(write.sum()), "leave": int(write.size - write.sum()),
+            "rule": "program only the cells with a target; NaN in targets_S.npy (empty "
+                    "target_uS in devices.csv) = leave the device as it is"}
 
 
 def _check_export(memory: Memory, out_dir: str | Path, patterns: Any) -> tuple[Path, Any]:
@@ -335,9 +383,13 @@ def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.n
             k = layer_idx[a_, p_, i_, j_]
             s = stuck[a_, p_, i_, j_]
             writer.writerow([k if k >= 0 else "", a_, i_, j_, PLANES[p_], int(k >= 0),
-                             f"{target[a_, p_, i_, j_] * 1e6:.6f}",
+                             _uS(target[a_, p_, i_, j_]),
                              f"{prog[a_, p_, i_, j_] * 1e6:.6f}", int(not np.isnan(s)),
                              "" if np.isnan(s) else f"{s * 1e6:.6f}"])
+
+
+def _uS(siemens: float) -> str:
+    return "" if np.isnan(siemens) else f"{siemens * 1e6:.6f}"
 
 
 def load_export(folder: str | Path):

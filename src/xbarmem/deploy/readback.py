@@ -1,0 +1,174 @@
+"""A chip read back into a file: the backend of chip-in-the-loop adaptation through files.
+
+A researcher programs an export's targets (:func:`~xbarmem.deploy.export.export_memory`) with
+their own tools and reads every device back into a file laid out like the export's
+``targets_S.npy``: float64 ``(n_arrays, 2, rows, cols)`` siemens (``.npy``, or one array of an
+``.npz``; ``(2, rows, cols)`` for a one-array model), or a CSV with columns
+``array,row,col,polarity,read_uS`` (the export's ``devices.csv`` with a ``read_uS`` column
+appended; :func:`~xbarmem.hardware.measured.read_conductance_csv`).
+
+:func:`load_read_back` reads and checks such a file against a model; :class:`ReadBackChip` is
+the :class:`~xbarmem.deploy.backend.ChipBackend` that
+:func:`~xbarmem.deploy.chip_loop.adapt_read_back` runs one round of the loop through:
+``read_back`` returns the file's conductances, ``program`` records the targets sent and
+applies them to a simulated twin of the chip as read back (the model's write error), so that
+recall can be estimated before and after the re-programming.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from xbarmem.deploy.backend import SimulatedChip, layers_of, twin_layer
+from xbarmem.deploy.export import used_cells
+from xbarmem.errors import ConfigError
+from xbarmem.files import ArrayFile, read_bytes
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
+from xbarmem.hardware.measured import inside_window, likely_unit, read_conductance_csv
+from xbarmem.memory.base import Memory
+
+
+def load_read_back(path: str | Path, memory: Memory, key: str | None = None) -> np.ndarray:
+    """The read-back file at ``path`` (see module docstring; ``key`` picks an array of an
+    ``.npz``), checked against ``memory`` by :func:`check_read_back`. Returns float64
+    ``(n_arrays, 2, rows, cols)`` siemens, NaN at cells the model does not use and the file
+    does not give. Raises :class:`FileFormatError` for an unreadable file,
+    :class:`ConfigError` for one that does not fit the model."""
+    path = Path(path)
+    arr = memory.chip.array
+    if path.suffix.lower() == ".csv":
+        if key is not None:
+            raise ConfigError(f"--key applies to an .npz read-back, not {path.name}")
+        return check_read_back(read_conductance_csv(path, arr.rows, arr.cols), memory,
+                               str(path), csv=True)
+    data = ArrayFile(read_bytes(path, "read-back file"), str(path)).pick(
+        key, "choose one with --key:")
+    return check_read_back(data, memory, str(path))
+
+
+def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", *,
+                    csv: bool = False) -> np.ndarray:
+    """Refuse (:class:`ConfigError`, naming ``where`` and the first device) a read-back that
+    does not fit ``memory``: a shape other than the export's ``(n_arrays, 2, rows, cols)``
+    (arrays the model occupies, the chip's array size; ``(2, rows, cols)`` when that is one
+    array; a CSV may leave out trailing unused arrays), a device the model uses without a
+    reading (NaN), a negative or infinite conductance, values in another unit than siemens,
+    or a conductance more than :data:`~xbarmem.hardware.faults.WINDOW_SLACK` window widths
+    above ``g_max``. Returns the read-back as float64 ``(n_arrays, 2, rows, cols)``."""
+    used = used_cells(memory)
+    data = np.asarray(read)
+    if data.dtype.kind not in "fiu":
+        raise ConfigError(f"{where}: conductances must be real numbers, got {data.dtype}")
+    data = data.astype(np.float64)
+    if data.ndim == 3 and used.shape[0] == 1:
+        data = data[None]
+    if csv and data.ndim == 4 and data.shape[0] < used.shape[0]:
+        pad = np.full((used.shape[0] - data.shape[0], *data.shape[1:]), np.nan)
+        data = np.concatenate([data, pad])
+    if data.shape != used.shape:
+        raise ConfigError(f"{where}: shape {_shape(data.shape, csv)}, but the model's devices "
+                          f"are {_shape(used.shape, csv)} (arrays, G+/G-, rows, cols: the "
+                          "layout of its export's targets_S.npy); a read-back of another "
+                          "model or chip?")
+    _check_values(data, used, memory, where)
+    return data
+
+
+def _shape(shape: tuple[int, ...], csv: bool) -> str:
+    if not csv:
+        return str(tuple(shape))
+    return f"{shape[0]} array(s) of {shape[2]}x{shape[3]}"
+
+
+def _first(mask: np.ndarray) -> str:
+    a, p, i, j = (int(v) for v in np.argwhere(mask)[0])
+    count = int(mask.sum())
+    return (f"device (array {a}, {PLANES[p]}, row {i}, col {j})"
+            + (f" and {count - 1} more" if count > 1 else ""))
+
+
+def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str) -> None:
+    """The value rules of :func:`check_read_back`."""
+    if np.isinf(data).any():
+        raise ConfigError(f"{where}: {_first(np.isinf(data))} read(s) an infinite conductance")
+    given = ~np.isnan(data)
+    if (data[given] < 0).any():
+        negative = given & (np.nan_to_num(data) < 0)
+        raise ConfigError(f"{where}: {_first(negative)} read(s) a negative conductance, e.g. "
+                          f"{data[negative][0]:.4g} S")
+    if (used & ~given).any():
+        raise ConfigError(f"{where}: {_first(used & ~given)} used by the model "
+                          "has no reading (NaN or not in the file): every used device needs one")
+    dev = memory.chip.device
+    values = data[used]
+    if inside_window(values, dev) < 0.5:
+        share, name, factor = likely_unit(values, dev)
+        if share >= 0.9:
+            raise ConfigError(
+                f"{where}: conductances must be in siemens, but {share:.0%} of them lie inside "
+                f"the chip window [{dev.g_min:g}, {dev.g_max:g}] S only as {name}: convert "
+                f"the file to siemens (multiply by {factor:g})")
+    high = highest_reading(dev)
+    over = given & (np.nan_to_num(data) > high)
+    if over.any():
+        largest = float(data[over].max())
+        raise ConfigError(
+            f"{where}: {_first(over)} read(s) far above the chip window [{dev.g_min:.4g}, "
+            f"{dev.g_max:.4g}] S, up to {largest:.4g} S = g_max + "
+            f"{(largest - dev.g_max) / dev.g_range:.3g} window widths (at most g_max + "
+            f"{WINDOW_SLACK:g} window width = {high:.4g} S); a read-back of this chip, in "
+            "siemens?")
+
+
+class ReadBackChip:
+    """One layer of a chip as read back into a file, as a
+    :class:`~xbarmem.deploy.backend.ChipBackend`.
+
+    ``read_back`` returns the file's conductances of the layer (logical
+    ``(2, n_out, n_rows)`` siemens) every time. ``program`` records the targets it is sent
+    (:attr:`programmed`; NaN = leave) and writes them into a simulated twin that starts at the
+    read-back conductances (the layer's chip, or ``chip``: its write error and read noise;
+    ``seed`` the write errors), through which ``matvec`` / ``read_outputs`` run: recall
+    before ``program`` is the twin of the chip as read back, after it an estimate of the
+    chip once the targets are written.
+
+    Args:
+        layer: the model's crossbar of this matrix (placement, ``w_max``, known faults).
+        read: the whole read-back, float64 ``(n_arrays, 2, rows, cols)`` siemens
+            (:func:`load_read_back`); every device the layer uses must have a reading.
+    """
+
+    def __init__(self, layer, read: np.ndarray, *, chip: ChipSpec | None = None,
+                 seed: int = 0) -> None:
+        self.n_in, self.n_out = layer.n_in, layer.n_out
+        self.read = layer._gather(np.asarray(read, dtype=np.float64))
+        twin = twin_layer(layer, chip=chip)
+        twin.set_conductances(self.read[0], self.read[1], layer.w_max)
+        self.chip = SimulatedChip(twin, seed=seed)
+        self.programmed: list[np.ndarray] = []
+
+    def program(self, targets: np.ndarray) -> int:
+        self.programmed.append(np.array(targets, dtype=np.float64))
+        return self.chip.program(targets)
+
+    def read_back(self) -> np.ndarray:
+        return self.read.copy()
+
+    def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.chip.matvec(x, generator)
+
+    def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.chip.read_outputs(x, outputs, generator)
+
+
+def read_back_backends(memory: Memory, read: np.ndarray, *, chip: ChipSpec | None = None,
+                       seed: int = 0) -> list[ReadBackChip]:
+    """One :class:`ReadBackChip` per layer of ``memory`` on the read-back ``read`` (layer
+    ``k``'s write errors seeded ``seed + 7919 * k``)."""
+    return [ReadBackChip(layer, read, chip=chip, seed=seed + 7919 * k)
+            for k, layer in enumerate(layers_of(memory))]
