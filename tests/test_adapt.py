@@ -198,3 +198,15 @@ def test_multilayer_adaptation_pins_devices_in_every_layer(pats):
     assert isinstance(adapted, MultilayerMemory) and len(adapted.target_weights) == 2
     for old, new in zip(mem.layers, adapted.layers, strict=True):
         assert new.stuck.sum() > old.stuck.sum()  # every layer has pinned devices
+
+
+def test_cli_refuses_a_weight_model_before_opening_the_log(pats, tmp_path, run_cli):
+    """The fault-model refusal comes before any output is opened (it came after --log was
+    created, leaving an empty log behind)."""
+    weight_model = train(pats.patterns, chip=load_preset("paper-sim").with_faults(0.2),
+                         rule="adaptive", max_steps=20, finetune_steps=0)
+    model = save_memory(weight_model, tmp_path / "w.safetensors", patterns=pats)
+    log = tmp_path / "rounds.jsonl"
+    code, out, err = run_cli("adapt", model, "--rounds", "0", "--log", log)
+    assert code == 2 and not out and "'device' fault model" in err
+    assert not log.exists()

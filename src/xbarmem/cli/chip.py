@@ -100,8 +100,7 @@ def chip_import(
     chip: o.Chip = "rram",
     off_below: o.OffBelow = None,
     on_above: o.OnAbove = None,
-    key: Annotated[str | None, typer.Option(
-        metavar="NAME", help="Array name inside an .npz.")] = None,
+    key: o.Key = None,
     tolerance: o.ImportTolerance = None,
     chip_out: ChipOut = None,
     json_out: o.Json = False,

@@ -84,17 +84,28 @@ ROUND_LEGEND = ("written: devices re-programmed; kept: free devices already with
 Log = o.output("--log", help="Write one JSON line per round here.")
 
 
+ExportDir = o.output("--export", metavar="DIR", folder=True,
+                     help="--read-back: export the adapted model to this folder, with targets "
+                          "only for the devices to re-program (the rest: leave).")
+
+
 @app.command(
-    "adapt", short_help="Chip-in-the-loop adaptation on the simulated chip.",
+    "adapt", short_help="Chip-in-the-loop adaptation: simulated chip, or a read-back file.",
     help="Chip-in-the-loop adaptation on the simulated chip: program, read back, fix devices "
          "that missed their target, re-train the free ones, re-program only those; log every "
-         "round.")
+         "round. With --read-back, one round from a real chip's read-back: pin the devices that "
+         "missed, re-train, and export (--export) only what to re-program; the adapted model "
+         "(-o) continues the loop with the next read-back.")
 @o.trainer_options("options")
 @o.threads_option("threads")
 def adapt_cmd(
+    ctx: typer.Context,
     model: Model,
     options: dict,
     threads: int,
+    read_back: o.ReadBack = None,
+    key: o.Key = None,
+    export_dir: ExportDir = None,
     rounds: o.Rounds = 2,
     target: o.Target = 0.99,
     tolerance: o.Tolerance = 3.0,
@@ -111,23 +122,68 @@ def adapt_cmd(
     out_path: AdaptOut = None,
     json_out: o.Json = False,
 ) -> None:
-    from xbarmem.deploy.backend import simulated_backends
-    from xbarmem.deploy.chip_loop import adapt, default_trainer
+    from xbarmem.deploy.chip_loop import check_settings, default_trainer
     from xbarmem.evaluation.evaluate import Protocol
-    from xbarmem.memory.io import load_model, save_memory
+    from xbarmem.memory.io import load_model
 
-    o.check_distinct({"--log": log, "--out": out_path}, {"MODEL": model})
+    _check_adapt_options(ctx, model, read_back, log, out_path)
     memory, stored = load_model(model, patterns_required=True)
+    _check_export_dir(memory, export_dir, out_path, {"MODEL": model, "--read-back": read_back})
+    check_settings(memory, rounds, tolerance * 1e-6)
+    read = None
+    if read_back is not None:
+        from xbarmem.deploy.readback import load_read_back
+
+        read = load_read_back(read_back, memory, key)
     o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     # the model's own trainer options, some changed by options; built (and refused) here,
     # before the log file is opened
     trainer = default_trainer(memory, **(options or {}))
     chip, true_faults = _simulated_chip(memory, write_noise, read_noise, unknown_faults, seed)
-    backends = simulated_backends(memory, chip=chip, faults=true_faults, seed=seed,
-                                  read_averages=read_averages)
     protocol = Protocol(corruption=corruption or "flip", level=0.1 if level is None else level,
                         probes=probes, mode=mode, seed=seed,
                         activation="sign" if stored.kind == "binary" else "tanh")
+    if read is not None:
+        _adapt_read_back(model, read_back, memory, stored, read, chip, protocol, trainer,
+                         tolerance, seed, out_path, export_dir, json_out)
+        return
+    _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer, threads,
+                     rounds, target, tolerance, read_averages, unknown_faults, seed, log,
+                     out_path, json_out)
+
+
+def _check_adapt_options(ctx: typer.Context, model: Path, read_back: Path | None,
+                         log: Path | None, out_path: Path | None) -> None:
+    """Options refused before any work: those of the other mode, and outputs that are another
+    output or an input."""
+    o.applies_only(ctx, "without --read-back (the simulated chip)", "rounds", "target",
+                   "unknown_faults", "read_averages", "log", applies=read_back is None)
+    o.applies_only(ctx, "with --read-back", "key", "export_dir", applies=read_back is not None)
+    o.check_distinct({"--log": log, "--out": out_path}, {"MODEL": model, "--read-back": read_back})
+
+
+def _check_export_dir(memory, export_dir: Path | None, out_path: Path | None,
+                      inputs: dict[str, Path | None]) -> None:
+    """Refuse an export folder where a file the export writes is ``--out`` or an input (e.g.
+    the read-back saved as the previous export's devices.csv, in that folder)."""
+    if export_dir is None:
+        return
+    from xbarmem.deploy.export import export_names
+
+    for name in export_names(memory):
+        o.check_distinct({"--export": export_dir / name, "--out": out_path}, inputs)
+
+
+def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer, threads,
+                     rounds, target, tolerance, read_averages, unknown_faults, seed, log,
+                     out_path, json_out) -> None:
+    """The simulated chip-in-the-loop adaptation of ``adapt`` (options already checked)."""
+    from xbarmem.deploy.backend import simulated_backends
+    from xbarmem.deploy.chip_loop import adapt
+    from xbarmem.memory.io import save_memory
+
+    backends = simulated_backends(memory, chip=chip, faults=true_faults, seed=seed,
+                                  read_averages=read_averages)
     with _RoundLog(log) as report:
         result = adapt(memory, backends, stored, rounds=rounds, target=target,
                        tolerance=tolerance * 1e-6, protocol=protocol, trainer=trainer,
@@ -146,6 +202,72 @@ def adapt_cmd(
     title = (f"adaptation of {model.name}: write error {chip.device.write_noise * 1e6:.3g} uS, "
              f"tolerance {tolerance:g} uS")
     _print_rounds(title, result, summary, target, out_path)
+
+
+def _adapt_read_back(model, source, memory, stored, read, chip, protocol, trainer, tolerance,
+                     seed, out_path, export_dir, json_out) -> None:
+    """One round of ``adapt --read-back`` (options and the read-back already checked)."""
+    from xbarmem.deploy.chip_loop import adapt_read_back
+    from xbarmem.deploy.export import export_memory
+    from xbarmem.deploy.readback import read_back_backends
+    from xbarmem.memory.io import save_memory
+
+    backends = read_back_backends(memory, read, chip=chip, seed=seed)
+    result = adapt_read_back(memory, backends, stored, tolerance=tolerance * 1e-6,
+                             protocol=protocol, trainer=trainer)
+    if out_path is not None:
+        save_memory(result.memory, out_path, patterns=stored)
+    if export_dir is not None:
+        export_memory(result.memory, export_dir, patterns=stored, mode=protocol.mode,
+                      source=str(out_path or model), program=result.targets)
+    summary = result.summary()
+    summary["settings"].update({"model": str(model), "read_back": str(source),
+                                "estimate_write_noise_uS": chip.device.write_noise * 1e6,
+                                "estimate_read_noise_uS": chip.device.read_noise * 1e6,
+                                "seed": seed, "out": None if out_path is None else str(out_path),
+                                "export": None if export_dir is None else str(export_dir)})
+    if json_out:
+        _emit_json(summary)
+        return
+    _print_read_back(summary, tolerance, chip)
+
+
+#: missed devices listed by ``adapt --read-back`` (``--json`` lists every one)
+MISSED_SHOWN = 10
+
+
+def _print_read_back(summary: dict, tolerance: float, chip) -> None:
+    rd, pg, st = summary["read"], summary["program"], summary["settings"]
+    b, a = summary["before"], summary["after"]
+    out.print(f"read-back {st['read_back']} of {st['model']}, tolerance {tolerance:g} uS:")
+    out.print(f"  missed their target: {rd['newly_fixed']} device(s) ({rd['newly_fixed_at_rail']}"
+              f" reading at g_min or g_max: stuck?), pinned at their read value; "
+              f"{rd['free']} free device(s) within tolerance; read - target rms "
+              f"{rd['write_error_rms_uS']:.1f} uS")
+    out.print(f"  re-trained ({pg['train_seconds']:.0f} s): re-program {pg['written']} "
+              f"device(s); leave {pg['kept']} free within tolerance of their new target and "
+              f"{pg['skipped_fixed']} fixed (known stuck + pinned)")
+    out.print(f"  recall of the chip as read back: cosine {b['cosine']:.4f}, exact "
+              f"{b['exact']:.3f}; after re-programming (estimate, write error "
+              f"{chip.device.write_noise * 1e6:.3g} uS): cosine {a['cosine']:.4f}, exact "
+              f"{a['exact']:.3f}")
+    missed = summary["missed"]
+    if missed:
+        more = (f" (first {MISSED_SHOWN} of {len(missed)}; --json lists all)"
+                if len(missed) > MISSED_SHOWN else "")
+        out.print(f"  missed devices{more}:")
+    for d in missed[:MISSED_SHOWN]:
+        out.print(f"    layer {d['layer']} array {d['array']} {d['polarity']} row {d['row']} col "
+                  f"{d['col']}: target {d['target_uS']:.2f} uS, read {d['read_uS']:.2f} uS"
+                  + (" (at a rail)" if d["at_rail"] else ""))
+    if st["out"]:
+        out.print(f"adapted model saved to {st['out']} (the model of the next read-back)")
+    if st["export"]:
+        out.print(f"export written to {st['export']}: program {pg['written']} device(s); NaN in "
+                  f"targets_S.npy / empty target_uS in devices.csv = leave the device")
+    if not (st["out"] and st["export"]):
+        out.print("(give -o and --export to continue the loop: program the export, read back, "
+                  "run adapt on the adapted model)")
 
 
 def _simulated_chip(memory, write_noise: float | None, read_noise: float | None,

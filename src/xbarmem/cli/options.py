@@ -405,9 +405,19 @@ Target = bounded(float, "--target", metavar="X", ge=-1.0, help="Stop once the me
 Tolerance = bounded(float, "--tolerance", metavar="uS", gt=0.0, help="A device reading further "
                     "than this from its target is fixed.")
 WriteNoise = bounded(float | None, "--write-noise", metavar="uS", ge=0.0, help="Write-error "
-                     "std of the simulated chip (default: the model's chip).")
+                     "std of the simulated chip (--read-back: of the recall estimate after "
+                     "re-programming; default: the model's chip).")
 ReadNoise = bounded(float | None, "--read-noise", metavar="uS", ge=0.0, help="Read-noise std "
-                    "of the simulated chip (default: the model's chip).")
+                    "of the simulated chip (--read-back: of the recall estimates; default: "
+                    "the model's chip).")
+ReadBack = Annotated[Path | None, typer.Option(
+    "--read-back", metavar="FILE", parser=input_path,
+    help="Conductances read back from a chip programmed with the model's export: one round "
+         "from this file instead of the simulated chip. (n_arrays, 2, rows, cols) siemens in "
+         ".npy/.npz (the layout of the export's targets_S.npy), or a .csv with columns "
+         "array,row,col,polarity,read_uS (its devices.csv with a read_uS column).")]
+Key = Annotated[str | None, typer.Option("--key", metavar="NAME",
+                                         help="Array name inside an .npz.")]
 UnknownFaults = bounded(float, "--unknown-faults", metavar="X", ge=0.0, le=1.0, help="Extra "
                         "fraction of devices stuck on the simulated chip that the model does "
                         "not know (half at g_max, half at g_min).")

@@ -1,0 +1,230 @@
+"""Chip-in-the-loop adaptation through files: export -> a chip programmed and read back outside
+xbarmem (a simulated chip stands in for the researcher) -> ``adapt --read-back`` -> program
+only the new targets -> read back -> the next round. The read-back round runs the steps of the
+simulated loop; bad read-backs are refused in one line before any work."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from xbarmem import Protocol, save_memory
+from xbarmem.deploy.backend import BackendMemory, SimulatedChip
+from xbarmem.deploy.chip_loop import adapt, adapt_read_back
+from xbarmem.deploy.readback import read_back_backends
+from xbarmem.evaluation.evaluate import evaluate_memory
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.io import load_memory
+
+FAST = {"max_steps": 300, "finetune_steps": 100, "window": 50}
+TOL = 5e-6
+
+
+@pytest.fixture(scope="module")
+def memory(pats, trained):
+    return trained(pats.patterns, "rram", fault_seed=1, program_seed=0, **FAST)
+
+
+@pytest.fixture
+def model(memory, pats, tmp_path):
+    return save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
+
+
+class Researcher:
+    """The chip and the researcher's tools: programs an export's targets_S.npy (NaN = leave),
+    reads every device back into a file laid out like it. The chip has a 30 uS write error and
+    5% stuck devices the model does not know."""
+
+    def __init__(self, memory, seed=3):
+        known = memory.faults.g_stuck
+        extra = FaultMap.generate(memory.chip.with_faults(0.05), memory.faults.n_arrays, seed=9)
+        self.faults = FaultMap(np.where(np.isnan(known), extra.g_stuck, known))
+        self.layer = memory.layers[0]
+        chip = memory.chip.replace_device(write_noise=30e-6)
+        self.chip = SimulatedChip.like(self.layer, chip=chip, faults=self.faults, seed=seed)
+
+    def program(self, folder):
+        self.chip.program(self.layer._gather(np.load(folder / "targets_S.npy")))
+
+    def read_back(self, path, fmt="npy"):
+        read = self.layer.scatter(self.chip.read_back())
+        if fmt == "npy":
+            np.save(path, read)
+            return path
+        with path.open("w", newline="") as handle:  # the export's devices.csv + read_uS
+            writer = csv.writer(handle)
+            writer.writerow(["array", "row", "col", "polarity", "read_uS"])
+            for a, p, i, j in np.argwhere(~np.isnan(read)):
+                writer.writerow([a, i, j, ("G+", "G-")[p], f"{read[a, p, i, j] * 1e6:.6f}"])
+        return path
+
+    def recall(self, memory, pats):
+        return evaluate_memory(BackendMemory(memory, [self.chip]), pats,
+                               Protocol(probes=10, seed=0)).cosine
+
+
+def test_file_round_trip_pins_misses_and_reprograms_only_the_rest(memory, pats, model, tmp_path,
+                                                                   run_cli):
+    lab = Researcher(memory)
+    code, _, err = run_cli("export", model, "--out", tmp_path / "e0")
+    assert code == 0, err
+    lab.program(tmp_path / "e0")
+    before = lab.recall(memory, pats)
+    read0 = lab.read_back(tmp_path / "read0.npy")
+    m1, e1 = tmp_path / "m1.safetensors", tmp_path / "e1"
+    code, out, err = run_cli("adapt", model, "--read-back", read0, "-o", m1, "--export", e1,
+                             "--tolerance", "5", "--probes", "5", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    # (1) every device the model believed free and that reads further than the tolerance from
+    # its export target is pinned in the adapted model, at its read value
+    targets = np.load(tmp_path / "e0" / "targets_S.npy")
+    read = np.load(read0)
+    free = np.load(tmp_path / "e0" / "used.npy") & np.isnan(memory.faults.g_stuck[:1])
+    missed = free & (np.abs(read - targets) > TOL)
+    adapted = load_memory(m1)
+    assert missed.sum() == summary["read"]["newly_fixed"] == len(summary["missed"]) > 0
+    np.testing.assert_array_equal(adapted.faults.g_stuck[:1][missed], read[missed])
+    assert not (adapted.faults.stuck[:1] & free & ~missed).any()
+    rail = [d for d in summary["missed"] if d["at_rail"]]
+    assert 0 < len(rail) == summary["read"]["newly_fixed_at_rail"]
+    assert adapted.info["adapt"]["read_backs"] == 1
+    # (3) the new export asks to program only the devices to re-program; the rest are left
+    new = np.load(e1 / "targets_S.npy")
+    write = ~np.isnan(new)
+    assert write.sum() == summary["program"]["written"] > 0
+    assert not (write & adapted.faults.stuck[:1]).any()
+    rows = list(csv.DictReader((e1 / "devices.csv").open()))
+    assert sum(r["target_uS"] != "" for r in rows) == write.sum()
+    assert json.loads((e1 / "manifest.json").read_text())["program"]["devices"] == write.sum()
+    g_before = lab.chip.conductances()
+    lab.program(e1)
+    left = np.isnan(lab.layer._gather(new))
+    np.testing.assert_array_equal(lab.chip.conductances()[left], g_before[left])
+    # (4) the chip recalls at least as well with the adapted model's targets written
+    after = lab.recall(adapted, pats)
+    assert after >= before, (before, after)
+    # the next read-back continues the loop from the adapted model (CSV this time)
+    read1 = lab.read_back(tmp_path / "read1.csv", fmt="csv")
+    m2 = tmp_path / "m2.safetensors"
+    code, out, err = run_cli("adapt", m1, "--read-back", read1, "-o", m2, "--tolerance", "5",
+                             "--probes", "5")
+    assert code == 0, err
+    assert "missed their target" in out and "re-program" in out
+    second = load_memory(m2)
+    assert second.info["adapt"]["read_backs"] == 2
+    assert (second.faults.stuck >= adapted.faults.stuck).all()
+
+
+def test_a_read_back_round_is_a_round_of_the_simulated_loop(memory, pats):
+    """The same read (no read noise) gives the same pins and the same re-programming whether
+    the loop reads the chip itself (round 0 -> round 1 of ``adapt``) or a file of it."""
+    chip = memory.chip.replace_device(write_noise=20e-6, read_noise=0.0)
+    sim = SimulatedChip.like(memory.crossbar, chip=chip, seed=2)
+    sent = []
+    program = sim.program
+    sim.program = lambda t: sent.append(np.array(t)) or program(t)
+    protocol = Protocol(probes=5)
+    looped = adapt(memory, [sim], pats, rounds=1, target=1.1, tolerance=TOL, protocol=protocol)
+    replay = SimulatedChip.like(memory.crossbar, chip=chip, seed=2)
+    replay.program(sent[0])  # the researcher programs the open-loop targets
+    read = memory.crossbar.scatter(replay.read_back())
+    result = adapt_read_back(memory, read_back_backends(memory, read), pats, tolerance=TOL,
+                             protocol=protocol)
+    assert result.read["newly_fixed"] == looped.rounds[0]["newly_fixed"]
+    assert result.program["written"] == looped.rounds[1]["written"]
+    np.testing.assert_array_equal(result.targets[0], sent[1])
+    for key in ("newly_fixed_at_rail", "free", "write_error_rms_uS"):
+        assert result.read[key] == looped.rounds[0][key], key
+
+
+def _files(tmp_path, memory):
+    """Read-back files that do not fit ``memory``, one per refusal rule."""
+    good = memory.crossbar.scatter(np.stack([memory.crossbar.g_pos, memory.crossbar.g_neg]))
+    dev = memory.chip.device
+
+    def save(name, data):
+        np.save(tmp_path / name, data)
+        return tmp_path / name
+
+    bad = {}
+    bad["other arrays"] = save("t.npy", good[:, :, :, :-1])
+    bad["two arrays"] = save("two.npy", np.concatenate([good, good]))
+    neg = good.copy()
+    neg[0, 0, 1, 2] = -1e-6
+    bad["negative"] = save("neg.npy", neg)
+    inf = good.copy()
+    inf[0, 1, 0, 0] = np.inf
+    bad["infinite"] = save("inf.npy", inf)
+    nan = good.copy()
+    nan[0, 0, 3, 4] = np.nan
+    bad["no reading"] = save("nan.npy", nan)
+    bad["microsiemens"] = save("uS.npy", good * 1e6)
+    high = good.copy()
+    high[0, 0, 2, 2] = dev.g_max + 5 * dev.g_range
+    bad["far above"] = save("high.npy", high)
+    return bad
+
+
+@pytest.mark.parametrize("case, fragment", [
+    ("other arrays", "a read-back of another model or chip"),
+    ("two arrays", "shape (2, 2,"),
+    ("negative", "negative conductance"),
+    ("infinite", "infinite conductance"),
+    ("no reading", "has no reading"),
+    ("microsiemens", "microsiemens (uS)"),
+    ("far above", "window widths"),
+])
+def test_bad_read_backs_are_refused_before_any_work(memory, model, tmp_path, run_cli, case,
+                                                    fragment):
+    path = _files(tmp_path, memory)[case]
+    m1, e1 = tmp_path / "m1.safetensors", tmp_path / "e1"
+    code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1, "--export", e1)
+    assert code == 2 and not out and err.startswith("error:"), err
+    assert len(err.strip().splitlines()) == 1 and fragment in err, err
+    assert not m1.exists() and not e1.exists()
+
+
+def test_far_above_says_how_far(memory, model, tmp_path, run_cli):
+    path = _files(tmp_path, memory)["far above"]
+    code, _, err = run_cli("adapt", model, "--read-back", path)
+    assert code == 2 and "g_max + 5 window widths" in err and "row 2, col 2" in err
+
+
+def test_other_refusals(memory, pats, model, tmp_path, run_cli):
+    read = tmp_path / "read.npy"
+    np.save(read, memory.crossbar.scatter(np.stack([memory.crossbar.g_pos,
+                                                    memory.crossbar.g_neg])))
+    bare = save_memory(memory, tmp_path / "bare.safetensors")
+    export = tmp_path / "e0"
+    code, _, err = run_cli("export", model, "--out", export)
+    assert code == 0, err
+    with (export / "devices.csv").open() as src:  # read_uS appended to the export's CSV
+        rows = list(csv.reader(src))
+    with (export / "devices.csv").open("w", newline="") as dst:
+        csv.writer(dst).writerows([rows[0] + ["read_uS"]] + [r + [r[7]] for r in rows[1:]])
+    no_read = tmp_path / "no_read.csv"
+    no_read.write_text("array,row,col,polarity,target_uS\n0,0,0,G+,2.0\n")
+    cases = [
+        (("adapt", bare, "--read-back", read), "saved without its patterns"),
+        (("adapt", model, "--read-back", export / "devices.csv", "--export", export),
+         "--export"),
+        (("adapt", model, "--read-back", read, "--rounds", "3"),
+         "--rounds applies without --read-back"),
+        (("adapt", model, "--export", tmp_path / "e9"), "--export applies with --read-back"),
+        (("adapt", model, "--read-back", no_read), "lacks column(s) read_uS"),
+        (("adapt", model, "--read-back", read, "--key", "x"), "no array named"),
+    ]
+    for args, fragment in cases:
+        code, out, err = run_cli(*args)
+        assert code == 2 and not out and fragment in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "e9").exists()
+    # the export's own devices.csv with read_uS appended is a valid read-back
+    code, out, err = run_cli("adapt", model, "--read-back", export / "devices.csv",
+                             "--probes", "2")
+    assert code == 0, err
+    assert "missed their target" in out
