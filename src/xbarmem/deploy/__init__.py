@@ -4,6 +4,8 @@
   hardware drivers behind ``DriverBackend``, and ``BackendMemory`` (recall through backends).
 * :mod:`.export` -- every device of every array to CSV / ``.npy`` with a manifest, and back.
 * :mod:`.chip_loop` -- ``adapt``: program, read back, pin what missed, re-train.
+* :mod:`.readback` -- a chip read back into a file, as a backend (``adapt_read_back`` through
+  files).
 
 May import ``evaluation``, ``learning``, ``memory``, ``hardware``, ``data``, ``spec``,
 ``errors`` and ``version``.

@@ -17,6 +17,10 @@ twin: chip spec, known fault map, placement) and a chip behind a
   loop stops early once the mean cosine reaches ``target``.
 
 Every round is a dict (see :class:`AdaptResult`), so callers log it as JSON lines.
+
+:func:`adapt_read_back` runs one round of the same steps for a chip programmed outside
+xbarmem: it starts from the read-back (compare with the model's targets, pin), re-trains and
+ends with the re-programming (what to write, NaN = leave), scoring recall before and after.
 The ``weight`` fault model has no per-device conductances to pin and is refused.
 """
 
@@ -220,7 +224,10 @@ class _Loop:
         return rows
 
 
-def _check(memory: Memory, rounds: int, tolerance: float) -> None:
+def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
+    """Refuse (:class:`ConfigError`) settings :func:`adapt` / :func:`adapt_read_back` cannot
+    run: ``rounds`` not an integer >= 0, ``tolerance`` (siemens) not > 0, a memory under the
+    ``weight`` fault model."""
     if not isinstance(rounds, int) or rounds < 0:
         raise ConfigError(f"rounds must be an integer >= 0, got {rounds!r}")
     if not tolerance > 0:
@@ -263,7 +270,7 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
         trainer: re-training rule (default :func:`default_trainer`).
         callback: called with each round's dict as soon as it is measured.
     """
-    _check(memory, rounds, tolerance)
+    check_settings(memory, rounds, tolerance)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     kind = patterns.kind
     loop = _Loop(memory, view, tolerance)
@@ -348,7 +355,7 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
     Args: as :func:`adapt`; ``backends`` read back what the chip holds (e.g.
     :class:`~xbarmem.deploy.readback.ReadBackChip` around a read-back file).
     """
-    _check(memory, 0, tolerance)
+    check_settings(memory, 0, tolerance)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     loop = _Loop(memory, view, tolerance)
     twin = memory.rebuild(loop.faults())
