@@ -14,6 +14,7 @@ import pytest
 from xbarmem import Protocol, save_memory
 from xbarmem.deploy.backend import BackendMemory, SimulatedChip
 from xbarmem.deploy.chip_loop import adapt, adapt_read_back
+from xbarmem.deploy.export import export_names
 from xbarmem.deploy.readback import read_back_backends
 from xbarmem.evaluation.evaluate import evaluate_memory
 from xbarmem.hardware.faults import FaultMap
@@ -100,6 +101,7 @@ def test_file_round_trip_pins_misses_and_reprograms_only_the_rest(memory, pats, 
     rows = list(csv.DictReader((e1 / "devices.csv").open()))
     assert sum(r["target_uS"] != "" for r in rows) == write.sum()
     assert json.loads((e1 / "manifest.json").read_text())["program"]["devices"] == write.sum()
+    assert {p.name for p in e1.iterdir()} <= set(export_names(adapted))  # what --export checks
     g_before = lab.chip.conductances()
     lab.program(e1)
     left = np.isnan(lab.layer._gather(new))
