@@ -251,9 +251,9 @@ def test_versus_commands_time_each_command_line_with_both_sides(monkeypatch):
 def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path):
     import torch
 
+    import xbarmem.evaluation.capacity as capacity
     import xbarmem.learning.multilayer_fit as multilayer_fit
     import xbarmem.learning.single_fit as single_fit
-    import xbarmem.evaluation.capacity as capacity
     from benchmarks import levers
     from xbarmem.learning import stages
 
