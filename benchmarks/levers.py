@@ -346,33 +346,38 @@ def _aimed_next(lo, hi, s_lo, s_hi, theta, resolution, aimed):
     return int(min(max(round(guess), lo + margin), hi - margin)), False
 
 
+class _Scored(dict):
+    """Tested count -> similarity, each count scored once."""
+
+    def __init__(self, score) -> None:
+        super().__init__()
+        self.score = score
+
+    def __missing__(self, p: int) -> float:
+        self[p] = value = float(self.score(p))
+        return value
+
+
 def _model_search(score, thresholds, *, start=4, max_count, resolution=0.0, cache=None):
     """:func:`search_capacity`'s contract, stepping by :func:`_model_step` and
-    :func:`_aimed_next`."""
-    cache = {} if cache is None else cache
-
-    def sim(p: int) -> float:
-        if p not in cache:
-            cache[p] = float(score(p))
-        return cache[p]
-
-    out = {}
+    :func:`_aimed_next` (``cache`` is not shared: the study runs one search per case)."""
+    sim, found = _Scored(score), {}
     for theta in sorted(thresholds, reverse=True):
-        p = min(max(1, start), max_count)
-        lo, hi = (p, None) if sim(p) >= theta else (0, p)
+        first = min(max(1, start), max_count)
+        lo, hi = (first, None) if sim[first] >= theta else (0, first)
         while hi is None and lo < max_count:
-            nxt = min(_model_step(lo, sim(lo), theta, True), max_count)
-            lo, hi = (nxt, None) if sim(nxt) >= theta else (lo, nxt)
+            nxt = min(_model_step(lo, sim[lo], theta, True), max_count)
+            lo, hi = (nxt, None) if sim[nxt] >= theta else (lo, nxt)
         while lo == 0 and hi > 1:
-            nxt = _model_step(hi, sim(hi), theta, False)
-            lo, hi = (nxt, hi) if sim(nxt) >= theta else (0, nxt)
+            nxt = _model_step(hi, sim[hi], theta, False)
+            lo, hi = (nxt, hi) if sim[nxt] >= theta else (0, nxt)
         aimed = False
         while hi is not None and hi - lo > max(1.0, resolution * lo):
-            mid, aimed = _aimed_next(lo, hi, sim(lo), sim(hi), theta, resolution, aimed)
-            lo, hi = (mid, hi) if sim(mid) >= theta else (lo, mid)
-        out[theta] = capacity_from_curve([{"count": q, "cosine": v} for q, v in cache.items()],
-                                         theta)
-    return dict(sorted(out.items()))
+            mid, aimed = _aimed_next(lo, hi, sim[lo], sim[hi], theta, resolution, aimed)
+            lo, hi = (mid, hi) if sim[mid] >= theta else (lo, mid)
+        found[theta] = capacity_from_curve([{"count": q, "cosine": v} for q, v in sim.items()],
+                                           theta)
+    return dict(sorted(found.items()))
 
 
 def _search_cases(quick: bool) -> dict:
