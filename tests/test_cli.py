@@ -158,6 +158,8 @@ def test_train_plain_output(run_cli, tmp_path):
     assert code == 0, err
     text = " ".join(out.split())  # human output may be wrapped to the terminal width
     assert f"saved {model}: hebb rule, 2 patterns, N=16" in text
+    # the device accounting in words (hebb: no bias row, 16 x 16 weights on one array)
+    assert "256 weights on 512 devices, 1 array(s) of 64x64, 16 sensed outputs" in text
 
 
 def test_options_for_a_rule_without_options_say_it_takes_none(run_cli, tmp_path):

@@ -101,6 +101,15 @@ def _fields(record: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+def describe_devices(devices: dict[str, int]) -> str:
+    """One line for a memory's device accounting (:meth:`xbarmem.memory.base.Memory.devices`):
+    weights, devices, arrays of rows x cols, sensed outputs, layers when there are several."""
+    layers = f" in {devices['layers']} layers" if devices.get("layers", 1) > 1 else ""
+    return (f"{devices['weights']} weights on {devices['devices']} devices{layers}, "
+            f"{devices['arrays']} array(s) of {devices['array_rows']}x{devices['array_cols']}, "
+            f"{devices['sensed_outputs']} sensed outputs")
+
+
 def print_fields(record: dict[str, Any], title: str | None = None) -> None:
     """Human output of a flat result: an aligned two-column table of field and value (nested
     records as ``outer.inner``, numbers to 4 significant digits); ``--json`` has the rest."""

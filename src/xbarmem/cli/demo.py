@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.common import _emit_json, app, console, describe_devices, out
 from xbarmem.cli.progress import work_bar
 from xbarmem.learning.budget import step_budget
 
@@ -77,7 +77,7 @@ def _print_demo(results: dict, rules: list[str], faults: float, level: float, tr
               "the paper; exact: fraction recalled bit-perfectly; tanh neurons: same chips and "
               "cues recalled with analogue tanh neurons, sign read-out.")
     dev = results["fault_models"][next(iter(results["fault_models"]))]["rules"]
-    out.print(f"devices (adaptive, with bias row): {dev['adaptive']['devices']}")
+    out.print(f"devices (adaptive, with bias row): {describe_devices(dev['adaptive']['devices'])}")
     out.print(f"figure: {results['figure']}   ({results['seconds']:.1f} s)")
 
 

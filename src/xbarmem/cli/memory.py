@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli.common import _emit_json, app, console, describe_devices, out
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
@@ -90,8 +90,8 @@ def train(
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {pset.n_patterns} patterns, "
                   f"N={pset.n_neurons}{shape}, {info['steps']} steps, converged="
-                  f"{info['converged']}, {info['train_seconds']:.2f} s, "
-                  f"arrays={memory.devices()['arrays']}")
+                  f"{info['converged']}, {info['train_seconds']:.2f} s; "
+                  f"{describe_devices(memory.devices())}")
 
 
 def _check_options(ctx: typer.Context, data: str, rule: str,
