@@ -162,6 +162,16 @@ def test_train_plain_output(run_cli, tmp_path):
     assert "256 weights on 512 devices, 1 array(s) of 64x64, 16 sensed outputs" in text
 
 
+
+def test_train_says_which_step_cap_ended_an_unconverged_training(run_cli, tmp_path):
+    code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "random",
+                             "--patterns", "4", "--neurons", "16", "--rule-option",
+                             "max_steps=5", "--rule-option", "finetune_steps=3",
+                             "--rule-option", "flip_steps=0")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "8 steps, converged=False (the step cap max_steps=5 ended the first stage)" in text
+
 def test_options_for_a_rule_without_options_say_it_takes_none(run_cli, tmp_path):
     code, out, err = run_cli("train", "-o", tmp_path / "h.safetensors", "--rule", "hebb",
                              "--data", "random", "--patterns", "2", "--neurons", "16",

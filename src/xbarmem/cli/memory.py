@@ -89,10 +89,19 @@ def train(
     else:
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {pset.n_patterns} patterns, "
-                  f"N={pset.n_neurons}{shape}, {info['steps']} steps, converged="
-                  f"{info['converged']}, {info['train_seconds']:.2f} s; "
+                  f"N={pset.n_neurons}{shape}, {info['steps']} steps, "
+                  f"{_converged(info)}, {info['train_seconds']:.2f} s; "
                   f"{describe_devices(memory.devices())}")
 
+
+def _converged(info: dict) -> str:
+    """``converged=True``, or ``converged=False`` with the step cap (``max_steps``, the first
+    stage's) that ended the training."""
+    cap = info.get("max_steps")
+    if info.get("converged", True) or cap is None:
+        return f"converged={info.get('converged')}"
+    what = "the first stage" if info.get("steps", 0) > cap else "it"
+    return f"converged=False (the step cap max_steps={cap} ended {what})"
 
 def _check_options(ctx: typer.Context, data: str, rule: str,
                    fault_map: Path | None, out_path: Path) -> None:
@@ -156,7 +165,8 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
 
         info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed,
                             progress=show)[0]
-    return memory, info
+    resolved = rule_obj.options(len(memory.layers), pset.kind)
+    return memory, {**info, "max_steps": resolved["max_steps"]}
 
 
 # ---------------------------------------------------------------------------------- evaluate
