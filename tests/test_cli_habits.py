@@ -382,6 +382,27 @@ def test_results_table_keeps_whole_cells(run_cli, files, monkeypatch):
     assert code == 0 and "result.exact" in out, err
 
 
+#: commands that print tables wider than a narrow terminal, with tiny arguments (as JSON_RUNS)
+WIDE_TABLES: dict[str, list[str]] = {
+    "energy --sizes": ["--sizes", "16", "--rule", "hebb", "--probes", "2", "-o", "{tmp}/e"],
+    "energy": JSON_RUNS["energy"], "capacity": JSON_RUNS["capacity"],
+    "adapt": JSON_RUNS["adapt"], "results": JSON_RUNS["results"],
+}
+
+
+@pytest.mark.parametrize("command", list(WIDE_TABLES))
+def test_tables_fold_cells_in_a_narrow_terminal_never_cut_them(run_cli, files, monkeypatch,
+                                                                command):
+    """Every command's tables print through the one console that folds cells: at 60 columns
+    energy --sizes cut 'exact s/a' to '0.98/0…' (the async rate lost)."""
+    monkeypatch.setenv("COLUMNS", "60")
+    args = [a.format(**files) for a in WIDE_TABLES[command]]
+    code, out, err = run_cli(command.split()[0], *args)
+    assert code == 0, err
+    assert "┃" in out or "─" in out  # a table was printed
+    assert "…" not in out, out
+
+
 def test_results_export_with_json_says_what_it_wrote(run_cli, files, tmp_path):
     target = tmp_path / "rows.csv"
     code, out, err = run_cli("results", files["store"], "--where", "rule=hebb", "--csv", target,

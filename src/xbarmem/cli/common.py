@@ -40,8 +40,24 @@ chip_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
 circuit_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
                           help="Circuit presets: the energy and latency constants of "
                                "`xbarmem energy`.")
-console = Console(stderr=True)
-out = Console()
+
+
+class _Console(Console):
+    """A console whose tables never cut a cell or header to ``…`` in a narrow terminal: every
+    column of a printed :class:`rich.table.Table` folds onto more lines instead."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        from rich.table import Table
+
+        for obj in objects:
+            if isinstance(obj, Table):
+                for column in obj.columns:
+                    column.overflow = "fold"
+        super().print(*objects, **kwargs)
+
+
+console = _Console(stderr=True)
+out = _Console()
 
 
 def _version(value: bool) -> None:

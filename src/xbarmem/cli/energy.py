@@ -357,17 +357,17 @@ def _print_sizes(sweep: dict, what: str) -> None:
     table = Table(title=f"async / sync per recall ({what})")
     beside = "beside" in sweep["rows"][0]
     for col in ("N", "P", "sync steps", "async steps", "energy x", "latency x", "latency saved",
-                "exact s/a") + ((f"energy x ({FITTED_CIRCUIT}, fitted)",) if beside else ()):
+                "exact s/a") + (("fitted energy x",) if beside else ()):
         table.add_column(col, justify="right")
     costs = Table(title="per recall (sync / async) and programming every device")
     for col in ("N", "energy sync", "energy async", "latency sync", "latency async",
-                "programming", "programming time"):
+                "program energy", "program time"):
         costs.add_column(col, justify="right")
     for row in sweep["rows"]:
         table.add_row(str(row["n"]), str(row["patterns"]), f"{row['sync_steps']:.3g}",
                       f"{row['async_steps']:.5g}", f"{row['energy_ratio']:.2f}",
                       f"{row['latency_ratio']:.1f}", f"{row['latency_reduction']:.3%}",
-                      f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}",
+                      f"{row['sync_exact']:.2f} / {row['async_exact']:.2f}",
                       *((f"{row['beside']['energy_ratio']:.2f}",) if beside else ()))
         costs.add_row(str(row["n"]), _si(row["sync_energy_J"], "J"),
                       _si(row["async_energy_J"], "J"), _si(row["sync_latency_s"], "s"),
@@ -375,6 +375,6 @@ def _print_sizes(sweep: dict, what: str) -> None:
                       _si(row["programming_time_s"], "s"))
     out.print(table)
     if beside:
-        out.print(f"last column: circuit {FITTED_CIRCUIT}, whose two constants were fitted to "
+        out.print(f"fitted energy x: circuit {FITTED_CIRCUIT}, whose two constants were fitted to "
                   f"the paper's ratios at N = 64 (digit recall)")
     out.print(costs)
