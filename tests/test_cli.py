@@ -668,6 +668,28 @@ def test_every_parameter_has_help():
             assert (getattr(param, "help", None) or "").strip(), (path, param.name)
 
 
+def test_help_texts_close_their_brackets():
+    """chip import --as read 'codes (stuck codes (0 free, +1 ON, -1 OFF) or conductance'."""
+    for path, command in _commands():
+        for text in (command.help or "", *(getattr(p, "help", "") or "" for p in command.params)):
+            assert text.count("(") == text.count(")") and text.count("[") == text.count("]"), (
+                path, text)
+
+
+@pytest.mark.parametrize(("path", "option", "says"), [
+    (("chip", "import"), "--off-below", "siemens; default: g_min + 5% of the chip's window"),
+    (("chip", "import"), "--on-above", "siemens; default: g_max - 5% of the chip's window"),
+    (("capacity",), "--pool", "default: all of the source; random: 2000"),
+    (("scaling",), "--pool", "default: all of the source"),
+    (("energy",), "--hidden", "required there; no default"),
+    (("plot",), "--title", "default: the settings every drawn row shares"),
+])
+def test_options_without_a_default_value_say_what_leaving_them_out_does(path, option, says):
+    command = dict(_commands())[path]
+    param = next(p for p in _options(command) if option in p.opts)
+    assert param.default in (None, "") and says in param.help
+
+
 def test_one_vocabulary():
     """A concept has one option name everywhere; the old names are hidden aliases only."""
     old = {"--flip", "--chips", "--n", "--count", "--side", "--max-steps", "--objective",

@@ -95,7 +95,7 @@ def chip_import(
         ".npy/.npz, or a .csv of target-vs-read conductances.")],
     out_path: MapOut,
     as_: Annotated[str, typer.Option(
-        "--as", metavar="KIND", help="Array meaning: codes (stuck codes (0 free, +1 ON, "
+        "--as", metavar="KIND", help="Array meaning: codes (stuck codes: 0 free, +1 ON, "
         "-1 OFF) or conductance (read-back, siemens).")] = "codes",
     chip: o.Chip = "rram",
     off_below: o.OffBelow = None,

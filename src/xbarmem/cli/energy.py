@@ -74,7 +74,8 @@ CALIBRATED = "circuit-calibrated.toml"
 EnergyOut = o.out("folder for PNG, JSON and TOML files (with --sizes or --calibrate)",
                   folder=True, lazy=True)
 EnergyHidden = Annotated[str | None, typer.Option(
-    "--hidden", metavar="WIDTHS", help=o.HIDDEN_HELP + " (multilayer only).")]
+    "--hidden", metavar="WIDTHS",
+    help=o.HIDDEN_HELP + " (--arch multilayer only, and required there; no default).")]
 
 
 @app.command(

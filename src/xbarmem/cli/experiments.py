@@ -370,7 +370,9 @@ def plot_cmd(
                    ] = False,
     where: WhereOpt = None,
     sweep: SweepOpt = None,
-    title: Annotated[str, typer.Option("--title", metavar="TEXT", help="Figure title.")] = "",
+    title: Annotated[str, typer.Option(
+        "--title", metavar="TEXT",
+        help="Figure title (default: the settings every drawn row shares).")] = "",
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore

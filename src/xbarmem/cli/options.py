@@ -237,7 +237,8 @@ OnePerClass = Annotated[bool, typer.Option(
 ZeroOne = Annotated[bool, typer.Option(
     "--zero-one", help="Accept {0,1} files (0 is read as -1).")]
 Pool = bounded(int | None, "--pool", metavar="N", ge=1, le=MAX_COUNT,
-               help="Patterns in the pool that subsets are drawn from.")
+               help="Patterns in the pool that subsets are drawn from (default: all of the "
+               "source; random: 2000).")
 
 # ------------------------------------------------------------------------------ recall
 Activation = Annotated[str | None, typer.Option(
@@ -383,9 +384,11 @@ OldBias = Annotated[bool | None, typer.Option(
 # numeric options: declared here too, so that every number on the command line has its bounds
 Arrays = bounded(int, "--arrays", metavar="N", ge=1, le=MAX_COUNT, help="Number of arrays.")
 OffBelow = bounded(float | None, "--off-below", metavar="S", ge=0.0,
-                   help="conductance: stuck OFF below this (siemens).")
+                   help="conductance: stuck OFF below this (siemens; default: g_min + 5% of "
+                   "the chip's window).")
 OnAbove = bounded(float | None, "--on-above", metavar="S", ge=0.0,
-                  help="conductance: stuck ON above this (siemens).")
+                  help="conductance: stuck ON above this (siemens; default: g_max - 5% of "
+                  "the chip's window).")
 ImportTolerance = bounded(float | None, "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck "
                           "if |read - target| exceeds this (default: robust estimate).")
 Start = bounded(int | None, "--start", metavar="N", ge=1, le=MAX_COUNT,
