@@ -186,3 +186,26 @@ def test_corruption_labels(method, level, text):
     assert describe_corruption(method, level) == text
     with pytest.raises(Exception, match="unknown corruption"):
         describe_corruption("blur", level)
+
+
+def _x_tick_labels(fig: Figure) -> list[str]:
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    lo, hi = sorted(ax.get_xlim())
+    return [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi
+            and t.get_text()]
+
+
+def test_capacity_figures_label_the_measured_sizes_on_their_log_x_axis():
+    """A scaling figure of N = 64, 144, 256 was labelled 60, 100, 200: the point at 64 read as
+    60. The measured N are now the x ticks, in scaling_plot and the capacity figure of a store,
+    with the y axis labelled alike; too many or too close sizes keep matplotlib's ticks."""
+    fig = scaling_plot(SCALING)
+    assert _x_tick_labels(fig) == ["16", "36", "64"]
+    assert fig.axes[0].get_ylabel() == "capacity (stored patterns)"
+    fig = plot_rows([_cap_row("adaptive", n, n // 4, seed=s) for n in (64, 144, 256)
+                     for s in range(2)], "capacity")
+    assert _x_tick_labels(fig) == ["64", "144", "256"]
+    assert fig.axes[0].get_ylabel() == "capacity (stored patterns)"
+    dense = dict(SCALING, sizes=[16, 17, 64], capacity={"0.9": [4, 4, 14]}, fits={})
+    assert _x_tick_labels(scaling_plot(dense)) != ["16", "17", "64"]

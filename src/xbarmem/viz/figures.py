@@ -116,9 +116,9 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
                       if math.isfinite(fit["slope_low"]) else " (2 sizes: no CI)")
                 text = f"@ {threshold}: k = {fit['slope']:.2f}{ci}"
             handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text))
-        log_axes(ax)
+        log_axes(ax, xticks=sizes)
         ax.set_xlabel("pattern size N (neurons)")
-        ax.set_ylabel("capacity (patterns)")
+        ax.set_ylabel("capacity (stored patterns)")
         ax.set_title(title or scaling_title(settings))
         legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
                        title="capacity at threshold;\nline: fit C = a N^k, k ± 95% CI")

@@ -263,12 +263,14 @@ def _reference(ax: Axes, reference: dict[str, tuple[Sequence[float], Sequence[fl
                    label="paper (hollow)")]
 
 
-def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float]) -> list:
-    """Thresholds, scales and labels; returns the thresholds' legend handle (if any)."""
+def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
+                xs: Sequence[float] = ()) -> list:
+    """Thresholds, scales and labels (capacity: the measured N ``xs`` as x ticks); returns the
+    thresholds' legend handle (if any)."""
     handles = threshold_lines(ax, thresholds, what="threshold (value at right)")
     ax.margins(y=0.08)
     if kind == "capacity":
-        log_axes(ax)
+        log_axes(ax, xticks=xs)
         ax.set_ylabel("capacity (stored patterns)")
     else:
         ax.set_ylabel("mean cosine similarity")
@@ -356,7 +358,7 @@ def legend_title(kind: str, series: list[Series]) -> str:
 
 def _one_panel(ax: Axes, series, kind, thresholds, reference, title) -> None:
     handles = draw_series(ax, series, kind) + _reference(ax, reference)
-    handles += _axes_decor(ax, kind, thresholds)
+    handles += _axes_decor(ax, kind, thresholds, [x for s in series for x in s.points])
     if title:
         ax.set_title(title)
     legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
@@ -384,7 +386,7 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
             handles.setdefault(h.get_label(), h)
         ax.set_title(facet_label(facet), fontsize=7)
         if kind == "capacity":
-            log_axes(ax)
+            log_axes(ax, xticks=[x for s in series for x in s.points])
     for i, ax in enumerate(axes.flat):
         if i >= len(facets):
             ax.set_visible(False)

@@ -20,6 +20,7 @@ from typing import Any
 
 import matplotlib
 import matplotlib.ticker
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -156,15 +157,25 @@ def threshold_lines(ax: Axes, thresholds, *, what: str = "threshold") -> list:
     return [Line2D([], [], ls=":", lw=0.8, color=REFERENCE_COLOR, label=what)]
 
 
-def log_axes(ax: Axes, *, x: bool = True, y: bool = True) -> None:
+def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None) -> None:
     """Logarithmic axes labelled with plain numbers (2, 5, 10, 20, ... rather than
-    2 x 10^0)."""
+    2 x 10^0). ``xticks``: the measured x values (neuron counts N), labelled as they are and
+    the only x ticks, so that a point at N = 64 is not read off a tick at 60 -- unless there
+    are more than 8 of them or two are closer than 7% of the axis span (the labels would
+    overlap; the default ticks stay)."""
     for on, axis, scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
         if on:
             scale("log")
             axis.set_major_formatter(matplotlib.ticker.LogFormatter())
             axis.set_minor_formatter(matplotlib.ticker.LogFormatter(
                 labelOnlyBase=False, minor_thresholds=(1.5, 0.6)))
+    values = sorted({float(v) for v in (xticks if x and xticks is not None else ()) if v > 0})
+    logs = [math.log(v) for v in values]
+    span = logs[-1] - logs[0] if logs else 0.0
+    gaps = np.diff(logs)
+    if 0 < len(values) <= 8 and (gaps >= 0.07 * span).all():
+        ax.set_xticks(values, labels=[f"{v:g}" for v in values])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
