@@ -170,7 +170,7 @@ def test_train_says_which_step_cap_ended_an_unconverged_training(run_cli, tmp_pa
                              "--rule-option", "flip_steps=0")
     assert code == 0, err
     text = " ".join(out.split())
-    assert "8 steps, converged=False (the step cap max_steps=5 ended the first stage)" in text
+    assert "8 steps, converged=False (max_steps=5 reached)" in text
 
 def test_options_for_a_rule_without_options_say_it_takes_none(run_cli, tmp_path):
     code, out, err = run_cli("train", "-o", tmp_path / "h.safetensors", "--rule", "hebb",

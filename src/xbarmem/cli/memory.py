@@ -100,8 +100,7 @@ def _converged(info: dict) -> str:
     cap = info.get("max_steps")
     if info.get("converged", True) or cap is None:
         return f"converged={info.get('converged')}"
-    what = "the first stage" if info.get("steps", 0) > cap else "it"
-    return f"converged=False (the step cap max_steps={cap} ended {what})"
+    return f"converged=False (max_steps={cap} reached)"
 
 def _check_options(ctx: typer.Context, data: str, rule: str,
                    fault_map: Path | None, out_path: Path) -> None:
