@@ -683,6 +683,7 @@ def test_help_texts_close_their_brackets():
     (("scaling",), "--pool", "default: all of the source"),
     (("energy",), "--hidden", "required there; no default"),
     (("plot",), "--title", "default: the settings every drawn row shares"),
+    (("train",), "--recipe", "default: default"),
 ])
 def test_options_without_a_default_value_say_what_leaving_them_out_does(path, option, says):
     command = dict(_commands())[path]

@@ -320,7 +320,7 @@ Rule = Annotated[str, typer.Option(
 Recipe = Annotated[str | None, typer.Option(
     "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES),
     help=f"Recipe of the adaptive rule: {', '.join(RECIPES)} (fast: binary patterns, fewer and "
-    "cheaper training steps). Options given with --rule-option(s) win.")]
+    "cheaper training steps; default: default). Options given with --rule-option(s) win.")]
 RuleOptions = Annotated[str | None, typer.Option(
     "--rule-options", metavar="JSON", help="Trainer options as a JSON object, e.g. "
     "'{\"max_steps\": 300}'.")]
