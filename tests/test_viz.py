@@ -135,6 +135,29 @@ def test_scaling_rows_give_one_series_per_data_set_with_a_fit():
     assert len(fig.axes[0].get_lines()) >= 4  # points and a fit line per series
 
 
+
+def test_capacity_figures_mark_lower_bounds_with_an_arrow_and_say_so_in_the_legend():
+    rows = [_cap_row("adaptive", n, c) for n, c in ((16, 4), (36, 9), (64, 15))]
+    plain = plot_rows(rows, "capacity")
+    assert not any("lower bound" in t.get_text() for t in plain.legends[0].get_texts())
+    rows[-1]["result"]["lower_bound"] = [0.9]  # stored JSON: thresholds as numbers
+    fig = plot_rows(rows, "capacity")
+    assert any("lower bound" in t.get_text() for t in fig.legends[0].get_texts())
+    arrows = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == r"$\uparrow$"]
+    assert len(arrows) == 1 and list(arrows[0].get_xdata()) == [64.0]
+    assert arrows[0].get_ydata()[0] > 15
+
+
+def test_scaling_figure_marks_a_capacity_that_is_the_whole_pool():
+    runs = [{"capacity": {"0.9": c, "0.99": c2}, "settings": {"pool_distinct": pool}}
+            for c, c2, pool in ((4, 2, 100), (8, 5, 8), (14, 9, 100))]
+    fig = scaling_plot({**SCALING, "runs": runs})  # N = 36 at 0.9: all 8 distinct patterns
+    arrows = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == r"$\uparrow$"]
+    assert [list(a.get_xdata()) for a in arrows] == [[36.0]]
+    assert any("lower bound" in t.get_text() for t in fig.legends[0].get_texts())
+    plain = scaling_plot(SCALING)  # a result without runs (older files) draws as before
+    assert not any("lower bound" in t.get_text() for t in plain.legends[0].get_texts())
+
 @pytest.mark.parametrize(("kind", "rows", "line"), [
     ("variation", ROWS, "every row to draw has variation = 0"),
     ("patterns", ROWS, "every row to draw has patterns = 3"),

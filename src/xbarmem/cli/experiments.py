@@ -396,7 +396,8 @@ def plot_cmd(
     bounds = [r for r in rows if kind == "capacity" and r["result"].get("lower_bound")]
     if bounds:
         o.warn(f"{len(bounds)} capacity row(s) drawn are lower bounds (every count tested "
-               "passed: give larger counts, or a larger pool); the fit runs through them too")
+               "passed: give larger counts, or a larger pool), marked by an upward arrow; the "
+               "fit runs through them too")
     if json_out:
         _emit_json({"figure": str(path), "rows": len(rows)})
         return

@@ -12,11 +12,14 @@ from matplotlib.lines import Line2D
 
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.capacity import pool_limited
 from xbarmem.evaluation.scaling import HiddenRule
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     legend_outside,
     log_axes,
+    lower_bound_handle,
+    mark_lower_bounds,
     new_axes,
     rule_style,
     series_style,
@@ -99,13 +102,17 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
     single_rule = settings.get("arch") != "multilayer" and settings.get("rule")
     with style():
         fig, ax = new_axes(ax)
-        handles = []
+        handles, bounded = [], False
         for i, (threshold, caps) in enumerate(result["capacity"].items()):
             st = rule_style(single_rule) if single_rule and len(result["capacity"]) == 1 \
                 else series_style(i)
             caps = np.asarray(caps, dtype=float)
             keep = caps > 0
             ax.plot(sizes[keep], caps[keep], ls="none", marker=st["marker"], color=st["color"])
+            bounds = [(n, c) for n, c, run in zip(sizes, caps, result.get("runs") or [],
+                                                  strict=False) if threshold in pool_limited(run)]
+            mark_lower_bounds(ax, bounds, st["color"])
+            bounded = bounded or bool(bounds)
             fit = result["fits"].get(threshold)
             text = f"@ {threshold}: no fit"
             if fit:
@@ -116,6 +123,8 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
                       if math.isfinite(fit["slope_low"]) else " (2 sizes: no CI)")
                 text = f"@ {threshold}: k = {fit['slope']:.2f}{ci}"
             handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text))
+        if bounded:
+            handles.append(lower_bound_handle("every distinct pattern of the pool stored"))
         log_axes(ax, xticks=sizes)
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("capacity (stored patterns)")

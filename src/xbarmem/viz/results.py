@@ -37,6 +37,8 @@ from xbarmem.viz.style import (
     LINESTYLES,
     legend_outside,
     log_axes,
+    lower_bound_handle,
+    mark_lower_bounds,
     new_axes,
     rule_style,
     series_style,
@@ -61,13 +63,16 @@ MAX_FACETS = 6
 @dataclass
 class Series:
     """One drawn series: ``rule``, the ``facet`` it belongs to (``((key, value), ...)``) and
-    ``points`` ``{x: [value per row]}`` (capacity: per ``threshold``)."""
+    ``points`` ``{x: [value per row]}`` (capacity: per ``threshold``); ``bounds``: the x
+    values where a capacity row is only a lower bound (its ``lower_bound`` lists the
+    threshold)."""
 
     rule: str
     facet: tuple
     threshold: str | None = None
     points: dict[float, list[float]] = field(default_factory=lambda: defaultdict(list))
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    bounds: set[float] = field(default_factory=set)
 
 
 def _value(config: dict[str, Any], key: str) -> Any:
@@ -142,10 +147,13 @@ def _group(usable: list[dict[str, Any]], kind: str, keep_single: bool = False
         flat = _settings(c)
         facet = tuple((k, flat.get(k)) for k in keys)
         if kind == "capacity":
+            below = {float(t) for t in res.get("lower_bound") or ()}
             for t, cap in res["capacity"].items():
                 s = series.setdefault((c["rule"], facet, t), Series(c["rule"], facet, t))
                 s.points[float(c["n_neurons"])].append(float(cap))
                 s.rows.append(r)
+                if float(t) in below:
+                    s.bounds.add(float(c["n_neurons"]))
             continue
         s = series.setdefault((c["rule"], facet, None), Series(c["rule"], facet))
         s.rows.append(r)
@@ -167,6 +175,7 @@ def pooled(series: list[Series]) -> list[Series]:
         merged = out.setdefault((s.rule, s.threshold), Series(s.rule, (), s.threshold))
         for x, values in s.points.items():
             merged.points[x].extend(values)
+        merged.bounds |= s.bounds
     return list(out.values())
 
 
@@ -236,6 +245,8 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
         text = f"{_label(s, series)}{counted}"
         if kind == "capacity":
             ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], color=st["color"], ms=4)
+            mark_lower_bounds(ax, [(x, y) for x, y in zip(xs, ys, strict=True)
+                                   if x in s.bounds], st["color"])
             fit_text, fit = _fit_label(xs, ys)
             if fit is not None:
                 grid = np.geomspace(xs.min(), xs.max(), 50)
@@ -246,7 +257,10 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
                         ms=3.5, lw=1.1)
         handles.append(Line2D([], [], color=st["color"], marker=st["marker"], ls=st["ls"],
                               label=text))
+    if any(s.bounds for s in series):
+        handles.append(lower_bound_handle("every count tested passed"))
     return handles if labels else []
+
 
 
 def _reference(ax: Axes, reference: dict[str, tuple[Sequence[float], Sequence[float]]]

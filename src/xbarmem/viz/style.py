@@ -178,6 +178,24 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None) -> None:
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 
 
+#: the marker of a capacity that is only a lower bound (drawn just above the point)
+LOWER_BOUND_MARKER = r"$\uparrow$"
+
+
+def mark_lower_bounds(ax: Axes, points: list[tuple[float, float]], color: str) -> None:
+    """An upward arrow just above each point ``(x, capacity)`` that is only a lower bound."""
+    if points:
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, [y * 1.18 for y in ys], ls="none", marker=LOWER_BOUND_MARKER, ms=9,
+                color=color)
+
+
+def lower_bound_handle(why: str) -> Line2D:
+    """The legend entry of :func:`mark_lower_bounds`' arrows (``why``: what makes them
+    bounds)."""
+    return Line2D([], [], color="0.35", marker=LOWER_BOUND_MARKER, ls="none", ms=8,
+                  label=f"lower bound ({why})")
+
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix).
 
