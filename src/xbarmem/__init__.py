@@ -25,7 +25,8 @@ _EXPORTS: dict[str, str] = {
                      "occlude_block", "salt_and_pepper"), "xbarmem.data.corruption"),
     **dict.fromkeys(("PatternSet", "as_pattern_set", "load_digits", "load_file", "load_glyphs",
                      "load_mnist", "load_patterns", "random_patterns"), "xbarmem.data.patterns"),
-    **dict.fromkeys(("ConfigError", "FileFormatError", "PatternError", "XbarmemError"),
+    **dict.fromkeys(("ArgumentError", "ConfigError", "FileFormatError", "PatternError",
+                     "XbarmemError"),
                     "xbarmem.errors"),
     "find_capacity": "xbarmem.evaluation.capacity",
     **dict.fromkeys(("Protocol", "compare_rules", "evaluate_memory"),
@@ -91,6 +92,7 @@ if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
         random_patterns,
     )
     from xbarmem.errors import (  # noqa: F401
+        ArgumentError,
         ConfigError,
         FileFormatError,
         PatternError,

@@ -1,12 +1,14 @@
 """Exception hierarchy for xbarmem.
 
 Every error raised deliberately by the library derives from :class:`XbarmemError`; the
-input-validation errors also derive from :class:`ValueError` so generic handlers still work.
+input-validation errors also derive from :class:`ValueError` so generic handlers still work;
+:class:`ArgumentError` (an unknown keyword, an argument of the wrong type) is a
+:class:`TypeError` too, as Python's own error for these is.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "FileFormatError", "PatternError", "XbarmemError"]
+__all__ = ["ArgumentError", "ConfigError", "FileFormatError", "PatternError", "XbarmemError"]
 
 
 class XbarmemError(Exception):
@@ -23,3 +25,8 @@ class ConfigError(XbarmemError, ValueError):
 
 class FileFormatError(XbarmemError, ValueError):
     """A missing, corrupt or foreign (unrecognised) file."""
+
+
+class ArgumentError(ConfigError, TypeError):
+    """A public function called with an unknown keyword argument or an argument of the wrong
+    type (a :class:`ConfigError` and a :class:`TypeError`, which Python raises for these)."""

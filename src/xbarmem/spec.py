@@ -71,7 +71,10 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 import tomli_w
 
-from xbarmem.checks import check_seed  # re-exported: the seed rule of every Spec user
+from xbarmem.checks import (
+    check_seed,  # re-exported: the seed rule of every Spec user
+    unknown_argument,
+)
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import read_text
 
@@ -384,6 +387,17 @@ class Spec:
             cls._section = section
         if noun is not None:
             cls._noun = noun
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Refuse an unknown keyword argument of the constructor
+        (:func:`~xbarmem.checks.unknown_argument`: an ``ArgumentError`` naming the closest
+        field) before the generated ``__init__`` raises a bare ``TypeError``."""
+        if kwargs:
+            names = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+            for key in kwargs:
+                if key not in names:
+                    raise unknown_argument(f"{cls.__name__}()", key, names)
+        return super().__new__(cls)
 
     @classmethod
     def _key(cls, name: str) -> str:

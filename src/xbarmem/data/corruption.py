@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbarmem.checks import checked_keywords
 from xbarmem.errors import PatternError
 from xbarmem.names import CORRUPTION_METHODS
 from xbarmem.seeds import GeneratorLike, as_generator
@@ -84,6 +85,7 @@ def _uniform(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.rand(like.shape, generator=gen, device=gen.device).to(like.device)
 
 
+@checked_keywords
 def flip_bits(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Tensor:
     """Negate each entry independently with probability ``rate`` in [0, 1]."""
     rate = _check_level("flip rate", rate)
@@ -92,6 +94,7 @@ def flip_bits(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Ten
     return torch.where(mask, -out, out)
 
 
+@checked_keywords
 def gaussian_noise(
     x: Any, sigma: float, generator: GeneratorLike = None, clip: bool = True
 ) -> torch.Tensor:
@@ -103,6 +106,7 @@ def gaussian_noise(
     return out.clamp_(-1.0, 1.0) if clip else out
 
 
+@checked_keywords
 def occlude_block(
     x: Any,
     image_shape: tuple[int, int],
@@ -138,6 +142,7 @@ def occlude_block(
     return out.masked_fill_(mask, float(fill))
 
 
+@checked_keywords
 def salt_and_pepper(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Tensor:
     """With probability ``rate`` replace each entry by +1 or -1 (50/50)."""
     rate = _check_level("salt-and-pepper rate", rate)
@@ -148,6 +153,7 @@ def salt_and_pepper(x: Any, rate: float, generator: GeneratorLike = None) -> tor
     return torch.where(hit, value, out)
 
 
+@checked_keywords
 def corrupt(
     x: Any,
     method: str,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import check_neurons
+from xbarmem.checks import check_neurons, checked_keywords
 from xbarmem.errors import FileFormatError, PatternError
 from xbarmem.files import ArrayFile, decode, gunzip, npy_size, read_bytes
 from xbarmem.spec import check_seed
@@ -202,6 +202,7 @@ _NEAR_PM1 = 1e-3
 # --------------------------------------------------------------------------- PatternSet
 
 
+@checked_keywords
 @dataclass(frozen=True, eq=False)
 class PatternSet:
     """An immutable, validated set of ``P`` patterns of ``N`` neurons.
@@ -285,6 +286,7 @@ class PatternSet:
         )
 
 
+@checked_keywords
 def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = False,
                    n_neurons: int | None = None) -> PatternSet:
     """The one way public entry points take patterns: a :class:`PatternSet` or a ``(P, N)``
@@ -440,6 +442,7 @@ def _bundled_mnist() -> tuple[np.ndarray, np.ndarray]:
     return _bundled("mnist-10k.npz", "MNIST")
 
 
+@checked_keywords
 def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
                digits: Iterable[int] | None = None, one_per_class: bool = False, seed: int = 0,
                shuffle: bool = False, crop: int | None = None) -> PatternSet:
@@ -477,6 +480,7 @@ def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
     )
 
 
+@checked_keywords
 def load_glyphs(side: int = 8, kind: str = "binary", n: int | None = None,
                 characters: Iterable[int] | None = None, one_per_class: bool = False,
                 seed: int = 0, shuffle: bool = False) -> PatternSet:
@@ -512,6 +516,7 @@ def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(bunch.images, dtype=np.float32), np.asarray(bunch.target, dtype=np.int64)
 
 
+@checked_keywords
 def load_digits(kind: str = "binary", n: int | None = None, digits: Iterable[int] | None = None,
                 one_per_class: bool = False, seed: int = 0, shuffle: bool = False) -> PatternSet:
     """scikit-learn's bundled 8x8 digits (1797 images, values 0..16) as 64-neuron patterns.
@@ -545,6 +550,7 @@ def load_image_set(name: str, kind: str = "binary", side: int = 8, n: int | None
                        f"{', '.join(IMAGE_SETS)}")
 
 
+@checked_keywords
 def random_patterns(
     n_patterns: int, n_neurons: int, kind: str = "binary", seed: int = 0
 ) -> PatternSet:
@@ -688,6 +694,7 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
     return arr, labels
 
 
+@checked_keywords
 def load_file(
     path: str | Path,
     kind: str = "binary",
@@ -794,6 +801,7 @@ def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
     return _images_to_patterns(imgs, 255.0, kind), (int(imgs.shape[1]), int(imgs.shape[2]))
 
 
+@checked_keywords
 def load_patterns(
     source: str,
     kind: str = "binary",

@@ -43,7 +43,7 @@ from xbarmem.deploy.backend import (
     target_parameters,
 )
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+from xbarmem.evaluation.evaluate import Protocol, as_protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
@@ -243,7 +243,8 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
     a tensor; :class:`ConfigError` for patterns of another N."""
     view = BackendMemory(memory, backends)
     kind = patterns.kind
-    protocol = protocol or Protocol(probes=20, activation="sign" if kind == "binary" else "tanh")
+    protocol = as_protocol(protocol, Protocol(probes=20,
+                                              activation="sign" if kind == "binary" else "tanh"))
     trainer = trainer or default_trainer(memory)
     x = torch.as_tensor(patterns.patterns, dtype=torch.float32)
     if x.shape[1] != memory.n_neurons:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
@@ -162,6 +163,7 @@ def _hidden_inputs(layers: list[Crossbar], patterns: np.ndarray | None) -> list[
     return out
 
 
+@checked_keywords
 def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                   mode: str = "sync", activation: str | None = None,
                   max_iterations: int = 100, source: str = "",
@@ -244,7 +246,9 @@ def _program_only(memory: Memory, cells: dict[str, Any],
 def _check_export(memory: Memory, out_dir: str | Path, patterns: Any) -> tuple[Path, Any]:
     """The export folder and the patterns read (``None`` stays ``None``); :class:`ConfigError`
     for an unprogrammed memory or an ``out_dir`` that is (or lies in) a file,
-    :class:`PatternError` for patterns that are malformed or not of the memory's N."""
+    :class:`PatternError` for patterns that are malformed or not of the memory's N,
+    :class:`~xbarmem.errors.ArgumentError` for a ``memory`` that is not a :class:`Memory`."""
+    check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     for k, layer in enumerate(memory.layers):
         if not layer.programmed:
             raise ConfigError(f"layer {k} has not been programmed; train the memory first")
@@ -392,6 +396,7 @@ def _uS(siemens: float) -> str:
     return "" if np.isnan(siemens) else f"{siemens * 1e6:.6f}"
 
 
+@checked_keywords
 def load_export(folder: str | Path):
     """Rebuild the memory from an export folder, in exactly its programmed state (the
     ``programmed_S.npy`` conductances, no re-programming): it recalls like the original.

@@ -23,10 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from xbarmem.checks import checked_keywords
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
-from xbarmem.evaluation.evaluate import Protocol
+from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
@@ -139,6 +140,7 @@ def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int
     return int(min(max(round(guess), lo + margin), hi - margin))
 
 
+@checked_keywords
 def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpec = "paper-sim",
                   rule: str = "adaptive", hidden: int | Sequence[int] = 32,
                   thresholds: Sequence[float] = (0.99,), protocol: Protocol | None = None,
@@ -166,7 +168,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                               protocol=protocol)
     curve_trainer(arch, rule, {}, seed)  # an unknown arch or rule fails before any training
     pool = as_pattern_set(pool)
-    protocol = protocol or Protocol(level=0.05, probes=20)
+    protocol = as_protocol(protocol, Protocol(level=0.05, probes=20))
     chip = load_chip(chip)
     if faults is not None:
         faults.check_chip(chip, "faults")
@@ -217,8 +219,7 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
     _CUE_BUDGET(cue_budget, "cue_budget")
     if rule_options is not None and not isinstance(rule_options, dict):
         raise ConfigError(f"rule_options must be a dict of rule options, got {rule_options!r}")
-    if protocol is not None and not isinstance(protocol, Protocol):
-        raise ConfigError(f"protocol must be a Protocol, got {protocol!r}")
+    as_protocol(protocol)
     return thresholds
 
 

@@ -24,7 +24,7 @@ import torch
 
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol, Score, evaluate_many, make_cues
+from xbarmem.evaluation.evaluate import Protocol, Score, as_protocol, evaluate_many, make_cues
 from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
@@ -138,7 +138,7 @@ def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
     scored under several protocols (each call's ``prepare`` sees the memories as the previous
     call left them: a ``prepare`` that reprograms them from their trained targets gives every
     call what a fresh training would). Returns what :func:`recall_curve` returns."""
-    protocol = protocol or Protocol()
+    protocol = as_protocol(protocol)
     memories, jobs, pool = trained.memories, trained.jobs, trained.pool
     if prepare is not None:
         for memory in memories:
@@ -168,7 +168,7 @@ def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: in
     subsets and cues :func:`recall_curve` uses with the same ``counts``, ``trials``,
     ``protocol`` and ``seed``. No chip and no training. Returns points ``{"count", "cosine",
     "exact"}`` (means over trials and cues)."""
-    protocol = protocol or Protocol()
+    protocol = as_protocol(protocol)
     counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     sums: dict[int, list[float]] = {c: [0.0, 0.0] for c in counts}
     for (count, k, _), idx in zip(jobs, subsets, strict=True):

@@ -12,14 +12,16 @@ corruption seed ``protocol.seed + c``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
+from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.corruption import check_corruption, corrupt
 from xbarmem.data.patterns import PatternSet, as_pattern_set
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, hamming_distance
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import arrays_needed
@@ -32,8 +34,10 @@ from xbarmem.seeds import as_generator
 from xbarmem.spec import Number, check_seed
 
 _PROBES = Number(ge=1, integer=True)
+_CHIPS = Number(ge=1, integer=True)
 
 
+@checked_keywords
 @dataclass
 class Protocol:
     """How recall is tested.
@@ -72,6 +76,16 @@ class Protocol:
     def reseeded(self, offset: int) -> Protocol:
         """This protocol with seed ``seed + offset`` (e.g. chip or trial ``offset``)."""
         return replace(self, seed=self.seed + offset)
+
+
+def as_protocol(protocol: Protocol | None, default: Protocol | None = None) -> Protocol:
+    """The one reader of a ``protocol`` argument: ``protocol`` itself, or ``default``
+    (``Protocol()`` unless given) for None; anything else raises
+    :class:`~xbarmem.errors.ArgumentError` (a dict: build ``Protocol(**d)``)."""
+    if protocol is None:
+        return default if default is not None else Protocol()
+    hint = " (build one with Protocol(**options))" if isinstance(protocol, dict) else ""
+    return check_type(protocol, Protocol, "protocol", f"a Protocol{hint}")
 
 
 @dataclass
@@ -146,15 +160,22 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
                  states=states if keep else None, cues=cues.cues if keep else None)
 
 
+@checked_keywords
 def evaluate_memory(memory, patterns: PatternSet | torch.Tensor,
                     protocol: Protocol | None = None) -> Score:
     """Corrupt each stored pattern ``protocol.probes`` times (:func:`make_cues`), recall
     through ``memory`` (read noise from the same generator), score against the clean
     pattern (:func:`score_recall`). The score keeps the cues and final states. ``patterns``:
     a :class:`PatternSet` or a ``(P, N)`` matrix of binary patterns
-    (:func:`~xbarmem.data.patterns.as_pattern_set`; a bad matrix raises ``PatternError``)."""
-    patterns = as_pattern_set(patterns, n_neurons=getattr(memory, "n_neurons", None))
-    protocol = protocol or Protocol()
+    (:func:`~xbarmem.data.patterns.as_pattern_set`; a bad matrix raises ``PatternError``).
+    ``memory``: anything with ``n_neurons`` and ``recall(cues, ...)`` (a :class:`Memory`, a
+    :class:`~xbarmem.deploy.backend.BackendMemory`), else
+    :class:`~xbarmem.errors.ArgumentError`."""
+    if not (callable(getattr(memory, "recall", None)) and hasattr(memory, "n_neurons")):
+        raise ArgumentError(f"memory must be a memory (from train or load_memory, or a "
+                            f"BackendMemory), got {type(memory).__name__}")
+    patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
+    protocol = as_protocol(protocol)
     cues = make_cues(patterns, protocol)
     res = memory.recall(cues.cues, mode=protocol.mode, activation=protocol.activation,
                         max_iterations=protocol.max_iterations, seed=cues.generator)
@@ -241,6 +262,7 @@ def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> li
     return [FaultMap.generate(chip, need, seed=seed + c) for c in range(chips)]
 
 
+@checked_keywords
 def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], *,
                   chips: int = 3, fault_seed: int = 0, program_seed: int = 0,
                   protocol: Protocol | None = None,
@@ -258,19 +280,22 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
     (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names
     further protocols scored on the same trained chips (e.g. another recall mode); each rule
     then has ``"variants": {name: {cosine, cosine_std, exact}}``.
+
+    ``rules`` is a rule name or a list of them; every argument (each rule with its
+    ``rule_options``, which may name only rules in ``rules``) is checked before any training:
+    :class:`ConfigError` / :class:`~xbarmem.errors.PatternError` otherwise.
     """
     check_seed(fault_seed, "fault_seed")
     check_seed(program_seed, "program_seed")
     patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
-    protocol = protocol or Protocol()
-    if chips < 1:
-        raise ConfigError(f"chips must be >= 1, got {chips}")
+    protocol = as_protocol(protocol)
+    _CHIPS(chips, "chips")
+    trained = _rules(rules, rule_options)
     maps = make_fault_maps(chip, patterns.n_neurons, chips, fault_seed)
     x = torch.as_tensor(patterns.patterns)
     out: dict[str, Any] = {"rules": {}}
-    for name in rules:
-        rule = get_rule(name, **(rule_options or {}).get(name, {}))
+    for name, rule in trained.items():
         memories = [SingleLayerMemory(patterns.n_neurons, chip, fm, bias=rule.bias)
                     for fm in maps]
         steps = (None if train_progress is None else
@@ -287,6 +312,21 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
                                     "n_patterns": patterns.n_patterns,
                                     "n_neurons": patterns.n_neurons}}
     return out
+
+
+def _rules(rules: str | Sequence[str], options: dict[str, dict] | None) -> dict[str, Any]:
+    """Rule name -> rule object of :func:`compare_rules`, every rule and option checked
+    (:class:`ConfigError`) before any is trained."""
+    names = [rules] if isinstance(rules, str) else list(rules)
+    if not names:
+        raise ConfigError("rules must name at least one rule")
+    options = {} if options is None else check_type(options, dict, "rule_options",
+                                                     "a dict {rule: {option: value}}")
+    stray = [name for name in options if name not in names]
+    if stray:
+        raise ConfigError(f"rule_options names rule {stray[0]!r}, which is not among the rules "
+                          f"compared ({', '.join(map(str, names))})")
+    return {name: get_rule(name, **options.get(name, {})) for name in names}
 
 
 def _per_chip(memories: list, patterns: PatternSet, protocol: Protocol) -> list[Score]:

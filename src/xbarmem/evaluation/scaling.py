@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from xbarmem.checks import checked_keywords
 from xbarmem.data.patterns import IMAGE_SETS, image_side, patterns_for
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
@@ -26,6 +27,7 @@ from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.spec import check_seed
 
 
+@checked_keywords
 @dataclass(frozen=True)
 class HiddenRule:
     """How the hidden width follows N: ``fixed:H`` (H for every N) or ``ratio:R``
@@ -75,6 +77,7 @@ class PowerLawFit:
         return self.prefactor * np.asarray(n, dtype=float) ** self.slope
 
 
+@checked_keywords
 def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
                   confidence: float = 0.95) -> PowerLawFit:
     """Least-squares slope of ``log C`` against ``log N`` with a ``confidence`` interval
@@ -117,6 +120,7 @@ def _check_sizes(data: str, sizes: Sequence[int]) -> list[int]:
     return sizes
 
 
+@checked_keywords
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
                 hidden: str | HiddenRule = "fixed:32", rule: str = "adaptive",
                 chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),

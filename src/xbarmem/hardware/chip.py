@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+from xbarmem.checks import checked_keywords
 from xbarmem.errors import ConfigError
 from xbarmem.spec import Choice, Number, Presets, Spec, Text
 
@@ -146,11 +147,13 @@ class ChipSpec(Spec, noun="chip"):
 _PRESETS = Presets(ChipSpec, "xbarmem.hardware", "presets", "chip")
 
 
+@checked_keywords
 def preset_names() -> list[str]:
     """Names of the shipped chip presets."""
     return _PRESETS.names()
 
 
+@checked_keywords
 def load_preset(name: str) -> ChipSpec:
     """A shipped preset (``ideal``, ``rram``, ``paper-sim``); ConfigError if unknown."""
     return _PRESETS.preset(name)
@@ -162,6 +165,7 @@ def preset_toml(name: str) -> str:
     return _PRESETS.commented_toml(name)
 
 
+@checked_keywords
 def load_chip(source: str | Path | ChipSpec) -> ChipSpec:
     """A chip from a preset name, a TOML file path, or an existing spec.
 

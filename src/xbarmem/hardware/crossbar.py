@@ -25,6 +25,7 @@ import math
 import numpy as np
 import torch
 
+from xbarmem.checks import checked_keywords
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -35,6 +36,7 @@ def arrays_needed(chip: ChipSpec, n_out: int, n_rows: int) -> int:
     return math.ceil(n_rows / chip.array.rows) * math.ceil(n_out / chip.array.cols)
 
 
+@checked_keywords
 class Crossbar:
     """An analogue matrix on the simulated chip: program it, then multiply through it.
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from xbarmem.checks import checked_keywords
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import ArrayFile, read_bytes, read_text
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
@@ -51,6 +52,7 @@ def check_size(n_arrays: int, rows: int, cols: int, *,
                 fault_map_bytes(n_arrays, rows, cols, per_device))
 
 
+@checked_keywords
 @dataclass
 class FaultMap:
     """Stuck devices of a chip.
@@ -153,12 +155,14 @@ class FaultMap:
 
     # ----------------------------------------------------------------- construction
     @classmethod
+    @checked_keywords
     def empty(cls, n_arrays: int, rows: int, cols: int) -> FaultMap:
         """A map with no stuck device."""
         check_size(n_arrays, rows, cols, per_device=8)
         return cls(np.full((n_arrays, 2, rows, cols), np.nan), {"source": "empty"})
 
     @classmethod
+    @checked_keywords
     def generate(cls, chip: ChipSpec, n_arrays: int, seed: int = 0) -> FaultMap:
         """Draw faults from the chip's rates with a seeded generator.
 
@@ -188,6 +192,7 @@ class FaultMap:
         return cls(g, meta)
 
     @classmethod
+    @checked_keywords
     def from_codes(cls, codes: np.ndarray, device: DeviceSpec) -> FaultMap:
         """From a measured state map: 0 free, +1 stuck ON (g_max), -1 stuck OFF (g_min).
 
@@ -205,6 +210,7 @@ class FaultMap:
         return cls(g, {"source": "codes"})
 
     @classmethod
+    @checked_keywords
     def from_readback(cls, g_read: np.ndarray, g_target: np.ndarray, tolerance: float,
                       device: DeviceSpec) -> FaultMap:
         """From a program-and-read-back test: a device whose read conductance (siemens) misses its
@@ -222,6 +228,7 @@ class FaultMap:
         return cls(g, {"source": "readback", "tolerance_S": float(tolerance)})
 
     @classmethod
+    @checked_keywords
     def from_conductance_map(cls, g_read: np.ndarray, device: DeviceSpec,
                              off_below: float | None = None,
                              on_above: float | None = None) -> FaultMap:
@@ -262,6 +269,7 @@ class FaultMap:
         return path
 
     @classmethod
+    @checked_keywords
     def load(cls, path: str | Path, device: DeviceSpec | None = None) -> FaultMap:
         """Read a map written by :meth:`save` (never unpickles); with ``device``, also
         :meth:`check_window`. Every problem raises :class:`FileFormatError` naming the file;

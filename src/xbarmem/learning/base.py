@@ -20,11 +20,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from xbarmem.checks import checked_keywords
 from xbarmem.errors import ConfigError
 
 KINDS = ("binary", "continuous")
 
 
+@checked_keywords
 @dataclass(frozen=True)
 class Problem:
     """``T`` networks to train (see the module docstring).
@@ -133,6 +135,7 @@ class Problem:
                    first.has_bias)
 
 
+@checked_keywords
 @dataclass
 class FitResult:
     """Outcome of fitting ``T`` networks.

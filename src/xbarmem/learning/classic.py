@@ -15,11 +15,13 @@ single-layer memories only and no bias). :func:`get_rule` builds any rule from i
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 
+from xbarmem.checks import checked_keywords
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem
 from xbarmem.spec import Spec, flag, integer, number
@@ -200,6 +202,7 @@ CLASSIC_RULES: dict[str, type] = {
     cls.name: cls for cls in (Hebb, Storkey, StorkeyVariant, PseudoInverse, Perceptron)}
 
 
+@checked_keywords
 def rule_names() -> list[str]:
     """All rule names, hardware-adaptive first."""
     return ["adaptive", *CLASSIC_RULES]
@@ -209,17 +212,27 @@ def get_rule(name: str, **options):
     """A rule object (:class:`~xbarmem.learning.base.Rule`) by name (``adaptive``, ``hebb``,
     ``storkey``, ``storkey-variant``, ``pinv``, ``perceptron``) with ``options``; unknown
     names and options raise :class:`ConfigError`."""
+    cls = _rule_class(name)
+    try:
+        return cls.from_dict(options)
+    except ConfigError as exc:
+        raise ConfigError(f"bad option for rule {name!r}: {exc}") from None
+
+
+def _rule_class(name: str) -> type:
+    """The class of rule ``name``; :class:`ConfigError` for an unknown name."""
     if name == "adaptive":
         from xbarmem.learning.adaptive import (
             AdaptiveTrainer,  # same layer; imported lazily to keep this light
         )
 
-        cls = AdaptiveTrainer
-    elif name in CLASSIC_RULES:
-        cls = CLASSIC_RULES[name]
-    else:
-        raise ConfigError(f"unknown rule {name!r} (available: {', '.join(rule_names())})")
-    try:
-        return cls.from_dict(options)
-    except ConfigError as exc:
-        raise ConfigError(f"bad option for rule {name!r}: {exc}") from None
+        return AdaptiveTrainer
+    if isinstance(name, str) and name in CLASSIC_RULES:
+        return CLASSIC_RULES[name]
+    raise ConfigError(f"unknown rule {name!r} (available: {', '.join(rule_names())})")
+
+
+def rule_option_names(name: str) -> list[str]:
+    """The option names rule ``name`` takes (its keywords in :func:`get_rule`), in declaration
+    order; :class:`ConfigError` for an unknown rule."""
+    return [f.name for f in dataclasses.fields(_rule_class(name)) if f.init]

@@ -9,22 +9,27 @@ the realisable intervals of each memory's devices.
 
 from __future__ import annotations
 
+import inspect
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
+from xbarmem.checks import checked_keywords, unknown_argument
 from xbarmem.data.patterns import as_pattern_set
+from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import FitResult, Problem
-from xbarmem.learning.classic import get_rule
+from xbarmem.learning.classic import get_rule, rule_option_names
 from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
 from xbarmem.spec import check_seed
 
 
+@checked_keywords
 def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
                  kind: str = "binary", program_seed: int = 0,
                  counts: torch.Tensor | None = None,
@@ -46,8 +51,9 @@ def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
             training; never called by closed-form rules. Does not change the result.
 
     Returns:
-        One dict per memory: rule name, ``arch`` (multilayer memories), steps, final loss,
-        converged, fixed_points (where the rule says), train seconds (batch time / ``T``).
+        One dict per memory: rule name, ``arch`` (multilayer memories), steps, final loss
+        (None where the rule has none, as closed-form rules; so a saved and loaded memory's
+        ``info`` equals the original's), converged, fixed_points (where the rule says), train seconds (batch time / ``T``).
         Each memory's ``info`` also gets kind, program seed and the rule's options.
     """
     problem = Problem.for_memories(patterns, memories, kind=kind, counts=counts)
@@ -77,7 +83,8 @@ def _info(name: str, memory: Memory, result: FitResult, t: int,
     info: dict[str, Any] = {"rule": name}
     if len(memory.layers) > 1:
         info["arch"] = memory.arch
-    info.update(steps=int(result.steps[t]), loss=float(result.loss[t]),
+    loss = float(result.loss[t])
+    info.update(steps=int(result.steps[t]), loss=loss if math.isfinite(loss) else None,
                 converged=bool(result.converged[t]))
     if result.fixed_points is not None:
         info["fixed_points"] = bool(result.fixed_points[t])
@@ -103,8 +110,11 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     >>> mem = train(patterns, chip="paper-sim", rule="adaptive")      # doctest: +SKIP
     >>> mem.recall(cues).states                                       # doctest: +SKIP
     """
+    _check_train_keywords(rule, rule_options)
     check_seed(fault_seed, "fault_seed")
     check_seed(program_seed, "program_seed")
+    if arch == "single" and hidden is not None:
+        raise ConfigError(f"hidden={hidden!r} applies to arch='multilayer' only")
     pset = as_pattern_set(patterns, kind, zero_one=zero_one)
     kind = pset.kind
     x = torch.as_tensor(pset.patterns)
@@ -114,3 +124,15 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     fit_memories(rule_obj, x, [memory], kind=kind, program_seed=program_seed,
                  progress=progress)
     return memory
+
+
+def _check_train_keywords(rule: str, options: dict[str, Any]) -> None:
+    """Refuse a keyword of :func:`train` that is neither its own argument nor an option of
+    ``rule`` (:class:`~xbarmem.errors.ArgumentError` naming the closest of both)."""
+    names = rule_option_names(rule)
+    for key in options:
+        if key not in names:
+            own = [n for n in inspect.signature(train).parameters if n != "rule_options"]
+            raise unknown_argument("train()", key, [*own[1:], *names],
+                                   f" (neither a train() argument nor an option of rule "
+                                   f"{rule!r})")

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from xbarmem.checks import checked_keywords
 from xbarmem.learning.adaptive import DEFAULTS, AdaptiveTrainer
 from xbarmem.learning.base import FitResult
 from xbarmem.learning.fit import fit_memories
@@ -42,6 +43,7 @@ class MultilayerTrainer(AdaptiveTrainer):
         return super().options(layers, kind)
 
 
+@checked_keywords
 def fit_multilayer(trainer, patterns: torch.Tensor, memories: list, *, kind: str = "binary",
                    program_seed: int = 0,
                    counts: torch.Tensor | None = None) -> list[dict[str, Any]]:

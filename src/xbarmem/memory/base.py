@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from xbarmem.checks import check_type, checked_keywords
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
@@ -68,6 +69,7 @@ class LayeredMap:
         return self.layers[-1].read_outputs(self.hidden(x, generator), outputs, generator)
 
 
+@checked_keywords
 class Memory:
     """Layers ``sizes[k] -> sizes[k + 1]`` of crossbars on one chip fault map.
 
@@ -110,6 +112,7 @@ class Memory:
         per_layer = arrays_for_layers(self.chip, self.sizes, bias)
         if faults is None:
             faults = FaultMap.generate(self.chip, first_array + sum(per_layer), seed=fault_seed)
+        check_type(faults, FaultMap, "faults", "a FaultMap (FaultMap.generate, FaultMap.load)")
         self.faults = faults
         self.layers: list[Crossbar] = []
         first = first_array
@@ -219,6 +222,7 @@ class Memory:
         """The programmed layers as one matrix for :func:`xbarmem.memory.recall.recall`."""
         return LayeredMap(self.layers)
 
+    @checked_keywords
     def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
         """Run recall from ``cues`` ``(B, N)`` through the programmed layers (fresh read noise at

@@ -29,6 +29,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save_file
 
+from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import read_bytes
@@ -141,11 +142,13 @@ class SavedPatterns(Spec, section="extra.patterns", noun="model metadata"):
         name: the pattern set's name.
         kind: ``binary`` or ``continuous``.
         image_shape: ``[]`` or ``[h, w]`` with ``h * w == N``.
+        labels: the class of each pattern (``P`` integers), or None for a set without labels.
     """
 
     name: Annotated[str, Text()] = "patterns"
     kind: Annotated[str, Choice(KINDS)] = "binary"
     image_shape: Annotated[list, ListOf(_Size, nonempty=False)] = field(default_factory=list)
+    labels: Annotated[list | None, Maybe(ListOf(Number(integer=True)))] = None
 
     def validate(self) -> None:
         if len(self.image_shape) not in (0, 2):
@@ -181,6 +184,7 @@ def _prefix(memory: Memory, k: int) -> str:
     return "" if len(memory.layers) == 1 else f"layer{k}."
 
 
+@checked_keywords
 def save_memory(memory: Memory, path: str | Path, *, patterns=None,
                 extra: dict[str, Any] | None = None) -> Path:
     """Write ``memory`` (must be programmed) to ``path`` (``.safetensors``); ``patterns`` (a
@@ -190,10 +194,7 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     multilayer memories store layer ``k``'s tensors under ``layer{k}.*``. Patterns whose
     ``N`` is not the memory's raise :class:`~xbarmem.errors.PatternError` before anything is
     written."""
-    if not memory.programmed:
-        raise FileFormatError("cannot save a memory that has not been trained/programmed")
-    if patterns is not None:
-        patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
+    patterns = _check_save(memory, Path(path), patterns, extra)
     tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
         tensors[_prefix(memory, k) + "g_pos"] = layer.g_pos
@@ -213,6 +214,28 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     return _write(Path(path), memory, tensors, meta, patterns, extra)
 
 
+def _check_save(memory: Memory, path: Path, patterns: Any,
+                extra: dict[str, Any] | None) -> PatternSet | None:
+    """The patterns to save (read by :func:`as_pattern_set`), after refusing, before anything is
+    written: a ``memory`` that is not a programmed :class:`Memory` (``ArgumentError`` /
+    :class:`FileFormatError`), a ``path`` that is a folder or lies in no folder
+    (:class:`FileFormatError`), ``extra`` that is not a JSON-able dict (:class:`ConfigError`)."""
+    check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
+    if not memory.programmed:
+        raise FileFormatError("cannot save a memory that has not been trained/programmed")
+    if path.is_dir():
+        raise FileFormatError(f"cannot save the model to {path}: it is a folder")
+    if not path.parent.is_dir():
+        raise FileFormatError(f"cannot save the model to {path}: no folder {path.parent}")
+    if extra is not None:
+        check_type(extra, dict, "extra", "a dict")
+        try:
+            dumps(extra)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"extra must hold JSON data only: {exc}") from None
+    return None if patterns is None else as_pattern_set(patterns, n_neurons=memory.n_neurons)
+
+
 def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[str, Any],
            patterns, extra: dict[str, Any] | None) -> Path:
     extra = dict(extra or {})
@@ -220,6 +243,8 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
         tensors["patterns"] = patterns.patterns
         extra["patterns"] = {"name": patterns.name, "kind": patterns.kind,
                              "image_shape": list(patterns.image_shape or [])}
+        if patterns.labels is not None:
+            extra["patterns"]["labels"] = patterns.labels.tolist()
     # threads: torch threads of the process writing the file (it trained and programmed the
     # memory in the usual case); the last digits of trained weights depend on it
     meta = {"format": FORMAT, **arch_meta, "chip": memory.chip.to_dict(),
@@ -230,6 +255,7 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
     return path
 
 
+@checked_keywords
 def load_memory(path: str | Path) -> Memory:
     """Read a memory written by :func:`save_memory` (a :class:`SingleLayerMemory` or a
     :class:`MultilayerMemory`); a foreign, corrupt or invalid file (see the module docstring)
@@ -268,6 +294,7 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
     p = SavedPatterns.from_dict(meta.extra.get("patterns", {}))
     try:
         return PatternSet(tensors["patterns"], kind=p.kind, name=p.name,
+                          labels=None if p.labels is None else np.asarray(p.labels, np.int64),
                           image_shape=tuple(p.image_shape) or None)
     except XbarmemError as exc:
         raise FileFormatError(f"{path}: invalid saved patterns: {exc}") from None
@@ -442,9 +469,10 @@ def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray], prefix: st
                 f"{WINDOW_SLACK:g} window width), e.g. {g[i, j]:.4g} S at [{i}, {j}]")
 
 
+@checked_keywords
 def load_stored_patterns(path: str | Path) -> PatternSet:
     """The :class:`~xbarmem.data.patterns.PatternSet` saved with a model by
-    ``save_memory(..., patterns=...)`` (its kind, name and image shape; labels are not saved).
+    ``save_memory(..., patterns=...)`` (with its kind, name, image shape and labels).
     A file that is not a valid model, or a model saved without patterns, raises
     :class:`~xbarmem.errors.FileFormatError`."""
     path = Path(path)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from xbarmem.checks import check_neurons
+from xbarmem.checks import check_neurons, checked_keywords
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -42,6 +42,7 @@ def layer_sizes(n_neurons: int, hidden: int | Sequence[int]) -> list[int]:
     return [check_neurons(n_neurons), *(int(h) for h in widths), n_neurons]
 
 
+@checked_keywords
 class MultilayerMemory(Memory):
     """An encoder/decoder memory ``N -> H ... -> N`` on a chip.
 

@@ -24,13 +24,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from xbarmem.errors import ConfigError, PatternError
+from xbarmem.checks import checked_keywords
+from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.names import ACTIVATIONS, MODES
 from xbarmem.seeds import as_generator
 
 
+@checked_keywords
 @dataclass
 class RecallResult:
     """Outcome of recalling a batch of ``B`` cues.
@@ -65,6 +68,7 @@ class RecallResult:
                 "mean_reads": float(self.reads.float().mean())}
 
 
+@checked_keywords
 class FloatMatrix:
     """Ideal float weights behind the matrix interface (no hardware): ``W`` ``(n_out, n_in)``,
     optional bias ``(n_out,)``. Useful as the reference a noise-free chip must reproduce."""
@@ -104,9 +108,26 @@ def _check_dynamics(activation: str, max_iterations: int) -> None:
         raise ConfigError(f"max_iterations must be a positive integer, got {max_iterations!r}")
 
 
+def check_matrix(matrix) -> None:
+    """Refuse (:class:`~xbarmem.errors.ArgumentError`) a ``matrix`` without the interface
+    :func:`recall` reads through (``n_in``, ``matvec``, ``read_outputs``), e.g. a memory."""
+    if not all(hasattr(matrix, a) for a in ("n_in", "matvec", "read_outputs")):
+        hint = (" (a memory recalls with memory.recall(cues))"
+                if callable(getattr(matrix, "recall", None)) else "")
+        raise ArgumentError(f"matrix must be a programmed Crossbar or a FloatMatrix{hint}, "
+                            f"got {type(matrix).__name__}")
+
+
 def _check_cues(cues, n: int) -> torch.Tensor:
-    """A float32 copy of ``cues``; raises :class:`PatternError` unless ``(B, n)`` and finite."""
-    x = torch.as_tensor(cues, dtype=torch.float32)
+    """A float32 CPU copy of ``cues`` (a tensor on any device, a numpy array or nested lists);
+    raises :class:`PatternError` unless numeric, ``(B, n)`` and finite."""
+    if isinstance(cues, torch.Tensor):
+        x = cues.detach().to("cpu", torch.float32)
+    else:
+        try:
+            x = torch.as_tensor(np.asarray(cues, dtype=np.float32))
+        except (TypeError, ValueError) as exc:  # ragged lists, strings, objects
+            raise PatternError(f"cues must be a numeric (batch, {n}) matrix: {exc}") from None
     if x.ndim != 2 or x.shape[1] != n:
         raise PatternError(f"cues must have shape (batch, {n}), got {tuple(x.shape)}")
     if not torch.isfinite(x).all():
@@ -114,6 +135,7 @@ def _check_cues(cues, n: int) -> torch.Tensor:
     return x.clone()
 
 
+@checked_keywords
 def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
            max_iterations: int = 100, tol: float = 1e-4,
            seed: int | torch.Generator | None = 0) -> RecallResult:
@@ -131,6 +153,7 @@ def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = 
     Raises :class:`ConfigError` for an unknown mode/activation or a bad cap and
     :class:`PatternError` for cues of the wrong shape or with NaN/inf.
     """
+    check_matrix(matrix)
     check_recall(mode, activation, max_iterations)
     x = _check_cues(cues, matrix.n_in)
     gen = as_generator(seed)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import torch
 
-from xbarmem.checks import check_neurons
+from xbarmem.checks import check_neurons, checked_keywords
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.base import Memory
 
 
+@checked_keywords
 class SingleLayerMemory(Memory):
     """A Hopfield-style memory of ``n_neurons`` on a chip (sizes ``[N, N]``).
 

@@ -1,0 +1,139 @@
+"""The Python API as a researcher calls it: unknown keywords, wrong argument types and odd
+inputs are refused with one xbarmem error (a ValueError / TypeError) naming the problem,
+before any training; what is accepted (torch tensors of any dtype, lists) works."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+from xbarmem.deploy.export import export_memory
+from xbarmem.errors import ArgumentError, ConfigError, FileFormatError, PatternError
+from xbarmem.evaluation import evaluate
+from xbarmem.learning import fit
+
+#: public callables that are not called with keywords of their own
+_NOT_CALLED = {"Rule"}  # a typing.Protocol
+
+
+def _public_callables():
+    for name in xm.__all__:
+        obj = getattr(xm, name)
+        if (callable(obj) and name not in _NOT_CALLED
+                and not (isinstance(obj, type) and issubclass(obj, BaseException))):
+            yield name
+
+
+@pytest.mark.parametrize("name", sorted(_public_callables()))
+def test_every_public_callable_names_an_unknown_keyword(name):
+    obj = getattr(xm, name)
+    with pytest.raises((ArgumentError, ConfigError), match="zzz_unknown"):
+        obj("pinv", zzz_unknown=1) if name in ("get_rule", "train") else obj(zzz_unknown=1)
+
+
+@pytest.mark.parametrize(("call", "closest"), [
+    (lambda p: xm.find_capacity(p, threshold=0.9), "thresholds"),
+    (lambda p: xm.load_mnist(sides=8), "side"),
+    (lambda p: xm.Protocol(prob=2), "probes"),
+    (lambda p: xm.DeviceSpec(g_mn=1e-6), "g_min"),
+    (lambda p: xm.FaultMap.generate(xm.load_preset("rram"), 1, seeds=1), "seed"),
+    (lambda p: xm.train(p, rule="pinv", fault_sed=1), "fault_seed"),
+    (lambda p: xm.train(p, rule="adaptive", max_step=3), "max_steps"),
+])
+def test_unknown_keyword_is_a_type_error_naming_the_closest(call, closest):
+    pats = xm.random_patterns(3, 16, seed=0)
+    with pytest.raises(TypeError, match=f"did you mean '{closest}'") as info:
+        call(pats)
+    assert isinstance(info.value, ArgumentError) and "\n" not in str(info.value)
+
+
+def test_memory_recall_names_max_iterations():
+    mem = xm.train(xm.random_patterns(3, 16, seed=0), rule="pinv")
+    with pytest.raises(ArgumentError, match="did you mean 'max_iterations'"):
+        mem.recall(mem_cues(), max_steps=3)
+
+
+def mem_cues():
+    return xm.random_patterns(2, 16, seed=1).patterns
+
+
+def test_device_argument_says_cpu_only(monkeypatch):
+    calls = []
+    monkeypatch.setattr(fit, "fit_memories", lambda *a, **k: calls.append(a))
+    with pytest.raises(ArgumentError, match="CPU only"):
+        xm.train(xm.random_patterns(3, 16, seed=0), rule="pinv", device="cuda")
+    assert not calls  # refused before any training
+
+
+@pytest.mark.parametrize("convert", [
+    lambda p: p, lambda p: p.tolist(), lambda p: torch.tensor(p, requires_grad=True),
+    lambda p: torch.tensor(p.T.copy()).T, lambda p: p.astype(np.int8),
+    lambda p: torch.tensor(p, dtype=torch.float64)])
+def test_patterns_and_cues_in_any_container_give_the_same_memory(convert):
+    pats = xm.random_patterns(3, 16, seed=0).patterns
+    ref = xm.train(pats, rule="pinv")
+    mem = xm.train(convert(pats), rule="pinv")
+    assert np.array_equal(ref.layers[0].g_pos, mem.layers[0].g_pos)
+    assert torch.equal(ref.recall(pats).states, mem.recall(convert(pats)).states)
+
+
+def test_wrong_types_are_argument_errors_before_any_work(tmp_path):
+    pats = xm.random_patterns(3, 16, seed=0)
+    mem = xm.train(pats, rule="pinv")
+    with pytest.raises(ArgumentError, match=r"faults must be a FaultMap \(.*\), got ndarray"):
+        xm.train(pats, rule="pinv", faults=np.zeros((2, 2, 64, 64)))
+    with pytest.raises(ArgumentError, match="memory must be a Memory .*, got ndarray"):
+        xm.save_memory(pats.patterns, tmp_path / "m.safetensors")
+    with pytest.raises(ArgumentError, match="memory must be a Memory"):
+        export_memory(pats.patterns, tmp_path / "export")
+    with pytest.raises(ArgumentError, match="memory must be a memory"):
+        xm.evaluate_memory(pats.patterns, pats)
+    with pytest.raises(ArgumentError, match=r"protocol must be a Protocol \(build one"):
+        xm.evaluate_memory(mem, pats, {"probes": 2})
+    with pytest.raises(ArgumentError, match=r"memory.recall\(cues\)"):
+        xm.recall(mem, pats.patterns)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_hidden_without_multilayer_is_refused():
+    with pytest.raises(ConfigError, match="applies to arch='multilayer' only"):
+        xm.train(xm.random_patterns(3, 16, seed=0), rule="pinv", hidden=8)
+
+
+@pytest.mark.parametrize("cues", [[[1.0, -1.0], [1.0]], [["a"] * 16], object()])
+def test_unreadable_cues_are_a_pattern_error(cues):
+    mem = xm.train(xm.random_patterns(3, 16, seed=0), rule="pinv")
+    with pytest.raises(PatternError, match=r"cues must be a numeric \(batch, 16\) matrix"):
+        mem.recall(cues)
+
+
+def test_compare_rules_checks_every_rule_before_training(monkeypatch):
+    pats = xm.random_patterns(3, 16, seed=0)
+    calls = []
+    monkeypatch.setattr(evaluate, "fit_memories", lambda *a, **k: calls.append(a))
+    with pytest.raises(ConfigError, match="unknown rule 'pinvv'"):
+        xm.compare_rules(pats, "paper-sim", ["hebb", "pinvv"], chips=1)
+    with pytest.raises(ConfigError, match="rule_options names rule 'adaptve'"):
+        xm.compare_rules(pats, "paper-sim", ["hebb"], chips=1,
+                         rule_options={"adaptve": {"max_steps": 2}})
+    with pytest.raises(ConfigError, match="chips must be an integer >= 1"):
+        xm.compare_rules(pats, "paper-sim", ["hebb"], chips=1.5)
+    assert not calls
+
+
+def test_compare_rules_takes_one_rule_name():
+    res = xm.compare_rules(xm.random_patterns(3, 16, seed=0), "paper-sim", "pinv", chips=1)
+    assert list(res["rules"]) == ["pinv"]
+
+
+def test_save_memory_refuses_a_missing_folder_and_non_json_extra(tmp_path):
+    mem = xm.train(xm.random_patterns(3, 16, seed=0), rule="pinv")
+    with pytest.raises(FileFormatError, match="no folder"):
+        xm.save_memory(mem, tmp_path / "nope" / "m.safetensors")
+    with pytest.raises(FileFormatError, match="it is a folder"):
+        xm.save_memory(mem, tmp_path)
+    with pytest.raises(ConfigError, match="extra must hold JSON data only"):
+        xm.save_memory(mem, tmp_path / "m.safetensors", extra={"a": object()})
+    assert list(tmp_path.iterdir()) == []
