@@ -87,7 +87,12 @@ def _uniform(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 @checked_keywords
 def flip_bits(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Tensor:
-    """Negate each entry independently with probability ``rate`` in [0, 1]."""
+    """Negate each entry independently with probability ``rate`` in [0, 1].
+
+    ``x``: patterns of any shape (numpy array, torch tensor or nested lists; usually
+    ``(B, N)`` of +-1); returns a new float32 tensor of the same shape. ``generator``: a seed
+    (integer >= 0) or a ``torch.Generator``. Raises :class:`PatternError` for a rate outside
+    [0, 1] or non-numeric ``x``, :class:`~xbarmem.errors.ConfigError` for a bad seed."""
     rate = _check_level("flip rate", rate)
     out = _as_float_tensor(x)
     mask = _uniform(out, as_generator(generator)) < rate
@@ -144,7 +149,8 @@ def occlude_block(
 
 @checked_keywords
 def salt_and_pepper(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Tensor:
-    """With probability ``rate`` replace each entry by +1 or -1 (50/50)."""
+    """With probability ``rate`` replace each entry by +1 or -1 (50/50). ``x``, ``generator``,
+    the result and the errors are those of :func:`flip_bits`."""
     rate = _check_level("salt-and-pepper rate", rate)
     out = _as_float_tensor(x)
     gen = as_generator(generator)

@@ -555,7 +555,9 @@ def random_patterns(
     n_patterns: int, n_neurons: int, kind: str = "binary", seed: int = 0
 ) -> PatternSet:
     """``n_patterns`` iid patterns of ``n_neurons``: +-1 with p=1/2 each (binary) or uniform
-    in [-1, 1) (continuous), drawn from ``np.random.default_rng(seed)``."""
+    in [-1, 1) (continuous), drawn from ``np.random.default_rng(seed)``; float32 ``(P, N)``.
+    Raises :class:`PatternError` unless both counts are integers >= 1 and ``kind`` is known,
+    :class:`~xbarmem.errors.ConfigError` for a seed that is not an integer >= 0."""
     _check_kind(kind)
     p = _check_count(n_patterns, "n_patterns")
     n = _check_count(n_neurons, "n_neurons")

@@ -53,7 +53,8 @@ def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
     Returns:
         One dict per memory: rule name, ``arch`` (multilayer memories), steps, final loss
         (None where the rule has none, as closed-form rules; so a saved and loaded memory's
-        ``info`` equals the original's), converged, fixed_points (where the rule says), train seconds (batch time / ``T``).
+        ``info`` equals the original's), converged, fixed_points (where the rule says),
+        train seconds (batch time / ``T``).
         Each memory's ``info`` also gets kind, program seed and the rule's options.
     """
     problem = Problem.for_memories(patterns, memories, kind=kind, counts=counts)
@@ -104,7 +105,16 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     ``kind``) or a ``(P, N)`` matrix (numpy, torch or nested list; default kind ``"binary"``;
     ``zero_one=True`` maps a {0, 1} matrix to +-1), read by
     :func:`~xbarmem.data.patterns.as_pattern_set`. Rule options (e.g. ``max_steps``) are
-    keywords. Bad patterns raise :class:`~xbarmem.errors.PatternError`.
+    keywords. ``hidden`` is for ``arch="multilayer"`` only. Returns the programmed memory
+    (weights in ``memory.layers``, conductances in siemens; how it was trained in
+    ``memory.info``).
+
+    Every argument is checked before any training: bad patterns raise
+    :class:`~xbarmem.errors.PatternError`; a keyword that is neither an argument here nor an
+    option of ``rule`` raises :class:`~xbarmem.errors.ArgumentError` (a ``TypeError``) naming
+    the closest; ``faults`` that is not a :class:`FaultMap` an ``ArgumentError``; a bad rule,
+    option, seed, ``arch`` or ``hidden`` :class:`~xbarmem.errors.ConfigError`; an unknown chip
+    :class:`~xbarmem.errors.FileFormatError`.
     ``progress``: ``progress(step, loss)`` while training (see :func:`fit_memories`).
 
     >>> mem = train(patterns, chip="paper-sim", rule="adaptive")      # doctest: +SKIP

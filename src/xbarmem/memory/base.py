@@ -225,9 +225,14 @@ class Memory:
     @checked_keywords
     def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
-        """Run recall from ``cues`` ``(B, N)`` through the programmed layers (fresh read noise at
-        every read). A synchronous step is one product per layer; an asynchronous step reads
-        every hidden layer in full, then one output column. ``RecallResult.reads`` counts
-        output-layer reads. See :func:`xbarmem.memory.recall.recall`."""
+        """Run recall from ``cues`` ``(B, N)`` (numpy, torch on any device, or nested lists; read
+        as float32 on the CPU) through the programmed layers (fresh read noise at every read);
+        ``RecallResult.states`` is float32 ``(B, N)``. ``seed``: integer >= 0 or a
+        ``torch.Generator`` (read noise, async order). Raises
+        :class:`~xbarmem.errors.PatternError` for cues that are not a finite ``(B, N)``
+        matrix, :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed,
+        :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. A synchronous step is
+        one product per layer; an asynchronous step reads every hidden layer in full, then one
+        output column. ``RecallResult.reads`` counts output-layer reads. See :func:`xbarmem.memory.recall.recall`."""
         return recall(self.map(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)

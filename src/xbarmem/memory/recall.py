@@ -150,8 +150,10 @@ def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = 
         tol: ``tanh`` fixed-point tolerance on the largest state change.
         seed: seed (or generator) of read noise and of the async update order.
 
-    Raises :class:`ConfigError` for an unknown mode/activation or a bad cap and
-    :class:`PatternError` for cues of the wrong shape or with NaN/inf.
+    Raises :class:`ConfigError` for an unknown mode/activation or a bad cap,
+    :class:`PatternError` for cues that are not numeric, of the wrong shape or with NaN/inf,
+    and :class:`~xbarmem.errors.ArgumentError` for a ``matrix`` without the interface (a
+    memory: use ``memory.recall``).
     """
     check_matrix(matrix)
     check_recall(mode, activation, max_iterations)
