@@ -233,6 +233,7 @@ class Memory:
         matrix, :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed,
         :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. A synchronous step is
         one product per layer; an asynchronous step reads every hidden layer in full, then one
-        output column. ``RecallResult.reads`` counts output-layer reads. See :func:`xbarmem.memory.recall.recall`."""
+        output column. ``RecallResult.reads`` counts output-layer reads. See
+        :func:`xbarmem.memory.recall.recall`."""
         return recall(self.map(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)
