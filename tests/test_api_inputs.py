@@ -137,3 +137,17 @@ def test_save_memory_refuses_a_missing_folder_and_non_json_extra(tmp_path):
     with pytest.raises(ConfigError, match="extra must hold JSON data only"):
         xm.save_memory(mem, tmp_path / "m.safetensors", extra={"a": object()})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: xm.train(mem_cues(), rule="pinv", fault_seed=np.random.default_rng(0)),
+     "fault_seed must be an integer >= 0, got a numpy Generator (pass an integer seed"),
+    (lambda: xm.flip_bits(mem_cues(), 0.1, generator=np.random.RandomState(0)),
+     "generator must be an integer >= 0 or a torch.Generator, got a numpy RandomState"),
+    (lambda: xm.random_patterns(2, 4, seed=[1]), "seed must be an integer >= 0, got a list$"),
+    (lambda: xm.Protocol(seed=-1), "seed must be an integer >= 0, got -1$"),
+])
+def test_a_bad_seed_is_named_with_what_it_must_be(call, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as info:
+        call()
+    assert "0x" not in str(info.value)  # no object address

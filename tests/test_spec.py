@@ -414,8 +414,9 @@ def test_every_seed_is_checked_by_one_rule(name, seed):
     program_seed only after training)."""
     key = name.split()[-1] if name.startswith("train") or name == "compare_rules" else "seed"
     key = "fault_seed" if name in ("SingleLayerMemory", "MultilayerMemory", "compare_rules") \
-        else key
-    with pytest.raises(ConfigError, match=f"^{key} must be an integer >= 0, got {seed!r}"):
+        else "generator" if name == "corrupt" else key  # named as the argument is
+    with pytest.raises(ConfigError, match=f"^{key} must be an integer >= 0"
+                                          f"( or a torch.Generator)?, got {seed!r}"):
         _SEEDED[name](seed)
 
 

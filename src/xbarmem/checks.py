@@ -25,13 +25,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 _KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
-def check_seed(seed: Any, name: str = "seed") -> int:
+def check_seed(seed: Any, name: str = "seed", what: str = "an integer >= 0") -> int:
     """The one rule for random seeds: an integer >= 0 (Python or numpy integer; bools refused).
-    Returns it as a Python ``int``; raises :class:`ConfigError` naming ``name`` otherwise
-    (``seed must be an integer >= 0, got -1``), before any draw is made."""
+    Returns it as a Python ``int``; raises :class:`ConfigError` naming ``name`` (and ``what``
+    it must be) otherwise (``seed must be an integer >= 0, got -1``; a numpy generator is
+    named with how to get a seed), before any draw is made."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ConfigError(f"{name} must be an integer >= 0, got {seed!r}")
+        raise ConfigError(f"{name} must be {what}, got {_shown(seed)}")
     return int(seed)
+
+
+def _shown(value: Any) -> str:
+    """``value`` in a message: its repr for numbers and text, else its type (a random
+    generator of numpy or torch: with how to draw a seed from it)."""
+    if value is None or isinstance(value, numbers.Number | str):
+        return repr(value)
+    kind = type(value).__name__
+    if kind in ("Generator", "RandomState"):
+        return (f"a {type(value).__module__.split('.')[0]} {kind} (pass an integer seed, e.g. "
+                f"one drawn from it)")
+    return f"a {kind}"
 
 
 def check_neurons(n_neurons: Any, name: str = "n_neurons",

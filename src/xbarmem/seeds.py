@@ -27,7 +27,7 @@ def as_generator(seed_or_gen: GeneratorLike = None, name: str = "seed") -> torch
     if isinstance(seed_or_gen, torch.Generator):
         return seed_or_gen
     return torch.Generator().manual_seed(check_seed(0 if seed_or_gen is None else seed_or_gen,
-                                                    name))
+                                                    name, "an integer >= 0 or a torch.Generator"))
 
 
 def subset_seed(seed: int, count: int, trial: int) -> int:

@@ -95,7 +95,7 @@ def flip_bits(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Ten
     [0, 1] or non-numeric ``x``, :class:`~xbarmem.errors.ConfigError` for a bad seed."""
     rate = _check_level("flip rate", rate)
     out = _as_float_tensor(x)
-    mask = _uniform(out, as_generator(generator)) < rate
+    mask = _uniform(out, as_generator(generator, "generator")) < rate
     return torch.where(mask, -out, out)
 
 
@@ -106,7 +106,7 @@ def gaussian_noise(
     """Add iid N(0, sigma**2) noise (``sigma >= 0``); clip the result to [-1, 1] if ``clip``."""
     sigma = _check_level("noise sigma", sigma, upper=None)
     out = _as_float_tensor(x)
-    gen = as_generator(generator)
+    gen = as_generator(generator, "generator")
     out = out + sigma * torch.randn(out.shape, generator=gen, device=gen.device).to(out.device)
     return out.clamp_(-1.0, 1.0) if clip else out
 
@@ -135,7 +135,7 @@ def occlude_block(
         return out
     bh = min(h, max(1, round(h * math.sqrt(fraction))))
     bw = min(w, max(1, round(area / bh)))
-    gen = as_generator(generator)
+    gen = as_generator(generator, "generator")
     b = out.shape[0]
     top = torch.randint(0, h - bh + 1, (b, 1), generator=gen, device=gen.device).to(out.device)
     left = torch.randint(0, w - bw + 1, (b, 1), generator=gen, device=gen.device).to(out.device)
@@ -153,7 +153,7 @@ def salt_and_pepper(x: Any, rate: float, generator: GeneratorLike = None) -> tor
     the result and the errors are those of :func:`flip_bits`."""
     rate = _check_level("salt-and-pepper rate", rate)
     out = _as_float_tensor(x)
-    gen = as_generator(generator)
+    gen = as_generator(generator, "generator")
     hit = _uniform(out, gen) < rate
     value = torch.where(_uniform(out, gen) < 0.5, 1.0, -1.0)
     return torch.where(hit, value, out)
