@@ -151,3 +151,25 @@ def test_a_bad_seed_is_named_with_what_it_must_be(call, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as info:
         call()
     assert "0x" not in str(info.value)  # no object address
+
+
+def test_numpy_scalars_are_taken_as_the_python_numbers_they_hold():
+    """Values from np.arange / np.linspace, as a grid search makes them: refused before
+    (``max_steps must be an integer >= 1, got np.int64(2)``)."""
+    protocol = xm.Protocol(level=np.float32(0.25), probes=np.int64(2),
+                           max_iterations=np.int32(9), seed=np.uint8(3))
+    assert protocol.as_dict() == {"corruption": "flip", "level": 0.25, "probes": 2,
+                                  "mode": "sync", "activation": "sign", "max_iterations": 9,
+                                  "seed": 3}
+    assert all(type(v) in (int, float, str) for v in protocol.as_dict().values())
+    device = xm.DeviceSpec(levels=np.int64(4), write_noise=np.float64(1e-6))
+    assert type(device.levels) is int and type(device.write_noise) is float
+    pats = xm.random_patterns(3, 16, seed=0)
+    mem = xm.train(pats, rule="adaptive", max_steps=np.int64(2), finetune_steps=np.int64(1),
+                   lr=np.float32(0.5))
+    assert mem.info["rule_options"]["max_steps"] == 2
+    assert mem.recall(pats.patterns, max_iterations=np.int64(3)).states.shape == (3, 16)
+    with pytest.raises(ConfigError, match="levels must be an integer >= 0"):
+        xm.DeviceSpec(levels=np.float64(4.0))
+    with pytest.raises(ConfigError, match="max_iterations must be a positive integer"):
+        xm.Protocol(max_iterations=np.bool_(True))

@@ -336,7 +336,8 @@ _SEARCH_SETTINGS = [
     ({"resolution": float("nan")}, "resolution must be finite, got nan"),
     ({"cue_budget": -1}, "cue_budget must be an integer >= 0, got -1"),
     ({"rule_options": [1]}, "rule_options must be a dict of rule options, got [1]"),
-    ({"protocol": {"probes": 1}}, "protocol must be a Protocol, got {'probes': 1}"),
+    ({"protocol": {"probes": 1}},
+     "protocol must be a Protocol (build one with Protocol(**options)), got dict"),
 ]
 _START = [({"start": 0}, "start must be an integer >= 1, got 0"),
           ({"start": -3}, "start must be an integer >= 1, got -3"),

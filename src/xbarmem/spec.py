@@ -60,6 +60,7 @@ import difflib
 import inspect
 import json
 import math
+import numbers
 import re
 import tomllib
 import typing
@@ -118,13 +119,16 @@ class Rule:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number: Python or numpy (``np.int64(3)``, ``np.float32(0.1)``), bools refused."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and type(value).__name__ != "bool_")
 
 
 class Number(Rule):
     """A real number (bools refused), finite, within optional bounds; ``integer=True`` accepts
-    Python ints only; ``as_float=True`` stores ints as floats; ``unit`` is shown in messages,
-    help and TOML comments."""
+    integers only; ``as_float=True`` stores ints as floats; ``unit`` is shown in messages,
+    help and TOML comments. Numpy scalars are taken and stored as the Python ``int`` /
+    ``float`` of the same value (a Python int stays an int)."""
 
     def __init__(self, *, ge: float | None = None, gt: float | None = None,
                  le: float | None = None, lt: float | None = None, integer: bool = False,
@@ -146,14 +150,16 @@ class Number(Rule):
         return f"{self.noun}s{self.bounds}"
 
     def accepts(self, value: Any) -> bool:
-        if not _is_number(value) or (self.integer and not isinstance(value, int)):
+        if not _is_number(value) or (self.integer and not isinstance(value, numbers.Integral)):
             return False
         return math.isfinite(value) and all(test for test in (
             self.ge is None or value >= self.ge, self.gt is None or value > self.gt,
             self.le is None or value <= self.le, self.lt is None or value < self.lt))
 
     def convert(self, value: Any) -> Any:
-        return int(value) if self.integer else float(value) if self.as_float else value
+        if self.integer or (isinstance(value, numbers.Integral) and not self.as_float):
+            return int(value)
+        return float(value) if self.as_float or type(value) is not float else value
 
     def __call__(self, value: Any, key: str) -> Any:
         if _is_number(value) and not math.isfinite(value):

@@ -66,9 +66,13 @@ class Protocol:
         of the functions that take it): :class:`PatternError` for the corruption,
         :class:`ConfigError` for the rest, naming the field."""
         check_corruption(self.corruption, self.level)
-        _PROBES(self.probes, "probes")
         check_recall(self.mode, self.activation, self.max_iterations)
-        check_seed(self.seed)
+        # numpy scalars (np.arange, np.linspace) are kept as the Python numbers they hold
+        if type(self.level) not in (int, float):
+            self.level = float(self.level)
+        self.probes = _PROBES(self.probes, "probes")
+        self.max_iterations = int(self.max_iterations)
+        self.seed = check_seed(self.seed)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))

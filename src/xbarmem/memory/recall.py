@@ -22,6 +22,7 @@ iteration cap.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,7 +105,8 @@ def check_recall(mode: str, activation: str, max_iterations: int) -> None:
 def _check_dynamics(activation: str, max_iterations: int) -> None:
     if activation not in ACTIVATIONS:
         raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if not isinstance(max_iterations, int) or max_iterations < 1:
+    if (isinstance(max_iterations, bool) or not isinstance(max_iterations, numbers.Integral)
+            or max_iterations < 1):
         raise ConfigError(f"max_iterations must be a positive integer, got {max_iterations!r}")
 
 
