@@ -173,3 +173,23 @@ def test_numpy_scalars_are_taken_as_the_python_numbers_they_hold():
         xm.DeviceSpec(levels=np.float64(4.0))
     with pytest.raises(ConfigError, match="max_iterations must be a positive integer"):
         xm.Protocol(max_iterations=np.bool_(True))
+
+
+def test_counts_of_energy_and_deploy_take_numpy_integers_and_refuse_bools(monkeypatch):
+    from xbarmem.deploy.backend import SimulatedChip
+    from xbarmem.energy.measure import measure
+
+    mem = xm.train(xm.random_patterns(3, 16, seed=0), rule="pinv")
+    assert SimulatedChip(mem.layers[0], read_averages=np.int64(2)).read_averages == 2
+    with pytest.raises(ConfigError, match="read_averages must be an integer >= 1, got True"):
+        SimulatedChip(mem.layers[0], read_averages=True)
+    import xbarmem.energy.measure as measure_mod
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("trained before the recall settings were checked")
+
+    monkeypatch.setattr(measure_mod, "build_memory", no_work)
+    with pytest.raises(ConfigError, match="probes must be an integer >= 1, got True"):
+        measure(16, count=2, rule="pinv", probes=True)
+    with pytest.raises(ConfigError, match="activation must be one of"):
+        measure(16, count=2, rule="pinv", activation="relu")

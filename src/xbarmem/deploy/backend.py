@@ -36,6 +36,7 @@ from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.base import LayeredMap, Memory
 from xbarmem.memory.recall import RecallResult, recall
+from xbarmem.spec import Number
 
 
 @runtime_checkable
@@ -149,8 +150,7 @@ class SimulatedChip:
 
     def __init__(self, crossbar: Crossbar, *, seed: int = 0, read_averages: int = 1,
                  w_max: float | None = None) -> None:
-        if not isinstance(read_averages, int) or read_averages < 1:
-            raise ConfigError(f"read_averages must be a positive integer, got {read_averages!r}")
+        read_averages = Number(integer=True, ge=1)(read_averages, "read_averages")
         self.crossbar = crossbar
         self.n_in, self.n_out, self.n_rows = crossbar.n_in, crossbar.n_out, crossbar.n_rows
         self.read_averages = read_averages

@@ -50,6 +50,7 @@ from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem
 from xbarmem.learning.classic import get_rule
 from xbarmem.memory.base import Memory
+from xbarmem.spec import Number
 
 
 @dataclass
@@ -228,8 +229,7 @@ def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
     """Refuse (:class:`ConfigError`) settings :func:`adapt` / :func:`adapt_read_back` cannot
     run: ``rounds`` not an integer >= 0, ``tolerance`` (siemens) not > 0, a memory under the
     ``weight`` fault model."""
-    if not isinstance(rounds, int) or rounds < 0:
-        raise ConfigError(f"rounds must be an integer >= 0, got {rounds!r}")
+    Number(integer=True, ge=0)(rounds, "rounds")
     if not tolerance > 0:
         raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance!r}")
     if memory.chip.array.fault_model != "device":

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.data.corruption import as_generator, flip_bits
+from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
 from xbarmem.data.patterns import PatternSet, is_drawn, patterns_for
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.energy.model import LayerLoad, compare, programming_cost, recall_cost, step_cost
@@ -31,6 +31,13 @@ from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import make_memory
+from xbarmem.memory.recall import check_recall
+from xbarmem.spec import Number
+
+#: a count of at least one (numpy integers taken, bools refused)
+_COUNT = Number(integer=True, ge=1)
+#: a memory size N
+_SIZE = Number(integer=True, ge=2)
 
 
 @dataclass
@@ -174,8 +181,7 @@ def make_cues(patterns: torch.Tensor, flip: float, probes: int,
               seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``probes`` cues per stored pattern with each bit flipped with probability ``flip``
     (seeded): returns ``(cues, targets)``, both ``(probes * P, N)``."""
-    if not isinstance(probes, int) or probes < 1:
-        raise ConfigError(f"probes must be a positive integer, got {probes!r}")
+    probes = _COUNT(probes, "probes")
     targets = torch.as_tensor(patterns, dtype=torch.float32).repeat(probes, 1)
     return flip_bits(targets, flip, as_generator(seed)), targets
 
@@ -202,6 +208,9 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
         stage: ``stage(text)`` when the work moves on (``"recalling ..."``).
     """
     start = time.perf_counter()
+    probes = _COUNT(probes, "probes")  # the recall settings, checked before any training
+    check_corruption("flip", flip)
+    check_recall("sync", activation, max_iterations)
     spec = load_chip(chip)
     if faults is not None:
         spec = spec.with_faults(faults)
@@ -239,8 +248,9 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     holds the mean steps, energy (J) and latency (s) per recall of each mode, their ratios and
     the cost of programming that memory (``programming_energy_J``, ``programming_time_s``).
     """
-    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 2 for s in sizes):
+    if not sizes or not all(_SIZE.accepts(s) for s in sizes):
         raise ConfigError(f"sizes must be integers >= 2, got {list(sizes)!r}")
+    sizes = [int(s) for s in sizes]
     if not 0 < load <= 2:
         raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {load!r}")
     spec = load_circuit(circuit)
