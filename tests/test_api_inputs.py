@@ -193,3 +193,25 @@ def test_counts_of_energy_and_deploy_take_numpy_integers_and_refuse_bools(monkey
         measure(16, count=2, rule="pinv", probes=True)
     with pytest.raises(ConfigError, match="activation must be one of"):
         measure(16, count=2, rule="pinv", activation="relu")
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: xm.run_scaling([], rule="pinv", arch="single"), ConfigError,
+     "sizes must name at least one N"),
+    (lambda: xm.fit_power_law([16, 64, 256], [3, 4, 5], confidence=95), ConfigError,
+     r"confidence must be a number in \(0, 1\), got 95"),
+    (lambda: xm.HiddenRule("fixed", -3), ConfigError, "hidden rule must be fixed with an"),
+    (lambda: xm.HiddenRule("fixed", 2.5), ConfigError, "hidden rule must be fixed with an"),
+    (lambda: xm.load_chip({"device": {}}), ArgumentError,
+     "a chip must be a preset name, a TOML file path or a ChipSpec, got dict; "
+     "ChipSpec.from_dict"),
+    (lambda: xm.train(mem_cues(), rule="pinv", chip=3), ArgumentError, "got int$"),
+])
+def test_scaling_fit_and_chip_arguments_are_checked(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_hidden_rules_still_parse_and_build():
+    assert str(xm.HiddenRule("ratio", np.float32(0.5))) == "ratio:0.5"
+    assert xm.HiddenRule.parse("fixed:8").width(64) == 8 and xm.HiddenRule.parse(16).value == 16

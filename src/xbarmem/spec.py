@@ -67,6 +67,7 @@ import typing
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass
 from importlib import resources
+from os import PathLike
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -76,7 +77,7 @@ from xbarmem.checks import (
     check_seed,  # re-exported: the seed rule of every Spec user
     unknown_argument,
 )
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.files import read_text
 
 __all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Maybe", "Number", "Presets", "Rule",
@@ -661,10 +662,16 @@ class Presets:
 
         Raises:
             FileFormatError: no such preset or file, or the file is not TOML.
+            ArgumentError: ``source`` is none of the three (a dict, a number).
             ConfigError: bad content, prefixed by the file or preset name.
         """
         if isinstance(source, self.cls):
             return source
+        if not isinstance(source, str | PathLike):
+            build = (f"; {self.cls.__name__}.from_dict builds one from a dict"
+                     if isinstance(source, dict) else "")
+            raise ArgumentError(f"a {self.noun} must be a preset name, a TOML file path or a "
+                                f"{self.cls.__name__}, got {type(source).__name__}{build}")
         text = str(source)
         if text in self.names():
             return self.preset(text)

@@ -11,6 +11,7 @@ exponent per threshold. The hidden width of multilayer memories follows an expli
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,15 @@ class HiddenRule:
 
     kind: str
     value: float
+
+    def __post_init__(self) -> None:
+        """Refuse (:class:`ConfigError`) a rule :meth:`parse` would refuse: an unknown kind, a
+        value that is not > 0, a fixed width that is not an integer."""
+        if not (self.kind in ("fixed", "ratio") and isinstance(self.value, numbers.Real)
+                and not isinstance(self.value, bool) and self.value > 0 and (
+                    self.kind == "ratio" or self.value == int(self.value))):
+            raise ConfigError(f"hidden rule must be fixed with an integer width > 0 or ratio "
+                              f"with a factor > 0, got HiddenRule({self.kind!r}, {self.value!r})")
 
     @classmethod
     def parse(cls, text: str | int) -> HiddenRule:
@@ -81,7 +91,12 @@ class PowerLawFit:
 def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
                   confidence: float = 0.95) -> PowerLawFit:
     """Least-squares slope of ``log C`` against ``log N`` with a ``confidence`` interval
-    (Student t with ``n - 2`` degrees of freedom; NaN bounds with only two points)."""
+    (Student t with ``n - 2`` degrees of freedom; NaN bounds with only two points).
+    Raises :class:`ConfigError` for fewer than two (N, capacity) pairs or two distinct N, a
+    size or capacity that is not finite and > 0, or a ``confidence`` outside (0, 1)."""
+    if isinstance(confidence, bool) or not (isinstance(confidence, numbers.Real)
+                                            and 0 < confidence < 1):
+        raise ConfigError(f"confidence must be a number in (0, 1), got {confidence!r}")
     n = np.asarray(sizes, dtype=float)
     c = np.asarray(capacities, dtype=float)
     if n.shape != c.shape or n.ndim != 1 or len(n) < 2:
@@ -109,6 +124,8 @@ def _check_sizes(data: str, sizes: Sequence[int]) -> list[int]:
     """``sizes`` as ints; :class:`ConfigError` unless ``data`` is a built-in image set that
     resizes to every N of ``sizes``."""
     sizes = [int(s) for s in sizes]
+    if not sizes:
+        raise ConfigError("sizes must name at least one N")
     if data not in IMAGE_SETS:
         raise ConfigError(f"scaling runs on a built-in image set ({', '.join(IMAGE_SETS)}), "
                           f"got {data!r}")
