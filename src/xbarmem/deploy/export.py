@@ -190,7 +190,8 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
         The manifest (also written to ``manifest.json``).
 
     Raises :class:`ConfigError` before anything is written for an unprogrammed memory, a bad
-    recall (:func:`~xbarmem.memory.recall.check_recall`) or an ``out_dir`` that is a file.
+    recall (:func:`~xbarmem.memory.recall.check_recall`) or an ``out_dir`` that is a file;
+    :class:`~xbarmem.errors.ArgumentError` for a ``memory`` that is not a :class:`Memory`.
     """
     out, patterns = _check_export(memory, out_dir, patterns)
     kind = memory.info.get("kind", "binary") if patterns is None else patterns.kind

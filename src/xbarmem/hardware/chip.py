@@ -172,5 +172,7 @@ def load_chip(source: str | Path | ChipSpec) -> ChipSpec:
     Raises:
         FileFormatError: no such preset or file, or not TOML.
         ConfigError: bad content (message prefixed by the file or preset name).
+        ArgumentError: ``source`` is none of the three (e.g. a dict: use
+            ``ChipSpec.from_dict``).
     """
     return _PRESETS.load(source)

@@ -191,9 +191,15 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     :class:`~xbarmem.data.patterns.PatternSet` or a ``(P, N)`` matrix) are saved alongside so the
     model can be evaluated (read them back with :func:`load_stored_patterns`).
     One-layer memories store ``g_pos``, ``g_neg``, ``target_weights``, ``target_bias``;
-    multilayer memories store layer ``k``'s tensors under ``layer{k}.*``. Patterns whose
-    ``N`` is not the memory's raise :class:`~xbarmem.errors.PatternError` before anything is
-    written."""
+    multilayer memories store layer ``k``'s tensors under ``layer{k}.*`` (conductances in
+    siemens, float64); the patterns' name, kind, image shape and labels, the chip, fault map
+    and ``memory.info`` go with them, with ``extra`` (a JSON-able dict). Returns the path.
+
+    Raises, before anything is written: :class:`~xbarmem.errors.ArgumentError` for a
+    ``memory`` that is not a :class:`Memory`, :class:`~xbarmem.errors.FileFormatError` for an
+    unprogrammed memory or a ``path`` that is a folder or in no existing folder,
+    :class:`~xbarmem.errors.PatternError` for patterns that are malformed or not of the
+    memory's ``N``, :class:`~xbarmem.errors.ConfigError` for ``extra`` that is not JSON."""
     patterns = _check_save(memory, Path(path), patterns, extra)
     tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
