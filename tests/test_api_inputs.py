@@ -215,3 +215,20 @@ def test_scaling_fit_and_chip_arguments_are_checked(call, error, message):
 def test_hidden_rules_still_parse_and_build():
     assert str(xm.HiddenRule("ratio", np.float32(0.5))) == "ratio:0.5"
     assert xm.HiddenRule.parse("fixed:8").width(64) == 8 and xm.HiddenRule.parse(16).value == 16
+
+
+@pytest.mark.parametrize(("call", "closest"), [
+    ("xbarmem.deploy.chip_loop:adapt", "tolerance"),
+    ("xbarmem.deploy.chip_loop:adapt_read_back", "tolerance"),
+    ("xbarmem.deploy.readback:load_read_back", "key"),
+    ("xbarmem.deploy.readback:read_back_backends", "chip"),
+])
+def test_the_chip_loop_functions_name_the_closest_keyword(call, closest):
+    import importlib
+
+    module, name = call.split(":")
+    func = getattr(importlib.import_module(module), name)
+    misspelt = {"tolerance": "tolerence", "key": "keys", "chip": "chips"}[closest]
+    with pytest.raises(ArgumentError, match=f"did you mean '{closest}'"):
+        func(None, None, None, **{misspelt: 1}) if "adapt" in name else \
+            func(None, None, **{misspelt: 1})

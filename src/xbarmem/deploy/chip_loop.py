@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbarmem.checks import checked_keywords
 from xbarmem.data.patterns import PatternSet
 from xbarmem.deploy.backend import (
     BackendMemory,
@@ -252,6 +253,7 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
     return view, protocol, trainer, x
 
 
+@checked_keywords
 def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
           patterns: PatternSet, *, rounds: int = 2, target: float = 0.99,
           tolerance: float = 3e-6, protocol: Protocol | None = None, trainer=None,
@@ -343,6 +345,7 @@ class ReadBackResult:
                 "after": self.after, "missed": self.missed, "settings": self.settings}
 
 
+@checked_keywords
 def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
                     patterns: PatternSet, *, tolerance: float = 3e-6,
                     protocol: Protocol | None = None, trainer=None) -> ReadBackResult:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from xbarmem.checks import checked_keywords
 from xbarmem.deploy.backend import SimulatedChip, layers_of, twin_layer
 from xbarmem.deploy.export import used_cells
 from xbarmem.errors import ConfigError
@@ -32,6 +33,7 @@ from xbarmem.hardware.measured import inside_window, likely_unit, read_conductan
 from xbarmem.memory.base import Memory
 
 
+@checked_keywords
 def load_read_back(path: str | Path, memory: Memory, key: str | None = None) -> np.ndarray:
     """The read-back file at ``path`` (see module docstring; ``key`` picks an array of an
     ``.npz``), checked against ``memory`` by :func:`check_read_back`. Returns float64
@@ -50,6 +52,7 @@ def load_read_back(path: str | Path, memory: Memory, key: str | None = None) -> 
     return check_read_back(data, memory, str(path))
 
 
+@checked_keywords
 def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", *,
                     csv: bool = False) -> np.ndarray:
     """Refuse (:class:`ConfigError`, naming ``where`` and the first device) a read-back that
@@ -124,6 +127,7 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
             "siemens?")
 
 
+@checked_keywords
 class ReadBackChip:
     """One layer of a chip as read back into a file, as a
     :class:`~xbarmem.deploy.backend.ChipBackend`.
@@ -166,6 +170,7 @@ class ReadBackChip:
         return self.chip.read_outputs(x, outputs, generator)
 
 
+@checked_keywords
 def read_back_backends(memory: Memory, read: np.ndarray, *, chip: ChipSpec | None = None,
                        seed: int = 0) -> list[ReadBackChip]:
     """One :class:`ReadBackChip` per layer of ``memory`` on the read-back ``read`` (layer
