@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.hardware.chip import ChipSpec, load_chip, load_preset, preset_names
+from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, load_preset, preset_names
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.recall import FloatMatrix, recall
@@ -293,3 +293,11 @@ def test_weight_model_pins_faulty_weights_at_zero_and_scales_free_ones():
     assert (w_eff[faulty[:, :8]] == 0).all()
     torch.testing.assert_close(w_eff[~faulty[:, :8]], w[~faulty[:, :8]], atol=1e-4, rtol=1e-5)
     torch.testing.assert_close(b_eff, torch.ones(8) * 7, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("g_max", [150, 1.5, 1e3])
+def test_a_conductance_window_in_microsiemens_written_as_siemens_is_refused(g_max):
+    """A chip file with g_max = 150 (microsiemens meant) trained a memory of 150-S devices."""
+    with pytest.raises(ConfigError, match=r"device.g_max = .* S is no memristor's conductance"):
+        DeviceSpec(g_min=0.0, g_max=g_max)
+    assert DeviceSpec(g_min=0.0, g_max=1.0).g_max == 1.0  # the bound itself is taken

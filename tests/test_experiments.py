@@ -195,11 +195,11 @@ def test_trial_keys_are_those_of_existing_stores(tmp_path):
         assert trial_key({**config, "version": "0.2.0"}) == key
     # a chip file's values enter the key as written (an int stays an int)
     chip = tmp_path / "int-chip.toml"
-    chip.write_text('[device]\ng_min = 1\ng_max = 100\nwrite_noise = 0\n')
+    chip.write_text('[device]\ng_min = 0\ng_max = 1\nwrite_noise = 0\n')
     config = parse_sweep({"base": {**evaluate["base"], "chip": str(chip),
                                    "fault_rate": None}}).trials[0].config
     device = config["chip_spec"]["device"]
-    assert device["g_min"] == 1 and type(device["g_min"]) is int
+    assert device["g_max"] == 1 and type(device["g_max"]) is int
     assert type(device["write_noise"]) is int and config["chip_spec"]["name"] == "int-chip"
 
 

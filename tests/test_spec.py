@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, load_preset
+from xbarmem.hardware.chip import MAX_CONDUCTANCE, ChipSpec, DeviceSpec, load_chip, load_preset
 from xbarmem.spec import (
     AnyOf,
     Choice,
@@ -82,13 +82,16 @@ ROUND = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 
 
 def ordered_device(table: dict) -> dict:
-    """A drawn chip table with ``g_min < g_max`` and stuck probabilities summing to <= 1 where
-    the draw allows it (swapped / halved): most independent draws break one of these rules
-    across fields, and so many rejected draws made hypothesis's health check fail now and
-    then (about 1 run in 25)."""
+    """A drawn chip table with ``g_min < g_max <= MAX_CONDUCTANCE`` and stuck probabilities
+    summing to <= 1 where the draw allows it (swapped / set to [0, 1] S / halved): most
+    independent draws break one of these rules across fields, and so many rejected draws made
+    hypothesis's health check fail now and then (about 1 run in 25)."""
     device = dict(table["device"])
     if device["g_min"] > device["g_max"]:
         device["g_min"], device["g_max"] = device["g_max"], device["g_min"]
+    if device["g_max"] > MAX_CONDUCTANCE:  # same types, within a device's conductances
+        device["g_min"] = type(device["g_min"])(0)
+        device["g_max"] = type(device["g_max"])(MAX_CONDUCTANCE)
     if device["p_stuck_on"] + device["p_stuck_off"] > 1:
         device["p_stuck_on"] /= 2
         device["p_stuck_off"] /= 2

@@ -31,6 +31,9 @@ Fraction = Annotated[float, _FRACTION]
 #: map holds 16 bytes per cell of every array (a 5000 x 5000 tile is 400 MB for any N)
 MAX_TILE_SIDE = 4096
 TileSide = Annotated[int, Number(integer=True, ge=1, le=MAX_TILE_SIDE)]
+#: largest accepted device conductance, siemens: RRAM and PCM devices conduct 1e-7 .. 1e-2 S,
+#: so a larger g_max is almost always microsiemens written as siemens
+MAX_CONDUCTANCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,13 @@ class DeviceSpec(Spec, section="device", noun="chip"):
     p_stuck_off: Fraction = 0.0
 
     def validate(self) -> None:
-        """g_min < g_max, levels != 1, p_stuck_on + p_stuck_off <= 1."""
+        """g_min < g_max <= :data:`MAX_CONDUCTANCE`, levels != 1, p_stuck_on + p_stuck_off
+        <= 1."""
+        if self.g_max > MAX_CONDUCTANCE:
+            raise ConfigError(
+                f"device.g_max = {self.g_max:g} S is no memristor's conductance (at most "
+                f"{MAX_CONDUCTANCE:g} S, a 1-ohm device): conductances are in siemens, e.g. "
+                f"{self.g_max:g} uS is {self.g_max * 1e-6:g}")
         if self.g_min >= self.g_max:
             raise ConfigError(
                 f"device.g_min ({self.g_min:g} S) must be below device.g_max ({self.g_max:g} S)")
