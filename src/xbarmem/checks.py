@@ -17,12 +17,17 @@ from typing import Any, TypeVar
 
 from xbarmem.errors import ArgumentError, ConfigError, XbarmemError
 
-__all__ = ["check_neurons", "check_seed", "check_type", "checked_keywords", "unknown_argument"]
+__all__ = ["MAX_SEED", "check_neurons", "check_seed", "check_type", "checked_keywords",
+           "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: parameter kinds that can be passed by keyword
 _KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+#: the largest seed a user may give (command line, trainer options, sweep files): seeds are
+#: 32-bit, which numpy, torch and the derived-seed formulas all accept
+MAX_SEED = 2**32 - 1
 
 
 def check_seed(seed: Any, name: str = "seed", what: str = "an integer >= 0") -> int:

@@ -40,6 +40,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from xbarmem.checks import MAX_SEED
 from xbarmem.cli.common import warn, warn_deprecated  # noqa: F401 - o.warn for commands
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import ArrayFile, read_bytes
@@ -96,8 +97,6 @@ def bounded(kind: Any, *decls: str, ge: float | None = None, gt: float | None = 
 #: the largest count of cues, trials, iterations, ... an option accepts (memory limits are
 #: checked separately, from the whole request)
 MAX_COUNT = 10**9
-#: seeds are 32-bit: numpy, torch and the derived-seed formulas all accept them
-MAX_SEED = 2**32 - 1
 
 # ------------------------------------------------------------------------------ common options
 def completes(choices: Callable[[], Any]) -> Callable[[str], list[str]]:

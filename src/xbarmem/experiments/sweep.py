@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xbarmem.checks import MAX_SEED
 from xbarmem.data.patterns import IMAGE_SETS, image_side, is_drawn
 from xbarmem.errors import ConfigError, PatternError, XbarmemError
 from xbarmem.files import read_text
@@ -87,7 +88,8 @@ class SweepHead(Spec, noun="sweep"):
     description: str = text(default="", help="free text")
     trial: str = choice(TRIAL_KINDS, default="evaluate", help="kind of trial")
     seeds: int | list[int] = option(
-        AnyOf(_POSITIVE, ListOf(Number(integer=True, ge=0), unique_sorted=True)), default=1,
+        AnyOf(_POSITIVE, ListOf(Number(integer=True, ge=0, le=MAX_SEED), unique_sorted=True)),
+        default=1,
         help="number of seeds (0..n-1) or a list of integer seeds")
     batch: int = integer(default=16, ge=1,
                          help="max networks trained together (>= 1; 1 = every network alone)")

@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from xbarmem.checks import MAX_SEED
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem, stored_fixed_points, within_box
 from xbarmem.learning.multilayer_fit import MultilayerFit
@@ -180,7 +181,8 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                         "+-weight_bound * w_max (the chip's full-window "
                                         "weight) as well as the chip's own bounds")
     bias: bool = flag(True, help="learn a bias (memories need bias rows)")
-    seed: int = integer(0, help="seed of initial weights, cue draws and noise injection")
+    seed: int = integer(0, ge=0, le=MAX_SEED,
+                        help="seed of initial weights, cue draws and noise injection")
     stop: str = choice(STOPS, "stable", help="fixed-point objective: stable (loss below tol "
                        "or the solution stopped changing) or loss (loss below tol only)")
     stable_tol: float | None = number(None, gt=0, optional=True, help="stable: largest "

@@ -1,0 +1,64 @@
+"""Bad input not covered elsewhere, each class checked on several commands: seeds beyond what
+the random generators take (trainer options, sweep files), counts written as non-integers,
+empty files, output names of the wrong type, repeated list values and repeated JSON keys.
+
+Every refusal must be the house rule: exit 2, one ``error: ...`` line naming the problem, no
+traceback, nothing written in the working folder. Settings are tiny (seconds in all)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest()
+                                         if p.is_file() else "dir")
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture
+def refused(run_cli, tmp_path, monkeypatch):
+    """``refused(*args, names=(...))``: run ``xbarmem *args`` in ``tmp_path``; assert a clean
+    refusal naming each of ``names`` that leaves the folder untouched; return the error line."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: object, names: tuple[str, ...] = ()) -> str:
+        before = _tree(tmp_path)
+        code, _, err = run_cli(*args)
+        lines = err.strip().splitlines()
+        assert code == 2, (args, err)
+        assert len(lines) == 1 and lines[0].startswith("error: "), err
+        assert "Traceback" not in err
+        for fragment in names:
+            assert fragment in lines[0], (fragment, lines[0])
+        assert _tree(tmp_path) == before, f"{args} changed files it was not asked to write"
+        return lines[0]
+
+    return run
+
+
+# ------------------------------------------------------------------------------ seeds
+@pytest.mark.parametrize("seed", [-1, 2**32, 10**23])
+def test_trainer_seed_follows_the_seed_rule(refused, seed):
+    """--rule-options seed: an integer in [0, 2^32 - 1] like --seed (a huge one was a torch
+    overflow traceback; a negative one was silently accepted)."""
+    for arch in (["--arch", "single"], ["--arch", "multilayer", "--hidden", "8"]):
+        refused("train", "--data", "digits", "-p", "3", *arch, "-o", "m.safetensors", "--rule-options", f'{{"seed": {seed}}}',
+                names=("seed", "4294967295"))
+    refused("capacity", "--data", "digits", "--neurons", "64", "--rule-option", f"seed={seed}",
+            names=("seed", "4294967295"))
+
+
+def test_sweep_seed_list_follows_the_seed_rule(refused, tmp_path):
+    """A sweep's seed list is checked with the file (``--dry-run`` passed it; the run failed
+    in the worker after creating the store)."""
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\nseeds = [1180591620717411303424]\n[base]\nrule = "pinv"\n'
+        'data = "digits"\npatterns = 3\n')
+    for extra in (["-j", "1"], ["--dry-run"]):
+        refused("sweep", "s.toml", "--store", "r.sqlite", *extra,
+                names=("seeds", "4294967295"))
