@@ -62,3 +62,13 @@ def test_sweep_seed_list_follows_the_seed_rule(refused, tmp_path):
     for extra in (["-j", "1"], ["--dry-run"]):
         refused("sweep", "s.toml", "--store", "r.sqlite", *extra,
                 names=("seeds", "4294967295"))
+
+
+# ------------------------------------------------------------------------------ counts
+@pytest.mark.parametrize("count", ["1e3", "3.0", "", " ", "nan", "inf", "-2.5"])
+def test_patterns_count_that_is_not_an_integer_is_named(refused, count):
+    """``--patterns 1e3`` was read as the deprecated ``--patterns SOURCE`` spelling: refused as
+    'replaced by --data' (with --data) or 'unknown pattern source'; it is a bad count."""
+    for args in (["train", "--data", "digits", "-o", "m.safetensors"],
+                 ["train", "-o", "m.safetensors"], ["energy", "--data", "random"]):
+        refused(*args, "--patterns", count, names=("--patterns", "whole number", repr(count)))
