@@ -47,7 +47,8 @@ def test_trainer_seed_follows_the_seed_rule(refused, seed):
     """--rule-options seed: an integer in [0, 2^32 - 1] like --seed (a huge one was a torch
     overflow traceback; a negative one was silently accepted)."""
     for arch in (["--arch", "single"], ["--arch", "multilayer", "--hidden", "8"]):
-        refused("train", "--data", "digits", "-p", "3", *arch, "-o", "m.safetensors", "--rule-options", f'{{"seed": {seed}}}',
+        refused("train", "--data", "digits", "-p", "3", *arch, "-o", "m.safetensors",
+                "--rule-options", f'{{"seed": {seed}}}',
                 names=("seed", "4294967295"))
     refused("capacity", "--data", "digits", "--neurons", "64", "--rule-option", f"seed={seed}",
             names=("seed", "4294967295"))
@@ -72,3 +73,52 @@ def test_patterns_count_that_is_not_an_integer_is_named(refused, count):
     for args in (["train", "--data", "digits", "-o", "m.safetensors"],
                  ["train", "-o", "m.safetensors"], ["energy", "--data", "random"]):
         refused(*args, "--patterns", count, names=("--patterns", "whole number", repr(count)))
+
+
+# ------------------------------------------------------------------------------ output names
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A Hebbian memory of 3 random patterns of 16 neurons on the ideal chip (device model)."""
+    from xbarmem import save_memory, train
+    from xbarmem.data.patterns import PatternSet
+
+    x = np.where(np.random.default_rng(3).random((3, 16)) > 0.5, 1.0, -1.0).astype(np.float32)
+    folder = tmp_path_factory.mktemp("model")
+    np.save(folder / "cues.npy", x)
+    return save_memory(train(x, chip="ideal", rule="hebb"), folder / "m.safetensors",
+                       patterns=PatternSet(x, kind="binary"))
+
+
+def test_output_of_a_fixed_format_must_carry_its_suffix(refused, tiny_model, tmp_path):
+    """A file output of one format named otherwise is refused when parsed, naming the option
+    and the suffix: ``recall -o out.txt`` wrote ``out.txt.npy`` (a file not asked for) and
+    ``train -o model.txt`` a safetensors model named .txt."""
+    model, cues = str(tiny_model), str(tiny_model.parent / "cues.npy")
+    (tmp_path / "s.sqlite").write_bytes(b"")
+    cases = [
+        (["train", "--data", "random", "-p", "2", "--neurons", "16", "--rule", "hebb",
+          "-o", "model.txt"], "--out model.txt", ".safetensors"),
+        (["train", "--data", "random", "-p", "2", "--neurons", "16", "--rule", "hebb",
+          "-o", "model"], "--out model", ".safetensors"),
+        (["recall", model, cues, "-o", "states.txt"], "--out states.txt", ".npy"),
+        (["recall", model, cues, "-o", "states"], "--out states", ".npy"),
+        (["adapt", model, "--rounds", "0", "-o", "adapted.npz"], "--out adapted.npz",
+         ".safetensors"),
+        (["chip", "faults", "-o", "map.txt"], "--out map.txt", ".npz or .csv"),
+        (["chip", "import", cues, "-o", "map.npz", "--chip-out", "chip.txt"],
+         "--chip-out chip.txt", ".toml"),
+        (["plot", "s.sqlite", "--kind", "faults", "-o", "fig.jpg"], "--out fig.jpg",
+         ".png or .svg"),
+        (["results", "s.sqlite", "--csv", "rows.tsv"], "--csv rows.tsv", ".csv"),
+    ]
+    for args, flag, suffix in cases:
+        refused(*args, names=(flag, f"must end in {suffix}"))
+
+
+def test_recall_writes_exactly_the_file_named(run_cli, tiny_model, tmp_path):
+    """``-o STATES.NPY`` is written under that name (np.save appended a second .npy)."""
+    target = tmp_path / "STATES.NPY"
+    code, _, err = run_cli("recall", tiny_model, tiny_model.parent / "cues.npy", "-o", target)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["STATES.NPY"]
+    assert np.load(target, allow_pickle=False).shape == (3, 16)

@@ -295,21 +295,21 @@ def test_empty_output_paths_are_refused(run_cli, tmp_path, monkeypatch, model, w
 
 
 #: an output naming the same file as another output or an input of the command (run in a folder
-#: holding m.safetensors, its hard link hard.safetensors, cues.npy, p.npy, f.npz, g.csv, g.npy,
-#: s.toml and the stores s.csv and s.png)
+#: holding m.safetensors, its hard link hard.safetensors, cues.npy, p.npy, f.npz and its hard
+#: link f-link.toml, g.csv, g.npy, g.npz, s.toml, the stores s.csv and s.png, and p.safetensors,
+#: f.safetensors: inputs named like the output, whose name must end in .safetensors)
 SAME_FILE = [
-    ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "--log", "x.jsonl", "-o",
-     "x.jsonl"],
+    ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "--log", "x.safetensors",
+     "-o", "x.safetensors"],
     ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "--log", "m.safetensors"],
     ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "-o", "./m.safetensors"],
     ["adapt", "hard.safetensors", "--rounds", "0", "--probes", "1", "--log", "m.safetensors"],
     ["recall", "m.safetensors", "cues.npy", "-o", "cues.npy"],
-    ["recall", "m.safetensors", "cues.npy", "-o", "cues"],  # (np.save adds .npy)
-    ["train", "--data", "p.npy", "--rule", "hebb", "-o", "p.npy"],
+    ["train", "--data", "p.safetensors", "--rule", "hebb", "-o", "p.safetensors"],
     ["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb",
-     "--fault-map", "f.npz", "-o", "f.npz"],
-    ["chip", "import", "g.csv", "-o", "f.npz", "--chip-out", "f.npz"],
-    ["chip", "import", "g.npy", "-o", "g.npy"],
+     "--fault-map", "f.safetensors", "-o", "f.safetensors"],
+    ["chip", "import", "g.csv", "-o", "f.npz", "--chip-out", "f-link.toml"],
+    ["chip", "import", "g.npz", "-o", "g.npz"],
     ["sweep", "s.toml", "--store", "s.toml"],
     ["results", "s.csv", "--csv", "s.csv"],
     ["plot", "s.png", "--kind", "faults", "-o", "s.png"],
@@ -337,8 +337,11 @@ def test_an_output_onto_another_path_of_the_command_is_refused(run_cli, tmp_path
     np.save("cues.npy", x)
     np.save("p.npy", x)
     np.save("g.npy", np.zeros((2, 64, 64)))
-    for name in ("f.npz", "g.csv", "s.toml", "s.csv", "s.png"):
+    np.savez("g.npz", codes=np.zeros((2, 64, 64)))
+    for name in ("f.npz", "g.csv", "s.toml", "s.csv", "s.png", "p.safetensors",
+                 "f.safetensors"):
         Path(name).write_text("keep me")
+    os.link("f.npz", "f-link.toml")  # outputs of different suffixes, one file
     Path("out").mkdir()
     Path("out/circuit-calibrated.toml").write_text(load_circuit("generic-rram").to_toml())
     before = snapshot(tmp_path)
@@ -473,7 +476,8 @@ def test_the_limit_is_configurable(run_cli, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("args", [
-    ["train", "--data", "random", "--patterns", "3", "--neurons", "1000000000", "-o", "m.st"],
+    ["train", "--data", "random", "--patterns", "3", "--neurons", "1000000000", "-o",
+     "m.safetensors"],
     ["energy", "--neurons", "1000000"],
     ["chip", "faults", "--chip", "rram", "--arrays", "1000000000", "-o", "f.npz"],
 ])

@@ -419,7 +419,7 @@ def test_gzip_bomb_refused_by_its_header_quickly(run_cli, tmp_path, monkeypatch)
     bomb = _npy_bomb(tmp_path / "bomb.npy.gz", 256 * 2**20, 16)
     assert bomb.stat().st_size < 2**19
     _fast_and_small(run_cli, tmp_path, "train", "--data", bomb, "--rule", "hebb", "--out",
-                    tmp_path / "m.st", names=("bomb.npy.gz", "would need about 512 MiB",
+                    tmp_path / "m.safetensors", names=("bomb.npy.gz", "would need about 512 MiB",
                                               "64 MiB", "XBARMEM_MAX_BYTES"))
 
 
@@ -499,16 +499,16 @@ def _corpus(tmp: Path, model_path: Path) -> dict[str, tuple[list[object], tuple[
     return {
         "toml directory": (["chip", "show", tmp / "folder.toml"], ("folder.toml", "directory")),
         "train chip directory": (["train", "--data", "random", "--neurons", "16", "--patterns",
-                                  "2", "--chip", tmp / "folder.toml", "--out", tmp / "m.st"],
+                                  "2", "--chip", tmp / "folder.toml", "--out", tmp / "m.safetensors"],
                                  ("folder.toml",)),
         "fault map directory": (["chip", "inspect", tmp / "folder.npz"], ("folder.npz",)),
         "measured directory": (["chip", "import", tmp / "folder.csv", "--out", out],
                                ("folder.csv", "directory")),
         "patterns fifo": (["recall", m, tmp / "pipe.npy"], ("pipe.npy", "regular file")),
-        "patterns directory": (["train", "--data", tmp / "folder.csv", "--out", tmp / "m.st"],
+        "patterns directory": (["train", "--data", tmp / "folder.csv", "--out", tmp / "m.safetensors"],
                                ("folder.csv", "directory")),
         "corrupt gzip": (["recall", m, tmp / "corrupt.npy.gz"], ("corrupt.npy.gz", "gzip")),
-        "truncated gzip": (["train", "--data", tmp / "cut.csv.gz", "--out", tmp / "m.st"],
+        "truncated gzip": (["train", "--data", tmp / "cut.csv.gz", "--out", tmp / "m.safetensors"],
                            ("cut.csv.gz", "truncated")),
         "latin-1 toml": (["chip", "show", tmp / "latin.toml"], ("latin.toml", "UTF-8")),
         "latin-1 csv": (["recall", m, tmp / "latin.csv"], ("latin.csv", "UTF-8")),
@@ -527,7 +527,7 @@ def _corpus(tmp: Path, model_path: Path) -> dict[str, tuple[list[object], tuple[
         "fault npz above window": (["chip", "inspect", tmp / "above.npz"], ("above.npz", "window")),
         "train on above-window map": (["train", "--data", "random", "--neurons", "16",
                                        "--patterns", "2", "--rule", "hebb", "--fault-map",
-                                       tmp / "above.npz", "--out", tmp / "m.st"], ("window",)),
+                                       tmp / "above.npz", "--out", tmp / "m.safetensors"], ("window",)),
     }
 
 

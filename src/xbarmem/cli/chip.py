@@ -27,8 +27,9 @@ from xbarmem.hardware.measured import (
     read_measured_csv,
 )
 
-MapOut = o.out("fault map file (.npz or .csv)", required=True)
-ChipOut = o.output("--chip-out", help=".csv: also write the measured chip (TOML).")
+MapOut = o.out("fault map file (.npz or .csv)", required=True, suffixes=(".npz", ".csv"))
+ChipOut = o.output("--chip-out", help=".csv: also write the measured chip (TOML).",
+                   suffixes=(".toml",))
 
 
 def _print(summary: dict, json_out: bool, title: str) -> None:

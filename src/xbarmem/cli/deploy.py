@@ -20,8 +20,8 @@ Model = Annotated[Path, typer.Argument(
     metavar="MODEL", parser=o.input_path,
     help="Model file from `xbarmem train` (with its stored patterns).")]
 ExportOut = o.out("folder to write", required=True, folder=True)
-AdaptOut = o.out("adapted model file (pinned devices in its fault map, read-back "
-                 "conductances)")
+AdaptOut = o.out("adapted model file (.safetensors; pinned devices in its fault map, "
+                 "read-back conductances)", suffixes=(".safetensors",))
 AdaptCorruption = o.corruption("flip")
 AdaptLevel = o.level("0.1")
 

@@ -27,10 +27,11 @@ SweepOpt = Annotated[str | None, typer.Option(
     "--sweep", metavar="NAME", help="Only this sweep's rows.")]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.",
                                           parser=o.input_path)]
-PlotOut = o.out("figure file (.png or .svg; default KIND.png)")
+PlotOut = o.out("figure file (.png or .svg; default KIND.png)", suffixes=(".png", ".svg"))
 ReproduceOut = o.out("folder for the report, figures and store", folder=True)
-CsvOut = o.output("--csv", help="Export the rows to CSV.")
-ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarrow).")
+CsvOut = o.output("--csv", help="Export the rows to CSV.", suffixes=(".csv",))
+ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarrow).",
+                      suffixes=(".parquet",))
 StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
                                         help="SQLite results store.",
                                         parser=o.output_path)]
@@ -237,9 +238,6 @@ def results_cmd(
     _check_view(ctx, by is not None, csv_path is not None or parquet_path is not None, json_out)
     o.check_distinct({"--csv": csv_path, "--parquet": parquet_path}, {"STORE": store})
     o.check_input(store, "results store")
-    for target, suffix in ((csv_path, ".csv"), (parquet_path, ".parquet")):
-        if target is not None and target.suffix.lower() != suffix:
-            raise ConfigError(f"--{suffix[1:]} {target}: the file name must end in {suffix}")
     conditions = where or []
     with ResultStore(store, readonly=True) as db:
         db.check_fields(by or [], "--group-by")
@@ -386,8 +384,6 @@ def plot_cmd(
                           f"name (name it .svg, or leave out --svg)")
     o.check_input(store, "results store")
     path = o.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
     o.check_distinct({"--out": path}, {"STORE": store})
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 Model = Annotated[Path, typer.Argument(metavar="MODEL", parser=o.input_path,
                                        help="Model file from `xbarmem train`.")]
 TrainPatterns = o.patterns("all of the source if there are no more than N; random needs it")
-TrainOut = o.out("model file (.safetensors)", required=True)
-RecallOut = o.out("file for the final states (.npy)")
+TrainOut = o.out("model file (.safetensors)", required=True, suffixes=(".safetensors",))
+RecallOut = o.out("file for the final states (.npy)", suffixes=(".npy",))
 
 
 # ---------------------------------------------------------------------------------- train
@@ -231,8 +231,6 @@ def recall(
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
-    if out_path is not None and out_path.suffix != ".npy":  # np.save would append .npy
-        out_path = o.check_output(out_path.with_name(out_path.name + ".npy"))
     o.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
     import numpy as np
     import torch
@@ -249,7 +247,8 @@ def recall(
                         activation="sign" if kind == "binary" else "tanh",
                         max_iterations=max_iterations, seed=seed)
     if out_path is not None:
-        np.save(out_path, res.states.numpy())
+        with open(out_path, "wb") as handle:  # a name such as OUT.NPY gets no second .npy
+            np.save(handle, res.states.numpy())
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
               "threads": threads}

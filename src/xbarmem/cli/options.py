@@ -162,22 +162,26 @@ def torch_threads(threads: int):
         torch.set_num_threads(old)
 
 
-def out(what: str, *, required: bool = False, folder: bool = False, lazy: bool = False) -> Any:
-    """``-o/--out``: where a command writes (``what``: e.g. "folder for the PNG"). The path is
-    checked when the command line is parsed (:func:`check_output`), unless ``lazy`` (the
-    command writes it only in some cases and checks it itself)."""
+def out(what: str, *, required: bool = False, folder: bool = False, lazy: bool = False,
+        suffixes: tuple[str, ...] = ()) -> Any:
+    """``-o/--out``: where a command writes (``what``: e.g. "folder for the PNG"; a file of a
+    fixed format names it in ``suffixes``, e.g. ``(".npy",)``). The path is checked when the
+    command line is parsed (:func:`check_output`), unless ``lazy`` (the command writes it only
+    in some cases and checks it itself)."""
     kind = Path if required else Path | None
-    callback = None if lazy else _output_check("--out", folder)
+    callback = None if lazy else _output_check("--out", folder, suffixes)
     return Annotated[kind, typer.Option("--out", "-o", metavar="PATH", help=f"Output: {what}.",
                                         parser=output_path, callback=callback)]
 
 
-def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False) -> Any:
+def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False,
+           suffixes: tuple[str, ...] = ()) -> Any:
     """An optional output path option other than ``-o`` (``--csv``, ``--log``, ...), checked
     like ``-o`` when the command line is parsed."""
     return Annotated[Path | None, typer.Option(*decls, metavar=metavar, help=help,
                                                parser=output_path,
-                                               callback=_output_check(decls[0], folder))]
+                                               callback=_output_check(decls[0], folder,
+                                                                      suffixes))]
 
 
 def output_path(text: str | Path) -> Path:
@@ -831,10 +835,21 @@ def load_array(path: Path, key: str | None) -> np.ndarray:
 # or an existing file (overwritten); a folder output may be new or an existing folder. Refused:
 # a file output that is a folder, a folder output that is a file, a missing or unwritable parent
 # folder, an unwritable existing file or folder (a folder is tried: an empty temporary file is
-# created in it and removed). Missing parent folders are never created.
-def check_output(path: Path, flag: str = "--out", *, folder: bool = False) -> Path:
-    """Refuse an output path that cannot be written (see the rule above); returns ``path``."""
-    path = Path(path)
+# created in it and removed). Missing parent folders are never created. A file of a fixed
+# format must be named with its suffix: ``-o states.txt`` of a .npy file is refused (it was
+# written as ``states.txt.npy``, a file not asked for).
+def check_output(path: Path, flag: str = "--out", *, folder: bool = False,
+                 suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse an output path that cannot be written (see the rule above) or, with
+    ``suffixes`` (e.g. ``(".npz", ".csv")``), whose name does not end in one of them
+    (case-insensitive); returns ``path``."""
+    path = _writable(Path(path), flag, folder)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{flag} {path}: the file name must end in {' or '.join(suffixes)}")
+    return path
+
+
+def _writable(path: Path, flag: str, folder: bool) -> Path:
     noun = "folder" if folder else "file"
     if path.exists():
         if folder and not path.is_dir():
@@ -868,9 +883,10 @@ def _can_create(folder: Path) -> bool:
     return True
 
 
-def _output_check(flag: str, folder: bool):
+def _output_check(flag: str, folder: bool, suffixes: tuple[str, ...] = ()):
     def check(value: Path | None) -> Path | None:
-        return value if value is None else check_output(value, flag, folder=folder)
+        return value if value is None else check_output(value, flag, folder=folder,
+                                                        suffixes=suffixes)
     return check
 
 
