@@ -122,3 +122,21 @@ def test_recall_writes_exactly_the_file_named(run_cli, tiny_model, tmp_path):
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["STATES.NPY"]
     assert np.load(target, allow_pickle=False).shape == (3, 16)
+
+
+# ------------------------------------------------------------------------------ list options
+@pytest.mark.parametrize("args, flag, shown", [
+    (["capacity", "--data", "digits", "--neurons", "64", "--threshold", "0.9,0.90"],
+     "--threshold", "0.9"),
+    (["scaling", "--data", "digits", "--sizes", "64,64.0"], "--sizes", "64"),
+    (["scaling", "--data", "mnist", "--sizes", "64,144,64"], "--sizes", "64"),
+    (["energy", "--sizes", "16,16"], "--sizes", "16"),
+    (["capacity", "--arch", "single,single", "--rule", "pinv"], "--arch", "single"),
+    (["capacity", "--arch", "multilayer", "--hidden", "8,8"], "--hidden", "8"),
+    (["capacity", "--arch", "multilayer", "--hidden", "0.5n,0.50n"], "--hidden", "0.5n"),
+    (["capacity", "--arch", "multilayer", "--hidden", "8-4,8-4"], "--hidden", "8-4"),
+])
+def test_list_option_giving_a_value_twice_is_refused(refused, args, flag, shown):
+    """A list option naming one value twice ran (and fitted, tabled) it twice; it is refused
+    naming the option and the value, before any work."""
+    refused(*args, names=(flag, f"lists {shown} twice"))

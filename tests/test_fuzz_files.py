@@ -499,13 +499,15 @@ def _corpus(tmp: Path, model_path: Path) -> dict[str, tuple[list[object], tuple[
     return {
         "toml directory": (["chip", "show", tmp / "folder.toml"], ("folder.toml", "directory")),
         "train chip directory": (["train", "--data", "random", "--neurons", "16", "--patterns",
-                                  "2", "--chip", tmp / "folder.toml", "--out", tmp / "m.safetensors"],
+                                  "2", "--chip", tmp / "folder.toml", "--out",
+                                  tmp / "m.safetensors"],
                                  ("folder.toml",)),
         "fault map directory": (["chip", "inspect", tmp / "folder.npz"], ("folder.npz",)),
         "measured directory": (["chip", "import", tmp / "folder.csv", "--out", out],
                                ("folder.csv", "directory")),
         "patterns fifo": (["recall", m, tmp / "pipe.npy"], ("pipe.npy", "regular file")),
-        "patterns directory": (["train", "--data", tmp / "folder.csv", "--out", tmp / "m.safetensors"],
+        "patterns directory": (["train", "--data", tmp / "folder.csv", "--out",
+                                tmp / "m.safetensors"],
                                ("folder.csv", "directory")),
         "corrupt gzip": (["recall", m, tmp / "corrupt.npy.gz"], ("corrupt.npy.gz", "gzip")),
         "truncated gzip": (["train", "--data", tmp / "cut.csv.gz", "--out", tmp / "m.safetensors"],
@@ -527,7 +529,8 @@ def _corpus(tmp: Path, model_path: Path) -> dict[str, tuple[list[object], tuple[
         "fault npz above window": (["chip", "inspect", tmp / "above.npz"], ("above.npz", "window")),
         "train on above-window map": (["train", "--data", "random", "--neurons", "16",
                                        "--patterns", "2", "--rule", "hebb", "--fault-map",
-                                       tmp / "above.npz", "--out", tmp / "m.safetensors"], ("window",)),
+                                       tmp / "above.npz", "--out", tmp / "m.safetensors"],
+                                      ("window",)),
     }
 
 

@@ -220,7 +220,7 @@ def _architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, option
     ``options`` is checked for every architecture."""
     out: list[tuple[str, list[o.Width] | None]] = []
     widths = o.hidden_specs(hidden, several=True)  # checked even when unused
-    for a in [a.strip() for a in arch.split(",") if a.strip()]:
+    for a in o.each_once([a.strip() for a in arch.split(",") if a.strip()], "--arch", arch):
         if a not in o.ARCHS:
             raise ConfigError(f"--arch must be one of {o.ARCHS} (comma-separated), got {a!r}")
         if a == "single":

@@ -651,7 +651,7 @@ def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
 
 # ------------------------------------------------------------------------------ parsers
 def floats(text: str, what: str) -> list[float]:
-    """Comma-separated numbers."""
+    """Comma-separated numbers, each given once (:func:`each_once`)."""
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -660,6 +660,19 @@ def floats(text: str, what: str) -> list[float]:
         raise ConfigError(f"{what} is empty")
     if not all(math.isfinite(v) for v in values):
         raise ConfigError(f"{what} must be finite numbers, got {text!r}")
+    return each_once(values, what, text, show=lambda v: f"{v:g}")
+
+
+def each_once(values: list[Any], what: str, text: str,
+              show: Callable[[Any], str] = str) -> list[Any]:
+    """``values`` of the list option ``what`` (given as ``text``), refused when one is given
+    twice (``--sizes 64,64`` ran N = 64 twice and fitted it twice): ConfigError naming it."""
+    seen: list[Any] = []
+    for value in values:
+        if value in seen:
+            raise ConfigError(f"{what} lists {show(value)} twice, got {text!r}; give each "
+                              f"value once")
+        seen.append(value)
     return values
 
 
@@ -721,7 +734,9 @@ def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
     if len(archs) > 1 and not several:
         raise ConfigError(f"--hidden takes one architecture here (64-32 = two hidden layers), "
                           f"got {text!r}")
-    return [[_width(w, text) for w in a.split("-")] for a in archs]
+    return each_once([[_width(w, text) for w in a.split("-")] for a in archs], "--hidden", text,
+                     show=lambda widths: "-".join(
+                         f"{w[0]:g}n" if isinstance(w, tuple) else str(w) for w in widths))
 
 
 def resolve_widths(spec: list[Width], n: int) -> list[int]:
