@@ -140,3 +140,29 @@ def test_list_option_giving_a_value_twice_is_refused(refused, args, flag, shown)
     """A list option naming one value twice ran (and fitted, tabled) it twice; it is refused
     naming the option and the value, before any work."""
     refused(*args, names=(flag, f"lists {shown} twice"))
+
+
+# ------------------------------------------------------------------------------ JSON options
+def test_rule_options_naming_a_key_twice_is_refused(refused):
+    """JSON keeps the last of two equal keys silently (``max_steps`` 5 then 6 trained 6)."""
+    for extra in ([], ["--arch", "multilayer", "--hidden", "8"]):
+        refused("train", "--data", "digits", "-p", "3", "-o", "m.safetensors", *extra,
+                "--rule-options", '{"max_steps": 5, "max_steps": 6}',
+                names=("--rule-options", "'max_steps' twice"))
+    refused("capacity", "--rule-options", '{"cue_flip": 0.1, "cue_flip": 0.2}',
+            names=("'cue_flip' twice",))
+
+
+@pytest.mark.parametrize("options, names", [
+    ('{"zz": 1}', ("unknown adaptive rule key zz", "allowed:")),
+    ('{"lr": -1}', ("lr must be > 0",)),
+])
+def test_multilayer_trainer_options_are_named_like_single_layer_ones(refused, options, names):
+    """A multilayer trainer's bad option read 'MultilayerTrainer.__init__() got an unexpected
+    keyword argument' (a class name of the code, no allowed keys) or lacked the rule prefix."""
+    for command in (["train", "--data", "digits", "-p", "3", "-o", "m.safetensors"],
+                    ["capacity", "--data", "digits", "--neurons", "64"]):
+        line = refused(*command, "--arch", "multilayer", "--hidden", "8",
+                       "--rule-options", options,
+                       names=("bad option for rule 'adaptive' (multilayer)", *names))
+        assert "__init__" not in line and "Trainer" not in line

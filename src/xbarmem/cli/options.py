@@ -763,7 +763,7 @@ def rule_options(text: str | None, pairs: list[str] | None,
             raise ConfigError("--rule-options is empty; give a JSON object, e.g. "
                               "'{\"cue_flip\": 0.05}'")
         try:
-            value = json.loads(text)
+            value = json.loads(text, object_pairs_hook=_keys_once)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"--rule-options must be a JSON object: {exc}") from None
         if not isinstance(value, dict):
@@ -779,6 +779,16 @@ def rule_options(text: str | None, pairs: list[str] | None,
             value = raw
         options[key.strip()] = raw if isinstance(value, (dict, list)) else value
     return options
+
+
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object of ``--rule-options``, refused when it names a key twice (JSON keeps the
+    last silently: ``{"max_steps": 5, "max_steps": 6}`` trained 6)."""
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ConfigError(f"--rule-options names {key!r} twice; give each key once")
+    return dict(pairs)
 
 
 def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any) -> dict[str, Any]:
@@ -821,15 +831,15 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
         raise ConfigError(f"--recipe applies to the adaptive rule only, not {rule!r}")
     from xbarmem.learning.classic import get_rule
 
-    try:
-        if multilayer:
-            from xbarmem.learning.multilayer import MultilayerTrainer
+    if not multilayer:
+        get_rule(rule, **options)  # ConfigError: bad option for rule 'adaptive': ...
+        return
+    from xbarmem.learning.multilayer import MultilayerTrainer
 
-            MultilayerTrainer(**options)
-        else:
-            get_rule(rule, **options)
-    except TypeError as exc:
-        raise ConfigError(f"bad option for rule {rule!r}: {exc}") from None
+    try:  # from_dict: an unknown key is named with the allowed ones, as for one layer
+        MultilayerTrainer.from_dict(options)
+    except ConfigError as exc:
+        raise ConfigError(f"bad option for rule {rule!r} (multilayer): {exc}") from None
 
 
 # ------------------------------------------------------------------------------ files
