@@ -166,3 +166,45 @@ def test_multilayer_trainer_options_are_named_like_single_layer_ones(refused, op
                        "--rule-options", options,
                        names=("bad option for rule 'adaptive' (multilayer)", *names))
         assert "__init__" not in line and "Trainer" not in line
+
+
+# ------------------------------------------------------------------------------ empty and foreign
+def test_empty_and_foreign_files_are_named_for_what_they_are(refused, tiny_model, tmp_path):
+    """A 0-byte .npy/.npz read 'truncated .npy header', an .npz of no arrays 'holds 0 arrays;
+    ... one of none', and a pattern array, pickle or store given as a model 'bad header size':
+    each now says what the file is (a pickle is recognised, never unpickled)."""
+    import pickle
+
+    model = str(tiny_model)
+    (tmp_path / "empty.npy").write_bytes(b"")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    np.savez(tmp_path / "none.npz")
+    np.save(tmp_path / "cues.npy", np.ones((2, 16), np.float32))
+    (tmp_path / "obj.pkl.npy").write_bytes(pickle.dumps({"a": 1}))
+    for name in ("empty.npy", "empty.npz"):
+        refused("recall", model, name, names=(name, "the file is empty (0 bytes)"))
+        refused("chip", "import", name, "-o", "map.npz", names=(name, "empty (0 bytes)"))
+        refused("evaluate", name, names=(name, "the file is empty (0 bytes)"))
+    refused("recall", model, "none.npz", names=("none.npz", "holding no arrays"))
+    refused("chip", "import", "none.npz", "-o", "map.npz", names=("holding no arrays",))
+    refused("train", "--data", "none.npz", "-o", "m.safetensors", names=("holding no arrays",))
+    refused("evaluate", "cues.npy", names=("cues.npy", "the file is a NumPy .npy array"))
+    refused("adapt", "none.npz", names=("none.npz", "zip archive (.npz)"))
+    refused("evaluate", "obj.pkl.npy", names=("a Python pickle (never unpickled)",))
+    refused("recall", model, "obj.pkl.npy", names=("a Python pickle (never unpickled)",))
+
+
+def test_empty_toml_files_are_refused(refused, tmp_path):
+    """An empty (or comments-only) sweep file ran one default trial into a new store, and an
+    empty chip or circuit file was the defaults under the file's name; both are refused."""
+    (tmp_path / "empty.toml").write_text("")
+    (tmp_path / "notes.toml").write_text("# to do\n\n")
+    for name in ("empty.toml", "notes.toml"):
+        refused("sweep", name, "--store", "r.sqlite", "-j", "1",
+                names=(name, "the sweep file is empty"))
+        refused("sweep", name, "--dry-run", names=("the sweep file is empty",))
+        refused("chip", "show", name, names=(name, "the chip file is empty"))
+        refused("train", "--chip", name, "-o", "m.safetensors",
+                names=("the chip file is empty",))
+        refused("circuit", "show", name, names=(name, "the circuit file is empty"))
+        refused("energy", "--circuit", name, names=("the circuit file is empty",))

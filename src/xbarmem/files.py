@@ -30,7 +30,7 @@ import numpy as np
 from xbarmem.errors import FileFormatError
 from xbarmem.limits import check_bytes, human
 
-__all__ = ["CHUNK", "ArrayFile", "gunzip", "npy_size", "read_bytes", "read_text"]
+__all__ = ["CHUNK", "ArrayFile", "gunzip", "npy_size", "read_bytes", "read_text", "what_is"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -114,9 +114,9 @@ def _npy_header(raw: bytes, where: str) -> tuple[tuple[int, ...], np.dtype, int]
     """``(shape, dtype, data offset)`` of the ``.npy`` bytes ``raw``; ``None`` while the header
     is incomplete; :class:`FileFormatError` when it is not an ``.npy`` header."""
     if len(raw) < 10:
-        return None if _NPY_MAGIC.startswith(raw[:6]) else _not_npy(where)
+        return None if _NPY_MAGIC.startswith(raw[:6]) else _not_npy(where, raw)
     if not raw.startswith(_NPY_MAGIC) or raw[6] not in (1, 2, 3):
-        _not_npy(where)
+        _not_npy(where, raw)
     size_len = 2 if raw[6] == 1 else 4
     offset = 8 + size_len + int.from_bytes(raw[8:8 + size_len], "little")
     if len(raw) < offset:
@@ -135,8 +135,31 @@ def _npy_header(raw: bytes, where: str) -> tuple[tuple[int, ...], np.dtype, int]
     return tuple(int(d) for d in shape), dtype, offset
 
 
-def _not_npy(where: str):
-    raise FileFormatError(f"{where}: not a NumPy .npy array (bad magic)")
+def _not_npy(where: str, raw: bytes = b""):
+    kind = what_is(raw)
+    raise FileFormatError(f"{where}: not a NumPy .npy array"
+                          + (f"; the file is {kind}" if kind else " (bad magic)"))
+
+
+#: leading bytes of formats users hand over by mistake, and what to call them
+_MAGICS = ((b"\x93NUMPY", "a NumPy .npy array"), (b"PK\x03\x04", "a zip archive (.npz)"),
+           (b"PK\x05\x06", "an empty zip archive (.npz)"), (b"\x1f\x8b", "gzip data"),
+           (b"SQLite format 3\x00", "a SQLite database"),
+           (b"\x89PNG", "a PNG image"), (b"%PDF", "a PDF document"))
+
+
+def what_is(raw: bytes) -> str | None:
+    """What the bytes ``raw`` of a file are, when recognisable from their first bytes (for
+    messages about a file given in the wrong place): ``"empty (0 bytes)"``, ``"a NumPy .npy
+    array"``, ``"a Python pickle (never unpickled)"``, ...; ``None`` when unknown."""
+    if not raw:
+        return "empty (0 bytes)"
+    for magic, kind in _MAGICS:
+        if raw.startswith(magic):
+            return kind
+    if raw[0] == 0x80 and len(raw) > 1 and raw[1] <= 5:  # pickle protocol 2..5 opcode
+        return "a Python pickle (never unpickled)"
+    return None
 
 
 def npy_size(raw: bytes, where: str = "array") -> int | None:
@@ -158,6 +181,8 @@ class ArrayFile:
 
     def __init__(self, raw: bytes, where: str) -> None:
         self.raw, self.where = raw, where
+        if not raw:
+            self._fail("the file is empty (0 bytes)")
         self.is_npz = raw[:2] == b"PK"
         self._zip: dict[str, zipfile.ZipInfo] = {}
         if self.is_npz:
@@ -167,6 +192,8 @@ class ArrayFile:
             except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
                 raise FileFormatError(f"{where}: corrupt .npz archive ({exc})") from None
             self._zip = {i.filename.removesuffix(".npy"): i for i in infos}
+            if not self._zip:
+                self._fail("is an .npz archive holding no arrays")
         else:
             _npy_header(raw, where) or self._fail("truncated .npy header")
 

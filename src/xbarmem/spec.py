@@ -685,6 +685,9 @@ class Presets:
             data = tomllib.loads(source)
         except tomllib.TOMLDecodeError as exc:
             raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
+        if not data:  # an empty (or comments-only) file would be the defaults under its name
+            raise FileFormatError(f"{path}: the {self.noun} file is empty (no keys); start "
+                                  f"from `xbarmem {self.noun} show PRESET`")
         spec = self._build(data, data.get("name", path.stem), str(path))
         return self._renamed_if_edited(spec, path)
 

@@ -247,6 +247,9 @@ def load_sweep(path: str | Path) -> SweepSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if not data:  # an empty (or comments-only) file would run one default trial
+        raise ConfigError(f"{path}: the sweep file is empty (no tables, no keys); its "
+                          f"options: `xbarmem sweep --list-options`")
     return parse_sweep(data, source=str(path))
 
 

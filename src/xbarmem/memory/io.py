@@ -32,7 +32,7 @@ from safetensors.numpy import save_file
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import read_bytes
+from xbarmem.files import read_bytes, what_is
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
@@ -343,7 +343,9 @@ def _header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
     """The safetensors JSON header of ``raw`` (``whole``: the full file, offsets checked)."""
     size = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else -1
     if size < 2 or size > min(len(raw) - 8, _MAX_HEADER):
-        raise FileFormatError(f"{path}: not a readable safetensors model (bad header size)")
+        kind = what_is(raw)  # a pattern array, a pickle, an empty file, ... given as a model
+        raise FileFormatError(f"{path}: not a readable safetensors model"
+                              + (f"; the file is {kind}" if kind else " (bad header size)"))
     try:
         header = json.loads(raw[8:8 + size])
     except (ValueError, UnicodeDecodeError) as exc:
