@@ -208,3 +208,22 @@ def test_empty_toml_files_are_refused(refused, tmp_path):
                 names=("the chip file is empty",))
         refused("circuit", "show", name, names=(name, "the circuit file is empty"))
         refused("energy", "--circuit", name, names=("the circuit file is empty",))
+
+
+# ------------------------------------------------------------------------------ links
+def test_broken_and_looping_links_are_named(refused, tiny_model, tmp_path):
+    """An input that is a symbolic link loop, or a link to a missing file, read 'no such
+    file' although ``ls`` lists it; every reader now names the link."""
+    (tmp_path / "a.npz").symlink_to("b.npz")
+    (tmp_path / "b.npz").symlink_to("a.npz")
+    (tmp_path / "gone.toml").symlink_to("nowhere.toml")
+    model = str(tiny_model)
+    for name in ("a.npz", "gone.toml"):
+        problem = "symbolic link loop" if name == "a.npz" else "symbolic link to a missing file"
+        for args in (["recall", model, name], ["evaluate", name], ["export", name, "-o", "e"],
+                     ["train", "--data", name, "-o", "m.safetensors"],
+                     ["train", "--chip", name, "-o", "m.safetensors"],
+                     ["chip", "inspect", name], ["chip", "show", name],
+                     ["circuit", "show", name], ["sweep", name, "--dry-run"],
+                     ["results", name], ["plot", name, "--kind", "faults"]):
+            refused(*args, names=(name, problem))

@@ -18,8 +18,10 @@ against :mod:`xbarmem.limits` *before* allocating it:
 
 from __future__ import annotations
 
+import errno
 import io
 import math
+import os
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -30,7 +32,8 @@ import numpy as np
 from xbarmem.errors import FileFormatError
 from xbarmem.limits import check_bytes, human
 
-__all__ = ["CHUNK", "ArrayFile", "gunzip", "npy_size", "read_bytes", "read_text", "what_is"]
+__all__ = ["CHUNK", "ArrayFile", "gunzip", "npy_size", "read_bytes", "missing", "read_text",
+           "what_is"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -39,6 +42,21 @@ _NPY_MAGIC = b"\x93NUMPY"
 
 def _where(path: str | Path, what: str) -> str:
     return f"{path}" if not what else f"{what} {path}"
+
+
+def missing(path: str | Path, what: str = "file") -> str:
+    """The message for an input ``path`` that does not exist (``what`` names it): ``no such
+    {what}: {path}``, or, for a symbolic link whose target is missing or that loops back on
+    itself (``ls`` lists it; "no such file" would puzzle), what the link is."""
+    path = Path(path)
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return f"{_where(path, what)} is a symbolic link loop (it never reaches a file)"
+        return f"{_where(path, what)} is a symbolic link to a missing file ({os.readlink(path)})"
+    return f"no such {what}: {path}"
 
 
 def read_bytes(path: str | Path, what: str = "file", *, expand: float = 1.0) -> bytes:
@@ -50,7 +68,7 @@ def read_bytes(path: str | Path, what: str = "file", *, expand: float = 1.0) -> 
     path = Path(path)
     try:
         if not path.exists():
-            raise FileFormatError(f"no such {what}: {path}")
+            raise FileFormatError(missing(path, what))
         if path.is_dir():
             raise FileFormatError(f"{_where(path, what)} is a directory, not a file")
         if not path.is_file():

@@ -78,7 +78,7 @@ from xbarmem.checks import (
     unknown_argument,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
-from xbarmem.files import read_text
+from xbarmem.files import missing, read_text
 
 __all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Maybe", "Number", "Presets", "Rule",
            "Spec", "Table", "Text", "choice", "flag", "integer", "listof", "nested", "number",
@@ -676,6 +676,8 @@ class Presets:
         if text in self.names():
             return self.preset(text)
         path = Path(text)
+        if path.is_symlink() and not path.exists():
+            raise FileFormatError(missing(path, f"{self.noun} file"))
         if not path.exists():
             raise FileFormatError(f"no {self.noun} preset or file named {text!r} "
                                   f"(presets: {', '.join(self.names())})")

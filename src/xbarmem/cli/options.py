@@ -43,7 +43,7 @@ import typer
 from xbarmem.checks import MAX_SEED
 from xbarmem.cli.common import warn, warn_deprecated  # noqa: F401 - o.warn for commands
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.files import ArrayFile, read_bytes
+from xbarmem.files import ArrayFile, missing, read_bytes
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.limits import check_bytes
 from xbarmem.names import ARCHS, PRODUCTS, RECIPES, RULE_NAMES  # noqa: F401 - the CLI's names (o.ARCHS)
@@ -957,7 +957,7 @@ def check_input(path: Path, what: str) -> Path:
     """Refuse an input file that is missing, a folder or unreadable."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"no such {what}: {path}")
+        raise ConfigError(missing(path, what))
     if not path.is_file():
         raise ConfigError(f"{what} {path} is not a file")
     if not os.access(path, os.R_OK):

@@ -25,7 +25,7 @@ import numpy as np
 
 from xbarmem.checks import check_neurons, checked_keywords
 from xbarmem.errors import FileFormatError, PatternError
-from xbarmem.files import ArrayFile, decode, gunzip, npy_size, read_bytes
+from xbarmem.files import ArrayFile, decode, gunzip, missing, npy_size, read_bytes
 from xbarmem.spec import check_seed
 
 __all__ = [
@@ -842,6 +842,8 @@ def load_patterns(
                                f"binary patterns")
         return correlated_patterns(n, _check_side(side) ** 2, overlap, seed=seed)
     path = Path(source).expanduser()
+    if path.is_symlink() and not path.exists():
+        raise PatternError(missing(path, "pattern file"))
     if not path.exists():
         raise PatternError(
             f"unknown pattern source {source!r}: not a built-in name "

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.files import missing
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -129,7 +130,7 @@ class ResultStore:
         self.busy_timeout = float(busy_timeout)
         if readonly:
             if not self.path.is_file():
-                raise FileFormatError(f"no such results store: {self.path}")
+                raise FileFormatError(missing(self.path, "results store"))
             verdict = self.check(self.path)
             self._db = _open_readonly(self.path, self.busy_timeout)
             if verdict == "new" and _verdict(self.path, _tables(self._db)) == "new":

@@ -23,7 +23,7 @@ import numpy as np
 
 from xbarmem.checks import checked_keywords
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.files import ArrayFile, read_bytes, read_text
+from xbarmem.files import ArrayFile, missing, read_bytes, read_text
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
@@ -276,7 +276,7 @@ class FaultMap:
         a map above the memory limit raises :class:`~xbarmem.limits.TooLargeError`."""
         path = Path(path)
         if not path.exists():
-            raise FileFormatError(f"no such fault map file: {path}")
+            raise FileFormatError(missing(path, "fault map file"))
         if path.suffix == ".npz":
             fmap = cls._load_npz(path)
         elif path.suffix == ".csv":

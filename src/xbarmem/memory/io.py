@@ -32,7 +32,7 @@ from safetensors.numpy import save_file
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import read_bytes, what_is
+from xbarmem.files import missing, read_bytes, what_is
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
@@ -327,7 +327,7 @@ def _read(path: Path) -> tuple[ModelMeta, dict[str, np.ndarray]]:
     """The checked metadata and tensors of a model file (tensor values checked later, with
     the memory they belong to)."""
     if not path.exists():
-        raise FileFormatError(f"no such model file: {path}")
+        raise FileFormatError(missing(path, "model file"))
     raw = read_bytes(path, "model file", expand=4.0)  # bytes, tensors, the memory built
     header = _header(path, raw, whole=True)
     meta = _meta(path, *_metadata(path, header))
