@@ -241,6 +241,9 @@ def recall(
     memory = load_memory(model)
     kind = memory.info.get("kind", "binary")
     x = load_file(cues, kind=kind, zero_one=zero_one).patterns
+    if x.shape[1] != memory.n_neurons:
+        raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
+                          f"{model} has N = {memory.n_neurons}")
     x = validate_patterns(x, kind=kind, n_neurons=memory.n_neurons)
     o.check_request(memory.n_neurons, networks=0, cues=len(x))
     res = memory.recall(torch.as_tensor(x), mode=mode,
