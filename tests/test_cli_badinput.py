@@ -236,3 +236,21 @@ def test_recall_cues_of_another_width_name_the_file_and_the_model(refused, tiny_
     for name, n in (("wide.npy", 25), ("one.csv", 1)):
         refused("recall", tiny_model, name,
                 names=(f"{name}: its cues have N = {n} neurons", f"{tiny_model} has N = 16"))
+
+
+# ------------------------------------------------------------------------------ blank choices
+def test_blank_choice_is_refused_not_taken_for_the_default(refused, tiny_model):
+    """``--activation ""`` / ``--corruption ""`` ran with the default (a blank value was taken
+    for "not given"); every optional named choice refuses it naming the option."""
+    model = str(tiny_model)
+    for args, flag in ((["evaluate", model, "--activation"], "--activation"),
+                       (["export", model, "-o", "e", "--activation"], "--activation"),
+                       (["energy", "--activation"], "--activation"),
+                       (["evaluate", model, "--corruption"], "--corruption"),
+                       (["adapt", model, "--corruption"], "--corruption"),
+                       (["capacity", "--corruption"], "--corruption"),
+                       (["demo", "--corruption"], "--corruption"),
+                       (["train", "-o", "m.safetensors", "--fault-model"], "--fault-model"),
+                       (["train", "-o", "m.safetensors", "--recipe"], "--recipe")):
+        for blank in ("", " "):
+            refused(*args, blank, names=(flag, "is empty"))

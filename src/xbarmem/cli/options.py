@@ -202,6 +202,13 @@ def name_or_file(text: str) -> str:
     return _not_blank(text, "give a name or a file")
 
 
+def choice_text(text: str) -> str:
+    """The value of a named-choice option whose default is None (``--activation``,
+    ``--corruption``, ``--fault-model``, ``--recipe``): an empty or blank one is refused naming
+    the option (it was taken for "not given": ``--activation ""`` ran with the default)."""
+    return _not_blank(text, "give one of the names in --help, or leave the option out")
+
+
 def _not_blank(text: Any, hint: str) -> Any:
     if isinstance(text, str) and not text.strip():
         raise typer.BadParameter(f"is empty; {hint}")
@@ -245,8 +252,9 @@ Pool = bounded(int | None, "--pool", metavar="N", ge=1, le=MAX_COUNT,
 
 # ------------------------------------------------------------------------------ recall
 Activation = Annotated[str | None, typer.Option(
-    "--activation", metavar="sign|tanh", help="Neuron type (default: sign for binary "
-    "patterns, tanh for continuous; tanh on binary = analogue neurons, sign read-out).")]
+    "--activation", metavar="sign|tanh", parser=choice_text, help="Neuron type (default: sign "
+    "for binary patterns, tanh for continuous; tanh on binary = analogue neurons, sign "
+    "read-out).")]
 Mode = Annotated[str, typer.Option("--mode", metavar="sync|async", help="Recall mode.")]
 Probes = bounded(int, "--probes", metavar="N", ge=1, le=MAX_COUNT,
                  help="Corrupted cues per stored pattern.")
@@ -262,7 +270,8 @@ def corruption(default: str = "flip for binary patterns, gaussian for continuous
                kinds: str = CORRUPTIONS) -> Any:
     """``--corruption KIND`` with the command's kinds and default in the help."""
     return Annotated[str | None, typer.Option(
-        "--corruption", metavar="KIND", help=f"Cue corruption: {kinds} (default: {default}).")]
+        "--corruption", metavar="KIND", parser=choice_text,
+        help=f"Cue corruption: {kinds} (default: {default}).")]
 
 
 def level(default: str = "0.1 flips; sigma 0.6 for continuous", *,
@@ -288,8 +297,8 @@ Faults = bounded(float | None, "--faults", metavar="X", ge=0.0, le=1.0,
 OnFraction = bounded(float, "--on-fraction", metavar="X", ge=0.0, le=1.0,
                      help="Share of stuck-ON devices among the faults.")
 FaultModel = Annotated[str | None, typer.Option(
-    "--fault-model", metavar="MODEL", help="Fault model, device or weight (overrides the "
-    "chip's).")]
+    "--fault-model", metavar="MODEL", parser=choice_text, help="Fault model, device or weight "
+    "(overrides the chip's).")]
 FaultMapFile = Annotated[Path | None, typer.Option(
     "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for.",
     parser=input_path)]
@@ -321,7 +330,7 @@ Rule = Annotated[str, typer.Option(
     "--rule", metavar="NAME", autocompletion=completes(lambda: RULE_NAMES),
     help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
 Recipe = Annotated[str | None, typer.Option(
-    "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES),
+    "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES), parser=choice_text,
     help=f"Recipe of the adaptive rule: {', '.join(RECIPES)} (fast: binary patterns, fewer and "
     "cheaper training steps; default: default). Options given with --rule-option(s) win.")]
 RuleOptions = Annotated[str | None, typer.Option(
