@@ -254,3 +254,12 @@ def test_blank_choice_is_refused_not_taken_for_the_default(refused, tiny_model):
                        (["train", "-o", "m.safetensors", "--recipe"], "--recipe")):
         for blank in ("", " "):
             refused(*args, blank, names=(flag, "is empty"))
+
+
+@pytest.mark.parametrize("flag, value, field", [
+    ("--group-by", "rule,rule", "rule"), ("--columns", "rule,seed, rule", "rule"),
+    ("--metric", "cosine,cosine", "cosine")])
+def test_results_field_lists_naming_a_field_twice_are_refused(refused, flag, value, field):
+    """``results --group-by rule,rule`` grouped by one key twice (a repeated column)."""
+    extra = ["--group-by", "rule"] if flag == "--metric" else []
+    refused("results", "r.sqlite", flag, value, *extra, names=(flag, f"lists {field} twice"))

@@ -129,10 +129,14 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
 
 
 def parse_fields(text: str, what: str) -> list[str]:
-    """Comma-separated field names (``rule,fault_rate``); ConfigError for an empty or bad one."""
+    """Comma-separated field names (``rule,fault_rate``); ConfigError for an empty or bad one,
+    or one named twice (a repeated column or grouping key)."""
     names = [part.strip() for part in text.split(",")]
     bad = [n for n in names if not n or not all(c.isalnum() or c in "._-" for c in n)]
     if bad or not names:
         raise ConfigError(f"{what} must be comma-separated field names (e.g. rule,fault_rate), "
                           f"got {text!r}")
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise ConfigError(f"{what} lists {twice} twice, got {text!r}; give each field once")
     return names
