@@ -263,3 +263,20 @@ def test_results_field_lists_naming_a_field_twice_are_refused(refused, flag, val
     """``results --group-by rule,rule`` grouped by one key twice (a repeated column)."""
     extra = ["--group-by", "rule"] if flag == "--metric" else []
     refused("results", "r.sqlite", flag, value, *extra, names=(flag, f"lists {field} twice"))
+
+
+# ------------------------------------------------------------------------------ sweep files
+@pytest.mark.parametrize("table, names", [
+    ("lr = nan", ("[rule_options.adaptive] lr", "finite")),
+    ("max_steps = { a = 1 }", ("[rule_options.adaptive] max_steps", "integer >= 1")),
+    ("seed = -1", ("[rule_options.adaptive] seed", "4294967295")),
+])
+def test_sweep_rule_options_values_are_checked_even_for_a_rule_not_run(refused, tmp_path,
+                                                                        table, names):
+    """Keys of a ``[rule_options.RULE]`` table of a rule no trial runs were checked, its values
+    were not (``lr = nan`` passed ``--dry-run``)."""
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\n[base]\nrule = "pinv"\ndata = "digits"\npatterns = 3\nprobes = 1\n'
+        f'[rule_options.adaptive]\n{table}\n')
+    refused("sweep", "s.toml", "--dry-run", names=("s.toml", *names))
+

@@ -364,7 +364,7 @@ def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, li
                 _RULE(rule, f"{where} rule_options table name")
                 if not isinstance(opts, dict):
                     raise ConfigError(f"{where} rule_options.{rule} must be a table")
-                _check_rule_keys(rule, opts, f"{where} rule_options.{rule}")
+                _check_rule_keys(rule, opts, f"{where} rule_options.{rule}", grid=True)
                 for opt, vals in opts.items():
                     name = f"rule_options.{rule}.{opt}"
                     flat[name] = _grid_values(vals, f"{where} {name}")
@@ -403,18 +403,25 @@ def _check_rule_dimensions(grid: dict[str, list[Any]], base: dict[str, Any],
                                   f"change nothing")
 
 
-def _check_rule_keys(rule: str, options: dict[str, Any], where: str) -> None:
+def _check_rule_keys(rule: str, options: dict[str, Any], where: str, *,
+                     grid: bool = False) -> None:
     """Refuse a key that is no option of ``rule`` (the hardware-adaptive rule: of one-layer or
-    multilayer memories), whether or not any trial of the sweep uses the rule: a misspelt
-    option is an error, not an option silently left out."""
+    multilayer memories), or a value its field refuses (``lr = nan``, ``seed = -1``), whether
+    or not any trial of the sweep uses the rule: a misspelt option or a bad value is an error,
+    not an option silently left out (``grid``: each value is a list of values, each checked).
+    Checks across options are made per trial."""
     from xbarmem.learning.classic import CLASSIC_RULES
     from xbarmem.learning.multilayer import MultilayerTrainer
 
     cls = MultilayerTrainer if rule == "adaptive" else CLASSIC_RULES[rule]
-    allowed = sorted(cls.spec_fields())
-    for key in options:
+    fields = cls.spec_fields()
+    allowed = sorted(fields)
+    for key, value in options.items():
         if key not in allowed:
             raise unknown_key(where, key, allowed)
+        for item in (value if grid and isinstance(value, list) else [] if grid else [value]):
+            if fields[key].rule is not None:
+                fields[key].rule(item, f"{where} {key}")
 
 
 def _grid_values(values: Any, where: str) -> list[Any]:
