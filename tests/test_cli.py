@@ -280,7 +280,7 @@ def test_recall_zero_one_cues(run_cli, tmp_path, adaptive_model):
 
 def test_recall_wrong_n(run_cli, adaptive_model, pm1_file):
     code, _, err = run_cli("recall", adaptive_model, pm1_file)
-    assert_one_line_error(code, err, "N=16", "64")
+    assert_one_line_error(code, err, "N = 16", "64", str(pm1_file), str(adaptive_model))
 
 
 # ------------------------------------------------------------------------------------ chip
