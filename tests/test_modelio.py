@@ -275,3 +275,25 @@ def test_older_files_with_bare_nan_still_load(tmp_path, pset):
     loaded = load_memory(old)
     assert loaded.info["loss"] is None
     np.testing.assert_array_equal(loaded.crossbar.g_pos, mem.crossbar.g_pos)
+
+
+def test_a_saved_model_keeps_its_files_mode_and_writes_through_a_link(tmp_path, rram_memory):
+    """safetensors renames a temporary file (mode 0600) over the target: a model file came
+    out private whatever the umask, an existing file lost its mode and a link its target."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        fresh = save_memory(rram_memory, tmp_path / "fresh.safetensors")
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        shared = tmp_path / "shared.safetensors"
+        shared.write_bytes(b"")
+        shared.chmod(0o664)
+        save_memory(rram_memory, shared)
+        assert shared.stat().st_mode & 0o777 == 0o664 and shared.stat().st_size > 0
+        link = tmp_path / "latest.safetensors"
+        link.symlink_to(shared.name)
+        save_memory(rram_memory, link)
+        assert link.is_symlink() and load_memory(link).n_neurons == rram_memory.n_neurons
+    finally:
+        os.umask(old)

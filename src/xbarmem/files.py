@@ -59,6 +59,35 @@ def missing(path: str | Path, what: str = "file") -> str:
     return f"no such {what}: {path}"
 
 
+
+def _umask() -> int:
+    """The process's file-creation mask (read from /proc where it is shown, else set and
+    restored)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_replacing(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(target)`` for a writer that replaces ``target`` by renaming a temporary
+    file over it (safetensors does): ``target`` is the file a symbolic link at ``path``
+    points to (the link stays a link), and the written file keeps the mode of the file it
+    replaced, or gets a new file's mode under the umask (``0o666 & ~umask``), instead of the
+    temporary file's ``0o600``. Returns ``target``."""
+    target = Path(path)
+    if target.is_symlink():
+        target = target.resolve()
+    mode = (target.stat().st_mode & 0o7777) if target.exists() else 0o666 & ~_umask()
+    write(target)
+    os.chmod(target, mode)
+    return target
+
 def read_bytes(path: str | Path, what: str = "file", *, expand: float = 1.0) -> bytes:
     """The bytes of the regular file ``path`` (``what`` names it in messages: ``"chip file"``).
 

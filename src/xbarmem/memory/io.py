@@ -32,7 +32,7 @@ from safetensors.numpy import save_file
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import missing, read_bytes, what_is
+from xbarmem.files import missing, read_bytes, what_is, write_replacing
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
@@ -256,8 +256,9 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
     meta = {"format": FORMAT, **arch_meta, "chip": memory.chip.to_dict(),
             "fault_meta": memory.faults.meta, "info": memory.info, "versions": _versions(),
             "threads": torch.get_num_threads(), "extra": extra}
-    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path),
-              metadata={"xbarmem": dumps(meta)})
+    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    write_replacing(path, lambda target: save_file(arrays, str(target),
+                                                   metadata={"xbarmem": dumps(meta)}))
     return path
 
 
