@@ -833,3 +833,17 @@ def test_capacity_rows_whose_every_count_passed_are_marked_lower_bounds(tmp_path
     code, _, err = run_cli("plot", str(store), "--kind", "capacity", "-o",
                            str(tmp_path / "c.png"))
     assert code == 0 and "2 capacity row(s) drawn are lower bounds" in err, err
+
+
+@pytest.mark.parametrize(("condition", "named"), [
+    ("fault_rate>abc", "> compares numbers"), ("patterns<=ten", "<= compares numbers"),
+    ("fault_rate=NaN", "not a value a store holds"), ("fault_rate=nan", "not a value"),
+    ("result.cosine>-inf", "not a value"), ("fault_rate<Infinity", "not a value")])
+def test_where_refuses_conditions_that_can_match_nothing_meaningful(condition, named):
+    """'fault_rate>abc' and 'fault_rate=nan' were accepted and showed 0 rows."""
+    from xbarmem.experiments.store import parse_condition
+
+    with pytest.raises(ConfigError, match=named):
+        parse_condition(condition)
+    assert parse_condition("fault_rate>=0.5") == ("fault_rate", ">=", 0.5)
+    assert parse_condition("version~0.2%") == ("version", "~", "0.2%")

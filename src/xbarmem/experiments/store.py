@@ -28,6 +28,7 @@ import csv
 import datetime as _dt
 import difflib
 import json
+import math
 import os
 import re
 import socket
@@ -614,7 +615,8 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     """``"rule=adaptive"`` -> ``("$.rule", "=", "adaptive")``. A field is a config key (dotted
     for nested: ``chip_spec.device.write_noise``), ``result.KEY`` for a result value, or one of
     the columns ``sweep``, ``trial``, ``version``, ``key``. Operators: = != < <= > >= and ~
-    (SQL LIKE). Values are read as JSON when they parse (numbers, true/false), else as text."""
+    (SQL LIKE). Values are read as JSON when they parse (numbers, true/false), else as text;
+    an ordered operator needs a number, and NaN / Infinity are refused (nothing stored is)."""
     for op in _OPS:
         head, sep, value = text.partition(op)
         if sep and head.strip():
@@ -634,6 +636,14 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
         parsed = value.strip()
     if isinstance(parsed, bool):
         parsed = int(parsed)  # SQLite's json_extract gives 1/0 for true/false
+    if (isinstance(parsed, float) and not math.isfinite(parsed)) or (
+            isinstance(parsed, str) and parsed.lower().lstrip("+-") in ("nan", "inf",
+                                                                        "infinity")):
+        raise ConfigError(f"--where {text!r}: {value.strip()} is not a value a store holds "
+                          f"(stored numbers are finite)")
+    if op in ("<", "<=", ">", ">=") and not isinstance(parsed, int | float):
+        raise ConfigError(f"--where {text!r}: {op} compares numbers, got {parsed!r}; compare "
+                          f"text with = != or ~ (LIKE)")
     return field, op, parsed
 
 
