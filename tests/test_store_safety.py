@@ -373,3 +373,18 @@ def test_a_store_read_while_another_process_writes_it_is_read_again(tmp_path, mo
     with pytest.raises(FileFormatError, match="not a readable SQLite database"):
         ResultStore.check(target)
     assert real_time.monotonic() - began < 1.0
+
+
+def test_reading_a_store_another_process_is_creating_says_so_at_once(tmp_path):
+    """An empty store whose writer holds its journal kept `results` waiting for the lock
+    (60 s) and then said only that it was empty."""
+    import time
+
+    store = tmp_path / "results.sqlite"
+    store.write_bytes(b"")
+    (tmp_path / "results.sqlite-journal").write_bytes(b"\0" * 512)
+    began = time.monotonic()
+    with pytest.raises(FileFormatError, match="being created by another process"):
+        ResultStore(store, readonly=True)
+    assert time.monotonic() - began < 5
+    assert store.read_bytes() == b""  # nothing written

@@ -133,6 +133,10 @@ class ResultStore:
             if not self.path.is_file():
                 raise FileFormatError(missing(self.path, "results store"))
             verdict = self.check(self.path)
+            if verdict == "new" and _journals(self.path):
+                raise FileFormatError(f"store {self.path}: empty, being created by another "
+                                      f"process or left by one that stopped (a journal lies "
+                                      f"beside it); no trials stored yet")
             self._db = _open_readonly(self.path, self.busy_timeout)
             if verdict == "new" and _verdict(self.path, _tables(self._db)) == "new":
                 self._db.close()  # (tables may exist in the WAL only: asked again)
