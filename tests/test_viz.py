@@ -196,7 +196,16 @@ def test_default_titles_say_what_every_point_shares():
                     "paper-sim chip"
     assert scaling_plot(SCALING).axes[0].get_title().startswith("single layer, pinv")
     title = plot_rows(ROWS, "faults").axes[0].get_title()
-    assert title == "data=random, variation=0, n_neurons=16, patterns=3"
+    assert title == "3 random patterns, N = 16"  # in words (was data=random, ...)
+    rows = [{**r, "config": {**r["config"], "arch": "multilayer", "kind": "binary",
+                             "data": "mnist", "selection": "one-per-class", "chip": "rram",
+                             "variation": 0.3, "corruption": "flip", "level": 0.05,
+                             "activation": "sign", "custom": 1}} for r in ROWS]
+    title = plot_rows(rows, "faults").axes[0].get_title()
+    assert title.replace("\n", ", ") == (
+        "multilayer, 3 binary MNIST patterns (one per class), N = 16, rram chip, programming "
+        "variation v = 0.3, 5% flips, sign neurons")
+    assert all(len(line) <= 60 for line in title.splitlines())
     assert plot_rows(ROWS, "faults", title="mine").axes[0].get_title() == "mine"
 
 

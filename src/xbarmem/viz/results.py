@@ -31,6 +31,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
@@ -344,22 +345,59 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
 
 def shared_settings(rows: Sequence[dict[str, Any]], x_key: str) -> str:
     """The settings of :data:`_PREFERRED` that every row holds with one value (``x_key``
-    left out), as ``key=value`` text over lines of at most about 60 characters."""
+    left out), in words (``single layer, 10 binary MNIST patterns (one per class), N = 64``;
+    :func:`_phrases`), over lines of at most about 50 characters."""
     flat = [_settings(r["config"]) for r in rows]
-    parts = []
+    shared = {}
     for key in _PREFERRED:
         values = {f.get(key) for f in flat}
         if key != x_key and len(values) == 1 and None not in values:
-            value = _fmt(values.pop())
-            if value not in ("null", "None"):
-                parts.append(f"{key}={value}")
+            value = json.loads(v) if isinstance(v := values.pop(), str) else v
+            if value is not None:
+                shared[key] = value
     lines: list[str] = []
-    for part in parts:
-        if lines and len(lines[-1]) + len(part) < 60:
+    for part in _phrases(shared):
+        if lines and len(lines[-1]) + len(part) < 50:
             lines[-1] += f", {part}"
         else:
             lines.append(part)
     return "\n".join(lines)
+
+
+_DATA = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
+         "random": "random", "glyphs": "glyph"}
+
+
+def _phrases(shared: dict[str, Any]) -> list[str]:
+    """Settings in words: the memory, the stored patterns, N, the chip, its faults and
+    programming variation, the cues' corruption, the neurons; a setting without words of its
+    own as ``key=value``."""
+    s = dict(shared)
+    arch = str(s.pop("arch", ""))
+    out = [{"single": "single layer"}.get(arch, arch)]
+    kind, data = s.pop("kind", ""), s.pop("data", "")
+    count = s.pop("patterns", "")
+    what = " ".join(str(v) for v in (count, kind, _DATA.get(str(data), data)) if v != "")
+    selection = s.pop("selection", "")
+    if what:
+        out.append(f"{what} patterns" + (f" ({str(selection).replace('-', ' ')})"
+                                         if selection else ""))
+    if "n_neurons" in s:
+        out.append(f"N = {_fmt(s.pop('n_neurons'))}")
+    if "chip" in s:
+        out.append(f"{s.pop('chip')} chip")
+    if "fault_rate" in s:
+        rate = float(s.pop("fault_rate"))
+        out.append(f"{100 * rate:g}% stuck" if rate else "no faults")
+    if "variation" in s:
+        v = float(s.pop("variation"))
+        out.append(f"programming variation v = {v:g}" if v else "")  # 0: the default
+    if "corruption" in s and "level" in s:
+        out.append(describe_corruption(s.pop("corruption"), float(s.pop("level"))))
+    if "activation" in s:
+        out.append(f"{s.pop('activation')} neurons")
+    out += [f"{k}={_fmt(v)}" for k, v in s.items()]
+    return [p for p in out if p]
 
 
 def legend_title(kind: str, series: list[Series]) -> str:
