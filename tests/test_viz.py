@@ -206,6 +206,10 @@ def test_default_titles_say_what_every_point_shares():
         "multilayer, 3 binary MNIST patterns (one per class), N = 16, rram chip, programming "
         "variation v = 0.3, 5% flips, sign neurons")
     assert all(len(line) <= 60 for line in title.splitlines())
+    rows = [{**r, "config": {**r["config"], "corruption": "flip", "level": 0.01 * i,
+                             "activation": "tanh"}} for i, r in enumerate(ROWS)]
+    title = plot_rows(rows, "faults").axes[0].get_title()  # a corruption without one level
+    assert title.startswith("3 random patterns, N = 16, flipped cues\ntanh neurons\n")
     assert plot_rows(ROWS, "faults", title="mine").axes[0].get_title() == "mine"
 
 
@@ -241,3 +245,14 @@ def test_capacity_figures_label_the_measured_sizes_on_their_log_x_axis():
     assert fig.axes[0].get_ylabel() == "capacity (stored patterns)"
     dense = dict(SCALING, sizes=[16, 17, 64], capacity={"0.9": [4, 4, 14]}, fits={})
     assert _x_tick_labels(scaling_plot(dense)) != ["16", "17", "64"]
+
+
+def test_pooled_settings_name_what_a_single_panel_mixes():
+    from xbarmem.viz.results import MAX_FACETS, pooled_settings
+
+    assert pooled_settings(ROWS, "faults") is None
+    rows = [{**r, "config": {**r["config"], "level": 0.01 * k}} for k in range(MAX_FACETS + 1)
+            for r in ROWS]
+    keys, facets = pooled_settings(rows, "faults")
+    assert keys == ["level"] and len(facets) == MAX_FACETS + 1 and facets[0] == "0"
+    assert "pooled over level" in plot_rows(rows, "faults").axes[0].get_title()

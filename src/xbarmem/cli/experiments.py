@@ -374,7 +374,7 @@ def plot_cmd(
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
-    from xbarmem.viz.results import KINDS, plot_rows
+    from xbarmem.viz.results import KINDS, MAX_FACETS, plot_rows, pooled_settings
     from xbarmem.viz.style import save_figure
 
     if kind not in KINDS:
@@ -389,6 +389,12 @@ def plot_cmd(
         rows = db.rows(where or [], sweep)
         _warn_skipped(db)
     save_figure(plot_rows(rows, kind, title=title), path)
+    pooled = pooled_settings(rows, kind)
+    if pooled:
+        o.warn(f"{len(pooled[1])} settings of {', '.join(pooled[0])} drawn pooled in one panel "
+               f"(more than {MAX_FACETS}): each point is a mean over them; pick some with "
+               f"--where (e.g. --where {pooled[0][0]}={pooled[1][0].split(',')[0]}) or "
+               f"--sweep")
     bounds = [r for r in rows if kind == "capacity" and r["result"].get("lower_bound")]
     if bounds:
         o.warn(f"{len(bounds)} capacity row(s) drawn are lower bounds (every count tested "

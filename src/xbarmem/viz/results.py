@@ -227,6 +227,17 @@ def seed_counts(series: list[Series]) -> list[int]:
     return sorted({len(v) for s in series for v in s.points.values()})
 
 
+def pooled_settings(rows: Sequence[dict[str, Any]], kind: str
+                    ) -> tuple[list[str], list[str]] | None:
+    """When :func:`plot_rows` pools more than :data:`MAX_FACETS` facets into one panel: the
+    keys the facets differ in and each facet's values (``"v1,v2"`` text, one per key, per
+    facet); else None."""
+    facets = sorted({s.facet for s in group_rows(rows, kind)}, key=facet_label)
+    if len(facets) <= MAX_FACETS or len({s.rule for s in group_rows(rows, kind)}) == 1:
+        return None
+    keys = [k for k, _ in facets[0]]
+    return keys, [",".join(_fmt(v) for _, v in f) for f in facets]
+
 def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = True) -> list:
     """Draw ``series`` into ``ax`` (mean +- std over rows per point; capacity: points and
     power-law fit). Returns legend handles (labelled Line2D) when ``labels``; their labels
@@ -383,7 +394,7 @@ def _phrases(shared: dict[str, Any]) -> list[str]:
         out.append(f"{what} patterns" + (f" ({str(selection).replace('-', ' ')})"
                                          if selection else ""))
     if "n_neurons" in s:
-        out.append(f"N = {_fmt(s.pop('n_neurons'))}")
+        out.append(f"N = {s.pop('n_neurons')}")
     if "chip" in s:
         out.append(f"{s.pop('chip')} chip")
     if "fault_rate" in s:
@@ -394,9 +405,13 @@ def _phrases(shared: dict[str, Any]) -> list[str]:
         out.append(f"programming variation v = {v:g}" if v else "")  # 0: the default
     if "corruption" in s and "level" in s:
         out.append(describe_corruption(s.pop("corruption"), float(s.pop("level"))))
+    elif "corruption" in s:
+        kind = s.pop("corruption")
+        out.append({"flip": "flipped", "gaussian": "Gaussian-noise", "occlude": "occluded",
+                    "salt-pepper": "salt-and-pepper"}.get(kind, str(kind)) + " cues")
     if "activation" in s:
         out.append(f"{s.pop('activation')} neurons")
-    out += [f"{k}={_fmt(v)}" for k, v in s.items()]
+    out += [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()]
     return [p for p in out if p]
 
 
