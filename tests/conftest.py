@@ -4,6 +4,10 @@ Torch runs single-threaded in the tests: the networks are small, and on a 2-core
 with other processes a second intra-op thread mostly adds contention.
 """
 
+import hashlib
+import warnings
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -73,3 +77,38 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# ------------------------------------------------ clean refusals (CLI bad-input tests)
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``folder`` (folders as ``<dir>``)."""
+    return {str(p.relative_to(folder)): "<dir>" if p.is_dir() else
+            hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_dir() or p.is_file()}
+
+
+def run_quietly(run_cli, args) -> tuple[int, str, str]:
+    """``run_cli(*args)``; no runtime or user warning may escape (a user would see it on
+    stderr next to the one error line)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_cli(*args)
+    escaped = [f"{w.category.__name__}: {w.message}" for w in caught
+               if issubclass(w.category, (RuntimeWarning, UserWarning))]
+    assert not escaped, (args, escaped)
+    return result
+
+
+def refused(run_cli, folder: Path, *args: object, names: tuple[str, ...] = ()) -> str:
+    """Run ``xbarmem *args``; assert a clean refusal that leaves ``folder`` untouched; return
+    the error line."""
+    before = tree_digest(folder)
+    code, _, err = run_quietly(run_cli, args)
+    lines = err.strip().splitlines()
+    assert code == 2, (args, err)
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for fragment in names:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert tree_digest(folder) == before, f"{args} changed files it was not asked to write"
+    return lines[0]

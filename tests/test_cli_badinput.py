@@ -7,17 +7,9 @@ traceback, nothing written in the working folder. Settings are tiny (seconds in 
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-
-def _tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest()
-                                         if p.is_file() else "dir")
-            for p in sorted(folder.rglob("*"))}
+from conftest import refused as clean_refusal
 
 
 @pytest.fixture
@@ -27,16 +19,7 @@ def refused(run_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
     def run(*args: object, names: tuple[str, ...] = ()) -> str:
-        before = _tree(tmp_path)
-        code, _, err = run_cli(*args)
-        lines = err.strip().splitlines()
-        assert code == 2, (args, err)
-        assert len(lines) == 1 and lines[0].startswith("error: "), err
-        assert "Traceback" not in err
-        for fragment in names:
-            assert fragment in lines[0], (fragment, lines[0])
-        assert _tree(tmp_path) == before, f"{args} changed files it was not asked to write"
-        return lines[0]
+        return clean_refusal(run_cli, tmp_path, *args, names=names)
 
     return run
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import gzip
-import hashlib
 import io
 import json
 import math
@@ -20,12 +19,14 @@ import os
 import time
 import tracemalloc
 import uuid
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tomli_w
+from conftest import refused
+from conftest import run_quietly as _run
+from conftest import tree_digest as _tree
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -44,38 +45,6 @@ BAD = ("bad.safetensors",)
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _tree(folder: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file under ``folder`` (folders as ``<dir>``)."""
-    return {str(p.relative_to(folder)): "<dir>" if p.is_dir() else
-            hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_dir() or p.is_file()}
-
-
-def _run(run_cli, args) -> tuple[int, str, str]:
-    """``run_cli(*args)``; no runtime or user warning may escape (a user would see it on
-    stderr next to the one error line)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = run_cli(*args)
-    escaped = [f"{w.category.__name__}: {w.message}" for w in caught
-               if issubclass(w.category, (RuntimeWarning, UserWarning))]
-    assert not escaped, (args, escaped)
-    return result
-
-
-def refused(run_cli, folder: Path, *args: object, names: tuple[str, ...] = ()) -> str:
-    """Run ``xbarmem *args``; assert a clean refusal that leaves ``folder`` untouched; return
-    the error line."""
-    before = _tree(folder)
-    code, _, err = _run(run_cli, args)
-    lines = err.strip().splitlines()
-    assert code == 2, (args, err)
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    for fragment in names:
-        assert fragment in lines[0], (fragment, lines[0])
-    assert _tree(folder) == before, f"{args} changed files it was not asked to write"
-    return lines[0]
 
 
 def clean(run_cli, folder: Path, *args: object) -> int:
