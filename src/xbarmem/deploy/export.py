@@ -281,7 +281,10 @@ def _cells(memory: Memory) -> dict[str, Any]:
     used = used_layer >= 0
     g_target = _physical(layers, targets, n_arrays, dev.g_min)
     g_prog = _physical(layers, programmed, n_arrays, np.nan)
-    stuck = memory.faults.g_stuck[:n_arrays]
+    # a used device is stuck when its layer treats it so (the weight fault model frees the
+    # bias row of a map's faulty pairs); an unused one as the fault map says
+    stuck = np.where(used, _physical(layers, [ly.g_stuck for ly in layers], n_arrays, np.nan),
+                     memory.faults.g_stuck[:n_arrays])
     unused_stuck = ~used & ~np.isnan(stuck)
     g_target[unused_stuck] = stuck[unused_stuck]
     g_prog = np.where(used, g_prog, g_target)
