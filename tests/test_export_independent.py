@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 
-from xbarmem import load_preset, save_memory, train
+from xbarmem import FaultMap, load_preset, random_patterns, save_memory, train
 from xbarmem.deploy.export import export_memory, load_export
 from xbarmem.memory.multilayer import MultilayerMemory
 
@@ -51,6 +51,16 @@ def _multilayer(chip, sizes, seed):
     return mem
 
 
+def _measured_faults(chip, n_arrays, rate, seed):
+    """A measured-like fault map: devices stuck anywhere from g_min to half a window above
+    g_max (not on a level, some outside the programmable window)."""
+    dev, arr = chip.device, chip.array
+    rng = np.random.default_rng(seed)
+    shape = (n_arrays, 2, arr.rows, arr.cols)
+    g = dev.g_min + rng.random(shape) * 1.5 * dev.g_range
+    return FaultMap(np.where(rng.random(shape) < rate, g, np.nan), {"source": "test"})
+
+
 CASES = {
     # N = 100 on 64x64 arrays (2 x 2 tiles), 4 levels, Hebb: no bias row
     "hebb-levels4-N100-64x64": lambda: (train(
@@ -76,6 +86,16 @@ CASES = {
     "hebb-weightfaults30": lambda: (train(
         _patterns(30, 3, 6), chip=_chip(16, 16, faults=0.3, model="weight"), rule="hebb",
         fault_seed=11, program_seed=12), _patterns(30, 3, 6)),
+    # devices stuck at arbitrary (measured) conductances, 16 levels: free partners compensate
+    "adaptive-measured-stuck25": lambda: (train(
+        _patterns(20, 3, 8), chip=_chip(16, 16, levels=16), rule="adaptive",
+        faults=_measured_faults(_chip(16, 16), 4, 0.25, 14), program_seed=15, **FAST),
+        _patterns(20, 3, 8)),
+    # continuous patterns (tanh recall), 64 levels, 20 % stuck, N = 30 on 16x16 arrays
+    "adaptive-continuous-tanh": lambda: (train(
+        random_patterns(3, 30, "continuous", seed=9), chip=_chip(16, 16, levels=64, faults=0.2),
+        rule="adaptive", fault_seed=16, program_seed=17, **FAST),
+        random_patterns(3, 30, "continuous", seed=9)),
     # a scaled-down 784-64-784: 40-12-40 over many 16x16 arrays, levels, write noise, faults
     "multilayer-40-12-40": lambda: (_multilayer(
         _chip(16, 16, levels=16, write=1e-6, faults=0.1), [40, 12, 40], 13),
@@ -88,7 +108,7 @@ def exported(request, tmp_path_factory):
     memory, patterns = CASES[request.param]()
     folder = tmp_path_factory.mktemp(request.param)
     export_memory(memory, folder, patterns=patterns)
-    return memory, patterns, folder, Export(folder)
+    return memory, np.asarray(getattr(patterns, "patterns", patterns)), folder, Export(folder)
 
 
 class Export:
@@ -153,15 +173,23 @@ class Export:
 
 
 def _sync_recall(export: Export, cues: np.ndarray, max_iterations: int) -> np.ndarray:
-    """Synchronous sign dynamics on the exported conductances: a cue stops at a fixed point,
-    a 2-cycle or the cap; a zero field keeps the neuron's state (a field within ``TIE`` of 0
-    is a tie: G+ - G- of equal pairs sums to ~1e-18 in float64, to 0 in the library's float32
-    weights)."""
+    """Synchronous dynamics (the manifest's activation) on the exported conductances. sign: a
+    cue stops at a fixed point, a 2-cycle or the cap; a zero field keeps the neuron's state (a
+    field within ``TIE`` of 0 is a tie: G+ - G- of equal pairs sums to ~1e-18 in float64, to 0
+    in the library's float32 weights). tanh: stops when no state moves by more than 1e-4."""
+    tanh = export.m["recall"]["activation"] == "tanh"
     out = np.empty_like(cues, dtype=np.float64)
     for b, cue in enumerate(np.asarray(cues, dtype=np.float64)):
         before, cur = None, cue
         for _ in range(max_iterations):
             h = export.fields(cur[None])[-1][0]
+            if tanh:
+                new = np.tanh(h)
+                done = np.abs(new - cur).max() <= 1e-4
+                before, cur = cur, new
+                if done:
+                    break
+                continue
             new = np.where(h > TIE, 1.0, np.where(h < -TIE, -1.0, cur))
             done = (new == cur).all() or (before is not None and (new == before).all())
             before, cur = cur, new
@@ -256,6 +284,14 @@ def test_current_ranges_are_those_of_the_programmed_conductances(exported):
             assert cur["at_inputs_A"] == pytest.approx([i.min(), i.max()], rel=1e-5, abs=1e-12)
             plane = ex.volts * g.sum(axis=1).max(axis=1)
             assert cur["plane_max_A"] == pytest.approx(list(plane), rel=1e-9)
+            # extremes over any input in [-1, 1] (bias row held at +V_read)
+            dg = g[0] - g[1]
+            bias = np.arange(r0, r1) == layer["n_in"] if layer["has_bias"] else np.zeros(
+                r1 - r0, bool)
+            centre = ex.volts * dg[bias].sum(axis=0)
+            swing = ex.volts * np.abs(dg[~bias]).sum(axis=0)
+            assert cur["differential_A"] == pytest.approx(
+                [(centre - swing).min(), (centre + swing).max()], rel=1e-9)
             lo, hi = cur["differential_A"]
             assert lo <= i.min() + 1e-12 and i.max() <= hi + 1e-12
 
@@ -289,18 +325,50 @@ def test_csv_equals_the_npy_files(exported):
     assert ((layers >= 0) == ex.used).all()
 
 
-def test_recall_from_the_files_equals_the_library(exported):
-    memory, patterns, folder, ex = exported
-    rng = np.random.default_rng(0)
+def _library_fields(memory, x: np.ndarray) -> np.ndarray:
+    """The memory's noise-free output fields (its programmed weights, weight units)."""
+    h = torch.as_tensor(x, dtype=torch.float64)
+    for k, layer in enumerate(memory.layers):
+        w, b = layer.effective()
+        h = h @ w.double().T + (0 if b is None else b.double())
+        if k < len(memory.layers) - 1:
+            h = torch.tanh(h)
+    return h.numpy()
+
+
+def _cues(patterns: np.ndarray) -> np.ndarray:
     x = np.repeat(patterns, 3, axis=0)
-    cues = np.where(rng.random(x.shape) < 0.15, -x, x)
-    # noise-free fields of the files = those of the programmed memory
-    fields = ex.fields(cues)[-1]
-    want = memory.map().matvec(torch.as_tensor(cues, dtype=torch.float32)) \
-        if memory.chip.device.read_noise == 0 else None
-    if want is not None:
-        np.testing.assert_allclose(fields, want.double().numpy(), rtol=1e-4, atol=1e-4)
-        mine = _sync_recall(ex, cues, 100)
-        lib = load_export(folder).recall(torch.as_tensor(cues), mode="sync", seed=0).states
-        np.testing.assert_array_equal(mine, lib.numpy())
-        np.testing.assert_array_equal(mine, memory.recall(torch.as_tensor(cues)).states.numpy())
+    return np.where(np.random.default_rng(0).random(x.shape) < 0.15, -x, x)
+
+
+def test_recall_from_the_files_equals_the_library(exported):
+    """The files' noise-free fields are the memory's on every chip; on chips without read
+    noise, sync recall from the files alone gives the states of load_export and of the
+    memory."""
+    memory, patterns, folder, ex = exported
+    cues = _cues(patterns)
+    np.testing.assert_allclose(ex.fields(cues)[-1], _library_fields(memory, cues),
+                               rtol=1e-5, atol=1e-5)
+    if memory.chip.device.read_noise > 0:
+        return
+    mine = _sync_recall(ex, cues, 100)
+    act = ex.m["recall"]["activation"]
+    lib = load_export(folder).recall(torch.as_tensor(cues), activation=act, seed=0).states
+    orig = memory.recall(torch.as_tensor(cues), activation=act).states
+    atol = 1e-3 if act == "tanh" else 0
+    np.testing.assert_allclose(mine, lib.numpy(), rtol=0, atol=atol)
+    np.testing.assert_allclose(mine, orig.numpy(), rtol=0, atol=atol)
+
+
+def test_cli_recall_equals_recall_from_the_files(tmp_path, run_cli):
+    """`xbarmem recall` on the saved model gives the states computed from its export."""
+    memory, patterns = CASES["hebb-levels4-N100-64x64"]()
+    model = save_memory(memory, tmp_path / "m.safetensors", patterns=patterns)
+    code, _, err = run_cli("export", model, "--out", tmp_path / "exp")
+    assert code == 0, err
+    cues = _cues(patterns)
+    np.save(tmp_path / "cues.npy", cues)
+    code, _, err = run_cli("recall", model, tmp_path / "cues.npy", "-o", tmp_path / "s.npy")
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"),
+                                  _sync_recall(Export(tmp_path / "exp"), cues, 100))
