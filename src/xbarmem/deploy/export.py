@@ -8,8 +8,8 @@
   programming aims at *before* write error (realisable interval, window clipping and level
   quantisation applied; a stuck device's target is its stuck value); ``programmed_uS`` is the
   conductance as written in the model (target plus the simulated write error). Cells the
-  memory does not use (``used = 0``) are given target g_min (lowest conductance; their rows are
-  never driven and their columns never sensed). ``layer`` is empty for unused cells.
+  memory does not use (``used = 0``) are given target g_min (lowest conductance; each has its
+  row not driven or its column not sensed). ``layer`` is empty for unused cells.
   Append a ``read_uS`` column after programming a real chip and the file is the measured-chip
   input of :mod:`xbarmem.hardware.measured`.
 * ``targets_S.npy``, ``programmed_S.npy``, ``stuck_S.npy`` (NaN = free), ``used.npy`` -- the
@@ -338,7 +338,7 @@ def _chip_manifest(memory: Memory, cells: dict[str, Any],
             "g_min_S": dev.g_min, "g_max_S": dev.g_max, "levels": dev.levels,
             "free_pair": "one device at g_min, the other carries |w|; a free device next to a "
                          "stuck one compensates for it",
-            "unused_cells": "target g_min, rows not driven, columns not sensed",
+            "unused_cells": "target g_min; each has its row not driven or its column not sensed",
         },
         "inputs": {"read_voltage_V": volts, "levels_V": {"+1": volts, "-1": -volts},
                    "continuous": "x in [-1, 1] is applied as x * read_voltage_V (hidden "
