@@ -86,10 +86,11 @@ CASES = {
     "hebb-weightfaults30": lambda: (train(
         _patterns(30, 3, 6), chip=_chip(16, 16, faults=0.3, model="weight"), rule="hebb",
         fault_seed=11, program_seed=12), _patterns(30, 3, 6)),
-    # devices stuck at arbitrary (measured) conductances, 16 levels: free partners compensate
-    "adaptive-measured-stuck25": lambda: (train(
-        _patterns(20, 3, 8), chip=_chip(16, 16, levels=16), rule="adaptive",
-        faults=_measured_faults(_chip(16, 16), 4, 0.25, 14), program_seed=15, **FAST),
+    # devices stuck at arbitrary (measured) conductances, 16 levels: free partners compensate;
+    # 12x8 arrays (rows != cols): 21 rows incl. the bias row x 20 outputs = 2 x 3 tiles
+    "adaptive-measured-stuck25-12x8": lambda: (train(
+        _patterns(20, 3, 8), chip=_chip(12, 8, levels=16), rule="adaptive",
+        faults=_measured_faults(_chip(12, 8), 6, 0.25, 14), program_seed=15, **FAST),
         _patterns(20, 3, 8)),
     # continuous patterns (tanh recall), 64 levels, 20 % stuck, N = 30 on 16x16 arrays
     "adaptive-continuous-tanh": lambda: (train(
@@ -277,7 +278,7 @@ def test_current_ranges_are_those_of_the_programmed_conductances(exported):
         u = np.concatenate([x, np.ones((len(x), 1))], 1) if layer["has_bias"] else x
         for t, cur in zip(layer["tiles"], layer["currents"], strict=True):
             assert cur["array"] == t["array"]
-            (r0, r1), (c0, c1) = t["logical_rows"], t["logical_cols"]
+            r0, r1 = t["logical_rows"]
             (p0, p1), (q0, q1) = t["physical_rows"], t["physical_cols"]
             g = ex.prog[t["array"], :, p0:p1, q0:q1]
             i = (ex.volts * u[:, r0:r1]) @ (g[0] - g[1])
