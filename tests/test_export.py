@@ -296,3 +296,28 @@ def test_malformed_measurement_names_the_line(tmp_path, text, fragments, run_cli
     code, _, err = run_cli("chip", "import", path, "--out",
                         tmp_path / "m.npz")
     assert code == 2 and len(err.strip().splitlines()) == 1 and fragments[0] in err
+
+
+def test_an_export_over_an_earlier_one_removes_the_files_it_no_longer_holds(tmp_path):
+    """A single-layer export into a folder holding a multilayer one left layer1_*.npy (and a
+    wider patterns.npy) beside the new manifest."""
+    import json
+
+    import xbarmem as xm
+    from xbarmem.deploy.export import export_memory
+
+    pats = xm.load_digits().subset(slice(0, 4))
+    deep = xm.train(pats, chip="rram", arch="multilayer", hidden=8, max_steps=5,
+                    finetune_steps=0)
+    out = tmp_path / "export"
+    export_memory(deep, out, patterns=pats)
+    mine = out / "notes.txt"
+    mine.write_text("the user's own file")
+    flat = xm.train(pats, chip="rram", rule="hebb")
+    manifest = export_memory(flat, out)  # no patterns this time
+    assert manifest["removed"] == ["layer0_bias.npy", "layer1_bias.npy", "layer1_weights.npy",
+                                   "patterns.npy"]  # hebb: no bias row
+    listed = set(json.loads((out / "manifest.json").read_text())["files"].values())
+    assert {p.name for p in out.iterdir()} == listed | {"devices.csv", "manifest.json",
+                                                        "notes.txt"}
+    assert mine.read_text() == "the user's own file"  # not an export's file: kept

@@ -53,6 +53,7 @@ def export_cmd(
     memory, stored = load_model(model)  # patterns, when saved, go into the manifest
     manifest = export_memory(memory, out_dir, patterns=stored, mode=mode, activation=activation,
                              max_iterations=max_iterations, source=str(model))
+    _say_removed(out_dir, manifest)
     if json_out:
         _emit_json(manifest)
         return
@@ -218,8 +219,9 @@ def _adapt_read_back(model, source, memory, stored, read, chip, protocol, traine
     if out_path is not None:
         save_memory(result.memory, out_path, patterns=stored)
     if export_dir is not None:
-        export_memory(result.memory, export_dir, patterns=stored, mode=protocol.mode,
-                      source=str(out_path or model), program=result.targets)
+        _say_removed(export_dir, export_memory(
+            result.memory, export_dir, patterns=stored, mode=protocol.mode,
+            source=str(out_path or model), program=result.targets))
     summary = result.summary()
     summary["settings"].update({"model": str(model), "read_back": str(source),
                                 "estimate_write_noise_uS": chip.device.write_noise * 1e6,
@@ -327,3 +329,11 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
               f"{sum(r['train_seconds'] for r in result.rounds):.0f} s); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
               + (f"; adapted model saved to {out_path}" if out_path else ""))
+
+
+def _say_removed(folder: Path, manifest: dict) -> None:
+    """A warning naming the files of an earlier export in ``folder`` that the new one
+    removed (it holds no such file)."""
+    if manifest.get("removed"):
+        o.warn(f"{folder}: removed {len(manifest['removed'])} file(s) of the earlier export "
+               f"there that this one does not hold: {', '.join(manifest['removed'])}")

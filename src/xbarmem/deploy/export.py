@@ -23,7 +23,9 @@
 * ``patterns.npy`` -- the stored patterns, when the model has them.
 * ``manifest.json`` -- chip, array size, weight-to-conductance mapping, input voltage levels,
   bias rows, placement of every layer's tiles, fault map summary, recall mode and the expected
-  sensed-current ranges (computed from the programmed conductances).
+  sensed-current ranges (computed from the programmed conductances); ``removed``: the files
+  of an earlier export in the same folder that this one does not hold, deleted (a folder
+  holds one export).
 
 :func:`load_export` rebuilds the memory from the folder in exactly its programmed state, so it
 recalls exactly like the original (same states for the same cues and seed).
@@ -32,6 +34,7 @@ recalls exactly like the original (same states for the same cues and seed).
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -219,8 +222,24 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                 "faults": _faults_manifest(memory, cells, files["fault_map"]),
                 "recall": recall_entry, "devices": _device_counts(cells),
                 "program": leave, "model_info": memory.info}
+    stale = _earlier_files(out) - {*files.values(), "devices.csv", "manifest.json"}
+    manifest["removed"] = sorted(stale)  # an earlier export's files this one does not hold
     (out / "manifest.json").write_text(dumps(manifest, indent=2))
+    for name in manifest["removed"]:
+        (out / name).unlink(missing_ok=True)
     return manifest
+
+
+def _earlier_files(out: Path) -> set[str]:
+    """The files an earlier export listed in ``out/manifest.json`` (plain file names inside
+    ``out`` only; none when there is no readable manifest of an export)."""
+    try:
+        earlier = json.loads((out / "manifest.json").read_text())
+        names = earlier["files"].values() if earlier.get("format") == FORMAT else ()
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return set()
+    return {n for n in names if isinstance(n, str) and Path(n).name == n
+            and (out / n).is_file() and not (out / n).is_symlink()}
 
 
 def _program_only(memory: Memory, cells: dict[str, Any],
