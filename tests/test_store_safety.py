@@ -388,3 +388,15 @@ def test_reading_a_store_another_process_is_creating_says_so_at_once(tmp_path):
         ResultStore(store, readonly=True)
     assert time.monotonic() - began < 5
     assert store.read_bytes() == b""  # nothing written
+
+
+def test_a_new_store_being_written_is_read_while_its_tables_are_in_the_wal(tmp_path):
+    """A sweep's new store keeps its tables in the -wal file until SQLite copies them into the
+    file: `results` and `plot` said "empty, being created by another process" for the whole
+    sweep instead of reading the rows stored so far."""
+    store = tmp_path / "results.sqlite"
+    with ResultStore(store) as writer:  # open, as a running sweep holds it
+        writer.add([("k1", "s", {"trial": "evaluate", "rule": "hebb"}, {"cosine": 0.5}, {})])
+        assert store.with_name("results.sqlite-wal").stat().st_size > 0
+        with ResultStore(store, readonly=True) as reader:
+            assert [r["key"] for r in reader.rows()] == ["k1"]
