@@ -847,3 +847,125 @@ def test_where_refuses_conditions_that_can_match_nothing_meaningful(condition, n
         parse_condition(condition)
     assert parse_condition("fault_rate>=0.5") == ("fault_rate", ">=", 0.5)
     assert parse_condition("version~0.2%") == ("version", "~", "0.2%")
+
+
+# --------------------------------------------------------------------------- Dask clusters
+@pytest.fixture
+def silent_server():
+    """``tcp://127.0.0.1:PORT`` of a server that accepts connections and never answers."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+@pytest.fixture
+def closed_port():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+    return f"tcp://127.0.0.1:{port}"
+
+
+def test_a_scheduler_that_does_not_answer_is_refused_quickly(silent_server, closed_port):
+    """Nothing listening took 20 s; a server that is not a Dask scheduler hung forever (or
+    failed with a traceback decoding its answer)."""
+    pytest.importorskip("distributed")
+    from xbarmem.experiments.runner import check_scheduler
+
+    for address in (silent_server, closed_port):
+        began = time.monotonic()
+        with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
+            check_scheduler(address, timeout=1.0)
+        assert time.monotonic() - began < 3
+
+
+@pytest.mark.parametrize("command", ["sweep", "reproduce"])
+def test_an_unreachable_scheduler_is_refused_before_the_store_is_made(
+        run_cli, tmp_path, monkeypatch, silent_server, command):
+    pytest.importorskip("distributed")
+    from xbarmem.experiments import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", 0.5)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.toml").write_text(toml_text(2, 1, "tiny"))
+    args = (["sweep", "tiny.toml", "--store", "r.sqlite"] if command == "sweep" else
+            ["reproduce", "--quick", "--out", "repro"])
+    code, _, err = run_cli(*args, "--scheduler", silent_server)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "cannot reach the Dask scheduler" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]  # no store, no folder
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """An in-process Dask cluster (scheduler and one single-threaded worker in this process):
+    its address, as an external cluster's would be given."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address
+
+
+def test_a_sweep_on_a_scheduler_matches_in_process(tmp_path, dask_cluster):
+    from xbarmem.experiments.runner import check_scheduler
+
+    assert check_scheduler(dask_cluster) == 1
+    spec = parse_sweep(tiny(rules=("pinv", "adaptive")))
+    local = run_sweep(spec, tmp_path / "local.sqlite")
+    remote = run_sweep(spec, tmp_path / "remote.sqlite", scheduler=dask_cluster)
+    assert remote.executor.startswith("Dask cluster") and remote.inserted == local.inserted
+    with ResultStore(tmp_path / "local.sqlite") as x, ResultStore(tmp_path / "remote.sqlite") as y:
+        assert {r["key"]: r["result"]["cosine"] for r in x.rows()} == {
+            r["key"]: r["result"]["cosine"] for r in y.rows()}
+
+
+def test_workers_of_another_version_are_refused(tmp_path, dask_cluster, monkeypatch):
+    """Workers with another xbarmem computed trials keyed (and stored) as this version's."""
+    from xbarmem.experiments import runner
+
+    monkeypatch.setattr(runner, "_worker_version", lambda: "0.0.1")  # the in-process worker
+    with pytest.raises(ConfigError, match="has xbarmem 0.0.1, this process"):
+        run_sweep(parse_sweep(tiny()), tmp_path / "r.sqlite", scheduler=dask_cluster)
+
+
+def test_a_worker_refuses_trials_of_another_version():
+    from xbarmem.experiments.trial import run_group_json
+
+    spec = parse_sweep(tiny(seeds=1, rules=("hebb",), faults=(0.0,)))
+    trial = spec.trials[0]
+    payload = json.dumps({"trials": [{"key": trial.key,
+                                      "config": {**trial.config, "version": "0.0.1"}}]})
+    with pytest.raises(ConfigError, match="planned with xbarmem 0.0.1"):
+        run_group_json(payload)
+
+
+def test_a_lost_scheduler_stops_the_sweep_saying_how_to_resume(run_cli, tmp_path, monkeypatch):
+    """A scheduler killed mid-sweep ended the command with a traceback of cancelled futures."""
+    import concurrent.futures as cf
+
+    distributed = pytest.importorskip("distributed")
+    from xbarmem.experiments import runner
+
+    def lost(*args, **kwargs):
+        raise cf.CancelledError("scheduler-connection-lost")
+
+    executor = object.__new__(runner._Dask)
+    executor.client = type("Client", (), {"status": "connecting"})()
+    executor.name = "Dask cluster at tcp://127.0.0.1:1"
+    monkeypatch.setattr(distributed, "wait", lost)
+    with pytest.raises(runner.ExecutorLost, match="lost the connection"):
+        executor.wait_any([object()], 0.1)
+
+    def run(*args, **kwargs):
+        raise runner.ExecutorLost("lost the connection to the Dask cluster at tcp://h:1")
+
+    monkeypatch.setattr(runner, "run_sweep", run)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.toml").write_text(toml_text(2, 1, "tiny"))
+    code, out, err = run_cli("sweep", "tiny.toml", "--store", "r.sqlite", "--jobs", "1")
+    assert code == 1 and "Traceback" not in out + err
+    assert "run the same command again to resume" in " ".join((out + err).split())
+

@@ -8,7 +8,8 @@ input-validation errors also derive from :class:`ValueError` so generic handlers
 
 from __future__ import annotations
 
-__all__ = ["ArgumentError", "ConfigError", "FileFormatError", "PatternError", "XbarmemError"]
+__all__ = ["ArgumentError", "ConfigError", "ExecutorLost", "FileFormatError", "PatternError",
+           "XbarmemError"]
 
 
 class XbarmemError(Exception):
@@ -30,3 +31,8 @@ class FileFormatError(XbarmemError, ValueError):
 class ArgumentError(ConfigError, TypeError):
     """A public function called with an unknown keyword argument or an argument of the wrong
     type (a :class:`ConfigError` and a :class:`TypeError`, which Python raises for these)."""
+
+
+class ExecutorLost(XbarmemError):
+    """A sweep's executor (a Dask scheduler) went away mid-sweep; the groups finished before
+    are stored, and running the sweep again resumes it."""

@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out, print_fields
 from xbarmem.cli.progress import work_bar
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, ExecutorLost
 
 JobsOpt = o.Jobs
 WorkersOpt = o.Workers
@@ -51,13 +52,18 @@ ReproduceProducts = Annotated[str, typer.Option(
 
 @contextlib.contextmanager
 def _interruptible(store: Path):
-    """Ctrl-C: say where the finished trials are and exit 130 (finished groups are stored)."""
+    """Ctrl-C: say where the finished trials are and exit 130; a lost Dask scheduler: the
+    same in one error line, exit 1 (finished groups are stored either way)."""
     try:
         yield
     except KeyboardInterrupt:
         console.print(f"interrupted: finished trials are in {store}; run the same command "
                       f"again to resume")
         raise SystemExit(130) from None
+    except ExecutorLost as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}; finished trials are in {store}; "
+                      f"run the same command again to resume", soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
@@ -89,6 +95,15 @@ def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
                                                                  total=all_ or 1),
                            threads=threads)
     return report
+
+
+def _check_scheduler(scheduler: str | None) -> None:
+    """Refuse a ``--scheduler`` that does not answer as a Dask scheduler with a worker (one
+    line, exit 2), before anything is made."""
+    if scheduler:
+        from xbarmem.experiments.runner import check_scheduler
+
+        check_scheduler(scheduler)
 
 
 @contextlib.contextmanager
@@ -152,6 +167,7 @@ def sweep_cmd(
                    "pending_groups": len(groups), "store": str(store)}
         _emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
+    _check_scheduler(scheduler)  # before the store is made and the progress bar shown
     work = True  # some trial to run: a new (or empty) store, or one missing a trial
     if holds_trials:
         work = _check_stored(store, spec)
@@ -439,6 +455,7 @@ def reproduce_cmd(
         from xbarmem.learning.adaptive import check_products
 
         check_products(products)
+    _check_scheduler(scheduler)  # before the folder and the store are made
 
     store_path = store or out_dir / "results.sqlite"
     # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for

@@ -18,7 +18,13 @@ Executors:
   thread each);
 * ``workers = K`` -- a Dask ``LocalCluster`` of K single-threaded worker processes;
 * ``scheduler = "tcp://HOST:PORT"`` -- an existing Dask cluster (its workers must have the
-  same xbarmem installed, and pattern files at the same paths).
+  same xbarmem installed, and pattern files at the same paths). The address is checked
+  (:func:`check_scheduler`: it answers as a Dask scheduler with a worker, within
+  :data:`CONNECT_TIMEOUT` seconds) before the store is opened; workers of another xbarmem
+  version are refused when the cluster is joined, and a group sent to one that joins later
+  fails (:func:`xbarmem.experiments.trial.run_group_json`). A scheduler lost mid-sweep raises
+  :class:`~xbarmem.errors.ExecutorLost` (the stored groups stay; running the sweep again
+  resumes it).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, ExecutorLost
 from xbarmem.experiments.pool import discard, new, take
 from xbarmem.experiments.store import Claimant, ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
@@ -104,6 +110,67 @@ class _Pool(_InProcess):
         self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
+#: seconds to reach a Dask scheduler, get its answer and see a worker
+CONNECT_TIMEOUT = 5.0
+
+
+def check_scheduler(address: str, timeout: float | None = None) -> int:
+    """The number of workers of the Dask scheduler at ``address``; :class:`ConfigError` (one
+    line) when nothing answers there within ``timeout`` seconds (default
+    :data:`CONNECT_TIMEOUT`), when what answers is not a Dask scheduler, or when it has no
+    worker by then. Opens no client (one identity request over Dask's comm layer, asked again
+    every half second while no worker has joined)."""
+    import asyncio
+
+    timeout = CONNECT_TIMEOUT if timeout is None else float(timeout)
+    try:
+        answer = asyncio.run(asyncio.wait_for(_await_workers(address, timeout), timeout))
+    except ConfigError:
+        raise
+    except TimeoutError:
+        raise ConfigError(f"cannot reach the Dask scheduler {address}: no answer within "
+                          f"{timeout:g} s") from None
+    except Exception as exc:  # noqa: BLE001 - refused, unresolvable, garbage answers
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"cannot reach the Dask scheduler {address}: {detail}") from None
+    return int(answer["n_workers"])
+
+
+async def _await_workers(address: str, timeout: float) -> dict[str, Any]:
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = await _identity(address, timeout)
+        if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+            kind = answer.get("type") if isinstance(answer, dict) else None
+            raise ConfigError(f"{address} answers but is not a Dask scheduler"
+                              + (f" (a Dask {kind})" if kind else ""))
+        if answer.get("n_workers"):
+            return answer
+        if time.monotonic() + 0.5 >= deadline:
+            raise ConfigError(f"the Dask scheduler {address} has no workers (start some: "
+                              f"dask worker {address})")
+        await asyncio.sleep(0.5)
+
+
+async def _identity(address: str, timeout: float) -> Any:
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=timeout)
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def _worker_version() -> str:
+    from xbarmem.version import __version__
+
+    return __version__
+
+
 class _Dask:
     def __init__(self, workers: int | None, scheduler: str | None) -> None:
         try:
@@ -118,6 +185,7 @@ class _Dask:
             except OSError as exc:
                 raise ConfigError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
             self.name = f"Dask cluster at {scheduler}"
+            self._check_versions(scheduler)
         else:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         dashboard_address=None)
@@ -126,18 +194,40 @@ class _Dask:
         threads = sum(self.client.nthreads().values()) or 1
         self.slots = 2 * threads
 
+    def _check_versions(self, scheduler: str) -> None:
+        """Refuse a cluster with a worker whose xbarmem is not this process's version."""
+        from xbarmem.version import __version__
+
+        found = self.client.run(_worker_version)
+        other = {w: v for w, v in found.items() if v != __version__}
+        if other:
+            self.close()
+            worker, version = sorted(other.items())[0]
+            raise ConfigError(f"Dask worker {worker} of {scheduler} has xbarmem {version}, this "
+                              f"process {__version__} ({len(other)} of {len(found)} workers "
+                              f"differ): install the same version on every worker")
+
     def submit(self, payload: str, progress: Callable[[float], None] | None = None):
         """``progress`` is not reported from Dask workers."""
         return self.client.submit(run_group_json, payload, pure=False)
 
-    @staticmethod
-    def wait_any(futures, timeout: float | None = None):
+    def wait_any(self, futures, timeout: float | None = None):
+        """The finished ones of ``futures`` (waiting up to ``timeout`` s for one);
+        :class:`ExecutorLost` once the client has lost its scheduler (Dask cancels every
+        future then)."""
         from distributed import wait
 
         try:
-            return wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
+            done = wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
         except TimeoutError:
-            return set()
+            done = set()
+        except cf.CancelledError:  # distributed's FuturesCancelledError is one
+            if self.client.status == "running":
+                raise
+            done = set()
+        if self.client.status != "running":
+            raise ExecutorLost(f"lost the connection to the {self.name}")
+        return done
 
     def cancel(self, futures) -> None:
         if futures:
@@ -248,6 +338,8 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     check_executor(jobs, workers, scheduler)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"threads must be a positive number of torch threads, got {threads!r}")
+    if scheduler:  # before the store is opened (or created)
+        check_scheduler(scheduler)
     specs = spec if isinstance(spec, list) else [spec]
     own = not isinstance(store, ResultStore)
     db = ResultStore(store) if own else store

@@ -379,13 +379,27 @@ def run_group(trials: list[Trial], threads: int = 1,
         torch.set_num_threads(before)
 
 
+def _check_version(trials: list[Trial]) -> None:
+    """Refuse trials planned by another xbarmem version (a worker of a cluster whose xbarmem
+    differs from the driver's): their key promises that version's numbers."""
+    from xbarmem.version import __version__
+
+    planned = {str(t.config.get("version", __version__)) for t in trials}
+    if planned - {__version__}:
+        raise ConfigError(f"trials planned with xbarmem {', '.join(sorted(planned))} sent to a "
+                          f"worker with xbarmem {__version__}: install the same version on "
+                          f"every worker")
+
+
 def run_group_json(payload: str, progress: Callable[[float], None] | None = None) -> str:
     """Worker entry point: JSON ``{"trials": [{"key", "config"}], "threads"}`` in (threads:
     default 1), JSON ``{"results": [{"key", "result"}], "host", "pid", "seconds"}`` out (plain
-    text both ways). ``progress``: as :func:`run_group` (in-process runs only)."""
+    text both ways). ``progress``: as :func:`run_group` (in-process runs only).
+    :class:`ConfigError` when a trial's config names another xbarmem ``version``."""
     began = time.perf_counter()
     request = json.loads(payload)
     trials = [Trial(t["key"], t["config"]) for t in request["trials"]]
+    _check_version(trials)
     results = run_group(trials, int(request.get("threads", 1)), progress)
     return dumps({"results": [{"key": t.key, "result": r}
                               for t, r in zip(trials, results, strict=True)],
