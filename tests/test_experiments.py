@@ -910,9 +910,14 @@ def dask_cluster():
 
 
 def test_a_sweep_on_a_scheduler_matches_in_process(tmp_path, dask_cluster):
+    import asyncio
+
     from xbarmem.experiments.runner import check_scheduler
 
-    assert check_scheduler(dask_cluster) == 1
+    async def in_a_notebook() -> int:  # an event loop runs in the caller's thread
+        return check_scheduler(dask_cluster)
+
+    assert check_scheduler(dask_cluster) == 1 == asyncio.run(in_a_notebook())
     spec = parse_sweep(tiny(rules=("pinv", "adaptive")))
     local = run_sweep(spec, tmp_path / "local.sqlite")
     remote = run_sweep(spec, tmp_path / "remote.sqlite", scheduler=dask_cluster)

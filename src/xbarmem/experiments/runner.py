@@ -123,8 +123,10 @@ def check_scheduler(address: str, timeout: float | None = None) -> int:
     import asyncio
 
     timeout = CONNECT_TIMEOUT if timeout is None else float(timeout)
-    try:
-        answer = asyncio.run(asyncio.wait_for(_await_workers(address, timeout), timeout))
+    try:  # in a thread of its own: the caller may run an event loop (a notebook)
+        with cf.ThreadPoolExecutor(1) as thread:
+            answer = thread.submit(asyncio.run, asyncio.wait_for(
+                _await_workers(address, timeout), timeout)).result()
     except ConfigError:
         raise
     except TimeoutError:
