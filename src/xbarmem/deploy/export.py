@@ -222,12 +222,18 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                 "faults": _faults_manifest(memory, cells, files["fault_map"]),
                 "recall": recall_entry, "devices": _device_counts(cells),
                 "program": leave, "model_info": memory.info}
+    _write_manifest(out, manifest, files)
+    return manifest
+
+
+def _write_manifest(out: Path, manifest: dict[str, Any], files: dict[str, str]) -> None:
+    """Write ``manifest.json`` with its ``removed`` entry: the files an earlier export in
+    ``out`` listed that this one does not hold, deleted after the manifest is written."""
     stale = _earlier_files(out) - {*files.values(), "devices.csv", "manifest.json"}
-    manifest["removed"] = sorted(stale)  # an earlier export's files this one does not hold
+    manifest["removed"] = sorted(stale)
     (out / "manifest.json").write_text(dumps(manifest, indent=2))
     for name in manifest["removed"]:
         (out / name).unlink(missing_ok=True)
-    return manifest
 
 
 def _earlier_files(out: Path) -> set[str]:
