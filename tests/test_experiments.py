@@ -934,6 +934,12 @@ def test_workers_of_another_version_are_refused(tmp_path, dask_cluster, monkeypa
     monkeypatch.setattr(runner, "_worker_version", lambda: "0.0.1")  # the in-process worker
     with pytest.raises(ConfigError, match="has xbarmem 0.0.1, this process"):
         run_sweep(parse_sweep(tiny()), tmp_path / "r.sqlite", scheduler=dask_cluster)
+    assert not list(tmp_path.iterdir())  # the refused run left no (empty) store behind
+    kept = tmp_path / "kept.sqlite"
+    ResultStore(kept).close()  # a store that was there before is kept
+    with pytest.raises(ConfigError, match="has xbarmem 0.0.1"):
+        run_sweep(parse_sweep(tiny()), kept, scheduler=dask_cluster)
+    assert kept.exists()
 
 
 def test_a_worker_refuses_trials_of_another_version():

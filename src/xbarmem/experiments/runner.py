@@ -344,6 +344,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         check_scheduler(scheduler)
     specs = spec if isinstance(spec, list) else [spec]
     own = not isinstance(store, ResultStore)
+    made = own and not Path(store).exists()  # this run creates the store file
     db = ResultStore(store) if own else store
     began = time.perf_counter()
     try:
@@ -360,7 +361,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
             on_plan(todo, report.already)
         progress = _Work(queue, db, on_progress, on_work)
         if queue:
-            executor = make_executor(jobs, workers, scheduler)
+            executor = _executor(db, made, jobs, workers, scheduler)
             report.executor = executor.name
             try:
                 _drive(db, queue, executor, report, progress)
@@ -376,6 +377,24 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         if own:
             db.close()
 
+
+def _executor(db: ResultStore, made: bool, jobs: int, workers: int | None,
+              scheduler: str | None):
+    """:func:`make_executor`; when it refuses (e.g. workers of another xbarmem version) and
+    this run created the store, the store is removed: a refusal leaves no empty store."""
+    try:
+        return make_executor(jobs, workers, scheduler)
+    except ConfigError:
+        if made:
+            db.close()
+            _remove_store(db.path)
+        raise
+
+
+def _remove_store(path: Path) -> None:
+    """Delete a store file this run created and the SQLite files beside it."""
+    for end in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + end).unlink(missing_ok=True)
 
 class _Work:
     """The progress callbacks of a run: trials per group and estimated work."""
