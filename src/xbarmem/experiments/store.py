@@ -133,9 +133,9 @@ class ResultStore:
             if not self.path.is_file():
                 raise FileFormatError(missing(self.path, "results store"))
             verdict = self.check(self.path)
-            if verdict == "new" and _in_wal(self.path):
-                verdict = "store"  # a writer's tables, not yet copied into the file
-            if verdict == "new" and _journals(self.path):
+            if verdict == "new" and self.path.with_name(self.path.name + "-journal").exists():
+                # a rollback journal's writer holds the lock a read would wait for (a WAL's
+                # writer does not: its tables are read below)
                 raise FileFormatError(f"store {self.path}: empty, being created by another "
                                       f"process or left by one that stopped (a journal lies "
                                       f"beside it); no trials stored yet")
@@ -508,19 +508,6 @@ def _journals(path: Path) -> bool:
     died with it open). Only then may a read-only connection create the ``-shm`` / ``-wal``
     files that SQLite's ``mode=ro`` makes next to a WAL database, and leaves behind."""
     return any(path.with_name(path.name + end).exists() for end in ("-wal", "-journal"))
-
-
-def _in_wal(path: Path) -> bool:
-    """Whether ``path`` is an xbarmem store whose tables are still in its ``-wal`` file only:
-    a writer (a running sweep) created it and SQLite has not copied its pages into the file
-    yet, so a read of the file alone (:func:`_peek`) finds no tables. Read ``mode=ro``, which
-    shares the writer's WAL; False when that read fails."""
-    if not path.with_name(path.name + "-wal").exists():
-        return False
-    try:
-        return _verdict(path, _tables_read(path)) == "store"
-    except (sqlite3.DatabaseError, FileFormatError):
-        return False
 
 
 def _peek(path: Path, settle: float = 5.0) -> dict[str, Any]:
