@@ -232,11 +232,13 @@ def pooled_settings(rows: Sequence[dict[str, Any]], kind: str
     """When :func:`plot_rows` pools more than :data:`MAX_FACETS` facets into one panel: the
     keys the facets differ in and each facet's values (``"v1,v2"`` text, one per key, per
     facet); else None."""
-    facets = sorted({s.facet for s in group_rows(rows, kind)}, key=facet_label)
-    if len(facets) <= MAX_FACETS or len({s.rule for s in group_rows(rows, kind)}) == 1:
+    series = group_rows(rows, kind)
+    facets = sorted({s.facet for s in series}, key=facet_label)
+    if len(facets) <= MAX_FACETS or len({s.rule for s in series}) == 1:
         return None
     keys = [k for k, _ in facets[0]]
     return keys, [",".join(_fmt(v) for _, v in f) for f in facets]
+
 
 def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = True) -> list:
     """Draw ``series`` into ``ax`` (mean +- std over rows per point; capacity: points and
