@@ -22,8 +22,8 @@ from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.measured import (
     inside_window,
-    likely_unit,
     measured_chip,
+    other_unit,
     read_measured_csv,
 )
 
@@ -156,8 +156,9 @@ def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:
     d = spec.device
     window = f"[{d.g_min:g}, {d.g_max:g}] S"
     outside = 1.0 - inside_window(values, d)
-    share, name, factor = likely_unit(values, d)
-    if share >= 0.9:
+    unit = other_unit(values, d)
+    if unit is not None:
+        share, name, factor = unit
         raise ConfigError(
             f"--as conductance reads siemens, but {outside:.0%} of the values lie outside the "
             f"{spec.name} chip's window {window} (every one would be marked stuck), and "

@@ -29,7 +29,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.files import ArrayFile, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
-from xbarmem.hardware.measured import inside_window, likely_unit, read_conductance_csv
+from xbarmem.hardware.measured import other_unit, read_conductance_csv
 from xbarmem.memory.base import Memory
 
 
@@ -108,13 +108,13 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
                           "has no reading (NaN or not in the file): every used device needs one")
     dev = memory.chip.device
     values = data[used]
-    if inside_window(values, dev) < 0.5:
-        share, name, factor = likely_unit(values, dev)
-        if share >= 0.9:
-            raise ConfigError(
-                f"{where}: conductances must be in siemens, but {share:.0%} of them lie inside "
-                f"the chip window [{dev.g_min:g}, {dev.g_max:g}] S only as {name}: convert "
-                f"the file to siemens (multiply by {factor:g})")
+    unit = other_unit(values, dev)
+    if unit is not None:
+        share, name, factor = unit
+        raise ConfigError(
+            f"{where}: conductances must be in siemens, but {share:.0%} of them lie inside "
+            f"the chip window [{dev.g_min:g}, {dev.g_max:g}] S only as {name}: convert "
+            f"the file to siemens (multiply by {factor:g})")
     high = highest_reading(dev)
     over = given & (np.nan_to_num(data) > high)
     if over.any():

@@ -70,6 +70,16 @@ def likely_unit(values: np.ndarray, device: DeviceSpec) -> tuple[float, str, flo
     return max((inside_window(values * factor, device), name, factor) for name, factor in UNITS)
 
 
+def other_unit(values: np.ndarray, device: DeviceSpec) -> tuple[float, str, float] | None:
+    """:func:`likely_unit` when ``values`` (finite, non-empty) look written in another unit
+    than siemens: fewer than half inside the window, at least 90% inside it in that unit;
+    else None."""
+    if inside_window(values, device) >= 0.5:
+        return None
+    found = likely_unit(values, device)
+    return found if found[0] >= 0.9 else None
+
+
 @dataclass
 class Measurement:
     """Target and read conductances, float64 ``(n_arrays, 2, rows, cols)`` siemens, NaN where
