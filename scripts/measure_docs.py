@@ -296,6 +296,11 @@ ENTRIES: tuple[Entry, ...] = (
           "after the other",
           ("python -m benchmarks.versus 00f028f --commands --json --json-out {out}/v.json",),
           {"table": "table"}, 360),
+    Entry("versus-commands-ff738f1", "the capacity search of the performance issue and "
+          "reproduce --quick timed with ff738f1's code (quick (e) continuous at N = 64 and 144) "
+          "and with this one (N = 64 and 100), one after the other",
+          ("python -m benchmarks.versus ff738f1 --commands --json --json-out {out}/v.json",),
+          {"table": "table"}, 360),
     Entry("elementwise", "what one training step's operations cost on this CPU (tanh against "
           "the product and a logistic form of tanh; the cue flips' two draws)",
           ("python -m benchmarks.elementwise --json --json-out {out}/elementwise.json",),

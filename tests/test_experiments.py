@@ -567,6 +567,9 @@ def test_reproduce_scaling_uses_hidden_equal_to_n_and_a_trainer_per_kind():
             assert {c["cue_budget"] for c in configs} == ({0} if binary else {1024})
         sizes = sorted({t.config["n_neurons"] for t in specs["binary"].trials})
         assert sizes == ([64, 144, 256] if quick else [64, 144, 256, 400])
+        # quick continuous: N = 64 and 100 (N = 144's search was half the quick run's compute)
+        sizes = sorted({t.config["n_neurons"] for t in specs["continuous"].trials})
+        assert sizes == ([64, 100] if quick else [64, 144, 256, 400])
         if not quick:  # the binary exponent reaches N = 784, one seed above 400
             large = specs["binary-large"].trials
             assert sorted({t.config["n_neurons"] for t in large}) == [576, 784]

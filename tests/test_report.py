@@ -600,3 +600,15 @@ def test_scaling_figure_names_the_threshold_and_the_papers_exponents(tmp_path, m
     assert sec.figures == ["e-scaling.png"]
     assert "capacity at threshold 0.99" in drawn["title"]
     assert "paper's exponents k: binary 1.49, continuous 1.74" in drawn["title"]
+
+
+def test_quick_scaling_text_names_the_sizes_it_ran():
+    """(e)'s quick note named continuous N = 64 and 144 in words; the sizes now come from the
+    sweep (N = 64 and 100 since N = 144's search, half the quick run's compute, left it)."""
+    scaling = rep.Scaling()
+    ctx = SimpleNamespace(quick=True, rows=lambda name: [], out_dir=None)
+    text = "\n".join(scaling.section(ctx).body)
+    sizes = scaling.sizes(True, "continuous")
+    assert sizes == [64, 100]
+    assert "continuous N = 64 and 100 only" in text
+    assert "[64, 100] with 1 seed(s) (continuous)" in scaling.settings(True)
