@@ -232,3 +232,58 @@ def test_the_chip_loop_functions_name_the_closest_keyword(call, closest):
     with pytest.raises(ArgumentError, match=f"did you mean '{closest}'"):
         func(None, None, None, **{misspelt: 1}) if "adapt" in name else \
             func(None, None, **{misspelt: 1})
+
+
+def _cue_paths():
+    """Every public path that takes cues, as ``recall(cues, activation)`` of one 16-neuron
+    memory: the engine through a matrix, the batched engine, a memory, a memory read through
+    a chip backend and the energy measurement."""
+    from xbarmem.deploy.backend import BackendMemory, simulated_backends
+    from xbarmem.energy.measure import measure_memory
+    from xbarmem.memory.recall import FloatMatrix, recall_batch, stack_matrices
+
+    mem = xm.train(xm.random_patterns(3, 16, seed=0), rule="pinv")
+    view = BackendMemory(mem, simulated_backends(mem))
+    mats = stack_matrices([mem])
+    return {
+        "recall": lambda c, a: xm.recall(FloatMatrix(mem.weights), c, activation=a),
+        "recall_batch": lambda c, a: recall_batch(
+            mats if mats is not None else torch.zeros(1, 16, 17), c,
+            torch.zeros(len(c), dtype=torch.int64), activation=a),
+        "Memory.recall": lambda c, a: mem.recall(c, activation=a),
+        "BackendMemory.recall": lambda c, a: view.recall(c, activation=a),
+        "measure_memory": lambda c, a: measure_memory(mem, c, torch.ones(len(c), 16),
+                                                      activation=a),
+    }
+
+
+_RAW_IMAGES = np.arange(32, dtype=np.uint8).reshape(2, 16) * 8  # 0 .. 248
+_ZERO_ONE = (np.arange(32).reshape(2, 16) % 3 == 0).astype(np.float32)
+
+
+@pytest.mark.parametrize(("cues", "activations", "words"), [
+    (_RAW_IMAGES, ("sign", "tanh"), ["[-1, 1]", "31 of 32 entries", "min=0.0, max=248.0"]),
+    (np.full((1, 16), -1.5), ("sign", "tanh"), ["16 of 16 entries", "min=-1.5"]),
+    (_ZERO_ONE, ("sign",), ["{0,1} matrix", "map them with 2*x - 1"]),
+])
+def test_cues_a_memory_cannot_mean_are_refused_on_every_path(cues, activations, words):
+    for name, call in _cue_paths().items():
+        for activation in activations:
+            with pytest.raises(PatternError) as info:
+                call(torch.as_tensor(cues), activation)
+            msg = str(info.value)
+            assert "\n" not in msg and all(w in msg for w in words), (name, activation, msg)
+
+
+@pytest.mark.parametrize(("make", "activations"), [
+    (lambda x: xm.gaussian_noise(x, 0.8, 1), ("sign", "tanh")),  # clipped to [-1, 1]
+    (lambda x: xm.occlude_block(x, (4, 4), 0.5, 1, fill=0.0), ("sign", "tanh")),
+    (lambda x: np.random.default_rng(0).uniform(-1, 1, x.shape), ("sign", "tanh")),
+    (lambda x: _ZERO_ONE, ("tanh",)),  # {0,1} states are continuous states for tanh
+])
+def test_continuous_cues_inside_the_range_are_taken_on_every_path(make, activations):
+    cues = torch.as_tensor(make(torch.as_tensor(xm.random_patterns(2, 16, seed=1).patterns)),
+                           dtype=torch.float32)
+    for call in _cue_paths().values():
+        for activation in activations:
+            call(cues, activation)  # taken: no error, on every path

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from xbarmem.data.patterns import (
     PatternSet,
+    check_cue_values,
     load_digits,
     load_file,
     load_mnist,
@@ -86,6 +87,35 @@ def test_validate_errors_name_the_problem(x: np.ndarray, kwargs: dict, words: li
     assert "\n" not in msg
     for word in words:
         assert word in msg
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 12)),
+    seed=st.integers(0, 2**31),
+    values=st.sampled_from(["unit", "zero_one", "outside"]),
+    activation=st.sampled_from(["sign", "tanh"]),
+)
+def test_cue_values_are_refused_exactly_when_no_memory_can_mean_them(
+        shape: tuple[int, int], seed: int, values: str, activation: str) -> None:
+    """Cues in [-1, 1] are taken for both activations, except a {0,1} matrix for sign recall;
+    any entry outside [-1, 1] is refused, counting those entries and naming the range seen."""
+    rng = np.random.default_rng(seed)
+    x = {"unit": lambda: rng.uniform(-1, 1, shape),
+         "zero_one": lambda: rng.integers(0, 2, shape),
+         "outside": lambda: rng.uniform(-1, 1, shape) * rng.choice([1, 300], shape)}[values]()
+    x = x.astype(np.float32)
+    outside = int((np.abs(x) > 1).sum())
+    zero_one = bool(np.isin(x, (0, 1)).all() and (x == 0).any())
+    if outside:
+        with pytest.raises(PatternError, match=rf"{outside} of {x.size} entries lie outside "
+                                               rf"\(min=.*, max=.*\)$"):
+            check_cue_values(x, activation)
+    elif zero_one and activation == "sign":
+        with pytest.raises(PatternError, match=r"\{0,1\} matrix.*2\*x - 1"):
+            check_cue_values(x, activation)
+    else:
+        check_cue_values(x, activation)
 
 
 def test_validate_zero_one_mapping() -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "SUPPORTED_FILE_TYPES",
     "PatternSet",
     "as_pattern_set",
+    "check_cue_values",
     "check_storable",
     "load_digits",
     "load_file",
@@ -128,11 +129,34 @@ def validate_patterns(
         )
     if kind == "binary":
         return _binary_values(arr, zero_one)
-    lo, hi = arr.min(), arr.max()
-    if lo < -1.0 or hi > 1.0:
-        raise PatternError(f"continuous patterns must lie in [-1, 1], got min={_value(lo)}, "
-                           f"max={_value(hi)}")
+    _check_unit_range(arr, "continuous patterns")
     return arr
+
+
+def check_cue_values(x: np.ndarray, activation: str) -> None:
+    """The one rule for the values of recall cues (a finite ``(B, N)`` array), shared by every
+    public path that recalls: every entry in [-1, 1] (continuous values, e.g. noisy or
+    occluded cues, are taken for both activations); for ``"sign"`` recall, which reads states
+    in {-1, +1}, not a {0, 1} matrix (every entry 0 or 1, at least one 0). Raises
+    :class:`PatternError` in one line: how many entries lie outside and the range seen, or how
+    to map {0, 1} cues."""
+    _check_unit_range(x, "cues")
+    if activation == "sign" and _is_zero_one(x):
+        raise PatternError("cues are a {0,1} matrix (every entry 0 or 1) but sign recall "
+                           "reads states in {-1,+1}: map them with 2*x - 1")
+
+
+def _check_unit_range(arr: np.ndarray, what: str) -> None:
+    """:class:`PatternError` naming ``what`` unless every entry of ``arr`` lies in [-1, 1]."""
+    outside = int(np.count_nonzero((arr < -1.0) | (arr > 1.0)))
+    if outside:
+        raise PatternError(f"{what} must lie in [-1, 1]; {outside} of {arr.size} entries lie "
+                           f"outside (min={_value(arr.min())}, max={_value(arr.max())})")
+
+
+def _is_zero_one(arr: np.ndarray) -> bool:
+    """Every entry is 0 or 1 and at least one is 0 (a {0, 1} matrix, not a +-1 one)."""
+    return bool(((arr == 0.0) | (arr == 1.0)).all() and (arr == 0.0).any())
 
 
 def _value(v: np.floating) -> str:
@@ -177,8 +201,7 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
     is_pm1 = np.abs(arr) == 1.0
     if is_pm1.all():
         return arr
-    is_01 = (arr == 0.0) | (arr == 1.0)
-    if is_01.all():
+    if _is_zero_one(arr):
         if zero_one:
             return np.where(arr > 0.5, 1.0, -1.0).astype(np.float32)
         raise PatternError(

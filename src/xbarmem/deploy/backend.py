@@ -343,8 +343,9 @@ class BackendMemory:
 
     def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
-        """Recall from ``cues`` ``(B, N)`` through the backends; see
-        :func:`xbarmem.memory.recall.recall`."""
+        """Recall from ``cues`` ``(B, N)`` through the backends; cues are checked (and
+        refused with :class:`~xbarmem.errors.PatternError`) as by
+        :func:`xbarmem.memory.recall.recall`, before any backend is read."""
         return recall(self.matrix(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)
 

@@ -230,7 +230,8 @@ class Memory:
         ``RecallResult.states`` is float32 ``(B, N)``. ``seed``: integer >= 0 or a
         ``torch.Generator`` (read noise, async order). Raises
         :class:`~xbarmem.errors.PatternError` for cues that are not a finite ``(B, N)``
-        matrix, :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed,
+        matrix in [-1, 1], or (``sign``) are a {0, 1} matrix,
+        :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed,
         :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. A synchronous step is
         one product per layer; an asynchronous step reads every hidden layer in full, then one
         output column. ``RecallResult.reads`` counts output-layer reads. See

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from xbarmem.checks import checked_keywords
+from xbarmem.data.patterns import check_cue_values
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.names import ACTIVATIONS, MODES
 from xbarmem.seeds import as_generator
@@ -120,9 +121,10 @@ def check_matrix(matrix) -> None:
                             f"got {type(matrix).__name__}")
 
 
-def _check_cues(cues, n: int) -> torch.Tensor:
+def _check_cues(cues, n: int, activation: str) -> torch.Tensor:
     """A float32 CPU copy of ``cues`` (a tensor on any device, a numpy array or nested lists);
-    raises :class:`PatternError` unless numeric, ``(B, n)`` and finite."""
+    raises :class:`PatternError` unless numeric, ``(B, n)``, finite and of values the
+    ``activation`` can mean (:func:`~xbarmem.data.patterns.check_cue_values`)."""
     if isinstance(cues, torch.Tensor):
         x = cues.detach().to("cpu", torch.float32)
     else:
@@ -134,6 +136,7 @@ def _check_cues(cues, n: int) -> torch.Tensor:
         raise PatternError(f"cues must have shape (batch, {n}), got {tuple(x.shape)}")
     if not torch.isfinite(x).all():
         raise PatternError("cues contain NaN or inf")
+    check_cue_values(x.numpy(), activation)
     return x.clone()
 
 
@@ -145,7 +148,8 @@ def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = 
 
     Args:
         matrix: programmed crossbar or :class:`FloatMatrix` with ``n_in == n_out == N``.
-        cues: ``(B, N)`` starting states (``sign``: values in {-1,+1}; ``tanh``: in [-1,1]).
+        cues: ``(B, N)`` starting states in [-1, 1] (``sign``: usually {-1,+1}; values in
+            between, e.g. 0 for an unknown entry, enter the first read as they are).
         mode: ``"sync"`` or ``"async"``.
         activation: ``"sign"`` or ``"tanh"``.
         max_iterations: cap on sync steps or async sweeps.
@@ -153,13 +157,14 @@ def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = 
         seed: seed (or generator) of read noise and of the async update order.
 
     Raises :class:`ConfigError` for an unknown mode/activation or a bad cap,
-    :class:`PatternError` for cues that are not numeric, of the wrong shape or with NaN/inf,
-    and :class:`~xbarmem.errors.ArgumentError` for a ``matrix`` without the interface (a
-    memory: use ``memory.recall``).
+    :class:`PatternError` for cues that are not numeric, of the wrong shape, with NaN/inf,
+    with entries outside [-1, 1] or (``sign``) a {0, 1} matrix (every entry 0 or 1, at least
+    one 0: map it with ``2*x - 1``), and :class:`~xbarmem.errors.ArgumentError` for a
+    ``matrix`` without the interface (a memory: use ``memory.recall``).
     """
     check_matrix(matrix)
     check_recall(mode, activation, max_iterations)
-    x = _check_cues(cues, matrix.n_in)
+    x = _check_cues(cues, matrix.n_in, activation)
     gen = as_generator(seed)
     if mode == "sync":
         return _sync(_MatrixReads(matrix, gen), x, activation, max_iterations, tol, 1.0)
@@ -176,7 +181,7 @@ def recall_batch(matrices: torch.Tensor, cues: torch.Tensor, net: torch.Tensor, 
         matrices: ``(T, N, R)`` programmed ``[W | b]`` in weight units (``R = N + 1``: the last
             column is the bias, its input held at 1; ``R = N``: no bias), e.g. from
             :func:`stack_matrices`.
-        cues: ``(B, N)`` starting states.
+        cues: ``(B, N)`` starting states, checked as by :func:`recall`.
         net: ``(B,)`` int64 matrix index of each cue, non-decreasing, in ``[0, T)``.
         activation, max_iterations, tol: as in :func:`recall`.
 
@@ -191,7 +196,7 @@ def recall_batch(matrices: torch.Tensor, cues: torch.Tensor, net: torch.Tensor, 
         raise ConfigError(f"matrices must be (T, N, N) or (T, N, N + 1), got "
                           f"{tuple(matrices.shape)}")
     t, n = matrices.shape[0], matrices.shape[1]
-    x = _check_cues(cues, n)
+    x = _check_cues(cues, n, activation)
     net = torch.as_tensor(net, dtype=torch.int64)
     if net.shape != (x.shape[0],) or (len(net) and (
             int(net.min()) < 0 or int(net.max()) >= t or bool((net.diff() < 0).any()))):
