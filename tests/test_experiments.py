@@ -885,6 +885,20 @@ def test_a_scheduler_that_does_not_answer_is_refused_quickly(silent_server, clos
         assert time.monotonic() - began < 3
 
 
+def test_a_refused_scheduler_port_is_refused_at_once(closed_port, monkeypatch):
+    """Nothing listening on the port: the refusal is known at once, but Dask's connect retried
+    it for the whole connect timeout (5 s) before the sweep was refused."""
+    pytest.importorskip("distributed")
+    from xbarmem.experiments import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", 30.0)
+    for address in (closed_port, closed_port.replace("127.0.0.1", "localhost")):
+        began = time.monotonic()
+        with pytest.raises(ConfigError, match="connection refused") as info:
+            runner.check_scheduler(address)
+        assert time.monotonic() - began < 3 and "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("command", ["sweep", "reproduce"])
 def test_an_unreachable_scheduler_is_refused_before_the_store_is_made(
         run_cli, tmp_path, monkeypatch, silent_server, command):

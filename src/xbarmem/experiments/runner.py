@@ -116,10 +116,11 @@ CONNECT_TIMEOUT = 5.0
 
 def check_scheduler(address: str, timeout: float | None = None) -> int:
     """The number of workers of the Dask scheduler at ``address``; :class:`ConfigError` (one
-    line) when nothing answers there within ``timeout`` seconds (default
-    :data:`CONNECT_TIMEOUT`), when what answers is not a Dask scheduler, or when it has no
-    worker by then. Opens no client (one identity request over Dask's comm layer, asked again
-    every half second while no worker has joined)."""
+    line) at once when the connection is refused (nothing listens there), when nothing
+    answers within ``timeout`` seconds (default :data:`CONNECT_TIMEOUT`), when what answers
+    is not a Dask scheduler, or when it has no worker by then. Opens no client (one identity
+    request over Dask's comm layer, asked again every half second while no worker has
+    joined)."""
     import asyncio
 
     timeout = CONNECT_TIMEOUT if timeout is None else float(timeout)
@@ -157,14 +158,46 @@ async def _await_workers(address: str, timeout: float) -> dict[str, Any]:
 
 
 async def _identity(address: str, timeout: float) -> Any:
-    from distributed.comm import connect
-
-    comm = await connect(address, timeout=timeout)
+    comm = await _connect(address, timeout)
     try:
         await comm.write({"op": "identity", "reply": True})
         return await comm.read()
     finally:
         comm.abort()
+
+
+async def _connect(address: str, timeout: float) -> Any:
+    """A comm to ``address`` (Dask's ``connect``) within ``timeout`` s; :class:`ConfigError`
+    at once when the connection is refused (nothing listens there), which Dask would retry
+    until the timeout. Dask's connect is tried with short timeouts first (0.1 s, doubling),
+    so that a refusal is seen in the first; an address that does not answer still gets the
+    whole ``timeout``."""
+    from distributed.comm import connect
+
+    deadline = time.monotonic() + timeout
+    attempt = 0.1
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return await connect(address, timeout=max(min(attempt, left), 0.0))
+        except OSError as exc:
+            if _refused(exc):
+                raise ConfigError(f"cannot reach the Dask scheduler {address}: connection "
+                                  f"refused (nothing listens there)") from None
+            if left <= attempt:
+                raise TimeoutError from None  # "no answer within {timeout} s"
+        attempt *= 2
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an exception it was raised from is a refused connection."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ConnectionRefusedError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _worker_version() -> str:
