@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -968,6 +969,61 @@ def test_a_worker_refuses_trials_of_another_version():
                                       "config": {**trial.config, "version": "0.0.1"}}]})
     with pytest.raises(ConfigError, match="planned with xbarmem 0.0.1"):
         run_group_json(payload)
+
+
+#: released when a test is done with the group it holds in a Dask worker
+_RELEASE = threading.Event()
+_GROUPS: list[str] = []
+
+
+def _first_group_then_hold(payload, progress=None):
+    """``run_group_json`` for the first group; later groups wait until released (their worker
+    is closed meanwhile, as a worker that dies)."""
+    from xbarmem.experiments.trial import run_group_json
+
+    _GROUPS.append(payload)
+    if len(_GROUPS) == 1:
+        return run_group_json(payload, progress)
+    _RELEASE.wait(30)
+    raise RuntimeError("held group released")
+
+
+def test_a_cluster_whose_workers_all_died_stops_the_sweep(tmp_path, monkeypatch):
+    """Every worker gone mid-run (the scheduler still up): the sweep waited for ever, silently.
+    Now it stops once the cluster has had no worker for the grace period, with the finished
+    trials stored."""
+    distributed = pytest.importorskip("distributed")
+    from xbarmem.errors import ExecutorLost
+    from xbarmem.experiments import runner
+
+    monkeypatch.setattr(runner, "run_group_json", _first_group_then_hold)
+    _GROUPS.clear()
+    spec = parse_sweep(tiny(seeds=1, rules=("hebb",), batch=1))
+    assert len(plan_groups(spec.trials, spec.batch)) == 2
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:
+        def lose_the_workers(n: int) -> None:  # once the first group is stored
+            for worker in list(cluster.workers.values()):
+                cluster.sync(worker.close, executor_wait=False)
+
+        began = time.monotonic()
+        try:
+            with pytest.raises(ExecutorLost, match=r"has had no worker for 1 s while 1 "
+                                                   r"group\(s\) of trials wait") as info:
+                run_sweep(spec, tmp_path / "r.sqlite", scheduler=cluster.scheduler_address,
+                          on_progress=lose_the_workers, worker_grace=1.0)
+        finally:
+            _RELEASE.set()
+        assert time.monotonic() - began < 10 and "\n" not in str(info.value)
+    with ResultStore(tmp_path / "r.sqlite", readonly=True) as db:
+        assert len(db.rows()) == 1  # the first group's trial is stored: the sweep resumes
+
+
+@pytest.mark.parametrize("grace", [0, -1.0, float("nan"), float("inf"), "60", True])
+def test_worker_grace_is_a_positive_number_of_seconds(tmp_path, grace):
+    with pytest.raises(ConfigError, match="worker_grace must be a number of seconds > 0"):
+        run_sweep(parse_sweep(tiny()), tmp_path / "r.sqlite", worker_grace=grace)
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_lost_scheduler_stops_the_sweep_saying_how_to_resume(run_cli, tmp_path, monkeypatch):

@@ -34,5 +34,6 @@ class ArgumentError(ConfigError, TypeError):
 
 
 class ExecutorLost(XbarmemError):
-    """A sweep's executor (a Dask scheduler) went away mid-sweep; the groups finished before
-    are stored, and running the sweep again resumes it."""
+    """A sweep's executor went away mid-sweep (a Dask scheduler lost, or a cluster left without
+    workers); the groups finished before are stored, and running the sweep again resumes
+    it."""

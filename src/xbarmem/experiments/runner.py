@@ -22,9 +22,10 @@ Executors:
   (:func:`check_scheduler`: it answers as a Dask scheduler with a worker, within
   :data:`CONNECT_TIMEOUT` seconds) before the store is opened; workers of another xbarmem
   version are refused when the cluster is joined, and a group sent to one that joins later
-  fails (:func:`xbarmem.experiments.trial.run_group_json`). A scheduler lost mid-sweep raises
-  :class:`~xbarmem.errors.ExecutorLost` (the stored groups stay; running the sweep again
-  resumes it).
+  fails (:func:`xbarmem.experiments.trial.run_group_json`). A scheduler lost mid-sweep, or a
+  cluster that has had no worker for :data:`WORKER_GRACE` seconds while groups wait (its
+  workers left or died), raises :class:`~xbarmem.errors.ExecutorLost` (the stored groups
+  stay; running the sweep again resumes it).
 """
 
 from __future__ import annotations
@@ -206,8 +207,19 @@ def _worker_version() -> str:
     return __version__
 
 
+#: seconds a Dask cluster may have no worker while groups wait before a sweep stops with
+#: :class:`~xbarmem.errors.ExecutorLost` (a worker its nanny restarts is back well within it)
+WORKER_GRACE = 60.0
+
+
 class _Dask:
-    def __init__(self, workers: int | None, scheduler: str | None) -> None:
+    #: seconds without a worker before :meth:`wait_any` stops the sweep
+    grace: float = WORKER_GRACE
+    #: when the cluster was first seen without workers (``time.monotonic()``), or None
+    _idle_since: float | None = None
+
+    def __init__(self, workers: int | None, scheduler: str | None,
+                 grace: float = WORKER_GRACE) -> None:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -228,6 +240,7 @@ class _Dask:
             self.name = f"Dask LocalCluster ({workers} workers)"
         threads = sum(self.client.nthreads().values()) or 1
         self.slots = 2 * threads
+        self.grace = grace
 
     def _check_versions(self, scheduler: str) -> None:
         """Refuse a cluster with a worker whose xbarmem is not this process's version."""
@@ -249,7 +262,20 @@ class _Dask:
     def wait_any(self, futures, timeout: float | None = None):
         """The finished ones of ``futures`` (waiting up to ``timeout`` s for one);
         :class:`ExecutorLost` once the client has lost its scheduler (Dask cancels every
-        future then)."""
+        future then), or once the cluster has had no worker for :attr:`grace` s while none of
+        ``futures`` finishes (its workers left or died: the groups would wait for ever). The
+        workers are counted about every second (every ``grace / 4`` s when shorter)."""
+        poll = min(1.0, self.grace / 4)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            step = poll if left is None else min(poll, left)
+            done = self._wait(futures, step)
+            if done or (left is not None and left <= step):
+                return done
+            self._check_workers(len(futures))
+
+    def _wait(self, futures, timeout: float):
         from distributed import wait
 
         try:
@@ -264,6 +290,23 @@ class _Dask:
             raise ExecutorLost(f"lost the connection to the {self.name}")
         return done
 
+    def _check_workers(self, waiting: int) -> None:
+        """:class:`ExecutorLost` when the cluster has had no worker for :attr:`grace` s."""
+        try:
+            workers = len(self.client.nthreads())
+        except Exception:
+            if self.client.status != "running":
+                raise ExecutorLost(f"lost the connection to the {self.name}") from None
+            raise
+        now = time.monotonic()
+        if workers:
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = now
+        elif now - self._idle_since >= self.grace:
+            raise ExecutorLost(f"the {self.name} has had no worker for {self.grace:g} s while "
+                               f"{waiting} group(s) of trials wait (its workers left or died)")
+
     def cancel(self, futures) -> None:
         if futures:
             self.client.cancel(list(futures))
@@ -275,7 +318,7 @@ class _Dask:
 
 
 def check_executor(jobs: int = 1, workers: int | None = None,
-                   scheduler: str | None = None) -> None:
+                   scheduler: str | None = None, worker_grace: float = WORKER_GRACE) -> None:
     """Refuse contradictory or impossible executor options."""
     if scheduler and workers:
         raise ConfigError("give either --scheduler (existing Dask cluster) or --workers (a "
@@ -284,13 +327,18 @@ def check_executor(jobs: int = 1, workers: int | None = None,
         raise ConfigError(f"--workers must be >= 1, got {workers}")
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    if (isinstance(worker_grace, bool) or not isinstance(worker_grace, int | float)
+            or not 0 < worker_grace < float("inf")):
+        raise ConfigError(f"worker_grace must be a number of seconds > 0, got {worker_grace!r}")
 
 
-def make_executor(jobs: int = 1, workers: int | None = None, scheduler: str | None = None):
-    """The executor for the given options (see module docstring)."""
-    check_executor(jobs, workers, scheduler)
+def make_executor(jobs: int = 1, workers: int | None = None, scheduler: str | None = None,
+                  worker_grace: float = WORKER_GRACE):
+    """The executor for the given options (see module docstring); a Dask executor stops the
+    sweep when its cluster has had no worker for ``worker_grace`` s."""
+    check_executor(jobs, workers, scheduler, worker_grace)
     if scheduler or workers:
-        return _Dask(workers, scheduler)
+        return _Dask(workers, scheduler, float(worker_grace))
     return _InProcess() if jobs == 1 else _Pool(jobs)
 
 
@@ -358,7 +406,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
               on_plan: Callable[[int, int], None] | None = None,
               on_progress: Callable[[int], None] | None = None,
               on_work: Callable[[float, float], None] | None = None,
-              threads: int = 1) -> SweepReport:
+              threads: int = 1, worker_grace: float = WORKER_GRACE) -> SweepReport:
     """Run every unstored trial of ``spec`` (or of several sweeps, in one queue: the costliest
     groups first) and store the results.
 
@@ -368,9 +416,12 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     with the estimated work (:func:`trial_cost` of the pending trials) done so far and in
     all.
     Every trial runs with ``threads`` torch threads (default 1: the same numbers on any
-    machine), recorded in its result as ``threads``.
+    machine), recorded in its result as ``threads``. On Dask (``workers`` / ``scheduler``),
+    a cluster that has had no worker for ``worker_grace`` s while groups wait (its workers
+    left or died) raises :class:`~xbarmem.errors.ExecutorLost`, as a lost scheduler does:
+    the groups finished before are stored, and running the sweep again resumes it.
     """
-    check_executor(jobs, workers, scheduler)
+    check_executor(jobs, workers, scheduler, worker_grace)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"threads must be a positive number of torch threads, got {threads!r}")
     if scheduler:  # before the store is opened (or created)
@@ -381,20 +432,14 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     db = ResultStore(store) if own else store
     began = time.perf_counter()
     try:
-        queue: list[tuple[str, list[Trial], int]] = []
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
-        for s in specs:
-            groups, already = pending_groups(s, db)
-            report.already += already
-            done = db.finished([t.key for g in groups for t in g])
-            queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
-        queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
+        queue = _queue(specs, db, report)
         todo = report.total - report.already
         if on_plan is not None:
             on_plan(todo, report.already)
         progress = _Work(queue, db, on_progress, on_work)
         if queue:
-            executor = _executor(db, made, jobs, workers, scheduler)
+            executor = _executor(db, made, (jobs, workers, scheduler, worker_grace))
             report.executor = executor.name
             try:
                 _drive(db, queue, executor, report, progress)
@@ -411,12 +456,26 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
             db.close()
 
 
-def _executor(db: ResultStore, made: bool, jobs: int, workers: int | None,
-              scheduler: str | None):
-    """:func:`make_executor`; when it refuses (e.g. workers of another xbarmem version) and
-    this run created the store, the store is removed: a refusal leaves no empty store."""
+def _queue(specs: list[SweepSpec], db: ResultStore,
+           report: SweepReport) -> list[tuple[str, list[Trial], int]]:
+    """The groups of ``specs`` with unstored trials, as ``(sweep, group, pending trials)``,
+    the costliest first; the trials already stored are counted in ``report.already``."""
+    queue: list[tuple[str, list[Trial], int]] = []
+    for s in specs:
+        groups, already = pending_groups(s, db)
+        report.already += already
+        done = db.finished([t.key for g in groups for t in g])
+        queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
+    queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
+    return queue
+
+
+def _executor(db: ResultStore, made: bool, options: tuple):
+    """:func:`make_executor` of ``options``; when it refuses (e.g. workers of another xbarmem
+    version) and this run created the store, the store is removed: a refusal leaves no
+    empty store."""
     try:
-        return make_executor(jobs, workers, scheduler)
+        return make_executor(*options)
     except ConfigError:
         if made:
             db.close()
