@@ -1,6 +1,7 @@
 """Device model, fault maps and crossbar physics."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError, XbarmemWarning
 from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, load_preset, preset_names
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
@@ -61,6 +62,37 @@ def test_presets_exist_and_round_trip(tmp_path):
 def test_bad_chip_values_are_rejected_naming_the_key(table, words):
     with pytest.raises(ConfigError, match=words.replace(".", r"\.").replace("<", "<")):
         ChipSpec.from_dict(table)
+
+
+@settings(max_examples=40, deadline=None)
+@given(key=st.sampled_from(["write_noise", "read_noise"]),
+       times=st.one_of(st.floats(0.0, 0.999), st.floats(1.0, 1e4), st.just(1.0)))
+def test_noise_as_wide_as_the_window_is_taken_with_a_warning(key, times):
+    """Noise of at least the window's width (every programmed conductance clipped noise) was
+    taken silently; it is still taken (a sweep over noise may go there on purpose), with a
+    warning naming the value and the window, pointing at the line that made the spec."""
+    window = G_MAX - G_MIN
+    noise = times * window
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = ChipSpec.from_dict({"device": {"g_min": G_MIN, "g_max": G_MAX, key: noise}})
+    assert getattr(spec.device, key) == noise  # taken either way
+    ours = [w for w in caught if issubclass(w.category, XbarmemWarning)]
+    if noise < window:
+        assert not ours
+        return
+    assert len(ours) == 1 and ours[0].filename == __file__
+    text = str(ours[0].message)
+    assert text.startswith(f"device.{key} = {noise:g} S is ") and "\n" not in text
+    assert f"conductance window g_max - g_min = {window:g} S" in text
+
+
+def test_presets_and_noise_below_the_window_give_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        for name in preset_names():
+            load_preset(name)
+        chip(write_noise=0.5 * (G_MAX - G_MIN), read_noise=0.9 * (G_MAX - G_MIN))
 
 
 def test_bad_toml_file_and_unknown_preset(tmp_path):

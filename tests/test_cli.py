@@ -439,6 +439,27 @@ def test_train_names_the_arrays_a_fault_map_leaves_unused(run_cli, tmp_path):
         "arrays 1..2 are left unused" in err
 
 
+def test_noise_as_wide_as_the_window_is_one_warning_line(run_cli, tmp_path):
+    """A chip whose write noise is as wide as its window (every programmed conductance clipped
+    noise; 200 uS written for 2 uS) ran silently; each command now says so in one line on
+    stderr, once however often the chip is rebuilt (a sweep's workers included), and runs."""
+    wide = tmp_path / "wide.toml"
+    wide.write_text("[device]\ng_min = 2e-6\ng_max = 150e-6\nwrite_noise = 200e-6\n")
+    line = ("warning: device.write_noise = 0.0002 S is 1.35 times the conductance window "
+            "g_max - g_min = 0.000148 S: every programmed conductance is mostly noise clipped")
+    (tmp_path / "s.toml").write_text(
+        f'[sweep]\nname = "wide"\ntrial = "evaluate"\nseeds = 2\nbatch = 1\n\n[base]\n'
+        f'data = "random"\nn_neurons = 16\npatterns = 3\nprobes = 2\nchip = "{wide}"\n\n'
+        f'[grid]\nrule = ["hebb", "pinv"]\n')
+    for args in (["chip", "show", wide],
+                 ["train", "--data", "random", "--patterns", "3", "--neurons", "16", "--chip",
+                  wide, "--rule", "pinv", "--out", tmp_path / "m.safetensors"],
+                 ["sweep", tmp_path / "s.toml", "--store", tmp_path / "s.sqlite", "--jobs", "1",
+                  "--json"]):
+        code, _, err = run_cli(*args)
+        assert code == 0 and err.startswith(line) and len(err.strip().splitlines()) == 1, err
+
+
 def test_train_on_imported_fault_map(run_cli, tmp_path):
     """A fault map file is honoured: a pinned weight stays at its stuck value."""
     fmap = tmp_path / "map.npz"

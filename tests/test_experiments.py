@@ -960,6 +960,26 @@ def test_workers_of_another_version_are_refused(tmp_path, dask_cluster, monkeypa
     assert kept.exists()
 
 
+def test_a_worker_does_not_repeat_the_warnings_of_the_sweeps_chip(tmp_path):
+    """A chip whose write noise is as wide as its window is warned about when the sweep is
+    planned; every worker process (pool, Dask) printed the warning again, in Python's
+    two-line form."""
+    import warnings
+
+    from xbarmem.errors import XbarmemWarning
+    from xbarmem.experiments.trial import run_group_json
+
+    wide = tmp_path / "wide.toml"
+    wide.write_text("[device]\ng_min = 2e-6\ng_max = 150e-6\nwrite_noise = 200e-6\n")
+    table = tiny(seeds=1, rules=("hebb",), faults=(0.0,))
+    with pytest.warns(XbarmemWarning, match="device.write_noise = 0.0002 S"):
+        spec = parse_sweep({**table, "base": {**table["base"], "chip": str(wide)}})
+    trial = spec.trials[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        run_group_json(json.dumps({"trials": [{"key": trial.key, "config": trial.config}]}))
+
+
 def test_a_worker_refuses_trials_of_another_version():
     from xbarmem.experiments.trial import run_group_json
 

@@ -26,7 +26,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("PatternSet", "as_pattern_set", "load_digits", "load_file", "load_glyphs",
                      "load_mnist", "load_patterns", "random_patterns"), "xbarmem.data.patterns"),
     **dict.fromkeys(("ArgumentError", "ConfigError", "FileFormatError", "PatternError",
-                     "XbarmemError"),
+                     "XbarmemError", "XbarmemWarning"),
                     "xbarmem.errors"),
     "find_capacity": "xbarmem.evaluation.capacity",
     **dict.fromkeys(("Protocol", "compare_rules", "evaluate_memory"),
@@ -97,6 +97,7 @@ if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
         FileFormatError,
         PatternError,
         XbarmemError,
+        XbarmemWarning,
     )
     from xbarmem.evaluation.capacity import find_capacity  # noqa: F401
     from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory  # noqa: F401

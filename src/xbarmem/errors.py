@@ -3,13 +3,15 @@
 Every error raised deliberately by the library derives from :class:`XbarmemError`; the
 input-validation errors also derive from :class:`ValueError` so generic handlers still work;
 :class:`ArgumentError` (an unknown keyword, an argument of the wrong type) is a
-:class:`TypeError` too, as Python's own error for these is.
+:class:`TypeError` too, as Python's own error for these is. A value that is valid but
+probably not meant is warned about with :class:`XbarmemWarning` (old spellings with
+``DeprecationWarning``).
 """
 
 from __future__ import annotations
 
 __all__ = ["ArgumentError", "ConfigError", "ExecutorLost", "FileFormatError", "PatternError",
-           "XbarmemError"]
+           "XbarmemError", "XbarmemWarning"]
 
 
 class XbarmemError(Exception):
@@ -37,3 +39,9 @@ class ExecutorLost(XbarmemError):
     """A sweep's executor went away mid-sweep (a Dask scheduler lost, or a cluster left without
     workers); the groups finished before are stored, and running the sweep again resumes
     it."""
+
+
+class XbarmemWarning(UserWarning):
+    """A value that is valid but probably not meant (e.g. device noise as wide as the
+    conductance window); the work goes on. Filter it with ``warnings.filterwarnings("ignore",
+    category=XbarmemWarning)``; the command line prints it as one ``warning:`` line."""

@@ -8,7 +8,9 @@ Command modules register their commands on :data:`app` (or :data:`chip_app`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from xbarmem.errors import XbarmemError
+from xbarmem.errors import XbarmemError, XbarmemWarning
 from xbarmem.version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -168,9 +170,36 @@ def print_presets(load: Callable[[str], Any], presets: list[str], json_out: bool
         out.print(f"[bold]{name}[/bold]: {description}")
 
 
+@contextlib.contextmanager
+def _warning_lines() -> Iterator[None]:
+    """Inside, each distinct :class:`~xbarmem.errors.XbarmemWarning` (a value probably not
+    meant, e.g. a chip's noise as wide as its window) is printed once, when issued, as one
+    :func:`warn` line (Python prints two, naming a source line); other warnings as Python
+    does."""
+    shown: set[str] = set()
+    with warnings.catch_warnings():
+        python = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            if not issubclass(category, XbarmemWarning):
+                python(message, category, filename, lineno, file, line)
+            elif str(message) not in shown:
+                shown.add(str(message))
+                warn(" ".join(str(message).split()))
+
+        warnings.showwarning = show
+        yield
+
+
 def main() -> None:
     """Console entry point: runs the app and turns library errors into one-line messages;
-    deprecation warnings are printed after the command, and not at all when it is refused."""
+    deprecation warnings are printed after the command, and not at all when it is refused;
+    other xbarmem warnings once each, as one line, when issued (:func:`_warning_lines`)."""
+    with _warning_lines():
+        _main()
+
+
+def _main() -> None:
     global _deprecations
     _deprecations = []
     try:

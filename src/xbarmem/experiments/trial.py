@@ -41,6 +41,7 @@ import math
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +55,7 @@ from xbarmem.data.patterns import (
     load_image_set,
     patterns_for,
 )
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, XbarmemWarning
 from xbarmem.evaluation.capacity import find_capacity, pool_limited
 from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
@@ -395,12 +396,16 @@ def run_group_json(payload: str, progress: Callable[[float], None] | None = None
     """Worker entry point: JSON ``{"trials": [{"key", "config"}], "threads"}`` in (threads:
     default 1), JSON ``{"results": [{"key", "result"}], "host", "pid", "seconds"}`` out (plain
     text both ways). ``progress``: as :func:`run_group` (in-process runs only).
-    :class:`ConfigError` when a trial's config names another xbarmem ``version``."""
+    :class:`ConfigError` when a trial's config names another xbarmem ``version``. Warnings
+    about the trials' chips (:class:`~xbarmem.errors.XbarmemWarning`) are not repeated here:
+    the sweep gave them when it was planned."""
     began = time.perf_counter()
     request = json.loads(payload)
     trials = [Trial(t["key"], t["config"]) for t in request["trials"]]
     _check_version(trials)
-    results = run_group(trials, int(request.get("threads", 1)), progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XbarmemWarning)
+        results = run_group(trials, int(request.get("threads", 1)), progress)
     return dumps({"results": [{"key": t.key, "result": r}
                               for t, r in zip(trials, results, strict=True)],
                   "host": socket.gethostname(), "pid": os.getpid(),

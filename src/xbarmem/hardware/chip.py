@@ -15,12 +15,15 @@ Presets are TOML data files shipped in ``xbarmem/hardware/presets``.
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 from xbarmem.checks import checked_keywords
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, XbarmemWarning
 from xbarmem.spec import Choice, Number, Presets, Spec, Text
 
 FAULT_MODELS = ("device", "weight")
@@ -34,6 +37,17 @@ TileSide = Annotated[int, Number(integer=True, ge=1, le=MAX_TILE_SIDE)]
 #: largest accepted device conductance, siemens: RRAM and PCM devices conduct 1e-7 .. 1e-2 S,
 #: so a larger g_max is almost always microsiemens written as siemens
 MAX_CONDUCTANCE = 1.0
+
+
+def _outside_xbarmem() -> int:
+    """The ``stacklevel`` for a warning issued by the function calling this one that points
+    at the first frame outside xbarmem and :mod:`dataclasses` (and the ``__init__`` it
+    generates): the user's line that made the spec."""
+    inside = (str(Path(__file__).resolve().parents[1]), dataclasses.__file__, "<")
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,11 @@ class DeviceSpec(Spec, section="device", noun="chip"):
         read_noise: std of the read fluctuation of each device, siemens. Redrawn at every read.
         p_stuck_on: fraction of devices stuck at g_max.
         p_stuck_off: fraction of devices stuck at g_min.
+
+    A ``write_noise`` or ``read_noise`` at least as wide as the window (``g_max - g_min``) is
+    taken with an :class:`~xbarmem.errors.XbarmemWarning` naming the value and the window:
+    every programmed conductance is then mostly noise clipped to the window, every read
+    mostly noise (a sweep over noise may go there on purpose).
     """
 
     g_min: Siemens = 2e-6
@@ -62,7 +81,7 @@ class DeviceSpec(Spec, section="device", noun="chip"):
 
     def validate(self) -> None:
         """g_min < g_max <= :data:`MAX_CONDUCTANCE`, levels != 1, p_stuck_on + p_stuck_off
-        <= 1."""
+        <= 1; noise at least as wide as the window is warned about (:meth:`_warn_wide_noise`)."""
         if self.g_max > MAX_CONDUCTANCE:
             raise ConfigError(
                 f"device.g_max = {self.g_max:g} S is no memristor's conductance (at most "
@@ -76,6 +95,23 @@ class DeviceSpec(Spec, section="device", noun="chip"):
         if self.p_stuck_on + self.p_stuck_off > 1.0 + 1e-12:
             raise ConfigError(f"device.p_stuck_on + device.p_stuck_off must be <= 1, got "
                               f"{self.p_stuck_on} + {self.p_stuck_off}")
+        self._warn_wide_noise()
+
+    def _warn_wide_noise(self) -> None:
+        """An :class:`XbarmemWarning` for each noise std at least the window's width."""
+        window = self.g_range
+        for key, noise, effect in (
+                ("write_noise", self.write_noise,
+                 "every programmed conductance is mostly noise clipped to the window"),
+                ("read_noise", self.read_noise,
+                 "every read of a device varies by more than the whole window")):
+            if noise >= window:
+                times = noise / window
+                times_text = f"{times:.3g}" if times < 1000 else f"{times:,.0f}"
+                warnings.warn(f"device.{key} = {noise:g} S is {times_text} times the "
+                              f"conductance window g_max - g_min = {window:g} S: {effect} "
+                              f"(noise is a std in siemens: 2 uS is 2e-06)", XbarmemWarning,
+                              stacklevel=_outside_xbarmem())
 
     @property
     def g_range(self) -> float:
