@@ -99,6 +99,7 @@ def ordered_device(table: dict) -> dict:
 
 
 @ROUND
+@pytest.mark.filterwarnings("ignore::xbarmem.errors.XbarmemWarning")  # drawn noise > window
 @given(tables(ChipSpec).map(ordered_device))
 def test_random_chips_round_trip_through_dict_toml_and_json(table):
     spec = build(ChipSpec, table)

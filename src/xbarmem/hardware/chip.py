@@ -107,7 +107,7 @@ class DeviceSpec(Spec, section="device", noun="chip"):
                  "every read of a device varies by more than the whole window")):
             if noise >= window:
                 times = noise / window
-                times_text = f"{times:.3g}" if times < 1000 else f"{times:,.0f}"
+                times_text = f"{times:,.0f}" if 1e3 <= times < 1e9 else f"{times:.3g}"
                 warnings.warn(f"device.{key} = {noise:g} S is {times_text} times the "
                               f"conductance window g_max - g_min = {window:g} S: {effect} "
                               f"(noise is a std in siemens: 2 uS is 2e-06)", XbarmemWarning,
