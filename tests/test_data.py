@@ -106,7 +106,7 @@ def test_cue_values_are_refused_exactly_when_no_memory_can_mean_them(
          "outside": lambda: rng.uniform(-1, 1, shape) * rng.choice([1, 300], shape)}[values]()
     x = x.astype(np.float32)
     outside = int((np.abs(x) > 1).sum())
-    zero_one = bool(np.isin(x, (0, 1)).all() and (x == 0).any())
+    zero_one = bool(np.isin(x, (0, 1)).all() and (x == 0).any() and (x == 1).any())
     if outside:
         with pytest.raises(PatternError, match=rf"{outside} of {x.size} entries lie outside "
                                                rf"\(min=.*, max=.*\)$"):
@@ -116,6 +116,14 @@ def test_cue_values_are_refused_exactly_when_no_memory_can_mean_them(
             check_cue_values(x, activation)
     else:
         check_cue_values(x, activation)
+
+
+def test_all_zero_cues_are_not_taken_for_zero_one_data() -> None:
+    """An all-zero batch (every entry unknown) is no {0,1} image: sign recall takes it (it was
+    refused with "map them with 2*x - 1", which would make it all -1)."""
+    check_cue_values(np.zeros((2, 5), np.float32), "sign")
+    with pytest.raises(PatternError, match="2\\*x - 1"):
+        check_cue_values(np.array([[0, 1, 0, 0, 1]], np.float32), "sign")
 
 
 def test_validate_zero_one_mapping() -> None:

@@ -137,11 +137,12 @@ def check_cue_values(x: np.ndarray, activation: str) -> None:
     """The one rule for the values of recall cues (a finite ``(B, N)`` array), shared by every
     public path that recalls: every entry in [-1, 1] (continuous values, e.g. noisy or
     occluded cues, are taken for both activations); for ``"sign"`` recall, which reads states
-    in {-1, +1}, not a {0, 1} matrix (every entry 0 or 1, at least one 0). Raises
+    in {-1, +1}, not a {0, 1} matrix (every entry 0 or 1, at least one of each; all zeros,
+    every entry unknown, is taken). Raises
     :class:`PatternError` in one line: how many entries lie outside and the range seen, or how
     to map {0, 1} cues."""
     _check_unit_range(x, "cues")
-    if activation == "sign" and _is_zero_one(x):
+    if activation == "sign" and _is_zero_one(x) and (x == 1.0).any():
         raise PatternError("cues are a {0,1} matrix (every entry 0 or 1) but sign recall "
                            "reads states in {-1,+1}: map them with 2*x - 1")
 

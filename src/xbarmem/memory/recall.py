@@ -159,7 +159,7 @@ def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = 
     Raises :class:`ConfigError` for an unknown mode/activation or a bad cap,
     :class:`PatternError` for cues that are not numeric, of the wrong shape, with NaN/inf,
     with entries outside [-1, 1] or (``sign``) a {0, 1} matrix (every entry 0 or 1, at least
-    one 0: map it with ``2*x - 1``), and :class:`~xbarmem.errors.ArgumentError` for a
+    one of each: map it with ``2*x - 1``), and :class:`~xbarmem.errors.ArgumentError` for a
     ``matrix`` without the interface (a memory: use ``memory.recall``).
     """
     check_matrix(matrix)
