@@ -140,6 +140,12 @@ CANDIDATES: dict[str, dict] = {
     "default recipe, the stage from the warm start": {"warm_start": True},
     "the stage from the warm start, 300 steps of it, 200 + 100 sampled steps": {
         "warm_start": True, "flip_steps": 300, "max_steps": 200, "finetune_steps": 100},
+    # 2026-12-03 evening: fewer but harder cues (the issue's lever). ``cue_copies`` sets the
+    # cues per pattern of both sampled stages (basin stage and fine-tune); ``cue_flip`` their
+    # flip rate and also the flip-averaged stage's. ``python -m benchmarks.levers --only
+    # hard-cues`` measures these against the default in one run, with cues chosen by loss
+    **{f"harder cues: cue_flip {flip:g}, {copies} cues per pattern": {
+        "cue_flip": flip, "cue_copies": copies} for flip in (0.15, 0.2) for copies in (4, 3)},
 }
 
 
@@ -222,18 +228,23 @@ def measure(probes: int, seeds: int, arch: str = "single", only: str | None = No
             result = _train_and_score(*case, options, seeds, probes, cue_seed=7)
             per.setdefault(model, {}).setdefault(name, []).append((base, result))
             print(f"{label:50s} {name:50s} {result['train_seconds']:.2f} s", flush=True)
-    out: dict[str, dict] = {}
-    for model, by_name in per.items():
-        for name, pairs in by_name.items():
-            change = {f: [c["cosine"][f] - b["cosine"][f] for b, c in pairs]
-                      for f in pairs[0][1]["cosine"]}
-            out.setdefault(model, {})[name] = {
-                "train_seconds": statistics.fmean(c["train_seconds"] for _, c in pairs),
-                "speed_up": sum(b["train_seconds"] for b, _ in pairs)
-                / sum(c["train_seconds"] for _, c in pairs),
-                "cosine_change_mean_worst": {f: [statistics.fmean(v), min(v)]
-                                             for f, v in change.items()}}
-    return out
+    return {model: {name: summarise(pairs) for name, pairs in by_name.items()}
+            for model, by_name in per.items()}
+
+
+def summarise(pairs: list[tuple[dict, dict]]) -> dict:
+    """Over ``(reference, candidate)`` results of one candidate on several cases
+    (:func:`~benchmarks.recipes._train_and_score`): the candidate's mean training seconds and
+    steps, its speed-up over the reference (total seconds over total seconds) and its cosine
+    change per flip rate, ``[mean, worst]`` over the cases."""
+    change = {f: [c["cosine"][f] - b["cosine"][f] for b, c in pairs]
+              for f in pairs[0][1]["cosine"]}
+    return {"train_seconds": statistics.fmean(c["train_seconds"] for _, c in pairs),
+            "steps": statistics.fmean(c["steps"] for _, c in pairs),
+            "speed_up": sum(b["train_seconds"] for b, _ in pairs)
+            / sum(c["train_seconds"] for _, c in pairs),
+            "cosine_change_mean_worst": {f: [statistics.fmean(v), min(v)]
+                                         for f, v in change.items()}}
 
 
 def table(rows: dict[str, dict], baseline: str = BASELINE[0]) -> str:
