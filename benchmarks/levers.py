@@ -1,6 +1,6 @@
 """``python -m benchmarks.levers``: levers of the performance issue that were measured and not kept.
 
-The issue names levers to "choose, measure, keep what wins". This script measures six that
+The issue names levers to "choose, measure, keep what wins". This script measures eight that
 did not win, so that the reasons stay checkable:
 
 * ``compile`` -- ``torch.compile`` on CPU: one basin-objective step written as a plain
@@ -36,6 +36,21 @@ did not win, so that the reasons stay checkable:
   weights are scaled by 4 (back to the full range), on the one-layer tuning split of
   ``benchmarks.recipe_search`` (2 training seeds) against the default recipe in the same run.
   The stage replaces the trainer's warm start while measured.
+* ``hard-cues`` -- fewer but harder training cues: the default recipe with ``cue_flip`` 0.15 or
+  0.2 and 3 or 4 cues per pattern (``recipe_search``'s "harder cues" candidates), and with
+  twice ``cue_copies`` cues drawn per pattern of which the ``cue_copies`` of largest loss at
+  the current weights are trained on (3 of 6, 6 of 12; both sampled stages), on the tuning
+  split (4 training seeds) against the default in the same run
+  (:mod:`benchmarks.training_levers`; the choice replaces the trainer's cue draw while
+  measured).
+* ``finetune-stop`` -- the sign fine-tune stopped when recall on held-out cues stops
+  improving: sync sign recall from 4 cues per pattern with 10% flips (drawn once, from a
+  generator of their own) scored before the fine-tune and every 20 or 25 steps, stopped after
+  2 or 3 checks without gain, the best-scoring weights kept; with the cosine schedule over all
+  200 steps or a constant learning rate (0.007 or 0.0035), and checked every 20 steps without
+  stopping; on the tuning split (4 training seeds) against the default in the same run. The
+  scoring counts as training time; the stopped fine-tune replaces the trainer's while
+  measured.
 
 * ``model-search`` -- a capacity search that steps by a model of the recall curve instead of
   doubling / halving: from a tested count ``P`` with similarity ``s`` the next count is where
@@ -50,11 +65,12 @@ did not win, so that the reasons stay checkable:
   capacities, seconds. The variant replaces ``search_capacity`` in
   :mod:`xbarmem.evaluation.capacity` while measured.
 
-The studies run in the order flip-start, closed-form, warm-search, model-search, bf16,
-compile: compiling slowed whatever was measured after it in the same process.
+The studies run in the order flip-start, closed-form, hard-cues, finetune-stop, warm-search,
+model-search, bf16, compile: compiling slowed whatever was measured after it in the same
+process.
 
 Results go to ``benchmarks/results/levers.json`` with the date, the torch thread count and
-the command; ``--json`` prints them. About ten minutes on one thread (``--only`` runs some
+the command; ``--json`` prints them. About fifteen minutes on one thread (``--only`` runs some
 studies; ``--quick`` shrinks every study to seconds, for the smoke test).
 """
 
@@ -66,7 +82,6 @@ import functools
 import math
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -93,8 +108,16 @@ from xbarmem.learning.adaptive import AdaptiveTrainer, bf16_products_supported
 from xbarmem.learning.flip_stage import flip_loss_grad, row_weights
 
 from .recipes import RESULTS, provenance, write_result
+from .training_levers import (
+    against_default,
+    row_text,
+    rows_by_case,
+    study_finetune_stop,
+    study_hard_cues,
+)
 
-STUDIES = ("flip-start", "closed-form", "warm-search", "model-search", "bf16", "compile")
+STUDIES = ("flip-start", "closed-form", "hard-cues", "finetune-stop", "warm-search",
+           "model-search", "bf16", "compile")
 _CONTINUOUS = Protocol(corruption="gaussian", level=0.6, probes=10, seed=3, activation="tanh")
 _BINARY = Protocol(corruption="flip", level=0.05, probes=10, seed=3)
 _CUE_BUDGET = 1024  # cues per step of the continuous searches (as reproduce's (e))
@@ -511,43 +534,22 @@ def _closed_form_start(**stage):
 
 
 def study_closed_form(quick: bool) -> dict:
-    from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
-    from xbarmem.hardware.chip import load_preset
-
-    from .recipe_search import tuning_cases
-    from .recipes import _train_and_score
-
-    cases = tuning_cases()
-    seeds, probes, steps = (1, 2, 5) if quick else (2, 50, 300)
-    if quick:
-        cases = cases[:1] + cases[-1:]
+    steps = 5 if quick else 300
     start = {"warm_start": True, "flip_steps": 0}
-    sides = {"default recipe": ({}, None, contextlib.nullcontext),
-             "closed form alone": (start, {"steps": steps}, _first_stage_only),
+
+    def closed_form(only=contextlib.nullcontext, **stage):
+        @contextlib.contextmanager
+        def active():
+            with _closed_form_start(**stage), only():
+                yield
+        return active
+
+    sides = {"default recipe": ({}, contextlib.nullcontext),
+             "closed form alone": (start, closed_form(_first_stage_only, steps=steps)),
              "closed form + 150 sampled steps": (
                  {**start, "max_steps": 150, "finetune_steps": 0, "unroll": 3, "lr": 0.003},
-                 {"steps": steps, "scale_after": 4.0}, contextlib.nullcontext)}
-    per: dict[str, dict[str, list]] = {}
-    for _, model, faults, fault_seed, patterns in cases:
-        chip = load_preset(FAULT_MODEL_PRESETS[model]).with_faults(faults)
-        for side, (options, stage, only) in sides.items():
-            with (_closed_form_start(**stage) if stage else contextlib.nullcontext()), only():
-                result = _train_and_score(patterns, chip, "single", fault_seed, options, seeds,
-                                          probes, cue_seed=7)
-            per.setdefault(model, {}).setdefault(side, []).append(result)
-    out = {}
-    for model, by_side in per.items():
-        base = by_side["default recipe"]
-        for side, results in by_side.items():
-            out[f"{model} fault model, {side}"] = {
-                "train_seconds": statistics.fmean(r["train_seconds"] for r in results),
-                **{f"cosine_change_{f}": [
-                    statistics.fmean(r["cosine"][f] - b["cosine"][f]
-                                     for r, b in zip(results, base, strict=True)),
-                    min(r["cosine"][f] - b["cosine"][f] for r, b in zip(results, base,
-                                                                         strict=True))]
-                   for f in results[0]["cosine"]}}
-    return out
+                 closed_form(steps=steps, scale_after=4.0))}
+    return rows_by_case(against_default(sides, *((1, 2) if quick else (2, 50)), quick))
 
 
 def table(studies: dict) -> str:
@@ -592,21 +594,19 @@ def table(studies: dict) -> str:
                 for steps, v in r.items())))
         elif label != "wall_seconds":
             rows.append(("flip-averaged stage alone", label, f"{r:.3g}"))
-    for label, r in studies.get("closed-form", {}).items():
-        if isinstance(r, dict):
-            rows.append(("closed-form recall terms", label, (
-                f"training {r['train_seconds']:.3f} s; recall change against the default, "
-                "mean / worst case: " + "; ".join(
-                    f"{float(f):.0%} flips {m:+.4f} / {w:+.4f}" for f, (m, w) in (
-                        (k.removeprefix("cosine_change_"), v) for k, v in r.items()
-                        if k.startswith("cosine_change_"))))))
+    for study, lever in (("closed-form", "closed-form recall terms"),
+                         ("hard-cues", "fewer but harder cues"),
+                         ("finetune-stop", "fine-tune stopped on held-out recall")):
+        rows += [(lever, label, row_text(r))
+                 for label, r in studies.get(study, {}).items() if isinstance(r, dict)]
     return "\n".join(["| lever | case | measured |", "|---|---|---|",
                       *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
 
 
 RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_search,
        "model-search": study_model_search,
-       "flip-start": study_flip_start, "closed-form": study_closed_form}
+       "flip-start": study_flip_start, "closed-form": study_closed_form,
+       "hard-cues": study_hard_cues, "finetune-stop": study_finetune_stop}
 
 
 def main(argv: list[str] | None = None) -> int:

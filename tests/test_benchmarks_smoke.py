@@ -254,12 +254,14 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     import xbarmem.evaluation.capacity as capacity
     import xbarmem.learning.multilayer_fit as multilayer_fit
     import xbarmem.learning.single_fit as single_fit
-    from benchmarks import levers
+    from benchmarks import levers, recipe_search
     from xbarmem.learning import stages
 
     search = capacity.search_capacity
     start = multilayer_fit.MultilayerFit.start
     warm = single_fit.SingleLayerFit.warm_start
+    grad = single_fit.SingleLayerFit.basin_loss_grad
+    stage = stages.basin_stage
     precision = torch.backends.mkldnn.matmul.fp32_precision
     out = tmp_path / "levers.json"
     assert levers.main(["--quick", "--json-out", str(out)]) == 0
@@ -268,11 +270,14 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     assert list(studies) == list(levers.STUDIES)
     for lever in ("torch.compile", "bfloat16 products", "warm-started search",
                   "flip-averaged stage alone", "closed-form recall terms",
-                  "model-guided search"):
+                  "model-guided search", "fewer but harder cues",
+                  "fine-tune stopped on held-out recall"):
         assert f"| {lever} |" in result["table"]
     # the alternatives were injected for their measurement only
     assert single_fit.two_stage is stages.two_stage
     assert single_fit.SingleLayerFit.warm_start is warm
+    assert single_fit.SingleLayerFit.basin_loss_grad is grad
+    assert single_fit.training_cues is stages.training_cues and stages.basin_stage is stage
     assert multilayer_fit.stages.two_stage is stages.two_stage
     assert multilayer_fit.MultilayerFit.start == start
     assert torch.backends.mkldnn.matmul.fp32_precision == precision
@@ -292,11 +297,112 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     assert {k for k in closed if k != "wall_seconds"} == {
         f"{model} fault model, {side}" for model in ("weight", "device")
         for side in ("default recipe", "closed form alone", "closed form + 150 sampled steps")}
-    assert closed["weight fault model, default recipe"]["cosine_change_0.05"] == [0.0, 0.0]
+    assert closed["weight fault model, default recipe"]["cosine_change_mean_worst"] == {
+        "0.05": [0.0, 0.0], "0.1": [0.0, 0.0]}
     for label, row in studies["bf16"].items():
         if isinstance(row, dict):
             assert row["float32_ms_per_step"] > 0 and row["bf16_ms_per_step"] > 0, label
+    # the harder-cue study measures recipe_search's candidates, both studies per fault model
+    harder = [k for k in recipe_search.CANDIDATES if k.startswith("harder cues")]
+    assert len(harder) == 4
+    assert {f"weight fault model, {k}" for k in harder} <= set(studies["hard-cues"])
+    stop = {k for k in studies["finetune-stop"] if k != "wall_seconds"}
+    assert len(stop) == 2 * 7 and all(k.split(",")[0] in ("weight fault model",
+                                                          "device fault model") for k in stop)
     assert levers.main(["--threads", "0"]) == 2
+
+
+def test_keep_hardest_keeps_the_cues_of_largest_loss_of_each_pattern():
+    import torch
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from benchmarks.training_levers import keep_hardest
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 4), st.integers(0, 2**31))
+    def check(t, p, copies, seed):
+        rows = 2 * copies * p
+        # each cue's first entry says which row it was, its loss is random and distinct
+        cues = torch.arange(rows, dtype=torch.float32)[None, :, None].repeat(t, 1, 3)
+        loss = torch.rand(t, rows, generator=torch.Generator().manual_seed(seed))
+        kept = keep_hardest(cues, loss, p)
+        assert kept.shape == (t, copies * p, 3)
+        for net in range(t):
+            rows_kept = kept[net, :, 0].long()
+            assert (rows_kept % p == torch.arange(copies * p) % p).all()  # layout kept
+            for i in range(p):
+                own = torch.arange(i, rows, p)
+                mine = set(rows_kept[i::p].tolist())
+                dropped = [r for r in own.tolist() if r not in mine]
+                assert len(mine) == copies
+                assert min(loss[net, list(mine)]) > max(loss[net, dropped])
+
+    check()
+
+
+def test_hardest_cues_choose_the_cues_of_both_sampled_stages(monkeypatch):
+    import torch
+
+    from benchmarks import training_levers
+    from xbarmem import load_mnist, train
+
+    chosen = []
+    keep = training_levers.keep_hardest
+
+    def spy(cues, loss, patterns):
+        chosen.append(cues.shape[1] // patterns)
+        return keep(cues, loss, patterns)
+
+    monkeypatch.setattr(training_levers, "keep_hardest", spy)
+    x = load_mnist(side=4, n=6)
+    options = dict(chip="paper-sim", seed=0, max_steps=10, finetune_steps=5, cue_copies=3)
+    plain = train(x, **options)
+    with training_levers.hardest_cues():
+        hard = train(x, **options)
+    assert chosen and set(chosen) == {6} and len(chosen) == int(hard.info["steps"]) - 100
+    assert not torch.equal(torch.as_tensor(plain.weights), torch.as_tensor(hard.weights))
+
+
+def test_stopped_finetune_that_never_stops_trains_as_the_trainers_fine_tune(monkeypatch):
+    import itertools
+
+    import torch
+
+    from benchmarks import training_levers
+    from xbarmem import load_mnist, train
+
+    x = load_mnist(side=8, n=12)
+    options = dict(chip="paper-sim", seed=0, max_steps=30, finetune_steps=25)
+    default = train(x, **options)
+    rising = itertools.count()  # every check scores higher: the last weights are the best
+    monkeypatch.setattr(training_levers, "held_out_score",
+                        lambda a, held: torch.full((len(a),), float(next(rising))))
+    with training_levers.early_stop(every=7, patience=1, constant=False):
+        checked = train(x, **options)
+    assert next(rising) == 5  # before the fine-tune, after steps 7, 14, 21 and the last (25)
+    assert torch.equal(torch.as_tensor(default.weights), torch.as_tensor(checked.weights))
+    assert default.info["steps"] == checked.info["steps"]
+
+
+def test_stopped_finetune_keeps_the_best_weights_and_stops_after_patience_checks(monkeypatch):
+    import torch
+
+    from benchmarks import training_levers
+    from xbarmem import load_mnist, train
+
+    x = load_mnist(side=8, n=12)
+    options = dict(chip="paper-sim", seed=0, max_steps=30)
+    after_one = train(x, **options, finetune_steps=1)
+    scores = iter([0.5, 0.7, 0.6, 0.65, 0.9, 0.9])  # best after step 1, no gain at 2 and 3
+    monkeypatch.setattr(training_levers, "held_out_score",
+                        lambda a, held: torch.full((len(a),), next(scores)))
+    with training_levers.early_stop(every=1, patience=2, constant=False):
+        stopped = train(x, **options, finetune_steps=200)
+    assert next(scores) == 0.9  # stopped after the check of step 3
+    assert stopped.info["steps"] == after_one.info["steps"] + 2
+    # the first step's learning rate is finetune_lr under both schedules
+    assert torch.equal(torch.as_tensor(after_one.weights), torch.as_tensor(stopped.weights))
 
 
 def test_levers_say_bf16_was_not_measured_where_torch_has_no_bfloat16(tmp_path, monkeypatch):
