@@ -310,9 +310,19 @@ ENTRIES: tuple[Entry, ...] = (
                        "flips_per_bit_over_process", "max_abs_difference_of_tanh_forms")}, 10),
     Entry("levers", "levers of the performance issue measured and not kept: torch.compile, "
           "bfloat16 products, warm-started capacity searches, the flip-averaged stage's start, "
-          "the closed-form recall terms, a model-guided capacity search",
+          "the closed-form recall terms, fewer but harder cues, the fine-tune stopped on "
+          "held-out recall, a model-guided capacity search",
           ("python -m benchmarks.levers --json --json-out {out}/levers.json",),
-          {"table": "table"}, 900),
+          {"table": "table"}, 1100),
+    Entry("levers-cues", "fewer but harder training cues (cue_flip 0.15 / 0.2, 3 / 4 cues per "
+          "pattern; cues chosen by loss) against the one-layer default on the tuning split",
+          ("python -m benchmarks.levers --only hard-cues --json --json-out {out}/levers.json",),
+          {"table": "table"}, 150),
+    Entry("levers-finetune-stop", "the one-layer default's sign fine-tune stopped when recall "
+          "on held-out cues stops improving, against the default on the tuning split",
+          ("python -m benchmarks.levers --only finetune-stop --json --json-out "
+           "{out}/levers.json",),
+          {"table": "table"}, 150),
     Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
           "today's doubling and interpolation, on real searches",
           ("python -m benchmarks.levers --only model-search --json --json-out "
