@@ -886,6 +886,54 @@ def test_a_scheduler_that_does_not_answer_is_refused_quickly(silent_server, clos
         assert time.monotonic() - began < 3
 
 
+def _answering_server(payload: bytes):
+    """``(address, server)``: a server on 127.0.0.1 that answers every connection with
+    ``payload`` and closes it."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed
+                return
+            with conn:
+                conn.settimeout(1.0)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(payload)
+                    time.sleep(0.2)
+                except OSError:
+                    pass
+
+    threading.Thread(target=answer, daemon=True).start()
+    return f"tcp://127.0.0.1:{server.getsockname()[1]}", server
+
+
+@pytest.mark.parametrize("payload", [
+    b"\xff" * 64,  # a frame count Dask cannot decode
+    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",  # its length: exabytes
+    b"\x01" + bytes(7) + b"\x05" + bytes(7) + b"hello",  # frames shorter than announced
+])
+def test_a_server_that_is_not_dask_is_named_so(payload):
+    """A web server or random bytes at the address were refused with the decoder's failure
+    ("cannot reach ...: Unable to allocate 3.07 EiB for an array ...")."""
+    pytest.importorskip("distributed")
+    from xbarmem.experiments.runner import check_scheduler
+
+    address, server = _answering_server(payload)
+    try:
+        with pytest.raises(ConfigError) as info:
+            check_scheduler(address, timeout=3.0)
+    finally:
+        server.close()
+    assert str(info.value) == (f"{address} answers but is not a Dask scheduler (its answer is "
+                               f"not in Dask's protocol)")
+
+
 def test_a_refused_scheduler_port_is_refused_at_once(closed_port, monkeypatch):
     """Nothing listening on the port: the refusal is known at once, but Dask's connect retried
     it for the whole connect timeout (5 s) before the sweep was refused."""

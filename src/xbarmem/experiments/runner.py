@@ -159,12 +159,25 @@ async def _await_workers(address: str, timeout: float) -> dict[str, Any]:
 
 
 async def _identity(address: str, timeout: float) -> Any:
+    """The identity answer of ``address``. A connection lost or timed out raises as it is; an
+    answer Dask cannot decode is :func:`_foreign`'s error."""
     comm = await _connect(address, timeout)
     try:
         await comm.write({"op": "identity", "reply": True})
         return await comm.read()
+    except OSError:  # lost or timed out (TimeoutError is one)
+        raise
+    except Exception:  # noqa: BLE001 - whatever decoding the foreign bytes raised
+        raise _foreign(address) from None
     finally:
         comm.abort()
+
+
+def _foreign(address: str) -> ConfigError:
+    """The error for an ``address`` whose answer Dask cannot decode (a web server's reply,
+    random bytes): it surfaced as the decoder's failure, e.g. an allocation of exabytes."""
+    return ConfigError(f"{address} answers but is not a Dask scheduler (its answer is not in "
+                       f"Dask's protocol)")
 
 
 async def _connect(address: str, timeout: float) -> Any:
@@ -172,7 +185,7 @@ async def _connect(address: str, timeout: float) -> Any:
     at once when the connection is refused (nothing listens there), which Dask would retry
     until the timeout. Dask's connect is tried with short timeouts first (0.1 s, doubling),
     so that a refusal is seen in the first; an address that does not answer still gets the
-    whole ``timeout``."""
+    whole ``timeout``; one whose handshake Dask cannot decode is :func:`_foreign`'s error."""
     from distributed.comm import connect
 
     deadline = time.monotonic() + timeout
@@ -187,6 +200,8 @@ async def _connect(address: str, timeout: float) -> Any:
                                   f"refused (nothing listens there)") from None
             if left <= attempt:
                 raise TimeoutError from None  # "no answer within {timeout} s"
+        except Exception:  # noqa: BLE001 - Dask's handshake decoding foreign bytes
+            raise _foreign(address) from None
         attempt *= 2
 
 
