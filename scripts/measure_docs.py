@@ -437,6 +437,16 @@ ENTRIES: tuple[Entry, ...] = (
                   "on the authors' preprocessing (mnist-crop24), N = 64 ... 576 (one network per "
                   "count; run with --threads 2)", "64,144,256,400,576", 600, data="mnist-crop24",
                   extra={"search seconds per N": "runs/*/seconds"}),
+    Entry("scaling-continuous-small", "the continuous multilayer capacity (H = N) at N = 36 "
+          "... 144 with (e)'s protocol (one network per count): where the quick run's "
+          "two-point slopes lie",
+          ("xbarmem scaling --arch multilayer --kind continuous "
+           "--sizes 36,49,64,81,100,121,144 --hidden 1n --threshold 0.99 --probes 10 "
+           "--pool 5000 --rule-options "
+           "'{{\"objective\":\"basin\",\"unroll\":2,\"max_steps\":10000}}' "
+           "--json --out {out}",),
+          {"N": "sizes", "capacity @0.99": "capacity/0.99", "exponent": "fits/0.99/slope",
+           "95% low": "fits/0.99/slope_low", "95% high": "fits/0.99/slope_high"}, 400),
     scaling_entry("scaling-check-width", "the binary exponent with H = 2N (one network per "
                   "count)", "64,144,256,400", 900, hidden="2n"),
     scaling_entry("scaling-check-threshold", "the binary exponent at threshold 0.97 (one "
