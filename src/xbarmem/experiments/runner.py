@@ -228,7 +228,7 @@ WORKER_GRACE = 60.0
 
 
 class _Dask:
-    #: seconds without a worker before :meth:`wait_any` stops the sweep
+    #: seconds without a worker before :meth:`wait_any` stops the sweep (set by ``__init__``)
     grace: float = WORKER_GRACE
     #: when the cluster was first seen without workers (``time.monotonic()``), or None
     _idle_since: float | None = None
@@ -301,17 +301,20 @@ class _Dask:
             if self.client.status == "running":
                 raise
             done = set()
+        self._check_connected()
+        return done
+
+    def _check_connected(self) -> None:
+        """:class:`ExecutorLost` once the client has lost its scheduler."""
         if self.client.status != "running":
             raise ExecutorLost(f"lost the connection to the {self.name}")
-        return done
 
     def _check_workers(self, waiting: int) -> None:
         """:class:`ExecutorLost` when the cluster has had no worker for :attr:`grace` s."""
         try:
             workers = len(self.client.nthreads())
         except Exception:
-            if self.client.status != "running":
-                raise ExecutorLost(f"lost the connection to the {self.name}") from None
+            self._check_connected()
             raise
         now = time.monotonic()
         if workers:
