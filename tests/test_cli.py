@@ -460,6 +460,29 @@ def test_noise_as_wide_as_the_window_is_one_warning_line(run_cli, tmp_path):
         assert code == 0 and err.startswith(line) and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize(("args", "named"), [
+    (["train", "--data", "nosuch.npy", "--out", "m.safetensors"], "nosuch.npy"),
+    (["capacity", "--data", "nosuch.npy"], "nosuch.npy"),
+    (["capacity", "--data", "random", "--neurons", "16", "--rule", "hebb", "--rule-options",
+      '{"zzz": 1}'], "zzz"),
+    (["scaling", "--sizes", "16,abc", "-o", "sc"], "--sizes"),
+    (["energy", "--neurons", "1"], "--neurons"),
+    (["chip", "import", "map.npy", "--as", "conductance", "--out", "f.npz"], "map.npy"),
+])
+def test_warnings_are_not_printed_before_a_refusal(run_cli, tmp_path, monkeypatch, args, named):
+    """A chip that warns (noise wider than its window; conductances mostly outside it) and an
+    input refused after the chip was read printed the warning and then the error: a refused
+    command now prints its one error line only, and nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wide.toml").write_text(
+        "[device]\ng_min = 2e-6\ng_max = 150e-6\nwrite_noise = 200e-6\n")
+    # read-back conductances mostly outside the window (a warning) of the wrong shape (refused)
+    np.save(tmp_path / "map.npy", np.full((2, 3, 5), 200e-6))
+    code, _, err = run_cli(*args, "--chip", "wide.toml")
+    assert_one_line_error(code, err, named)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.npy", "wide.toml"]
+
+
 def test_train_on_imported_fault_map(run_cli, tmp_path):
     """A fault map file is honoured: a pinned weight stays at its stuck value."""
     fmap = tmp_path / "map.npz"

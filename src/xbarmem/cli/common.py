@@ -81,9 +81,29 @@ app.add_typer(chip_app, name="chip")
 app.add_typer(circuit_app, name="circuit")
 
 
+#: warning lines of the command that :func:`main` is running, held until its work begins
+#: (:func:`work_begins`) or it has run, and dropped when it is refused before (None: printed
+#: at once)
+_held: list[str] | None = None
+
+
 def warn(message: str) -> None:
-    """One ``warning: ...`` line on stderr (stdout stays pure JSON under ``--json``)."""
-    typer.echo(f"warning: {message}", err=True)
+    """One ``warning: ...`` line on stderr (stdout stays pure JSON under ``--json``). Inside
+    :func:`main` it is held until the command's work begins (:func:`work_begins`): a command
+    refused while its inputs are checked (exit 2) prints only its one error line."""
+    if _held is None:
+        typer.echo(f"warning: {message}", err=True)
+    elif message not in _held:
+        _held.append(message)
+
+
+def work_begins() -> None:
+    """The command's inputs are checked and its work begins (a progress display starts, or
+    the command has run): the held warning lines are printed, later ones at once."""
+    global _held
+    held, _held = _held or [], None
+    for message in held:
+        warn(message)
 
 
 #: deprecation warnings of the command that :func:`main` is running, held until it has run
@@ -194,14 +214,15 @@ def _warning_lines() -> Iterator[None]:
 def main() -> None:
     """Console entry point: runs the app and turns library errors into one-line messages;
     deprecation warnings are printed after the command, and not at all when it is refused;
-    other xbarmem warnings once each, as one line, when issued (:func:`_warning_lines`)."""
+    other xbarmem warnings once each, as one line (:func:`_warning_lines`), once the command's
+    work begins (:func:`work_begins`), and not at all when it is refused before."""
     with _warning_lines():
         _main()
 
 
 def _main() -> None:
-    global _deprecations
-    _deprecations = []
+    global _deprecations, _held
+    _deprecations, _held = [], []
     try:
         # typer.Exit(n) / Ctrl-C come back as a return value
         code = app(standalone_mode=False, prog_name="xbarmem")
@@ -211,7 +232,8 @@ def _main() -> None:
         # escape: messages like "[device] must be a table" are not Rich markup; soft_wrap: keep
         # the message on one line whatever the terminal width
         message = " ".join(str(exc).splitlines())
-        _deprecations = None  # refused: the error line alone
+        # refused: no deprecations, and no warnings held while its inputs were checked
+        _deprecations = _held = None
         console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
@@ -226,7 +248,7 @@ def _main() -> None:
             type(exc).__module__.startswith("typer") and hasattr(exc, "show"))
         if not usage:
             raise
-        _deprecations = None
+        _deprecations = _held = None
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help
             exc.show()
         else:  # one line, as library errors: what is wrong, and where to read more
@@ -236,6 +258,7 @@ def _main() -> None:
             console.print(f"[red]error:[/red] {escape(message)}{escape(hint)}", soft_wrap=True)
         raise SystemExit(getattr(exc, "exit_code", 2)) from None
     finally:
+        work_begins()
         held, _deprecations = _deprecations or [], None
         for message in held:
             warn(message)

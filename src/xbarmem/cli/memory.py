@@ -150,6 +150,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     shape = "" if multi else f" (N={pset.n_neurons})"
     x = torch.as_tensor(pset.patterns)
     if rule_obj.name != "adaptive":  # closed form: no steps to show
+        o.work_begins()
         with console.status(f"training {what} on {pset.n_patterns} patterns{shape}"):
             info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
         return memory, info

@@ -41,7 +41,7 @@ import numpy as np
 import typer
 
 from xbarmem.checks import MAX_SEED
-from xbarmem.cli.common import warn, warn_deprecated  # noqa: F401 - o.warn for commands
+from xbarmem.cli.common import warn, warn_deprecated, work_begins  # noqa: F401 - o.warn for commands
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import ArrayFile, missing, read_bytes
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names

@@ -24,6 +24,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from xbarmem.cli.common import work_begins
+
 #: the ETA is hidden for this long ...
 ETA_AFTER_SECONDS = 60.0
 #: ... unless this fraction of the work is done (after at least a few seconds)
@@ -63,7 +65,10 @@ class EtaColumn(ProgressColumn):
 def work_bar(console: Console, *, disable: bool = False, transient: bool = False) -> Progress:
     """A bar of weighted work: description, bar, percent, ``{task.fields[detail]}``, elapsed,
     ETA. Add tasks with ``detail=""``. A ``transient`` bar is drawn on a terminal only:
-    elsewhere (stderr redirected) it would show nothing but leave an empty line."""
+    elsewhere (stderr redirected) it would show nothing but leave an empty line. Making it
+    marks the start of the command's work (:func:`xbarmem.cli.common.work_begins`): its held
+    warning lines are printed."""
+    work_begins()
     return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                     TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), EtaColumn(),
                     console=console, transient=transient,
