@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -90,6 +92,12 @@ CapacityFaultMap = Annotated[Path | None, typer.Option(
          "it (trials differ in their patterns and cues only) instead of a drawn map per trial.")]
 
 
+CapacityCheckpoint = o.output(
+    "--checkpoint", help="Keep every tested count in this JSON file until the search "
+    "completes: the same command run again after an interruption resumes, with the same "
+    "results.", suffixes=(".json",))
+
+
 @app.command(
     "capacity", short_help="Largest number of patterns recalled above a threshold.",
     help="Largest number of stored patterns P whose mean recall similarity, and that at every "
@@ -119,6 +127,7 @@ def capacity_cmd(
     resolution: o.Resolution = 0.0,
     seed: o.Seed = 0,
     json_out: o.Json = False,
+    checkpoint: CapacityCheckpoint = None,
     side: o.OldSide = None,
     fault_map: CapacityFaultMap = None,
 ) -> None:
@@ -132,29 +141,66 @@ def capacity_cmd(
                            trials=trials, probes=probes)
     patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
     protocol = _protocol(kind, corruption, level, probes, seed, thresholds)
-    results = []
-    with _progress() as bar:
-        task = bar.add_task("searching", total=None)
-        for a, spec_h in configs:
-            h = None if spec_h is None else o.resolve_widths(spec_h, patterns.n_neurons)
-            label = "single" if a == "single" else "-".join(map(str, [patterns.n_neurons, *h,
-                                                                      patterns.n_neurons]))
-            res = find_capacity(
-                patterns, arch=a, chip=spec, rule=rule, hidden=h or 32,
-                thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
-                start=start, resolution=resolution, rule_options=options or None, faults=fmap,
-                progress=lambda p, s, label=label: bar.update(
-                    task, description=f"{label} P={p}: similarity {s:.4f}"))
-            results.append((label, res))
+    kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
+        "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
+        "rule_options": options or {}})
+
+    def search(a: str, h: list[int] | None, progress, measured):  # type: ignore[no-untyped-def]
+        return find_capacity(
+            patterns, arch=a, chip=spec, rule=rule, hidden=h or 32, thresholds=thresholds,
+            protocol=protocol, trials=trials, seed=seed, start=start, resolution=resolution,
+            rule_options=options or None, faults=fmap, progress=progress, measured=measured)
+
+    results = _run_searches(configs, patterns.n_neurons, kept, search)
     _warn_pool_limit([(label, res.as_dict()) for label, res in results])
     payload = {"results": [{"architecture": label, **res.as_dict()} for label, res in results],
-               "recalled_means": RECALLED, "threads": threads}
+               "recalled_means": RECALLED, "threads": threads,
+               **({} if kept is None else {"resumed": kept.resumed})}
     if json_out:
         _emit_json(payload)
         return
+    _say_resumed(kept)
     title = (f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
              f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
     _print_capacity(title, thresholds, results)
+
+
+def _run_searches(configs: list, n: int, kept, search) -> list:  # type: ignore[no-untyped-def]
+    """Each architecture's ``search(arch, widths, progress, measured)`` under one status line,
+    its tested counts kept in ``kept`` (a checkpoint, removed once all are done, or None);
+    returns ``[(label, result)]``."""
+    results = []
+    with _progress() as bar, _resumable(None if kept is None else kept.path):
+        task = bar.add_task("searching", total=None)
+        for a, spec_h in configs:
+            h = None if spec_h is None else o.resolve_widths(spec_h, n)
+            label = "single" if a == "single" else "-".join(map(str, [n, *h, n]))
+
+            def shown(p: int, s: float, label: str = label) -> None:
+                bar.update(task, description=f"{label} P={p}: similarity {s:.4f}")
+
+            results.append((label, search(a, h, shown if kept is None else kept.saving(shown),
+                                          None if kept is None else kept.measured(label))))
+    if kept is not None:
+        kept.remove()
+    return results
+
+
+def _checkpoint(path: Path, patterns, spec: ChipSpec, fmap, key: dict):  # type: ignore[no-untyped-def]
+    """The search checkpoint in ``path`` for these patterns, chip and fault map (by content),
+    and ``key``'s settings."""
+    from xbarmem.evaluation.checkpoint import SearchCheckpoint, fingerprint
+
+    return SearchCheckpoint(path, {
+        **key, "patterns": fingerprint(patterns.patterns), "kind": patterns.kind,
+        "chip": spec.to_dict(), "fault_map": None if fmap is None else fingerprint(fmap.g_stuck)})
+
+
+def _say_resumed(kept) -> None:  # type: ignore[no-untyped-def]
+    """A line saying how many tested counts were reused from an interrupted run."""
+    if kept is not None and kept.resumed:
+        out.print(f"resumed: {kept.resumed} tested count(s) kept in {kept.path} by an "
+                  "interrupted run with these settings", highlight=False, soft_wrap=True)
 
 
 def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,
@@ -260,7 +306,9 @@ def _hidden_rule(text: str) -> HiddenRule:
     "scaling", short_help="Capacity against N on MNIST, with a power-law fit.",
     help="Capacity at each N on MNIST resized to side sqrt(N) (binary: binarised at each "
          "image's mean; continuous: scaled to [-1, 1], Gaussian cues); fits log C against "
-         "log N (slope with a 95% confidence interval); writes a PNG and JSON. " + RECALLED)
+         "log N (slope with a 95% confidence interval); writes a PNG and JSON. Every tested "
+         "count is kept in OUT/scaling-...checkpoint.json until the run completes: the same "
+         "command run again after an interruption resumes, with the same results. " + RECALLED)
 @o.chip_options("spec")
 @o.trainer_options("options")
 @o.threads_option("threads")
@@ -297,28 +345,45 @@ def scaling_cmd(
     protocol = _protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
 
-    with _progress() as bar:
+    stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
+                                       if arch == "multilayer" else f"-{rule}")
+    kept = out_dir / f"{stem}.checkpoint.json"
+    with _progress() as bar, _resumable(kept):
         task = bar.add_task("scaling", total=None)
         res = run_scaling(
             n_all, arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
             chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
-            rule_options=options or None, data=data,
+            rule_options=options or None, data=data, checkpoint=kept,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
     _warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
     res["settings"]["chip"] = spec.to_dict()
     res["recalled_means"] = RECALLED
     res["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
-                                       if arch == "multilayer" else f"-{rule}")
     res["files"] = _write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
     if json_out:
         _emit_json(res)
         return
     from xbarmem.viz.figures import scaling_title
 
+    if res["resumed"]:
+        out.print(f"resumed: {res['resumed']} tested count(s) kept in {kept} by an interrupted "
+                  "run with these settings", highlight=False, soft_wrap=True)
     _print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
+
+
+@contextlib.contextmanager
+def _resumable(kept: Path | None) -> Iterator[None]:
+    """Ctrl-C inside: "aborted", with where the tested counts are kept (exit 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if kept is None or not kept.exists():
+            raise
+        console.print(f"aborted: the tested counts are kept in {kept}; the same command "
+                      "resumes", highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
 
 
 def _write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:

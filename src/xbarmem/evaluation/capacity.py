@@ -147,7 +147,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                   trials: int = 2, seed: int = 0, start: int | None = None,
                   resolution: float = 0.0, rule_options: dict[str, Any] | None = None,
                   cue_budget: int = 0, faults: FaultMap | None = None,
-                  progress: Callable[[int, float], None] | None = None) -> CapacityResult:
+                  progress: Callable[[int, float], None] | None = None,
+                  measured: dict[int, dict[str, Any]] | None = None) -> CapacityResult:
     """Capacity of ``arch`` memories storing subsets of ``pool`` (see the module docstring).
 
     Every tested count ``P`` is one :func:`recall_curve` point (``trials`` networks, seeds as
@@ -158,6 +159,9 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     (default :func:`default_start`). ``progress(count, similarity)`` is called after every tested
     count. ``faults``: one fault map (e.g. a measured chip's) for every network instead of
     a drawn map per trial (:func:`recall_curve`); its summary is kept in the settings.
+    ``measured``: ``{P: {"point", "devices"}}`` of counts tested with the same settings (an
+    interrupted search, :mod:`xbarmem.evaluation.checkpoint`), reused, not trained again;
+    every count tested now is added in place before ``progress`` is called.
     Raises :class:`ConfigError` for an unknown arch, thresholds outside ``(0, 1]``,
     ``trials < 1`` or a classic rule with multilayer memories, and bad search settings
     (:func:`check_search`).
@@ -172,34 +176,52 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     chip = load_chip(chip)
     if faults is not None:
         faults.check_chip(chip, "faults")
-    points: dict[int, dict[str, Any]] = {}
-    devices: dict[str, int] = {}
-    began = time.perf_counter()
+    began, tested = time.perf_counter(), set()
+    measured = {} if measured is None else measured
 
     def score(p: int) -> float:
-        res = recall_curve(pool, [p], chip, rule, arch=arch, hidden=hidden, trials=trials,
-                           protocol=protocol, seed=seed, faults=faults,
-                           rule_options=_budget(rule_options, rule, cue_budget, p))
-        devices.update(res["devices"])
-        points[p] = {**res["points"][0], "train_seconds": res["train_seconds"]}
+        if p not in measured:
+            measured[p] = _point(pool, p, chip, rule, arch=arch, hidden=hidden, trials=trials,
+                                 protocol=protocol, seed=seed, faults=faults,
+                                 rule_options=_budget(rule_options, rule, cue_budget, p))
+        tested.add(p)
         if progress is not None:
-            progress(p, points[p]["cosine"])
-        return points[p]["cosine"]
+            progress(p, measured[p]["point"]["cosine"])
+        return measured[p]["point"]["cosine"]
 
     caps = search_capacity(score, thresholds, start=start or default_start(arch, pool.n_neurons),
                            max_count=pool.n_distinct, resolution=resolution)
+    devices = {k: v for p in sorted(tested) for k, v in measured[p]["devices"].items()}
     n_dev = devices.get("devices", 0)
-    settings = {"arch": arch, "rule": rule, "hidden": (None if arch == "single" else hidden),
-                "chip": chip.to_dict(), "protocol": protocol.as_dict(), "trials": trials,
-                "seed": seed, "pool": pool.name, "pool_size": pool.n_patterns,
-                "pool_distinct": pool.n_distinct, "n_neurons": pool.n_neurons,
-                "kind": pool.kind, "resolution": resolution, "rule_options": rule_options or {},
-                "cue_budget": cue_budget, "thresholds": list(thresholds),
-                **({} if faults is None else {"fault_map": faults.summary(chip.device)})}
+    settings = _settings(pool, chip, protocol, faults, arch=arch, rule=rule,
+                         hidden=None if arch == "single" else hidden, trials=trials, seed=seed,
+                         resolution=resolution, rule_options=rule_options or {},
+                         cue_budget=cue_budget, thresholds=list(thresholds))
     return CapacityResult(
-        capacity=caps, points=[points[p] for p in sorted(points)], devices=devices,
-        settings=settings, seconds=time.perf_counter() - began, evaluations=len(points),
+        capacity=caps, points=[measured[p]["point"] for p in sorted(tested)], devices=devices,
+        settings=settings, seconds=time.perf_counter() - began, evaluations=len(tested),
         capacity_per_device={t: (c / n_dev if n_dev else math.nan) for t, c in caps.items()})
+
+
+def _settings(pool: PatternSet, chip: ChipSpec, protocol: Protocol, faults: FaultMap | None,
+              **given: Any) -> dict[str, Any]:
+    """A search's settings: ``given`` (arch, rule, hidden, trials, seed, resolution,
+    rule_options, cue_budget, thresholds), the chip, protocol, pool and fault map."""
+    return {"arch": given["arch"], "rule": given["rule"], "hidden": given["hidden"],
+            "chip": chip.to_dict(), "protocol": protocol.as_dict(), "trials": given["trials"],
+            "seed": given["seed"], "pool": pool.name, "pool_size": pool.n_patterns,
+            "pool_distinct": pool.n_distinct, "n_neurons": pool.n_neurons, "kind": pool.kind,
+            **{k: given[k] for k in ("resolution", "rule_options", "cue_budget", "thresholds")},
+            **({} if faults is None else {"fault_map": faults.summary(chip.device)})}
+
+
+def _point(pool: PatternSet, count: int, chip: ChipSpec, rule: str, **curve: Any
+           ) -> dict[str, Any]:
+    """One tested count of a search: its :func:`recall_curve` point (with the training time)
+    and the devices its memories use."""
+    res = recall_curve(pool, [count], chip, rule, **curve)
+    return {"point": {**res["points"][0], "train_seconds": res["train_seconds"]},
+            "devices": res["devices"]}
 
 
 def check_search(thresholds: Sequence[float], *, trials: int, start: int | None = None,

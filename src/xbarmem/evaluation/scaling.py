@@ -14,6 +14,7 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from xbarmem.checks import checked_keywords
 from xbarmem.data.patterns import IMAGE_SETS, image_side, patterns_for
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
+from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.spec import check_seed
@@ -138,6 +140,20 @@ def _check_sizes(data: str, sizes: Sequence[int]) -> list[int]:
 
 
 @checked_keywords
+def _fit(sizes: Sequence[int], capacities: Sequence[int]) -> dict[str, Any] | None:
+    """The power-law fit over the sizes whose capacity is > 0 (None with fewer than two)."""
+    good = [(n, c) for n, c in zip(sizes, capacities, strict=True) if c > 0]
+    return (fit_power_law(*zip(*good, strict=True)).as_dict()
+            if len({n for n, _ in good}) >= 2 else None)
+
+
+def _tested(n: int, progress: Callable[[int, int, float], None] | None,
+            kept: SearchCheckpoint | None) -> Callable[[int, float], None] | None:
+    """The search's callback at size ``n``: the checkpoint saved, then ``progress``."""
+    then = None if progress is None else (lambda p, s: progress(n, p, s))
+    return then if kept is None else kept.saving(then)
+
+
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
                 hidden: str | HiddenRule = "fixed:32", rule: str = "adaptive",
                 chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),
@@ -145,7 +161,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 pool_size: int | None = None, resolution: float = 0.05,
                 rule_options: dict[str, Any] | None = None, cue_budget: int = 1024,
                 progress: Callable[[int, int, float], None] | None = None,
-                data: str = "mnist") -> dict[str, Any]:
+                data: str = "mnist", checkpoint: str | Path | None = None) -> dict[str, Any]:
     """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold, on
     the built-in image set ``data`` (:data:`~xbarmem.data.patterns.IMAGE_SETS`: ``mnist``,
     ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``glyphs``) resized to side
@@ -153,7 +169,11 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
 
     Returns ``{"sizes": [...], "capacity": {threshold: [...]}, "fits": {threshold: fit},
     "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
-    called after every tested count.
+    called after every tested count. ``checkpoint``: a JSON file that keeps every tested count
+    as it is measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed
+    and started again with the same settings and file reuses them (same capacities) and
+    trains only the rest; the file is removed when the run completes, and the result then
+    holds ``"resumed"``, the number of counts reused.
     """
     check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
@@ -164,6 +184,15 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
         protocol = (Protocol(level=0.05, probes=5) if kind == "binary"
                     else Protocol(corruption="gaussian", level=0.6, probes=5,
                                   activation="tanh"))
+    chip = load_chip(chip)
+    settings = {"arch": arch, "kind": kind, "data": data, "hidden_rule": str(rule_h),
+                "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
+                "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
+                "pool": f"bundled {'MNIST' if data == 'mnist' else data} resized to side "
+                        "sqrt(N)", "pool_size": pool_size, "resolution": resolution,
+                "rule_options": rule_options or {}, "cue_budget": cue_budget}
+    kept = None if checkpoint is None else SearchCheckpoint(checkpoint, {
+        k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")})
     runs = []
     for n in sizes:
         pool = patterns_for(data, n, kind=kind, n=pool_size)
@@ -171,26 +200,13 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
             pool, arch=arch, rule=rule, chip=chip, hidden=rule_h.width(n),
             thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
             resolution=resolution, rule_options=rule_options, cue_budget=cue_budget,
-            progress=(None if progress is None else
-                      lambda p, s, n=n: progress(n, p, s)))
-        entry = res.as_dict()
-        entry["n_neurons"] = n
-        entry["hidden"] = rule_h.width(n) if arch == "multilayer" else None
-        runs.append(entry)
+            progress=_tested(n, progress, kept),
+            measured=None if kept is None else kept.measured(f"N={n}"))
+        runs.append({**res.as_dict(), "n_neurons": n,
+                     "hidden": rule_h.width(n) if arch == "multilayer" else None})
     capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
-    fits = {}
-    for t, caps in capacity.items():
-        good = [(n, c) for n, c in zip(sizes, caps, strict=True) if c > 0]
-        fits[t] = (fit_power_law(*zip(*good, strict=True)).as_dict()
-                   if len({n for n, _ in good}) >= 2 else None)
+    if kept is not None:
+        kept.remove()
     return {"sizes": sizes, "capacity": {str(t): c for t, c in capacity.items()},
-            "fits": {str(t): f for t, f in fits.items()}, "runs": runs,
-            "settings": {"arch": arch, "kind": kind, "data": data,
-                         "hidden_rule": str(rule_h),
-                         "rule": rule, "chip": load_chip(chip).to_dict(),
-                         "thresholds": list(thresholds),
-                         "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
-                         "pool": f"bundled {'MNIST' if data == 'mnist' else data} resized "
-                                 "to side sqrt(N)",
-                         "pool_size": pool_size, "resolution": resolution,
-                         "rule_options": rule_options or {}, "cue_budget": cue_budget}}
+            "fits": {str(t): _fit(sizes, c) for t, c in capacity.items()}, "runs": runs,
+            **({} if kept is None else {"resumed": kept.resumed}), "settings": settings}

@@ -1,0 +1,127 @@
+"""Resuming capacity searches: every tested count kept in a JSON file as it is measured.
+
+A :class:`SearchCheckpoint` holds the points of one or more named capacity searches (one per
+pattern size ``N`` in a scaling run, one per architecture in ``xbarmem capacity``) under a
+*key*: everything a point's value depends on (architecture, data -- a user's patterns and
+fault map by :func:`fingerprint` --, rule, chip, recall protocol, trials, seed, trainer
+options, xbarmem's version), but not the thresholds, resolution or sizes, which only decide
+which counts are tested. A search started
+again with the same key reuses the kept points (:func:`xbarmem.evaluation.capacity.find_capacity`,
+``measured=``) and so goes the same way to the same capacities, training only the counts it
+had not reached. The file is plain JSON (never unpickled), replaced atomically after every
+point, so a run killed at any moment leaves the points measured before; a file that holds
+another key, or is not such a checkpoint, is set aside with a warning and the search starts
+anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xbarmem.checks import check_type
+from xbarmem.errors import ConfigError, XbarmemWarning
+from xbarmem.files import write_replacing
+from xbarmem.jsontext import dumps, plain
+from xbarmem.version import __version__
+
+__all__ = ["SearchCheckpoint", "fingerprint"]
+
+_FORMAT = "xbarmem capacity-search checkpoint"
+
+
+class SearchCheckpoint:
+    """The points of capacity searches under ``key``, kept in ``path`` (see the module
+    docstring). :meth:`measured` gives one size's points to pass to ``find_capacity``;
+    :meth:`save` writes them all; :meth:`remove` deletes the file once the run is done."""
+
+    def __init__(self, path: str | Path, key: dict[str, Any]) -> None:
+        self.path = Path(check_type(path, (str, os.PathLike), "checkpoint", "a file path"))
+        folder = next((f for f in self.path.absolute().parents if f.exists()), None)
+        if self.path.is_dir() or (folder is not None and not folder.is_dir()):
+            raise ConfigError(f"checkpoint {self.path}: a file path is needed, not a folder "
+                              "or a path through a file")
+        if folder is not None and not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"checkpoint {self.path}: cannot write in {folder}")
+        self.key = json.loads(dumps({"xbarmem": __version__, **key}))
+        self._searches: dict[str, dict[int, dict[str, Any]]] = {}
+        self.resumed = self._load()
+
+    def _load(self) -> int:
+        """Reads the kept points when the file holds this key; returns how many."""
+        if not self.path.exists():
+            return 0
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") != _FORMAT:
+                raise ValueError("not a capacity-search checkpoint")
+            if data["key"] != self.key:
+                warnings.warn(f"{self.path}: the points kept there are of other settings; "
+                              "this run starts anew and replaces them", XbarmemWarning,
+                              stacklevel=4)
+                return 0
+            self._searches = {str(name): {int(p): _entry(e) for p, e in points.items()}
+                              for name, points in data["points"].items()}
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError,
+                AttributeError) as exc:
+            warnings.warn(f"{self.path}: not a readable capacity-search checkpoint ({exc}); "
+                          "this run starts anew and replaces it", XbarmemWarning, stacklevel=4)
+            self._searches = {}
+            return 0
+        return sum(len(points) for points in self._searches.values())
+
+    def measured(self, search: str) -> dict[int, dict[str, Any]]:
+        """The points of the search named ``search`` (filled in place by the search)."""
+        return self._searches.setdefault(search, {})
+
+    def saving(self, then: Callable[[int, float], None] | None = None
+               ) -> Callable[[int, float], None]:
+        """A search's ``progress(count, similarity)`` callback that saves the file, then
+        calls ``then``."""
+
+        def tested(count: int, similarity: float) -> None:
+            self.save()
+            if then is not None:
+                then(count, similarity)
+
+        return tested
+
+    def save(self) -> None:
+        """Writes every point kept so far (the file is replaced in one step)."""
+        text = dumps({"format": _FORMAT, "key": self.key, "points": plain(self._searches)})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+        def write(target: Path) -> None:
+            partial = target.with_name(f".{target.name}.partial")
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, target)
+
+        write_replacing(self.path, write)
+
+    def remove(self) -> None:
+        """Deletes the file (the run it served is complete)."""
+        self.path.unlink(missing_ok=True)
+
+
+def fingerprint(array: Any) -> str:
+    """``array``'s dtype, shape and SHA-256 of its bytes, as text: a user's patterns or fault
+    map in a checkpoint's key (a file changed since the run was interrupted is another key)."""
+    a = np.ascontiguousarray(array)
+    return f"{a.dtype.str}{list(a.shape)}:{hashlib.sha256(a.tobytes()).hexdigest()}"
+
+
+def _entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A kept point as the search made it: a cosine written as null (NaN) read back as NaN."""
+    point, devices = dict(entry["point"]), dict(entry["devices"])
+    for name in ("cosine", "exact", "hamming"):
+        if name in point and point[name] is None:
+            point[name] = math.nan
+    return {"point": point, "devices": devices}

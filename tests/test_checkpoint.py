@@ -1,0 +1,179 @@
+"""Capacity searches resume after an interruption: the tested counts kept in a checkpoint file
+are reused (the search goes the same way, to the same capacities) and only the rest is
+trained; a checkpoint of other settings, or not a checkpoint at all, is set aside with a
+warning; the file is removed when the run completes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import xbarmem as xm
+from xbarmem.errors import ConfigError, XbarmemWarning
+from xbarmem.evaluation import capacity as capacity_module
+from xbarmem.evaluation.capacity import find_capacity
+from xbarmem.evaluation.checkpoint import SearchCheckpoint, fingerprint
+from xbarmem.evaluation.scaling import run_scaling
+from xbarmem.jsontext import dumps
+
+_PROTOCOL = xm.Protocol(level=0.1, probes=2, seed=1)
+_RECALL_CURVE = capacity_module.recall_curve
+
+
+def _counting(monkeypatch, fail_after: int | None = None) -> list[int]:
+    """Counts ``recall_curve`` calls (one per trained count); raises KeyboardInterrupt on the
+    call after ``fail_after`` of them, as a Ctrl-C in the middle of a search would."""
+    calls: list[int] = []
+    real = _RECALL_CURVE
+
+    def counted(pool, counts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if fail_after is not None and len(calls) >= fail_after:
+            raise KeyboardInterrupt
+        calls.append(counts[0])
+        return real(pool, counts, *args, **kwargs)
+
+    monkeypatch.setattr(capacity_module, "recall_curve", counted)
+    return calls
+
+
+def _points(result: dict) -> list:
+    """Every tested point of a scaling result, without its training time."""
+    return [[{k: v for k, v in p.items() if k != "train_seconds"} for p in run["points"]]
+            for run in result["runs"]]
+
+
+def _scaling(path, progress=None):  # type: ignore[no-untyped-def]
+    return run_scaling([16, 36], arch="single", rule="pinv", thresholds=(0.9, 0.99),
+                       protocol=_PROTOCOL, trials=1, data="mnist", checkpoint=path,
+                       progress=progress)
+
+
+def test_find_capacity_reuses_measured_points_and_trains_nothing_again(monkeypatch):
+    pool = xm.random_patterns(60, 16, seed=0)
+    measured: dict = {}
+    first = find_capacity(pool, rule="hebb", trials=1, protocol=_PROTOCOL, measured=measured)
+    assert sorted(measured) == sorted(p["count"] for p in first.points)
+    calls = _counting(monkeypatch)
+    again = find_capacity(pool, rule="hebb", trials=1, protocol=_PROTOCOL, measured=measured)
+    assert calls == []
+    assert again.capacity == first.capacity and again.points == first.points
+    assert again.devices == first.devices
+
+
+def test_an_interrupted_scaling_run_resumes_with_the_same_results(monkeypatch, tmp_path):
+    clean = _scaling(None)
+    path = tmp_path / "kept.json"
+    calls = _counting(monkeypatch, fail_after=3)
+    with pytest.raises(KeyboardInterrupt):
+        _scaling(path)
+    assert len(calls) == 3 and path.is_file()
+    kept = json.loads(path.read_text())
+    assert sum(len(points) for points in kept["points"].values()) == 3
+    calls = _counting(monkeypatch)
+    resumed = _scaling(path)
+    assert resumed["resumed"] == 3 and not path.exists()
+    assert len(calls) == sum(len(run["points"]) for run in clean["runs"]) - 3
+    assert resumed["capacity"] == clean["capacity"]
+    assert dumps(resumed["fits"]) == dumps(clean["fits"])  # (NaN != NaN: as JSON)
+    assert _points(resumed) == _points(clean)
+    assert [r["devices"] for r in resumed["runs"]] == [r["devices"] for r in clean["runs"]]
+
+
+@pytest.mark.parametrize("text", ['{"format": "xbarmem capacity-search checkpoint", "key": 1}',
+                                  "not json", "[1, 2]", '{"points": {}}', "\udcff"])
+def test_a_checkpoint_that_is_not_one_is_set_aside_with_a_warning(tmp_path, text):
+    path = tmp_path / "kept.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.warns(XbarmemWarning, match="kept.json.*starts anew"):
+        kept = SearchCheckpoint(path, {"a": 1})
+    assert kept.resumed == 0 and kept.measured("N=16") == {}
+
+
+def test_a_checkpoint_of_other_settings_is_not_reused(monkeypatch, tmp_path):
+    path = tmp_path / "kept.json"
+    _counting(monkeypatch, fail_after=2)
+    with pytest.raises(KeyboardInterrupt):
+        _scaling(path)
+    calls = _counting(monkeypatch)
+    with pytest.warns(XbarmemWarning, match="other settings"):
+        res = run_scaling([16, 25], arch="single", rule="hebb", thresholds=(0.9,),
+                          protocol=xm.Protocol(level=0.2, probes=2, seed=1), trials=1,
+                          checkpoint=path)
+    assert res["resumed"] == 0 and len(calls) == sum(len(r["points"]) for r in res["runs"])
+
+
+def test_a_nan_similarity_comes_back_as_nan(tmp_path):
+    path = tmp_path / "kept.json"
+    kept = SearchCheckpoint(path, {"a": 1})
+    kept.measured("x")[4] = {"point": {"count": 4, "cosine": math.nan}, "devices": {"d": 1}}
+    kept.save()
+    again = SearchCheckpoint(path, {"a": 1})
+    assert again.resumed == 1 and math.isnan(again.measured("x")[4]["point"]["cosine"])
+
+
+@pytest.mark.parametrize("where", ["folder", "through-file"])
+def test_a_checkpoint_path_that_cannot_be_a_file_is_refused_before_any_work(tmp_path, where):
+    (tmp_path / "f").write_text("")
+    path = tmp_path if where == "folder" else tmp_path / "f" / "kept.json"
+    with pytest.raises(ConfigError, match="checkpoint"):
+        run_scaling([16], arch="single", rule="hebb", checkpoint=path)
+
+
+def test_fingerprint_tells_contents_apart():
+    a = np.ones((3, 4), dtype=np.float32)
+    b = a.copy()
+    b[0, 0] = -1
+    assert fingerprint(a) == fingerprint(a.copy()) != fingerprint(b)
+    assert fingerprint(a) != fingerprint(a.reshape(4, 3))
+
+
+def test_cli_scaling_resumes_and_says_so(run_cli, monkeypatch, tmp_path):
+    args = ["scaling", "--arch", "single", "--rule", "hebb", "--sizes", "16,25", "--trials",
+            "1", "--probes", "2", "--threshold", "0.9,0.99"]
+    code, clean, err = run_cli(*args, "-o", tmp_path / "clean", "--json")
+    assert code == 0, err
+    _counting(monkeypatch, fail_after=3)
+    code, _, err = run_cli(*args, "-o", tmp_path / "run")
+    kept = tmp_path / "run" / "scaling-single-binary-hebb.checkpoint.json"
+    assert code == 130 and "aborted: the tested counts are kept in" in err and kept.is_file()
+    calls = _counting(monkeypatch)
+    code, out, err = run_cli(*args, "-o", tmp_path / "run", "--json")
+    assert code == 0, err
+    res, clean = json.loads(out), json.loads(clean)
+    assert res["resumed"] == 3 and len(calls) == sum(len(r["points"]) for r in res["runs"]) - 3
+    assert res["capacity"] == clean["capacity"] and _points(res) == _points(clean)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "scaling-single-binary-hebb.json", "scaling-single-binary-hebb.png"]
+
+
+def test_cli_capacity_checkpoint(run_cli, monkeypatch, tmp_path):
+    data = tmp_path / "p.npy"
+    np.save(data, xm.random_patterns(40, 16, seed=2).patterns)
+    kept = tmp_path / "kept.json"
+    args = ["capacity", "--data", data, "--rule", "hebb", "--trials", "1", "--probes", "2",
+            "--threshold", "0.9", "--json"]
+    code, clean, err = run_cli(*args)
+    assert code == 0, err
+    _counting(monkeypatch, fail_after=2)
+    code, _, err = run_cli(*args, "--checkpoint", kept)
+    assert code == 130 and kept.is_file(), err
+    _counting(monkeypatch)
+    code, out, err = run_cli(*args, "--checkpoint", kept)
+    assert code == 0 and json.loads(out)["resumed"] == 2 and not kept.exists(), err
+    assert json.loads(out)["results"][0]["capacity"] == json.loads(clean)["results"][0][
+        "capacity"]
+    # the same file name with other contents is another key: started anew, with a warning
+    _counting(monkeypatch, fail_after=2)
+    run_cli(*args, "--checkpoint", kept)
+    np.save(data, xm.random_patterns(40, 16, seed=3).patterns)
+    _counting(monkeypatch)
+    code, out, err = run_cli(*args, "--checkpoint", kept)
+    assert code == 0 and json.loads(out)["resumed"] == 0 and "other settings" in err
+
+
+def test_cli_capacity_checkpoint_must_be_json(run_cli, tmp_path):
+    code, _, err = run_cli("capacity", "--checkpoint", tmp_path / "kept.txt")
+    assert code == 2 and "--checkpoint" in err and ".json" in err
