@@ -159,7 +159,8 @@ def capacity_cmd(
     if json_out:
         _emit_json(payload)
         return
-    _say_resumed(kept)
+    if kept is not None:
+        _say_resumed(kept.resumed, kept.path)
     title = (f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
              f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
     _print_capacity(title, thresholds, results)
@@ -196,11 +197,11 @@ def _checkpoint(path: Path, patterns, spec: ChipSpec, fmap, key: dict):  # type:
         "chip": spec.to_dict(), "fault_map": None if fmap is None else fingerprint(fmap.g_stuck)})
 
 
-def _say_resumed(kept) -> None:  # type: ignore[no-untyped-def]
+def _say_resumed(count: int, path: Path) -> None:
     """A line saying how many tested counts were reused from an interrupted run."""
-    if kept is not None and kept.resumed:
-        out.print(f"resumed: {kept.resumed} tested count(s) kept in {kept.path} by an "
-                  "interrupted run with these settings", highlight=False, soft_wrap=True)
+    if count:
+        out.print(f"resumed: {count} tested count(s) kept in {path} by an interrupted run "
+                  "with these settings", highlight=False, soft_wrap=True)
 
 
 def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,
@@ -367,9 +368,7 @@ def scaling_cmd(
         return
     from xbarmem.viz.figures import scaling_title
 
-    if res["resumed"]:
-        out.print(f"resumed: {res['resumed']} tested count(s) kept in {kept} by an interrupted "
-                  "run with these settings", highlight=False, soft_wrap=True)
+    _say_resumed(res["resumed"], kept)
     _print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
 
 

@@ -139,7 +139,6 @@ def _check_sizes(data: str, sizes: Sequence[int]) -> list[int]:
     return sizes
 
 
-@checked_keywords
 def _fit(sizes: Sequence[int], capacities: Sequence[int]) -> dict[str, Any] | None:
     """The power-law fit over the sizes whose capacity is > 0 (None with fewer than two)."""
     good = [(n, c) for n, c in zip(sizes, capacities, strict=True) if c > 0]
@@ -154,6 +153,7 @@ def _tested(n: int, progress: Callable[[int, int, float], None] | None,
     return then if kept is None else kept.saving(then)
 
 
+@checked_keywords
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
                 hidden: str | HiddenRule = "fixed:32", rule: str = "adaptive",
                 chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),
