@@ -177,3 +177,15 @@ def test_cli_capacity_checkpoint(run_cli, monkeypatch, tmp_path):
 def test_cli_capacity_checkpoint_must_be_json(run_cli, tmp_path):
     code, _, err = run_cli("capacity", "--checkpoint", tmp_path / "kept.txt")
     assert code == 2 and "--checkpoint" in err and ".json" in err
+
+
+@pytest.mark.parametrize("measured", [[1], "x", 3])
+def test_measured_must_be_a_dict(measured):
+    with pytest.raises(xm.ArgumentError, match="measured"):
+        find_capacity(xm.random_patterns(10, 16, seed=0), rule="hebb", measured=measured)
+
+
+@pytest.mark.parametrize("checkpoint", [3, ["a.json"]])
+def test_checkpoint_must_be_a_path(checkpoint):
+    with pytest.raises(xm.ArgumentError, match="checkpoint"):
+        run_scaling([16], arch="single", rule="hebb", checkpoint=checkpoint)

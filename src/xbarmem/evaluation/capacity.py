@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
@@ -177,7 +177,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     if faults is not None:
         faults.check_chip(chip, "faults")
     began, tested = time.perf_counter(), set()
-    measured = {} if measured is None else measured
+    measured = {} if measured is None else check_type(measured, dict, "measured", "a dict")
 
     def score(p: int) -> float:
         if p not in measured:
