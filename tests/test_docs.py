@@ -361,3 +361,72 @@ def test_quoted_command_scan_finds_inline_and_wrapped_commands():
                         "xbarmem --version"]
     assert [unknown_options(c, root) for c in commands] == [
         ["--neuron"], [], ["--bogus"], [], ["fault", "--arrays"], [], []]
+
+
+# ------------------------------------------------------------- signatures listed in the docs
+#: a bullet that opens with a backticked signature, ``* `name(a, b, k=v)` -- what it is``: the
+#: docs' way of listing an API; ``k=v`` there reads as "k defaults to v" (``k=...``: any value)
+SIGNATURE = re.compile(r"^\* `((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)\(([^`]*)\)`", re.MULTILINE)
+
+
+def _documented_object(name: str):
+    """What a doc's ``name`` is: a dotted path from ``xbarmem``, or a bare name defined in one
+    xbarmem module (``SimulatedChip``), or ``Class.method``."""
+    import importlib
+    import pkgutil
+
+    import xbarmem
+
+    parts = name.split(".")
+    if parts[0] == "xbarmem":
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+            return obj
+    found = []
+    for info in pkgutil.walk_packages(xbarmem.__path__, "xbarmem."):
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional extra (dask) that is not installed
+            continue
+        obj = getattr(module, parts[0], None)
+        if obj is not None and getattr(obj, "__module__", None) == module.__name__:
+            for attr in parts[1:]:
+                obj = getattr(obj, attr)
+            found.append(obj)
+    assert found, f"{name}: no xbarmem module defines it"
+    return found[0]
+
+
+def documented_signatures() -> list[tuple[str, str, str]]:
+    return [(str(path.relative_to(ROOT)), m.group(1), m.group(2))
+            for path in DOC_FILES for m in SIGNATURE.finditer(path.read_text())]
+
+
+@pytest.mark.parametrize("where, name, args", documented_signatures(),
+                         ids=[f"{w}:{n}" for w, n, _ in documented_signatures()])
+def test_listed_signatures_name_real_parameters_and_their_defaults(where, name, args):
+    """A signature listed in the docs takes the arguments it shows, and a keyword shown with a
+    value has that value as its default (``adapt(..., tolerance=5e-6)`` was listed while the
+    default was 3e-6)."""
+    import ast
+    import inspect
+
+    params = inspect.signature(_documented_object(name)).parameters
+    positional = [p for p in params.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    shown = [a.strip() for a in args.split(",") if a.strip()]
+    bare = [a for a in shown if "=" not in a]
+    assert len(bare) <= len(positional), f"{where}: {name} takes {len(positional)} positional"
+    for arg in shown:
+        if "=" not in arg:
+            continue
+        key, value = (s.strip() for s in arg.split("=", 1))
+        assert key in params, f"{where}: {name} has no parameter {key!r}"
+        if value != "...":
+            assert params[key].default == ast.literal_eval(value), (
+                f"{where}: {name}({key}={value}) but its default is {params[key].default!r}")
