@@ -1,7 +1,10 @@
 """How close does hardware-adaptive sign recall get to the best any decoder could do?
 
 The demo's setting (10 bundled 8x8 MNIST digits 0-9, ``paper-sim`` chip with 50% weight faults,
-10% bit flips, synchronous recall), on chips with fault seeds ``--seeds`` (3 chips each):
+10% bit flips, synchronous recall), on chips with fault seeds ``--seeds`` (3 chips each), except
+that the digits are resized from the whole 28x28 image, as the demo did until it took the
+centred 24x24 window (``xbarmem demo --data mnist`` is this script's setting; docs/history/core.md
+quotes numbers measured on these digits with the trainer of that time):
 prints the nearest-stored-pattern bound, then the mean cosine under sign and tanh neurons for
 the trainer's defaults and for each option set given as JSON.
 

@@ -8,6 +8,7 @@ code 2) are tested as a user sees them. Settings are tiny so the whole file runs
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -1146,6 +1147,34 @@ NOT_READ = [
     (["plot", "s.sqlite", "--kind", "faults", "--svg", "-o", "x.png"], "--svg contradicts --out "
      "x.png"),
 ]
+
+
+
+def _option_help(args: list, flag: str) -> tuple[object, str]:
+    """The (sub)command that ``args`` run and the help text of its option ``flag``."""
+    import typer
+
+    cmd, words = typer.main.get_command(cli.app), [str(a) for a in args]
+    while words and hasattr(cmd, "commands") and words[0] in cmd.commands:
+        cmd = cmd.commands[words.pop(0)]
+    helps = {opt: p.help or "" for p in cmd.params for opt in getattr(p, "opts", ())}
+    return helps, helps.get(flag, "")
+
+
+@pytest.mark.parametrize("args, message", NOT_READ, ids=[" ".join(a) for a, _ in NOT_READ])
+def test_help_says_where_an_option_applies(args, message):
+    """An option refused outside a mode says so in --help, before a user is refused: its own
+    help names the option that decides (``--metric`` said "default: cosine and exact" while
+    the table of rows shows cosine only and --metric is refused there), or that option's help
+    names it."""
+    flag, _, where = message.removesuffix(" only").partition(" applies ")
+    governing = re.findall(r"--[a-z][a-z-]*", where)
+    if not governing or not flag.startswith("--") or flag == "--max-steps":
+        pytest.skip("not a mode of another option (or a deprecated spelling)")
+    helps, text = _option_help(args, flag)
+    assert any(g in text for g in governing) or any(flag in helps.get(g, "")
+                                                    for g in governing), (
+        f"{flag} --help does not say it applies {where} only: {text!r}")
 
 
 @pytest.mark.parametrize("args, message", NOT_READ, ids=[" ".join(a) for a, _ in NOT_READ])

@@ -64,7 +64,8 @@ EnergyRule = Annotated[str | None, typer.Option(
     "--rule", metavar="NAME", help="Learning rule (default: adaptive; with --sizes: pinv).")]
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
-    "load x N); writes a PNG and a JSON table to --out.")]
+    "load x N); writes a PNG and a JSON table to --out. Not with --neurons, --patterns, "
+    "--data, --arch, --hidden, --activation, --max-iterations or --calibrate.")]
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
@@ -75,7 +76,7 @@ EnergyOut = o.out("folder for PNG, JSON and TOML files (with --sizes or --calibr
                   folder=True, lazy=True)
 EnergyHidden = Annotated[str | None, typer.Option(
     "--hidden", metavar="WIDTHS",
-    help=o.HIDDEN_HELP + " (--arch multilayer only, and required there; no default).")]
+    help=o.HIDDEN_HELP + " (required there; no default).")]
 
 
 @app.command(

@@ -135,7 +135,8 @@ def sweep_cmd(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Validate and count trials; run nothing.")] = False,
+        "--dry-run", help="Validate and count trials; run nothing (so not with --jobs, "
+        "--workers, --scheduler or --threads).")] = False,
     list_options: Annotated[bool, typer.Option(
         "--list-options", help="Print every sweep option with its default and exit.")] = False,
     json_out: o.Json = False,
@@ -222,13 +223,15 @@ _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "var
 GroupBy = Annotated[str | None, typer.Option(
     "--group-by", "-g", metavar="FIELD[,FIELD...]", help="Group rows with equal values of these "
     "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds) "
-    "with the number of rows n.")]
+    "with the number of rows n (not with --csv or --parquet).")]
 Metrics = Annotated[str | None, typer.Option(
-    "--metric", "-m", metavar="NAME[,NAME...]", help="Result values shown (cosine, exact, "
-    "capacity.0.99, ...; default: cosine and exact, or the capacities; --json: all).")]
+    "--metric", "-m", metavar="NAME[,NAME...]", help="--group-by: result values shown "
+    "(cosine, exact, capacity.0.99, ...; default: cosine and exact, or the capacities; --json: "
+    "all). The table of rows shows the cosine, or the capacities.")]
 Columns = Annotated[str | None, typer.Option(
     "--columns", "-c", metavar="FIELD[,FIELD...]", help="Fields shown per row (default: "
-    "those of sweep, rule, n_neurons, patterns, fault_rate, variation, level, seed that vary).")]
+    "those of sweep, rule, n_neurons, patterns, fault_rate, variation, level, seed that vary; "
+    "not with --group-by or --json).")]
 
 
 @app.command("results", help="List, filter, group and export the rows of a results store.")

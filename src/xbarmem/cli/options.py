@@ -243,9 +243,10 @@ Kind = Annotated[str, typer.Option(
     "--kind", metavar="KIND", help="binary (+-1 patterns) or continuous ([-1, 1]).")]
 OnePerClass = Annotated[bool, typer.Option(
     "--one-per-class", help="Store one pattern of each class (digits 0-9; glyphs: 62 "
-    "characters).")]
+    "characters); --data of an image set or a file, not random or correlated-R.")]
 ZeroOne = Annotated[bool, typer.Option(
-    "--zero-one", help="Accept {0,1} files (0 is read as -1).")]
+    "--zero-one", help="Accept {0,1} pattern files (0 is read as -1): a --data FILE or cues "
+    "file, not a built-in set.")]
 Pool = bounded(int | None, "--pool", metavar="N", ge=1, le=MAX_COUNT,
                help="Patterns in the pool that subsets are drawn from (default: all of the "
                "source; random: 2000).")
@@ -295,12 +296,13 @@ Chip = Annotated[str, typer.Option(
 Faults = bounded(float | None, "--faults", metavar="X", ge=0.0, le=1.0,
                  help="Fraction of stuck devices (overrides the chip's).")
 OnFraction = bounded(float, "--on-fraction", metavar="X", ge=0.0, le=1.0,
-                     help="Share of stuck-ON devices among the faults.")
+                     help="Share of stuck-ON devices among the faults of --faults.")
 FaultModel = Annotated[str | None, typer.Option(
     "--fault-model", metavar="MODEL", parser=choice_text, help="Fault model, device or weight "
     "(overrides the chip's).")]
 FaultMapFile = Annotated[Path | None, typer.Option(
-    "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for.",
+    "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for (instead of "
+    "--faults).",
     parser=input_path)]
 
 def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[int],
@@ -339,15 +341,15 @@ RuleOptions = Annotated[str | None, typer.Option(
 RuleOption = Annotated[list[str] | None, typer.Option(
     "--rule-option", metavar="KEY=VALUE", help="One trainer option (value read as JSON, "
     "else text); repeatable, overrides --rule-options.")]
-HIDDEN_HELP = ("Hidden widths: 64-32 = two hidden layers; a width may be a multiple of N "
-               "(1n, 0.5n)")
+HIDDEN_HELP = ("Hidden widths (--arch multilayer): 64-32 = two hidden layers; a width may be "
+               "a multiple of N (1n, 0.5n)")
 Hidden = Annotated[str, typer.Option("--hidden", metavar="WIDTHS", help=HIDDEN_HELP + ".")]
 HiddenSeveral = Annotated[str, typer.Option(
     "--hidden", metavar="WIDTHS", help=HIDDEN_HELP + "; commas separate architectures "
     "(16,32,128).")]
 HiddenOne = Annotated[str, typer.Option(
-    "--hidden", metavar="WIDTH", help="Hidden width (one hidden layer): H at every N, or a "
-    "multiple of N (1n = N, 0.5n = N/2).")]
+    "--hidden", metavar="WIDTH", help="Hidden width (--arch multilayer; one hidden layer): H "
+    "at every N, or a multiple of N (1n = N, 0.5n = N/2).")]
 
 
 def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:
@@ -396,10 +398,10 @@ OldBias = Annotated[bool | None, typer.Option(
 # numeric options: declared here too, so that every number on the command line has its bounds
 Arrays = bounded(int, "--arrays", metavar="N", ge=1, le=MAX_COUNT, help="Number of arrays.")
 OffBelow = bounded(float | None, "--off-below", metavar="S", ge=0.0,
-                   help="conductance: stuck OFF below this (siemens; default: g_min + 5% of "
+                   help="--as conductance: stuck OFF below this (siemens; default: g_min + 5% of "
                    "the chip's window).")
 OnAbove = bounded(float | None, "--on-above", metavar="S", ge=0.0,
-                  help="conductance: stuck ON above this (siemens; default: g_max - 5% of "
+                  help="--as conductance: stuck ON above this (siemens; default: g_max - 5% of "
                   "the chip's window).")
 ImportTolerance = bounded(float | None, "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck "
                           "if |read - target| exceeds this (default: robust estimate).")
@@ -439,11 +441,13 @@ UnknownFaults = bounded(float, "--unknown-faults", metavar="X", ge=0.0, le=1.0, 
 ReadAverages = bounded(int, "--read-averages", metavar="N", ge=1, le=10**6,
                        help="Reads averaged per read-back.")
 Jobs = bounded(int, "--jobs", "-j", metavar="N", ge=1, le=1024,
-               help="Local worker processes (1 = in this process).")
+               help="Local worker processes (1 = in this process; not with --workers or "
+               "--scheduler).")
 Workers = bounded(int | None, "--workers", metavar="N", ge=1, le=1024,
                   help="Start a local Dask cluster with this many worker processes.")
 Limit = bounded(int | None, "--limit", metavar="N", ge=0, le=MAX_COUNT,
-                help="Show at most this many rows (not with --json).")
+                help="Show at most this many rows (not with --group-by, --json, --csv or "
+                "--parquet).")
 
 #: a Dask scheduler address: PROTOCOL://HOST[:PORT] or HOST:PORT
 _SCHEDULER = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?"
