@@ -612,3 +612,26 @@ def test_quick_scaling_text_names_the_sizes_it_ran():
     assert sizes == [64, 100]
     assert "continuous N = 64 and 100 only" in text
     assert "[64, 100] with 1 seed(s) (continuous)" in scaling.settings(True)
+
+
+
+@pytest.mark.parametrize("recipe", ["default", "fast"])
+def test_recipe_text_states_every_training_stage(recipe):
+    """The report's recipe sentence counts every stage the trainer runs: it said "up to 500 +
+    200 fine-tune steps" while the default recipe first runs 100 flip-averaged steps (train
+    prints 800), and did not say that the fast recipe starts from the warm start."""
+    import re
+
+    from xbarmem.learning.adaptive import AdaptiveTrainer
+    from xbarmem.learning.budget import step_budget
+
+    options = AdaptiveTrainer(recipe=recipe).options()
+    token = rep._TRAINING.set(rep.Training(recipe=recipe))
+    try:
+        text = rep.recipe_text()
+    finally:
+        rep._TRAINING.reset(token)
+    steps = re.findall(r"(\d+) flip-averaged|up to (\d+) \+ (\d+) fine-tune", text)
+    total = sum(int(n) for match in steps for n in match if n)
+    assert total == step_budget(options, "binary"), text
+    assert ("warm start" in text) == bool(options.get("warm_start")), text

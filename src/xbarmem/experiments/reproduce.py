@@ -199,7 +199,10 @@ def recipe_text() -> str:
 
     recipe = _TRAINING.get().recipe
     o = AdaptiveTrainer(recipe=recipe).options()
-    return (f"{recipe} recipe (basin objective, up to {o['max_steps']} + "
+    flip = o.get("flip_steps") or 0  # the flip-averaged stage before the basin stage
+    start = (f"{flip} flip-averaged steps, then " if flip else "") + (
+        "from the closed-form warm start, " if o.get("warm_start") else "")
+    return (f"{recipe} recipe ({start}basin objective, up to {o['max_steps']} + "
             f"{o['finetune_steps']} fine-tune steps, cue_flip {o['cue_flip']:g}, cue_copies "
             f"{o['cue_copies']}, unroll {o['unroll']}, {o['recall_loss']} recall loss)")
 
