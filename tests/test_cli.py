@@ -1224,3 +1224,23 @@ def test_energy_multilayer_without_hidden_names_the_options(run_cli):
 
     with pytest.raises(ConfigError, match="arch='multilayer' needs hidden"):
         measure(16, arch="multilayer", patterns="random", count=2)
+
+
+
+def test_capacity_table_says_which_threshold_its_per_device_column_reads(run_cli, monkeypatch,
+                                                                         tmp_path):
+    """With several thresholds the table's "C/1k devices" column read the lowest one without
+    saying so, and its last two columns were headed "counts" (how many were tested) and "s"."""
+    from rich.console import Console
+
+    from xbarmem.cli import capacity
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(capacity, "out", Console(width=300))  # headers on one line
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--neurons", "16",
+                             "--pool", "20", "--trials", "1", "--probes", "1",
+                             "--threshold", "0.95,0.99")
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "architecture" in line)
+    assert "C@0.95 per 1k devices" in header and "counts tested" in header
+    assert "seconds" in header, header

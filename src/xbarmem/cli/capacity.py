@@ -243,13 +243,15 @@ def _warn_pool_limit(results: list[tuple[str, dict]]) -> None:
 
 def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
     table = Table(title=title)
+    first = sorted(thresholds)[0]  # capacity per device is read at the lowest threshold
     for col in ("architecture", "devices", "arrays",
-                *[f"C@{t:g}" for t in sorted(thresholds)], "C/1k devices", "counts", "s"):
+                *[f"C@{t:g}" for t in sorted(thresholds)], f"C@{first:g} per 1k devices",
+                "counts tested", "seconds"):
         table.add_column(col, justify="right")
     from xbarmem.evaluation.capacity import pool_limited
 
     for label, res in results:
-        first, limited = sorted(thresholds)[0], pool_limited(res.as_dict())
+        limited = pool_limited(res.as_dict())
         table.add_row(label, str(res.devices.get("devices", "")),
                       str(res.devices.get("arrays", "")),
                       *[(">=" if str(t) in limited else "") + str(res.capacity[t])
