@@ -121,6 +121,11 @@ def _workers_ahead(jobs: int, workers: int | None, scheduler: str | None, work: 
         pool.discard()
 
 
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="Validate and count trials; run nothing (so not with --jobs, --workers, "
+    "--scheduler or --threads).")]
+
+
 @app.command("sweep", short_help="Run a TOML sweep into a resumable results store.",
              help="Run a TOML sweep (grid of trials x seeds) into a SQLite results store; "
                   "finished trials are skipped, so a killed sweep resumes where it stopped.")
@@ -134,9 +139,7 @@ def sweep_cmd(
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Validate and count trials; run nothing (so not with --jobs, "
-        "--workers, --scheduler or --threads).")] = False,
+    dry_run: DryRun = False,
     list_options: Annotated[bool, typer.Option(
         "--list-options", help="Print every sweep option with its default and exit.")] = False,
     json_out: o.Json = False,
