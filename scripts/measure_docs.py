@@ -579,9 +579,25 @@ def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
     return {"what": entry.what,
             "command": " && ".join(step.format(out="OUT") for step in entry.steps),
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "torch_threads": threads, "xbarmem": _version(), "commit": commit,
+            "torch_threads": threads, "xbarmem": _version(), "commit": commit, "cpu": _cpu(),
             "wall_seconds": round(time.perf_counter() - began, 1),
             "values": _values(entry.values, outputs)}
+
+
+def _cpu() -> str:
+    """The CPU's model name and whether it has AVX-512: another kind of CPU can move results
+    in their last digits (and a recall, a sign of a sum, then visibly)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        import platform
+
+        return platform.processor() or platform.machine() or "unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), "unknown")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
+                  if line.startswith("flags")), [])
+    return f"{name}, {'with' if 'avx512f' in flags else 'no'} AVX-512"
 
 
 def _values(paths: dict[str, str], outputs: list[str]) -> dict[str, Any]:
@@ -652,8 +668,8 @@ def fragment(name: str, records: dict[str, Any]) -> str:
     if rec is None:
         return f"*`{name}`: not measured yet (`python scripts/measure_docs.py --only {name}`).*\n"
     head = (f"*Re-measured* (`{name}`: {rec['date']}, {rec['torch_threads']} torch "
-            f"thread(s), xbarmem {rec['xbarmem']}, commit {rec['commit'] or '-'}; "
-            f"`{rec['command']}`):")
+            f"thread(s), xbarmem {rec['xbarmem']}, commit {rec['commit'] or '-'}"
+            + (f", CPU {rec['cpu']}" if rec.get("cpu") else "") + f"; `{rec['command']}`):")
     blocks = {k: _block(k, v) for k, v in rec["values"].items()}
     tables = [b for b in blocks.values() if b is not None]
     values = "; ".join(f"{k} {_cell(v)}" for k, v in rec["values"].items() if blocks[k] is None)

@@ -116,8 +116,9 @@ def max_threads() -> int:
 
 
 Threads = bounded(int, "--threads", metavar="N", ge=1, le=max_threads(),
-                  help="Torch threads for the computation (default 1: the same numbers on any "
-                  "machine; recorded with the results).")
+                  help="Torch threads for the computation (default 1: the same numbers "
+                  "whatever the number of cores; CPUs of other kinds can differ in the last "
+                  "digits, and then in a recall; recorded with the results).")
 
 
 #: environment variables torch (and its BLAS) read their thread count from when they load
@@ -130,7 +131,9 @@ def torch_threads(threads: int):
     for the command and undone after it; yields N.
 
     The thread count changes how torch splits sums, so the last digits of results depend on it;
-    fixing it (default 1) makes a command give the same numbers everywhere. When torch is not
+    fixing it (default 1) makes a command give the same numbers on machines of one CPU kind
+    (another CPU's floating-point kernels, e.g. with or without AVX-512, can move the last
+    digits, and a recall that is a sign of a sum can then differ). When torch is not
     loaded yet, N goes to :data:`THREAD_VARIABLES`, which torch reads when the command loads
     it -- so a command that refuses its request before any work never loads torch. Otherwise
     ``torch.set_num_threads(N)``; the inter-op pool is sized once per process (torch refuses a
