@@ -210,3 +210,12 @@ def test_cli_refuses_a_weight_model_before_opening_the_log(pats, tmp_path, run_c
     code, out, err = run_cli("adapt", model, "--rounds", "0", "--log", log)
     assert code == 2 and not out and "'device' fault model" in err
     assert not log.exists()
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(0.48, "0.5"), (0.04, "0.0"), (9.94, "9.9"),
+                                                (12.4, "12"), (1234.0, "1234")])
+def test_adapt_summary_seconds_are_not_rounded_to_zero(seconds, shown):
+    """The summary line printed "re-training 0 s" for a 0.48 s re-training."""
+    from xbarmem.cli.deploy import _seconds
+
+    assert _seconds(seconds) == shown

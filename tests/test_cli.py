@@ -1244,3 +1244,21 @@ def test_capacity_table_says_which_threshold_its_per_device_column_reads(run_cli
     header = next(line for line in out.splitlines() if "architecture" in line)
     assert "C@0.95 per 1k devices" in header and "counts tested" in header
     assert "seconds" in header, header
+
+
+def test_evaluate_json_names_the_activation_as_recall_does(run_cli, tmp_path):
+    """``evaluate --json`` recorded the neuron type only as ``neurons``; ``recall --json``, the
+    demo and the option call it ``activation``: both keys now (``neurons`` kept)."""
+    model = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--out", model, "--rule", "hebb", "--data", "random",
+                           "--patterns", "3", "--neurons", "16")
+    assert code == 0, err
+    protocol = run_json(run_cli, "evaluate", model, "--probes", "1", "--activation", "tanh",
+                        "--json")["protocol"]
+    assert protocol["activation"] == protocol["neurons"] == "tanh"
+
+
+def test_demo_heading_counts_in_the_singular(run_cli, tmp_path):
+    code, out, err = run_cli("demo", "--trials", "1", "--probes", "1", "-o", tmp_path)
+    assert code == 0, err
+    assert "1 chip x 1 cue per digit" in " ".join(out.split())

@@ -62,8 +62,9 @@ def _print_demo(results: dict, rules: list[str], faults: float, level: float, tr
     source = {"mnist": "MNIST", "mnist-crop24": "MNIST (centre 24x24 crop)"}.get(
         s["data"], "scikit-learn")
     out.print(f"Recall of {s['n_patterns']} 8x8 {source} digits (one per class), N="
-              f"{s['n_neurons']}, {faults:.0%} stuck, {level:.0%} bit flips, {trials} chips x "
-              f"{probes} cues per digit")
+              f"{s['n_neurons']}, {faults:.0%} stuck, {level:.0%} bit flips, {trials} "
+              f"chip{'s' if trials != 1 else ''} x {probes} cue{'s' if probes != 1 else ''} per "
+              "digit")
     for model, res in results["fault_models"].items():
         table = Table(title=f"{model} fault model ({res['chip']['name']} preset + faults)")
         for col in ("rule", "cosine", "± chips", "exact", "tanh neurons"):

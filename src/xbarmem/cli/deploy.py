@@ -326,7 +326,7 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
     out.print(f"mean cosine {summary['open_loop_cosine']:.4f} (open loop) -> "
               f"{summary['final_cosine']:.4f} after {len(result.rounds) - 1} round(s) "
               f"({summary['gain']:+.4f}, re-training "
-              f"{sum(r['train_seconds'] for r in result.rounds):.0f} s); target {target} "
+              f"{_seconds(sum(r['train_seconds'] for r in result.rounds))} s); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
               + (f"; adapted model saved to {out_path}" if out_path else ""))
 
@@ -337,3 +337,8 @@ def _say_removed(folder: Path, manifest: dict) -> None:
     if manifest.get("removed"):
         o.warn(f"{folder}: removed {len(manifest['removed'])} file(s) of the earlier export "
                f"there that this one does not hold: {', '.join(manifest['removed'])}")
+
+
+def _seconds(seconds: float) -> str:
+    """Seconds as printed: one decimal below 10 s (a 0.48 s re-training read "0 s")."""
+    return f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"

@@ -202,9 +202,11 @@ def evaluate(
     score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
                                                      probes=probes, mode=mode,
                                                      activation=activation, seed=seed))
-    # JSON keys are a contract: the neuron type stays "neurons" in the protocol record
+    # JSON keys are a contract: the neuron type stays under "neurons" in the protocol record,
+    # and is also "activation", its name in recall --json, the demo and the option
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
-              "probes": probes, "mode": mode, "neurons": activation, "seed": seed},
+              "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
+              "seed": seed},
               **score.as_dict(), "threads": threads}
     if json_out:
         _emit_json(result)
