@@ -151,7 +151,6 @@ def test_readme_is_short_and_its_links_resolve():
 def _measure_script():
     import importlib.util
     import sys
-    import sys
 
     spec = importlib.util.spec_from_file_location("measure_docs",
                                                   ROOT / "scripts" / "measure_docs.py")
@@ -436,17 +435,7 @@ def test_listed_signatures_name_real_parameters_and_their_defaults(where, name, 
 def test_measured_regions_name_the_cpu_they_ran_on():
     """Results move in their last digits between CPU kinds (with or without AVX-512): a record
     made since names its CPU in the region; older records render as before."""
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(
-        "measure_docs", Path(__file__).resolve().parents[1] / "scripts" / "measure_docs.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["measure_docs"] = module  # (its dataclasses look their module up)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules["measure_docs"]
+    module = _measure_script()
     rec = {"date": "2026-12-03 21:00 UTC", "torch_threads": 1, "xbarmem": "0.2.0",
            "commit": "abc1234", "command": "xbarmem demo", "wall_seconds": 1.0,
            "values": {"x": 1}}
