@@ -144,7 +144,7 @@ def test_save_memory_refuses_a_missing_folder_and_non_json_extra(tmp_path):
      "fault_seed must be an integer >= 0, got a numpy Generator (pass an integer seed"),
     (lambda: xm.flip_bits(mem_cues(), 0.1, generator=np.random.RandomState(0)),
      "generator must be an integer >= 0 or a torch.Generator, got a numpy RandomState"),
-    (lambda: xm.random_patterns(2, 4, seed=[1]), "seed must be an integer >= 0, got a list$"),
+    (lambda: xm.random_patterns(2, 4, seed=[1]), "seed must be an integer >= 0, got \\[1\\]$"),
     (lambda: xm.Protocol(seed=-1), "seed must be an integer >= 0, got -1$"),
 ])
 def test_a_bad_seed_is_named_with_what_it_must_be(call, message):

@@ -12,13 +12,15 @@ import difflib
 import functools
 import inspect
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from xbarmem.errors import ArgumentError, ConfigError, XbarmemError
 
-__all__ = ["MAX_SEED", "check_neurons", "check_seed", "check_type", "checked_keywords",
-           "unknown_argument"]
+__all__ = ["MAX_COUNT", "MAX_SEED", "as_real_array", "check_callback", "check_choice",
+           "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
+           "check_tensor", "check_type",
+           "checked_keywords", "is_bool", "is_choice", "shown", "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,28 +30,125 @@ _KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEY
 #: the largest seed a user may give (command line, trainer options, sweep files): seeds are
 #: 32-bit, which numpy, torch and the derived-seed formulas all accept
 MAX_SEED = 2**32 - 1
+#: the largest count a user may give (trials, probes, chips, iterations, steps, patterns...):
+#: above it a run would never end, whatever memory it needs
+MAX_COUNT = 10**9
 
 
 def check_seed(seed: Any, name: str = "seed", what: str = "an integer >= 0") -> int:
-    """The one rule for random seeds: an integer >= 0 (Python or numpy integer; bools refused).
-    Returns it as a Python ``int``; raises :class:`ConfigError` naming ``name`` (and ``what``
-    it must be) otherwise (``seed must be an integer >= 0, got -1``; a numpy generator is
-    named with how to get a seed), before any draw is made."""
+    """The one rule for random seeds: an integer in ``0 ..`` :data:`MAX_SEED` (Python or numpy
+    integer; bools refused). Returns it as a Python ``int``; raises :class:`ConfigError` naming
+    ``name`` (and ``what`` it must be) otherwise (``seed must be an integer >= 0, got -1``; a
+    numpy generator is named with how to get a seed), before any draw is made."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ConfigError(f"{name} must be {what}, got {_shown(seed)}")
+        raise ConfigError(f"{name} must be {what}, got {shown(seed)}")
+    if seed > MAX_SEED:
+        raise ConfigError(f"{name} must be {what} and at most {MAX_SEED} (seeds are 32-bit), "
+                          f"got {seed}")
     return int(seed)
 
 
-def _shown(value: Any) -> str:
-    """``value`` in a message: its repr for numbers and text, else its type (a random
-    generator of numpy or torch: with how to draw a seed from it)."""
-    if value is None or isinstance(value, numbers.Number | str):
+def shown(value: Any) -> str:
+    """``value`` in a message, never a long text: its repr for numbers, text (a very long one
+    cut, with its length) and short lists, tuples and dicts (``[1]``); an array or tensor by
+    its type, shape and dtype (``a ndarray of shape (40, 40), float64``; a 0-d one by its
+    value); a long list, tuple or dict by its type and length; anything else by its type (a
+    random generator of numpy or torch: with how to draw a seed from it)."""
+    if value is None or (isinstance(value, numbers.Number) and not hasattr(value, "shape")):
         return repr(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        if isinstance(value, numbers.Number):  # a numpy scalar
+            return repr(value)
+        shape = tuple(int(d) for d in value.shape)
+        if not shape and str(getattr(value, "device", "cpu")) != "meta":
+            return f"a 0-d {type(value).__name__} holding {value.item()!r}"
+        return f"a {type(value).__name__} of shape {shape}, {value.dtype}"
+    if isinstance(value, str):  # a path or a name: whole, unless absurdly long
+        return repr(value) if len(value) <= 300 else f"{value[:60]!r}... ({len(value)} characters)"
+    if isinstance(value, list | tuple | dict):
+        text = repr(value)
+        return text if len(text) <= 80 else f"a {type(value).__name__} of length {len(value)}"
     kind = type(value).__name__
     if kind in ("Generator", "RandomState"):
         return (f"a {type(value).__module__.split('.')[0]} {kind} (pass an integer seed, e.g. "
                 f"one drawn from it)")
     return f"a {kind}"
+
+
+_shown = shown  # the name its first users know
+
+
+def is_bool(value: Any) -> bool:
+    """Whether ``value`` is a Python or numpy bool (which is no number and no name here)."""
+    return isinstance(value, bool) or (type(value).__module__ == "numpy"
+                                       and type(value).__name__ in ("bool", "bool_"))
+
+
+def is_choice(value: Any, choices: Iterable[Any]) -> bool:
+    """Whether ``value`` is one of ``choices`` (names), safely for any value: an array, a
+    tensor or any other unhashable or odd object is no choice (never numpy's "truth value is
+    ambiguous"), nor is a bool unless ``choices`` hold it."""
+    if isinstance(value, str):  # numpy strings too
+        return str(value) in frozenset(choices)
+    if is_bool(value):
+        return any(c is value for c in choices)
+    if hasattr(value, "shape") or hasattr(value, "__array__"):
+        return False
+    try:
+        return value in frozenset(choices)
+    except TypeError:  # unhashable
+        return False
+
+
+def check_choice(value: Any, choices: Iterable[Any], name: str, *,
+                 error: type[XbarmemError] = ConfigError) -> Any:
+    """``value`` if :func:`is_choice`, else ``error`` ``{name} must be one of a, b, got
+    {shown(value)}``."""
+    options = tuple(choices)
+    if not is_choice(value, options):
+        raise error(f"{name} must be one of {', '.join(map(str, options))}, got {shown(value)}")
+    return value
+
+
+def check_flag(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) -> bool:
+    """The one rule for on/off options: ``True`` or ``False`` (a numpy bool too); anything else
+    (``"no"``, 1, None, an array) raises ``error`` naming ``name``. Returns a Python bool."""
+    if not is_bool(value):
+        raise error(f"{name} must be True or False, got {shown(value)}")
+    return bool(value)
+
+
+def check_count(value: Any, name: str, *, minimum: int = 1, maximum: int = MAX_COUNT,
+                error: type[XbarmemError] = ConfigError) -> int:
+    """The one rule for counts (trials, probes, chips, steps, iterations): an integer (Python
+    or numpy; bools refused) in ``minimum .. maximum`` (default :data:`MAX_COUNT`, a limit
+    above which a run would never end). Returns it as a Python ``int``; raises ``error`` naming
+    ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise error(f"{name} must be an integer >= {minimum}, got {shown(value)}")
+    if value > maximum:
+        raise error(f"{name} must be at most {maximum}, got {value}")
+    return int(value)
+
+
+def check_callback(value: Any, name: str) -> Any:
+    """``value`` if it is ``None`` or callable, else :class:`~xbarmem.errors.ArgumentError`
+    ``{name} must be a function (or None), got ...``, raised before any work."""
+    if value is not None and not callable(value):
+        raise ArgumentError(f"{name} must be a function (or None), got {shown(value)}")
+    return value
+
+
+def check_tensor(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) -> Any:
+    """``value`` unless it is a torch tensor no computation can read: one on the ``meta``
+    device (it holds no data) or of a complex dtype; ``error`` naming ``name`` then. Torch is
+    never imported here (a tensor is recognised by its attributes)."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "is_complex"):
+        if getattr(value, "is_meta", False):
+            raise error(f"{name} must hold data, got a tensor on the meta device")
+        if value.is_complex():
+            raise error(f"{name} must be real numbers, got a complex tensor ({value.dtype})")
+    return value
 
 
 def check_neurons(n_neurons: Any, name: str = "n_neurons",
@@ -62,7 +161,7 @@ def check_neurons(n_neurons: Any, name: str = "n_neurons",
     if (isinstance(n_neurons, bool) or not isinstance(n_neurons, numbers.Integral)
             or n_neurons < 2):
         raise error(f"{name} must be an integer >= 2 (a memory needs at least 2 neurons), "
-                    f"got {n_neurons!r}")
+                    f"got {shown(n_neurons)}")
     return int(n_neurons)
 
 
@@ -116,3 +215,39 @@ def check_type(value: Any, types: type | tuple[type, ...], name: str, what: str)
     if not isinstance(value, types):
         raise ArgumentError(f"{name} must be {what}, got {type(value).__name__}")
     return value
+
+
+def as_real_array(value: Any, name: str, *, error: type[XbarmemError] = ConfigError,
+                  dtype: str | None = "float64") -> Any:
+    """The one reader of a user's array of numbers (weights, biases, conductance maps,
+    indices): ``value`` (a numpy array, nested lists, or a torch tensor on any device, with or
+    without ``requires_grad``) as a numpy array of ``dtype`` (None: its own, bool or numeric).
+    Raises ``error`` naming ``name`` for a meta or complex tensor (:func:`check_tensor`), a
+    ragged or non-numeric value (``None``, text, objects) or complex numbers."""
+    import numpy as np  # numpy only when an array is read
+
+    check_tensor(value, name, error=error)
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise error(f"{name} must be an array of real numbers, got {shown(value)}") from None
+    if (arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number)) or np.issubdtype(
+            arr.dtype, np.complexfloating):
+        raise error(f"{name} must be an array of real numbers, got {shown(value)}"
+                    + (f" of dtype {arr.dtype}" if hasattr(value, "dtype") else ""))
+    return arr if dtype is None else arr.astype(dtype, copy=False)
+
+
+def check_image_shape(value: Any, name: str = "image_shape", *,
+                      error: type[XbarmemError] = ConfigError) -> tuple[int, int]:
+    """The one rule for an image shape: a pair ``(h, w)`` of integers >= 1 (a list, tuple or
+    1-D array of two integers); returned as a tuple of Python ints, else ``error`` naming
+    ``name``."""
+    items = list(value) if isinstance(value, list | tuple) else (
+        [v for v in value.tolist()] if getattr(value, "ndim", None) == 1 else None)
+    if (items is None or len(items) != 2 or any(
+            isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in items)):
+        raise error(f"{name} must be a pair (h, w) of integers >= 1, got {shown(value)}")
+    return int(items[0]), int(items[1])

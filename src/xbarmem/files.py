@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from xbarmem.errors import FileFormatError
+from xbarmem.checks import shown
+from xbarmem.errors import ArgumentError, FileFormatError
 from xbarmem.limits import check_bytes, human
 
-__all__ = ["CHUNK", "ArrayFile", "gunzip", "npy_size", "read_bytes", "missing", "read_text",
-           "what_is"]
+__all__ = ["CHUNK", "ArrayFile", "as_path", "gunzip", "npy_size", "output_file", "read_bytes",
+           "missing", "read_text", "what_is"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -58,6 +59,35 @@ def missing(path: str | Path, what: str = "file") -> str:
         return f"{_where(path, what)} is a symbolic link to a missing file ({os.readlink(path)})"
     return f"no such {what}: {path}"
 
+
+
+def as_path(path: object, name: str = "path") -> Path:
+    """The one reader of a path argument: a non-empty ``str`` or :class:`os.PathLike` as a
+    :class:`~pathlib.Path`; anything else (None, a number, bytes, an array) raises
+    :class:`~xbarmem.errors.ArgumentError` naming ``name`` before any file is touched."""
+    if isinstance(path, str | os.PathLike) and not isinstance(path, bytes):
+        text = os.fspath(path)
+        if isinstance(text, str) and text.strip():
+            return Path(text)
+        if isinstance(text, str):
+            raise ArgumentError(f"{name} must be a file path, got an empty text")
+    raise ArgumentError(f"{name} must be a file path (a str or pathlib.Path), "
+                        f"got {type(path).__name__}")
+
+
+def output_file(path: object, what: str = "file", name: str = "path") -> Path:
+    """The one check of a file to write, before anything is written: :func:`as_path`, then
+    :class:`FileFormatError` ``cannot write the {what} to {path}: ...`` when it is a folder,
+    its folder does not exist, or the folder or an existing file is not writable."""
+    target = as_path(path, name)
+    why = ("it is a folder" if target.is_dir()
+           else f"no folder {target.parent}" if not target.parent.is_dir()
+           else "no permission to write it" if (
+               not os.access(target.parent, os.W_OK)
+               or (target.exists() and not os.access(target, os.W_OK))) else "")
+    if why:
+        raise FileFormatError(f"cannot write the {what} to {target}: {why}")
+    return target
 
 
 def _umask() -> int:
@@ -259,7 +289,7 @@ class ArrayFile:
         ``key`` is None. ``how`` tells the user how to choose among several."""
         if not self.is_npz:
             if key is not None:
-                self._fail(f"is a single .npy array, it has no array named {key!r}")
+                self._fail(f"is a single .npy array, it has no array named {shown(key)}")
             return self.array()
         if key is None and len(self.names) != 1:
             self._fail(f"holds {len(self.names)} arrays; {how} {self._listed()}")
@@ -270,9 +300,9 @@ class ArrayFile:
         if not self.is_npz:
             return _load_npy(self.raw, self.where)
         if name not in self._zip:
-            self._fail(f"no array named {name!r} (arrays: {self._listed()})")
+            self._fail(f"no array named {shown(name)} (arrays: {self._listed()})")
         info = self._zip[name]
-        where = f"{self.where}, array {name!r}"
+        where = f"{self.where}, array {shown(name)}"
         check_bytes(f"reading {where}", 2 * info.file_size)
         try:
             with zipfile.ZipFile(io.BytesIO(self.raw)) as archive:

@@ -74,7 +74,10 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import tomli_w
 
 from xbarmem.checks import (
+    MAX_COUNT,
     check_seed,  # re-exported: the seed rule of every Spec user
+    is_choice,
+    shown,
     unknown_argument,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
@@ -116,7 +119,7 @@ class Rule:
 
     def error(self, key: str, what: str, value: Any) -> ConfigError:
         unit = f" ({self.unit})" if self.unit else ""
-        return ConfigError(f"{key} must be {what}{unit}, got {value!r}")
+        return ConfigError(f"{key} must be {what}{unit}, got {shown(value)}")
 
 
 def _is_number(value: Any) -> bool:
@@ -164,9 +167,12 @@ class Number(Rule):
 
     def __call__(self, value: Any, key: str) -> Any:
         if _is_number(value) and not math.isfinite(value):
-            raise ConfigError(f"{key} must be finite, got {value!r}")
+            raise ConfigError(f"{key} must be finite, got {shown(value)}")
         if _is_number(value) and not self.integer and not self.accepts(value):
             raise self.error(key, self.bounds.lstrip(), value)  # a number out of range
+        if (self.integer and self.le is None and self.lt is None and self.accepts(value)
+                and value > MAX_COUNT):  # a count so large that no run would end
+            raise ConfigError(f"{key} must be at most {MAX_COUNT}, got {value}")
         return super().__call__(value, key)
 
 
@@ -443,7 +449,7 @@ class Spec:
             if info.nested is not None:
                 if not isinstance(value, info.nested):
                     raise ConfigError(f"{info.key} must be a {info.nested.__name__}, "
-                                      f"got {value!r}")
+                                      f"got {shown(value)}")
                 continue
             checked = info.check(value)
             if checked is not value:
@@ -495,7 +501,7 @@ class Spec:
             if info.nested is not None:
                 if not isinstance(value, dict):
                     raise ConfigError(f"{noun} section [{info.key}] must be a table, "
-                                      f"got {value!r}")
+                                      f"got {shown(value)}")
                 value = info.nested.from_dict(value)
             values[name] = value
         return cls(**values)
@@ -631,8 +637,8 @@ class Presets:
     def preset(self, name: str) -> Any:
         """The preset ``name`` (its ``name`` field set to it); ConfigError if unknown."""
         names = self.names()
-        if name not in names:
-            raise ConfigError(f"unknown {self.noun} preset {name!r} (available: "
+        if not is_choice(name, names):
+            raise ConfigError(f"unknown {self.noun} preset {shown(name)} (available: "
                               f"{', '.join(names)})")
         text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
         return self._build(tomllib.loads(text), name, f"{self.noun} preset {name}")
@@ -679,7 +685,7 @@ class Presets:
         if path.is_symlink() and not path.exists():
             raise FileFormatError(missing(path, f"{self.noun} file"))
         if not path.exists():
-            raise FileFormatError(f"no {self.noun} preset or file named {text!r} "
+            raise FileFormatError(f"no {self.noun} preset or file named {shown(text)} "
                                   f"(presets: {', '.join(self.names())})")
         # a TOML parse holds the text and its tables: a few times the file's size
         source = read_text(path, f"{self.noun} file", expand=_TOML_EXPAND)

@@ -148,7 +148,8 @@ def capacity_cmd(
 
     def search(a: str, h: list[int] | None, progress, measured):  # type: ignore[no-untyped-def]
         return find_capacity(
-            patterns, arch=a, chip=spec, rule=rule, hidden=h or 32, thresholds=thresholds,
+            patterns, arch=a, chip=spec, rule=rule, hidden=(h or 32) if a == "multilayer" else None,
+            thresholds=thresholds,
             protocol=protocol, trials=trials, seed=seed, start=start, resolution=resolution,
             rule_options=options or None, faults=fmap, progress=progress, measured=measured)
 

@@ -9,12 +9,20 @@ of the same shape on the same device. Randomness comes only from the ``generator
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 import torch
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import (
+    check_flag,
+    check_image_shape,
+    check_tensor,
+    checked_keywords,
+    is_bool,
+    shown,
+)
 from xbarmem.errors import PatternError
 from xbarmem.names import CORRUPTION_METHODS
 from xbarmem.seeds import GeneratorLike, as_generator
@@ -35,7 +43,7 @@ __all__ = [
 def _as_float_tensor(x: Any) -> torch.Tensor:
     """A float32 copy of ``x`` (never a view of the caller's data)."""
     if isinstance(x, torch.Tensor):
-        return x.detach().to(torch.float32, copy=True)
+        return check_tensor(x, "cues", error=PatternError).detach().to(torch.float32, copy=True)
     arr = np.asarray(x)
     if arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number):
         raise PatternError(f"cues must be numeric, got dtype {arr.dtype}")
@@ -43,13 +51,15 @@ def _as_float_tensor(x: Any) -> torch.Tensor:
 
 
 def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
+    if is_bool(value):
+        raise PatternError(f"{name} must be a number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise PatternError(f"{name} must be a number, got {value!r}") from None
+        raise PatternError(f"{name} must be a number, got {shown(value)}") from None
     if math.isnan(v) or v < 0.0 or (upper is not None and v > upper) or math.isinf(v):
         rng = "[0, 1]" if upper == 1.0 else ">= 0 and finite"
-        raise PatternError(f"{name} must be {rng}, got {value!r}")
+        raise PatternError(f"{name} must be {rng}, got {shown(value)}")
     return v
 
 
@@ -64,7 +74,7 @@ def check_corruption(method: str, level: float) -> str:
     method's canonical name (``"salt_pepper"`` -> ``"salt-pepper"``)."""
     key = str(method).strip().lower().replace("_", "-")
     if key not in _LEVELS:
-        raise PatternError(f"unknown corruption method {method!r}: expected one of "
+        raise PatternError(f"unknown corruption method {shown(method)}: expected one of "
                            f"{', '.join(CORRUPTION_METHODS)}")
     _check_level(_LEVELS[key], level, upper=None if key == "gaussian" else 1.0)
     return key
@@ -105,6 +115,7 @@ def gaussian_noise(
 ) -> torch.Tensor:
     """Add iid N(0, sigma**2) noise (``sigma >= 0``); clip the result to [-1, 1] if ``clip``."""
     sigma = _check_level("noise sigma", sigma, upper=None)
+    clip = check_flag(clip, "clip", error=PatternError)
     out = _as_float_tensor(x)
     gen = as_generator(generator, "generator")
     out = out + sigma * torch.randn(out.shape, generator=gen, device=gen.device).to(out.device)
@@ -124,7 +135,9 @@ def occlude_block(
     ``x`` must be ``(B, h*w)``."""
     fraction = _check_level("occlusion fraction", fraction)
     out = _as_float_tensor(x)
-    h, w = (int(v) for v in image_shape)
+    h, w = check_image_shape(image_shape, error=PatternError)
+    if isinstance(fill, bool) or not isinstance(fill, numbers.Real) or not math.isfinite(fill):
+        raise PatternError(f"fill must be a finite number, got {shown(fill)}")
     if out.ndim != 2 or out.shape[1] != h * w:
         raise PatternError(
             f"occlusion needs cues of shape (B, {h * w}) for image_shape ({h}, {w}), "
@@ -177,6 +190,8 @@ def corrupt(
         return gaussian_noise(x, level, generator)
     if key == "salt-pepper":
         return salt_and_pepper(x, level, generator)
+    if image_shape is not None:
+        check_image_shape(image_shape, error=PatternError)
     if image_shape is None:  # occlude
         n = int(_as_float_tensor(x).shape[-1])
         side = math.isqrt(n)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import os
 import string
 import struct
 import sys
@@ -23,9 +24,20 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import check_neurons, checked_keywords
+from xbarmem.checks import (
+    as_real_array,
+    check_flag,
+    check_image_shape,
+    check_neurons,
+    check_tensor,
+    check_type,
+    checked_keywords,
+    is_choice,
+    shown,
+)
 from xbarmem.errors import FileFormatError, PatternError
-from xbarmem.files import ArrayFile, decode, gunzip, missing, npy_size, read_bytes
+from xbarmem.files import ArrayFile, as_path, decode, gunzip, missing, npy_size, read_bytes
+from xbarmem.limits import array_bytes, check_bytes
 from xbarmem.spec import check_seed
 
 __all__ = [
@@ -81,8 +93,9 @@ _IDX_MAGICS = (0x00000803, 0x00000801)
 
 
 def _check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise PatternError(f"unknown pattern kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if not is_choice(kind, KINDS):
+        raise PatternError(f"unknown pattern kind {shown(kind)}: expected one of "
+                           f"{', '.join(KINDS)}")
     return kind
 
 
@@ -94,7 +107,7 @@ def _is_tensor(x: Any) -> bool:
 
 def _to_numpy(x: Any) -> np.ndarray:
     if _is_tensor(x):
-        return x.detach().cpu().numpy()
+        return check_tensor(x, "patterns", error=PatternError).detach().cpu().numpy()
     try:
         return np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested lists, odd objects
@@ -122,6 +135,7 @@ def validate_patterns(
                       DeprecationWarning, stacklevel=2)
         zero_one = zero_one or allow_zero_one
     _check_kind(kind)
+    zero_one = check_flag(zero_one, "zero_one", error=PatternError)
     arr = _finite_matrix(x)
     if n_neurons is not None and arr.shape[1] != n_neurons:
         raise PatternError(
@@ -247,6 +261,7 @@ class PatternSet:
     image_shape: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        check_type(self.name, str, "name", "a text")
         pats = validate_patterns(self.patterns, self.kind)
         object.__setattr__(self, "patterns", pats)
         n_pat, n_neu = pats.shape
@@ -259,7 +274,7 @@ class PatternSet:
                 )
             object.__setattr__(self, "labels", labels.astype(np.int64))
         if self.image_shape is not None:
-            h, w = (int(v) for v in self.image_shape)
+            h, w = check_image_shape(self.image_shape, error=PatternError)
             if h * w != n_neu:
                 raise PatternError(f"image_shape ({h}, {w}) does not match N={n_neu} neurons")
             object.__setattr__(self, "image_shape", (h, w))
@@ -290,7 +305,8 @@ class PatternSet:
 
     def subset(self, indices: int | slice | Sequence[int] | np.ndarray) -> PatternSet:
         """Return a new set holding the selected rows (an int, a slice, indices or a bool mask)."""
-        idx: Any = indices if isinstance(indices, slice) else np.atleast_1d(np.asarray(indices))
+        idx: Any = indices if isinstance(indices, slice) else np.atleast_1d(
+            as_real_array(indices, "indices", error=PatternError, dtype=None))
         try:
             pats = self.patterns[idx]
             labels = None if self.labels is None else self.labels[idx]
@@ -320,6 +336,7 @@ def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = F
     continuous patterns). ``n_neurons``, if given, must equal ``N``; the set must be one a
     memory can store (:func:`check_storable`). Raises :class:`PatternError` with a one-line
     message."""
+    check_flag(zero_one, "zero_one", error=PatternError)
     if isinstance(patterns, PatternSet):
         if kind is not None and _check_kind(kind) != patterns.kind:
             patterns = PatternSet(patterns.patterns, kind, patterns.name, patterns.labels,
@@ -380,7 +397,7 @@ def max_side(source: str) -> int:
 
 def _check_side(side: int) -> int:
     if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or not 4 <= side <= 28:
-        raise PatternError(f"side must be an integer in 4..28, got {side!r}")
+        raise PatternError(f"side must be an integer in 4..28, got {shown(side)}")
     return int(side)
 
 
@@ -388,7 +405,7 @@ def _check_count(n: int | None, what: str = "n") -> int | None:
     if n is None:
         return None
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise PatternError(f"{what} must be a positive integer, got {n!r}")
+        raise PatternError(f"{what} must be a positive integer, got {shown(n)}")
     return int(n)
 
 
@@ -405,6 +422,8 @@ def _select(
     """Indices (int64) chosen by class filter / one-per-class / shuffle / first-n (``what``:
     the name of the class filter ``digits`` in error messages)."""
     n = _check_count(n)
+    one_per_class = check_flag(one_per_class, "one_per_class", error=PatternError)
+    shuffle = check_flag(shuffle, "shuffle", error=PatternError)
     if labels is None and (digits is not None or one_per_class):
         raise PatternError(f"{what} / one_per_class need labelled patterns, but there are none")
     idx = np.arange(total)
@@ -415,7 +434,8 @@ def _select(
         try:
             classes = sorted({int(d) for d in digits})
         except (TypeError, ValueError):
-            raise PatternError(f"{what} must be an iterable of integers, got {digits!r}") from None
+            raise PatternError(f"{what} must be an iterable of integers, "
+                               f"got {shown(digits)}") from None
         if not classes:
             raise PatternError(f"{what} is empty: give at least one class")
         assert labels is not None
@@ -487,7 +507,8 @@ def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
     side = _check_side(side)
     if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, np.integer))
                              or not side <= crop <= 28):
-        raise PatternError(f"crop must be an integer in {side}..28 (at least side), got {crop!r}")
+        raise PatternError(f"crop must be an integer in {side}..28 (at least side), "
+                           f"got {shown(crop)}")
     images, labels = _bundled_mnist()
     idx = _select(labels, len(labels), n, digits, one_per_class, shuffle, seed)
     chosen = images[idx].astype(np.float32)
@@ -570,7 +591,7 @@ def load_image_set(name: str, kind: str = "binary", side: int = 8, n: int | None
         return load_digits(kind=kind, n=n, one_per_class=one_per_class)
     if name == "glyphs":
         return load_glyphs(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed)
-    raise PatternError(f"unknown built-in image set {name!r}: expected one of "
+    raise PatternError(f"unknown built-in image set {shown(name)}: expected one of "
                        f"{', '.join(IMAGE_SETS)}")
 
 
@@ -586,6 +607,7 @@ def random_patterns(
     p = _check_count(n_patterns, "n_patterns")
     n = _check_count(n_neurons, "n_neurons")
     assert p is not None and n is not None
+    check_bytes(f"{p} random patterns of {n} neurons", array_bytes(p, n))
     rng = np.random.default_rng(check_seed(seed))
     if kind == "binary":
         pats = (rng.integers(0, 2, size=(p, n)) * 2 - 1).astype(np.float32)
@@ -610,7 +632,7 @@ def correlated_patterns(n_patterns: int, n_neurons: int, overlap: float, seed: i
     n = _check_count(n_neurons, "n_neurons")
     assert p is not None and n is not None
     if not (isinstance(overlap, (int, float)) and 0.0 <= overlap < 1.0):
-        raise PatternError(f"overlap must be in [0, 1), got {overlap!r}")
+        raise PatternError(f"overlap must be in [0, 1), got {shown(overlap)}")
     q = (1.0 - math.sqrt(overlap)) / 2.0
     rng = np.random.default_rng(check_seed(seed))
     prototype = rng.integers(0, 2, size=n) * 2 - 1
@@ -742,7 +764,7 @@ def load_file(
     Raises :class:`FileFormatError` (missing / corrupt / unknown file) or :class:`PatternError`.
     """
     _check_kind(kind)
-    path = Path(path)
+    path = as_path(path)
     raw, name = _read_raw(path)
     labels: np.ndarray | None = None
     magic = struct.unpack(">I", raw[:4])[0] if len(raw) >= 4 else None
@@ -851,6 +873,7 @@ def load_patterns(
     """
     _check_kind(kind)
     check_seed(seed)
+    check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
     name = str(source).strip().lower()
     if name in IMAGE_SETS:
         return load_image_set(name, kind, side, n, one_per_class, seed)
@@ -862,7 +885,7 @@ def load_patterns(
     overlap = correlated_overlap(name)
     if overlap is not None:
         if n is None or kind != "binary":
-            raise PatternError(f"source {source!r} needs n (the number of patterns) and "
+            raise PatternError(f"source {shown(source)} needs n (the number of patterns) and "
                                f"binary patterns")
         return correlated_patterns(n, _check_side(side) ** 2, overlap, seed=seed)
     path = Path(source).expanduser()
@@ -870,7 +893,7 @@ def load_patterns(
         raise PatternError(missing(path, "pattern file"))
     if not path.exists():
         raise PatternError(
-            f"unknown pattern source {source!r}: not a built-in name "
+            f"unknown pattern source {shown(source)}: not a built-in name "
             f"({', '.join(BUILTIN_SOURCES)}) and no such file"
         )
     pset = load_file(path, kind=kind, zero_one=zero_one, side=side)
@@ -919,18 +942,18 @@ def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
     _check_kind(kind)
     name = str(source).strip().lower()
     if n_neurons is None and (name in IMAGE_SETS or is_drawn(name)):
-        raise PatternError(f"source {source!r} needs the number of neurons N")
+        raise PatternError(f"source {shown(source)} needs the number of neurons N")
     if name in IMAGE_SETS:
         return load_image_set(name, kind, image_side(name, n_neurons), n, one_per_class, seed)
     if is_drawn(name):
         if n is None:
-            raise PatternError(f"source {source!r} needs n (the number of patterns)")
+            raise PatternError(f"source {shown(source)} needs n (the number of patterns)")
         check_neurons(n_neurons, "N", PatternError)
         overlap = correlated_overlap(name)
         if overlap is None:
             return random_patterns(n, n_neurons, kind=kind, seed=seed)
         if kind != "binary":
-            raise PatternError(f"source {source!r} gives binary patterns only (kind='binary')")
+            raise PatternError(f"source {shown(source)} gives binary patterns only (kind='binary')")
         return correlated_patterns(n, n_neurons, overlap, seed=seed)
     side = None if n_neurons is None else math.isqrt(n_neurons)
     pset = load_patterns(source, kind=kind, zero_one=zero_one,

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import checked_keywords, shown
 from xbarmem.data.patterns import PatternSet
 from xbarmem.deploy.backend import (
     BackendMemory,
@@ -232,7 +232,7 @@ def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
     ``weight`` fault model."""
     Number(integer=True, ge=0)(rounds, "rounds")
     if not tolerance > 0:
-        raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance!r}")
+        raise ConfigError(f"tolerance must be > 0 siemens, got {shown(tolerance)}")
     if memory.chip.array.fault_model != "device":
         raise ConfigError("chip-in-the-loop adaptation needs the 'device' fault model (the "
                           "'weight' model has no device conductances to pin)")

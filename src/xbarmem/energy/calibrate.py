@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from xbarmem.checks import shown
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.energy.measure import Measurement, energy_report
 from xbarmem.errors import ConfigError
@@ -83,9 +84,9 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
     Returns the calibrated circuit and a record of what was solved from what.
     """
     if not 0 < latency_reduction < 1:
-        raise ConfigError(f"latency_reduction must be in (0, 1), got {latency_reduction!r}")
+        raise ConfigError(f"latency_reduction must be in (0, 1), got {shown(latency_reduction)}")
     if not energy_ratio > 0:
-        raise ConfigError(f"energy_ratio must be > 0, got {energy_ratio!r}")
+        raise ConfigError(f"energy_ratio must be > 0, got {shown(energy_ratio)}")
     spec = load_circuit(circuit)
 
     def energies(c: CircuitSpec) -> tuple[float, float]:

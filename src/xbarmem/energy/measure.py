@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbarmem.checks import shown
 from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
 from xbarmem.data.patterns import PatternSet, is_drawn, patterns_for
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
@@ -168,8 +169,8 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     if arch == "multilayer" and hidden is None:
         raise ConfigError("arch='multilayer' needs hidden (the hidden layer widths)")
     if arch != "multilayer" and hidden is not None:
-        raise ConfigError(f"hidden applies to arch='multilayer' only, got hidden={hidden!r} "
-                          f"with arch={arch!r}")
+        raise ConfigError(f"hidden applies to arch='multilayer' only, got hidden={shown(hidden)} "
+                          f"with arch={shown(arch)}")
     rule_obj = get_rule(rule, **options)
     memory = make_memory(int(x.shape[1]), arch=arch, hidden=hidden, chip=chip,
                          bias=rule_obj.bias, fault_seed=seed)
@@ -249,10 +250,10 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     the cost of programming that memory (``programming_energy_J``, ``programming_time_s``).
     """
     if not sizes or not all(_SIZE.accepts(s) for s in sizes):
-        raise ConfigError(f"sizes must be integers >= 2, got {list(sizes)!r}")
+        raise ConfigError(f"sizes must be integers >= 2, got {shown(sizes)}")
     sizes = [int(s) for s in sizes]
     if not 0 < load <= 2:
-        raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {load!r}")
+        raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {shown(load)}")
     spec = load_circuit(circuit)
     other = None if beside is None else load_circuit(beside)
     rows = []

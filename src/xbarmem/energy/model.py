@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xbarmem.checks import is_choice, shown
 from xbarmem.energy.circuit import CircuitSpec
 from xbarmem.errors import ConfigError
 
@@ -97,16 +98,16 @@ class LayerLoad:
         for key in ("n_out", "n_rows", "row_tiles", "col_tiles", "tile_cols"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"layer {key} must be a positive integer, got {value!r}")
+                raise ConfigError(f"layer {key} must be a positive integer, got {shown(value)}")
         if not (math.isfinite(self.g_total) and self.g_total >= 0):
-            raise ConfigError(f"layer g_total must be finite and >= 0 S, got {self.g_total!r}")
+            raise ConfigError(f"layer g_total must be finite and >= 0 S, got {shown(self.g_total)}")
         if not 0 <= self.free_devices <= self.devices:
             raise ConfigError(f"layer free_devices must be in [0, devices], got "
                               f"{self.free_devices} of {self.devices}")
-        if self.inputs not in INPUTS:
-            raise ConfigError(f"layer inputs must be one of {INPUTS}, got {self.inputs!r}")
-        if self.outputs not in OUTPUTS:
-            raise ConfigError(f"layer outputs must be one of {OUTPUTS}, got {self.outputs!r}")
+        if not is_choice(self.inputs, INPUTS):
+            raise ConfigError(f"layer inputs must be one of {INPUTS}, got {shown(self.inputs)}")
+        if not is_choice(self.outputs, OUTPUTS):
+            raise ConfigError(f"layer outputs must be one of {OUTPUTS}, got {shown(self.outputs)}")
 
     @classmethod
     def from_crossbar(cls, crossbar, *, inputs: str = "binary",
@@ -173,7 +174,7 @@ def read_cost(layer: LayerLoad, circuit: CircuitSpec, read_voltage: float, *,
     """
     if not (math.isfinite(read_voltage) and read_voltage > 0):
         raise ConfigError(f"read_voltage must be a positive number of volts, got "
-                          f"{read_voltage!r}")
+                          f"{shown(read_voltage)}")
     c = circuit
     cost = Cost()
     sensed = 1 if column else layer.n_out
@@ -210,8 +211,8 @@ def step_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage: f
     reads of every hidden layer, one column read of the output layer, control and neuron
     selection.
     """
-    if mode not in ("sync", "async"):
-        raise ConfigError(f"mode must be 'sync' or 'async', got {mode!r}")
+    if not is_choice(mode, ("sync", "async")):
+        raise ConfigError(f"mode must be 'sync' or 'async', got {shown(mode)}")
     if not layers:
         raise ConfigError("a memory needs at least one layer")
     total = Cost()

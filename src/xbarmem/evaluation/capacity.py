@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xbarmem.checks import check_type, checked_keywords
+from xbarmem.checks import check_callback, check_type, checked_keywords, shown
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
@@ -142,7 +142,7 @@ def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int
 
 @checked_keywords
 def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpec = "paper-sim",
-                  rule: str = "adaptive", hidden: int | Sequence[int] = 32,
+                  rule: str = "adaptive", hidden: int | Sequence[int] | None = None,
                   thresholds: Sequence[float] = (0.99,), protocol: Protocol | None = None,
                   trials: int = 2, seed: int = 0, start: int | None = None,
                   resolution: float = 0.0, rule_options: dict[str, Any] | None = None,
@@ -157,7 +157,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     (hardware-adaptive rule, > 0) sets the corrupted training cues per step to about this many
     in total: ``cue_copies = max(1, ceil(cue_budget / P))``. The search starts at ``start``
     (default :func:`default_start`). ``progress(count, similarity)`` is called after every tested
-    count. ``faults``: one fault map (e.g. a measured chip's) for every network instead of
+    count. ``hidden``: multilayer memories' hidden widths (default 32; refused for one layer).
+    ``faults``: one fault map (e.g. a measured chip's) for every network instead of
     a drawn map per trial (:func:`recall_curve`); its summary is kept in the settings.
     ``measured``: ``{P: {"point", "devices"}}`` of counts tested with the same settings (an
     interrupted search, :mod:`xbarmem.evaluation.checkpoint`), reused, not trained again;
@@ -174,8 +175,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     pool = as_pattern_set(pool)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20))
     chip = load_chip(chip)
-    if faults is not None:
-        faults.check_chip(chip, "faults")
+    hidden = _check_extras(arch, hidden, progress, faults, chip)
     began, tested = time.perf_counter(), set()
     measured = {} if measured is None else check_type(measured, dict, "measured", "a dict")
 
@@ -240,9 +240,21 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
     _RESOLUTION(resolution, "resolution")
     _CUE_BUDGET(cue_budget, "cue_budget")
     if rule_options is not None and not isinstance(rule_options, dict):
-        raise ConfigError(f"rule_options must be a dict of rule options, got {rule_options!r}")
+        raise ConfigError(f"rule_options must be a dict of rule options, got {shown(rule_options)}")
     as_protocol(protocol)
     return thresholds
+
+
+def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec) -> Any:
+    """``hidden`` of :func:`find_capacity` (default 32), refused for ``arch="single"``, which
+    has no hidden layer (:class:`ConfigError`), after refusing a ``progress`` that is not
+    callable and ``faults`` that are not None or a :class:`FaultMap` covering ``chip``."""
+    if arch == "single" and hidden is not None:
+        raise ConfigError(f"hidden={shown(hidden)} applies to arch='multilayer' only")
+    check_callback(progress, "progress")
+    if faults is not None:
+        check_type(faults, FaultMap, "faults", "a FaultMap (or None)").check_chip(chip, "faults")
+    return 32 if hidden is None else hidden
 
 
 def default_start(arch: str, n_neurons: int) -> int:

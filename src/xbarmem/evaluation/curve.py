@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbarmem.checks import is_choice, shown
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, Score, as_protocol, evaluate_many, make_cues
@@ -200,13 +201,13 @@ def curve_trainer(arch: str, rule: str, options: dict[str, Any], seed: int):
     """The rule object that trains ``arch`` memories: ``get_rule(rule, **options)`` for a
     single layer, ``MultilayerTrainer(seed=seed, **options)`` for multilayer memories (rule
     ``"adaptive"`` only). Raises :class:`ConfigError` otherwise."""
-    if arch not in ARCHS:
-        raise ConfigError(f"arch must be one of {ARCHS}, got {arch!r}")
+    if not is_choice(arch, ARCHS):
+        raise ConfigError(f"arch must be one of {ARCHS}, got {shown(arch)}")
     if arch == "single":
         return get_rule(rule, **options)
     if rule != "adaptive":
         raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
-                          f"not {rule!r}")
+                          f"not {shown(rule)}")
     return MultilayerTrainer(**{"seed": seed, **options})
 
 

@@ -12,13 +12,14 @@ corruption seed ``protocol.seed + c``).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-from xbarmem.checks import check_type, checked_keywords
+from xbarmem.checks import check_callback, check_flag, check_type, checked_keywords, shown
 from xbarmem.data.corruption import check_corruption, corrupt
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ArgumentError, ConfigError
@@ -79,6 +80,8 @@ class Protocol:
 
     def reseeded(self, offset: int) -> Protocol:
         """This protocol with seed ``seed + offset`` (e.g. chip or trial ``offset``)."""
+        if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
+            raise ConfigError(f"offset must be an integer, got {shown(offset)}")
         return replace(self, seed=self.seed + offset)
 
 
@@ -291,6 +294,12 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
     """
     check_seed(fault_seed, "fault_seed")
     check_seed(program_seed, "program_seed")
+    check_flag(keep_states, "keep_states")
+    check_callback(callback, "callback")
+    check_callback(train_progress, "train_progress")
+    for vproto in check_type({} if variants is None else variants, dict, "variants",
+                             "a dict {name: Protocol} (or None)").values():
+        check_type(vproto, Protocol, "every protocol of variants", "a Protocol")
     patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
     protocol = as_protocol(protocol)
@@ -321,6 +330,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
 def _rules(rules: str | Sequence[str], options: dict[str, dict] | None) -> dict[str, Any]:
     """Rule name -> rule object of :func:`compare_rules`, every rule and option checked
     (:class:`ConfigError`) before any is trained."""
+    check_type(rules, (str, list, tuple), "rules", "a rule name or a list of rule names")
     names = [rules] if isinstance(rules, str) else list(rules)
     if not names:
         raise ConfigError("rules must name at least one rule")

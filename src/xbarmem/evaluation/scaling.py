@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import (
+    MAX_COUNT,
+    as_real_array,
+    check_callback,
+    check_neurons,
+    check_type,
+    checked_keywords,
+    is_choice,
+    shown,
+)
 from xbarmem.data.patterns import IMAGE_SETS, image_side, patterns_for
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
@@ -42,28 +51,34 @@ class HiddenRule:
     def __post_init__(self) -> None:
         """Refuse (:class:`ConfigError`) a rule :meth:`parse` would refuse: an unknown kind, a
         value that is not > 0, a fixed width that is not an integer."""
-        if not (self.kind in ("fixed", "ratio") and isinstance(self.value, numbers.Real)
-                and not isinstance(self.value, bool) and self.value > 0 and (
+        if not (is_choice(self.kind, ("fixed", "ratio")) and isinstance(self.value, numbers.Real)
+                and not isinstance(self.value, bool) and 0 < self.value <= MAX_COUNT and (
                     self.kind == "ratio" or self.value == int(self.value))):
             raise ConfigError(f"hidden rule must be fixed with an integer width > 0 or ratio "
-                              f"with a factor > 0, got HiddenRule({self.kind!r}, {self.value!r})")
+                              f"with a factor > 0, got HiddenRule({shown(self.kind)}, "
+                              f"{shown(self.value)})")
 
     @classmethod
     def parse(cls, text: str | int) -> HiddenRule:
-        if isinstance(text, int) or str(text).isdigit():
+        if isinstance(text, bool) or not isinstance(text, str | numbers.Integral):
+            raise ConfigError(f"hidden rule must be 'fixed:H' (integer H > 0), 'ratio:R' "
+                              f"(R > 0) or an integer, got {shown(text)}")
+        if isinstance(text, numbers.Integral) or str(text).isdigit():
             return cls("fixed", float(int(text)))
         kind, _, value = str(text).partition(":")
         try:
             number = float(value)
         except ValueError:
             number = math.nan
-        if kind not in ("fixed", "ratio") or not number > 0 or (
+        if not is_choice(kind, ("fixed", "ratio")) or not number > 0 or (
                 kind == "fixed" and number != int(number)):
             raise ConfigError(f"hidden rule must be 'fixed:H' (integer H > 0), 'ratio:R' "
-                              f"(R > 0) or an integer, got {text!r}")
+                              f"(R > 0) or an integer, got {shown(text)}")
         return cls(kind, number)
 
     def width(self, n: int) -> int:
+        """The hidden width for ``n`` neurons (an integer >= 2)."""
+        check_neurons(n, "n")
         return int(self.value) if self.kind == "fixed" else max(1, round(self.value * n))
 
     def __str__(self) -> str:
@@ -98,15 +113,15 @@ def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
     size or capacity that is not finite and > 0, or a ``confidence`` outside (0, 1)."""
     if isinstance(confidence, bool) or not (isinstance(confidence, numbers.Real)
                                             and 0 < confidence < 1):
-        raise ConfigError(f"confidence must be a number in (0, 1), got {confidence!r}")
-    n = np.asarray(sizes, dtype=float)
-    c = np.asarray(capacities, dtype=float)
-    if n.shape != c.shape or n.ndim != 1 or len(n) < 2:
-        raise ConfigError(f"need at least two (N, capacity) pairs, got {len(n)} sizes and "
-                          f"{len(c)} capacities")
+        raise ConfigError(f"confidence must be a number in (0, 1), got {shown(confidence)}")
+    n = as_real_array(sizes, "sizes")
+    c = as_real_array(capacities, "capacities")
+    if n.shape != c.shape or n.ndim != 1 or n.size < 2:
+        raise ConfigError(f"need at least two (N, capacity) pairs, got {n.size} sizes and "
+                          f"{c.size} capacities")
     if (n <= 0).any() or (c <= 0).any() or not (np.isfinite(n).all() and np.isfinite(c).all()):
         raise ConfigError("sizes and capacities must be finite and > 0 to fit a power law "
-                          f"(got capacities {c.tolist()})")
+                          f"(got capacities {shown(c.tolist())})")
     if len(np.unique(n)) < 2:
         raise ConfigError("need at least two distinct sizes")
     x, y = np.log(n), np.log(c)
@@ -125,12 +140,13 @@ def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
 def _check_sizes(data: str, sizes: Sequence[int]) -> list[int]:
     """``sizes`` as ints; :class:`ConfigError` unless ``data`` is a built-in image set that
     resizes to every N of ``sizes``."""
-    sizes = [int(s) for s in sizes]
+    check_type(sizes, (list, tuple, range), "sizes", "a list of neuron counts N")
+    sizes = [check_neurons(s, "every size N") for s in sizes]
     if not sizes:
         raise ConfigError("sizes must name at least one N")
-    if data not in IMAGE_SETS:
+    if not is_choice(data, IMAGE_SETS):
         raise ConfigError(f"scaling runs on a built-in image set ({', '.join(IMAGE_SETS)}), "
-                          f"got {data!r}")
+                          f"got {shown(data)}")
     for s in sizes:
         try:
             image_side(data, s)
@@ -176,6 +192,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     holds ``"resumed"``, the number of counts reused.
     """
     check_seed(seed)
+    check_callback(progress, "progress")
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
     rule_h = hidden if isinstance(hidden, HiddenRule) else HiddenRule.parse(hidden)
@@ -197,7 +214,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     for n in sizes:
         pool = patterns_for(data, n, kind=kind, n=pool_size)
         res = find_capacity(
-            pool, arch=arch, rule=rule, chip=chip, hidden=rule_h.width(n),
+            pool, arch=arch, rule=rule, chip=chip,
+            hidden=rule_h.width(n) if arch == "multilayer" else None,
             thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
             resolution=resolution, rule_options=rule_options, cue_budget=cue_budget,
             progress=_tested(n, progress, kept),

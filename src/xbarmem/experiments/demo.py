@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from xbarmem.checks import is_choice, shown
 from xbarmem.data.patterns import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, compare_rules
@@ -49,8 +50,8 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     rules only: optimiser steps and mean loss).
     """
     start = time.perf_counter()
-    if data not in DEMO_DATA:
-        raise ConfigError(f"demo data must be one of {sorted(DEMO_DATA)}, got {data!r}")
+    if not is_choice(data, DEMO_DATA):
+        raise ConfigError(f"demo data must be one of {sorted(DEMO_DATA)}, got {shown(data)}")
     patterns = DEMO_DATA[data]()
     rules = rules or rule_names()
     out_dir = Path(out_dir)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from xbarmem.checks import is_choice, shown
 from xbarmem.data.patterns import MNIST_VARIANTS, correlated_overlap, load_glyphs, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, nearest_pattern_curve
@@ -1639,8 +1640,8 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     of its shortfalls (claims that have any). Raises :class:`ConfigError` for an unknown
     recipe or products, or bf16 products this machine cannot compute, before anything is
     written."""
-    if recipe not in RECIPES:
-        raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    if not is_choice(recipe, RECIPES):
+        raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, got {shown(recipe)}")
     if products != "float32":
         from xbarmem.learning.adaptive import check_products
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xbarmem.checks import check_callback, shown
 from xbarmem.errors import ConfigError, ExecutorLost
 from xbarmem.experiments.pool import discard, new, take
 from xbarmem.experiments.store import Claimant, ResultStore
@@ -347,7 +348,8 @@ def check_executor(jobs: int = 1, workers: int | None = None,
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
     if (isinstance(worker_grace, bool) or not isinstance(worker_grace, int | float)
             or not 0 < worker_grace < float("inf")):
-        raise ConfigError(f"worker_grace must be a number of seconds > 0, got {worker_grace!r}")
+        raise ConfigError(f"worker_grace must be a number of seconds > 0, "
+                          f"got {shown(worker_grace)}")
 
 
 def make_executor(jobs: int = 1, workers: int | None = None, scheduler: str | None = None,
@@ -440,8 +442,12 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     the groups finished before are stored, and running the sweep again resumes it.
     """
     check_executor(jobs, workers, scheduler, worker_grace)
+    for name, callback in (("on_plan", on_plan), ("on_progress", on_progress),
+                           ("on_work", on_work)):
+        check_callback(callback, name)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads must be a positive number of torch threads, got {threads!r}")
+        raise ConfigError(f"threads must be a positive number of torch threads, "
+                          f"got {shown(threads)}")
     if scheduler:  # before the store is opened (or created)
         check_scheduler(scheduler)
     specs = spec if isinstance(spec, list) else [spec]

@@ -29,6 +29,7 @@ import datetime as _dt
 import difflib
 import json
 import math
+import numbers
 import os
 import re
 import socket
@@ -41,8 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xbarmem.checks import check_flag, is_bool, shown
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.files import missing
+from xbarmem.files import as_path, missing
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -103,6 +105,10 @@ def _live(claim: tuple, me: Claimant) -> bool:
     return _pid_alive(int(pid)) if host == me.host else float(expires) > time.time()
 
 
+#: the longest a store waits for another writer's lock (s): a day
+MAX_BUSY_TIMEOUT = 86400.0
+
+
 class ResultStore:
     """A results store at ``path`` (created on first use unless ``readonly``).
 
@@ -119,8 +125,12 @@ class ResultStore:
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 60.0,
                  readonly: bool = False) -> None:
-        self.path = Path(path)
-        self.readonly = readonly
+        self.path = as_path(path)
+        self.readonly = check_flag(readonly, "readonly")
+        if (is_bool(busy_timeout) or not isinstance(busy_timeout, numbers.Real)
+                or not 0 <= busy_timeout <= MAX_BUSY_TIMEOUT):
+            raise ConfigError(f"busy_timeout must be a number of seconds in 0..{MAX_BUSY_TIMEOUT}"
+                              f", got {shown(busy_timeout)}")
         #: keys of rows skipped by the last read because their JSON is malformed
         self.skipped: list[str] = []
         self._listeners: list[Callable[[set[str]], None]] = []

@@ -44,10 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import MAX_SEED
+from xbarmem.checks import MAX_SEED, check_type, shown
 from xbarmem.data.patterns import IMAGE_SETS, image_side, is_drawn
 from xbarmem.errors import ConfigError, PatternError, XbarmemError
-from xbarmem.files import read_text
+from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
 from xbarmem.limits import check_bytes
 from xbarmem.names import ACTIVATIONS, ARCHS, CORRUPTION_METHODS, MODES, RULE_NAMES
@@ -170,7 +170,7 @@ _HEAD: dict[str, FieldInfo] = SweepHead.spec_fields()
 
 def _fail(where: str, value: Any, problem: str) -> ConfigError:
     """An error of options that contradict each other (``where = value: problem``)."""
-    return ConfigError(f"{where} = {value!r}: {problem}")
+    return ConfigError(f"{where} = {shown(value)}: {problem}")
 
 
 def _checked(infos: dict[str, FieldInfo], key: str, value: Any, where: str) -> Any:
@@ -241,7 +241,7 @@ def _nest_rule_options(grid: dict[str, list[Any]]) -> dict[str, Any]:
 
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep TOML file (every trial is resolved and checked)."""
-    path = Path(path)
+    path = as_path(path)
     text = read_text(path, "sweep file", expand=20.0)  # missing, directory, not UTF-8, size
     try:
         data = tomllib.loads(text)
@@ -256,6 +256,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
 def parse_sweep(data: dict[str, Any], source: str = "<sweep>") -> SweepSpec:
     """Validate sweep tables (as read from TOML) and expand every trial; raises
     :class:`ConfigError` naming ``source``, the table and the key of the first problem."""
+    check_type(source, str, "source", "a text naming where the tables come from")
     try:
         return _parse(data, source)
     except ConfigError as exc:
@@ -267,7 +268,7 @@ def parse_sweep(data: dict[str, Any], source: str = "<sweep>") -> SweepSpec:
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"[{key}] must be a table, got {value!r}")
+        raise ConfigError(f"[{key}] must be a table, got {shown(value)}")
     return value
 
 
@@ -290,7 +291,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
     for i, table in enumerate(grid_tables):
         where = "[grid]" if not isinstance(raw_grid, list) else f"[[grid]] #{i + 1}"
         if not isinstance(table, dict):
-            raise ConfigError(f"{where} must be a table, got {table!r}")
+            raise ConfigError(f"{where} must be a table, got {shown(table)}")
         grids.append(_flatten_grid(table, where, trial))
         _check_rule_dimensions(grids[-1], base, where)
     _check_expansion(head, grids, source)
@@ -298,7 +299,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
     for rule, opts in rule_options.items():
         _RULE(rule, "[rule_options] table name")
         if not isinstance(opts, dict):
-            raise ConfigError(f"[rule_options.{rule}] must be a table, got {opts!r}")
+            raise ConfigError(f"[rule_options.{rule}] must be a table, got {shown(opts)}")
         _check_rule_keys(rule, opts, f"[rule_options.{rule}]")
     spec = SweepSpec(name=head.name, trial=trial, seeds=head.seed_list, batch=head.batch,
                      base=dict(base), grids=grids,
@@ -426,7 +427,7 @@ def _check_rule_keys(rule: str, options: dict[str, Any], where: str, *,
 
 def _grid_values(values: Any, where: str) -> list[Any]:
     if not isinstance(values, list) or not values:
-        raise ConfigError(f"{where}: grid values must be a non-empty list, got {values!r}")
+        raise ConfigError(f"{where}: grid values must be a non-empty list, got {shown(values)}")
     return values
 
 

@@ -348,7 +348,7 @@ def _curve_result(thresholds: list[float], pts: list[dict[str, Any]], devices: d
 
 
 def _hidden(c: dict[str, Any]):
-    return c["hidden"] if c["arch"] == "multilayer" else 32
+    return c["hidden"] if c["arch"] == "multilayer" else None
 
 
 def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import as_real_array, check_count, check_flag, check_type, checked_keywords
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -52,8 +52,11 @@ class Crossbar:
 
     def __init__(self, chip: ChipSpec, n_out: int, n_in: int, faults: FaultMap, *,
                  bias: bool = True, first_array: int = 0) -> None:
-        if n_out < 1 or n_in < 1:
-            raise ConfigError(f"crossbar needs n_out, n_in >= 1, got {n_out}, {n_in}")
+        n_out, n_in = check_count(n_out, "n_out"), check_count(n_in, "n_in")
+        check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip or load_preset)")
+        check_type(faults, FaultMap, "faults", "a FaultMap")
+        check_flag(bias, "bias")
+        check_count(first_array, "first_array", minimum=0)
         self.chip = chip
         self.n_out, self.n_in, self.has_bias = int(n_out), int(n_in), bool(bias)
         self.n_rows = self.n_in + int(self.has_bias)
@@ -140,18 +143,20 @@ class Crossbar:
     def augment(self, weights: torch.Tensor | np.ndarray,
                 bias: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
         """``[W | b]`` as float32 ``(n_out, n_rows)``; checks shapes and finiteness."""
-        w = torch.as_tensor(weights, dtype=torch.float32)
+        w = torch.as_tensor(as_real_array(weights, "weights", error=PatternError, dtype=None),
+                            dtype=torch.float32)
         if w.shape != (self.n_out, self.n_in):
             raise PatternError(f"weights must have shape ({self.n_out}, {self.n_in}), "
                                f"got {tuple(w.shape)}")
         parts = [w]
         if self.has_bias:
             b = torch.zeros(self.n_out) if bias is None else torch.as_tensor(
-                bias, dtype=torch.float32).reshape(-1)
+                as_real_array(bias, "bias", error=PatternError, dtype=None),
+                dtype=torch.float32).reshape(-1)
             if b.shape != (self.n_out,):
                 raise PatternError(f"bias must have shape ({self.n_out},), got {tuple(b.shape)}")
             parts.append(b[:, None])
-        elif bias is not None and torch.as_tensor(bias).abs().max() > 0:
+        elif bias is not None and np.any(as_real_array(bias, "bias", error=PatternError) != 0):
             raise ConfigError("this crossbar has no bias row but a non-zero bias was given")
         a = torch.cat(parts, dim=1)
         if not torch.isfinite(a).all():

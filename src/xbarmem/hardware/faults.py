@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import as_real_array, check_count, check_type, checked_keywords, shown
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.files import ArrayFile, missing, read_bytes, read_text
+from xbarmem.files import ArrayFile, as_path, missing, output_file, read_bytes, read_text
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
@@ -98,6 +98,7 @@ class FaultMap:
         """Refuse (:class:`FileFormatError`) a map with a device stuck above ``g_max`` plus
         :data:`WINDOW_SLACK` window widths of ``device`` (values are already finite and >= 0).
         Returns the map."""
+        check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         high = highest_reading(device)
         over = np.nan_to_num(self.g_stuck, nan=0.0) > high
         if over.any():
@@ -110,6 +111,7 @@ class FaultMap:
         return self
 
     def check_chip(self, chip: ChipSpec, where: str = "fault map") -> FaultMap:
+        check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip or load_preset)")
         """Refuse a map made for another chip: :class:`ConfigError` when its arrays are not the
         chip's ``rows x cols`` (a map of other arrays, or a transposed one); then
         :meth:`check_window` (:class:`FileFormatError`); then :class:`ConfigError` when the
@@ -138,6 +140,8 @@ class FaultMap:
 
     def summary(self, device: DeviceSpec | None = None) -> dict[str, Any]:
         """Counts of stuck devices (and ON/OFF split when ``device`` is given)."""
+        if device is not None:
+            check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device) or None")
         stuck = self.stuck
         out: dict[str, Any] = {
             "arrays": self.n_arrays, "rows": self.array_shape[0], "cols": self.array_shape[1],
@@ -158,6 +162,8 @@ class FaultMap:
     @checked_keywords
     def empty(cls, n_arrays: int, rows: int, cols: int) -> FaultMap:
         """A map with no stuck device."""
+        n_arrays = check_count(n_arrays, "n_arrays")
+        rows, cols = check_count(rows, "rows"), check_count(cols, "cols")
         check_size(n_arrays, rows, cols, per_device=8)
         return cls(np.full((n_arrays, 2, rows, cols), np.nan), {"source": "empty"})
 
@@ -172,8 +178,9 @@ class FaultMap:
         """
         if isinstance(n_arrays, bool) or not isinstance(n_arrays, (int, np.integer)) \
                 or n_arrays < 1:
-            raise ConfigError(f"n_arrays must be an integer >= 1, got {n_arrays!r}")
+            raise ConfigError(f"n_arrays must be an integer >= 1, got {shown(n_arrays)}")
         seed = check_seed(seed)
+        check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip or load_preset)")
         dev, arr = chip.device, chip.array
         check_size(n_arrays, arr.rows, arr.cols)
         rng = np.random.default_rng(seed)
@@ -198,7 +205,8 @@ class FaultMap:
 
         ``codes`` has shape ``(n_arrays, 2, rows, cols)`` or ``(2, rows, cols)`` for one array.
         """
-        c = _as_4d(np.asarray(codes), "fault codes")
+        c = _as_4d(as_real_array(codes, "fault codes", error=FileFormatError, dtype=None),
+                   "fault codes")
         bad = ~np.isin(c, (-1, 0, 1))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -215,8 +223,10 @@ class FaultMap:
                       device: DeviceSpec) -> FaultMap:
         """From a program-and-read-back test: a device whose read conductance (siemens) misses its
         target by more than ``tolerance`` siemens is stuck at what it reads (clipped to >= 0)."""
-        read = _as_4d(np.asarray(g_read, dtype=np.float64), "read-back conductance map")
-        target = _as_4d(np.asarray(g_target, dtype=np.float64), "target conductance map")
+        read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError),
+                      "read-back conductance map")
+        target = _as_4d(as_real_array(g_target, "g_target", error=FileFormatError),
+                        "target conductance map")
         if read.shape != target.shape:
             raise FileFormatError(f"read-back map {read.shape} and targets {target.shape} differ")
         _check_finite(read, "read-back conductance map")
@@ -235,7 +245,7 @@ class FaultMap:
         """From a read-back conductance map (siemens) after trying to move every device away from
         the extremes: a device reading below ``off_below`` is stuck OFF, above ``on_above`` stuck
         ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max."""
-        read = _as_4d(np.asarray(g_read, dtype=np.float64), "conductance map")
+        read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError), "conductance map")
         _check_finite(read, "conductance map")
         margin = 0.05 * device.g_range
         lo = device.g_min + margin if off_below is None else off_below
@@ -249,8 +259,9 @@ class FaultMap:
 
     # ----------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
-        """Write ``.npz`` (array + JSON meta) or ``.csv`` (one row per stuck device)."""
-        path = Path(path)
+        """Write ``.npz`` (array + JSON meta) or ``.csv`` (one row per stuck device); a path
+        that cannot be written is refused first (:func:`~xbarmem.files.output_file`)."""
+        path = output_file(path, "fault map")
         if path.suffix == ".npz":
             np.savez_compressed(path, g_stuck=self.g_stuck,
                                 meta=np.array(json.dumps(self.meta)))
@@ -274,7 +285,9 @@ class FaultMap:
         """Read a map written by :meth:`save` (never unpickles); with ``device``, also
         :meth:`check_window`. Every problem raises :class:`FileFormatError` naming the file;
         a map above the memory limit raises :class:`~xbarmem.limits.TooLargeError`."""
-        path = Path(path)
+        path = as_path(path)
+        if device is not None:
+            check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device) or None")
         if not path.exists():
             raise FileFormatError(missing(path, "fault map file"))
         if path.suffix == ".npz":

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 
-from xbarmem.checks import checked_keywords
-from xbarmem.errors import ConfigError
+from xbarmem.checks import as_real_array, check_flag, checked_keywords, is_choice, shown
+from xbarmem.errors import ConfigError, PatternError
 
 KINDS = ("binary", "continuous")
 
@@ -58,8 +59,8 @@ class Problem:
         x = self.patterns
         if x.ndim != 3 or x.shape[1] == 0:
             raise ConfigError(f"patterns must be (P, N) or (T, P, N), got {tuple(x.shape)}")
-        if self.kind not in KINDS:
-            raise ConfigError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if not is_choice(self.kind, KINDS):
+            raise ConfigError(f"kind must be one of {KINDS}, got {shown(self.kind)}")
         if not self.bounds:
             raise ConfigError("a problem needs the bounds of at least one layer")
 
@@ -82,7 +83,11 @@ class Problem:
         each ``(n_out, n_in + bias)`` (shared) or ``(T, n_out, n_in + bias)``; without bounds
         every weight of layers ``sizes`` (default ``[N, N]``) is unconstrained.
         ``zero_diagonal`` defaults to True for one layer."""
-        x = torch.as_tensor(patterns, dtype=torch.float32)
+        x = torch.as_tensor(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
+                            dtype=torch.float32)
+        bias = check_flag(bias, "bias")
+        if zero_diagonal is not None:
+            check_flag(zero_diagonal, "zero_diagonal")
         if bounds is None:
             n = x.shape[-1]
             widths = list(sizes or [n, n])
@@ -97,8 +102,7 @@ class Problem:
         t = x.shape[0] if x.ndim == 3 else 1
         pairs = [(lo.expand(t, -1, -1), hi.expand(t, -1, -1)) if lo.ndim == 2 else (lo, hi)
                  for lo, hi in pairs]
-        if counts is not None:
-            counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
+        counts = _counts(counts)
         return cls(x, tuple(pairs), kind, counts, noise,
                    len(pairs) == 1 if zero_diagonal is None else zero_diagonal,
                    None if w_max is None else tuple(tuple(float(v) for v in k) for k in w_max),
@@ -110,7 +114,8 @@ class Problem:
         """The problem of training ``memories`` (:class:`~xbarmem.memory.base.Memory`, one
         architecture and bias setting) on ``patterns`` ``(T, P, N)`` (one set per memory) or
         ``(P, N)`` (shared); noise from the first memory's chip."""
-        x = torch.as_tensor(patterns, dtype=torch.float32)
+        x = torch.as_tensor(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
+                            dtype=torch.float32)
         if x.ndim == 2:
             x = x.expand(len(memories), -1, -1)
         if x.ndim != 3 or x.shape[0] != len(memories) or not memories:
@@ -129,10 +134,20 @@ class Problem:
                        for k in range(len(first.layers)))
         w_max = tuple(tuple(m.layers[k].w_max for m in memories)
                       for k in range(len(first.layers)))
-        if counts is not None:
-            counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
+        counts = _counts(counts)
         return cls(x, bounds, kind, counts, first.noise(), first.zero_diagonal, w_max,
                    first.has_bias)
+
+
+def _counts(counts: Any) -> torch.Tensor | None:
+    """``counts`` (real patterns per set) as int64 ``(T,)``; :class:`ConfigError` unless
+    whole numbers >= 0."""
+    if counts is None:
+        return None
+    c = as_real_array(counts, "counts").reshape(-1)
+    if not (np.isfinite(c).all() and (c >= 0).all() and (c == np.round(c)).all()):
+        raise ConfigError("counts must be whole numbers >= 0 (real patterns per set)")
+    return torch.as_tensor(c.astype(np.int64))
 
 
 @checked_keywords

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import checked_keywords, is_choice, shown
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem
 from xbarmem.spec import Spec, flag, integer, number
@@ -221,7 +221,7 @@ def get_rule(name: str, **options):
 
 def _rule_class(name: str) -> type:
     """The class of rule ``name``; :class:`ConfigError` for an unknown name."""
-    if name == "adaptive":
+    if is_choice(name, ("adaptive",)):
         from xbarmem.learning.adaptive import (
             AdaptiveTrainer,  # same layer; imported lazily to keep this light
         )
@@ -229,7 +229,7 @@ def _rule_class(name: str) -> type:
         return AdaptiveTrainer
     if isinstance(name, str) and name in CLASSIC_RULES:
         return CLASSIC_RULES[name]
-    raise ConfigError(f"unknown rule {name!r} (available: {', '.join(rule_names())})")
+    raise ConfigError(f"unknown rule {shown(name)} (available: {', '.join(rule_names())})")
 
 
 def rule_option_names(name: str) -> list[str]:

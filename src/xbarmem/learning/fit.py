@@ -15,11 +15,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
-from xbarmem.checks import checked_keywords, unknown_argument
+from xbarmem.checks import (
+    check_callback,
+    check_type,
+    checked_keywords,
+    is_choice,
+    shown,
+    unknown_argument,
+)
 from xbarmem.data.patterns import as_pattern_set
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import FitResult, Problem
@@ -57,6 +65,7 @@ def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
         train seconds (batch time / ``T``).
         Each memory's ``info`` also gets kind, program seed and the rule's options.
     """
+    _check_fit(rule, patterns, memories, program_seed, progress)
     problem = Problem.for_memories(patterns, memories, kind=kind, counts=counts)
     start = time.perf_counter()
     result = rule.fit(problem) if progress is None else rule.fit(problem, progress=progress)
@@ -70,6 +79,25 @@ def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
         m.info = {**info, "kind": kind, "program_seed": program_seed, "rule_options": options}
         infos.append(info)
     return infos
+
+
+def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
+               progress: Any) -> None:
+    """Refuse (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError`) what
+    :func:`fit_memories` could not use, before any training."""
+    if not (callable(getattr(rule, "fit", None)) and callable(getattr(rule, "options", None))):
+        raise ArgumentError(f"rule must be a Rule (from get_rule(name)), got "
+                            f"{type(rule).__name__}")
+    check_type(patterns, (torch.Tensor, np.ndarray, list, tuple), "patterns",
+               "a (T, P, N) or (P, N) tensor")
+    check_type(memories, (list, tuple), "memories", "a list of memories")
+    if not memories:
+        raise ConfigError("memories must hold at least one memory")
+    for m in memories:
+        check_type(m, Memory, "memories", "a list of Memory objects")
+    check_seed(program_seed, "program_seed")
+    check_seed(program_seed + len(memories) - 1, "program_seed + number of memories - 1")
+    check_callback(progress, "progress")
 
 
 def _biases(result: FitResult, memory: Memory, t: int) -> list[torch.Tensor] | None:
@@ -121,10 +149,11 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     >>> mem.recall(cues).states                                       # doctest: +SKIP
     """
     _check_train_keywords(rule, rule_options)
+    check_callback(progress, "progress")
     check_seed(fault_seed, "fault_seed")
     check_seed(program_seed, "program_seed")
-    if arch == "single" and hidden is not None:
-        raise ConfigError(f"hidden={hidden!r} applies to arch='multilayer' only")
+    if is_choice(arch, ("single",)) and hidden is not None:
+        raise ConfigError(f"hidden={shown(hidden)} applies to arch='multilayer' only")
     pset = as_pattern_set(patterns, kind, zero_one=zero_one)
     kind = pset.kind
     x = torch.as_tensor(pset.patterns)
@@ -145,4 +174,4 @@ def _check_train_keywords(rule: str, options: dict[str, Any]) -> None:
             own = [n for n in inspect.signature(train).parameters if n != "rule_options"]
             raise unknown_argument("train()", key, [*own[1:], *names],
                                    f" (neither a train() argument nor an option of rule "
-                                   f"{rule!r})")
+                                   f"{shown(rule)})")

@@ -19,10 +19,19 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
-from xbarmem.checks import check_type, checked_keywords
-from xbarmem.errors import ConfigError
+from xbarmem.checks import (
+    as_real_array,
+    check_count,
+    check_flag,
+    check_neurons,
+    check_type,
+    checked_keywords,
+    shown,
+)
+from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.hardware.faults import FaultMap
@@ -69,6 +78,16 @@ class LayeredMap:
         return self.layers[-1].read_outputs(self.hidden(x, generator), outputs, generator)
 
 
+def _checked_sizes(sizes: Any) -> list[int]:
+    """``sizes`` (layer widths, input first) as ints: a list or tuple of at least two
+    integers, the first (the neurons) >= 2 and every one >= 1; :class:`ConfigError` otherwise."""
+    if not isinstance(sizes, list | tuple) or len(sizes) < 2:
+        raise ConfigError(f"sizes must list at least two layer widths (N first), "
+                          f"got {shown(sizes)}")
+    return [check_neurons(sizes[0], "sizes[0] (the number of neurons)"),
+            *(check_count(s, "a layer width of sizes") for s in sizes[1:])]
+
+
 @checked_keywords
 class Memory:
     """Layers ``sizes[k] -> sizes[k + 1]`` of crossbars on one chip fault map.
@@ -100,8 +119,10 @@ class Memory:
                  faults: FaultMap | None = None, *, bias: bool = True, fault_seed: int = 0,
                  first_array: int = 0) -> None:
         check_seed(fault_seed, "fault_seed")
+        bias = check_flag(bias, "bias")
+        check_count(first_array, "first_array", minimum=0)
         self.chip = load_chip(chip)
-        self.sizes = list(sizes)
+        self.sizes = _checked_sizes(sizes)
         self.n_neurons = self.sizes[0]
         self.hidden_sizes = self.sizes[1:-1]
         rows, cols = self.chip.array.rows, self.chip.array.cols
@@ -163,9 +184,16 @@ class Memory:
             out["layers"] = len(self.layers)
         return out
 
+    @staticmethod
+    def check_faults(faults: FaultMap) -> FaultMap:
+        """``faults`` if a :class:`FaultMap`, else :class:`~xbarmem.errors.ArgumentError`
+        (``rebuild`` needs the faults of the new chip; None would draw a map silently)."""
+        return check_type(faults, FaultMap, "faults", "a FaultMap (the new chip's faults)")
+
     def rebuild(self, faults: FaultMap) -> Memory:
         """An unprogrammed memory of the same chip, sizes, bias rows and placement on
         ``faults`` (the constructors keep their own type)."""
+        self.check_faults(faults)
         return Memory(self.sizes, self.chip, faults, bias=self.has_bias,
                       first_array=self.layers[0].first_array)
 
@@ -193,14 +221,16 @@ class Memory:
             raise ConfigError(f"need biases for {len(self.layers)} layers, got {len(biases)}")
         targets = []
         for k, (layer, w, b) in enumerate(zip(self.layers, weights, biases, strict=True)):
-            w = torch.as_tensor(w, dtype=torch.float32)
+            w = torch.as_tensor(as_real_array(w, "weights", error=PatternError, dtype=None),
+                                dtype=torch.float32)
             if b is not None and not self.has_bias:
-                if torch.as_tensor(b).abs().max() > 0:
+                if np.any(as_real_array(b, "biases", error=PatternError) != 0):
                     raise ConfigError("this memory has no bias row; build it with bias=True")
                 b = None
             layer.program(w, b, seed=seed + PROGRAM_SEED_STRIDE * k)
             targets.append((w.clone(), None if b is None else torch.as_tensor(
-                b, dtype=torch.float32).clone()))
+                as_real_array(b, "biases", error=PatternError, dtype=None),
+                dtype=torch.float32).clone()))
         self.targets = targets
         return self
 

@@ -32,7 +32,7 @@ from safetensors.numpy import save_file
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import missing, read_bytes, what_is, write_replacing
+from xbarmem.files import as_path, missing, output_file, read_bytes, what_is, write_replacing
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
@@ -200,7 +200,7 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     unprogrammed memory or a ``path`` that is a folder or in no existing folder,
     :class:`~xbarmem.errors.PatternError` for patterns that are malformed or not of the
     memory's ``N``, :class:`~xbarmem.errors.ConfigError` for ``extra`` that is not JSON."""
-    patterns = _check_save(memory, Path(path), patterns, extra)
+    patterns = _check_save(memory, as_path(path), patterns, extra)
     tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
         tensors[_prefix(memory, k) + "g_pos"] = layer.g_pos
@@ -229,10 +229,7 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
     check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     if not memory.programmed:
         raise FileFormatError("cannot save a memory that has not been trained/programmed")
-    if path.is_dir():
-        raise FileFormatError(f"cannot save the model to {path}: it is a folder")
-    if not path.parent.is_dir():
-        raise FileFormatError(f"cannot save the model to {path}: no folder {path.parent}")
+    output_file(path, "model")
     if extra is not None:
         check_type(extra, dict, "extra", "a dict")
         try:
@@ -276,7 +273,7 @@ def load_model(path: str | Path, *, patterns_required: bool = False
     """The memory and the pattern set saved with it (``None`` when it has none, or
     :class:`~xbarmem.errors.FileFormatError` with ``patterns_required``), from one read of the
     file; errors as :func:`load_memory`."""
-    path = Path(path)
+    path = as_path(path)
     meta, tensors = _read(path)
     try:
         memory = _restore(meta, tensors)
@@ -484,5 +481,5 @@ def load_stored_patterns(path: str | Path) -> PatternSet:
     ``save_memory(..., patterns=...)`` (with its kind, name, image shape and labels).
     A file that is not a valid model, or a model saved without patterns, raises
     :class:`~xbarmem.errors.FileFormatError`."""
-    path = Path(path)
+    path = as_path(path)
     return _patterns(path, *_read(path), required=True)

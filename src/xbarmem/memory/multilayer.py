@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from xbarmem.checks import check_neurons, checked_keywords
+from xbarmem.checks import check_neurons, checked_keywords, shown
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -31,14 +31,14 @@ def layer_sizes(n_neurons: int, hidden: int | Sequence[int]) -> list[int]:
         widths = [hidden]
     elif isinstance(hidden, (str, bytes)) or not isinstance(hidden, Iterable):
         raise ConfigError(f"hidden must be a positive integer width or a list of them, "
-                          f"got {hidden!r}")
+                          f"got {shown(hidden)}")
     else:
         widths = list(hidden)
     if not widths:
         raise ConfigError("hidden must name at least one hidden layer width")
     for h in widths:
         if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
-            raise ConfigError(f"hidden layer widths must be positive integers, got {hidden!r}")
+            raise ConfigError(f"hidden layer widths must be positive integers, got {shown(hidden)}")
     return [check_neurons(n_neurons), *(int(h) for h in widths), n_neurons]
 
 
@@ -63,6 +63,7 @@ class MultilayerMemory(Memory):
                          fault_seed=fault_seed)
 
     def rebuild(self, faults: FaultMap) -> MultilayerMemory:
+        self.check_faults(faults)
         return MultilayerMemory(self.n_neurons, self.hidden_sizes, self.chip, faults,
                                 bias=self.has_bias)
 

@@ -22,13 +22,21 @@ iteration cap.
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import (
+    as_real_array,
+    check_count,
+    check_tensor,
+    checked_keywords,
+    is_choice,
+    shown,
+)
 from xbarmem.data.patterns import check_cue_values
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.names import ACTIVATIONS, MODES
@@ -76,9 +84,16 @@ class FloatMatrix:
     optional bias ``(n_out,)``. Useful as the reference a noise-free chip must reproduce."""
 
     def __init__(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:
-        self.weights = torch.as_tensor(weights, dtype=torch.float32)
-        self.bias = (torch.zeros(self.weights.shape[0]) if bias is None
-                     else torch.as_tensor(bias, dtype=torch.float32))
+        w = as_real_array(weights, "weights", error=PatternError, dtype=None)
+        if w.ndim != 2 or 0 in w.shape:
+            raise PatternError(f"weights must be a non-empty (n_out, n_in) matrix, "
+                               f"got shape {w.shape}")
+        self.weights = torch.as_tensor(w, dtype=torch.float32)
+        b = None if bias is None else as_real_array(bias, "bias", error=PatternError, dtype=None)
+        if b is not None and b.shape != (w.shape[0],):
+            raise PatternError(f"bias must have shape ({w.shape[0]},), got {b.shape}")
+        self.bias = (torch.zeros(self.weights.shape[0]) if b is None
+                     else torch.as_tensor(b, dtype=torch.float32))
         self.n_out, self.n_in = self.weights.shape
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -98,17 +113,26 @@ def _activate(h: torch.Tensor, previous: torch.Tensor, activation: str) -> torch
 def check_recall(mode: str, activation: str, max_iterations: int) -> None:
     """Refuse (:class:`ConfigError`) an unknown recall mode or activation, or a cap on
     iterations that is not a positive integer."""
-    if mode not in MODES:
-        raise ConfigError(f"recall mode must be one of {MODES}, got {mode!r}")
+    if not is_choice(mode, MODES):
+        raise ConfigError(f"recall mode must be one of {MODES}, got {shown(mode)}")
     _check_dynamics(activation, max_iterations)
 
 
 def _check_dynamics(activation: str, max_iterations: int) -> None:
-    if activation not in ACTIVATIONS:
-        raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if not is_choice(activation, ACTIVATIONS):
+        raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {shown(activation)}")
     if (isinstance(max_iterations, bool) or not isinstance(max_iterations, numbers.Integral)
             or max_iterations < 1):
-        raise ConfigError(f"max_iterations must be a positive integer, got {max_iterations!r}")
+        raise ConfigError(f"max_iterations must be a positive integer, "
+                          f"got {shown(max_iterations)}")
+    check_count(max_iterations, "max_iterations")
+
+
+def _check_tol(tol: float) -> None:
+    """Refuse (:class:`ConfigError`) a ``tol`` that is not a finite number >= 0."""
+    if (isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol)
+            or tol < 0):
+        raise ConfigError(f"tol must be a finite number >= 0, got {shown(tol)}")
 
 
 def check_matrix(matrix) -> None:
@@ -126,7 +150,7 @@ def _check_cues(cues, n: int, activation: str) -> torch.Tensor:
     raises :class:`PatternError` unless numeric, ``(B, n)``, finite and of values the
     ``activation`` can mean (:func:`~xbarmem.data.patterns.check_cue_values`)."""
     if isinstance(cues, torch.Tensor):
-        x = cues.detach().to("cpu", torch.float32)
+        x = check_tensor(cues, "cues", error=PatternError).detach().to("cpu", torch.float32)
     else:
         try:
             x = torch.as_tensor(np.asarray(cues, dtype=np.float32))
@@ -164,6 +188,7 @@ def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = 
     """
     check_matrix(matrix)
     check_recall(mode, activation, max_iterations)
+    _check_tol(tol)
     x = _check_cues(cues, matrix.n_in, activation)
     gen = as_generator(seed)
     if mode == "sync":
@@ -191,6 +216,7 @@ def recall_batch(matrices: torch.Tensor, cues: torch.Tensor, net: torch.Tensor, 
     :class:`PatternError` for bad arguments.
     """
     _check_dynamics(activation, max_iterations)
+    _check_tol(tol)
     if matrices.ndim != 3 or matrices.shape[2] not in (matrices.shape[1],
                                                        matrices.shape[1] + 1):
         raise ConfigError(f"matrices must be (T, N, N) or (T, N, N + 1), got "

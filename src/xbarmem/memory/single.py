@@ -41,6 +41,7 @@ class SingleLayerMemory(Memory):
                          first_array=first_array)
 
     def rebuild(self, faults: FaultMap) -> SingleLayerMemory:
+        self.check_faults(faults)
         return SingleLayerMemory(self.n_neurons, self.chip, faults, bias=self.has_bias,
                                  first_array=self.crossbar.first_array)
 

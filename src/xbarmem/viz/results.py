@@ -31,6 +31,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from xbarmem.checks import is_choice, shown
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
 from xbarmem.viz.style import (
@@ -326,8 +327,8 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
         ConfigError: unknown kind, no rows to draw, or rows (and reference points) at a
             single value of the x axis.
     """
-    if kind not in KINDS:
-        raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not is_choice(kind, KINDS):
+        raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {shown(kind)}")
     series = group_rows(rows, kind)
     if not series:
         wanted = ("capacity rows" if kind == "capacity" else

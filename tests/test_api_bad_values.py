@@ -1,0 +1,260 @@
+"""The Python API given bad VALUES (unknown keywords: test_api_inputs.py): every one is refused
+with one xbarmem error naming the argument, before any work, and no message embeds an array.
+One parametrised test per class of problem (a trimmed version of a fuzz of the public API with
+None, bools, NaN, huge counts, arrays, tensors, paths and callables)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+from xbarmem.checks import MAX_SEED, is_choice, shown
+from xbarmem.errors import ArgumentError, ConfigError, FileFormatError, XbarmemError
+from xbarmem.experiments import ResultStore, load_sweep, parse_sweep
+from xbarmem.experiments.runner import run_sweep
+
+BIG = np.zeros((40, 40))
+P = xm.random_patterns(3, 16, seed=0)
+MEM = xm.train(P, rule="pinv")
+CHIP = xm.load_preset("paper-sim")
+FM = xm.FaultMap.generate(CHIP, 2, seed=0)
+META = torch.empty(3, 16, device="meta")
+COMPLEX = torch.ones(3, 16, dtype=torch.complex64)
+
+
+def _refused(call, match: str, error: type[Exception] = XbarmemError) -> str:
+    """``call()`` raises ``error`` (an xbarmem error) whose one-line message matches."""
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert isinstance(info.value, XbarmemError)
+    message = str(info.value)
+    assert "\n" not in message and "array(" not in message and "tensor(" not in message
+    assert len(message) < 300, message
+    return message
+
+
+@pytest.mark.parametrize("value", [BIG, torch.ones(30, 30), np.array(["x"] * 500), "x" * 500,
+                                   list(range(500)), META])
+def test_shown_never_embeds_a_long_value(value):
+    text = shown(value)
+    assert len(text) < 100 and "[[" not in text
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: xm.random_patterns(BIG, 16), "n_patterns must be a positive integer, got a "
+                                          "ndarray of shape \\(40, 40\\)"),
+    (lambda: xm.flip_bits(P.patterns, BIG), "flip rate must be a number, got a ndarray"),
+    (lambda: xm.corrupt(P.patterns, BIG, 0.1), "unknown corruption method a ndarray"),
+    (lambda: xm.load_mnist(side=BIG), "side must be an integer in 4..28, got a ndarray"),
+    (lambda: xm.train(P, rule="adaptive", max_steps=BIG), "max_steps must be an integer"),
+    (lambda: xm.train(P, rule="pinv", hidden=BIG), "hidden=a ndarray .* arch=.multilayer. only"),
+    (lambda: xm.Protocol(probes=torch.ones(30, 30)), "probes must be .*, got a Tensor"),
+    (lambda: xm.DeviceSpec(g_min=BIG), "g_min must be .*, got a ndarray"),
+])
+def test_messages_show_an_array_by_its_type_and_shape(call, match):
+    _refused(call, match)
+
+
+_CHOICE = [BIG, np.array("pinv"), np.zeros((0, 16)), COMPLEX, META, ["pinv"], True]
+
+
+@pytest.mark.parametrize("value", _CHOICE, ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda v: xm.PatternSet(P.patterns, kind=v), "unknown pattern kind"),
+    (lambda v: xm.train(P, rule=v), "unknown rule"),
+    (lambda v: xm.train(P, rule="pinv", arch=v), "arch must be one of"),
+    (lambda v: MEM.recall(P.patterns, mode=v), "recall mode must be one of"),
+    (lambda v: MEM.recall(P.patterns, activation=v), "activation must be one of"),
+    (lambda v: xm.load_preset(v), "unknown chip preset"),
+    (lambda v: xm.HiddenRule(v, 8), "hidden rule must be"),
+    (lambda v: xm.get_rule(v), "unknown rule"),
+], ids=["kind", "rule", "arch", "mode", "activation", "preset", "hidden-kind", "get_rule"])
+def test_a_name_given_an_array_or_tensor_is_no_choice(call, match, value):
+    _refused(lambda: call(value), match)
+
+
+def test_is_choice_is_safe_for_any_value():
+    assert is_choice("pinv", ("pinv",)) and is_choice(np.str_("pinv"), ("pinv",))
+    assert not any(is_choice(v, ("pinv", "hebb")) for v in _CHOICE)
+
+
+@pytest.mark.parametrize("value", ["no", 1, None, np.array([True]), 0.0])
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda v: xm.as_pattern_set(P.patterns, zero_one=v), "zero_one"),
+    (lambda v: xm.train(P, rule="pinv", zero_one=v), "zero_one"),
+    (lambda v: xm.load_glyphs(n=3, shuffle=v), "shuffle"),
+    (lambda v: xm.load_mnist(n=3, one_per_class=v), "one_per_class"),
+    (lambda v: xm.gaussian_noise(P.patterns, 0.1, clip=v), "clip"),
+    (lambda v: xm.SingleLayerMemory(16, bias=v), "bias"),
+    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", chips=1, keep_states=v),
+     "keep_states"),
+], ids=["as_pattern_set", "train", "shuffle", "one_per_class", "clip", "bias", "keep_states"])
+def test_a_flag_takes_true_or_false_only(call, name, value):
+    _refused(lambda: call(value), f"{name} must be True or False")
+
+
+def test_a_numpy_bool_is_a_flag():
+    assert xm.gaussian_noise(P.patterns, 0.1, clip=np.bool_(False)).shape == (3, 16)
+
+
+@pytest.mark.parametrize("value", [None, 3, b"m.safetensors", BIG, ""])
+@pytest.mark.parametrize("call", [
+    xm.load_file, xm.load_memory, xm.load_stored_patterns, xm.FaultMap.load,
+    lambda v: xm.save_memory(MEM, v), FM.save,
+], ids=["load_file", "load_memory", "load_stored_patterns", "FaultMap.load", "save_memory",
+        "FaultMap.save"])
+def test_a_path_argument_must_be_a_path(call, value):
+    _refused(lambda: call(value), "must be a file path", ArgumentError)
+
+
+def test_output_paths_that_are_folders_or_in_no_folder_are_refused(tmp_path):
+    _refused(lambda: FM.save(tmp_path), "cannot write the fault map .*: it is a folder",
+             FileFormatError)
+    _refused(lambda: FM.save(tmp_path / "no" / "m.npz"), "no folder", FileFormatError)
+    _refused(lambda: xm.load_patterns(None), "source must be a built-in name or a file path")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: xm.Crossbar("paper-sim", 16, 16, xm.FaultMap.empty(1, 64, 64)),
+     "chip must be a ChipSpec"),
+    (lambda: xm.Crossbar(CHIP, 16, 16, None), "faults must be a FaultMap"),
+    (lambda: xm.FaultMap.generate("paper-sim", 1), "chip must be a ChipSpec"),
+    (lambda: FM.check_chip(None), "chip must be a ChipSpec"),
+    (lambda: FM.summary(device=True), "device must be a DeviceSpec"),
+    (lambda: xm.FaultMap.load("x.npz", device=CHIP), "device must be a DeviceSpec"),
+    (lambda: MEM.rebuild(None), "faults must be a FaultMap"),
+    (lambda: MEM.rebuild("paper-sim"), "faults must be a FaultMap"),
+    (lambda: xm.find_capacity(P, rule="pinv", faults=True), "faults must be a FaultMap"),
+    (lambda: xm.compare_rules(P, "paper-sim", None, chips=1), "rules must be a rule name"),
+    (lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1, variants=True),
+     "variants must be a dict"),
+    (lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1, variants={"a": {}}),
+     "every protocol of variants must be a Protocol"),
+    (lambda: xm.fit_memories("pinv", torch.tensor(P.patterns), [xm.SingleLayerMemory(16)]),
+     "rule must be a Rule \\(from get_rule"),
+    (lambda: xm.fit_memories(xm.get_rule("pinv"), None, [xm.SingleLayerMemory(16)]),
+     "patterns must be a"),
+    (lambda: xm.fit_memories(xm.get_rule("pinv"), torch.tensor(P.patterns), None),
+     "memories must be a list"),
+    (lambda: xm.fit_memories(xm.get_rule("pinv"), torch.tensor(P.patterns), [MEM, 3]),
+     "memories must be a list of Memory"),
+    (lambda: xm.PatternSet(P.patterns, name=3), "name must be a text"),
+    (lambda: xm.Memory(None), "sizes must list at least two layer widths"),
+    (lambda: xm.Memory([16, 16], first_array=None), "first_array must be an integer >= 0"),
+    (lambda: xm.FaultMap.empty(None, 8, 8), "n_arrays must be an integer >= 1"),
+    (lambda: xm.fit_power_law(None, [1, 2]), "sizes must be an array of real numbers"),
+    (lambda: xm.run_scaling(None), "sizes must be a list"),
+    (lambda: xm.HiddenRule.parse("fixed:8").width(None), "n must be an integer >= 2"),
+    (lambda: xm.Protocol().reseeded(None), "offset must be an integer"),
+    (lambda: xm.Problem.of(P.patterns, bias=None), "bias must be True or False"),
+    (lambda: xm.Problem.of(P.patterns, counts=[float("nan")]), "counts must be whole numbers"),
+    (lambda: xm.Problem.of(None), "patterns must be an array of real numbers"),
+    (lambda: load_sweep(None), "path must be a file path"),
+    (lambda: parse_sweep({}, source=None), "source must be a text"),
+    (lambda: ResultStore(None), "path must be a file path"),
+    (lambda: ResultStore("s.sqlite", readonly=np.ones(3)), "readonly must be True or False"),
+    (lambda: ResultStore("s.sqlite", busy_timeout=-1), "busy_timeout must be a number"),
+])
+def test_a_value_of_the_wrong_type_is_named(call, match):
+    _refused(call, match)
+
+
+@pytest.mark.parametrize("make", [
+    lambda *shape: torch.empty(*shape, device="meta"),
+    lambda *shape: torch.ones(*shape, dtype=torch.complex64)], ids=["meta", "complex"])
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda make: xm.as_pattern_set(make(3, 16)), "patterns"),
+    (lambda make: xm.train(make(3, 16), rule="pinv"), "patterns"),
+    (lambda make: MEM.recall(make(3, 16)), "cues"),
+    (lambda make: xm.flip_bits(make(3, 16), 0.1), "cues"),
+    (lambda make: xm.FloatMatrix(make(16, 16)), "weights"),
+    (lambda make: MEM.program(make(16, 16)), "weights"),
+    (lambda make: xm.PatternSet(P.patterns, labels=make(3)), "patterns"),
+], ids=["as_pattern_set", "train", "recall", "flip_bits", "FloatMatrix", "program", "labels"])
+def test_meta_and_complex_tensors_are_refused(call, name, make):
+    _refused(lambda: call(make), f"{name} must")
+
+
+def test_tensors_that_require_grad_are_read():
+    idx = torch.tensor([0.0, 1.0], requires_grad=True)
+    assert xm.PatternSet(P.patterns).subset(idx.long()).n_patterns == 2
+    codes = torch.zeros(1, 2, 8, 8, requires_grad=True)
+    assert xm.FaultMap.from_codes(codes, CHIP.device).n_arrays == 1
+    w = torch.zeros(16, 16, requires_grad=True)
+    assert xm.FloatMatrix(w).n_in == 16
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: xm.train(P, rule="adaptive", finetune_steps=10**12),
+     "finetune_steps must be at most 1000000000"),
+    (lambda: xm.train(P, rule="adaptive", cue_copies=10**12), "cue_copies must be at most"),
+    (lambda: xm.train(P, rule="adaptive", unroll=10**12), "unroll must be at most"),
+    (lambda: xm.Protocol(probes=10**12), "probes must be at most"),
+    (lambda: MEM.recall(P.patterns, max_iterations=10**12), "max_iterations must be at most"),
+    (lambda: xm.random_patterns(10**12, 16), "would need about .* of memory"),
+    (lambda: xm.load_patterns("random", side=4, n=10**12), "would need about .* of memory"),
+    (lambda: xm.HiddenRule.parse("fixed:1000000000000"), "hidden rule must be"),
+    (lambda: xm.Crossbar(CHIP, 10**12, 16, FM), "n_out must be at most"),
+])
+def test_a_huge_count_is_refused_with_its_limit(call, match):
+    _refused(call, match)
+
+
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda v: xm.train(P, rule="pinv", progress=v), "progress"),
+    (lambda v: xm.train(P, rule="adaptive", max_steps=2, progress=v), "progress"),
+    (lambda v: xm.fit_memories(xm.get_rule("pinv"), torch.tensor(P.patterns),
+                               [xm.SingleLayerMemory(16)], progress=v), "progress"),
+    (lambda v: xm.find_capacity(P, rule="pinv", progress=v), "progress"),
+    (lambda v: xm.run_scaling([16], progress=v), "progress"),
+    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", chips=1, callback=v), "callback"),
+    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", chips=1, train_progress=v),
+     "train_progress"),
+], ids=["train", "train-adaptive", "fit_memories", "find_capacity", "run_scaling",
+        "compare_rules", "compare_rules-train"])
+def test_a_callback_that_is_not_callable_is_refused_before_work(call, name):
+    _refused(lambda: call(True), f"{name} must be a function", ArgumentError)
+
+
+def test_run_sweep_checks_its_callbacks_before_opening_the_store(tmp_path):
+    spec = parse_sweep({"sweep": {"name": "s", "trial": "capacity", "seeds": 1},
+                        "base": {"data": "random", "n_neurons": 16, "rule": "pinv",
+                                 "counts": [2], "probes": 1}})
+    for key in ("on_plan", "on_progress", "on_work"):
+        _refused(lambda key=key: run_sweep(spec, tmp_path / "s.sqlite", **{key: "x"}),
+                 f"{key} must be a function", ArgumentError)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: xm.HiddenRule.parse(True), "hidden rule must be"),
+    (lambda: xm.HiddenRule("fixed", float("inf")), "hidden rule must be"),
+    (lambda: xm.flip_bits(P.patterns, True), "flip rate must be a number, got True"),
+    (lambda: xm.corrupt(P.patterns, "gaussian", np.bool_(True)), "noise sigma must be a num"),
+    (lambda: xm.Protocol(level=True), "flip rate must be a number"),
+    (lambda: xm.find_capacity(P, arch="single", rule="pinv", hidden=8),
+     "applies to arch='multilayer' only"),
+    (lambda: xm.recall(xm.FloatMatrix(torch.eye(16)), P.patterns, tol="x"),
+     "tol must be a finite number >= 0"),
+    (lambda: xm.occlude_block(P.patterns, None, 0.2), "image_shape must be a pair"),
+    (lambda: xm.occlude_block(P.patterns, (4, 4), 0.2, fill=None), "fill must be a finite"),
+    (lambda: xm.PatternSet(P.patterns, image_shape=3), "image_shape must be a pair"),
+    (lambda: MEM.program(torch.zeros(16, 16), float("nan")), "no bias row"),
+])
+def test_known_odd_values_are_refused(call, match):
+    _refused(call, match)
+
+
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda s: xm.Protocol(seed=s), "seed"),
+    (lambda s: xm.train(P, rule="pinv", fault_seed=s), "fault_seed"),
+    (lambda s: xm.flip_bits(P.patterns, 0.1, generator=s), "generator"),
+    (lambda s: xm.random_patterns(2, 4, seed=s), "seed"),
+    (lambda s: xm.FaultMap.generate(CHIP, 1, seed=s), "seed"),
+])
+def test_a_seed_above_32_bits_is_refused(call, name):
+    _refused(lambda: call(MAX_SEED + 1), f"{name} must be .* at most {MAX_SEED}", ConfigError)
+    call(MAX_SEED)  # the largest seed is taken
