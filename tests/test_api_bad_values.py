@@ -22,6 +22,11 @@ CHIP = xm.load_preset("paper-sim")
 FM = xm.FaultMap.generate(CHIP, 2, seed=0)
 META = torch.empty(3, 16, device="meta")
 COMPLEX = torch.ones(3, 16, dtype=torch.complex64)
+G = np.full((1, 2, 8, 8), 5e-5)
+
+
+def _crossbar() -> xm.Crossbar:
+    return xm.Crossbar(CHIP, 16, 16, xm.FaultMap.empty(1, 64, 64))
 
 
 def _refused(call, match: str, error: type[Exception] = XbarmemError) -> str:
@@ -63,6 +68,7 @@ _CHOICE = [BIG, np.array("pinv"), np.zeros((0, 16)), COMPLEX, META, ["pinv"], Tr
 @pytest.mark.parametrize("value", _CHOICE, ids=lambda v: type(v).__name__)
 @pytest.mark.parametrize(("call", "match"), [
     (lambda v: xm.PatternSet(P.patterns, kind=v), "unknown pattern kind"),
+    (lambda v: xm.as_pattern_set(P.patterns, kind=v), "unknown pattern kind"),
     (lambda v: xm.train(P, rule=v), "unknown rule"),
     (lambda v: xm.train(P, rule="pinv", arch=v), "arch must be one of"),
     (lambda v: MEM.recall(P.patterns, mode=v), "recall mode must be one of"),
@@ -70,7 +76,8 @@ _CHOICE = [BIG, np.array("pinv"), np.zeros((0, 16)), COMPLEX, META, ["pinv"], Tr
     (lambda v: xm.load_preset(v), "unknown chip preset"),
     (lambda v: xm.HiddenRule(v, 8), "hidden rule must be"),
     (lambda v: xm.get_rule(v), "unknown rule"),
-], ids=["kind", "rule", "arch", "mode", "activation", "preset", "hidden-kind", "get_rule"])
+], ids=["kind", "as_pattern_set-kind", "rule", "arch", "mode", "activation", "preset",
+        "hidden-kind", "get_rule"])
 def test_a_name_given_an_array_or_tensor_is_no_choice(call, match, value):
     _refused(lambda: call(value), match)
 
@@ -143,6 +150,20 @@ def test_output_paths_that_are_folders_or_in_no_folder_are_refused(tmp_path):
      "memories must be a list of Memory"),
     (lambda: xm.PatternSet(P.patterns, name=3), "name must be a text"),
     (lambda: xm.Memory(None), "sizes must list at least two layer widths"),
+    (lambda: xm.FaultMap.from_codes(np.zeros((1, 2, 8, 8)), None), "device must be a DeviceSpec"),
+    (lambda: xm.FaultMap.from_readback(G, G, None, CHIP.device), "tolerance must be a number"),
+    (lambda: xm.FaultMap.from_conductance_map(G, CHIP.device, off_below="x"),
+     "off_below must be a number"),
+    (lambda: _crossbar().program(torch.zeros(16, 16), seed=float("nan")),
+     "seed must be an integer >= 0"),
+    (lambda: _crossbar().program(torch.zeros(16, 16)).matvec(None),
+     "input must be an array of real numbers"),
+    (lambda: xm.fit_memories(xm.get_rule("pinv"), torch.tensor(P.patterns),
+                             [xm.SingleLayerMemory(16)], counts=[]),
+     "counts must be 1 integers in 1..3, got \\[\\]"),
+    (lambda: xm.MultilayerMemory(16, np.array(3)), "hidden must be a positive integer width"),
+    (lambda: xm.random_patterns(None, 16), "n_patterns must be a positive integer, got None"),
+    (lambda: xm.as_pattern_set(P.patterns, n_neurons=BIG), "n_neurons must be an integer"),
     (lambda: xm.Memory([16, 16], first_array=None), "first_array must be an integer >= 0"),
     (lambda: xm.FaultMap.empty(None, 8, 8), "n_arrays must be an integer >= 1"),
     (lambda: xm.fit_power_law(None, [1, 2]), "sizes must be an array of real numbers"),
@@ -194,9 +215,10 @@ def test_tensors_that_require_grad_are_read():
     (lambda: xm.train(P, rule="adaptive", unroll=10**12), "unroll must be at most"),
     (lambda: xm.Protocol(probes=10**12), "probes must be at most"),
     (lambda: MEM.recall(P.patterns, max_iterations=10**12), "max_iterations must be at most"),
-    (lambda: xm.random_patterns(10**12, 16), "would need about .* of memory"),
-    (lambda: xm.load_patterns("random", side=4, n=10**12), "would need about .* of memory"),
+    (lambda: xm.random_patterns(10**8, 16), "would need about .* of memory"),
+    (lambda: xm.load_patterns("random", side=4, n=10**8), "would need about .* of memory"),
     (lambda: xm.HiddenRule.parse("fixed:1000000000000"), "hidden rule must be"),
+    (lambda: xm.random_patterns(10**12, 16), "n_patterns must be at most 1000000000"),
     (lambda: xm.Crossbar(CHIP, 10**12, 16, FM), "n_out must be at most"),
 ])
 def test_a_huge_count_is_refused_with_its_limit(call, match):

@@ -40,7 +40,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from xbarmem.checks import MAX_SEED
+from xbarmem.checks import MAX_COUNT, MAX_SEED
 from xbarmem.cli.common import warn, warn_deprecated, work_begins  # noqa: F401 - o.warn for commands
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import ArrayFile, missing, read_bytes
@@ -94,9 +94,8 @@ def bounded(kind: Any, *decls: str, ge: float | None = None, gt: float | None = 
                                         **option)]
 
 
-#: the largest count of cues, trials, iterations, ... an option accepts (memory limits are
-#: checked separately, from the whole request)
-MAX_COUNT = 10**9
+# MAX_COUNT (xbarmem.checks): the largest count of cues, trials, iterations, ... an option
+# accepts, as the Python API (memory limits are checked separately, from the whole request)
 
 # ------------------------------------------------------------------------------ common options
 def completes(choices: Callable[[], Any]) -> Callable[[str], list[str]]:

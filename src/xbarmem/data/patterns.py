@@ -26,6 +26,7 @@ import numpy as np
 
 from xbarmem.checks import (
     as_real_array,
+    check_count,
     check_flag,
     check_image_shape,
     check_neurons,
@@ -136,6 +137,8 @@ def validate_patterns(
         zero_one = zero_one or allow_zero_one
     _check_kind(kind)
     zero_one = check_flag(zero_one, "zero_one", error=PatternError)
+    if n_neurons is not None:
+        check_count(n_neurons, "n_neurons", error=PatternError)
     arr = _finite_matrix(x)
     if n_neurons is not None and arr.shape[1] != n_neurons:
         raise PatternError(
@@ -337,6 +340,8 @@ def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = F
     memory can store (:func:`check_storable`). Raises :class:`PatternError` with a one-line
     message."""
     check_flag(zero_one, "zero_one", error=PatternError)
+    if n_neurons is not None:
+        check_count(n_neurons, "n_neurons", error=PatternError)
     if isinstance(patterns, PatternSet):
         if kind is not None and _check_kind(kind) != patterns.kind:
             patterns = PatternSet(patterns.patterns, kind, patterns.name, patterns.labels,
@@ -345,7 +350,7 @@ def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = F
             raise PatternError(f"patterns have N={patterns.n_neurons} neurons but the "
                                f"memory/chip has {n_neurons}")
     else:
-        kind = kind or "binary"
+        kind = "binary" if kind is None else kind
         patterns = PatternSet(validate_patterns(patterns, kind, n_neurons, zero_one=zero_one),
                               kind)
     return check_storable(patterns)
@@ -401,12 +406,12 @@ def _check_side(side: int) -> int:
     return int(side)
 
 
-def _check_count(n: int | None, what: str = "n") -> int | None:
-    if n is None:
+def _check_count(n: int | None, what: str = "n", *, optional: bool = True) -> int | None:
+    if n is None and optional:
         return None
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise PatternError(f"{what} must be a positive integer, got {shown(n)}")
-    return int(n)
+    return check_count(n, what, error=PatternError)
 
 
 def _select(
@@ -604,8 +609,8 @@ def random_patterns(
     Raises :class:`PatternError` unless both counts are integers >= 1 and ``kind`` is known,
     :class:`~xbarmem.errors.ConfigError` for a seed that is not an integer >= 0."""
     _check_kind(kind)
-    p = _check_count(n_patterns, "n_patterns")
-    n = _check_count(n_neurons, "n_neurons")
+    p = _check_count(n_patterns, "n_patterns", optional=False)
+    n = _check_count(n_neurons, "n_neurons", optional=False)
     assert p is not None and n is not None
     check_bytes(f"{p} random patterns of {n} neurons", array_bytes(p, n))
     rng = np.random.default_rng(check_seed(seed))
@@ -628,9 +633,10 @@ def correlated_patterns(n_patterns: int, n_neurons: int, overlap: float, seed: i
     patterns agree in expectation on ``(1 - 2q)^2 = overlap`` of their bits beyond chance. The
     prototype and flips come from ``np.random.default_rng(seed)``; ``overlap = 0`` gives iid
     random patterns. Raises :class:`PatternError` for an overlap outside [0, 1)."""
-    p = _check_count(n_patterns, "n_patterns")
-    n = _check_count(n_neurons, "n_neurons")
+    p = _check_count(n_patterns, "n_patterns", optional=False)
+    n = _check_count(n_neurons, "n_neurons", optional=False)
     assert p is not None and n is not None
+    check_bytes(f"{p} correlated patterns of {n} neurons", array_bytes(p, n))
     if not (isinstance(overlap, (int, float)) and 0.0 <= overlap < 1.0):
         raise PatternError(f"overlap must be in [0, 1), got {shown(overlap)}")
     q = (1.0 - math.sqrt(overlap)) / 2.0

@@ -25,7 +25,14 @@ import math
 import numpy as np
 import torch
 
-from xbarmem.checks import as_real_array, check_count, check_flag, check_type, checked_keywords
+from xbarmem.checks import (
+    as_real_array,
+    check_count,
+    check_flag,
+    check_tensor,
+    check_type,
+    checked_keywords,
+)
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -174,6 +181,7 @@ class Crossbar:
         receive Gaussian write error (``write_noise`` siemens, seeded) and are clipped to the
         window. Stuck devices stay at their stuck conductance. Returns ``self``.
         """
+        check_count(seed, "seed", minimum=0, maximum=2**63 - 1)
         a = self.augment(weights, bias).double()
         dev = self.chip.device
         if self.chip.array.fault_model == "weight":
@@ -240,7 +248,9 @@ class Crossbar:
         return self.w_max / dev.g_range * dev.read_noise * math.sqrt(2.0)
 
     def _rows_input(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(x, dtype=torch.float32)
+        if not isinstance(x, torch.Tensor):
+            x = as_real_array(x, "input", error=PatternError, dtype="float32")
+        x = torch.as_tensor(check_tensor(x, "input", error=PatternError), dtype=torch.float32)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise PatternError(f"input must have shape (batch, {self.n_in}), got {tuple(x.shape)}")
         if self.has_bias:

@@ -27,7 +27,7 @@ from xbarmem.files import ArrayFile, as_path, missing, output_file, read_bytes, 
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
-from xbarmem.spec import check_seed
+from xbarmem.spec import Maybe, Number, check_seed
 
 PLANES = ("G+", "G-")
 _CSV_HEADER = ["array", "plane", "row", "col", "g_stuck_S"]
@@ -50,6 +50,11 @@ def check_size(n_arrays: int, rows: int, cols: int, *,
     limit, before anything is allocated."""
     check_bytes(f"{what} of {n_arrays} array(s) of {rows}x{cols} cells",
                 fault_map_bytes(n_arrays, rows, cols, per_device))
+
+
+#: a read-back tolerance (siemens) and a stuck-device threshold of a conductance map
+_TOLERANCE = Number(gt=0.0, unit="S")
+_THRESHOLD = Maybe(Number(unit="S"))
 
 
 @checked_keywords
@@ -205,6 +210,7 @@ class FaultMap:
 
         ``codes`` has shape ``(n_arrays, 2, rows, cols)`` or ``(2, rows, cols)`` for one array.
         """
+        check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         c = _as_4d(as_real_array(codes, "fault codes", error=FileFormatError, dtype=None),
                    "fault codes")
         bad = ~np.isin(c, (-1, 0, 1))
@@ -223,6 +229,8 @@ class FaultMap:
                       device: DeviceSpec) -> FaultMap:
         """From a program-and-read-back test: a device whose read conductance (siemens) misses its
         target by more than ``tolerance`` siemens is stuck at what it reads (clipped to >= 0)."""
+        check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
+        tolerance = _TOLERANCE(tolerance, "tolerance")
         read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError),
                       "read-back conductance map")
         target = _as_4d(as_real_array(g_target, "g_target", error=FileFormatError),
@@ -245,6 +253,9 @@ class FaultMap:
         """From a read-back conductance map (siemens) after trying to move every device away from
         the extremes: a device reading below ``off_below`` is stuck OFF, above ``on_above`` stuck
         ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max."""
+        check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
+        off_below = _THRESHOLD(off_below, "off_below")
+        on_above = _THRESHOLD(on_above, "on_above")
         read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError), "conductance map")
         _check_finite(read, "conductance map")
         margin = 0.05 * device.g_range

@@ -102,7 +102,7 @@ class Problem:
         t = x.shape[0] if x.ndim == 3 else 1
         pairs = [(lo.expand(t, -1, -1), hi.expand(t, -1, -1)) if lo.ndim == 2 else (lo, hi)
                  for lo, hi in pairs]
-        counts = _counts(counts)
+        counts = _counts(counts, t, x.shape[-2])
         return cls(x, tuple(pairs), kind, counts, noise,
                    len(pairs) == 1 if zero_diagonal is None else zero_diagonal,
                    None if w_max is None else tuple(tuple(float(v) for v in k) for k in w_max),
@@ -134,20 +134,23 @@ class Problem:
                        for k in range(len(first.layers)))
         w_max = tuple(tuple(m.layers[k].w_max for m in memories)
                       for k in range(len(first.layers)))
-        counts = _counts(counts)
+        counts = _counts(counts, x.shape[0], x.shape[1])
         return cls(x, bounds, kind, counts, first.noise(), first.zero_diagonal, w_max,
                    first.has_bias)
 
 
-def _counts(counts: Any) -> torch.Tensor | None:
-    """``counts`` (real patterns per set) as int64 ``(T,)``; :class:`ConfigError` unless
-    whole numbers >= 0."""
+def _counts(counts: Any, t: int, p: int) -> torch.Tensor | None:
+    """``counts`` (real patterns per set, ``t`` sets of ``p`` rows) as int64 ``(t,)``;
+    :class:`ConfigError` unless ``t`` whole numbers in ``1 .. p`` (:func:`valid_mask`)."""
     if counts is None:
         return None
     c = as_real_array(counts, "counts").reshape(-1)
-    if not (np.isfinite(c).all() and (c >= 0).all() and (c == np.round(c)).all()):
-        raise ConfigError("counts must be whole numbers >= 0 (real patterns per set)")
-    return torch.as_tensor(c.astype(np.int64))
+    if not (np.isfinite(c).all() and (c == np.round(c)).all()):
+        raise ConfigError(f"counts must be whole numbers (real patterns per set), "
+                          f"got {shown(counts)}")
+    out = torch.as_tensor(c.astype(np.int64))
+    valid_mask(out, t, p)
+    return out
 
 
 @checked_keywords
@@ -197,7 +200,7 @@ def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:
         return torch.ones(t, p)
     counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
     if counts.shape != (t,) or (counts < 1).any() or (counts > p).any():
-        raise ConfigError(f"counts must be {t} integers in 1..{p}, got {counts.tolist()}")
+        raise ConfigError(f"counts must be {t} integers in 1..{p}, got {shown(counts.tolist())}")
     return (torch.arange(p)[None, :] < counts[:, None]).float()
 
 

@@ -29,7 +29,8 @@ def layer_sizes(n_neurons: int, hidden: int | Sequence[int]) -> list[int]:
     naming ``hidden`` otherwise."""
     if isinstance(hidden, numbers.Integral):
         widths = [hidden]
-    elif isinstance(hidden, (str, bytes)) or not isinstance(hidden, Iterable):
+    elif (isinstance(hidden, (str, bytes)) or not isinstance(hidden, Iterable)
+          or getattr(hidden, "ndim", 1) != 1):
         raise ConfigError(f"hidden must be a positive integer width or a list of them, "
                           f"got {shown(hidden)}")
     else:
