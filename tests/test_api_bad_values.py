@@ -173,6 +173,8 @@ def test_output_paths_that_are_folders_or_in_no_folder_are_refused(tmp_path):
     (lambda: xm.Problem.of(P.patterns, bias=None), "bias must be True or False"),
     (lambda: xm.Problem.of(P.patterns, counts=[float("nan")]), "counts must be whole numbers"),
     (lambda: xm.Problem.of(None), "patterns must be an array of real numbers"),
+    (lambda: xm.Problem.of(True), "patterns must be \\(P, N\\) or \\(T, P, N\\)"),
+    (lambda: xm.Problem.of(P.patterns, bounds=True), "bounds must be a list"),
     (lambda: load_sweep(None), "path must be a file path"),
     (lambda: parse_sweep({}, source=None), "source must be a text"),
     (lambda: ResultStore(None), "path must be a file path"),

@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from xbarmem.checks import as_real_array, check_flag, checked_keywords, is_choice, shown
+from xbarmem.checks import as_real_array, check_flag, check_type, checked_keywords, is_choice, shown
 from xbarmem.errors import ConfigError, PatternError
 
 KINDS = ("binary", "continuous")
@@ -85,9 +85,7 @@ class Problem:
         ``zero_diagonal`` defaults to True for one layer."""
         x = torch.as_tensor(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
                             dtype=torch.float32)
-        bias = check_flag(bias, "bias")
-        if zero_diagonal is not None:
-            check_flag(zero_diagonal, "zero_diagonal")
+        _check_of(x, bounds, sizes, bias, zero_diagonal, w_max)
         if bounds is None:
             n = x.shape[-1]
             widths = list(sizes or [n, n])
@@ -137,6 +135,21 @@ class Problem:
         counts = _counts(counts, x.shape[0], x.shape[1])
         return cls(x, bounds, kind, counts, first.noise(), first.zero_diagonal, w_max,
                    first.has_bias)
+
+
+def _check_of(x: torch.Tensor, bounds: Any, sizes: Any, bias: Any, zero_diagonal: Any,
+              w_max: Any) -> None:
+    """Refuse what :meth:`Problem.of` cannot read, naming the argument: patterns that are not
+    ``(P, N)`` or ``(T, P, N)``, ``bounds`` / ``sizes`` / ``w_max`` that are not None or a list,
+    flags that are not True or False."""
+    if x.ndim not in (2, 3):
+        raise PatternError(f"patterns must be (P, N) or (T, P, N), got shape {tuple(x.shape)}")
+    for name, value in (("bounds", bounds), ("sizes", sizes), ("w_max", w_max)):
+        if value is not None:
+            check_type(value, (list, tuple), name, "a list (or None)")
+    check_flag(bias, "bias")
+    if zero_diagonal is not None:
+        check_flag(zero_diagonal, "zero_diagonal")
 
 
 def _counts(counts: Any, t: int, p: int) -> torch.Tensor | None:
