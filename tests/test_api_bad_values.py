@@ -261,6 +261,8 @@ def test_run_sweep_checks_its_callbacks_before_opening_the_store(tmp_path):
     (lambda: xm.Protocol(level=True), "flip rate must be a number"),
     (lambda: xm.find_capacity(P, arch="single", rule="pinv", hidden=8),
      "applies to arch='multilayer' only"),
+    (lambda: xm.run_scaling([16], arch="single", rule="pinv", hidden="fixed:8"),
+     "applies to arch='multilayer' only"),
     (lambda: xm.recall(xm.FloatMatrix(torch.eye(16)), P.patterns, tol="x"),
      "tol must be a finite number >= 0"),
     (lambda: xm.occlude_block(P.patterns, None, 0.2), "image_shape must be a pair"),

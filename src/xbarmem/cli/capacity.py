@@ -360,7 +360,8 @@ def scaling_cmd(
     with _progress() as bar, _resumable(kept):
         task = bar.add_task("scaling", total=None)
         res = run_scaling(
-            n_all, arch=arch, kind=kind, hidden=hidden_rule, rule=rule,
+            n_all, arch=arch, kind=kind,
+            hidden=hidden_rule if arch == "multilayer" else None, rule=rule,
             chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=data, checkpoint=kept,

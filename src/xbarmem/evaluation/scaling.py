@@ -155,6 +155,17 @@ def _check_sizes(data: str, sizes: Sequence[int]) -> list[int]:
     return sizes
 
 
+def _hidden_rule(arch: str, hidden: str | HiddenRule | None) -> HiddenRule:
+    """The hidden-width rule (``"fixed:32"`` when not given); ``hidden`` given with
+    ``arch="single"`` (it would be ignored) raises :class:`ConfigError`."""
+    if hidden is not None and arch == "single":
+        raise ConfigError(f"hidden applies to arch='multilayer' only, got hidden={shown(hidden)} "
+                          "with arch='single'")
+    if isinstance(hidden, HiddenRule):
+        return hidden
+    return HiddenRule.parse("fixed:32" if hidden is None else hidden)
+
+
 def _fit(sizes: Sequence[int], capacities: Sequence[int]) -> dict[str, Any] | None:
     """The power-law fit over the sizes whose capacity is > 0 (None with fewer than two)."""
     good = [(n, c) for n, c in zip(sizes, capacities, strict=True) if c > 0]
@@ -171,7 +182,7 @@ def _tested(n: int, progress: Callable[[int, int, float], None] | None,
 
 @checked_keywords
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
-                hidden: str | HiddenRule = "fixed:32", rule: str = "adaptive",
+                hidden: str | HiddenRule | None = None, rule: str = "adaptive",
                 chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),
                 protocol: Protocol | None = None, trials: int = 1, seed: int = 0,
                 pool_size: int | None = None, resolution: float = 0.05,
@@ -181,7 +192,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold, on
     the built-in image set ``data`` (:data:`~xbarmem.data.patterns.IMAGE_SETS`: ``mnist``,
     ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``glyphs``) resized to side
-    sqrt(N).
+    sqrt(N). ``hidden``: the hidden-width rule of multilayer memories (default ``"fixed:32"``);
+    refused with ``arch="single"``.
 
     Returns ``{"sizes": [...], "capacity": {threshold: [...]}, "fits": {threshold: fit},
     "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
@@ -195,7 +207,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     check_callback(progress, "progress")
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
-    rule_h = hidden if isinstance(hidden, HiddenRule) else HiddenRule.parse(hidden)
+    rule_h = _hidden_rule(arch, hidden)
     sizes = _check_sizes(data, sizes)
     if protocol is None:
         protocol = (Protocol(level=0.05, probes=5) if kind == "binary"
