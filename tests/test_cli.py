@@ -1262,3 +1262,25 @@ def test_demo_heading_counts_in_the_singular(run_cli, tmp_path):
     code, out, err = run_cli("demo", "--trials", "1", "--probes", "1", "-o", tmp_path)
     assert code == 0, err
     assert "1 chip x 1 cue per digit" in " ".join(out.split())
+
+
+def test_held_warnings_come_before_the_results_of_a_command_without_progress(run_cli,
+                                                                          tmp_path):
+    """Warnings are held while a command checks its inputs; one without a progress display
+    (evaluate) printed its chip's warning after its results: now before its first output."""
+    import os
+    import subprocess
+    import sys
+
+    wide = tmp_path / "wide.toml"
+    wide.write_text("[device]\ng_min = 2e-6\ng_max = 150e-6\nwrite_noise = 200e-6\n")
+    model = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--data", "random", "--patterns", "3", "--neurons", "16",
+                           "--chip", wide, "--rule", "hebb", "--out", model)
+    assert code == 0, err
+    both = subprocess.run([sys.executable, "-m", "xbarmem", "evaluate", str(model), "--probes",
+                           "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          check=False, env={**os.environ, "COLUMNS": "200"})
+    assert both.returncode == 0, both.stdout
+    assert both.stdout.startswith("warning: device.write_noise"), both.stdout
+    assert "cosine" in both.stdout.splitlines()[-1]

@@ -46,11 +46,15 @@ circuit_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
 
 class _Console(Console):
     """A console whose tables never cut a cell or header to ``…`` in a narrow terminal: every
-    column of a printed :class:`rich.table.Table` folds onto more lines instead."""
+    column of a printed :class:`rich.table.Table` folds onto more lines instead. On stdout, a
+    command's first output marks the start of its work (:func:`work_begins`): warnings held
+    while its inputs were checked come before its results."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
         from rich.table import Table
 
+        if not self.stderr:
+            work_begins()
         for obj in objects:
             if isinstance(obj, Table):
                 for column in obj.columns:
@@ -166,6 +170,7 @@ def _emit_json(data: Any) -> None:
     # strict JSON: non-finite floats (e.g. the NaN loss of classic rules) become null
     from xbarmem.jsontext import dumps  # imports torch: only when there is output
 
+    work_begins()
     typer.echo(dumps(data, indent=2))
 
 
