@@ -1284,3 +1284,16 @@ def test_held_warnings_come_before_the_results_of_a_command_without_progress(run
     assert both.returncode == 0, both.stdout
     assert both.stdout.startswith("warning: device.write_noise"), both.stdout
     assert "cosine" in both.stdout.splitlines()[-1]
+
+
+def test_evaluate_takes_max_iterations_as_recall_does(run_cli, tmp_path):
+    """``recall`` and ``export`` capped the recall's iterations; ``evaluate`` could not."""
+    model = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--rule", "hebb", "--data", "random", "--patterns", "12",
+                           "--neurons", "16", "--out", model)
+    assert code == 0, err
+    res = run_json(run_cli, "evaluate", model, "--probes", "2", "--level", "0.3",
+                   "--max-iterations", "1", "--json")
+    assert res["protocol"]["max_iterations"] == 1 and res["mean_iterations"] <= 1
+    code, out, err = run_cli("evaluate", model, "--probes", "2", "--max-iterations", "2")
+    assert code == 0 and " bits " in out, err

@@ -184,6 +184,7 @@ def evaluate(
     probes: o.Probes = 20,
     mode: o.Mode = "sync",
     activation: o.Activation = None,
+    max_iterations: o.MaxIterations = 100,
     seed: o.Seed = 0,
     json_out: o.Json = False,
     neurons: o.OldActivation = None,
@@ -201,18 +202,19 @@ def evaluate(
     o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
                                                      probes=probes, mode=mode,
-                                                     activation=activation, seed=seed))
+                                                     activation=activation, seed=seed,
+                                                     max_iterations=max_iterations))
     # JSON keys are a contract: the neuron type stays under "neurons" in the protocol record,
     # and is also "activation", its name in recall --json, the demo and the option
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
-              "seed": seed},
+              "max_iterations": max_iterations, "seed": seed},
               **score.as_dict(), "threads": threads}
     if json_out:
         _emit_json(result)
     else:
         out.print(f"cosine {score.cosine:.4f}  exact {score.exact:.3f}  hamming "
-                  f"{score.hamming:.2f}  converged {score.converged:.2f}  "
+                  f"{score.hamming:.2f} bits  converged {score.converged:.2f}  "
                   f"iterations {score.mean_iterations:.1f}")
 
 
