@@ -256,3 +256,31 @@ def test_pooled_settings_name_what_a_single_panel_mixes():
     keys, facets = pooled_settings(rows, "faults")
     assert keys == ["level"] and len(facets) == MAX_FACETS + 1 and facets[0] == "0"
     assert "pooled over level" in plot_rows(rows, "faults").axes[0].get_title()
+
+
+def _chip(model):
+    return {"array": {"fault_model": model}}
+
+
+@pytest.mark.parametrize(("extra", "label"), [
+    ({"chip_spec": _chip("weight")}, "fraction of stuck weights"),
+    ({"chip_spec": _chip("device")}, "fraction of stuck devices"),
+    ({"chip_spec": _chip("weight"), "fault_model": "device"}, "fraction of stuck devices"),
+    ({}, "fraction of stuck weights/devices"),
+])
+def test_the_faults_axis_names_what_is_stuck(extra, label):
+    """The faults axis read "stuck weights/devices" whatever the rows' fault model; it names
+    the model's faulty unit when the rows share one (in one panel, in panels, pooled)."""
+    rows = [_eval_row(rule, f, c - f / 2, **extra) for rule, c in (("pinv", 1.0), ("hebb", 0.6))
+            for f in (0.0, 0.3)]
+    assert plot_rows(rows, "faults").axes[0].get_xlabel() == label
+    panels = rows + [_eval_row("pinv", f, 0.5, data="digits", **extra) for f in (0.0, 0.5)]
+    fig = plot_rows(panels, "faults")
+    assert len(fig.axes) == 2 and fig.get_supxlabel() == label
+    fig, ax = plt_axes()
+    assert plot_rows(panels, "faults", ax=ax).axes[0].get_xlabel() == label
+
+
+def plt_axes():
+    fig = Figure()
+    return fig, fig.add_subplot()

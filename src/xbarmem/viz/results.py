@@ -178,6 +178,7 @@ def pooled(series: list[Series]) -> list[Series]:
         for x, values in s.points.items():
             merged.points[x].extend(values)
         merged.bounds |= s.bounds
+        merged.rows.extend(s.rows)
     return list(out.values())
 
 
@@ -292,8 +293,23 @@ def _reference(ax: Axes, reference: dict[str, tuple[Sequence[float], Sequence[fl
                    label="paper (hollow)")]
 
 
+def x_label(kind: str, series: Sequence[Series]) -> str:
+    """The x axis of ``kind``; for faults, what is stuck under the drawn rows' fault model
+    (weights under ``weight``, devices under ``device``; both named when rows mix them)."""
+    if kind != "faults":
+        return XLABEL[kind]
+    models = {r["config"].get("fault_model")
+              or r["config"].get("chip_spec", {}).get("array", {}).get("fault_model")
+              for s in series for r in s.rows}
+    if models == {"weight"}:
+        return "fraction of stuck weights"
+    if models == {"device"}:
+        return "fraction of stuck devices"
+    return XLABEL[kind]
+
+
 def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
-                xs: Sequence[float] = ()) -> list:
+                xs: Sequence[float] = (), xlabel: str | None = None) -> list:
     """Thresholds, scales and labels (capacity: the measured N ``xs`` as x ticks); returns the
     thresholds' legend handle (if any)."""
     handles = threshold_lines(ax, thresholds, what="threshold (value at right)")
@@ -303,7 +319,7 @@ def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
         ax.set_ylabel("capacity (stored patterns)")
     else:
         ax.set_ylabel("mean cosine similarity")
-    ax.set_xlabel(XLABEL[kind])
+    ax.set_xlabel(xlabel or XLABEL[kind])
     return handles
 
 
@@ -428,7 +444,8 @@ def legend_title(kind: str, series: list[Series]) -> str:
 
 def _one_panel(ax: Axes, series, kind, thresholds, reference, title) -> None:
     handles = draw_series(ax, series, kind) + _reference(ax, reference)
-    handles += _axes_decor(ax, kind, thresholds, [x for s in series for x in s.points])
+    handles += _axes_decor(ax, kind, thresholds, [x for s in series for x in s.points],
+                           x_label(kind, series))
     if title:
         ax.set_title(title)
     legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
@@ -461,7 +478,7 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
         if i >= len(facets):
             ax.set_visible(False)
             axes.flat[i - cols].xaxis.set_tick_params(labelbottom=True)
-    fig.supxlabel(XLABEL[kind], fontsize=8)
+    fig.supxlabel(x_label(kind, series), fontsize=8)
     fig.supylabel("capacity (stored patterns)" if kind == "capacity" else
                   "mean cosine similarity", fontsize=8)
     if title:
