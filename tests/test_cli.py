@@ -1297,3 +1297,22 @@ def test_evaluate_takes_max_iterations_as_recall_does(run_cli, tmp_path):
     assert res["protocol"]["max_iterations"] == 1 and res["mean_iterations"] <= 1
     code, out, err = run_cli("evaluate", model, "--probes", "2", "--max-iterations", "2")
     assert code == 0 and " bits " in out, err
+
+
+def test_results_rows_show_swept_rule_options_and_exact_recall(run_cli, tmp_path):
+    """The table of rows showed neither a swept rule option (rows of two readings looked
+    alike) nor the exact-recall rate, under one column "cosine / capacity"."""
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\nname = "opt"\ntrial = "evaluate"\nseeds = 1\n\n[base]\ndata = "random"\n'
+        'n_neurons = 16\npatterns = 4\nprobes = 1\nrule = "storkey-variant"\n\n[grid]\n'
+        'fault_rate = [0.0, 0.3]\n\n[grid.rule_options.storkey-variant]\n'
+        'self_field = [false, true]\n')
+    store = tmp_path / "s.sqlite"
+    code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    code, out, err = run_cli("results", store)
+    assert code == 0, err
+    header = " ".join(out.split())
+    for column in ("rule_options.self_field", "fault_rate", "cosine", "exact"):
+        assert column in header, (column, out)
+    assert "True" in out and "False" in out and "cosine / capacity" not in out

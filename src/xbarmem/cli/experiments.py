@@ -322,10 +322,11 @@ def _text(value) -> str:
 
 def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
                 shown: list[str] | None) -> None:
-    """One line per row: the chosen fields (default: the default columns that vary among the
-    rows shown; the constant ones in the caption, which says whether it speaks of every row or
-    of the first ``limit``) and the row's cosine or capacities; cells fold, never cut."""
-    cells = {c: [_text(_value(r, c)) for r in rows] for c in (shown or _DEFAULT_COLUMNS)}
+    """One line per row: the chosen fields (default: the default columns and the rows' rule
+    options that vary among the rows shown; the constant ones in the caption, which says
+    whether it speaks of every row or of the first ``limit``) and the row's results (cosine
+    and exact recall, or capacities); cells fold, never cut."""
+    cells = {c: [_text(_value(r, c)) for r in rows] for c in (shown or _default_columns(rows))}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1 and len(rows) > 1}
     if shown is None:
         cells = {c: v for c, v in cells.items() if c not in same}
@@ -334,14 +335,35 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     caption = (f"same in {where}: " + ", ".join(f"{c}={v}" for c, v in same.items())
                if same and shown is None else None)
     table = Table(title=title, caption=caption)
-    for col in (*cells, "cosine / capacity"):
+    results = _result_cells(rows)
+    for col in (*cells, *results):
         table.add_column(col, overflow="fold", min_width=min(len(col), 12))
-    for i, r in enumerate(rows):
-        res = r["result"]
-        metric = (f"{res['cosine']:.4f}" if "cosine" in res else
-                  " ".join(f"{k}:{v}" for k, v in res.get("capacity", {}).items()))
-        table.add_row(*(v[i] for v in cells.values()), metric)
+    for i in range(len(rows)):
+        table.add_row(*(v[i] for v in cells.values()), *(v[i] for v in results.values()))
     out.print(table)
+
+
+def _default_columns(rows: list[dict]) -> tuple[str, ...]:
+    """The default columns, then ``rule_options.KEY`` of every rule option the rows set."""
+    options = sorted({f"rule_options.{k}" for r in rows
+                      for k in ((r.get("config") or {}).get("rule_options") or {})
+                      if k != "seed"})
+    return (*_DEFAULT_COLUMNS, *options)
+
+
+def _result_cells(rows: list[dict]) -> dict[str, list[str]]:
+    """The rows' results as columns: cosine and exact recall (rows of recall), capacity at
+    each threshold (rows of capacity searches); "-" where a row has none."""
+    results = [r.get("result") or {} for r in rows]
+    cells: dict[str, list[str]] = {}
+    for name in ("cosine", "exact"):
+        if any(name in res for res in results):
+            cells[name] = [f"{res[name]:.4f}" if isinstance(res.get(name), float) else
+                           _text(res.get(name)) for res in results]
+    if any("capacity" in res for res in results):
+        cells["capacity"] = [" ".join(f"{k}:{v}" for k, v in res.get("capacity", {}).items())
+                             or "-" for res in results]
+    return cells
 
 
 def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dict],
