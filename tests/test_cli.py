@@ -1316,3 +1316,66 @@ def test_results_rows_show_swept_rule_options_and_exact_recall(run_cli, tmp_path
     for column in ("rule_options.self_field", "fault_rate", "cosine", "exact"):
         assert column in header, (column, out)
     assert "True" in out and "False" in out and "cosine / capacity" not in out
+
+
+def _refusals() -> list[tuple[str, str, list[str]]]:
+    """Every ``applies_only(ctx, WHERE, NAME, ...)`` call of the CLI's source: (module, WHERE,
+    parameter names); a call in ``options`` (shared helpers) applies to every command."""
+    import ast
+
+    cli = Path(__file__).resolve().parents[1] / "src" / "xbarmem" / "cli"
+    found = []
+    for path in sorted(cli.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            func = getattr(node, "func", None)
+            if getattr(func, "attr", getattr(func, "id", None)) != "applies_only":
+                continue
+            texts = [a.value for a in node.args[1:] if isinstance(a, ast.Constant)
+                     and isinstance(a.value, str)]
+            if len(texts) >= 2 and isinstance(node.args[1], ast.Constant):
+                found.append((path.stem, texts[0], texts[1:]))
+    return found
+
+
+def _commands():
+    """(name, click command) of every command of the CLI, subcommands included."""
+    import typer.main
+
+    from xbarmem.cli import app
+
+    stack = [("", typer.main.get_command(app))]
+    while stack:
+        name, cmd = stack.pop()
+        if hasattr(cmd, "commands"):
+            stack += [(f"{name} {k}".strip(), c) for k, c in cmd.commands.items()]
+        else:
+            yield name, cmd
+
+
+def test_every_option_refused_outside_a_mode_says_so_in_help():
+    """The help of every option that ``applies_only`` refuses outside a mode (``adapt
+    --rounds`` with ``--read-back``, ``sweep --jobs`` with ``--list-options``, ...) names the
+    option deciding the mode, or that option's help names it: found from the source, so a
+    new refusal cannot be left out of the help (the list of refusal cases above covered some)."""
+    refusals = _refusals()
+    assert len(refusals) > 15
+    missing, checked = [], 0
+    for name, cmd in _commands():
+        module = cmd.callback.__module__.rsplit(".", 1)[-1]
+        params = {p.name: p for p in cmd.params  # (typer may vendor click: no isinstance)
+                  if p.param_type_name == "option" and not p.hidden}
+        helps = {flag: p.help or "" for p in params.values() for flag in p.opts}
+        for where_module, where, names in refusals:
+            governing = re.findall(r"--[a-z][a-z-]*", where)
+            if where_module not in (module, "options") or not governing or not all(
+                    g in helps for g in governing):
+                continue
+            for param in filter(None, map(params.get, names)):
+                flag = param.opts[0]
+                checked += 1
+                if flag not in governing and not (
+                        any(g in (param.help or "") for g in governing)
+                        or any(flag in helps[g] for g in governing)):
+                    missing.append(f"{name} {flag} ({where})")
+    assert checked > 40, checked
+    assert not missing, "help does not say where these apply: " + "; ".join(missing)

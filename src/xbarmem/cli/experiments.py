@@ -30,7 +30,8 @@ StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results 
                                           parser=o.input_path)]
 PlotOut = o.out("figure file (.png or .svg; default KIND.png)", suffixes=(".png", ".svg"))
 ReproduceOut = o.out("folder for the report, figures and store", folder=True)
-CsvOut = o.output("--csv", help="Export the rows to CSV.", suffixes=(".csv",))
+CsvOut = o.output("--csv", help="Export every matching row to CSV (a view's --group-by, "
+                  "--metric, --columns and --limit do not apply).", suffixes=(".csv",))
 ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarrow).",
                       suffixes=(".parquet",))
 StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
@@ -126,6 +127,11 @@ DryRun = Annotated[bool, typer.Option(
     "--scheduler or --threads).")]
 
 
+ListOptions = Annotated[bool, typer.Option(
+    "--list-options", help="Print every sweep option with its default and exit (alone: not "
+    "with FILE, --store, --jobs, --workers, --scheduler, --dry-run, --json or --threads).")]
+
+
 @app.command("sweep", short_help="Run a TOML sweep into a resumable results store.",
              help="Run a TOML sweep (grid of trials x seeds) into a SQLite results store; "
                   "finished trials are skipped, so a killed sweep resumes where it stopped.")
@@ -140,8 +146,7 @@ def sweep_cmd(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     dry_run: DryRun = False,
-    list_options: Annotated[bool, typer.Option(
-        "--list-options", help="Print every sweep option with its default and exit.")] = False,
+    list_options: ListOptions = False,
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore

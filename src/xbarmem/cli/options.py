@@ -434,7 +434,9 @@ ReadBack = Annotated[Path | None, typer.Option(
     help="Conductances read back from a chip programmed with the model's export: one round "
          "from this file instead of the simulated chip. (n_arrays, 2, rows, cols) siemens in "
          ".npy/.npz (the layout of the export's targets_S.npy), or a .csv with columns "
-         "array,row,col,polarity,read_uS (its devices.csv with a read_uS column).")]
+         "array,row,col,polarity,read_uS (its devices.csv with a read_uS column). With it, "
+         "--key and --export apply; --rounds, --target, --unknown-faults, --read-averages and "
+         "--log (the simulated chip's) do not.")]
 Key = Annotated[str | None, typer.Option("--key", metavar="NAME",
                                          help="Array name inside an .npz.")]
 UnknownFaults = bounded(float, "--unknown-faults", metavar="X", ge=0.0, le=1.0, help="Extra "
