@@ -1337,21 +1337,6 @@ def _refusals() -> list[tuple[str, str, list[str]]]:
     return found
 
 
-def _commands():
-    """(name, click command) of every command of the CLI, subcommands included."""
-    import typer.main
-
-    from xbarmem.cli import app
-
-    stack = [("", typer.main.get_command(app))]
-    while stack:
-        name, cmd = stack.pop()
-        if hasattr(cmd, "commands"):
-            stack += [(f"{name} {k}".strip(), c) for k, c in cmd.commands.items()]
-        else:
-            yield name, cmd
-
-
 def test_every_option_refused_outside_a_mode_says_so_in_help():
     """The help of every option that ``applies_only`` refuses outside a mode (``adapt
     --rounds`` with ``--read-back``, ``sweep --jobs`` with ``--list-options``, ...) names the
@@ -1360,10 +1345,9 @@ def test_every_option_refused_outside_a_mode_says_so_in_help():
     refusals = _refusals()
     assert len(refusals) > 15
     missing, checked = [], 0
-    for name, cmd in _commands():
-        module = cmd.callback.__module__.rsplit(".", 1)[-1]
-        params = {p.name: p for p in cmd.params  # (typer may vendor click: no isinstance)
-                  if p.param_type_name == "option" and not p.hidden}
+    for path, cmd in _commands():
+        name, module = " ".join(path), cmd.callback.__module__.rsplit(".", 1)[-1]
+        params = {p.name: p for p in _options(cmd) if not p.hidden}
         helps = {flag: p.help or "" for p in params.values() for flag in p.opts}
         for where_module, where, names in refusals:
             governing = re.findall(r"--[a-z][a-z-]*", where)
