@@ -147,6 +147,18 @@ def _check_of(x: torch.Tensor, bounds: Any, sizes: Any, bias: Any, zero_diagonal
     for name, value in (("bounds", bounds), ("sizes", sizes), ("w_max", w_max)):
         if value is not None:
             check_type(value, (list, tuple), name, "a list (or None)")
+    for k, pair in enumerate(bounds or []):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ConfigError(f"bounds[{k}] must be a pair (lo, hi) of arrays, got {shown(pair)}")
+        lo, hi = (as_real_array(b, f"bounds[{k}]") for b in pair)
+        if lo.shape != hi.shape or lo.ndim not in (2, 3):
+            raise ConfigError(f"bounds[{k}] must be (lo, hi) of one shape (n_out, n_in + bias) "
+                              f"or (T, n_out, n_in + bias), got {lo.shape} and {hi.shape}")
+    for k, layer in enumerate(w_max or []):
+        values = as_real_array(layer, f"w_max[{k}]")
+        if values.ndim != 1 or not np.isfinite(values).all() or (values < 0).any():
+            raise ConfigError(f"w_max[{k}] must be a list of finite numbers >= 0 (one per "
+                              f"network), got {shown(layer)}")
     check_flag(bias, "bias")
     if zero_diagonal is not None:
         check_flag(zero_diagonal, "zero_diagonal")
