@@ -189,3 +189,27 @@ def test_measured_must_be_a_dict(measured):
 def test_checkpoint_must_be_a_path(checkpoint):
     with pytest.raises(xm.ArgumentError, match="checkpoint"):
         run_scaling([16], arch="single", rule="hebb", checkpoint=checkpoint)
+
+
+@pytest.mark.parametrize("point", [{"count": 4, "cosine": "abc"}, {"count": 5, "cosine": 0.9},
+                                   {"count": True, "cosine": 0.9}, {"cosine": 0.9}])
+def test_a_kept_point_that_is_not_one_sets_the_file_aside(tmp_path, point):
+    """A point edited by hand (a similarity that is no number, a count other than the one it
+    is kept under) would have broken the search after its start: the file is set aside."""
+    path = tmp_path / "kept.json"
+    kept = SearchCheckpoint(path, {"a": 1})
+    kept.measured("x")[4] = {"point": {"count": 4, "cosine": 0.5}, "devices": {}}
+    kept.save()
+    data = json.loads(path.read_text())
+    data["points"]["x"]["4"]["point"] = point
+    path.write_text(json.dumps(data))
+    with pytest.warns(XbarmemWarning, match="not a readable capacity-search checkpoint"):
+        assert SearchCheckpoint(path, {"a": 1}).resumed == 0
+
+
+def test_saving_leaves_no_temporary_file(tmp_path):
+    kept = SearchCheckpoint(tmp_path / "kept.json", {"a": 1})
+    for p in (2, 4):
+        kept.measured("x")[p] = {"point": {"count": p, "cosine": 0.5}, "devices": {}}
+        kept.save()
+    assert [f.name for f in tmp_path.iterdir()] == ["kept.json"]

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -68,7 +69,7 @@ class SearchCheckpoint:
                               "this run starts anew and replaces them", XbarmemWarning,
                               stacklevel=4)
                 return 0
-            self._searches = {str(name): {int(p): _entry(e) for p, e in points.items()}
+            self._searches = {str(name): {int(p): _entry(e, int(p)) for p, e in points.items()}
                               for name, points in data["points"].items()}
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError,
                 AttributeError) as exc:
@@ -100,9 +101,16 @@ class SearchCheckpoint:
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
         def write(target: Path) -> None:
-            partial = target.with_name(f".{target.name}.partial")
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, target)
+            # a temporary file of its own (two runs saving one checkpoint never share one)
+            handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                               dir=target.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(partial, target)
+            except BaseException:
+                Path(partial).unlink(missing_ok=True)
+                raise
 
         write_replacing(self.path, write)
 
@@ -118,10 +126,16 @@ def fingerprint(array: Any) -> str:
     return f"{a.dtype.str}{list(a.shape)}:{hashlib.sha256(a.tobytes()).hexdigest()}"
 
 
-def _entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """A kept point as the search made it: a cosine written as null (NaN) read back as NaN."""
+def _entry(entry: dict[str, Any], kept_as: int) -> dict[str, Any]:
+    """A kept point as the search made it: a cosine written as null (NaN) read back as NaN;
+    ValueError for a point that is not one (a count that is not the ``kept_as`` it is kept
+    under, a similarity that is no number)."""
     point, devices = dict(entry["point"]), dict(entry["devices"])
     for name in ("cosine", "exact", "hamming"):
         if name in point and point[name] is None:
             point[name] = math.nan
+    count, cosine = point.get("count"), point.get("cosine")
+    if (isinstance(count, bool) or count != kept_as or kept_as < 1
+            or isinstance(cosine, bool) or not isinstance(cosine, int | float)):
+        raise ValueError(f"a point {count!r} / {cosine!r} is not a count and its similarity")
     return {"point": point, "devices": devices}
