@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import check_type
 from xbarmem.errors import ConfigError, XbarmemWarning
-from xbarmem.files import write_replacing
+from xbarmem.files import as_path, write_replacing
 from xbarmem.jsontext import dumps, plain
 from xbarmem.version import __version__
 
@@ -45,7 +44,7 @@ class SearchCheckpoint:
     :meth:`save` writes them all; :meth:`remove` deletes the file once the run is done."""
 
     def __init__(self, path: str | Path, key: dict[str, Any]) -> None:
-        self.path = Path(check_type(path, (str, os.PathLike), "checkpoint", "a file path"))
+        self.path = as_path(path, "checkpoint")
         folder = next((f for f in self.path.absolute().parents if f.exists()), None)
         if self.path.is_dir() or (folder is not None and not folder.is_dir()):
             raise ConfigError(f"checkpoint {self.path}: a file path is needed, not a folder "
