@@ -1363,3 +1363,22 @@ def test_every_option_refused_outside_a_mode_says_so_in_help():
                     missing.append(f"{name} {flag} ({where})")
     assert checked > 40, checked
     assert not missing, "help does not say where these apply: " + "; ".join(missing)
+
+
+def test_results_read_a_rule_option_as_a_sweep_file_spells_it(run_cli, tmp_path):
+    """A sweep file sweeps ``rule_options.storkey-variant.self_field``; the store holds it as
+    the row's ``rule_options.self_field``, and ``results`` refused the sweep file's spelling:
+    both now name it, in --columns, --group-by and --where."""
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\nname = "opt"\ntrial = "evaluate"\nseeds = 1\n\n[base]\ndata = "random"\n'
+        'n_neurons = 16\npatterns = 4\nprobes = 1\nrule = "storkey-variant"\n\n'
+        '[grid.rule_options.storkey-variant]\nself_field = [false, true]\n')
+    store = tmp_path / "s.sqlite"
+    assert run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")[0] == 0
+    spelled = "rule_options.storkey-variant.self_field"
+    code, out, err = run_cli("results", store, "--columns", spelled)
+    assert code == 0 and "True" in out and "False" in out, err
+    groups = run_json(run_cli, "results", store, "--group-by", spelled, "--json")
+    assert len(groups) == 2, groups
+    rows = run_json(run_cli, "results", store, "--where", f"{spelled}=true", "--json")
+    assert len(rows) == 1 and rows[0]["config"]["rule_options"]["self_field"] is True

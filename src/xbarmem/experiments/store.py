@@ -45,6 +45,7 @@ from typing import Any
 from xbarmem.checks import check_flag, is_bool, shown
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import as_path, missing
+from xbarmem.names import RULE_NAMES
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -627,6 +628,16 @@ def _columns(records: list[dict[str, Any]]) -> list[str]:
     return head + sorted(k for k in seen if k not in COLUMNS)
 
 
+def stored_field(name: str) -> str:
+    """A field as the store holds it: a rule option spelled as in a sweep file,
+    ``rule_options.RULE.KEY`` (``rule_options.storkey-variant.self_field``), is the row's
+    ``rule_options.KEY`` (a row holds the options of its own rule only); other names as given."""
+    parts = name.split(".")
+    if len(parts) >= 3 and parts[0] == "rule_options" and parts[1] in RULE_NAMES:
+        return ".".join([parts[0], *parts[2:]])
+    return name
+
+
 def parse_condition(text: str) -> tuple[str, str, Any]:
     """``"rule=adaptive"`` -> ``("$.rule", "=", "adaptive")``. A field is a config key (dotted
     for nested: ``chip_spec.device.write_noise``), ``result.KEY`` for a result value, or one of
@@ -640,7 +651,7 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     else:
         raise ConfigError(f"--where {text!r}: expected FIELD=VALUE (operators: "
                           f"{' '.join(_OPS)})")
-    field = head.strip()
+    field = stored_field(head.strip())
     if not _PATH.match(field):
         raise ConfigError(f"--where {text!r}: bad field name {field!r}")
     if value.strip()[:1] in ("=", "<", ">", "!"):
