@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,8 +18,12 @@ from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 
 if TYPE_CHECKING:
+    from xbarmem.data.patterns import PatternSet
+    from xbarmem.evaluation.capacity import CapacityResult
+    from xbarmem.evaluation.checkpoint import SearchCheckpoint
     from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.evaluation.scaling import HiddenRule
+    from xbarmem.hardware.faults import FaultMap
 
 RECALLED = ("Recalled means: the mean cosine similarity between the final recall state and the "
             "stored pattern, over all cues, is at or above the threshold (binary: sign states; "
@@ -146,7 +150,8 @@ def capacity_cmd(
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
         "rule_options": options or {}})
 
-    def search(a: str, h: list[int] | None, progress, measured):  # type: ignore[no-untyped-def]
+    def search(a: str, h: list[int] | None, progress: Callable[[int, float], None],
+               measured: dict | None) -> CapacityResult:
         return find_capacity(
             patterns, arch=a, chip=spec, rule=rule, hidden=(h or 32) if a == "multilayer" else None,
             thresholds=thresholds,
@@ -168,7 +173,8 @@ def capacity_cmd(
     _print_capacity(title, thresholds, results)
 
 
-def _run_searches(configs: list, n: int, kept, search) -> list:  # type: ignore[no-untyped-def]
+def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
+                  search: Callable[..., CapacityResult]) -> list[tuple[str, CapacityResult]]:
     """Each architecture's ``search(arch, widths, progress, measured)`` under one status line,
     its tested counts kept in ``kept`` (a checkpoint, removed once all are done, or None);
     returns ``[(label, result)]``."""
@@ -189,7 +195,8 @@ def _run_searches(configs: list, n: int, kept, search) -> list:  # type: ignore[
     return results
 
 
-def _checkpoint(path: Path, patterns, spec: ChipSpec, fmap, key: dict):  # type: ignore[no-untyped-def]
+def _checkpoint(path: Path, patterns: PatternSet, spec: ChipSpec, fmap: FaultMap | None,
+                key: dict) -> SearchCheckpoint:
     """The search checkpoint in ``path`` for these patterns, chip and fault map (by content),
     and ``key``'s settings."""
     from xbarmem.evaluation.checkpoint import SearchCheckpoint, fingerprint
