@@ -213,3 +213,11 @@ def test_saving_leaves_no_temporary_file(tmp_path):
         kept.measured("x")[p] = {"point": {"count": p, "cosine": 0.5}, "devices": {}}
         kept.save()
     assert [f.name for f in tmp_path.iterdir()] == ["kept.json"]
+
+
+def test_cli_capacity_interrupted_without_checkpoint_says_how_to_keep_the_counts(
+        run_cli, monkeypatch):
+    _counting(monkeypatch, fail_after=1)
+    code, _, err = run_cli("capacity", "--data", "random", "--neurons", "16", "--rule", "hebb",
+                           "--trials", "1", "--probes", "1")
+    assert code == 130 and "aborted (with --checkpoint FILE.json" in err, err

@@ -179,7 +179,8 @@ def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
     its tested counts kept in ``kept`` (a checkpoint, removed once all are done, or None);
     returns ``[(label, result)]``."""
     results = []
-    with _progress() as bar, _resumable(None if kept is None else kept.path):
+    with _progress() as bar, _resumable(None if kept is None else kept.path, hint=(
+            " (with --checkpoint FILE.json a run keeps its tested counts and resumes)")):
         task = bar.add_task("searching", total=None)
         for a, spec_h in configs:
             h = None if spec_h is None else o.resolve_widths(spec_h, n)
@@ -389,15 +390,15 @@ def scaling_cmd(
 
 
 @contextlib.contextmanager
-def _resumable(kept: Path | None) -> Iterator[None]:
-    """Ctrl-C inside: "aborted", with where the tested counts are kept (exit 130)."""
+def _resumable(kept: Path | None, hint: str = "") -> Iterator[None]:
+    """Ctrl-C inside: "aborted", with where the tested counts are kept, else ``hint`` (how
+    to keep them next time), exit 130."""
     try:
         yield
     except KeyboardInterrupt:
-        if kept is None or not kept.exists():
-            raise
-        console.print(f"aborted: the tested counts are kept in {kept}; the same command "
-                      "resumes", highlight=False, soft_wrap=True)
+        if kept is not None and kept.exists():
+            hint = f": the tested counts are kept in {kept}; the same command resumes"
+        console.print(f"aborted{hint}", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
 
 
