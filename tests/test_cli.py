@@ -1278,12 +1278,14 @@ def test_held_warnings_come_before_the_results_of_a_command_without_progress(run
     code, _, err = run_cli("train", "--data", "random", "--patterns", "3", "--neurons", "16",
                            "--chip", wide, "--rule", "hebb", "--out", model)
     assert code == 0, err
-    both = subprocess.run([sys.executable, "-m", "xbarmem", "evaluate", str(model), "--probes",
-                           "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          check=False, env={**os.environ, "COLUMNS": "200"})
-    assert both.returncode == 0, both.stdout
-    assert both.stdout.startswith("warning: device.write_noise"), both.stdout
-    assert "cosine" in both.stdout.splitlines()[-1]
+    for args, last in ((["evaluate", str(model), "--probes", "1"], "cosine"),
+                       (["chip", "show", str(wide)], "fault_model")):
+        both = subprocess.run([sys.executable, "-m", "xbarmem", *args], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, check=False,
+                              env={**os.environ, "COLUMNS": "200"})
+        assert both.returncode == 0, both.stdout
+        assert both.stdout.startswith("warning: device.write_noise"), both.stdout
+        assert last in both.stdout.strip().splitlines()[-1], both.stdout
 
 
 def test_evaluate_takes_max_iterations_as_recall_does(run_cli, tmp_path):

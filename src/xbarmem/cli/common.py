@@ -182,6 +182,7 @@ def show_spec(source: str, load: Callable[[str], Any], presets: list[str],
     if json_out:
         _emit_json(spec.to_dict())
     else:
+        work_begins()  # (its warnings before the spec it prints)
         typer.echo(commented(source) if source in presets else spec.to_toml())
 
 
