@@ -266,10 +266,11 @@ def test_sweep_rule_options_values_are_checked_even_for_a_rule_not_run(refused, 
 
 
 # ------------------------------------------------------------------------------ hidden widths
-@pytest.mark.parametrize("hidden", ["8-8", "16,32", "1n,0.5n", "8-0.5n"])
+@pytest.mark.parametrize("hidden", ["8-8", "16,32", "1n,0.5n", "8-0.5n", "0", "abc", "-3", "0n"])
 def test_scaling_hidden_of_several_widths_is_named_with_what_scaling_takes(refused, hidden):
     """scaling fits one hidden width per N: two layers were refused without naming --hidden,
-    and two architectures with a hint (64-32) that scaling refuses as well."""
+    two architectures with a hint (64-32) that scaling refuses as well, and a bad width (0,
+    text) with the vocabulary of layers and architectures that scaling never takes."""
     line = refused("scaling", "--sizes", "16", "--hidden", hidden, "-o", "sc",
                    names=("--hidden", "one hidden width", repr(hidden)))
-    assert "64-32" not in line
+    assert "64-32" not in line and "architectures" not in line

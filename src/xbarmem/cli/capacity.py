@@ -307,11 +307,14 @@ def _hidden_rule(text: str) -> HiddenRule:
         new = (f"{int(rule.value)}" if rule.kind == "fixed" else f"{rule.value:g}n")
         o.warn_deprecated(f"--hidden {text} is deprecated; use --hidden {new}")
         return rule
-    several = ConfigError(f"--hidden: scaling takes one hidden width (H, or a multiple of N "
-                          f"such as 1n), got {text!r}")
+    several = ConfigError(f"--hidden: scaling takes one hidden width (H, an integer >= 1, or "
+                          f"a multiple of N such as 1n), got {text!r}")
     if "," in text:  # (hidden_specs would suggest 64-32, which scaling does not take either)
         raise several
-    (widths,) = o.hidden_specs(text)
+    try:
+        (widths,) = o.hidden_specs(text)
+    except ConfigError:  # (its message speaks of layers and architectures scaling never takes)
+        raise several from None
     if len(widths) != 1:
         raise several
     (w,) = widths
