@@ -5,15 +5,24 @@ None, bools, NaN, huge counts, arrays, tensors, paths and callables)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 import xbarmem as xm
 from xbarmem.checks import MAX_SEED, is_choice, shown
+from xbarmem.deploy.backend import BackendMemory, SimulatedChip, simulated_backends
+from xbarmem.deploy.chip_loop import adapt, adapt_read_back
+from xbarmem.deploy.export import export_memory, load_export
+from xbarmem.deploy.readback import load_read_back
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError, XbarmemError
 from xbarmem.experiments import ResultStore, load_sweep, parse_sweep
+from xbarmem.experiments.demo import run_demo
+from xbarmem.experiments.reproduce import reproduce
 from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.store import Claimant
 
 BIG = np.zeros((40, 40))
 P = xm.random_patterns(3, 16, seed=0)
@@ -291,3 +300,164 @@ def test_known_odd_values_are_refused(call, match):
 def test_a_seed_above_32_bits_is_refused(call, name):
     _refused(lambda: call(MAX_SEED + 1), f"{name} must be .* at most {MAX_SEED}", ConfigError)
     call(MAX_SEED)  # the largest seed is taken
+
+
+# ------------------------------------------------------------------ round 2: experiments,
+# checkpoints, energy and deploy (a fuzz of run_sweep, ResultStore, reproduce, run_demo,
+# find_capacity(measured=), the deploy backends and export)
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a call that is not refused writes nothing into the checkout
+
+
+SPEC = parse_sweep({"sweep": {"name": "s", "trial": "capacity", "seeds": 1},
+                    "base": {"data": "random", "n_neurons": 16, "rule": "pinv",
+                             "counts": [2], "probes": 1}})
+
+
+def _no_run(specs, db):
+    raise AssertionError("reproduce ran its sweeps before refusing an argument")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "s.sqlite"
+    run_sweep(SPEC, path)
+    with ResultStore(path) as db:
+        yield db
+
+
+@pytest.mark.parametrize("value", ["rule=pinv", None, 3, [3], ["rule=pinv", None], BIG,
+                                   torch.ones(30, 30)], ids=lambda v: shown(v)[:20])
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda db, v: db.rows(v), "where"),
+    (lambda db, v: db.count(v), "where"),
+    (lambda db, v: list(db.iter_rows(v)), "where"),
+    (lambda db, v: db.finished(v), "keys"),
+    (lambda db, v: db.by_keys(v), "keys"),
+    (_RELEASE := lambda db, v: db.release(Claimant.new(), v), "keys"),
+    (lambda db, v: db.check_fields(v, "--group-by"), "names"),
+    (lambda db, v: run_demo(rules=v, out_dir="never"), "rules"),
+    (lambda db, v: run_demo(fault_models=v, out_dir="never"), "fault_models"),
+], ids=["rows", "count", "iter_rows", "finished", "by_keys", "release", "check_fields",
+        "demo-rules", "demo-fault_models"])
+def test_a_list_of_texts_is_checked(store, call, name, value):
+    """One text (read letter by letter), None, a number, an array or a list holding other
+    than texts: ArgumentError naming the argument (raw TypeError / AttributeError before)."""
+    if value is None and (name == "rules" or call is _RELEASE):
+        return  # None: every rule / every claim, by design
+    _refused(lambda: call(store, value), f"{name} must be a list of", ArgumentError)
+
+
+@pytest.mark.parametrize("value", [None, 3, b"s.sqlite", BIG, ""], ids=lambda v: shown(v)[:20])
+@pytest.mark.parametrize("call", [
+    lambda v: run_sweep(SPEC, v), ResultStore.check,
+    lambda v: ResultStore("db.sqlite").export(v),
+    lambda v: reproduce(v, run=_no_run),
+    _REPRODUCE_STORE := lambda v: reproduce("never", store=v, run=_no_run),
+    lambda v: run_demo(out_dir=v), lambda v: export_memory(MEM, v), load_export,
+    lambda v: load_read_back(v, MEM),
+], ids=["run_sweep", "ResultStore.check", "export", "reproduce", "reproduce-store",
+        "run_demo", "export_memory", "load_export", "load_read_back"])
+def test_more_path_arguments_must_be_paths(call, value):
+    if value is None and call is _REPRODUCE_STORE:
+        return  # store=None: OUT/results.sqlite
+    _refused(lambda: call(value), "must be a file path", ArgumentError)
+    assert not Path("never").exists()
+
+
+@pytest.mark.parametrize("call", [
+    lambda out: reproduce(out, run=_no_run), lambda out: run_demo(out_dir=out, chips=1),
+    lambda out: export_memory(MEM, out)], ids=["reproduce", "run_demo", "export_memory"])
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_an_output_folder_that_is_a_file_is_refused_before_writing(tmp_path, call, where):
+    (tmp_path / "file").write_text("")
+    _refused(lambda: call(tmp_path / where), "file exists and is not a folder")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_export_checks_its_path_and_filters_before_writing(store, tmp_path):
+    _refused(lambda: store.export(tmp_path), "cannot write the export .*: it is a folder",
+             FileFormatError)
+    _refused(lambda: store.export(tmp_path / "e.txt"), "must end in .csv or .parquet")
+    _refused(lambda: store.export(tmp_path / "e.csv", ["no_such_field=1"]),
+             "no row of .* has this field")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", [None, 0, -1, 1.5, "2", BIG, True, 10**12],
+                         ids=lambda v: shown(v)[:20])
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda v: run_sweep(SPEC, "never.sqlite", jobs=v), "jobs"),
+    (lambda v: run_sweep(SPEC, "never.sqlite", workers=v), "workers"),
+    (lambda v: run_sweep(SPEC, "never.sqlite", threads=v), "threads"),
+    (lambda v: reproduce("never", threads=v, run=_no_run), "threads"),
+    (lambda v: run_demo(chips=v, out_dir="never"), "chips"),
+], ids=["jobs", "workers", "threads", "reproduce-threads", "demo-chips"])
+def test_counts_of_the_experiments_api_are_checked_first(call, name, value):
+    if value is None and name == "workers":
+        return  # workers=None: no local Dask cluster
+    _refused(lambda: call(value), f"{name} must be")
+    assert not Path("never.sqlite").exists() and not Path("never").exists()
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "2", BIG, float("nan")], ids=lambda v: shown(v)[:20])
+def test_rows_limit_is_a_count(store, value):
+    _refused(lambda: store.rows(limit=value), "limit must be")
+    assert len(store.rows(limit=0)) == 0 and len(store.rows(limit=np.int64(1))) == 1
+
+
+@pytest.mark.parametrize("value", [
+    {4: None}, {4: {"point": 1}}, {4: {"point": {"count": 4}, "devices": {}}},
+    {4: {"point": {"count": 5, "cosine": 1.0}, "devices": {}}},
+    {2: {"point": {"count": 2, "cosine": "high"}, "devices": {}}},
+    {"x": {"point": {"count": 2, "cosine": 1.0}, "devices": {}}}, {True: {}}, [1],
+], ids=repr)
+def test_find_capacity_refuses_measured_points_that_are_none_up_front(value):
+    """Such a dict crashed mid-search (KeyError, TypeError) after training counts."""
+    def progress(*_):
+        raise AssertionError("a count was trained before measured was refused")
+
+    _refused(lambda: xm.find_capacity(P, rule="pinv", trials=1, measured=value,
+                                      progress=progress), "measured")
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: run_sweep(None, "never.sqlite"), "spec must be a SweepSpec"),
+    (lambda: run_sweep([SPEC, "s.toml"], "never.sqlite"), "spec must be a SweepSpec"),
+    (lambda: run_sweep(SPEC, "never.sqlite", scheduler=BIG), "scheduler must be a Dask"),
+    (lambda: ResultStore("db.sqlite").claim(["k"], None, 10), "owner must be a Claimant"),
+    (lambda: ResultStore("db.sqlite").claim(["k"], Claimant.new(), float("nan")),
+     "lease must be a finite number"),
+    (lambda: ResultStore("db.sqlite").renew(Claimant.new(), None), "lease must be a finite"),
+    (lambda: ResultStore("db.sqlite").on_add(3), "listener must be a function"),
+    (lambda: ResultStore("db.sqlite").check_fields([], 3), "what must be a text"),
+    (lambda: ResultStore("db.sqlite").check_fields([], "x", None), "prefix must be a text"),
+    (lambda: ResultStore("db.sqlite").rows(sweep=torch.ones(30, 30)), "sweep must be a sweep"),
+    (lambda: reproduce("never", quick="no", run=_no_run), "quick must be True or False"),
+    (lambda: reproduce("never", run=3), "run must be a function"),
+    (lambda: reproduce("never", log=None, run=_no_run), "log must be a function"),
+    (lambda: reproduce("never", products=BIG, run=_no_run), "products must be one of"),
+    (lambda: reproduce("never", experiments=["capacity"], run=_no_run),
+     "experiments must be a list of Experiment"),
+    (lambda: run_demo(progress=True, out_dir="never"), "progress must be a function"),
+    (lambda: run_demo(faults=2.0, out_dir="never"), "faults"),
+    (lambda: run_demo(flip=BIG, out_dir="never"), "flip rate must be a number"),
+    (lambda: run_demo(fault_models=(), out_dir="never"), "fault_models must name at least"),
+    (lambda: run_demo(fault_models=["x"], out_dir="never"), "fault_models must be one of"),
+    (lambda: simulated_backends(None), "memory must be a Memory"),
+    (lambda: simulated_backends(MEM, chip="paper-sim"), "chip must be a ChipSpec"),
+    (lambda: simulated_backends(MEM, faults=BIG), "faults must be a FaultMap"),
+    (lambda: simulated_backends(MEM, seed="x"), "seed must be an integer"),
+    (lambda: SimulatedChip(None), "crossbar must be a Crossbar"),
+    (lambda: SimulatedChip(_crossbar(), seed=float("nan")), "seed must be an integer"),
+    (lambda: BackendMemory("m", []), "memory must be a Memory"),
+    (lambda: adapt(None, [], P), "memory must be a Memory"),
+    (lambda: adapt_read_back(None, [], P), "memory must be a Memory"),
+    (lambda: adapt(MEM, [], P, tolerance="x"), "tolerance must be > 0"),
+    (lambda: load_read_back("r.npy", None), "memory must be a Memory"),
+])
+def test_experiments_and_deploy_arguments_are_named(call, match):
+    _refused(call, match)
+    assert not Path("never.sqlite").exists() and not Path("never").exists()

@@ -19,7 +19,7 @@ from xbarmem.errors import ArgumentError, ConfigError, XbarmemError
 
 __all__ = ["MAX_COUNT", "MAX_SEED", "as_real_array", "check_callback", "check_choice",
            "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
-           "check_tensor", "check_type",
+           "check_tensor", "check_texts", "check_type",
            "checked_keywords", "is_bool", "is_choice", "shown", "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -215,6 +215,23 @@ def check_type(value: Any, types: type | tuple[type, ...], name: str, what: str)
     if not isinstance(value, types):
         raise ArgumentError(f"{name} must be {what}, got {type(value).__name__}")
     return value
+
+
+def check_texts(value: Any, name: str, what: str = "a list of texts", *,
+                error: type[XbarmemError] = ArgumentError) -> list[str]:
+    """The one rule for a list of names or conditions (``where``, trial keys, field names): a
+    list or tuple (or another non-text sequence) whose items are all ``str``; returned as a
+    list. One text (which would be read letter by letter), None, a number, an array or a
+    list holding anything but texts raises ``error`` ``{name} must be {what}, got ...``
+    naming the first bad item."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        hint = " (one text: put it in a list)" if isinstance(value, str) else ""
+        raise error(f"{name} must be {what}{hint}, got {shown(value)}")
+    items = list(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise error(f"{name} must be {what}, got {shown(item)} at [{i}]")
+    return items
 
 
 def as_real_array(value: Any, name: str, *, error: type[XbarmemError] = ConfigError,

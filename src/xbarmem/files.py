@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from xbarmem.checks import shown
-from xbarmem.errors import ArgumentError, FileFormatError
+from xbarmem.errors import ArgumentError, FileFormatError, XbarmemError
 from xbarmem.limits import check_bytes, human
 
-__all__ = ["CHUNK", "ArrayFile", "as_path", "gunzip", "npy_size", "output_file", "read_bytes",
-           "missing", "read_text", "what_is"]
+__all__ = ["CHUNK", "ArrayFile", "as_path", "gunzip", "npy_size", "output_file", "output_folder",
+           "read_bytes", "missing", "read_text", "what_is"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -87,6 +87,20 @@ def output_file(path: object, what: str = "file", name: str = "path") -> Path:
                or (target.exists() and not os.access(target, os.W_OK))) else "")
     if why:
         raise FileFormatError(f"cannot write the {what} to {target}: {why}")
+    return target
+
+
+def output_folder(path: object, what: str = "output folder", name: str = "out_dir", *,
+                  error: type[XbarmemError] = FileFormatError) -> Path:
+    """The one check of a folder to write in (created if missing), before anything is
+    written: :func:`as_path`, then :class:`FileFormatError` ``cannot write the {what} in
+    {path}: ...`` (or ``error``) when it, or a folder above it, is a file (or not a
+    folder)."""
+    target = as_path(path, name)
+    existing = next((p for p in (target, *target.absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise error(f"cannot write the {what} in {target}: {existing} exists and is not a "
+                    f"folder")
     return target
 
 

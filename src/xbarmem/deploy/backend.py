@@ -30,6 +30,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from xbarmem.checks import check_seed, check_type
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
@@ -77,7 +78,9 @@ class ChipBackend(Protocol):
 
 # ---------------------------------------------------------------------------------- the twin
 def layers_of(memory: Memory) -> list[Crossbar]:
-    """The crossbar layers of a memory (input layer first)."""
+    """The crossbar layers of a memory (input layer first); :class:`~xbarmem.errors.ArgumentError`
+    when ``memory`` is not a :class:`Memory` (every deploy entry point reads it here)."""
+    check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     return list(memory.layers)
 
 
@@ -151,6 +154,8 @@ class SimulatedChip:
     def __init__(self, crossbar: Crossbar, *, seed: int = 0, read_averages: int = 1,
                  w_max: float | None = None) -> None:
         read_averages = Number(integer=True, ge=1)(read_averages, "read_averages")
+        check_type(crossbar, Crossbar, "crossbar", "a Crossbar")
+        seed = check_seed(seed)
         self.crossbar = crossbar
         self.n_in, self.n_out, self.n_rows = crossbar.n_in, crossbar.n_out, crossbar.n_rows
         self.read_averages = read_averages
@@ -355,7 +360,12 @@ def simulated_backends(memory: Memory, *, chip: ChipSpec | None = None,
                        read_averages: int = 1) -> list[SimulatedChip]:
     """One fresh :class:`SimulatedChip` per layer of ``memory`` (layer ``k`` seeded
     ``seed + 7919 * k``), optionally with other noise (``chip``) or true faults (``faults``)."""
+    layers, seed = layers_of(memory), check_seed(seed)
+    if chip is not None:
+        check_type(chip, ChipSpec, "chip", "a ChipSpec (from load_preset or load_chip)")
+    if faults is not None:
+        check_type(faults, FaultMap, "faults", "a FaultMap")
     return [SimulatedChip.like(layer, chip=chip, faults=faults, seed=seed + 7919 * k,
                                read_averages=read_averages)
-            for k, layer in enumerate(layers_of(memory))]
+            for k, layer in enumerate(layers)]
 

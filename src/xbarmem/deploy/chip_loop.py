@@ -27,6 +27,7 @@ The ``weight`` fault model has no per-device conductances to pin and is refused.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.checks import checked_keywords, shown
+from xbarmem.checks import check_type, checked_keywords, is_bool, shown
 from xbarmem.data.patterns import PatternSet
 from xbarmem.deploy.backend import (
     BackendMemory,
@@ -230,8 +231,9 @@ def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
     """Refuse (:class:`ConfigError`) settings :func:`adapt` / :func:`adapt_read_back` cannot
     run: ``rounds`` not an integer >= 0, ``tolerance`` (siemens) not > 0, a memory under the
     ``weight`` fault model."""
+    check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     Number(integer=True, ge=0)(rounds, "rounds")
-    if not tolerance > 0:
+    if is_bool(tolerance) or not isinstance(tolerance, numbers.Real) or not tolerance > 0:
         raise ConfigError(f"tolerance must be > 0 siemens, got {shown(tolerance)}")
     if memory.chip.array.fault_model != "device":
         raise ConfigError("chip-in-the-loop adaptation needs the 'device' fault model (the "

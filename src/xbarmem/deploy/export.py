@@ -45,7 +45,7 @@ from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import ArrayFile, read_bytes, read_text
+from xbarmem.files import ArrayFile, as_path, output_folder, read_bytes, read_text
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
@@ -278,10 +278,7 @@ def _check_export(memory: Memory, out_dir: str | Path, patterns: Any) -> tuple[P
     for k, layer in enumerate(memory.layers):
         if not layer.programmed:
             raise ConfigError(f"layer {k} has not been programmed; train the memory first")
-    out = Path(out_dir)
-    existing = next((p for p in (out, *out.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise ConfigError(f"out_dir {out}: {existing} exists and is not a folder")
+    out = output_folder(out_dir, "export", error=ConfigError)
     if patterns is not None:
         patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
     return out, patterns
@@ -435,7 +432,7 @@ def load_export(folder: str | Path):
     """Rebuild the memory from an export folder, in exactly its programmed state (the
     ``programmed_S.npy`` conductances, no re-programming): it recalls like the original.
     A missing, corrupt or inconsistent folder raises :class:`FileFormatError` naming the file."""
-    folder = Path(folder)
+    folder = as_path(folder, "folder")
     path = folder / "manifest.json"
     if not path.exists():
         raise FileFormatError(f"{folder}: no manifest.json (not an xbarmem export folder)")

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import check_type, checked_keywords
 from xbarmem.deploy.backend import SimulatedChip, layers_of, twin_layer
 from xbarmem.deploy.export import used_cells
 from xbarmem.errors import ConfigError
-from xbarmem.files import ArrayFile, read_bytes
+from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import other_unit, read_conductance_csv
@@ -40,7 +40,8 @@ def load_read_back(path: str | Path, memory: Memory, key: str | None = None) -> 
     ``(n_arrays, 2, rows, cols)`` siemens, NaN at cells the model does not use and the file
     does not give. Raises :class:`FileFormatError` for an unreadable file,
     :class:`ConfigError` for one that does not fit the model."""
-    path = Path(path)
+    path = as_path(path)
+    check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     arr = memory.chip.array
     if path.suffix.lower() == ".csv":
         if key is not None:

@@ -18,6 +18,7 @@ threshold.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 from xbarmem.checks import check_callback, check_type, checked_keywords, shown
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.checkpoint import check_entry
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -177,7 +179,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     chip = load_chip(chip)
     hidden = _check_extras(arch, hidden, progress, faults, chip)
     began, tested = time.perf_counter(), set()
-    measured = {} if measured is None else check_type(measured, dict, "measured", "a dict")
+    measured = {} if measured is None else check_measured(measured)
 
     def score(p: int) -> float:
         if p not in measured:
@@ -222,6 +224,20 @@ def _point(pool: PatternSet, count: int, chip: ChipSpec, rule: str, **curve: Any
     res = recall_curve(pool, [count], chip, rule, **curve)
     return {"point": {**res["points"][0], "train_seconds": res["train_seconds"]},
             "devices": res["devices"]}
+
+
+def check_measured(measured: Any) -> dict[int, dict[str, Any]]:
+    """``measured`` (``find_capacity(measured=...)``) if it is a dict of points as a search
+    makes them (``{P: {"point": {"count": P, "cosine": ...}, "devices": {...}}}``, ``P`` an
+    integer >= 1), checked before any training; :class:`ConfigError` naming ``measured`` and
+    the first bad entry otherwise (it crashed mid-search with KeyError / TypeError)."""
+    check_type(measured, dict, "measured", "a dict of points kept by an earlier search")
+    for p, entry in measured.items():
+        if isinstance(p, bool) or not isinstance(p, numbers.Integral):
+            raise ConfigError(f"measured must map pattern counts (integers) to points, got "
+                              f"the key {shown(p)}")
+        check_entry(entry, int(p), f"measured[{p}]")
+    return measured
 
 
 def check_search(thresholds: Sequence[float], *, trials: int, start: int | None = None,

@@ -28,12 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from xbarmem.checks import shown
 from xbarmem.errors import ConfigError, XbarmemWarning
 from xbarmem.files import as_path, write_replacing
 from xbarmem.jsontext import dumps, plain
 from xbarmem.version import __version__
 
-__all__ = ["SearchCheckpoint", "fingerprint"]
+__all__ = ["SearchCheckpoint", "check_entry", "fingerprint"]
 
 _FORMAT = "xbarmem capacity-search checkpoint"
 
@@ -138,3 +139,15 @@ def _entry(entry: dict[str, Any], kept_as: int) -> dict[str, Any]:
             or isinstance(cosine, bool) or not isinstance(cosine, int | float)):
         raise ValueError(f"a point {count!r} / {cosine!r} is not a count and its similarity")
     return {"point": point, "devices": devices}
+
+
+def check_entry(entry: Any, count: int, name: str) -> None:
+    """Refuse (:class:`ConfigError` naming ``name``) an ``entry`` that is not a point a search
+    made for ``count`` patterns (:func:`_entry`'s rule: ``{"point": {"count": count, "cosine":
+    a number, ...}, "devices": {...}}``)."""
+    try:
+        _entry(entry, count)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ConfigError(f"{name} must be a point kept by a search ({{'point': {{'count': "
+                          f"{count}, 'cosine': ...}}, 'devices': {{...}}}}), got "
+                          f"{shown(entry)}") from None

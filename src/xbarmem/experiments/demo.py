@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import is_choice, shown
+from xbarmem.checks import check_callback, check_choice, check_count, check_texts, is_choice, shown
 from xbarmem.data.patterns import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, compare_rules
+from xbarmem.files import output_folder
 from xbarmem.hardware.chip import load_preset
-from xbarmem.learning.classic import rule_names
+from xbarmem.learning.classic import get_rule, rule_names
 from xbarmem.viz.figures import recall_grid
 from xbarmem.viz.style import save_figure
 
@@ -50,20 +51,18 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     rules only: optimiser steps and mean loss).
     """
     start = time.perf_counter()
-    if not is_choice(data, DEMO_DATA):
-        raise ConfigError(f"demo data must be one of {sorted(DEMO_DATA)}, got {shown(data)}")
-    patterns = DEMO_DATA[data]()
-    rules = rules or rule_names()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir, rules, chip_of = _checked(data, out_dir, rules, fault_models, faults, chips,
+                                       progress, train_progress)
     protocol = Protocol(corruption="flip", level=flip, probes=probes, seed=seed)
+    patterns = DEMO_DATA[data]()
+    out_dir.mkdir(parents=True, exist_ok=True)
     analogue = {"tanh": Protocol(corruption="flip", level=flip, probes=probes, seed=seed,
                                  activation="tanh")}
     results: dict[str, Any] = {"fault_models": {}}
     grid_rows: dict[str, np.ndarray] = {}
     grid_cues = None
     for model in fault_models:
-        chip = load_preset(FAULT_MODEL_PRESETS[model]).with_faults(faults)
+        chip = chip_of[model]
         callback = (lambda name, model=model: progress(model, name)) if progress else None
         steps = ((lambda name, step, loss, model=model: train_progress(model, name, step, loss))
                  if train_progress else None)
@@ -91,3 +90,26 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     results["figure"] = str(figure)
     results["seconds"] = time.perf_counter() - start
     return results
+
+
+def _checked(data, out_dir, rules, fault_models, faults, chips, progress, train_progress):
+    """:func:`run_demo`'s arguments checked before any work: ``(out_dir, rules, chip of each
+    fault model)``; :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError` naming the
+    first bad one."""
+    if not is_choice(data, DEMO_DATA):
+        raise ConfigError(f"demo data must be one of {sorted(DEMO_DATA)}, got {shown(data)}")
+    check_count(chips, "chips")
+    check_callback(progress, "progress")
+    check_callback(train_progress, "train_progress")
+    rules = (None if rules is None else check_texts(rules, "rules", "a list of rule names")
+             ) or rule_names()
+    for rule in rules:
+        get_rule(rule)  # an unknown rule name is refused here, before any work
+    models = check_texts(fault_models, "fault_models", "a list of fault models")
+    if not models:
+        raise ConfigError(f"fault_models must name at least one of "
+                          f"{', '.join(FAULT_MODEL_PRESETS)}, got {shown(fault_models)}")
+    for model in models:
+        check_choice(model, FAULT_MODEL_PRESETS, "fault_models")
+    chip_of = {m: load_preset(FAULT_MODEL_PRESETS[m]).with_faults(faults) for m in models}
+    return output_folder(out_dir, "demo figure"), rules, chip_of

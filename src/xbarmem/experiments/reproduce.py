@@ -32,13 +32,21 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import is_choice, shown
+from xbarmem.checks import (
+    check_callback,
+    check_count,
+    check_flag,
+    check_type,
+    is_choice,
+    shown,
+)
 from xbarmem.data.patterns import MNIST_VARIANTS, correlated_overlap, load_glyphs, load_mnist
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, nearest_pattern_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, parse_sweep
+from xbarmem.files import as_path, output_folder
 from xbarmem.learning.classic import rule_names
 from xbarmem.names import RECIPES
 from xbarmem.viz.results import plot_rows
@@ -1642,7 +1650,8 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     written."""
     if not is_choice(recipe, RECIPES):
         raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, got {shown(recipe)}")
-    if products != "float32":
+    out_dir, store = _check_reproduce(out_dir, quick, store, run, log, experiments, threads)
+    if not is_choice(products, ("float32",)):  # (an array compared with != is no bool)
         from xbarmem.learning.adaptive import check_products
 
         check_products(products)
@@ -1651,6 +1660,23 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
         return _reproduce(out_dir, quick, store, run, log, experiments, threads)
     finally:
         _TRAINING.reset(token)
+
+
+def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
+    """:func:`reproduce`'s arguments checked before anything is written: ``(out_dir,
+    store)`` as paths; :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError` naming
+    the first bad one."""
+    check_flag(quick, "quick")
+    check_callback(run, "run")
+    if log is None or not callable(log):
+        raise ArgumentError(f"log must be a function, got {shown(log)}")
+    check_count(threads, "threads")
+    if experiments is not None:
+        check_type(experiments, list | tuple, "experiments", "a list of experiments")
+        for exp in experiments:
+            check_type(exp, Experiment, "experiments", "a list of Experiment (of EXPERIMENTS)")
+    out = output_folder(out_dir, "report")
+    return out, None if store is None else as_path(store, "store")
 
 
 def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[str, Any]:

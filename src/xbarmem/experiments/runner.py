@@ -38,12 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import check_callback, shown
+from xbarmem.checks import check_callback, check_count, check_type, shown
 from xbarmem.errors import ConfigError, ExecutorLost
 from xbarmem.experiments.pool import discard, new, take
 from xbarmem.experiments.store import Claimant, ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.experiments.trial import plan_groups, run_group_json, train_key
+from xbarmem.files import as_path
 from xbarmem.learning.budget import step_budget
 
 
@@ -339,13 +340,14 @@ class _Dask:
 def check_executor(jobs: int = 1, workers: int | None = None,
                    scheduler: str | None = None, worker_grace: float = WORKER_GRACE) -> None:
     """Refuse contradictory or impossible executor options."""
+    if workers is not None:
+        check_count(workers, "--workers")
+    check_count(jobs, "--jobs")
+    if scheduler is not None:
+        check_type(scheduler, str, "scheduler", "a Dask scheduler address (tcp://HOST:PORT)")
     if scheduler and workers:
         raise ConfigError("give either --scheduler (existing Dask cluster) or --workers (a "
                           "local Dask cluster), not both")
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {workers}")
-    if jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
     if (isinstance(worker_grace, bool) or not isinstance(worker_grace, int | float)
             or not 0 < worker_grace < float("inf")):
         raise ConfigError(f"worker_grace must be a number of seconds > 0, "
@@ -445,13 +447,16 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     for name, callback in (("on_plan", on_plan), ("on_progress", on_progress),
                            ("on_work", on_work)):
         check_callback(callback, name)
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads must be a positive number of torch threads, "
-                          f"got {shown(threads)}")
+    threads = check_count(threads, "threads")
+    specs = spec if isinstance(spec, list) else [spec]
+    for one in specs:
+        check_type(one, SweepSpec, "spec", "a SweepSpec (from load_sweep or parse_sweep) or a "
+                   "list of them")
+    own = not isinstance(store, ResultStore)
+    if own:
+        store = as_path(store, "store")
     if scheduler:  # before the store is opened (or created)
         check_scheduler(scheduler)
-    specs = spec if isinstance(spec, list) else [spec]
-    own = not isinstance(store, ResultStore)
     made = own and not Path(store).exists()  # this run creates the store file
     db = ResultStore(store) if own else store
     began = time.perf_counter()

@@ -42,9 +42,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import check_flag, is_bool, shown
+from xbarmem.checks import (
+    check_callback,
+    check_count,
+    check_flag,
+    check_texts,
+    check_type,
+    is_bool,
+    shown,
+)
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.files import as_path, missing
+from xbarmem.files import as_path, missing, output_file
 from xbarmem.names import RULE_NAMES
 
 SCHEMA_VERSION = 1
@@ -169,7 +177,7 @@ class ResultStore:
         """``"new"`` (missing, empty file or a database without tables) or ``"store"`` (an
         xbarmem store of this schema); raises :class:`FileFormatError` for anything else --
         reading only, never changing the file."""
-        path = Path(path)
+        path = as_path(path)
         if not path.exists() or (path.is_file() and path.stat().st_size == 0):
             return "new"
         if not path.is_file():
@@ -257,7 +265,7 @@ class ResultStore:
         in the thread that added (``keys``: the keys of every row it was given, stored then
         or before). Returns a function that stops the calls. An exception in ``listener``
         propagates to the caller of :meth:`add` (the rows stay stored)."""
-        self._listeners.append(listener)
+        self._listeners.append(check_callback(listener, "listener"))
         return lambda: self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ claims
@@ -267,7 +275,8 @@ class ResultStore:
         ``"busy"`` (one of them is claimed by another live runner: nothing claimed) or
         ``"claimed"``. A claim is live while its owner's process runs (same host) or until it
         expires (``lease`` seconds after its last :meth:`renew`; other hosts)."""
-        keys = list(dict.fromkeys(keys))
+        keys = list(dict.fromkeys(check_texts(keys, "keys", "a list of trial keys")))
+        _check_claim(owner, lease)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             done = self.finished(keys)
@@ -299,22 +308,25 @@ class ResultStore:
 
     def renew(self, owner: Claimant, lease: float) -> None:
         """Extend every claim of ``owner`` to ``lease`` seconds from now."""
+        _check_claim(owner, lease)
         self._db.execute("UPDATE claims SET expires = ? WHERE owner = ?",
                          (time.time() + lease, owner.token))
 
     def release(self, owner: Claimant, keys: Sequence[str] | None = None) -> None:
         """Drop the claims of ``owner`` (all, or those on ``keys``)."""
+        _check_claim(owner, 0.0)
         if keys is None:
             self._db.execute("DELETE FROM claims WHERE owner = ?", (owner.token,))
             return
         self._db.executemany("DELETE FROM claims WHERE owner = ? AND key = ?",
-                             [(owner.token, k) for k in keys])
+                             [(owner.token, k) for k in check_texts(keys, "keys",
+                                                                    "a list of trial keys")])
 
     # ------------------------------------------------------------------ reading
     def finished(self, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already stored."""
         done: set[str] = set()
-        keys = list(keys)
+        keys = check_texts(keys, "keys", "a list of trial keys")
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
             marks = ",".join("?" * len(chunk))
@@ -325,7 +337,7 @@ class ResultStore:
     def by_keys(self, keys: Sequence[str]) -> list[dict[str, Any]]:
         """Stored rows (as :meth:`rows`) of the given trial keys; unknown keys are skipped."""
         out: list[dict[str, Any]] = []
-        keys = list(keys)
+        keys = check_texts(keys, "keys", "a list of trial keys")
         cols = ", ".join(COLUMNS)
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
@@ -359,7 +371,9 @@ class ResultStore:
         """:meth:`rows` one at a time. Rows whose config or result is not a JSON object are
         skipped; their keys are listed in :attr:`skipped`."""
         sql, args = self._where(where, sweep)
-        sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {int(limit)}")
+        if limit is not None:
+            limit = check_count(limit, "limit", minimum=0)
+        sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {limit}")
         cols = ", ".join(COLUMNS)
         self.skipped = []
         for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials{sql}", args):
@@ -374,6 +388,9 @@ class ResultStore:
         row has: a store column, a config key or ``result.KEY`` (see :func:`parse_condition`);
         ``prefix`` is put before every name (``"result."`` for metric names). A store without
         rows has every field."""
+        names = check_texts(names, "names", "a list of field names")
+        check_type(what, str, "what", "a text")
+        check_type(prefix, str, "prefix", "a text")
         for name in names:
             self._field_sql(prefix + name, f"{what} {name}", shown=name)
 
@@ -417,7 +434,9 @@ class ResultStore:
         """``WHERE`` clause and arguments of ``sweep`` and the ``--where`` conditions; an
         unknown sweep or a field no row has is a :class:`ConfigError`."""
         parts, args = [], []
+        conditions = check_texts(conditions, "where", "a list of conditions (FIELD=VALUE, ...)")
         if sweep is not None:
+            check_type(sweep, str, "sweep", "a sweep name (a text) or None")
             names = self.sweeps()
             if names and sweep not in names:
                 raise ConfigError(f"--sweep {sweep}: no such sweep in {self.path} (its sweeps: "
@@ -442,8 +461,12 @@ class ResultStore:
                sweep: str | None = None) -> Path:
         """Write the (filtered) rows to ``.csv`` or ``.parquet`` (needs pyarrow), one column
         per flattened config/result field (``config.rule``, ``result.cosine``, ...; lists as
-        JSON text). Returns the path."""
-        path = Path(path)
+        JSON text). Returns the path; the path, filters and sweep are checked before anything
+        is written."""
+        path = output_file(path, "export")
+        if path.suffix.lower() not in (".csv", ".parquet"):
+            raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
+        self._where(where, sweep)
         records = [flatten(r) for r in self.iter_rows(where, sweep)]
         columns = _columns(records)
         if path.suffix.lower() == ".csv":
@@ -460,9 +483,16 @@ class ResultStore:
                                   "CSV works without it") from None
             table = pa.table({c: [r.get(c) for r in records] for c in columns})
             pq.write_table(table, path)
-        else:
-            raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
         return path
+
+
+def _check_claim(owner: Any, lease: Any) -> None:
+    """A claim's owner is a :class:`Claimant` and its lease a finite number of seconds (one
+    <= 0 has run out already) (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError`
+    naming them)."""
+    check_type(owner, Claimant, "owner", "a Claimant (Claimant.new())")
+    if is_bool(lease) or not isinstance(lease, numbers.Real) or not math.isfinite(lease):
+        raise ConfigError(f"lease must be a finite number of seconds, got {shown(lease)}")
 
 
 def _row(rec: tuple) -> dict[str, Any] | None:
