@@ -30,7 +30,7 @@ import numpy as np
 
 from xbarmem.checks import shown
 from xbarmem.errors import ConfigError, XbarmemWarning
-from xbarmem.files import as_path, write_replacing
+from xbarmem.files import as_path, output_folder, write_replacing
 from xbarmem.jsontext import dumps, plain
 from xbarmem.version import __version__
 
@@ -46,11 +46,11 @@ class SearchCheckpoint:
 
     def __init__(self, path: str | Path, key: dict[str, Any]) -> None:
         self.path = as_path(path, "checkpoint")
-        folder = next((f for f in self.path.absolute().parents if f.exists()), None)
-        if self.path.is_dir() or (folder is not None and not folder.is_dir()):
-            raise ConfigError(f"checkpoint {self.path}: a file path is needed, not a folder "
-                              "or a path through a file")
-        if folder is not None and not os.access(folder, os.W_OK | os.X_OK):
+        if self.path.is_dir():
+            raise ConfigError(f"checkpoint {self.path}: a file path is needed, not a folder")
+        output_folder(self.path.parent, "checkpoint", "checkpoint", error=ConfigError)
+        folder = next(f for f in self.path.absolute().parents if f.exists())
+        if not os.access(folder, os.W_OK | os.X_OK):
             raise ConfigError(f"checkpoint {self.path}: cannot write in {folder}")
         self.key = json.loads(dumps({"xbarmem": __version__, **key}))
         self._searches: dict[str, dict[int, dict[str, Any]]] = {}
