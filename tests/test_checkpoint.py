@@ -221,3 +221,33 @@ def test_cli_capacity_interrupted_without_checkpoint_says_how_to_keep_the_counts
     code, _, err = run_cli("capacity", "--data", "random", "--neurons", "16", "--rule", "hebb",
                            "--trials", "1", "--probes", "1")
     assert code == 130 and "aborted (with --checkpoint FILE.json" in err, err
+
+
+def test_cli_scaling_keeps_the_checkpoint_until_its_files_are_written(run_cli, monkeypatch,
+                                                                       tmp_path):
+    """A run killed after the last search but before its JSON and figure are written (here:
+    Ctrl-C while the figure is saved) loses no count: the checkpoint is still there."""
+    from xbarmem.cli import capacity as cli_capacity
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_capacity, "_write_scaling", interrupted)
+    args = ["scaling", "--arch", "single", "--rule", "hebb", "--sizes", "16,25", "--trials",
+            "1", "--probes", "2", "--threshold", "0.9", "-o", tmp_path]
+    code, _, _ = run_cli(*args)
+    assert code != 0
+    kept = json.loads((tmp_path / "scaling-single-binary-hebb.checkpoint.json").read_text())
+    assert kept["points"] and all(kept["points"].values())
+
+
+def test_run_scaling_keep_checkpoint_leaves_the_file(tmp_path):
+    path = tmp_path / "kept.json"
+    res = run_scaling([16], arch="single", rule="hebb", thresholds=(0.9,), protocol=_PROTOCOL,
+                      trials=1, checkpoint=path, keep_checkpoint=True)
+    assert path.is_file() and res["resumed"] == 0
+    again = run_scaling([16], arch="single", rule="hebb", thresholds=(0.9,),
+                        protocol=_PROTOCOL, trials=1, checkpoint=path)
+    assert again["resumed"] == len(res["runs"][0]["points"]) and not path.exists()
+    with pytest.raises(ConfigError, match="keep_checkpoint"):
+        run_scaling([16], arch="single", rule="hebb", checkpoint=path, keep_checkpoint="yes")

@@ -165,18 +165,20 @@ def capacity_cmd(
                **({} if kept is None else {"resumed": kept.resumed})}
     if json_out:
         _emit_json(payload)
-        return
-    if kept is not None:
-        _say_resumed(kept.resumed, kept.path)
-    title = (f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
-             f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
-    _print_capacity(title, thresholds, results)
+    else:
+        if kept is not None:
+            _say_resumed(kept.resumed, kept.path)
+        _print_capacity(f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}"
+                        f", {protocol.corruption} {protocol.level:g}, {trials} trial(s))",
+                        thresholds, results)
+    if kept is not None:  # (only now: a run killed before its output lost no count)
+        kept.remove()
 
 
 def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
                   search: Callable[..., CapacityResult]) -> list[tuple[str, CapacityResult]]:
     """Each architecture's ``search(arch, widths, progress, measured)`` under one status line,
-    its tested counts kept in ``kept`` (a checkpoint, removed once all are done, or None);
+    its tested counts kept in ``kept`` (a checkpoint, or None; the caller removes it);
     returns ``[(label, result)]``."""
     results = []
     with _progress() as bar, _resumable(None if kept is None else kept.path, hint=(
@@ -191,8 +193,6 @@ def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
 
             results.append((label, search(a, h, shown if kept is None else kept.saving(shown),
                                           None if kept is None else kept.measured(label))))
-    if kept is not None:
-        kept.remove()
     return results
 
 
@@ -375,7 +375,7 @@ def scaling_cmd(
             hidden=hidden_rule if arch == "multilayer" else None, rule=rule,
             chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
-            rule_options=options or None, data=data, checkpoint=kept,
+            rule_options=options or None, data=data, checkpoint=kept, keep_checkpoint=True,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
     _warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
     res["settings"]["chip"] = spec.to_dict()
@@ -383,6 +383,7 @@ def scaling_cmd(
     res["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)
     res["files"] = _write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
+    kept.unlink(missing_ok=True)  # (only now: a run killed before its files lost no count)
     if json_out:
         _emit_json(res)
         return

@@ -24,6 +24,7 @@ from xbarmem.checks import (
     MAX_COUNT,
     as_real_array,
     check_callback,
+    check_flag,
     check_neurons,
     check_type,
     checked_keywords,
@@ -188,7 +189,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 pool_size: int | None = None, resolution: float = 0.05,
                 rule_options: dict[str, Any] | None = None, cue_budget: int = 1024,
                 progress: Callable[[int, int, float], None] | None = None,
-                data: str = "mnist", checkpoint: str | Path | None = None) -> dict[str, Any]:
+                data: str = "mnist", checkpoint: str | Path | None = None,
+                keep_checkpoint: bool = False) -> dict[str, Any]:
     """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold, on
     the built-in image set ``data`` (:data:`~xbarmem.data.patterns.IMAGE_SETS`: ``mnist``,
     ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``glyphs``) resized to side
@@ -200,11 +202,13 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     called after every tested count. ``checkpoint``: a JSON file that keeps every tested count
     as it is measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed
     and started again with the same settings and file reuses them (same capacities) and
-    trains only the rest; the file is removed when the run completes, and the result then
-    holds ``"resumed"``, the number of counts reused.
+    trains only the rest; the file is removed when the run completes (``keep_checkpoint``:
+    left for the caller to remove once it has saved the result), and the result then holds
+    ``"resumed"``, the number of counts reused.
     """
     check_seed(seed)
     check_callback(progress, "progress")
+    check_flag(keep_checkpoint, "keep_checkpoint")
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
     rule_h = _hidden_rule(arch, hidden)
@@ -235,7 +239,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
         runs.append({**res.as_dict(), "n_neurons": n,
                      "hidden": rule_h.width(n) if arch == "multilayer" else None})
     capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
-    if kept is not None:
+    if kept is not None and not keep_checkpoint:
         kept.remove()
     return {"sizes": sizes, "capacity": {str(t): c for t, c in capacity.items()},
             "fits": {str(t): _fit(sizes, c) for t, c in capacity.items()}, "runs": runs,
