@@ -284,3 +284,10 @@ def test_the_faults_axis_names_what_is_stuck(extra, label):
 def plt_axes():
     fig = Figure()
     return fig, fig.add_subplot()
+
+
+def test_figures_over_n_name_their_axis_alike():
+    """The energy-per-size and the scaling figures plot against the same N: one label."""
+    labels = {ratios_plot(SWEEP).axes[0].get_xlabel(),
+              scaling_plot(SCALING).axes[0].get_xlabel()}
+    assert labels == {"pattern size N (neurons)"}

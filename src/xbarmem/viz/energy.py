@@ -40,7 +40,7 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
         ax.set_xticks(n, labels=[str(v) for v in n])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.margins(x=0.08, y=0.18)
-        ax.set_xlabel("neurons N")
+        ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("async / sync per recall")
         s = sweep["settings"]
         ax.set_title(f"{s['circuit']} circuit, {s['rule']}, {s['chip']} chip,\nrandom "
