@@ -461,3 +461,308 @@ def test_find_capacity_refuses_measured_points_that_are_none_up_front(value):
 def test_experiments_and_deploy_arguments_are_named(call, match):
     _refused(call, match)
     assert not Path("never.sqlite").exists() and not Path("never").exists()
+
+
+# ------------------------------------------------------------------ round 3: the energy API,
+# reproduce's selection, store rows, checkpoints, crossbar reads, deploy internals, magnitudes
+# (a fuzz of every public function of xbarmem.energy and of the rest named in round 2's list)
+
+from xbarmem.deploy.backend import conductance_targets, twin_layer, weight_scale  # noqa: E402
+from xbarmem.deploy.export import current_ranges  # noqa: E402
+from xbarmem.energy import calibrate as ecal  # noqa: E402
+from xbarmem.energy import circuit as ecirc  # noqa: E402
+from xbarmem.energy import measure as emeas  # noqa: E402
+from xbarmem.energy import model as emodel  # noqa: E402
+from xbarmem.evaluation.checkpoint import SearchCheckpoint  # noqa: E402
+from xbarmem.learning.adaptive import MAX_LR, AdaptiveTrainer  # noqa: E402
+
+CIRCUIT = ecirc.load_circuit("generic-rram")
+LOAD = emodel.LayerLoad.from_crossbar(MEM.layers[0])
+STEP = emodel.step_cost([LOAD], CIRCUIT, 0.2, "sync")
+X = torch.tensor(P.patterns, dtype=torch.float32)
+MEASURED = emeas.measure_memory(MEM, X, X)
+ROW = ("k1", "s", {"trial": "capacity", "version": "1"}, {"cosine": 1.0}, {"seconds": 1.0})
+
+
+def _programmed_crossbar() -> xm.Crossbar:
+    return _crossbar().program(torch.zeros(16, 16))
+
+
+_OBJECTS = [None, "x", BIG, {}]
+
+
+@pytest.mark.parametrize("value", _OBJECTS, ids=lambda v: shown(v)[:20])
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda v: emodel.read_cost(v, CIRCUIT, 0.2), "layer"),
+    (lambda v: emodel.read_cost(LOAD, v, 0.2), "circuit"),
+    (lambda v: emodel.step_cost(v, CIRCUIT, 0.2, "sync"), "layers"),
+    (lambda v: emodel.step_cost([LOAD, v], CIRCUIT, 0.2, "sync"), "layers\\[1\\]"),
+    (lambda v: emodel.step_cost([LOAD], v, 0.2, "sync"), "circuit"),
+    (lambda v: emodel.recall_cost([1, 2], v), "per_step"),
+    (lambda v: emodel.programming_cost(v, CIRCUIT), "layers"),
+    (lambda v: emodel.programming_cost([LOAD], v), "circuit"),
+    (lambda v: emodel.compare(v, v), "sync"),
+    (lambda v: STEP + v, "a cost added to a Cost"),
+    (lambda v: emodel.LayerLoad.from_crossbar(v), "crossbar"),
+    (lambda v: emeas.layer_loads(v), "memory"),
+    (lambda v: emeas.measure_memory(v, X, X), "memory"),
+    (lambda v: emeas.energy_report(v, CIRCUIT), "measurement"),
+    (lambda v: emeas.build_memory(X, v, rule="pinv"), "chip"),
+    (lambda v: ecal.calibrate(v), "measurement"),
+    (lambda v: ecal.solve_ratio(v, "drivers.binary_energy", lambda c: (1.0, 1.0), 2.0),
+     "circuit"),
+    (lambda v: twin_layer(v), "layer"),
+    (lambda v: twin_layer(MEM.layers[0], v), "faults"),
+    (lambda v: twin_layer(MEM.layers[0], chip=v), "chip"),
+    (lambda v: SimulatedChip.like(v), "layer"),
+    (lambda v: SimulatedChip.like(MEM.layers[0], chip=v), "chip"),
+    (lambda v: conductance_targets(v, torch.zeros(16, 16)), "layer"),
+    (lambda v: weight_scale(v), "layer"),
+    (lambda v: current_ranges(v), "layer"),
+    (lambda v: SearchCheckpoint("c.json", v), "key"),
+], ids=["read_cost-layer", "read_cost-circuit", "step_cost-layers", "step_cost-layer",
+        "step_cost-circuit", "recall_cost", "programming_cost-layers",
+        "programming_cost-circuit", "compare", "Cost+", "from_crossbar", "layer_loads",
+        "measure_memory", "energy_report", "build_memory-chip", "calibrate", "solve_ratio",
+        "twin_layer", "twin_layer-faults", "twin_layer-chip", "like", "like-chip",
+        "conductance_targets", "weight_scale", "current_ranges", "checkpoint-key"])
+def test_objects_of_the_wrong_type_are_named(call, name, value):
+    """None, a text, an array or a dict where a LayerLoad, CircuitSpec, Cost, Measurement,
+    Memory, Crossbar, FaultMap, ChipSpec or dict is needed (AttributeError, TypeError,
+    numpy's ambiguous truth value before)."""
+    if isinstance(value, dict) and name == "key" or value is None and name in ("faults",
+                                                                                "chip"):
+        return  # an empty key is a key; faults / chip None: the layer's
+    _refused(lambda: call(value), f"{name} must")
+    assert not Path("c.json").exists()
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), -1, True, BIG, torch.ones(30, 30), "1"],
+                         ids=lambda v: shown(v)[:20])
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda v: emodel.read_cost(LOAD, CIRCUIT, v), "read_voltage"),
+    (lambda v: emodel.step_cost([LOAD], CIRCUIT, v, "sync"), "read_voltage"),
+    (lambda v: STEP.scaled(v), "factor"),
+    (lambda v: emodel.LayerLoad(**{**LOAD.__dict__, "g_total": v}), "g_total"),
+    (lambda v: emodel.LayerLoad(**{**LOAD.__dict__, "devices": v}), "devices"),
+    (lambda v: emeas.measure_sizes([16], CIRCUIT, load=v), "load"),
+    (lambda v: emeas.measure(16, patterns="random", count=2, rule="pinv", max_steps=v),
+     "max_steps"),
+    (lambda v: ecal.calibrate(MEASURED, energy_ratio=v), "energy_ratio"),
+    (lambda v: ecal.calibrate(MEASURED, latency_reduction=v), "latency_reduction"),
+    (lambda v: ecal.calibrate(MEASURED, digits=v), "digits"),
+    (lambda v: ecal.solve_ratio(CIRCUIT, "drivers.binary_energy", lambda c: (1.0, 1.0), v),
+     "ratio"),
+    (lambda v: _programmed_crossbar().set_conductances(np.zeros((16, 17)),
+                                                       np.zeros((16, 17)), v), "w_max"),
+    (lambda v: SimulatedChip(_crossbar(), w_max=v), "w_max"),
+], ids=["read_cost", "step_cost", "scaled", "g_total", "devices", "load", "max_steps",
+        "energy_ratio", "latency_reduction", "digits", "ratio", "set_conductances",
+        "SimulatedChip-w_max"])
+def test_numbers_of_the_energy_and_deploy_api_are_checked(call, name, value):
+    """(max_steps of a rule that does not use it was ignored, whatever it was.)"""
+    if value is None and "SimulatedChip" in call.__code__.co_names:
+        return  # w_max=None: the crossbar's own
+    _refused(lambda: call(value), f"{name}")
+
+
+@pytest.mark.parametrize("value", [BIG, torch.ones(30, 30), ["sign"]], ids=lambda v: shown(v)[:9])
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda v: emeas.layer_loads(MEM, v), "activation must be one of"),
+    (lambda v: emeas.measure_memory(MEM, X, X, activation=v), "activation must be one of"),
+    (lambda v: emeas.build_memory(X, CHIP, arch=v, rule="pinv"), "arch must be one of"),
+    (lambda v: emeas.build_memory(X, CHIP, rule=v), "unknown rule"),
+    (lambda v: emeas.measure(16, arch=v, patterns="random", count=2, rule="pinv"),
+     "arch must be one of"),
+    (lambda v: emeas.measure_sizes([16], CIRCUIT, rule=v), "unknown rule"),
+    (lambda v: emodel.step_cost([LOAD], CIRCUIT, 0.2, v), "mode must be"),
+    (lambda v: export_memory(MEM, "never", activation=v), "activation must be one of"),
+    (lambda v: CIRCUIT.get(v), "circuit key must be a text"),
+    (lambda v: ecal.calibrate(MEASURED, energy_key=v), "circuit key must be a text"),
+    (lambda v: ecirc.circuit_toml(v), "unknown circuit preset"),
+], ids=["layer_loads", "measure_memory", "build_memory-arch", "build_memory-rule",
+        "measure-arch", "measure_sizes-rule", "step_cost-mode", "export-activation",
+        "CircuitSpec.get", "calibrate-key", "circuit_toml"])
+def test_names_of_the_energy_and_deploy_api_given_arrays_are_refused(call, match, value):
+    _refused(lambda: call(value), match)
+    assert not Path("never").exists()
+
+
+@pytest.mark.parametrize("name", [None, "nope", "x" * 500, "../paper-sim", BIG])
+def test_circuit_toml_names_the_presets_never_a_package_path(name):
+    message = _refused(lambda: ecirc.circuit_toml(name), "unknown circuit preset",
+                       ConfigError)
+    assert "generic-rram, paper-calibrated" in message and ".toml" not in message
+    assert "/xbarmem/" not in message and "site-packages" not in message
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: CIRCUIT.get("x"), "unknown circuit key x \\(allowed: array\\.\\*, drivers\\.\\*"),
+    (lambda: CIRCUIT.get("sensing.adc_bit"), "sensing\\.\\{sign_readout, .*did you mean "
+                                             "sensing.adc_bits"),
+    (lambda: CIRCUIT.with_value("x" * 500, 1.0), "unknown circuit key x+\\.\\.\\. \\(500 char"),
+    (lambda: ecal.solve_ratio(CIRCUIT, "nope", lambda c: (1.0, 1.0), 2.0), "allowed"),
+    (lambda: AdaptiveTrainer.from_dict({"zz": 1}), "unknown adaptive rule key zz .*34 keys"),
+])
+def test_unknown_key_messages_are_short(call, match):
+    """The circuit listed its 26 dotted keys (over 400 characters): a long list now shows the
+    key's own section, the other sections as ``section.*`` and how many keys there are."""
+    assert len(_refused(call, match, ConfigError)) < 300
+
+
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda v: emeas.measure(16, patterns="random", count=2, rule="pinv", stage=v), "stage"),
+    (lambda v: emeas.measure_sizes([16], CIRCUIT, rule="pinv", progress=v), "progress"),
+    (lambda v: emeas.build_memory(X, CHIP, rule="pinv", progress=v), "progress"),
+    (lambda v: ecal.solve_ratio(CIRCUIT, "drivers.binary_energy", v, 2.0), "totals"),
+    (lambda v: ResultStore("db.sqlite").on_add(v), "listener"),
+    (lambda v: SearchCheckpoint("c.json", {}).saving(v), "then"),
+], ids=["measure-stage", "measure_sizes", "build_memory", "solve_ratio", "on_add", "saving"])
+def test_more_callbacks_are_checked_before_work(call, name):
+    """measure(stage=True) and measure_sizes(progress=True) failed after the work (a bool is
+    not callable), on_add(None) at the next add (after the rows were stored)."""
+    _refused(lambda: call(True), f"{name} must be a function", ArgumentError)
+    if name in ("totals", "listener"):  # no None either: the function is needed
+        _refused(lambda: call(None), f"{name} must be a function, got None", ArgumentError)
+
+
+def test_solve_ratio_names_totals_that_return_no_pair():
+    _refused(lambda: ecal.solve_ratio(CIRCUIT, "drivers.binary_energy", lambda c: None, 2.0),
+             "totals must return \\(numerator, denominator\\)")
+    _refused(lambda: ecal.calibrate(MEASURED, energy_key="sensing.sign_readout"),
+             "is a choice")
+
+
+@pytest.mark.parametrize("value", ["x", {}, True, [1.5], [-1], np.zeros((2, 3)), []],
+                         ids=lambda v: shown(v)[:20])
+def test_recall_cost_steps_are_counts_one_per_cue(value):
+    _refused(lambda: emodel.recall_cost(value, STEP), "steps must be")
+
+
+def test_recall_cost_takes_counts_in_any_form():
+    expected = emodel.recall_cost([1, 2], STEP)
+    for steps in (np.array([1, 2]), torch.tensor([1, 2]), (1.0, 2.0)):
+        assert emodel.recall_cost(steps, STEP) == expected
+
+
+def test_reproduce_refuses_an_empty_selection(tmp_path):
+    """``experiments=[]`` ran every experiment (``experiments or EXPERIMENTS``): only None
+    means all."""
+    message = _refused(lambda: reproduce(tmp_path / "out", experiments=[], run=_no_run),
+                       "experiments must hold at least one Experiment", ConfigError)
+    assert "(a) FaultTolerance" in message and "None: all" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+_ROWS = [
+    None, "rows", [None], [ROW[:4]], [("k", "s", None, {}, {})], [("k", "s", {}, [], {})],
+    [("k", "s", {}, {}, 3)], [(None, "s", {}, {}, {})], [("k", "", {}, {}, {})],
+    [("k" * 2000, "s", {}, {}, {})], [("k", ["s"], {}, {}, {})],
+    [("k", "s", {"trial": 3}, {}, {})], [("k", "s", {}, {"cosine": float("nan")}, {})],
+    [("k", "s", {}, {"w": np.zeros(3)}, {})], [("k", "s", {}, {}, {"seconds": float("inf")})],
+    [("k", "s", {}, {}, {"seconds": "1"})], [("k", "s", {}, {}, {"pid": 1.5})],
+    [("k", "s", {}, {}, {"host": ["h"]})], [ROW, ("k2", "s", {}, {"x": {1, 2}}, {})],
+]
+
+
+@pytest.mark.parametrize("rows", _ROWS, ids=lambda v: shown(v)[:40])
+def test_store_rows_are_checked_before_the_file_changes(tmp_path, rows):
+    """Malformed rows raised TypeError / AttributeError / ValueError / sqlite3 errors (a
+    NaN or an array in a result after a transaction had begun)."""
+    path = tmp_path / "s.sqlite"
+    with ResultStore(path) as db:
+        db.add([ROW])
+        before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        heard = []
+        db.on_add(heard.append)
+        _refused(lambda: db.add(rows), "rows")
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+        assert heard == [] and db.count() == 1
+
+
+def test_store_rows_of_every_valid_form_are_stored(tmp_path):
+    with ResultStore(tmp_path / "s.sqlite") as db:
+        assert db.add(iter([ROW, ["k2", "s", {}, {"c": 1}, {"seconds": np.float32(2),
+                                                            "host": None, "pid": np.int64(7)}]]))
+        assert db.add([]) == 0 and db.count() == 2
+        assert db.by_keys(["k2"])[0]["pid"] == 7
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: SearchCheckpoint("c.json", None), "key must be a dict"),
+    (lambda: SearchCheckpoint("c.json", ["a"]), "key must be a dict"),
+    (lambda: SearchCheckpoint("c.json", {"data": b"x"}), "key must hold JSON values"),
+    (lambda: SearchCheckpoint("c.json", {"data": META}), "key must hold JSON values"),
+    (lambda: SearchCheckpoint("c.json", {}).measured(["n16"]), "search must be a text"),
+    (lambda: SearchCheckpoint("c.json", {}).measured(16), "search must be a text"),
+])
+def test_checkpoint_arguments_are_checked(call, match):
+    _refused(call, match)
+    assert not Path("c.json").exists()
+
+
+_OUTPUTS = [None, "x", np.bool_(True), [0], [0.5, 1.0], torch.tensor([0, 16]),
+            torch.tensor([-1, 0]), torch.tensor([True, False]), torch.zeros(2, 1, dtype=int),
+            torch.empty(2, dtype=torch.int64, device="meta"), BIG]
+
+
+@pytest.mark.parametrize("value", _OUTPUTS, ids=lambda v: shown(v)[:30])
+def test_read_outputs_takes_one_output_index_per_row(value):
+    """A bad ``outputs`` raised IndexError / RuntimeError from torch, or read the last
+    column for -1."""
+    _refused(lambda: _programmed_crossbar().read_outputs(X[:2], value), "outputs must",
+             XbarmemError)
+
+
+def test_read_outputs_takes_indices_in_any_integer_form():
+    cb = _programmed_crossbar()
+    expected = cb.read_outputs(X[:2], torch.tensor([0, 15]))
+    for outputs in ([0, 15], np.array([0, 15], dtype=np.int32), torch.tensor([0, 15])):
+        assert torch.equal(cb.read_outputs(X[:2], outputs), expected)
+    assert cb.read_outputs(X[:0], []).shape == (0,)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: _programmed_crossbar().read_outputs(X[:2], [0, 1], 3), "generator must be a torch"),
+    (lambda: _programmed_crossbar().matvec(X, np.random.default_rng(0)), "generator must be"),
+    (lambda: _programmed_crossbar().scatter(None), "logical must be an array"),
+    (lambda: _programmed_crossbar().scatter(np.zeros((2, 3))), "logical must have shape"),
+    (lambda: _programmed_crossbar().scatter(np.zeros((2, 16, 17)), fill=[]), "fill must be"),
+    (lambda: _programmed_crossbar().set_conductances("x", np.zeros((16, 17)), 0.5),
+     "g_pos must be an array"),
+    (lambda: SimulatedChip(_crossbar()).program("x"), "targets must be an array"),
+    (lambda: SimulatedChip(_crossbar()).program({}), "targets must be an array"),
+    (lambda: SimulatedChip(_crossbar()).program(META), "targets must"),
+    (lambda: current_ranges(_crossbar()), "layer has not been programmed"),
+    (lambda: current_ranges(MEM.layers[0], "x"), "inputs must be an array"),
+    (lambda: current_ranges(MEM.layers[0], True), "inputs must have shape"),
+    (lambda: current_ranges(MEM.layers[0], np.zeros((2, 3))), "inputs must have shape"),
+    (lambda: export_memory(MEM, "never", source=3), "source must be a text"),
+    (lambda: export_memory(MEM, "never", source=b"m"), "source must be a text"),
+    (lambda: export_memory(MEM, "never", program=True), "program must be a list"),
+    (lambda: export_memory(MEM, "never", program=["x"]), "program\\[0\\] must be an array"),
+    (lambda: emeas.measure_memory(MEM, None, X), "cues must be an array"),
+    (lambda: emeas.measure_memory(MEM, X, None), "targets must be an array"),
+    (lambda: emeas.make_cues(None, 0.1, 1, 0), "patterns must be an array"),
+    (lambda: emeas.build_memory(True, CHIP, rule="pinv"), "patterns must be a \\(P, N\\)"),
+    (lambda: emeas.measure_sizes(True, CIRCUIT), "sizes must be a list of integers"),
+    (lambda: emeas.measure_sizes(BIG, CIRCUIT), "sizes must be a list of integers"),
+    (lambda: emeas.measure_sizes(torch.ones(3, device="meta"), CIRCUIT), "sizes must"),
+])
+def test_crossbar_deploy_and_measure_arrays_are_checked(call, match):
+    _refused(call, match)
+    assert not Path("never").exists()
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda v: AdaptiveTrainer(lr=v), f"lr must be in \\(0, {MAX_LR}\\]"),
+    (lambda v: AdaptiveTrainer(finetune_lr=v), f"finetune_lr must be in \\(0, {MAX_LR}\\]"),
+    (lambda v: xm.train(P, rule="adaptive", lr=v), "lr must be in"),
+], ids=["lr", "finetune_lr", "train-lr"])
+def test_an_absurd_learning_rate_is_refused_with_the_range(call, match):
+    """AdaptiveTrainer(lr=1e3) trained garbage silently (cosine 0.08)."""
+    _refused(lambda: call(1e3), match, ConfigError)
+
+
+def test_the_largest_learning_rate_is_taken():
+    assert AdaptiveTrainer(lr=MAX_LR, finetune_lr=MAX_LR).lr == MAX_LR

@@ -138,7 +138,7 @@ def test_rule_options_naming_a_key_twice_is_refused(refused):
 
 @pytest.mark.parametrize("options, names", [
     ('{"zz": 1}', ("unknown adaptive rule key zz", "allowed:")),
-    ('{"lr": -1}', ("lr must be > 0",)),
+    ('{"lr": -1}', ("lr must be in (0, 10.0]",)),
 ])
 def test_multilayer_trainer_options_are_named_like_single_layer_ones(refused, options, names):
     """A multilayer trainer's bad option read 'MultilayerTrainer.__init__() got an unexpected

@@ -131,11 +131,13 @@ def check_count(value: Any, name: str, *, minimum: int = 1, maximum: int = MAX_C
     return int(value)
 
 
-def check_callback(value: Any, name: str) -> Any:
-    """``value`` if it is ``None`` or callable, else :class:`~xbarmem.errors.ArgumentError`
-    ``{name} must be a function (or None), got ...``, raised before any work."""
-    if value is not None and not callable(value):
-        raise ArgumentError(f"{name} must be a function (or None), got {shown(value)}")
+def check_callback(value: Any, name: str, *, optional: bool = True) -> Any:
+    """``value`` if it is callable (or ``None`` when ``optional``), else
+    :class:`~xbarmem.errors.ArgumentError` ``{name} must be a function (or None), got ...``
+    (``optional=False``: ``{name} must be a function, got ...``), raised before any work."""
+    if not callable(value) and not (optional and value is None):
+        allowed = " (or None)" if optional else ""
+        raise ArgumentError(f"{name} must be a function{allowed}, got {shown(value)}")
     return value
 
 

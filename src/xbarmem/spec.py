@@ -373,13 +373,45 @@ class FieldInfo:
         return self.rule(value, key or self.key)
 
 
-def unknown_key(noun: str, key: str, allowed: Sequence[str]) -> ConfigError:
-    """The error for an unknown key: names it, lists ``allowed`` and the closest match."""
+#: the longest list of allowed keys an unknown-key message spells out in full (characters)
+_LISTED = 200
+
+
+def unknown_key(noun: str, key: Any, allowed: Sequence[str]) -> ConfigError:
+    """The error for an unknown key: names it (a key that is no text by its type), lists
+    ``allowed`` compactly (:func:`_allowed_text`) and the closest match."""
+    if not isinstance(key, str):
+        return ConfigError(f"a {noun} key must be a text, got {shown(key)}")
+    shown_key = key if len(key) <= 80 else f"{key[:40]}... ({len(key)} characters)"
     if not allowed:
-        return ConfigError(f"unknown {noun} key {key} (it takes no keys)")
-    close = difflib.get_close_matches(key, list(allowed), n=1)
+        return ConfigError(f"unknown {noun} key {shown_key} (it takes no keys)")
+    close = difflib.get_close_matches(key[:200], list(allowed), n=1)
     hint = f"; did you mean {close[0]}?" if close else ""
-    return ConfigError(f"unknown {noun} key {key} (allowed: {', '.join(allowed)}){hint}")
+    return ConfigError(f"unknown {noun} key {shown_key} (allowed: "
+                       f"{_allowed_text(key, allowed)}){hint}")
+
+
+def _allowed_text(key: str, allowed: Sequence[str]) -> str:
+    """``allowed`` as text, whole when short; else the keys of ``key``'s own section (dotted
+    keys, as ``section.{a, b}``) or the first keys, the other sections as ``section.*``, and
+    how many keys there are in all."""
+    text = ", ".join(allowed)
+    if len(text) <= _LISTED:
+        return text
+    section = key.rpartition(".")[0]
+    same = [a for a in allowed if a.rpartition(".")[0] == section]
+    if section and same:  # sensing.{adc_bits, adc_energy}
+        same = [f"{section}.{{{', '.join(a.rpartition('.')[2] for a in same)}}}"]
+    others = list(dict.fromkeys(f"{a.rpartition('.')[0]}.*" for a in allowed
+                                if "." in a and a.rpartition(".")[0] != section))
+    parts = [*same, *others]
+    listed = []
+    for part in parts:
+        if len(", ".join([*listed, part])) > _LISTED:
+            break
+        listed.append(part)
+    rest = "" if len(listed) == len(parts) else ", ..."
+    return f"{', '.join(listed)}{rest}; {len(allowed)} keys in all"
 
 
 # --------------------------------------------------------------------------- the base class
@@ -647,11 +679,12 @@ class Presets:
         """The preset ``name`` as :meth:`Spec.to_toml` text, with the shipped file's comments:
         its opening comment lines first, and each value's own comment (where the file has one)
         in place of the unit comment (the unit kept in front when the comment lacks it)."""
+        spec = self.preset(name)  # an unknown name: ConfigError naming the presets
         text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
         head, notes = _comments(text)
         lines = []
         table = ""
-        for line in self.preset(name).to_toml().splitlines():
+        for line in spec.to_toml().splitlines():
             table = line.strip()[1:-1] if line.startswith("[") else table
             code, _, unit = line.partition("  # ")
             note = notes.get((table, code.split("=")[0].strip()))

@@ -30,7 +30,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from xbarmem.checks import check_seed, check_type
+from xbarmem.checks import as_real_array, check_seed, check_type
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
@@ -95,8 +95,19 @@ def twin_layer(layer: Crossbar, faults: FaultMap | None = None,
                chip: ChipSpec | None = None) -> Crossbar:
     """A fresh (unprogrammed) crossbar at the same place as ``layer``: same chip (or ``chip``),
     size, bias row and first array, on ``faults`` (default: the layer's fault map)."""
+    _check_twin(layer, faults, chip)
     return Crossbar(chip or layer.chip, layer.n_out, layer.n_in, faults or layer.faults,
                     bias=layer.has_bias, first_array=layer.first_array)
+
+
+def _check_twin(layer: Crossbar, faults: FaultMap | None, chip: ChipSpec | None) -> None:
+    """``layer`` is a :class:`Crossbar`, ``faults`` a FaultMap and ``chip`` a ChipSpec (each
+    or None): :class:`~xbarmem.errors.ArgumentError` naming the first that is not."""
+    check_type(layer, Crossbar, "layer", "a Crossbar (a layer of a memory)")
+    if faults is not None:
+        check_type(faults, FaultMap, "faults", "a FaultMap (or None)")
+    if chip is not None:
+        check_type(chip, ChipSpec, "chip", "a ChipSpec (or None)")
 
 
 def conductance_targets(layer: Crossbar, weights: torch.Tensor | np.ndarray,
@@ -112,6 +123,7 @@ def conductance_targets(layer: Crossbar, weights: torch.Tensor | np.ndarray,
         targets float64 ``(2, n_out, n_rows)`` siemens and ``w_max`` (the weight of a
         full-window pair; under the ``weight`` fault model it depends on the weights).
     """
+    check_type(layer, Crossbar, "layer", "a Crossbar (a layer of a memory)")
     ideal = twin_layer(layer, chip=layer.chip.replace_device(write_noise=0.0))
     ideal.program(weights, bias, seed=0)
     return np.stack([ideal.g_pos, ideal.g_neg]), ideal.w_max
@@ -119,11 +131,12 @@ def conductance_targets(layer: Crossbar, weights: torch.Tensor | np.ndarray,
 
 def weight_scale(layer: Crossbar) -> float:
     """Siemens of ``G+ - G-`` per weight unit on ``layer``: ``(g_max - g_min) / w_max``."""
+    check_type(layer, Crossbar, "layer", "a Crossbar (a layer of a memory)")
     return layer.chip.device.g_range / layer.w_max
 
 
 def _check_targets(targets: np.ndarray, n_out: int, n_rows: int) -> np.ndarray:
-    t = np.asarray(targets, dtype=np.float64)
+    t = as_real_array(targets, "targets", error=PatternError)
     if t.shape != (2, n_out, n_rows):
         raise PatternError(f"conductance targets must have shape (2, {n_out}, {n_rows}) "
                            f"(polarity, output, input row), got {t.shape}")
@@ -156,6 +169,8 @@ class SimulatedChip:
         read_averages = Number(integer=True, ge=1)(read_averages, "read_averages")
         check_type(crossbar, Crossbar, "crossbar", "a Crossbar")
         seed = check_seed(seed)
+        if w_max is not None:
+            Number(gt=0)(w_max, "w_max")
         self.crossbar = crossbar
         self.n_in, self.n_out, self.n_rows = crossbar.n_in, crossbar.n_out, crossbar.n_rows
         self.read_averages = read_averages
@@ -174,6 +189,7 @@ class SimulatedChip:
         """A fresh simulated chip at the place of a model's ``layer`` (same size, bias row,
         arrays and ``w_max``), optionally with other device noise (``chip``: same window,
         levels and arrays required) or another true fault map (``faults``)."""
+        _check_twin(layer, faults, chip)
         if chip is not None:
             a, b = chip, layer.chip
             if (a.device.g_min, a.device.g_max, a.device.levels) != (

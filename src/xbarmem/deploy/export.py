@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.checks import check_type, checked_keywords
+from xbarmem.checks import as_real_array, check_type, checked_keywords
 from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
-from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
+from xbarmem.errors import ConfigError, FileFormatError, PatternError, XbarmemError
 from xbarmem.files import ArrayFile, as_path, output_folder, read_bytes, read_text
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
@@ -123,6 +123,14 @@ def current_ranges(layer: Crossbar, inputs: np.ndarray | None = None) -> list[di
     of ``I+ - I-``; with ``inputs`` ``(B, n_in)`` also ``at_inputs_A``, the noise-free range of
     ``I+ - I-`` when those inputs (e.g. the stored patterns) are applied.
     """
+    check_type(layer, Crossbar, "layer", "a programmed Crossbar (a layer of a memory)")
+    if not layer.programmed:
+        raise ConfigError("layer has not been programmed; its currents need its conductances")
+    if inputs is not None:
+        inputs = as_real_array(inputs, "inputs", error=PatternError)
+        if inputs.ndim != 2 or inputs.shape[1] != layer.n_in:
+            raise PatternError(f"inputs must have shape (batch, {layer.n_in}), got "
+                               f"{inputs.shape}")
     volts = layer.chip.array.read_voltage
     g = np.stack([layer.g_pos, layer.g_neg])  # (2, n_out, n_rows)
     bias = np.zeros(layer.n_rows, dtype=bool)
@@ -198,8 +206,10 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     """
     out, patterns = _check_export(memory, out_dir, patterns)
     kind = memory.info.get("kind", "binary") if patterns is None else patterns.kind
-    activation = activation or ("sign" if kind == "binary" else "tanh")
+    if activation is None:
+        activation = "sign" if kind == "binary" else "tanh"
     check_recall(mode, activation, max_iterations)
+    check_type(source, str, "source", "a text (where the model came from)")
     cells = _cells(memory)
     leave = _program_only(memory, cells, program)
     out.mkdir(parents=True, exist_ok=True)
@@ -255,7 +265,8 @@ def _program_only(memory: Memory, cells: dict[str, Any],
     devices = int(cells["used"].sum())
     if program is None:
         return {"devices": devices, "leave": 0, "rule": "program every cell to its target"}
-    program = list(program)
+    check_type(program, list | tuple, "program", "a list of arrays (one per layer)")
+    program = [as_real_array(p, f"program[{k}]") for k, p in enumerate(program)]
     if len(program) != len(memory.layers):
         raise ConfigError(f"program: {len(program)} array(s) for {len(memory.layers)} layer(s)")
     for k, (layer, p) in enumerate(zip(memory.layers, program, strict=True)):

@@ -31,10 +31,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from xbarmem.checks import shown
+from xbarmem.checks import check_callback, check_count, check_type, shown
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.energy.measure import Measurement, energy_report
 from xbarmem.errors import ConfigError
+from xbarmem.spec import Number
 
 PAPER_ENERGY_RATIO = 8.8
 PAPER_LATENCY_REDUCTION = 0.997
@@ -53,9 +54,12 @@ def solve_ratio(circuit: CircuitSpec, key: str,
     Raises:
         ConfigError: when no non-negative value of ``key`` reaches ``ratio``.
     """
-    scale = max(abs(float(circuit.get(key))), 1e-12)
-    n0, d0 = totals(circuit.with_value(key, 0.0))
-    n1, d1 = totals(circuit.with_value(key, scale))
+    check_type(circuit, CircuitSpec, "circuit", "a CircuitSpec (load_circuit)")
+    check_callback(totals, "totals", optional=False)
+    ratio = Number(gt=0)(ratio, "ratio")
+    scale = max(abs(float(_constant(circuit, key))), 1e-12)
+    n0, d0 = _totals(totals, circuit.with_value(key, 0.0))
+    n1, d1 = _totals(totals, circuit.with_value(key, scale))
     bn, bd = (n1 - n0) / scale, (d1 - d0) / scale
     denominator = bn - ratio * bd
     if denominator == 0:
@@ -64,6 +68,26 @@ def solve_ratio(circuit: CircuitSpec, key: str,
     if not value >= 0:
         raise ConfigError(f"no non-negative {key} gives the ratio {ratio:g} (solution "
                           f"{value:.4g}); change the other constants")
+    return value
+
+
+def _totals(totals: Callable[[CircuitSpec], tuple[float, float]],
+            circuit: CircuitSpec) -> tuple[float, float]:
+    """``totals(circuit)``, which must be a pair of finite numbers (:class:`ConfigError`)."""
+    pair = totals(circuit)
+    if not (isinstance(pair, tuple | list) and len(pair) == 2
+            and all(Number().accepts(v) for v in pair)):
+        raise ConfigError(f"totals must return (numerator, denominator), two finite numbers, "
+                          f"got {shown(pair)}")
+    return pair[0], pair[1]
+
+
+def _constant(circuit: CircuitSpec, key: str) -> float:
+    """The value of the numeric constant ``key`` of ``circuit`` (:class:`ConfigError` naming
+    an unknown key or a choice)."""
+    value = circuit.get(key)
+    if isinstance(value, str):
+        raise ConfigError(f"{key} is a choice ({value!r}), not a constant that can be solved for")
     return value
 
 
@@ -83,11 +107,13 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
 
     Returns the calibrated circuit and a record of what was solved from what.
     """
-    if not 0 < latency_reduction < 1:
-        raise ConfigError(f"latency_reduction must be in (0, 1), got {shown(latency_reduction)}")
-    if not energy_ratio > 0:
-        raise ConfigError(f"energy_ratio must be > 0, got {shown(energy_ratio)}")
+    check_type(measurement, Measurement, "measurement", "a Measurement (measure_memory)")
+    Number(gt=0, lt=1)(latency_reduction, "latency_reduction")
+    Number(gt=0)(energy_ratio, "energy_ratio")
+    check_count(digits, "digits", maximum=17)
     spec = load_circuit(circuit)
+    for key in (energy_key, latency_key):
+        _constant(spec, key)
 
     def energies(c: CircuitSpec) -> tuple[float, float]:
         rep = energy_report(measurement, c)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+from xbarmem.checks import is_choice
 from xbarmem.spec import Choice, Number, Presets, Spec, Text, unknown_key
 
 SIGN_READOUTS = ("comparator", "adc")
@@ -211,7 +212,7 @@ UNITS: dict[str, str] = {k: f.unit for k, f in CircuitSpec.spec_fields().items()
 
 
 def _split(key: str) -> tuple[str, str]:
-    if key not in UNITS:
+    if not is_choice(key, UNITS):  # (an array or a list is no key either)
         raise unknown_key("circuit", key, list(UNITS))
     section, _, name = key.partition(".")
     return section, name

@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.checks import shown
+from xbarmem.checks import (
+    as_real_array,
+    check_callback,
+    check_choice,
+    check_type,
+    shown,
+)
 from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
 from xbarmem.data.patterns import PatternSet, is_drawn, patterns_for
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
@@ -31,8 +37,10 @@ from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
+from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
-from xbarmem.memory.recall import check_recall
+from xbarmem.memory.recall import ACTIVATIONS, check_recall
+from xbarmem.names import ARCHS
 from xbarmem.spec import Number
 
 #: a count of at least one (numpy integers taken, bools refused)
@@ -72,6 +80,8 @@ def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
     """The cost model's view of a programmed :class:`~xbarmem.memory.base.Memory`: its first
     layer's inputs are the recall states, hidden layers are tanh with analogue outputs and
     DAC-driven inputs, the last layer's outputs feed ``activation``."""
+    _check_memory(memory)
+    check_choice(activation, ACTIVATIONS, "activation")
     states = "binary" if activation == "sign" else "analog"
     crossbars = list(memory.layers)
     loads = []
@@ -96,8 +106,11 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
         max_iterations: cap on sync steps / async sweeps.
         seed: seed of read noise and of the async update order.
     """
-    cues = torch.as_tensor(cues, dtype=torch.float32)
-    targets = torch.as_tensor(targets, dtype=torch.float32)
+    _check_memory(memory)
+    check_recall("sync", activation, max_iterations)
+    cues = torch.as_tensor(as_real_array(cues, "cues", error=PatternError, dtype="float32"))
+    targets = torch.as_tensor(as_real_array(targets, "targets", error=PatternError,
+                                            dtype="float32"))
     if cues.shape != targets.shape:
         raise PatternError(f"cues {tuple(cues.shape)} and targets {tuple(targets.shape)} differ")
     results = {mode: memory.recall(cues, mode=mode, activation=activation,
@@ -121,6 +134,7 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
 def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> dict[str, Any]:
     """Energy and latency per recall, sync and async, their ratios, the breakdowns by
     component and the cost of programming the memory, under ``circuit``."""
+    check_type(measurement, Measurement, "measurement", "a Measurement (measure_memory)")
     spec = load_circuit(circuit)
     m = measurement
     sync = recall_cost(m.sync_steps, step_cost(m.layers, spec, m.read_voltage, "sync"))
@@ -141,7 +155,30 @@ def _layer_info(layer: LayerLoad) -> dict[str, Any]:
             "free_devices": layer.free_devices, "inputs": layer.inputs, "outputs": layer.outputs}
 
 
+def _check_memory(memory: Any) -> None:
+    """``memory`` is a :class:`~xbarmem.memory.base.Memory` (ArgumentError naming it)."""
+    check_type(memory, Memory, "memory", "a programmed Memory (from train or load_memory)")
+
+
 # ---------------------------------------------------------------------------------- one call
+def _check_build(arch: Any, rule: Any, progress: Any, max_steps: Any) -> None:
+    """What :func:`build_memory` is told to build, checked before any work: ``arch`` one of
+    :data:`~xbarmem.names.ARCHS`, ``rule`` a rule name (:func:`get_rule` names the rules),
+    ``progress`` a function or None, ``max_steps`` a count (whatever the rule)."""
+    check_choice(arch, ARCHS, "arch")
+    _COUNT(max_steps, "max_steps")
+    get_rule(rule)  # an unknown rule: ConfigError naming the rules
+    check_callback(progress, "progress")
+
+
+def _matrix(patterns: Any, name: str) -> np.ndarray:
+    """``patterns`` as a float32 ``(P, N)`` array (:class:`PatternError` naming ``name``)."""
+    x = as_real_array(patterns, name, error=PatternError, dtype="float32")
+    if x.ndim != 2 or 0 in x.shape:
+        raise PatternError(f"{name} must be a (P, N) matrix, got shape {x.shape}")
+    return x
+
+
 def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
     """``count`` patterns of ``source`` with ``n`` neurons (random: 10 when ``count`` is None;
     images and files: one per class when ``count`` is None; a ``count`` below 1 is refused)."""
@@ -161,7 +198,9 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     adaptive rule with ``hidden`` widths. Faults come from the chip's rates with seed
     ``seed``; programming error also uses ``seed``.
     """
-    x = torch.as_tensor(patterns, dtype=torch.float32)
+    _check_build(arch, rule, progress, max_steps)
+    check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip)")
+    x = torch.as_tensor(_matrix(patterns, "patterns"))
     options: dict[str, Any] = {"seed": seed, "max_steps": max_steps} if rule == "adaptive" \
         else {}
     if arch == "multilayer" and rule != "adaptive":
@@ -183,7 +222,7 @@ def make_cues(patterns: torch.Tensor, flip: float, probes: int,
     """``probes`` cues per stored pattern with each bit flipped with probability ``flip``
     (seeded): returns ``(cues, targets)``, both ``(probes * P, N)``."""
     probes = _COUNT(probes, "probes")
-    targets = torch.as_tensor(patterns, dtype=torch.float32).repeat(probes, 1)
+    targets = torch.as_tensor(_matrix(patterns, "patterns")).repeat(probes, 1)
     return flip_bits(targets, flip, as_generator(seed)), targets
 
 
@@ -210,6 +249,8 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
     """
     start = time.perf_counter()
     probes = _COUNT(probes, "probes")  # the recall settings, checked before any training
+    _check_build(arch, rule, progress, max_steps)
+    check_callback(stage, "stage")
     check_corruption("flip", flip)
     check_recall("sync", activation, max_iterations)
     spec = load_chip(chip)
@@ -249,11 +290,16 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     holds the mean steps, energy (J) and latency (s) per recall of each mode, their ratios and
     the cost of programming that memory (``programming_energy_J``, ``programming_time_s``).
     """
-    if not sizes or not all(_SIZE.accepts(s) for s in sizes):
-        raise ConfigError(f"sizes must be integers >= 2, got {shown(sizes)}")
-    sizes = [int(s) for s in sizes]
-    if not 0 < load <= 2:
+    items = (list(sizes) if isinstance(sizes, list | tuple) else
+             as_real_array(sizes, "sizes", dtype=None).tolist()
+             if getattr(sizes, "ndim", None) == 1 else None)
+    if not items or not all(_SIZE.accepts(s) for s in items):
+        raise ConfigError(f"sizes must be a list of integers >= 2, got {shown(sizes)}")
+    sizes = [int(s) for s in items]
+    if not Number(gt=0, le=2).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {shown(load)}")
+    _check_build("single", rule, progress, max_steps)
+    load_chip(chip)
     spec = load_circuit(circuit)
     other = None if beside is None else load_circuit(beside)
     rows = []

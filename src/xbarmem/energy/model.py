@@ -50,14 +50,17 @@ programmed at a time. Stuck devices are skipped (the fault map is known).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import is_choice, shown
+from xbarmem.checks import as_real_array, check_flag, check_type, is_bool, is_choice, shown
 from xbarmem.energy.circuit import CircuitSpec
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.spec import Number
 
 #: Components of the energy and latency breakdowns, in pipeline order.
 COMPONENTS = ("drivers", "array", "sensing", "neurons", "movement", "control", "select")
@@ -99,8 +102,11 @@ class LayerLoad:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"layer {key} must be a positive integer, got {shown(value)}")
-        if not (math.isfinite(self.g_total) and self.g_total >= 0):
-            raise ConfigError(f"layer g_total must be finite and >= 0 S, got {shown(self.g_total)}")
+        Number(ge=0, unit="S")(self.g_total, "layer g_total")
+        for key in ("devices", "free_devices"):  # no upper limit: a count of devices
+            value = getattr(self, key)
+            if is_bool(value) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ConfigError(f"layer {key} must be an integer >= 0, got {shown(value)}")
         if not 0 <= self.free_devices <= self.devices:
             raise ConfigError(f"layer free_devices must be in [0, devices], got "
                               f"{self.free_devices} of {self.devices}")
@@ -114,6 +120,9 @@ class LayerLoad:
                       outputs: str = "sign") -> LayerLoad:
         """Describe a programmed :class:`~xbarmem.hardware.crossbar.Crossbar` (conductances from its
         ``g_pos``/``g_neg``, tiles from its chip's array size, stuck devices from its faults)."""
+        from xbarmem.hardware.crossbar import Crossbar  # torch: only when a layer is read
+
+        check_type(crossbar, Crossbar, "crossbar", "a Crossbar (a layer of a memory)")
         if crossbar.g_pos is None or crossbar.g_neg is None:
             raise ConfigError("the crossbar is not programmed: the cost model needs its "
                               "conductances")
@@ -147,11 +156,14 @@ class Cost:
         return sum(self.latency[k] for k in COMPONENTS)
 
     def __add__(self, other: Cost) -> Cost:
+        check_type(other, Cost, "a cost added to a Cost", "a Cost")
         return Cost({k: self.energy[k] + other.energy[k] for k in COMPONENTS},
                     {k: self.latency[k] + other.latency[k] for k in COMPONENTS})
 
     def scaled(self, factor: float) -> Cost:
-        """Every component multiplied by ``factor`` (e.g. a mean step count)."""
+        """Every component multiplied by ``factor`` (e.g. a mean step count), a finite number
+        >= 0."""
+        factor = Number(ge=0)(factor, "factor")
         return Cost({k: v * factor for k, v in self.energy.items()},
                     {k: v * factor for k, v in self.latency.items()})
 
@@ -172,9 +184,9 @@ def read_cost(layer: LayerLoad, circuit: CircuitSpec, read_voltage: float, *,
             ``array.read_voltage``).
         column: read a single output (asynchronous update) instead of all outputs.
     """
-    if not (math.isfinite(read_voltage) and read_voltage > 0):
-        raise ConfigError(f"read_voltage must be a positive number of volts, got "
-                          f"{shown(read_voltage)}")
+    check_type(layer, LayerLoad, "layer", "a LayerLoad (LayerLoad.from_crossbar)")
+    _check_model(circuit, read_voltage)
+    check_flag(column, "column")
     c = circuit
     cost = Cost()
     sensed = 1 if column else layer.n_out
@@ -213,8 +225,8 @@ def step_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage: f
     """
     if not is_choice(mode, ("sync", "async")):
         raise ConfigError(f"mode must be 'sync' or 'async', got {shown(mode)}")
-    if not layers:
-        raise ConfigError("a memory needs at least one layer")
+    layers = _check_layers(layers)
+    _check_model(circuit, read_voltage)
     total = Cost()
     for k, layer in enumerate(layers):
         last = k == len(layers) - 1
@@ -225,6 +237,28 @@ def step_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage: f
         total.energy["select"] += circuit.control.select_energy
         total.latency["select"] += circuit.control.select_latency
     return total
+
+
+def _check_model(circuit: Any, read_voltage: Any) -> None:
+    """``circuit`` is a :class:`CircuitSpec` and ``read_voltage`` a finite number of volts > 0
+    (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError` naming them)."""
+    check_type(circuit, CircuitSpec, "circuit", "a CircuitSpec (load_circuit)")
+    Number(gt=0, unit="V")(read_voltage, "read_voltage")
+
+
+def _check_layers(layers: Any) -> list[LayerLoad]:
+    """``layers`` as a list: a non-empty list or tuple of :class:`LayerLoad` (one per layer,
+    input layer first), else :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError`
+    naming ``layers``."""
+    if not isinstance(layers, list | tuple):
+        raise ArgumentError(f"layers must be a list of LayerLoad (one per layer), got "
+                            f"{shown(layers)}")
+    if not layers:
+        raise ConfigError("layers must hold at least one LayerLoad (a memory needs at least "
+                          "one layer)")
+    for k, layer in enumerate(layers):
+        check_type(layer, LayerLoad, f"layers[{k}]", "a LayerLoad (LayerLoad.from_crossbar)")
+    return list(layers)
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
@@ -240,9 +274,13 @@ def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, 
     latency (s) statistics (mean, std, min, max), and the mean recall's breakdown by component;
     ``energy_J["mean"]`` and ``latency_s["mean"]`` are the sums of the breakdowns.
     """
-    s = np.asarray(steps, dtype=np.float64).reshape(-1)
-    if s.size == 0 or (s < 0).any() or not np.isfinite(s).all():
-        raise ConfigError("steps must be a non-empty list of non-negative counts")
+    check_type(per_step, Cost, "per_step", "a Cost (step_cost)")
+    s = as_real_array(steps, "steps", dtype=None)
+    if (s.dtype == np.bool_ or s.ndim > 1 or s.size == 0 or not np.isfinite(s).all()
+            or (s < 0).any() or (s != np.floor(s)).any()):
+        raise ConfigError(f"steps must be a non-empty list of counts >= 0 (one per cue), got "
+                          f"{shown(steps)}")
+    s = s.astype(np.float64).reshape(-1)
     mean_steps = math.fsum(s) / s.size
     mean = per_step.scaled(mean_steps)
     energy, latency = _stats(s * per_step.total_energy), _stats(s * per_step.total_latency)
@@ -254,6 +292,8 @@ def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, 
 
 def programming_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec) -> dict[str, float]:
     """Energy (J) and time (s) to write-verify every free device of ``layers``."""
+    layers = _check_layers(layers)
+    check_type(circuit, CircuitSpec, "circuit", "a CircuitSpec (load_circuit)")
     p = circuit.programming
     free = sum(layer.free_devices for layer in layers)
     pulses = free * p.pulses_per_device
@@ -278,8 +318,21 @@ def compare(sync: dict[str, object], asyn: dict[str, object]) -> dict[str, float
 
     A circuit whose constants make a mean cost zero (e.g. every latency constant 0 s) has no
     finite ratio: a zero denominator gives ``inf``, zero over zero ``nan`` (``null`` in JSON)."""
+    for name, report in (("sync", sync), ("asyn", asyn)):
+        _check_recall_cost(report, name)
     e_s, e_a = sync["energy_J"]["mean"], asyn["energy_J"]["mean"]  # type: ignore[index]
     l_s, l_a = sync["latency_s"]["mean"], asyn["latency_s"]["mean"]  # type: ignore[index]
     return {"energy_ratio": _ratio(e_a, e_s), "latency_ratio": _ratio(l_a, l_s),
             "energy_reduction": 1.0 - _ratio(e_s, e_a),
             "latency_reduction": 1.0 - _ratio(l_s, l_a)}
+
+
+def _check_recall_cost(report: Any, name: str) -> None:
+    """``report`` is what :func:`recall_cost` returns (``energy_J`` and ``latency_s`` with a
+    ``mean`` number >= 0), else :class:`~xbarmem.errors.ArgumentError` naming ``name``."""
+    ok = isinstance(report, dict) and all(
+        isinstance(report.get(k), dict) and Number(ge=0).accepts(report[k].get("mean"))
+        for k in ("energy_J", "latency_s"))
+    if not ok:
+        raise ArgumentError(f"{name} must be a recall cost (what recall_cost returns), got "
+                            f"{shown(report)}")

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import shown
+from xbarmem.checks import check_callback, check_type, shown
 from xbarmem.errors import ConfigError, XbarmemWarning
 from xbarmem.files import as_path, output_folder, write_replacing
 from xbarmem.jsontext import dumps, plain
@@ -45,6 +45,12 @@ class SearchCheckpoint:
     :meth:`save` writes them all; :meth:`remove` deletes the file once the run is done."""
 
     def __init__(self, path: str | Path, key: dict[str, Any]) -> None:
+        check_type(key, dict, "key", "a dict (the settings the points depend on)")
+        try:
+            key_text = dumps({"xbarmem": __version__, **key})
+        except (TypeError, ValueError, RuntimeError, NotImplementedError) as exc:
+            raise ConfigError(f"key must hold JSON values only (texts, numbers, lists, dicts, "
+                              f"arrays): {str(exc)[:80]}") from None
         self.path = as_path(path, "checkpoint")
         if self.path.is_dir():
             raise ConfigError(f"checkpoint {self.path}: a file path is needed, not a folder")
@@ -52,7 +58,7 @@ class SearchCheckpoint:
         folder = next(f for f in self.path.absolute().parents if f.exists())
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ConfigError(f"checkpoint {self.path}: cannot write in {folder}")
-        self.key = json.loads(dumps({"xbarmem": __version__, **key}))
+        self.key = json.loads(key_text)
         self._searches: dict[str, dict[int, dict[str, Any]]] = {}
         self.resumed = self._load()
 
@@ -81,12 +87,14 @@ class SearchCheckpoint:
 
     def measured(self, search: str) -> dict[int, dict[str, Any]]:
         """The points of the search named ``search`` (filled in place by the search)."""
+        check_type(search, str, "search", "a text (the search's name)")
         return self._searches.setdefault(search, {})
 
     def saving(self, then: Callable[[int, float], None] | None = None
                ) -> Callable[[int, float], None]:
         """A search's ``progress(count, similarity)`` callback that saves the file, then
         calls ``then``."""
+        check_callback(then, "then")
 
         def tested(count: int, similarity: float) -> None:
             self.save()

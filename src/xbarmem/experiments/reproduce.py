@@ -41,7 +41,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.data.patterns import MNIST_VARIANTS, correlated_overlap, load_glyphs, load_mnist
-from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, nearest_pattern_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.experiments.store import ResultStore
@@ -1668,13 +1668,16 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
     the first bad one."""
     check_flag(quick, "quick")
     check_callback(run, "run")
-    if log is None or not callable(log):
-        raise ArgumentError(f"log must be a function, got {shown(log)}")
+    check_callback(log, "log", optional=False)
     check_count(threads, "threads")
     if experiments is not None:
         check_type(experiments, list | tuple, "experiments", "a list of experiments")
         for exp in experiments:
             check_type(exp, Experiment, "experiments", "a list of Experiment (of EXPERIMENTS)")
+        if not experiments:  # only None means every experiment
+            names = ", ".join(f"({e.key}) {type(e).__name__}" for e in EXPERIMENTS)
+            raise ConfigError(f"experiments must hold at least one Experiment of EXPERIMENTS "
+                              f"({names}; None: all of them), got {shown(experiments)}")
     out = output_folder(out_dir, "report")
     return out, None if store is None else as_path(store, "store")
 
@@ -1685,7 +1688,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     began = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    exps = [e for e in (experiments or EXPERIMENTS)]
+    exps = list(EXPERIMENTS if experiments is None else experiments)
     ready = [e for e in exps if e.available()]
     sweeps = {e.key: e.sweeps(quick) for e in ready}
     specs = [s for e in ready for s in sweeps[e.key]]

@@ -51,9 +51,10 @@ from xbarmem.checks import (
     is_bool,
     shown,
 )
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.files import as_path, missing, output_file
 from xbarmem.names import RULE_NAMES
+from xbarmem.spec import Number
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -236,12 +237,9 @@ class ResultStore:
         keys already stored are left as they are. ``meta`` may hold ``seconds``, ``host``,
         ``pid``. Returns the number of rows actually inserted."""
         now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        values = [(key, sweep, config.get("trial", ""),
-                   json.dumps(config, sort_keys=True, allow_nan=False),
-                   json.dumps(result, sort_keys=True, allow_nan=False),
-                   str(config.get("version", "")), meta.get("seconds"), now,
-                   meta.get("host"), meta.get("pid"))
-                  for key, sweep, config, result, meta in rows]
+        if isinstance(rows, str | bytes | dict) or not isinstance(rows, Iterable):
+            raise ArgumentError(f"rows must be a list of {_ROW} tuples, got {shown(rows)}")
+        values = [_row_values(row, f"rows[{i}]", now) for i, row in enumerate(rows)]
         if not values:
             return 0
         self._db.execute("BEGIN IMMEDIATE")
@@ -265,7 +263,7 @@ class ResultStore:
         in the thread that added (``keys``: the keys of every row it was given, stored then
         or before). Returns a function that stops the calls. An exception in ``listener``
         propagates to the caller of :meth:`add` (the rows stay stored)."""
-        self._listeners.append(check_callback(listener, "listener"))
+        self._listeners.append(check_callback(listener, "listener", optional=False))
         return lambda: self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ claims
@@ -484,6 +482,49 @@ class ResultStore:
             table = pa.table({c: [r.get(c) for r in records] for c in columns})
             pq.write_table(table, path)
         return path
+
+
+_ROW = "(key, sweep, config, result, meta)"
+#: the longest key, sweep name, trial kind, version or host a stored row may have (characters)
+MAX_ROW_TEXT = 1000
+
+
+def _row_values(row: Any, where: str, now: str) -> tuple:
+    """The values :meth:`ResultStore.add` inserts for ``row``, every one checked first:
+    ``(key, sweep, config, result, meta)`` with ``key`` and ``sweep`` non-empty texts,
+    ``config``, ``result`` and ``meta`` dicts of JSON values (finite numbers), ``meta``'s
+    ``seconds`` a finite number, ``host`` a text and ``pid`` an integer (each or None);
+    :class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError` naming ``where``."""
+    if not isinstance(row, tuple | list) or len(row) != 5:
+        raise ArgumentError(f"{where} must be a {_ROW} tuple, got {shown(row)}")
+    key, sweep, config, result, meta = row
+    for name, value in (("config", config), ("result", result), ("meta", meta)):
+        check_type(value, dict, f"{where} {name}", "a dict")
+    texts = {"key": key, "sweep": sweep, "config['trial']": config.get("trial", ""),
+             "meta['host']": "" if meta.get("host") is None else meta["host"]}
+    for name, value in texts.items():
+        needed = name in ("key", "sweep")
+        if not isinstance(value, str) or len(value) > MAX_ROW_TEXT or (
+                needed and not value.strip()):
+            raise ConfigError(f"{where} {name} must be a{' non-empty' if needed else ''} text "
+                              f"of at most {MAX_ROW_TEXT} characters, got {shown(value)}")
+    seconds, pid = meta.get("seconds"), meta.get("pid")
+    if seconds is not None and not Number(ge=0).accepts(seconds):
+        raise ConfigError(f"{where} meta['seconds'] must be a finite number >= 0 (or None), "
+                          f"got {shown(seconds)}")
+    if pid is not None and (is_bool(pid) or not isinstance(pid, numbers.Integral)):
+        raise ConfigError(f"{where} meta['pid'] must be an integer (or None), got {shown(pid)}")
+    jsons = []
+    for name, value in (("config", config), ("result", result)):
+        try:
+            jsons.append(json.dumps(value, sort_keys=True, allow_nan=False))
+        except (TypeError, ValueError) as exc:  # an array, a NaN: JSON cannot hold it
+            raise ConfigError(f"{where} {name} must hold JSON values only (texts, finite "
+                              f"numbers, lists, dicts): {str(exc)[:80]}") from None
+    version = str(config.get("version", ""))[:MAX_ROW_TEXT]
+    return (key, sweep, config.get("trial", ""), *jsons, version,
+            None if seconds is None else float(seconds), now, meta.get("host"),
+            None if pid is None else int(pid))
 
 
 def _check_claim(owner: Any, lease: Any) -> None:

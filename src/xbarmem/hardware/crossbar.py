@@ -21,6 +21,7 @@ independent Gaussian device noise of std ``s`` siemens, output ``i`` receives Ga
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -32,10 +33,13 @@ from xbarmem.checks import (
     check_tensor,
     check_type,
     checked_keywords,
+    is_bool,
+    shown,
 )
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.spec import Number
 
 
 def arrays_needed(chip: ChipSpec, n_out: int, n_rows: int) -> int:
@@ -108,7 +112,14 @@ class Crossbar:
 
     def scatter(self, logical: np.ndarray, fill: float = np.nan) -> np.ndarray:
         """Logical ``(2, n_out, n_rows)`` data -> physical ``(n_arrays, 2, rows, cols)`` for the
-        arrays this matrix occupies (cells it does not use hold ``fill``)."""
+        arrays this matrix occupies (cells it does not use hold ``fill``, a number; NaN
+        too)."""
+        logical = as_real_array(logical, "logical", error=PatternError)
+        if logical.shape != (2, self.n_out, self.n_rows):
+            raise PatternError(f"logical must have shape (2, {self.n_out}, {self.n_rows}) "
+                               f"(polarity, output, input row), got {logical.shape}")
+        if is_bool(fill) or not isinstance(fill, numbers.Real):
+            raise ConfigError(f"fill must be a number (NaN too), got {shown(fill)}")
         rows, cols = self.chip.array.rows, self.chip.array.cols
         out = np.full((self.n_arrays, 2, rows, cols), fill)
         for a, r, c in self._tile_of():
@@ -201,8 +212,10 @@ class Crossbar:
         return self.set_conductances(g_pos, g_neg, self.w_max)
 
     def set_conductances(self, g_pos: np.ndarray, g_neg: np.ndarray, w_max: float) -> Crossbar:
-        """Restore a programmed state (e.g. from a saved model): ``(n_out, n_rows)`` siemens."""
-        g_pos, g_neg = np.asarray(g_pos, dtype=np.float64), np.asarray(g_neg, dtype=np.float64)
+        """Restore a programmed state (e.g. from a saved model): ``(n_out, n_rows)`` siemens;
+        ``w_max`` a finite number > 0."""
+        g_pos, g_neg = (as_real_array(g, name) for g, name in ((g_pos, "g_pos"), (g_neg, "g_neg")))
+        Number(gt=0)(w_max, "w_max")
         shape = (self.n_out, self.n_rows)
         if g_pos.shape != shape or g_neg.shape != shape:
             raise ConfigError(f"conductances must have shape {shape}, got {g_pos.shape} and "
@@ -265,6 +278,7 @@ class Crossbar:
         """
         a = self._require_programmed()
         u = self._rows_input(x)
+        _check_generator(generator)
         y = u @ a.T
         if self.chip.device.read_noise > 0:
             std = self.read_noise_scale * u.pow(2).sum(dim=1, keepdim=True).sqrt()
@@ -276,14 +290,39 @@ class Crossbar:
         """Read one output per batch row: ``y[k] = A[outputs[k]] . [x_k; 1]`` -> ``(B,)``.
 
         This is the asynchronous update's read: a single column sensed, fresh read noise.
+        ``outputs``: ``(B,)`` integer indices in ``0 .. n_out - 1``.
         """
         a = self._require_programmed()
         u = self._rows_input(x)
+        outputs = self._outputs(outputs, u.shape[0])
+        _check_generator(generator)
         y = (a[outputs] * u).sum(dim=1)
         if self.chip.device.read_noise > 0:
             std = self.read_noise_scale * u.pow(2).sum(dim=1).sqrt()
             y = y + std * torch.randn(y.shape, generator=generator)
         return y
+
+    def _outputs(self, outputs: torch.Tensor, batch: int) -> torch.Tensor:
+        """``outputs`` as an int64 tensor ``(batch,)`` of indices in ``0 .. n_out - 1`` (a
+        tensor, an array or a list), else :class:`PatternError` naming them."""
+        if not (isinstance(outputs, torch.Tensor) and outputs.dtype == torch.int64):
+            arr = as_real_array(outputs, "outputs", error=PatternError, dtype=None)
+            if arr.dtype.kind not in "iu" and arr.size:  # ([] is read as floats)
+                raise PatternError(f"outputs must be integer indices of outputs, got "
+                                   f"{shown(outputs)}" + (f" of dtype {arr.dtype}"
+                                                          if hasattr(outputs, "dtype") else ""))
+            outputs = torch.as_tensor(arr.astype(np.int64))
+        else:
+            check_tensor(outputs, "outputs", error=PatternError)
+        if outputs.shape != (batch,):
+            raise PatternError(f"outputs must have shape ({batch},) (one output per input row), "
+                               f"got {tuple(outputs.shape)}")
+        if batch:
+            lo, hi = torch.aminmax(outputs)
+            if lo < 0 or hi >= self.n_out:
+                raise PatternError(f"outputs must be indices in 0..{self.n_out - 1}, got "
+                                   f"{int(lo)}..{int(hi)}")
+        return outputs
 
     def currents(self, x: torch.Tensor) -> torch.Tensor:
         """Noise-free sensed column currents, amperes, ``(B, n_out)``, for inputs ``x`` in [-1,1]
@@ -292,3 +331,10 @@ class Crossbar:
         u = self._rows_input(x)
         dev, arr = self.chip.device, self.chip.array
         return (u @ a.T) * (arr.read_voltage * dev.g_range / self.w_max)
+
+
+def _check_generator(generator: object) -> None:
+    """A generator of read noise is a ``torch.Generator`` or None
+    (:class:`~xbarmem.errors.ArgumentError` naming it)."""
+    if generator is not None:
+        check_type(generator, torch.Generator, "generator", "a torch.Generator (or None)")

@@ -109,6 +109,10 @@ def _from_recipe(name: str) -> str:
     return f" (default recipe: {_SINGLE_BINARY[name]} for one-layer binary memories, else off)"
 
 
+#: the largest learning rate taken (``lr``, ``finetune_lr``): Adam and RMSprop move each weight
+#: by about ``lr`` per step, and weights live in about [-w_max, w_max] (w_max ~ 0.5), so a rate
+#: far above 1 throws the weights about at every step (lr = 1000 trained to cosine 0.08)
+MAX_LR = 10.0
 _MULTILAYER = {"layers": "multilayer"}  # field meta: applies to multilayer memories only
 #: field meta of options added after stores were written: :meth:`AdaptiveTrainer.options`
 #: lists them only when set, so trial keys (hashes of the options) of earlier stores still match
@@ -123,7 +127,8 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
     option. ``fit(problem)`` trains one-layer and multilayer problems alike."""
 
     objective: str = choice(OBJECTIVES, "basin", help="basin or fixed-point")
-    lr: float | None = number(None, gt=0, optional=True, help="optimiser learning rate")
+    lr: float | None = number(None, gt=0, le=MAX_LR, optional=True,
+                              help=f"optimiser learning rate (at most {MAX_LR:g})")
     optimizer: str | None = choice(OPTIMIZERS, None, optional=True, help="adam or rmsprop")
     max_steps: int | None = integer(None, ge=1, optional=True,
                                     help="cap on optimiser steps"
@@ -145,7 +150,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                          help="steps of the straight-through sign fine-tune "
                                          "(binary, basin; 0 = off)"
                                          + _from_schedule("finetune_steps"))
-    finetune_lr: float | None = number(None, gt=0, optional=True,
+    finetune_lr: float | None = number(None, gt=0, le=MAX_LR, optional=True,
                                        help="initial fine-tune learning rate (cosine-decayed "
                                        "to 0)" + _from_schedule("finetune_lr"))
     finetune_unroll: int | None = integer(None, ge=1, optional=True,
