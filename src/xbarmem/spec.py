@@ -373,7 +373,7 @@ class FieldInfo:
         return self.rule(value, key or self.key)
 
 
-#: the longest list of allowed keys an unknown-key message spells out in full (characters)
+#: the longest list of dotted keys an unknown-key message spells out key by key (characters)
 _LISTED = 200
 
 
@@ -392,26 +392,21 @@ def unknown_key(noun: str, key: Any, allowed: Sequence[str]) -> ConfigError:
 
 
 def _allowed_text(key: str, allowed: Sequence[str]) -> str:
-    """``allowed`` as text, whole when short; else the keys of ``key``'s own section (dotted
-    keys, as ``section.{a, b}``) or the first keys, the other sections as ``section.*``, and
-    how many keys there are in all."""
+    """``allowed`` as text: whole when short or when no key has a section (a flat list of
+    options is what the user needs to read); else the keys of ``key``'s own section (dotted
+    keys, as ``section.{a, b}``) and the other sections as ``section.*``."""
     text = ", ".join(allowed)
-    if len(text) <= _LISTED:
+    if len(text) <= _LISTED or not any("." in a for a in allowed):
         return text
     section = key.rpartition(".")[0]
     same = [a for a in allowed if a.rpartition(".")[0] == section]
     if section and same:  # sensing.{adc_bits, adc_energy}
         same = [f"{section}.{{{', '.join(a.rpartition('.')[2] for a in same)}}}"]
+    elif not section:  # a key without a section: the keys without one, then the sections
+        same = [a for a in allowed if "." not in a]
     others = list(dict.fromkeys(f"{a.rpartition('.')[0]}.*" for a in allowed
                                 if "." in a and a.rpartition(".")[0] != section))
-    parts = [*same, *others]
-    listed = []
-    for part in parts:
-        if len(", ".join([*listed, part])) > _LISTED:
-            break
-        listed.append(part)
-    rest = "" if len(listed) == len(parts) else ", ..."
-    return f"{', '.join(listed)}{rest}; {len(allowed)} keys in all"
+    return ", ".join([*same, *others])
 
 
 # --------------------------------------------------------------------------- the base class
