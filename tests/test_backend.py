@@ -18,7 +18,7 @@ from xbarmem.deploy.backend import (
     twin_layer,
 )
 from xbarmem.deploy.chip_loop import adapt
-from xbarmem.errors import ConfigError, PatternError
+from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.memory.multilayer import MultilayerMemory
 
@@ -179,6 +179,28 @@ def test_driver_backend_tiles_and_scales_like_the_crossbar():
     partial[1, 11, 12] = 50e-6  # bias row, last output: array 5 only
     driver.writes.clear()
     assert backend.program(partial) == 1 and driver.writes == [5]
+
+
+def test_driver_backend_checks_its_driver_layer_and_outputs():
+    """DriverBackend(None, None) raised AttributeError; read_outputs indexed with any
+    tensor (-1 read the last column)."""
+    chip = load_preset("ideal").replace_array(rows=8, cols=8)
+    layer = Crossbar(chip, 6, 6, FaultMap.empty(1, 8, 8), bias=True)
+    layer.program(0.1 * torch.ones(6, 6), torch.zeros(6))
+    driver = NumpyArrays(1, 8, 8, chip.device.g_min)
+    with pytest.raises(ArgumentError, match="layer must be a Crossbar"):
+        DriverBackend(driver, None)
+    with pytest.raises(ArgumentError, match="driver must be an ArrayDriver .* has no write, "
+                                            "read, apply"):
+        DriverBackend(None, layer)
+    backend = DriverBackend(driver, layer)
+    backend.program(conductance_targets(layer, 0.1 * torch.ones(6, 6), torch.zeros(6))[0])
+    x = torch.ones(2, 6)
+    for bad in ([-1, 0], [0, 6], [0.5, 1.0], [[0, 1]], "ab"):
+        with pytest.raises(PatternError, match="outputs"):
+            backend.read_outputs(x, bad)
+    torch.testing.assert_close(backend.read_outputs(x, [0, 5]),
+                               layer.read_outputs(x, [0, 5]), rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------- stand-in

@@ -10,13 +10,22 @@ from importlib import resources
 
 import numpy as np
 import pytest
+import torch
 
 from xbarmem.energy.calibrate import calibrate
 from xbarmem.energy.circuit import UNITS, CircuitSpec, circuit_names, load_circuit
-from xbarmem.energy.measure import Measurement, energy_report, measure, measure_sizes
+from xbarmem.energy.measure import (
+    Measurement,
+    build_memory,
+    energy_report,
+    make_cues,
+    measure,
+    measure_memory,
+    measure_sizes,
+)
 from xbarmem.energy.model import COMPONENTS, LayerLoad, recall_cost, step_cost
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.hardware.chip import load_preset
+from xbarmem.hardware.chip import load_chip, load_preset
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
 
@@ -406,3 +415,16 @@ def test_undefined_ratios_read_as_such_in_the_human_output(tmp_path, run_cli):
                              "--rule", "pinv", "--probes", 3, "--circuit", tmp_path / "free.toml")
     assert code == 0, err
     assert "latency undefined (0 / 0)" in out and "nan" not in out
+
+
+@pytest.mark.parametrize("call", [
+    lambda seed: measure(16, patterns="random", count=2, rule="pinv", seed=seed),
+    lambda seed: make_cues(torch.ones(2, 16), 0.1, 2, seed),
+    lambda seed: measure_memory(build_memory(torch.ones(2, 16), load_chip("ideal"), rule="pinv"),
+                                torch.ones(2, 16), torch.ones(2, 16), seed=seed),
+], ids=["measure", "make_cues", "measure_memory"])
+def test_energy_measurements_are_always_seeded(call):
+    """seed=None drew fresh numbers (a measurement that could not be repeated)."""
+    for bad in (None, -1, 1.5):
+        with pytest.raises(ConfigError, match="seed must be an integer"):
+            call(bad)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from xbarmem.checks import as_real_array, check_seed, check_type
-from xbarmem.errors import ConfigError, PatternError
+from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
@@ -270,6 +270,11 @@ class DriverBackend:
     """
 
     def __init__(self, driver: ArrayDriver, layer: Crossbar) -> None:
+        check_type(layer, Crossbar, "layer", "a Crossbar (a layer of the model: memory.layers)")
+        missing = [m for m in ("write", "read", "apply") if not callable(getattr(driver, m, None))]
+        if missing:
+            raise ArgumentError(f"driver must be an ArrayDriver (methods write, read, apply); "
+                              f"{type(driver).__name__} has no {', '.join(missing)}")
         self.driver, self.layer = driver, layer
         self.n_in, self.n_out, self.n_rows = layer.n_in, layer.n_out, layer.n_rows
         self.rows, self.cols = layer.chip.array.rows, layer.chip.array.cols
@@ -310,7 +315,7 @@ class DriverBackend:
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
         y = self.matvec(x, generator)
-        return y[torch.arange(y.shape[0]), torch.as_tensor(outputs)]
+        return y[torch.arange(y.shape[0]), self.layer._outputs(outputs, y.shape[0])]
 
 
 # ---------------------------------------------------------------------------------- memory view

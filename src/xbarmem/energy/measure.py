@@ -25,6 +25,7 @@ from xbarmem.checks import (
     as_real_array,
     check_callback,
     check_choice,
+    check_seed,
     check_type,
     shown,
 )
@@ -108,6 +109,7 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
     """
     _check_memory(memory)
     check_recall("sync", activation, max_iterations)
+    seed = check_seed(seed)  # (memory.recall takes None as fresh draws; a measurement not)
     cues = torch.as_tensor(as_real_array(cues, "cues", error=PatternError, dtype="float32"))
     targets = torch.as_tensor(as_real_array(targets, "targets", error=PatternError,
                                             dtype="float32"))
@@ -221,7 +223,7 @@ def make_cues(patterns: torch.Tensor, flip: float, probes: int,
               seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``probes`` cues per stored pattern with each bit flipped with probability ``flip``
     (seeded): returns ``(cues, targets)``, both ``(probes * P, N)``."""
-    probes = _COUNT(probes, "probes")
+    probes, seed = _COUNT(probes, "probes"), check_seed(seed)
     targets = torch.as_tensor(_matrix(patterns, "patterns")).repeat(probes, 1)
     return flip_bits(targets, flip, as_generator(seed)), targets
 
@@ -248,6 +250,7 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
         stage: ``stage(text)`` when the work moves on (``"recalling ..."``).
     """
     start = time.perf_counter()
+    check_seed(seed)  # (None would draw fresh numbers: a measurement is always seeded)
     probes = _COUNT(probes, "probes")  # the recall settings, checked before any training
     _check_build(arch, rule, progress, max_steps)
     check_callback(stage, "stage")
