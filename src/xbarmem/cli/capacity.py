@@ -160,18 +160,25 @@ def capacity_cmd(
 
     results = _run_searches(configs, patterns.n_neurons, kept, search)
     _warn_pool_limit([(label, res.as_dict()) for label, res in results])
-    payload = {"results": [{"architecture": label, **res.as_dict()} for label, res in results],
-               "recalled_means": RECALLED, "threads": threads,
-               **({} if kept is None else {"resumed": kept.resumed})}
+    _report(results, kept, json_out, threads, thresholds,
+            f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
+            f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
+
+
+def _report(results: list[tuple[str, CapacityResult]], kept: SearchCheckpoint | None,
+            json_out: bool, threads: int | None, thresholds: list[float], title: str) -> None:
+    """The capacity command's output (JSON or a table under ``title``), then the checkpoint
+    ``kept`` removed: only now, so a run killed before its output lost no count."""
     if json_out:
-        _emit_json(payload)
+        _emit_json({"results": [{"architecture": label, **res.as_dict()}
+                                for label, res in results],
+                    "recalled_means": RECALLED, "threads": threads,
+                    **({} if kept is None else {"resumed": kept.resumed})})
     else:
         if kept is not None:
             _say_resumed(kept.resumed, kept.path)
-        _print_capacity(f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}"
-                        f", {protocol.corruption} {protocol.level:g}, {trials} trial(s))",
-                        thresholds, results)
-    if kept is not None:  # (only now: a run killed before its output lost no count)
+        _print_capacity(title, thresholds, results)
+    if kept is not None:
         kept.remove()
 
 

@@ -181,6 +181,13 @@ def _tested(n: int, progress: Callable[[int, int, float], None] | None,
     return then if kept is None else kept.saving(then)
 
 
+def _default_protocol(kind: str) -> Protocol:
+    """The recall protocol of a scaling run of ``kind`` patterns when none is given: 5% flips
+    (binary) or Gaussian noise of std 0.6 with tanh recall (continuous), 5 cues per pattern."""
+    return (Protocol(level=0.05, probes=5) if kind == "binary"
+            else Protocol(corruption="gaussian", level=0.6, probes=5, activation="tanh"))
+
+
 @checked_keywords
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
                 hidden: str | HiddenRule | None = None, rule: str = "adaptive",
@@ -213,10 +220,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
     rule_h = _hidden_rule(arch, hidden)
     sizes = _check_sizes(data, sizes)
-    if protocol is None:
-        protocol = (Protocol(level=0.05, probes=5) if kind == "binary"
-                    else Protocol(corruption="gaussian", level=0.6, probes=5,
-                                  activation="tanh"))
+    protocol = _default_protocol(kind) if protocol is None else protocol
     chip = load_chip(chip)
     settings = {"arch": arch, "kind": kind, "data": data, "hidden_rule": str(rule_h),
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
