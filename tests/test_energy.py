@@ -428,3 +428,15 @@ def test_energy_measurements_are_always_seeded(call):
     for bad in (None, -1, 1.5):
         with pytest.raises(ConfigError, match="seed must be an integer"):
             call(bad)
+
+
+def test_layer_load_takes_numpy_counts_as_ints():
+    """Counts read from arrays (numpy integers) were refused as "not a positive integer"."""
+    load = LayerLoad(n_out=np.int64(2), n_rows=np.int32(5), row_tiles=1, col_tiles=1,
+                     tile_cols=np.int64(4), g_total=np.float64(1e-4), devices=np.int64(20),
+                     free_devices=np.int64(20))
+    values = [load.n_out, load.n_rows, load.tile_cols, load.devices, load.free_devices]
+    assert values == [2, 5, 4, 20, 20] and all(type(v) is int for v in values)
+    with pytest.raises(ConfigError, match="layer n_out must be an integer >= 1, got 0"):
+        LayerLoad(n_out=0, n_rows=5, row_tiles=1, col_tiles=1, tile_cols=4, g_total=0.0,
+                  devices=0, free_devices=0)

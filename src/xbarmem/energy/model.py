@@ -57,7 +57,15 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import as_real_array, check_flag, check_type, is_bool, is_choice, shown
+from xbarmem.checks import (
+    as_real_array,
+    check_count,
+    check_flag,
+    check_type,
+    is_bool,
+    is_choice,
+    shown,
+)
 from xbarmem.energy.circuit import CircuitSpec
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.spec import Number
@@ -98,15 +106,15 @@ class LayerLoad:
     outputs: str = "sign"
 
     def __post_init__(self) -> None:
+        # counts as Python ints (numpy integers too: shapes and sums of arrays)
         for key in ("n_out", "n_rows", "row_tiles", "col_tiles", "tile_cols"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"layer {key} must be a positive integer, got {shown(value)}")
+            object.__setattr__(self, key, check_count(getattr(self, key), f"layer {key}"))
         Number(ge=0, unit="S")(self.g_total, "layer g_total")
         for key in ("devices", "free_devices"):  # no upper limit: a count of devices
             value = getattr(self, key)
             if is_bool(value) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ConfigError(f"layer {key} must be an integer >= 0, got {shown(value)}")
+            object.__setattr__(self, key, int(value))
         if not 0 <= self.free_devices <= self.devices:
             raise ConfigError(f"layer free_devices must be in [0, devices], got "
                               f"{self.free_devices} of {self.devices}")
