@@ -31,6 +31,7 @@ tree, one after the other, and compares the two.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -139,9 +140,19 @@ def run(name: str, src: Path | None = None) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    capture = "--capture" in argv
-    against = argv[argv.index("--against") + 1] if "--against" in argv else None
-    names = [a for a in argv if not a.startswith("--") and a != against] or list(CASES)
+    parser = argparse.ArgumentParser(
+        prog="python tests/behaviour/check.py", description=__doc__.split("\n")[0])
+    parser.add_argument("cases", nargs="*", metavar="CASE",
+                        help=f"cases to run (default: all): {', '.join(CASES)}")
+    parser.add_argument("--capture", action="store_true",
+                        help="(re)write the captures from the current code")
+    parser.add_argument("--against", metavar="REV",
+                        help="compare with git revision REV's code run on this machine")
+    args = parser.parse_args(argv)
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case {unknown[0]} (cases: {', '.join(CASES)})")
+    capture, against, names = args.capture, args.against, args.cases or list(CASES)
     with tempfile.TemporaryDirectory() as tmp:
         old = export_source(against, Path(tmp)) if against else None
         return _compare(names, capture, old)
