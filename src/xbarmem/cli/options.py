@@ -336,7 +336,8 @@ Rule = Annotated[str, typer.Option(
 Recipe = Annotated[str | None, typer.Option(
     "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES), parser=choice_text,
     help=f"Recipe of the adaptive rule: {', '.join(RECIPES)} (fast: binary patterns, fewer and "
-    "cheaper training steps; default: default). Options given with --rule-option(s) win.")]
+    "cheaper training steps, lower recall on chips with many stuck devices; default: default). "
+    "Options given with --rule-option(s) win.")]
 RuleOptions = Annotated[str | None, typer.Option(
     "--rule-options", metavar="JSON", help="Trainer options as a JSON object, e.g. "
     "'{\"max_steps\": 300}'.")]

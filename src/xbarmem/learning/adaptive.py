@@ -207,7 +207,8 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                            "differ in their last digits; recall is always computed in float32)")
     recipe: str = choice(RECIPES, "default", meta=_WHEN_SET,
                          help="named set of defaults for the options left unset: default, "
-                         "or fast (binary patterns, basin objective: fewer, cheaper steps)")
+                         "or fast (binary patterns, basin objective: fewer, cheaper steps; lower "
+                         "recall on chips with many stuck devices)")
 
     name: ClassVar[str] = "adaptive"
 
