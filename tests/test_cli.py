@@ -940,11 +940,12 @@ def test_bad_hidden_widths_fail_in_one_line(run_cli, tmp_path, command, value):
 
 def test_hidden_syntax():
     from xbarmem.cli.options import hidden_specs, hidden_widths
+    from xbarmem.errors import ConfigError
 
     assert hidden_widths("64-32", 64) == [64, 32]
     assert hidden_widths("1n", 100) == [100] and hidden_widths("0.5n-8", 64) == [32, 8]
     assert hidden_specs("16,32-8,1n", several=True) == [[16], [32, 8], [(1.0,)]]
-    with pytest.raises(Exception, match="one architecture"):
+    with pytest.raises(ConfigError, match=r"^--hidden takes one architecture here .* '16,32'$"):
         hidden_specs("16,32")
 
 

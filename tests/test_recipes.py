@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from xbarmem import AdaptiveTrainer, Protocol, evaluate_memory, random_patterns, train
+from xbarmem.errors import ConfigError
 from xbarmem.experiments.sweep import parse_sweep
 from xbarmem.learning.adaptive import DEFAULTS, RECIPE_OPTIONS
 from xbarmem.learning.budget import step_budget
@@ -71,7 +72,7 @@ def test_options_given_explicitly_win_over_the_recipe():
 
 
 def test_unknown_recipe_is_refused():
-    with pytest.raises(Exception, match="recipe"):
+    with pytest.raises(ConfigError, match="^recipe must be one of 'default', 'fast', got 'quick'$"):
         AdaptiveTrainer(recipe="quick")
     assert set(RECIPES) == {"default"} | {key[0] for key in RECIPE_OPTIONS}
 

@@ -37,3 +37,29 @@ def test_every_subpackage_says_what_it_holds_and_may_import():
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
         assert len(doc.split()) >= 12, f"{init.parent.name}/__init__.py needs a docstring"
         assert "import" in doc.lower(), f"{init.parent.name}: say what it may import"
+
+
+def _weak_checks(tree: ast.AST):
+    """Checks in a test module that cannot fail, or catch any error at all."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            test = node.test
+            same = (isinstance(test, ast.Compare) and len(test.ops) == 1
+                    and ast.dump(test.left) == ast.dump(test.comparators[0]))
+            anything = any(isinstance(n, ast.Call) and ast.unparse(n.func) == "isinstance"
+                           and ast.unparse(n.args[-1]) == "object" for n in ast.walk(test))
+            if isinstance(test, ast.Constant) or same or anything:
+                yield node.lineno, ast.unparse(test)
+        elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("raises")
+              and node.args and ast.unparse(node.args[0]) in ("Exception", "BaseException")):
+            yield node.lineno, ast.unparse(node)
+
+
+def test_tests_can_fail_and_name_the_error_they_expect():
+    """`assert x == x`, `assert True`, `isinstance(x, object)` pass whatever the code does, and
+    `pytest.raises(Exception)` passes on a raw numpy/torch error: name the xbarmem error."""
+    files = sorted(Path(__file__).parent.rglob("test_*.py"))
+    assert len(files) > 30
+    weak = [f"{path.name}:{line}: {text}" for path in files
+            for line, text in _weak_checks(ast.parse(path.read_text()))]
+    assert not weak, "\n".join(weak)

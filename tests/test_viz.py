@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, PatternError
 from xbarmem.viz.energy import ratios_plot
 from xbarmem.viz.figures import recall_grid, scaling_plot
 from xbarmem.viz.results import group_rows, plot_rows
@@ -98,8 +98,26 @@ def test_a_rule_has_one_colour_and_marker_in_every_figure():
     other = _colours(plot_rows([r for r in ROWS if r["config"]["rule"] != "hebb"], "faults"))
     assert faults["pinv"] == other["pinv"] == RULE_STYLES["pinv"]["color"]
     assert faults["adaptive"] == other["adaptive"] != faults["pinv"]
-    assert rule_style("my-rule") == rule_style("my-rule")  # a rule not in the table
+    names = ["my-rule", "oja", "rule-2"]  # rules not in the table
+    assert [rule_style(n) for n in names] == _rule_styles_in_new_processes(names)
     assert rule_style("my-rule")["color"] not in {s["color"] for s in RULE_STYLES.values()}
+
+
+def _rule_styles_in_new_processes(names: list[str]) -> list[dict]:
+    """``rule_style`` of ``names`` in two fresh interpreters with different string-hash
+    seeds, checked equal: a style taken from ``hash()`` would differ between them."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = f"import json; from xbarmem.viz.style import rule_style; " \
+           f"print(json.dumps([rule_style(n) for n in {names!r}]))"
+    seen = [json.loads(subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+        capture_output=True, text=True, check=True).stdout) for seed in ("1", "2")]
+    assert seen[0] == seen[1], seen
+    return seen[0]
 
 
 @pytest.mark.parametrize("name,plot", _plots()[:4], ids=[n for n, _ in _plots()[:4]])
@@ -220,7 +238,7 @@ def test_corruption_labels(method, level, text):
     from xbarmem.data.corruption import describe_corruption
 
     assert describe_corruption(method, level) == text
-    with pytest.raises(Exception, match="unknown corruption"):
+    with pytest.raises(PatternError, match="^unknown corruption method 'blur': expected one of "):
         describe_corruption("blur", level)
 
 
