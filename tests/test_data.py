@@ -162,24 +162,29 @@ def test_patternset_validates_and_subsets() -> None:
     assert sub.image_shape == (2, 2) and sub.kind == "binary"
     assert ps.subset(1).n_patterns == 1
     assert ps.subset(np.array([True, False, True])).n_patterns == 2
-    with pytest.raises(PatternError):
+    with pytest.raises(PatternError, match="^bad subset indices for 3 patterns: index 5 "):
         ps.subset([5])
     with pytest.raises(AttributeError):
         ps.name = "other"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"patterns": np.array([[0.5, 1.0]])},
-        {"patterns": np.ones((2, 4)), "labels": np.array([1, 2, 3])},
-        {"patterns": np.ones((2, 4)), "image_shape": (3, 3)},
-        {"patterns": np.ones((2, 4)), "kind": "raw"},
+        ({"patterns": np.array([[0.5, 1.0]])},
+         "binary patterns must contain only -1 and +1; found 1 other value(s), e.g. 0.5 at"),
+        ({"patterns": np.ones((2, 4)), "labels": np.array([1, 2, 3])},
+         "labels must be integers of shape (2,), got int64 (3,)"),
+        ({"patterns": np.ones((2, 4)), "image_shape": (3, 3)},
+         "image_shape (3, 3) does not match N=4 neurons"),
+        ({"patterns": np.ones((2, 4)), "kind": "raw"},
+         "unknown pattern kind 'raw': expected one of binary, continuous"),
     ],
 )
-def test_patternset_rejects_bad_input(kwargs: dict) -> None:
-    with pytest.raises(PatternError):
+def test_patternset_rejects_bad_input(kwargs: dict, message: str) -> None:
+    with pytest.raises(PatternError) as info:
         PatternSet(**kwargs)
+    assert str(info.value).startswith(message)
 
 
 # --------------------------------------------------------------------------- built-in sets
@@ -296,7 +301,7 @@ def test_random_patterns() -> None:
     c = random_patterns(10, 30, kind="continuous", seed=0)
     assert c.kind == "continuous" and c.patterns.min() >= -1 and c.patterns.max() <= 1
     assert len(np.unique(c.patterns)) > 250
-    with pytest.raises(PatternError):
+    with pytest.raises(PatternError, match="^n_patterns must be a positive integer, got 0$"):
         random_patterns(0, 10)
 
 

@@ -160,14 +160,22 @@ def test_glyphs_source():
     assert (load_image_set("glyphs", side=16, n=10).patterns == ps.patterns).all()
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"side": 3}, {"side": 29}, {"side": 8.0}, {"kind": "grey"}, {"n": 0}, {"n": 5000},
-    {"characters": []}, {"characters": "AB"}, {"characters": [62]},
-    {"characters": [99], "one_per_class": True},
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"side": 3}, "side must be an integer in 4..28, got 3"),
+    ({"side": 29}, "side must be an integer in 4..28, got 29"),
+    ({"side": 8.0}, "side must be an integer in 4..28, got 8.0"),
+    ({"kind": "grey"}, "unknown pattern kind 'grey': expected one of binary, continuous"),
+    ({"n": 0}, "n must be a positive integer, got 0"),
+    ({"n": 5000}, "requested n=5000 patterns but only "),
+    ({"characters": []}, "characters is empty: give at least one class"),
+    ({"characters": "AB"}, "characters must be an iterable of integers, got 'AB'"),
+    ({"characters": [62]}, "no patterns match characters=[62]"),
+    ({"characters": [99], "one_per_class": True}, "no pattern of class 99 is available"),
 ])
-def test_bad_arguments(kwargs):
-    with pytest.raises(PatternError):
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(PatternError) as info:
         load_glyphs(**kwargs)
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
 def test_bad_image_set_name():

@@ -201,10 +201,10 @@ def test_load_missing_file(tmp_path):
 def test_load_random_bytes(tmp_path):
     path = tmp_path / "junk.safetensors"
     path.write_bytes(np.random.default_rng(0).bytes(300))
-    with pytest.raises(FileFormatError, match="junk.safetensors"):
-        load_memory(path)
-    with pytest.raises(FileFormatError):
-        read_metadata(path)
+    for read in (load_memory, read_metadata):
+        with pytest.raises(FileFormatError) as info:
+            read(path)
+        assert str(info.value) == f"{path}: not a readable safetensors model (bad header size)"
 
 
 @pytest.mark.parametrize("metadata", [None, {"other": "1"}, {"xbarmem": "{not json"},
