@@ -309,6 +309,8 @@ def test_shown_presets_keep_their_files_comments_and_load_back(run_cli, tmp_path
 
     names, load, folder = ((preset_names(), load_chip, "hardware/presets") if group == "chip"
                            else (circuit_names(), load_circuit, "energy/circuits"))
+    assert len(names) >= 2
+    commented = 0
     for name in names:
         code, out, err = run_cli(group, "show", name)
         assert code == 0, err
@@ -318,9 +320,11 @@ def test_shown_presets_keep_their_files_comments_and_load_back(run_cli, tmp_path
         comments = [line.split("#", 1)[1].strip() for line in shipped.splitlines()
                     if "=" in line.split("#", 1)[0] and "#" in line and '"' not in line]
         assert all(c in out for c in comments), name
+        commented += len(comments)
         path = tmp_path / f"{name}.toml"
         path.write_text(out)
         assert load(path).to_dict() == load(name).to_dict()
+    assert commented  # some preset has comments on its values
 
 
 def test_chip_presets_lists_all(run_cli):
@@ -685,7 +689,9 @@ def _commands():
             else:
                 yield (*prefix, name), command
 
-    return list(walk(typer.main.get_command(cli.app), ()))
+    found = list(walk(typer.main.get_command(cli.app), ()))
+    assert len(found) >= 15, found  # the tests looping over them check every command
+    return found
 
 
 def _options(command):
@@ -774,9 +780,9 @@ def test_command_modules_do_not_import_each_other():
     folder = Path(cli.__file__).parent
     shared = {"xbarmem.cli.common", "xbarmem.cli.options", "xbarmem.cli.progress",
               "xbarmem.cli"}
-    for path in folder.glob("*.py"):
-        if path.name in ("__init__.py", "__main__.py"):
-            continue
+    modules = [p for p in folder.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
+    assert len(modules) >= 10, modules
+    for path in modules:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xbarmem.cli"):
                 assert node.module in shared, (path.name, node.module)
@@ -1162,16 +1168,27 @@ def _option_help(args: list, flag: str) -> tuple[object, str]:
     return helps, helps.get(flag, "")
 
 
-@pytest.mark.parametrize("args, message", NOT_READ, ids=[" ".join(a) for a, _ in NOT_READ])
+def _applies_with(message: str) -> tuple[str, str, list[str]]:
+    """``(flag, where, options that decide)`` of a refusal ``"--x applies with --y only"``."""
+    flag, _, where = message.removesuffix(" only").partition(" applies ")
+    return flag, where, re.findall(r"--[a-z][a-z-]*", where)
+
+
+#: the refusals naming an option that decides the mode (not a file kind, not a deprecated
+#: spelling, not a contradiction)
+MODE_OF_OPTION = [(args, message) for args, message in NOT_READ
+                  if _applies_with(message)[2] and message.startswith("--")
+                  and not message.startswith("--max-steps ")]
+
+
+@pytest.mark.parametrize("args, message", MODE_OF_OPTION,
+                         ids=[" ".join(a) for a, _ in MODE_OF_OPTION])
 def test_help_says_where_an_option_applies(args, message):
     """An option refused outside a mode says so in --help, before a user is refused: its own
     help names the option that decides (``--metric`` said "default: cosine and exact" while
     the table of rows shows cosine only and --metric is refused there), or that option's help
     names it."""
-    flag, _, where = message.removesuffix(" only").partition(" applies ")
-    governing = re.findall(r"--[a-z][a-z-]*", where)
-    if not governing or not flag.startswith("--") or flag == "--max-steps":
-        pytest.skip("not a mode of another option (or a deprecated spelling)")
+    flag, where, governing = _applies_with(message)
     helps, text = _option_help(args, flag)
     assert any(g in text for g in governing) or any(flag in helps.get(g, "")
                                                     for g in governing), (

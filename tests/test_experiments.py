@@ -156,7 +156,7 @@ def test_expansion_keys_and_groups():
     assert trial_key({**c, "seed": c["seed"] + 1}) != spec.trials[0].key
     # adaptive trainer seed defaults to the trial seed
     ada = [t.config for t in spec.trials if t.config["rule"] == "adaptive"]
-    assert all(a["rule_options"]["seed"] == a["seed"] for a in ada)
+    assert len(ada) == 3 * 3 and all(a["rule_options"]["seed"] == a["seed"] for a in ada)
     # a union of grids deduplicates trials appearing twice
     dup = tiny()
     dup["grid"] = [dup["grid"], {"rule": ["hebb"], "fault_rate": [0.0]}]

@@ -198,7 +198,8 @@ def test_reproduce_with_bf16_products_trains_the_large_experiments_with_them(tmp
     (plain_e, plain_g), (bf16_e, bf16_g), (fast_e, fast_g) = map(split, seen.values())
     assert plain_e and all(s.name.startswith("reproduce-quick-bf16-e-") for s in bf16_e)
     assert all(s.name.startswith("reproduce-quick-fast-bf16-e-") for s in fast_e)
-    assert all(s.name.startswith("reproduce-quick-fast-g-") for s in fast_g)
+    assert fast_g and all(s.name.startswith("reproduce-quick-fast-g-") for s in fast_g)
+    assert len(plain_g) == len(fast_g)
     assert [s.name for s in bf16_g] == [s.name for s in plain_g]
     assert [t.key for s in bf16_g for t in s.trials] == [t.key for s in plain_g for t in s.trials]
     for specs, recipe in ((bf16_e, None), (fast_e, "fast")):

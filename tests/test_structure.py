@@ -15,7 +15,9 @@ LONG_FUNCTIONS: dict[str, str] = {}
 
 
 def _functions():
-    for path in sorted(SRC.rglob("*.py")):
+    paths = sorted(SRC.rglob("*.py"))
+    assert len(paths) >= 50, SRC  # a wrong SRC would check nothing
+    for path in paths:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -33,7 +35,9 @@ def test_functions_are_short():
 
 
 def test_every_subpackage_says_what_it_holds_and_may_import():
-    for init in sorted(SRC.glob("*/__init__.py")):
+    inits = sorted(SRC.glob("*/__init__.py"))
+    assert len(inits) >= 8, SRC
+    for init in inits:
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
         assert len(doc.split()) >= 12, f"{init.parent.name}/__init__.py needs a docstring"
         assert "import" in doc.lower(), f"{init.parent.name}: say what it may import"
