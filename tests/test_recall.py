@@ -32,6 +32,17 @@ def test_stored_pattern_is_fixed_point_in_one_step():
         assert r.reads.item() == (1 if mode == "sync" else 6)
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_zero_field_keeps_the_neurons_state(mode):
+    """sign dynamics: a neuron whose field is exactly 0 keeps its state (not +1)."""
+    w = torch.zeros(4, 4)
+    w[0, 1] = 1.0  # only neuron 0 has a field: x_1
+    cues = torch.tensor([[-1.0, 1.0, -1.0, 1.0], [1.0, -1.0, -1.0, -1.0]])
+    r = recall(FloatMatrix(w), cues, mode=mode)
+    assert r.states.tolist() == [[1.0, 1.0, -1.0, 1.0], [-1.0, -1.0, -1.0, -1.0]]
+    assert r.converged.all()
+
+
 def test_sync_detects_two_cycle():
     w = -torch.ones(2, 2) + torch.eye(2)  # anti-ferromagnetic pair: (1,1) <-> (-1,-1)
     w.fill_diagonal_(0)
