@@ -447,6 +447,8 @@ ENTRIES: tuple[Entry, ...] = (
            "--json --out {out}",),
           {"N": "sizes", "capacity @0.99": "capacity/0.99", "exponent": "fits/0.99/slope",
            "95% low": "fits/0.99/slope_low", "95% high": "fits/0.99/slope_high"}, 400),
+    scaling_entry("scaling-check-base", "the binary exponent with the section's settings, "
+                  "one network per count (the checks' baseline)", "64,144,256,400", 600),
     scaling_entry("scaling-check-width", "the binary exponent with H = 2N (one network per "
                   "count)", "64,144,256,400", 900, hidden="2n"),
     scaling_entry("scaling-check-threshold", "the binary exponent at threshold 0.97 (one "
