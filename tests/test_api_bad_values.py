@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 
 import xbarmem as xm
 from xbarmem.checks import MAX_SEED, is_choice, shown
@@ -24,6 +25,9 @@ from xbarmem.experiments.demo import run_demo
 from xbarmem.experiments.reproduce import reproduce
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import Claimant
+from xbarmem.hardware.measured import read_conductance_csv, read_measured_csv
+from xbarmem.memory.io import read_metadata, saved_patterns
+from xbarmem.viz.style import save_figure
 
 BIG = np.zeros((40, 40))
 P = xm.random_patterns(3, 16, seed=0)
@@ -358,10 +362,15 @@ def test_a_list_of_texts_is_checked(store, call, name, value):
     lambda v: reproduce(v, run=_no_run),
     _REPRODUCE_STORE := lambda v: reproduce("never", store=v, run=_no_run),
     lambda v: run_demo(out_dir=v), lambda v: export_memory(MEM, v), load_export,
-    lambda v: load_read_back(v, MEM),
+    lambda v: load_read_back(v, MEM), read_metadata, saved_patterns,
+    lambda v: read_measured_csv(v, 8, 8), lambda v: read_conductance_csv(v, 8, 8),
+    lambda v: save_figure(Figure(), v),
 ], ids=["run_sweep", "ResultStore.check", "export", "reproduce", "reproduce-store",
-        "run_demo", "export_memory", "load_export", "load_read_back"])
+        "run_demo", "export_memory", "load_export", "load_read_back", "read_metadata",
+        "saved_patterns", "read_measured_csv", "read_conductance_csv", "save_figure"])
 def test_more_path_arguments_must_be_paths(call, value):
+    """read_metadata, saved_patterns, the CSV readers and save_figure raised a raw TypeError
+    (``Path(None)``)."""
     if value is None and call is _REPRODUCE_STORE:
         return  # store=None: OUT/results.sqlite
     _refused(lambda: call(value), "must be a file path", ArgumentError)
@@ -776,3 +785,27 @@ def test_an_absurd_learning_rate_is_refused_with_the_range(call, match):
 
 def test_the_largest_learning_rate_is_taken():
     assert AdaptiveTrainer(lr=MAX_LR, finetune_lr=MAX_LR).lr == MAX_LR
+
+
+def test_save_figure_checks_its_figure_and_folder(tmp_path):
+    """save_figure(None, ...) raised AttributeError, and a folder or a path in no folder raised
+    matplotlib's own OSError after drawing."""
+    _refused(lambda: save_figure(None, tmp_path / "f.png"), "fig must be a matplotlib Figure",
+             ArgumentError)
+    _refused(lambda: save_figure(Figure(), tmp_path), "cannot write the figure .*: it is a folder",
+             FileFormatError)
+    _refused(lambda: save_figure(Figure(), tmp_path / "no" / "f.png"), "no folder",
+             FileFormatError)
+    _refused(lambda: save_figure(Figure(), tmp_path / "f.jpg"), "must end in .png or .svg",
+             ConfigError)
+    assert save_figure(Figure(), tmp_path / "f.svg").read_text().startswith("<?xml")
+
+
+def test_read_metadata_names_a_missing_model(tmp_path):
+    _refused(lambda: read_metadata(tmp_path / "none.safetensors"), "no such model file",
+             FileFormatError)
+    _refused(lambda: read_metadata(tmp_path), "is a directory", FileFormatError)
+    path = xm.save_memory(MEM, tmp_path / "m.safetensors", patterns=P)
+    assert read_metadata(path)["info"]["rule"] == "pinv"
+    np.testing.assert_array_equal(saved_patterns(path).patterns, P.patterns)
+    assert saved_patterns(xm.save_memory(MEM, tmp_path / "bare.safetensors")) is None

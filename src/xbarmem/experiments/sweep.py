@@ -39,6 +39,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -567,8 +568,20 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         c["pool"] = None
 
 
-@functools.lru_cache(maxsize=32)
 def _file_info(path: str, kind: str, n: int) -> tuple[int, bool, str]:
+    """``(patterns, labelled, sha256)`` of a pattern file, read again once the file changed (its
+    size or modification time: a file rewritten in one Python session is a new data set)."""
+    try:
+        info = os.stat(path)
+        stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+    except OSError:
+        stamp = None
+    return _file_info_of(path, kind, n, stamp)
+
+
+@functools.lru_cache(maxsize=32)
+def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | None
+                  ) -> tuple[int, bool, str]:
     from xbarmem.data.patterns import load_file
 
     p = Path(path)

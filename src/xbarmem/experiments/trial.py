@@ -121,15 +121,23 @@ def plan_groups(trials: list[Trial], batch: int) -> list[list[Trial]]:
 
 # --------------------------------------------------------------------------- data
 @functools.lru_cache(maxsize=32)
-def _source(data: str, kind: str, n: int, first: int | None, seed: int) -> PatternSet:
-    """The first ``first`` patterns of a data source (random data: drawn from ``seed``)."""
+def _source(data: str, kind: str, n: int, first: int | None, seed: int,
+            digest: str | None = None) -> PatternSet:
+    """The first ``first`` patterns of a data source (random data: drawn from ``seed``); a file
+    is cached by its contents' ``digest`` too (the trial's ``data_sha256``), so a file rewritten
+    in one Python session is read again."""
     return patterns_for(data, n, kind=kind, n=first, seed=seed if is_drawn(data) else 0)
 
 
-def _one_per_class(data: str, kind: str, n: int) -> PatternSet:
+def _pool(c: dict[str, Any], first: int | None) -> PatternSet:
+    """:func:`_source` of a trial's data: its first ``first`` patterns."""
+    return _source(c["data"], c["kind"], c["n_neurons"], first, c["seed"], c.get("data_sha256"))
+
+
+def _one_per_class(data: str, kind: str, n: int, digest: str | None = None) -> PatternSet:
     if data in IMAGE_SETS:
         return load_image_set(data, kind, side=math.isqrt(n), one_per_class=True)
-    pset = _source(data, kind, n, None, 0)
+    pset = _source(data, kind, n, None, 0, digest)
     _, first = np.unique(pset.labels, return_index=True)
     return pset.subset(np.sort(first))
 
@@ -138,10 +146,10 @@ def stored_patterns(c: dict[str, Any]) -> PatternSet:
     """The patterns an evaluate trial stores (``patterns`` of them, by ``selection``)."""
     p, n, seed = c["patterns"], c["n_neurons"], c["seed"]
     if c["selection"] == "one-per-class":
-        return _one_per_class(c["data"], c["kind"], n).subset(slice(0, p))
+        return _one_per_class(c["data"], c["kind"], n, c.get("data_sha256")).subset(slice(0, p))
     if c["selection"] == "first":
-        return _source(c["data"], c["kind"], n, p, seed)
-    pool = _source(c["data"], c["kind"], n, c["pool"], seed)
+        return _pool(c, p)
+    pool = _pool(c, c["pool"])
     if c["selection"] == "random-per-class":
         return _random_per_class(pool, p, seed)
     return pool.subset(_random_subset(pool, p, seed))
@@ -308,7 +316,7 @@ def run_capacity_group(trials: list[Trial], progress: Callable[[float], None] | 
     began = time.perf_counter()
     if c["search"]:
         return [_run_search(c, began)]
-    pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
+    pool = _pool(c, c["pool"])
     points: list[list[dict[str, Any]]] = [[] for _ in trials]
     seconds = [0.0] * len(trials)
     devices: dict[str, int] = {}
@@ -352,7 +360,7 @@ def _hidden(c: dict[str, Any]):
 
 
 def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
-    pool = _source(c["data"], c["kind"], c["n_neurons"], c["pool"], c["seed"])
+    pool = _pool(c, c["pool"])
     res = find_capacity(pool, arch=c["arch"], chip=_chip(c), rule=c["rule"], hidden=_hidden(c),
                         thresholds=c["thresholds"], protocol=_protocol(c), trials=1,
                         seed=c["seed"], resolution=c["resolution"],

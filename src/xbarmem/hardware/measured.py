@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from xbarmem.errors import FileFormatError
-from xbarmem.files import read_text
+from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec, DeviceSpec
 from xbarmem.hardware.faults import PLANES, FaultMap, check_size
 
@@ -100,7 +100,7 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
 
     Raises :class:`FileFormatError` naming the file, line and column of the first problem.
     """
-    path = Path(path)
+    path = as_path(path)
     numbered = _content_lines(path)
     head_no, head = numbered[0]
     header = _header(path, head_no, head)
@@ -141,7 +141,7 @@ def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
     siemens, ``n_arrays`` = 1 + the highest array given, NaN where no device was read (a line
     with an empty ``read_uS``, or no line). Raises :class:`FileFormatError` naming the file,
     line and column of the first problem (a negative or non-finite reading is one)."""
-    path = Path(path)
+    path = as_path(path)
     numbered = _content_lines(path, READ_BACK_COLUMNS)
     header = _header(path, *numbered[0], READ_BACK_COLUMNS)
     entries: dict[tuple[int, int, int, int], tuple[float, int]] = {}

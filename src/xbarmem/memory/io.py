@@ -285,7 +285,7 @@ def load_model(path: str | Path, *, patterns_required: bool = False
 def saved_patterns(path: str | Path) -> PatternSet | None:
     """The pattern set saved with the model at ``path`` (``None`` when it has none); errors
     as :func:`load_memory`."""
-    path = Path(path)
+    path = as_path(path)
     return _patterns(path, *_read(path))
 
 
@@ -307,7 +307,7 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a saved model (chip, rule, seeds, versions), checked against
     :class:`ModelMeta`; only the file's header is read. Errors as :func:`load_memory`."""
-    path = Path(path)
+    path = as_path(path)
     try:
         with path.open("rb") as handle:
             size = int.from_bytes(handle.read(8), "little")

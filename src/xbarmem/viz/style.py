@@ -25,7 +25,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from xbarmem.checks import check_type
 from xbarmem.errors import ConfigError
+from xbarmem.files import output_file
 
 #: width of one column of a two-column paper, inches
 COLUMN_WIDTH = 3.5
@@ -200,9 +202,11 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix).
 
     Raises:
-        ConfigError: any other suffix.
+        ConfigError: any other suffix. ArgumentError: ``fig`` not a Figure, ``path`` not a
+        path. FileFormatError: ``path`` a folder or in no folder.
     """
-    path = Path(path)
+    check_type(fig, Figure, "fig", "a matplotlib Figure")
+    path = output_file(path, "figure")
     if path.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
     with style():

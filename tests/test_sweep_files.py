@@ -1,0 +1,119 @@
+"""Sweeps over a pattern FILE (``data = "mine.npy"``), and the sweep file's refusals that no
+other test reached: the file's contents are part of every trial's key, the trials store the
+file's patterns, and a file rewritten in the same Python session is a new data set (its
+contents were cached by path: the second sweep found the first's rows and stored nothing)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import pytest
+
+import xbarmem as xm
+from xbarmem.errors import ConfigError
+from xbarmem.experiments import ResultStore, parse_sweep
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.trial import stored_patterns
+
+
+def _spec(data, **base):
+    return parse_sweep({"sweep": {"name": "file", "trial": "evaluate", "seeds": 1},
+                        "base": {"data": str(data), "n_neurons": 16, "patterns": 3,
+                                 "selection": "first", "probes": 2, "rule": "pinv", **base}})
+
+
+def _rewrite(path, patterns):
+    before = os.stat(path).st_mtime_ns
+    np.save(path, patterns)
+    os.utime(path, ns=(before + 10**9, before + 10**9))  # a coarse clock: still "changed"
+
+
+def test_a_sweep_over_a_file_keys_and_stores_its_contents(tmp_path):
+    file = tmp_path / "mine.npy"
+    first = xm.random_patterns(5, 16, seed=0).patterns
+    np.save(file, first)
+    spec = _spec(file)
+    (trial,) = spec.trials
+    assert trial.config["data_sha256"] == hashlib.sha256(file.read_bytes()).hexdigest()
+    np.testing.assert_array_equal(stored_patterns(trial.config).patterns, first[:3])
+    report = run_sweep(spec, tmp_path / "s.sqlite", jobs=1)
+    assert (report.inserted, report.failures) == (1, [])
+
+    second = -first[::-1]  # same size, other contents
+    _rewrite(file, second)
+    again = _spec(file)
+    (trial2,) = again.trials
+    assert trial2.config["data_sha256"] == hashlib.sha256(file.read_bytes()).hexdigest()
+    assert trial2.key != trial.key
+    np.testing.assert_array_equal(stored_patterns(trial2.config).patterns, second[:3])
+    report = run_sweep(again, tmp_path / "s.sqlite", jobs=1)
+    assert (report.inserted, report.already) == (1, 0)
+    with ResultStore(tmp_path / "s.sqlite", readonly=True) as db:
+        digests = sorted(r["config"]["data_sha256"] for r in db.rows())
+    assert digests == sorted([trial.config["data_sha256"], trial2.config["data_sha256"]])
+
+
+def test_a_file_that_shrank_is_checked_again(tmp_path):
+    file = tmp_path / "mine.npy"
+    np.save(file, xm.random_patterns(5, 16, seed=0).patterns)
+    assert _spec(file).trials
+    _rewrite(file, xm.random_patterns(2, 16, seed=0).patterns)
+    with pytest.raises(ConfigError, match="patterns = 3: data .* has only 2 patterns"):
+        _spec(file)
+
+
+@pytest.mark.parametrize(("base", "match"), [
+    ({"data": "no-such.npy"}, "not a built-in set .* and no such file"),
+    ({"n_neurons": 25}, "the patterns in .* have N = 16"),
+    ({"selection": "random", "pool": 3, "patterns": 4}, "patterns = 4: exceeds pool = 3"),
+    ({"pool": 4}, "pool = 4: applies to random selection and capacity trials only"),
+])
+def test_file_sweeps_refuse_what_the_file_cannot_give(tmp_path, base, match):
+    file = tmp_path / "mine.npy"
+    np.save(file, xm.random_patterns(5, 16, seed=0).patterns)
+    data = base.pop("data", file)
+    with pytest.raises(ConfigError, match=match):
+        _spec(tmp_path / data if data != file else file, **base)
+
+
+_CAP = {"sweep": {"name": "c", "trial": "capacity", "seeds": 1},
+        "base": {"data": "random", "n_neurons": 16, "rule": "pinv", "probes": 2}}
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    ({"base": {"search": True, "counts": [2, 4]}}, "give either counts or search = true"),
+    ({"base": {"search": True, "variation": 0.1}}, "search = true does not support"),
+    ({"base": {}}, "capacity trials need counts"),
+    ({"base": {"counts": [2, 40], "pool": 20}}, "largest count exceeds pool = 20"),
+    ({"base": {"counts": [2], "arch": "multilayer", "hidden": 8}},
+     "multilayer memories are trained by the hardware-adaptive rule only"),
+    ({"base": {"counts": [2], "kind": "continuous", "corruption": "flip"}},
+     "applies to binary patterns only"),
+    ({"base": {"counts": [2], "data": "correlated-0.3", "kind": "continuous"}},
+     "is binary only"),
+    ({"base": {"counts": [2], "rule_options": {"x": 1}}}, "rule options go in"),
+    ({"sweep": 3}, r"\[sweep\] must be a table"),
+    ({"grid": [3]}, r"\[\[grid\]\] #1 must be a table"),
+    ({"rule_options": {"pinv": 3}}, r"\[rule_options.pinv\] must be a table"),
+    ({"grid": {"rule_options": 3}}, r"\[grid\] rule_options must be a table"),
+    ({"grid": {"rule_options": {"adaptive": 3}}}, r"rule_options.adaptive must be a table"),
+    ({"rules": {}}, "top-level sweep"),
+])
+def test_sweep_files_refuse_impossible_trials(changes, match):
+    data = {**_CAP, **changes}
+    if "base" in changes:
+        data["base"] = {**_CAP["base"], **changes["base"]}
+    with pytest.raises(ConfigError, match=match):
+        parse_sweep(data)
+
+
+def test_a_grid_over_rule_options_round_trips():
+    spec = parse_sweep({"sweep": {"name": "g", "trial": "evaluate", "seeds": 1},
+                        "base": {"data": "random", "n_neurons": 16, "patterns": 3},
+                        "grid": {"rule_options": {"adaptive": {"cue_flip": [0.05, 0.1]}}}})
+    flips = sorted(t.config["rule_options"]["cue_flip"] for t in spec.trials)
+    assert flips == [0.05, 0.1]
+    again = parse_sweep(spec.as_dict())
+    assert sorted(t.key for t in again.trials) == sorted(t.key for t in spec.trials)
