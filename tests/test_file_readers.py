@@ -1,0 +1,268 @@
+"""Readers' branches and public refusals that no other test ran (found under coverage): fault-map
+files (.csv / .npz) that are not fault maps, measured and read-back CSVs, read-backs of one
+array or of too few arrays, 8-bit pattern rows, a hardware driver answering in the wrong shape,
+and the memory / crossbar API given weights that do not fit."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+from xbarmem.deploy.backend import DriverBackend
+from xbarmem.deploy.readback import load_read_back
+from xbarmem.errors import ConfigError, FileFormatError, PatternError, XbarmemError
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.measured import measured_chip, read_conductance_csv, read_measured_csv
+
+SMALL = xm.load_preset("rram").replace_array(rows=8, cols=8)
+DEV = SMALL.device
+HEAD = "# xbarmem fault map: arrays=1 rows=2 cols=2"
+COLUMNS = "array,plane,row,col,g_stuck_S"
+
+
+def _one_line(call, error, match):
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert "\n" not in str(info.value) and isinstance(info.value, XbarmemError)
+
+
+# ------------------------------------------------------------------------------- fault maps
+@pytest.mark.parametrize(("name", "text", "match"), [
+    ("empty.csv", "", "line 1 must be the '# xbarmem fault map"),
+    ("nohead.csv", f"hello\n{COLUMNS}\n", "line 1 must be the '# xbarmem fault map"),
+    ("badsize.csv", f"# xbarmem fault map: arrays=1 rows=x cols=2\n{COLUMNS}\n",
+     "line 1: bad header"),
+    ("nosize.csv", f"# xbarmem fault map: arrays=1 rows=2\n{COLUMNS}\n", "line 1: bad header"),
+    ("metalist.csv", f"{HEAD} meta=[1]\n{COLUMNS}\n", "line 1: meta must be a JSON object"),
+    ("metajson.csv", f"{HEAD} meta={{x\n{COLUMNS}\n", "line 1: bad header"),
+    ("nocols.csv", f"{HEAD}\n", "line 2 must be array,plane,row,col,g_stuck_S"),
+    ("badcols.csv", f"{HEAD}\narray,row\n", "line 2 must be"),
+    ("map.txt", "x", "must end in .npz or .csv"),
+])
+def test_fault_map_files_that_are_not_maps_are_refused(tmp_path, name, text, match):
+    (tmp_path / name).write_text(text)
+    _one_line(lambda: FaultMap.load(tmp_path / name), FileFormatError, match)
+
+
+@pytest.mark.parametrize(("arrays", "match"), [
+    ({"other": np.zeros(3)}, "not an xbarmem fault map \\(no 'g_stuck' array"),
+    ({"g_stuck": np.full((1, 2, 2, 2), np.nan), "meta": np.array("{x")},
+     "'meta' must hold a JSON object"),
+    ({"g_stuck": np.full((1, 2, 2, 2), np.nan), "meta": np.array("[1, 2]")},
+     "'meta' must hold a JSON object"),
+    ({"g_stuck": np.full((1, 2, 2, 2), np.nan), "meta": np.array(3)},
+     "'meta' must hold a JSON object"),
+    ({"g_stuck": np.full((2, 2, 2), np.nan)}, "must have shape \\(n_arrays, 2, rows, cols\\)"),
+    ({"g_stuck": np.array([[[["a"]]]])}, "conductances must be real numbers"),
+])
+def test_fault_map_npz_files_that_are_not_maps_are_refused(tmp_path, arrays, match):
+    np.savez(tmp_path / "m.npz", **arrays)
+    _one_line(lambda: FaultMap.load(tmp_path / "m.npz"), FileFormatError, match)
+
+
+def test_fault_map_csv_round_trip_keeps_every_stuck_device(tmp_path):
+    fmap = FaultMap.generate(SMALL.with_faults(0.3), 2, seed=4)
+    back = FaultMap.load(fmap.save(tmp_path / "m.csv"))
+    np.testing.assert_array_equal(back.g_stuck, fmap.g_stuck)  # NaN = free, in the same places
+    assert {k: v for k, v in back.meta.items() if k != "file"} == fmap.meta
+    assert back.meta["file"].endswith("m.csv")
+    _one_line(lambda: fmap.save(tmp_path / "m.txt"), FileFormatError, "must end in .npz or .csv")
+    assert not (tmp_path / "m.txt").exists()
+
+
+def test_fault_maps_from_measurements_refuse_what_does_not_fit():
+    ones = np.full((1, 2, 2, 2), 5e-5)
+    _one_line(lambda: FaultMap.from_readback(ones, np.full((1, 2, 2, 3), 5e-5), 1e-6, DEV),
+              FileFormatError, "read-back map \\(1, 2, 2, 2\\) and targets \\(1, 2, 2, 3\\) differ")
+    _one_line(lambda: FaultMap.from_conductance_map(ones, DEV, off_below=1e-4, on_above=5e-5),
+              ConfigError, "off_below .* must be below on_above")
+    _one_line(lambda: FaultMap(ones.astype(complex)), FileFormatError, "real numbers")
+    _one_line(lambda: FaultMap(np.full((1, 2, 2, 2), np.nan), [1]), FileFormatError,
+              "meta must be a JSON object")
+    # a device off its target by more than the tolerance is stuck at its reading
+    target = ones.copy()
+    read = ones.copy()
+    read[0, 1, 0, 1] = 9e-5
+    fmap = FaultMap.from_readback(read, target, 1e-6, DEV)
+    assert np.argwhere(fmap.stuck).tolist() == [[0, 1, 0, 1]]
+    assert fmap.g_stuck[0, 1, 0, 1] == 9e-5
+
+
+# ------------------------------------------------------------------------ measured CSV files
+@pytest.mark.parametrize(("reader", "text", "match"), [
+    (read_conductance_csv, "array,row,col,polarity,read_uS\n0,0,0,G+,10\n0,0,0,G+,11\n",
+     "line 3: device \\(array 0, G\\+, row 0, col 0\\) already given on line 2"),
+    (read_conductance_csv, "array,row,col,polarity,read_uS\n0,0,0,G+,\n",
+     "no device read \\(every row lacks read_uS\\)"),
+    (read_conductance_csv, "array,row,col,polarity,read_uS,read_uS\n0,0,0,G+,1,2\n",
+     "line 1: column 'read_uS' appears twice"),
+    (read_measured_csv, "array,row,col,polarity,target_uS,read_uS,stuck\n0,0,0,G+,10,10,2\n",
+     "line 2, column 'stuck': '2' is not 0 or 1"),
+    (read_measured_csv, "array,row,col,polarity,target_uS,read_uS\n0,0,0,G+,10,\n0,0,1,G+,,4\n",
+     "no measured device"),
+])
+def test_measured_csvs_name_the_line_and_column(tmp_path, reader, text, match):
+    (tmp_path / "m.csv").write_text(text)
+    _one_line(lambda: reader(tmp_path / "m.csv", 8, 8), FileFormatError, match)
+
+
+@pytest.mark.parametrize(("reads", "match"), [
+    ((10, 90, 95), "fewer than 2 devices reached their target within 1 uS"),
+    ((10, 10, 95), "every device that reached its target reads 10 uS"),
+])
+def test_a_measured_chip_needs_two_distinct_good_devices(tmp_path, reads, match):
+    lines = ["array,row,col,polarity,target_uS,read_uS"]
+    lines += [f"0,0,{j},G+,10,{r}" for j, r in enumerate(reads)]
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    measurement = read_measured_csv(tmp_path / "m.csv", 8, 8)
+    _one_line(lambda: measured_chip(measurement, SMALL, 1e-6), FileFormatError, match)
+
+
+# ----------------------------------------------------------------------------- read-backs
+@pytest.fixture(scope="module")
+def four_arrays():
+    """A pinv memory of N = 12 on 8x8 arrays: 2 x 2 tiles, arrays 0-3, and its conductances."""
+    mem = xm.train(xm.random_patterns(2, 12, seed=0), chip=SMALL, rule="pinv")
+    layer = mem.layers[0]
+    return mem, layer.scatter(np.stack([layer.g_pos, layer.g_neg]))
+
+
+def _csv(path, g, arrays):
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["array", "row", "col", "polarity", "read_uS"])
+        for a, p, i, j in np.argwhere(~np.isnan(g)):
+            if a in arrays:
+                out.writerow([a, i, j, ("G+", "G-")[p], repr(float(g[a, p, i, j] * 1e6))])
+    return path
+
+
+def test_a_read_back_csv_missing_an_array_names_its_first_device(four_arrays, tmp_path):
+    mem, g = four_arrays
+    np.testing.assert_allclose(load_read_back(_csv(tmp_path / "all.csv", g, range(4)), mem), g,
+                               rtol=1e-12)
+    _one_line(lambda: load_read_back(_csv(tmp_path / "a0.csv", g, [0]), mem), ConfigError,
+              "device \\(array 1, G\\+, row 0, col 0\\) and 159 more used by the model has no "
+              "reading")
+    _one_line(lambda: load_read_back(tmp_path / "all.csv", mem, key="g"), ConfigError,
+              "--key applies to an .npz read-back, not all.csv")
+
+
+def test_a_one_array_read_back_may_drop_the_array_axis(tmp_path):
+    mem = xm.train(xm.random_patterns(2, 6, seed=0), chip=SMALL, rule="pinv")
+    layer = mem.layers[0]
+    g = layer.scatter(np.stack([layer.g_pos, layer.g_neg]))
+    assert g.shape == (1, 2, 8, 8)
+    np.save(tmp_path / "r.npy", g[0])  # (2, rows, cols)
+    np.testing.assert_array_equal(load_read_back(tmp_path / "r.npy", mem), g)
+
+
+# --------------------------------------------------------------------------- pattern files
+def test_8_bit_rows_are_images_binarised_at_their_mean(tmp_path):
+    rng = np.random.default_rng(0)
+    square = rng.integers(0, 256, size=(3, 64)).astype(np.uint8)
+    np.save(tmp_path / "rows.npy", square)
+    np.save(tmp_path / "stack.npy", square.reshape(3, 8, 8))
+    rows = xm.load_file(tmp_path / "rows.npy")
+    assert rows.image_shape == (8, 8)
+    expected = np.where(square > square.mean(axis=1, keepdims=True), 1.0, -1.0)
+    np.testing.assert_array_equal(rows.patterns, expected)
+    for side in (None, 4):  # (P, r*r) rows are read as the (P, r, r) stack they are
+        a = xm.load_file(tmp_path / "rows.npy", side=side)
+        b = xm.load_file(tmp_path / "stack.npy", side=side)
+        np.testing.assert_array_equal(a.patterns, b.patterns)
+        assert a.image_shape == b.image_shape
+    odd = rng.integers(0, 256, size=(2, 10)).astype(np.uint8)  # rows that are no square
+    np.save(tmp_path / "odd.npy", odd)
+    got = xm.load_file(tmp_path / "odd.npy")
+    assert got.image_shape is None
+    np.testing.assert_array_equal(got.patterns,
+                                  np.where(odd > odd.mean(axis=1, keepdims=True), 1.0, -1.0))
+
+
+def test_boolean_patterns_are_zero_one_patterns():
+    flags = np.array([[True, False, True], [False, False, True]])
+    got = xm.as_pattern_set(flags, zero_one=True)
+    np.testing.assert_array_equal(got.patterns, np.where(flags, 1.0, -1.0))
+    with pytest.raises(PatternError, match="pass zero_one=True"):
+        xm.as_pattern_set(flags)
+
+
+# -------------------------------------------------------------------------------- drivers
+class _Misreading:
+    """A driver whose reads or products come back in another shape than asked."""
+
+    def __init__(self, g, read_shape=None, apply_shape=None):
+        self.g, self.read_shape, self.apply_shape = g, read_shape, apply_shape
+
+    def write(self, array, targets):
+        self.g[array] = np.where(np.isnan(targets), self.g[array], targets)
+
+    def read(self, array):
+        return self.g[array] if self.read_shape is None else np.zeros(self.read_shape)
+
+    def apply(self, array, voltages):
+        out = np.einsum("br,prc->bpc", voltages, self.g[array])
+        return out if self.apply_shape is None else np.zeros(self.apply_shape)
+
+
+def test_a_driver_answering_in_another_shape_is_named():
+    layer = xm.Crossbar(SMALL, 6, 6, FaultMap.empty(1, 8, 8), bias=True)
+    layer.program(0.1 * torch.ones(6, 6), torch.zeros(6))
+    g = np.full((1, 2, 8, 8), DEV.g_min)
+    _one_line(lambda: DriverBackend(_Misreading(g, read_shape=(2, 8)), layer).read_back(),
+              PatternError, "driver.read\\(0\\) returned shape \\(2, 8\\), expected \\(2, 8, 8\\)")
+    _one_line(lambda: DriverBackend(_Misreading(g, apply_shape=(3, 8)), layer).matvec(
+        torch.ones(3, 6)), PatternError,
+        "driver.apply\\(0\\) returned shape \\(3, 8\\), expected \\(3, 2, 8\\)")
+
+
+# ------------------------------------------------------------------------- memories by hand
+def test_weights_that_do_not_fit_a_memory_are_refused():
+    chip = xm.load_preset("ideal").replace_array(rows=16, cols=16)
+    mem = xm.MultilayerMemory(12, 8, chip, fault_seed=0)
+    gen = torch.Generator().manual_seed(0)
+    w = [0.3 * torch.randn(8, 12, generator=gen), 0.3 * torch.randn(12, 8, generator=gen)]
+    b = [0.1 * torch.ones(8), -0.1 * torch.ones(12)]
+    assert mem.target_biases is None  # nothing programmed yet
+    _one_line(lambda: mem.program(w[:1], b), ConfigError, "need weights for 2 layers, got 1")
+    _one_line(lambda: mem.program(w, b[:1]), ConfigError, "need biases for 2 layers, got 1")
+    mem.program(w, b)
+    for got, want in zip(mem.target_biases, b, strict=True):
+        torch.testing.assert_close(got, want)
+    for got, want in zip(mem.biases, b, strict=True):  # an ideal chip writes them exactly
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    _one_line(lambda: xm.MultilayerMemory(12, [], chip), ConfigError,
+              "hidden must name at least one hidden layer width")
+    bar = xm.Crossbar(chip, 12, 12, FaultMap.empty(1, 16, 16))
+    _one_line(lambda: bar.matvec(torch.ones(2, 12)), ConfigError, "has not been programmed")
+    _one_line(lambda: bar.program(torch.ones(12, 11)), PatternError,
+              "weights must have shape \\(12, 12\\), got \\(12, 11\\)")
+    _one_line(lambda: bar.program(torch.ones(12, 12), torch.ones(11)), PatternError,
+              "bias must have shape \\(12,\\), got \\(11,\\)")
+    _one_line(lambda: bar.program(torch.full((12, 12), float("nan"))), PatternError, "NaN or inf")
+    bare = xm.Crossbar(chip, 12, 12, FaultMap.empty(1, 16, 16), bias=False)
+    _one_line(lambda: bare.program(torch.ones(12, 12), torch.ones(12)), ConfigError,
+              "no bias row but a non-zero bias")
+    bar.program(0.1 * torch.ones(12, 12))
+    _one_line(lambda: bar.matvec(torch.ones(2, 11)), PatternError,
+              "input must have shape \\(batch, 12\\), got \\(2, 11\\)")
+    _one_line(lambda: bar.set_conductances(np.zeros((12, 12)), np.zeros((12, 12)), 0.5),
+              ConfigError, "conductances must have shape \\(12, 13\\)")
+    _one_line(lambda: xm.FloatMatrix(torch.ones(3)), PatternError, "non-empty \\(n_out, n_in\\)")
+    _one_line(lambda: xm.FloatMatrix(torch.ones(3, 3), torch.ones(2)), PatternError,
+              "bias must have shape \\(3,\\), got \\(2,\\)")
+
+
+def test_rebuild_puts_the_same_memory_on_other_faults():
+    chip = xm.load_preset("rram").replace_array(rows=16, cols=16)
+    mem = xm.SingleLayerMemory(12, chip, bias=False)
+    faults = FaultMap.generate(chip.with_faults(0.2), 1, seed=3)
+    new = mem.rebuild(faults)
+    assert type(new) is type(mem) and new.sizes == mem.sizes and not new.has_bias
+    np.testing.assert_array_equal(new.faults.g_stuck, faults.g_stuck)
+    _one_line(lambda: mem.rebuild(FaultMap.empty(1, 8, 8)), ConfigError, "arrays of 8x8 cells")
