@@ -266,3 +266,23 @@ def test_rebuild_puts_the_same_memory_on_other_faults():
     assert type(new) is type(mem) and new.sizes == mem.sizes and not new.has_bias
     np.testing.assert_array_equal(new.faults.g_stuck, faults.g_stuck)
     _one_line(lambda: mem.rebuild(FaultMap.empty(1, 8, 8)), ConfigError, "arrays of 8x8 cells")
+
+
+class _Wordy(_Misreading):
+    """A driver whose reads and products are not numbers."""
+
+    def read(self, array):
+        return [["x"]]
+
+    def apply(self, array, voltages):
+        return None
+
+
+def test_a_driver_answering_with_no_numbers_is_named():
+    """numpy's "could not convert string to float" came through before."""
+    layer = xm.Crossbar(SMALL, 6, 6, FaultMap.empty(1, 8, 8), bias=True)
+    layer.program(0.1 * torch.ones(6, 6), torch.zeros(6))
+    backend = DriverBackend(_Wordy(np.full((1, 2, 8, 8), DEV.g_min)), layer)
+    _one_line(backend.read_back, PatternError, "driver.read\\(0\\) must be an array of real")
+    _one_line(lambda: backend.matvec(torch.ones(3, 6)), PatternError,
+              "driver.apply\\(0\\) must be an array of real")

@@ -291,7 +291,8 @@ class DriverBackend:
         first = self.layer.first_array
         per_array = np.full((first + self.layer.n_arrays, 2, self.rows, self.cols), np.nan)
         for k in range(self.layer.n_arrays):
-            g = np.asarray(self.driver.read(first + k), dtype=np.float64)
+            g = as_real_array(self.driver.read(first + k), f"driver.read({first + k})",
+                              error=PatternError)
             if g.shape != (2, self.rows, self.cols):
                 raise PatternError(f"driver.read({first + k}) returned shape {g.shape}, "
                                    f"expected (2, {self.rows}, {self.cols})")
@@ -305,7 +306,7 @@ class DriverBackend:
         for a, r, c in self.layer._tile_of():
             v = np.zeros((u.shape[0], self.rows))
             v[:, : r.stop - r.start] = u[:, r] * volts
-            i = np.asarray(self.driver.apply(a, v), dtype=np.float64)
+            i = as_real_array(self.driver.apply(a, v), f"driver.apply({a})", error=PatternError)
             if i.shape != (u.shape[0], 2, self.cols):
                 raise PatternError(f"driver.apply({a}) returned shape {i.shape}, expected "
                                    f"({u.shape[0]}, 2, {self.cols})")
