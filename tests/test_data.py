@@ -25,7 +25,7 @@ from xbarmem.data.patterns import (
     random_patterns,
     validate_patterns,
 )
-from xbarmem.errors import FileFormatError, PatternError, XbarmemError
+from xbarmem.errors import FileFormatError, PatternError, XbarmemError, XbarmemWarning
 
 
 def _bundled() -> tuple[np.ndarray, np.ndarray]:
@@ -571,3 +571,21 @@ def test_an_all_zero_pattern_is_not_stored(tmp_path: Path) -> None:
     memory = xm.train(data[:2], kind="continuous", rule="hebb")
     with pytest.raises(PatternError, match="all zeros"):
         xm.evaluate_memory(memory, PatternSet(np.zeros((1, 16)), "continuous"))
+
+
+@pytest.mark.parametrize(("labels", "kept", "why"), [
+    (np.arange(4.0), [0, 1, 2, 3], None),  # floats holding whole numbers (saved from a table)
+    (np.arange(4), [0, 1, 2, 3], None),
+    (np.arange(3), None, "has shape \\(3,\\), not one label per pattern \\(4\\)"),
+    (np.array([0.5, 1, 2, 3]), None, "holds float64 values, not whole numbers"),
+    (np.array(["a", "b", "c", "d"]), None, "holds <U1 values"),
+])
+def test_npz_labels_are_used_or_ignored_with_a_warning(tmp_path, labels, kept, why):
+    """Labels of another length or kind were dropped silently; whole-number floats were too."""
+    path = tmp_path / "p.npz"
+    np.savez(path, patterns=np.sign(np.arange(64.0).reshape(4, 16) % 3 - 0.5), labels=labels)
+    if why is None:
+        assert load_file(path).labels.tolist() == kept
+    else:
+        with pytest.warns(XbarmemWarning, match=why):
+            assert load_file(path).labels is None

@@ -36,7 +36,7 @@ from xbarmem.checks import (
     is_choice,
     shown,
 )
-from xbarmem.errors import FileFormatError, PatternError
+from xbarmem.errors import FileFormatError, PatternError, XbarmemWarning
 from xbarmem.files import ArrayFile, as_path, decode, gunzip, missing, npy_size, read_bytes
 from xbarmem.limits import array_bytes, check_bytes
 from xbarmem.spec import check_seed
@@ -743,9 +743,24 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
                             "as 'patterns' (Python: load_file(key=...)), one of")
     chosen = chosen if chosen is not None else keys[0]
     labels = arrays.array("labels") if "labels" in keys and chosen != "labels" else None
-    if labels is not None and (labels.shape != arr.shape[:1] or labels.dtype.kind not in "iu"):
-        labels = None
-    return arr, labels
+    return arr, None if labels is None else _file_labels(labels, arr.shape[0], path)
+
+
+def _file_labels(labels: np.ndarray, count: int, path: Path) -> np.ndarray | None:
+    """An .npz file's ``labels``: one whole number per pattern (integers, or floats holding
+    whole numbers, as saved from a table), returned as int64; anything else is ignored with an
+    :class:`~xbarmem.errors.XbarmemWarning` saying why (it was dropped silently)."""
+    if labels.shape != (count,):
+        why = f"has shape {labels.shape}, not one label per pattern ({count})"
+    elif labels.dtype.kind in "iu":
+        return labels.astype(np.int64, copy=False)
+    elif labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels % 1 == 0).all():
+        return labels.astype(np.int64)
+    else:
+        why = f"holds {labels.dtype} values, not whole numbers"
+    warnings.warn(f"{path}: 'labels' {why}; the patterns are loaded without labels",
+                  XbarmemWarning, stacklevel=4)
+    return None
 
 
 @checked_keywords
