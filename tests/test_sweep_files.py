@@ -117,3 +117,15 @@ def test_a_grid_over_rule_options_round_trips():
     assert flips == [0.05, 0.1]
     again = parse_sweep(spec.as_dict())
     assert sorted(t.key for t in again.trials) == sorted(t.key for t in spec.trials)
+
+
+def test_a_file_changed_after_planning_is_refused_by_its_trials(tmp_path):
+    """A file rewritten between planning a sweep and running it trained the new contents under
+    the old digest (workers never compared it)."""
+    file = tmp_path / "mine.npy"
+    np.save(file, xm.random_patterns(5, 16, seed=0).patterns)
+    spec = _spec(file)
+    _rewrite(file, xm.random_patterns(5, 16, seed=1).patterns)
+    report = run_sweep(spec, tmp_path / "s.sqlite", jobs=1)
+    assert report.inserted == 0 and len(report.failures) == 1
+    assert "changed after the sweep was planned" in str(report.failures[0])

@@ -36,6 +36,7 @@ layer (no self-connection) gets none. (Before xbarmem 0.2.0 the biases got the s
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import os
@@ -55,7 +56,7 @@ from xbarmem.data.patterns import (
     load_image_set,
     patterns_for,
 )
-from xbarmem.errors import ConfigError, XbarmemWarning
+from xbarmem.errors import ConfigError, PatternError, XbarmemWarning
 from xbarmem.evaluation.capacity import find_capacity, pool_limited
 from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
@@ -125,7 +126,16 @@ def _source(data: str, kind: str, n: int, first: int | None, seed: int,
             digest: str | None = None) -> PatternSet:
     """The first ``first`` patterns of a data source (random data: drawn from ``seed``); a file
     is cached by its contents' ``digest`` too (the trial's ``data_sha256``), so a file rewritten
-    in one Python session is read again."""
+    in one Python session is read again. A file whose contents no longer have ``digest`` (it
+    changed after the sweep was planned) is refused: its trials would train on other patterns
+    than their key says."""
+    if digest is not None:
+        with open(data, "rb") as handle:
+            now = hashlib.file_digest(handle, "sha256").hexdigest()
+        if now != digest:
+            raise PatternError(f"pattern file {data} changed after the sweep was planned (its "
+                               "SHA-256 is not the one in the trials' keys): run the sweep "
+                               "again to plan it on the file as it is now")
     return patterns_for(data, n, kind=kind, n=first, seed=seed if is_drawn(data) else 0)
 
 
