@@ -1338,6 +1338,26 @@ def test_results_rows_show_swept_rule_options_and_exact_recall(run_cli, tmp_path
     assert "True" in out and "False" in out and "cosine / capacity" not in out
 
 
+def test_results_of_one_row_show_its_recall_on_an_80_column_terminal(run_cli, tmp_path):
+    """One row (``--where`` picking one) printed every field as a column: at 80 columns the
+    table was cut and its cosine and exact columns were not shown; the title said "1 rows"."""
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\nname = "one"\ntrial = "evaluate"\nseeds = 1\n\n[base]\ndata = "random"\n'
+        'n_neurons = 16\npatterns = 3\nprobes = 1\nrule = "pinv"\n\n[grid]\n'
+        'fault_rate = [0.0, 0.2]\n')
+    store = tmp_path / "s.sqlite"
+    code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    code, out, err = run_cli("results", store, "--where", "fault_rate=0.2")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "1 row" in text and "1 rows" not in text
+    lines = out.splitlines()
+    assert all(len(line) <= 80 for line in lines), out
+    header = next(line for line in lines if "cosine" in line)
+    assert "exact" in header and "fault_rate=0.2" in text
+
+
 def _refusals() -> list[tuple[str, str, list[str]]]:
     """Every ``applies_only(ctx, WHERE, NAME, ...)`` call of the CLI's source: (module, WHERE,
     parameter names); a call in ``options`` (shared helpers) applies to every command."""

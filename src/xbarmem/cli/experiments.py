@@ -332,10 +332,11 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     whether it speaks of every row or of the first ``limit``) and the row's results (cosine
     and exact recall, or capacities); cells fold, never cut."""
     cells = {c: [_text(_value(r, c)) for r in rows] for c in (shown or _default_columns(rows))}
-    same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1 and len(rows) > 1}
+    same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
     if shown is None:
         cells = {c: v for c, v in cells.items() if c not in same}
-    title = f"{store}: {total} rows" + (f" (first {limit})" if total > (limit or total) else "")
+    title = (f"{store}: {total} row{'s' if total != 1 else ''}"
+             + (f" (first {limit})" if total > (limit or total) else ""))
     where = "every row" if len(rows) == total else f"the {len(rows)} rows shown"
     caption = (f"same in {where}: " + ", ".join(f"{c}={v}" for c, v in same.items())
                if same and shown is None else None)
@@ -378,7 +379,8 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
 
     names = chosen or [m for m in metric_names(rows)
                        if m in ("cosine", "exact") or m.startswith("capacity.")]
-    table = Table(title=f"{store}: {len(rows)} rows in {len(groups)} groups", box=box.SIMPLE_HEAD,
+    table = Table(title=f"{store}: {len(rows)} row{'s' if len(rows) != 1 else ''} in "
+                  f"{len(groups)} group{'s' if len(groups) != 1 else ''}", box=box.SIMPLE_HEAD,
                   caption="each metric: the mean over the n rows of a group, then +-std (sample "
                           "standard deviation)")
     for col in by:
