@@ -1358,6 +1358,26 @@ def test_results_of_one_row_show_its_recall_on_an_80_column_terminal(run_cli, tm
     assert "exact" in header and "fault_rate=0.2" in text
 
 
+def test_results_of_many_fields_keep_their_recall_columns_at_80_columns(run_cli, tmp_path):
+    """Six varying fields (a grid over five settings and the seed) cut the table before its
+    exact column at 80 columns: the field columns now fold first."""
+    (tmp_path / "s.toml").write_text(
+        '[sweep]\nname = "w"\ntrial = "evaluate"\nseeds = 2\n\n[base]\ndata = "random"\n'
+        'n_neurons = 16\nprobes = 1\nrule = "storkey-variant"\n\n[grid]\n'
+        'fault_rate = [0.0, 0.2]\npatterns = [2, 3]\nvariation = [0.0, 0.1]\n'
+        'level = [0.05, 0.1]\n\n[grid.rule_options.storkey-variant]\n'
+        'self_field = [false, true]\n')
+    store = tmp_path / "s.sqlite"
+    code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    code, out, err = run_cli("results", store)  # (the first 50 rows: every field varies)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert all(len(line) <= 80 for line in lines), out
+    header = " ".join(line for line in lines if line.startswith("┃"))
+    assert "cosine" in header and "exact" in header and "seed" in header, out
+
+
 def _refusals() -> list[tuple[str, str, list[str]]]:
     """Every ``applies_only(ctx, WHERE, NAME, ...)`` call of the CLI's source: (module, WHERE,
     parameter names); a call in ``options`` (shared helpers) applies to every command."""

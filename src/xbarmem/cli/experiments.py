@@ -342,7 +342,9 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
                if same and shown is None else None)
     table = Table(title=title, caption=caption)
     results = _result_cells(rows)
-    for col in (*cells, *results):
+    for col in cells:  # (narrow minimum: on a narrow terminal the fields fold, not the results)
+        table.add_column(col, overflow="fold", min_width=min(len(col), 5))
+    for col in results:
         table.add_column(col, overflow="fold", min_width=min(len(col), 12))
     for i in range(len(rows)):
         table.add_row(*(v[i] for v in cells.values()), *(v[i] for v in results.values()))
