@@ -1319,17 +1319,28 @@ def test_evaluate_takes_max_iterations_as_recall_does(run_cli, tmp_path):
     assert code == 0 and " bits " in out, err
 
 
-def test_results_rows_show_swept_rule_options_and_exact_recall(run_cli, tmp_path):
-    """The table of rows showed neither a swept rule option (rows of two readings looked
-    alike) nor the exact-recall rate, under one column "cosine / capacity"."""
-    (tmp_path / "s.toml").write_text(
-        '[sweep]\nname = "opt"\ntrial = "evaluate"\nseeds = 1\n\n[base]\ndata = "random"\n'
-        'n_neurons = 16\npatterns = 4\nprobes = 1\nrule = "storkey-variant"\n\n[grid]\n'
-        'fault_rate = [0.0, 0.3]\n\n[grid.rule_options.storkey-variant]\n'
-        'self_field = [false, true]\n')
+def _evaluate_sweep(run_cli, tmp_path, grid: dict, *, seeds: int = 1, **base) -> Path:
+    """The store of an evaluate sweep over random N = 16 patterns (one cue per pattern) with
+    ``base`` settings and ``grid``, run with one job."""
+    from tomli_w import dumps
+
+    (tmp_path / "s.toml").write_text(dumps({
+        "sweep": {"name": "s", "trial": "evaluate", "seeds": seeds},
+        "base": {"data": "random", "n_neurons": 16, "probes": 1, **base}, "grid": grid}))
     store = tmp_path / "s.sqlite"
     code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
     assert code == 0, err
+    return store
+
+
+_SELF_FIELD = {"rule_options": {"storkey-variant": {"self_field": [False, True]}}}
+
+
+def test_results_rows_show_swept_rule_options_and_exact_recall(run_cli, tmp_path):
+    """The table of rows showed neither a swept rule option (rows of two readings looked
+    alike) nor the exact-recall rate, under one column "cosine / capacity"."""
+    store = _evaluate_sweep(run_cli, tmp_path, {"fault_rate": [0.0, 0.3], **_SELF_FIELD},
+                            patterns=4, rule="storkey-variant")
     code, out, err = run_cli("results", store)
     assert code == 0, err
     header = " ".join(out.split())
@@ -1341,13 +1352,8 @@ def test_results_rows_show_swept_rule_options_and_exact_recall(run_cli, tmp_path
 def test_results_of_one_row_show_its_recall_on_an_80_column_terminal(run_cli, tmp_path):
     """One row (``--where`` picking one) printed every field as a column: at 80 columns the
     table was cut and its cosine and exact columns were not shown; the title said "1 rows"."""
-    (tmp_path / "s.toml").write_text(
-        '[sweep]\nname = "one"\ntrial = "evaluate"\nseeds = 1\n\n[base]\ndata = "random"\n'
-        'n_neurons = 16\npatterns = 3\nprobes = 1\nrule = "pinv"\n\n[grid]\n'
-        'fault_rate = [0.0, 0.2]\n')
-    store = tmp_path / "s.sqlite"
-    code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
-    assert code == 0, err
+    store = _evaluate_sweep(run_cli, tmp_path, {"fault_rate": [0.0, 0.2]}, patterns=3,
+                            rule="pinv")
     code, out, err = run_cli("results", store, "--where", "fault_rate=0.2")
     assert code == 0, err
     text = " ".join(out.split())
@@ -1361,15 +1367,9 @@ def test_results_of_one_row_show_its_recall_on_an_80_column_terminal(run_cli, tm
 def test_results_of_many_fields_keep_their_recall_columns_at_80_columns(run_cli, tmp_path):
     """Six varying fields (a grid over five settings and the seed) cut the table before its
     exact column at 80 columns: the field columns now fold first."""
-    (tmp_path / "s.toml").write_text(
-        '[sweep]\nname = "w"\ntrial = "evaluate"\nseeds = 2\n\n[base]\ndata = "random"\n'
-        'n_neurons = 16\nprobes = 1\nrule = "storkey-variant"\n\n[grid]\n'
-        'fault_rate = [0.0, 0.2]\npatterns = [2, 3]\nvariation = [0.0, 0.1]\n'
-        'level = [0.05, 0.1]\n\n[grid.rule_options.storkey-variant]\n'
-        'self_field = [false, true]\n')
-    store = tmp_path / "s.sqlite"
-    code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
-    assert code == 0, err
+    store = _evaluate_sweep(run_cli, tmp_path, {
+        "fault_rate": [0.0, 0.2], "patterns": [2, 3], "variation": [0.0, 0.1],
+        "level": [0.05, 0.1], **_SELF_FIELD}, seeds=2, rule="storkey-variant")
     code, out, err = run_cli("results", store)  # (the first 50 rows: every field varies)
     assert code == 0, err
     lines = out.splitlines()
