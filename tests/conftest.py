@@ -112,3 +112,16 @@ def refused(run_cli, folder: Path, *args: object, names: tuple[str, ...] = ()) -
         assert fragment in lines[0], (fragment, lines[0])
     assert tree_digest(folder) == before, f"{args} changed files it was not asked to write"
     return lines[0]
+
+
+def patch_figures(monkeypatch, draw) -> None:
+    """Replace ``write_figure`` (``xbarmem.experiments.reproduce.report``) with ``draw`` in every
+    module of ``xbarmem reproduce`` that calls it, e.g. to skip drawing or record its options."""
+    import pkgutil
+
+    from xbarmem.experiments import reproduce
+
+    for info in pkgutil.iter_modules(reproduce.__path__):
+        module = __import__(f"{reproduce.__name__}.{info.name}", fromlist=["_"])
+        if hasattr(module, "write_figure"):
+            monkeypatch.setattr(module, "write_figure", draw)

@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import patch_figures
 
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.curve import capacity_from_curve
 from xbarmem.experiments.reproduce import Experiment, reproduce
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import ResultStore
@@ -633,11 +635,11 @@ def test_capacity_section_reads_the_ratio_off_the_seed_averaged_curves(tmp_path,
 
     from xbarmem.experiments import reproduce as rep
 
-    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    patch_figures(monkeypatch, lambda *a, **k: None)
 
     def row(rule, seed, curve):
         points = [{"count": c, "cosine": v} for c, v in curve.items()]
-        caps = {str(t): rep.capacity_from_curve(points, t) for t in rep.Capacity.thresholds}
+        caps = {str(t): capacity_from_curve(points, t) for t in rep.Capacity.thresholds}
         return {"config": {"rule": rule, "seed": seed, "level": 0.1},
                 "result": {"points": points, "capacity": caps}}
 
@@ -669,14 +671,14 @@ def test_capacity_shortfall_at_a_flip_rate_is_explained_by_the_clean_cue_capacit
 
     from xbarmem.experiments import reproduce as rep
 
-    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    patch_figures(monkeypatch, lambda *a, **k: None)
     monkeypatch.setattr(rep.Capacity, "ceiling_text", lambda self, quick: "")
 
     def row(rule, level, curve):
         points = [{"count": c, "cosine": v} for c, v in curve.items()]
         return {"config": {"rule": rule, "seed": 0, "level": level},
                 "result": {"points": points, "capacity": {
-                    str(t): rep.capacity_from_curve(points, t) for t in rep.Capacity.thresholds}}}
+                    str(t): capacity_from_curve(points, t) for t in rep.Capacity.thresholds}}}
 
     pinv = {2: 1.0, 4: 0.995, 6: 0.5}  # the same at every flip rate: fixed points
     adaptive = {0.0: {8: 1.0, 16: 0.995, 20: 0.5}, 0.05: {8: 1.0, 12: 0.995, 20: 0.5},

@@ -7,6 +7,7 @@ import math
 from types import SimpleNamespace
 
 import pytest
+from conftest import patch_figures
 
 from xbarmem.experiments import reproduce as rep
 from xbarmem.experiments.sweep import parse_sweep
@@ -266,7 +267,7 @@ def test_patterns_shortfall_gets_the_pinv_spread_over_other_subsets(tmp_path, mo
     """(c): the pseudo-inverse is also measured on other random subsets (seeds 100 and up); a
     point short of the paper gets how many of them would pass, a one-sided '>= 0.99' point is
     judged one-sided."""
-    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    patch_figures(monkeypatch, lambda *a, **k: None)
     main, subsets, _ = rep.Patterns().sweeps(quick=True)
     assert {t.config["seed"] for t in subsets.trials} == set(range(100, 110))
     assert {t.config["rule"] for t in subsets.trials} == {"pinv"}
@@ -300,7 +301,7 @@ def test_patterns_shortfall_is_set_beside_the_other_flip_rate(tmp_path, monkeypa
                                                                 says):
     """(c): the pseudo-inverse's judged counts are measured again at 5% flips on the same
     subsets; a shortfall at 10% says which flip rate each paper point is nearer."""
-    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    patch_figures(monkeypatch, lambda *a, **k: None)
     patterns = rep.Patterns()
     level = patterns.sweeps(quick=False)[2]
     configs = [t.config for t in level.trials]
@@ -323,7 +324,7 @@ def test_patterns_shortfall_is_set_beside_the_other_flip_rate(tmp_path, monkeypa
 
 
 def test_patterns_gives_no_flip_rate_reason_when_the_points_pass(tmp_path, monkeypatch):
-    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    patch_figures(monkeypatch, lambda *a, **k: None)
 
     def rows(curve):
         return [{"config": {"rule": "pinv", "seed": 0},
@@ -341,7 +342,7 @@ def test_patterns_gives_no_flip_rate_reason_when_the_points_pass(tmp_path, monke
 def test_sections_read_only_their_own_sweeps(tmp_path, monkeypatch, exp, quick):
     """Every sweep a section reads belongs to the run (quick or full) it reports on; with no
     rows stored yet the section still renders."""
-    monkeypatch.setattr(rep, "write_figure", lambda *a, **k: None)
+    patch_figures(monkeypatch, lambda *a, **k: None)
     names = {spec.name for spec in exp.sweeps(quick)}
     asked = []
 
@@ -458,7 +459,7 @@ def test_variation_names_the_judged_recipe_and_draws_the_paper_in_its_colour(tmp
     default one: the rule says so and the figure's hollow paper markers take that recipe's
     colour (``"paper RULE"``), not the default recipe's."""
     drawn = {}
-    monkeypatch.setattr(rep, "write_figure", lambda path, rows, kind, **kw: drawn.update(kw))
+    patch_figures(monkeypatch, lambda path, rows, kind, **kw: drawn.update(kw))
     good = {"adaptive": {0.0: 1.0, 0.22: 0.9, 0.30: 0.7},
             "adaptive, bounded": {0.0: 0.999, 0.22: 0.995, 0.30: 0.985},
             "adaptive, variation-aware": {0.0: 0.999, 0.30: 0.99},
@@ -474,7 +475,7 @@ def test_variation_names_the_judged_recipe_and_draws_the_paper_in_its_colour(tmp
 def test_summary_shows_every_judged_point_that_falls_short(tmp_path, monkeypatch):
     """(d): the summary table showed only v = 0.30 of each judged rule, so a 'partly' verdict
     from pinv at v = 0.24 had no row there; a failing point now gets one."""
-    monkeypatch.setattr(rep, "write_figure", lambda *a, **kw: None)
+    patch_figures(monkeypatch, lambda *a, **kw: None)
     data = {"adaptive, bounded": {0.0: 0.999, 0.22: 0.995, 0.30: 0.985},
             "adaptive, variation-aware": {0.0: 0.999, 0.30: 0.99},
             "pinv": {0.0: 1.0, 0.18: 0.99, 0.24: 0.70, 0.30: 0.5}}
@@ -592,7 +593,7 @@ def test_scaling_figure_names_the_threshold_and_the_papers_exponents(tmp_path, m
     """(e): the figure was titled "multilayer N-N-N, capacity vs N": no threshold, and the
     legend's fitted k had no paper value to compare with."""
     drawn = {}
-    monkeypatch.setattr(rep, "write_figure", lambda path, rows, kind, **kw: drawn.update(kw))
+    patch_figures(monkeypatch, lambda path, rows, kind, **kw: drawn.update(kw))
     scaling = rep.Scaling()
     rows = {scaling.name(True, "binary"): _capacity_rows({64: 40, 144: 126, 256: 275})}
     ctx = SimpleNamespace(quick=True, rows=lambda name: rows.get(name, []), out_dir=tmp_path)

@@ -1,0 +1,346 @@
+"""``xbarmem reproduce``: the paper's headline experiments through the sweep machinery.
+
+Each experiment is an :class:`Experiment` with a key (``a`` ... ``g``): its sweeps (plain sweep
+tables, validated like any sweep file) and a function that turns its stored rows into a report
+:class:`Section` (claim, the paper's number, the measured number, a verdict computed from the
+measured numbers by a stated rule, the settings, the commands, figures). All sweeps of a run
+share one queue and one store (by default ``OUT/results.sqlite``), so an interrupted run resumes
+where it stopped, and a full run reuses every trial a quick run already stored with the same
+configuration. Rows are looked up by trial key, not by sweep name.
+
+Each claim's experiment lives in its own module (``fault_tolerance`` (a) ... ``correlation``
+(g)); what they share (the paper's numbers, :class:`Section`, tables, verdict rules, figures)
+in :mod:`~xbarmem.experiments.reproduce.report`. Adding a claim takes a module with an
+:class:`Experiment` subclass (``sweeps`` and ``section``) and one entry in
+:data:`EXPERIMENTS`; experiments whose library module is missing (e.g.
+``xbarmem.evaluation.scaling``, ``xbarmem.energy``) report "not yet available".
+
+Paper numbers are from He et al., Nat. Commun. 17, 3096 (2026): the abstract and values read
+from the authors' plots (N = 64, 8x8 digits, single layer, 10% flips).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.util
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from xbarmem.checks import check_callback, check_count, check_flag, check_type, is_choice, shown
+from xbarmem.errors import ConfigError
+from xbarmem.experiments.reproduce.capacity import Capacity
+from xbarmem.experiments.reproduce.correlation import Correlation
+from xbarmem.experiments.reproduce.energy import Energy
+from xbarmem.experiments.reproduce.fault_tolerance import FaultTolerance
+from xbarmem.experiments.reproduce.patterns import Patterns
+from xbarmem.experiments.reproduce.report import (
+    _TRAINING,
+    CHECKED_FAULTS,
+    ENERGY_TOLERANCE,
+    EXPONENT_TOLERANCE,
+    JUDGED_RECIPE,
+    LATENCY_TOLERANCE,
+    PAPER_CAPACITY_RATIO,
+    PAPER_ENERGY,
+    PAPER_EXPONENTS,
+    PAPER_FAULTS,
+    PAPER_PATTERNS,
+    PAPER_VARIATION,
+    POINT_RULE,
+    PRIMARY_DATA,
+    SELECTION_VALUES,
+    TOLERANCE,
+    VARIATION_GOALS,
+    VARIATION_RECIPES,
+    VERDICTS,
+    Context,
+    Experiment,
+    Section,
+    Training,
+    point_passes,
+    products_text,
+    recipe_text,
+    verdict_of,
+)
+from xbarmem.experiments.reproduce.scaling import SCALING_CHECKS, Scaling, ScalingCheck
+from xbarmem.experiments.reproduce.variation import Variation
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import SweepSpec
+from xbarmem.files import as_path, output_folder
+from xbarmem.names import RECIPES
+
+__all__ = [
+    "CHECKED_FAULTS", "ENERGY_TOLERANCE", "EXPERIMENTS", "EXPONENT_TOLERANCE", "JUDGED_RECIPE",
+    "LATENCY_TOLERANCE", "PAPER_CAPACITY_RATIO", "PAPER_ENERGY", "PAPER_EXPONENTS",
+    "PAPER_FAULTS", "PAPER_PATTERNS", "PAPER_VARIATION", "POINT_RULE", "PRIMARY_DATA",
+    "SCALING_CHECKS", "SELECTION_VALUES", "TOLERANCE", "VARIATION_GOALS", "VARIATION_RECIPES",
+    "VERDICTS", "Capacity", "Context", "Correlation", "Energy", "Experiment", "FaultTolerance",
+    "Patterns", "Scaling", "ScalingCheck", "Section", "Training", "Variation", "point_passes",
+    "products_text", "quick_note", "recipe_text", "reproduce", "summary_table", "verdict_lines",
+    "verdict_of",
+]
+
+EXPERIMENTS: list[Experiment] = [FaultTolerance(), Capacity(), Patterns(), Variation(),
+                                 Scaling(), Energy(), Correlation()]
+
+
+def _sweep_scale(spec: SweepSpec) -> tuple[int, int, str]:
+    """``(trials, seeds, cues per pattern)`` of one sweep."""
+    probes = sorted({str(t.config.get("probes")) for t in spec.trials})
+    return len(spec.trials), len({t.config.get("seed") for t in spec.trials}), "/".join(probes)
+
+
+def quick_note(exp: Experiment) -> str:
+    """How the quick run of ``exp`` is smaller than its full run, sweep by sweep (seeds, cues
+    per pattern, trials; the full run's in brackets) and the sweeps only the full run has:
+    the limits its quick verdict rests on ("" when it has no sweeps)."""
+    quick = {s.name.removeprefix(exp.name(True, "")): s for s in exp.sweeps(True)}
+    full = {s.name.removeprefix(exp.name(False, "")): s for s in exp.sweeps(False)}
+    if not quick:
+        return ""
+    parts = []
+    for what, spec in quick.items():
+        trials, seeds, cues = _sweep_scale(spec)
+        if what not in full:
+            parts.append(f"`{what}` {seeds} seed(s), {trials} trial(s) (quick run only)")
+            continue
+        f_trials, f_seeds, f_cues = _sweep_scale(full[what])
+        text = f"`{what}` {seeds} seed(s) [{f_seeds}]"
+        if cues != f_cues:
+            text += f", {cues} cues per pattern [{f_cues}]"
+        parts.append(text + f", {trials} trial(s) [{f_trials}]")
+    extra = [f"`{what}`" for what in full if what not in quick]
+    return ("Quick mode, so the verdict rests on fewer seeds and points than the full run "
+            "(`xbarmem reproduce` without --quick; its numbers in brackets): "
+            + "; ".join(parts) + (f"; the full run also measures {', '.join(extra)}"
+                                  if extra else "") + ".")
+
+
+def _unavailable(exp: Experiment) -> Section:
+    return Section(exp.key, exp.title, exp.claim, available=False,
+                   summary=[(f"({exp.key}) {exp.title}", "see claim", "not yet available", "")],
+                   body=[f"Not yet available: the module `{exp.needs}` does not exist in this "
+                         f"installation."])
+
+
+def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | None = None,
+              run: Callable[[list[SweepSpec], ResultStore], Any] | None = None,
+              log: Callable[[str], None] = print,
+              experiments: list[Experiment] | None = None, threads: int = 1,
+              recipe: str = "default", products: str = "float32") -> dict[str, Any]:
+    """Run (or resume) the headline experiments and write ``out_dir/report.md``.
+
+    ``recipe``: the hardware-adaptive rule's recipe
+    (:data:`~xbarmem.learning.adaptive.RECIPE_OPTIONS`) for every trial it trains; a recipe
+    other than ``"default"`` names its sweeps ``reproduce-quick-<recipe>-...`` and is stated
+    in the report. ``products``: the precision of the rule's training products in the
+    experiments of large networks (:attr:`Experiment.large`: section (e)), whose sweeps are
+    then named ``...-bf16-e-...``; stated in the report (:data:`~xbarmem.names.PRODUCTS`;
+    ``"bf16"`` needs a CPU and torch build with bfloat16 support,
+    :func:`~xbarmem.learning.adaptive.bf16_products_supported`).
+
+    ``run(specs, store)`` executes the sweeps (default: in this process,
+    :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
+    stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
+    Returns ``{"path", "table", "verdicts", "reasons", "sections", "seconds", "threads",
+    "recipe", "products"}`` where ``table`` is the report's summary table (markdown),
+    ``verdicts`` maps each claim's key to its verdict and ``reasons`` to the measured reasons
+    of its shortfalls (claims that have any). Raises :class:`ConfigError` for an unknown
+    recipe or products, or bf16 products this machine cannot compute, before anything is
+    written."""
+    if not is_choice(recipe, RECIPES):
+        raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, got {shown(recipe)}")
+    out_dir, store = _check_reproduce(out_dir, quick, store, run, log, experiments, threads)
+    if not is_choice(products, ("float32",)):  # (an array compared with != is no bool)
+        from xbarmem.learning.adaptive import check_products
+
+        check_products(products)
+    token = _TRAINING.set(Training(recipe, products))
+    try:
+        return _reproduce(out_dir, quick, store, run, log, experiments, threads)
+    finally:
+        _TRAINING.reset(token)
+
+
+def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
+    """:func:`reproduce`'s arguments checked before anything is written: ``(out_dir,
+    store)`` as paths; :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError` naming
+    the first bad one."""
+    check_flag(quick, "quick")
+    check_callback(run, "run")
+    check_callback(log, "log", optional=False)
+    check_count(threads, "threads")
+    if experiments is not None:
+        check_type(experiments, list | tuple, "experiments", "a list of experiments")
+        for exp in experiments:
+            check_type(exp, Experiment, "experiments", "a list of Experiment (of EXPERIMENTS)")
+        if not experiments:  # only None means every experiment
+            names = ", ".join(f"({e.key}) {type(e).__name__}" for e in EXPERIMENTS)
+            raise ConfigError(f"experiments must hold at least one Experiment of EXPERIMENTS "
+                              f"({names}; None: all of them), got {shown(experiments)}")
+    out = output_folder(out_dir, "report")
+    return out, None if store is None else as_path(store, "store")
+
+
+def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[str, Any]:
+    from xbarmem.experiments.runner import run_sweep
+
+    began = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exps = list(EXPERIMENTS if experiments is None else experiments)
+    ready = [e for e in exps if e.available()]
+    sweeps = {e.key: e.sweeps(quick) for e in ready}
+    specs = [s for e in ready for s in sweeps[e.key]]
+    store_path = Path(store) if store else out_dir / "results.sqlite"
+    with ResultStore(store_path) as db:
+        log(f"reproduce ({'quick' if quick else 'full'}): {sum(len(s.trials) for s in specs)} "
+            f"trials in {len(specs)} sweeps, store {db.path}")
+        ctx = Context(out_dir, db, quick, {s.name: s for s in specs}, log)
+        early = _EarlySections(ctx, ready, sweeps)
+        stop = db.on_add(early.stored)
+        try:
+            if run is None:
+                run_sweep(specs, db, threads=threads)
+            else:
+                run(specs, db)
+        finally:
+            stop()
+        sections = [(early.done[e.key] if e.key in early.done else e.section(ctx))
+                    if e in ready else _unavailable(e) for e in exps]
+    training = _TRAINING.get()
+    command = (f"xbarmem reproduce{' --quick' if quick else ''}{training.flags()} --out {out_dir}"
+               + (f" --store {store}" if store else ""))
+    for e, sec in zip(exps, sections, strict=True):
+        sec.commands = [command] + [f"xbarmem results {store_path} --sweep {s.name}"
+                                    for s in (e.sweeps(quick) if e in ready else [])]
+        sec.commands += e.extra_commands(quick)
+        if quick and e in ready and sec.settings:
+            sec.settings = " ".join(filter(None, [sec.settings, quick_note(e)]))
+    seconds = time.perf_counter() - began
+    table_text = summary_table(sections)
+    text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready)
+                     + [s.markdown() for s in sections])
+    path = out_dir / "report.md"
+    path.write_text(text)
+    return {"path": str(path), "table": table_text, "seconds": seconds,
+            "verdicts": {s.key: s.verdict for s in sections},
+            "reasons": {s.key: s.reasons for s in sections if s.reasons},
+            "sections": [s.key for s in sections], "threads": threads, "recipe": training.recipe,
+            "products": training.products}
+
+
+class _EarlySections:
+    """Sections computed while the last experiment's sweeps still run: once every experiment
+    but one has all its sweeps stored, the sections of all others (those without sweeps
+    too) are computed then -- when a worker is likely idle -- instead of after the last
+    sweep, and the module the last one needs (:attr:`Experiment.needs`) is imported then.
+    A :meth:`~xbarmem.experiments.store.ResultStore.on_add` listener; a run that
+    computes nothing leaves every section for the end, as is a section that fails here (it
+    is computed again there, where its error surfaces). ``sweeps``: each experiment's sweeps
+    by key."""
+
+    def __init__(self, ctx: Context, ready: list[Experiment],
+                 sweeps: dict[str, list[SweepSpec]]) -> None:
+        self.ctx, self.ready = ctx, ready
+        self.done: dict[str, Section] = {}
+        keys = {e.key: {t.key for s in sweeps[e.key] for t in s.trials} for e in ready}
+        stored = ctx.store.finished([k for ks in keys.values() for k in ks])
+        self.waiting = {e.key: keys[e.key] - stored for e in ready if keys[e.key] - stored}
+        self.fired = False
+
+    def stored(self, added: set[str]) -> None:
+        if self.fired:
+            return
+        for key in list(self.waiting):
+            self.waiting[key] -= added
+            if not self.waiting[key]:
+                del self.waiting[key]
+        if len(self.waiting) > 1:
+            return
+        self.fired = True
+        for e in self.ready:
+            try:
+                if e.key not in self.waiting:
+                    self.done[e.key] = e.section(self.ctx)
+                elif e.needs:  # the last section's code, loaded while its sweeps still run
+                    importlib.import_module(e.needs)
+            except Exception:  # noqa: BLE001 -- computed (imported) again after the sweeps
+                pass
+
+
+def summary_table(sections: list[Section]) -> str:
+    """The report's table of every compared number (markdown)."""
+    table = ["| claim | paper | xbarmem (measured) | bar |", "|---|---|---|---|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for s in sections for a, b, c, d in s.summary]
+    return "\n".join(table)
+
+
+#: the heading of the claims whose verdict is not "reproduced" (partly, not reproduced or
+#: not measured)
+SHORT_HEADING = "Short of the paper (partly, not reproduced or not measured)"
+
+
+def verdict_lines(sections: list[Section]) -> list[str]:
+    """The verdict of every claim, then the claims short of the paper with what falls short,
+    their settings and commands (markdown lines)."""
+    lines = ["## Verdicts", "", "| claim | verdict | how it is decided |", "|---|---|---|"]
+    lines += [f"| ({s.key}) {s.title} | **{s.verdict}** | {s.rule or '-'} |" for s in sections]
+    lines += ["", f"## {SHORT_HEADING}", ""]
+    short = [s for s in sections if s.verdict != "reproduced"]
+    if not short:
+        lines += ["Every claim is reproduced by the rules above.", ""]
+    for s in short:
+        lines += [f"### ({s.key}) {s.title}: {s.verdict}", ""]
+        if not s.available or s.verdict == "not measured":
+            lines += ["No measured numbers (see the section below).", ""]
+            continue
+        lines += [f"* {what}" for what in s.shortfalls] + [""]
+        lines += [f"Measured reason: {why}" for why in s.reasons] + ([""] if s.reasons else [])
+        if s.settings:
+            lines += [f"Settings: {s.settings}", ""]
+        lines += ["Commands:", "", "```", *s.commands, "```", ""]
+    return lines
+
+
+#: the names the report's tables, figures and rules use, defined before the first of them
+TERMS = ("Terms. Rules: `adaptive` (HA) = the paper's hardware-adaptive rule (trained on the chip "
+         "with its stuck weights masked); `pinv` = pseudo-inverse (projection) rule; `hebb` = "
+         "Hebb's rule; `storkey` = Storkey's textbook rule; `storkey-variant` = the authors' "
+         "Storkey variant (a residual outer product); `perceptron` = perceptron rule with a "
+         "margin (not in the paper). Chip `paper-sim`: the paper's simulation abstraction (a "
+         "stuck weight is 0, no other non-ideality). Data: `mnist-crop24` = 8x8 MNIST from the "
+         "centred 24x24 window, as the authors preprocess it; `mnist` = 8x8 from the whole 28x28 "
+         "image; `digits` = scikit-learn's 8x8 digits; all binarised at each image's mean. "
+         "Faults = fraction of stuck weights; flips = fraction of a cue's bits flipped; cosine = "
+         "cosine similarity between a stored pattern and the state recalled from its cue, "
+         "averaged over cues; capacity = the largest number of stored patterns P whose cosine "
+         "(and every smaller tested P's) reaches the threshold; n = number of seeds (± = std "
+         "over them).")
+
+
+def _head(command: str, store: Path, seconds: float, table: str,
+          sections: list[Section], threads: int,
+          experiments: Sequence[Experiment]) -> list[str]:
+    from xbarmem.version import __version__
+
+    return [f"# {command.split(' --out')[0]}: He et al. (2026), headline claims", "",
+            f"Measured by `{command}` (xbarmem {__version__}, "
+            f"{platform.python_implementation()} {platform.python_version()}, "
+            f"{platform.machine()}, {threads} torch thread{'s' if threads != 1 else ''} per "
+            f"trial), finished "
+            f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}, this invocation "
+            f"{seconds:.0f} s (trials already in the store are not re-run). Results store: "
+            f"`{store}`; every number below is computed from its rows. Paper values: He et "
+            f"al., Nat. Commun. 17, 3096 (2026), abstract and values read from the authors' "
+            f"plots. Each claim's verdict (reproduced / partly / not reproduced) is computed "
+            f"from the measured numbers by the rule stated with it; 'bar' marks each single "
+            f"comparison (ok / below / above the paper's value; exponents ok / near / off). "
+            f"The hardware-adaptive rule trains with its {recipe_text()} unless a section "
+            f"says otherwise.{products_text(experiments)}",
+            "", TERMS, "",
+            *verdict_lines(sections),
+            "## Summary", "", table, ""]
