@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from xbarmem.data.patterns import load_mnist
+from xbarmem.data.builtin import load_mnist
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import xbarmem.evaluation.curve as curve_mod
-from xbarmem.data.patterns import load_digits, load_mnist, random_patterns
+from xbarmem.data.builtin import load_digits, load_mnist, random_patterns
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import (
     _next_count,

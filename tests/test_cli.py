@@ -18,7 +18,7 @@ import torch
 from safetensors.numpy import save_file
 
 from xbarmem import cli
-from xbarmem.data.patterns import load_mnist
+from xbarmem.data.builtin import load_mnist
 from xbarmem.hardware.chip import load_preset, preset_names
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import rule_names

@@ -14,17 +14,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xbarmem.data.patterns import (
-    PatternSet,
-    check_cue_values,
-    load_digits,
-    load_file,
-    load_mnist,
-    load_patterns,
-    patterns_for,
-    random_patterns,
-    validate_patterns,
-)
+from xbarmem.data.builtin import load_digits, load_mnist, random_patterns
+from xbarmem.data.patterns import PatternSet, check_cue_values, validate_patterns
+from xbarmem.data.readers import load_file
+from xbarmem.data.sources import load_patterns, patterns_for
 from xbarmem.errors import FileFormatError, PatternError, XbarmemError, XbarmemWarning
 
 
@@ -476,7 +469,8 @@ def test_load_patterns_errors(args: tuple, kwargs: dict, words: list[str]) -> No
 
 
 def test_correlated_patterns_have_the_asked_mean_overlap():
-    from xbarmem.data.patterns import correlated_overlap, correlated_patterns, load_patterns
+    from xbarmem.data.builtin import correlated_overlap, correlated_patterns
+    from xbarmem.data.sources import load_patterns
 
     for overlap in (0.0, 0.3, 0.7):
         x = correlated_patterns(40, 2000, overlap, seed=3).patterns

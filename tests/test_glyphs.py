@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import xbarmem as xm
-from xbarmem.data.patterns import GLYPH_CHARACTERS, load_glyphs, load_image_set, load_patterns
+from xbarmem.data.builtin import GLYPH_CHARACTERS, load_glyphs, load_image_set
+from xbarmem.data.sources import load_patterns
 from xbarmem.errors import ConfigError, PatternError
 
 ROOT = Path(__file__).resolve().parents[1]

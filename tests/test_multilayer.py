@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from xbarmem.data.builtin import load_digits, load_mnist
 from xbarmem.data.corruption import corrupt
-from xbarmem.data.patterns import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.evaluation.metrics import cosine_similarity

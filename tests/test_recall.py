@@ -5,8 +5,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xbarmem.data.builtin import load_mnist
 from xbarmem.data.corruption import corrupt
-from xbarmem.data.patterns import load_mnist
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation import evaluate as ev
 from xbarmem.evaluation.evaluate import Protocol, evaluate_many, evaluate_memory

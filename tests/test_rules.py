@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from xbarmem.data.patterns import load_mnist, random_patterns
+from xbarmem.data.builtin import load_mnist, random_patterns
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory
 from xbarmem.hardware.chip import load_preset

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from xbarmem.data.patterns import load_digits
+from xbarmem.data.builtin import load_digits
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import find_capacity, search_capacity
 from xbarmem.evaluation.evaluate import Protocol

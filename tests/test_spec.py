@@ -378,7 +378,7 @@ _SEEDED = {
     "Memory.program": lambda s: _xm().SingleLayerMemory(16).program([[0.0] * 16] * 16, seed=s),
     "FaultMap.generate": lambda s: _xm().FaultMap.generate(load_chip("paper-sim"), 1, seed=s),
     "random_patterns": lambda s: _xm().random_patterns(3, 16, seed=s),
-    "correlated_patterns": lambda s: _xm().data.patterns.correlated_patterns(3, 16, 0.2, seed=s),
+    "correlated_patterns": lambda s: _xm().data.builtin.correlated_patterns(3, 16, 0.2, seed=s),
     "load_patterns": lambda s: _xm().load_patterns("random", n=3, seed=s),
     "load_mnist": lambda s: _xm().load_mnist(shuffle=True, seed=s),
     "compare_rules": lambda s: _xm().compare_rules(_PATTERNS, "paper-sim", ["hebb"], fault_seed=s),
@@ -403,7 +403,7 @@ def _cues():
 
 def _xm():
     import xbarmem
-    import xbarmem.data.patterns
+    import xbarmem.data.builtin
     import xbarmem.evaluation.curve
     import xbarmem.seeds  # noqa: F401
 

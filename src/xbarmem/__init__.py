@@ -23,8 +23,11 @@ from xbarmem.version import __version__  # noqa: F401 - in __all__
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("CORRUPTION_METHODS", "corrupt", "flip_bits", "gaussian_noise",
                      "occlude_block", "salt_and_pepper"), "xbarmem.data.corruption"),
-    **dict.fromkeys(("PatternSet", "as_pattern_set", "load_digits", "load_file", "load_glyphs",
-                     "load_mnist", "load_patterns", "random_patterns"), "xbarmem.data.patterns"),
+    **dict.fromkeys(("PatternSet", "as_pattern_set"), "xbarmem.data.patterns"),
+    **dict.fromkeys(("load_digits", "load_glyphs", "load_mnist", "random_patterns"),
+                    "xbarmem.data.builtin"),
+    "load_file": "xbarmem.data.readers",
+    "load_patterns": "xbarmem.data.sources",
     **dict.fromkeys(("ArgumentError", "ConfigError", "FileFormatError", "PatternError",
                      "XbarmemError", "XbarmemWarning"),
                     "xbarmem.errors"),
@@ -73,6 +76,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
+    from xbarmem.data.builtin import (  # noqa: F401
+        load_digits,
+        load_glyphs,
+        load_mnist,
+        random_patterns,
+    )
     from xbarmem.data.corruption import (  # noqa: F401
         CORRUPTION_METHODS,
         corrupt,
@@ -81,16 +90,9 @@ if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
         occlude_block,
         salt_and_pepper,
     )
-    from xbarmem.data.patterns import (  # noqa: F401
-        PatternSet,
-        as_pattern_set,
-        load_digits,
-        load_file,
-        load_glyphs,
-        load_mnist,
-        load_patterns,
-        random_patterns,
-    )
+    from xbarmem.data.patterns import PatternSet, as_pattern_set  # noqa: F401
+    from xbarmem.data.readers import load_file  # noqa: F401
+    from xbarmem.data.sources import load_patterns  # noqa: F401
     from xbarmem.errors import (  # noqa: F401
         ArgumentError,
         ConfigError,

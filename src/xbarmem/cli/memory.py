@@ -240,7 +240,8 @@ def recall(
     import numpy as np
     import torch
 
-    from xbarmem.data.patterns import load_file, validate_patterns
+    from xbarmem.data.patterns import validate_patterns
+    from xbarmem.data.readers import load_file
     from xbarmem.memory.io import load_memory
 
     memory = load_memory(model)

@@ -503,7 +503,8 @@ def applies_only(ctx: typer.Context, where: str, *names: str, applies: bool) -> 
 def check_data_options(ctx: typer.Context, data: str) -> None:
     """``--zero-one`` reads files only; ``--one-per-class`` needs classes, which drawn sources
     (random, correlated-R) have not."""
-    from xbarmem.data.patterns import IMAGE_SETS, is_drawn
+    from xbarmem.data.builtin import IMAGE_SETS
+    from xbarmem.data.sources import is_drawn
 
     name = data.strip().lower()
     drawn = is_drawn(name)
@@ -614,7 +615,8 @@ def neurons_or_side(ctx: typer.Context, neurons: str, side: int | None) -> int:
 def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
     """The N that ``--data`` must have: ``n_neurons``, except for a file when neither
     ``--neurons`` nor ``--side`` was given (None: the file's own N)."""
-    from xbarmem.data.patterns import IMAGE_SETS, is_drawn
+    from xbarmem.data.builtin import IMAGE_SETS
+    from xbarmem.data.sources import is_drawn
 
     name = data.strip().lower()
     if name in IMAGE_SETS or is_drawn(name) or given(ctx, "neurons") or given(ctx, "side"):
@@ -625,11 +627,12 @@ def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
 def check_image_neurons(source: str, neurons: int | None, what: str = "--neurons") -> None:
     """Refuse a number of neurons (option ``what``) that a built-in image set ``source``
     cannot be resized to."""
-    from xbarmem.data import patterns as pat
+    from xbarmem.data.builtin import IMAGE_SETS
+    from xbarmem.data.sources import image_side
 
-    if neurons is not None and source.strip().lower() in pat.IMAGE_SETS:
+    if neurons is not None and source.strip().lower() in IMAGE_SETS:
         try:
-            pat.image_side(source, neurons)
+            image_side(source, neurons)
         except PatternError as exc:
             raise ConfigError(f"{what}: {exc}") from None
 
@@ -637,20 +640,20 @@ def check_image_neurons(source: str, neurons: int | None, what: str = "--neurons
 def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
               seed: int = 0, zero_one: bool = False, one_per_class: bool = False,
               ctx: typer.Context | None = None) -> PatternSet:
-    """Patterns from ``--data`` (:func:`xbarmem.data.patterns.patterns_for`): built-in sets
+    """Patterns from ``--data`` (:func:`xbarmem.data.sources.patterns_for`): built-in sets
     and image files are resized to side sqrt(N); ``random`` and ``correlated-R`` draw
     ``count`` patterns of N neurons; a file's other patterns must have N neurons, unless the
     command's ``ctx`` shows that neither ``--neurons`` nor ``--side`` was given
     (:func:`file_neurons`: the file's own N)."""
-    from xbarmem.data import patterns as pat
+    from xbarmem.data.sources import is_drawn, patterns_for
 
     if ctx is not None:
         neurons = file_neurons(ctx, source, neurons)
-    if pat.is_drawn(source) and count is None:
+    if is_drawn(source) and count is None:
         raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
     check_image_neurons(source, neurons)
-    return pat.patterns_for(source, neurons, kind=kind, n=count, seed=seed, zero_one=zero_one,
-                            one_per_class=one_per_class)
+    return patterns_for(source, neurons, kind=kind, n=count, seed=seed, zero_one=zero_one,
+                        one_per_class=one_per_class)
 
 
 def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
@@ -960,7 +963,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def source_file(data: str) -> Path | None:
     """``--data`` as a file, None for a built-in or drawn source."""
-    from xbarmem.data.patterns import IMAGE_SETS, is_drawn
+    from xbarmem.data.builtin import IMAGE_SETS
+    from xbarmem.data.sources import is_drawn
 
     name = data.strip().lower()
     return None if name in IMAGE_SETS or is_drawn(name) else Path(data)

@@ -30,7 +30,8 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
-from xbarmem.data.patterns import PatternSet, is_drawn, patterns_for
+from xbarmem.data.patterns import PatternSet
+from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.energy.model import LayerLoad, compare, programming_cost, recall_cost, step_cost
 from xbarmem.errors import ConfigError, PatternError

@@ -31,7 +31,8 @@ from xbarmem.checks import (
     is_choice,
     shown,
 )
-from xbarmem.data.patterns import IMAGE_SETS, image_side, patterns_for
+from xbarmem.data.builtin import IMAGE_SETS
+from xbarmem.data.sources import image_side, patterns_for
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
 from xbarmem.evaluation.checkpoint import SearchCheckpoint
@@ -199,7 +200,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 data: str = "mnist", checkpoint: str | Path | None = None,
                 keep_checkpoint: bool = False) -> dict[str, Any]:
     """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold, on
-    the built-in image set ``data`` (:data:`~xbarmem.data.patterns.IMAGE_SETS`: ``mnist``,
+    the built-in image set ``data`` (:data:`~xbarmem.data.builtin.IMAGE_SETS`: ``mnist``,
     ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``glyphs``) resized to side
     sqrt(N). ``hidden``: the hidden-width rule of multilayer memories (default ``"fixed:32"``);
     refused with ``arch="single"``.

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from xbarmem.checks import check_callback, check_choice, check_count, check_texts, is_choice, shown
-from xbarmem.data.patterns import load_digits, load_mnist
+from xbarmem.data.builtin import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, compare_rules
 from xbarmem.files import output_folder

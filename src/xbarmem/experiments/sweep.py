@@ -46,7 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.checks import MAX_SEED, check_type, shown
-from xbarmem.data.patterns import IMAGE_SETS, image_side, is_drawn
+from xbarmem.data.builtin import IMAGE_SETS
+from xbarmem.data.sources import image_side, is_drawn
 from xbarmem.errors import ConfigError, PatternError, XbarmemError
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
@@ -582,7 +583,7 @@ def _file_info(path: str, kind: str, n: int) -> tuple[int, bool, str]:
 @functools.lru_cache(maxsize=32)
 def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | None
                   ) -> tuple[int, bool, str]:
-    from xbarmem.data.patterns import load_file
+    from xbarmem.data.readers import load_file
 
     p = Path(path)
     if not p.is_file():

@@ -49,13 +49,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.data.patterns import (
-    IMAGE_SETS,
-    PatternSet,
-    is_drawn,
-    load_image_set,
-    patterns_for,
-)
+from xbarmem.data.builtin import IMAGE_SETS, load_image_set
+from xbarmem.data.patterns import PatternSet
+from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.errors import ConfigError, PatternError, XbarmemWarning
 from xbarmem.evaluation.capacity import find_capacity, pool_limited
 from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve

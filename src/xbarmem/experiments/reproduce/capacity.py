@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.data.patterns import MNIST_VARIANTS, load_mnist
+from xbarmem.data.builtin import MNIST_VARIANTS, load_mnist
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, nearest_pattern_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.experiments.reproduce.report import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.data.patterns import correlated_overlap, load_glyphs
+from xbarmem.data.builtin import correlated_overlap, load_glyphs
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve
 from xbarmem.experiments.reproduce.report import (
     Experiment,

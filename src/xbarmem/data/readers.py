@@ -1,0 +1,242 @@
+"""Readers of users' pattern files: .npy, .npz (optional ``labels``), .csv and MNIST IDX,
+gzip'd or not; 8-bit images are resized and binarised like the built-in sets."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from xbarmem.checks import checked_keywords
+from xbarmem.data.patterns import (
+    PatternSet,
+    check_kind,
+    check_side,
+    images_to_patterns,
+    resize_area,
+    validate_patterns,
+)
+from xbarmem.errors import FileFormatError, PatternError, XbarmemWarning
+from xbarmem.files import ArrayFile, as_path, decode, gunzip, npy_size, read_bytes
+
+SUPPORTED_FILE_TYPES = (".npy", ".npz", ".csv", "MNIST IDX (*-idx3-ubyte, *.idx)", "+ .gz of these")
+
+_IDX_DTYPES: dict[int, str] = {
+    0x08: "u1",
+    0x09: "i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
+_IDX_MAGICS = (0x00000803, 0x00000801)
+
+
+# --------------------------------------------------------------------------- file loading
+
+
+def _is_idx_name(name: str) -> bool:
+    return name.endswith((".idx", ".idx1", ".idx3")) or ("-idx" in name and "-ubyte" in name)
+
+
+def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
+    """Parse an IDX file (big-endian header: 0, 0, dtype code, ndim, then ndim uint32 sizes)."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise FileFormatError(f"{path}: not an IDX file (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise FileFormatError(f"{path}: corrupt IDX file (truncated header)")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = math.prod(dims) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise FileFormatError(
+            f"{path}: corrupt IDX file (expected {expected} data bytes, found {len(raw) - header})"
+        )
+    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return arr.astype(dtype.str[1:])  # native byte order, writable copy
+
+
+def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
+    numbered = [(i, ln) for i, ln in enumerate(decode(raw, f"CSV file {path}").splitlines(), 1)
+                if ln.strip()]
+    if not numbered:
+        raise FileFormatError(f"{path}: CSV file is empty")
+    delim = next((d for d in (",", ";") if d in numbered[0][1]), None)  # else whitespace
+    try:
+        [float(v) for v in numbered[0][1].split(delim)]
+    except ValueError:
+        numbered = numbered[1:]  # non-numeric header line
+    if not numbered:
+        raise FileFormatError(f"{path}: CSV file has a header line but no data")
+    try:
+        return np.loadtxt(io.StringIO("\n".join(ln for _, ln in numbered)), delimiter=delim,
+                          ndmin=2, dtype=np.float64)
+    except ValueError:
+        raise FileFormatError(f"{path}: corrupt CSV file ({_csv_problem(numbered, delim)})") \
+            from None
+
+
+def _csv_problem(numbered: list[tuple[int, str]], delim: str | None) -> str:
+    """The first problem of CSV data lines ``(line number, text)`` that ``np.loadtxt`` refused,
+    named by the file's own line number: a line with another number of values than the first
+    data line, or a value that is not a number."""
+    width = None
+    for number, line in numbered:
+        cells = line.split(delim)
+        if width is None:
+            width, first = len(cells), number
+        elif len(cells) != width:
+            return (f"line {number} has {len(cells)} values, line {first} has {width}; every "
+                    "row must be one pattern of the same length")
+        for cell in cells:
+            try:
+                float(cell)
+            except ValueError:
+                return f"line {number}: {cell.strip()!r} is not a number"
+    return "not a table of numbers"
+
+
+def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return (array, labels-or-None) from .npy or .npz bytes (headers checked before loading)."""
+    arrays = ArrayFile(raw, str(path))
+    if not arrays.is_npz:
+        return arrays.pick(key), None
+    keys = arrays.names
+    chosen = key
+    if chosen is None and len(keys) != 1:
+        chosen = next((k for k in ("patterns", "images") if k in keys), None)
+    arr = arrays.pick(chosen, "none is named 'patterns' or 'images': save the one to load "
+                            "as 'patterns' (Python: load_file(key=...)), one of")
+    chosen = chosen if chosen is not None else keys[0]
+    labels = arrays.array("labels") if "labels" in keys and chosen != "labels" else None
+    return arr, None if labels is None else _file_labels(labels, arr.shape[0], path)
+
+
+def _file_labels(labels: np.ndarray, count: int, path: Path) -> np.ndarray | None:
+    """An .npz file's ``labels``: one whole number per pattern (integers, or floats holding
+    whole numbers, as saved from a table), returned as int64; anything else is ignored with an
+    :class:`~xbarmem.errors.XbarmemWarning` saying why (it was dropped silently)."""
+    if labels.shape != (count,):
+        why = f"has shape {labels.shape}, not one label per pattern ({count})"
+    elif labels.dtype.kind in "iu":
+        return labels.astype(np.int64, copy=False)
+    elif labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels % 1 == 0).all():
+        return labels.astype(np.int64)
+    else:
+        why = f"holds {labels.dtype} values, not whole numbers"
+    warnings.warn(f"{path}: 'labels' {why}; the patterns are loaded without labels",
+                  XbarmemWarning, stacklevel=4)
+    return None
+
+
+@checked_keywords
+def load_file(
+    path: str | Path,
+    kind: str = "binary",
+    key: str | None = None,
+    zero_one: bool = False,
+    side: int | None = None,
+) -> PatternSet:
+    """Load patterns from ``.npy``, ``.npz``, ``.csv`` (one pattern per row, values separated by
+    commas, semicolons or whitespace, optional header line)
+    or MNIST IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
+    gzip'd (``.gz``). Never unpickles.
+
+    8-bit grayscale data (IDX uint8, or uint8 arrays with values above 1) are images: a stack
+    ``(P, h, w)`` (or ``(P, r*r)`` rows) is area-resized to ``side x side`` when ``side`` is
+    given, then binarised at each image's mean (binary) or scaled to [-1, 1] (continuous).
+    Other numeric arrays must already be valid (binary {-1, 1}, or {0, 1} with ``zero_one``;
+    continuous [-1, 1]); ``(P, h, w)`` stacks are flattened and ``side`` is ignored. An .npz
+    ``labels`` array of matching length becomes the labels.
+    Raises :class:`FileFormatError` (missing / corrupt / unknown file) or :class:`PatternError`.
+    """
+    check_kind(kind)
+    path = as_path(path)
+    raw, name = _read_raw(path)
+    labels: np.ndarray | None = None
+    magic = struct.unpack(">I", raw[:4])[0] if len(raw) >= 4 else None
+    is_idx = _is_idx_name(name) or magic in _IDX_MAGICS
+    if name.endswith((".npy", ".npz")):
+        arr, labels = _parse_numpy(raw, path, key)
+    elif name.endswith(".csv"):
+        arr = _parse_csv(raw, path)
+    elif is_idx:
+        arr = _parse_idx(raw, path)
+        if arr.ndim == 1:
+            raise FileFormatError(f"{path}: this IDX file holds labels (1-D), not patterns")
+    else:
+        raise FileFormatError(
+            f"{path}: unknown file type; supported: {', '.join(SUPPORTED_FILE_TYPES)}"
+        )
+    try:
+        pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
+        return PatternSet(pats, kind, path.name, labels, image_shape)
+    except PatternError as exc:
+        raise PatternError(f"{path}: {exc}") from None
+
+
+def _file_patterns(arr: np.ndarray, kind: str, side: int | None, zero_one: bool, is_idx: bool
+                   ) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """A file's array as validated patterns and their image shape (see :func:`load_file`)."""
+    if arr.dtype == np.uint8 and arr.ndim in (2, 3) and arr.size and (is_idx or arr.max() > 1):
+        return _grayscale_patterns(arr, kind, side)
+    image_shape = None
+    if arr.ndim == 3 and arr.shape[0] > 0:
+        image_shape = (int(arr.shape[1]), int(arr.shape[2]))
+        arr = arr.reshape(arr.shape[0], -1)
+    return validate_patterns(arr, kind, zero_one=zero_one), image_shape
+
+
+#: memory a reader needs per byte of (decompressed) file: CSV text becomes lines, a joined
+#: copy and float64 values; binary arrays are held as bytes and as the loaded array
+_EXPAND_TEXT, _EXPAND_BINARY = 12.0, 2.0
+
+
+def _read_raw(path: Path) -> tuple[bytes, str]:
+    """The file's bytes (gunzipped for ``.gz``, sizes checked against the memory limit as they
+    grow) and its lower-case name without ``.gz``."""
+    name = path.name.lower()
+    gz = name.endswith(".gz")
+    name = name[:-3] if gz else name
+    expand = _EXPAND_TEXT if name.endswith(".csv") else _EXPAND_BINARY
+    raw = read_bytes(path, expand=1.0 if gz else expand)
+    if gz:
+        raw = gunzip(raw, str(path), expand=expand,
+                     size_of=lambda head: _declared_size(head, path))
+    return raw, name
+
+
+def _declared_size(head: bytes, path: Path) -> int | None:
+    """Total size an .npy or IDX header at the start of ``head`` declares (None: no such
+    header, or not complete yet)."""
+    if head[:1] == b"\x93":
+        return npy_size(head, str(path))
+    if len(head) >= 4 and head[:2] == b"\0\0" and head[2] in _IDX_DTYPES:
+        header = 4 + 4 * head[3]
+        if len(head) < header:
+            return None
+        dims = struct.unpack(f">{head[3]}I", head[4:header])
+        return header + math.prod(dims) * np.dtype(_IDX_DTYPES[head[2]]).itemsize
+    return None
+
+
+def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
+                        ) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """8-bit images ``(P, h, w)`` or ``(P, r*r)`` (or rows that are no square) as patterns,
+    resized to ``side`` when given; returns the patterns and their image shape."""
+    if arr.ndim == 2:
+        r = math.isqrt(arr.shape[1])
+        if r * r == arr.shape[1]:
+            arr = arr.reshape(-1, r, r)
+    if arr.ndim != 3:
+        return images_to_patterns(arr[:, :, None], 255.0, kind), None
+    if side is not None:
+        check_side(side)
+    imgs = resize_area(arr.astype(np.float32), side)
+    return images_to_patterns(imgs, 255.0, kind), (int(imgs.shape[1]), int(imgs.shape[2]))

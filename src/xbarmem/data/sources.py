@@ -1,0 +1,147 @@
+"""Pattern sources by name: a built-in set (``mnist``, ``mnist-crop24``, ``digits``,
+``glyphs``), drawn patterns (``random``, ``correlated-R``) or a file path, asked for by image
+side (:func:`load_patterns`) or by the number of neurons N (:func:`patterns_for`)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from xbarmem.checks import check_neurons, check_type, checked_keywords, shown
+from xbarmem.data.builtin import (
+    BUILTIN_SOURCES,
+    IMAGE_SETS,
+    correlated_overlap,
+    correlated_patterns,
+    load_image_set,
+    max_side,
+    random_patterns,
+)
+from xbarmem.data.patterns import PatternSet, check_kind, check_side, check_storable, select_indices
+from xbarmem.data.readers import load_file
+from xbarmem.errors import PatternError
+from xbarmem.files import missing
+from xbarmem.spec import check_seed
+
+
+@checked_keywords
+def load_patterns(
+    source: str,
+    kind: str = "binary",
+    side: int = 8,
+    n: int | None = None,
+    seed: int = 0,
+    zero_one: bool = False,
+    one_per_class: bool = False,
+) -> PatternSet:
+    """Resolve ``source`` to a pattern set.
+
+    ``"mnist"``: bundled MNIST at ``side x side`` (first ``n`` / one per class);
+    ``"mnist-crop24"``: the same from the centred 24 x 24 window (the authors' preprocessing);
+    ``"digits"``:
+    scikit-learn 8x8 digits (``side`` must be 8); ``"glyphs"``: the bundled font glyphs
+    (:func:`load_glyphs`) at ``side x side``; ``"random"``: ``n`` random patterns of
+    ``side*side`` neurons from ``seed``; ``"correlated-R"``: ``n`` binary patterns of
+    ``side*side`` neurons with mean pairwise overlap ``R`` (:func:`correlated_patterns`);
+    anything else is a file path for :func:`load_file`
+    (8-bit images resized to ``side``), then first ``n`` / one per class (needs .npz labels).
+    """
+    check_kind(kind)
+    check_seed(seed)
+    check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
+    name = str(source).strip().lower()
+    if name in IMAGE_SETS:
+        return load_image_set(name, kind, side, n, one_per_class, seed)
+    if name == "random":
+        if n is None:
+            raise PatternError("source 'random' needs n (the number of patterns)")
+        side = check_side(side)
+        return random_patterns(n, side * side, kind=kind, seed=seed)
+    overlap = correlated_overlap(name)
+    if overlap is not None:
+        if n is None or kind != "binary":
+            raise PatternError(f"source {shown(source)} needs n (the number of patterns) and "
+                               f"binary patterns")
+        return correlated_patterns(n, check_side(side) ** 2, overlap, seed=seed)
+    path = Path(source).expanduser()
+    if path.is_symlink() and not path.exists():
+        raise PatternError(missing(path, "pattern file"))
+    if not path.exists():
+        raise PatternError(
+            f"unknown pattern source {shown(source)}: not a built-in name "
+            f"({', '.join(BUILTIN_SOURCES)}) and no such file"
+        )
+    pset = load_file(path, kind=kind, zero_one=zero_one, side=side)
+    if n is None and not one_per_class:
+        return pset
+    return pset.subset(select_indices(pset.labels, pset.n_patterns, n, None, one_per_class))
+
+
+def is_drawn(source: str) -> bool:
+    """Whether ``source`` names drawn patterns (``random``, ``correlated-R``) rather than
+    images or a file."""
+    name = str(source).strip().lower()
+    return name == "random" or correlated_overlap(name) is not None
+
+
+def image_side(source: str, n_neurons: int) -> int:
+    """The side ``sqrt(N)`` that images of ``source`` are resized to for ``N`` neurons.
+    Raises :class:`PatternError` unless N is a square of a side from 4 to
+    :func:`max_side` (``source``)."""
+    side, top = math.isqrt(n_neurons), max_side(source)
+    if str(source).strip().lower() == "digits" and n_neurons != 64:
+        raise PatternError(f"digits are 8x8 images, so N must be 64; got N = {n_neurons}")
+    if side * side != n_neurons:
+        raise PatternError(f"{source} images are resized to side sqrt(N), so N must be a perfect "
+                           f"square; got N = {n_neurons}")
+    if not 4 <= side <= top:
+        raise PatternError(f"{source} images are resized to side sqrt(N), side 4..{top}, so N "
+                           f"must be 16 ... {top * top}; got N = {n_neurons} (side {side})")
+    return side
+
+
+def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
+                 n: int | None = None, seed: int = 0, zero_one: bool = False,
+                 one_per_class: bool = False) -> PatternSet:
+    """Patterns of ``n_neurons`` neurons from ``source``: what :func:`load_patterns` gives,
+    asked for by the number of neurons N instead of an image side.
+
+    Built-in image sets are resized to side sqrt(N) (:func:`image_side`); ``random`` and
+    ``correlated-R`` draw ``n`` patterns of any N >= 2; a file has its own N: its 8-bit images
+    are resized to side sqrt(N) when N is a square, and its other patterns must have N neurons
+    (``n_neurons=None``: whatever the file holds); the set must be one a memory can store
+    (:func:`check_storable`). ``n``: the first ``n`` patterns (drawn sources: how many to
+    draw); ``one_per_class``: the first pattern of each class (files: needs an .npz ``labels``
+    array). Raises :class:`PatternError`.
+    """
+    check_kind(kind)
+    name = str(source).strip().lower()
+    if n_neurons is None and (name in IMAGE_SETS or is_drawn(name)):
+        raise PatternError(f"source {shown(source)} needs the number of neurons N")
+    if name in IMAGE_SETS:
+        return load_image_set(name, kind, image_side(name, n_neurons), n, one_per_class, seed)
+    if is_drawn(name):
+        if n is None:
+            raise PatternError(f"source {shown(source)} needs n (the number of patterns)")
+        check_neurons(n_neurons, "N", PatternError)
+        overlap = correlated_overlap(name)
+        if overlap is None:
+            return random_patterns(n, n_neurons, kind=kind, seed=seed)
+        if kind != "binary":
+            raise PatternError(f"source {shown(source)} gives binary patterns only (kind='binary')")
+        return correlated_patterns(n, n_neurons, overlap, seed=seed)
+    side = None if n_neurons is None else math.isqrt(n_neurons)
+    pset = load_patterns(source, kind=kind, zero_one=zero_one,
+                         side=side if side and side * side == n_neurons and side >= 4 else None)
+    if n_neurons is not None and pset.n_neurons != n_neurons:
+        raise PatternError(f"{source}: its patterns have N = {pset.n_neurons} neurons, not "
+                           f"{n_neurons}")
+    check_storable(pset, str(source))
+    if one_per_class and pset.labels is None:
+        raise PatternError(f"{source}: no labels to pick one pattern per class (an .npz file "
+                           f"with a 'labels' array has them); give a number of patterns to "
+                           f"store its first ones")
+    if n is None and not one_per_class:
+        return pset
+    return pset.subset(select_indices(pset.labels, pset.n_patterns, n, None, one_per_class))
