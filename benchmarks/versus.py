@@ -101,7 +101,7 @@ def measure_side(seeds: int, probes: int) -> dict:
     """Every case with the xbarmem on ``sys.path``: ``{case: {"cosine": [at 5%, at 10%],
     "train_s": seconds}}``."""
     import xbarmem as xm
-    from xbarmem.data.patterns import patterns_for
+    from xbarmem.data.sources import patterns_for
     from xbarmem.hardware.chip import load_preset
 
     out = {}

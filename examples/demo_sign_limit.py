@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from xbarmem.data.patterns import load_mnist
+from xbarmem.data.builtin import load_mnist
 from xbarmem.evaluation.evaluate import Protocol, compare_rules
 from xbarmem.hardware.chip import load_preset
 

@@ -583,3 +583,30 @@ def test_npz_labels_are_used_or_ignored_with_a_warning(tmp_path, labels, kept, w
     else:
         with pytest.warns(XbarmemWarning, match=why):
             assert load_file(path).labels is None
+
+
+@pytest.mark.parametrize("name, module", [("load_mnist", "builtin"), ("IMAGE_SETS", "builtin"),
+                                          ("load_file", "readers"),
+                                          ("patterns_for", "sources")])
+def test_names_moved_out_of_patterns_still_import_with_a_deprecation_warning(name, module):
+    import importlib
+
+    import xbarmem.data.patterns as patterns
+
+    with pytest.warns(DeprecationWarning, match=f"moved to xbarmem.data.{module}.{name}"):
+        old = getattr(patterns, name)
+    assert old is getattr(importlib.import_module(f"xbarmem.data.{module}"), name)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        patterns.no_such_name  # noqa: B018
+
+
+def test_every_name_patterns_held_in_0_2_is_there_or_moved():
+    import xbarmem.data.patterns as patterns
+
+    held_in_0_2 = {"BUILTIN_SOURCES", "CORRELATED", "GLYPH_CHARACTERS", "IMAGE_SETS", "KINDS",
+                   "MNIST_VARIANTS", "SUPPORTED_FILE_TYPES", "PatternSet", "as_pattern_set",
+                   "check_cue_values", "check_storable", "correlated_overlap",
+                   "correlated_patterns", "image_side", "is_drawn", "load_digits", "load_file",
+                   "load_glyphs", "load_image_set", "load_mnist", "load_patterns", "max_side",
+                   "patterns_for", "random_patterns", "validate_patterns"}
+    assert not {n for n in held_in_0_2 if n not in vars(patterns) and n not in patterns._MOVED}

@@ -401,3 +401,25 @@ def select_indices(
             raise PatternError(f"requested n={n} patterns but only {len(idx)} are available")
         idx = idx[:n]
     return idx.astype(np.int64)
+
+
+#: names this module held in xbarmem 0.2 -> the module of :mod:`xbarmem.data` that holds them now
+_MOVED = {**dict.fromkeys(("BUILTIN_SOURCES", "CORRELATED", "GLYPH_CHARACTERS", "IMAGE_SETS",
+                           "MNIST_VARIANTS", "correlated_overlap", "correlated_patterns",
+                           "load_digits", "load_glyphs", "load_image_set", "load_mnist",
+                           "max_side", "random_patterns"), "builtin"),
+          **dict.fromkeys(("SUPPORTED_FILE_TYPES", "load_file"), "readers"),
+          **dict.fromkeys(("image_side", "is_drawn", "load_patterns", "patterns_for"), "sources")}
+
+
+def __getattr__(name: str) -> Any:
+    """A name that moved to another module of :mod:`xbarmem.data` (:data:`_MOVED`), with a
+    ``DeprecationWarning`` naming where it lives now."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    where = f"xbarmem.data.{_MOVED[name]}"
+    warnings.warn(f"xbarmem.data.patterns.{name} moved to {where}.{name}", DeprecationWarning,
+                  stacklevel=2)
+    return getattr(importlib.import_module(where), name)
