@@ -22,7 +22,7 @@ from xbarmem.data.builtin import load_mnist
 from xbarmem.hardware.chip import load_preset, preset_names
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import rule_names
-from xbarmem.memory.io import load_memory, read_metadata
+from xbarmem.memory.io import load_memory, load_stored_patterns, read_metadata
 
 ALL_RULES = ["adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron"]
 
@@ -539,7 +539,7 @@ def test_zero_one_patterns_need_flag(run_cli, tmp_path):
     summary = run_json(run_cli, "train", "--out", model, "--data", path,
                        "--zero-one", "--rule", "hebb", "--chip", "ideal", "--json")
     assert summary["n_patterns"] == 4 and summary["n_neurons"] == 16
-    stored = cli.options.stored_patterns(model).patterns
+    stored = load_stored_patterns(model).patterns
     np.testing.assert_array_equal(stored, np.where(x > 0, 1.0, -1.0))
 
 
@@ -778,8 +778,8 @@ def test_command_modules_do_not_import_each_other():
     import ast
 
     folder = Path(cli.__file__).parent
-    shared = {"xbarmem.cli.common", "xbarmem.cli.options", "xbarmem.cli.progress",
-              "xbarmem.cli"}
+    shared = {"xbarmem.cli.common", "xbarmem.cli.options", "xbarmem.cli.parsers",
+              "xbarmem.cli.paths", "xbarmem.cli.progress", "xbarmem.cli"}
     modules = [p for p in folder.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert len(modules) >= 10, modules
     for path in modules:
@@ -787,7 +787,8 @@ def test_command_modules_do_not_import_each_other():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xbarmem.cli"):
                 assert node.module in shared, (path.name, node.module)
                 if node.module == "xbarmem.cli":
-                    assert {a.name for a in node.names} <= {"options", "common"}, path.name
+                    assert {a.name for a in node.names} <= {"options", "common", "parsers",
+                                                            "paths"}, path.name
 
 
 def test_version(run_cli):
@@ -945,7 +946,7 @@ def test_bad_hidden_widths_fail_in_one_line(run_cli, tmp_path, command, value):
 
 
 def test_hidden_syntax():
-    from xbarmem.cli.options import hidden_specs, hidden_widths
+    from xbarmem.cli.parsers import hidden_specs, hidden_widths
     from xbarmem.errors import ConfigError
 
     assert hidden_widths("64-32", 64) == [64, 32]
@@ -965,7 +966,7 @@ def test_hidden_multiple_of_n_in_capacity(run_cli):
 
 
 def test_rule_options_are_checked_and_merged(run_cli, tmp_path):
-    from xbarmem.cli.options import rule_options
+    from xbarmem.cli.parsers import rule_options
 
     assert rule_options('{"a": 1, "b": "x"}', ["b=2", "c=fixed-point", "d=true", "e=[1]"]) == {
         "a": 1, "b": 2, "c": "fixed-point", "d": True, "e": "[1]"}

@@ -393,9 +393,9 @@ def test_empty_input_paths_are_refused(run_cli, tmp_path, monkeypatch, model, ar
 def test_existing_output_file_is_overwritten(run_cli, tmp_path, model):
     import numpy as np
 
-    from xbarmem.cli.options import stored_patterns
+    from xbarmem.memory.io import load_stored_patterns
 
-    np.save(tmp_path / "cues.npy", stored_patterns(model).patterns)
+    np.save(tmp_path / "cues.npy", load_stored_patterns(model).patterns)
     out = tmp_path / "states.npy"
     out.write_bytes(b"old")
     code, _, err = run_cli("recall", model, tmp_path / "cues.npy", "-o", out)

@@ -13,6 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xbarmem.cli import options as o
+from xbarmem.cli import parsers
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
@@ -139,7 +140,7 @@ def capacity_cmd(
     from xbarmem.evaluation.capacity import find_capacity
 
     n_neurons = o.neurons_or_side(ctx, neurons, side)
-    thresholds = o.thresholds(threshold)
+    thresholds = parsers.thresholds(threshold)
     configs = _architectures(ctx, arch, hidden, rule, options)
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
     fmap = _check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
@@ -192,7 +193,7 @@ def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
             " (with --checkpoint FILE.json a run keeps its tested counts and resumes)")):
         task = bar.add_task("searching", total=None)
         for a, spec_h in configs:
-            h = None if spec_h is None else o.resolve_widths(spec_h, n)
+            h = None if spec_h is None else parsers.resolve_widths(spec_h, n)
             label = "single" if a == "single" else "-".join(map(str, [n, *h, n]))
 
             def shown(p: int, s: float, label: str = label) -> None:
@@ -229,7 +230,7 @@ def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chi
     map (None without ``--fault-map``)."""
     stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
     for _, spec_h in configs:
-        widths = None if spec_h is None else o.resolve_widths(spec_h, n_neurons)
+        widths = None if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
         o.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
             n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
     o.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
@@ -240,7 +241,7 @@ def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chi
 
     fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
     for a, spec_h in configs:
-        widths = [] if spec_h is None else o.resolve_widths(spec_h, n_neurons)
+        widths = [] if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
         o.check_map_arrays(fault_map, fmap, spec, [n_neurons, *widths, n_neurons],
                            curve_trainer(a, rule, options, 0).bias)
     return fmap
@@ -281,14 +282,14 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
 
 
 def _architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options: dict
-                   ) -> list[tuple[str, list[o.Width] | None]]:
+                   ) -> list[tuple[str, list[parsers.Width] | None]]:
     """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
     list (``-`` separates layers of one architecture, ``,`` separates architectures);
     ``--hidden`` given without a multilayer architecture is refused, and ``rule`` with
     ``options`` is checked for every architecture."""
-    out: list[tuple[str, list[o.Width] | None]] = []
-    widths = o.hidden_specs(hidden, several=True)  # checked even when unused
-    for a in o.each_once([a.strip() for a in arch.split(",") if a.strip()], "--arch", arch):
+    out: list[tuple[str, list[parsers.Width] | None]] = []
+    widths = parsers.hidden_specs(hidden, several=True)  # checked even when unused
+    for a in parsers.each_once([a.strip() for a in arch.split(",") if a.strip()], "--arch", arch):
         if a not in o.ARCHS:
             raise ConfigError(f"--arch must be one of {o.ARCHS} (comma-separated), got {a!r}")
         if a == "single":
@@ -319,7 +320,7 @@ def _hidden_rule(text: str) -> HiddenRule:
     if "," in text:  # (hidden_specs would suggest 64-32, which scaling does not take either)
         raise several
     try:
-        (widths,) = o.hidden_specs(text)
+        (widths,) = parsers.hidden_specs(text)
     except ConfigError:  # (its message speaks of layers and architectures scaling never takes)
         raise several from None
     if len(widths) != 1:
@@ -362,9 +363,9 @@ def scaling_cmd(
     json_out: o.Json = False,
 ) -> None:
     o.check_arch(ctx, arch, rule)
-    thresholds, hidden_rule = o.thresholds(threshold), _hidden_rule(hidden)
+    thresholds, hidden_rule = parsers.thresholds(threshold), _hidden_rule(hidden)
     o.check_rule_options(rule, options, multilayer=arch == "multilayer")
-    n_all = o.neuron_sizes(sizes, data=data)
+    n_all = parsers.neuron_sizes(sizes, data=data)
     n_max = max(n_all)
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
     o.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),

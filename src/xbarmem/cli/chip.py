@@ -9,6 +9,7 @@ import numpy as np
 import typer
 
 from xbarmem.cli import options as o
+from xbarmem.cli import paths
 from xbarmem.cli.common import (
     _emit_json,
     chip_app,
@@ -107,8 +108,8 @@ def chip_import(
     json_out: o.Json = False,
 ) -> None:
     csv = source.suffix.lower() == ".csv"
-    o.check_distinct({"--out": out_path, "--chip-out": chip_out},
-                     {"FILE": source, "--chip": o.chip_file(chip)})
+    paths.check_distinct({"--out": out_path, "--chip-out": chip_out},
+                     {"FILE": source, "--chip": paths.chip_file(chip)})
     o.applies_only(ctx, "to a .csv FILE", "tolerance", "chip_out", applies=csv)
     o.applies_only(ctx, "to an array FILE (.npy/.npz)", "as_", "key", applies=not csv)
     o.applies_only(ctx, "with --as conductance", "off_below", "on_above",
@@ -126,7 +127,7 @@ def chip_import(
         _print(summary, json_out, f"measured chip from {source}")
         return
     spec = load_chip(chip)
-    data = o.load_array(source, key)
+    data = paths.load_array(source, key)
     if as_ not in ("codes", "conductance"):
         raise ConfigError(f"--as must be 'codes' or 'conductance', got {as_!r}")
     try:

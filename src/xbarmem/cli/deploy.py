@@ -12,6 +12,7 @@ from rich import box
 from rich.table import Table
 
 from xbarmem.cli import options as o
+from xbarmem.cli import paths
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.faults import FaultMap
@@ -160,7 +161,8 @@ def _check_adapt_options(ctx: typer.Context, model: Path, read_back: Path | None
     o.applies_only(ctx, "without --read-back (the simulated chip)", "rounds", "target",
                    "unknown_faults", "read_averages", "log", applies=read_back is None)
     o.applies_only(ctx, "with --read-back", "key", "export_dir", applies=read_back is not None)
-    o.check_distinct({"--log": log, "--out": out_path}, {"MODEL": model, "--read-back": read_back})
+    paths.check_distinct({"--log": log, "--out": out_path},
+                         {"MODEL": model, "--read-back": read_back})
 
 
 def _check_export_dir(memory, export_dir: Path | None, out_path: Path | None,
@@ -172,7 +174,7 @@ def _check_export_dir(memory, export_dir: Path | None, out_path: Path | None,
     from xbarmem.deploy.export import export_names
 
     for name in export_names(memory):
-        o.check_distinct({"--export": export_dir / name, "--out": out_path}, inputs)
+        paths.check_distinct({"--export": export_dir / name, "--out": out_path}, inputs)
 
 
 def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer, threads,

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from xbarmem.cli import options as o
+from xbarmem.cli import parsers, paths
 from xbarmem.cli.common import (
     _emit_json,
     app,
@@ -123,7 +124,7 @@ def energy(
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if sizes is not None:
-        _sizes(o.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load, level, probes,
+        _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load, level, probes,
                seed, steps or 300, out_dir, json_out, threads)
         return
     n_neurons, activation = _neurons(ctx, neurons, n, activation)
@@ -164,9 +165,9 @@ def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> Non
     """The folder ``--sizes`` and ``--calibrate`` write into, and the calibrated circuit's file
     in it, which must not be the input ``--circuit``."""
     if sizes or calibrate:
-        o.check_output(out_dir, folder=True)
+        paths.check_output(out_dir, folder=True)
     if calibrate and circuit not in circuit_names():
-        o.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
+        paths.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
                          {"--circuit": Path(circuit)})
 
 
@@ -224,11 +225,11 @@ def _hidden(hidden: str | None, n: int, arch: str) -> list[int] | None:
             raise ConfigError("--arch multilayer needs --hidden (hidden layer widths, e.g. 32)")
         return None
     if "," in hidden and "-" not in hidden:
-        widths = o.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning
+        widths = parsers.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning
         o.warn_deprecated(f"--hidden {hidden} is deprecated; use --hidden "
                           f"{hidden.replace(',', '-')}")
         return widths
-    return o.hidden_widths(hidden, n)
+    return parsers.hidden_widths(hidden, n)
 
 
 def _calibrate(m, spec, target_energy: float | None, target_latency: float | None,

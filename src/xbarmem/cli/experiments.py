@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from xbarmem.cli import options as o
+from xbarmem.cli import paths
 from xbarmem.cli.common import _emit_json, app, console, out, print_fields
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError, ExecutorLost
@@ -160,7 +161,7 @@ def sweep_cmd(
         raise ConfigError("give a sweep file (xbarmem sweep FILE --store results.sqlite)")
     holds_trials = False
     if not dry_run:  # the store first: a foreign file is refused before the sweep is read
-        o.check_output(store, "--store")
+        paths.check_output(store, "--store")
         holds_trials = store.is_file() and ResultStore.check(store) == "store"
     spec = load_sweep(file)
     if dry_run:
@@ -223,7 +224,7 @@ def _check_sweep_options(ctx: typer.Context, list_options: bool, dry_run: bool,
     o.applies_only(ctx, "without --dry-run", "jobs", "workers", "scheduler", "threads",
                    applies=not dry_run)
     o.check_executor_options(ctx, workers, scheduler)
-    o.check_distinct({"--store": store}, {"FILE": file})
+    paths.check_distinct({"--store": store}, {"FILE": file})
 
 
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
@@ -263,8 +264,8 @@ def results_cmd(
     chosen = parse_fields(metric, "--metric") if metric is not None else None
     shown = parse_fields(columns, "--columns") if columns is not None else None
     _check_view(ctx, by is not None, csv_path is not None or parquet_path is not None, json_out)
-    o.check_distinct({"--csv": csv_path, "--parquet": parquet_path}, {"STORE": store})
-    o.check_input(store, "results store")
+    paths.check_distinct({"--csv": csv_path, "--parquet": parquet_path}, {"STORE": store})
+    paths.check_input(store, "results store")
     conditions = where or []
     with ResultStore(store, readonly=True) as db:
         db.check_fields(by or [], "--group-by")
@@ -435,9 +436,9 @@ def plot_cmd(
     if svg and out_path is not None and out_path.suffix.lower() != ".svg":
         raise ConfigError(f"--svg contradicts --out {out_path}: the format follows the file "
                           f"name (name it .svg, or leave out --svg)")
-    o.check_input(store, "results store")
-    path = o.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
-    o.check_distinct({"--out": path}, {"STORE": store})
+    paths.check_input(store, "results store")
+    path = paths.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
+    paths.check_distinct({"--out": path}, {"STORE": store})
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
         _warn_skipped(db)

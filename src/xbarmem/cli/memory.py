@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xbarmem.cli import options as o
+from xbarmem.cli import parsers, paths
 from xbarmem.cli.common import _emit_json, app, console, describe_devices, out
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
@@ -68,7 +69,7 @@ def train(
         options = {"seed": seed, **o.legacy_rule_options(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
-    widths = o.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
+    widths = parsers.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
     o.check_request(n_neurons, cues=count or 0, chip=spec,
                     hidden=widths if arch == "multilayer" else None)
     fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map)) if fault_map else None
@@ -110,9 +111,9 @@ def _check_options(ctx: typer.Context, data: str, rule: str,
     o.applies_only(ctx, "to --rule adaptive", "objective", "noise_injection", "max_steps",
                    "finetune_steps", "bias", applies=rule == "adaptive")
     o.check_data_options(ctx, data)
-    o.check_distinct({"--out": out_path}, {"--data": o.source_file(data),
+    paths.check_distinct({"--out": out_path}, {"--data": paths.source_file(data),
                                            "--fault-map": fault_map,
-                                           "--chip": o.chip_file(ctx.params.get("chip"))})
+                                           "--chip": paths.chip_file(ctx.params.get("chip"))})
 
 
 def _not_too_many(pset: PatternSet, data: str) -> None:
@@ -140,7 +141,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     multi = arch == "multilayer"
     o.check_rule_options(rule, options, multilayer=multi)
     rule_obj = MultilayerTrainer(**options) if multi else get_rule(rule, **options)
-    widths = o.hidden_widths(hidden, pset.n_neurons) if multi else None
+    widths = parsers.hidden_widths(hidden, pset.n_neurons) if multi else None
     if fmap is not None:
         sizes = [pset.n_neurons, *(widths or []), pset.n_neurons]
         o.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias)
@@ -236,7 +237,7 @@ def recall(
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
-    o.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
+    paths.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
     import numpy as np
     import torch
 

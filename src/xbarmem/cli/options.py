@@ -1,4 +1,4 @@
-"""The command line's vocabulary, declared once: every shared option and the parsers behind it.
+"""The command line's vocabulary, declared once: every shared option, its bounds and checks.
 
 A concept has one option name and one meaning in every command that has it:
 
@@ -18,8 +18,10 @@ A concept has one option name and one meaning in every command that has it:
 
 Old spellings (``--flip``, ``--chips``, ``--side``, ``--n``, ``--count``, ...) stay for one release
 as hidden options: they still work and print one ``warning: ...`` line on stderr once the
-command has run (none when it is refused: a refusal is one ``error:`` line). Command
-modules import only this module, :mod:`xbarmem.cli.common` and the library.
+command has run (none when it is refused: a refusal is one ``error:`` line). The parsers
+behind the list and JSON values live in :mod:`xbarmem.cli.parsers`, the checks of the paths a
+command reads and writes in :mod:`xbarmem.cli.paths`; command modules import only these,
+:mod:`xbarmem.cli.common`, :mod:`xbarmem.cli.progress` and the library.
 """
 
 from __future__ import annotations
@@ -37,13 +39,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
 from xbarmem.checks import MAX_COUNT, MAX_SEED
 from xbarmem.cli.common import warn, warn_deprecated, work_begins  # noqa: F401 - o.warn for commands
-from xbarmem.errors import ConfigError, PatternError
-from xbarmem.files import ArrayFile, missing, read_bytes
+from xbarmem.cli.parsers import check_image_neurons, check_rule_options, rule_options
+from xbarmem.cli.paths import output_check
+from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names
 from xbarmem.limits import check_bytes
 from xbarmem.names import ARCHS, PRODUCTS, RECIPES, RULE_NAMES  # noqa: F401 - the CLI's names (o.ARCHS)
@@ -171,7 +173,7 @@ def out(what: str, *, required: bool = False, folder: bool = False, lazy: bool =
     command line is parsed (:func:`check_output`), unless ``lazy`` (the command writes it only
     in some cases and checks it itself)."""
     kind = Path if required else Path | None
-    callback = None if lazy else _output_check("--out", folder, suffixes)
+    callback = None if lazy else output_check("--out", folder, suffixes)
     return Annotated[kind, typer.Option("--out", "-o", metavar="PATH", help=f"Output: {what}.",
                                         parser=output_path, callback=callback)]
 
@@ -182,7 +184,7 @@ def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False,
     like ``-o`` when the command line is parsed."""
     return Annotated[Path | None, typer.Option(*decls, metavar=metavar, help=help,
                                                parser=output_path,
-                                               callback=_output_check(decls[0], folder,
+                                               callback=output_check(decls[0], folder,
                                                                       suffixes))]
 
 
@@ -624,18 +626,6 @@ def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
     return None
 
 
-def check_image_neurons(source: str, neurons: int | None, what: str = "--neurons") -> None:
-    """Refuse a number of neurons (option ``what``) that a built-in image set ``source``
-    cannot be resized to."""
-    from xbarmem.data.builtin import IMAGE_SETS
-    from xbarmem.data.sources import image_side
-
-    if neurons is not None and source.strip().lower() in IMAGE_SETS:
-        try:
-            image_side(source, neurons)
-        except PatternError as exc:
-            raise ConfigError(f"{what}: {exc}") from None
-
 
 def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
               seed: int = 0, zero_one: bool = False, one_per_class: bool = False,
@@ -670,148 +660,24 @@ def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
     return spec
 
 
-# ------------------------------------------------------------------------------ parsers
-def floats(text: str, what: str) -> list[float]:
-    """Comma-separated numbers, each given once (:func:`each_once`)."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise ConfigError(f"{what} is empty")
-    if not all(math.isfinite(v) for v in values):
-        raise ConfigError(f"{what} must be finite numbers, got {text!r}")
-    return each_once(values, what, text, show=lambda v: f"{v:g}")
+def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
+                  chip: ChipSpec | None = None, data: str | None = None) -> None:
+    """Refuse, before any work, a request whose estimated memory (``networks`` memories of
+    ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls; see
+    :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`, then (with ``data``) N
+    that the built-in image set ``data`` cannot be resized to."""
+    from xbarmem.sizes import request_bytes
+
+    rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
+    shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
+    check_bytes(f"this request ({shape}, {networks} network(s), {cues} cue(s))",
+                request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
+                              cols=cols))
+    if data is not None:
+        check_image_neurons(data, n)
 
 
-def each_once(values: list[Any], what: str, text: str,
-              show: Callable[[Any], str] = str) -> list[Any]:
-    """``values`` of the list option ``what`` (given as ``text``), refused when one is given
-    twice (``--sizes 64,64`` ran N = 64 twice and fitted it twice): ConfigError naming it."""
-    seen: list[Any] = []
-    for value in values:
-        if value in seen:
-            raise ConfigError(f"{what} lists {show(value)} twice, got {text!r}; give each "
-                              f"value once")
-        seen.append(value)
-    return values
-
-
-def thresholds(text: str) -> list[float]:
-    """``--threshold``: comma-separated similarities in (0, 1]."""
-    values = floats(text, "--threshold")
-    if not all(0 < v <= 1 for v in values):
-        raise ConfigError(f"--threshold must be similarities in (0, 1], got {text!r}")
-    return values
-
-
-def ints(text: str, what: str) -> list[int]:
-    """Comma-separated positive integers."""
-    values = floats(text, what)
-    if any(v != int(v) or v < 1 for v in values):
-        raise ConfigError(f"{what} must be positive integers, got {text!r}")
-    return [int(v) for v in values]
-
-
-def neuron_sizes(text: str, what: str = "--sizes", data: str | None = None) -> list[int]:
-    """Comma-separated numbers of neurons, each an integer >= 2
-    (:func:`xbarmem.checks.check_neurons`) that the built-in image set ``data`` (if given)
-    can be resized to (:func:`check_image_neurons`)."""
-    from xbarmem.checks import check_neurons
-
-    sizes = [check_neurons(n, f"{what} (each N)") for n in ints(text, what)]
-    for n in sizes:
-        check_image_neurons(data or "", n, what)
-    return sizes
-
-
-#: one hidden width: an integer, or ``(multiple of N,)`` for ``1n`` / ``0.5n``
-Width = int | tuple[float]
-
-
-def _width(part: str, text: str) -> Width:
-    bad = ConfigError(f"--hidden must be positive integer widths (64-32 = two layers, 16,32 = "
-                      f"two architectures, 0.5n = half of N), got {text!r}")
-    part = part.strip().lower()
-    try:
-        if part.endswith("n"):
-            ratio = float(part[:-1])
-            if not ratio > 0 or not math.isfinite(ratio):
-                raise bad
-            return (ratio,)
-        value = float(part)
-    except ValueError:
-        raise bad from None
-    if not math.isfinite(value) or value != int(value) or value < 1:
-        raise bad
-    return int(value)
-
-
-def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
-    """``--hidden``: architectures (``,``) of layer widths (``-``); one unless ``several``."""
-    archs = [a for a in str(text).split(",")]
-    if any(not a.strip() for a in archs):
-        raise ConfigError(f"--hidden has an empty width list: {text!r}")
-    if len(archs) > 1 and not several:
-        raise ConfigError(f"--hidden takes one architecture here (64-32 = two hidden layers), "
-                          f"got {text!r}")
-    return each_once([[_width(w, text) for w in a.split("-")] for a in archs], "--hidden", text,
-                     show=lambda widths: "-".join(
-                         f"{w[0]:g}n" if isinstance(w, tuple) else str(w) for w in widths))
-
-
-def resolve_widths(spec: list[Width], n: int) -> list[int]:
-    """Widths of one architecture for N neurons (``Rn`` -> ``max(1, round(R N))``)."""
-    return [w if isinstance(w, int) else max(1, round(w[0] * n)) for w in spec]
-
-
-def hidden_widths(text: str, n: int) -> list[int]:
-    """``--hidden`` of a command taking one architecture, resolved for N neurons."""
-    return resolve_widths(hidden_specs(text)[0], n)
-
-
-def rule_options(text: str | None, pairs: list[str] | None,
-                 recipe: str | None = None) -> dict[str, Any]:
-    """``--recipe NAME``, then ``--rule-options JSON``, then ``--rule-option KEY=VALUE`` (values:
-    JSON scalars, else text), merged in that order."""
-    options: dict[str, Any] = {}
-    if recipe is not None:
-        if recipe not in RECIPES:
-            raise ConfigError(f"--recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
-        options["recipe"] = recipe
-    if text is not None:
-        if not text.strip():
-            raise ConfigError("--rule-options is empty; give a JSON object, e.g. "
-                              "'{\"cue_flip\": 0.05}'")
-        try:
-            value = json.loads(text, object_pairs_hook=_keys_once)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"--rule-options must be a JSON object: {exc}") from None
-        if not isinstance(value, dict):
-            raise ConfigError("--rule-options must be a JSON object, e.g. '{\"cue_flip\": 0.05}'")
-        options.update(value)
-    for pair in pairs or []:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--rule-option must be KEY=VALUE, got {pair!r}")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        options[key.strip()] = raw if isinstance(value, (dict, list)) else value
-    return options
-
-
-def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object of ``--rule-options``, refused when it names a key twice (JSON keeps the
-    last silently: ``{"max_steps": 5, "max_steps": 6}`` trained 6)."""
-    keys = [key for key, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:
-            raise ConfigError(f"--rule-options names {key!r} twice; give each key once")
-    return dict(pairs)
-
-
+# ------------------------------------------------------------------------------ trainer options
 def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any) -> dict[str, Any]:
     """Merge deprecated dedicated trainer flags (``max_steps=...`` for ``--max-steps``) into
     ``options``, warning for each one given; a key given both ways is refused."""
@@ -836,172 +702,6 @@ def check_arch(ctx: typer.Context, arch: str, rule: str) -> None:
         raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
     check_rule_options(rule, {}, multilayer=arch == "multilayer")
     applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
-
-
-def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False) -> None:
-    """Refuse unknown or invalid trainer options, and a multilayer memory of a rule other than
-    the hardware-adaptive one, before any work is done."""
-    if rule not in RULE_NAMES:
-        raise ConfigError(f"unknown rule {rule!r} (available: {', '.join(RULE_NAMES)})")
-    if multilayer and rule != "adaptive":
-        raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
-                          f"not {rule!r}")
-    if not options:
-        return
-    if "recipe" in options and rule != "adaptive":
-        raise ConfigError(f"--recipe applies to the adaptive rule only, not {rule!r}")
-    from xbarmem.learning.classic import get_rule
-
-    if not multilayer:
-        get_rule(rule, **options)  # ConfigError: bad option for rule 'adaptive': ...
-        return
-    from xbarmem.learning.multilayer import MultilayerTrainer
-
-    try:  # from_dict: an unknown key is named with the allowed ones, as for one layer
-        MultilayerTrainer.from_dict(options)
-    except ConfigError as exc:
-        raise ConfigError(f"bad option for rule {rule!r} (multilayer): {exc}") from None
-
-
-# ------------------------------------------------------------------------------ files
-def stored_patterns(model: Path) -> PatternSet:
-    """The pattern set saved with a model."""
-    from xbarmem.memory.io import load_stored_patterns
-
-    return load_stored_patterns(model)
-
-
-def load_array(path: Path, key: str | None) -> np.ndarray:
-    """One array from an .npy or .npz file (``key`` chooses inside an .npz)."""
-    return ArrayFile(read_bytes(path, "array file"), str(path)).pick(key, "choose one with --key:")
-
-
-# ------------------------------------------------------------------------------ outputs
-# One rule for every path a command writes, checked before any work: a file output may be new
-# or an existing file (overwritten); a folder output may be new or an existing folder. Refused:
-# a file output that is a folder, a folder output that is a file, a missing or unwritable parent
-# folder, an unwritable existing file or folder (a folder is tried: an empty temporary file is
-# created in it and removed). Missing parent folders are never created. A file of a fixed
-# format must be named with its suffix: ``-o states.txt`` of a .npy file is refused (it was
-# written as ``states.txt.npy``, a file not asked for).
-def check_output(path: Path, flag: str = "--out", *, folder: bool = False,
-                 suffixes: tuple[str, ...] = ()) -> Path:
-    """Refuse an output path that cannot be written (see the rule above) or, with
-    ``suffixes`` (e.g. ``(".npz", ".csv")``), whose name does not end in one of them
-    (case-insensitive); returns ``path``."""
-    path = _writable(Path(path), flag, folder)
-    if suffixes and path.suffix.lower() not in suffixes:
-        raise ConfigError(f"{flag} {path}: the file name must end in {' or '.join(suffixes)}")
-    return path
-
-
-def _writable(path: Path, flag: str, folder: bool) -> Path:
-    noun = "folder" if folder else "file"
-    if path.exists():
-        if folder and not path.is_dir():
-            raise ConfigError(f"{flag} {path}: exists and is not a folder")
-        if not folder and path.is_dir():
-            raise ConfigError(f"{flag} {path}: is a folder, expected a file name")
-        if not os.access(path, os.W_OK) or (folder and not _can_create(path)):
-            raise ConfigError(f"{flag} {path}: the {noun} is not writable")
-        return path
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise ConfigError(f"{flag} {path}: the folder {parent} {what}")
-    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create(parent):
-        raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
-    return path
-
-
-def _can_create(folder: Path) -> bool:
-    """Whether a file can be created in ``folder``, found by creating (and at once removing) an
-    empty temporary file: permission bits do not tell for root, read-only mounts or virtual
-    file systems such as /proc."""
-    import tempfile
-
-    try:
-        handle, name = tempfile.mkstemp(prefix=".xbarmem-check-", dir=folder)
-    except OSError:
-        return False
-    os.close(handle)
-    os.unlink(name)
-    return True
-
-
-def _output_check(flag: str, folder: bool, suffixes: tuple[str, ...] = ()):
-    def check(value: Path | None) -> Path | None:
-        return value if value is None else check_output(value, flag, folder=folder,
-                                                        suffixes=suffixes)
-    return check
-
-
-def check_distinct(outputs: dict[str, Path | None],
-                   inputs: dict[str, Path | None] | None = None) -> None:
-    """Refuse, before any work, an output that names the same file as another output of the
-    command (one would overwrite the other) or as one of its inputs (it would be overwritten).
-    ``outputs`` and ``inputs`` map an option or argument (``--log``, ``MODEL``) to its path
-    (None: not given); paths are compared resolved, and by :func:`os.path.samefile` when both
-    exist (links, other spellings)."""
-    written = [(flag, Path(p), "") for flag, p in outputs.items() if p is not None]
-    read = [(flag, Path(p), "the input ") for flag, p in (inputs or {}).items() if p is not None]
-    for i, (flag, path, _) in enumerate(written):  # two inputs may well be one file
-        for other, other_path, kind in written[i + 1:] + read:
-            if _same_file(path, other_path):
-                raise ConfigError(f"{flag} {path} is the same file as {kind}{other} "
-                                  f"{other_path}")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.resolve() == b.resolve():
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except (OSError, RuntimeError):  # unreadable folders, symlink loops: cannot be told apart
-        return False
-
-
-def source_file(data: str) -> Path | None:
-    """``--data`` as a file, None for a built-in or drawn source."""
-    from xbarmem.data.builtin import IMAGE_SETS
-    from xbarmem.data.sources import is_drawn
-
-    name = data.strip().lower()
-    return None if name in IMAGE_SETS or is_drawn(name) else Path(data)
-
-
-def chip_file(chip: str | None) -> Path | None:
-    """``--chip`` as a file, None for a preset."""
-    return None if chip is None or chip in preset_names() else Path(chip)
-
-
-def check_input(path: Path, what: str) -> Path:
-    """Refuse an input file that is missing, a folder or unreadable."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(missing(path, what))
-    if not path.is_file():
-        raise ConfigError(f"{what} {path} is not a file")
-    if not os.access(path, os.R_OK):
-        raise ConfigError(f"{what} {path} is not readable")
-    return path
-
-
-def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
-                  chip: ChipSpec | None = None, data: str | None = None) -> None:
-    """Refuse, before any work, a request whose estimated memory (``networks`` memories of
-    ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls; see
-    :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`, then (with ``data``) N
-    that the built-in image set ``data`` cannot be resized to."""
-    from xbarmem.sizes import request_bytes
-
-    rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
-    shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
-    check_bytes(f"this request ({shape}, {networks} network(s), {cues} cue(s))",
-                request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
-                              cols=cols))
-    if data is not None:
-        check_image_neurons(data, n)
 
 
 # ------------------------------------------------------------------------------ option groups

@@ -1,0 +1,194 @@
+"""Parsers of the command line's list and JSON values (``--threshold 0.9,0.99``,
+``--sizes``, ``--hidden 64-32`` / ``1n``, ``--rule-options`` / ``--rule-option``) and the
+checks of the trainer options they give; each refuses a bad value with one
+:class:`~xbarmem.errors.ConfigError` line naming the option."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from xbarmem.errors import ConfigError, PatternError
+from xbarmem.names import RECIPES, RULE_NAMES
+
+
+def floats(text: str, what: str) -> list[float]:
+    """Comma-separated numbers, each given once (:func:`each_once`)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{what} is empty")
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"{what} must be finite numbers, got {text!r}")
+    return each_once(values, what, text, show=lambda v: f"{v:g}")
+
+
+def each_once(values: list[Any], what: str, text: str,
+              show: Callable[[Any], str] = str) -> list[Any]:
+    """``values`` of the list option ``what`` (given as ``text``), refused when one is given
+    twice (``--sizes 64,64`` ran N = 64 twice and fitted it twice): ConfigError naming it."""
+    seen: list[Any] = []
+    for value in values:
+        if value in seen:
+            raise ConfigError(f"{what} lists {show(value)} twice, got {text!r}; give each "
+                              f"value once")
+        seen.append(value)
+    return values
+
+
+def thresholds(text: str) -> list[float]:
+    """``--threshold``: comma-separated similarities in (0, 1]."""
+    values = floats(text, "--threshold")
+    if not all(0 < v <= 1 for v in values):
+        raise ConfigError(f"--threshold must be similarities in (0, 1], got {text!r}")
+    return values
+
+
+def ints(text: str, what: str) -> list[int]:
+    """Comma-separated positive integers."""
+    values = floats(text, what)
+    if any(v != int(v) or v < 1 for v in values):
+        raise ConfigError(f"{what} must be positive integers, got {text!r}")
+    return [int(v) for v in values]
+
+
+def neuron_sizes(text: str, what: str = "--sizes", data: str | None = None) -> list[int]:
+    """Comma-separated numbers of neurons, each an integer >= 2
+    (:func:`xbarmem.checks.check_neurons`) that the built-in image set ``data`` (if given)
+    can be resized to (:func:`check_image_neurons`)."""
+    from xbarmem.checks import check_neurons
+
+    sizes = [check_neurons(n, f"{what} (each N)") for n in ints(text, what)]
+    for n in sizes:
+        check_image_neurons(data or "", n, what)
+    return sizes
+
+
+#: one hidden width: an integer, or ``(multiple of N,)`` for ``1n`` / ``0.5n``
+Width = int | tuple[float]
+
+
+def _width(part: str, text: str) -> Width:
+    bad = ConfigError(f"--hidden must be positive integer widths (64-32 = two layers, 16,32 = "
+                      f"two architectures, 0.5n = half of N), got {text!r}")
+    part = part.strip().lower()
+    try:
+        if part.endswith("n"):
+            ratio = float(part[:-1])
+            if not ratio > 0 or not math.isfinite(ratio):
+                raise bad
+            return (ratio,)
+        value = float(part)
+    except ValueError:
+        raise bad from None
+    if not math.isfinite(value) or value != int(value) or value < 1:
+        raise bad
+    return int(value)
+
+
+def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
+    """``--hidden``: architectures (``,``) of layer widths (``-``); one unless ``several``."""
+    archs = [a for a in str(text).split(",")]
+    if any(not a.strip() for a in archs):
+        raise ConfigError(f"--hidden has an empty width list: {text!r}")
+    if len(archs) > 1 and not several:
+        raise ConfigError(f"--hidden takes one architecture here (64-32 = two hidden layers), "
+                          f"got {text!r}")
+    return each_once([[_width(w, text) for w in a.split("-")] for a in archs], "--hidden", text,
+                     show=lambda widths: "-".join(
+                         f"{w[0]:g}n" if isinstance(w, tuple) else str(w) for w in widths))
+
+
+def resolve_widths(spec: list[Width], n: int) -> list[int]:
+    """Widths of one architecture for N neurons (``Rn`` -> ``max(1, round(R N))``)."""
+    return [w if isinstance(w, int) else max(1, round(w[0] * n)) for w in spec]
+
+
+def hidden_widths(text: str, n: int) -> list[int]:
+    """``--hidden`` of a command taking one architecture, resolved for N neurons."""
+    return resolve_widths(hidden_specs(text)[0], n)
+
+
+def rule_options(text: str | None, pairs: list[str] | None,
+                 recipe: str | None = None) -> dict[str, Any]:
+    """``--recipe NAME``, then ``--rule-options JSON``, then ``--rule-option KEY=VALUE`` (values:
+    JSON scalars, else text), merged in that order."""
+    options: dict[str, Any] = {}
+    if recipe is not None:
+        if recipe not in RECIPES:
+            raise ConfigError(f"--recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+        options["recipe"] = recipe
+    if text is not None:
+        if not text.strip():
+            raise ConfigError("--rule-options is empty; give a JSON object, e.g. "
+                              "'{\"cue_flip\": 0.05}'")
+        try:
+            value = json.loads(text, object_pairs_hook=_keys_once)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--rule-options must be a JSON object: {exc}") from None
+        if not isinstance(value, dict):
+            raise ConfigError("--rule-options must be a JSON object, e.g. '{\"cue_flip\": 0.05}'")
+        options.update(value)
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--rule-option must be KEY=VALUE, got {pair!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        options[key.strip()] = raw if isinstance(value, (dict, list)) else value
+    return options
+
+
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object of ``--rule-options``, refused when it names a key twice (JSON keeps the
+    last silently: ``{"max_steps": 5, "max_steps": 6}`` trained 6)."""
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ConfigError(f"--rule-options names {key!r} twice; give each key once")
+    return dict(pairs)
+
+
+
+def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False) -> None:
+    """Refuse unknown or invalid trainer options, and a multilayer memory of a rule other than
+    the hardware-adaptive one, before any work is done."""
+    if rule not in RULE_NAMES:
+        raise ConfigError(f"unknown rule {rule!r} (available: {', '.join(RULE_NAMES)})")
+    if multilayer and rule != "adaptive":
+        raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
+                          f"not {rule!r}")
+    if not options:
+        return
+    if "recipe" in options and rule != "adaptive":
+        raise ConfigError(f"--recipe applies to the adaptive rule only, not {rule!r}")
+    from xbarmem.learning.classic import get_rule
+
+    if not multilayer:
+        get_rule(rule, **options)  # ConfigError: bad option for rule 'adaptive': ...
+        return
+    from xbarmem.learning.multilayer import MultilayerTrainer
+
+    try:  # from_dict: an unknown key is named with the allowed ones, as for one layer
+        MultilayerTrainer.from_dict(options)
+    except ConfigError as exc:
+        raise ConfigError(f"bad option for rule {rule!r} (multilayer): {exc}") from None
+
+
+def check_image_neurons(source: str, neurons: int | None, what: str = "--neurons") -> None:
+    """Refuse a number of neurons (option ``what``) that a built-in image set ``source``
+    cannot be resized to."""
+    from xbarmem.data.builtin import IMAGE_SETS
+    from xbarmem.data.sources import image_side
+
+    if neurons is not None and source.strip().lower() in IMAGE_SETS:
+        try:
+            image_side(source, neurons)
+        except PatternError as exc:
+            raise ConfigError(f"{what}: {exc}") from None

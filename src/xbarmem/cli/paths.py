@@ -1,0 +1,131 @@
+"""The paths a command reads and writes, checked before any work: one rule for every output
+(:func:`check_output`), outputs that would overwrite each other or an input
+(:func:`check_distinct`), input files (:func:`check_input`), and the small readers of
+input files the commands share."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from xbarmem.errors import ConfigError
+from xbarmem.files import ArrayFile, missing, read_bytes
+from xbarmem.hardware.chip import preset_names
+
+
+def load_array(path: Path, key: str | None) -> np.ndarray:
+    """One array from an .npy or .npz file (``key`` chooses inside an .npz)."""
+    return ArrayFile(read_bytes(path, "array file"), str(path)).pick(key, "choose one with --key:")
+
+
+# ------------------------------------------------------------------------------ outputs
+# One rule for every path a command writes, checked before any work: a file output may be new
+# or an existing file (overwritten); a folder output may be new or an existing folder. Refused:
+# a file output that is a folder, a folder output that is a file, a missing or unwritable parent
+# folder, an unwritable existing file or folder (a folder is tried: an empty temporary file is
+# created in it and removed). Missing parent folders are never created. A file of a fixed
+# format must be named with its suffix: ``-o states.txt`` of a .npy file is refused (it was
+# written as ``states.txt.npy``, a file not asked for).
+def check_output(path: Path, flag: str = "--out", *, folder: bool = False,
+                 suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse an output path that cannot be written (see the rule above) or, with
+    ``suffixes`` (e.g. ``(".npz", ".csv")``), whose name does not end in one of them
+    (case-insensitive); returns ``path``."""
+    path = _writable(Path(path), flag, folder)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{flag} {path}: the file name must end in {' or '.join(suffixes)}")
+    return path
+
+
+def _writable(path: Path, flag: str, folder: bool) -> Path:
+    noun = "folder" if folder else "file"
+    if path.exists():
+        if folder and not path.is_dir():
+            raise ConfigError(f"{flag} {path}: exists and is not a folder")
+        if not folder and path.is_dir():
+            raise ConfigError(f"{flag} {path}: is a folder, expected a file name")
+        if not os.access(path, os.W_OK) or (folder and not _can_create(path)):
+            raise ConfigError(f"{flag} {path}: the {noun} is not writable")
+        return path
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise ConfigError(f"{flag} {path}: the folder {parent} {what}")
+    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create(parent):
+        raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
+    return path
+
+
+def _can_create(folder: Path) -> bool:
+    """Whether a file can be created in ``folder``, found by creating (and at once removing) an
+    empty temporary file: permission bits do not tell for root, read-only mounts or virtual
+    file systems such as /proc."""
+    import tempfile
+
+    try:
+        handle, name = tempfile.mkstemp(prefix=".xbarmem-check-", dir=folder)
+    except OSError:
+        return False
+    os.close(handle)
+    os.unlink(name)
+    return True
+
+
+def output_check(flag: str, folder: bool, suffixes: tuple[str, ...] = ()):
+    def check(value: Path | None) -> Path | None:
+        return value if value is None else check_output(value, flag, folder=folder,
+                                                        suffixes=suffixes)
+    return check
+
+
+def check_distinct(outputs: dict[str, Path | None],
+                   inputs: dict[str, Path | None] | None = None) -> None:
+    """Refuse, before any work, an output that names the same file as another output of the
+    command (one would overwrite the other) or as one of its inputs (it would be overwritten).
+    ``outputs`` and ``inputs`` map an option or argument (``--log``, ``MODEL``) to its path
+    (None: not given); paths are compared resolved, and by :func:`os.path.samefile` when both
+    exist (links, other spellings)."""
+    written = [(flag, Path(p), "") for flag, p in outputs.items() if p is not None]
+    read = [(flag, Path(p), "the input ") for flag, p in (inputs or {}).items() if p is not None]
+    for i, (flag, path, _) in enumerate(written):  # two inputs may well be one file
+        for other, other_path, kind in written[i + 1:] + read:
+            if _same_file(path, other_path):
+                raise ConfigError(f"{flag} {path} is the same file as {kind}{other} "
+                                  f"{other_path}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError):  # unreadable folders, symlink loops: cannot be told apart
+        return False
+
+
+def source_file(data: str) -> Path | None:
+    """``--data`` as a file, None for a built-in or drawn source."""
+    from xbarmem.data.builtin import IMAGE_SETS
+    from xbarmem.data.sources import is_drawn
+
+    name = data.strip().lower()
+    return None if name in IMAGE_SETS or is_drawn(name) else Path(data)
+
+
+def chip_file(chip: str | None) -> Path | None:
+    """``--chip`` as a file, None for a preset."""
+    return None if chip is None or chip in preset_names() else Path(chip)
+
+
+def check_input(path: Path, what: str) -> Path:
+    """Refuse an input file that is missing, a folder or unreadable."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(missing(path, what))
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} is not a file")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"{what} {path} is not readable")
+    return path
