@@ -627,11 +627,11 @@ def test_recipe_text_states_every_training_stage(recipe):
     from xbarmem.learning.budget import step_budget
 
     options = AdaptiveTrainer(recipe=recipe).options()
-    token = rep._TRAINING.set(rep.Training(recipe=recipe))
+    token = rep.TRAINING.set(rep.Training(recipe=recipe))
     try:
         text = rep.recipe_text()
     finally:
-        rep._TRAINING.reset(token)
+        rep.TRAINING.reset(token)
     steps = re.findall(r"(\d+) flip-averaged|up to (\d+) \+ (\d+) fine-tune", text)
     total = sum(int(n) for match in steps for n in match if n)
     assert total == step_budget(options, "binary"), text

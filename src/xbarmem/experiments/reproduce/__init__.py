@@ -37,7 +37,6 @@ from xbarmem.experiments.reproduce.energy import Energy
 from xbarmem.experiments.reproduce.fault_tolerance import FaultTolerance
 from xbarmem.experiments.reproduce.patterns import Patterns
 from xbarmem.experiments.reproduce.report import (
-    _TRAINING,
     CHECKED_FAULTS,
     ENERGY_TOLERANCE,
     EXPONENT_TOLERANCE,
@@ -53,6 +52,7 @@ from xbarmem.experiments.reproduce.report import (
     PRIMARY_DATA,
     SELECTION_VALUES,
     TOLERANCE,
+    TRAINING,
     VARIATION_GOALS,
     VARIATION_RECIPES,
     VERDICTS,
@@ -158,11 +158,11 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
         from xbarmem.learning.adaptive import check_products
 
         check_products(products)
-    token = _TRAINING.set(Training(recipe, products))
+    token = TRAINING.set(Training(recipe, products))
     try:
         return _reproduce(out_dir, quick, store, run, log, experiments, threads)
     finally:
-        _TRAINING.reset(token)
+        TRAINING.reset(token)
 
 
 def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
@@ -211,7 +211,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
             stop()
         sections = [(early.done[e.key] if e.key in early.done else e.section(ctx))
                     if e in ready else _unavailable(e) for e in exps]
-    training = _TRAINING.get()
+    training = TRAINING.get()
     command = (f"xbarmem reproduce{' --quick' if quick else ''}{training.flags()} --out {out_dir}"
                + (f" --store {store}" if store else ""))
     for e, sec in zip(exps, sections, strict=True):

@@ -16,8 +16,8 @@ from xbarmem.experiments.reproduce.report import (
     PRIMARY_DATA,
     Experiment,
     Section,
-    _spec,
     recipe_text,
+    sweep_spec,
     write_figure,
 )
 
@@ -51,7 +51,7 @@ class Capacity(Experiment):
         return {"pinv": list(range(1, 17)), "adaptive": adaptive}
 
     def sweeps(self, quick):
-        return [_spec(self.name(quick, "capacity"), {
+        return [sweep_spec(self.name(quick, "capacity"), {
             "sweep": {"trial": "capacity", "seeds": self.seeds(quick)},
             "base": {"data": PRIMARY_DATA, "n_neurons": 64, "fault_rate": 0.5,
                      "chip": "paper-sim", "corruption": "flip", "probes": 20, "pool": 1000,

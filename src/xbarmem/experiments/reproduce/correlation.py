@@ -12,10 +12,10 @@ from xbarmem.evaluation.curve import capacity_from_curve, mean_curve
 from xbarmem.experiments.reproduce.report import (
     Experiment,
     Section,
-    _fmt,
-    _mean_std,
-    _spec,
+    mean_std,
+    mean_text,
     recipe_text,
+    sweep_spec,
 )
 
 
@@ -56,15 +56,15 @@ class Correlation(Experiment):
         recall = {"n_neurons": 64, "patterns": 10, "selection": "first", "chip": "paper-sim",
                   "corruption": "flip", "level": 0.1, "probes": probes}
         return [
-            _spec(self.name(quick, "correlation"), {
+            sweep_spec(self.name(quick, "correlation"), {
                 "sweep": {"trial": "evaluate", "seeds": self.seeds(quick)}, "base": recall,
                 "grid": {"rule": list(self.RULES), "fault_rate": self.faults(quick),
                          "data": [f"correlated-{r:g}" for r in self.overlaps(quick)]}}),
-            _spec(self.name(quick, "glyphs"), {
+            sweep_spec(self.name(quick, "glyphs"), {
                 "sweep": {"trial": "evaluate", "seeds": self.seeds(quick)},
                 "base": {**recall, "data": "glyphs", "patterns": self.GLYPHS},
                 "grid": {"rule": list(self.RULES), "fault_rate": self.faults(quick)}}),
-            _spec(self.name(quick, "correlation-capacity"), {
+            sweep_spec(self.name(quick, "correlation-capacity"), {
                 "sweep": {"trial": "capacity", "seeds": self.seeds(quick)},
                 "base": {"n_neurons": 64, "fault_rate": 0.5, "chip": "paper-sim",
                          "corruption": "flip", "level": 0.1, "probes": probes, "pool": 64,
@@ -91,7 +91,7 @@ class Correlation(Experiment):
             checks += self.table(sec, cells, fault)
         fault, top = max(k[0] for k in cells), max(k[1] for k in cells)
         sec.summary.append((f"({self.key}) adaptive at overlap {top:g}, {fault:.0%} stuck", "-",
-                            _fmt(*_mean_std(cells.get((fault, top, "adaptive"), []))),
+                            mean_text(*mean_std(cells.get((fault, top, "adaptive"), []))),
                             "ok" if all(ok for _, ok in checks) else "below"))
         checks += self.glyph_table(sec, ctx.rows(self.name(ctx.quick, "glyphs")))
         checks += self.capacity_table(sec, ctx.rows(self.name(ctx.quick, "correlation-capacity")))
@@ -119,7 +119,7 @@ class Correlation(Experiment):
         """One table of mean cosine per overlap and rule at ``fault``; its checks."""
         self._recall_head(sec, f"Stuck weights {fault:.0%}", "overlap")
         return [self._recall_row(sec, f"{overlap:g}", f"{fault:.0%} stuck, overlap {overlap:g}",
-                                 {rule: _mean_std(cells.get((fault, overlap, rule), []))
+                                 {rule: mean_std(cells.get((fault, overlap, rule), []))
                                   for rule in self.RULES})
                 for overlap in sorted({k[1] for k in cells if k[0] == fault})]
 
@@ -133,7 +133,7 @@ class Correlation(Experiment):
         self._recall_head(sec, f"Glyphs (A-J of the first font, 8x8; mean pairwise |overlap| "
                                f"{overlap:.2f})", "stuck weights")
         return [self._recall_row(sec, f"{fault:.0%}", f"glyphs, {fault:.0%} stuck", {
-            rule: _mean_std([r["result"]["cosine"] for r in rows
+            rule: mean_std([r["result"]["cosine"] for r in rows
                              if (r["config"]["rule"], r["config"]["fault_rate"]) == (rule, fault)])
             for rule in self.RULES}) for fault in sorted({r["config"]["fault_rate"] for r in rows})]
 
@@ -148,9 +148,9 @@ class Correlation(Experiment):
         at least the best classic rule's minus :attr:`MARGIN`."""
         best = max(stats[rule][0] for rule in self.RULES[1:])
         ok = stats["adaptive"][0] >= best - self.MARGIN
-        sec.body.append(f"| {label} | " + " | ".join(_fmt(*stats[rule]) for rule in self.RULES)
+        sec.body.append(f"| {label} | " + " | ".join(mean_text(*stats[rule]) for rule in self.RULES)
                         + f" | {'yes' if ok else 'no'} |")
-        return f"{what}: adaptive {_fmt(*stats['adaptive'])} vs best classic {best:.3f}", ok
+        return f"{what}: adaptive {mean_text(*stats['adaptive'])} vs best classic {best:.3f}", ok
 
     def capacity_table(self, sec: Section, rows: list[dict[str, Any]]
                        ) -> list[tuple[str, bool]]:

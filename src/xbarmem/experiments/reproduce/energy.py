@@ -13,7 +13,7 @@ from xbarmem.experiments.reproduce.report import (
     PAPER_ENERGY,
     Experiment,
     Section,
-    _side,
+    side_cell,
 )
 
 
@@ -86,12 +86,12 @@ class Energy(Experiment):
         sec.summary.append((f"({self.key}) energy async/sync at N = 64 (generic-rram "
                             f"constants)", f"{PAPER_ENERGY['energy_ratio']}x",
                             f"{g['energy_ratio']:.2f}x",
-                            _side(g["energy_ratio"], PAPER_ENERGY["energy_ratio"],
+                            side_cell(g["energy_ratio"], PAPER_ENERGY["energy_ratio"],
                                   ENERGY_TOLERANCE * PAPER_ENERGY["energy_ratio"])))
         sec.summary.append((f"({self.key}) latency reduction at N = 64 (generic-rram)",
                             f"{100 * PAPER_ENERGY['latency_reduction']:.1f}%",
                             f"{100 * g['latency_reduction']:.1f}%",
-                            _side(g["latency_reduction"], PAPER_ENERGY["latency_reduction"],
+                            side_cell(g["latency_reduction"], PAPER_ENERGY["latency_reduction"],
                                   LATENCY_TOLERANCE)))
         fitted = data["paper-calibrated"]
         sec.body += ["", "`paper-calibrated` is a shipped preset whose two constants were solved "

@@ -12,12 +12,12 @@ from xbarmem.experiments.reproduce.report import (
     TOLERANCE,
     Experiment,
     Section,
-    _bar,
-    _by,
-    _fmt,
-    _mean_std,
-    _spec,
+    bar_cell,
+    group_rows,
+    mean_std,
+    mean_text,
     recipe_text,
+    sweep_spec,
     write_figure,
 )
 from xbarmem.learning.classic import rule_names
@@ -49,7 +49,7 @@ class FaultTolerance(Experiment):
 
     def sweeps(self, quick):
         classic = [r for r in rule_names() if r != "adaptive"]
-        return [_spec(self.name(quick, f"{data}-{part}"), {
+        return [sweep_spec(self.name(quick, f"{data}-{part}"), {
             "sweep": {"trial": "evaluate", "seeds": self.seeds(quick, part == "adaptive"),
                       "batch": 16},
             "base": {"data": data, "n_neurons": 64, "patterns": 10,
@@ -58,7 +58,7 @@ class FaultTolerance(Experiment):
             "grid": {"rule": rules, "fault_rate": self.faults(quick)}})
             for data in self.datasets
             for part, rules in (("classic", classic), ("adaptive", ["adaptive"]))] + [
-            _spec(self.name(quick, "draws"), {
+            sweep_spec(self.name(quick, "draws"), {
                 "sweep": {"trial": "evaluate", "seeds": self.draws(quick), "batch": 16},
                 "base": {"data": self.datasets[0], "n_neurons": 64, "patterns": 10,
                          "selection": "random-per-class", "pool": 1000, "chip": "paper-sim",
@@ -78,7 +78,7 @@ class FaultTolerance(Experiment):
         rows = ctx.rows(self.name(ctx.quick, "draws"))
         if not rows:
             return []
-        groups = _by(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
+        groups = group_rows(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
         out = [f"#### Spread over digit images ({self.datasets[0]}, one random image per "
                f"class, {self.draws(ctx.quick)} draws, each on its own chip)", "",
                f"| rule | faults | mean | 5%-95% of draws | paper | draws at or above the "
@@ -106,7 +106,7 @@ class FaultTolerance(Experiment):
         for data in self.datasets:
             rows = [r for part in ("classic", "adaptive")
                     for r in ctx.rows(self.name(ctx.quick, f"{data}-{part}"))]
-            groups = _by(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
+            groups = group_rows(rows, lambda r: (r["config"]["rule"], r["config"]["fault_rate"]))
             sec.body += [f"### {self.labels[data]}", ""] + self.rule_table(ctx, groups)
             self.check(sec, data, groups)
             if rows:
@@ -135,7 +135,7 @@ class FaultTolerance(Experiment):
         for f in self.faults(ctx.quick):
             cells = []
             for rule in rule_names():
-                m, s, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
+                m, s, n = mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
                 ref = PAPER_FAULTS.get(f, {}).get(rule)
                 cells.append(f"{m:.3f}" + (f" ({ref:.2f})" if ref is not None else "")
                              if n else "n/a")
@@ -149,7 +149,7 @@ class FaultTolerance(Experiment):
         passed, failed = [], []
         for f in CHECKED_FAULTS:
             for rule in self.paper_rules:
-                m, _, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
+                m, _, n = mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
                 ref = PAPER_FAULTS[f][rule]
                 ok = n > 0 and m >= ref - TOLERANCE
                 (passed if ok else failed).append(f"{rule}@{f:g}: {m:.3f} vs {ref:.2f}")
@@ -166,10 +166,10 @@ class FaultTolerance(Experiment):
                      f"{TOLERANCE}): **{len(passed)} of {len(passed) + len(failed)} "
                      f"pass**" + (f"; below: {', '.join(failed)}" if failed else "") + ".", ""]
         for rule in ("adaptive", "pinv"):
-            m, s, n = _mean_std([r["result"]["cosine"] for r in groups.get((rule, 0.5), [])])
+            m, s, n = mean_std([r["result"]["cosine"] for r in groups.get((rule, 0.5), [])])
             ref = PAPER_FAULTS[0.5][rule]
             sec.summary.append((f"({self.key}) {rule}, 50% faults, {data}", f"{ref:.2f}",
-                                _fmt(m, s, n), _bar(primary, n and m >= ref - TOLERANCE)))
+                                mean_text(m, s, n), bar_cell(primary, n and m >= ref - TOLERANCE)))
         sec.summary.append((f"({self.key}) faults 0.4/0.5/0.6 within 0.05 or above, {data}",
                             "-", f"{len(passed)}/{len(passed) + len(failed)} pass",
-                            _bar(primary, not failed)))
+                            bar_cell(primary, not failed)))

@@ -9,13 +9,13 @@ from xbarmem.experiments.reproduce.report import (
     PRIMARY_DATA,
     Experiment,
     Section,
-    _cosines_at,
-    _mean_std,
-    _spec,
+    cosines_at,
+    mean_std,
     paper_table,
     point_passes,
     reference_figure,
     spread_table,
+    sweep_spec,
 )
 
 
@@ -39,16 +39,16 @@ class Patterns(Experiment):
 
         judged = [{"rule": ["pinv"], "counts": [sorted(PAPER_PATTERNS["pinv"])]}]
         seeds = 1 if quick else 3
-        return [_spec(self.name(quick, "patterns"), {
+        return [sweep_spec(self.name(quick, "patterns"), {
             "sweep": {"trial": "capacity", "seeds": seeds},
             "base": base(self.LEVEL, [0.9, 0.99]),
             "grid": [{"rule": ["pinv"], "counts": [self.counts]},
                      {"rule": ["adaptive"],
                       "counts": [[10, 21, 33, 39] if quick else self.counts]}]}),
-            _spec(self.name(quick, "subsets"), {
+            sweep_spec(self.name(quick, "subsets"), {
                 "sweep": {"trial": "capacity", "seeds": list(range(100, 100 + self.draws(quick)))},
                 "base": base(self.LEVEL, [0.99]), "grid": judged}),
-            _spec(self.name(quick, "other-level"), {
+            sweep_spec(self.name(quick, "other-level"), {
                 "sweep": {"trial": "capacity", "seeds": seeds},
                 "base": base(self.OTHER_LEVEL, [0.99]), "grid": judged})]
 
@@ -57,8 +57,8 @@ class Patterns(Experiment):
         :data:`OTHER_LEVEL` flips, and which of the two each paper point is nearer."""
         paper = PAPER_PATTERNS["pinv"]
         counts = sorted(paper)
-        here = [_mean_std(measured("pinv", p)) for p in counts]
-        there = [_mean_std(other(p)) for p in counts]
+        here = [mean_std(measured("pinv", p)) for p in counts]
+        there = [mean_std(other(p)) for p in counts]
         if not all(n for _, _, n in here + there) or all(
                 point_passes("pinv", m, n, paper[p], at_least=paper[p] == 0.99)
                 for p, (m, _, n) in zip(counts, here, strict=True)):
@@ -96,7 +96,7 @@ class Patterns(Experiment):
         rows = ctx.rows(self.name(ctx.quick, "patterns"))
 
         def measured(rule, p):
-            return _cosines_at(rows, rule, p)
+            return cosines_at(rows, rule, p)
 
         paper_table(sec, PAPER_PATTERNS, "P", measured, at=33,
                     paper=lambda v: f"{'>= ' if v == 0.99 else ''}{v:.2f}",
@@ -104,14 +104,14 @@ class Patterns(Experiment):
         subsets = ctx.rows(self.name(ctx.quick, "subsets"))
         sec.reasons += spread_table(
             sec, PAPER_PATTERNS, "P", sorted(PAPER_PATTERNS["pinv"]),
-            lambda rule, p: _cosines_at(subsets, rule, p), measured,
+            lambda rule, p: cosines_at(subsets, rule, p), measured,
             intro=f"Over other digits ({len(subsets)} other random subsets of the first 1000 "
                   f"per count, seeds 100 and up; the pseudo-inverse only, as its weights are "
                   f"fixed by the patterns): mean, 10-90% range and lowest-highest cosine.",
             where="on the section's subsets", what="other random subsets",
             at_least=lambda paper: paper == 0.99)
         other = ctx.rows(self.name(ctx.quick, "other-level"))
-        sec.reasons += self.level_reason(measured, lambda p: _cosines_at(other, "pinv", p))
+        sec.reasons += self.level_reason(measured, lambda p: cosines_at(other, "pinv", p))
         reference_figure(ctx, sec, rows, "patterns", "c-patterns.png", PAPER_PATTERNS,
                          f"no faults, N = 64, {PRIMARY_DATA}, 10% flips")
         sec.settings = (f"`paper-sim` chip without faults, N = 64, random subsets of the first "

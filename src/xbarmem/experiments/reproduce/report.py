@@ -164,7 +164,7 @@ class Training:
 
 #: how the hardware-adaptive rule trains in the run being built (``reproduce(recipe=...,
 #: products=...)``)
-_TRAINING: contextvars.ContextVar[Training] = contextvars.ContextVar(
+TRAINING: contextvars.ContextVar[Training] = contextvars.ContextVar(
     "reproduce_training", default=Training())  # noqa: B039 -- Training is frozen
 
 
@@ -173,7 +173,7 @@ def recipe_text() -> str:
     binary patterns of a one-layer memory)."""
     from xbarmem.learning.adaptive import AdaptiveTrainer
 
-    recipe = _TRAINING.get().recipe
+    recipe = TRAINING.get().recipe
     o = AdaptiveTrainer(recipe=recipe).options()
     flip = o.get("flip_steps") or 0  # the flip-averaged stage before the basin stage
     start = (f"{flip} flip-averaged steps, then " if flip else "") + (
@@ -186,7 +186,7 @@ def recipe_text() -> str:
 def products_text(experiments: Sequence[Experiment]) -> str:
     """The report's sentence on training products ("" for float32 or when none of
     ``experiments`` is :attr:`~Experiment.large`)."""
-    products = _TRAINING.get().products
+    products = TRAINING.get().products
     large = [f"({e.key})" for e in experiments if e.large]
     if products == "float32" or not large:
         return ""
@@ -196,46 +196,46 @@ def products_text(experiments: Sequence[Experiment]) -> str:
             f"the other sections train in float32, where bfloat16 does not pay.")
 
 
-def _products_setting() -> str:
+def products_setting() -> str:
     """A large experiment's settings sentence on its training products ("" for float32)."""
-    products = _TRAINING.get().products
+    products = TRAINING.get().products
     return ("" if products == "float32" else
             f" Training products: {products} (`--products {products}`; recall in float32).")
 
 
-def _spec(name: str, table: dict[str, Any], large: bool = False) -> SweepSpec:
+def sweep_spec(name: str, table: dict[str, Any], large: bool = False) -> SweepSpec:
     """The sweep ``name`` of ``table``; under a training other than the default
     (:class:`Training`) its hardware-adaptive trials train with that recipe, and with its
     products when ``large`` (the experiment's :attr:`Experiment.large`)."""
     table = {**table, "sweep": {**table["sweep"], "name": name}}
-    extra = _TRAINING.get().options(large)
+    extra = TRAINING.get().options(large)
     if extra:
         options = table.get("rule_options") or {}
         table["rule_options"] = {**options, "adaptive": {**options.get("adaptive", {}), **extra}}
     return parse_sweep(table, source=f"reproduce:{name}")
 
 
-def _mean_std(values: list[float]) -> tuple[float, float, int]:
+def mean_std(values: list[float]) -> tuple[float, float, int]:
     arr = np.asarray([v for v in values if v is not None], dtype=float)
     if arr.size == 0:
         return math.nan, math.nan, 0
     return float(arr.mean()), float(arr.std()), int(arr.size)
 
 
-def _fmt(mean: float, std: float, n: int) -> str:
+def mean_text(mean: float, std: float, n: int) -> str:
     if n == 0 or not math.isfinite(mean):
         return "n/a"
     return f"{mean:.3f}" + (f" ± {std:.3f}" if n > 1 else "") + f" (n={n})"
 
 
-def _side(measured: float, paper: float, tolerance: float) -> str:
+def side_cell(measured: float, paper: float, tolerance: float) -> str:
     """The 'bar' cell of a two-sided comparison."""
     if abs(measured - paper) <= tolerance:
         return "ok"
     return "below" if measured < paper else "above"
 
 
-def _bar(primary: bool, ok: bool) -> str:
+def bar_cell(primary: bool, ok: bool) -> str:
     """The 'bar' cell: the checks against the paper run on its data (:data:`PRIMARY_DATA`);
     rows of comparison data sets show their result without a verdict."""
     return ("ok" if ok else "below") if primary else "(comparison data)"
@@ -271,16 +271,16 @@ def paper_table(sec: Section, reference: dict[str, dict[float, float]], column: 
     checks: list[tuple[str, bool]] = []
     for rule, ref in reference.items():
         for x, value in ref.items():
-            m, s, n = _mean_std(measured(rule, x))
+            m, s, n = mean_std(measured(rule, x))
             ok = point_passes(rule, m, n, value, at_least=paper(value).startswith(">="))
-            checks.append((f"{rule} at {column} = {x:g}: {_fmt(m, s, n)} vs "
+            checks.append((f"{rule} at {column} = {x:g}: {mean_text(m, s, n)} vs "
                            f"{paper(value)}", ok))
-            sec.body.append(f"| {rule} | {x:g} | {paper(value)} | {_fmt(m, s, n)} | "
+            sec.body.append(f"| {rule} | {x:g} | {paper(value)} | {mean_text(m, s, n)} | "
                             f"{'yes' if ok else 'no'} |")
             if x == at or not ok:  # the summary also shows every point that falls short
-                sec.summary.append((label(rule, x), paper(value), _fmt(m, s, n),
+                sec.summary.append((label(rule, x), paper(value), mean_text(m, s, n),
                                     "ok" if ok else "below" if m < value else "above"))
-    if any(_mean_std(measured(rule, x))[2] for rule, ref in reference.items() for x in ref):
+    if any(mean_std(measured(rule, x))[2] for rule, ref in reference.items() for x in ref):
         sec.judge(checks, POINT_RULE)
     return checks
 
@@ -310,7 +310,7 @@ def spread_table(sec: Section, judged: dict[str, dict[float, float]], column: st
         sec.body.append(f"| {rule} | {x:g} | {'-' if paper is None else f'{paper:.2f}'} | "
                         f"{vals.mean():.3f} | {q10:.2f}-{q90:.2f} | "
                         f"{vals.min():.2f}-{vals.max():.2f} |")
-        m, _, n = _mean_std(measured(rule, x))
+        m, _, n = mean_std(measured(rule, x))
         if paper is None or point_passes(rule, m, n, paper, at_least=at_least(paper)):
             continue
         hits = sum(point_passes(rule, float(v), 1, paper, at_least=at_least(paper))
@@ -340,14 +340,14 @@ def reference_figure(ctx: Context, sec: Section, rows: list[dict[str, Any]], kin
     sec.figures.append(name)
 
 
-def _cosines_at(rows: list[dict[str, Any]], rule: str, count: int) -> list[float]:
+def cosines_at(rows: list[dict[str, Any]], rule: str, count: int) -> list[float]:
     """The recall cosine at ``count`` stored patterns of every ``rule`` row of a capacity
     sweep (one value per row that tested that count)."""
     return [pt["cosine"] for r in rows if r["config"]["rule"] == rule
             for pt in r["result"]["points"] if pt["count"] == count]
 
 
-def _by(rows, key_fn) -> dict[Any, list[dict[str, Any]]]:
+def group_rows(rows, key_fn) -> dict[Any, list[dict[str, Any]]]:
     out: dict[Any, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(key_fn(r), []).append(r)
@@ -376,7 +376,7 @@ class Experiment:
         raise NotImplementedError
 
     def name(self, quick: bool, what: str) -> str:
-        return (f"reproduce-{'quick' if quick else 'full'}{_TRAINING.get().suffix(self.large)}-"
+        return (f"reproduce-{'quick' if quick else 'full'}{TRAINING.get().suffix(self.large)}-"
                 f"{self.key}-{what}")
 
     def extra_commands(self, quick: bool) -> list[str]:

@@ -14,9 +14,9 @@ from xbarmem.experiments.reproduce.report import (
     PAPER_EXPONENTS,
     Experiment,
     Section,
-    _by,
-    _products_setting,
-    _spec,
+    group_rows,
+    products_setting,
+    sweep_spec,
     write_figure,
 )
 from xbarmem.experiments.sweep import SweepSpec
@@ -112,7 +112,7 @@ class Scaling(Experiment):
         base.update({"corruption": "flip", "level": 0.05} if kind == "binary" else
                     {"corruption": "gaussian", "level": 0.6, "activation": "tanh",
                      "cue_budget": self.CUE_BUDGET})
-        return _spec(name, {
+        return sweep_spec(name, {
             "sweep": {"trial": "capacity", "seeds": seeds},
             "base": base,
             "grid": [{"n_neurons": [n], "hidden": [width * n]} for n in sizes],
@@ -155,7 +155,7 @@ class Scaling(Experiment):
     def capacities(rows: list[dict[str, Any]], threshold: str,
                    seed: int | None = None) -> dict[int, float]:
         """N -> capacity at ``threshold`` (mean over the rows' seeds, or of ``seed`` only)."""
-        by_n = _by([r for r in rows if seed is None or r["config"]["seed"] == seed],
+        by_n = group_rows([r for r in rows if seed is None or r["config"]["seed"] == seed],
                    lambda r: r["config"]["n_neurons"])
         return {n: float(np.mean([r["result"]["capacity"][threshold] for r in by_n[n]]))
                 for n in sorted(by_n)}
@@ -292,4 +292,4 @@ class Scaling(Experiment):
                 f"tanh recall; 10 cues per pattern. Exponent: least-squares slope of log "
                 f"capacity vs log N with a 95% t-interval "
                 f"(`xbarmem.evaluation.scaling.fit_power_law`)."
-                + _products_setting())
+                + products_setting())

@@ -15,12 +15,12 @@ from xbarmem.experiments.reproduce.report import (
     VARIATION_RECIPES,
     Experiment,
     Section,
-    _fmt,
-    _mean_std,
-    _spec,
+    mean_std,
+    mean_text,
     paper_table,
     reference_figure,
     spread_table,
+    sweep_spec,
 )
 
 
@@ -51,10 +51,10 @@ class Variation(Experiment):
                   {"rule": ["adaptive"], "variation": list(SELECTION_VALUES),
                    "rule_options": {"adaptive": {
                        k: [v] for k, v in VARIATION_RECIPES["adaptive, bounded"].items()}}}]
-        return [_spec(self.name(quick, "variation"), {
+        return [sweep_spec(self.name(quick, "variation"), {
             "sweep": {"trial": "evaluate", "seeds": 2 if quick else 5},
             "base": base, "grid": grids}),
-            _spec(self.name(quick, "selections"), {
+            sweep_spec(self.name(quick, "selections"), {
                 "sweep": {"trial": "evaluate", "seeds": self.selections(quick)},
                 "base": {**base, "selection": "random-per-class", "pool": 1000},
                 "grid": spread})]
@@ -146,27 +146,27 @@ class Variation(Experiment):
         sec.body += ["", "Beyond the paper (every recipe of this section):", "",
                      "| recipe | v | goal | measured | passes |", "|---|---|---|---|---|"]
         checks = []
-        plain = _mean_std(measured("adaptive", 0.0))
+        plain = mean_std(measured("adaptive", 0.0))
         goals = [(r, v, f">= {least:.2f}", least) for r, v, least in VARIATION_GOALS]
         goals.append(("adaptive, variation-aware", 0.0, f">= default - 0.005 "
-                      f"({_fmt(*plain)})", plain[0] - 0.005))
+                      f"({mean_text(*plain)})", plain[0] - 0.005))
         for recipe, v, text, least in goals:
-            m, s, n = _mean_std(measured(recipe, v))
+            m, s, n = mean_std(measured(recipe, v))
             if not n or not math.isfinite(least):
                 continue
             ok = m >= least
-            checks.append((f"{recipe} at v = {v:.2f}: {_fmt(m, s, n)} vs {text}", ok))
-            sec.body.append(f"| {recipe} | {v:.2f} | {text} | {_fmt(m, s, n)} | "
+            checks.append((f"{recipe} at v = {v:.2f}: {mean_text(m, s, n)} vs {text}", ok))
+            sec.body.append(f"| {recipe} | {v:.2f} | {text} | {mean_text(m, s, n)} | "
                             f"{'yes' if ok else 'no'} |")
             if recipe.endswith("variation-aware") and v > 0:  # the goal beyond the paper
                 sec.summary.append((f"(d) {recipe}, programming variation v = {v:.2f}",
-                                    f"- (goal {text})", _fmt(m, s, n),
+                                    f"- (goal {text})", mean_text(m, s, n),
                                     "ok" if ok else "below"))
         for v in (0.0, 0.22, 0.30):
-            m, s, n = _mean_std(measured("adaptive", v))
+            m, s, n = mean_std(measured("adaptive", v))
             if n:
                 sec.body.append(f"| adaptive (default, not judged) | {v:.2f} | - | "
-                                f"{_fmt(m, s, n)} | - |")
+                                f"{mean_text(m, s, n)} | - |")
         return checks
 
     @staticmethod
