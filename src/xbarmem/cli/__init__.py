@@ -1,9 +1,10 @@
 """Command-line interface: ``xbarmem`` (console script) and ``python -m xbarmem.cli``.
 
 Layout: :mod:`~xbarmem.cli.common` (Typer apps, consoles, JSON output, error handling),
-:mod:`~xbarmem.cli.options` (every shared option and parser, declared once),
+:mod:`~xbarmem.cli.options` (every shared option, declared once), :mod:`~xbarmem.cli.parsers`
+(list and JSON values), :mod:`~xbarmem.cli.paths` (checks of the paths read and written),
 :mod:`~xbarmem.cli.progress` (cost-weighted progress bars) and one module per command group.
-Command modules import only those three and the library, never each other;
+Command modules import only those five and the library, never each other;
 importing them here registers their commands on :data:`~xbarmem.cli.common.app`.
 """
 

@@ -13,7 +13,8 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
 * :mod:`.runner` -- runs the missing trials of a sweep in-process, on a process pool or on Dask;
   only the driver writes the store.
 * :mod:`.pool` -- the local process pool's workers, which a command may start ahead of need.
-* :mod:`.reproduce` -- the paper's headline experiments and ``report.md``.
+* :mod:`.reproduce` -- the paper's headline experiments and ``report.md`` (a package: the
+  driver, the shared report machinery, one module per claim).
 * :mod:`.demo` -- ``xbarmem demo``: every rule on the same faulty chips.
 
 May import: every library layer below it (viz, deploy, energy, evaluation, learning, memory,
