@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import math
 import os
+import tomllib
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,12 +36,15 @@ from xbarmem.checks import shown
 from xbarmem.errors import ArgumentError, FileFormatError, XbarmemError
 from xbarmem.limits import check_bytes, human
 
-__all__ = ["CHUNK", "ArrayFile", "as_path", "gunzip", "npy_size", "output_file", "output_folder",
-           "read_bytes", "missing", "read_text", "what_is"]
+__all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "NestingError", "as_path", "gunzip", "npy_size",
+           "output_file", "output_folder", "parse_text", "read_bytes", "missing", "read_text",
+           "what_is"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
 _NPY_MAGIC = b"\x93NUMPY"
+#: deepest nesting of lists / tables in any JSON or TOML text read (xbarmem's own go ~6 deep)
+MAX_NESTING = 64
 
 
 def _where(path: str | Path, what: str) -> str:
@@ -198,6 +204,49 @@ def gunzip(raw: bytes, where: str, *, expand: float = 1.0,
     except zlib.error as exc:
         raise FileFormatError(f"{where}: corrupt gzip data ({exc})") from None
     return bytes(out)
+
+
+# --------------------------------------------------------------------------- JSON / TOML
+class NestingError(json.JSONDecodeError, tomllib.TOMLDecodeError):
+    """JSON or TOML text nested deeper than :data:`MAX_NESTING`: both a
+    ``json.JSONDecodeError`` and a ``tomllib.TOMLDecodeError`` (so a ``ValueError``), caught
+    wherever a parse error of the text is."""
+
+    def __init__(self, msg: str) -> None:
+        json.JSONDecodeError.__init__(self, msg, "", 0)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of lists / dicts in ``value``, counted without recursion (stops past
+    :data:`MAX_NESTING`)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo and deepest <= MAX_NESTING:
+        item, level = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            todo.extend((v, level + 1) for v in (item.values() if isinstance(item, dict)
+                                                 else item))
+    return deepest
+
+
+def parse_text(parse: Callable[..., Any], text: str | bytes, **options: Any) -> Any:
+    """``parse(text, **options)`` (``json.loads``, ``tomllib.loads``, ...) for text from a
+    file or a user: text nested deeper than :data:`MAX_NESTING` lists / tables -- which would
+    otherwise end in a ``RecursionError`` there or in any later step -- raises
+    :class:`NestingError`; other parse errors pass through unchanged."""
+    try:
+        value = parse(text, **options)
+    except RecursionError:
+        value = None
+        deep = True
+    else:
+        deep = _depth(value) > MAX_NESTING
+    if deep:
+        raise NestingError(f"lists / tables nested more than {MAX_NESTING} deep")
+    return value
 
 
 # --------------------------------------------------------------------------- .npy / .npz

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbarmem.files import parse_text
+
 
 def plain(obj: Any) -> Any:
     """``obj`` as plain JSON values: dict keys as text, tuples as lists, numpy/torch arrays and
@@ -44,5 +46,5 @@ def _no_constant(token: str) -> None:
 def loads(text: str | bytes) -> Any:
     """Parse JSON text; bare ``NaN``/``Infinity``/``-Infinity`` read as ``None`` (the rule of
     :func:`dumps`). Raises ``json.JSONDecodeError`` (a ``ValueError``) for text that is not
-    JSON."""
-    return json.loads(text, parse_constant=_no_constant)
+    JSON, or nested too deeply (:func:`~xbarmem.files.parse_text`)."""
+    return parse_text(json.loads, text, parse_constant=_no_constant)

@@ -81,7 +81,7 @@ from xbarmem.checks import (
     unknown_argument,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
-from xbarmem.files import missing, read_text
+from xbarmem.files import missing, parse_text, read_text
 
 __all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Maybe", "Number", "Presets", "Rule",
            "Spec", "Table", "Text", "choice", "flag", "integer", "listof", "nested", "number",
@@ -554,7 +554,7 @@ class Spec:
 
 def _parse(loads: Callable[[str], Any], error: type[Exception], what: str, text: str) -> Any:
     try:
-        return loads(text)
+        return parse_text(loads, text)
     except error as exc:
         raise FileFormatError(f"not valid {what} ({exc})") from None
 
@@ -718,7 +718,7 @@ class Presets:
         # a TOML parse holds the text and its tables: a few times the file's size
         source = read_text(path, f"{self.noun} file", expand=_TOML_EXPAND)
         try:
-            data = tomllib.loads(source)
+            data = parse_text(tomllib.loads, source)
         except tomllib.TOMLDecodeError as exc:
             raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
         if not data:  # an empty (or comments-only) file would be the defaults under its name

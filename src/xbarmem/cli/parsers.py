@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xbarmem.errors import ConfigError, PatternError
+from xbarmem.files import parse_text
 from xbarmem.names import RECIPES, RULE_NAMES
 
 
@@ -127,7 +128,7 @@ def rule_options(text: str | None, pairs: list[str] | None,
             raise ConfigError("--rule-options is empty; give a JSON object, e.g. "
                               "'{\"cue_flip\": 0.05}'")
         try:
-            value = json.loads(text, object_pairs_hook=_keys_once)
+            value = parse_text(json.loads, text, object_pairs_hook=_keys_once)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"--rule-options must be a JSON object: {exc}") from None
         if not isinstance(value, dict):
@@ -138,7 +139,7 @@ def rule_options(text: str | None, pairs: list[str] | None,
         if not sep or not key.strip():
             raise ConfigError(f"--rule-option must be KEY=VALUE, got {pair!r}")
         try:
-            value = json.loads(raw)
+            value = parse_text(json.loads, raw)
         except json.JSONDecodeError:
             value = raw
         options[key.strip()] = raw if isinstance(value, (dict, list)) else value

@@ -34,7 +34,6 @@ recalls exactly like the original (same states for the same cues and seed).
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +249,7 @@ def _earlier_files(out: Path) -> set[str]:
     """The files an earlier export listed in ``out/manifest.json`` (plain file names inside
     ``out`` only; none when there is no readable manifest of an export)."""
     try:
-        earlier = json.loads((out / "manifest.json").read_text())
+        earlier = loads((out / "manifest.json").read_text())
         names = earlier["files"].values() if earlier.get("format") == FORMAT else ()
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return set()

@@ -30,7 +30,7 @@ import numpy as np
 
 from xbarmem.checks import check_callback, check_type, shown
 from xbarmem.errors import ConfigError, XbarmemWarning
-from xbarmem.files import as_path, output_folder, write_replacing
+from xbarmem.files import as_path, output_folder, parse_text, write_replacing
 from xbarmem.jsontext import dumps, plain
 from xbarmem.version import __version__
 
@@ -67,7 +67,7 @@ class SearchCheckpoint:
         if not self.path.exists():
             return 0
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = parse_text(json.loads, self.path.read_text(encoding="utf-8"))
             if data.get("format") != _FORMAT:
                 raise ValueError("not a capacity-search checkpoint")
             if data["key"] != self.key:

@@ -52,7 +52,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
-from xbarmem.files import as_path, missing, output_file
+from xbarmem.files import as_path, missing, output_file, parse_text
 from xbarmem.names import RULE_NAMES
 from xbarmem.spec import Number
 
@@ -540,8 +540,8 @@ def _row(rec: tuple) -> dict[str, Any] | None:
     """A stored row as a dict; None when its config or result is not a JSON object."""
     row = dict(zip(COLUMNS, rec[: len(COLUMNS)], strict=True))
     try:
-        row["config"] = json.loads(rec[-2])
-        row["result"] = json.loads(rec[-1])
+        row["config"] = parse_text(json.loads, rec[-2])
+        row["result"] = parse_text(json.loads, rec[-1])
     except (TypeError, ValueError):
         return None
     if not isinstance(row["config"], dict) or not isinstance(row["result"], dict):
@@ -729,7 +729,7 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
         raise ConfigError(f"--where {text!r}: the value {value.strip()!r} starts with an "
                           f"operator (operators: {' '.join(_OPS)})")
     try:
-        parsed: Any = json.loads(value.strip())
+        parsed: Any = parse_text(json.loads, value.strip())
     except json.JSONDecodeError:
         parsed = value.strip()
     if isinstance(parsed, bool):

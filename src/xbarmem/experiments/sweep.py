@@ -49,7 +49,7 @@ from xbarmem.checks import MAX_SEED, check_type, shown
 from xbarmem.data.builtin import IMAGE_SETS
 from xbarmem.data.sources import image_side, is_drawn
 from xbarmem.errors import ConfigError, PatternError, XbarmemError
-from xbarmem.files import as_path, read_text
+from xbarmem.files import as_path, parse_text, read_text
 from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
 from xbarmem.limits import check_bytes
 from xbarmem.names import ACTIVATIONS, ARCHS, CORRUPTION_METHODS, MODES, RULE_NAMES
@@ -246,7 +246,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     path = as_path(path)
     text = read_text(path, "sweep file", expand=20.0)  # missing, directory, not UTF-8, size
     try:
-        data = tomllib.loads(text)
+        data = parse_text(tomllib.loads, text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     if not data:  # an empty (or comments-only) file would run one default trial

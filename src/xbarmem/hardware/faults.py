@@ -23,7 +23,15 @@ import numpy as np
 
 from xbarmem.checks import as_real_array, check_count, check_type, checked_keywords, shown
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.files import ArrayFile, as_path, missing, output_file, read_bytes, read_text
+from xbarmem.files import (
+    ArrayFile,
+    as_path,
+    missing,
+    output_file,
+    parse_text,
+    read_bytes,
+    read_text,
+)
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
@@ -323,7 +331,7 @@ class FaultMap:
         if "meta" in arrays.names:
             text = arrays.array("meta")
             try:
-                meta = json.loads(str(text)) if text.dtype.kind == "U" else None
+                meta = parse_text(json.loads, str(text)) if text.dtype.kind == "U" else None
             except ValueError:
                 meta = None
             if not isinstance(meta, dict):
@@ -358,7 +366,7 @@ def _csv_header(path: Path, lines: list[str]) -> tuple[int, int, int, dict[str, 
     try:
         n, r, c = int(head["arrays"]), int(head["rows"]), int(head["cols"])
         meta_text = lines[0].split("meta=", 1)[1] if "meta=" in lines[0] else "{}"
-        meta = json.loads(meta_text)
+        meta = parse_text(json.loads, meta_text)
     except (KeyError, ValueError) as exc:
         raise FileFormatError(f"{path}: line 1: bad header ({exc})") from exc
     if n < 1 or not 1 <= r <= MAX_TILE_SIDE or not 1 <= c <= MAX_TILE_SIDE:

@@ -32,7 +32,15 @@ from safetensors.numpy import save_file
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import as_path, missing, output_file, read_bytes, what_is, write_replacing
+from xbarmem.files import (
+    as_path,
+    missing,
+    output_file,
+    parse_text,
+    read_bytes,
+    what_is,
+    write_replacing,
+)
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
@@ -345,7 +353,7 @@ def _header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
         raise FileFormatError(f"{path}: not a readable safetensors model"
                               + (f"; the file is {kind}" if kind else " (bad header size)"))
     try:
-        header = json.loads(raw[8:8 + size])
+        header = parse_text(json.loads, raw[8:8 + size])
     except (ValueError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from None
     if not isinstance(header, dict):
@@ -353,12 +361,15 @@ def _header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
     for name, entry in header.items():
         if name == "__metadata__":
             continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
         ok = (isinstance(entry, dict) and isinstance(entry.get("shape"), list)
               and all(type(d) is int and d >= 0 for d in entry["shape"])
-              and isinstance(entry.get("data_offsets"), list))
+              and isinstance(offsets, list) and len(offsets) == 2
+              and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1])
         if not ok:
-            raise FileFormatError(f"{path}: not a readable safetensors model (tensor {name!r})")
-        if whole and entry["data_offsets"][-1:] and entry["data_offsets"][-1] > len(raw):
+            raise FileFormatError(f"{path}: not a readable safetensors model (tensor {name!r}: "
+                                  "shape and data_offsets must be whole numbers >= 0)")
+        if whole and offsets[1] > len(raw):
             raise FileFormatError(f"{path}: truncated (tensor {name!r} ends past the file)")
     return header
 
@@ -370,10 +381,11 @@ def _metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], list[
     text = tags.get("xbarmem") if isinstance(tags, dict) else None
     constants: list[str] = []
     try:
-        data = json.loads(text, parse_constant=constants.append) if isinstance(text, str) \
-            else None
-    except ValueError:
-        data = None
+        data = parse_text(json.loads, text, parse_constant=constants.append) \
+            if isinstance(text, str) else None
+    except ValueError as exc:
+        raise FileFormatError(f"{path}: not an xbarmem model (its metadata is not valid JSON: "
+                              f"{exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
         raise FileFormatError(f"{path}: not an xbarmem model (no {FORMAT} metadata"

@@ -1,0 +1,204 @@
+"""Damaged files given to the commands that read them: one ``error:`` line, exit code 2, nothing
+written -- a model file (recall / evaluate / export / load_memory) cut, emptied, replaced, with a
+member missing or its metadata or tensors broken; text nested too deeply for a recursive parser
+(every JSON / TOML reader); a broken export folder (load_export)."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+
+import numpy as np
+import pytest
+from safetensors.numpy import load as load_tensors
+from safetensors.numpy import save
+
+from tests.conftest import refused
+from xbarmem import load_chip, random_patterns
+from xbarmem.errors import FileFormatError
+from xbarmem.files import MAX_NESTING, NestingError, parse_text
+from xbarmem.memory.io import load_memory, save_memory
+
+
+@pytest.fixture(scope="module")
+def model_bytes(tmp_path_factory, trained):
+    """The bytes of a small saved model (with its patterns)."""
+    pset = random_patterns(3, 16, seed=4)
+    memory = trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
+                     max_steps=30)
+    path = save_memory(memory, tmp_path_factory.mktemp("model") / "m.safetensors",
+                       patterns=pset)
+    return path.read_bytes()
+
+
+def _split(raw: bytes) -> tuple[dict, bytes]:
+    size = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8:8 + size]), raw[8 + size:]
+
+
+def _join(header: dict, body: bytes) -> bytes:
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + body
+
+
+def _meta(edit):
+    """A damage that edits the ``xbarmem`` metadata object (``edit(meta)`` changes it in place)
+    or replaces its text (``edit`` is a str)."""
+    def damage(raw: bytes) -> bytes:
+        header, body = _split(raw)
+        if isinstance(edit, str):
+            header["__metadata__"]["xbarmem"] = edit
+        else:
+            meta = json.loads(header["__metadata__"]["xbarmem"])
+            edit(meta)
+            header["__metadata__"]["xbarmem"] = json.dumps(meta)
+        return _join(header, body)
+    return damage
+
+
+def _entry(name, key, value):
+    def damage(raw: bytes) -> bytes:
+        header, body = _split(raw)
+        header[name][key] = value
+        return _join(header, body)
+    return damage
+
+
+def _tensor(edit):
+    def damage(raw: bytes) -> bytes:
+        header, _ = _split(raw)
+        tensors = dict(load_tensors(raw))
+        edit(tensors)
+        return save(tensors, metadata=header["__metadata__"])
+    return damage
+
+
+def _set(name, index, value):
+    return _tensor(lambda t: t[name].__setitem__(index, value))
+
+
+def _drop(name):
+    return _tensor(lambda t: t.pop(name))
+
+
+def _npz(raw: bytes) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, a=np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    return buffer.getvalue()
+
+
+DEEP = "[" * 5000 + "]" * 5000
+DAMAGES = {  # name -> (damage, words of the message)
+    "truncated": (lambda raw: raw[:len(raw) // 2], ["truncated"]),
+    "header cut": (lambda raw: raw[:20], ["not a readable safetensors model"]),
+    "zero bytes": (lambda raw: b"", ["empty (0 bytes)"]),
+    "random bytes": (lambda raw: np.random.default_rng(0).bytes(4000), ["bad header size"]),
+    "pickle npz": (_npz, ["zip archive"]),
+    "pickle": (lambda raw: pickle.dumps({"a": 1}), ["pickle (never unpickled)"]),
+    "member missing": (_drop("g_neg"), ["missing tensor(s) g_neg"]),
+    "metadata not JSON": (_meta('{"format": "xbarmem-model/1", '), ["metadata is not valid JSON"]),
+    "metadata nested too deep": (_meta('{"format": "xbarmem-model/1", "x": ' + DEEP + "}"),
+                                 ["nested more than"]),
+    "n_neurons text": (_meta(lambda m: m.update(n_neurons="16")), ["n_neurons must be"]),
+    "bias a number": (_meta(lambda m: m.update(bias=1)), ["bias must be true or false"]),
+    "chip a text": (_meta(lambda m: m.update(chip="rram")), ["chip must be a table"]),
+    "another N": (_meta(lambda m: m.update(n_neurons=25)), ["expected float", "25x26"]),
+    "another layer count": (_meta(lambda m: m.update(arch="multilayer", hidden=[16],
+                                                     w_max=[1.0, 1.0])),
+                            ["unexpected tensor", "multilayer"]),
+    "format version": (_meta(lambda m: m.update(format="xbarmem-model/2")),
+                       ["format 'xbarmem-model/2'"]),
+    "info.kind": (_meta(lambda m: m["info"].update(kind="rgb")), ["info.kind must be one of"]),
+    "NaN weights": (_set("g_pos", (0, 0), np.nan), ["'g_pos' holds NaN"]),
+    "NaN targets": (_set("target_weights", (0, 0), np.nan), ["'target_weights' holds NaN"]),
+    "conductance below 0": (_set("g_pos", (0, 0), -1.0), ["conductance(s) outside"]),
+    "stuck map infinite": (_set("fault_g_stuck", (0, 0, 0, 0), np.inf), ["fault map"]),
+    "integer tensor": (_tensor(lambda t: t.update(g_pos=t["g_pos"].astype(np.int64))),
+                       ["'g_pos' is I64"]),
+    "offsets not numbers": (_entry("g_pos", "data_offsets", ["a", "b"]), ["data_offsets"]),
+    "offsets past the end": (_entry("g_pos", "data_offsets", [0, 10**12]), ["truncated"]),
+}
+
+
+@pytest.fixture(params=sorted(DAMAGES))
+def damaged(request, model_bytes, tmp_path):
+    damage, words = DAMAGES[request.param]
+    path = tmp_path / "models" / "damaged.safetensors"
+    path.parent.mkdir()
+    path.write_bytes(damage(model_bytes))
+    return path, words
+
+
+@pytest.mark.parametrize("command", ["recall", "evaluate", "export", "load_memory"])
+def test_a_damaged_model_is_refused_in_one_line_before_any_work(damaged, command, run_cli,
+                                                                tmp_path):
+    path, words = damaged
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.ones((2, 16)))
+    if command == "load_memory":
+        with pytest.raises(FileFormatError) as info:
+            load_memory(path)
+        message = str(info.value)
+    else:
+        args = {"recall": ["recall", path, cues, "--out", tmp_path / "states.npy"],
+                "evaluate": ["evaluate", path, "--probes", "1"],
+                "export": ["export", path, "--out", tmp_path / "exported"]}[command]
+        message = refused(run_cli, tmp_path, *args)
+        assert not (tmp_path / "states.npy").exists() and not (tmp_path / "exported").exists()
+    assert str(path) in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_a_folder_given_as_the_model_is_refused(run_cli, tmp_path):
+    folder = tmp_path / "m.safetensors"
+    folder.mkdir()
+    assert "is a directory" in refused(run_cli, tmp_path, "evaluate", folder)
+
+
+# ------------------------------------------------------------- JSON / TOML nested too deeply
+def test_parse_text_keeps_what_parses_within_the_limit_and_refuses_deeper():
+    ok = "[" * MAX_NESTING + "]" * MAX_NESTING
+    assert parse_text(json.loads, ok) == json.loads(ok)
+    for text in ("[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1), DEEP):
+        with pytest.raises(NestingError, match="nested more than"):
+            parse_text(json.loads, text)
+    with pytest.raises(json.JSONDecodeError):  # the error of the parser, unchanged
+        parse_text(json.loads, "{")
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+DEEP_TOML = "x = " + DEEP + "\n"
+DEEP_JSON = '{"x": ' + DEEP + "}"
+READERS = {  # name -> (args for xbarmem given a folder, words)
+    "chip TOML": (lambda d: ["train", "--data", "random", "-p", "2", "--neurons", "16",
+                             "--chip", _write(d / "c.toml", DEEP_TOML),
+                             "--out", d / "m.safetensors"],
+                  ["c.toml", "not valid TOML"]),
+    "fault map header": (lambda d: ["train", "--data", "random", "-p", "2", "--neurons", "16",
+                                    "--fault-map", _write(d / "f.csv", "# xbarmem fault map: "
+                                                          "arrays=1 rows=64 cols=64 meta="
+                                                          + DEEP_JSON + "\n"),
+                                    "--out", d / "m.safetensors"],
+                         ["f.csv", "bad header"]),
+    "sweep TOML": (lambda d: ["sweep", _write(d / "s.toml", DEEP_TOML), "--dry-run"],
+                   ["s.toml", "not valid TOML"]),
+    "--rule-options": (lambda d: ["train", "--data", "random", "-p", "2", "--neurons", "16",
+                                  "--rule-options", '{"a": ' + DEEP + "}",
+                                  "--out", d / "m.safetensors"],
+                       ["--rule-options"]),
+}
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_text_nested_too_deeply_is_refused_in_one_line(reader, run_cli, tmp_path):
+    make, words = READERS[reader]
+    args = make(tmp_path)
+    message = refused(run_cli, tmp_path, *args)
+    for word in [*words, "nested more than"]:
+        assert word in message, (word, message)
