@@ -8,27 +8,35 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import shutil
+import warnings
 
 import numpy as np
 import pytest
+import torch
 from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save
 
 from tests.conftest import refused
 from xbarmem import load_chip, random_patterns
+from xbarmem.deploy.export import export_memory, load_export
 from xbarmem.errors import FileFormatError
 from xbarmem.files import MAX_NESTING, NestingError, parse_text
 from xbarmem.memory.io import load_memory, save_memory
 
 
 @pytest.fixture(scope="module")
-def model_bytes(tmp_path_factory, trained):
-    """The bytes of a small saved model (with its patterns)."""
+def memory(trained):
     pset = random_patterns(3, 16, seed=4)
-    memory = trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
-                     max_steps=30)
-    path = save_memory(memory, tmp_path_factory.mktemp("model") / "m.safetensors",
-                       patterns=pset)
+    return pset, trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
+                         max_steps=30)
+
+
+@pytest.fixture(scope="module")
+def model_bytes(tmp_path_factory, memory):
+    """The bytes of a small saved model (with its patterns)."""
+    pset, mem = memory
+    path = save_memory(mem, tmp_path_factory.mktemp("model") / "m.safetensors", patterns=pset)
     return path.read_bytes()
 
 
@@ -202,3 +210,97 @@ def test_text_nested_too_deeply_is_refused_in_one_line(reader, run_cli, tmp_path
     message = refused(run_cli, tmp_path, *args)
     for word in [*words, "nested more than"]:
         assert word in message, (word, message)
+
+
+# ------------------------------------------------------------------------ broken export folders
+def _manifest(edit):
+    def damage(folder):
+        path = folder / "manifest.json"
+        if isinstance(edit, str):
+            path.write_text(edit)
+            return
+        manifest = json.loads(path.read_text())
+        edit(manifest)
+        path.write_text(json.dumps(manifest))
+    return damage
+
+
+def _array(name, make):
+    return lambda folder: np.save(folder / name, make(np.load(folder / name)))
+
+
+EXPORT_DAMAGES = {  # name -> (damage of the folder, words of the message)
+    "manifest not JSON": (_manifest("{not json"), ["manifest.json", "not valid JSON"]),
+    "manifest nested too deep": (_manifest('{"x": ' + DEEP + "}"), ["nested more than"]),
+    "no files key": (_manifest(lambda m: m.pop("files")), ["missing export manifest key files"]),
+    "files a list": (_manifest(lambda m: m.update(files=[])), ["files must be a table"]),
+    "file outside (..)": (_manifest(lambda m: m["files"].update(stuck_npy="../stuck_S.npy")),
+                          ["files.stuck_npy", "in the export folder", "../stuck_S.npy"]),
+    "absolute path": (_manifest(lambda m: m["files"].update(programmed_npy="/tmp/p.npy")),
+                      ["files.programmed_npy", "in the export folder"]),
+    "file name a number": (_manifest(lambda m: m["files"].update(stuck_npy=5)),
+                           ["files.stuck_npy", "got 5"]),
+    "file missing": (lambda folder: (folder / "programmed_S.npy").unlink(),
+                     ["missing export file", "programmed_S.npy"]),
+    "sizes text": (_manifest(lambda m: m.update(sizes="ab")), ["sizes must be"]),
+    "another N": (_manifest(lambda m: m.update(sizes=[25, 25])), ["do not match sizes"]),
+    "more layers": (_manifest(lambda m: m["layers"].append(m["layers"][0])),
+                    ["need 1 layer(s)", "lists 2"]),
+    "w_max text": (_manifest(lambda m: m["layers"][0].update(w_max="x")), ["layers.w_max"]),
+    "w_max null": (_manifest(lambda m: m["layers"][0].update(w_max=None)), ["layers.w_max"]),
+    "has_bias text": (_manifest(lambda m: m["layers"][0].update(has_bias="no")),
+                      ["layers.has_bias"]),
+    "first_array float": (_manifest(lambda m: m["layers"][0].update(first_array=0.0)),
+                          ["layers.first_array"]),
+    "faults a text": (_manifest(lambda m: m.update(faults="x")), ["faults must be a table"]),
+    "model_info kind": (_manifest(lambda m: m.update(model_info={"kind": "rgb"})),
+                        ["info.kind"]),
+    "programmed shape": (_array("programmed_S.npy", lambda a: a[:, :, :3]),
+                         ["programmed_S.npy", "expected float of shape"]),
+    "programmed integers": (_array("programmed_S.npy", lambda a: a.astype(np.int64)),
+                            ["programmed_S.npy", "int64"]),
+    "programmed text": (_array("programmed_S.npy", lambda a: a.astype(str)),
+                        ["programmed_S.npy", "expected float"]),
+    "conductance above the window": (_array("programmed_S.npy", lambda a: a * 1e6),
+                                     ["g_pos", "outside [0"]),
+    "conductance below 0": (_array("programmed_S.npy", lambda a: -a), ["outside [0"]),
+    "NaN conductances": (_array("programmed_S.npy", lambda a: a * np.nan), ["NaN"]),
+    "weights shape": (_array("layer0_weights.npy", lambda a: a[:3, :3]),
+                      ["layer0.target_weights", "16x16"]),
+    "weights NaN": (_array("layer0_weights.npy", lambda a: a * np.nan),
+                    ["layer0.target_weights", "NaN"]),
+    "bias shape": (_array("layer0_bias.npy", lambda a: a[:7]), ["layer0.target_bias"]),
+    "weights pickled": (_array("layer0_weights.npy", lambda a: np.array([{}], dtype=object)),
+                        ["never unpickled"]),
+}
+
+
+@pytest.fixture(scope="module")
+def export_folder(tmp_path_factory, memory):
+    pset, mem = memory
+    folder = tmp_path_factory.mktemp("export") / "out"
+    export_memory(mem, folder, patterns=pset)
+    return folder
+
+
+@pytest.mark.parametrize("damage", sorted(EXPORT_DAMAGES))
+def test_a_broken_export_folder_is_refused_naming_the_problem(damage, export_folder, memory,
+                                                              tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(export_folder, folder)
+    make, words = EXPORT_DAMAGES[damage]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN * a
+        make(folder)
+    with pytest.raises(FileFormatError) as info:
+        load_export(folder)
+    message = str(info.value)
+    assert str(folder) in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_an_intact_export_folder_still_loads_as_the_model(export_folder, memory):
+    rebuilt = load_export(export_folder)
+    np.testing.assert_array_equal(rebuilt.crossbar.g_pos, memory[1].crossbar.g_pos)
+    assert torch.equal(rebuilt.target_weights, memory[1].target_weights)

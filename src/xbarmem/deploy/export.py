@@ -34,13 +34,15 @@ recalls exactly like the original (same states for the same cues and seed).
 from __future__ import annotations
 
 import csv
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 
-from xbarmem.checks import as_real_array, check_type, checked_keywords
+from xbarmem.checks import as_real_array, check_type, checked_keywords, shown
 from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, FileFormatError, PatternError, XbarmemError
@@ -51,8 +53,14 @@ from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.jsontext import dumps, loads
 from xbarmem.limits import TooLargeError
 from xbarmem.memory.base import Memory
-from xbarmem.memory.io import memory_from_sizes
+from xbarmem.memory.io import (
+    memory_from_sizes,
+    model_info_check,
+    saved_targets,
+    set_saved_conductances,
+)
 from xbarmem.memory.recall import check_recall
+from xbarmem.spec import Flag, ListOf, Number, Spec, Table
 
 FORMAT = "xbarmem-export/1"
 CSV_COLUMNS = ["layer", "array", "row", "col", "polarity", "used", "target_uS",
@@ -441,7 +449,10 @@ def _uS_column(siemens: np.ndarray) -> list[str]:
 def load_export(folder: str | Path):
     """Rebuild the memory from an export folder, in exactly its programmed state (the
     ``programmed_S.npy`` conductances, no re-programming): it recalls like the original.
-    A missing, corrupt or inconsistent folder raises :class:`FileFormatError` naming the file."""
+    A missing, corrupt or inconsistent folder raises :class:`FileFormatError` naming the file:
+    manifest keys of the wrong type, files it names that are missing, not plain file names
+    inside ``folder`` (``../x``, absolute paths) or not float arrays of the expected shape,
+    conductances outside the chip's window (the rule of model files), NaN targets."""
     folder = as_path(folder, "folder")
     path = folder / "manifest.json"
     if not path.exists():
@@ -470,35 +481,86 @@ def _manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
+_Count = Number(integer=True, ge=1)
+
+
+@dataclass(frozen=True)
+class _ManifestCheck(Spec, noun="export manifest"):
+    """The keys of an export manifest that :func:`load_export` reads."""
+
+    chip: Annotated[dict, Table()]
+    files: Annotated[dict, Table()]
+    sizes: Annotated[list, ListOf(_Count)]
+    layers: Annotated[list, ListOf(Table())]
+    faults: Annotated[dict, Table()] = field(default_factory=dict)
+    model_info: Annotated[dict, Table()] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if len(self.sizes) < 2 or len(self.layers) != len(self.sizes) - 1:
+            raise ConfigError(f"sizes {self.sizes} need {max(len(self.sizes) - 1, 1)} "
+                              f"layer(s), the manifest lists {len(self.layers)}")
+        model_info_check(self.model_info)
+
+
+@dataclass(frozen=True)
+class _LayerCheck(Spec, section="layers", noun="export manifest"):
+    """The keys of one ``layers`` entry that :func:`load_export` reads."""
+
+    n_in: Annotated[int, _Count]
+    n_out: Annotated[int, _Count]
+    has_bias: Annotated[bool, Flag()]
+    first_array: Annotated[int, Number(integer=True, ge=0)]
+    w_max: Annotated[float, Number(gt=0.0)]
+
+
+def _read(spec: type[Spec], data: dict[str, Any]):
+    """``spec`` from the keys of ``data`` it declares (a manifest holds more)."""
+    names = {f.name for f in dataclasses.fields(spec)}
+    return spec.from_dict({k: v for k, v in data.items() if k in names})
+
+
 def _rebuild(folder: Path, manifest: dict[str, Any]):
-    """The memory of a checked manifest (KeyError/TypeError/ValueError for bad entries)."""
-    chip = ChipSpec.from_dict(manifest["chip"])
-    files = manifest["files"]
-    stuck = _load_npy(folder / files["stuck_npy"])
-    prog = _load_npy(folder / files["programmed_npy"])
-    faults = FaultMap(stuck, manifest["faults"].get("meta", {}))
-    sizes = [int(s) for s in manifest["sizes"]]
-    bias = bool(manifest["layers"][0]["has_bias"])
-    memory = memory_from_sizes(sizes, chip, faults, bias=bias,
-                               first_array=int(manifest["layers"][0]["first_array"]))
-    if prog.shape != stuck.shape:
-        raise FileFormatError(f"{files['programmed_npy']} has shape {prog.shape}, the fault "
-                              f"map {stuck.shape}")
+    """The memory of a checked manifest (XbarmemError, KeyError/TypeError/ValueError for bad
+    entries)."""
+    m = _read(_ManifestCheck, manifest)
+    layers = [_read(_LayerCheck, entry) for entry in m.layers]
+    if [(e.n_in, e.n_out) for e in layers] != list(zip(m.sizes[:-1], m.sizes[1:], strict=True)):
+        raise ConfigError(f"the layers' n_in / n_out do not match sizes {m.sizes}")
+    chip = ChipSpec.from_dict(m.chip)
+    stuck = _load_npy(folder, m.files, "stuck_npy")
+    prog = _load_npy(folder, m.files, "programmed_npy", shape=stuck.shape)
+    faults = FaultMap(stuck, m.faults.get("meta", {}))
+    memory = memory_from_sizes(m.sizes, chip, faults, bias=layers[0].has_bias,
+                               first_array=layers[0].first_array)
     targets = []
-    for k, (layer, entry) in enumerate(zip(memory.layers, manifest["layers"], strict=True)):
-        if layer.first_array != entry["first_array"]:
+    for k, (layer, entry) in enumerate(zip(memory.layers, layers, strict=True)):
+        if layer.first_array != entry.first_array or layer.has_bias != entry.has_bias:
             raise FileFormatError(f"layer {k} placement does not match the manifest")
         g = layer._gather(prog)
-        layer.set_conductances(g[0], g[1], float(entry["w_max"]))
-        b = files.get(f"layer{k}_bias")
-        targets.append((torch.as_tensor(_load_npy(folder / files[f"layer{k}_weights"])),
-                        torch.as_tensor(_load_npy(folder / b)) if b else None))
+        set_saved_conductances(layer, g[0], g[1], entry.w_max, f"layer{k}.")
+        bias = m.files.get(f"layer{k}_bias")
+        targets.append(saved_targets(
+            layer, _load_npy(folder, m.files, f"layer{k}_weights"),
+            None if bias is None else _load_npy(folder, m.files, f"layer{k}_bias"), f"layer{k}."))
     memory.targets = targets
-    memory.info = manifest.get("model_info", {})
+    memory.info = m.model_info
     return memory
 
 
-def _load_npy(path: Path) -> np.ndarray:
+def _load_npy(folder: Path, files: dict[str, Any], key: str, *,
+              shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """The float array of the file ``files[key]`` names: a plain file name inside ``folder``
+    (a path that leaves it -- ``../x``, ``/abs`` -- is refused), of ``shape`` when given."""
+    name = files.get(key)
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+        raise ConfigError(f"files.{key} must be the name of a file in the export folder, got "
+                          f"{shown(name)}")
+    path = folder / name
     if not path.exists():
         raise FileFormatError(f"missing export file {path}")
-    return ArrayFile(read_bytes(path, "export file"), str(path)).pick(None)
+    array = ArrayFile(read_bytes(path, "export file"), str(path)).pick(None)
+    if array.dtype.kind != "f" or (shape is not None and array.shape != shape):
+        want = "" if shape is None else " of shape " + "x".join(map(str, shape))
+        raise FileFormatError(f"{path}: holds {array.dtype} {list(array.shape)}, expected "
+                              f"float{want}")
+    return array

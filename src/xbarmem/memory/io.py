@@ -50,7 +50,7 @@ from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.spec import AnyOf, Choice, Flag, ListOf, Maybe, Number, Spec, Table, Text
 
 __all__ = ["FORMAT", "ModelMeta", "load_memory", "read_metadata", "save_memory",
-           "saved_patterns"]
+           "model_info_check", "saved_patterns", "saved_targets", "set_saved_conductances"]
 
 FORMAT = "xbarmem-model/1"
 _FLOAT_DTYPES = ("F32", "F64")
@@ -112,7 +112,7 @@ class ModelMeta(Spec, noun="model metadata"):
             ChipSpec.from_dict(self.chip)
         except ConfigError as exc:
             raise ConfigError(f"chip: {exc}") from None
-        _InfoCheck.from_dict({k: self.info[k] for k in _InfoCheck.keys() if k in self.info})
+        model_info_check(self.info)
         if "patterns" in self.extra:
             shape = SavedPatterns.from_dict(self.extra["patterns"]).image_shape
             if shape and shape[0] * shape[1] != self.n_neurons:
@@ -140,6 +140,12 @@ class _InfoCheck(Spec, section="info", noun="model metadata"):
     @classmethod
     def keys(cls) -> list[str]:
         return [i.field.name for i in cls._infos()]
+
+
+def model_info_check(info: dict[str, Any]) -> None:
+    """Check the keys of a model's ``info`` that are read after loading (``kind``, ``rule``,
+    ``rule_options``): ``ConfigError`` naming ``info.{key}``."""
+    _InfoCheck.from_dict({k: info[k] for k in _InfoCheck.keys() if k in info})
 
 
 @dataclass(frozen=True)
@@ -450,18 +456,45 @@ def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
     targets = []
     for k, (layer, w_max) in enumerate(zip(memory.layers, meta.w_maxes, strict=True)):
         name = _prefix(memory, k)
-        g_pos, g_neg = tensors[name + "g_pos"], tensors[name + "g_neg"]
-        _check_conductances(layer, (g_pos, g_neg), name)
-        layer.set_conductances(g_pos, g_neg, w_max)
+        set_saved_conductances(layer, tensors[name + "g_pos"], tensors[name + "g_neg"], w_max,
+                               name)
         if name + "target_weights" in tensors:
-            bias = tensors.get(name + "target_bias")
-            targets.append((torch.as_tensor(_finite(tensors[name + "target_weights"],
-                                                    name + "target_weights")),
-                            None if bias is None else torch.as_tensor(
-                                _finite(bias, name + "target_bias"))))
+            targets.append(saved_targets(layer, tensors[name + "target_weights"],
+                                         tensors.get(name + "target_bias"), name))
     memory.targets = targets if len(targets) == len(memory.layers) else None
     memory.info = dict(meta.info)
     return memory
+
+
+def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,
+                           prefix: str = "") -> None:
+    """Set ``layer`` to saved conductances (a model file's or an export's) after checking them
+    (:func:`_check_conductances`); ``ConfigError`` naming ``prefix + "g_pos"`` etc. otherwise."""
+    _check_conductances(layer, (g_pos, g_neg), prefix)
+    layer.set_conductances(g_pos, g_neg, w_max)
+
+
+def saved_targets(layer, weights: np.ndarray, bias: np.ndarray | None, prefix: str = ""
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The target weights and bias saved for ``layer`` as tensors, after checking them: float,
+    of shape ``(n_out, n_in)`` and ``(n_out,)`` (a bias only for a layer with one), finite;
+    ``ConfigError`` naming ``prefix + "target_weights"`` etc. otherwise."""
+    expected = {"target_weights": (layer.n_out, layer.n_in),
+                "target_bias": (layer.n_out,) if layer.has_bias else None}
+    out = []
+    for name, a in (("target_weights", weights), ("target_bias", bias)):
+        if a is None:
+            out.append(None)
+            continue
+        a = np.asarray(a)
+        shape = expected[name]
+        if a.dtype.kind != "f" or a.shape != shape:
+            want = "none (the layer has no bias)" if shape is None else \
+                "float of shape " + "x".join(map(str, shape))
+            raise ConfigError(f"tensor {prefix + name!r} is {a.dtype} {list(a.shape)}, "
+                              f"expected {want}")
+        out.append(torch.as_tensor(_finite(a, prefix + name)))
+    return out[0], out[1]
 
 
 def _finite(a: np.ndarray, name: str) -> np.ndarray:
