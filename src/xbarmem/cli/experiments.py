@@ -190,9 +190,11 @@ def sweep_cmd(
         out.print(f"sweep {spec.name}: {report.total} trials, {report.already} already stored, "
                   f"{report.inserted} new rows ({report.executor}, {report.seconds:.1f} s) -> "
                   f"{store}")
-        for failure in report.failures:
-            out.print(f"[red]failed group[/red] ({len(failure['keys'])} trials): "
-                      f"{failure['error']}")
+        for failure in report.failures:  # one line each, on stderr
+            count = len(failure["keys"])
+            console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "
+                          f"trial{'s' * (count != 1)}: {escape(failure['group'])}): "
+                          f"{escape(failure['error'])}", soft_wrap=True)
     if report.failures:
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
 
@@ -283,15 +285,18 @@ def results_cmd(
         rows = db.rows(conditions, sweep, limit=None if json_out or by else limit)
         _warn_skipped(db)
         sweeps = db.sweeps()
-    if by is not None:
+    if not rows and not json_out:  # one line, not an empty table
+        which = (" that can be read" if total else " match the filters" if conditions or sweep
+                 else " stored yet")
+        listed = ", ".join(f"{name} ({n})" for name, n in sweeps.items()) or "none"
+        out.print(f"{store}: no rows{which} (sweeps in this store: {listed})", soft_wrap=True)
+    elif by is not None:
         groups = group_rows(rows, by, chosen)
         _emit_json(groups) if json_out else _print_groups(store, groups, by, rows, chosen)
     elif json_out:
         _emit_json(rows)
     else:
         _print_rows(store, rows, total, limit, shown)
-        if not rows:
-            out.print(f"sweeps in this store: {sweeps or 'none'}")
 
 
 def _check_view(ctx: typer.Context, grouped: bool, exported: bool, json_out: bool) -> None:

@@ -61,9 +61,34 @@ class SweepReport:
     seconds: float = 0.0
     executor: str = "in-process"
     threads: int = 1
+    #: sweep name -> the configuration keys whose values differ between its trials
+    varying: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if k != "varying"}
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def varying_keys(trials: list[Trial]) -> list[str]:
+    """The configuration keys whose values differ between ``trials`` (a sweep's grid and
+    seeds), in configuration order."""
+    configs = [t.config for t in trials]
+    keys = list(dict.fromkeys(k for c in configs for k in c))
+    return [k for k in keys if len({_value(c.get(k)) for c in configs}) > 1]
+
+
+def describe_group(group: list[Trial], keys: list[str]) -> str:
+    """``rule=hebb, seed=0|1``: the values the trials of ``group`` have for ``keys`` (several
+    joined by ``|``), which tell a group from the other groups of its sweep; ``all trials``
+    when no key varies."""
+    parts = []
+    for key in keys:
+        values = list(dict.fromkeys(_value(t.config.get(key)) for t in group))
+        parts.append(f"{key}={'|'.join(v.strip(chr(34)) for v in values)}")
+    return ", ".join(parts) or "all trials"
 
 
 class _InProcess:
@@ -495,6 +520,7 @@ def _queue(specs: list[SweepSpec], db: ResultStore,
         report.already += already
         done = db.finished([t.key for g in groups for t in g])
         queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
+        report.varying[s.name] = varying_keys(s.trials)
     queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
     return queue
 
@@ -596,6 +622,7 @@ def _collect(db, owner, fut, item, report, on_progress) -> None:
         answer = json.loads(fut.result())
     except Exception as exc:  # noqa: BLE001 - a failing group must not stop others
         report.failures.append({"sweep": name, "keys": [t.key for t in group],
+                                "group": describe_group(group, report.varying.get(name, [])),
                                 "error": f"{type(exc).__name__}: {exc}"})
         db.release(owner, [t.key for t in group])
     else:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import difflib
+import functools
 import json
 import math
 import numbers
@@ -554,10 +555,30 @@ def _uri(path: Path, **flags: str) -> str:
     return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
 
 
+def _table_columns(db: sqlite3.Connection, names: set[str]) -> dict[str, list[str]]:
+    """The column names of each table of ``names`` (in order)."""
+    return {name: [r[1] for r in db.execute(f"PRAGMA table_info({name})")]
+            for name in sorted(names)}
+
+
+@functools.cache
+def _schema_columns() -> dict[str, list[str]]:
+    """The columns of the tables a store of this schema holds (from :data:`_SCHEMA`)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(_SCHEMA)
+        return _table_columns(db, {r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")})
+    finally:
+        db.close()
+
+
 def _tables(db: sqlite3.Connection) -> dict[str, Any]:
-    """Table names of a connection's database, and the schema version if it has ``meta``."""
+    """Table names of a connection's database, the columns of those a store holds, and the
+    schema version if it has ``meta``."""
     names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                       "AND name NOT LIKE 'sqlite_%'")}
+    columns = _table_columns(db, names & set(_schema_columns()))
     schema = None
     if "meta" in names:
         try:
@@ -565,7 +586,7 @@ def _tables(db: sqlite3.Connection) -> dict[str, Any]:
         except sqlite3.DatabaseError:
             found = None
         schema = found and found[0]
-    return {"tables": names, "schema": schema}
+    return {"tables": names, "schema": schema, "columns": columns}
 
 
 def _when_unlocked(step: Callable[[], Any], timeout: float) -> Any:
@@ -649,6 +670,12 @@ def _verdict(path: Path, found: dict[str, Any]) -> str:
     if str(found["schema"]) != str(SCHEMA_VERSION):
         raise FileFormatError(f"store {path}: schema version {found['schema']} is not "
                               f"{SCHEMA_VERSION}")
+    for table, columns in found.get("columns", {}).items():
+        if columns != _schema_columns()[table]:
+            raise FileFormatError(
+                f"store {path}: table {table} has columns {', '.join(columns)}; a store of "
+                f"schema {SCHEMA_VERSION} has {', '.join(_schema_columns()[table])}; "
+                f"refusing to modify it")
     return "store"
 
 

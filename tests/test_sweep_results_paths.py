@@ -1,0 +1,201 @@
+"""Command paths of ``xbarmem sweep`` and ``xbarmem results`` that ordinary runs never take:
+``--list-options``, no / missing / folder sweep file, a sweep in which one group fails (exit 1,
+the group named, the other groups' rows kept) and its resumption, and stores that are empty,
+of another schema, not SQLite, read-only or being written, and an export format whose optional
+package is missing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import refused
+from xbarmem.experiments import trial as trial_module
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import _HEAD, OPTIONS
+
+SWEEP = textwrap.dedent("""\
+    [sweep]
+    name = "two"
+    trial = "evaluate"
+    seeds = 1
+    batch = 1
+
+    [base]
+    data = "random"
+    n_neurons = 16
+    patterns = 3
+    selection = "first"
+    probes = 2
+    max_iterations = 10
+
+    [grid]
+    rule = ["pinv", "hebb"]
+    """)
+
+
+def _rows(store) -> list[dict]:
+    with ResultStore(store, readonly=True) as db:
+        return db.rows()
+
+
+# ------------------------------------------------------------------------------------ sweep
+def test_list_options_prints_every_sweep_option_and_nothing_else(run_cli):
+    code, out, err = run_cli("sweep", "--list-options")
+    assert code == 0 and err == ""
+    listed = {line.split(":")[0].split(" (")[0] for line in out.splitlines()}
+    expected = {f"[sweep] {k}" for k in _HEAD} | set(OPTIONS) | {"[rule_options.RULE] KEY"}
+    assert listed == expected
+    for key, opt in OPTIONS.items():  # each with its default
+        line = next(x for x in out.splitlines() if x.split(":")[0].split(" (")[0] == key)
+        assert line.endswith(f"[default {opt.default!r}]"), line
+
+
+@pytest.mark.parametrize("given, words", [
+    (None, ["give a sweep file"]),
+    ("absent.toml", ["no such sweep file", "absent.toml"]),
+    ("folder.toml", ["folder.toml", "is a directory"]),
+    ("empty.toml", ["empty.toml", "the sweep file is empty", "--list-options"]),
+])
+def test_a_sweep_without_a_usable_file_is_refused_in_one_line(given, words, run_cli, tmp_path,
+                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "empty.toml").write_text("# nothing\n")
+    args = ["sweep", "--store", tmp_path / "s.sqlite", "--jobs", "1"]
+    message = refused(run_cli, tmp_path, *args, *([given] if given else []))
+    for word in words:
+        assert word in message, (word, message)
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+@pytest.fixture
+def hebb_fails(monkeypatch):
+    """Groups of the hebb rule raise inside the trial (the in-process runner of --jobs 1)."""
+    run = trial_module.run_evaluate_group
+
+    def failing(trials, progress=None):
+        if trials[0].config["rule"] == "hebb":
+            raise RuntimeError("boom in the hebb group")
+        return run(trials, progress)
+    monkeypatch.setattr(trial_module, "run_evaluate_group", failing)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_a_failing_group_exits_1_naming_it_keeps_the_others_and_resumes(json_out, hebb_fails,
+                                                                        run_cli, tmp_path):
+    sweep, store = tmp_path / "two.toml", tmp_path / "s.sqlite"
+    sweep.write_text(SWEEP)
+    args = ["sweep", sweep, "--store", store, "--jobs", "1", *(["--json"] if json_out else [])]
+    code, out, err = run_cli(*args)
+    assert code == 1 and "Traceback" not in err + out
+    if json_out:
+        (failure,) = json.loads(out)["failures"]
+        assert failure["sweep"] == "two" and failure["group"] == "rule=hebb"
+        assert failure["error"] == "RuntimeError: boom in the hebb group"
+    else:
+        (line,) = [x for x in err.splitlines() if "failed group" in x]
+        assert line == ("failed group of sweep two (1 trial: rule=hebb): RuntimeError: boom in "
+                        "the hebb group")
+        assert "1 new rows" in out
+    assert [r["config"]["rule"] for r in _rows(store)] == ["pinv"]  # the other group's row
+
+    hebb_fails.undo()  # the cause is gone: the same command resumes, running only hebb
+    code, out, err = run_cli(*args)
+    assert code == 0 and "failed" not in err + out
+    summary = json.loads(out) if json_out else out
+    if json_out:
+        assert (summary["already"], summary["inserted"], summary["failures"]) == (1, 1, [])
+    else:
+        assert "1 already stored, 1 new rows" in " ".join(out.split())
+    assert sorted(r["config"]["rule"] for r in _rows(store)) == ["hebb", "pinv"]
+
+
+# ---------------------------------------------------------------------------------- results
+@pytest.fixture
+def store(tmp_path, run_cli):
+    """A store holding the two rows of the sweep above."""
+    sweep, path = tmp_path / "two.toml", tmp_path / "s.sqlite"
+    sweep.write_text(SWEEP)
+    assert run_cli("sweep", sweep, "--store", path, "--jobs", "1")[0] == 0
+    return path
+
+
+def test_an_empty_store_shows_one_line(tmp_path, run_cli):
+    path = tmp_path / "empty.sqlite"
+    ResultStore(path).close()
+    for extra in ([], ["--group-by", "rule"]):
+        code, out, err = run_cli("results", path, *extra)
+        assert (code, err) == (0, "")
+        assert out.strip() == f"{path}: no rows stored yet (sweeps in this store: none)"
+    code, out, _ = run_cli("results", path, "--json")
+    assert (code, json.loads(out)) == (0, [])
+
+
+def test_no_matching_rows_shows_one_line_naming_the_sweeps(store, run_cli):
+    code, out, err = run_cli("results", store, "--where", "rule=storkey")
+    assert (code, err) == (0, "")
+    assert " ".join(out.split()) == (f"{store}: no rows match the filters (sweeps in this "
+                                     "store: two (2))")
+
+
+def _edit(path, *statements):
+    db = sqlite3.connect(path)
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda p: _edit(p, "ALTER TABLE trials DROP COLUMN host"),
+     ["table trials has columns", "schema 1"]),
+    (lambda p: _edit(p, "ALTER TABLE trials ADD COLUMN extra TEXT"),
+     ["table trials has columns", "extra"]),
+    (lambda p: _edit(p, "UPDATE meta SET value = '2'"), ["schema version 2 is not 1"]),
+    (lambda p: _edit(p, "DROP TABLE meta"), ["not an xbarmem results store"]),
+    (lambda p: p.write_bytes(b"hello, not a database"), ["not a SQLite file"]),
+    (lambda p: p.write_bytes(b""), ["empty, no trials stored yet"]),
+])
+@pytest.mark.parametrize("command", ["results", "sweep"])
+def test_a_store_of_another_schema_or_kind_is_refused_untouched(damage, words, command, store,
+                                                                run_cli, tmp_path):
+    damage(store)
+    args = (["results", store] if command == "results"
+            else ["sweep", tmp_path / "two.toml", "--store", store, "--jobs", "1"])
+    if command == "sweep" and store.stat().st_size == 0:
+        pytest.skip("an empty file is a new store to a sweep")
+    message = refused(run_cli, tmp_path, *args)
+    assert str(store) in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_a_read_only_store_and_one_being_written_are_read(store, run_cli):
+    store.chmod(0o444)
+    try:
+        code, out, err = run_cli("results", store, "--json")
+        assert code == 0 and len(json.loads(out)) == 2
+    finally:
+        store.chmod(0o644)
+    writer = sqlite3.connect(store, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+        code, out, err = run_cli("results", store, "--json")
+        assert code == 0 and len(json.loads(out)) == 2 and "Traceback" not in err
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_parquet_without_pyarrow_names_the_package_and_writes_nothing(store, run_cli, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow -> ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    message = refused(run_cli, tmp_path, "results", store, "--parquet", tmp_path / "r.parquet")
+    assert "needs pyarrow (pip install pyarrow)" in message
