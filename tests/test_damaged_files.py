@@ -22,7 +22,13 @@ from xbarmem import load_chip, random_patterns
 from xbarmem.deploy.export import export_memory, load_export
 from xbarmem.errors import FileFormatError
 from xbarmem.files import MAX_NESTING, NestingError, parse_text
-from xbarmem.memory.io import load_memory, save_memory
+from xbarmem.memory.io import (
+    load_memory,
+    load_stored_patterns,
+    read_metadata,
+    save_memory,
+    saved_patterns,
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +88,16 @@ def _tensor(edit):
     return damage
 
 
+def _header_text(edit):
+    """A damage that replaces the JSON header's bytes by ``edit(bytes)`` (same length)."""
+    def damage(raw: bytes) -> bytes:
+        size = int.from_bytes(raw[:8], "little")
+        text = edit(raw[8:8 + size])
+        assert len(text) == size
+        return raw[:8] + text + raw[8 + size:]
+    return damage
+
+
 def _set(name, index, value):
     return _tensor(lambda t: t[name].__setitem__(index, value))
 
@@ -126,6 +142,21 @@ DAMAGES = {  # name -> (damage, words of the message)
                        ["'g_pos' is I64"]),
     "offsets not numbers": (_entry("g_pos", "data_offsets", ["a", "b"]), ["data_offsets"]),
     "offsets past the end": (_entry("g_pos", "data_offsets", [0, 10**12]), ["truncated"]),
+    "header not JSON": (_header_text(lambda text: b"{" + b"x" * (len(text) - 1)),
+                        ["not a readable safetensors model (Expecting"]),
+    "header a list": (_header_text(lambda text: b"[" + b" " * (len(text) - 2) + b"]"),
+                      ["not a readable safetensors model (header)"]),
+    "single with hidden": (_meta(lambda m: m.update(hidden=[8])),
+                           ["a single-layer model has no hidden widths"]),
+    "single w_max a list": (_meta(lambda m: m.update(w_max=[1.0])), ["one w_max number"]),
+    "multilayer without hidden": (_meta(lambda m: m.update(arch="multilayer", w_max=[1.0])),
+                                  ["a multilayer model needs hidden widths"]),
+    "image_shape of another N": (_meta(lambda m: m["extra"]["patterns"].update(
+        image_shape=[3, 3])), ["image_shape [3, 3] does not match n_neurons 16"]),
+    "image_shape of one side": (_meta(lambda m: m["extra"]["patterns"].update(
+        image_shape=[16])), ["image_shape must be [] or [h, w]"]),
+    "labels of another count": (_meta(lambda m: m["extra"]["patterns"].update(labels=[1])),
+                                ["invalid saved patterns", "labels"]),
 }
 
 
@@ -157,6 +188,39 @@ def test_a_damaged_model_is_refused_in_one_line_before_any_work(damaged, command
     assert str(path) in message
     for word in words:
         assert word in message, (word, message)
+
+
+@pytest.mark.parametrize("read", [load_memory, read_metadata, saved_patterns,
+                                  load_stored_patterns])
+@pytest.mark.parametrize("given, words", [("absent", ["no such model file"]),
+                                          ("folder", ["is a directory, not a file"]),
+                                          ("empty", ["empty (0 bytes)"])])
+def test_every_model_reader_refuses_a_missing_folder_or_empty_path(read, given, words, tmp_path):
+    path = tmp_path / "m.safetensors"
+    if given == "folder":
+        path.mkdir()
+    elif given == "empty":
+        path.write_bytes(b"")
+    with pytest.raises(FileFormatError) as info:
+        read(path)
+    assert str(path) in str(info.value)
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+@pytest.mark.parametrize("damage", ["zero bytes", "random bytes", "pickle", "pickle npz",
+                                    "header cut", "header not JSON", "metadata not JSON",
+                                    "format version", "n_neurons text"])
+def test_read_metadata_says_what_the_file_is_as_load_memory_does(damage, model_bytes, tmp_path):
+    """read_metadata reads the header only (it called an empty file or a pickle a "bad header
+    size")."""
+    path = tmp_path / "damaged.safetensors"
+    make, words = DAMAGES[damage]
+    path.write_bytes(make(model_bytes))
+    with pytest.raises(FileFormatError) as info:
+        read_metadata(path)
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
 
 
 def test_a_folder_given_as_the_model_is_refused(run_cli, tmp_path):

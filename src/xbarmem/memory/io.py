@@ -324,12 +324,13 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = as_path(path)
     try:
         with path.open("rb") as handle:
-            size = int.from_bytes(handle.read(8), "little")
-            head = handle.read(min(size, _MAX_HEADER))
+            first = handle.read(8)  # kept as read: what_is() tells an empty file, a pickle...
+            size = int.from_bytes(first, "little")
+            head = handle.read(min(size, _MAX_HEADER)) if len(first) == 8 else b""
     except OSError as exc:
         read_bytes(path, "model file")  # the one message for missing / directory / unreadable
         raise FileFormatError(f"cannot read model file {path}: {exc}") from None
-    raw = size.to_bytes(8, "little") + head
+    raw = first + head
     data, constants = _metadata(path, _header(path, raw, whole=False))
     _meta(path, data, constants)
     return data
