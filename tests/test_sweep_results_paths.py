@@ -152,24 +152,27 @@ def _edit(path, *statements):
     db.close()
 
 
-@pytest.mark.parametrize("damage, words", [
-    (lambda p: _edit(p, "ALTER TABLE trials DROP COLUMN host"),
-     ["table trials has columns", "schema 1"]),
-    (lambda p: _edit(p, "ALTER TABLE trials ADD COLUMN extra TEXT"),
-     ["table trials has columns", "extra"]),
-    (lambda p: _edit(p, "UPDATE meta SET value = '2'"), ["schema version 2 is not 1"]),
-    (lambda p: _edit(p, "DROP TABLE meta"), ["not an xbarmem results store"]),
-    (lambda p: p.write_bytes(b"hello, not a database"), ["not a SQLite file"]),
-    (lambda p: p.write_bytes(b""), ["empty, no trials stored yet"]),
-])
-@pytest.mark.parametrize("command", ["results", "sweep"])
-def test_a_store_of_another_schema_or_kind_is_refused_untouched(damage, words, command, store,
+STORE_DAMAGES = {  # name -> (damage of the store file, words of the message)
+    "a column less": (lambda p: _edit(p, "ALTER TABLE trials DROP COLUMN host"),
+                      ["table trials has columns", "schema 1"]),
+    "a column more": (lambda p: _edit(p, "ALTER TABLE trials ADD COLUMN extra TEXT"),
+                      ["table trials has columns", "extra"]),
+    "schema 2": (lambda p: _edit(p, "UPDATE meta SET value = '2'"), ["schema version 2 is not 1"]),
+    "no meta table": (lambda p: _edit(p, "DROP TABLE meta"), ["not an xbarmem results store"]),
+    "not SQLite": (lambda p: p.write_bytes(b"hello, not a database"), ["not a SQLite file"]),
+    "zero bytes": (lambda p: p.write_bytes(b""), ["empty, no trials stored yet"]),
+}
+
+
+@pytest.mark.parametrize("command, damage", [
+    (command, damage) for command in ("results", "sweep") for damage in STORE_DAMAGES
+    if (command, damage) != ("sweep", "zero bytes")])  # (an empty file: a new store to a sweep)
+def test_a_store_of_another_schema_or_kind_is_refused_untouched(command, damage, store,
                                                                 run_cli, tmp_path):
-    damage(store)
+    make, words = STORE_DAMAGES[damage]
+    make(store)
     args = (["results", store] if command == "results"
             else ["sweep", tmp_path / "two.toml", "--store", store, "--jobs", "1"])
-    if command == "sweep" and store.stat().st_size == 0:
-        pytest.skip("an empty file is a new store to a sweep")
     message = refused(run_cli, tmp_path, *args)
     assert str(store) in message
     for word in words:
