@@ -847,7 +847,7 @@ def test_capacity_rows_whose_every_count_passed_are_marked_lower_bounds(tmp_path
     ("result.cosine>-inf", "not a value"), ("fault_rate<Infinity", "not a value")])
 def test_where_refuses_conditions_that_can_match_nothing_meaningful(condition, named):
     """'fault_rate>abc' and 'fault_rate=nan' were accepted and showed 0 rows."""
-    from xbarmem.experiments.store import parse_condition
+    from xbarmem.experiments.fields import parse_condition
 
     with pytest.raises(ConfigError, match=named):
         parse_condition(condition)

@@ -8,6 +8,9 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
 * :mod:`.store` -- SQLite results store (WAL, idempotent inserts, safe under kill -9 and
   concurrent writers, claims that split a sweep between runners; foreign files refused
   untouched, read-only opening), listing, filtering, CSV / Parquet export.
+* :mod:`.store_file` -- the store's schema and what an existing file is, read before it is
+  touched (refused untouched unless it is a store of this schema); read-only opening.
+* :mod:`.fields` -- row fields as dotted names and ``--where`` conditions.
 * :mod:`.grouping` -- stored rows grouped by fields, with the mean, std and n of every metric
   (``xbarmem results --group-by``).
 * :mod:`.runner` -- runs the missing trials of a sweep in-process, on a process pool or on Dask;

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.store import COLUMNS, stored_field
+from xbarmem.experiments.fields import stored_field
+from xbarmem.experiments.store_file import COLUMNS
 
 #: result values that describe the run, not its outcome (never averaged by default)
 NOT_METRICS = ("seconds", "threads", "batch", "devices", "networks", "train_steps")
@@ -131,7 +132,7 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
 def parse_fields(text: str, what: str) -> list[str]:
     """Comma-separated field names (``rule,fault_rate``); ConfigError for an empty or bad one,
     or one named twice (a repeated column or grouping key); a rule option may be spelled as in a
-    sweep file (:func:`~xbarmem.experiments.store.stored_field`)."""
+    sweep file (:func:`~xbarmem.experiments.fields.stored_field`)."""
     names = [stored_field(part.strip()) for part in text.split(",")]
     bad = [n for n in names if not n or not all(c.isalnum() or c in "._-" for c in n)]
     if bad or not names:

@@ -17,6 +17,10 @@ Crash safety and concurrency:
   creating files next to it) before WAL mode is switched on or tables are created; reading
   commands open the store read-only.
 
+The schema and the checks of an existing file live in
+:mod:`~xbarmem.experiments.store_file`, row fields and ``--where`` conditions in
+:mod:`~xbarmem.experiments.fields`.
+
 Schema (table ``trials``): ``key`` (SHA-256 of the resolved configuration), ``sweep``,
 ``trial`` (evaluate / capacity), ``config`` and ``result`` (JSON text), ``version`` (xbarmem),
 ``seconds`` (compute time of the trial), ``finished`` (UTC ISO time), ``host``, ``pid``.
@@ -27,16 +31,13 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import difflib
-import functools
 import json
 import math
 import numbers
 import os
-import re
 import socket
 import sqlite3
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -53,37 +54,24 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
+from xbarmem.experiments.fields import (
+    export_columns,
+    flatten,
+    json_paths,
+    parse_condition,
+)
+from xbarmem.experiments.store_file import (
+    COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    file_verdict,
+    open_readonly,
+    peek,
+    store_tables,
+    when_unlocked,
+)
 from xbarmem.files import as_path, missing, output_file, parse_text
-from xbarmem.names import RULE_NAMES
 from xbarmem.spec import Number
-
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS trials (
-    key TEXT PRIMARY KEY,
-    sweep TEXT NOT NULL,
-    trial TEXT NOT NULL,
-    config TEXT NOT NULL,
-    result TEXT NOT NULL,
-    version TEXT NOT NULL,
-    seconds REAL,
-    finished TEXT NOT NULL,
-    host TEXT,
-    pid INTEGER
-);
-CREATE INDEX IF NOT EXISTS trials_sweep ON trials (sweep);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS claims (
-    key TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    host TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    expires REAL NOT NULL
-);
-"""
-COLUMNS = ("key", "sweep", "trial", "version", "seconds", "finished", "host", "pid")
-_OPS = ("!=", ">=", "<=", "=", ">", "<", "~")
-_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 @dataclass(frozen=True)
@@ -160,8 +148,8 @@ class ResultStore:
                 raise FileFormatError(f"store {self.path}: empty, being created by another "
                                       f"process or left by one that stopped (a journal lies "
                                       f"beside it); no trials stored yet")
-            self._db = _open_readonly(self.path, self.busy_timeout)
-            if verdict == "new" and _verdict(self.path, _tables(self._db)) == "new":
+            self._db = open_readonly(self.path, self.busy_timeout)
+            if verdict == "new" and file_verdict(self.path, store_tables(self._db)) == "new":
                 self._db.close()  # (tables may exist in the WAL only: asked again)
                 raise FileFormatError(f"store {self.path}: empty, no trials stored yet")
             return
@@ -191,13 +179,13 @@ class ResultStore:
             raise FileFormatError(f"store {path}: cannot read it ({exc.strerror})") from None
         if head != b"SQLite format 3\x00":
             raise FileFormatError(f"store {path}: not a SQLite file; refusing to touch it")
-        return _verdict(path, _peek(path))
+        return file_verdict(path, peek(path))
 
     def _create(self) -> None:
         """WAL mode, the schema and its version, once the file is known to be ours or new;
         checked again inside the write transaction (another process may be creating it)."""
         self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        mode = _when_unlocked(
+        mode = when_unlocked(
             lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0],
             self.busy_timeout)
         if str(mode).lower() != "wal":
@@ -206,8 +194,8 @@ class ResultStore:
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            _verdict(self.path, _tables(self._db))
-            for statement in filter(str.strip, _SCHEMA.split(";")):
+            file_verdict(self.path, store_tables(self._db))
+            for statement in filter(str.strip, SCHEMA.split(";")):
                 self._db.execute(statement)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                              (str(SCHEMA_VERSION),))
@@ -404,7 +392,7 @@ class ResultStore:
         expr = f"json_extract(CASE WHEN json_valid({column}) THEN {column} END, ?)"
         found = f"SELECT 1 FROM trials WHERE json_type(CASE WHEN json_valid({column}) THEN " \
                 f"{column} END, ?) IS NOT NULL LIMIT 1"
-        candidates = _json_paths(path.split("."))
+        candidates = json_paths(path.split("."))
         for candidate in candidates:
             if self._db.execute(found, (candidate,)).fetchone():
                 return expr, [candidate]
@@ -467,7 +455,7 @@ class ResultStore:
             raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
         self._where(where, sweep)
         records = [flatten(r) for r in self.iter_rows(where, sweep)]
-        columns = _columns(records)
+        columns = export_columns(records)
         if path.suffix.lower() == ".csv":
             with path.open("w", newline="") as fh:
                 writer = csv.DictWriter(fh, fieldnames=columns)
@@ -548,239 +536,3 @@ def _row(rec: tuple) -> dict[str, Any] | None:
     if not isinstance(row["config"], dict) or not isinstance(row["result"], dict):
         return None
     return row
-
-
-def _uri(path: Path, **flags: str) -> str:
-    query = "&".join(f"{k}={v}" for k, v in flags.items())
-    return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
-
-
-def _table_columns(db: sqlite3.Connection, names: set[str]) -> dict[str, list[str]]:
-    """The column names of each table of ``names`` (in order)."""
-    return {name: [r[1] for r in db.execute(f"PRAGMA table_info({name})")]
-            for name in sorted(names)}
-
-
-@functools.cache
-def _schema_columns() -> dict[str, list[str]]:
-    """The columns of the tables a store of this schema holds (from :data:`_SCHEMA`)."""
-    db = sqlite3.connect(":memory:")
-    try:
-        db.executescript(_SCHEMA)
-        return _table_columns(db, {r[0] for r in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")})
-    finally:
-        db.close()
-
-
-def _tables(db: sqlite3.Connection) -> dict[str, Any]:
-    """Table names of a connection's database, the columns of those a store holds, and the
-    schema version if it has ``meta``."""
-    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                      "AND name NOT LIKE 'sqlite_%'")}
-    columns = _table_columns(db, names & set(_schema_columns()))
-    schema = None
-    if "meta" in names:
-        try:
-            found = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
-        except sqlite3.DatabaseError:
-            found = None
-        schema = found and found[0]
-    return {"tables": names, "schema": schema, "columns": columns}
-
-
-def _when_unlocked(step: Callable[[], Any], timeout: float) -> Any:
-    """``step()``, tried again while SQLite reports the database locked, for up to
-    ``timeout`` seconds. Needed where SQLite answers "locked" at once instead of waiting for
-    its busy timeout: switching the journal mode while another process opens the same new
-    file is one such place."""
-    deadline = time.monotonic() + timeout
-    pause = 0.005
-    while True:
-        try:
-            return step()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-        time.sleep(pause)
-        pause = min(2 * pause, 0.1)
-
-
-def _journals(path: Path) -> bool:
-    """Whether a ``-wal`` or ``-journal`` file lies next to ``path``: a writer has it open (or
-    died with it open). Only then may a read-only connection create the ``-shm`` / ``-wal``
-    files that SQLite's ``mode=ro`` makes next to a WAL database, and leaves behind."""
-    return any(path.with_name(path.name + end).exists() for end in ("-wal", "-journal"))
-
-
-def _peek(path: Path, settle: float = 5.0) -> dict[str, Any]:
-    """The tables of a SQLite file, read without changing it or creating files next to it
-    (``immutable``; ``mode=ro`` when that read fails while another process writes). A file
-    that changes (or gains a journal) while it is read is being written, e.g. created by
-    another process: it is read again, for up to ``settle`` seconds, before it is refused."""
-    deadline = time.monotonic() + settle
-    while True:
-        before = _state(path)
-        try:
-            return _read_tables(path)
-        except sqlite3.DatabaseError as exc:
-            last = exc
-        time.sleep(0.05)
-        if (_state(path) == before and not _journals(path)) or time.monotonic() >= deadline:
-            raise FileFormatError(f"store {path}: not a readable SQLite database ({last})")
-
-
-def _state(path: Path) -> tuple[int, int]:
-    """Size and modification time (ns) of ``path`` (``(-1, -1)`` once it is gone)."""
-    try:
-        info = path.stat()
-    except OSError:
-        return -1, -1
-    return info.st_size, info.st_mtime_ns
-
-
-def _read_tables(path: Path) -> dict[str, Any]:
-    """:func:`_tables` of ``path`` read ``immutable``, then ``mode=ro`` if that fails while a
-    writer's journal lies beside it (the error of the last read is raised)."""
-    try:
-        return _tables_read(path, immutable="1")
-    except sqlite3.DatabaseError:
-        if not _journals(path):
-            raise
-    return _tables_read(path)
-
-
-def _tables_read(path: Path, **flags: str) -> dict[str, Any]:
-    db = sqlite3.connect(_uri(path, mode="ro", **flags), uri=True, timeout=5.0)
-    try:
-        return _tables(db)
-    finally:
-        db.close()
-
-
-def _verdict(path: Path, found: dict[str, Any]) -> str:
-    """``"new"`` (no tables), ``"store"`` (ours, this schema), else :class:`FileFormatError`."""
-    tables = found["tables"]
-    if not tables:
-        return "new"
-    if not {"trials", "meta"} <= tables or found["schema"] is None:
-        raise FileFormatError(f"store {path}: a SQLite database but not an xbarmem results "
-                              f"store (tables: {', '.join(sorted(tables))}); refusing to "
-                              f"modify it")
-    if str(found["schema"]) != str(SCHEMA_VERSION):
-        raise FileFormatError(f"store {path}: schema version {found['schema']} is not "
-                              f"{SCHEMA_VERSION}")
-    for table, columns in found.get("columns", {}).items():
-        if columns != _schema_columns()[table]:
-            raise FileFormatError(
-                f"store {path}: table {table} has columns {', '.join(columns)}; a store of "
-                f"schema {SCHEMA_VERSION} has {', '.join(_schema_columns()[table])}; "
-                f"refusing to modify it")
-    return "store"
-
-
-def _open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A read-only connection: ``mode=ro`` (which shares a writer's WAL) while a writer has the
-    store open, else ``immutable``: a store that no writer has open (no ``-wal`` file) is read
-    without creating journal files next to it (``mode=ro`` would leave ``-shm`` and ``-wal``
-    behind)."""
-    tries = [{"mode": "ro"}] if _journals(path) else []
-    last: Exception | None = None
-    for flags in (*tries, {"mode": "ro", "immutable": "1"}):
-        try:
-            db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=busy_timeout,
-                                 isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.DatabaseError as exc:
-            last = exc
-    raise FileFormatError(f"store {path}: cannot be read ({last})")
-
-
-def flatten(row: dict[str, Any], lists: bool = True) -> dict[str, Any]:
-    """A stored row as one flat dict: columns, then ``config.*`` and ``result.*`` scalars
-    (nested dicts dotted, lists as JSON text; ``lists=False``: as they are)."""
-    out = {c: row.get(c) for c in COLUMNS}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(f"{prefix}.{k}", v)
-        elif isinstance(value, list) and lists:
-            out[prefix] = json.dumps(value)
-        else:
-            out[prefix] = value
-
-    walk("config", row["config"])
-    walk("result", row["result"])
-    return out
-
-
-def _columns(records: list[dict[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for r in records:
-        for k in r:
-            seen.setdefault(k, None)
-    head = [c for c in COLUMNS if c in seen]
-    return head + sorted(k for k in seen if k not in COLUMNS)
-
-
-def stored_field(name: str) -> str:
-    """A field as the store holds it: a rule option spelled as in a sweep file,
-    ``rule_options.RULE.KEY`` (``rule_options.storkey-variant.self_field``), is the row's
-    ``rule_options.KEY`` (a row holds the options of its own rule only); other names as given."""
-    parts = name.split(".")
-    if len(parts) >= 3 and parts[0] == "rule_options" and parts[1] in RULE_NAMES:
-        return ".".join([parts[0], *parts[2:]])
-    return name
-
-
-def parse_condition(text: str) -> tuple[str, str, Any]:
-    """``"rule=adaptive"`` -> ``("$.rule", "=", "adaptive")``. A field is a config key (dotted
-    for nested: ``chip_spec.device.write_noise``), ``result.KEY`` for a result value, or one of
-    the columns ``sweep``, ``trial``, ``version``, ``key``. Operators: = != < <= > >= and ~
-    (SQL LIKE). Values are read as JSON when they parse (numbers, true/false), else as text;
-    an ordered operator needs a number, and NaN / Infinity are refused (nothing stored is)."""
-    for op in _OPS:
-        head, sep, value = text.partition(op)
-        if sep and head.strip():
-            break
-    else:
-        raise ConfigError(f"--where {text!r}: expected FIELD=VALUE (operators: "
-                          f"{' '.join(_OPS)})")
-    field = stored_field(head.strip())
-    if not _PATH.match(field):
-        raise ConfigError(f"--where {text!r}: bad field name {field!r}")
-    if value.strip()[:1] in ("=", "<", ">", "!"):
-        raise ConfigError(f"--where {text!r}: the value {value.strip()!r} starts with an "
-                          f"operator (operators: {' '.join(_OPS)})")
-    try:
-        parsed: Any = parse_text(json.loads, value.strip())
-    except json.JSONDecodeError:
-        parsed = value.strip()
-    if isinstance(parsed, bool):
-        parsed = int(parsed)  # SQLite's json_extract gives 1/0 for true/false
-    if (isinstance(parsed, float) and not math.isfinite(parsed)) or (
-            isinstance(parsed, str) and parsed.lower().lstrip("+-") in ("nan", "inf",
-                                                                        "infinity")):
-        raise ConfigError(f"--where {text!r}: {value.strip()} is not a value a store holds "
-                          f"(stored numbers are finite)")
-    if op in ("<", "<=", ">", ">=") and not isinstance(parsed, int | float):
-        raise ConfigError(f"--where {text!r}: {op} compares numbers, got {parsed!r}; compare "
-                          f"text with = != or ~ (LIKE)")
-    return field, op, parsed
-
-
-def _json_paths(parts: list[str]) -> list[str]:
-    """The SQLite JSON paths a dotted field may name, keys quoted: the whole name as one key
-    first, then longer leading keys before shorter ones (``capacity.0.99``: the key
-    ``"capacity.0.99"``, then ``"capacity.0"."99"``, then ``"capacity"."0.99"``, ...), the
-    order in which :func:`xbarmem.experiments.grouping.field` looks a field up."""
-    def splits(rest: list[str]) -> list[list[str]]:
-        out = [[".".join(rest)]]
-        for i in range(len(rest) - 1, 0, -1):
-            out += [[".".join(rest[:i]), *tail] for tail in splits(rest[i:])]
-        return out
-
-    return ["$" + "".join(f'."{key}"' for key in keys) for keys in splits(parts)]

@@ -1,0 +1,192 @@
+"""What a results-store file is, read before it is touched: the SQLite schema, the check that
+an existing file is an xbarmem store of this schema (read without changing the file or
+creating files next to it; anything else is refused untouched), read-only opening and
+retries while SQLite reports the database locked."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from xbarmem.errors import FileFormatError
+
+SCHEMA_VERSION = 1
+#: the columns of table ``trials`` a row holds besides its ``config`` and ``result`` JSON
+COLUMNS = ("key", "sweep", "trial", "version", "seconds", "finished", "host", "pid")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    key TEXT PRIMARY KEY,
+    sweep TEXT NOT NULL,
+    trial TEXT NOT NULL,
+    config TEXT NOT NULL,
+    result TEXT NOT NULL,
+    version TEXT NOT NULL,
+    seconds REAL,
+    finished TEXT NOT NULL,
+    host TEXT,
+    pid INTEGER
+);
+CREATE INDEX IF NOT EXISTS trials_sweep ON trials (sweep);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    expires REAL NOT NULL
+);
+"""
+
+
+def _uri(path: Path, **flags: str) -> str:
+    """A SQLite URI of ``path`` with query ``flags`` (``mode=ro``, ``immutable=1``)."""
+    query = "&".join(f"{k}={v}" for k, v in flags.items())
+    return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
+
+
+def _table_columns(db: sqlite3.Connection, names: set[str]) -> dict[str, list[str]]:
+    """The column names of each table of ``names`` (in order)."""
+    return {name: [r[1] for r in db.execute(f"PRAGMA table_info({name})")]
+            for name in sorted(names)}
+
+
+@functools.cache
+def _schema_columns() -> dict[str, list[str]]:
+    """The columns of the tables a store of this schema holds (from :data:`SCHEMA`)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(SCHEMA)
+        return _table_columns(db, {r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")})
+    finally:
+        db.close()
+
+
+def store_tables(db: sqlite3.Connection) -> dict[str, Any]:
+    """Table names of a connection's database, the columns of those a store holds, and the
+    schema version if it has ``meta``."""
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                      "AND name NOT LIKE 'sqlite_%'")}
+    columns = _table_columns(db, names & set(_schema_columns()))
+    schema = None
+    if "meta" in names:
+        try:
+            found = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        except sqlite3.DatabaseError:
+            found = None
+        schema = found and found[0]
+    return {"tables": names, "schema": schema, "columns": columns}
+
+
+def when_unlocked(step: Callable[[], Any], timeout: float) -> Any:
+    """``step()``, tried again while SQLite reports the database locked, for up to
+    ``timeout`` seconds. Needed where SQLite answers "locked" at once instead of waiting for
+    its busy timeout: switching the journal mode while another process opens the same new
+    file is one such place."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.1)
+
+
+def _journals(path: Path) -> bool:
+    """Whether a ``-wal`` or ``-journal`` file lies next to ``path``: a writer has it open (or
+    died with it open). Only then may a read-only connection create the ``-shm`` / ``-wal``
+    files that SQLite's ``mode=ro`` makes next to a WAL database, and leaves behind."""
+    return any(path.with_name(path.name + end).exists() for end in ("-wal", "-journal"))
+
+
+def peek(path: Path, settle: float = 5.0) -> dict[str, Any]:
+    """The tables of a SQLite file, read without changing it or creating files next to it
+    (``immutable``; ``mode=ro`` when that read fails while another process writes). A file
+    that changes (or gains a journal) while it is read is being written, e.g. created by
+    another process: it is read again, for up to ``settle`` seconds, before it is refused."""
+    deadline = time.monotonic() + settle
+    while True:
+        before = _state(path)
+        try:
+            return _read_tables(path)
+        except sqlite3.DatabaseError as exc:
+            last = exc
+        time.sleep(0.05)
+        if (_state(path) == before and not _journals(path)) or time.monotonic() >= deadline:
+            raise FileFormatError(f"store {path}: not a readable SQLite database ({last})")
+
+
+def _state(path: Path) -> tuple[int, int]:
+    """Size and modification time (ns) of ``path`` (``(-1, -1)`` once it is gone)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return -1, -1
+    return info.st_size, info.st_mtime_ns
+
+
+def _read_tables(path: Path) -> dict[str, Any]:
+    """:func:`store_tables` of ``path`` read ``immutable``, then ``mode=ro`` if that fails while a
+    writer's journal lies beside it (the error of the last read is raised)."""
+    try:
+        return _tables_read(path, immutable="1")
+    except sqlite3.DatabaseError:
+        if not _journals(path):
+            raise
+    return _tables_read(path)
+
+
+def _tables_read(path: Path, **flags: str) -> dict[str, Any]:
+    db = sqlite3.connect(_uri(path, mode="ro", **flags), uri=True, timeout=5.0)
+    try:
+        return store_tables(db)
+    finally:
+        db.close()
+
+
+def file_verdict(path: Path, found: dict[str, Any]) -> str:
+    """``"new"`` (no tables), ``"store"`` (ours, this schema), else :class:`FileFormatError`."""
+    tables = found["tables"]
+    if not tables:
+        return "new"
+    if not {"trials", "meta"} <= tables or found["schema"] is None:
+        raise FileFormatError(f"store {path}: a SQLite database but not an xbarmem results "
+                              f"store (tables: {', '.join(sorted(tables))}); refusing to "
+                              f"modify it")
+    if str(found["schema"]) != str(SCHEMA_VERSION):
+        raise FileFormatError(f"store {path}: schema version {found['schema']} is not "
+                              f"{SCHEMA_VERSION}")
+    for table, columns in found.get("columns", {}).items():
+        if columns != _schema_columns()[table]:
+            raise FileFormatError(
+                f"store {path}: table {table} has columns {', '.join(columns)}; a store of "
+                f"schema {SCHEMA_VERSION} has {', '.join(_schema_columns()[table])}; "
+                f"refusing to modify it")
+    return "store"
+
+
+def open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A read-only connection: ``mode=ro`` (which shares a writer's WAL) while a writer has the
+    store open, else ``immutable``: a store that no writer has open (no ``-wal`` file) is read
+    without creating journal files next to it (``mode=ro`` would leave ``-shm`` and ``-wal``
+    behind)."""
+    tries = [{"mode": "ro"}] if _journals(path) else []
+    last: Exception | None = None
+    for flags in (*tries, {"mode": "ro", "immutable": "1"}):
+        try:
+            db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=busy_timeout,
+                                 isolation_level=None)
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            last = exc
+    raise FileFormatError(f"store {path}: cannot be read ({last})")
