@@ -125,3 +125,15 @@ def patch_figures(monkeypatch, draw) -> None:
         module = __import__(f"{reproduce.__name__}.{info.name}", fromlist=["_"])
         if hasattr(module, "write_figure"):
             monkeypatch.setattr(module, "write_figure", draw)
+
+
+def tiny_sweep(name: str, *, seeds: int = 1, rules: tuple[str, ...] = ("hebb", "pinv"),
+               fault_rates: list[float] | None = None) -> str:
+    """The TOML text of a sweep of tiny evaluate trials (16 random neurons, 3 patterns, 2
+    cues each) over ``rules`` and, when given, ``fault_rates``: a few seconds in all."""
+    grid = "rule = [" + ", ".join(f'"{r}"' for r in rules) + "]\n"
+    if fault_rates is not None:
+        grid += "fault_rate = [" + ", ".join(f"{f:.2f}" for f in fault_rates) + "]\n"
+    return (f'[sweep]\nname = "{name}"\ntrial = "evaluate"\nseeds = {seeds}\nbatch = 1\n\n'
+            '[base]\ndata = "random"\nn_neurons = 16\npatterns = 3\nselection = "first"\n'
+            'probes = 2\nmax_iterations = 10\n\n[grid]\n' + grid)

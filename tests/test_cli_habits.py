@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import tiny_sweep
 
 
 # ------------------------------------------------------------------------------ fast start
@@ -86,25 +87,7 @@ def _main(*args: object) -> None:
         mp.undo()
 
 
-SWEEP = """\
-[sweep]
-name = "tiny"
-trial = "evaluate"
-seeds = 3
-batch = 1
-
-[base]
-data = "random"
-n_neurons = 16
-patterns = 3
-selection = "first"
-probes = 2
-max_iterations = 10
-
-[grid]
-rule = ["hebb", "pinv"]
-fault_rate = [0.0, 0.2]
-"""
+SWEEP = tiny_sweep("tiny", seeds=3, fault_rates=[0.0, 0.2])
 
 
 @pytest.fixture(scope="module")

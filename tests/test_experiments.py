@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import patch_figures
+from conftest import patch_figures, tiny_sweep
 
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import capacity_from_curve
@@ -44,26 +44,7 @@ def tiny(seeds: int = 2, faults=(0.0, 0.3), rules=("hebb", "pinv"), batch: int =
 
 
 def toml_text(n_faults: int, seeds: int, name: str) -> str:
-    faults = ", ".join(f"{0.02 * i:.2f}" for i in range(n_faults))
-    return textwrap.dedent(f"""\
-        [sweep]
-        name = "{name}"
-        trial = "evaluate"
-        seeds = {seeds}
-        batch = 1
-
-        [base]
-        data = "random"
-        n_neurons = 16
-        patterns = 3
-        selection = "first"
-        probes = 2
-        max_iterations = 10
-
-        [grid]
-        rule = ["hebb", "pinv"]
-        fault_rate = [{faults}]
-        """)
+    return tiny_sweep(name, seeds=seeds, fault_rates=[0.02 * i for i in range(n_faults)])
 
 
 def sweep_process(file: Path, store: Path) -> subprocess.Popen:

@@ -9,33 +9,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-import textwrap
 
 import pytest
+from conftest import refused, tiny_sweep
 
-from tests.conftest import refused
 from xbarmem.experiments import trial as trial_module
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import _HEAD, OPTIONS
 
-SWEEP = textwrap.dedent("""\
-    [sweep]
-    name = "two"
-    trial = "evaluate"
-    seeds = 1
-    batch = 1
-
-    [base]
-    data = "random"
-    n_neurons = 16
-    patterns = 3
-    selection = "first"
-    probes = 2
-    max_iterations = 10
-
-    [grid]
-    rule = ["pinv", "hebb"]
-    """)
+SWEEP = tiny_sweep("two", rules=("pinv", "hebb"))
 
 
 def _rows(store) -> list[dict]:
