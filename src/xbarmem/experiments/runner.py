@@ -61,11 +61,16 @@ class SweepReport:
     seconds: float = 0.0
     executor: str = "in-process"
     threads: int = 1
-    #: sweep name -> the configuration keys whose values differ between its trials
-    varying: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: sweep name -> its trials, to tell a failed group from the others (:meth:`varying`)
+    sweep_trials: dict[str, list[Trial]] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "varying"}
+        return {k: v for k, v in vars(self).items() if k != "sweep_trials"}
+
+    def varying(self, sweep: str) -> list[str]:
+        """The configuration keys whose values differ between the trials of ``sweep``
+        (:func:`varying_keys`; worked out only when one of its groups fails)."""
+        return varying_keys(self.sweep_trials.get(sweep, []))
 
 
 def _value(value: Any) -> str:
@@ -520,7 +525,7 @@ def _queue(specs: list[SweepSpec], db: ResultStore,
         report.already += already
         done = db.finished([t.key for g in groups for t in g])
         queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
-        report.varying[s.name] = varying_keys(s.trials)
+        report.sweep_trials[s.name] = s.trials
     queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
     return queue
 
@@ -622,7 +627,7 @@ def _collect(db, owner, fut, item, report, on_progress) -> None:
         answer = json.loads(fut.result())
     except Exception as exc:  # noqa: BLE001 - a failing group must not stop others
         report.failures.append({"sweep": name, "keys": [t.key for t in group],
-                                "group": describe_group(group, report.varying.get(name, [])),
+                                "group": describe_group(group, report.varying(name)),
                                 "error": f"{type(exc).__name__}: {exc}"})
         db.release(owner, [t.key for t in group])
     else:
