@@ -435,7 +435,7 @@ ENTRIES: tuple[Entry, ...] = (
                          "counts trained per N": "runs/*/evaluations"}),
     scaling_entry("scaling-multilayer-binary-crop24", "multilayer H = N binary scaling exponent "
                   "on the authors' preprocessing (mnist-crop24), N = 64 ... 576 (one network per "
-                  "count; run with --threads 2)", "64,144,256,400,576", 600, data="mnist-crop24",
+                  "count)", "64,144,256,400,576", 600, data="mnist-crop24",
                   extra={"search seconds per N": "runs/*/seconds"}),
     Entry("scaling-continuous-small", "the continuous multilayer capacity (H = N) at N = 36 "
           "... 144 with (e)'s protocol (one network per count): where the quick run's "
