@@ -117,12 +117,13 @@ def refused(run_cli, folder: Path, *args: object, names: tuple[str, ...] = ()) -
 def patch_figures(monkeypatch, draw) -> None:
     """Replace ``write_figure`` (``xbarmem.experiments.reproduce.report``) with ``draw`` in every
     module of ``xbarmem reproduce`` that calls it, e.g. to skip drawing or record its options."""
+    import importlib
     import pkgutil
 
     from xbarmem.experiments import reproduce
 
     for info in pkgutil.iter_modules(reproduce.__path__):
-        module = __import__(f"{reproduce.__name__}.{info.name}", fromlist=["_"])
+        module = importlib.import_module(f"{reproduce.__name__}.{info.name}")
         if hasattr(module, "write_figure"):
             monkeypatch.setattr(module, "write_figure", draw)
 

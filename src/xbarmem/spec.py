@@ -506,6 +506,15 @@ class Spec:
         return out
 
     @classmethod
+    def from_declared(cls: type[S], data: Any) -> S:
+        """:meth:`from_dict` of the keys of ``data`` this spec declares, the others ignored
+        (a file section that holds more than one reader checks)."""
+        if not isinstance(data, dict):
+            return cls.from_dict(data)  # (refused there, naming the spec)
+        names = {i.field.name for i in cls._infos()}
+        return cls.from_dict({k: v for k, v in data.items() if k in names})
+
+    @classmethod
     def from_dict(cls: type[S], data: Any) -> S:
         """Build and validate from a dict; unknown and missing keys raise ConfigError naming
         them (``unknown chip key device.gmin (allowed: ...)``)."""

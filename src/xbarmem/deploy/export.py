@@ -34,7 +34,6 @@ recalls exactly like the original (same states for the same cues and seed).
 from __future__ import annotations
 
 import csv
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -513,17 +512,11 @@ class _LayerCheck(Spec, section="layers", noun="export manifest"):
     w_max: Annotated[float, Number(gt=0.0)]
 
 
-def _read(spec: type[Spec], data: dict[str, Any]):
-    """``spec`` from the keys of ``data`` it declares (a manifest holds more)."""
-    names = {f.name for f in dataclasses.fields(spec)}
-    return spec.from_dict({k: v for k, v in data.items() if k in names})
-
-
 def _rebuild(folder: Path, manifest: dict[str, Any]):
     """The memory of a checked manifest (XbarmemError, KeyError/TypeError/ValueError for bad
     entries)."""
-    m = _read(_ManifestCheck, manifest)
-    layers = [_read(_LayerCheck, entry) for entry in m.layers]
+    m = _ManifestCheck.from_declared(manifest)
+    layers = [_LayerCheck.from_declared(entry) for entry in m.layers]
     if [(e.n_in, e.n_out) for e in layers] != list(zip(m.sizes[:-1], m.sizes[1:], strict=True)):
         raise ConfigError(f"the layers' n_in / n_out do not match sizes {m.sizes}")
     chip = ChipSpec.from_dict(m.chip)

@@ -137,15 +137,11 @@ class _InfoCheck(Spec, section="info", noun="model metadata"):
     rule: Annotated[str, Text()] = ""
     rule_options: Annotated[dict, Table()] = field(default_factory=dict)
 
-    @classmethod
-    def keys(cls) -> list[str]:
-        return [i.field.name for i in cls._infos()]
-
 
 def model_info_check(info: dict[str, Any]) -> None:
     """Check the keys of a model's ``info`` that are read after loading (``kind``, ``rule``,
     ``rule_options``): ``ConfigError`` naming ``info.{key}``."""
-    _InfoCheck.from_dict({k: info[k] for k in _InfoCheck.keys() if k in info})
+    _InfoCheck.from_declared(info)
 
 
 @dataclass(frozen=True)
