@@ -386,6 +386,34 @@ def test_tables_fold_cells_in_a_narrow_terminal_never_cut_them(run_cli, files, m
     assert "…" not in out, out
 
 
+@pytest.mark.parametrize("width", [40, 60, 63, 66, 80])
+def test_table_headers_wrap_between_words_while_the_table_fits(width):
+    """A header word is broken inside only when the table cannot fit otherwise: at 80 columns
+    'architecture' printed as 'archit' / 'ecture' though the table had room for it; no column
+    is ever hidden or cut to make the words fit."""
+    import io
+
+    from rich.table import Table
+
+    from xbarmem.cli.common import _Console
+
+    headers = ["architecture", "devices", "C@0.9", "C@0.99", "counts tested", "seconds"]
+    table = Table(title="t")
+    for header in headers:
+        table.add_column(header, justify="right")
+    table.add_row("single", "4900", "30", "9", "11", "8")
+    console = _Console(width=width, file=io.StringIO(), color_system=None)
+    console.print(table)
+    text = console.file.getvalue()
+    lines = text.splitlines()
+    assert all(len(line) <= width for line in lines), text
+    assert lines[1].count("┳") == len(headers) - 1, text  # no column hidden
+    whole = sum(max(len(w) for w in h.split()) + 3 for h in headers) + 1 <= width
+    if whole:  # room for every header's longest word: none is broken
+        words = {word for line in lines for word in line.replace("┃", " ").split()}
+        assert {"architecture", "devices", "tested", "seconds", "single"} <= words, text
+
+
 def test_results_export_with_json_says_what_it_wrote(run_cli, files, tmp_path):
     target = tmp_path / "rows.csv"
     code, out, err = run_cli("results", files["store"], "--where", "rule=hebb", "--csv", target,

@@ -9,6 +9,7 @@ Command modules register their commands on :data:`app` (or :data:`chip_app`,
 from __future__ import annotations
 
 import contextlib
+import io
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -46,7 +47,9 @@ circuit_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
 
 class _Console(Console):
     """A console whose tables never cut a cell or header to ``…`` in a narrow terminal: every
-    column of a printed :class:`rich.table.Table` folds onto more lines instead. On stdout, a
+    column of a printed :class:`rich.table.Table` folds onto more lines instead, and is at
+    least as wide as the longest word of its header, so a header wraps between words rather
+    than inside one while the table fits the terminal. On stdout, a
     command's first output marks the start of its work (:func:`work_begins`): warnings held
     while its inputs were checked come before its results."""
 
@@ -57,9 +60,49 @@ class _Console(Console):
             work_begins()
         for obj in objects:
             if isinstance(obj, Table):
-                for column in obj.columns:
-                    column.overflow = "fold"
+                _fold_between_words(self, obj)
         super().print(*objects, **kwargs)
+
+
+def _fold_between_words(console: Console, table: Any) -> None:
+    """Fold every column of ``table`` instead of cutting it. A column whose header and cells
+    have no space to wrap at (one word, such as ``architecture``) keeps its full width, the
+    narrowest such columns first, as long as the table still fits the console and no other
+    column has to break a word it kept whole: rich narrows the widest columns first, and
+    would break that word where a header of several words had room to wrap between them."""
+    from rich.measure import Measurement
+
+    for column in table.columns:
+        column.overflow = "fold"
+    words, unbreakable = [], []
+    for column in table.columns:
+        sizes = [Measurement.get(console, console.options, item)
+                 for item in (column.header, *column.cells)]
+        widest, longest_word = max(m.maximum for m in sizes), max(m.minimum for m in sizes)
+        words.append(longest_word)
+        if column.width is None and widest == longest_word:
+            unbreakable.append((widest, column))
+    before = _layout(table, console.width)
+    for widest, column in sorted(unbreakable, key=lambda item: item[0]):
+        column.width = widest
+        after = _layout(table, console.width)
+        if after is None or sum(after) + table._extra_width > console.width or any(
+                new < min(old, word) for new, old, word in zip(after, before, words, strict=True)):
+            column.width = None
+            return
+        before = after
+
+
+def _layout(table: Any, width: int) -> list[int] | None:
+    """The content width of each column when rich draws ``table`` ``width`` characters wide
+    (rich's own layout), or None with a rich that lays tables out otherwise."""
+    trial = Console(width=width, file=io.StringIO(), color_system=None)
+    try:
+        widths = table._calculate_column_widths(trial, trial.options.update_width(
+            width - table._extra_width))
+        return [size - table._get_padding_width(index) for index, size in enumerate(widths)]
+    except AttributeError:
+        return None
 
 
 console = _Console(stderr=True)
