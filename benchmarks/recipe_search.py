@@ -93,7 +93,7 @@ CANDIDATES: dict[str, dict] = {
                                                         "finetune_unroll": 10,
                                                         "finetune_lr": 3e-3},
     # 2026-12-02 evening: the flip-averaged stage (none adopted: it fails random patterns near
-    # capacity with stuck devices; see docs/performance.md)
+    # capacity with stuck devices; see docs/performance-log.md)
     "fast, 100 flip-averaged steps first": {**_FAST, "flip_steps": 100},
     "... and a 50-step first stage": {**_FAST, "flip_steps": 100, "max_steps": 50},
     "... and a 50-step first stage, 70-step fine-tune": {**_FAST, "flip_steps": 100,
@@ -136,7 +136,7 @@ CANDIDATES: dict[str, dict] = {
     # 2026-12-03: from the zero start the flip-averaged stage stops far from its objective's
     # minimum (``python -m benchmarks.levers --only flip-start``); from the warm start it
     # reaches it. Neither the default with that start nor shorter sampled stages after it
-    # kept the selection rule (docs/performance.md)
+    # kept the selection rule (docs/performance-log.md)
     "default recipe, the stage from the warm start": {"warm_start": True},
     "the stage from the warm start, 300 steps of it, 200 + 100 sampled steps": {
         "warm_start": True, "flip_steps": 300, "max_steps": 200, "finetune_steps": 100},

@@ -111,7 +111,7 @@ _BF16_SINGLE = tuple(itertools.product(((64, 32), (512, 200)), ("float32", "bf16
 _BF16_OPTION = {"float32": "", "bf16": ',"products":"bf16"'}
 
 
-#: the sweeps of the quick reproduce named in docs/performance.md (its costliest)
+#: the sweeps of the quick reproduce named in docs/performance-log.md (its costliest)
 QUICK_SWEEPS = ("e-continuous", "b-capacity", "e-binary", "d-variation",
                 "g-correlation-capacity", "d-selections")
 

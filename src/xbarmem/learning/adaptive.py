@@ -90,7 +90,8 @@ _MULTILAYER_BINARY: dict[str, Any] = {"unroll": 1, "recall_loss": "logistic", "c
 #: What each recipe changes in :data:`DEFAULTS`, keyed by ``(recipe, "single" or
 #: "multilayer", pattern kind)``; it applies to the basin objective only, and a key that is
 #: absent changes nothing (continuous patterns train with :data:`DEFAULTS`). Costs and recall
-#: of the recipes side by side, and how they were chosen, are in docs/performance.md.
+#: of the recipes side by side are in docs/performance.md, how they were chosen in
+#: docs/performance-log.md.
 RECIPE_OPTIONS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("default", "single", "binary"): _SINGLE_BINARY,
     ("fast", "single", "binary"): _FAST_SINGLE,
