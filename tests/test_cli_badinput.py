@@ -274,3 +274,30 @@ def test_scaling_hidden_of_several_widths_is_named_with_what_scaling_takes(refus
     line = refused("scaling", "--sizes", "16", "--hidden", hidden, "-o", "sc",
                    names=("--hidden", "one hidden width", repr(hidden)))
     assert "64-32" not in line and "architectures" not in line
+
+
+@pytest.mark.parametrize(("neurons", "hint"), [("16", True), ("25", False)])
+def test_a_fault_map_one_array_short_names_the_bias_row_way_out(run_cli, tmp_path, neurons,
+                                                                hint):
+    """A 16x16 measured array cannot hold a 16-neuron memory with its bias row (17 input rows)
+    but can without it: the one-line refusal offers --rule-option bias=false, and that run
+    works; at 25 neurons the map is too small either way and no such way out is offered."""
+    import xbarmem as xm
+
+    chip = tmp_path / "chip.toml"
+    chip.write_text(xm.load_preset("rram").replace_array(rows=16, cols=16).to_toml())
+    codes = tmp_path / "codes.npy"
+    np.save(codes, np.zeros((2, 16, 16), dtype=np.int8))
+    fmap = tmp_path / "map.npz"
+    code, _, err = run_cli("chip", "import", codes, "--chip", chip, "-o", fmap)
+    assert code == 0, err
+    args = ["train", "--data", "random", "--neurons", neurons, "--patterns", "3", "--chip",
+            chip, "--fault-map", fmap, "--rule-option", "max_steps=2", "--rule-option",
+            "finetune_steps=1", "-o", tmp_path / "m.safetensors"]
+    code, _, err = run_cli(*args)
+    assert code == 2 and err.count("\n") == 1 and "1 array(s) of 16x16" in err, err
+    assert ("--rule-option bias=false" in err) is hint, err
+    assert not (tmp_path / "m.safetensors").exists()
+    if hint:
+        code, _, err = run_cli(*args, "--rule-option", "bias=false")
+        assert code == 0, err

@@ -183,3 +183,24 @@ def test_hidden_widths_may_be_numpy_integers(hidden):
     """MultilayerMemory(16, np.int64(8)) gave 'TypeError: object is not iterable'."""
     sizes = MultilayerMemory(16, hidden, "ideal").sizes
     assert sizes == [16, 8, 16] and all(type(s) is int for s in sizes)
+
+
+@pytest.mark.parametrize(("n", "bias", "hint"), [(16, True, True), (16, False, False),
+                                                  (24, True, False)])
+def test_a_map_too_small_for_a_matrix_says_whether_dropping_the_bias_row_fits(n, bias, hint):
+    """A 16x16 array holds a 16-neuron matrix only without its bias row: the refusal says so
+    (and says 'incl. bias row' only when there is one); at 24 neurons no hint is given."""
+    from xbarmem.hardware.crossbar import Crossbar
+
+    chip = load_preset("rram").replace_array(rows=16, cols=16).with_faults(0.0)
+    fmap = FaultMap.empty(1, 16, 16)
+    if not bias and n == 16:
+        assert Crossbar(chip, n, n, fmap, bias=False).n_arrays == 1
+        with pytest.raises(ConfigError, match="covers only") as err:
+            Crossbar(chip, n, n, fmap, bias=False, first_array=1)
+    else:
+        with pytest.raises(ConfigError, match="covers only") as err:
+            Crossbar(chip, n, n, fmap, bias=bias)
+    message = str(err.value)
+    assert ("incl. bias row" in message) is bias
+    assert ("without the bias row (bias=False) it fits" in message) is hint

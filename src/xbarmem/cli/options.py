@@ -321,10 +321,13 @@ def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[in
     layers = " + ".join(f"{n_out}x{n_in}{' + bias row' if bias else ''}"
                         for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
     if have < need:
+        fits_unbiased = bias and sum(arrays_for_layers(spec, sizes, False)) <= have
         raise ConfigError(
             f"{where}: {have} array(s) of {rows}x{cols} cells, but this memory's weights "
-            f"({layers}; outputs x inputs) need {need}; give a map of {need} arrays, or store "
-            f"fewer neurons{' (the bias row is one more input row)' if bias else ''}")
+            f"({layers}; outputs x inputs) need {need}; give a map of {need} arrays, "
+            + ("train without the bias row (--rule-option bias=false), " if fits_unbiased
+               else "") + f"or store fewer neurons"
+            f"{' (the bias row is one more input row)' if bias else ''}")
     if have > need:
         unused = f"array {need} is" if have == need + 1 else f"arrays {need}..{have - 1} are"
         warn(f"{where}: the memory uses array(s) 0..{need - 1} of the map's {have}; {unused} "

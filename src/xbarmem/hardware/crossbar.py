@@ -76,9 +76,10 @@ class Crossbar:
         self.n_arrays = arrays_needed(chip, self.n_out, self.n_rows)
         if first_array + self.n_arrays > faults.n_arrays:
             raise ConfigError(
-                f"a {self.n_out}x{self.n_rows} matrix (incl. bias row) needs arrays "
-                f"{first_array}..{first_array + self.n_arrays - 1} of {arr.rows}x{arr.cols}, "
-                f"but the fault map covers only {faults.n_arrays} array(s)")
+                f"a {self.n_out}x{self.n_rows} matrix{' (incl. bias row)' if bias else ''} "
+                f"needs arrays {first_array}..{first_array + self.n_arrays - 1} of "
+                f"{arr.rows}x{arr.cols}, but the fault map covers only {faults.n_arrays} "
+                f"array(s){self._without_bias(first_array, faults.n_arrays)}")
         self.first_array = int(first_array)
         #: (2, n_out, n_rows) float64 siemens / NaN: stuck conductance of each device of A.
         self.g_stuck = self._gather(faults.g_stuck)
@@ -101,6 +102,13 @@ class Crossbar:
                 c = slice(ct * cols, min((ct + 1) * cols, self.n_out))
                 out.append((self.first_array + rt * n_ct + ct, r, c))
         return out
+
+    def _without_bias(self, first_array: int, available: int) -> str:
+        """The advice to drop the bias row when the matrix would fit the map without it."""
+        if self.has_bias and first_array + arrays_needed(
+                self.chip, self.n_out, self.n_in) <= available:
+            return "; without the bias row (bias=False) it fits"
+        return ""
 
     def _gather(self, per_array: np.ndarray) -> np.ndarray:
         """Physical ``(n_arrays, 2, rows, cols)`` data -> logical ``(2, n_out, n_rows)``."""
