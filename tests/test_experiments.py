@@ -1104,3 +1104,98 @@ def test_a_lost_scheduler_stops_the_sweep_saying_how_to_resume(run_cli, tmp_path
     assert code == 1 and "Traceback" not in out + err
     assert "run the same command again to resume" in " ".join((out + err).split())
 
+
+
+# ------------------------------------------------------------- store filters, chip columns
+def test_sweep_filter_keeps_the_rows_of_one_sweep_of_a_shared_store(tmp_path, run_cli):
+    """``--sweep NAME`` (and ``sweep=`` in Python) keeps exactly the rows that sweep stored
+    when a store holds several sweeps -- in count, rows, export and ``xbarmem results``
+    (the sweeps share no trial: a trial's key is its configuration, not its sweep)."""
+    store = tmp_path / "two.sqlite"
+    a = parse_sweep(tiny(seeds=1, faults=(0.0,), name="a"))
+    b = parse_sweep(tiny(seeds=2, faults=(0.1,), name="b"))
+    run_sweep(a, store)
+    run_sweep(b, store)
+    with ResultStore(store) as db:
+        assert db.count() == len(a.trials) + len(b.trials) == 2 + 4
+        assert db.count(sweep="a") == 2 and db.count(sweep="b") == 4
+        assert {r["key"] for r in db.rows(sweep="b")} == {t.key for t in b.trials}
+        assert db.count(["rule=pinv"], sweep="b") == 2
+        out = db.export(tmp_path / "a.csv", sweep="a")
+        with out.open() as fh:
+            assert [r["sweep"] for r in csv.DictReader(fh)] == ["a", "a"]
+    code, out, err = run_cli("results", store, "--sweep", "a", "--json")
+    assert code == 0, err
+    assert sorted(r["key"] for r in json.loads(out)) == sorted(t.key for t in a.trials)
+
+
+def test_where_compares_a_list_value_with_the_stored_list(tmp_path):
+    """``--where counts=[1, 2, 3]`` matches the rows whose list is that list (spaces or not),
+    and no row for another list."""
+    table = tiny(seeds=1, faults=(0.0,))
+    table["sweep"]["trial"] = "capacity"
+    table["base"] = {**{k: v for k, v in table["base"].items()
+                        if k not in ("patterns", "selection")},
+                     "counts": [1, 2, 3], "pool": 8, "thresholds": [0.5]}
+    store = tmp_path / "c.sqlite"
+    run_sweep(parse_sweep(table), store)
+    with ResultStore(store, readonly=True) as db:
+        assert db.count(["counts=[1, 2, 3]"]) == db.count(["counts=[1,2,3]"]) == 2
+        assert db.count(["counts=[1, 2]"]) == db.count(["counts=[3, 2, 1]"]) == 0
+
+
+def test_fault_rate_of_a_chip_with_its_own_stuck_rates_is_their_sum(tmp_path, run_cli):
+    """A sweep that leaves ``fault_rate`` to the chip stores None; ``xbarmem results`` and
+    the fault-rate figure read the chip's ``p_stuck_on + p_stuck_off`` instead."""
+    from xbarmem.hardware.chip import load_preset
+    from xbarmem.viz.results import group_rows
+
+    dev = load_preset("rram").device
+    expected = dev.p_stuck_on + dev.p_stuck_off
+    assert expected > 0
+    table = tiny(seeds=1, faults=(0.0,))
+    del table["grid"]["fault_rate"]
+    table["grid"]["chip"] = ["paper-sim", "rram"]
+    store = tmp_path / "chip.sqlite"
+    run_sweep(parse_sweep(table), store)
+    with ResultStore(store, readonly=True) as db:
+        rows = db.rows()
+    assert all(r["config"]["fault_rate"] is None for r in rows)
+    code, out, err = run_cli("results", store, "--columns", "rule,chip,fault_rate")
+    assert code == 0, err
+    cells = {tuple(c.strip() for c in line.split("│")[1:4]) for line in out.splitlines()
+             if line.count("│") >= 4}
+    assert cells == {(rule, chip, f"{rate:g}") for rule in ("hebb", "pinv")
+                     for chip, rate in (("paper-sim", 0.0), ("rram", expected))}
+    xs = sorted({x for s in group_rows(rows, "faults") for x in s.points})
+    assert xs == pytest.approx([0.0, expected])
+
+
+def test_one_per_class_of_a_labelled_file_takes_the_first_pattern_of_each_class(tmp_path):
+    """``selection = "one-per-class"`` on a user's .npz with labels: the first pattern of
+    classes 0, 1, ... in class order, as ``--one-per-class`` and the built-in sets take them
+    (it took them in file order); a ``patterns`` above the file's number of classes is
+    refused when the sweep is read (3 patterns were stored for ``patterns = 5``) and one up to
+    it is not capped at 10."""
+    from xbarmem.data.patterns import select_indices
+    from xbarmem.experiments.trial import stored_patterns
+
+    x = np.where(np.random.default_rng(3).standard_normal((12, 16)) > 0, 1.0, -1.0)
+    labels = np.array([2, 0, 2, 1, 0, 3, 4, 5, 6, 7, 8, 9])  # classes 0-2 first seen 1, 3, 0
+    path = tmp_path / "labelled.npz"
+    np.savez(path, patterns=x[:5], labels=labels[:5])
+    table = tiny(seeds=1, faults=(0.0,), rules=("hebb",))
+    table["base"].update(data=str(path), patterns=2, selection="one-per-class")
+    (trial,) = parse_sweep(table).trials
+    got = stored_patterns(trial.config)
+    np.testing.assert_array_equal(np.asarray(got.patterns), x[[1, 3]])  # classes 0, 1
+    assert list(got.labels) == [0, 1]
+    np.testing.assert_array_equal(select_indices(labels[:5], 5, one_per_class=True), [1, 3, 0])
+    for selection in ("one-per-class", "random-per-class"):
+        table["base"].update(patterns=4, selection=selection)
+        with pytest.raises(ConfigError, match="patterns = 4: .*gives at most 3 patterns"):
+            parse_sweep(table)
+    np.savez(path, patterns=x, labels=np.arange(14, 2, -1))  # 12 classes 3 .. 14
+    table["base"].update(patterns=12, selection="one-per-class")
+    (trial,) = parse_sweep(table).trials
+    assert list(stored_patterns(trial.config).labels) == list(range(3, 15))

@@ -540,20 +540,19 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         except PatternError as exc:
             raise _fail("n_neurons", n, str(exc)) from None
         available = BUILTIN_DATA[data]
-        labelled = True
+        classes = IMAGE_SETS.get(data, 10)
     elif is_drawn(data):
         if data != "random" and c["kind"] != "binary":
             raise _fail("kind", c["kind"], f"data {data!r} is binary only")
-        available, labelled = None, False
+        available, classes = None, 0
     else:
-        available, labelled, digest = _file_info(data, c["kind"], n)
+        available, classes, digest = _file_info(data, c["kind"], n)
         c["data_sha256"] = digest
     if c["trial"] == "evaluate":
         sel, p = c["selection"], c["patterns"]
         if sel in ("one-per-class", "random-per-class"):
-            if not labelled:
+            if not classes:
                 raise _fail("selection", sel, f"data {data!r} has no class labels")
-            classes = IMAGE_SETS.get(data, 10)
             if p > classes:
                 raise _fail("patterns", p, f"{sel} selection gives at most {classes} patterns")
         elif sel == "first" and available is not None and p > available:
@@ -569,9 +568,10 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         c["pool"] = None
 
 
-def _file_info(path: str, kind: str, n: int) -> tuple[int, bool, str]:
-    """``(patterns, labelled, sha256)`` of a pattern file, read again once the file changed (its
-    size or modification time: a file rewritten in one Python session is a new data set)."""
+def _file_info(path: str, kind: str, n: int) -> tuple[int, int, str]:
+    """``(patterns, classes, sha256)`` of a pattern file (``classes``: its distinct labels, 0
+    without labels), read again once the file changed (its size or modification time: a file
+    rewritten in one Python session is a new data set)."""
     try:
         info = os.stat(path)
         stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
@@ -582,7 +582,7 @@ def _file_info(path: str, kind: str, n: int) -> tuple[int, bool, str]:
 
 @functools.lru_cache(maxsize=32)
 def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | None
-                  ) -> tuple[int, bool, str]:
+                  ) -> tuple[int, int, str]:
     from xbarmem.data.readers import load_file
 
     p = Path(path)
@@ -593,7 +593,8 @@ def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | No
     pset = load_file(p, kind=kind, side=side if side * side == n and side >= 4 else None)
     if pset.n_neurons != n:
         raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}")
-    return pset.n_patterns, pset.labels is not None, hashlib.sha256(p.read_bytes()).hexdigest()
+    classes = 0 if pset.labels is None else len(set(pset.labels.tolist()))
+    return pset.n_patterns, classes, hashlib.sha256(p.read_bytes()).hexdigest()
 
 
 @functools.lru_cache(maxsize=256)

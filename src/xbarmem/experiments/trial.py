@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 from xbarmem.data.builtin import IMAGE_SETS, load_image_set
-from xbarmem.data.patterns import PatternSet
+from xbarmem.data.patterns import PatternSet, select_indices
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.errors import ConfigError, PatternError, XbarmemWarning
 from xbarmem.evaluation.capacity import find_capacity, pool_limited
@@ -143,9 +143,8 @@ def _pool(c: dict[str, Any], first: int | None) -> PatternSet:
 def _one_per_class(data: str, kind: str, n: int, digest: str | None = None) -> PatternSet:
     if data in IMAGE_SETS:
         return load_image_set(data, kind, side=math.isqrt(n), one_per_class=True)
-    pset = _source(data, kind, n, None, 0, digest)
-    _, first = np.unique(pset.labels, return_index=True)
-    return pset.subset(np.sort(first))
+    pset = _source(data, kind, n, None, 0, digest)  # the first of classes 0, 1, ... in order
+    return pset.subset(select_indices(pset.labels, pset.n_patterns, one_per_class=True))
 
 
 def stored_patterns(c: dict[str, Any]) -> PatternSet:
