@@ -212,6 +212,27 @@ def test_bad_thread_counts_are_refused_before_any_work(run_cli, files, tmp_path,
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+def test_threads_before_torch_loads_go_to_its_environment_and_are_undone():
+    """A command that has not loaded torch yet hands ``--threads N`` to torch through
+    ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` (torch then starts with N threads), and the
+    variables are as before once the command ends (unset here, another value there)."""
+    script = """
+import os, sys
+os.environ.pop("OMP_NUM_THREADS", None)
+os.environ["MKL_NUM_THREADS"] = "7"
+from xbarmem.cli.options import torch_threads
+assert "torch" not in sys.modules
+with torch_threads(2) as n:
+    import torch
+    print(n, torch.get_num_threads(), os.environ["OMP_NUM_THREADS"], os.environ["MKL_NUM_THREADS"])
+print(os.environ.get("OMP_NUM_THREADS"), os.environ.get("MKL_NUM_THREADS"))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["2 2 2 2", "None 7"]
+
+
 def _untimed(obj):
     if isinstance(obj, dict):
         return {k: _untimed(v) for k, v in obj.items() if "seconds" not in k}

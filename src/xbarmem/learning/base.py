@@ -56,13 +56,21 @@ class Problem:
     bias: bool = True
 
     def __post_init__(self) -> None:
-        x = self.patterns
+        x = check_type(self.patterns, torch.Tensor, "patterns",
+                       "a (T, P, N) tensor (Problem.of reads arrays and (P, N))")
         if x.ndim != 3 or x.shape[1] == 0:
-            raise ConfigError(f"patterns must be (P, N) or (T, P, N), got {tuple(x.shape)}")
+            raise ConfigError(f"patterns must be a (T, P, N) tensor with P >= 1 (Problem.of "
+                              f"takes (P, N) too), got {tuple(x.shape)}")
         if not is_choice(self.kind, KINDS):
             raise ConfigError(f"kind must be one of {KINDS}, got {shown(self.kind)}")
         if not self.bounds:
             raise ConfigError("a problem needs the bounds of at least one layer")
+        for k, pair in enumerate(check_type(self.bounds, (list, tuple), "bounds",
+                                            "a tuple of (lo, hi) tensor pairs")):
+            if not (isinstance(pair, list | tuple) and len(pair) == 2
+                    and all(isinstance(b, torch.Tensor) for b in pair)):
+                raise ConfigError(f"bounds[{k}] must be a pair (lo, hi) of tensors (Problem.of "
+                                  f"reads arrays), got {shown(pair)}")
 
     @property
     def networks(self) -> int:
