@@ -1,0 +1,153 @@
+"""Named specs shipped with the package (:class:`Presets`): a preset name, a TOML file or a
+spec, loaded the one way; a shipped file's comments kept when it is shown."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from xbarmem.checks import is_choice, shown
+from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
+from xbarmem.files import missing, parse_text, read_text
+from xbarmem.spec.base import Spec
+
+#: how many times its size a TOML file may take once parsed
+_TOML_EXPAND = 20.0
+
+
+# --------------------------------------------------------------------------- presets
+def _comments(text: str) -> tuple[list[str], dict[tuple[str, str], str]]:
+    """A TOML file's opening comment lines and its end-of-line comments by ``(table, key)``
+    (a ``#`` counts as a comment where the text before it parses as TOML)."""
+    head: list[str] = []
+    notes: dict[tuple[str, str], str] = {}
+    table, last = "", None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            if not notes and last is None:
+                head.append(stripped)
+            elif last in notes:  # a comment continued on the next line
+                notes[last] += " " + stripped.lstrip("#").strip()
+            continue
+        last = None
+        if stripped.startswith("["):
+            table = stripped.strip("[]").strip()
+        for at in [i for i, ch in enumerate(line) if ch == "#"]:
+            try:
+                parsed = tomllib.loads(line[:at])
+            except tomllib.TOMLDecodeError:
+                continue
+            if len(parsed) == 1:
+                last = (table, next(iter(parsed)))
+                notes[last] = line[at + 1:].strip()
+            break
+    return head, notes
+
+
+class Presets:
+    """Named specs shipped as ``<package>/<folder>/<name>.toml``, and the shared loader of
+    "a preset name, a TOML file path, or a spec" (``noun`` names the kind in messages)."""
+
+    def __init__(self, cls: type[Spec], package: str, folder: str, noun: str) -> None:
+        self.cls, self.package, self.folder, self.noun = cls, package, folder, noun
+
+    def names(self) -> list[str]:
+        """Names of the shipped presets, sorted."""
+        folder = resources.files(self.package) / self.folder
+        return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+    def preset(self, name: str) -> Any:
+        """The preset ``name`` (its ``name`` field set to it); ConfigError if unknown."""
+        names = self.names()
+        if not is_choice(name, names):
+            raise ConfigError(f"unknown {self.noun} preset {shown(name)} (available: "
+                              f"{', '.join(names)})")
+        text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
+        return self._build(tomllib.loads(text), name, f"{self.noun} preset {name}")
+
+    def commented_toml(self, name: str) -> str:
+        """The preset ``name`` as :meth:`Spec.to_toml` text, with the shipped file's comments:
+        its opening comment lines first, and each value's own comment (where the file has one)
+        in place of the unit comment (the unit kept in front when the comment lacks it)."""
+        spec = self.preset(name)  # an unknown name: ConfigError naming the presets
+        text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
+        head, notes = _comments(text)
+        lines = []
+        table = ""
+        for line in spec.to_toml().splitlines():
+            table = line.strip()[1:-1] if line.startswith("[") else table
+            code, _, unit = line.partition("  # ")
+            note = notes.get((table, code.split("=")[0].strip()))
+            if note and "=" in code:
+                line = f"{code}  # " + (note if not unit or note.startswith(unit)
+                                        else f"{unit}; {note}")
+            lines.append(line)
+        return "\n".join([*head, *lines]) + "\n"
+
+    def load(self, source: str | Path | Spec) -> Any:
+        """A spec from a preset name, a TOML file path, or an existing spec (returned as is).
+        A file is named by its ``name`` key (default: its stem); one whose ``name`` is a
+        preset's but whose values differ from it is named after the file instead.
+
+        Raises:
+            FileFormatError: no such preset or file, or the file is not TOML.
+            ArgumentError: ``source`` is none of the three (a dict, a number).
+            ConfigError: bad content, prefixed by the file or preset name.
+        """
+        if isinstance(source, self.cls):
+            return source
+        if not isinstance(source, str | PathLike):
+            build = (f"; {self.cls.__name__}.from_dict builds one from a dict"
+                     if isinstance(source, dict) else "")
+            raise ArgumentError(f"a {self.noun} must be a preset name, a TOML file path or a "
+                                f"{self.cls.__name__}, got {type(source).__name__}{build}")
+        text = str(source)
+        if text in self.names():
+            return self.preset(text)
+        path = Path(text)
+        if path.is_symlink() and not path.exists():
+            raise FileFormatError(missing(path, f"{self.noun} file"))
+        if not path.exists():
+            raise FileFormatError(f"no {self.noun} preset or file named {shown(text)} "
+                                  f"(presets: {', '.join(self.names())})")
+        # a TOML parse holds the text and its tables: a few times the file's size
+        source = read_text(path, f"{self.noun} file", expand=_TOML_EXPAND)
+        try:
+            data = parse_text(tomllib.loads, source)
+        except tomllib.TOMLDecodeError as exc:
+            raise FileFormatError(f"{path}: not valid TOML ({exc})") from exc
+        if not data:  # an empty (or comments-only) file would be the defaults under its name
+            raise FileFormatError(f"{path}: the {self.noun} file is empty (no keys); start "
+                                  f"from `xbarmem {self.noun} show PRESET`")
+        spec = self._build(data, data.get("name", path.stem), str(path))
+        return self._renamed_if_edited(spec, path)
+
+    #: fields that describe a spec without changing what it computes
+    _LABELS = ("name", "description", "source")
+
+    def _renamed_if_edited(self, spec: Any, path: Path) -> Any:
+        """``spec`` read from ``path``, renamed after the file (``<stem>``, or
+        ``<stem>-edited`` when the stem is a preset's name too) when it calls itself a shipped
+        preset but holds other values: a copy printed by ``show`` and then edited must not be
+        reported, or treated, as the preset."""
+        if spec.name not in self.names():
+            return spec
+
+        def values(s: Any) -> dict[str, Any]:
+            return {k: v for k, v in s.to_dict().items() if k not in self._LABELS}
+
+        if values(spec) == values(self.preset(spec.name)):
+            return spec
+        name = path.stem if path.stem not in self.names() else f"{path.stem}-edited"
+        return dataclasses.replace(spec, name=name)
+
+    def _build(self, data: dict[str, Any], name: Any, where: str) -> Any:
+        try:
+            return self.cls.from_dict({**data, "name": name})
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
