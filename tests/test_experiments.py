@@ -27,10 +27,12 @@ from conftest import patch_figures, tiny_sweep
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import capacity_from_curve
 from xbarmem.experiments.reproduce import Experiment, reproduce
+from xbarmem.experiments.resolve import trial_key
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import ResultStore
-from xbarmem.experiments.sweep import OPTIONS, load_sweep, option_help, parse_sweep, trial_key
+from xbarmem.experiments.sweep import load_sweep, parse_sweep
 from xbarmem.experiments.trial import plan_groups, program, train_networks
+from xbarmem.experiments.trial_options import OPTIONS, option_help
 
 
 def tiny(seeds: int = 2, faults=(0.0, 0.3), rules=("hebb", "pinv"), batch: int = 4,

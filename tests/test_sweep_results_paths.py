@@ -15,7 +15,7 @@ from conftest import refused, tiny_sweep
 
 from xbarmem.experiments import trial as trial_module
 from xbarmem.experiments.store import ResultStore
-from xbarmem.experiments.sweep import _HEAD, OPTIONS
+from xbarmem.experiments.trial_options import _HEAD, OPTIONS
 
 SWEEP = tiny_sweep("two", rules=("pinv", "hebb"))
 

@@ -133,6 +133,13 @@ ListOptions = Annotated[bool, typer.Option(
     "with FILE, --store, --jobs, --workers, --scheduler, --dry-run, --json or --threads).")]
 
 
+def _list_options() -> None:
+    """``sweep --list-options``: every option a sweep file may set."""
+    from xbarmem.experiments.trial_options import option_help
+
+    typer.echo(option_help())
+
+
 @app.command("sweep", short_help="Run a TOML sweep into a resumable results store.",
              help="Run a TOML sweep (grid of trials x seeds) into a SQLite results store; "
                   "finished trials are skipped, so a killed sweep resumes where it stopped.")
@@ -151,12 +158,11 @@ def sweep_cmd(
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
-    from xbarmem.experiments.sweep import load_sweep, option_help
+    from xbarmem.experiments.sweep import load_sweep
 
     _check_sweep_options(ctx, list_options, dry_run, workers, scheduler, file, store)
     if list_options:
-        typer.echo(option_help())
-        return
+        return _list_options()
     if file is None:
         raise ConfigError("give a sweep file (xbarmem sweep FILE --store results.sqlite)")
     holds_trials = False

@@ -1,8 +1,10 @@
 """Experiments: sweep files, the trial function, a crash-safe results store, execution on a
 local process pool or a Dask cluster, figures from the store, and ``xbarmem reproduce``.
 
-* :mod:`.sweep` -- TOML sweep files: validation (before anything runs), grid expansion, the
-  resolved configuration of every trial and its hash (the store key).
+* :mod:`.sweep` -- TOML sweep files: validation (before anything runs) and grid expansion.
+* :mod:`.trial_options` -- what a sweep file may say: its ``[sweep]`` keys and every trial
+  option with its default, rule and help.
+* :mod:`.resolve` -- the resolved configuration of one trial and its hash (the store key).
 * :mod:`.trial` -- turns trial configurations into result rows (batched training of the
   hardware-adaptive networks of one group).
 * :mod:`.store` -- SQLite results store (WAL, idempotent inserts, safe under kill -9 and

@@ -31,166 +31,33 @@ SHA-256 -- and keyed by the SHA-256 of that configuration (:func:`trial_key`). U
 impossible values raise :class:`~xbarmem.errors.ConfigError` naming the file, the table and the
 key.
 """
-
 from __future__ import annotations
 
-import functools
-import hashlib
 import itertools
 import json
 import math
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import MAX_SEED, check_type, shown
-from xbarmem.data.builtin import IMAGE_SETS
-from xbarmem.data.sources import image_side, is_drawn
-from xbarmem.errors import ConfigError, PatternError, XbarmemError
+from xbarmem.checks import check_type, shown
+from xbarmem.errors import ConfigError
+from xbarmem.experiments.resolve import resolve, trial_key
+from xbarmem.experiments.trial_options import (
+    _HEAD,
+    _RULE,
+    OPTIONS,
+    TOP_KEYS,
+    SweepHead,
+    _checked,
+)
 from xbarmem.files import as_path, parse_text, read_text
-from xbarmem.hardware.chip import FAULT_MODELS, ChipSpec, load_chip
 from xbarmem.limits import check_bytes
-from xbarmem.names import ACTIVATIONS, ARCHS, CORRUPTION_METHODS, MODES, RULE_NAMES
 from xbarmem.sizes import request_bytes, sweep_bytes
 from xbarmem.spec import (
-    AnyOf,
-    Choice,
-    FieldInfo,
-    ListOf,
-    Number,
-    Spec,
-    choice,
-    flag,
-    integer,
-    listof,
-    number,
-    option,
-    text,
     unknown_key,
 )
-
-TRIAL_KINDS = ("evaluate", "capacity")
-SELECTIONS = ("one-per-class", "random-per-class", "first", "random")
-#: patterns available in each built-in set
-BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797, "glyphs": 1302}
-TOP_KEYS = ("sweep", "base", "grid", "rule_options")
-_POSITIVE = Number(integer=True, ge=1)
-_EVALUATE, _CAPACITY = {"only": "evaluate"}, {"only": "capacity"}
-_RULE = Choice(RULE_NAMES)
-
-
-# --------------------------------------------------------------------------- options
-@dataclass(frozen=True)
-class SweepHead(Spec, noun="sweep"):
-    """The ``[sweep]`` table (``name`` defaults to the file's stem)."""
-
-    name: str = text(default="sweep", nonempty=True, help="sweep name (stored with every row)")
-    description: str = text(default="", help="free text")
-    trial: str = choice(TRIAL_KINDS, default="evaluate", help="kind of trial")
-    seeds: int | list[int] = option(
-        AnyOf(_POSITIVE, ListOf(Number(integer=True, ge=0, le=MAX_SEED), unique_sorted=True)),
-        default=1,
-        help="number of seeds (0..n-1) or a list of integer seeds")
-    batch: int = integer(default=16, ge=1,
-                         help="max networks trained together (>= 1; 1 = every network alone)")
-
-    @property
-    def seed_list(self) -> list[int]:
-        """The seeds: ``0..seeds-1`` for a count, else the (sorted, unique) list."""
-        return self.seeds if isinstance(self.seeds, list) else list(range(self.seeds))
-
-
-@dataclass(frozen=True)
-class TrialOptions(Spec, noun="trial"):
-    """The options of one trial (``[base]`` and ``[grid]`` keys). ``None`` defaults are resolved
-    from other options; ``meta["only"]`` names the one trial kind an option applies to."""
-
-    arch: str = choice(ARCHS, default="single", help="single-layer or multilayer memory")
-    hidden: int | list[int] = option(
-        AnyOf(_POSITIVE, ListOf(_POSITIVE)), default=32,
-        help="hidden width(s) of a multilayer memory, e.g. 32 or [64, 32]")
-    data: str = text(default="mnist", nonempty=True, help=(
-        "mnist (bundled, side sqrt(N)), mnist-crop24 (the same from the centred 24x24 window, "
-        "the authors' preprocessing), digits (scikit-learn 8x8), glyphs (bundled A-Z, a-z, 0-9 "
-        "in 21 fonts, side sqrt(N)), random, correlated-R (binary, mean pairwise overlap R), "
-        "or a pattern file (.npy/.npz/.csv/IDX)"))
-    kind: str = choice(("binary", "continuous"), default="binary",
-                       help="binary or continuous patterns")
-    n_neurons: int = integer(default=64, ge=2,
-                             help="N, neurons per pattern (a square for mnist, glyphs: side^2)")
-    patterns: int = integer(default=10, ge=1, help="number of stored patterns P",
-                            meta=_EVALUATE)
-    selection: str = choice(SELECTIONS, default="random", meta=_EVALUATE, help=(
-        "which patterns: one-per-class (the first image of classes 0, 1, ...), "
-        "random-per-class (a seeded random image of each class among the first `pool`), "
-        "first, or random (a seeded random subset of the first `pool` patterns)"))
-    pool: int = integer(default=1000, ge=1, help=(
-        "patterns to draw random subsets from (first `pool` of the data; random data: `pool` "
-        "patterns drawn from the trial seed)"))
-    rule: str = choice(RULE_NAMES, default="adaptive", help="learning rule")
-    chip: str = text(default="paper-sim", nonempty=True, help="chip preset or chip TOML file")
-    fault_rate: float | None = number(default=None, ge=0.0, le=1.0, as_float=True,
-                                      optional=True, help="stuck fraction (default: the chip's)")
-    on_fraction: float = number(default=0.5, ge=0.0, le=1.0, as_float=True,
-                                help="share of stuck-ON among faults")
-    fault_model: str | None = choice(FAULT_MODELS, default=None, optional=True,
-                                     help="device or weight (default: the chip's)")
-    variation: float = number(default=0.0, ge=0.0, as_float=True, help=(
-        "programming variation v: Gaussian noise of std v * max|W| added to every programmed "
-        "free weight (biases as trained)"))
-    corruption: str | None = choice(
-        CORRUPTION_METHODS, default=None, optional=True,
-        help="cue corruption (default: flip for binary, gaussian for continuous)")
-    level: float | None = number(default=None, ge=0.0, as_float=True, optional=True,
-                                 help="corruption level (default: 0.1 flips / sigma 0.6)")
-    probes: int = integer(default=20, ge=1, help="corrupted cues per stored pattern")
-    mode: str = choice(MODES, default="sync", help="recall mode")
-    activation: str | None = choice(ACTIVATIONS, default=None, optional=True,
-                                    help="neurons (default: sign for binary, tanh for continuous)")
-    max_iterations: int = integer(default=100, ge=1, help="recall step cap")
-    counts: list[int] | None = listof(
-        _POSITIVE, default=None, unique_sorted=True, optional=True, meta=_CAPACITY,
-        help="numbers of stored patterns tested (a recall curve, all trained as one batch)")
-    thresholds: list[float] = listof(
-        Number(gt=0.0, le=1.0, as_float=True), default=[0.9, 0.95, 0.99], unique_sorted=True,
-        meta=_CAPACITY, help="similarity thresholds at which capacity is read off")
-    search: bool = flag(default=False, meta=_CAPACITY, help=(
-        "capacity by geometric search + interpolation instead of a fixed list of counts"))
-    resolution: float = number(default=0.0, ge=0.0, as_float=True, meta=_CAPACITY,
-                               help="search: relative bracket width to stop at")
-    cue_budget: int = integer(default=0, ge=0, meta=_CAPACITY, help=(
-        "search, hardware-adaptive rule: about this many corrupted training cues per step in "
-        "total (cue_copies = ceil(cue_budget / P); 0 = the rule's cue_copies)"))
-
-
-#: Every trial option by name (default, rule, help; ``meta["only"]``: its trial kind).
-OPTIONS: dict[str, FieldInfo] = TrialOptions.spec_fields()
-_HEAD: dict[str, FieldInfo] = SweepHead.spec_fields()
-
-
-def _fail(where: str, value: Any, problem: str) -> ConfigError:
-    """An error of options that contradict each other (``where = value: problem``)."""
-    return ConfigError(f"{where} = {shown(value)}: {problem}")
-
-
-def _checked(infos: dict[str, FieldInfo], key: str, value: Any, where: str) -> Any:
-    """``value`` of ``key`` checked by its declaration; errors name ``where`` and the key."""
-    if key not in infos:
-        raise unknown_key(where, key, list(infos))
-    return infos[key].check(value, f"{where} {key}")
-
-
-def option_help() -> str:
-    """A plain-text table of every sweep option (for ``xbarmem sweep --list-options``)."""
-    lines = [f"[sweep] {k}: {v.help}; {v.what}" for k, v in _HEAD.items()]
-    for key, opt in OPTIONS.items():
-        scope = f" ({opt.meta['only']} trials)" if opt.meta.get("only") else ""
-        lines.append(f"{key}{scope}: {opt.help}; {opt.what} [default {opt.default!r}]")
-    lines.append("[rule_options.RULE] KEY: an option of RULE's constructor (grid: "
-                 "rule_options.RULE.KEY = [...])")
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the spec
@@ -453,194 +320,3 @@ def expand(spec: SweepSpec) -> list[Trial]:
             key = trial_key(config)
             trials.setdefault(key, Trial(key, config))
     return list(trials.values())
-
-
-def _describe(raw: dict[str, Any], seed: int) -> str:
-    shown = ", ".join(f"{k}={v!r}" for k, v in sorted(raw.items()))
-    return f"(trial: {shown}, seed={seed})"
-
-
-def resolve(raw: dict[str, Any], trial: str, seed: int,
-            rule_options: dict[str, dict[str, Any]] | None = None,
-            extra_rule_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The complete configuration of one trial from its given options (see module docstring).
-
-    Raises :class:`ConfigError` naming the offending key when options contradict each other or
-    cannot be satisfied (e.g. more patterns than the data has)."""
-    try:
-        return _resolve(raw, trial, seed, rule_options or {}, extra_rule_options or {})
-    except XbarmemError as exc:
-        raise ConfigError(f"{exc} {_describe(raw, seed)}") from None
-
-
-def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
-    given = set(raw)
-    c: dict[str, Any] = {}
-    for key, opt in OPTIONS.items():
-        if opt.meta.get("only", trial) != trial:
-            continue
-        c[key] = opt.check(raw[key], key) if key in raw else opt.default
-    c["trial"], c["seed"] = trial, int(seed)
-    binary = c["kind"] == "binary"
-    if c["corruption"] is None:
-        c["corruption"] = "flip" if binary else "gaussian"
-    if c["level"] is None:
-        c["level"] = 0.1 if c["corruption"] in ("flip", "salt-pepper") else 0.6
-    if c["activation"] is None:
-        c["activation"] = "sign" if binary else "tanh"
-    if c["corruption"] in ("flip", "salt-pepper", "occlude") and c["level"] > 1:
-        raise _fail("level", c["level"], f"a {c['corruption']} level must be in [0, 1]")
-    if c["corruption"] in ("flip", "salt-pepper") and not binary:
-        raise _fail("corruption", c["corruption"], "applies to binary patterns only")
-    # architecture
-    if c["arch"] == "single":
-        if "hidden" in given:
-            raise _fail("hidden", raw["hidden"], "applies to arch = 'multilayer' only")
-        c["hidden"] = None
-    elif c["rule"] != "adaptive":
-        raise _fail("rule", c["rule"], "multilayer memories are trained by the hardware-"
-                    "adaptive rule only (rule = 'adaptive')")
-    # data
-    _resolve_data(c, given)
-    # chip: resolved to its full description, so the key changes if a preset file changes
-    c["chip_spec"] = _chip_spec(c["chip"], c["fault_rate"], c["on_fraction"], c["fault_model"])
-    # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
-    options = {**rule_options.get(c["rule"], {}), **extra}
-    c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
-                                      c["seed"], c["kind"])
-    if trial == "capacity":
-        if c["search"]:
-            if "counts" in given:
-                raise _fail("counts", raw["counts"], "give either counts or search = true")
-            if c["variation"] > 0:
-                raise _fail("variation", c["variation"], "search = true does not support "
-                            "programming variation; give counts instead")
-        elif c["counts"] is None:
-            raise ConfigError("capacity trials need counts = [...] (or search = true)")
-        else:
-            if c["counts"][-1] > c["pool"]:
-                raise _fail("counts", c["counts"], f"largest count exceeds pool = {c['pool']}")
-        for key in ("resolution", "cue_budget"):
-            if not c["search"] and key in given:
-                raise _fail(key, raw[key], "applies to search = true only")
-        if c["cue_budget"] and c["rule"] != "adaptive":
-            raise _fail("cue_budget", c["cue_budget"], "applies to rule = 'adaptive' only")
-    from xbarmem.version import __version__
-
-    c["version"] = __version__
-    return c
-
-
-def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
-    data, n = c["data"], c["n_neurons"]
-    sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
-    if data in BUILTIN_DATA:
-        try:
-            image_side(data, n)
-        except PatternError as exc:
-            raise _fail("n_neurons", n, str(exc)) from None
-        available = BUILTIN_DATA[data]
-        classes = IMAGE_SETS.get(data, 10)
-    elif is_drawn(data):
-        if data != "random" and c["kind"] != "binary":
-            raise _fail("kind", c["kind"], f"data {data!r} is binary only")
-        available, classes = None, 0
-    else:
-        available, classes, digest = _file_info(data, c["kind"], n)
-        c["data_sha256"] = digest
-    if c["trial"] == "evaluate":
-        sel, p = c["selection"], c["patterns"]
-        if sel in ("one-per-class", "random-per-class"):
-            if not classes:
-                raise _fail("selection", sel, f"data {data!r} has no class labels")
-            if p > classes:
-                raise _fail("patterns", p, f"{sel} selection gives at most {classes} patterns")
-        elif sel == "first" and available is not None and p > available:
-            raise _fail("patterns", p, f"data {data!r} has only {available} patterns")
-        elif sel == "random" and p > c["pool"]:
-            raise _fail("patterns", p, f"exceeds pool = {c['pool']}")
-    if available is not None and sized and c["pool"] > available:
-        raise _fail("pool", c["pool"], f"data {data!r} has only {available} patterns")
-    if not sized:
-        if "pool" in given:
-            raise _fail("pool", c["pool"], "applies to random selection and capacity trials "
-                        "only")
-        c["pool"] = None
-
-
-def _file_info(path: str, kind: str, n: int) -> tuple[int, int, str]:
-    """``(patterns, classes, sha256)`` of a pattern file (``classes``: its distinct labels, 0
-    without labels), read again once the file changed (its size or modification time: a file
-    rewritten in one Python session is a new data set)."""
-    try:
-        info = os.stat(path)
-        stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
-    except OSError:
-        stamp = None
-    return _file_info_of(path, kind, n, stamp)
-
-
-@functools.lru_cache(maxsize=32)
-def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | None
-                  ) -> tuple[int, int, str]:
-    from xbarmem.data.readers import load_file
-
-    p = Path(path)
-    if not p.is_file():
-        raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, glyphs, "
-                    "random, correlated-R) and no such file")
-    side = math.isqrt(n)
-    pset = load_file(p, kind=kind, side=side if side * side == n and side >= 4 else None)
-    if pset.n_neurons != n:
-        raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}")
-    classes = 0 if pset.labels is None else len(set(pset.labels.tolist()))
-    return pset.n_patterns, classes, hashlib.sha256(p.read_bytes()).hexdigest()
-
-
-@functools.lru_cache(maxsize=256)
-def _chip_spec(chip: str, fault_rate: float | None, on_fraction: float,
-               fault_model: str | None) -> dict[str, Any]:
-    try:
-        spec: ChipSpec = load_chip(chip)
-    except XbarmemError as exc:
-        raise _fail("chip", chip, str(exc)) from None
-    if fault_model is not None:
-        spec = spec.with_fault_model(fault_model)
-    if fault_rate is not None:
-        spec = spec.with_faults(fault_rate, on_fraction)
-    return spec.to_dict()
-
-
-@functools.lru_cache(maxsize=1024)
-def _rule_options(rule: str, arch: str, options_json: str, seed: int,
-                  kind: str = "binary") -> dict[str, Any]:
-    options = json.loads(options_json)
-    where = f"rule_options.{rule}"
-    try:
-        if rule == "adaptive":
-            from xbarmem.learning.adaptive import AdaptiveTrainer
-            from xbarmem.learning.multilayer import MultilayerTrainer
-
-            cls = MultilayerTrainer if arch == "multilayer" else AdaptiveTrainer
-            allowed = cls().option_names(2 if arch == "multilayer" else 1)
-            for key in options:
-                if key not in allowed:
-                    raise unknown_key(f"[{where}]", key, sorted(allowed))
-            return cls(**{"seed": seed, **options}).options(2 if arch == "multilayer" else 1,
-                                                             kind)
-        from xbarmem.learning.classic import get_rule
-
-        obj = get_rule(rule, **options)
-    except TypeError as exc:
-        raise ConfigError(f"[{where}]: {exc}") from None
-    except ConfigError as exc:
-        text = str(exc)
-        raise ConfigError(text if text.startswith((f"unknown [{where}]", f"[{where}]"))
-                          else f"[{where}]: {text}") from None
-    return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
-
-
-def trial_key(config: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of a resolved trial configuration."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()

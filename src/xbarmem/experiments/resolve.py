@@ -1,0 +1,217 @@
+"""One trial's complete configuration from its given options (:func:`resolve`: defaults filled
+in, options that contradict each other refused, the chip, data and rule options resolved) and
+its store key (:func:`trial_key`)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from xbarmem.data.builtin import IMAGE_SETS
+from xbarmem.data.sources import image_side, is_drawn
+from xbarmem.errors import ConfigError, PatternError, XbarmemError
+from xbarmem.experiments.trial_options import (
+    BUILTIN_DATA,
+    OPTIONS,
+    _fail,
+)
+from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.spec import (
+    unknown_key,
+)
+
+
+def _describe(raw: dict[str, Any], seed: int) -> str:
+    shown = ", ".join(f"{k}={v!r}" for k, v in sorted(raw.items()))
+    return f"(trial: {shown}, seed={seed})"
+
+
+def resolve(raw: dict[str, Any], trial: str, seed: int,
+            rule_options: dict[str, dict[str, Any]] | None = None,
+            extra_rule_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The complete configuration of one trial from its given options (see module docstring).
+
+    Raises :class:`ConfigError` naming the offending key when options contradict each other or
+    cannot be satisfied (e.g. more patterns than the data has)."""
+    try:
+        return _resolve(raw, trial, seed, rule_options or {}, extra_rule_options or {})
+    except XbarmemError as exc:
+        raise ConfigError(f"{exc} {_describe(raw, seed)}") from None
+
+
+def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
+    given = set(raw)
+    c: dict[str, Any] = {}
+    for key, opt in OPTIONS.items():
+        if opt.meta.get("only", trial) != trial:
+            continue
+        c[key] = opt.check(raw[key], key) if key in raw else opt.default
+    c["trial"], c["seed"] = trial, int(seed)
+    binary = c["kind"] == "binary"
+    if c["corruption"] is None:
+        c["corruption"] = "flip" if binary else "gaussian"
+    if c["level"] is None:
+        c["level"] = 0.1 if c["corruption"] in ("flip", "salt-pepper") else 0.6
+    if c["activation"] is None:
+        c["activation"] = "sign" if binary else "tanh"
+    if c["corruption"] in ("flip", "salt-pepper", "occlude") and c["level"] > 1:
+        raise _fail("level", c["level"], f"a {c['corruption']} level must be in [0, 1]")
+    if c["corruption"] in ("flip", "salt-pepper") and not binary:
+        raise _fail("corruption", c["corruption"], "applies to binary patterns only")
+    # architecture
+    if c["arch"] == "single":
+        if "hidden" in given:
+            raise _fail("hidden", raw["hidden"], "applies to arch = 'multilayer' only")
+        c["hidden"] = None
+    elif c["rule"] != "adaptive":
+        raise _fail("rule", c["rule"], "multilayer memories are trained by the hardware-"
+                    "adaptive rule only (rule = 'adaptive')")
+    # data
+    _resolve_data(c, given)
+    # chip: resolved to its full description, so the key changes if a preset file changes
+    c["chip_spec"] = _chip_spec(c["chip"], c["fault_rate"], c["on_fraction"], c["fault_model"])
+    # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
+    options = {**rule_options.get(c["rule"], {}), **extra}
+    c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
+                                      c["seed"], c["kind"])
+    if trial == "capacity":
+        if c["search"]:
+            if "counts" in given:
+                raise _fail("counts", raw["counts"], "give either counts or search = true")
+            if c["variation"] > 0:
+                raise _fail("variation", c["variation"], "search = true does not support "
+                            "programming variation; give counts instead")
+        elif c["counts"] is None:
+            raise ConfigError("capacity trials need counts = [...] (or search = true)")
+        else:
+            if c["counts"][-1] > c["pool"]:
+                raise _fail("counts", c["counts"], f"largest count exceeds pool = {c['pool']}")
+        for key in ("resolution", "cue_budget"):
+            if not c["search"] and key in given:
+                raise _fail(key, raw[key], "applies to search = true only")
+        if c["cue_budget"] and c["rule"] != "adaptive":
+            raise _fail("cue_budget", c["cue_budget"], "applies to rule = 'adaptive' only")
+    from xbarmem.version import __version__
+
+    c["version"] = __version__
+    return c
+
+
+def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
+    data, n = c["data"], c["n_neurons"]
+    sized = c["trial"] == "capacity" or c.get("selection") in ("random", "random-per-class")
+    if data in BUILTIN_DATA:
+        try:
+            image_side(data, n)
+        except PatternError as exc:
+            raise _fail("n_neurons", n, str(exc)) from None
+        available = BUILTIN_DATA[data]
+        classes = IMAGE_SETS.get(data, 10)
+    elif is_drawn(data):
+        if data != "random" and c["kind"] != "binary":
+            raise _fail("kind", c["kind"], f"data {data!r} is binary only")
+        available, classes = None, 0
+    else:
+        available, classes, digest = _file_info(data, c["kind"], n)
+        c["data_sha256"] = digest
+    if c["trial"] == "evaluate":
+        sel, p = c["selection"], c["patterns"]
+        if sel in ("one-per-class", "random-per-class"):
+            if not classes:
+                raise _fail("selection", sel, f"data {data!r} has no class labels")
+            if p > classes:
+                raise _fail("patterns", p, f"{sel} selection gives at most {classes} patterns")
+        elif sel == "first" and available is not None and p > available:
+            raise _fail("patterns", p, f"data {data!r} has only {available} patterns")
+        elif sel == "random" and p > c["pool"]:
+            raise _fail("patterns", p, f"exceeds pool = {c['pool']}")
+    if available is not None and sized and c["pool"] > available:
+        raise _fail("pool", c["pool"], f"data {data!r} has only {available} patterns")
+    if not sized:
+        if "pool" in given:
+            raise _fail("pool", c["pool"], "applies to random selection and capacity trials "
+                        "only")
+        c["pool"] = None
+
+
+def _file_info(path: str, kind: str, n: int) -> tuple[int, int, str]:
+    """``(patterns, classes, sha256)`` of a pattern file (``classes``: its distinct labels, 0
+    without labels), read again once the file changed (its size or modification time: a file
+    rewritten in one Python session is a new data set)."""
+    try:
+        info = os.stat(path)
+        stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+    except OSError:
+        stamp = None
+    return _file_info_of(path, kind, n, stamp)
+
+
+@functools.lru_cache(maxsize=32)
+def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | None
+                  ) -> tuple[int, int, str]:
+    from xbarmem.data.readers import load_file
+
+    p = Path(path)
+    if not p.is_file():
+        raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, glyphs, "
+                    "random, correlated-R) and no such file")
+    side = math.isqrt(n)
+    pset = load_file(p, kind=kind, side=side if side * side == n and side >= 4 else None)
+    if pset.n_neurons != n:
+        raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}")
+    classes = 0 if pset.labels is None else len(set(pset.labels.tolist()))
+    return pset.n_patterns, classes, hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _chip_spec(chip: str, fault_rate: float | None, on_fraction: float,
+               fault_model: str | None) -> dict[str, Any]:
+    try:
+        spec: ChipSpec = load_chip(chip)
+    except XbarmemError as exc:
+        raise _fail("chip", chip, str(exc)) from None
+    if fault_model is not None:
+        spec = spec.with_fault_model(fault_model)
+    if fault_rate is not None:
+        spec = spec.with_faults(fault_rate, on_fraction)
+    return spec.to_dict()
+
+
+@functools.lru_cache(maxsize=1024)
+def _rule_options(rule: str, arch: str, options_json: str, seed: int,
+                  kind: str = "binary") -> dict[str, Any]:
+    options = json.loads(options_json)
+    where = f"rule_options.{rule}"
+    try:
+        if rule == "adaptive":
+            from xbarmem.learning.adaptive import AdaptiveTrainer
+            from xbarmem.learning.multilayer import MultilayerTrainer
+
+            cls = MultilayerTrainer if arch == "multilayer" else AdaptiveTrainer
+            allowed = cls().option_names(2 if arch == "multilayer" else 1)
+            for key in options:
+                if key not in allowed:
+                    raise unknown_key(f"[{where}]", key, sorted(allowed))
+            return cls(**{"seed": seed, **options}).options(2 if arch == "multilayer" else 1,
+                                                             kind)
+        from xbarmem.learning.classic import get_rule
+
+        obj = get_rule(rule, **options)
+    except TypeError as exc:
+        raise ConfigError(f"[{where}]: {exc}") from None
+    except ConfigError as exc:
+        text = str(exc)
+        raise ConfigError(text if text.startswith((f"unknown [{where}]", f"[{where}]"))
+                          else f"[{where}]: {text}") from None
+    return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+
+
+def trial_key(config: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a resolved trial configuration."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()

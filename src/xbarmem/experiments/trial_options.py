@@ -1,0 +1,150 @@
+"""What a sweep file may say: the keys of its ``[sweep]`` table (:class:`SweepHead`) and every
+option of a trial (:class:`TrialOptions`, listed by name in :data:`OPTIONS`), each with its
+default, rule and help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from xbarmem.checks import MAX_SEED, shown
+from xbarmem.errors import ConfigError
+from xbarmem.hardware.chip import FAULT_MODELS
+from xbarmem.names import ACTIVATIONS, ARCHS, CORRUPTION_METHODS, MODES, RULE_NAMES
+from xbarmem.spec import (
+    AnyOf,
+    Choice,
+    FieldInfo,
+    ListOf,
+    Number,
+    Spec,
+    choice,
+    flag,
+    integer,
+    listof,
+    number,
+    option,
+    text,
+    unknown_key,
+)
+
+TRIAL_KINDS = ("evaluate", "capacity")
+SELECTIONS = ("one-per-class", "random-per-class", "first", "random")
+#: patterns available in each built-in set
+BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797, "glyphs": 1302}
+TOP_KEYS = ("sweep", "base", "grid", "rule_options")
+_POSITIVE = Number(integer=True, ge=1)
+_EVALUATE, _CAPACITY = {"only": "evaluate"}, {"only": "capacity"}
+_RULE = Choice(RULE_NAMES)
+
+
+# --------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class SweepHead(Spec, noun="sweep"):
+    """The ``[sweep]`` table (``name`` defaults to the file's stem)."""
+
+    name: str = text(default="sweep", nonempty=True, help="sweep name (stored with every row)")
+    description: str = text(default="", help="free text")
+    trial: str = choice(TRIAL_KINDS, default="evaluate", help="kind of trial")
+    seeds: int | list[int] = option(
+        AnyOf(_POSITIVE, ListOf(Number(integer=True, ge=0, le=MAX_SEED), unique_sorted=True)),
+        default=1,
+        help="number of seeds (0..n-1) or a list of integer seeds")
+    batch: int = integer(default=16, ge=1,
+                         help="max networks trained together (>= 1; 1 = every network alone)")
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds: ``0..seeds-1`` for a count, else the (sorted, unique) list."""
+        return self.seeds if isinstance(self.seeds, list) else list(range(self.seeds))
+
+
+@dataclass(frozen=True)
+class TrialOptions(Spec, noun="trial"):
+    """The options of one trial (``[base]`` and ``[grid]`` keys). ``None`` defaults are resolved
+    from other options; ``meta["only"]`` names the one trial kind an option applies to."""
+
+    arch: str = choice(ARCHS, default="single", help="single-layer or multilayer memory")
+    hidden: int | list[int] = option(
+        AnyOf(_POSITIVE, ListOf(_POSITIVE)), default=32,
+        help="hidden width(s) of a multilayer memory, e.g. 32 or [64, 32]")
+    data: str = text(default="mnist", nonempty=True, help=(
+        "mnist (bundled, side sqrt(N)), mnist-crop24 (the same from the centred 24x24 window, "
+        "the authors' preprocessing), digits (scikit-learn 8x8), glyphs (bundled A-Z, a-z, 0-9 "
+        "in 21 fonts, side sqrt(N)), random, correlated-R (binary, mean pairwise overlap R), "
+        "or a pattern file (.npy/.npz/.csv/IDX)"))
+    kind: str = choice(("binary", "continuous"), default="binary",
+                       help="binary or continuous patterns")
+    n_neurons: int = integer(default=64, ge=2,
+                             help="N, neurons per pattern (a square for mnist, glyphs: side^2)")
+    patterns: int = integer(default=10, ge=1, help="number of stored patterns P",
+                            meta=_EVALUATE)
+    selection: str = choice(SELECTIONS, default="random", meta=_EVALUATE, help=(
+        "which patterns: one-per-class (the first image of classes 0, 1, ...), "
+        "random-per-class (a seeded random image of each class among the first `pool`), "
+        "first, or random (a seeded random subset of the first `pool` patterns)"))
+    pool: int = integer(default=1000, ge=1, help=(
+        "patterns to draw random subsets from (first `pool` of the data; random data: `pool` "
+        "patterns drawn from the trial seed)"))
+    rule: str = choice(RULE_NAMES, default="adaptive", help="learning rule")
+    chip: str = text(default="paper-sim", nonempty=True, help="chip preset or chip TOML file")
+    fault_rate: float | None = number(default=None, ge=0.0, le=1.0, as_float=True,
+                                      optional=True, help="stuck fraction (default: the chip's)")
+    on_fraction: float = number(default=0.5, ge=0.0, le=1.0, as_float=True,
+                                help="share of stuck-ON among faults")
+    fault_model: str | None = choice(FAULT_MODELS, default=None, optional=True,
+                                     help="device or weight (default: the chip's)")
+    variation: float = number(default=0.0, ge=0.0, as_float=True, help=(
+        "programming variation v: Gaussian noise of std v * max|W| added to every programmed "
+        "free weight (biases as trained)"))
+    corruption: str | None = choice(
+        CORRUPTION_METHODS, default=None, optional=True,
+        help="cue corruption (default: flip for binary, gaussian for continuous)")
+    level: float | None = number(default=None, ge=0.0, as_float=True, optional=True,
+                                 help="corruption level (default: 0.1 flips / sigma 0.6)")
+    probes: int = integer(default=20, ge=1, help="corrupted cues per stored pattern")
+    mode: str = choice(MODES, default="sync", help="recall mode")
+    activation: str | None = choice(ACTIVATIONS, default=None, optional=True,
+                                    help="neurons (default: sign for binary, tanh for continuous)")
+    max_iterations: int = integer(default=100, ge=1, help="recall step cap")
+    counts: list[int] | None = listof(
+        _POSITIVE, default=None, unique_sorted=True, optional=True, meta=_CAPACITY,
+        help="numbers of stored patterns tested (a recall curve, all trained as one batch)")
+    thresholds: list[float] = listof(
+        Number(gt=0.0, le=1.0, as_float=True), default=[0.9, 0.95, 0.99], unique_sorted=True,
+        meta=_CAPACITY, help="similarity thresholds at which capacity is read off")
+    search: bool = flag(default=False, meta=_CAPACITY, help=(
+        "capacity by geometric search + interpolation instead of a fixed list of counts"))
+    resolution: float = number(default=0.0, ge=0.0, as_float=True, meta=_CAPACITY,
+                               help="search: relative bracket width to stop at")
+    cue_budget: int = integer(default=0, ge=0, meta=_CAPACITY, help=(
+        "search, hardware-adaptive rule: about this many corrupted training cues per step in "
+        "total (cue_copies = ceil(cue_budget / P); 0 = the rule's cue_copies)"))
+
+
+#: Every trial option by name (default, rule, help; ``meta["only"]``: its trial kind).
+OPTIONS: dict[str, FieldInfo] = TrialOptions.spec_fields()
+_HEAD: dict[str, FieldInfo] = SweepHead.spec_fields()
+
+
+def _fail(where: str, value: Any, problem: str) -> ConfigError:
+    """An error of options that contradict each other (``where = value: problem``)."""
+    return ConfigError(f"{where} = {shown(value)}: {problem}")
+
+
+def _checked(infos: dict[str, FieldInfo], key: str, value: Any, where: str) -> Any:
+    """``value`` of ``key`` checked by its declaration; errors name ``where`` and the key."""
+    if key not in infos:
+        raise unknown_key(where, key, list(infos))
+    return infos[key].check(value, f"{where} {key}")
+
+
+def option_help() -> str:
+    """A plain-text table of every sweep option (for ``xbarmem sweep --list-options``)."""
+    lines = [f"[sweep] {k}: {v.help}; {v.what}" for k, v in _HEAD.items()]
+    for key, opt in OPTIONS.items():
+        scope = f" ({opt.meta['only']} trials)" if opt.meta.get("only") else ""
+        lines.append(f"{key}{scope}: {opt.help}; {opt.what} [default {opt.default!r}]")
+    lines.append("[rule_options.RULE] KEY: an option of RULE's constructor (grid: "
+                 "rule_options.RULE.KEY = [...])")
+    return "\n".join(lines)
