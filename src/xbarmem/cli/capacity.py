@@ -12,8 +12,8 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from xbarmem.cli import given, parsers
 from xbarmem.cli import options as o
-from xbarmem.cli import parsers
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
@@ -139,13 +139,13 @@ def capacity_cmd(
 ) -> None:
     from xbarmem.evaluation.capacity import find_capacity
 
-    n_neurons = o.neurons_or_side(ctx, neurons, side)
+    n_neurons = given.neurons_or_side(ctx, neurons, side)
     thresholds = parsers.thresholds(threshold)
     configs = _architectures(ctx, arch, hidden, rule, options)
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
     fmap = _check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
-    patterns = o.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
+    patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
     protocol = _protocol(kind, corruption, level, probes, seed, thresholds)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
@@ -231,9 +231,9 @@ def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chi
     stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
     for _, spec_h in configs:
         widths = None if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
-        o.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
+        given.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
             n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
-    o.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
+    given.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
     if fault_map is None:
         return None
     from xbarmem.evaluation.curve import curve_trainer
@@ -242,7 +242,7 @@ def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chi
     fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
     for a, spec_h in configs:
         widths = [] if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
-        o.check_map_arrays(fault_map, fmap, spec, [n_neurons, *widths, n_neurons],
+        given.check_map_arrays(fault_map, fmap, spec, [n_neurons, *widths, n_neurons],
                            curve_trainer(a, rule, options, 0).bias)
     return fmap
 
@@ -298,10 +298,10 @@ def _architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, option
             out.extend(("multilayer", h) for h in widths)
     if not out:
         raise ConfigError("--arch is empty")
-    o.applies_only(ctx, "to --arch multilayer", "hidden",
+    given.applies_only(ctx, "to --arch multilayer", "hidden",
                    applies=any(a == "multilayer" for a, _ in out))
     for a in dict.fromkeys(a for a, _ in out):
-        o.check_rule_options(rule, options, multilayer=a == "multilayer")
+        parsers.check_rule_options(rule, options, multilayer=a == "multilayer")
     return out
 
 
@@ -362,13 +362,13 @@ def scaling_cmd(
     out_dir: ScalingOut = Path("xbarmem-out"),
     json_out: o.Json = False,
 ) -> None:
-    o.check_arch(ctx, arch, rule)
+    given.check_arch(ctx, arch, rule)
     thresholds, hidden_rule = parsers.thresholds(threshold), _hidden_rule(hidden)
-    o.check_rule_options(rule, options, multilayer=arch == "multilayer")
+    parsers.check_rule_options(rule, options, multilayer=arch == "multilayer")
     n_all = parsers.neuron_sizes(sizes, data=data)
     n_max = max(n_all)
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
-    o.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),
+    given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),
                     hidden=[width] if width else None, chip=spec)
     protocol = _protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)

@@ -8,8 +8,8 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from xbarmem.cli import given, paths
 from xbarmem.cli import options as o
-from xbarmem.cli import paths
 from xbarmem.cli.common import (
     _emit_json,
     chip_app,
@@ -110,9 +110,9 @@ def chip_import(
     csv = source.suffix.lower() == ".csv"
     paths.check_distinct({"--out": out_path, "--chip-out": chip_out},
                      {"FILE": source, "--chip": paths.chip_file(chip)})
-    o.applies_only(ctx, "to a .csv FILE", "tolerance", "chip_out", applies=csv)
-    o.applies_only(ctx, "to an array FILE (.npy/.npz)", "as_", "key", applies=not csv)
-    o.applies_only(ctx, "with --as conductance", "off_below", "on_above",
+    given.applies_only(ctx, "to a .csv FILE", "tolerance", "chip_out", applies=csv)
+    given.applies_only(ctx, "to an array FILE (.npy/.npz)", "as_", "key", applies=not csv)
+    given.applies_only(ctx, "with --as conductance", "off_below", "on_above",
                    applies=as_ == "conductance")
     if csv:
         base = load_chip(chip)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from xbarmem.cli import given
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, describe_devices, out
 from xbarmem.cli.progress import work_bar
@@ -38,11 +39,11 @@ def demo(
     flip: o.OldFlip = None,
     chips: o.OldChips = None,
 ) -> None:
-    level = o.flip_level(ctx, "demo", corruption, level, flip)
-    trials = o.deprecated(ctx, "--chips", chips, trials, new="trials", use=f"--trials {chips}")
+    level = given.flip_level(ctx, "demo", corruption, level, flip)
+    trials = given.deprecated(ctx, "--chips", chips, trials, new="trials", use=f"--trials {chips}")
     rules = list(o.RULE_NAMES)
     # 10 digits of N = 64, each rule on each of 2 fault models and `trials` chips
-    o.check_request(64, networks=2 * len(rules) * trials, cues=2 * len(rules) * trials * 10 *
+    given.check_request(64, networks=2 * len(rules) * trials, cues=2 * len(rules) * trials * 10 *
                     probes)
     from xbarmem.experiments.demo import run_demo  # (matplotlib: only once checked)
 

@@ -11,8 +11,8 @@ import typer
 from rich import box
 from rich.table import Table
 
+from xbarmem.cli import given, paths
 from xbarmem.cli import options as o
-from xbarmem.cli import paths
 from xbarmem.cli.common import _emit_json, app, console, out
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.faults import FaultMap
@@ -42,7 +42,7 @@ def export_cmd(
     json_out: o.Json = False,
     neurons: o.OldActivation = None,
 ) -> None:
-    activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
+    activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
     from xbarmem.deploy.export import export_memory
     from xbarmem.memory.io import load_model
@@ -137,7 +137,7 @@ def adapt_cmd(
         from xbarmem.deploy.readback import load_read_back
 
         read = load_read_back(read_back, memory, key)
-    o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
+    given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     # the model's own trainer options, some changed by options; built (and refused) here,
     # before the log file is opened
     trainer = default_trainer(memory, **(options or {}))
@@ -158,9 +158,9 @@ def _check_adapt_options(ctx: typer.Context, model: Path, read_back: Path | None
                          log: Path | None, out_path: Path | None) -> None:
     """Options refused before any work: those of the other mode, and outputs that are another
     output or an input."""
-    o.applies_only(ctx, "without --read-back (the simulated chip)", "rounds", "target",
+    given.applies_only(ctx, "without --read-back (the simulated chip)", "rounds", "target",
                    "unknown_faults", "read_averages", "log", applies=read_back is None)
-    o.applies_only(ctx, "with --read-back", "key", "export_dir", applies=read_back is not None)
+    given.applies_only(ctx, "with --read-back", "key", "export_dir", applies=read_back is not None)
     paths.check_distinct({"--log": log, "--out": out_path},
                          {"MODEL": model, "--read-back": read_back})
 

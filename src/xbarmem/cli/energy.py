@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from xbarmem.cli import given, parsers, paths
 from xbarmem.cli import options as o
-from xbarmem.cli import parsers, paths
 from xbarmem.cli.common import (
     _emit_json,
     app,
@@ -119,7 +119,7 @@ def energy(
     max_steps: o.OldMaxSteps = None,
 ) -> None:
     _check_mode(ctx, sizes is not None, do_calibrate, arch)
-    level = o.flip_level(ctx, "energy", corruption, level, flip)
+    level = given.flip_level(ctx, "energy", corruption, level, flip)
     steps = _max_steps(ctx, options, max_steps)
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
@@ -128,9 +128,9 @@ def energy(
                seed, steps or 300, out_dir, json_out, threads)
         return
     n_neurons, activation = _neurons(ctx, neurons, n, activation)
-    data, number = o.data_and_count(ctx, data, patterns, "--count", count)
+    data, number = given.data_and_count(ctx, data, patterns, "--count", count)
     widths = _hidden(hidden, n_neurons, arch)
-    o.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
+    given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                     data=data)
     from xbarmem.energy.measure import energy_report, measure  # (torch: only once checked)
 
@@ -152,13 +152,13 @@ def energy(
 def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> None:
     """Refuse options that the chosen measurement does not read: ``--sizes`` measures random
     patterns at each N (P = load x N); one measurement may be calibrated."""
-    o.applies_only(ctx, "with --sizes", "load", applies=sizes)
-    o.applies_only(ctx, "without --sizes", "do_calibrate", "neurons", "arch", "hidden", "data",
+    given.applies_only(ctx, "with --sizes", "load", applies=sizes)
+    given.applies_only(ctx, "without --sizes", "do_calibrate", "neurons", "arch", "hidden", "data",
                    "patterns", "activation", "max_iterations", "n", "count", applies=not sizes)
-    o.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
-    o.applies_only(ctx, "with --calibrate", "target_energy", "target_latency",
+    given.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
+    given.applies_only(ctx, "with --calibrate", "target_energy", "target_latency",
                    applies=calibrate)
-    o.applies_only(ctx, "with --sizes or --calibrate", "out_dir", applies=sizes or calibrate)
+    given.applies_only(ctx, "with --sizes or --calibrate", "out_dir", applies=sizes or calibrate)
 
 
 def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> None:
@@ -196,7 +196,7 @@ def _training_bar(rule: str, max_steps: int, arch: str, quiet: bool):
 def _max_steps(ctx: typer.Context, options: dict[str, Any], max_steps: int | None
                ) -> int | None:
     """The trainer options of energy: only ``max_steps`` reaches the library's measure()."""
-    options = o.legacy_rule_options(ctx, options, max_steps=max_steps)
+    options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
     unknown = sorted(set(options) - {"max_steps"})
     if unknown:
         raise ConfigError(f"energy passes only max_steps to the trainer, not "
@@ -209,10 +209,10 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     """``--neurons N`` (old: ``--n N``) and ``--activation`` (old: ``--neurons sign|tanh``)."""
     legacy = neurons in ("sign", "tanh")
     if legacy:
-        activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
+        activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                                   use=f"--activation {neurons}")
-    n_neurons = 64 if legacy else o.neuron_count(neurons)
-    n_neurons = o.deprecated(ctx, "--n", n, n_neurons, new=None if legacy else "neurons",
+    n_neurons = 64 if legacy else given.neuron_count(neurons)
+    n_neurons = given.deprecated(ctx, "--n", n, n_neurons, new=None if legacy else "neurons",
                              use=f"--neurons {n}")
     return n_neurons, activation
 
@@ -308,7 +308,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     """``--sizes``: ratios against N (refused before any work when the largest N is too
     big)."""
     n_max = max(sizes)
-    o.check_request(n_max, cues=max(1, round(load * n_max)) * probes, chip=chip)
+    given.check_request(n_max, cues=max(1, round(load * n_max)) * probes, chip=chip)
     from xbarmem.energy.measure import measure_sizes
     from xbarmem.jsontext import dumps
     from xbarmem.viz.energy import ratios_plot

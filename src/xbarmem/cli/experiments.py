@@ -11,8 +11,8 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from xbarmem.cli import given, paths
 from xbarmem.cli import options as o
-from xbarmem.cli import paths
 from xbarmem.cli.common import _emit_json, app, console, out, print_fields
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError, ExecutorLost
@@ -227,11 +227,11 @@ def _check_sweep_options(ctx: typer.Context, list_options: bool, dry_run: bool,
                          store: Path) -> None:
     """Refuse options that the chosen mode does not read (--list-options prints and exits, a
     dry run counts trials and runs nothing), and a store that is the sweep file."""
-    o.applies_only(ctx, "without --list-options", "file", "store", "jobs", "workers",
+    given.applies_only(ctx, "without --list-options", "file", "store", "jobs", "workers",
                    "scheduler", "dry_run", "json_out", "threads", applies=not list_options)
-    o.applies_only(ctx, "without --dry-run", "jobs", "workers", "scheduler", "threads",
+    given.applies_only(ctx, "without --dry-run", "jobs", "workers", "scheduler", "threads",
                    applies=not dry_run)
-    o.check_executor_options(ctx, workers, scheduler)
+    given.check_executor_options(ctx, workers, scheduler)
     paths.check_distinct({"--store": store}, {"FILE": file})
 
 
@@ -308,10 +308,10 @@ def results_cmd(
 def _check_view(ctx: typer.Context, grouped: bool, exported: bool, json_out: bool) -> None:
     """Refuse options that the chosen view does not read: an export writes every matching row;
     groups show their fields and metrics; the table of rows its columns, up to --limit."""
-    o.applies_only(ctx, "without --csv or --parquet", "group_by", "metric", "columns", "limit",
+    given.applies_only(ctx, "without --csv or --parquet", "group_by", "metric", "columns", "limit",
                    applies=not exported)
-    o.applies_only(ctx, "with --group-by", "metric", applies=grouped)
-    o.applies_only(ctx, "without --group-by or --json", "columns", "limit",
+    given.applies_only(ctx, "with --group-by", "metric", applies=grouped)
+    given.applies_only(ctx, "without --group-by or --json", "columns", "limit",
                    applies=not grouped and not json_out)
 
 
@@ -494,7 +494,7 @@ def reproduce_cmd(
 ) -> None:
     from xbarmem.experiments.store import ResultStore
 
-    o.check_executor_options(ctx, workers, scheduler)
+    given.check_executor_options(ctx, workers, scheduler)
     if recipe not in o.RECIPES:
         raise ConfigError(f"--recipe must be one of {', '.join(o.RECIPES)}, got {recipe!r}")
     if products not in o.PRODUCTS:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from xbarmem.cli import given, parsers, paths
 from xbarmem.cli import options as o
-from xbarmem.cli import parsers, paths
 from xbarmem.cli.common import _emit_json, app, console, describe_devices, out
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
@@ -61,19 +61,19 @@ def train(
     finetune_steps: o.OldFinetuneSteps = None,
     bias: o.OldBias = None,
 ) -> None:
-    o.check_arch(ctx, arch, rule)
-    data, count = o.data_and_count(ctx, data, patterns, "--n", n)
+    given.check_arch(ctx, arch, rule)
+    data, count = given.data_and_count(ctx, data, patterns, "--n", n)
     _check_options(ctx, data, rule, fault_map, out_path)
-    n_neurons = o.neurons_or_side(ctx, neurons, side)
+    n_neurons = given.neurons_or_side(ctx, neurons, side)
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
-        options = {"seed": seed, **o.legacy_rule_options(
+        options = {"seed": seed, **given.legacy_rule_options(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
     widths = parsers.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
-    o.check_request(n_neurons, cues=count or 0, chip=spec,
+    given.check_request(n_neurons, cues=count or 0, chip=spec,
                     hidden=widths if arch == "multilayer" else None)
     fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map)) if fault_map else None
-    pset = o.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
+    pset = given.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
                        zero_one=zero_one, one_per_class=one_per_class, ctx=ctx)
     if count is None and not one_per_class:
         _not_too_many(pset, data)
@@ -107,10 +107,10 @@ def _check_options(ctx: typer.Context, data: str, rule: str,
                    fault_map: Path | None, out_path: Path) -> None:
     """Refuse options that this training does not read, and a model file that is one of its
     inputs."""
-    o.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
-    o.applies_only(ctx, "to --rule adaptive", "objective", "noise_injection", "max_steps",
+    given.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
+    given.applies_only(ctx, "to --rule adaptive", "objective", "noise_injection", "max_steps",
                    "finetune_steps", "bias", applies=rule == "adaptive")
-    o.check_data_options(ctx, data)
+    given.check_data_options(ctx, data)
     paths.check_distinct({"--out": out_path}, {"--data": paths.source_file(data),
                                            "--fault-map": fault_map,
                                            "--chip": paths.chip_file(ctx.params.get("chip"))})
@@ -139,12 +139,12 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     from xbarmem.memory.build import make_memory
 
     multi = arch == "multilayer"
-    o.check_rule_options(rule, options, multilayer=multi)
+    parsers.check_rule_options(rule, options, multilayer=multi)
     rule_obj = MultilayerTrainer(**options) if multi else get_rule(rule, **options)
     widths = parsers.hidden_widths(hidden, pset.n_neurons) if multi else None
     if fmap is not None:
         sizes = [pset.n_neurons, *(widths or []), pset.n_neurons]
-        o.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias)
+        given.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias)
     memory = make_memory(pset.n_neurons, arch=arch, hidden=widths, chip=spec, faults=fmap,
                          bias=rule_obj.bias, fault_seed=seed)
     what = memory.arch if multi else rule
@@ -193,14 +193,14 @@ def evaluate(
     from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
     from xbarmem.memory.io import load_model
 
-    activation = o.deprecated(ctx, "--neurons", neurons, activation, new="activation",
+    activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
     memory, stored = load_model(model, patterns_required=True)
     binary = stored.kind == "binary"
     activation = activation or ("sign" if binary else "tanh")
     corruption = corruption or ("flip" if binary else "gaussian")
     level = level if level is not None else (0.1 if binary else 0.6)
-    o.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
+    given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
                                                      probes=probes, mode=mode,
                                                      activation=activation, seed=seed,
@@ -252,7 +252,7 @@ def recall(
         raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
                           f"{model} has N = {memory.n_neurons}")
     x = validate_patterns(x, kind=kind, n_neurons=memory.n_neurons)
-    o.check_request(memory.n_neurons, networks=0, cues=len(x))
+    given.check_request(memory.n_neurons, networks=0, cues=len(x))
     res = memory.recall(torch.as_tensor(x), mode=mode,
                         activation="sign" if kind == "binary" else "tanh",
                         max_iterations=max_iterations, seed=seed)

@@ -1,0 +1,278 @@
+"""What the options a command was given mean together: which were given and which apply
+(:func:`applies_only`), old spellings (:func:`deprecated`), the data, chip and pattern count
+they name, and the size of the request they make -- all checked before any work. The options
+themselves are declared in :mod:`xbarmem.cli.options`."""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from xbarmem.cli.common import warn, warn_deprecated
+from xbarmem.cli.parsers import check_image_neurons, check_rule_options
+from xbarmem.errors import ConfigError
+from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.limits import check_bytes
+from xbarmem.names import ARCHS
+
+if typing.TYPE_CHECKING:
+    from xbarmem.data.patterns import PatternSet
+    from xbarmem.hardware.faults import FaultMap
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether parameter ``name`` was given on the command line (not defaulted)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def flag_name(ctx: typer.Context, name: str) -> str:
+    """How parameter ``name`` is spelled on the command line (``--out``, ``FILE``)."""
+    for param in ctx.command.params:
+        if param.name == name:
+            long = [opt for opt in param.opts if opt.startswith("--")]
+            return long[0] if long else (param.metavar or name.upper())
+    return "--" + name.replace("_", "-")
+
+
+def applies_only(ctx: typer.Context, where: str, *names: str, applies: bool) -> None:
+    """Refuse parameters ``names`` given on the command line (:func:`given`; a default the
+    user did not give is never refused) where the command does not read them (``applies``
+    false), in one line ``--hidden applies to --arch multilayer only`` (``where``: "to --arch
+    multilayer"), instead of ignoring them."""
+    if applies:
+        return
+    for name in names:
+        if given(ctx, name):
+            raise ConfigError(f"{flag_name(ctx, name)} applies {where} only")
+
+
+def check_data_options(ctx: typer.Context, data: str) -> None:
+    """``--zero-one`` reads files only; ``--one-per-class`` needs classes, which drawn sources
+    (random, correlated-R) have not."""
+    from xbarmem.data.builtin import IMAGE_SETS
+    from xbarmem.data.sources import is_drawn
+
+    name = data.strip().lower()
+    drawn = is_drawn(name)
+    applies_only(ctx, "to --data FILE", "zero_one", applies=name not in IMAGE_SETS and not drawn)
+    applies_only(ctx, "to --data of an image set or file", "one_per_class", applies=not drawn)
+
+
+def check_executor_options(ctx: typer.Context, workers: int | None,
+                           scheduler: str | None) -> None:
+    """``--jobs`` sizes the local process pool, which a Dask cluster replaces."""
+    applies_only(ctx, "without --workers or --scheduler", "jobs",
+                 applies=workers is None and scheduler is None)
+
+
+def deprecated(ctx: typer.Context, old: str, value: Any, current: Any, *, new: str | None,
+               use: str) -> Any:
+    """``value`` of the deprecated option ``old`` if given (with a warning), else ``current``.
+
+    ``new`` names the parameter that replaces it; giving both is refused. ``use`` is the new
+    spelling shown in the warning, e.g. ``--corruption flip --level 0.1``.
+    """
+    if value is None:
+        return current
+    if new is not None and given(ctx, new):
+        flag = "--" + new.replace("_", "-")
+        raise ConfigError(f"{old} is deprecated and replaced by {flag}; give only {flag}")
+    warn_deprecated(f"{old} is deprecated; use {use}")
+    return value
+
+
+def flip_level(ctx: typer.Context, command: str, corruption: str | None, level: float | None,
+               flip: float | None) -> float:
+    """Bit-flip rate of ``command`` (demo, energy: flips only): ``--corruption flip --level X``
+    or the deprecated ``--flip X``; default 0.1."""
+    if corruption not in (None, "flip"):
+        raise ConfigError(f"{command} recalls bit-flipped cues only (--corruption flip), got "
+                          f"{corruption!r}")
+    level = deprecated(ctx, "--flip", flip, level, new="level",
+                       use=f"--corruption flip --level {flip}")
+    return 0.1 if level is None else level
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool) else f"{value:g}" if isinstance(
+        value, float) else str(value)
+
+
+def pattern_count(ctx: typer.Context, patterns: str | None) -> tuple[int | None, str | None]:
+    """``--patterns``: ``(count, None)``; a non-integer is the deprecated ``--patterns SOURCE``
+    spelling of train and energy: ``(None, source)`` with a warning."""
+    if patterns is None:
+        return None, None
+    try:
+        count = int(patterns)
+    except ValueError:
+        if not patterns.strip() or _is_float(patterns):  # '', '1e3', '3.0', 'nan': a count
+            raise ConfigError(f"--patterns must be a whole number of patterns (an integer "
+                              f">= 1), got {patterns!r}") from None
+        warn_deprecated(f"--patterns SOURCE is deprecated; use --data {patterns}")
+        return None, patterns
+    if count < 1:
+        raise ConfigError(f"--patterns must be a positive number of patterns, got {patterns!r}")
+    return count, None
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def data_and_count(ctx: typer.Context, data: str, patterns: str | None, old_flag: str,
+                   old_count: int | None) -> tuple[str, int | None]:
+    """``--data`` and ``--patterns`` with their old spellings: ``--patterns SOURCE`` and a
+    deprecated count option ``old_flag`` (train's ``--n``, energy's ``--count``)."""
+    count, source = pattern_count(ctx, patterns)
+    if source is not None:
+        if given(ctx, "data"):
+            raise ConfigError("--patterns SOURCE is deprecated and replaced by --data; give "
+                              "only --data")
+        data = source
+    count = deprecated(ctx, old_flag, old_count, count, new=None if source else "patterns",
+                       use=f"--patterns {old_count}")
+    return data, count
+
+
+def neuron_count(value: str | int) -> int:
+    """``--neurons``: an integer >= 2 (:func:`xbarmem.checks.check_neurons`)."""
+    from xbarmem.checks import check_neurons
+
+    try:
+        n = int(value)
+    except ValueError:
+        raise ConfigError(f"--neurons must be a number of neurons, got {value!r}") from None
+    return check_neurons(n, "--neurons")
+
+
+def neurons_or_side(ctx: typer.Context, neurons: str, side: int | None) -> int:
+    """``--neurons N``, or the deprecated ``--side S`` (N = S^2) of train and capacity."""
+    n = neuron_count(neurons)
+    if side is None:
+        return n
+    return deprecated(ctx, "--side", side * side, n, new="neurons", use=f"--neurons {side * side}")
+
+
+def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
+    """The N that ``--data`` must have: ``n_neurons``, except for a file when neither
+    ``--neurons`` nor ``--side`` was given (None: the file's own N)."""
+    from xbarmem.data.builtin import IMAGE_SETS
+    from xbarmem.data.sources import is_drawn
+
+    name = data.strip().lower()
+    if name in IMAGE_SETS or is_drawn(name) or given(ctx, "neurons") or given(ctx, "side"):
+        return n_neurons
+    return None
+
+
+
+def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
+              seed: int = 0, zero_one: bool = False, one_per_class: bool = False,
+              ctx: typer.Context | None = None) -> PatternSet:
+    """Patterns from ``--data`` (:func:`xbarmem.data.sources.patterns_for`): built-in sets
+    and image files are resized to side sqrt(N); ``random`` and ``correlated-R`` draw
+    ``count`` patterns of N neurons; a file's other patterns must have N neurons, unless the
+    command's ``ctx`` shows that neither ``--neurons`` nor ``--side`` was given
+    (:func:`file_neurons`: the file's own N)."""
+    from xbarmem.data.sources import is_drawn, patterns_for
+
+    if ctx is not None:
+        neurons = file_neurons(ctx, source, neurons)
+    if is_drawn(source) and count is None:
+        raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
+    check_image_neurons(source, neurons)
+    return patterns_for(source, neurons, kind=kind, n=count, seed=seed, zero_one=zero_one,
+                        one_per_class=one_per_class)
+
+
+def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
+              fault_model: str | None = None, ctx: typer.Context | None = None) -> ChipSpec:
+    """The chip of ``--chip`` with ``--fault-model`` and ``--faults``/``--on-fraction`` (the
+    command's ``ctx``: ``--on-fraction`` without ``--faults`` is refused)."""
+    if ctx is not None:
+        applies_only(ctx, "with --faults", "on_fraction", applies=faults is not None)
+    spec = load_chip(chip)
+    if fault_model is not None:
+        spec = spec.with_fault_model(fault_model)
+    if faults is not None:
+        spec = spec.with_faults(faults, on_fraction)
+    return spec
+
+
+def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
+                  chip: ChipSpec | None = None, data: str | None = None) -> None:
+    """Refuse, before any work, a request whose estimated memory (``networks`` memories of
+    ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls; see
+    :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`, then (with ``data``) N
+    that the built-in image set ``data`` cannot be resized to."""
+    from xbarmem.sizes import request_bytes
+
+    rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
+    shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
+    check_bytes(f"this request ({shape}, {networks} network(s), {cues} cue(s))",
+                request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
+                              cols=cols))
+    if data is not None:
+        check_image_neurons(data, n)
+
+
+# ------------------------------------------------------------------------------ trainer options
+def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any) -> dict[str, Any]:
+    """Merge deprecated dedicated trainer flags (``max_steps=...`` for ``--max-steps``) into
+    ``options``, warning for each one given; a key given both ways is refused."""
+    merged = dict(options)
+    for key, value in old.items():
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key in options:
+            raise ConfigError(f"{flag} is deprecated and replaced by --rule-option {key}=...; "
+                              f"give only --rule-option")
+        warn_deprecated(f"{flag} is deprecated; use --rule-option {key}={_text(value)}")
+        merged[key] = value
+    return merged
+
+
+def check_arch(ctx: typer.Context, arch: str, rule: str) -> None:
+    """``--arch`` (one architecture), ``--rule`` and ``--hidden`` for it: an unknown
+    architecture or rule, a multilayer memory of a classic rule, or ``--hidden`` given for a
+    single layer, refused before any work."""
+    if arch not in ARCHS:
+        raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
+    check_rule_options(rule, {}, multilayer=arch == "multilayer")
+    applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
+
+
+def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[int],
+                      bias: bool) -> None:
+    """The ``--fault-map`` ``where`` must hold every array of a memory of layer
+    widths ``sizes`` (:func:`~xbarmem.memory.base.arrays_for_layers`): ConfigError naming
+    the file, the arrays needed and why; a warning names the arrays it leaves unused."""
+    from xbarmem.memory.base import arrays_for_layers
+
+    need, have = sum(arrays_for_layers(spec, sizes, bias)), fmap.n_arrays
+    rows, cols = spec.array.rows, spec.array.cols
+    layers = " + ".join(f"{n_out}x{n_in}{' + bias row' if bias else ''}"
+                        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    if have < need:
+        fits_unbiased = bias and sum(arrays_for_layers(spec, sizes, False)) <= have
+        raise ConfigError(
+            f"{where}: {have} array(s) of {rows}x{cols} cells, but this memory's weights "
+            f"({layers}; outputs x inputs) need {need}; give a map of {need} arrays, "
+            + ("train without the bias row (--rule-option bias=false), " if fits_unbiased
+               else "") + f"or store fewer neurons"
+            f"{' (the bias row is one more input row)' if bias else ''}")
+    if have > need:
+        unused = f"array {need} is" if have == need + 1 else f"arrays {need}..{have - 1} are"
+        warn(f"{where}: the memory uses array(s) 0..{need - 1} of the map's {have}; {unused} "
+             f"left unused")
