@@ -862,7 +862,7 @@ def test_a_scheduler_that_does_not_answer_is_refused_quickly(silent_server, clos
     """Nothing listening took 20 s; a server that is not a Dask scheduler hung forever (or
     failed with a traceback decoding its answer)."""
     pytest.importorskip("distributed")
-    from xbarmem.experiments.runner import check_scheduler
+    from xbarmem.experiments.executors import check_scheduler
 
     for address in (silent_server, closed_port):
         began = time.monotonic()
@@ -907,7 +907,7 @@ def test_a_server_that_is_not_dask_is_named_so(payload):
     """A web server or random bytes at the address were refused with the decoder's failure
     ("cannot reach ...: Unable to allocate 3.07 EiB for an array ...")."""
     pytest.importorskip("distributed")
-    from xbarmem.experiments.runner import check_scheduler
+    from xbarmem.experiments.executors import check_scheduler
 
     address, server = _answering_server(payload)
     try:
@@ -923,13 +923,13 @@ def test_a_refused_scheduler_port_is_refused_at_once(closed_port, monkeypatch):
     """Nothing listening on the port: the refusal is known at once, but Dask's connect retried
     it for the whole connect timeout (5 s) before the sweep was refused."""
     pytest.importorskip("distributed")
-    from xbarmem.experiments import runner
+    from xbarmem.experiments import executors
 
-    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", 30.0)
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 30.0)
     for address in (closed_port, closed_port.replace("127.0.0.1", "localhost")):
         began = time.monotonic()
         with pytest.raises(ConfigError, match="connection refused") as info:
-            runner.check_scheduler(address)
+            executors.check_scheduler(address)
         assert time.monotonic() - began < 3 and "\n" not in str(info.value)
 
 
@@ -937,9 +937,9 @@ def test_a_refused_scheduler_port_is_refused_at_once(closed_port, monkeypatch):
 def test_an_unreachable_scheduler_is_refused_before_the_store_is_made(
         run_cli, tmp_path, monkeypatch, silent_server, command):
     pytest.importorskip("distributed")
-    from xbarmem.experiments import runner
+    from xbarmem.experiments import executors
 
-    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", 0.5)
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 0.5)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.toml").write_text(toml_text(2, 1, "tiny"))
     args = (["sweep", "tiny.toml", "--store", "r.sqlite"] if command == "sweep" else
@@ -963,7 +963,7 @@ def dask_cluster():
 def test_a_sweep_on_a_scheduler_matches_in_process(tmp_path, dask_cluster):
     import asyncio
 
-    from xbarmem.experiments.runner import check_scheduler
+    from xbarmem.experiments.executors import check_scheduler
 
     async def in_a_notebook() -> int:  # an event loop runs in the caller's thread
         return check_scheduler(dask_cluster)
@@ -980,9 +980,9 @@ def test_a_sweep_on_a_scheduler_matches_in_process(tmp_path, dask_cluster):
 
 def test_workers_of_another_version_are_refused(tmp_path, dask_cluster, monkeypatch):
     """Workers with another xbarmem computed trials keyed (and stored) as this version's."""
-    from xbarmem.experiments import runner
+    from xbarmem.experiments import executors
 
-    monkeypatch.setattr(runner, "_worker_version", lambda: "0.0.1")  # the in-process worker
+    monkeypatch.setattr(executors, "_worker_version", lambda: "0.0.1")  # the in-process worker
     with pytest.raises(ConfigError, match="has xbarmem 0.0.1, this process"):
         run_sweep(parse_sweep(tiny()), tmp_path / "r.sqlite", scheduler=dask_cluster)
     assert not list(tmp_path.iterdir())  # the refused run left no (empty) store behind
@@ -1047,9 +1047,9 @@ def test_a_cluster_whose_workers_all_died_stops_the_sweep(tmp_path, monkeypatch)
     trials stored."""
     distributed = pytest.importorskip("distributed")
     from xbarmem.errors import ExecutorLost
-    from xbarmem.experiments import runner
+    from xbarmem.experiments import executors
 
-    monkeypatch.setattr(runner, "run_group_json", _first_group_then_hold)
+    monkeypatch.setattr(executors, "run_group_json", _first_group_then_hold)
     _GROUPS.clear()
     spec = parse_sweep(tiny(seeds=1, rules=("hebb",), batch=1))
     assert len(plan_groups(spec.trials, spec.batch)) == 2
@@ -1084,20 +1084,20 @@ def test_a_lost_scheduler_stops_the_sweep_saying_how_to_resume(run_cli, tmp_path
     import concurrent.futures as cf
 
     distributed = pytest.importorskip("distributed")
-    from xbarmem.experiments import runner
+    from xbarmem.experiments import executors, runner
 
     def lost(*args, **kwargs):
         raise cf.CancelledError("scheduler-connection-lost")
 
-    executor = object.__new__(runner._Dask)
+    executor = object.__new__(executors._Dask)
     executor.client = type("Client", (), {"status": "connecting"})()
     executor.name = "Dask cluster at tcp://127.0.0.1:1"
     monkeypatch.setattr(distributed, "wait", lost)
-    with pytest.raises(runner.ExecutorLost, match="lost the connection"):
+    with pytest.raises(executors.ExecutorLost, match="lost the connection"):
         executor.wait_any([object()], 0.1)
 
     def run(*args, **kwargs):
-        raise runner.ExecutorLost("lost the connection to the Dask cluster at tcp://h:1")
+        raise executors.ExecutorLost("lost the connection to the Dask cluster at tcp://h:1")
 
     monkeypatch.setattr(runner, "run_sweep", run)
     monkeypatch.chdir(tmp_path)

@@ -103,7 +103,7 @@ def _check_scheduler(scheduler: str | None) -> None:
     """Refuse a ``--scheduler`` that does not answer as a Dask scheduler with a worker (one
     line, exit 2), before anything is made."""
     if scheduler:
-        from xbarmem.experiments.runner import check_scheduler
+        from xbarmem.experiments.executors import check_scheduler
 
         check_scheduler(scheduler)
 

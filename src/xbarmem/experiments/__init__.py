@@ -15,8 +15,8 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
 * :mod:`.fields` -- row fields as dotted names and ``--where`` conditions.
 * :mod:`.grouping` -- stored rows grouped by fields, with the mean, std and n of every metric
   (``xbarmem results --group-by``).
-* :mod:`.runner` -- runs the missing trials of a sweep in-process, on a process pool or on Dask;
-  only the driver writes the store.
+* :mod:`.runner` -- runs the missing trials of a sweep; only the driver writes the store.
+* :mod:`.executors` -- where the groups run: in-process, on a process pool or on Dask.
 * :mod:`.pool` -- the local process pool's workers, which a command may start ahead of need.
 * :mod:`.reproduce` -- the paper's headline experiments and ``report.md`` (a package: the
   driver, the shared report machinery, one module per claim).

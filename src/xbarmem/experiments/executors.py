@@ -1,0 +1,317 @@
+"""Where a sweep's groups run: in the driver process, on a local process pool, or on a Dask
+cluster (a local one, or an existing one at a scheduler's address). Every executor takes a
+group as JSON text (``submit(payload, threads)``) and gives back a future of JSON text; only
+the driver (:mod:`xbarmem.experiments.runner`) writes the store. :func:`check_scheduler`
+checks an address before any work; :func:`make_executor` builds the executor for a sweep's
+options (see :mod:`xbarmem.experiments.runner` for what each option means).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import time
+from collections.abc import Callable
+from typing import Any
+
+from xbarmem.checks import check_count, check_type, shown
+from xbarmem.errors import ConfigError, ExecutorLost
+from xbarmem.experiments.pool import new, take
+from xbarmem.experiments.trial import run_group_json
+
+
+class _InProcess:
+    """Groups run one at a time in this process. Every executor's ``submit(payload,
+    progress)`` takes a progress callback; this is the one that reports progress within a
+    group."""
+
+    name = "in-process"
+    slots = 1
+
+    def submit(self, payload: str, progress: Callable[[float], None] | None = None
+               ) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(run_group_json(payload, progress))
+        except Exception as exc:  # reported per group by the driver
+            fut.set_exception(exc)
+        return fut
+
+    @staticmethod
+    def wait_any(futures, timeout: float | None = None):
+        return cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0]
+
+    def cancel(self, futures) -> None:
+        pass
+
+    def close(self, wait: bool = True) -> None:
+        pass
+
+
+class _Pool(_InProcess):
+    def __init__(self, jobs: int) -> None:
+        self.name = f"process pool ({jobs} workers)"
+        self.slots = 2 * jobs
+        self.pool = take(jobs) or new(jobs)  # a pool started ahead (``prestart``), if any
+
+    def submit(self, payload: str, progress: Callable[[float], None] | None = None
+               ) -> cf.Future:
+        """``progress`` is not reported from worker processes."""
+        return self.pool.submit(run_group_json, payload)
+
+    def cancel(self, futures) -> None:
+        for f in futures:
+            f.cancel()
+
+    def close(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=True)
+
+
+#: seconds to reach a Dask scheduler, get its answer and see a worker
+CONNECT_TIMEOUT = 5.0
+
+
+def check_scheduler(address: str, timeout: float | None = None) -> int:
+    """The number of workers of the Dask scheduler at ``address``; :class:`ConfigError` (one
+    line) at once when the connection is refused (nothing listens there), when nothing
+    answers within ``timeout`` seconds (default :data:`CONNECT_TIMEOUT`), when what answers
+    is not a Dask scheduler, or when it has no worker by then. Opens no client (one identity
+    request over Dask's comm layer, asked again every half second while no worker has
+    joined)."""
+    import asyncio
+
+    timeout = CONNECT_TIMEOUT if timeout is None else float(timeout)
+    try:  # in a thread of its own: the caller may run an event loop (a notebook)
+        with cf.ThreadPoolExecutor(1) as thread:
+            answer = thread.submit(asyncio.run, asyncio.wait_for(
+                _await_workers(address, timeout), timeout)).result()
+    except ConfigError:
+        raise
+    except TimeoutError:
+        raise ConfigError(f"cannot reach the Dask scheduler {address}: no answer within "
+                          f"{timeout:g} s") from None
+    except Exception as exc:  # noqa: BLE001 - refused, unresolvable, garbage answers
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"cannot reach the Dask scheduler {address}: {detail}") from None
+    return int(answer["n_workers"])
+
+
+async def _await_workers(address: str, timeout: float) -> dict[str, Any]:
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = await _identity(address, timeout)
+        if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+            kind = answer.get("type") if isinstance(answer, dict) else None
+            raise ConfigError(f"{address} answers but is not a Dask scheduler"
+                              + (f" (a Dask {kind})" if kind else ""))
+        if answer.get("n_workers"):
+            return answer
+        if time.monotonic() + 0.5 >= deadline:
+            raise ConfigError(f"the Dask scheduler {address} has no workers (start some: "
+                              f"dask worker {address})")
+        await asyncio.sleep(0.5)
+
+
+async def _identity(address: str, timeout: float) -> Any:
+    """The identity answer of ``address``. A connection lost or timed out raises as it is; an
+    answer Dask cannot decode is :func:`_foreign`'s error."""
+    comm = await _connect(address, timeout)
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
+    except OSError:  # lost or timed out (TimeoutError is one)
+        raise
+    except Exception:  # noqa: BLE001 - whatever decoding the foreign bytes raised
+        raise _foreign(address) from None
+    finally:
+        comm.abort()
+
+
+def _foreign(address: str) -> ConfigError:
+    """The error for an ``address`` whose answer Dask cannot decode (a web server's reply,
+    random bytes): it surfaced as the decoder's failure, e.g. an allocation of exabytes."""
+    return ConfigError(f"{address} answers but is not a Dask scheduler (its answer is not in "
+                       f"Dask's protocol)")
+
+
+async def _connect(address: str, timeout: float) -> Any:
+    """A comm to ``address`` (Dask's ``connect``) within ``timeout`` s; :class:`ConfigError`
+    at once when the connection is refused (nothing listens there), which Dask would retry
+    until the timeout. Dask's connect is tried with short timeouts first (0.1 s, doubling),
+    so that a refusal is seen in the first; an address that does not answer still gets the
+    whole ``timeout``; one whose handshake Dask cannot decode is :func:`_foreign`'s error."""
+    from distributed.comm import connect
+
+    deadline = time.monotonic() + timeout
+    attempt = 0.1
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return await connect(address, timeout=max(min(attempt, left), 0.0))
+        except OSError as exc:
+            if _refused(exc):
+                raise ConfigError(f"cannot reach the Dask scheduler {address}: connection "
+                                  f"refused (nothing listens there)") from None
+            if left <= attempt:
+                raise TimeoutError from None  # "no answer within {timeout} s"
+        except Exception:  # noqa: BLE001 - Dask's handshake decoding foreign bytes
+            raise _foreign(address) from None
+        attempt *= 2
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an exception it was raised from is a refused connection."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ConnectionRefusedError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _worker_version() -> str:
+    from xbarmem.version import __version__
+
+    return __version__
+
+
+#: seconds a Dask cluster may have no worker while groups wait before a sweep stops with
+#: :class:`~xbarmem.errors.ExecutorLost` (a worker its nanny restarts is back well within it)
+WORKER_GRACE = 60.0
+
+
+class _Dask:
+    #: seconds without a worker before :meth:`wait_any` stops the sweep (set by ``__init__``)
+    grace: float = WORKER_GRACE
+    #: when the cluster was first seen without workers (``time.monotonic()``), or None
+    _idle_since: float | None = None
+
+    def __init__(self, workers: int | None, scheduler: str | None,
+                 grace: float = WORKER_GRACE) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("the Dask executor needs dask[distributed]: pip install "
+                              "'xbarmem[dask]'") from None
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except OSError as exc:
+                raise ConfigError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+            self.name = f"Dask cluster at {scheduler}"
+            self._check_versions(scheduler)
+        else:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+            self.name = f"Dask LocalCluster ({workers} workers)"
+        threads = sum(self.client.nthreads().values()) or 1
+        self.slots = 2 * threads
+        self.grace = grace
+
+    def _check_versions(self, scheduler: str) -> None:
+        """Refuse a cluster with a worker whose xbarmem is not this process's version."""
+        from xbarmem.version import __version__
+
+        found = self.client.run(_worker_version)
+        other = {w: v for w, v in found.items() if v != __version__}
+        if other:
+            self.close()
+            worker, version = sorted(other.items())[0]
+            raise ConfigError(f"Dask worker {worker} of {scheduler} has xbarmem {version}, this "
+                              f"process {__version__} ({len(other)} of {len(found)} workers "
+                              f"differ): install the same version on every worker")
+
+    def submit(self, payload: str, progress: Callable[[float], None] | None = None):
+        """``progress`` is not reported from Dask workers."""
+        return self.client.submit(run_group_json, payload, pure=False)
+
+    def wait_any(self, futures, timeout: float | None = None):
+        """The finished ones of ``futures`` (waiting up to ``timeout`` s for one);
+        :class:`ExecutorLost` once the client has lost its scheduler (Dask cancels every
+        future then), or once the cluster has had no worker for :attr:`grace` s while none of
+        ``futures`` finishes (its workers left or died: the groups would wait for ever). The
+        workers are counted about every second (every ``grace / 4`` s when shorter)."""
+        poll = min(1.0, self.grace / 4)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            step = poll if left is None else min(poll, left)
+            done = self._wait(futures, step)
+            if done or (left is not None and left <= step):
+                return done
+            self._check_workers(len(futures))
+
+    def _wait(self, futures, timeout: float):
+        from distributed import wait
+
+        try:
+            done = wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            done = set()
+        except cf.CancelledError:  # distributed's FuturesCancelledError is one
+            if self.client.status == "running":
+                raise
+            done = set()
+        self._check_connected()
+        return done
+
+    def _check_connected(self) -> None:
+        """:class:`ExecutorLost` once the client has lost its scheduler."""
+        if self.client.status != "running":
+            raise ExecutorLost(f"lost the connection to the {self.name}")
+
+    def _check_workers(self, waiting: int) -> None:
+        """:class:`ExecutorLost` when the cluster has had no worker for :attr:`grace` s."""
+        try:
+            workers = len(self.client.nthreads())
+        except Exception:
+            self._check_connected()
+            raise
+        now = time.monotonic()
+        if workers:
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = now
+        elif now - self._idle_since >= self.grace:
+            raise ExecutorLost(f"the {self.name} has had no worker for {self.grace:g} s while "
+                               f"{waiting} group(s) of trials wait (its workers left or died)")
+
+    def cancel(self, futures) -> None:
+        if futures:
+            self.client.cancel(list(futures))
+
+    def close(self, wait: bool = True) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def check_executor(jobs: int = 1, workers: int | None = None,
+                   scheduler: str | None = None, worker_grace: float = WORKER_GRACE) -> None:
+    """Refuse contradictory or impossible executor options."""
+    if workers is not None:
+        check_count(workers, "--workers")
+    check_count(jobs, "--jobs")
+    if scheduler is not None:
+        check_type(scheduler, str, "scheduler", "a Dask scheduler address (tcp://HOST:PORT)")
+    if scheduler and workers:
+        raise ConfigError("give either --scheduler (existing Dask cluster) or --workers (a "
+                          "local Dask cluster), not both")
+    if (isinstance(worker_grace, bool) or not isinstance(worker_grace, int | float)
+            or not 0 < worker_grace < float("inf")):
+        raise ConfigError(f"worker_grace must be a number of seconds > 0, "
+                          f"got {shown(worker_grace)}")
+
+
+def make_executor(jobs: int = 1, workers: int | None = None, scheduler: str | None = None,
+                  worker_grace: float = WORKER_GRACE):
+    """The executor for the given options (see module docstring); a Dask executor stops the
+    sweep when its cluster has had no worker for ``worker_grace`` s."""
+    check_executor(jobs, workers, scheduler, worker_grace)
+    if scheduler or workers:
+        return _Dask(workers, scheduler, float(worker_grace))
+    return _InProcess() if jobs == 1 else _Pool(jobs)
