@@ -36,7 +36,8 @@ from xbarmem.checks import shown
 from xbarmem.errors import ArgumentError, FileFormatError, XbarmemError
 from xbarmem.limits import check_bytes, human
 
-__all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "NestingError", "as_path", "gunzip", "npy_size",
+__all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "NestingError", "as_path",
+           "check_members_writable", "folder_member", "gunzip", "npy_size",
            "output_file", "output_folder", "parse_text", "read_bytes", "missing", "read_text",
            "what_is"]
 
@@ -108,6 +109,40 @@ def output_folder(path: object, what: str = "output folder", name: str = "out_di
         raise error(f"cannot write the {what} in {target}: {existing} exists and is not a "
                     f"folder")
     return target
+
+
+def folder_member(folder: str | Path, name: str, what: str = "file") -> Path:
+    """``folder / name`` for a file a folder (or its manifest) names, to read: refused with
+    :class:`FileFormatError` naming the member (``{folder}: {what} 'x.npy' leads outside the
+    folder (a symbolic link)``; never where it leads) when it -- itself or through a linked
+    subfolder -- resolves outside ``folder``. A link that stays inside reads only the folder's
+    own files and is followed."""
+    folder = Path(folder)
+    path = folder / name
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        inside = False
+    if not inside:
+        raise FileFormatError(f"{folder}: {what} {shown(name)} leads outside the folder (a "
+                              f"symbolic link); only files inside it are read")
+    return path
+
+
+def check_members_writable(folder: Path, names: list[str], what: str, *,
+                           error: type[XbarmemError] = FileFormatError) -> None:
+    """Refuse, before anything is written, a folder in which one of the files ``names`` that
+    will be (re)written is a symbolic link (wherever it leads: writing through it would write
+    outside the folder, or make two of its files one) or something other than a regular file
+    (a folder): ``error`` ``cannot write the {what} in {folder}: {name} is ...``."""
+    for name in names:
+        path = folder / name
+        why = ("is a symbolic link (files are never written through links; remove it)"
+               if path.is_symlink() else
+               "exists and is not a regular file" if path.exists() and not path.is_file()
+               else "")
+        if why:
+            raise error(f"cannot write the {what} in {folder}: {name} {why}")
 
 
 def _umask() -> int:

@@ -168,13 +168,16 @@ def _check_adapt_options(ctx: typer.Context, model: Path, read_back: Path | None
 def _check_export_dir(memory, export_dir: Path | None, out_path: Path | None,
                       inputs: dict[str, Path | None]) -> None:
     """Refuse an export folder where a file the export writes is ``--out`` or an input (e.g.
-    the read-back saved as the previous export's devices.csv, in that folder)."""
+    the read-back saved as the previous export's devices.csv, in that folder) or a symbolic
+    link (or a folder), before any work."""
     if export_dir is None:
         return
     from xbarmem.deploy.export import export_names
+    from xbarmem.files import check_members_writable
 
     for name in export_names(memory):
         paths.check_distinct({"--export": export_dir / name, "--out": out_path}, inputs)
+    check_members_writable(export_dir, export_names(memory), "export", error=ConfigError)
 
 
 def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer, threads,

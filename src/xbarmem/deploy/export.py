@@ -45,7 +45,15 @@ from xbarmem.checks import as_real_array, check_type, checked_keywords, shown
 from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, FileFormatError, PatternError, XbarmemError
-from xbarmem.files import ArrayFile, as_path, output_folder, read_bytes, read_text
+from xbarmem.files import (
+    ArrayFile,
+    as_path,
+    check_members_writable,
+    folder_member,
+    output_folder,
+    read_bytes,
+    read_text,
+)
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
@@ -207,7 +215,9 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
         The manifest (also written to ``manifest.json``).
 
     Raises :class:`ConfigError` before anything is written for an unprogrammed memory, a bad
-    recall (:func:`~xbarmem.memory.recall.check_recall`) or an ``out_dir`` that is a file;
+    recall (:func:`~xbarmem.memory.recall.check_recall`), an ``out_dir`` that is a file or
+    holds, where a file of the export goes, a symbolic link or a folder (never written
+    through: :func:`~xbarmem.files.check_members_writable`);
     :class:`~xbarmem.errors.ArgumentError` for a ``memory`` that is not a :class:`Memory`.
     """
     out, patterns = _check_export(memory, out_dir, patterns)
@@ -296,6 +306,7 @@ def _check_export(memory: Memory, out_dir: str | Path, patterns: Any) -> tuple[P
         if not layer.programmed:
             raise ConfigError(f"layer {k} has not been programmed; train the memory first")
     out = output_folder(out_dir, "export", error=ConfigError)
+    check_members_writable(out, export_names(memory), "export", error=ConfigError)
     if patterns is not None:
         patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
     return out, patterns
@@ -450,12 +461,14 @@ def load_export(folder: str | Path):
     ``programmed_S.npy`` conductances, no re-programming): it recalls like the original.
     A missing, corrupt or inconsistent folder raises :class:`FileFormatError` naming the file:
     manifest keys of the wrong type, files it names that are missing, not plain file names
-    inside ``folder`` (``../x``, absolute paths) or not float arrays of the expected shape,
+    inside ``folder`` (``../x``, absolute paths, symbolic links leading outside it -- links
+    that stay inside are followed) or not float arrays of the expected shape,
     conductances outside the chip's window (the rule of model files), NaN targets."""
     folder = as_path(folder, "folder")
     path = folder / "manifest.json"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise FileFormatError(f"{folder}: no manifest.json (not an xbarmem export folder)")
+    folder_member(folder, "manifest.json", "export file")
     manifest = _manifest(path)
     try:
         return _rebuild(folder, manifest)
@@ -548,7 +561,7 @@ def _load_npy(folder: Path, files: dict[str, Any], key: str, *,
     if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
         raise ConfigError(f"files.{key} must be the name of a file in the export folder, got "
                           f"{shown(name)}")
-    path = folder / name
+    path = folder_member(folder, name, "export file")
     if not path.exists():
         raise FileFormatError(f"missing export file {path}")
     array = ArrayFile(read_bytes(path, "export file"), str(path)).pick(None)
