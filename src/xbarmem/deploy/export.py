@@ -216,8 +216,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
 
     Raises :class:`ConfigError` before anything is written for an unprogrammed memory, a bad
     recall (:func:`~xbarmem.memory.recall.check_recall`), an ``out_dir`` that is a file or
-    holds, where a file of the export goes, a symbolic link or a folder (never written
-    through: :func:`~xbarmem.files.check_members_writable`);
+    holds a link or a folder where an export file goes (never written through);
     :class:`~xbarmem.errors.ArgumentError` for a ``memory`` that is not a :class:`Memory`.
     """
     out, patterns = _check_export(memory, out_dir, patterns)
