@@ -14,7 +14,7 @@ from rich.table import Table
 from xbarmem.cli import given, paths
 from xbarmem.cli import options as o
 from xbarmem.cli.common import _emit_json, app, console, out
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.faults import FaultMap
 
 Model = Annotated[Path, typer.Argument(
@@ -140,7 +140,11 @@ def adapt_cmd(
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     # the model's own trainer options, some changed by options; built (and refused) here,
     # before the log file is opened
-    trainer = default_trainer(memory, **(options or {}))
+    try:
+        trainer = default_trainer(memory, **(options or {}))
+    except FileFormatError as exc:  # the model's own options
+        raise FileFormatError(f"{model}: {exc} (replace it with --rule-option KEY=VALUE)"
+                              ) from None
     chip, true_faults = _simulated_chip(memory, write_noise, read_noise, unknown_faults, seed)
     protocol = Protocol(corruption=corruption or "flip", level=0.1 if level is None else level,
                         probes=probes, mode=mode, seed=seed,

@@ -44,7 +44,7 @@ from xbarmem.deploy.backend import (
     conductance_targets,
     target_parameters,
 )
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.evaluation.evaluate import Protocol, as_protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
@@ -93,12 +93,20 @@ def default_trainer(memory: Memory, **overrides: Any) -> AdaptiveTrainer:
     trained by the adaptive rule, defaults otherwise (bias as the memory's), with
     ``overrides`` in place of its own before the trainer is built (so an option this machine
     refuses, e.g. ``products="bf16"`` without bfloat16 support, can be replaced). Raises
-    :class:`ConfigError` for an unknown or refused option."""
+    :class:`ConfigError` for an unknown or refused option of ``overrides``,
+    :class:`~xbarmem.errors.FileFormatError` ``info.rule_options of the memory: ...`` when the
+    memory's own options (as read from its file) are what is refused."""
     info = memory.info or {}
-    options = dict(info.get("rule_options", {})) if info.get("rule") == "adaptive" else {}
-    options["bias"] = memory.has_bias
-    options.update(overrides)
-    return get_rule("adaptive", **options)
+    own = dict(info.get("rule_options", {})) if info.get("rule") == "adaptive" else {}
+    own["bias"] = memory.has_bias
+    try:
+        return get_rule("adaptive", **{**own, **overrides})
+    except ConfigError as exc:
+        try:  # the options given, on the defaults: refused, they are what is wrong
+            get_rule("adaptive", **{"bias": memory.has_bias, **overrides})
+        except ConfigError:
+            raise exc from None
+        raise FileFormatError(f"info.rule_options of the memory: {exc}") from None
 
 
 def _retrain(rule, twin: Memory, x: torch.Tensor, kind: str

@@ -74,8 +74,8 @@ class ModelMeta(Spec, noun="model metadata"):
         first_array: array of the fault map where a single layer starts (>= 0).
         hidden: hidden widths of a multilayer memory (integers >= 1).
         fault_meta: the fault map's provenance (a table).
-        info: how the memory was trained (a table; ``kind``, ``rule``, ``rule_options`` checked
-            when present).
+        info: how the memory was trained (a table; ``kind``, ``rule``, ``rule_options``,
+            ``adapt.read_backs`` checked when present; the rule checks its options).
         versions: package versions that wrote the file (a table).
         threads: torch threads of the process that wrote the file (an integer >= 1; absent
             in files written before it was recorded).
@@ -136,12 +136,23 @@ class _InfoCheck(Spec, section="info", noun="model metadata"):
     kind: Annotated[str, Choice(KINDS)] = "binary"
     rule: Annotated[str, Text()] = ""
     rule_options: Annotated[dict, Table()] = field(default_factory=dict)
+    adapt: Annotated[dict, Table()] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _AdaptInfoCheck(Spec, section="info.adapt", noun="model metadata"):
+    """The keys of ``info.adapt`` (what chip-in-the-loop adaptation recorded) read again by
+    the next adaptation."""
+
+    read_backs: Annotated[int, Number(integer=True, ge=0)] = 0
 
 
 def model_info_check(info: dict[str, Any]) -> None:
     """Check the keys of a model's ``info`` that are read after loading (``kind``, ``rule``,
-    ``rule_options``): ``ConfigError`` naming ``info.{key}``."""
-    _InfoCheck.from_declared(info)
+    ``rule_options`` -- a table; its options are checked by the rule that reads them --
+    ``adapt.read_backs``): ``ConfigError`` naming ``info.{key}``; other keys (what training
+    recorded: steps, loss, seeds...) are free, as ``extra`` is."""
+    _AdaptInfoCheck.from_declared(_InfoCheck.from_declared(info).adapt)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,92 @@
+"""Metadata of a saved model that is read after loading, edited by hand: ``info.adapt`` (read
+again by the next chip-in-the-loop adaptation) is checked when the file is loaded, naming the
+key; ``info.rule_options`` (read by the rule that re-trains the model) is refused by that rule
+before any work, naming the model file and ``info.rule_options``, not the user's options."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import refused
+from xbarmem import load_chip, random_patterns
+from xbarmem.deploy.chip_loop import default_trainer
+from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.memory.io import load_memory, read_metadata, save_memory
+
+
+@pytest.fixture(scope="module")
+def model(trained, tmp_path_factory):
+    pset = random_patterns(3, 16, seed=4)
+    memory = trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
+                     max_steps=30)
+    return save_memory(memory, tmp_path_factory.mktemp("model") / "m.safetensors",
+                       patterns=pset)
+
+
+def _edited(model, tmp_path, edit):
+    """A copy of ``model`` whose metadata ``edit(meta)`` changed in place."""
+    raw = model.read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + size])
+    meta = json.loads(header["__metadata__"]["xbarmem"])
+    edit(meta)
+    header["__metadata__"]["xbarmem"] = json.dumps(meta)
+    text = json.dumps(header).encode()
+    path = tmp_path / "edited.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size:])
+    return path
+
+
+ADAPT = {"a text": ("x", "info.adapt must be a table"),
+         "read_backs text": ({"read_backs": "x"}, "info.adapt.read_backs must be an integer"),
+         "read_backs list": ({"read_backs": [1]}, "info.adapt.read_backs must be an integer"),
+         "read_backs negative": ({"read_backs": -5}, "info.adapt.read_backs must be an integer"),
+         "read_backs float": ({"read_backs": 1.5}, "info.adapt.read_backs must be an integer")}
+
+
+@pytest.mark.parametrize("case", sorted(ADAPT))
+def test_info_adapt_is_checked_when_the_model_is_loaded(case, model, tmp_path, run_cli):
+    value, words = ADAPT[case]
+    path = _edited(model, tmp_path, lambda m: m["info"].update(adapt=value))
+    for read in (load_memory, read_metadata):
+        with pytest.raises(FileFormatError, match=words):
+            read(path)
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.ones((2, 16)))
+    message = refused(run_cli, tmp_path, "recall", path, cues, "-o", tmp_path / "s.npy")
+    assert str(path) in message and words in message
+
+
+def test_info_adapt_as_adaptation_writes_it_still_loads(model, tmp_path):
+    path = _edited(model, tmp_path, lambda m: m["info"].update(
+        adapt={"read_backs": 2, "read_back_cosine": 0.9, "tolerance_S": 3e-6}))
+    assert load_memory(path).info["adapt"]["read_backs"] == 2
+
+
+OPTIONS = {"lr text": ("lr", "x"), "lr negative": ("lr", -1.0),
+           "unknown option": ("no_such_option", 1), "max_steps 0": ("max_steps", 0),
+           "seed huge": ("seed", 2**70)}
+
+
+@pytest.mark.parametrize("case", sorted(OPTIONS))
+def test_the_models_own_trainer_options_are_refused_naming_the_file(case, model, tmp_path,
+                                                                    run_cli):
+    key, value = OPTIONS[case]
+    path = _edited(model, tmp_path, lambda m: m["info"]["rule_options"].update({key: value}))
+    memory = load_memory(path)
+    with pytest.raises(FileFormatError, match="info.rule_options of the memory"):
+        default_trainer(memory)
+    message = refused(run_cli, tmp_path, "adapt", path, "--rounds", "1", "--probes", "1")
+    assert str(path) in message and "info.rule_options" in message and key in message
+    if key != "no_such_option":  # an option given replaces the model's own
+        assert default_trainer(memory, **{key: load_memory(model).info["rule_options"][key]})
+
+
+def test_a_bad_option_given_is_still_the_users_error(model):
+    with pytest.raises(ConfigError) as info:
+        default_trainer(load_memory(model), lr="x")
+    assert not isinstance(info.value, FileFormatError) and "info.rule_options" not in str(
+        info.value)
