@@ -289,7 +289,6 @@ def results_cmd(
                 _emit_json({"files": [str(t) for t in written], "rows": total})
             return
         rows = db.rows(conditions, sweep, limit=None if json_out or by else limit)
-        _warn_skipped(db)
         sweeps = db.sweeps()
     if not rows and not json_out:  # one line, not an empty table
         which = (" that can be read" if total else " match the filters" if conditions or sweep
@@ -412,14 +411,6 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     out.print(table)
 
 
-def _warn_skipped(db) -> None:
-    """One warning line for the rows a read skipped (malformed JSON)."""
-    if db.skipped:
-        keys = ", ".join(k[:12] for k in db.skipped[:3]) + (", ..." if len(db.skipped) > 3
-                                                              else "")
-        o.warn(f"skipped {len(db.skipped)} row(s) whose stored JSON is malformed (keys {keys})")
-
-
 @app.command("plot", short_help="Draw a figure from a results store.",
              help="Draw a figure from a results store: similarity vs stored patterns "
                   "(patterns), vs fault rate (faults), vs programming variation (variation), "
@@ -452,7 +443,6 @@ def plot_cmd(
     paths.check_distinct({"--out": path}, {"STORE": store})
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
-        _warn_skipped(db)
     save_figure(plot_rows(rows, kind, title=title), path)
     pooled = pooled_settings(rows, kind)
     if pooled:

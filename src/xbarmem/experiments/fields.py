@@ -1,18 +1,21 @@
-"""Fields of stored rows: flattening a row's ``config`` / ``result`` into dotted names, the
-names a sweep file uses for them, and ``--where`` conditions (``rule=adaptive``,
-``result.cosine>0.9``)."""
+"""Fields of stored rows: the one reader of a row's stored ``config`` / ``result`` JSON
+(:func:`read_payloads`), flattening them into dotted names, the names a sweep file uses for
+them, and ``--where`` conditions (``rule=adaptive``, ``result.cosine>0.9``)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
+from xbarmem.checks import shown
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.store_file import COLUMNS
 from xbarmem.files import parse_text
 from xbarmem.names import RULE_NAMES
+from xbarmem.spec import AnyOf, ListOf, Maybe, Number, Spec, Table, Text
 
 _OPS = ("!=", ">=", "<=", "=", ">", "<", "~")
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -104,3 +107,106 @@ def json_paths(parts: list[str]) -> list[str]:
         return out
 
     return ["$" + "".join(f'."{key}"' for key in keys) for keys in splits(parts)]
+
+
+# --------------------------------------------------------------------------- reading rows
+_Count = Number(integer=True, ge=0)
+_Share = Number(ge=0.0)
+
+
+@dataclass(frozen=True)
+class _StoredConfig(Spec, section="config", noun="stored row"):
+    """The keys of a stored row's ``config`` that tables, figures and reports read."""
+
+    rule: Annotated[str, Text()] = ""
+    n_neurons: Annotated[int, Number(integer=True, ge=1)] = 1
+    patterns: Annotated[int | None, Maybe(_Count)] = None
+    fault_rate: Annotated[float | None, Maybe(Number(ge=0.0, le=1.0))] = None
+    variation: Annotated[float | None, Maybe(_Share)] = None
+    level: Annotated[float | None, Maybe(_Share)] = None
+    seed: Annotated[int | None, Maybe(_Count)] = None
+    chip_spec: Annotated[dict, Table()] = field(default_factory=dict)
+    rule_options: Annotated[dict, Table()] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _StoredResult(Spec, section="result", noun="stored row"):
+    """The keys of a stored row's ``result`` that tables, figures and reports read."""
+
+    cosine: Annotated[float, Number()] = 0.0
+    exact: Annotated[float, _Share] = 0.0
+    hamming: Annotated[float, _Share] = 0.0
+    converged: Annotated[float, _Share] = 0.0
+    mean_iterations: Annotated[float, _Share] = 0.0
+    per_pattern_cosine: Annotated[list, ListOf(Number(), nonempty=False)] = field(
+        default_factory=list)
+    seconds: Annotated[float, _Share] = 0.0
+    capacity: Annotated[dict, Table()] = field(default_factory=dict)
+    points: Annotated[list, ListOf(Table(), nonempty=False)] = field(default_factory=list)
+    lower_bound: Annotated[list | None, Maybe(ListOf(AnyOf(Text(), Number()),
+                                                       nonempty=False))] = None
+
+    def validate(self) -> None:
+        for threshold, value in self.capacity.items():
+            if not _Count.accepts(value):
+                raise ConfigError(f"result.capacity.{threshold} must be an integer >= 0, got "
+                                  f"{shown(value)}")
+        for i, point in enumerate(self.points):
+            for key, rule in (("count", _Count), ("cosine", Number())):
+                if not rule.accepts(point.get(key)):
+                    raise ConfigError(f"result.points[{i}].{key} must be {rule.what}, got "
+                                      f"{shown(point.get(key))}")
+
+
+#: the keys every row of a trial kind holds (figures and reports read them)
+_NEEDED = {"evaluate": ("config.rule", "result.cosine"),
+           "capacity": ("config.rule", "config.n_neurons", "result.capacity", "result.points")}
+
+
+def _refuse_constant(token: str) -> None:
+    raise ValueError(f"{token} is not a number a store holds (stored numbers are finite)")
+
+
+def _non_finite(value: Any, path: str) -> str | None:
+    """The dotted path of the first non-finite number in ``value`` (``1e999`` parses as
+    infinity), or None."""
+    todo = [(value, path)]
+    while todo:
+        item, where = todo.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where
+        if isinstance(item, dict):
+            todo.extend((v, f"{where}.{k}") for k, v in item.items())
+        elif isinstance(item, list):
+            todo.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+    return None
+
+
+def read_payloads(trial: Any, config_text: Any, result_text: Any
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The one reader of a stored row's ``config`` and ``result`` JSON texts (of a ``trial``
+    kind): each a JSON object (:func:`~xbarmem.files.parse_text`: nesting limited), every
+    number finite (no ``NaN`` / ``Infinity`` / ``1e999``), and the fields tables, figures and
+    reports read of the right type and range (``config.rule`` a text, ``result.cosine`` a
+    number...; the result keys of its trial kind present). Raises :class:`ConfigError` naming
+    the field; the caller adds the store and the row."""
+    out = []
+    for name, text in (("config", config_text), ("result", result_text)):
+        try:
+            value = parse_text(json.loads, text, parse_constant=_refuse_constant)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} is not valid JSON ({exc})") from None
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a JSON object, got {shown(value)}")
+        bad = _non_finite(value, name)
+        if bad is not None:
+            raise ConfigError(f"{bad} must be a finite number (stored numbers are finite)")
+        out.append(value)
+    config, result = out
+    _StoredConfig.from_declared(config)
+    _StoredResult.from_declared(result)
+    for needed in _NEEDED.get(trial, ()):
+        part, key = needed.split(".")
+        if key not in (config if part == "config" else result):
+            raise ConfigError(f"{needed} is missing (every {trial} row has it)")
+    return config, result

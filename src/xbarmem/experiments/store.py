@@ -59,6 +59,7 @@ from xbarmem.experiments.fields import (
     flatten,
     json_paths,
     parse_condition,
+    read_payloads,
 )
 from xbarmem.experiments.store_file import (
     COLUMNS,
@@ -70,7 +71,7 @@ from xbarmem.experiments.store_file import (
     store_tables,
     when_unlocked,
 )
-from xbarmem.files import as_path, missing, output_file, parse_text
+from xbarmem.files import as_path, missing, output_file
 from xbarmem.spec import Number
 
 
@@ -130,8 +131,6 @@ class ResultStore:
                 or not 0 <= busy_timeout <= MAX_BUSY_TIMEOUT):
             raise ConfigError(f"busy_timeout must be a number of seconds in 0..{MAX_BUSY_TIMEOUT}"
                               f", got {shown(busy_timeout)}")
-        #: keys of rows skipped by the last read because their JSON is malformed
-        self.skipped: list[str] = []
         self._listeners: list[Callable[[set[str]], None]] = []
         if self.path.is_dir():
             raise FileFormatError(f"store {self.path} is a directory, not a SQLite file")
@@ -331,9 +330,7 @@ class ResultStore:
             marks = ",".join("?" * len(chunk))
             for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials WHERE key "
                                         f"IN ({marks}) ORDER BY rowid", chunk):
-                row = _row(rec)
-                if row is not None:
-                    out.append(row)
+                out.append(_row(rec, self.path))
         return out
 
     def count(self, where: Sequence[str] = (), sweep: str | None = None) -> int:
@@ -355,20 +352,17 @@ class ResultStore:
 
     def iter_rows(self, where: Sequence[str] = (), sweep: str | None = None,
                   limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """:meth:`rows` one at a time. Rows whose config or result is not a JSON object are
-        skipped; their keys are listed in :attr:`skipped`."""
+        """:meth:`rows` one at a time. A row whose stored JSON is malformed, or holds a value
+        of the wrong type where tables and figures read one (:func:`~xbarmem.experiments.
+        fields.read_payloads`), raises :class:`FileFormatError` naming the store, the row and
+        the field."""
         sql, args = self._where(where, sweep)
         if limit is not None:
             limit = check_count(limit, "limit", minimum=0)
         sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {limit}")
         cols = ", ".join(COLUMNS)
-        self.skipped = []
         for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials{sql}", args):
-            row = _row(rec)
-            if row is None:
-                self.skipped.append(str(rec[0]))
-            else:
-                yield row
+            yield _row(rec, self.path)
 
     def check_fields(self, names: Sequence[str], what: str, prefix: str = "") -> None:
         """Refuse (:class:`ConfigError` naming ``what`` and the name) a field that no stored
@@ -525,14 +519,14 @@ def _check_claim(owner: Any, lease: Any) -> None:
         raise ConfigError(f"lease must be a finite number of seconds, got {shown(lease)}")
 
 
-def _row(rec: tuple) -> dict[str, Any] | None:
-    """A stored row as a dict; None when its config or result is not a JSON object."""
+def _row(rec: tuple, path: Path) -> dict[str, Any]:
+    """A stored row as a dict, its config and result read by
+    :func:`~xbarmem.experiments.fields.read_payloads`; :class:`FileFormatError` naming the
+    store, the row (key, trial kind, sweep) and the field otherwise."""
     row = dict(zip(COLUMNS, rec[: len(COLUMNS)], strict=True))
     try:
-        row["config"] = parse_text(json.loads, rec[-2])
-        row["result"] = parse_text(json.loads, rec[-1])
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(row["config"], dict) or not isinstance(row["result"], dict):
-        return None
+        row["config"], row["result"] = read_payloads(row["trial"], rec[-2], rec[-1])
+    except ConfigError as exc:
+        raise FileFormatError(f"store {path}: row {str(row['key'])[:12]}... ({row['trial']} "
+                              f"trial of sweep {shown(row['sweep'])}): {exc}") from None
     return row

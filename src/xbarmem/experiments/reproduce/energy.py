@@ -64,7 +64,7 @@ class Energy(Experiment):
         sec = Section(self.key, self.title, self.claim)
         cache = ctx.out_dir / "f-energy.json"
         if cache.is_file():
-            data = json.loads(cache.read_text())
+            data = _cached(cache)
         else:  # not a sweep trial kind: measured here once and kept beside the report
             getattr(ctx, "log", print)(
                 f"({self.key}) energy: training and recalling at N = 64, then N = "
@@ -118,3 +118,44 @@ class Energy(Experiment):
                         "`measure_sizes`, generic-rram constants. Computed directly (energy is "
                         "not a sweep trial kind) and cached in f-energy.json.")
         return sec
+
+
+_RATIOS = ("energy_ratio", "latency_reduction")
+_ROW = ("n", "sync_steps", "async_steps", *_RATIOS)
+
+
+def _cached(cache) -> dict[str, Any]:
+    """The energy measurement kept in ``cache`` (``f-energy.json``), read as every stored
+    JSON is (nesting limited, numbers finite) and checked where the section reads it;
+    :class:`~xbarmem.errors.FileFormatError` naming the file and the entry otherwise."""
+    from xbarmem.errors import FileFormatError
+    from xbarmem.files import parse_text, read_text
+
+    problem = ""
+    try:
+        data = parse_text(json.loads, read_text(cache, "energy cache"),
+                          parse_constant=lambda token: float("nan"))
+    except ValueError as exc:
+        if isinstance(exc, FileFormatError):
+            raise
+        data, problem = None, f"not valid JSON ({exc})"
+    entries = []
+    if isinstance(data, dict):
+        entries = [(f"{name}.{key}", (data.get(name) or {}).get(key)
+                    if isinstance(data.get(name), dict) else None)
+                   for name in ("generic-rram", "paper-calibrated") for key in _RATIOS]
+        rows = data.get("sizes", {}).get("rows") if isinstance(data.get("sizes"), dict) else None
+        if not isinstance(rows, list) or not rows:
+            problem = problem or "sizes.rows must be a non-empty list"
+        else:
+            entries += [(f"sizes.rows[{i}].{key}", row.get(key) if isinstance(row, dict)
+                         else None) for i, row in enumerate(rows) for key in _ROW]
+    elif not problem:
+        problem = "not a JSON object"
+    for name, value in entries:
+        if not problem and (isinstance(value, bool) or not isinstance(value, int | float)
+                            or not np.isfinite(value)):
+            problem = f"{name} must be a finite number"
+    if problem:
+        raise FileFormatError(f"{cache}: {problem}; delete it to measure again")
+    return data

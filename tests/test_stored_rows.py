@@ -1,0 +1,155 @@
+"""Rows of a results store edited by hand: every command reading them (``results``, its
+``--group-by`` and ``--csv``, ``plot``) refuses in one line naming the store, the row and the
+field -- malformed JSON, nesting too deep, NaN / Infinity / 1e999, a text where a number goes,
+a list where a table goes, a key figures need missing -- instead of a traceback, a silently
+skipped row or a wrong figure; one reader (``fields.read_payloads``) behind them all. The
+energy measurement ``reproduce`` keeps beside its report is read the same way."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import refused
+from xbarmem.errors import FileFormatError
+from xbarmem.experiments.reproduce.energy import _cached
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import parse_sweep
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A store holding evaluate rows (2 rules x 2 fault rates x 2 seeds) and capacity rows."""
+    path = tmp_path_factory.mktemp("store") / "s.sqlite"
+    base = {"data": "random", "n_neurons": 16, "probes": 2}
+    run_sweep(parse_sweep({
+        "sweep": {"name": "faults", "trial": "evaluate", "seeds": 2},
+        "base": {**base, "patterns": 3, "level": 0.05, "max_iterations": 10},
+        "grid": {"rule": ["hebb", "pinv"], "fault_rate": [0.0, 0.3]}}), path)
+    run_sweep(parse_sweep({
+        "sweep": {"name": "cap", "trial": "capacity", "seeds": 1},
+        "base": {**base, "counts": [1, 2, 4]},
+        "grid": {"rule": ["hebb", "pinv"], "n_neurons": [16, 25]}}), path)
+    return path
+
+
+def _with(key, value):
+    return lambda text: json.dumps({**json.loads(text), key: value})
+
+
+def _text(old, new):
+    return lambda text: text.replace(old, new, 1)
+
+
+DEEP = "[" * 5000 + "]" * 5000
+EDITS = {  # name -> (trial kind, column, edit of its JSON text, words of the message)
+    "config not JSON": ("evaluate", "config", lambda t: "{not json", "config is not valid JSON"),
+    "result a list": ("evaluate", "result", lambda t: "[1, 2]", "result must be a JSON object"),
+    "nested too deep": ("evaluate", "result", lambda t: '{"x": ' + DEEP + "}",
+                        "nested more than"),
+    "cosine NaN": ("evaluate", "result", _text('"cosine": ', '"cosine": NaN, "was": '),
+                   "NaN is not a number a store holds"),
+    "cosine Infinity": ("evaluate", "result", _text('"cosine": ', '"cosine": -Infinity, "w": '),
+                        "Infinity is not a number a store holds"),
+    "cosine 1e999": ("evaluate", "result", _text('"cosine": ', '"cosine": 1e999, "was": '),
+                     "result.cosine must be a finite number"),
+    "cosine a text": ("evaluate", "result", _with("cosine", "0.9"), "result.cosine must be"),
+    "cosine null": ("evaluate", "result", _with("cosine", None), "result.cosine must be"),
+    "cosine missing": ("evaluate", "result",
+                       lambda t: json.dumps({k: v for k, v in json.loads(t).items()
+                                             if k != "cosine"}), "result.cosine is missing"),
+    "exact negative": ("evaluate", "result", _with("exact", -1), "result.exact must be"),
+    "per-pattern a text": ("evaluate", "result", _with("per_pattern_cosine", ["x"]),
+                           "result.per_pattern_cosine must be"),
+    "fault_rate a text": ("evaluate", "config", _with("fault_rate", "0.3"),
+                          "config.fault_rate must be"),
+    "fault_rate above 1": ("evaluate", "config", _with("fault_rate", 3.0),
+                           "config.fault_rate must be"),
+    "rule a number": ("evaluate", "config", _with("rule", 5), "config.rule must be"),
+    "rule missing": ("evaluate", "config",
+                     lambda t: json.dumps({k: v for k, v in json.loads(t).items()
+                                           if k != "rule"}), "config.rule is missing"),
+    "chip_spec a text": ("evaluate", "config", _with("chip_spec", "rram"),
+                         "config.chip_spec must be a table"),
+    "n_neurons a text": ("capacity", "config", _with("n_neurons", "16"),
+                         "config.n_neurons must be"),
+    "capacity a text": ("capacity", "result", _with("capacity", "4"),
+                        "result.capacity must be a table"),
+    "capacity value a text": ("capacity", "result", _with("capacity", {"0.9": "x"}),
+                              "result.capacity.0.9 must be an integer"),
+    "points a table": ("capacity", "result", _with("points", {}), "result.points must be"),
+    "point count a text": ("capacity", "result", _with("points", [{"count": "x", "cosine": 1}]),
+                           "result.points[0].count must be"),
+    "lower_bound a number": ("capacity", "result", _with("lower_bound", 5),
+                             "result.lower_bound must be"),
+}
+
+
+@pytest.fixture(params=sorted(EDITS))
+def edited(request, stored, tmp_path):
+    trial, column, edit, words = EDITS[request.param]
+    path = tmp_path / "edited.sqlite"
+    path.write_bytes(stored.read_bytes())
+    with sqlite3.connect(path) as db:
+        key, text = db.execute(f"SELECT key, {column} FROM trials WHERE trial = ? ORDER BY "
+                               "rowid LIMIT 1", (trial,)).fetchone()
+        db.execute(f"UPDATE trials SET {column} = ? WHERE key = ?", (edit(text), key))
+    db.close()
+    return path, key, trial, words
+
+
+@pytest.mark.parametrize("command", ["results", "group-by", "csv", "plot", "API"])
+def test_an_edited_row_is_refused_naming_the_store_the_row_and_the_field(edited, command,
+                                                                         run_cli, tmp_path):
+    path, key, trial, words = edited
+    if command == "API":
+        with ResultStore(path, readonly=True) as db, pytest.raises(FileFormatError) as info:
+            db.rows()
+        message = str(info.value)
+    else:
+        kind = "faults" if trial == "evaluate" else "capacity"
+        args = {"results": ["results", path], "group-by": ["results", path, "--group-by", "rule"],
+                "csv": ["results", path, "--csv", tmp_path / "rows.csv"],
+                "plot": ["plot", path, "--kind", kind, "-o", tmp_path / "f.png"]}[command]
+        message = refused(run_cli, tmp_path, *args)
+    for word in (str(path), key[:12], f"{trial} trial", words):
+        assert word in message, (word, message)
+
+
+def test_an_intact_store_still_reads_every_row(stored, run_cli, tmp_path):
+    with ResultStore(stored, readonly=True) as db:
+        assert len(db.rows()) == 12
+    code, _, err = run_cli("plot", stored, "--kind", "faults", "-o", tmp_path / "f.png")
+    assert code == 0, err
+
+
+GOOD_CACHE = {"generic-rram": {"energy_ratio": 8.1, "latency_reduction": 0.99},
+              "paper-calibrated": {"energy_ratio": 8.8, "latency_reduction": 0.997},
+              "steps": {"sync": 2.0, "async": 100.0},
+              "sizes": {"rows": [{"n": 64, "sync_steps": 2.0, "async_steps": 90.0,
+                                  "energy_ratio": 8.0, "latency_reduction": 0.99}]}}
+
+
+@pytest.mark.parametrize("text, words", [
+    ("{not json", "not valid JSON"),
+    ('{"x": ' + DEEP + "}", "nested more than"),
+    ("[]", "not a JSON object"),
+    (json.dumps({**GOOD_CACHE, "generic-rram": {"energy_ratio": "x"}}),
+     "generic-rram.energy_ratio must be a finite number"),
+    (json.dumps(GOOD_CACHE).replace("8.8", "NaN"),
+     "paper-calibrated.energy_ratio must be a finite number"),
+    (json.dumps({**GOOD_CACHE, "sizes": {"rows": [{"n": 64}]}}), "sizes.rows[0].sync_steps"),
+    (json.dumps({**GOOD_CACHE, "sizes": []}), "sizes.rows must be a non-empty list"),
+])
+def test_an_edited_energy_cache_is_refused_naming_the_file(text, words, tmp_path):
+    cache = tmp_path / "f-energy.json"
+    cache.write_text(text)
+    with pytest.raises(FileFormatError) as info:
+        _cached(cache)
+    assert str(cache) in str(info.value) and words in str(info.value)
+    assert "delete it to measure again" in str(info.value)
+    cache.write_text(json.dumps(GOOD_CACHE))
+    assert _cached(cache) == GOOD_CACHE
