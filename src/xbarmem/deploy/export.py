@@ -61,6 +61,7 @@ from xbarmem.jsontext import dumps, loads
 from xbarmem.limits import TooLargeError
 from xbarmem.memory.base import Memory
 from xbarmem.memory.io import (
+    MAX_W_MAX,
     memory_from_sizes,
     model_info_check,
     saved_targets,
@@ -521,7 +522,7 @@ class _LayerCheck(Spec, section="layers", noun="export manifest"):
     n_out: Annotated[int, _Count]
     has_bias: Annotated[bool, Flag()]
     first_array: Annotated[int, Number(integer=True, ge=0)]
-    w_max: Annotated[float, Number(gt=0.0)]
+    w_max: Annotated[float, Number(gt=0.0, le=MAX_W_MAX)]
 
 
 def _rebuild(folder: Path, manifest: dict[str, Any]):

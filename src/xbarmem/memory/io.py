@@ -56,7 +56,10 @@ FORMAT = "xbarmem-model/1"
 _FLOAT_DTYPES = ("F32", "F64")
 _MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
 _Size = Number(integer=True, ge=1)
-_Gain = Number(gt=0.0)
+#: the largest w_max a file may give: weights are float32, and a recall sums up to N products
+#: of them; far above it (1e308) weights overflowed to inf and recall went on, silently
+MAX_W_MAX = 1e30
+_Gain = Number(gt=0.0, le=MAX_W_MAX)
 
 
 @dataclass(frozen=True)
