@@ -9,13 +9,15 @@ options (see :mod:`xbarmem.experiments.runner` for what each option means).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from xbarmem.checks import check_count, check_type, shown
-from xbarmem.errors import ConfigError, ExecutorLost
-from xbarmem.experiments.pool import new, take
+from xbarmem.errors import ConfigError, ExecutorLost, XbarmemWarning
+from xbarmem.experiments.pool import new, take, workers_for
 from xbarmem.experiments.trial import run_group_json
 
 
@@ -49,8 +51,13 @@ class _InProcess:
 
 class _Pool(_InProcess):
     def __init__(self, jobs: int) -> None:
-        self.name = f"process pool ({jobs} workers)"
-        self.slots = 2 * jobs
+        count = workers_for(jobs)
+        if count < jobs:
+            warnings.warn(f"--jobs {jobs}: this machine has {os.cpu_count()} cores; running "
+                          f"{count} worker processes (more would only share the cores and "
+                          f"the memory)", XbarmemWarning, stacklevel=2)
+        self.name = f"process pool ({count} workers)"
+        self.slots = 2 * count
         self.pool = take(jobs) or new(jobs)  # a pool started ahead (``prestart``), if any
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None

@@ -47,9 +47,17 @@ def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
     threading.Thread(target=watch, name="xbarmem-parent-watch", daemon=True).start()
 
 
+def workers_for(jobs: int) -> int:
+    """The worker processes a ``jobs``-process pool runs: ``jobs``, but at most the machine's
+    cores (at least 2): each worker holds torch and one trial group, so ``--jobs 999`` on two
+    cores started 999 interpreters and exhausted the memory, for no speed-up."""
+    return min(jobs, max(2, os.cpu_count() or 1))
+
+
 def new(jobs: int) -> cf.ProcessPoolExecutor:
-    """A process pool of ``jobs`` spawned workers (:func:`init_worker`), started on demand."""
-    return cf.ProcessPoolExecutor(max_workers=jobs, initializer=init_worker,
+    """A process pool of ``jobs`` spawned workers (:func:`init_worker`; at most
+    :func:`workers_for`), started on demand."""
+    return cf.ProcessPoolExecutor(max_workers=workers_for(jobs), initializer=init_worker,
                                   mp_context=multiprocessing.get_context("spawn"))
 
 
@@ -64,7 +72,7 @@ def prestart(jobs: int) -> None:
     if jobs < 2 or jobs in _STARTED:
         return
     pool = new(jobs)
-    for _ in range(jobs):
+    for _ in range(workers_for(jobs)):
         pool.submit(_ready)
     _STARTED[jobs] = pool
 
