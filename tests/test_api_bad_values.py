@@ -17,8 +17,9 @@ import xbarmem as xm
 from xbarmem.checks import MAX_SEED, is_choice, shown
 from xbarmem.deploy.backend import BackendMemory, SimulatedChip, simulated_backends
 from xbarmem.deploy.chip_loop import adapt, adapt_read_back
-from xbarmem.deploy.export import export_memory, load_export
+from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.readback import load_read_back
+from xbarmem.deploy.reload import load_export
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError, XbarmemError
 from xbarmem.experiments import ResultStore, load_sweep, parse_sweep
 from xbarmem.experiments.demo import run_demo

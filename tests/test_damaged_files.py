@@ -19,7 +19,8 @@ from safetensors.numpy import save
 
 from tests.conftest import refused
 from xbarmem import load_chip, random_patterns
-from xbarmem.deploy.export import export_memory, load_export
+from xbarmem.deploy.export import export_memory
+from xbarmem.deploy.reload import load_export
 from xbarmem.errors import FileFormatError
 from xbarmem.files import MAX_NESTING, NestingError, parse_text
 from xbarmem.memory.io import (

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from xbarmem import load_preset, save_memory, train
-from xbarmem.deploy.export import CSV_COLUMNS, export_memory, load_export
+from xbarmem.deploy.export import CSV_COLUMNS, export_memory
+from xbarmem.deploy.reload import load_export
 from xbarmem.errors import ConfigError, FileFormatError, PatternError
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import measured_chip, read_measured_csv

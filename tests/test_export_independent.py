@@ -23,7 +23,8 @@ import pytest
 import torch
 
 from xbarmem import FaultMap, load_preset, random_patterns, save_memory, train
-from xbarmem.deploy.export import export_memory, load_export
+from xbarmem.deploy.export import export_memory
+from xbarmem.deploy.reload import load_export
 from xbarmem.memory.multilayer import MultilayerMemory
 
 FAST = {"max_steps": 60, "finetune_steps": 0, "window": 20}

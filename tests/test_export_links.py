@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import refused
 from xbarmem import load_chip, random_patterns
-from xbarmem.deploy.export import export_memory, load_export
+from xbarmem.deploy.export import export_memory
+from xbarmem.deploy.reload import load_export
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.memory.io import save_memory
 

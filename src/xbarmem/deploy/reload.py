@@ -1,0 +1,153 @@
+"""An export folder read back into the memory it came from (:func:`load_export`): the
+manifest and every file it names checked first (keys and types, files inside the folder, float
+arrays of the expected shapes, conductances within the chip's window), then the memory rebuilt
+in exactly its programmed state, so it recalls like the original. The folder's layout is
+described in :mod:`xbarmem.deploy.export`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+
+from xbarmem.checks import checked_keywords, shown
+from xbarmem.deploy.export import FORMAT
+from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
+from xbarmem.files import (
+    ArrayFile,
+    as_path,
+    folder_member,
+    read_bytes,
+    read_text,
+)
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.jsontext import loads
+from xbarmem.limits import TooLargeError
+from xbarmem.memory.io import (
+    MAX_W_MAX,
+    memory_from_sizes,
+    model_info_check,
+    saved_targets,
+    set_saved_conductances,
+)
+from xbarmem.spec import Flag, ListOf, Number, Spec, Table
+
+
+@checked_keywords
+def load_export(folder: str | Path):
+    """Rebuild the memory from an export folder, in exactly its programmed state (the
+    ``programmed_S.npy`` conductances, no re-programming): it recalls like the original.
+    A missing, corrupt or inconsistent folder raises :class:`FileFormatError` naming the file:
+    manifest keys of the wrong type, files it names that are missing, not plain file names
+    inside ``folder`` (``../x``, absolute paths, symbolic links leading outside it -- links
+    that stay inside are followed) or not float arrays of the expected shape,
+    conductances outside the chip's window (the rule of model files), NaN targets."""
+    folder = as_path(folder, "folder")
+    path = folder / "manifest.json"
+    if not path.exists() and not path.is_symlink():
+        raise FileFormatError(f"{folder}: no manifest.json (not an xbarmem export folder)")
+    folder_member(folder, "manifest.json", "export file")
+    manifest = _manifest(path)
+    try:
+        return _rebuild(folder, manifest)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        if isinstance(exc, TooLargeError):
+            raise
+        if isinstance(exc, XbarmemError):
+            raise FileFormatError(f"{path}: {exc}") from exc
+        raise FileFormatError(f"{path}: bad export manifest ({exc!r})") from exc
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = loads(read_text(path, "export manifest"))
+    except ValueError as exc:
+        if isinstance(exc, FileFormatError):
+            raise
+        raise FileFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise FileFormatError(f"{path}: format {found!r}, expected {FORMAT!r}")
+    return manifest
+
+
+_Count = Number(integer=True, ge=1)
+
+
+@dataclass(frozen=True)
+class _ManifestCheck(Spec, noun="export manifest"):
+    """The keys of an export manifest that :func:`load_export` reads."""
+
+    chip: Annotated[dict, Table()]
+    files: Annotated[dict, Table()]
+    sizes: Annotated[list, ListOf(_Count)]
+    layers: Annotated[list, ListOf(Table())]
+    faults: Annotated[dict, Table()] = field(default_factory=dict)
+    model_info: Annotated[dict, Table()] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if len(self.sizes) < 2 or len(self.layers) != len(self.sizes) - 1:
+            raise ConfigError(f"sizes {self.sizes} need {max(len(self.sizes) - 1, 1)} "
+                              f"layer(s), the manifest lists {len(self.layers)}")
+        model_info_check(self.model_info)
+
+
+@dataclass(frozen=True)
+class _LayerCheck(Spec, section="layers", noun="export manifest"):
+    """The keys of one ``layers`` entry that :func:`load_export` reads."""
+
+    n_in: Annotated[int, _Count]
+    n_out: Annotated[int, _Count]
+    has_bias: Annotated[bool, Flag()]
+    first_array: Annotated[int, Number(integer=True, ge=0)]
+    w_max: Annotated[float, Number(gt=0.0, le=MAX_W_MAX)]
+
+
+def _rebuild(folder: Path, manifest: dict[str, Any]):
+    """The memory of a checked manifest (XbarmemError, KeyError/TypeError/ValueError for bad
+    entries)."""
+    m = _ManifestCheck.from_declared(manifest)
+    layers = [_LayerCheck.from_declared(entry) for entry in m.layers]
+    if [(e.n_in, e.n_out) for e in layers] != list(zip(m.sizes[:-1], m.sizes[1:], strict=True)):
+        raise ConfigError(f"the layers' n_in / n_out do not match sizes {m.sizes}")
+    chip = ChipSpec.from_dict(m.chip)
+    stuck = _load_npy(folder, m.files, "stuck_npy")
+    prog = _load_npy(folder, m.files, "programmed_npy", shape=stuck.shape)
+    faults = FaultMap(stuck, m.faults.get("meta", {}))
+    memory = memory_from_sizes(m.sizes, chip, faults, bias=layers[0].has_bias,
+                               first_array=layers[0].first_array)
+    targets = []
+    for k, (layer, entry) in enumerate(zip(memory.layers, layers, strict=True)):
+        if layer.first_array != entry.first_array or layer.has_bias != entry.has_bias:
+            raise FileFormatError(f"layer {k} placement does not match the manifest")
+        g = layer._gather(prog)
+        set_saved_conductances(layer, g[0], g[1], entry.w_max, f"layer{k}.")
+        bias = m.files.get(f"layer{k}_bias")
+        targets.append(saved_targets(
+            layer, _load_npy(folder, m.files, f"layer{k}_weights"),
+            None if bias is None else _load_npy(folder, m.files, f"layer{k}_bias"), f"layer{k}."))
+    memory.targets = targets
+    memory.info = m.model_info
+    return memory
+
+
+def _load_npy(folder: Path, files: dict[str, Any], key: str, *,
+              shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """The float array of the file ``files[key]`` names: a plain file name inside ``folder``
+    (a path that leaves it -- ``../x``, ``/abs`` -- is refused), of ``shape`` when given."""
+    name = files.get(key)
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+        raise ConfigError(f"files.{key} must be the name of a file in the export folder, got "
+                          f"{shown(name)}")
+    path = folder_member(folder, name, "export file")
+    if not path.exists():
+        raise FileFormatError(f"missing export file {path}")
+    array = ArrayFile(read_bytes(path, "export file"), str(path)).pick(None)
+    if array.dtype.kind != "f" or (shape is not None and array.shape != shape):
+        want = "" if shape is None else " of shape " + "x".join(map(str, shape))
+        raise FileFormatError(f"{path}: holds {array.dtype} {list(array.shape)}, expected "
+                              f"float{want}")
+    return array
