@@ -27,8 +27,9 @@
   of an earlier export in the same folder that this one does not hold, deleted (a folder
   holds one export).
 
-:func:`~xbarmem.deploy.reload.load_export` rebuilds the memory from the folder in exactly its programmed state, so it
-recalls exactly like the original (same states for the same cues and seed).
+:func:`~xbarmem.deploy.reload.load_export` rebuilds the memory from the folder in exactly its
+programmed state, so it recalls exactly like the original (same states for the same cues and
+seed).
 """
 
 from __future__ import annotations
