@@ -1,4 +1,4 @@
-"""``xbarmem sweep | results | plot | reproduce``: experiments with a crash-safe results store."""
+"""``xbarmem sweep | reproduce``: experiments run into a crash-safe results store."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from xbarmem.cli import given, paths
 from xbarmem.cli import options as o
@@ -20,21 +18,7 @@ from xbarmem.errors import ConfigError, ExecutorLost
 JobsOpt = o.Jobs
 WorkersOpt = o.Workers
 SchedulerOpt = o.Scheduler
-WhereOpt = Annotated[list[str] | None, typer.Option(
-    "--where", "-w", metavar="FIELD=VALUE", help="Row filter (also != < <= > >= ~); FIELD is a "
-    "config key (rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY "
-    "(result.capacity.0.99), sweep, trial or version; one that no row has is refused. "
-    "Repeatable (all must hold).")]
-SweepOpt = Annotated[str | None, typer.Option(
-    "--sweep", metavar="NAME", help="Only this sweep's rows.")]
-StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.",
-                                          parser=o.input_path)]
-PlotOut = o.out("figure file (.png or .svg; default KIND.png)", suffixes=(".png", ".svg"))
 ReproduceOut = o.out("folder for the report, figures and store", folder=True)
-CsvOut = o.output("--csv", help="Export every matching row to CSV (a view's --group-by, "
-                  "--metric, --columns and --limit do not apply).", suffixes=(".csv",))
-ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarrow).",
-                      suffixes=(".parquet",))
 StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
                                         help="SQLite results store.",
                                         parser=o.output_path)]
@@ -233,232 +217,6 @@ def _check_sweep_options(ctx: typer.Context, list_options: bool, dry_run: bool,
                    applies=not dry_run)
     given.check_executor_options(ctx, workers, scheduler)
     paths.check_distinct({"--store": store}, {"FILE": file})
-
-
-_DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
-                    "seed")
-GroupBy = Annotated[str | None, typer.Option(
-    "--group-by", "-g", metavar="FIELD[,FIELD...]", help="Group rows with equal values of these "
-    "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds) "
-    "with the number of rows n (not with --csv or --parquet).")]
-Metrics = Annotated[str | None, typer.Option(
-    "--metric", "-m", metavar="NAME[,NAME...]", help="--group-by: result values shown "
-    "(cosine, exact, capacity.0.99, ...; default: cosine and exact, or the capacities; --json: "
-    "all). The table of rows shows the cosine, or the capacities.")]
-Columns = Annotated[str | None, typer.Option(
-    "--columns", "-c", metavar="FIELD[,FIELD...]", help="Fields shown per row (default: "
-    "those of sweep, rule, n_neurons, patterns, fault_rate, variation, level, seed that vary; "
-    "not with --group-by or --json).")]
-
-
-@app.command("results", help="List, filter, group and export the rows of a results store.")
-def results_cmd(
-    ctx: typer.Context,
-    store: StoreArg,
-    where: WhereOpt = None,
-    sweep: SweepOpt = None,
-    group_by: GroupBy = None,
-    metric: Metrics = None,
-    columns: Columns = None,
-    csv_path: CsvOut = None,
-    parquet_path: ParquetOut = None,
-    limit: o.Limit = 50,
-    json_out: o.Json = False,
-) -> None:
-    from xbarmem.experiments.grouping import group_rows, parse_fields
-    from xbarmem.experiments.store import ResultStore
-
-    by = parse_fields(group_by, "--group-by") if group_by is not None else None
-    chosen = parse_fields(metric, "--metric") if metric is not None else None
-    shown = parse_fields(columns, "--columns") if columns is not None else None
-    _check_view(ctx, by is not None, csv_path is not None or parquet_path is not None, json_out)
-    paths.check_distinct({"--csv": csv_path, "--parquet": parquet_path}, {"STORE": store})
-    paths.check_input(store, "results store")
-    conditions = where or []
-    with ResultStore(store, readonly=True) as db:
-        db.check_fields(by or [], "--group-by")
-        db.check_fields(chosen or [], "--metric", prefix="result.")
-        db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
-        total = db.count(conditions, sweep)
-        written = [t for t in (csv_path, parquet_path) if t is not None]
-        for target in written:
-            db.export(target, conditions, sweep)
-            console.print(f"wrote {total} rows to {target}")
-        if written:
-            if json_out:
-                _emit_json({"files": [str(t) for t in written], "rows": total})
-            return
-        rows = db.rows(conditions, sweep, limit=None if json_out or by else limit)
-        sweeps = db.sweeps()
-    if not rows and not json_out:  # one line, not an empty table
-        which = (" that can be read" if total else " match the filters" if conditions or sweep
-                 else " stored yet")
-        listed = ", ".join(f"{name} ({n})" for name, n in sweeps.items()) or "none"
-        out.print(f"{store}: no rows{which} (sweeps in this store: {listed})", soft_wrap=True)
-    elif by is not None:
-        groups = group_rows(rows, by, chosen)
-        _emit_json(groups) if json_out else _print_groups(store, groups, by, rows, chosen)
-    elif json_out:
-        _emit_json(rows)
-    else:
-        _print_rows(store, rows, total, limit, shown)
-
-
-def _check_view(ctx: typer.Context, grouped: bool, exported: bool, json_out: bool) -> None:
-    """Refuse options that the chosen view does not read: an export writes every matching row;
-    groups show their fields and metrics; the table of rows its columns, up to --limit."""
-    given.applies_only(ctx, "without --csv or --parquet", "group_by", "metric", "columns", "limit",
-                   applies=not exported)
-    given.applies_only(ctx, "with --group-by", "metric", applies=grouped)
-    given.applies_only(ctx, "without --group-by or --json", "columns", "limit",
-                   applies=not grouped and not json_out)
-
-
-def _value(row: dict, name: str):
-    """A row's field, with the store's conventions for the default columns: ``patterns`` of a
-    capacity trial is its list of counts, ``fault_rate`` of a chip with its own stuck rates is
-    their sum."""
-    from xbarmem.experiments.grouping import field
-
-    value = field(row, name)
-    if name == "patterns" and value is None:
-        value = field(row, "counts")
-    if name == "fault_rate" and value is None:
-        config = row.get("config")
-        spec = config.get("chip_spec") if isinstance(config, dict) else None
-        dev = spec.get("device") if isinstance(spec, dict) else None
-        if isinstance(dev, dict):
-            value = dev.get("p_stuck_on", 0.0) + dev.get("p_stuck_off", 0.0)
-    return value
-
-
-def _text(value) -> str:
-    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
-                shown: list[str] | None) -> None:
-    """One line per row: the chosen fields (default: the default columns and the rows' rule
-    options that vary among the rows shown; the constant ones in the caption, which says
-    whether it speaks of every row or of the first ``limit``) and the row's results (cosine
-    and exact recall, or capacities); cells fold, never cut."""
-    cells = {c: [_text(_value(r, c)) for r in rows] for c in (shown or _default_columns(rows))}
-    same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
-    if shown is None:
-        cells = {c: v for c, v in cells.items() if c not in same}
-    title = (f"{store}: {total} row{'s' if total != 1 else ''}"
-             + (f" (first {limit})" if total > (limit or total) else ""))
-    where = "every row" if len(rows) == total else f"the {len(rows)} rows shown"
-    caption = (f"same in {where}: " + ", ".join(f"{c}={v}" for c, v in same.items())
-               if same and shown is None else None)
-    table = Table(title=title, caption=caption)
-    results = _result_cells(rows)
-    for col in cells:  # (narrow minimum: on a narrow terminal the fields fold, not the results)
-        table.add_column(col, overflow="fold", min_width=min(len(col), 5))
-    for col in results:
-        table.add_column(col, overflow="fold", min_width=min(len(col), 12))
-    for i in range(len(rows)):
-        table.add_row(*(v[i] for v in cells.values()), *(v[i] for v in results.values()))
-    out.print(table)
-
-
-def _default_columns(rows: list[dict]) -> tuple[str, ...]:
-    """The default columns, then ``rule_options.KEY`` of every rule option the rows set."""
-    options = sorted({f"rule_options.{k}" for r in rows
-                      for k in ((r.get("config") or {}).get("rule_options") or {})
-                      if k != "seed"})
-    return (*_DEFAULT_COLUMNS, *options)
-
-
-def _result_cells(rows: list[dict]) -> dict[str, list[str]]:
-    """The rows' results as columns: cosine and exact recall (rows of recall), capacity at
-    each threshold (rows of capacity searches); "-" where a row has none."""
-    results = [r.get("result") or {} for r in rows]
-    cells: dict[str, list[str]] = {}
-    for name in ("cosine", "exact"):
-        if any(name in res for res in results):
-            cells[name] = [f"{res[name]:.4f}" if isinstance(res.get(name), float) else
-                           _text(res.get(name)) for res in results]
-    if any("capacity" in res for res in results):
-        cells["capacity"] = [" ".join(f"{k}:{v}" for k, v in res.get("capacity", {}).items())
-                             or "-" for res in results]
-    return cells
-
-
-def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dict],
-                  chosen: list[str] | None) -> None:
-    """One line per group: its field values, n, and mean and std of each shown metric."""
-    from xbarmem.experiments.grouping import metric_names
-
-    names = chosen or [m for m in metric_names(rows)
-                       if m in ("cosine", "exact") or m.startswith("capacity.")]
-    table = Table(title=f"{store}: {len(rows)} row{'s' if len(rows) != 1 else ''} in "
-                  f"{len(groups)} group{'s' if len(groups) != 1 else ''}", box=box.SIMPLE_HEAD,
-                  caption="each metric: the mean over the n rows of a group, then +-std (sample "
-                          "standard deviation)")
-    for col in by:
-        table.add_column(col, overflow="fold", min_width=min(len(col), 12))
-    table.add_column("n", justify="right")
-    for name in names:
-        table.add_column(name, justify="right", overflow="fold", min_width=6)
-        table.add_column("+-std", justify="right", overflow="fold", min_width=5)
-    for g in groups:
-        stats = []
-        for name in names:
-            mean, std = g["mean"].get(name), g["std"].get(name)
-            stats += ["-" if mean is None else f"{mean:.4g}", "-" if std is None else f"{std:.2g}"]
-        table.add_row(*(_text(g["group"][f]) for f in by), str(g["n"]), *stats)
-    out.print(table)
-
-
-@app.command("plot", short_help="Draw a figure from a results store.",
-             help="Draw a figure from a results store: similarity vs stored patterns "
-                  "(patterns), vs fault rate (faults), vs programming variation (variation), "
-                  "or capacity vs N on log-log axes with the power-law fit (capacity).")
-def plot_cmd(
-    store: StoreArg,
-    kind: Annotated[str, typer.Option(
-        "--kind", metavar="KIND", help="patterns, faults, variation or capacity.")],
-    out_path: PlotOut = None,
-    svg: Annotated[bool, typer.Option("--svg", help="SVG instead of PNG (default name).")
-                   ] = False,
-    where: WhereOpt = None,
-    sweep: SweepOpt = None,
-    title: Annotated[str, typer.Option(
-        "--title", metavar="TEXT",
-        help="Figure title (default: the settings every drawn row shares).")] = "",
-    json_out: o.Json = False,
-) -> None:
-    from xbarmem.experiments.store import ResultStore
-    from xbarmem.viz.results import KINDS, MAX_FACETS, plot_rows, pooled_settings
-    from xbarmem.viz.style import save_figure
-
-    if kind not in KINDS:
-        raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if svg and out_path is not None and out_path.suffix.lower() != ".svg":
-        raise ConfigError(f"--svg contradicts --out {out_path}: the format follows the file "
-                          f"name (name it .svg, or leave out --svg)")
-    paths.check_input(store, "results store")
-    path = paths.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
-    paths.check_distinct({"--out": path}, {"STORE": store})
-    with ResultStore(store, readonly=True) as db:
-        rows = db.rows(where or [], sweep)
-    save_figure(plot_rows(rows, kind, title=title), path)
-    pooled = pooled_settings(rows, kind)
-    if pooled:
-        o.warn(f"{len(pooled[1])} settings of {', '.join(pooled[0])} drawn pooled in one panel "
-               f"(more than {MAX_FACETS}): each point is a mean over them; pick some with "
-               f"--where (e.g. --where {pooled[0][0]}={pooled[1][0].split(',')[0]}) or "
-               f"--sweep")
-    bounds = [r for r in rows if kind == "capacity" and r["result"].get("lower_bound")]
-    if bounds:
-        o.warn(f"{len(bounds)} capacity row(s) drawn are lower bounds (every count tested "
-               "passed: give larger counts, or a larger pool), marked by an upward arrow; the "
-               "fit runs through them too")
-    if json_out:
-        _emit_json({"figure": str(path), "rows": len(rows)})
-        return
-    out.print(f"wrote {path} ({len(rows)} rows)")
 
 
 @app.command("reproduce", short_help="Reproduce the paper's headline claims; write a report.",
