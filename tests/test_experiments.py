@@ -1150,7 +1150,7 @@ def test_fault_rate_of_a_chip_with_its_own_stuck_rates_is_their_sum(tmp_path, ru
     """A sweep that leaves ``fault_rate`` to the chip stores None; ``xbarmem results`` and
     the fault-rate figure read the chip's ``p_stuck_on + p_stuck_off`` instead."""
     from xbarmem.hardware.chip import load_preset
-    from xbarmem.viz.results import group_rows
+    from xbarmem.viz.series import group_rows
 
     dev = load_preset("rram").device
     expected = dev.p_stuck_on + dev.p_stuck_off

@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.viz.energy import ratios_plot
 from xbarmem.viz.figures import recall_grid, scaling_plot
-from xbarmem.viz.results import group_rows, plot_rows
+from xbarmem.viz.results import plot_rows
+from xbarmem.viz.series import group_rows
 from xbarmem.viz.style import RULE_STYLES, rule_style, save_figure
 
 
@@ -266,7 +267,7 @@ def test_capacity_figures_label_the_measured_sizes_on_their_log_x_axis():
 
 
 def test_pooled_settings_name_what_a_single_panel_mixes():
-    from xbarmem.viz.results import MAX_FACETS, pooled_settings
+    from xbarmem.viz.series import MAX_FACETS, pooled_settings
 
     assert pooled_settings(ROWS, "faults") is None
     rows = [{**r, "config": {**r["config"], "level": 0.01 * k}} for k in range(MAX_FACETS + 1)

@@ -226,7 +226,8 @@ def plot_cmd(
     json_out: o.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
-    from xbarmem.viz.results import KINDS, MAX_FACETS, plot_rows, pooled_settings
+    from xbarmem.viz.results import plot_rows
+    from xbarmem.viz.series import KINDS, MAX_FACETS, pooled_settings
     from xbarmem.viz.style import save_figure
 
     if kind not in KINDS:

@@ -1,0 +1,223 @@
+"""Stored rows grouped for a figure: one :class:`Series` per learning rule, the settings that
+vary among the rows as facets (:func:`group_rows`), facets pooled beyond :data:`MAX_FACETS`,
+and the settings every row shares, in words (:func:`shared_settings`). Drawn by
+:mod:`xbarmem.viz.results`."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from xbarmem.data.corruption import describe_corruption
+
+KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation",
+         "capacity": "n_neurons"}
+_IGNORED = {"seed", "version", "chip_spec", "data_sha256", "trial", "rule", "counts",
+            "thresholds", "rule_options"}
+#: settings shown first in facet labels (the rest alphabetically)
+_PREFERRED = ("arch", "kind", "data", "selection", "chip", "fault_rate", "variation", "level",
+              "corruption", "activation", "n_neurons", "patterns")
+#: most panels drawn; more facets are pooled
+MAX_FACETS = 6
+
+
+@dataclass
+class Series:
+    """One drawn series: ``rule``, the ``facet`` it belongs to (``((key, value), ...)``) and
+    ``points`` ``{x: [value per row]}`` (capacity: per ``threshold``); ``bounds``: the x
+    values where a capacity row is only a lower bound (its ``lower_bound`` lists the
+    threshold)."""
+
+    rule: str
+    facet: tuple
+    threshold: str | None = None
+    points: dict[float, list[float]] = field(default_factory=lambda: defaultdict(list))
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    bounds: set[float] = field(default_factory=set)
+
+
+def _value(config: dict[str, Any], key: str) -> Any:
+    if key == "fault_rate" and config.get("fault_rate") is None:
+        dev = config["chip_spec"]["device"]
+        return dev["p_stuck_on"] + dev["p_stuck_off"]
+    return config.get(key)
+
+
+def _settings(config: dict[str, Any]) -> dict[str, str]:
+    """The comparable settings of one row (JSON text per value; rule options by name)."""
+    out = {k: json.dumps(v, sort_keys=True) for k, v in config.items() if k not in _IGNORED}
+    out.update({k: json.dumps(v, sort_keys=True)
+                for k, v in config.get("rule_options", {}).items() if k != "seed"})
+    return out
+
+
+def facet_keys(rows: Sequence[dict[str, Any]], x_key: str) -> list[str]:
+    """The settings that split ``rows`` into facets: varying among the rows and not
+    following from the x axis, the rule and the keys kept before them."""
+    flat = [_settings(r["config"]) for r in rows]
+    keys = {k for f in flat for k in f} - {x_key}
+    varying = [k for k in keys if len({f.get(k) for f in flat}) > 1]
+    varying.sort(key=lambda k: (_PREFERRED.index(k) if k in _PREFERRED else len(_PREFERRED), k))
+    xs = [json.dumps(_value(r["config"], x_key)) for r in rows]
+    kept: list[str] = []
+    for key in varying:
+        seen: dict[tuple, str | None] = {}
+        determined = True
+        for f, x, r in zip(flat, xs, rows, strict=True):
+            group = (x, r["config"]["rule"], *(f.get(k) for k in kept))
+            if seen.setdefault(group, f.get(key)) != f.get(key):
+                determined = False
+                break
+        if not determined:
+            kept.append(key)
+    return kept
+
+
+def _fmt(v: Any) -> str:
+    v = json.loads(v) if isinstance(v, str) else v
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def facet_label(facet: tuple) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in facet) or "all rows"
+
+
+def group_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[Series]:
+    """The series of ``kind`` (see the module docstring) from stored ``rows``, facets with a
+    single x value left out unless every facet has one (and the facets then named by what still
+    varies)."""
+    if kind == "capacity":
+        usable = [r for r in rows if r["trial"] == "capacity"]
+    else:
+        usable = [r for r in rows if r["trial"] == "evaluate" or (
+            kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search"))]
+    series = _group(usable, kind)
+    kept = {id(r) for s in series for r in s.rows}
+    if not kept:  # every facet has a single x value: draw them all
+        return _group(usable, kind, keep_single=True)
+    return _group([r for r in usable if id(r) in kept], kind)
+
+
+def _group(usable: list[dict[str, Any]], kind: str, keep_single: bool = False
+           ) -> list[Series]:
+    x_key = KINDS[kind]
+    keys = facet_keys(usable, x_key) if usable else []
+    series: dict[tuple, Series] = {}
+    for r in usable:
+        c, res = r["config"], r["result"]
+        flat = _settings(c)
+        facet = tuple((k, flat.get(k)) for k in keys)
+        if kind == "capacity":
+            below = {float(t) for t in res.get("lower_bound") or ()}
+            for t, cap in res["capacity"].items():
+                s = series.setdefault((c["rule"], facet, t), Series(c["rule"], facet, t))
+                s.points[float(c["n_neurons"])].append(float(cap))
+                s.rows.append(r)
+                if float(t) in below:
+                    s.bounds.add(float(c["n_neurons"]))
+            continue
+        s = series.setdefault((c["rule"], facet, None), Series(c["rule"], facet))
+        s.rows.append(r)
+        if r["trial"] == "capacity":
+            for point in res["points"]:
+                s.points[float(point["count"])].append(point["cosine"])
+        else:
+            s.points[float(_value(c, x_key))].append(res["cosine"])
+    xs_of: dict[tuple, set] = defaultdict(set)
+    for s in series.values():
+        xs_of[s.facet] |= set(s.points)
+    return [s for s in series.values() if keep_single or len(xs_of[s.facet]) > 1]
+
+
+def pooled(series: list[Series]) -> list[Series]:
+    """The series merged over facets (one per rule and threshold)."""
+    out: dict[tuple, Series] = {}
+    for s in series:
+        merged = out.setdefault((s.rule, s.threshold), Series(s.rule, (), s.threshold))
+        for x, values in s.points.items():
+            merged.points[x].extend(values)
+        merged.bounds |= s.bounds
+        merged.rows.extend(s.rows)
+    return list(out.values())
+
+
+def seed_counts(series: list[Series]) -> list[int]:
+    """The distinct numbers of values (seeds) behind the points of ``series``, sorted."""
+    return sorted({len(v) for s in series for v in s.points.values()})
+
+
+def pooled_settings(rows: Sequence[dict[str, Any]], kind: str
+                    ) -> tuple[list[str], list[str]] | None:
+    """When :func:`plot_rows` pools more than :data:`MAX_FACETS` facets into one panel: the
+    keys the facets differ in and each facet's values (``"v1,v2"`` text, one per key, per
+    facet); else None."""
+    series = group_rows(rows, kind)
+    facets = sorted({s.facet for s in series}, key=facet_label)
+    if len(facets) <= MAX_FACETS or len({s.rule for s in series}) == 1:
+        return None
+    keys = [k for k, _ in facets[0]]
+    return keys, [",".join(_fmt(v) for _, v in f) for f in facets]
+
+
+def shared_settings(rows: Sequence[dict[str, Any]], x_key: str) -> str:
+    """The settings of :data:`_PREFERRED` that every row holds with one value (``x_key``
+    left out), in words (``single layer, 10 binary MNIST patterns (one per class), N = 64``;
+    :func:`_phrases`), over lines of at most about 50 characters."""
+    flat = [_settings(r["config"]) for r in rows]
+    shared = {}
+    for key in _PREFERRED:
+        values = {f.get(key) for f in flat}
+        if key != x_key and len(values) == 1 and None not in values:
+            value = json.loads(v) if isinstance(v := values.pop(), str) else v
+            if value is not None:
+                shared[key] = value
+    lines: list[str] = []
+    for part in _phrases(shared):
+        if lines and len(lines[-1]) + len(part) < 50:
+            lines[-1] += f", {part}"
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
+_DATA = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
+         "random": "random", "glyphs": "glyph"}
+
+
+def _phrases(shared: dict[str, Any]) -> list[str]:
+    """Settings in words: the memory, the stored patterns, N, the chip, its faults and
+    programming variation, the cues' corruption, the neurons; a setting without words of its
+    own as ``key=value``."""
+    s = dict(shared)
+    arch = str(s.pop("arch", ""))
+    out = [{"single": "single layer"}.get(arch, arch)]
+    kind, data = s.pop("kind", ""), s.pop("data", "")
+    count = s.pop("patterns", "")
+    what = " ".join(str(v) for v in (count, kind, _DATA.get(str(data), data)) if v != "")
+    selection = s.pop("selection", "")
+    if what:
+        out.append(f"{what} patterns" + (f" ({str(selection).replace('-', ' ')})"
+                                         if selection else ""))
+    if "n_neurons" in s:
+        out.append(f"N = {s.pop('n_neurons')}")
+    if "chip" in s:
+        out.append(f"{s.pop('chip')} chip")
+    if "fault_rate" in s:
+        rate = float(s.pop("fault_rate"))
+        out.append(f"{100 * rate:g}% stuck" if rate else "no faults")
+    if "variation" in s:
+        v = float(s.pop("variation"))
+        out.append(f"programming variation v = {v:g}" if v else "")  # 0: the default
+    if "corruption" in s and "level" in s:
+        out.append(describe_corruption(s.pop("corruption"), float(s.pop("level"))))
+    elif "corruption" in s:
+        kind = s.pop("corruption")
+        out.append({"flip": "flipped", "gaussian": "Gaussian-noise", "occlude": "occluded",
+                    "salt-pepper": "salt-and-pepper"}.get(kind, str(kind)) + " cues")
+    if "activation" in s:
+        out.append(f"{s.pop('activation')} neurons")
+    out += [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()]
+    return [p for p in out if p]
