@@ -153,3 +153,50 @@ def test_an_edited_energy_cache_is_refused_naming_the_file(text, words, tmp_path
     assert "delete it to measure again" in str(info.value)
     cache.write_text(json.dumps(GOOD_CACHE))
     assert _cached(cache) == GOOD_CACHE
+
+
+def _broken(stored, tmp_path, column):
+    """A copy of ``stored`` whose first evaluate row holds malformed JSON in ``column``."""
+    path = tmp_path / f"broken-{column}.sqlite"
+    path.write_bytes(stored.read_bytes())
+    with sqlite3.connect(path) as db:
+        key = db.execute("SELECT key FROM trials WHERE trial = 'evaluate' ORDER BY rowid "
+                         "LIMIT 1").fetchone()[0]
+        db.execute(f"UPDATE trials SET {column} = '{{not json' WHERE key = ?", (key,))
+    db.close()
+    return path, key
+
+
+FILTERS = {"config": ["--where", "rule=hebb"], "result": ["--where", "result.cosine>-2"]}
+
+
+@pytest.mark.parametrize("column", sorted(FILTERS))
+@pytest.mark.parametrize("command", ["results", "group-by", "csv", "plot", "API", "count"])
+def test_a_filtered_read_refuses_a_row_of_malformed_json_it_would_have_left_out(
+        stored, column, command, run_cli, tmp_path):
+    """SQLite reads malformed JSON as NULL: ``--where`` on it left the row out silently."""
+    path, key = _broken(stored, tmp_path, column)
+    where = FILTERS[column]
+    if command in ("API", "count"):
+        with ResultStore(path, readonly=True) as db, pytest.raises(FileFormatError) as info:
+            db.rows(where[1:]) if command == "API" else db.count(where[1:])
+        message = str(info.value)
+    else:
+        args = {"results": ["results", path],
+                "group-by": ["results", path, "--group-by", "rule"],
+                "csv": ["results", path, "--csv", tmp_path / "rows.csv"],
+                "plot": ["plot", path, "--kind", "faults", "-o", tmp_path / "f.png"]}[command]
+        message = refused(run_cli, tmp_path, *args, *where)
+    for word in (str(path), key[:12], "evaluate trial", f"{column} is not valid JSON"):
+        assert word in message, (word, message)
+
+
+def test_a_filter_that_leaves_the_malformed_row_out_by_its_columns_still_reads(stored, tmp_path):
+    """Only the rows the filter considers are checked: another sweep's, or another trial
+    kind's, malformed row does not stop it; the intact store filters as before."""
+    path, _ = _broken(stored, tmp_path, "config")
+    with ResultStore(path, readonly=True) as db:
+        assert len(db.rows(["rule=hebb"], sweep="cap")) == 2
+        assert len(db.rows(["trial=capacity", "rule=pinv"])) == 2
+    with ResultStore(stored, readonly=True) as db:
+        assert db.count(["rule=hebb"]) == 6 and db.count(["result.cosine>-2"]) == 8

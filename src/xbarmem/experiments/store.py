@@ -413,8 +413,9 @@ class ResultStore:
 
     def _where(self, conditions: Sequence[str], sweep: str | None) -> tuple[str, list[Any]]:
         """``WHERE`` clause and arguments of ``sweep`` and the ``--where`` conditions; an
-        unknown sweep or a field no row has is a :class:`ConfigError`."""
-        parts, args = [], []
+        unknown sweep or a field no row has is a :class:`ConfigError`; a row the conditions
+        cannot read (:meth:`_check_readable`) a :class:`FileFormatError`."""
+        parts, args, plain, plain_args, read = [], [], [], [], set()
         conditions = check_texts(conditions, "where", "a list of conditions (FIELD=VALUE, ...)")
         if sweep is not None:
             check_type(sweep, str, "sweep", "a sweep name (a text) or None")
@@ -424,14 +425,38 @@ class ResultStore:
                                   f"{', '.join(names)})")
             parts.append("sweep = ?")
             args.append(sweep)
+            plain, plain_args = ["sweep = ?"], [sweep]
         for text in conditions:
             field, op, value = parse_condition(text)
             lhs, lhs_args = self._field_sql(field, f"--where {text!r}")
             if isinstance(value, (list, dict)):
                 value = json.dumps(value, separators=(",", ":"))
-            parts.append(f"{lhs} {'LIKE' if op == '~' else op} ?")
+            part = f"{lhs} {'LIKE' if op == '~' else op} ?"
+            if lhs in COLUMNS:
+                plain.append(part)
+                plain_args.append(value)
+            else:
+                read.add("result" if field.startswith("result.") else "config")
+            parts.append(part)
             args += [*lhs_args, value]
+        self._check_readable(read, plain, plain_args)
         return ("" if not parts else " WHERE " + " AND ".join(parts)), args
+
+    def _check_readable(self, columns: set[str], parts: list[str], args: list[Any]) -> None:
+        """Refuse, as a plain read does (:func:`_row`: :class:`FileFormatError` naming the store
+        and the row), the first row whose ``columns`` JSON SQLite cannot read among the rows
+        the ``WHERE`` ``parts`` (sweep and column conditions) leave: ``json_extract`` reads
+        malformed JSON as NULL, so a ``--where`` on it would leave the row out silently."""
+        if not columns:
+            return
+        bad = " OR ".join(f"NOT json_valid({c})" for c in sorted(columns))
+        rec = self._db.execute(
+            f"SELECT {', '.join(COLUMNS)}, config, result FROM trials WHERE "
+            f"{' AND '.join([*parts, f'({bad})'])} ORDER BY rowid LIMIT 1", args).fetchone()
+        if rec is not None:
+            _row(rec, self.path)  # refuses it, naming the field
+            raise _row_error(dict(zip(COLUMNS, rec, strict=False)), self.path,
+                             f"{' or '.join(sorted(columns))} is not JSON SQLite can read")
 
     def integrity(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""
@@ -527,6 +552,12 @@ def _row(rec: tuple, path: Path) -> dict[str, Any]:
     try:
         row["config"], row["result"] = read_payloads(row["trial"], rec[-2], rec[-1])
     except ConfigError as exc:
-        raise FileFormatError(f"store {path}: row {str(row['key'])[:12]}... ({row['trial']} "
-                              f"trial of sweep {shown(row['sweep'])}): {exc}") from None
+        raise _row_error(row, path, str(exc)) from None
     return row
+
+
+def _row_error(row: dict[str, Any], path: Path, problem: str) -> FileFormatError:
+    """The error of a stored row that cannot be read: the store, the row (key, trial kind,
+    sweep) and ``problem``."""
+    return FileFormatError(f"store {path}: row {str(row['key'])[:12]}... ({row['trial']} "
+                           f"trial of sweep {shown(row['sweep'])}): {problem}")
