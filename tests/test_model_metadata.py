@@ -1,7 +1,9 @@
 """Metadata of a saved model that is read after loading, edited by hand: ``info.adapt`` (read
 again by the next chip-in-the-loop adaptation) is checked when the file is loaded, naming the
 key; ``info.rule_options`` (read by the rule that re-trains the model) is refused by that rule
-before any work, naming the model file and ``info.rule_options``, not the user's options."""
+before any work, naming the model file and ``info.rule_options``, not the user's options;
+saved patterns of another kind than the memory's (``extra.patterns.kind`` / ``info.kind``)
+are refused on load by every command, and never written by ``save_memory``."""
 
 from __future__ import annotations
 
@@ -11,10 +13,16 @@ import numpy as np
 import pytest
 
 from tests.conftest import refused
-from xbarmem import load_chip, random_patterns
+from xbarmem import PatternSet, load_chip, random_patterns
 from xbarmem.deploy.chip_loop import default_trainer
-from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.memory.io import load_memory, read_metadata, save_memory
+from xbarmem.errors import ConfigError, FileFormatError, PatternError
+from xbarmem.memory.io import (
+    load_memory,
+    load_stored_patterns,
+    read_metadata,
+    save_memory,
+    saved_patterns,
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +98,47 @@ def test_a_bad_option_given_is_still_the_users_error(model):
         default_trainer(load_memory(model), lr="x")
     assert not isinstance(info.value, FileFormatError) and "info.rule_options" not in str(
         info.value)
+
+
+KINDS = {"patterns continuous": ("extra", "patterns", "continuous"),
+         "memory continuous": ("info", None, "continuous")}
+
+
+@pytest.mark.parametrize("case", sorted(KINDS))
+def test_saved_patterns_of_another_kind_than_the_memory_are_refused_on_load(case, model,
+                                                                            tmp_path, run_cli):
+    """A binary memory saved with continuous patterns (or the reverse) evaluated with tanh
+    and recalled with sign, then ``adapt`` refused after a round, naming no file."""
+    section, sub, kind = KINDS[case]
+
+    def edit(meta):
+        (meta[section][sub] if sub else meta[section])["kind"] = kind
+
+    path = _edited(model, tmp_path, edit)
+    words = "contradicts info.kind"
+    for read in (load_memory, read_metadata, load_stored_patterns, saved_patterns):
+        with pytest.raises(FileFormatError, match=words):
+            read(path)
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.ones((2, 16)))
+    for args in (["evaluate", path, "--probes", "1"], ["recall", path, cues],
+                 ["export", path, "-o", tmp_path / "out"],
+                 ["adapt", path, "--rounds", "1", "--probes", "1", "--log", tmp_path / "l"]):
+        message = refused(run_cli, tmp_path, *args)
+        for word in (str(path), "extra.patterns.kind", "info.kind"):
+            assert word in message, (args, word, message)
+
+
+def test_save_memory_writes_patterns_of_the_memorys_kind_only(model, tmp_path):
+    memory, stored = load_memory(model), load_stored_patterns(model)
+    other = PatternSet(stored.patterns, "continuous", "mine")
+    with pytest.raises(PatternError, match="patterns are a continuous set, but the memory was "
+                                           r"trained for binary patterns \(memory.info"):
+        save_memory(memory, tmp_path / "m.safetensors", patterns=other)
+    assert not (tmp_path / "m.safetensors").exists()
+    memory.info = {**memory.info, "kind": "continuous"}  # a matrix is read as the memory's kind
+    path = save_memory(memory, tmp_path / "c.safetensors", patterns=stored.patterns)
+    assert load_stored_patterns(path).kind == "continuous"
+    memory.info = {k: v for k, v in memory.info.items() if k != "kind"}  # no kind: as before
+    path = save_memory(memory, tmp_path / "n.safetensors", patterns=other)
+    assert load_stored_patterns(path).kind == "continuous"

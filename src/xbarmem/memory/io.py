@@ -29,9 +29,9 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save_file
 
-from xbarmem.checks import check_type, checked_keywords
+from xbarmem.checks import check_type, checked_keywords, is_choice
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
-from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
+from xbarmem.errors import ConfigError, FileFormatError, PatternError, XbarmemError
 from xbarmem.files import (
     as_path,
     missing,
@@ -117,10 +117,16 @@ class ModelMeta(Spec, noun="model metadata"):
             raise ConfigError(f"chip: {exc}") from None
         model_info_check(self.info)
         if "patterns" in self.extra:
-            shape = SavedPatterns.from_dict(self.extra["patterns"]).image_shape
+            saved = SavedPatterns.from_dict(self.extra["patterns"])
+            shape = saved.image_shape
             if shape and shape[0] * shape[1] != self.n_neurons:
                 raise ConfigError(f"extra.patterns.image_shape {shape} does not match "
                                   f"n_neurons {self.n_neurons}")
+            if "kind" in self.info and saved.kind != self.info["kind"]:
+                raise ConfigError(
+                    f"extra.patterns.kind {saved.kind!r} contradicts info.kind "
+                    f"{self.info['kind']!r}: the saved patterns must be of the kind the memory "
+                    f"was trained for (recall, evaluation and re-training read one or the other)")
 
     @property
     def sizes(self) -> list[int]:
@@ -222,8 +228,10 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     Raises, before anything is written: :class:`~xbarmem.errors.ArgumentError` for a
     ``memory`` that is not a :class:`Memory`, :class:`~xbarmem.errors.FileFormatError` for an
     unprogrammed memory or a ``path`` that is a folder or in no existing folder,
-    :class:`~xbarmem.errors.PatternError` for patterns that are malformed or not of the
-    memory's ``N``, :class:`~xbarmem.errors.ConfigError` for ``extra`` that is not JSON."""
+    :class:`~xbarmem.errors.PatternError` for patterns that are malformed, not of the
+    memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
+    a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
+    is not JSON."""
     patterns = _check_save(memory, as_path(path), patterns, extra)
     tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
@@ -260,7 +268,14 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
             dumps(extra)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"extra must hold JSON data only: {exc}") from None
-    return None if patterns is None else as_pattern_set(patterns, n_neurons=memory.n_neurons)
+    if patterns is None:
+        return None
+    kind = (memory.info or {}).get("kind")
+    kind = kind if is_choice(kind, KINDS) else None
+    if isinstance(patterns, PatternSet) and kind is not None and patterns.kind != kind:
+        raise PatternError(f"patterns are a {patterns.kind} set, but the memory was trained for "
+                           f"{kind} patterns (memory.info['kind']): save the patterns it stores")
+    return as_pattern_set(patterns, kind, n_neurons=memory.n_neurons)
 
 
 def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[str, Any],
