@@ -1,6 +1,7 @@
-"""``--jobs`` above the machine's cores: the local process pool runs at most one worker per
-core (at least 2), with one warning line -- ``--jobs 999`` on two cores started 999 torch
-interpreters and exhausted the memory (other processes were killed) -- and the same rows."""
+"""``--jobs`` (and ``--workers``) above the machine's cores: the local process pool (and the
+local Dask cluster) runs at most one worker per core (at least 2), with one warning line --
+``--jobs 999`` on two cores started 999 torch interpreters and exhausted the memory (other
+processes were killed) -- and the same rows."""
 
 from __future__ import annotations
 
@@ -43,3 +44,29 @@ def test_sweep_with_more_jobs_than_cores_warns_once_and_stores_the_same_rows(
         rows[name] = sorted((r["key"], json.dumps(r["result"]["cosine"]))
                             for r in json.loads(out))
     assert rows["one"] == rows["many"] and len(rows["one"]) == 4
+
+
+def test_a_local_dask_cluster_runs_at_most_one_worker_per_core(monkeypatch, recwarn):
+    """``--workers 999`` started a Dask LocalCluster of 999 processes; it gets the rule of
+    ``--jobs``: one worker per core (at least 2), one warning naming the option."""
+    distributed = pytest.importorskip("distributed")
+    from xbarmem.errors import XbarmemWarning
+    from xbarmem.experiments.executors import make_executor
+
+    real = distributed.LocalCluster
+
+    def at_most_two(*args, n_workers, **kwargs):  # a regression must not start 999 processes
+        assert n_workers <= 2, f"LocalCluster of {n_workers} workers asked for"
+        return real(*args, n_workers=n_workers, **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", at_most_two)
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
+    executor = make_executor(workers=999)
+    try:
+        assert len(executor.client.nthreads()) == 2
+        assert executor.name == "Dask LocalCluster (2 workers)" and executor.slots == 4
+    finally:
+        executor.close()
+    warned = [str(w.message) for w in recwarn if issubclass(w.category, XbarmemWarning)]
+    assert len(warned) == 1 and warned[0].startswith("--workers 999: this machine has 2 cores")
+    assert "running 2 Dask workers" in warned[0]

@@ -429,7 +429,8 @@ Jobs = bounded(int, "--jobs", "-j", metavar="N", ge=1, le=1024,
                help="Local worker processes (1 = in this process; not with --workers or "
                "--scheduler).")
 Workers = bounded(int | None, "--workers", metavar="N", ge=1, le=1024,
-                  help="Start a local Dask cluster with this many worker processes.")
+                  help="Start a local Dask cluster with this many worker processes (at most "
+                  "one per core).")
 Limit = bounded(int | None, "--limit", metavar="N", ge=0, le=MAX_COUNT,
                 help="Show at most this many rows (not with --group-by, --json, --csv or "
                 "--parquet).")

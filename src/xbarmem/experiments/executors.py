@@ -9,15 +9,13 @@ options (see :mod:`xbarmem.experiments.runner` for what each option means).
 from __future__ import annotations
 
 import concurrent.futures as cf
-import os
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 from xbarmem.checks import check_count, check_type, shown
-from xbarmem.errors import ConfigError, ExecutorLost, XbarmemWarning
-from xbarmem.experiments.pool import new, take, workers_for
+from xbarmem.errors import ConfigError, ExecutorLost
+from xbarmem.experiments.pool import capped, new, take
 from xbarmem.experiments.trial import run_group_json
 
 
@@ -51,11 +49,7 @@ class _InProcess:
 
 class _Pool(_InProcess):
     def __init__(self, jobs: int) -> None:
-        count = workers_for(jobs)
-        if count < jobs:
-            warnings.warn(f"--jobs {jobs}: this machine has {os.cpu_count()} cores; running "
-                          f"{count} worker processes (more would only share the cores and "
-                          f"the memory)", XbarmemWarning, stacklevel=2)
+        count = capped(jobs, "--jobs", "worker processes")
         self.name = f"process pool ({count} workers)"
         self.slots = 2 * count
         self.pool = take(jobs) or new(jobs)  # a pool started ahead (``prestart``), if any
@@ -211,10 +205,11 @@ class _Dask:
             self.name = f"Dask cluster at {scheduler}"
             self._check_versions(scheduler)
         else:
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+            count = capped(workers, "--workers", "Dask workers")  # one per core, as --jobs
+            self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
                                         dashboard_address=None)
             self.client = Client(self.cluster)
-            self.name = f"Dask LocalCluster ({workers} workers)"
+            self.name = f"Dask LocalCluster ({count} workers)"
         threads = sum(self.client.nthreads().values()) or 1
         self.slots = 2 * threads
         self.grace = grace

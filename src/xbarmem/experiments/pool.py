@@ -15,6 +15,9 @@ import multiprocessing
 import os
 import threading
 import time
+import warnings
+
+from xbarmem.errors import XbarmemWarning
 
 #: pools started by :func:`prestart` and not yet taken, by number of workers
 _STARTED: dict[int, cf.ProcessPoolExecutor] = {}
@@ -52,6 +55,19 @@ def workers_for(jobs: int) -> int:
     cores (at least 2): each worker holds torch and one trial group, so ``--jobs 999`` on two
     cores started 999 interpreters and exhausted the memory, for no speed-up."""
     return min(jobs, max(2, os.cpu_count() or 1))
+
+
+def capped(count: int, option: str, what: str) -> int:
+    """:func:`workers_for` ``count`` -- the rule of every local pool of worker processes (the
+    process pool of ``--jobs``, the Dask ``LocalCluster`` of ``--workers``) -- with one
+    :class:`~xbarmem.errors.XbarmemWarning` naming ``option`` when it runs fewer than asked;
+    ``what`` names the workers (``"worker processes"``)."""
+    workers = workers_for(count)
+    if workers < count:
+        warnings.warn(f"{option} {count}: this machine has {os.cpu_count()} cores; running "
+                      f"{workers} {what} (more would only share the cores and the memory)",
+                      XbarmemWarning, stacklevel=3)
+    return workers
 
 
 def new(jobs: int) -> cf.ProcessPoolExecutor:

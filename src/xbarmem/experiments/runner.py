@@ -17,6 +17,8 @@ Executors (:mod:`xbarmem.experiments.executors`):
 * ``jobs = J > 1`` -- a ``concurrent.futures`` process pool of J spawned workers (one torch
   thread each);
 * ``workers = K`` -- a Dask ``LocalCluster`` of K single-threaded worker processes;
+  both local pools run at most one worker per core, at least 2
+  (:func:`~xbarmem.experiments.pool.capped`: a warning when fewer than asked);
 * ``scheduler = "tcp://HOST:PORT"`` -- an existing Dask cluster (its workers must have the
   same xbarmem installed, and pattern files at the same paths). The address is checked
   (:func:`~xbarmem.experiments.executors.check_scheduler`: it answers as a Dask scheduler
