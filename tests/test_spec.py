@@ -82,7 +82,8 @@ ROUND = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 
 
 def ordered_device(table: dict) -> dict:
-    """A drawn chip table with ``g_min < g_max <= MAX_CONDUCTANCE`` and stuck probabilities
+    """A drawn chip table with ``g_min < g_max <= MAX_CONDUCTANCE``, noise at most
+    ``MAX_CONDUCTANCE`` and stuck probabilities
     summing to <= 1 where the draw allows it (swapped / set to [0, 1] S / halved): most
     independent draws break one of these rules across fields, and so many rejected draws made
     hypothesis's health check fail now and then (about 1 run in 25)."""
@@ -92,6 +93,9 @@ def ordered_device(table: dict) -> dict:
     if device["g_max"] > MAX_CONDUCTANCE:  # same types, within a device's conductances
         device["g_min"] = type(device["g_min"])(0)
         device["g_max"] = type(device["g_max"])(MAX_CONDUCTANCE)
+    for key in ("write_noise", "read_noise"):  # no device's noise is above 1 S either
+        if device[key] > MAX_CONDUCTANCE:
+            device[key] = type(device[key])(MAX_CONDUCTANCE)
     if device["p_stuck_on"] + device["p_stuck_off"] > 1:
         device["p_stuck_on"] /= 2
         device["p_stuck_off"] /= 2

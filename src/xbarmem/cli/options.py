@@ -48,7 +48,7 @@ from xbarmem.cli.given import chip_spec
 from xbarmem.cli.parsers import rule_options
 from xbarmem.cli.paths import output_check
 from xbarmem.errors import ConfigError
-from xbarmem.hardware.chip import preset_names
+from xbarmem.hardware.chip import MAX_CONDUCTANCE, preset_names
 from xbarmem.names import ARCHS, PRODUCTS, RECIPES, RULE_NAMES  # noqa: F401 - the CLI's names (o.ARCHS)
 
 if typing.TYPE_CHECKING:
@@ -404,10 +404,14 @@ Target = bounded(float, "--target", metavar="X", ge=-1.0, help="Stop once the me
                  "reaches this (above 1: run every round).")
 Tolerance = bounded(float, "--tolerance", metavar="uS", gt=0.0, help="A device reading further "
                     "than this from its target is fixed.")
-WriteNoise = bounded(float | None, "--write-noise", metavar="uS", ge=0.0, help="Write-error "
+#: the largest device noise, microsiemens (a std of a conductance; no device's is larger)
+_MAX_NOISE_US = MAX_CONDUCTANCE * 1e6
+WriteNoise = bounded(float | None, "--write-noise", metavar="uS", ge=0.0, le=_MAX_NOISE_US,
+                     help="Write-error "
                      "std of the simulated chip (--read-back: of the recall estimate after "
                      "re-programming; default: the model's chip).")
-ReadNoise = bounded(float | None, "--read-noise", metavar="uS", ge=0.0, help="Read-noise std "
+ReadNoise = bounded(float | None, "--read-noise", metavar="uS", ge=0.0, le=_MAX_NOISE_US,
+                    help="Read-noise std "
                     "of the simulated chip (--read-back: of the recall estimates; default: "
                     "the model's chip).")
 ReadBack = Annotated[Path | None, typer.Option(

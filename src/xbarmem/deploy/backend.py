@@ -34,7 +34,7 @@ from xbarmem.checks import as_real_array, check_seed, check_type
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.memory.base import LayeredMap, Memory
 from xbarmem.memory.recall import RecallResult, recall
 from xbarmem.spec import Number
@@ -215,11 +215,17 @@ class SimulatedChip:
 
     def read_back(self) -> np.ndarray:
         """Every device's conductance plus Gaussian read noise (``read_noise`` siemens, averaged
-        over ``read_averages`` reads), clipped at 0; ``(2, n_out, n_rows)`` siemens."""
+        over ``read_averages`` reads), clipped to what a read-back may hold: ``[0,``
+        :func:`~xbarmem.hardware.faults.highest_reading` ``]`` (a read-back file is refused
+        above it, and a device pinned at a reading above it made a fault map no command reads:
+        noise far wider than the window ended ``adapt`` after its first round);
+        ``(2, n_out, n_rows)`` siemens."""
         g = self.conductances()
-        noise = self.crossbar.chip.device.read_noise / np.sqrt(self.read_averages)
+        device = self.crossbar.chip.device
+        noise = device.read_noise / np.sqrt(self.read_averages)
         if noise > 0:
-            g = np.clip(g + self._rng.normal(0.0, noise, size=g.shape), 0.0, None)
+            g = np.clip(g + self._rng.normal(0.0, noise, size=g.shape), 0.0,
+                        highest_reading(device))
         return g
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

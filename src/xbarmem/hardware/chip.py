@@ -35,8 +35,15 @@ Fraction = Annotated[float, _FRACTION]
 MAX_TILE_SIDE = 4096
 TileSide = Annotated[int, Number(integer=True, ge=1, le=MAX_TILE_SIDE)]
 #: largest accepted device conductance, siemens: RRAM and PCM devices conduct 1e-7 .. 1e-2 S,
-#: so a larger g_max is almost always microsiemens written as siemens
+#: so a larger g_max is almost always microsiemens written as siemens; no device's write or
+#: read noise (a std of its conductance) is larger either
 MAX_CONDUCTANCE = 1.0
+#: largest accepted read voltage, volts: memristors are read at a fraction of a volt and
+#: switched at a few volts; far above (1e300 V) currents and energies overflowed to inf
+MAX_READ_VOLTAGE = 100.0
+#: largest accepted weight_range (the w_max of a model file): trained weights stay far below;
+#: far above it (1e308) weights overflowed to inf and recall went on silently
+MAX_W_MAX = 1e30
 
 
 def _outside_xbarmem() -> int:
@@ -59,9 +66,11 @@ class DeviceSpec(Spec, section="device", noun="chip"):
         g_max: highest programmable conductance, siemens (also the stuck-ON value).
         levels: number of evenly spaced programmable conductances in [g_min, g_max];
             0 means continuous (analogue write-verify).
-        write_noise: std of the write-verify error, siemens. Persistent: drawn once per
-            programming, result clipped to the window.
-        read_noise: std of the read fluctuation of each device, siemens. Redrawn at every read.
+        write_noise: std of the write-verify error, siemens (at most
+            :data:`MAX_CONDUCTANCE`). Persistent: drawn once per programming, result clipped
+            to the window.
+        read_noise: std of the read fluctuation of each device, siemens (at most
+            :data:`MAX_CONDUCTANCE`). Redrawn at every read.
         p_stuck_on: fraction of devices stuck at g_max.
         p_stuck_off: fraction of devices stuck at g_min.
 
@@ -80,13 +89,20 @@ class DeviceSpec(Spec, section="device", noun="chip"):
     p_stuck_off: Fraction = 0.0
 
     def validate(self) -> None:
-        """g_min < g_max <= :data:`MAX_CONDUCTANCE`, levels != 1, p_stuck_on + p_stuck_off
-        <= 1; noise at least as wide as the window is warned about (:meth:`_warn_wide_noise`)."""
+        """g_min < g_max <= :data:`MAX_CONDUCTANCE`, noise <= :data:`MAX_CONDUCTANCE`,
+        levels != 1, p_stuck_on + p_stuck_off <= 1; noise at least as wide as the window is
+        warned about (:meth:`_warn_wide_noise`)."""
         if self.g_max > MAX_CONDUCTANCE:
             raise ConfigError(
                 f"device.g_max = {self.g_max:g} S is no memristor's conductance (at most "
                 f"{MAX_CONDUCTANCE:g} S, a 1-ohm device): conductances are in siemens, e.g. "
                 f"{self.g_max:g} uS is {self.g_max * 1e-6:g}")
+        for key in ("write_noise", "read_noise"):
+            if getattr(self, key) > MAX_CONDUCTANCE:
+                raise ConfigError(
+                    f"device.{key} = {getattr(self, key):g} S is no memristor's noise (a std "
+                    f"of its conductance: at most {MAX_CONDUCTANCE:g} S, as g_max): noise is "
+                    f"in siemens, e.g. 2 uS is 2e-06")
         if self.g_min >= self.g_max:
             raise ConfigError(
                 f"device.g_min ({self.g_min:g} S) must be below device.g_max ({self.g_max:g} S)")
@@ -136,8 +152,10 @@ class ArraySpec(Spec, section="array", noun="chip"):
             A pair realises ``w = w_max * (G+ - G-) / (g_max - g_min)``. Classic rules are scaled
             to max|W| = w_max (the full window); for the hardware-adaptive rule w_max sets the
             gain of tanh(W x + b) at the edge of the window. Under the ``weight`` fault model
-            free weights are unbounded and w_max is set to max|W| when programming.
-        read_voltage: amplitude of a +-1 input on a row, volts.
+            free weights are unbounded and w_max is set to max|W| when programming. At most
+            :data:`MAX_W_MAX`.
+        read_voltage: amplitude of a +-1 input on a row, volts (at most
+            :data:`MAX_READ_VOLTAGE`).
         fault_model: ``"device"`` -- each device may be stuck at g_min/g_max and restricts its
             pair's weight to an interval; ``"weight"`` -- the paper's simulation: a faulty pair is
             a weight pinned at 0, the rest unconstrained (the bias row is never faulty).
@@ -145,8 +163,8 @@ class ArraySpec(Spec, section="array", noun="chip"):
 
     rows: TileSide = 64
     cols: TileSide = 64
-    weight_range: Annotated[float, Number(gt=0.0)] = 0.5
-    read_voltage: Annotated[float, Number(gt=0.0, unit="V")] = 0.2
+    weight_range: Annotated[float, Number(gt=0.0, le=MAX_W_MAX)] = 0.5
+    read_voltage: Annotated[float, Number(gt=0.0, le=MAX_READ_VOLTAGE, unit="V")] = 0.2
     fault_model: Annotated[str, Choice(FAULT_MODELS)] = "device"
 
 

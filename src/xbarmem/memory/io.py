@@ -41,7 +41,7 @@ from xbarmem.files import (
     what_is,
     write_replacing,
 )
-from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.chip import MAX_W_MAX, ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory
@@ -56,9 +56,8 @@ FORMAT = "xbarmem-model/1"
 _FLOAT_DTYPES = ("F32", "F64")
 _MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
 _Size = Number(integer=True, ge=1)
-#: the largest w_max a file may give: weights are float32, and a recall sums up to N products
-#: of them; far above it (1e308) weights overflowed to inf and recall went on, silently
-MAX_W_MAX = 1e30
+#: the largest w_max a file may give (a chip's largest weight_range): weights are float32, and
+#: a recall sums up to N products of them; far above it (1e308) weights overflowed to inf
 _Gain = Number(gt=0.0, le=MAX_W_MAX)
 
 
@@ -488,8 +487,23 @@ def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
             targets.append(saved_targets(layer, tensors[name + "target_weights"],
                                          tensors.get(name + "target_bias"), name))
     memory.targets = targets if len(targets) == len(memory.layers) else None
+    _check_target_gain(memory, chip)
     memory.info = dict(meta.info)
     return memory
+
+
+def _check_target_gain(memory: Memory, chip: ChipSpec) -> None:
+    """Under the ``device`` fault model, target weights are programmed with the chip's
+    ``array.weight_range`` as ``w_max``: a file whose ``w_max`` is another (an edited chip)
+    was refused by ``export`` and ``adapt`` only; ``ConfigError`` naming both keys."""
+    if memory.targets is None or chip.array.fault_model != "device":
+        return
+    for k, layer in enumerate(memory.layers):
+        if not np.isclose(layer.w_max, chip.array.weight_range, rtol=1e-6):
+            which = f"w_max[{k}]" if len(memory.layers) > 1 else "w_max"
+            raise ConfigError(f"{which} {layer.w_max:g} contradicts chip.array.weight_range "
+                              f"{chip.array.weight_range:g}: under the device fault model the "
+                              f"target weights are programmed with w_max = weight_range")
 
 
 def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,
