@@ -51,6 +51,28 @@ def run_cli(monkeypatch, capsys):
     return run
 
 
+@pytest.fixture(scope="module")
+def small_memory(trained):
+    """``(patterns, memory)``: 3 random patterns of 16 neurons stored on the rram chip (30
+    steps), per test module -- the model the damaged-file, export-link, metadata and
+    model-chip tests take apart."""
+    from xbarmem import load_chip, random_patterns
+
+    pset = random_patterns(3, 16, seed=4)
+    return pset, trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
+                         max_steps=30)
+
+
+@pytest.fixture(scope="module")
+def small_model(small_memory, tmp_path_factory):
+    """:func:`small_memory` saved with its patterns (a fresh file per test module)."""
+    from xbarmem.memory.io import save_memory
+
+    pset, memory = small_memory
+    return save_memory(memory, tmp_path_factory.mktemp("model") / "m.safetensors",
+                       patterns=pset)
+
+
 @pytest.fixture(scope="session")
 def trained():
     """``trained(patterns, chip, *, fault_seed, program_seed, max_steps, finetune_steps=0,

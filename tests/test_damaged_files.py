@@ -18,7 +18,6 @@ from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save
 
 from tests.conftest import refused
-from xbarmem import load_chip, random_patterns
 from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.reload import load_export
 from xbarmem.errors import FileFormatError
@@ -33,10 +32,8 @@ from xbarmem.memory.io import (
 
 
 @pytest.fixture(scope="module")
-def memory(trained):
-    pset = random_patterns(3, 16, seed=4)
-    return pset, trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
-                         max_steps=30)
+def memory(small_memory):
+    return small_memory
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from tests.conftest import refused
-from xbarmem import load_chip, random_patterns
 from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.reload import load_export
 from xbarmem.errors import ConfigError, FileFormatError
@@ -23,10 +22,8 @@ MEMBERS = ["manifest.json", "programmed_S.npy", "stuck_S.npy", "layer0_weights.n
 
 
 @pytest.fixture(scope="module")
-def memory(trained):
-    pset = random_patterns(3, 16, seed=4)
-    return pset, trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
-                         max_steps=30)
+def memory(small_memory):
+    return small_memory
 
 
 @pytest.fixture(scope="module")

@@ -16,21 +16,17 @@ import numpy as np
 import pytest
 
 from tests.conftest import refused
-from xbarmem import ChipSpec, load_chip, random_patterns
+from xbarmem import ChipSpec, load_chip
 from xbarmem.deploy.backend import SimulatedChip
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemWarning
 from xbarmem.hardware.chip import MAX_READ_VOLTAGE, MAX_W_MAX
 from xbarmem.hardware.faults import highest_reading
-from xbarmem.memory.io import load_memory, read_metadata, save_memory
+from xbarmem.memory.io import load_memory, read_metadata
 
 
 @pytest.fixture(scope="module")
-def model(trained, tmp_path_factory):
-    pset = random_patterns(3, 16, seed=4)
-    memory = trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
-                     max_steps=30)
-    return save_memory(memory, tmp_path_factory.mktemp("model") / "m.safetensors",
-                       patterns=pset)
+def model(small_model):
+    return small_model
 
 
 def _edited(model, tmp_path, section, key, value):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import refused
-from xbarmem import PatternSet, load_chip, random_patterns
+from xbarmem import PatternSet
 from xbarmem.deploy.chip_loop import default_trainer
 from xbarmem.errors import ConfigError, FileFormatError, PatternError
 from xbarmem.memory.io import (
@@ -26,12 +26,8 @@ from xbarmem.memory.io import (
 
 
 @pytest.fixture(scope="module")
-def model(trained, tmp_path_factory):
-    pset = random_patterns(3, 16, seed=4)
-    memory = trained(pset.patterns, load_chip("rram"), fault_seed=1, program_seed=2,
-                     max_steps=30)
-    return save_memory(memory, tmp_path_factory.mktemp("model") / "m.safetensors",
-                       patterns=pset)
+def model(small_model):
+    return small_model
 
 
 def _edited(model, tmp_path, edit):
