@@ -37,11 +37,9 @@ def memory(small_memory):
 
 
 @pytest.fixture(scope="module")
-def model_bytes(tmp_path_factory, memory):
+def model_bytes(small_model):
     """The bytes of a small saved model (with its patterns)."""
-    pset, mem = memory
-    path = save_memory(mem, tmp_path_factory.mktemp("model") / "m.safetensors", patterns=pset)
-    return path.read_bytes()
+    return small_model.read_bytes()
 
 
 def _split(raw: bytes) -> tuple[dict, bytes]:
