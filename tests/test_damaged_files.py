@@ -26,7 +26,6 @@ from xbarmem.memory.io import (
     load_memory,
     load_stored_patterns,
     read_metadata,
-    save_memory,
     saved_patterns,
 )
 
