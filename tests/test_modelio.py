@@ -15,7 +15,8 @@ from xbarmem import FaultMap, SingleLayerMemory, load_chip, random_patterns, tra
 from xbarmem.errors import FileFormatError
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.jsontext import dumps
-from xbarmem.memory.io import FORMAT, load_memory, read_metadata, save_memory
+from xbarmem.memory.io import load_memory, read_metadata, save_memory
+from xbarmem.memory.model_meta import FORMAT
 
 FAST_ADAPTIVE = {"max_steps": 60, "finetune_steps": 0, "window": 20}
 

@@ -22,17 +22,12 @@ from xbarmem.files import (
     read_bytes,
     read_text,
 )
-from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.chip import MAX_W_MAX, ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import loads
 from xbarmem.limits import TooLargeError
-from xbarmem.memory.io import (
-    MAX_W_MAX,
-    memory_from_sizes,
-    model_info_check,
-    saved_targets,
-    set_saved_conductances,
-)
+from xbarmem.memory.io import memory_from_sizes, saved_targets, set_saved_conductances
+from xbarmem.memory.model_meta import model_info_check
 from xbarmem.spec import Flag, ListOf, Number, Spec, Table
 
 

@@ -5,7 +5,8 @@
   ``devices()``, ``rebuild()``), and :class:`~xbarmem.memory.base.LayeredMap`.
 * :mod:`.single` / :mod:`.multilayer` -- its two constructors, ``SingleLayerMemory`` (``[N, N]``)
   and ``MultilayerMemory`` (``[N, H..., N]``).
-* :mod:`.recall` -- the recall engine; :mod:`.io` -- safetensors model files.
+* :mod:`.recall` -- the recall engine; :mod:`.io` -- safetensors model files, whose metadata
+  schema is :mod:`.model_meta`.
 
 May import ``hardware``, ``data`` and the base modules; never learning or anything above.
 """

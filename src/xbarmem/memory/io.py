@@ -6,8 +6,9 @@ versions and the torch thread count of the writing process (``threads``). Loadin
 memory in exactly its programmed state (no re-programming, so no new write error).
 
 Nothing in a file is trusted. The metadata (strict JSON, see :mod:`xbarmem.jsontext`) is checked
-against the declared schema :class:`ModelMeta` (types, finite numbers, integer sizes >= 1, a
-known ``arch``, objects where objects belong, a valid chip); the tensors' names, dtypes (float)
+against the declared schema :class:`~xbarmem.memory.model_meta.ModelMeta` (types, finite
+numbers, integer sizes >= 1, a known ``arch``, objects where objects belong, a valid chip); the
+tensors' names, dtypes (float)
 and shapes are checked against it from the file's header *before* any memory is built; then
 every conductance must be finite, >= 0 and at most one window width above ``g_max`` (the rule
 of :meth:`~xbarmem.hardware.faults.FaultMap.check_window`: read-back values may lie a little
@@ -18,10 +19,9 @@ outside the programmable window, but not by orders of magnitude). Any problem ra
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,148 +41,19 @@ from xbarmem.files import (
     what_is,
     write_replacing,
 )
-from xbarmem.hardware.chip import MAX_W_MAX, ChipSpec
+from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory
+from xbarmem.memory.model_meta import FORMAT, ModelMeta, SavedPatterns
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
-from xbarmem.spec import AnyOf, Choice, Flag, ListOf, Maybe, Number, Spec, Table, Text
 
-__all__ = ["FORMAT", "ModelMeta", "load_memory", "read_metadata", "save_memory",
-           "model_info_check", "saved_patterns", "saved_targets", "set_saved_conductances"]
+__all__ = ["load_memory", "read_metadata", "save_memory", "saved_patterns", "saved_targets",
+           "set_saved_conductances"]
 
-FORMAT = "xbarmem-model/1"
 _FLOAT_DTYPES = ("F32", "F64")
 _MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
-_Size = Number(integer=True, ge=1)
-#: the largest w_max a file may give (a chip's largest weight_range): weights are float32, and
-#: a recall sums up to N products of them; far above it (1e308) weights overflowed to inf
-_Gain = Number(gt=0.0, le=MAX_W_MAX)
-
-
-@dataclass(frozen=True)
-class ModelMeta(Spec, noun="model metadata"):
-    """The JSON metadata of a model file (key ``xbarmem`` of the safetensors header).
-
-    Attributes:
-        format: the format tag, ``xbarmem-model/1``.
-        n_neurons: N, an integer >= 1.
-        bias: whether every layer has a bias row.
-        w_max: weight of the full window difference: a number > 0 (``single``) or one per
-            layer (``multilayer``).
-        chip: the chip spec (a table, valid as :class:`~xbarmem.hardware.chip.ChipSpec`).
-        arch: ``single`` or ``multilayer``.
-        first_array: array of the fault map where a single layer starts (>= 0).
-        hidden: hidden widths of a multilayer memory (integers >= 1).
-        fault_meta: the fault map's provenance (a table).
-        info: how the memory was trained (a table; ``kind``, ``rule``, ``rule_options``,
-            ``adapt.read_backs`` checked when present; the rule checks its options).
-        versions: package versions that wrote the file (a table).
-        threads: torch threads of the process that wrote the file (an integer >= 1; absent
-            in files written before it was recorded).
-        extra: free data (a table); ``extra.patterns`` describes the saved patterns.
-    """
-
-    format: Annotated[str, Choice((FORMAT,))]
-    n_neurons: Annotated[int, _Size]
-    bias: Annotated[bool, Flag()]
-    w_max: Annotated[Any, AnyOf(_Gain, ListOf(_Gain))]
-    chip: Annotated[dict, Table()]
-    arch: Annotated[str, Choice(("single", "multilayer"))] = "single"
-    first_array: Annotated[int, Number(integer=True, ge=0)] = 0
-    hidden: Annotated[list | None, Maybe(ListOf(_Size))] = None
-    fault_meta: Annotated[dict, Table()] = field(default_factory=dict)
-    info: Annotated[dict, Table()] = field(default_factory=dict)
-    versions: Annotated[dict, Table()] = field(default_factory=dict)
-    threads: Annotated[int | None, Maybe(_Size)] = None
-    extra: Annotated[dict, Table()] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        """Architecture-dependent keys, the chip, and the parts of ``info``/``extra`` that
-        loading uses."""
-        if self.arch == "single":
-            if self.hidden is not None or not isinstance(self.w_max, (int, float)):
-                raise ConfigError("a single-layer model has no hidden widths and one w_max "
-                                  f"number, got hidden={self.hidden!r}, w_max={self.w_max!r}")
-        elif (self.hidden is None or not isinstance(self.w_max, list)
-              or len(self.w_max) != len(self.hidden) + 1 or self.first_array):
-            raise ConfigError("a multilayer model needs hidden widths, one w_max per layer "
-                              f"(got hidden={self.hidden!r}, w_max={self.w_max!r}) and "
-                              "first_array 0")
-        try:
-            ChipSpec.from_dict(self.chip)
-        except ConfigError as exc:
-            raise ConfigError(f"chip: {exc}") from None
-        model_info_check(self.info)
-        if "patterns" in self.extra:
-            saved = SavedPatterns.from_dict(self.extra["patterns"])
-            shape = saved.image_shape
-            if shape and shape[0] * shape[1] != self.n_neurons:
-                raise ConfigError(f"extra.patterns.image_shape {shape} does not match "
-                                  f"n_neurons {self.n_neurons}")
-            if "kind" in self.info and saved.kind != self.info["kind"]:
-                raise ConfigError(
-                    f"extra.patterns.kind {saved.kind!r} contradicts info.kind "
-                    f"{self.info['kind']!r}: the saved patterns must be of the kind the memory "
-                    f"was trained for (recall, evaluation and re-training read one or the other)")
-
-    @property
-    def sizes(self) -> list[int]:
-        """Layer widths ``[N, hidden..., N]``."""
-        return [self.n_neurons, *(self.hidden or []), self.n_neurons]
-
-    @property
-    def w_maxes(self) -> list[float]:
-        return [float(w) for w in (self.w_max if isinstance(self.w_max, list) else [self.w_max])]
-
-
-@dataclass(frozen=True)
-class _InfoCheck(Spec, section="info", noun="model metadata"):
-    """The keys of ``info`` that are read after loading."""
-
-    kind: Annotated[str, Choice(KINDS)] = "binary"
-    rule: Annotated[str, Text()] = ""
-    rule_options: Annotated[dict, Table()] = field(default_factory=dict)
-    adapt: Annotated[dict, Table()] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _AdaptInfoCheck(Spec, section="info.adapt", noun="model metadata"):
-    """The keys of ``info.adapt`` (what chip-in-the-loop adaptation recorded) read again by
-    the next adaptation."""
-
-    read_backs: Annotated[int, Number(integer=True, ge=0)] = 0
-
-
-def model_info_check(info: dict[str, Any]) -> None:
-    """Check the keys of a model's ``info`` that are read after loading (``kind``, ``rule``,
-    ``rule_options`` -- a table; its options are checked by the rule that reads them --
-    ``adapt.read_backs``): ``ConfigError`` naming ``info.{key}``; other keys (what training
-    recorded: steps, loss, seeds...) are free, as ``extra`` is."""
-    _AdaptInfoCheck.from_declared(_InfoCheck.from_declared(info).adapt)
-
-
-@dataclass(frozen=True)
-class SavedPatterns(Spec, section="extra.patterns", noun="model metadata"):
-    """How the patterns saved with a model are described (``extra.patterns``).
-
-    Attributes:
-        name: the pattern set's name.
-        kind: ``binary`` or ``continuous``.
-        image_shape: ``[]`` or ``[h, w]`` with ``h * w == N``.
-        labels: the class of each pattern (``P`` integers), or None for a set without labels.
-    """
-
-    name: Annotated[str, Text()] = "patterns"
-    kind: Annotated[str, Choice(KINDS)] = "binary"
-    image_shape: Annotated[list, ListOf(_Size, nonempty=False)] = field(default_factory=list)
-    labels: Annotated[list | None, Maybe(ListOf(Number(integer=True)))] = None
-
-    def validate(self) -> None:
-        if len(self.image_shape) not in (0, 2):
-            raise ConfigError(f"extra.patterns.image_shape must be [] or [h, w], got "
-                              f"{self.image_shape!r}")
 
 
 def _versions() -> dict[str, str]:
