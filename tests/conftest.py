@@ -73,6 +73,17 @@ def small_model(small_memory, tmp_path_factory):
                        patterns=pset)
 
 
+@pytest.fixture(scope="module")
+def small_export(small_memory, tmp_path_factory):
+    """:func:`small_memory` exported with its patterns (a fresh folder per test module)."""
+    from xbarmem.deploy.export import export_memory
+
+    pset, memory = small_memory
+    folder = tmp_path_factory.mktemp("export") / "out"
+    export_memory(memory, folder, patterns=pset)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def trained():
     """``trained(patterns, chip, *, fault_seed, program_seed, max_steps, finetune_steps=0,

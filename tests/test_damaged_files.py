@@ -18,7 +18,6 @@ from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save
 
 from tests.conftest import refused
-from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.reload import load_export
 from xbarmem.errors import FileFormatError
 from xbarmem.files import MAX_NESTING, NestingError, parse_text
@@ -338,11 +337,8 @@ EXPORT_DAMAGES = {  # name -> (damage of the folder, words of the message)
 
 
 @pytest.fixture(scope="module")
-def export_folder(tmp_path_factory, memory):
-    pset, mem = memory
-    folder = tmp_path_factory.mktemp("export") / "out"
-    export_memory(mem, folder, patterns=pset)
-    return folder
+def export_folder(small_export):
+    return small_export
 
 
 @pytest.mark.parametrize("damage", sorted(EXPORT_DAMAGES))

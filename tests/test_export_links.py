@@ -27,11 +27,8 @@ def memory(small_memory):
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, memory):
-    pset, mem = memory
-    folder = tmp_path_factory.mktemp("export") / "out"
-    export_memory(mem, folder, patterns=pset)
-    return folder
+def exported(small_export):
+    return small_export
 
 
 def _copy(exported, tmp_path):
