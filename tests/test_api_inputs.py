@@ -287,3 +287,16 @@ def test_continuous_cues_inside_the_range_are_taken_on_every_path(make, activati
     for call in _cue_paths().values():
         for activation in activations:
             call(cues, activation)  # taken: no error, on every path
+
+
+def test_reprs_say_what_a_memory_and_a_score_hold(small_memory):
+    pset, memory = small_memory
+    assert repr(memory) == ("SingleLayerMemory(N=16, chip='rram', arrays=1, bias=True, "
+                            "rule='adaptive', kind='binary')")
+    fresh = xm.MultilayerMemory(16, 8, xm.load_chip("ideal"))
+    assert repr(fresh) == ("MultilayerMemory(sizes=16-8-16, chip='ideal', arrays=2, bias=True, "
+                           "programmed=False)")
+    score = xm.evaluate_memory(memory, pset, xm.Protocol(probes=2))
+    text = repr(score)
+    assert text.startswith(f"Score(cosine={score.cosine:.4g}, exact={score.exact:.4g}, ")
+    assert "per_pattern_cosine=[3 values, " in text and "tensor" not in text

@@ -28,6 +28,7 @@ def test_lazy_package_attributes():
     import xbarmem
 
     assert set(xbarmem.__all__) <= set(dir(xbarmem))
+    assert not {"importlib", "Any", "TYPE_CHECKING", "annotations"} & set(dir(xbarmem))
     for name in xbarmem.__all__:  # every export resolves (a name added without its module fails)
         assert getattr(xbarmem, name) is not None, name
     from xbarmem import PatternSet, train  # noqa: F401 - resolved on first use

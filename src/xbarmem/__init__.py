@@ -72,7 +72,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, *_SUBMODULES})
+    """The public names and subpackages, not this module's own helpers (``importlib``, ...)."""
+    return sorted({*__all__, *_SUBMODULES})
 
 
 if TYPE_CHECKING:  # static analysis and IDEs see the eager imports

@@ -108,6 +108,16 @@ class Score:
     states: torch.Tensor | None = field(default=None, repr=False)
     cues: torch.Tensor | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        """The means to 4 significant digits and the per-pattern cosines' range (``as_dict``
+        holds every value as computed)."""
+        means = ", ".join(f"{name}={getattr(self, name):.4g}" for name in
+                          ("cosine", "exact", "hamming", "converged", "mean_iterations"))
+        per = self.per_pattern_cosine
+        spread = (f", per_pattern_cosine=[{len(per)} values, {min(per):.4g} to {max(per):.4g}]"
+                  if per else "")
+        return f"Score({means}{spread})"
+
     def as_dict(self) -> dict[str, Any]:
         return {"cosine": self.cosine, "exact": self.exact, "hamming": self.hamming,
                 "converged": self.converged, "mean_iterations": self.mean_iterations,

@@ -145,6 +145,19 @@ class Memory:
         self.targets: list[tuple[torch.Tensor, torch.Tensor | None]] | None = None
         self.info: dict[str, Any] = {}
 
+    def __repr__(self) -> str:
+        """``SingleLayerMemory(N=64, chip='rram', arrays=2, bias=True, rule='adaptive',
+        kind='binary')``: sizes, chip, placement and, once trained, how."""
+        shape = (f"N={self.n_neurons}" if len(self.sizes) == 2
+                 else f"sizes={'-'.join(map(str, self.sizes))}")
+        parts = [shape, f"chip={self.chip.name!r}",
+                 f"arrays={sum(layer.n_arrays for layer in self.layers)}",
+                 f"bias={self.has_bias}"]
+        parts += [f"{key}={self.info[key]!r}" for key in ("rule", "kind") if key in self.info]
+        if not self.programmed:
+            parts.append("programmed=False")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
     # ------------------------------------------------------------------ hardware view
     @property
     def has_bias(self) -> bool:
