@@ -300,3 +300,17 @@ def test_reprs_say_what_a_memory_and_a_score_hold(small_memory):
     text = repr(score)
     assert text.startswith(f"Score(cosine={score.cosine:.4g}, exact={score.exact:.4g}, ")
     assert "per_pattern_cosine=[3 values, " in text and "tensor" not in text
+
+
+def test_reprs_of_fault_maps_and_crossbars_give_shape_counts_and_placement():
+    chip = xm.load_preset("rram").with_faults(0.3)
+    faults = xm.FaultMap.generate(chip, 2, seed=0)
+    stuck = int(faults.stuck.sum())
+    assert repr(faults) == (f"FaultMap(arrays=2, rows=64, cols=64, stuck={stuck} of 16384 "
+                            f"devices ({100 * stuck / 16384:.1f}%), source='generated', seed=0)")
+    assert len(repr(faults)) < 200  # not every conductance
+    crossbar = xm.Crossbar(chip, 64, 64, faults)
+    assert repr(crossbar) == ("Crossbar(64x65 incl. bias row, chip='rram', arrays 0..1 of "
+                              "64x64, w_max=0.5, programmed=False)")
+    one = xm.Crossbar(chip, 8, 8, faults, bias=False, first_array=1)
+    assert repr(one).startswith("Crossbar(8x8, chip='rram', array 1 of 64x64, ")

@@ -90,6 +90,16 @@ class Crossbar:
         self.g_neg: np.ndarray | None = None
         self._w_eff: torch.Tensor | None = None
 
+    def __repr__(self) -> str:
+        """``Crossbar(64x65 incl. bias row, chip='rram', arrays 0..1 of 64x64, w_max=0.5)``."""
+        arr = self.chip.array
+        last = self.first_array + self.n_arrays - 1
+        where = (f"array {last}" if last == self.first_array
+                 else f"arrays {self.first_array}..{last}")
+        return (f"Crossbar({self.n_out}x{self.n_rows}{' incl. bias row' if self.has_bias else ''}"
+                f", chip={self.chip.name!r}, {where} of {arr.rows}x{arr.cols}, "
+                f"w_max={self.w_max:g}{'' if self.programmed else ', programmed=False'})")
+
     # ------------------------------------------------------------------ layout
     def _tile_of(self) -> list[tuple[int, slice, slice]]:
         """(array index, row slice, column slice) for every tile, in logical coordinates."""

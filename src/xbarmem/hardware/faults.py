@@ -93,6 +93,16 @@ class FaultMap:
             raise FileFormatError("fault map conductances must be finite and >= 0 siemens")
         self.g_stuck = g
 
+    def __repr__(self) -> str:
+        """``FaultMap(arrays=2, rows=64, cols=64, stuck=2458 of 16384 devices (15.0%),
+        source='generated', seed=0)``: shape, counts and provenance, not every conductance."""
+        stuck, total = int(self.stuck.sum()), self.g_stuck.size
+        rows, cols = self.array_shape
+        meta = "".join(f", {key}={self.meta[key]!r}" for key in ("source", "seed", "file")
+                       if key in self.meta)
+        return (f"FaultMap(arrays={self.n_arrays}, rows={rows}, cols={cols}, stuck={stuck} of "
+                f"{total} devices ({100 * stuck / total:.1f}%){meta})")
+
     # ----------------------------------------------------------------- shape and summaries
     @property
     def n_arrays(self) -> int:
