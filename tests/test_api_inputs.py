@@ -314,3 +314,16 @@ def test_reprs_of_fault_maps_and_crossbars_give_shape_counts_and_placement():
                               "64x64, w_max=0.5, programmed=False)")
     one = xm.Crossbar(chip, 8, 8, faults, bias=False, first_array=1)
     assert repr(one).startswith("Crossbar(8x8, chip='rram', array 1 of 64x64, ")
+
+
+@pytest.mark.parametrize("rule", [xm.AdaptiveTrainer(max_steps=2), xm.get_rule("hebb")])
+def test_rule_fit_takes_a_problem_and_a_progress_function_only(rule):
+    patterns = xm.random_patterns(3, 16, seed=0).patterns
+    memory = xm.SingleLayerMemory(16, "ideal", bias=rule.bias)
+    with pytest.raises(ArgumentError, match=r"problem must be a Problem \(Problem.of.*"
+                       r"xbarmem.train\(patterns, \.\.\.\).*got SingleLayerMemory"):
+        rule.fit(memory, patterns)  # scikit-learn's fit(X, y) habit
+    problem = xm.Problem.for_memories(patterns, [memory])
+    with pytest.raises(ArgumentError, match="progress must be a function"):
+        rule.fit(problem, patterns)
+    assert rule.fit(problem).weights[0].shape == (1, 16, 16)

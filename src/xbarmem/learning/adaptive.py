@@ -40,7 +40,7 @@ import torch
 
 from xbarmem.checks import MAX_SEED, is_choice, shown
 from xbarmem.errors import ConfigError
-from xbarmem.learning.base import FitResult, Problem, stored_fixed_points, within_box
+from xbarmem.learning.base import FitResult, Problem, fit_arguments, stored_fixed_points, within_box
 from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.names import PRODUCTS, RECIPES
@@ -269,6 +269,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         :class:`~xbarmem.learning.stages.StepReporter`); it does not change the result. Raises
         :class:`ConfigError` when the problem's bias rows do not match ``bias`` or an option
         does not apply to it (:meth:`resolved`)."""
+        problem = fit_arguments(problem, progress)
         if problem.bias != self.bias:
             raise ConfigError(f"rule {'learns' if self.bias else 'has no'} bias but the "
                               f"memory has {'a' if problem.bias else 'no'} bias row")

@@ -21,7 +21,15 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from xbarmem.checks import as_real_array, check_flag, check_type, checked_keywords, is_choice, shown
+from xbarmem.checks import (
+    as_real_array,
+    check_callback,
+    check_flag,
+    check_type,
+    checked_keywords,
+    is_choice,
+    shown,
+)
 from xbarmem.errors import ConfigError, PatternError
 
 KINDS = ("binary", "continuous")
@@ -208,6 +216,19 @@ class FitResult:
     loss: torch.Tensor
     converged: torch.Tensor
     fixed_points: torch.Tensor | None = None
+
+
+def fit_arguments(problem: Any, progress: Any) -> Problem:
+    """The arguments of every rule's ``fit``, checked before any work: ``problem`` a
+    :class:`Problem` and ``progress`` a function or None, else
+    :class:`~xbarmem.errors.ArgumentError` (``rule.fit(memory, patterns)`` in the manner of
+    scikit-learn is told how to build a problem, or to train the memory directly)."""
+    check_type(problem, Problem, "problem",
+               "a Problem (Problem.of(patterns, ...) or Problem.for_memories(patterns, "
+               "memories)); to train a memory, use xbarmem.train(patterns, ...) or "
+               "fit_memories(rule, patterns, memories)")
+    check_callback(progress, "progress")
+    return problem
 
 
 @runtime_checkable

@@ -23,7 +23,7 @@ import torch
 
 from xbarmem.checks import checked_keywords, is_choice, shown
 from xbarmem.errors import ConfigError
-from xbarmem.learning.base import FitResult, Problem
+from xbarmem.learning.base import FitResult, Problem, fit_arguments
 from xbarmem.spec import Spec, flag, integer, number
 
 
@@ -73,6 +73,7 @@ class ClassicRule(Spec, noun="rule"):
 
     def fit(self, problem: Problem, progress=None) -> FitResult:
         """Closed form (``progress`` is accepted and never called: there are no steps)."""
+        problem = fit_arguments(problem, progress)
         if problem.layers != 1:
             raise ConfigError(f"rule {self.name!r} learns single-layer memories only; "
                               "multilayer memories are trained by the hardware-adaptive rule")
