@@ -12,8 +12,11 @@ import sys
 
 import pytest
 from conftest import refused, tiny_sweep
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xbarmem.experiments import trial as trial_module
+from xbarmem.experiments.fields import export_columns, typed_columns
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.trial_options import _HEAD, OPTIONS
 
@@ -184,3 +187,61 @@ def test_parquet_without_pyarrow_names_the_package_and_writes_nothing(store, run
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     message = refused(run_cli, tmp_path, "results", store, "--parquet", tmp_path / "r.parquet")
     assert "needs pyarrow (pip install pyarrow)" in message
+
+
+MIXED = """[sweep]
+name = "mixed"
+trial = "evaluate"
+seeds = 1
+
+[base]
+data = "random"
+n_neurons = 16
+patterns = 3
+probes = 2
+arch = "multilayer"
+rule = "adaptive"
+max_iterations = 10
+
+[grid]
+hidden = [8, [8, 4]]
+
+[rule_options.adaptive]
+max_steps = 5
+finetune_steps = 2
+"""
+
+
+def test_parquet_export_of_a_column_holding_a_number_and_a_list(tmp_path, run_cli):
+    """``hidden = [8, [8, 4]]`` stores 8 and ``"[8, 4]"`` in one column (was ArrowInvalid)."""
+    pq = pytest.importorskip("pyarrow.parquet")  # installed with the test extra
+    sweep, path, out = tmp_path / "m.toml", tmp_path / "s.sqlite", tmp_path / "r.parquet"
+    sweep.write_text(MIXED)
+    assert run_cli("sweep", sweep, "--store", path, "--jobs", "1")[0] == 0
+    code, text, err = run_cli("results", path, "--parquet", out)
+    assert code == 0 and "wrote 2 rows" in err, err
+    table = pq.read_table(out)
+    assert sorted(table.column("config.hidden").to_pylist()) == ["8", "[8, 4]"]
+    assert str(table.schema.field("result.cosine").type) == "double"
+    assert table.column("config.rule").to_pylist() == ["adaptive", "adaptive"]
+
+
+@given(st.lists(st.dictionaries(st.sampled_from("abc"), st.none() | st.booleans()
+                                | st.integers() | st.floats(allow_nan=False) | st.text(),
+                                min_size=1), max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_typed_columns_are_of_one_type_each(records):
+    pa = pytest.importorskip("pyarrow")
+    columns = export_columns(records)
+    typed = typed_columns(records, columns)
+    table = pa.table(typed)  # one type per column: the table builds
+    assert table.num_rows == len(records)
+    for column in columns:
+        stored = [r.get(column) for r in records]
+        assert [v is None for v in typed[column]] == [v is None for v in stored]
+        if len({type(v) for v in stored if v is not None} - {int, float}) <= 1 and not any(
+                isinstance(v, int) and not -2 ** 63 <= v < 2 ** 63 for v in stored):
+            kinds = {bool if isinstance(v, bool) else str if isinstance(v, str) else float
+                     for v in stored if v is not None}
+            if len(kinds) <= 1:
+                assert typed[column] == stored  # one kind: kept as stored

@@ -49,6 +49,36 @@ def export_columns(records: list[dict[str, Any]]) -> list[str]:
     return head + sorted(k for k in seen if k not in COLUMNS)
 
 
+#: the range of a Parquet (int64) integer column
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _value_kind(value: Any) -> str:
+    """``flag``, ``number`` (an int64 integer or a float), ``text``, or ``other`` (an
+    integer beyond int64, which a typed column cannot hold)."""
+    if isinstance(value, bool):
+        return "flag"
+    if isinstance(value, int):
+        return "number" if _INT64[0] <= value <= _INT64[1] else "other"
+    return "number" if isinstance(value, float) else "text"
+
+
+def typed_columns(records: list[dict[str, Any]], columns: list[str]) -> dict[str, list]:
+    """Each column's values for a typed table (Parquet): as stored where every value of the
+    column is of one kind (flags, numbers -- integers and floats together -- or texts), else
+    every value as JSON text (a sweep's ``hidden = [32, [64, 32]]`` stores 32 and
+    ``"[64, 32]"`` in one column; so does a flag beside a number; an integer beyond int64 is
+    text too). None stays None (a missing value)."""
+    out = {}
+    for column in columns:
+        values = [r.get(column) for r in records]
+        kinds = {_value_kind(v) for v in values if v is not None}
+        if len(kinds) > 1 or kinds == {"other"}:
+            values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
+        out[column] = values
+    return out
+
+
 def stored_field(name: str) -> str:
     """A field as the store holds it: a rule option spelled as in a sweep file,
     ``rule_options.RULE.KEY`` (``rule_options.storkey-variant.self_field``), is the row's

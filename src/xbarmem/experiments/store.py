@@ -60,6 +60,7 @@ from xbarmem.experiments.fields import (
     json_paths,
     parse_condition,
     read_payloads,
+    typed_columns,
 )
 from xbarmem.experiments.store_file import (
     COLUMNS,
@@ -487,7 +488,7 @@ class ResultStore:
             except ImportError:
                 raise ConfigError("Parquet export needs pyarrow (pip install pyarrow); "
                                   "CSV works without it") from None
-            table = pa.table({c: [r.get(c) for r in records] for c in columns})
+            table = pa.table(typed_columns(records, columns))
             pq.write_table(table, path)
         return path
 
