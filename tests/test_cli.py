@@ -224,6 +224,8 @@ def test_evaluate_clean_cues_are_fixed_points(run_cli, adaptive_model):
     assert result["converged"] == 1.0
     assert result["mean_iterations"] == 1.0  # first step already confirms the fixed point
     assert result["per_pattern_cosine"] == [pytest.approx(1.0)] * 10
+    assert result["outcomes"] == {"recalled": 1.0, "other_pattern": 0.0, "inverted": 0.0,
+                                  "spurious": 0.0, "not_converged": 0.0}
     expected = {"corruption": "flip", "level": 0.0, "probes": 2, "mode": "sync", "seed": 0}
     assert {k: result["protocol"][k] for k in expected} == expected
 
@@ -234,9 +236,15 @@ def test_evaluate_corrupted_cues(run_cli, adaptive_model):
     assert -1.0 <= result["cosine"] <= 1.0
     assert result["cosine"] > 0.5  # a fault-free chip recalls 10% flipped digits well
     assert len(result["per_pattern_cosine"]) == 10
+    assert sum(result["outcomes"].values()) == pytest.approx(1.0)
+    assert result["outcomes"]["recalled"] == pytest.approx(result["exact"])
     code, out, err = run_cli("evaluate", adaptive_model, "--probes", "1")
     assert code == 0, err
-    assert out.startswith("cosine ")
+    lines = out.splitlines()
+    assert lines[0] == "10 patterns x 1 cues (flip 0.1), sync sign recall:"
+    assert lines[1].startswith("cosine ")
+    assert lines[2] == ("ended: own 0.90  other 0.00  inverted 0.00  spurious 0.00  "
+                        "unconverged 0.10")
 
 
 # ------------------------------------------------------------------------------------ recall
@@ -1297,7 +1305,7 @@ def test_held_warnings_come_before_the_results_of_a_command_without_progress(run
     code, _, err = run_cli("train", "--data", "random", "--patterns", "3", "--neurons", "16",
                            "--chip", wide, "--rule", "hebb", "--out", model)
     assert code == 0, err
-    for args, last in ((["evaluate", str(model), "--probes", "1"], "cosine"),
+    for args, last in ((["evaluate", str(model), "--probes", "1"], "ended: own"),
                        (["chip", "show", str(wide)], "fault_model")):
         both = subprocess.run([sys.executable, "-m", "xbarmem", *args], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, check=False,

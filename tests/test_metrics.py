@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from xbarmem.errors import PatternError
-from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, hamming_distance
+from xbarmem.evaluation.metrics import (
+    OUTCOMES,
+    cosine_similarity,
+    exact_recall,
+    hamming_distance,
+    recall_outcomes,
+)
 
 
 def test_cosine_basic_cases() -> None:
@@ -72,3 +78,36 @@ def test_bad_inputs_raise_pattern_error(fn: Callable[[Any, Any], torch.Tensor]) 
         fn(np.array([[np.nan, 1.0]]), np.ones((1, 2)))
     with pytest.raises(PatternError, match="2-D"):
         fn(np.ones((1, 2, 3)), np.ones((1, 2, 3)))
+
+
+def test_recall_outcomes_label_each_recall_once() -> None:
+    stored = torch.tensor([[1.0, 1.0, -1.0, -1.0], [1.0, -1.0, 1.0, -1.0]])
+    target = stored[[0, 0, 0, 0, 0, 1]]
+    states = torch.stack([stored[0],              # its own pattern
+                          stored[1],              # the other stored pattern
+                          -stored[1],             # an inverted pattern
+                          torch.tensor([1.0, 1.0, 1.0, 1.0]),   # a spurious fixed point
+                          torch.tensor([1.0, 1.0, 1.0, -1.0]),  # stopped on a cycle
+                          stored[1] * 0.5])       # its own pattern, by sign
+    converged = torch.tensor([True, True, True, True, False, True])
+    out = recall_outcomes(states, target, stored, converged)
+    assert list(out) == list(OUTCOMES)
+    assert out == {"recalled": 2 / 6, "other_pattern": 1 / 6, "inverted": 1 / 6,
+                   "spurious": 1 / 6, "not_converged": 1 / 6}
+    with pytest.raises(PatternError, match="converged must have 6 entries"):
+        recall_outcomes(states, target, stored, converged[:5])
+    with pytest.raises(PatternError, match="patterns have 3 neurons"):
+        recall_outcomes(states, target, stored[:, :3], converged)
+
+
+@given(st.integers(1, 6), st.integers(1, 8), st.integers(2, 12), st.integers(0, 2**31))
+@settings(max_examples=60, deadline=None)
+def test_recall_outcomes_are_fractions_summing_to_one(p: int, b: int, n: int, seed: int) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    stored = torch.where(torch.rand(p, n, generator=gen) < 0.5, -1.0, 1.0)
+    target = stored[torch.randint(p, (b,), generator=gen)]
+    states = torch.where(torch.rand(b, n, generator=gen) < 0.5, target, -target)
+    converged = torch.rand(b, generator=gen) < 0.7
+    out = recall_outcomes(states, target, stored, converged)
+    assert sum(out.values()) == pytest.approx(1.0)
+    assert out["recalled"] == pytest.approx(float(exact_recall(states, target).float().mean()))

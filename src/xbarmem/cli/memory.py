@@ -19,6 +19,11 @@ from xbarmem.learning.budget import step_budget
 if TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
 
+#: how `evaluate` names the labels of `Score.outcomes` (evaluation.metrics.OUTCOMES): the
+#: cue's own pattern, another stored one, a negated one, another fixed point, no fixed point
+OUTCOME_WORDS = {"recalled": "own", "other_pattern": "other", "inverted": "inverted",
+                 "spurious": "spurious", "not_converged": "unconverged"}
+
 Model = Annotated[Path, typer.Argument(metavar="MODEL", parser=o.input_path,
                                        help="Model file from `xbarmem train`.")]
 TrainPatterns = o.patterns("all of the source if there are no more than N; random needs it")
@@ -210,13 +215,18 @@ def evaluate(
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
               "max_iterations": max_iterations, "seed": seed},
-              **score.as_dict(), "threads": threads}
+              **score.as_dict(), "outcomes": score.outcomes, "threads": threads}
     if json_out:
         _emit_json(result)
     else:
+        out.print(f"{stored.n_patterns} patterns x {probes} cues ({corruption} {level:g}), "
+                  f"{mode} {activation} recall:")
         out.print(f"cosine {score.cosine:.4f}  exact {score.exact:.3f}  hamming "
                   f"{score.hamming:.2f} bits  converged {score.converged:.2f}  "
                   f"iterations {score.mean_iterations:.1f}")
+        if score.outcomes is not None:
+            out.print("ended: " + "  ".join(f"{OUTCOME_WORDS[k]} {v:.2f}"
+                                            for k, v in score.outcomes.items()))
 
 
 # ---------------------------------------------------------------------------------- recall

@@ -23,7 +23,12 @@ from xbarmem.checks import check_callback, check_flag, check_type, checked_keywo
 from xbarmem.data.corruption import check_corruption, corrupt
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ArgumentError, ConfigError
-from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, hamming_distance
+from xbarmem.evaluation.metrics import (
+    cosine_similarity,
+    exact_recall,
+    hamming_distance,
+    recall_outcomes,
+)
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
@@ -105,6 +110,10 @@ class Score:
     converged: float
     mean_iterations: float
     per_pattern_cosine: list[float] = field(default_factory=list)
+    #: binary patterns: where the recalls ended, fractions by label of
+    #: :data:`~xbarmem.evaluation.metrics.OUTCOMES` (:func:`recall_outcomes`); None for
+    #: continuous patterns. Not in :meth:`as_dict` (stored rows keep their keys).
+    outcomes: dict[str, float] | None = None
     states: torch.Tensor | None = field(default=None, repr=False)
     cues: torch.Tensor | None = field(default=None, repr=False)
 
@@ -168,13 +177,17 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
         states = torch.where(states >= 0, 1.0, -1.0)
     cos = cosine_similarity(states, cues.target)
     per_pattern = cos.reshape(cues.probes, -1).mean(dim=0)
+    stored = cues.target[: len(per_pattern)]  # row k * P + i of the targets is pattern i
+    outcomes = (recall_outcomes(states, cues.target, stored, result.converged)
+                if cues.binary else None)
     return Score(cosine=float(cos.mean()),
                  exact=float(exact_recall(states, cues.target).float().mean()),
                  hamming=float(hamming_distance(states, cues.target).float().mean()),
                  converged=float(result.converged.float().mean()),
                  mean_iterations=float(result.iterations.float().mean()),
                  per_pattern_cosine=[round(float(v), 6) for v in per_pattern],
-                 states=states if keep else None, cues=cues.cues if keep else None)
+                 outcomes=outcomes, states=states if keep else None,
+                 cues=cues.cues if keep else None)
 
 
 @checked_keywords

@@ -13,7 +13,8 @@ import torch
 
 from xbarmem.errors import PatternError
 
-__all__ = ["cosine_similarity", "exact_recall", "field_margins", "hamming_distance"]
+__all__ = ["OUTCOMES", "cosine_similarity", "exact_recall", "field_margins", "hamming_distance",
+           "recall_outcomes"]
 
 
 def _as_rows(x: Any, name: str) -> torch.Tensor:
@@ -58,6 +59,38 @@ def hamming_distance(a: Any, b: Any) -> torch.Tensor:
 def exact_recall(a: Any, b: Any) -> torch.Tensor:
     """Whether every sign agrees in each row pair: bool ``(B,)``."""
     return hamming_distance(a, b) == 0
+
+
+#: where a recall from a corrupted cue ends, in the order :func:`recall_outcomes` labels it
+OUTCOMES = ("recalled", "other_pattern", "inverted", "spurious", "not_converged")
+
+
+def recall_outcomes(states: Any, target: Any, patterns: Any, converged: Any) -> dict[str, float]:
+    """Where each recall ended, as fractions of the ``B`` recalls (summing to 1), by sign:
+    ``recalled`` (the cue's own pattern ``target``), ``other_pattern`` (another of the stored
+    ``patterns``), ``inverted`` (the negative of a stored pattern, an attractor of every
+    symmetric network), ``spurious`` (a fixed point that is none of these), ``not_converged``
+    (the recall stopped on a cycle or at its cap: ``converged`` False). ``states`` and
+    ``target`` are ``(B, N)``, ``patterns`` ``(P, N)``, ``converged`` ``(B,)`` bool; each
+    recall gets the first label of :data:`OUTCOMES` that applies."""
+    ta, tb = _pair(states, target)
+    stored = _as_rows(patterns, "patterns")
+    if stored.shape[1] != ta.shape[1]:
+        raise PatternError(f"patterns have {stored.shape[1]} neurons, states {ta.shape[1]}")
+    done = torch.as_tensor(converged, dtype=torch.bool).reshape(-1)
+    if done.shape[0] != ta.shape[0]:
+        raise PatternError(f"converged must have {ta.shape[0]} entries, got {done.shape[0]}")
+    sign_a = torch.where(ta >= 0, 1.0, -1.0)
+    sign_p = torch.where(stored >= 0, 1.0, -1.0)
+    overlap = sign_a @ sign_p.T  # (B, P): N where equal, -N where opposite
+    n = float(ta.shape[1])
+    own = ((ta >= 0) == (tb >= 0)).all(dim=1)
+    other = (overlap == n).any(dim=1) & ~own
+    inverted = (overlap == -n).any(dim=1) & ~own & ~other
+    rest = ~(own | other | inverted)
+    labels = (own, other, inverted, rest & done, rest & ~done)
+    total = max(1, ta.shape[0])
+    return {name: float(mask.sum()) / total for name, mask in zip(OUTCOMES, labels, strict=True)}
 
 
 def field_margins(weights: Any, bias: Any, patterns: Any) -> dict[str, float]:
