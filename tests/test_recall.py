@@ -257,3 +257,15 @@ def test_protocol_is_checked_when_made(field, error, message):
     with pytest.raises(error, match=message):
         Protocol(**field)
     assert Protocol(corruption="salt_pepper", level=0.2, probes=2, seed=3).probes == 2
+
+
+def test_recall_summary_shares_are_exact_fractions():
+    """Means in float64: 13 converged cues of 20 are 0.65 in ``recall --json``, not 0.6499999..."""
+    from xbarmem.memory.recall import RecallResult
+
+    res = RecallResult(states=torch.ones(20, 4), iterations=torch.arange(20),
+                       reads=torch.full((20,), 3), converged=torch.arange(20) < 13,
+                       cycled=torch.arange(20) >= 15, mode="sync", activation="sign")
+    summary = res.summary()
+    assert (summary["converged"], summary["cycled"]) == (0.65, 0.25)
+    assert (summary["mean_iterations"], summary["mean_reads"]) == (9.5, 3.0)
