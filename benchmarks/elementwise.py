@@ -5,7 +5,7 @@ largest items, next to the batched products. This script times, at the shapes of
 training steps, the operations one step is made of: the product ``(T, R, N) @ (T, N, N)``,
 ``torch.tanh`` on its result, the same tanh written through the logistic function
 (``2 sigmoid(2x) - 1``, equal up to rounding; training uses it since 2026-12-02 as
-``xbarmem.learning.stages.tanh``), ``torch.sigmoid``, the Gaussian draw of one step's cue noise
+``xbarmem.learning.objective.tanh``), ``torch.sigmoid``, the Gaussian draw of one step's cue noise
 (``torch.randn``) and the binary cues' bit flips at the default rate (0.1), drawn one uniform
 number per bit (``torch.where(torch.rand(...) < rate, -x, x)``, training's draw before
 2026-12-02) and as a Bernoulli process (``x * flip_signs(...)``, today's). Each time is the
@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 
 from xbarmem.learning.adaptive import AdaptiveTrainer
-from xbarmem.learning.stages import flip_signs
-from xbarmem.learning.stages import tanh as training_tanh
+from xbarmem.learning.noise import flip_signs
+from xbarmem.learning.objective import tanh as training_tanh
 
 from .recipes import RESULTS, provenance, write_result
 

@@ -30,6 +30,9 @@ from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
 from xbarmem.learning import stages
 from xbarmem.learning.adaptive import RECIPE_OPTIONS
+from xbarmem.learning.noise import flip_signs
+from xbarmem.learning.objective import late_weights, tanh
+from xbarmem.learning.optimizer import fused_counter, optimizer_step
 from xbarmem.memory.recall import recall_batch
 
 from .recipe_search import CANDIDATES, summarise, tuning_cases
@@ -95,7 +98,7 @@ def cue_losses(a: torch.Tensor, cues: torch.Tensor, target: torch.Tensor, unroll
         h = torch.bmm(state, a[:, :, :n].transpose(1, 2))
         if a.shape[2] > n:
             h += a[:, None, :, n]
-        state = torch.sign(h) if straight_through else stages.tanh(h)
+        state = torch.sign(h) if straight_through else tanh(h)
         total += float(late[k]) * (state - target).pow(2).sum(dim=2)
     return total
 
@@ -128,7 +131,7 @@ def hardest_cues() -> Iterator[None]:
     def hardest(opts, consts, kind, gen):
         target = consts.target
         both = torch.cat([target, target], dim=1)  # row j * P + i: a cue of pattern i
-        cues = both * stages.flip_signs(both.shape, opts.cue_flip, gen)
+        cues = both * flip_signs(both.shape, opts.cue_flip, gen)
         loss = cue_losses(now["a"], cues, both, now["unroll"], now["late"],
                           now["straight_through"])
         return target, consts.target_mask, keep_hardest(cues, loss, consts.mask.shape[1])
@@ -161,7 +164,7 @@ def held_out(x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, ...]:
     copies, flip, seed = HELD_OUT
     t, p, n = x.shape
     target = x.repeat(1, copies, 1)
-    cues = target * stages.flip_signs(target.shape, flip, torch.Generator().manual_seed(seed))
+    cues = target * flip_signs(target.shape, flip, torch.Generator().manual_seed(seed))
     mask = valid.repeat(1, copies).float()
     return (cues.reshape(-1, n), target.reshape(-1, n),
             torch.arange(t).repeat_interleave(copies * p), mask / mask.sum(1, keepdim=True))
@@ -182,12 +185,12 @@ def finetune_steps(path, a, x, valid, lo, hi, kind, gen, noise, unroll: int,
     yields ``(s, loss)`` after each (loss None unless ``want(s)``)."""
     opts = path.opts
     first, second = torch.zeros_like(a), torch.zeros_like(a)
-    late = stages.late_weights(opts, unroll)
-    count = stages.fused_counter(opts)
+    late = late_weights(opts, unroll)
+    count = fused_counter(opts)
     for step, rate in enumerate(rates, start=1):
         loss, grad = path.basin_loss_grad(a, x, valid, kind, gen, noise, unroll, late, True,
                                           want_loss=want(step))
-        stages.optimizer_step(opts, a, grad, first, second, step, count, lr=rate)
+        optimizer_step(opts, a, grad, first, second, step, count, lr=rate)
         torch.clamp(a, lo, hi, out=a)
         yield step, loss
 

@@ -14,12 +14,8 @@ import torch
 
 from xbarmem.learning.base import FitResult, Problem
 from xbarmem.learning.multilayer_fit import MultilayerFit
-from xbarmem.learning.stages import (
-    flip_signs,
-    fused_counter,
-    optimizer_step,
-    window_converged,
-)
+from xbarmem.learning.noise import flip_signs
+from xbarmem.learning.optimizer import fused_counter, optimizer_step, window_converged
 
 
 def field_single(opts, params, x, noise, gen):

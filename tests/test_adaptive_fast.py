@@ -14,9 +14,11 @@ from xbarmem.errors import ConfigError
 from xbarmem.learning import adaptive
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem, valid_mask, within_box
+from xbarmem.learning.batch import per_batch
+from xbarmem.learning.noise import flip_signs
+from xbarmem.learning.objective import late_weights
+from xbarmem.learning.objective import tanh as training_tanh
 from xbarmem.learning.single_fit import SingleLayerFit
-from xbarmem.learning.stages import flip_signs, late_weights, per_batch
-from xbarmem.learning.stages import tanh as stages_tanh
 from xbarmem.memory.single import SingleLayerMemory
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -95,7 +97,7 @@ def test_basin_gradient_without_the_loss_is_the_same(recall_loss, straight_throu
 
 @pytest.mark.parametrize("noise", [(0.0, 0.0), (0.05, 0.02)])
 def test_basin_steps_reusing_a_batchs_buffers_equal_a_fresh_paths(noise):
-    """A path keeps a batch's constants and buffers between steps (``stages.per_batch``): a
+    """A path keeps a batch's constants and buffers between steps (``batch.per_batch``): a
     sequence of calls on one path -- the same batch with other parameters (buffers reused with
     the last call's content), another unroll, a batch with fewer networks (new tensors), the
     first batch again -- gives what a fresh path gives for each call, bit for bit; with the
@@ -347,7 +349,7 @@ def test_training_tanh_is_torch_tanh_to_within_3e_7():
     """The training activation (2 sigmoid(2x) - 1) against torch.tanh, over the float range
     that matters and its ends, into a fresh tensor and in place."""
     x = torch.cat([torch.linspace(-12, 12, 200001), torch.tensor([-1e30, -80.0, 0.0, 80.0, 1e30])])
-    torch.testing.assert_close(stages_tanh(x), torch.tanh(x), rtol=0, atol=3e-7)
+    torch.testing.assert_close(training_tanh(x), torch.tanh(x), rtol=0, atol=3e-7)
     y = x.clone()
-    assert stages_tanh(y, out=y) is y
+    assert training_tanh(y, out=y) is y
     torch.testing.assert_close(y, torch.tanh(x), rtol=0, atol=3e-7)

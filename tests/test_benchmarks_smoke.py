@@ -255,7 +255,7 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     import xbarmem.learning.multilayer_fit as multilayer_fit
     import xbarmem.learning.single_fit as single_fit
     from benchmarks import levers, recipe_search
-    from xbarmem.learning import stages
+    from xbarmem.learning import noise, stages
 
     search = capacity.search_capacity
     start = multilayer_fit.MultilayerFit.start
@@ -277,7 +277,7 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     assert single_fit.two_stage is stages.two_stage
     assert single_fit.SingleLayerFit.warm_start is warm
     assert single_fit.SingleLayerFit.basin_loss_grad is grad
-    assert single_fit.training_cues is stages.training_cues and stages.basin_stage is stage
+    assert single_fit.training_cues is noise.training_cues and stages.basin_stage is stage
     assert multilayer_fit.stages.two_stage is stages.two_stage
     assert multilayer_fit.MultilayerFit.start == start
     assert torch.backends.mkldnn.matmul.fp32_precision == precision

@@ -14,7 +14,7 @@ from oracles import field_multi, fit_multilayer_autograd, fixed_point_loss_grad,
 from xbarmem.learning.base import Problem, valid_mask
 from xbarmem.learning.multilayer import OBJECTIVE_DEFAULTS, MultilayerTrainer
 from xbarmem.learning.multilayer_fit import MultilayerFit
-from xbarmem.learning.stages import late_weights
+from xbarmem.learning.objective import late_weights
 
 T, P, N = 3, 6, 12
 COUNTS = torch.tensor([6, 3, 4])  # padded pattern counts
@@ -168,7 +168,7 @@ def test_defaults_depend_on_the_objective_and_explicit_options_win():
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_basin_steps_reusing_a_batchs_buffers_equal_a_fresh_paths(bias):
-    """A path keeps a batch's constants and buffers between steps (``stages.per_batch``): a
+    """A path keeps a batch's constants and buffers between steps (``batch.per_batch``): a
     sequence of calls on one path -- the same batch with other parameters (buffers reused with
     the last call's content), another unroll, a batch with fewer networks (new tensors), the
     first batch again -- gives what a fresh path gives for each call, bit for bit."""

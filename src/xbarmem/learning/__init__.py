@@ -5,7 +5,11 @@
 * :mod:`.classic` -- Hebb, Storkey, the Storkey variant, pseudo-inverse, perceptron; ``get_rule``.
 * :mod:`.adaptive` -- the hardware-adaptive rule (``AdaptiveTrainer``), with its single-layer
   (:mod:`.single_fit`) and multilayer (:mod:`.multilayer_fit`) paths and the machinery they
-  share (:mod:`.stages`); :mod:`.multilayer` keeps the earlier multilayer names.
+  share: the stages and their progress reports (:mod:`.stages`), the flip-averaged stage
+  (:mod:`.flip_stage`), the optimiser update and stopping criteria (:mod:`.optimizer`), the
+  batch and its per-batch constants (:mod:`.batch`), the random draws of a step (:mod:`.noise`)
+  and the basin objective's loss and gradient terms (:mod:`.objective`); :mod:`.multilayer`
+  keeps the earlier multilayer names.
 * :mod:`.fit` -- ``fit_memories`` (train and program any memories) and ``train``.
 
 May import ``memory``, ``hardware``, ``data``, ``spec``, ``errors`` and ``version``.

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import torch
 
-from xbarmem.learning.stages import fused_counter, optimizer_step, write_std
+from xbarmem.learning.noise import write_std
+from xbarmem.learning.optimizer import fused_counter, optimizer_step
 
 #: ``sigmoid(1.702 z)`` is within 0.01 of the normal ``Phi(z)`` for every ``z``
 _LOGISTIC = 1.702

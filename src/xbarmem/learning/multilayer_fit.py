@@ -20,6 +20,16 @@ import torch
 from xbarmem.errors import ConfigError
 from xbarmem.learning import stages
 from xbarmem.learning.base import Problem, valid_mask
+from xbarmem.learning.batch import Batch, batch_constants, per_batch, trim
+from xbarmem.learning.noise import read_noise_term, training_cues, with_write_noise, write_std
+from xbarmem.learning.objective import (
+    basin_loss,
+    fixed_term,
+    tanh,
+    unrolled_backward,
+    unrolled_outputs,
+)
+from xbarmem.learning.optimizer import fused_counter, optimizer_step, stable_check
 
 
 class MultilayerFit:
@@ -142,24 +152,24 @@ class MultilayerFit:
             else:
                 a = blk * s if s != 1.0 else blk
                 w, at = a[:, :, :n_in], None
-            std = stages.write_std(self.opts, w, weight_noise)
+            std = write_std(self.opts, w, weight_noise)
             if std is not None:
-                a = stages.with_write_noise(a, n_in, std, gen)
+                a = with_write_noise(a, n_in, std, gen)
                 w, at = a[:, :, :n_in], None
             u = inputs[k]
             z = torch.bmm(u, a.transpose(1, 2) if at is None else at)
-            extra = None if read_noise <= 0 else stages.read_noise_term(
+            extra = None if read_noise <= 0 else read_noise_term(
                 z, u[:, :, :n_in], read_noise, self.opts.bias, gen)
             used.append(w)
             extras.append(extra)
             if k < last:
-                stages.tanh(z, out=_head(inputs[k + 1], n_out))
+                tanh(z, out=_head(inputs[k + 1], n_out))
         return z, used, extras
 
     def plain_views(self, a: torch.Tensor) -> tuple[list[torch.Tensor], list]:
         """:meth:`blocks` of the optimised variable ``a`` and, per layer without a scale,
         ``(W, [W | b]^T)`` views for :meth:`forward` (None for a scaled layer), made once
-        per batch (:func:`~xbarmem.learning.stages.per_batch`: ``a`` is updated in place)."""
+        per batch (:func:`~xbarmem.learning.batch.per_batch`: ``a`` is updated in place)."""
         def make() -> tuple[list[torch.Tensor], list]:
             blocks = self.blocks(a)
             plain = [(blk[:, :, :n_in], blk.transpose(1, 2)) if s == 1.0 else None
@@ -167,7 +177,7 @@ class MultilayerFit:
                                                      strict=True)]
             return blocks, plain
 
-        return stages.per_batch(self, "_plain_views", (a,), (), make)
+        return per_batch(self, "_plain_views", (a,), (), make)
 
     def backward(self, slope, used, inputs, extras, grads=None, slopes=None, *,
                  input_grad: bool = False):
@@ -226,7 +236,7 @@ class MultilayerFit:
                     [[buf[:, k] for buf in ins] for k in range(unroll)],
                     [[buf[:, k] for buf in slopes] for k in range(unroll)], flat)
 
-        return stages.per_batch(self, "_step_buffers", (x,), (unroll, rows), make)
+        return per_batch(self, "_step_buffers", (x,), (unroll, rows), make)
 
     # ------------------------------------------------------------------ objectives
     def basin_loss_grad(self, a, x, valid, kind, gen, noise, unroll, late, straight_through,
@@ -243,19 +253,19 @@ class MultilayerFit:
         blocks, plain = self.plain_views(a)
         grad = torch.empty_like(a)
         views = self.blocks(grad)
-        consts = stages.batch_constants(self, x, valid, o.cue_copies)
+        consts = batch_constants(self, x, valid, o.cue_copies)
         rows = consts.target.shape[1]
         inputs, ins, ins_at, slopes_at, flat = self.step_buffers(x, unroll, rows)
         field, used, extras = self.forward(blocks, inputs, noise, gen, plain)
-        fixed, slope0 = stages.fixed_term(stages.tanh(field, out=field), x, consts)
+        fixed, slope0 = fixed_term(tanh(field, out=field), x, consts)
         self.backward(slope0, used, inputs, extras, views)  # the fixed-point term
-        target, mask, state = stages.training_cues(o, consts, kind, gen)
+        target, mask, state = training_cues(o, consts, kind, gen)
         ins[0][:, 0, :, :n] = state
         logistic = o.recall_loss == "logistic" and kind == "binary"
         tape, squares = [], ([] if want_loss else None)
         for k in range(unroll):
             h, used, extras = self.forward(blocks, ins_at[k], noise, gen, plain)
-            nxt, slope_of, err = stages.unrolled_outputs(
+            nxt, slope_of, err = unrolled_outputs(
                 h, target, mask if consts.padded else None, straight_through=straight_through,
                 tau=o.finetune_temperature, logistic=logistic, squares=squares)
             if k + 1 < unroll:
@@ -266,12 +276,12 @@ class MultilayerFit:
             return self.backward(slope, saved[0], ins_at[k], saved[1], slopes=slopes_at[k],
                                  input_grad=k > 0)
 
-        stages.unrolled_backward(tape, consts.cue_slope, late,
+        unrolled_backward(tape, consts.cue_slope, late,
                                  logistic, lambda k: slopes_at[k][-1], _damp, back)
         for view, (sl, buf) in zip(views, flat, strict=True):
             view.baddbmm_(sl, buf)
         self.scale_grad(grad)
-        return stages.basin_loss(fixed, squares, late, consts.cue_scale), grad
+        return basin_loss(fixed, squares, late, consts.cue_scale), grad
 
     def fixed_point_stage(self, params, x, valid, lo, hi, kind, gen, noise):
         """The fixed-point objective, fast: loss and gradient written out (hand-written
@@ -304,7 +314,7 @@ class _FixedPointRun:
     def __init__(self, path: MultilayerFit, params, x, valid, lo, hi, gen, noise) -> None:
         self.path, self.opts = path, path.opts
         self.x, self.valid, self.gen, self.noise = x, valid, gen, noise
-        self.batch = stages.Batch(params)
+        self.batch = Batch(params)
         self.a = params.clone()
         self.lo, self.hi = lo.contiguous(), hi.contiguous()
         self.bounded = bool(torch.isfinite(lo).any() or torch.isfinite(hi).any())
@@ -346,11 +356,11 @@ class _FixedPointRun:
                 z = torch.bmm(ins[k], self.wt[k])
                 if k and scales[k] != 1.0:
                     z *= scales[k]
-                stages.tanh(z, out=self.hidden[k + 1])
+                tanh(z, out=self.hidden[k + 1])
             field = torch.bmm(ins[self.last], self.wt[self.last])
             if scales[self.last] != 1.0:
                 field *= scales[self.last]
-        y = stages.tanh(field, out=field)
+        y = tanh(field, out=field)
         err = torch.addcmul(self.neg, y, self.coef)
         if self.padded:
             err *= self.mask
@@ -387,7 +397,7 @@ class _FixedPointRun:
         if not keep.any():
             return False
         (self.a, self.first, self.second, self.lo, self.hi, self.count), (self.x, self.valid) = \
-            stages.trim(keep, self.valid, (self.a, self.first, self.second, self.lo, self.hi,
+            trim(keep, self.valid, (self.a, self.first, self.second, self.lo, self.hi,
                                     self.count), (self.x, self.valid))
         if self.reference is not None:
             self.reference = self.reference[keep]
@@ -397,7 +407,7 @@ class _FixedPointRun:
     def run(self):
         o = self.opts
         every = 1 if o.stop == "loss" else o.stable_window
-        step_count = stages.fused_counter(o)
+        step_count = fused_counter(o)
         self.reference = None
         self.setup()
         for done in range(o.max_steps + 1):
@@ -408,7 +418,7 @@ class _FixedPointRun:
                 if report.progress is not None:
                     report(done, self._loss(squares))
                 finished = squares < self.limit
-                self.reference = stages.stable_check(
+                self.reference = stable_check(
                     o, finished, done, self.reference, lambda: self.a * self.path.scale,
                     lambda c, r: (c - r).norm(dim=1) / c.norm(dim=1).clamp_min(1e-30))
                 if done == o.max_steps or finished.any():
@@ -420,7 +430,7 @@ class _FixedPointRun:
                         break
                     y, err, tape = self.forward()  # of the smaller batch
             self.backward(y, err, tape)
-            stages.optimizer_step(o, self.a, self.grad, self.first, self.second, done + 1,
+            optimizer_step(o, self.a, self.grad, self.first, self.second, done + 1,
                                   step_count)
             if self.bounded:
                 torch.clamp(self.a, self.lo, self.hi, out=self.a)

@@ -16,27 +16,18 @@ import torch
 
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import Problem, box_size, boxed, valid_mask
+from xbarmem.learning.batch import Batch, batch_constants, per_batch, trim
 from xbarmem.learning.flip_stage import flip_stage
-from xbarmem.learning.stages import (
-    Batch,
-    StepReporter,
+from xbarmem.learning.noise import read_noise_term, training_cues, with_write_noise, write_std
+from xbarmem.learning.objective import (
     basin_loss,
-    batch_constants,
     fixed_term,
-    fused_counter,
-    optimizer_step,
-    per_batch,
-    read_noise_term,
-    stable_check,
     tanh,
-    training_cues,
-    trim,
-    two_stage,
     unrolled_backward,
     unrolled_outputs,
-    with_write_noise,
-    write_std,
 )
+from xbarmem.learning.optimizer import fused_counter, optimizer_step, stable_check
+from xbarmem.learning.stages import StepReporter, two_stage
 
 
 class SingleLayerFit:
@@ -152,7 +143,7 @@ class SingleLayerFit:
     # ------------------------------------------------------------------ fixed-point objective
     def fixed_point_stage(self, params, x, valid, lo, hi, kind, gen, noise):
         """The fixed-point objective, fast: closed-form gradient (two batched products per
-        step), :func:`~xbarmem.learning.stages.optimizer_step`, projection into ``[lo, hi]``,
+        step), :func:`~xbarmem.learning.optimizer.optimizer_step`, projection into ``[lo, hi]``,
         and networks that stop leave the batch (then trimmed to the largest remaining pattern
         count). Padding rows are zeroed, bias input included, so they contribute nothing.
         With ``stop="stable"`` the loss (for ``tol``) is evaluated at the checks only; with
@@ -244,7 +235,7 @@ class SingleLayerFit:
     def noisy_field(self, a, state, noise, gen, views=None):
         """Pre-activations ``(T, B, N)`` of ``[W | b]`` ``a`` for ``state`` ``(T, B, N)``, with
         the chip's noise: also returns the weights used (noisy or not) and, with read noise,
-        ``read_noise * draw / norm`` (:func:`~xbarmem.learning.stages.read_noise_term`).
+        ``read_noise * draw / norm`` (:func:`~xbarmem.learning.noise.read_noise_term`).
         ``views``: :meth:`views` of ``a``, when the caller has them."""
         n = state.shape[2]
         w, wt, bias = views or self.views(a, n)
