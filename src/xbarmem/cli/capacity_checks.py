@@ -1,0 +1,128 @@
+"""The option checks of ``xbarmem capacity`` and ``xbarmem scaling``, made before any work.
+
+The architectures of ``--arch`` / ``--hidden`` and the rule options each takes
+(:func:`_architectures`), scaling's one hidden width (:func:`_hidden_rule`), the request's size
+and a ``--fault-map`` that must fit the chip (:func:`_check_requests`), and the recall protocol
+with a warning about thresholds the cues pass by themselves (:func:`_protocol`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from xbarmem.cli import given, parsers
+from xbarmem.cli import options as o
+from xbarmem.errors import ConfigError
+
+if TYPE_CHECKING:
+    from xbarmem.evaluation.evaluate import Protocol
+    from xbarmem.evaluation.scaling import HiddenRule
+    from xbarmem.hardware.chip import ChipSpec
+
+
+def _protocol(kind: str, corruption: str | None, level: float | None, probes: int,
+              seed: int, thresholds: list[float]) -> Protocol:
+    """The recall protocol of a capacity search (warning about ``thresholds`` the cues pass
+    by themselves)."""
+    from xbarmem.evaluation.evaluate import Protocol
+
+    if kind == "binary":
+        protocol = Protocol(corruption=corruption or "flip",
+                            level=0.05 if level is None else level, probes=probes,
+                            activation="sign", seed=seed)
+    else:
+        protocol = Protocol(corruption=corruption or "gaussian",
+                            level=0.6 if level is None else level, probes=probes,
+                            activation="tanh", seed=seed)
+    _warn_if_cues_pass(thresholds, protocol)
+    return protocol
+
+
+def _warn_if_cues_pass(thresholds: list[float], protocol: Protocol) -> None:
+    """Warn when a threshold is at or below the similarity of the flipped cues themselves
+    (``1 - 2 * level``): a memory that returns every cue unchanged passes it, so a capacity at
+    that threshold does not measure recall."""
+    if protocol.corruption != "flip":
+        return
+    own = 1.0 - 2.0 * protocol.level
+    low = [t for t in thresholds if t <= own]
+    if low:
+        o.warn(f"threshold {', '.join(f'{t:g}' for t in low)} is at or below the cues' own "
+               f"similarity ({own:g} with {protocol.level:g} flips): a memory that returns the "
+               f"cue unchanged passes it, so that capacity does not measure recall")
+
+
+def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,
+                    fault_map: Path | None, rule: str, options: dict, *, n_pool: int | None,
+                    trials: int, probes: int):
+    """Refuse, before any data is loaded, a search too large for the memory limit and a
+    ``--fault-map`` that does not fit the chip or some architecture's arrays; returns the
+    map (None without ``--fault-map``)."""
+    stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
+    for _, spec_h in configs:
+        widths = None if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
+        given.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
+            n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
+    given.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
+    if fault_map is None:
+        return None
+    from xbarmem.evaluation.curve import curve_trainer
+    from xbarmem.hardware.faults import FaultMap
+
+    fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
+    for a, spec_h in configs:
+        widths = [] if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
+        given.check_map_arrays(fault_map, fmap, spec, [n_neurons, *widths, n_neurons],
+                           curve_trainer(a, rule, options, 0).bias)
+    return fmap
+
+
+def _architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options: dict
+                   ) -> list[tuple[str, list[parsers.Width] | None]]:
+    """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
+    list (``-`` separates layers of one architecture, ``,`` separates architectures);
+    ``--hidden`` given without a multilayer architecture is refused, and ``rule`` with
+    ``options`` is checked for every architecture."""
+    out: list[tuple[str, list[parsers.Width] | None]] = []
+    widths = parsers.hidden_specs(hidden, several=True)  # checked even when unused
+    for a in parsers.each_once([a.strip() for a in arch.split(",") if a.strip()], "--arch", arch):
+        if a not in o.ARCHS:
+            raise ConfigError(f"--arch must be one of {o.ARCHS} (comma-separated), got {a!r}")
+        if a == "single":
+            out.append(("single", None))
+        else:
+            out.extend(("multilayer", h) for h in widths)
+    if not out:
+        raise ConfigError("--arch is empty")
+    given.applies_only(ctx, "to --arch multilayer", "hidden",
+                   applies=any(a == "multilayer" for a, _ in out))
+    for a in dict.fromkeys(a for a, _ in out):
+        parsers.check_rule_options(rule, options, multilayer=a == "multilayer")
+    return out
+
+
+def _hidden_rule(text: str) -> HiddenRule:
+    """Scaling's hidden width: ``H`` (every N) or ``Rn`` (``round(R N)``); the old ``fixed:H`` /
+    ``ratio:R`` spellings still work, with a warning."""
+    from xbarmem.evaluation.scaling import HiddenRule
+
+    if ":" in text:
+        rule = HiddenRule.parse(text)
+        new = (f"{int(rule.value)}" if rule.kind == "fixed" else f"{rule.value:g}n")
+        o.warn_deprecated(f"--hidden {text} is deprecated; use --hidden {new}")
+        return rule
+    several = ConfigError(f"--hidden: scaling takes one hidden width (H, an integer >= 1, or "
+                          f"a multiple of N such as 1n), got {text!r}")
+    if "," in text:  # (hidden_specs would suggest 64-32, which scaling does not take either)
+        raise several
+    try:
+        (widths,) = parsers.hidden_specs(text)
+    except ConfigError:  # (its message speaks of layers and architectures scaling never takes)
+        raise several from None
+    if len(widths) != 1:
+        raise several
+    (w,) = widths
+    return HiddenRule.parse(f"fixed:{w}" if isinstance(w, int) else f"ratio:{w[0]!r}")

@@ -1,0 +1,115 @@
+"""What ``xbarmem capacity`` and ``xbarmem scaling`` print and write.
+
+The capacity command's JSON or table (:func:`_report`, :func:`_print_capacity`), scaling's
+table (:func:`_print_scaling`) and files (:func:`_write_scaling`), the line saying a run
+resumed (:func:`_say_resumed`) and the warning about capacities that are the whole pool
+(:func:`_warn_pool_limit`); :data:`RECALLED` says what "recalled" means in both.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+
+from xbarmem.cli import options as o
+from xbarmem.cli.common import _emit_json, out
+
+if TYPE_CHECKING:
+    from xbarmem.evaluation.capacity import CapacityResult
+    from xbarmem.evaluation.checkpoint import SearchCheckpoint
+
+RECALLED = ("Recalled means: the mean cosine similarity between the final recall state and the "
+            "stored pattern, over all cues, is at or above the threshold (binary: sign states; "
+            "continuous: the final tanh state).")
+
+
+def _report(results: list[tuple[str, CapacityResult]], kept: SearchCheckpoint | None,
+            json_out: bool, threads: int | None, thresholds: list[float], title: str) -> None:
+    """The capacity command's output (JSON or a table under ``title``), then the checkpoint
+    ``kept`` removed: only now, so a run killed before its output lost no count."""
+    if json_out:
+        _emit_json({"results": [{"architecture": label, **res.as_dict()}
+                                for label, res in results],
+                    "recalled_means": RECALLED, "threads": threads,
+                    **({} if kept is None else {"resumed": kept.resumed})})
+    else:
+        if kept is not None:
+            _say_resumed(kept.resumed, kept.path)
+        _print_capacity(title, thresholds, results)
+    if kept is not None:
+        kept.remove()
+
+
+def _say_resumed(count: int, path: Path) -> None:
+    """A line saying how many tested counts were reused from an interrupted run."""
+    if count:
+        out.print(f"resumed: {count} tested count(s) kept in {path} by an interrupted run "
+                  "with these settings", highlight=False, soft_wrap=True)
+
+
+def _warn_pool_limit(results: list[tuple[str, dict]]) -> None:
+    """A warning line per search (label, result dict) and threshold whose capacity is the
+    whole pool (a lower bound)."""
+    from xbarmem.evaluation.capacity import pool_limited
+
+    for label, result in results:
+        for t in pool_limited(result):
+            o.warn(f"{label}: the capacity at {t} is all {result['settings']['pool_distinct']} "
+                   "distinct patterns of the pool, so only a lower bound (no more to store)")
+
+
+def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
+    table = Table(title=title)
+    first = sorted(thresholds)[0]  # capacity per device is read at the lowest threshold
+    for col in ("architecture", "devices", "arrays",
+                *[f"C@{t:g}" for t in sorted(thresholds)], f"C@{first:g} per 1k devices",
+                "counts tested", "seconds"):
+        table.add_column(col, justify="right")
+    from xbarmem.evaluation.capacity import pool_limited
+
+    for label, res in results:
+        limited = pool_limited(res.as_dict())
+        table.add_row(label, str(res.devices.get("devices", "")),
+                      str(res.devices.get("arrays", "")),
+                      *[(">=" if str(t) in limited else "") + str(res.capacity[t])
+                        for t in sorted(thresholds)],
+                      f"{1000 * res.capacity_per_device[first]:.2f}", str(res.evaluations),
+                      f"{res.seconds:.0f}")
+    out.print(table)
+    for label, res in results:
+        out.print(f"{label} tested: " + ", ".join(f"{p['count']}:{p['cosine']:.3f}"
+                                                 for p in res.points))
+
+
+def _write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
+    """Write the scaling plot and JSON; returns their paths as ``{"json": ..., "png": ...}``."""
+    from xbarmem.jsontext import dumps
+    from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
+    from xbarmem.viz.style import save_figure
+
+    save_figure(scaling_plot(res), png_path)
+    json_path.write_text(dumps(res, indent=2))
+    return {"json": str(json_path), "png": str(png_path)}
+
+
+def _print_scaling(res: dict, title: str) -> None:
+    out.print(title)  # (a line of its own: a table title wraps to the table's width)
+    table = Table()
+    table.add_column("N", justify="right")
+    for t in res["capacity"]:
+        table.add_column(f"C@{t}", justify="right")
+    for i, n in enumerate(res["sizes"]):
+        table.add_row(str(n), *(str(c[i]) for c in res["capacity"].values()))
+    out.print(table)
+    for t, fit in res["fits"].items():
+        if fit is None:
+            out.print(f"threshold {t}: not enough non-zero capacities to fit")
+        else:
+            ci = ("" if math.isnan(fit["slope_low"]) else
+                  f" ({100 * fit['confidence']:.0f}% CI {fit['slope_low']:.2f}.."
+                  f"{fit['slope_high']:.2f})")
+            out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{ci}, R^2 {fit['r2']:.3f}")
+    out.print(f"wrote {res['files']['png']} and {res['files']['json']}")
