@@ -22,10 +22,10 @@ from xbarmem.deploy.readback import load_read_back
 from xbarmem.deploy.reload import load_export
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError, XbarmemError
 from xbarmem.experiments import ResultStore, load_sweep, parse_sweep
+from xbarmem.experiments.claims import Claimant
 from xbarmem.experiments.demo import run_demo
 from xbarmem.experiments.reproduce import reproduce
 from xbarmem.experiments.runner import run_sweep
-from xbarmem.experiments.store import Claimant
 from xbarmem.hardware.measured import read_conductance_csv, read_measured_csv
 from xbarmem.memory.io import memory_from_sizes, read_metadata, saved_patterns
 from xbarmem.viz.style import save_figure

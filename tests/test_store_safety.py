@@ -27,8 +27,9 @@ from pathlib import Path
 import pytest
 
 from xbarmem.errors import FileFormatError
+from xbarmem.experiments.claims import Claimant
 from xbarmem.experiments.runner import run_sweep
-from xbarmem.experiments.store import Claimant, ResultStore
+from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import parse_sweep
 
 

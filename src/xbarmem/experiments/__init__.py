@@ -12,6 +12,9 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
   untouched, read-only opening), listing, filtering, CSV / Parquet export.
 * :mod:`.store_file` -- the store's schema and what an existing file is, read before it is
   touched (refused untouched unless it is a store of this schema); read-only opening.
+* :mod:`.store_rows` -- the checks of a row before it is stored, and a stored row read back.
+* :mod:`.claims` -- who claims a group of trials (``Claimant``) and whether a claim is still
+  held.
 * :mod:`.fields` -- row fields as dotted names and ``--where`` conditions.
 * :mod:`.grouping` -- stored rows grouped by fields, with the mean, std and n of every metric
   (``xbarmem results --group-by``).

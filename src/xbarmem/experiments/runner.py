@@ -42,6 +42,7 @@ from typing import Any
 
 from xbarmem.checks import check_callback, check_count, check_type
 from xbarmem.errors import ConfigError
+from xbarmem.experiments.claims import Claimant
 from xbarmem.experiments.executors import (
     WORKER_GRACE,
     check_executor,
@@ -49,7 +50,7 @@ from xbarmem.experiments.executors import (
     make_executor,
 )
 from xbarmem.experiments.pool import discard
-from xbarmem.experiments.store import Claimant, ResultStore
+from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.experiments.trial import plan_groups, train_key
 from xbarmem.files import as_path

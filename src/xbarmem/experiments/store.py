@@ -19,7 +19,9 @@ Crash safety and concurrency:
 
 The schema and the checks of an existing file live in
 :mod:`~xbarmem.experiments.store_file`, row fields and ``--where`` conditions in
-:mod:`~xbarmem.experiments.fields`.
+:mod:`~xbarmem.experiments.fields`, the checks of a row to add and the reading of a stored row
+in :mod:`~xbarmem.experiments.store_rows`, who claims trials and whether a claim is still held
+in :mod:`~xbarmem.experiments.claims`.
 
 Schema (table ``trials``): ``key`` (SHA-256 of the resolved configuration), ``sweep``,
 ``trial`` (evaluate / capacity), ``config`` and ``result`` (JSON text), ``version`` (xbarmem),
@@ -32,15 +34,10 @@ import csv
 import datetime as _dt
 import difflib
 import json
-import math
 import numbers
-import os
-import socket
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +51,12 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
+from xbarmem.experiments.claims import Claimant, _check_claim, _live
 from xbarmem.experiments.fields import (
     export_columns,
     flatten,
     json_paths,
     parse_condition,
-    read_payloads,
     typed_columns,
 )
 from xbarmem.experiments.store_file import (
@@ -72,39 +69,8 @@ from xbarmem.experiments.store_file import (
     store_tables,
     when_unlocked,
 )
+from xbarmem.experiments.store_rows import _ROW, _row, _row_error, _row_values
 from xbarmem.files import as_path, missing, output_file
-from xbarmem.spec import Number
-
-
-@dataclass(frozen=True)
-class Claimant:
-    """Who claims trials: a token unique to one run, and its host and process id."""
-
-    token: str
-    host: str
-    pid: int
-
-    @classmethod
-    def new(cls) -> Claimant:
-        return cls(uuid.uuid4().hex, socket.gethostname(), os.getpid())
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _live(claim: tuple, me: Claimant) -> bool:
-    """A claim ``(host, pid, expires)`` held by a running process: by its process id on this
-    host, by its lease elsewhere."""
-    host, pid, expires = claim
-    return _pid_alive(int(pid)) if host == me.host else float(expires) > time.time()
-
 
 #: the longest a store waits for another writer's lock (s): a day
 MAX_BUSY_TIMEOUT = 86400.0
@@ -444,10 +410,11 @@ class ResultStore:
         return ("" if not parts else " WHERE " + " AND ".join(parts)), args
 
     def _check_readable(self, columns: set[str], parts: list[str], args: list[Any]) -> None:
-        """Refuse, as a plain read does (:func:`_row`: :class:`FileFormatError` naming the store
-        and the row), the first row whose ``columns`` JSON SQLite cannot read among the rows
-        the ``WHERE`` ``parts`` (sweep and column conditions) leave: ``json_extract`` reads
-        malformed JSON as NULL, so a ``--where`` on it would leave the row out silently."""
+        """Refuse, as a plain read does (:func:`~xbarmem.experiments.store_rows._row`:
+        :class:`FileFormatError` naming the store and the row), the first row whose ``columns``
+        JSON SQLite cannot read among the rows the ``WHERE`` ``parts`` (sweep and column
+        conditions) leave: ``json_extract`` reads malformed JSON as NULL, so a ``--where`` on it
+        would leave the row out silently."""
         if not columns:
             return
         bad = " OR ".join(f"NOT json_valid({c})" for c in sorted(columns))
@@ -491,74 +458,3 @@ class ResultStore:
             table = pa.table(typed_columns(records, columns))
             pq.write_table(table, path)
         return path
-
-
-_ROW = "(key, sweep, config, result, meta)"
-#: the longest key, sweep name, trial kind, version or host a stored row may have (characters)
-MAX_ROW_TEXT = 1000
-
-
-def _row_values(row: Any, where: str, now: str) -> tuple:
-    """The values :meth:`ResultStore.add` inserts for ``row``, every one checked first:
-    ``(key, sweep, config, result, meta)`` with ``key`` and ``sweep`` non-empty texts,
-    ``config``, ``result`` and ``meta`` dicts of JSON values (finite numbers), ``meta``'s
-    ``seconds`` a finite number, ``host`` a text and ``pid`` an integer (each or None);
-    :class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError` naming ``where``."""
-    if not isinstance(row, tuple | list) or len(row) != 5:
-        raise ArgumentError(f"{where} must be a {_ROW} tuple, got {shown(row)}")
-    key, sweep, config, result, meta = row
-    for name, value in (("config", config), ("result", result), ("meta", meta)):
-        check_type(value, dict, f"{where} {name}", "a dict")
-    texts = {"key": key, "sweep": sweep, "config['trial']": config.get("trial", ""),
-             "meta['host']": "" if meta.get("host") is None else meta["host"]}
-    for name, value in texts.items():
-        needed = name in ("key", "sweep")
-        if not isinstance(value, str) or len(value) > MAX_ROW_TEXT or (
-                needed and not value.strip()):
-            raise ConfigError(f"{where} {name} must be a{' non-empty' if needed else ''} text "
-                              f"of at most {MAX_ROW_TEXT} characters, got {shown(value)}")
-    seconds, pid = meta.get("seconds"), meta.get("pid")
-    if seconds is not None and not Number(ge=0).accepts(seconds):
-        raise ConfigError(f"{where} meta['seconds'] must be a finite number >= 0 (or None), "
-                          f"got {shown(seconds)}")
-    if pid is not None and (is_bool(pid) or not isinstance(pid, numbers.Integral)):
-        raise ConfigError(f"{where} meta['pid'] must be an integer (or None), got {shown(pid)}")
-    jsons = []
-    for name, value in (("config", config), ("result", result)):
-        try:
-            jsons.append(json.dumps(value, sort_keys=True, allow_nan=False))
-        except (TypeError, ValueError) as exc:  # an array, a NaN: JSON cannot hold it
-            raise ConfigError(f"{where} {name} must hold JSON values only (texts, finite "
-                              f"numbers, lists, dicts): {str(exc)[:80]}") from None
-    version = str(config.get("version", ""))[:MAX_ROW_TEXT]
-    return (key, sweep, config.get("trial", ""), *jsons, version,
-            None if seconds is None else float(seconds), now, meta.get("host"),
-            None if pid is None else int(pid))
-
-
-def _check_claim(owner: Any, lease: Any) -> None:
-    """A claim's owner is a :class:`Claimant` and its lease a finite number of seconds (one
-    <= 0 has run out already) (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError`
-    naming them)."""
-    check_type(owner, Claimant, "owner", "a Claimant (Claimant.new())")
-    if is_bool(lease) or not isinstance(lease, numbers.Real) or not math.isfinite(lease):
-        raise ConfigError(f"lease must be a finite number of seconds, got {shown(lease)}")
-
-
-def _row(rec: tuple, path: Path) -> dict[str, Any]:
-    """A stored row as a dict, its config and result read by
-    :func:`~xbarmem.experiments.fields.read_payloads`; :class:`FileFormatError` naming the
-    store, the row (key, trial kind, sweep) and the field otherwise."""
-    row = dict(zip(COLUMNS, rec[: len(COLUMNS)], strict=True))
-    try:
-        row["config"], row["result"] = read_payloads(row["trial"], rec[-2], rec[-1])
-    except ConfigError as exc:
-        raise _row_error(row, path, str(exc)) from None
-    return row
-
-
-def _row_error(row: dict[str, Any], path: Path, problem: str) -> FileFormatError:
-    """The error of a stored row that cannot be read: the store, the row (key, trial kind,
-    sweep) and ``problem``."""
-    return FileFormatError(f"store {path}: row {str(row['key'])[:12]}... ({row['trial']} "
-                           f"trial of sweep {shown(row['sweep'])}): {problem}")

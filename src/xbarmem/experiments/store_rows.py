@@ -1,0 +1,81 @@
+"""A results store's rows: the checks of a row before it is added, and a stored row read back.
+
+:func:`_row_values` checks and converts a ``(key, sweep, config, result, meta)`` row for
+:meth:`~xbarmem.experiments.store.ResultStore.add`; :func:`_row` reads a stored row (its
+config and result by :func:`~xbarmem.experiments.fields.read_payloads`), and
+:func:`_row_error` is the error naming the store and the row that cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from pathlib import Path
+from typing import Any
+
+from xbarmem.checks import check_type, is_bool, shown
+from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
+from xbarmem.experiments.fields import read_payloads
+from xbarmem.experiments.store_file import COLUMNS
+from xbarmem.spec import Number
+
+_ROW = "(key, sweep, config, result, meta)"
+#: the longest key, sweep name, trial kind, version or host a stored row may have (characters)
+MAX_ROW_TEXT = 1000
+
+
+def _row_values(row: Any, where: str, now: str) -> tuple:
+    """The values :meth:`~xbarmem.experiments.store.ResultStore.add` inserts for ``row``,
+    every one checked first: ``(key, sweep, config, result, meta)`` with ``key`` and ``sweep``
+    non-empty texts, ``config``, ``result`` and ``meta`` dicts of JSON values (finite numbers),
+    ``meta``'s ``seconds`` a finite number, ``host`` a text and ``pid`` an integer (each or
+    None); :class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError` naming ``where``."""
+    if not isinstance(row, tuple | list) or len(row) != 5:
+        raise ArgumentError(f"{where} must be a {_ROW} tuple, got {shown(row)}")
+    key, sweep, config, result, meta = row
+    for name, value in (("config", config), ("result", result), ("meta", meta)):
+        check_type(value, dict, f"{where} {name}", "a dict")
+    texts = {"key": key, "sweep": sweep, "config['trial']": config.get("trial", ""),
+             "meta['host']": "" if meta.get("host") is None else meta["host"]}
+    for name, value in texts.items():
+        needed = name in ("key", "sweep")
+        if not isinstance(value, str) or len(value) > MAX_ROW_TEXT or (
+                needed and not value.strip()):
+            raise ConfigError(f"{where} {name} must be a{' non-empty' if needed else ''} text "
+                              f"of at most {MAX_ROW_TEXT} characters, got {shown(value)}")
+    seconds, pid = meta.get("seconds"), meta.get("pid")
+    if seconds is not None and not Number(ge=0).accepts(seconds):
+        raise ConfigError(f"{where} meta['seconds'] must be a finite number >= 0 (or None), "
+                          f"got {shown(seconds)}")
+    if pid is not None and (is_bool(pid) or not isinstance(pid, numbers.Integral)):
+        raise ConfigError(f"{where} meta['pid'] must be an integer (or None), got {shown(pid)}")
+    jsons = []
+    for name, value in (("config", config), ("result", result)):
+        try:
+            jsons.append(json.dumps(value, sort_keys=True, allow_nan=False))
+        except (TypeError, ValueError) as exc:  # an array, a NaN: JSON cannot hold it
+            raise ConfigError(f"{where} {name} must hold JSON values only (texts, finite "
+                              f"numbers, lists, dicts): {str(exc)[:80]}") from None
+    version = str(config.get("version", ""))[:MAX_ROW_TEXT]
+    return (key, sweep, config.get("trial", ""), *jsons, version,
+            None if seconds is None else float(seconds), now, meta.get("host"),
+            None if pid is None else int(pid))
+
+
+def _row(rec: tuple, path: Path) -> dict[str, Any]:
+    """A stored row as a dict, its config and result read by
+    :func:`~xbarmem.experiments.fields.read_payloads`; :class:`FileFormatError` naming the
+    store, the row (key, trial kind, sweep) and the field otherwise."""
+    row = dict(zip(COLUMNS, rec[: len(COLUMNS)], strict=True))
+    try:
+        row["config"], row["result"] = read_payloads(row["trial"], rec[-2], rec[-1])
+    except ConfigError as exc:
+        raise _row_error(row, path, str(exc)) from None
+    return row
+
+
+def _row_error(row: dict[str, Any], path: Path, problem: str) -> FileFormatError:
+    """The error of a stored row that cannot be read: the store, the row (key, trial kind,
+    sweep) and ``problem``."""
+    return FileFormatError(f"store {path}: row {str(row['key'])[:12]}... ({row['trial']} "
+                           f"trial of sweep {shown(row['sweep'])}): {problem}")
