@@ -232,7 +232,7 @@ def test_cli_scaling_keeps_the_checkpoint_until_its_files_are_written(run_cli, m
     def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_capacity, "_write_scaling", interrupted)
+    monkeypatch.setattr(cli_capacity, "write_scaling", interrupted)
     args = ["scaling", "--arch", "single", "--rule", "hebb", "--sizes", "16,25", "--trials",
             "1", "--probes", "2", "--threshold", "0.9", "-o", tmp_path]
     code, _, _ = run_cli(*args)

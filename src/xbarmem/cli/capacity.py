@@ -18,18 +18,18 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from xbarmem.cli import given, parsers
 from xbarmem.cli import options as o
 from xbarmem.cli.capacity_checks import (
-    _architectures,
-    _check_requests,
-    _hidden_rule,
-    _protocol,
+    architectures,
+    check_requests,
+    hidden_rule_of,
+    search_protocol,
 )
 from xbarmem.cli.capacity_output import (
     RECALLED,
-    _print_scaling,
-    _report,
-    _say_resumed,
-    _warn_pool_limit,
-    _write_scaling,
+    print_scaling,
+    report_capacity,
+    say_resumed,
+    warn_pool_limit,
+    write_scaling,
 )
 from xbarmem.cli.common import _emit_json, app, console
 from xbarmem.hardware.chip import ChipSpec
@@ -119,12 +119,12 @@ def capacity_cmd(
 
     n_neurons = given.neurons_or_side(ctx, neurons, side)
     thresholds = parsers.thresholds(threshold)
-    configs = _architectures(ctx, arch, hidden, rule, options)
+    configs = architectures(ctx, arch, hidden, rule, options)
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
-    fmap = _check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
+    fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
     patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
-    protocol = _protocol(kind, corruption, level, probes, seed, thresholds)
+    protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
         "rule_options": options or {}})
@@ -138,8 +138,8 @@ def capacity_cmd(
             rule_options=options or None, faults=fmap, progress=progress, measured=measured)
 
     results = _run_searches(configs, patterns.n_neurons, kept, search)
-    _warn_pool_limit([(label, res.as_dict()) for label, res in results])
-    _report(results, kept, json_out, threads, thresholds,
+    warn_pool_limit([(label, res.as_dict()) for label, res in results])
+    report_capacity(results, kept, json_out, threads, thresholds,
             f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
             f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
 
@@ -210,14 +210,14 @@ def scaling_cmd(
     json_out: o.Json = False,
 ) -> None:
     given.check_arch(ctx, arch, rule)
-    thresholds, hidden_rule = parsers.thresholds(threshold), _hidden_rule(hidden)
+    thresholds, hidden_rule = parsers.thresholds(threshold), hidden_rule_of(hidden)
     parsers.check_rule_options(rule, options, multilayer=arch == "multilayer")
     n_all = parsers.neuron_sizes(sizes, data=data)
     n_max = max(n_all)
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
     given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),
                     hidden=[width] if width else None, chip=spec)
-    protocol = _protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
+    protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
 
     stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
@@ -232,20 +232,20 @@ def scaling_cmd(
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=data, checkpoint=kept, keep_checkpoint=True,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
-    _warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
+    warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
     res["settings"]["chip"] = spec.to_dict()
     res["recalled_means"] = RECALLED
     res["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)
-    res["files"] = _write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
+    res["files"] = write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
     kept.unlink(missing_ok=True)  # (only now: a run killed before its files lost no count)
     if json_out:
         _emit_json(res)
         return
     from xbarmem.viz.figures import scaling_title
 
-    _say_resumed(res["resumed"], kept)
-    _print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
+    say_resumed(res["resumed"], kept)
+    print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
 
 
 @contextlib.contextmanager

@@ -1,9 +1,9 @@
 """The option checks of ``xbarmem capacity`` and ``xbarmem scaling``, made before any work.
 
 The architectures of ``--arch`` / ``--hidden`` and the rule options each takes
-(:func:`_architectures`), scaling's one hidden width (:func:`_hidden_rule`), the request's size
-and a ``--fault-map`` that must fit the chip (:func:`_check_requests`), and the recall protocol
-with a warning about thresholds the cues pass by themselves (:func:`_protocol`).
+(:func:`architectures`), scaling's one hidden width (:func:`hidden_rule_of`), the request's size
+and a ``--fault-map`` that must fit the chip (:func:`check_requests`), and the recall protocol
+with a warning about thresholds the cues pass by themselves (:func:`search_protocol`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from xbarmem.hardware.chip import ChipSpec
 
 
-def _protocol(kind: str, corruption: str | None, level: float | None, probes: int,
+def search_protocol(kind: str, corruption: str | None, level: float | None, probes: int,
               seed: int, thresholds: list[float]) -> Protocol:
     """The recall protocol of a capacity search (warning about ``thresholds`` the cues pass
     by themselves)."""
@@ -55,7 +55,7 @@ def _warn_if_cues_pass(thresholds: list[float], protocol: Protocol) -> None:
                f"cue unchanged passes it, so that capacity does not measure recall")
 
 
-def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,
+def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,
                     fault_map: Path | None, rule: str, options: dict, *, n_pool: int | None,
                     trials: int, probes: int):
     """Refuse, before any data is loaded, a search too large for the memory limit and a
@@ -80,7 +80,7 @@ def _check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chi
     return fmap
 
 
-def _architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options: dict
+def architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options: dict
                    ) -> list[tuple[str, list[parsers.Width] | None]]:
     """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width
     list (``-`` separates layers of one architecture, ``,`` separates architectures);
@@ -104,7 +104,7 @@ def _architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, option
     return out
 
 
-def _hidden_rule(text: str) -> HiddenRule:
+def hidden_rule_of(text: str) -> HiddenRule:
     """Scaling's hidden width: ``H`` (every N) or ``Rn`` (``round(R N)``); the old ``fixed:H`` /
     ``ratio:R`` spellings still work, with a warning."""
     from xbarmem.evaluation.scaling import HiddenRule

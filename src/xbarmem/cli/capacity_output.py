@@ -1,9 +1,9 @@
 """What ``xbarmem capacity`` and ``xbarmem scaling`` print and write.
 
-The capacity command's JSON or table (:func:`_report`, :func:`_print_capacity`), scaling's
-table (:func:`_print_scaling`) and files (:func:`_write_scaling`), the line saying a run
-resumed (:func:`_say_resumed`) and the warning about capacities that are the whole pool
-(:func:`_warn_pool_limit`); :data:`RECALLED` says what "recalled" means in both.
+The capacity command's JSON or table (:func:`report_capacity`, :func:`_print_capacity`), scaling's
+table (:func:`print_scaling`) and files (:func:`write_scaling`), the line saying a run
+resumed (:func:`say_resumed`) and the warning about capacities that are the whole pool
+(:func:`warn_pool_limit`); :data:`RECALLED` says what "recalled" means in both.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ RECALLED = ("Recalled means: the mean cosine similarity between the final recall
             "continuous: the final tanh state).")
 
 
-def _report(results: list[tuple[str, CapacityResult]], kept: SearchCheckpoint | None,
+def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheckpoint | None,
             json_out: bool, threads: int | None, thresholds: list[float], title: str) -> None:
     """The capacity command's output (JSON or a table under ``title``), then the checkpoint
     ``kept`` removed: only now, so a run killed before its output lost no count."""
@@ -37,20 +37,20 @@ def _report(results: list[tuple[str, CapacityResult]], kept: SearchCheckpoint | 
                     **({} if kept is None else {"resumed": kept.resumed})})
     else:
         if kept is not None:
-            _say_resumed(kept.resumed, kept.path)
+            say_resumed(kept.resumed, kept.path)
         _print_capacity(title, thresholds, results)
     if kept is not None:
         kept.remove()
 
 
-def _say_resumed(count: int, path: Path) -> None:
+def say_resumed(count: int, path: Path) -> None:
     """A line saying how many tested counts were reused from an interrupted run."""
     if count:
         out.print(f"resumed: {count} tested count(s) kept in {path} by an interrupted run "
                   "with these settings", highlight=False, soft_wrap=True)
 
 
-def _warn_pool_limit(results: list[tuple[str, dict]]) -> None:
+def warn_pool_limit(results: list[tuple[str, dict]]) -> None:
     """A warning line per search (label, result dict) and threshold whose capacity is the
     whole pool (a lower bound)."""
     from xbarmem.evaluation.capacity import pool_limited
@@ -84,7 +84,7 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
                                                  for p in res.points))
 
 
-def _write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
+def write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
     """Write the scaling plot and JSON; returns their paths as ``{"json": ..., "png": ...}``."""
     from xbarmem.jsontext import dumps
     from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
@@ -95,7 +95,7 @@ def _write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]
     return {"json": str(json_path), "png": str(png_path)}
 
 
-def _print_scaling(res: dict, title: str) -> None:
+def print_scaling(res: dict, title: str) -> None:
     out.print(title)  # (a line of its own: a table title wraps to the table's width)
     table = Table()
     table.add_column("N", justify="right")

@@ -23,7 +23,8 @@ behind the list and JSON values live in :mod:`xbarmem.cli.parsers`, the checks o
 command reads and writes in :mod:`xbarmem.cli.paths`, what the given options mean together
 (which apply, old spellings, the data and chip they name, the request's size) in
 :mod:`xbarmem.cli.given`; command modules import only these, :mod:`xbarmem.cli.common`,
-:mod:`xbarmem.cli.progress` and the library.
+:mod:`xbarmem.cli.progress`, the modules split off from them (``capacity_*``) and the
+library.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A runner claims a group of trials before computing it
 (:meth:`~xbarmem.experiments.store.ResultStore.claim`) as a :class:`Claimant` (a token unique
 to the run, its host and process id); a claim is live while its process runs on this host
-(:func:`_live`) or, on another host, until its lease expires. :func:`_check_claim` refuses an
+(:func:`claim_live`) or, on another host, until its lease expires. :func:`check_claim` refuses an
 owner that is not a :class:`Claimant` and a lease that is not a finite number of seconds.
 """
 
@@ -45,14 +45,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _live(claim: tuple, me: Claimant) -> bool:
+def claim_live(claim: tuple, me: Claimant) -> bool:
     """A claim ``(host, pid, expires)`` held by a running process: by its process id on this
     host, by its lease elsewhere."""
     host, pid, expires = claim
     return _pid_alive(int(pid)) if host == me.host else float(expires) > time.time()
 
 
-def _check_claim(owner: Any, lease: Any) -> None:
+def check_claim(owner: Any, lease: Any) -> None:
     """A claim's owner is a :class:`Claimant` and its lease a finite number of seconds (one
     <= 0 has run out already) (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError`
     naming them)."""

@@ -51,29 +51,41 @@ def export_columns(records: list[dict[str, Any]]) -> list[str]:
 
 #: the range of a Parquet (int64) integer column
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
+#: the largest integer a float64 column holds exactly
+_EXACT_IN_FLOAT = 2 ** 53
 
 
 def _value_kind(value: Any) -> str:
-    """``flag``, ``number`` (an int64 integer or a float), ``text``, or ``other`` (an
-    integer beyond int64, which a typed column cannot hold)."""
+    """``flag``, ``integer`` (within int64; ``large`` beyond 2^53, which a column of floats
+    cannot hold exactly), ``float``, ``text``, or ``other`` (an integer beyond int64)."""
     if isinstance(value, bool):
         return "flag"
     if isinstance(value, int):
-        return "number" if _INT64[0] <= value <= _INT64[1] else "other"
-    return "number" if isinstance(value, float) else "text"
+        if not _INT64[0] <= value <= _INT64[1]:
+            return "other"
+        return "large" if abs(value) > _EXACT_IN_FLOAT else "integer"
+    return "float" if isinstance(value, float) else "text"
+
+
+def _one_type(kinds: set[str]) -> bool:
+    """Whether values of ``kinds`` fit one typed column: one kind, or integers beside floats
+    (a float column) when none is ``large``."""
+    numbers = {"integer", "large", "float"}
+    if kinds <= numbers:
+        return not ({"large", "float"} <= kinds)
+    return len(kinds) == 1 and kinds != {"other"}
 
 
 def typed_columns(records: list[dict[str, Any]], columns: list[str]) -> dict[str, list]:
     """Each column's values for a typed table (Parquet): as stored where every value of the
-    column is of one kind (flags, numbers -- integers and floats together -- or texts), else
-    every value as JSON text (a sweep's ``hidden = [32, [64, 32]]`` stores 32 and
-    ``"[64, 32]"`` in one column; so does a flag beside a number; an integer beyond int64 is
-    text too). None stays None (a missing value)."""
+    column fits one type (flags, integers, numbers -- integers and floats together -- or
+    texts), else every value as JSON text (a sweep's ``hidden = [32, [64, 32]]`` stores 32
+    and ``"[64, 32]"`` in one column; so does a flag beside a number, an integer beyond
+    int64, or one beyond 2^53 beside floats). None stays None (a missing value)."""
     out = {}
     for column in columns:
         values = [r.get(column) for r in records]
-        kinds = {_value_kind(v) for v in values if v is not None}
-        if len(kinds) > 1 or kinds == {"other"}:
+        if not _one_type({_value_kind(v) for v in values if v is not None}):
             values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
         out[column] = values
     return out

@@ -51,7 +51,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
-from xbarmem.experiments.claims import Claimant, _check_claim, _live
+from xbarmem.experiments.claims import Claimant, check_claim, claim_live
 from xbarmem.experiments.fields import (
     export_columns,
     flatten,
@@ -69,7 +69,7 @@ from xbarmem.experiments.store_file import (
     store_tables,
     when_unlocked,
 )
-from xbarmem.experiments.store_rows import _ROW, _row, _row_error, _row_values
+from xbarmem.experiments.store_rows import ROW_FIELDS, row_error, row_values, stored_row
 from xbarmem.files import as_path, missing, output_file
 
 #: the longest a store waits for another writer's lock (s): a day
@@ -193,8 +193,8 @@ class ResultStore:
         ``pid``. Returns the number of rows actually inserted."""
         now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         if isinstance(rows, str | bytes | dict) or not isinstance(rows, Iterable):
-            raise ArgumentError(f"rows must be a list of {_ROW} tuples, got {shown(rows)}")
-        values = [_row_values(row, f"rows[{i}]", now) for i, row in enumerate(rows)]
+            raise ArgumentError(f"rows must be a list of {ROW_FIELDS} tuples, got {shown(rows)}")
+        values = [row_values(row, f"rows[{i}]", now) for i, row in enumerate(rows)]
         if not values:
             return 0
         self._db.execute("BEGIN IMMEDIATE")
@@ -229,14 +229,14 @@ class ResultStore:
         ``"claimed"``. A claim is live while its owner's process runs (same host) or until it
         expires (``lease`` seconds after its last :meth:`renew`; other hosts)."""
         keys = list(dict.fromkeys(check_texts(keys, "keys", "a list of trial keys")))
-        _check_claim(owner, lease)
+        check_claim(owner, lease)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             done = self.finished(keys)
             todo = [k for k in keys if k not in done]
             if not todo:
                 state = "done"
-            elif any(row[0] != owner.token and _live(row[1:], owner)
+            elif any(row[0] != owner.token and claim_live(row[1:], owner)
                      for row in self._select_claims(todo)):
                 state = "busy"
             else:
@@ -261,13 +261,13 @@ class ResultStore:
 
     def renew(self, owner: Claimant, lease: float) -> None:
         """Extend every claim of ``owner`` to ``lease`` seconds from now."""
-        _check_claim(owner, lease)
+        check_claim(owner, lease)
         self._db.execute("UPDATE claims SET expires = ? WHERE owner = ?",
                          (time.time() + lease, owner.token))
 
     def release(self, owner: Claimant, keys: Sequence[str] | None = None) -> None:
         """Drop the claims of ``owner`` (all, or those on ``keys``)."""
-        _check_claim(owner, 0.0)
+        check_claim(owner, 0.0)
         if keys is None:
             self._db.execute("DELETE FROM claims WHERE owner = ?", (owner.token,))
             return
@@ -297,7 +297,7 @@ class ResultStore:
             marks = ",".join("?" * len(chunk))
             for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials WHERE key "
                                         f"IN ({marks}) ORDER BY rowid", chunk):
-                out.append(_row(rec, self.path))
+                out.append(stored_row(rec, self.path))
         return out
 
     def count(self, where: Sequence[str] = (), sweep: str | None = None) -> int:
@@ -329,7 +329,7 @@ class ResultStore:
         sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {limit}")
         cols = ", ".join(COLUMNS)
         for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials{sql}", args):
-            yield _row(rec, self.path)
+            yield stored_row(rec, self.path)
 
     def check_fields(self, names: Sequence[str], what: str, prefix: str = "") -> None:
         """Refuse (:class:`ConfigError` naming ``what`` and the name) a field that no stored
@@ -422,8 +422,8 @@ class ResultStore:
             f"SELECT {', '.join(COLUMNS)}, config, result FROM trials WHERE "
             f"{' AND '.join([*parts, f'({bad})'])} ORDER BY rowid LIMIT 1", args).fetchone()
         if rec is not None:
-            _row(rec, self.path)  # refuses it, naming the field
-            raise _row_error(dict(zip(COLUMNS, rec, strict=False)), self.path,
+            stored_row(rec, self.path)  # refuses it, naming the field
+            raise row_error(dict(zip(COLUMNS, rec, strict=False)), self.path,
                              f"{' or '.join(sorted(columns))} is not JSON SQLite can read")
 
     def integrity(self) -> str:

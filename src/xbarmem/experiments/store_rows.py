@@ -1,9 +1,9 @@
 """A results store's rows: the checks of a row before it is added, and a stored row read back.
 
-:func:`_row_values` checks and converts a ``(key, sweep, config, result, meta)`` row for
-:meth:`~xbarmem.experiments.store.ResultStore.add`; :func:`_row` reads a stored row (its
+:func:`row_values` checks and converts a ``(key, sweep, config, result, meta)`` row for
+:meth:`~xbarmem.experiments.store.ResultStore.add`; :func:`stored_row` reads a stored row (its
 config and result by :func:`~xbarmem.experiments.fields.read_payloads`), and
-:func:`_row_error` is the error naming the store and the row that cannot be read.
+:func:`row_error` is the error naming the store and the row that cannot be read.
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ from xbarmem.experiments.fields import read_payloads
 from xbarmem.experiments.store_file import COLUMNS
 from xbarmem.spec import Number
 
-_ROW = "(key, sweep, config, result, meta)"
+ROW_FIELDS = "(key, sweep, config, result, meta)"
 #: the longest key, sweep name, trial kind, version or host a stored row may have (characters)
 MAX_ROW_TEXT = 1000
 
 
-def _row_values(row: Any, where: str, now: str) -> tuple:
+def row_values(row: Any, where: str, now: str) -> tuple:
     """The values :meth:`~xbarmem.experiments.store.ResultStore.add` inserts for ``row``,
     every one checked first: ``(key, sweep, config, result, meta)`` with ``key`` and ``sweep``
     non-empty texts, ``config``, ``result`` and ``meta`` dicts of JSON values (finite numbers),
     ``meta``'s ``seconds`` a finite number, ``host`` a text and ``pid`` an integer (each or
     None); :class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError` naming ``where``."""
     if not isinstance(row, tuple | list) or len(row) != 5:
-        raise ArgumentError(f"{where} must be a {_ROW} tuple, got {shown(row)}")
+        raise ArgumentError(f"{where} must be a {ROW_FIELDS} tuple, got {shown(row)}")
     key, sweep, config, result, meta = row
     for name, value in (("config", config), ("result", result), ("meta", meta)):
         check_type(value, dict, f"{where} {name}", "a dict")
@@ -62,7 +62,7 @@ def _row_values(row: Any, where: str, now: str) -> tuple:
             None if pid is None else int(pid))
 
 
-def _row(rec: tuple, path: Path) -> dict[str, Any]:
+def stored_row(rec: tuple, path: Path) -> dict[str, Any]:
     """A stored row as a dict, its config and result read by
     :func:`~xbarmem.experiments.fields.read_payloads`; :class:`FileFormatError` naming the
     store, the row (key, trial kind, sweep) and the field otherwise."""
@@ -70,11 +70,11 @@ def _row(rec: tuple, path: Path) -> dict[str, Any]:
     try:
         row["config"], row["result"] = read_payloads(row["trial"], rec[-2], rec[-1])
     except ConfigError as exc:
-        raise _row_error(row, path, str(exc)) from None
+        raise row_error(row, path, str(exc)) from None
     return row
 
 
-def _row_error(row: dict[str, Any], path: Path, problem: str) -> FileFormatError:
+def row_error(row: dict[str, Any], path: Path, problem: str) -> FileFormatError:
     """The error of a stored row that cannot be read: the store, the row (key, trial kind,
     sweep) and ``problem``."""
     return FileFormatError(f"store {path}: row {str(row['key'])[:12]}... ({row['trial']} "
