@@ -3,7 +3,10 @@ again by the next chip-in-the-loop adaptation) is checked when the file is loade
 key; ``info.rule_options`` (read by the rule that re-trains the model) is refused by that rule
 before any work, naming the model file and ``info.rule_options``, not the user's options;
 saved patterns of another kind than the memory's (``extra.patterns.kind`` / ``info.kind``)
-are refused on load by every command, and never written by ``save_memory``."""
+are refused on load by every command, and never written by ``save_memory``; a file without
+``info.kind`` is read by every command as its saved patterns' kind (``recall`` and ``export``
+took binary); patterns of another kind than the memory's are refused by every API entry
+point that takes them with a memory (``evaluate_memory``, ``export_memory``, ``adapt``)."""
 
 from __future__ import annotations
 
@@ -13,9 +16,12 @@ import numpy as np
 import pytest
 
 from tests.conftest import refused
-from xbarmem import PatternSet
-from xbarmem.deploy.chip_loop import default_trainer
+from xbarmem import PatternSet, random_patterns, train
+from xbarmem.deploy.backend import SimulatedChip
+from xbarmem.deploy.chip_loop import adapt, adapt_read_back, default_trainer
+from xbarmem.deploy.export import export_memory
 from xbarmem.errors import ConfigError, FileFormatError, PatternError
+from xbarmem.evaluation.evaluate import Protocol, evaluate_many, evaluate_memory
 from xbarmem.memory.io import (
     load_memory,
     load_stored_patterns,
@@ -138,3 +144,67 @@ def test_save_memory_writes_patterns_of_the_memorys_kind_only(model, tmp_path):
     memory.info = {k: v for k, v in memory.info.items() if k != "kind"}  # no kind: as before
     path = save_memory(memory, tmp_path / "n.safetensors", patterns=other)
     assert load_stored_patterns(path).kind == "continuous"
+
+
+@pytest.fixture(scope="module")
+def continuous(tmp_path_factory):
+    """A continuous Hebb model (16 neurons) saved with its patterns, then a copy of it whose
+    metadata has no ``info.kind`` (a hand-made or old file)."""
+    pset = random_patterns(3, 16, kind="continuous", seed=4)
+    memory = train(pset, chip="rram", rule="hebb", fault_seed=1)
+    folder = tmp_path_factory.mktemp("continuous")
+    full = save_memory(memory, folder / "c.safetensors", patterns=pset)
+    return full, _edited(full, folder, lambda m: m["info"].pop("kind"))
+
+
+def test_a_model_without_info_kind_is_read_as_its_saved_patterns_kind(continuous, tmp_path,
+                                                                      run_cli):
+    full, bare = continuous
+    assert "kind" not in read_metadata(bare)["info"]
+    assert load_memory(bare).info["kind"] == "continuous" == load_memory(full).info["kind"]
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.linspace(-0.9, 0.9, 32, dtype=np.float32).reshape(2, 16))
+    code, out, err = run_cli("recall", bare, cues, "--json")  # took binary: "only -1 and +1"
+    assert code == 0, err
+    assert json.loads(out)["cues"] == 2
+    code, _, err = run_cli("export", bare, "-o", tmp_path / "out")
+    assert code == 0, err
+    recall = json.loads((tmp_path / "out" / "manifest.json").read_text())["recall"]
+    assert (recall["kind"], recall["activation"]) == ("continuous", "tanh")
+    code, out, err = run_cli("evaluate", bare, "--probes", "1", "--json")
+    assert code == 0, err
+    assert json.loads(out)["protocol"]["activation"] == "tanh"
+
+
+def test_a_model_without_kind_or_patterns_is_binary(model, tmp_path, run_cli):
+    memory = load_memory(model)
+    memory.info = {k: v for k, v in memory.info.items() if k != "kind"}
+    path = save_memory(memory, tmp_path / "bare.safetensors")
+    assert "kind" not in load_memory(path).info  # the file's info as it was written
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.full((2, 16), 0.5))
+    message = refused(run_cli, tmp_path, "recall", path, cues)
+    assert "binary patterns must contain only -1 and +1" in message
+
+
+def test_the_api_refuses_patterns_of_another_kind_than_the_memory(model, continuous,
+                                                                  tmp_path):
+    binary = load_memory(model), load_stored_patterns(model)
+    other = load_memory(continuous[0]), load_stored_patterns(continuous[0])
+    for (memory, _), (_, patterns) in ((binary, other), (other, binary)):
+        words = (f"patterns are a {patterns.kind} set, but the memory was trained for "
+                 f"{memory.info['kind']} patterns")
+        with pytest.raises(PatternError, match=words):
+            evaluate_memory(memory, patterns)
+        with pytest.raises(PatternError, match=words):
+            evaluate_many([memory], [patterns], [Protocol()])
+        with pytest.raises(PatternError, match=words):
+            export_memory(memory, tmp_path / "out", patterns=patterns)
+        assert not (tmp_path / "out").exists()
+        chip = SimulatedChip.like(memory.layers[0], seed=3)
+        for run in (adapt, adapt_read_back):
+            with pytest.raises(PatternError, match=words):
+                run(memory, chip, patterns)
+    memory, patterns = other  # a matrix is read as the memory's kind
+    assert evaluate_memory(memory, patterns.patterns).cosine == pytest.approx(
+        evaluate_memory(memory, patterns).cosine)

@@ -126,6 +126,7 @@ def adapt_cmd(
 ) -> None:
     from xbarmem.deploy.chip_loop import check_settings, default_trainer
     from xbarmem.evaluation.evaluate import Protocol
+    from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
 
     _check_adapt_options(ctx, model, read_back, log, out_path)
@@ -148,7 +149,7 @@ def adapt_cmd(
     chip, true_faults = _simulated_chip(memory, write_noise, read_noise, unknown_faults, seed)
     protocol = Protocol(corruption=corruption or "flip", level=0.1 if level is None else level,
                         probes=probes, mode=mode, seed=seed,
-                        activation="sign" if stored.kind == "binary" else "tanh")
+                        activation="sign" if memory_kind(memory) == "binary" else "tanh")
     if read is not None:
         _adapt_read_back(model, read_back, memory, stored, read, chip, protocol, trainer,
                          tolerance, seed, out_path, export_dir, json_out)

@@ -196,12 +196,13 @@ def evaluate(
     neurons: o.OldActivation = None,
 ) -> None:
     from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+    from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
 
     activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
     memory, stored = load_model(model, patterns_required=True)
-    binary = stored.kind == "binary"
+    binary = memory_kind(memory) == "binary"
     activation = activation or ("sign" if binary else "tanh")
     corruption = corruption or ("flip" if binary else "gaussian")
     level = level if level is not None else (0.1 if binary else 0.6)
@@ -253,10 +254,11 @@ def recall(
 
     from xbarmem.data.patterns import validate_patterns
     from xbarmem.data.readers import load_file
+    from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_memory
 
     memory = load_memory(model)
-    kind = memory.info.get("kind", "binary")
+    kind = memory_kind(memory) or "binary"
     x = load_file(cues, kind=kind, zero_one=zero_one).patterns
     if x.shape[1] != memory.n_neurons:
         raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "

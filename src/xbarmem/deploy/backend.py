@@ -25,7 +25,7 @@ differential current divided by ``V_read * (g_max - g_min) / w_max`` -- exactly 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -353,6 +353,11 @@ class BackendMemory:
                                   f"{layer.n_out}x{layer.n_in}")
         self.n_neurons = self.layers[0].n_in
         self.chip = memory.chip
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The model's ``info`` (how it was trained, the kind of its patterns)."""
+        return self.memory.info
 
     def devices(self) -> dict[str, int]:
         return self.memory.devices()

@@ -51,7 +51,7 @@ from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem
 from xbarmem.learning.classic import get_rule
-from xbarmem.memory.base import Memory
+from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.spec import Number
 
 
@@ -284,6 +284,7 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
         callback: called with each round's dict as soon as it is measured.
     """
     check_settings(memory, rounds, tolerance)
+    patterns = memory_patterns(memory, patterns)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     kind = patterns.kind
     loop = _Loop(memory, view, tolerance)
@@ -370,6 +371,7 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
     :class:`~xbarmem.deploy.readback.ReadBackChip` around a read-back file).
     """
     check_settings(memory, 0, tolerance)
+    patterns = memory_patterns(memory, patterns)
     view, protocol, trainer, x = _setup(memory, backends, patterns, protocol, trainer)
     loop = _Loop(memory, view, tolerance)
     twin = memory.rebuild(loop.faults())

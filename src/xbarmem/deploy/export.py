@@ -42,7 +42,6 @@ import numpy as np
 import torch
 
 from xbarmem.checks import as_real_array, check_type, checked_keywords
-from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import (
@@ -52,7 +51,7 @@ from xbarmem.files import (
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.jsontext import dumps, loads
-from xbarmem.memory.base import Memory
+from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.memory.recall import check_recall
 
 FORMAT = "xbarmem-export/1"
@@ -186,8 +185,9 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
         out_dir: folder, created if missing.
         patterns: the stored patterns (optional): a
             :class:`~xbarmem.data.patterns.PatternSet` or a ``(P, N)`` matrix
-            (:func:`~xbarmem.data.patterns.as_pattern_set`; :class:`PatternError` before
-            anything is written when they are malformed or ``N`` is not the memory's).
+            read as the memory's kind (:func:`~xbarmem.memory.base.memory_patterns`;
+            :class:`PatternError` before anything is written when they are malformed, of
+            another kind than the memory's or ``N`` is not the memory's).
         mode, activation, max_iterations: the recall to record (``activation`` default: sign
             for binary patterns, tanh for continuous).
         source: where the model came from (recorded in the manifest).
@@ -206,7 +206,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     :class:`~xbarmem.errors.ArgumentError` for a ``memory`` that is not a :class:`Memory`.
     """
     out, patterns = _check_export(memory, out_dir, patterns)
-    kind = memory.info.get("kind", "binary") if patterns is None else patterns.kind
+    kind = patterns.kind if patterns is not None else memory_kind(memory) or "binary"
     if activation is None:
         activation = "sign" if kind == "binary" else "tanh"
     check_recall(mode, activation, max_iterations)
@@ -293,7 +293,7 @@ def _check_export(memory: Memory, out_dir: str | Path, patterns: Any) -> tuple[P
     out = output_folder(out_dir, "export", error=ConfigError)
     check_members_writable(out, export_names(memory), "export", error=ConfigError)
     if patterns is not None:
-        patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
+        patterns = memory_patterns(memory, patterns)
     return out, patterns
 
 

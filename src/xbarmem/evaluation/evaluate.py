@@ -34,6 +34,7 @@ from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
+from xbarmem.memory.base import memory_patterns
 from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.seeds import as_generator
@@ -196,15 +197,16 @@ def evaluate_memory(memory, patterns: PatternSet | torch.Tensor,
     """Corrupt each stored pattern ``protocol.probes`` times (:func:`make_cues`), recall
     through ``memory`` (read noise from the same generator), score against the clean
     pattern (:func:`score_recall`). The score keeps the cues and final states. ``patterns``:
-    a :class:`PatternSet` or a ``(P, N)`` matrix of binary patterns
-    (:func:`~xbarmem.data.patterns.as_pattern_set`; a bad matrix raises ``PatternError``).
+    a :class:`PatternSet` of the memory's kind or a ``(P, N)`` matrix read as that kind
+    (binary when the memory does not say; :func:`~xbarmem.memory.base.memory_patterns`: a
+    set of another kind or a bad matrix raises ``PatternError``).
     ``memory``: anything with ``n_neurons`` and ``recall(cues, ...)`` (a :class:`Memory`, a
     :class:`~xbarmem.deploy.backend.BackendMemory`), else
     :class:`~xbarmem.errors.ArgumentError`."""
     if not (callable(getattr(memory, "recall", None)) and hasattr(memory, "n_neurons")):
         raise ArgumentError(f"memory must be a memory (from train or load_memory, or a "
                             f"BackendMemory), got {type(memory).__name__}")
-    patterns = as_pattern_set(patterns, n_neurons=memory.n_neurons)
+    patterns = memory_patterns(memory, patterns)
     protocol = as_protocol(protocol)
     cues = make_cues(patterns, protocol)
     res = memory.recall(cues.cues, mode=protocol.mode, activation=protocol.activation,
@@ -225,12 +227,14 @@ def evaluate_many(memories: list, patterns: list[PatternSet | torch.Tensor],
     protocols share synchronous mode, activation and cap, all cues (same cues as
     :func:`evaluate_memory`) run through :func:`recall_batch` in chunks of at most
     ``_EVAL_STATES / (N + 1)`` cues; otherwise each memory is evaluated on its own. Raises
-    :class:`ConfigError` unless there is one pattern set and one protocol per memory.
+    :class:`ConfigError` unless there is one pattern set and one protocol per memory, and
+    ``PatternError`` for patterns a memory does not store (as :func:`evaluate_memory`).
     """
     if not (len(memories) == len(patterns) == len(protocols)):
         raise ConfigError(f"need one pattern set and one protocol per memory, got "
                           f"{len(memories)} memories, {len(patterns)} pattern sets and "
                           f"{len(protocols)} protocols")
+    patterns = [memory_patterns(m, x) for m, x in zip(memories, patterns, strict=True)]
     first = protocols[0] if protocols else None
     same = all(p.mode == "sync" and p.activation == first.activation
                and p.max_iterations == first.max_iterations for p in protocols)

@@ -29,8 +29,10 @@ from xbarmem.checks import (
     check_neurons,
     check_type,
     checked_keywords,
+    is_choice,
     shown,
 )
+from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
@@ -281,3 +283,27 @@ class Memory:
         :func:`xbarmem.memory.recall.recall`."""
         return recall(self.map(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)
+
+
+# ---------------------------------------------------------------------- the patterns' kind
+def memory_kind(memory: Any) -> str | None:
+    """The kind of patterns ``memory`` was trained for: its ``info["kind"]`` (``binary`` or
+    ``continuous``; a loaded model file without it has its saved patterns' kind, see
+    :func:`xbarmem.memory.model_meta.ModelMeta.kind`), or None when the memory does not say
+    (one built and programmed by hand)."""
+    kind = (getattr(memory, "info", None) or {}).get("kind")
+    return kind if is_choice(kind, KINDS) else None
+
+
+def memory_patterns(memory: Any, patterns: Any, what: str = "patterns") -> PatternSet:
+    """``patterns`` (a :class:`~xbarmem.data.patterns.PatternSet` or a ``(P, N)`` matrix,
+    read as the memory's kind) as a set ``memory`` stores, the one check of every entry point
+    that takes patterns with a memory (evaluate, export, save, adapt):
+    :class:`~xbarmem.errors.PatternError` for a set of another kind than
+    :func:`memory_kind` or another ``N``, or one no memory stores
+    (:func:`~xbarmem.data.patterns.as_pattern_set`)."""
+    kind = memory_kind(memory)
+    if isinstance(patterns, PatternSet) and kind is not None and patterns.kind != kind:
+        raise PatternError(f"{what} are a {patterns.kind} set, but the memory was trained for "
+                           f"{kind} patterns (memory.info['kind']): give the patterns it stores")
+    return as_pattern_set(patterns, kind, n_neurons=memory.n_neurons)

@@ -29,9 +29,9 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save_file
 
-from xbarmem.checks import check_type, checked_keywords, is_choice
-from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
-from xbarmem.errors import ConfigError, FileFormatError, PatternError, XbarmemError
+from xbarmem.checks import check_type, checked_keywords
+from xbarmem.data.patterns import PatternSet
+from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import (
     as_path,
     missing,
@@ -44,7 +44,7 @@ from xbarmem.files import (
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
 from xbarmem.jsontext import dumps
-from xbarmem.memory.base import Memory
+from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.model_meta import FORMAT, ModelMeta, SavedPatterns
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
@@ -140,12 +140,7 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
             raise ConfigError(f"extra must hold JSON data only: {exc}") from None
     if patterns is None:
         return None
-    kind = (memory.info or {}).get("kind")
-    kind = kind if is_choice(kind, KINDS) else None
-    if isinstance(patterns, PatternSet) and kind is not None and patterns.kind != kind:
-        raise PatternError(f"patterns are a {patterns.kind} set, but the memory was trained for "
-                           f"{kind} patterns (memory.info['kind']): save the patterns it stores")
-    return as_pattern_set(patterns, kind, n_neurons=memory.n_neurons)
+    return memory_patterns(memory, patterns)
 
 
 def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[str, Any],
@@ -360,6 +355,8 @@ def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
     memory.targets = targets if len(targets) == len(memory.layers) else None
     _check_target_gain(memory, chip)
     memory.info = dict(meta.info)
+    if meta.kind is not None:  # a file without info.kind: its saved patterns' kind
+        memory.info["kind"] = meta.kind
     return memory
 
 

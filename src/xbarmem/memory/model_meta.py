@@ -93,6 +93,17 @@ class ModelMeta(Spec, noun="model metadata"):
         return [self.n_neurons, *(self.hidden or []), self.n_neurons]
 
     @property
+    def kind(self) -> str | None:
+        """The kind of patterns the memory was trained for: ``info.kind``; in a file without
+        it (written by hand or before it was recorded) the saved patterns' kind
+        (``extra.patterns.kind``); None when the file says neither (read as ``binary``)."""
+        if "kind" in self.info:
+            return self.info["kind"]
+        if "patterns" in self.extra:
+            return SavedPatterns.from_dict(self.extra["patterns"]).kind
+        return None
+
+    @property
     def w_maxes(self) -> list[float]:
         return [float(w) for w in (self.w_max if isinstance(self.w_max, list) else [self.w_max])]
 
