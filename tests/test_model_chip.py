@@ -4,8 +4,9 @@ refused the fault map it had pinned: "stuck at 8e29 S") are refused before any w
 command, naming the file and the key -- by the chip spec's own bounds where no device has the
 value (noise above 1 S, a read voltage above 100 V, a weight range above 1e30), by the model
 file's check where the value contradicts the file (``weight_range`` is the ``w_max`` its target
-weights were programmed with). Noise a device could have (even wider than the window) still
-runs: the simulated read-back holds only what a read-back may hold."""
+weights were programmed with; under the ``weight`` fault model, the largest free target
+weight). Noise a device could have (even wider than the window) still runs: the simulated
+read-back holds only what a read-back may hold."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ import numpy as np
 import pytest
 
 from tests.conftest import refused
-from xbarmem import ChipSpec, load_chip
+from xbarmem import ChipSpec, load_chip, random_patterns, train
 from xbarmem.deploy.backend import SimulatedChip
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemWarning
 from xbarmem.hardware.chip import MAX_READ_VOLTAGE, MAX_W_MAX
 from xbarmem.hardware.faults import highest_reading
-from xbarmem.memory.io import load_memory, read_metadata
+from xbarmem.memory.io import load_memory, read_metadata, save_memory
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,39 @@ def test_a_chip_value_that_failed_a_command_later_is_refused_before_any_work(
     message = refused(run_cli, tmp_path, command, path, *extra.get(command, []),
                       *COMMANDS[command])
     assert str(path) in message and words in message, message
+
+
+@pytest.mark.parametrize("scale", [3.0, 0.5])
+def test_a_weight_model_whose_w_max_is_not_its_largest_target_is_refused_on_load(
+        scale, tmp_path, run_cli):
+    """Under the weight fault model ``w_max`` is the largest free target weight: another was
+    refused by ``export`` only ("target weights map to w_max 1.0 but the programmed layer
+    uses 3.0"), after ``evaluate`` and ``recall`` had run on the file."""
+    pset = random_patterns(3, 16, seed=4)
+    memory = train(pset, chip="paper-sim", rule="hebb")
+    assert memory.chip.array.fault_model == "weight"
+    model = save_memory(memory, tmp_path / "w.safetensors", patterns=pset)
+    assert load_memory(model).layers[0].w_max == memory.layers[0].w_max  # intact: loads
+    raw = model.read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + size])
+    meta = json.loads(header["__metadata__"]["xbarmem"])
+    wanted, meta["w_max"] = meta["w_max"], meta["w_max"] * scale
+    header["__metadata__"]["xbarmem"] = json.dumps(meta)
+    text = json.dumps(header).encode()
+    path = tmp_path / "edited.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size:])
+    words = (f"w_max {wanted * scale:g} contradicts {wanted:g}, the largest |target weight| "
+             "of its free pairs: under the weight fault model")
+    with pytest.raises(FileFormatError) as info:
+        load_memory(path)
+    assert words in str(info.value)
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.ones((2, 16)))
+    for args in (["evaluate", path, "--probes", "1"], ["recall", path, cues],
+                 ["export", path, "-o", tmp_path / "out"]):
+        message = refused(run_cli, tmp_path, *args)
+        assert str(path) in message and words in message, message
 
 
 @pytest.mark.parametrize("changes", [

@@ -213,10 +213,7 @@ class Crossbar:
         check_count(seed, "seed", minimum=0, maximum=2**63 - 1)
         a = self.augment(weights, bias).double()
         dev = self.chip.device
-        if self.chip.array.fault_model == "weight":
-            free = torch.as_tensor(np.isnan(self.g_stuck).all(axis=0))
-            peak = float(a[free].abs().max()) if free.any() else 0.0
-            self.w_max = peak if peak > 0 else 1.0
+        self.w_max = self.target_w_max(a)
         lo, hi = self.bounds()
         a = torch.minimum(torch.maximum(a, lo.double()), hi.double()).numpy()
         dg = a * dev.g_range / self.w_max  # wanted G+ - G-, siemens
@@ -228,6 +225,16 @@ class Crossbar:
         rng = np.random.default_rng(seed)
         g_pos, g_neg = (self._write(g, free, rng) for g, free in ((g_pos, free_p), (g_neg, free_n)))
         return self.set_conductances(g_pos, g_neg, self.w_max)
+
+    def target_w_max(self, augmented: torch.Tensor) -> float:
+        """The ``w_max`` :meth:`program` uses for ``A = [W | b]`` (:meth:`augment`): the chip's
+        ``weight_range`` under the ``device`` fault model; under ``weight``, the largest
+        ``|A|`` of the free pairs (1 when there is none or it is 0)."""
+        if self.chip.array.fault_model != "weight":
+            return self.chip.array.weight_range
+        free = torch.as_tensor(np.isnan(self.g_stuck).all(axis=0))
+        peak = float(augmented.double()[free].abs().max()) if free.any() else 0.0
+        return peak if peak > 0 else 1.0
 
     def set_conductances(self, g_pos: np.ndarray, g_neg: np.ndarray, w_max: float) -> Crossbar:
         """Restore a programmed state (e.g. from a saved model): ``(n_out, n_rows)`` siemens;

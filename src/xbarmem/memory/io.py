@@ -361,17 +361,25 @@ def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
 
 
 def _check_target_gain(memory: Memory, chip: ChipSpec) -> None:
-    """Under the ``device`` fault model, target weights are programmed with the chip's
-    ``array.weight_range`` as ``w_max``: a file whose ``w_max`` is another (an edited chip)
-    was refused by ``export`` and ``adapt`` only; ``ConfigError`` naming both keys."""
-    if memory.targets is None or chip.array.fault_model != "device":
+    """A file's ``w_max`` is the one its target weights were programmed with
+    (:meth:`~xbarmem.hardware.crossbar.Crossbar.target_w_max`: the chip's
+    ``array.weight_range`` under the ``device`` fault model, the largest free target weight
+    under ``weight``); another (an edited chip or file) was refused by ``export`` and
+    ``adapt`` only; ``ConfigError`` naming both values."""
+    if memory.targets is None:
         return
-    for k, layer in enumerate(memory.layers):
-        if not np.isclose(layer.w_max, chip.array.weight_range, rtol=1e-6):
+    for k, (layer, (w, b)) in enumerate(zip(memory.layers, memory.targets, strict=True)):
+        want = layer.target_w_max(layer.augment(w, b))
+        if not np.isclose(layer.w_max, want, rtol=1e-6):
             which = f"w_max[{k}]" if len(memory.layers) > 1 else "w_max"
-            raise ConfigError(f"{which} {layer.w_max:g} contradicts chip.array.weight_range "
-                              f"{chip.array.weight_range:g}: under the device fault model the "
-                              f"target weights are programmed with w_max = weight_range")
+            if chip.array.fault_model == "device":
+                found, rule = f"chip.array.weight_range {want:g}", "weight_range"
+            else:
+                found, rule = f"{want:g}, the largest |target weight| of its free pairs", \
+                    "that weight"
+            raise ConfigError(f"{which} {layer.w_max:g} contradicts {found}: under the "
+                              f"{chip.array.fault_model} fault model the target weights are "
+                              f"programmed with w_max = {rule}")
 
 
 def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,
