@@ -12,12 +12,12 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import refused
+from tests.conftest import refused, tiny_sweep
 from xbarmem.errors import FileFormatError
 from xbarmem.experiments.reproduce.energy import _cached
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import ResultStore
-from xbarmem.experiments.sweep import parse_sweep
+from xbarmem.experiments.sweep import load_sweep, parse_sweep
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +200,21 @@ def test_a_filter_that_leaves_the_malformed_row_out_by_its_columns_still_reads(s
         assert len(db.rows(["trial=capacity", "rule=pinv"])) == 2
     with ResultStore(stored, readonly=True) as db:
         assert db.count(["rule=hebb"]) == 6 and db.count(["result.cosine>-2"]) == 8
+
+
+def test_plain_results_refuses_a_malformed_row_after_the_rows_it_shows(tmp_path, run_cli):
+    """``results STORE`` shows the first 50 rows (``--limit``); it read only those, so a
+    malformed row 56 was listed as a store of 60 good rows while ``--json`` refused it."""
+    (tmp_path / "s.toml").write_text(tiny_sweep("t", seeds=30))
+    path = tmp_path / "s.sqlite"
+    run_sweep(load_sweep(tmp_path / "s.toml"), path)
+    code, out, err = run_cli("results", path, "--limit", "0")
+    assert code == 0 and f"{path}: 60 rows (--limit 0: none shown)" in out, err
+    with sqlite3.connect(path) as db:
+        key = db.execute("SELECT key FROM trials ORDER BY rowid LIMIT 1 OFFSET 55").fetchone()[0]
+        db.execute("UPDATE trials SET result = '{not json' WHERE key = ?", (key,))
+    db.close()
+    for limit in ([], ["--limit", "3"], ["--limit", "0"]):
+        message = refused(run_cli, tmp_path, "results", path, *limit)
+        for word in (str(path), key[:12], "result is not valid JSON"):
+            assert word in message, (limit, word, message)

@@ -84,11 +84,13 @@ def results_cmd(
             if json_out:
                 _emit_json({"files": [str(t) for t in written], "rows": total})
             return
-        rows = db.rows(conditions, sweep, limit=None if json_out or by else limit)
+        rows = _read_rows(db, conditions, sweep, None if json_out or by else limit)
         sweeps = db.sweeps()
-    if not rows and not json_out:  # one line, not an empty table
-        which = (" that can be read" if total else " match the filters" if conditions or sweep
-                 else " stored yet")
+    if not rows and total and not json_out and by is None:  # --limit 0: the count only
+        out.print(f"{store}: {total} row{'s' if total != 1 else ''} (--limit 0: none shown)",
+                  soft_wrap=True)
+    elif not rows and not json_out:  # one line, not an empty table
+        which = " match the filters" if conditions or sweep else " stored yet"
         listed = ", ".join(f"{name} ({n})" for name, n in sweeps.items()) or "none"
         out.print(f"{store}: no rows{which} (sweeps in this store: {listed})", soft_wrap=True)
     elif by is not None:
@@ -98,6 +100,18 @@ def results_cmd(
         _emit_json(rows)
     else:
         _print_rows(store, rows, total, limit, shown)
+
+
+def _read_rows(db, conditions: list[str], sweep: str | None, limit: int | None
+               ) -> list[dict]:
+    """The first ``limit`` rows that match (all with None); every matching row is read, each
+    payload once, so a malformed row after the ones shown is refused as ``--json``,
+    ``--group-by`` and ``--csv`` refuse it (:meth:`ResultStore.iter_rows`)."""
+    rows = []
+    for row in db.iter_rows(conditions, sweep):
+        if limit is None or len(rows) < limit:
+            rows.append(row)
+    return rows
 
 
 def _check_view(ctx: typer.Context, grouped: bool, exported: bool, json_out: bool) -> None:
