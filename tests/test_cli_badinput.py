@@ -125,6 +125,19 @@ def test_list_option_giving_a_value_twice_is_refused(refused, args, flag, shown)
     refused(*args, names=(flag, f"lists {shown} twice"))
 
 
+@pytest.mark.parametrize("args, flag", [
+    (["capacity", "--data", "digits", "--neurons", "64", "--threshold", "0.9,"], "--threshold"),
+    (["capacity", "--data", "digits", "--neurons", "64", "--threshold", ",0.9"], "--threshold"),
+    (["scaling", "--arch", "single", "--data", "digits", "--sizes", "16,,64"], "--sizes"),
+    (["scaling", "--arch", "single", "--data", "digits", "--sizes", "16,"], "--sizes"),
+    (["energy", "--sizes", "16, ,25", "-o", "e"], "--sizes"),
+])
+def test_list_option_with_an_empty_value_is_refused(refused, args, flag):
+    """An empty value between commas was dropped (``--sizes 16,`` ran a scaling study of one
+    size, fitted nothing, and wrote its figure) while ``--hidden`` and field lists refuse it."""
+    refused(*args, names=(flag, "must be comma-separated numbers"))
+
+
 # ------------------------------------------------------------------------------ JSON options
 def test_rule_options_naming_a_key_twice_is_refused(refused):
     """JSON keeps the last of two equal keys silently (``max_steps`` 5 then 6 trained 6)."""

@@ -16,13 +16,14 @@ from xbarmem.names import RECIPES, RULE_NAMES
 
 
 def floats(text: str, what: str) -> list[float]:
-    """Comma-separated numbers, each given once (:func:`each_once`)."""
+    """Comma-separated numbers, each given once (:func:`each_once`); an empty value (``16,``,
+    ``16,,25``) is refused, as in the lists of field names and ``--hidden``."""
+    if not text.strip():
+        raise ConfigError(f"{what} is empty")
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in text.split(",")]  # float("") is a ValueError
     except ValueError:
         raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise ConfigError(f"{what} is empty")
     if not all(math.isfinite(v) for v in values):
         raise ConfigError(f"{what} must be finite numbers, got {text!r}")
     return each_once(values, what, text, show=lambda v: f"{v:g}")
