@@ -365,6 +365,10 @@ def test_csv_loading(tmp_path: Path) -> None:
     ("a,b,c\n1,-1,1\n\n-1,1\n", "line 4 has 2 values, line 2 has 3"),
     ("1 -1\n-1 1 1\n", "line 2 has 3 values, line 1 has 2"),
     ("x,y\n1,-1\n1,nope\n", "line 3: 'nope' is not a number"),
+    # a first data line with a bad value is no header (it was dropped as one, silently)
+    ("1,-1,x\n1,1,-1\n", "line 1: 'x' is not a number"),
+    ("0x1;-1\n1;1\n", "line 1: '0x1' is not a number"),
+    ("\n1 -1 1 -l\n1 1 1 1\n", "line 2: '-l' is not a number"),
 ])
 def test_csv_errors_name_the_file_line(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "p.csv").write_text(text)

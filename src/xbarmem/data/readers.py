@@ -68,10 +68,9 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
     if not numbered:
         raise FileFormatError(f"{path}: CSV file is empty")
     delim = next((d for d in (",", ";") if d in numbered[0][1]), None)  # else whitespace
-    try:
-        [float(v) for v in numbered[0][1].split(delim)]
-    except ValueError:
-        numbered = numbered[1:]  # non-numeric header line
+    if not any(_is_number(v) for v in numbered[0][1].split(delim)):
+        numbered = numbered[1:]  # a header line: column names, no number (a first data line
+        # with a bad value, "1,-1,x", is refused below, not dropped as a header)
     if not numbered:
         raise FileFormatError(f"{path}: CSV file has a header line but no data")
     try:
@@ -80,6 +79,14 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
     except ValueError:
         raise FileFormatError(f"{path}: corrupt CSV file ({_csv_problem(numbered, delim)})") \
             from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _csv_problem(numbered: list[tuple[int, str]], delim: str | None) -> str:
