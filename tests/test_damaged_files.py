@@ -309,6 +309,8 @@ EXPORT_DAMAGES = {  # name -> (damage of the folder, words of the message)
     "w_max overflowing": (_manifest(lambda m: m["layers"][0].update(w_max=1e308)),
                           ["layers.w_max"]),
     "w_max null": (_manifest(lambda m: m["layers"][0].update(w_max=None)), ["layers.w_max"]),
+    "w_max not the targets'": (_manifest(lambda m: m["layers"][0].update(w_max=1.5)),
+                               ["w_max 1.5 contradicts chip.array.weight_range 0.5"]),
     "has_bias text": (_manifest(lambda m: m["layers"][0].update(has_bias="no")),
                       ["layers.has_bias"]),
     "first_array float": (_manifest(lambda m: m["layers"][0].update(first_array=0.0)),

@@ -26,7 +26,12 @@ from xbarmem.hardware.chip import MAX_W_MAX, ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import loads
 from xbarmem.limits import TooLargeError
-from xbarmem.memory.io import memory_from_sizes, saved_targets, set_saved_conductances
+from xbarmem.memory.io import (
+    check_target_gain,
+    memory_from_sizes,
+    saved_targets,
+    set_saved_conductances,
+)
 from xbarmem.memory.model_meta import model_info_check
 from xbarmem.spec import Flag, ListOf, Number, Spec, Table
 
@@ -125,6 +130,7 @@ def _rebuild(folder: Path, manifest: dict[str, Any]):
             layer, _load_npy(folder, m.files, f"layer{k}_weights"),
             None if bias is None else _load_npy(folder, m.files, f"layer{k}_bias"), f"layer{k}."))
     memory.targets = targets
+    check_target_gain(memory)
     memory.info = m.model_info
     return memory
 

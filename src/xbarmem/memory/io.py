@@ -49,8 +49,8 @@ from xbarmem.memory.model_meta import FORMAT, ModelMeta, SavedPatterns
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
 
-__all__ = ["load_memory", "read_metadata", "save_memory", "saved_patterns", "saved_targets",
-           "set_saved_conductances"]
+__all__ = ["check_target_gain", "load_memory", "read_metadata", "save_memory", "saved_patterns",
+           "saved_targets", "set_saved_conductances"]
 
 _FLOAT_DTYPES = ("F32", "F64")
 _MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
@@ -353,21 +353,22 @@ def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
             targets.append(saved_targets(layer, tensors[name + "target_weights"],
                                          tensors.get(name + "target_bias"), name))
     memory.targets = targets if len(targets) == len(memory.layers) else None
-    _check_target_gain(memory, chip)
+    check_target_gain(memory)
     memory.info = dict(meta.info)
     if meta.kind is not None:  # a file without info.kind: its saved patterns' kind
         memory.info["kind"] = meta.kind
     return memory
 
 
-def _check_target_gain(memory: Memory, chip: ChipSpec) -> None:
-    """A file's ``w_max`` is the one its target weights were programmed with
-    (:meth:`~xbarmem.hardware.crossbar.Crossbar.target_w_max`: the chip's
+def check_target_gain(memory: Memory) -> None:
+    """A saved ``w_max`` (a model file's, an export's) is the one the memory's target weights
+    were programmed with (:meth:`~xbarmem.hardware.crossbar.Crossbar.target_w_max`: the chip's
     ``array.weight_range`` under the ``device`` fault model, the largest free target weight
     under ``weight``); another (an edited chip or file) was refused by ``export`` and
     ``adapt`` only; ``ConfigError`` naming both values."""
     if memory.targets is None:
         return
+    chip = memory.chip
     for k, (layer, (w, b)) in enumerate(zip(memory.layers, memory.targets, strict=True)):
         want = layer.target_w_max(layer.augment(w, b))
         if not np.isclose(layer.w_max, want, rtol=1e-6):
