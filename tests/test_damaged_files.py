@@ -106,6 +106,10 @@ def _npz(raw: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _continuous(meta: dict) -> None:
+    meta["info"]["kind"] = meta["extra"]["patterns"]["kind"] = "continuous"
+
+
 DEEP = "[" * 5000 + "]" * 5000
 DAMAGES = {  # name -> (damage, words of the message)
     "truncated": (lambda raw: raw[:len(raw) // 2], ["truncated"]),
@@ -152,6 +156,8 @@ DAMAGES = {  # name -> (damage, words of the message)
         image_shape=[16])), ["image_shape must be [] or [h, w]"]),
     "labels of another count": (_meta(lambda m: m["extra"]["patterns"].update(labels=[1])),
                                 ["invalid saved patterns", "labels"]),
+    "a saved pattern of zeros": (lambda raw: _set("patterns", 1, 0.0)(_meta(_continuous)(raw)),
+                                 ["invalid saved patterns", "1 pattern(s) are all zeros"]),
 }
 
 
@@ -183,6 +189,20 @@ def test_a_damaged_model_is_refused_in_one_line_before_any_work(damaged, command
     assert str(path) in message
     for word in words:
         assert word in message, (word, message)
+
+
+def test_adapt_refuses_a_saved_pattern_of_zeros_before_opening_its_log(model_bytes, run_cli,
+                                                                       tmp_path):
+    """A continuous model saved with a zero pattern: ``adapt`` opened its log, then refused the
+    patterns naming no file (``evaluate`` and ``export`` named none either)."""
+    path = tmp_path / "zeros.safetensors"
+    path.write_bytes(DAMAGES["a saved pattern of zeros"][0](model_bytes))
+    for read in (load_memory, saved_patterns, load_stored_patterns):
+        with pytest.raises(FileFormatError, match="all zeros"):
+            read(path)
+    message = refused(run_cli, tmp_path, "adapt", path, "--rounds", "1", "--probes", "1",
+                      "--log", tmp_path / "rounds.log")
+    assert str(path) in message and "all zeros" in message
 
 
 @pytest.mark.parametrize("read", [load_memory, read_metadata, saved_patterns,

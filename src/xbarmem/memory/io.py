@@ -30,7 +30,7 @@ from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save_file
 
 from xbarmem.checks import check_type, checked_keywords
-from xbarmem.data.patterns import PatternSet
+from xbarmem.data.patterns import PatternSet, check_storable
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import (
     as_path,
@@ -200,10 +200,11 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
             raise FileFormatError(f"{path}: this model was saved without its patterns")
         return None
     p = SavedPatterns.from_dict(meta.extra.get("patterns", {}))
-    try:
-        return PatternSet(tensors["patterns"], kind=p.kind, name=p.name,
-                          labels=None if p.labels is None else np.asarray(p.labels, np.int64),
-                          image_shape=tuple(p.image_shape) or None)
+    try:  # patterns a memory stores (no zero row: evaluate / export / adapt refused it later)
+        return check_storable(PatternSet(
+            tensors["patterns"], kind=p.kind, name=p.name,
+            labels=None if p.labels is None else np.asarray(p.labels, np.int64),
+            image_shape=tuple(p.image_shape) or None))
     except XbarmemError as exc:
         raise FileFormatError(f"{path}: invalid saved patterns: {exc}") from None
 
