@@ -183,11 +183,10 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     Args:
         memory: a programmed :class:`~xbarmem.memory.base.Memory` holding its target weights.
         out_dir: folder, created if missing.
-        patterns: the stored patterns (optional): a
-            :class:`~xbarmem.data.patterns.PatternSet` or a ``(P, N)`` matrix
-            read as the memory's kind (:func:`~xbarmem.memory.base.memory_patterns`;
+        patterns: the stored patterns (optional): a :class:`~xbarmem.data.patterns.PatternSet`
+            or a ``(P, N)`` matrix read as the memory's kind (:func:`memory_patterns`;
             :class:`PatternError` before anything is written when they are malformed, of
-            another kind than the memory's or ``N`` is not the memory's).
+            another kind or ``N`` than the memory's).
         mode, activation, max_iterations: the recall to record (``activation`` default: sign
             for binary patterns, tanh for continuous).
         source: where the model came from (recorded in the manifest).
