@@ -104,13 +104,13 @@ def results_cmd(
 
 def _read_rows(db, conditions: list[str], sweep: str | None, limit: int | None
                ) -> list[dict]:
-    """The first ``limit`` rows that match (all with None); every matching row is read, each
-    payload once, so a malformed row after the ones shown is refused as ``--json``,
-    ``--group-by`` and ``--csv`` refuse it (:meth:`ResultStore.iter_rows`)."""
-    rows = []
-    for row in db.iter_rows(conditions, sweep):
-        if limit is None or len(rows) < limit:
-            rows.append(row)
+    """The first ``limit`` rows that match (all with None), read in full; with a limit the
+    other matching rows' JSON is checked in SQLite (:meth:`ResultStore.check_json`), so a
+    malformed row after the ones shown is refused as ``--json``, ``--group-by`` and
+    ``--csv`` refuse it, without decoding every row of a large store."""
+    rows = db.rows(conditions, sweep, limit=limit)
+    if limit is not None:
+        db.check_json(conditions, sweep)
     return rows
 
 

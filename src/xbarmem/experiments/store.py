@@ -304,6 +304,20 @@ class ResultStore:
         sql, args = self._where(where, sweep)
         return int(self._db.execute(f"SELECT COUNT(*) FROM trials{sql}", args).fetchone()[0])
 
+    def check_json(self, where: Sequence[str] = (), sweep: str | None = None) -> None:
+        """Refuse, as :meth:`iter_rows` does (:class:`FileFormatError` naming the store and
+        the row), the first row matching ``where`` and ``sweep`` whose stored ``config`` or
+        ``result`` is not JSON SQLite can read: a view that reads only some rows in full
+        (``results`` shows ``--limit`` of them) checks the others this way, in SQLite,
+        without decoding them."""
+        sql, args = self._where(where, sweep)
+        bad = "(NOT json_valid(config) OR NOT json_valid(result))"
+        sql = f"{sql} AND {bad}" if sql else f" WHERE {bad}"
+        rec = self._db.execute(f"SELECT {', '.join(COLUMNS)}, config, result FROM trials{sql} "
+                               "ORDER BY rowid LIMIT 1", args).fetchone()
+        if rec is not None:
+            stored_row(rec, self.path)  # refuses it, naming the field
+
     def sweeps(self) -> dict[str, int]:
         """Sweep names and their row counts."""
         return dict(self._db.execute(
