@@ -1455,3 +1455,26 @@ def test_results_read_a_rule_option_as_a_sweep_file_spells_it(run_cli, tmp_path)
     assert len(groups) == 2, groups
     rows = run_json(run_cli, "results", store, "--where", f"{spelled}=true", "--json")
     assert len(rows) == 1 and rows[0]["config"]["rule_options"]["self_field"] is True
+
+
+def test_capacity_table_of_three_thresholds_keeps_its_words_at_80_columns(run_cli, monkeypatch,
+                                                                         tmp_path):
+    """Nine columns need 90 characters boxed with every header word whole: at 80 the table
+    printed 'archit' / 'ecture' and 'secon' / 'ds'; it now drops its vertical lines."""
+    import io
+
+    from xbarmem.cli import capacity_output
+    from xbarmem.cli.common import _Console
+
+    monkeypatch.chdir(tmp_path)
+    console = _Console(width=80, file=io.StringIO(), color_system=None)
+    monkeypatch.setattr(capacity_output, "out", console)
+    code, _, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--neurons", "16",
+                           "--pool", "20", "--trials", "1", "--probes", "1",
+                           "--threshold", "0.9,0.95,0.99")
+    assert code == 0, err
+    text = console.file.getvalue()
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    words = set(text.split())
+    assert {"architecture", "devices", "arrays", "C@0.9", "C@0.95", "C@0.99", "counts",
+            "tested", "seconds", "single"} <= words, text
