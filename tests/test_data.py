@@ -614,3 +614,14 @@ def test_every_name_patterns_held_in_0_2_is_there_or_moved():
                    "load_glyphs", "load_image_set", "load_mnist", "load_patterns", "max_side",
                    "patterns_for", "random_patterns", "validate_patterns"}
     assert not {n for n in held_in_0_2 if n not in vars(patterns) and n not in patterns._MOVED}
+
+
+def test_zero_one_message_says_what_the_values_are():
+    """An all-zero matrix was called "{0,1}"; both point to zero_one=True."""
+    from xbarmem.data.patterns import as_pattern_set
+    from xbarmem.errors import PatternError
+
+    with pytest.raises(PatternError, match=r"these are all 0; pass zero_one=True"):
+        as_pattern_set(np.zeros((2, 4)))
+    with pytest.raises(PatternError, match=r"these are \{0,1\}; pass zero_one=True"):
+        as_pattern_set(np.eye(4)[:2])

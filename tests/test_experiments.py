@@ -827,7 +827,9 @@ def test_capacity_rows_whose_every_count_passed_are_marked_lower_bounds(tmp_path
 @pytest.mark.parametrize(("condition", "named"), [
     ("fault_rate>abc", "> compares numbers"), ("patterns<=ten", "<= compares numbers"),
     ("fault_rate=NaN", "not a value a store holds"), ("fault_rate=nan", "not a value"),
-    ("result.cosine>-inf", "not a value"), ("fault_rate<Infinity", "not a value")])
+    ("result.cosine>-inf", "not a value"), ("fault_rate<Infinity", "not a value"),
+    ("rule=", "no value after '=' \\(an empty text is written rule=\"\"\\)"),
+    ("result.cosine> ", "no value after '>'$")])
 def test_where_refuses_conditions_that_can_match_nothing_meaningful(condition, named):
     """'fault_rate>abc' and 'fault_rate=nan' were accepted and showed 0 rows."""
     from xbarmem.experiments.fields import parse_condition
@@ -836,6 +838,7 @@ def test_where_refuses_conditions_that_can_match_nothing_meaningful(condition, n
         parse_condition(condition)
     assert parse_condition("fault_rate>=0.5") == ("fault_rate", ">=", 0.5)
     assert parse_condition("version~0.2%") == ("version", "~", "0.2%")
+    assert parse_condition('host=""') == ("host", "=", "")
 
 
 # --------------------------------------------------------------------------- Dask clusters

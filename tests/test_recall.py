@@ -243,7 +243,7 @@ def test_evaluate_memory_uses_the_shared_cues():
     ({"seed": -1}, ConfigError, "seed must be an integer >= 0"),
     ({"seed": "a"}, ConfigError, "seed must be an integer >= 0"),
     ({"corruption": "blur"}, PatternError, "unknown corruption method 'blur'"),
-    ({"level": 1.5}, PatternError, "flip rate must be"),
+    ({"level": 1.5}, PatternError, r"level \(flip rate\) must be in \[0, 1\]"),
     ({"corruption": "gaussian", "level": float("inf")}, PatternError, "noise sigma"),
     ({"mode": "fast"}, ConfigError, "recall mode"),
     ({"activation": "relu"}, ConfigError, "activation"),

@@ -58,7 +58,7 @@ def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
     except (TypeError, ValueError):
         raise PatternError(f"{name} must be a number, got {shown(value)}") from None
     if math.isnan(v) or v < 0.0 or (upper is not None and v > upper) or math.isinf(v):
-        rng = "[0, 1]" if upper == 1.0 else ">= 0 and finite"
+        rng = "in [0, 1]" if upper == 1.0 else ">= 0 and finite"
         raise PatternError(f"{name} must be {rng}, got {shown(value)}")
     return v
 
@@ -76,7 +76,8 @@ def check_corruption(method: str, level: float) -> str:
     if key not in _LEVELS:
         raise PatternError(f"unknown corruption method {shown(method)}: expected one of "
                            f"{', '.join(CORRUPTION_METHODS)}")
-    _check_level(_LEVELS[key], level, upper=None if key == "gaussian" else 1.0)
+    _check_level(f"level ({_LEVELS[key]})", level,
+                 upper=None if key == "gaussian" else 1.0)
     return key
 
 

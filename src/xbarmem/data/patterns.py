@@ -167,8 +167,9 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
     if _is_zero_one(arr):
         if zero_one:
             return np.where(arr > 0.5, 1.0, -1.0).astype(np.float32)
+        values = "{0,1}" if (arr == 1.0).any() else "all 0"
         raise PatternError(
-            "binary patterns must be in {-1,+1} but these are {0,1}; pass "
+            f"binary patterns must be in {{-1,+1}} but these are {values}; pass "
             "zero_one=True (CLI: --zero-one) to map 0->-1, 1->+1"
         )
     row, col = (int(v) for v in np.argwhere(~is_pm1)[0])

@@ -117,6 +117,10 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     field = stored_field(head.strip())
     if not _PATH.match(field):
         raise ConfigError(f"--where {text!r}: bad field name {field!r}")
+    if not value.strip():
+        hint = (f" (an empty text is written {head.strip()}{op}\"\")"
+                 if op in ("=", "!=", "~") else "")
+        raise ConfigError(f"--where {text!r}: no value after {op!r}{hint}")
     if value.strip()[:1] in ("=", "<", ">", "!"):
         raise ConfigError(f"--where {text!r}: the value {value.strip()!r} starts with an "
                           f"operator (operators: {' '.join(_OPS)})")
