@@ -50,6 +50,7 @@ OBJECTIVES = ("basin", "fixed-point")
 OPTIMIZERS = ("adam", "rmsprop")
 RECALL_LOSSES = ("mse", "logistic")
 STOPS = ("stable", "loss")
+INITS = ("random", "linear")
 
 #: Values of the step and cue options every table below starts from.
 _SCHEDULE: dict[str, Any] = {"max_steps": 3000, "cue_copies": 16, "unroll": 5,
@@ -200,6 +201,11 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                       help="std of initial weights times sqrt(fan_in)")
     lr_fan_in: int = integer(64, ge=0, meta=_MULTILAYER, help="a layer with more inputs "
                              "takes steps scaled by lr_fan_in / fan_in (0 = off)")
+    init: str = choice(INITS, "random", meta=_WHEN_SET,
+                       help="multilayer, continuous, basin: initial weights: random (normal "
+                       "draw of std init_scale / sqrt(fan_in)) or linear (the closed-form "
+                       "linear denoiser C (C + cue_noise^2 I)^-1 of the patterns' covariance "
+                       "C, first layer 0.5 I; one hidden layer of at least N units)")
 
     products: str = choice(PRODUCTS, "float32", meta=_WHEN_SET,
                            help="precision of the training's matrix products: float32, or "
@@ -219,14 +225,20 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
             if getattr(self, name) and self.objective != "basin":
                 raise ConfigError(f"{name} (the flip-averaged stage) exists only for the basin "
                                   "objective")
+        if self.init == "linear" and self.objective != "basin":
+            raise ConfigError("init linear (a denoiser of the basin objective's noisy cues) "
+                              "exists only for the basin objective")
 
     def refuse_inapplicable(self, layers: int, kind: str | None = None) -> None:
         """Raise :class:`ConfigError` for options that do not apply to memories of ``layers``
         layers storing ``kind`` patterns (None: any kind): ``warm_start`` with several layers,
         ``flip_steps`` and ``flip_bound`` (set and not 0) with several layers or continuous
-        patterns."""
+        patterns, ``init="linear"`` with one layer or binary patterns."""
         if self.warm_start and layers > 1:
             raise ConfigError("warm_start (closed form) exists only for single-layer memories")
+        if self.init == "linear" and (layers == 1 or kind not in (None, "continuous")):
+            raise ConfigError("init linear exists only for multilayer memories storing "
+                              "continuous patterns (one-layer memories: warm_start)")
         for name in _FLIP_OPTIONS:
             if getattr(self, name) and (layers > 1 or kind not in (None, "binary")):
                 raise ConfigError(f"{name} (the flip-averaged stage) exists only for "

@@ -6,7 +6,9 @@ after each step, noise injection, two-stage sign fine-tune) applied to the compo
 intervals and there is no diagonal constraint. All layers are packed in one flat parameter
 tensor ``(T, D)``, ``D = sum over layers of n_out * (n_in + bias)``, layer by layer, each
 layer's ``[W | b]`` row-major. Weights start from a seeded normal draw of std
-``init_scale / sqrt(fan_in)`` clipped into their intervals (a zero layer passes no gradient).
+``init_scale / sqrt(fan_in)`` (a zero layer passes no gradient), or with ``init="linear"``
+from the closed-form linear denoiser of :mod:`~xbarmem.learning.linear_start`, clipped into
+their intervals.
 A layer with more than ``lr_fan_in`` inputs takes proportionally smaller steps: the optimised
 variable is the parameter divided by ``min(1, lr_fan_in / fan_in)`` (one optimiser serves
 every layer). Losses and gradients are written out (backpropagation through the layers and,
@@ -21,6 +23,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.learning import stages
 from xbarmem.learning.base import Problem, valid_mask
 from xbarmem.learning.batch import Batch, batch_constants, per_batch, trim
+from xbarmem.learning.linear_start import linear_start
 from xbarmem.learning.noise import read_noise_term, training_cues, with_write_noise, write_std
 from xbarmem.learning.objective import (
     basin_loss,
@@ -76,7 +79,8 @@ class MultilayerFit:
     @classmethod
     def start(cls, opts, problem: Problem):
         """Everything a run needs: ``(path, params, x, valid, lo, hi, gen, noise)``, the
-        initial parameters drawn from ``gen`` (seeded ``opts.seed``)."""
+        initial parameters drawn from ``gen`` (seeded ``opts.seed``), or with ``init="linear"``
+        the closed-form start (:mod:`~xbarmem.learning.linear_start`), clipped."""
         x = problem.patterns
         t, _, n = x.shape
         path, lo, hi = cls.prepare(opts, problem.bounds, t, n)
@@ -85,6 +89,8 @@ class MultilayerFit:
         start = torch.cat([opts.init_scale / (i ** 0.5) * torch.randn(t, o * (i + opts.bias),
                                                                        generator=gen)
                            for o, i, _ in path.layout], dim=1)
+        if opts.init == "linear":
+            start = linear_start(path.layout, start, x, valid, opts.cue_noise, opts.bias)
         scale = path.scale
         lo, hi = lo / scale, hi / scale
         params = torch.clamp(start / scale, lo, hi)
