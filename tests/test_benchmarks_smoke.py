@@ -415,3 +415,22 @@ def test_levers_say_bf16_was_not_measured_where_torch_has_no_bfloat16(tmp_path, 
     assert "float32_ms_per_step" not in json.dumps(result["studies"]["bf16"])
     assert "| bfloat16 products | - | not measured: this torch build or CPU has no bfloat16 " \
            "support |" in result["table"]
+
+
+def test_continuous_start_trains_each_start_and_leaves_the_trainer_as_it_was(tmp_path, capsys):
+    from benchmarks import continuous_start
+    from xbarmem.learning.multilayer_fit import MultilayerFit
+
+    start = MultilayerFit.start
+    out = tmp_path / "starts.json"
+    assert continuous_start.main(["--case", "16:4", "--max-steps", "10", "--json-out",
+                                  str(out)]) == 0
+    assert MultilayerFit.start == start
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["start"] for r in rows] == list(continuous_start.STARTS)
+    assert all(r["steps"] == 10 and (r["n"], r["p"]) == (16, 4) for r in rows)
+    assert len({r["cosine"] for r in rows}) > 1  # the starts did act
+    assert "N = 16, P = 4, seed 0, linear (cap 10, rel_tol 0.01): 10 steps" in \
+        capsys.readouterr().out
+    assert continuous_start.main(["--threads", "0"]) == 2
+    assert "error: --threads and --max-steps must be at least 1" in capsys.readouterr().err
