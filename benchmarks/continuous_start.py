@@ -38,7 +38,7 @@ from xbarmem import Protocol, load_mnist
 from xbarmem.evaluation.curve import recall_curve
 from xbarmem.learning.multilayer_fit import MultilayerFit
 
-from .recipes import provenance, write_result
+from .recipes import mnist_case, provenance, write_result
 
 CASES = ((64, 16), (64, 24), (144, 120))
 NOISE = 0.6
@@ -131,19 +131,11 @@ def run_case(n: int, p: int, kind: str, max_steps: int = 10000, rel_tol: float =
     return out
 
 
-def _case(text: str) -> tuple[int, int]:
-    n, _, p = text.partition(":")
-    if not (n.isdigit() and p.isdigit()) or round(int(n) ** 0.5) ** 2 != int(n) or int(p) < 1:
-        raise argparse.ArgumentTypeError(f"a case is N:P with N a square (MNIST side sqrt(N)) "
-                                         f"and P >= 1, got {text!r}")
-    return int(n), int(p)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--start", choices=STARTS, action="append",
                         help="a start (repeatable; default all)")
-    parser.add_argument("--case", type=_case, action="append", metavar="N:P",
+    parser.add_argument("--case", type=mnist_case, action="append", metavar="N:P",
                         help="a case (repeatable; default 64:16, 64:24 and 144:120)")
     parser.add_argument("--max-steps", type=int, action="append",
                         help="step cap of the training (repeatable; default 10000, the "

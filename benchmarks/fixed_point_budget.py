@@ -24,7 +24,7 @@ import torch
 
 from xbarmem import Protocol, evaluate_memory, load_mnist, train
 
-from .recipes import provenance, write_result
+from .recipes import mnist_case, provenance, write_result
 
 #: ``(N, P)``: just above the measured capacity at 0.99 (N = 400: 550; N = 784: 1323)
 CASES = ((400, 600), (784, 1400))
@@ -59,17 +59,9 @@ def table(rows: list[dict]) -> str:
         for r in rows for label, v in r["sides"].items()])
 
 
-def _case(text: str) -> tuple[int, int]:
-    n, _, p = text.partition(":")
-    if not (n.isdigit() and p.isdigit()) or round(int(n) ** 0.5) ** 2 != int(n) or int(p) < 1:
-        raise argparse.ArgumentTypeError(f"a case is N:P with N a square (MNIST side sqrt(N)) "
-                                         f"and P >= 1, got {text!r}")
-    return int(n), int(p)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--case", type=_case, action="append", metavar="N:P",
+    parser.add_argument("--case", type=mnist_case, action="append", metavar="N:P",
                         help="a case (repeatable; default 400:600 and 784:1400)")
     parser.add_argument("--max-steps", type=int, default=6000,
                         help="step cap of the longer training (default 6000)")

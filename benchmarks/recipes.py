@@ -232,6 +232,15 @@ def start(args: argparse.Namespace) -> bool:
     return True
 
 
+def mnist_case(text: str) -> tuple[int, int]:
+    """``--case N:P`` of a benchmark on MNIST: ``(N, P)``, N a square (side sqrt(N)), P >= 1."""
+    n, _, p = text.partition(":")
+    if not (n.isdigit() and p.isdigit()) or round(int(n) ** 0.5) ** 2 != int(n) or int(p) < 1:
+        raise argparse.ArgumentTypeError(f"a case is N:P with N a square (MNIST side sqrt(N)) "
+                                         f"and P >= 1, got {text!r}")
+    return int(n), int(p)
+
+
 def provenance(module: str, argv: list[str] | None) -> dict:
     """The command, date, torch thread count and xbarmem version of a benchmark result."""
     return {"command": f"python -m benchmarks.{module} " + " ".join(argv or sys.argv[1:]),
