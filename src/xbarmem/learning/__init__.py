@@ -8,8 +8,9 @@
   share: the stages and their progress reports (:mod:`.stages`), the flip-averaged stage
   (:mod:`.flip_stage`), the optimiser update and stopping criteria (:mod:`.optimizer`), the
   batch and its per-batch constants (:mod:`.batch`), the random draws of a step (:mod:`.noise`)
-  and the basin objective's loss and gradient terms (:mod:`.objective`); :mod:`.multilayer`
-  keeps the earlier multilayer names.
+  and the basin objective's loss and gradient terms (:mod:`.objective`), the opt-in closed-form
+  start of continuous multilayer memories (:mod:`.linear_start`); :mod:`.multilayer` keeps the
+  earlier multilayer names.
 * :mod:`.fit` -- ``fit_memories`` (train and program any memories) and ``train``.
 
 May import ``memory``, ``hardware``, ``data``, ``spec``, ``errors`` and ``version``.
