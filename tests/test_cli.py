@@ -1480,3 +1480,21 @@ def test_capacity_table_of_three_thresholds_keeps_its_words_at_80_columns(run_cl
     words = set(text.split())
     assert {"architecture", "devices", "arrays", "C@0.9", "C@0.95", "C@0.99", "counts",
             "tested", "seconds", "single"} <= words, text
+
+
+def test_adapt_corrupts_a_continuous_models_cues_as_evaluate_does(run_cli, tmp_path):
+    """adapt flipped 10% of a continuous model's values by default (evaluate and capacity
+    add Gaussian noise 0.6 there); one rule now (`given.cues_for`)."""
+    model = tmp_path / "c.safetensors"
+    code, _, err = run_cli("train", "--data", "mnist", "--kind", "continuous", "--patterns", "3",
+                           "--neurons", "16", "--chip", "rram", "--rule-option", "max_steps=20",
+                           "--out", model)
+    assert code == 0, err
+    adapted = run_json(run_cli, "adapt", model, "--rounds", "1", "--probes", "1", "--json")
+    evaluated = run_json(run_cli, "evaluate", model, "--probes", "1", "--json")
+    for protocol in (adapted["settings"]["protocol"], evaluated["protocol"]):
+        assert (protocol["corruption"], protocol["level"], protocol["activation"]) == (
+            "gaussian", 0.6, "tanh")
+    occluded = run_json(run_cli, "adapt", model, "--rounds", "1", "--probes", "1",
+                        "--corruption", "occlude", "--json")["settings"]["protocol"]
+    assert (occluded["corruption"], occluded["level"]) == ("occlude", 0.6)  # as sweeps take it

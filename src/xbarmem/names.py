@@ -14,6 +14,11 @@ RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "percept
 ARCHS = ("single", "multilayer")
 #: cue corruptions (:mod:`xbarmem.data.corruption`)
 CORRUPTION_METHODS = ("flip", "gaussian", "occlude", "salt-pepper")
+#: a corruption's level when none is given (sweeps, evaluate, adapt, capacity): the share of
+#: values flipped, set or occluded, or the Gaussian noise sigma
+DEFAULT_LEVELS = {"flip": 0.1, "gaussian": 0.6, "occlude": 0.6, "salt-pepper": 0.1}
+#: the cue corruption and neuron type of each kind of pattern when none is given
+KIND_CUES = {"binary": ("flip", "sign"), "continuous": ("gaussian", "tanh")}
 #: recall modes and neuron activations (:mod:`xbarmem.memory.recall`)
 MODES = ("sync", "async")
 #: recipes of the hardware-adaptive rule (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`)

@@ -60,7 +60,7 @@ def _progress() -> Progress:
 
 
 CapacityArch = o.arch("single, multilayer, or both comma-separated (one table)")
-CapacityLevel = o.level("0.05 flips; sigma 0.6 for continuous")
+CapacityLevel = o.level("0.05 for flip, 0.1 for salt-pepper, 0.6 for gaussian and occlude")
 ScalingLevel = CapacityLevel
 ScalingOut = o.out("folder for the PNG and JSON", folder=True)
 ScalingData = Annotated[str, typer.Option(

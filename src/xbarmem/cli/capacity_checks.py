@@ -29,14 +29,9 @@ def search_protocol(kind: str, corruption: str | None, level: float | None, prob
     by themselves)."""
     from xbarmem.evaluation.evaluate import Protocol
 
-    if kind == "binary":
-        protocol = Protocol(corruption=corruption or "flip",
-                            level=0.05 if level is None else level, probes=probes,
-                            activation="sign", seed=seed)
-    else:
-        protocol = Protocol(corruption=corruption or "gaussian",
-                            level=0.6 if level is None else level, probes=probes,
-                            activation="tanh", seed=seed)
+    corruption, level, activation = given.cues_for(kind, corruption, level, flips=0.05)
+    protocol = Protocol(corruption=corruption, level=level, probes=probes,
+                        activation=activation, seed=seed)
     _warn_if_cues_pass(thresholds, protocol)
     return protocol
 

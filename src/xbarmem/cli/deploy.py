@@ -23,8 +23,6 @@ Model = Annotated[Path, typer.Argument(
 ExportOut = o.out("folder to write", required=True, folder=True)
 AdaptOut = o.out("adapted model file (.safetensors; pinned devices in its fault map, "
                  "read-back conductances)", suffixes=(".safetensors",))
-AdaptCorruption = o.corruption("flip")
-AdaptLevel = o.level("0.1")
 
 
 @app.command(
@@ -115,8 +113,8 @@ def adapt_cmd(
     read_noise: o.ReadNoise = None,
     unknown_faults: o.UnknownFaults = 0.0,
     read_averages: o.ReadAverages = 1,
-    corruption: AdaptCorruption = None,
-    level: AdaptLevel = None,
+    corruption: o.Corruption = None,
+    level: o.Level = None,
     probes: o.Probes = 20,
     mode: o.Mode = "sync",
     seed: o.Seed = 0,
@@ -147,9 +145,10 @@ def adapt_cmd(
         raise FileFormatError(f"{model}: {exc} (replace it with --rule-option KEY=VALUE)"
                               ) from None
     chip, true_faults = _simulated_chip(memory, write_noise, read_noise, unknown_faults, seed)
-    protocol = Protocol(corruption=corruption or "flip", level=0.1 if level is None else level,
-                        probes=probes, mode=mode, seed=seed,
-                        activation="sign" if memory_kind(memory) == "binary" else "tanh")
+    corruption, level, activation = given.cues_for(memory_kind(memory) or "binary",
+                                                   corruption, level)
+    protocol = Protocol(corruption=corruption, level=level, probes=probes, mode=mode, seed=seed,
+                        activation=activation)
     if read is not None:
         _adapt_read_back(model, read_back, memory, stored, read, chip, protocol, trainer,
                          tolerance, seed, out_path, export_dir, json_out)

@@ -17,7 +17,7 @@ from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.limits import check_bytes
-from xbarmem.names import ARCHS
+from xbarmem.names import ARCHS, DEFAULT_LEVELS, KIND_CUES
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -96,6 +96,20 @@ def flip_level(ctx: typer.Context, command: str, corruption: str | None, level: 
     level = deprecated(ctx, "--flip", flip, level, new="level",
                        use=f"--corruption flip --level {flip}")
     return 0.1 if level is None else level
+
+
+def cues_for(kind: str, corruption: str | None, level: float | None, *,
+             flips: float | None = None) -> tuple[str, float, str]:
+    """``(corruption, level, activation)`` for patterns of ``kind``: the given ones, else the
+    kind's corruption and neuron type (:data:`~xbarmem.names.KIND_CUES`) and the corruption's
+    level (:data:`~xbarmem.names.DEFAULT_LEVELS`; ``flips``: this command's flip rate, a
+    capacity search flips 5%): ``evaluate``, ``adapt``, ``capacity`` and sweeps alike."""
+    default, activation = KIND_CUES[kind]
+    corruption = corruption or default
+    if level is None:
+        level = flips if corruption == "flip" and flips is not None else DEFAULT_LEVELS[
+            corruption]
+    return corruption, level, activation
 
 
 def _text(value: Any) -> str:

@@ -202,10 +202,9 @@ def evaluate(
     activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
     memory, stored = load_model(model, patterns_required=True)
-    binary = memory_kind(memory) == "binary"
-    activation = activation or ("sign" if binary else "tanh")
-    corruption = corruption or ("flip" if binary else "gaussian")
-    level = level if level is not None else (0.1 if binary else 0.6)
+    corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,
+                                                level)
+    activation = activation or by_kind
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
     score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
                                                      probes=probes, mode=mode,

@@ -280,7 +280,7 @@ def corruption(default: str = "flip for binary patterns, gaussian for continuous
         help=f"Cue corruption: {kinds} (default: {default}).")]
 
 
-def level(default: str = "0.1 flips; sigma 0.6 for continuous", *,
+def level(default: str = "0.1 for flip and salt-pepper, 0.6 for gaussian and occlude", *,
           flips_only: bool = False) -> Any:
     """``--level X`` with the command's default in the help; ``flips_only``: for a command
     whose cues are bit flips only (:data:`FlipOnly`)."""

@@ -21,6 +21,7 @@ from xbarmem.experiments.trial_options import (
     _fail,
 )
 from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.names import DEFAULT_LEVELS, KIND_CUES
 from xbarmem.spec import (
     unknown_key,
 )
@@ -52,16 +53,16 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
             continue
         c[key] = opt.check(raw[key], key) if key in raw else opt.default
     c["trial"], c["seed"] = trial, int(seed)
-    binary = c["kind"] == "binary"
+    corruption, activation = KIND_CUES[c["kind"]]
     if c["corruption"] is None:
-        c["corruption"] = "flip" if binary else "gaussian"
+        c["corruption"] = corruption
     if c["level"] is None:
-        c["level"] = 0.1 if c["corruption"] in ("flip", "salt-pepper") else 0.6
+        c["level"] = DEFAULT_LEVELS[c["corruption"]]
     if c["activation"] is None:
-        c["activation"] = "sign" if binary else "tanh"
+        c["activation"] = activation
     if c["corruption"] in ("flip", "salt-pepper", "occlude") and c["level"] > 1:
         raise _fail("level", c["level"], f"a {c['corruption']} level must be in [0, 1]")
-    if c["corruption"] in ("flip", "salt-pepper") and not binary:
+    if c["corruption"] in ("flip", "salt-pepper") and c["kind"] != "binary":
         raise _fail("corruption", c["corruption"], "applies to binary patterns only")
     # architecture
     if c["arch"] == "single":

@@ -100,8 +100,10 @@ class TrialOptions(Spec, noun="trial"):
     corruption: str | None = choice(
         CORRUPTION_METHODS, default=None, optional=True,
         help="cue corruption (default: flip for binary, gaussian for continuous)")
-    level: float | None = number(default=None, ge=0.0, as_float=True, optional=True,
-                                 help="corruption level (default: 0.1 flips / sigma 0.6)")
+    level: float | None = number(
+        default=None, ge=0.0, as_float=True, optional=True,
+        help="corruption level (default: 0.1 for flip and salt-pepper, 0.6 for gaussian and "
+             "occlude)")
     probes: int = integer(default=20, ge=1, help="corrupted cues per stored pattern")
     mode: str = choice(MODES, default="sync", help="recall mode")
     activation: str | None = choice(ACTIVATIONS, default=None, optional=True,
