@@ -322,3 +322,23 @@ def test_an_export_over_an_earlier_one_removes_the_files_it_no_longer_holds(tmp_
     assert {p.name for p in out.iterdir()} == listed | {"devices.csv", "manifest.json",
                                                         "notes.txt"}
     assert mine.read_text() == "the user's own file"  # not an export's file: kept
+
+
+def test_load_export_takes_the_kind_of_the_manifests_recall_when_model_info_has_none(tmp_path):
+    """A hand-made or older export whose ``model_info`` has no kind was rebuilt as a memory of
+    no kind (read as binary); the manifest's ``recall`` entry says which."""
+    from xbarmem import load_mnist, train
+    from xbarmem.deploy.export import export_memory
+
+    pats = load_mnist(side=4, kind="continuous", n=3)
+    memory = train(pats, chip="rram", max_steps=5)
+    export_memory(memory, tmp_path / "e", patterns=pats)
+    path = tmp_path / "e" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["recall"]["kind"] == "continuous"
+    del manifest["model_info"]["kind"]
+    path.write_text(json.dumps(manifest))
+    assert load_export(tmp_path / "e").info["kind"] == "continuous"
+    manifest["recall"]["kind"] = "other"  # not a kind: model_info kept as written
+    path.write_text(json.dumps(manifest))
+    assert "kind" not in load_export(tmp_path / "e").info

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import numpy as np
 
 from xbarmem.checks import checked_keywords, shown
+from xbarmem.data.patterns import KINDS
 from xbarmem.deploy.export import FORMAT
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
 from xbarmem.files import (
@@ -131,8 +132,18 @@ def _rebuild(folder: Path, manifest: dict[str, Any]):
             None if bias is None else _load_npy(folder, m.files, f"layer{k}_bias"), f"layer{k}."))
     memory.targets = targets
     check_target_gain(memory)
-    memory.info = m.model_info
+    memory.info = _with_kind(m.model_info, manifest.get("recall"))
     return memory
+
+
+def _with_kind(info: dict[str, Any], recall: Any) -> dict[str, Any]:
+    """The manifest's ``model_info``, with the kind of its ``recall`` entry when it names
+    none (a hand-made or older export), so the rebuilt memory recalls and checks patterns as
+    the export did."""
+    kind = recall.get("kind") if isinstance(recall, dict) else None
+    if "kind" in info or kind not in KINDS:
+        return info
+    return {**info, "kind": kind}
 
 
 def _load_npy(folder: Path, files: dict[str, Any], key: str, *,
