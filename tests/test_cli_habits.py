@@ -453,3 +453,22 @@ def test_results_export_with_json_says_what_it_wrote(run_cli, files, tmp_path):
 def test_results_bad_field_lists(run_cli, files, option):
     code, _, err = run_cli("results", files["store"], option, "rule,,seed")
     assert code == 2 and err.startswith(f"error: {option} must be comma-separated"), err
+
+
+def test_results_too_wide_for_the_terminal_say_how_to_show_less(run_cli, files, monkeypatch):
+    """A grouped table of many metrics at 80 columns broke every sweep name and header into
+    pieces with no word on why; a warning now names --metric (rows: --columns)."""
+    import io
+
+    from xbarmem.cli import results
+    from xbarmem.cli.common import _Console
+
+    for width, warned in ((28, True), (200, False)):
+        console = _Console(width=width, file=io.StringIO(), color_system=None)
+        monkeypatch.setattr(results, "out", console)
+        code, _, err = run_cli("results", files["store"], "--group-by", "rule")
+        assert code == 0, err
+        assert ("--metric NAME,... to choose its metrics" in err) is warned, err
+        code, _, err = run_cli("results", files["store"])
+        assert code == 0, err
+        assert ("--columns FIELD,... to choose its fields" in err) is warned, err

@@ -70,15 +70,12 @@ def _fold_between_words(console: Console, table: Any) -> None:
     narrowest such columns first, as long as the table still fits the console and no other
     column has to break a word it kept whole: rich narrows the widest columns first, and
     would break that word where a header of several words had room to wrap between them."""
-    from rich.measure import Measurement
 
     for column in table.columns:
         column.overflow = "fold"
     words, unbreakable = [], []
-    for column in table.columns:
-        sizes = [Measurement.get(console, console.options, item)
-                 for item in (column.header, *column.cells)]
-        widest, longest_word = max(m.maximum for m in sizes), max(m.minimum for m in sizes)
+    for column, (widest, longest_word) in zip(table.columns, _measure(console, table),
+                                              strict=True):
         words.append(longest_word)
         if column.width is None and widest == longest_word:
             unbreakable.append((widest, column))
@@ -92,6 +89,25 @@ def _fold_between_words(console: Console, table: Any) -> None:
             column.width = None
             return
         before = after
+
+
+def _measure(console: Console, table: Any) -> list[tuple[int, int]]:
+    """Per column of ``table``: ``(widest, longest word)`` of its header and cells."""
+    from rich.measure import Measurement
+
+    out = []
+    for column in table.columns:
+        sizes = [Measurement.get(console, console.options, item)
+                 for item in (column.header, *column.cells)]
+        out.append((max(m.maximum for m in sizes), max(m.minimum for m in sizes)))
+    return out
+
+
+def breaks_words(console: Console, table: Any) -> bool:
+    """Whether ``table`` is too wide for ``console`` even without its lines: a header or
+    cell word will be broken (a command can then say how to show less)."""
+    words = [word for _, word in _measure(console, table)]
+    return sum(words) + 2 * (len(words) - 1) > console.width
 
 
 def _drop_lines_to_keep_words(table: Any, words: list[int], width: int) -> None:
