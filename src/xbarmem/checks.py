@@ -84,6 +84,15 @@ def is_bool(value: Any) -> bool:
                                        and type(value).__name__ in ("bool", "bool_"))
 
 
+def reads_as_number(text: str) -> bool:
+    """Whether ``float(text)`` reads ``text`` (``"1e3"``, ``" 3.0"``, ``"nan"``; not ``""``)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def is_choice(value: Any, choices: Iterable[Any]) -> bool:
     """Whether ``value`` is one of ``choices`` (names), safely for any value: an array, a
     tensor or any other unhashable or odd object is no choice (never numpy's "truth value is

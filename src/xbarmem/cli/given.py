@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from xbarmem.checks import reads_as_number
 from xbarmem.cli.common import warn, warn_deprecated
 from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
@@ -125,7 +126,7 @@ def pattern_count(ctx: typer.Context, patterns: str | None) -> tuple[int | None,
     try:
         count = int(patterns)
     except ValueError:
-        if not patterns.strip() or _is_float(patterns):  # '', '1e3', '3.0', 'nan': a count
+        if not patterns.strip() or reads_as_number(patterns):  # '', '1e3', '3.0', 'nan': a count
             raise ConfigError(f"--patterns must be a whole number of patterns (an integer "
                               f">= 1), got {patterns!r}") from None
         warn_deprecated(f"--patterns SOURCE is deprecated; use --data {patterns}")
@@ -133,14 +134,6 @@ def pattern_count(ctx: typer.Context, patterns: str | None) -> tuple[int | None,
     if count < 1:
         raise ConfigError(f"--patterns must be a positive number of patterns, got {patterns!r}")
     return count, None
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def data_and_count(ctx: typer.Context, data: str, patterns: str | None, old_flag: str,

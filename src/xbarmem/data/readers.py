@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import checked_keywords, reads_as_number
 from xbarmem.data.patterns import (
     PatternSet,
     check_kind,
@@ -68,7 +68,7 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
     if not numbered:
         raise FileFormatError(f"{path}: CSV file is empty")
     delim = next((d for d in (",", ";") if d in numbered[0][1]), None)  # else whitespace
-    if not any(_is_number(v) for v in numbered[0][1].split(delim)):
+    if not any(reads_as_number(v) for v in numbered[0][1].split(delim)):
         numbered = numbered[1:]  # a header line: column names, no number (a first data line
         # with a bad value, "1,-1,x", is refused below, not dropped as a header)
     if not numbered:
@@ -79,14 +79,6 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
     except ValueError:
         raise FileFormatError(f"{path}: corrupt CSV file ({_csv_problem(numbered, delim)})") \
             from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _csv_problem(numbered: list[tuple[int, str]], delim: str | None) -> str:
