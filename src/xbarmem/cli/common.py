@@ -70,7 +70,6 @@ def _fold_between_words(console: Console, table: Any) -> None:
     narrowest such columns first, as long as the table still fits the console and no other
     column has to break a word it kept whole: rich narrows the widest columns first, and
     would break that word where a header of several words had room to wrap between them."""
-
     for column in table.columns:
         column.overflow = "fold"
     words, unbreakable = [], []
