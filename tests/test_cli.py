@@ -1498,3 +1498,20 @@ def test_adapt_corrupts_a_continuous_models_cues_as_evaluate_does(run_cli, tmp_p
     occluded = run_json(run_cli, "adapt", model, "--rounds", "1", "--probes", "1",
                         "--corruption", "occlude", "--json")["settings"]["protocol"]
     assert (occluded["corruption"], occluded["level"]) == ("occlude", 0.6)  # as sweeps take it
+
+
+@pytest.mark.parametrize("corruption", ["flip", "salt-pepper"])
+def test_bit_corruptions_of_continuous_patterns_are_refused_as_sweeps_refuse_them(
+        run_cli, tmp_path, corruption):
+    """A sweep refused flips of continuous patterns; evaluate, adapt and capacity ran them."""
+    model = tmp_path / "c.safetensors"
+    code, _, err = run_cli("train", "--data", "mnist", "--kind", "continuous", "--patterns", "3",
+                           "--neurons", "16", "--chip", "rram", "--rule", "hebb", "--out", model)
+    assert code == 0, err
+    for args in (["evaluate", model], ["adapt", model, "--rounds", "1"],
+                 ["capacity", "--data", "mnist", "--kind", "continuous", "--rule", "hebb",
+                  "--neurons", "16", "--trials", "1"]):
+        code, out, err = run_cli(*args, "--corruption", corruption, "--probes", "1")
+        assert code == 2 and not out, (args, err)
+        assert err.strip() == (f"error: --corruption {corruption} applies to binary patterns "
+                               "only; these are continuous: use gaussian or occlude"), err

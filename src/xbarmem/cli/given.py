@@ -104,9 +104,14 @@ def cues_for(kind: str, corruption: str | None, level: float | None, *,
     """``(corruption, level, activation)`` for patterns of ``kind``: the given ones, else the
     kind's corruption and neuron type (:data:`~xbarmem.names.KIND_CUES`) and the corruption's
     level (:data:`~xbarmem.names.DEFAULT_LEVELS`; ``flips``: this command's flip rate, a
-    capacity search flips 5%): ``evaluate``, ``adapt``, ``capacity`` and sweeps alike."""
+    capacity search flips 5%): ``evaluate``, ``adapt``, ``capacity`` and sweeps alike; flips
+    and salt-and-pepper of continuous patterns are refused (:class:`ConfigError`), as sweeps
+    refuse them."""
     default, activation = KIND_CUES[kind]
     corruption = corruption or default
+    if kind != "binary" and corruption in ("flip", "salt-pepper"):  # as sweeps refuse it
+        raise ConfigError(f"--corruption {corruption} applies to binary patterns only; these "
+                          f"are {kind}: use gaussian or occlude")
     if level is None:
         level = flips if corruption == "flip" and flips is not None else DEFAULT_LEVELS[
             corruption]
