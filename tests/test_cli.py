@@ -782,6 +782,11 @@ def test_one_vocabulary():
     assert {"train", "capacity", "scaling", "energy", "adapt"} <= trains
 
 
+#: the modules that declare the shared options (the CLI's vocabulary), one per concern
+OPTION_MODULES = {"option_types", "data_options", "recall_options", "hardware_options",
+                  "training_options", "output_options", "run_options", "old_options"}
+
+
 def test_command_modules_do_not_import_each_other():
     """A command module imports the shared modules and, besides, only the modules its own code
     is split into (``capacity`` -> ``capacity_checks``, ``capacity_output``), which import
@@ -789,18 +794,20 @@ def test_command_modules_do_not_import_each_other():
     import ast
 
     folder = Path(cli.__file__).parent
-    shared = {"xbarmem.cli.common", "xbarmem.cli.options", "xbarmem.cli.given",
-              "xbarmem.cli.parsers", "xbarmem.cli.paths", "xbarmem.cli.progress", "xbarmem.cli"}
+    shared = {"xbarmem.cli.common", "xbarmem.cli.given", "xbarmem.cli.parsers",
+              "xbarmem.cli.paths", "xbarmem.cli.progress", "xbarmem.cli",
+              *(f"xbarmem.cli.{m}" for m in OPTION_MODULES)}
     modules = [p for p in folder.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert len(modules) >= 10, modules
+    assert OPTION_MODULES <= {p.stem for p in modules}, "an option module was renamed"
     for path in modules:
         own = {f"xbarmem.cli.{p.stem}" for p in modules if p.stem.startswith(path.stem + "_")}
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xbarmem.cli"):
                 assert node.module in shared | own, (path.name, node.module)
                 if node.module == "xbarmem.cli":
-                    assert {a.name for a in node.names} <= {"options", "given", "common",
-                                                            "parsers", "paths"}, path.name
+                    assert {a.name for a in node.names} <= {"given", "common", "parsers",
+                                                            "paths", *OPTION_MODULES}, path.name
 
 
 def test_version(run_cli):
@@ -1395,7 +1402,8 @@ def test_results_of_many_fields_keep_their_recall_columns_at_80_columns(run_cli,
 
 def _refusals() -> list[tuple[str, str, list[str]]]:
     """Every ``applies_only(ctx, WHERE, NAME, ...)`` call of the CLI's source: (module, WHERE,
-    parameter names); a call in ``options`` (shared helpers) applies to every command."""
+    parameter names); a call in an option module (:data:`OPTION_MODULES`, shared helpers)
+    applies to every command."""
     import ast
 
     cli = Path(__file__).resolve().parents[1] / "src" / "xbarmem" / "cli"
@@ -1426,7 +1434,7 @@ def test_every_option_refused_outside_a_mode_says_so_in_help():
         helps = {flag: p.help or "" for p in params.values() for flag in p.opts}
         for where_module, where, names in refusals:
             governing = re.findall(r"--[a-z][a-z-]*", where)
-            if where_module not in (module, "options") or not governing or not all(
+            if where_module not in {module, *OPTION_MODULES} or not governing or not all(
                     g in helps for g in governing):
                 continue
             for param in filter(None, map(params.get, names)):

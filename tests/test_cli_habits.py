@@ -41,12 +41,13 @@ def test_lazy_package_attributes():
 
 
 def test_cli_vocabulary_lists_agree_with_the_library():
-    from xbarmem.cli import options as o
     from xbarmem.learning.classic import rule_names
     from xbarmem.memory.build import ARCHS
+    from xbarmem.names import ARCHS as CLI_ARCHS
+    from xbarmem.names import RULE_NAMES
 
-    assert list(o.RULE_NAMES) == rule_names()
-    assert tuple(o.ARCHS) == tuple(ARCHS)
+    assert list(RULE_NAMES) == rule_names()
+    assert tuple(CLI_ARCHS) == tuple(ARCHS)
 
 
 # ------------------------------------------------------------------------------ completion
@@ -221,7 +222,7 @@ def test_threads_before_torch_loads_go_to_its_environment_and_are_undone():
 import os, sys
 os.environ.pop("OMP_NUM_THREADS", None)
 os.environ["MKL_NUM_THREADS"] = "7"
-from xbarmem.cli.options import torch_threads
+from xbarmem.cli.run_options import torch_threads
 assert "torch" not in sys.modules
 with torch_threads(2) as n:
     import torch

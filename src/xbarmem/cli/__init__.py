@@ -1,14 +1,21 @@
 """Command-line interface: ``xbarmem`` (console script) and ``python -m xbarmem.cli``.
 
-Layout: :mod:`~xbarmem.cli.common` (Typer apps, consoles, JSON output, error handling),
-:mod:`~xbarmem.cli.options` (every shared option, declared once), :mod:`~xbarmem.cli.given`
-(what the given options mean together), :mod:`~xbarmem.cli.parsers` (list and JSON values),
+Layout: :mod:`~xbarmem.cli.common` (Typer apps, consoles, JSON output, error handling), the
+option modules (every shared option, declared once): :mod:`~xbarmem.cli.option_types` (how an
+option is declared: bounds, completion, text checks, option groups),
+:mod:`~xbarmem.cli.data_options` (patterns), :mod:`~xbarmem.cli.recall_options` (cues, recall,
+capacity search, energy calibration), :mod:`~xbarmem.cli.hardware_options` (chip, fault maps,
+chip import, adapt), :mod:`~xbarmem.cli.training_options` (rule, recipe, trainer options,
+architecture), :mod:`~xbarmem.cli.output_options` (``--json``, ``-o`` and other outputs,
+``--limit``), :mod:`~xbarmem.cli.run_options` (seed, threads, workers) and
+:mod:`~xbarmem.cli.old_options` (old spellings, hidden); :mod:`~xbarmem.cli.given` (what the
+given options mean together), :mod:`~xbarmem.cli.parsers` (list and JSON values),
 :mod:`~xbarmem.cli.paths` (checks of the paths read and written), :mod:`~xbarmem.cli.progress`
 (cost-weighted progress bars) and one module per command group (a long one split into
 modules named after it: :mod:`~xbarmem.cli.capacity` keeps its option checks in
 :mod:`~xbarmem.cli.capacity_checks` and its printed and written output in
-:mod:`~xbarmem.cli.capacity_output`). Command modules import only those six, their own split-off
-modules and the library, never each other;
+:mod:`~xbarmem.cli.capacity_output`). Command modules import only those shared modules, their
+own split-off modules and the library, never each other;
 importing them here registers their commands on :data:`~xbarmem.cli.common.app`.
 """
 

@@ -15,8 +15,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from xbarmem.cli import given, parsers
-from xbarmem.cli import options as o
+from xbarmem.cli import (
+    data_options,
+    given,
+    hardware_options,
+    old_options,
+    option_types,
+    output_options,
+    parsers,
+    recall_options,
+    run_options,
+    training_options,
+)
 from xbarmem.cli.capacity_checks import (
     architectures,
     check_requests,
@@ -31,7 +41,7 @@ from xbarmem.cli.capacity_output import (
     warn_pool_limit,
     write_scaling,
 )
-from xbarmem.cli.common import _emit_json, app, console
+from xbarmem.cli.common import _emit_json, app, console, work_begins
 from xbarmem.hardware.chip import ChipSpec
 
 if TYPE_CHECKING:
@@ -54,29 +64,30 @@ class _Status(Progress):
 
 def _progress() -> Progress:
     """The search's status line; the search's work begins (held warnings are printed)."""
-    o.work_begins()
+    work_begins()
     return _Status(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                    console=console, transient=True, disable=not console.is_terminal)
 
 
-CapacityArch = o.arch("single, multilayer, or both comma-separated (one table)")
-CapacityLevel = o.level("0.05 for flip, 0.1 for salt-pepper, 0.6 for gaussian and occlude")
+CapacityArch = training_options.arch("single, multilayer, or both comma-separated (one table)")
+CapacityLevel = recall_options.level(
+    "0.05 for flip, 0.1 for salt-pepper, 0.6 for gaussian and occlude")
 ScalingLevel = CapacityLevel
-ScalingOut = o.out("folder for the PNG and JSON", folder=True)
+ScalingOut = output_options.out("folder for the PNG and JSON", folder=True)
 ScalingData = Annotated[str, typer.Option(
-    "--data", metavar="SET", parser=o.name_or_file,
+    "--data", metavar="SET", parser=option_types.name_or_file,
     help="Pattern source: a built-in image set, mnist (whole image), "
     "mnist-crop24 (the authors' centred 24x24 window; N <= 576) or glyphs.")]
 
 
 CapacityFaultMap = Annotated[Path | None, typer.Option(
-    "--fault-map", metavar="FILE", parser=o.input_path,
+    "--fault-map", metavar="FILE", parser=option_types.input_path,
     help="Fault map file (.npz/.csv), e.g. a measured chip's (chip import): every network on "
          "it (trials differ in their patterns and cues only) instead of a drawn map per trial "
          "(and of --faults).")]
 
 
-CapacityCheckpoint = o.output(
+CapacityCheckpoint = output_options.output(
     "--checkpoint", help="Keep every tested count in this JSON file until the search "
     "completes: the same command run again after an interruption resumes, with the same "
     "results.", suffixes=(".json",))
@@ -87,32 +98,32 @@ CapacityCheckpoint = o.output(
     help="Largest number of stored patterns P whose mean recall similarity, and that at every "
          "smaller tested P, stays at or above each threshold; fresh random pattern subsets per "
          "trial, seeds recorded in --json. " + RECALLED)
-@o.chip_options("spec")
-@o.trainer_options("options")
-@o.threads_option("threads")
+@hardware_options.chip_options("spec")
+@training_options.trainer_options("options")
+@run_options.threads_option("threads")
 def capacity_cmd(
     ctx: typer.Context,
     spec: ChipSpec,
     options: dict,
     threads: int,
     arch: CapacityArch = "single",
-    hidden: o.HiddenSeveral = "32",
-    data: o.Data = "digits",
-    neurons: o.Neurons = "64",
-    kind: o.Kind = "binary",
-    pool: o.Pool = None,
-    rule: o.Rule = "adaptive",
-    corruption: o.Corruption = None,
+    hidden: training_options.HiddenSeveral = "32",
+    data: data_options.Data = "digits",
+    neurons: data_options.Neurons = "64",
+    kind: data_options.Kind = "binary",
+    pool: data_options.Pool = None,
+    rule: training_options.Rule = "adaptive",
+    corruption: recall_options.Corruption = None,
     level: CapacityLevel = None,
-    probes: o.Probes = 20,
-    threshold: o.Threshold = "0.99",
-    trials: o.Trials = 2,
-    start: o.Start = None,
-    resolution: o.Resolution = 0.0,
-    seed: o.Seed = 0,
-    json_out: o.Json = False,
+    probes: recall_options.Probes = 20,
+    threshold: recall_options.Threshold = "0.99",
+    trials: recall_options.Trials = 2,
+    start: recall_options.Start = None,
+    resolution: recall_options.Resolution = 0.0,
+    seed: run_options.Seed = 0,
+    json_out: output_options.Json = False,
     checkpoint: CapacityCheckpoint = None,
-    side: o.OldSide = None,
+    side: old_options.OldSide = None,
     fault_map: CapacityFaultMap = None,
 ) -> None:
     from xbarmem.evaluation.capacity import find_capacity
@@ -184,30 +195,30 @@ def _checkpoint(path: Path, patterns: PatternSet, spec: ChipSpec, fmap: FaultMap
          "log N (slope with a 95% confidence interval); writes a PNG and JSON. Every tested "
          "count is kept in OUT/scaling-...checkpoint.json until the run completes: the same "
          "command run again after an interruption resumes, with the same results. " + RECALLED)
-@o.chip_options("spec")
-@o.trainer_options("options")
-@o.threads_option("threads")
+@hardware_options.chip_options("spec")
+@training_options.trainer_options("options")
+@run_options.threads_option("threads")
 def scaling_cmd(
     ctx: typer.Context,
     spec: ChipSpec,
     options: dict,
     threads: int,
-    arch: o.Arch = "multilayer",
-    kind: o.Kind = "binary",
+    arch: training_options.Arch = "multilayer",
+    kind: data_options.Kind = "binary",
     data: ScalingData = "mnist",
-    sizes: o.Sizes = "64,144,256,400,576,784",
-    hidden: o.HiddenOne = "32",
-    rule: o.Rule = "adaptive",
-    corruption: o.Corruption = None,
+    sizes: data_options.Sizes = "64,144,256,400,576,784",
+    hidden: training_options.HiddenOne = "32",
+    rule: training_options.Rule = "adaptive",
+    corruption: recall_options.Corruption = None,
     level: ScalingLevel = None,
-    probes: o.Probes = 5,
-    threshold: o.Threshold = "0.99",
-    trials: o.Trials = 1,
-    pool: o.Pool = None,
-    resolution: o.Resolution = 0.05,
-    seed: o.Seed = 0,
+    probes: recall_options.Probes = 5,
+    threshold: recall_options.Threshold = "0.99",
+    trials: recall_options.Trials = 1,
+    pool: data_options.Pool = None,
+    resolution: recall_options.Resolution = 0.05,
+    seed: run_options.Seed = 0,
     out_dir: ScalingOut = Path("xbarmem-out"),
-    json_out: o.Json = False,
+    json_out: output_options.Json = False,
 ) -> None:
     given.check_arch(ctx, arch, rule)
     thresholds, hidden_rule = parsers.thresholds(threshold), hidden_rule_of(hidden)

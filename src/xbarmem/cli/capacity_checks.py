@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from xbarmem.cli import given, parsers
-from xbarmem.cli import options as o
+from xbarmem.cli.common import warn, warn_deprecated
 from xbarmem.errors import ConfigError
+from xbarmem.names import ARCHS
 
 if TYPE_CHECKING:
     from xbarmem.evaluation.evaluate import Protocol
@@ -45,9 +46,9 @@ def _warn_if_cues_pass(thresholds: list[float], protocol: Protocol) -> None:
     own = 1.0 - 2.0 * protocol.level
     low = [t for t in thresholds if t <= own]
     if low:
-        o.warn(f"threshold {', '.join(f'{t:g}' for t in low)} is at or below the cues' own "
-               f"similarity ({own:g} with {protocol.level:g} flips): a memory that returns the "
-               f"cue unchanged passes it, so that capacity does not measure recall")
+        warn(f"threshold {', '.join(f'{t:g}' for t in low)} is at or below the cues' own "
+             f"similarity ({own:g} with {protocol.level:g} flips): a memory that returns the "
+             f"cue unchanged passes it, so that capacity does not measure recall")
 
 
 def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,
@@ -84,8 +85,8 @@ def architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options
     out: list[tuple[str, list[parsers.Width] | None]] = []
     widths = parsers.hidden_specs(hidden, several=True)  # checked even when unused
     for a in parsers.each_once([a.strip() for a in arch.split(",") if a.strip()], "--arch", arch):
-        if a not in o.ARCHS:
-            raise ConfigError(f"--arch must be one of {o.ARCHS} (comma-separated), got {a!r}")
+        if a not in ARCHS:
+            raise ConfigError(f"--arch must be one of {ARCHS} (comma-separated), got {a!r}")
         if a == "single":
             out.append(("single", None))
         else:
@@ -107,7 +108,7 @@ def hidden_rule_of(text: str) -> HiddenRule:
     if ":" in text:
         rule = HiddenRule.parse(text)
         new = (f"{int(rule.value)}" if rule.kind == "fixed" else f"{rule.value:g}n")
-        o.warn_deprecated(f"--hidden {text} is deprecated; use --hidden {new}")
+        warn_deprecated(f"--hidden {text} is deprecated; use --hidden {new}")
         return rule
     several = ConfigError(f"--hidden: scaling takes one hidden width (H, an integer >= 1, or "
                           f"a multiple of N such as 1n), got {text!r}")

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, out
+from xbarmem.cli.common import _emit_json, out, warn
 
 if TYPE_CHECKING:
     from xbarmem.evaluation.capacity import CapacityResult
@@ -57,8 +56,8 @@ def warn_pool_limit(results: list[tuple[str, dict]]) -> None:
 
     for label, result in results:
         for t in pool_limited(result):
-            o.warn(f"{label}: the capacity at {t} is all {result['settings']['pool_distinct']} "
-                   "distinct patterns of the pool, so only a lower bound (no more to store)")
+            warn(f"{label}: the capacity at {t} is all {result['settings']['pool_distinct']} "
+                 "distinct patterns of the pool, so only a lower bound (no more to store)")
 
 
 def _print_capacity(title: str, thresholds: list[float], results: list) -> None:

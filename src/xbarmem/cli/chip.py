@@ -8,8 +8,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from xbarmem.cli import given, paths
-from xbarmem.cli import options as o
+from xbarmem.cli import given, hardware_options, option_types, output_options, paths, run_options
 from xbarmem.cli.common import (
     _emit_json,
     chip_app,
@@ -28,9 +27,10 @@ from xbarmem.hardware.measured import (
     read_measured_csv,
 )
 
-MapOut = o.out("fault map file (.npz or .csv)", required=True, suffixes=(".npz", ".csv"))
-ChipOut = o.output("--chip-out", help=".csv: also write the measured chip (TOML).",
-                   suffixes=(".toml",))
+MapOut = output_options.out("fault map file (.npz or .csv)", required=True,
+                            suffixes=(".npz", ".csv"))
+ChipOut = output_options.output("--chip-out", help=".csv: also write the measured chip (TOML).",
+                                suffixes=(".toml",))
 
 
 def _print(summary: dict, json_out: bool, title: str) -> None:
@@ -41,28 +41,28 @@ def _print(summary: dict, json_out: bool, title: str) -> None:
                   "a preset with its file's comments (where its values come from).")
 def chip_show(
     chip: Annotated[str, typer.Argument(
-        metavar="CHIP", parser=o.name_or_file,
+        metavar="CHIP", parser=option_types.name_or_file,
         help=f"Chip preset ({', '.join(preset_names())}) or TOML "
         "file.")] = "rram",
-    json_out: o.Json = False,
+    json_out: output_options.Json = False,
 ) -> None:
     show_spec(chip, load_chip, preset_names(), preset_toml, json_out)
 
 
 @chip_app.command("presets", help="List the shipped chip presets.")
-def chip_presets(json_out: o.Json = False) -> None:
+def chip_presets(json_out: output_options.Json = False) -> None:
     print_presets(load_chip, preset_names(), json_out)
 
 
 @chip_app.command("faults", help="Generate a seeded fault map from the chip's stuck rates and "
                   "save it.")
-@o.chip_options("spec", chip="rram")
+@hardware_options.chip_options("spec", chip="rram")
 def chip_faults(
     out_path: MapOut,
     spec: ChipSpec,
-    arrays: o.Arrays = 1,
-    seed: o.Seed = 0,
-    json_out: o.Json = False,
+    arrays: hardware_options.Arrays = 1,
+    seed: run_options.Seed = 0,
+    json_out: output_options.Json = False,
 ) -> None:
     fmap = FaultMap.generate(spec, arrays, seed=seed)  # refuses a map above the memory limit
     fmap.save(out_path)
@@ -74,9 +74,9 @@ def chip_faults(
                   "affected.")
 def chip_inspect(
     fault_map: Annotated[Path, typer.Argument(metavar="MAP", help="Fault map (.npz or .csv).",
-                                              parser=o.input_path)],
-    chip: o.Chip = "rram",
-    json_out: o.Json = False,
+                                              parser=option_types.input_path)],
+    chip: hardware_options.Chip = "rram",
+    json_out: output_options.Json = False,
 ) -> None:
     spec = load_chip(chip)
     fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
@@ -92,20 +92,20 @@ def chip_inspect(
 def chip_import(
     ctx: typer.Context,
     source: Annotated[Path, typer.Argument(
-        metavar="FILE", parser=o.input_path,
+        metavar="FILE", parser=option_types.input_path,
         help="Array (n_arrays, 2, rows, cols) or (2, rows, cols) in "
         ".npy/.npz, or a .csv of target-vs-read conductances.")],
     out_path: MapOut,
     as_: Annotated[str, typer.Option(
         "--as", metavar="KIND", help="Array meaning: codes (stuck codes: 0 free, +1 ON, "
         "-1 OFF) or conductance (read-back, siemens).")] = "codes",
-    chip: o.Chip = "rram",
-    off_below: o.OffBelow = None,
-    on_above: o.OnAbove = None,
-    key: o.Key = None,
-    tolerance: o.ImportTolerance = None,
+    chip: hardware_options.Chip = "rram",
+    off_below: hardware_options.OffBelow = None,
+    on_above: hardware_options.OnAbove = None,
+    key: hardware_options.Key = None,
+    tolerance: hardware_options.ImportTolerance = None,
     chip_out: ChipOut = None,
-    json_out: o.Json = False,
+    json_out: output_options.Json = False,
 ) -> None:
     csv = source.suffix.lower() == ".csv"
     paths.check_distinct({"--out": out_path, "--chip-out": chip_out},

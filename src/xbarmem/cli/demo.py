@@ -7,14 +7,22 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from xbarmem.cli import given
-from xbarmem.cli import options as o
+from xbarmem.cli import (
+    data_options,
+    given,
+    hardware_options,
+    old_options,
+    output_options,
+    recall_options,
+    run_options,
+)
 from xbarmem.cli.common import _emit_json, app, console, describe_devices, out
 from xbarmem.cli.progress import work_bar
 from xbarmem.learning.budget import step_budget
+from xbarmem.names import RULE_NAMES
 
-Level = o.level("0.1", flips_only=True)
-Out = o.out("folder for the PNG", folder=True)
+Level = recall_options.level("0.1", flips_only=True)
+Out = output_options.out("folder for the PNG", folder=True)
 
 
 @app.command(
@@ -23,25 +31,25 @@ Out = o.out("folder for the PNG", folder=True)
          "stuck, recall them from corrupted cues, and compare hardware-adaptive learning with "
          "Hebb, Storkey, pseudo-inverse and perceptron under both fault models (faulty weight "
          "= 0; stuck device at g_min/g_max). Writes a PNG of the recalls.")
-@o.threads_option("threads")
+@run_options.threads_option("threads")
 def demo(
     ctx: typer.Context,
     threads: int,
-    data: o.DemoData = "mnist-crop24",
-    faults: o.Faults = 0.5,
-    corruption: o.FlipOnly = None,
+    data: data_options.DemoData = "mnist-crop24",
+    faults: hardware_options.Faults = 0.5,
+    corruption: recall_options.FlipOnly = None,
     level: Level = None,
-    probes: o.Probes = 20,
-    trials: o.Trials = 3,
-    seed: o.Seed = 0,
+    probes: recall_options.Probes = 20,
+    trials: recall_options.Trials = 3,
+    seed: run_options.Seed = 0,
     out_dir: Out = Path("xbarmem-out"),
-    json_out: o.Json = False,
-    flip: o.OldFlip = None,
-    chips: o.OldChips = None,
+    json_out: output_options.Json = False,
+    flip: old_options.OldFlip = None,
+    chips: old_options.OldChips = None,
 ) -> None:
     level = given.flip_level(ctx, "demo", corruption, level, flip)
     trials = given.deprecated(ctx, "--chips", chips, trials, new="trials", use=f"--trials {chips}")
-    rules = list(o.RULE_NAMES)
+    rules = list(RULE_NAMES)
     # 10 digits of N = 64, each rule on each of 2 fault models and `trials` chips
     given.check_request(64, networks=2 * len(rules) * trials, cues=2 * len(rules) * trials * 10 *
                     probes)

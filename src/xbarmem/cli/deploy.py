@@ -11,18 +11,27 @@ import typer
 from rich import box
 from rich.table import Table
 
-from xbarmem.cli import given, paths
-from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, out
+from xbarmem.cli import (
+    given,
+    hardware_options,
+    old_options,
+    option_types,
+    output_options,
+    paths,
+    recall_options,
+    run_options,
+    training_options,
+)
+from xbarmem.cli.common import _emit_json, app, console, out, warn
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.faults import FaultMap
 
 Model = Annotated[Path, typer.Argument(
-    metavar="MODEL", parser=o.input_path,
+    metavar="MODEL", parser=option_types.input_path,
     help="Model file from `xbarmem train` (with its stored patterns).")]
-ExportOut = o.out("folder to write", required=True, folder=True)
-AdaptOut = o.out("adapted model file (.safetensors; pinned devices in its fault map, "
-                 "read-back conductances)", suffixes=(".safetensors",))
+ExportOut = output_options.out("folder to write", required=True, folder=True)
+AdaptOut = output_options.out("adapted model file (.safetensors; pinned devices in its fault map, "
+                              "read-back conductances)", suffixes=(".safetensors",))
 
 
 @app.command(
@@ -34,11 +43,11 @@ def export_cmd(
     ctx: typer.Context,
     model: Model,
     out_dir: ExportOut,
-    mode: o.Mode = "sync",
-    activation: o.Activation = None,
-    max_iterations: o.MaxIterations = 100,
-    json_out: o.Json = False,
-    neurons: o.OldActivation = None,
+    mode: recall_options.Mode = "sync",
+    activation: recall_options.Activation = None,
+    max_iterations: recall_options.MaxIterations = 100,
+    json_out: output_options.Json = False,
+    neurons: old_options.OldActivation = None,
 ) -> None:
     activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
@@ -81,12 +90,13 @@ ROUND_LEGEND = ("written: devices re-programmed; kept: free devices already with
                 "target of the written devices; cosine/exact: recall through the chip.")
 
 
-Log = o.output("--log", help="Write one JSON line per round here.")
+Log = output_options.output("--log", help="Write one JSON line per round here.")
 
 
-ExportDir = o.output("--export", metavar="DIR", folder=True,
-                     help="--read-back: export the adapted model to this folder, with targets "
-                          "only for the devices to re-program (the rest: leave).")
+ExportDir = output_options.output(
+    "--export", metavar="DIR", folder=True,
+    help="--read-back: export the adapted model to this folder, with targets "
+         "only for the devices to re-program (the rest: leave).")
 
 
 @app.command(
@@ -96,31 +106,31 @@ ExportDir = o.output("--export", metavar="DIR", folder=True,
          "round. With --read-back, one round from a real chip's read-back: pin the devices that "
          "missed, re-train, and export (--export) only what to re-program; the adapted model "
          "(-o) continues the loop with the next read-back.")
-@o.trainer_options("options")
-@o.threads_option("threads")
+@training_options.trainer_options("options")
+@run_options.threads_option("threads")
 def adapt_cmd(
     ctx: typer.Context,
     model: Model,
     options: dict,
     threads: int,
-    read_back: o.ReadBack = None,
-    key: o.Key = None,
+    read_back: hardware_options.ReadBack = None,
+    key: hardware_options.Key = None,
     export_dir: ExportDir = None,
-    rounds: o.Rounds = 2,
-    target: o.Target = 0.99,
-    tolerance: o.Tolerance = 3.0,
-    write_noise: o.WriteNoise = None,
-    read_noise: o.ReadNoise = None,
-    unknown_faults: o.UnknownFaults = 0.0,
-    read_averages: o.ReadAverages = 1,
-    corruption: o.Corruption = None,
-    level: o.Level = None,
-    probes: o.Probes = 20,
-    mode: o.Mode = "sync",
-    seed: o.Seed = 0,
+    rounds: hardware_options.Rounds = 2,
+    target: hardware_options.Target = 0.99,
+    tolerance: hardware_options.Tolerance = 3.0,
+    write_noise: hardware_options.WriteNoise = None,
+    read_noise: hardware_options.ReadNoise = None,
+    unknown_faults: hardware_options.UnknownFaults = 0.0,
+    read_averages: hardware_options.ReadAverages = 1,
+    corruption: recall_options.Corruption = None,
+    level: recall_options.Level = None,
+    probes: recall_options.Probes = 20,
+    mode: recall_options.Mode = "sync",
+    seed: run_options.Seed = 0,
     log: Log = None,
     out_path: AdaptOut = None,
-    json_out: o.Json = False,
+    json_out: output_options.Json = False,
 ) -> None:
     from xbarmem.deploy.chip_loop import check_settings, default_trainer
     from xbarmem.evaluation.evaluate import Protocol
@@ -344,8 +354,8 @@ def _say_removed(folder: Path, manifest: dict) -> None:
     """A warning naming the files of an earlier export in ``folder`` that the new one
     removed (it holds no such file)."""
     if manifest.get("removed"):
-        o.warn(f"{folder}: removed {len(manifest['removed'])} file(s) of the earlier export "
-               f"there that this one does not hold: {', '.join(manifest['removed'])}")
+        warn(f"{folder}: removed {len(manifest['removed'])} file(s) of the earlier export "
+             f"there that this one does not hold: {', '.join(manifest['removed'])}")
 
 
 def _seconds(seconds: float) -> str:

@@ -10,8 +10,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from xbarmem.cli import given, parsers, paths
-from xbarmem.cli import options as o
+from xbarmem.cli import (
+    data_options,
+    given,
+    hardware_options,
+    old_options,
+    option_types,
+    output_options,
+    parsers,
+    paths,
+    recall_options,
+    run_options,
+    training_options,
+)
 from xbarmem.cli.common import (
     _emit_json,
     app,
@@ -20,6 +31,7 @@ from xbarmem.cli.common import (
     out,
     print_presets,
     show_spec,
+    warn_deprecated,
 )
 from xbarmem.cli.progress import work_bar
 from xbarmem.energy.circuit import (
@@ -56,11 +68,11 @@ def _si(value: float, unit: str) -> str:
 
 
 Circuit = Annotated[str, typer.Option(
-    "--circuit", metavar="NAME|FILE", parser=o.name_or_file,
+    "--circuit", metavar="NAME|FILE", parser=option_types.name_or_file,
     help=f"Circuit preset ({', '.join(circuit_names())}) or "
     f"TOML file. {DEFAULT_CIRCUIT}: literature-typical constants; {FITTED_CIRCUIT}: two "
     f"constants fitted to the paper's ratios (printed beside any other circuit).")]
-EnergyPatterns = o.patterns("one per class; random: 10")
+EnergyPatterns = data_options.patterns("one per class; random: 10")
 EnergyRule = Annotated[str | None, typer.Option(
     "--rule", metavar="NAME", help="Learning rule (default: adaptive; with --sizes: pinv).")]
 EnergySizes = Annotated[str | None, typer.Option(
@@ -70,14 +82,14 @@ EnergySizes = Annotated[str | None, typer.Option(
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
-EnergyLevel = o.level("0.1", flips_only=True)
+EnergyLevel = recall_options.level("0.1", flips_only=True)
 #: the file of a calibrated circuit that ``--calibrate`` writes into ``--out``
 CALIBRATED = "circuit-calibrated.toml"
-EnergyOut = o.out("folder for PNG, JSON and TOML files (with --sizes or --calibrate)",
-                  folder=True, lazy=True)
+EnergyOut = output_options.out("folder for PNG, JSON and TOML files (with --sizes or --calibrate)",
+                               folder=True, lazy=True)
 EnergyHidden = Annotated[str | None, typer.Option(
     "--hidden", metavar="WIDTHS",
-    help=o.HIDDEN_HELP + " (required there; no default).")]
+    help=training_options.HIDDEN_HELP + " (required there; no default).")]
 
 
 @app.command(
@@ -85,38 +97,38 @@ EnergyHidden = Annotated[str | None, typer.Option(
     help="Energy and latency per recall on the crossbar, synchronous (one crossbar product per "
          "step) vs asynchronous (one neuron per step), from the measured steps of real "
          "recalls of the same corrupted cues.")
-@o.chip_options("chip_spec")
-@o.trainer_options("options")
-@o.threads_option("threads")
+@hardware_options.chip_options("chip_spec")
+@training_options.trainer_options("options")
+@run_options.threads_option("threads")
 def energy(
     ctx: typer.Context,
     chip_spec: ChipSpec,
     options: dict,
     threads: int,
-    neurons: o.Neurons = "64",
-    arch: o.Arch = "single",
+    neurons: data_options.Neurons = "64",
+    arch: training_options.Arch = "single",
     hidden: EnergyHidden = None,
     circuit: Circuit = DEFAULT_CIRCUIT,
-    data: o.Data = "mnist",
+    data: data_options.Data = "mnist",
     patterns: EnergyPatterns = None,
     rule: EnergyRule = None,
-    corruption: o.FlipOnly = None,
+    corruption: recall_options.FlipOnly = None,
     level: EnergyLevel = None,
-    probes: o.Probes = 20,
-    activation: o.Activation = None,
-    max_iterations: o.MaxIterations = 100,
-    seed: o.Seed = 0,
+    probes: recall_options.Probes = 20,
+    activation: recall_options.Activation = None,
+    max_iterations: recall_options.MaxIterations = 100,
+    seed: run_options.Seed = 0,
     sizes: EnergySizes = None,
-    load: o.Load = 0.1,
+    load: data_options.Load = 0.1,
     out_dir: EnergyOut = Path("xbarmem-out"),
     do_calibrate: Calibrate = False,
-    target_energy: o.TargetEnergy = None,
-    target_latency: o.TargetLatency = None,
-    json_out: o.Json = False,
-    n: o.OldNeuronsN = None,
-    count: o.OldEnergyCount = None,
-    flip: o.OldFlip = None,
-    max_steps: o.OldMaxSteps = None,
+    target_energy: recall_options.TargetEnergy = None,
+    target_latency: recall_options.TargetLatency = None,
+    json_out: output_options.Json = False,
+    n: old_options.OldNeuronsN = None,
+    count: old_options.OldEnergyCount = None,
+    flip: old_options.OldFlip = None,
+    max_steps: old_options.OldMaxSteps = None,
 ) -> None:
     _check_mode(ctx, sizes is not None, do_calibrate, arch)
     level = given.flip_level(ctx, "energy", corruption, level, flip)
@@ -226,8 +238,8 @@ def _hidden(hidden: str | None, n: int, arch: str) -> list[int] | None:
         return None
     if "," in hidden and "-" not in hidden:
         widths = parsers.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning
-        o.warn_deprecated(f"--hidden {hidden} is deprecated; use --hidden "
-                          f"{hidden.replace(',', '-')}")
+        warn_deprecated(f"--hidden {hidden} is deprecated; use --hidden "
+                        f"{hidden.replace(',', '-')}")
         return widths
     return parsers.hidden_widths(hidden, n)
 
@@ -342,15 +354,15 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
                      "(where its values come from).")
 def circuit_show(
     circuit: Annotated[str, typer.Argument(
-        metavar="CIRCUIT", parser=o.name_or_file,
+        metavar="CIRCUIT", parser=option_types.name_or_file,
         help=f"Circuit preset ({', '.join(circuit_names())}) or TOML file.")] = DEFAULT_CIRCUIT,
-    json_out: o.Json = False,
+    json_out: output_options.Json = False,
 ) -> None:
     show_spec(circuit, load_circuit, circuit_names(), circuit_toml, json_out)
 
 
 @circuit_app.command("presets", help="List the shipped circuit presets.")
-def circuit_presets(json_out: o.Json = False) -> None:
+def circuit_presets(json_out: output_options.Json = False) -> None:
     print_presets(load_circuit, circuit_names(), json_out)
 
 

@@ -9,29 +9,30 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from xbarmem.cli import given, paths
-from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, out, print_fields
+from xbarmem.cli import given, option_types, output_options, paths, run_options
+from xbarmem.cli.common import _emit_json, app, console, out, print_fields, warn
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError, ExecutorLost
+from xbarmem.names import PRODUCTS, RECIPES
 
-JobsOpt = o.Jobs
-WorkersOpt = o.Workers
-SchedulerOpt = o.Scheduler
-ReproduceOut = o.out("folder for the report, figures and store", folder=True)
+JobsOpt = run_options.Jobs
+WorkersOpt = run_options.Workers
+SchedulerOpt = run_options.Scheduler
+ReproduceOut = output_options.out("folder for the report, figures and store", folder=True)
 StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
                                         help="SQLite results store.",
-                                        parser=o.output_path)]
-ReproduceStore = o.output("--store", help="Results store (default OUT/results.sqlite).")
+                                        parser=option_types.output_path)]
+ReproduceStore = output_options.output("--store",
+                                       help="Results store (default OUT/results.sqlite).")
 ReproduceRecipe = Annotated[str, typer.Option(
-    "--recipe", metavar="NAME", autocompletion=o.completes(lambda: o.RECIPES),
+    "--recipe", metavar="NAME", autocompletion=option_types.completes(lambda: RECIPES),
     help=f"Recipe of the hardware-adaptive rule for every trial it trains: "
-    f"{', '.join(o.RECIPES)} (a recipe other than default runs its own sweeps, named after "
+    f"{', '.join(RECIPES)} (a recipe other than default runs its own sweeps, named after "
     f"it).")]
 ReproduceProducts = Annotated[str, typer.Option(
-    "--products", metavar="PRECISION", autocompletion=o.completes(lambda: o.PRODUCTS),
+    "--products", metavar="PRECISION", autocompletion=option_types.completes(lambda: PRODUCTS),
     help=f"Precision of the hardware-adaptive rule's training products in the experiments of "
-    f"large networks (section (e)): {', '.join(o.PRODUCTS)} (bf16: faster on CPUs with "
+    f"large networks (section (e)): {', '.join(PRODUCTS)} (bf16: faster on CPUs with "
     f"bfloat16 instructions, and (e)'s numbers then depend on the CPU; its sweeps are named "
     f"after it).")]
 
@@ -127,19 +128,19 @@ def _list_options() -> None:
 @app.command("sweep", short_help="Run a TOML sweep into a resumable results store.",
              help="Run a TOML sweep (grid of trials x seeds) into a SQLite results store; "
                   "finished trials are skipped, so a killed sweep resumes where it stopped.")
-@o.threads_option("threads")
+@run_options.threads_option("threads")
 def sweep_cmd(
     ctx: typer.Context,
     threads: int,
     file: Annotated[Path | None, typer.Argument(metavar="FILE", help="Sweep file (.toml).",
-                                                parser=o.input_path)] = None,
+                                                parser=option_types.input_path)] = None,
     store: StoreOpt = Path("results.sqlite"),
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     dry_run: DryRun = False,
     list_options: ListOptions = False,
-    json_out: o.Json = False,
+    json_out: output_options.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
     from xbarmem.experiments.sweep import load_sweep
@@ -199,10 +200,10 @@ def _check_stored(store: Path, spec) -> bool:
         planned = len(db.finished([t.key for t in spec.trials]))
         other = db.sweeps().get(spec.name, 0) - planned
     if other > 0:
-        o.warn(f"{store} already holds {other} row(s) of sweep {spec.name!r} that this file "
-               "does not plan (other settings, or another xbarmem version); results and plot "
-               "show them beside this run's rows unless filtered (--where version=...), or "
-               "use another --store")
+        warn(f"{store} already holds {other} row(s) of sweep {spec.name!r} that this file "
+             "does not plan (other settings, or another xbarmem version); results and plot "
+             "show them beside this run's rows unless filtered (--where version=...), or "
+             "use another --store")
     return planned < len(spec.trials)
 
 
@@ -224,7 +225,7 @@ def _check_sweep_options(ctx: typer.Context, list_options: bool, dry_run: bool,
                   "(resumable: the store lives in --out) and write OUT/report.md with each "
                   "claim, the paper's number, the measured number, the settings and the "
                   "figures.")
-@o.threads_option("threads")
+@run_options.threads_option("threads")
 def reproduce_cmd(
     ctx: typer.Context,
     threads: int,
@@ -236,17 +237,17 @@ def reproduce_cmd(
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
-    json_out: o.Json = False,
+    json_out: output_options.Json = False,
     recipe: ReproduceRecipe = "default",
     products: ReproduceProducts = "float32",
 ) -> None:
     from xbarmem.experiments.store import ResultStore
 
     given.check_executor_options(ctx, workers, scheduler)
-    if recipe not in o.RECIPES:
-        raise ConfigError(f"--recipe must be one of {', '.join(o.RECIPES)}, got {recipe!r}")
-    if products not in o.PRODUCTS:
-        raise ConfigError(f"--products must be one of {', '.join(o.PRODUCTS)}, got "
+    if recipe not in RECIPES:
+        raise ConfigError(f"--recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    if products not in PRODUCTS:
+        raise ConfigError(f"--products must be one of {', '.join(PRODUCTS)}, got "
                           f"{products!r}")
     if products != "float32":
         from xbarmem.learning.adaptive import check_products

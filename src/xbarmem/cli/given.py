@@ -1,7 +1,8 @@
 """What the options a command was given mean together: which were given and which apply
 (:func:`applies_only`), old spellings (:func:`deprecated`), the data, chip and pattern count
 they name, and the size of the request they make -- all checked before any work. The options
-themselves are declared in :mod:`xbarmem.cli.options`."""
+themselves are declared in the option modules (:mod:`xbarmem.cli.option_types` and the
+``*_options`` modules it lists)."""
 
 from __future__ import annotations
 

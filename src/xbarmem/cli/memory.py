@@ -7,9 +7,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xbarmem.cli import given, parsers, paths
-from xbarmem.cli import options as o
-from xbarmem.cli.common import _emit_json, app, console, describe_devices, out
+from xbarmem.cli import (
+    data_options,
+    given,
+    hardware_options,
+    old_options,
+    option_types,
+    output_options,
+    parsers,
+    paths,
+    recall_options,
+    run_options,
+    training_options,
+)
+from xbarmem.cli.common import _emit_json, app, console, describe_devices, out, work_begins
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
@@ -24,11 +35,13 @@ if TYPE_CHECKING:
 OUTCOME_WORDS = {"recalled": "own", "other_pattern": "other", "inverted": "inverted",
                  "spurious": "spurious", "not_converged": "unconverged"}
 
-Model = Annotated[Path, typer.Argument(metavar="MODEL", parser=o.input_path,
+Model = Annotated[Path, typer.Argument(metavar="MODEL", parser=option_types.input_path,
                                        help="Model file from `xbarmem train`.")]
-TrainPatterns = o.patterns("all of the source if there are no more than N; random needs it")
-TrainOut = o.out("model file (.safetensors)", required=True, suffixes=(".safetensors",))
-RecallOut = o.out("file for the final states (.npy)", suffixes=(".npy",))
+TrainPatterns = data_options.patterns(
+    "all of the source if there are no more than N; random needs it")
+TrainOut = output_options.out("model file (.safetensors)", required=True,
+                              suffixes=(".safetensors",))
+RecallOut = output_options.out("file for the final states (.npy)", suffixes=(".npy",))
 
 
 # ---------------------------------------------------------------------------------- train
@@ -37,34 +50,34 @@ RecallOut = o.out("file for the final states (.npy)", suffixes=(".npy",))
     help="Train a single-layer or multilayer memory for a chip and save it (safetensors with "
          "JSON metadata and the stored patterns). Multilayer memories use the "
          "hardware-adaptive rule, each layer on its own arrays of the chip.")
-@o.chip_options("spec")
-@o.trainer_options("options")
-@o.threads_option("threads")
+@hardware_options.chip_options("spec")
+@training_options.trainer_options("options")
+@run_options.threads_option("threads")
 def train(
     ctx: typer.Context,
     spec: ChipSpec,
     options: dict,
     threads: int,
     out_path: TrainOut,
-    data: o.Data = "mnist",
+    data: data_options.Data = "mnist",
     patterns: TrainPatterns = None,
-    neurons: o.Neurons = "64",
-    kind: o.Kind = "binary",
-    one_per_class: o.OnePerClass = False,
-    zero_one: o.ZeroOne = False,
-    fault_map: o.FaultMapFile = None,
-    rule: o.Rule = "adaptive",
-    arch: o.Arch = "single",
-    hidden: o.Hidden = "32",
-    seed: o.Seed = 0,
-    json_out: o.Json = False,
-    side: o.OldSide = None,
-    n: o.OldCount = None,
-    objective: o.OldObjective = None,
-    noise_injection: o.OldNoiseInjection = None,
-    max_steps: o.OldMaxSteps = None,
-    finetune_steps: o.OldFinetuneSteps = None,
-    bias: o.OldBias = None,
+    neurons: data_options.Neurons = "64",
+    kind: data_options.Kind = "binary",
+    one_per_class: data_options.OnePerClass = False,
+    zero_one: data_options.ZeroOne = False,
+    fault_map: hardware_options.FaultMapFile = None,
+    rule: training_options.Rule = "adaptive",
+    arch: training_options.Arch = "single",
+    hidden: training_options.Hidden = "32",
+    seed: run_options.Seed = 0,
+    json_out: output_options.Json = False,
+    side: old_options.OldSide = None,
+    n: old_options.OldCount = None,
+    objective: old_options.OldObjective = None,
+    noise_injection: old_options.OldNoiseInjection = None,
+    max_steps: old_options.OldMaxSteps = None,
+    finetune_steps: old_options.OldFinetuneSteps = None,
+    bias: old_options.OldBias = None,
 ) -> None:
     given.check_arch(ctx, arch, rule)
     data, count = given.data_and_count(ctx, data, patterns, "--n", n)
@@ -156,7 +169,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     shape = "" if multi else f" (N={pset.n_neurons})"
     x = torch.as_tensor(pset.patterns)
     if rule_obj.name != "adaptive":  # closed form: no steps to show
-        o.work_begins()
+        work_begins()
         with console.status(f"training {what} on {pset.n_patterns} patterns{shape}"):
             info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
         return memory, info
@@ -180,20 +193,20 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     "evaluate", short_help="Recall a model's stored patterns from corrupted cues.",
     help="Recall a model's stored patterns from corrupted cues and print similarity metrics "
          "(cosine, exact recall, Hamming distance, convergence, iterations).")
-@o.threads_option("threads")
+@run_options.threads_option("threads")
 def evaluate(
     ctx: typer.Context,
     threads: int,
     model: Model,
-    corruption: o.Corruption = None,
-    level: o.Level = None,
-    probes: o.Probes = 20,
-    mode: o.Mode = "sync",
-    activation: o.Activation = None,
-    max_iterations: o.MaxIterations = 100,
-    seed: o.Seed = 0,
-    json_out: o.Json = False,
-    neurons: o.OldActivation = None,
+    corruption: recall_options.Corruption = None,
+    level: recall_options.Level = None,
+    probes: recall_options.Probes = 20,
+    mode: recall_options.Mode = "sync",
+    activation: recall_options.Activation = None,
+    max_iterations: recall_options.MaxIterations = 100,
+    seed: run_options.Seed = 0,
+    json_out: output_options.Json = False,
+    neurons: old_options.OldActivation = None,
 ) -> None:
     from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
     from xbarmem.memory.base import memory_kind
@@ -234,18 +247,19 @@ def evaluate(
     "recall", short_help="Recall from the cues in a file.",
     help="Run recall from the cues in a file through the model's programmed crossbars; print "
          "convergence and optionally save the final states.")
-@o.threads_option("threads")
+@run_options.threads_option("threads")
 def recall(
     threads: int,
     model: Model,
     cues: Annotated[Path, typer.Argument(
-        metavar="CUES", parser=o.input_path, help="Cues file (.npy/.npz/.csv/IDX), shape (B, N).")],
+        metavar="CUES", parser=option_types.input_path,
+        help="Cues file (.npy/.npz/.csv/IDX), shape (B, N).")],
     out_path: RecallOut = None,
-    mode: o.Mode = "sync",
-    max_iterations: o.MaxIterations = 100,
-    zero_one: o.ZeroOne = False,
-    seed: o.Seed = 0,
-    json_out: o.Json = False,
+    mode: recall_options.Mode = "sync",
+    max_iterations: recall_options.MaxIterations = 100,
+    zero_one: data_options.ZeroOne = False,
+    seed: run_options.Seed = 0,
+    json_out: output_options.Json = False,
 ) -> None:
     paths.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
     import numpy as np

@@ -10,8 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from xbarmem.cli import given, paths
-from xbarmem.cli import options as o
+from xbarmem.cli import given, option_types, output_options, paths
 from xbarmem.cli.common import _emit_json, app, breaks_words, console, out, warn
 from xbarmem.errors import ConfigError
 
@@ -23,12 +22,14 @@ WhereOpt = Annotated[list[str] | None, typer.Option(
 SweepOpt = Annotated[str | None, typer.Option(
     "--sweep", metavar="NAME", help="Only this sweep's rows.")]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.",
-                                          parser=o.input_path)]
-PlotOut = o.out("figure file (.png or .svg; default KIND.png)", suffixes=(".png", ".svg"))
-CsvOut = o.output("--csv", help="Export every matching row to CSV (a view's --group-by, "
-                  "--metric, --columns and --limit do not apply).", suffixes=(".csv",))
-ParquetOut = o.output("--parquet", help="Export the rows to Parquet (needs pyarrow).",
-                      suffixes=(".parquet",))
+                                          parser=option_types.input_path)]
+PlotOut = output_options.out("figure file (.png or .svg; default KIND.png)",
+                             suffixes=(".png", ".svg"))
+CsvOut = output_options.output(
+    "--csv", help="Export every matching row to CSV (a view's --group-by, "
+    "--metric, --columns and --limit do not apply).", suffixes=(".csv",))
+ParquetOut = output_options.output("--parquet", help="Export the rows to Parquet (needs pyarrow).",
+                                   suffixes=(".parquet",))
 
 
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
@@ -58,8 +59,8 @@ def results_cmd(
     columns: Columns = None,
     csv_path: CsvOut = None,
     parquet_path: ParquetOut = None,
-    limit: o.Limit = 50,
-    json_out: o.Json = False,
+    limit: output_options.Limit = 50,
+    json_out: output_options.Json = False,
 ) -> None:
     from xbarmem.experiments.grouping import group_rows, parse_fields
     from xbarmem.experiments.store import ResultStore
@@ -246,7 +247,7 @@ def plot_cmd(
     title: Annotated[str, typer.Option(
         "--title", metavar="TEXT",
         help="Figure title (default: the settings every drawn row shares).")] = "",
-    json_out: o.Json = False,
+    json_out: output_options.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
     from xbarmem.viz.results import plot_rows
@@ -266,15 +267,15 @@ def plot_cmd(
     save_figure(plot_rows(rows, kind, title=title), path)
     pooled = pooled_settings(rows, kind)
     if pooled:
-        o.warn(f"{len(pooled[1])} settings of {', '.join(pooled[0])} drawn pooled in one panel "
-               f"(more than {MAX_FACETS}): each point is a mean over them; pick some with "
-               f"--where (e.g. --where {pooled[0][0]}={pooled[1][0].split(',')[0]}) or "
-               f"--sweep")
+        warn(f"{len(pooled[1])} settings of {', '.join(pooled[0])} drawn pooled in one panel "
+             f"(more than {MAX_FACETS}): each point is a mean over them; pick some with "
+             f"--where (e.g. --where {pooled[0][0]}={pooled[1][0].split(',')[0]}) or "
+             f"--sweep")
     bounds = [r for r in rows if kind == "capacity" and r["result"].get("lower_bound")]
     if bounds:
-        o.warn(f"{len(bounds)} capacity row(s) drawn are lower bounds (every count tested "
-               "passed: give larger counts, or a larger pool), marked by an upward arrow; the "
-               "fit runs through them too")
+        warn(f"{len(bounds)} capacity row(s) drawn are lower bounds (every count tested "
+             "passed: give larger counts, or a larger pool), marked by an upward arrow; the "
+             "fit runs through them too")
     if json_out:
         _emit_json({"figure": str(path), "rows": len(rows)})
         return

@@ -1,0 +1,50 @@
+"""The stored patterns: ``--data``, ``--patterns``, ``--neurons``, ``--kind``, ``--pool``, ...,
+and the sizes of ``energy --sizes``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from xbarmem.checks import MAX_COUNT
+from xbarmem.cli.option_types import bounded, name_or_file
+
+DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
+             "digits (scikit-learn 8x8), glyphs (A-Z, a-z, 0-9 in 21 fonts), random, "
+             "correlated-R (binary, mean pairwise overlap R), or a file (.npy/.npz/.csv/IDX).")
+Data = Annotated[str, typer.Option("--data", metavar="SOURCE", help=DATA_HELP,
+                                   parser=name_or_file)]
+DemoData = Annotated[str, typer.Option(
+    "--data", metavar="SOURCE", parser=name_or_file,
+    help="Pattern source: mnist, mnist-crop24 (MNIST from the "
+    "centred 24x24 window, the authors' preprocessing) or digits (scikit-learn 8x8).")]
+
+
+def patterns(default: str) -> Any:
+    """``-p/--patterns N`` with the command's default in the help. The value is read as text:
+    a non-integer is the deprecated ``--patterns SOURCE`` spelling of train and energy."""
+    return Annotated[str | None, typer.Option(
+        "--patterns", "-p", metavar="N", help=f"Number of stored patterns (default: "
+        f"{default}).")]
+
+
+# str: ``sign``/``tanh`` is the deprecated ``--neurons`` spelling of --activation (energy)
+Neurons = Annotated[str, typer.Option(
+    "--neurons", metavar="N", help="Neurons N (pattern length); image data is resized to "
+    "side sqrt(N), so N must then be a perfect square.")]
+Kind = Annotated[str, typer.Option(
+    "--kind", metavar="KIND", help="binary (+-1 patterns) or continuous ([-1, 1]).")]
+OnePerClass = Annotated[bool, typer.Option(
+    "--one-per-class", help="Store one pattern of each class (digits 0-9; glyphs: 62 "
+    "characters); --data of an image set or a file, not random or correlated-R.")]
+ZeroOne = Annotated[bool, typer.Option(
+    "--zero-one", help="Accept {0,1} pattern files (0 is read as -1): a --data FILE or cues "
+    "file, not a built-in set.")]
+Pool = bounded(int | None, "--pool", metavar="N", ge=1, le=MAX_COUNT,
+               help="Patterns in the pool that subsets are drawn from (default: all of the "
+               "source; random: 2000).")
+Sizes = Annotated[str, typer.Option(
+    "--sizes", metavar="N,N...", help="Neuron counts N, comma-separated.")]
+Load = bounded(float, "--load", metavar="X", gt=0.0, le=1000.0,
+               help="--sizes: stored patterns per neuron.")

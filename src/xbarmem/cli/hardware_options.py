@@ -1,0 +1,87 @@
+"""The chip: ``--chip``, ``--faults``, ``--fault-model``, ``--fault-map`` (the
+:data:`chip_options` group), importing a measured fault map (``chip import``) and programming a
+chip in closed loop (``adapt``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xbarmem.checks import MAX_COUNT
+from xbarmem.cli.given import chip_spec
+from xbarmem.cli.option_types import (
+    bounded,
+    choice_text,
+    completes,
+    input_path,
+    name_or_file,
+    option_group,
+)
+from xbarmem.hardware.chip import MAX_CONDUCTANCE, preset_names
+
+# ------------------------------------------------------------------------------ chip
+Chip = Annotated[str, typer.Option(
+    "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names), parser=name_or_file,
+    help=f"Chip preset ({', '.join(preset_names())}) or TOML file.")]
+Faults = bounded(float | None, "--faults", metavar="X", ge=0.0, le=1.0,
+                 help="Fraction of stuck devices (overrides the chip's).")
+OnFraction = bounded(float, "--on-fraction", metavar="X", ge=0.0, le=1.0,
+                     help="Share of stuck-ON devices among the faults of --faults.")
+FaultModel = Annotated[str | None, typer.Option(
+    "--fault-model", metavar="MODEL", parser=choice_text, help="Fault model, device or weight "
+    "(overrides the chip's).")]
+FaultMapFile = Annotated[Path | None, typer.Option(
+    "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for (instead of "
+    "--faults).",
+    parser=input_path)]
+
+#: ``--chip --faults --on-fraction --fault-model``; the command receives the :class:`ChipSpec`.
+chip_options = option_group({"chip": (Chip, "paper-sim"), "faults": (Faults, None),
+                            "on_fraction": (OnFraction, 0.5),
+                            "fault_model": (FaultModel, None)},
+                           chip_spec, contextual=True)
+
+# ------------------------------------------------------------------------------ chip import
+Arrays = bounded(int, "--arrays", metavar="N", ge=1, le=MAX_COUNT, help="Number of arrays.")
+OffBelow = bounded(float | None, "--off-below", metavar="S", ge=0.0,
+                   help="--as conductance: stuck OFF below this (siemens; default: g_min + 5% of "
+                   "the chip's window).")
+OnAbove = bounded(float | None, "--on-above", metavar="S", ge=0.0,
+                  help="--as conductance: stuck ON above this (siemens; default: g_max - 5% of "
+                  "the chip's window).")
+ImportTolerance = bounded(float | None, "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck "
+                          "if |read - target| exceeds this (default: robust estimate).")
+# ------------------------------------------------------------------------------ adapt
+Rounds = bounded(int, "--rounds", metavar="N", ge=0, le=10**6,
+                 help="Adaptation rounds after the open-loop round 0.")
+Target = bounded(float, "--target", metavar="X", ge=-1.0, help="Stop once the mean cosine "
+                 "reaches this (above 1: run every round).")
+Tolerance = bounded(float, "--tolerance", metavar="uS", gt=0.0, help="A device reading further "
+                    "than this from its target is fixed.")
+#: the largest device noise, microsiemens (a std of a conductance; no device's is larger)
+_MAX_NOISE_US = MAX_CONDUCTANCE * 1e6
+WriteNoise = bounded(float | None, "--write-noise", metavar="uS", ge=0.0, le=_MAX_NOISE_US,
+                     help="Write-error "
+                     "std of the simulated chip (--read-back: of the recall estimate after "
+                     "re-programming; default: the model's chip).")
+ReadNoise = bounded(float | None, "--read-noise", metavar="uS", ge=0.0, le=_MAX_NOISE_US,
+                    help="Read-noise std "
+                    "of the simulated chip (--read-back: of the recall estimates; default: "
+                    "the model's chip).")
+ReadBack = Annotated[Path | None, typer.Option(
+    "--read-back", metavar="FILE", parser=input_path,
+    help="Conductances read back from a chip programmed with the model's export: one round "
+         "from this file instead of the simulated chip. (n_arrays, 2, rows, cols) siemens in "
+         ".npy/.npz (the layout of the export's targets_S.npy), or a .csv with columns "
+         "array,row,col,polarity,read_uS (its devices.csv with a read_uS column). With it, "
+         "--key and --export apply; --rounds, --target, --unknown-faults, --read-averages and "
+         "--log (the simulated chip's) do not.")]
+Key = Annotated[str | None, typer.Option("--key", metavar="NAME",
+                                         help="Array name inside an .npz.")]
+UnknownFaults = bounded(float, "--unknown-faults", metavar="X", ge=0.0, le=1.0, help="Extra "
+                        "fraction of devices stuck on the simulated chip that the model does "
+                        "not know (half at g_max, half at g_min).")
+ReadAverages = bounded(int, "--read-averages", metavar="N", ge=1, le=10**6,
+                       help="Reads averaged per read-back.")

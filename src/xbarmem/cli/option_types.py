@@ -1,0 +1,172 @@
+"""The command line's vocabulary, declared once: how an option is declared, its bounds and checks.
+
+A concept has one option name and one meaning in every command that has it:
+
+* ``--data SOURCE``: where patterns come from (mnist, mnist-crop24, digits, glyphs, random,
+  correlated-R, a file);
+* ``--patterns N``: how many patterns are stored (a count, as ``patterns`` in sweep files);
+* ``--neurons N``: pattern length (images are resized to side sqrt(N));
+* ``--activation sign|tanh``: neuron type;
+* ``--corruption KIND --level X``: cue corruption;
+* ``--trials N``: repeats (independent chips / networks);
+* ``--hidden WIDTHS``: ``64-32`` (two hidden layers), ``16,32`` (two architectures, where a
+  command takes several), ``1n`` / ``0.5n`` (a multiple of N);
+* ``--rule-options JSON`` / ``--rule-option KEY=VALUE``: trainer options;
+* ``--seed``, ``--json``, ``-o/--out``;
+* ``--threads N``: torch threads (default 1), on every command that computes numbers, and
+  recorded in its JSON, model files, sweep rows and reports.
+
+This module holds what declares them (:func:`bounded` numbers, :func:`completes` shell
+completion, the checks of text values, :func:`option_group`); the options themselves are in
+:mod:`~xbarmem.cli.data_options` (patterns), :mod:`~xbarmem.cli.recall_options` (cues, recall
+and what is measured of it), :mod:`~xbarmem.cli.hardware_options` (chip, fault maps, programming
+a chip), :mod:`~xbarmem.cli.training_options` (rule, architecture),
+:mod:`~xbarmem.cli.output_options` (``--json``, ``-o``, other outputs),
+:mod:`~xbarmem.cli.run_options` (seed, threads, workers) and :mod:`~xbarmem.cli.old_options`
+(old spellings). Old spellings (``--flip``, ``--chips``, ``--side``, ``--n``, ``--count``, ...)
+stay for one release as hidden options: they still work and print one ``warning: ...`` line on
+stderr once the command has run (none when it is refused: a refusal is one ``error:`` line). The
+parsers behind the list and JSON values live in :mod:`xbarmem.cli.parsers`, the checks of the
+paths a command reads and writes in :mod:`xbarmem.cli.paths`, what the given options mean
+together (which apply, old spellings, the data and chip they name, the request's size) in
+:mod:`xbarmem.cli.given`; command modules import only these, :mod:`xbarmem.cli.common`,
+:mod:`xbarmem.cli.progress`, the modules split off from them (``capacity_*``) and the library.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+# ------------------------------------------------------------------------------ bounds
+def _range_text(kind: type, ge: float | None, gt: float | None, le: float | None,
+                lt: float | None = None) -> str:
+    def text(x: float) -> str:
+        return str(int(x)) if kind is int else f"{x:g}"
+
+    parts = [f"{op} {text(x)}" for op, x in ((">=", ge), (">", gt), ("<=", le), ("<", lt))
+             if x is not None]
+    noun = "an integer" if kind is int else "a finite number"
+    return noun + (" " + " and ".join(parts) if parts else "")
+
+
+def _bounds(kind: type, ge: float | None, gt: float | None, le: float | None,
+            lt: float | None = None):
+    """Parse-time check of a numeric option (typer callback): finite and within its bounds."""
+    def check(value: Any) -> Any:
+        if value is None:
+            return value
+        ok = (kind is int or math.isfinite(value)) and (ge is None or value >= ge) and (
+            gt is None or value > gt) and (le is None or value <= le) and (
+            lt is None or value < lt)
+        if not ok:
+            raise typer.BadParameter(f"must be {_range_text(kind, ge, gt, le, lt)}, got "
+                                     f"{value!r}")
+        return value
+
+    check.bounds = (kind, ge, gt, le, lt)  # type: ignore[attr-defined]
+    return check
+
+
+def bounded(kind: Any, *decls: str, ge: float | None = None, gt: float | None = None,
+            le: float | None = None, lt: float | None = None, **option: Any) -> Any:
+    """A numeric option declared with its bounds: values that are not finite or outside
+    ``[ge, le]`` (``gt``: strictly above, ``lt``: strictly below) are refused when the command
+    line is parsed, before the command runs (exit 2, one ``error:`` line)."""
+    base = int if kind in (int, int | None) else float
+    return Annotated[kind, typer.Option(*decls, callback=_bounds(base, ge, gt, le, lt),
+                                        **option)]
+
+
+# MAX_COUNT (xbarmem.checks): the largest count of cues, trials, iterations, ... an option
+# accepts, as the Python API (memory limits are checked separately, from the whole request)
+
+
+# ------------------------------------------------------------------------------ completion, text
+def completes(choices: Callable[[], Any]) -> Callable[[str], list[str]]:
+    """Shell completion of an option (``--install-completion``): the ``choices()`` that start
+    with what was typed."""
+    return lambda incomplete: [c for c in choices() if c.startswith(incomplete)]
+
+
+def output_path(text: str | Path) -> Path:
+    """An output path as given; an empty or blank one is refused (``Path("")`` is the current
+    folder, so ``-o "$DIR"`` with DIR unset would write there)."""
+    return Path(_not_blank(text, "give a file or folder name"))
+
+
+def input_path(text: str | Path) -> Path:
+    """An input file as given; an empty or blank one is refused naming its option or argument
+    (``Path("")`` is the current folder: 'model file . is a directory')."""
+    return Path(_not_blank(text, "give a file name"))
+
+
+def name_or_file(text: str) -> str:
+    """A preset or source name, or a file (``--data``, ``--chip``, ``--circuit``); an empty or
+    blank one is refused like :func:`input_path`."""
+    return _not_blank(text, "give a name or a file")
+
+
+def choice_text(text: str) -> str:
+    """The value of a named-choice option whose default is None (``--activation``,
+    ``--corruption``, ``--fault-model``, ``--recipe``): an empty or blank one is refused naming
+    the option (it was taken for "not given": ``--activation ""`` ran with the default)."""
+    return _not_blank(text, "give one of the names in --help, or leave the option out")
+
+
+def _not_blank(text: Any, hint: str) -> Any:
+    if isinstance(text, str) and not text.strip():
+        raise typer.BadParameter(f"is empty; {hint}")
+    return text
+
+
+# ------------------------------------------------------------------------------ option groups
+def option_group(params: dict[str, tuple[Any, Any]], build: Callable[..., Any], *,
+                 scoped: bool = False, contextual: bool = False):
+    """Options that always go together, declared once: ``params`` maps each parameter name to
+    its (annotated option type, default). ``group(target, **defaults)`` decorates a command:
+    the options are added to its signature (after its own), and the command receives
+    ``build(**their values)`` in its parameter ``target`` instead of the raw values
+    (``scoped``: ``build`` returns a context manager, held while the command runs, and the
+    command receives what it yields; ``contextual``: ``build`` also receives ``ctx=`` the
+    command's context, to see which options were given)."""
+    def for_command(target: str, **defaults: Any):
+        def decorate(fn):
+            hints = typing.get_type_hints(fn, include_extras=True)
+            sig = inspect.signature(fn)
+            own = [p.replace(annotation=hints.get(p.name, p.annotation))
+                   for p in sig.parameters.values() if p.name != target]
+            added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind,
+                                       default=defaults.get(name, default))
+                     for name, (kind, default) in params.items()]
+            ctx_name = next((p.name for p in own if p.annotation is typer.Context), None)
+            if contextual and ctx_name is None:  # typer passes the context to this parameter
+                ctx_name = "group_context"
+                added.append(inspect.Parameter(ctx_name, inspect.Parameter.KEYWORD_ONLY,
+                                               annotation=typer.Context))
+
+            @functools.wraps(fn)
+            def command(*args: Any, **kwargs: Any) -> Any:
+                values = {name: kwargs.pop(name) for name in params}
+                if contextual:
+                    values["ctx"] = (kwargs.pop if ctx_name == "group_context" else
+                                     kwargs.get)(ctx_name)
+                built = build(**values)
+                if not scoped:
+                    return fn(*args, **kwargs, **{target: built})
+                with built as value:
+                    return fn(*args, **kwargs, **{target: value})
+
+            command.__signature__ = sig.replace(parameters=[*own, *added])
+            command.__annotations__ = {p.name: p.annotation for p in (*own, *added)}
+            return command
+        return decorate
+    return for_command

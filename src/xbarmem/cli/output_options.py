@@ -1,0 +1,42 @@
+"""What a command writes and shows: ``--json``, ``-o/--out``, other output paths (``--csv``,
+``--log``, ...), ``--limit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from xbarmem.checks import MAX_COUNT
+from xbarmem.cli.option_types import bounded, output_path
+from xbarmem.cli.paths import output_check
+
+Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+def out(what: str, *, required: bool = False, folder: bool = False, lazy: bool = False,
+        suffixes: tuple[str, ...] = ()) -> Any:
+    """``-o/--out``: where a command writes (``what``: e.g. "folder for the PNG"; a file of a
+    fixed format names it in ``suffixes``, e.g. ``(".npy",)``). The path is checked when the
+    command line is parsed (:func:`check_output`), unless ``lazy`` (the command writes it only
+    in some cases and checks it itself)."""
+    kind = Path if required else Path | None
+    callback = None if lazy else output_check("--out", folder, suffixes)
+    return Annotated[kind, typer.Option("--out", "-o", metavar="PATH", help=f"Output: {what}.",
+                                        parser=output_path, callback=callback)]
+
+
+def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False,
+           suffixes: tuple[str, ...] = ()) -> Any:
+    """An optional output path option other than ``-o`` (``--csv``, ``--log``, ...), checked
+    like ``-o`` when the command line is parsed."""
+    return Annotated[Path | None, typer.Option(*decls, metavar=metavar, help=help,
+                                               parser=output_path,
+                                               callback=output_check(decls[0], folder,
+                                                                      suffixes))]
+
+
+Limit = bounded(int | None, "--limit", metavar="N", ge=0, le=MAX_COUNT,
+                help="Show at most this many rows (not with --group-by, --json, --csv or "
+                "--parquet).")

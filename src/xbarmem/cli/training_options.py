@@ -1,0 +1,52 @@
+"""Training: ``--rule``, ``--recipe``, ``--rule-options`` / ``--rule-option`` (the
+:data:`trainer_options` group), ``--arch``, ``--hidden``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from xbarmem.cli.option_types import choice_text, completes, option_group
+from xbarmem.cli.parsers import rule_options
+from xbarmem.names import RECIPES, RULE_NAMES
+
+Rule = Annotated[str, typer.Option(
+    "--rule", metavar="NAME", autocompletion=completes(lambda: RULE_NAMES),
+    help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
+Recipe = Annotated[str | None, typer.Option(
+    "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES), parser=choice_text,
+    help=f"Recipe of the adaptive rule: {', '.join(RECIPES)} (fast: binary patterns, fewer and "
+    "cheaper training steps, lower recall on chips with many stuck devices; default: default). "
+    "Options given with --rule-option(s) win.")]
+RuleOptions = Annotated[str | None, typer.Option(
+    "--rule-options", metavar="JSON", help="Trainer options as a JSON object, e.g. "
+    "'{\"max_steps\": 300}'.")]
+RuleOption = Annotated[list[str] | None, typer.Option(
+    "--rule-option", metavar="KEY=VALUE", help="One trainer option (value read as JSON, "
+    "else text); repeatable, overrides --rule-options.")]
+HIDDEN_HELP = ("Hidden widths (--arch multilayer): 64-32 = two hidden layers; a width may be "
+               "a multiple of N (1n, 0.5n)")
+Hidden = Annotated[str, typer.Option("--hidden", metavar="WIDTHS", help=HIDDEN_HELP + ".")]
+HiddenSeveral = Annotated[str, typer.Option(
+    "--hidden", metavar="WIDTHS", help=HIDDEN_HELP + "; commas separate architectures "
+    "(16,32,128).")]
+HiddenOne = Annotated[str, typer.Option(
+    "--hidden", metavar="WIDTH", help="Hidden width (--arch multilayer; one hidden layer): H "
+    "at every N, or a multiple of N (1n = N, 0.5n = N/2).")]
+
+
+def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:
+    return Annotated[str, typer.Option("--arch", metavar="ARCH", help=f"Architecture: "
+                                       f"{choices}.")]
+
+
+Arch = arch()
+
+#: ``--recipe NAME --rule-options JSON --rule-option KEY=VALUE``; the command receives the
+#: merged dict.
+trainer_options = option_group({"recipe": (Recipe, None), "rule_options": (RuleOptions, None),
+                               "rule_option": (RuleOption, None)},
+                              lambda **given: rule_options(given["rule_options"],
+                                                           given["rule_option"],
+                                                           given["recipe"]))
