@@ -41,7 +41,7 @@ from xbarmem.cli.capacity_output import (
     warn_pool_limit,
     write_scaling,
 )
-from xbarmem.cli.common import _emit_json, app, console, work_begins
+from xbarmem.cli.common import app, console, emit_json, work_begins
 from xbarmem.hardware.chip import ChipSpec
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ def scaling_cmd(
     res["files"] = write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
     kept.unlink(missing_ok=True)  # (only now: a run killed before its files lost no count)
     if json_out:
-        _emit_json(res)
+        emit_json(res)
         return
     from xbarmem.viz.figures import scaling_title
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from xbarmem.cli.common import _emit_json, out, warn
+from xbarmem.cli.common import emit_json, out, warn
 
 if TYPE_CHECKING:
     from xbarmem.evaluation.capacity import CapacityResult
@@ -30,7 +30,7 @@ def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheck
     """The capacity command's output (JSON or a table under ``title``), then the checkpoint
     ``kept`` removed: only now, so a run killed before its output lost no count."""
     if json_out:
-        _emit_json({"results": [{"architecture": label, **res.as_dict()}
+        emit_json({"results": [{"architecture": label, **res.as_dict()}
                                 for label, res in results],
                     "recalled_means": RECALLED, "threads": threads,
                     **({} if kept is None else {"resumed": kept.resumed})})

@@ -10,8 +10,8 @@ import typer
 
 from xbarmem.cli import given, hardware_options, option_types, output_options, paths, run_options
 from xbarmem.cli.common import (
-    _emit_json,
     chip_app,
+    emit_json,
     print_fields,
     print_presets,
     show_spec,
@@ -34,7 +34,7 @@ ChipOut = output_options.output("--chip-out", help=".csv: also write the measure
 
 
 def _print(summary: dict, json_out: bool, title: str) -> None:
-    _emit_json(summary) if json_out else print_fields(summary, title)
+    emit_json(summary) if json_out else print_fields(summary, title)
 
 
 @chip_app.command("show", help="Print a chip description (resolved and validated) as TOML; "

@@ -247,8 +247,9 @@ def print_fields(record: dict[str, Any], title: str | None = None) -> None:
     out.print(table)
 
 
-def _emit_json(data: Any) -> None:
-    # strict JSON: non-finite floats (e.g. the NaN loss of classic rules) become null
+def emit_json(data: Any) -> None:
+    """Print ``data`` on stdout as strict JSON, every command's ``--json`` output: non-finite
+    floats (e.g. the NaN loss of classic rules) become null."""
     from xbarmem.jsontext import dumps  # imports torch: only when there is output
 
     work_begins()
@@ -261,7 +262,7 @@ def show_spec(source: str, load: Callable[[str], Any], presets: list[str],
     preset of ``presets``) as its commented TOML ``commented(source)``."""
     spec = load(source)
     if json_out:
-        _emit_json(spec.to_dict())
+        emit_json(spec.to_dict())
     else:
         work_begins()  # (its warnings before the spec it prints)
         typer.echo(commented(source) if source in presets else spec.to_toml())
@@ -271,7 +272,7 @@ def print_presets(load: Callable[[str], Any], presets: list[str], json_out: bool
     """``chip presets`` / ``circuit presets``: each preset's description."""
     described = {name: load(name).description for name in presets}
     if json_out:
-        _emit_json(described)
+        emit_json(described)
         return
     for name, description in described.items():
         out.print(f"[bold]{name}[/bold]: {description}")

@@ -16,7 +16,7 @@ from xbarmem.cli import (
     recall_options,
     run_options,
 )
-from xbarmem.cli.common import _emit_json, app, console, describe_devices, out
+from xbarmem.cli.common import app, console, describe_devices, emit_json, out
 from xbarmem.cli.progress import work_bar
 from xbarmem.learning.budget import step_budget
 from xbarmem.names import RULE_NAMES
@@ -60,7 +60,7 @@ def demo(
                    json_out)
     results["threads"] = threads
     if json_out:
-        _emit_json(results)
+        emit_json(results)
         return
     _print_demo(results, rules, faults, level, trials, probes)
 

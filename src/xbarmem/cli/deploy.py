@@ -22,7 +22,7 @@ from xbarmem.cli import (
     run_options,
     training_options,
 )
-from xbarmem.cli.common import _emit_json, app, console, out, warn
+from xbarmem.cli.common import app, console, emit_json, out, warn
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.faults import FaultMap
 
@@ -63,7 +63,7 @@ def export_cmd(
                              max_iterations=max_iterations, source=str(model))
     _say_removed(out_dir, manifest)
     if json_out:
-        _emit_json(manifest)
+        emit_json(manifest)
         return
     d = manifest["devices"]
     out.print(f"exported {model} to {out_dir}: {manifest['arrays']['count']} array(s) of "
@@ -217,7 +217,7 @@ def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer
                                 "read_averages": read_averages})
     summary["threads"] = threads
     if json_out:
-        _emit_json(summary)
+        emit_json(summary)
         return
     title = (f"adaptation of {model.name}: write error {chip.device.write_noise * 1e6:.3g} uS, "
              f"tolerance {tolerance:g} uS")
@@ -248,7 +248,7 @@ def _adapt_read_back(model, source, memory, stored, read, chip, protocol, traine
                                 "seed": seed, "out": None if out_path is None else str(out_path),
                                 "export": None if export_dir is None else str(export_dir)})
     if json_out:
-        _emit_json(summary)
+        emit_json(summary)
         return
     _print_read_back(summary, tolerance, chip)
 

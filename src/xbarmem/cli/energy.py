@@ -24,10 +24,10 @@ from xbarmem.cli import (
     training_options,
 )
 from xbarmem.cli.common import (
-    _emit_json,
     app,
     circuit_app,
     console,
+    emit_json,
     out,
     print_presets,
     show_spec,
@@ -158,7 +158,7 @@ def energy(
                                      **energy_report(m, FITTED_CIRCUIT)["ratios"]}
     if do_calibrate:
         report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
-    _emit_json(report) if json_out else _print_report(report)
+    emit_json(report) if json_out else _print_report(report)
 
 
 def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> None:
@@ -342,7 +342,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     sweep["threads"] = threads
     table_path.write_text(dumps(sweep, indent=2) + "\n")
     if json_out:
-        _emit_json(sweep)
+        emit_json(sweep)
         return
     _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, random patterns P = {load:g} N, "
                         f"{flip:.0%} flips")

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from xbarmem.cli import given, option_types, output_options, paths, run_options
-from xbarmem.cli.common import _emit_json, app, console, out, print_fields, warn
+from xbarmem.cli.common import app, console, emit_json, out, print_fields, warn
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError, ExecutorLost
 from xbarmem.names import PRODUCTS, RECIPES
@@ -166,7 +166,7 @@ def sweep_cmd(
             groups, already = plan_groups(spec.trials, spec.batch), 0
         summary = {"sweep": spec.name, "trials": len(spec.trials), "already_stored": already,
                    "pending_groups": len(groups), "store": str(store)}
-        _emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
+        emit_json(summary) if json_out else print_fields(summary, "dry run: nothing was run")
         return
     _check_scheduler(scheduler)  # before the store is made and the progress bar shown
     work = True  # some trial to run: a new (or empty) store, or one missing a trial
@@ -176,7 +176,7 @@ def sweep_cmd(
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
                                    scheduler=scheduler, quiet=json_out, threads=threads)
     if json_out:
-        _emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
+        emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
     else:
         out.print(f"sweep {spec.name}: {report.total} trials, {report.already} already stored, "
                   f"{report.inserted} new rows ({report.executor}, {report.seconds:.1f} s) -> "
@@ -270,7 +270,7 @@ def reproduce_cmd(
                                threads=threads),
                            log=console.print)
     if json_out:
-        _emit_json(report)
+        emit_json(report)
         return
     out.print(report["table"])
     out.print(f"report: {report['path']}  ({report['seconds']:.0f} s)")

@@ -20,7 +20,7 @@ from xbarmem.cli import (
     run_options,
     training_options,
 )
-from xbarmem.cli.common import _emit_json, app, console, describe_devices, out, work_begins
+from xbarmem.cli.common import app, console, describe_devices, emit_json, out, work_begins
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
@@ -104,7 +104,7 @@ def train(
                "devices": memory.devices(), "faults": memory.faults.summary(spec.device),
                "threads": threads}
     if json_out:
-        _emit_json(summary)
+        emit_json(summary)
     else:
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {pset.n_patterns} patterns, "
@@ -230,7 +230,7 @@ def evaluate(
               "max_iterations": max_iterations, "seed": seed},
               **score.as_dict(), "outcomes": score.outcomes, "threads": threads}
     if json_out:
-        _emit_json(result)
+        emit_json(result)
     else:
         out.print(f"{stored.n_patterns} patterns x {probes} cues ({corruption} {level:g}), "
                   f"{mode} {activation} recall:")
@@ -289,7 +289,7 @@ def recall(
               "threads": threads}
     if json_out:
         result["states"] = res.states.tolist()
-        _emit_json(result)
+        emit_json(result)
     else:
         out.print(f"{result['cues']} cues: converged {result['converged']:.2f}, 2-cycles "
                   f"{result['cycled']:.2f}, mean iterations {result['mean_iterations']:.1f}"

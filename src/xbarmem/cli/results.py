@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from xbarmem.cli import given, option_types, output_options, paths
-from xbarmem.cli.common import _emit_json, app, breaks_words, console, out, warn
+from xbarmem.cli.common import app, breaks_words, console, emit_json, out, warn
 from xbarmem.errors import ConfigError
 
 WhereOpt = Annotated[list[str] | None, typer.Option(
@@ -83,7 +83,7 @@ def results_cmd(
             console.print(f"wrote {total} rows to {target}")
         if written:
             if json_out:
-                _emit_json({"files": [str(t) for t in written], "rows": total})
+                emit_json({"files": [str(t) for t in written], "rows": total})
             return
         rows = _read_rows(db, conditions, sweep, None if json_out or by else limit)
         sweeps = db.sweeps()
@@ -96,9 +96,9 @@ def results_cmd(
         out.print(f"{store}: no rows{which} (sweeps in this store: {listed})", soft_wrap=True)
     elif by is not None:
         groups = group_rows(rows, by, chosen)
-        _emit_json(groups) if json_out else _print_groups(store, groups, by, rows, chosen)
+        emit_json(groups) if json_out else _print_groups(store, groups, by, rows, chosen)
     elif json_out:
-        _emit_json(rows)
+        emit_json(rows)
     else:
         _print_rows(store, rows, total, limit, shown)
 
@@ -277,6 +277,6 @@ def plot_cmd(
              "passed: give larger counts, or a larger pool), marked by an upward arrow; the "
              "fit runs through them too")
     if json_out:
-        _emit_json({"figure": str(path), "rows": len(rows)})
+        emit_json({"figure": str(path), "rows": len(rows)})
         return
     out.print(f"wrote {path} ({len(rows)} rows)")
