@@ -1402,8 +1402,9 @@ def test_results_of_many_fields_keep_their_recall_columns_at_80_columns(run_cli,
 
 def _refusals() -> list[tuple[str, str, list[str]]]:
     """Every ``applies_only(ctx, WHERE, NAME, ...)`` call of the CLI's source: (module, WHERE,
-    parameter names); a call in an option module (:data:`OPTION_MODULES`, shared helpers)
-    applies to every command."""
+    parameter names); a call in ``given`` (the shared checks: ``--data FILE``, ``--faults``,
+    ``--arch multilayer``, ``--workers``) or in an option module (:data:`OPTION_MODULES`)
+    applies to every command that has both the governing option and the one refused."""
     import ast
 
     cli = Path(__file__).resolve().parents[1] / "src" / "xbarmem" / "cli"
@@ -1434,7 +1435,7 @@ def test_every_option_refused_outside_a_mode_says_so_in_help():
         helps = {flag: p.help or "" for p in params.values() for flag in p.opts}
         for where_module, where, names in refusals:
             governing = re.findall(r"--[a-z][a-z-]*", where)
-            if where_module not in {module, *OPTION_MODULES} or not governing or not all(
+            if where_module not in {module, "given", *OPTION_MODULES} or not governing or not all(
                     g in helps for g in governing):
                 continue
             for param in filter(None, map(params.get, names)):
