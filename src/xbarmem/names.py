@@ -1,8 +1,9 @@
 """The names of the learning rules and their recipes, memory architectures, cue corruptions
 and recall settings, importable without torch.
 
-The command line and sweep files check names against these before any work is done. The
-corruption and recall modules take theirs from here; the rule registry
+The command line and sweep files check names against these before any work is done, and take
+the cues they draw when none are given from :func:`default_cues`. The corruption and recall
+modules take theirs from here; the rule registry
 (:mod:`xbarmem.learning.classic`) defines the same rule names, which a test keeps equal.
 """
 
@@ -19,6 +20,8 @@ CORRUPTION_METHODS = ("flip", "gaussian", "occlude", "salt-pepper")
 DEFAULT_LEVELS = {"flip": 0.1, "gaussian": 0.6, "occlude": 0.6, "salt-pepper": 0.1}
 #: the cue corruption and neuron type of each kind of pattern when none is given
 KIND_CUES = {"binary": ("flip", "sign"), "continuous": ("gaussian", "tanh")}
+#: the corruptions that set signs, which only binary patterns take
+BIT_CORRUPTIONS = ("flip", "salt-pepper")
 #: recall modes and neuron activations (:mod:`xbarmem.memory.recall`)
 MODES = ("sync", "async")
 #: recipes of the hardware-adaptive rule (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`)
@@ -26,3 +29,18 @@ RECIPES = ("default", "fast")
 #: precisions of the hardware-adaptive rule's training products (its ``products`` option)
 PRODUCTS = ("float32", "bf16")
 ACTIVATIONS = ("sign", "tanh")
+
+
+def default_cues(kind: str, corruption: str | None = None, level: float | None = None,
+                 activation: str | None = None, *, flips: float | None = None
+                 ) -> tuple[str, float, str]:
+    """``(corruption, level, activation)`` of cues for patterns of ``kind``: the given ones,
+    else the kind's corruption and neuron type (:data:`KIND_CUES`) and the corruption's level
+    (:data:`DEFAULT_LEVELS`; ``flips``: a command's own flip rate). The one rule of sweeps
+    and of the commands that corrupt cues."""
+    default, by_kind = KIND_CUES[kind]
+    corruption = corruption or default
+    if level is None:
+        level = flips if corruption == "flip" and flips is not None else DEFAULT_LEVELS[
+            corruption]
+    return corruption, level, activation or by_kind

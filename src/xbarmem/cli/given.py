@@ -19,7 +19,7 @@ from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.limits import check_bytes
-from xbarmem.names import ARCHS, DEFAULT_LEVELS, KIND_CUES
+from xbarmem.names import ARCHS, BIT_CORRUPTIONS, default_cues
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -102,20 +102,14 @@ def flip_level(ctx: typer.Context, command: str, corruption: str | None, level: 
 
 def cues_for(kind: str, corruption: str | None, level: float | None, *,
              flips: float | None = None) -> tuple[str, float, str]:
-    """``(corruption, level, activation)`` for patterns of ``kind``: the given ones, else the
-    kind's corruption and neuron type (:data:`~xbarmem.names.KIND_CUES`) and the corruption's
-    level (:data:`~xbarmem.names.DEFAULT_LEVELS`; ``flips``: this command's flip rate, a
-    capacity search flips 5%): ``evaluate``, ``adapt``, ``capacity`` and sweeps alike; flips
-    and salt-and-pepper of continuous patterns are refused (:class:`ConfigError`), as sweeps
-    refuse them."""
-    default, activation = KIND_CUES[kind]
-    corruption = corruption or default
-    if kind != "binary" and corruption in ("flip", "salt-pepper"):  # as sweeps refuse it
+    """``(corruption, level, activation)`` for patterns of ``kind``
+    (:func:`~xbarmem.names.default_cues`: as sweeps take them; ``flips``: this command's flip
+    rate, a capacity search flips 5%); flips and salt-and-pepper of continuous patterns are
+    refused (:class:`ConfigError`), as sweeps refuse them."""
+    corruption, level, activation = default_cues(kind, corruption, level, flips=flips)
+    if kind != "binary" and corruption in BIT_CORRUPTIONS:
         raise ConfigError(f"--corruption {corruption} applies to binary patterns only; these "
                           f"are {kind}: use gaussian or occlude")
-    if level is None:
-        level = flips if corruption == "flip" and flips is not None else DEFAULT_LEVELS[
-            corruption]
     return corruption, level, activation
 
 

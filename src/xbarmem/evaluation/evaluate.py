@@ -113,7 +113,8 @@ class Score:
     per_pattern_cosine: list[float] = field(default_factory=list)
     #: binary patterns: where the recalls ended, fractions by label of
     #: :data:`~xbarmem.evaluation.metrics.OUTCOMES` (:func:`recall_outcomes`); None for
-    #: continuous patterns. Not in :meth:`as_dict` (stored rows keep their keys).
+    #: continuous patterns and in the scores of :func:`evaluate_many` (which keep no states).
+    #: Not in :meth:`as_dict` (stored rows keep their keys).
     outcomes: dict[str, float] | None = None
     states: torch.Tensor | None = field(default=None, repr=False)
     cues: torch.Tensor | None = field(default=None, repr=False)
@@ -172,7 +173,8 @@ def make_cues(patterns: PatternSet | torch.Tensor, protocol: Protocol) -> Cues:
 
 def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Score:
     """Score final states against the clean patterns (means over all cues; per-pattern cosine
-    averaged over probes). ``keep`` stores the cues and the read-out states in the score."""
+    averaged over probes). ``keep`` stores the cues, the read-out states and where the recalls
+    ended (``outcomes``) in the score."""
     states = result.states
     if cues.binary and result.activation == "tanh":  # comparators read the final state
         states = torch.where(states >= 0, 1.0, -1.0)
@@ -180,7 +182,7 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
     per_pattern = cos.reshape(cues.probes, -1).mean(dim=0)
     stored = cues.target[: len(per_pattern)]  # row k * P + i of the targets is pattern i
     outcomes = (recall_outcomes(states, cues.target, stored, result.converged)
-                if cues.binary else None)
+                if keep and cues.binary else None)
     return Score(cosine=float(cos.mean()),
                  exact=float(exact_recall(states, cues.target).float().mean()),
                  hamming=float(hamming_distance(states, cues.target).float().mean()),

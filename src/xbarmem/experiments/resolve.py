@@ -21,7 +21,7 @@ from xbarmem.experiments.trial_options import (
     _fail,
 )
 from xbarmem.hardware.chip import ChipSpec, load_chip
-from xbarmem.names import DEFAULT_LEVELS, KIND_CUES
+from xbarmem.names import BIT_CORRUPTIONS, default_cues
 from xbarmem.spec import (
     unknown_key,
 )
@@ -53,16 +53,11 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
             continue
         c[key] = opt.check(raw[key], key) if key in raw else opt.default
     c["trial"], c["seed"] = trial, int(seed)
-    corruption, activation = KIND_CUES[c["kind"]]
-    if c["corruption"] is None:
-        c["corruption"] = corruption
-    if c["level"] is None:
-        c["level"] = DEFAULT_LEVELS[c["corruption"]]
-    if c["activation"] is None:
-        c["activation"] = activation
+    c["corruption"], c["level"], c["activation"] = default_cues(
+        c["kind"], c["corruption"], c["level"], c["activation"])
     if c["corruption"] in ("flip", "salt-pepper", "occlude") and c["level"] > 1:
         raise _fail("level", c["level"], f"a {c['corruption']} level must be in [0, 1]")
-    if c["corruption"] in ("flip", "salt-pepper") and c["kind"] != "binary":
+    if c["corruption"] in BIT_CORRUPTIONS and c["kind"] != "binary":
         raise _fail("corruption", c["corruption"], "applies to binary patterns only")
     # architecture
     if c["arch"] == "single":
