@@ -1,6 +1,6 @@
 """``python -m benchmarks.levers``: levers of the performance issue that were measured and not kept.
 
-The issue names levers to "choose, measure, keep what wins". This script measures eight that
+The issue names levers to "choose, measure, keep what wins". This script measures nine that
 did not win, so that the reasons stay checkable:
 
 * ``compile`` -- ``torch.compile`` on CPU: one basin-objective step written as a plain
@@ -51,6 +51,12 @@ did not win, so that the reasons stay checkable:
   stopping; on the tuning split (4 training seeds) against the default in the same run. The
   scoring counts as training time; the stopped fine-tune replaces the trainer's while
   measured.
+* ``margin-start`` -- the fast recipe from a max-margin start (each row's minimum-norm weights
+  whose field has every stored bit's sign with a margin of at least 1, the inequality version
+  of the closed-form warm start), as it is and with 50 + 70 or 100 + 200 steps, on the tuning
+  split (2 training seeds) against the default and the fast recipe in the same run
+  (:mod:`benchmarks.training_levers`; the start replaces the trainer's warm start while
+  measured).
 
 * ``model-search`` -- a capacity search that steps by a model of the recall curve instead of
   doubling / halving: from a tested count ``P`` with similarity ``s`` the next count is where
@@ -65,9 +71,9 @@ did not win, so that the reasons stay checkable:
   capacities, seconds. The variant replaces ``search_capacity`` in
   :mod:`xbarmem.evaluation.capacity` while measured.
 
-The studies run in the order flip-start, closed-form, hard-cues, finetune-stop, warm-search,
-model-search, bf16, compile: compiling slowed whatever was measured after it in the same
-process.
+The studies run in the order flip-start, closed-form, hard-cues, finetune-stop, margin-start,
+warm-search, model-search, bf16, compile: compiling slowed whatever was measured after it in
+the same process.
 
 Results go to ``benchmarks/results/levers.json`` with the date, the torch thread count and
 the command; ``--json`` prints them. About fifteen minutes on one thread (``--only`` runs some
@@ -114,10 +120,11 @@ from .training_levers import (
     rows_by_case,
     study_finetune_stop,
     study_hard_cues,
+    study_margin_start,
 )
 
-STUDIES = ("flip-start", "closed-form", "hard-cues", "finetune-stop", "warm-search",
-           "model-search", "bf16", "compile")
+STUDIES = ("flip-start", "closed-form", "hard-cues", "finetune-stop", "margin-start",
+           "warm-search", "model-search", "bf16", "compile")
 _CONTINUOUS = Protocol(corruption="gaussian", level=0.6, probes=10, seed=3, activation="tanh")
 _BINARY = Protocol(corruption="flip", level=0.05, probes=10, seed=3)
 _CUE_BUDGET = 1024  # cues per step of the continuous searches (as reproduce's (e))
@@ -596,7 +603,8 @@ def table(studies: dict) -> str:
             rows.append(("flip-averaged stage alone", label, f"{r:.3g}"))
     for study, lever in (("closed-form", "closed-form recall terms"),
                          ("hard-cues", "fewer but harder cues"),
-                         ("finetune-stop", "fine-tune stopped on held-out recall")):
+                         ("finetune-stop", "fine-tune stopped on held-out recall"),
+                         ("margin-start", "max-margin start of the fast recipe")):
         rows += [(lever, label, row_text(r))
                  for label, r in studies.get(study, {}).items() if isinstance(r, dict)]
     return "\n".join(["| lever | case | measured |", "|---|---|---|",
@@ -606,7 +614,8 @@ def table(studies: dict) -> str:
 RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_search,
        "model-search": study_model_search,
        "flip-start": study_flip_start, "closed-form": study_closed_form,
-       "hard-cues": study_hard_cues, "finetune-stop": study_finetune_stop}
+       "hard-cues": study_hard_cues, "finetune-stop": study_finetune_stop,
+       "margin-start": study_margin_start}
 
 
 def main(argv: list[str] | None = None) -> int:

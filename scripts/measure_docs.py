@@ -311,7 +311,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("levers", "levers of the performance issue measured and not kept: torch.compile, "
           "bfloat16 products, warm-started capacity searches, the flip-averaged stage's start, "
           "the closed-form recall terms, fewer but harder cues, the fine-tune stopped on "
-          "held-out recall, a model-guided capacity search",
+          "held-out recall, a model-guided capacity search, a max-margin start of the fast "
+          "recipe",
           ("python -m benchmarks.levers --json --json-out {out}/levers.json",),
           {"table": "table"}, 1100),
     Entry("levers-cues", "fewer but harder training cues (cue_flip 0.15 / 0.2, 3 / 4 cues per "
@@ -323,6 +324,12 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.levers --only finetune-stop --json --json-out "
            "{out}/levers.json",),
           {"table": "table"}, 150),
+    Entry("levers-margin", "the fast recipe from a max-margin start (each row's minimum-norm "
+          "weights with every stored bit's field at a margin of at least 1) against the "
+          "default and the fast recipe on the tuning split",
+          ("python -m benchmarks.levers --only margin-start --json --json-out "
+           "{out}/levers.json",),
+          {"table": "table"}, 60),
     Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
           "today's doubling and interpolation, on real searches",
           ("python -m benchmarks.levers --only model-search --json --json-out "

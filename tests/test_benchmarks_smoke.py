@@ -434,3 +434,23 @@ def test_continuous_start_trains_each_start_and_leaves_the_trainer_as_it_was(tmp
         capsys.readouterr().out
     assert continuous_start.main(["--threads", "0"]) == 2
     assert "error: --threads and --max-steps must be at least 1" in capsys.readouterr().err
+
+
+def test_margin_start_meets_every_margin_with_pinned_weights_kept():
+    import torch
+
+    from benchmarks.training_levers import margin_start
+
+    x = torch.sign(torch.randn(2, 6, 24, generator=torch.Generator().manual_seed(0)))
+    valid = torch.ones(2, 6, dtype=torch.bool)
+    valid[1, 4:] = False  # the second network stores four patterns
+    lo, hi = torch.full((2, 24, 25), -50.0), torch.full((2, 24, 25), 50.0)
+    pinned = torch.rand(2, 24, 25, generator=torch.Generator().manual_seed(1)) < 0.2
+    lo[pinned] = hi[pinned] = 0.05
+    a = margin_start(x, valid, lo, hi, iterations=3000)
+    assert torch.equal(a[pinned], lo[pinned])
+    field = torch.bmm(x, a[:, :, :24].transpose(1, 2)) + a[:, None, :, 24]
+    margins = (x * field)[valid]
+    assert margins.min() > 0.99  # every stored bit, with the margin
+    # minimum norm: the tight patterns carry the solution, so some margin is (near) 1
+    assert (margins - 1).abs().min() < 1e-3

@@ -1299,7 +1299,12 @@ def test_evaluate_json_names_the_activation_as_recall_does(run_cli, tmp_path):
 def test_demo_heading_counts_in_the_singular(run_cli, tmp_path):
     code, out, err = run_cli("demo", "--trials", "1", "--probes", "1", "-o", tmp_path)
     assert code == 0, err
-    assert "1 chip x 1 cue per digit" in " ".join(out.split())
+    text = " ".join(out.split())
+    assert "1 chip x 1 cue per digit" in text
+    # one chip has no spread: "-", not a standard deviation of 0.000
+    assert "no spread over one chip" in text and "± std" not in text
+    rows = [line for line in out.splitlines() if line.startswith("│ ")]
+    assert rows and all(line.split("│")[3].strip() == "-" for line in rows)
 
 
 def test_held_warnings_come_before_the_results_of_a_command_without_progress(run_cli,

@@ -80,10 +80,12 @@ def _print_demo(results: dict, rules: list[str], faults: float, level: float, tr
             table.add_column(col, justify="left" if col == "rule" else "right")
         for name in rules:
             r = res["rules"][name]
-            table.add_row(name, f"{r['cosine']:.3f}", f"{r['cosine_std']:.3f}",
+            spread = f"{r['cosine_std']:.3f}" if trials > 1 else "-"  # no spread of one chip
+            table.add_row(name, f"{r['cosine']:.3f}", spread,
                           f"{r['exact']:.2f}", f"{r['variants']['tanh']['cosine']:.3f}")
         out.print(table)
-    out.print("cosine: mean similarity to the stored digit (± std over chips), sign neurons as in "
+    spread = "± std over chips" if trials > 1 else "no spread over one chip"
+    out.print(f"cosine: mean similarity to the stored digit ({spread}), sign neurons as in "
               "the paper; exact: fraction recalled bit-perfectly; tanh neurons: same chips and "
               "cues recalled with analogue tanh neurons, sign read-out.")
     dev = results["fault_models"][next(iter(results["fault_models"]))]["rules"]
