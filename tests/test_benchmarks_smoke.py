@@ -271,7 +271,7 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     for lever in ("torch.compile", "bfloat16 products", "warm-started search",
                   "flip-averaged stage alone", "closed-form recall terms",
                   "model-guided search", "fewer but harder cues",
-                  "fine-tune stopped on held-out recall"):
+                  "fine-tune stopped on held-out recall", "max-margin start of the fast recipe"):
         assert f"| {lever} |" in result["table"]
     # the alternatives were injected for their measurement only
     assert single_fit.two_stage is stages.two_stage
