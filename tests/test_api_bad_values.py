@@ -218,7 +218,7 @@ def test_a_value_of_the_wrong_type_is_named(call, match):
     (lambda make: xm.flip_bits(make(3, 16), 0.1), "cues"),
     (lambda make: xm.FloatMatrix(make(16, 16)), "weights"),
     (lambda make: MEM.program(make(16, 16)), "weights"),
-    (lambda make: xm.PatternSet(P.patterns, labels=make(3)), "patterns"),
+    (lambda make: xm.PatternSet(P.patterns, labels=make(3)), "labels"),
 ], ids=["as_pattern_set", "train", "recall", "flip_bits", "FloatMatrix", "program", "labels"])
 def test_meta_and_complex_tensors_are_refused(call, name, make):
     _refused(lambda: call(make), f"{name} must")

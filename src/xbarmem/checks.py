@@ -20,7 +20,8 @@ from xbarmem.errors import ArgumentError, ConfigError, XbarmemError
 __all__ = ["MAX_COUNT", "MAX_SEED", "as_real_array", "check_callback", "check_choice",
            "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
            "check_tensor", "check_texts", "check_type",
-           "checked_keywords", "is_bool", "is_choice", "shown", "unknown_argument"]
+           "checked_keywords", "is_bool", "is_choice", "not_numbers", "shown",
+           "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,14 +153,39 @@ def check_callback(value: Any, name: str, *, optional: bool = True) -> Any:
 
 def check_tensor(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) -> Any:
     """``value`` unless it is a torch tensor no computation can read: one on the ``meta``
-    device (it holds no data) or of a complex dtype; ``error`` naming ``name`` then. Torch is
-    never imported here (a tensor is recognised by its attributes)."""
+    device (it holds no data) or of a complex dtype; ``error`` naming ``name`` then. Every
+    other tensor comes back as one that numpy and every operator read: a sparse, quantized or
+    MKL-DNN tensor as its dense values, a ``bfloat16`` or ``float8`` one (no numpy dtype) as
+    float32 (which holds each of its values exactly). Callers read the returned value. Torch
+    is never imported here (a tensor is recognised by its attributes)."""
     if type(value).__module__.startswith("torch") and hasattr(value, "is_complex"):
         if getattr(value, "is_meta", False):
             raise error(f"{name} must hold data, got a tensor on the meta device")
         if value.is_complex():
             raise error(f"{name} must be real numbers, got a complex tensor ({value.dtype})")
+        if getattr(value, "is_quantized", False):
+            value = value.dequantize()
+        if str(value.layout) != "torch.strided":  # sparse COO / CSR / ..., MKL-DNN
+            from xbarmem.limits import array_bytes, check_bytes
+
+            check_bytes(f"{name}: a sparse tensor of shape {tuple(value.shape)} made dense",
+                        array_bytes(*value.shape, itemsize=value.element_size()))
+            value = value.to_dense()
+        if str(value.dtype) == "torch.bfloat16" or str(value.dtype).startswith("torch.float8"):
+            value = value.float()
     return value
+
+
+def not_numbers(value: Any, name: str, what: str, *,
+                error: type[XbarmemError] = ConfigError) -> XbarmemError:
+    """The error for ``value`` given as ``name`` that holds no real numbers (``None``, a text,
+    a dict, a memory, ragged lists): ``{name} must be {what}, got {shown(value)}`` -- the value
+    named by what it is, never by numpy's reading of it (``dtype object``) or Python's
+    (``float() argument must be ...``); a :class:`~xbarmem.data.patterns.PatternSet` with
+    where its matrix is (``.patterns``)."""
+    pattern_set = type(value).__name__ == "PatternSet" and hasattr(value, "patterns")
+    hint = " (pass its .patterns)" if pattern_set else ""
+    return error(f"{name} must be {what}, got {shown(value)}{hint}")
 
 
 def check_neurons(n_neurons: Any, name: str = "n_neurons",
@@ -254,13 +280,13 @@ def as_real_array(value: Any, name: str, *, error: type[XbarmemError] = ConfigEr
     ragged or non-numeric value (``None``, text, objects) or complex numbers."""
     import numpy as np  # numpy only when an array is read
 
-    check_tensor(value, name, error=error)
+    value = check_tensor(value, name, error=error)
     if hasattr(value, "detach") and hasattr(value, "cpu"):
         value = value.detach().cpu().numpy()
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):  # ragged nested lists
-        raise error(f"{name} must be an array of real numbers, got {shown(value)}") from None
+        raise not_numbers(value, name, "an array of real numbers", error=error) from None
     if (arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number)) or np.issubdtype(
             arr.dtype, np.complexfloating):
         raise error(f"{name} must be an array of real numbers, got {shown(value)}"

@@ -21,6 +21,7 @@ from xbarmem.checks import (
     check_tensor,
     checked_keywords,
     is_bool,
+    not_numbers,
     shown,
 )
 from xbarmem.errors import PatternError
@@ -44,9 +45,12 @@ def _as_float_tensor(x: Any) -> torch.Tensor:
     """A float32 copy of ``x`` (never a view of the caller's data)."""
     if isinstance(x, torch.Tensor):
         return check_tensor(x, "cues", error=PatternError).detach().to(torch.float32, copy=True)
-    arr = np.asarray(x)
-    if arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number):
-        raise PatternError(f"cues must be numeric, got dtype {arr.dtype}")
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError):  # ragged lists
+        arr = None
+    if arr is None or (arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number)):
+        raise not_numbers(x, "cues", "a (B, N) matrix of real numbers", error=PatternError)
     return torch.tensor(arr, dtype=torch.float32)
 
 

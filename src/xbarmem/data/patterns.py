@@ -28,6 +28,7 @@ from xbarmem.checks import (
     check_type,
     checked_keywords,
     is_choice,
+    not_numbers,
     shown,
 )
 from xbarmem.errors import PatternError
@@ -51,13 +52,18 @@ def _is_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def _to_numpy(x: Any) -> np.ndarray:
+def _to_numpy(x: Any, name: str = "patterns",
+              what: str = "a (P, N) matrix of real numbers") -> np.ndarray:
     if _is_tensor(x):
-        return check_tensor(x, "patterns", error=PatternError).detach().cpu().numpy()
+        return check_tensor(x, name, error=PatternError).detach().cpu().numpy()
     try:
-        return np.asarray(x)
-    except (ValueError, TypeError) as exc:  # ragged nested lists, odd objects
-        raise PatternError(f"patterns could not be converted to an array: {exc}") from None
+        arr = np.asarray(x)
+    except (ValueError, TypeError):  # ragged nested lists, odd objects
+        arr = None
+    if arr is None or (not isinstance(x, np.ndarray) and arr.dtype.kind in "OUSV"):
+        # None, a text, a dict, a memory, a PatternSet: named for what it is
+        raise not_numbers(x, name, what, error=PatternError)
+    return arr
 
 
 def validate_patterns(
@@ -215,7 +221,7 @@ class PatternSet:
         object.__setattr__(self, "patterns", pats)
         n_pat, n_neu = pats.shape
         if self.labels is not None:
-            labels = _to_numpy(self.labels)
+            labels = _to_numpy(self.labels, "labels", f"{n_pat} integers")
             if labels.shape != (n_pat,) or not np.issubdtype(labels.dtype, np.integer):
                 raise PatternError(
                     f"labels must be integers of shape ({n_pat},), got {labels.dtype} "

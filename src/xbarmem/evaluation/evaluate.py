@@ -34,10 +34,12 @@ from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
+from xbarmem.limits import check_bytes
 from xbarmem.memory.base import memory_patterns
 from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.seeds import as_generator
+from xbarmem.sizes import recall_bytes
 from xbarmem.spec import Number, check_seed
 
 _PROBES = Number(ge=1, integer=True)
@@ -156,12 +158,23 @@ class Cues:
     generator: torch.Generator
 
 
+def check_cue_bytes(protocol: Protocol, n_patterns: int, n_neurons: int) -> None:
+    """Refuse (:class:`~xbarmem.limits.TooLargeError`) ``protocol.probes`` cues of each of
+    ``n_patterns`` patterns of ``n_neurons`` whose recall would need more memory than the
+    limit: the command line's estimate (``cli.given.check_request``) for every caller of the
+    API, before the cues are drawn (:func:`make_cues`) or, by :func:`compare_rules`, before
+    any training."""
+    check_bytes(f"{protocol.probes} probe(s) of {n_patterns} pattern(s) of N = {n_neurons}",
+                recall_bytes(protocol.probes * n_patterns, n_neurons))
+
+
 def make_cues(patterns: PatternSet | torch.Tensor, protocol: Protocol) -> Cues:
     """Corrupt each of the ``P`` patterns ``(P, N)`` ``protocol.probes`` times (seed
     ``protocol.seed``; occlusion uses the pattern set's image shape)."""
     shape = patterns.image_shape if isinstance(patterns, PatternSet) else None
     x = torch.as_tensor(patterns.patterns if isinstance(patterns, PatternSet) else patterns,
                         dtype=torch.float32)
+    check_cue_bytes(protocol, len(x), x.shape[-1])
     gen = as_generator(protocol.seed)
     target = x.repeat(protocol.probes, 1)
     cues = corrupt(target, protocol.corruption, protocol.level, gen, image_shape=shape)
@@ -332,6 +345,8 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
     patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
     protocol = as_protocol(protocol)
+    for checked in (protocol, *(variants or {}).values()):
+        check_cue_bytes(checked, patterns.n_patterns, patterns.n_neurons)
     _CHIPS(chips, "chips")
     trained = _rules(rules, rule_options)
     maps = make_fault_maps(chip, patterns.n_neurons, chips, fault_seed)

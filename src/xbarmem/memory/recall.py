@@ -35,6 +35,7 @@ from xbarmem.checks import (
     check_tensor,
     checked_keywords,
     is_choice,
+    not_numbers,
     shown,
 )
 from xbarmem.data.patterns import check_cue_values
@@ -154,9 +155,13 @@ def _check_cues(cues, n: int, activation: str) -> torch.Tensor:
         x = check_tensor(cues, "cues", error=PatternError).detach().to("cpu", torch.float32)
     else:
         try:
-            x = torch.as_tensor(np.asarray(cues, dtype=np.float32))
-        except (TypeError, ValueError) as exc:  # ragged lists, strings, objects
-            raise PatternError(f"cues must be a numeric (batch, {n}) matrix: {exc}") from None
+            arr = np.asarray(cues)
+        except (TypeError, ValueError):  # ragged lists
+            arr = None
+        if arr is None or arr.dtype.kind in "OUSV":  # None, texts, objects, a PatternSet
+            raise not_numbers(cues, "cues", f"a numeric (batch, {n}) matrix",
+                              error=PatternError)
+        x = torch.as_tensor(arr.astype(np.float32))
     if x.ndim != 2 or x.shape[1] != n:
         raise PatternError(f"cues must have shape (batch, {n}), got {tuple(x.shape)}")
     if not torch.isfinite(x).all():
