@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import xbarmem as xm
-from xbarmem.errors import PatternError, XbarmemError
+from xbarmem.errors import ArgumentError, PatternError, XbarmemError
 from xbarmem.evaluation import evaluate
 from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.limits import TooLargeError
@@ -128,3 +128,19 @@ def test_cues_beyond_the_memory_limit_are_refused_before_any_work(call, monkeypa
                        r"N = 16 would need about .* above the limit of 2 GiB") as info:
         call()
     assert isinstance(info.value, XbarmemError)
+
+
+@pytest.mark.parametrize(("call", "what"), [
+    (lambda: xm.train(P, rule=xm.AdaptiveTrainer(max_steps=2)), "got a AdaptiveTrainer: "),
+    (lambda: xm.train(P, rule=xm.AdaptiveTrainer), "got the class AdaptiveTrainer: "),
+    (lambda: xm.get_rule(xm.get_rule("hebb")), "got a Hebb: "),
+    (lambda: xm.compare_rules(P, "paper-sim", [xm.get_rule("pinv")], chips=1),
+     "got a PseudoInverse: "),
+], ids=["train", "train-class", "get_rule", "compare_rules"])
+def test_a_rule_object_where_a_rule_name_is_meant_says_what_to_give(call, what):
+    """(Was ``ConfigError: unknown rule a AdaptiveTrainer (available: ...)``, as for a
+    misspelt name.)"""
+    with pytest.raises(ArgumentError, match=r"^rule must be a rule name \(adaptive, .*\), "
+                       + what + r"give its name and options \(rule='adaptive', max_steps=\.\.\.\)"
+                       r", or fit it with fit_memories\(rule, patterns, memories\)$"):
+        call()

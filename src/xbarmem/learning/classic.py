@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import torch
 
 from xbarmem.checks import checked_keywords, is_choice, shown
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.learning.base import FitResult, Problem, fit_arguments
 from xbarmem.spec import Spec, flag, integer, number
 
@@ -230,6 +230,11 @@ def _rule_class(name: str) -> type:
         return AdaptiveTrainer
     if isinstance(name, str) and name in CLASSIC_RULES:
         return CLASSIC_RULES[name]
+    if callable(getattr(name, "fit", None)):  # a rule object or class, as scikit-learn takes
+        what = f"the class {name.__name__}" if isinstance(name, type) else shown(name)
+        raise ArgumentError(f"rule must be a rule name ({', '.join(rule_names())}), got {what}: "
+                            f"give its name and options (rule='adaptive', max_steps=...), or "
+                            f"fit it with fit_memories(rule, patterns, memories)")
     raise ConfigError(f"unknown rule {shown(name)} (available: {', '.join(rule_names())})")
 
 
