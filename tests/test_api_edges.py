@@ -144,3 +144,14 @@ def test_a_rule_object_where_a_rule_name_is_meant_says_what_to_give(call, what):
                        + what + r"give its name and options \(rule='adaptive', max_steps=\.\.\.\)"
                        r", or fit it with fit_memories\(rule, patterns, memories\)$"):
         call()
+
+
+@pytest.mark.parametrize("source", ["", "  "])
+def test_an_empty_chip_name_is_no_preset_and_no_file(source):
+    """(``load_chip("")`` said "chip file . is a directory, not a file": the empty path read
+    as the current folder.)"""
+    with pytest.raises(xm.FileFormatError, match=rf"^no chip preset or file named '{source}' "
+                       r"\(presets: ideal, paper-sim, rram\)$"):
+        xm.load_chip(source)
+    with pytest.raises(xm.FileFormatError, match="no chip preset or file named"):
+        xm.train(P, rule="pinv", chip=source)

@@ -112,7 +112,7 @@ class Presets:
         path = Path(text)
         if path.is_symlink() and not path.exists():
             raise FileFormatError(missing(path, f"{self.noun} file"))
-        if not path.exists():
+        if not text.strip() or not path.exists():  # ("" is no file: Path("") is the folder .)
             raise FileFormatError(f"no {self.noun} preset or file named {shown(text)} "
                                   f"(presets: {', '.join(self.names())})")
         # a TOML parse holds the text and its tables: a few times the file's size
