@@ -720,6 +720,18 @@ def test_help_fits_80_columns(run_cli, monkeypatch, path):
     assert run_cli(*path, "-h")[1] == out  # -h is --help
 
 
+@pytest.mark.parametrize("path", [(), ("chip",), *COMMANDS], ids=lambda p: " ".join(p) or "-")
+def test_help_shows_flags_without_a_value_type(run_cli, monkeypatch, path):
+    """Newer Typer printed ``--json <bool>``, as if a flag took a value (``--json true`` is
+    refused): flags show no value type."""
+    monkeypatch.setenv("COLUMNS", "100")
+    out = run_cli(*path, "--help")[1]
+    assert "<bool>" not in out
+    assert re.search(r"--help\s+-h\s+Show this message and exit", out), out
+    if path in {("sweep",), ("results",), ("chip", "show")}:
+        assert re.search(r"--json\s+Print the result as JSON", out), out
+
+
 def test_every_parameter_has_help():
     for path, command in _commands():
         assert command.help and command.help.strip(), path

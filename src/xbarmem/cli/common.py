@@ -12,6 +12,7 @@ import contextlib
 import io
 import warnings
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
@@ -29,9 +30,30 @@ ORDER = ("demo", "train", "evaluate", "recall", "chip", "export", "adapt", "capa
 
 
 class _Ordered(TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _bare_flags(self)
+
+    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
+        _bare_flags(self)  # Typer adds --install-completion after __init__
+        super().format_help(ctx, formatter)
+
     def list_commands(self, ctx):  # type: ignore[no-untyped-def]
         names = super().list_commands(ctx)
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+
+
+def _bare_flags(command: Any) -> None:
+    """Show flags (``--json``, ``--dry-run``, ``-h``) in ``--help`` with no value type, in this
+    command and every subcommand: newer Typer prints ``<bool>`` after them, which reads as if
+    the flag took a value (``--json true`` is refused)."""
+    names = SimpleNamespace(help_option_names=CONTEXT["help_option_names"])
+    help_option = command.get_help_option(names) if command.add_help_option else None
+    for param in [*command.params, help_option]:
+        if getattr(param, "is_flag", False) and not getattr(param, "count", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _bare_flags(sub)
 
 
 app = typer.Typer(cls=_Ordered, add_completion=True, no_args_is_help=True,
