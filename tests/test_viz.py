@@ -232,6 +232,21 @@ def test_default_titles_say_what_every_point_shares():
     assert plot_rows(ROWS, "faults", title="mine").axes[0].get_title() == "mine"
 
 
+def test_a_title_names_the_rule_its_legend_leaves_out_and_how_patterns_were_chosen():
+    """examples/sweeps/storkey-variant.toml drew 'self_field=False' / 'self_field=True' under a
+    title without the rule, and a random subset of MNIST read as '4 binary MNIST patterns
+    (random)', as if the patterns were random ones."""
+    rows = [_eval_row("storkey-variant", f, 0.9 - f, seed=s, data="mnist", selection="random",
+                      rule_options={"self_field": own})
+            for f in (0.0, 0.5) for s in range(2) for own in (False, True)]
+    fig = plot_rows(rows, "faults")
+    legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["self_field=False", "self_field=True"]
+    title = fig.axes[0].get_title().replace("\n", ", ")
+    assert title == "storkey-variant rule, 3 MNIST patterns (a random subset), N = 16"
+    assert "rule" not in plot_rows(ROWS, "faults").axes[0].get_title()  # the legend names it
+
+
 @pytest.mark.parametrize(("method", "level", "text"), [
     ("flip", 0.1, "10% flips"), ("gaussian", 0.6, "Gaussian noise sigma = 0.6"),
     ("occlude", 0.3, "30% occluded"), ("salt_pepper", 0.05, "5% salt-and-pepper")])

@@ -216,7 +216,9 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
                           f"{xs[0]:g}; the figure needs rows at two or more values of it")
     facets = sorted({s.facet for s in series}, key=facet_label)
     single_rule = len({s.rule for s in series}) == 1
-    title = title or shared_settings([r for s in series for r in s.rows], KINDS[kind])
+    # one rule, several facets: the legend names the facets only, so the title names the rule
+    title = title or shared_settings([r for s in series for r in s.rows], KINDS[kind],
+                                     rule=single_rule and len(facets) > 1)
     with style():
         if len(facets) == 1 or single_rule:
             fig, axis = new_axes(ax)

@@ -162,12 +162,16 @@ def pooled_settings(rows: Sequence[dict[str, Any]], kind: str
     return keys, [",".join(_fmt(v) for _, v in f) for f in facets]
 
 
-def shared_settings(rows: Sequence[dict[str, Any]], x_key: str) -> str:
+def shared_settings(rows: Sequence[dict[str, Any]], x_key: str, *, rule: bool = False) -> str:
     """The settings of :data:`_PREFERRED` that every row holds with one value (``x_key``
     left out), in words (``single layer, 10 binary MNIST patterns (one per class), N = 64``;
-    :func:`_phrases`), over lines of at most about 50 characters."""
+    :func:`_phrases`), over lines of at most about 50 characters; ``rule``: the learning rule
+    too (``storkey-variant rule``), for a figure whose legend does not name it."""
     flat = [_settings(r["config"]) for r in rows]
     shared = {}
+    rules = {r["config"].get("rule") for r in rows}
+    if rule and len(rules) == 1 and None not in rules:
+        shared["rule"] = rules.pop()
     for key in _PREFERRED:
         values = {f.get(key) for f in flat}
         if key != x_key and len(values) == 1 and None not in values:
@@ -183,6 +187,9 @@ def shared_settings(rows: Sequence[dict[str, Any]], x_key: str) -> str:
     return "\n".join(lines)
 
 
+#: a pattern selection in words (``selection = "random"`` read as "random patterns")
+_SELECTION = {"one-per-class": "one per class", "random-per-class": "a random one per class",
+              "first": "the first of the set", "random": "a random subset"}
 _DATA = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
          "random": "random", "glyphs": "glyph"}
 
@@ -194,12 +201,14 @@ def _phrases(shared: dict[str, Any]) -> list[str]:
     s = dict(shared)
     arch = str(s.pop("arch", ""))
     out = [{"single": "single layer"}.get(arch, arch)]
+    if "rule" in s:
+        out.append(f"{s.pop('rule')} rule")
     kind, data = s.pop("kind", ""), s.pop("data", "")
     count = s.pop("patterns", "")
     what = " ".join(str(v) for v in (count, kind, _DATA.get(str(data), data)) if v != "")
     selection = s.pop("selection", "")
     if what:
-        out.append(f"{what} patterns" + (f" ({str(selection).replace('-', ' ')})"
+        out.append(f"{what} patterns" + (f" ({_SELECTION.get(str(selection), selection)})"
                                          if selection else ""))
     if "n_neurons" in s:
         out.append(f"N = {s.pop('n_neurons')}")
