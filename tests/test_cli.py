@@ -925,6 +925,16 @@ def test_deprecated_demo_spellings(run_cli, monkeypatch):
     assert_one_line_error(code, err, "--flip", "--level")
 
 
+def test_export_says_what_its_current_ranges_are(run_cli, adaptive_model, tmp_path):
+    """export printed 'plane max 1002.9 uA' after each array: a term no page explains."""
+    code, out, err = run_cli("export", adaptive_model, "-o", tmp_path / "export")
+    assert code == 0, err
+    assert "plane max" not in out
+    assert "column currents for inputs in [-1, 1] (manifest.json: every layer's currents)" in out
+    assert re.search(r"layer 0 array 0: I\+ - I- in \[-?[\d.]+, [\d.]+\] uA; I\+ or I- "
+                     r"alone up to [\d.]+ uA", " ".join(out.split())), out
+
+
 def test_deprecated_neurons_for_activation(run_cli, adaptive_model, tmp_path):
     args = ["evaluate", adaptive_model, "--probes", "1"]
     _same_as_new(run_cli, [*args, "--neurons", "tanh"], [*args, "--activation", "tanh"],

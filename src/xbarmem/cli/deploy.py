@@ -70,11 +70,12 @@ def export_cmd(
               f"{manifest['arrays']['rows']}x{manifest['arrays']['cols']}, {d['used']} devices "
               f"used ({d['used_stuck']} stuck), files: "
               f"{', '.join(sorted(set(manifest['files'].values())))}, manifest.json")
+    out.print("column currents for inputs in [-1, 1] (manifest.json: every layer's currents):")
     for layer in manifest["layers"]:
         for cur in layer["currents"]:
             lo, hi = cur["differential_A"]
             out.print(f"  layer {layer['index']} array {cur['array']}: I+ - I- in "
-                      f"[{lo * 1e6:.1f}, {hi * 1e6:.1f}] uA, plane max "
+                      f"[{lo * 1e6:.1f}, {hi * 1e6:.1f}] uA; I+ or I- alone up to "
                       f"{max(cur['plane_max_A']) * 1e6:.1f} uA")
 
 
