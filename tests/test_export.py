@@ -251,6 +251,13 @@ def test_measured_chip_from_target_vs_read_csv(tiled, tmp_path, run_cli):
     # devices the export already marked stuck
     flagged = meas.known_stuck | (meas.measured & (np.abs(meas.read - meas.target)
                                                    > summary["tolerance_uS"] * 1e-6))
+    # the default tolerance is what `chip import --tolerance` says: 5 robust std of read - target
+    err = (meas.read - meas.target)[meas.measured]
+    robust = 1.4826 * np.median(np.abs(err - np.median(err)))
+    assert summary["tolerance_uS"] * 1e-6 == pytest.approx(5 * robust)
+    help_text = run_cli("chip", "import", "-h")[1]
+    assert "5 robust standard deviations of read - target" in " ".join(
+        line.strip("│ ") for line in help_text.splitlines())
     assert (faults.stuck == flagged).all()
     planted = {k for k, (_, _, s) in truth.items() if s}
     found = {(str(a), ("G+", "G-")[p], str(i), str(j)) for a, p, i, j in np.argwhere(flagged)}

@@ -52,7 +52,8 @@ OnAbove = bounded(float | None, "--on-above", metavar="S", ge=0.0,
                   help="--as conductance: stuck ON above this (siemens; default: g_max - 5% of "
                   "the chip's window).")
 ImportTolerance = bounded(float | None, "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck "
-                          "if |read - target| exceeds this (default: robust estimate).")
+                          "if |read - target| exceeds this (default: 5 robust standard "
+                          "deviations of read - target, printed as tolerance_uS).")
 # ------------------------------------------------------------------------------ adapt
 Rounds = bounded(int, "--rounds", metavar="N", ge=0, le=10**6,
                  help="Adaptation rounds after the open-loop round 0.")
