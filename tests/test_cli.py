@@ -935,6 +935,14 @@ def test_export_says_what_its_current_ranges_are(run_cli, adaptive_model, tmp_pa
                      r"alone up to [\d.]+ uA", " ".join(out.split())), out
 
 
+def test_plot_help_says_what_is_drawn_and_what_svg_writes(run_cli, monkeypatch):
+    """plot -h said 'similarity' (of what?) and '--svg: SVG instead of PNG (default name)'."""
+    monkeypatch.setenv("COLUMNS", "200")
+    out = " ".join(run_cli("plot", "-h")[1].split())
+    assert "mean recall cosine similarity (each point: mean and std over seeds)" in out
+    assert "Write KIND.svg instead of KIND.png" in out
+
+
 def test_deprecated_neurons_for_activation(run_cli, adaptive_model, tmp_path):
     args = ["evaluate", adaptive_model, "--probes", "1"]
     _same_as_new(run_cli, [*args, "--neurons", "tanh"], [*args, "--activation", "tanh"],

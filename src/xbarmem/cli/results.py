@@ -232,7 +232,8 @@ def _print_table(table: Table, how: str) -> None:
 
 
 @app.command("plot", short_help="Draw a figure from a results store.",
-             help="Draw a figure from a results store: similarity vs stored patterns "
+             help="Draw a figure from a results store: mean recall cosine similarity (each "
+                  "point: mean and std over seeds) vs stored patterns "
                   "(patterns), vs fault rate (faults), vs programming variation (variation), "
                   "or capacity vs N on log-log axes with the power-law fit (capacity).")
 def plot_cmd(
@@ -240,7 +241,8 @@ def plot_cmd(
     kind: Annotated[str, typer.Option(
         "--kind", metavar="KIND", help="patterns, faults, variation or capacity.")],
     out_path: PlotOut = None,
-    svg: Annotated[bool, typer.Option("--svg", help="SVG instead of PNG (default name).")
+    svg: Annotated[bool, typer.Option("--svg", help="Write KIND.svg instead of KIND.png (an --out "
+                                        "file's suffix decides; .png contradicts it).")
                    ] = False,
     where: WhereOpt = None,
     sweep: SweepOpt = None,
