@@ -36,9 +36,12 @@ def nearest_pattern_bound(x: torch.Tensor, flip: float, copies: int = 2000) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--options", default="[{}]", help="JSON list of trainer option sets")
-    parser.add_argument("--seeds", default="0,10,20", help="fault seeds (3 chips each)")
-    parser.add_argument("--flip", type=float, default=0.1)
+    parser.add_argument("--options", default="[{}]",
+                        help="JSON list of trainer option sets ({} = the defaults)")
+    parser.add_argument("--seeds", default="0,10,20",
+                        help="fault seeds, comma-separated (3 chips each; default 0,10,20)")
+    parser.add_argument("--flip", type=float, default=0.1,
+                        help="share of the cue's bits flipped (default 0.1)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     pats = load_mnist(side=8, kind="binary", one_per_class=True)
@@ -58,7 +61,8 @@ def main() -> None:
             entry = res["rules"]["adaptive"]
             sign.append(entry["cosine"])
             tanh.append(entry["variants"]["tanh"]["cosine"])
-        print(f"{json.dumps(options)}: sign {sum(sign) / len(sign):.4f} "
+        name = json.dumps(options) if options else "trainer defaults"
+        print(f"{name}: sign {sum(sign) / len(sign):.4f} "
               f"(per seed {', '.join(f'{v:.4f}' for v in sign)}), "
               f"tanh {sum(tanh) / len(tanh):.4f}, {time.perf_counter() - start:.0f} s")
 
