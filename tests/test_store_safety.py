@@ -349,7 +349,7 @@ def test_a_store_read_while_another_process_writes_it_is_read_again(tmp_path, mo
     import shutil
     import time as real_time
 
-    import xbarmem.experiments.store as store_mod
+    import xbarmem.experiments.store_file as store_mod
 
     done = tmp_path / "done.sqlite"
     ResultStore(done).close()

@@ -11,10 +11,13 @@ local process pool or a Dask cluster, figures from the store, and ``xbarmem repr
   concurrent writers, claims that split a sweep between runners; foreign files refused
   untouched, read-only opening), listing, filtering, CSV / Parquet export.
 * :mod:`.store_file` -- the store's schema and what an existing file is, read before it is
-  touched (refused untouched unless it is a store of this schema); read-only opening.
-* :mod:`.store_rows` -- the checks of a row before it is stored, and a stored row read back.
-* :mod:`.claims` -- who claims a group of trials (``Claimant``) and whether a claim is still
-  held.
+  touched (refused untouched unless it is a store of this schema); creating the schema;
+  read-only opening.
+* :mod:`.store_rows` -- the checks of a row before it is stored, and stored rows read back.
+* :mod:`.store_where` -- the ``WHERE`` clause of ``--sweep`` and ``--where`` (fields as SQL)
+  and the check that the rows it reads hold JSON SQLite can read.
+* :mod:`.claims` -- who claims a group of trials (``Claimant``), whether a claim is still
+  held, and the store's table of claims.
 * :mod:`.fields` -- row fields as dotted names and ``--where`` conditions.
 * :mod:`.grouping` -- stored rows grouped by fields, with the mean, std and n of every metric
   (``xbarmem results --group-by``).

@@ -17,11 +17,13 @@ Crash safety and concurrency:
   creating files next to it) before WAL mode is switched on or tables are created; reading
   commands open the store read-only.
 
-The schema and the checks of an existing file live in
+The schema, its creation and the checks of an existing file live in
 :mod:`~xbarmem.experiments.store_file`, row fields and ``--where`` conditions in
-:mod:`~xbarmem.experiments.fields`, the checks of a row to add and the reading of a stored row
-in :mod:`~xbarmem.experiments.store_rows`, who claims trials and whether a claim is still held
-in :mod:`~xbarmem.experiments.claims`.
+:mod:`~xbarmem.experiments.fields`, the ``WHERE`` clause they make (and the check that the rows
+it reads are JSON SQLite can read) in :mod:`~xbarmem.experiments.store_where`, the checks of a
+row to add and the reading of stored rows in :mod:`~xbarmem.experiments.store_rows`, who claims
+trials, whether a claim is still held and the table of claims in
+:mod:`~xbarmem.experiments.claims`.
 
 Schema (table ``trials``): ``key`` (SHA-256 of the resolved configuration), ``sweep``,
 ``trial`` (evaluate / capacity), ``config`` and ``result`` (JSON text), ``version`` (xbarmem),
@@ -32,11 +34,8 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import difflib
-import json
 import numbers
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,25 +50,25 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
-from xbarmem.experiments.claims import Claimant, check_claim, claim_live
-from xbarmem.experiments.fields import (
-    export_columns,
-    flatten,
-    json_paths,
-    parse_condition,
-    typed_columns,
-)
+from xbarmem.experiments.claims import Claimant, claim_keys, release_claims, renew_claims
+from xbarmem.experiments.fields import export_columns, flatten, typed_columns
 from xbarmem.experiments.store_file import (
     COLUMNS,
-    SCHEMA,
-    SCHEMA_VERSION,
+    check_file,
+    create_schema,
     file_verdict,
     open_readonly,
-    peek,
+    rollback,
     store_tables,
-    when_unlocked,
 )
-from xbarmem.experiments.store_rows import ROW_FIELDS, row_error, row_values, stored_row
+from xbarmem.experiments.store_rows import (
+    ROW_FIELDS,
+    finished_keys,
+    row_values,
+    rows_of_keys,
+    stored_row,
+)
+from xbarmem.experiments.store_where import check_json, field_sql, sweep_counts, where_sql
 from xbarmem.files import as_path, missing, output_file
 
 #: the longest a store waits for another writer's lock (s): a day
@@ -123,7 +122,7 @@ class ResultStore:
         try:
             self._db = sqlite3.connect(str(self.path), timeout=self.busy_timeout,
                                        isolation_level=None)  # explicit transactions only
-            self._create()
+            create_schema(self._db, self.path, self.busy_timeout)
         except sqlite3.DatabaseError as exc:
             raise FileFormatError(f"store {self.path}: not a usable SQLite results store "
                                   f"({exc})") from None
@@ -133,47 +132,7 @@ class ResultStore:
         """``"new"`` (missing, empty file or a database without tables) or ``"store"`` (an
         xbarmem store of this schema); raises :class:`FileFormatError` for anything else --
         reading only, never changing the file."""
-        path = as_path(path)
-        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
-            return "new"
-        if not path.is_file():
-            raise FileFormatError(f"store {path} is not a file")
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(16)
-        except OSError as exc:
-            raise FileFormatError(f"store {path}: cannot read it ({exc.strerror})") from None
-        if head != b"SQLite format 3\x00":
-            raise FileFormatError(f"store {path}: not a SQLite file; refusing to touch it")
-        return file_verdict(path, peek(path))
-
-    def _create(self) -> None:
-        """WAL mode, the schema and its version, once the file is known to be ours or new;
-        checked again inside the write transaction (another process may be creating it)."""
-        self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        mode = when_unlocked(
-            lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0],
-            self.busy_timeout)
-        if str(mode).lower() != "wal":
-            raise FileFormatError(f"store {self.path}: cannot use WAL journal mode "
-                                  f"(got {mode}); is it on a network file system?")
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            file_verdict(self.path, store_tables(self._db))
-            for statement in filter(str.strip, SCHEMA.split(";")):
-                self._db.execute(statement)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                             (str(SCHEMA_VERSION),))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _rollback(self) -> None:
-        # an interrupted statement (Ctrl-C) may already have ended the transaction
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
+        return check_file(path)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -206,7 +165,7 @@ class ResultStore:
             self._db.executemany("DELETE FROM claims WHERE key = ?", [(v[0],) for v in values])
             self._db.execute("COMMIT")
         except BaseException:
-            self._rollback()
+            rollback(self._db)
             raise
         keys = {v[0] for v in values}
         for listener in list(self._listeners):
@@ -228,80 +187,27 @@ class ResultStore:
         ``"busy"`` (one of them is claimed by another live runner: nothing claimed) or
         ``"claimed"``. A claim is live while its owner's process runs (same host) or until it
         expires (``lease`` seconds after its last :meth:`renew`; other hosts)."""
-        keys = list(dict.fromkeys(check_texts(keys, "keys", "a list of trial keys")))
-        check_claim(owner, lease)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            done = self.finished(keys)
-            todo = [k for k in keys if k not in done]
-            if not todo:
-                state = "done"
-            elif any(row[0] != owner.token and claim_live(row[1:], owner)
-                     for row in self._select_claims(todo)):
-                state = "busy"
-            else:
-                expires = time.time() + lease
-                self._db.executemany("INSERT OR REPLACE INTO claims VALUES (?,?,?,?,?)",
-                                     [(k, owner.token, owner.host, owner.pid, expires)
-                                      for k in todo])
-                state = "claimed"
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-        return state
-
-    def _select_claims(self, keys: list[str]) -> list[tuple]:
-        out: list[tuple] = []
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            out += self._db.execute(f"SELECT owner, host, pid, expires FROM claims WHERE key "
-                                    f"IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-        return out
+        return claim_keys(self._db, keys, owner, lease)
 
     def renew(self, owner: Claimant, lease: float) -> None:
         """Extend every claim of ``owner`` to ``lease`` seconds from now."""
-        check_claim(owner, lease)
-        self._db.execute("UPDATE claims SET expires = ? WHERE owner = ?",
-                         (time.time() + lease, owner.token))
+        renew_claims(self._db, owner, lease)
 
     def release(self, owner: Claimant, keys: Sequence[str] | None = None) -> None:
         """Drop the claims of ``owner`` (all, or those on ``keys``)."""
-        check_claim(owner, 0.0)
-        if keys is None:
-            self._db.execute("DELETE FROM claims WHERE owner = ?", (owner.token,))
-            return
-        self._db.executemany("DELETE FROM claims WHERE owner = ? AND key = ?",
-                             [(owner.token, k) for k in check_texts(keys, "keys",
-                                                                    "a list of trial keys")])
+        release_claims(self._db, owner, keys)
 
     # ------------------------------------------------------------------ reading
     def finished(self, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already stored."""
-        done: set[str] = set()
-        keys = check_texts(keys, "keys", "a list of trial keys")
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            done.update(r[0] for r in self._db.execute(
-                f"SELECT key FROM trials WHERE key IN ({marks})", chunk))
-        return done
+        return finished_keys(self._db, keys)
 
     def by_keys(self, keys: Sequence[str]) -> list[dict[str, Any]]:
         """Stored rows (as :meth:`rows`) of the given trial keys; unknown keys are skipped."""
-        out: list[dict[str, Any]] = []
-        keys = check_texts(keys, "keys", "a list of trial keys")
-        cols = ", ".join(COLUMNS)
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials WHERE key "
-                                        f"IN ({marks}) ORDER BY rowid", chunk):
-                out.append(stored_row(rec, self.path))
-        return out
+        return rows_of_keys(self._db, self.path, keys)
 
     def count(self, where: Sequence[str] = (), sweep: str | None = None) -> int:
-        sql, args = self._where(where, sweep)
+        sql, args = where_sql(self._db, self.path, where, sweep)
         return int(self._db.execute(f"SELECT COUNT(*) FROM trials{sql}", args).fetchone()[0])
 
     def check_json(self, where: Sequence[str] = (), sweep: str | None = None) -> None:
@@ -310,18 +216,11 @@ class ResultStore:
         ``result`` is not JSON SQLite can read: a view that reads only some rows in full
         (``results`` shows ``--limit`` of them) checks the others this way, in SQLite,
         without decoding them."""
-        sql, args = self._where(where, sweep)
-        bad = "(NOT json_valid(config) OR NOT json_valid(result))"
-        sql = f"{sql} AND {bad}" if sql else f" WHERE {bad}"
-        rec = self._db.execute(f"SELECT {', '.join(COLUMNS)}, config, result FROM trials{sql} "
-                               "ORDER BY rowid LIMIT 1", args).fetchone()
-        if rec is not None:
-            stored_row(rec, self.path)  # refuses it, naming the field
+        check_json(self._db, self.path, *where_sql(self._db, self.path, where, sweep))
 
     def sweeps(self) -> dict[str, int]:
         """Sweep names and their row counts."""
-        return dict(self._db.execute(
-            "SELECT sweep, COUNT(*) FROM trials GROUP BY sweep ORDER BY sweep"))
+        return sweep_counts(self._db)
 
     def rows(self, where: Sequence[str] = (), sweep: str | None = None,
              limit: int | None = None) -> list[dict[str, Any]]:
@@ -337,7 +236,7 @@ class ResultStore:
         of the wrong type where tables and figures read one (:func:`~xbarmem.experiments.
         fields.read_payloads`), raises :class:`FileFormatError` naming the store, the row and
         the field."""
-        sql, args = self._where(where, sweep)
+        sql, args = where_sql(self._db, self.path, where, sweep)
         if limit is not None:
             limit = check_count(limit, "limit", minimum=0)
         sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {limit}")
@@ -354,91 +253,7 @@ class ResultStore:
         check_type(what, str, "what", "a text")
         check_type(prefix, str, "prefix", "a text")
         for name in names:
-            self._field_sql(prefix + name, f"{what} {name}", shown=name)
-
-    def _field_sql(self, field: str, what: str, shown: str | None = None) -> tuple[str, list]:
-        """The SQL expression (and its arguments) of ``field``, a store column or the first
-        JSON path of the field (keys may hold dots: ``result.capacity.0.99``) that some row
-        has; :class:`ConfigError` when no row has it."""
-        if field in COLUMNS:
-            return field, []
-        column, path = (("result", field[len("result."):]) if field.startswith("result.")
-                        else ("config", field.removeprefix("config.")))
-        expr = f"json_extract(CASE WHEN json_valid({column}) THEN {column} END, ?)"
-        found = f"SELECT 1 FROM trials WHERE json_type(CASE WHEN json_valid({column}) THEN " \
-                f"{column} END, ?) IS NOT NULL LIMIT 1"
-        candidates = json_paths(path.split("."))
-        for candidate in candidates:
-            if self._db.execute(found, (candidate,)).fetchone():
-                return expr, [candidate]
-        if self._db.execute("SELECT 1 FROM trials LIMIT 1").fetchone() is None:
-            return expr, [candidates[0]]
-        prefix = field[: len(field) - len(shown)] if shown is not None else ""
-        known = sorted(k.removeprefix(prefix) for k in self._fields() if k.startswith(prefix))
-        close = difflib.get_close_matches(shown or field, known, n=1)
-        hint = f"did you mean {close[0]}?" if close else (
-            "fields: a config key (rule, fault_rate, ...), result.KEY, " + ", ".join(COLUMNS))
-        raise ConfigError(f"{what}: no row of {self.path} has this field ({hint})")
-
-    def _fields(self) -> set[str]:
-        """Field names of the first row of every sweep and trial kind: columns, config keys
-        (with and without ``config.``) and ``result.KEY``, nested keys dotted."""
-        names = set(COLUMNS)
-        for row in self.by_keys([r[0] for r in self._db.execute(
-                "SELECT key FROM trials WHERE rowid IN (SELECT MIN(rowid) FROM trials "
-                "GROUP BY sweep, trial)")]):
-            flat = flatten(row, lists=False)
-            names.update(flat)
-            names.update(k.removeprefix("config.") for k in flat if k.startswith("config."))
-        return names
-
-    def _where(self, conditions: Sequence[str], sweep: str | None) -> tuple[str, list[Any]]:
-        """``WHERE`` clause and arguments of ``sweep`` and the ``--where`` conditions; an
-        unknown sweep or a field no row has is a :class:`ConfigError`; a row the conditions
-        cannot read (:meth:`_check_readable`) a :class:`FileFormatError`."""
-        parts, args, plain, plain_args, read = [], [], [], [], set()
-        conditions = check_texts(conditions, "where", "a list of conditions (FIELD=VALUE, ...)")
-        if sweep is not None:
-            check_type(sweep, str, "sweep", "a sweep name (a text) or None")
-            names = self.sweeps()
-            if names and sweep not in names:
-                raise ConfigError(f"--sweep {sweep}: no such sweep in {self.path} (its sweeps: "
-                                  f"{', '.join(names)})")
-            parts.append("sweep = ?")
-            args.append(sweep)
-            plain, plain_args = ["sweep = ?"], [sweep]
-        for text in conditions:
-            field, op, value = parse_condition(text)
-            lhs, lhs_args = self._field_sql(field, f"--where {text!r}")
-            if isinstance(value, (list, dict)):
-                value = json.dumps(value, separators=(",", ":"))
-            part = f"{lhs} {'LIKE' if op == '~' else op} ?"
-            if lhs in COLUMNS:
-                plain.append(part)
-                plain_args.append(value)
-            else:
-                read.add("result" if field.startswith("result.") else "config")
-            parts.append(part)
-            args += [*lhs_args, value]
-        self._check_readable(read, plain, plain_args)
-        return ("" if not parts else " WHERE " + " AND ".join(parts)), args
-
-    def _check_readable(self, columns: set[str], parts: list[str], args: list[Any]) -> None:
-        """Refuse, as a plain read does (:func:`~xbarmem.experiments.store_rows._row`:
-        :class:`FileFormatError` naming the store and the row), the first row whose ``columns``
-        JSON SQLite cannot read among the rows the ``WHERE`` ``parts`` (sweep and column
-        conditions) leave: ``json_extract`` reads malformed JSON as NULL, so a ``--where`` on it
-        would leave the row out silently."""
-        if not columns:
-            return
-        bad = " OR ".join(f"NOT json_valid({c})" for c in sorted(columns))
-        rec = self._db.execute(
-            f"SELECT {', '.join(COLUMNS)}, config, result FROM trials WHERE "
-            f"{' AND '.join([*parts, f'({bad})'])} ORDER BY rowid LIMIT 1", args).fetchone()
-        if rec is not None:
-            stored_row(rec, self.path)  # refuses it, naming the field
-            raise row_error(dict(zip(COLUMNS, rec, strict=False)), self.path,
-                             f"{' or '.join(sorted(columns))} is not JSON SQLite can read")
+            field_sql(self._db, self.path, prefix + name, f"{what} {name}", shown=name)
 
     def integrity(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""
@@ -454,7 +269,7 @@ class ResultStore:
         path = output_file(path, "export")
         if path.suffix.lower() not in (".csv", ".parquet"):
             raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
-        self._where(where, sweep)
+        where_sql(self._db, self.path, where, sweep)
         records = [flatten(r) for r in self.iter_rows(where, sweep)]
         columns = export_columns(records)
         if path.suffix.lower() == ".csv":

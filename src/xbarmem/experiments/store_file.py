@@ -1,6 +1,7 @@
 """What a results-store file is, read before it is touched: the SQLite schema, the check that
-an existing file is an xbarmem store of this schema (read without changing the file or
-creating files next to it; anything else is refused untouched), read-only opening and
+an existing file is an xbarmem store of this schema (:func:`check_file`: read without changing
+the file or creating files next to it; anything else is refused untouched), creating the
+schema in a file found to be ours or new (:func:`create_schema`), read-only opening and
 retries while SQLite reports the database locked."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.errors import FileFormatError
+from xbarmem.files import as_path
 
 SCHEMA_VERSION = 1
 #: the columns of table ``trials`` a row holds besides its ``config`` and ``result`` JSON
@@ -190,3 +192,51 @@ def open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
         except sqlite3.DatabaseError as exc:
             last = exc
     raise FileFormatError(f"store {path}: cannot be read ({last})")
+
+
+def check_file(path: str | Path) -> str:
+    """``"new"`` (missing, empty file or a database without tables) or ``"store"`` (an
+    xbarmem store of this schema); raises :class:`FileFormatError` for anything else --
+    reading only, never changing the file."""
+    path = as_path(path)
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return "new"
+    if not path.is_file():
+        raise FileFormatError(f"store {path} is not a file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise FileFormatError(f"store {path}: cannot read it ({exc.strerror})") from None
+    if head != b"SQLite format 3\x00":
+        raise FileFormatError(f"store {path}: not a SQLite file; refusing to touch it")
+    return file_verdict(path, peek(path))
+
+
+def create_schema(db: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
+    """WAL mode, the schema and its version, once the file is known to be ours or new;
+    checked again inside the write transaction (another process may be creating it)."""
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    mode = when_unlocked(lambda: db.execute("PRAGMA journal_mode = WAL").fetchone()[0],
+                         busy_timeout)
+    if str(mode).lower() != "wal":
+        raise FileFormatError(f"store {path}: cannot use WAL journal mode "
+                              f"(got {mode}); is it on a network file system?")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        file_verdict(path, store_tables(db))
+        for statement in filter(str.strip, SCHEMA.split(";")):
+            db.execute(statement)
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        db.execute("COMMIT")
+    except BaseException:
+        rollback(db)
+        raise
+
+
+def rollback(db: sqlite3.Connection) -> None:
+    """Roll back the open transaction of ``db``, if any: an interrupted statement (Ctrl-C) may
+    already have ended it."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")

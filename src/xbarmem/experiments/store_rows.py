@@ -1,19 +1,22 @@
-"""A results store's rows: the checks of a row before it is added, and a stored row read back.
+"""A results store's rows: the checks of a row before it is added, and stored rows read back.
 
 :func:`row_values` checks and converts a ``(key, sweep, config, result, meta)`` row for
 :meth:`~xbarmem.experiments.store.ResultStore.add`; :func:`stored_row` reads a stored row (its
 config and result by :func:`~xbarmem.experiments.fields.read_payloads`), and
-:func:`row_error` is the error naming the store and the row that cannot be read.
+:func:`row_error` is the error naming the store and the row that cannot be read;
+:func:`finished_keys` and :func:`rows_of_keys` look rows up by their keys.
 """
 
 from __future__ import annotations
 
 import json
 import numbers
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import check_type, is_bool, shown
+from xbarmem.checks import check_texts, check_type, is_bool, shown
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.experiments.fields import read_payloads
 from xbarmem.experiments.store_file import COLUMNS
@@ -79,3 +82,31 @@ def row_error(row: dict[str, Any], path: Path, problem: str) -> FileFormatError:
     sweep) and ``problem``."""
     return FileFormatError(f"store {path}: row {str(row['key'])[:12]}... ({row['trial']} "
                            f"trial of sweep {shown(row['sweep'])}): {problem}")
+
+
+def finished_keys(db: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
+    """The subset of ``keys`` that the store of connection ``db`` holds."""
+    done: set[str] = set()
+    keys = check_texts(keys, "keys", "a list of trial keys")
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        done.update(r[0] for r in db.execute(
+            f"SELECT key FROM trials WHERE key IN ({marks})", chunk))
+    return done
+
+
+def rows_of_keys(db: sqlite3.Connection, path: Path, keys: Sequence[str]
+                 ) -> list[dict[str, Any]]:
+    """The stored rows (:func:`stored_row`) of the given trial keys, in the store ``path`` of
+    connection ``db``; unknown keys are skipped."""
+    out: list[dict[str, Any]] = []
+    keys = check_texts(keys, "keys", "a list of trial keys")
+    cols = ", ".join(COLUMNS)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        for rec in db.execute(f"SELECT {cols}, config, result FROM trials WHERE key "
+                              f"IN ({marks}) ORDER BY rowid", chunk):
+            out.append(stored_row(rec, path))
+    return out

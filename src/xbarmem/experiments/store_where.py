@@ -1,0 +1,132 @@
+"""The ``WHERE`` clause of a results store's reads: a field as SQL (a store column, or the JSON
+path of a config or result key that some row has, with the closest known field suggested when
+none has it), ``--sweep`` and the ``--where`` conditions as one clause, and the check that the
+rows a clause reads hold JSON SQLite can read (``json_extract`` reads malformed JSON as NULL).
+
+Every function takes the store's connection ``db`` and its ``path`` (named in errors);
+:class:`~xbarmem.experiments.store.ResultStore` calls them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from xbarmem.checks import check_texts, check_type
+from xbarmem.errors import ConfigError
+from xbarmem.experiments.fields import flatten, json_paths, parse_condition
+from xbarmem.experiments.store_file import COLUMNS
+from xbarmem.experiments.store_rows import row_error, rows_of_keys, stored_row
+
+
+def sweep_counts(db: sqlite3.Connection) -> dict[str, int]:
+    """Sweep names and their row counts."""
+    return dict(db.execute("SELECT sweep, COUNT(*) FROM trials GROUP BY sweep ORDER BY sweep"))
+
+
+def field_sql(db: sqlite3.Connection, path: Path, field: str, what: str,
+              shown: str | None = None) -> tuple[str, list]:
+    """The SQL expression (and its arguments) of ``field``, a store column or the first
+    JSON path of the field (keys may hold dots: ``result.capacity.0.99``) that some row
+    has; :class:`ConfigError` when no row has it."""
+    if field in COLUMNS:
+        return field, []
+    column, json_path = (("result", field[len("result."):]) if field.startswith("result.")
+                         else ("config", field.removeprefix("config.")))
+    expr = f"json_extract(CASE WHEN json_valid({column}) THEN {column} END, ?)"
+    found = f"SELECT 1 FROM trials WHERE json_type(CASE WHEN json_valid({column}) THEN " \
+            f"{column} END, ?) IS NOT NULL LIMIT 1"
+    candidates = json_paths(json_path.split("."))
+    for candidate in candidates:
+        if db.execute(found, (candidate,)).fetchone():
+            return expr, [candidate]
+    if db.execute("SELECT 1 FROM trials LIMIT 1").fetchone() is None:
+        return expr, [candidates[0]]
+    prefix = field[: len(field) - len(shown)] if shown is not None else ""
+    known = sorted(k.removeprefix(prefix) for k in known_fields(db, path)
+                   if k.startswith(prefix))
+    close = difflib.get_close_matches(shown or field, known, n=1)
+    hint = f"did you mean {close[0]}?" if close else (
+        "fields: a config key (rule, fault_rate, ...), result.KEY, " + ", ".join(COLUMNS))
+    raise ConfigError(f"{what}: no row of {path} has this field ({hint})")
+
+
+def known_fields(db: sqlite3.Connection, path: Path) -> set[str]:
+    """Field names of the first row of every sweep and trial kind: columns, config keys
+    (with and without ``config.``) and ``result.KEY``, nested keys dotted."""
+    names = set(COLUMNS)
+    for row in rows_of_keys(db, path, [r[0] for r in db.execute(
+            "SELECT key FROM trials WHERE rowid IN (SELECT MIN(rowid) FROM trials "
+            "GROUP BY sweep, trial)")]):
+        flat = flatten(row, lists=False)
+        names.update(flat)
+        names.update(k.removeprefix("config.") for k in flat if k.startswith("config."))
+    return names
+
+
+def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
+              sweep: str | None) -> tuple[str, list[Any]]:
+    """``WHERE`` clause and arguments of ``sweep`` and the ``--where`` conditions; an
+    unknown sweep or a field no row has is a :class:`ConfigError`; a row the conditions
+    cannot read (:func:`check_readable`) a :class:`~xbarmem.errors.FileFormatError`."""
+    parts, args, plain, plain_args, read = [], [], [], [], set()
+    conditions = check_texts(conditions, "where", "a list of conditions (FIELD=VALUE, ...)")
+    if sweep is not None:
+        check_type(sweep, str, "sweep", "a sweep name (a text) or None")
+        names = sweep_counts(db)
+        if names and sweep not in names:
+            raise ConfigError(f"--sweep {sweep}: no such sweep in {path} (its sweeps: "
+                              f"{', '.join(names)})")
+        parts.append("sweep = ?")
+        args.append(sweep)
+        plain, plain_args = ["sweep = ?"], [sweep]
+    for text in conditions:
+        field, op, value = parse_condition(text)
+        lhs, lhs_args = field_sql(db, path, field, f"--where {text!r}")
+        if isinstance(value, (list, dict)):
+            value = json.dumps(value, separators=(",", ":"))
+        part = f"{lhs} {'LIKE' if op == '~' else op} ?"
+        if lhs in COLUMNS:
+            plain.append(part)
+            plain_args.append(value)
+        else:
+            read.add("result" if field.startswith("result.") else "config")
+        parts.append(part)
+        args += [*lhs_args, value]
+    check_readable(db, path, read, plain, plain_args)
+    return ("" if not parts else " WHERE " + " AND ".join(parts)), args
+
+
+def check_readable(db: sqlite3.Connection, path: Path, columns: set[str], parts: list[str],
+                   args: list[Any]) -> None:
+    """Refuse, as a plain read does (:func:`~xbarmem.experiments.store_rows.stored_row`:
+    :class:`~xbarmem.errors.FileFormatError` naming the store and the row), the first row
+    whose ``columns`` JSON SQLite cannot read among the rows the ``WHERE`` ``parts`` (sweep
+    and column conditions) leave: ``json_extract`` reads malformed JSON as NULL, so a
+    ``--where`` on it would leave the row out silently."""
+    if not columns:
+        return
+    bad = " OR ".join(f"NOT json_valid({c})" for c in sorted(columns))
+    rec = db.execute(
+        f"SELECT {', '.join(COLUMNS)}, config, result FROM trials WHERE "
+        f"{' AND '.join([*parts, f'({bad})'])} ORDER BY rowid LIMIT 1", args).fetchone()
+    if rec is not None:
+        stored_row(rec, path)  # refuses it, naming the field
+        raise row_error(dict(zip(COLUMNS, rec, strict=False)), path,
+                        f"{' or '.join(sorted(columns))} is not JSON SQLite can read")
+
+
+def check_json(db: sqlite3.Connection, path: Path, sql: str, args: list[Any]) -> None:
+    """Refuse (:class:`~xbarmem.errors.FileFormatError` naming the store and the row) the
+    first row of the ``WHERE`` clause ``sql`` (:func:`where_sql`) whose stored ``config`` or
+    ``result`` is not JSON SQLite can read, checked in SQLite without decoding the rows."""
+    bad = "(NOT json_valid(config) OR NOT json_valid(result))"
+    sql = f"{sql} AND {bad}" if sql else f" WHERE {bad}"
+    rec = db.execute(f"SELECT {', '.join(COLUMNS)}, config, result FROM trials{sql} "
+                     "ORDER BY rowid LIMIT 1", args).fetchone()
+    if rec is not None:
+        stored_row(rec, path)  # refuses it, naming the field
