@@ -27,7 +27,8 @@ from xbarmem.experiments.demo import run_demo
 from xbarmem.experiments.reproduce import reproduce
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.hardware.measured import read_conductance_csv, read_measured_csv
-from xbarmem.memory.io import memory_from_sizes, read_metadata, saved_patterns
+from xbarmem.memory.build import memory_from_sizes
+from xbarmem.memory.io import read_metadata, saved_patterns
 from xbarmem.viz.style import save_figure
 
 BIG = np.zeros((40, 40))

@@ -27,13 +27,9 @@ from xbarmem.hardware.chip import MAX_W_MAX, ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import loads
 from xbarmem.limits import TooLargeError
-from xbarmem.memory.io import (
-    check_target_gain,
-    memory_from_sizes,
-    saved_targets,
-    set_saved_conductances,
-)
+from xbarmem.memory.build import memory_from_sizes
 from xbarmem.memory.model_meta import model_info_check
+from xbarmem.memory.saved_tensors import check_target_gain, saved_targets, set_saved_conductances
 from xbarmem.spec import Flag, ListOf, Number, Spec, Table
 
 

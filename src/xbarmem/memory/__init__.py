@@ -5,8 +5,10 @@
   ``devices()``, ``rebuild()``), and :class:`~xbarmem.memory.base.LayeredMap`.
 * :mod:`.single` / :mod:`.multilayer` -- its two constructors, ``SingleLayerMemory`` (``[N, N]``)
   and ``MultilayerMemory`` (``[N, H..., N]``).
+* :mod:`.build` -- a memory by architecture name or by layer widths.
 * :mod:`.recall` -- the recall engine; :mod:`.io` -- safetensors model files, whose metadata
-  schema is :mod:`.model_meta`.
+  schema is :mod:`.model_meta`, whose header is read and checked by :mod:`.model_header` and
+  whose saved conductances and target weights (an export's too) by :mod:`.saved_tensors`.
 
 May import ``hardware``, ``data`` and the base modules; never learning or anything above.
 """

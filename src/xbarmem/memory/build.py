@@ -1,5 +1,6 @@
 """Building memories by architecture name: ``"single"`` (one ``N x N`` layer) or
-``"multilayer"`` (``N -> hidden ... -> N``)."""
+``"multilayer"`` (``N -> hidden ... -> N``), or by layer widths (:func:`memory_from_sizes`, as
+model files and exports give them)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,16 @@ def arrays_with_bias(chip: ChipSpec, n_neurons: int, *, arch: str = "single",
     if arch == "multilayer":
         return sum(arrays_for_layers(chip, layer_sizes(n_neurons, hidden)))
     return arrays_needed(chip, n_neurons, n_neurons + 1)
+
+
+def memory_from_sizes(sizes: list[int], chip: ChipSpec, faults: FaultMap, *, bias: bool,
+                      first_array: int = 0) -> Memory:
+    """An unprogrammed memory of widths ``sizes`` on ``faults``: a
+    :class:`SingleLayerMemory` for ``[N, N]``, a :class:`MultilayerMemory` for ``[N, H..., N]``
+    (which starts at array 0)."""
+    if len(sizes) == 2:
+        return SingleLayerMemory(int(sizes[0]), chip, faults, bias=bias,
+                                 first_array=first_array)
+    if first_array:
+        raise ConfigError("a multilayer memory starts at array 0")
+    return MultilayerMemory(int(sizes[0]), [int(h) for h in sizes[1:-1]], chip, faults, bias=bias)

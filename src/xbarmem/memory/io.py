@@ -14,11 +14,13 @@ every conductance must be finite, >= 0 and at most one window width above ``g_ma
 of :meth:`~xbarmem.hardware.faults.FaultMap.check_window`: read-back values may lie a little
 outside the programmable window, but not by orders of magnitude). Any problem raises one
 :class:`~xbarmem.errors.FileFormatError` naming the file and the problem.
+
+The header's checks live in :mod:`~xbarmem.memory.model_header`, those of the saved
+conductances and target weights (shared with exports) in :mod:`~xbarmem.memory.saved_tensors`.
 """
 
 from __future__ import annotations
 
-import json
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,28 +34,23 @@ from safetensors.numpy import save_file
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import PatternSet, check_storable
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import (
-    as_path,
-    missing,
-    output_file,
-    parse_text,
-    read_bytes,
-    what_is,
-    write_replacing,
-)
+from xbarmem.files import as_path, missing, output_file, read_bytes, write_replacing
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import WINDOW_SLACK, FaultMap, highest_reading
+from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory, memory_patterns
+from xbarmem.memory.build import memory_from_sizes
+from xbarmem.memory.model_header import (
+    MAX_HEADER,
+    check_tensor_shapes,
+    checked_meta,
+    header_metadata,
+    parse_header,
+)
 from xbarmem.memory.model_meta import FORMAT, ModelMeta, SavedPatterns
-from xbarmem.memory.multilayer import MultilayerMemory
-from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.memory.saved_tensors import check_target_gain, saved_targets, set_saved_conductances
 
-__all__ = ["check_target_gain", "load_memory", "read_metadata", "save_memory", "saved_patterns",
-           "saved_targets", "set_saved_conductances"]
-
-_FLOAT_DTYPES = ("F32", "F64")
-_MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
+__all__ = ["load_memory", "read_metadata", "save_memory", "saved_patterns"]
 
 
 def _versions() -> dict[str, str]:
@@ -64,19 +61,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[pkg] = "unknown"
     return out
-
-
-def memory_from_sizes(sizes: list[int], chip: ChipSpec, faults: FaultMap, *, bias: bool,
-                      first_array: int = 0) -> Memory:
-    """An unprogrammed memory of widths ``sizes`` on ``faults``: a
-    :class:`SingleLayerMemory` for ``[N, N]``, a :class:`MultilayerMemory` for ``[N, H..., N]``
-    (which starts at array 0)."""
-    if len(sizes) == 2:
-        return SingleLayerMemory(int(sizes[0]), chip, faults, bias=bias,
-                                 first_array=first_array)
-    if first_array:
-        raise ConfigError("a multilayer memory starts at array 0")
-    return MultilayerMemory(int(sizes[0]), [int(h) for h in sizes[1:-1]], chip, faults, bias=bias)
 
 
 def _prefix(memory: Memory, k: int) -> str:
@@ -217,13 +201,13 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             first = handle.read(8)  # kept as read: what_is() tells an empty file, a pickle...
             size = int.from_bytes(first, "little")
-            head = handle.read(min(size, _MAX_HEADER)) if len(first) == 8 else b""
+            head = handle.read(min(size, MAX_HEADER)) if len(first) == 8 else b""
     except OSError as exc:
         read_bytes(path, "model file")  # the one message for missing / directory / unreadable
         raise FileFormatError(f"cannot read model file {path}: {exc}") from None
     raw = first + head
-    data, constants = _metadata(path, _header(path, raw, whole=False))
-    _meta(path, data, constants)
+    data, constants = header_metadata(path, parse_header(path, raw, whole=False))
+    checked_meta(path, data, constants)
     return data
 
 
@@ -233,110 +217,14 @@ def _read(path: Path) -> tuple[ModelMeta, dict[str, np.ndarray]]:
     if not path.exists():
         raise FileFormatError(missing(path, "model file"))
     raw = read_bytes(path, "model file", expand=4.0)  # bytes, tensors, the memory built
-    header = _header(path, raw, whole=True)
-    meta = _meta(path, *_metadata(path, header))
-    _check_tensor_shapes(path, meta, header)
+    header = parse_header(path, raw, whole=True)
+    meta = checked_meta(path, *header_metadata(path, header))
+    check_tensor_shapes(path, meta, header)
     try:
         tensors = load_tensors(raw)
     except (SafetensorError, ValueError, TypeError) as exc:
         raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from None
     return meta, tensors
-
-
-def _header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
-    """The safetensors JSON header of ``raw`` (``whole``: the full file, offsets checked)."""
-    size = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else -1
-    if size < 2 or size > min(len(raw) - 8, _MAX_HEADER):
-        kind = what_is(raw)  # a pattern array, a pickle, an empty file, ... given as a model
-        raise FileFormatError(f"{path}: not a readable safetensors model"
-                              + (f"; the file is {kind}" if kind else " (bad header size)"))
-    try:
-        header = parse_text(json.loads, raw[8:8 + size])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from None
-    if not isinstance(header, dict):
-        raise FileFormatError(f"{path}: not a readable safetensors model (header)")
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
-        ok = (isinstance(entry, dict) and isinstance(entry.get("shape"), list)
-              and all(type(d) is int and d >= 0 for d in entry["shape"])
-              and isinstance(offsets, list) and len(offsets) == 2
-              and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1])
-        if not ok:
-            raise FileFormatError(f"{path}: not a readable safetensors model (tensor {name!r}: "
-                                  "shape and data_offsets must be whole numbers >= 0)")
-        if whole and offsets[1] > len(raw):
-            raise FileFormatError(f"{path}: truncated (tensor {name!r} ends past the file)")
-    return header
-
-
-def _metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The ``xbarmem`` metadata object of a header and the bare NaN/Infinity tokens it held
-    (read as null, the rule of :mod:`xbarmem.jsontext`)."""
-    tags = header.get("__metadata__")
-    text = tags.get("xbarmem") if isinstance(tags, dict) else None
-    constants: list[str] = []
-    try:
-        data = parse_text(json.loads, text, parse_constant=constants.append) \
-            if isinstance(text, str) else None
-    except ValueError as exc:
-        raise FileFormatError(f"{path}: not an xbarmem model (its metadata is not valid JSON: "
-                              f"{exc})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        found = data.get("format") if isinstance(data, dict) else None
-        raise FileFormatError(f"{path}: not an xbarmem model (no {FORMAT} metadata"
-                              + (f"; format {found!r}" if found else "") + ")")
-    return data, constants
-
-
-def _meta(path: Path, data: dict[str, Any], constants: list[str]) -> ModelMeta:
-    try:
-        return ModelMeta.from_dict(data)
-    except ConfigError as exc:
-        read = f"; its bare {'/'.join(sorted(set(constants)))} read as null" if constants else ""
-        raise FileFormatError(f"{path}: not an xbarmem model (bad metadata: {exc}{read})"
-                              ) from None
-
-
-def _expected_shapes(meta: ModelMeta, chip: ChipSpec) -> dict[str, tuple[tuple, bool]]:
-    """Tensor name -> (shape, required); ``-1`` in a shape: any size >= 1."""
-    sizes, bias = meta.sizes, int(meta.bias)
-    shapes: dict[str, tuple[tuple, bool]] = {
-        "fault_g_stuck": ((-1, 2, chip.array.rows, chip.array.cols), True),
-        "patterns": ((-1, meta.n_neurons), False)}
-    several = len(sizes) > 2
-    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        prefix = f"layer{k}." if several else ""
-        shapes[prefix + "g_pos"] = shapes[prefix + "g_neg"] = ((n_out, n_in + bias), True)
-        shapes[prefix + "target_weights"] = ((n_out, n_in), False)
-        if bias:
-            shapes[prefix + "target_bias"] = ((n_out,), False)
-    return shapes
-
-
-def _check_tensor_shapes(path: Path, meta: ModelMeta, header: dict[str, Any]) -> None:
-    """Every tensor the metadata implies is there (float, right shape); no other tensor."""
-    expected = _expected_shapes(meta, ChipSpec.from_dict(meta.chip))
-    entries = {k: v for k, v in header.items() if k != "__metadata__"}
-    for name, entry in entries.items():
-        if name not in expected:
-            raise FileFormatError(f"{path}: invalid model contents: unexpected tensor {name!r} "
-                                  f"for a {meta.arch} memory of sizes {meta.sizes}")
-        shape, found = expected[name][0], tuple(entry["shape"])
-        fits = len(found) == len(shape) and all(
-            f == s or (s == -1 and f >= 1) for f, s in zip(found, shape, strict=True))
-        if entry.get("dtype") not in _FLOAT_DTYPES or not fits:
-            want = "x".join("n" if s == -1 else str(s) for s in shape)
-            raise FileFormatError(f"{path}: invalid model contents: tensor {name!r} is "
-                                  f"{entry.get('dtype')} {list(found)}, expected float "
-                                  f"({'/'.join(_FLOAT_DTYPES)}) of shape {want}")
-    missing = [name for name, (_, required) in expected.items()
-               if required and name not in entries]
-    if missing:
-        raise FileFormatError(f"{path}: invalid model contents: missing tensor(s) "
-                              f"{', '.join(missing)}")
 
 
 def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
@@ -359,83 +247,6 @@ def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
     if meta.kind is not None:  # a file without info.kind: its saved patterns' kind
         memory.info["kind"] = meta.kind
     return memory
-
-
-def check_target_gain(memory: Memory) -> None:
-    """A saved ``w_max`` (a model file's, an export's) is the one the memory's target weights
-    were programmed with (:meth:`~xbarmem.hardware.crossbar.Crossbar.target_w_max`: the chip's
-    ``array.weight_range`` under the ``device`` fault model, the largest free target weight
-    under ``weight``); another (an edited chip or file) was refused by ``export`` and
-    ``adapt`` only; ``ConfigError`` naming both values."""
-    if memory.targets is None:
-        return
-    chip = memory.chip
-    for k, (layer, (w, b)) in enumerate(zip(memory.layers, memory.targets, strict=True)):
-        want = layer.target_w_max(layer.augment(w, b))
-        if not np.isclose(layer.w_max, want, rtol=1e-6):
-            which = f"w_max[{k}]" if len(memory.layers) > 1 else "w_max"
-            if chip.array.fault_model == "device":
-                found, rule = f"chip.array.weight_range {want:g}", "weight_range"
-            else:
-                found, rule = f"{want:g}, the largest |target weight| of its free pairs", \
-                    "that weight"
-            raise ConfigError(f"{which} {layer.w_max:g} contradicts {found}: under the "
-                              f"{chip.array.fault_model} fault model the target weights are "
-                              f"programmed with w_max = {rule}")
-
-
-def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,
-                           prefix: str = "") -> None:
-    """Set ``layer`` to saved conductances (a model file's or an export's) after checking them
-    (:func:`_check_conductances`); ``ConfigError`` naming ``prefix + "g_pos"`` etc. otherwise."""
-    _check_conductances(layer, (g_pos, g_neg), prefix)
-    layer.set_conductances(g_pos, g_neg, w_max)
-
-
-def saved_targets(layer, weights: np.ndarray, bias: np.ndarray | None, prefix: str = ""
-                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The target weights and bias saved for ``layer`` as tensors, after checking them: float,
-    of shape ``(n_out, n_in)`` and ``(n_out,)`` (a bias only for a layer with one), finite;
-    ``ConfigError`` naming ``prefix + "target_weights"`` etc. otherwise."""
-    expected = {"target_weights": (layer.n_out, layer.n_in),
-                "target_bias": (layer.n_out,) if layer.has_bias else None}
-    out = []
-    for name, a in (("target_weights", weights), ("target_bias", bias)):
-        if a is None:
-            out.append(None)
-            continue
-        a = np.asarray(a)
-        shape = expected[name]
-        if a.dtype.kind != "f" or a.shape != shape:
-            want = "none (the layer has no bias)" if shape is None else \
-                "float of shape " + "x".join(map(str, shape))
-            raise ConfigError(f"tensor {prefix + name!r} is {a.dtype} {list(a.shape)}, "
-                              f"expected {want}")
-        out.append(torch.as_tensor(_finite(a, prefix + name)))
-    return out[0], out[1]
-
-
-def _finite(a: np.ndarray, name: str) -> np.ndarray:
-    if not np.isfinite(a).all():
-        raise ConfigError(f"tensor {name!r} holds NaN or infinite values")
-    return a
-
-
-def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray], prefix: str) -> None:
-    """Saved conductances (siemens): finite and in ``[0, g_max + WINDOW_SLACK window
-    widths]``, the rule of fault maps (read-back values, e.g. of an adapted model, may lie a
-    little outside the programmable window)."""
-    dev = layer.chip.device
-    high = highest_reading(dev)
-    for g, name in zip(planes, ("g_pos", "g_neg"), strict=True):
-        _finite(g, prefix + name)
-        bad = (g < 0) | (g > high)
-        if bad.any():
-            i, j = (int(v) for v in np.argwhere(bad)[0])
-            raise ConfigError(
-                f"tensor {prefix + name!r}: {int(bad.sum())} conductance(s) outside [0, "
-                f"{high:.4g}] S (the chip window [{dev.g_min:.4g}, {dev.g_max:.4g}] S plus "
-                f"{WINDOW_SLACK:g} window width), e.g. {g[i, j]:.4g} S at [{i}, {j}]")
 
 
 @checked_keywords

@@ -1,8 +1,8 @@
 """What a model file's metadata may hold (:class:`ModelMeta`): the declared schema every
 loaded header is checked against -- sizes, architecture, the chip, the fault map's
 provenance, how the memory was trained (``info``: :func:`model_info_check`) and the saved
-patterns' description (:class:`SavedPatterns`). Read and written by
-:mod:`xbarmem.memory.io`."""
+patterns' description (:class:`SavedPatterns`). Written by :mod:`xbarmem.memory.io`, read
+back by :mod:`xbarmem.memory.model_header`."""
 
 from __future__ import annotations
 

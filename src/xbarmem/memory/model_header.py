@@ -1,0 +1,118 @@
+"""A model file's safetensors header, read and checked before any tensor is: its size and
+tensor table (:func:`parse_header`: names, whole-number shapes and offsets inside the file),
+the ``xbarmem`` metadata it carries (:func:`header_metadata`, strict JSON) checked against the
+declared schema :class:`~xbarmem.memory.model_meta.ModelMeta` (:func:`checked_meta`), and the
+tensors that metadata implies (:func:`check_tensor_shapes`: float, of the right shapes, no
+other). Every problem is one :class:`~xbarmem.errors.FileFormatError` naming the file; used by
+:mod:`xbarmem.memory.io`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.files import parse_text, what_is
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.memory.model_meta import FORMAT, ModelMeta
+
+_FLOAT_DTYPES = ("F32", "F64")
+MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
+
+
+def parse_header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
+    """The safetensors JSON header of ``raw`` (``whole``: the full file, offsets checked)."""
+    size = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else -1
+    if size < 2 or size > min(len(raw) - 8, MAX_HEADER):
+        kind = what_is(raw)  # a pattern array, a pickle, an empty file, ... given as a model
+        raise FileFormatError(f"{path}: not a readable safetensors model"
+                              + (f"; the file is {kind}" if kind else " (bad header size)"))
+    try:
+        header = parse_text(json.loads, raw[8:8 + size])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{path}: not a readable safetensors model ({exc})") from None
+    if not isinstance(header, dict):
+        raise FileFormatError(f"{path}: not a readable safetensors model (header)")
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        ok = (isinstance(entry, dict) and isinstance(entry.get("shape"), list)
+              and all(type(d) is int and d >= 0 for d in entry["shape"])
+              and isinstance(offsets, list) and len(offsets) == 2
+              and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1])
+        if not ok:
+            raise FileFormatError(f"{path}: not a readable safetensors model (tensor {name!r}: "
+                                  "shape and data_offsets must be whole numbers >= 0)")
+        if whole and offsets[1] > len(raw):
+            raise FileFormatError(f"{path}: truncated (tensor {name!r} ends past the file)")
+    return header
+
+
+def header_metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The ``xbarmem`` metadata object of a header and the bare NaN/Infinity tokens it held
+    (read as null, the rule of :mod:`xbarmem.jsontext`)."""
+    tags = header.get("__metadata__")
+    text = tags.get("xbarmem") if isinstance(tags, dict) else None
+    constants: list[str] = []
+    try:
+        data = parse_text(json.loads, text, parse_constant=constants.append) \
+            if isinstance(text, str) else None
+    except ValueError as exc:
+        raise FileFormatError(f"{path}: not an xbarmem model (its metadata is not valid JSON: "
+                              f"{exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise FileFormatError(f"{path}: not an xbarmem model (no {FORMAT} metadata"
+                              + (f"; format {found!r}" if found else "") + ")")
+    return data, constants
+
+
+def checked_meta(path: Path, data: dict[str, Any], constants: list[str]) -> ModelMeta:
+    try:
+        return ModelMeta.from_dict(data)
+    except ConfigError as exc:
+        read = f"; its bare {'/'.join(sorted(set(constants)))} read as null" if constants else ""
+        raise FileFormatError(f"{path}: not an xbarmem model (bad metadata: {exc}{read})"
+                              ) from None
+
+
+def _expected_shapes(meta: ModelMeta, chip: ChipSpec) -> dict[str, tuple[tuple, bool]]:
+    """Tensor name -> (shape, required); ``-1`` in a shape: any size >= 1."""
+    sizes, bias = meta.sizes, int(meta.bias)
+    shapes: dict[str, tuple[tuple, bool]] = {
+        "fault_g_stuck": ((-1, 2, chip.array.rows, chip.array.cols), True),
+        "patterns": ((-1, meta.n_neurons), False)}
+    several = len(sizes) > 2
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        prefix = f"layer{k}." if several else ""
+        shapes[prefix + "g_pos"] = shapes[prefix + "g_neg"] = ((n_out, n_in + bias), True)
+        shapes[prefix + "target_weights"] = ((n_out, n_in), False)
+        if bias:
+            shapes[prefix + "target_bias"] = ((n_out,), False)
+    return shapes
+
+
+def check_tensor_shapes(path: Path, meta: ModelMeta, header: dict[str, Any]) -> None:
+    """Every tensor the metadata implies is there (float, right shape); no other tensor."""
+    expected = _expected_shapes(meta, ChipSpec.from_dict(meta.chip))
+    entries = {k: v for k, v in header.items() if k != "__metadata__"}
+    for name, entry in entries.items():
+        if name not in expected:
+            raise FileFormatError(f"{path}: invalid model contents: unexpected tensor {name!r} "
+                                  f"for a {meta.arch} memory of sizes {meta.sizes}")
+        shape, found = expected[name][0], tuple(entry["shape"])
+        fits = len(found) == len(shape) and all(
+            f == s or (s == -1 and f >= 1) for f, s in zip(found, shape, strict=True))
+        if entry.get("dtype") not in _FLOAT_DTYPES or not fits:
+            want = "x".join("n" if s == -1 else str(s) for s in shape)
+            raise FileFormatError(f"{path}: invalid model contents: tensor {name!r} is "
+                                  f"{entry.get('dtype')} {list(found)}, expected float "
+                                  f"({'/'.join(_FLOAT_DTYPES)}) of shape {want}")
+    missing = [name for name, (_, required) in expected.items()
+               if required and name not in entries]
+    if missing:
+        raise FileFormatError(f"{path}: invalid model contents: missing tensor(s) "
+                              f"{', '.join(missing)}")

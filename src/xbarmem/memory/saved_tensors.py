@@ -1,0 +1,95 @@
+"""Saved tensors of a memory (a model file's or an export's), checked before they are set on
+its layers: conductances finite and near the chip window (:func:`set_saved_conductances`),
+target weights and biases float, finite and of the layer's shapes (:func:`saved_targets`), and
+a saved ``w_max`` that is the one the targets were programmed with (:func:`check_target_gain`).
+Problems are :class:`~xbarmem.errors.ConfigError` naming the tensor; used by
+:mod:`xbarmem.memory.io` and :mod:`xbarmem.deploy.reload`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from xbarmem.errors import ConfigError
+from xbarmem.hardware.faults import WINDOW_SLACK, highest_reading
+from xbarmem.memory.base import Memory
+
+
+def check_target_gain(memory: Memory) -> None:
+    """A saved ``w_max`` (a model file's, an export's) is the one the memory's target weights
+    were programmed with (:meth:`~xbarmem.hardware.crossbar.Crossbar.target_w_max`: the chip's
+    ``array.weight_range`` under the ``device`` fault model, the largest free target weight
+    under ``weight``); another (an edited chip or file) was refused by ``export`` and
+    ``adapt`` only; ``ConfigError`` naming both values."""
+    if memory.targets is None:
+        return
+    chip = memory.chip
+    for k, (layer, (w, b)) in enumerate(zip(memory.layers, memory.targets, strict=True)):
+        want = layer.target_w_max(layer.augment(w, b))
+        if not np.isclose(layer.w_max, want, rtol=1e-6):
+            which = f"w_max[{k}]" if len(memory.layers) > 1 else "w_max"
+            if chip.array.fault_model == "device":
+                found, rule = f"chip.array.weight_range {want:g}", "weight_range"
+            else:
+                found, rule = f"{want:g}, the largest |target weight| of its free pairs", \
+                    "that weight"
+            raise ConfigError(f"{which} {layer.w_max:g} contradicts {found}: under the "
+                              f"{chip.array.fault_model} fault model the target weights are "
+                              f"programmed with w_max = {rule}")
+
+
+def set_saved_conductances(layer, g_pos: np.ndarray, g_neg: np.ndarray, w_max: Any,
+                           prefix: str = "") -> None:
+    """Set ``layer`` to saved conductances (a model file's or an export's) after checking them
+    (:func:`_check_conductances`); ``ConfigError`` naming ``prefix + "g_pos"`` etc. otherwise."""
+    _check_conductances(layer, (g_pos, g_neg), prefix)
+    layer.set_conductances(g_pos, g_neg, w_max)
+
+
+def saved_targets(layer, weights: np.ndarray, bias: np.ndarray | None, prefix: str = ""
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The target weights and bias saved for ``layer`` as tensors, after checking them: float,
+    of shape ``(n_out, n_in)`` and ``(n_out,)`` (a bias only for a layer with one), finite;
+    ``ConfigError`` naming ``prefix + "target_weights"`` etc. otherwise."""
+    expected = {"target_weights": (layer.n_out, layer.n_in),
+                "target_bias": (layer.n_out,) if layer.has_bias else None}
+    out = []
+    for name, a in (("target_weights", weights), ("target_bias", bias)):
+        if a is None:
+            out.append(None)
+            continue
+        a = np.asarray(a)
+        shape = expected[name]
+        if a.dtype.kind != "f" or a.shape != shape:
+            want = "none (the layer has no bias)" if shape is None else \
+                "float of shape " + "x".join(map(str, shape))
+            raise ConfigError(f"tensor {prefix + name!r} is {a.dtype} {list(a.shape)}, "
+                              f"expected {want}")
+        out.append(torch.as_tensor(_finite(a, prefix + name)))
+    return out[0], out[1]
+
+
+def _finite(a: np.ndarray, name: str) -> np.ndarray:
+    if not np.isfinite(a).all():
+        raise ConfigError(f"tensor {name!r} holds NaN or infinite values")
+    return a
+
+
+def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray], prefix: str) -> None:
+    """Saved conductances (siemens): finite and in ``[0, g_max + WINDOW_SLACK window
+    widths]``, the rule of fault maps (read-back values, e.g. of an adapted model, may lie a
+    little outside the programmable window)."""
+    dev = layer.chip.device
+    high = highest_reading(dev)
+    for g, name in zip(planes, ("g_pos", "g_neg"), strict=True):
+        _finite(g, prefix + name)
+        bad = (g < 0) | (g > high)
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            raise ConfigError(
+                f"tensor {prefix + name!r}: {int(bad.sum())} conductance(s) outside [0, "
+                f"{high:.4g}] S (the chip window [{dev.g_min:.4g}, {dev.g_max:.4g}] S plus "
+                f"{WINDOW_SLACK:g} window width), e.g. {g[i, j]:.4g} S at [{i}, {j}]")
