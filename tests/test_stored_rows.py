@@ -13,7 +13,7 @@ import sqlite3
 import pytest
 
 from tests.conftest import refused, tiny_sweep
-from xbarmem.errors import FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.experiments.reproduce.energy import _cached
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import ResultStore
@@ -218,3 +218,32 @@ def test_plain_results_refuses_a_malformed_row_after_the_rows_it_shows(tmp_path,
         message = refused(run_cli, tmp_path, "results", path, *limit)
         for word in (str(path), key[:12], "result is not valid JSON"):
             assert word in message, (limit, word, message)
+
+
+def test_rows_with_check_rest_refuses_a_row_after_the_limit_reading_the_conditions_once(
+        stored, tmp_path, monkeypatch):
+    """``results`` read its ``--where`` conditions (a field lookup and a JSON scan of the
+    rows they consider) twice: once for the rows it shows and again for ``check_json`` of
+    the others; ``rows(limit=, check_rest=True)`` does both with the conditions read once."""
+    import xbarmem.experiments.store as store_mod
+
+    path = tmp_path / "late.sqlite"
+    path.write_bytes(stored.read_bytes())
+    with sqlite3.connect(path) as db:  # the last hebb row's result is malformed
+        key = db.execute("SELECT key FROM trials WHERE json_extract(config, '$.rule') = 'hebb' "
+                         "ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+        db.execute("UPDATE trials SET result = '{not json' WHERE key = ?", (key,))
+    db.close()
+    with ResultStore(path, readonly=True) as db:
+        first = db.rows(["rule=hebb"], limit=1)  # without check_rest: only the first is read
+        assert len(first) == 1 and first[0]["key"] != key
+        calls = []
+        real = store_mod.where_sql
+        monkeypatch.setattr(store_mod, "where_sql", lambda *a: calls.append(a) or real(*a))
+        with pytest.raises(FileFormatError, match=f"row {key[:12]}.*result is not valid JSON"):
+            db.rows(["rule=hebb"], limit=1, check_rest=True)
+        assert len(calls) == 1
+        with pytest.raises(ConfigError, match="check_rest must be True or False"):
+            db.rows(limit=1, check_rest="yes")
+    with ResultStore(stored, readonly=True) as db:  # an intact store: the same rows
+        assert db.rows(["rule=hebb"], limit=2, check_rest=True) == db.rows(["rule=hebb"])[:2]

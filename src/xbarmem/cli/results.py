@@ -106,13 +106,11 @@ def results_cmd(
 def _read_rows(db, conditions: list[str], sweep: str | None, limit: int | None
                ) -> list[dict]:
     """The first ``limit`` rows that match (all with None), read in full; with a limit the
-    other matching rows' JSON is checked in SQLite (:meth:`ResultStore.check_json`), so a
-    malformed row after the ones shown is refused as ``--json``, ``--group-by`` and
-    ``--csv`` refuse it, without decoding every row of a large store."""
-    rows = db.rows(conditions, sweep, limit=limit)
-    if limit is not None:
-        db.check_json(conditions, sweep)
-    return rows
+    other matching rows' JSON is checked in SQLite (``check_rest``, as
+    :meth:`ResultStore.check_json`), so a malformed row after the ones shown is refused as
+    ``--json``, ``--group-by`` and ``--csv`` refuse it, without decoding every row of a large
+    store; the conditions are read once for both."""
+    return db.rows(conditions, sweep, limit=limit, check_rest=True)
 
 
 def _check_view(ctx: typer.Context, grouped: bool, exported: bool, json_out: bool) -> None:

@@ -223,12 +223,18 @@ class ResultStore:
         return sweep_counts(self._db)
 
     def rows(self, where: Sequence[str] = (), sweep: str | None = None,
-             limit: int | None = None) -> list[dict[str, Any]]:
+             limit: int | None = None, *, check_rest: bool = False) -> list[dict[str, Any]]:
         """Stored rows as dicts ``{key, sweep, trial, version, seconds, finished, host, pid,
         config: {...}, result: {...}}``, filtered by ``where`` (see :func:`parse_condition`)
         and ``sweep``, oldest first. A field no row has, or a sweep the store does not hold,
-        raises :class:`ConfigError`."""
-        return list(self.iter_rows(where, sweep, limit))
+        raises :class:`ConfigError`. With a ``limit`` and ``check_rest``, the other matching
+        rows are checked as :meth:`check_json` does, the conditions read once."""
+        check_flag(check_rest, "check_rest")
+        sql, args = where_sql(self._db, self.path, where, sweep)
+        rows = list(self._select(sql, args, limit))
+        if check_rest and limit is not None:
+            check_json(self._db, self.path, sql, args)
+        return rows
 
     def iter_rows(self, where: Sequence[str] = (), sweep: str | None = None,
                   limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -236,7 +242,12 @@ class ResultStore:
         of the wrong type where tables and figures read one (:func:`~xbarmem.experiments.
         fields.read_payloads`), raises :class:`FileFormatError` naming the store, the row and
         the field."""
-        sql, args = where_sql(self._db, self.path, where, sweep)
+        yield from self._select(*where_sql(self._db, self.path, where, sweep), limit)
+
+    def _select(self, sql: str, args: list[Any], limit: int | None
+                ) -> Iterator[dict[str, Any]]:
+        """The rows of the ``WHERE`` clause ``sql`` (:func:`~xbarmem.experiments.store_where.
+        where_sql`), oldest first, at most ``limit``."""
         if limit is not None:
             limit = check_count(limit, "limit", minimum=0)
         sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {limit}")
