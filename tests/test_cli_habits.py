@@ -441,6 +441,36 @@ def test_table_headers_wrap_between_words_while_the_table_fits(width):
         assert {"architecture", "devices", "tested", "seconds", "single"} <= words, text
 
 
+def test_print_table_measures_the_table_once_for_its_warning_and_its_drawing(monkeypatch):
+    """The check for words a too-narrow terminal breaks measured every header and cell, and
+    printing the table measured them all again to fold its columns."""
+    import io
+
+    from rich.table import Table
+
+    from xbarmem.cli import common
+
+    calls = []
+    real = common._measure
+    monkeypatch.setattr(common, "_measure", lambda *a: calls.append(a) or real(*a))
+    warned = []
+    monkeypatch.setattr(common, "warn", warned.append)
+    for width, wide in ((20, True), (80, False)):
+        table = Table()
+        for header in ("architecture", "counts tested", "seconds"):
+            table.add_column(header)
+        table.add_row("multilayer", "11", "8")
+        console = common._Console(width=width, file=io.StringIO(), color_system=None)
+        calls.clear()
+        warned.clear()
+        console.print_table(table, "--columns FIELD,...")
+        assert len(calls) == 1, width
+        assert warned == ([f"the table is wider than this terminal ({width} columns): "
+                           "--columns FIELD,..., or widen the terminal"] if wide else [])
+        text = console.file.getvalue()  # drawn either way; its words whole when it fits
+        assert " 11 " in text and ("multilayer" in text) is not wide, text
+
+
 def test_results_export_with_json_says_what_it_wrote(run_cli, files, tmp_path):
     target = tmp_path / "rows.csv"
     code, out, err = run_cli("results", files["store"], "--where", "rule=hebb", "--csv", target,

@@ -82,21 +82,36 @@ class _Console(Console):
             work_begins()
         for obj in objects:
             if isinstance(obj, Table):
-                _fold_between_words(self, obj)
+                _fold_between_words(self, obj, _measure(self, obj))
         super().print(*objects, **kwargs)
 
+    def print_table(self, table: Any, how: str) -> None:
+        """Print ``table`` as :meth:`print` does; when it is too wide for this console even
+        without its lines (a header or cell word will be broken), a warning first says how to
+        show less (``how``, e.g. the option choosing its columns). The table is measured once
+        for both."""
+        measured = _measure(self, table)
+        words = [word for _, word in measured]
+        if sum(words) + 2 * (len(words) - 1) > self.width:
+            warn(f"the table is wider than this terminal ({self.width} columns): {how}, or "
+                 "widen the terminal")
+        if not self.stderr:
+            work_begins()
+        _fold_between_words(self, table, measured)
+        super().print(table)
 
-def _fold_between_words(console: Console, table: Any) -> None:
-    """Fold every column of ``table`` instead of cutting it. A column whose header and cells
-    have no space to wrap at (one word, such as ``architecture``) keeps its full width, the
-    narrowest such columns first, as long as the table still fits the console and no other
-    column has to break a word it kept whole: rich narrows the widest columns first, and
-    would break that word where a header of several words had room to wrap between them."""
+
+def _fold_between_words(console: Console, table: Any, measured: list[tuple[int, int]]) -> None:
+    """Fold every column of ``table`` instead of cutting it (``measured``: its
+    :func:`_measure`). A column whose header and cells have no space to wrap at (one word,
+    such as ``architecture``) keeps its full width, the narrowest such columns first, as long
+    as the table still fits the console and no other column has to break a word it kept whole:
+    rich narrows the widest columns first, and would break that word where a header of several
+    words had room to wrap between them."""
     for column in table.columns:
         column.overflow = "fold"
     words, unbreakable = [], []
-    for column, (widest, longest_word) in zip(table.columns, _measure(console, table),
-                                              strict=True):
+    for column, (widest, longest_word) in zip(table.columns, measured, strict=True):
         words.append(longest_word)
         if column.width is None and widest == longest_word:
             unbreakable.append((widest, column))
@@ -122,13 +137,6 @@ def _measure(console: Console, table: Any) -> list[tuple[int, int]]:
                  for item in (column.header, *column.cells)]
         out.append((max(m.maximum for m in sizes), max(m.minimum for m in sizes)))
     return out
-
-
-def breaks_words(console: Console, table: Any) -> bool:
-    """Whether ``table`` is too wide for ``console`` even without its lines: a header or
-    cell word will be broken (a command can then say how to show less)."""
-    words = [word for _, word in _measure(console, table)]
-    return sum(words) + 2 * (len(words) - 1) > console.width
 
 
 def _drop_lines_to_keep_words(table: Any, words: list[int], width: int) -> None:

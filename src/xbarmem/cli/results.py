@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from xbarmem.cli import given, option_types, output_options, paths
-from xbarmem.cli.common import app, breaks_words, console, emit_json, out, warn
+from xbarmem.cli.common import app, console, emit_json, out, warn
 from xbarmem.errors import ConfigError
 
 WhereOpt = Annotated[list[str] | None, typer.Option(
@@ -168,7 +168,7 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
         table.add_column(col, overflow="fold", min_width=min(len(col), 12))
     for i in range(len(rows)):
         table.add_row(*(v[i] for v in cells.values()), *(v[i] for v in results.values()))
-    _print_table(table, "--columns FIELD,... to choose its fields")
+    out.print_table(table, "--columns FIELD,... to choose its fields")
 
 
 def _default_columns(rows: list[dict]) -> tuple[str, ...]:
@@ -217,16 +217,7 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
             mean, std = g["mean"].get(name), g["std"].get(name)
             stats += ["-" if mean is None else f"{mean:.4g}", "-" if std is None else f"{std:.2g}"]
         table.add_row(*(_text(g["group"][f]) for f in by), str(g["n"]), *stats)
-    _print_table(table, "--metric NAME,... to choose its metrics")
-
-
-def _print_table(table: Table, how: str) -> None:
-    """Print ``table``; when it is too wide for the terminal even without its lines, a
-    warning says how to show less (``how``) rather than leave broken words unexplained."""
-    if breaks_words(out, table):
-        warn(f"the table is wider than this terminal ({out.width} columns): {how}, or widen "
-             "the terminal")
-    out.print(table)
+    out.print_table(table, "--metric NAME,... to choose its metrics")
 
 
 @app.command("plot", short_help="Draw a figure from a results store.",
