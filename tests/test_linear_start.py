@@ -75,11 +75,54 @@ def test_init_linear_is_refused_where_it_does_not_apply(options, layers, kind, m
 
 
 @pytest.mark.parametrize("hidden", [[N - 1], [N, N]])
-def test_init_linear_refuses_a_narrow_or_second_hidden_layer_before_training(hidden):
+def test_init_linear_refuses_a_narrow_or_second_hidden_layer_before_training(hidden,
+                                                                              monkeypatch):
+    """Refused with the options checked against the architecture (as ``warm_start`` with
+    several layers), not once the multilayer training has begun."""
+    widths = " -> ".join(map(str, [N, *hidden, N]))
+    message = (r"init linear needs one hidden layer at least as wide as the patterns "
+               rf"\(N -> H -> N with H >= N\), got {widths}$")
+    with pytest.raises(ConfigError, match=message):
+        AdaptiveTrainer(init="linear").refuse_inapplicable(len(hidden) + 1, "continuous",
+                                                           [N, *hidden, N])
+    with pytest.raises(ConfigError, match=message):
+        AdaptiveTrainer(init="linear").resolved(len(hidden) + 1, "continuous", [N, *hidden, N])
+    AdaptiveTrainer(init="linear").refuse_inapplicable(2, "continuous", [N, N, N])
+
+    def began(*args, **kwargs):
+        raise AssertionError("the multilayer training began")
+
+    monkeypatch.setattr(MultilayerFit, "run", began)
     x = torch.rand(3, N, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    with pytest.raises(ConfigError, match=r"init linear needs one hidden layer at least as "
-                       r"wide as the patterns \(N -> H -> N with H >= N\), got 6 -> "):
+    with pytest.raises(ConfigError, match=message):
         train(x, kind="continuous", arch="multilayer", hidden=hidden, init="linear")
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--arch", "multilayer", "--hidden", "8", "--rule-option", "init=linear"],
+     "init linear needs one hidden layer at least as wide as the patterns (N -> H -> N with "
+     "H >= N), got 16 -> 8 -> 16"),
+    (["--arch", "multilayer", "--hidden", "8-16", "--rule-option", "init=linear"],
+     "got 16 -> 8 -> 16 -> 16"),
+    (["--rule-option", "init=linear"], "init linear exists only for multilayer memories"),
+    (["--rule-option", "flip_steps=5"], "flip_steps (the flip-averaged stage) exists only"),
+])
+def test_train_refuses_options_the_architecture_cannot_take_before_building_the_memory(
+        options, message, run_cli, tmp_path, monkeypatch):
+    """``train --hidden 8 --rule-option init=linear`` was refused only once training began
+    (its warnings printed, the memory built); now with the options checked against N, the
+    hidden widths and the patterns' kind."""
+    from tests.conftest import refused
+    from xbarmem.memory import build
+
+    def built(*args, **kwargs):
+        raise AssertionError("the memory was built")
+
+    monkeypatch.setattr(build, "make_memory", built)
+    line = refused(run_cli, tmp_path, "train", "--out", tmp_path / "m.safetensors", "--data",
+                   "random", "--patterns", "4", "--neurons", "16", "--kind", "continuous",
+                   *options)
+    assert message in line, line
 
 
 def test_init_is_listed_only_when_set_and_changes_the_training():
@@ -94,3 +137,54 @@ def test_init_is_listed_only_when_set_and_changes_the_training():
     linear = train(x, init="linear", **common).targets[1][0]
     assert not torch.equal(linear, train(x, **common).targets[1][0])
     assert torch.equal(linear, train(x, init="linear", **common).targets[1][0])
+
+
+SWEEP = """[sweep]
+name = "linear"
+trial = "evaluate"
+
+[base]
+arch = "multilayer"
+hidden = 8
+n_neurons = 16
+kind = "continuous"
+data = "random"
+patterns = 3
+
+[rule_options.adaptive]
+init = "linear"
+"""
+
+
+@pytest.mark.parametrize("command", [
+    ["capacity", "--arch", "multilayer", "--hidden", "8", "--neurons", "16", "--data",
+     "random", "--pool", "20"],
+    ["scaling", "--arch", "multilayer", "--hidden", "16", "--sizes", "16,64"],
+    ["sweep", "SWEEP", "--store", "STORE", "--dry-run"],
+    ["sweep", "SWEEP", "--store", "STORE"],
+])
+def test_searches_and_sweeps_refuse_init_linear_on_a_narrow_hidden_layer_before_any_work(
+        command, run_cli, tmp_path, monkeypatch):
+    """capacity and scaling refused it inside their search (scaling: at N = 64 of 16,64); a
+    sweep ran it, created its store and reported a failed group."""
+    from tests.conftest import refused
+    from xbarmem.evaluation import capacity, scaling
+
+    def searched(*args, **kwargs):
+        raise AssertionError("the search began")
+
+    monkeypatch.setattr(capacity, "find_capacity", searched)
+    monkeypatch.setattr(scaling, "run_scaling", searched)
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "s.toml").write_text(SWEEP)
+    args = [{"SWEEP": folder / "s.toml", "STORE": folder / "s.sqlite"}.get(a, a)
+            for a in command]
+    if command[0] != "sweep":
+        args += ["--kind", "continuous", "--rule-option", "init=linear"]
+    if command[0] == "scaling":
+        args += ["--out", folder / "out"]
+    line = refused(run_cli, folder, *args)
+    assert "init linear needs one hidden layer at least as wide as the patterns" in line, line
+    assert ("got 64 -> 16 -> 64" if command[0] == "scaling" else "got 16 -> 8 -> 16") in line

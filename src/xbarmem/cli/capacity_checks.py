@@ -76,6 +76,16 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
     return fmap
 
 
+def check_options_fit(configs: list, n: int, kind: str, rule: str, options: dict) -> None:
+    """Refuse, before any search, trainer ``options`` that do not apply to some architecture
+    of ``configs`` at ``n`` neurons storing ``kind`` patterns (``init=linear`` on a hidden
+    layer narrower than N, ``flip_steps`` for continuous patterns, ...), as training would."""
+    for a, spec_h in configs:
+        widths = [] if spec_h is None else parsers.resolve_widths(spec_h, n)
+        parsers.check_rule_options(rule, options, multilayer=a == "multilayer",
+                                   sizes=[n, *widths, n], kind=kind)
+
+
 def architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options: dict
                    ) -> list[tuple[str, list[parsers.Width] | None]]:
     """``--arch single,multilayer --hidden 32,128`` -> single, then one multilayer per width

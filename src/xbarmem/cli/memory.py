@@ -157,11 +157,11 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     from xbarmem.memory.build import make_memory
 
     multi = arch == "multilayer"
-    parsers.check_rule_options(rule, options, multilayer=multi)
-    rule_obj = MultilayerTrainer(**options) if multi else get_rule(rule, **options)
     widths = parsers.hidden_widths(hidden, pset.n_neurons) if multi else None
+    sizes = [pset.n_neurons, *(widths or []), pset.n_neurons]
+    parsers.check_rule_options(rule, options, multilayer=multi, sizes=sizes, kind=pset.kind)
+    rule_obj = MultilayerTrainer(**options) if multi else get_rule(rule, **options)
     if fmap is not None:
-        sizes = [pset.n_neurons, *(widths or []), pset.n_neurons]
         given.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias)
     memory = make_memory(pset.n_neurons, arch=arch, hidden=widths, chip=spec, faults=fmap,
                          bias=rule_obj.bias, fault_seed=seed)

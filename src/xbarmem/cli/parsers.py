@@ -158,9 +158,13 @@ def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 
-def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False) -> None:
+def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False,
+                       sizes: list[int] | None = None, kind: str | None = None) -> None:
     """Refuse unknown or invalid trainer options, and a multilayer memory of a rule other than
-    the hardware-adaptive one, before any work is done."""
+    the hardware-adaptive one, before any work is done; with the memory's layer widths
+    ``sizes`` (and the patterns' ``kind``, when known), the hardware-adaptive rule's options
+    that do not apply to them (``refuse_inapplicable``: e.g. ``init=linear`` on a hidden layer
+    narrower than N), as training would refuse them once begun."""
     if rule not in RULE_NAMES:
         raise ConfigError(f"unknown rule {rule!r} (available: {', '.join(RULE_NAMES)})")
     if multilayer and rule != "adaptive":
@@ -173,14 +177,16 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
     from xbarmem.learning.classic import get_rule
 
     if not multilayer:
-        get_rule(rule, **options)  # ConfigError: bad option for rule 'adaptive': ...
-        return
-    from xbarmem.learning.multilayer import MultilayerTrainer
+        trainer = get_rule(rule, **options)  # ConfigError: bad option for rule 'adaptive': ...
+    else:
+        from xbarmem.learning.multilayer import MultilayerTrainer
 
-    try:  # from_dict: an unknown key is named with the allowed ones, as for one layer
-        MultilayerTrainer.from_dict(options)
-    except ConfigError as exc:
-        raise ConfigError(f"bad option for rule {rule!r} (multilayer): {exc}") from None
+        try:  # from_dict: an unknown key is named with the allowed ones, as for one layer
+            trainer = MultilayerTrainer.from_dict(options)
+        except ConfigError as exc:
+            raise ConfigError(f"bad option for rule {rule!r} (multilayer): {exc}") from None
+    if sizes is not None and rule == "adaptive":
+        trainer.refuse_inapplicable(len(sizes) - 1, kind, sizes)
 
 
 def check_image_neurons(source: str, neurons: int | None, what: str = "--neurons") -> None:

@@ -74,7 +74,7 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
     options = {**rule_options.get(c["rule"], {}), **extra}
     c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
-                                      c["seed"], c["kind"])
+                                      c["seed"], c["kind"], _sizes(c))
     if trial == "capacity":
         if c["search"]:
             if "counts" in given:
@@ -178,9 +178,17 @@ def _chip_spec(chip: str, fault_rate: float | None, on_fraction: float,
     return spec.to_dict()
 
 
+def _sizes(c: dict[str, Any]) -> tuple[int, ...]:
+    """The layer widths ``(N, H..., N)`` of the trial's memory."""
+    from xbarmem.memory.multilayer import layer_sizes
+
+    n = c["n_neurons"]
+    return tuple(layer_sizes(n, c["hidden"])) if c["arch"] == "multilayer" else (n, n)
+
+
 @functools.lru_cache(maxsize=1024)
 def _rule_options(rule: str, arch: str, options_json: str, seed: int,
-                  kind: str = "binary") -> dict[str, Any]:
+                  kind: str = "binary", sizes: tuple[int, ...] | None = None) -> dict[str, Any]:
     options = json.loads(options_json)
     where = f"rule_options.{rule}"
     try:
@@ -193,8 +201,10 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int,
             for key in options:
                 if key not in allowed:
                     raise unknown_key(f"[{where}]", key, sorted(allowed))
-            return cls(**{"seed": seed, **options}).options(2 if arch == "multilayer" else 1,
-                                                             kind)
+            trainer = cls(**{"seed": seed, **options})
+            layers = 2 if arch == "multilayer" else 1
+            trainer.refuse_inapplicable(layers, kind, sizes)  # e.g. init linear on N -> H < N
+            return trainer.options(layers, kind)
         from xbarmem.learning.classic import get_rule
 
         obj = get_rule(rule, **options)

@@ -31,7 +31,7 @@ named ``recipe`` (:data:`RECIPE_OPTIONS`) for its kind of pattern, resolved when
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -41,6 +41,7 @@ import torch
 from xbarmem.checks import MAX_SEED, is_choice, shown
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem, fit_arguments, stored_fixed_points, within_box
+from xbarmem.learning.linear_start import check_sizes
 from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.names import PRODUCTS, RECIPES
@@ -229,27 +230,34 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
             raise ConfigError("init linear (a denoiser of the basin objective's noisy cues) "
                               "exists only for the basin objective")
 
-    def refuse_inapplicable(self, layers: int, kind: str | None = None) -> None:
+    def refuse_inapplicable(self, layers: int, kind: str | None = None,
+                            sizes: Sequence[int] | None = None) -> None:
         """Raise :class:`ConfigError` for options that do not apply to memories of ``layers``
-        layers storing ``kind`` patterns (None: any kind): ``warm_start`` with several layers,
-        ``flip_steps`` and ``flip_bound`` (set and not 0) with several layers or continuous
-        patterns, ``init="linear"`` with one layer or binary patterns."""
+        layers storing ``kind`` patterns (None: any kind) and, when given, of layer widths
+        ``sizes`` (``[N, H..., N]``): ``warm_start`` with several layers, ``flip_steps`` and
+        ``flip_bound`` (set and not 0) with several layers or continuous patterns,
+        ``init="linear"`` with one layer, binary patterns or widths other than ``N -> H -> N``
+        with ``H >= N`` (:func:`~xbarmem.learning.linear_start.check_sizes`)."""
         if self.warm_start and layers > 1:
             raise ConfigError("warm_start (closed form) exists only for single-layer memories")
         if self.init == "linear" and (layers == 1 or kind not in (None, "continuous")):
             raise ConfigError("init linear exists only for multilayer memories storing "
                               "continuous patterns (one-layer memories: warm_start)")
+        if self.init == "linear" and sizes is not None:
+            check_sizes(sizes)
         for name in _FLIP_OPTIONS:
             if getattr(self, name) and (layers > 1 or kind not in (None, "binary")):
                 raise ConfigError(f"{name} (the flip-averaged stage) exists only for "
                                   "single-layer memories storing binary patterns")
 
-    def resolved(self, layers: int = 1, kind: str = "binary") -> AdaptiveTrainer:
+    def resolved(self, layers: int = 1, kind: str = "binary",
+                 sizes: Sequence[int] | None = None) -> AdaptiveTrainer:
         """A copy with the options left at None set to the defaults (:data:`DEFAULTS`) for
         memories of ``layers`` layers storing ``kind`` patterns, changed by the recipe
         (:data:`RECIPE_OPTIONS`) where it applies; options given explicitly are kept. Raises
-        :class:`ConfigError` for options that do not apply there (:meth:`refuse_inapplicable`)."""
-        self.refuse_inapplicable(layers, kind)
+        :class:`ConfigError` for options that do not apply there, or to layer widths ``sizes``
+        when given (:meth:`refuse_inapplicable`)."""
+        self.refuse_inapplicable(layers, kind, sizes)
         table = dict(DEFAULTS["single"] if layers == 1 else DEFAULTS[self.objective])
         if self.objective == "basin":
             arch = "single" if layers == 1 else "multilayer"
@@ -285,7 +293,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         if problem.bias != self.bias:
             raise ConfigError(f"rule {'learns' if self.bias else 'has no'} bias but the "
                               f"memory has {'a' if problem.bias else 'no'} bias row")
-        opts = self.resolved(problem.layers, problem.kind)
+        opts = self.resolved(problem.layers, problem.kind, problem.sizes)
         if opts.weight_bound is not None:
             problem = within_box(problem, opts.weight_bound)
         with product_precision(opts.products):

@@ -88,6 +88,11 @@ class Problem:
     def layers(self) -> int:
         return len(self.bounds)
 
+    @property
+    def sizes(self) -> list[int]:
+        """The layer widths ``[N, ..., N]`` the bounds describe."""
+        return [int(self.patterns.shape[-1]), *(int(lo.shape[-2]) for lo, _ in self.bounds)]
+
     @classmethod
     def of(cls, patterns: Any, bounds: Sequence[tuple[Any, Any]] | None = None, *,
            sizes: Sequence[int] | None = None, bias: bool = True, kind: str = "binary",

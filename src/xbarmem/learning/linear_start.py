@@ -12,6 +12,8 @@ weights. The caller clips the result into the realisable intervals.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from xbarmem.errors import ConfigError
@@ -22,14 +24,20 @@ ENCODER_SCALE = 0.5
 GAIN = 1.0
 
 
-def check_layout(layout: list[tuple[int, int, slice]]) -> None:
-    """Raise :class:`ConfigError` unless the layers ``(n_out, n_in, slice)`` are ``N -> H ->
-    N`` with ``H >= N``."""
-    n = layout[0][1]
-    if len(layout) != 2 or layout[0][0] < n:
-        widths = " -> ".join(str(i) for _, i, _ in layout) + f" -> {layout[-1][0]}"
+def check_sizes(sizes: Sequence[int]) -> None:
+    """Raise :class:`ConfigError` unless the layer widths ``sizes`` are ``N -> H -> N`` with
+    ``H >= N``: the one rule of where the linear start applies, checked with the other options
+    against the architecture (:meth:`~xbarmem.learning.adaptive.AdaptiveTrainer.
+    refuse_inapplicable`) before any training."""
+    if len(sizes) != 3 or sizes[1] < sizes[0]:
         raise ConfigError(f"init linear needs one hidden layer at least as wide as the "
-                          f"patterns (N -> H -> N with H >= N), got {widths}")
+                          f"patterns (N -> H -> N with H >= N), got "
+                          f"{' -> '.join(str(int(s)) for s in sizes)}")
+
+
+def check_layout(layout: list[tuple[int, int, slice]]) -> None:
+    """:func:`check_sizes` of the layers ``(n_out, n_in, slice)``."""
+    check_sizes([layout[0][1], *(n_out for n_out, _, _ in layout)])
 
 
 def denoiser(x: torch.Tensor, noise: float, bias: bool) -> tuple[torch.Tensor, torch.Tensor]:
