@@ -136,7 +136,9 @@ def capacity_cmd(
     fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
     patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
-    check_options_fit(configs, patterns.n_neurons, patterns.kind, rule, options)
+    n = patterns.n_neurons
+    check_options_fit(rule, options, patterns.kind,
+                      [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
     protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
@@ -225,10 +227,8 @@ def scaling_cmd(
     given.check_arch(ctx, arch, rule)
     thresholds, hidden_rule = parsers.thresholds(threshold), hidden_rule_of(hidden)
     n_all = parsers.neuron_sizes(sizes, data=data)
-    for n in n_all:  # the options against the layer widths at every N
-        widths = [hidden_rule.width(n)] if arch == "multilayer" else []
-        parsers.check_rule_options(rule, options, multilayer=arch == "multilayer", kind=kind,
-                                   sizes=[n, *widths, n])
+    check_options_fit(rule, options, kind, [[n, hidden_rule.width(n), n] if arch == "multilayer"
+                                            else [n, n] for n in n_all])
     n_max = max(n_all)
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
     given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),

@@ -76,14 +76,14 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
     return fmap
 
 
-def check_options_fit(configs: list, n: int, kind: str, rule: str, options: dict) -> None:
-    """Refuse, before any search, trainer ``options`` that do not apply to some architecture
-    of ``configs`` at ``n`` neurons storing ``kind`` patterns (``init=linear`` on a hidden
-    layer narrower than N, ``flip_steps`` for continuous patterns, ...), as training would."""
-    for a, spec_h in configs:
-        widths = [] if spec_h is None else parsers.resolve_widths(spec_h, n)
-        parsers.check_rule_options(rule, options, multilayer=a == "multilayer",
-                                   sizes=[n, *widths, n], kind=kind)
+def check_options_fit(rule: str, options: dict, kind: str, layouts: list[list[int]]) -> None:
+    """Refuse, before any search, trainer ``options`` that do not apply to a memory of one of
+    the layer widths ``layouts`` (``[N, H..., N]``) storing ``kind`` patterns (``init=linear``
+    on a hidden layer narrower than N, ``flip_steps`` for continuous patterns, ...), as
+    training would once begun."""
+    for sizes in layouts:
+        parsers.check_rule_options(rule, options, multilayer=len(sizes) > 2, sizes=sizes,
+                                   kind=kind)
 
 
 def architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options: dict
