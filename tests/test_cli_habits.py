@@ -323,11 +323,14 @@ def test_conductances_in_another_unit_are_refused(run_cli, files, tmp_path, caps
     import numpy as np
 
     g = np.load(files["siemens"])
-    for scale, unit in ((1e6, "microsiemens (uS)"), (1e3, "millisiemens (mS)")):
-        source, out = tmp_path / f"x{scale:g}.npy", tmp_path / "m.npz"
-        np.save(source, g * scale)
+    for name, values, unit in (("uS", g * 1e6, "100% fit it as microsiemens (uS)"),
+                               ("mS", g * 1e3, "fit it as millisiemens (mS)"),
+                               ("ohm", 1.0 / g, "as ohms (conductance = 1 / resistance)")):
+        source, out = tmp_path / f"{name}.npy", tmp_path / "m.npz"
+        np.save(source, values)
         code, _, err = run_cli("chip", "import", source, "--as", "conductance", "-o", out)
-        assert code == 2 and err.startswith("error: --as conductance reads siemens"), err
+        assert code == 2 and err.startswith(f"error: {source}: conductance map is read in "
+                                            "siemens, but most values lie outside"), err
         assert unit in err and len(err.strip().splitlines()) == 1
         assert not out.exists()
     # siemens, but ten times the rram window: no unit explains it, and a fault map cannot hold

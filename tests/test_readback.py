@@ -165,6 +165,7 @@ def _files(tmp_path, memory):
     nan[0, 0, 3, 4] = np.nan
     bad["no reading"] = save("nan.npy", nan)
     bad["microsiemens"] = save("uS.npy", good * 1e6)
+    bad["ohms"] = save("ohm.npy", 1.0 / np.maximum(good, 1e-7))
     high = good.copy()
     high[0, 0, 2, 2] = dev.g_max + 5 * dev.g_range
     bad["far above"] = save("high.npy", high)
@@ -178,6 +179,7 @@ def _files(tmp_path, memory):
     ("infinite", "infinite conductance"),
     ("no reading", "has no reading"),
     ("microsiemens", "microsiemens (uS)"),
+    ("ohms", "as ohms (conductance = 1 / resistance)"),
     ("far above", "window widths"),
 ])
 def test_bad_read_backs_are_refused_before_any_work(memory, model, tmp_path, run_cli, case,

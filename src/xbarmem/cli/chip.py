@@ -20,12 +20,8 @@ from xbarmem.cli.common import (
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, highest_reading
-from xbarmem.hardware.measured import (
-    inside_window,
-    measured_chip,
-    other_unit,
-    read_measured_csv,
-)
+from xbarmem.hardware.measured import measured_chip, read_measured_csv
+from xbarmem.hardware.units import inside_window, unit_mismatch
 
 MapOut = output_options.out("fault map file (.npz or .csv)", required=True,
                             suffixes=(".npz", ".csv"))
@@ -146,25 +142,18 @@ def chip_import(
 
 def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:
     """``--as conductance`` reads siemens. If most values lie outside the chip's window, every
-    such device would be marked stuck: refused (ConfigError naming the unit) when a unit of
-    :data:`~xbarmem.hardware.measured.UNITS` puts at least 90% of them inside, else a warning
-    (a wrong ``--chip``?), or a refusal when some lie beyond what a fault map accepts (one
-    window width above ``g_max``)."""
+    such device would be marked stuck: a warning (a wrong ``--chip``?), or a refusal when some
+    lie beyond what a fault map accepts (one window width above ``g_max``). Values that look
+    written in another unit are left to the map's own check
+    (:meth:`~xbarmem.hardware.faults.FaultMap.from_conductance_map`), which names the unit."""
     values = np.asarray(data, dtype=np.float64)
     values = values[np.isfinite(values)]  # NaN/inf: refused by the fault map with its message
-    if values.size == 0 or inside_window(values, spec.device) >= 0.5:
+    if values.size == 0 or inside_window(values, spec.device) >= 0.5 \
+            or unit_mismatch(values, spec.device) is not None:
         return
     d = spec.device
     window = f"[{d.g_min:g}, {d.g_max:g}] S"
     outside = 1.0 - inside_window(values, d)
-    unit = other_unit(values, d)
-    if unit is not None:
-        share, name, factor = unit
-        raise ConfigError(
-            f"--as conductance reads siemens, but {outside:.0%} of the values lie outside the "
-            f"{spec.name} chip's window {window} (every one would be marked stuck), and "
-            f"{share:.0%} lie inside it as {name}: convert the file to siemens (multiply by "
-            f"{factor:g})")
     message = (f"{outside:.0%} of the conductances lie outside the {spec.name} chip's window "
                f"{window}")
     largest = float(values.max())

@@ -29,7 +29,8 @@ from xbarmem.errors import ConfigError
 from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
-from xbarmem.hardware.measured import other_unit, read_conductance_csv
+from xbarmem.hardware.measured import read_conductance_csv
+from xbarmem.hardware.units import unit_mismatch
 from xbarmem.memory.base import Memory
 
 
@@ -78,7 +79,7 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
                           f"are {_shape(used.shape, csv)} (arrays, G+/G-, rows, cols: the "
                           "layout of its export's targets_S.npy); a read-back of another "
                           "model or chip?")
-    _check_values(data, used, memory, where)
+    _check_values(data, used, memory, where, csv)
     return data
 
 
@@ -95,7 +96,8 @@ def _first(mask: np.ndarray) -> str:
             + (f" and {count - 1} more" if count > 1 else ""))
 
 
-def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str) -> None:
+def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str,
+                  csv: bool) -> None:
     """The value rules of :func:`check_read_back`."""
     if np.isinf(data).any():
         raise ConfigError(f"{where}: {_first(np.isinf(data))} read(s) an infinite conductance")
@@ -109,13 +111,12 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
                           "has no reading (NaN or not in the file): every used device needs one")
     dev = memory.chip.device
     values = data[used]
-    unit = other_unit(values, dev)
+    unit = unit_mismatch(values * 1e6, dev, 1e-6) if csv else unit_mismatch(values, dev)
     if unit is not None:
-        share, name, factor = unit
+        name = "read_uS must be microsiemens" if csv else "conductances must be in siemens"
         raise ConfigError(
-            f"{where}: conductances must be in siemens, but {share:.0%} of them lie inside "
-            f"the chip window [{dev.g_min:g}, {dev.g_max:g}] S only as {name}: convert "
-            f"the file to siemens (multiply by {factor:g})")
+            f"{where}: {name}, but most lie outside the chip window [{dev.g_min:g}, "
+            f"{dev.g_max:g}] S, and {unit}: convert the file")
     high = highest_reading(dev)
     over = given & (np.nan_to_num(data) > high)
     if over.any():

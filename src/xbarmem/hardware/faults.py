@@ -33,6 +33,7 @@ from xbarmem.files import (
     read_text,
 )
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
+from xbarmem.hardware.units import unit_mismatch
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
 from xbarmem.spec import Maybe, Number, check_seed
@@ -246,7 +247,9 @@ class FaultMap:
     def from_readback(cls, g_read: np.ndarray, g_target: np.ndarray, tolerance: float,
                       device: DeviceSpec) -> FaultMap:
         """From a program-and-read-back test: a device whose read conductance (siemens) misses its
-        target by more than ``tolerance`` siemens is stuck at what it reads (clipped to >= 0)."""
+        target by more than ``tolerance`` siemens is stuck at what it reads. Both maps are
+        checked by :func:`_check_readings` (every value a finite conductance >= 0; not their
+        unit against ``device``'s window: a measured chip's window comes from its data)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         tolerance = _TOLERANCE(tolerance, "tolerance")
         read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError),
@@ -255,12 +258,12 @@ class FaultMap:
                         "target conductance map")
         if read.shape != target.shape:
             raise FileFormatError(f"read-back map {read.shape} and targets {target.shape} differ")
-        _check_finite(read, "read-back conductance map")
-        _check_finite(target, "target conductance map")
+        _check_readings(read, "read-back conductance map")
+        _check_readings(target, "target conductance map")
         if tolerance <= 0:
             raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance}")
         stuck = np.abs(read - target) > tolerance
-        g = np.where(stuck, np.clip(read, 0.0, None), np.nan)
+        g = np.where(stuck, read, np.nan)
         return cls(g, {"source": "readback", "tolerance_S": float(tolerance)})
 
     @classmethod
@@ -270,19 +273,21 @@ class FaultMap:
                              on_above: float | None = None) -> FaultMap:
         """From a read-back conductance map (siemens) after trying to move every device away from
         the extremes: a device reading below ``off_below`` is stuck OFF, above ``on_above`` stuck
-        ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max."""
+        ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max. The
+        map is checked by :func:`_check_readings` (every value a finite conductance >= 0 in
+        siemens)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         off_below = _THRESHOLD(off_below, "off_below")
         on_above = _THRESHOLD(on_above, "on_above")
         read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError), "conductance map")
-        _check_finite(read, "conductance map")
+        _check_readings(read, "conductance map", device)
         margin = 0.05 * device.g_range
         lo = device.g_min + margin if off_below is None else off_below
         hi = device.g_max - margin if on_above is None else on_above
         if lo >= hi:
             raise ConfigError(f"off_below ({lo:g} S) must be below on_above ({hi:g} S)")
         stuck = (read < lo) | (read > hi)
-        g = np.where(stuck, np.clip(read, 0.0, None), np.nan)
+        g = np.where(stuck, read, np.nan)
         return cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
                    ).check_window(device, "conductance map")
 
@@ -426,9 +431,12 @@ def _cell(index: tuple[int, ...]) -> str:
     return f"array {a}, {PLANES[p]}, row {i}, col {j}"
 
 
-def _check_finite(a: np.ndarray, what: str) -> None:
-    """Refuse (:class:`FileFormatError`) NaN or inf in a 4-D conductance map, naming how many
-    and the first device: an unreadable device is neither free nor stuck at a known value."""
+def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None) -> None:
+    """Refuse (:class:`FileFormatError`) a 4-D conductance map (siemens) that is not one: NaN
+    or inf (an unreadable device is neither free nor stuck at a known value) or a negative
+    value, naming how many and the first device; with ``device``, first values that look
+    written in another unit than siemens (:func:`~xbarmem.hardware.units.unit_mismatch`:
+    microsiemens, resistances in ohms)."""
     bad = ~np.isfinite(a)
     if bad.any():
         first = tuple(int(v) for v in np.argwhere(bad)[0])
@@ -437,3 +445,14 @@ def _check_finite(a: np.ndarray, what: str) -> None:
             f"{a[first]}); give every device a reading (e.g. g_min to mark an unreadable device "
             f"stuck OFF), or import a target-vs-read .csv, where an empty read_uS marks a "
             f"device not measured (free)")
+    unit = None if device is None else unit_mismatch(a, device)
+    if unit is not None:
+        raise FileFormatError(
+            f"{what} is read in siemens, but most values lie outside the chip window "
+            f"[{device.g_min:g}, {device.g_max:g}] S, and {unit}: convert it to siemens")
+    if (a < 0).any():
+        first = tuple(int(v) for v in np.argwhere(a < 0)[0])
+        raise FileFormatError(
+            f"{what} has {int((a < 0).sum())} negative value(s) (first: {_cell(first)}, "
+            f"{a[first]:.4g} S); a conductance is >= 0 (a reading below zero is an offset of the "
+            f"instrument: subtract it, or give such a device 0 to mark it stuck OFF)")

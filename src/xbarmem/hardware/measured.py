@@ -39,46 +39,20 @@ from the base chip.
 from __future__ import annotations
 
 import csv
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from xbarmem.errors import FileFormatError
+from xbarmem.errors import FileFormatError, XbarmemWarning
 from xbarmem.files import as_path, read_text
-from xbarmem.hardware.chip import ChipSpec, DeviceSpec
+from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, FaultMap, check_size
+from xbarmem.hardware.units import unit_mismatch
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
-
-#: units a conductance file may have been written in by mistake: name, factor to siemens
-UNITS = (("millisiemens (mS)", 1e-3), ("microsiemens (uS)", 1e-6), ("nanosiemens (nS)", 1e-9),
-         ("picosiemens (pS)", 1e-12))
-
-
-def inside_window(values: np.ndarray, device: DeviceSpec) -> float:
-    """Fraction of ``values`` (siemens) that a device of this window can read: from half of
-    g_min to 1.5 g_max (stuck devices read near the rails, with read noise)."""
-    return float(np.mean((values >= 0.5 * device.g_min) & (values <= 1.5 * device.g_max)))
-
-
-def likely_unit(values: np.ndarray, device: DeviceSpec) -> tuple[float, str, float]:
-    """For conductances that should be siemens: the unit of :data:`UNITS` that puts the largest
-    share of ``values`` (finite, non-empty) inside the window (:func:`inside_window`), as
-    ``(share, unit name, factor to siemens)``."""
-    return max((inside_window(values * factor, device), name, factor) for name, factor in UNITS)
-
-
-def other_unit(values: np.ndarray, device: DeviceSpec) -> tuple[float, str, float] | None:
-    """:func:`likely_unit` when ``values`` (finite, non-empty) look written in another unit
-    than siemens: fewer than half inside the window, at least 90% inside it in that unit;
-    else None."""
-    if inside_window(values, device) >= 0.5:
-        return None
-    found = likely_unit(values, device)
-    return found if found[0] >= 0.9 else None
-
 
 @dataclass
 class Measurement:
@@ -261,6 +235,7 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
         tolerance: stuck threshold on ``|read - target|``, siemens (default: robust, see above).
     """
     m = measurement.measured
+    _warn_unit(measurement, base)
     err = (measurement.read - measurement.target)[m]
     spread = float(np.ptp(measurement.read[m]))
     if tolerance is None:
@@ -303,3 +278,16 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
                "write_noise_uS": write_noise * 1e6,
                "mean_error_uS": float(np.mean((measurement.read - measurement.target)[ok])) * 1e6}
     return chip, faults, summary
+
+
+def _warn_unit(measurement: Measurement, base: ChipSpec) -> None:
+    """Warn (:class:`XbarmemWarning`) when the readings look written in another unit than
+    microsiemens (:func:`~xbarmem.hardware.units.unit_mismatch` against ``base``'s window):
+    not refused, since the measured chip's window comes from the data."""
+    unit = unit_mismatch(measurement.read[measurement.measured] * 1e6, base.device, 1e-6)
+    if unit is not None:
+        d = base.device
+        warnings.warn(f"{measurement.source}: read_uS is read as microsiemens, but most "
+                      f"readings lie outside the {base.name} chip's window [{d.g_min:g}, "
+                      f"{d.g_max:g}] S, and {unit}; is the file in another unit?",
+                      XbarmemWarning, stacklevel=3)

@@ -1,0 +1,66 @@
+"""The unit a file of conductances was written in: one check for every reader of measured values.
+
+A measured map is read in one unit (an array file and a read-back in siemens, a measured CSV's
+``*_uS`` columns in microsiemens). A lab often writes another: microsiemens, or resistances in
+ohms instead of conductances. Read in the wrong unit, every device looks far outside the chip's
+window (stuck, or refused). :func:`unit_mismatch` says when a file looks written in another
+unit: fewer than half of its values lie inside the chip's window in the unit it is read in,
+and at least half lie inside it in another unit of :data:`CONDUCTANCES` or :data:`RESISTANCES`
+(the window, half of ``g_min`` to 1.5 ``g_max``, spans less than a factor of 1000, so at most
+one conductance unit fits; a resistance unit may fit as well, and then both are named).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xbarmem.hardware.chip import DeviceSpec
+
+#: conductance units a file may be written in: name, factor to siemens
+CONDUCTANCES = (("siemens (S)", 1.0), ("millisiemens (mS)", 1e-3), ("microsiemens (uS)", 1e-6),
+                ("nanosiemens (nS)", 1e-9), ("picosiemens (pS)", 1e-12))
+#: resistance units a file may be written in by mistake: name, factor to ohms
+RESISTANCES = (("ohms", 1.0), ("kilohms (kOhm)", 1e3), ("megohms (MOhm)", 1e6))
+
+
+def inside_window(values: np.ndarray, device: DeviceSpec) -> float:
+    """Fraction of ``values`` (siemens) that a device of this window can read: from half of
+    g_min to 1.5 g_max (stuck devices read near the rails, with read noise)."""
+    return float(np.mean((values >= 0.5 * device.g_min) & (values <= 1.5 * device.g_max)))
+
+
+def _as_siemens(values: np.ndarray, factor: float, resistance: bool) -> np.ndarray:
+    if not resistance:
+        return values * factor
+    ohms = values * factor
+    with np.errstate(divide="ignore"):
+        return np.where(ohms > 0, 1.0 / np.where(ohms > 0, ohms, 1.0), np.inf)
+
+
+def unit_mismatch(values: np.ndarray, device: DeviceSpec, read_as: float = 1.0
+                  ) -> str | None:
+    """When ``values`` (the numbers of a file read in the conductance unit of factor
+    ``read_as`` to siemens: 1 for siemens, 1e-6 for microsiemens) look written in another unit
+    (see the module docstring): ``"95% fit it as microsiemens (uS) (multiply by 1e-06)"``
+    (``it``: the window, which the caller names first), every such unit named, the best
+    first; else None. Non-finite values are left
+    out; no values: None."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0 or inside_window(v * read_as, device) >= 0.5:
+        return None
+    fits = []
+    for units, resistance in ((CONDUCTANCES, False), (RESISTANCES, True)):
+        for name, factor in units:
+            if not resistance and factor == read_as:
+                continue
+            share = inside_window(_as_siemens(v, factor, resistance), device)
+            if share >= 0.5:
+                how = ("conductance = 1 / resistance" if resistance
+                       else f"multiply by {factor / read_as:g}")
+                fits.append((share, f"as {name} ({how})"))
+    if not fits:
+        return None
+    fits.sort(key=lambda fit: -fit[0])
+    first = f"{fits[0][0]:.0%} fit it {fits[0][1]}"
+    return " or ".join([first, *(f"{share:.0%} {text}" for share, text in fits[1:])])

@@ -1,0 +1,120 @@
+"""A measured chip handed over the way a lab writes it: conductances in microsiemens,
+resistances in ohms, readings below zero. One unit check
+(:func:`xbarmem.hardware.units.unit_mismatch`) behind every reader of measured values: the
+fault map of a conductance map (API and ``chip import --as conductance``), an ``adapt``
+read-back, and a measured target-vs-read CSV (warned about: its chip's window comes from the
+data)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from xbarmem.errors import FileFormatError, XbarmemWarning
+from xbarmem.hardware.chip import load_chip
+from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.measured import measured_chip, read_measured_csv
+from xbarmem.hardware.units import unit_mismatch
+
+RRAM = load_chip("rram")
+DEV = RRAM.device
+
+
+def _map(seed: int = 0) -> np.ndarray:
+    """A read-back of one 64x64 array in siemens: most devices inside the window, a few stuck
+    at the rails."""
+    rng = np.random.default_rng(seed)
+    g = rng.uniform(20e-6, 130e-6, (2, 64, 64))
+    g[rng.random(g.shape) < 0.02] = 1.5e-6
+    g[rng.random(g.shape) < 0.01] = 151e-6
+    return g
+
+
+def test_the_unit_is_named_resistances_included():
+    g = _map()
+    assert unit_mismatch(g, DEV) is None
+    assert unit_mismatch(g * 1e6, DEV).startswith("100% fit it as microsiemens (uS) (multiply "
+                                                  "by 1e-06)")
+    # resistances: the nanosiemens reading fits nearly as well, so both are named, ohms first
+    ohms = unit_mismatch(1.0 / g, DEV)
+    assert ohms.startswith("100% fit it as ohms (conductance = 1 / resistance) or "), ohms
+    assert "nanosiemens" in ohms
+    assert unit_mismatch(1e-3 / g, DEV).startswith("100% fit it as kilohms (kOhm)")
+    # a file read in microsiemens (a CSV's read_uS) that holds siemens or nanosiemens
+    assert unit_mismatch(g, DEV, 1e-6).startswith("100% fit it as siemens (S) (multiply by "
+                                                  "1e+06)")
+    assert unit_mismatch(g * 1e9, DEV, 1e-6).startswith("100% fit it as nanosiemens (nS) "
+                                                        "(multiply by 0.001)")
+    assert unit_mismatch(g * 1e6, DEV, 1e-6) is None
+
+
+@pytest.mark.parametrize(("values", "fragment"), [
+    (_map() * 1e6, "microsiemens (uS)"),
+    (1.0 / _map(), "as ohms (conductance = 1 / resistance)"),
+])
+def test_a_conductance_map_in_another_unit_is_refused_naming_it(values, fragment):
+    with pytest.raises(FileFormatError, match="conductance map is read in siemens, but most "
+                       r"values lie outside the chip window \[2e-06, 0.00015\] S") as info:
+        FaultMap.from_conductance_map(values, DEV)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_negative_readings_are_refused_not_clipped():
+    g = _map()
+    g[0, 3, 5], g[1, 2, 2] = -0.3e-6, -1e-6
+    for call in (lambda: FaultMap.from_conductance_map(g, DEV),
+                 lambda: FaultMap.from_readback(g, _map(), 5e-6, DEV)):
+        with pytest.raises(FileFormatError, match=r"has 2 negative value\(s\) \(first: array 0, "
+                           r"G\+, row 3, col 5, -3e-07 S\); a conductance is >= 0"):
+            call()
+    zero = _map()
+    zero[0, 0, 0] = 0.0  # a device reading 0 is stuck OFF at 0
+    fmap = FaultMap.from_conductance_map(zero, DEV)
+    assert fmap.g_stuck[0, 0, 0, 0] == 0.0
+
+
+def test_chip_import_refuses_ohms_and_negatives_writing_nothing(run_cli, tmp_path):
+    g = _map()
+    neg = g.copy()
+    neg[0, 7, 9] = -2e-7
+    for name, values, fragment in (("ohm", 1.0 / g, "as ohms"),
+                                   ("neg", neg, "G+, row 7, col 9, -2e-07 S")):
+        source, out = tmp_path / f"{name}.npy", tmp_path / f"{name}.npz"
+        np.save(source, values)
+        code, _, err = run_cli("chip", "import", source, "--as", "conductance", "-o", out)
+        assert code == 2 and err.startswith(f"error: {source}: ") and fragment in err, err
+        assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def _measured_csv(path, scale: float) -> None:
+    """A target-vs-read CSV of one 8x8 array, every value ``scale`` times microsiemens."""
+    rng = np.random.default_rng(3)
+    lines = ["array,row,col,polarity,target_uS,read_uS"]
+    for i in range(8):
+        for j in range(8):
+            for polarity in ("G+", "G-"):
+                target = rng.uniform(5.0, 140.0)
+                read = target + rng.normal(0.0, 1.0) if (i, j) != (2, 3) else 150.0
+                lines.append(f"0,{i},{j},{polarity},{target * scale:.6g},{read * scale:.6g}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_measured_csv_in_another_unit_is_warned_about(tmp_path, run_cli):
+    base = RRAM.replace_array(rows=8, cols=8)
+    good, nano = tmp_path / "good.csv", tmp_path / "nano.csv"
+    _measured_csv(good, 1.0)
+    _measured_csv(nano, 1e3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chip, _, _ = measured_chip(read_measured_csv(good, 8, 8), base)
+    assert 100e-6 < chip.device.g_max < 150e-6
+    with pytest.warns(XbarmemWarning, match=r"nano.csv: read_uS is read as microsiemens, but "
+                      r"most readings lie outside the rram chip's window \[2e-06, 0.00015\] S, "
+                      r"and 100% fit it as nanosiemens \(nS\) \(multiply by 0.001\)"):
+        measured_chip(read_measured_csv(nano, 8, 8), base)
+    toml = tmp_path / "chip.toml"
+    toml.write_text(base.to_toml())
+    code, _, err = run_cli("chip", "import", nano, "--chip", toml, "-o", tmp_path / "m.npz")
+    assert code == 0 and err.startswith("warning: ") and "nanosiemens (nS)" in err, err
