@@ -118,3 +118,13 @@ def test_a_measured_csv_in_another_unit_is_warned_about(tmp_path, run_cli):
     toml.write_text(base.to_toml())
     code, _, err = run_cli("chip", "import", nano, "--chip", toml, "-o", tmp_path / "m.npz")
     assert code == 0 and err.startswith("warning: ") and "nanosiemens (nS)" in err, err
+
+
+def test_a_csv_grid_is_refused_saying_where_a_grid_goes(tmp_path, run_cli):
+    grid = tmp_path / "grid.csv"
+    np.savetxt(grid, _map()[0] * 1e6, delimiter=",", fmt="%.3f")
+    with pytest.raises(FileFormatError, match="line 1: a row of numbers, not the header "
+                       r"array,row,col,polarity,target_uS,read_uS: .* read from \.npy/\.npz"):
+        read_measured_csv(grid, 64, 64)
+    code, _, err = run_cli("chip", "import", grid, "-o", tmp_path / "m.npz")
+    assert code == 2 and "a row of numbers" in err and not (tmp_path / "m.npz").exists()

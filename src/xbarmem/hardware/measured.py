@@ -156,6 +156,10 @@ def _header(path: Path, lineno: int, line: str,
     """The header's column names, checked: every required column present, none twice."""
     header = [h.strip() for h in next(csv.reader([line]))]
     missing = [c for c in required if c not in header]
+    if missing and _numbers(line):
+        raise FileFormatError(f"{path}: line {lineno}: a row of numbers, not the header "
+                              f"{','.join(required)}: a map of conductances as a grid is "
+                              "read from .npy/.npz, shape (2, rows, cols) (G+ and G- planes)")
     if missing:
         raise FileFormatError(f"{path}: line {lineno}: header lacks column(s) "
                               f"{', '.join(missing)} (need {','.join(required)})")
@@ -163,6 +167,16 @@ def _header(path: Path, lineno: int, line: str,
     if dupes:
         raise FileFormatError(f"{path}: line {lineno}: column {dupes[0]!r} appears twice")
     return header
+
+
+def _numbers(line: str) -> bool:
+    """Whether a line is only numbers (commas, semicolons, tabs or spaces between them)."""
+    fields = line.replace(";", " ").replace(",", " ").split()
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return False
+    return bool(fields)
 
 
 class _Row:
