@@ -128,3 +128,22 @@ def test_a_csv_grid_is_refused_saying_where_a_grid_goes(tmp_path, run_cli):
         read_measured_csv(grid, 64, 64)
     code, _, err = run_cli("chip", "import", grid, "-o", tmp_path / "m.npz")
     assert code == 2 and "a row of numbers" in err and not (tmp_path / "m.npz").exists()
+
+
+def test_read_and_target_columns_in_different_units_are_refused(tmp_path, run_cli):
+    """Only read_uS in siemens (target_uS in microsiemens): refused naming both columns
+    (was "stuck at 1e-10 S, far above the chip window" of the window measured from it)."""
+    mixed = tmp_path / "mixed.csv"
+    _measured_csv(mixed, 1.0)
+    lines = mixed.read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        *head, target, read = line.split(",")
+        out.append(",".join([*head, target, f"{float(read) * 1e-6:.6g}"]))
+    mixed.write_text("\n".join(out) + "\n")
+    with pytest.raises(FileFormatError, match=r"mixed.csv: read_uS is 1e-06 times target_uS "
+                       r"\(median over 128 devices\): both columns must be in microsiemens"):
+        read_measured_csv(mixed, 8, 8)
+    code, _, err = run_cli("chip", "import", mixed, "-o", tmp_path / "m.npz")
+    assert code == 2 and "both columns must be in microsiemens" in err, err
+    assert not (tmp_path / "m.npz").exists()

@@ -102,7 +102,27 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     known = np.zeros(target.shape, dtype=bool)
     for key, (t, r, _, flag) in entries.items():
         target[key], read[key], known[key] = t, r, flag
+    _check_same_unit(path, target, read)
     return Measurement(target, read, str(path), known)
+
+
+#: the largest factor between a device's read and its target that reads as one unit (a
+#: stuck device may be far off; the median over all devices is not)
+SAME_UNIT_FACTOR = 100.0
+
+
+def _check_same_unit(path: Path, target: np.ndarray, read: np.ndarray) -> None:
+    """Refuse a measurement whose ``read_uS`` and ``target_uS`` columns are in different
+    units: the median of read / target over the devices where both are positive is beyond
+    :data:`SAME_UNIT_FACTOR` either way."""
+    both = (target > 0) & (read > 0)
+    if not both.any():
+        return
+    ratio = float(np.median(read[both] / target[both]))
+    if ratio > SAME_UNIT_FACTOR or ratio < 1.0 / SAME_UNIT_FACTOR:
+        raise FileFormatError(f"{path}: read_uS is {ratio:.3g} times target_uS (median over "
+                              f"{int(both.sum())} devices): both columns must be in "
+                              "microsiemens")
 
 
 READ_BACK_COLUMNS = ("array", "row", "col", "polarity", "read_uS")
