@@ -42,7 +42,7 @@ from xbarmem.cli.capacity_output import (
     warn_pool_limit,
     write_scaling,
 )
-from xbarmem.cli.common import app, console, emit_json, work_begins
+from xbarmem.cli.common import app, console, emit_json, interrupted_code, work_begins
 from xbarmem.hardware.chip import ChipSpec
 
 if TYPE_CHECKING:
@@ -267,11 +267,11 @@ def scaling_cmd(
 @contextlib.contextmanager
 def _resumable(kept: Path | None, hint: str = "") -> Iterator[None]:
     """Ctrl-C inside: "aborted", with where the tested counts are kept, else ``hint`` (how
-    to keep them next time), exit 130."""
+    to keep them next time), exit 130 (SIGTERM: 143)."""
     try:
         yield
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # (SIGTERM too: Terminated)
         if kept is not None and kept.exists():
             hint = f": the tested counts are kept in {kept}; the same command resumes"
         console.print(f"aborted{hint}", highlight=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(interrupted_code(exc)) from None

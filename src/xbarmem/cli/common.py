@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import signal
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
@@ -329,12 +331,47 @@ def _warning_lines() -> Iterator[None]:
         yield
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a batch system ending a job) received by a command: raised where
+    Python raises :class:`KeyboardInterrupt` for Ctrl-C, so a command stops as it does on
+    Ctrl-C -- stored results kept, one line saying how to resume -- with exit code 143."""
+
+
+def interrupted_code(exc: BaseException) -> int:
+    """The exit code of a command stopped by ``exc`` (or by what caused it: click turns an
+    interrupt into ``Abort``): 143 for SIGTERM (:class:`Terminated`), 130 for Ctrl-C."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, Terminated):
+        cause = cause.__cause__ or cause.__context__
+    return 130 if cause is None else 143
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """Inside, SIGTERM raises :class:`Terminated` (Python's default ends the process at once,
+    without a word, leaving a checkpoint's or report's writer cut short); the previous handler
+    is restored after. Only in the main thread (where handlers can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main() -> None:
     """Console entry point: runs the app and turns library errors into one-line messages;
     deprecation warnings are printed after the command, and not at all when it is refused;
     other xbarmem warnings once each, as one line (:func:`_warning_lines`), once the command's
-    work begins (:func:`work_begins`), and not at all when it is refused before."""
-    with _warning_lines():
+    work begins (:func:`work_begins`), and not at all when it is refused before. SIGTERM stops
+    a command as Ctrl-C does (:class:`Terminated`, exit 143)."""
+    with _warning_lines(), _sigterm_stops():
         _main()
 
 
@@ -354,9 +391,9 @@ def _main() -> None:
         _deprecations = _held = None
         console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise SystemExit(2) from None
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt) as exc:
         console.print("aborted")
-        raise SystemExit(130) from None
+        raise SystemExit(interrupted_code(exc)) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except Exception as exc:  # usage errors (click's, or the click vendored by newer typer)

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from xbarmem.cli import given, option_types, output_options, paths, run_options
-from xbarmem.cli.common import app, console, emit_json, out, print_fields, warn
+from xbarmem.cli.common import app, console, emit_json, interrupted_code, out, print_fields, warn
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError, ExecutorLost
 from xbarmem.names import PRODUCTS, RECIPES
@@ -39,14 +39,14 @@ ReproduceProducts = Annotated[str, typer.Option(
 
 @contextlib.contextmanager
 def _interruptible(store: Path):
-    """Ctrl-C: say where the finished trials are and exit 130; a lost Dask scheduler: the
-    same in one error line, exit 1 (finished groups are stored either way)."""
+    """Ctrl-C: say where the finished trials are and exit 130 (SIGTERM: 143); a lost Dask
+    scheduler: the same in one error line, exit 1 (finished groups are stored either way)."""
     try:
         yield
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # (SIGTERM too: Terminated)
         console.print(f"interrupted: finished trials are in {store}; run the same command "
                       f"again to resume")
-        raise SystemExit(130) from None
+        raise SystemExit(interrupted_code(exc)) from None
     except ExecutorLost as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}; finished trials are in {store}; "
                       f"run the same command again to resume", soft_wrap=True)
