@@ -212,7 +212,10 @@ def test_saving_leaves_no_temporary_file(tmp_path):
     for p in (2, 4):
         kept.measured("x")[p] = {"point": {"count": p, "cosine": 0.5}, "devices": {}}
         kept.save()
-    assert [f.name for f in tmp_path.iterdir()] == ["kept.json"]
+    # (the lock file that keeps other runs out, while the run lasts)
+    assert sorted(f.name for f in tmp_path.iterdir()) == [".kept.json.lock", "kept.json"]
+    kept.remove()
+    assert not list(tmp_path.iterdir())
 
 
 def test_cli_capacity_interrupted_without_checkpoint_says_how_to_keep_the_counts(

@@ -14,6 +14,10 @@ against :mod:`xbarmem.limits` *before* allocating it:
 * :class:`ArrayFile` reads ``.npy``/``.npz`` bytes: every array's header (shape, dtype) is
   checked against the limit and against the bytes really present before it is loaded; object
   arrays are refused (nothing is ever unpickled).
+
+And writing results: :func:`write_atomically` / :func:`write_file` write every result file
+through a temporary file beside it that replaces it in one step, so a process killed at any
+moment never leaves a file cut short.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ import io
 import json
 import math
 import os
+import re
+import socket
+import tempfile
 import tomllib
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,10 +43,10 @@ from xbarmem.checks import shown
 from xbarmem.errors import ArgumentError, FileFormatError, XbarmemError
 from xbarmem.limits import check_bytes, human
 
-__all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "NestingError", "as_path",
+__all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_path",
            "check_members_writable", "folder_member", "gunzip", "npy_size",
            "output_file", "output_folder", "parse_text", "read_bytes", "missing", "read_text",
-           "what_is"]
+           "what_is", "write_atomically", "write_file", "write_npy", "write_replacing"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -172,6 +179,144 @@ def write_replacing(path: str | Path, write: Callable[[Path], object]) -> Path:
     write(target)
     os.chmod(target, mode)
     return target
+
+def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """The one way a result file (checkpoint, JSON, report, figure, table, array) is written:
+    ``write(partial)`` writes the whole file to a temporary file of its own beside ``path``
+    (``.{name}.XXXX.{host}-{pid}.partial``: same folder, so the same file system), which then
+    replaces ``path`` in one step (``os.replace``). A process killed at any moment (kill -9,
+    a crash, a full disk) leaves the old file or the new one, never part of one; two processes
+    writing one file leave one of theirs whole. The temporary file is removed when ``write``
+    fails or is interrupted; those left beside ``path`` by killed processes of this host are
+    removed before writing (:func:`_clear_partials`). Links and modes as
+    :func:`write_replacing`. Returns the file written."""
+
+    def replace(target: Path) -> None:
+        _clear_partials(target)
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.",
+                                           suffix=f".{_OWNER}-{os.getpid()}.partial",
+                                           dir=target.parent)
+        os.close(handle)
+        try:
+            write(Path(partial))
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+
+    return write_replacing(path, replace)
+
+
+def write_file(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` with :func:`write_atomically`."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return write_atomically(path, lambda partial: partial.write_bytes(raw))
+
+
+def write_npy(path: str | Path, array: np.ndarray) -> Path:
+    """Write ``array`` as ``.npy`` to ``path`` exactly (no ``.npy`` added) with
+    :func:`write_atomically` (never pickled)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return write_file(path, buffer.getvalue())
+
+
+#: this host, in the names of temporary files (their processes are looked for here only)
+_OWNER = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
+def _clear_partials(target: Path) -> None:
+    """Remove the temporary files of :func:`write_atomically` beside ``target`` whose process
+    (on this host) is gone: a writer killed mid-write left them."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[^.]+\.{_OWNER}-(\d+)\.partial")
+    try:
+        names = [m for m in (pattern.fullmatch(p.name) for p in target.parent.iterdir()) if m]
+    except OSError:
+        return
+    for match in names:
+        if not _running(int(match.group(1))):
+            (target.parent / match.group(0)).unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (another user's process, or no such check here)
+        return True
+    return True
+
+
+class FileLock:
+    """``path`` held by this process alone, until :meth:`release` (or the process ends,
+    however it ends: the lock is the kernel's ``flock`` on ``.{name}.lock`` beside it, which a
+    killed process drops). Another process wanting the same file is refused at once with
+    ``error`` ``{what} {path} is in use by another run ...``, instead of both computing the
+    same work and overwriting each other's file; locks of one file in one process share the
+    kernel's. The lock file is removed when the last of them is released; one left by a killed
+    run is taken over. Where ``flock`` does not exist (Windows) or the file system refuses it,
+    nothing is locked."""
+
+    #: locks held by this process: lock file -> [descriptor, holders]
+    _held: ClassVar[dict[Path, list[int]]] = {}
+
+    def __init__(self, path: str | Path, what: str = "file", *,
+                 error: type[XbarmemError] = FileFormatError) -> None:
+        self._key: Path | None = None
+        lock = Path(path).parent / f".{Path(path).name}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        key = lock.resolve()
+        if key in self._held:
+            self._held[key][1] += 1
+        else:
+            fd = _flock(key, lambda: error(
+                f"{what} {path} is in use by another run (the same command started twice?); "
+                f"wait for it to end, or use another file"))
+            if fd is None:
+                return
+            self._held[key] = [fd, 1]
+        self._key = key
+
+    def release(self) -> None:
+        """Let go of the file (again: nothing)."""
+        key, self._key = getattr(self, "_key", None), None
+        if key is not None:
+            held = self._held[key]
+            held[1] -= 1
+            if not held[1]:
+                del self._held[key]
+                key.unlink(missing_ok=True)
+                os.close(held[0])
+
+    def __del__(self) -> None:
+        self.release()
+
+
+def _flock(lock: Path, busy: Callable[[], XbarmemError]) -> int | None:
+    """A descriptor of the file ``lock`` holding its exclusive ``flock``; raises ``busy()``
+    when another process holds it; None where locks do not exist."""
+    try:
+        import fcntl
+    except ImportError:  # (Windows)
+        return None
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise busy() from None
+        except OSError:  # a file system without locks
+            os.close(fd)
+            return None
+        try:  # the file locked is still the one at the path (not one just released)
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
 
 def read_bytes(path: str | Path, what: str = "file", *, expand: float = 1.0) -> bytes:
     """The bytes of the regular file ``path`` (``what`` names it in messages: ``"chip file"``).

@@ -163,10 +163,13 @@ def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
                   search: Callable[..., CapacityResult]) -> list[tuple[str, CapacityResult]]:
     """Each architecture's ``search(arch, widths, progress, measured)`` under one status line,
     its tested counts kept in ``kept`` (a checkpoint, or None; the caller removes it);
-    returns ``[(label, result)]``."""
+    returns ``[(label, result)]``. A search that ends otherwise lets go of ``kept``."""
     results = []
     with _progress() as bar, _resumable(None if kept is None else kept.path, hint=(
-            " (with --checkpoint FILE.json a run keeps its tested counts and resumes)")):
+            " (with --checkpoint FILE.json a run keeps its tested counts and resumes)")), \
+            contextlib.ExitStack() as stack:
+        if kept is not None:
+            stack.push(lambda *exc: kept.close() if exc[0] is not None else None)
         task = bar.add_task("searching", total=None)
         for a, spec_h in configs:
             h = None if spec_h is None else parsers.resolve_widths(spec_h, n)

@@ -85,12 +85,13 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
 
 def write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
     """Write the scaling plot and JSON; returns their paths as ``{"json": ..., "png": ...}``."""
+    from xbarmem.files import write_file
     from xbarmem.jsontext import dumps
     from xbarmem.viz.figures import scaling_plot  # (matplotlib: only once there is a result)
     from xbarmem.viz.style import save_figure
 
     save_figure(scaling_plot(res), png_path)
-    json_path.write_text(dumps(res, indent=2))
+    write_file(json_path, dumps(res, indent=2))
     return {"json": str(json_path), "png": str(png_path)}
 
 

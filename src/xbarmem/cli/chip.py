@@ -18,6 +18,7 @@ from xbarmem.cli.common import (
     warn,
 )
 from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.files import write_file
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
@@ -118,7 +119,7 @@ def chip_import(
         fmap.check_chip(spec, str(source)).save(out_path)
         summary["fault_map"] = str(out_path)
         if chip_out is not None:
-            chip_out.write_text(spec.to_toml())
+            write_file(chip_out, spec.to_toml())
             summary["chip"] = str(chip_out)
         _print(summary, json_out, f"measured chip from {source}")
         return

@@ -44,6 +44,7 @@ from xbarmem.energy.circuit import (
 )
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
+from xbarmem.files import write_file
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.learning.budget import step_budget
 
@@ -255,7 +256,7 @@ def _calibrate(m, spec, target_energy: float | None, target_latency: float | Non
         latency_reduction=PAPER_LATENCY_REDUCTION if target_latency is None else target_latency)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / CALIBRATED
-    path.write_text(solved.to_toml())
+    write_file(path, solved.to_toml())
     return {**record, "file": str(path)}
 
 
@@ -340,7 +341,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     table_path = out_dir / "energy-vs-n.json"
     sweep["files"] = {"png": str(png), "json": str(table_path)}
     sweep["threads"] = threads
-    table_path.write_text(dumps(sweep, indent=2) + "\n")
+    write_file(table_path, dumps(sweep, indent=2) + "\n")
     if json_out:
         emit_json(sweep)
         return

@@ -23,6 +23,7 @@ from xbarmem.cli import (
 from xbarmem.cli.common import app, console, describe_devices, emit_json, out, work_begins
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError
+from xbarmem.files import write_npy
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.budget import step_budget
@@ -262,7 +263,6 @@ def recall(
     json_out: output_options.Json = False,
 ) -> None:
     paths.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
-    import numpy as np
     import torch
 
     from xbarmem.data.patterns import validate_patterns
@@ -282,8 +282,7 @@ def recall(
                         activation="sign" if kind == "binary" else "tanh",
                         max_iterations=max_iterations, seed=seed)
     if out_path is not None:
-        with open(out_path, "wb") as handle:  # a name such as OUT.NPY gets no second .npy
-            np.save(handle, res.states.numpy())
+        write_npy(out_path, res.states.numpy())  # (OUT.NPY gets no second .npy)
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
               "threads": threads}

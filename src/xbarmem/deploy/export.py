@@ -47,6 +47,9 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import (
     check_members_writable,
     output_folder,
+    write_atomically,
+    write_file,
+    write_npy,
 )
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
@@ -218,7 +221,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     x = None
     if patterns is not None:
         x = np.asarray(patterns.patterns, dtype=np.float32)
-        np.save(out / "patterns.npy", x)
+        write_npy(out / "patterns.npy", x)
         files["patterns"] = "patterns.npy"
     _write_csv(out / "devices.csv", cells["layer"], cells["target"], cells["programmed"],
                cells["stuck"])
@@ -241,7 +244,7 @@ def _write_manifest(out: Path, manifest: dict[str, Any], files: dict[str, str]) 
     ``out`` listed that this one does not hold, deleted after the manifest is written."""
     stale = _earlier_files(out) - {*files.values(), "devices.csv", "manifest.json"}
     manifest["removed"] = sorted(stale)
-    (out / "manifest.json").write_text(dumps(manifest, indent=2))
+    write_file(out / "manifest.json", dumps(manifest, indent=2))
     for name in manifest["removed"]:
         (out / name).unlink(missing_ok=True)
 
@@ -329,10 +332,10 @@ def _cells(memory: Memory) -> dict[str, Any]:
 def _save_cells(out: Path, cells: dict[str, Any], faults: FaultMap) -> dict[str, str]:
     """The ``.npy`` files of the cells and the fault map file (the cells' stuck devices with
     ``faults``' metadata); returns the files entry."""
-    np.save(out / "targets_S.npy", cells["target"])
-    np.save(out / "programmed_S.npy", cells["programmed"])
-    np.save(out / "stuck_S.npy", cells["stuck"])
-    np.save(out / "used.npy", cells["used"])
+    write_npy(out / "targets_S.npy", cells["target"])
+    write_npy(out / "programmed_S.npy", cells["programmed"])
+    write_npy(out / "stuck_S.npy", cells["stuck"])
+    write_npy(out / "used.npy", cells["used"])
     FaultMap(cells["stuck"], dict(faults.meta)).save(out / "fault_map.npz")
     return {"devices_csv": "devices.csv", "targets_npy": "targets_S.npy",
             "programmed_npy": "programmed_S.npy", "stuck_npy": "stuck_S.npy",
@@ -343,10 +346,10 @@ def _save_targets(out: Path, memory: Memory) -> dict[str, str]:
     """``layer<k>_weights.npy`` / ``layer<k>_bias.npy``; returns their files entries."""
     files = {}
     for k, (w, b) in enumerate(target_parameters(memory)):
-        np.save(out / f"layer{k}_weights.npy", torch.as_tensor(w).float().numpy())
+        write_npy(out / f"layer{k}_weights.npy", torch.as_tensor(w).float().numpy())
         files[f"layer{k}_weights"] = f"layer{k}_weights.npy"
         if b is not None:
-            np.save(out / f"layer{k}_bias.npy", torch.as_tensor(b).float().numpy())
+            write_npy(out / f"layer{k}_bias.npy", torch.as_tensor(b).float().numpy())
             files[f"layer{k}_bias"] = f"layer{k}_bias.npy"
     return files
 
@@ -421,17 +424,21 @@ def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.n
     _, planes, rows, cols = target.shape
     p, i, j = (m.ravel().tolist() for m in np.indices((planes, rows, cols)))
     polarity = [PLANES[x] for x in p]
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        for a in range(target.shape[0]):
-            layer = layer_idx[a].ravel().tolist()
-            stuck_uS = _uS_column(stuck[a])
-            columns = ([str(k) if k >= 0 else "" for k in layer], [a] * len(layer), i, j,
-                       polarity, [int(k >= 0) for k in layer], _uS_column(target[a]),
-                       [f"{g * 1e6:.6f}" for g in prog[a].ravel().tolist()],
-                       [int(s != "") for s in stuck_uS], stuck_uS)
-            writer.writerows(zip(*columns, strict=True))
+
+    def write(partial: Path) -> None:
+        with partial.open("w", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(CSV_COLUMNS)
+            for a in range(target.shape[0]):
+                layer = layer_idx[a].ravel().tolist()
+                stuck_uS = _uS_column(stuck[a])
+                columns = ([str(k) if k >= 0 else "" for k in layer], [a] * len(layer), i, j,
+                           polarity, [int(k >= 0) for k in layer], _uS_column(target[a]),
+                           [f"{g * 1e6:.6f}" for g in prog[a].ravel().tolist()],
+                           [int(s != "") for s in stuck_uS], stuck_uS)
+                writer.writerows(zip(*columns, strict=True))
+
+    write_atomically(path, write)
 
 
 def _uS_column(siemens: np.ndarray) -> list[str]:

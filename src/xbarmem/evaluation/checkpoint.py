@@ -11,7 +11,9 @@ again with the same key reuses the kept points (:func:`xbarmem.evaluation.capaci
 had not reached. The file is plain JSON (never unpickled), replaced atomically after every
 point, so a run killed at any moment leaves the points measured before; a file that holds
 another key, or is not such a checkpoint, is set aside with a warning and the search starts
-anew.
+anew. One run at a time uses a file: from construction until :meth:`SearchCheckpoint.close`
+(or the process ends), another process's checkpoint of the same file is refused
+(:class:`~xbarmem.files.FileLock`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 
 from xbarmem.checks import check_callback, check_type, shown
 from xbarmem.errors import ConfigError, XbarmemWarning
-from xbarmem.files import as_path, output_folder, parse_text, write_replacing
+from xbarmem.files import FileLock, as_path, output_folder, parse_text, write_file
 from xbarmem.jsontext import dumps, plain
 from xbarmem.version import __version__
 
@@ -60,6 +61,7 @@ class SearchCheckpoint:
             raise ConfigError(f"checkpoint {self.path}: cannot write in {folder}")
         self.key = json.loads(key_text)
         self._searches: dict[str, dict[int, dict[str, Any]]] = {}
+        self._lock = FileLock(self.path, "checkpoint", error=ConfigError)  # (one run at a time)
         self.resumed = self._load()
 
     def _load(self) -> int:
@@ -104,27 +106,22 @@ class SearchCheckpoint:
         return tested
 
     def save(self) -> None:
-        """Writes every point kept so far (the file is replaced in one step)."""
+        """Writes every point kept so far (the file is replaced in one step:
+        :func:`~xbarmem.files.write_file`)."""
         text = dumps({"format": _FORMAT, "key": self.key, "points": plain(self._searches)})
         self.path.parent.mkdir(parents=True, exist_ok=True)
-
-        def write(target: Path) -> None:
-            # a temporary file of its own (two runs saving one checkpoint never share one)
-            handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                               dir=target.parent)
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as f:
-                    f.write(text)
-                os.replace(partial, target)
-            except BaseException:
-                Path(partial).unlink(missing_ok=True)
-                raise
-
-        write_replacing(self.path, write)
+        write_file(self.path, text)
 
     def remove(self) -> None:
-        """Deletes the file (the run it served is complete)."""
+        """Deletes the file (the run it served is complete) and ends :meth:`close`."""
         self.path.unlink(missing_ok=True)
+        self.close()
+
+    def close(self) -> None:
+        """Lets another run use the file: from construction until then (or until this
+        process ends), another :class:`SearchCheckpoint` of the same file is refused
+        (:class:`~xbarmem.files.FileLock`)."""
+        self._lock.release()
 
 
 def fingerprint(array: Any) -> str:

@@ -232,17 +232,21 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     kept = None if checkpoint is None else SearchCheckpoint(checkpoint, {
         k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")})
     runs = []
-    for n in sizes:
-        pool = patterns_for(data, n, kind=kind, n=pool_size)
-        res = find_capacity(
-            pool, arch=arch, rule=rule, chip=chip,
-            hidden=rule_h.width(n) if arch == "multilayer" else None,
-            thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
-            resolution=resolution, rule_options=rule_options, cue_budget=cue_budget,
-            progress=_tested(n, progress, kept),
-            measured=None if kept is None else kept.measured(f"N={n}"))
-        runs.append({**res.as_dict(), "n_neurons": n,
-                     "hidden": rule_h.width(n) if arch == "multilayer" else None})
+    try:
+        for n in sizes:
+            pool = patterns_for(data, n, kind=kind, n=pool_size)
+            res = find_capacity(
+                pool, arch=arch, rule=rule, chip=chip,
+                hidden=rule_h.width(n) if arch == "multilayer" else None,
+                thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
+                resolution=resolution, rule_options=rule_options, cue_budget=cue_budget,
+                progress=_tested(n, progress, kept),
+                measured=None if kept is None else kept.measured(f"N={n}"))
+            runs.append({**res.as_dict(), "n_neurons": n,
+                         "hidden": rule_h.width(n) if arch == "multilayer" else None})
+    finally:  # (another run may use the file from now on)
+        if kept is not None:
+            kept.close()
     capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
     if kept is not None and not keep_checkpoint:
         kept.remove()

@@ -69,7 +69,7 @@ from xbarmem.experiments.store_rows import (
     stored_row,
 )
 from xbarmem.experiments.store_where import check_json, field_sql, sweep_counts, where_sql
-from xbarmem.files import as_path, missing, output_file
+from xbarmem.files import as_path, missing, output_file, write_atomically
 
 #: the longest a store waits for another writer's lock (s): a day
 MAX_BUSY_TIMEOUT = 86400.0
@@ -284,10 +284,13 @@ class ResultStore:
         records = [flatten(r) for r in self.iter_rows(where, sweep)]
         columns = export_columns(records)
         if path.suffix.lower() == ".csv":
-            with path.open("w", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=columns)
-                writer.writeheader()
-                writer.writerows(records)
+            def write(partial: Path) -> None:
+                with partial.open("w", newline="") as fh:
+                    writer = csv.DictWriter(fh, fieldnames=columns)
+                    writer.writeheader()
+                    writer.writerows(records)
+
+            write_atomically(path, write)
         elif path.suffix.lower() == ".parquet":
             try:
                 import pyarrow as pa
@@ -296,5 +299,5 @@ class ResultStore:
                 raise ConfigError("Parquet export needs pyarrow (pip install pyarrow); "
                                   "CSV works without it") from None
             table = pa.table(typed_columns(records, columns))
-            pq.write_table(table, path)
+            write_atomically(path, lambda partial: pq.write_table(table, partial))
         return path

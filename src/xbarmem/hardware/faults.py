@@ -31,6 +31,7 @@ from xbarmem.files import (
     parse_text,
     read_bytes,
     read_text,
+    write_file,
 )
 from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
 from xbarmem.hardware.units import unit_mismatch
@@ -297,8 +298,10 @@ class FaultMap:
         that cannot be written is refused first (:func:`~xbarmem.files.output_file`)."""
         path = output_file(path, "fault map")
         if path.suffix == ".npz":
-            np.savez_compressed(path, g_stuck=self.g_stuck,
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, g_stuck=self.g_stuck,
                                 meta=np.array(json.dumps(self.meta)))
+            write_file(path, buffer.getvalue())
         elif path.suffix == ".csv":
             buf = io.StringIO()
             n, _, r, c = self.g_stuck.shape
@@ -308,7 +311,7 @@ class FaultMap:
             writer.writerow(_CSV_HEADER)
             for a, p, i, j in np.argwhere(self.stuck):
                 writer.writerow([a, PLANES[p], i, j, repr(float(self.g_stuck[a, p, i, j]))])
-            path.write_text(buf.getvalue())
+            write_file(path, buf.getvalue())
         else:
             raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}")
         return path

@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 
 from xbarmem.checks import check_type
 from xbarmem.errors import ConfigError
-from xbarmem.files import output_file
+from xbarmem.files import output_file, write_atomically
 
 #: width of one column of a two-column paper, inches
 COLUMN_WIDTH = 3.5
@@ -209,6 +209,7 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     path = output_file(path, "figure")
     if path.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
-    with style():
-        fig.savefig(path)
+    with style():  # (the format named: the temporary file's name does not end in it)
+        write_atomically(path, lambda partial: fig.savefig(partial,
+                                                           format=path.suffix[1:].lower()))
     return path

@@ -69,7 +69,7 @@ from xbarmem.experiments.reproduce.scaling import SCALING_CHECKS, Scaling, Scali
 from xbarmem.experiments.reproduce.variation import Variation
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec
-from xbarmem.files import as_path, output_folder
+from xbarmem.files import as_path, output_folder, write_file
 from xbarmem.names import RECIPES
 
 __all__ = [
@@ -225,7 +225,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready)
                      + [s.markdown() for s in sections])
     path = out_dir / "report.md"
-    path.write_text(text)
+    write_file(path, text)
     return {"path": str(path), "table": table_text, "seconds": seconds,
             "verdicts": {s.key: s.verdict for s in sections},
             "reasons": {s.key: s.reasons for s in sections if s.reasons},

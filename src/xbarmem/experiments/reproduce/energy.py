@@ -75,7 +75,9 @@ class Energy(Experiment):
                     "steps": {"sync": float(np.mean(m.sync_steps)),
                               "async": float(np.mean(m.async_steps))},
                     "sizes": measure_sizes(self.sizes(ctx.quick), "generic-rram")}
-            cache.write_text(json.dumps(data, indent=1, default=float))
+            from xbarmem.files import write_file
+
+            write_file(cache, json.dumps(data, indent=1, default=float))
         sec.body += ["| circuit constants | energy async/sync | latency reduction |",
                      "|---|---|---|"]
         for name in ("generic-rram", "paper-calibrated"):
