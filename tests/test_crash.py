@@ -1,0 +1,253 @@
+"""Crashes and signals other than Ctrl-C (tested in test_checkpoint / test_experiments): SIGTERM
+stops a command as Ctrl-C does (one line, exit 143, resumable); a writer killed with kill -9
+mid-file leaves the old file whole (every result file is replaced in one step); a second run
+on a checkpoint in use is refused in one line.
+
+Subprocesses wait for a marker file, never for a fixed time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import tiny_sweep
+
+from xbarmem.files import FileLock, write_atomically, write_file
+
+CAPACITY = ["capacity", "--data", "random", "--neurons", "16", "--rule", "hebb", "--trials", "1",
+            "--probes", "2"]
+
+
+def _start(tmp_path: Path, code: str) -> subprocess.Popen:
+    """``code`` run in a fresh interpreter (stdout, stderr piped), from ``tmp_path``."""
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent(code))
+    return subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def _wait_for(proc: subprocess.Popen, ready, what: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout  # (a fresh interpreter imports torch: slow under load)
+    while not ready():
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise AssertionError(f"never {what}: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.05)
+
+
+def test_sigterm_stops_capacity_as_ctrl_c_does_and_the_same_command_resumes(run_cli,
+                                                                              tmp_path):
+    """SIGTERM ended the command at once (exit -15, nothing said); now: "aborted: the tested
+    counts are kept in ...", exit 143, and the same command resumes to the same result."""
+    kept, marker = tmp_path / "kept.json", tmp_path / "second-count"
+    proc = _start(tmp_path, f"""\
+        import sys, time
+        from xbarmem import cli
+        from xbarmem.evaluation import capacity
+
+        real, calls = capacity.recall_curve, []
+
+        def slow(*args, **kwargs):  # the second count waits to be stopped
+            calls.append(1)
+            if len(calls) == 2:
+                open({str(marker)!r}, "w").close()
+                time.sleep(120)
+            return real(*args, **kwargs)
+
+        capacity.recall_curve = slow
+        sys.argv = ["xbarmem", *{CAPACITY!r}, "--checkpoint", {str(kept)!r}]
+        cli.main()
+        """)
+    _wait_for(proc, marker.exists, "reached the second count")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.splitlines()[-1] == (f"aborted: the tested counts are kept in {kept}; the same "
+                                    f"command resumes")
+    assert len(json.loads(kept.read_text())["points"]["single"]) == 1
+    code, out, _ = run_cli(*CAPACITY, "--checkpoint", kept, "--json")
+    code_all, out_all, _ = run_cli(*CAPACITY, "--json")  # uninterrupted
+    assert code == code_all == 0
+    resumed, whole = json.loads(out), json.loads(out_all)
+    assert resumed["resumed"] == 1 and not kept.exists()
+    assert [(p["count"], p["cosine"]) for p in resumed["results"][0]["points"]] == [
+        (p["count"], p["cosine"]) for p in whole["results"][0]["points"]]
+    assert resumed["results"][0]["capacity"] == whole["results"][0]["capacity"]
+
+
+def _rows(store: Path) -> int:
+    try:
+        with sqlite3.connect(store, timeout=30) as db:
+            return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def test_sigterm_stops_a_sweep_saying_how_to_resume(tmp_path):
+    sweep, store = tmp_path / "term.toml", tmp_path / "term.sqlite"
+    sweep.write_text(tiny_sweep("term", seeds=4, fault_rates=[0.02 * i for i in range(30)]))
+    args = [sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store", str(store),
+            "--jobs", "1", "--json"]
+    proc = subprocess.Popen(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for(proc, lambda: _rows(store) >= 10, "stored 10 rows")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
+                                     f"same command again to resume")
+    before = _rows(store)
+    assert 10 <= before < 240
+    done = subprocess.run(args, text=True, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["already"] == before and summary["inserted"] == 240 - before
+
+
+def test_a_writer_killed_mid_file_leaves_the_old_file_and_its_partial_is_cleared(tmp_path):
+    """A report / JSON / figure written in place was left cut short by kill -9 (the next run
+    read half a file); now the old file stays whole, and the killed writer's temporary file is
+    removed by the next write of that file."""
+    target, marker = tmp_path / "report.md", tmp_path / "half-written"
+    write_file(target, "old report\n")
+    proc = _start(tmp_path, f"""\
+        import time
+        from pathlib import Path
+        from xbarmem.files import write_atomically
+
+        def write(partial):
+            partial.write_text("new rep")  # half of it, then killed
+            Path({str(marker)!r}).touch()
+            time.sleep(120)
+
+        write_atomically({str(target)!r}, write)
+        """)
+    _wait_for(proc, marker.exists, "wrote half a file")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert target.read_text() == "old report\n"
+    left = sorted(p.name for p in tmp_path.glob(".report.md.*.partial"))
+    assert len(left) == 1 and left[0].endswith(f"-{proc.pid}.partial")
+    write_file(target, "new report\n")
+    assert target.read_text() == "new report\n"
+    assert not list(tmp_path.glob(".report.md.*"))
+
+
+def test_a_write_interrupted_leaves_the_old_file_and_no_temporary_file(tmp_path):
+    target = tmp_path / "scaling.json"
+    write_file(target, "{}")
+    target.chmod(0o640)
+
+    def interrupted(partial: Path) -> None:
+        partial.write_text('{"cut')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(target, interrupted)
+    assert [p.name for p in tmp_path.iterdir()] == ["scaling.json"]
+    assert target.read_text() == "{}"
+    write_file(target, "[1]")
+    assert target.read_text() == "[1]" and target.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_figure_interrupted_mid_write_leaves_the_old_one(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from xbarmem.viz.style import save_figure
+
+    fig = plt.figure()
+    png = save_figure(fig, tmp_path / "plot.png")
+    whole = png.read_bytes()
+    real = Figure.savefig
+
+    def cut(self, path, **kwargs):  # type: ignore[no-untyped-def]
+        real(self, path, **kwargs)
+        Path(path).write_bytes(Path(path).read_bytes()[:100])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", cut)
+    with pytest.raises(KeyboardInterrupt):
+        save_figure(fig, png)
+    plt.close(fig)
+    assert png.read_bytes() == whole and [p.name for p in tmp_path.iterdir()] == ["plot.png"]
+
+
+def _holder(tmp_path: Path, path: Path) -> subprocess.Popen:
+    """Another process holding ``path`` (as a run using it does) until killed."""
+    marker = tmp_path / "held"
+    proc = _start(tmp_path, f"""\
+        import time
+        from pathlib import Path
+        from xbarmem.files import FileLock
+
+        lock = FileLock({str(path)!r})
+        Path({str(marker)!r}).touch()
+        time.sleep(120)
+        """)
+    _wait_for(proc, marker.exists, "held the file")
+    return proc
+
+
+def test_a_second_run_on_a_checkpoint_in_use_is_refused_in_one_line(run_cli, tmp_path):
+    """Two runs of one command on one checkpoint both computed every count, each overwriting
+    the other's file; now the second is refused before any work, and a run killed with kill -9
+    leaves nothing that keeps the next one out."""
+    kept = tmp_path / "kept.json"
+    holder = _holder(tmp_path, kept)
+    try:
+        code, out, err = run_cli(*CAPACITY, "--checkpoint", kept)
+        assert code == 2 and not out
+        assert err.strip() == (f"error: checkpoint {kept} is in use by another run (the same "
+                               f"command started twice?); wait for it to end, or use another "
+                               f"file")
+        assert not kept.exists()
+        scaling = tmp_path / "out" / "scaling-single-binary-hebb.checkpoint.json"
+        holder_2 = _holder(tmp_path, scaling)
+        try:
+            code, _, err = run_cli("scaling", "--arch", "single", "--rule", "hebb", "--sizes",
+                                   "16", "--trials", "1", "--probes", "2", "-o",
+                                   tmp_path / "out")
+            assert code == 2 and f"checkpoint {scaling} is in use by another run" in err
+        finally:
+            holder_2.kill()
+            holder_2.wait()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert (tmp_path / ".kept.json.lock").exists()  # left by the killed run: taken over
+    code, _, err = run_cli(*CAPACITY, "--checkpoint", kept)
+    assert code == 0, err
+    assert not kept.exists() and not (tmp_path / ".kept.json.lock").exists()
+
+
+def test_locks_of_one_file_in_one_process_are_shared(tmp_path):
+    a, b = FileLock(tmp_path / "x.json"), FileLock(tmp_path / "x.json")
+    a.release()
+    assert (tmp_path / ".x.json.lock").exists()  # b still holds it
+    b.release()
+    b.release()
+    assert not list(tmp_path.iterdir())
+
+
+def test_click_abort_of_a_sigterm_exits_143():
+    from click.exceptions import Abort
+
+    from xbarmem.cli.common import Terminated, interrupted_code
+
+    try:
+        try:
+            raise Terminated
+        except KeyboardInterrupt as exc:
+            raise Abort from exc
+    except Abort as abort:
+        assert interrupted_code(abort) == 143
+    assert interrupted_code(KeyboardInterrupt()) == 130
