@@ -98,7 +98,7 @@ def test_a_checkpoint_of_other_settings_is_not_reused(monkeypatch, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         _scaling(path)
     calls = _counting(monkeypatch)
-    with pytest.warns(XbarmemWarning, match="other settings"):
+    with pytest.warns(XbarmemWarning, match=r"other settings \(protocol, rule\)"):
         res = run_scaling([16, 25], arch="single", rule="hebb", thresholds=(0.9,),
                           protocol=xm.Protocol(level=0.2, probes=2, seed=1), trials=1,
                           checkpoint=path)
@@ -171,7 +171,7 @@ def test_cli_capacity_checkpoint(run_cli, monkeypatch, tmp_path):
     np.save(data, xm.random_patterns(40, 16, seed=3).patterns)
     _counting(monkeypatch)
     code, out, err = run_cli(*args, "--checkpoint", kept)
-    assert code == 0 and json.loads(out)["resumed"] == 0 and "other settings" in err
+    assert code == 0 and json.loads(out)["resumed"] == 0 and "other settings (patterns)" in err
 
 
 def test_cli_capacity_checkpoint_must_be_json(run_cli, tmp_path):

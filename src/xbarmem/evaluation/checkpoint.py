@@ -73,9 +73,11 @@ class SearchCheckpoint:
             if data.get("format") != _FORMAT:
                 raise ValueError("not a capacity-search checkpoint")
             if data["key"] != self.key:
-                warnings.warn(f"{self.path}: the points kept there are of other settings; "
-                              "this run starts anew and replaces them", XbarmemWarning,
-                              stacklevel=4)
+                differ = sorted(k for k in {*data["key"], *self.key}
+                                if data["key"].get(k) != self.key.get(k))
+                warnings.warn(f"{self.path}: the points kept there are of other settings "
+                              f"({', '.join(map(str, differ))}); this run starts anew and "
+                              f"replaces them", XbarmemWarning, stacklevel=4)
                 return 0
             self._searches = {str(name): {int(p): _entry(e, int(p)) for p, e in points.items()}
                               for name, points in data["points"].items()}
