@@ -251,3 +251,49 @@ def test_click_abort_of_a_sigterm_exits_143():
     except Abort as abort:
         assert interrupted_code(abort) == 143
     assert interrupted_code(KeyboardInterrupt()) == 130
+
+
+def _signals(_: int) -> tuple[int, int]:
+    return int(signal.getsignal(signal.SIGINT)), int(signal.getsignal(signal.SIGTERM))
+
+
+def _long_group(pid_file: str) -> None:
+    Path(pid_file).write_text(str(os.getpid()))
+    time.sleep(120)
+
+
+def test_an_interrupted_pool_ends_its_workers_at_once(tmp_path):
+    """Ctrl-C in a terminal (SIGINT to the whole process group) reached the workers too: one
+    stopped while sending a result left the pool's queue locked and the sweep hung after
+    "interrupted"; and an interrupted driver waited for its workers' running groups before
+    exiting. Workers now ignore SIGINT / SIGTERM and the driver kills them."""
+    from xbarmem.experiments import pool
+
+    workers = pool.new(2)
+    try:
+        assert set(workers.map(_signals, range(2))) == {(int(signal.SIG_IGN),) * 2}
+        pid_file = tmp_path / "worker.pid"
+        workers.submit(_long_group, str(pid_file))
+        deadline = time.time() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.time() < deadline, "the group never started"
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+        os.kill(worker, signal.SIGINT)  # ignored: the group goes on
+        os.kill(worker, signal.SIGTERM)
+        time.sleep(0.5)
+        assert _alive(worker), "a worker was ended by SIGTERM"
+    finally:
+        pool.end_pool(workers)
+    deadline = time.time() + 15
+    while _alive(worker) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker), "the worker outlived end_pool"
+
+
+def _alive(pid: int) -> bool:
+    """``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False

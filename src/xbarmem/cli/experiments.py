@@ -45,7 +45,7 @@ def _interruptible(store: Path):
         yield
     except KeyboardInterrupt as exc:  # (SIGTERM too: Terminated)
         console.print(f"interrupted: finished trials are in {store}; run the same command "
-                      f"again to resume")
+                      f"again to resume", soft_wrap=True)
         raise SystemExit(interrupted_code(exc)) from None
     except ExecutorLost as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}; finished trials are in {store}; "

@@ -15,7 +15,7 @@ from typing import Any
 
 from xbarmem.checks import check_count, check_type, shown
 from xbarmem.errors import ConfigError, ExecutorLost
-from xbarmem.experiments.pool import capped, new, take
+from xbarmem.experiments.pool import capped, end_pool, new, take
 from xbarmem.experiments.trial import run_group_json
 
 
@@ -64,7 +64,13 @@ class _Pool(_InProcess):
             f.cancel()
 
     def close(self, wait: bool = True) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=True)
+        """``wait=False`` (the sweep was interrupted): the workers are ended at once, without
+        finishing their groups (their results would not be stored; the process would wait for
+        them at its exit)."""
+        if wait:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            end_pool(self.pool)
 
 
 #: seconds to reach a Dask scheduler, get its answer and see a worker

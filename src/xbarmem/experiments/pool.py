@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import warnings
@@ -25,7 +26,12 @@ _STARTED: dict[int, cf.ProcessPoolExecutor] = {}
 
 def init_worker() -> None:
     """Every worker's start: one OpenMP and one torch thread, and an end of its own when the
-    driver is gone (:func:`exit_when_orphaned`)."""
+    driver is gone (:func:`exit_when_orphaned`). SIGINT and SIGTERM are ignored: sent to the
+    whole process group (Ctrl-C in a terminal, a batch system stopping a job) they stop the
+    driver, which ends its workers (:func:`end_pool`); a worker stopped in the middle of
+    sending a result left the pool's queue locked, and the driver waiting for it forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     exit_when_orphaned(os.getppid())
     import torch
@@ -104,7 +110,13 @@ def discard() -> None:
     nothing yet; waiting for them to finish their imports would only delay the exit)."""
     while _STARTED:
         _, pool = _STARTED.popitem()
-        workers = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for worker in workers:
-            worker.terminate()
+        end_pool(pool)
+
+
+def end_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down, ending its workers at once (SIGKILL: they ignore SIGINT and
+    SIGTERM), whatever they are computing."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.kill()
