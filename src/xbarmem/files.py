@@ -301,7 +301,10 @@ def _flock(lock: Path, busy: Callable[[], XbarmemError]) -> int | None:
     except ImportError:  # (Windows)
         return None
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:  # (a lock file of another user's: the folder's checks say the rest)
+            return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
