@@ -28,9 +28,7 @@ CAPACITY = ["capacity", "--data", "random", "--neurons", "16", "--rule", "hebb",
 
 def _start(tmp_path: Path, code: str) -> subprocess.Popen:
     """``code`` run in a fresh interpreter (stdout, stderr piped), from ``tmp_path``."""
-    script = tmp_path / "driver.py"
-    script.write_text(textwrap.dedent(code))
-    return subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, text=True,
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
 
@@ -183,7 +181,7 @@ def test_a_figure_interrupted_mid_write_leaves_the_old_one(tmp_path, monkeypatch
 
 def _holder(tmp_path: Path, path: Path) -> subprocess.Popen:
     """Another process holding ``path`` (as a run using it does) until killed."""
-    marker = tmp_path / "held"
+    marker = tmp_path / f"held-{path.name}"
     proc = _start(tmp_path, f"""\
         import time
         from pathlib import Path
