@@ -119,6 +119,12 @@ class SearchCheckpoint:
         self.path.unlink(missing_ok=True)
         self.close()
 
+    def __enter__(self) -> SearchCheckpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Lets another run use the file: from construction until then (or until this
         process ends), another :class:`SearchCheckpoint` of the same file is refused

@@ -10,6 +10,7 @@ exponent per threshold. The hidden width of multilayer memories follows an expli
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -189,6 +190,16 @@ def _default_protocol(kind: str) -> Protocol:
             else Protocol(corruption="gaussian", level=0.6, probes=5, activation="tanh"))
 
 
+def _run_at(n: int, kept: SearchCheckpoint | None,
+            progress: Callable[[int, int, float], None] | None, options: dict) -> dict:
+    """The capacity search of :func:`run_scaling` at size ``n`` (``options``: its settings)."""
+    pool = patterns_for(options.pop("data"), n, kind=options.pop("kind"),
+                        n=options.pop("pool_size"))
+    res = find_capacity(pool, **options, progress=_tested(n, progress, kept),
+                        measured=None if kept is None else kept.measured(f"N={n}"))
+    return {**res.as_dict(), "n_neurons": n, "hidden": options["hidden"]}
+
+
 @checked_keywords
 def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "binary",
                 hidden: str | HiddenRule | None = None, rule: str = "adaptive",
@@ -231,22 +242,12 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
     kept = None if checkpoint is None else SearchCheckpoint(checkpoint, {
         k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")})
-    runs = []
-    try:
-        for n in sizes:
-            pool = patterns_for(data, n, kind=kind, n=pool_size)
-            res = find_capacity(
-                pool, arch=arch, rule=rule, chip=chip,
-                hidden=rule_h.width(n) if arch == "multilayer" else None,
-                thresholds=thresholds, protocol=protocol, trials=trials, seed=seed,
-                resolution=resolution, rule_options=rule_options, cue_budget=cue_budget,
-                progress=_tested(n, progress, kept),
-                measured=None if kept is None else kept.measured(f"N={n}"))
-            runs.append({**res.as_dict(), "n_neurons": n,
-                         "hidden": rule_h.width(n) if arch == "multilayer" else None})
-    finally:  # (another run may use the file from now on)
-        if kept is not None:
-            kept.close()
+    with kept if kept is not None else contextlib.nullcontext():  # (then others may use it)
+        runs = [_run_at(n, kept, progress, dict(
+            data=data, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
+            hidden=rule_h.width(n) if arch == "multilayer" else None, thresholds=thresholds,
+            protocol=protocol, trials=trials, seed=seed, resolution=resolution,
+            rule_options=rule_options, cue_budget=cue_budget)) for n in sizes]
     capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
     if kept is not None and not keep_checkpoint:
         kept.remove()

@@ -15,6 +15,7 @@ from xbarmem.experiments.reproduce.report import (
     Section,
     side_cell,
 )
+from xbarmem.files import write_file
 
 
 class Energy(Experiment):
@@ -75,8 +76,6 @@ class Energy(Experiment):
                     "steps": {"sync": float(np.mean(m.sync_steps)),
                               "async": float(np.mean(m.async_steps))},
                     "sizes": measure_sizes(self.sizes(ctx.quick), "generic-rram")}
-            from xbarmem.files import write_file
-
             write_file(cache, json.dumps(data, indent=1, default=float))
         sec.body += ["| circuit constants | energy async/sync | latency reduction |",
                      "|---|---|---|"]
