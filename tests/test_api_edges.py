@@ -12,7 +12,7 @@ import torch
 
 import xbarmem as xm
 from xbarmem.errors import ArgumentError, PatternError, XbarmemError
-from xbarmem.evaluation import evaluate
+from xbarmem.evaluation import curve, evaluate
 from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.limits import TooLargeError
 
@@ -155,3 +155,22 @@ def test_an_empty_chip_name_is_no_preset_and_no_file(source):
         xm.load_chip(source)
     with pytest.raises(xm.FileFormatError, match="no chip preset or file named"):
         xm.train(P, rule="pinv", chip=source)
+
+
+@pytest.mark.parametrize("call", [
+    lambda pool: xm.find_capacity(pool, rule="pinv", protocol=xm.Protocol(probes=10**8),
+                                  trials=1),
+    lambda pool: curve.recall_curve(pool, [4, 8], "paper-sim", "pinv",
+                                    protocol=xm.Protocol(probes=10**8)),
+], ids=["find_capacity", "recall_curve"])
+def test_a_capacity_search_refuses_cues_beyond_the_limit_before_training(call, monkeypatch):
+    """find_capacity refused them at its first count, after that count's training: now
+    recall_curve checks its largest count's cues before it trains."""
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the size was checked")
+
+    monkeypatch.delenv("XBARMEM_MAX_BYTES", raising=False)
+    monkeypatch.setattr(curve, "fit_memories", no_training)
+    with pytest.raises(TooLargeError, match=r"^100000000 probe\(s\) of \d+ pattern\(s\) of "
+                       r"N = 16 would need about"):
+        call(xm.random_patterns(20, 16, seed=1))

@@ -25,7 +25,14 @@ import torch
 from xbarmem.checks import is_choice, shown
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol, Score, as_protocol, evaluate_many, make_cues
+from xbarmem.evaluation.evaluate import (
+    Protocol,
+    Score,
+    as_protocol,
+    check_cue_bytes,
+    evaluate_many,
+    make_cues,
+)
 from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
@@ -85,6 +92,8 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     Raises :class:`ConfigError` for bad counts, a count above the pool's number of distinct
     patterns, ``trials < 1`` or an unknown ``arch``/rule.
     """
+    protocol = as_protocol(protocol)
+    _check_cues_fit(pool, counts, protocol)
     return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,
                                    trials=trials, seed=seed, rule_options=rule_options,
                                    faults=faults),
@@ -181,6 +190,18 @@ def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: in
         sums[count][0] += float(cos.mean()) / trials
         sums[count][1] += float((cos > 1 - 1e-6).float().mean()) / trials
     return [{"count": c, "cosine": v[0], "exact": v[1]} for c, v in sums.items()]
+
+
+def _check_cues_fit(pool: PatternSet, counts: Sequence[int], protocol: Protocol) -> None:
+    """Refuse, before any training, ``protocol``'s cues of the largest of ``counts`` when
+    they would not fit in memory (:func:`~xbarmem.evaluation.evaluate.check_cue_bytes`, which
+    scoring applies again); counts that are not positive integers are left to :func:`_jobs`."""
+    try:
+        largest = max(int(c) for c in counts)
+    except (TypeError, ValueError):
+        return
+    if largest >= 1:
+        check_cue_bytes(protocol, largest, pool.n_neurons)
 
 
 def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int):
