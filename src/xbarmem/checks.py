@@ -20,7 +20,7 @@ from xbarmem.errors import ArgumentError, ConfigError, XbarmemError
 __all__ = ["MAX_COUNT", "MAX_SEED", "as_real_array", "check_callback", "check_choice",
            "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
            "check_tensor", "check_texts", "check_type",
-           "checked_keywords", "is_bool", "is_choice", "not_numbers", "shown",
+           "checked_keywords", "is_bool", "is_choice", "not_numbers", "numeric_array", "shown",
            "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -186,6 +186,22 @@ def not_numbers(value: Any, name: str, what: str, *,
     pattern_set = type(value).__name__ == "PatternSet" and hasattr(value, "patterns")
     hint = " (pass its .patterns)" if pattern_set else ""
     return error(f"{name} must be {what}, got {shown(value)}{hint}")
+
+
+def numeric_array(value: Any, name: str, what: str, *,
+                  error: type[XbarmemError] = ConfigError) -> Any:
+    """``value`` (not a tensor: nested lists, a numpy array) as a numpy array of bools or
+    numbers, its own dtype; :func:`not_numbers` (``{name} must be {what}``) when numpy cannot
+    read it (ragged lists) or it holds no numbers (None, texts, objects, a PatternSet)."""
+    import numpy as np  # numpy only when an array is read
+
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # ragged lists
+        arr = None
+    if arr is None or (arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number)):
+        raise not_numbers(value, name, what, error=error)
+    return arr
 
 
 def check_neurons(n_neurons: Any, name: str = "n_neurons",

@@ -12,7 +12,6 @@ import math
 import numbers
 from typing import Any
 
-import numpy as np
 import torch
 
 from xbarmem.checks import (
@@ -21,7 +20,7 @@ from xbarmem.checks import (
     check_tensor,
     checked_keywords,
     is_bool,
-    not_numbers,
+    numeric_array,
     shown,
 )
 from xbarmem.errors import PatternError
@@ -45,12 +44,7 @@ def _as_float_tensor(x: Any) -> torch.Tensor:
     """A float32 copy of ``x`` (never a view of the caller's data)."""
     if isinstance(x, torch.Tensor):
         return check_tensor(x, "cues", error=PatternError).detach().to(torch.float32, copy=True)
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError):  # ragged lists
-        arr = None
-    if arr is None or (arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number)):
-        raise not_numbers(x, "cues", "a (B, N) matrix of real numbers", error=PatternError)
+    arr = numeric_array(x, "cues", "a (B, N) matrix of real numbers", error=PatternError)
     return torch.tensor(arr, dtype=torch.float32)
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
-from xbarmem.checks import check_tensor, not_numbers
+from xbarmem.checks import check_tensor, numeric_array
 from xbarmem.errors import PatternError
 
 __all__ = ["OUTCOMES", "cosine_similarity", "exact_recall", "field_margins", "hamming_distance",
@@ -22,12 +21,7 @@ def _as_rows(x: Any, name: str) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         t = check_tensor(x, name, error=PatternError).detach().to("cpu", torch.float64)
     else:
-        try:
-            arr = np.asarray(x)
-        except (TypeError, ValueError):  # ragged lists
-            arr = None
-        if arr is None or (arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number)):
-            raise not_numbers(x, name, "a (B, N) matrix of real numbers", error=PatternError)
+        arr = numeric_array(x, name, "a (B, N) matrix of real numbers", error=PatternError)
         t = torch.as_tensor(arr, dtype=torch.float64)
     if t.ndim == 1:
         t = t.unsqueeze(0)

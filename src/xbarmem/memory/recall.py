@@ -35,7 +35,7 @@ from xbarmem.checks import (
     check_tensor,
     checked_keywords,
     is_choice,
-    not_numbers,
+    numeric_array,
     shown,
 )
 from xbarmem.data.patterns import check_cue_values
@@ -154,13 +154,7 @@ def _check_cues(cues, n: int, activation: str) -> torch.Tensor:
     if isinstance(cues, torch.Tensor):
         x = check_tensor(cues, "cues", error=PatternError).detach().to("cpu", torch.float32)
     else:
-        try:
-            arr = np.asarray(cues)
-        except (TypeError, ValueError):  # ragged lists
-            arr = None
-        if arr is None or arr.dtype.kind in "OUSV":  # None, texts, objects, a PatternSet
-            raise not_numbers(cues, "cues", f"a numeric (batch, {n}) matrix",
-                              error=PatternError)
+        arr = numeric_array(cues, "cues", f"a numeric (batch, {n}) matrix", error=PatternError)
         x = torch.as_tensor(arr.astype(np.float32))
     if x.ndim != 2 or x.shape[1] != n:
         raise PatternError(f"cues must have shape (batch, {n}), got {tuple(x.shape)}")
