@@ -212,6 +212,34 @@ def test_cli_refuses_a_weight_model_before_opening_the_log(pats, tmp_path, run_c
     assert not log.exists()
 
 
+@pytest.mark.parametrize(("option", "message"), [
+    ({"init": "linear"}, "init linear exists only for multilayer"),
+    ({"flip_steps": 0, "warm_start": True}, None)])
+def test_options_that_do_not_apply_are_refused_before_round_0(memory, pats, tmp_path, run_cli,
+                                                              option, message):
+    """An option the memory cannot use (``init=linear`` on one layer) is refused before round 0
+    programs a device, by the library and by the command (before ``--log`` is opened); one
+    that applies is taken."""
+    from xbarmem.learning.adaptive import AdaptiveTrainer
+
+    rec = Recording(SimulatedChip.like(memory.crossbar, chip=memory.chip, seed=2))
+    trainer = AdaptiveTrainer(**option, max_steps=5, finetune_steps=0)
+    model = save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
+    log = tmp_path / "rounds.jsonl"
+    args = [f"{key}={json.dumps(value)}" for key, value in option.items()]
+    if message is None:
+        adapt(memory, rec, pats, rounds=0, trainer=trainer)
+        assert rec.calls
+        return
+    with pytest.raises(ConfigError, match=message):
+        adapt(memory, rec, pats, rounds=1, trainer=trainer)
+    assert not rec.calls
+    code, out, err = run_cli("adapt", model, "--rounds", "1", "--log", log,
+                             *[a for arg in args for a in ("--rule-option", arg)])
+    assert code == 2 and not out and message in err
+    assert not log.exists()
+
+
 @pytest.mark.parametrize(("seconds", "shown"), [(0.48, "0.5"), (0.04, "0.0"), (9.94, "9.9"),
                                                 (12.4, "12"), (1234.0, "1234")])
 def test_adapt_summary_seconds_are_not_rounded_to_zero(seconds, shown):

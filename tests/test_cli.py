@@ -355,7 +355,7 @@ def test_chip_faults_then_inspect(run_cli, tmp_path, suffix):
     seen = run_json(run_cli, "chip", "inspect", path, "--json")
     assert seen["arrays"] == 2
     assert abs(seen["stuck_fraction"] - 0.3) < 0.02
-    for key in ("stuck", "stuck_on", "stuck_off", "stuck_fraction", "pairs_fully_stuck"):
+    for key in ("stuck", "stuck_on", "stuck_off", "stuck_fraction", "pairs_fully_stuck_fraction"):
         assert seen[key] == made[key], key
     assert seen["stuck_on"] + seen["stuck_off"] == seen["stuck"]
     assert seen["meta"]["seed"] == 1 and seen["meta"]["source"] == "generated"
@@ -507,7 +507,7 @@ def test_train_on_imported_fault_map(run_cli, tmp_path):
                        "--chip", "paper-sim",
                        "--fault-map", fmap, "--json")
     assert summary["faults"]["arrays"] == 1
-    assert summary["faults"]["pairs_fully_stuck"] == pytest.approx(0.5, abs=0.05)
+    assert summary["faults"]["pairs_fully_stuck_fraction"] == pytest.approx(0.5, abs=0.05)
     memory = load_memory(model)
     pinned = torch.as_tensor(memory.crossbar.stuck.all(axis=0))  # (N, N) faulty weights
     assert 0.4 < pinned.float().mean() < 0.6

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from xbarmem.cli import streams
 from xbarmem.errors import XbarmemError, XbarmemWarning
 from xbarmem.version import __version__
 
@@ -370,7 +371,13 @@ def main() -> None:
     deprecation warnings are printed after the command, and not at all when it is refused;
     other xbarmem warnings once each, as one line (:func:`_warning_lines`), once the command's
     work begins (:func:`work_begins`), and not at all when it is refused before. SIGTERM stops
-    a command as Ctrl-C does (:class:`Terminated`, exit 143)."""
+    a command as Ctrl-C does (:class:`Terminated`, exit 143). A closed standard output is
+    refused before any work (exit 2); a write that fails for lack of room is one line
+    (exit 1; :mod:`xbarmem.cli.streams`)."""
+    closed = streams.closed_output()
+    if closed is not None:
+        console.print(f"[red]error:[/red] {escape(closed)}", soft_wrap=True)
+        raise SystemExit(2)
     with _warning_lines(), _sigterm_stops():
         _main()
 
@@ -396,6 +403,13 @@ def _main() -> None:
         raise SystemExit(interrupted_code(exc)) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
+    except OSError as exc:
+        failed = streams.write_failure(exc)
+        if failed is None:
+            raise
+        _deprecations = _held = None
+        console.print(f"[red]error:[/red] {escape(failed)}", soft_wrap=True)
+        raise SystemExit(1) from None
     except Exception as exc:  # usage errors (click's, or the click vendored by newer typer)
         import click
 

@@ -155,6 +155,7 @@ def adapt_cmd(
     except FileFormatError as exc:  # the model's own options
         raise FileFormatError(f"{model}: {exc} (replace it with --rule-option KEY=VALUE)"
                               ) from None
+    trainer.refuse_inapplicable(len(memory.layers), memory_kind(memory), list(memory.sizes))
     chip, true_faults = _simulated_chip(memory, write_noise, read_noise, unknown_faults, seed)
     corruption, level, activation = given.cues_for(memory_kind(memory) or "binary",
                                                    corruption, level)

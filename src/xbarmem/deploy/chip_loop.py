@@ -251,12 +251,17 @@ def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
 def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | None, trainer
            ) -> tuple[BackendMemory, Protocol, Any, torch.Tensor]:
     """The chip view, the recall protocol and trainer (defaults filled in) and the patterns as
-    a tensor; :class:`ConfigError` for patterns of another N."""
+    a tensor; :class:`ConfigError` for patterns of another N, and for trainer options that do
+    not apply to the memory (``refuse_inapplicable``: e.g. ``init="linear"`` on one layer),
+    before round 0 programs anything."""
     view = BackendMemory(memory, backends)
     kind = patterns.kind
     protocol = as_protocol(protocol, Protocol(probes=20,
                                               activation="sign" if kind == "binary" else "tanh"))
     trainer = trainer or default_trainer(memory)
+    refuse = getattr(trainer, "refuse_inapplicable", None)
+    if refuse is not None:
+        refuse(len(memory.layers), kind, list(memory.sizes))
     x = torch.as_tensor(patterns.patterns, dtype=torch.float32)
     if x.shape[1] != memory.n_neurons:
         raise ConfigError(f"patterns have N={x.shape[1]} but the memory has {memory.n_neurons}")

@@ -164,7 +164,9 @@ class FaultMap:
         return self
 
     def summary(self, device: DeviceSpec | None = None) -> dict[str, Any]:
-        """Counts of stuck devices (and ON/OFF split when ``device`` is given)."""
+        """The map's size, its stuck devices (count and fraction) and the fractions of pairs
+        with one or both devices stuck (keys ending ``_fraction``: shares of all devices or
+        pairs, between 0 and 1); with ``device``, the stuck devices' ON / OFF split (counts)."""
         if device is not None:
             check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device) or None")
         stuck = self.stuck
@@ -172,8 +174,8 @@ class FaultMap:
             "arrays": self.n_arrays, "rows": self.array_shape[0], "cols": self.array_shape[1],
             "devices": int(stuck.size), "stuck": int(stuck.sum()),
             "stuck_fraction": float(stuck.mean()),
-            "pairs_with_a_stuck_device": float(stuck.any(axis=1).mean()),
-            "pairs_fully_stuck": float(stuck.all(axis=1).mean()),
+            "pairs_with_a_stuck_device_fraction": float(stuck.any(axis=1).mean()),
+            "pairs_fully_stuck_fraction": float(stuck.all(axis=1).mean()),
         }
         if device is not None:
             mid = 0.5 * (device.g_min + device.g_max)

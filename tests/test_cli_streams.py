@@ -1,0 +1,73 @@
+"""The command line when its standard streams cannot take what it prints: closed before it
+starts, open for reading only, or failing part-way (a full disk)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xbarmem.cli import streams
+
+posix = pytest.mark.skipif(os.name != "posix", reason="closes descriptors in the child")
+COMMAND = [sys.executable, "-m", "xbarmem", "chip", "show"]
+
+
+def _run(args: list[str], close: tuple[int, ...] = (), read_only: int | None = None,
+         **kwargs) -> subprocess.CompletedProcess:
+    def before() -> None:
+        for fd in close:
+            os.close(fd)
+        if read_only is not None:  # what a shell leaves: the descriptor taken by a file it read
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, read_only)
+            os.close(null)
+
+    return subprocess.run(args, preexec_fn=before, timeout=120, **kwargs)
+
+
+@posix
+@pytest.mark.parametrize("how", ["closed", "read-only"])
+def test_a_closed_standard_output_is_refused_before_any_work(tmp_path: Path, how: str) -> None:
+    out = tmp_path / "faults.npz"
+    done = _run([sys.executable, "-m", "xbarmem", "chip", "faults", "--out", str(out)],
+                close=(1,) if how == "closed" else (), read_only=1 if how == "read-only" else None,
+                stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: standard output is closed: redirect it to a file, or to /dev/null to discard it"]
+    assert not out.exists()
+
+
+@posix
+@pytest.mark.parametrize("how", ["closed", "read-only"])
+@pytest.mark.parametrize(("chip", "code"), [("paper-sim", 0), ("no-such-chip", 2)])
+def test_a_closed_standard_error_keeps_the_exit_code(how: str, chip: str, code: int) -> None:
+    done = _run([*COMMAND, chip], close=(2,) if how == "closed" else (),
+                read_only=2 if how == "read-only" else None, stdout=subprocess.PIPE, text=True)
+    assert done.returncode == code
+    assert ("[device]" in done.stdout) == (code == 0)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("json_out", [False, True])
+def test_a_full_disk_behind_standard_output_is_one_line(json_out: bool) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*COMMAND, "paper-sim", *(["--json"] if json_out else [])],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["error: writing failed: No space left on device"]
+
+
+def test_write_failure_names_only_failed_writes() -> None:
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "results.sqlite")
+    assert streams.write_failure(full) == (
+        f"writing failed: {os.strerror(errno.ENOSPC)} (results.sqlite)")
+    assert streams.write_failure(OSError(errno.EIO, "Input/output error")) == (
+        "writing failed: Input/output error")
+    assert streams.write_failure(FileNotFoundError(errno.ENOENT, "No such file")) is None
+    assert streams.write_failure(PermissionError(errno.EACCES, "Permission denied")) is None
