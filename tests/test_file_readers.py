@@ -161,6 +161,56 @@ def test_a_one_array_read_back_may_drop_the_array_axis(tmp_path):
     np.testing.assert_array_equal(load_read_back(tmp_path / "r.npy", mem), g)
 
 
+@pytest.mark.parametrize("arrays", [False, True])
+def test_g_plus_and_g_minus_planes_read_from_two_arrays_of_an_npz(tmp_path, arrays):
+    """``key="PLUS,MINUS"`` stacks two arrays of an .npz as the pairs' G+ and G- planes, for a
+    read-back as for ``chip import``: the same as the stacked array."""
+    mem = xm.train(xm.random_patterns(2, 6, seed=0), chip=SMALL, rule="pinv")
+    layer = mem.layers[0]
+    g = layer.scatter(np.stack([layer.g_pos, layer.g_neg]))  # (1, 2, 8, 8)
+    plus, minus = (g[:, 0], g[:, 1]) if arrays else (g[0, 0], g[0, 1])
+    np.savez(tmp_path / "r.npz", gp=plus, gm=minus, other=np.zeros(3))
+    np.testing.assert_array_equal(load_read_back(tmp_path / "r.npz", mem, key="gp, gm"), g)
+    swapped = load_read_back(tmp_path / "r.npz", mem, key="gm,gp")
+    np.testing.assert_array_equal(swapped[:, ::-1], g)
+
+
+@pytest.mark.parametrize(("key", "message"), [
+    ("gp,", "a key with a comma names two arrays, the G\\+ and G- planes"),
+    ("gp,gm,gp", "a key with a comma names two arrays"),
+    ("gp,nope", "no array named 'nope'"),
+    ("gp,other", "must be two arrays of one shape.*got \\(8, 8\\) and \\(3,\\)"),
+    ("other,other", "must be two arrays of one shape.*got \\(3,\\) and \\(3,\\)"),
+])
+def test_bad_plane_keys_are_one_line(tmp_path, key, message):
+    g = np.full((8, 8), 50e-6)
+    np.savez(tmp_path / "r.npz", gp=g, gm=g, other=np.zeros(3))
+    mem = xm.train(xm.random_patterns(2, 6, seed=0), chip=SMALL, rule="pinv")
+    _one_line(lambda: load_read_back(tmp_path / "r.npz", mem, key=key), FileFormatError, message)
+    np.save(tmp_path / "r.npy", g)
+    _one_line(lambda: load_read_back(tmp_path / "r.npy", mem, key="gp,gm"), FileFormatError,
+              "single .npy array; the G\\+ and G- planes 'gp,gm' are read from two arrays")
+
+
+def test_chip_import_reads_the_planes_of_two_arrays(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    g = rng.uniform(2e-6, 150e-6, size=(2, 64, 64))
+    np.savez(tmp_path / "planes.npz", g_plus=g[0], g_minus=g[1])
+    np.save(tmp_path / "stacked.npy", g)
+    code, _, err = run_cli("chip", "import", tmp_path / "planes.npz", "--as", "conductance",
+                           "-o", tmp_path / "a.npz")
+    assert code == 2 and "--key PLUS,MINUS, as the G+ and G- planes" in err
+    code, _, err = run_cli("chip", "import", tmp_path / "planes.npz", "--as", "conductance",
+                           "--key", "g_plus,g_minus", "-o", tmp_path / "a.npz")
+    assert code == 0, err
+    code, _, err = run_cli("chip", "import", tmp_path / "stacked.npy", "--as", "conductance",
+                           "-o", tmp_path / "b.npz")
+    assert code == 0, err
+    a, b = FaultMap.load(tmp_path / "a.npz"), FaultMap.load(tmp_path / "b.npz")
+    np.testing.assert_array_equal(a.stuck, b.stuck)
+    assert a.stuck.any()
+
+
 # --------------------------------------------------------------------------- pattern files
 def test_8_bit_rows_are_images_binarised_at_their_mean(tmp_path):
     rng = np.random.default_rng(0)

@@ -541,6 +541,26 @@ class ArrayFile:
             self._fail(f"holds {len(self.names)} arrays; {how} {self._listed()}")
         return self.array(key if key is not None else self.names[0])
 
+    def planes(self, key: str | None, how: str = "choose one of") -> np.ndarray:
+        """As :meth:`pick`; a ``key`` naming two members, ``"PLUS,MINUS"``, reads them as the
+        G+ and G- planes of differential pairs, each ``(rows, cols)`` or ``(n_arrays, rows,
+        cols)``, stacked as ``(2, rows, cols)`` / ``(n_arrays, 2, rows, cols)``."""
+        if key is None or "," not in key:
+            return self.pick(key, how)
+        names = [name.strip() for name in key.split(",")]
+        if len(names) != 2 or not all(names):
+            self._fail(f"key {shown(key)}: a key with a comma names two arrays, the G+ and G- "
+                       "planes (PLUS,MINUS)")
+        if not self.is_npz:
+            self._fail(f"is a single .npy array; the G+ and G- planes {shown(key)} are read "
+                       "from two arrays of an .npz")
+        plus, minus = self.array(names[0]), self.array(names[1])
+        if plus.shape != minus.shape or plus.ndim not in (2, 3):
+            self._fail(f"the G+ and G- planes {shown(names[0])} and {shown(names[1])} must be "
+                       f"two arrays of one shape, (rows, cols) or (n_arrays, rows, cols): got "
+                       f"{tuple(plus.shape)} and {tuple(minus.shape)}")
+        return np.stack([plus, minus], axis=-3)
+
     def array(self, name: str | None = None) -> np.ndarray:
         """Load the ``.npy`` (``name`` None) or the member ``name`` of the ``.npz``."""
         if not self.is_npz:

@@ -80,7 +80,10 @@ ReadBack = Annotated[Path | None, typer.Option(
          "--key and --export apply; --rounds, --target, --unknown-faults, --read-averages and "
          "--log (the simulated chip's) do not.")]
 Key = Annotated[str | None, typer.Option("--key", metavar="NAME",
-                                         help="Array name inside an .npz.")]
+                                         help="Array name inside an .npz; two names, "
+                                         "PLUS,MINUS, read the G+ and G- planes of the pairs "
+                                         "from two arrays ((rows, cols) or (n_arrays, rows, "
+                                         "cols) each).")]
 UnknownFaults = bounded(float, "--unknown-faults", metavar="X", ge=0.0, le=1.0, help="Extra "
                         "fraction of devices stuck on the simulated chip that the model does "
                         "not know (half at g_max, half at g_min).")

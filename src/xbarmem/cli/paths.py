@@ -16,8 +16,13 @@ from xbarmem.hardware.chip import preset_names
 
 
 def load_array(path: Path, key: str | None) -> np.ndarray:
-    """One array from an .npy or .npz file (``key`` chooses inside an .npz)."""
-    return ArrayFile(read_bytes(path, "array file"), str(path)).pick(key, "choose one with --key:")
+    """One array from an .npy or .npz file (``key`` chooses inside an .npz; ``PLUS,MINUS``
+    stacks two as the G+ and G- planes, :meth:`~xbarmem.files.ArrayFile.planes`)."""
+    return ArrayFile(read_bytes(path, "array file"), str(path)).planes(key, PICK)
+
+
+#: how to choose among an .npz's arrays, in messages
+PICK = "choose one with --key (or two, --key PLUS,MINUS, as the G+ and G- planes):"
 
 
 # ------------------------------------------------------------------------------ outputs

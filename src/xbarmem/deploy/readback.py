@@ -37,10 +37,10 @@ from xbarmem.memory.base import Memory
 @checked_keywords
 def load_read_back(path: str | Path, memory: Memory, key: str | None = None) -> np.ndarray:
     """The read-back file at ``path`` (see module docstring; ``key`` picks an array of an
-    ``.npz``), checked against ``memory`` by :func:`check_read_back`. Returns float64
-    ``(n_arrays, 2, rows, cols)`` siemens, NaN at cells the model does not use and the file
-    does not give. Raises :class:`FileFormatError` for an unreadable file,
-    :class:`ConfigError` for one that does not fit the model."""
+    ``.npz``, or two, ``"PLUS,MINUS"``, as the G+ and G- planes), checked against ``memory``
+    by :func:`check_read_back`. Returns float64 ``(n_arrays, 2, rows, cols)`` siemens, NaN at
+    cells the model does not use and the file does not give. Raises :class:`FileFormatError`
+    for an unreadable file, :class:`ConfigError` for one that does not fit the model."""
     path = as_path(path)
     check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     arr = memory.chip.array
@@ -49,8 +49,8 @@ def load_read_back(path: str | Path, memory: Memory, key: str | None = None) -> 
             raise ConfigError(f"--key applies to an .npz read-back, not {path.name}")
         return check_read_back(read_conductance_csv(path, arr.rows, arr.cols), memory,
                                str(path), csv=True)
-    data = ArrayFile(read_bytes(path, "read-back file"), str(path)).pick(
-        key, "choose one with --key:")
+    data = ArrayFile(read_bytes(path, "read-back file"), str(path)).planes(
+        key, "choose one with --key (or two, --key PLUS,MINUS, as the G+ and G- planes):")
     return check_read_back(data, memory, str(path))
 
 

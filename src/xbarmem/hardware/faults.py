@@ -423,7 +423,8 @@ def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
         a = a[None]
     if a.ndim != 4 or a.shape[1] != 2:
         hint = (": one plane of devices; stack the G+ and G- planes of the pairs as "
-                "(2, rows, cols)" if a.ndim == 2 else "")
+                "(2, rows, cols), or save both in one .npz and read them with the key "
+                "PLUS,MINUS (their two names)" if a.ndim == 2 else "")
         raise FileFormatError(f"{what} must have shape (2, rows, cols) or "
                               f"(n_arrays, 2, rows, cols), the axis of size 2 holding the G+ "
                               f"and G- device of each pair; got {tuple(a.shape)}{hint}")
