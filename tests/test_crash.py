@@ -295,3 +295,30 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals a process group")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_to_a_dask_sweep_is_one_line(tmp_path, sig):
+    """Ctrl-C in a terminal reaches the whole process group: each local Dask worker printed a
+    KeyboardInterrupt traceback (and Dask its warnings of cancelled tasks) around the
+    driver's "interrupted" line; now only that line, the exit code of the signal, and no
+    worker left behind."""
+    sweep, store = tmp_path / "dask.toml", tmp_path / "dask.sqlite"
+    sweep.write_text(tiny_sweep("dask", seeds=4, fault_rates=[0.02 * i for i in range(30)]))
+    args = [sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store", str(store),
+            "--workers", "2", "--json"]
+    proc = subprocess.Popen(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    _wait_for(proc, lambda: _rows(store) >= 4, "stored 4 rows", timeout=240)
+    os.killpg(proc.pid, sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143), err
+    assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
+                                     f"same command again to resume")
+    with pytest.raises(ProcessLookupError):  # the group: workers included, all gone
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            os.killpg(proc.pid, 0)
+            time.sleep(0.2)
+        raise AssertionError("a process of the sweep's group is still running")

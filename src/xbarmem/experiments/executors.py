@@ -9,8 +9,12 @@ options (see :mod:`xbarmem.experiments.runner` for what each option means).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import logging
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from xbarmem.checks import check_count, check_type, shown
@@ -212,8 +216,13 @@ class _Dask:
             self._check_versions(scheduler)
         else:
             count = capped(workers, "--workers", "Dask workers")  # one per core, as --jobs
-            self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+            # silence_logs: the workers log nothing below CRITICAL (what goes wrong in a trial
+            # comes back to the driver with its future; the cancelled tasks and heartbeats of a
+            # shutdown on Ctrl-C / SIGTERM were logged with Dask's own file paths)
+            with _sigint_ignored():  # the workers' start: they keep ignoring it
+                self.cluster = LocalCluster(n_workers=count, threads_per_worker=1,
+                                            processes=True, dashboard_address=None,
+                                            silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
             self.name = f"Dask LocalCluster ({count} workers)"
         threads = sum(self.client.nthreads().values()) or 1
@@ -293,9 +302,43 @@ class _Dask:
             self.client.cancel(list(futures))
 
     def close(self, wait: bool = True) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        """Close the client (and the local cluster), with Dask's and its event loop's logs
+        silenced meanwhile: a shutdown racing the workers' heartbeats (on Ctrl-C / SIGTERM)
+        logged errors and tracebacks that are not the user's to act on."""
+        with _logs_silenced(("distributed", "tornado", "asyncio")):
+            self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+@contextlib.contextmanager
+def _logs_silenced(names: tuple[str, ...]) -> Iterator[None]:
+    """The loggers ``names`` log nothing below CRITICAL inside; their levels are restored."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored inside (in the main thread; elsewhere nothing changes), so the processes
+    started there ignore it for good (an ignored signal stays ignored in a new interpreter):
+    Ctrl-C in a terminal reaches the whole process group, and the local Dask workers stopped
+    by it printed a traceback each while the driver ended them anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def check_executor(jobs: int = 1, workers: int | None = None,
