@@ -807,7 +807,8 @@ def test_command_modules_do_not_import_each_other():
 
     folder = Path(cli.__file__).parent
     shared = {"xbarmem.cli.common", "xbarmem.cli.given", "xbarmem.cli.parsers",
-              "xbarmem.cli.paths", "xbarmem.cli.progress", "xbarmem.cli",
+              "xbarmem.cli.paths", "xbarmem.cli.progress", "xbarmem.cli.streams",
+              "xbarmem.cli",
               *(f"xbarmem.cli.{m}" for m in OPTION_MODULES)}
     modules = [p for p in folder.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert len(modules) >= 10, modules
@@ -819,7 +820,8 @@ def test_command_modules_do_not_import_each_other():
                 assert node.module in shared | own, (path.name, node.module)
                 if node.module == "xbarmem.cli":
                     assert {a.name for a in node.names} <= {"given", "common", "parsers",
-                                                            "paths", *OPTION_MODULES}, path.name
+                                                            "paths", "streams",
+                                                            *OPTION_MODULES}, path.name
 
 
 def test_version(run_cli):
