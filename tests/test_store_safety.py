@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tiny_sweep
 
 from xbarmem.errors import FileFormatError
 from xbarmem.experiments.claims import Claimant
@@ -397,3 +398,44 @@ def test_a_new_store_being_written_is_read_while_its_tables_are_in_the_wal(tmp_p
         assert store.with_name("results.sqlite-wal").stat().st_size > 0
         with ResultStore(store, readonly=True) as reader:
             assert [r["key"] for r in reader.rows()] == ["k1"]
+
+
+def _full(db: ResultStore) -> None:
+    """Let ``db``'s connection grow its file by two pages at most: SQLite then reports the
+    database or disk full, as on a full disk."""
+    pages = db._db.execute("PRAGMA page_count").fetchone()[0]
+    db._db.execute(f"PRAGMA max_page_count = {pages + 2}")
+
+
+def test_a_full_disk_is_an_os_error_naming_the_store_and_stores_nothing(tmp_path):
+    """SQLite's "database or disk is full" came out as sqlite3.OperationalError (a traceback
+    at the command line); now OSError ENOSPC naming the store, as any write the disk cannot
+    take, with the batch rolled back and the store usable once there is room."""
+    import errno
+
+    path = tmp_path / "full.sqlite"
+    rows = [(f"k{i}", "s", {"i": i, "pad": "x" * 4000}, {"cosine": 1.0}, {}) for i in range(40)]
+    with ResultStore(path) as db:
+        _full(db)
+        with pytest.raises(OSError) as info:
+            db.add(rows)
+        assert info.value.errno == errno.ENOSPC and info.value.filename == str(path)
+        assert db.count() == 0
+        db._db.execute("PRAGMA max_page_count = 1073741823")
+        assert db.add(rows) == 40
+
+
+def test_sweep_on_a_full_disk_is_one_line(run_cli, tmp_path, monkeypatch):
+    sweep, path = tmp_path / "full.toml", tmp_path / "full.sqlite"
+    sweep.write_text(tiny_sweep("full", seeds=3))
+    real = ResultStore.add
+
+    def add_when_full(self, rows):
+        _full(self)
+        return real(self, [(k, s, {**c, "pad": "x" * 8000}, r, m) for k, s, c, r, m in rows])
+
+    monkeypatch.setattr(ResultStore, "add", add_when_full)
+    code, out, err = run_cli("sweep", sweep, "--store", path, "--jobs", "1")
+    assert code == 1 and not out
+    assert err.strip().splitlines()[-1] == (
+        f"error: writing failed: No space left on device ({path})")

@@ -24,7 +24,7 @@ from typing import Any
 
 from xbarmem.checks import check_texts, check_type, is_bool, shown
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.store_file import rollback
+from xbarmem.experiments.store_file import write_transaction
 from xbarmem.experiments.store_rows import finished_keys
 
 
@@ -74,8 +74,7 @@ def claim_keys(db: sqlite3.Connection, keys: Sequence[str], owner: Claimant,
     ``"claimed"`` (see :meth:`~xbarmem.experiments.store.ResultStore.claim`)."""
     keys = list(dict.fromkeys(check_texts(keys, "keys", "a list of trial keys")))
     check_claim(owner, lease)
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         done = finished_keys(db, keys)
         todo = [k for k in keys if k not in done]
         if not todo:
@@ -88,10 +87,6 @@ def claim_keys(db: sqlite3.Connection, keys: Sequence[str], owner: Claimant,
             db.executemany("INSERT OR REPLACE INTO claims VALUES (?,?,?,?,?)",
                            [(k, owner.token, owner.host, owner.pid, expires) for k in todo])
             state = "claimed"
-        db.execute("COMMIT")
-    except BaseException:
-        rollback(db)
-        raise
     return state
 
 

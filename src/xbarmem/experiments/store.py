@@ -58,8 +58,8 @@ from xbarmem.experiments.store_file import (
     create_schema,
     file_verdict,
     open_readonly,
-    rollback,
     store_tables,
+    write_transaction,
 )
 from xbarmem.experiments.store_rows import (
     ROW_FIELDS,
@@ -156,17 +156,12 @@ class ResultStore:
         values = [row_values(row, f"rows[{i}]", now) for i, row in enumerate(rows)]
         if not values:
             return 0
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self._db):  # OSError ENOSPC naming the store when it is full
             before = self._db.total_changes
             self._db.executemany("INSERT OR IGNORE INTO trials VALUES (?,?,?,?,?,?,?,?,?,?)",
                                  values)
             inserted = self._db.total_changes - before
             self._db.executemany("DELETE FROM claims WHERE key = ?", [(v[0],) for v in values])
-            self._db.execute("COMMIT")
-        except BaseException:
-            rollback(self._db)
-            raise
         keys = {v[0] for v in values}
         for listener in list(self._listeners):
             listener(keys)

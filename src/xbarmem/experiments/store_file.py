@@ -6,11 +6,14 @@ retries while SQLite reports the database locked."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
+import os
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -223,16 +226,44 @@ def create_schema(db: sqlite3.Connection, path: Path, busy_timeout: float) -> No
         raise FileFormatError(f"store {path}: cannot use WAL journal mode "
                               f"(got {mode}); is it on a network file system?")
     db.execute("PRAGMA synchronous = FULL")
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         file_verdict(path, store_tables(db))
         for statement in filter(str.strip, SCHEMA.split(";")):
             db.execute(statement)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+
+#: SQLite's result codes of a write the disk could not take, as the OS errors they are
+_DISK_ERRORS = {sqlite3.SQLITE_FULL: errno.ENOSPC, sqlite3.SQLITE_IOERR: errno.EIO}
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction of ``db``, rolled back on any
+    exception (:func:`rollback`). SQLite's "database or disk is full" and disk I/O errors are
+    raised as :class:`OSError` (``ENOSPC`` / ``EIO``) naming the store's file, as every other
+    write the disk could not take (the command line says so in one line)."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield
         db.execute("COMMIT")
-    except BaseException:
-        rollback(db)
-        raise
+    except BaseException as exc:
+        with contextlib.suppress(sqlite3.Error):
+            rollback(db)
+        code = getattr(exc, "sqlite_errorcode", None) if isinstance(
+            exc, sqlite3.OperationalError) else None
+        error = None if code is None else _DISK_ERRORS.get(code & 0xFF)
+        if error is None:
+            raise
+        raise OSError(error, os.strerror(error), _file_of(db)) from None
+
+
+def _file_of(db: sqlite3.Connection) -> str | None:
+    """The file of ``db``'s main database (None when it cannot be read)."""
+    try:
+        return db.execute("PRAGMA database_list").fetchone()[2] or None
+    except sqlite3.Error:
+        return None
 
 
 def rollback(db: sqlite3.Connection) -> None:
