@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -322,3 +323,36 @@ def test_ctrl_c_or_sigterm_to_a_dask_sweep_is_one_line(tmp_path, sig):
             os.killpg(proc.pid, 0)
             time.sleep(0.2)
         raise AssertionError("a process of the sweep's group is still running")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+@pytest.mark.parametrize("link", [False, True])
+def test_a_named_pipe_or_a_link_to_one_is_written_into_never_replaced(tmp_path, run_cli, link):
+    """``--csv pipe.csv`` where another program reads the named pipe: the pipe was replaced by
+    a regular file (as root, ``-o`` naming a device of /dev would have replaced the device)
+    and the reader got nothing. Now a path that is not a regular file is written into."""
+    import threading
+
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("pipe"))
+    assert run_cli("sweep", sweep, "--store", store, "--jobs", "1")[0] == 0
+    pipe = tmp_path / "rows.csv"
+    os.mkfifo(pipe)
+    target = pipe
+    if link:
+        target = tmp_path / "link.csv"
+        target.symlink_to(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    code, _, err = run_cli("results", store, "--csv", target)
+    reader.join(timeout=60)
+    assert code == 0, err
+    assert got and got[0].decode().splitlines()[0].startswith("key,sweep,trial")
+    assert len(got[0].decode().splitlines()) == 1 + 2  # the header, then hebb and pinv
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and target.is_symlink() == link
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["s.toml", "s.sqlite", "rows.csv", *(["link.csv"] if link else [])]
+        + [p.name for p in tmp_path.glob("s.sqlite-*")])
+    with pytest.raises(OSError):
+        write_file(tmp_path / "missing" / "x.csv", "x")  # (a missing folder still refused)

@@ -189,7 +189,9 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     writing one file leave one of theirs whole. The temporary file is removed when ``write``
     fails or is interrupted; those left beside ``path`` by killed processes of this host are
     removed before writing (:func:`_clear_partials`). Links and modes as
-    :func:`write_replacing`. Returns the file written."""
+    :func:`write_replacing`. A ``path`` that is not a regular file (a named pipe another
+    program reads, ``/dev/stdout``, ``/dev/null``) is written into, never replaced. Returns
+    the file written."""
 
     def replace(target: Path) -> None:
         _clear_partials(target)
@@ -204,6 +206,12 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
             Path(partial).unlink(missing_ok=True)
             raise
 
+    given = Path(path)
+    if given.exists() and not given.is_file() and not given.is_dir():
+        # a FIFO or a device, or a link to one (/dev/stdout): replacing it would remove it (as
+        # root, a device node of /dev) and the program reading it would get nothing
+        write(given)
+        return given
     return write_replacing(path, replace)
 
 
