@@ -18,6 +18,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import tiny_sweep
 
@@ -356,3 +357,26 @@ def test_a_named_pipe_or_a_link_to_one_is_written_into_never_replaced(tmp_path, 
         + [p.name for p in tmp_path.glob("s.sqlite-*")])
     with pytest.raises(OSError):
         write_file(tmp_path / "missing" / "x.csv", "x")  # (a missing folder still refused)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_model_saved_into_a_named_pipe_reaches_its_reader(tmp_path, small_memory):
+    """``save_memory`` renamed safetensors' temporary file over the path: a named pipe was
+    replaced (a device node too, as root); now written as every result file is."""
+    import threading
+
+    import xbarmem as xm
+
+    patterns, memory = small_memory
+    pipe = tmp_path / "model.safetensors"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    xm.save_memory(memory, pipe, patterns=patterns)
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    copy = tmp_path / "copy.safetensors"
+    copy.write_bytes(got[0])
+    np.testing.assert_array_equal(xm.load_memory(copy).layers[0].g_pos, memory.layers[0].g_pos)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.safetensors", "model.safetensors"]

@@ -439,3 +439,18 @@ def test_sweep_on_a_full_disk_is_one_line(run_cli, tmp_path, monkeypatch):
     assert code == 1 and not out
     assert err.strip().splitlines()[-1] == (
         f"error: writing failed: No space left on device ({path})")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_store_that_is_a_named_pipe_is_refused_before_any_work(run_cli, tmp_path, dry_run):
+    """A results store must be a file: a named pipe was accepted by --dry-run and refused by
+    the run only once its progress bar had started."""
+    sweep, pipe = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("pipe"))
+    os.mkfifo(pipe)
+    code, out, err = run_cli("sweep", sweep, "--store", pipe,
+                             *(["--dry-run"] if dry_run else ["--jobs", "1"]))
+    assert code == 2 and not out
+    assert err == f"error: store {pipe} is not a file\n"
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)

@@ -168,7 +168,7 @@ def _umask() -> int:
 
 def write_replacing(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(target)`` for a writer that replaces ``target`` by renaming a temporary
-    file over it (safetensors does): ``target`` is the file a symbolic link at ``path``
+    file over it (:func:`write_atomically`'s): ``target`` is the file a symbolic link at ``path``
     points to (the link stays a link), and the written file keeps the mode of the file it
     replaced, or gets a new file's mode under the umask (``0o666 & ~umask``), instead of the
     temporary file's ``0o600``. Returns ``target``."""

@@ -153,13 +153,13 @@ def sweep_cmd(
     holds_trials = False
     if not dry_run:  # the store first: a foreign file is refused before the sweep is read
         paths.check_output(store, "--store")
-        holds_trials = store.is_file() and ResultStore.check(store) == "store"
+        holds_trials = ResultStore.check(store) == "store"  # (refuses a pipe or a device)
     spec = load_sweep(file)
     if dry_run:
         from xbarmem.experiments.runner import pending_groups
         from xbarmem.experiments.trial import plan_groups
 
-        if store.is_file() and ResultStore.check(store) == "store":
+        if ResultStore.check(store) == "store":
             with ResultStore(store, readonly=True) as db:
                 groups, already = pending_groups(spec, db)
         else:  # a dry run creates nothing

@@ -29,12 +29,12 @@ import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load as load_tensors
-from safetensors.numpy import save_file
+from safetensors.numpy import save as tensor_bytes
 
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.data.patterns import PatternSet, check_storable
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
-from xbarmem.files import as_path, missing, output_file, read_bytes, write_replacing
+from xbarmem.files import as_path, missing, output_file, read_bytes, write_file
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.jsontext import dumps
@@ -142,8 +142,9 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
             "fault_meta": memory.faults.meta, "info": memory.info, "versions": _versions(),
             "threads": torch.get_num_threads(), "extra": extra}
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    write_replacing(path, lambda target: save_file(arrays, str(target),
-                                                   metadata={"xbarmem": dumps(meta)}))
+    # written as every result file is (whole or not at all; links, modes and named pipes as
+    # files.write_atomically says)
+    write_file(path, tensor_bytes(arrays, metadata={"xbarmem": dumps(meta)}))
     return path
 
 
