@@ -71,3 +71,41 @@ def test_write_failure_names_only_failed_writes() -> None:
         "writing failed: Input/output error")
     assert streams.write_failure(FileNotFoundError(errno.ENOENT, "No such file")) is None
     assert streams.write_failure(PermissionError(errno.EACCES, "Permission denied")) is None
+
+
+LONG = "n" * 300  # longer than any common file system allows in one name (255 bytes)
+
+
+@pytest.mark.parametrize("args", [
+    ["chip", "inspect", f"{LONG}.npz"],
+    ["chip", "show", LONG],
+    ["train", "--data", f"{LONG}.npy", "-o", "m.safetensors"],
+    ["evaluate", f"{LONG}.safetensors"],
+    ["results", f"{LONG}.sqlite"],
+    ["energy", "--circuit", LONG],
+    ["chip", "faults", "--out", f"{LONG}.npz"],
+    ["demo", "--out", LONG],
+])
+def test_a_name_too_long_is_one_line_before_any_work(run_cli, tmp_path, monkeypatch, args):
+    """Asking whether such a path exists raises (ENAMETOOLONG): every command ended in a
+    traceback, some after their work (``chip faults --out`` generated the map first)."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*args)
+    assert code == 2 and not out, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "long" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_name_within_the_limit_is_written_with_its_temporary_and_lock_files(
+        run_cli, tmp_path, monkeypatch):
+    """A name of 250 bytes is valid, but the temporary file beside it (``.NAME.XXXX.HOST-PID
+    .partial``) and a checkpoint's lock file (``.NAME.lock``) were longer than 255 bytes."""
+    monkeypatch.chdir(tmp_path)
+    name = "m" * 246 + ".npz"
+    code, _, err = run_cli("chip", "faults", "--out", name, "--json")
+    assert code == 0, err
+    kept = "k" * 245 + ".json"
+    code, _, err = run_cli("capacity", "--data", "random", "--neurons", "16", "--rule", "hebb",
+                           "--trials", "1", "--probes", "2", "--checkpoint", kept)
+    assert code == 0, err  # (the checkpoint is removed once the search is done)
+    assert [p.name for p in tmp_path.iterdir()] == [name]

@@ -23,6 +23,7 @@ moment never leaves a file cut short.
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import json
 import math
@@ -195,7 +196,7 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
 
     def replace(target: Path) -> None:
         _clear_partials(target)
-        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.",
+        handle, partial = tempfile.mkstemp(prefix=f".{side_name(target.name)}.",
                                            suffix=f".{_OWNER}-{os.getpid()}.partial",
                                            dir=target.parent)
         os.close(handle)
@@ -230,13 +231,29 @@ def write_npy(path: str | Path, array: np.ndarray) -> Path:
 
 
 #: this host, in the names of temporary files (their processes are looked for here only)
-_OWNER = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+_OWNER = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:40] or "host"
+
+#: the longest file name (bytes) used as it is in the names of files beside it
+SIDE_NAME_BYTES = 120
+
+
+def side_name(name: str) -> str:
+    """``name`` as it appears in the names of the files made beside it (temporary files, lock
+    files): itself, or, when longer than :data:`SIDE_NAME_BYTES` bytes, its start and a hash
+    of the whole, so that those names stay within the file system's limit (255 bytes) for any
+    name that is itself within it."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= SIDE_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    return raw[:80].decode("utf-8", "ignore") + "~" + digest
 
 
 def _clear_partials(target: Path) -> None:
     """Remove the temporary files of :func:`write_atomically` beside ``target`` whose process
     (on this host) is gone: a writer killed mid-write left them."""
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.[^.]+\.{_OWNER}-(\d+)\.partial")
+    pattern = re.compile(rf"\.{re.escape(side_name(target.name))}\.[^.]+\.{_OWNER}-(\d+)"
+                         rf"\.partial")
     try:
         names = [m for m in (pattern.fullmatch(p.name) for p in target.parent.iterdir()) if m]
     except OSError:
@@ -272,7 +289,7 @@ class FileLock:
     def __init__(self, path: str | Path, what: str = "file", *,
                  error: type[XbarmemError] = FileFormatError) -> None:
         self._key: Path | None = None
-        lock = Path(path).parent / f".{Path(path).name}.lock"
+        lock = Path(path).parent / f".{side_name(Path(path).name)}.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
         key = lock.resolve()
         if key in self._held:

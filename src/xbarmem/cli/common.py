@@ -373,7 +373,8 @@ def main() -> None:
     work begins (:func:`work_begins`), and not at all when it is refused before. SIGTERM stops
     a command as Ctrl-C does (:class:`Terminated`, exit 143). A closed standard output is
     refused before any work (exit 2); a write that fails for lack of room is one line
-    (exit 1; :mod:`xbarmem.cli.streams`)."""
+    (exit 1; :mod:`xbarmem.cli.streams`), and so is a path named too long or through a loop of
+    links (exit 2; :func:`xbarmem.cli.paths.unusable_name`)."""
     closed = streams.closed_output()
     if closed is not None:
         console.print(f"[red]error:[/red] {escape(closed)}", soft_wrap=True)
@@ -404,12 +405,16 @@ def _main() -> None:
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except OSError as exc:
-        failed = streams.write_failure(exc)
+        from xbarmem.cli.paths import unusable_name
+
+        failed, code = streams.write_failure(exc), 1  # the disk: exit 1; the name given: 2
+        if failed is None:
+            failed, code = unusable_name(exc), 2
         if failed is None:
             raise
         _deprecations = _held = None
         console.print(f"[red]error:[/red] {escape(failed)}", soft_wrap=True)
-        raise SystemExit(1) from None
+        raise SystemExit(code) from None
     except Exception as exc:  # usage errors (click's, or the click vendored by newer typer)
         import click
 

@@ -5,6 +5,7 @@ input files the commands share."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def check_output(path: Path, flag: str = "--out", *, folder: bool = False,
 
 def _writable(path: Path, flag: str, folder: bool) -> Path:
     noun = "folder" if folder else "file"
+    _check_name_length(path, flag, noun)
     if path.exists():
         if folder and not path.is_dir():
             raise ConfigError(f"{flag} {path}: exists and is not a folder")
@@ -61,6 +63,38 @@ def _writable(path: Path, flag: str, folder: bool) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create(parent):
         raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
     return path
+
+
+def unusable_name(exc: OSError) -> str | None:
+    """The one-line message for ``exc`` when it is a path the system cannot use by its name
+    alone -- a name longer than the file system allows, symbolic links in a loop -- whatever
+    option or file gave it (asking whether such a path exists raises), else ``None``."""
+    problems = {errno.ENAMETOOLONG: "the name is too long for the file system (at most "
+                                    "255 bytes per name on most)",
+                errno.ELOOP: "symbolic links in a loop"}
+    if exc.errno not in problems or not exc.filename:
+        return None
+    return f"{exc.filename}: {problems[exc.errno]}"
+
+
+def _check_name_length(path: Path, flag: str, noun: str) -> None:
+    """Refuse a name longer than its folder's file system allows (asking whether such a path
+    exists raises an OSError of its own)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    size = len(path.name.encode("utf-8", "surrogateescape"))
+    limit = _name_max(parent)
+    if size > limit:
+        raise ConfigError(f"{flag} {path}: the {noun} name is {size} bytes long; the file "
+                          f"system allows at most {limit}")
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) ``folder``'s file system allows (255 where it does not
+    say)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (AttributeError, OSError, ValueError):
+        return 255
 
 
 def _can_create(folder: Path) -> bool:
