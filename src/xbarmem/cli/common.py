@@ -413,7 +413,8 @@ def _main() -> None:
         if failed is None:
             raise
         _deprecations = _held = None
-        console.print(f"[red]error:[/red] {escape(failed)}", soft_wrap=True)
+        message = " ".join(failed.splitlines())  # (a path may hold a line break)
+        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise SystemExit(code) from None
     except Exception as exc:  # usage errors (click's, or the click vendored by newer typer)
         import click
