@@ -483,6 +483,21 @@ def test_results_export_with_json_says_what_it_wrote(run_cli, files, tmp_path):
     assert len(target.read_text().splitlines()) == 7  # header + 6 rows
 
 
+def test_results_csv_to_standard_output_is_the_file_export(run_cli, files, tmp_path):
+    """``--csv -`` prints what ``--csv FILE`` writes (a user piping rows into another
+    program had to make a file, or a link to /dev/stdout named .csv); with --json, both on
+    standard output, it is refused."""
+    target = tmp_path / "rows.csv"
+    code, _, err = run_cli("results", files["store"], "--where", "rule=hebb", "--csv", target)
+    assert code == 0, err
+    code, out, err = run_cli("results", files["store"], "--where", "rule=hebb", "--csv", "-")
+    assert code == 0, err
+    assert out == target.read_bytes().decode() and err == "wrote 6 rows to standard output\n"
+    assert not (tmp_path / "-").exists()
+    code, out, err = run_cli("results", files["store"], "--csv", "-", "--json")
+    assert code == 2 and not out and err.startswith("error: --csv - and --json would both")
+
+
 @pytest.mark.parametrize("option", ["--group-by", "--metric", "--columns"])
 def test_results_bad_field_lists(run_cli, files, option):
     code, _, err = run_cli("results", files["store"], option, "rule,,seed")

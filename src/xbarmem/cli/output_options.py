@@ -28,13 +28,18 @@ def out(what: str, *, required: bool = False, folder: bool = False, lazy: bool =
 
 
 def output(*decls: str, metavar: str = "FILE", help: str, folder: bool = False,
-           suffixes: tuple[str, ...] = ()) -> Any:
+           suffixes: tuple[str, ...] = (), stdout: bool = False) -> Any:
     """An optional output path option other than ``-o`` (``--csv``, ``--log``, ...), checked
-    like ``-o`` when the command line is parsed."""
+    like ``-o`` when the command line is parsed; with ``stdout``, ``-`` (:data:`STDOUT`)
+    names standard output."""
+    check = output_check(decls[0], folder, suffixes)
+    callback = (lambda value: value if value == STDOUT else check(value)) if stdout else check
     return Annotated[Path | None, typer.Option(*decls, metavar=metavar, help=help,
-                                               parser=output_path,
-                                               callback=output_check(decls[0], folder,
-                                                                      suffixes))]
+                                               parser=output_path, callback=callback)]
+
+
+#: an output option's value naming standard output
+STDOUT = Path("-")
 
 
 Limit = bounded(int | None, "--limit", metavar="N", ge=0, le=MAX_COUNT,

@@ -3,6 +3,7 @@ and drawn."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -26,8 +27,9 @@ StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results 
 PlotOut = output_options.out("figure file (.png or .svg; default KIND.png)",
                              suffixes=(".png", ".svg"))
 CsvOut = output_options.output(
-    "--csv", help="Export every matching row to CSV (a view's --group-by, "
-    "--metric, --columns and --limit do not apply).", suffixes=(".csv",))
+    "--csv", help="Export every matching row to CSV (- for standard output; a view's "
+    "--group-by, --metric, --columns and --limit do not apply).", suffixes=(".csv",),
+    stdout=True)
 ParquetOut = output_options.output("--parquet", help="Export the rows to Parquet (needs pyarrow).",
                                    suffixes=(".parquet",))
 
@@ -69,13 +71,22 @@ def results_cmd(
     chosen = parse_fields(metric, "--metric") if metric is not None else None
     shown = parse_fields(columns, "--columns") if columns is not None else None
     _check_view(ctx, by is not None, csv_path is not None or parquet_path is not None, json_out)
-    paths.check_distinct({"--csv": csv_path, "--parquet": parquet_path}, {"STORE": store})
+    to_stdout = csv_path == output_options.STDOUT
+    if to_stdout and json_out:
+        raise ConfigError("--csv - and --json would both print on standard output: give --csv "
+                          "a file, or leave out --json")
+    paths.check_distinct({"--csv": None if to_stdout else csv_path, "--parquet": parquet_path},
+                         {"STORE": store})
     paths.check_input(store, "results store")
     conditions = where or []
     with ResultStore(store, readonly=True) as db:
         db.check_fields(by or [], "--group-by")
         db.check_fields(chosen or [], "--metric", prefix="result.")
         db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
+        if to_stdout:
+            total = db.write_csv(sys.stdout, conditions, sweep)
+            console.print(f"wrote {total} rows to standard output")
+            return
         total = db.count(conditions, sweep)
         written = [t for t in (csv_path, parquet_path) if t is not None]
         for target in written:

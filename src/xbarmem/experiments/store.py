@@ -266,6 +266,16 @@ class ResultStore:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
     # ------------------------------------------------------------------ export
+    def write_csv(self, stream: Any, where: Sequence[str] = (), sweep: str | None = None
+                  ) -> int:
+        """Write the (filtered) rows as CSV text to ``stream`` (an open text file, e.g.
+        ``sys.stdout``), with the columns of :meth:`export`; returns the number of rows. The
+        filters and sweep are checked before anything is written."""
+        where_sql(self._db, self.path, where, sweep)
+        records = [flatten(r) for r in self.iter_rows(where, sweep)]
+        _write_csv(stream, records, export_columns(records))
+        return len(records)
+
     def export(self, path: str | Path, where: Sequence[str] = (),
                sweep: str | None = None) -> Path:
         """Write the (filtered) rows to ``.csv`` or ``.parquet`` (needs pyarrow), one column
@@ -281,9 +291,7 @@ class ResultStore:
         if path.suffix.lower() == ".csv":
             def write(partial: Path) -> None:
                 with partial.open("w", newline="") as fh:
-                    writer = csv.DictWriter(fh, fieldnames=columns)
-                    writer.writeheader()
-                    writer.writerows(records)
+                    _write_csv(fh, records, columns)
 
             write_atomically(path, write)
         elif path.suffix.lower() == ".parquet":
@@ -296,3 +304,9 @@ class ResultStore:
             table = pa.table(typed_columns(records, columns))
             write_atomically(path, lambda partial: pq.write_table(table, partial))
         return path
+
+
+def _write_csv(stream: Any, records: list[dict[str, Any]], columns: list[str]) -> None:
+    writer = csv.DictWriter(stream, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(records)
