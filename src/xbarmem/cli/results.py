@@ -71,10 +71,7 @@ def results_cmd(
     chosen = parse_fields(metric, "--metric") if metric is not None else None
     shown = parse_fields(columns, "--columns") if columns is not None else None
     _check_view(ctx, by is not None, csv_path is not None or parquet_path is not None, json_out)
-    to_stdout = csv_path == output_options.STDOUT
-    if to_stdout and json_out:
-        raise ConfigError("--csv - and --json would both print on standard output: give --csv "
-                          "a file, or leave out --json")
+    to_stdout = _csv_to_stdout(csv_path, json_out)
     paths.check_distinct({"--csv": None if to_stdout else csv_path, "--parquet": parquet_path},
                          {"STORE": store})
     paths.check_input(store, "results store")
@@ -122,6 +119,17 @@ def _read_rows(db, conditions: list[str], sweep: str | None, limit: int | None
     ``--json``, ``--group-by`` and ``--csv`` refuse it, without decoding every row of a large
     store; the conditions are read once for both."""
     return db.rows(conditions, sweep, limit=limit, check_rest=True)
+
+
+def _csv_to_stdout(csv_path: Path | None, json_out: bool) -> bool:
+    """Whether ``--csv -`` asks for standard output; refused with ``--json``, which prints
+    there too."""
+    if csv_path != output_options.STDOUT:
+        return False
+    if json_out:
+        raise ConfigError("--csv - and --json would both print on standard output: give --csv "
+                          "a file, or leave out --json")
+    return True
 
 
 def _check_view(ctx: typer.Context, grouped: bool, exported: bool, json_out: bool) -> None:
