@@ -89,7 +89,7 @@ LONG = "n" * 300  # longer than any common file system allows in one name (255 b
 def test_a_name_too_long_is_one_line_before_any_work(run_cli, tmp_path, monkeypatch, args):
     """Asking whether such a path exists raises (ENAMETOOLONG): every command ended in a
     traceback, some after their work (``chip faults --out`` generated the map first)."""
-    if os.pathconf(tmp_path, "PC_NAME_MAX") >= len(LONG) + 5:
+    if hasattr(os, "pathconf") and os.pathconf(tmp_path, "PC_NAME_MAX") >= len(LONG) + 5:
         pytest.skip("this file system takes names of 300 bytes")
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(*args)
