@@ -171,3 +171,15 @@ def tiny_sweep(name: str, *, seeds: int = 1, rules: tuple[str, ...] = ("hebb", "
     return (f'[sweep]\nname = "{name}"\ntrial = "evaluate"\nseeds = {seeds}\nbatch = 1\n\n'
             '[base]\ndata = "random"\nn_neurons = 16\npatterns = 3\nselection = "first"\n'
             'probes = 2\nmax_iterations = 10\n\n[grid]\n' + grid)
+
+
+def count_rows(store: Path) -> int:
+    """Rows in the trials table of the results store ``store`` (0 before it is created), read
+    while a sweep in another process may be writing it."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(store, timeout=30) as db:
+            return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0

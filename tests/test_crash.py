@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_sweep
+from conftest import count_rows, tiny_sweep
 
 from xbarmem.files import FileLock, write_atomically, write_file
 
@@ -84,13 +83,6 @@ def test_sigterm_stops_capacity_as_ctrl_c_does_and_the_same_command_resumes(run_
     assert resumed["results"][0]["capacity"] == whole["results"][0]["capacity"]
 
 
-def _rows(store: Path) -> int:
-    try:
-        with sqlite3.connect(store, timeout=30) as db:
-            return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
 
 def test_sigterm_stops_a_sweep_saying_how_to_resume(tmp_path):
     sweep, store = tmp_path / "term.toml", tmp_path / "term.sqlite"
@@ -98,13 +90,13 @@ def test_sigterm_stops_a_sweep_saying_how_to_resume(tmp_path):
     args = [sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store", str(store),
             "--jobs", "1", "--json"]
     proc = subprocess.Popen(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for(proc, lambda: _rows(store) >= 10, "stored 10 rows")
+    _wait_for(proc, lambda: count_rows(store) >= 10, "stored 10 rows")
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
                                      f"same command again to resume")
-    before = _rows(store)
+    before = count_rows(store)
     assert 10 <= before < 240
     done = subprocess.run(args, text=True, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -312,7 +304,7 @@ def test_ctrl_c_or_sigterm_to_a_dask_sweep_is_one_line(tmp_path, sig):
             "--workers", "2", "--json"]
     proc = subprocess.Popen(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    _wait_for(proc, lambda: _rows(store) >= 4, "stored 4 rows", timeout=240)
+    _wait_for(proc, lambda: count_rows(store) >= 4, "stored 4 rows", timeout=240)
     os.killpg(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == (130 if sig == signal.SIGINT else 143), err

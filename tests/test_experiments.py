@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import patch_figures, tiny_sweep
+from conftest import count_rows, patch_figures, tiny_sweep
 
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import capacity_from_curve
@@ -55,13 +55,6 @@ def sweep_process(file: Path, store: Path) -> subprocess.Popen:
                              str(store), "--jobs", "1", "--json"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-
-def count_rows(store: Path) -> int:
-    try:
-        with sqlite3.connect(store, timeout=30) as db:
-            return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
 
 
 # --------------------------------------------------------------------------- validation

@@ -148,14 +148,13 @@ def adapt_cmd(
 
         read = load_read_back(read_back, memory, key)
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
-    # the model's own trainer options, some changed by options; built (and refused) here,
-    # before the log file is opened
+    # the model's own trainer options, some changed by options; built (and refused, with
+    # those that do not apply to the model) here, before the log file is opened
     try:
         trainer = default_trainer(memory, **(options or {}))
     except FileFormatError as exc:  # the model's own options
         raise FileFormatError(f"{model}: {exc} (replace it with --rule-option KEY=VALUE)"
                               ) from None
-    trainer.refuse_inapplicable(len(memory.layers), memory_kind(memory), list(memory.sizes))
     chip, true_faults = _simulated_chip(memory, write_noise, read_noise, unknown_faults, seed)
     corruption, level, activation = given.cues_for(memory_kind(memory) or "binary",
                                                    corruption, level)

@@ -51,7 +51,7 @@ from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem
 from xbarmem.learning.classic import get_rule
-from xbarmem.memory.base import Memory, memory_patterns
+from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.spec import Number
 
 
@@ -93,20 +93,23 @@ def default_trainer(memory: Memory, **overrides: Any) -> AdaptiveTrainer:
     trained by the adaptive rule, defaults otherwise (bias as the memory's), with
     ``overrides`` in place of its own before the trainer is built (so an option this machine
     refuses, e.g. ``products="bf16"`` without bfloat16 support, can be replaced). Raises
-    :class:`ConfigError` for an unknown or refused option of ``overrides``,
+    :class:`ConfigError` for an unknown or refused option of ``overrides``, or one that does
+    not apply to the memory (``refuse_inapplicable``: e.g. ``init="linear"`` on one layer),
     :class:`~xbarmem.errors.FileFormatError` ``info.rule_options of the memory: ...`` when the
     memory's own options (as read from its file) are what is refused."""
     info = memory.info or {}
     own = dict(info.get("rule_options", {})) if info.get("rule") == "adaptive" else {}
     own["bias"] = memory.has_bias
     try:
-        return get_rule("adaptive", **{**own, **overrides})
+        trainer = get_rule("adaptive", **{**own, **overrides})
     except ConfigError as exc:
         try:  # the options given, on the defaults: refused, they are what is wrong
             get_rule("adaptive", **{"bias": memory.has_bias, **overrides})
         except ConfigError:
             raise exc from None
         raise FileFormatError(f"info.rule_options of the memory: {exc}") from None
+    trainer.refuse_inapplicable(len(memory.layers), memory_kind(memory), list(memory.sizes))
+    return trainer
 
 
 def _retrain(rule, twin: Memory, x: torch.Tensor, kind: str
