@@ -26,13 +26,24 @@ from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.learning.base import FitResult, Problem, fit_arguments
 from xbarmem.spec import Spec, flag, integer, number
 
+#: off-diagonal weights whose largest magnitude is at most this fraction of the matrix's
+#: largest (diagonal included) are float64 rounding error, not weights: the pseudo-inverse of
+#: N independent patterns is the identity, whose off-diagonal part is zero but computes as
+#: about 1e-14, which scaling to max|W| = 1 would turn into a matrix of noise
+_ROUNDING = 1e-9
+
 
 def _finish(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zero the diagonal, scale to max|W| = 1, attach a zero bias."""
+    """Zero the diagonal, scale to max|W| = 1, attach a zero bias. An off-diagonal part that
+    is rounding error (below :data:`_ROUNDING` of the largest weight before the diagonal was
+    zeroed) is zero: ``W = 0``, as it is exactly."""
     w = w.clone()
+    whole = w.abs().max()
     w.fill_diagonal_(0.0)
     peak = w.abs().max()
-    if peak > 0:
+    if peak <= _ROUNDING * whole:
+        w.zero_()
+    elif peak > 0:
         w = w / peak
     return w.float(), torch.zeros(w.shape[0])
 
@@ -159,7 +170,10 @@ class StorkeyVariant(ClassicRule):
 @dataclass(frozen=True)
 class PseudoInverse(ClassicRule):
     """Projection rule ``W = X^T (X X^T)^+ X``: every linearly independent stored pattern is an
-    eigenvector with eigenvalue 1 (a fixed point); capacity up to N, basins shrink as P -> N."""
+    eigenvector with eigenvalue 1; without self-connections it stays a fixed point while the
+    diagonal of ``W`` is below 1, so capacity approaches N and basins shrink as P -> N. Patterns
+    spanning all N dimensions (N independent ones) give ``W = I``, nothing off the diagonal:
+    the weights are zero and no pattern is stored (``fixed_points`` False)."""
 
     name: ClassVar[str] = "pinv"
 
