@@ -42,10 +42,19 @@ def _pair(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
 def cosine_similarity(a: Any, b: Any) -> torch.Tensor:
     """Cosine similarity of each row pair: float32 ``(B,)`` in [-1, 1]; 0 if a row is zero."""
     ta, tb = _pair(a, b)
-    denom = ta.norm(dim=1) * tb.norm(dim=1)
-    dot = (ta * tb).sum(dim=1)
-    cos = torch.where(denom > 0, dot / denom.clamp_min(1e-300), torch.zeros_like(dot))
+    # each row divided by its own norm first: the product of two norms overflows to inf
+    # (rows near 1e200) or underflows to 0 (near 1e-200) where each norm alone does not
+    cos = (_unit(ta) * _unit(tb)).sum(dim=1)
     return cos.clamp(-1.0, 1.0).to(torch.float32)
+
+
+def _unit(t: torch.Tensor) -> torch.Tensor:
+    """Rows of ``t`` scaled to unit length (zero rows stay zero), exact for any finite
+    float64 magnitude: each row is first divided by its largest ``|entry|``."""
+    peak = t.abs().amax(dim=1, keepdim=True)
+    t = torch.where(peak > 0, t / peak.clamp_min(torch.finfo(t.dtype).tiny), t)
+    norm = t.norm(dim=1, keepdim=True)
+    return torch.where(norm > 0, t / norm.clamp_min(1.0), t)
 
 
 def hamming_distance(a: Any, b: Any) -> torch.Tensor:
@@ -98,7 +107,8 @@ def field_margins(weights: Any, bias: Any, patterns: Any) -> dict[str, float]:
     ``max|W| sqrt(N - 1)`` (the field noise of variation ``v = 1``: std ``v max|W| sqrt(N - 1)``
     with the diagonal unperturbed). Returns ``kappa_min`` and ``kappa_median`` over neurons
     (negative: a pattern is not a fixed point) and ``peak_over_rms``, ``max|W| / rms(W)`` over
-    the off-diagonal weights."""
+    the off-diagonal weights. The median of an even number of neurons is the mean of the two
+    middle margins."""
     w = _as_rows(weights, "weights").double()
     x = _as_rows(patterns, "patterns").double()
     n = w.shape[0]
@@ -112,5 +122,7 @@ def field_margins(weights: Any, bias: Any, patterns: Any) -> dict[str, float]:
     if peak == 0.0:
         raise PatternError("all off-diagonal weights are zero")
     margin = (x * (x @ w.T + b)).min(dim=0).values / (peak * max(n - 1, 1) ** 0.5)
-    return {"kappa_min": float(margin.min()), "kappa_median": float(margin.median()),
+    # the median of an even number of neurons is the mean of the two middle values (torch's
+    # median would give the lower one)
+    return {"kappa_min": float(margin.min()), "kappa_median": float(margin.quantile(0.5)),
             "peak_over_rms": peak / float(off.pow(2).mean().sqrt())}
