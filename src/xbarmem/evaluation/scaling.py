@@ -80,7 +80,8 @@ class HiddenRule:
         return cls(kind, number)
 
     def width(self, n: int) -> int:
-        """The hidden width for ``n`` neurons (an integer >= 2)."""
+        """The hidden width for ``n`` neurons (an integer >= 1; ``ratio``: ``R * n`` rounded
+        to the nearest integer, halves to the even one)."""
         check_neurons(n, "n")
         return int(self.value) if self.kind == "fixed" else max(1, round(self.value * n))
 
@@ -111,7 +112,8 @@ class PowerLawFit:
 def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
                   confidence: float = 0.95) -> PowerLawFit:
     """Least-squares slope of ``log C`` against ``log N`` with a ``confidence`` interval
-    (Student t with ``n - 2`` degrees of freedom; NaN bounds with only two points).
+    (Student t with ``n - 2`` degrees of freedom; NaN bounds with only two points) and R^2
+    (NaN when every capacity is equal: nothing to explain).
     Raises :class:`ConfigError` for fewer than two (N, capacity) pairs or two distinct N, a
     size or capacity that is not finite and > 0, or a ``confidence`` outside (0, 1)."""
     if isinstance(confidence, bool) or not (isinstance(confidence, numbers.Real)
@@ -131,7 +133,11 @@ def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
     res = stats.linregress(x, y)
     dof = len(n) - 2
     if dof > 0:
-        half = stats.t.ppf(0.5 + confidence / 2, dof) * res.stderr
+        # the slope's standard error from the residuals (scipy's comes from r, which is NaN
+        # when every capacity is equal: an exact flat fit, whose interval is [0, 0])
+        resid = y - (res.intercept + res.slope * x)
+        stderr = math.sqrt(float(resid @ resid) / dof / float(((x - x.mean()) ** 2).sum()))
+        half = stats.t.ppf(0.5 + confidence / 2, dof) * stderr
         low, high = res.slope - half, res.slope + half
     else:
         low = high = math.nan
