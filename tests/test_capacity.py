@@ -248,6 +248,10 @@ def test_capacity_warns_when_the_threshold_is_passed_by_the_cues_themselves(run_
     assert code == 0 and "threshold 0.9 is at or below the cues' own similarity (0.9" in err
     code, _, err = run_cli(*args, "--threshold", "0.99", "--level", "0.01")
     assert code == 0 and "own similarity" not in err
+    # salt-and-pepper sets random signs: half of the 10% it hits keep theirs, cosine 0.9
+    code, _, err = run_cli(*args, "--threshold", "0.9,0.99", "--corruption", "salt-pepper")
+    assert code == 0 and ("threshold 0.9 is at or below the cues' own similarity (0.9 with 0.1 "
+                          "salt-and-pepper)") in err
 
 
 @given(lo=st.integers(1, 5000), width=st.integers(2, 5000),

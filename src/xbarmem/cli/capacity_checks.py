@@ -37,17 +37,25 @@ def search_protocol(kind: str, corruption: str | None, level: float | None, prob
     return protocol
 
 
+#: the expected cosine of a corrupted +-1 cue to its pattern, by corruption: flips negate a
+#: share ``level`` of the bits; salt-and-pepper sets a share ``level`` to random signs, half of
+#: which differ (a share ``level / 2`` flipped)
+_OWN_SIMILARITY = {"flip": lambda level: 1.0 - 2.0 * level,
+                   "salt-pepper": lambda level: 1.0 - level}
+
+
 def _warn_if_cues_pass(thresholds: list[float], protocol: Protocol) -> None:
-    """Warn when a threshold is at or below the similarity of the flipped cues themselves
-    (``1 - 2 * level``): a memory that returns every cue unchanged passes it, so a capacity at
-    that threshold does not measure recall."""
-    if protocol.corruption != "flip":
+    """Warn when a threshold is at or below the similarity of the corrupted cues themselves
+    (flips: ``1 - 2 * level``; salt-and-pepper: ``1 - level``): a memory that returns every
+    cue unchanged passes it, so a capacity at that threshold does not measure recall."""
+    if protocol.corruption not in _OWN_SIMILARITY:
         return
-    own = 1.0 - 2.0 * protocol.level
+    own = _OWN_SIMILARITY[protocol.corruption](protocol.level)
+    what = "flips" if protocol.corruption == "flip" else "salt-and-pepper"
     low = [t for t in thresholds if t <= own]
     if low:
         warn(f"threshold {', '.join(f'{t:g}' for t in low)} is at or below the cues' own "
-             f"similarity ({own:g} with {protocol.level:g} flips): a memory that returns the "
+             f"similarity ({own:g} with {protocol.level:g} {what}): a memory that returns the "
              f"cue unchanged passes it, so that capacity does not measure recall")
 
 
