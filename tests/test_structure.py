@@ -69,3 +69,16 @@ def test_tests_can_fail_and_name_the_error_they_expect():
     weak = [f"{path.name}:{line}: {text}" for path in files
             for line, text in _weak_checks(ast.parse(path.read_text()))]
     assert not weak, "\n".join(weak)
+
+
+def test_docstrings_come_first():
+    """A string placed after a statement is no docstring: ``help()`` and the API docs show
+    nothing (``FaultMap.check_chip`` had its check before its docstring)."""
+    late = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                late += [f"{path.relative_to(SRC).as_posix()}:{st.lineno} ({node.name})"
+                         for st in node.body[1:] if isinstance(st, ast.Expr)
+                         and isinstance(st.value, ast.Constant) and isinstance(st.value.value, str)]
+    assert not late, "strings after the first statement: " + ", ".join(late)

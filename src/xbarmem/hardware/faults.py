@@ -136,13 +136,13 @@ class FaultMap:
         return self
 
     def check_chip(self, chip: ChipSpec, where: str = "fault map") -> FaultMap:
-        check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip or load_preset)")
         """Refuse a map made for another chip: :class:`ConfigError` when its arrays are not the
         chip's ``rows x cols`` (a map of other arrays, or a transposed one); then
         :meth:`check_window` (:class:`FileFormatError`); then :class:`ConfigError` when the
         chip's fault model is ``weight`` (a faulty pair is a weight pinned at 0, both devices
         stuck) and some pair has only one device stuck (a per-device map, e.g. measured).
         Returns the map."""
+        check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip or load_preset)")
         arr = chip.array
         if self.array_shape != (arr.rows, arr.cols):
             rows, cols = self.array_shape
