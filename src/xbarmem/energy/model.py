@@ -20,7 +20,9 @@ movement     sensed outputs x bits per value x bit_energy            movement la
 * A **full read** (all outputs) drives every row of every array tile of the layer (``n_rows x
   col_tiles`` row segments: each tile has its own drivers), all cells conduct, every output is
   sensed. Tiles work in parallel: the latency of a product is that of one array read; energy is
-  summed over tiles.
+  summed over tiles. An output whose rows span several tiles (N = 64 with a bias row on 64-row
+  arrays) is sensed once: the partial currents of its row tiles are taken as summed before
+  sensing, at no cost (one comparator or conversion per output, not per tile).
 * A **column read** (one output, the asynchronous update) drives the rows of the tiles that
   hold that column (``n_rows`` segments), only that column's cells conduct (the column
   multiplexer leaves the other columns floating) and one output is sensed. The async engine
