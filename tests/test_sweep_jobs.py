@@ -70,3 +70,29 @@ def test_a_local_dask_cluster_runs_at_most_one_worker_per_core(monkeypatch, recw
     warned = [str(w.message) for w in recwarn if issubclass(w.category, XbarmemWarning)]
     assert len(warned) == 1 and warned[0].startswith("--workers 999: this machine has 2 cores")
     assert "running 2 Dask workers" in warned[0]
+
+
+def test_a_local_dask_cluster_does_not_need_port_8787(recwarn):
+    """The scheduler's HTTP server (started even without a dashboard) took Dask's default port
+    8787; with another sweep or notebook on it, Dask warned ``Port 8787 is already in use``
+    with its own file path. It takes any free loopback port."""
+    pytest.importorskip("distributed")
+    import socket
+
+    from xbarmem.experiments.executors import make_executor
+
+    taken = socket.socket()
+    try:
+        taken.bind(("", 8787))
+        taken.listen()
+    except OSError:  # already taken by another process: the same situation
+        pass
+    try:
+        executor = make_executor(workers=1)
+        try:
+            assert executor.cluster.scheduler.http_server.port != 8787
+        finally:
+            executor.close()
+    finally:
+        taken.close()
+    assert not [w for w in recwarn if "8787" in str(w.message)]

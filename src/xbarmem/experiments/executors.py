@@ -191,6 +191,8 @@ def _worker_version() -> str:
 #: seconds a Dask cluster may have no worker while groups wait before a sweep stops with
 #: :class:`~xbarmem.errors.ExecutorLost` (a worker its nanny restarts is back well within it)
 WORKER_GRACE = 60.0
+#: the local scheduler's options: no dashboard, its HTTP server on any free loopback port
+_NO_DASHBOARD = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
 
 
 class _Dask:
@@ -218,11 +220,15 @@ class _Dask:
             count = capped(workers, "--workers", "Dask workers")  # one per core, as --jobs
             # silence_logs: the workers log nothing below CRITICAL (what goes wrong in a trial
             # comes back to the driver with its future; the cancelled tasks and heartbeats of a
-            # shutdown on Ctrl-C / SIGTERM were logged with Dask's own file paths)
+            # shutdown on Ctrl-C / SIGTERM were logged with Dask's own file paths).
+            # scheduler_kwargs: no dashboard, and the scheduler's HTTP server (health and
+            # metrics routes, started whatever the dashboard) on a free loopback port: on its
+            # default 8787, taken by another sweep or notebook, Dask warned with its file path
             with _sigint_ignored():  # the workers' start: they keep ignoring it
                 self.cluster = LocalCluster(n_workers=count, threads_per_worker=1,
                                             processes=True, dashboard_address=None,
-                                            silence_logs=logging.CRITICAL)
+                                            silence_logs=logging.CRITICAL,
+                                            scheduler_kwargs=_NO_DASHBOARD)
             self.client = Client(self.cluster)
             self.name = f"Dask LocalCluster ({count} workers)"
         threads = sum(self.client.nthreads().values()) or 1
