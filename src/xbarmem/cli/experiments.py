@@ -231,8 +231,8 @@ def reproduce_cmd(
     threads: int,
     out_dir: ReproduceOut = Path("xbarmem-reproduce"),
     quick: Annotated[bool, typer.Option(
-        "--quick", help="Fewer seeds and grid points (one to two minutes on an idle 2-core "
-        "machine) instead of the full run (under an hour there, with 2 jobs).")] = False,
+        "--quick", help="Fewer seeds and grid points than the full run: every claim, at a "
+        "fraction of its cost.")] = False,
     store: ReproduceStore = None,
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
