@@ -12,7 +12,9 @@ model, applied to measured recalls, gives exactly those figures:
   sets how much of the step-count advantage survives in energy.
 * ``control.select_latency`` (seconds per asynchronous update for selecting the neuron) is
   solved from the latency reduction: no other constant can make the async/sync latency ratio
-  exceed the measured step-count ratio (about 51 at N = 64, see below), yet 99.7% needs 333.
+  exceed the measured step-count ratio (async steps over sync steps of the same cues: the
+  ``energy-calibrate`` entry of docs/measured.md), which at N = 64 falls far short of the
+  1 / (1 - 0.997) = 333 that 99.7% needs.
 
 Both targets are linear in their constant: per recall, ``E(v) = a + b v`` for sync and async
 alike, so ``E_async(v) = R * E_sync(v)`` has the single solution

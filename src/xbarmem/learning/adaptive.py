@@ -114,7 +114,7 @@ def _from_recipe(name: str) -> str:
 
 #: the largest learning rate taken (``lr``, ``finetune_lr``): Adam and RMSprop move each weight
 #: by about ``lr`` per step, and weights live in about [-w_max, w_max] (w_max ~ 0.5), so a rate
-#: far above 1 throws the weights about at every step (lr = 1000 trained to cosine 0.08)
+#: far above 1 throws the weights about at every step
 MAX_LR = 10.0
 _MULTILAYER = {"layers": "multilayer"}  # field meta: applies to multilayer memories only
 #: field meta of options added after stores were written: :meth:`AdaptiveTrainer.options`

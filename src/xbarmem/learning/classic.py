@@ -105,7 +105,8 @@ class ClassicRule(Spec, noun="rule"):
 
 @dataclass(frozen=True)
 class Hebb(ClassicRule):
-    """Hebb's outer-product rule ``W = X^T X / N`` (capacity about 0.138 N random patterns)."""
+    """Hebb's outer-product rule ``W = X^T X / N`` (capacity about 0.138 N random patterns,
+    Amit, Gutfreund and Sompolinsky, 1985)."""
 
     name: ClassVar[str] = "hebb"
 

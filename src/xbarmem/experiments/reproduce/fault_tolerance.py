@@ -40,9 +40,9 @@ class FaultTolerance(Experiment):
     @staticmethod
     def seeds(quick: bool, trained: bool) -> int:
         """Seeds (chips) per point: the closed-form classic rules cost milliseconds, so they
-        get many more chips than the trained hardware-adaptive rule (one chip's cosine varies
-        by about +-0.05 at 40-60% faults; 2 seeds left the pseudo-inverse mean at 50% up to
-        0.08 off its 10-seed value)."""
+        get many more chips than the trained hardware-adaptive rule: one chip's cosine varies
+        from chip to chip at 40-60% faults, so a mean over a few chips is far from one over
+        many (the spread over chips is in the report's table)."""
         if trained:
             return 2 if quick else 5
         return 12 if quick else 30

@@ -58,28 +58,29 @@ class Scaling(Experiment):
 
     #: trainer per pattern kind: binary -- the paper's fixed-point objective (fast, and as good
     #: as the basin objective for these sign memories); continuous -- fixed points of the tanh
-    #: map have tiny basins under sigma 0.6 cue noise (capacity 1-4 at every N), so the basin
-    #: objective (training from noisy cues through 2 unrolled recall steps, about 1024 cues per
-    #: step in all -- ``cue_budget``, as ``xbarmem scaling`` -- up to 10,000 steps: at N = 400
-    #: the default 3000 under-train -- P = 400 recalled at 0.987 after 3000 steps and 0.996
-    #: after 6000). A fixed 8 cues per pattern instead costs 3-4x more at P = 400-800 (one
-    #: N = 400 search ran over an hour on one core).
+    #: map have tiny basins under sigma 0.6 cue noise, so the basin objective (training from
+    #: noisy cues through 2 unrolled recall steps, about 1024 cues per step in all --
+    #: ``cue_budget``, as ``xbarmem scaling``, where a fixed number of cues per pattern costs
+    #: more the more patterns are stored -- up to 10,000 steps, as the default 3000 under-train
+    #: at N = 400). What each choice measured: docs/reproduction.md, section (e).
     OPTIONS = {"binary": {"objective": "fixed-point"},
                "continuous": {"objective": "basin", "unroll": 2, "max_steps": 10000}}
     CUE_BUDGET = 1024
     #: the whole-image downsampling, as the earlier scaling runs were measured; the authors' crop
-    #: (:data:`PRIMARY_DATA`) gives higher capacities (binary, 2 seeds, N = 64 / 144 / 256 /
-    #: 400: 53 / 150.5 / 360 / 675 -> exponent 1.40) and its continuous searches take over an
-    #: hour per seed at N = 400 on one core
+    #: (:data:`PRIMARY_DATA`) gives higher binary capacities up to N = 400 (entry
+    #: ``scaling-multilayer-binary-crop24`` of docs/measured.md) and longer continuous
+    #: searches
     DATA = "mnist"
 
-    #: the full run's binary sizes above 400, one seed each (each search takes tens of
-    #: minutes on one core); the exponent is fitted over N = 64 ... 784
+    #: the full run's binary sizes above 400, one seed each (its longest binary searches:
+    #: ``scaling-multilayer-binary-784`` in docs/measured.md); the exponent is fitted over
+    #: N = 64 ... 784
     LARGE = (576, 784)
 
     #: the quick run's continuous sizes: below N = 144 its slope is as far from the paper's
     #: as at 144 (both grade off: small N is not the scaling regime), and N = 144's search was
-    #: half of the quick run's compute and its longest trial
+    #: the quick run's longest trial (docs/performance-log.md, "The quick run's continuous
+    #: sizes")
     QUICK_CONTINUOUS = (64, 100)
 
     def sizes(self, quick: bool, kind: str = "binary") -> list[int]:
