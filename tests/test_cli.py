@@ -739,6 +739,28 @@ def test_every_parameter_has_help():
             assert (getattr(param, "help", None) or "").strip(), (path, param.name)
 
 
+#: a measured quantity in a help text: a duration, a speed-up or a peak memory (units and
+#: defaults are fine: "--timeout SECONDS", "[default: 1]"); measured numbers live in docs/ with
+#: their command, date and thread count, where they can be re-measured
+MEASURED_IN_HELP = re.compile(
+    r"\b(?:\d[\d.,]*\s*|(?:one|two|three|a few|several)(?: to \w+)?\s+)"
+    r"(?:seconds?|minutes?|hours?|ms|s)\b"
+    r"|\ban hour\b|\bidle\b|\d[\d.,]*\s*x\s+(?:faster|slower)|\d[\d.,]*x\b(?!\d)"
+    r"|\d[\d.,]*\s*[MG]B\b", re.IGNORECASE)
+
+
+def test_help_texts_quote_no_measurements():
+    """reproduce --quick said 'one to two minutes on an idle 2-core machine' and 'under an hour',
+    numbers that change with the code and the machine and that nothing re-measured."""
+    assert MEASURED_IN_HELP.search("one to two minutes on an idle 2-core machine")
+    assert MEASURED_IN_HELP.search("under an hour") and MEASURED_IN_HELP.search("3.5x faster")
+    assert not MEASURED_IN_HELP.search("64x64 arrays, 2 x 64 x 64 devices, timeout in seconds")
+    for path, command in _commands():
+        for text in (command.help or "", *(getattr(p, "help", "") or "" for p in command.params)):
+            found = MEASURED_IN_HELP.search(text)
+            assert found is None, (path, found.group(0), text)
+
+
 def test_help_texts_close_their_brackets():
     """chip import --as read 'codes (stuck codes (0 free, +1 ON, -1 OFF) or conductance'."""
     for path, command in _commands():

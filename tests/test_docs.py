@@ -274,6 +274,74 @@ def test_measure_script_lists_refuses_unknown_entries_and_reads_json_paths(capsy
     assert "energy-64-generic" in quick and "reproduce-quick" not in quick
 
 
+
+def parse_problem(words: list[str], root) -> str | None:
+    """Why the current CLI's argument parser refuses ``xbarmem WORDS`` (None: it parses):
+    the command is resolved and its options and values parsed (parse-time checks included),
+    nothing is run."""
+    import typer
+
+    words, cmd, path = list(words), root, ["xbarmem"]
+    while hasattr(cmd, "commands"):
+        if not words or words[0] not in cmd.commands:
+            return f"{' '.join(path)} has no command {(words or [''])[0]!r}"
+        path.append(words.pop(0))
+        cmd = cmd.commands[path[-1]]
+    try:
+        cmd.make_context(" ".join(path), words)
+    except typer.TyperException as exc:
+        return exc.format_message()
+    return None
+
+
+def test_measured_commands_parse_with_the_current_cli(tmp_path):
+    """What a measured region quotes is what the script runs today, and that still parses: every
+    record's command is its entry's, and every ``xbarmem`` step of every entry (with the
+    ``--threads`` the script adds) is accepted by the current CLI's parser (not run); every
+    ``python -m`` step names a module that exists and every ``python -c`` step compiles. A
+    renamed option or subcommand fails here, not hours into ``measure_docs --all``."""
+    import importlib.util
+    import json
+
+    import typer
+
+    from xbarmem import cli
+
+    script = _measure_script()
+    root = typer.main.get_command(cli.app)
+    records = json.loads((ROOT / "docs" / "measured.json").read_text())
+    problems, parsed = [], 0
+    for entry in script.ENTRIES:
+        command = " && ".join(step.format(out="OUT") for step in entry.steps)
+        if entry.name in records and records[entry.name]["command"] != command:
+            problems.append(f"{entry.name}: measured.json holds another command than the "
+                            "entry runs; re-measure it (measure_docs --only)")
+        for step in entry.steps:
+            argv = script._argv(step.format(out=str(tmp_path)))
+            if argv[1:3] == ["-m", "xbarmem"]:
+                parsed += 1
+                if (why := parse_problem(argv[3:], root)) is not None:
+                    problems.append(f"{entry.name}: {step!r}: {why}")
+            elif argv[1] == "-m" and importlib.util.find_spec(argv[2]) is None:
+                problems.append(f"{entry.name}: no module {argv[2]}")
+            elif argv[1] == "-c":
+                compile(argv[2], entry.name, "exec")  # a python -c step is valid Python
+    assert parsed > 50  # the scan reaches the commands it is meant to check
+    assert not problems, "\n".join(problems)
+
+
+def test_parse_problem_names_what_the_cli_refuses():
+    import typer
+
+    from xbarmem import cli
+
+    root = typer.main.get_command(cli.app)
+    assert parse_problem(["energy", "--neurons", "64", "--threads", "1"], root) is None
+    assert "No such option: --neuron" in parse_problem(["energy", "--neuron", "64"], root)
+    assert "requires an argument" in parse_problem(["energy", "--neurons"], root)
+    assert parse_problem(["chip", "fault"], root) == "xbarmem chip has no command 'fault'"
+    assert parse_problem(["nosuch"], root) == "xbarmem has no command 'nosuch'"
+
 # ----------------------------------------------------------------- commands quoted in prose
 #: where commands are quoted for users to copy: the docs, the shipped chip and circuit files
 #: (their comments), the examples, and the commands measure_docs runs
