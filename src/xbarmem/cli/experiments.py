@@ -201,9 +201,9 @@ def _check_stored(store: Path, spec) -> bool:
         other = db.sweeps().get(spec.name, 0) - planned
     if other > 0:
         warn(f"{store} already holds {other} row(s) of sweep {spec.name!r} that this file "
-             "does not plan (other settings, or another xbarmem version); results and plot "
-             "show them beside this run's rows unless filtered (--where version=...), or "
-             "use another --store")
+             "does not plan (other settings or batches, or another xbarmem version); results "
+             "and plot show them beside this run's rows unless filtered (--where "
+             "version=...), or use another --store")
     return planned < len(spec.trials)
 
 

@@ -27,7 +27,9 @@ Every option, its default, its rule and its meaning are declared on :class:`Tria
 configuration -- defaults filled in, the chip resolved to its full device/array description
 (``chip_spec``), the rule's options resolved with the rule's own defaults (``rule_options``; the
 trainer seed defaults to the trial seed), the xbarmem version, and for pattern files the file's
-SHA-256 -- and keyed by the SHA-256 of that configuration (:func:`trial_key`). Unknown keys and
+SHA-256 -- and keyed by the SHA-256 of that configuration (:func:`trial_key`; a trial whose
+numbers depend on the networks trained beside it also by its batch,
+:func:`xbarmem.experiments.batches.batch_keyed`). Unknown keys and
 impossible values raise :class:`~xbarmem.errors.ConfigError` naming the file, the table and the
 key.
 """
@@ -43,6 +45,7 @@ from typing import Any
 
 from xbarmem.checks import check_type, shown
 from xbarmem.errors import ConfigError
+from xbarmem.experiments.batches import batch_keyed
 from xbarmem.experiments.resolve import resolve, trial_key
 from xbarmem.experiments.trial_options import (
     _HEAD,
@@ -174,7 +177,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
                      base=dict(base), grids=grids,
                      rule_options={k: dict(v) for k, v in rule_options.items()},
                      source=source, description=head.description)
-    spec.trials = expand(spec)
+    spec.trials = batch_keyed(expand(spec), spec.batch)
     _check_trial_sizes(spec)
     return spec
 

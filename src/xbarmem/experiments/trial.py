@@ -15,8 +15,10 @@ whose counts train once (in a few batches, :func:`count_chunks`) and are scored 
 each gives what it gives alone; each trial's ``seconds`` is its share of the training plus its
 own scoring. The hardware-adaptive trainer
 draws its training cues from one random stream per batch, so a trial's numbers depend on its
-configuration *and* on its batch; every evaluate row records its batch (``result.batch``) and
-re-running a sweep reproduces it exactly. ``batch = 1`` trains every network alone.
+configuration *and* on its batch; every evaluate row records its batch (``result.batch``),
+such a trial's key names its batch (:func:`xbarmem.experiments.batches.batch_keyed`: a store
+never gives a row of one batch to a sweep that plans another) and re-running a sweep
+reproduces it exactly. ``batch = 1`` trains every network alone.
 
 **Seeds.** A trial with seed ``s`` uses fault map seed ``s`` (maps always cover an ``N x (N + 1)``
 matrix, so every rule of a seed sees the same stuck devices), programming seed ``s``, cue and
@@ -56,6 +58,13 @@ from xbarmem.errors import ConfigError, PatternError, XbarmemWarning
 from xbarmem.evaluation.capacity import find_capacity, pool_limited
 from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+from xbarmem.experiments.batches import (  # noqa: F401 - where callers find them
+    DATA_KEYS,
+    PROGRAM_KEYS,
+    batch_key,
+    plan_groups,
+    train_key,
+)
 from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -66,54 +75,6 @@ from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import arrays_with_bias, make_memory
 from xbarmem.seeds import derived_seed as _derived_seed
 from xbarmem.seeds import random_subset, subset_seed
-
-#: options that change only how a trained network is programmed and tested
-PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
-                "max_iterations")
-#: options that change a network's patterns or faults but not what can share its batch
-DATA_KEYS = ("data", "data_sha256", "patterns", "selection", "pool", "fault_rate",
-             "on_fraction")
-
-
-# --------------------------------------------------------------------------- grouping
-def train_key(config: dict[str, Any]) -> str:
-    """Identity of the trained networks of a trial (config minus program/protocol)."""
-    return json.dumps({k: v for k, v in config.items() if k not in PROGRAM_KEYS},
-                      sort_keys=True)
-
-
-def batch_key(config: dict[str, Any]) -> str:
-    """What must be equal for two networks to train in one batch."""
-    out = {k: v for k, v in config.items() if k not in PROGRAM_KEYS and k not in DATA_KEYS}
-    chip = json.loads(json.dumps(config["chip_spec"]))
-    for rate in ("p_stuck_on", "p_stuck_off"):
-        chip["device"].pop(rate, None)
-    out["chip_spec"] = chip
-    return json.dumps(out, sort_keys=True)
-
-
-def plan_groups(trials: list[Trial], batch: int) -> list[list[Trial]]:
-    """Deterministic groups of trials (see module docstring); every trial is in exactly one."""
-    groups: list[list[Trial]] = []
-    buckets: dict[str, dict[str, list[Trial]]] = {}
-    curves: dict[str, list[Trial]] = {}  # capacity curves by trained networks
-    for t in sorted(trials, key=lambda t: t.key):
-        if t.config["trial"] == "capacity":
-            if t.config["search"]:
-                groups.append([t])
-                continue
-            key = train_key(t.config)
-            if key not in curves:
-                curves[key] = []
-                groups.append(curves[key])  # in the plan where its first trial comes
-            curves[key].append(t)
-            continue
-        buckets.setdefault(batch_key(t.config), {}).setdefault(train_key(t.config), []).append(t)
-    for bkey in sorted(buckets):
-        nets = [buckets[bkey][k] for k in sorted(buckets[bkey])]
-        for i in range(0, len(nets), batch):
-            groups.append([t for net in nets[i:i + batch] for t in net])
-    return groups
 
 
 # --------------------------------------------------------------------------- data

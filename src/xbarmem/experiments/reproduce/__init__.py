@@ -6,7 +6,8 @@ tables, validated like any sweep file) and a function that turns its stored rows
 measured numbers by a stated rule, the settings, the commands, figures). All sweeps of a run
 share one queue and one store (by default ``OUT/results.sqlite``), so an interrupted run resumes
 where it stopped, and a full run reuses every trial a quick run already stored with the same
-configuration. Rows are looked up by trial key, not by sweep name.
+configuration (and batch, for trials whose numbers depend on it:
+:mod:`xbarmem.experiments.batches`). Rows are looked up by trial key, not by sweep name.
 
 Each claim's experiment lives in its own module (``fault_tolerance`` (a) ... ``correlation``
 (g)); what they share (the paper's numbers, :class:`Section`, tables, verdict rules, figures)
