@@ -171,7 +171,7 @@ def sweep_cmd(
     _check_scheduler(scheduler)  # before the store is made and the progress bar shown
     work = True  # some trial to run: a new (or empty) store, or one missing a trial
     if holds_trials:
-        work = _check_stored(store, spec)
+        work = _check_stored(store, spec, threads)
     with _interruptible(store), _workers_ahead(jobs, workers, scheduler, work):
         report = run_with_progress(spec, store, jobs=jobs, workers=workers,
                                    scheduler=scheduler, quiet=json_out, threads=threads)
@@ -190,13 +190,17 @@ def sweep_cmd(
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
 
 
-def _check_stored(store: Path, spec) -> bool:
+def _check_stored(store: Path, spec, threads: int) -> bool:
     """Whether ``store`` misses some trial of ``spec``; a warning when it holds rows of the
     sweep's name that the sweep does not plan (an edited file, another xbarmem version):
-    ``results`` and ``plot`` would show them beside the new rows."""
+    ``results`` and ``plot`` would show them beside the new rows. Rows of its trials computed
+    with another thread count are refused (:func:`~xbarmem.experiments.runner.check_threads`)
+    before any worker starts."""
+    from xbarmem.experiments.runner import check_threads
     from xbarmem.experiments.store import ResultStore
 
     with ResultStore(store, readonly=True) as db:
+        check_threads(db, [spec], threads)
         planned = len(db.finished([t.key for t in spec.trials]))
         other = db.sweeps().get(spec.name, 0) - planned
     if other > 0:

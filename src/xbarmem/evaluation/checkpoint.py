@@ -4,7 +4,8 @@ A :class:`SearchCheckpoint` holds the points of one or more named capacity searc
 pattern size ``N`` in a scaling run, one per architecture in ``xbarmem capacity``) under a
 *key*: everything a point's value depends on (architecture, data -- a user's patterns and
 fault map by :func:`fingerprint` --, rule, chip, recall protocol, trials, seed, trainer
-options, xbarmem's version), but not the thresholds, resolution or sizes, which only decide
+options, xbarmem's version and the torch thread count, which can change the numbers), but not
+the thresholds, resolution or sizes, which only decide
 which counts are tested. A search started
 again with the same key reuses the kept points (:func:`xbarmem.evaluation.capacity.find_capacity`,
 ``measured=``) and so goes the same way to the same capacities, training only the counts it
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from xbarmem.checks import check_callback, check_type, shown
 from xbarmem.errors import ConfigError, XbarmemWarning
@@ -48,7 +50,8 @@ class SearchCheckpoint:
     def __init__(self, path: str | Path, key: dict[str, Any]) -> None:
         check_type(key, dict, "key", "a dict (the settings the points depend on)")
         try:
-            key_text = dumps({"xbarmem": __version__, **key})
+            key_text = dumps({"xbarmem": __version__, "torch_threads": torch.get_num_threads(),
+                              **key})
         except (TypeError, ValueError, RuntimeError, NotImplementedError) as exc:
             raise ConfigError(f"key must hold JSON values only (texts, numbers, lists, dicts, "
                               f"arrays): {str(exc)[:80]}") from None

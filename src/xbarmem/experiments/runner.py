@@ -112,6 +112,20 @@ def pending_groups(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial
     return [g for g in groups if any(t.key not in done for t in g)], len(done)
 
 
+def check_threads(store: ResultStore, specs: list[SweepSpec], threads: int) -> None:
+    """Refuse (:class:`ConfigError`) to run ``specs`` with ``threads`` torch threads into a
+    store holding rows of their trials computed with another thread count: the count can
+    change the numbers (the order of a sum), and a run takes stored rows as done, so it would
+    mix the two. Rows that record no count are not counted."""
+    keys = [t.key for s in specs for t in s.trials]
+    other = {t: n for t, n in store.threads(keys).items() if t is not None and t != threads}
+    if other:
+        t, n = max(other.items(), key=lambda item: item[1])
+        raise ConfigError(f"{store.path} holds {n} trial(s) of this run computed with {t} torch "
+                          f"thread(s), not {threads} (the thread count can change the numbers): "
+                          f"run with --threads {t} to resume it, or use another store")
+
+
 def group_cost(group: list[Trial]) -> float:
     """A group's estimated work, for scheduling the costliest groups first: every trial's
     recall, and the training of each set of networks once (:func:`trial_cost`'s two parts;
@@ -202,6 +216,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     db = ResultStore(store) if own else store
     began = time.perf_counter()
     try:
+        check_threads(db, specs, threads)
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
         queue = _queue(specs, db, report)
         todo = report.total - report.already

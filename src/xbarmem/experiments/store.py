@@ -67,6 +67,7 @@ from xbarmem.experiments.store_rows import (
     row_values,
     rows_of_keys,
     stored_row,
+    threads_of_keys,
 )
 from xbarmem.experiments.store_where import check_json, field_sql, sweep_counts, where_sql
 from xbarmem.files import as_path, missing, output_file, write_atomically
@@ -196,6 +197,11 @@ class ResultStore:
     def finished(self, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already stored."""
         return finished_keys(self._db, keys)
+
+    def threads(self, keys: Sequence[str]) -> dict[Any, int]:
+        """How many stored rows of ``keys`` were computed with each torch thread count (None:
+        not recorded)."""
+        return threads_of_keys(self._db, keys)
 
     def by_keys(self, keys: Sequence[str]) -> list[dict[str, Any]]:
         """Stored rows (as :meth:`rows`) of the given trial keys; unknown keys are skipped."""

@@ -96,6 +96,21 @@ def finished_keys(db: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
     return done
 
 
+def threads_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[Any, int]:
+    """How many of the stored rows of ``keys`` record each torch thread count (``result.threads``;
+    None for rows without one, or whose result is not JSON)."""
+    counts: dict[Any, int] = {}
+    keys = check_texts(keys, "keys", "a list of trial keys")
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        for threads, n in db.execute(
+                "SELECT CASE WHEN json_valid(result) THEN json_extract(result, '$.threads') END "
+                f"AS t, COUNT(*) FROM trials WHERE key IN ({marks}) GROUP BY t", chunk):
+            counts[threads] = counts.get(threads, 0) + n
+    return counts
+
+
 def rows_of_keys(db: sqlite3.Connection, path: Path, keys: Sequence[str]
                  ) -> list[dict[str, Any]]:
     """The stored rows (:func:`stored_row`) of the given trial keys, in the store ``path`` of

@@ -1,0 +1,109 @@
+"""What a stored number depends on decides what a run may reuse: a run that would compute
+other numbers never takes stored ones for its own.
+
+* A hardware-adaptive trial's numbers depend on the networks trained beside it (one random
+  stream per batch), and its store key says so: the same sweep run with another ``batch`` into
+  the same store took every row of the first run as already stored ("24 already stored, 0 new
+  rows") although a fresh run of it gives other numbers (``xbarmem sweep b1.toml --store
+  mix.sqlite`` after ``xbarmem sweep b4.toml --store mix.sqlite``, the files differing only in
+  ``batch``).
+* The torch thread count can change the numbers (``xbarmem sweep th.toml --threads 2`` gave
+  cosine 1.0 where ``--threads 1`` gave 0.9896): a sweep or ``reproduce`` with another
+  ``--threads`` than the stored rows of its trials said "1 already stored, 0 new rows" and
+  mixed the two; it is refused. A capacity-search checkpoint's key holds the thread count (a
+  run resumed with another count reused the points of the first)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import refused, tiny_sweep
+
+from xbarmem.errors import ConfigError, XbarmemWarning
+from xbarmem.evaluation.checkpoint import SearchCheckpoint
+from xbarmem.experiments.batches import batch_keyed, plan_groups
+from xbarmem.experiments.resolve import trial_key
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import load_sweep, parse_sweep
+
+
+def _spec(batch: int):
+    import tomllib
+
+    text = tiny_sweep("batches", rules=("adaptive", "hebb"), fault_rates=[0.0, 0.3])
+    return parse_sweep(tomllib.loads(text.replace("batch = 1", f"batch = {batch}")))
+
+
+def _numbers(store) -> dict[str, tuple]:
+    with ResultStore(store) as db:
+        return {r["key"]: (r["config"]["rule"], r["config"]["fault_rate"],
+                           json.dumps({k: v for k, v in r["result"]["train"].items()
+                                       if k != "train_seconds"}), r["result"]["cosine"])
+                for r in db.rows()}
+
+
+def test_a_store_never_gives_a_trial_the_row_of_another_batch(tmp_path):
+    alone, batched = _spec(1), _spec(4)
+    keys = {s.batch: {(t.config["rule"], t.config["fault_rate"]): t.key for t in s.trials}
+            for s in (alone, batched)}
+    for point, key in keys[1].items():  # the configuration alone when trained alone
+        assert key == trial_key(next(t.config for t in alone.trials if t.key == key))
+        assert (key == keys[4][point]) == (point[0] == "hebb"), point  # a seeded rule: batch
+    mixed = tmp_path / "mixed.sqlite"
+    assert run_sweep(batched, mixed).inserted == 4
+    again = run_sweep(alone, mixed)
+    assert (again.already, again.ran) == (2, 2)  # hebb reused, adaptive trained alone
+    assert run_sweep(alone, tmp_path / "fresh.sqlite").inserted == 4
+    fresh, stored = _numbers(tmp_path / "fresh.sqlite"), _numbers(mixed)
+    assert all(stored[k] == v for k, v in fresh.items())  # what a fresh run gives
+    assert len(stored) == 6  # and the rows of the batch-4 run kept under their own keys
+    by_batch = {k: v for k, v in stored.items() if k not in fresh}
+    assert sorted(v[:2] for v in by_batch.values()) == [("adaptive", 0.0), ("adaptive", 0.3)]
+    assert {v[2] for v in by_batch.values()} != {fresh[k][2] for k in fresh
+                                                 if fresh[k][0] == "adaptive"}
+
+
+def test_batch_keys_leave_the_groups_and_the_other_keys_as_they_were():
+    spec = _spec(4)
+    plain = [type(t)(trial_key(t.config), t.config) for t in spec.trials]
+    assert batch_keyed(plain, 4) == spec.trials
+    assert batch_keyed(plain, 1) == plain  # every network alone: keys of the configuration
+    groups = [[t.config for t in g] for g in plan_groups(spec.trials, 4)]
+    assert sorted(map(json.dumps, groups)) == sorted(
+        json.dumps([t.config for t in g]) for g in plan_groups(plain, 4))
+
+
+def test_a_run_with_another_thread_count_than_the_stored_rows_is_refused(tmp_path, run_cli):
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("threads"))
+    code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 0, err
+    line = refused(run_cli, tmp_path, "sweep", sweep, "--store", store, "--jobs", "1",
+                   "--threads", "2")
+    assert line == (f"error: {store} holds 2 trial(s) of this run computed with 1 torch "
+                    "thread(s), not 2 (the thread count can change the numbers): run with "
+                    "--threads 1 to resume it, or use another store")
+    with pytest.raises(ConfigError, match="computed with 1 torch thread"):
+        run_sweep(load_sweep(sweep), store, threads=2)  # the API: the same check
+    code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1", "--threads", "1")
+    assert code == 0, err  # the same count resumes
+
+
+def test_a_checkpoint_of_another_thread_count_is_not_reused(tmp_path):
+    path, before = tmp_path / "kept.json", torch.get_num_threads()
+    with SearchCheckpoint(path, {"rule": "hebb"}) as kept:
+        kept.measured("single")[4] = {"point": {"count": 4, "cosine": 1.0}, "devices": {}}
+        kept.save()
+    torch.set_num_threads(2)
+    try:
+        with pytest.warns(XbarmemWarning, match=r"other settings \(torch_threads\)"):
+            kept = SearchCheckpoint(path, {"rule": "hebb"})
+        assert kept.resumed == 0
+        kept.close()
+    finally:
+        torch.set_num_threads(before)
+    with SearchCheckpoint(path, {"rule": "hebb"}) as kept:  # the same count as the file's
+        assert kept.resumed == (0 if before == 2 else 1)
