@@ -216,7 +216,6 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     db = ResultStore(store) if own else store
     began = time.perf_counter()
     try:
-        check_threads(db, specs, threads)
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
         queue = _queue(specs, db, report)
         todo = report.total - report.already
@@ -244,7 +243,10 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
 def _queue(specs: list[SweepSpec], db: ResultStore,
            report: SweepReport) -> list[tuple[str, list[Trial], int]]:
     """The groups of ``specs`` with unstored trials, as ``(sweep, group, pending trials)``,
-    the costliest first; the trials already stored are counted in ``report.already``."""
+    the costliest first; the trials already stored are counted in ``report.already``.
+    Stored rows of another thread count than ``report.threads`` are refused
+    (:func:`check_threads`)."""
+    check_threads(db, specs, report.threads)
     queue: list[tuple[str, list[Trial], int]] = []
     for s in specs:
         groups, already = pending_groups(s, db)
