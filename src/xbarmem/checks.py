@@ -43,7 +43,7 @@ def check_seed(seed: Any, name: str = "seed", what: str = "an integer >= 0") -> 
     numpy generator is named with how to get a seed), before any draw is made."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ConfigError(f"{name} must be {what}, got {shown(seed)}")
-    if seed > MAX_SEED:
+    if int(seed) > MAX_SEED:
         raise ConfigError(f"{name} must be {what} and at most {MAX_SEED} (seeds are 32-bit), "
                           f"got {seed}")
     return int(seed)
@@ -136,7 +136,7 @@ def check_count(value: Any, name: str, *, minimum: int = 1, maximum: int = MAX_C
     ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise error(f"{name} must be an integer >= {minimum}, got {shown(value)}")
-    if value > maximum:
+    if int(value) > maximum:
         raise error(f"{name} must be at most {maximum}, got {value}")
     return int(value)
 

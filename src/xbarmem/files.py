@@ -36,7 +36,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 
@@ -552,7 +552,7 @@ class ArrayFile:
     def _listed(self) -> str:
         return ", ".join(map(repr, self.names)) or "none"
 
-    def _fail(self, problem: str):
+    def _fail(self, problem: str) -> NoReturn:
         raise FileFormatError(f"{self.where}: {problem}")
 
     def pick(self, key: str | None, how: str = "choose one of") -> np.ndarray:
@@ -590,7 +590,7 @@ class ArrayFile:
         """Load the ``.npy`` (``name`` None) or the member ``name`` of the ``.npz``."""
         if not self.is_npz:
             return _load_npy(self.raw, self.where)
-        if name not in self._zip:
+        if name is None or name not in self._zip:
             self._fail(f"no array named {shown(name)} (arrays: {self._listed()})")
         info = self._zip[name]
         where = f"{self.where}, array {shown(name)}"

@@ -74,8 +74,8 @@ def random_subset(pool_size: int, count: int, seed: int, *,
         raise ConfigError(f"random-per-class: the pool has only {len(classes)} classes, "
                           f"{count} patterns requested")
     rng = np.random.default_rng(seed)
-    picked = [rng.choice(np.flatnonzero(labels == k)) for k in classes]
-    return np.asarray(picked, dtype=np.int64)
+    per_class = [rng.choice(np.flatnonzero(labels == k)) for k in classes]
+    return np.asarray(per_class, dtype=np.int64)
 
 
 def _without_repeats(picked: np.ndarray, ids: np.ndarray, n_ids: int,

@@ -346,7 +346,7 @@ def images_to_patterns(images: np.ndarray, max_value: float, kind: str) -> np.nd
     return np.clip(flat / max_value * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
 
 
-def check_side(side: int) -> int:
+def check_side(side: Any) -> int:
     if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or not 4 <= side <= 28:
         raise PatternError(f"side must be an integer in 4..28, got {shown(side)}")
     return int(side)

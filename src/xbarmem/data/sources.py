@@ -29,7 +29,7 @@ from xbarmem.spec import check_seed
 def load_patterns(
     source: str,
     kind: str = "binary",
-    side: int = 8,
+    side: int | None = 8,
     n: int | None = None,
     seed: int = 0,
     zero_one: bool = False,
@@ -45,14 +45,16 @@ def load_patterns(
     ``side*side`` neurons from ``seed``; ``"correlated-R"``: ``n`` binary patterns of
     ``side*side`` neurons with mean pairwise overlap ``R`` (:func:`correlated_patterns`);
     anything else is a file path for :func:`load_file`
-    (8-bit images resized to ``side``), then first ``n`` / one per class (needs .npz labels).
+    (8-bit images resized to ``side``; ``None``: kept at their size), then first ``n`` / one
+    per class (needs .npz labels).
     """
     check_kind(kind)
     check_seed(seed)
     check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
     name = str(source).strip().lower()
     if name in IMAGE_SETS:
-        return load_image_set(name, kind, side, n, one_per_class, seed)
+        # side None is refused there (check_side), naming side
+        return load_image_set(name, kind, side, n, one_per_class, seed)  # type: ignore[arg-type]
     if name == "random":
         if n is None:
             raise PatternError("source 'random' needs n (the number of patterns)")
@@ -117,11 +119,12 @@ def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
     """
     check_kind(kind)
     name = str(source).strip().lower()
-    if n_neurons is None and (name in IMAGE_SETS or is_drawn(name)):
-        raise PatternError(f"source {shown(source)} needs the number of neurons N")
-    if name in IMAGE_SETS:
-        return load_image_set(name, kind, image_side(name, n_neurons), n, one_per_class, seed)
-    if is_drawn(name):
+    if name in IMAGE_SETS or is_drawn(name):
+        if n_neurons is None:
+            raise PatternError(f"source {shown(source)} needs the number of neurons N")
+        if name in IMAGE_SETS:
+            return load_image_set(name, kind, image_side(name, n_neurons), n, one_per_class,
+                                  seed)
         if n is None:
             raise PatternError(f"source {shown(source)} needs n (the number of patterns)")
         check_neurons(n_neurons, "N", PatternError)

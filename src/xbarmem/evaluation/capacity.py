@@ -249,8 +249,8 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
     or an integer >= 1, ``resolution`` a number in [0, 1], ``cue_budget`` an integer >= 0,
     ``rule_options`` None or a dict and ``protocol`` None or a :class:`Protocol`. Returns the
     thresholds as a list."""
-    thresholds = _THRESHOLDS(list(thresholds) if isinstance(thresholds, tuple) else thresholds,
-                             "thresholds")
+    checked: list[float] = _THRESHOLDS(
+        list(thresholds) if isinstance(thresholds, tuple) else thresholds, "thresholds")
     _TRIALS(trials, "trials")
     _START(start, "start")
     _RESOLUTION(resolution, "resolution")
@@ -258,7 +258,7 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
     if rule_options is not None and not isinstance(rule_options, dict):
         raise ConfigError(f"rule_options must be a dict of rule options, got {shown(rule_options)}")
     as_protocol(protocol)
-    return thresholds
+    return checked
 
 
 def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec) -> Any:

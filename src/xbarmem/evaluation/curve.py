@@ -204,17 +204,18 @@ def _check_cues_fit(pool: PatternSet, counts: Sequence[int], protocol: Protocol)
         check_cue_bytes(protocol, largest, pool.n_neurons)
 
 
-def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int):
+def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int
+          ) -> tuple[list[int], list[tuple[int, int, int]], list[np.ndarray]]:
     """Sorted distinct counts, the networks ``(count, trial, subset seed)`` (count-major) and
     each network's pattern subset (indices into ``pool``)."""
     seed = check_seed(seed)
-    counts = sorted({int(c) for c in counts})
-    if not counts or counts[0] < 1:
-        raise ConfigError(f"counts must be positive integers, got {counts}")
+    distinct = sorted({int(c) for c in counts})
+    if not distinct or distinct[0] < 1:
+        raise ConfigError(f"counts must be positive integers, got {distinct}")
     if trials < 1:
         raise ConfigError(f"trials must be >= 1, got {trials}")
-    jobs = [(c, k, subset_seed(seed, c, k)) for c in counts for k in range(trials)]
-    return counts, jobs, [random_subset(pool.n_patterns, c, s, distinct_ids=pool.distinct_ids)
+    jobs = [(c, k, subset_seed(seed, c, k)) for c in distinct for k in range(trials)]
+    return distinct, jobs, [random_subset(pool.n_patterns, c, s, distinct_ids=pool.distinct_ids)
                           for c, _, s in jobs]
 
 

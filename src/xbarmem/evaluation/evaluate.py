@@ -249,8 +249,10 @@ def evaluate_many(memories: list, patterns: list[PatternSet | torch.Tensor],
         raise ConfigError(f"need one pattern set and one protocol per memory, got "
                           f"{len(memories)} memories, {len(patterns)} pattern sets and "
                           f"{len(protocols)} protocols")
+    if not protocols:
+        return []
     patterns = [memory_patterns(m, x) for m, x in zip(memories, patterns, strict=True)]
-    first = protocols[0] if protocols else None
+    first = protocols[0]
     same = all(p.mode == "sync" and p.activation == first.activation
                and p.max_iterations == first.max_iterations for p in protocols)
     mats = stack_matrices(memories) if memories and same else None
@@ -293,16 +295,17 @@ def _recall_chunks(mats: torch.Tensor, cues: list[torch.Tensor], activation: str
     return [_join(p) for p in parts]
 
 
-_FIELDS = ("states", "iterations", "reads", "converged", "cycled")
-
-
 def _rows(res: RecallResult, rows: slice) -> RecallResult:
-    return RecallResult(*(getattr(res, f)[rows] for f in _FIELDS), res.mode, res.activation)
+    return RecallResult(res.states[rows], res.iterations[rows], res.reads[rows],
+                        res.converged[rows], res.cycled[rows], res.mode, res.activation)
 
 
 def _join(parts: list[RecallResult]) -> RecallResult:
-    return RecallResult(*(torch.cat([getattr(r, f) for r in parts]) for f in _FIELDS),
-                        parts[0].mode, parts[0].activation)
+    def cat(field: str) -> torch.Tensor:
+        return torch.cat([getattr(r, field) for r in parts])
+
+    return RecallResult(cat("states"), cat("iterations"), cat("reads"), cat("converged"),
+                        cat("cycled"), parts[0].mode, parts[0].activation)
 
 
 def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> list[FaultMap]:

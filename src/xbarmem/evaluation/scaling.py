@@ -109,7 +109,8 @@ class PowerLawFit:
 
 
 @checked_keywords
-def fit_power_law(sizes: Sequence[float], capacities: Sequence[float], *,
+def fit_power_law(sizes: Sequence[float] | np.ndarray,
+                  capacities: Sequence[float] | np.ndarray, *,
                   confidence: float = 0.95) -> PowerLawFit:
     """Least-squares slope of ``log C`` against ``log N`` with a ``confidence`` interval
     (Student t with ``n - 2`` degrees of freedom; NaN bounds with only two points) and R^2

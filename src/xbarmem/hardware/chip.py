@@ -20,6 +20,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 from xbarmem.checks import checked_keywords
@@ -51,7 +52,8 @@ def _outside_xbarmem() -> int:
     at the first frame outside xbarmem and :mod:`dataclasses` (and the ``__init__`` it
     generates): the user's line that made the spec."""
     inside = (str(Path(__file__).resolve().parents[1]), dataclasses.__file__, "<")
-    frame, level = sys._getframe(2), 2
+    frame: FrameType | None = sys._getframe(2)
+    level = 2
     while frame is not None and frame.f_code.co_filename.startswith(inside):
         frame, level = frame.f_back, level + 1
     return level

@@ -215,8 +215,8 @@ class Crossbar:
         dev = self.chip.device
         self.w_max = self.target_w_max(a)
         lo, hi = self.bounds()
-        a = torch.minimum(torch.maximum(a, lo.double()), hi.double()).numpy()
-        dg = a * dev.g_range / self.w_max  # wanted G+ - G-, siemens
+        clipped = torch.minimum(torch.maximum(a, lo.double()), hi.double()).numpy()
+        dg = clipped * dev.g_range / self.w_max  # wanted G+ - G-, siemens
         sp, sn = self.g_stuck[0], self.g_stuck[1]
         free_p, free_n = np.isnan(sp), np.isnan(sn)
         both = free_p & free_n

@@ -402,8 +402,9 @@ def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int
     """One stuck device ``(array, plane, row, col, siemens)``: indices inside the header's
     sizes (no negative index wraps), a finite conductance >= 0."""
     try:
-        a, plane, i, j, text = row
-        a, i, j, p, value = int(a), int(i), int(j), PLANES.index(plane.strip()), float(text)
+        a_text, plane, i_text, j_text, text = row
+        a, i, j = int(a_text), int(i_text), int(j_text)
+        p, value = PLANES.index(plane.strip()), float(text)
     except ValueError as exc:
         raise FileFormatError(f"{path}: line {lineno}: bad row {row!r} ({exc})") from None
     for name, index, size in (("array", a, shape[0]), ("row", i, shape[1]),
@@ -452,7 +453,7 @@ def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None) 
             f"stuck OFF), or import a target-vs-read .csv, where an empty read_uS marks a "
             f"device not measured (free)")
     unit = None if device is None else unit_mismatch(a, device)
-    if unit is not None:
+    if device is not None and unit is not None:
         raise FileFormatError(
             f"{what} is read in siemens, but most values lie outside the chip window "
             f"[{device.g_min:g}, {device.g_max:g}] S, and {unit}: convert it to siemens")

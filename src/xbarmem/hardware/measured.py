@@ -82,15 +82,15 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     for lineno, line in numbered[1:]:
         row = _Row(path, lineno, line, header)
         device = row.device(rows, cols)
-        target, read = row.conductance("target_uS"), row.conductance("read_uS")
-        if target is None or read is None:
+        target_us, read_us = row.conductance("target_uS"), row.conductance("read_uS")
+        if target_us is None or read_us is None:
             continue  # not measured
         flag = row.stuck_flag()
         if device in entries:
             a, plane, i, j = device
             raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {PLANES[plane]}, "
                                   f"row {i}, col {j}) already given on line {entries[device][2]}")
-        entries[device] = (target, read, lineno, flag)
+        entries[device] = (target_us, read_us, lineno, flag)
     if not entries:
         raise FileFormatError(f"{path}: no measured device (every row lacks target_uS or "
                               "read_uS)")

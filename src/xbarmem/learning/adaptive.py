@@ -339,7 +339,8 @@ def product_precision(products: str) -> Iterator[None]:
     if products != "bf16":
         yield
         return
-    setting = torch.backends.mkldnn.matmul
+    # set up by torch at import, absent from its type hints
+    setting = torch.backends.mkldnn.matmul  # type: ignore[attr-defined]
     before = setting.fp32_precision
     setting.fp32_precision = "bf16"
     try:

@@ -214,7 +214,7 @@ class Perceptron(ClassicRule):
         return _finish(w)
 
 
-CLASSIC_RULES: dict[str, type] = {
+CLASSIC_RULES: dict[str, type[ClassicRule]] = {
     cls.name: cls for cls in (Hebb, Storkey, StorkeyVariant, PseudoInverse, Perceptron)}
 
 
@@ -235,7 +235,7 @@ def get_rule(name: str, **options):
         raise ConfigError(f"bad option for rule {name!r}: {exc}") from None
 
 
-def _rule_class(name: str) -> type:
+def _rule_class(name: str) -> type[Spec]:
     """The class of rule ``name``; :class:`ConfigError` for an unknown name."""
     if is_choice(name, ("adaptive",)):
         from xbarmem.learning.adaptive import (
@@ -256,4 +256,6 @@ def _rule_class(name: str) -> type:
 def rule_option_names(name: str) -> list[str]:
     """The option names rule ``name`` takes (its keywords in :func:`get_rule`), in declaration
     order; :class:`ConfigError` for an unknown rule."""
-    return [f.name for f in dataclasses.fields(_rule_class(name)) if f.init]
+    # every rule class is a dataclass (the Spec machinery; mypy sees only Spec)
+    return [f.name for f in dataclasses.fields(_rule_class(name))  # type: ignore[arg-type]
+            if f.init]

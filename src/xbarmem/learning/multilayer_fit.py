@@ -268,7 +268,8 @@ class MultilayerFit:
         target, mask, state = training_cues(o, consts, kind, gen)
         ins[0][:, 0, :, :n] = state
         logistic = o.recall_loss == "logistic" and kind == "binary"
-        tape, squares = [], ([] if want_loss else None)
+        tape: list = []
+        squares: list[torch.Tensor] | None = [] if want_loss else None
         for k in range(unroll):
             h, used, extras = self.forward(blocks, ins_at[k], noise, gen, plain)
             nxt, slope_of, err = unrolled_outputs(
@@ -316,6 +317,9 @@ def _damp(grad_state: torch.Tensor, soft: torch.Tensor, out: torch.Tensor) -> No
 class _FixedPointRun:
     """One run of :meth:`MultilayerFit.fixed_point_stage`: the batch, its buffers (rebuilt by
     :meth:`setup` whenever networks leave) and the written-out forward / backward pass."""
+
+    #: the solution at the previous ``stop="stable"`` check (None before the first; set by run)
+    reference: torch.Tensor | None
 
     def __init__(self, path: MultilayerFit, params, x, valid, lo, hi, gen, noise) -> None:
         self.path, self.opts = path, path.opts

@@ -62,8 +62,9 @@ class SingleLayerFit:
                      else torch.zeros(len(idx), n, cols))
             start = torch.clamp(start, lo[idx], hi[idx])
             if o.flip_steps:  # validated by the rule: binary patterns, basin objective
-                box = (lo[idx], hi[idx]) if not o.flip_bound else boxed(
-                    lo[idx], hi[idx], box_size(problem, 0, o.flip_bound)[idx])
+                box: tuple[torch.Tensor, torch.Tensor] = (
+                    (lo[idx], hi[idx]) if not o.flip_bound
+                    else boxed(lo[idx], hi[idx], box_size(problem, 0, o.flip_bound)[idx]))
                 start, loss = flip_stage(o, torch.clamp(start, *box), xg, vg, *box, noise,
                                          self.reporter)
                 self.reporter.done(o.flip_steps, loss)
@@ -273,7 +274,8 @@ class SingleLayerFit:
             self, "_step_buffers", (x,), (unroll, rows), lambda: _step_buffers(t, unroll, rows, n))
         states_at[0].copy_(state)
         logistic = o.recall_loss == "logistic" and kind == "binary"
-        tape, squares = [], ([] if want_loss else None)
+        tape: list = []
+        squares: list[torch.Tensor] | None = [] if want_loss else None
         for k in range(unroll):
             h, w, extra = self.noisy_field(a, states_at[k], noise, gen, views)
             nxt, slope_of, err = unrolled_outputs(h, target, mask if consts.padded else None,

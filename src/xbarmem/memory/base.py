@@ -225,11 +225,16 @@ class Memory:
         are kept in :attr:`targets`. Returns ``self``.
         """
         seed = check_seed(seed)
+        # per layer; entries are checked and converted below (tensors, arrays, nested lists)
+        layer_weights: list[Any]
+        layer_biases: list[Any] | None
         if isinstance(weights, (list, tuple)):
-            weights, biases = list(weights), (None if biases is None else list(biases))
+            layer_weights = list(weights)
+            layer_biases = None if biases is None else list(biases)
         else:
-            weights, biases = [weights], [biases]
-        biases = biases if biases is not None else [None] * len(self.layers)
+            layer_weights, layer_biases = [weights], [biases]
+        weights = layer_weights
+        biases = layer_biases if layer_biases is not None else [None] * len(self.layers)
         if len(weights) != len(self.layers):
             raise ConfigError(f"need weights for {len(self.layers)} layers, got {len(weights)}")
         if len(biases) != len(self.layers):

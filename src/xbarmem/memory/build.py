@@ -39,7 +39,8 @@ def arrays_with_bias(chip: ChipSpec, n_neurons: int, *, arch: str = "single",
     fault map that every rule's memory on one seeded chip shares, whether or not the rule
     uses its bias row."""
     if arch == "multilayer":
-        return sum(arrays_for_layers(chip, layer_sizes(n_neurons, hidden)))
+        sizes = layer_sizes(n_neurons, hidden)  # type: ignore[arg-type]  # refuses None
+        return sum(arrays_for_layers(chip, sizes))
     return arrays_needed(chip, n_neurons, n_neurons + 1)
 
 

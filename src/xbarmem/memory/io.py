@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -89,8 +89,9 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     patterns = _check_save(memory, as_path(path), patterns, extra)
     tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
-        tensors[_prefix(memory, k) + "g_pos"] = layer.g_pos
-        tensors[_prefix(memory, k) + "g_neg"] = layer.g_neg
+        # programmed (refused by _check_save otherwise): the planes are arrays
+        tensors[_prefix(memory, k) + "g_pos"] = layer.g_pos  # type: ignore[assignment]
+        tensors[_prefix(memory, k) + "g_neg"] = layer.g_neg  # type: ignore[assignment]
     tensors["fault_g_stuck"] = memory.faults.g_stuck
     for k, (w, b) in enumerate(memory.targets or []):  # none when conductances were set
         tensors[_prefix(memory, k) + "target_weights"] = w.numpy().astype(np.float32)
@@ -257,4 +258,5 @@ def load_stored_patterns(path: str | Path) -> PatternSet:
     A file that is not a valid model, or a model saved without patterns, raises
     :class:`~xbarmem.errors.FileFormatError`."""
     path = as_path(path)
-    return _patterns(path, *_read(path), required=True)
+    # required=True raises instead of returning None
+    return cast(PatternSet, _patterns(path, *_read(path), required=True))

@@ -38,7 +38,7 @@ def parse_header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        offsets: Any = entry.get("data_offsets") if isinstance(entry, dict) else None  # JSON
         ok = (isinstance(entry, dict) and isinstance(entry.get("shape"), list)
               and all(type(d) is int and d >= 0 for d in entry["shape"])
               and isinstance(offsets, list) and len(offsets) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 
@@ -27,6 +28,7 @@ def layer_sizes(n_neurons: int, hidden: int | Sequence[int]) -> list[int]:
     """``[N, H_1, ..., N]``: the widths of a multilayer memory; validates ``hidden`` (a
     positive integer or a list of them; numpy integers are taken as ints): :class:`ConfigError`
     naming ``hidden`` otherwise."""
+    widths: list[Any]  # checked below
     if isinstance(hidden, numbers.Integral):
         widths = [hidden]
     elif (isinstance(hidden, (str, bytes)) or not isinstance(hidden, Iterable)

@@ -8,7 +8,7 @@ Problems are :class:`~xbarmem.errors.ConfigError` naming the tensor; used by
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -56,7 +56,7 @@ def saved_targets(layer, weights: np.ndarray, bias: np.ndarray | None, prefix: s
     ``ConfigError`` naming ``prefix + "target_weights"`` etc. otherwise."""
     expected = {"target_weights": (layer.n_out, layer.n_in),
                 "target_bias": (layer.n_out,) if layer.has_bias else None}
-    out = []
+    out: list[torch.Tensor | None] = []
     for name, a in (("target_weights", weights), ("target_bias", bias)):
         if a is None:
             out.append(None)
@@ -69,7 +69,7 @@ def saved_targets(layer, weights: np.ndarray, bias: np.ndarray | None, prefix: s
             raise ConfigError(f"tensor {prefix + name!r} is {a.dtype} {list(a.shape)}, "
                               f"expected {want}")
         out.append(torch.as_tensor(_finite(a, prefix + name)))
-    return out[0], out[1]
+    return cast(torch.Tensor, out[0]), out[1]  # the weights are never None
 
 
 def _finite(a: np.ndarray, name: str) -> np.ndarray:

@@ -25,13 +25,14 @@ def _comments(text: str) -> tuple[list[str], dict[tuple[str, str], str]]:
     (a ``#`` counts as a comment where the text before it parses as TOML)."""
     head: list[str] = []
     notes: dict[tuple[str, str], str] = {}
-    table, last = "", None
+    table = ""
+    last: tuple[str, str] | None = None
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("#"):
             if not notes and last is None:
                 head.append(stripped)
-            elif last in notes:  # a comment continued on the next line
+            elif last is not None and last in notes:  # a comment continued on the next line
                 notes[last] += " " + stripped.lstrip("#").strip()
             continue
         last = None
