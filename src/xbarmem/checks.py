@@ -13,6 +13,7 @@ import functools
 import inspect
 import numbers
 from collections.abc import Callable, Iterable, Sequence
+from types import UnionType
 from typing import Any, TypeVar
 
 from xbarmem.errors import ArgumentError, ConfigError, XbarmemError
@@ -261,7 +262,8 @@ def checked_keywords(obj: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def check_type(value: Any, types: type | tuple[type, ...], name: str, what: str) -> Any:
+def check_type(value: Any, types: type | UnionType | tuple[type, ...], name: str, what: str
+               ) -> Any:
     """``value`` if it is an instance of ``types``, else :class:`~xbarmem.errors.ArgumentError`
     ``{name} must be {what}, got {type}`` (``memory must be a Memory (from train or
     load_memory), got ndarray``)."""

@@ -126,7 +126,7 @@ def conductance_targets(layer: Crossbar, weights: torch.Tensor | np.ndarray,
     check_type(layer, Crossbar, "layer", "a Crossbar (a layer of a memory)")
     ideal = twin_layer(layer, chip=layer.chip.replace_device(write_noise=0.0))
     ideal.program(weights, bias, seed=0)
-    return np.stack([ideal.g_pos, ideal.g_neg]), ideal.w_max
+    return ideal.planes(), ideal.w_max
 
 
 def weight_scale(layer: Crossbar) -> float:
@@ -205,7 +205,7 @@ class SimulatedChip:
         cb = self.crossbar
         t = _check_targets(targets, self.n_out, self.n_rows)
         write = ~np.isnan(t)
-        current = np.stack([cb.g_pos, cb.g_neg])
+        current = cb.planes()
         free = ~cb.stuck
         new = np.stack([cb._write(np.where(write[p], t[p], current[p]), free[p] & write[p],
                                   self._rng) for p in range(2)])
@@ -238,7 +238,7 @@ class SimulatedChip:
     # ------------------------------------------------------------------ simulation only
     def conductances(self) -> np.ndarray:
         """The true conductances (no read noise), ``(2, n_out, n_rows)`` siemens."""
-        return np.stack([self.crossbar.g_pos, self.crossbar.g_neg])
+        return self.crossbar.planes()
 
 
 # ---------------------------------------------------------------------------------- drivers

@@ -31,7 +31,7 @@ import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -213,7 +213,8 @@ class _Loop:
         """The adapted model: pinned devices in its fault map, the last read conductances and
         target weights, ``info`` as its ``info["adapt"]``."""
         adapted = self.memory.rebuild(self.faults(source="adapt"))
-        for layer, read in zip(adapted.layers, self.reads, strict=True):
+        reads = cast(list[np.ndarray], self.reads)  # every layer is read back by now
+        for layer, read in zip(adapted.layers, reads, strict=True):
             layer.set_conductances(read[0], read[1], layer.w_max)
         adapted.targets = [(w, b) for w, b in params]
         adapted.info = {**(self.memory.info or {}),
@@ -225,7 +226,8 @@ class _Loop:
         ``array``, ``polarity``, ``row``, ``col``, ``target_uS``, ``read_uS``, ``at_rail``."""
         rows = []
         for k, (layer, tw, goal, read) in enumerate(zip(
-                self.memory.layers, twin.layers, self.goals, self.reads, strict=True)):
+                self.memory.layers, twin.layers, self.goals,
+                cast(list[np.ndarray], self.reads), strict=True)):  # read back by now
             miss = ~tw.stuck & (np.abs(read - goal) > self.tolerance)
             at_rail = layer.scatter(np.where(miss, self._at_rail(read), np.nan))
             goal_p, read_p = layer.scatter(goal), layer.scatter(read)

@@ -134,7 +134,7 @@ def current_ranges(layer: Crossbar, inputs: np.ndarray | None = None) -> list[di
             raise PatternError(f"inputs must have shape (batch, {layer.n_in}), got "
                                f"{inputs.shape}")
     volts = layer.chip.array.read_voltage
-    g = np.stack([layer.g_pos, layer.g_neg])  # (2, n_out, n_rows)
+    g = layer.planes()  # (2, n_out, n_rows)
     bias = np.zeros(layer.n_rows, dtype=bool)
     if layer.has_bias:
         bias[layer.n_in] = True
@@ -313,7 +313,7 @@ def _cells(memory: Memory) -> dict[str, Any]:
                               f"uses {layer.w_max}: the memory was not programmed from them")
         targets.append(t)
         w_maxes.append(layer.w_max)
-    programmed = [np.stack([ly.g_pos, ly.g_neg]) for ly in layers]
+    programmed = [ly.planes() for ly in layers]
     used_layer = _layer_index(layers, n_arrays)
     used = used_layer >= 0
     g_target = _physical(layers, targets, n_arrays, dev.g_min)

@@ -21,7 +21,7 @@ from xbarmem.data.builtin import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, compare_rules
 from xbarmem.files import output_folder
-from xbarmem.hardware.chip import load_preset
+from xbarmem.hardware.chip import ChipSpec, load_preset
 from xbarmem.learning.classic import get_rule, rule_names
 from xbarmem.viz.figures import recall_grid
 from xbarmem.viz.style import save_figure
@@ -77,13 +77,15 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
                 grid_rows[name] = example["states"][:p].numpy()
         results["fault_models"][model] = {"chip": res["settings"]["chip"],
                                           "rules": res["rules"]}
+    # the demo's image sets have an image shape and labels; the first model set grid_cues
     figure = save_figure(recall_grid(
-        patterns.patterns, grid_cues, patterns.image_shape, grid_rows,
+        patterns.patterns, grid_cues, patterns.image_shape, grid_rows,  # type: ignore[arg-type]
         title=f"{fault_models[0]} fault model, {faults:.0%} stuck, {flip:.0%} flips "
               f"(chip 0)"), out_dir / "demo-recall.png")
     results["settings"] = {
         "data": data, "patterns": patterns.name, "n_patterns": patterns.n_patterns,
-        "labels": patterns.labels.tolist(), "n_neurons": patterns.n_neurons,
+        "labels": patterns.labels.tolist(),  # type: ignore[union-attr]
+        "n_neurons": patterns.n_neurons,
         "faults": faults, "flip": flip, "probes_per_pattern": probes, "chips": chips,
         "seed": seed, "recall": "sync, sign neurons (variant: tanh neurons), <= 100 steps",
         "protocol": protocol.as_dict()}
@@ -92,7 +94,8 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     return results
 
 
-def _checked(data, out_dir, rules, fault_models, faults, chips, progress, train_progress):
+def _checked(data, out_dir, rules, fault_models, faults, chips, progress, train_progress
+             ) -> tuple[Path, list[str], dict[str, ChipSpec]]:
     """:func:`run_demo`'s arguments checked before any work: ``(out_dir, rules, chip of each
     fault model)``; :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError` naming the
     first bad one."""

@@ -217,7 +217,8 @@ class _Dask:
             self.name = f"Dask cluster at {scheduler}"
             self._check_versions(scheduler)
         else:
-            count = capped(workers, "--workers", "Dask workers")  # one per core, as --jobs
+            # without a scheduler, workers is a count (check_executor)
+            count = capped(workers, "--workers", "Dask workers")  # type: ignore[arg-type]  # one per core, as --jobs
             # silence_logs: the workers log nothing below CRITICAL (what goes wrong in a trial
             # comes back to the driver with its future; the cancelled tasks and heartbeats of a
             # shutdown on Ctrl-C / SIGTERM were logged with Dask's own file paths).

@@ -121,10 +121,10 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
         record: dict[str, Any] = {"group": dict(zip(by, shown[key], strict=True)),
                                   "n": len(members), "mean": {}, "std": {}, "count": {}}
         for name in names:
-            values = [v for v in (_metric(r, name) for r in members) if v is not None]
-            record["mean"][name] = statistics.fmean(values) if values else None
-            record["std"][name] = statistics.stdev(values) if len(values) > 1 else None
-            record["count"][name] = len(values)
+            found = [v for v in (_metric(r, name) for r in members) if v is not None]
+            record["mean"][name] = statistics.fmean(found) if found else None
+            record["std"][name] = statistics.stdev(found) if len(found) > 1 else None
+            record["count"][name] = len(found)
         out.append(record)
     return out
 

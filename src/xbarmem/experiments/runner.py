@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from xbarmem.checks import check_callback, check_count, check_type
 from xbarmem.errors import ConfigError
@@ -208,12 +208,11 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         check_type(one, SweepSpec, "spec", "a SweepSpec (from load_sweep or parse_sweep) or a "
                    "list of them")
     own = not isinstance(store, ResultStore)
-    if own:
-        store = as_path(store, "store")
+    path = None if isinstance(store, ResultStore) else as_path(store, "store")
     if scheduler:  # before the store is opened (or created)
         check_scheduler(scheduler)
-    made = own and not Path(store).exists()  # this run creates the store file
-    db = ResultStore(store) if own else store
+    made = path is not None and not path.exists()  # this run creates the store file
+    db = ResultStore(path) if path is not None else cast(ResultStore, store)
     began = time.perf_counter()
     try:
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
@@ -311,7 +310,8 @@ RENEW_EVERY, POLL_EVERY = 30.0, 0.5
 
 def _drive(db, queue, executor, report, on_progress) -> None:
     owner = Claimant.new()
-    queue, deferred = list(queue), []
+    queue = list(queue)
+    deferred: list[tuple[str, list[Trial], int]] = []
     in_flight: dict[Any, tuple[str, list[Trial], int]] = {}
     try:
         while queue or in_flight or deferred:
@@ -323,8 +323,10 @@ def _drive(db, queue, executor, report, on_progress) -> None:
                 elif state == "done":  # finished meanwhile by another process
                     on_progress(item[1], item[2])
                 else:
+                    # (mypy cannot infer a lambda whose default binds the loop variable)
                     in_flight[_submit(executor, item[1], report.threads,
-                                      lambda f, g=item[1]: on_progress.partial(g, f))] = item
+                                      lambda f, g=item[1]: on_progress.partial(  # type: ignore[misc]
+                                          g, f))] = item
             if in_flight:
                 done = executor.wait_any(list(in_flight), RENEW_EVERY)
                 db.renew(owner, LEASE)

@@ -90,6 +90,8 @@ class ResultStore:
     >>> rows = store.rows(where=["rule=adaptive", "result.cosine>0.9"])  # doctest: +SKIP
     """
 
+    _db: sqlite3.Connection  # opened by __init__
+
     def __init__(self, path: str | Path, *, busy_timeout: float = 60.0,
                  readonly: bool = False) -> None:
         self.path = as_path(path)

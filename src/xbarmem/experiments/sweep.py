@@ -293,8 +293,9 @@ def _check_rule_keys(rule: str, options: dict[str, Any], where: str, *,
         if key not in allowed:
             raise unknown_key(where, key, allowed)
         for item in (value if grid and isinstance(value, list) else [] if grid else [value]):
-            if fields[key].rule is not None:
-                fields[key].rule(item, f"{where} {key}")
+            rule_of = fields[key].rule
+            if rule_of is not None:
+                rule_of(item, f"{where} {key}")
 
 
 def _grid_values(values: Any, where: str) -> list[Any]:

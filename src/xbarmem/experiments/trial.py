@@ -232,16 +232,16 @@ def run_evaluate_group(trials: list[Trial], progress: Callable[[float], None] | 
     memories, infos = train_networks(heads, stored, progress)
     train_wall = time.perf_counter() - start
     results: list[dict[str, Any] | None] = [None] * len(trials)
-    for t, idx in enumerate(nets.values()):
+    for net, idx in enumerate(nets.values()):
         for i in idx:
             began = time.perf_counter()
             c = trials[i].config
-            score = _score(memories[t], stored[t], c)
+            score = _score(memories[net], stored[net], c)
             results[i] = {
-                **score, "train": _train_info(infos[t]), "devices": memories[t].devices(),
-                "batch": {"networks": len(heads), "index": t, "trials": len(trials),
+                **score, "train": _train_info(infos[net]), "devices": memories[net].devices(),
+                "batch": {"networks": len(heads), "index": net, "trials": len(trials),
                           "train_seconds": train_wall},
-                "seconds": infos[t]["train_seconds"] + time.perf_counter() - began}
+                "seconds": infos[net]["train_seconds"] + time.perf_counter() - began}
     return results  # type: ignore[return-value]
 
 
@@ -295,8 +295,10 @@ def run_capacity_group(trials: list[Trial], progress: Callable[[float], None] | 
         for i, t in enumerate(trials):
             start = time.perf_counter()
             tc = t.config
+            # (mypy cannot infer a lambda whose default binds the loop variable)
             res = score_curve(trained, _protocol(tc),
-                              prepare=lambda m, tc=tc: program(m, tc["seed"], tc["variation"]))
+                              prepare=lambda m, tc=tc: program(  # type: ignore[misc]
+                                  m, tc["seed"], tc["variation"]))
             devices = devices or res["devices"]
             points[i] += [{"count": p, "cosine": score["cosine"], "exact": score["exact"],
                            "fixed_points": info.get("fixed_points"),

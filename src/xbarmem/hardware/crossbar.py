@@ -266,6 +266,13 @@ class Crossbar:
     def programmed(self) -> bool:
         return self._w_eff is not None
 
+    def planes(self) -> np.ndarray:
+        """The programmed conductances ``(2, n_out, n_rows)`` siemens, G+ then G- (no read
+        noise); :class:`ConfigError` before :meth:`program`."""
+        if self.g_pos is None or self.g_neg is None:
+            raise ConfigError("crossbar has not been programmed yet (call program())")
+        return np.stack([self.g_pos, self.g_neg])
+
     def _require_programmed(self) -> torch.Tensor:
         if self._w_eff is None:
             raise ConfigError("crossbar has not been programmed yet (call program())")

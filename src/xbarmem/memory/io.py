@@ -89,9 +89,8 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     patterns = _check_save(memory, as_path(path), patterns, extra)
     tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
-        # programmed (refused by _check_save otherwise): the planes are arrays
-        tensors[_prefix(memory, k) + "g_pos"] = layer.g_pos  # type: ignore[assignment]
-        tensors[_prefix(memory, k) + "g_neg"] = layer.g_neg  # type: ignore[assignment]
+        tensors[_prefix(memory, k) + "g_pos"], tensors[_prefix(memory, k) + "g_neg"] = \
+            layer.planes()
     tensors["fault_g_stuck"] = memory.faults.g_stuck
     for k, (w, b) in enumerate(memory.targets or []):  # none when conductances were set
         tensors[_prefix(memory, k) + "target_weights"] = w.numpy().astype(np.float32)

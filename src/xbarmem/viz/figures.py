@@ -129,7 +129,7 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("capacity (stored patterns)")
         ax.set_title(title or scaling_title(settings))
-        legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
+        legend_outside(ax, handles=handles, labels=[str(h.get_label()) for h in handles],
                        title="capacity at threshold;\nline: fit C = a N^k, k ± 95% CI")
     return fig
 

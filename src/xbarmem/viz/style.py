@@ -16,7 +16,7 @@ import math
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 import matplotlib.ticker
@@ -106,7 +106,8 @@ def series_style(index: int) -> dict[str, str]:
 @contextlib.contextmanager
 def style() -> Iterator[None]:
     """Draw (and save) inside this context to get the house style (:data:`RC`)."""
-    with matplotlib.rc_context(RC):
+    # matplotlib types rc keys as a Literal of every rc name; RC holds valid ones
+    with matplotlib.rc_context(RC):  # type: ignore[arg-type]
         yield
 
 
@@ -117,7 +118,8 @@ def new_axes(ax: Axes | None = None, *, height: float = 2.6,
     one axes, marked as drawn by xbarmem (:func:`legend_outside` then puts the legend below
     the axes). Call inside :func:`style`."""
     if ax is not None:
-        return ax.figure, ax
+        # typed Figure | SubFigure: an axes placed on a SubFigure returns that SubFigure
+        return cast(Figure, ax.figure), ax
     fig = Figure(figsize=(width, height), layout="constrained")
     fig._xbarmem_owned = True  # type: ignore[attr-defined]
     return fig, fig.add_subplot()
@@ -134,7 +136,7 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
         return None
     labels = [str(s) for s in labels or []]
     fig = ax.figure
-    if getattr(fig, "_xbarmem_owned", False) and len(fig.axes) == 1:
+    if isinstance(fig, Figure) and getattr(fig, "_xbarmem_owned", False) and len(fig.axes) == 1:
         longest = max(len(s) for s in labels)
         ncols = min(len(labels), 1 if longest > 26 else 2 if longest > 13 else 3)
         lines = math.ceil(len(labels) / ncols) + (title or "").count("\n") + bool(title)

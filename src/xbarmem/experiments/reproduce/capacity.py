@@ -132,8 +132,8 @@ class Capacity(Experiment):
                      "hardware-adaptive | ratio per flip rate |", "|---|---|---|---|"]
         reasons = []
         for t in self.thresholds:
-            pinv = [caps[("pinv", lv)][t] for lv in levels if caps[("pinv", lv)]]
-            ha = [caps[("adaptive", lv)][t] for lv in levels if caps[("adaptive", lv)]]
+            pinv = [c[t] for lv in levels if (c := caps[("pinv", lv)])]
+            ha = [c[t] for lv in levels if (c := caps[("adaptive", lv)])]
             ratios = [f"{h / p:.2f}x" if p else "n/a" for h, p in zip(ha, pinv, strict=True)]
             sec.body.append(f"| {t:.2f} | {' / '.join(map(str, pinv))} | "
                             f"{' / '.join(map(str, ha))} | {' / '.join(ratios)} |")
@@ -190,7 +190,7 @@ class Capacity(Experiment):
         for t in self.thresholds:
             per_seed = {rule: [r["result"]["capacity"][str(t)] for r in rs]
                         for rule, rs in runs.items()}
-            pa, ha = (caps[rule][t] if caps[rule] else 0 for rule in ("pinv", "adaptive"))
+            pa, ha = (c[t] if (c := caps[rule]) else 0 for rule in ("pinv", "adaptive"))
             ratio = ha / pa if pa else math.nan
             ps, hs = per_seed["pinv"], per_seed["adaptive"]
             seed_ratio = (np.mean(hs) / np.mean(ps)) if ps and hs and np.mean(ps) > 0 \

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -164,7 +164,9 @@ class Correlation(Experiment):
                      "| overlap | " + " | ".join(self.RULES) + " | adaptive / best classic |",
                      "|---" * (len(self.RULES) + 2) + "|"]
         checks, ratios = [], {}
-        for overlap in sorted({correlated_overlap(r["config"]["data"]) for r in rows}):
+        # every row's data is a correlated-R source: its overlap is a number
+        overlaps = cast(set[float], {correlated_overlap(r["config"]["data"]) for r in rows})
+        for overlap in sorted(overlaps):
             caps, cells = {}, []
             for rule in self.RULES:
                 runs = [r for r in rows if r["config"]["rule"] == rule

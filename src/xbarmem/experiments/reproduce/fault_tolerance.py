@@ -146,7 +146,8 @@ class FaultTolerance(Experiment):
         """The check at faults 0.4/0.5/0.6 (measured >= paper - tolerance) and the summary
         rows of one data set; on :data:`PRIMARY_DATA` it decides the section's verdict."""
         primary = data == PRIMARY_DATA
-        passed, failed = [], []
+        passed: list[str] = []
+        failed: list[str] = []
         for f in CHECKED_FAULTS:
             for rule in self.paper_rules:
                 m, _, n = mean_std([r["result"]["cosine"] for r in groups.get((rule, f), [])])
@@ -169,7 +170,8 @@ class FaultTolerance(Experiment):
             m, s, n = mean_std([r["result"]["cosine"] for r in groups.get((rule, 0.5), [])])
             ref = PAPER_FAULTS[0.5][rule]
             sec.summary.append((f"({self.key}) {rule}, 50% faults, {data}", f"{ref:.2f}",
-                                mean_text(m, s, n), bar_cell(primary, n and m >= ref - TOLERANCE)))
+                                mean_text(m, s, n),
+                                bar_cell(primary, n > 0 and m >= ref - TOLERANCE)))
         sec.summary.append((f"({self.key}) faults 0.4/0.5/0.6 within 0.05 or above, {data}",
                             "-", f"{len(passed)}/{len(passed) + len(failed)} pass",
                             bar_cell(primary, not failed)))

@@ -63,7 +63,7 @@ class Scaling(Experiment):
     #: ``cue_budget``, as ``xbarmem scaling``, where a fixed number of cues per pattern costs
     #: more the more patterns are stored -- up to 10,000 steps, as the default 3000 under-train
     #: at N = 400). What each choice measured: docs/reproduction.md, section (e).
-    OPTIONS = {"binary": {"objective": "fixed-point"},
+    OPTIONS: dict[str, dict[str, Any]] = {"binary": {"objective": "fixed-point"},
                "continuous": {"objective": "basin", "unroll": 2, "max_steps": 10000}}
     CUE_BUDGET = 1024
     #: the whole-image downsampling, as the earlier scaling runs were measured; the authors' crop
