@@ -21,6 +21,6 @@ memory = xm.train(digits.patterns, chip=chip, faults=faults, rule="adaptive", bi
 score = xm.evaluate_memory(memory, digits, xm.Protocol(level=0.1, probes=20))
 print(f"recall from 10% flips: cosine {score.cosine:.3f}, exact {score.exact:.2f}")
 print("conductances to program (siemens), G+ of output 0, first 5 inputs:",
-      memory.crossbar.g_pos[0, :5])
+      memory.crossbar.planes()[0][0, :5])
 xm.save_memory(memory, "measured-chip-model.safetensors", patterns=digits)
 print("saved measured-chip-model.safetensors")

@@ -14,17 +14,26 @@ import inspect
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from types import UnionType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from xbarmem.errors import ArgumentError, ConfigError, XbarmemError
 
-__all__ = ["MAX_COUNT", "MAX_SEED", "as_real_array", "check_callback", "check_choice",
+if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when needed
+    import numpy as np
+    import torch
+
+__all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "as_real_array", "check_callback", "check_choice",
            "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
            "check_tensor", "check_texts", "check_type",
            "checked_keywords", "is_bool", "is_choice", "not_numbers", "numeric_array", "shown",
            "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the type hint of a numeric array argument (patterns, cues): what :func:`check_tensor` and
+#: :func:`as_real_array` read -- a tensor, a numpy array (``PatternSet.patterns``) or nested
+#: lists of numbers
+ArrayLike: TypeAlias = "torch.Tensor | np.ndarray | Sequence[Any]"
 
 #: parameter kinds that can be passed by keyword
 _KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)

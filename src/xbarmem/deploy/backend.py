@@ -30,7 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from xbarmem.checks import as_real_array, check_seed, check_type
+from xbarmem.checks import ArrayLike, as_real_array, check_seed, check_type
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
@@ -379,7 +379,7 @@ class BackendMemory:
         with tanh hidden units (one backend reads exactly as itself)."""
         return LayeredMap(self.backends)
 
-    def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
+    def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
         """Recall from ``cues`` ``(B, N)`` through the backends; cues are checked (and
         refused with :class:`~xbarmem.errors.PatternError`) as by

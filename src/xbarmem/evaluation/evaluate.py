@@ -19,7 +19,14 @@ from typing import Any
 
 import torch
 
-from xbarmem.checks import check_callback, check_flag, check_type, checked_keywords, shown
+from xbarmem.checks import (
+    ArrayLike,
+    check_callback,
+    check_flag,
+    check_type,
+    checked_keywords,
+    shown,
+)
 from xbarmem.data.corruption import check_corruption, corrupt
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ArgumentError, ConfigError
@@ -168,7 +175,7 @@ def check_cue_bytes(protocol: Protocol, n_patterns: int, n_neurons: int) -> None
                 recall_bytes(protocol.probes * n_patterns, n_neurons))
 
 
-def make_cues(patterns: PatternSet | torch.Tensor, protocol: Protocol) -> Cues:
+def make_cues(patterns: PatternSet | ArrayLike, protocol: Protocol) -> Cues:
     """Corrupt each of the ``P`` patterns ``(P, N)`` ``protocol.probes`` times (seed
     ``protocol.seed``; occlusion uses the pattern set's image shape)."""
     shape = patterns.image_shape if isinstance(patterns, PatternSet) else None
@@ -207,7 +214,7 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
 
 
 @checked_keywords
-def evaluate_memory(memory, patterns: PatternSet | torch.Tensor,
+def evaluate_memory(memory, patterns: PatternSet | ArrayLike,
                     protocol: Protocol | None = None) -> Score:
     """Corrupt each stored pattern ``protocol.probes`` times (:func:`make_cues`), recall
     through ``memory`` (read noise from the same generator), score against the clean

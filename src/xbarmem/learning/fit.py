@@ -13,12 +13,13 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
 
 from xbarmem.checks import (
+    ArrayLike,
     check_callback,
     check_type,
     checked_keywords,
@@ -26,7 +27,7 @@ from xbarmem.checks import (
     shown,
     unknown_argument,
 )
-from xbarmem.data.patterns import as_pattern_set
+from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
@@ -34,11 +35,13 @@ from xbarmem.learning.base import FitResult, Problem
 from xbarmem.learning.classic import get_rule, rule_option_names
 from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
+from xbarmem.memory.multilayer import MultilayerMemory
+from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.spec import check_seed
 
 
 @checked_keywords
-def fit_memories(rule, patterns: torch.Tensor, memories: Sequence[Memory], *,
+def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
                  kind: str = "binary", program_seed: int = 0,
                  counts: torch.Tensor | None = None,
                  progress: Callable[[int, float], None] | None = None
@@ -119,6 +122,36 @@ def _info(name: str, memory: Memory, result: FitResult, t: int,
         info["fixed_points"] = bool(result.fixed_points[t])
     info["train_seconds"] = seconds
     return info
+
+
+# what train returns, for type checkers: a one-layer memory by default, a multilayer one
+# for arch="multilayer" (the function below is the one that runs)
+@overload
+def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
+          rule: str = ..., arch: Literal["single"] = ..., hidden: None = ...,
+          faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
+          kind: str | None = ..., zero_one: bool = ...,
+          progress: Callable[[int, float], None] | None = ...,
+          **rule_options: Any) -> SingleLayerMemory: ...
+
+
+@overload
+def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
+          rule: str = ..., arch: Literal["multilayer"],
+          hidden: int | Sequence[int] | None = ...,
+          faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
+          kind: str | None = ..., zero_one: bool = ...,
+          progress: Callable[[int, float], None] | None = ...,
+          **rule_options: Any) -> MultilayerMemory: ...
+
+
+@overload
+def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
+          rule: str = ..., arch: str = ..., hidden: int | Sequence[int] | None = ...,
+          faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
+          kind: str | None = ..., zero_one: bool = ...,
+          progress: Callable[[int, float], None] | None = ...,
+          **rule_options: Any) -> Memory: ...
 
 
 def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive",

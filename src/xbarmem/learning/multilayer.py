@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import ArrayLike, checked_keywords
 from xbarmem.learning.adaptive import DEFAULTS, AdaptiveTrainer
 from xbarmem.learning.base import FitResult
 from xbarmem.learning.fit import fit_memories
@@ -44,7 +44,7 @@ class MultilayerTrainer(AdaptiveTrainer):
 
 
 @checked_keywords
-def fit_multilayer(trainer, patterns: torch.Tensor, memories: list, *, kind: str = "binary",
+def fit_multilayer(trainer, patterns: ArrayLike, memories: list, *, kind: str = "binary",
                    program_seed: int = 0,
                    counts: torch.Tensor | None = None) -> list[dict[str, Any]]:
     """Deprecated: :func:`xbarmem.learning.fit.fit_memories` (same arguments, any memory)."""

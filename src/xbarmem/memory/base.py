@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from xbarmem.checks import (
+    ArrayLike,
     as_real_array,
     check_count,
     check_flag,
@@ -273,7 +274,7 @@ class Memory:
         return LayeredMap(self.layers)
 
     @checked_keywords
-    def recall(self, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
+    def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
         """Run recall from ``cues`` ``(B, N)`` (numpy, torch on any device, or nested lists; read
         as float32 on the CPU) through the programmed layers (fresh read noise at every read);

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from xbarmem.checks import (
+    ArrayLike,
     as_real_array,
     check_count,
     check_tensor,
@@ -165,7 +166,7 @@ def _check_cues(cues, n: int, activation: str) -> torch.Tensor:
 
 
 @checked_keywords
-def recall(matrix, cues: torch.Tensor, *, mode: str = "sync", activation: str = "sign",
+def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "sign",
            max_iterations: int = 100, tol: float = 1e-4,
            seed: int | torch.Generator | None = 0) -> RecallResult:
     """Run the dynamics from every cue.
