@@ -56,7 +56,7 @@ class _Status(Progress):
     """Spinner with the latest tested count on a terminal; one log line per tested count when
     stderr is not a terminal (long runs redirected to a file stay observable)."""
 
-    def update(self, task_id, **fields):  # type: ignore[override]
+    def update(self, task_id, **fields):
         if not console.is_terminal and "description" in fields:
             console.print(f"[{self.tasks[0].elapsed or 0:.0f} s] {fields['description']}",
                           highlight=False, soft_wrap=True)

@@ -15,7 +15,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeGuard
 
 import typer
 from rich.console import Console
@@ -37,11 +37,11 @@ class _Ordered(TyperGroup):
         super().__init__(*args, **kwargs)
         _bare_flags(self)
 
-    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
+    def format_help(self, ctx, formatter):
         _bare_flags(self)  # Typer adds --install-completion after __init__
         super().format_help(ctx, formatter)
 
-    def list_commands(self, ctx):  # type: ignore[no-untyped-def]
+    def list_commands(self, ctx):
         names = super().list_commands(ctx)
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
@@ -78,7 +78,7 @@ class _Console(Console):
     command's first output marks the start of its work (:func:`work_begins`): warnings held
     while its inputs were checked come before its results."""
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def print(self, *objects: Any, **kwargs: Any) -> None:
         from rich.table import Table
 
         if not self.stderr:
@@ -120,6 +120,8 @@ def _fold_between_words(console: Console, table: Any, measured: list[tuple[int, 
             unbreakable.append((widest, column))
     _drop_lines_to_keep_words(table, words, console.width)
     before = _layout(table, console.width)
+    if before is None:  # a rich that lays tables out otherwise: no width kept
+        return
     for widest, column in sorted(unbreakable, key=lambda item: item[0]):
         column.width = widest
         after = _layout(table, console.width)
@@ -321,7 +323,7 @@ def _warning_lines() -> Iterator[None]:
     with warnings.catch_warnings():
         python = warnings.showwarning
 
-        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        def show(message, category, filename, lineno, file=None, line=None):
             if not issubclass(category, XbarmemWarning):
                 python(message, category, filename, lineno, file, line)
             elif str(message) not in shown:
@@ -383,6 +385,24 @@ def main() -> None:
         _main()
 
 
+class _UsageError(Protocol):
+    """What :func:`_main` uses of a usage error."""
+
+    def show(self) -> None: ...
+
+    def format_message(self) -> str: ...
+
+
+def _usage_error(exc: Exception) -> TypeGuard[_UsageError]:
+    """Whether ``exc`` is a usage error: click's, or one of the click vendored by newer
+    typer."""
+    import click
+
+    return isinstance(exc, click.ClickException) or (
+        type(exc).__module__.startswith("typer") and hasattr(exc, "show")
+        and hasattr(exc, "format_message"))
+
+
 def _main() -> None:
     global _deprecations, _held
     _deprecations, _held = [], []
@@ -416,12 +436,8 @@ def _main() -> None:
         message = " ".join(failed.splitlines())  # (a path may hold a line break)
         console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
         raise SystemExit(code) from None
-    except Exception as exc:  # usage errors (click's, or the click vendored by newer typer)
-        import click
-
-        usage = isinstance(exc, click.ClickException) or (
-            type(exc).__module__.startswith("typer") and hasattr(exc, "show"))
-        if not usage:
+    except Exception as exc:
+        if not _usage_error(exc):
             raise
         _deprecations = _held = None
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -14,6 +14,9 @@ from xbarmem.cli.common import app, console, emit_json, interrupted_code, out, p
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError, ExecutorLost
 from xbarmem.names import PRODUCTS, RECIPES
+
+if TYPE_CHECKING:
+    from xbarmem.experiments.store import ResultStore
 
 JobsOpt = run_options.Jobs
 WorkersOpt = run_options.Workers
@@ -53,7 +56,7 @@ def _interruptible(store: Path):
         raise SystemExit(1) from None
 
 
-def run_with_progress(spec, store: Path, *, jobs: int, workers: int | None,
+def run_with_progress(spec, store: ResultStore | Path, *, jobs: int, workers: int | None,
                       scheduler: str | None, quiet: bool = False, threads: int = 1):
     """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar: the bar and
     the ETA follow the estimated work (``trial_cost``), so costly trials count for what they

@@ -193,12 +193,11 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
     (:func:`file_neurons`: the file's own N)."""
     from xbarmem.data.sources import is_drawn, patterns_for
 
-    if ctx is not None:
-        neurons = file_neurons(ctx, source, neurons)
+    n_neurons = neurons if ctx is None else file_neurons(ctx, source, neurons)
     if is_drawn(source) and count is None:
         raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
-    check_image_neurons(source, neurons)
-    return patterns_for(source, neurons, kind=kind, n=count, seed=seed, zero_one=zero_one,
+    check_image_neurons(source, n_neurons)
+    return patterns_for(source, n_neurons, kind=kind, n=count, seed=seed, zero_one=zero_one,
                         one_per_class=one_per_class)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from importlib import metadata
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 import torch
@@ -157,11 +157,21 @@ def load_memory(path: str | Path) -> Memory:
     return load_model(path)[0]
 
 
+@overload
+def load_model(path: str | Path, *, patterns_required: Literal[True]
+               ) -> tuple[Memory, PatternSet]: ...
+
+
+@overload
+def load_model(path: str | Path, *, patterns_required: bool = ...
+               ) -> tuple[Memory, PatternSet | None]: ...
+
+
 def load_model(path: str | Path, *, patterns_required: bool = False
                ) -> tuple[Memory, PatternSet | None]:
     """The memory and the pattern set saved with it (``None`` when it has none, or
-    :class:`~xbarmem.errors.FileFormatError` with ``patterns_required``), from one read of the
-    file; errors as :func:`load_memory`."""
+    :class:`~xbarmem.errors.FileFormatError` with ``patterns_required``: then never ``None``),
+    from one read of the file; errors as :func:`load_memory`."""
     path = as_path(path)
     meta, tensors = _read(path)
     try:
