@@ -47,7 +47,10 @@ def _commands():
 
 
 def _bounds(param):
-    return getattr(param.callback, "bounds", None)
+    """``(kind, ge, gt, le, lt)`` of a bounded option: its type (``int`` or ``float``, from its
+    ``Annotated`` alias) and its bounds (:func:`xbarmem.cli.option_types.bounded`)."""
+    bounds = getattr(param.callback, "bounds", None)
+    return None if bounds is None else (param.type_descriptor.annotation, *bounds)
 
 
 def _numeric_options():

@@ -70,11 +70,12 @@ def _progress() -> Progress:
                    console=console, transient=True, disable=not console.is_terminal)
 
 
-CapacityArch = training_options.arch("single, multilayer, or both comma-separated (one table)")
-CapacityLevel = recall_options.level(
-    "0.05 for flip, 0.1 for salt-pepper, 0.6 for gaussian and occlude")
+CapacityArch = Annotated[str, training_options.arch(
+    "single, multilayer, or both comma-separated (one table)")]
+CapacityLevel = Annotated[float | None, recall_options.level(
+    "0.05 for flip, 0.1 for salt-pepper, 0.6 for gaussian and occlude")]
 ScalingLevel = CapacityLevel
-ScalingOut = output_options.out("folder for the PNG and JSON", folder=True)
+ScalingOut = Annotated[Path, output_options.out("folder for the PNG and JSON", folder=True)]
 ScalingData = Annotated[str, typer.Option(
     "--data", metavar="SET", parser=option_types.name_or_file,
     help="Pattern source: a built-in image set, mnist (whole image), "
@@ -88,10 +89,10 @@ CapacityFaultMap = Annotated[Path | None, typer.Option(
          "(and of --faults).")]
 
 
-CapacityCheckpoint = output_options.output(
-    "--checkpoint", help="Keep every tested count in this JSON file until the search "
-    "completes: the same command run again after an interruption resumes, with the same "
-    "results.", suffixes=(".json",))
+CapacityCheckpoint = Annotated[Path | None, output_options.output(
+    "--checkpoint", help="Keep every tested count in this JSON file until the search completes: "
+    "the same command run again after an interruption resumes, with the same results.",
+    suffixes=(".json",))]
 
 
 @app.command(
@@ -173,7 +174,7 @@ def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
         task = bar.add_task("searching", total=None)
         for a, spec_h in configs:
             h = None if spec_h is None else parsers.resolve_widths(spec_h, n)
-            label = "single" if a == "single" else "-".join(map(str, [n, *h, n]))
+            label = "single" if h is None else "-".join(map(str, [n, *h, n]))
 
             def shown(p: int, s: float, label: str = label) -> None:
                 bar.update(task, description=f"{label} P={p}: similarity {s:.4f}")

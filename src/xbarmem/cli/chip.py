@@ -24,10 +24,10 @@ from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 from xbarmem.hardware.units import inside_window, unit_mismatch
 
-MapOut = output_options.out("fault map file (.npz or .csv)", required=True,
-                            suffixes=(".npz", ".csv"))
-ChipOut = output_options.output("--chip-out", help=".csv: also write the measured chip (TOML).",
-                                suffixes=(".toml",))
+MapOut = Annotated[Path, output_options.out(
+    "fault map file (.npz or .csv)", suffixes=(".npz", ".csv"))]
+ChipOut = Annotated[Path | None, output_options.output(
+    "--chip-out", help=".csv: also write the measured chip (TOML).", suffixes=(".toml",))]
 
 
 def _print(summary: dict, json_out: bool, title: str) -> None:

@@ -23,10 +23,10 @@ DemoData = Annotated[str, typer.Option(
 
 def patterns(default: str) -> Any:
     """``-p/--patterns N`` with the command's default in the help. The value is read as text:
-    a non-integer is the deprecated ``--patterns SOURCE`` spelling of train and energy."""
-    return Annotated[str | None, typer.Option(
-        "--patterns", "-p", metavar="N", help=f"Number of stored patterns (default: "
-        f"{default}).")]
+    a non-integer is the deprecated ``--patterns SOURCE`` spelling of train and energy (for an
+    ``Annotated[str | None, ...]`` alias)."""
+    return typer.Option("--patterns", "-p", metavar="N",
+                        help=f"Number of stored patterns (default: {default}).")
 
 
 # str: ``sign``/``tanh`` is the deprecated ``--neurons`` spelling of --activation (energy)
@@ -41,10 +41,10 @@ OnePerClass = Annotated[bool, typer.Option(
 ZeroOne = Annotated[bool, typer.Option(
     "--zero-one", help="Accept {0,1} pattern files (0 is read as -1): a --data FILE or cues "
     "file, not a built-in set.")]
-Pool = bounded(int | None, "--pool", metavar="N", ge=1, le=MAX_COUNT,
-               help="Patterns in the pool that subsets are drawn from (default: all of the "
-               "source; random: 2000).")
+Pool = Annotated[int | None, bounded(
+    "--pool", metavar="N", ge=1, le=MAX_COUNT, help="Patterns in the pool that subsets are drawn "
+    "from (default: all of the source; random: 2000).")]
 Sizes = Annotated[str, typer.Option(
     "--sizes", metavar="N,N...", help="Neuron counts N, comma-separated.")]
-Load = bounded(float, "--load", metavar="X", gt=0.0, le=1000.0,
-               help="--sizes: stored patterns per neuron.")
+Load = Annotated[float, bounded(
+    "--load", metavar="X", gt=0.0, le=1000.0, help="--sizes: stored patterns per neuron.")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -21,8 +22,8 @@ from xbarmem.cli.progress import work_bar
 from xbarmem.learning.budget import step_budget
 from xbarmem.names import RULE_NAMES
 
-Level = recall_options.level("0.1", flips_only=True)
-Out = output_options.out("folder for the PNG", folder=True)
+Level = Annotated[float | None, recall_options.level("0.1", flips_only=True)]
+Out = Annotated[Path, output_options.out("folder for the PNG", folder=True)]
 
 
 @app.command(
@@ -36,7 +37,7 @@ def demo(
     ctx: typer.Context,
     threads: int,
     data: data_options.DemoData = "mnist-crop24",
-    faults: hardware_options.Faults = 0.5,
+    faults: hardware_options.FaultsOwnDefault = 0.5,
     corruption: recall_options.FlipOnly = None,
     level: Level = None,
     probes: recall_options.Probes = 20,

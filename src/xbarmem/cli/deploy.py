@@ -29,9 +29,10 @@ from xbarmem.hardware.faults import FaultMap
 Model = Annotated[Path, typer.Argument(
     metavar="MODEL", parser=option_types.input_path,
     help="Model file from `xbarmem train` (with its stored patterns).")]
-ExportOut = output_options.out("folder to write", required=True, folder=True)
-AdaptOut = output_options.out("adapted model file (.safetensors; pinned devices in its fault map, "
-                              "read-back conductances)", suffixes=(".safetensors",))
+ExportOut = Annotated[Path, output_options.out("folder to write", folder=True)]
+AdaptOut = Annotated[Path | None, output_options.out(
+    "adapted model file (.safetensors; pinned devices in its fault map, read-back conductances)",
+    suffixes=(".safetensors",))]
 
 
 @app.command(
@@ -91,13 +92,13 @@ ROUND_LEGEND = ("written: devices re-programmed; kept: free devices already with
                 "target of the written devices; cosine/exact: recall through the chip.")
 
 
-Log = output_options.output("--log", help="Write one JSON line per round here.")
+Log = Annotated[Path | None, output_options.output(
+    "--log", help="Write one JSON line per round here.")]
 
 
-ExportDir = output_options.output(
-    "--export", metavar="DIR", folder=True,
-    help="--read-back: export the adapted model to this folder, with targets "
-         "only for the devices to re-program (the rest: leave).")
+ExportDir = Annotated[Path | None, output_options.output(
+    "--export", metavar="DIR", folder=True, help="--read-back: export the adapted model to this "
+    "folder, with targets only for the devices to re-program (the rest: leave).")]
 
 
 @app.command(

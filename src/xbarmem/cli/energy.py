@@ -73,7 +73,7 @@ Circuit = Annotated[str, typer.Option(
     help=f"Circuit preset ({', '.join(circuit_names())}) or "
     f"TOML file. {DEFAULT_CIRCUIT}: literature-typical constants; {FITTED_CIRCUIT}: two "
     f"constants fitted to the paper's ratios (printed beside any other circuit).")]
-EnergyPatterns = data_options.patterns("one per class; random: 10")
+EnergyPatterns = Annotated[str | None, data_options.patterns("one per class; random: 10")]
 EnergyRule = Annotated[str | None, typer.Option(
     "--rule", metavar="NAME", help="Learning rule (default: adaptive; with --sizes: pinv).")]
 EnergySizes = Annotated[str | None, typer.Option(
@@ -83,11 +83,11 @@ EnergySizes = Annotated[str | None, typer.Option(
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
-EnergyLevel = recall_options.level("0.1", flips_only=True)
+EnergyLevel = Annotated[float | None, recall_options.level("0.1", flips_only=True)]
 #: the file of a calibrated circuit that ``--calibrate`` writes into ``--out``
 CALIBRATED = "circuit-calibrated.toml"
-EnergyOut = output_options.out("folder for PNG, JSON and TOML files (with --sizes or --calibrate)",
-                               folder=True, lazy=True)
+EnergyOut = Annotated[Path, output_options.out(
+    "folder for PNG, JSON and TOML files (with --sizes or --calibrate)", folder=True, lazy=True)]
 EnergyHidden = Annotated[str | None, typer.Option(
     "--hidden", metavar="WIDTHS",
     help=training_options.HIDDEN_HELP + " (required there; no default).")]

@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 JobsOpt = run_options.Jobs
 WorkersOpt = run_options.Workers
 SchedulerOpt = run_options.Scheduler
-ReproduceOut = output_options.out("folder for the report, figures and store", folder=True)
+ReproduceOut = Annotated[Path, output_options.out(
+    "folder for the report, figures and store", folder=True)]
 StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
                                         help="SQLite results store.",
                                         parser=option_types.output_path)]
-ReproduceStore = output_options.output("--store",
-                                       help="Results store (default OUT/results.sqlite).")
+ReproduceStore = Annotated[Path | None, output_options.output(
+    "--store", help="Results store (default OUT/results.sqlite).")]
 ReproduceRecipe = Annotated[str, typer.Option(
     "--recipe", metavar="NAME", autocompletion=option_types.completes(lambda: RECIPES),
     help=f"Recipe of the hardware-adaptive rule for every trial it trains: "

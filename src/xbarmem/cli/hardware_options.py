@@ -25,10 +25,14 @@ from xbarmem.hardware.chip import MAX_CONDUCTANCE, preset_names
 Chip = Annotated[str, typer.Option(
     "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names), parser=name_or_file,
     help=f"Chip preset ({', '.join(preset_names())}) or TOML file.")]
-Faults = bounded(float | None, "--faults", metavar="X", ge=0.0, le=1.0,
-                 help="Fraction of stuck devices (overrides the chip's).")
-OnFraction = bounded(float, "--on-fraction", metavar="X", ge=0.0, le=1.0,
-                     help="Share of stuck-ON devices among the faults of --faults.")
+_FAULTS = bounded("--faults", metavar="X", ge=0.0, le=1.0,
+                  help="Fraction of stuck devices (overrides the chip's).")
+Faults = Annotated[float | None, _FAULTS]
+#: ``--faults`` of a command with a default of its own (demo), never None
+FaultsOwnDefault = Annotated[float, _FAULTS]
+OnFraction = Annotated[float, bounded(
+    "--on-fraction", metavar="X", ge=0.0, le=1.0, help="Share of stuck-ON devices among the faults "
+    "of --faults.")]
 FaultModel = Annotated[str | None, typer.Option(
     "--fault-model", metavar="MODEL", parser=choice_text, help="Fault model, device or weight "
     "(overrides the chip's).")]
@@ -44,33 +48,35 @@ chip_options = option_group({"chip": (Chip, "paper-sim"), "faults": (Faults, Non
                            chip_spec, contextual=True)
 
 # ------------------------------------------------------------------------------ chip import
-Arrays = bounded(int, "--arrays", metavar="N", ge=1, le=MAX_COUNT, help="Number of arrays.")
-OffBelow = bounded(float | None, "--off-below", metavar="S", ge=0.0,
-                   help="--as conductance: stuck OFF below this (siemens; default: g_min + 5% of "
-                   "the chip's window).")
-OnAbove = bounded(float | None, "--on-above", metavar="S", ge=0.0,
-                  help="--as conductance: stuck ON above this (siemens; default: g_max - 5% of "
-                  "the chip's window).")
-ImportTolerance = bounded(float | None, "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck "
-                          "if |read - target| exceeds this (default: 5 robust standard "
-                          "deviations of read - target, printed as tolerance_uS).")
+Arrays = Annotated[int, bounded(
+    "--arrays", metavar="N", ge=1, le=MAX_COUNT, help="Number of arrays.")]
+OffBelow = Annotated[float | None, bounded(
+    "--off-below", metavar="S", ge=0.0, help="--as conductance: stuck OFF below this (siemens; "
+    "default: g_min + 5% of the chip's window).")]
+OnAbove = Annotated[float | None, bounded(
+    "--on-above", metavar="S", ge=0.0, help="--as conductance: stuck ON above this (siemens; "
+    "default: g_max - 5% of the chip's window).")]
+ImportTolerance = Annotated[float | None, bounded(
+    "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck if |read - target| exceeds this "
+    "(default: 5 robust standard deviations of read - target, printed as tolerance_uS).")]
 # ------------------------------------------------------------------------------ adapt
-Rounds = bounded(int, "--rounds", metavar="N", ge=0, le=10**6,
-                 help="Adaptation rounds after the open-loop round 0.")
-Target = bounded(float, "--target", metavar="X", ge=-1.0, help="Stop once the mean cosine "
-                 "reaches this (above 1: run every round).")
-Tolerance = bounded(float, "--tolerance", metavar="uS", gt=0.0, help="A device reading further "
-                    "than this from its target is fixed.")
+Rounds = Annotated[int, bounded(
+    "--rounds", metavar="N", ge=0, le=10**6, help="Adaptation rounds after the open-loop round 0.")]
+Target = Annotated[float, bounded(
+    "--target", metavar="X", ge=-1.0, help="Stop once the mean cosine reaches this (above 1: run "
+    "every round).")]
+Tolerance = Annotated[float, bounded(
+    "--tolerance", metavar="uS", gt=0.0, help="A device reading further than this from its target "
+    "is fixed.")]
 #: the largest device noise, microsiemens (a std of a conductance; no device's is larger)
 _MAX_NOISE_US = MAX_CONDUCTANCE * 1e6
-WriteNoise = bounded(float | None, "--write-noise", metavar="uS", ge=0.0, le=_MAX_NOISE_US,
-                     help="Write-error "
-                     "std of the simulated chip (--read-back: of the recall estimate after "
-                     "re-programming; default: the model's chip).")
-ReadNoise = bounded(float | None, "--read-noise", metavar="uS", ge=0.0, le=_MAX_NOISE_US,
-                    help="Read-noise std "
-                    "of the simulated chip (--read-back: of the recall estimates; default: "
-                    "the model's chip).")
+WriteNoise = Annotated[float | None, bounded(
+    "--write-noise", metavar="uS", ge=0.0, le=_MAX_NOISE_US, help="Write-error std of the "
+    "simulated chip (--read-back: of the recall estimate after re-programming; default: the "
+    "model's chip).")]
+ReadNoise = Annotated[float | None, bounded(
+    "--read-noise", metavar="uS", ge=0.0, le=_MAX_NOISE_US, help="Read-noise std of the simulated "
+    "chip (--read-back: of the recall estimates; default: the model's chip).")]
 ReadBack = Annotated[Path | None, typer.Option(
     "--read-back", metavar="FILE", parser=input_path,
     help="Conductances read back from a chip programmed with the model's export: one round "
@@ -84,8 +90,8 @@ Key = Annotated[str | None, typer.Option("--key", metavar="NAME",
                                          "PLUS,MINUS, read the G+ and G- planes of the pairs "
                                          "from two arrays ((rows, cols) or (n_arrays, rows, "
                                          "cols) each).")]
-UnknownFaults = bounded(float, "--unknown-faults", metavar="X", ge=0.0, le=1.0, help="Extra "
-                        "fraction of devices stuck on the simulated chip that the model does "
-                        "not know (half at g_max, half at g_min).")
-ReadAverages = bounded(int, "--read-averages", metavar="N", ge=1, le=10**6,
-                       help="Reads averaged per read-back.")
+UnknownFaults = Annotated[float, bounded(
+    "--unknown-faults", metavar="X", ge=0.0, le=1.0, help="Extra fraction of devices stuck on the "
+    "simulated chip that the model does not know (half at g_max, half at g_min).")]
+ReadAverages = Annotated[int, bounded(
+    "--read-averages", metavar="N", ge=1, le=10**6, help="Reads averaged per read-back.")]

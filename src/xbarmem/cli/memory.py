@@ -38,11 +38,12 @@ OUTCOME_WORDS = {"recalled": "own", "other_pattern": "other", "inverted": "inver
 
 Model = Annotated[Path, typer.Argument(metavar="MODEL", parser=option_types.input_path,
                                        help="Model file from `xbarmem train`.")]
-TrainPatterns = data_options.patterns(
-    "all of the source if there are no more than N; random needs it")
-TrainOut = output_options.out("model file (.safetensors)", required=True,
-                              suffixes=(".safetensors",))
-RecallOut = output_options.out("file for the final states (.npy)", suffixes=(".npy",))
+TrainPatterns = Annotated[str | None, data_options.patterns(
+    "all of the source if there are no more than N; random needs it")]
+TrainOut = Annotated[Path, output_options.out(
+    "model file (.safetensors)", suffixes=(".safetensors",))]
+RecallOut = Annotated[Path | None, output_options.out(
+    "file for the final states (.npy)", suffixes=(".npy",))]
 
 
 # ---------------------------------------------------------------------------------- train

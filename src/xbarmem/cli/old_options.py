@@ -11,28 +11,29 @@ from xbarmem.checks import MAX_COUNT
 from xbarmem.cli.option_types import bounded
 
 # Old spellings, hidden from --help; each still works for one release with a warning.
-OldFlip = bounded(float | None, "--flip", hidden=True, ge=0.0, le=1.0,
-                  help="Deprecated: --corruption flip --level X.")
-OldChips = bounded(int | None, "--chips", hidden=True, ge=1, le=MAX_COUNT,
-                   help="Deprecated: --trials N.")
-OldSide = bounded(int | None, "--side", hidden=True, ge=1, le=MAX_COUNT,
-                  help="Deprecated: --neurons N (N = side^2).")
-OldCount = bounded(int | None, "--n", hidden=True, ge=1, le=MAX_COUNT,
-                   help="Deprecated: --patterns N.")
-OldNeuronsN = bounded(int | None, "--n", hidden=True, ge=1, le=MAX_COUNT,
-                      help="Deprecated: --neurons N.")
-OldEnergyCount = bounded(int | None, "--count", hidden=True, ge=1, le=MAX_COUNT,
-                         help="Deprecated: --patterns N.")
+OldFlip = Annotated[float | None, bounded(
+    "--flip", hidden=True, ge=0.0, le=1.0, help="Deprecated: --corruption flip --level X.")]
+OldChips = Annotated[int | None, bounded(
+    "--chips", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --trials N.")]
+OldSide = Annotated[int | None, bounded(
+    "--side", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --neurons N (N = side^2).")]
+OldCount = Annotated[int | None, bounded(
+    "--n", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --patterns N.")]
+OldNeuronsN = Annotated[int | None, bounded(
+    "--n", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --neurons N.")]
+OldEnergyCount = Annotated[int | None, bounded(
+    "--count", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --patterns N.")]
 OldActivation = Annotated[str | None, typer.Option(
     "--neurons", hidden=True, help="Deprecated: --activation sign|tanh.")]
-OldMaxSteps = bounded(int | None, "--max-steps", hidden=True, ge=1, le=MAX_COUNT,
-                      help="Deprecated: --rule-option max_steps=N.")
+OldMaxSteps = Annotated[int | None, bounded(
+    "--max-steps", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --rule-option max_steps=N.")]
 OldObjective = Annotated[str | None, typer.Option(
     "--objective", hidden=True, help="Deprecated: --rule-option objective=NAME.")]
 OldNoiseInjection = Annotated[bool | None, typer.Option(
     "--noise-injection/--no-noise-injection", hidden=True,
     help="Deprecated: --rule-option noise_injection=true.")]
-OldFinetuneSteps = bounded(int | None, "--finetune-steps", hidden=True, ge=0, le=MAX_COUNT,
-                           help="Deprecated: --rule-option finetune_steps=N.")
+OldFinetuneSteps = Annotated[int | None, bounded(
+    "--finetune-steps", hidden=True, ge=0, le=MAX_COUNT, help="Deprecated: --rule-option "
+    "finetune_steps=N.")]
 OldBias = Annotated[bool | None, typer.Option(
     "--bias/--no-bias", hidden=True, help="Deprecated: --rule-option bias=true|false.")]

@@ -41,7 +41,7 @@ import math
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
@@ -58,12 +58,14 @@ def _range_text(kind: type, ge: float | None, gt: float | None, le: float | None
     return noun + (" " + " and ".join(parts) if parts else "")
 
 
-def _bounds(kind: type, ge: float | None, gt: float | None, le: float | None,
-            lt: float | None = None):
-    """Parse-time check of a numeric option (typer callback): finite and within its bounds."""
+def _bounds(ge: float | None, gt: float | None, le: float | None,
+            lt: float | None = None) -> Callable[[Any], Any]:
+    """Parse-time check of a numeric option (typer callback): finite and within its bounds.
+    Typer has converted the value to the option's type: an ``int`` for an integer option."""
     def check(value: Any) -> Any:
         if value is None:
             return value
+        kind = int if isinstance(value, int) else float
         ok = (kind is int or math.isfinite(value)) and (ge is None or value >= ge) and (
             gt is None or value > gt) and (le is None or value <= le) and (
             lt is None or value < lt)
@@ -72,18 +74,18 @@ def _bounds(kind: type, ge: float | None, gt: float | None, le: float | None,
                                      f"{value!r}")
         return value
 
-    check.bounds = (kind, ge, gt, le, lt)  # type: ignore[attr-defined]
+    check.bounds = (ge, gt, le, lt)  # type: ignore[attr-defined]
     return check
 
 
-def bounded(kind: Any, *decls: str, ge: float | None = None, gt: float | None = None,
+def bounded(*decls: str, ge: float | None = None, gt: float | None = None,
             le: float | None = None, lt: float | None = None, **option: Any) -> Any:
-    """A numeric option declared with its bounds: values that are not finite or outside
+    """A numeric option declared with its bounds, for its type's ``Annotated`` alias
+    (``Faults = Annotated[float | None, bounded("--faults", ge=0.0, le=1.0, ...)]``, which
+    type checkers read as ``float | None``): values that are not finite or outside
     ``[ge, le]`` (``gt``: strictly above, ``lt``: strictly below) are refused when the command
     line is parsed, before the command runs (exit 2, one ``error:`` line)."""
-    base = int if kind in (int, int | None) else float
-    return Annotated[kind, typer.Option(*decls, callback=_bounds(base, ge, gt, le, lt),
-                                        **option)]
+    return typer.Option(*decls, callback=_bounds(ge, gt, le, lt), **option)
 
 
 # MAX_COUNT (xbarmem.checks): the largest count of cues, trials, iterations, ... an option

@@ -16,50 +16,55 @@ Activation = Annotated[str | None, typer.Option(
     "for binary patterns, tanh for continuous; tanh on binary = analogue neurons, sign "
     "read-out).")]
 Mode = Annotated[str, typer.Option("--mode", metavar="sync|async", help="Recall mode.")]
-Probes = bounded(int, "--probes", metavar="N", ge=1, le=MAX_COUNT,
-                 help="Corrupted cues per stored pattern.")
-MaxIterations = bounded(int, "--max-iterations", metavar="N", ge=1, le=MAX_COUNT,
-                        help="Cap on sync steps / async sweeps per recall.")
-Trials = bounded(int, "--trials", metavar="N", ge=1, le=MAX_COUNT, help="Repeats: independent "
-                 "chips or networks (fault maps, pattern subsets) per result.")
+Probes = Annotated[int, bounded(
+    "--probes", metavar="N", ge=1, le=MAX_COUNT, help="Corrupted cues per stored pattern.")]
+MaxIterations = Annotated[int, bounded(
+    "--max-iterations", metavar="N", ge=1, le=MAX_COUNT, help="Cap on sync steps / async sweeps "
+    "per recall.")]
+Trials = Annotated[int, bounded(
+    "--trials", metavar="N", ge=1, le=MAX_COUNT, help="Repeats: independent chips or networks "
+    "(fault maps, pattern subsets) per result.")]
 
 CORRUPTIONS = "flip, gaussian, occlude or salt-pepper"
 
 
 def corruption(default: str = "flip for binary patterns, gaussian for continuous",
                kinds: str = CORRUPTIONS) -> Any:
-    """``--corruption KIND`` with the command's kinds and default in the help."""
-    return Annotated[str | None, typer.Option(
-        "--corruption", metavar="KIND", parser=choice_text,
-        help=f"Cue corruption: {kinds} (default: {default}).")]
+    """``--corruption KIND`` with the command's kinds and default in the help (for an
+    ``Annotated[str | None, ...]`` alias)."""
+    return typer.Option("--corruption", metavar="KIND", parser=choice_text,
+                        help=f"Cue corruption: {kinds} (default: {default}).")
 
 
 def level(default: str = "0.1 for flip and salt-pepper, 0.6 for gaussian and occlude", *,
           flips_only: bool = False) -> Any:
     """``--level X`` with the command's default in the help; ``flips_only``: for a command
-    whose cues are bit flips only (:data:`FlipOnly`)."""
+    whose cues are bit flips only (:data:`FlipOnly`). For an ``Annotated[float | None, ...]``
+    alias."""
     what = ("the share of bits flipped" if flips_only else
             "flip rate, Gaussian sigma (clipped to [-1, 1]) or occluded fraction")
-    return bounded(float | None, "--level", metavar="X", ge=0.0,
+    return bounded("--level", metavar="X", ge=0.0,
                    help=f"Corruption level: {what} (default: {default}).")
 
 
-Corruption = corruption()
-Level = level()
-FlipOnly = corruption("flip", kinds="flip (bit flips) only, here")
+Corruption = Annotated[str | None, corruption()]
+Level = Annotated[float | None, level()]
+FlipOnly = Annotated[str | None, corruption("flip", kinds="flip (bit flips) only, here")]
 
 # ------------------------------------------------------------------------------ capacity search
 Threshold = Annotated[str, typer.Option(
     "--threshold", metavar="X[,X...]", help="Recall similarity threshold(s), comma-separated.")]
-Resolution = bounded(float, "--resolution", metavar="X", ge=0.0, le=1.0, help="Relative "
-                     "bracket width at which the search stops (0 = exact).")
-Start = bounded(int | None, "--start", metavar="N", ge=1, le=MAX_COUNT,
-                help="First count tried (default: N/8 for one layer, N for multilayer "
-                "memories).")
+Resolution = Annotated[float, bounded(
+    "--resolution", metavar="X", ge=0.0, le=1.0, help="Relative bracket width at which the search "
+    "stops (0 = exact).")]
+Start = Annotated[int | None, bounded(
+    "--start", metavar="N", ge=1, le=MAX_COUNT, help="First count tried (default: N/8 for one "
+    "layer, N for multilayer memories).")]
 
 # ------------------------------------------------------------------------------ energy --calibrate
-TargetEnergy = bounded(float | None, "--target-energy", metavar="X", gt=0.0,
-                       help="--calibrate: async/sync energy ratio (default: the paper's).")
-TargetLatency = bounded(float | None, "--target-latency", metavar="X", gt=0.0, lt=1.0,
-                        help="--calibrate: latency reduction (1 - sync/async; default: the "
-                        "paper's).")
+TargetEnergy = Annotated[float | None, bounded(
+    "--target-energy", metavar="X", gt=0.0, help="--calibrate: async/sync energy ratio (default: "
+    "the paper's).")]
+TargetLatency = Annotated[float | None, bounded(
+    "--target-latency", metavar="X", gt=0.0, lt=1.0, help="--calibrate: latency reduction (1 - "
+    "sync/async; default: the paper's).")]

@@ -24,14 +24,13 @@ SweepOpt = Annotated[str | None, typer.Option(
     "--sweep", metavar="NAME", help="Only this sweep's rows.")]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.",
                                           parser=option_types.input_path)]
-PlotOut = output_options.out("figure file (.png or .svg; default KIND.png)",
-                             suffixes=(".png", ".svg"))
-CsvOut = output_options.output(
-    "--csv", help="Export every matching row to CSV (- for standard output; a view's "
-    "--group-by, --metric, --columns and --limit do not apply).", suffixes=(".csv",),
-    stdout=True)
-ParquetOut = output_options.output("--parquet", help="Export the rows to Parquet (needs pyarrow).",
-                                   suffixes=(".parquet",))
+PlotOut = Annotated[Path | None, output_options.out(
+    "figure file (.png or .svg; default KIND.png)", suffixes=(".png", ".svg"))]
+CsvOut = Annotated[Path | None, output_options.output(
+    "--csv", help="Export every matching row to CSV (- for standard output; a view's --group-by, "
+    "--metric, --columns and --limit do not apply).", suffixes=(".csv",), stdout=True)]
+ParquetOut = Annotated[Path | None, output_options.output(
+    "--parquet", help="Export the rows to Parquet (needs pyarrow).", suffixes=(".parquet",))]
 
 
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",

@@ -15,8 +15,9 @@ from xbarmem.checks import MAX_SEED
 from xbarmem.cli.option_types import bounded, option_group
 from xbarmem.errors import ConfigError
 
-Seed = bounded(int, "--seed", metavar="N", ge=0, le=MAX_SEED, help="Seed of all random draws: "
-               "the same seed gives the same numbers.")
+Seed = Annotated[int, bounded(
+    "--seed", metavar="N", ge=0, le=MAX_SEED, help="Seed of all random draws: the same seed gives "
+    "the same numbers.")]
 
 
 def max_threads() -> int:
@@ -24,10 +25,10 @@ def max_threads() -> int:
     return 4 * (os.cpu_count() or 1)
 
 
-Threads = bounded(int, "--threads", metavar="N", ge=1, le=max_threads(),
-                  help="Torch threads for the computation (default 1: the same numbers "
-                  "whatever the number of cores; CPUs of other kinds can differ in the last "
-                  "digits, and then in a recall; recorded with the results).")
+Threads = Annotated[int, bounded(
+    "--threads", metavar="N", ge=1, le=max_threads(), help="Torch threads for the computation "
+    "(default 1: the same numbers whatever the number of cores; CPUs of other kinds can differ in "
+    "the last digits, and then in a recall; recorded with the results).")]
 
 
 #: environment variables torch (and its BLAS) read their thread count from when they load
@@ -80,12 +81,12 @@ threads_option = option_group({"threads": (Threads, 1)}, torch_threads, scoped=T
 
 
 # ------------------------------------------------------------------------------ workers
-Jobs = bounded(int, "--jobs", "-j", metavar="N", ge=1, le=1024,
-               help="Local worker processes (1 = in this process; not with --workers or "
-               "--scheduler).")
-Workers = bounded(int | None, "--workers", metavar="N", ge=1, le=1024,
-                  help="Start a local Dask cluster with this many worker processes (at most "
-                  "one per core).")
+Jobs = Annotated[int, bounded(
+    "--jobs", "-j", metavar="N", ge=1, le=1024, help="Local worker processes (1 = in this process; "
+    "not with --workers or --scheduler).")]
+Workers = Annotated[int | None, bounded(
+    "--workers", metavar="N", ge=1, le=1024, help="Start a local Dask cluster with this many "
+    "worker processes (at most one per core).")]
 
 #: a Dask scheduler address: PROTOCOL://HOST[:PORT] or HOST:PORT
 _SCHEDULER = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?"

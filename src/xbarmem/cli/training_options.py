@@ -37,11 +37,12 @@ HiddenOne = Annotated[str, typer.Option(
 
 
 def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:
-    return Annotated[str, typer.Option("--arch", metavar="ARCH", help=f"Architecture: "
-                                       f"{choices}.")]
+    """``--arch ARCH`` with the command's choices in the help (for an ``Annotated[str, ...]``
+    alias)."""
+    return typer.Option("--arch", metavar="ARCH", help=f"Architecture: {choices}.")
 
 
-Arch = arch()
+Arch = Annotated[str, arch()]
 
 #: ``--recipe NAME --rule-options JSON --rule-option KEY=VALUE``; the command receives the
 #: merged dict.
