@@ -301,7 +301,11 @@ def _open_together(path: str, barrier, errors) -> None:
 
 def test_processes_creating_one_store_together_all_open_it(tmp_path):
     import multiprocessing as mp
-    ctx = mp.get_context("fork")
+    # forkserver, not fork: forking this (multi-threaded) test process may deadlock the child,
+    # which Python 3.12+ warns about. The server imports the heavy modules once for all
+    # children (by name: up to 3.12 it does not see this folder on sys.path)
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["pytest", "torch", "xbarmem.experiments.runner"])
     errors = ctx.Queue()
     for round_ in range(20):
         path = str(tmp_path / f"together{round_}.sqlite")
