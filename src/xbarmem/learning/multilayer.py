@@ -48,7 +48,8 @@ def fit_multilayer(trainer, patterns: ArrayLike, memories: list, *, kind: str = 
                    program_seed: int = 0,
                    counts: torch.Tensor | None = None) -> list[dict[str, Any]]:
     """Deprecated: :func:`xbarmem.learning.fit.fit_memories` (same arguments, any memory)."""
+    # stacklevel 3: past checked_keywords' wrapper, at the caller's line (2 named checks.py)
     warnings.warn("fit_multilayer is deprecated; use xbarmem.learning.fit.fit_memories",
-                  DeprecationWarning, stacklevel=2)
+                  DeprecationWarning, stacklevel=3)
     return fit_memories(trainer, patterns, memories, kind=kind, program_seed=program_seed,
                         counts=counts)
