@@ -26,12 +26,13 @@ from conftest import count_rows, patch_figures, tiny_sweep
 
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.curve import capacity_from_curve
+from xbarmem.experiments.batches import plan_groups
 from xbarmem.experiments.reproduce import Experiment, reproduce
 from xbarmem.experiments.resolve import trial_key
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import load_sweep, parse_sweep
-from xbarmem.experiments.trial import plan_groups, program, train_networks
+from xbarmem.experiments.trial import program, train_networks
 from xbarmem.experiments.trial_options import OPTIONS, option_help
 
 

@@ -160,8 +160,8 @@ def sweep_cmd(
         holds_trials = ResultStore.check(store) == "store"  # (refuses a pipe or a device)
     spec = load_sweep(file)
     if dry_run:
+        from xbarmem.experiments.batches import plan_groups
         from xbarmem.experiments.runner import pending_groups
-        from xbarmem.experiments.trial import plan_groups
 
         if ResultStore.check(store) == "store":
             with ResultStore(store, readonly=True) as db:

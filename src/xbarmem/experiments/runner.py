@@ -1,7 +1,7 @@
 """Run the missing trials of a sweep: in-process, on a local process pool, or on Dask.
 
 The driver (the process calling :func:`run_sweep`) is the only writer of the store. It plans
-the groups of the whole sweep (:func:`xbarmem.experiments.trial.plan_groups`), skips groups
+the groups of the whole sweep (:func:`xbarmem.experiments.batches.plan_groups`), skips groups
 whose trials are all stored, and keeps a bounded number of groups in flight. Just before a group
 is submitted it is claimed in the store (:meth:`~xbarmem.experiments.store.ResultStore.claim`,
 one transaction): a group claimed by another live runner is put back and looked at again later
@@ -42,6 +42,7 @@ from typing import Any, cast
 
 from xbarmem.checks import check_callback, check_count, check_type
 from xbarmem.errors import ConfigError
+from xbarmem.experiments.batches import plan_groups, train_key
 from xbarmem.experiments.claims import Claimant
 from xbarmem.experiments.executors import (
     WORKER_GRACE,
@@ -52,7 +53,6 @@ from xbarmem.experiments.executors import (
 from xbarmem.experiments.pool import discard
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
-from xbarmem.experiments.trial import plan_groups, train_key
 from xbarmem.files import as_path
 from xbarmem.learning.budget import step_budget
 
@@ -129,7 +129,7 @@ def check_threads(store: ResultStore, specs: list[SweepSpec], threads: int) -> N
 def group_cost(group: list[Trial]) -> float:
     """A group's estimated work, for scheduling the costliest groups first: every trial's
     recall, and the training of each set of networks once (:func:`trial_cost`'s two parts;
-    trials with one :func:`~xbarmem.experiments.trial.train_key` share their networks)."""
+    trials with one :func:`~xbarmem.experiments.batches.train_key` share their networks)."""
     train: dict[str, float] = {}
     recall = 0.0
     for t in group:

@@ -5,20 +5,20 @@ maps, :func:`xbarmem.learning.fit.fit_memories` (batched training),
 :func:`xbarmem.evaluation.evaluate.evaluate_memory`, and for capacity trials
 :func:`xbarmem.evaluation.curve.recall_curve` and :func:`xbarmem.evaluation.capacity.find_capacity`.
 
-**Groups.** :func:`plan_groups` splits a sweep into groups, deterministically from the sweep's
-full trial list (so a resumed sweep forms the same groups): evaluate trials that differ only in
-the stored patterns, the fault rate, the programming variation or the recall protocol form one
-group of at most ``batch`` networks, trained as one tensor program; trials that differ only in
-programming variation or protocol share one trained network. A capacity search is a group of
-its own; capacity curves that differ only in programming variation or protocol form one group
-whose counts train once (in a few batches, :func:`count_chunks`) and are scored per trial, so
-each gives what it gives alone; each trial's ``seconds`` is its share of the training plus its
-own scoring. The hardware-adaptive trainer
+**Groups.** :func:`~xbarmem.experiments.batches.plan_groups` splits a sweep into groups,
+deterministically from the sweep's full trial list (so a resumed sweep forms the same groups):
+evaluate trials that differ only in the stored patterns, the fault rate, the programming
+variation or the recall protocol form one group of at most ``batch`` networks, trained as one
+tensor program; trials that differ only in programming variation or protocol share one trained
+network. A capacity search is a group of its own; capacity curves that differ only in
+programming variation or protocol form one group whose counts train once (in a few batches,
+:func:`count_chunks`) and are scored per trial, so each gives what it gives alone; each trial's
+``seconds`` is its share of the training plus its own scoring. The hardware-adaptive trainer
 draws its training cues from one random stream per batch, so a trial's numbers depend on its
-configuration *and* on its batch; every evaluate row records its batch (``result.batch``),
-such a trial's key names its batch (:func:`xbarmem.experiments.batches.batch_keyed`: a store
-never gives a row of one batch to a sweep that plans another) and re-running a sweep
-reproduces it exactly. ``batch = 1`` trains every network alone.
+configuration *and* on its batch; every evaluate row records its batch (``result.batch``), such
+a trial's key names its batch (:func:`xbarmem.experiments.batches.batch_keyed`: a store never
+gives a row of one batch to a sweep that plans another) and re-running a sweep reproduces it
+exactly. ``batch = 1`` trains every network alone.
 
 **Seeds.** A trial with seed ``s`` uses fault map seed ``s`` (maps always cover an ``N x (N + 1)``
 matrix, so every rule of a seed sees the same stuck devices), programming seed ``s``, cue and
@@ -58,13 +58,7 @@ from xbarmem.errors import ConfigError, PatternError, XbarmemWarning
 from xbarmem.evaluation.capacity import find_capacity, pool_limited
 from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
-from xbarmem.experiments.batches import (  # noqa: F401 - where callers find them
-    DATA_KEYS,
-    PROGRAM_KEYS,
-    batch_key,
-    plan_groups,
-    train_key,
-)
+from xbarmem.experiments.batches import train_key
 from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -274,10 +268,11 @@ def run_capacity(trial: Trial, progress: Callable[[float], None] | None = None
 
 def run_capacity_group(trials: list[Trial], progress: Callable[[float], None] | None = None
                        ) -> list[dict[str, Any]]:
-    """Results of a group of capacity trials (:func:`plan_groups`: one search, or curves that
-    share their trained networks), in the order given: each curve's counts are trained once
-    for the group and scored per trial, each trial's memories reprogrammed with its seed and
-    variation first. ``progress(fraction)`` as :func:`run_capacity`."""
+    """Results of a group of capacity trials (:func:`~xbarmem.experiments.batches.plan_groups`:
+    one search, or curves that share their trained networks), in the order given: each curve's
+    counts are trained once for the group and scored per trial, each trial's memories
+    reprogrammed with its seed and variation first. ``progress(fraction)`` as
+    :func:`run_capacity`."""
     c = trials[0].config
     began = time.perf_counter()
     if c["search"]:
