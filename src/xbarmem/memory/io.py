@@ -77,7 +77,8 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     One-layer memories store ``g_pos``, ``g_neg``, ``target_weights``, ``target_bias``;
     multilayer memories store layer ``k``'s tensors under ``layer{k}.*`` (conductances in
     siemens, float64); the patterns' name, kind, image shape and labels, the chip, fault map
-    and ``memory.info`` go with them, with ``extra`` (a JSON-able dict). Returns the path.
+    and ``memory.info`` go with them (without how long training took, ``train_seconds``: the
+    same training writes the same bytes), with ``extra`` (a JSON-able dict). Returns the path.
 
     Raises, before anything is written: :class:`~xbarmem.errors.ArgumentError` for a
     ``memory`` that is not a :class:`Memory`, :class:`~xbarmem.errors.FileFormatError` for an
@@ -127,6 +128,17 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
     return memory_patterns(memory, patterns)
 
 
+# what ``info`` says about one run rather than about the memory: not written, so that a model
+# file depends only on the data, chip, options, seed and environment that made it
+_RUN_ONLY = frozenset({"train_seconds"})
+
+
+def _model_info(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` without its run-only keys (at every level)."""
+    return {k: _model_info(v) if isinstance(v, dict) else v
+            for k, v in info.items() if k not in _RUN_ONLY}
+
+
 def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[str, Any],
            patterns, extra: dict[str, Any] | None) -> Path:
     extra = dict(extra or {})
@@ -139,7 +151,8 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
     # threads: torch threads of the process writing the file (it trained and programmed the
     # memory in the usual case); the last digits of trained weights depend on it
     meta = {"format": FORMAT, **arch_meta, "chip": memory.chip.to_dict(),
-            "fault_meta": memory.faults.meta, "info": memory.info, "versions": _versions(),
+            "fault_meta": memory.faults.meta, "info": _model_info(memory.info),
+            "versions": _versions(),
             "threads": torch.get_num_threads(), "extra": extra}
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
     # written as every result file is (whole or not at all; links, modes and named pipes as
