@@ -121,8 +121,9 @@ def load_glyphs(side: int = 8, kind: str = "binary", n: int | None = None,
     ``GLYPH_CHARACTERS[k]``. Binarised one-per-class patterns are pairwise distinct at side 16;
     at side 8 ``I``, ``i`` and ``l`` coincide (``datasets/README.md`` lists the measurements).
 
-    Selection works as in :func:`load_mnist`, with ``characters`` (class indices) in place of
-    ``digits``: ``one_per_class`` keeps the first font's glyph of each character. Returns
+    Selection works as in :func:`load_mnist` (``shuffle`` with ``seed``, ``n``, ``kind``),
+    with ``characters`` (class indices) in place of its ``digits``; ``one_per_class`` keeps
+    the first font's glyph of each character. Returns
     P x side**2 patterns named e.g. ``"glyphs8-binary"`` with int64 labels and
     ``image_shape=(side, side)``.
     """
@@ -150,8 +151,12 @@ def load_digits(kind: str = "binary", n: int | None = None, digits: Iterable[int
                 one_per_class: bool = False, seed: int = 0, shuffle: bool = False) -> PatternSet:
     """scikit-learn's bundled 8x8 digits (1797 images, values 0..16) as 64-neuron patterns.
 
-    Selection works as in :func:`load_mnist`. binary: threshold at each image's mean;
-    continuous: ``x / 16 * 2 - 1``.
+    Selection works as in :func:`load_mnist` (``shuffle`` with ``seed``, ``digits``,
+    ``one_per_class``, ``n``). ``kind="binary"``: threshold at each image's mean;
+    ``"continuous"``: ``x / 16 * 2 - 1``. Returns P x 64 float32 patterns named
+    ``"digits8-<kind>"`` with int64 labels and ``image_shape=(8, 8)``. Raises
+    :class:`PatternError` for a bad ``kind``, ``n`` or a selection that matches nothing,
+    :class:`~xbarmem.errors.ConfigError` for a bad ``seed``.
     """
     check_kind(kind)
     check_seed(seed)

@@ -112,7 +112,10 @@ def flip_bits(x: Any, rate: float, generator: GeneratorLike = None) -> torch.Ten
 def gaussian_noise(
     x: Any, sigma: float, generator: GeneratorLike = None, clip: bool = True
 ) -> torch.Tensor:
-    """Add iid N(0, sigma**2) noise (``sigma >= 0``); clip the result to [-1, 1] if ``clip``."""
+    """Add iid N(0, sigma**2) noise (``sigma >= 0``); clip the result to [-1, 1] if ``clip``.
+    ``x`` and ``generator`` as in :func:`flip_bits`; returns a new float32 tensor of ``x``'s
+    shape. Raises :class:`PatternError` for a bad ``sigma`` or ``x``,
+    :class:`~xbarmem.errors.ConfigError` for a bad seed."""
     sigma = _check_level("noise sigma", sigma, upper=None)
     clip = check_flag(clip, "clip", error=PatternError)
     out = _as_float_tensor(x)
@@ -130,8 +133,11 @@ def occlude_block(
     fill: float = -1.0,
 ) -> torch.Tensor:
     """Set one axis-aligned block covering about ``fraction`` of each ``(h, w)`` image to
-    ``fill``. The block has the image's aspect ratio; its position is uniform per pattern.
-    ``x`` must be ``(B, h*w)``."""
+    ``fill``. The block has the image's aspect ratio; its position is uniform per pattern
+    (drawn from ``generator``, as in :func:`flip_bits`). ``x`` must be ``(B, h*w)`` for
+    ``image_shape`` ``(h, w)``; returns a new float32 ``(B, h*w)`` tensor. Raises
+    :class:`PatternError` for a bad ``x``, ``image_shape`` or ``fraction`` (outside [0, 1]),
+    :class:`~xbarmem.errors.ConfigError` for a bad seed."""
     fraction = _check_level("occlusion fraction", fraction)
     out = _as_float_tensor(x)
     h, w = check_image_shape(image_shape, error=PatternError)
@@ -179,9 +185,11 @@ def corrupt(
     generator: GeneratorLike = None,
     image_shape: tuple[int, int] | None = None,
 ) -> torch.Tensor:
-    """Dispatch to a corruption by name: ``"flip"`` (rate), ``"gaussian"`` (sigma),
-    ``"occlude"`` (fraction; ``image_shape`` defaults to square images) or ``"salt-pepper"``
-    (rate). Unknown names and out-of-range levels raise :class:`PatternError`."""
+    """Corrupt ``x`` by the corruption ``method`` named: ``"flip"`` (``level`` is the rate),
+    ``"gaussian"`` (sigma), ``"occlude"`` (fraction; ``image_shape`` defaults to square
+    images) or ``"salt-pepper"`` (rate); ``x`` and ``generator`` as in :func:`flip_bits`.
+    Unknown names and out-of-range levels raise :class:`PatternError`, a bad seed
+    :class:`~xbarmem.errors.ConfigError`."""
     key = check_corruption(method, level)
     if key == "flip":
         return flip_bits(x, level, generator)

@@ -259,7 +259,9 @@ class PatternSet:
         return int(self.distinct_ids.max()) + 1 if self.n_patterns else 0
 
     def subset(self, indices: int | slice | Sequence[int] | np.ndarray) -> PatternSet:
-        """Return a new set holding the selected rows (an int, a slice, indices or a bool mask)."""
+        """Return a new set holding the rows ``indices`` selects (an int, a slice, indices or a
+        bool mask); :class:`PatternError` for an index out of range or a mask of another
+        length."""
         idx: Any = indices if isinstance(indices, slice) else np.atleast_1d(
             as_real_array(indices, "indices", error=PatternError, dtype=None))
         try:
@@ -284,7 +286,7 @@ class PatternSet:
 @checked_keywords
 def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = False,
                    n_neurons: int | None = None) -> PatternSet:
-    """The one way public entry points take patterns: a :class:`PatternSet` or a ``(P, N)``
+    """The one way public entry points take ``patterns``: a :class:`PatternSet` or a ``(P, N)``
     matrix (numpy array, torch tensor or nested list; default kind ``"binary"``; ``zero_one``
     maps a {0, 1} matrix to +-1), validated by :func:`validate_patterns`. A set whose kind
     differs from a given ``kind`` is re-validated as that kind (binary data are valid

@@ -142,9 +142,9 @@ def load_file(
     zero_one: bool = False,
     side: int | None = None,
 ) -> PatternSet:
-    """Load patterns from ``.npy``, ``.npz``, ``.csv`` (one pattern per row, values separated by
-    commas, semicolons or whitespace, optional header line)
-    or MNIST IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
+    """Load patterns from the file at ``path``: ``.npy``, ``.npz``, ``.csv`` (one pattern per
+    row, values separated by commas, semicolons or whitespace, optional header line) or MNIST
+    IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
     gzip'd (``.gz``). Never unpickles.
 
     8-bit grayscale data (IDX uint8, or uint8 arrays with values above 1) are images: a stack
@@ -152,7 +152,9 @@ def load_file(
     given, then binarised at each image's mean (binary) or scaled to [-1, 1] (continuous).
     Other numeric arrays must already be valid (binary {-1, 1}, or {0, 1} with ``zero_one``;
     continuous [-1, 1]); ``(P, h, w)`` stacks are flattened and ``side`` is ignored. An .npz
-    ``labels`` array of matching length becomes the labels.
+    ``labels`` array of matching length becomes the labels; ``key`` names the array of an
+    .npz (default: its only array, else ``patterns`` or ``images``). ``kind``: ``"binary"``
+    or ``"continuous"``.
     Raises :class:`FileFormatError` (missing / corrupt / unknown file) or :class:`PatternError`.
     """
     check_kind(kind)

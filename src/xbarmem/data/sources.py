@@ -45,8 +45,10 @@ def load_patterns(
     ``side*side`` neurons from ``seed``; ``"correlated-R"``: ``n`` binary patterns of
     ``side*side`` neurons with mean pairwise overlap ``R`` (:func:`correlated_patterns`);
     anything else is a file path for :func:`load_file`
-    (8-bit images resized to ``side``; ``None``: kept at their size), then first ``n`` / one
-    per class (needs .npz labels).
+    (8-bit images resized to ``side``; ``None``: kept at their size; ``zero_one`` maps a
+    {0, 1} file to +-1), then first ``n`` / ``one_per_class`` (needs .npz labels).
+    ``kind``: ``"binary"`` or ``"continuous"``. Raises :class:`PatternError` for an unknown
+    source or bad selection, :class:`~xbarmem.errors.FileFormatError` for a corrupt file.
     """
     check_kind(kind)
     check_seed(seed)

@@ -153,21 +153,21 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                   measured: dict[int, dict[str, Any]] | None = None) -> CapacityResult:
     """Capacity of ``arch`` memories storing subsets of ``pool`` (see the module docstring).
 
-    Every tested count ``P`` is one :func:`recall_curve` point (``trials`` networks, seeds as
-    there). ``rule`` applies to ``arch="single"`` (any rule of :mod:`xbarmem.learning.classic`);
-    multilayer memories are trained by the hardware-adaptive rule. ``cue_budget``
-    (hardware-adaptive rule, > 0) sets the corrupted training cues per step to about this many
-    in total: ``cue_copies = max(1, ceil(cue_budget / P))``. The search starts at ``start``
-    (default :func:`default_start`). ``progress(count, similarity)`` is called after every tested
-    count. ``hidden``: multilayer memories' hidden widths (default 32; refused for one layer).
-    ``faults``: one fault map (e.g. a measured chip's) for every network instead of
-    a drawn map per trial (:func:`recall_curve`); its summary is kept in the settings.
-    ``measured``: ``{P: {"point", "devices"}}`` of counts tested with the same settings (an
-    interrupted search, :mod:`xbarmem.evaluation.checkpoint`), reused, not trained again;
-    every count tested now is added in place before ``progress`` is called.
-    Raises :class:`ConfigError` for an unknown arch, thresholds outside ``(0, 1]``,
-    ``trials < 1`` or a classic rule with multilayer memories, and bad search settings
-    (:func:`check_search`).
+    Every tested count ``P`` is one :func:`recall_curve` point (``trials`` networks on ``chip``,
+    seeds from ``seed`` as there) under ``protocol`` (default ``Protocol(level=0.05,
+    probes=20)``); capacity is found at each of ``thresholds`` (mean cosine in ``(0, 1]``) to
+    ``resolution`` (a fraction of the passing count; 0: exact). ``rule`` (with its options
+    ``rule_options``) applies to ``arch="single"``; multilayer memories are trained by the
+    hardware-adaptive rule. ``cue_budget`` (adaptive rule, > 0) sets the corrupted training
+    cues per step to about this many in total: ``cue_copies = max(1, ceil(cue_budget / P))``.
+    The search starts at ``start`` (default :func:`default_start`). ``progress(count,
+    similarity)`` is called after every tested count. ``hidden``: multilayer memories' hidden
+    widths (default 32; refused for one layer). ``faults``: one fault map (e.g. a measured
+    chip's) for every network instead of a drawn map per trial. ``measured``: ``{P:
+    {"point", "devices"}}`` of counts tested with the same settings (a checkpoint), reused,
+    not trained again; counts tested now are added before ``progress``. Raises :class:`ConfigError`
+    for an unknown arch, ``thresholds`` outside ``(0, 1]``, ``trials < 1``, a classic rule
+    with multilayer memories or bad search settings (:func:`check_search`).
     """
     check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,

@@ -91,6 +91,7 @@ class Protocol:
         self.seed = check_seed(self.seed)
 
     def as_dict(self) -> dict[str, Any]:
+        """The protocol's fields as a plain dict (``Protocol(**as_dict())`` gives it back)."""
         return dict(vars(self))
 
     def reseeded(self, offset: int) -> Protocol:
@@ -329,7 +330,10 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
                   keep_states: bool = False, callback=None,
                   variants: dict[str, Protocol] | None = None,
                   train_progress=None) -> dict[str, Any]:
-    """Train every rule on the same ``chips`` chips and score recall under one protocol.
+    """Train every rule on the same ``chips`` chips and score recall of ``patterns`` under one
+    ``protocol`` (default :class:`Protocol`). ``chip``: a preset name, TOML file or
+    :class:`~xbarmem.hardware.chip.ChipSpec`; chip ``c`` draws its faults with seed
+    ``fault_seed + c`` and is programmed with ``program_seed + c``.
 
     Returns a dict ``{"rules": {name: {cosine, cosine_std, exact, hamming, converged,
     train_seconds, train_steps_mean, devices, chips: [...]}}, "settings": {...}}``; with

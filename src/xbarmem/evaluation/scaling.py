@@ -45,8 +45,9 @@ from xbarmem.spec import check_seed
 @checked_keywords
 @dataclass(frozen=True)
 class HiddenRule:
-    """How the hidden width follows N: ``fixed:H`` (H for every N) or ``ratio:R``
-    (``H = round(R * N)``, at least 1)."""
+    """How the hidden width follows N: ``kind`` ``"fixed"`` with ``value`` H (H for every N)
+    or ``"ratio"`` with ``value`` R (``H = round(R * N)``, at least 1); written ``fixed:H``
+    or ``ratio:R`` (:meth:`parse`). :class:`ConfigError` for another kind or value."""
 
     kind: str
     value: float
@@ -63,6 +64,8 @@ class HiddenRule:
 
     @classmethod
     def parse(cls, text: str | int) -> HiddenRule:
+        """The rule written as ``text``: ``"fixed:H"`` (integer H > 0), ``"ratio:R"`` (R > 0),
+        or an integer H (``fixed:H``); :class:`ConfigError` otherwise."""
         if isinstance(text, bool) or not isinstance(text, str | numbers.Integral):
             raise ConfigError(f"hidden rule must be 'fixed:H' (integer H > 0), 'ratio:R' "
                               f"(R > 0) or an integer, got {shown(text)}")
@@ -112,7 +115,8 @@ class PowerLawFit:
 def fit_power_law(sizes: Sequence[float] | np.ndarray,
                   capacities: Sequence[float] | np.ndarray, *,
                   confidence: float = 0.95) -> PowerLawFit:
-    """Least-squares slope of ``log C`` against ``log N`` with a ``confidence`` interval
+    """Least-squares slope of ``log C`` (``capacities``) against ``log N`` (``sizes``, one per
+    capacity) with a ``confidence`` interval
     (Student t with ``n - 2`` degrees of freedom; NaN bounds with only two points) and R^2
     (NaN when every capacity is equal: nothing to explain).
     Raises :class:`ConfigError` for fewer than two (N, capacity) pairs or two distinct N, a
@@ -220,10 +224,15 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold, on
     the built-in image set ``data`` (:data:`~xbarmem.data.builtin.IMAGE_SETS`: ``mnist``,
     ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``glyphs``) resized to side
-    sqrt(N). ``hidden``: the hidden-width rule of multilayer memories (default ``"fixed:32"``);
-    refused with ``arch="single"``.
+    sqrt(N), the first ``pool_size`` images (default all) as ``kind`` patterns. ``hidden``: the
+    hidden-width rule of multilayer memories (default ``"fixed:32"``); refused with
+    ``arch="single"``. At each N, :func:`~xbarmem.evaluation.capacity.find_capacity` runs with
+    ``rule``, ``chip``, ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options``
+    and ``cue_budget``, under ``protocol`` (default: 5% flips for binary patterns, Gaussian
+    noise with ``tanh`` recall for continuous ones).
 
-    Returns ``{"sizes": [...], "capacity": {threshold: [...]}, "fits": {threshold: fit},
+    Returns ``{"sizes": [...], "capacity": {str(threshold): [...]}, "fits": {str(threshold):
+    fit},
     "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
     called after every tested count. ``checkpoint``: a JSON file that keeps every tested count
     as it is measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed

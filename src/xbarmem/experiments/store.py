@@ -84,6 +84,8 @@ class ResultStore:
     other file is refused untouched (:meth:`check`). ``readonly=True`` opens the file
     read-only (SQLite ``mode=ro``; ``immutable`` when even the shared-memory file cannot be
     created, e.g. a read-only folder), so reading commands work on stores they cannot write.
+``busy_timeout``: seconds to wait for another process's lock (:class:`ConfigError` outside
+0 .. :data:`MAX_BUSY_TIMEOUT`).
 
     >>> store = ResultStore("results.sqlite")                     # doctest: +SKIP
     >>> store.add([(key, "sweep-name", config, result, meta)])    # doctest: +SKIP
@@ -132,13 +134,14 @@ class ResultStore:
 
     @staticmethod
     def check(path: str | Path) -> str:
-        """``"new"`` (missing, empty file or a database without tables) or ``"store"`` (an
-        xbarmem store of this schema); raises :class:`FileFormatError` for anything else --
-        reading only, never changing the file."""
+        """What the file at ``path`` is: ``"new"`` (missing, empty file or a database without
+        tables) or ``"store"`` (an xbarmem store of this schema); raises
+        :class:`FileFormatError` for anything else -- reading only, never changing the file."""
         return check_file(path)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
+        """Close the database connection (also on leaving a ``with`` block)."""
         self._db.close()
 
     def __enter__(self) -> ResultStore:
@@ -150,9 +153,9 @@ class ResultStore:
     # ------------------------------------------------------------------ writing
     def add(self, rows: Iterable[tuple[str, str, dict[str, Any], dict[str, Any],
                                        dict[str, Any]]]) -> int:
-        """Insert finished trials ``(key, sweep, config, result, meta)`` in one transaction;
-        keys already stored are left as they are. ``meta`` may hold ``seconds``, ``host``,
-        ``pid``. Returns the number of rows actually inserted."""
+        """Insert ``rows`` of finished trials ``(key, sweep, config, result, meta)`` in one
+        transaction; keys already stored are left as they are. ``meta`` may hold ``seconds``,
+        ``host``, ``pid``. Returns the number of rows actually inserted."""
         now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         if isinstance(rows, str | bytes | dict) or not isinstance(rows, Iterable):
             raise ArgumentError(f"rows must be a list of {ROW_FIELDS} tuples, got {shown(rows)}")
@@ -206,10 +209,11 @@ class ResultStore:
         return threads_of_keys(self._db, keys)
 
     def by_keys(self, keys: Sequence[str]) -> list[dict[str, Any]]:
-        """Stored rows (as :meth:`rows`) of the given trial keys; unknown keys are skipped."""
+        """Stored rows (as :meth:`rows`) of the trial ``keys``; unknown keys are skipped."""
         return rows_of_keys(self._db, self.path, keys)
 
     def count(self, where: Sequence[str] = (), sweep: str | None = None) -> int:
+        """Number of stored rows matching ``where`` and ``sweep`` (as :meth:`rows`)."""
         sql, args = where_sql(self._db, self.path, where, sweep)
         return int(self._db.execute(f"SELECT COUNT(*) FROM trials{sql}", args).fetchone()[0])
 
@@ -241,7 +245,8 @@ class ResultStore:
 
     def iter_rows(self, where: Sequence[str] = (), sweep: str | None = None,
                   limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """:meth:`rows` one at a time. A row whose stored JSON is malformed, or holds a value
+        """:meth:`rows` (``where``, ``sweep``, ``limit`` as there) one at a time. A row whose
+        stored JSON is malformed, or holds a value
         of the wrong type where tables and figures read one (:func:`~xbarmem.experiments.
         fields.read_payloads`), raises :class:`FileFormatError` naming the store, the row and
         the field."""
@@ -259,10 +264,10 @@ class ResultStore:
             yield stored_row(rec, self.path)
 
     def check_fields(self, names: Sequence[str], what: str, prefix: str = "") -> None:
-        """Refuse (:class:`ConfigError` naming ``what`` and the name) a field that no stored
-        row has: a store column, a config key or ``result.KEY`` (see :func:`parse_condition`);
-        ``prefix`` is put before every name (``"result."`` for metric names). A store without
-        rows has every field."""
+        """Refuse (:class:`ConfigError` naming ``what`` and the name) a field of ``names``
+        that no stored row has: a store column, a config key or ``result.KEY`` (see
+        :func:`parse_condition`); ``prefix`` is put before every name (``"result."`` for
+        metric names). A store without rows has every field."""
         names = check_texts(names, "names", "a list of field names")
         check_type(what, str, "what", "a text")
         check_type(prefix, str, "prefix", "a text")
@@ -276,7 +281,8 @@ class ResultStore:
     # ------------------------------------------------------------------ export
     def write_csv(self, stream: Any, where: Sequence[str] = (), sweep: str | None = None
                   ) -> int:
-        """Write the (filtered) rows as CSV text to ``stream`` (an open text file, e.g.
+        """Write the rows matching ``where`` and ``sweep`` (as :meth:`rows`) as CSV text to
+        ``stream`` (an open text file, e.g.
         ``sys.stdout``), with the columns of :meth:`export`; returns the number of rows. The
         filters and sweep are checked before anything is written."""
         where_sql(self._db, self.path, where, sweep)
@@ -286,7 +292,8 @@ class ResultStore:
 
     def export(self, path: str | Path, where: Sequence[str] = (),
                sweep: str | None = None) -> Path:
-        """Write the (filtered) rows to ``.csv`` or ``.parquet`` (needs pyarrow), one column
+        """Write the rows matching ``where`` and ``sweep`` (as :meth:`rows`) to ``path``, a
+        ``.csv`` or ``.parquet`` file (needs pyarrow), one column
         per flattened config/result field (``config.rule``, ``result.cosine``, ...; lists as
         JSON text). Returns the path; the path, filters and sweep are checked before anything
         is written."""

@@ -74,7 +74,10 @@ class Trial:
 
 @dataclass
 class SweepSpec:
-    """A validated sweep: seeds, base options, grids, per-rule options, and its trials."""
+    """A validated sweep (built by :func:`parse_sweep`, which checks every field): its ``name``,
+    the ``trial`` kind, ``seeds``, ``batch`` (networks trained together), the ``base``
+    options, the ``grids`` swept over them, the per-rule ``rule_options``, the file it came
+    from (``source``), its ``description`` and its expanded ``trials``."""
 
     name: str
     trial: str
@@ -112,7 +115,9 @@ def _nest_rule_options(grid: dict[str, list[Any]]) -> dict[str, Any]:
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
-    """Read and validate a sweep TOML file (every trial is resolved and checked)."""
+    """Read and validate the sweep TOML file at ``path`` (every trial is resolved and
+    checked): :class:`FileFormatError` for a missing or unreadable file,
+    :class:`ConfigError` for text that is not TOML or a bad sweep (:func:`parse_sweep`)."""
     path = as_path(path)
     text = read_text(path, "sweep file", expand=20.0)  # missing, directory, not UTF-8, size
     try:
@@ -126,7 +131,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
 
 
 def parse_sweep(data: dict[str, Any], source: str = "<sweep>") -> SweepSpec:
-    """Validate sweep tables (as read from TOML) and expand every trial; raises
+    """Validate the sweep tables ``data`` (as read from TOML) and expand every trial; raises
     :class:`ConfigError` naming ``source``, the table and the key of the first problem."""
     check_type(source, str, "source", "a text naming where the tables come from")
     try:

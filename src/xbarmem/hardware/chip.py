@@ -190,22 +190,26 @@ class ChipSpec(Spec, noun="chip"):
     source: Annotated[str, Text()] = ""
 
     def with_faults(self, rate: float, on_fraction: float = 0.5) -> ChipSpec:
-        """Copy with a total stuck fraction ``rate`` split into ON (``on_fraction``) and OFF."""
+        """Copy with a total stuck fraction ``rate`` split into ON (``on_fraction``) and OFF;
+        :class:`ConfigError` unless both are in [0, 1]."""
         _FRACTION(rate, "faults")
         _FRACTION(on_fraction, "on_fraction")
         return self.replace_device(p_stuck_on=rate * on_fraction,
                                    p_stuck_off=rate * (1.0 - on_fraction))
 
     def with_fault_model(self, fault_model: str) -> ChipSpec:
-        """Copy with another fault model (``"device"`` or ``"weight"``)."""
+        """Copy with another ``fault_model`` (``"device"`` or ``"weight"``; else
+        :class:`ConfigError`)."""
         return self.replace_array(fault_model=fault_model)
 
     def replace_device(self, **changes: Any) -> ChipSpec:
-        """Copy with some device fields changed (validated, unknown names refused)."""
+        """Copy with the device fields of ``changes`` (keywords) changed: validated, unknown
+        names refused (:class:`ConfigError`)."""
         return self.replace(device=self.device.replace(**changes))
 
     def replace_array(self, **changes: Any) -> ChipSpec:
-        """Copy with some array fields changed (validated, unknown names refused)."""
+        """Copy with the array fields of ``changes`` (keywords) changed: validated, unknown
+        names refused (:class:`ConfigError`)."""
         return self.replace(array=self.array.replace(**changes))
 
 
@@ -220,7 +224,8 @@ def preset_names() -> list[str]:
 
 @checked_keywords
 def load_preset(name: str) -> ChipSpec:
-    """A shipped preset (``ideal``, ``rram``, ``paper-sim``); ConfigError if unknown."""
+    """The shipped preset ``name`` (:func:`preset_names`: ``ideal``, ``rram``, ``paper-sim``);
+    :class:`~xbarmem.errors.ConfigError` if unknown."""
     return _PRESETS.preset(name)
 
 

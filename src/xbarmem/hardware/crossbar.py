@@ -38,7 +38,7 @@ from xbarmem.checks import (
 )
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.spec import Number
 
 
@@ -129,9 +129,9 @@ class Crossbar:
         return out
 
     def scatter(self, logical: np.ndarray, fill: float = np.nan) -> np.ndarray:
-        """Logical ``(2, n_out, n_rows)`` data -> physical ``(n_arrays, 2, rows, cols)`` for the
-        arrays this matrix occupies (cells it does not use hold ``fill``, a number; NaN
-        too)."""
+        """``logical`` ``(2, n_out, n_rows)`` data -> physical ``(n_arrays, 2, rows, cols)`` for
+        the arrays this matrix occupies (cells it does not use hold ``fill``, a number; NaN
+        too). :class:`PatternError` for another shape."""
         logical = as_real_array(logical, "logical", error=PatternError)
         if logical.shape != (2, self.n_out, self.n_rows):
             raise PatternError(f"logical must have shape (2, {self.n_out}, {self.n_rows}) "
@@ -178,7 +178,9 @@ class Crossbar:
 
     def augment(self, weights: torch.Tensor | np.ndarray,
                 bias: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
-        """``[W | b]`` as float32 ``(n_out, n_rows)``; checks shapes and finiteness."""
+        """``[W | b]`` as float32 ``(n_out, n_rows)`` from ``weights`` ``(n_out, n_in)`` and
+        ``bias`` ``(n_out,)`` (``None``: zeros); :class:`PatternError` for a wrong shape or
+        NaN/inf."""
         w = torch.as_tensor(as_real_array(weights, "weights", error=PatternError, dtype=None),
                             dtype=torch.float32)
         if w.shape != (self.n_out, self.n_in):
@@ -202,7 +204,8 @@ class Crossbar:
     # ------------------------------------------------------------------ programming
     def program(self, weights: torch.Tensor | np.ndarray,
                 bias: torch.Tensor | np.ndarray | None = None, *, seed: int = 0) -> Crossbar:
-        """Write ``[W | b]`` into the devices (persistent until the next call).
+        """Write ``[W | b]`` (``weights``, ``bias`` as in :meth:`augment`) into the devices
+        (persistent until the next call); ``seed`` (integer >= 0) seeds the write error.
 
         Each weight is first projected onto its realisable interval; free devices get target
         conductances (one device of a free pair at g_min, the other carrying ``|w|``; a free
@@ -227,9 +230,9 @@ class Crossbar:
         return self.set_conductances(g_pos, g_neg, self.w_max)
 
     def target_w_max(self, augmented: torch.Tensor) -> float:
-        """The ``w_max`` :meth:`program` uses for ``A = [W | b]`` (:meth:`augment`): the chip's
-        ``weight_range`` under the ``device`` fault model; under ``weight``, the largest
-        ``|A|`` of the free pairs (1 when there is none or it is 0)."""
+        """The ``w_max`` :meth:`program` uses for ``augmented`` ``A = [W | b]``
+        (:meth:`augment`): the chip's ``weight_range`` under the ``device`` fault model; under
+        ``weight``, the largest ``|A|`` of the free pairs (1 when there is none or it is 0)."""
         if self.chip.array.fault_model != "weight":
             return self.chip.array.weight_range
         free = torch.as_tensor(np.isnan(self.g_stuck).all(axis=0))
@@ -237,8 +240,10 @@ class Crossbar:
         return peak if peak > 0 else 1.0
 
     def set_conductances(self, g_pos: np.ndarray, g_neg: np.ndarray, w_max: float) -> Crossbar:
-        """Restore a programmed state (e.g. from a saved model): ``(n_out, n_rows)`` siemens;
-        ``w_max`` a finite number > 0."""
+        """Restore a programmed state (e.g. from a saved model): ``g_pos`` and ``g_neg`` are the
+        G+ and G- conductances, ``(n_out, n_rows)`` siemens, finite, from 0 up to
+        :func:`~xbarmem.hardware.faults.highest_reading` (as fault maps); ``w_max`` a finite
+        number > 0. Returns ``self``; :class:`ConfigError` otherwise."""
         g_pos, g_neg = (as_real_array(g, name) for g, name in ((g_pos, "g_pos"), (g_neg, "g_neg")))
         Number(gt=0)(w_max, "w_max")
         shape = (self.n_out, self.n_rows)
@@ -247,6 +252,7 @@ class Crossbar:
                               f"{g_neg.shape}")
         if not (np.isfinite(g_pos).all() and np.isfinite(g_neg).all()) or w_max <= 0:
             raise ConfigError("conductances must be finite and w_max > 0")
+        _check_siemens(self.chip, g_pos, g_neg)
         self.g_pos, self.g_neg, self.w_max = g_pos, g_neg, float(w_max)
         self._w_eff = torch.as_tensor((g_pos - g_neg) * (self.w_max / self.chip.device.g_range),
                                       dtype=torch.float32)
@@ -264,6 +270,7 @@ class Crossbar:
 
     @property
     def programmed(self) -> bool:
+        """Whether :meth:`program` (or :meth:`set_conductances`) has run."""
         return self._w_eff is not None
 
     def planes(self) -> np.ndarray:
@@ -307,6 +314,7 @@ class Crossbar:
 
         Values are in weight units (sensed current divided by ``V_read * dG / w_max``). Fresh
         read noise is drawn from ``generator`` on every call when the device has read noise.
+        :class:`ConfigError` before :meth:`program`, :class:`PatternError` for another shape.
         """
         a = self._require_programmed()
         u = self._rows_input(x)
@@ -322,7 +330,9 @@ class Crossbar:
         """Read one output per batch row: ``y[k] = A[outputs[k]] . [x_k; 1]`` -> ``(B,)``.
 
         This is the asynchronous update's read: a single column sensed, fresh read noise.
-        ``outputs``: ``(B,)`` integer indices in ``0 .. n_out - 1``.
+        ``x``: ``(B, n_in)``; ``outputs``: ``(B,)`` integer indices in ``0 .. n_out - 1``;
+        ``generator``: of the read noise, as in :meth:`matvec`. :class:`PatternError` for
+        other shapes or indices.
         """
         a = self._require_programmed()
         u = self._rows_input(x)
@@ -370,3 +380,18 @@ def _check_generator(generator: object) -> None:
     (:class:`~xbarmem.errors.ArgumentError` naming it)."""
     if generator is not None:
         check_type(generator, torch.Generator, "generator", "a torch.Generator (or None)")
+
+
+def _check_siemens(chip: ChipSpec, g_pos: np.ndarray, g_neg: np.ndarray) -> None:
+    """Refuse (:class:`ConfigError`) conductances that no device of ``chip`` can hold: below 0
+    or above :func:`~xbarmem.hardware.faults.highest_reading` (e.g. microsiemens given as
+    siemens), naming how many and the first."""
+    high = highest_reading(chip.device)
+    for g, name in ((g_pos, "g_pos"), (g_neg, "g_neg")):
+        bad = (g < 0) | (g > high)
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            raise ConfigError(f"{name}: {int(bad.sum())} conductance(s) outside [0, {high:.4g}] "
+                              f"S (the chip window [{chip.device.g_min:.4g}, "
+                              f"{chip.device.g_max:.4g}] S plus slack), e.g. {g[i, j]:.4g} at "
+                              f"[{i}, {j}]; conductances are in siemens")

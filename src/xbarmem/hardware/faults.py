@@ -108,10 +108,12 @@ class FaultMap:
     # ----------------------------------------------------------------- shape and summaries
     @property
     def n_arrays(self) -> int:
+        """Number of arrays (tiles) the map covers."""
         return self.g_stuck.shape[0]
 
     @property
     def array_shape(self) -> tuple[int, int]:
+        """``(rows, cols)`` of one array."""
         return self.g_stuck.shape[2], self.g_stuck.shape[3]
 
     @property
@@ -120,9 +122,9 @@ class FaultMap:
         return ~np.isnan(self.g_stuck)
 
     def check_window(self, device: DeviceSpec, where: str = "fault map") -> FaultMap:
-        """Refuse (:class:`FileFormatError`) a map with a device stuck above ``g_max`` plus
-        :data:`WINDOW_SLACK` window widths of ``device`` (values are already finite and >= 0).
-        Returns the map."""
+        """Refuse (:class:`FileFormatError`, the message starting with ``where``) a map with a
+        device stuck above ``g_max`` plus :data:`WINDOW_SLACK` window widths of ``device``
+        (values are already finite and >= 0). Returns the map."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         high = highest_reading(device)
         over = np.nan_to_num(self.g_stuck, nan=0.0) > high
@@ -136,8 +138,9 @@ class FaultMap:
         return self
 
     def check_chip(self, chip: ChipSpec, where: str = "fault map") -> FaultMap:
-        """Refuse a map made for another chip: :class:`ConfigError` when its arrays are not the
-        chip's ``rows x cols`` (a map of other arrays, or a transposed one); then
+        """Refuse a map made for another ``chip`` (messages start with ``where``):
+        :class:`ConfigError` when its arrays are not the chip's ``rows x cols`` (a map of other
+        arrays, or a transposed one); then
         :meth:`check_window` (:class:`FileFormatError`); then :class:`ConfigError` when the
         chip's fault model is ``weight`` (a faulty pair is a weight pinned at 0, both devices
         stuck) and some pair has only one device stuck (a per-device map, e.g. measured).
@@ -188,7 +191,8 @@ class FaultMap:
     @classmethod
     @checked_keywords
     def empty(cls, n_arrays: int, rows: int, cols: int) -> FaultMap:
-        """A map with no stuck device."""
+        """A map with no stuck device: ``n_arrays`` arrays of ``rows x cols`` pairs.
+        :class:`ConfigError` unless each is an integer >= 1."""
         n_arrays = check_count(n_arrays, "n_arrays")
         rows, cols = check_count(rows, "rows"), check_count(cols, "cols")
         check_size(n_arrays, rows, cols, per_device=8)
@@ -197,11 +201,14 @@ class FaultMap:
     @classmethod
     @checked_keywords
     def generate(cls, chip: ChipSpec, n_arrays: int, seed: int = 0) -> FaultMap:
-        """Draw faults from the chip's rates with a seeded generator.
+        """Draw faults for ``n_arrays`` arrays of ``chip`` (a :class:`ChipSpec`: its array
+        size, fault model and rates) from ``seed``.
 
         ``device`` model: each device independently stuck ON (at g_max) with p_stuck_on, OFF (at
         g_min) with p_stuck_off. ``weight`` model: each pair faulty with p_stuck_on + p_stuck_off,
-        and a faulty pair has both devices at g_min (weight pinned at 0).
+        and a faulty pair has both devices at g_min (weight pinned at 0). :class:`ConfigError`
+        for a bad count or seed, :class:`~xbarmem.errors.ArgumentError` for a ``chip`` that
+        is no ``ChipSpec``.
         """
         if isinstance(n_arrays, bool) or not isinstance(n_arrays, (int, np.integer)) \
                 or n_arrays < 1:
@@ -230,7 +237,9 @@ class FaultMap:
     def from_codes(cls, codes: np.ndarray, device: DeviceSpec) -> FaultMap:
         """From a measured state map: 0 free, +1 stuck ON (g_max), -1 stuck OFF (g_min).
 
-        ``codes`` has shape ``(n_arrays, 2, rows, cols)`` or ``(2, rows, cols)`` for one array.
+        ``codes`` has shape ``(n_arrays, 2, rows, cols)`` or ``(2, rows, cols)`` for one array;
+        the stuck values come from ``device`` (a :class:`DeviceSpec`). Other shapes or codes
+        raise :class:`FileFormatError`.
         """
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         c = _as_4d(as_real_array(codes, "fault codes", error=FileFormatError, dtype=None),
@@ -249,8 +258,10 @@ class FaultMap:
     @checked_keywords
     def from_readback(cls, g_read: np.ndarray, g_target: np.ndarray, tolerance: float,
                       device: DeviceSpec) -> FaultMap:
-        """From a program-and-read-back test: a device whose read conductance (siemens) misses its
-        target by more than ``tolerance`` siemens is stuck at what it reads. Both maps are
+        """From a program-and-read-back test: a device whose read conductance ``g_read``
+        (siemens) misses its target ``g_target`` by more than ``tolerance`` siemens is stuck at
+        what it reads (``device``: a :class:`DeviceSpec`). Both maps, of one shape
+        ``(n_arrays, 2, rows, cols)`` or ``(2, rows, cols)``, are
         checked by :func:`_check_readings` (every value a finite conductance >= 0; not their
         unit against ``device``'s window: a measured chip's window comes from its data)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
@@ -274,7 +285,8 @@ class FaultMap:
     def from_conductance_map(cls, g_read: np.ndarray, device: DeviceSpec,
                              off_below: float | None = None,
                              on_above: float | None = None) -> FaultMap:
-        """From a read-back conductance map (siemens) after trying to move every device away from
+        """From a read-back conductance map ``g_read`` (siemens, ``(n_arrays, 2, rows, cols)`` or
+        ``(2, rows, cols)``) after trying to move every device of ``device``'s window away from
         the extremes: a device reading below ``off_below`` is stuck OFF, above ``on_above`` stuck
         ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max. The
         map is checked by :func:`_check_readings` (every value a finite conductance >= 0 in
@@ -296,8 +308,9 @@ class FaultMap:
 
     # ----------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
-        """Write ``.npz`` (array + JSON meta) or ``.csv`` (one row per stuck device); a path
-        that cannot be written is refused first (:func:`~xbarmem.files.output_file`)."""
+        """Write ``.npz`` (array + JSON meta) or ``.csv`` (one row per stuck device) to ``path``
+        and return it; a path that cannot be written is refused first
+        (:func:`~xbarmem.files.output_file`), another suffix raises :class:`FileFormatError`."""
         path = output_file(path, "fault map")
         if path.suffix == ".npz":
             buffer = io.BytesIO()
@@ -321,8 +334,8 @@ class FaultMap:
     @classmethod
     @checked_keywords
     def load(cls, path: str | Path, device: DeviceSpec | None = None) -> FaultMap:
-        """Read a map written by :meth:`save` (never unpickles); with ``device``, also
-        :meth:`check_window`. Every problem raises :class:`FileFormatError` naming the file;
+        """Read the map at ``path`` written by :meth:`save` (never unpickles); with ``device``,
+        also :meth:`check_window`. Every problem raises :class:`FileFormatError` naming the file;
         a map above the memory limit raises :class:`~xbarmem.limits.TooLargeError`."""
         path = as_path(path)
         if device is not None:

@@ -283,7 +283,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                 if not (layers == 1 and info.meta == _MULTILAYER)}
 
     def fit(self, problem: Problem, progress=None) -> FitResult:
-        """Train the problem's ``T`` networks (see the module docstring). ``progress(step,
+        """Train the ``problem``'s ``T`` networks (see the module docstring). ``progress(step,
         loss)``, if given, is called as training goes (increasing optimiser steps over both
         stages, the mean loss of the networks still training, a float; see
         :class:`~xbarmem.learning.stages.StepReporter`); it does not change the result. Raises

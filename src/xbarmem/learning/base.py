@@ -82,10 +82,12 @@ class Problem:
 
     @property
     def networks(self) -> int:
+        """``T``, the number of networks."""
         return self.patterns.shape[0]
 
     @property
     def layers(self) -> int:
+        """Number of layers (of ``bounds``)."""
         return len(self.bounds)
 
     @property
@@ -103,7 +105,9 @@ class Problem:
         every network the bounds describe) or ``(T, P, N)``; ``bounds`` per layer ``(lo, hi)``,
         each ``(n_out, n_in + bias)`` (shared) or ``(T, n_out, n_in + bias)``; without bounds
         every weight of layers ``sizes`` (default ``[N, N]``) is unconstrained.
-        ``zero_diagonal`` defaults to True for one layer."""
+        ``zero_diagonal`` defaults to True for one layer. ``bias``, ``kind``, ``counts``,
+        ``noise`` and ``w_max`` (``w_max[k][t]``: layer ``k``, network ``t``) are the
+        attributes of the same names."""
         x = torch.as_tensor(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
                             dtype=torch.float32)
         _check_of(x, bounds, sizes, bias, zero_diagonal, w_max)
@@ -132,7 +136,8 @@ class Problem:
                      counts: Any = None) -> Problem:
         """The problem of training ``memories`` (:class:`~xbarmem.memory.base.Memory`, one
         architecture and bias setting) on ``patterns`` ``(T, P, N)`` (one set per memory) or
-        ``(P, N)`` (shared); noise from the first memory's chip."""
+        ``(P, N)`` (shared); noise from the first memory's chip; ``kind`` and ``counts`` as
+        in :meth:`of`."""
         x = torch.as_tensor(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
                             dtype=torch.float32)
         if x.ndim == 2:
@@ -248,9 +253,14 @@ class Rule(Protocol):
     name: str
     bias: bool
 
-    def options(self, layers: int = 1, kind: str = "binary") -> dict[str, Any]: ...
+    def options(self, layers: int = 1, kind: str = "binary") -> dict[str, Any]:
+        """JSON-able options as they apply to memories of ``layers`` layers storing ``kind``
+        patterns."""
+        ...
 
-    def fit(self, problem: Problem, progress=None) -> FitResult: ...
+    def fit(self, problem: Problem, progress=None) -> FitResult:
+        """Train the ``problem``'s networks; an iterative rule calls ``progress(step, loss)``."""
+        ...
 
 
 def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:

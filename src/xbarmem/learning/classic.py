@@ -225,7 +225,7 @@ def rule_names() -> list[str]:
 
 
 def get_rule(name: str, **options):
-    """A rule object (:class:`~xbarmem.learning.base.Rule`) by name (``adaptive``, ``hebb``,
+    """A rule object (:class:`~xbarmem.learning.base.Rule`) by ``name`` (``adaptive``, ``hebb``,
     ``storkey``, ``storkey-variant``, ``pinv``, ``perceptron``) with ``options``; unknown
     names and options raise :class:`ConfigError`."""
     cls = _rule_class(name)

@@ -165,10 +165,12 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     ``patterns``: a :class:`~xbarmem.data.patterns.PatternSet` (its kind is the default
     ``kind``) or a ``(P, N)`` matrix (numpy, torch or nested list; default kind ``"binary"``;
     ``zero_one=True`` maps a {0, 1} matrix to +-1), read by
-    :func:`~xbarmem.data.patterns.as_pattern_set`. Rule options (e.g. ``max_steps``) are
-    keywords. ``hidden`` is for ``arch="multilayer"`` only. Returns the programmed memory
-    (weights in ``memory.layers``, conductances in siemens; how it was trained in
-    ``memory.info``).
+    :func:`~xbarmem.data.patterns.as_pattern_set`. ``**rule_options``: the rule's options
+    as keywords (e.g. ``max_steps``). ``faults``: the chip's fault map (default: drawn from
+    ``chip`` with ``fault_seed``); ``program_seed`` seeds the programming (write) error.
+    ``hidden`` is required with ``arch="multilayer"`` and refused otherwise. Returns the
+    programmed memory (its crossbars in ``memory.layers``, conductances in siemens; how it
+    was trained in ``memory.info``).
 
     Every argument is checked before any training: bad patterns raise
     :class:`~xbarmem.errors.PatternError`; a keyword that is neither an argument here nor an
@@ -176,7 +178,8 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     the closest; ``faults`` that is not a :class:`FaultMap` an ``ArgumentError``; a bad rule,
     option, seed, ``arch`` or ``hidden`` :class:`~xbarmem.errors.ConfigError`; an unknown chip
     :class:`~xbarmem.errors.FileFormatError`.
-    ``progress``: ``progress(step, loss)`` while training (see :func:`fit_memories`).
+    ``progress``: ``progress(step, loss)`` while training (see :func:`fit_memories`); one that
+    is not callable raises ``ArgumentError``.
 
     >>> mem = train(patterns, chip="paper-sim", rule="adaptive")      # doctest: +SKIP
     >>> mem.recall(cues).states                                       # doctest: +SKIP

@@ -47,7 +47,9 @@ class MultilayerTrainer(AdaptiveTrainer):
 def fit_multilayer(trainer, patterns: ArrayLike, memories: list, *, kind: str = "binary",
                    program_seed: int = 0,
                    counts: torch.Tensor | None = None) -> list[dict[str, Any]]:
-    """Deprecated: :func:`xbarmem.learning.fit.fit_memories` (same arguments, any memory)."""
+    """Deprecated: :func:`xbarmem.learning.fit.fit_memories` (same arguments, any memory;
+    ``trainer`` is its ``rule``; ``patterns``, ``memories``, ``kind``, ``program_seed`` and
+    ``counts`` as there). Warns with a ``DeprecationWarning``."""
     # stacklevel 3: past checked_keywords' wrapper, at the caller's line (2 named checks.py)
     warnings.warn("fit_multilayer is deprecated; use xbarmem.learning.fit.fit_memories",
                   DeprecationWarning, stacklevel=3)

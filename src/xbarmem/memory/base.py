@@ -164,6 +164,7 @@ class Memory:
     # ------------------------------------------------------------------ hardware view
     @property
     def has_bias(self) -> bool:
+        """Whether the layers have bias rows."""
         return self.layers[0].has_bias
 
     @property
@@ -257,6 +258,7 @@ class Memory:
 
     @property
     def programmed(self) -> bool:
+        """Whether every layer has been programmed."""
         return all(layer.programmed for layer in self.layers)
 
     def programmed_parameters(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -279,7 +281,8 @@ class Memory:
         """Run recall from ``cues`` ``(B, N)`` (numpy, torch on any device, or nested lists; read
         as float32 on the CPU) through the programmed layers (fresh read noise at every read);
         ``RecallResult.states`` is float32 ``(B, N)``. ``seed``: integer >= 0 or a
-        ``torch.Generator`` (read noise, async order). Raises
+        ``torch.Generator`` (read noise, async order); ``mode``, ``activation`` and
+        ``max_iterations`` as in :func:`~xbarmem.memory.recall.recall`. Raises
         :class:`~xbarmem.errors.PatternError` for cues that are not a finite ``(B, N)``
         matrix in [-1, 1], or (``sign``) are a {0, 1} matrix,
         :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed,

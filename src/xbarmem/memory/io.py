@@ -163,10 +163,10 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
 
 @checked_keywords
 def load_memory(path: str | Path) -> Memory:
-    """Read a memory written by :func:`save_memory` (a :class:`SingleLayerMemory` or a
-    :class:`MultilayerMemory`); a foreign, corrupt or invalid file (see the module docstring)
-    raises :class:`~xbarmem.errors.FileFormatError`; a file above the memory limit
-    :class:`~xbarmem.limits.TooLargeError`."""
+    """Read the memory at ``path`` written by :func:`save_memory` (a
+    :class:`SingleLayerMemory` or a :class:`MultilayerMemory`); a foreign, corrupt or invalid
+    file (see the module docstring) raises :class:`~xbarmem.errors.FileFormatError`; a file
+    above the memory limit :class:`~xbarmem.limits.TooLargeError` (a ``ConfigError``)."""
     return load_model(path)[0]
 
 
@@ -275,7 +275,7 @@ def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
 
 @checked_keywords
 def load_stored_patterns(path: str | Path) -> PatternSet:
-    """The :class:`~xbarmem.data.patterns.PatternSet` saved with a model by
+    """The :class:`~xbarmem.data.patterns.PatternSet` saved with the model at ``path`` by
     ``save_memory(..., patterns=...)`` (with its kind, name, image shape and labels).
     A file that is not a valid model, or a model saved without patterns, raises
     :class:`~xbarmem.errors.FileFormatError`."""

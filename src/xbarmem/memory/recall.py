@@ -83,8 +83,10 @@ class RecallResult:
 
 @checked_keywords
 class FloatMatrix:
-    """Ideal float weights behind the matrix interface (no hardware): ``W`` ``(n_out, n_in)``,
-    optional bias ``(n_out,)``. Useful as the reference a noise-free chip must reproduce."""
+    """Ideal float weights behind the matrix interface (no hardware): ``weights`` ``W``
+    ``(n_out, n_in)``, optional ``bias`` ``(n_out,)`` (``None``: zeros); stored as float32.
+    :class:`PatternError` for other shapes or non-numeric values. Useful as the reference a
+    noise-free chip must reproduce."""
 
     def __init__(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:
         w = as_real_array(weights, "weights", error=PatternError, dtype=None)
@@ -100,10 +102,14 @@ class FloatMatrix:
         self.n_out, self.n_in = self.weights.shape
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``W @ x + b`` for a float32 batch ``x`` ``(B, n_in)`` -> ``(B, n_out)``, exactly
+        (``generator`` is unused: no read noise)."""
         return x @ self.weights.T + self.bias
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """Output ``outputs[k]`` of row ``k`` of ``x`` ``(B, n_in)`` -> ``(B,)``, exactly
+        (``generator`` is unused)."""
         return (self.weights[outputs] * x).sum(dim=1) + self.bias[outputs]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import json
 import tomllib
 import typing
@@ -17,7 +18,7 @@ import tomli_w
 from xbarmem.checks import shown, unknown_argument
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import parse_text
-from xbarmem.spec.fields import FieldInfo, _attribute_docs, _missing, unknown_key
+from xbarmem.spec.fields import FieldInfo, _attribute_docs, _help_section, _missing, unknown_key
 from xbarmem.spec.rules import _META, Rule
 
 S = TypeVar("S", bound="Spec")
@@ -42,6 +43,7 @@ class Spec:
             cls._section = section
         if noun is not None:
             cls._noun = noun
+        cls.__doc__ = inspect.cleandoc(cls.__doc__ or "") + _help_section(cls, _META)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         """Refuse an unknown keyword argument of the constructor
@@ -103,7 +105,8 @@ class Spec:
         Called after every field is checked. Default: none."""
 
     def replace(self: S, **changes: Any) -> S:
-        """Copy with some fields changed (validated); unknown names raise ConfigError."""
+        """Copy with the fields of ``changes`` (keywords) changed (validated); unknown names
+        raise ConfigError."""
         names = [i.field.name for i in self._infos()]
         for name in changes:
             if name not in names:
@@ -131,8 +134,8 @@ class Spec:
 
     @classmethod
     def from_dict(cls: type[S], data: Any) -> S:
-        """Build and validate from a dict; unknown and missing keys raise ConfigError naming
-        them (``unknown chip key device.gmin (allowed: ...)``)."""
+        """Build and validate from the dict ``data``; unknown and missing keys raise
+        ConfigError naming them (``unknown chip key device.gmin (allowed: ...)``)."""
         noun = cls._noun
         if not isinstance(data, dict):
             raise ConfigError(f"a {noun} description must be a table, got "
@@ -163,16 +166,16 @@ class Spec:
 
     @classmethod
     def from_toml(cls: type[S], text: str) -> S:
-        """Parse TOML text and :meth:`from_dict` it (FileFormatError if not TOML)."""
+        """Parse TOML ``text`` and :meth:`from_dict` it (FileFormatError if not TOML)."""
         return cls.from_dict(_parse(tomllib.loads, tomllib.TOMLDecodeError, "TOML", text))
 
     def to_json(self, indent: int | None = 1) -> str:
-        """JSON text of :meth:`to_dict`."""
+        """JSON text of :meth:`to_dict`, indented by ``indent`` (``None``: one line)."""
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     @classmethod
     def from_json(cls: type[S], text: str) -> S:
-        """Parse JSON text and :meth:`from_dict` it (FileFormatError if not JSON)."""
+        """Parse JSON ``text`` and :meth:`from_dict` it (FileFormatError if not JSON)."""
         return cls.from_dict(_parse(json.loads, json.JSONDecodeError, "JSON", text))
 
 

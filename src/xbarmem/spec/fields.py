@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import inspect
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class FieldInfo:
     """One declared field: dotted ``key``, ``help``, ``rule`` (``None`` for a nested spec),
-    ``nested`` spec class, ``required``, free ``meta`` data, the ``default`` and the ``unit``."""
+    ``nested`` spec class, ``required``, free ``meta`` data, the dataclass ``field``, its
+    ``default`` and the ``unit``."""
 
     key: str
     help: str
@@ -62,8 +64,9 @@ _LISTED = 200
 
 
 def unknown_key(noun: str, key: Any, allowed: Sequence[str]) -> ConfigError:
-    """The error for an unknown key: names it (a key that is no text by its type), lists
-    ``allowed`` compactly (:func:`_allowed_text`) and the closest match."""
+    """The error (returned, not raised) for an unknown ``key`` of a ``noun`` description
+    (``"chip"``): names it (a key that is no text by its type), lists ``allowed`` compactly
+    (:func:`_allowed_text`) and the closest match."""
     if not isinstance(key, str):
         return ConfigError(f"a {noun} key must be a text, got {shown(key)}")
     shown_key = key if len(key) <= 80 else f"{key[:40]}... ({len(key)} characters)"
@@ -98,19 +101,48 @@ def _attribute_docs(cls: type) -> dict[str, str]:
     bases (Google style: ``name: text`` indented under the heading, continuation lines deeper)."""
     out: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        lines = inspect.cleandoc(klass.__dict__.get("__doc__") or "").splitlines()
-        if "Attributes:" not in lines:
-            continue
-        name = None
-        for line in lines[lines.index("Attributes:") + 1:]:
-            if line.strip() and not line.startswith(" "):
-                break
-            entry = re.match(r" {4}(\w+)(?: \(.*?\))?: (.*)", line)
-            if entry:
-                name, out[entry[1]] = entry[1], entry[2]
-            elif name and line.strip():
-                out[name] += " " + line.strip()
+        out.update(_doc_attributes(klass.__dict__.get("__doc__")))
     return out
+
+
+def _doc_attributes(doc: str | None) -> dict[str, str]:
+    """``{name: text}`` of one docstring's ``Attributes:`` section."""
+    out: dict[str, str] = {}
+    lines = inspect.cleandoc(doc or "").splitlines()
+    if "Attributes:" not in lines:
+        return out
+    name = None
+    for line in lines[lines.index("Attributes:") + 1:]:
+        if line.strip() and not line.startswith(" "):
+            break
+        entry = re.match(r" {4}(\w+)(?: \(.*?\))?: (.*)", line)
+        if entry:
+            name, out[entry[1]] = entry[1], entry[2]
+        elif name and line.strip():
+            out[name] += " " + line.strip()
+    return out
+
+
+def _help_section(cls: type, meta_key: str) -> str:
+    """An ``Attributes:`` section for the fields declared with a ``help`` text that the class
+    docstring does not describe (its own and its bases' fields, before ``@dataclass`` runs), so
+    that ``help(cls)`` states every constructor argument with its default; ``""`` if none."""
+    fields: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__[1:]):
+        fields.update(getattr(klass, "__dataclass_fields__", {}))
+    fields.update({name: value for name, value in vars(cls).items()
+                   if isinstance(value, dataclasses.Field)})
+    described = _doc_attributes(vars(cls).get("__doc__"))
+    entries = []
+    for name, f in fields.items():
+        text = f.metadata.get(meta_key, {}).get("help")
+        if text and name not in described:
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            if default is not MISSING and "(default" not in text:
+                text += f" (default ``{default!r}``)"
+            entries.append(textwrap.fill(f"{name}: {text}", 92, initial_indent=" " * 4,
+                                         subsequent_indent=" " * 8))
+    return "\n\nAttributes:\n" + "\n".join(entries) if entries else ""
 
 
 def _missing(noun: str, info: FieldInfo) -> str:

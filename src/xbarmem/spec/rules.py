@@ -36,9 +36,11 @@ class Rule:
         return f"values that are {self.what}"
 
     def accepts(self, value: Any) -> bool:
+        """Whether ``value`` follows the rule (no exception)."""
         return True
 
     def convert(self, value: Any) -> Any:
+        """``value`` (accepted) as stored: e.g. a numpy scalar as a Python number."""
         return value
 
     def __call__(self, value: Any, key: str) -> Any:
@@ -47,6 +49,7 @@ class Rule:
         return self.convert(value)
 
     def error(self, key: str, what: str, value: Any) -> ConfigError:
+        """The error for ``value`` of ``key``, which must be ``what`` (and in the unit)."""
         unit = f" ({self.unit})" if self.unit else ""
         return ConfigError(f"{key} must be {what}{unit}, got {shown(value)}")
 
@@ -58,7 +61,8 @@ def _is_number(value: Any) -> bool:
 
 
 class Number(Rule):
-    """A real number (bools refused), finite, within optional bounds; ``integer=True`` accepts
+    """A real number (bools refused), finite, within optional bounds (``ge`` >=, ``gt`` >,
+    ``le`` <=, ``lt`` <; ``None``: none); ``integer=True`` accepts
     integers only; ``as_float=True`` stores ints as floats; ``unit`` is shown in messages,
     help and TOML comments. Numpy scalars are taken and stored as the Python ``int`` /
     ``float`` of the same value (a Python int stays an int)."""
@@ -80,6 +84,7 @@ class Number(Rule):
 
     @property
     def plural(self) -> str:
+        """Text for a list of such values (``"numbers >= 0"``)."""
         return f"{self.noun}s{self.bounds}"
 
     def accepts(self, value: Any) -> bool:
@@ -106,17 +111,20 @@ class Number(Rule):
 
 
 class Choice(Rule):
-    """One of fixed values (a sequence, or a function returning one, read at check time)."""
+    """One of fixed ``values`` (a sequence, or a function returning one, read at check
+    time)."""
 
     def __init__(self, values: Sequence[Any] | Callable[[], Sequence[Any]]) -> None:
         self._values = values
 
     @property
     def values(self) -> tuple[Any, ...]:
+        """The values allowed now."""
         return tuple(self._values() if callable(self._values) else self._values)
 
     @property
     def what(self) -> str:  # type: ignore[override]
+        """The rule as text: ``one of 'a', 'b'``."""
         return f"one of {', '.join(map(repr, self.values))}"
 
     def accepts(self, value: Any) -> bool:
@@ -170,7 +178,7 @@ class ListOf(Rule):
 
 
 class AnyOf(Rule):
-    """The first of several rules that accepts the value (converted by that rule)."""
+    """The first of several ``rules`` that accepts the value (converted by that rule)."""
 
     def __init__(self, *rules: Rule) -> None:
         self.rules = rules
@@ -191,6 +199,7 @@ class Maybe(Rule):
 
     @property
     def what(self) -> str:  # type: ignore[override]
+        """The inner rule's text."""
         return self.rule.what  # read when needed: a Choice may list its values lazily
 
     def accepts(self, value: Any) -> bool:
@@ -206,7 +215,8 @@ class Maybe(Rule):
 # --------------------------------------------------------------------------- field helpers
 def option(rule: Rule, default: Any = MISSING, *, help: str = "", unit: str = "",
            optional: bool = False, meta: dict[str, Any] | None = None) -> Any:
-    """A dataclass field checked by ``rule``. No ``default``: the field is required.
+    """A dataclass field checked by ``rule``. No ``default``: the field is required. ``help``:
+    the field's help text (``--help``, docs).
     ``unit`` sets the rule's unit; ``optional=True`` also accepts ``None``; ``meta`` is free data
     shown in :class:`FieldInfo` (e.g. which trials an option applies to). Mutable defaults
     (lists, dicts) are copied per instance."""
@@ -223,40 +233,45 @@ def option(rule: Rule, default: Any = MISSING, *, help: str = "", unit: str = ""
 def number(default: Any = MISSING, *, ge: float | None = None, gt: float | None = None,
            le: float | None = None, lt: float | None = None, as_float: bool = False,
            **kw: Any) -> Any:
-    """A finite real-number field (see :class:`Number`); ``kw`` as :func:`option`."""
+    """A finite real-number field with the bounds ``ge``, ``gt``, ``le``, ``lt`` and
+    ``as_float`` of :class:`Number`; ``default`` and ``**kw`` as :func:`option`."""
     return option(Number(ge=ge, gt=gt, le=le, lt=lt, as_float=as_float), default, **kw)
 
 
 def integer(default: Any = MISSING, *, ge: int | None = None, le: int | None = None,
             **kw: Any) -> Any:
-    """An integer field (Python ``int``, bools refused); ``kw`` as :func:`option`."""
+    """An integer field (Python ``int``, bools refused) within ``ge`` / ``le``; ``default``
+    and ``**kw`` as :func:`option`."""
     return option(Number(ge=ge, le=le, integer=True), default, **kw)
 
 
 def choice(values: Sequence[Any] | Callable[[], Sequence[Any]], default: Any = MISSING,
            **kw: Any) -> Any:
-    """A field taking one of ``values``; ``kw`` as :func:`option`."""
+    """A field taking one of ``values``; ``default`` and ``**kw`` as :func:`option`."""
     return option(Choice(values), default, **kw)
 
 
 def flag(default: Any = MISSING, **kw: Any) -> Any:
-    """A boolean field; ``kw`` as :func:`option`."""
+    """A boolean field; ``default`` and ``**kw`` as :func:`option`."""
     return option(Flag(), default, **kw)
 
 
 def text(default: Any = MISSING, *, nonempty: bool = False, **kw: Any) -> Any:
-    """A string field; ``kw`` as :func:`option`."""
+    """A string field (``nonempty`` as :class:`Text`); ``default`` and ``**kw`` as
+    :func:`option`."""
     return option(Text(nonempty=nonempty), default, **kw)
 
 
 def listof(item: Rule, default: Any = MISSING, *, nonempty: bool = True,
            unique_sorted: bool = False, **kw: Any) -> Any:
-    """A list field whose items follow ``item`` (see :class:`ListOf`)."""
+    """A list field whose items follow ``item`` (``nonempty``, ``unique_sorted`` as
+    :class:`ListOf`); ``default`` and ``**kw`` as :func:`option`."""
     return option(ListOf(item, nonempty=nonempty, unique_sorted=unique_sorted), default, **kw)
 
 
 def nested(cls: type[Spec], *, required: bool = False, help: str = "") -> Any:
-    """A field holding another spec (a TOML table); default ``cls()`` unless ``required``.
+    """A field holding another spec (a TOML table); default ``cls()`` unless ``required``;
+    ``help`` as :func:`option`.
     (Same as annotating the field with ``cls`` and giving ``default_factory=cls`` or none.)"""
     info = {"help": help, "meta": {}}
     if required:

@@ -1,0 +1,230 @@
+"""Docstrings of the public API state its contracts: every public callable -- the names of
+``xbarmem.__all__`` and of each subpackage's ``__all__``, and the public methods of public
+classes -- has a docstring that mentions every parameter of its signature and documents no
+parameter the signature lacks. The names are enumerated, not listed, so a new public function
+without a documented argument fails here.
+
+A parameter is *mentioned* as ``name`` (double backticks, also ``name=...``, ``name.attr``,
+``*name``) or as an ``Args:`` entry (``name: ...``); a parameter is *documented* by an
+``Args:`` entry or a line-leading ``name``: in prose. A class's constructor parameters may be
+documented in the class docstring or in ``__init__``'s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import re
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import xbarmem as xm
+
+SRC = Path(xm.__file__).resolve().parent
+
+#: section headers whose entries are parameters (Google style)
+ARG_SECTIONS = ("Args", "Arguments", "Parameters", "Keyword Args", "Keyword Arguments")
+#: a dataclass documents its fields (the constructor's parameters) as attributes
+CLASS_SECTIONS = (*ARG_SECTIONS, "Attributes")
+CODE = re.compile(r"``(.+?)``", re.DOTALL)
+SECTION = re.compile(r"^(\s*)([A-Z][A-Za-z ]*):\s*$")
+ENTRY = re.compile(r"^\s*\*{0,2}([A-Za-z_]\w*)\s*(?:\([^)]*\))?\s*:")
+PROSE = re.compile(r"(?:^|\.\s+)``\*{0,2}([A-Za-z_]\w*)``:", re.MULTILINE)
+
+
+def _public_modules() -> list[types.ModuleType]:
+    inits = sorted(SRC.glob("*/__init__.py"))
+    assert len(inits) >= 8, SRC
+    return [xm, *(importlib.import_module(f"xbarmem.{p.parent.name}") for p in inits)]
+
+
+def public_names() -> dict[str, object]:
+    """Every callable of a public ``__all__`` defined in xbarmem (submodules aside)."""
+    found: dict[str, object] = {}
+    for module in _public_modules():
+        for name in getattr(module, "__all__", ()):
+            value = getattr(module, name)
+            if (callable(value) and not isinstance(value, types.ModuleType)
+                    and getattr(value, "__module__", "").startswith("xbarmem")):
+                found[f"{module.__name__}.{name}"] = value
+    return found
+
+
+def _methods(cls: type) -> Iterator[tuple[str, object]]:
+    """The public methods and properties a class defines or inherits from an xbarmem class."""
+    seen: set[str] = set()
+    for base in cls.__mro__:
+        if not base.__module__.startswith("xbarmem"):
+            continue
+        for name, value in vars(base).items():
+            if name in seen or (name.startswith("_") and name != "__init__"):
+                continue
+            seen.add(name)
+            if isinstance(value, property):
+                yield name, value
+            elif isinstance(value, (staticmethod, classmethod)) or inspect.isfunction(value):
+                # as help() shows it: an override without a docstring shows its base's
+                yield name, getattr(cls, name)
+
+
+def public_callables() -> dict[str, object]:
+    """:func:`public_names` and the public methods of the public classes, by qualified name;
+    one entry per function object (an inherited method is checked where it is defined)."""
+    out: dict[str, object] = {}
+    seen: set[int] = set()
+    for qualified, value in public_names().items():
+        out[qualified] = value
+        if inspect.isclass(value):
+            for name, member in _methods(value):
+                key = getattr(member, "fget", None) or getattr(member, "__func__", member)
+                if id(key) not in seen:
+                    seen.add(id(key))
+                    out[f"{qualified}.{name}"] = member
+    return out
+
+
+def documented(doc: str, sections: tuple[str, ...] = ARG_SECTIONS) -> set[str]:
+    """The parameter names a docstring documents: ``Args:`` entries, line-leading prose."""
+    names = {m.group(1) for m in PROSE.finditer(doc)}
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        header = SECTION.match(line)
+        if not header or header.group(2) not in sections:
+            continue
+        indent = None
+        for entry in lines[i + 1:]:
+            if not entry.strip():
+                continue
+            depth = len(entry) - len(entry.lstrip())
+            if depth <= len(header.group(1)):
+                break
+            indent = depth if indent is None else indent
+            match = ENTRY.match(entry)
+            if depth == indent and match:
+                names.add(match.group(1))
+    return names
+
+
+def mentioned(doc: str, name: str) -> bool:
+    """``name`` appears as a word in double backticks or as an ``Args:``/``Attributes:``
+    entry."""
+    word = re.compile(rf"(?<![\w.]){name}\b")
+    return (any(word.search(code) for code in CODE.findall(doc))
+            or name in documented(doc, CLASS_SECTIONS))
+
+
+def _parameters(func: Callable) -> list[str]:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return []
+    return [p.name for p in params if p.name not in ("self", "cls")]
+
+
+def _signature_and_doc(obj: object) -> tuple[list[str], str] | None:
+    """The parameters to document and the text that must document them (None: no docstring
+    of its own)."""
+    if inspect.isclass(obj):
+        own = (vars(obj).get("__doc__") or "").strip()
+        if not inspect.isfunction(obj.__init__) or getattr(obj, "_is_protocol", False):
+            return ([], own) if own else None  # object's, Exception's, a typing.Protocol's
+        doc = own + "\n" + (inspect.getdoc(obj.__init__) or "")  # type: ignore[misc]
+        return (_parameters(obj), doc) if own else None  # type: ignore[arg-type]
+    doc = inspect.getdoc(obj) or ""
+    return (_parameters(obj), doc) if doc.strip() else None  # type: ignore[arg-type]
+
+
+def contract_problems(qualified: str, obj: object) -> list[str]:
+    """What is wrong with one public callable's docstring (empty: nothing)."""
+    if qualified.endswith(".__init__"):
+        return []  # checked with its class
+    if isinstance(obj, property):
+        return [] if (obj.__doc__ or "").strip() else [f"{qualified}: no docstring"]
+    found = _signature_and_doc(obj)
+    if found is None:
+        return [f"{qualified}: no docstring"]
+    params, doc = found
+    problems = [f"{qualified}: parameter {p!r} not mentioned" for p in params
+                if not mentioned(doc, p)]
+    known = set(params) | (set(dir(obj)) if inspect.isclass(obj) else set())
+    problems += [f"{qualified}: documents {d!r}, which is no parameter"
+                 for d in sorted(documented(doc) - known)]
+    return problems
+
+
+def test_public_callables_are_enumerated():
+    """Functions, classes, methods (inherited ones once) and properties are all found."""
+    names = public_callables()
+    assert len(names) > 150
+    for expected in ("xbarmem.train", "xbarmem.Memory.recall", "xbarmem.FaultMap.generate",
+                     "xbarmem.FaultMap.stuck", "xbarmem.experiments.ResultStore.rows",
+                     "xbarmem.cli.main", "xbarmem.spec.Number.accepts"):
+        assert expected in names, expected
+    assert any(name.endswith(".from_dict") for name in names)
+
+
+@pytest.mark.parametrize("qualified", sorted(public_callables()))
+def test_docstring_states_every_parameter(qualified):
+    assert contract_problems(qualified, public_callables()[qualified]) == []
+
+
+# ------------------------------------------------------------------ the check can fail
+def _missing_parameter(patterns, seed: int = 0):
+    """Store ``patterns``."""
+
+
+def _extra_parameter(patterns):
+    """Store patterns.
+
+    Args:
+        patterns: the patterns.
+        chip: a parameter that no longer exists.
+    """
+
+
+class _UndocumentedField:
+    """A class whose constructor takes ``a`` and one more argument."""
+
+    def __init__(self, a: int, b: int) -> None:
+        self.a, self.b = a, b
+
+
+def test_the_check_fails_on_a_missing_or_stale_parameter():
+    assert contract_problems("m._missing_parameter", _missing_parameter) == [
+        "m._missing_parameter: parameter 'seed' not mentioned"]
+    assert contract_problems("m._extra_parameter", _extra_parameter) == [
+        "m._extra_parameter: documents 'chip', which is no parameter"]
+    assert contract_problems("m.C", _UndocumentedField) == ["m.C: parameter 'b' not mentioned"]
+    assert contract_problems("m.f", lambda x: x) == ["m.f: no docstring"]
+    assert contract_problems("m.p", property(lambda self: 1)) == ["m.p: no docstring"]
+
+
+def test_spec_fields_declared_with_help_are_in_the_class_docstring():
+    """``help(xm.AdaptiveTrainer)`` lists every option with its help and default (generated
+    from the field declarations, so it cannot go stale); a subclass lists its base's."""
+    for cls in (xm.AdaptiveTrainer, xm.MultilayerTrainer):
+        doc = cls.__doc__ or ""
+        assert "Attributes:" in doc
+        for f in dataclasses.fields(cls):
+            assert re.search(rf"^    {f.name}: ", doc, re.MULTILINE), (cls.__name__, f.name)
+    entries = fields_doc(xm.AdaptiveTrainer)
+    assert entries["cue_flip"].endswith(f"(default ``{xm.AdaptiveTrainer().cue_flip!r}``)")
+    # a help text that states its default (from the recipe) is not given a second one
+    assert entries["max_steps"].count("(default") == 1
+
+
+def fields_doc(cls: type) -> dict[str, str]:
+    """``{field: its Attributes entry}`` of a class docstring, continuation lines joined."""
+    out: dict[str, str] = {}
+    name = ""
+    for line in (cls.__doc__ or "").split("Attributes:", 1)[1].splitlines():
+        entry = re.match(r" {4}(\w+): (.*)", line)
+        if entry:
+            name, out[entry[1]] = entry[1], entry[2]
+        elif name and line.startswith(" " * 8):
+            out[name] += " " + line.strip()
+    return out
