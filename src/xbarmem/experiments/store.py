@@ -87,9 +87,12 @@ class ResultStore:
 ``busy_timeout``: seconds to wait for another process's lock (:class:`ConfigError` outside
 0 .. :data:`MAX_BUSY_TIMEOUT`).
 
-    >>> store = ResultStore("results.sqlite")                     # doctest: +SKIP
-    >>> store.add([(key, "sweep-name", config, result, meta)])    # doctest: +SKIP
-    >>> rows = store.rows(where=["rule=adaptive", "result.cosine>0.9"])  # doctest: +SKIP
+    >>> store = ResultStore("results.sqlite")
+    >>> store.add([("k1", "demo", {"rule": "hebb"}, {"cosine": 0.95}, {"seconds": 1.0})])
+    1
+    >>> [row["config"]["rule"] for row in store.rows(where=["rule=hebb", "result.cosine>0.9"])]
+    ['hebb']
+    >>> store.close()
     """
 
     _db: sqlite3.Connection  # opened by __init__

@@ -181,8 +181,11 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     ``progress``: ``progress(step, loss)`` while training (see :func:`fit_memories`); one that
     is not callable raises ``ArgumentError``.
 
-    >>> mem = train(patterns, chip="paper-sim", rule="adaptive")      # doctest: +SKIP
-    >>> mem.recall(cues).states                                       # doctest: +SKIP
+    >>> import xbarmem as xm
+    >>> patterns = xm.random_patterns(3, 16, seed=0)
+    >>> memory = xm.train(patterns, chip="ideal", rule="hebb")
+    >>> memory.recall(patterns.patterns).states.shape
+    torch.Size([3, 16])
     """
     _check_train_keywords(rule, rule_options)
     check_callback(progress, "progress")
