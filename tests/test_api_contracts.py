@@ -283,6 +283,8 @@ def _stated_errors():
         (lambda: chip.with_faults(2.0), xm.ConfigError, "faults"),
         (lambda: chip.replace_device(gmin=1e-6), xm.ConfigError, "device.gmin"),
         (lambda: load_sweep("nope.toml"), xm.FileFormatError, "no such"),
+        (lambda: xm.SingleLayerMemory(1, "ideal"), xm.ConfigError, "n_neurons"),
+        (lambda: xm.SingleLayerMemory(16, "nope"), xm.FileFormatError, "nope"),
     ]
 
 
@@ -337,3 +339,14 @@ def test_fault_map_and_recall_shapes_are_as_stated():
     assert result.converged.dtype == result.cycled.dtype == torch.bool
     cues = xm.corrupt(patterns.patterns, "flip", 0.1, generator=0)
     assert cues.shape == (3, 16) and cues.dtype == torch.float32
+
+
+def test_compare_rules_returns_the_keys_it_states():
+    """``rules`` may be one name (as stated and hinted); each rule's entry has exactly the
+    keys the docstring lists."""
+    out = xm.compare_rules(xm.random_patterns(3, 16, seed=0), "ideal", "hebb", chips=1)
+    assert set(out) == {"rules", "settings"}
+    assert set(out["rules"]["hebb"]) == {
+        "cosine", "cosine_std", "exact", "hamming", "converged", "mean_iterations",
+        "train_seconds", "train_steps_mean", "devices", "chips", "variants"}
+    assert out["rules"]["hebb"]["variants"] == {}

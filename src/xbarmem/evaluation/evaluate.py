@@ -323,7 +323,7 @@ def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> li
 
 
 @checked_keywords
-def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], *,
+def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: str | Sequence[str], *,
                   chips: int = 3, fault_seed: int = 0, program_seed: int = 0,
                   protocol: Protocol | None = None,
                   rule_options: dict[str, dict] | None = None,
@@ -336,13 +336,13 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: list[str], 
     ``fault_seed + c`` and is programmed with ``program_seed + c``.
 
     Returns a dict ``{"rules": {name: {cosine, cosine_std, exact, hamming, converged,
-    train_seconds, train_steps_mean, devices, chips: [...]}}, "settings": {...}}``; with
-    ``keep_states`` each rule also keeps the cues and recalled states of chip 0 (``"example"``).
-    ``callback(rule_name)`` is called after each rule (for progress bars), and
+    mean_iterations, train_seconds, train_steps_mean, devices, chips: [...], variants}},
+    "settings": {...}}``; with ``keep_states`` each rule also keeps the cues and recalled
+    states of chip 0 (``"example"``). ``callback(rule_name)`` is called after each rule, and
     ``train_progress(rule_name, step, loss)`` while an iterative rule trains
     (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names
     further protocols scored on the same trained chips (e.g. another recall mode); each rule
-    then has ``"variants": {name: {cosine, cosine_std, exact}}``.
+    then has ``"variants": {name: {cosine, cosine_std, exact, protocol}}`` (``{}`` without).
 
     ``rules`` is a rule name or a list of them; every argument (each rule with its
     ``rule_options``, which may name only rules in ``rules``) is checked before any training:

@@ -57,6 +57,11 @@ class MultilayerMemory(Memory):
             chip's rates with ``fault_seed`` when omitted.
         bias: give every layer a bias row.
         fault_seed: seed of the generated fault map.
+
+    Raises :class:`~xbarmem.errors.ConfigError` for a bad ``n_neurons`` or ``hidden`` or a
+    memory above the memory limit (:class:`~xbarmem.limits.TooLargeError`, one); faults that
+    do not fit the chip as :meth:`FaultMap.check_chip` says;
+    :class:`~xbarmem.errors.FileFormatError` for an unknown chip.
     """
 
     def __init__(self, n_neurons: int, hidden: int | Sequence[int],

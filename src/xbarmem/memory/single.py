@@ -29,6 +29,11 @@ class SingleLayerMemory(Memory):
             do not need one).
         fault_seed: seed of the generated fault map.
         first_array: first array of ``faults`` the weight matrix occupies.
+
+    Raises :class:`~xbarmem.errors.ConfigError` for ``n_neurons`` below 2 or a memory above
+    the memory limit (:class:`~xbarmem.limits.TooLargeError`, one); faults that do not fit
+    the chip as :meth:`FaultMap.check_chip` says; :class:`~xbarmem.errors.FileFormatError`
+    for an unknown chip.
     """
 
     zero_diagonal = True
