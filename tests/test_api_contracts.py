@@ -1,6 +1,6 @@
 """Docstrings of the public API state its contracts: every public callable -- the names of
-``xbarmem.__all__`` and of each subpackage's ``__all__``, and the public methods of public
-classes -- has a docstring that mentions every parameter of its signature and documents no
+``xbarmem.__all__`` and of each subpackage's ``__all__``, the results types they return, and
+the public methods of these classes -- has a docstring that mentions every parameter of its signature and documents no
 parameter the signature lacks. The names are enumerated, not listed, so a new public function
 without a documented argument fails here.
 
@@ -74,19 +74,44 @@ def _methods(cls: type) -> Iterator[tuple[str, object]]:
                 yield name, getattr(cls, name)
 
 
+def returned_classes(funcs: dict[str, object]) -> dict[str, type]:
+    """xbarmem classes named in the return annotations of ``funcs`` (results types such as
+    ``find_capacity``'s ``CapacityResult``): public through the calls that give them."""
+    out: dict[str, type] = {}
+    for value in funcs.values():
+        if isinstance(value, property) or inspect.isclass(value):
+            continue
+        func = inspect.unwrap(getattr(value, "__func__", value))  # type: ignore[arg-type]
+        hint = inspect.signature(func).return_annotation
+        module = inspect.getmodule(func)
+        text = hint if isinstance(hint, str) else getattr(hint, "__name__", "")
+        for word in re.findall(r"[A-Za-z_]\w*", text):
+            cls = getattr(module, word, None)
+            if inspect.isclass(cls) and cls.__module__.startswith("xbarmem"):
+                out[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return out
+
+
 def public_callables() -> dict[str, object]:
-    """:func:`public_names` and the public methods of the public classes, by qualified name;
-    one entry per function object (an inherited method is checked where it is defined)."""
+    """:func:`public_names`, the results types they return (:func:`returned_classes`, until
+    no new one), and the public methods of all these classes, by qualified name; one entry
+    per function object (an inherited method is checked where it is first found)."""
     out: dict[str, object] = {}
     seen: set[int] = set()
-    for qualified, value in public_names().items():
-        out[qualified] = value
-        if inspect.isclass(value):
-            for name, member in _methods(value):
-                key = getattr(member, "fget", None) or getattr(member, "__func__", member)
-                if id(key) not in seen:
-                    seen.add(id(key))
-                    out[f"{qualified}.{name}"] = member
+    todo = dict(public_names())
+    while todo:
+        added: dict[str, object] = {}
+        for qualified, value in todo.items():
+            if any(value is v for v in out.values()):
+                continue
+            out[qualified] = added[qualified] = value
+            if inspect.isclass(value):
+                for name, member in _methods(value):
+                    key = getattr(member, "fget", None) or getattr(member, "__func__", member)
+                    if id(key) not in seen:
+                        seen.add(id(key))
+                        out[f"{qualified}.{name}"] = added[f"{qualified}.{name}"] = member
+        todo = {k: v for k, v in returned_classes(added).items() if k not in out}
     return out
 
 
@@ -165,7 +190,11 @@ def test_public_callables_are_enumerated():
     assert len(names) > 150
     for expected in ("xbarmem.train", "xbarmem.Memory.recall", "xbarmem.FaultMap.generate",
                      "xbarmem.FaultMap.stuck", "xbarmem.experiments.ResultStore.rows",
-                     "xbarmem.cli.main", "xbarmem.spec.Number.accepts"):
+                     "xbarmem.cli.main", "xbarmem.spec.Number.accepts",
+                     # results types, public through the calls that return them
+                     "xbarmem.evaluation.capacity.CapacityResult",
+                     "xbarmem.evaluation.evaluate.Score.as_dict",
+                     "xbarmem.evaluation.scaling.PowerLawFit.predict"):
         assert expected in names, expected
     assert any(name.endswith(".from_dict") for name in names)
 

@@ -46,7 +46,17 @@ _CUE_BUDGET = Number(ge=0, integer=True)
 
 @dataclass
 class CapacityResult:
-    """Capacity at each threshold, with every tested count and what it cost."""
+    """Capacity at each threshold, with every tested count and what it cost.
+
+    Attributes:
+        capacity: ``{threshold: P}``, the capacity at each threshold.
+        points: every tested count's recall-curve point (dicts, ascending count).
+        devices: the devices of one memory (:meth:`~xbarmem.memory.base.Memory.devices`).
+        settings: the search's settings (JSON-able).
+        seconds: wall time of the search.
+        evaluations: number of counts tested.
+        capacity_per_device: ``{threshold: capacity / devices}``.
+    """
 
     capacity: dict[float, int]
     points: list[dict[str, Any]]
@@ -57,6 +67,7 @@ class CapacityResult:
     capacity_per_device: dict[float, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-able dict of every attribute (thresholds as text keys)."""
         return {"capacity": {str(k): v for k, v in self.capacity.items()},
                 "capacity_per_device": {str(k): v for k, v in self.capacity_per_device.items()},
                 "devices": self.devices, "points": self.points, "settings": self.settings,

@@ -113,7 +113,21 @@ def as_protocol(protocol: Protocol | None, default: Protocol | None = None) -> P
 
 @dataclass
 class Score:
-    """Recall quality of one memory (means over all cues)."""
+    """Recall quality of one memory (means over all cues).
+
+    Attributes:
+        cosine: mean cosine similarity of final state and clean pattern.
+        exact: fraction of cues recalled exactly (every sign right).
+        hamming: mean number of wrong signs per cue.
+        converged: fraction of recalls that reached a fixed point.
+        mean_iterations: mean sync steps / async sweeps.
+        per_pattern_cosine: per stored pattern, its cues' mean cosine.
+        outcomes: binary patterns: where the recalls ended, fractions by label of
+            :data:`~xbarmem.evaluation.metrics.OUTCOMES`; None for continuous patterns and
+            in the scores of :func:`evaluate_many` (which keep no states).
+        states: the read-out final states ``(B, N)`` when kept, else None.
+        cues: the cues ``(B, N)`` when kept, else None.
+    """
 
     cosine: float
     exact: float
@@ -121,10 +135,6 @@ class Score:
     converged: float
     mean_iterations: float
     per_pattern_cosine: list[float] = field(default_factory=list)
-    #: binary patterns: where the recalls ended, fractions by label of
-    #: :data:`~xbarmem.evaluation.metrics.OUTCOMES` (:func:`recall_outcomes`); None for
-    #: continuous patterns and in the scores of :func:`evaluate_many` (which keep no states).
-    #: Not in :meth:`as_dict` (stored rows keep their keys).
     outcomes: dict[str, float] | None = None
     states: torch.Tensor | None = field(default=None, repr=False)
     cues: torch.Tensor | None = field(default=None, repr=False)
@@ -140,6 +150,8 @@ class Score:
         return f"Score({means}{spread})"
 
     def as_dict(self) -> dict[str, Any]:
+        """The means and ``per_pattern_cosine`` as a plain dict; stored rows keep these keys,
+        so ``outcomes``, ``states`` and ``cues`` are left out."""
         return {"cosine": self.cosine, "exact": self.exact, "hamming": self.hamming,
                 "converged": self.converged, "mean_iterations": self.mean_iterations,
                 "per_pattern_cosine": self.per_pattern_cosine}

@@ -94,7 +94,9 @@ class HiddenRule:
 
 @dataclass
 class PowerLawFit:
-    """``C = a * N ** k``: slope ``k``, its confidence interval, prefactor ``a``, R^2."""
+    """``C = a * N ** k`` fitted to ``points`` (N, capacity) pairs: ``slope`` ``k``, its
+    ``confidence`` interval ``[slope_low, slope_high]``, ``prefactor`` ``a`` and ``r2``
+    (R^2)."""
 
     slope: float
     slope_low: float
@@ -105,9 +107,11 @@ class PowerLawFit:
     confidence: float
 
     def as_dict(self) -> dict[str, Any]:
+        """Every attribute as a plain dict."""
         return dict(vars(self))
 
     def predict(self, n: Sequence[float]) -> np.ndarray:
+        """The fitted capacity ``a * n ** k`` at each size of ``n`` (float64 array)."""
         return self.prefactor * np.asarray(n, dtype=float) ** self.slope
 
 

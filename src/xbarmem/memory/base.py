@@ -67,17 +67,22 @@ class LayeredMap:
         self.n_in, self.n_out = self.layers[0].n_in, self.layers[-1].n_out
 
     def hidden(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Activity of the last hidden layer ``(B, H_last)`` (``x`` itself for one layer)."""
+        """Activity of the last hidden layer ``(B, H_last)`` (``x`` itself for one layer),
+        read noise drawn from ``generator``."""
         h = x
         for layer in self.layers[:-1]:
             h = torch.tanh(layer.matvec(h, generator))
         return h
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The last layer's pre-activation for ``x`` ``(B, N)`` -> ``(B, N)`` (see the class
+        docstring), read noise drawn from ``generator``."""
         return self.layers[-1].matvec(self.hidden(x, generator), generator)
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """Output ``outputs[k]`` of the last layer for row ``k`` of ``x`` -> ``(B,)`` (hidden
+        layers read in full), read noise drawn from ``generator``."""
         return self.layers[-1].read_outputs(self.hidden(x, generator), outputs, generator)
 
 
@@ -285,7 +290,8 @@ class Memory:
         ``max_iterations`` as in :func:`~xbarmem.memory.recall.recall`. Raises
         :class:`~xbarmem.errors.PatternError` for cues that are not a finite ``(B, N)``
         matrix in [-1, 1], or (``sign``) are a {0, 1} matrix,
-        :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed,
+        :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed or an
+        unprogrammed memory,
         :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. A synchronous step is
         one product per layer; an asynchronous step reads every hidden layer in full, then one
         output column. ``RecallResult.reads`` counts output-layer reads. See

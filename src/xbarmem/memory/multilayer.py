@@ -77,12 +77,14 @@ class MultilayerMemory(Memory):
 
     @property
     def weights(self) -> list[torch.Tensor]:
-        """Programmed weights of every layer (no read noise), weight units."""
+        """Programmed weights of every layer, ``(n_out, n_in)`` each (no read noise), weight
+        units; :class:`ConfigError` before programming."""
         return [w for w, _ in self.programmed_parameters()]
 
     @property
     def biases(self) -> list[torch.Tensor]:
-        """Programmed biases of every layer (zeros without bias rows), weight units."""
+        """Programmed biases of every layer, ``(n_out,)`` each (zeros without bias rows),
+        weight units; :class:`ConfigError` before programming."""
         return [b for _, b in self.programmed_parameters()]
 
     @property

@@ -57,12 +57,14 @@ class SingleLayerMemory(Memory):
 
     @property
     def weights(self) -> torch.Tensor:
-        """Weights as programmed into the devices ``(N, N)`` (no read noise), weight units."""
+        """Weights as programmed into the devices ``(N, N)`` (no read noise), weight units;
+        :class:`ConfigError` before programming."""
         return self.crossbar.effective()[0]
 
     @property
     def bias(self) -> torch.Tensor:
-        """Bias as programmed ``(N,)`` (zeros without a bias row), weight units."""
+        """Bias as programmed ``(N,)`` (zeros without a bias row), weight units;
+        :class:`ConfigError` before programming."""
         return self.programmed_parameters()[0][1]
 
     @property
