@@ -1,8 +1,8 @@
 """Docstrings of the public API state its contracts: every public callable -- the names of
 ``xbarmem.__all__`` and of each subpackage's ``__all__``, the results types they return, and
-the public methods of these classes -- has a docstring that mentions every parameter of its signature and documents no
-parameter the signature lacks. The names are enumerated, not listed, so a new public function
-without a documented argument fails here.
+the public methods of these classes -- has a docstring that mentions every parameter of its
+signature and documents no parameter the signature lacks. The names are enumerated, not
+listed, so a new public function without a documented argument fails here.
 
 A parameter is *mentioned* as ``name`` (double backticks, also ``name=...``, ``name.attr``,
 ``*name``) or as an ``Args:`` entry (``name: ...``); a parameter is *documented* by an
