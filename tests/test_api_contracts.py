@@ -307,12 +307,17 @@ def _stated_errors():
         (lambda: crossbar.set_conductances(g * 1e6, g, 0.5), xm.ConfigError, "siemens"),
         (lambda: xm.FaultMap.generate("rram", 1), xm.ArgumentError, "ChipSpec"),
         (lambda: xm.FaultMap.empty(1, 4, 4).save("map.txt"), xm.FileFormatError, ".npz"),
+        (lambda: xm.FaultMap(np.full((1, 2, 4, 4), np.nan), {"when": object()}),
+         xm.FileFormatError, "JSON"),
         (lambda: xm.HiddenRule.parse("wide"), xm.ConfigError, "hidden rule"),
         (lambda: xm.random_patterns(3, 4).subset(7), xm.PatternError, "index"),
         (lambda: chip.with_faults(2.0), xm.ConfigError, "faults"),
         (lambda: chip.replace_device(gmin=1e-6), xm.ConfigError, "device.gmin"),
         (lambda: load_sweep("nope.toml"), xm.FileFormatError, "no such"),
         (lambda: xm.SingleLayerMemory(1, "ideal"), xm.ConfigError, "n_neurons"),
+        (lambda: xm.Protocol(level=2.0), xm.PatternError, "level"),
+        (lambda: xm.Protocol(probes=0), xm.ConfigError, "probes"),
+        (lambda: xm.Protocol(probs=2), xm.ArgumentError, "probs"),
         (lambda: xm.SingleLayerMemory(16, "nope"), xm.FileFormatError, "nope"),
     ]
 

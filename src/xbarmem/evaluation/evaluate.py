@@ -67,6 +67,10 @@ class Protocol:
             patterns the final state is read out by comparators, i.e. its sign).
         max_iterations: recall cap (sync steps / async sweeps).
         seed: seed of cue corruption and read noise.
+
+    Construction checks every field: an unknown corruption or a level out of its range
+    raises :class:`~xbarmem.errors.PatternError` (as :func:`corrupt`), any other bad value
+    :class:`ConfigError`, an unknown keyword :class:`~xbarmem.errors.ArgumentError`.
     """
 
     corruption: str = "flip"

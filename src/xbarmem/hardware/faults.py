@@ -46,6 +46,17 @@ _CSV_HEADER = ["array", "plane", "row", "col", "g_stuck_S"]
 WINDOW_SLACK = 1.0
 
 
+def _meta_json(meta: dict[str, Any]) -> str:
+    """A fault map's ``meta`` as the JSON text its files hold (numpy scalars and arrays as
+    numbers and lists); ``TypeError`` for anything else JSON cannot hold."""
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, (np.generic, np.ndarray)):
+            return obj.tolist()
+        raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+    return json.dumps(meta, default=plain)
+
+
 def highest_reading(device: DeviceSpec) -> float:
     """The largest conductance (siemens) a stuck or read-back device of ``device`` may show:
     ``g_max`` plus :data:`WINDOW_SLACK` window widths (fault maps, model files and imported
@@ -75,6 +86,9 @@ class FaultMap:
     Attributes:
         g_stuck: float64 ``(n_arrays, 2, rows, cols)``; siemens for stuck devices, NaN if free.
         meta: provenance (generator seed, rates, fault model, source file, ...), JSON-able.
+
+    Construction raises :class:`FileFormatError` for another shape, a negative or infinite
+    conductance, or ``meta`` that is not a dict of JSON data.
     """
 
     g_stuck: np.ndarray
@@ -88,6 +102,10 @@ class FaultMap:
         if not isinstance(self.meta, dict):
             raise FileFormatError(f"fault map meta must be a JSON object, got "
                                   f"{type(self.meta).__name__}")
+        try:  # as save() writes it: refused now, not by a TypeError when saved
+            _meta_json(self.meta)
+        except (TypeError, ValueError) as exc:
+            raise FileFormatError(f"fault map meta must hold JSON data only ({exc})") from None
         if g.ndim != 4 or g.shape[1] != 2 or 0 in g.shape:
             raise FileFormatError(
                 f"fault map must have shape (n_arrays, 2, rows, cols), got {g.shape}")
@@ -315,13 +333,13 @@ class FaultMap:
         if path.suffix == ".npz":
             buffer = io.BytesIO()
             np.savez_compressed(buffer, g_stuck=self.g_stuck,
-                                meta=np.array(json.dumps(self.meta)))
+                                meta=np.array(_meta_json(self.meta)))
             write_file(path, buffer.getvalue())
         elif path.suffix == ".csv":
             buf = io.StringIO()
             n, _, r, c = self.g_stuck.shape
             buf.write(f"# xbarmem fault map: arrays={n} rows={r} cols={c} "
-                      f"meta={json.dumps(self.meta)}\n")
+                      f"meta={_meta_json(self.meta)}\n")
             writer = csv.writer(buf, lineterminator="\n")
             writer.writerow(_CSV_HEADER)
             for a, p, i, j in np.argwhere(self.stuck):
