@@ -59,6 +59,10 @@ class Crossbar:
             chip (:meth:`FaultMap.check_chip`: its array size, fault model and window).
         bias: whether a bias row is allocated (driven at +V_read).
         first_array: index of the first array of ``faults`` this matrix occupies.
+
+    Raises :class:`ConfigError` for a size below 1 or faults that do not cover the matrix,
+    what :meth:`FaultMap.check_chip` raises for faults of another chip, and
+    :class:`~xbarmem.errors.ArgumentError` for a ``chip`` or ``faults`` of another type.
     """
 
     def __init__(self, chip: ChipSpec, n_out: int, n_in: int, faults: FaultMap, *,
