@@ -9,7 +9,14 @@ import matplotlib.ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from xbarmem.viz.style import legend_outside, log_axes, new_axes, series_style, style
+from xbarmem.viz.style import (
+    legend_outside,
+    log_axes,
+    new_axes,
+    series_style,
+    set_title,
+    style,
+)
 
 
 def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
@@ -23,7 +30,7 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
     """
     rows = sweep["rows"]
     n = [r["n"] for r in rows]
-    with style():
+    with style(ax):
         fig, ax = new_axes(ax)
         for i, (key, label) in enumerate((("energy_ratio", "energy"),
                                           ("latency_ratio", "latency"))):
@@ -32,9 +39,11 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
                     label=label)
         for r in rows:
             ax.annotate(f"{100 * r['latency_reduction']:.1f}%", (r["n"], r["latency_ratio"]),
-                        textcoords="offset points", xytext=(0, 5), ha="center", fontsize=6)
+                        textcoords="offset points", xytext=(0, 5), ha="center",
+                        fontsize="x-small")
             ax.annotate(f"{r['energy_ratio']:.2f}x", (r["n"], r["energy_ratio"]),
-                        textcoords="offset points", xytext=(0, -10), ha="center", fontsize=6)
+                        textcoords="offset points", xytext=(0, -10), ha="center",
+                        fontsize="x-small")
         log_axes(ax, x=False)
         ax.set_xscale("log", base=2)
         ax.set_xticks(n, labels=[str(v) for v in n])
@@ -43,8 +52,8 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("async / sync per recall")
         s = sweep["settings"]
-        ax.set_title(f"{s['circuit']} circuit, {s['rule']}, {s['chip']} chip,\nrandom "
-                     f"patterns P = {s['load']:g} N")
+        set_title(ax, f"{s['circuit']} circuit, {s['rule']}, {s['chip']} chip,\nrandom "
+                      f"patterns P = {s['load']:g} N")
         legend_outside(ax, title="async / sync, mean per recall\n"
                                  "(labels: energy ratio, latency saved)")
     return fig

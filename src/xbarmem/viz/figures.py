@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -16,14 +17,18 @@ from xbarmem.evaluation.capacity import pool_limited
 from xbarmem.evaluation.scaling import HiddenRule
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
+    REFERENCE_COLOR,
     legend_outside,
     log_axes,
     lower_bound_handle,
     mark_lower_bounds,
+    mark_zeros,
     new_axes,
     rule_style,
     series_style,
+    set_title,
     style,
+    zero_handle,
 )
 
 
@@ -64,12 +69,14 @@ def recall_grid(stored: np.ndarray, cues: np.ndarray, image_shape: tuple[int, in
     labelled = [("stored", stored), ("cue", np.asarray(cues))]
     labelled += [(name, np.asarray(states)) for name, states in recalled.items()]
     image = mosaic([images for _, images in labelled], image_shape)
-    with style():
+    with style(ax):
         p = stored.shape[0]
         width = min(2 * COLUMN_WIDTH, 0.95 + 0.255 * p)
         fig, ax = new_axes(ax, width=width,
                            height=0.35 + width * image.shape[0] / image.shape[1] * 0.9)
-        ax.imshow(np.ma.masked_invalid(image), cmap="gray_r", vmin=-1, vmax=1,
+        # the gaps and the frame grey: an image's edge shows on a light or a dark background
+        cmap = matplotlib.colormaps["gray_r"].with_extremes(bad=REFERENCE_COLOR)
+        ax.imshow(np.ma.masked_invalid(image), cmap=cmap, vmin=-1, vmax=1,
                   interpolation="nearest")
         ax.grid(False)
         ax.set_xticks([])
@@ -80,9 +87,8 @@ def recall_grid(stored: np.ndarray, cues: np.ndarray, image_shape: tuple[int, in
             if name not in ("stored", "cue"):
                 tick.set_color(rule_style(name)["color"])
         for side in ax.spines.values():
-            side.set_visible(False)
-        if title:
-            ax.set_title(title)
+            side.set_color(REFERENCE_COLOR)
+        set_title(ax, title)
     return fig
 
 
@@ -100,15 +106,17 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
     sizes = np.asarray(result["sizes"], dtype=float)
     settings = result.get("settings", {})
     single_rule = settings.get("arch") != "multilayer" and settings.get("rule")
-    with style():
+    with style(ax):
         fig, ax = new_axes(ax)
-        handles, bounded = [], False
+        handles, bounded, zeros = [], False, False
         for i, (threshold, caps) in enumerate(result["capacity"].items()):
             st = rule_style(single_rule) if single_rule and len(result["capacity"]) == 1 \
                 else series_style(i)
             caps = np.asarray(caps, dtype=float)
             keep = caps > 0
             ax.plot(sizes[keep], caps[keep], ls="none", marker=st["marker"], color=st["color"])
+            mark_zeros(ax, sizes[~keep], st["color"], st["marker"])
+            zeros = zeros or not keep.all()
             bounds = [(n, c) for n, c, run in zip(sizes, caps, result.get("runs") or [],
                                                   strict=False) if threshold in pool_limited(run)]
             mark_lower_bounds(ax, bounds, st["color"])
@@ -125,10 +133,12 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
             handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text))
         if bounded:
             handles.append(lower_bound_handle("every distinct pattern of the pool stored"))
-        log_axes(ax, xticks=sizes)
+        if zeros:
+            handles.append(zero_handle())
+        log_axes(ax, xticks=sizes, empty="capacity 0 at every N")
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("capacity (stored patterns)")
-        ax.set_title(title or scaling_title(settings))
+        set_title(ax, title or scaling_title(settings))
         legend_outside(ax, handles=handles, labels=[str(h.get_label()) for h in handles],
                        title="capacity at threshold;\nline: fit C = a N^k, k ± 95% CI")
     return fig

@@ -42,16 +42,22 @@ from xbarmem.viz.series import (
 )
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
+    LABEL_CHARS,
     LINESTYLES,
     legend_outside,
+    linear_xticks,
     log_axes,
     lower_bound_handle,
     mark_lower_bounds,
+    mark_zeros,
     new_axes,
     rule_style,
     series_style,
+    set_title,
     style,
     threshold_lines,
+    wrap_text,
+    zero_handle,
 )
 
 XLABEL = {"patterns": "stored patterns P", "faults": "fraction of stuck weights/devices",
@@ -117,8 +123,11 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
         counted = "" if same_n else (f" (n={n[0]})" if len(n) == 1 else
                                      f" (n={n[0]}-{n[-1]})")
         text = f"{_label(s, series)}{counted}"
-        if kind == "capacity":
-            ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], color=st["color"], ms=4)
+        if kind == "capacity":  # a capacity of 0 (every seed) on the x axis: log y
+            pos = ys > 0
+            ax.errorbar(xs[pos], ys[pos], yerr=err[pos], fmt=st["marker"], color=st["color"],
+                        ms=4)
+            mark_zeros(ax, xs[~pos], st["color"], st["marker"])
             mark_lower_bounds(ax, [(x, y) for x, y in zip(xs, ys, strict=True)
                                    if x in s.bounds], st["color"])
             fit_text, fit = _fit_label(xs, ys)
@@ -133,6 +142,8 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
                               label=text))
     if any(s.bounds for s in series):
         handles.append(lower_bound_handle("every count tested passed"))
+    if kind == "capacity" and any(not np.mean(v) for s in series for v in s.points.values()):
+        handles.append(zero_handle("mean capacity"))
     return handles if labels else []
 
 
@@ -173,9 +184,10 @@ def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
     handles = threshold_lines(ax, thresholds, what="threshold (value at right)")
     ax.margins(y=0.08)
     if kind == "capacity":
-        log_axes(ax, xticks=xs)
+        log_axes(ax, xticks=xs, empty="capacity 0 at every N")
         ax.set_ylabel("capacity (stored patterns)")
     else:
+        linear_xticks(ax, integer=kind == "patterns")
         ax.set_ylabel("mean cosine similarity")
     ax.set_xlabel(xlabel or XLABEL[kind])
     return handles
@@ -219,7 +231,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
     # one rule, several facets: the legend names the facets only, so the title names the rule
     title = title or shared_settings([r for s in series for r in s.rows], KINDS[kind],
                                      rule=single_rule and len(facets) > 1)
-    with style():
+    with style(ax):
         if len(facets) == 1 or single_rule:
             fig, axis = new_axes(ax)
             _one_panel(axis, series, kind, thresholds, reference or {}, title)
@@ -245,8 +257,7 @@ def _one_panel(ax: Axes, series, kind, thresholds, reference, title) -> None:
     handles = draw_series(ax, series, kind) + _reference(ax, reference)
     handles += _axes_decor(ax, kind, thresholds, [x for s in series for x in s.points],
                            x_label(kind, series))
-    if title:
-        ax.set_title(title)
+    set_title(ax, title)
     legend_outside(ax, handles=handles, labels=[h.get_label() for h in handles],
                    title=legend_title(kind, series))
 
@@ -270,9 +281,12 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
         for h in drawn:
             h.set_label(h.get_label().split(" (n=")[0])
             handles.setdefault(h.get_label(), h)
-        ax.set_title(facet_label(facet), fontsize=7)
+        set_title(ax, facet_label(facet), width=LABEL_CHARS, fontsize=7)
         if kind == "capacity":
-            log_axes(ax, xticks=[x for s in series for x in s.points])
+            log_axes(ax, xticks=[x for s in series for x in s.points],
+                     empty="capacity 0 at every N")
+        else:
+            linear_xticks(ax, integer=kind == "patterns")
     for i, ax in enumerate(axes.flat):
         if i >= len(facets):
             ax.set_visible(False)
@@ -280,9 +294,9 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
     fig.supxlabel(x_label(kind, series), fontsize=8)
     fig.supylabel("capacity (stored patterns)" if kind == "capacity" else
                   "mean cosine similarity", fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=8)
+    set_title(fig, title, fontsize=8)
     if kind != "capacity":
-        fig.legend(list(handles.values()), list(handles), loc="outside right upper",
+        fig.legend(list(handles.values()), [wrap_text(h, LABEL_CHARS) for h in handles],
+                   loc="outside right upper",
                    title=legend_title(kind, series).replace("points: ", "points:\n"))
     return fig

@@ -208,8 +208,9 @@ def _phrases(shared: dict[str, Any]) -> list[str]:
     what = " ".join(str(v) for v in (count, kind, _DATA.get(str(data), data)) if v != "")
     selection = s.pop("selection", "")
     if what:
-        out.append(f"{what} patterns" + (f" ({_SELECTION.get(str(selection), selection)})"
-                                         if selection else ""))
+        noun = "pattern" if str(count) == "1" else "patterns"
+        out.append(f"{what} {noun}" + (f" ({_SELECTION.get(str(selection), selection)})"
+                                       if selection else ""))
     if "n_neurons" in s:
         out.append(f"N = {s.pop('n_neurons')}")
     if "chip" in s:

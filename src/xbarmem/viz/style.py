@@ -6,24 +6,32 @@ two-column paper width of 3.5 in, fonts of 7-8 pt) on a ``matplotlib.figure.Figu
 colour and one marker in every figure (:func:`rule_style`: a fixed table for the shipped
 rules, a deterministic choice for any other name); series that are not rules (data sets,
 thresholds, metrics) take :func:`series_style`. Legends go outside the data area
-(:func:`legend_outside`). :func:`save_figure` writes PNG or SVG.
+(:func:`legend_outside`). Long names are wrapped (:func:`wrap_text`: titles, panel titles,
+legend entries), log axes are labelled with plain numbers up to 99999 and powers of ten beyond
+(:class:`PlainLogFormatter`), a value of 0 on a log axis is drawn on the x axis
+(:func:`mark_zeros`) and an axes with nothing positive to draw says so (:func:`log_axes`).
+Drawn into a caller's Axes, the caller's font sizes and colours are kept (``style(ax)``).
+:func:`save_figure` writes PNG or SVG.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import textwrap
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import matplotlib
+import matplotlib.font_manager
 import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.transforms import ScaledTranslation
 
 from xbarmem.checks import check_type
 from xbarmem.errors import ConfigError
@@ -99,16 +107,63 @@ def rule_style(rule: str) -> dict[str, str]:
 
 
 def series_style(index: int) -> dict[str, str]:
-    """``{"color", "marker"}`` of the ``index``-th series that is not a rule (cycles)."""
-    return dict(SERIES_STYLES[index % len(SERIES_STYLES)])
+    """``{"color", "marker"}`` of the ``index``-th series that is not a rule (cycles); the
+    first takes the foreground colour (``axes.edgecolor``: black, or white under a dark
+    style) rather than a black that a dark background would hide."""
+    st = dict(SERIES_STYLES[index % len(SERIES_STYLES)])
+    if st["color"] == "#000000":
+        st["color"] = matplotlib.colors.to_hex(matplotlib.rcParams["axes.edgecolor"])
+    return st
+
+
+#: the font sizes of :data:`RC` (left out when drawing into a caller's Axes)
+FONT_KEYS = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+             "ytick.labelsize", "legend.fontsize", "legend.title_fontsize")
+#: in a caller's Axes: title and legend relative to the caller's font size (``font.size``)
+CALLER_FONTS = {"axes.titlesize": "medium", "legend.fontsize": "small",
+                "legend.title_fontsize": "small"}
 
 
 @contextlib.contextmanager
-def style() -> Iterator[None]:
-    """Draw (and save) inside this context to get the house style (:data:`RC`)."""
+def style(ax: Axes | None = None) -> Iterator[None]:
+    """Draw (and save) inside this context to get the house style (:data:`RC`). ``ax``: the
+    caller's Axes being drawn into -- its figure keeps the caller's font sizes (those of
+    its tick labels and axis labels), and titles and legends take sizes relative to them
+    (:data:`CALLER_FONTS`) rather than the 7-8 pt of a column-wide figure."""
+    rc = RC if ax is None else {**{k: v for k, v in RC.items() if k not in FONT_KEYS},
+                                **CALLER_FONTS}
     # matplotlib types rc keys as a Literal of every rc name; RC holds valid ones
-    with matplotlib.rc_context(RC):  # type: ignore[arg-type]
+    with matplotlib.rc_context(rc):  # type: ignore[arg-type]
         yield
+
+
+#: characters per line of a wrapped title, panel title or legend entry
+TITLE_CHARS = 60
+LABEL_CHARS = 42
+
+
+def wrap_text(text: str, width: int = TITLE_CHARS) -> str:
+    """``text`` over lines of at most ``width`` characters (its own line breaks kept; a name
+    longer than a line -- a chip or data file name -- broken after a hyphen or mid-name), so
+    that no title or legend entry runs past its figure or into a neighbouring panel."""
+    return "\n".join(textwrap.fill(line, width, break_on_hyphens=True) or line
+                     for line in str(text).split("\n"))
+
+
+def set_title(target: Axes | Figure, text: str, *, width: int = TITLE_CHARS, **kw) -> None:
+    """The (wrapped, :func:`wrap_text`) title of an Axes, or the suptitle of a Figure; in a
+    caller's Axes at most as many characters a line as the axes is wide."""
+    if not text:
+        return
+    if not isinstance(target, Axes):
+        target.suptitle(wrap_text(text, width), **kw)
+        return
+    if not getattr(target.figure, "_xbarmem_owned", False):
+        inches = target.get_window_extent().width / target.figure.dpi
+        size = matplotlib.font_manager.FontProperties(
+            size=kw.get("fontsize", matplotlib.rcParams["axes.titlesize"])).get_size_in_points()
+        width = min(width, max(16, int(inches * 72 / (0.6 * size))))
+    target.set_title(wrap_text(text, width), **kw)
 
 
 def new_axes(ax: Axes | None = None, *, height: float = 2.6,
@@ -134,18 +189,22 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
-    labels = [str(s) for s in labels or []]
+    labels = [wrap_text(str(s), LABEL_CHARS) for s in labels or []]
     fig = ax.figure
     if isinstance(fig, Figure) and getattr(fig, "_xbarmem_owned", False) and len(fig.axes) == 1:
-        longest = max(len(s) for s in labels)
+        longest = max(len(line) for s in labels for line in s.split("\n"))
         ncols = min(len(labels), 1 if longest > 26 else 2 if longest > 13 else 3)
-        lines = math.ceil(len(labels) / ncols) + (title or "").count("\n") + bool(title)
+        lines = (math.ceil(len(labels) / ncols) + sum(s.count("\n") for s in labels)
+                 + (title or "").count("\n") + bool(title))
         width, height = fig.get_size_inches()
         fig.set_size_inches(width, height + 0.15 * lines + 0.1)  # the axes keep their height
         return fig.legend(handles, labels, loc="outside lower center", ncols=ncols,
                           title=title)
-    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                     title=title, borderaxespad=0.0, alignment="left")
+    # right of the axes, past the threshold values written there (threshold_lines)
+    gap = 0.08 + 0.3 * bool(getattr(ax, "_xbarmem_right_labels", False))
+    anchor = ax.transAxes + ScaledTranslation(gap, 0, fig.dpi_scale_trans)
+    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                     bbox_transform=anchor, title=title, borderaxespad=0.0, alignment="left")
 
 
 def threshold_lines(ax: Axes, thresholds, *, what: str = "threshold") -> list:
@@ -155,31 +214,112 @@ def threshold_lines(ax: Axes, thresholds, *, what: str = "threshold") -> list:
         ax.axhline(t, ls=":", lw=0.8, color=REFERENCE_COLOR, zorder=1)
         ax.annotate(f"{t:g}", xy=(1.0, t), xycoords=("axes fraction", "data"),
                     xytext=(2, 0), textcoords="offset points", ha="left", va="center",
-                    fontsize=6.5, color=REFERENCE_COLOR)
+                    fontsize="small", color=REFERENCE_COLOR)
     if not len(thresholds):
         return []
+    # (legend_outside puts a caller's legend past these values)
+    ax._xbarmem_right_labels = True  # type: ignore[attr-defined]
     return [Line2D([], [], ls=":", lw=0.8, color=REFERENCE_COLOR, label=what)]
 
 
-def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None) -> None:
-    """Logarithmic axes labelled with plain numbers (2, 5, 10, 20, ... rather than
-    2 x 10^0). ``xticks``: the measured x values (neuron counts N), labelled as they are and
-    the only x ticks, so that a point at N = 64 is not read off a tick at 60 -- unless there
-    are more than 8 of them or two are closer than 7% of the axis span (the labels would
-    overlap; the default ticks stay)."""
-    for on, axis, scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
-        if on:
-            scale("log")
-            axis.set_major_formatter(matplotlib.ticker.LogFormatter())
-            axis.set_minor_formatter(matplotlib.ticker.LogFormatter(
-                labelOnlyBase=False, minor_thresholds=(1.5, 0.6)))
-    values = sorted({float(v) for v in (xticks if x and xticks is not None else ()) if v > 0})
-    logs = [math.log(v) for v in values]
-    span = logs[-1] - logs[0] if logs else 0.0
-    gaps = np.diff(logs)
-    if 0 < len(values) <= 8 and (gaps >= 0.07 * span).all():
-        ax.set_xticks(values, labels=[f"{v:g}" for v in values])
+class PlainLogFormatter(matplotlib.ticker.LogFormatter):
+    """Log-axis tick labels as plain numbers from 0.001 to 99999 (2, 50, 10000) and as
+    powers of ten beyond (10^5, 2 x 10^5): one form on every axis (matplotlib's own mixes
+    ``1e4``, ``1e+05`` and ``1000``). Which ticks are labelled is matplotlib's
+    choice (``labelOnlyBase``, ``minor_thresholds``)."""
+
+    def __call__(self, x, pos=None) -> str:
+        if not super().__call__(x, pos):
+            return ""
+        return plain_number(x)
+
+
+def plain_number(x: float) -> str:
+    """``x`` as a tick label: ``f"{x:g}"`` from 0.001 to 99999, else ``m x 10^e`` (mathtext)."""
+    if x == 0 or 1e-3 <= abs(x) < 1e5:
+        return f"{x:g}"
+    exponent = math.floor(math.log10(abs(x)))
+    mantissa = round(x / 10 ** exponent, 6)
+    if mantissa == 1:
+        return f"$10^{{{exponent}}}$"
+    return f"${mantissa:g}\\times10^{{{exponent}}}$"
+
+
+def measured_ticks(values, *, log: bool) -> list[float] | None:
+    """The measured x values as ticks -- unless there are more than 8 of them or two are
+    closer than 7% of the axis span (their labels would overlap): then None."""
+    values = sorted({float(v) for v in values if not log or v > 0})
+    pos = [math.log(v) for v in values] if log else values
+    span = pos[-1] - pos[0] if pos else 0.0
+    if 0 < len(values) <= 8 and (np.diff(pos) >= 0.07 * span).all():
+        return values
+    return None
+
+
+def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
+             empty: str = "nothing > 0 to draw on a log axis") -> None:
+    """Logarithmic axes labelled with plain numbers (:class:`PlainLogFormatter`: 2, 5, 10,
+    20, ... rather than 2 x 10^0). ``xticks``: the measured x values (neuron counts N),
+    labelled as they are and the only x ticks, so that a point at N = 64 is not read off a
+    tick at 60 (:func:`measured_ticks`). An axis with no positive data (every capacity 0)
+    gets no ticks and ``empty`` written across the axes -- not matplotlib's warning, an
+    empty frame, or (on saving) a ValueError."""
+    for on, axis, scale, lim, minpos in ((x, ax.xaxis, ax.set_xscale, ax.set_xlim, "minposx"),
+                                         (y, ax.yaxis, ax.set_yscale, ax.set_ylim, "minposy")):
+        if not on:
+            continue
+        blank = not np.isfinite(getattr(ax.dataLim, minpos))
+        if blank:
+            lim(1, 10)
+            ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center",
+                    color=REFERENCE_COLOR)
+        scale("log")
+        axis.set_major_formatter(PlainLogFormatter())
+        axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False,
+                                                   minor_thresholds=(1.5, 0.6)))
+        if blank:  # no value to read off: no tick to misread a point on the axis by
+            axis.set_major_locator(matplotlib.ticker.NullLocator())
+            axis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ticks = measured_ticks(xticks if x and xticks is not None else (), log=True)
+    if ticks:
+        ax.set_xticks(ticks, labels=[f"{v:g}" for v in ticks])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
+class SparseLocator(matplotlib.ticker.MaxNLocator):
+    """At most 6 ticks, fewer on a narrow axis or under a large font (room for labels six
+    characters wide, such as 0.0025); integers only with ``integer=True``."""
+
+    def __init__(self, *, integer: bool = False) -> None:
+        super().__init__(nbins=5, integer=integer)
+        self.integer_only = integer
+
+    def tick_values(self, vmin, vmax):
+        room = self.axis.get_tick_space() // 2 if self.axis is not None else 5
+        return matplotlib.ticker.MaxNLocator(
+            nbins=max(1, min(5, room)), steps=[1, 2, 2.5, 5, 10],
+            integer=self.integer_only).tick_values(vmin, vmax)
+
+
+def linear_xticks(ax: Axes, *, integer: bool = False) -> None:
+    """A :class:`SparseLocator` on the x axis (``integer``: stored-pattern counts), so that
+    labels such as 0.0025 do not run into each other."""
+    ax.xaxis.set_major_locator(SparseLocator(integer=integer))
+
+
+def mark_zeros(ax: Axes, xs, color: str, marker: str) -> None:
+    """Hollow markers on the x axis at ``xs``: points whose value is 0, which a log y axis
+    cannot show (drawn over the axis line, not clipped)."""
+    xs = list(xs)
+    if xs:
+        ax.plot(xs, [0.0] * len(xs), transform=ax.get_xaxis_transform(), ls="none",
+                marker=marker, mfc="none", mew=1.0, color=color, clip_on=False, zorder=4)
+
+
+def zero_handle(what: str = "capacity") -> Line2D:
+    """The legend entry of :func:`mark_zeros`' markers."""
+    return Line2D([], [], color="0.35", marker="o", mfc="none", ls="none",
+                  label=f"{what} 0 (hollow, on the x axis)")
 
 
 #: the marker of a capacity that is only a lower bound (drawn just above the point)

@@ -1,0 +1,194 @@
+"""Figures of unusual results: capacities of 0 on log axes, values over many decades, long
+names, tiny fault rates, a caller's grid of Axes and style (fonts, a dark background)."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import matplotlib
+import matplotlib.style
+import pytest
+from matplotlib.figure import Figure
+
+from tests.test_viz import ROWS, SCALING, _cap_row, _eval_row
+from xbarmem.viz.figures import recall_grid, scaling_plot
+from xbarmem.viz.results import plot_rows
+from xbarmem.viz.style import (
+    LABEL_CHARS,
+    REFERENCE_COLOR,
+    plain_number,
+    save_figure,
+    series_style,
+)
+
+
+def _drawn_quietly(make, tmp_path) -> Figure:
+    """``make()`` drawn and saved with every warning an error (matplotlib's "Data has no
+    positive values" among them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = make()
+        save_figure(fig, tmp_path / "f.png")
+    return fig
+
+
+def _texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+
+
+def _zero_markers(ax) -> list:
+    """Lines drawn on the x axis (x in data, y in axes coordinates) at y = 0."""
+    return [ln for ln in ax.get_lines() if ln.get_transform() == ax.get_xaxis_transform()
+            and list(ln.get_ydata()) == [0.0] * len(ln.get_ydata())]
+
+
+@pytest.mark.parametrize("source", ["scaling", "store"])
+def test_a_capacity_of_0_everywhere_says_so_instead_of_crashing(source, tmp_path):
+    """`xbarmem scaling` whose capacities were all 0 ended in a ValueError traceback when
+    saving; `xbarmem plot --kind capacity` of such rows printed matplotlib's warning and
+    drew an empty frame labelled 1-10."""
+    if source == "scaling":
+        make = lambda: scaling_plot({**SCALING, "capacity": {"0.9": [0, 0, 0]},  # noqa: E731
+                                     "fits": {"0.9": None}})
+    else:
+        make = lambda: plot_rows([_cap_row("hebb", n, 0) for n in (16, 36, 64)],  # noqa: E731
+                                 "capacity")
+    fig = _drawn_quietly(make, tmp_path)
+    ax = fig.axes[0]
+    assert "capacity 0 at every N" in _texts(fig)
+    assert [t.get_text() for t in ax.get_yticklabels()] == []  # no value to misread
+    assert [list(ln.get_xdata()) for ln in _zero_markers(ax)] == [[16, 36, 64]]
+    assert any("0 (hollow, on the x axis)" in t.get_text() for t in fig.legends[0].get_texts())
+
+
+def test_a_capacity_of_0_at_some_sizes_is_drawn_on_the_x_axis(tmp_path):
+    """Before, a size whose capacity was 0 silently had no point on the log axis."""
+    rows = [_cap_row("hebb", n, c) for n, c in ((16, 0), (36, 4), (64, 9))]
+    fig = _drawn_quietly(lambda: plot_rows(rows, "capacity"), tmp_path)
+    assert [list(ln.get_xdata()) for ln in _zero_markers(fig.axes[0])] == [[16.0]]
+    fig = _drawn_quietly(lambda: scaling_plot(
+        {**SCALING, "capacity": {"0.9": [0, 8, 14], "0.99": [2, 5, 9]}}), tmp_path)
+    assert [list(ln.get_xdata()) for ln in _zero_markers(fig.axes[0])] == [[16.0]]
+    plain = plot_rows([_cap_row("hebb", n, c) for n, c in ((16, 2), (36, 4), (64, 9))],
+                      "capacity")
+    assert not _zero_markers(plain.axes[0])
+    assert not any("hollow" in t.get_text() for t in plain.legends[0].get_texts())
+
+
+def test_log_axes_label_every_decade_in_one_form():
+    """Capacities over 5 decades were labelled 1, 10, 100, 1000, 1e4, 1e+05."""
+    assert [plain_number(v) for v in (1, 20, 1000, 10000, 1e5, 2e5, 0.001, 5e-4)] == [
+        "1", "20", "1000", "10000", "$10^{5}$", r"$2\times10^{5}$", "0.001",
+        r"$5\times10^{-4}$"]
+    rows = [_cap_row("pinv", n, c) for n, c in ((16, 2), (36, 300), (64, 200000))]
+    fig = plot_rows(rows, "capacity")
+    fig.draw_without_rendering()
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text()]
+    assert {"10", "1000", "$10^{5}$"} <= set(labels)
+    assert not [s for s in labels if "e" in s.replace("$10^", "")], labels
+
+
+def _overlapping(texts) -> list[tuple[str, str]]:
+    boxes = [(t.get_text(), t.get_window_extent()) for t in texts if t.get_text()]
+    return [(a, b) for (a, x), (b, y) in itertools.combinations(boxes, 2) if x.overlaps(y)]
+
+
+def test_long_names_are_wrapped_and_panel_titles_do_not_run_into_each_other():
+    """Two data files of 70-character names drew panel titles over each other and the
+    legend; a 70-character chip name widened the figure past its column."""
+    chip = "my-lab-2026-hafnium-oxide-1T1R-wafer-07-die-3-characterised-at-85C"
+    rows = [_eval_row(rule, f, 0.9 - f / 2, chip=chip, data=f"patterns-from-the-retina-"
+                      f"recordings-session-{d}-cleaned-binarised.npy")
+            for rule in ("pinv", "hebb") for f in (0.0, 0.5) for d in (0, 1)]
+    fig = plot_rows(rows, "faults")
+    fig.draw_without_rendering()
+    titles = [ax.title for ax in fig.axes]
+    assert len(titles) == 2 and not _overlapping(titles + fig.legends[0].get_texts())
+    assert all(len(line) <= LABEL_CHARS for t in titles for line in t.get_text().split("\n"))
+    assert all(len(line) <= 60 for line in fig.get_suptitle().split("\n"))
+    assert chip.replace("-", "") in fig.get_suptitle().replace("\n", "").replace("-", "")
+    one = plot_rows([r for r in rows if r["config"]["data"].endswith("0-cleaned-binarised.npy")],
+                    "faults")
+    assert one.get_size_inches()[0] == pytest.approx(3.5)
+    assert all(len(line) <= 60 for line in one.axes[0].get_title().split("\n"))
+
+
+@pytest.mark.parametrize(("kind", "xs"), [("faults", (0.0, 0.01, 0.02)),
+                                          ("faults", (0.0, 0.0025, 0.005, 0.0075, 0.01)),
+                                          ("patterns", (2, 4))])
+def test_x_tick_labels_do_not_overlap_and_counts_are_whole(kind, xs):
+    """Fault rates 0-0.02 were labelled 0.0000 0.0025 ... 0.0200 run together; a patterns
+    axis of P = 2 and 4 was labelled 2.00, 2.25, ... stored patterns."""
+    key = "fault_rate" if kind == "faults" else "patterns"
+    rows = [_eval_row(rule, 0.0, 0.9 - 0.01 * i, **{key: x})
+            for i, x in enumerate(xs) for rule in ("pinv", "hebb")]
+    fig = plot_rows(rows, kind)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    lo, hi = sorted(ax.get_xlim())
+    ticks = [t for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+    assert len(ticks) >= 2 and not _overlapping(ticks)
+    if kind == "patterns":
+        assert all(float(t.get_position()[0]).is_integer() for t in ticks)
+
+
+def test_a_plural_only_for_more_than_one_pattern():
+    rows = [_eval_row("pinv", f, 1.0, patterns=1) for f in (0.0, 0.1)]
+    assert plot_rows(rows, "faults").axes[0].get_title().startswith("1 random pattern,")
+
+
+def _caller_grid(**rc):
+    with matplotlib.rc_context(rc):
+        fig = Figure(figsize=(12, 8), layout="constrained")
+        axes = fig.subplots(2, 2)
+        plot_rows(ROWS, "faults", ax=axes[0, 0], thresholds=[0.9])
+        plot_rows(ROWS, "faults", ax=axes[0, 0], thresholds=[0.9])  # a second call
+        scaling_plot(SCALING, ax=axes[1, 0])
+    return fig, axes
+
+
+def test_a_callers_grid_keeps_its_size_and_its_other_axes_and_one_legend_per_axes():
+    fig, axes = _caller_grid()
+    assert tuple(fig.get_size_inches()) == (12, 8) and not fig.legends
+    assert not axes[0, 1].has_data() and axes[0, 1].get_legend() is None
+    assert not axes[1, 1].has_data() and not axes[1, 1].get_title()
+    legend = axes[0, 0].get_legend()  # the second call's legend replaces the first's
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "adaptive", "hebb", "pinv", "threshold (value at right)"]
+    fig.draw_without_rendering()
+    box = legend.get_window_extent()
+    others = [axes[0, 1], axes[1, 0], axes[1, 1]]
+    assert not any(box.overlaps(ax.get_window_extent()) for ax in others)
+    values = [t for t in axes[0, 0].texts if t.get_text() == "0.9"]  # threshold at right
+    assert values and not any(box.overlaps(t.get_window_extent()) for t in values)
+
+
+def test_a_callers_font_size_and_dark_style_are_kept():
+    """Into a caller's Axes the titles and legends were 7-8 pt next to the caller's 20 pt
+    tick labels, and the first non-rule series was black on a black background."""
+    dark = matplotlib.style.library["dark_background"]
+    fig, axes = _caller_grid(**dark, **{"font.size": 20})
+    ax = axes[0, 0]
+    assert ax.xaxis.label.get_size() == 20 and ax.title.get_size() == 20
+    assert ax.get_legend().get_texts()[0].get_size() == pytest.approx(20 * 0.833, abs=0.1)
+    scaling = axes[1, 0].get_lines()[0]  # the first threshold's series
+    assert matplotlib.colors.to_hex(scaling.get_color()) == "#ffffff"
+    with matplotlib.rc_context(dark):
+        assert series_style(0)["color"] == "#ffffff"
+    assert series_style(0)["color"] == "#000000"
+    own = plot_rows(ROWS, "faults")  # a figure of its own keeps the house sizes
+    assert own.axes[0].xaxis.label.get_size() == 8
+
+
+def test_recall_grid_frames_every_image():
+    """On a white (or black) background an image's white (or black) edge pixels merged
+    with the figure: the gaps and the frame are now grey."""
+    import numpy as np
+
+    stored = np.ones((1, 16))
+    fig = recall_grid(stored, -stored, (4, 4), {"pinv": stored})
+    image = fig.axes[0].images[0]
+    bad = matplotlib.colors.to_hex(image.get_cmap().get_bad())
+    assert bad == matplotlib.colors.to_hex(REFERENCE_COLOR)
+    assert all(s.get_visible() for s in fig.axes[0].spines.values())
