@@ -12,6 +12,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from tests.test_viz import ROWS, SCALING, _cap_row, _eval_row
+from xbarmem.errors import ConfigError
 from xbarmem.viz.figures import recall_grid, scaling_plot
 from xbarmem.viz.results import plot_rows
 from xbarmem.viz.style import (
@@ -192,3 +193,16 @@ def test_recall_grid_frames_every_image():
     bad = matplotlib.colors.to_hex(image.get_cmap().get_bad())
     assert bad == matplotlib.colors.to_hex(REFERENCE_COLOR)
     assert all(s.get_visible() for s in fig.axes[0].spines.values())
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_row_holding_nan_or_inf_is_refused_naming_it(value):
+    """Rows made by hand with a NaN or infinite metric drew a broken line with numpy's
+    RuntimeWarnings (a store refuses such numbers when read)."""
+    rows = [_eval_row("pinv", f, c) for f, c in ((0.0, 1.0), (0.3, value), (0.6, 0.5))]
+    with pytest.raises(ConfigError, match=rf"^no 'faults' figure: a pinv row at fault_rate = "
+                                          rf"0.3 has cosine {value}; rows drawn must hold"):
+        plot_rows(rows, "faults")
+    rows = [_cap_row("pinv", n, c) for n, c in ((16, 2), (36, value), (64, 9))]
+    with pytest.raises(ConfigError, match=f"n_neurons = 36 has capacity {value}"):
+        plot_rows(rows, "capacity")

@@ -216,6 +216,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
     if not is_choice(kind, KINDS):
         raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {shown(kind)}")
     series = group_rows(rows, kind)
+    _check_finite(series, kind)
     if not series:
         wanted = ("capacity rows" if kind == "capacity" else
                   f"evaluate rows varying {KINDS[kind]} at fixed other settings"
@@ -243,6 +244,19 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
                        f"{title}\n(pooled over {keys}: {len(facets)} settings)".strip())
             return fig
         return _panels(series, facets, kind, thresholds, reference or {}, title)
+
+
+def _check_finite(series: list[Series], kind: str) -> None:
+    """A NaN or infinite value (rows made by hand: a store holds finite numbers only) would
+    draw a broken line and numpy's RuntimeWarnings: a ConfigError naming it instead."""
+    what = "capacity" if kind == "capacity" else "cosine"
+    for s in series:
+        for x, values in s.points.items():
+            bad = [v for v in values if not math.isfinite(v)]
+            if bad:
+                raise ConfigError(f"no {kind!r} figure: a {s.rule} row at {KINDS[kind]} = "
+                                  f"{x:g} has {what} {bad[0]}; rows drawn must hold finite "
+                                  "numbers")
 
 
 def legend_title(kind: str, series: list[Series]) -> str:
