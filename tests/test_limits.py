@@ -79,3 +79,100 @@ def test_the_python_api_refuses_a_memory_too_large_before_allocating(monkeypatch
         MultilayerMemory(256, 128)
     monkeypatch.setenv(ENV, "64M")
     assert xm.train(patterns, rule="hebb").n_neurons == 256
+
+
+# ------------------------------------------------- estimates against what the work allocates
+def _traced_peak(work) -> int:
+    """Peak bytes numpy and Python allocate while ``work()`` runs (tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _refused_below_peak(monkeypatch, work, match: str) -> None:
+    """``work`` runs without a limit; with any limit below its real peak it is refused
+    (:class:`TooLargeError` naming ``match``): the estimate covers what the work allocates."""
+    monkeypatch.setenv(ENV, "0")
+    peak = _traced_peak(work)
+    monkeypatch.setenv(ENV, str(peak - 1))
+    with pytest.raises(TooLargeError, match=match):
+        work()
+
+
+@pytest.mark.parametrize(("dtype", "kind", "zero_one"), [
+    ("int8", "binary", False), ("float64", "binary", False), ("uint8", "binary", True),
+    ("float64", "continuous", False), ("images", "binary", False)])
+def test_reading_a_pattern_file_is_sized_by_its_validation(tmp_path, monkeypatch, dtype, kind,
+                                                           zero_one):
+    """Validation copies every value to float32 with masks (6-20 bytes per value): an int8
+    file of 5 MB took 73 MB, while only its bytes and loaded array (10 MB) were checked."""
+    import numpy as np
+
+    from xbarmem.data.readers import load_file
+
+    rng = np.random.default_rng(0)
+    if dtype == "images":
+        x = rng.integers(0, 256, size=(2000, 16, 16), dtype=np.uint8)
+    elif zero_one:
+        x = (rng.random((2000, 256)) > 0.5).astype(dtype)
+    elif kind == "binary":
+        x = np.sign(rng.standard_normal((2000, 256))).astype(dtype)
+    else:
+        x = np.clip(rng.standard_normal((2000, 256)), -1, 1).astype(dtype)
+    np.save(tmp_path / "p.npy", x)
+    _refused_below_peak(monkeypatch, lambda: load_file(tmp_path / "p.npy", kind=kind,
+                                                       zero_one=zero_one),
+                        "reading patterns from .*p.npy")
+
+
+def test_validating_patterns_is_sized_by_its_copies(monkeypatch):
+    """The library's own entry (xm.train, evaluate, cues) validates arrays it is handed."""
+    import numpy as np
+
+    from xbarmem.data.patterns import validate_patterns
+
+    x = (np.random.default_rng(0).random((2000, 256)) > 0.5).astype(np.uint8)
+    _refused_below_peak(monkeypatch, lambda: validate_patterns(x, zero_one=True),
+                        "validating 2000x256 patterns")
+
+
+def _fault_map_work(kind: str, tmp_path):
+    """A fault map of 20 arrays built from ``kind`` of input, then checked, summarised and
+    saved, as `xbarmem chip import` / `chip inspect` do."""
+    import numpy as np
+
+    from xbarmem.hardware.chip import load_chip
+    from xbarmem.hardware.faults import FaultMap
+
+    chip = load_chip("rram")
+    shape = (20, 2, 64, 64)
+    rng = np.random.default_rng(0)
+    codes = rng.choice(np.array([-1, 0, 0, 0, 1], dtype=np.int8), size=shape)
+    reads = rng.uniform(chip.device.g_min, chip.device.g_max, size=shape)
+    FaultMap.generate(chip, 20).save(tmp_path / "m.npz")
+    FaultMap.generate(chip, 20).save(tmp_path / "m.csv")  # 2% stuck: a short text
+    make = {"codes": lambda: FaultMap.from_codes(codes, chip.device),
+            "conductance": lambda: FaultMap.from_conductance_map(reads, chip.device),
+            "readback": lambda: FaultMap.from_readback(reads, reads * 1.1, 1e-6, chip.device),
+            "npz": lambda: FaultMap.load(tmp_path / "m.npz"),
+            "csv": lambda: FaultMap.load(tmp_path / "m.csv")}[kind]
+
+    def work():
+        fmap = make().check_chip(chip)
+        fmap.summary(chip.device)
+        fmap.save(tmp_path / "out.npz")
+    return work
+
+
+@pytest.mark.parametrize("kind", ["codes", "conductance", "readback", "npz", "csv"])
+def test_a_fault_map_from_data_is_sized_by_its_working_copies(tmp_path, monkeypatch, kind):
+    """`chip import` of int8 codes (24 MB) took 515 MB while only the file was checked; a .csv
+    map was checked at 8 bytes per device and took 20: every way a map is built is sized as
+    the map and its working copies (:data:`xbarmem.sizes.FAULT_MAP_BYTES_PER_DEVICE`)."""
+    _refused_below_peak(monkeypatch, _fault_map_work(kind, tmp_path),
+                        "a fault map of 20 array")

@@ -52,9 +52,11 @@ def request_bytes(n: int, *, networks: int = 1, cues: int = 0,
     return networks * network_bytes(n, hidden, rows, cols) + recall_bytes(cues, n, hidden)
 
 
-#: bytes per device while a fault map is drawn: the map (float64), the uniform draws (float64)
-#: and two boolean masks
-FAULT_MAP_BYTES_PER_DEVICE = 18
+#: bytes per device while a fault map is drawn, read, or built from an array of codes or
+#: conductances, then checked, summarised and saved: the map (float64), the draws or converted
+#: values (float64), boolean masks, and with every device stuck the stuck values and the saved
+#: file's buffers (measured: 21 bytes per device at the chips' rates, 34 with all stuck)
+FAULT_MAP_BYTES_PER_DEVICE = 36
 
 
 def fault_map_bytes(arrays: int, rows: int, cols: int,
@@ -62,6 +64,18 @@ def fault_map_bytes(arrays: int, rows: int, cols: int,
     """A fault map of ``arrays`` tiles of ``rows x cols`` cells (two devices each) while it is
     drawn or read (``per_device`` bytes per device)."""
     return 2 * int(arrays) * int(rows) * int(cols) * int(per_device)
+
+
+#: bytes per pattern value while a pattern matrix is validated or converted: the float32 copy,
+#: its finite / {-1, 0, +1} masks and a {0, 1} matrix's mapped copy; 8-bit images: the float32
+#: images, their resized copy and the binarised patterns (measured: 6-20 bytes per value)
+PATTERN_BYTES_PER_VALUE = 24
+
+
+def pattern_bytes(values: int, held: int = 0) -> int:
+    """Validating (or converting) a pattern matrix of ``values`` numbers while ``held`` bytes
+    (a file's raw bytes and its loaded array) are kept."""
+    return int(held) + PATTERN_BYTES_PER_VALUE * int(values)
 
 
 def sweep_bytes(trials: int) -> int:

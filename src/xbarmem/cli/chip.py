@@ -23,6 +23,7 @@ from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 from xbarmem.hardware.units import inside_window, unit_mismatch
+from xbarmem.limits import TooLargeError
 
 MapOut = Annotated[Path, output_options.out(
     "fault map file (.npz or .csv)", suffixes=(".npz", ".csv"))]
@@ -135,6 +136,8 @@ def chip_import(
             fmap = FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
     except FileFormatError as exc:
         raise FileFormatError(f"{source}: {exc}") from None
+    except TooLargeError as exc:
+        raise TooLargeError(f"{source}: {exc}") from None
     fmap.meta["file"] = str(source)
     fmap.check_chip(spec, str(source)).save(out_path)
     _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,

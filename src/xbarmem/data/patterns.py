@@ -32,6 +32,8 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import PatternError
+from xbarmem.limits import check_bytes
+from xbarmem.sizes import pattern_bytes
 
 KINDS = ("binary", "continuous")
 
@@ -152,6 +154,7 @@ def _finite_matrix(x: Any) -> np.ndarray:
         raise PatternError(
             f"pattern set is empty: shape {arr.shape} (need at least 1 pattern and 1 neuron)"
         )
+    check_bytes(f"validating {arr.shape[0]}x{arr.shape[1]} patterns", pattern_bytes(arr.size))
     with np.errstate(over="ignore", invalid="ignore"):  # out of float32 range -> inf, below
         arr = np.array(arr, dtype=np.float32)  # always a fresh copy
     finite = np.isfinite(arr)

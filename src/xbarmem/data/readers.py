@@ -22,6 +22,8 @@ from xbarmem.data.patterns import (
 )
 from xbarmem.errors import FileFormatError, PatternError, XbarmemWarning
 from xbarmem.files import ArrayFile, as_path, decode, gunzip, npy_size, read_bytes
+from xbarmem.limits import check_bytes
+from xbarmem.sizes import pattern_bytes
 
 SUPPORTED_FILE_TYPES = (".npy", ".npz", ".csv", "MNIST IDX (*-idx3-ubyte, *.idx)", "+ .gz of these")
 
@@ -175,6 +177,8 @@ def load_file(
         raise FileFormatError(
             f"{path}: unknown file type; supported: {', '.join(SUPPORTED_FILE_TYPES)}"
         )
+    check_bytes(f"reading patterns from {path} ({'x'.join(map(str, arr.shape))} {arr.dtype})",
+                pattern_bytes(arr.size, held=len(raw) + arr.nbytes))
     try:
         pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
         return PatternSet(pats, kind, path.name, labels, image_shape)

@@ -73,6 +73,17 @@ def check_size(n_arrays: int, rows: int, cols: int, *,
                 fault_map_bytes(n_arrays, rows, cols, per_device))
 
 
+def check_input_size(a: Any, what: str) -> None:
+    """Refuse (:func:`check_size`) a fault map to be built from the array (or tensor) ``a`` of
+    shape ``(n_arrays, 2, rows, cols)`` or ``(2, rows, cols)`` before its values are converted
+    (nested lists, without a shape, are sized once converted; other shapes are left to
+    :func:`_as_4d`)."""
+    shape = tuple(getattr(a, "shape", ()))
+    if len(shape) in (3, 4):
+        check_size(1 if len(shape) == 3 else int(shape[0]), int(shape[-2]), int(shape[-1]),
+                   what=f"{what}: a fault map")
+
+
 #: a read-back tolerance (siemens) and a stuck-device threshold of a conductance map
 _TOLERANCE = Number(gt=0.0, unit="S")
 _THRESHOLD = Maybe(Number(unit="S"))
@@ -260,6 +271,7 @@ class FaultMap:
         raise :class:`FileFormatError`.
         """
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
+        check_input_size(codes, "fault codes")
         c = _as_4d(as_real_array(codes, "fault codes", error=FileFormatError, dtype=None),
                    "fault codes")
         bad = ~np.isin(c, (-1, 0, 1))
@@ -284,6 +296,7 @@ class FaultMap:
         unit against ``device``'s window: a measured chip's window comes from its data)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         tolerance = _TOLERANCE(tolerance, "tolerance")
+        check_input_size(g_read, "read-back conductance map")
         read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError),
                       "read-back conductance map")
         target = _as_4d(as_real_array(g_target, "g_target", error=FileFormatError),
@@ -312,6 +325,7 @@ class FaultMap:
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         off_below = _THRESHOLD(off_below, "off_below")
         on_above = _THRESHOLD(on_above, "on_above")
+        check_input_size(g_read, "conductance map")
         read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError), "conductance map")
         _check_readings(read, "conductance map", device)
         margin = 0.05 * device.g_range
@@ -387,8 +401,10 @@ class FaultMap:
                 meta = None
             if not isinstance(meta, dict):
                 raise FileFormatError(f"{path}: 'meta' must hold a JSON object")
+        g = arrays.array("g_stuck")
+        check_input_size(g, str(path))  # the map's working copies, once its shape is known
         try:
-            return cls(arrays.array("g_stuck"), meta)
+            return cls(g, meta)
         except FileFormatError as exc:
             raise FileFormatError(f"{path}: {exc}") from None
 
@@ -398,7 +414,7 @@ class FaultMap:
         n, r, c, meta = _csv_header(path, lines)
         if len(lines) < 2 or lines[1].strip().split(",") != _CSV_HEADER:
             raise FileFormatError(f"{path}: line 2 must be {','.join(_CSV_HEADER)}")
-        check_size(n, r, c, per_device=8, what=f"{path}: a fault map")
+        check_size(n, r, c, what=f"{path}: a fault map")
         g = np.full((n, 2, r, c), np.nan)
         for lineno, row in enumerate(csv.reader(lines[2:]), start=3):
             if row:
