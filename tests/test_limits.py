@@ -176,3 +176,21 @@ def test_a_fault_map_from_data_is_sized_by_its_working_copies(tmp_path, monkeypa
     the map and its working copies (:data:`xbarmem.sizes.FAULT_MAP_BYTES_PER_DEVICE`)."""
     _refused_below_peak(monkeypatch, _fault_map_work(kind, tmp_path),
                         "a fault map of 20 array")
+
+
+def test_a_memory_on_tiny_arrays_is_sized_with_each_array_s_bookkeeping(monkeypatch):
+    """On 1x1 arrays every tile holds two devices but costs its own Python bookkeeping:
+    `xbarmem train --neurons 1000` on such a chip took 333 MB above the interpreter for an
+    estimate of 153 MB (:data:`xbarmem.sizes.ARRAY_BYTES` per array)."""
+    import numpy as np
+
+    import xbarmem as xm
+    from xbarmem.hardware.chip import load_chip
+
+    chip = load_chip("rram").replace_array(rows=1, cols=1)
+    patterns = np.sign(np.random.default_rng(0).standard_normal((5, 300))).astype(np.float32)
+    xm.train(patterns[:, :16], rule="hebb", chip=chip)  # first-call imports: not this work
+
+    def work():
+        xm.train(patterns, rule="hebb", chip=chip).recall(patterns, max_iterations=3)
+    _refused_below_peak(monkeypatch, work, "a memory of N = 300 neurons on 1x1 arrays")

@@ -18,6 +18,10 @@ WEIGHT_COPIES = 12
 DEVICE_COPIES = 4
 #: copies of each recall state (cue, state, previous states, pre-activations, ...)
 STATE_COPIES = 6
+#: bytes of each array tile's bookkeeping (the Python tuple, slices and index that place it):
+#: small next to 64x64 tiles, but a 1x1 tile holds two devices and has the same bookkeeping
+#: (measured: about 220-320 bytes per tile of N = 300-600 memories on 1x1 arrays)
+ARRAY_BYTES = 384
 #: bytes of one resolved sweep trial kept in memory (configuration dict, key, chip description)
 TRIAL_BYTES = 16 * 1024
 _FLOAT = 8
@@ -31,14 +35,16 @@ def layer_sizes(n: int, hidden: Sequence[int] | None = None) -> list[int]:
 def network_bytes(n: int, hidden: Sequence[int] | None = None, rows: int = 64,
                   cols: int = 64) -> int:
     """One memory of ``n`` neurons (``hidden`` widths: multilayer) on ``rows x cols`` tiles:
-    its weights with bias rows while training, and its arrays' devices (2 per weight)."""
+    its weights with bias rows while training, its arrays' devices (2 per weight) and each
+    array's bookkeeping (:data:`ARRAY_BYTES`)."""
     sizes = layer_sizes(n, hidden)
-    weights = devices = 0
+    weights = devices = arrays = 0
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         weights += (fan_in + 1) * fan_out
-        arrays = math.ceil((fan_in + 1) / rows) * math.ceil(fan_out / cols)
-        devices += 2 * rows * cols * arrays
-    return _FLOAT * (WEIGHT_COPIES * weights + DEVICE_COPIES * devices)
+        layer_arrays = math.ceil((fan_in + 1) / rows) * math.ceil(fan_out / cols)
+        devices += 2 * rows * cols * layer_arrays
+        arrays += layer_arrays
+    return _FLOAT * (WEIGHT_COPIES * weights + DEVICE_COPIES * devices) + ARRAY_BYTES * arrays
 
 
 def recall_bytes(cues: int, n: int, hidden: Sequence[int] | None = None) -> int:
