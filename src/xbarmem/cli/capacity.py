@@ -128,14 +128,14 @@ def capacity_cmd(
     side: old_options.OldSide = None,
     fault_map: CapacityFaultMap = None,
 ) -> None:
-    from xbarmem.evaluation.capacity import find_capacity
-
     n_neurons = given.neurons_or_side(ctx, neurons, side)
     thresholds = parsers.thresholds(threshold)
     configs = architectures(ctx, arch, hidden, rule, options)
     n_pool = pool if pool is not None else (2000 if data == "random" else None)
     fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
+    from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
+
     patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
