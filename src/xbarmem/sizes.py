@@ -16,8 +16,13 @@ from collections.abc import Sequence
 WEIGHT_COPIES = 12
 #: copies of each device conductance (fault map, targets, programmed and read values)
 DEVICE_COPIES = 4
-#: copies of each recall state (cue, state, previous states, pre-activations, ...)
-STATE_COPIES = 6
+#: float64 copies of each recall state of N values: cue, target, state, previous states,
+#: pre-activations, read noise, metrics (measured: 4-5 in a recall, 7.5-8 with its cues drawn
+#: and scored)
+STATE_COPIES = 8
+#: float64 copies of each hidden layer's state per cue while a multilayer memory recalls
+#: (measured: 1.4-1.5)
+HIDDEN_COPIES = 1.5
 #: bytes of each array tile's bookkeeping (the Python tuple, slices and index that place it):
 #: small next to 64x64 tiles, but a 1x1 tile holds two devices and has the same bookkeeping
 #: (measured: about 220-320 bytes per tile of N = 300-600 memories on 1x1 arrays)
@@ -48,14 +53,18 @@ def network_bytes(n: int, hidden: Sequence[int] | None = None, rows: int = 64,
 
 
 def recall_bytes(cues: int, n: int, hidden: Sequence[int] | None = None) -> int:
-    """Recalling ``cues`` corrupted cues at once through a memory of ``n`` neurons."""
-    return _FLOAT * STATE_COPIES * cues * max(layer_sizes(n, hidden))
+    """Recalling ``cues`` corrupted cues at once through a memory of ``n`` neurons (with
+    ``hidden`` layers of these widths)."""
+    return int(_FLOAT * cues * (STATE_COPIES * n + HIDDEN_COPIES * sum(hidden or [])))
 
 
 def request_bytes(n: int, *, networks: int = 1, cues: int = 0,
-                  hidden: Sequence[int] | None = None, rows: int = 64, cols: int = 64) -> int:
-    """``networks`` memories trained together, then ``cues`` cues recalled."""
-    return networks * network_bytes(n, hidden, rows, cols) + recall_bytes(cues, n, hidden)
+                  hidden: Sequence[int] | None = None, rows: int = 64, cols: int = 64,
+                  patterns: int = 0) -> int:
+    """``networks`` memories trained together, then ``cues`` cues recalled, while a pool of
+    ``patterns`` validated patterns of ``n`` neurons (float32) is held."""
+    return (networks * network_bytes(n, hidden, rows, cols) + recall_bytes(cues, n, hidden)
+            + 4 * patterns * n)
 
 
 #: bytes per device while a fault map is drawn, read, or built from an array of codes or

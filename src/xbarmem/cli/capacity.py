@@ -235,8 +235,8 @@ def scaling_cmd(
                                             else [n, n] for n in n_all])
     n_max = max(n_all)
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
-    given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes + (pool or 0),
-                    hidden=[width] if width else None, chip=spec)
+    given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes,
+                        pool=pool or 0, hidden=[width] if width else None, chip=spec)
     protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
 

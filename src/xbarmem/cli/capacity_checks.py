@@ -68,8 +68,8 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
     stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
     for _, spec_h in configs:
         widths = None if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
-        given.check_request(n_neurons, networks=trials, cues=trials * stored * probes + (
-            n_pool or 0), hidden=widths, chip=spec)  # (the pool's patterns count as cues)
+        given.check_request(n_neurons, networks=trials, cues=trials * stored * probes,
+                            pool=n_pool or 0, hidden=widths, chip=spec)
     given.applies_only(ctx, "without --fault-map", "faults", applies=fault_map is None)
     if fault_map is None:
         return None

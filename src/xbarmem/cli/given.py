@@ -216,9 +216,9 @@ def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
 
 
 def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
-                  chip: ChipSpec | None = None, data: str | None = None) -> None:
+                  chip: ChipSpec | None = None, data: str | None = None, pool: int = 0) -> None:
     """Refuse, before any work, a request whose estimated memory (``networks`` memories of
-    ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls; see
+    ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls, with a ``pool`` of patterns; see
     :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`, then (with ``data``) N
     that the built-in image set ``data`` cannot be resized to."""
     from xbarmem.sizes import request_bytes
@@ -227,7 +227,7 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
     shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
     check_bytes(f"this request ({shape}, {networks} network(s), {cues} cue(s))",
                 request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
-                              cols=cols))
+                              cols=cols, patterns=pool))
     if data is not None:
         check_image_neurons(data, n)
 

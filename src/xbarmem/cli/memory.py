@@ -220,7 +220,8 @@ def evaluate(
     corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,
                                                 level)
     activation = activation or by_kind
-    given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes)
+    given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes,
+                        hidden=memory.hidden_sizes)
     score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
                                                      probes=probes, mode=mode,
                                                      activation=activation, seed=seed,
@@ -278,7 +279,7 @@ def recall(
         raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
                           f"{model} has N = {memory.n_neurons}")
     x = validate_patterns(x, kind=kind, n_neurons=memory.n_neurons)
-    given.check_request(memory.n_neurons, networks=0, cues=len(x))
+    given.check_request(memory.n_neurons, networks=0, cues=len(x), hidden=memory.hidden_sizes)
     res = memory.recall(torch.as_tensor(x), mode=mode,
                         activation="sign" if kind == "binary" else "tanh",
                         max_iterations=max_iterations, seed=seed)

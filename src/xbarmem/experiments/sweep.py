@@ -212,7 +212,8 @@ def _check_trial_sizes(spec: SweepSpec) -> None:
             [c["hidden"]] if c["hidden"] else None)
         tile = c["chip_spec"]["array"]
         nbytes = request_bytes(c["n_neurons"], networks=networks, hidden=hidden,
-                               cues=networks * stored * c["probes"] + (c["pool"] or 0),
+                               cues=networks * stored * c["probes"],
+                               patterns=c["pool"] or 0,
                                rows=tile["rows"],
                                cols=tile["cols"])
         if nbytes > worst:

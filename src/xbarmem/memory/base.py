@@ -40,7 +40,7 @@ from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.limits import check_bytes
 from xbarmem.memory.recall import RecallResult, recall
-from xbarmem.sizes import network_bytes
+from xbarmem.sizes import network_bytes, recall_bytes
 from xbarmem.spec import check_seed
 
 #: layer ``k`` of a memory draws its write error with seed ``seed + PROGRAM_SEED_STRIDE * k``
@@ -295,7 +295,14 @@ class Memory:
         :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. A synchronous step is
         one product per layer; an asynchronous step reads every hidden layer in full, then one
         output column. ``RecallResult.reads`` counts output-layer reads. See
-        :func:`xbarmem.memory.recall.recall`."""
+        :func:`xbarmem.memory.recall.recall`. Cues whose recall would need more memory than
+        the limit (:func:`xbarmem.sizes.recall_bytes`, hidden layers included) raise
+        :class:`~xbarmem.limits.TooLargeError` before any is read."""
+        shape = getattr(cues, "shape", None)
+        count = int(shape[0]) if shape else len(cues) if isinstance(cues, list | tuple) else 0
+        layers = "-".join(map(str, self.sizes))
+        check_bytes(f"recalling {count} cue(s) through a memory of {layers} neurons",
+                    recall_bytes(count, self.n_neurons, self.hidden_sizes))
         return recall(self.map(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)
 
