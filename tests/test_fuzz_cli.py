@@ -484,6 +484,7 @@ def test_the_limit_is_configurable(run_cli, tmp_path, monkeypatch):
     ["energy", "--neurons", "1000000"],
     ["chip", "faults", "--chip", "rram", "--arrays", "1000000000", "-o", "f.npz"],
     ["capacity", "--data", "random", "--neurons", "64", "--probes", "100000000"],
+    ["scaling", "--sizes", "64,144", "--probes", "1000000000"],
 ])
 def test_huge_requests_are_refused_before_torch_is_loaded(tmp_path, args):
     """A fresh process refuses a huge request before it loads torch (the slow part of a start),

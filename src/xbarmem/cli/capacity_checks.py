@@ -20,7 +20,7 @@ from xbarmem.names import ARCHS
 
 if TYPE_CHECKING:
     from xbarmem.evaluation.evaluate import Protocol
-    from xbarmem.evaluation.scaling import HiddenRule
+    from xbarmem.evaluation.hidden_rule import HiddenRule
     from xbarmem.hardware.chip import ChipSpec
 
 
@@ -121,7 +121,7 @@ def architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options
 def hidden_rule_of(text: str) -> HiddenRule:
     """Scaling's hidden width: ``H`` (every N) or ``Rn`` (``round(R N)``); the old ``fixed:H`` /
     ``ratio:R`` spellings still work, with a warning."""
-    from xbarmem.evaluation.scaling import HiddenRule
+    from xbarmem.evaluation.hidden_rule import HiddenRule
 
     if ":" in text:
         rule = HiddenRule.parse(text)
