@@ -68,10 +68,14 @@ def run_with_progress(spec, store: ResultStore | Path, *, jobs: int, workers: in
     name = specs[0].name if len(specs) == 1 else f"{len(specs)} sweeps"
     total = sum(len(s.trials) for s in specs)
     counts = {"done": 0, "todo": 0}
-    with work_bar(console, disable=quiet) as bar:
+    # the bar is shown once the sweep is planned: a cluster refused before (workers without
+    # xbarmem) is one error line, not an empty bar and the line
+    bar = work_bar(console, disable=quiet)
+    with _stopped(bar):
         task = bar.add_task(f"sweep {name}", total=None, detail="")
 
         def plan(todo: int, already: int) -> None:
+            bar.start()
             counts["todo"] = todo
             bar.update(task, description=f"{name} ({already} of {total} already stored)",
                        detail=f"0/{todo} trials")
@@ -86,6 +90,16 @@ def run_with_progress(spec, store: ResultStore | Path, *, jobs: int, workers: in
                                                                  total=all_ or 1),
                            threads=threads)
     return report
+
+
+@contextlib.contextmanager
+def _stopped(bar):
+    """Stop the Rich progress ``bar`` on the way out, when it was started."""
+    try:
+        yield bar
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 def _check_scheduler(scheduler: str | None) -> None:
@@ -184,7 +198,7 @@ def sweep_cmd(
     else:
         out.print(f"sweep {spec.name}: {report.total} trials, {report.already} already stored, "
                   f"{report.inserted} new rows ({report.executor}, {report.seconds:.1f} s) -> "
-                  f"{store}")
+                  f"{store}", soft_wrap=True)  # one line, as a log's reader greps it
         for failure in report.failures:  # one line each, on stderr
             count = len(failure["keys"])
             console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "

@@ -147,23 +147,27 @@ def _foreign(address: str) -> ConfigError:
 
 
 async def _connect(address: str, timeout: float) -> Any:
-    """A comm to ``address`` (Dask's ``connect``) within ``timeout`` s; :class:`ConfigError`
-    at once when the connection is refused (nothing listens there), which Dask would retry
-    until the timeout. Dask's connect is tried with short timeouts first (0.1 s, doubling),
+    """A comm to ``address`` (Dask's ``connect``, with the TLS settings of Dask's
+    configuration as a client uses them) within ``timeout`` s; :class:`ConfigError` at once
+    when the connection is refused (nothing listens there) or the host is unknown, which Dask
+    would retry until the timeout, and when Dask cannot use the address's protocol here
+    (:func:`_usable`). Dask's connect is tried with short timeouts first (0.1 s, doubling),
     so that a refusal is seen in the first; an address that does not answer still gets the
     whole ``timeout``; one whose handshake Dask cannot decode is :func:`_foreign`'s error."""
     from distributed.comm import connect
 
+    arguments = _usable(address)
     deadline = time.monotonic() + timeout
     attempt = 0.1
     while True:
         left = deadline - time.monotonic()
         try:
-            return await connect(address, timeout=max(min(attempt, left), 0.0))
+            return await connect(address, timeout=max(min(attempt, left), 0.0), **arguments)
         except OSError as exc:
-            if _refused(exc):
-                raise ConfigError(f"cannot reach the Dask scheduler {address}: connection "
-                                  f"refused (nothing listens there)") from None
+            reason = _unreachable(exc, address)
+            if reason:
+                raise ConfigError(f"cannot reach the Dask scheduler {address}: {reason}"
+                                  ) from None
             if left <= attempt:
                 raise TimeoutError from None  # "no answer within {timeout} s"
         except Exception:  # noqa: BLE001 - Dask's handshake decoding foreign bytes
@@ -171,15 +175,60 @@ async def _connect(address: str, timeout: float) -> Any:
         attempt *= 2
 
 
-def _refused(exc: BaseException | None) -> bool:
-    """Whether ``exc`` or an exception it was raised from is a refused connection."""
+def _usable(address: str) -> dict[str, Any]:
+    """The connection arguments of a Dask client for ``address``; :class:`ConfigError` when
+    Dask cannot connect over its protocol here (``ucx://`` without its package) or the
+    protocol needs settings that are missing (``tls://`` without Dask's TLS configuration):
+    Dask raised those before contacting anything, and they were taken for a server's answer
+    that is not Dask's."""
+    from distributed.comm.addressing import parse_address
+    from distributed.comm.registry import get_backend
+    from distributed.security import Security
+
+    scheme = parse_address(address)[0]
+    try:
+        get_backend(scheme).get_connector()
+    except Exception as exc:  # noqa: BLE001 - unknown scheme, package missing, abstract class
+        detail = ("its package is not installed here" if isinstance(exc, TypeError) else
+                  " ".join(str(exc).split()) or type(exc).__name__)  # (TypeError: abstract)
+        raise ConfigError(f"cannot reach the Dask scheduler {address}: Dask here cannot "
+                          f"connect over {scheme}:// ({detail})") from None
+    arguments = Security().get_connection_args("client")
+    if scheme in ("tls", "wss") and arguments.get("ssl_context") is None:
+        raise ConfigError(f"cannot reach the Dask scheduler {address}: {scheme}:// needs Dask's "
+                          f"TLS settings (distributed.comm.tls: ca-file, client cert and key) "
+                          f"in its configuration")
+    return arguments
+
+
+def _unreachable(exc: BaseException, address: str) -> str | None:
+    """Why ``address`` cannot be reached, when ``exc`` (or an exception it was raised from)
+    says so for good: a refused connection, an unknown host; None otherwise (a timeout)."""
+    import socket
+
+    from distributed.comm.addressing import get_address_host
+
+    if _refused(exc):
+        return "connection refused (nothing listens there)"
+    if _chained(exc, socket.gaierror):
+        return f"unknown host {get_address_host(address)}"
+    return None
+
+
+def _chained(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    """Whether ``exc`` or an exception it was raised from is a ``kind``."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, ConnectionRefusedError):
+        if isinstance(exc, kind):
             return True
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an exception it was raised from is a refused connection."""
+    return _chained(exc, ConnectionRefusedError)
 
 
 def _worker_version() -> str:
@@ -209,11 +258,23 @@ class _Dask:
             raise ConfigError("the Dask executor needs dask[distributed]: pip install "
                               "'xbarmem[dask]'") from None
         self.cluster = None
+        # Dask's own logs in this process stay silent while it is used (restored by close):
+        # a scheduler lost mid-sweep was logged by the client with a traceback of its
+        # reconnection before the sweep's one error line
+        self._restore_logs = _silence(_DASK_LOGS)
+        try:
+            self._start(workers, scheduler, Client, LocalCluster)
+        except BaseException:
+            self._restore_logs()
+            raise
+        threads = sum(self.client.nthreads().values()) or 1
+        self.slots = 2 * threads
+        self.grace = grace
+
+    def _start(self, workers: int | None, scheduler: str | None, Client, LocalCluster) -> None:  # noqa: N803 - the classes
+        """Join ``scheduler`` (its workers checked), or start a local cluster of ``workers``."""
         if scheduler:
-            try:
-                self.client = Client(scheduler, timeout="20s")
-            except OSError as exc:
-                raise ConfigError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+            self.client = _join(Client, scheduler, self._restore_logs)
             self.name = f"Dask cluster at {scheduler}"
             self._check_versions(scheduler)
         else:
@@ -232,18 +293,23 @@ class _Dask:
                                             scheduler_kwargs=_NO_DASHBOARD)
             self.client = Client(self.cluster)
             self.name = f"Dask LocalCluster ({count} workers)"
-        threads = sum(self.client.nthreads().values()) or 1
-        self.slots = 2 * threads
-        self.grace = grace
 
     def _check_versions(self, scheduler: str) -> None:
-        """Refuse a cluster with a worker whose xbarmem is not this process's version."""
+        """Refuse a cluster with a worker that cannot run xbarmem (a Python without it: the
+        function sent cannot be loaded there) or runs another version of it."""
         from xbarmem.version import __version__
 
-        found = self.client.run(_worker_version)
-        other = {w: v for w, v in found.items() if v != __version__}
-        if other:
+        found = self.client.run(_worker_version, on_error="return")
+        broken = {w: v for w, v in found.items() if not isinstance(v, str)}
+        other = {w: v for w, v in found.items() if isinstance(v, str) and v != __version__}
+        if broken or other:
             self.close()
+        if broken:
+            worker, error = sorted(broken.items())[0]
+            raise ConfigError(f"Dask worker {worker} of {scheduler} cannot run xbarmem "
+                              f"({_cause(error)}; {len(broken)} of {len(found)} workers): "
+                              f"install xbarmem {__version__} in the Python of every worker")
+        if other:
             worker, version = sorted(other.items())[0]
             raise ConfigError(f"Dask worker {worker} of {scheduler} has xbarmem {version}, this "
                               f"process {__version__} ({len(other)} of {len(found)} workers "
@@ -309,27 +375,84 @@ class _Dask:
             self.client.cancel(list(futures))
 
     def close(self, wait: bool = True) -> None:
-        """Close the client (and the local cluster), with Dask's and its event loop's logs
-        silenced meanwhile: a shutdown racing the workers' heartbeats (on Ctrl-C / SIGTERM)
-        logged errors and tracebacks that are not the user's to act on."""
-        with _logs_silenced(("distributed", "tornado", "asyncio")):
+        """Close the client (and the local cluster); Dask's and its event loop's logs, silent
+        since the executor was made, are restored then: a shutdown racing the workers'
+        heartbeats (on Ctrl-C / SIGTERM) logged errors and tracebacks that are not the user's
+        to act on."""
+        try:
             self.client.close()
             if self.cluster is not None:
                 self.cluster.close()
+        finally:
+            self._restore_logs()
 
 
-@contextlib.contextmanager
-def _logs_silenced(names: tuple[str, ...]) -> Iterator[None]:
-    """The loggers ``names`` log nothing below CRITICAL inside; their levels are restored."""
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
+#: the loggers of Dask and of its event loop
+_DASK_LOGS = ("distributed", "tornado", "asyncio")
+
+
+def _silence(names: tuple[str, ...]) -> Callable[[], None]:
+    """Make the loggers ``names`` and their children log nothing below CRITICAL; the function
+    returned restores their levels (once; later calls do nothing). Children are set too:
+    Dask's configuration gives some their own level (``distributed.client``), which a
+    parent's level does not override."""
+    prefixes = tuple(f"{name}." for name in names)
+    known = list(logging.root.manager.loggerDict.items())
+    loggers = [logging.getLogger(name) for name in names] + [
+        logger for key, logger in known
+        if key.startswith(prefixes) and isinstance(logger, logging.Logger)]
+    levels = [(logger, logger.level) for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
+
+    def restore() -> None:
+        while levels:
+            logger, level = levels.pop()
             logger.setLevel(level)
+
+    return restore
+
+
+def _join(client: Callable[..., Any], scheduler: str, restore_logs: Callable[[], None]) -> Any:
+    """A Dask ``client`` of ``scheduler``; :class:`ConfigError` (one line, the logs restored)
+    when it cannot be made: the scheduler gone since it was checked, a Dask version it
+    refuses (Dask raised an ImportError). Dask's warning that this process and the cluster
+    run other versions of some packages (a table, with Dask's file path) is not shown: only
+    JSON text crosses the wire, and xbarmem's own version is checked on every worker."""
+    import warnings
+
+    from distributed.versions import VersionMismatchWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", VersionMismatchWarning)
+            return client(scheduler, timeout="20s")
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, versions Dask refuses
+        restore_logs()
+        raise ConfigError(f"cannot join the Dask scheduler {scheduler}: {_cause(exc)}") from None
+
+
+def _cause(exc: BaseException) -> str:
+    """``Kind: message`` of ``exc`` on one line; an error a worker sent back as a plain
+    ``Exception`` whose message is the original's repr is shown as the original."""
+    import re
+
+    text = " ".join(str(exc).split())
+    wrapped = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\((['\"])(.*)\2\)", text)
+    if type(exc) is Exception and wrapped:
+        return f"{wrapped[1]}: {wrapped[3]}"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def failure_text(exc: BaseException) -> str:
+    """The one line a failed group reports: ``Kind: message``; for a group whose workers all
+    died running it (Dask's ``KilledWorker``), how often and the last worker, not Dask's
+    paragraph naming its task key and a web page."""
+    if type(exc).__name__ == "KilledWorker" and hasattr(exc, "allowed_failures"):
+        last = getattr(getattr(exc, "last_worker", None), "address", "?")
+        return (f"KilledWorker: the workers running it died {exc.allowed_failures + 1} times "
+                f"(the last: {last}; out of memory, or killed?)")
+    return _cause(exc)
 
 
 @contextlib.contextmanager

@@ -23,8 +23,8 @@ Executors (:mod:`xbarmem.experiments.executors`):
   same xbarmem installed, and pattern files at the same paths). The address is checked
   (:func:`~xbarmem.experiments.executors.check_scheduler`: it answers as a Dask scheduler
   with a worker, within ``executors.CONNECT_TIMEOUT`` seconds) before the store is opened;
-  workers of another xbarmem version are refused when the cluster is joined, and a group sent
-  to one that joins later fails (:func:`xbarmem.experiments.trial.run_group_json`). A
+  workers without xbarmem or of another version are refused when the cluster is joined, and a
+  group sent to one that joins later fails (:func:`xbarmem.experiments.trial.run_group_json`). A
   scheduler lost mid-sweep, or a cluster that has had no worker for
   ``executors.WORKER_GRACE`` seconds while groups wait (its workers left or died), raises
   :class:`~xbarmem.errors.ExecutorLost` (the stored groups stay; running the sweep again
@@ -48,6 +48,7 @@ from xbarmem.experiments.executors import (
     WORKER_GRACE,
     check_executor,
     check_scheduler,
+    failure_text,
     make_executor,
 )
 from xbarmem.experiments.pool import discard
@@ -217,21 +218,21 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     try:
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
         queue = _queue(specs, db, report)
-        todo = report.total - report.already
-        if on_plan is not None:
-            on_plan(todo, report.already)
-        progress = _Work(queue, db, on_progress, on_work)
-        if queue:
-            executor = _executor(db, made, (jobs, workers, scheduler, worker_grace))
-            report.executor = executor.name
-            try:
+        # made before the plan is reported: a cluster refused shows no progress first
+        executor = _executor(db, made, (jobs, workers, scheduler, worker_grace)) if queue else None
+        try:
+            if on_plan is not None:
+                on_plan(report.total - report.already, report.already)
+            progress = _Work(queue, db, on_progress, on_work)
+            if executor is not None:
+                report.executor = executor.name
                 _drive(db, queue, executor, report, progress)
-            except BaseException:
+        except BaseException:
+            if executor is not None:
                 executor.close(wait=False)  # interrupted: do not wait for running groups
-                raise
-            executor.close()
-        else:
-            discard()  # nothing to run: workers started ahead for it are not needed
+            raise
+        # (nothing to run: workers started ahead for it are not needed)
+        executor.close() if executor is not None else discard()
         report.seconds = time.perf_counter() - began
         return report
     finally:
@@ -358,7 +359,7 @@ def _collect(db, owner, fut, item, report, on_progress) -> None:
     except Exception as exc:  # noqa: BLE001 - a failing group must not stop others
         report.failures.append({"sweep": name, "keys": [t.key for t in group],
                                 "group": describe_group(group, report.varying(name)),
-                                "error": f"{type(exc).__name__}: {exc}"})
+                                "error": failure_text(exc)})
         db.release(owner, [t.key for t in group])
     else:
         configs = {t.key: t.config for t in group}

@@ -1,0 +1,180 @@
+"""A sweep on a Dask cluster that breaks under it, as a lab's would: the scheduler gone
+mid-sweep, workers that cannot import xbarmem, addresses Dask cannot use. Clusters run in
+this process (``processes=False``); each test takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+
+import pytest
+from conftest import tiny_sweep
+
+from xbarmem.errors import ConfigError, ExecutorLost
+from xbarmem.experiments import executors
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.sweep import load_sweep
+from xbarmem.version import __version__
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture
+def spec(tmp_path):
+    """A sweep of 4 tiny trials, one group each."""
+    file = tmp_path / "tiny.toml"
+    file.write_text(tiny_sweep("tiny", seeds=2))
+    return load_sweep(file)
+
+
+def _cluster():
+    """A scheduler and a worker in this process, on TCP as a lab's cluster."""
+    return distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                    protocol="tcp", dashboard_address=":0")
+
+
+@contextlib.contextmanager
+def _scheduler_and_worker():
+    """``(scheduler, run)``: a Dask scheduler and one worker on TCP, on an event loop of a
+    thread of this process; ``run(coroutine)`` runs on that loop. Unlike a LocalCluster's,
+    the scheduler can be closed under its clients and everything still ends at once."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def run(coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(30)
+
+    async def start():
+        scheduler = await distributed.Scheduler(host="127.0.0.1", port=0,
+                                                dashboard_address=":0")
+        return scheduler, await distributed.Worker(scheduler.address, nthreads=1)
+
+    scheduler, worker = run(start())
+    try:
+        yield scheduler, run
+    finally:
+        run(worker.close(executor_wait=False, timeout=2))
+        run(scheduler.close())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def _rows(store) -> list[str]:
+    with sqlite3.connect(store) as db:
+        return [key for (key,) in db.execute("SELECT key FROM trials")]
+
+
+def test_a_scheduler_lost_mid_sweep_stops_it_quietly_and_it_resumes(tmp_path, spec, caplog,
+                                                                    capfd):
+    """A scheduler killed mid-sweep: the one error line was preceded by Dask's client logging
+    an error with a traceback of its cancelled reconnection (``distributed.client``)."""
+    store = tmp_path / "r.sqlite"
+    with _scheduler_and_worker() as (scheduler, run):
+        def lose_the_scheduler(n: int) -> None:  # once the first group is stored
+            run(scheduler.close())
+
+        with pytest.raises(ExecutorLost, match="lost the connection to the Dask cluster"):
+            run_sweep(spec, store, scheduler=scheduler.address, on_progress=lose_the_scheduler)
+    logged = [r for r in caplog.records if r.levelno >= logging.WARNING
+              and r.name.startswith(("distributed", "tornado", "asyncio"))]
+    assert not logged, [r.getMessage() for r in logged]
+    assert "Traceback" not in capfd.readouterr().err
+    stored = _rows(store)
+    assert 1 <= len(stored) < len(spec.trials)
+    with _cluster() as again:  # the same command again: the missing trials only
+        report = run_sweep(spec, store, scheduler=again.scheduler_address)
+    assert report.already == len(stored) and report.inserted == len(spec.trials) - len(stored)
+    assert sorted(_rows(store)) == sorted(t.key for t in spec.trials)
+
+
+def _no_xbarmem():
+    raise ModuleNotFoundError("No module named 'xbarmem'")
+
+
+def test_workers_without_xbarmem_are_refused_in_one_line(tmp_path, spec, monkeypatch, capfd):
+    """Workers started in a Python without xbarmem: the sweep ended with Dask's exception of
+    the worker (a 200-line traceback through Dask's files), after a warning table of the
+    cluster's mismatched package versions, leaving an empty store."""
+    monkeypatch.setattr(executors, "_worker_version", _no_xbarmem)  # the in-process worker
+    with _cluster() as cluster:
+        address, worker = cluster.scheduler_address, next(iter(cluster.scheduler.workers))
+        with pytest.raises(ConfigError) as info:
+            run_sweep(spec, tmp_path / "r.sqlite", scheduler=address)
+    assert str(info.value) == (
+        f"Dask worker {worker} of {address} cannot run xbarmem (ModuleNotFoundError: No "
+        f"module named 'xbarmem'; 1 of 1 workers): install xbarmem {__version__} in the "
+        f"Python of every worker")
+    assert not list(tmp_path.glob("r.sqlite*"))  # no (empty) store left behind
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_cluster_of_other_package_versions_is_joined_without_dask_warnings(monkeypatch,
+                                                                              recwarn):
+    """Only JSON text crosses the wire, so another numpy on the workers does not matter; Dask
+    warned with a table of the mismatched versions and its own file's path."""
+    import distributed.versions as versions
+
+    original = versions.get_versions
+
+    def other_numpy(*args, **kwargs):  # what this process tells the scheduler it runs
+        found = original(*args, **kwargs)
+        return {**found, "packages": {**found["packages"], "numpy": "0.0.0"}}
+
+    with _cluster() as cluster:
+        monkeypatch.setattr(versions, "get_versions", other_numpy)
+        executors.make_executor(scheduler=cluster.scheduler_address).close()
+    assert not [w for w in recwarn if issubclass(w.category, versions.VersionMismatchWarning)]
+
+
+@pytest.mark.parametrize(("address", "named"), [
+    ("tcp://no-such-host.invalid:8786", "unknown host no-such-host.invalid"),
+    ("ucx://127.0.0.1:8786", r"Dask here cannot connect over ucx:// \(its package is not "
+                             r"installed here\)$"),
+    ("tls://127.0.0.1:8786", "tls:// needs Dask's TLS settings"),
+])
+def test_addresses_dask_cannot_use_are_named_so_at_once(address, named, monkeypatch):
+    """An unknown host waited out the 5-s timeout and said "no answer"; a protocol Dask
+    cannot use here (ucx:// without its package, tls:// without certificates) was refused
+    as a server that "answers but is not a Dask scheduler" without anything contacted."""
+    import time
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 30.0)
+    monkeypatch.delenv("DASK_DISTRIBUTED__COMM__TLS__CA_FILE", raising=False)
+    began = time.monotonic()
+    with pytest.raises(ConfigError, match=named) as info:
+        executors.check_scheduler(address)
+    assert time.monotonic() - began < 3 and "\n" not in str(info.value)
+    assert str(info.value).startswith(f"cannot reach the Dask scheduler {address}: ")
+
+
+def test_a_group_whose_workers_died_says_so_in_one_line():
+    """A group whose workers all died running it (out of memory, killed) failed with Dask's
+    paragraph naming its task key and a web page."""
+    from distributed.scheduler import KilledWorker
+
+    class Worker:  # the scheduler's record of the last worker
+        address = "tcp://10.0.0.7:40000"
+
+    assert executors.failure_text(KilledWorker("run_group_json-0f3c", Worker(), 3)) == (
+        "KilledWorker: the workers running it died 4 times (the last: tcp://10.0.0.7:40000; "
+        "out of memory, or killed?)")
+    assert executors.failure_text(RuntimeError("bad\n value")) == "RuntimeError: bad value"
+
+
+def test_the_cli_refuses_workers_without_xbarmem_in_one_line_before_any_bar(
+        run_cli, tmp_path, monkeypatch):
+    """The refusal came after the progress bar had been drawn (and left an empty store)."""
+    monkeypatch.setattr(executors, "_worker_version", _no_xbarmem)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.toml").write_text(tiny_sweep("tiny", seeds=1))
+    with _cluster() as cluster:
+        code, out, err = run_cli("sweep", "tiny.toml", "--store", "r.sqlite", "--scheduler",
+                                 cluster.scheduler_address)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: Dask worker ") and "cannot run xbarmem" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]
