@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 import threading
@@ -178,3 +179,31 @@ def test_the_cli_refuses_workers_without_xbarmem_in_one_line_before_any_bar(
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
     assert err.startswith("error: Dask worker ") and "cannot run xbarmem" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml"]
+
+
+def test_workers_get_the_pattern_files_absolute_path(tmp_path, monkeypatch):
+    """A sweep of a pattern file given by a relative path, on workers started in another
+    folder: every group failed with FileNotFoundError (the workers read the path from theirs).
+    The stored rows keep the path as planned, so the keys and a resumed sweep are unchanged."""
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.save("pats.npy", np.sign(rng.standard_normal((6, 16))).astype("float32"))
+    (tmp_path / "f.toml").write_text(tiny_sweep("filed", seeds=1).replace(
+        'data = "random"', 'data = "pats.npy"'))
+    spec = load_sweep(tmp_path / "f.toml")
+    sent: list[dict] = []
+    real = executors.run_group_json
+
+    def recorded(payload, progress=None):
+        sent.extend(t["config"] for t in json.loads(payload)["trials"])
+        return real(payload, progress)
+
+    monkeypatch.setattr(executors, "run_group_json", recorded)
+    report = run_sweep(spec, tmp_path / "r.sqlite")
+    assert report.inserted == len(spec.trials) and not report.failures
+    assert {c["data"] for c in sent} == {str(tmp_path / "pats.npy")}
+    with sqlite3.connect(tmp_path / "r.sqlite") as db:
+        stored = {json.loads(c)["data"] for (c,) in db.execute("SELECT config FROM trials")}
+    assert stored == {"pats.npy"}

@@ -34,6 +34,7 @@ Executors (:mod:`xbarmem.experiments.executors`):
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -345,9 +346,20 @@ def _drive(db, queue, executor, report, on_progress) -> None:
 
 
 def _submit(executor, group: list[Trial], threads: int, partial: Callable[[float], None]):
-    payload = json.dumps({"trials": [{"key": t.key, "config": t.config} for t in group],
-                          "threads": threads}, allow_nan=False)
+    payload = json.dumps({"trials": [{"key": t.key, "config": for_workers(t.config)}
+                                     for t in group], "threads": threads}, allow_nan=False)
     return executor.submit(payload, partial)
+
+
+def for_workers(config: dict[str, Any]) -> dict[str, Any]:
+    """A trial's ``config`` as it is sent to a worker: the relative path of its pattern file
+    made absolute from this process's folder (Dask workers started in another folder read
+    no file, or another one, at the relative path). The trial's key and stored config keep
+    the path as planned; the worker checks the file's SHA-256 (``data_sha256``)."""
+    data = config.get("data")
+    if config.get("data_sha256") and isinstance(data, str) and not os.path.isabs(data):
+        return {**config, "data": os.path.abspath(data)}
+    return config
 
 
 def _collect(db, owner, fut, item, report, on_progress) -> None:
