@@ -165,6 +165,8 @@ def test_a_group_whose_workers_died_says_so_in_one_line():
         "KilledWorker: the workers running it died 4 times (the last: tcp://10.0.0.7:40000; "
         "out of memory, or killed?)")
     assert executors.failure_text(RuntimeError("bad\n value")) == "RuntimeError: bad value"
+    assert executors.failure_text(KilledWorker("k", Worker(), 0)).startswith(
+        "KilledWorker: the workers running it died 1 time (the last")
 
 
 def test_the_cli_refuses_workers_without_xbarmem_in_one_line_before_any_bar(
@@ -207,3 +209,18 @@ def test_workers_get_the_pattern_files_absolute_path(tmp_path, monkeypatch):
     with sqlite3.connect(tmp_path / "r.sqlite") as db:
         stored = {json.loads(c)["data"] for (c,) in db.execute("SELECT config FROM trials")}
     assert stored == {"pats.npy"}
+
+
+def test_a_failed_groups_line_names_the_grids_values_not_the_tables_they_resolve_to(tmp_path):
+    """A group of a sweep over fault rates and seeds failed with its resolved chip and rule
+    options printed whole (a thousand characters of JSON): both vary with the grid."""
+    from xbarmem.experiments.runner import describe_group, varying_keys
+
+    text = tiny_sweep("two", seeds=2, rules=("adaptive",), fault_rates=[0.0, 0.1])
+    (tmp_path / "t.toml").write_text(text)
+    trials = load_sweep(tmp_path / "t.toml").trials
+    assert varying_keys(trials) == ["fault_rate", "seed"]
+    assert describe_group(trials[:1], varying_keys(trials)) == "fault_rate=0.0, seed=0"
+    grid = [type(t)(t.key, {**t.config, "rule_options": {"lr": lr}})  # a grid of rule options
+            for t in trials for lr in (0.1, 0.2)]
+    assert varying_keys(grid) == ["fault_rate", "seed", "rule_options"]

@@ -450,7 +450,8 @@ def failure_text(exc: BaseException) -> str:
     paragraph naming its task key and a web page."""
     if type(exc).__name__ == "KilledWorker" and hasattr(exc, "allowed_failures"):
         last = getattr(getattr(exc, "last_worker", None), "address", "?")
-        return (f"KilledWorker: the workers running it died {exc.allowed_failures + 1} times "
+        deaths = exc.allowed_failures + 1
+        return (f"KilledWorker: the workers running it died {deaths} time{'s' * (deaths != 1)} "
                 f"(the last: {last}; out of memory, or killed?)")
     return _cause(exc)
 

@@ -93,7 +93,23 @@ def varying_keys(trials: list[Trial]) -> list[str]:
     seeds), in configuration order."""
     configs = [t.config for t in trials]
     keys = list(dict.fromkeys(k for c in configs for k in c))
-    return [k for k in keys if len({_value(c.get(k)) for c in configs}) > 1]
+    varying = [k for k in keys if len({_value(c.get(k)) for c in configs}) > 1]
+    return [k for k in varying if not _derived(k, varying, configs)]
+
+
+def _derived(key: str, varying: list[str], configs: list[dict[str, Any]]) -> bool:
+    """Whether ``key``'s values are tables (the chip resolved from ``fault_rate``, the rule
+    options carrying ``seed``) that follow from the other ``varying`` keys' plain values: they
+    tell no group apart that those do not, and a failed group's line showed them whole."""
+    if not all(isinstance(c.get(key), dict) for c in configs):
+        return False
+    plain = [k for k in varying if not any(isinstance(c.get(k), dict) for c in configs)]
+    seen: dict[tuple[str, ...], str] = {}
+    for c in configs:
+        value = _value(c.get(key))
+        if seen.setdefault(tuple(_value(c.get(k)) for k in plain), value) != value:
+            return False
+    return True
 
 
 def describe_group(group: list[Trial], keys: list[str]) -> str:
