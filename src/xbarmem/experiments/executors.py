@@ -253,7 +253,7 @@ class _Dask:
     def __init__(self, workers: int | None, scheduler: str | None,
                  grace: float = WORKER_GRACE) -> None:
         try:
-            from distributed import Client, LocalCluster
+            import distributed  # noqa: F401 - Client and LocalCluster, imported where used
         except ImportError:
             raise ConfigError("the Dask executor needs dask[distributed]: pip install "
                               "'xbarmem[dask]'") from None
@@ -263,7 +263,7 @@ class _Dask:
         # reconnection before the sweep's one error line
         self._restore_logs = _silence(_DASK_LOGS)
         try:
-            self._start(workers, scheduler, Client, LocalCluster)
+            self._start(workers, scheduler)
         except BaseException:
             self._restore_logs()
             raise
@@ -271,8 +271,10 @@ class _Dask:
         self.slots = 2 * threads
         self.grace = grace
 
-    def _start(self, workers: int | None, scheduler: str | None, Client, LocalCluster) -> None:  # noqa: N803 - the classes
+    def _start(self, workers: int | None, scheduler: str | None) -> None:
         """Join ``scheduler`` (its workers checked), or start a local cluster of ``workers``."""
+        from distributed import Client, LocalCluster
+
         if scheduler:
             self.client = _join(Client, scheduler, self._restore_logs)
             self.name = f"Dask cluster at {scheduler}"
