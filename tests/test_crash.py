@@ -34,6 +34,11 @@ def _start(tmp_path: Path, code: str) -> subprocess.Popen:
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
+def _default_sigint() -> None:
+    """In a child before it runs: SIGINT's default action, as a terminal's process has it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(proc: subprocess.Popen, ready, what: str, timeout: float = 120) -> None:
     deadline = time.time() + timeout  # (a fresh interpreter imports torch: slow under load)
     while not ready():
@@ -302,8 +307,10 @@ def test_ctrl_c_or_sigterm_to_a_dask_sweep_is_one_line(tmp_path, sig):
     sweep.write_text(tiny_sweep("dask", seeds=4, fault_rates=[0.02 * i for i in range(30)]))
     args = [sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store", str(store),
             "--workers", "2", "--json"]
+    # Ctrl-C as in a terminal: a test run started in the background of a script inherits
+    # SIGINT ignored (and would pass it on), which no terminal's Ctrl-C meets
     proc = subprocess.Popen(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
     _wait_for(proc, lambda: count_rows(store) >= 4, "stored 4 rows", timeout=240)
     os.killpg(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
