@@ -263,6 +263,36 @@ def test_variation_shortfall_gets_its_spread_over_other_digits_as_the_reason(tmp
         assert f"Measured reason: {why}" in sec.markdown()
 
 
+@pytest.mark.parametrize("at_030,reason", [
+    ([0.2, 0.3, 0.52, 0.35], True),   # 1 of 4 selections would pass: the point holds here only
+    ([0.47, 0.52, 0.3, 0.55], False),  # 3 of 4 would pass: no reason
+])
+def test_variation_point_passing_on_the_section_digits_only_gets_a_reason(tmp_path, at_030,
+                                                                         reason):
+    """(d): a judged point that passes on the section's digits while fewer than half of the
+    other ten-digit selections would pass gets a measured reason saying so (its verdict is
+    still the section's); a point most selections pass gets none."""
+    main = {"adaptive, bounded": {0.0: 0.999, 0.22: 0.995, 0.30: 0.985},
+            "adaptive, variation-aware": {0.0: 0.999, 0.30: 0.99},
+            "pinv": {0.0: 1.0, 0.18: 0.99, 0.24: 0.82, 0.30: 0.5}}
+    spread = [{"trial": "evaluate", "result": {"cosine": c},
+               "config": {"rule": "pinv", "variation": 0.30, "seed": s, "rule_options": {}}}
+              for s, c in enumerate(at_030)]
+    ctx = SimpleNamespace(quick=True, out_dir=tmp_path, rows=lambda name: (
+        spread if name.endswith("selections") else _variation_rows(main)))
+    sec = rep.Variation().section(ctx)
+    assert sec.shortfalls == [] and sec.verdict == "reproduced"
+    if not reason:
+        assert sec.reasons == []
+        return
+    why, = sec.reasons
+    assert why == ("pinv at v = 0.3 passes on the first digit of each class (0.500), but over 4 "
+                   "other ten-digit selections it measures 0.343 on average (0.23-0.47, "
+                   "10-90%), and 1 of 4 would pass against the paper's 0.50 -- the point holds "
+                   "on the first digit of each class only.")
+    assert f"Measured reason: {why}" in sec.markdown()
+
+
 def test_patterns_shortfall_gets_the_pinv_spread_over_other_subsets(tmp_path, monkeypatch):
     """(c): the pseudo-inverse is also measured on other random subsets (seeds 100 and up); a
     point short of the paper gets how many of them would pass, a one-sided '>= 0.99' point is
