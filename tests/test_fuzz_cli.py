@@ -489,6 +489,17 @@ def test_the_limit_is_configurable(run_cli, tmp_path, monkeypatch):
 def test_huge_requests_are_refused_before_torch_is_loaded(tmp_path, args):
     """A fresh process refuses a huge request before it loads torch (the slow part of a start),
     so the refusal is quick and small (peak memory as the kernel reports it, Linux)."""
+    loaded, maxrss_kb, exit_code, err = _fresh_cli(tmp_path, *args)
+    assert exit_code == 2 and "need about" in err, err
+    assert not loaded and maxrss_kb < 500 * 1024
+    assert not list(tmp_path.iterdir())
+
+
+def _fresh_cli(cwd: Path, *args: str, env: dict[str, str] | None = None
+               ) -> tuple[bool, int, int, str]:
+    """Run ``xbarmem ARGS`` in a fresh Python process in ``cwd`` (with ``env`` added): whether
+    torch was loaded when it ended, its peak RSS in KiB, its exit code and its stderr."""
+    import os
     import subprocess
     import sys
 
@@ -497,9 +508,31 @@ def test_huge_requests_are_refused_before_torch_is_loaded(tmp_path, args):
             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
             "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
             "print('torch' in sys.modules, hwm[0], code)")
-    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
     loaded, maxrss_kb, exit_code = proc.stdout.split()
-    assert exit_code == "2" and "need about" in proc.stderr, proc.stderr
-    assert loaded == "False" and int(maxrss_kb) < 500 * 1024
-    assert not list(tmp_path.iterdir())
+    return loaded == "True", int(maxrss_kb), int(exit_code), proc.stderr
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["evaluate", "{model}", "--probes", str(10**9)], ("3000000000 cue(s)", "need about")),
+    (["adapt", "{model}", "--probes", str(10**9)], ("3000000000 cue(s)", "need about")),
+    (["recall", "{model}", "cues.npy"], ("20000 cue(s)", "limit of 12 MiB")),
+    (["evaluate", "cues.npy"], ("cues.npy: not a readable safetensors model",)),
+    (["recall", "{model}.gz", "cues.npy"], ("no such model file",)),
+], ids=["evaluate", "adapt", "recall", "foreign", "missing"])
+def test_model_requests_are_refused_before_torch_is_loaded(tmp_path, model, args, fragments):
+    """evaluate, recall and adapt size the request from the model file's header (N, hidden
+    widths, the stored patterns, recall's cues) and refuse it before torch is loaded; they
+    used to load the model first. A foreign or missing model file is refused as early, with
+    its one line. (Cues: 20000 x 16, read within the 12 MiB limit; recalled, about 20 MiB.)"""
+    import numpy as np
+
+    np.save(tmp_path / "cues.npy", np.ones((20000, 16), np.int8))
+    before = snapshot(tmp_path)
+    loaded, maxrss_kb, exit_code, err = _fresh_cli(
+        tmp_path, *[a.format(model=model) for a in args], env={"XBARMEM_MAX_BYTES": "12M"})
+    assert_refused(exit_code, err, *fragments)
+    assert not loaded and maxrss_kb < 500 * 1024
+    assert snapshot(tmp_path) == before

@@ -134,12 +134,13 @@ def adapt_cmd(
     out_path: AdaptOut = None,
     json_out: output_options.Json = False,
 ) -> None:
+    _check_adapt_options(ctx, model, read_back, log, out_path)
+    given.model_request(model, probes=probes)  # (before torch is loaded)
     from xbarmem.deploy.chip_loop import check_settings, default_trainer
     from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
 
-    _check_adapt_options(ctx, model, read_back, log, out_path)
     memory, stored = load_model(model, patterns_required=True)
     _check_export_dir(memory, export_dir, out_path, {"MODEL": model, "--read-back": read_back})
     check_settings(memory, rounds, tolerance * 1e-6)

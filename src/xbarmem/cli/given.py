@@ -24,6 +24,7 @@ from xbarmem.names import ARCHS, BIT_CORRUPTIONS, default_cues
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
     from xbarmem.hardware.faults import FaultMap
+    from xbarmem.memory.model_meta import ModelMeta
 
 
 def given(ctx: typer.Context, name: str) -> bool:
@@ -231,6 +232,24 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
     if data is not None:
         check_image_neurons(data, n)
 
+
+def model_request(model: Path, *, probes: int = 0) -> ModelMeta:
+    """The metadata of the model file ``model`` from its header alone (read and checked
+    without torch: a foreign or damaged file is refused as loading it would be), after
+    refusing ``probes`` cues per stored pattern recalled through it as :func:`check_request`
+    does -- the check before torch is loaded of the commands that load a model (the full
+    check follows the load)."""
+    from xbarmem.memory.model_header import read_header
+
+    head = read_header(model, shapes=True)
+    check_model_cues(head.meta, head.stored * probes)
+    return head.meta
+
+
+def check_model_cues(meta: ModelMeta, cues: int) -> None:
+    """Refuse recalling ``cues`` cues through the model ``meta`` describes (its header) when
+    the estimate is above the memory limit (:func:`check_request`)."""
+    check_request(meta.n_neurons, networks=0, cues=cues, hidden=meta.hidden)
 
 # ------------------------------------------------------------------------------ trainer options
 def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any) -> dict[str, Any]:

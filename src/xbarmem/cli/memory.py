@@ -210,12 +210,13 @@ def evaluate(
     json_out: output_options.Json = False,
     neurons: old_options.OldActivation = None,
 ) -> None:
+    activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
+                              use=f"--activation {neurons}")
+    given.model_request(model, probes=probes)  # (before torch is loaded)
     from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
 
-    activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
-                              use=f"--activation {neurons}")
     memory, stored = load_model(model, patterns_required=True)
     corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,
                                                 level)
@@ -265,20 +266,22 @@ def recall(
     json_out: output_options.Json = False,
 ) -> None:
     paths.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
-    import torch
-
     from xbarmem.data.patterns import validate_patterns
     from xbarmem.data.readers import load_file
-    from xbarmem.memory.base import memory_kind
+
+    meta = given.model_request(model)  # the cues are read and sized before torch is loaded
+    kind = meta.kind or "binary"
+    x = load_file(cues, kind=kind, zero_one=zero_one).patterns
+    if x.shape[1] != meta.n_neurons:
+        raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
+                          f"{model} has N = {meta.n_neurons}")
+    x = validate_patterns(x, kind=kind, n_neurons=meta.n_neurons)
+    given.check_model_cues(meta, len(x))
+    import torch
+
     from xbarmem.memory.io import load_memory
 
     memory = load_memory(model)
-    kind = memory_kind(memory) or "binary"
-    x = load_file(cues, kind=kind, zero_one=zero_one).patterns
-    if x.shape[1] != memory.n_neurons:
-        raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
-                          f"{model} has N = {memory.n_neurons}")
-    x = validate_patterns(x, kind=kind, n_neurons=memory.n_neurons)
     given.check_request(memory.n_neurons, networks=0, cues=len(x), hidden=memory.hidden_sizes)
     res = memory.recall(torch.as_tensor(x), mode=mode,
                         activation="sign" if kind == "binary" else "tanh",

@@ -41,11 +41,11 @@ from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import memory_from_sizes
 from xbarmem.memory.model_header import (
-    MAX_HEADER,
     check_tensor_shapes,
     checked_meta,
     header_metadata,
     parse_header,
+    read_header,
 )
 from xbarmem.memory.model_meta import FORMAT, ModelMeta, SavedPatterns
 from xbarmem.memory.saved_tensors import check_target_gain, saved_targets, set_saved_conductances
@@ -220,19 +220,7 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a saved model (chip, rule, seeds, versions), checked against
     :class:`ModelMeta`; only the file's header is read. Errors as :func:`load_memory`."""
-    path = as_path(path)
-    try:
-        with path.open("rb") as handle:
-            first = handle.read(8)  # kept as read: what_is() tells an empty file, a pickle...
-            size = int.from_bytes(first, "little")
-            head = handle.read(min(size, MAX_HEADER)) if len(first) == 8 else b""
-    except OSError as exc:
-        read_bytes(path, "model file")  # the one message for missing / directory / unreadable
-        raise FileFormatError(f"cannot read model file {path}: {exc}") from None
-    raw = first + head
-    data, constants = header_metadata(path, parse_header(path, raw, whole=False))
-    checked_meta(path, data, constants)
-    return data
+    return read_header(as_path(path)).data
 
 
 def _read(path: Path) -> tuple[ModelMeta, dict[str, np.ndarray]]:

@@ -4,17 +4,18 @@ the ``xbarmem`` metadata it carries (:func:`header_metadata`, strict JSON) check
 declared schema :class:`~xbarmem.memory.model_meta.ModelMeta` (:func:`checked_meta`), and the
 tensors that metadata implies (:func:`check_tensor_shapes`: float, of the right shapes, no
 other). Every problem is one :class:`~xbarmem.errors.FileFormatError` naming the file; used by
-:mod:`xbarmem.memory.io`.
+:mod:`xbarmem.memory.io`. :func:`read_header` reads and checks the header of a file without its
+tensors and without torch (the command line sizes a request by it before it loads torch).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.files import parse_text, what_is
+from xbarmem.files import parse_text, read_bytes, what_is
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.memory.model_meta import FORMAT, ModelMeta
 
@@ -116,3 +117,44 @@ def check_tensor_shapes(path: Path, meta: ModelMeta, header: dict[str, Any]) -> 
     if missing:
         raise FileFormatError(f"{path}: invalid model contents: missing tensor(s) "
                               f"{', '.join(missing)}")
+
+
+class ModelHeader(NamedTuple):
+    """A model file's header (:func:`read_header`)."""
+
+    #: the ``xbarmem`` metadata as stored (JSON)
+    data: dict[str, Any]
+    #: the same, checked against the declared schema
+    meta: ModelMeta
+    #: the safetensors tensor table: name -> ``{"dtype", "shape", "data_offsets"}``
+    tensors: dict[str, Any]
+
+    @property
+    def stored(self) -> int:
+        """How many patterns were saved with the model (0 without them)."""
+        entry = self.tensors.get("patterns")
+        return int(entry["shape"][0]) if entry and entry["shape"] else 0
+
+
+def read_header(path: Path, *, shapes: bool = False) -> ModelHeader:
+    """The header of the model file ``path`` (only its first bytes are read; no torch), its
+    metadata checked (:func:`checked_meta`) and, with ``shapes``, its tensors' names, dtypes
+    and shapes against that metadata (:func:`check_tensor_shapes`). A missing, unreadable or
+    non-regular file (a folder, a named pipe) and a foreign or damaged one raise
+    :class:`~xbarmem.errors.FileFormatError` naming it."""
+    try:
+        if not path.is_file():
+            read_bytes(path, "model file")  # the one message for missing / folder / pipe
+        with path.open("rb") as handle:
+            first = handle.read(8)  # kept as read: what_is() tells an empty file, a pickle...
+            size = int.from_bytes(first, "little")
+            head = handle.read(min(size, MAX_HEADER)) if len(first) == 8 else b""
+    except OSError as exc:
+        read_bytes(path, "model file")  # the one message for missing / directory / unreadable
+        raise FileFormatError(f"cannot read model file {path}: {exc}") from None
+    header = parse_header(path, first + head, whole=False)
+    data, constants = header_metadata(path, header)
+    meta = checked_meta(path, data, constants)
+    if shapes:
+        check_tensor_shapes(path, meta, header)
+    return ModelHeader(data, meta, {k: v for k, v in header.items() if k != "__metadata__"})
