@@ -225,6 +225,68 @@ def test_load_random_bytes(tmp_path):
         assert str(info.value) == f"{path}: not a readable safetensors model (bad header size)"
 
 
+
+@pytest.mark.parametrize("make", ["fifo", "folder"])
+def test_model_that_is_no_regular_file(tmp_path, make):
+    """A named pipe or a folder given as the model is refused as loading refuses it: reading
+    the header of a pipe waited for a writer that never came."""
+    import os
+
+    path = tmp_path / "m.safetensors"
+    if make == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("named pipes")
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    expected = "is not a regular file" if make == "fifo" else "is a directory, not a file"
+    for read in (load_memory, read_metadata):
+        assert expected in _refusal_within_seconds(read, path), read
+
+
+def _refusal_within_seconds(read, path, seconds: float = 10.0) -> str:
+    """The FileFormatError message of ``read(path)``; a read still waiting after ``seconds``
+    (on a named pipe) is released by opening the pipe for writing, and fails the test."""
+    import threading
+
+    got: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            read(path)
+            got.append(None)
+        except BaseException as exc:  # handed to the test's thread, checked there
+            got.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        path.open("wb").close()  # the reader's open returns; then it reads an empty file
+        thread.join(seconds)
+        raise AssertionError(f"{read.__name__} waited on {path.name}")
+    assert got and isinstance(got[0], FileFormatError), got
+    return str(got[0])
+
+
+def test_read_header_counts_the_stored_patterns_and_checks_shapes(tmp_path, rram_memory):
+    """The torch-free header reader gives the stored pattern count (0 without patterns) and,
+    with ``shapes``, refuses tensors the metadata does not imply as loading does."""
+    from xbarmem.memory.model_header import read_header
+
+    pset = random_patterns(5, rram_memory.n_neurons, seed=1)
+    path = save_memory(rram_memory, tmp_path / "m.safetensors", patterns=pset)
+    head = read_header(path, shapes=True)
+    assert (head.stored, head.meta.n_neurons, head.data["format"]) == (5, 16, FORMAT)
+    assert read_header(save_memory(rram_memory, tmp_path / "bare.safetensors")).stored == 0
+    with safe_open(str(path), framework="numpy") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        metadata = handle.metadata()
+    save_file({**tensors, "patterns": tensors["patterns"][:, :3]}, str(path), metadata=metadata)
+    assert read_header(path).stored == 5  # (shapes unchecked)
+    with pytest.raises(FileFormatError, match="tensor 'patterns' is F32 \\[5, 3\\]"):
+        read_header(path, shapes=True)
+
 @pytest.mark.parametrize("metadata", [None, {"other": "1"}, {"xbarmem": "{not json"},
                                       {"xbarmem": "[1, 2, 3]"}, {"xbarmem": '"text"'},
                                       {"xbarmem": '{"format": "someone-else/2"}'},
