@@ -271,7 +271,7 @@ def test_run_sweep_checks_its_callbacks_before_opening_the_store(tmp_path):
     spec = parse_sweep({"sweep": {"name": "s", "trial": "capacity", "seeds": 1},
                         "base": {"data": "random", "n_neurons": 16, "rule": "pinv",
                                  "counts": [2], "probes": 1}})
-    for key in ("on_plan", "on_progress", "on_work"):
+    for key in ("on_plan", "on_progress", "on_work", "on_failure"):
         _refused(lambda key=key: run_sweep(spec, tmp_path / "s.sqlite", **{key: "x"}),
                  f"{key} must be a function", ArgumentError)
     assert list(tmp_path.iterdir()) == []

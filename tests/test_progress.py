@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from xbarmem.cli.progress import ETA_AFTER_SECONDS, eta_seconds
+from xbarmem.cli.progress import ETA_AFTER_SECONDS, EtaColumn, eta_seconds
 from xbarmem.experiments.runner import cost_parts, group_cost, run_sweep, trial_cost
 from xbarmem.experiments.sweep import parse_sweep
 from xbarmem.learning.adaptive import AdaptiveTrainer
@@ -133,3 +133,109 @@ def test_eta_waits_for_enough_measurement():
     assert eta_seconds(10.0, 10.0, 100.0) == pytest.approx(90.0)  # 10% in 10 s
     assert eta_seconds(ETA_AFTER_SECONDS, 1.0, 100.0) == pytest.approx(99 * ETA_AFTER_SECONDS)
     assert eta_seconds(100.0, 0.0, 100.0) is None and eta_seconds(5.0, 1.0, None) is None
+
+
+def test_eta_counts_failed_work_as_behind_and_ends_with_it():
+    """Work that failed (a failed sweep group) is not completed: the bar stays short of its
+    end, but the ETA counts it as settled and is gone once nothing is left to run."""
+    from rich.progress import Progress
+
+    clock = [0.0]
+    bar = Progress(get_time=lambda: clock[0])
+    task = bar.add_task("sweep", total=100.0, failed_work=0.0)
+    bar.update(task, completed=10.0)
+    clock[0] = 10.0
+
+    def eta() -> str:
+        return EtaColumn().render(bar.tasks[0]).plain
+
+    assert eta() == "ETA 0:01:30"  # 10% in 10 s
+    bar.update(task, failed_work=40.0)
+    assert eta() == "ETA 0:00:10"  # 50% settled in 10 s
+    bar.update(task, completed=60.0)
+    assert eta() == "" and not bar.tasks[0].finished
+
+
+@pytest.fixture
+def half_fails(tmp_path):
+    """Two sweeps of 4 one-trial groups in one queue; the pattern file of the second changes
+    after planning, so each of its groups fails in the worker (any executor's) and the
+    first sweep's are stored."""
+    import numpy as np
+
+    rng, file = np.random.default_rng(0), tmp_path / "pats.npy"
+    np.save(file, np.sign(rng.standard_normal((6, 16))).astype("float32"))
+    specs = [parse_sweep({"sweep": {"name": name, "trial": "evaluate", "seeds": 2, "batch": 1},
+                          "base": {"data": data, "n_neurons": 16, "patterns": 3,
+                                   "selection": "first", "probes": 2, "max_iterations": 10},
+                          "grid": {"rule": ["hebb", "pinv"]}})
+             for name, data in (("ok", "random"), ("filed", str(file)))]
+    np.save(file, -np.sign(rng.standard_normal((6, 16))).astype("float32"))
+    return specs
+
+
+def test_failed_groups_are_reported_as_failed_not_as_done(tmp_path, half_fails):
+    stored: list[int] = []
+    failed: list[tuple[int, float]] = []
+    work: list[tuple[float, float]] = []
+    report = run_sweep(half_fails, tmp_path / "h.sqlite", on_progress=stored.append,
+                       on_failure=lambda n, w: failed.append((n, w)),
+                       on_work=lambda d, t: work.append((d, t)))
+    assert report.inserted == 4 and len(report.failures) == 4
+    assert "changed after the sweep was planned" in report.failures[0]["error"]
+    assert stored == [1, 1, 1, 1] and [n for n, _ in failed] == [1, 1, 1, 1]
+    filed = [t.config for t in half_fails[1].trials]
+    assert sorted(w for _, w in failed) == pytest.approx(sorted(map(trial_cost, filed)))
+    total = work[-1][1]
+    assert work[-1][0] == pytest.approx(total - sum(w for _, w in failed))
+    assert work[-1][0] == pytest.approx(sum(trial_cost(t.config) for t in half_fails[0].trials))
+
+
+def _bar_of(monkeypatch, specs, store, **executor):
+    """The report, the task of the CLI's sweep bar (``run_with_progress``) when it ended and
+    its row as printed: plain (spaces collapsed) and in colour."""
+    import io
+
+    from rich.console import Console
+
+    import xbarmem.cli.experiments as cli_experiments
+
+    bars = []
+    real = cli_experiments.work_bar
+    monkeypatch.setattr(cli_experiments, "console", Console(file=io.StringIO(), width=160))
+    monkeypatch.setattr(cli_experiments, "work_bar",
+                        lambda *a, **k: bars.append(real(*a, **k)) or bars[-1])
+    report = cli_experiments.run_with_progress(specs, store, scheduler=None, **executor)
+    row = Console(file=io.StringIO(), record=True, width=160, force_terminal=True,
+                  color_system="standard")
+    row.print(bars[0].make_tasks_table(bars[0].tasks))
+    styled = row.export_text(styles=True, clear=False)
+    return report, bars[0].tasks[0], " ".join(row.export_text().split()), styled
+
+
+@pytest.mark.parametrize("executor", [{"jobs": 1, "workers": None},
+                                      {"jobs": 2, "workers": None},
+                                      {"jobs": 1, "workers": 2}],
+                         ids=["in-process", "process-pool", "dask"])
+def test_the_sweep_bar_shows_failed_groups_in_every_executor(tmp_path, monkeypatch,
+                                                             half_fails, executor):
+    """The bar ended at 100% and ``8/8 trials`` when 4 of the 8 trials failed."""
+    if executor["workers"]:
+        pytest.importorskip("distributed")
+    report, task, plain, styled = _bar_of(monkeypatch, half_fails, tmp_path / "b.sqlite",
+                                          **executor)
+    assert report.inserted == 4 and len(report.failures) == 4
+    assert task.completed == pytest.approx(task.total / 2) and not task.finished
+    assert task.fields["failed_work"] == pytest.approx(task.total / 2)
+    assert " 50% 4/8 trials, 4 failed " in plain and "100%" not in plain
+    assert "4/8 trials, \x1b[31m4 failed\x1b[0m" in styled  # in red
+    assert "ETA" not in plain  # all the work is settled
+
+
+def test_a_successful_sweeps_bar_is_full_and_says_nothing_of_failures(tmp_path, monkeypatch,
+                                                                      half_fails):
+    report, task, plain, _ = _bar_of(monkeypatch, half_fails[:1], tmp_path / "b.sqlite",
+                                      jobs=1, workers=None)
+    assert report.inserted == 4 and not report.failures
+    assert task.finished and task.fields == {"detail": "4/4 trials"}
+    assert " 100% 4/4 trials " in plain and "fail" not in plain and "ETA" not in plain

@@ -61,13 +61,16 @@ def run_with_progress(spec, store: ResultStore | Path, *, jobs: int, workers: in
                       scheduler: str | None, quiet: bool = False, threads: int = 1):
     """Run a sweep (or a list of sweeps in one queue) with a Rich progress bar: the bar and
     the ETA follow the estimated work (``trial_cost``), so costly trials count for what they
-    cost; trials done / pending beside it. Every trial runs with ``threads`` torch threads."""
+    cost; trials done / pending beside it. The trials of failed groups are not done: the bar
+    ends short of its end by their work, and ``N failed`` follows the count, in red. Every
+    trial runs with ``threads`` torch threads."""
     from xbarmem.experiments.runner import run_sweep
 
     specs = spec if isinstance(spec, list) else [spec]
     name = specs[0].name if len(specs) == 1 else f"{len(specs)} sweeps"
     total = sum(len(s.trials) for s in specs)
-    counts = {"done": 0, "todo": 0}
+    counts = {"done": 0, "todo": 0, "failed": 0}
+    failed_work = [0.0]
     # the bar is shown once the sweep is planned: a cluster refused before (workers without
     # xbarmem) is one error line, not an empty bar and the line
     bar = work_bar(console, disable=quiet)
@@ -80,12 +83,18 @@ def run_with_progress(spec, store: ResultStore | Path, *, jobs: int, workers: in
             bar.update(task, description=f"{name} ({already} of {total} already stored)",
                        detail=f"0/{todo} trials")
 
-        def trials(n: int) -> None:
-            counts["done"] += n
-            bar.update(task, detail=f"{counts['done']}/{counts['todo']} trials")
+        def trials(n: int, failed: bool = False) -> None:
+            counts["failed" if failed else "done"] += n
+            lost = f", [red]{counts['failed']} failed[/red]" if counts["failed"] else ""
+            bar.update(task, detail=f"{counts['done']}/{counts['todo']} trials{lost}")
+
+        def failure(n: int, work: float) -> None:
+            failed_work[0] += work  # settled, not done: the ETA counts it (EtaColumn)
+            bar.update(task, failed_work=failed_work[0])
+            trials(n, failed=True)
 
         report = run_sweep(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
-                           on_plan=plan, on_progress=trials,
+                           on_plan=plan, on_progress=trials, on_failure=failure,
                            on_work=lambda done, all_: bar.update(task, completed=done,
                                                                  total=all_ or 1),
                            threads=threads)

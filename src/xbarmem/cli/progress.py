@@ -49,11 +49,14 @@ def eta_seconds(elapsed: float | None, completed: float, total: float | None) ->
 class EtaColumn(ProgressColumn):
     """``ETA h:mm:ss`` by :func:`eta_seconds`, else ``ETA estimating…``; a task whose total is
     an upper bound (field ``bound=True``, e.g. a step budget that training may stop short
-    of) shows ``ETA <= h:mm:ss``."""
+    of) shows ``ETA <= h:mm:ss``. Work that failed (field ``failed_work``, e.g. the trials of
+    a failed sweep group) is not completed but is settled: the ETA counts it as work behind,
+    and nothing is shown once the completed and failed work reach the total."""
 
     def render(self, task: Task) -> Text:
-        left = eta_seconds(task.elapsed, task.completed, task.total)
-        if task.finished:
+        settled = task.completed + task.fields.get("failed_work", 0.0)
+        left = eta_seconds(task.elapsed, settled, task.total)
+        if task.finished or (task.total is not None and settled >= task.total * (1 - 1e-9)):
             return Text("")
         if left is None:
             return Text("ETA estimating…", style="progress.remaining")

@@ -201,15 +201,20 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
               on_plan: Callable[[int, int], None] | None = None,
               on_progress: Callable[[int], None] | None = None,
               on_work: Callable[[float, float], None] | None = None,
+              on_failure: Callable[[int, float], None] | None = None,
               threads: int = 1, worker_grace: float = WORKER_GRACE) -> SweepReport:
     """Run every unstored trial of ``spec`` (or of several sweeps, in one queue: the costliest
     groups first) and store the results.
 
     ``on_plan(pending_trials, already_stored)`` is called once before work starts;
-    ``on_progress(n)`` after each group with the number of its trials that were pending;
-    ``on_work(done, total)`` once before work starts (``done = 0``) and after each group,
-    with the estimated work (:func:`trial_cost` of the pending trials) done so far and in
-    all.
+    ``on_progress(n)`` after each group stored (by this run or, meanwhile, by another) with
+    the number of its trials that were pending; ``on_failure(n, work)`` instead after each
+    group that failed (its trials are not stored: see ``failures`` of the report), with that
+    number and the group's estimated work; ``on_work(done, total)`` once before work starts
+    (``done = 0``), while a group runs and after each group, with the estimated work
+    (:func:`trial_cost` of the pending trials) done so far and in all. The work of a failed
+    group is not done: ``done`` drops back by what the group had reported, and ends short
+    of ``total`` by the work of the failed groups.
     Every trial runs with ``threads`` torch threads (default 1: the same numbers on any
     machine), recorded in its result as ``threads``. On Dask (``workers`` / ``scheduler``),
     a cluster that has had no worker for ``worker_grace`` s while groups wait (its workers
@@ -218,7 +223,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     """
     check_executor(jobs, workers, scheduler, worker_grace)
     for name, callback in (("on_plan", on_plan), ("on_progress", on_progress),
-                           ("on_work", on_work)):
+                           ("on_work", on_work), ("on_failure", on_failure)):
         check_callback(callback, name)
     threads = check_count(threads, "threads")
     specs = spec if isinstance(spec, list) else [spec]
@@ -240,7 +245,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         try:
             if on_plan is not None:
                 on_plan(report.total - report.already, report.already)
-            progress = _Work(queue, db, on_progress, on_work)
+            progress = _Work(queue, db, on_progress, on_work, on_failure)
             if executor is not None:
                 report.executor = executor.name
                 _drive(db, queue, executor, report, progress)
@@ -294,14 +299,16 @@ def _remove_store(path: Path) -> None:
         path.with_name(path.name + end).unlink(missing_ok=True)
 
 class _Work:
-    """The progress callbacks of a run: trials per group and estimated work."""
+    """The progress callbacks of a run: trials per group and estimated work, of the groups
+    stored and of those that failed (every executor's groups end in :func:`_collect`)."""
 
-    def __init__(self, queue, db, on_progress, on_work) -> None:
-        done = db.finished([t.key for _, g, _ in queue for t in g]) if on_work else set()
+    def __init__(self, queue, db, on_progress, on_work, on_failure) -> None:
+        costed = on_work or on_failure
+        done = db.finished([t.key for _, g, _ in queue for t in g]) if costed else set()
         self.costs = [group_cost([t for t in g if t.key not in done]) for _, g, _ in queue]
         self.total = float(sum(self.costs))
         self.done = 0.0
-        self.on_progress, self.on_work = on_progress, on_work
+        self.on_progress, self.on_work, self.on_failure = on_progress, on_work, on_failure
         self.index = {id(g): i for i, (_, g, _) in enumerate(queue)}
         if on_work is not None:
             on_work(0.0, self.total)
@@ -312,11 +319,17 @@ class _Work:
             cost = self.costs[self.index[id(group)]]
             self.on_work(self.done + min(max(fraction, 0.0), 1.0) * cost, self.total)
 
-    def __call__(self, group, missing: int) -> None:
-        if self.on_progress is not None:
-            self.on_progress(missing)
+    def __call__(self, group, missing: int, failed: bool = False) -> None:
+        """A group ended: stored (or found stored), or ``failed`` (its work is not done)."""
+        cost = self.costs[self.index[id(group)]]
+        if failed:
+            if self.on_failure is not None:
+                self.on_failure(missing, cost)
+        else:
+            if self.on_progress is not None:
+                self.on_progress(missing)
+            self.done += cost
         if self.on_work is not None:
-            self.done += self.costs[self.index[id(group)]]
             self.on_work(self.done, self.total)
 
 
@@ -382,6 +395,7 @@ def _collect(db, owner, fut, item, report, on_progress) -> None:
     """Store a finished group's rows (or report its failure and release its claims)."""
     name, group, missing = item
     report.groups += 1
+    failed = False
     try:
         answer = json.loads(fut.result())
     except Exception as exc:  # noqa: BLE001 - a failing group must not stop others
@@ -389,6 +403,7 @@ def _collect(db, owner, fut, item, report, on_progress) -> None:
                                 "group": describe_group(group, report.varying(name)),
                                 "error": failure_text(exc)})
         db.release(owner, [t.key for t in group])
+        failed = True
     else:
         configs = {t.key: t.config for t in group}
         per_trial = {"host": answer.get("host"), "pid": answer.get("pid")}
@@ -397,4 +412,4 @@ def _collect(db, owner, fut, item, report, on_progress) -> None:
                 for r in answer["results"]]
         report.inserted += db.add(rows)
         report.ran += len(rows)
-    on_progress(group, missing)
+    on_progress(group, missing, failed)
