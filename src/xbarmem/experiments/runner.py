@@ -207,14 +207,10 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     groups first) and store the results.
 
     ``on_plan(pending_trials, already_stored)`` is called once before work starts;
-    ``on_progress(n)`` after each group stored (by this run or, meanwhile, by another) with
-    the number of its trials that were pending; ``on_failure(n, work)`` instead after each
-    group that failed (its trials are not stored: see ``failures`` of the report), with that
-    number and the group's estimated work; ``on_work(done, total)`` once before work starts
-    (``done = 0``), while a group runs and after each group, with the estimated work
-    (:func:`trial_cost` of the pending trials) done so far and in all. The work of a failed
-    group is not done: ``done`` drops back by what the group had reported, and ends short
-    of ``total`` by the work of the failed groups.
+    ``on_progress(n)`` after each group stored (here or by another run) and ``on_failure(n,
+    work)`` after each that failed, with ``n`` its pending trials and ``work`` their estimated
+    work (:func:`trial_cost`); ``on_work(done, total)`` at the start (``done = 0``), while
+    groups run and after each, with the estimated work of the stored groups and in all.
     Every trial runs with ``threads`` torch threads (default 1: the same numbers on any
     machine), recorded in its result as ``threads``. On Dask (``workers`` / ``scheduler``),
     a cluster that has had no worker for ``worker_grace`` s while groups wait (its workers
