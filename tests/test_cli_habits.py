@@ -521,3 +521,27 @@ def test_results_too_wide_for_the_terminal_say_how_to_show_less(run_cli, files, 
         code, _, err = run_cli("results", files["store"])
         assert code == 0, err
         assert ("--columns FIELD,... to choose its fields" in err) is warned, err
+
+
+def test_names_and_paths_are_printed_as_written_not_as_rich_markup(run_cli, tmp_path):
+    """Rich read ``[v2]`` in ``m[v2].safetensors`` (and a sweep named ``x[bold]y``) as a
+    style tag and dropped it: ``saved m.safetensors`` named a file that does not exist. Every
+    console prints text as written; styled lines escape what they quote."""
+    def squash(text: str) -> str:  # the lines as a terminal wraps them, joined
+        return "".join(text.split())
+
+    model = tmp_path / "m[v2].safetensors"
+    code, out, err = run_cli("train", "--data", "digits", "--patterns", "4", "--rule", "pinv",
+                             "-o", model)
+    assert code == 0, err
+    assert squash(f"saved {model}:") in squash(out)
+    sweep, store = tmp_path / "s.toml", tmp_path / "s[red].sqlite"
+    sweep.write_text(tiny_sweep("x[bold]y", rules=("hebb",)))
+    code, out, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 0, err
+    assert squash("sweep x[bold]y:") in squash(out) and squash(str(store)) in squash(out)
+    code, out, err = run_cli("results", store)
+    assert code == 0 and "s[red].sqlite" in squash(out), err
+    code, out, err = run_cli("train", "--data", "digits", "--patterns", "4",
+                             "-o", tmp_path / "no[pe]" / "m.safetensors")
+    assert code == 2 and "no[pe]" in err

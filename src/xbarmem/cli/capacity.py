@@ -66,7 +66,8 @@ class _Status(Progress):
 def _progress() -> Progress:
     """The search's status line; the search's work begins (held warnings are printed)."""
     work_begins()
-    return _Status(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+    return _Status(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                   TimeElapsedColumn(),
                    console=console, transient=True, disable=not console.is_terminal)
 
 

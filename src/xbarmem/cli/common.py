@@ -178,8 +178,11 @@ def _layout(table: Any, width: int) -> list[int] | None:
         return None
 
 
-console = _Console(stderr=True)
-out = _Console()
+# markup off: paths, sweep names and chip names may hold text like ``[v2]`` or ``[bold]``,
+# which Rich would take for style tags and drop; the few styled lines pass ``markup=True``
+# and escape what they quote
+console = _Console(stderr=True, markup=False)
+out = _Console(markup=False)
 
 
 def _version(value: bool) -> None:
@@ -310,7 +313,7 @@ def print_presets(load: Callable[[str], Any], presets: list[str], json_out: bool
         emit_json(described)
         return
     for name, description in described.items():
-        out.print(f"[bold]{name}[/bold]: {description}")
+        out.print(f"[bold]{escape(name)}[/bold]: {escape(description)}", markup=True)
 
 
 @contextlib.contextmanager
@@ -379,7 +382,7 @@ def main() -> None:
     links (exit 2; :func:`xbarmem.cli.paths.unusable_name`)."""
     closed = streams.closed_output()
     if closed is not None:
-        console.print(f"[red]error:[/red] {escape(closed)}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(closed)}", soft_wrap=True, markup=True)
         raise SystemExit(2)
     with _warning_lines(), _sigterm_stops():
         _main()
@@ -417,7 +420,7 @@ def _main() -> None:
         message = " ".join(str(exc).splitlines())
         # refused: no deprecations, and no warnings held while its inputs were checked
         _deprecations = _held = None
-        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt) as exc:
         console.print("aborted")
@@ -434,7 +437,7 @@ def _main() -> None:
             raise
         _deprecations = _held = None
         message = " ".join(failed.splitlines())  # (a path may hold a line break)
-        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
         raise SystemExit(code) from None
     except Exception as exc:
         if not _usage_error(exc):
@@ -446,7 +449,8 @@ def _main() -> None:
             ctx = getattr(exc, "ctx", None)
             hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
             message = " ".join(exc.format_message().splitlines())
-            console.print(f"[red]error:[/red] {escape(message)}{escape(hint)}", soft_wrap=True)
+            console.print(f"[red]error:[/red] {escape(message)}{escape(hint)}", soft_wrap=True,
+                          markup=True)
         raise SystemExit(getattr(exc, "exit_code", 2)) from None
     finally:
         work_begins()

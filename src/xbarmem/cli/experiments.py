@@ -52,8 +52,9 @@ def _interruptible(store: Path):
                       f"again to resume", soft_wrap=True)
         raise SystemExit(interrupted_code(exc)) from None
     except ExecutorLost as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}; finished trials are in {store}; "
-                      f"run the same command again to resume", soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(exc))}; finished trials are in "
+                      f"{escape(str(store))}; run the same command again to resume",
+                      soft_wrap=True, markup=True)
         raise SystemExit(1) from None
 
 
@@ -212,7 +213,7 @@ def sweep_cmd(
             count = len(failure["keys"])
             console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "
                           f"trial{'s' * (count != 1)}: {escape(failure['group'])}): "
-                          f"{escape(failure['error'])}", soft_wrap=True)
+                          f"{escape(failure['error'])}", soft_wrap=True, markup=True)
     if report.failures:
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
 

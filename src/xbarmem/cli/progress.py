@@ -72,7 +72,9 @@ def work_bar(console: Console, *, disable: bool = False, transient: bool = False
     marks the start of the command's work (:func:`xbarmem.cli.common.work_begins`): its held
     warning lines are printed."""
     work_begins()
-    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+    # (descriptions quote sweep names and paths: shown as written, not read as Rich markup)
+    return Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                    TaskProgressColumn(),
                     TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), EtaColumn(),
                     console=console, transient=transient,
                     disable=disable or (transient and not console.is_terminal))
