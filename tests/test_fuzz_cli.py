@@ -536,3 +536,20 @@ def test_model_requests_are_refused_before_torch_is_loaded(tmp_path, model, args
     assert_refused(exit_code, err, *fragments)
     assert not loaded and maxrss_kb < 500 * 1024
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", ["evaluate", "adapt"])
+def test_a_model_without_its_patterns_is_refused_before_torch_is_loaded(tmp_path, command):
+    """evaluate and adapt recall the patterns saved with the model: a file saved without them
+    is refused from its header, before torch is loaded (it was refused after loading)."""
+    import numpy as np
+
+    from xbarmem import save_memory, train
+
+    x = np.where(np.random.default_rng(4).random((3, 16)) > 0.5, 1.0, -1.0).astype(np.float32)
+    save_memory(train(x, chip="ideal", rule="hebb"), tmp_path / "bare.safetensors")
+    before = snapshot(tmp_path)
+    loaded, _, exit_code, err = _fresh_cli(tmp_path, command, "bare.safetensors")
+    assert_refused(exit_code, err, "bare.safetensors: this model was saved without its patterns")
+    assert not loaded
+    assert snapshot(tmp_path) == before

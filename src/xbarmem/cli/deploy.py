@@ -135,7 +135,7 @@ def adapt_cmd(
     json_out: output_options.Json = False,
 ) -> None:
     _check_adapt_options(ctx, model, read_back, log, out_path)
-    given.model_request(model, probes=probes)  # (before torch is loaded)
+    given.model_request(model, probes=probes, patterns=True)  # (before torch loads)
     from xbarmem.deploy.chip_loop import check_settings, default_trainer
     from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.memory.base import memory_kind

@@ -212,7 +212,7 @@ def evaluate(
 ) -> None:
     activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
-    given.model_request(model, probes=probes)  # (before torch is loaded)
+    given.model_request(model, probes=probes, patterns=True)  # (before torch loads)
     from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model

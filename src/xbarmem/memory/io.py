@@ -44,6 +44,7 @@ from xbarmem.memory.model_header import (
     check_tensor_shapes,
     checked_meta,
     header_metadata,
+    no_patterns,
     parse_header,
     read_header,
 )
@@ -205,7 +206,7 @@ def _patterns(path: Path, meta: ModelMeta, tensors: dict[str, np.ndarray],
               required: bool = False) -> PatternSet | None:
     if "patterns" not in tensors:
         if required:
-            raise FileFormatError(f"{path}: this model was saved without its patterns")
+            raise no_patterns(path)
         return None
     p = SavedPatterns.from_dict(meta.extra.get("patterns", {}))
     try:  # patterns a memory stores (no zero row: evaluate / export / adapt refused it later)

@@ -136,6 +136,12 @@ class ModelHeader(NamedTuple):
         return int(entry["shape"][0]) if entry and entry["shape"] else 0
 
 
+def no_patterns(path: Path) -> FileFormatError:
+    """The error of a command that needs the patterns saved with the model ``path`` (evaluate,
+    adapt, export with its recall check) when the file has none."""
+    return FileFormatError(f"{path}: this model was saved without its patterns")
+
+
 def read_header(path: Path, *, shapes: bool = False) -> ModelHeader:
     """The header of the model file ``path`` (only its first bytes are read; no torch), its
     metadata checked (:func:`checked_meta`) and, with ``shapes``, its tensors' names, dtypes
