@@ -291,14 +291,12 @@ class SparseLocator(matplotlib.ticker.MaxNLocator):
     characters wide, such as 0.0025); integers only with ``integer=True``."""
 
     def __init__(self, *, integer: bool = False) -> None:
-        super().__init__(nbins=5, integer=integer)
-        self.integer_only = integer
+        super().__init__(nbins=5, steps=[1, 2, 2.5, 5, 10], integer=integer)
 
     def tick_values(self, vmin, vmax):
         room = self.axis.get_tick_space() // 2 if self.axis is not None else 5
-        return matplotlib.ticker.MaxNLocator(
-            nbins=max(1, min(5, room)), steps=[1, 2, 2.5, 5, 10],
-            integer=self.integer_only).tick_values(vmin, vmax)
+        self.set_params(nbins=max(1, min(5, room)))
+        return super().tick_values(vmin, vmax)
 
 
 def linear_xticks(ax: Axes, *, integer: bool = False) -> None:
