@@ -267,7 +267,8 @@ class Crossbar:
         g = np.clip(target, dev.g_min, dev.g_max)
         if dev.levels >= 2:
             step = dev.g_range / (dev.levels - 1)
-            g = dev.g_min + np.round((g - dev.g_min) / step) * step
+            # level k is g_min + k * step; the top one may land an ulp above g_max: clip
+            g = np.minimum(dev.g_min + np.round((g - dev.g_min) / step) * step, dev.g_max)
         if dev.write_noise > 0:
             g = np.clip(g + rng.normal(0.0, dev.write_noise, size=g.shape), dev.g_min, dev.g_max)
         return np.where(free, g, target)
