@@ -10,6 +10,8 @@
   conductance as written in the model (target plus the simulated write error). Cells the
   memory does not use (``used = 0``) are given target g_min (lowest conductance; each has its
   row not driven or its column not sensed). ``layer`` is empty for unused cells.
+  Microsiemens have 6 decimals (1 pS), more on a chip whose window is narrower than 1 uS
+  (:func:`uS_decimals`: every value to a millionth of the window).
   Append a ``read_uS`` column after programming a real chip and the file is the measured-chip
   input of :mod:`xbarmem.hardware.measured`.
 * ``targets_S.npy``, ``programmed_S.npy``, ``stuck_S.npy`` (NaN = free), ``used.npy`` -- the
@@ -35,6 +37,7 @@ seed).
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +227,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
         write_npy(out / "patterns.npy", x)
         files["patterns"] = "patterns.npy"
     _write_csv(out / "devices.csv", cells["layer"], cells["target"], cells["programmed"],
-               cells["stuck"])
+               cells["stuck"], uS_decimals(memory.chip.device.g_range))
     recall_entry = {"mode": mode, "activation": activation, "max_iterations": max_iterations,
         "kind": kind,
         "sync": "all neurons at once from one product per layer",
@@ -416,11 +419,19 @@ def _device_counts(cells: dict[str, Any]) -> dict[str, int]:
             "used_stuck": int((used & ~np.isnan(stuck)).sum())}
 
 
+def uS_decimals(window: float) -> int:
+    """Decimals of the microsiemens in ``devices.csv`` for a conductance window of ``window``
+    siemens: 6 (1 pS) for windows of 1 uS and more, more for narrower ones, so that a value is
+    written to a millionth of the window (a 0.2 nS window has levels a fraction of a pS
+    apart: 6 decimals wrote them off their levels)."""
+    return max(6, 6 + math.ceil(-math.log10(window * 1e6)))
+
+
 def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.ndarray,
-               stuck: np.ndarray) -> None:
+               stuck: np.ndarray, decimals: int) -> None:
     """``devices.csv``: one row per cell, formatted column-wise one array at a time (a
     784-neuron model on 128x128 arrays has 1.6 million rows; formatting numpy scalars cell by
-    cell took most of the export's time)."""
+    cell took most of the export's time); conductances in microsiemens with ``decimals``."""
     _, planes, rows, cols = target.shape
     p, i, j = (m.ravel().tolist() for m in np.indices((planes, rows, cols)))
     polarity = [PLANES[x] for x in p]
@@ -431,16 +442,17 @@ def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.n
             writer.writerow(CSV_COLUMNS)
             for a in range(target.shape[0]):
                 layer = layer_idx[a].ravel().tolist()
-                stuck_uS = _uS_column(stuck[a])
+                stuck_uS = _uS_column(stuck[a], decimals)
                 columns = ([str(k) if k >= 0 else "" for k in layer], [a] * len(layer), i, j,
-                           polarity, [int(k >= 0) for k in layer], _uS_column(target[a]),
-                           [f"{g * 1e6:.6f}" for g in prog[a].ravel().tolist()],
+                           polarity, [int(k >= 0) for k in layer],
+                           _uS_column(target[a], decimals),
+                           [f"{g * 1e6:.{decimals}f}" for g in prog[a].ravel().tolist()],
                            [int(s != "") for s in stuck_uS], stuck_uS)
                 writer.writerows(zip(*columns, strict=True))
 
     write_atomically(path, write)
 
 
-def _uS_column(siemens: np.ndarray) -> list[str]:
-    """Every value in microsiemens with 6 decimals, NaN as an empty field."""
-    return ["" if g != g else f"{g * 1e6:.6f}" for g in siemens.ravel().tolist()]
+def _uS_column(siemens: np.ndarray, decimals: int) -> list[str]:
+    """Every value in microsiemens with ``decimals`` decimals, NaN as an empty field."""
+    return ["" if g != g else f"{g * 1e6:.{decimals}f}" for g in siemens.ravel().tolist()]
