@@ -218,7 +218,12 @@ def _write(tmp_path, edit) -> str:
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d["drivers"].update(row_energy=1e-12), "unknown circuit key drivers.row_energy"),
     (lambda d: d["sensing"].pop("adc_energy"), "missing circuit key sensing.adc_energy"),
-    (lambda d: d["control"].update(step_energy=-1e-12), "control.step_energy must be >= 0"),
+    (lambda d: d["control"].update(step_energy=-1e-12),
+     r"control.step_energy must be in \[0.0, 1.0\] \(J\), got -1e-12"),
+    (lambda d: d["control"].update(step_latency=2.0),
+     r"control.step_latency must be in \[0.0, 1.0\] \(s\), got 2.0"),
+    (lambda d: d["programming"].update(pulses_per_device=1e7),
+     r"programming.pulses_per_device must be in \[0.0, 1000000.0\]"),
     (lambda d: d["array"].update(pulse_width=float("nan")), "array.pulse_width must be finite"),
     (lambda d: d["array"].update(pulse_width=float("inf")), "array.pulse_width must be finite"),
     (lambda d: d["sensing"].update(sign_readout="latch"), "sensing.sign_readout must be one"),

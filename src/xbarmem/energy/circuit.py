@@ -10,7 +10,9 @@ the programmed conductances of every device (``Crossbar.g_pos`` / ``g_neg``, sie
 pulse width is not part of the chip spec, so it is a circuit constant here.
 
 TOML files hold exactly these sections and keys; an unknown key, a missing key, a negative or
-non-finite number, a non-integer count or an unknown choice is refused with a
+non-finite number, an energy above :data:`MAX_JOULES` or a duration above :data:`MAX_SECONDS`
+per operation (no circuit's; far above, costs overflowed to inf), more than
+:data:`MAX_PULSES` pulses per device, a non-integer count or an unknown choice is refused with a
 :class:`~xbarmem.errors.ConfigError` naming the key (``section.key``; specs are
 :class:`xbarmem.spec.Spec` dataclasses; numbers are stored as floats, counts as ints). Presets:
 
@@ -32,9 +34,17 @@ from xbarmem.spec import Choice, Number, Presets, Spec, Text, unknown_key
 SIGN_READOUTS = ("comparator", "adc")
 
 
+#: largest accepted energy of one operation (a read, conversion, update or pulse), joules:
+#: circuits spend femto- to nanojoules on one; far above (1e300 J) costs overflowed to inf
+MAX_JOULES = 1.0
+#: largest accepted duration of one operation, seconds (circuits take nano- to microseconds)
+MAX_SECONDS = 1.0
+#: largest accepted mean write-verify iterations per device (a few to a few hundred are used)
+MAX_PULSES = 1e6
+
 #: A constant in joules, seconds, or a count (stored as float, float, int).
-Joules = Annotated[float, Number(ge=0.0, as_float=True, unit="J")]
-Seconds = Annotated[float, Number(ge=0.0, as_float=True, unit="s")]
+Joules = Annotated[float, Number(ge=0.0, le=MAX_JOULES, as_float=True, unit="J")]
+Seconds = Annotated[float, Number(ge=0.0, le=MAX_SECONDS, as_float=True, unit="s")]
 Count = Annotated[int, Number(integer=True, ge=1, unit="count")]
 
 
@@ -164,7 +174,8 @@ class Programming(_Section, section="programming"):
         parallel_devices: devices programmed at the same time.
     """
 
-    pulses_per_device: Annotated[float, Number(ge=0.0, as_float=True, unit="count")]
+    pulses_per_device: Annotated[float, Number(ge=0.0, le=MAX_PULSES, as_float=True,
+                                               unit="count")]
     write_energy: Joules
     write_latency: Seconds
     verify_energy: Joules

@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from xbarmem.checks import (
+    MAX_COUNT,
     as_real_array,
     check_count,
     check_flag,
@@ -70,11 +71,15 @@ from xbarmem.checks import (
 )
 from xbarmem.energy.circuit import CircuitSpec
 from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.hardware.chip import MAX_CONDUCTANCE, MAX_READ_VOLTAGE
 from xbarmem.spec import Number
 
 #: Components of the energy and latency breakdowns, in pipeline order.
 COMPONENTS = ("drivers", "array", "sensing", "neurons", "movement", "control", "select")
 INPUTS = ("binary", "analog")
+#: the most one device may conduct, siemens: a read-back or stuck device of the widest
+#: accepted window (``g_max`` = :data:`~xbarmem.hardware.chip.MAX_CONDUCTANCE`) plus its slack
+_MAX_DEVICE_SIEMENS = 2 * MAX_CONDUCTANCE
 OUTPUTS = ("sign", "tanh")
 
 
@@ -89,7 +94,8 @@ class LayerLoad:
         col_tiles: arrays the columns span (``ceil(n_out / array cols)``).
         tile_cols: columns of one array.
         g_total: sum over the layer's ``n_out x n_rows`` cells of ``G+ + G-``, siemens (stuck
-            devices at their stuck conductance).
+            devices at their stuck conductance; at most 2 S per device, what a device of
+            the widest accepted window may read).
         devices: devices of the layer (2 per cell).
         free_devices: devices that are not stuck (the ones programming writes).
         inputs: ``"binary"`` (rows driven at +-V_read) or ``"analog"`` (DAC-driven rows).
@@ -117,6 +123,10 @@ class LayerLoad:
             if is_bool(value) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ConfigError(f"layer {key} must be an integer >= 0, got {shown(value)}")
             object.__setattr__(self, key, int(value))
+        if self.g_total > self.devices * _MAX_DEVICE_SIEMENS:
+            raise ConfigError(f"layer g_total = {self.g_total:g} S is more than its "
+                              f"{self.devices} device(s) conduct (at most "
+                              f"{_MAX_DEVICE_SIEMENS:g} S each); conductances are in siemens")
         if not 0 <= self.free_devices <= self.devices:
             raise ConfigError(f"layer free_devices must be in [0, devices], got "
                               f"{self.free_devices} of {self.devices}")
@@ -250,10 +260,11 @@ def step_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage: f
 
 
 def _check_model(circuit: Any, read_voltage: Any) -> None:
-    """``circuit`` is a :class:`CircuitSpec` and ``read_voltage`` a finite number of volts > 0
-    (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError` naming them)."""
+    """``circuit`` is a :class:`CircuitSpec` and ``read_voltage`` a number of volts in
+    ``(0, MAX_READ_VOLTAGE]`` (the chip spec's rule; :class:`~xbarmem.errors.ArgumentError` /
+    :class:`ConfigError` naming them)."""
     check_type(circuit, CircuitSpec, "circuit", "a CircuitSpec (load_circuit)")
-    Number(gt=0, unit="V")(read_voltage, "read_voltage")
+    Number(gt=0, le=MAX_READ_VOLTAGE, unit="V")(read_voltage, "read_voltage")
 
 
 def _check_layers(layers: Any) -> list[LayerLoad]:
@@ -287,9 +298,9 @@ def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, 
     check_type(per_step, Cost, "per_step", "a Cost (step_cost)")
     s = as_real_array(steps, "steps", dtype=None)
     if (s.dtype == np.bool_ or s.ndim > 1 or s.size == 0 or not np.isfinite(s).all()
-            or (s < 0).any() or (s != np.floor(s)).any()):
-        raise ConfigError(f"steps must be a non-empty list of counts >= 0 (one per cue), got "
-                          f"{shown(steps)}")
+            or (s < 0).any() or (s != np.floor(s)).any() or (s > MAX_COUNT).any()):
+        raise ConfigError(f"steps must be a non-empty list of counts in 0..{MAX_COUNT} (one "
+                          f"per cue), got {shown(steps)}")
     s = s.astype(np.float64).reshape(-1)
     mean_steps = math.fsum(s) / s.size
     mean = per_step.scaled(mean_steps)
