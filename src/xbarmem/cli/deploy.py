@@ -76,8 +76,8 @@ def export_cmd(
         for cur in layer["currents"]:
             lo, hi = cur["differential_A"]
             out.print(f"  layer {layer['index']} array {cur['array']}: I+ - I- in "
-                      f"[{lo * 1e6:.1f}, {hi * 1e6:.1f}] uA; I+ or I- alone up to "
-                      f"{max(cur['plane_max_A']) * 1e6:.1f} uA")
+                      f"[{lo * 1e6:.4g}, {hi * 1e6:.4g}] uA; I+ or I- alone up to "
+                      f"{max(cur['plane_max_A']) * 1e6:.4g} uA")  # digits, not decimals: nA too
 
 
 ROUND_COLUMNS = [("round", "rnd", "{}"), ("written", "written", "{}"), ("kept", "kept", "{}"),
