@@ -29,12 +29,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xbarmem import ArraySpec, ChipSpec, DeviceSpec, FaultMap, Protocol, train
-from xbarmem.deploy.backend import DriverBackend, conductance_targets
-from xbarmem.deploy.chip_loop import adapt_read_back
+from xbarmem.deploy.backend import DriverBackend, conductance_targets, simulated_backends
+from xbarmem.deploy.chip_loop import adapt, adapt_read_back
 from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.readback import read_back_backends
 from xbarmem.deploy.reload import load_export
 from xbarmem.energy.circuit import load_circuit
+from xbarmem.energy.measure import energy_report, measure_memory
 from xbarmem.energy.model import LayerLoad, compare, programming_cost, recall_cost, step_cost
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.hardware.faults import highest_reading
@@ -270,6 +271,12 @@ def test_a_read_back_on_target_pins_nothing_one_off_by_an_offset_pins_every_free
             assert result.program["written"] == 0
         assert result.read["write_error_rms_uS"] == pytest.approx(shift * 1e6, rel=1e-9, abs=1e-12)
         np.testing.assert_array_equal(result.memory.layers[0].planes(), layer._gather(read))
+    # the simulated loop on an exact chip: round 0 reads every goal, round 1 writes nothing
+    looped = adapt(memory, simulated_backends(memory), x, rounds=1, target=2.0,
+                   tolerance=tolerance, protocol=protocol)
+    assert [r["newly_fixed"] for r in looped.rounds] == [0, 0]
+    assert looped.rounds[1]["written"] == 0
+    np.testing.assert_array_equal(looped.faults.g_stuck, memory.faults.g_stuck)
 
 
 # ------------------------------------------------------------------------- energy and latency
@@ -324,6 +331,35 @@ def test_costs_are_joules_and_seconds_monotone_and_the_ratio_is_the_formula(
     latency = (async_steps + 1) * per["async"].total_latency / (
         (sync_steps + 0.5) * per["sync"].total_latency)
     assert ratios["latency_ratio"] == pytest.approx(latency, rel=1e-9)
+
+
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(chips(noise=False), st.integers(3, 12), st.booleans(), st.integers(0, 999))
+def test_a_measured_memory_costs_its_steps_times_the_step_cost(chip, n, multilayer, seed):
+    """A memory of any chip and N (none the docs list), recalled sync and async: every cost
+    finite and >= 0, the async/sync ratio the documented formula of the measured steps, the
+    array energy ``V_read**2 * t_pulse * sum(G+ + G-)`` of its programmed conductances."""
+    x = _patterns(n, 2, seed)
+    arch = {"arch": "multilayer", "hidden": [max(2, n // 2)], **ADAPTIVE} if multilayer else {}
+    memory = train(x, chip=chip, rule="adaptive" if multilayer else "hebb", fault_seed=seed,
+                   **arch)
+    cues = torch.as_tensor(np.repeat(x, 2, axis=0), dtype=torch.float32)
+    cues[::2, 0] *= -1
+    m = measure_memory(memory, cues, torch.as_tensor(np.repeat(x, 2, axis=0)), seed=seed)
+    c = load_circuit("generic-rram")
+    report = energy_report(m, c)
+    per = {mode: step_cost(m.layers, c, chip.array.read_voltage, mode)
+           for mode in ("sync", "async")}
+    formula = (m.async_steps.mean() * per["async"].total_energy) / (
+        m.sync_steps.mean() * per["sync"].total_energy)
+    assert report["ratios"]["energy_ratio"] == pytest.approx(formula, rel=1e-9)
+    siemens = sum(float(ly.planes().sum()) for ly in memory.layers)
+    assert per["sync"].energy["array"] == pytest.approx(
+        chip.array.read_voltage ** 2 * c.array.pulse_width * siemens, rel=1e-9)
+    for mode in ("sync", "async"):
+        for key in ("energy_J", "latency_s"):
+            assert all(math.isfinite(v) and v >= 0 for v in report[mode][key].values())
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
