@@ -414,6 +414,22 @@ def test_no_accepted_constant_gives_a_negative_nan_or_infinite_cost(key, value, 
 
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda: _load(4, 4, 4, 3.0), r"layer g_total = 120 S is more than its 40 device\(s\) "
+                                  r"conduct \(at most 2 S each\)"),
+    (lambda: step_cost([_load(4, 4, 4, 1e-6)], load_circuit("generic-rram"), 1e3, "sync"),
+     r"read_voltage must be in \(0, 100.0\] \(V\), got 1000.0"),
+    (lambda: recall_cost([1, 10**10], step_cost([_load(4, 4, 4, 1e-6)],
+                                                load_circuit("generic-rram"), 0.2, "sync")),
+     r"steps must be a non-empty list of counts in 0..1000000000 \(one per cue\)"),
+])
+def test_the_cost_model_refuses_what_no_chip_or_recall_has(call, message):
+    from xbarmem import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        call()
+
+
 def test_export_prints_the_currents_of_a_nanosiemens_chip(tmp_path, run_cli):
     """Currents of a 0.2 nS window are tens of picoamperes: printed with one decimal of a
     microampere they read ``I+ - I- in [-0.0, 0.0] uA``."""

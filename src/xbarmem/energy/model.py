@@ -77,10 +77,10 @@ from xbarmem.spec import Number
 #: Components of the energy and latency breakdowns, in pipeline order.
 COMPONENTS = ("drivers", "array", "sensing", "neurons", "movement", "control", "select")
 INPUTS = ("binary", "analog")
+OUTPUTS = ("sign", "tanh")
 #: the most one device may conduct, siemens: a read-back or stuck device of the widest
 #: accepted window (``g_max`` = :data:`~xbarmem.hardware.chip.MAX_CONDUCTANCE`) plus its slack
 _MAX_DEVICE_SIEMENS = 2 * MAX_CONDUCTANCE
-OUTPUTS = ("sign", "tanh")
 
 
 @dataclass(frozen=True)
