@@ -91,7 +91,8 @@ def describe_corruption(method: str, level: float) -> str:
 
 def _uniform(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Uniform [0, 1) draws of ``like``'s shape, made on the generator's device."""
-    return torch.rand(like.shape, generator=gen, device=gen.device).to(like.device)
+    return torch.rand(like.shape, generator=gen, device=gen.device,
+                      dtype=torch.float32).to(like.device)
 
 
 @checked_keywords
@@ -120,7 +121,8 @@ def gaussian_noise(
     clip = check_flag(clip, "clip", error=PatternError)
     out = _as_float_tensor(x)
     gen = as_generator(generator, "generator")
-    out = out + sigma * torch.randn(out.shape, generator=gen, device=gen.device).to(out.device)
+    out = out + sigma * torch.randn(out.shape, generator=gen, device=gen.device,
+                                    dtype=torch.float32).to(out.device)
     return out.clamp_(-1.0, 1.0) if clip else out
 
 

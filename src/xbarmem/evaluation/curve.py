@@ -135,7 +135,7 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     start = time.perf_counter()
     padded = _padded(pool, subsets, counts[-1])
     infos = fit_memories(trainer, padded, memories, kind=pool.kind, program_seed=seed,
-                         counts=torch.tensor([len(i) for i in subsets]))
+                         counts=torch.tensor([len(i) for i in subsets], dtype=torch.int64))
     return TrainedCurve(pool, rule, chip, counts, jobs, subsets, memories, infos, trials, seed,
                         time.perf_counter() - start)
 
@@ -249,7 +249,7 @@ def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int],
 
 def _padded(pool: PatternSet, subsets: list[np.ndarray], p_max: int) -> torch.Tensor:
     """``(T, p_max, N)``: subset ``t`` of ``pool`` in rows ``:len(subsets[t])``, zeros after."""
-    padded = torch.zeros(len(subsets), p_max, pool.n_neurons)
+    padded = torch.zeros(len(subsets), p_max, pool.n_neurons, dtype=torch.float32)
     for j, idx in enumerate(subsets):
         padded[j, : len(idx)] = torch.as_tensor(pool.patterns[idx])
     return padded

@@ -299,7 +299,7 @@ def _recall_chunks(mats: torch.Tensor, cues: list[torch.Tensor], activation: str
     pending: list[tuple[int, torch.Tensor]] = []
 
     def run_pending() -> None:
-        net = torch.cat([torch.full((len(c),), t) for t, c in pending])
+        net = torch.cat([torch.full((len(c),), t, dtype=torch.int64) for t, c in pending])
         res = recall_batch(mats, torch.cat([c for _, c in pending]), net,
                            activation=activation, max_iterations=max_iterations)
         start = 0
@@ -424,7 +424,7 @@ def _per_chip(memories: list, patterns: PatternSet, protocol: Protocol) -> list[
 
 def _spread(scores: list[Score]) -> dict[str, float]:
     """Mean cosine, its standard deviation over chips (0 for one chip) and mean exact rate."""
-    cos = torch.tensor([s.cosine for s in scores])
+    cos = torch.tensor([s.cosine for s in scores], dtype=torch.float32)
     return {"cosine": float(cos.mean()),
             "cosine_std": float(cos.std()) if len(scores) > 1 else 0.0,
             "exact": float(sum(s.exact for s in scores) / len(scores))}

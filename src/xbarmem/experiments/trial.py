@@ -155,8 +155,8 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet],
     rule = get_rule(first["rule"], **first["rule_options"])
     memories = [_build(c, rule) for c in configs]
     n = first["n_neurons"]
-    sizes = torch.tensor([s.n_patterns for s in stored])
-    padded = torch.zeros(len(stored), int(sizes.max()), n)
+    sizes = torch.tensor([s.n_patterns for s in stored], dtype=torch.int64)
+    padded = torch.zeros(len(stored), int(sizes.max()), n, dtype=torch.float32)
     for t, s in enumerate(stored):
         padded[t, : s.n_patterns] = torch.as_tensor(s.patterns)
     steps = None
@@ -182,7 +182,7 @@ def program(memory, seed: int, variation: float) -> None:
             peaks = _peaks(memory, weights, biases, seed)
             noisy_w = []
             for w, peak in zip(weights, peaks, strict=True):
-                dw = variation * peak * torch.randn(w.shape, generator=gen)
+                dw = variation * peak * torch.randn(w.shape, generator=gen, dtype=torch.float32)
                 if memory.zero_diagonal:
                     dw.fill_diagonal_(0.0)
                 noisy_w.append(w + dw)

@@ -192,7 +192,7 @@ class Crossbar:
                                f"got {tuple(w.shape)}")
         parts = [w]
         if self.has_bias:
-            b = torch.zeros(self.n_out) if bias is None else torch.as_tensor(
+            b = torch.zeros(self.n_out, dtype=torch.float32) if bias is None else torch.as_tensor(
                 as_real_array(bias, "bias", error=PatternError, dtype=None),
                 dtype=torch.float32).reshape(-1)
             if b.shape != (self.n_out,):
@@ -311,7 +311,7 @@ class Crossbar:
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise PatternError(f"input must have shape (batch, {self.n_in}), got {tuple(x.shape)}")
         if self.has_bias:
-            x = torch.cat([x, torch.ones(x.shape[0], 1)], dim=1)
+            x = torch.cat([x, torch.ones(x.shape[0], 1, dtype=torch.float32)], dim=1)
         return x
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -327,7 +327,7 @@ class Crossbar:
         y = u @ a.T
         if self.chip.device.read_noise > 0:
             std = self.read_noise_scale * u.pow(2).sum(dim=1, keepdim=True).sqrt()
-            y = y + std * torch.randn(y.shape, generator=generator)
+            y = y + std * torch.randn(y.shape, generator=generator, dtype=torch.float32)
         return y
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
@@ -346,7 +346,7 @@ class Crossbar:
         y = (a[outputs] * u).sum(dim=1)
         if self.chip.device.read_noise > 0:
             std = self.read_noise_scale * u.pow(2).sum(dim=1).sqrt()
-            y = y + std * torch.randn(y.shape, generator=generator)
+            y = y + std * torch.randn(y.shape, generator=generator, dtype=torch.float32)
         return y
 
     def _outputs(self, outputs: torch.Tensor, batch: int) -> torch.Tensor:

@@ -114,8 +114,8 @@ class Problem:
         if bounds is None:
             n = x.shape[-1]
             widths = list(sizes or [n, n])
-            bounds = [(torch.full((o, i + int(bias)), -float("inf")),
-                       torch.full((o, i + int(bias)), float("inf")))
+            bounds = [(torch.full((o, i + int(bias)), -float("inf"), dtype=torch.float32),
+                       torch.full((o, i + int(bias)), float("inf"), dtype=torch.float32))
                       for i, o in zip(widths[:-1], widths[1:], strict=True)]
         pairs = [(torch.as_tensor(lo, dtype=torch.float32),
                   torch.as_tensor(hi, dtype=torch.float32)) for lo, hi in bounds]
@@ -266,7 +266,7 @@ class Rule(Protocol):
 def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:
     """``(T, P)`` float mask of real (not padding) patterns; ConfigError for bad counts."""
     if counts is None:
-        return torch.ones(t, p)
+        return torch.ones(t, p, dtype=torch.float32)
     counts = torch.as_tensor(counts, dtype=torch.int64).reshape(-1)
     if counts.shape != (t,) or (counts < 1).any() or (counts > p).any():
         raise ConfigError(f"counts must be {t} integers in 1..{p}, got {shown(counts.tolist())}")
@@ -301,7 +301,7 @@ def boxed(lo: torch.Tensor, hi: torch.Tensor, c: torch.Tensor | float
 def box_size(problem: Problem, layer: int, bound: float) -> torch.Tensor:
     """``(T, 1, 1)``: ``bound * w_max`` of ``layer`` per network (``w_max`` 1 when unknown)."""
     t = problem.bounds[layer][0].shape[0]
-    scale = (torch.ones(t) if problem.w_max is None
+    scale = (torch.ones(t, dtype=torch.float32) if problem.w_max is None
              else torch.as_tensor(problem.w_max[layer], dtype=problem.bounds[layer][0].dtype))
     return (bound * scale)[:, None, None]
 

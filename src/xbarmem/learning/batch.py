@@ -21,7 +21,7 @@ class Batch:
         t = params.shape[0]
         self.out = params.clone()
         self.steps = torch.zeros(t, dtype=torch.int64)
-        self.loss = torch.full((t,), float("nan"))
+        self.loss = torch.full((t,), float("nan"), dtype=torch.float32)
         self.converged = torch.full((t,), converged, dtype=torch.bool)
         self.work = torch.arange(t)
 

@@ -45,7 +45,7 @@ def _finish(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         w.zero_()
     elif peak > 0:
         w = w / peak
-    return w.float(), torch.zeros(w.shape[0])
+    return w.float(), torch.zeros(w.shape[0], dtype=torch.float32)
 
 
 def _incremental(patterns: torch.Tensor, update) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,14 +91,14 @@ class ClassicRule(Spec, noun="rule"):
         x = problem.patterns
         t, p, n = x.shape
         sizes = [p] * t if problem.counts is None else [int(c) for c in problem.counts]
-        weights, fixed = torch.empty(t, n, n), torch.zeros(t, dtype=torch.bool)
+        weights, fixed = torch.empty(t, n, n, dtype=torch.float32), torch.zeros(t, dtype=torch.bool)
         for k in range(t):
             xt = x[k, : sizes[k]]
             w, _ = self.ideal(xt)  # max|W| = 1: map it onto the full window
             weights[k] = w * (1.0 if problem.w_max is None else problem.w_max[0][k])
             fixed[k] = bool(((xt @ w.T) * xt > 0).all())
         return FitResult(weights=[weights], biases=None, steps=torch.zeros(t, dtype=torch.int64),
-                         loss=torch.full((t,), float("nan")),
+                         loss=torch.full((t,), float("nan"), dtype=torch.float32),
                          converged=torch.ones(t, dtype=torch.bool),
                          fixed_points=fixed if problem.kind == "binary" else None)
 

@@ -66,7 +66,7 @@ def linear_start(layout: list[tuple[int, int, slice]], drawn: torch.Tensor,
         m, offset = denoiser(x[j][valid[j] > 0], noise, bias)
         w1 = out[j, first].view(hidden, n + cols)
         w1[:n] = 0.0
-        w1[:n, :n] = ENCODER_SCALE * torch.eye(n)
+        w1[:n, :n] = ENCODER_SCALE * torch.eye(n, dtype=torch.float32)
         w2 = out[j, second].view(n, hidden + cols)
         w2.zero_()
         w2[:, :n] = (GAIN / ENCODER_SCALE) * m

@@ -64,7 +64,7 @@ class MultilayerFit:
             size = n_out * cols
             layout.append((n_out, n_in, slice(offset, offset + size)))
             step = min(1.0, opts.lr_fan_in / n_in) if opts.lr_fan_in else 1.0
-            scales.append(torch.full((size,), step))
+            scales.append(torch.full((size,), step, dtype=torch.float32))
             los.append(lo.reshape(t, size))
             his.append(hi.reshape(t, size))
             offset += size
@@ -86,8 +86,8 @@ class MultilayerFit:
         path, lo, hi = cls.prepare(opts, problem.bounds, t, n)
         valid = valid_mask(problem.counts, t, x.shape[1])
         gen = torch.Generator().manual_seed(opts.seed)
-        start = torch.cat([opts.init_scale / (i ** 0.5) * torch.randn(t, o * (i + opts.bias),
-                                                                       generator=gen)
+        start = torch.cat([opts.init_scale / (i ** 0.5) * torch.randn(
+                               t, o * (i + opts.bias), generator=gen, dtype=torch.float32)
                            for o, i, _ in path.layout], dim=1)
         if opts.init == "linear":
             start = linear_start(path.layout, start, x, valid, opts.cue_noise, opts.bias)
@@ -116,7 +116,8 @@ class MultilayerFit:
         for n_out, n_in, sl in self.layout:
             a = params[:, sl].reshape(t, n_out, n_in + int(self.opts.bias))
             weights.append(a[:, :, :n_in].clone())
-            biases.append(a[:, :, n_in].clone() if self.opts.bias else torch.zeros(t, n_out))
+            biases.append(a[:, :, n_in].clone() if self.opts.bias
+                          else torch.zeros(t, n_out, dtype=torch.float32))
         return weights, biases
 
     # ------------------------------------------------------------------ forward / backward
@@ -135,7 +136,7 @@ class MultilayerFit:
             if k == 0 and first is not None:
                 out.append(first)
                 continue
-            buf = torch.empty(t, rows, n_in + int(self.opts.bias))
+            buf = torch.empty(t, rows, n_in + int(self.opts.bias), dtype=torch.float32)
             if self.opts.bias:
                 buf[:, :, n_in] = 1.0
             out.append(buf)
@@ -230,12 +231,14 @@ class MultilayerFit:
         def make() -> tuple[list, list, list, list, list]:
             t, p, _ = x.shape
             bias = int(self.opts.bias)
-            u0 = torch.cat([x, torch.ones(t, p, 1)], dim=2) if bias else x
-            ins = [torch.empty(t, unroll, rows, n_in + bias) for _, n_in, _ in self.layout]
+            u0 = torch.cat([x, torch.ones(t, p, 1, dtype=torch.float32)], dim=2) if bias else x
+            ins = [torch.empty(t, unroll, rows, n_in + bias, dtype=torch.float32)
+                   for _, n_in, _ in self.layout]
             if bias:
                 for buf, (_, n_in, _) in zip(ins, self.layout, strict=True):
                     buf[..., n_in] = 1.0
-            slopes = [torch.empty(t, unroll, rows, n_out) for n_out, _, _ in self.layout]
+            slopes = [torch.empty(t, unroll, rows, n_out, dtype=torch.float32)
+                      for n_out, _, _ in self.layout]
             flat = [(sl.view(t, unroll * rows, -1).transpose(1, 2),
                      buf.view(t, unroll * rows, -1)) for sl, buf in zip(slopes, ins, strict=True)]
             return (self.inputs(p, t, u0), ins,

@@ -24,7 +24,7 @@ def training_cues(opts, consts: BatchConstants, kind: str,
     target, mask = consts.target, consts.target_mask
     if kind == "binary":
         return target, mask, target * flip_signs(target.shape, opts.cue_flip, gen)
-    noisy = target + opts.cue_noise * torch.randn(target.shape, generator=gen)
+    noisy = target + opts.cue_noise * torch.randn(target.shape, generator=gen, dtype=torch.float32)
     return target, mask, noisy.clamp(-1, 1)
 
 
@@ -34,7 +34,7 @@ def flip_signs(shape: tuple[int, ...], rate: float, gen: torch.Generator) -> tor
     Bernoulli process, geometric gaps from ``gen``, so about ``rate * numel`` draws are made
     instead of one per bit."""
     total = math.prod(shape)
-    signs = torch.ones(total)
+    signs = torch.ones(total, dtype=torch.float32)
     if rate <= 0 or total == 0:
         return signs.view(shape)
     if rate >= 1:
@@ -59,7 +59,8 @@ def with_write_noise(a: torch.Tensor, n_in: int, weight_noise: float | torch.Ten
     ``weight_noise`` (a number, or ``(T, 1, 1)`` per network; drawn from ``gen``) added to
     ``W`` (the bias keeps its value)."""
     a = a.clone()
-    a[:, :, :n_in] += weight_noise * torch.randn((a.shape[0], a.shape[1], n_in), generator=gen)
+    a[:, :, :n_in] += weight_noise * torch.randn((a.shape[0], a.shape[1], n_in), generator=gen,
+                                                 dtype=torch.float32)
     return a
 
 
@@ -81,6 +82,6 @@ def read_noise_term(z: torch.Tensor, h: torch.Tensor, read_noise: float, bias: b
     Returns ``read_noise * draw / norm``, whose product with ``h`` is ``d z / d h`` of the
     noise term."""
     norm = (h.pow(2).sum(-1, keepdim=True) + float(bias)).sqrt()
-    draw = torch.randn(z.shape, generator=gen)
+    draw = torch.randn(z.shape, generator=gen, dtype=torch.float32)
     z += read_noise * norm * draw
     return read_noise * draw / norm

@@ -14,7 +14,8 @@ import torch
 
 from xbarmem.learning.batch import BatchConstants
 
-_MINUS_ONE = torch.tensor(-1.0)  # the constant term of 2 sigmoid(2 x) - 1, as one fused pass
+# the constant term of 2 sigmoid(2 x) - 1, as one fused pass
+_MINUS_ONE = torch.tensor(-1.0, dtype=torch.float32)
 def tanh(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """``tanh(x)`` as ``2 sigmoid(2 x) - 1`` (into ``out`` when given; ``out`` may be ``x``).
 

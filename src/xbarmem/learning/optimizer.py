@@ -20,8 +20,8 @@ _OPT_EPS = 1e-8  # both optimisers' default eps
 def fused_counter(opts) -> torch.Tensor | None:
     """The step counter of torch's fused Adam kernel (a float tensor), or None where the
     update is written out (RMSprop, or a torch without the kernel)."""
-    return torch.zeros(()) if opts.optimizer == "adam" and hasattr(torch, "_fused_adam_") \
-        else None
+    fused = opts.optimizer == "adam" and hasattr(torch, "_fused_adam_")
+    return torch.zeros((), dtype=torch.float32) if fused else None
 
 
 def optimizer_step(opts, a, grad, first, second, step: int, step_count, *,

@@ -51,15 +51,15 @@ class SingleLayerFit:
         noise = problem.noise if o.noise_injection else (0.0, 0.0)
         sizes = valid.sum(dim=1).to(torch.int64)
         groups = self.groups(sizes, n, cols) if o.bucket else [torch.arange(t)]
-        params = torch.zeros(t, n, cols)
+        params = torch.zeros(t, n, cols, dtype=torch.float32)
         steps = torch.zeros(t, dtype=torch.int64)
-        final_loss = torch.full((t,), float("nan"))
+        final_loss = torch.full((t,), float("nan"), dtype=torch.float32)
         converged = torch.zeros(t, dtype=torch.bool)
         for idx in groups:  # each group padded only to its own largest pattern count
             rows = int(sizes[idx].max())
             xg, vg = x[idx, :rows], valid[idx, :rows]
             start = (self.warm_start(xg, vg, lo[idx], hi[idx]) if o.warm_start
-                     else torch.zeros(len(idx), n, cols))
+                     else torch.zeros(len(idx), n, cols, dtype=torch.float32))
             start = torch.clamp(start, lo[idx], hi[idx])
             if o.flip_steps:  # validated by the rule: binary patterns, basin objective
                 box: tuple[torch.Tensor, torch.Tensor] = (
@@ -71,7 +71,7 @@ class SingleLayerFit:
             out = two_stage(self, start, xg, vg, lo[idx], hi[idx], problem.kind, gen, noise)
             params[idx], steps[idx], final_loss[idx], converged[idx] = out
             steps[idx] += o.flip_steps or 0
-        bias = params[:, :, n].clone() if o.bias else torch.zeros(t, n)
+        bias = params[:, :, n].clone() if o.bias else torch.zeros(t, n, dtype=torch.float32)
         return params[:, :, :n].clone(), bias, steps, final_loss, converged
 
     def bounds(self, bounds, t: int, n: int, cols: int, zero_diagonal: bool):
@@ -85,7 +85,8 @@ class SingleLayerFit:
         lo, hi = lo.clone(), hi.clone()
         if zero_diagonal:  # no self-connection
             idx = torch.arange(n)
-            diag = torch.clamp(torch.zeros(t, n), lo[:, idx, idx], hi[:, idx, idx])
+            diag = torch.clamp(torch.zeros(t, n, dtype=torch.float32), lo[:, idx, idx],
+                               hi[:, idx, idx])
             lo[:, idx, idx] = diag
             hi[:, idx, idx] = diag
         return lo, hi
@@ -165,7 +166,7 @@ class SingleLayerFit:
                       if noise[1] > 0 else None)
         every = 1 if o.stop == "loss" else o.stable_window
         reference = None
-        step_count = torch.zeros(()) if fused_counter(o) is not None else None
+        step_count = torch.zeros((), dtype=torch.float32) if fused_counter(o) is not None else None
         for done in range(o.max_steps + 1):
             y, err = self._output(a, u, x, noise[0], read_scale, gen)
             if done % every == 0 or done == o.max_steps:
@@ -206,7 +207,7 @@ class SingleLayerFit:
         else:
             h = torch.bmm(u, a.transpose(1, 2))
         if read_scale is not None:
-            h += read_scale * torch.randn(h.shape, generator=gen)
+            h += read_scale * torch.randn(h.shape, generator=gen, dtype=torch.float32)
         y = tanh(h, out=h)
         return y, y - x
 
@@ -243,7 +244,7 @@ class SingleLayerFit:
         weight_noise, read_noise = noise
         std = write_std(self.opts, w, weight_noise)
         if std is not None:
-            w = w + std * torch.randn(w.shape, generator=gen)
+            w = w + std * torch.randn(w.shape, generator=gen, dtype=torch.float32)
             wt = w.transpose(1, 2)
         h = torch.bmm(state, wt)  # bias added after the product (own rounding)
         if bias is not None:
@@ -311,7 +312,8 @@ def _step_buffers(t: int, unroll: int, rows: int, n: int) -> tuple:
     ``(T, unroll, rows, N)`` each) as the steps use them: update ``k``'s view of the inputs and
     of the slopes (a list each), and the slopes ``(T, unroll * rows, N)`` of all updates
     flattened, the same transposed and the inputs flattened ``(T, unroll * rows, N)``."""
-    states, slopes = torch.empty(t, unroll, rows, n), torch.empty(t, unroll, rows, n)
+    states = torch.empty(t, unroll, rows, n, dtype=torch.float32)
+    slopes = torch.empty(t, unroll, rows, n, dtype=torch.float32)
     flat_slopes = slopes.view(t, unroll * rows, n)
     return ([states[:, k] for k in range(unroll)], [slopes[:, k] for k in range(unroll)],
             flat_slopes, flat_slopes.transpose(1, 2), states.view(t, unroll * rows, n))

@@ -272,7 +272,7 @@ class Memory:
         out = []
         for layer in self.layers:
             w, b = layer.effective()
-            out.append((w, torch.zeros(layer.n_out) if b is None else b))
+            out.append((w, torch.zeros(layer.n_out, dtype=torch.float32) if b is None else b))
         return out
 
     # ------------------------------------------------------------------ recall

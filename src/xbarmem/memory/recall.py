@@ -97,7 +97,7 @@ class FloatMatrix:
         b = None if bias is None else as_real_array(bias, "bias", error=PatternError, dtype=None)
         if b is not None and b.shape != (w.shape[0],):
             raise PatternError(f"bias must have shape ({w.shape[0]},), got {b.shape}")
-        self.bias = (torch.zeros(self.weights.shape[0]) if b is None
+        self.bias = (torch.zeros(self.weights.shape[0], dtype=torch.float32) if b is None
                      else torch.as_tensor(b, dtype=torch.float32))
         self.n_out, self.n_in = self.weights.shape
 
@@ -329,8 +329,9 @@ class _StackReads:
         if rows is not self._rows:  # the working set changed: its runs of equal matrices too
             self._rows, self._runs = rows, _runs(self.net[rows], self.mats.shape[0])
         a, n = states.shape
-        u = states if self.mats.shape[2] == n else torch.cat([states, torch.ones(a, 1)], dim=1)
-        h = torch.empty(a, n)
+        u = states if self.mats.shape[2] == n else torch.cat(
+            [states, torch.ones(a, 1, dtype=torch.float32)], dim=1)
+        h = torch.empty(a, n, dtype=torch.float32)
         for t, lo, hi in self._runs:
             torch.mm(u[lo:hi], self.mats[t].T, out=h[lo:hi])
         return h
@@ -352,7 +353,7 @@ def _async(matrix, x, activation, max_iterations, tol, gen) -> RecallResult:
     for _ in range(max_iterations):
         cur = x[active]
         start = cur.clone()
-        order = torch.argsort(torch.rand(cur.shape, generator=gen), dim=1)
+        order = torch.argsort(torch.rand(cur.shape, generator=gen, dtype=torch.float32), dim=1)
         rows = torch.arange(cur.shape[0])
         for k in range(n):
             idx = order[:, k]
