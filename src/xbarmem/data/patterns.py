@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,6 +278,11 @@ class PatternSet:
 
     def __len__(self) -> int:
         return self.n_patterns
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """The patterns, one float32 row ``(N,)`` at a time (``for p in pset``; pick rows
+        with :meth:`subset`)."""
+        return iter(self.patterns)
 
     def __repr__(self) -> str:
         return (

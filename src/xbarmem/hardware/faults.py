@@ -124,6 +124,17 @@ class FaultMap:
             raise FileFormatError("fault map conductances must be finite and >= 0 siemens")
         self.g_stuck = g
 
+    def __eq__(self, other: object) -> bool:
+        """Equal maps: the same stuck devices at the same conductances (free devices, NaN,
+        match each other) and the same ``meta``; a copy (``copy.deepcopy``) equals its
+        original."""
+        if not isinstance(other, FaultMap):
+            return NotImplemented
+        return (self.g_stuck.shape == other.g_stuck.shape and self.meta == other.meta
+                and bool(np.array_equal(self.g_stuck, other.g_stuck, equal_nan=True)))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (as the dataclass was)
+
     def __repr__(self) -> str:
         """``FaultMap(arrays=2, rows=64, cols=64, stuck=2458 of 16384 devices (15.0%),
         source='generated', seed=0)``: shape, counts and provenance, not every conductance."""
