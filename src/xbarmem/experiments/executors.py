@@ -19,7 +19,7 @@ from typing import Any
 
 from xbarmem.checks import check_count, check_type, shown
 from xbarmem.errors import ConfigError, ExecutorLost
-from xbarmem.experiments.pool import capped, end_pool, new, take
+from xbarmem.experiments.pool import UNGUARDED, UNGUARDED_EXIT, capped, end_pool, new, take
 from xbarmem.experiments.trial import run_group_json
 
 
@@ -40,8 +40,7 @@ class _InProcess:
             fut.set_exception(exc)
         return fut
 
-    @staticmethod
-    def wait_any(futures, timeout: float | None = None):
+    def wait_any(self, futures, timeout: float | None = None):
         return cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0]
 
     def cancel(self, futures) -> None:
@@ -57,11 +56,24 @@ class _Pool(_InProcess):
         self.name = f"process pool ({count} workers)"
         self.slots = 2 * count
         self.pool = take(jobs) or new(jobs)  # a pool started ahead (``prestart``), if any
+        self.workers: dict[int, Any] = {}  # every worker started, kept to read its exit status
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None
                ) -> cf.Future:
         """``progress`` is not reported from worker processes."""
-        return self.pool.submit(run_group_json, payload)
+        fut = self.pool.submit(run_group_json, payload)
+        self.workers.update(getattr(self.pool, "_processes", None) or {})
+        return fut
+
+    def wait_any(self, futures, timeout: float | None = None):
+        """As :meth:`_InProcess.wait_any`; :class:`ConfigError` (:data:`UNGUARDED`) when
+        the pool broke because a worker met the sweep in the script it was importing."""
+        done = super().wait_any(futures, timeout)
+        broken = any(not f.cancelled() and isinstance(f.exception(), cf.process.BrokenProcessPool)
+                     for f in done)
+        if broken and any(w.exitcode == UNGUARDED_EXIT for w in self.workers.values()):
+            raise ConfigError(UNGUARDED)
+        return done
 
     def cancel(self, futures) -> None:
         for f in futures:

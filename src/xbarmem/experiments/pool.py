@@ -23,6 +23,24 @@ from xbarmem.errors import XbarmemWarning
 #: pools started by :func:`prestart` and not yet taken, by number of workers
 _STARTED: dict[int, cf.ProcessPoolExecutor] = {}
 
+#: the exit status of a worker that met a sweep in the script it was importing
+UNGUARDED_EXIT = 87
+#: what the driver says then (one line)
+UNGUARDED = ("the worker processes of run_sweep start a new Python that imports your script "
+             "again, and the script started the sweep again: call run_sweep under "
+             "`if __name__ == \"__main__\":`")
+
+
+def leave_if_importing_main() -> None:
+    """End this process, quietly and with :data:`UNGUARDED_EXIT`, when it is a worker still
+    importing the caller's main script (the ``spawn`` start method runs the script again, as
+    ``__mp_main__``): a sweep started at the top of a script without the ``if __name__ ==
+    "__main__":`` guard would otherwise run in every worker, or wait there for the groups the
+    driver holds while the driver waits for its workers. The driver turns the status into
+    one :class:`~xbarmem.errors.ConfigError` (:data:`UNGUARDED`)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit(UNGUARDED_EXIT)
+
 
 def init_worker() -> None:
     """Every worker's start: one OpenMP and one torch thread, and an end of its own when the
