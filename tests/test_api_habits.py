@@ -1,0 +1,146 @@
+"""The Python API under a PyTorch / scikit-learn user's habits around the call: global torch
+state (default dtype, autograd off, the global RNG), copies and iteration, threads, and
+``run_sweep`` started by a script without the ``__main__`` guard under ``spawn``."""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures as cf
+import copy
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "xbarmem"
+#: torch factories whose result takes torch's default dtype unless told
+FACTORIES = {"zeros", "ones", "full", "empty", "eye", "rand", "randn", "linspace", "logspace",
+             "tensor"}
+
+
+def test_every_torch_factory_names_its_dtype():
+    """One rule for every path: a tensor made without ``dtype=`` follows
+    ``torch.set_default_dtype`` and met float32 weights (a RuntimeError in training)."""
+    loose = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch"
+                    and node.func.attr in FACTORIES
+                    and not any(k.arg == "dtype" for k in node.keywords)):
+                loose.append(f"{path.relative_to(SRC)}:{node.lineno} torch.{node.func.attr}")
+    assert loose == []
+
+
+def _run(arch: str, rule: str):
+    d = xm.load_mnist(side=4, n=5, seed=0)
+    chip = xm.load_preset("rram").with_faults(0.2)
+    options = {"max_steps": 4, "finetune_steps": 2} if rule == "adaptive" else {}
+    mem = xm.train(d, chip=chip, rule=rule, arch=arch, hidden=8 if arch == "multilayer" else None,
+                   fault_seed=1, program_seed=1, **options)
+    cues = xm.gaussian_noise(d.patterns, 0.3, generator=2)
+    return ([layer.g_pos.copy() for layer in mem.layers],
+            mem.recall(cues, mode="async", seed=1).states,
+            xm.evaluate_memory(mem, d, xm.Protocol(probes=2, seed=1)).states)
+
+
+def _same(a, b) -> bool:
+    return (all(np.array_equal(x, y) for x, y in zip(a[0], b[0], strict=True))
+            and all(x.dtype == torch.float32 and torch.equal(x, y)
+                    for x, y in zip(a[1:], b[1:], strict=True)))
+
+
+@pytest.mark.parametrize(("arch", "rule"), [("single", "adaptive"), ("multilayer", "adaptive"),
+                                            ("single", "hebb")])
+def test_float64_default_dtype_changes_no_bit(arch, rule):
+    first = _run(arch, rule)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        again = _run(arch, rule)
+    finally:
+        torch.set_default_dtype(old)
+    assert _same(first, again)
+
+
+@pytest.mark.parametrize("context", [torch.no_grad, torch.inference_mode])
+def test_autograd_off_around_the_calls_changes_nothing(context):
+    first = _run("single", "adaptive")
+    with context():
+        assert _same(first, _run("single", "adaptive"))
+
+
+def test_the_global_random_state_is_neither_read_nor_consumed():
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()[1].copy()
+    first = _run("single", "adaptive")
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], np_state)
+    torch.manual_seed(7)
+    assert _same(first, _run("single", "adaptive"))
+
+
+def test_copies_compare_equal_and_pattern_sets_iterate(small_memory):
+    pset, memory = small_memory
+    faults = memory.faults
+    assert copy.deepcopy(faults) == faults and copy.copy(faults) == faults
+    other = copy.deepcopy(faults)
+    other.g_stuck[0, 0, 0, 0] = 1e-5 if np.isnan(other.g_stuck[0, 0, 0, 0]) else np.nan
+    assert other != faults and faults != "a map"
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(faults)
+    assert copy.deepcopy(memory.chip) == memory.chip
+    rows = list(pset)
+    assert len(rows) == len(pset) == 3 and all(
+        np.array_equal(r, p) for r, p in zip(rows, pset.patterns, strict=True))
+    assert len(repr(memory)) < 200 and len(repr(faults)) < 200
+
+
+def test_recall_from_threads_is_recall_in_turn(small_memory):
+    pset, memory = small_memory
+    jobs = [(xm.flip_bits(pset.patterns, 0.25, generator=i), mode)
+            for i in range(6) for mode in ("sync", "async")]
+    serial = [memory.recall(c, mode=m, seed=3).states for c, m in jobs]
+    with cf.ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda job: memory.recall(job[0], mode=job[1], seed=3).states,
+                                 jobs))
+    assert all(torch.equal(a, b) for a, b in zip(serial, threaded, strict=True))
+
+
+_UNGUARDED = """
+import multiprocessing
+multiprocessing.set_start_method("spawn", force=True)
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.sweep import parse_sweep
+spec = parse_sweep({"sweep": {"name": "t", "trial": "evaluate"},
+                    "base": {"data": "random", "n_neurons": 8, "patterns": 2, "probes": 1},
+                    "grid": {"rule": ["hebb", "pinv"]}})
+print(run_sweep(spec, "s.sqlite", jobs=2).ran)
+"""
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_spawn_sweep_without_the_main_guard_says_so(tmp_path, guarded):
+    """Without the guard each spawned worker ran the script's sweep again (and waited for
+    the groups the driver held: a hang); now one ConfigError names the guard."""
+    script = textwrap.dedent(_UNGUARDED)
+    if guarded:
+        body = script.split("spec = ")[1]
+        script = script.split("spec = ")[0] + "if __name__ == '__main__':\n" + textwrap.indent(
+            "spec = " + body, "    ")
+    (tmp_path / "s.py").write_text(script)
+    out = subprocess.run([sys.executable, "s.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    if guarded:
+        assert (out.returncode, out.stdout.strip()) == (0, "2")
+    else:
+        assert out.returncode == 1 and out.stdout == ""
+        assert out.stderr.strip().splitlines()[-1] == (
+            "xbarmem.errors.ConfigError: the worker processes of run_sweep start a new Python "
+            "that imports your script again, and the script started the sweep again: call "
+            "run_sweep under `if __name__ == \"__main__\":`")
