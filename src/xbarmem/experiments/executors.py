@@ -19,7 +19,15 @@ from typing import Any
 
 from xbarmem.checks import check_count, check_type, shown
 from xbarmem.errors import ConfigError, ExecutorLost
-from xbarmem.experiments.pool import UNGUARDED, UNGUARDED_EXIT, capped, end_pool, new, take
+from xbarmem.experiments.pool import (
+    UNGUARDED,
+    UNGUARDED_EXIT,
+    capped,
+    end_pool,
+    leave_if_importing_main,
+    new,
+    take,
+)
 from xbarmem.experiments.trial import run_group_json
 
 
@@ -488,7 +496,9 @@ def _sigint_ignored() -> Iterator[None]:
 
 def check_executor(jobs: int = 1, workers: int | None = None,
                    scheduler: str | None = None, worker_grace: float = WORKER_GRACE) -> None:
-    """Refuse contradictory or impossible executor options."""
+    """Refuse contradictory or impossible executor options; in a worker still importing the
+    caller's script, end it (:func:`~xbarmem.experiments.pool.leave_if_importing_main`)."""
+    leave_if_importing_main()
     if workers is not None:
         check_count(workers, "--workers")
     check_count(jobs, "--jobs")

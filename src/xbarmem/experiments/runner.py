@@ -52,7 +52,7 @@ from xbarmem.experiments.executors import (
     failure_text,
     make_executor,
 )
-from xbarmem.experiments.pool import discard, leave_if_importing_main
+from xbarmem.experiments.pool import discard
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.files import as_path
@@ -216,10 +216,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     a cluster that has had no worker for ``worker_grace`` s while groups wait (its workers
     left or died) raises :class:`~xbarmem.errors.ExecutorLost`, as a lost scheduler does:
     the groups finished before are stored, and running the sweep again resumes it.
-    Started at the top of a script without ``if __name__ == "__main__":``, a sweep with
-    worker processes raises :class:`ConfigError` saying so (the workers import the script).
     """
-    leave_if_importing_main()
     check_executor(jobs, workers, scheduler, worker_grace)
     for name, callback in (("on_plan", on_plan), ("on_progress", on_progress),
                            ("on_work", on_work), ("on_failure", on_failure)):
