@@ -78,9 +78,12 @@ CapacityLevel = Annotated[float | None, recall_options.level(
 ScalingLevel = CapacityLevel
 ScalingOut = Annotated[Path, output_options.out("folder for the PNG and JSON", folder=True)]
 ScalingData = Annotated[str, typer.Option(
-    "--data", metavar="SET", parser=option_types.name_or_file,
-    help="Pattern source: a built-in image set, mnist (whole image), "
-    "mnist-crop24 (the authors' centred 24x24 window; N <= 576) or glyphs.")]
+    "--data", metavar="SOURCE", parser=option_types.name_or_file,
+    help="Pattern source: a built-in image set, mnist (whole image), mnist-crop24 (the "
+    "authors' centred 24x24 window; N <= 576), digits (8x8: N = 64) or glyphs; a file of "
+    "8-bit grayscale square images (uint8 0..255, (M, H, W) or (M, H*W); .npy/.npz/.csv/IDX; "
+    "N at most H*H); or random (+-1, or uniform in [-1, 1) with --kind continuous) or "
+    "correlated-R patterns of N neurons drawn from --seed (pool: 2000 unless --pool).")]
 
 
 CapacityFaultMap = Annotated[Path | None, typer.Option(
@@ -132,7 +135,7 @@ def capacity_cmd(
     n_neurons = given.neurons_or_side(ctx, neurons, side)
     thresholds = parsers.thresholds(threshold)
     configs = architectures(ctx, arch, hidden, rule, options)
-    n_pool = pool if pool is not None else (2000 if data == "random" else None)
+    n_pool = given.drawn_pool(data, pool)
     fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
@@ -198,9 +201,10 @@ def _checkpoint(path: Path, patterns: PatternSet, spec: ChipSpec, fmap: FaultMap
 
 @app.command(
     "scaling", short_help="Capacity against N on MNIST, with a power-law fit.",
-    help="Capacity at each N on an image set (--data; MNIST by default) resized to side "
-         "sqrt(N) (binary: binarised at each "
-         "image's mean; continuous: scaled to [-1, 1], Gaussian cues); fits log C against "
+    help="Capacity at each N on an image set (--data: MNIST by default, or a file of images) "
+         "resized to side sqrt(N) (binary: binarised at each "
+         "image's mean; continuous: scaled to [-1, 1], Gaussian cues), or on random patterns "
+         "of N neurons; fits log C against "
          "log N (slope with a 95% confidence interval); writes a PNG and JSON. Every tested "
          "count is kept in OUT/scaling-...checkpoint.json until the run completes: the same "
          "command run again after an interruption resumes, with the same results. " + RECALLED)
@@ -231,7 +235,8 @@ def scaling_cmd(
 ) -> None:
     given.check_arch(ctx, arch, rule)
     thresholds, hidden_rule = parsers.thresholds(threshold), hidden_rule_of(hidden)
-    n_all = parsers.neuron_sizes(sizes, data=data)
+    source, pool = given.sized_data(data, kind, pool)
+    n_all = parsers.neuron_sizes(sizes, data=source)
     check_options_fit(rule, options, kind, [[n, hidden_rule.width(n), n] if arch == "multilayer"
                                             else [n, n] for n in n_all])
     n_max = max(n_all)
@@ -251,7 +256,7 @@ def scaling_cmd(
             hidden=hidden_rule if arch == "multilayer" else None, rule=rule,
             chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
-            rule_options=options or None, data=data, checkpoint=kept, keep_checkpoint=True,
+            rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
     warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
     res["settings"]["chip"] = spec.to_dict()

@@ -23,6 +23,7 @@ from xbarmem.names import ARCHS, BIT_CORRUPTIONS, default_cues
 
 if typing.TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
+    from xbarmem.data.readers import ImageStack
     from xbarmem.hardware.faults import FaultMap
     from xbarmem.memory.model_meta import ModelMeta
 
@@ -200,6 +201,24 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
     check_image_neurons(source, n_neurons)
     return patterns_for(source, n_neurons, kind=kind, n=count, seed=seed, zero_one=zero_one,
                         one_per_class=one_per_class)
+
+
+def drawn_pool(data: str, pool: int | None) -> int | None:
+    """``--pool``, or for drawn patterns (``random``, ``correlated-R``) the default pool
+    :data:`~xbarmem.data.sources.DRAWN_POOL` when it is not given."""
+    from xbarmem.data.sources import DRAWN_POOL, is_drawn
+
+    return DRAWN_POOL if pool is None and is_drawn(data) else pool
+
+
+def sized_data(data: str, kind: str, pool: int | None) -> tuple[str | ImageStack, int | None]:
+    """``--data`` asked for at several N (:func:`xbarmem.data.sources.sized_source`: a file's
+    images read once) and its pool (``--pool``, refused above the images it holds; drawn
+    patterns: :func:`drawn_pool`) for ``kind`` patterns."""
+    from xbarmem.data.sources import sized_pool, sized_source
+
+    source = sized_source(data, kind)
+    return source, sized_pool(source, pool, "--pool")
 
 
 def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,

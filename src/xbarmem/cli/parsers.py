@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import parse_text
 from xbarmem.names import RECIPES, RULE_NAMES
+
+if TYPE_CHECKING:
+    from xbarmem.data.readers import ImageStack
 
 
 def floats(text: str, what: str) -> list[float]:
@@ -58,10 +61,11 @@ def ints(text: str, what: str) -> list[int]:
     return [int(v) for v in values]
 
 
-def neuron_sizes(text: str, what: str = "--sizes", data: str | None = None) -> list[int]:
+def neuron_sizes(text: str, what: str = "--sizes", data: str | ImageStack | None = None
+                 ) -> list[int]:
     """Comma-separated numbers of neurons, each an integer >= 2
-    (:func:`xbarmem.checks.check_neurons`) that the built-in image set ``data`` (if given)
-    can be resized to (:func:`check_image_neurons`)."""
+    (:func:`xbarmem.checks.check_neurons`) that the built-in image set or file's images
+    ``data`` (if given) can be resized to (:func:`check_image_neurons`)."""
     from xbarmem.checks import check_neurons
 
     sizes = [check_neurons(n, f"{what} (each N)") for n in ints(text, what)]
@@ -189,13 +193,15 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
         trainer.refuse_inapplicable(len(sizes) - 1, kind, sizes)
 
 
-def check_image_neurons(source: str, neurons: int | None, what: str = "--neurons") -> None:
-    """Refuse a number of neurons (option ``what``) that a built-in image set ``source``
-    cannot be resized to."""
+def check_image_neurons(source: str | ImageStack, neurons: int | None,
+                        what: str = "--neurons") -> None:
+    """Refuse a number of neurons (option ``what``) that a built-in image set ``source`` or a
+    file's :class:`~xbarmem.data.readers.ImageStack` cannot be resized to."""
     from xbarmem.data.builtin import IMAGE_SETS
     from xbarmem.data.sources import image_side
 
-    if neurons is not None and source.strip().lower() in IMAGE_SETS:
+    if neurons is not None and (not isinstance(source, str)
+                                or source.strip().lower() in IMAGE_SETS):
         try:
             image_side(source, neurons)
         except PatternError as exc:

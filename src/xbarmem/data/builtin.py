@@ -184,6 +184,18 @@ def load_image_set(name: str, kind: str = "binary", side: int = 8, n: int | None
                        f"{', '.join(IMAGE_SETS)}")
 
 
+def image_set_size(name: str) -> int:
+    """The number of images of the built-in image set ``name`` (:data:`IMAGE_SETS`)."""
+    if name in MNIST_VARIANTS:
+        return len(_bundled_mnist()[1])
+    if name == "digits":
+        return len(_sklearn_digits()[1])
+    if name == "glyphs":
+        return len(_bundled("glyphs.npz", "glyphs")[1])
+    raise PatternError(f"unknown built-in image set {shown(name)}: expected one of "
+                       f"{', '.join(IMAGE_SETS)}")
+
+
 @checked_keywords
 def random_patterns(
     n_patterns: int, n_neurons: int, kind: str = "binary", seed: int = 0

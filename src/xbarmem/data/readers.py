@@ -7,6 +7,7 @@ import io
 import math
 import struct
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -161,6 +162,17 @@ def load_file(
     """
     check_kind(kind)
     path = as_path(path)
+    arr, labels, is_idx = _read_array(path, key)
+    try:
+        pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
+        return PatternSet(pats, kind, path.name, labels, image_shape)
+    except PatternError as exc:
+        raise PatternError(f"{path}: {exc}") from None
+
+
+def _read_array(path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """The array of the file at ``path`` (see :func:`load_file`), its .npz labels (or None)
+    and whether it is an IDX file; its size checked against the memory limit."""
     raw, name = _read_raw(path)
     labels: np.ndarray | None = None
     magic = struct.unpack(">I", raw[:4])[0] if len(raw) >= 4 else None
@@ -179,17 +191,20 @@ def load_file(
         )
     check_bytes(f"reading patterns from {path} ({'x'.join(map(str, arr.shape))} {arr.dtype})",
                 pattern_bytes(arr.size, held=len(raw) + arr.nbytes))
-    try:
-        pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
-        return PatternSet(pats, kind, path.name, labels, image_shape)
-    except PatternError as exc:
-        raise PatternError(f"{path}: {exc}") from None
+    return arr, labels, is_idx
+
+
+def _is_grayscale(arr: np.ndarray, is_idx: bool) -> bool:
+    """Whether a file's array holds 8-bit grayscale images (the reader's rule: uint8 rows or
+    stacks of an IDX file, or with a value above 1), not patterns."""
+    return bool(arr.dtype == np.uint8 and arr.ndim in (2, 3) and arr.size
+                and (is_idx or arr.max() > 1))
 
 
 def _file_patterns(arr: np.ndarray, kind: str, side: int | None, zero_one: bool, is_idx: bool
                    ) -> tuple[np.ndarray, tuple[int, int] | None]:
     """A file's array as validated patterns and their image shape (see :func:`load_file`)."""
-    if arr.dtype == np.uint8 and arr.ndim in (2, 3) and arr.size and (is_idx or arr.max() > 1):
+    if _is_grayscale(arr, is_idx):
         return _grayscale_patterns(arr, kind, side)
     image_shape = None
     if arr.ndim == 3 and arr.shape[0] > 0:
@@ -245,3 +260,83 @@ def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
         check_side(side)
     imgs = resize_area(arr.astype(np.float32), side)
     return images_to_patterns(imgs, 255.0, kind), (int(imgs.shape[1]), int(imgs.shape[2]))
+
+
+# --------------------------------------------------------------------------- image stacks
+
+
+@checked_keywords
+@dataclass(frozen=True, eq=False)
+class ImageStack:
+    """A user's file of 8-bit grayscale square images, read once (:func:`read_image_stack`),
+    as patterns at any side (:meth:`patterns`) the way :func:`load_file` makes them and the
+    built-in image sets are made: area-resized, then binarised at each image's mean (binary)
+    or scaled to [-1, 1] (continuous).
+
+    Attributes:
+        images: read-only uint8 array ``(M, H, H)``.
+        name: the file's name, without its folder (what results record).
+        labels: the .npz file's int64 ``labels`` ``(M,)``, or None.
+    """
+
+    images: np.ndarray
+    name: str
+    labels: np.ndarray | None = None
+
+    @property
+    def side(self) -> int:
+        """The images' side ``H``."""
+        return int(self.images.shape[1])
+
+    @property
+    def count(self) -> int:
+        """The number of images ``M``."""
+        return int(self.images.shape[0])
+
+    def patterns(self, side: int | None, kind: str = "binary") -> PatternSet:
+        """Every image as a ``kind`` pattern of ``side * side`` neurons (``None``: the images'
+        own side), named :attr:`name`."""
+        check_kind(kind)
+        pats, image_shape = _grayscale_patterns(self.images, kind, side)
+        return PatternSet(pats, kind, self.name, self.labels, image_shape)
+
+
+def read_image_stack(path: str | Path, key: str | None = None) -> ImageStack:
+    """The 8-bit grayscale square images of the file at ``path`` (read as :func:`load_file`
+    reads it, ``key`` naming an .npz file's array): a uint8 stack ``(M, H, H)`` or rows
+    ``(M, H * H)``, ``H >= 4``. Raises :class:`FileFormatError` for a missing, damaged or
+    unknown file and :class:`PatternError` naming the file for one that holds no such images
+    (other values than uint8 0..255, rows that are no square image, images that are not
+    square)."""
+    path = as_path(path)
+    arr, labels, is_idx = _read_array(path, key)
+    problem = _no_image_stack(arr, is_idx)
+    if problem is not None:
+        raise PatternError(f"{path}: {problem}")
+    side = math.isqrt(arr.shape[-1]) if arr.ndim == 2 else int(arr.shape[1])
+    images = np.ascontiguousarray(arr.reshape(arr.shape[0], side, side))
+    images.setflags(write=False)
+    return ImageStack(images, path.name, labels)
+
+
+def _no_image_stack(arr: np.ndarray, is_idx: bool) -> str | None:
+    """What keeps a file's array from being a stack of 8-bit grayscale square images of side
+    at least 4 (None: nothing)."""
+    stack = "an image stack is (M, H, W) or (M, H*W) with H = W"
+    if arr.size == 0 or arr.ndim not in (2, 3):
+        return f"holds an array of shape {arr.shape}, not images; {stack}"
+    if not _is_grayscale(arr, is_idx):
+        if arr.dtype == np.uint8:
+            return ("holds only the values 0 and 1, not 8-bit grayscale images (values "
+                    "0..255): multiply 0/1 images by 255")
+        return (f"holds {arr.dtype} values, not 8-bit grayscale images (uint8, values 0..255); "
+                "convert images in [0, 1] with np.round(x * 255).astype(np.uint8)")
+    if arr.ndim == 2 and math.isqrt(arr.shape[1]) ** 2 != arr.shape[1]:
+        return f"rows of {arr.shape[1]} values are no square images; {stack}"
+    if arr.ndim == 3 and arr.shape[1] != arr.shape[2]:
+        return (f"holds {arr.shape[1]}x{arr.shape[2]} images, not square ones: crop or pad "
+                "them to H = W")
+    side = math.isqrt(arr.shape[1]) if arr.ndim == 2 else arr.shape[1]
+    if side < 4:
+        return f"holds {side}x{side} images; images of side 4 or more are needed"
+    return None

@@ -1,6 +1,8 @@
 """Pattern sources by name: a built-in set (``mnist``, ``mnist-crop24``, ``digits``,
 ``glyphs``), drawn patterns (``random``, ``correlated-R``) or a file path, asked for by image
-side (:func:`load_patterns`) or by the number of neurons N (:func:`patterns_for`)."""
+side (:func:`load_patterns`) or by the number of neurons N (:func:`patterns_for`); a source
+asked for at several N (:func:`sized_source`: a file of images read once) and its pool
+(:func:`sized_pool`)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,20 @@ from xbarmem.data.builtin import (
     IMAGE_SETS,
     correlated_overlap,
     correlated_patterns,
+    image_set_size,
     load_image_set,
     max_side,
     random_patterns,
 )
-from xbarmem.data.patterns import PatternSet, check_kind, check_side, check_storable, select_indices
-from xbarmem.data.readers import load_file
+from xbarmem.data.patterns import (
+    PatternSet,
+    check_kind,
+    check_pattern_count,
+    check_side,
+    check_storable,
+    select_indices,
+)
+from xbarmem.data.readers import ImageStack, load_file, read_image_stack
 from xbarmem.errors import PatternError
 from xbarmem.files import missing
 from xbarmem.spec import check_seed
@@ -68,6 +78,15 @@ def load_patterns(
             raise PatternError(f"source {shown(source)} needs n (the number of patterns) and "
                                f"binary patterns")
         return correlated_patterns(n, check_side(side) ** 2, overlap, seed=seed)
+    pset = load_file(_existing_file(source), kind=kind, zero_one=zero_one, side=side)
+    if n is None and not one_per_class:
+        return pset
+    return pset.subset(select_indices(pset.labels, pset.n_patterns, n, None, one_per_class))
+
+
+def _existing_file(source: str | os.PathLike) -> Path:
+    """``source`` as the path of an existing file; :class:`PatternError` naming the built-in
+    sources when there is no such file."""
     path = Path(source).expanduser()
     if path.is_symlink() and not path.exists():
         raise PatternError(missing(path, "pattern file"))
@@ -76,10 +95,7 @@ def load_patterns(
             f"unknown pattern source {shown(source)}: not a built-in name "
             f"({', '.join(BUILTIN_SOURCES)}) and no such file"
         )
-    pset = load_file(path, kind=kind, zero_one=zero_one, side=side)
-    if n is None and not one_per_class:
-        return pset
-    return pset.subset(select_indices(pset.labels, pset.n_patterns, n, None, one_per_class))
+    return path
 
 
 def is_drawn(source: str) -> bool:
@@ -89,29 +105,36 @@ def is_drawn(source: str) -> bool:
     return name == "random" or correlated_overlap(name) is not None
 
 
-def image_side(source: str, n_neurons: int) -> int:
-    """The side ``sqrt(N)`` that images of ``source`` are resized to for ``N`` neurons.
-    Raises :class:`PatternError` unless N is a square of a side from 4 to
-    :func:`max_side` (``source``)."""
-    side, top = math.isqrt(n_neurons), max_side(source)
-    if str(source).strip().lower() == "digits" and n_neurons != 64:
+def image_side(source: str | ImageStack, n_neurons: int) -> int:
+    """The side ``sqrt(N)`` that images of ``source`` (a built-in image set, or a file's
+    :class:`ImageStack`) are resized to for ``N`` neurons. Raises :class:`PatternError`
+    unless N is a square of a side from 4 to :func:`max_side` (``source``); a file's images
+    are not enlarged either (side at most their own)."""
+    stack = source if isinstance(source, ImageStack) else None
+    name = str(source) if stack is None else stack.name
+    side = math.isqrt(n_neurons)
+    top = max_side(name) if stack is None else min(max_side("file"), stack.side)
+    if stack is None and name.strip().lower() == "digits" and n_neurons != 64:
         raise PatternError(f"digits are 8x8 images, so N must be 64; got N = {n_neurons}")
     if side * side != n_neurons:
-        raise PatternError(f"{source} images are resized to side sqrt(N), so N must be a perfect "
+        raise PatternError(f"{name} images are resized to side sqrt(N), so N must be a perfect "
                            f"square; got N = {n_neurons}")
     if not 4 <= side <= top:
-        raise PatternError(f"{source} images are resized to side sqrt(N), side 4..{top}, so N "
-                           f"must be 16 ... {top * top}; got N = {n_neurons} (side {side})")
+        own = "" if stack is None else f" (its images are {stack.side}x{stack.side})"
+        raise PatternError(f"{name} images are resized to side sqrt(N), side 4..{top}{own}, so "
+                           f"N must be 16 ... {top * top}; got N = {n_neurons} (side {side})")
     return side
 
 
-def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
+def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str = "binary",
                  n: int | None = None, seed: int = 0, zero_one: bool = False,
                  one_per_class: bool = False) -> PatternSet:
     """Patterns of ``n_neurons`` neurons from ``source``: what :func:`load_patterns` gives,
     asked for by the number of neurons N instead of an image side.
 
-    Built-in image sets are resized to side sqrt(N) (:func:`image_side`); ``random`` and
+    Built-in image sets and a file's :class:`ImageStack` (:func:`sized_source`) are resized
+    to side sqrt(N) (:func:`image_side`; a stack with ``n_neurons=None``: its own side);
+    ``random`` and
     ``correlated-R`` draw ``n`` patterns of any N >= 2; a file has its own N: its 8-bit images
     are resized to side sqrt(N) when N is a square, and its other patterns must have N neurons
     (``n_neurons=None``: whatever the file holds); the set must be one a memory can store
@@ -120,6 +143,10 @@ def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
     array). Raises :class:`PatternError`.
     """
     check_kind(kind)
+    if isinstance(source, ImageStack):
+        pset = source.patterns(None if n_neurons is None else image_side(source, n_neurons),
+                               kind)
+        return _selected(pset, source.name, n, one_per_class)
     name = str(source).strip().lower()
     if name in IMAGE_SETS or is_drawn(name):
         if n_neurons is None:
@@ -142,11 +169,64 @@ def patterns_for(source: str, n_neurons: int | None, *, kind: str = "binary",
     if n_neurons is not None and pset.n_neurons != n_neurons:
         raise PatternError(f"{source}: its patterns have N = {pset.n_neurons} neurons, not "
                            f"{n_neurons}")
-    check_storable(pset, str(source))
+    return _selected(pset, str(source), n, one_per_class)
+
+
+def _selected(pset: PatternSet, where: str, n: int | None, one_per_class: bool) -> PatternSet:
+    """A file's patterns ``pset`` (named ``where``) checked storable, then its first ``n`` or
+    first of each class."""
+    check_storable(pset, where)
     if one_per_class and pset.labels is None:
-        raise PatternError(f"{source}: no labels to pick one pattern per class (an .npz file "
+        raise PatternError(f"{where}: no labels to pick one pattern per class (an .npz file "
                            f"with a 'labels' array has them); give a number of patterns to "
                            f"store its first ones")
     if n is None and not one_per_class:
         return pset
     return pset.subset(select_indices(pset.labels, pset.n_patterns, n, None, one_per_class))
+
+
+#: the pool of drawn sources (``random``, ``correlated-R``) when none is given: how many
+#: patterns a capacity search draws its subsets from
+DRAWN_POOL = 2000
+
+
+def sized_source(source: str | os.PathLike | ImageStack, kind: str = "binary"
+                 ) -> str | ImageStack:
+    """``source`` to be asked for at several N as ``kind`` patterns (:func:`patterns_for`,
+    e.g. a scaling run): a built-in image set or drawn patterns by name (lower case), a stack
+    as is, and a file read once (:func:`~xbarmem.data.readers.read_image_stack`: 8-bit
+    grayscale square images, so that every N resizes the same images). Raises
+    :class:`PatternError` for an unknown source or ``kind``, a file that holds no such
+    images, a malformed ``correlated-R`` name or one with continuous patterns,
+    :class:`~xbarmem.errors.FileFormatError` for a damaged file."""
+    check_kind(kind)
+    if isinstance(source, ImageStack):
+        return source
+    check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
+    name = str(source).strip().lower()
+    if correlated_overlap(name) is not None and kind != "binary":
+        raise PatternError(f"source {shown(source)} gives binary patterns only, not {kind}")
+    if name in IMAGE_SETS or is_drawn(name):
+        return name
+    return read_image_stack(_existing_file(source))
+
+
+def source_name(source: str | ImageStack) -> str:
+    """What results record of a :func:`sized_source`: its name, or a file's name (no
+    folder)."""
+    return source.name if isinstance(source, ImageStack) else source
+
+
+def sized_pool(source: str | ImageStack, pool: int | None, what: str = "pool") -> int | None:
+    """The pool of a :func:`sized_source`: ``pool``, or :data:`DRAWN_POOL` for drawn patterns
+    when it is None; :class:`PatternError` naming ``what`` (the option) when ``source`` holds
+    fewer than ``pool`` images."""
+    if pool is not None:
+        check_pattern_count(pool, what)
+    if isinstance(source, str) and is_drawn(source):
+        return DRAWN_POOL if pool is None else pool
+    held = source.count if isinstance(source, ImageStack) else image_set_size(source)
+    if pool is not None and pool > held:
+        raise PatternError(f"{what} {pool}: {source_name(source)} holds {held} images; give "
+                           f"at most {held}")
+    return pool

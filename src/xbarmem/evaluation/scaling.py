@@ -2,8 +2,9 @@
 
 :func:`fit_power_law` fits ``log C = log a + k log N`` by least squares and gives the slope
 ``k`` with a Student-t confidence interval. :func:`run_scaling` measures capacity
-(:func:`xbarmem.evaluation.capacity.find_capacity`) at each N on MNIST resized to side sqrt(N)
-(binary: binarised at each image's mean; continuous: pixels scaled to [-1, 1]) and fits the
+(:func:`xbarmem.evaluation.capacity.find_capacity`) at each N on MNIST, another image set or
+a user's file of images resized to side sqrt(N) (binary: binarised at each image's mean;
+continuous: pixels scaled to [-1, 1]), or on drawn patterns of N neurons, and fits the
 exponent per threshold. The hidden width of multilayer memories follows an explicit
 :class:`HiddenRule`.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +30,20 @@ from xbarmem.checks import (
     check_neurons,
     check_type,
     checked_keywords,
-    is_choice,
     shown,
 )
-from xbarmem.data.builtin import IMAGE_SETS
-from xbarmem.data.sources import image_side, patterns_for
+from xbarmem.data.readers import ImageStack
+from xbarmem.data.sources import (
+    image_side,
+    is_drawn,
+    patterns_for,
+    sized_pool,
+    sized_source,
+    source_name,
+)
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
-from xbarmem.evaluation.checkpoint import SearchCheckpoint
+from xbarmem.evaluation.checkpoint import SearchCheckpoint, fingerprint
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -105,22 +113,32 @@ def fit_power_law(sizes: Sequence[float] | np.ndarray,
                        points=len(n), confidence=confidence)
 
 
-def _check_sizes(data: str, sizes: Sequence[int]) -> list[int]:
-    """``sizes`` as ints; :class:`ConfigError` unless ``data`` is a built-in image set that
-    resizes to every N of ``sizes``."""
+def _check_sizes(data: str | ImageStack, sizes: Sequence[int]) -> list[int]:
+    """``sizes`` as ints; :class:`ConfigError` unless the images of ``data`` (a
+    :func:`~xbarmem.data.sources.sized_source`) resize to every N of ``sizes`` (drawn
+    patterns: any N)."""
     check_type(sizes, (list, tuple, range), "sizes", "a list of neuron counts N")
     sizes = [check_neurons(s, "every size N") for s in sizes]
     if not sizes:
         raise ConfigError("sizes must name at least one N")
-    if not is_choice(data, IMAGE_SETS):
-        raise ConfigError(f"scaling runs on a built-in image set ({', '.join(IMAGE_SETS)}), "
-                          f"got {shown(data)}")
+    if isinstance(data, str) and is_drawn(data):
+        return sizes
     for s in sizes:
         try:
             image_side(data, s)
         except PatternError as exc:
             raise ConfigError(f"sizes: {exc}") from None
     return sizes
+
+
+def _pool_text(source: str | ImageStack) -> str:
+    """What a scaling run's patterns are, for its settings."""
+    if isinstance(source, ImageStack):
+        return (f"{source.name}: {source.count} images of {source.side}x{source.side} resized "
+                "to side sqrt(N)")
+    if is_drawn(source):
+        return f"{source} patterns of N neurons drawn from the seed"
+    return f"bundled {'MNIST' if source == 'mnist' else source} resized to side sqrt(N)"
 
 
 def _hidden_rule(arch: str, hidden: str | HiddenRule | None) -> HiddenRule:
@@ -159,7 +177,7 @@ def _run_at(n: int, kept: SearchCheckpoint | None,
             progress: Callable[[int, int, float], None] | None, options: dict) -> dict:
     """The capacity search of :func:`run_scaling` at size ``n`` (``options``: its settings)."""
     pool = patterns_for(options.pop("data"), n, kind=options.pop("kind"),
-                        n=options.pop("pool_size"))
+                        n=options.pop("pool_size"), seed=options["seed"])
     res = find_capacity(pool, **options, progress=_tested(n, progress, kept),
                         measured=None if kept is None else kept.measured(f"N={n}"))
     return {**res.as_dict(), "n_neurons": n, "hidden": options["hidden"]}
@@ -173,12 +191,19 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 pool_size: int | None = None, resolution: float = 0.05,
                 rule_options: dict[str, Any] | None = None, cue_budget: int = 1024,
                 progress: Callable[[int, int, float], None] | None = None,
-                data: str = "mnist", checkpoint: str | Path | None = None,
+                data: str | os.PathLike | ImageStack = "mnist",
+                checkpoint: str | Path | None = None,
                 keep_checkpoint: bool = False) -> dict[str, Any]:
-    """Capacity at every N of ``sizes`` (perfect squares) and the exponent per threshold, on
-    the built-in image set ``data`` (:data:`~xbarmem.data.builtin.IMAGE_SETS`: ``mnist``,
-    ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``glyphs``) resized to side
-    sqrt(N), the first ``pool_size`` images (default all) as ``kind`` patterns. ``hidden``: the
+    """Capacity at every N of ``sizes`` and the exponent per threshold, on ``data``: a
+    built-in image set (:data:`~xbarmem.data.builtin.IMAGE_SETS`: ``mnist``,
+    ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``digits``, ``glyphs``) or a
+    file of 8-bit grayscale square images (``(M, H, W)`` or ``(M, H*W)``, read once:
+    :func:`~xbarmem.data.sources.sized_source`; recorded by its name, and in a checkpoint's
+    key by its contents) resized to side sqrt(N) (N perfect squares, side at most 28 and the
+    file's own), the first ``pool_size`` images (default all) as ``kind`` patterns; or drawn
+    patterns of N neurons (``random``: +-1 or uniform in [-1, 1); ``correlated-R``), the
+    ``pool_size`` (default :data:`~xbarmem.data.sources.DRAWN_POOL`) drawn from ``seed``.
+    ``hidden``: the
     hidden-width rule of multilayer memories (default ``"fixed:32"``); refused with
     ``arch="single"``. At each N, :func:`~xbarmem.evaluation.capacity.find_capacity` runs with
     ``rule``, ``chip``, ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options``
@@ -201,20 +226,23 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
     rule_h = _hidden_rule(arch, hidden)
-    sizes = _check_sizes(data, sizes)
+    source = sized_source(data, kind)
+    sizes = _check_sizes(source, sizes)
+    pool_size = sized_pool(source, pool_size, "pool_size")
     protocol = _default_protocol(kind) if protocol is None else protocol
     chip = load_chip(chip)
-    settings = {"arch": arch, "kind": kind, "data": data, "hidden_rule": str(rule_h),
+    settings = {"arch": arch, "kind": kind, "data": source_name(source),
+                "hidden_rule": str(rule_h),
                 "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
-                "pool": f"bundled {'MNIST' if data == 'mnist' else data} resized to side "
-                        "sqrt(N)", "pool_size": pool_size, "resolution": resolution,
+                "pool": _pool_text(source), "pool_size": pool_size, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
     kept = None if checkpoint is None else SearchCheckpoint(checkpoint, {
-        k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")})
+        **{k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")},
+        **({"images": fingerprint(source.images)} if isinstance(source, ImageStack) else {})})
     with kept if kept is not None else contextlib.nullcontext():  # (then others may use it)
         runs = [_run_at(n, kept, progress, dict(
-            data=data, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
+            data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
             hidden=rule_h.width(n) if arch == "multilayer" else None, thresholds=thresholds,
             protocol=protocol, trials=trials, seed=seed, resolution=resolution,
             rule_options=rule_options, cue_budget=cue_budget)) for n in sizes]
