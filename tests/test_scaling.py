@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xbarmem.data.builtin import load_digits
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import find_capacity, search_capacity
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.scaling import HiddenRule, fit_power_law, run_scaling
@@ -80,8 +80,8 @@ def test_run_scaling_rejects_non_square_sizes_and_runs_small(tmp_path):
     # another built-in image set: the authors' crop (side at most 24)
     with pytest.raises(ConfigError, match=r"side 4..24, so N must be 16 ... 576; got N = 784"):
         run_scaling([64, 784], data="mnist-crop24")
-    with pytest.raises(ConfigError, match="built-in image set"):
-        run_scaling([16, 36], data="random")
+    with pytest.raises(PatternError, match="unknown pattern source 'nosuch': not a built-in"):
+        run_scaling([16, 36], data="nosuch")  # (random and files: tests/test_scaling_data.py)
     crop = run_scaling([16, 36], arch="single", rule="pinv", thresholds=(0.9,), pool_size=200,
                        protocol=Protocol(level=0.05, probes=2), data="mnist-crop24")
     assert crop["settings"]["pool"] == "bundled mnist-crop24 resized to side sqrt(N)"

@@ -235,7 +235,7 @@ def scaling_cmd(
 ) -> None:
     given.check_arch(ctx, arch, rule)
     thresholds, hidden_rule = parsers.thresholds(threshold), hidden_rule_of(hidden)
-    source, pool = given.sized_data(data, kind, pool)
+    source, pool = given.sized_data(data, kind, pool)  # (a file: its images read once)
     n_all = parsers.neuron_sizes(sizes, data=source)
     check_options_fit(rule, options, kind, [[n, hidden_rule.width(n), n] if arch == "multilayer"
                                             else [n, n] for n in n_all])
@@ -252,9 +252,8 @@ def scaling_cmd(
     with _progress() as bar, _resumable(kept):
         task = bar.add_task("scaling", total=None)
         res = run_scaling(
-            n_all, arch=arch, kind=kind,
-            hidden=hidden_rule if arch == "multilayer" else None, rule=rule,
-            chip=spec, thresholds=thresholds, protocol=protocol,
+            n_all, arch=arch, kind=kind, hidden=hidden_rule if arch == "multilayer" else None,
+            rule=rule, chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))

@@ -113,6 +113,14 @@ def fit_power_law(sizes: Sequence[float] | np.ndarray,
                        points=len(n), confidence=confidence)
 
 
+def _source(data: str | os.PathLike | ImageStack, kind: str, sizes: Sequence[int],
+            pool_size: int | None) -> tuple[str | ImageStack, list[int], int | None]:
+    """A scaling run's ``data`` (:func:`~xbarmem.data.sources.sized_source`), ``sizes`` and
+    pool, checked."""
+    source = sized_source(data, kind)
+    return source, _check_sizes(source, sizes), sized_pool(source, pool_size, "pool_size")
+
+
 def _check_sizes(data: str | ImageStack, sizes: Sequence[int]) -> list[int]:
     """``sizes`` as ints; :class:`ConfigError` unless the images of ``data`` (a
     :func:`~xbarmem.data.sources.sized_source`) resize to every N of ``sizes`` (drawn
@@ -139,6 +147,14 @@ def _pool_text(source: str | ImageStack) -> str:
     if is_drawn(source):
         return f"{source} patterns of N neurons drawn from the seed"
     return f"bundled {'MNIST' if source == 'mnist' else source} resized to side sqrt(N)"
+
+
+def _checkpoint(path: str | Path, settings: dict, source: str | ImageStack) -> SearchCheckpoint:
+    """A scaling run's checkpoint: its key is the run's ``settings`` but those that only decide
+    which counts are tested, and a file's images by their contents."""
+    return SearchCheckpoint(path, {
+        **{k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")},
+        **({"images": fingerprint(source.images)} if isinstance(source, ImageStack) else {})})
 
 
 def _hidden_rule(arch: str, hidden: str | HiddenRule | None) -> HiddenRule:
@@ -194,16 +210,13 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 data: str | os.PathLike | ImageStack = "mnist",
                 checkpoint: str | Path | None = None,
                 keep_checkpoint: bool = False) -> dict[str, Any]:
-    """Capacity at every N of ``sizes`` and the exponent per threshold, on ``data``: a
-    built-in image set (:data:`~xbarmem.data.builtin.IMAGE_SETS`: ``mnist``,
-    ``mnist-crop24`` -- the authors' preprocessing, N <= 576 --, ``digits``, ``glyphs``) or a
-    file of 8-bit grayscale square images (``(M, H, W)`` or ``(M, H*W)``, read once:
-    :func:`~xbarmem.data.sources.sized_source`; recorded by its name, and in a checkpoint's
-    key by its contents) resized to side sqrt(N) (N perfect squares, side at most 28 and the
-    file's own), the first ``pool_size`` images (default all) as ``kind`` patterns; or drawn
-    patterns of N neurons (``random``: +-1 or uniform in [-1, 1); ``correlated-R``), the
-    ``pool_size`` (default :data:`~xbarmem.data.sources.DRAWN_POOL`) drawn from ``seed``.
-    ``hidden``: the
+    """Capacity at every N of ``sizes`` and the exponent per threshold, on ``data``
+    (:func:`~xbarmem.data.sources.sized_source`): a built-in image set (``mnist``,
+    ``mnist-crop24`` -- the authors' crop, N <= 576 --, ``digits``, ``glyphs``) or a file of
+    8-bit grayscale square images (read once; recorded by name, in a checkpoint's key by
+    contents) resized to side sqrt(N), the first ``pool_size`` images (default all) as
+    ``kind`` patterns; or ``pool_size`` patterns of N neurons drawn from ``seed`` (``random``,
+    ``correlated-R``; default :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden``: the
     hidden-width rule of multilayer memories (default ``"fixed:32"``); refused with
     ``arch="single"``. At each N, :func:`~xbarmem.evaluation.capacity.find_capacity` runs with
     ``rule``, ``chip``, ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options``
@@ -211,8 +224,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     noise with ``tanh`` recall for continuous ones).
 
     Returns ``{"sizes": [...], "capacity": {str(threshold): [...]}, "fits": {str(threshold):
-    fit},
-    "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
+    fit}, "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
     called after every tested count. ``checkpoint``: a JSON file that keeps every tested count
     as it is measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed
     and started again with the same settings and file reuses them (same capacities) and
@@ -226,20 +238,16 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
     rule_h = _hidden_rule(arch, hidden)
-    source = sized_source(data, kind)
-    sizes = _check_sizes(source, sizes)
-    pool_size = sized_pool(source, pool_size, "pool_size")
+    source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = _default_protocol(kind) if protocol is None else protocol
     chip = load_chip(chip)
     settings = {"arch": arch, "kind": kind, "data": source_name(source),
-                "hidden_rule": str(rule_h),
-                "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
+                "hidden_rule": str(rule_h), "rule": rule, "chip": chip.to_dict(),
+                "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
                 "pool": _pool_text(source), "pool_size": pool_size, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
-    kept = None if checkpoint is None else SearchCheckpoint(checkpoint, {
-        **{k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")},
-        **({"images": fingerprint(source.images)} if isinstance(source, ImageStack) else {})})
+    kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source)
     with kept if kept is not None else contextlib.nullcontext():  # (then others may use it)
         runs = [_run_at(n, kept, progress, dict(
             data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
