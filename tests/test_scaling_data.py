@@ -127,6 +127,7 @@ def _bad_files(folder) -> dict[str, str]:
     np.save(folder / "tiny.npy", rng.integers(0, 256, (30, 3, 3), dtype=np.uint8))
     (folder / "damaged.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
     np.save(folder / "small.npy", rng.integers(0, 256, (30, 6, 6), dtype=np.uint8))
+    np.savetxt(folder / "images.csv", rng.integers(0, 256, (30, 64)), fmt="%d", delimiter=",")
     return {"float.npy": "holds float32 values, not 8-bit grayscale images",
             "nan.npy": "holds float32 values, not 8-bit grayscale images",
             "rect.npy": "holds 8x12 images, not square ones",
@@ -136,7 +137,8 @@ def _bad_files(folder) -> dict[str, str]:
             "tiny.npy": "holds 3x3 images; images of side 4 or more",
             "damaged.npy": "damaged.npy",
             "small.npy": "side 4..6 (its images are 6x6), so N must be 16 ... 36; got N = 64",
-            "missing.npy": "no such file"}
+            "missing.npy": "no such file",
+            "images.csv": "a .csv file holds numbers, not 8-bit grayscale images"}
 
 
 def test_files_that_are_no_image_stack_are_refused_before_any_work(tmp_path, run_cli,

@@ -81,8 +81,8 @@ ScalingData = Annotated[str, typer.Option(
     "--data", metavar="SOURCE", parser=option_types.name_or_file,
     help="Pattern source: a built-in image set, mnist (whole image), mnist-crop24 (the "
     "authors' centred 24x24 window; N <= 576), digits (8x8: N = 64) or glyphs; a file of "
-    "8-bit grayscale square images (uint8 0..255, (M, H, W) or (M, H*W); .npy/.npz/.csv/IDX; "
-    "N at most H*H); or random (+-1, or uniform in [-1, 1) with --kind continuous) or "
+    "8-bit grayscale square images (uint8 0..255, (M, H, W) or (M, H*W); .npy/.npz/IDX; "
+    "N at most H*H); or random (+-1, or uniform between -1 and 1 with --kind continuous) or "
     "correlated-R patterns of N neurons drawn from --seed (pool: 2000 unless --pool).")]
 
 

@@ -303,14 +303,17 @@ class ImageStack:
 
 def read_image_stack(path: str | Path, key: str | None = None) -> ImageStack:
     """The 8-bit grayscale square images of the file at ``path`` (read as :func:`load_file`
-    reads it, ``key`` naming an .npz file's array): a uint8 stack ``(M, H, H)`` or rows
-    ``(M, H * H)``, ``H >= 4``. Raises :class:`FileFormatError` for a missing, damaged or
-    unknown file and :class:`PatternError` naming the file for one that holds no such images
-    (other values than uint8 0..255, rows that are no square image, images that are not
-    square)."""
+    reads it, ``key`` naming an .npz file's array; a .csv holds no 8-bit images): a uint8
+    stack ``(M, H, H)`` or rows ``(M, H * H)``, ``H >= 4``. Raises :class:`FileFormatError`
+    for a missing, damaged or unknown file and :class:`PatternError` naming the file for one
+    that holds no such images (other values than uint8 0..255, rows that are no square image,
+    images that are not square)."""
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, key)
     problem = _no_image_stack(arr, is_idx)
+    if problem is not None and path.name.lower().removesuffix(".gz").endswith(".csv"):
+        problem = ("a .csv file holds numbers, not 8-bit grayscale images: save the images as "
+                   "a uint8 .npy, .npz or IDX file")
     if problem is not None:
         raise PatternError(f"{path}: {problem}")
     side = math.isqrt(arr.shape[-1]) if arr.ndim == 2 else int(arr.shape[1])
