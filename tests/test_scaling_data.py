@@ -67,22 +67,29 @@ def test_a_file_of_a_built_in_sets_images_gives_its_capacities(tmp_path, kind, l
 
 
 def test_the_command_on_a_file_writes_what_the_built_in_set_gives(tmp_path, run_cli):
-    data = tmp_path / "data" / "my-images.npy"
+    data = tmp_path / "data" / "my images.v2.npy"
     data.parent.mkdir()
     np.save(data, _glyphs(120))
+    out = tmp_path / "out"  # one folder for both runs: each writes its own files
     code, _, err = run_cli("scaling", "--data", data, "--sizes", "16,36,64", *CLI_SEARCH,
-                           "--out", tmp_path / "own")
+                           "--out", out)
     assert code == 0, err
     code, _, err = run_cli("scaling", "--data", "glyphs", "--pool", "120", "--sizes",
-                           "16,36,64", *CLI_SEARCH, "--out", tmp_path / "set")
+                           "16,36,64", *CLI_SEARCH, "--out", out)
     assert code == 0, err
-    own, built_in = (json.loads((tmp_path / out / "scaling-single-binary-pinv.json").read_text())
-                     for out in ("own", "set"))
+    code, _, err = run_cli("scaling", "--sizes", "16", *CLI_SEARCH, "--out", out)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"scaling-single-binary-pinv{tag}.{ext}" for tag in ("", "-glyphs", "-my_images")
+        for ext in ("json", "png"))  # MNIST (the default) as before; others by their name
+    own, built_in = (json.loads((out / f"scaling-single-binary-pinv-{tag}.json").read_text())
+                     for tag in ("my_images", "glyphs"))
     assert own["capacity"] == built_in["capacity"]
-    assert own["settings"]["data"] == "my-images.npy" and built_in["settings"]["data"] == "glyphs"
-    text = (tmp_path / "own" / "scaling-single-binary-pinv.json").read_text()
+    assert own["settings"]["data"] == "my images.v2.npy"
+    assert built_in["settings"]["data"] == "glyphs"
+    text = (out / "scaling-single-binary-pinv-my_images.json").read_text()
     assert str(data.parent) not in text  # (nothing names the folder the file came from)
-    assert (tmp_path / "own" / "scaling-single-binary-pinv.png").stat().st_size > 1000
+    assert (out / "scaling-single-binary-pinv-my_images.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("kind", ["binary", "continuous"])

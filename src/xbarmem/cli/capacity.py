@@ -8,6 +8,7 @@ print and write :mod:`~xbarmem.cli.capacity_output`.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -199,6 +200,20 @@ def _checkpoint(path: Path, patterns: PatternSet, spec: ChipSpec, fmap: FaultMap
         "chip": spec.to_dict(), "fault_map": None if fmap is None else fingerprint(fmap.g_stuck)})
 
 
+def _data_tag(source) -> str:
+    """What a scaling run's file names add for its data: nothing for MNIST (the default),
+    else ``-`` and the set's name or the file's name without its suffix (characters other
+    than letters, digits, ``.``, ``_`` and ``-`` as ``_``), so that runs on other data into
+    one folder neither overwrite each other's files nor take over each other's checkpoint."""
+    from xbarmem.data.sources import source_name
+
+    name = source_name(source)
+    if name == "mnist":
+        return ""
+    stem = Path(name).name.split(".")[0] if not isinstance(source, str) else name
+    return "-" + re.sub(r"[^A-Za-z0-9._-]", "_", stem or "data")
+
+
 @app.command(
     "scaling", short_help="Capacity against N on MNIST, with a power-law fit.",
     help="Capacity at each N on an image set (--data: MNIST by default, or a file of images) "
@@ -247,7 +262,7 @@ def scaling_cmd(
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
 
     stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
-                                       if arch == "multilayer" else f"-{rule}")
+                                       if arch == "multilayer" else f"-{rule}") + _data_tag(source)
     kept = out_dir / f"{stem}.checkpoint.json"
     with _progress() as bar, _resumable(kept):
         task = bar.add_task("scaling", total=None)
