@@ -158,7 +158,8 @@ def test_output_paths_that_are_folders_or_in_no_folder_are_refused(tmp_path):
     (lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1, variants={"a": {}}),
      "every protocol of variants must be a Protocol"),
     (lambda: xm.fit_memories("pinv", torch.tensor(P.patterns), [xm.SingleLayerMemory(16)]),
-     "rule must be a Rule \\(from get_rule"),
+     "^rule must be a Rule object here \\(get_rule\\('pinv'\\) gives one\\), got the name "
+     "'pinv'$"),
     (lambda: xm.fit_memories(xm.get_rule("pinv"), None, [xm.SingleLayerMemory(16)]),
      "patterns must be a"),
     (lambda: xm.fit_memories(xm.get_rule("pinv"), torch.tensor(P.patterns), None),

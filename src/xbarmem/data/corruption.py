@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -32,6 +33,7 @@ __all__ = [
     "as_generator",
     "check_corruption",
     "corrupt",
+    "corruption_name",
     "describe_corruption",
     "flip_bits",
     "gaussian_noise",
@@ -66,10 +68,22 @@ _LEVELS = {"flip": "flip rate", "gaussian": "noise sigma", "occlude": "occlusion
            "salt-pepper": "salt-and-pepper rate"}
 
 
-def check_corruption(method: str, level: float) -> str:
+def corruption_name(method: Any) -> str:
+    """How a custom corruption (a function) is named in records and labels: its
+    ``__name__`` (a ``functools.partial``: its function's), else its type's name."""
+    fn = getattr(method, "func", method)
+    return str(getattr(fn, "__name__", type(fn).__name__))
+
+
+def check_corruption(method: Any, level: float) -> Any:
     """Refuse (:class:`PatternError`) what :func:`corrupt` would: an unknown method, or a
-    level that is not a number in [0, 1] (Gaussian sigma: >= 0 and finite). Returns the
-    method's canonical name (``"salt_pepper"`` -> ``"salt-pepper"``)."""
+    level that is not a number in [0, 1] (Gaussian sigma: >= 0 and finite; a custom
+    corruption's level: >= 0 and finite). Returns the method's canonical name
+    (``"salt_pepper"`` -> ``"salt-pepper"``), or a custom corruption (a function
+    ``f(x, level, generator)``, see :func:`corrupt`) itself."""
+    if callable(method):
+        _check_level(f"level (of corruption {corruption_name(method)})", level, upper=None)
+        return method
     key = str(method).strip().lower().replace("_", "-")
     if key not in _LEVELS:
         raise PatternError(f"unknown corruption method {shown(method)}: expected one of "
@@ -83,6 +97,8 @@ def describe_corruption(method: str, level: float) -> str:
     """A short label of a corruption for titles: ``"5% flips"``, ``"Gaussian noise sigma =
     0.6"``, ``"30% occluded"``, ``"5% salt-and-pepper"``."""
     key = check_corruption(method, level)
+    if callable(key):
+        return f"{corruption_name(key)} {level:g}"
     if key == "gaussian":
         return f"Gaussian noise sigma = {level:g}"
     text = {"flip": "flips", "occlude": "occluded", "salt-pepper": "salt-and-pepper"}[key]
@@ -179,10 +195,24 @@ def salt_and_pepper(x: Any, rate: float, generator: GeneratorLike = None) -> tor
     return torch.where(hit, value, out)
 
 
+def _custom(method: Any, x: torch.Tensor, level: float, gen: torch.Generator) -> torch.Tensor:
+    """A custom corruption's result, checked against its contract (see :func:`corrupt`)."""
+    out = method(x.clone(), level, gen)
+    need = (f"corruption {corruption_name(method)}(x, level, generator) must return a torch "
+            f"tensor of x's shape {tuple(x.shape)}")
+    if not isinstance(out, torch.Tensor):
+        raise PatternError(f"{need}, got {type(out).__name__}")
+    if out.shape != x.shape:
+        raise PatternError(f"{need}, got {tuple(out.shape)}")
+    if not bool(torch.isfinite(out).all()):
+        raise PatternError(f"{need} of finite numbers, got NaN or infinite values")
+    return out.to(torch.float32)
+
+
 @checked_keywords
 def corrupt(
     x: Any,
-    method: str,
+    method: str | Callable[[torch.Tensor, float, torch.Generator], torch.Tensor],
     level: float,
     generator: GeneratorLike = None,
     image_shape: tuple[int, int] | None = None,
@@ -191,8 +221,16 @@ def corrupt(
     ``"gaussian"`` (sigma), ``"occlude"`` (fraction; ``image_shape`` defaults to square
     images) or ``"salt-pepper"`` (rate); ``x`` and ``generator`` as in :func:`flip_bits`.
     Unknown names and out-of-range levels raise :class:`PatternError`, a bad seed
-    :class:`~xbarmem.errors.ConfigError`."""
+    :class:`~xbarmem.errors.ConfigError`.
+
+    ``method`` may also be a custom corruption: a function ``f(x, level, generator)`` as
+    :func:`flip_bits` (``x`` a float32 ``(B, N)`` tensor it may change, ``level`` a number
+    >= 0, ``generator`` a ``torch.Generator`` for all its randomness) returning the corrupted
+    ``(B, N)`` tensor; :class:`PatternError` names the function when it returns anything else
+    (another type or shape, NaN or infinite values)."""
     key = check_corruption(method, level)
+    if callable(key):
+        return _custom(key, _as_float_tensor(x), level, as_generator(generator, "generator"))
     if key == "flip":
         return flip_bits(x, level, generator)
     if key == "gaussian":

@@ -326,6 +326,39 @@ class DriverBackend:
 
 
 # ---------------------------------------------------------------------------------- memory view
+class CheckedReads:
+    """A backend's products as recall uses them, checked against :class:`ChipBackend`:
+    ``matvec`` must return a torch tensor ``(B, n_out)`` and ``read_outputs`` one ``(B,)`` of
+    finite numbers (weight units); anything else raises :class:`ConfigError` naming the backend
+    and what it returned (instead of an error from deep inside recall)."""
+
+    def __init__(self, backend: ChipBackend, index: int) -> None:
+        self.backend, self.index = backend, index
+        self.n_in, self.n_out = backend.n_in, backend.n_out
+
+    def _checked(self, out: Any, method: str, shape: tuple[int, ...]) -> torch.Tensor:
+        need = (f"backend {self.index} ({type(self.backend).__name__}): {method} must return a "
+                f"torch tensor of shape {shape} in weight units")
+        if not isinstance(out, torch.Tensor):
+            raise ConfigError(f"{need}, got {type(out).__name__}")
+        if tuple(out.shape) != shape:
+            raise ConfigError(f"{need}, got {tuple(out.shape)}")
+        if not bool(torch.isfinite(out).all()):
+            raise ConfigError(f"{need}, got NaN or infinite values")
+        return out
+
+    def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The backend's ``matvec``, checked."""
+        return self._checked(self.backend.matvec(x, generator), "matvec(x)",
+                             (len(x), self.n_out))
+
+    def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """The backend's ``read_outputs``, checked."""
+        return self._checked(self.backend.read_outputs(x, outputs, generator),
+                             "read_outputs(x, outputs)", (len(x),))
+
+
 class BackendMemory:
     """A memory whose analogue reads go through backends (one per layer) instead of the model's
     own simulated crossbars. Has ``recall`` with :meth:`SingleLayerMemory.recall`'s signature,
@@ -376,8 +409,9 @@ class BackendMemory:
 
     def matrix(self) -> LayeredMap:
         """The object :func:`xbarmem.memory.recall.recall` runs through: the stack of backends
-        with tanh hidden units (one backend reads exactly as itself)."""
-        return LayeredMap(self.backends)
+        with tanh hidden units (one backend reads exactly as itself), each product checked
+        against the protocol (:class:`CheckedReads`)."""
+        return LayeredMap([CheckedReads(be, k) for k, be in enumerate(self.backends)])
 
     def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:

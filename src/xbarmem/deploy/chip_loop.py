@@ -47,9 +47,9 @@ from xbarmem.deploy.backend import (
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.evaluation.evaluate import Protocol, as_protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
-from xbarmem.hardware.faults import PLANES, FaultMap
+from xbarmem.hardware.faults import PLANES, FaultMap, highest_reading
 from xbarmem.learning.adaptive import AdaptiveTrainer
-from xbarmem.learning.base import Problem
+from xbarmem.learning.base import Problem, check_fit_result, check_rule
 from xbarmem.learning.classic import get_rule
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.spec import Number
@@ -115,7 +115,8 @@ def default_trainer(memory: Memory, **overrides: Any) -> AdaptiveTrainer:
 def _retrain(rule, twin: Memory, x: torch.Tensor, kind: str
              ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
     """Train ``rule`` against the twin's realisable intervals; ``[(W, b)]`` per layer."""
-    result = rule.fit(Problem.for_memories(x, [twin], kind=kind))
+    problem = Problem.for_memories(x, [twin], kind=kind)
+    result = check_fit_result(rule.fit(problem), problem, rule.name)
     biases = result.biases if result.biases is not None and twin.has_bias else None
     return [(w[0], None if biases is None else biases[k][0])
             for k, w in enumerate(result.weights)]
@@ -181,9 +182,7 @@ class _Loop:
         for k, (layer, tw, be, goal) in enumerate(zip(
                 self.memory.layers, twin.layers, self.view.backends, self.goals, strict=True)):
             read = np.asarray(be.read_back(), dtype=np.float64)
-            if read.shape != goal.shape:
-                raise ConfigError(f"backend {k} read back shape {read.shape}, expected "
-                                  f"{goal.shape}")
+            check_read_back(read, goal.shape, layer, k)
             self.reads[k] = read
             free, written = ~tw.stuck, ~np.isnan(self.sent[k])
             miss = self._pin(layer, free, read, goal)
@@ -240,6 +239,22 @@ class _Loop:
         return rows
 
 
+def check_read_back(read: np.ndarray, shape: tuple[int, ...], layer: Crossbar, k: int) -> None:
+    """Refuse (:class:`ConfigError`) what backend ``k``'s ``read_back()`` returned unless it is
+    conductances of ``shape`` ``(2, n_out, n_rows)`` in siemens: finite and at most
+    g_max plus a window width of ``layer``'s device (a reading in microsiemens or a current
+    is named as such, not met later as a device stuck far above the window)."""
+    need = f"backend {k}: read_back() must return {shape} conductances in siemens"
+    if read.shape != shape:
+        raise ConfigError(f"{need}, got shape {read.shape}")
+    if not np.isfinite(read).all():
+        raise ConfigError(f"{need}, got NaN or infinite values")
+    high, dev = highest_reading(layer.chip.device), layer.chip.device
+    if read.max() > high:
+        raise ConfigError(f"{need}, got up to {read.max():.4g}, far above the chip window "
+                          f"[{dev.g_min:.4g}, {dev.g_max:.4g}] S (microsiemens?)")
+
+
 def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
     """Refuse (:class:`ConfigError`) settings :func:`adapt` / :func:`adapt_read_back` cannot
     run: ``rounds`` not an integer >= 0, ``tolerance`` (siemens) not > 0, a memory under the
@@ -263,7 +278,7 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
     kind = patterns.kind
     protocol = as_protocol(protocol, Protocol(probes=20,
                                               activation="sign" if kind == "binary" else "tanh"))
-    trainer = trainer or default_trainer(memory)
+    trainer = default_trainer(memory) if trainer is None else check_rule(trainer, "trainer")
     refuse = getattr(trainer, "refuse_inapplicable", None)
     if refuse is not None:
         refuse(len(memory.layers), kind, list(memory.sizes))
@@ -290,7 +305,10 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
         protocol: recall test of every round (default: 10% flips, 20 cues per pattern,
             sync recall, sign neurons for binary / tanh for continuous patterns, seed 0; the
             same cues every round).
-        trainer: re-training rule (default :func:`default_trainer`).
+        trainer: re-training rule (default :func:`default_trainer`): any
+            :class:`~xbarmem.learning.base.Rule` (checked by
+            :func:`~xbarmem.learning.base.check_rule`; ``ArgumentError`` naming what it
+            lacks).
         callback: called with each round's dict as soon as it is measured.
     """
     check_settings(memory, rounds, tolerance)

@@ -22,7 +22,7 @@ import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from xbarmem.checks import check_callback, check_type, checked_keywords, shown
 from xbarmem.data.patterns import PatternSet, as_pattern_set
@@ -32,6 +32,7 @@ from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, 
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.learning.base import Rule, is_rule_object
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
 __all__ = ["ARCHS", "CapacityResult", "check_search", "find_capacity", "pool_limited",
@@ -155,7 +156,7 @@ def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int
 
 @checked_keywords
 def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpec = "paper-sim",
-                  rule: str = "adaptive", hidden: int | Sequence[int] | None = None,
+                  rule: str | Rule = "adaptive", hidden: int | Sequence[int] | None = None,
                   thresholds: Sequence[float] = (0.99,), protocol: Protocol | None = None,
                   trials: int = 2, seed: int = 0, start: int | None = None,
                   resolution: float = 0.0, rule_options: dict[str, Any] | None = None,
@@ -169,22 +170,22 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     probes=20)``); capacity is found at each of ``thresholds`` (mean cosine in ``(0, 1]``) to
     ``resolution`` (a fraction of the passing count; 0: exact). ``rule`` (with its options
     ``rule_options``) applies to ``arch="single"``; multilayer memories are trained by the
-    hardware-adaptive rule. ``cue_budget`` (adaptive rule, > 0) sets the corrupted training
-    cues per step to about this many in total: ``cue_copies = max(1, ceil(cue_budget / P))``.
-    The search starts at ``start`` (default :func:`default_start`). ``progress(count,
-    similarity)`` is called after every tested count. ``hidden``: multilayer memories' hidden
-    widths (default 32; refused for one layer). ``faults``: one fault map (e.g. a measured
-    chip's) for every network instead of a drawn map per trial. ``measured``: ``{P:
-    {"point", "devices"}}`` of counts tested with the same settings (a checkpoint), reused,
-    not trained again; counts tested now are added before ``progress``. Raises :class:`ConfigError`
-    for an unknown arch, ``thresholds`` outside ``(0, 1]``, ``trials < 1``, a classic rule
-    with multilayer memories or bad search settings (:func:`check_search`).
-    """
+    hardware-adaptive rule; a :class:`~xbarmem.learning.base.Rule` object trains either (its
+    options set on it, not in ``rule_options``). ``cue_budget`` (adaptive rule, > 0) sets the
+    corrupted training cues per step to about this many in total: ``cue_copies = max(1,
+    ceil(cue_budget / P))``. The search starts at ``start`` (default :func:`default_start`).
+    ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
+    memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map
+    (e.g. a measured chip's) for every network instead of a drawn map per trial. ``measured``:
+    ``{P: {"point", "devices"}}`` of counts tested with the same settings (a checkpoint),
+    reused, not trained again; counts tested now are added before ``progress``. Raises
+    :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]``, ``trials <
+    1``, a classic rule with multilayer memories or bad search settings (:func:`check_search`)."""
     check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options,
                               protocol=protocol)
-    curve_trainer(arch, rule, {}, seed)  # an unknown arch or rule fails before any training
+    rule_name = _rule_name(arch, rule, rule_options, seed)
     pool = as_pattern_set(pool)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20))
     chip = load_chip(chip)
@@ -206,7 +207,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                            max_count=pool.n_distinct, resolution=resolution)
     devices = {k: v for p in sorted(tested) for k, v in measured[p]["devices"].items()}
     n_dev = devices.get("devices", 0)
-    settings = _settings(pool, chip, protocol, faults, arch=arch, rule=rule,
+    settings = _settings(pool, chip, protocol, faults, arch=arch, rule=rule_name,
                          hidden=None if arch == "single" else hidden, trials=trials, seed=seed,
                          resolution=resolution, rule_options=rule_options or {},
                          cue_budget=cue_budget, thresholds=list(thresholds))
@@ -214,6 +215,16 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
         capacity=caps, points=[measured[p]["point"] for p in sorted(tested)], devices=devices,
         settings=settings, seconds=time.perf_counter() - began, evaluations=len(tested),
         capacity_per_device={t: (c / n_dev if n_dev else math.nan) for t, c in caps.items()})
+
+
+def _rule_name(arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
+               seed: int) -> str:
+    """The name :func:`find_capacity` records of ``rule``, after refusing before any training
+    (:func:`~xbarmem.evaluation.curve.curve_trainer`) an unknown arch or rule, a classic rule
+    with multilayer memories, a rule object that misses the contract or is given options."""
+    trainer = curve_trainer(arch, rule, dict(rule_options or {}) if is_rule_object(rule)
+                            else {}, seed)
+    return str(trainer.name) if is_rule_object(rule) else cast(str, rule)
 
 
 def _settings(pool: PatternSet, chip: ChipSpec, protocol: Protocol, faults: FaultMap | None,
@@ -228,7 +239,7 @@ def _settings(pool: PatternSet, chip: ChipSpec, protocol: Protocol, faults: Faul
             **({} if faults is None else {"fault_map": faults.summary(chip.device)})}
 
 
-def _point(pool: PatternSet, count: int, chip: ChipSpec, rule: str, **curve: Any
+def _point(pool: PatternSet, count: int, chip: ChipSpec, rule: str | Rule, **curve: Any
            ) -> dict[str, Any]:
     """One tested count of a search: its :func:`recall_curve` point (with the training time)
     and the devices its memories use."""
@@ -295,7 +306,7 @@ def default_start(arch: str, n_neurons: int) -> int:
     return max(2, n_neurons // 8) if arch == "single" else 2 * max(1, n_neurons // 2)
 
 
-def _budget(options: dict[str, Any] | None, rule: str, cue_budget: int,
+def _budget(options: dict[str, Any] | None, rule: str | Rule, cue_budget: int,
             count: int) -> dict[str, Any]:
     """Rule options with ``cue_copies = max(1, ceil(cue_budget / count))`` when a cue budget
     applies (hardware-adaptive rule, ``cue_budget > 0``)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -36,7 +36,8 @@ from xbarmem.evaluation.evaluate import (
 from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.learning.classic import get_rule
+from xbarmem.learning.base import Rule, is_rule_object
+from xbarmem.learning.classic import as_rule, get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
@@ -59,7 +60,7 @@ class CurvePoint:
 
 
 def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
-                 rule: str = "adaptive", *, arch: str = "single",
+                 rule: str | Rule = "adaptive", *, arch: str = "single",
                  hidden: int | Sequence[int] = 32, trials: int = 1,
                  protocol: Protocol | None = None, seed: int = 0,
                  rule_options: dict[str, Any] | None = None,
@@ -74,7 +75,8 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
         chip: preset name, TOML path or :class:`ChipSpec`.
         rule: learning rule (:func:`xbarmem.learning.classic.get_rule`); multilayer memories
             take only ``"adaptive"`` (:class:`MultilayerTrainer`, its seed defaulting to
-            ``seed``).
+            ``seed``) by name; a :class:`~xbarmem.learning.base.Rule` object trains any
+            ``arch`` (its options set on it; the results name it by its ``name``).
         arch: ``"single"`` or ``"multilayer"`` (``N -> hidden -> N``).
         trials: chips per count; trial ``k`` uses fault map seed ``seed + k`` (the same chip
             for every count), pattern subset seed ``subset_seed(seed, count, k)`` and cue seed
@@ -121,7 +123,7 @@ class TrainedCurve:
 
 
 def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
-                rule: str = "adaptive", *, arch: str = "single",
+                rule: str | Rule = "adaptive", *, arch: str = "single",
                 hidden: int | Sequence[int] = 32, trials: int = 1, seed: int = 0,
                 rule_options: dict[str, Any] | None = None,
                 faults: FaultMap | None = None) -> TrainedCurve:
@@ -136,7 +138,8 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     padded = _padded(pool, subsets, counts[-1])
     infos = fit_memories(trainer, padded, memories, kind=pool.kind, program_seed=seed,
                          counts=torch.tensor([len(i) for i in subsets], dtype=torch.int64))
-    return TrainedCurve(pool, rule, chip, counts, jobs, subsets, memories, infos, trials, seed,
+    name = str(trainer.name) if is_rule_object(rule) else cast(str, rule)
+    return TrainedCurve(pool, name, chip, counts, jobs, subsets, memories, infos, trials, seed,
                         time.perf_counter() - start)
 
 
@@ -219,12 +222,16 @@ def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int
                           for c, _, s in jobs]
 
 
-def curve_trainer(arch: str, rule: str, options: dict[str, Any], seed: int):
+def curve_trainer(arch: str, rule: str | Rule, options: dict[str, Any], seed: int):
     """The rule object that trains ``arch`` memories: ``get_rule(rule, **options)`` for a
     single layer, ``MultilayerTrainer(seed=seed, **options)`` for multilayer memories (rule
-    ``"adaptive"`` only). Raises :class:`ConfigError` otherwise."""
+    ``"adaptive"`` only); a rule object (:func:`~xbarmem.learning.classic.as_rule`: the
+    contract checked, no ``options``) trains either. Raises :class:`ConfigError` otherwise."""
     if not is_choice(arch, ARCHS):
         raise ConfigError(f"arch must be one of {ARCHS}, got {shown(arch)}")
+    if is_rule_object(rule):
+        return as_rule(rule, **options)
+    rule = cast(str, rule)  # a name (get_rule refuses anything else)
     if arch == "single":
         return get_rule(rule, **options)
     if rule != "adaptive":

@@ -13,7 +13,7 @@ corruption seed ``protocol.seed + c``).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,7 +27,7 @@ from xbarmem.checks import (
     checked_keywords,
     shown,
 )
-from xbarmem.data.corruption import check_corruption, corrupt
+from xbarmem.data.corruption import check_corruption, corrupt, corruption_name
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.evaluation.metrics import (
@@ -39,7 +39,8 @@ from xbarmem.evaluation.metrics import (
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.learning.classic import get_rule
+from xbarmem.learning.base import Rule, check_rule, is_rule_object
+from xbarmem.learning.classic import as_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.limits import check_bytes
 from xbarmem.memory.base import memory_patterns
@@ -49,6 +50,8 @@ from xbarmem.seeds import as_generator
 from xbarmem.sizes import recall_bytes
 from xbarmem.spec import Number, check_seed
 
+#: what ``compare_rules`` compares: a rule name or Rule object, or a list of them
+RuleList = str | Rule | Sequence[str | Rule]
 _PROBES = Number(ge=1, integer=True)
 _CHIPS = Number(ge=1, integer=True)
 
@@ -59,8 +62,11 @@ class Protocol:
     """How recall is tested.
 
     Attributes:
-        corruption: ``flip``, ``gaussian``, ``occlude`` or ``salt-pepper``.
-        level: flip/salt-pepper rate, Gaussian sigma, or occluded fraction.
+        corruption: ``flip``, ``gaussian``, ``occlude`` or ``salt-pepper``, or a custom
+            corruption: a function ``f(x, level, generator)`` (:func:`~xbarmem.data.
+            corruption.corrupt`; ``docs/extending.md``).
+        level: flip/salt-pepper rate, Gaussian sigma, or occluded fraction (a custom
+            corruption's: any number >= 0, passed to it).
         probes: corrupted cues per stored pattern (per chip).
         mode: ``sync`` or ``async`` recall.
         activation: ``sign`` (binary neurons) or ``tanh`` (analogue neurons; for binary
@@ -73,7 +79,7 @@ class Protocol:
     :class:`ConfigError`, an unknown keyword :class:`~xbarmem.errors.ArgumentError`.
     """
 
-    corruption: str = "flip"
+    corruption: str | Callable[[torch.Tensor, float, torch.Generator], torch.Tensor] = "flip"
     level: float = 0.1
     probes: int = 1
     mode: str = "sync"
@@ -95,8 +101,13 @@ class Protocol:
         self.seed = check_seed(self.seed)
 
     def as_dict(self) -> dict[str, Any]:
-        """The protocol's fields as a plain dict (``Protocol(**as_dict())`` gives it back)."""
-        return dict(vars(self))
+        """The protocol's fields as a plain JSON-able dict (``Protocol(**as_dict())`` gives it
+        back; a custom corruption is recorded by its name, :func:`~xbarmem.data.corruption.
+        corruption_name`, so that dict describes the protocol but cannot rebuild it)."""
+        out = dict(vars(self))
+        if callable(out["corruption"]):
+            out["corruption"] = corruption_name(out["corruption"])
+        return out
 
     def reseeded(self, offset: int) -> Protocol:
         """This protocol with seed ``seed + offset`` (e.g. chip or trial ``offset``)."""
@@ -339,7 +350,7 @@ def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> li
 
 
 @checked_keywords
-def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: str | Sequence[str], *,
+def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: RuleList, *,
                   chips: int = 3, fault_seed: int = 0, program_seed: int = 0,
                   protocol: Protocol | None = None,
                   rule_options: dict[str, dict] | None = None,
@@ -356,13 +367,13 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: str | Seque
     "settings": {...}}``; with ``keep_states`` each rule also keeps the cues and recalled
     states of chip 0 (``"example"``). ``callback(rule_name)`` is called after each rule, and
     ``train_progress(rule_name, step, loss)`` while an iterative rule trains
-    (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names
-    further protocols scored on the same trained chips (e.g. another recall mode); each rule
-    then has ``"variants": {name: {cosine, cosine_std, exact, protocol}}`` (``{}`` without).
+    (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names further
+    protocols scored on the same trained chips (e.g. another recall mode); each rule then has
+    ``"variants": {name: {cosine, cosine_std, exact, protocol}}`` (``{}`` without).
 
-    ``rules`` is a rule name or a list of them; every argument (each rule with its
-    ``rule_options``, which may name only rules in ``rules``) is checked before any training:
-    :class:`ConfigError` / :class:`~xbarmem.errors.PatternError` otherwise.
+    ``rules``: a rule name or :class:`~xbarmem.learning.base.Rule` object (keyed by its
+    ``name``) or a list of them. Every argument (each rule with its ``rule_options``, naming
+    only rules in ``rules``) is checked before any training (``ConfigError``, ``PatternError``).
     """
     check_seed(fault_seed, "fault_seed")
     check_seed(program_seed, "program_seed")
@@ -401,20 +412,29 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: str | Seque
     return out
 
 
-def _rules(rules: str | Sequence[str], options: dict[str, dict] | None) -> dict[str, Any]:
+def _rules(rules: Any, options: dict[str, dict] | None) -> dict[str, Any]:
     """Rule name -> rule object of :func:`compare_rules`, every rule and option checked
-    (:class:`ConfigError`) before any is trained."""
-    check_type(rules, (str, list, tuple), "rules", "a rule name or a list of rule names")
-    names = [rules] if isinstance(rules, str) else list(rules)
-    if not names:
+    (:class:`ConfigError`; a rule object by :func:`~xbarmem.learning.base.check_rule`) before
+    any is trained."""
+    if is_rule_object(rules):
+        rules = [rules]
+    check_type(rules, (str, list, tuple), "rules",
+               "a rule name or Rule object, or a list of them")
+    given = [rules] if isinstance(rules, str) else list(rules)
+    if not given:
         raise ConfigError("rules must name at least one rule")
+    names = [check_rule(r).name if is_rule_object(r) else r for r in given]
+    if len({str(n) for n in names}) < len(names) and any(map(is_rule_object, given)):
+        raise ConfigError(f"rules must have distinct names (a rule object's name is its key "
+                          f"in the results), got {', '.join(map(str, names))}")
     options = {} if options is None else check_type(options, dict, "rule_options",
                                                      "a dict {rule: {option: value}}")
     stray = [name for name in options if name not in names]
     if stray:
         raise ConfigError(f"rule_options names rule {stray[0]!r}, which is not among the rules "
                           f"compared ({', '.join(map(str, names))})")
-    return {name: get_rule(name, **options.get(name, {})) for name in names}
+    return {name: as_rule(rule, **options.get(name, {}))
+            for name, rule in zip(names, given, strict=True)}
 
 
 def _per_chip(memories: list, patterns: PatternSet, protocol: Protocol) -> list[Score]:

@@ -27,10 +27,11 @@ from xbarmem.checks import (
     check_flag,
     check_type,
     checked_keywords,
+    is_bool,
     is_choice,
     shown,
 )
-from xbarmem.errors import ConfigError, PatternError
+from xbarmem.errors import ArgumentError, ConfigError, PatternError
 
 KINDS = ("binary", "continuous")
 
@@ -261,6 +262,81 @@ class Rule(Protocol):
     def fit(self, problem: Problem, progress=None) -> FitResult:
         """Train the ``problem``'s networks; an iterative rule calls ``progress(step, loss)``."""
         ...
+
+
+#: what a rule object needs (the :class:`Rule` protocol), as error messages name it
+RULE_CONTRACT = ("name (str), bias (bool), options(layers, kind) -> dict and "
+                 "fit(problem, progress=None) -> FitResult")
+
+
+def is_rule_object(rule: Any) -> bool:
+    """Whether ``rule`` is given as an object (anything with a ``fit``, or a class) rather
+    than by name; :func:`check_rule` then says whether it meets the contract."""
+    return not isinstance(rule, str) and (isinstance(rule, type) or hasattr(rule, "fit"))
+
+
+def check_rule(rule: Any, what: str = "rule") -> Rule:
+    """``rule`` if it meets the :class:`Rule` contract (:data:`RULE_CONTRACT`), else
+    :class:`~xbarmem.errors.ArgumentError` naming ``what`` and every member it lacks (a class
+    is told to give an instance). The one check of a rule object for every entry point that
+    takes one (``fit_memories``, ``train``, ``compare_rules``, ``recall_curve``,
+    ``find_capacity``, chip-in-the-loop adaptation)."""
+    if isinstance(rule, str):
+        raise ArgumentError(f"{what} must be a Rule object here (get_rule({rule!r}) gives "
+                            f"one), got the name {shown(rule)}")
+    if isinstance(rule, type):
+        raise ArgumentError(f"{what} must be a rule object, got the class {rule.__name__}: "
+                            f"give an instance ({rule.__name__}(...))")
+    lacks = [member for member, ok in (
+        ("name (str)", isinstance(getattr(rule, "name", None), str)
+         and bool(getattr(rule, "name", ""))),
+        ("bias (bool)", is_bool(getattr(rule, "bias", None))),
+        ("options(layers, kind)", callable(getattr(rule, "options", None))),
+        ("fit(problem, progress=None)", callable(getattr(rule, "fit", None))))
+        if not ok]
+    if lacks:
+        raise ArgumentError(f"{what} must be a rule name or a Rule ({RULE_CONTRACT}); "
+                            f"{type(rule).__name__} lacks {', '.join(lacks)}")
+    return rule
+
+
+def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
+    """``result`` of rule ``name``'s ``fit(problem)`` if it is what the contract promises, else
+    :class:`~xbarmem.errors.ConfigError` naming the rule and the first thing wrong: a
+    :class:`FitResult` with per layer ``weights`` ``(T, n_out, n_in)`` and ``biases`` ``(T,
+    n_out)`` (or None) of finite numbers, and ``steps``, ``loss``, ``converged`` (and
+    ``fixed_points`` unless None) of shape ``(T,)``."""
+    where = f"rule {name!r}: fit(problem) must return"
+    if not isinstance(result, FitResult):
+        raise ConfigError(f"{where} a FitResult, got {type(result).__name__}")
+    t = problem.networks
+    shapes: list[tuple[int, ...]] = [(t, int(lo.shape[-2]), int(lo.shape[-1]) - int(problem.bias))
+              for lo, _ in problem.bounds]
+    fields: list[tuple[str, Any, list[tuple[int, ...]]]] = [("weights", result.weights, shapes)]
+    if result.biases is not None:
+        fields.append(("biases", result.biases, [s[:2] for s in shapes]))
+    for field, tensors, want in fields:
+        if not isinstance(tensors, list | tuple) or len(tensors) != len(want):
+            raise ConfigError(f"{where} {field} as a list of {len(want)} tensor(s), one per "
+                              f"layer, got {shown(tensors)}")
+        for k, (value, shape) in enumerate(zip(tensors, want, strict=True)):
+            _check_field(value, shape, f"{where} {field}[{k}] of shape {shape}")
+    for field in ("steps", "loss", "converged", "fixed_points"):
+        value = getattr(result, field)
+        if value is not None or field != "fixed_points":
+            _check_field(value, (t,), f"{where} {field} of shape ({t},)", finite=False)
+    return result
+
+
+def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = True) -> None:
+    """:class:`ConfigError` ``need, got ...`` unless ``value`` is a tensor of ``shape`` (of
+    finite numbers when ``finite``)."""
+    if not isinstance(value, torch.Tensor):
+        raise ConfigError(f"{need} (a torch tensor), got {type(value).__name__}")
+    if tuple(value.shape) != shape:
+        raise ConfigError(f"{need}, got {tuple(value.shape)}")
+    if finite and not bool(torch.isfinite(value).all()):
+        raise ConfigError(f"{need} of finite numbers, got NaN or infinite values")
 
 
 def valid_mask(counts: torch.Tensor | None, t: int, p: int) -> torch.Tensor:

@@ -23,7 +23,13 @@ import torch
 
 from xbarmem.checks import checked_keywords, is_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError
-from xbarmem.learning.base import FitResult, Problem, fit_arguments
+from xbarmem.learning.base import (
+    FitResult,
+    Problem,
+    check_rule,
+    fit_arguments,
+    is_rule_object,
+)
 from xbarmem.spec import Spec, flag, integer, number
 
 #: off-diagonal weights whose largest magnitude is at most this fraction of the matrix's
@@ -235,6 +241,20 @@ def get_rule(name: str, **options):
         raise ConfigError(f"bad option for rule {name!r}: {exc}") from None
 
 
+def as_rule(rule: Any, **options: Any) -> Any:
+    """The rule a ``rule`` argument gives: a name -> :func:`get_rule` ``(name, **options)``
+    (errors as there); a rule object -> itself once :func:`~xbarmem.learning.base.check_rule`
+    finds the contract met (:class:`~xbarmem.errors.ArgumentError` naming what it lacks), and
+    ``options`` refused (:class:`ConfigError`: a rule object's options are set on it)."""
+    if not is_rule_object(rule):
+        return get_rule(rule, **options)
+    rule = check_rule(rule)
+    if options:
+        raise ConfigError(f"options ({', '.join(sorted(options))}) apply to rules given by "
+                          f"name; rule {rule.name!r} is an object: set its options on it")
+    return rule
+
+
 def _rule_class(name: str) -> type[Spec]:
     """The class of rule ``name``; :class:`ConfigError` for an unknown name."""
     if is_choice(name, ("adaptive",)):
@@ -245,11 +265,12 @@ def _rule_class(name: str) -> type[Spec]:
         return AdaptiveTrainer
     if isinstance(name, str) and name in CLASSIC_RULES:
         return CLASSIC_RULES[name]
-    if callable(getattr(name, "fit", None)):  # a rule object or class, as scikit-learn takes
+    if is_rule_object(name):  # a rule object or class, as scikit-learn takes
         what = f"the class {name.__name__}" if isinstance(name, type) else shown(name)
         raise ArgumentError(f"rule must be a rule name ({', '.join(rule_names())}), got {what}: "
-                            f"give its name and options (rule='adaptive', max_steps=...), or "
-                            f"fit it with fit_memories(rule, patterns, memories)")
+                            f"give its name and options (rule='adaptive', max_steps=...); a "
+                            f"rule object is taken by train, fit_memories and the evaluation "
+                            f"functions")
     raise ConfigError(f"unknown rule {shown(name)} (available: {', '.join(rule_names())})")
 
 

@@ -28,11 +28,18 @@ from xbarmem.checks import (
     unknown_argument,
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
-from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.learning.base import FitResult, Problem
-from xbarmem.learning.classic import get_rule, rule_option_names
+from xbarmem.learning.base import (
+    FitResult,
+    Problem,
+    Rule,
+    check_fit_result,
+    check_rule,
+    is_rule_object,
+)
+from xbarmem.learning.classic import as_rule, rule_option_names
 from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import MultilayerMemory
@@ -49,7 +56,10 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
     """Train ``rule`` for each memory on its pattern set and program the weights.
 
     Args:
-        rule: a :class:`~xbarmem.learning.base.Rule` (:func:`get_rule`).
+        rule: a :class:`~xbarmem.learning.base.Rule`: a built-in one (:func:`get_rule`) or
+            any object meeting the contract (checked by
+            :func:`~xbarmem.learning.base.check_rule`; what its ``fit`` returns by
+            :func:`~xbarmem.learning.base.check_fit_result`, before anything is programmed).
         patterns: ``(T, P, N)`` one pattern set per memory, or ``(P, N)`` shared by all.
         memories: ``T`` memories of one architecture and bias setting (each with its own
             chip faults).
@@ -72,6 +82,7 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
     problem = Problem.for_memories(patterns, memories, kind=kind, counts=counts)
     start = time.perf_counter()
     result = rule.fit(problem) if progress is None else rule.fit(problem, progress=progress)
+    result = check_fit_result(result, problem, rule.name)
     seconds = (time.perf_counter() - start) / len(memories)
     options = rule.options(len(memories[0].layers), kind)
     infos = []
@@ -88,9 +99,7 @@ def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
                progress: Any) -> None:
     """Refuse (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError`) what
     :func:`fit_memories` could not use, before any training."""
-    if not (callable(getattr(rule, "fit", None)) and callable(getattr(rule, "options", None))):
-        raise ArgumentError(f"rule must be a Rule (from get_rule(name)), got "
-                            f"{type(rule).__name__}")
+    check_rule(rule)
     check_type(patterns, (torch.Tensor, np.ndarray, list, tuple), "patterns",
                "a (T, P, N) or (P, N) tensor")
     check_type(memories, (list, tuple), "memories", "a list of memories")
@@ -128,7 +137,7 @@ def _info(name: str, memory: Memory, result: FitResult, t: int,
 # for arch="multilayer" (the function below is the one that runs)
 @overload
 def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
-          rule: str = ..., arch: Literal["single"] = ..., hidden: None = ...,
+          rule: str | Rule = ..., arch: Literal["single"] = ..., hidden: None = ...,
           faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
           kind: str | None = ..., zero_one: bool = ...,
           progress: Callable[[int, float], None] | None = ...,
@@ -137,7 +146,7 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
 
 @overload
 def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
-          rule: str = ..., arch: Literal["multilayer"],
+          rule: str | Rule = ..., arch: Literal["multilayer"],
           hidden: int | Sequence[int] | None = ...,
           faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
           kind: str | None = ..., zero_one: bool = ...,
@@ -147,20 +156,21 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
 
 @overload
 def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
-          rule: str = ..., arch: str = ..., hidden: int | Sequence[int] | None = ...,
+          rule: str | Rule = ..., arch: str = ..., hidden: int | Sequence[int] | None = ...,
           faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
           kind: str | None = ..., zero_one: bool = ...,
           progress: Callable[[int, float], None] | None = ...,
           **rule_options: Any) -> Memory: ...
 
 
-def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive",
+def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str | Rule = "adaptive",
           arch: str = "single", hidden: int | Sequence[int] | None = None,
           faults: FaultMap | None = None, fault_seed: int = 0, program_seed: int = 0,
           kind: str | None = None, zero_one: bool = False,
           progress: Callable[[int, float], None] | None = None, **rule_options) -> Memory:
     """Build a memory on ``chip`` (``arch`` single or multilayer with ``hidden`` widths),
-    train it with ``rule`` and program it.
+    train it with ``rule`` (a rule name, or a :class:`~xbarmem.learning.base.Rule` object:
+    see ``docs/extending.md``) and program it.
 
     ``patterns``: a :class:`~xbarmem.data.patterns.PatternSet` (its kind is the default
     ``kind``) or a ``(P, N)`` matrix (numpy, torch or nested list; default kind ``"binary"``;
@@ -196,7 +206,7 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     pset = as_pattern_set(patterns, kind, zero_one=zero_one)
     kind = pset.kind
     x = torch.as_tensor(pset.patterns)
-    rule_obj = get_rule(rule, **rule_options)
+    rule_obj = as_rule(rule, **rule_options)
     memory = make_memory(x.shape[1], arch=arch, hidden=hidden, chip=load_chip(chip),
                           faults=faults, bias=rule_obj.bias, fault_seed=fault_seed)
     fit_memories(rule_obj, x, [memory], kind=kind, program_seed=program_seed,
@@ -204,13 +214,15 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str = "adaptive
     return memory
 
 
-def _check_train_keywords(rule: str, options: dict[str, Any]) -> None:
+def _check_train_keywords(rule: Any, options: dict[str, Any]) -> None:
     """Refuse a keyword of :func:`train` that is neither its own argument nor an option of
-    ``rule`` (:class:`~xbarmem.errors.ArgumentError` naming the closest of both)."""
-    names = rule_option_names(rule)
+    ``rule`` (:class:`~xbarmem.errors.ArgumentError` naming the closest of both; a rule object
+    has no options here: they are set on it)."""
+    names = [] if is_rule_object(rule) else rule_option_names(rule)
     for key in options:
         if key not in names:
             own = [n for n in inspect.signature(train).parameters if n != "rule_options"]
+            of = (f"an option of rule {shown(rule)}" if names or not is_rule_object(rule) else
+                  "an option given here: a rule object's options are set on it")
             raise unknown_argument("train()", key, [*own[1:], *names],
-                                   f" (neither a train() argument nor an option of rule "
-                                   f"{shown(rule)})")
+                                   f" (neither a train() argument nor {of})")
