@@ -1,0 +1,184 @@
+"""Extending xbarmem (docs/extending.md): a rule object trains wherever a rule name does, a
+custom corruption runs wherever a protocol does, and a rule, corruption or backend that breaks
+its contract is refused with a message naming the contract (they met a ConfigError about
+built-in names, or an AttributeError / shape error from deep inside)."""
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+from xbarmem.deploy.backend import BackendMemory, SimulatedChip, layers_of
+from xbarmem.deploy.chip_loop import adapt
+from xbarmem.errors import ArgumentError, ConfigError, PatternError
+from xbarmem.evaluation.curve import recall_curve
+
+P = xm.random_patterns(4, 16, seed=0)
+CHIP = xm.load_preset("rram")
+
+
+class Clipped:
+    """A minimal rule object: the pseudo-inverse rule's weights, nothing else."""
+
+    name, bias = "mine", False
+
+    def options(self, layers=1, kind="binary"):
+        return {"layers": layers}
+
+    def fit(self, problem, progress=None):
+        return xm.get_rule("pinv").fit(problem)
+
+
+def test_a_rule_object_trains_as_its_built_in_twin_by_name():
+    """``train(rule=obj)`` was refused (``rule must be a rule name``); now it gives what the
+    same rule by name gives, named by the object in ``info``."""
+    by_name = xm.train(P, chip=CHIP, rule="pinv", fault_seed=3)
+    by_object = xm.train(P, chip=CHIP, rule=Clipped(), fault_seed=3)
+    assert np.array_equal(by_name.crossbar.planes(), by_object.crossbar.planes())
+    assert by_object.info["rule"] == "mine"
+    assert by_object.info["rule_options"] == {"layers": 1}
+
+
+def test_a_rule_object_is_compared_and_goes_through_the_capacity_path():
+    table = xm.compare_rules(P, CHIP, [Clipped(), "pinv"], chips=1)
+    assert list(table["rules"]) == ["mine", "pinv"]
+    assert table["rules"]["mine"]["cosine"] == table["rules"]["pinv"]["cosine"]
+    curve = recall_curve(P, [2, 4], CHIP, Clipped())
+    assert curve["rule"] == "mine" and [p["count"] for p in curve["points"]] == [2, 4]
+    found = xm.find_capacity(P, chip=CHIP, rule=Clipped(), trials=1, start=2)
+    named = xm.find_capacity(P, chip=CHIP, rule="pinv", trials=1, start=2)
+    assert found.settings["rule"] == "mine" and found.capacity == named.capacity
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: xm.train(P, rule=Clipped(), max_steps=3), ArgumentError,
+     r"^train\(\) got an unknown keyword argument 'max_steps' \(neither a train\(\) argument "
+     r"nor an option given here: a rule object's options are set on it\)"),
+    (lambda: xm.find_capacity(P, rule=Clipped(), rule_options={"lr": 1}), ConfigError,
+     r"^options \(lr\) apply to rules given by name; rule 'mine' is an object: set its "
+     r"options on it$"),
+    (lambda: xm.compare_rules(P, CHIP, [Clipped(), Clipped()], chips=1), ConfigError,
+     r"^rules must have distinct names .* got mine, mine$"),
+], ids=["train-options", "capacity-options", "same-names"])
+def test_what_a_rule_object_cannot_take_is_refused_before_training(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+class NoOptions:
+    name = "x"
+
+    def fit(self, problem, progress=None):
+        return None
+
+
+@pytest.mark.parametrize("call", [
+    lambda: xm.fit_memories(NoOptions(), P.patterns, [xm.SingleLayerMemory(16, CHIP)]),
+    lambda: xm.train(P, rule=NoOptions()),
+    lambda: xm.compare_rules(P, CHIP, NoOptions(), chips=1),
+    lambda: recall_curve(P, [2], CHIP, NoOptions()),
+], ids=["fit_memories", "train", "compare_rules", "recall_curve"])
+def test_a_rule_object_missing_the_contract_is_told_what_it_lacks(call):
+    """(fit_memories said ``rule must be a Rule (from get_rule(name)), got NoOptions``.)"""
+    with pytest.raises(ArgumentError, match=r"^rule must be a rule name or a Rule \(name "
+                       r"\(str\), bias \(bool\), options\(layers, kind\) -> dict and fit\(problem,"
+                       r" progress=None\) -> FitResult\); NoOptions lacks bias \(bool\), "
+                       r"options\(layers, kind\)$"):
+        call()
+
+
+def _returning(change):
+    class Broken(Clipped):
+        def fit(self, problem, progress=None):
+            return change(super().fit(problem))
+    return Broken()
+
+
+def _set(result, **fields):
+    for key, value in fields.items():
+        setattr(result, key, value)
+    return result
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    (lambda r: (r.weights, r.biases), r"a FitResult, got tuple$"),
+    (lambda r: _set(r, weights=[r.weights[0][0]]), r"weights\[0\] of shape \(1, 16, 16\), "
+                                                   r"got \(16, 16\)$"),
+    (lambda r: _set(r, weights=r.weights[0]), r"weights as a list of 1 tensor\(s\), one per "
+                                              r"layer, got"),
+    (lambda r: _set(r, weights=[r.weights[0] * np.nan]), r"weights\[0\] of shape \(1, 16, 16\)"
+                                                         r" of finite numbers"),
+    (lambda r: _set(r, steps=0), r"steps of shape \(1,\) \(a torch tensor\), got int$"),
+    (lambda r: _set(r, biases=[torch.zeros(1, 3)]), r"biases\[0\] of shape \(1, 16\), "
+                                                    r"got \(1, 3\)$"),
+], ids=["tuple", "one-network", "no-list", "nan", "steps", "biases"])
+def test_what_a_rule_returns_is_checked_before_anything_is_programmed(change, match):
+    """(A tuple met ``AttributeError: 'tuple' object has no attribute 'weights'``, an int
+    ``steps`` a TypeError, weights of one network a PatternError about ``(16, 16)``.)"""
+    memory = xm.SingleLayerMemory(16, CHIP, bias=False)
+    with pytest.raises(ConfigError, match=r"^rule 'mine': fit\(problem\) must return " + match):
+        xm.fit_memories(_returning(change), P.patterns, [memory])
+    assert memory.targets is None
+
+
+def _block(x, level, generator):
+    """Negate the first ``level`` of every cue (a custom corruption)."""
+    k = round(level * x.shape[1])
+    return torch.cat([-x[:, :k], x[:, k:]], dim=1)
+
+
+def test_a_custom_corruption_runs_wherever_a_protocol_does():
+    """``Protocol(corruption=f)`` was ``PatternError: unknown corruption method <function``."""
+    memory = xm.train(P, chip="ideal", rule="pinv")
+    same = [xm.evaluate_memory(memory, P, xm.Protocol(corruption=c, level=0.2, probes=3))
+            for c in ("flip", xm.flip_bits)]
+    assert torch.equal(same[0].cues, same[1].cues)
+    score = xm.evaluate_memory(memory, P, xm.Protocol(corruption=_block, level=0.25))
+    expected = torch.as_tensor(P.patterns).clone()
+    expected[:, :4] *= -1
+    assert torch.equal(score.cues, expected)
+    assert xm.Protocol(corruption=_block).as_dict()["corruption"] == "_block"
+    table = xm.compare_rules(P, CHIP, "hebb", chips=1, protocol=xm.Protocol(corruption=_block))
+    assert table["settings"]["protocol"]["corruption"] == "_block"
+
+
+@pytest.mark.parametrize(("corruption", "match"), [
+    (lambda x, level, g: x.numpy(), r"got ndarray$"),
+    (lambda x, level, g: x[:, :3], r"got \(4, 3\)$"),
+    (lambda x, level, g: x * np.inf, r"of finite numbers, got NaN or infinite values$"),
+], ids=["numpy", "shape", "inf"])
+def test_a_custom_corruption_breaking_its_contract_is_named(corruption, match):
+    memory = xm.train(P, chip="ideal", rule="pinv")
+    with pytest.raises(PatternError, match=r"^corruption <lambda>\(x, level, generator\) must "
+                       r"return a torch tensor of x's shape \(4, 16\)" + ".*" + match):
+        xm.evaluate_memory(memory, P, xm.Protocol(corruption=corruption))
+    with pytest.raises(PatternError, match=r"^level \(of corruption _block\) must be >= 0"):
+        xm.Protocol(corruption=_block, level=-1)
+
+
+class _Wrong(SimulatedChip):
+    """A simulated chip whose products or read-back break the protocol."""
+
+    def matvec(self, x, generator=None):
+        return super().matvec(x, generator).numpy()
+
+    def read_back(self):
+        return super().read_back() * 1e6  # microsiemens
+
+
+def test_a_backend_breaking_the_protocol_is_named(small_memory):
+    pset, memory = small_memory
+    wrong = _Wrong.like(layers_of(memory)[0])
+    with pytest.raises(ConfigError, match=r"^backend 0 \(_Wrong\): matvec\(x\) must return a "
+                       r"torch tensor of shape \(3, 16\) in weight units, got ndarray$"):
+        BackendMemory(memory, [wrong]).recall(torch.as_tensor(pset.patterns))
+    with pytest.raises(ConfigError, match=r"^backend 0: read_back\(\) must return \(2, 16, 17\)"
+                       r" conductances in siemens, got up to .* \(microsiemens\?\)$"):
+        adapt(memory, [wrong], pset, rounds=0)
+
+
+def test_a_trainer_for_adaptation_is_checked_as_a_rule(small_memory):
+    pset, memory = small_memory
+    with pytest.raises(ArgumentError, match=r"^trainer must be a rule name or a Rule .* "
+                       r"NoOptions lacks bias"):
+        adapt(memory, SimulatedChip.like(layers_of(memory)[0]), pset, trainer=NoOptions())
