@@ -224,3 +224,55 @@ def test_a_failed_groups_line_names_the_grids_values_not_the_tables_they_resolve
     grid = [type(t)(t.key, {**t.config, "rule_options": {"lr": lr}})  # a grid of rule options
             for t in trials for lr in (0.1, 0.2)]
     assert varying_keys(grid) == ["fault_rate", "seed", "rule_options"]
+
+
+@contextlib.contextmanager
+def _serving(handler):
+    """The ``tcp://`` address of a TCP server of ``handler`` on a free loopback port."""
+    import socketserver
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Quiet:
+    """An HTTP server's handler that does not log to stderr."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class _Closes:
+    """A service that closes every connection at once."""
+
+    def __init__(self, request, *args) -> None:
+        request.close()
+
+
+@pytest.mark.parametrize(("handler", "why"), [
+    ("http", "its answer is not in Dask's protocol"),
+    ("closes", "it closed the connection at Dask's handshake"),
+])
+def test_a_service_that_is_not_dask_is_named_so_at_once(handler, why, monkeypatch):
+    """An HTTP server at the address (it waits for a request line, Dask for its answer) took
+    the whole connect timeout and was called unreachable ("no answer within 5 s"); a service
+    that closes the connection too."""
+    import http.server
+    import time
+
+    kind = (type("H", (_Quiet, http.server.SimpleHTTPRequestHandler), {})
+            if handler == "http" else _Closes)
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 30.0)
+    with _serving(kind) as address:
+        began = time.monotonic()
+        with pytest.raises(ConfigError) as info:
+            executors.check_scheduler(address)
+    assert time.monotonic() - began < 3
+    assert str(info.value) == f"{address} answers but is not a Dask scheduler ({why})"

@@ -159,11 +159,15 @@ async def _identity(address: str, timeout: float) -> Any:
         comm.abort()
 
 
-def _foreign(address: str) -> ConfigError:
+def _foreign(address: str, why: str = "its answer is not in Dask's protocol") -> ConfigError:
     """The error for an ``address`` whose answer Dask cannot decode (a web server's reply,
     random bytes): it surfaced as the decoder's failure, e.g. an allocation of exabytes."""
-    return ConfigError(f"{address} answers but is not a Dask scheduler (its answer is not in "
-                       f"Dask's protocol)")
+    return ConfigError(f"{address} answers but is not a Dask scheduler ({why})")
+
+
+#: an entry of the handshake Dask sends (Dask reads only the entries it knows): the line end
+#: of a request, so that a service that reads lines (HTTP) answers at once, in its protocol
+_LINE_END = {"xbarmem": "\r\n\r\n"}
 
 
 async def _connect(address: str, timeout: float) -> Any:
@@ -173,8 +177,11 @@ async def _connect(address: str, timeout: float) -> Any:
     would retry until the timeout, and when Dask cannot use the address's protocol here
     (:func:`_usable`). Dask's connect is tried with short timeouts first (0.1 s, doubling),
     so that a refusal is seen in the first; an address that does not answer still gets the
-    whole ``timeout``; one whose handshake Dask cannot decode is :func:`_foreign`'s error."""
-    from distributed.comm import connect
+    whole ``timeout``; one whose handshake Dask cannot decode, or that closes the connection
+    at the handshake, is :func:`_foreign`'s error. The handshake sent carries
+    :data:`_LINE_END`, so that a service waiting for a line (an HTTP server) answers it at
+    once instead of waiting with Dask for the timeout."""
+    from distributed.comm import CommClosedError, connect
 
     arguments = _usable(address)
     deadline = time.monotonic() + timeout
@@ -182,8 +189,12 @@ async def _connect(address: str, timeout: float) -> Any:
     while True:
         left = deadline - time.monotonic()
         try:
-            return await connect(address, timeout=max(min(attempt, left), 0.0), **arguments)
+            return await connect(address, timeout=max(min(attempt, left), 0.0),
+                                 handshake_overrides=_LINE_END, **arguments)
         except OSError as exc:
+            if type(exc) is CommClosedError:  # Dask retries a failed connect: the handshake
+                raise _foreign(address, "it closed the connection at Dask's handshake"
+                               ) from None
             reason = _unreachable(exc, address)
             if reason:
                 raise ConfigError(f"cannot reach the Dask scheduler {address}: {reason}"
