@@ -276,3 +276,70 @@ def test_a_service_that_is_not_dask_is_named_so_at_once(handler, why, monkeypatc
             executors.check_scheduler(address)
     assert time.monotonic() - began < 3
     assert str(info.value) == f"{address} answers but is not a Dask scheduler ({why})"
+
+
+def _logging_state() -> dict:
+    """Every logger's level, filters, handlers and propagate flag."""
+    loggers = {"": logging.getLogger()} | {
+        name: one for name, one in logging.root.manager.loggerDict.items()
+        if isinstance(one, logging.Logger)}
+    return {name: (one.level, list(one.filters), list(one.handlers), one.propagate)
+            for name, one in loggers.items()}
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_the_processs_own_asyncio_and_tornado_records_pass_during_a_sweep(
+        interrupted, tmp_path, spec):
+    """The executor set the ``asyncio`` and ``tornado`` loggers to CRITICAL while it was open:
+    a notebook's or an application's own records there were lost. They pass now; every
+    logger is as it was after the sweep, also after one interrupted."""
+    seen: list[str] = []
+    mine = logging.Handler(logging.INFO)
+    mine.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    for name in ("asyncio", "tornado.application"):
+        logging.getLogger(name).addHandler(mine)
+    try:
+        with _cluster() as cluster:
+            before = _logging_state()
+
+            def log_mine(n: int) -> None:
+                logging.getLogger("asyncio").warning("my loop %d", n)
+                logging.getLogger("tornado.application").error("my app %d", n)
+                if interrupted:
+                    raise KeyboardInterrupt
+
+            with contextlib.suppress(KeyboardInterrupt):
+                run_sweep(spec, tmp_path / "r.sqlite", scheduler=cluster.scheduler_address,
+                          on_progress=log_mine)
+            after = _logging_state()
+    finally:
+        for name in ("asyncio", "tornado.application"):
+            logging.getLogger(name).removeHandler(mine)
+    assert seen[:2] == ["my loop 1", "my app 1"]
+    assert len(seen) == (2 if interrupted else 2 * len(spec.trials))
+    assert {name: after[name] for name in before} == before
+
+
+def test_only_the_records_of_dasks_loop_are_held_back():
+    """What :class:`executors._DaskNoise` keeps off the shared loop loggers: records of Dask's
+    loop thread, and those whose text or traceback is in Dask's files, below CRITICAL."""
+    import distributed.comm.registry
+    import distributed.utils
+
+    noise = executors._DaskNoise()
+
+    def record(msg, args=(), level=logging.ERROR, thread="MainThread", exc_info=None):
+        one = logging.LogRecord("asyncio", level, __file__, 1, msg, args, exc_info)
+        one.threadName = thread
+        return one
+
+    try:
+        distributed.comm.registry.get_backend("no-such-protocol")
+    except ValueError as exc:
+        in_dask = (type(exc), exc, exc.__traceback__)
+    assert noise.filter(record("my loop"))
+    assert not noise.filter(record("Exception in callback", thread="IO loop"))
+    assert not noise.filter(record("Task was destroyed: %s", (distributed.utils.__file__,)))
+    assert not noise.filter(record("Exception in callback", exc_info=in_dask))
+    assert noise.filter(record("Exception in callback", level=logging.CRITICAL,
+                               thread="IO loop"))
