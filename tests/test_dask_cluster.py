@@ -15,7 +15,7 @@ import threading
 import pytest
 from conftest import tiny_sweep
 
-from xbarmem.errors import ConfigError, ExecutorLost
+from xbarmem.errors import ConfigError, ExecutorLost, XbarmemWarning
 from xbarmem.experiments import executors
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.sweep import load_sweep
@@ -343,3 +343,76 @@ def test_only_the_records_of_dasks_loop_are_held_back():
     assert not noise.filter(record("Exception in callback", exc_info=in_dask))
     assert noise.filter(record("Exception in callback", level=logging.CRITICAL,
                                thread="IO loop"))
+
+
+@contextlib.contextmanager
+def _late_worker(monkeypatch, version):
+    """``(cluster, join)``: a cluster of one worker; ``join()`` adds a worker whose xbarmem
+    :func:`version` tells (or raises), which fails every group sent to it, and returns its
+    address."""
+    cluster = _cluster()
+    first = set(cluster.scheduler.workers)
+    real = executors.run_group_json
+
+    def version_here(dask_worker=None):  # Dask's run passes the worker
+        return __version__ if dask_worker.address in first else version()
+
+    def run_here(payload, progress=None):
+        if distributed.get_worker().address not in first:
+            raise RuntimeError("a group ran on the late worker")
+        return real(payload, progress)
+
+    def join() -> str:
+        cluster.scale(2)
+        for _ in range(100):
+            if len(cluster.scheduler.workers) == 2:
+                return next(iter(set(cluster.scheduler.workers) - first))
+            threading.Event().wait(0.05)
+        raise AssertionError("the second worker did not join")
+
+    monkeypatch.setattr(executors, "_worker_version", version_here)
+    monkeypatch.setattr(executors, "run_group_json", run_here)
+    with cluster:
+        yield cluster, join
+
+
+@pytest.mark.parametrize(("version", "why"), [
+    (_no_xbarmem, "ModuleNotFoundError: No module named 'xbarmem'"),
+    (lambda: "0.0.1", f"it has xbarmem 0.0.1, this process {__version__}"),
+])
+def test_a_worker_that_cannot_run_xbarmem_joining_mid_sweep_gets_no_groups(
+        version, why, tmp_path, monkeypatch):
+    """A worker that joined after the start-up check got groups: one without xbarmem failed
+    them one line each here (a real one closed on loading the first, its nanny too, and the
+    group counted a worker's death); one of another xbarmem ran them with its own code. It
+    is named once now, gets no group, and the sweep ends on the others."""
+    file = tmp_path / "t.toml"
+    file.write_text(tiny_sweep("t", seeds=4))
+    spec = load_sweep(file)
+    joined: list[str] = []
+    with _late_worker(monkeypatch, version) as (cluster, join):
+        def join_once(n: int) -> None:
+            if not joined:
+                joined.append(join())
+
+        warned: list[str] = []  # (the in-process worker's groups ignore warnings meanwhile)
+        monkeypatch.setattr(executors, "_warn_unfit", lambda *told: warned.append(
+            executors._unfit_text(*told)))
+        report = run_sweep(spec, tmp_path / "r.sqlite", scheduler=cluster.scheduler_address,
+                           on_progress=join_once)
+    assert not report.failures and report.inserted == len(spec.trials)
+    assert warned == [
+        f"Dask worker {joined[0]} joined the Dask cluster at {cluster.scheduler_address} but "
+        f"cannot run xbarmem ({why}): the groups go to its other 1 worker(s)"]
+
+
+def test_workers_that_cannot_run_xbarmem_are_told_in_one_warning():
+    """Several found at once: the first named with its cause, the others counted."""
+    unfit = {"tcp://10.0.0.9:1": "it has xbarmem 0.0.1, this process 9", "tcp://10.0.0.8:1":
+             "ModuleNotFoundError: No module named 'xbarmem'"}
+    with pytest.warns(XbarmemWarning) as warned:
+        executors._warn_unfit(unfit, "Dask cluster at tcp://10.0.0.1:8786", 3)
+    assert [str(w.message) for w in warned] == [
+        "Dask worker tcp://10.0.0.8:1 (and 1 other worker(s)) joined the Dask cluster at "
+        "tcp://10.0.0.1:8786 but cannot run xbarmem (ModuleNotFoundError: No module named "
+        "'xbarmem'): the groups go to its other 3 worker(s)"]

@@ -278,6 +278,8 @@ _NO_DASHBOARD = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
 class _Dask:
     #: seconds without a worker before :meth:`wait_any` stops the sweep (set by ``__init__``)
     grace: float = WORKER_GRACE
+    #: the workers of an existing cluster found able to run this xbarmem (None: a local one)
+    _fit: set[str] | None = None
     #: when the cluster was first seen without workers (``time.monotonic()``), or None
     _idle_since: float | None = None
 
@@ -288,7 +290,8 @@ class _Dask:
         except ImportError:
             raise ConfigError("the Dask executor needs dask[distributed]: pip install "
                               "'xbarmem[dask]'") from None
-        self.cluster = None
+        self.cluster: Any = None
+        self._unfit: dict[str, str] = {}  # worker: why it cannot run this xbarmem
         # Dask's own logs in this process stay silent while it is used (restored by close):
         # a scheduler lost mid-sweep was logged by the client with a traceback of its
         # reconnection before the sweep's one error line
@@ -309,7 +312,7 @@ class _Dask:
         if scheduler:
             self.client = _join(Client, scheduler, self._restore_logs)
             self.name = f"Dask cluster at {scheduler}"
-            self._check_versions(scheduler)
+            self._fit = self._check_versions(scheduler)
         else:
             # without a scheduler, workers is a count (check_executor)
             count = capped(workers, "--workers", "Dask workers")  # type: ignore[arg-type]  # one per core, as --jobs
@@ -327,9 +330,10 @@ class _Dask:
             self.client = Client(self.cluster)
             self.name = f"Dask LocalCluster ({count} workers)"
 
-    def _check_versions(self, scheduler: str) -> None:
+    def _check_versions(self, scheduler: str) -> set[str]:
         """Refuse a cluster with a worker that cannot run xbarmem (a Python without it: the
-        function sent cannot be loaded there) or runs another version of it."""
+        function sent cannot be loaded there) or runs another version of it; its workers
+        otherwise."""
         from xbarmem.version import __version__
 
         found = self.client.run(_worker_version, on_error="return")
@@ -347,10 +351,39 @@ class _Dask:
             raise ConfigError(f"Dask worker {worker} of {scheduler} has xbarmem {version}, this "
                               f"process {__version__} ({len(other)} of {len(found)} workers "
                               f"differ): install the same version on every worker")
+        return set(found)
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None):
-        """``progress`` is not reported from Dask workers."""
-        return self.client.submit(run_group_json, payload, pure=False)
+        """``progress`` is not reported from Dask workers. On an existing cluster the group
+        goes to the workers checked to run this xbarmem (:meth:`_check_new`), to others only
+        when none of those is left: a worker that cannot load the function sent (no xbarmem)
+        closed on the first group given to it (its nanny too; the group counted a worker's
+        death), and one of another xbarmem ran the groups with its own code."""
+        if self._fit is None:  # a local cluster: its workers run this Python
+            return self.client.submit(run_group_json, payload, pure=False)
+        return self.client.submit(run_group_json, payload, pure=False,
+                                  workers=sorted(self._fit), allow_other_workers=True)
+
+    def _check_new(self) -> None:
+        """Check the workers of an existing cluster that joined since the last check (each
+        time :meth:`wait_any` looks); those that cannot run this xbarmem get no group, with
+        one warning for them."""
+        if self._fit is None:  # a local cluster
+            return
+        fit = self._fit
+        new = self._workers() - fit - set(self._unfit)
+        if not new:
+            return
+        try:
+            found = self.client.run(_worker_version, workers=sorted(new), on_error="return")
+        except Exception:
+            self._check_connected()
+            raise
+        unfit = {w: _unfit_cause(v) for w, v in found.items() if _unfit_cause(v)}
+        fit |= set(found) - set(unfit)
+        if unfit:
+            self._unfit.update(unfit)
+            _warn_unfit(unfit, self.name, len(fit))
 
     def wait_any(self, futures, timeout: float | None = None):
         """The finished ones of ``futures`` (waiting up to ``timeout`` s for one);
@@ -364,6 +397,7 @@ class _Dask:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             step = poll if left is None else min(poll, left)
             done = self._wait(futures, step)
+            self._check_new()
             if done or (left is not None and left <= step):
                 return done
             self._check_workers(len(futures))
@@ -389,11 +423,7 @@ class _Dask:
 
     def _check_workers(self, waiting: int) -> None:
         """:class:`ExecutorLost` when the cluster has had no worker for :attr:`grace` s."""
-        try:
-            workers = len(self.client.nthreads())
-        except Exception:
-            self._check_connected()
-            raise
+        workers = len(self._workers() - set(self._unfit))
         now = time.monotonic()
         if workers:
             self._idle_since = None
@@ -402,6 +432,15 @@ class _Dask:
         elif now - self._idle_since >= self.grace:
             raise ExecutorLost(f"the {self.name} has had no worker for {self.grace:g} s while "
                                f"{waiting} group(s) of trials wait (its workers left or died)")
+
+    def _workers(self) -> set[str]:
+        """The cluster's workers; :class:`ExecutorLost` when asking failed because the client
+        has lost its scheduler."""
+        try:
+            return set(self.client.nthreads())
+        except Exception:
+            self._check_connected()
+            raise
 
     def cancel(self, futures) -> None:
         if futures:
@@ -418,6 +457,37 @@ class _Dask:
                 self.cluster.close()
         finally:
             self._restore_logs()
+
+
+def _unfit_cause(version: Any) -> str:
+    """Why a worker whose :func:`_worker_version` answered ``version`` cannot run this
+    xbarmem ("" when it can)."""
+    from xbarmem.version import __version__
+
+    if not isinstance(version, str):
+        return _cause(version)
+    return "" if version == __version__ else f"it has xbarmem {version}, this process "\
+        f"{__version__}"
+
+
+def _warn_unfit(unfit: dict[str, str], name: str, fit: int) -> None:
+    """One warning (:func:`_unfit_text`) for the workers ``unfit`` that joined the cluster
+    ``name`` during a sweep."""
+    import warnings
+
+    from xbarmem.errors import XbarmemWarning
+
+    warnings.warn(_unfit_text(unfit, name, fit), XbarmemWarning, stacklevel=2)
+
+
+def _unfit_text(unfit: dict[str, str], name: str, fit: int) -> str:
+    """The workers ``unfit`` (worker: why it cannot run this xbarmem) of the cluster
+    ``name``, which has ``fit`` others, in one line: the first named with its cause, the
+    others counted."""
+    worker, why = sorted(unfit.items())[0]
+    others = f" (and {len(unfit) - 1} other worker(s))" if len(unfit) > 1 else ""
+    return (f"Dask worker {worker}{others} joined the {name} but cannot run xbarmem ({why}): "
+            f"the groups go to its other {fit} worker(s)")
 
 
 #: Dask's own loggers: they log nothing below CRITICAL while an executor is open
