@@ -165,6 +165,31 @@ def test_a_callers_grid_keeps_its_size_and_its_other_axes_and_one_legend_per_axe
     assert values and not any(box.overlaps(t.get_window_extent()) for t in values)
 
 
+@pytest.mark.parametrize("shape", [(1, 2), (2, 2)])
+def test_a_callers_figure_without_a_layout_engine_gets_no_legend_over_a_neighbour(shape):
+    """In a caller's grid without a layout engine (``plt.subplots(1, 2)``) the legend of the
+    left panel, right of it, lay over the right panel's data: it goes inside its own axes
+    now; the right panel's, with nothing on its right, stays outside."""
+    fig = Figure(figsize=(10, 4 * shape[0]))
+    axes = fig.subplots(*shape).reshape(shape)
+    plot_rows(ROWS, "faults", ax=axes[0, 0], thresholds=[0.9])
+    scaling_plot(SCALING, ax=axes[0, 1])
+    fig.draw_without_rendering()
+    assert fig.get_layout_engine() is None and tuple(fig.get_size_inches()) == (10, 4 * shape[0])
+    for ax in axes.flat:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent()
+        assert not any(box.overlaps(other.get_window_extent()) for other in axes.flat
+                       if other is not ax)
+    inside = axes[0, 0].get_legend().get_window_extent()
+    assert axes[0, 0].get_window_extent().contains(inside.x0, inside.y0)
+    assert axes[0, 0].get_window_extent().contains(inside.x1, inside.y1)
+    outside = axes[0, 1].get_legend().get_window_extent()
+    assert outside.x0 > axes[0, 1].get_window_extent().x1
+
+
 def test_a_callers_font_size_and_dark_style_are_kept():
     """Into a caller's Axes the titles and legends were 7-8 pt next to the caller's 20 pt
     tick labels, and the first non-rule series was black on a black background."""

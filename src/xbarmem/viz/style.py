@@ -184,7 +184,9 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
                    labels: list[str] | None = None):
     """The legend of ``ax`` (or ``handles`` / ``labels``) outside its data area: below the
     axes, in up to 3 columns, on a figure of :func:`new_axes`; to the right of the axes,
-    top-aligned, on a caller's figure. Nothing is drawn when nothing is labelled."""
+    top-aligned, on a caller's figure -- inside the axes, where it hides the least data, when
+    that figure has no layout engine to make room and the legend would lie over another of
+    its axes (a neighbouring panel, a colorbar). Nothing is drawn when nothing is labelled."""
     if handles is None:
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
@@ -203,8 +205,22 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
     # right of the axes, past the threshold values written there (threshold_lines)
     gap = 0.08 + 0.3 * bool(getattr(ax, "_xbarmem_right_labels", False))
     anchor = ax.transAxes + ScaledTranslation(gap, 0, fig.dpi_scale_trans)
-    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                     bbox_transform=anchor, title=title, borderaxespad=0.0, alignment="left")
+    legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                       bbox_transform=anchor, title=title, borderaxespad=0.0, alignment="left")
+    if fig.get_layout_engine() is None and _over_other_axes(legend, ax):
+        legend = ax.legend(handles, labels, loc="best", title=title, alignment="left")
+    return legend
+
+
+def _over_other_axes(legend, ax: Axes) -> bool:
+    """Whether ``legend`` (of ``ax``) lies over another axes of ``ax``'s figure (its twins,
+    on the same place, aside)."""
+    others = [other for other in ax.figure.figure.axes if other is not ax
+              and other.get_visible() and other.get_position() != ax.get_position()]
+    if not others:
+        return False
+    box = legend.get_window_extent()
+    return any(box.overlaps(other.get_window_extent()) for other in others)
 
 
 def threshold_lines(ax: Axes, thresholds, *, what: str = "threshold") -> list:
