@@ -16,7 +16,7 @@ import pytest
 from conftest import tiny_sweep
 
 from xbarmem.errors import ConfigError, ExecutorLost, XbarmemWarning
-from xbarmem.experiments import executors
+from xbarmem.experiments import dask_logs, executors
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.sweep import load_sweep
 from xbarmem.version import __version__
@@ -321,12 +321,12 @@ def test_the_processs_own_asyncio_and_tornado_records_pass_during_a_sweep(
 
 
 def test_only_the_records_of_dasks_loop_are_held_back():
-    """What :class:`executors._DaskNoise` keeps off the shared loop loggers: records of Dask's
+    """What :class:`dask_logs._DaskNoise` keeps off the shared loop loggers: records of Dask's
     loop thread, and those whose text or traceback is in Dask's files, below CRITICAL."""
     import distributed.comm.registry
     import distributed.utils
 
-    noise = executors._DaskNoise()
+    noise = dask_logs._DaskNoise()
 
     def record(msg, args=(), level=logging.ERROR, thread="MainThread", exc_info=None):
         one = logging.LogRecord("asyncio", level, __file__, 1, msg, args, exc_info)
