@@ -380,7 +380,8 @@ class _Dask:
         except Exception:
             self._check_connected()
             raise
-        unfit = {w: _unfit_cause(v) for w, v in found.items() if _unfit_cause(v)}
+        causes = {worker: _unfit_cause(version) for worker, version in found.items()}
+        unfit = {worker: why for worker, why in causes.items() if why}
         fit |= set(found) - set(unfit)
         if unfit:
             self._unfit.update(unfit)
@@ -467,8 +468,9 @@ def _unfit_cause(version: Any) -> str:
 
     if not isinstance(version, str):
         return _cause(version)
-    return "" if version == __version__ else f"it has xbarmem {version}, this process "\
-        f"{__version__}"
+    if version == __version__:
+        return ""
+    return f"it has xbarmem {version}, this process {__version__}"
 
 
 def _warn_unfit(unfit: dict[str, str], name: str, fit: int) -> None:
