@@ -292,7 +292,8 @@ def test_the_processs_own_asyncio_and_tornado_records_pass_during_a_sweep(
         interrupted, tmp_path, spec):
     """The executor set the ``asyncio`` and ``tornado`` loggers to CRITICAL while it was open:
     a notebook's or an application's own records there were lost. They pass now; every
-    logger is as it was after the sweep, also after one interrupted."""
+    logger is as it was after the sweep, also after one interrupted (and one refused:
+    :func:`test_every_logger_is_as_it_was_after_a_cluster_is_refused`)."""
     seen: list[str] = []
     mine = logging.Handler(logging.INFO)
     mine.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
@@ -317,6 +318,16 @@ def test_the_processs_own_asyncio_and_tornado_records_pass_during_a_sweep(
             logging.getLogger(name).removeHandler(mine)
     assert seen[:2] == ["my loop 1", "my app 1"]
     assert len(seen) == (2 if interrupted else 2 * len(spec.trials))
+    assert {name: after[name] for name in before} == before
+
+
+def test_every_logger_is_as_it_was_after_a_cluster_is_refused(tmp_path, spec, monkeypatch):
+    monkeypatch.setattr(executors, "_worker_version", _no_xbarmem)
+    with _cluster() as cluster:
+        before = _logging_state()
+        with pytest.raises(ConfigError, match="cannot run xbarmem"):
+            run_sweep(spec, tmp_path / "r.sqlite", scheduler=cluster.scheduler_address)
+        after = _logging_state()
     assert {name: after[name] for name in before} == before
 
 
