@@ -69,8 +69,14 @@ class _Pool(_InProcess):
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None
                ) -> cf.Future:
-        """``progress`` is not reported from worker processes."""
-        fut = self.pool.submit(run_group_json, payload)
+        """``progress`` is not reported from worker processes. A pool broken before every
+        group was submitted raises here: :class:`ConfigError` (:data:`UNGUARDED`) when a
+        worker met the sweep in the script it was importing (:meth:`_unguarded`)."""
+        try:
+            fut = self.pool.submit(run_group_json, payload)
+        except cf.process.BrokenProcessPool:
+            self._unguarded()
+            raise
         self.workers.update(getattr(self.pool, "_processes", None) or {})
         return fut
 
@@ -78,11 +84,16 @@ class _Pool(_InProcess):
         """As :meth:`_InProcess.wait_any`; :class:`ConfigError` (:data:`UNGUARDED`) when
         the pool broke because a worker met the sweep in the script it was importing."""
         done = super().wait_any(futures, timeout)
-        broken = any(not f.cancelled() and isinstance(f.exception(), cf.process.BrokenProcessPool)
-                     for f in done)
-        if broken and any(w.exitcode == UNGUARDED_EXIT for w in self.workers.values()):
-            raise ConfigError(UNGUARDED)
+        if any(not f.cancelled() and isinstance(f.exception(), cf.process.BrokenProcessPool)
+               for f in done):
+            self._unguarded()
         return done
+
+    def _unguarded(self) -> None:
+        """The pool broke: :class:`ConfigError` (:data:`UNGUARDED`) if a worker ended with
+        :data:`UNGUARDED_EXIT`."""
+        if any(w.exitcode == UNGUARDED_EXIT for w in self.workers.values()):
+            raise ConfigError(UNGUARDED)
 
     def cancel(self, futures) -> None:
         for f in futures:
