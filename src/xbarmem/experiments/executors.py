@@ -91,7 +91,11 @@ class _Pool(_InProcess):
 
     def _unguarded(self) -> None:
         """The pool broke: :class:`ConfigError` (:data:`UNGUARDED`) if a worker ended with
-        :data:`UNGUARDED_EXIT`."""
+        :data:`UNGUARDED_EXIT`. The workers are waited for (up to 5 s in all: a broken pool
+        ends them): a worker seen dead by the pool may not have its exit status yet."""
+        deadline = time.monotonic() + 5.0
+        for w in self.workers.values():
+            w.join(timeout=max(deadline - time.monotonic(), 0.0))
         if any(w.exitcode == UNGUARDED_EXIT for w in self.workers.values()):
             raise ConfigError(UNGUARDED)
 
