@@ -291,7 +291,7 @@ def scaling_cmd(
 @contextlib.contextmanager
 def _resumable(kept: Path | None, hint: str = "") -> Iterator[None]:
     """Ctrl-C inside: "aborted", with where the tested counts are kept, else ``hint`` (how
-    to keep them next time), exit 130 (SIGTERM: 143)."""
+    to keep them next time), exit 130 (SIGTERM: 143, SIGHUP: 129)."""
     try:
         yield
     except KeyboardInterrupt as exc:  # (SIGTERM too: Terminated)

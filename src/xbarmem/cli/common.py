@@ -337,54 +337,68 @@ def _warning_lines() -> Iterator[None]:
         yield
 
 
+#: signals that stop a command as Ctrl-C does (:class:`Terminated`): SIGTERM (``kill PID``, a
+#: batch system ending a job) and SIGHUP (the terminal or SSH session closed, ``kill -HUP``);
+#: Python's default for both ends the process at once, without a word, a checkpoint's or
+#: report's writer cut short
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill PID``, a batch system ending a job) received by a command: raised where
-    Python raises :class:`KeyboardInterrupt` for Ctrl-C, so a command stops as it does on
-    Ctrl-C -- stored results kept, one line saying how to resume -- with exit code 143."""
+    """A stop signal (:data:`STOP_SIGNALS`) received by a command: raised where Python raises
+    :class:`KeyboardInterrupt` for Ctrl-C, so a command stops as it does on Ctrl-C -- stored
+    results kept, one line saying how to resume -- with exit code 128 + the signal's number
+    (SIGTERM 143, SIGHUP 129)."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = int(signum)
 
 
 def interrupted_code(exc: BaseException) -> int:
     """The exit code of a command stopped by ``exc`` (or by what caused it: click turns an
-    interrupt into ``Abort``): 143 for SIGTERM (:class:`Terminated`), 130 for Ctrl-C."""
+    interrupt into ``Abort``): 128 + the signal's number for a stop signal (:class:`Terminated`:
+    SIGTERM 143, SIGHUP 129), 130 for Ctrl-C."""
     cause: BaseException | None = exc
     while cause is not None and not isinstance(cause, Terminated):
         cause = cause.__cause__ or cause.__context__
-    return 130 if cause is None else 143
+    return 130 if cause is None else 128 + cause.signum
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
+    raise Terminated(signum)
 
 
 @contextlib.contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """Inside, SIGTERM raises :class:`Terminated` (Python's default ends the process at once,
-    without a word, leaving a checkpoint's or report's writer cut short); the previous handler
-    is restored after. Only in the main thread (where handlers can be set)."""
+def _stop_signals_stop() -> Iterator[None]:
+    """Inside, each of :data:`STOP_SIGNALS` raises :class:`Terminated`; the previous handlers
+    are restored after. Only in the main thread (where handlers can be set)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = {signum: signal.signal(signum, _terminate) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main() -> None:
     """Console entry point: runs the app and turns library errors into one-line messages;
     deprecation warnings are printed after the command, and not at all when it is refused;
     other xbarmem warnings once each, as one line (:func:`_warning_lines`), once the command's
-    work begins (:func:`work_begins`), and not at all when it is refused before. SIGTERM stops
-    a command as Ctrl-C does (:class:`Terminated`, exit 143). A closed standard output is
-    refused before any work (exit 2); a write that fails for lack of room is one line
-    (exit 1; :mod:`xbarmem.cli.streams`), and so is a path named too long or through a loop of
-    links (exit 2; :func:`xbarmem.cli.paths.unusable_name`)."""
+    work begins (:func:`work_begins`), and not at all when it is refused before. SIGTERM and
+    SIGHUP stop a command as Ctrl-C does (:class:`Terminated`, exit 143 and 129). A closed
+    standard output is refused before any work (exit 2); a write that fails for lack of room
+    is one line (exit 1; :mod:`xbarmem.cli.streams`), and so is a path named too long or
+    through a loop of links (exit 2; :func:`xbarmem.cli.paths.unusable_name`)."""
     closed = streams.closed_output()
     if closed is not None:
         console.print(f"[red]error:[/red] {escape(closed)}", soft_wrap=True, markup=True)
         raise SystemExit(2)
-    with _warning_lines(), _sigterm_stops():
+    with _warning_lines(), _stop_signals_stop():
         _main()
 
 

@@ -44,12 +44,15 @@ def leave_if_importing_main() -> None:
 
 def init_worker() -> None:
     """Every worker's start: one OpenMP and one torch thread, and an end of its own when the
-    driver is gone (:func:`exit_when_orphaned`). SIGINT and SIGTERM are ignored: sent to the
-    whole process group (Ctrl-C in a terminal, a batch system stopping a job) they stop the
-    driver, which ends its workers (:func:`end_pool`); a worker stopped in the middle of
-    sending a result left the pool's queue locked, and the driver waiting for it forever."""
+    driver is gone (:func:`exit_when_orphaned`). SIGINT, SIGTERM and SIGHUP are ignored: sent
+    to the whole process group (Ctrl-C in a terminal, a batch system stopping a job, the
+    terminal closed) they stop the driver, which ends its workers (:func:`end_pool`); a worker
+    stopped in the middle of sending a result left the pool's queue locked, and the driver
+    waiting for it forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     exit_when_orphaned(os.getppid())
     import torch
@@ -97,8 +100,27 @@ def capped(count: int, option: str, what: str) -> int:
 def new(jobs: int) -> cf.ProcessPoolExecutor:
     """A process pool of ``jobs`` spawned workers (:func:`init_worker`; at most
     :func:`workers_for`), started on demand."""
+    _start_resource_tracker()
     return cf.ProcessPoolExecutor(max_workers=workers_for(jobs), initializer=init_worker,
                                   mp_context=multiprocessing.get_context("spawn"))
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (the process that cleans up a pool's
+    semaphores) ignoring SIGHUP, as it ignores SIGINT and SIGTERM: a closed terminal sends
+    SIGHUP to the whole process group, and a tracker ended by it was started again by each
+    worker, with a warning and a traceback each. Nothing when it runs already, or outside the
+    main thread (where signal handlers cannot be set)."""
+    from multiprocessing import resource_tracker
+
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is None or threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.signal(hangup, signal.SIG_IGN)  # (an ignored signal stays ignored
+    try:                                              # in the new interpreter)
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(hangup, previous)
 
 
 def _ready() -> None:
@@ -132,8 +154,8 @@ def discard() -> None:
 
 
 def end_pool(pool: cf.ProcessPoolExecutor) -> None:
-    """Shut ``pool`` down, ending its workers at once (SIGKILL: they ignore SIGINT and
-    SIGTERM), whatever they are computing."""
+    """Shut ``pool`` down, ending its workers at once (SIGKILL: they ignore SIGINT,
+    SIGTERM and SIGHUP), whatever they are computing."""
     workers = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
