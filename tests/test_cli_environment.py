@@ -74,3 +74,90 @@ def test_stop_signals_exit_with_128_plus_the_signal():
     if hasattr(signal, "SIGHUP"):
         assert signal.SIGHUP in STOP_SIGNALS
         assert interrupted_code(Terminated(signal.SIGHUP)) == 129
+
+
+def _text_opened_without_encoding(tree) -> list[int]:
+    """Lines of ``tree`` (a module's AST) opening a file in text mode -- ``open()``,
+    ``.open()``, ``.read_text()``, ``.write_text()`` -- without ``encoding=``."""
+    import ast
+
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or any(k.arg == "encoding" for k in node.keywords):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "open":
+            mode_at = 1
+        elif isinstance(func, ast.Attribute) and func.attr in ("open", "read_text", "write_text"):
+            if isinstance(func.value, ast.Name) and func.value.id == "os":
+                continue  # os.open: a descriptor, no text
+            mode_at = 0
+        else:
+            continue
+        mode = next((k.value for k in node.keywords if k.arg == "mode"),
+                    node.args[mode_at] if len(node.args) > mode_at else None)
+        if isinstance(mode, ast.Constant) and "b" in str(mode.value):
+            continue
+        lines.append(node.lineno)
+    return lines
+
+
+def test_every_text_file_is_opened_as_utf8():
+    """Text files were read and written in the locale's encoding: on an ASCII or Latin-1
+    system (``LC_ALL=C PYTHONUTF8=0``, Windows) ``chip presets`` ended in UnicodeDecodeError
+    (a preset's description holds a micro sign), and a CSV export of a non-ASCII name failed
+    or was not UTF-8. Every text file is now opened as UTF-8."""
+    import ast
+
+    src = Path(__file__).parents[1] / "src" / "xbarmem"
+    found = {str(path.relative_to(src)): lines for path in sorted(src.rglob("*.py"))
+             if (lines := _text_opened_without_encoding(ast.parse(path.read_text("utf-8"))))}
+    assert found == {}
+
+
+def test_presets_are_listed_whatever_the_locale():
+    done = _xbarmem("chip", "presets", env={"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0",
+                                            "PYTHONIOENCODING": ""})
+    assert done.returncode == 0 and done.stderr == ""
+    assert "rram" in done.stdout and "Traceback" not in done.stdout
+
+
+def test_what_the_terminal_cannot_encode_is_written_plainly(tmp_path):
+    """``PYTHONIOENCODING=ascii`` (or an ASCII locale): a sweep named with a micro sign ended
+    in UnicodeEncodeError at its progress bar; ``demo``'s table header ``± chips`` too. Such
+    characters are now written in ASCII, the rest as it is."""
+    (tmp_path / "s.toml").write_text(tiny_sweep("t-\u00b5\u00d7\u00b1", rules=("hebb",)),
+                                     encoding="utf-8")
+    done = _xbarmem("sweep", "s.toml", "--store", "r\u00e9sum\u00e9.sqlite", "--jobs", "1",
+                    env={"PYTHONIOENCODING": "ascii"}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("sweep t-ux+/-: 1 trials, 0 already stored, 1 new rows")
+    assert done.stdout.rstrip().endswith("-> resume.sqlite")
+    assert (tmp_path / "r\u00e9sum\u00e9.sqlite").is_file()
+
+
+def test_plain_text_of_what_an_encoding_lacks():
+    from xbarmem.cli import streams
+
+    streams.plain_fallback()
+    assert "0.9 \u00b1 0.1 \u2192 \u00e9t\u00e9\u2026 \u4e2d".encode("ascii", streams.PLAIN) == (
+        b"0.9 +/- 0.1 -> ete... ?")
+    assert "\u00b5 \u00e9".encode("latin-1", streams.PLAIN) == "\u00b5 \u00e9".encode("latin-1")
+    assert os.fsdecode(b"r\xffs").encode("utf-8", streams.PLAIN) == b"r\\xffs"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a file name that is not UTF-8")
+def test_a_store_whose_name_is_not_utf8_is_resumed_and_read(run_cli, tmp_path, monkeypatch):
+    """A store named with a byte that is not UTF-8 (``$'r\\xff.sqlite'``): the sweep that made
+    it printed its summary with UnicodeEncodeError, and every later command opening it failed
+    the same way building SQLite's URI of it."""
+    monkeypatch.chdir(tmp_path)
+    Path("s.toml").write_text(tiny_sweep("bytes", rules=("hebb",)))
+    store = os.fsdecode(b"r\xff.sqlite")
+    for already in (0, 1):
+        code, out, err = run_cli("sweep", "s.toml", "--store", store, "--jobs", "1")
+        assert code == 0, err
+        assert out.startswith(f"sweep bytes: 1 trials, {already} already stored")
+        assert out.rstrip().endswith("-> r\\xff.sqlite")
+    code, out, err = run_cli("results", store, "--csv", "rows.csv")
+    assert (code, out) == (0, "") and err == "wrote 1 rows to rows.csv\n"

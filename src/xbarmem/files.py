@@ -157,7 +157,7 @@ def _umask() -> int:
     """The process's file-creation mask (read from /proc where it is shown, else set and
     restored)."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
             if line.startswith("Umask:"):
                 return int(line.split()[1], 8)
     except OSError:

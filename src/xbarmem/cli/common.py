@@ -393,11 +393,14 @@ def main() -> None:
     SIGHUP stop a command as Ctrl-C does (:class:`Terminated`, exit 143 and 129). A closed
     standard output is refused before any work (exit 2); a write that fails for lack of room
     is one line (exit 1; :mod:`xbarmem.cli.streams`), and so is a path named too long or
-    through a loop of links (exit 2; :func:`xbarmem.cli.paths.unusable_name`)."""
+    through a loop of links (exit 2; :func:`xbarmem.cli.paths.unusable_name`); a character
+    the terminal's encoding lacks is written plainly
+    (:func:`~xbarmem.cli.streams.plain_fallback`)."""
     closed = streams.closed_output()
     if closed is not None:
         console.print(f"[red]error:[/red] {escape(closed)}", soft_wrap=True, markup=True)
         raise SystemExit(2)
+    streams.plain_fallback()
     with _warning_lines(), _stop_signals_stop():
         _main()
 

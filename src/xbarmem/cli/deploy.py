@@ -321,7 +321,7 @@ class _RoundLog:
         self.path, self.handle = path, None
 
     def __enter__(self):
-        self.handle = self.path.open("w") if self.path is not None else None
+        self.handle = self.path.open("w", encoding="utf-8") if self.path is not None else None
         return self
 
     def __exit__(self, *exc) -> None:

@@ -43,8 +43,9 @@ ReproduceProducts = Annotated[str, typer.Option(
 
 @contextlib.contextmanager
 def _interruptible(store: Path):
-    """Ctrl-C: say where the finished trials are and exit 130 (SIGTERM: 143, SIGHUP: 129); a lost Dask
-    scheduler: the same in one error line, exit 1 (finished groups are stored either way)."""
+    """Ctrl-C: say where the finished trials are and exit 130 (SIGTERM: 143, SIGHUP: 129); a
+    lost Dask scheduler: the same in one error line, exit 1 (finished groups are stored either
+    way)."""
     try:
         yield
     except KeyboardInterrupt as exc:  # (SIGTERM too: Terminated)

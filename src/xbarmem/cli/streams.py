@@ -1,15 +1,18 @@
 """The command line's standard streams when they cannot take what a command prints: closed
-before the command starts (``>&-``, ``2>&-``), or failing part-way (a full disk behind
-``> file``, ``> /dev/full``). Broken pipes (``| head``) are Rich's (it ends the command
-quietly)."""
+before the command starts (``>&-``, ``2>&-``), failing part-way (a full disk behind
+``> file``, ``> /dev/full``), or in an encoding that cannot write every character printed (an
+ASCII or Latin-1 locale, ``PYTHONIOENCODING=ascii``; a file name that is not UTF-8). Broken
+pipes (``| head``) are Rich's (it ends the command quietly)."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import io
 import os
 import sys
+import unicodedata
 
 #: errors of a write that failed for lack of room or a failing device, not for a wrong path
 WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
@@ -23,7 +26,7 @@ def closed_output() -> str | None:
     and no file the command opens later takes its descriptor (what it printed would go into
     that file)."""
     if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (kept open until the process ends)
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (kept open until the process ends)
     else:
         fd = _descriptor(sys.stderr)
         if fd is not None and not _writable(fd):
@@ -31,6 +34,49 @@ def closed_output() -> str | None:
     if sys.stdout is None or not _writable(_descriptor(sys.stdout)):
         return "standard output is closed: redirect it to a file, or to /dev/null to discard it"
     return None
+
+
+#: the name of :func:`_plain`, the error handler of the standard streams
+PLAIN = "xbarmem-plain"
+
+#: what a character the command prints is written as where the stream's encoding has no such
+#: character (other letters: without their accents, else ``?``)
+PLAIN_TEXT = {"\u00b1": "+/-", "\u00d7": "x", "\u00b5": "u", "\u03bc": "u", "\u2026": "...",
+              "\u2192": "->", "\u2190": "<-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
+              "\u2264": "<=", "\u2265": ">=", "\u2248": "~", "\u00b7": ".", "\u00b0": " deg",
+              "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a7": "S"}
+
+
+def _plain(exc: UnicodeError) -> tuple[str, int]:
+    """Error handler :data:`PLAIN`: the characters ``exc`` could not encode, in ASCII
+    (:data:`PLAIN_TEXT`, a letter without its accents, else ``?``); a byte of a file name that
+    is not UTF-8 (Python keeps it as a lone surrogate) as ``\\xNN``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = []
+    for char in exc.object[exc.start:exc.end]:
+        if "\udc80" <= char <= "\udcff":
+            text.append(f"\\x{ord(char) - 0xDC00:02x}")
+        else:
+            bare = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            text.append(PLAIN_TEXT.get(char) or bare or "?")
+    return "".join(text), exc.end
+
+
+def plain_fallback() -> None:
+    """Standard output and error write what their encoding has no character for as
+    :func:`_plain` does (``+/-`` for a plus-minus sign, ``\\xff`` for a byte of a file name
+    that is not UTF-8) instead of ending the command with ``UnicodeEncodeError``, whatever the
+    locale; every character their encoding has is written as it is. (Files are written as
+    UTF-8 whatever the locale.)"""
+    try:
+        codecs.lookup_error(PLAIN)
+    except LookupError:
+        codecs.register_error(PLAIN, _plain)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and not stream.closed:
+            with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
+                stream.reconfigure(errors=PLAIN)
 
 
 def _descriptor(stream: object) -> int | None:

@@ -256,7 +256,7 @@ def _earlier_files(out: Path) -> set[str]:
     """The files an earlier export listed in ``out/manifest.json`` (plain file names inside
     ``out`` only; none when there is no readable manifest of an export)."""
     try:
-        earlier = loads((out / "manifest.json").read_text())
+        earlier = loads((out / "manifest.json").read_bytes())
         names = earlier["files"].values() if earlier.get("format") == FORMAT else ()
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return set()
@@ -437,7 +437,7 @@ def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.n
     polarity = [PLANES[x] for x in p]
 
     def write(partial: Path) -> None:
-        with partial.open("w", newline="") as handle:
+        with partial.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
             for a in range(target.shape[0]):

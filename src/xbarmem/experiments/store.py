@@ -308,7 +308,7 @@ class ResultStore:
         columns = export_columns(records)
         if path.suffix.lower() == ".csv":
             def write(partial: Path) -> None:
-                with partial.open("w", newline="") as fh:
+                with partial.open("w", newline="", encoding="utf-8") as fh:
                     _write_csv(fh, records, columns)
 
             write_atomically(path, write)

@@ -49,9 +49,10 @@ CREATE TABLE IF NOT EXISTS claims (
 
 
 def _uri(path: Path, **flags: str) -> str:
-    """A SQLite URI of ``path`` with query ``flags`` (``mode=ro``, ``immutable=1``)."""
+    """A SQLite URI of ``path`` with query ``flags`` (``mode=ro``, ``immutable=1``); the
+    path's bytes as the file system has them (a name that is not UTF-8 too)."""
     query = "&".join(f"{k}={v}" for k, v in flags.items())
-    return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
+    return f"file:{urllib.parse.quote(os.fsencode(path.resolve()))}?{query}"
 
 
 def _table_columns(db: sqlite3.Connection, names: set[str]) -> dict[str, list[str]]:

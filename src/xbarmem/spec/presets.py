@@ -68,15 +68,21 @@ class Presets:
         if not is_choice(name, names):
             raise ConfigError(f"unknown {self.noun} preset {shown(name)} (available: "
                               f"{', '.join(names)})")
-        text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
+        text = self._shipped(name)
         return self._build(tomllib.loads(text), name, f"{self.noun} preset {name}")
+
+    def _shipped(self, name: str) -> str:
+        """The text of the preset file ``name`` shipped with xbarmem (UTF-8 whatever the
+        locale)."""
+        return (resources.files(self.package) / self.folder / f"{name}.toml").read_text(
+            encoding="utf-8")
 
     def commented_toml(self, name: str) -> str:
         """The preset ``name`` as :meth:`Spec.to_toml` text, with the shipped file's comments:
         its opening comment lines first, and each value's own comment (where the file has one)
         in place of the unit comment (the unit kept in front when the comment lacks it)."""
         spec = self.preset(name)  # an unknown name: ConfigError naming the presets
-        text = (resources.files(self.package) / self.folder / f"{name}.toml").read_text()
+        text = self._shipped(name)
         head, notes = _comments(text)
         lines = []
         table = ""
