@@ -161,3 +161,18 @@ def test_a_store_whose_name_is_not_utf8_is_resumed_and_read(run_cli, tmp_path, m
         assert out.rstrip().endswith("-> r\\xff.sqlite")
     code, out, err = run_cli("results", store, "--csv", "rows.csv")
     assert (code, out) == (0, "") and err == "wrote 1 rows to rows.csv\n"
+
+
+@pytest.mark.parametrize("variable", ["COLUMNS", "TERMINAL_WIDTH"])
+@pytest.mark.parametrize("value", ["0", "abc"])
+def test_a_terminal_width_that_is_not_a_width_is_ignored(variable, value):
+    """``COLUMNS=0`` (set by some CI systems): Rich drew every line one character wide, and an
+    error line came out empty; ``TERMINAL_WIDTH=abc`` (Typer's width of ``--help``) ended
+    ``--help`` in a ValueError. Such a width is ignored: the terminal's own applies."""
+    refused = _xbarmem("chip", "show", "nope", env={variable: value})
+    assert refused.returncode == 2
+    assert refused.stderr == ("error: no chip preset or file named 'nope' (presets: ideal, "
+                              "paper-sim, rram)\n")
+    helped = _xbarmem("chip", "show", "-h", env={variable: value})
+    assert helped.returncode == 0 and helped.stderr == ""
+    assert "Usage: xbarmem chip show [OPTIONS]" in helped.stdout

@@ -78,6 +78,13 @@ class _Console(Console):
     command's first output marks the start of its work (:func:`work_begins`): warnings held
     while its inputs were checked come before its results."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kwargs.get("width") is None:  # the width when printing, not ``COLUMNS`` at import
+            self._width = None           # (:func:`~xbarmem.cli.streams.usable_size_settings`)
+        if kwargs.get("height") is None:
+            self._height = None
+
     def print(self, *objects: Any, **kwargs: Any) -> None:
         from rich.table import Table
 
@@ -401,6 +408,7 @@ def main() -> None:
         console.print(f"[red]error:[/red] {escape(closed)}", soft_wrap=True, markup=True)
         raise SystemExit(2)
     streams.plain_fallback()
+    streams.usable_size_settings()
     with _warning_lines(), _stop_signals_stop():
         _main()
 

@@ -79,6 +79,23 @@ def plain_fallback() -> None:
                 stream.reconfigure(errors=PLAIN)
 
 
+#: what the environment may set the terminal's size with: the shell's width and height, and
+#: Typer's width of ``--help``
+SIZE_VARIABLES = ("COLUMNS", "LINES", "TERMINAL_WIDTH")
+
+
+def usable_size_settings() -> None:
+    """Drop a terminal size the environment gives that is not a positive whole number
+    (:data:`SIZE_VARIABLES`; ``COLUMNS=0`` is set by some CI systems and editors' shells), so
+    the terminal's own size applies: Rich drew every line one character wide at ``COLUMNS=0``
+    (an error message came out empty) and ``TERMINAL_WIDTH=abc`` ended ``--help`` in a
+    ValueError."""
+    for name in SIZE_VARIABLES:
+        value = os.environ.get(name)
+        if value is not None and not (value.strip().isdigit() and int(value) > 0):
+            del os.environ[name]
+
+
 def _descriptor(stream: object) -> int | None:
     """``stream``'s file descriptor; ``None`` for one without (a test's capture)."""
     try:
