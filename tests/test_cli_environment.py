@@ -176,3 +176,22 @@ def test_a_terminal_width_that_is_not_a_width_is_ignored(variable, value):
     helped = _xbarmem("chip", "show", "-h", env={variable: value})
     assert helped.returncode == 0 and helped.stderr == ""
     assert "Usage: xbarmem chip show [OPTIONS]" in helped.stdout
+
+
+def test_a_home_folder_matplotlib_cannot_write_is_one_warning_line(tmp_path):
+    """A read-only home folder (here: HOME a file, which root cannot write under either):
+    ``plot`` printed Matplotlib's two log lines naming folders outside the project
+    (``mkdir -p failed for path ...``, ``Matplotlib created a temporary cache directory at
+    /tmp/...``). Now one warning line, and the figure is drawn."""
+    (tmp_path / "s.toml").write_text(tiny_sweep("home", rules=("hebb",),
+                                                fault_rates=[0.0, 0.2]))
+    assert _xbarmem("sweep", "s.toml", "--jobs", "1", cwd=tmp_path).returncode == 0
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": "", "MPLCONFIGDIR": ""}
+    done = _xbarmem("plot", "results.sqlite", "--kind", "faults", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "wrote faults.png (2 rows)\n"
+    assert done.stderr == ("warning: Matplotlib has no writable folder for its cache (the home "
+                           "folder or MPLCONFIGDIR is not writable): it builds one for this "
+                           "run only; set MPLCONFIGDIR to a writable folder to keep it\n")
