@@ -338,7 +338,7 @@ class _Dask:
             # scheduler_kwargs: no dashboard, and the scheduler's HTTP server (health and
             # metrics routes, started whatever the dashboard) on a free loopback port: on its
             # default 8787, taken by another sweep or notebook, Dask warned with its file path
-            with _sigint_ignored():  # the workers' start: they keep ignoring it
+            with _group_signals_ignored():  # the workers' start: they keep ignoring them
                 self.cluster = LocalCluster(n_workers=count, threads_per_worker=1,
                                             processes=True, dashboard_address=None,
                                             silence_logs=logging.CRITICAL,
@@ -551,20 +551,28 @@ def failure_text(exc: BaseException) -> str:
     return _cause(exc)
 
 
+#: signals a terminal sends to its whole process group (Ctrl-C, the terminal closed), which
+#: the processes of a local Dask cluster ignore (:func:`_group_signals_ignored`)
+GROUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP")
+                      if hasattr(signal, name))
+
+
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored inside (in the main thread; elsewhere nothing changes), so the processes
-    started there ignore it for good (an ignored signal stays ignored in a new interpreter):
-    Ctrl-C in a terminal reaches the whole process group, and the local Dask workers stopped
-    by it printed a traceback each while the driver ended them anyway."""
+def _group_signals_ignored() -> Iterator[None]:
+    """:data:`GROUP_SIGNALS` ignored inside (in the main thread; elsewhere nothing changes), so
+    the processes started there ignore them for good (an ignored signal stays ignored in a new
+    interpreter): Ctrl-C in a terminal, or the terminal closed, reaches the whole process
+    group, and the local Dask workers (and multiprocessing's resource tracker) stopped by it
+    printed a traceback each while the driver ended them anyway."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in GROUP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def check_executor(jobs: int = 1, workers: int | None = None,
