@@ -198,3 +198,33 @@ def test_a_home_folder_matplotlib_cannot_write_is_one_warning_line(run_cli, tmp_
     assert done.stderr == ("warning: Matplotlib has no writable folder for its cache (the home "
                            "folder or MPLCONFIGDIR is not writable): it builds one for this "
                            "run only; set MPLCONFIGDIR to a writable folder to keep it\n")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP") or sys.platform == "win32", reason="a pty")
+@pytest.mark.parametrize("command", [["sweep", "s.toml", "--jobs", "1"],
+                                     ["capacity", "--data", "random", "--neurons", "128",
+                                      "--rule", "adaptive", "--trials", "1", "--probes", "2",
+                                      "--checkpoint", "kept.json"]])
+def test_a_command_whose_terminal_closed_exits_129(tmp_path, command):
+    """The terminal closed (its pty gone, then SIGHUP): the "interrupted" / "aborted" line
+    could not be written (EIO), and the command ended as a failed write, exit 1. Now quietly
+    with 129, what it ended by; the finished work is kept."""
+    import pty
+
+    (tmp_path / "s.toml").write_text(tiny_sweep("pty", seeds=4,
+                                                fault_rates=[0.02 * i for i in range(30)]))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "xbarmem.cli", *command], cwd=tmp_path,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    os.close(slave)
+    seen, deadline = b"", time.time() + 120  # (read: a full pty would block the command)
+    while not (tmp_path / "kept.json").exists() and count_rows(tmp_path / "results.sqlite") < 10:
+        assert proc.poll() is None and time.time() < deadline, seen[-2000:]
+        try:
+            seen += os.read(master, 65536)
+        except OSError:
+            time.sleep(0.05)
+    os.close(master)  # the terminal is gone
+    os.killpg(proc.pid, signal.SIGHUP)
+    assert proc.wait(timeout=60) == 129

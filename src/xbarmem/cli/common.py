@@ -363,14 +363,22 @@ class Terminated(KeyboardInterrupt):
         self.signum = int(signum)
 
 
+def _stopped_by(exc: BaseException) -> Terminated | None:
+    """The stop signal (:class:`Terminated`) that ``exc`` was raised while handling, if any: a
+    command stopped by SIGHUP because its terminal closed fails to print its last line (EIO),
+    and then ends quietly with the signal's exit code (129), not as a failed write (1)."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, Terminated):
+        cause = cause.__cause__ or cause.__context__
+    return cause
+
+
 def interrupted_code(exc: BaseException) -> int:
     """The exit code of a command stopped by ``exc`` (or by what caused it: click turns an
     interrupt into ``Abort``): 128 + the signal's number for a stop signal (:class:`Terminated`:
     SIGTERM 143, SIGHUP 129), 130 for Ctrl-C."""
-    cause: BaseException | None = exc
-    while cause is not None and not isinstance(cause, Terminated):
-        cause = cause.__cause__ or cause.__context__
-    return 130 if cause is None else 128 + cause.signum
+    stop = _stopped_by(exc)
+    return 130 if stop is None else 128 + stop.signum
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -456,6 +464,9 @@ def _main() -> None:
         from xbarmem.cli.paths import unusable_name
 
         failed, code = streams.write_failure(exc), 1  # the disk: exit 1; the name given: 2
+        if failed is not None and _stopped_by(exc) is not None:  # its terminal closed
+            streams.discard_output()
+            raise SystemExit(interrupted_code(exc)) from None
         if failed is None:
             failed, code = unusable_name(exc), 2
         if failed is None:

@@ -141,6 +141,14 @@ def write_failure(exc: OSError) -> str | None:
     return f"writing failed: {exc.strerror}{where}"
 
 
+def discard_output() -> None:
+    """Point standard output and error at the null device (a terminal that is gone: every
+    write fails with EIO), so that nothing printed or flushed at exit fails again."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            _to_null(stream.fileno())
+
+
 def _to_null(fd: int) -> None:
     null = os.open(os.devnull, os.O_WRONLY)
     if null != fd:
