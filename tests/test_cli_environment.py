@@ -228,3 +228,21 @@ def test_a_command_whose_terminal_closed_exits_129(tmp_path, command):
     os.close(master)  # the terminal is gone
     os.killpg(proc.pid, signal.SIGHUP)
     assert proc.wait(timeout=60) == 129
+
+
+@pytest.mark.parametrize(("signum", "code"), [(None, 130), (signal.SIGTERM, 143),
+                                              (getattr(signal, "SIGHUP", 15), 128 + getattr(
+                                                  signal, "SIGHUP", 15))])
+def test_a_command_without_a_handler_of_its_own_says_aborted_with_the_signals_code(
+        run_cli, monkeypatch, signum, code):
+    """``train``, ``demo``, ``export`` ... stopped by SIGTERM or SIGHUP exited 130 without a
+    word (Typer turns every KeyboardInterrupt into a bare exit 130), not 143 / 129; Ctrl-C
+    said nothing either. Now one ``aborted`` line and the exit code of what stopped it."""
+    from xbarmem.cli import chip
+    from xbarmem.cli.common import Terminated
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt if signum is None else Terminated(signum)
+
+    monkeypatch.setattr(chip, "print_presets", stopped)
+    assert run_cli("chip", "presets") == (code, "", "aborted\n")

@@ -45,6 +45,19 @@ class _Ordered(TyperGroup):
         names = super().list_commands(ctx)
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # past Typer, which makes it a bare exit 130
+            raise Stopped from exc
+
+
+class Stopped(BaseException):
+    """Ctrl-C or a stop signal (:class:`Terminated`) out of a command that has no handler of
+    its own, carried past Typer -- which turns every :class:`KeyboardInterrupt` into a silent
+    exit 130, SIGTERM's and SIGHUP's too -- to :func:`main`: one ``aborted`` line, and the
+    exit code of what stopped it (:func:`interrupted_code`; its ``__cause__``)."""
+
 
 def _bare_flags(command: Any) -> None:
     """Show flags (``--json``, ``--dry-run``, ``-h``) in ``--help`` with no value type, in this
@@ -443,7 +456,7 @@ def _main() -> None:
     global _deprecations, _held
     _deprecations, _held = [], []
     try:
-        # typer.Exit(n) / Ctrl-C come back as a return value
+        # typer.Exit(n) comes back as a return value (Ctrl-C: Stopped)
         code = app(standalone_mode=False, prog_name="xbarmem")
         if isinstance(code, int) and code:
             raise SystemExit(code)
@@ -455,8 +468,11 @@ def _main() -> None:
         _deprecations = _held = None
         console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
         raise SystemExit(2) from None
-    except (typer.Abort, KeyboardInterrupt) as exc:
-        console.print("aborted")
+    except (typer.Abort, KeyboardInterrupt, Stopped) as exc:
+        try:
+            console.print("aborted")
+        except OSError:  # its terminal closed: nothing can be said
+            streams.discard_output()
         raise SystemExit(interrupted_code(exc)) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
