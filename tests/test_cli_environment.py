@@ -246,3 +246,23 @@ def test_a_command_without_a_handler_of_its_own_says_aborted_with_the_signals_co
 
     monkeypatch.setattr(chip, "print_presets", stopped)
     assert run_cli("chip", "presets") == (code, "", "aborted\n")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a removed current folder")
+def test_a_removed_current_folder_is_one_line_before_any_work(tmp_path):
+    """A shell left in a folder that was removed: loading torch ended ``sweep`` (any command
+    that computes) with ``Intel oneMKL FATAL ERROR: Cannot load .../libtorch_cpu.so``, exit
+    2, naming a file outside the project. Now one line, before any work, for every command."""
+    (tmp_path / "s.toml").write_text(tiny_sweep("gone", rules=("hebb",)))
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", "import os, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]); "
+         "sys.argv = ['xbarmem', 'sweep', sys.argv[2], '--store', sys.argv[3]]; "
+         "from xbarmem.cli import main; main()",
+         str(gone), str(tmp_path / "s.toml"), str(tmp_path / "s.sqlite")],
+        capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("error: the current folder no longer exists (it was removed): cd to "
+                           "a folder that does\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]

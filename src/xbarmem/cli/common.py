@@ -419,14 +419,16 @@ def main() -> None:
     other xbarmem warnings once each, as one line (:func:`_warning_lines`), once the command's
     work begins (:func:`work_begins`), and not at all when it is refused before. SIGTERM and
     SIGHUP stop a command as Ctrl-C does (:class:`Terminated`, exit 143 and 129). A closed
-    standard output is refused before any work (exit 2); a write that fails for lack of room
-    is one line (exit 1; :mod:`xbarmem.cli.streams`), and so is a path named too long or
-    through a loop of links (exit 2; :func:`xbarmem.cli.paths.unusable_name`); a character
-    the terminal's encoding lacks is written plainly
-    (:func:`~xbarmem.cli.streams.plain_fallback`)."""
-    closed = streams.closed_output()
-    if closed is not None:
-        console.print(f"[red]error:[/red] {escape(closed)}", soft_wrap=True, markup=True)
+    standard output or a removed current folder is refused before any work (exit 2); a write
+    that fails for lack of room is one line (exit 1; :mod:`xbarmem.cli.streams`), and so is a
+    path named too long or through a loop of links (exit 2;
+    :func:`xbarmem.cli.paths.unusable_name`); a character the terminal's encoding lacks is
+    written plainly (:func:`~xbarmem.cli.streams.plain_fallback`)."""
+    from xbarmem.cli.paths import missing_current_folder
+
+    unable = streams.closed_output() or missing_current_folder()
+    if unable is not None:
+        console.print(f"[red]error:[/red] {escape(unable)}", soft_wrap=True, markup=True)
         raise SystemExit(2)
     streams.plain_fallback()
     streams.usable_size_settings()

@@ -22,6 +22,17 @@ def load_array(path: Path, key: str | None) -> np.ndarray:
     return ArrayFile(read_bytes(path, "array file"), str(path)).planes(key, PICK)
 
 
+def missing_current_folder() -> str | None:
+    """Why no command can run, when the current folder was removed (while the shell was in
+    it): relative paths then name nothing, and loading torch ended the process with a
+    library's fatal error naming its own file; else ``None``."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return "the current folder no longer exists (it was removed): cd to a folder that does"
+    return None
+
+
 #: how to choose among an .npz's arrays, in messages
 PICK = "choose one with --key (or two, --key PLUS,MINUS, as the G+ and G- planes):"
 
