@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
               "recipes": {k: v or "defaults" for k, v in recipes.items()},
               "results": results}
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(record, indent=2) + "\n")
+    args.json_out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.json_out}")
 
 

@@ -29,7 +29,7 @@ _CLEAR_REFS = Path("/proc/self/clear_refs")
 def _status_bytes(key: str) -> int | None:
     """A ``kB`` field of ``/proc/self/status`` in bytes (None where unavailable)."""
     try:
-        for line in _STATUS.read_text().splitlines():
+        for line in _STATUS.read_text(encoding="utf-8").splitlines():
             if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
     except OSError:
@@ -45,7 +45,7 @@ def ru_maxrss_bytes() -> int:
 
 def _reset_high_water_mark() -> bool:
     try:
-        _CLEAR_REFS.write_text("5")
+        _CLEAR_REFS.write_text("5", encoding="utf-8")
     except OSError:
         return False
     return _status_bytes("VmHWM") is not None

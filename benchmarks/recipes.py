@@ -252,7 +252,7 @@ def write_result(result: dict, path: Path, *, json_stdout: bool = False) -> int:
     """Write ``result`` as JSON to ``path`` (folders made) and say where; with ``json_stdout``
     print the result as JSON instead, so that stdout holds only it. The exit code 0."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result) if json_stdout else f"results written to {path}")
     return 0
 

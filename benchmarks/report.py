@@ -275,7 +275,8 @@ def _jsonable(value: Any) -> Any:
 def write_json(results: dict[str, Any], path: Path) -> Path:
     """Write ``results`` as strict JSON (creating the folder); returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(results), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(_jsonable(results), indent=2, allow_nan=False) + "\n",
+                    encoding="utf-8")
     return path
 
 

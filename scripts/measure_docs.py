@@ -597,7 +597,7 @@ def _cpu() -> str:
     """The CPU's model name and whether it has AVX-512: another kind of CPU can move results
     in their last digits (and a recall, a sign of a sum, then visibly)."""
     try:
-        info = Path("/proc/cpuinfo").read_text()
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
         import platform
 
@@ -730,7 +730,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     path = DOCS / "measured.json"
-    records = json.loads(path.read_text()) if path.exists() else {}
+    records = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if args.list:
         for e in ENTRIES:
             last = records.get(e.name, {}).get("date", "never")
@@ -747,15 +747,15 @@ def main(argv: list[str] | None = None) -> int:
         record = run_entry(entry, args.threads)
         print(f"  {record['wall_seconds']} s: {record['values']}")
         # re-read: another run may have written other entries while this one ran
-        records = json.loads(path.read_text()) if path.exists() else {}
+        records = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         records[entry.name] = record
-        path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
+        path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     records = json.loads(json.dumps(records, sort_keys=True))  # render what the file holds
-    (DOCS / "measured.md").write_text(render(records))
+    (DOCS / "measured.md").write_text(render(records), encoding="utf-8")
     for doc in measured_docs():
-        text = doc.read_text()
+        text = doc.read_text(encoding="utf-8")
         if (new := update_regions(text, records)) != text:
-            doc.write_text(new)
+            doc.write_text(new, encoding="utf-8")
     return 0
 
 
