@@ -59,10 +59,24 @@ def test_a_rule_object_is_compared_and_goes_through_the_capacity_path():
      r"options on it$"),
     (lambda: xm.compare_rules(P, CHIP, [Clipped(), Clipped()], chips=1), ConfigError,
      r"^rules must have distinct names .* got mine, mine$"),
-], ids=["train-options", "capacity-options", "same-names"])
+    (lambda: xm.compare_rules(P, CHIP, ["hebb", "pinv", "hebb"], chips=1), ConfigError,
+     r"^rules must have distinct names .*: 'hebb' is given twice; got hebb, pinv, hebb$"),
+    (lambda: xm.compare_rules(P, CHIP, ["mine", Clipped()], chips=1), ConfigError,
+     r"^rules must have distinct names .*: 'mine' is given twice; got mine, mine$"),
+], ids=["train-options", "capacity-options", "same-names", "name-twice", "name-and-object"])
 def test_what_a_rule_object_cannot_take_is_refused_before_training(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_the_demo_refuses_a_rule_given_twice_before_it_writes(tmp_path):
+    """``compare_rules(..., ["hebb", "hebb"])`` kept one entry (results are keyed by name);
+    the demo refuses it before its output folder is made."""
+    from xbarmem.experiments.demo import run_demo
+
+    with pytest.raises(ConfigError, match=r"'hebb' is given twice; got hebb, hebb$"):
+        run_demo(rules=["hebb", "hebb"], out_dir=tmp_path / "demo")
+    assert not (tmp_path / "demo").exists()
 
 
 class NoOptions:

@@ -424,9 +424,7 @@ def _rules(rules: Any, options: dict[str, dict] | None) -> dict[str, Any]:
     if not given:
         raise ConfigError("rules must name at least one rule")
     names = [check_rule(r).name if is_rule_object(r) else r for r in given]
-    if len({str(n) for n in names}) < len(names) and any(map(is_rule_object, given)):
-        raise ConfigError(f"rules must have distinct names (a rule object's name is its key "
-                          f"in the results), got {', '.join(map(str, names))}")
+    check_distinct(names)
     options = {} if options is None else check_type(options, dict, "rule_options",
                                                      "a dict {rule: {option: value}}")
     stray = [name for name in options if name not in names]
@@ -435,6 +433,17 @@ def _rules(rules: Any, options: dict[str, dict] | None) -> dict[str, Any]:
                           f"compared ({', '.join(map(str, names))})")
     return {name: as_rule(rule, **options.get(name, {}))
             for name, rule in zip(names, given, strict=True)}
+
+
+def check_distinct(names: list[Any]) -> None:
+    """Refuse (:class:`ConfigError`, naming it) a rule name given twice among the ``names``
+    of the rules compared (a rule object's: its ``name``): the results are keyed by name, and
+    the second silently replaced the first."""
+    twice = next((str(n) for i, n in enumerate(names) if str(n) in map(str, names[:i])), None)
+    if twice is not None:
+        raise ConfigError(f"rules must have distinct names (a rule object's name is its key "
+                          f"in the results): {twice!r} is given twice; got "
+                          f"{', '.join(map(str, names))}")
 
 
 def _per_chip(memories: list, patterns: PatternSet, protocol: Protocol) -> list[Score]:

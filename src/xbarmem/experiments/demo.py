@@ -19,7 +19,7 @@ import numpy as np
 from xbarmem.checks import check_callback, check_choice, check_count, check_texts, is_choice, shown
 from xbarmem.data.builtin import load_digits, load_mnist
 from xbarmem.errors import ConfigError
-from xbarmem.evaluation.evaluate import Protocol, compare_rules
+from xbarmem.evaluation.evaluate import Protocol, check_distinct, compare_rules
 from xbarmem.files import output_folder
 from xbarmem.hardware.chip import ChipSpec, load_preset
 from xbarmem.learning.classic import get_rule, rule_names
@@ -108,6 +108,7 @@ def _checked(data, out_dir, rules, fault_models, faults, chips, progress, train_
              ) or rule_names()
     for rule in rules:
         get_rule(rule)  # an unknown rule name is refused here, before any work
+    check_distinct(rules)
     models = check_texts(fault_models, "fault_models", "a list of fault models")
     if not models:
         raise ConfigError(f"fault_models must name at least one of "
