@@ -1583,3 +1583,17 @@ def test_bit_corruptions_of_continuous_patterns_are_refused_as_sweeps_refuse_the
         assert code == 2 and not out, (args, err)
         assert err.strip() == (f"error: --corruption {corruption} applies to binary patterns "
                                "only; these are continuous: use gaussian or occlude"), err
+
+
+def test_a_corruption_is_read_as_the_api_reads_it_before_any_work(run_cli, small_model):
+    """``--corruption blur`` (or ``salt_pepper``, which the API takes) without ``--level``
+    met a KeyError traceback in capacity and scaling (the default level's table)."""
+    for args in (["capacity", "--trials", "1"],
+                 ["scaling", "--sizes", "16", "--trials", "1"], ["evaluate", small_model]):
+        code, out, err = run_cli(*args, "--corruption", "blur")
+        assert (code, out) == (2, ""), (args, err)
+        assert err.strip() == ("error: unknown corruption method 'blur': expected one of flip, "
+                               "gaussian, occlude, salt-pepper"), err
+    protocol = run_json(run_cli, "evaluate", small_model, "--corruption", "Salt_Pepper",
+                        "--probes", "1", "--json")["protocol"]
+    assert (protocol["corruption"], protocol["level"]) == ("salt-pepper", 0.1)

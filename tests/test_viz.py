@@ -254,8 +254,25 @@ def test_corruption_labels(method, level, text):
     from xbarmem.data.corruption import describe_corruption
 
     assert describe_corruption(method, level) == text
-    with pytest.raises(PatternError, match="^unknown corruption method 'blur': expected one of "):
-        describe_corruption("blur", level)
+    with pytest.raises(PatternError, match="^unknown corruption method 'no blur': expected one "):
+        describe_corruption("no blur", level)
+
+
+def test_a_custom_corruption_recorded_by_name_is_described_by_it():
+    """A protocol with a custom corruption records its function's name; a title of its
+    results raised ``unknown corruption method 'noisy_block'``."""
+    import xbarmem as xm
+    from xbarmem.viz.figures import scaling_title
+
+    def noisy_block(x, level, generator):
+        return x
+
+    settings = {"protocol": xm.Protocol(corruption=noisy_block, level=0.25).as_dict()}
+    assert scaling_title(settings) == "noisy_block 0.25"
+    lam = xm.Protocol(corruption=lambda x, level, g: x, level=2).as_dict()
+    assert scaling_title({"protocol": lam}) == "<lambda> 2"
+    with pytest.raises(PatternError, match=r"^level \(of corruption noisy_block\) must be >= 0"):
+        scaling_title({"protocol": {**settings["protocol"], "level": -1}})
 
 
 def _x_tick_labels(fig: Figure) -> list[str]:

@@ -9,6 +9,10 @@ modules take theirs from here; the rule registry
 
 from __future__ import annotations
 
+from typing import Any
+
+from xbarmem.errors import PatternError
+
 #: learning rules, hardware-adaptive first (:func:`xbarmem.learning.classic.rule_names`)
 RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "perceptron")
 #: memory architectures (:data:`xbarmem.memory.build.ARCHS`)
@@ -39,8 +43,25 @@ def default_cues(kind: str, corruption: str | None = None, level: float | None =
     (:data:`DEFAULT_LEVELS`; ``flips``: a command's own flip rate). The one rule of sweeps
     and of the commands that corrupt cues."""
     default, by_kind = KIND_CUES[kind]
-    corruption = corruption or default
+    corruption = builtin_corruption(corruption) if corruption else default
     if level is None:
         level = flips if corruption == "flip" and flips is not None else DEFAULT_LEVELS[
             corruption]
     return corruption, level, activation or by_kind
+
+
+def corruption_key(method: Any) -> str | None:
+    """The canonical name of the built-in corruption ``method`` names (``"salt_pepper"``,
+    ``"Flip"``: ``"salt-pepper"``, ``"flip"``), or None when it names none."""
+    key = str(method).strip().lower().replace("_", "-")
+    return key if key in DEFAULT_LEVELS else None
+
+
+def builtin_corruption(method: Any) -> str:
+    """:func:`corruption_key` of ``method``; :class:`~xbarmem.errors.PatternError` naming it
+    when it names no built-in corruption (a command's ``--corruption blur`` met a KeyError)."""
+    key = corruption_key(method)
+    if key is None:
+        raise PatternError(f"unknown corruption method {method!r}: expected one of "
+                           f"{', '.join(CORRUPTION_METHODS)}")
+    return key

@@ -25,7 +25,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import PatternError
-from xbarmem.names import CORRUPTION_METHODS
+from xbarmem.names import CORRUPTION_METHODS, corruption_key
 from xbarmem.seeds import GeneratorLike, as_generator
 
 __all__ = [
@@ -84,18 +84,34 @@ def check_corruption(method: Any, level: float) -> Any:
     if callable(method):
         _check_level(f"level (of corruption {corruption_name(method)})", level, upper=None)
         return method
-    key = str(method).strip().lower().replace("_", "-")
-    if key not in _LEVELS:
+    key = corruption_key(method)
+    if key is None:
+        custom = (f" (a custom corruption is recorded by its function's name, which cannot "
+                  f"rebuild it: give the function {method} itself again)"
+                  if _recorded_name(method) else "")
         raise PatternError(f"unknown corruption method {shown(method)}: expected one of "
-                           f"{', '.join(CORRUPTION_METHODS)}")
+                           f"{', '.join(CORRUPTION_METHODS)}, or a function f(x, level, "
+                           f"generator){custom}")
     _check_level(f"level ({_LEVELS[key]})", level,
                  upper=None if key == "gaussian" else 1.0)
     return key
 
 
-def describe_corruption(method: str, level: float) -> str:
+def _recorded_name(method: Any) -> bool:
+    """Whether ``method`` is text a custom corruption could be recorded as
+    (:func:`corruption_name`: a function's ``__name__``, e.g. ``noisy_block``, ``<lambda>``)."""
+    return (isinstance(method, str) and corruption_key(method) is None
+            and method.strip() == method and method.replace("<lambda>", "x").isidentifier())
+
+
+def describe_corruption(method: Any, level: float) -> str:
     """A short label of a corruption for titles: ``"5% flips"``, ``"Gaussian noise sigma =
-    0.6"``, ``"30% occluded"``, ``"5% salt-and-pepper"``."""
+    0.6"``, ``"30% occluded"``, ``"5% salt-and-pepper"``; a custom corruption -- a function,
+    or the name a result recorded for one (:meth:`~xbarmem.evaluation.evaluate.Protocol.
+    as_dict`) -- as ``"noisy_block 0.25"``."""
+    if _recorded_name(method):
+        _check_level(f"level (of corruption {method})", level, upper=None)
+        return f"{method} {level:g}"
     key = check_corruption(method, level)
     if callable(key):
         return f"{corruption_name(key)} {level:g}"

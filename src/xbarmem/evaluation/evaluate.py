@@ -103,7 +103,9 @@ class Protocol:
     def as_dict(self) -> dict[str, Any]:
         """The protocol's fields as a plain JSON-able dict (``Protocol(**as_dict())`` gives it
         back; a custom corruption is recorded by its name, :func:`~xbarmem.data.corruption.
-        corruption_name`, so that dict describes the protocol but cannot rebuild it)."""
+        corruption_name`, so that dict describes the protocol -- figures' titles name it --
+        but cannot rebuild it: ``Protocol(**as_dict())`` raises a
+        :class:`~xbarmem.errors.PatternError` asking for the function again)."""
         out = dict(vars(self))
         if callable(out["corruption"]):
             out["corruption"] = corruption_name(out["corruption"])
