@@ -38,6 +38,20 @@ def test_every_torch_factory_names_its_dtype():
     assert loose == []
 
 
+def test_every_xbarmem_warning_is_issued_through_one_function():
+    """:func:`xbarmem.errors.warn` is the one place an XbarmemWarning is issued, so that a
+    sweep's group silences its own (``quiet_warnings``, in its thread) and no other
+    thread's: ``warnings.catch_warnings`` around the group hid the driver's warnings too."""
+    direct = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "warn" and "XbarmemWarning" in ast.dump(node)
+                    and path.name != "errors.py"):
+                direct.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert direct == []
+
+
 def _run(arch: str, rule: str):
     d = xm.load_mnist(side=4, n=5, seed=0)
     chip = xm.load_preset("rram").with_faults(0.2)

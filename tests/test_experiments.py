@@ -1010,6 +1010,41 @@ def test_a_worker_does_not_repeat_the_warnings_of_the_sweeps_chip(tmp_path):
         run_group_json(json.dumps({"trials": [{"key": trial.key, "config": trial.config}]}))
 
 
+def test_a_group_run_in_the_driver_hides_only_its_own_warnings(tmp_path):
+    """``run_group_json`` silenced the chip's warning with ``warnings.catch_warnings``, which
+    changes the filters of every thread: the driver's own warnings given meanwhile from
+    another thread (in-process groups, ``--jobs 1``) were lost."""
+    import warnings
+
+    from xbarmem.errors import XbarmemWarning, warn
+    from xbarmem.experiments.trial import run_group_json
+
+    wide = tmp_path / "wide.toml"
+    wide.write_text("[device]\ng_min = 2e-6\ng_max = 150e-6\nwrite_noise = 200e-6\n")
+    table = tiny(seeds=1, rules=("adaptive",), faults=(0.0,))  # (it reports progress)
+    with pytest.warns(XbarmemWarning, match="device.write_noise"):
+        spec = parse_sweep({**table, "base": {**table["base"], "chip": str(wide)}})
+    trial = spec.trials[0]
+    meanwhile: list[threading.Thread] = []
+
+    def progress(fraction):  # the group is running: the driver's other thread warns
+        if not meanwhile:
+            meanwhile.extend([threading.Thread(target=warn, args=("the driver's own",)),
+                              threading.Thread(target=warnings.warn,
+                                               args=("a caller's own", XbarmemWarning))])
+            for thread in meanwhile:
+                thread.start()
+                thread.join()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_group_json(json.dumps({"trials": [{"key": trial.key, "config": trial.config}]}),
+                       progress)
+    assert meanwhile, "the group reported no progress"
+    assert sorted(str(w.message) for w in caught if w.category is XbarmemWarning) == [
+        "a caller's own", "the driver's own"]
+
+
 def test_a_worker_refuses_trials_of_another_version():
     from xbarmem.experiments.trial import run_group_json
 

@@ -10,6 +10,11 @@ probably not meant is warned about with :class:`XbarmemWarning` (old spellings w
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import warnings
+from collections.abc import Iterator
+
 __all__ = ["ArgumentError", "ConfigError", "ExecutorLost", "FileFormatError", "PatternError",
            "XbarmemError", "XbarmemWarning"]
 
@@ -45,3 +50,27 @@ class XbarmemWarning(UserWarning):
     """A value that is valid but probably not meant (e.g. device noise as wide as the
     conductance window); the work goes on. Filter it with ``warnings.filterwarnings("ignore",
     category=XbarmemWarning)``; the command line prints it as one ``warning:`` line."""
+
+
+#: per thread: how many :func:`quiet_warnings` blocks it is inside
+_QUIET = threading.local()
+
+
+def warn(message: str, stacklevel: int = 1) -> None:
+    """Issue ``message`` as an :class:`XbarmemWarning` (``stacklevel`` as
+    :func:`warnings.warn`'s, counted from the caller) -- every one xbarmem issues goes through
+    here -- unless the calling thread is inside :func:`quiet_warnings`."""
+    if not getattr(_QUIET, "depth", 0):
+        warnings.warn(message, XbarmemWarning, stacklevel=stacklevel + 1)
+
+
+@contextlib.contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """Inside, :func:`warn` issues nothing in this thread; other threads' warnings, and the
+    process's warning filters, are untouched (``warnings.catch_warnings`` changes the filters
+    of every thread: a sweep's group running in the driver hid the driver's own warnings)."""
+    _QUIET.depth = getattr(_QUIET, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _QUIET.depth -= 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import math
 import struct
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from xbarmem.data.patterns import (
     resize_area,
     validate_patterns,
 )
-from xbarmem.errors import FileFormatError, PatternError, XbarmemWarning
+from xbarmem.errors import FileFormatError, PatternError, warn
 from xbarmem.files import ArrayFile, as_path, decode, gunzip, npy_size, read_bytes
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import pattern_bytes
@@ -132,8 +131,7 @@ def _file_labels(labels: np.ndarray, count: int, path: Path) -> np.ndarray | Non
         return labels.astype(np.int64)
     else:
         why = f"holds {labels.dtype} values, not whole numbers"
-    warnings.warn(f"{path}: 'labels' {why}; the patterns are loaded without labels",
-                  XbarmemWarning, stacklevel=4)
+    warn(f"{path}: 'labels' {why}; the patterns are loaded without labels", stacklevel=4)
     return None
 
 

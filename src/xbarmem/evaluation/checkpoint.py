@@ -23,7 +23,6 @@ import hashlib
 import json
 import math
 import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ import numpy as np
 import torch
 
 from xbarmem.checks import check_callback, check_type, shown
-from xbarmem.errors import ConfigError, XbarmemWarning
+from xbarmem.errors import ConfigError, warn
 from xbarmem.files import FileLock, as_path, output_folder, parse_text, write_file
 from xbarmem.jsontext import dumps, plain
 from xbarmem.version import __version__
@@ -78,16 +77,16 @@ class SearchCheckpoint:
             if data["key"] != self.key:
                 differ = sorted(k for k in {*data["key"], *self.key}
                                 if data["key"].get(k) != self.key.get(k))
-                warnings.warn(f"{self.path}: the points kept there are of other settings "
-                              f"({', '.join(map(str, differ))}); this run starts anew and "
-                              f"replaces them", XbarmemWarning, stacklevel=4)
+                warn(f"{self.path}: the points kept there are of other settings "
+                     f"({', '.join(map(str, differ))}); this run starts anew and "
+                     f"replaces them", stacklevel=4)
                 return 0
             self._searches = {str(name): {int(p): _entry(e, int(p)) for p, e in points.items()}
                               for name, points in data["points"].items()}
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError,
                 AttributeError) as exc:
-            warnings.warn(f"{self.path}: not a readable capacity-search checkpoint ({exc}); "
-                          "this run starts anew and replaces it", XbarmemWarning, stacklevel=4)
+            warn(f"{self.path}: not a readable capacity-search checkpoint ({exc}); "
+                 "this run starts anew and replaces it", stacklevel=4)
             self._searches = {}
             return 0
         return sum(len(points) for points in self._searches.values())

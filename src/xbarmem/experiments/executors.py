@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from xbarmem.checks import check_count, check_type, shown
-from xbarmem.errors import ConfigError, ExecutorLost
+from xbarmem.errors import ConfigError, ExecutorLost, warn
 from xbarmem.experiments.dask_logs import silence
 from xbarmem.experiments.pool import (
     UNGUARDED,
@@ -491,11 +491,7 @@ def _unfit_cause(version: Any) -> str:
 def _warn_unfit(unfit: dict[str, str], name: str, fit: int) -> None:
     """One warning (:func:`_unfit_text`) for the workers ``unfit`` that joined the cluster
     ``name`` during a sweep."""
-    import warnings
-
-    from xbarmem.errors import XbarmemWarning
-
-    warnings.warn(_unfit_text(unfit, name, fit), XbarmemWarning, stacklevel=2)
+    warn(_unfit_text(unfit, name, fit), stacklevel=2)
 
 
 def _unfit_text(unfit: dict[str, str], name: str, fit: int) -> str:

@@ -16,9 +16,8 @@ import os
 import signal
 import threading
 import time
-import warnings
 
-from xbarmem.errors import XbarmemWarning
+from xbarmem.errors import warn
 
 #: pools started by :func:`prestart` and not yet taken, by number of workers
 _STARTED: dict[int, cf.ProcessPoolExecutor] = {}
@@ -91,9 +90,9 @@ def capped(count: int, option: str, what: str) -> int:
     ``what`` names the workers (``"worker processes"``)."""
     workers = workers_for(count)
     if workers < count:
-        warnings.warn(f"{option} {count}: this machine has {os.cpu_count()} cores; running "
-                      f"{workers} {what} (more would only share the cores and the memory)",
-                      XbarmemWarning, stacklevel=3)
+        warn(f"{option} {count}: this machine has {os.cpu_count()} cores; running "
+             f"{workers} {what} (more would only share the cores and the memory)",
+             stacklevel=3)
     return workers
 
 

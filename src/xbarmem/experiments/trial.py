@@ -44,7 +44,6 @@ import math
 import os
 import socket
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +53,7 @@ import torch
 from xbarmem.data.builtin import IMAGE_SETS, load_image_set
 from xbarmem.data.patterns import PatternSet, select_indices
 from xbarmem.data.sources import is_drawn, patterns_for
-from xbarmem.errors import ConfigError, PatternError, XbarmemWarning
+from xbarmem.errors import ConfigError, PatternError, quiet_warnings
 from xbarmem.evaluation.capacity import find_capacity, pool_limited
 from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
@@ -369,13 +368,14 @@ def run_group_json(payload: str, progress: Callable[[float], None] | None = None
     text both ways). ``progress``: as :func:`run_group` (in-process runs only).
     :class:`ConfigError` when a trial's config names another xbarmem ``version``. Warnings
     about the trials' chips (:class:`~xbarmem.errors.XbarmemWarning`) are not repeated here:
-    the sweep gave them when it was planned."""
+    the sweep gave them when it was planned (:func:`~xbarmem.errors.quiet_warnings`: in this
+    thread only; a group run in the driver hid the warnings its other threads gave
+    meanwhile)."""
     began = time.perf_counter()
     request = json.loads(payload)
     trials = [Trial(t["key"], t["config"]) for t in request["trials"]]
     _check_version(trials)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", XbarmemWarning)
+    with quiet_warnings():  # this thread's only: the driver's other threads still warn
         results = run_group(trials, int(request.get("threads", 1)), progress)
     return dumps({"results": [{"key": t.key, "result": r}
                               for t, r in zip(trials, results, strict=True)],

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
 from xbarmem.checks import checked_keywords
-from xbarmem.errors import ConfigError, XbarmemWarning
+from xbarmem.errors import ConfigError, warn
 from xbarmem.spec import Choice, Number, Presets, Spec, Text
 
 FAULT_MODELS = ("device", "weight")
@@ -126,10 +125,10 @@ class DeviceSpec(Spec, section="device", noun="chip"):
             if noise >= window:
                 times = noise / window
                 times_text = f"{times:,.0f}" if 1e3 <= times < 1e9 else f"{times:.3g}"
-                warnings.warn(f"device.{key} = {noise:g} S is {times_text} times the "
-                              f"conductance window g_max - g_min = {window:g} S: {effect} "
-                              f"(noise is a std in siemens: 2 uS is 2e-06)", XbarmemWarning,
-                              stacklevel=_outside_xbarmem())
+                warn(f"device.{key} = {noise:g} S is {times_text} times the "
+                     f"conductance window g_max - g_min = {window:g} S: {effect} "
+                     f"(noise is a std in siemens: 2 uS is 2e-06)",
+                     stacklevel=_outside_xbarmem())
 
     @property
     def g_range(self) -> float:

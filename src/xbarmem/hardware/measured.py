@@ -39,14 +39,13 @@ from the base chip.
 from __future__ import annotations
 
 import csv
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from xbarmem.errors import FileFormatError, XbarmemWarning
+from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, FaultMap, check_size
@@ -321,7 +320,6 @@ def _warn_unit(measurement: Measurement, base: ChipSpec) -> None:
     unit = unit_mismatch(measurement.read[measurement.measured] * 1e6, base.device, 1e-6)
     if unit is not None:
         d = base.device
-        warnings.warn(f"{measurement.source}: read_uS is read as microsiemens, but most "
-                      f"readings lie outside the {base.name} chip's window [{d.g_min:g}, "
-                      f"{d.g_max:g}] S, and {unit}; is the file in another unit?",
-                      XbarmemWarning, stacklevel=3)
+        warn(f"{measurement.source}: read_uS is read as microsiemens, but most "
+             f"readings lie outside the {base.name} chip's window [{d.g_min:g}, "
+             f"{d.g_max:g}] S, and {unit}; is the file in another unit?", stacklevel=3)
