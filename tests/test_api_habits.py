@@ -17,6 +17,8 @@ import pytest
 import torch
 
 import xbarmem as xm
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.sweep import parse_sweep
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "xbarmem"
 #: torch factories whose result takes torch's default dtype unless told
@@ -158,3 +160,125 @@ def test_a_spawn_sweep_without_the_main_guard_says_so(tmp_path, guarded):
             "xbarmem.errors.ConfigError: the worker processes of run_sweep start a new Python "
             "that imports your script again, and the script started the sweep again: call "
             "run_sweep under `if __name__ == \"__main__\":`")
+
+
+def test_a_spawn_start_method_set_at_the_top_of_a_script_stops_the_sweep_in_one_line(tmp_path):
+    """``multiprocessing.set_start_method("spawn")`` (without ``force=True``) outside the
+    ``__main__`` guard fails in every spawned worker, which imports the script again; the
+    sweep recorded every group as failed and returned (``ran 0``, exit 0), leaving an empty
+    store. Now one ConfigError says what happened and the store it made is gone."""
+    script = textwrap.dedent(_UNGUARDED).replace(', force=True)', ')')
+    (tmp_path / "s.py").write_text(script)
+    out = subprocess.run([sys.executable, "s.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.strip().splitlines()[-1] == (
+        "xbarmem.errors.ConfigError: the worker processes of the process pool (2 workers) "
+        "ended before running any group (exit status 1): each starts a new Python that "
+        "imports s.py again, and code at its top level failed there (Python printed why "
+        "above; e.g. multiprocessing.set_start_method without force=True): put the "
+        "script's work under `if __name__ == \"__main__\":`")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.py"]
+
+
+def _dying_pool(how):
+    """A ``pool.new`` whose workers end at their start: ``how`` and its arguments are the
+    pool's initializer (``os._exit``: an error of their own; ``signal.raise_signal``:
+    killed)."""
+    import multiprocessing
+
+    def new(jobs):
+        return cf.ProcessPoolExecutor(max_workers=2, initializer=how[0], initargs=how[1:],
+                                      mp_context=multiprocessing.get_context("spawn"))
+    return new
+
+
+@pytest.mark.parametrize("ahead", [False, True], ids=["on-demand", "started-ahead"])
+@pytest.mark.parametrize("existed", [False, True], ids=["new-store", "existing-store"])
+def test_a_pool_whose_workers_cannot_start_stops_the_sweep(tmp_path, monkeypatch, ahead,
+                                                          existed):
+    """Workers that die before running any group (every group fails with BrokenProcessPool):
+    one error naming the cause, not a report of failed groups; a store this run created and
+    left empty is removed, one that existed is kept."""
+    import os
+
+    from xbarmem.experiments import executors, pool
+    from xbarmem.experiments.store import ResultStore
+
+    monkeypatch.setattr(pool, "main_script", lambda: None)  # (pytest's own is no script)
+    for module in (pool, executors):
+        monkeypatch.setattr(module, "new", _dying_pool((os._exit, 1)))
+    store = tmp_path / "s.sqlite"
+    if existed:
+        ResultStore(store).close()
+    if ahead:
+        pool.prestart(2)
+    spec = parse_sweep({"sweep": {"name": "t", "trial": "evaluate"},
+                           "base": {"data": "random", "n_neurons": 8, "patterns": 2},
+                           "grid": {"rule": ["hebb", "pinv"]}})
+    with pytest.raises(xm.ConfigError, match=r"^the worker processes of the process pool \(2 "
+                       r"workers\) ended before running any group \(exit status 1\): Python "
+                       r"printed why above$"):
+        run_sweep(spec, store, jobs=2)
+    assert store.exists() == existed
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["s.sqlite"] if existed else [])
+
+
+def test_a_pool_whose_workers_are_killed_at_once_stops_the_sweep(tmp_path, monkeypatch):
+    import signal
+
+    from xbarmem.errors import ExecutorLost
+    from xbarmem.experiments import executors
+
+    monkeypatch.setattr(executors, "new", _dying_pool((signal.raise_signal, signal.SIGKILL)))
+    spec = parse_sweep({"sweep": {"name": "t", "trial": "evaluate"},
+                           "base": {"data": "random", "n_neurons": 8, "patterns": 2},
+                           "grid": {"rule": ["hebb", "pinv"]}})
+    with pytest.raises(ExecutorLost, match=r"^the worker processes of the process pool \(2 "
+                       r"workers\) were killed \(signal SIGKILL; out of memory\?\) before any "
+                       r"group came back: nothing was stored$"):
+        run_sweep(spec, tmp_path / "s.sqlite", jobs=2)
+
+
+def test_the_sweep_command_says_so_in_one_line_and_leaves_no_store(tmp_path, monkeypatch,
+                                                                   run_cli):
+    import os
+
+    from conftest import tiny_sweep
+
+    from xbarmem.experiments import executors, pool
+
+    monkeypatch.setattr(pool, "main_script", lambda: None)  # as for the xbarmem command
+    for module in (pool, executors):
+        monkeypatch.setattr(module, "new", _dying_pool((os._exit, 3)))
+    (tmp_path / "s.toml").write_text(tiny_sweep("t"))
+    code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", tmp_path / "s.sqlite",
+                             "--jobs", "2")
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines()[-1] == (
+        "error: the worker processes of the process pool (2 workers) ended before running any "
+        "group (exit status 3): Python printed why above")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_a_pool_that_broke_after_groups_came_back_stops_at_the_next_group(monkeypatch):
+    """Groups sent to a pool that broke after others came back were refused with the pool's
+    own BrokenProcessPool traceback; now the sweep stops with ExecutorLost (the groups
+    finished before are stored)."""
+    import os
+
+    from xbarmem.errors import ExecutorLost
+    from xbarmem.experiments import executors
+
+    monkeypatch.setattr(executors, "new", _dying_pool((os._exit, 1)))
+    ex = executors._Pool(2)
+    ex.ran = True  # as if a group had come back before
+    try:
+        first = ex.submit("{}")
+        assert ex.wait_any([first], 60) == {first}  # failed, as a group failing mid-sweep
+        with pytest.raises(ExecutorLost, match=r"^a worker process of the process pool \(2 "
+                           r"workers\) died \(exit status 1\): the pool cannot run the other "
+                           r"groups$"):
+            ex.submit("{}")
+    finally:
+        ex.close(wait=False)

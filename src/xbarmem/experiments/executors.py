@@ -23,8 +23,10 @@ from xbarmem.experiments.dask_logs import silence
 from xbarmem.experiments.pool import (
     UNGUARDED,
     UNGUARDED_EXIT,
+    broken_text,
     capped,
     end_pool,
+    exit_text,
     leave_if_importing_main,
     new,
     take,
@@ -66,38 +68,64 @@ class _Pool(_InProcess):
         self.slots = 2 * count
         self.pool = take(jobs) or new(jobs)  # a pool started ahead (``prestart``), if any
         self.workers: dict[int, Any] = {}  # every worker started, kept to read its exit status
+        self.ran = False  # whether a group came back from a worker (its results or its error)
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None
                ) -> cf.Future:
-        """``progress`` is not reported from worker processes. A pool broken before every
-        group was submitted raises here: :class:`ConfigError` (:data:`UNGUARDED`) when a
-        worker met the sweep in the script it was importing (:meth:`_unguarded`)."""
+        """``progress`` is not reported from worker processes. A pool that broke before
+        (workers started ahead that could not start): :meth:`_broken`'s error."""
         try:
             fut = self.pool.submit(run_group_json, payload)
         except cf.process.BrokenProcessPool:
-            self._unguarded()
-            raise
-        self.workers.update(getattr(self.pool, "_processes", None) or {})
+            raise self._broken() from None
+        finally:
+            self.workers.update(getattr(self.pool, "_processes", None) or {})
         return fut
 
     def wait_any(self, futures, timeout: float | None = None):
-        """As :meth:`_InProcess.wait_any`; :class:`ConfigError` (:data:`UNGUARDED`) when
-        the pool broke because a worker met the sweep in the script it was importing."""
+        """As :meth:`_InProcess.wait_any`; when the pool broke (a worker died: every group
+        fails then) before any group came back from it, or because a worker met the sweep in
+        the script it was importing, :meth:`_broken`'s error instead of groups that all
+        failed alike."""
         done = super().wait_any(futures, timeout)
-        if any(not f.cancelled() and isinstance(f.exception(), cf.process.BrokenProcessPool)
-               for f in done):
-            self._unguarded()
+        lost = {f for f in done if not f.cancelled()
+                and isinstance(f.exception(), cf.process.BrokenProcessPool)}
+        self.ran = self.ran or any(not f.cancelled() for f in done - lost)
+        if lost and (not self.ran or self._codes().count(UNGUARDED_EXIT)):
+            raise self._broken()
         return done
 
-    def _unguarded(self) -> None:
-        """The pool broke: :class:`ConfigError` (:data:`UNGUARDED`) if a worker ended with
-        :data:`UNGUARDED_EXIT`. The workers are waited for (up to 5 s in all: a broken pool
-        ends them): a worker seen dead by the pool may not have its exit status yet."""
-        deadline = time.monotonic() + 5.0
-        for w in self.workers.values():
-            w.join(timeout=max(deadline - time.monotonic(), 0.0))
-        if any(w.exitcode == UNGUARDED_EXIT for w in self.workers.values()):
-            raise ConfigError(UNGUARDED)
+    def _codes(self, wait: float = 2.0) -> list[int]:
+        """The exit statuses of the workers that ended (a signal: minus its number). A dead
+        worker's status is unknown here for a moment while the pool's own thread reaps it:
+        it is waited for, up to ``wait`` s (the status of a worker that met the sweep in the
+        script it imported was missed, and the sweep reported its groups failed)."""
+        from multiprocessing.connection import wait as ready
+
+        workers = list(self.workers.values())
+        ended = set(ready([w.sentinel for w in workers], timeout=0))
+        deadline = time.monotonic() + wait
+        while True:
+            codes = [w.exitcode for w in workers if w.sentinel in ended]
+            if None not in codes or time.monotonic() >= deadline:
+                return [c for c in codes if c is not None]
+            time.sleep(0.02)
+
+    def _broken(self) -> ConfigError | ExecutorLost:
+        """The error of a broken pool: :data:`UNGUARDED`; for workers that died before
+        running any group, :func:`~xbarmem.experiments.pool.broken_text`'s (a
+        :class:`ConfigError` for workers that ended with an error of their own -- at their
+        start: they import the main script again -- and :class:`ExecutorLost` for workers
+        killed by a signal); once groups came back, :class:`ExecutorLost` (a new group was
+        refused with the pool's own BrokenProcessPool traceback)."""
+        codes = self._codes()
+        if UNGUARDED_EXIT in codes:
+            return ConfigError(UNGUARDED)
+        if self.ran:
+            return ExecutorLost(f"a worker process of the {self.name} died ({exit_text(codes)})"
+                                f": the pool cannot run the other groups")
+        text, killed = broken_text(codes, self.name)
+        return ExecutorLost(text) if killed else ConfigError(text)
 
     def cancel(self, futures) -> None:
         for f in futures:

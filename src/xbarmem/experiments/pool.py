@@ -14,6 +14,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -28,6 +29,56 @@ UNGUARDED_EXIT = 87
 UNGUARDED = ("the worker processes of run_sweep start a new Python that imports your script "
              "again, and the script started the sweep again: call run_sweep under "
              "`if __name__ == \"__main__\":`")
+
+
+def main_script() -> str | None:
+    """The script (file name) or module that a spawned worker of this process imports again
+    before it runs anything (as ``__mp_main__``); None when it imports none of the caller's
+    code (an interactive session, a notebook, the ``xbarmem`` command)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None:  # python -m NAME (a package's __main__ is not imported again)
+        name = str(spec.name)
+        return None if name.endswith("__main__") or name.split(".")[0] == "xbarmem" else name
+    path = getattr(main, "__file__", None)
+    if not path or os.path.splitext(os.path.basename(path))[0] == "xbarmem":
+        return None
+    return os.path.basename(path)
+
+
+def broken_text(codes: list[int], name: str) -> tuple[str, bool]:
+    """The line a sweep stops with when the workers of the pool ``name`` ended, with exit
+    statuses ``codes`` (a signal: minus its number), before any group came back, and whether
+    a signal killed them. A worker that ends with an error of its own before running a group
+    failed at its start, importing the caller's script again (:func:`main_script`): say so,
+    not one failed group per group and a report of success."""
+    if not codes or max(codes) >= 0:
+        script = main_script()
+        why = ("Python printed why above" if script is None else
+               f"each starts a new Python that imports {script} again, and code at its top "
+               f"level failed there (Python printed why above; e.g. multiprocessing."
+               f"set_start_method without force=True): put the script's work under "
+               f"`if __name__ == \"__main__\":`")
+        return (f"the worker processes of the {name} ended before running any group "
+                f"({exit_text(codes)}): {why}", False)
+    return (f"the worker processes of the {name} were killed ({exit_text(codes)}; out of "
+            f"memory?) before any group came back: nothing was stored", True)
+
+
+def exit_text(codes: list[int]) -> str:
+    """How the workers whose exit statuses are ``codes`` ended, the telling one named: an
+    error of their own (``exit status 1``) before a signal, a signal other than the pool's
+    own SIGTERM to the others before SIGTERM (``signal SIGKILL``)."""
+    own = [c for c in codes if c >= 0]
+    if own:
+        return f"exit status {own[0]}"
+    if not codes:
+        return "no exit status"
+    number = next((-c for c in codes if c != -signal.SIGTERM), -codes[0])
+    try:
+        return f"signal {signal.Signals(number).name}"
+    except ValueError:
+        return f"signal {number}"
 
 
 def leave_if_importing_main() -> None:

@@ -218,14 +218,8 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     the groups finished before are stored, and running the sweep again resumes it.
     """
     check_executor(jobs, workers, scheduler, worker_grace)
-    for name, callback in (("on_plan", on_plan), ("on_progress", on_progress),
-                           ("on_work", on_work), ("on_failure", on_failure)):
-        check_callback(callback, name)
-    threads = check_count(threads, "threads")
-    specs = spec if isinstance(spec, list) else [spec]
-    for one in specs:
-        check_type(one, SweepSpec, "spec", "a SweepSpec (from load_sweep or parse_sweep) or a "
-                   "list of them")
+    specs, threads = _checked(spec, threads, on_plan=on_plan, on_progress=on_progress,
+                              on_work=on_work, on_failure=on_failure)
     own = not isinstance(store, ResultStore)
     path = None if isinstance(store, ResultStore) else as_path(store, "store")
     if scheduler:  # before the store is opened (or created)
@@ -237,7 +231,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         report = SweepReport(total=sum(len(s.trials) for s in specs), threads=threads)
         queue = _queue(specs, db, report)
         # made before the plan is reported: a cluster refused shows no progress first
-        executor = _executor(db, made, (jobs, workers, scheduler, worker_grace)) if queue else None
+        executor = make_executor(jobs, workers, scheduler, worker_grace) if queue else None
         try:
             if on_plan is not None:
                 on_plan(report.total - report.already, report.already)
@@ -253,9 +247,27 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         executor.close() if executor is not None else discard()
         report.seconds = time.perf_counter() - began
         return report
+    except ConfigError:  # refused: workers of another xbarmem, or that could not start
+        if made and db.empty():  # a store this run created and left empty goes
+            db.close()
+            _remove_store(db.path)
+        raise
     finally:
         if own:
             db.close()
+
+
+def _checked(spec: Any, threads: Any, **callbacks: Any) -> tuple[list[SweepSpec], int]:
+    """:func:`run_sweep`'s ``spec`` as a list of sweeps and its ``threads``, checked with
+    its ``callbacks`` (:class:`~xbarmem.errors.ArgumentError` / ConfigError naming them)."""
+    for name, callback in callbacks.items():
+        check_callback(callback, name)
+    threads = check_count(threads, "threads")
+    specs = spec if isinstance(spec, list) else [spec]
+    for one in specs:
+        check_type(one, SweepSpec, "spec", "a SweepSpec (from load_sweep or parse_sweep) or a "
+                   "list of them")
+    return specs, threads
 
 
 def _queue(specs: list[SweepSpec], db: ResultStore,
@@ -274,19 +286,6 @@ def _queue(specs: list[SweepSpec], db: ResultStore,
         report.sweep_trials[s.name] = s.trials
     queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
     return queue
-
-
-def _executor(db: ResultStore, made: bool, options: tuple):
-    """:func:`make_executor` of ``options``; when it refuses (e.g. workers of another xbarmem
-    version) and this run created the store, the store is removed: a refusal leaves no
-    empty store."""
-    try:
-        return make_executor(*options)
-    except ConfigError:
-        if made:
-            db.close()
-            _remove_store(db.path)
-        raise
 
 
 def _remove_store(path: Path) -> None:

@@ -228,6 +228,11 @@ class ResultStore:
         without decoding them."""
         check_json(self._db, self.path, *where_sql(self._db, self.path, where, sweep))
 
+    def empty(self) -> bool:
+        """Whether the store holds no row and no claim (of any runner)."""
+        return not self._db.execute("SELECT EXISTS (SELECT 1 FROM trials) OR EXISTS "
+                                    "(SELECT 1 FROM claims)").fetchone()[0]
+
     def sweeps(self) -> dict[str, int]:
         """Sweep names and their row counts."""
         return sweep_counts(self._db)
