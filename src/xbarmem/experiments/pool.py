@@ -62,7 +62,7 @@ def broken_text(codes: list[int], name: str) -> tuple[str, bool]:
         return (f"the worker processes of the {name} ended before running any group "
                 f"({exit_text(codes)}): {why}", False)
     return (f"the worker processes of the {name} were killed ({exit_text(codes)}; out of "
-            f"memory?) before any group came back: nothing was stored", True)
+            f"memory?) before any group came back", True)
 
 
 def exit_text(codes: list[int]) -> str:
