@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import logging
 import sys
-import warnings
 
-from xbarmem.errors import XbarmemWarning
+from xbarmem.errors import warn
 
 #: the start of what Matplotlib logs when it has no writable folder for its cache and
 #: settings (the home folder read-only, or MPLCONFIGDIR not writable), naming the folders
@@ -52,10 +51,9 @@ def _import_matplotlib() -> None:
     finally:
         log.removeFilter(quiet)
     if quiet.dropped:
-        warnings.warn("Matplotlib has no writable folder for its cache (the home folder or "
-                      "MPLCONFIGDIR is not writable): it builds one for this run only; set "
-                      "MPLCONFIGDIR to a writable folder to keep it", XbarmemWarning,
-                      stacklevel=2)
+        warn("Matplotlib has no writable folder for its cache (the home folder or MPLCONFIGDIR "
+             "is not writable): it builds one for this run only; set MPLCONFIGDIR to a "
+             "writable folder to keep it", stacklevel=2)
 
 
 _import_matplotlib()
