@@ -125,7 +125,15 @@ def _set(result, **fields):
     (lambda r: _set(r, steps=0), r"steps of shape \(1,\) \(a torch tensor\), got int$"),
     (lambda r: _set(r, biases=[torch.zeros(1, 3)]), r"biases\[0\] of shape \(1, 16\), "
                                                     r"got \(1, 3\)$"),
-], ids=["tuple", "one-network", "no-list", "nan", "steps", "biases"])
+    (lambda r: _set(r, weights=[r.weights[0].to("meta")]), r"weights\[0\] of shape "
+                                                           r"\(1, 16, 16\) \(a CPU tensor\), "
+                                                           r"got a tensor on meta$"),
+    (lambda r: _set(r, weights=[r.weights[0] > 0]), r"weights\[0\] .* \(real numbers\), got "
+                                                    r"a torch.bool tensor$"),
+    (lambda r: _set(r, weights=[r.weights[0].to(torch.complex64)]), r"weights\[0\] .* \(real "
+                                                                     r"numbers\), got a "
+                                                                     r"torch.complex64"),
+], ids=["tuple", "one-network", "no-list", "nan", "steps", "biases", "meta", "bool", "complex"])
 def test_what_a_rule_returns_is_checked_before_anything_is_programmed(change, match):
     """(A tuple met ``AttributeError: 'tuple' object has no attribute 'weights'``, an int
     ``steps`` a TypeError, weights of one network a PatternError about ``(16, 16)``.)"""
@@ -133,6 +141,28 @@ def test_what_a_rule_returns_is_checked_before_anything_is_programmed(change, ma
     with pytest.raises(ConfigError, match=r"^rule 'mine': fit\(problem\) must return " + match):
         xm.fit_memories(_returning(change), P.patterns, [memory])
     assert memory.targets is None
+
+
+class _Mutating(Clipped):
+    """A rule that uses its problem's patterns as scratch space (zeroes them)."""
+
+    def fit(self, problem, progress=None):
+        result = super().fit(problem)
+        problem.patterns.zero_()
+        return result
+
+
+@pytest.mark.parametrize("call", [
+    lambda r, p: xm.train(p, chip=CHIP, rule=r),
+    lambda r, p: xm.compare_rules(p, CHIP, [r], chips=1, protocol=xm.Protocol(probes=2)),
+], ids=["train", "compare_rules"])
+def test_a_rule_changing_its_problem_leaves_the_callers_patterns(call):
+    """(A rule zeroing ``problem.patterns`` zeroed the caller's PatternSet, and
+    ``compare_rules`` then refused its own patterns as all zeros.)"""
+    patterns = xm.random_patterns(4, 16, seed=0)
+    before = np.array(patterns.patterns, copy=True)
+    call(_Mutating(), patterns)
+    assert np.array_equal(patterns.patterns, before)
 
 
 def _block(x, level, generator):
@@ -166,7 +196,11 @@ def test_a_custom_corruption_runs_wherever_a_protocol_does():
     (lambda x, level, g: x.numpy(), r"got ndarray$"),
     (lambda x, level, g: x[:, :3], r"got \(4, 3\)$"),
     (lambda x, level, g: x * np.inf, r"of finite numbers, got NaN or infinite values$"),
-], ids=["numpy", "shape", "inf"])
+    (lambda x, level, g: x.to("meta"), r"of real numbers on the CPU, got a torch.float32 "
+                                       r"tensor on meta$"),
+    (lambda x, level, g: x.to(torch.complex64), r"of real numbers on the CPU, got a "
+                                                r"torch.complex64 tensor on cpu$"),
+], ids=["numpy", "shape", "inf", "meta", "complex"])
 def test_a_custom_corruption_breaking_its_contract_is_named(corruption, match):
     memory = xm.train(P, chip="ideal", rule="pinv")
     with pytest.raises(PatternError, match=r"^corruption <lambda>\(x, level, generator\) must "
@@ -174,6 +208,9 @@ def test_a_custom_corruption_breaking_its_contract_is_named(corruption, match):
         xm.evaluate_memory(memory, P, xm.Protocol(corruption=corruption))
     with pytest.raises(PatternError, match=r"^level \(of corruption _block\) must be >= 0"):
         xm.Protocol(corruption=_block, level=-1)
+    with pytest.raises(PatternError, match=r"^corruption <lambda> must be a function "
+                       r"f\(x, level, generator\); it cannot be called so"):
+        xm.Protocol(corruption=lambda x, level: x)  # (was a TypeError in the first recall)
 
 
 class _Wrong(SimulatedChip):

@@ -245,6 +245,58 @@ def test_fuzz_pattern_bytes(run_cli, tmp_path, raw, fmt):
           folder / "m.safetensors")
 
 
+# ------------------------------------------------------------------- scaling on image files
+_IMAGE_STACKS = hnp.arrays(
+    dtype=st.sampled_from([np.uint8] * 4 + [np.int8, np.uint16, np.float32, np.float64,
+                                            np.bool_, np.complex64, ">u2"]),
+    shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6))
+_SCALING = ("--sizes", "16", "--arch", "single", "--rule", "pinv", "--probes", "1",
+            "--trials", "1", "--threads", "1")
+
+
+def _save_stack(path: Path, array: np.ndarray, fmt: str, labels: int | None) -> Path:
+    """``array`` as an image file ``path + fmt``: .npy, .npz (with another array and
+    ``labels`` of that length when given), IDX (uint8 only, else .npy), gzip'd or not."""
+    buf = io.BytesIO()
+    if fmt.startswith(".npz"):
+        extra = {} if labels is None else {"labels": np.arange(labels), "other": np.zeros(3)}
+        np.savez(buf, images=array, **extra)
+    elif fmt.startswith("-idx3-ubyte") and array.dtype == np.uint8 and array.ndim:
+        buf.write(bytes([0, 0, 8, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+                  + array.tobytes())
+    else:
+        np.save(buf, array)
+    raw = buf.getvalue()
+    path = path.with_name(path.name + fmt)
+    path.write_bytes(gzip.compress(raw) if fmt.endswith(".gz") else raw)
+    return path
+
+
+@FUZZ
+@given(array=_IMAGE_STACKS, fmt=st.sampled_from([".npy", ".npz", ".npy.gz", "-idx3-ubyte",
+                                                 "-idx3-ubyte.gz"]),
+       labels=st.one_of(st.none(), st.integers(0, 8)))
+def test_fuzz_scaling_image_files(run_cli, tmp_path, array, fmt, labels):
+    """Image stacks of odd dtypes, shapes and values (and .npz files with several arrays and
+    labels of any length) for ``scaling --data FILE``: a run or a clean refusal."""
+    folder = fresh(tmp_path)
+    path = _save_stack(folder / "images", array, fmt, labels)
+    code = clean(run_cli, folder, "scaling", "--data", path, *_SCALING, "--out", folder / "o")
+    assert code == 2 or (array.dtype == np.uint8 and array.ndim in (2, 3))
+
+
+@FUZZ
+@given(raw=st.binary(max_size=64), fmt=st.sampled_from([".npy", ".npz", ".npy.gz", ".idx",
+                                                        "-idx3-ubyte", ".idx.gz", ".csv"]))
+def test_fuzz_scaling_bytes(run_cli, tmp_path, raw, fmt):
+    """Arbitrary bytes as ``scaling --data FILE``: refused in one line, never a traceback."""
+    folder = fresh(tmp_path)
+    path = folder / f"data{fmt}"
+    path.write_bytes(raw)
+    assert clean(run_cli, folder, "scaling", "--data", path, *_SCALING, "--out",
+                 folder / "o") == 2
+
+
 # ------------------------------------------------------------------------------------ chip TOML
 _BAD_CHIP = st.one_of(
     st.fixed_dictionaries({"device": st.fixed_dictionaries({"g_min": st.one_of(

@@ -5,6 +5,7 @@ checkpoint of another file never resumed. Tiny sizes (N = 16, 36, 64): seconds i
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 
@@ -80,16 +81,16 @@ def test_the_command_on_a_file_writes_what_the_built_in_set_gives(tmp_path, run_
     code, _, err = run_cli("scaling", "--sizes", "16", *CLI_SEARCH, "--out", out)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"scaling-single-binary-pinv{tag}.{ext}" for tag in ("", "-glyphs", "-my_images")
+        f"scaling-single-binary-pinv{tag}.{ext}" for tag in ("", "-glyphs", "-my_images.v2")
         for ext in ("json", "png"))  # MNIST (the default) as before; others by their name
     own, built_in = (json.loads((out / f"scaling-single-binary-pinv-{tag}.json").read_text())
-                     for tag in ("my_images", "glyphs"))
+                     for tag in ("my_images.v2", "glyphs"))
     assert own["capacity"] == built_in["capacity"]
     assert own["settings"]["data"] == "my images.v2.npy"
     assert built_in["settings"]["data"] == "glyphs"
-    text = (out / "scaling-single-binary-pinv-my_images.json").read_text()
+    text = (out / "scaling-single-binary-pinv-my_images.v2.json").read_text()
     assert str(data.parent) not in text  # (nothing names the folder the file came from)
-    assert (out / "scaling-single-binary-pinv-my_images.png").stat().st_size > 1000
+    assert (out / "scaling-single-binary-pinv-my_images.v2.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("kind", ["binary", "continuous"])
@@ -212,3 +213,35 @@ def test_the_source_is_read_once(tmp_path, monkeypatch):
     run_scaling(SIZES, data=path, protocol=_protocol("binary"), **SEARCH)
     assert len(reads) == 1
     assert sized_source("Random") == "random" and sized_source("glyphs") == "glyphs"
+
+
+def test_two_files_differing_after_a_dot_keep_their_own_files(tmp_path, run_cli):
+    """(``set.v1.npy`` and ``set.v2.npy`` were both named ``-set``: the second run overwrote
+    the first's JSON and PNG.)"""
+    out = tmp_path / "out"
+    for name, images in (("set.v1.npy", _glyphs(40)), ("set.v2.npy.gz", _glyphs(40)[::-1])):
+        np.save(tmp_path / "x.npy", images)
+        raw = (tmp_path / "x.npy").read_bytes()
+        (tmp_path / name).write_bytes(gzip.compress(raw) if name.endswith(".gz") else raw)
+        code, _, err = run_cli("scaling", "--data", tmp_path / name, "--sizes", "16",
+                               *CLI_SEARCH, "--out", out)
+        assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"scaling-single-binary-pinv-set.{v}.{ext}" for v in ("v1", "v2")
+        for ext in ("json", "png")]
+
+
+@pytest.mark.parametrize("member", ["json", "png", "checkpoint.json"])
+def test_an_output_name_taken_by_a_folder_is_refused_before_any_work(tmp_path, run_cli,
+                                                                    monkeypatch, member):
+    """(A folder named as the JSON ended the run in a traceback after the searches, with the
+    PNG written; one named as the PNG was refused after them.)"""
+    import xbarmem.evaluation.scaling as scaling
+
+    monkeypatch.setattr(scaling, "run_scaling", lambda *a, **k: pytest.fail("work began"))
+    np.save(tmp_path / "images.npy", _glyphs(40))
+    (tmp_path / "out" / f"scaling-single-binary-pinv-images.{member}").mkdir(parents=True)
+    refused(run_cli, tmp_path, "scaling", "--data", tmp_path / "images.npy", "--sizes", "16",
+            *CLI_SEARCH, "--out", tmp_path / "out",
+            names=(f"--out {tmp_path / 'out'}/scaling-single-binary-pinv-images.{member}: is a "
+                   "folder, expected a file name",))

@@ -24,6 +24,7 @@ from xbarmem.cli import (
     option_types,
     output_options,
     parsers,
+    paths,
     recall_options,
     run_options,
     training_options,
@@ -202,15 +203,18 @@ def _checkpoint(path: Path, patterns: PatternSet, spec: ChipSpec, fmap: FaultMap
 
 def _data_tag(source) -> str:
     """What a scaling run's file names add for its data: nothing for MNIST (the default),
-    else ``-`` and the set's name or the file's name without its suffix (characters other
-    than letters, digits, ``.``, ``_`` and ``-`` as ``_``), so that runs on other data into
-    one folder neither overwrite each other's files nor take over each other's checkpoint."""
+    else ``-`` and the set's name or the file's name without ``.gz`` and its type's suffix
+    (``.npy``, ``.npz``, ``.idx``; other dots kept: ``set.v1.npy`` and ``set.v2.npy`` are two
+    names), characters other than letters, digits, ``.``, ``_`` and ``-`` as ``_``, so that
+    runs on other data into one folder neither overwrite each other's files nor take over
+    each other's checkpoint."""
     from xbarmem.data.sources import source_name
 
     name = source_name(source)
     if name == "mnist":
         return ""
-    stem = Path(name).name.split(".")[0] if not isinstance(source, str) else name
+    stem = name if isinstance(source, str) else re.sub(
+        r"\.(npy|npz|idx[13]?)$", "", re.sub(r"\.gz$", "", name, flags=re.I), flags=re.I)
     return "-" + re.sub(r"[^A-Za-z0-9._-]", "_", stem or "data")
 
 
@@ -258,12 +262,12 @@ def scaling_cmd(
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
     given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes,
                         pool=pool or 0, hidden=[width] if width else None, chip=spec)
-    protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
-    from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
-
     stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
                                        if arch == "multilayer" else f"-{rule}") + _data_tag(source)
     kept = out_dir / f"{stem}.checkpoint.json"
+    paths.check_members(out_dir, [kept.name, f"{stem}.json", f"{stem}.png"])
+    protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
+    from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
     with _progress() as bar, _resumable(kept):
         task = bar.add_task("scaling", total=None)
         res = run_scaling(

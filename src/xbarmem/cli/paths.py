@@ -123,6 +123,19 @@ def _can_create(folder: Path) -> bool:
     return True
 
 
+def check_members(folder: Path, names: list[str], flag: str = "--out") -> None:
+    """Refuse, before any work, an output folder ``folder`` (already checked as one) in which
+    a file the command writes by its own name cannot be written: each of ``names`` is
+    checked as a file output (:func:`check_output`: not a folder, writable, a name the file
+    system takes; in a folder still to be created, its name only), so that the work is not
+    lost to a write failing at its end."""
+    for name in names:
+        if Path(folder).is_dir():
+            check_output(Path(folder) / name, flag)
+        else:
+            _check_name_length(Path(folder) / name, flag, "file")
+
+
 def output_check(flag: str, folder: bool, suffixes: tuple[str, ...] = ()):
     def check(value: Path | None) -> Path | None:
         return value if value is None else check_output(value, flag, folder=folder,

@@ -83,6 +83,7 @@ def check_corruption(method: Any, level: float) -> Any:
     ``f(x, level, generator)``, see :func:`corrupt`) itself."""
     if callable(method):
         _check_level(f"level (of corruption {corruption_name(method)})", level, upper=None)
+        _check_signature(method)
         return method
     key = corruption_key(method)
     if key is None:
@@ -102,6 +103,22 @@ def _recorded_name(method: Any) -> bool:
     (:func:`corruption_name`: a function's ``__name__``, e.g. ``noisy_block``, ``<lambda>``)."""
     return (isinstance(method, str) and corruption_key(method) is None
             and method.strip() == method and method.replace("<lambda>", "x").isidentifier())
+
+
+def _check_signature(method: Any) -> None:
+    """:class:`PatternError` naming a custom corruption that cannot be called as
+    ``f(x, level, generator)`` (a signature Python cannot read is let through)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(method)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(None, None, None)
+    except TypeError as exc:
+        raise PatternError(f"corruption {corruption_name(method)} must be a function "
+                           f"f(x, level, generator); it cannot be called so ({exc})") from None
 
 
 def describe_corruption(method: Any, level: float) -> str:
@@ -218,6 +235,9 @@ def _custom(method: Any, x: torch.Tensor, level: float, gen: torch.Generator) ->
             f"tensor of x's shape {tuple(x.shape)}")
     if not isinstance(out, torch.Tensor):
         raise PatternError(f"{need}, got {type(out).__name__}")
+    if out.device.type != "cpu" or out.dtype == torch.bool or out.is_complex():
+        raise PatternError(f"{need} of real numbers on the CPU, got a {out.dtype} tensor on "
+                           f"{out.device}")
     if out.shape != x.shape:
         raise PatternError(f"{need}, got {tuple(out.shape)}")
     if not bool(torch.isfinite(out).all()):

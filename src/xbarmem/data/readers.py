@@ -115,7 +115,9 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
     arr = arrays.pick(chosen, "none is named 'patterns' or 'images': save the one to load "
                             "as 'patterns' (Python: load_file(key=...)), one of")
     chosen = chosen if chosen is not None else keys[0]
-    labels = arrays.array("labels") if "labels" in keys and chosen != "labels" else None
+    # (a 0-d array has no patterns to label: it is refused as no pattern array, not here)
+    labels = (arrays.array("labels") if "labels" in keys and chosen != "labels" and arr.ndim
+              else None)
     return arr, None if labels is None else _file_labels(labels, arr.shape[0], path)
 
 

@@ -138,11 +138,13 @@ class Problem:
         """The problem of training ``memories`` (:class:`~xbarmem.memory.base.Memory`, one
         architecture and bias setting) on ``patterns`` ``(T, P, N)`` (one set per memory) or
         ``(P, N)`` (shared); noise from the first memory's chip; ``kind`` and ``counts`` as
-        in :meth:`of`."""
+        in :meth:`of`. The problem's patterns are its own copy (a rule may change them in
+        place: the caller's patterns, and the cues drawn from them, stay as they were)."""
         x = torch.as_tensor(as_real_array(patterns, "patterns", error=PatternError, dtype=None),
                             dtype=torch.float32)
         if x.ndim == 2:
             x = x.expand(len(memories), -1, -1)
+        x = x.clone(memory_format=torch.contiguous_format)
         if x.ndim != 3 or x.shape[0] != len(memories) or not memories:
             raise ConfigError(f"need one pattern set per memory: got patterns "
                               f"{tuple(x.shape)} for {len(memories)} memories")
@@ -333,6 +335,10 @@ def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = T
     finite numbers when ``finite``)."""
     if not isinstance(value, torch.Tensor):
         raise ConfigError(f"{need} (a torch tensor), got {type(value).__name__}")
+    if value.device.type != "cpu":
+        raise ConfigError(f"{need} (a CPU tensor), got a tensor on {value.device}")
+    if finite and (value.dtype == torch.bool or value.is_complex()):
+        raise ConfigError(f"{need} (real numbers), got a {value.dtype} tensor")
     if tuple(value.shape) != shape:
         raise ConfigError(f"{need}, got {tuple(value.shape)}")
     if finite and not bool(torch.isfinite(value).all()):
