@@ -21,7 +21,8 @@ WhereOpt = Annotated[list[str] | None, typer.Option(
     "(result.capacity.0.99), sweep, trial or version; one that no row has is refused. "
     "Repeatable (all must hold).")]
 SweepOpt = Annotated[str | None, typer.Option(
-    "--sweep", metavar="NAME", help="Only this sweep's rows.")]
+    "--sweep", metavar="NAME", help="Only this sweep's rows: those it computed and those it "
+    "found stored by another sweep (same settings), as --where sweep=NAME.")]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results store.",
                                           parser=option_types.input_path)]
 PlotOut = Annotated[Path | None, output_options.out(
@@ -160,6 +161,8 @@ def _value(row: dict, name: str):
 
 
 def _text(value) -> str:
+    if isinstance(value, list):  # (``sweeps``)
+        return ",".join(map(_text, value))
     return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -190,11 +193,15 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
 
 
 def _default_columns(rows: list[dict]) -> tuple[str, ...]:
-    """The default columns, then ``rule_options.KEY`` of every rule option the rows set."""
+    """The default columns (``sweeps`` after ``sweep`` when a row is held by another sweep
+    than the one that computed it), then ``rule_options.KEY`` of every rule option the rows
+    set."""
     options = sorted({f"rule_options.{k}" for r in rows
                       for k in ((r.get("config") or {}).get("rule_options") or {})
                       if k != "seed"})
-    return (*_DEFAULT_COLUMNS, *options)
+    shared = any(r.get("sweeps", [r.get("sweep")]) != [r.get("sweep")] for r in rows)
+    return (_DEFAULT_COLUMNS[0], *(["sweeps"] if shared else []), *_DEFAULT_COLUMNS[1:],
+            *options)
 
 
 def _result_cells(rows: list[dict]) -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from xbarmem.checks import shown
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.store_file import COLUMNS
+from xbarmem.experiments.store_file import FIELDS
 from xbarmem.files import parse_text
 from xbarmem.names import RULE_NAMES
 from xbarmem.spec import AnyOf, ListOf, Maybe, Number, Spec, Table, Text
@@ -22,9 +22,12 @@ _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 def flatten(row: dict[str, Any], lists: bool = True) -> dict[str, Any]:
-    """A stored row as one flat dict: columns, then ``config.*`` and ``result.*`` scalars
-    (nested dicts dotted, lists as JSON text; ``lists=False``: as they are)."""
-    out = {c: row.get(c) for c in COLUMNS}
+    """A stored row as one flat dict: columns and ``sweeps``, then ``config.*`` and
+    ``result.*`` scalars (nested dicts dotted, lists as JSON text; ``lists=False``: as they
+    are)."""
+    out = {c: row.get(c) for c in FIELDS}
+    if lists and isinstance(out.get("sweeps"), list):
+        out["sweeps"] = json.dumps(out["sweeps"])
 
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
@@ -45,8 +48,8 @@ def export_columns(records: list[dict[str, Any]]) -> list[str]:
     for r in records:
         for k in r:
             seen.setdefault(k, None)
-    head = [c for c in COLUMNS if c in seen]
-    return head + sorted(k for k in seen if k not in COLUMNS)
+    head = [c for c in FIELDS if c in seen]
+    return head + sorted(k for k in seen if k not in FIELDS)
 
 
 #: the range of a Parquet (int64) integer column
@@ -104,7 +107,8 @@ def stored_field(name: str) -> str:
 def parse_condition(text: str) -> tuple[str, str, Any]:
     """``"rule=adaptive"`` -> ``("$.rule", "=", "adaptive")``. A field is a config key (dotted
     for nested: ``chip_spec.device.write_noise``), ``result.KEY`` for a result value, or one of
-    the columns ``sweep``, ``trial``, ``version``, ``key``. Operators: = != < <= > >= and ~
+    the columns ``sweep`` (the rows a sweep holds, computed or found stored: as ``--sweep``),
+    ``trial``, ``version``, ``key``. Operators: = != < <= > >= and ~
     (SQL LIKE). Values are read as JSON when they parse (numbers, true/false), else as text;
     an ordered operator needs a number, and NaN / Infinity are refused (nothing stored is)."""
     for op in _OPS:

@@ -21,7 +21,7 @@ from typing import Any
 
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.fields import stored_field
-from xbarmem.experiments.store_file import COLUMNS
+from xbarmem.experiments.store_file import FIELDS
 
 #: result values that describe the run, not its outcome (never averaged by default)
 NOT_METRICS = ("seconds", "threads", "batch", "devices", "networks", "train_steps")
@@ -48,7 +48,7 @@ def _walk(value: Any, path: str) -> Any:
 
 def field(row: dict[str, Any], name: str) -> Any:
     """The value of field ``name`` in a stored row (None when the row does not have it)."""
-    if name in COLUMNS:
+    if name in FIELDS:
         return row.get(name)
     if name.startswith("result."):
         value = _walk(row.get("result", {}), name[len("result."):])

@@ -232,6 +232,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         queue = _queue(specs, db, report)
         # made before the plan is reported: a cluster refused shows no progress first
         executor = make_executor(jobs, workers, scheduler, worker_grace) if queue else None
+        _hold(db, specs)  # (after the executor: nothing recorded when it is refused)
         try:
             if on_plan is not None:
                 on_plan(report.total - report.already, report.already)
@@ -286,6 +287,14 @@ def _queue(specs: list[SweepSpec], db: ResultStore,
         report.sweep_trials[s.name] = s.trials
     queue.sort(key=lambda item: -group_cost(item[1]))  # stable: ties keep plan order
     return queue
+
+
+def _hold(db: ResultStore, specs: list[SweepSpec]) -> None:
+    """Record every sweep of ``specs`` as holding all its trials (:meth:`ResultStore.hold`):
+    those another sweep stored (the same configuration: reused, not computed again), and
+    those stored later by any run, are its rows too."""
+    for spec in specs:
+        db.hold(spec.name, [t.key for t in spec.trials])
 
 
 def _remove_store(path: Path) -> None:

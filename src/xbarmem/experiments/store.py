@@ -25,9 +25,13 @@ row to add and the reading of stored rows in :mod:`~xbarmem.experiments.store_ro
 trials, whether a claim is still held and the table of claims in
 :mod:`~xbarmem.experiments.claims`.
 
-Schema (table ``trials``): ``key`` (SHA-256 of the resolved configuration), ``sweep``,
-``trial`` (evaluate / capacity), ``config`` and ``result`` (JSON text), ``version`` (xbarmem),
-``seconds`` (compute time of the trial), ``finished`` (UTC ISO time), ``host``, ``pid``.
+Schema (table ``trials``): ``key`` (SHA-256 of the resolved configuration), ``sweep`` (the
+sweep that computed it), ``trial`` (evaluate / capacity), ``config`` and ``result`` (JSON text),
+``version`` (xbarmem), ``seconds`` (compute time of the trial), ``finished`` (UTC ISO time),
+``host``, ``pid``. Table ``sweep_trials`` (``sweep``, ``key``): the sweeps that hold a trial --
+every sweep that planned it, also one that found it stored by another sweep (same
+configuration, same key: it is reused, not computed again). Reads by sweep name go through
+both (a stored row's ``sweeps``).
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.experiments.claims import Claimant, claim_keys, release_claims, renew_claims
 from xbarmem.experiments.fields import export_columns, flatten, typed_columns
 from xbarmem.experiments.store_file import (
-    COLUMNS,
+    FIELDS,
+    MEMBERS,
     check_file,
     create_schema,
     file_verdict,
@@ -62,10 +67,12 @@ from xbarmem.experiments.store_file import (
     write_transaction,
 )
 from xbarmem.experiments.store_rows import (
+    MAX_ROW_TEXT,
     ROW_FIELDS,
     finished_keys,
     row_values,
     rows_of_keys,
+    selected,
     stored_row,
     threads_of_keys,
 )
@@ -157,8 +164,10 @@ class ResultStore:
     def add(self, rows: Iterable[tuple[str, str, dict[str, Any], dict[str, Any],
                                        dict[str, Any]]]) -> int:
         """Insert ``rows`` of finished trials ``(key, sweep, config, result, meta)`` in one
-        transaction; keys already stored are left as they are. ``meta`` may hold ``seconds``,
-        ``host``, ``pid``. Returns the number of rows actually inserted."""
+        transaction; keys already stored are left as they are (the row's ``sweep`` stays the
+        one that stored it first; the sweep of a row given again holds it too, see :meth:`hold`).
+        ``meta`` may hold ``seconds``, ``host``, ``pid``. Returns the number of rows actually
+        inserted."""
         now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         if isinstance(rows, str | bytes | dict) or not isinstance(rows, Iterable):
             raise ArgumentError(f"rows must be a list of {ROW_FIELDS} tuples, got {shown(rows)}")
@@ -170,6 +179,8 @@ class ResultStore:
             self._db.executemany("INSERT OR IGNORE INTO trials VALUES (?,?,?,?,?,?,?,?,?,?)",
                                  values)
             inserted = self._db.total_changes - before
+            self._db.executemany(f"INSERT OR IGNORE INTO {MEMBERS} VALUES (?, ?)",
+                                 [(v[1], v[0]) for v in values])
             self._db.executemany("DELETE FROM claims WHERE key = ?", [(v[0],) for v in values])
         keys = {v[0] for v in values}
         for listener in list(self._listeners):
@@ -183,6 +194,21 @@ class ResultStore:
         propagates to the caller of :meth:`add` (the rows stay stored)."""
         self._listeners.append(check_callback(listener, "listener", optional=False))
         return lambda: self._listeners.remove(listener)
+
+    def hold(self, sweep: str, keys: Sequence[str]) -> None:
+        """Record, in one transaction, that sweep ``sweep`` holds the trials ``keys`` (e.g. all
+        it plans): a trial stored by another sweep (the same configuration) is then among this
+        sweep's rows as well (``rows(sweep=...)``, ``--sweep``), and so is one stored later by
+        any run. The rows themselves are not changed (their ``sweep`` stays the one that
+        computed them)."""
+        check_type(sweep, str, "sweep", "a sweep name (a text)")
+        if not sweep.strip() or len(sweep) > MAX_ROW_TEXT:
+            raise ConfigError(f"sweep must be a non-empty text of at most {MAX_ROW_TEXT} "
+                              f"characters, got {shown(sweep)}")
+        keys = check_texts(keys, "keys", "a list of trial keys")
+        with write_transaction(self._db):
+            self._db.executemany(f"INSERT OR IGNORE INTO {MEMBERS} VALUES (?, ?)",
+                                 [(sweep, k) for k in keys])
 
     # ------------------------------------------------------------------ claims
     def claim(self, keys: Sequence[str], owner: Claimant, lease: float) -> str:
@@ -234,14 +260,18 @@ class ResultStore:
                                     "(SELECT 1 FROM claims)").fetchone()[0]
 
     def sweeps(self) -> dict[str, int]:
-        """Sweep names and their row counts."""
+        """Sweep names and the number of stored rows each holds: those it computed and those
+        it found stored by another sweep (a row two sweeps hold counts in both)."""
         return sweep_counts(self._db)
 
     def rows(self, where: Sequence[str] = (), sweep: str | None = None,
              limit: int | None = None, *, check_rest: bool = False) -> list[dict[str, Any]]:
         """Stored rows as dicts ``{key, sweep, trial, version, seconds, finished, host, pid,
-        config: {...}, result: {...}}``, filtered by ``where`` (see :func:`parse_condition`)
-        and ``sweep``, oldest first. A field no row has, or a sweep the store does not hold,
+        sweeps, config: {...}, result: {...}}``, filtered by ``where`` (see
+        :func:`parse_condition`) and ``sweep``, oldest first. ``sweep`` is the sweep that
+        computed the row, ``sweeps`` every sweep that holds it (in name order); ``sweep=NAME``
+        (and ``where=["sweep=NAME"]``) keeps the rows sweep ``NAME`` holds, computed or found
+        stored. A field no row has, or a sweep the store does not hold,
         raises :class:`ConfigError`. With a ``limit`` and ``check_rest``, the other matching
         rows are checked as :meth:`check_json` does, the conditions read once."""
         check_flag(check_rest, "check_rest")
@@ -267,8 +297,7 @@ class ResultStore:
         if limit is not None:
             limit = check_count(limit, "limit", minimum=0)
         sql += " ORDER BY rowid" + ("" if limit is None else f" LIMIT {limit}")
-        cols = ", ".join(COLUMNS)
-        for rec in self._db.execute(f"SELECT {cols}, config, result FROM trials{sql}", args):
+        for rec in self._db.execute(f"SELECT {selected(self._db)} FROM trials{sql}", args):
             yield stored_row(rec, self.path)
 
     def check_fields(self, names: Sequence[str], what: str, prefix: str = "") -> None:
@@ -280,7 +309,8 @@ class ResultStore:
         check_type(what, str, "what", "a text")
         check_type(prefix, str, "prefix", "a text")
         for name in names:
-            field_sql(self._db, self.path, prefix + name, f"{what} {name}", shown=name)
+            if prefix + name not in FIELDS:  # (``sweeps``: every row has it)
+                field_sql(self._db, self.path, prefix + name, f"{what} {name}", shown=name)
 
     def integrity(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""

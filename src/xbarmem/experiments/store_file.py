@@ -2,7 +2,13 @@
 an existing file is an xbarmem store of this schema (:func:`check_file`: read without changing
 the file or creating files next to it; anything else is refused untouched), creating the
 schema in a file found to be ours or new (:func:`create_schema`), read-only opening and
-retries while SQLite reports the database locked."""
+retries while SQLite reports the database locked.
+
+Versions: a store records its schema version in ``meta`` and one of another version is refused.
+A table added to schema 1 since (``sweep_trials``: which sweeps hold a trial) keeps the version:
+it is created when xbarmem opens the store to write (``CREATE TABLE IF NOT EXISTS``), readers
+take a store without it as one whose rows belong to the sweep that computed them (every store
+written before it), and older xbarmem versions ignore it (they check the tables they know)."""
 
 from __future__ import annotations
 
@@ -23,6 +29,12 @@ from xbarmem.files import as_path
 SCHEMA_VERSION = 1
 #: the columns of table ``trials`` a row holds besides its ``config`` and ``result`` JSON
 COLUMNS = ("key", "sweep", "trial", "version", "seconds", "finished", "host", "pid")
+#: the fields a row read back holds besides its ``config`` and ``result``: the columns, then
+#: ``sweeps`` (every sweep that holds the row; ``sweep`` is the one that computed it)
+FIELDS = (*COLUMNS, "sweeps")
+#: the table of the sweeps that hold a trial (``sweep``, ``key``): every sweep that planned it,
+#: the one that computed it or one that found it stored (a row's own ``sweep`` is the first)
+MEMBERS = "sweep_trials"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
     key TEXT PRIMARY KEY,
@@ -45,6 +57,12 @@ CREATE TABLE IF NOT EXISTS claims (
     pid INTEGER NOT NULL,
     expires REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sweep_trials (
+    sweep TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (sweep, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sweep_trials_key ON sweep_trials (key);
 """
 
 
@@ -156,6 +174,13 @@ def _tables_read(path: Path, **flags: str) -> dict[str, Any]:
         return store_tables(db)
     finally:
         db.close()
+
+
+def has_members(db: sqlite3.Connection) -> bool:
+    """Whether the store of ``db`` has the table :data:`MEMBERS` (stores written before it
+    do not; a read-only connection never adds it)."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      (MEMBERS,)).fetchone() is not None
 
 
 def file_verdict(path: Path, found: dict[str, Any]) -> str:

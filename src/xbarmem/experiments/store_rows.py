@@ -2,9 +2,9 @@
 
 :func:`row_values` checks and converts a ``(key, sweep, config, result, meta)`` row for
 :meth:`~xbarmem.experiments.store.ResultStore.add`; :func:`stored_row` reads a stored row (its
-config and result by :func:`~xbarmem.experiments.fields.read_payloads`), and
-:func:`row_error` is the error naming the store and the row that cannot be read;
-:func:`finished_keys` and :func:`rows_of_keys` look rows up by their keys.
+config and result by :func:`~xbarmem.experiments.fields.read_payloads`, with the sweeps that
+hold it: :func:`selected`), and :func:`row_error` is the error naming the store and the row
+that cannot be read; :func:`finished_keys` and :func:`rows_of_keys` look rows up by their keys.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from xbarmem.checks import check_texts, check_type, is_bool, shown
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.experiments.fields import read_payloads
-from xbarmem.experiments.store_file import COLUMNS
+from xbarmem.experiments.store_file import COLUMNS, MEMBERS, has_members
 from xbarmem.spec import Number
 
 ROW_FIELDS = "(key, sweep, config, result, meta)"
@@ -65,11 +65,25 @@ def row_values(row: Any, where: str, now: str) -> tuple:
             None if pid is None else int(pid))
 
 
+def selected(db: sqlite3.Connection) -> str:
+    """What a read of table ``trials`` selects for :func:`stored_row`: the columns, the
+    sweeps that hold the row (a JSON list in name order: the one that computed it, and those
+    of :data:`~xbarmem.experiments.store_file.MEMBERS`, when the store has that table), its
+    config and result."""
+    held = (f"SELECT trials.sweep AS s UNION SELECT m.sweep FROM {MEMBERS} m "
+            f"WHERE m.key = trials.key" if has_members(db) else "SELECT trials.sweep AS s")
+    sweeps = f"(SELECT json_group_array(s) FROM ({held} ORDER BY 1))"
+    return f"{', '.join(f'trials.{c}' for c in COLUMNS)}, {sweeps}, config, result"
+
+
 def stored_row(rec: tuple, path: Path) -> dict[str, Any]:
-    """A stored row as a dict, its config and result read by
-    :func:`~xbarmem.experiments.fields.read_payloads`; :class:`FileFormatError` naming the
-    store, the row (key, trial kind, sweep) and the field otherwise."""
+    """A stored row (:func:`selected`; without ``sweeps``: the sweep that computed it) as a
+    dict, its config and result read by :func:`~xbarmem.experiments.fields.read_payloads`;
+    :class:`FileFormatError` naming the store, the row (key, trial kind, sweep) and the field
+    otherwise."""
     row = dict(zip(COLUMNS, rec[: len(COLUMNS)], strict=True))
+    held = rec[len(COLUMNS)] if len(rec) == len(COLUMNS) + 3 else None
+    row["sweeps"] = [row["sweep"]] if held is None else json.loads(held)
     try:
         row["config"], row["result"] = read_payloads(row["trial"], rec[-2], rec[-1])
     except ConfigError as exc:
@@ -117,11 +131,11 @@ def rows_of_keys(db: sqlite3.Connection, path: Path, keys: Sequence[str]
     connection ``db``; unknown keys are skipped."""
     out: list[dict[str, Any]] = []
     keys = check_texts(keys, "keys", "a list of trial keys")
-    cols = ", ".join(COLUMNS)
+    cols = selected(db)
     for i in range(0, len(keys), 500):
         chunk = keys[i:i + 500]
         marks = ",".join("?" * len(chunk))
-        for rec in db.execute(f"SELECT {cols}, config, result FROM trials WHERE key "
+        for rec in db.execute(f"SELECT {cols} FROM trials WHERE key "
                               f"IN ({marks}) ORDER BY rowid", chunk):
             out.append(stored_row(rec, path))
     return out

@@ -3,6 +3,11 @@ path of a config or result key that some row has, with the closest known field s
 none has it), ``--sweep`` and the ``--where`` conditions as one clause, and the check that the
 rows a clause reads hold JSON SQLite can read (``json_extract`` reads malformed JSON as NULL).
 
+A sweep's rows are the trials it holds (:func:`held_sql`): those it computed (the row's own
+``sweep``) and those it planned and found stored by another sweep (table
+:data:`~xbarmem.experiments.store_file.MEMBERS`); ``--sweep NAME``, ``--where sweep=NAME`` and
+the counts of :func:`sweep_counts` all read them so.
+
 Every function takes the store's connection ``db`` and its ``path`` (named in errors);
 :class:`~xbarmem.experiments.store.ResultStore` calls them.
 """
@@ -19,13 +24,34 @@ from typing import Any
 from xbarmem.checks import check_texts, check_type
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.fields import flatten, json_paths, parse_condition
-from xbarmem.experiments.store_file import COLUMNS
-from xbarmem.experiments.store_rows import row_error, rows_of_keys, stored_row
+from xbarmem.experiments.store_file import COLUMNS, MEMBERS, has_members
+from xbarmem.experiments.store_rows import row_error, rows_of_keys, selected, stored_row
 
 
 def sweep_counts(db: sqlite3.Connection) -> dict[str, int]:
-    """Sweep names and their row counts."""
-    return dict(db.execute("SELECT sweep, COUNT(*) FROM trials GROUP BY sweep ORDER BY sweep"))
+    """Sweep names and the number of stored rows each holds (:func:`held_sql`: a row two
+    sweeps hold counts in both)."""
+    if not has_members(db):
+        return dict(db.execute("SELECT sweep, COUNT(*) FROM trials GROUP BY sweep "
+                               "ORDER BY sweep"))
+    return dict(db.execute(
+        f"SELECT s, COUNT(*) FROM (SELECT sweep AS s, key FROM trials UNION SELECT m.sweep, "
+        f"m.key FROM {MEMBERS} m JOIN trials t ON t.key = m.key) GROUP BY s ORDER BY s"))
+
+
+def held_sql(db: sqlite3.Connection, op: str, name: Any) -> tuple[str, list[Any]]:
+    """The condition (and its arguments) of the rows held by a sweep whose name is ``op``
+    ``name`` (``=``, ``~`` for LIKE, ``<`` ...): the sweep that computed the row, or one of
+    those that planned it (:data:`~xbarmem.experiments.store_file.MEMBERS`); ``!=``: no sweep
+    named ``name`` holds it."""
+    sql_op = {"~": "LIKE", "!=": "="}.get(op, op)
+    if has_members(db):
+        part = (f"(sweep {sql_op} ? OR key IN (SELECT m.key FROM {MEMBERS} m WHERE m.sweep "
+                f"{sql_op} ?))")
+        args = [name, name]
+    else:
+        part, args = f"sweep {sql_op} ?", [name]
+    return (f"NOT {part}" if op == "!=" else part), args
 
 
 def field_sql(db: sqlite3.Connection, path: Path, field: str, what: str,
@@ -35,6 +61,9 @@ def field_sql(db: sqlite3.Connection, path: Path, field: str, what: str,
     has; :class:`ConfigError` when no row has it."""
     if field in COLUMNS:
         return field, []
+    if field == "sweeps":
+        raise ConfigError(f"{what}: sweeps lists the sweeps that hold a row; keep those of one "
+                          f"with --sweep NAME or --where sweep=NAME")
     column, json_path = (("result", field[len("result."):]) if field.startswith("result.")
                          else ("config", field.removeprefix("config.")))
     expr = f"json_extract(CASE WHEN json_valid({column}) THEN {column} END, ?)"
@@ -81,14 +110,22 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
         if names and sweep not in names:
             raise ConfigError(f"--sweep {sweep}: no such sweep in {path} (its sweeps: "
                               f"{', '.join(names)})")
-        parts.append("sweep = ?")
-        args.append(sweep)
-        plain, plain_args = ["sweep = ?"], [sweep]
+        part, part_args = held_sql(db, "=", sweep)
+        parts.append(part)
+        args += part_args
+        plain, plain_args = [part], list(part_args)
     for text in conditions:
         field, op, value = parse_condition(text)
-        lhs, lhs_args = field_sql(db, path, field, f"--where {text!r}")
         if isinstance(value, (list, dict)):
             value = json.dumps(value, separators=(",", ":"))
+        if field == "sweep":  # the rows a sweep holds, as --sweep
+            part, part_args = held_sql(db, op, value)
+            parts.append(part)
+            args += part_args
+            plain.append(part)
+            plain_args += part_args
+            continue
+        lhs, lhs_args = field_sql(db, path, field, f"--where {text!r}")
         part = f"{lhs} {'LIKE' if op == '~' else op} ?"
         if lhs in COLUMNS:
             plain.append(part)
@@ -112,7 +149,7 @@ def check_readable(db: sqlite3.Connection, path: Path, columns: set[str], parts:
         return
     bad = " OR ".join(f"NOT json_valid({c})" for c in sorted(columns))
     rec = db.execute(
-        f"SELECT {', '.join(COLUMNS)}, config, result FROM trials WHERE "
+        f"SELECT {selected(db)} FROM trials WHERE "
         f"{' AND '.join([*parts, f'({bad})'])} ORDER BY rowid LIMIT 1", args).fetchone()
     if rec is not None:
         stored_row(rec, path)  # refuses it, naming the field
@@ -126,7 +163,7 @@ def check_json(db: sqlite3.Connection, path: Path, sql: str, args: list[Any]) ->
     ``result`` is not JSON SQLite can read, checked in SQLite without decoding the rows."""
     bad = "(NOT json_valid(config) OR NOT json_valid(result))"
     sql = f"{sql} AND {bad}" if sql else f" WHERE {bad}"
-    rec = db.execute(f"SELECT {', '.join(COLUMNS)}, config, result FROM trials{sql} "
-                     "ORDER BY rowid LIMIT 1", args).fetchone()
+    rec = db.execute(f"SELECT {selected(db)} FROM trials{sql} ORDER BY rowid LIMIT 1",
+                     args).fetchone()
     if rec is not None:
         stored_row(rec, path)  # refuses it, naming the field
