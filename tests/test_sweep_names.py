@@ -219,3 +219,17 @@ def test_the_api_records_the_sweeps_that_hold_a_row(tmp_path):
             db.hold("c", "k1")
         with pytest.raises(ConfigError, match="sweeps lists the sweeps that hold a row"):
             db.rows(["sweeps=a"])
+
+
+def test_a_sweep_into_a_store_open_read_only_is_refused_naming_it(tmp_path):
+    """It would write (its rows, the sweeps that hold them): refused before any work, also
+    when every trial is stored, instead of SQLite's "attempt to write a readonly database"."""
+    files = _files(tmp_path, c1=("hebb",), c2=("hebb",))
+    store = tmp_path / "s.sqlite"
+    run_sweep(load_sweep(files["c1"]), store)
+    with ResultStore(store, readonly=True) as db:
+        for name in ("c1", "c2"):
+            with pytest.raises(ConfigError, match="s.sqlite is open read-only: a sweep writes"):
+                run_sweep(load_sweep(files[name]), db)
+    with ResultStore(store, readonly=True) as db:
+        assert db.sweeps() == {"c1": 1}

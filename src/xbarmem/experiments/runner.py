@@ -220,8 +220,8 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     check_executor(jobs, workers, scheduler, worker_grace)
     specs, threads = _checked(spec, threads, on_plan=on_plan, on_progress=on_progress,
                               on_work=on_work, on_failure=on_failure)
-    own = not isinstance(store, ResultStore)
-    path = None if isinstance(store, ResultStore) else as_path(store, "store")
+    path = _store_path(store)  # None: an open ResultStore (refused when read-only)
+    own = path is not None
     if scheduler:  # before the store is opened (or created)
         check_scheduler(scheduler)
     made = path is not None and not path.exists()  # this run creates the store file
@@ -269,6 +269,18 @@ def _checked(spec: Any, threads: Any, **callbacks: Any) -> tuple[list[SweepSpec]
         check_type(one, SweepSpec, "spec", "a SweepSpec (from load_sweep or parse_sweep) or a "
                    "list of them")
     return specs, threads
+
+
+def _store_path(store: ResultStore | str | Path) -> Path | None:
+    """The path of a store given as one, None for an open :class:`ResultStore`; one opened
+    ``readonly`` is refused (:class:`ConfigError`): a run writes its rows and the sweeps that
+    hold them."""
+    if not isinstance(store, ResultStore):
+        return as_path(store, "store")
+    if store.readonly:
+        raise ConfigError(f"store {store.path} is open read-only: a sweep writes to it (open "
+                          f"it as ResultStore(path), or give its path)")
+    return None
 
 
 def _queue(specs: list[SweepSpec], db: ResultStore,
