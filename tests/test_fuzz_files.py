@@ -207,6 +207,14 @@ def test_fuzz_model_conductance_values(run_cli, tmp_path, model, cues, name, val
 
 
 # ------------------------------------------------------------------------------------ patterns
+def _written(path: Path, buf: io.BytesIO, fmt: str) -> Path:
+    """``buf``'s bytes written to ``path + fmt`` (gzip'd when ``fmt`` ends in ``.gz``)."""
+    raw = buf.getvalue()
+    path = path.with_name(path.name + fmt)
+    path.write_bytes(gzip.compress(raw) if fmt.endswith(".gz") else raw)
+    return path
+
+
 def _save_array(path: Path, array: np.ndarray, fmt: str) -> Path:
     buf = io.BytesIO()
     if fmt.startswith(".npz"):
@@ -217,10 +225,7 @@ def _save_array(path: Path, array: np.ndarray, fmt: str) -> Path:
             np.savetxt(buf, rows.astype(np.float64), delimiter=",")
     else:
         np.save(buf, array)
-    raw = buf.getvalue()
-    path = path.with_name(path.name + fmt)
-    path.write_bytes(gzip.compress(raw) if fmt.endswith(".gz") else raw)
-    return path
+    return _written(path, buf, fmt)
 
 
 @FUZZ
@@ -266,10 +271,7 @@ def _save_stack(path: Path, array: np.ndarray, fmt: str, labels: int | None) -> 
                   + array.tobytes())
     else:
         np.save(buf, array)
-    raw = buf.getvalue()
-    path = path.with_name(path.name + fmt)
-    path.write_bytes(gzip.compress(raw) if fmt.endswith(".gz") else raw)
-    return path
+    return _written(path, buf, fmt)
 
 
 @FUZZ
