@@ -137,6 +137,26 @@ def folder_member(folder: str | Path, name: str, what: str = "file") -> Path:
     return path
 
 
+def check_outputs_in(folder: Path, names: list[str], what: str, *,
+                     error: type[XbarmemError] = FileFormatError) -> None:
+    """Refuse, before any work, a folder (already checked by :func:`output_folder`) in which
+    a file the caller writes by its own name (``names``) cannot be written: a folder of that
+    name, or a file or folder without write permission (:func:`output_file`'s rule), as
+    ``error`` ``cannot write the {what} in {folder}: {name} ...``; in a folder still to be
+    created, nothing. The API's counterpart of the command line's one check
+    (``xbarmem.cli.paths.check_members``)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    for name in names:
+        path = folder / name
+        why = ("is a folder" if path.is_dir() else "cannot be replaced (no permission)" if (
+            not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)))
+            else "")
+        if why:
+            raise error(f"cannot write the {what} in {folder}: {name} {why}")
+
+
 def check_members_writable(folder: Path, names: list[str], what: str, *,
                            error: type[XbarmemError] = FileFormatError) -> None:
     """Refuse, before anything is written, a folder in which one of the files ``names`` that

@@ -14,6 +14,7 @@ from xbarmem.cli import (
     hardware_options,
     old_options,
     output_options,
+    paths,
     recall_options,
     run_options,
 )
@@ -54,7 +55,9 @@ def demo(
     # 10 digits of N = 64, each rule on each of 2 fault models and `trials` chips
     given.check_request(64, networks=2 * len(rules) * trials, cues=2 * len(rules) * trials * 10 *
                     probes)
-    from xbarmem.experiments.demo import run_demo  # (matplotlib: only once checked)
+    from xbarmem.experiments.demo import FIGURE, run_demo  # (matplotlib: only once checked)
+
+    paths.check_members(out_dir, [FIGURE])  # (before any work)
 
     results = _run(run_demo, dict(faults=faults, flip=level, probes=probes, chips=trials,
                                   seed=seed, out_dir=out_dir, rules=rules, data=data),

@@ -52,7 +52,7 @@ def export_cmd(
 ) -> None:
     activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
-    from xbarmem.deploy.export import export_memory
+    from xbarmem.deploy.export import export_memory, export_names
     from xbarmem.memory.io import load_model
 
     if mode not in ("sync", "async"):
@@ -60,6 +60,7 @@ def export_cmd(
     if activation not in (None, "sign", "tanh"):
         raise ConfigError(f"--activation must be sign or tanh, got {activation!r}")
     memory, stored = load_model(model)  # patterns, when saved, go into the manifest
+    paths.check_members(out_dir, export_names(memory))
     manifest = export_memory(memory, out_dir, patterns=stored, mode=mode, activation=activation,
                              max_iterations=max_iterations, source=str(model))
     _say_removed(out_dir, manifest)
@@ -195,6 +196,7 @@ def _check_export_dir(memory, export_dir: Path | None, out_path: Path | None,
 
     for name in export_names(memory):
         paths.check_distinct({"--export": export_dir / name, "--out": out_path}, inputs)
+    paths.check_members(export_dir, export_names(memory), "--export")
     check_members_writable(export_dir, export_names(memory), "export", error=ConfigError)
 
 

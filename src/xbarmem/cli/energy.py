@@ -86,6 +86,8 @@ Calibrate = Annotated[bool, typer.Option(
 EnergyLevel = Annotated[float | None, recall_options.level("0.1", flips_only=True)]
 #: the file of a calibrated circuit that ``--calibrate`` writes into ``--out``
 CALIBRATED = "circuit-calibrated.toml"
+#: the figure and table ``--sizes`` writes into ``--out``
+SIZES_FILES = ("energy-vs-n.png", "energy-vs-n.json")
 EnergyOut = Annotated[Path, output_options.out(
     "folder for PNG, JSON and TOML files (with --sizes or --calibrate)", folder=True, lazy=True)]
 EnergyHidden = Annotated[str | None, typer.Option(
@@ -179,6 +181,8 @@ def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> Non
     in it, which must not be the input ``--circuit``."""
     if sizes or calibrate:
         paths.check_output(out_dir, folder=True)
+        paths.check_members(out_dir, [*(SIZES_FILES if sizes else ()),
+                                      *([CALIBRATED] if calibrate else [])])
     if calibrate and circuit not in circuit_names():
         paths.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
                          {"--circuit": Path(circuit)})
@@ -337,8 +341,8 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
                                                             detail=f"N={n} done"),
                               beside=None if spec.name == FITTED_CIRCUIT else FITTED_CIRCUIT)
     out_dir.mkdir(parents=True, exist_ok=True)
-    png = save_figure(ratios_plot(sweep), out_dir / "energy-vs-n.png")
-    table_path = out_dir / "energy-vs-n.json"
+    png = save_figure(ratios_plot(sweep), out_dir / SIZES_FILES[0])
+    table_path = out_dir / SIZES_FILES[1]
     sweep["files"] = {"png": str(png), "json": str(table_path)}
     sweep["threads"] = threads
     write_file(table_path, dumps(sweep, indent=2) + "\n")

@@ -287,7 +287,9 @@ def reproduce_cmd(
 
         check_products(products)
     _check_scheduler(scheduler)  # before the folder and the store are made
+    from xbarmem.experiments.reproduce import output_names
 
+    paths.check_members(out_dir, output_names(store is not None))
     store_path = store or out_dir / "results.sqlite"
     # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for
     # one holding trials that is known only once the sweeps are planned, so its workers start then

@@ -20,7 +20,7 @@ from xbarmem.checks import check_callback, check_choice, check_count, check_text
 from xbarmem.data.builtin import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, check_distinct, compare_rules
-from xbarmem.files import output_folder
+from xbarmem.files import check_outputs_in, output_folder
 from xbarmem.hardware.chip import ChipSpec, load_preset
 from xbarmem.learning.classic import get_rule, rule_names
 from xbarmem.viz.figures import recall_grid
@@ -33,6 +33,10 @@ DEMO_DATA = {
     "mnist-crop24": lambda: load_mnist(side=8, kind="binary", one_per_class=True, crop=24),
     "digits": lambda: load_digits(kind="binary", one_per_class=True),
 }
+
+
+#: the figure :func:`run_demo` writes into its folder
+FIGURE = "demo-recall.png"
 
 
 def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips: int = 3,
@@ -81,7 +85,7 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     figure = save_figure(recall_grid(
         patterns.patterns, grid_cues, patterns.image_shape, grid_rows,  # type: ignore[arg-type]
         title=f"{fault_models[0]} fault model, {faults:.0%} stuck, {flip:.0%} flips "
-              f"(chip 0)"), out_dir / "demo-recall.png")
+              f"(chip 0)"), out_dir / FIGURE)
     results["settings"] = {
         "data": data, "patterns": patterns.name, "n_patterns": patterns.n_patterns,
         "labels": patterns.labels.tolist(),  # type: ignore[union-attr]
@@ -116,4 +120,6 @@ def _checked(data, out_dir, rules, fault_models, faults, chips, progress, train_
     for model in models:
         check_choice(model, FAULT_MODEL_PRESETS, "fault_models")
     chip_of = {m: load_preset(FAULT_MODEL_PRESETS[m]).with_faults(faults) for m in models}
-    return output_folder(out_dir, "demo figure"), rules, chip_of
+    folder = output_folder(out_dir, "demo figure")
+    check_outputs_in(folder, [FIGURE], "demo figure", error=ConfigError)
+    return folder, rules, chip_of

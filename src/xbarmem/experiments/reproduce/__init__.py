@@ -70,7 +70,7 @@ from xbarmem.experiments.reproduce.scaling import SCALING_CHECKS, Scaling, Scali
 from xbarmem.experiments.reproduce.variation import Variation
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec
-from xbarmem.files import as_path, output_folder, write_file
+from xbarmem.files import as_path, check_outputs_in, output_folder, write_file
 from xbarmem.names import RECIPES
 
 __all__ = [
@@ -79,9 +79,9 @@ __all__ = [
     "PAPER_FAULTS", "PAPER_PATTERNS", "PAPER_VARIATION", "POINT_RULE", "PRIMARY_DATA",
     "SCALING_CHECKS", "SELECTION_VALUES", "TOLERANCE", "VARIATION_GOALS", "VARIATION_RECIPES",
     "VERDICTS", "Capacity", "Context", "Correlation", "Energy", "Experiment", "FaultTolerance",
-    "Patterns", "Scaling", "ScalingCheck", "Section", "Training", "Variation", "point_passes",
-    "products_text", "quick_note", "recipe_text", "reproduce", "summary_table", "verdict_lines",
-    "verdict_of",
+    "Patterns", "Scaling", "ScalingCheck", "Section", "Training", "Variation", "output_names",
+    "point_passes", "products_text", "quick_note", "recipe_text", "reproduce", "summary_table",
+    "verdict_lines", "verdict_of",
 ]
 
 EXPERIMENTS: list[Experiment] = [FaultTolerance(), Capacity(), Patterns(), Variation(),
@@ -166,6 +166,19 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
         TRAINING.reset(token)
 
 
+#: the report, and the results store when no other is given, in the report's folder
+REPORT, STORE = "report.md", "results.sqlite"
+
+
+def output_names(store: bool = False, experiments: Sequence[Experiment] | None = None
+                 ) -> list[str]:
+    """Every file :func:`reproduce` may write into its folder, by name: the report, the
+    store (unless ``store``: another is given) and each experiment's figures and caches
+    (:meth:`Experiment.outputs`), checked before any work."""
+    exps = EXPERIMENTS if experiments is None else experiments
+    return [REPORT, *([] if store else [STORE]), *(n for e in exps for n in e.outputs())]
+
+
 def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
     """:func:`reproduce`'s arguments checked before anything is written: ``(out_dir,
     store)`` as paths; :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError` naming
@@ -183,7 +196,10 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
             raise ConfigError(f"experiments must hold at least one Experiment of EXPERIMENTS "
                               f"({names}; None: all of them), got {shown(experiments)}")
     out = output_folder(out_dir, "report")
-    return out, None if store is None else as_path(store, "store")
+    store = None if store is None else as_path(store, "store")
+    check_outputs_in(out, output_names(store is not None, experiments), "report",
+                     error=ConfigError)
+    return out, store
 
 
 def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[str, Any]:
@@ -196,7 +212,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     ready = [e for e in exps if e.available()]
     sweeps = {e.key: e.sweeps(quick) for e in ready}
     specs = [s for e in ready for s in sweeps[e.key]]
-    store_path = Path(store) if store else out_dir / "results.sqlite"
+    store_path = Path(store) if store else out_dir / STORE
     with ResultStore(store_path) as db:
         check_threads(db, specs, threads)  # before the first line: rows of another count
         log(f"reproduce ({'quick' if quick else 'full'}): {sum(len(s.trials) for s in specs)} "
@@ -226,7 +242,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     table_text = summary_table(sections)
     text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready)
                      + [s.markdown() for s in sections])
-    path = out_dir / "report.md"
+    path = out_dir / REPORT
     write_file(path, text)
     return {"path": str(path), "table": table_text, "seconds": seconds,
             "verdicts": {s.key: s.verdict for s in sections},

@@ -50,6 +50,12 @@ class Capacity(Experiment):
             adaptive = [*range(2, 14, 2), *range(14, 29), 30, 32, 36]
         return {"pinv": list(range(1, 17)), "adaptive": adaptive}
 
+    def figure(self, level: float) -> str:
+        return f"b-capacity-{int(level * 100)}pct-flips.png"
+
+    def outputs(self) -> list[str]:
+        return [self.figure(level) for level in self.levels]
+
     def sweeps(self, quick):
         return [sweep_spec(self.name(quick, "capacity"), {
             "sweep": {"trial": "capacity", "seeds": self.seeds(quick)},
@@ -70,7 +76,7 @@ class Capacity(Experiment):
             at = sorted((r for r in rows if r["config"]["level"] == level),
                         key=lambda r: r["config"]["seed"])
             self.level_table(sec, level, at, held, missed, checks)
-            fig = f"b-capacity-{int(level * 100)}pct-flips.png"
+            fig = self.figure(level)
             if at:
                 write_figure(ctx.out_dir / fig, at, "patterns", thresholds=self.thresholds,
                           title=f"50% weight faults, N = 64, {PRIMARY_DATA}, {level:.0%} flips")

@@ -20,6 +20,11 @@ from xbarmem.files import write_file
 
 class Energy(Experiment):
     key = "f"
+    #: the measurement kept beside the report (not a sweep trial kind)
+    CACHE = "f-energy.json"
+
+    def outputs(self) -> list[str]:
+        return [self.CACHE]
 
     @staticmethod
     def sizes(quick: bool) -> list[int]:
@@ -63,7 +68,7 @@ class Energy(Experiment):
         from xbarmem.energy.measure import energy_report, measure, measure_sizes
 
         sec = Section(self.key, self.title, self.claim)
-        cache = ctx.out_dir / "f-energy.json"
+        cache = ctx.out_dir / self.CACHE
         if cache.is_file():
             data = _cached(cache)
         else:  # not a sweep trial kind: measured here once and kept beside the report

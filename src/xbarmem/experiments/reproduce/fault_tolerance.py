@@ -47,6 +47,12 @@ class FaultTolerance(Experiment):
             return 2 if quick else 5
         return 12 if quick else 30
 
+    def figure(self, data: str) -> str:
+        return f"a-faults-{data}.png"
+
+    def outputs(self) -> list[str]:
+        return [self.figure(data) for data in self.datasets]
+
     def sweeps(self, quick):
         classic = [r for r in rule_names() if r != "adaptive"]
         return [sweep_spec(self.name(quick, f"{data}-{part}"), {
@@ -110,7 +116,7 @@ class FaultTolerance(Experiment):
             sec.body += [f"### {self.labels[data]}", ""] + self.rule_table(ctx, groups)
             self.check(sec, data, groups)
             if rows:
-                fig = f"a-faults-{data}.png"
+                fig = self.figure(data)
                 ref = {f"paper {rule}": (list(PAPER_FAULTS), [PAPER_FAULTS[f][rule]
                                                               for f in PAPER_FAULTS])
                        for rule in self.paper_rules}

@@ -31,6 +31,11 @@ class Patterns(Experiment):
     #: subsets): where the paper's points sit between two flip rates
     OTHER_LEVEL = 0.05
 
+    FIGURE = "c-patterns.png"
+
+    def outputs(self) -> list[str]:
+        return [self.FIGURE]
+
     def sweeps(self, quick):
         def base(level: float, thresholds: list[float]) -> dict[str, Any]:
             return {"data": PRIMARY_DATA, "n_neurons": 64, "fault_rate": 0.0,
@@ -112,7 +117,7 @@ class Patterns(Experiment):
             at_least=lambda paper: paper == 0.99)
         other = ctx.rows(self.name(ctx.quick, "other-level"))
         sec.reasons += self.level_reason(measured, lambda p: cosines_at(other, "pinv", p))
-        reference_figure(ctx, sec, rows, "patterns", "c-patterns.png", PAPER_PATTERNS,
+        reference_figure(ctx, sec, rows, "patterns", self.FIGURE, PAPER_PATTERNS,
                          f"no faults, N = 64, {PRIMARY_DATA}, 10% flips")
         sec.settings = (f"`paper-sim` chip without faults, N = 64, random subsets of the first "
                         f"1000 bundled 8x8 MNIST digits ({PRIMARY_DATA}; fresh per seed and "

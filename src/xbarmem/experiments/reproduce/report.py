@@ -387,6 +387,11 @@ class Experiment:
         return (f"reproduce-{'quick' if quick else 'full'}{TRAINING.get().suffix(self.large)}-"
                 f"{self.key}-{what}")
 
+    def outputs(self) -> list[str]:
+        """The files its section may write into the report's folder (figures, caches), by
+        name: checked before any work (:func:`~xbarmem.experiments.reproduce.output_names`)."""
+        return []
+
     def extra_commands(self, quick: bool) -> list[str]:
         """Commands besides ``reproduce`` and ``results`` that measure this claim."""
         return []

@@ -120,6 +120,11 @@ class Scaling(Experiment):
             "rule_options": {"adaptive": {**self.OPTIONS[kind], **dict(options)}}},
             large=self.large)
 
+    FIGURE = "e-scaling.png"
+
+    def outputs(self) -> list[str]:
+        return [self.FIGURE]
+
     def sweeps(self, quick):
         out = [self._sweep(name, kind, sizes, seeds) for kind in self.kinds(quick)
                for name, sizes, seeds in self.parts(quick, kind)]
@@ -263,7 +268,7 @@ class Scaling(Experiment):
                          "one seed, and checks of the binary exponent's hidden width, "
                          "threshold and training budget."]
         if rows_all:
-            fig = "e-scaling.png"
+            fig = self.FIGURE
             paper = ", ".join(f"{k} {v}" for k, v in PAPER_EXPONENTS.items())
             write_figure(ctx.out_dir / fig, rows_all, "capacity",
                          title=f"multilayer N -> H -> N (H = N), capacity at threshold {t}\n"

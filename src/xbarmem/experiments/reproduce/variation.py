@@ -38,6 +38,11 @@ class Variation(Experiment):
             return [0.0, 0.1, 0.18, 0.22, 0.24, 0.3, 0.35, 0.4]
         return [round(0.02 * i, 2) for i in range(21)]
 
+    FIGURE = "d-variation.png"
+
+    def outputs(self) -> list[str]:
+        return [self.FIGURE]
+
     def sweeps(self, quick):
         values = self.values(quick)
         grids = [{"rule": ["adaptive", "pinv"], "variation": values}]
@@ -108,7 +113,7 @@ class Variation(Experiment):
                         "v = 0.")
         sec.body += self.explanation()
         # the paper's hardware-adaptive points in the colour of the recipe judged against them
-        reference_figure(ctx, sec, rows, "variation", "d-variation.png", judged,
+        reference_figure(ctx, sec, rows, "variation", self.FIGURE, judged,
                          f"10 digits, no faults, N = 64, 10% flips\npaper (hollow) judged "
                          f"against '{JUDGED_RECIPE}' and pinv")
         sec.settings = (f"`paper-sim` chip without faults; after training, Gaussian noise of std "
