@@ -215,20 +215,65 @@ def test_the_source_is_read_once(tmp_path, monkeypatch):
     assert sized_source("Random") == "random" and sized_source("glyphs") == "glyphs"
 
 
-def test_two_files_differing_after_a_dot_keep_their_own_files(tmp_path, run_cli):
-    """(``set.v1.npy`` and ``set.v2.npy`` were both named ``-set``: the second run overwrote
-    the first's JSON and PNG.)"""
+def _save(path, images) -> None:
+    """``images`` as ``.npy`` bytes (gzipped for a name ending in ``.gz``) at ``path``, or as
+    ``images`` in an ``.npz``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.name.endswith(".npz"):
+        np.savez(path, images=images)
+        return
+    np.save(path.parent / "x.npy", images)
+    raw = (path.parent / "x.npy").read_bytes()
+    (path.parent / "x.npy").unlink()
+    path.write_bytes(gzip.compress(raw) if path.name.endswith(".gz") else raw)
+
+
+def _scaling(run_cli, data, out) -> str:
+    """The lines of ``scaling --data data`` naming results it replaces (``holds the
+    results``)."""
+    code, _, err = run_cli("scaling", "--data", data, "--sizes", "16", *CLI_SEARCH, "--out",
+                           out, "--json")
+    assert code == 0, err
+    return "\n".join(line for line in err.splitlines() if "holds the results" in line)
+
+
+def test_files_differing_after_a_dot_or_in_their_type_keep_their_own_files(tmp_path, run_cli):
+    """(``set.v1.npy`` and ``set.v2.npy`` were both named ``-set``, and so were ``set.npy``
+    and ``set.npz``: the second run overwrote the first's JSON and PNG.) Only ``.npy``, the
+    usual file, is left out of the names."""
     out = tmp_path / "out"
-    for name, images in (("set.v1.npy", _glyphs(40)), ("set.v2.npy.gz", _glyphs(40)[::-1])):
-        np.save(tmp_path / "x.npy", images)
-        raw = (tmp_path / "x.npy").read_bytes()
-        (tmp_path / name).write_bytes(gzip.compress(raw) if name.endswith(".gz") else raw)
-        code, _, err = run_cli("scaling", "--data", tmp_path / name, "--sizes", "16",
-                               *CLI_SEARCH, "--out", out)
-        assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == [
-        f"scaling-single-binary-pinv-set.{v}.{ext}" for v in ("v1", "v2")
-        for ext in ("json", "png")]
+    names = ["set.v1.npy", "set.v2.npy.gz", "set.npy", "set.npz"]
+    for i, name in enumerate(names):
+        _save(tmp_path / name, _glyphs(40)[i:])
+        assert _scaling(run_cli, tmp_path / name, out) == ""
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"scaling-single-binary-pinv-{tag}.{ext}" for tag in ("set.v1", "set.v2.npy.gz",
+                                                               "set", "set.npz")
+        for ext in ("json", "png"))
+    settings = json.loads((out / "scaling-single-binary-pinv-set.npz.json").read_text())[
+        "settings"]
+    assert settings["data"] == "set.npz"
+    assert re.fullmatch(r"\|u1\[37, 28, 28\]:[0-9a-f]{64}", settings["images"])
+
+
+def test_results_of_other_data_replaced_are_named_in_a_warning(tmp_path, run_cli):
+    """The same file name in two folders (or ``a b.npy`` and ``a_b.npy``) still gives one
+    name: the run says, before any work, whose results it replaces; the same file run again
+    says nothing."""
+    out, json_file = tmp_path / "out", tmp_path / "out" / "scaling-single-binary-pinv-a_b.json"
+    _save(tmp_path / "one" / "a b.npy", _glyphs(40))
+    _save(tmp_path / "two" / "a b.npy", _glyphs(41)[1:])
+    _save(tmp_path / "a_b.npy", _glyphs(40))
+    assert _scaling(run_cli, tmp_path / "one" / "a b.npy", out) == ""
+    assert _scaling(run_cli, tmp_path / "one" / "a b.npy", out) == ""
+    err = _scaling(run_cli, tmp_path / "two" / "a b.npy", out)
+    assert err.strip() == (f"warning: {json_file} holds the results of another file named "
+                           "a b.npy (other images: another folder's, or changed since): this "
+                           "run replaces them (JSON and PNG)")
+    err = _scaling(run_cli, tmp_path / "a_b.npy", out)
+    assert err.strip() == (f"warning: {json_file} holds the results of a b.npy, not a_b.npy: "
+                           "this run replaces them (JSON and PNG)")
+    assert json.loads(json_file.read_text())["settings"]["data"] == "a_b.npy"
 
 
 @pytest.mark.parametrize("member", ["json", "png", "checkpoint.json"])

@@ -257,6 +257,15 @@ _OWNER = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:40] or "host"
 SIDE_NAME_BYTES = 120
 
 
+def fingerprint(array: Any) -> str:
+    """``array``'s dtype, shape and SHA-256 of its bytes, as text: a user's patterns or fault
+    map in a checkpoint's key (a file changed since the run was interrupted is another key),
+    a file's images in the results of ``scaling`` (whose earlier results of other data it
+    replaces are named in a warning)."""
+    a = np.ascontiguousarray(array)
+    return f"{a.dtype.str}{list(a.shape)}:{hashlib.sha256(a.tobytes()).hexdigest()}"
+
+
 def side_name(name: str) -> str:
     """``name`` as it appears in the names of the files made beside it (temporary files, lock
     files): itself, or, when longer than :data:`SIDE_NAME_BYTES` bytes, its start and a hash

@@ -42,9 +42,12 @@ from xbarmem.cli.capacity_output import (
     report_capacity,
     say_resumed,
     warn_pool_limit,
+    warn_replacing,
     write_scaling,
 )
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, work_begins
+from xbarmem.data.sources import source_name
+from xbarmem.files import fingerprint
 from xbarmem.hardware.chip import ChipSpec
 
 if TYPE_CHECKING:
@@ -203,18 +206,17 @@ def _checkpoint(path: Path, patterns: PatternSet, spec: ChipSpec, fmap: FaultMap
 
 def _data_tag(source) -> str:
     """What a scaling run's file names add for its data: nothing for MNIST (the default),
-    else ``-`` and the set's name or the file's name without ``.gz`` and its type's suffix
-    (``.npy``, ``.npz``, ``.idx``; other dots kept: ``set.v1.npy`` and ``set.v2.npy`` are two
-    names), characters other than letters, digits, ``.``, ``_`` and ``-`` as ``_``, so that
-    runs on other data into one folder neither overwrite each other's files nor take over
-    each other's checkpoint."""
-    from xbarmem.data.sources import source_name
-
+    else ``-`` and the set's name or the file's name, without its suffix when that is ``.npy``
+    (the usual file: ``my-images.npy`` gives ``-my-images``; ``a.npz``, ``a.npy.gz`` or
+    ``a.idx`` keep theirs, so that ``a.npy`` and ``a.npz`` are two names, as are ``set.v1.npy``
+    and ``set.v2.npy``), characters other than letters, digits, ``.``, ``_`` and ``-`` as
+    ``_``, so that runs on other data into one folder neither overwrite each other's files
+    nor take over each other's checkpoint. Names that still meet (one name in two folders,
+    ``a b.npy`` and ``a_b.npy``): :func:`~xbarmem.cli.capacity_output.warn_replacing`."""
     name = source_name(source)
     if name == "mnist":
         return ""
-    stem = name if isinstance(source, str) else re.sub(
-        r"\.(npy|npz|idx[13]?)$", "", re.sub(r"\.gz$", "", name, flags=re.I), flags=re.I)
+    stem = name if isinstance(source, str) else re.sub(r"\.npy$", "", name, flags=re.I)
     return "-" + re.sub(r"[^A-Za-z0-9._-]", "_", stem or "data")
 
 
@@ -262,10 +264,8 @@ def scaling_cmd(
     width = hidden_rule.width(n_max) if arch == "multilayer" else None
     given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes,
                         pool=pool or 0, hidden=[width] if width else None, chip=spec)
-    stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
-                                       if arch == "multilayer" else f"-{rule}") + _data_tag(source)
+    stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source)
     kept = out_dir / f"{stem}.checkpoint.json"
-    paths.check_members(out_dir, [kept.name, f"{stem}.json", f"{stem}.png"])
     protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
     with _progress() as bar, _resumable(kept):
@@ -277,7 +277,8 @@ def scaling_cmd(
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
     warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
-    res["settings"]["chip"] = spec.to_dict()
+    # (images: what tells another file of the same name, warn_replacing)
+    res["settings"].update(chip=spec.to_dict(), **({} if images is None else {"images": images}))
     res["recalled_means"] = RECALLED
     res["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,6 +291,19 @@ def scaling_cmd(
 
     say_resumed(res["resumed"], kept)
     print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
+
+
+def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule,
+                     source) -> tuple[str, str | None]:
+    """A scaling run's file stem (its settings and :func:`_data_tag`) and its data file's
+    fingerprint (None for a built-in or drawn source), after checking, before any work, the
+    names it writes in ``out_dir`` and warning when it replaces results of other data."""
+    stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
+                                       if arch == "multilayer" else f"-{rule}") + _data_tag(source)
+    paths.check_members(out_dir, [f"{stem}.checkpoint.json", f"{stem}.json", f"{stem}.png"])
+    images = None if isinstance(source, str) else fingerprint(source.images)
+    warn_replacing(out_dir / f"{stem}.json", source_name(source), images)
+    return stem, images
 
 
 @contextlib.contextmanager

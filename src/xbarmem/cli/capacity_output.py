@@ -83,6 +83,33 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
                                                  for p in res.points))
 
 
+def warn_replacing(path: Path, data: str, images: str | None) -> None:
+    """A warning, before any work, when the JSON ``path`` that a scaling run replaces (with its
+    PNG) holds the results of other data: another data name whose file names meet this one's
+    (``a b.npy`` and ``a_b.npy``), or a file of the same name but other images (another
+    folder's, or the file changed since; ``images``: this file's fingerprint, recorded in
+    ``settings.images``). A JSON that cannot be read as one is not judged (the run replaces
+    it as any file)."""
+    import json
+
+    from xbarmem.errors import XbarmemError
+    from xbarmem.files import parse_text, read_text
+
+    if not path.is_file():
+        return
+    try:
+        old = parse_text(json.loads, read_text(path, "scaling results"))["settings"]
+        name, held = str(old["data"]), old.get("images")
+    except (XbarmemError, ValueError, KeyError, TypeError):
+        return
+    if name != data:
+        warn(f"{path} holds the results of {name}, not {data}: this run replaces them (JSON "
+             "and PNG)")
+    elif images is not None and held is not None and held != images:
+        warn(f"{path} holds the results of another file named {name} (other images: another "
+             "folder's, or changed since): this run replaces them (JSON and PNG)")
+
+
 def write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
     """Write the scaling plot and JSON; returns their paths as ``{"json": ..., "png": ...}``."""
     from xbarmem.files import write_file

@@ -19,7 +19,6 @@ anew. One run at a time uses a file: from construction until :meth:`SearchCheckp
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -27,12 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from xbarmem.checks import check_callback, check_type, shown
 from xbarmem.errors import ConfigError, warn
-from xbarmem.files import FileLock, as_path, output_folder, parse_text, write_file
+from xbarmem.files import FileLock, as_path, fingerprint, output_folder, parse_text, write_file
 from xbarmem.jsontext import dumps, plain
 from xbarmem.version import __version__
 
@@ -132,13 +130,6 @@ class SearchCheckpoint:
         process ends), another :class:`SearchCheckpoint` of the same file is refused
         (:class:`~xbarmem.files.FileLock`)."""
         self._lock.release()
-
-
-def fingerprint(array: Any) -> str:
-    """``array``'s dtype, shape and SHA-256 of its bytes, as text: a user's patterns or fault
-    map in a checkpoint's key (a file changed since the run was interrupted is another key)."""
-    a = np.ascontiguousarray(array)
-    return f"{a.dtype.str}{list(a.shape)}:{hashlib.sha256(a.tobytes()).hexdigest()}"
 
 
 def _entry(entry: dict[str, Any], kept_as: int) -> dict[str, Any]:
