@@ -229,8 +229,9 @@ def test_a_backend_breaking_the_protocol_is_named(small_memory):
     with pytest.raises(ConfigError, match=r"^backend 0 \(_Wrong\): matvec\(x\) must return a "
                        r"torch tensor of shape \(3, 16\) in weight units, got ndarray$"):
         BackendMemory(memory, [wrong]).recall(torch.as_tensor(pset.patterns))
-    with pytest.raises(ConfigError, match=r"^backend 0: read_back\(\) must return \(2, 16, 17\)"
-                       r" conductances in siemens, got up to .* \(microsiemens\?\)$"):
+    with pytest.raises(ConfigError, match=r"^backend 0 \(_Wrong\): read_back\(\) must return "
+                       r"\(2, 16, 17\) conductances in siemens \(from 0 to .*\), got .* to .*, "
+                       r"outside the chip window .* S \(microsiemens\?\)$"):
         adapt(memory, [wrong], pset, rounds=0)
 
 

@@ -24,13 +24,14 @@ differential current divided by ``V_read * (g_max - g_min) / w_max`` -- exactly 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
-from xbarmem.checks import ArrayLike, as_real_array, check_seed, check_type
+from xbarmem.checks import ArrayLike, as_real_array, check_seed, check_type, is_bool, shown
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
@@ -327,25 +328,44 @@ class DriverBackend:
 
 # ---------------------------------------------------------------------------------- memory view
 class CheckedReads:
-    """A backend's products as recall uses them, checked against :class:`ChipBackend`:
-    ``matvec`` must return a torch tensor ``(B, n_out)`` and ``read_outputs`` one ``(B,)`` of
-    finite numbers (weight units); anything else raises :class:`ConfigError` naming the backend
-    and what it returned (instead of an error from deep inside recall)."""
+    """A backend as xbarmem calls it, every call checked against :class:`ChipBackend` and
+    refused with :class:`ConfigError` naming the backend and the method (instead of an error
+    from deep inside recall, or a wrong result): ``matvec`` must return a CPU torch tensor
+    ``(B, n_out)`` and ``read_outputs`` one ``(B,)`` of finite real numbers (weight units;
+    given as float32, detached from autograd); ``program`` the count of devices written, an
+    integer >= 0; ``read_back`` float32 or float64 conductances ``(2, n_out, n_rows)`` in
+    siemens (:func:`check_read_back`). What a backend raises goes through unchanged.
 
-    def __init__(self, backend: ChipBackend, index: int) -> None:
-        self.backend, self.index = backend, index
-        self.n_in, self.n_out = backend.n_in, backend.n_out
+    Args:
+        backend: the backend (its ``n_in`` / ``n_out`` checked by :func:`check_backend`).
+        index: its layer, as messages name it.
+        layer: the model's crossbar of that layer (the shape and window of a read-back).
+    """
+
+    def __init__(self, backend: ChipBackend, index: int, layer: Crossbar) -> None:
+        self.backend, self.index, self.layer = backend, index, layer
+        self.n_in, self.n_out = layer.n_in, layer.n_out
+
+    @property
+    def who(self) -> str:
+        """How messages name the backend: ``backend k (ClassName)``."""
+        return f"backend {self.index} ({type(self.backend).__name__})"
+
+    def _need(self, method: str, what: str) -> str:
+        return f"{self.who}: {method} must return {what}"
 
     def _checked(self, out: Any, method: str, shape: tuple[int, ...]) -> torch.Tensor:
-        need = (f"backend {self.index} ({type(self.backend).__name__}): {method} must return a "
-                f"torch tensor of shape {shape} in weight units")
+        need = self._need(method, f"a torch tensor of shape {shape} in weight units")
         if not isinstance(out, torch.Tensor):
             raise ConfigError(f"{need}, got {type(out).__name__}")
+        if out.device.type != "cpu" or out.dtype == torch.bool or out.is_complex():
+            raise ConfigError(f"{need} (real numbers on the CPU), got a {out.dtype} tensor on "
+                              f"{out.device}")
         if tuple(out.shape) != shape:
             raise ConfigError(f"{need}, got {tuple(out.shape)}")
         if not bool(torch.isfinite(out).all()):
             raise ConfigError(f"{need}, got NaN or infinite values")
-        return out
+        return out.detach().to(torch.float32)
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The backend's ``matvec``, checked."""
@@ -357,6 +377,60 @@ class CheckedReads:
         """The backend's ``read_outputs``, checked."""
         return self._checked(self.backend.read_outputs(x, outputs, generator),
                              "read_outputs(x, outputs)", (len(x),))
+
+    def program(self, targets: np.ndarray) -> int:
+        """The backend's ``program``, its count checked (an integer >= 0)."""
+        count = self.backend.program(targets)
+        if is_bool(count) or not isinstance(count, numbers.Integral) or count < 0:
+            raise ConfigError(self._need("program(targets)", "the number of devices written "
+                                         f"(an integer >= 0), got {shown(count)}"))
+        return int(count)
+
+    def read_back(self) -> np.ndarray:
+        """The backend's ``read_back``, checked (:func:`check_read_back`); float64."""
+        return check_read_back(self.backend.read_back(), self.layer, self.who)
+
+
+def check_read_back(read: Any, layer: Crossbar, who: str) -> np.ndarray:
+    """``read`` (what backend ``who`` returned from ``read_back()``) as float64 if it is
+    conductances of ``layer``'s devices ``(2, n_out, n_rows)`` in siemens: an array of float32
+    or float64 (integers, bool and float16 cannot hold siemens), every device read (no NaN:
+    stuck devices too), from 0 to g_max plus a window width of the device (a reading in
+    microsiemens or a current is named as such); else :class:`ConfigError` naming ``who``."""
+    shape = (2, layer.n_out, layer.n_rows)
+    need = f"{who}: read_back() must return {shape} conductances in siemens"
+    arr = as_real_array(read, f"{who}: read_back()", dtype=None)
+    if arr.dtype not in (np.float32, np.float64):
+        raise ConfigError(f"{need} (float32 or float64), got {type(read).__name__} of dtype "
+                          f"{arr.dtype}")
+    if arr.shape != shape:
+        raise ConfigError(f"{need}, got shape {arr.shape}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ConfigError(f"{need}, got NaN or infinite values at {int((~np.isfinite(arr)).sum())}"
+                          f" device(s) (every device needs its reading, stuck ones too)")
+    high, dev = highest_reading(layer.chip.device), layer.chip.device
+    if arr.min() < 0 or arr.max() > high:
+        raise ConfigError(f"{need} (from 0 to {high:.4g}), got {arr.min():.4g} to "
+                          f"{arr.max():.4g}, outside the chip window [{dev.g_min:.4g}, "
+                          f"{dev.g_max:.4g}] S" + (" (microsiemens?)" if arr.max() > high else ""))
+    return arr
+
+
+def check_backend(backend: Any, layer: Crossbar, k: int) -> ChipBackend:
+    """``backend`` if it meets :class:`ChipBackend` for ``layer`` (layer ``k``): every member,
+    and ``n_in`` / ``n_out`` integers equal to the layer's; else :class:`ConfigError`."""
+    if not isinstance(backend, ChipBackend):
+        raise ConfigError(f"backend {k} ({type(backend).__name__}) does not implement "
+                          "ChipBackend (n_in, n_out, program, read_back, matvec, read_outputs)")
+    sizes = (backend.n_in, backend.n_out)
+    if any(is_bool(v) or not isinstance(v, numbers.Integral) for v in sizes):
+        raise ConfigError(f"backend {k} ({type(backend).__name__}): n_in and n_out must be "
+                          f"integers, got {shown(sizes[0])} and {shown(sizes[1])}")
+    if sizes != (layer.n_in, layer.n_out):
+        raise ConfigError(f"backend {k} is {backend.n_out}x{backend.n_in} but layer {k} is "
+                          f"{layer.n_out}x{layer.n_in}")
+    return backend
 
 
 class BackendMemory:
@@ -377,13 +451,11 @@ class BackendMemory:
             raise ConfigError(f"need one backend per layer: {len(self.layers)} layer(s), "
                               f"{len(self.backends)} backend(s)")
         for k, (layer, be) in enumerate(zip(self.layers, self.backends, strict=True)):
-            if not isinstance(be, ChipBackend):
-                raise ConfigError(f"backend {k} ({type(be).__name__}) does not implement "
-                                  "ChipBackend (n_in, n_out, program, read_back, matvec, "
-                                  "read_outputs)")
-            if (be.n_in, be.n_out) != (layer.n_in, layer.n_out):
-                raise ConfigError(f"backend {k} is {be.n_out}x{be.n_in} but layer {k} is "
-                                  f"{layer.n_out}x{layer.n_in}")
+            check_backend(be, layer, k)
+        #: the backends as every call goes to them, checked (:class:`CheckedReads`)
+        self.checked = [CheckedReads(be, k, layer)
+                        for k, (be, layer) in enumerate(zip(self.backends, self.layers,
+                                                            strict=True))]
         self.n_neurons = self.layers[0].n_in
         self.chip = memory.chip
 
@@ -399,7 +471,7 @@ class BackendMemory:
         """Write the model's target weights through every backend (all devices the model
         believes free; known-stuck devices are not written). Returns the targets written."""
         written = []
-        for layer, be, (w, b) in zip(self.layers, self.backends, target_parameters(self.memory),
+        for layer, be, (w, b) in zip(self.layers, self.checked, target_parameters(self.memory),
                                      strict=True):
             targets, _ = conductance_targets(layer, w, b)
             targets = np.where(layer.stuck, np.nan, targets)
@@ -411,7 +483,7 @@ class BackendMemory:
         """The object :func:`xbarmem.memory.recall.recall` runs through: the stack of backends
         with tanh hidden units (one backend reads exactly as itself), each product checked
         against the protocol (:class:`CheckedReads`)."""
-        return LayeredMap([CheckedReads(be, k) for k, be in enumerate(self.backends)])
+        return LayeredMap(self.checked)
 
     def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str = "sign",
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:

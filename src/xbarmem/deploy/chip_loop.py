@@ -47,9 +47,9 @@ from xbarmem.deploy.backend import (
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.evaluation.evaluate import Protocol, as_protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
-from xbarmem.hardware.faults import PLANES, FaultMap, highest_reading
+from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
-from xbarmem.learning.base import Problem, check_fit_result, check_rule
+from xbarmem.learning.base import Problem, check_fit_result, check_rule, checked_options
 from xbarmem.learning.classic import get_rule
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.spec import Number
@@ -161,7 +161,7 @@ class _Loop:
         their goal (NaN = leave). Keeps what was sent (:attr:`sent`); returns the counts
         ``written``, ``kept``, ``skipped_fixed``."""
         stats = dict.fromkeys(("written", "kept", "skipped_fixed"), 0)
-        for k, (tw, be, goal) in enumerate(zip(twin.layers, self.view.backends,
+        for k, (tw, be, goal) in enumerate(zip(twin.layers, self.view.checked,
                                                self.expect(twin, params), strict=True)):
             free = ~tw.stuck
             write = free if self.reads[k] is None else free & (
@@ -180,9 +180,8 @@ class _Loop:
         stats: dict[str, Any] = dict.fromkeys(("newly_fixed", "newly_fixed_at_rail", "free"), 0)
         sq_err, sent = 0.0, 0
         for k, (layer, tw, be, goal) in enumerate(zip(
-                self.memory.layers, twin.layers, self.view.backends, self.goals, strict=True)):
-            read = np.asarray(be.read_back(), dtype=np.float64)
-            check_read_back(read, goal.shape, layer, k)
+                self.memory.layers, twin.layers, self.view.checked, self.goals, strict=True)):
+            read = be.read_back()
             self.reads[k] = read
             free, written = ~tw.stuck, ~np.isnan(self.sent[k])
             miss = self._pin(layer, free, read, goal)
@@ -239,22 +238,6 @@ class _Loop:
         return rows
 
 
-def check_read_back(read: np.ndarray, shape: tuple[int, ...], layer: Crossbar, k: int) -> None:
-    """Refuse (:class:`ConfigError`) what backend ``k``'s ``read_back()`` returned unless it is
-    conductances of ``shape`` ``(2, n_out, n_rows)`` in siemens: finite and at most
-    g_max plus a window width of ``layer``'s device (a reading in microsiemens or a current
-    is named as such, not met later as a device stuck far above the window)."""
-    need = f"backend {k}: read_back() must return {shape} conductances in siemens"
-    if read.shape != shape:
-        raise ConfigError(f"{need}, got shape {read.shape}")
-    if not np.isfinite(read).all():
-        raise ConfigError(f"{need}, got NaN or infinite values")
-    high, dev = highest_reading(layer.chip.device), layer.chip.device
-    if read.max() > high:
-        raise ConfigError(f"{need}, got up to {read.max():.4g}, far above the chip window "
-                          f"[{dev.g_min:.4g}, {dev.g_max:.4g}] S (microsiemens?)")
-
-
 def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
     """Refuse (:class:`ConfigError`) settings :func:`adapt` / :func:`adapt_read_back` cannot
     run: ``rounds`` not an integer >= 0, ``tolerance`` (siemens) not > 0, a memory under the
@@ -282,6 +265,7 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
     refuse = getattr(trainer, "refuse_inapplicable", None)
     if refuse is not None:
         refuse(len(memory.layers), kind, list(memory.sizes))
+    checked_options(trainer, len(memory.layers), kind)  # recorded in the result's settings
     x = torch.as_tensor(patterns.patterns, dtype=torch.float32)
     if x.shape[1] != memory.n_neurons:
         raise ConfigError(f"patterns have N={x.shape[1]} but the memory has {memory.n_neurons}")
@@ -342,7 +326,7 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
     adapted = loop.adapted(params, {"rounds": len(log) - 1, "final_cosine": log[-1]["cosine"]})
     settings = {"rounds": rounds, "target": target, "tolerance_uS": tolerance * 1e6,
                 "protocol": protocol.as_dict(),
-                "trainer": trainer.options(len(memory.layers), kind)}
+                "trainer": checked_options(trainer, len(memory.layers), kind)}
     return AdaptResult(log, adapted, adapted.faults, reached, settings)
 
 
@@ -419,7 +403,7 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
                                     "read_back_cosine": before.cosine,
                                     "estimated_cosine": after.cosine})
     settings = {"tolerance_uS": tolerance * 1e6, "protocol": protocol.as_dict(),
-                "trainer": trainer.options(len(memory.layers), patterns.kind)}
+                "trainer": checked_options(trainer, len(memory.layers), patterns.kind)}
     return ReadBackResult(read, program, {"cosine": before.cosine, "exact": before.exact},
                           {"cosine": after.cosine, "exact": after.exact}, missed,
                           list(loop.sent), adapted, adapted.faults, settings)

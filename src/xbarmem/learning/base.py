@@ -32,6 +32,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
+from xbarmem.jsontext import plain
 
 KINDS = ("binary", "continuous")
 
@@ -306,8 +307,9 @@ def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
     """``result`` of rule ``name``'s ``fit(problem)`` if it is what the contract promises, else
     :class:`~xbarmem.errors.ConfigError` naming the rule and the first thing wrong: a
     :class:`FitResult` with per layer ``weights`` ``(T, n_out, n_in)`` and ``biases`` ``(T,
-    n_out)`` (or None) of finite numbers, and ``steps``, ``loss``, ``converged`` (and
-    ``fixed_points`` unless None) of shape ``(T,)``."""
+    n_out)`` (or None; None or zeros when the problem has no bias rows: they would be
+    dropped) of finite numbers, and ``steps`` (integers >= 0), ``loss`` (floating point),
+    ``converged`` (bool) and ``fixed_points`` (bool, or None) of shape ``(T,)``."""
     where = f"rule {name!r}: fit(problem) must return"
     if not isinstance(result, FitResult):
         raise ConfigError(f"{where} a FitResult, got {type(result).__name__}")
@@ -323,11 +325,52 @@ def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
                               f"layer, got {shown(tensors)}")
         for k, (value, shape) in enumerate(zip(tensors, want, strict=True)):
             _check_field(value, shape, f"{where} {field}[{k}] of shape {shape}")
-    for field in ("steps", "loss", "converged", "fixed_points"):
+    if not problem.bias and result.biases is not None and any(
+            bool(b.any()) for b in result.biases):
+        raise ConfigError(f"{where} biases None or zeros (its memories have no bias row: "
+                          f"problem.bias is False), got non-zero biases")
+    for field, kind in SUMMARY_FIELDS.items():
         value = getattr(result, field)
         if value is not None or field != "fixed_points":
-            _check_field(value, (t,), f"{where} {field} of shape ({t},)", finite=False)
+            need = f"{where} {field} of shape ({t},)"
+            _check_field(value, (t,), need, finite=False)
+            _check_summary(value, kind, need)
     return result
+
+
+#: the per-network summaries of a :class:`FitResult` and the values each holds
+SUMMARY_FIELDS = {"steps": "whole numbers >= 0", "loss": "floating-point numbers",
+                  "converged": "bool", "fixed_points": "bool"}
+
+
+def _check_summary(value: torch.Tensor, kind: str, need: str) -> None:
+    """:class:`ConfigError` ``need (kind), got ...`` unless ``value`` holds ``kind`` (a
+    :data:`SUMMARY_FIELDS` value): bool tensors for flags, a floating-point loss (NaN where
+    there is none), an integer tensor of steps >= 0."""
+    ok = {"bool": value.dtype == torch.bool,
+          "floating-point numbers": value.is_floating_point(),
+          "whole numbers >= 0": not value.is_floating_point() and not value.is_complex()
+          and value.dtype != torch.bool}[kind]
+    if not ok:
+        raise ConfigError(f"{need} ({kind}), got a {value.dtype} tensor")
+    if kind.endswith(">= 0") and bool((value < 0).any()):
+        raise ConfigError(f"{need} ({kind}), got {shown(value.tolist())}")
+
+
+def checked_options(rule: Rule, layers: int, kind: str) -> dict[str, Any]:
+    """``rule.options(layers, kind)`` if it is what the contract promises -- a dict of JSON
+    data (:func:`xbarmem.jsontext.plain`: it is stored in ``memory.info["rule_options"]`` and
+    so in model files) -- else :class:`ConfigError` naming the rule. Every caller that
+    records a rule's options reads them here, before training."""
+    options = rule.options(layers, kind)
+    need = f"rule {rule.name!r}: options(layers, kind) must return a dict of JSON data"
+    if not isinstance(options, dict):
+        raise ConfigError(f"{need}, got {type(options).__name__}")
+    try:
+        plain(options)
+    except TypeError as exc:
+        raise ConfigError(f"{need}: {exc}") from None
+    return options
 
 
 def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = True) -> None:

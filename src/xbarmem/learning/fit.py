@@ -37,6 +37,7 @@ from xbarmem.learning.base import (
     Rule,
     check_fit_result,
     check_rule,
+    checked_options,
     is_rule_object,
 )
 from xbarmem.learning.classic import as_rule, rule_option_names
@@ -80,11 +81,11 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
     """
     _check_fit(rule, patterns, memories, program_seed, progress)
     problem = Problem.for_memories(patterns, memories, kind=kind, counts=counts)
+    options = checked_options(rule, len(memories[0].layers), kind)
     start = time.perf_counter()
     result = rule.fit(problem) if progress is None else rule.fit(problem, progress=progress)
     result = check_fit_result(result, problem, rule.name)
     seconds = (time.perf_counter() - start) / len(memories)
-    options = rule.options(len(memories[0].layers), kind)
     infos = []
     for t, m in enumerate(memories):
         m.program([w[t] for w in result.weights], _biases(result, m, t),
