@@ -79,8 +79,12 @@ class _Pool(_InProcess):
         except cf.process.BrokenProcessPool:
             raise self._broken() from None
         finally:
-            self.workers.update(getattr(self.pool, "_processes", None) or {})
+            self._track()
         return fut
+
+    def _track(self) -> None:
+        """Keep every worker the pool started (it forgets them when shut down)."""
+        self.workers.update(getattr(self.pool, "_processes", None) or {})
 
     def wait_any(self, futures, timeout: float | None = None):
         """As :meth:`_InProcess.wait_any`; when the pool broke (a worker died: every group
@@ -99,9 +103,12 @@ class _Pool(_InProcess):
         """The exit statuses of the workers that ended (a signal: minus its number). A dead
         worker's status is unknown here for a moment while the pool's own thread reaps it:
         it is waited for, up to ``wait`` s (the status of a worker that met the sweep in the
-        script it imported was missed, and the sweep reported its groups failed)."""
+        script it imported was missed, and the sweep reported its groups failed). Workers the
+        pool started before this executor submitted anything count (a pool started ahead that
+        broke at once: its first ``submit`` fails, and their status was missed)."""
         from multiprocessing.connection import wait as ready
 
+        self._track()
         workers = list(self.workers.values())
         ended = set(ready([w.sentinel for w in workers], timeout=0))
         deadline = time.monotonic() + wait
