@@ -49,13 +49,28 @@ def test_sighup_to_the_process_group_stops_a_sweep_saying_how_to_resume(tmp_path
                                      f"same command again to resume")
     deadline = time.time() + 15
     while _group_alive(proc.pid):
-        assert time.time() < deadline, "a pool worker outlived the sweep"
+        assert time.time() < deadline, f"outlived the sweep: {_group_members(proc.pid)}"
         time.sleep(0.05)
     before = count_rows(store)
     done = _xbarmem("sweep", sweep, "--store", store, "--jobs", "1", "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["already"] == before and summary["inserted"] == 240 - before
+
+
+def _group_members(pgid: int) -> list[str]:
+    """The processes of group ``pgid`` as "pid state command" (Linux's /proc; a zombie's
+    state is Z), so that a failure says which process was left and whether it still ran."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[2]) == pgid:
+            members.append(f"{stat.parent.name} {fields[0]} {command.decode()[:200]}")
+    return members
 
 
 def _group_alive(pgid: int) -> bool:
