@@ -47,7 +47,6 @@ from xbarmem.cli.capacity_output import (
 )
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, work_begins
 from xbarmem.data.sources import source_name
-from xbarmem.files import fingerprint
 from xbarmem.hardware.chip import ChipSpec
 
 if TYPE_CHECKING:
@@ -301,7 +300,7 @@ def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule
     stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
                                        if arch == "multilayer" else f"-{rule}") + _data_tag(source)
     paths.check_members(out_dir, [f"{stem}.checkpoint.json", f"{stem}.json", f"{stem}.png"])
-    images = None if isinstance(source, str) else fingerprint(source.images)
+    images = None if isinstance(source, str) else source.fingerprint
     warn_replacing(out_dir / f"{stem}.json", source_name(source), images)
     return stem, images
 

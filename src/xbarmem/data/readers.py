@@ -3,6 +3,7 @@ gzip'd or not; 8-bit images are resized and binarised like the built-in sets."""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import struct
@@ -21,7 +22,7 @@ from xbarmem.data.patterns import (
     validate_patterns,
 )
 from xbarmem.errors import FileFormatError, PatternError, warn
-from xbarmem.files import ArrayFile, as_path, decode, gunzip, npy_size, read_bytes
+from xbarmem.files import ArrayFile, as_path, decode, fingerprint, gunzip, npy_size, read_bytes
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import pattern_bytes
 
@@ -292,6 +293,12 @@ class ImageStack:
     def count(self) -> int:
         """The number of images ``M``."""
         return int(self.images.shape[0])
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The images' :func:`~xbarmem.files.fingerprint` (dtype, shape, SHA-256), computed
+        once: what tells this file's images from another's of the same name."""
+        return fingerprint(self.images)
 
     def patterns(self, side: int | None, kind: str = "binary") -> PatternSet:
         """Every image as a ``kind`` pattern of ``side * side`` neurons (``None``: the images'

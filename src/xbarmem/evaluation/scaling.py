@@ -43,7 +43,7 @@ from xbarmem.data.sources import (
 )
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
-from xbarmem.evaluation.checkpoint import SearchCheckpoint, fingerprint
+from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -154,7 +154,7 @@ def _checkpoint(path: str | Path, settings: dict, source: str | ImageStack) -> S
     which counts are tested, and a file's images by their contents."""
     return SearchCheckpoint(path, {
         **{k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")},
-        **({"images": fingerprint(source.images)} if isinstance(source, ImageStack) else {})})
+        **({"images": source.fingerprint} if isinstance(source, ImageStack) else {})})
 
 
 def _hidden_rule(arch: str, hidden: str | HiddenRule | None) -> HiddenRule:
