@@ -1398,14 +1398,16 @@ def test_evaluate_takes_max_iterations_as_recall_does(run_cli, tmp_path):
     assert code == 0 and " bits " in out, err
 
 
-def _evaluate_sweep(run_cli, tmp_path, grid: dict, *, seeds: int = 1, **base) -> Path:
+def _evaluate_sweep(run_cli, tmp_path, grid: dict, *, seeds: int = 1, tables: dict | None = None,
+                    **base) -> Path:
     """The store of an evaluate sweep over random N = 16 patterns (one cue per pattern) with
-    ``base`` settings and ``grid``, run with one job."""
+    ``base`` settings, ``grid`` and the sweep file's other ``tables``, run with one job."""
     from tomli_w import dumps
 
     (tmp_path / "s.toml").write_text(dumps({
         "sweep": {"name": "s", "trial": "evaluate", "seeds": seeds},
-        "base": {"data": "random", "n_neurons": 16, "probes": 1, **base}, "grid": grid}))
+        "base": {"data": "random", "n_neurons": 16, "probes": 1, **base}, "grid": grid,
+        **(tables or {})}))
     store = tmp_path / "s.sqlite"
     code, _, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
     assert code == 0, err
@@ -1426,6 +1428,29 @@ def test_results_rows_show_swept_rule_options_and_exact_recall(run_cli, tmp_path
     for column in ("rule_options.self_field", "fault_rate", "cosine", "exact"):
         assert column in header, (column, out)
     assert "True" in out and "False" in out and "cosine / capacity" not in out
+
+
+def test_results_of_a_rule_comparison_show_no_rule_options_that_only_the_rule_tells_apart(
+        run_cli, tmp_path, monkeypatch):
+    """A sweep comparing the adaptive rule with classic ones showed every adaptive option as a
+    column at 80 columns (set on its rows, "-" on the others: "varying"), the rule's name
+    folded and cosine/exact off the table; an option swept within one rule is still shown."""
+    grid = {"rule": ["adaptive", "pinv"], "fault_rate": [0.0, 0.2]}
+    fixed = {"rule_options": {"adaptive": {"max_steps": 20, "finetune_steps": 5}}}
+    store = _evaluate_sweep(run_cli, tmp_path, grid, patterns=3, tables=fixed)
+    code, out, err = run_cli("results", store)
+    assert code == 0, err
+    assert "rule_options" not in out and "adaptive" in out and "warning" not in err, out
+    header = " ".join(out.split())
+    assert all(c in header for c in ("rule", "fault_rate", "cosine", "exact")), out
+    grid["rule_options"] = {"adaptive": {"max_steps": [20, 30]}}
+    (tmp_path / "b").mkdir()
+    store = _evaluate_sweep(run_cli, tmp_path / "b", grid, patterns=3,
+                            tables={"rule_options": {"adaptive": {"finetune_steps": 5}}})
+    monkeypatch.setenv("COLUMNS", "200")  # (header cells unfolded)
+    code, out, err = run_cli("results", store)
+    assert code == 0, err
+    assert "rule_options.max_steps" in out and "finetune" not in out, out
 
 
 def test_results_of_one_row_show_its_recall_on_an_80_column_terminal(run_cli, tmp_path):

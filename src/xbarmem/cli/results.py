@@ -46,8 +46,8 @@ Metrics = Annotated[str | None, typer.Option(
     "all). The table of rows shows the cosine, or the capacities.")]
 Columns = Annotated[str | None, typer.Option(
     "--columns", "-c", metavar="FIELD[,FIELD...]", help="Fields shown per row (default: "
-    "those of sweep, rule, n_neurons, patterns, fault_rate, variation, level, seed that vary; "
-    "not with --group-by or --json).")]
+    "those of sweep, rule, n_neurons, patterns, fault_rate, variation, level, seed that vary, "
+    "and rule_options.KEY of options swept within one rule; not with --group-by or --json).")]
 
 
 @app.command("results", help="List, filter, group and export the rows of a results store.")
@@ -168,10 +168,10 @@ def _text(value) -> str:
 
 def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
                 shown: list[str] | None) -> None:
-    """One line per row: the chosen fields (default: the default columns and the rows' rule
-    options that vary among the rows shown; the constant ones in the caption, which says
-    whether it speaks of every row or of the first ``limit``) and the row's results (cosine
-    and exact recall, or capacities); cells fold, never cut."""
+    """One line per row: the chosen fields (default: :func:`_default_columns` that vary among
+    the rows shown; the constant ones in the caption, which says whether it speaks of every
+    row or of the first ``limit``) and the row's results (cosine and exact recall, or
+    capacities); cells fold, never cut."""
     cells = {c: [_text(_value(r, c)) for r in rows] for c in (shown or _default_columns(rows))}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
     if shown is None:
@@ -194,11 +194,18 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
 
 def _default_columns(rows: list[dict]) -> tuple[str, ...]:
     """The default columns (``sweeps`` after ``sweep`` when a row is held by another sweep
-    than the one that computed it), then ``rule_options.KEY`` of every rule option the rows
-    set."""
-    options = sorted({f"rule_options.{k}" for r in rows
-                      for k in ((r.get("config") or {}).get("rule_options") or {})
-                      if k != "seed"})
+    than the one that computed it), then ``rule_options.KEY`` of every rule option that takes
+    two values among the rows of one rule (an option only one rule has, or that every row of
+    a rule sets alike, says no more than the ``rule`` column: a sweep comparing the adaptive
+    rule with the classic ones showed every adaptive option as a column, its results off the
+    terminal)."""
+    values: dict[tuple[str, str], set[str]] = {}
+    for r in rows:
+        config = r.get("config") or {}
+        for k, v in (config.get("rule_options") or {}).items():
+            if k != "seed":
+                values.setdefault((str(config.get("rule")), k), set()).add(_text(v))
+    options = sorted({f"rule_options.{k}" for (_, k), seen in values.items() if len(seen) > 1})
     shared = any(r.get("sweeps", [r.get("sweep")]) != [r.get("sweep")] for r in rows)
     return (_DEFAULT_COLUMNS[0], *(["sweeps"] if shared else []), *_DEFAULT_COLUMNS[1:],
             *options)
