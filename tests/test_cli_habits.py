@@ -287,6 +287,33 @@ def test_reproduce_states_threads(run_cli, tmp_path, monkeypatch):
     assert "2 torch threads per trial" in (tmp_path / "report.md").read_text()
 
 
+def test_reproduce_prints_its_summary_as_a_table_of_the_terminals_width(run_cli, tmp_path,
+                                                                        monkeypatch):
+    """The summary was the report's markdown printed as text: wrapped mid-row at 80 columns
+    (a row's "| below |" on a line of its own), also into a file."""
+    import xbarmem.experiments.reproduce as reproduce
+
+    rows = [["(b) capacity ratio HA/pinv, 50% faults, threshold 0.99, 10% flips", "3x",
+             "1.60x (8 vs 5; per-seed means 1.60x)", "below"],
+            ["(e) multilayer exponent, binary, H = N, threshold 0.99", "1.49",
+             "1.39 [1.19, 1.60]", "ok"]]
+
+    def fake(out_dir, **_):
+        table = "\n".join(["| claim | paper | xbarmem (measured) | bar |", "|---|---|---|---|",
+                           *(f"| {' | '.join(r)} |" for r in rows)])
+        return {"path": str(out_dir / "report.md"), "table": table, "rows": rows,
+                "seconds": 1.0}
+
+    monkeypatch.setattr(reproduce, "reproduce", fake)
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run_cli("reproduce", "-o", tmp_path, "--jobs", "1")
+    assert code == 0 and "warning" not in err, err
+    assert all(len(line) <= 80 for line in out.splitlines()) and "|---" not in out, out
+    words = " ".join(out.split())
+    assert all(w in words for r in rows for cell in r for w in cell.split()), out
+    assert "[1.19, 1.60]" in out and "report: " in out
+
+
 # ------------------------------------------------------------------------------ tables
 @pytest.mark.parametrize("command", ["chip faults", "chip inspect", "chip import",
                                      "sweep --dry-run"])

@@ -504,6 +504,7 @@ def test_fault_sweep_gives_classic_rules_more_chips(tmp_path):
     assert "3 per point for the classic rules, 1 for the hardware-adaptive rule" in text
     # the issue's bars are checked on the paper's data only; digits is comparison data here
     assert "| (comparison data) |" in res["table"] and "| ok |" not in res["table"]
+    assert [f"| {' | '.join(row)} |" for row in res["rows"]] == res["table"].splitlines()[2:]
     # the classic rules' spread over digit draws (one random image per class, 4 draws)
     draws = specs["reproduce-quick-a-draws"].trials
     assert len(draws) == 4 * 3 * 3 and {t.config["seed"] for t in draws} == set(range(4))

@@ -307,5 +307,18 @@ def reproduce_cmd(
     if json_out:
         emit_json(report)
         return
-    out.print(report["table"])
-    out.print(f"report: {report['path']}  ({report['seconds']:.0f} s)")
+    _print_summary(report)
+
+
+def _print_summary(report: dict) -> None:
+    """The report's summary as a table of the terminal's width (its markdown, printed as
+    text, was wrapped mid-row at 80 columns, also into a file), then where the report is."""
+    from rich.table import Table
+
+    table = Table(title="the paper's claims and what this run measured")
+    for name in ("claim", "paper", "xbarmem (measured)", "bar"):
+        table.add_column(name)
+    for row in report["rows"]:
+        table.add_row(*map(escape, row))
+    out.print_table(table, f"{report['path']} holds the same table")
+    out.print(f"report: {escape(report['path'])}  ({report['seconds']:.0f} s)")

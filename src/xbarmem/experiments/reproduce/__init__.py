@@ -146,8 +146,9 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     ``run(specs, store)`` executes the sweeps (default: in this process,
     :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
     stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
-    Returns ``{"path", "table", "verdicts", "reasons", "sections", "seconds", "threads",
-    "recipe", "products"}`` where ``table`` is the report's summary table (markdown),
+    Returns ``{"path", "table", "rows", "verdicts", "reasons", "sections", "seconds",
+    "threads", "recipe", "products"}`` where ``table`` is the report's summary table
+    (markdown) and ``rows`` its rows (``[claim, paper, measured, bar]`` strings each),
     ``verdicts`` maps each claim's key to its verdict and ``reasons`` to the measured reasons
     of its shortfalls (claims that have any). Raises :class:`ConfigError` for an unknown
     recipe or products, or bf16 products this machine cannot compute, before anything is
@@ -244,7 +245,8 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
                      + [s.markdown() for s in sections])
     path = out_dir / REPORT
     write_file(path, text)
-    return {"path": str(path), "table": table_text, "seconds": seconds,
+    return {"path": str(path), "table": table_text,
+            "rows": [list(row) for s in sections for row in s.summary], "seconds": seconds,
             "verdicts": {s.key: s.verdict for s in sections},
             "reasons": {s.key: s.reasons for s in sections if s.reasons},
             "sections": [s.key for s in sections], "threads": threads, "recipe": training.recipe,
