@@ -218,3 +218,37 @@ def test_reproduce_with_bf16_products_trains_the_large_experiments_with_them(tmp
             reproduce(tmp_path / "bad", quick=True, experiments=[Correlation()],
                       run=lambda specs, db: None, products=products)
         assert not (tmp_path / "bad").exists()
+
+
+def test_the_recipe_table_of_the_performance_docs_is_what_the_trainer_resolves():
+    """docs/performance.md's table of what each recipe sets (between ``recipe-table`` markers)
+    holds, for every option and column, the value ``AdaptiveTrainer(recipe=...).resolved``
+    gives: "-" where the stage does not run, yes/no for flags."""
+    from pathlib import Path
+
+    from xbarmem.learning.adaptive import AdaptiveTrainer
+
+    text = (Path(__file__).parents[1] / "docs" / "performance.md").read_text(encoding="utf-8")
+    table = text.split("<!-- recipe-table -->")[1].split("<!-- /recipe-table -->")[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in table.strip().splitlines()[2:]]
+    columns = [("default", 1, "binary"), ("fast", 1, "binary"), ("default", 2, "binary"),
+               ("default", 1, "continuous")]
+    assert len(rows) == 11
+    for _, option, *cells in rows:
+        name = option.split("`")[1]
+        for (recipe, layers, kind), cell in zip(columns, cells, strict=True):
+            resolved = AdaptiveTrainer(recipe=recipe).resolved(layers, kind)
+            value = getattr(resolved, name)
+            runs = not (name.startswith("finetune") and kind == "continuous")
+            if isinstance(value, bool):
+                expected = "yes" if value else "no"
+            elif value is None or not runs:
+                expected = "-"
+            else:
+                expected = str(value)
+            assert cell == expected, (name, recipe, layers, kind, cell, value)
+    # the multilayer column says "both recipes": the fast recipe resolves to the same there
+    for layers, kind in ((2, "binary"), (1, "continuous"), (2, "continuous")):
+        assert (AdaptiveTrainer(recipe="fast").resolved(layers, kind)
+                == AdaptiveTrainer(recipe="default").resolved(layers, kind).replace(recipe="fast"))
