@@ -48,14 +48,18 @@ def _json_keys(run_cli, *args) -> set[str]:
 
 
 def test_a_second_name_for_one_grid_finds_every_row_by_its_name(run_cli, tmp_path):
-    """The reported case: c2 plans the trials c1 stored; nothing is computed again, and
-    ``results --sweep c2`` (also ``--where sweep=c2``, ``plot --sweep c2``) shows them."""
+    """The reported case: c2 plans the trials c1 stored; nothing is computed again, the
+    summary says which sweep computed them, and ``results --sweep c2`` (also ``--where
+    sweep=c2``, ``plot --sweep c2``) shows them."""
     files = _files(tmp_path, [0.0, 0.3], c1=("hebb", "pinv"), c2=("hebb", "pinv"))
     store = tmp_path / "s.sqlite"
     assert run_cli("sweep", files["c1"], "--store", store, "--jobs", "1")[0] == 0
     code, out, err = run_cli("sweep", files["c2"], "--store", store, "--jobs", "1")
     assert code == 0, err
-    assert "4 trials, 4 already stored, 0 new rows" in out
+    assert "4 trials, 4 already stored (4 by sweep c1), 0 new rows" in out
+    assert "100%" in err and "estimating" not in err  # (nothing to run: the bar is full)
+    code, out, err = run_cli("sweep", files["c1"], "--store", store, "--jobs", "1", "--json")
+    assert code == 0 and json.loads(out)["stored_by"] == {}, err  # (its own rows: not named)
     keys = _keys(files["c2"])
     assert keys == _keys(files["c1"])
     assert _json_keys(run_cli, store, "--sweep", "c2") == keys
@@ -81,7 +85,7 @@ def test_a_superset_grid_shows_its_reused_and_its_computed_trials(run_cli, tmp_p
     store = tmp_path / "s.sqlite"
     run_sweep(load_sweep(files["c1"]), store)
     report = run_sweep(load_sweep(files["c2"]), store)
-    assert (report.already, report.inserted) == (1, 1)
+    assert (report.already, report.inserted, report.stored_by) == (1, 1, {"c1": 1})
     assert _json_keys(run_cli, store, "--sweep", "c2") == _keys(files["c2"])
     assert _json_keys(run_cli, store, "--sweep", "c1") == _keys(files["c1"])
     assert _json_keys(run_cli, store, "--where", "sweep!=c1") == (

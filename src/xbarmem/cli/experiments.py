@@ -97,8 +97,8 @@ def run_with_progress(spec, store: ResultStore | Path, *, jobs: int, workers: in
 
         report = run_sweep(spec, store, jobs=jobs, workers=workers, scheduler=scheduler,
                            on_plan=plan, on_progress=trials, on_failure=failure,
-                           on_work=lambda done, all_: bar.update(task, completed=done,
-                                                                 total=all_ or 1),
+                           on_work=lambda done, all_: bar.update(  # (no work: done)
+                               task, completed=done if all_ else 1, total=all_ or 1),
                            threads=threads)
     return report
 
@@ -207,9 +207,10 @@ def sweep_cmd(
     if json_out:
         emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
     else:
-        out.print(f"sweep {spec.name}: {report.total} trials, {report.already} already stored, "
-                  f"{report.inserted} new rows ({report.executor}, {report.seconds:.1f} s) -> "
-                  f"{store}", soft_wrap=True)  # one line, as a log's reader greps it
+        by = ", ".join(f"{n} by sweep {name}" for name, n in sorted(report.stored_by.items()))
+        out.print(f"sweep {spec.name}: {report.total} trials, {report.already} already stored"
+                  f"{f' ({by})' if by else ''}, {report.inserted} new rows "
+                  f"({report.executor}, {report.seconds:.1f} s) -> {store}", soft_wrap=True)  # one line, as a log's reader greps it
         for failure in report.failures:  # one line each, on stderr
             count = len(failure["keys"])
             console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "

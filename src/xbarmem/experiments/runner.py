@@ -72,6 +72,9 @@ class SweepReport:
     seconds: float = 0.0
     executor: str = "in-process"
     threads: int = 1
+    #: of the trials already stored, how many each other sweep computed (a sweep whose grid
+    #: overlaps an earlier one finds that one's rows; its own rows of a resumed run not counted)
+    stored_by: dict[str, int] = field(default_factory=dict)
     #: sweep name -> its trials, to tell a failed group from the others (:meth:`varying`)
     sweep_trials: dict[str, list[Trial]] = field(default_factory=dict, repr=False)
 
@@ -291,9 +294,14 @@ def _queue(specs: list[SweepSpec], db: ResultStore,
     (:func:`check_threads`)."""
     check_threads(db, specs, report.threads)
     queue: list[tuple[str, list[Trial], int]] = []
+    names = {s.name for s in specs}
     for s in specs:
         groups, already = pending_groups(s, db)
         report.already += already
+        if already:
+            for sweep, n in db.computed_by([t.key for t in s.trials]).items():
+                if sweep not in names:
+                    report.stored_by[sweep] = report.stored_by.get(sweep, 0) + n
         done = db.finished([t.key for g in groups for t in g])
         queue += [(s.name, g, sum(t.key not in done for t in g)) for g in groups]
         report.sweep_trials[s.name] = s.trials

@@ -74,6 +74,7 @@ from xbarmem.experiments.store_rows import (
     rows_of_keys,
     selected,
     stored_row,
+    sweeps_of_keys,
     threads_of_keys,
 )
 from xbarmem.experiments.store_where import check_json, field_sql, sweep_counts, where_sql
@@ -236,6 +237,11 @@ class ResultStore:
         """How many stored rows of ``keys`` were computed with each torch thread count (None:
         not recorded)."""
         return threads_of_keys(self._db, keys)
+
+    def computed_by(self, keys: Sequence[str]) -> dict[str, int]:
+        """How many stored rows of ``keys`` each sweep computed (a row found by a later sweep
+        keeps the sweep that computed it)."""
+        return sweeps_of_keys(self._db, keys)
 
     def by_keys(self, keys: Sequence[str]) -> list[dict[str, Any]]:
         """Stored rows (as :meth:`rows`) of the trial ``keys``; unknown keys are skipped."""

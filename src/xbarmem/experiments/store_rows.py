@@ -113,15 +113,26 @@ def finished_keys(db: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
 def threads_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[Any, int]:
     """How many of the stored rows of ``keys`` record each torch thread count (``result.threads``;
     None for rows without one, or whose result is not JSON)."""
+    return _counts_of_keys(db, keys, "CASE WHEN json_valid(result) THEN "
+                                     "json_extract(result, '$.threads') END")
+
+
+def sweeps_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
+    """How many of the stored rows of ``keys`` each sweep computed (the rows' ``sweep``)."""
+    return _counts_of_keys(db, keys, "sweep")
+
+
+def _counts_of_keys(db: sqlite3.Connection, keys: Sequence[str], value: str) -> dict[Any, int]:
+    """How many of the stored rows of ``keys`` have each value of the SQL expression ``value``
+    (a column of ``trials``, or an expression of its columns)."""
     counts: dict[Any, int] = {}
     keys = check_texts(keys, "keys", "a list of trial keys")
     for i in range(0, len(keys), 500):
         chunk = keys[i:i + 500]
         marks = ",".join("?" * len(chunk))
-        for threads, n in db.execute(
-                "SELECT CASE WHEN json_valid(result) THEN json_extract(result, '$.threads') END "
-                f"AS t, COUNT(*) FROM trials WHERE key IN ({marks}) GROUP BY t", chunk):
-            counts[threads] = counts.get(threads, 0) + n
+        for found, n in db.execute(f"SELECT {value} AS v, COUNT(*) FROM trials "
+                                   f"WHERE key IN ({marks}) GROUP BY v", chunk):
+            counts[found] = counts.get(found, 0) + n
     return counts
 
 
