@@ -210,7 +210,8 @@ def sweep_cmd(
         by = ", ".join(f"{n} by sweep {name}" for name, n in sorted(report.stored_by.items()))
         out.print(f"sweep {spec.name}: {report.total} trials, {report.already} already stored"
                   f"{f' ({by})' if by else ''}, {report.inserted} new rows "
-                  f"({report.executor}, {report.seconds:.1f} s) -> {store}", soft_wrap=True)  # one line, as a log's reader greps it
+                  f"({report.executor}, {report.seconds:.1f} s) -> {store}",
+                  soft_wrap=True)  # one line, as a log's reader greps it
         for failure in report.failures:  # one line each, on stderr
             count = len(failure["keys"])
             console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "
