@@ -207,18 +207,23 @@ def sweep_cmd(
     if json_out:
         emit_json({"sweep": spec.name, "store": str(store), **report.as_dict()})
     else:
-        by = ", ".join(f"{n} by sweep {name}" for name, n in sorted(report.stored_by.items()))
-        out.print(f"sweep {spec.name}: {report.total} trials, {report.already} already stored"
-                  f"{f' ({by})' if by else ''}, {report.inserted} new rows "
-                  f"({report.executor}, {report.seconds:.1f} s) -> {store}",
-                  soft_wrap=True)  # one line, as a log's reader greps it
-        for failure in report.failures:  # one line each, on stderr
-            count = len(failure["keys"])
-            console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "
-                          f"trial{'s' * (count != 1)}: {escape(failure['group'])}): "
-                          f"{escape(failure['error'])}", soft_wrap=True, markup=True)
+        _print_sweep(spec.name, store, report)
     if report.failures:
         raise SystemExit(1)  # (typer.Exit's code is lost when the app runs non-standalone)
+
+
+def _print_sweep(name: str, store: Path, report) -> None:
+    """What a sweep did, in one line (a log's reader greps it), then each failed group in one
+    line on stderr."""
+    by = ", ".join(f"{n} by sweep {other}" for other, n in sorted(report.stored_by.items()))
+    out.print(f"sweep {name}: {report.total} trials, {report.already} already stored"
+              f"{f' ({by})' if by else ''}, {report.inserted} new rows "
+              f"({report.executor}, {report.seconds:.1f} s) -> {store}", soft_wrap=True)
+    for failure in report.failures:
+        count = len(failure["keys"])
+        console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "
+                      f"trial{'s' * (count != 1)}: {escape(failure['group'])}): "
+                      f"{escape(failure['error'])}", soft_wrap=True, markup=True)
 
 
 def _check_stored(store: Path, spec, threads: int) -> bool:
