@@ -380,6 +380,28 @@ def test_chip_import_codes(run_cli, tmp_path):
     assert seen["meta"]["source"] == "codes" and seen["meta"]["file"] == str(src)
 
 
+def test_chip_import_shows_how_the_map_was_made(run_cli, tmp_path):
+    """A conductance map's import prints the thresholds it applied (stuck OFF below, ON above;
+    was only in `chip inspect`, though they decide every stuck device), as `chip inspect` and
+    `chip faults` do with the map's origin: one summary for the three commands."""
+    read = np.full((2, 64, 64), 60e-6)
+    read[0, 1, 1], read[1, 2, 2] = 1e-6, 149e-6
+    src = tmp_path / "g.npy"
+    np.save(src, read)
+    made = run_json(run_cli, "chip", "import", src, "--as", "conductance", "--off-below",
+                    "4e-6", "-o", tmp_path / "g.npz", "--json")
+    assert made["meta"]["off_below_S"] == 4e-6 and made["stuck"] == 2, made
+    assert made["meta"]["on_above_S"] == pytest.approx(150e-6 - 0.05 * 148e-6)
+    code, out, err = run_cli("chip", "import", src, "--as", "conductance", "-o",
+                             tmp_path / "h.npz")
+    assert code == 0 and "meta.off_below_S" in out and "meta.on_above_S" in out, out + err
+    seen = run_json(run_cli, "chip", "inspect", tmp_path / "g.npz", "--json")
+    assert seen == {**made, "file": str(tmp_path / "g.npz")}
+    generated = run_json(run_cli, "chip", "faults", "--seed", "3", "-o", tmp_path / "f.npz",
+                         "--json")
+    assert generated["meta"]["seed"] == 3 and generated["meta"]["source"] == "generated"
+
+
 def test_chip_import_rejects_bad_codes(run_cli, tmp_path):
     src = tmp_path / "bad.npy"
     codes = np.zeros((2, 64, 64))

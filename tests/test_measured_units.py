@@ -147,3 +147,31 @@ def test_read_and_target_columns_in_different_units_are_refused(tmp_path, run_cl
     code, _, err = run_cli("chip", "import", mixed, "-o", tmp_path / "m.npz")
     assert code == 2 and "both columns must be in microsiemens" in err, err
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_measured_csv_in_ohms_is_refused_naming_the_unit(tmp_path, run_cli):
+    """Resistances in ohms in both columns: the window measured from them is nonsense and a
+    device reads far above it. The refusal names the unit (it said only "stuck at 0.8 S, far
+    above the chip window [0.00653, 0.401] S": the unit warning is not printed when the command
+    is refused)."""
+    good, ohms = tmp_path / "good.csv", tmp_path / "ohms.csv"
+    _measured_csv(good, 1.0)
+    lines = good.read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        *head, target, read = line.split(",")
+        out.append(",".join([*head, f"{1e6 / float(target):.6g}", f"{1e6 / float(read):.6g}"]))
+    ohms.write_text("\n".join(out) + "\n")
+    base = RRAM.replace_array(rows=8, cols=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XbarmemWarning)
+        with pytest.raises(FileFormatError, match=r"ohms.csv: device .* far above the chip "
+                           r"window .*; read_uS is read as microsiemens, but most readings lie "
+                           r"outside the rram chip's window \[2e-06, 0.00015\] S, and 100% fit "
+                           r"it as .*ohms \(conductance = 1 / resistance\)"):
+            measured_chip(read_measured_csv(ohms, 8, 8), base)
+    toml = tmp_path / "chip.toml"
+    toml.write_text(base.to_toml())
+    code, _, err = run_cli("chip", "import", ohms, "--chip", toml, "-o", tmp_path / "m.npz")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "as ohms (conductance = 1 / resistance)" in err and not (tmp_path / "m.npz").exists()

@@ -35,6 +35,13 @@ def _print(summary: dict, json_out: bool, title: str) -> None:
     emit_json(summary) if json_out else print_fields(summary, title)
 
 
+def _map_summary(path: Path, fmap: FaultMap, spec: ChipSpec) -> dict:
+    """What ``faults``, ``inspect`` and ``import`` print of a fault map: its file, size and
+    stuck devices, and how it was made (``meta``: the seed, or the thresholds applied and the
+    file read)."""
+    return {"file": str(path), **fmap.summary(spec.device), "meta": fmap.meta}
+
+
 @chip_app.command("show", help="Print a chip description (resolved and validated) as TOML; "
                   "a preset with its file's comments (where its values come from).")
 def chip_show(
@@ -64,8 +71,7 @@ def chip_faults(
 ) -> None:
     fmap = FaultMap.generate(spec, arrays, seed=seed)  # refuses a map above the memory limit
     fmap.save(out_path)
-    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,
-           f"fault map written to {out_path}")
+    _print(_map_summary(out_path, fmap, spec), json_out, f"fault map written to {out_path}")
 
 
 @chip_app.command("inspect", help="Summarise a fault map: stuck devices, ON/OFF split, pairs "
@@ -78,8 +84,7 @@ def chip_inspect(
 ) -> None:
     spec = load_chip(chip)
     fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
-    _print({"file": str(fault_map), **fmap.summary(spec.device), "meta": fmap.meta}, json_out,
-           f"fault map {fault_map}")
+    _print(_map_summary(fault_map, fmap, spec), json_out, f"fault map {fault_map}")
 
 
 @chip_app.command(
@@ -140,7 +145,7 @@ def chip_import(
         raise TooLargeError(f"{source}: {exc}") from None
     fmap.meta["file"] = str(source)
     fmap.check_chip(spec, str(source)).save(out_path)
-    _print({"file": str(out_path), **fmap.summary(spec.device)}, json_out,
+    _print(_map_summary(out_path, fmap, spec), json_out,
            f"fault map from {source}, written to {out_path}")
 
 

@@ -267,8 +267,18 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
         base: chip whose array settings, levels and read noise are kept.
         tolerance: stuck threshold on ``|read - target|``, siemens (default: robust, see above).
     """
+    unit = _warn_unit(measurement, base)
+    try:
+        return _measured_chip(measurement, base, tolerance)
+    except FileFormatError as exc:  # read in the wrong unit: say so (the warning is not shown)
+        if unit is None:
+            raise
+        raise FileFormatError(f"{exc}; {unit}") from None
+
+
+def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None
+                   ) -> tuple[ChipSpec, FaultMap, dict[str, Any]]:
     m = measurement.measured
-    _warn_unit(measurement, base)
     err = (measurement.read - measurement.target)[m]
     spread = float(np.ptp(measurement.read[m]))
     if tolerance is None:
@@ -313,13 +323,17 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
     return chip, faults, summary
 
 
-def _warn_unit(measurement: Measurement, base: ChipSpec) -> None:
+def _warn_unit(measurement: Measurement, base: ChipSpec) -> str | None:
     """Warn (:class:`XbarmemWarning`) when the readings look written in another unit than
     microsiemens (:func:`~xbarmem.hardware.units.unit_mismatch` against ``base``'s window):
-    not refused, since the measured chip's window comes from the data."""
+    not refused, since the measured chip's window comes from the data. Returns what the
+    warning says of them, for a refusal of the measurement to repeat, or None."""
     unit = unit_mismatch(measurement.read[measurement.measured] * 1e6, base.device, 1e-6)
-    if unit is not None:
-        d = base.device
-        warn(f"{measurement.source}: read_uS is read as microsiemens, but most "
-             f"readings lie outside the {base.name} chip's window [{d.g_min:g}, "
-             f"{d.g_max:g}] S, and {unit}; is the file in another unit?", stacklevel=3)
+    if unit is None:
+        return None
+    d = base.device
+    hint = (f"read_uS is read as microsiemens, but most readings lie outside the {base.name} "
+            f"chip's window [{d.g_min:g}, {d.g_max:g}] S, and {unit}; is the file in another "
+            "unit?")
+    warn(f"{measurement.source}: {hint}", stacklevel=3)
+    return hint
