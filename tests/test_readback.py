@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -116,6 +117,8 @@ def test_file_round_trip_pins_misses_and_reprograms_only_the_rest(memory, pats, 
                              "--probes", "5")
     assert code == 0, err
     assert "missed their target" in out and "re-program" in out
+    # the re-training's seconds as the simulated loop's summary prints them (was "(0 s)")
+    assert re.search(r"re-trained \((\d\.\d|\d\d+) s\)", out), out
     second = load_memory(m2)
     assert second.info["adapt"]["read_backs"] == 2
     assert (second.faults.stuck >= adapted.faults.stuck).all()

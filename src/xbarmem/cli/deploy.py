@@ -271,7 +271,7 @@ def _print_read_back(summary: dict, tolerance: float, chip) -> None:
               f" reading at g_min or g_max: stuck?), pinned at their read value; "
               f"{rd['free']} free device(s) within tolerance; read - target rms "
               f"{rd['write_error_rms_uS']:.1f} uS")
-    out.print(f"  re-trained ({pg['train_seconds']:.0f} s): re-program {pg['written']} "
+    out.print(f"  re-trained ({_seconds(pg['train_seconds'])} s): re-program {pg['written']} "
               f"device(s); leave {pg['kept']} free within tolerance of their new target and "
               f"{pg['skipped_fixed']} fixed (known stuck + pinned)")
     out.print(f"  recall of the chip as read back: cosine {b['cosine']:.4f}, exact "
