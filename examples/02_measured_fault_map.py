@@ -8,6 +8,7 @@ Run: python examples/02_measured_fault_map.py
 import numpy as np
 
 import xbarmem as xm
+from xbarmem.deploy.export import export_memory
 
 rng = np.random.default_rng(42)
 codes = rng.choice([-1, 0, 1], size=(2, 64, 64), p=[0.15, 0.75, 0.10])  # "measured" array
@@ -20,7 +21,12 @@ digits = xm.load_digits(kind="binary", one_per_class=True)
 memory = xm.train(digits.patterns, chip=chip, faults=faults, rule="adaptive", bias=False)
 score = xm.evaluate_memory(memory, digits, xm.Protocol(level=0.1, probes=20))
 print(f"recall from 10% flips: cosine {score.cosine:.3f}, exact {score.exact:.2f}")
-print("conductances to program (siemens), G+ of output 0, first 5 inputs:",
-      memory.crossbar.planes()[0][0, :5])
 xm.save_memory(memory, "measured-chip-model.safetensors", patterns=digits)
 print("saved measured-chip-model.safetensors")
+# what to program: the export's targets (not memory.crossbar.planes(), the simulated chip's
+# conductances as written, with its write error); devices.csv lists them per device in uS
+export_memory(memory, "measured-chip-export", patterns=digits)
+targets = np.load("measured-chip-export/targets_S.npy")  # (arrays, 2, rows, cols) siemens
+print("targets to program (uS), G+ of array 0, row (input) 0, columns (outputs) 0-4:",
+      ", ".join(f"{g * 1e6:.2f}" for g in targets[0, 0, 0, :5]))
+print("every device: measured-chip-export/devices.csv (array, row, col, polarity, target_uS)")

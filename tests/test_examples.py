@@ -15,6 +15,22 @@ def test_example_runs(path, tmp_path, monkeypatch, capsys):
     assert "cosine" in capsys.readouterr().out
 
 
+def test_the_measured_chip_example_prints_the_targets_to_program(tmp_path, monkeypatch, capsys):
+    """Example 02 answers "what do I program?" with the export's targets (it printed the
+    simulated chip's conductances as written, write error included, as "to program")."""
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(EXAMPLES[1]), run_name="__main__")
+    assert EXAMPLES[1].name == "02_measured_fault_map.py"
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("targets"))
+    printed = [float(v) for v in line.split(":")[1].split(",")]
+    targets = np.load(tmp_path / "measured-chip-export" / "targets_S.npy")[0, 0, 0, :5]
+    programmed = np.load(tmp_path / "measured-chip-export" / "programmed_S.npy")[0, 0, 0, :5]
+    assert printed == [round(g * 1e6, 2) for g in targets]
+    assert printed != [round(g * 1e6, 2) for g in programmed]
+
+
 # ------------------------------------------------------------------------------ sweep files
 SWEEPS = sorted((Path(__file__).resolve().parents[1] / "examples" / "sweeps").glob("*.toml"))
 #: how the results table names a swept key (``_value`` of the results command: a capacity
