@@ -783,6 +783,15 @@ def test_help_texts_quote_no_measurements():
             assert found is None, (path, found.group(0), text)
 
 
+def test_help_texts_do_not_send_the_reader_to_a_python_module():
+    """chip import -h described its .csv only as "(see xbarmem.hardware.measured)": a command
+    line user needs the columns in the help, not a module to read."""
+    for path, command in _commands():
+        for text in (command.help or "", *(getattr(p, "help", "") or "" for p in command.params)):
+            found = re.search(r"\bxbarmem\.[a-z_]+", text)
+            assert found is None, (path, found.group(0), text)
+
+
 def test_help_texts_close_their_brackets():
     """chip import --as read 'codes (stuck codes (0 free, +1 ON, -1 OFF) or conductance'."""
     for path, command in _commands():

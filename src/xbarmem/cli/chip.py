@@ -90,8 +90,10 @@ def chip_inspect(
 @chip_app.command(
     "import", short_help="Build a fault map (and chip model) from measured data.",
     help="Build a fault map from measured data: a stuck-code map or a read-back conductance "
-         "map (.npy/.npz), or, from a target-vs-read .csv, a fault map plus a measured chip "
-         "model (see xbarmem.hardware.measured).")
+         "map (.npy/.npz), or, from a target-vs-read .csv (columns array,row,col,polarity,"
+         "target_uS,read_uS in any order, microsiemens, optional stuck 0/1: an export's "
+         "devices.csv with read_uS appended), a fault map plus a measured chip model (window, "
+         "write error, stuck rates).")
 def chip_import(
     ctx: typer.Context,
     source: Annotated[Path, typer.Argument(
@@ -101,7 +103,8 @@ def chip_import(
     out_path: MapOut,
     as_: Annotated[str, typer.Option(
         "--as", metavar="KIND", help="Array meaning: codes (stuck codes: 0 free, +1 ON, "
-        "-1 OFF) or conductance (read-back, siemens).")] = "codes",
+        "-1 OFF) or conductance (siemens, read back after programming every device away from "
+        "g_min and g_max: one still near either is stuck).")] = "codes",
     chip: hardware_options.Chip = "rram",
     off_below: hardware_options.OffBelow = None,
     on_above: hardware_options.OnAbove = None,
