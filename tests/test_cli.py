@@ -792,6 +792,19 @@ def test_help_texts_do_not_send_the_reader_to_a_python_module():
             assert found is None, (path, found.group(0), text)
 
 
+def test_help_texts_name_only_options_of_their_command():
+    """recall --zero-one's help spoke of "a --data FILE or cues file, not a built-in set", but
+    recall has no --data and reads no built-in set. An option of another command is named
+    with it (`energy --circuit`)."""
+    names = {name for path, _ in _commands() for name in path}
+    for path, command in _commands():
+        own = {opt for p in command.params for opt in getattr(p, "opts", [])}
+        for text in (command.help or "", *(getattr(p, "help", "") or "" for p in command.params)):
+            for found in re.finditer(r"(?<![\w-])(\w+ )?(--[a-z][a-z-]*)", text):
+                other = (found.group(1) or "").strip() in names
+                assert other or found.group(2) in own, (path, found.group(0), text)
+
+
 def test_help_texts_close_their_brackets():
     """chip import --as read 'codes (stuck codes (0 free, +1 ON, -1 OFF) or conductance'."""
     for path, command in _commands():

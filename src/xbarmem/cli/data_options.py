@@ -39,8 +39,10 @@ OnePerClass = Annotated[bool, typer.Option(
     "--one-per-class", help="Store one pattern of each class (digits 0-9; glyphs: 62 "
     "characters); --data of an image set or a file, not random or correlated-R.")]
 ZeroOne = Annotated[bool, typer.Option(
-    "--zero-one", help="Accept {0,1} pattern files (0 is read as -1): a --data FILE or cues "
-    "file, not a built-in set.")]
+    "--zero-one", help="Accept {0,1} pattern files (0 is read as -1): a --data FILE, not a "
+    "built-in set.")]
+CuesZeroOne = Annotated[bool, typer.Option(
+    "--zero-one", help="Accept a {0,1} cues file (0 is read as -1).")]
 Pool = Annotated[int | None, bounded(
     "--pool", metavar="N", ge=1, le=MAX_COUNT, help="Patterns in the pool that subsets are drawn "
     "from (default: all of the source; random: 2000).")]

@@ -355,8 +355,8 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
 
 
 @circuit_app.command("show", help="Print a circuit description (resolved and validated) as "
-                     "TOML, to copy and edit for --circuit; a preset with its file's comments "
-                     "(where its values come from).")
+                     "TOML, to copy and edit for energy --circuit; a preset with its file's "
+                     "comments (where its values come from).")
 def circuit_show(
     circuit: Annotated[str, typer.Argument(
         metavar="CIRCUIT", parser=option_types.name_or_file,

@@ -261,7 +261,7 @@ def recall(
     out_path: RecallOut = None,
     mode: recall_options.Mode = "sync",
     max_iterations: recall_options.MaxIterations = 100,
-    zero_one: data_options.ZeroOne = False,
+    zero_one: data_options.CuesZeroOne = False,
     seed: run_options.Seed = 0,
     json_out: output_options.Json = False,
 ) -> None:
