@@ -74,6 +74,15 @@ def test_fault_map_csv_round_trip_keeps_every_stuck_device(tmp_path):
     assert not (tmp_path / "m.txt").exists()
 
 
+def test_a_fault_map_keeps_the_file_it_was_made_from_as_csv_as_npz(tmp_path):
+    """A map imported from a measurement and saved as .csv named itself as its source file on
+    load (`meta.file`), the .npz the measurement: both now name the measurement."""
+    fmap = FaultMap.from_conductance_map(np.full((1, 2, 64, 64), 60e-6), DEV)
+    fmap.meta["file"] = "readback.npy"
+    for name in ("m.csv", "m.npz"):
+        assert FaultMap.load(fmap.save(tmp_path / name)).meta == fmap.meta, name
+
+
 def test_fault_maps_from_measurements_refuse_what_does_not_fit():
     ones = np.full((1, 2, 2, 2), 5e-5)
     _one_line(lambda: FaultMap.from_readback(ones, np.full((1, 2, 2, 3), 5e-5), 1e-6, DEV),

@@ -431,7 +431,7 @@ class FaultMap:
             if row:
                 a, p, i, j, value = _csv_row(path, lineno, row, (n, r, c))
                 g[a, p, i, j] = value
-        meta["file"] = str(path)
+        meta.setdefault("file", str(path))  # an imported map keeps its measurement's name
         return cls(g, meta)
 
 
