@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when n
 __all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "as_real_array", "check_callback", "check_choice",
            "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
            "check_tensor", "check_texts", "check_type",
-           "checked_keywords", "is_bool", "is_choice", "not_numbers", "numeric_array", "shown",
-           "unknown_argument"]
+           "brief", "checked_keywords", "is_bool", "is_choice", "not_numbers", "numeric_array",
+           "result_repr", "shown", "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,6 +87,48 @@ def shown(value: Any) -> str:
 
 
 _shown = shown  # the name its first users know
+
+
+def brief(value: Any) -> str:
+    """``value`` in a result's repr, a few characters long whatever its size: a number to 4
+    significant digits; text, None and a bool by their repr; a tensor or array of booleans by
+    how many are true (``2 of 3``); one of two or more dimensions by its shape (``shape (10,
+    64)``); numbers of a flat tensor, array, list or tuple by their count and range (``[10
+    values, 0.9609 to 1]``; one value: ``[0.5]``); a dict item by item; another object by its
+    repr."""
+    if value is None or isinstance(value, str) or is_bool(value):
+        return repr(value if isinstance(value, str) or value is None else bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.4g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{brief(k)}: {brief(v)}" for k, v in value.items()) + "}"
+    if not hasattr(value, "__len__"):
+        return repr(value)
+    shape = tuple(int(d) for d in getattr(value, "shape", (0,)))
+    if len(shape) != 1:
+        return brief(value.item()) if not shape else f"shape {shape}"
+    values = list(value.tolist() if hasattr(value, "tolist") else value)
+    if values and all(isinstance(v, bool) for v in values):
+        return f"{sum(values)} of {len(values)}"
+    if len(values) == 1:
+        return f"[{brief(values[0])}]"
+    real = [float(v) for v in values if isinstance(v, numbers.Real)]
+    if len(real) < len(values):  # texts, shapes, tensors: each, when there are few
+        return (f"[{', '.join(brief(v) for v in values)}]" if len(values) <= 4
+                else f"[{len(values)} values]")
+    finite = [v for v in real if v == v]
+    span = f", {min(finite):.4g} to {max(finite):.4g}" if finite else ""
+    nan = f", {len(real) - len(finite)} NaN" if len(finite) < len(real) else ""
+    return f"[{len(values)} values{span}{nan}]"
+
+
+def result_repr(name: str, fields: dict[str, Any]) -> str:
+    """The repr of a result object (``Score``, ``RecallResult``, ``CapacityResult``, ...): its
+    main numbers, each :func:`brief`, never a whole tensor (``as_dict`` or the attributes hold
+    every value as computed)."""
+    return f"{name}({', '.join(f'{k}={brief(v)}' for k, v in fields.items())})"
 
 
 def is_bool(value: Any) -> bool:

@@ -36,7 +36,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from xbarmem.checks import check_type, checked_keywords, is_bool, shown
+from xbarmem.checks import check_type, checked_keywords, is_bool, result_repr, shown
 from xbarmem.data.patterns import PatternSet
 from xbarmem.deploy.backend import (
     BackendMemory,
@@ -79,6 +79,15 @@ class AdaptResult:
     faults: FaultMap
     reached_target: bool
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """How many rounds ran (round 0, the open loop, included: ``len(rounds)``), the first
+        and last round's cosine, whether the target was reached, the adapted memory and its
+        fault map (:meth:`summary` holds every round)."""
+        return result_repr("AdaptResult", {
+            "rounds": len(self.rounds), "open_loop_cosine": self.rounds[0]["cosine"],
+            "final_cosine": self.rounds[-1]["cosine"], "reached_target": self.reached_target,
+            "memory": self.memory, "faults": self.faults})
 
     def summary(self) -> dict[str, Any]:
         first, last = self.rounds[0], self.rounds[-1]
@@ -362,6 +371,14 @@ class ReadBackResult:
     memory: Any
     faults: FaultMap
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Recall before and after, the devices pinned and re-written, the adapted memory
+        (:meth:`summary` holds every value)."""
+        return result_repr("ReadBackResult", {
+            "cosine_before": self.before.get("cosine"), "cosine_after": self.after.get("cosine"),
+            "newly_fixed": self.read.get("newly_fixed"), "written": self.program.get("written"),
+            "memory": self.memory})
 
     def summary(self) -> dict[str, Any]:
         return {"read": self.read, "program": self.program, "before": self.before,

@@ -27,6 +27,7 @@ from xbarmem.checks import (
     check_choice,
     check_seed,
     check_type,
+    result_repr,
     shown,
 )
 from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
@@ -70,6 +71,17 @@ class Measurement:
     async_steps: np.ndarray
     async_sweeps: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """The memory, the steps' ranges over the cues and the recall quality (the attributes
+        hold every value)."""
+        info = self.info
+        sizes = {"sizes": "-".join(map(str, info["layer_sizes"]))} if "layer_sizes" in info else {}
+        return result_repr("Measurement", {
+            **sizes, **{k: info[k] for k in ("rule", "chip") if k in info},
+            "read_voltage": self.read_voltage, "sync_steps": self.sync_steps,
+            "async_steps": self.async_steps, "async_sweeps": self.async_sweeps,
+            **{f"{mode}_cosine": q["cosine"] for mode, q in info.get("quality", {}).items()}})
 
 
 def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:

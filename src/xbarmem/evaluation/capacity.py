@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from xbarmem.checks import check_callback, check_type, checked_keywords, shown
+from xbarmem.checks import check_callback, check_type, checked_keywords, result_repr, shown
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.checkpoint import check_entry
@@ -66,6 +66,17 @@ class CapacityResult:
     seconds: float
     evaluations: int
     capacity_per_device: dict[float, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """The capacities, the memory's devices, the counts tested and the main settings
+        (:meth:`as_dict` holds every point and setting)."""
+        settings = {k: self.settings[k] for k in ("arch", "hidden", "rule", "trials")
+                    if self.settings.get(k) is not None}
+        return result_repr("CapacityResult", {
+            "capacity": self.capacity, "capacity_per_device": self.capacity_per_device,
+            "devices": self.devices.get("devices"), "evaluations": self.evaluations,
+            "counts": [p.get("count") for p in self.points], "seconds": self.seconds,
+            **settings, "chip": (self.settings.get("chip") or {}).get("name")})
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able dict of every attribute (thresholds as text keys)."""

@@ -25,6 +25,7 @@ from xbarmem.checks import (
     check_flag,
     check_type,
     checked_keywords,
+    result_repr,
     shown,
 )
 from xbarmem.data.corruption import check_corruption, corrupt, corruption_name
@@ -159,12 +160,11 @@ class Score:
     def __repr__(self) -> str:
         """The means to 4 significant digits and the per-pattern cosines' range (``as_dict``
         holds every value as computed)."""
-        means = ", ".join(f"{name}={getattr(self, name):.4g}" for name in
-                          ("cosine", "exact", "hamming", "converged", "mean_iterations"))
-        per = self.per_pattern_cosine
-        spread = (f", per_pattern_cosine=[{len(per)} values, {min(per):.4g} to {max(per):.4g}]"
-                  if per else "")
-        return f"Score({means}{spread})"
+        fields = {name: getattr(self, name) for name in
+                  ("cosine", "exact", "hamming", "converged", "mean_iterations")}
+        if self.per_pattern_cosine:
+            fields["per_pattern_cosine"] = self.per_pattern_cosine
+        return result_repr("Score", fields)
 
     def as_dict(self) -> dict[str, Any]:
         """The means and ``per_pattern_cosine`` as a plain dict; stored rows keep these keys,

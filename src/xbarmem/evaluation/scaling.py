@@ -30,6 +30,7 @@ from xbarmem.checks import (
     check_neurons,
     check_type,
     checked_keywords,
+    result_repr,
     shown,
 )
 from xbarmem.data.readers import ImageStack
@@ -63,6 +64,10 @@ class PowerLawFit:
     r2: float
     points: int
     confidence: float
+
+    def __repr__(self) -> str:
+        """Every attribute to 4 significant digits (:meth:`as_dict` holds them as computed)."""
+        return result_repr("PowerLawFit", dict(vars(self)))
 
     def as_dict(self) -> dict[str, Any]:
         """Every attribute as a plain dict."""

@@ -29,6 +29,7 @@ from xbarmem.checks import (
     checked_keywords,
     is_bool,
     is_choice,
+    result_repr,
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
@@ -230,6 +231,13 @@ class FitResult:
     loss: torch.Tensor
     converged: torch.Tensor
     fixed_points: torch.Tensor | None = None
+
+    def __repr__(self) -> str:
+        """The weights' shapes and, over the ``T`` networks, steps, loss and how many converged
+        (the attributes hold every value)."""
+        return result_repr("FitResult", {
+            "weights": self.weights, "biases": self.biases, "steps": self.steps,
+            "loss": self.loss, "converged": self.converged, "fixed_points": self.fixed_points})
 
 
 def fit_arguments(problem: Any, progress: Any) -> Problem:

@@ -37,6 +37,7 @@ from xbarmem.checks import (
     checked_keywords,
     is_choice,
     numeric_array,
+    result_repr,
     shown,
 )
 from xbarmem.data.patterns import check_cue_values
@@ -69,6 +70,13 @@ class RecallResult:
     cycled: torch.Tensor
     mode: str
     activation: str
+
+    def __repr__(self) -> str:
+        """The states' shape, the iterations' range and how many cues converged or cycled (the
+        attributes hold every value; :meth:`summary` the means)."""
+        return result_repr("RecallResult", {
+            "states": self.states, "iterations": self.iterations, "converged": self.converged,
+            "cycled": self.cycled, "mode": self.mode, "activation": self.activation})
 
     def summary(self) -> dict:
         """Means and counts as plain numbers (means in float64: a share of 13 in 20 is 0.65,

@@ -1,0 +1,87 @@
+"""What a notebook shows for the objects a user holds: every result object's repr is one short
+line of its main numbers (``checks.result_repr``), never a dump of its tensors (a
+``RecallResult`` printed every final state, a ``CapacityResult`` every tested point and
+setting, a ``FitResult`` its weight matrices)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+from xbarmem.checks import brief
+from xbarmem.deploy.backend import simulated_backends
+from xbarmem.deploy.chip_loop import adapt
+from xbarmem.energy.measure import measure
+
+#: the longest a result's repr may be (a notebook cell's line or two)
+_SHORT = 320
+
+
+def _short(text: str) -> str:
+    assert len(text) <= _SHORT and "\n" not in text, text
+    assert "tensor(" not in text and "array(" not in text, text
+    return text
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (0.123456, "0.1235"), (np.float32(0.5), "0.5"), (np.int64(4), "4"), (True, "True"),
+    (np.bool_(False), "False"), (None, "None"), ("sync", "'sync'"),
+    (torch.tensor(2.5), "2.5"), (torch.zeros(3, 4), "shape (3, 4)"),
+    (torch.tensor([True, False, True]), "2 of 3"), (torch.tensor([7]), "[7]"),
+    (np.arange(10.0), "[10 values, 0 to 9]"),
+    ([0.1, 0.5, math.nan], "[3 values, 0.1 to 0.5, 1 NaN]"),
+    ([torch.zeros(1, 4, 4), torch.zeros(1, 4)], "[shape (1, 4, 4), shape (1, 4)]"),
+    ({0.95: 22, 0.99: 0.0021972}, "{0.95: 22, 0.99: 0.002197}"),
+])
+def test_brief_shows_a_value_in_a_few_characters(value, shown):
+    assert brief(value) == shown
+
+
+def test_recall_and_fit_results_show_their_counts_not_their_tensors(small_memory):
+    pset, memory = small_memory
+    result = memory.recall(xm.flip_bits(pset.patterns, 0.1, generator=0))
+    n = int(result.converged.sum())
+    assert _short(repr(result)) == (
+        f"RecallResult(states=shape (3, 16), iterations={brief(result.iterations)}, "
+        f"converged={n} of 3, cycled={int(result.cycled.sum())} of 3, mode='sync', "
+        "activation='sign')")
+    fit = xm.get_rule("pinv").fit(xm.Problem.of(pset.patterns))
+    assert _short(repr(fit)) == ("FitResult(weights=[shape (1, 16, 16)], biases=None, "
+                                 "steps=[0], loss=[nan], converged=1 of 1, fixed_points=1 of 1)")
+
+
+def test_capacity_and_fit_results_show_the_capacity_and_the_slope():
+    pool = xm.load_patterns("digits", n=60, seed=0)
+    found = xm.find_capacity(pool, rule="pinv", thresholds=[0.95], trials=1,
+                             protocol=xm.Protocol(probes=2, level=0.05))
+    text = _short(repr(found))
+    (cap,) = found.capacity.values()
+    assert text.startswith(f"CapacityResult(capacity={{0.95: {cap}}}, capacity_per_device="
+                           f"{{0.95: {cap / 8192:.4g}}}, devices=8192, evaluations="
+                           f"{found.evaluations}, counts=[")
+    assert text.endswith("arch='single', rule='pinv', trials=1, chip='paper-sim')")
+    fit = xm.fit_power_law([16, 36, 64], [5, 7, 23])
+    assert _short(repr(fit)) == (f"PowerLawFit(slope={fit.slope:.4g}, slope_low="
+                                 f"{fit.slope_low:.4g}, slope_high={fit.slope_high:.4g}, "
+                                 f"prefactor={fit.prefactor:.4g}, r2={fit.r2:.4g}, points=3, "
+                                 "confidence=0.95)")
+
+
+def test_energy_and_adaptation_results_show_steps_and_cosines(small_memory):
+    m = measure(16, count=3, rule="pinv", probes=2)
+    text = _short(repr(m))
+    assert text.startswith("Measurement(sizes='16-16', rule='pinv', chip='paper-sim', "
+                           f"read_voltage=0.2, sync_steps={brief(m.sync_steps)}, ")
+    assert f"sync_cosine={m.info['quality']['sync']['cosine']:.4g}" in text
+    pset, memory = small_memory
+    done = adapt(memory, simulated_backends(memory), pset, rounds=1,
+                 protocol=xm.Protocol(probes=2))
+    text = _short(repr(done))
+    assert text.startswith(f"AdaptResult(rounds={len(done.rounds)}, open_loop_cosine="
+                           f"{done.rounds[0]['cosine']:.4g}, final_cosine="
+                           f"{done.rounds[-1]['cosine']:.4g}, reached_target=")
+    assert "memory=SingleLayerMemory(N=16, " in text and "faults=FaultMap(arrays=1, " in text
