@@ -55,6 +55,19 @@ def test_hidden_rules():
             HiddenRule.parse(bad)
 
 
+def test_hidden_rules_take_the_command_line_words():
+    """``--hidden 1n`` / ``0.5n`` (the CLI's words, its ``ratio:R`` deprecated) are refused
+    nowhere in Python: ``run_scaling(hidden="1n")`` said "must be 'fixed:H' ... 'ratio:R'"."""
+    assert HiddenRule.parse("1n") == HiddenRule("ratio", 1.0) == HiddenRule.parse("ratio:1")
+    assert HiddenRule.parse("0.5n").width(144) == 72 and HiddenRule.parse("32").width(64) == 32
+    for bad in ("0n", "-1n", "n", "1x", "1n:2"):
+        with pytest.raises(ConfigError, match=r"^hidden rule must be a width H .* a multiple of "
+                           r"N \(R > 0, e.g. '1n' or '0.5n'\)"):
+            HiddenRule.parse(bad)
+    with pytest.raises(ConfigError, match="hidden applies to arch='multilayer' only"):
+        run_scaling([16], arch="single", hidden="1n")
+
+
 def test_find_capacity_single_and_multilayer_small():
     pool = load_digits(n=60)
     proto = Protocol(level=0.05, probes=2)

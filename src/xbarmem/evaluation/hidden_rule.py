@@ -16,8 +16,9 @@ from xbarmem.errors import ConfigError
 @dataclass(frozen=True)
 class HiddenRule:
     """How the hidden width follows N: ``kind`` ``"fixed"`` with ``value`` H (H for every N)
-    or ``"ratio"`` with ``value`` R (``H = round(R * N)``, at least 1); written ``fixed:H``
-    or ``ratio:R`` (:meth:`parse`). :class:`ConfigError` for another kind or value."""
+    or ``"ratio"`` with ``value`` R (``H = round(R * N)``, at least 1); written as the command
+    line's ``--hidden`` (``32``, ``1n``, ``0.5n``) or ``fixed:H`` / ``ratio:R`` (:meth:`parse`;
+    ``str()`` and results use the latter). :class:`ConfigError` for another kind or value."""
 
     kind: str
     value: float
@@ -34,22 +35,27 @@ class HiddenRule:
 
     @classmethod
     def parse(cls, text: str | int) -> HiddenRule:
-        """The rule written as ``text``: ``"fixed:H"`` (integer H > 0), ``"ratio:R"`` (R > 0),
-        or an integer H (``fixed:H``); :class:`ConfigError` otherwise."""
+        """The rule written as ``text``, in the command line's words: an integer H (``32``,
+        ``"32"``: ``fixed:H``) or a multiple of N (``"1n"``, ``"0.5n"``: ``ratio:R``); or as
+        ``str()`` writes it, ``"fixed:H"`` (integer H > 0) or ``"ratio:R"`` (R > 0).
+        :class:`ConfigError` otherwise."""
+        bad = ConfigError(f"hidden rule must be a width H (an integer > 0, e.g. 32), a multiple "
+                          f"of N (R > 0, e.g. '1n' or '0.5n'), 'fixed:H' or 'ratio:R', got "
+                          f"{shown(text)}")
         if isinstance(text, bool) or not isinstance(text, str | numbers.Integral):
-            raise ConfigError(f"hidden rule must be 'fixed:H' (integer H > 0), 'ratio:R' "
-                              f"(R > 0) or an integer, got {shown(text)}")
+            raise bad
         if isinstance(text, numbers.Integral) or str(text).isdigit():
             return cls("fixed", float(int(text)))
-        kind, _, value = str(text).partition(":")
+        kind, colon, value = str(text).partition(":")
+        if not colon and kind.endswith("n"):  # the command line's Rn
+            kind, value = "ratio", kind[:-1]
         try:
             number = float(value)
         except ValueError:
             number = math.nan
         if not is_choice(kind, ("fixed", "ratio")) or not number > 0 or (
                 kind == "fixed" and number != int(number)):
-            raise ConfigError(f"hidden rule must be 'fixed:H' (integer H > 0), 'ratio:R' "
-                              f"(R > 0) or an integer, got {shown(text)}")
+            raise bad
         return cls(kind, number)
 
     def width(self, n: int) -> int:

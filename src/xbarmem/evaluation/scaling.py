@@ -222,11 +222,11 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     contents) resized to side sqrt(N), the first ``pool_size`` images (default all) as
     ``kind`` patterns; or ``pool_size`` patterns of N neurons drawn from ``seed`` (``random``,
     ``correlated-R``; default :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden``: the
-    hidden-width rule of multilayer memories (default ``"fixed:32"``); refused with
-    ``arch="single"``. At each N, :func:`~xbarmem.evaluation.capacity.find_capacity` runs with
-    ``rule``, ``chip``, ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options``
-    and ``cue_budget``, under ``protocol`` (default: 5% flips for binary patterns, Gaussian
-    noise with ``tanh`` recall for continuous ones).
+    multilayer hidden width, as ``--hidden`` (``32``, ``"1n"``, ``"0.5n"``: a multiple of N) or
+    a :class:`HiddenRule` (default 32; refused with ``arch="single"``). At each N,
+    :func:`find_capacity` runs with ``rule``, ``chip``, ``thresholds``, ``trials``, ``seed``,
+    ``resolution``, ``rule_options`` and ``cue_budget``, under ``protocol`` (default: 5% flips
+    for binary patterns, Gaussian noise with ``tanh`` recall for continuous ones).
 
     Returns ``{"sizes": [...], "capacity": {str(threshold): [...]}, "fits": {str(threshold):
     fit}, "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
