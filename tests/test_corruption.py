@@ -171,3 +171,26 @@ def test_corrupt_rejects_bad_method_or_level(method: str, level: float, words: l
 def test_occlude_needs_shape_for_non_square() -> None:
     with pytest.raises(PatternError, match="image_shape"):
         corrupt(torch.ones(2, 10), "occlude", 0.2, 0)
+
+
+@pytest.mark.parametrize(("name", "closest"), [
+    ("salt_and_pepper", "salt-pepper"), ("gaussian_noise", "gaussian"), ("flip_bits", "flip"),
+    ("occlude_block", "occlude"), ("flips", "flip"), ("saltpepper", "salt-pepper")])
+def test_a_corruption_named_after_its_function_or_misspelt_is_named_back(name, closest):
+    """``Protocol(corruption="salt_and_pepper")`` (the name of ``xm.salt_and_pepper``) was told
+    "give the function salt_and_pepper itself again", as if it were a custom corruption read
+    back from a result; so was every typo."""
+    from xbarmem.evaluation.evaluate import Protocol
+    from xbarmem.names import default_cues
+
+    for refuse in (lambda: corrupt(_pm1(2, 8), name, 0.1),
+                   lambda: Protocol(corruption=name, level=0.1),
+                   lambda: default_cues("binary", name)):  # the command line's reader
+        with pytest.raises(PatternError, match=rf"^unknown corruption method '{name}': expected "
+                           rf"one of flip, .*; did you mean '{closest}'\?$") as caught:
+            refuse()
+        assert "of yours" not in str(caught.value)
+    with pytest.raises(PatternError, match=r"\(if 'blur' names a corruption function of yours, "
+                       r"as a result or Protocol.as_dict\(\) records it: pass the function "
+                       r"itself\)$"):
+        corrupt(_pm1(2, 8), "blur", 0.1)

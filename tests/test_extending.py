@@ -184,9 +184,9 @@ def test_a_custom_corruption_runs_wherever_a_protocol_does():
     assert xm.Protocol(corruption=_block).as_dict()["corruption"] == "_block"
     with pytest.raises(PatternError, match=r"^unknown corruption method '_block': expected one "
                        r"of flip, gaussian, occlude, salt-pepper, or a function f\(x, level, "
-                       r"generator\) \(a custom corruption is recorded by its function's "
-                       r"name, which cannot rebuild it: give the function _block itself "
-                       r"again\)$"):
+                       r"generator\) \(if '_block' names a corruption function of yours, as "
+                       r"a result or Protocol.as_dict\(\) records it: pass the function "
+                       r"itself\)$"):
         xm.Protocol(**xm.Protocol(corruption=_block, level=0.25).as_dict())
     table = xm.compare_rules(P, CHIP, "hebb", chips=1, protocol=xm.Protocol(corruption=_block))
     assert table["settings"]["protocol"]["corruption"] == "_block"

@@ -9,6 +9,7 @@ modules take theirs from here; the rule registry
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from xbarmem.errors import PatternError
@@ -19,6 +20,10 @@ RULE_NAMES = ("adaptive", "hebb", "storkey", "storkey-variant", "pinv", "percept
 ARCHS = ("single", "multilayer")
 #: cue corruptions (:mod:`xbarmem.data.corruption`)
 CORRUPTION_METHODS = ("flip", "gaussian", "occlude", "salt-pepper")
+#: the corruption drawn by each function of :mod:`xbarmem.data.corruption`, by its name (a
+#: Python user's name for it, ``xm.salt_and_pepper``), as :func:`corruption_key` reads names
+_CORRUPTION_FUNCTIONS = {"flip-bits": "flip", "gaussian-noise": "gaussian",
+                         "occlude-block": "occlude", "salt-and-pepper": "salt-pepper"}
 #: a corruption's level when none is given (sweeps, evaluate, adapt, capacity): the share of
 #: values flipped, set or occluded, or the Gaussian noise sigma
 DEFAULT_LEVELS = {"flip": 0.1, "gaussian": 0.6, "occlude": 0.6, "salt-pepper": 0.1}
@@ -63,5 +68,17 @@ def builtin_corruption(method: Any) -> str:
     key = corruption_key(method)
     if key is None:
         raise PatternError(f"unknown corruption method {method!r}: expected one of "
-                           f"{', '.join(CORRUPTION_METHODS)}")
+                           f"{', '.join(CORRUPTION_METHODS)}{closest_corruption(method)}")
     return key
+
+
+def closest_corruption(method: Any) -> str:
+    """``"; did you mean 'salt-pepper'?"`` for a name that is not a built-in corruption's but
+    is its function's (``salt_and_pepper``, ``flip_bits``) or close to it (``flips``), else
+    ``""``: the end of every message refusing a corruption's name."""
+    if not isinstance(method, str):
+        return ""
+    key = method.strip().lower().replace("_", "-")
+    close = ([_CORRUPTION_FUNCTIONS[key]] if key in _CORRUPTION_FUNCTIONS
+             else difflib.get_close_matches(key, CORRUPTION_METHODS, n=1, cutoff=0.6))
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -25,7 +25,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import PatternError
-from xbarmem.names import CORRUPTION_METHODS, corruption_key
+from xbarmem.names import CORRUPTION_METHODS, closest_corruption, corruption_key
 from xbarmem.seeds import GeneratorLike, as_generator
 
 __all__ = [
@@ -87,12 +87,13 @@ def check_corruption(method: Any, level: float) -> Any:
         return method
     key = corruption_key(method)
     if key is None:
-        custom = (f" (a custom corruption is recorded by its function's name, which cannot "
-                  f"rebuild it: give the function {method} itself again)"
-                  if _recorded_name(method) else "")
+        hint = closest_corruption(method)
+        custom = (f" (if {method!r} names a corruption function of yours, as a result or "
+                  f"Protocol.as_dict() records it: pass the function itself)"
+                  if not hint and _recorded_name(method) else "")
         raise PatternError(f"unknown corruption method {shown(method)}: expected one of "
                            f"{', '.join(CORRUPTION_METHODS)}, or a function f(x, level, "
-                           f"generator){custom}")
+                           f"generator){custom}{hint}")
     _check_level(f"level ({_LEVELS[key]})", level,
                  upper=None if key == "gaussian" else 1.0)
     return key
