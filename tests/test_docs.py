@@ -512,3 +512,20 @@ def test_measured_regions_name_the_cpu_they_ran_on():
     text = module.fragment("demo", {"demo": {**rec, "cpu": "Some CPU, no AVX-512"}})
     assert "commit abc1234, CPU Some CPU, no AVX-512; `xbarmem demo`" in text
     assert module._cpu().strip()
+
+
+def test_the_guide_names_the_outcome_keys_and_the_words_evaluate_prints():
+    """The guide named only the words of `evaluate`'s `ended:` line (`own`, `other`,
+    `unconverged`) as the labels of `outcomes` in `--json` and `Score.outcomes`, whose keys
+    are `recalled`, `other_pattern`, `not_converged`: a script reading `outcomes["own"]`
+    met a KeyError."""
+    from xbarmem.cli.memory import OUTCOME_WORDS
+    from xbarmem.evaluation.metrics import OUTCOMES
+
+    guide = " ".join((ROOT / "docs" / "guide.md").read_text().split())
+    start = guide.index("where the recalls ended")
+    passage = guide[start:guide.index("spurious attractors", start)]
+    assert set(OUTCOME_WORDS) == set(OUTCOMES)
+    missing = [f"`{name}`" for name in (*OUTCOMES, *OUTCOME_WORDS.values())
+               if f"`{name}`" not in passage]
+    assert not missing, missing
