@@ -550,6 +550,28 @@ def test_results_too_wide_for_the_terminal_say_how_to_show_less(run_cli, files, 
         assert ("--columns FIELD,... to choose its fields" in err) is warned, err
 
 
+def test_a_table_too_wide_for_its_minimum_widths_folds_and_loses_no_digit(run_cli, files,
+                                                                          monkeypatch):
+    """``results --group-by rule,fault_rate`` of four metrics at 80 columns kept each
+    column's minimum width, drew the table wider than the terminal and cut every line at its
+    edge: the last std column read ``0.`` for 0.25 and ``3`` for 3.9, with no mark. The cells
+    fold instead; every line fits and every mean and std is there whole."""
+    width = 80
+    monkeypatch.setenv("COLUMNS", str(width))
+    metrics = ("cosine", "exact", "mean_iterations", "hamming")
+    args = ("results", files["store"], "--group-by", "rule,fault_rate", "--metric",
+            ",".join(metrics))
+    code, out, err = run_cli(*args)
+    assert code == 0 and "wider than this terminal" in err, err
+    assert all(len(line) <= width for line in out.splitlines()), out
+    code, text, err = run_cli(*args, "--json")
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines() if line.startswith(("hebb", "pinv"))]
+    for group, row in zip(json.loads(text), rows, strict=True):
+        shown = [f"{group[k][m]:{'.4g' if k == 'mean' else '.2g'}}"
+                 for m in metrics for k in ("mean", "std")]
+        assert row[-len(shown):] == shown, out
+
 def test_names_and_paths_are_printed_as_written_not_as_rich_markup(run_cli, tmp_path):
     """Rich read ``[v2]`` in ``m[v2].safetensors`` (and a sweep named ``x[bold]y``) as a
     style tag and dropped it: ``saved m.safetensors`` named a file that does not exist. Every

@@ -139,6 +139,7 @@ def _fold_between_words(console: Console, table: Any, measured: list[tuple[int, 
         if column.width is None and widest == longest_word:
             unbreakable.append((widest, column))
     _drop_lines_to_keep_words(table, words, console.width)
+    _release_minimum_widths(table, console.width)
     before = _layout(table, console.width)
     if before is None:  # a rich that lays tables out otherwise: no width kept
         return
@@ -150,6 +151,19 @@ def _fold_between_words(console: Console, table: Any, measured: list[tuple[int, 
             column.width = None
             return
         before = after
+
+
+def _release_minimum_widths(table: Any, width: int) -> None:
+    """Drop the columns' ``min_width`` when honouring them would draw ``table`` wider than
+    ``width``: rich keeps a column's minimum over the terminal's width and then cuts every
+    line at the edge, so the last column's numbers lost digits without a mark (a std of 3.9
+    printed as ``3``); without them the cells fold instead."""
+    layout = _layout(table, width)
+    if layout is None or sum(layout) + table._extra_width + sum(
+            table._get_padding_width(i) for i in range(len(table.columns))) <= width:
+        return
+    for column in table.columns:
+        column.min_width = None
 
 
 def _measure(console: Console, table: Any) -> list[tuple[int, int]]:
