@@ -219,6 +219,12 @@ def test_capacity_searches_store_distinct_patterns_and_flag_a_capacity_at_the_po
     assert code == 0, err
     assert ">=5" in out
     assert "capacity at 0.9 is all 5 distinct patterns of the pool" in err
+    code, out, err = run_cli("scaling", "--arch", "single", "--rule", "pinv", "--data",
+                             "random", "--pool", "5", "--sizes", "16,25", "--threshold", "0.5",
+                             "--probes", "1", "--level", "0", "--out", tmp_path)
+    assert code == 0 and "N=25: the capacity at 0.5 is all 5 distinct" in err, err
+    rows = [line.strip("│┃ ").split() for line in out.splitlines() if line.startswith("│")]
+    assert rows == [["16", "│", ">=5"], ["25", "│", ">=5"]], out  # (its table said 5)
 
 
 def test_nearest_pattern_curve_is_a_ceiling_on_the_same_subsets_and_cues():

@@ -817,6 +817,16 @@ def test_capacity_rows_whose_every_count_passed_are_marked_lower_bounds(tmp_path
     code, _, err = run_cli("plot", str(store), "--kind", "capacity", "-o",
                            str(tmp_path / "c.png"))
     assert code == 0 and "2 capacity row(s) drawn are lower bounds" in err, err
+    code, out, err = run_cli("results", str(store), "--columns", "n_neurons")  # as capacity
+    assert code == 0 and out.count("0.5:>=2") == 2, out  # prints them: >=, with its meaning
+    assert "0.999:2 " not in out and ">=: only a lower bound (every count tested passed)" in (
+        " ".join(out.split())), out
+    code, out, err = run_cli("results", str(store), "--group-by", "rule", "--metric",
+                             "capacity.0.5")
+    assert code == 0 and ">=2 " in out and "the mean takes in lower bounds" in (
+        " ".join(out.split())), out
+    code, out, err = run_cli("results", str(store), "--group-by", "rule", "--json")
+    assert code == 0 and "capacity.0.5" in json.loads(out)[0]["lower_bound"], out
 
 
 @pytest.mark.parametrize(("condition", "named"), [

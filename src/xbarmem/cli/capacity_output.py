@@ -123,13 +123,19 @@ def write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
 
 
 def print_scaling(res: dict, title: str) -> None:
+    """Scaling's table (``>=`` before a capacity that is the whole pool, a lower bound, as
+    ``capacity`` and the figure mark it) and each threshold's fit."""
+    from xbarmem.evaluation.capacity import pool_limited
+
     out.print(title)  # (a line of its own: a table title wraps to the table's width)
     table = Table()
     table.add_column("N", justify="right")
     for t in res["capacity"]:
         table.add_column(f"C@{t}", justify="right")
-    for i, n in enumerate(res["sizes"]):
-        table.add_row(str(n), *(str(c[i]) for c in res["capacity"].values()))
+    for i, (n, run) in enumerate(zip(res["sizes"], res["runs"], strict=True)):
+        limited = pool_limited(run)
+        table.add_row(str(n), *((">=" if t in limited else "") + str(c[i])
+                                for t, c in res["capacity"].items()))
     out.print(table)
     for t, fit in res["fits"].items():
         if fit is None:

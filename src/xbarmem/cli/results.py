@@ -34,6 +34,8 @@ ParquetOut = Annotated[Path | None, output_options.output(
     "--parquet", help="Export the rows to Parquet (needs pyarrow).", suffixes=(".parquet",))]
 
 
+#: what ``>=`` before a capacity means, in the captions of ``results``' tables
+BOUND_NOTE = ">=: only a lower bound (every count tested passed)"
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
                     "seed")
 GroupBy = Annotated[str | None, typer.Option(
@@ -179,10 +181,11 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     title = (f"{store}: {total} row{'s' if total != 1 else ''}"
              + (f" (first {limit})" if total > (limit or total) else ""))
     where = "every row" if len(rows) == total else f"the {len(rows)} rows shown"
-    caption = (f"same in {where}: " + ", ".join(f"{c}={v}" for c, v in same.items())
-               if same and shown is None else None)
-    table = Table(title=title, caption=caption)
     results = _result_cells(rows)
+    notes = [f"same in {where}: " + ", ".join(f"{c}={v}" for c, v in same.items())
+             if same and shown is None else "",
+             BOUND_NOTE if any(">=" in v for v in results.get("capacity", ())) else ""]
+    table = Table(title=title, caption="; ".join(n for n in notes if n) or None)
     for col in cells:  # (narrow minimum: on a narrow terminal the fields fold, not the results)
         table.add_column(col, overflow="fold", min_width=min(len(col), 5))
     for col in results:
@@ -213,7 +216,10 @@ def _default_columns(rows: list[dict]) -> tuple[str, ...]:
 
 def _result_cells(rows: list[dict]) -> dict[str, list[str]]:
     """The rows' results as columns: cosine and exact recall (rows of recall), capacity at
-    each threshold (rows of capacity searches); "-" where a row has none."""
+    each threshold (rows of capacity searches; ``>=`` before a lower bound, as ``xbarmem
+    capacity`` prints it); "-" where a row has none."""
+    from xbarmem.experiments.grouping import lower_bound
+
     results = [r.get("result") or {} for r in rows]
     cells: dict[str, list[str]] = {}
     for name in ("cosine", "exact"):
@@ -221,8 +227,9 @@ def _result_cells(rows: list[dict]) -> dict[str, list[str]]:
             cells[name] = [f"{res[name]:.4f}" if isinstance(res.get(name), float) else
                            _text(res.get(name)) for res in results]
     if any("capacity" in res for res in results):
-        cells["capacity"] = [" ".join(f"{k}:{v}" for k, v in res.get("capacity", {}).items())
-                             or "-" for res in results]
+        cells["capacity"] = [" ".join(f"{k}:{'>=' * lower_bound(r, f'capacity.{k}')}{v}"
+                                      for k, v in res.get("capacity", {}).items()) or "-"
+                             for r, res in zip(rows, results, strict=True)]
     return cells
 
 
@@ -243,12 +250,19 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     for name in names:
         table.add_column(name, justify="right", overflow="fold", min_width=6)
         table.add_column("+-std", justify="right", overflow="fold", min_width=5)
+    bounded = False
     for g in groups:
         stats = []
         for name in names:
             mean, std = g["mean"].get(name), g["std"].get(name)
-            stats += ["-" if mean is None else f"{mean:.4g}", "-" if std is None else f"{std:.2g}"]
+            bound = name in g["lower_bound"]
+            bounded = bounded or bound
+            stats += ["-" if mean is None else f"{'>=' * bound}{mean:.4g}",
+                      "-" if std is None else f"{std:.2g}"]
         table.add_row(*(_text(g["group"][f]) for f in by), str(g["n"]), *stats)
+    if bounded:
+        table.caption += ("; >=: the mean takes in lower bounds (a row of the group passed "
+                          "every count it tested)")
     out.print_table(table, "--metric NAME,... to choose its metrics")
 
 

@@ -84,6 +84,14 @@ def _metric(row: dict[str, Any], name: str) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def lower_bound(row: dict[str, Any], name: str) -> bool:
+    """Whether metric ``name`` of ``row`` is only a lower bound: a capacity (``capacity.T``)
+    whose threshold the row's ``result.lower_bound`` lists (every count tested passed, or the
+    search stored every distinct pattern of its pool)."""
+    bounds = (row.get("result") or {}).get("lower_bound") or ()
+    return name.startswith("capacity.") and name[len("capacity."):] in {str(t) for t in bounds}
+
+
 def _hashable(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
 
@@ -100,7 +108,9 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
 
         {"group": {field: value, ...}, "n": rows in the group,
          "mean": {metric: mean}, "std": {metric: sample std (None for one value)},
-         "count": {metric: rows with a finite value of it}}
+         "count": {metric: rows with a finite value of it},
+         "lower_bound": [metrics whose mean takes in a row's lower bound (:func:`lower_bound`):
+                         the mean is then a lower bound too]}
 
     ``metrics`` default to :func:`metric_names` of ``rows``. A metric missing or non-finite in a
     row (e.g. a NaN loss) is left out of that metric's mean; a metric no row of a group has is
@@ -119,12 +129,15 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
     for key in sorted(groups, key=_order):
         members = groups[key]
         record: dict[str, Any] = {"group": dict(zip(by, shown[key], strict=True)),
-                                  "n": len(members), "mean": {}, "std": {}, "count": {}}
+                                  "n": len(members), "mean": {}, "std": {}, "count": {},
+                                  "lower_bound": []}
         for name in names:
             found = [v for v in (_metric(r, name) for r in members) if v is not None]
             record["mean"][name] = statistics.fmean(found) if found else None
             record["std"][name] = statistics.stdev(found) if len(found) > 1 else None
             record["count"][name] = len(found)
+            if any(lower_bound(r, name) and _metric(r, name) is not None for r in members):
+                record["lower_bound"].append(name)
         out.append(record)
     return out
 
