@@ -416,6 +416,58 @@ def test_plot_and_cli_results(tmp_path, run_cli):
     assert code == 2 and "no stored rows" in err
 
 
+def test_plot_without_kind_draws_the_one_kind_the_rows_fit_and_counts_the_rows_drawn(
+        tmp_path, run_cli, monkeypatch):
+    """``plot`` required --kind even when the rows fit one figure only (a fault sweep); and its
+    line counted the rows read, not drawn: "wrote cc.png (44 rows)" for a capacity figure of 32
+    rows, the 12 rows of a recall curve at one N left out without a word."""
+    store = tmp_path / "p.sqlite"
+    spec = tiny(seeds=1, faults=(0.0, 0.2))
+    run_sweep(parse_sweep(spec), store)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("plot", store)
+    assert (code, out, err) == (0, "wrote faults.png (a faults figure: 4 rows)\n", "")
+    assert (tmp_path / "faults.png").stat().st_size > 5000
+    code, out, err = run_cli("plot", store, "--kind", "faults", "-o", "f.svg")
+    assert (code, out) == (0, "wrote f.svg (4 rows)\n"), err  # asked for: not named again
+    spec["sweep"]["name"] = "var"  # the same trials at two programming variations: ambiguous
+    spec["grid"]["variation"] = [0.0, 0.1]
+    run_sweep(parse_sweep(spec), store)
+    code, out, err = run_cli("plot", store, "-o", "v.png")
+    assert code == 2 and not out and err == (
+        "error: --kind is needed: these rows draw a figure against fault_rate (--kind faults) "
+        "or variation (--kind variation)\n")
+    assert not (tmp_path / "v.png").exists()
+    code, out, err = run_cli("plot", store, "--where", "fault_rate=0", "--where", "rule=pinv",
+                             "--where", "variation=0")
+    assert code == 2 and err.startswith("error: no figure to draw from these 1 row(s): each "
+                                        "kind needs rows at two or more values"), err
+    code, out, err = run_cli("plot", store, "--kind", "variation", "--json", "-o", "v.png")
+    assert code == 0 and json.loads(out) == {"figure": "v.png", "kind": "variation",
+                                             "rows": 8, "drawn": 8}, err
+    (tmp_path / "curve.toml").write_text(textwrap.dedent("""\
+        [sweep]
+        name = "curve"
+        trial = "capacity"
+        [base]
+        data = "random"
+        n_neurons = 16
+        rule = "pinv"
+        probes = 2
+        counts = [1, 2]
+        """))
+    code, _, err = run_cli("sweep", "curve.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    code, out, err = run_cli("plot", store, "--kind", "faults", "-o", "f.png")
+    assert (code, out) == (0, "wrote f.png (8 of the 9 rows drawn; left out: 1 capacity "
+                              "row(s))\n"), err
+    code, out, err = run_cli("plot", store, "--kind", "patterns", "--where", "rule=pinv",
+                             "-o", "p.png")
+    assert code == 0 and " ".join(out.split()) == (
+        "wrote p.png (1 of the 5 rows drawn; left out: 4 row(s) whose settings were run at "
+        "one patterns only)"), out
+
+
 @pytest.mark.parametrize("args, line", [
     (("results", "--where", "rul=pinv"), "--where 'rul=pinv': no row of"),
     (("results", "--where", "result.cosin>0.5"), "did you mean result.cosine?"),

@@ -192,6 +192,23 @@ def test_a_figure_whose_x_axis_does_not_vary_is_refused(kind, rows, line):
         assert plot_rows(rows, kind, reference={"paper pinv": ([0.0, 0.1], [1.0, 0.9])})
 
 
+def test_plot_rows_without_a_kind_draws_the_only_one_the_rows_fit():
+    """``plot_rows(rows)``: the kind is the one the rows fit (a fault sweep: faults); rows
+    that fit several or none are refused naming ``kind``."""
+    from xbarmem.viz.series import drawable_kinds
+
+    assert drawable_kinds(ROWS) == ["faults"]
+    assert plot_rows(ROWS).axes[0].get_xlabel() == plot_rows(ROWS, "faults").axes[0].get_xlabel()
+    both = ROWS + [_eval_row("pinv", 0.0, 0.9, variation=0.1)]
+    with pytest.raises(ConfigError, match=r"^kind is needed: these rows draw a figure against "
+                       r"fault_rate \(kind='faults'\) or variation \(kind='variation'\)$"):
+        plot_rows(both)
+    with pytest.raises(ConfigError, match="^no figure to draw from these 1 row"):
+        plot_rows(ROWS[:1])
+    with pytest.raises(ConfigError, match="^no stored rows to draw a figure from$"):
+        plot_rows([])
+
+
 def test_save_figure_writes_png_and_refuses_other_suffixes(tmp_path):
     fig = scaling_plot(SCALING)
     assert save_figure(fig, tmp_path / "s.png").stat().st_size > 5000

@@ -261,8 +261,8 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
                       "-" if std is None else f"{std:.2g}"]
         table.add_row(*(_text(g["group"][f]) for f in by), str(g["n"]), *stats)
     if bounded:
-        table.caption += ("; >=: the mean takes in lower bounds (a row of the group passed "
-                          "every count it tested)")
+        table.caption = (f"{table.caption}; >=: the mean takes in lower bounds (a row of the "
+                         "group passed every count it tested)")
     out.print_table(table, "--metric NAME,... to choose its metrics")
 
 
@@ -273,8 +273,9 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
                   "or capacity vs N on log-log axes with the power-law fit (capacity).")
 def plot_cmd(
     store: StoreArg,
-    kind: Annotated[str, typer.Option(
-        "--kind", metavar="KIND", help="patterns, faults, variation or capacity.")],
+    kind: Annotated[str | None, typer.Option(
+        "--kind", metavar="KIND", help="patterns, faults, variation or capacity (default: the "
+        "one of them the rows draw; refused when they draw several).")] = None,
     out_path: PlotOut = None,
     svg: Annotated[bool, typer.Option("--svg", help="Write KIND.svg instead of KIND.png (an --out "
                                         "file's suffix decides; .png contradicts it).")
@@ -287,33 +288,67 @@ def plot_cmd(
     json_out: output_options.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
-    from xbarmem.viz.results import plot_rows
-    from xbarmem.viz.series import KINDS, MAX_FACETS, pooled_settings
+    from xbarmem.viz.results import choose_kind, plot_rows
+    from xbarmem.viz.series import KINDS, MAX_FACETS, drawn_rows, pooled_settings
     from xbarmem.viz.style import save_figure
 
-    if kind not in KINDS:
+    if kind is not None and kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if svg and out_path is not None and out_path.suffix.lower() != ".svg":
         raise ConfigError(f"--svg contradicts --out {out_path}: the format follows the file "
                           f"name (name it .svg, or leave out --svg)")
     paths.check_input(store, "results store")
-    path = paths.check_output(out_path or Path(f"{kind}.{'svg' if svg else 'png'}"))
-    paths.check_distinct({"--out": path}, {"STORE": store})
+    path = _plot_path(store, out_path)
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
-    save_figure(plot_rows(rows, kind, title=title), path)
-    pooled = pooled_settings(rows, kind)
+    chosen = kind or choose_kind(rows, "--kind")  # (the rows read: no work done yet)
+    path = path or _plot_path(store, Path(f"{chosen}.{'svg' if svg else 'png'}"))
+    assert path is not None
+    save_figure(plot_rows(rows, chosen, title=title), path)
+    drawn = drawn_rows(rows, chosen)
+    pooled = pooled_settings(rows, chosen)
     if pooled:
         warn(f"{len(pooled[1])} settings of {', '.join(pooled[0])} drawn pooled in one panel "
              f"(more than {MAX_FACETS}): each point is a mean over them; pick some with "
              f"--where (e.g. --where {pooled[0][0]}={pooled[1][0].split(',')[0]}) or "
              f"--sweep")
-    bounds = [r for r in rows if kind == "capacity" and r["result"].get("lower_bound")]
+    bounds = [r for r in drawn if chosen == "capacity" and r["result"].get("lower_bound")]
     if bounds:
         warn(f"{len(bounds)} capacity row(s) drawn are lower bounds (every count tested "
              "passed: give larger counts, or a larger pool), marked by an upward arrow; the "
              "fit runs through them too")
     if json_out:
-        emit_json({"figure": str(path), "rows": len(rows)})
+        emit_json({"figure": str(path), "kind": chosen, "rows": len(rows), "drawn": len(drawn)})
         return
-    out.print(f"wrote {path} ({len(rows)} rows)")
+    named = "" if kind else f"a {chosen} figure: "  # (chosen from the rows: say which)
+    out.print(f"wrote {path} ({named}{_drawn_text(rows, drawn, chosen)})")
+
+
+def _plot_path(store: Path, path: Path | None) -> Path | None:
+    """``plot``'s figure file checked as an output that is not the store (None: not named)."""
+    if path is None:
+        return None
+    checked = paths.check_output(path)
+    paths.check_distinct({"--out": checked}, {"STORE": store})
+    return checked
+
+
+#: the rows of other trial kinds that a figure of each kind leaves out, in words
+_OTHER_TRIALS = {"capacity": "evaluate row(s)", "patterns": "capacity search(es)"}
+
+
+def _drawn_text(rows: list[dict], drawn: list[dict], kind: str) -> str:
+    """How many of the ``rows`` read the figure draws, and why the others are left out (rows
+    of another trial kind; rows alone at their settings, at one value of the x axis): the
+    line said "44 rows" where the figure drew 12."""
+    from xbarmem.viz.series import KINDS, usable_rows
+
+    if len(drawn) == len(rows):
+        return f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
+    other = len(rows) - len(usable_rows(rows, kind))
+    alone = len(rows) - other - len(drawn)
+    why = [f"{other} {_OTHER_TRIALS.get(kind, 'capacity row(s)')}" if other else "",
+           f"{alone} row(s) whose settings were run at one {KINDS[kind]} only" if alone
+           else ""]
+    return (f"{len(drawn)} of the {len(rows)} rows drawn; left out: "
+            + ", ".join(w for w in why if w))

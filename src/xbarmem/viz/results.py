@@ -34,6 +34,7 @@ from xbarmem.viz.series import (
     KINDS,
     MAX_FACETS,
     Series,
+    drawable_kinds,
     facet_label,
     group_rows,
     pooled,
@@ -193,7 +194,27 @@ def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
     return handles
 
 
-def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = None,
+def choose_kind(rows: Sequence[dict[str, Any]], option: str = "kind") -> str:
+    """The one kind of :data:`KINDS` that ``rows`` draw (:func:`drawable_kinds`), for a figure
+    asked for without one; :class:`ConfigError` naming ``option`` (``--kind`` on the command
+    line) when they draw none or several."""
+    kinds = drawable_kinds(rows)
+    if len(kinds) == 1:
+        return kinds[0]
+    if kinds:
+        given = (lambda k: f"{option} {k}") if option.startswith("-") else (
+            lambda k: f"{option}={k!r}")
+        raise ConfigError(f"{option} is needed: these rows draw a figure against "
+                          + " or ".join(f"{KINDS[k]} ({given(k)})" for k in kinds))
+    if not rows:
+        raise ConfigError("no stored rows to draw a figure from")
+    axes = ", ".join(f"{x} ({k})" for k, x in KINDS.items())
+    raise ConfigError(f"no figure to draw from these {len(rows)} row(s): each kind needs rows at "
+                      f"two or more values of its x axis: {axes}")
+
+
+def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
+              ax: Axes | None = None,
               title: str = "", thresholds: Sequence[float] = (),
               reference: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None
               ) -> Figure:
@@ -201,7 +222,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
 
     Args:
         rows: rows of :meth:`xbarmem.experiments.store.ResultStore.rows`.
-        kind: one of :data:`KINDS`.
+        kind: one of :data:`KINDS`; default the one kind the rows draw (:func:`choose_kind`).
         ax: draw into this Axes (facets are then pooled); default a new Figure.
         title: figure title (panels get their facet as title); default
             :func:`shared_settings` of the drawn rows.
@@ -211,8 +232,10 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str, *, ax: Axes | None = No
 
     Raises:
         ConfigError: unknown kind, no rows to draw, or rows (and reference points) at a
-            single value of the x axis.
+            single value of the x axis; without ``kind``, rows that draw none or several.
     """
+    if kind is None:
+        kind = choose_kind(rows)
     if not is_choice(kind, KINDS):
         raise ConfigError(f"plot kind must be one of {', '.join(KINDS)}, got {shown(kind)}")
     series = group_rows(rows, kind)

@@ -85,15 +85,33 @@ def facet_label(facet: tuple) -> str:
     return ", ".join(f"{k}={_fmt(v)}" for k, v in facet) or "all rows"
 
 
+def usable_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The rows of a trial kind that ``kind`` draws: capacity rows (capacity), evaluate rows
+    (the others), and capacity curves of fixed counts (patterns)."""
+    if kind == "capacity":
+        return [r for r in rows if r["trial"] == "capacity"]
+    return [r for r in rows if r["trial"] == "evaluate" or (
+        kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search"))]
+
+
+def drawn_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The rows of ``rows`` that a ``kind`` figure draws (:func:`group_rows`), in their order."""
+    kept = {id(r) for s in group_rows(rows, kind) for r in s.rows}
+    return [r for r in rows if id(r) in kept]
+
+
+def drawable_kinds(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The kinds of :data:`KINDS` that ``rows`` draw a figure of: rows at two or more values
+    of the kind's x axis."""
+    return [kind for kind in KINDS
+            if len({x for s in group_rows(rows, kind) for x in s.points}) > 1]
+
+
 def group_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[Series]:
     """The series of ``kind`` (see the module docstring) from stored ``rows``, facets with a
     single x value left out unless every facet has one (and the facets then named by what still
     varies)."""
-    if kind == "capacity":
-        usable = [r for r in rows if r["trial"] == "capacity"]
-    else:
-        usable = [r for r in rows if r["trial"] == "evaluate" or (
-            kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search"))]
+    usable = usable_rows(rows, kind)
     series = _group(usable, kind)
     kept = {id(r) for s in series for r in s.rows}
     if not kept:  # every facet has a single x value: draw them all
