@@ -501,6 +501,24 @@ def test_print_table_measures_the_table_once_for_its_warning_and_its_drawing(mon
         assert " 11 " in text and ("multilayer" in text) is not wide, text
 
 
+def test_results_rows_are_sorted_by_their_columns(run_cli, files):
+    """The table listed rows in the order they were stored: the sweep's fault rates
+    alternating within each seed (0, 0.2, 0, 0.2, ...), a capacity sweep of two processes
+    N = 49 first; rows are sorted by the fields shown, in their order."""
+    code, out, err = run_cli("results", files["store"])
+    assert code == 0, err
+    rows = [line.replace("│", " ").split() for line in out.splitlines()
+            if line.startswith("│ ")]
+    assert [r[0] for r in rows] == ["hebb"] * 6 + ["pinv"] * 6, out
+    assert [(float(r[1]), int(r[2])) for r in rows[:6]] == [
+        (0.0, 0), (0.0, 1), (0.0, 2), (0.2, 0), (0.2, 1), (0.2, 2)], out
+    code, out, err = run_cli("results", files["store"], "--columns", "seed,rule")
+    assert code == 0, err
+    rows = [line.replace("│", " ").split() for line in out.splitlines()
+            if line.startswith("│ ")]
+    assert [r[0] for r in rows] == ["0"] * 4 + ["1"] * 4 + ["2"] * 4, out
+
+
 def test_results_export_with_json_says_what_it_wrote(run_cli, files, tmp_path):
     target = tmp_path / "rows.csv"
     code, out, err = run_cli("results", files["store"], "--where", "rule=hebb", "--csv", target,

@@ -173,8 +173,14 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     """One line per row: the chosen fields (default: :func:`_default_columns` that vary among
     the rows shown; the constant ones in the caption, which says whether it speaks of every
     row or of the first ``limit``) and the row's results (cosine and exact recall, or
-    capacities); cells fold, never cut."""
-    cells = {c: [_text(_value(r, c)) for r in rows] for c in (shown or _default_columns(rows))}
+    capacities); cells fold, never cut. Rows are sorted by the chosen fields, in their order
+    (the store holds them in the order they were computed: a sweep's seeds and fault rates
+    interleaved, a capacity sweep run by two processes N = 49 before N = 16)."""
+    from xbarmem.experiments.grouping import order_key
+
+    columns = shown or _default_columns(rows)
+    rows = sorted(rows, key=lambda r: order_key([_value(r, c) for c in columns]))
+    cells = {c: [_text(_value(r, c)) for r in rows] for c in columns}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
     if shown is None:
         cells = {c: v for c, v in cells.items() if c not in same}

@@ -96,6 +96,12 @@ def _hashable(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
 
 
+def order_key(values: Sequence[Any]) -> tuple:
+    """A sort key of field values (as :func:`field` reads them): numbers by value before text
+    before missing, so 0.1 < 0.2 < "a" < None; lists and tables by their JSON text."""
+    return _order(tuple(_hashable(v) for v in values))
+
+
 def _order(key: tuple) -> tuple:
     # numbers before text before missing, so 0.1 < 0.2 < "a" < None
     return tuple((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool)
