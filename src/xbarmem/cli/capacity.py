@@ -220,7 +220,7 @@ def _data_tag(source) -> str:
 
 
 @app.command(
-    "scaling", short_help="Capacity against N on MNIST, with a power-law fit.",
+    "scaling", short_help="Capacity against N, with a power-law fit.",
     help="Capacity at each N on an image set (--data: MNIST by default, or a file of images) "
          "resized to side sqrt(N) (binary: binarised at each "
          "image's mean; continuous: scaled to [-1, 1], Gaussian cues), or on random patterns "
