@@ -1,5 +1,9 @@
 """Store 10 digits on a simulated chip with 40% stuck devices and compare rules.
 
+Expect the hardware-adaptive rule far ahead: it trains inside what every pair of devices can
+still reach, while the classic rules (pinv, hebb) learn ideal weights and meet the stuck
+devices only when they are programmed. `arrays` is 2 for the adaptive rule: its bias row is a
+65th input row, which does not fit one 64x64 array.
 Run: python examples/01_store_digits_on_a_faulty_chip.py
 """
 

@@ -40,8 +40,10 @@ patterns = xm.random_patterns(6, 32, seed=0)
 chip = xm.load_preset("rram").with_faults(0.2)
 memory = xm.train(patterns, chip=chip, rule=rule)
 print("trained:", memory.info["rule"], "| custom rule cosine",
-      round(xm.evaluate_memory(memory, patterns).cosine, 3))
+      round(xm.evaluate_memory(memory, patterns).cosine, 3))   # default Protocol: 1 cue each
 
+# compare_rules draws its own chips (here 2) and these 10 cues per pattern, so its cosine for
+# clipped-hebb is not the one printed above: same rule, other chips and cues
 protocol = xm.Protocol(level=0.1, probes=10, seed=1)
 table = xm.compare_rules(patterns, chip, [rule, "pinv", "adaptive"], chips=2, protocol=protocol,
                          rule_options={"adaptive": {"max_steps": 60, "finetune_steps": 0}})

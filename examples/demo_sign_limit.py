@@ -1,12 +1,14 @@
 """How close does hardware-adaptive sign recall get to the best any decoder could do?
 
-The demo's setting (10 bundled 8x8 MNIST digits 0-9, ``paper-sim`` chip with 50% weight faults,
-10% bit flips, synchronous recall), on chips with fault seeds ``--seeds`` (3 chips each), except
-that the digits are resized from the whole 28x28 image, as the demo did until it took the
-centred 24x24 window (``xbarmem demo --data mnist`` is this script's setting; docs/history/core.md
-quotes numbers measured on these digits with the trainer of that time):
-prints the nearest-stored-pattern bound, then the mean cosine under sign and tanh neurons for
-the trainer's defaults and for each option set given as JSON.
+Prints the nearest-stored-pattern bound (the mean cosine of a decoder that returns the stored
+digit nearest to each cue), then the mean cosine under sign and tanh neurons for the trainer's
+defaults and for each option set given as JSON.
+
+The setting is the demo's: 10 bundled 8x8 MNIST digits 0-9, the ``paper-sim`` chip with 50%
+weight faults, 10% bit flips, synchronous recall, 3 chips for each fault seed of ``--seeds``.
+One difference: the digits are resized from the whole 28x28 image, as the demo did before it
+took the centred 24x24 window (``xbarmem demo --data mnist`` is this setting).
+docs/history/core.md quotes numbers measured on these digits with the trainer of that time.
 
     python examples/demo_sign_limit.py
     python examples/demo_sign_limit.py --options '[{"finetune_temperature": 2}]' --seeds 0,10,20
