@@ -149,6 +149,40 @@ def test_readme_is_short_and_its_links_resolve():
         assert f"docs/{name}.md" in readme
 
 
+def _anchors(path: Path) -> set[str]:
+    """The anchors a markdown file's headings get on GitHub: lower case, characters other than
+    letters, digits, spaces, hyphens and underscores dropped, spaces made hyphens, a repeated
+    one numbered (``-1``, ``-2``); headings inside code fences are none."""
+    anchors: set[str] = set()
+    fenced = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line.strip()):
+            fenced = not fenced
+        heading = re.match(r"#{1,6} (.+)", line)
+        if fenced or not heading:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-")
+        numbered, n = slug, 0
+        while numbered in anchors:
+            n += 1
+            numbered = f"{slug}-{n}"
+        anchors.add(numbered)
+    return anchors
+
+
+def test_links_to_a_section_name_a_heading_that_exists():
+    """A link ``file.md#section`` (or ``#section`` within a page) leads to a heading of that
+    file: a renamed heading left its links pointing nowhere, and GitHub opens the page at its
+    top without a word."""
+    broken = []
+    for path in DOC_FILES:
+        for target, anchor in re.findall(r"\]\(([^)#:\s]*)#([^)\s]+)\)", path.read_text()):
+            page = (path.parent / target) if target else path
+            if page.suffix == ".md" and page.exists() and anchor not in _anchors(page):
+                broken.append(f"{path.name}: ({target}#{anchor})")
+    assert not broken, "links to headings that do not exist: " + ", ".join(broken)
+
+
 def _measure_script():
     import importlib.util
     import sys
