@@ -233,11 +233,9 @@ def not_numbers(value: Any, name: str, what: str, *,
     """The error for ``value`` given as ``name`` that holds no real numbers (``None``, a text,
     a dict, a memory, ragged lists): ``{name} must be {what}, got {shown(value)}`` -- the value
     named by what it is, never by numpy's reading of it (``dtype object``) or Python's
-    (``float() argument must be ...``); a :class:`~xbarmem.data.patterns.PatternSet` with
-    where its matrix is (``.patterns``)."""
-    pattern_set = type(value).__name__ == "PatternSet" and hasattr(value, "patterns")
-    hint = " (pass its .patterns)" if pattern_set else ""
-    return error(f"{name} must be {what}, got {shown(value)}{hint}")
+    (``float() argument must be ...``). (A :class:`~xbarmem.data.patterns.PatternSet` holds
+    numbers: numpy reads its matrix.)"""
+    return error(f"{name} must be {what}, got {shown(value)}")
 
 
 def numeric_array(value: Any, name: str, what: str, *,

@@ -10,6 +10,7 @@ exactly -1.0 / +1.0; ``"continuous"`` patterns hold values in [-1, 1].
 from __future__ import annotations
 
 import functools
+import numbers
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,6 +28,7 @@ from xbarmem.checks import (
     check_tensor,
     check_type,
     checked_keywords,
+    is_bool,
     is_choice,
     not_numbers,
     shown,
@@ -203,6 +205,11 @@ _NEAR_PM1 = 1e-3
 class PatternSet:
     """An immutable, validated set of ``P`` patterns of ``N`` neurons.
 
+    It reads as a sequence of rows and as its matrix: ``len(pset)``, ``for p in pset`` and
+    ``pset[i]`` give float32 rows ``(N,)``; ``pset[2:5]``, ``pset[[0, 3]]`` and ``pset[mask]``
+    a new set of those rows, labels kept (:meth:`subset`); ``np.asarray(pset)`` and
+    ``torch.as_tensor(pset)`` the ``(P, N)`` matrix.
+
     Attributes:
         patterns: float32 array ``(P, N)``; exactly +-1 when ``kind == "binary"``, in [-1, 1]
             when ``kind == "continuous"``.
@@ -283,6 +290,39 @@ class PatternSet:
         """The patterns, one float32 row ``(N,)`` at a time (``for p in pset``; pick rows
         with :meth:`subset`)."""
         return iter(self.patterns)
+
+    def __getitem__(self, index: Any) -> Any:
+        """``pset[i]`` (an integer): pattern ``i``, a float32 row ``(N,)`` (as ``for p in
+        pset`` gives them; negative ``i`` from the end); ``pset[2:5]``, ``pset[[0, 3]]``,
+        ``pset[mask]``: a new :class:`PatternSet` of those rows, labels kept
+        (:meth:`subset`). :class:`PatternError` for an index out of range."""
+        if isinstance(index, numbers.Integral) and not is_bool(index):
+            if not -self.n_patterns <= index < self.n_patterns:
+                raise PatternError(f"index {int(index)} is out of range for "
+                                   f"{self.n_patterns} patterns")
+            return self.patterns[int(index)]
+        return self.subset(index)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The ``(P, N)`` float32 patterns for numpy (``np.asarray(pset)``,
+        ``torch.as_tensor(pset)``): ``dtype`` converts them, ``copy=True`` always copies,
+        ``copy=False`` never does (``ValueError`` when ``dtype`` asks for a conversion), as the
+        numpy protocol asks."""
+        if copy is False and dtype is not None and np.dtype(dtype) != self.patterns.dtype:
+            raise ValueError(f"a PatternSet holds float32 patterns: converting them to "
+                             f"{np.dtype(dtype)} needs a copy (copy=False refuses one)")
+        out = self.patterns if dtype is None else self.patterns.astype(dtype, copy=False)
+        return out.copy() if copy and out is self.patterns else out
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """The patterns through DLPack (``kwargs`` as numpy's ``ndarray.__dlpack__`` takes
+        them): ``torch.as_tensor(pset)`` / ``torch.tensor(pset)`` read the ``(P, N)`` matrix
+        at once, not row by row."""
+        return self.patterns.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """Where the patterns are (the CPU), for DLPack."""
+        return self.patterns.__dlpack_device__()
 
     def __repr__(self) -> str:
         return (
