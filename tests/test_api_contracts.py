@@ -191,10 +191,10 @@ def test_public_callables_are_enumerated():
     for expected in ("xbarmem.train", "xbarmem.Memory.recall", "xbarmem.FaultMap.generate",
                      "xbarmem.FaultMap.stuck", "xbarmem.experiments.ResultStore.rows",
                      "xbarmem.cli.main", "xbarmem.spec.Number.accepts",
-                     # results types, public through the calls that return them
-                     "xbarmem.evaluation.capacity.CapacityResult",
-                     "xbarmem.evaluation.evaluate.Score.as_dict",
-                     "xbarmem.evaluation.scaling.PowerLawFit.predict"):
+                     # results types, exported, and public through the calls that
+                     # return them
+                     "xbarmem.CapacityResult", "xbarmem.Score.as_dict",
+                     "xbarmem.PowerLawFit.predict", "xbarmem.RuleComparison.as_dict"):
         assert expected in names, expected
     assert any(name.endswith(".from_dict") for name in names)
 

@@ -4,12 +4,16 @@ short line, and the chip left out where every other call defaults it."""
 
 from __future__ import annotations
 
+import inspect
+import json
+import re
+
 import numpy as np
 import pytest
 import torch
 
 import xbarmem as xm
-from xbarmem.errors import PatternError
+from xbarmem.errors import ArgumentError, PatternError
 from xbarmem.evaluation import curve
 from xbarmem.evaluation.metrics import cosine_similarity
 
@@ -59,3 +63,65 @@ def test_a_pattern_set_is_taken_wherever_a_matrix_of_cues_is(small_memory):
     assert torch.equal(memory.recall(pats).states, memory.recall(pats.patterns).states)
     assert torch.equal(xm.flip_bits(pats, 0.2, 0), xm.flip_bits(pats.patterns, 0.2, 0))
     assert torch.equal(cosine_similarity(pats, pats.patterns), torch.ones(3))
+
+
+def _returned_types() -> dict[str, type]:
+    """The xbarmem classes the public functions of ``xbarmem`` return (their annotations)."""
+    found = {}
+    for name in xm.__all__:
+        func = getattr(xm, name)
+        if callable(func) and not isinstance(func, type):
+            func = inspect.unwrap(func)
+            hint = inspect.signature(func).return_annotation
+            for word in re.findall(r"[A-Za-z_]\w*", hint if isinstance(hint, str) else ""):
+                cls = getattr(inspect.getmodule(func), word, None)
+                if inspect.isclass(cls) and cls.__module__.startswith("xbarmem"):
+                    found[f"{name} -> {word}"] = cls
+    return found
+
+
+def test_the_result_types_of_the_public_functions_are_exported():
+    """``Score`` (evaluate_memory), ``CapacityResult`` (find_capacity) and ``PowerLawFit``
+    (fit_power_law) were not importable from ``xbarmem``."""
+    returned = _returned_types()
+    assert {"evaluate_memory -> Score", "find_capacity -> CapacityResult",
+            "fit_power_law -> PowerLawFit", "compare_rules -> RuleComparison"} <= set(returned)
+    missing = [k for k, cls in returned.items() if getattr(xm, cls.__name__, None) is not cls]
+    assert not missing
+    assert {"Score", "CapacityResult", "PowerLawFit", "RuleComparison"} <= set(dir(xm))
+
+
+def test_train_result_is_the_documented_alias_of_fit_result():
+    assert xm.TrainResult is xm.FitResult and xm.FitResult.__name__ == "FitResult"
+    assert "``TrainResult``" in xm.FitResult.__doc__ and "alias" in xm.FitResult.__doc__
+
+
+def test_compare_rules_prints_one_short_line_and_stays_a_dict():
+    """Its plain dict printed every chip's scores (about 2,400 characters for two rules)."""
+    res = xm.compare_rules(xm.random_patterns(4, 16, seed=0), rules=["hebb", "pinv"], chips=2)
+    assert isinstance(res, dict) and isinstance(res, xm.RuleComparison)
+    assert list(res) == ["rules", "settings"] and list(res["rules"]) == ["hebb", "pinv"]
+    text = repr(res)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith("RuleComparison(cosine={'hebb': ") and "chip='paper-sim'" in text
+    assert f"'pinv': {res['rules']['pinv']['cosine']:.4g}" in text and "chips=2" in text
+    plain = res.as_dict()
+    assert type(plain) is dict and plain == res
+    assert json.loads(json.dumps(res))["settings"]["chips"] == 2
+
+
+def test_the_chip_defaults_to_paper_sim_in_compare_rules_and_recall_curve():
+    """``compare_rules(patterns, chip, rules)`` and ``recall_curve(pool, counts, chip)``
+    required the chip that ``train`` and ``find_capacity`` default to ``paper-sim``."""
+    pats = xm.random_patterns(4, 16, seed=0)
+    default = xm.compare_rules(pats, rules="pinv", chips=1)
+    given = xm.compare_rules(pats, "paper-sim", "pinv", chips=1)  # positional still works
+    assert default["settings"] == given["settings"]
+    assert default["rules"]["pinv"]["chips"] == given["rules"]["pinv"]["chips"]
+    points = curve.recall_curve(pats, [2], rule="pinv")["points"]
+    assert points == curve.recall_curve(pats, [2], "paper-sim", "pinv")["points"]
+    with pytest.raises(ArgumentError, match=r"^compare_rules\(\) needs rules: .*rules=\["):
+        xm.compare_rules(pats)
+    with pytest.raises(ArgumentError, match=r"given where the chip goes names rules: pass "
+                                            r"compare_rules\(patterns, rules=\['hebb'\]\)"):
+        xm.compare_rules(pats, ["hebb"])

@@ -2,7 +2,9 @@
 
 The names most users need are exported here: pattern sets and cue corruption, chip specs and
 fault maps, ``train`` / ``fit_memories``, memories and recall, evaluation and capacity, model
-files. The subpackages are layered (``docs/architecture.md``): errors, version -> spec, seeds,
+files, and the result types these functions return (``RecallResult``, ``Score``,
+``RuleComparison``, ``CapacityResult``, ``PowerLawFit``, ``FitResult`` -- also known by its
+earlier name ``TrainResult``). The subpackages are layered (``docs/architecture.md``): errors, version -> spec, seeds,
 jsontext -> hardware, data -> memory -> learning -> evaluation -> energy, deploy -> viz ->
 experiments -> cli; each imports only the layers before it.
 
@@ -31,10 +33,11 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("ArgumentError", "ConfigError", "FileFormatError", "PatternError",
                      "XbarmemError", "XbarmemWarning"),
                     "xbarmem.errors"),
-    "find_capacity": "xbarmem.evaluation.capacity",
-    **dict.fromkeys(("Protocol", "compare_rules", "evaluate_memory"),
+    **dict.fromkeys(("CapacityResult", "find_capacity"), "xbarmem.evaluation.capacity"),
+    **dict.fromkeys(("Protocol", "RuleComparison", "Score", "compare_rules", "evaluate_memory"),
                     "xbarmem.evaluation.evaluate"),
-    **dict.fromkeys(("HiddenRule", "fit_power_law", "run_scaling"), "xbarmem.evaluation.scaling"),
+    **dict.fromkeys(("HiddenRule", "PowerLawFit", "fit_power_law", "run_scaling"),
+                    "xbarmem.evaluation.scaling"),
     **dict.fromkeys(("ArraySpec", "ChipSpec", "DeviceSpec", "load_chip", "load_preset",
                      "preset_names"), "xbarmem.hardware.chip"),
     "Crossbar": "xbarmem.hardware.crossbar",
@@ -102,9 +105,20 @@ if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
         XbarmemError,
         XbarmemWarning,
     )
-    from xbarmem.evaluation.capacity import find_capacity  # noqa: F401
-    from xbarmem.evaluation.evaluate import Protocol, compare_rules, evaluate_memory  # noqa: F401
-    from xbarmem.evaluation.scaling import HiddenRule, fit_power_law, run_scaling  # noqa: F401
+    from xbarmem.evaluation.capacity import CapacityResult, find_capacity  # noqa: F401
+    from xbarmem.evaluation.evaluate import (  # noqa: F401
+        Protocol,
+        RuleComparison,
+        Score,
+        compare_rules,
+        evaluate_memory,
+    )
+    from xbarmem.evaluation.scaling import (  # noqa: F401
+        HiddenRule,
+        PowerLawFit,
+        fit_power_law,
+        run_scaling,
+    )
     from xbarmem.hardware.chip import (  # noqa: F401
         ArraySpec,
         ChipSpec,

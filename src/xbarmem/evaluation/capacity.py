@@ -45,6 +45,7 @@ _RESOLUTION = Number(ge=0, le=1)
 _CUE_BUDGET = Number(ge=0, integer=True)
 
 
+@checked_keywords
 @dataclass
 class CapacityResult:
     """Capacity at each threshold, with every tested count and what it cost.

@@ -59,7 +59,7 @@ class CurvePoint:
     subset_seeds: list[int]
 
 
-def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
+def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec = "paper-sim",
                  rule: str | Rule = "adaptive", *, arch: str = "single",
                  hidden: int | Sequence[int] = 32, trials: int = 1,
                  protocol: Protocol | None = None, seed: int = 0,
@@ -72,7 +72,8 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
         pool: the patterns subsets are drawn from; each subset holds distinct patterns
             (:func:`xbarmem.seeds.random_subset` with the pool's ``distinct_ids``).
         counts: numbers of stored patterns (positive; sorted and deduplicated).
-        chip: preset name, TOML path or :class:`ChipSpec`.
+        chip: preset name, TOML path or :class:`ChipSpec` (default ``"paper-sim"``, as for
+            ``train`` and ``find_capacity``).
         rule: learning rule (:func:`xbarmem.learning.classic.get_rule`); multilayer memories
             take only ``"adaptive"`` (:class:`MultilayerTrainer`, its seed defaulting to
             ``seed``) by name; a :class:`~xbarmem.learning.base.Rule` object trains any

@@ -47,6 +47,7 @@ from xbarmem.limits import check_bytes
 from xbarmem.memory.base import memory_patterns
 from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.names import RULE_NAMES
 from xbarmem.seeds import as_generator
 from xbarmem.sizes import recall_bytes
 from xbarmem.spec import Number, check_seed
@@ -129,6 +130,7 @@ def as_protocol(protocol: Protocol | None, default: Protocol | None = None) -> P
     return check_type(protocol, Protocol, "protocol", f"a Protocol{hint}")
 
 
+@checked_keywords
 @dataclass
 class Score:
     """Recall quality of one memory (means over all cues).
@@ -352,21 +354,53 @@ def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> li
 
 
 @checked_keywords
-def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: RuleList, *,
+class RuleComparison(dict):
+    """What :func:`compare_rules` returns: a dict ``{"rules": {name: {...}}, "settings":
+    {...}}`` (``rules`` and ``settings``, read as before) that prints one short line -- each
+    rule's mean cosine and exact-recall share, the chip and how many chips -- where a plain
+    dict printed every chip's scores. :meth:`as_dict` gives a plain dict."""
+
+    def __init__(self, rules: dict[str, Any], settings: dict[str, Any]) -> None:
+        super().__init__(rules=rules, settings=settings)
+
+    def __repr__(self) -> str:
+        """Per rule its mean cosine and exact recall; the chip, the chips and the patterns
+        (the items hold every value)."""
+        rules, settings = self.get("rules", {}), self.get("settings", {})
+        chip = settings.get("chip", {})
+        patterns = settings.get("patterns", {})
+        return result_repr("RuleComparison", {
+            "cosine": {name: entry.get("cosine") for name, entry in rules.items()},
+            "exact": {name: entry.get("exact") for name, entry in rules.items()},
+            "chip": chip.get("name") if isinstance(chip, dict) else chip,
+            "chips": settings.get("chips"), "patterns": patterns.get("name"),
+            "P": patterns.get("n_patterns"), "N": patterns.get("n_neurons")})
+
+    def as_dict(self) -> dict[str, Any]:
+        """``rules`` and ``settings`` as a plain dict (JSON-able but for the tensors of
+        ``keep_states``' ``example``)."""
+        return dict(self)
+
+
+@checked_keywords
+def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
+                  rules: RuleList | None = None, *,
                   chips: int = 3, fault_seed: int = 0, program_seed: int = 0,
                   protocol: Protocol | None = None,
                   rule_options: dict[str, dict] | None = None,
                   keep_states: bool = False, callback=None,
                   variants: dict[str, Protocol] | None = None,
-                  train_progress=None) -> dict[str, Any]:
+                  train_progress=None) -> RuleComparison:
     """Train every rule on the same ``chips`` chips and score recall of ``patterns`` under one
     ``protocol`` (default :class:`Protocol`). ``chip``: a preset name, TOML file or
-    :class:`~xbarmem.hardware.chip.ChipSpec`; chip ``c`` draws its faults with seed
-    ``fault_seed + c`` and is programmed with ``program_seed + c``.
+    :class:`~xbarmem.hardware.chip.ChipSpec` (default ``"paper-sim"``, as for ``train``);
+    chip ``c`` draws its faults with seed ``fault_seed + c`` and is programmed with
+    ``program_seed + c``. ``rules`` must be given (``compare_rules(patterns, rules=["hebb",
+    "pinv"])`` or ``compare_rules(patterns, "paper-sim", ["hebb", "pinv"])``).
 
-    Returns a dict ``{"rules": {name: {cosine, cosine_std, exact, hamming, converged,
-    mean_iterations, train_seconds, train_steps_mean, devices, chips: [...], variants}},
-    "settings": {...}}``; with ``keep_states`` each rule also keeps the cues and recalled
+    Returns a :class:`RuleComparison`, a dict ``{"rules": {name: {cosine, cosine_std, exact,
+    hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips:
+    [...], variants}}, "settings": {...}}`` that prints one short line; with ``keep_states`` each rule also keeps the cues and recalled
     states of chip 0 (``"example"``). ``callback(rule_name)`` is called after each rule, and
     ``train_progress(rule_name, step, loss)`` while an iterative rule trains
     (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names further
@@ -377,6 +411,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: RuleList, *
     ``name``) or a list of them. Every argument (each rule with its ``rule_options``, naming
     only rules in ``rules``) is checked before any training (``ConfigError``, ``PatternError``).
     """
+    rules = _given_rules(chip, rules)
     check_seed(fault_seed, "fault_seed")
     check_seed(program_seed, "program_seed")
     check_flag(keep_states, "keep_states")
@@ -406,12 +441,25 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec, rules: RuleList, *
                                          keep_states)
         if callback is not None:
             callback(name)
-    out["settings"] = {"chip": chip.to_dict(), "chips": chips, "fault_seed": fault_seed,
-                       "program_seed": program_seed, "protocol": protocol.as_dict(),
-                       "patterns": {"name": patterns.name, "kind": patterns.kind,
-                                    "n_patterns": patterns.n_patterns,
-                                    "n_neurons": patterns.n_neurons}}
-    return out
+    return RuleComparison(out["rules"], {
+        "chip": chip.to_dict(), "chips": chips, "fault_seed": fault_seed,
+        "program_seed": program_seed, "protocol": protocol.as_dict(),
+        "patterns": {"name": patterns.name, "kind": patterns.kind,
+                     "n_patterns": patterns.n_patterns, "n_neurons": patterns.n_neurons}})
+
+
+def _given_rules(chip: Any, rules: Any) -> Any:
+    """``rules`` of :func:`compare_rules`, given: :class:`~xbarmem.errors.ArgumentError`
+    when left out (rules given where the chip goes, which defaults now, told so)."""
+    if rules is not None:
+        return rules
+    misplaced = (is_rule_object(chip) or isinstance(chip, list | tuple)
+                 or (isinstance(chip, str) and chip.strip().lower() in RULE_NAMES))
+    hint = (f"; {shown(chip)} given where the chip goes names rules: pass "
+            f"compare_rules(patterns, rules={chip!r}) (the chip defaults to 'paper-sim')"
+            if misplaced else " (e.g. rules=['hebb', 'pinv'])")
+    raise ArgumentError(f"compare_rules() needs rules: a rule name or Rule object, or a list "
+                        f"of them{hint}")
 
 
 def _rules(rules: Any, options: dict[str, dict] | None) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.spec import check_seed
 
 
+@checked_keywords
 @dataclass
 class PowerLawFit:
     """``C = a * N ** k`` fitted to ``points`` (N, capacity) pairs: ``slope`` ``k``, its

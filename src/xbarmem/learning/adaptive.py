@@ -349,5 +349,6 @@ def product_precision(products: str) -> Iterator[None]:
         setting.fp32_precision = before
 
 
-#: The outcome of a fit (the name of earlier versions).
+#: The outcome of a fit: an alias of :class:`~xbarmem.learning.base.FitResult` (the name of
+#: earlier versions; ``TrainResult is FitResult``).
 TrainResult = FitResult

@@ -212,7 +212,8 @@ def _counts(counts: Any, t: int, p: int) -> torch.Tensor | None:
 @checked_keywords
 @dataclass
 class FitResult:
-    """Outcome of fitting ``T`` networks.
+    """Outcome of fitting ``T`` networks. ``TrainResult`` (``xbarmem.TrainResult``) is this
+    class under the name of earlier versions, kept as an alias: ``FitResult`` is its name.
 
     Attributes:
         weights: per layer ``(T, n_out, n_in)`` float32 trained weights, weight units.
