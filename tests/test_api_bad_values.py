@@ -152,7 +152,7 @@ def test_output_paths_that_are_folders_or_in_no_folder_are_refused(tmp_path):
     (lambda: MEM.rebuild(None), "faults must be a FaultMap"),
     (lambda: MEM.rebuild("paper-sim"), "faults must be a FaultMap"),
     (lambda: xm.find_capacity(P, rule="pinv", faults=True), "faults must be a FaultMap"),
-    (lambda: xm.compare_rules(P, "paper-sim", None, chips=1), "rules must be a rule name"),
+    (lambda: xm.compare_rules(P, "paper-sim", None, chips=1), "needs rules: a rule name"),
     (lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1, variants=True),
      "variants must be a dict"),
     (lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1, variants={"a": {}}),

@@ -191,8 +191,8 @@ def test_patterns_saved_with_a_memory_are_checked_before_writing(tmp_path, write
 
 
 @pytest.mark.parametrize("setting, message", [
-    ({"mode": "x"}, "recall mode must be one of ('sync', 'async'), got 'x'"),
-    ({"activation": "y"}, "activation must be one of ('sign', 'tanh'), got 'y'"),
+    ({"mode": "x"}, "recall mode must be one of sync, async, got 'x'"),
+    ({"activation": "y"}, "activation must be one of sign, tanh, got 'y'"),
     ({"max_iterations": -3}, "max_iterations must be a positive integer, got -3"),
     ({"max_iterations": 1.5}, "max_iterations must be a positive integer, got 1.5"),
     ({"out": "file"}, "file exists and is not a folder"),

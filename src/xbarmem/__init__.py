@@ -4,9 +4,10 @@ The names most users need are exported here: pattern sets and cue corruption, ch
 fault maps, ``train`` / ``fit_memories``, memories and recall, evaluation and capacity, model
 files, and the result types these functions return (``RecallResult``, ``Score``,
 ``RuleComparison``, ``CapacityResult``, ``PowerLawFit``, ``FitResult`` -- also known by its
-earlier name ``TrainResult``). The subpackages are layered (``docs/architecture.md``): errors, version -> spec, seeds,
-jsontext -> hardware, data -> memory -> learning -> evaluation -> energy, deploy -> viz ->
-experiments -> cli; each imports only the layers before it.
+earlier name ``TrainResult``). The subpackages are layered (``docs/architecture.md``):
+errors, version -> spec, seeds, jsontext -> hardware, data -> memory -> learning ->
+evaluation -> energy, deploy -> viz -> experiments -> cli; each imports only the layers
+before it.
 
 The names below are imported on first use (PEP 562 module ``__getattr__``), so ``import
 xbarmem`` -- and the command line, which starts with it -- does not load torch, SciPy or

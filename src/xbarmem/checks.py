@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when n
 
 __all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "as_real_array", "check_callback", "check_choice",
            "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
-           "check_tensor", "check_texts", "check_type",
+           "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
+           "choices_text", "closest_choice",
            "brief", "checked_keywords", "is_bool", "is_choice", "not_numbers", "numeric_array",
            "result_repr", "shown", "unknown_argument"]
 
@@ -162,14 +163,62 @@ def is_choice(value: Any, choices: Iterable[Any]) -> bool:
         return False
 
 
+def _name_key(text: str) -> str:
+    """A name as :func:`choice_key` compares it: no surrounding spaces, lower case, ``_`` read
+    as ``-``."""
+    return text.strip().lower().replace("_", "-")
+
+
+def choice_key(value: Any, choices: Iterable[Any]) -> Any:
+    """The one rule for looking up a name (a rule, corruption, chip or circuit preset, recipe,
+    pattern kind, recall mode, architecture, data source...) among ``choices``: the choice
+    ``value`` is (:func:`is_choice`), else the one it names written in another case, with
+    surrounding spaces or ``_`` for ``-`` (``"Hebb"``, ``"salt_pepper"``: ``"hebb"``,
+    ``"salt-pepper"``), else None. What is stored is the choice returned, never the text
+    given."""
+    options = tuple(choices)
+    if is_choice(value, options):
+        return str(value) if isinstance(value, str) else value  # (a numpy text as a str)
+    if not isinstance(value, str):
+        return None
+    key = _name_key(value)
+    return next((c for c in options if isinstance(c, str) and _name_key(c) == key), None)
+
+
+def canonical(value: Any, choices: Iterable[Any]) -> Any:
+    """:func:`choice_key` of ``value`` when it names one of ``choices``, else ``value`` as given
+    (for its own check to refuse): what an entry point keeps of a name before comparing it
+    with one (``rule == "adaptive"``)."""
+    key = choice_key(value, choices)
+    return value if key is None else key
+
+
+def choices_text(choices: Iterable[Any]) -> str:
+    """Choices in a message: ``a, b`` (never a Python tuple or list's repr)."""
+    return ", ".join(map(str, choices))
+
+
+def closest_choice(value: Any, choices: Iterable[Any]) -> str:
+    """``"; did you mean 'pinv'?"`` when ``value`` is a text close to one of ``choices``
+    (:func:`difflib.get_close_matches`, compared as :func:`choice_key` does), else ``""``."""
+    if not isinstance(value, str):
+        return ""
+    named = {_name_key(c): c for c in choices if isinstance(c, str)}
+    close = difflib.get_close_matches(_name_key(value), list(named), n=1, cutoff=0.6)
+    return f"; did you mean {named[close[0]]!r}?" if close else ""
+
+
 def check_choice(value: Any, choices: Iterable[Any], name: str, *,
                  error: type[XbarmemError] = ConfigError) -> Any:
-    """``value`` if :func:`is_choice`, else ``error`` ``{name} must be one of a, b, got
-    {shown(value)}``."""
+    """The canonical choice ``value`` names (:func:`choice_key`: ``"Sync"`` is ``"sync"``),
+    else ``error`` ``{name} must be one of a, b, got {shown(value)}`` (:func:`choices_text`),
+    with the closest choice (``; did you mean 'sync'?``) when one is close."""
     options = tuple(choices)
-    if not is_choice(value, options):
-        raise error(f"{name} must be one of {', '.join(map(str, options))}, got {shown(value)}")
-    return value
+    key = choice_key(value, options)
+    if key is None:
+        raise error(f"{name} must be one of {choices_text(options)}, got {shown(value)}"
+                    f"{closest_choice(value, options)}")
+    return key
 
 
 def check_flag(value: Any, name: str, *, error: type[XbarmemError] = ConfigError) -> bool:

@@ -58,7 +58,7 @@ def default_cues(kind: str, corruption: str | None = None, level: float | None =
 def corruption_key(method: Any) -> str | None:
     """The canonical name of the built-in corruption ``method`` names (``"salt_pepper"``,
     ``"Flip"``: ``"salt-pepper"``, ``"flip"``), or None when it names none."""
-    key = str(method).strip().lower().replace("_", "-")
+    key = str(method).strip().lower().replace("_", "-")  # as checks.choice_key reads names
     return key if key in DEFAULT_LEVELS else None
 
 

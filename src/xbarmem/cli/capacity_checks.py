@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from xbarmem.checks import choices_text, closest_choice
 from xbarmem.cli import given, parsers
 from xbarmem.cli.common import warn, warn_deprecated
 from xbarmem.errors import ConfigError
@@ -104,7 +105,8 @@ def architectures(ctx: typer.Context, arch: str, hidden: str, rule: str, options
     widths = parsers.hidden_specs(hidden, several=True)  # checked even when unused
     for a in parsers.each_once([a.strip() for a in arch.split(",") if a.strip()], "--arch", arch):
         if a not in ARCHS:
-            raise ConfigError(f"--arch must be one of {ARCHS} (comma-separated), got {a!r}")
+            raise ConfigError(f"--arch must be one of {choices_text(ARCHS)} (comma-separated), "
+                              f"got {a!r}{closest_choice(a, ARCHS)}")
         if a == "single":
             out.append(("single", None))
         else:

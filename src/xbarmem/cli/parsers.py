@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from xbarmem.checks import choices_text, closest_choice
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import parse_text
 from xbarmem.names import RECIPES, RULE_NAMES
@@ -170,7 +171,8 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
     that do not apply to them (``refuse_inapplicable``: e.g. ``init=linear`` on a hidden layer
     narrower than N), as training would refuse them once begun."""
     if rule not in RULE_NAMES:
-        raise ConfigError(f"unknown rule {rule!r} (available: {', '.join(RULE_NAMES)})")
+        raise ConfigError(f"unknown rule {rule!r} (available: {choices_text(RULE_NAMES)})"
+                          f"{closest_choice(rule, RULE_NAMES)}")
     if multilayer and rule != "adaptive":
         raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
                           f"not {rule!r}")

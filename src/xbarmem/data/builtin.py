@@ -86,7 +86,7 @@ def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
     each image at its own mean, ``"continuous"`` maps pixels to [-1, 1]. Returns P x side**2
     patterns named e.g. ``"mnist8-binary"`` with int64 labels and ``image_shape=(side, side)``.
     """
-    check_kind(kind)
+    kind = check_kind(kind)
     check_seed(seed)
     side = check_side(side)
     if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, np.integer))
@@ -127,7 +127,7 @@ def load_glyphs(side: int = 8, kind: str = "binary", n: int | None = None,
     P x side**2 patterns named e.g. ``"glyphs8-binary"`` with int64 labels and
     ``image_shape=(side, side)``.
     """
-    check_kind(kind)
+    kind = check_kind(kind)
     check_seed(seed)
     side = check_side(side)
     images, labels = _bundled("glyphs.npz", "glyphs")
@@ -158,7 +158,7 @@ def load_digits(kind: str = "binary", n: int | None = None, digits: Iterable[int
     :class:`PatternError` for a bad ``kind``, ``n`` or a selection that matches nothing,
     :class:`~xbarmem.errors.ConfigError` for a bad ``seed``.
     """
-    check_kind(kind)
+    kind = check_kind(kind)
     check_seed(seed)
     images, labels = _sklearn_digits()
     idx = select_indices(labels, len(labels), n, digits, one_per_class, shuffle, seed)
@@ -204,7 +204,7 @@ def random_patterns(
     in [-1, 1) (continuous), drawn from ``np.random.default_rng(seed)``; float32 ``(P, N)``.
     Raises :class:`PatternError` unless both counts are integers >= 1 and ``kind`` is known,
     :class:`~xbarmem.errors.ConfigError` for a seed that is not an integer >= 0."""
-    check_kind(kind)
+    kind = check_kind(kind)
     p = check_pattern_count(n_patterns, "n_patterns", optional=False)
     n = check_pattern_count(n_neurons, "n_neurons", optional=False)
     assert p is not None and n is not None

@@ -28,8 +28,10 @@ from xbarmem.checks import (
     check_tensor,
     check_type,
     checked_keywords,
+    choice_key,
+    choices_text,
+    closest_choice,
     is_bool,
-    is_choice,
     not_numbers,
     shown,
 )
@@ -44,10 +46,13 @@ KINDS = ("binary", "continuous")
 
 
 def check_kind(kind: str) -> str:
-    if not is_choice(kind, KINDS):
+    """The canonical pattern kind ``kind`` names (``"Binary"``: ``"binary"``), else
+    :class:`PatternError`."""
+    key = choice_key(kind, KINDS)
+    if key is None:
         raise PatternError(f"unknown pattern kind {shown(kind)}: expected one of "
-                           f"{', '.join(KINDS)}")
-    return kind
+                           f"{choices_text(KINDS)}{closest_choice(kind, KINDS)}")
+    return key
 
 
 def _is_tensor(x: Any) -> bool:
@@ -90,7 +95,7 @@ def validate_patterns(
         warnings.warn("validate_patterns(allow_zero_one=...) is deprecated; use zero_one=...",
                       DeprecationWarning, stacklevel=2)
         zero_one = zero_one or allow_zero_one
-    check_kind(kind)
+    kind = check_kind(kind)
     zero_one = check_flag(zero_one, "zero_one", error=PatternError)
     if n_neurons is not None:
         check_count(n_neurons, "n_neurons", error=PatternError)
@@ -227,6 +232,7 @@ class PatternSet:
 
     def __post_init__(self) -> None:
         check_type(self.name, str, "name", "a text")
+        object.__setattr__(self, "kind", check_kind(self.kind))
         pats = validate_patterns(self.patterns, self.kind)
         object.__setattr__(self, "patterns", pats)
         n_pat, n_neu = pats.shape
@@ -297,10 +303,10 @@ class PatternSet:
         ``pset[mask]``: a new :class:`PatternSet` of those rows, labels kept
         (:meth:`subset`). :class:`PatternError` for an index out of range."""
         if isinstance(index, numbers.Integral) and not is_bool(index):
-            if not -self.n_patterns <= index < self.n_patterns:
-                raise PatternError(f"index {int(index)} is out of range for "
-                                   f"{self.n_patterns} patterns")
-            return self.patterns[int(index)]
+            i = int(index)
+            if not -self.n_patterns <= i < self.n_patterns:
+                raise PatternError(f"index {i} is out of range for {self.n_patterns} patterns")
+            return self.patterns[i]
         return self.subset(index)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -352,7 +358,7 @@ def as_pattern_set(patterns: Any, kind: str | None = None, *, zero_one: bool = F
             raise PatternError(f"patterns have N={patterns.n_neurons} neurons but the "
                                f"memory/chip has {n_neurons}")
     else:
-        kind = "binary" if kind is None else kind
+        kind = "binary" if kind is None else check_kind(kind)
         patterns = PatternSet(validate_patterns(patterns, kind, n_neurons, zero_one=zero_one),
                               kind)
     return check_storable(patterns)

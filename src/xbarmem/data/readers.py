@@ -161,7 +161,7 @@ def load_file(
     or ``"continuous"``.
     Raises :class:`FileFormatError` (missing / corrupt / unknown file) or :class:`PatternError`.
     """
-    check_kind(kind)
+    kind = check_kind(kind)
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, key)
     try:
@@ -303,7 +303,7 @@ class ImageStack:
     def patterns(self, side: int | None, kind: str = "binary") -> PatternSet:
         """Every image as a ``kind`` pattern of ``side * side`` neurons (``None``: the images'
         own side), named :attr:`name`."""
-        check_kind(kind)
+        kind = check_kind(kind)
         pats, image_shape = _grayscale_patterns(self.images, kind, side)
         return PatternSet(pats, kind, self.name, self.labels, image_shape)
 

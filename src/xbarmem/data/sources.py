@@ -60,7 +60,7 @@ def load_patterns(
     ``kind``: ``"binary"`` or ``"continuous"``. Raises :class:`PatternError` for an unknown
     source or bad selection, :class:`~xbarmem.errors.FileFormatError` for a corrupt file.
     """
-    check_kind(kind)
+    kind = check_kind(kind)
     check_seed(seed)
     check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
     name = str(source).strip().lower()
@@ -142,7 +142,7 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
     draw); ``one_per_class``: the first pattern of each class (files: needs an .npz ``labels``
     array). Raises :class:`PatternError`.
     """
-    check_kind(kind)
+    kind = check_kind(kind)
     if isinstance(source, ImageStack):
         pset = source.patterns(None if n_neurons is None else image_side(source, n_neurons),
                                kind)
@@ -199,7 +199,7 @@ def sized_source(source: str | os.PathLike | ImageStack, kind: str = "binary"
     :class:`PatternError` for an unknown source or ``kind``, a file that holds no such
     images, a malformed ``correlated-R`` name or one with continuous patterns,
     :class:`~xbarmem.errors.FileFormatError` for a damaged file."""
-    check_kind(kind)
+    kind = check_kind(kind)
     if isinstance(source, ImageStack):
         return source
     check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")

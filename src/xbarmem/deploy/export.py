@@ -214,7 +214,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     kind = patterns.kind if patterns is not None else memory_kind(memory) or "binary"
     if activation is None:
         activation = "sign" if kind == "binary" else "tanh"
-    check_recall(mode, activation, max_iterations)
+    mode, activation = check_recall(mode, activation, max_iterations)
     check_type(source, str, "source", "a text (where the model came from)")
     cells = _cells(memory)
     leave = _program_only(memory, cells, program)

@@ -95,7 +95,7 @@ def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
     layer's inputs are the recall states, hidden layers are tanh with analogue outputs and
     DAC-driven inputs, the last layer's outputs feed ``activation``."""
     _check_memory(memory)
-    check_choice(activation, ACTIVATIONS, "activation")
+    activation = check_choice(activation, ACTIVATIONS, "activation")
     states = "binary" if activation == "sign" else "analog"
     crossbars = list(memory.layers)
     loads = []
@@ -121,7 +121,7 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
         seed: seed of read noise and of the async update order.
     """
     _check_memory(memory)
-    check_recall("sync", activation, max_iterations)
+    _, activation = check_recall("sync", activation, max_iterations)
     seed = check_seed(seed)  # (memory.recall takes None as fresh draws; a measurement not)
     cues = torch.as_tensor(as_real_array(cues, "cues", error=PatternError, dtype="float32"))
     targets = torch.as_tensor(as_real_array(targets, "targets", error=PatternError,
@@ -176,14 +176,16 @@ def _check_memory(memory: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------- one call
-def _check_build(arch: Any, rule: Any, progress: Any, max_steps: Any) -> None:
+def _check_build(arch: Any, rule: Any, progress: Any, max_steps: Any) -> tuple[str, str]:
     """What :func:`build_memory` is told to build, checked before any work: ``arch`` one of
     :data:`~xbarmem.names.ARCHS`, ``rule`` a rule name (:func:`get_rule` names the rules),
-    ``progress`` a function or None, ``max_steps`` a count (whatever the rule)."""
-    check_choice(arch, ARCHS, "arch")
+    ``progress`` a function or None, ``max_steps`` a count (whatever the rule). Returns the
+    canonical ``(arch, rule)`` (``"Hebb"`` is ``"hebb"``)."""
+    arch = check_choice(arch, ARCHS, "arch")
     _COUNT(max_steps, "max_steps")
-    get_rule(rule)  # an unknown rule: ConfigError naming the rules
+    rule = get_rule(rule).name  # an unknown rule: ConfigError naming the rules
     check_callback(progress, "progress")
+    return arch, rule
 
 
 def _matrix(patterns: Any, name: str) -> np.ndarray:
@@ -213,7 +215,7 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     adaptive rule with ``hidden`` widths. Faults come from the chip's rates with seed
     ``seed``; programming error also uses ``seed``.
     """
-    _check_build(arch, rule, progress, max_steps)
+    arch, rule = _check_build(arch, rule, progress, max_steps)
     check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip)")
     x = torch.as_tensor(_matrix(patterns, "patterns"))
     options: dict[str, Any] = {"seed": seed, "max_steps": max_steps} if rule == "adaptive" \
@@ -265,10 +267,10 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
     start = time.perf_counter()
     check_seed(seed)  # (None would draw fresh numbers: a measurement is always seeded)
     probes = _COUNT(probes, "probes")  # the recall settings, checked before any training
-    _check_build(arch, rule, progress, max_steps)
+    arch, rule = _check_build(arch, rule, progress, max_steps)
     check_callback(stage, "stage")
     check_corruption("flip", flip)
-    check_recall("sync", activation, max_iterations)
+    _, activation = check_recall("sync", activation, max_iterations)
     spec = load_chip(chip)
     if faults is not None:
         spec = spec.with_faults(faults)
@@ -314,7 +316,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     sizes = [int(s) for s in items]
     if not Number(gt=0, le=2).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {shown(load)}")
-    _check_build("single", rule, progress, max_steps)
+    _, rule = _check_build("single", rule, progress, max_steps)
     load_chip(chip)
     spec = load_circuit(circuit)
     other = None if beside is None else load_circuit(beside)

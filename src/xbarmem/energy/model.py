@@ -62,16 +62,17 @@ import numpy as np
 from xbarmem.checks import (
     MAX_COUNT,
     as_real_array,
+    check_choice,
     check_count,
     check_flag,
     check_type,
     is_bool,
-    is_choice,
     shown,
 )
 from xbarmem.energy.circuit import CircuitSpec
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.hardware.chip import MAX_CONDUCTANCE, MAX_READ_VOLTAGE
+from xbarmem.names import MODES
 from xbarmem.spec import Number
 
 #: Components of the energy and latency breakdowns, in pipeline order.
@@ -130,10 +131,8 @@ class LayerLoad:
         if not 0 <= self.free_devices <= self.devices:
             raise ConfigError(f"layer free_devices must be in [0, devices], got "
                               f"{self.free_devices} of {self.devices}")
-        if not is_choice(self.inputs, INPUTS):
-            raise ConfigError(f"layer inputs must be one of {INPUTS}, got {shown(self.inputs)}")
-        if not is_choice(self.outputs, OUTPUTS):
-            raise ConfigError(f"layer outputs must be one of {OUTPUTS}, got {shown(self.outputs)}")
+        object.__setattr__(self, "inputs", check_choice(self.inputs, INPUTS, "layer inputs"))
+        object.__setattr__(self, "outputs", check_choice(self.outputs, OUTPUTS, "layer outputs"))
 
     @classmethod
     def from_crossbar(cls, crossbar, *, inputs: str = "binary",
@@ -243,8 +242,7 @@ def step_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage: f
     reads of every hidden layer, one column read of the output layer, control and neuron
     selection.
     """
-    if not is_choice(mode, ("sync", "async")):
-        raise ConfigError(f"mode must be 'sync' or 'async', got {shown(mode)}")
+    mode = check_choice(mode, MODES, "mode")
     layers = _check_layers(layers)
     _check_model(circuit, read_voltage)
     total = Cost()

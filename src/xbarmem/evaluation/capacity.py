@@ -24,7 +24,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from xbarmem.checks import check_callback, check_type, checked_keywords, result_repr, shown
+from xbarmem.checks import (
+    canonical,
+    check_callback,
+    check_type,
+    checked_keywords,
+    result_repr,
+    shown,
+)
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.checkpoint import check_entry
@@ -33,6 +40,7 @@ from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import Rule, is_rule_object
+from xbarmem.names import RULE_NAMES
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
 __all__ = ["ARCHS", "CapacityResult", "check_search", "find_capacity", "pool_limited",
@@ -193,6 +201,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     reused, not trained again; counts tested now are added before ``progress``. Raises
     :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]``, ``trials <
     1``, a classic rule with multilayer memories or bad search settings (:func:`check_search`)."""
+    arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
     check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options,

@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from xbarmem.checks import is_choice, shown
+from xbarmem.checks import canonical, check_choice, shown
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import (
@@ -42,6 +42,7 @@ from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
 from xbarmem.memory.multilayer import layer_sizes
+from xbarmem.names import RULE_NAMES
 from xbarmem.seeds import random_subset, subset_seed
 from xbarmem.spec import check_seed
 
@@ -95,6 +96,7 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec =
     Raises :class:`ConfigError` for bad counts, a count above the pool's number of distinct
     patterns, ``trials < 1`` or an unknown ``arch``/rule.
     """
+    arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
     protocol = as_protocol(protocol)
     _check_cues_fit(pool, counts, protocol)
     return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,
@@ -132,6 +134,7 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     ``(count, trial)`` network trained in one batch, programmed with seed ``seed + j``."""
     chip = load_chip(chip)
     counts, jobs, subsets = _jobs(pool, counts, trials, seed)
+    arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)
     trainer = curve_trainer(arch, rule, rule_options or {}, seed)
     memories = build_memories(arch, pool.n_neurons, chip, [k for _, k, _ in jobs],
                               hidden=hidden, bias=trainer.bias, seed=seed, faults=faults)
@@ -228,8 +231,7 @@ def curve_trainer(arch: str, rule: str | Rule, options: dict[str, Any], seed: in
     single layer, ``MultilayerTrainer(seed=seed, **options)`` for multilayer memories (rule
     ``"adaptive"`` only); a rule object (:func:`~xbarmem.learning.classic.as_rule`: the
     contract checked, no ``options``) trains either. Raises :class:`ConfigError` otherwise."""
-    if not is_choice(arch, ARCHS):
-        raise ConfigError(f"arch must be one of {ARCHS}, got {shown(arch)}")
+    arch = check_choice(arch, ARCHS, "arch")
     if is_rule_object(rule):
         return as_rule(rule, **options)
     rule = cast(str, rule)  # a name (get_rule refuses anything else)

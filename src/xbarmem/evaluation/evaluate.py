@@ -21,6 +21,7 @@ import torch
 
 from xbarmem.checks import (
     ArrayLike,
+    canonical,
     check_callback,
     check_flag,
     check_type,
@@ -92,9 +93,11 @@ class Protocol:
     def __post_init__(self) -> None:
         """Refuse a protocol that no recall could run, when it is made (before any training
         of the functions that take it): :class:`PatternError` for the corruption,
-        :class:`ConfigError` for the rest, naming the field."""
-        check_corruption(self.corruption, self.level)
-        check_recall(self.mode, self.activation, self.max_iterations)
+        :class:`ConfigError` for the rest, naming the field. Names are kept canonical
+        (``corruption="Flip"``, ``mode="Sync"``: ``"flip"``, ``"sync"``)."""
+        self.corruption = check_corruption(self.corruption, self.level)
+        self.mode, self.activation = check_recall(self.mode, self.activation,
+                                                  self.max_iterations)
         # numpy scalars (np.arange, np.linspace) are kept as the Python numbers they hold
         if type(self.level) not in (int, float):
             self.level = float(self.level)
@@ -400,9 +403,10 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
 
     Returns a :class:`RuleComparison`, a dict ``{"rules": {name: {cosine, cosine_std, exact,
     hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips:
-    [...], variants}}, "settings": {...}}`` that prints one short line; with ``keep_states`` each rule also keeps the cues and recalled
-    states of chip 0 (``"example"``). ``callback(rule_name)`` is called after each rule, and
-    ``train_progress(rule_name, step, loss)`` while an iterative rule trains
+    [...], variants}}, "settings": {...}}`` that prints one short line; with ``keep_states``
+    each rule also keeps the cues and recalled states of chip 0 (``"example"``).
+    ``callback(rule_name)`` is called after each rule, and ``train_progress(rule_name, step,
+    loss)`` while an iterative rule trains
     (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names further
     protocols scored on the same trained chips (e.g. another recall mode); each rule then has
     ``"variants": {name: {cosine, cosine_std, exact, protocol}}`` (``{}`` without).
@@ -473,7 +477,8 @@ def _rules(rules: Any, options: dict[str, dict] | None) -> dict[str, Any]:
     given = [rules] if isinstance(rules, str) else list(rules)
     if not given:
         raise ConfigError("rules must name at least one rule")
-    names = [check_rule(r).name if is_rule_object(r) else r for r in given]
+    names = [check_rule(r).name if is_rule_object(r) else canonical(r, RULE_NAMES)
+             for r in given]
     check_distinct(names)
     options = {} if options is None else check_type(options, dict, "rule_options",
                                                      "a dict {rule: {option: value}}")
@@ -481,7 +486,7 @@ def _rules(rules: Any, options: dict[str, dict] | None) -> dict[str, Any]:
     if stray:
         raise ConfigError(f"rule_options names rule {stray[0]!r}, which is not among the rules "
                           f"compared ({', '.join(map(str, names))})")
-    return {name: as_rule(rule, **options.get(name, {}))
+    return {name: as_rule(canonical(rule, RULE_NAMES), **options.get(name, {}))
             for name, rule in zip(names, given, strict=True)}
 
 

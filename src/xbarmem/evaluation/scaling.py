@@ -25,6 +25,7 @@ from scipy import stats
 
 from xbarmem.checks import (
     as_real_array,
+    canonical,
     check_callback,
     check_flag,
     check_neurons,
@@ -33,6 +34,7 @@ from xbarmem.checks import (
     result_repr,
     shown,
 )
+from xbarmem.data.patterns import check_kind
 from xbarmem.data.readers import ImageStack
 from xbarmem.data.sources import (
     image_side,
@@ -48,6 +50,7 @@ from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.names import ARCHS, RULE_NAMES
 from xbarmem.spec import check_seed
 
 
@@ -238,6 +241,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     left for the caller to remove once it has saved the result), and the result then holds
     ``"resumed"``, the number of counts reused.
     """
+    arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
+    kind = check_kind(kind)
     check_seed(seed)
     check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")

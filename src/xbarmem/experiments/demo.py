@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import check_callback, check_choice, check_count, check_texts, is_choice, shown
+from xbarmem.checks import (
+    canonical,
+    check_callback,
+    check_choice,
+    check_count,
+    check_texts,
+    choices_text,
+    shown,
+)
 from xbarmem.data.builtin import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, check_distinct, compare_rules
@@ -55,8 +63,10 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     rules only: optimiser steps and mean loss).
     """
     start = time.perf_counter()
+    data = canonical(data, DEMO_DATA)  # "MNIST-crop24" is "mnist-crop24"
     out_dir, rules, chip_of = _checked(data, out_dir, rules, fault_models, faults, chips,
                                        progress, train_progress)
+    fault_models = tuple(chip_of)  # (canonical names)
     protocol = Protocol(corruption="flip", level=flip, probes=probes, seed=seed)
     patterns = DEMO_DATA[data]()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -103,22 +113,20 @@ def _checked(data, out_dir, rules, fault_models, faults, chips, progress, train_
     """:func:`run_demo`'s arguments checked before any work: ``(out_dir, rules, chip of each
     fault model)``; :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError` naming the
     first bad one."""
-    if not is_choice(data, DEMO_DATA):
-        raise ConfigError(f"demo data must be one of {sorted(DEMO_DATA)}, got {shown(data)}")
+    check_choice(data, sorted(DEMO_DATA), "demo data")
     check_count(chips, "chips")
     check_callback(progress, "progress")
     check_callback(train_progress, "train_progress")
     rules = (None if rules is None else check_texts(rules, "rules", "a list of rule names")
              ) or rule_names()
-    for rule in rules:
-        get_rule(rule)  # an unknown rule name is refused here, before any work
+    # an unknown rule name is refused here, before any work; the others kept canonical
+    rules = [get_rule(rule).name for rule in rules]
     check_distinct(rules)
     models = check_texts(fault_models, "fault_models", "a list of fault models")
     if not models:
         raise ConfigError(f"fault_models must name at least one of "
-                          f"{', '.join(FAULT_MODEL_PRESETS)}, got {shown(fault_models)}")
-    for model in models:
-        check_choice(model, FAULT_MODEL_PRESETS, "fault_models")
+                          f"{choices_text(FAULT_MODEL_PRESETS)}, got {shown(fault_models)}")
+    models = [check_choice(model, FAULT_MODEL_PRESETS, "fault_models") for model in models]
     chip_of = {m: load_preset(FAULT_MODEL_PRESETS[m]).with_faults(faults) for m in models}
     folder = output_folder(out_dir, "demo figure")
     check_outputs_in(folder, [FIGURE], "demo figure", error=ConfigError)

@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from xbarmem.checks import MAX_SEED, is_choice, shown
+from xbarmem.checks import MAX_SEED, check_choice
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem, fit_arguments, stored_fixed_points, within_box
 from xbarmem.learning.linear_start import check_sizes
@@ -323,8 +323,7 @@ def check_products(products: str) -> None:
     """Raise :class:`ConfigError` for a ``products`` precision that is not one of
     :data:`~xbarmem.names.PRODUCTS` or that this machine cannot train with (``"bf16"``
     without :func:`bf16_products_supported`)."""
-    if not is_choice(products, PRODUCTS):
-        raise ConfigError(f"products must be one of {', '.join(PRODUCTS)}, got {shown(products)}")
+    check_choice(products, PRODUCTS, "products")
     if products == "bf16" and not bf16_products_supported():
         raise ConfigError("products bf16 needs oneDNN with bfloat16 support, which this "
                           "torch build or CPU lacks (use products float32)")

@@ -24,11 +24,11 @@ import torch
 from xbarmem.checks import (
     as_real_array,
     check_callback,
+    check_choice,
     check_flag,
     check_type,
     checked_keywords,
     is_bool,
-    is_choice,
     result_repr,
     shown,
 )
@@ -72,8 +72,7 @@ class Problem:
         if x.ndim != 3 or x.shape[1] == 0:
             raise ConfigError(f"patterns must be a (T, P, N) tensor with P >= 1 (Problem.of "
                               f"takes (P, N) too), got {tuple(x.shape)}")
-        if not is_choice(self.kind, KINDS):
-            raise ConfigError(f"kind must be one of {KINDS}, got {shown(self.kind)}")
+        object.__setattr__(self, "kind", check_choice(self.kind, KINDS, "kind"))
         if not self.bounds:
             raise ConfigError("a problem needs the bounds of at least one layer")
         for k, pair in enumerate(check_type(self.bounds, (list, tuple), "bounds",

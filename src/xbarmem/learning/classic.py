@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from xbarmem.checks import checked_keywords, is_choice, shown
+from xbarmem.checks import checked_keywords, choice_key, choices_text, closest_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.learning.base import (
     FitResult,
@@ -257,21 +257,23 @@ def as_rule(rule: Any, **options: Any) -> Any:
 
 def _rule_class(name: str) -> type[Spec]:
     """The class of rule ``name``; :class:`ConfigError` for an unknown name."""
-    if is_choice(name, ("adaptive",)):
+    key = choice_key(name, rule_names())  # "Hebb" is "hebb"
+    if key == "adaptive":
         from xbarmem.learning.adaptive import (
             AdaptiveTrainer,  # same layer; imported lazily to keep this light
         )
 
         return AdaptiveTrainer
-    if isinstance(name, str) and name in CLASSIC_RULES:
-        return CLASSIC_RULES[name]
+    if key is not None:
+        return CLASSIC_RULES[key]
     if is_rule_object(name):  # a rule object or class, as scikit-learn takes
         what = f"the class {name.__name__}" if isinstance(name, type) else shown(name)
         raise ArgumentError(f"rule must be a rule name ({', '.join(rule_names())}), got {what}: "
                             f"give its name and options (rule='adaptive', max_steps=...); a "
                             f"rule object is taken by train, fit_memories and the evaluation "
                             f"functions")
-    raise ConfigError(f"unknown rule {shown(name)} (available: {', '.join(rule_names())})")
+    raise ConfigError(f"unknown rule {shown(name)} (available: {choices_text(rule_names())})"
+                      f"{closest_choice(name, rule_names())}")
 
 
 def rule_option_names(name: str) -> list[str]:

@@ -20,6 +20,7 @@ import torch
 
 from xbarmem.checks import (
     ArrayLike,
+    canonical,
     check_callback,
     check_type,
     checked_keywords,
@@ -45,6 +46,7 @@ from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
+from xbarmem.names import ARCHS, RULE_NAMES
 from xbarmem.spec import check_seed
 
 
@@ -198,6 +200,7 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str | Rule = "a
     >>> memory.recall(patterns.patterns).states.shape
     torch.Size([3, 16])
     """
+    arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
     _check_train_keywords(rule, rule_options)
     check_callback(progress, "progress")
     check_seed(fault_seed, "fault_seed")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xbarmem.checks import is_choice, shown
+from xbarmem.checks import check_choice
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import arrays_needed
@@ -24,8 +24,7 @@ def make_memory(n_neurons: int, *, arch: str = "single",
     """An unprogrammed memory of ``n_neurons``: ``arch="single"`` or ``"multilayer"`` (with
     ``hidden`` widths). Raises :class:`ConfigError` for an unknown ``arch`` or a multilayer
     memory without ``hidden``."""
-    if not is_choice(arch, ARCHS):
-        raise ConfigError(f"arch must be one of {ARCHS}, got {shown(arch)}")
+    arch = check_choice(arch, ARCHS, "arch")
     if arch == "single":
         return SingleLayerMemory(n_neurons, chip, faults, bias=bias, fault_seed=fault_seed)
     if hidden is None:

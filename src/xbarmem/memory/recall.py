@@ -32,10 +32,10 @@ import torch
 from xbarmem.checks import (
     ArrayLike,
     as_real_array,
+    check_choice,
     check_count,
     check_tensor,
     checked_keywords,
-    is_choice,
     numeric_array,
     result_repr,
     shown,
@@ -127,22 +127,23 @@ def _activate(h: torch.Tensor, previous: torch.Tensor, activation: str) -> torch
     return torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, previous))
 
 
-def check_recall(mode: str, activation: str, max_iterations: int) -> None:
-    """Refuse (:class:`ConfigError`) an unknown recall mode or activation, or a cap on
+def check_recall(mode: str, activation: str, max_iterations: int) -> tuple[str, str]:
+    """The canonical ``(mode, activation)`` (:func:`~xbarmem.checks.check_choice`: ``"Sync"``
+    is ``"sync"``); :class:`ConfigError` for an unknown recall mode or activation, or a cap on
     iterations that is not a positive integer."""
-    if not is_choice(mode, MODES):
-        raise ConfigError(f"recall mode must be one of {MODES}, got {shown(mode)}")
-    _check_dynamics(activation, max_iterations)
+    mode = check_choice(mode, MODES, "recall mode")
+    return mode, _check_dynamics(activation, max_iterations)
 
 
-def _check_dynamics(activation: str, max_iterations: int) -> None:
-    if not is_choice(activation, ACTIVATIONS):
-        raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {shown(activation)}")
+def _check_dynamics(activation: str, max_iterations: int) -> str:
+    """The canonical ``activation``, once it and ``max_iterations`` are checked."""
+    activation = check_choice(activation, ACTIVATIONS, "activation")
     if (isinstance(max_iterations, bool) or not isinstance(max_iterations, numbers.Integral)
             or max_iterations < 1):
         raise ConfigError(f"max_iterations must be a positive integer, "
                           f"got {shown(max_iterations)}")
     check_count(max_iterations, "max_iterations")
+    return activation
 
 
 def _check_tol(tol: float) -> None:
@@ -202,7 +203,7 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
     ``matrix`` without the interface (a memory: use ``memory.recall``).
     """
     check_matrix(matrix)
-    check_recall(mode, activation, max_iterations)
+    mode, activation = check_recall(mode, activation, max_iterations)
     _check_tol(tol)
     x = _check_cues(cues, matrix.n_in, activation)
     gen = as_generator(seed)
@@ -230,7 +231,7 @@ def recall_batch(matrices: torch.Tensor, cues: torch.Tensor, net: torch.Tensor, 
     the working set once fewer than 3/4 of it still move. Raises :class:`ConfigError` /
     :class:`PatternError` for bad arguments.
     """
-    _check_dynamics(activation, max_iterations)
+    activation = _check_dynamics(activation, max_iterations)
     _check_tol(tol)
     if matrices.ndim != 3 or matrices.shape[2] not in (matrices.shape[1],
                                                        matrices.shape[1] + 1):

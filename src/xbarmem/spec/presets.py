@@ -10,7 +10,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import is_choice, shown
+from xbarmem.checks import choice_key, choices_text, closest_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.files import missing, parse_text, read_text
 from xbarmem.spec.base import Spec
@@ -63,11 +63,14 @@ class Presets:
         return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
     def preset(self, name: str) -> Any:
-        """The preset ``name`` (its ``name`` field set to it); ConfigError if unknown."""
+        """The preset ``name`` names (its ``name`` field set to the preset's: ``"RRAM"`` is
+        ``"rram"``, :func:`~xbarmem.checks.choice_key`); ConfigError if unknown."""
         names = self.names()
-        if not is_choice(name, names):
+        key = choice_key(name, names)
+        if key is None:
             raise ConfigError(f"unknown {self.noun} preset {shown(name)} (available: "
-                              f"{', '.join(names)})")
+                              f"{choices_text(names)}){closest_choice(name, names)}")
+        name = key
         text = self._shipped(name)
         return self._build(tomllib.loads(text), name, f"{self.noun} preset {name}")
 
@@ -119,9 +122,12 @@ class Presets:
         path = Path(text)
         if path.is_symlink() and not path.exists():
             raise FileFormatError(missing(path, f"{self.noun} file"))
+        if not path.exists() and choice_key(text, self.names()) is not None:
+            return self.preset(text)  # a preset's name in another case ("RRAM")
         if not text.strip() or not path.exists():  # ("" is no file: Path("") is the folder .)
             raise FileFormatError(f"no {self.noun} preset or file named {shown(text)} "
-                                  f"(presets: {', '.join(self.names())})")
+                                  f"(presets: {choices_text(self.names())})"
+                                  f"{closest_choice(text, self.names())}")
         # a TOML parse holds the text and its tables: a few times the file's size
         source = read_text(path, f"{self.noun} file", expand=_TOML_EXPAND)
         try:

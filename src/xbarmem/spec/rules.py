@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING
 from typing import TYPE_CHECKING, Any
 
-from xbarmem.checks import MAX_COUNT, shown
+from xbarmem.checks import MAX_COUNT, choice_key, shown
 from xbarmem.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -128,7 +128,13 @@ class Choice(Rule):
         return f"one of {', '.join(map(repr, self.values))}"
 
     def accepts(self, value: Any) -> bool:
-        return any(type(v) is type(value) and v == value for v in self.values)
+        return any(type(v) is type(value) and v == value for v in self.values) or (
+            isinstance(value, str) and choice_key(value, self.values) is not None)
+
+    def convert(self, value: Any) -> Any:
+        """A name in another case, or with ``_`` for ``-``, as the value it names
+        (:func:`~xbarmem.checks.choice_key`: ``"Hebb"`` is ``"hebb"``)."""
+        return choice_key(value, self.values) if isinstance(value, str) else value
 
 
 class Text(Rule):

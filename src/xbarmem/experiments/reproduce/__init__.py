@@ -30,7 +30,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import check_callback, check_count, check_flag, check_type, is_choice, shown
+from xbarmem.checks import (
+    check_callback,
+    check_choice,
+    check_count,
+    check_flag,
+    check_type,
+    is_choice,
+    shown,
+)
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.reproduce.capacity import Capacity
 from xbarmem.experiments.reproduce.correlation import Correlation
@@ -153,8 +161,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     of its shortfalls (claims that have any). Raises :class:`ConfigError` for an unknown
     recipe or products, or bf16 products this machine cannot compute, before anything is
     written."""
-    if not is_choice(recipe, RECIPES):
-        raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, got {shown(recipe)}")
+    recipe = check_choice(recipe, RECIPES, "recipe")
     out_dir, store = _check_reproduce(out_dir, quick, store, run, log, experiments, threads)
     if not is_choice(products, ("float32",)):  # (an array compared with != is no bool)
         from xbarmem.learning.adaptive import check_products
