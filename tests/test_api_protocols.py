@@ -13,9 +13,10 @@ import pytest
 import torch
 
 import xbarmem as xm
-from xbarmem.errors import ArgumentError, PatternError
+from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.evaluation import curve
 from xbarmem.evaluation.metrics import cosine_similarity
+from xbarmem.viz.figures import recall_grid
 
 DIGITS = xm.load_digits(n=6)
 
@@ -125,3 +126,37 @@ def test_the_chip_defaults_to_paper_sim_in_compare_rules_and_recall_curve():
     with pytest.raises(ArgumentError, match=r"given where the chip goes names rules: pass "
                                             r"compare_rules\(patterns, rules=\['hebb'\]\)"):
         xm.compare_rules(pats, ["hebb"])
+
+
+def test_a_capacity_result_comes_back_from_its_json():
+    """``CapacityResult(**as_dict())`` after JSON kept the thresholds as texts
+    (``capacity['0.99']``), so ``result.capacity[0.99]`` raised KeyError."""
+    cap = xm.find_capacity(xm.random_patterns(10, 16, seed=0), rule="pinv", chip="ideal",
+                           trials=1)
+    back = xm.CapacityResult(**json.loads(json.dumps(cap.as_dict())))
+    assert back == cap and back.capacity[0.99] == cap.capacity[0.99]
+    assert list(back.capacity_per_device) == [0.99]
+    with pytest.raises(ConfigError, match=r"^capacity must be keyed by thresholds \(numbers\), "
+                                          r"got \['a'\]$"):
+        xm.CapacityResult({"a": 1}, [], {}, {}, 0.0, 0)
+
+
+def test_a_recall_grid_takes_what_a_notebook_holds(small_memory):
+    """A PatternSet, tensors and a RecallResult are drawn; a bad image shape, a list of
+    states or a matrix of another shape are refused naming them (a Python IndexError,
+    TypeError and AttributeError were raised)."""
+    pats, memory = small_memory
+    cues = xm.flip_bits(pats, 0.2, 0)
+    result = memory.recall(cues)
+    fig = recall_grid(pats, cues, (4, 4), {"adaptive": result})
+    ref = recall_grid(pats.patterns, cues.numpy(), (4, 4), {"adaptive": result.states.numpy()})
+    image, same = (f.axes[0].images[0].get_array().filled(9) for f in (fig, ref))
+    assert image.shape == (14, 14) and np.array_equal(image, same)
+    for call, message in [
+            (lambda: recall_grid(pats, cues, None, {}), "^image_shape must be a pair"),
+            (lambda: recall_grid(pats, cues, (4, 4), [result]), "^recalled must be a dict"),
+            (lambda: recall_grid(pats, cues[:2], (4, 4), {}),
+             r"^cues must have the shape of stored \(3, 16\), got \(2, 16\)$"),
+            (lambda: recall_grid(pats, cues, (4, 4), {"x": "y"}), r"^recalled\['x'\] must be")]:
+        with pytest.raises(ConfigError, match=message):
+            call()

@@ -29,6 +29,7 @@ from xbarmem.checks import (
     check_callback,
     check_type,
     checked_keywords,
+    reads_as_number,
     result_repr,
     shown,
 )
@@ -75,6 +76,18 @@ class CapacityResult:
     seconds: float
     evaluations: int
     capacity_per_device: dict[float, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Thresholds as numbers, so that ``CapacityResult(**result.as_dict())`` -- whose keys
+        are texts (``"0.99"``), as JSON keeps them -- gives the result back
+        (:class:`ConfigError` for a key that is no number)."""
+        for name in ("capacity", "capacity_per_device"):
+            given = check_type(getattr(self, name), dict, name, "a dict {threshold: value}")
+            if not all(isinstance(k, str | numbers.Real) and reads_as_number(str(k))
+                       for k in given):
+                raise ConfigError(f"{name} must be keyed by thresholds (numbers), got "
+                                  f"{shown(list(given))}")
+            setattr(self, name, {float(k): v for k, v in given.items()})
 
     def __repr__(self) -> str:
         """The capacities, the memory's devices, the counts tested and the main settings

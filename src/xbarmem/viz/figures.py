@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -11,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from xbarmem.checks import as_real_array, check_image_shape, check_type
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import pool_limited
@@ -45,8 +47,8 @@ def mosaic(rows: list[np.ndarray], image_shape: tuple[int, int], gap: int = 1) -
     return out
 
 
-def recall_grid(stored: np.ndarray, cues: np.ndarray, image_shape: tuple[int, int],
-                recalled: dict[str, np.ndarray], *, title: str = "",
+def recall_grid(stored: Any, cues: Any, image_shape: tuple[int, int],
+                recalled: dict[str, Any], *, title: str = "",
                 ax: Axes | None = None) -> Figure:
     """Grid of images: the stored patterns, the cues, then each method's recalled states (one
     row each, labelled; a row label in a rule's colour). Returns the Figure.
@@ -55,19 +57,23 @@ def recall_grid(stored: np.ndarray, cues: np.ndarray, image_shape: tuple[int, in
         stored: ``(P, N)`` stored patterns in [-1, 1].
         cues: ``(P, N)`` corrupted cues (the same for every method).
         image_shape: ``(h, w)`` with ``h * w == N``.
-        recalled: ``{method: states (P, N)}``.
+        recalled: ``{method: states (P, N)}`` (a :class:`~xbarmem.memory.recall.RecallResult`
+            for its ``states``).
         title: axes title.
         ax: draw into this Axes (default: a new Figure sized to the grid).
 
+    ``stored``, ``cues`` and the states may be numpy arrays, tensors, nested lists or a
+    :class:`~xbarmem.data.patterns.PatternSet`.
+
     Raises:
-        ConfigError: ``h * w != N``.
+        ConfigError: ``h * w != N``, an ``image_shape`` that is no pair of integers, a
+            ``recalled`` that is no dict, or a matrix that is not ``(P, N)`` as ``stored``.
     """
-    stored = np.asarray(stored)
-    h, w = image_shape
+    labelled = _grid_rows(stored, cues, recalled)
+    stored = labelled[0][1]
+    h, w = check_image_shape(image_shape)
     if h * w != stored.shape[1]:
         raise ConfigError(f"image shape {image_shape} does not hold N={stored.shape[1]}")
-    labelled = [("stored", stored), ("cue", np.asarray(cues))]
-    labelled += [(name, np.asarray(states)) for name, states in recalled.items()]
     image = mosaic([images for _, images in labelled], image_shape)
     with style(ax):
         p = stored.shape[0]
@@ -90,6 +96,26 @@ def recall_grid(stored: np.ndarray, cues: np.ndarray, image_shape: tuple[int, in
             side.set_color(REFERENCE_COLOR)
         set_title(ax, title)
     return fig
+
+
+def _grid_rows(stored: Any, cues: Any, recalled: Any) -> list[tuple[str, np.ndarray]]:
+    """The rows of :func:`recall_grid`, labelled, each a ``(P, N)`` array as ``stored`` is;
+    :class:`ConfigError` naming the first that is not."""
+    check_type(recalled, dict, "recalled", "a dict {method: states (P, N)}")
+    given = [("stored", stored), ("cue", cues),
+             *((str(name), getattr(states, "states", states))
+               for name, states in recalled.items())]
+    rows = [(name, as_real_array(value, name if name in ("stored", "cue") else
+                                 f"recalled[{name!r}]", dtype=None)) for name, value in given]
+    shape = rows[0][1].shape
+    if len(shape) != 2 or not all(shape):
+        raise ConfigError(f"stored must be a (P, N) matrix, got shape {shape}")
+    for name, rows_of in rows[1:]:
+        if rows_of.shape != shape:
+            what = "cues" if name == "cue" else f"recalled[{name!r}]"
+            raise ConfigError(f"{what} must have the shape of stored {shape}, got "
+                              f"{rows_of.shape}")
+    return rows
 
 
 def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Figure:
