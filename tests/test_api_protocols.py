@@ -86,10 +86,12 @@ def test_the_result_types_of_the_public_functions_are_exported():
     (fit_power_law) were not importable from ``xbarmem``."""
     returned = _returned_types()
     assert {"evaluate_memory -> Score", "find_capacity -> CapacityResult",
-            "fit_power_law -> PowerLawFit", "compare_rules -> RuleComparison"} <= set(returned)
+            "fit_power_law -> PowerLawFit", "compare_rules -> RuleComparison",
+            "run_scaling -> ScalingResult"} <= set(returned)
     missing = [k for k, cls in returned.items() if getattr(xm, cls.__name__, None) is not cls]
     assert not missing
-    assert {"Score", "CapacityResult", "PowerLawFit", "RuleComparison"} <= set(dir(xm))
+    assert {"Score", "CapacityResult", "PowerLawFit", "RuleComparison",
+            "ScalingResult"} <= set(dir(xm))
 
 
 def test_train_result_is_the_documented_alias_of_fit_result():
@@ -109,6 +111,21 @@ def test_compare_rules_prints_one_short_line_and_stays_a_dict():
     plain = res.as_dict()
     assert type(plain) is dict and plain == res
     assert json.loads(json.dumps(res))["settings"]["chips"] == 2
+
+
+def test_run_scaling_prints_one_short_line_and_stays_a_dict():
+    """Its plain dict printed every run's points (about 7,000 characters for three sizes)."""
+    res = xm.run_scaling([16, 25, 36], arch="single", rule="pinv", data="random", trials=1,
+                         pool_size=60, cue_budget=0, resolution=0.2)
+    assert isinstance(res, dict) and isinstance(res, xm.ScalingResult)
+    assert list(res) == ["sizes", "capacity", "fits", "runs", "settings"]
+    text = repr(res)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith("ScalingResult(sizes=[3 values, 16 to 36], capacity={'0.99': [")
+    assert f"slope={{'0.99': {res['fits']['0.99']['slope']:.4g}}}" in text
+    assert text.endswith("arch='single', rule='pinv', data='random')")
+    assert type(res.as_dict()) is dict and json.loads(json.dumps(res)) == json.loads(
+        json.dumps(res.as_dict()))
 
 
 def test_the_chip_defaults_to_paper_sim_in_compare_rules_and_recall_curve():

@@ -3,11 +3,11 @@
 The names most users need are exported here: pattern sets and cue corruption, chip specs and
 fault maps, ``train`` / ``fit_memories``, memories and recall, evaluation and capacity, model
 files, and the result types these functions return (``RecallResult``, ``Score``,
-``RuleComparison``, ``CapacityResult``, ``PowerLawFit``, ``FitResult`` -- also known by its
-earlier name ``TrainResult``). The subpackages are layered (``docs/architecture.md``):
-errors, version -> spec, seeds, jsontext -> hardware, data -> memory -> learning ->
-evaluation -> energy, deploy -> viz -> experiments -> cli; each imports only the layers
-before it.
+``RuleComparison``, ``CapacityResult``, ``ScalingResult``, ``PowerLawFit``, ``FitResult``
+-- also known by its earlier name ``TrainResult``). The subpackages are layered
+(``docs/architecture.md``): errors, version -> spec, seeds, jsontext -> hardware, data ->
+memory -> learning -> evaluation -> energy, deploy -> viz -> experiments -> cli; each
+imports only the layers before it.
 
 The names below are imported on first use (PEP 562 module ``__getattr__``), so ``import
 xbarmem`` -- and the command line, which starts with it -- does not load torch, SciPy or
@@ -37,8 +37,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("CapacityResult", "find_capacity"), "xbarmem.evaluation.capacity"),
     **dict.fromkeys(("Protocol", "RuleComparison", "Score", "compare_rules", "evaluate_memory"),
                     "xbarmem.evaluation.evaluate"),
-    **dict.fromkeys(("HiddenRule", "PowerLawFit", "fit_power_law", "run_scaling"),
-                    "xbarmem.evaluation.scaling"),
+    **dict.fromkeys(("HiddenRule", "PowerLawFit", "ScalingResult", "fit_power_law",
+                     "run_scaling"), "xbarmem.evaluation.scaling"),
     **dict.fromkeys(("ArraySpec", "ChipSpec", "DeviceSpec", "load_chip", "load_preset",
                      "preset_names"), "xbarmem.hardware.chip"),
     "Crossbar": "xbarmem.hardware.crossbar",
@@ -117,6 +117,7 @@ if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
     from xbarmem.evaluation.scaling import (  # noqa: F401
         HiddenRule,
         PowerLawFit,
+        ScalingResult,
         fit_power_law,
         run_scaling,
     )

@@ -55,6 +55,40 @@ from xbarmem.spec import check_seed
 
 
 @checked_keywords
+class ScalingResult(dict):
+    """What :func:`run_scaling` returns: a dict ``{"sizes", "capacity", "fits", "runs",
+    "settings"}`` (and ``"resumed"`` when a ``checkpoint`` was given), read as before, that
+    prints one short line -- the sizes, the capacities and fitted exponent per threshold,
+    arch, rule and data -- where a plain dict printed every run. ``sizes``: the pattern sizes
+    N; ``capacity`` and ``fits``: per threshold (text keys, as JSON keeps them) the capacity
+    at each size and the power-law fit (:meth:`PowerLawFit.as_dict`; None over fewer than two
+    sizes of capacity > 0); ``runs``: each size's
+    :meth:`~xbarmem.evaluation.capacity.CapacityResult.as_dict`; ``settings``: the run's
+    settings; ``resumed``: the counts a checkpoint gave back (None: no checkpoint).
+    :meth:`as_dict` gives a plain dict."""
+
+    def __init__(self, sizes: list[int], capacity: dict[str, list[int]],
+                 fits: dict[str, dict[str, Any] | None], runs: list[dict[str, Any]],
+                 settings: dict[str, Any], resumed: int | None = None) -> None:
+        super().__init__(sizes=sizes, capacity=capacity, fits=fits, runs=runs,
+                         **({} if resumed is None else {"resumed": resumed}),
+                         settings=settings)
+
+    def __repr__(self) -> str:
+        """Sizes, capacities and exponents per threshold, arch, rule and data (the items hold
+        every value)."""
+        settings, fits = self.get("settings", {}), self.get("fits", {})
+        return result_repr("ScalingResult", {
+            "sizes": self.get("sizes"), "capacity": self.get("capacity", {}),
+            "slope": {t: (fit or {}).get("slope") for t, fit in fits.items()},
+            **{k: settings.get(k) for k in ("arch", "rule", "data") if k in settings}})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every item as a plain dict (JSON-able)."""
+        return dict(self)
+
+
+@checked_keywords
 @dataclass
 class PowerLawFit:
     """``C = a * N ** k`` fitted to ``points`` (N, capacity) pairs: ``slope`` ``k``, its
@@ -218,7 +252,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 progress: Callable[[int, int, float], None] | None = None,
                 data: str | os.PathLike | ImageStack = "mnist",
                 checkpoint: str | Path | None = None,
-                keep_checkpoint: bool = False) -> dict[str, Any]:
+                keep_checkpoint: bool = False) -> ScalingResult:
     """Capacity at every N of ``sizes`` and the exponent per threshold, on ``data``
     (:func:`~xbarmem.data.sources.sized_source`): a built-in image set (``mnist``,
     ``mnist-crop24`` -- the authors' crop, N <= 576 --, ``digits``, ``glyphs``) or a file of
@@ -232,8 +266,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     ``resolution``, ``rule_options`` and ``cue_budget``, under ``protocol`` (default: 5% flips
     for binary patterns, Gaussian noise with ``tanh`` recall for continuous ones).
 
-    Returns ``{"sizes": [...], "capacity": {str(threshold): [...]}, "fits": {str(threshold):
-    fit}, "runs": [CapacityResult dicts], "settings": {...}}``. ``progress(N, P, similarity)`` is
+    Returns a :class:`ScalingResult`, a dict ``{"sizes": [...], "capacity": {str(threshold):
+    [...]}, "fits": {str(threshold): fit}, "runs": [CapacityResult dicts], "settings": {...}}``
+    that prints one short line. ``progress(N, P, similarity)`` is
     called after every tested count. ``checkpoint``: a JSON file that keeps every tested count
     as it is measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed
     and started again with the same settings and file reuses them (same capacities) and
@@ -268,6 +303,6 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     capacity = {t: [r["capacity"][str(t)] for r in runs] for t in thresholds}
     if kept is not None and not keep_checkpoint:
         kept.remove()
-    return {"sizes": sizes, "capacity": {str(t): c for t, c in capacity.items()},
-            "fits": {str(t): _fit(sizes, c) for t, c in capacity.items()}, "runs": runs,
-            **({} if kept is None else {"resumed": kept.resumed}), "settings": settings}
+    return ScalingResult(sizes, {str(t): c for t, c in capacity.items()},
+                         {str(t): _fit(sizes, c) for t, c in capacity.items()}, runs, settings,
+                         resumed=None if kept is None else kept.resumed)

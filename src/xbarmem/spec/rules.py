@@ -132,8 +132,8 @@ class Choice(Rule):
             isinstance(value, str) and choice_key(value, self.values) is not None)
 
     def convert(self, value: Any) -> Any:
-        """A name in another case, or with ``_`` for ``-``, as the value it names
-        (:func:`~xbarmem.checks.choice_key`: ``"Hebb"`` is ``"hebb"``)."""
+        """``value`` (accepted) as stored: a name in another case, or with ``_`` for ``-``, as
+        the value it names (:func:`~xbarmem.checks.choice_key`: ``"Hebb"`` is ``"hebb"``)."""
         return choice_key(value, self.values) if isinstance(value, str) else value
 
 
