@@ -7,15 +7,19 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import tomllib
 
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_sweep
 
 import xbarmem as xm
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.evaluation import curve
 from xbarmem.evaluation.metrics import cosine_similarity
+from xbarmem.experiments import ResultStore, parse_sweep
+from xbarmem.experiments.runner import run_sweep
 from xbarmem.viz.figures import recall_grid
 
 DIGITS = xm.load_digits(n=6)
@@ -177,3 +181,18 @@ def test_a_recall_grid_takes_what_a_notebook_holds(small_memory):
             (lambda: recall_grid(pats, cues, (4, 4), {"x": "y"}), r"^recalled\['x'\] must be")]:
         with pytest.raises(ConfigError, match=message):
             call()
+
+
+def test_a_store_and_a_sweep_report_print_one_line(tmp_path):
+    """``ResultStore`` printed ``<...ResultStore object at 0x...>``; ``SweepReport`` its
+    seconds to 17 digits and every failure."""
+    spec = parse_sweep(tomllib.loads(tiny_sweep("t", fault_rates=[0.0, 0.3])))
+    report = run_sweep(spec, tmp_path / "s.sqlite")
+    text = repr(report)
+    assert text.startswith("SweepReport(total=4, already=0, ran=4, inserted=4, ")
+    seconds = re.search(r"seconds=([^,]+),", text).group(1)
+    assert "failures=0" in text and seconds == f"{report.seconds:.4g}", text
+    store = ResultStore(tmp_path / "s.sqlite")
+    assert repr(store) == f"ResultStore({str(tmp_path / 's.sqlite')!r}, sweeps={{'t': 4}})"
+    store.close()
+    assert repr(store) == f"ResultStore({str(tmp_path / 's.sqlite')!r}, closed)"

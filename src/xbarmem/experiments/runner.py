@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from xbarmem.checks import check_callback, check_count, check_type
+from xbarmem.checks import check_callback, check_count, check_type, result_repr
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.batches import plan_groups, train_key
 from xbarmem.experiments.claims import Claimant
@@ -78,7 +78,13 @@ class SweepReport:
     #: sweep name -> its trials, to tell a failed group from the others (:meth:`varying`)
     sweep_trials: dict[str, list[Trial]] = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        """The counts, the failures' count, the seconds to 4 digits and how it ran
+        (:meth:`as_dict` holds every value)."""
+        return result_repr("SweepReport", {**self.as_dict(), "failures": len(self.failures)})
+
     def as_dict(self) -> dict[str, Any]:
+        """Every field but the trials of each sweep, as a plain dict."""
         return {k: v for k, v in vars(self).items() if k != "sweep_trials"}
 
     def varying(self, sweep: str) -> list[str]:

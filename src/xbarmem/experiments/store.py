@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.checks import (
+    brief,
     check_callback,
     check_count,
     check_flag,
@@ -157,6 +158,15 @@ class ResultStore:
 
     def __enter__(self) -> ResultStore:
         return self
+
+    def __repr__(self) -> str:
+        """The file and, per sweep, the rows it holds (``closed`` once closed), in one
+        line."""
+        try:
+            held = f"sweeps={brief(self.sweeps())}"
+        except sqlite3.ProgrammingError:  # closed
+            held = "closed"
+        return f"ResultStore({str(self.path)!r}, {held})"
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
