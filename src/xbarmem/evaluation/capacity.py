@@ -214,8 +214,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     reused, not trained again; counts tested now are added before ``progress``. Raises
     :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]``, ``trials <
     1``, a classic rule with multilayer memories or bad search settings (:func:`check_search`)."""
-    arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
-    check_seed(seed)
+    arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options,
                               protocol=protocol)

@@ -416,14 +416,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     only rules in ``rules``) is checked before any training (``ConfigError``, ``PatternError``).
     """
     rules = _given_rules(chip, rules)
-    check_seed(fault_seed, "fault_seed")
-    check_seed(program_seed, "program_seed")
-    check_flag(keep_states, "keep_states")
-    check_callback(callback, "callback")
-    check_callback(train_progress, "train_progress")
-    for vproto in check_type({} if variants is None else variants, dict, "variants",
-                             "a dict {name: Protocol} (or None)").values():
-        check_type(vproto, Protocol, "every protocol of variants", "a Protocol")
+    _check_settings(fault_seed, program_seed, keep_states, callback, train_progress, variants)
     patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
     protocol = as_protocol(protocol)
@@ -450,6 +443,20 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
         "program_seed": program_seed, "protocol": protocol.as_dict(),
         "patterns": {"name": patterns.name, "kind": patterns.kind,
                      "n_patterns": patterns.n_patterns, "n_neurons": patterns.n_neurons}})
+
+
+def _check_settings(fault_seed: Any, program_seed: Any, keep_states: Any, callback: Any,
+                    train_progress: Any, variants: Any) -> None:
+    """The seeds, flag, callbacks and ``variants`` of :func:`compare_rules`, checked before
+    any work."""
+    check_seed(fault_seed, "fault_seed")
+    check_seed(program_seed, "program_seed")
+    check_flag(keep_states, "keep_states")
+    check_callback(callback, "callback")
+    check_callback(train_progress, "train_progress")
+    for vproto in check_type({} if variants is None else variants, dict, "variants",
+                             "a dict {name: Protocol} (or None)").values():
+        check_type(vproto, Protocol, "every protocol of variants", "a Protocol")
 
 
 def _given_rules(chip: Any, rules: Any) -> Any:

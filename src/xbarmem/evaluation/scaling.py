@@ -266,20 +266,17 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     ``resolution``, ``rule_options`` and ``cue_budget``, under ``protocol`` (default: 5% flips
     for binary patterns, Gaussian noise with ``tanh`` recall for continuous ones).
 
-    Returns a :class:`ScalingResult`, a dict ``{"sizes": [...], "capacity": {str(threshold):
-    [...]}, "fits": {str(threshold): fit}, "runs": [CapacityResult dicts], "settings": {...}}``
-    that prints one short line. ``progress(N, P, similarity)`` is
-    called after every tested count. ``checkpoint``: a JSON file that keeps every tested count
-    as it is measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed
-    and started again with the same settings and file reuses them (same capacities) and
-    trains only the rest; the file is removed when the run completes (``keep_checkpoint``:
-    left for the caller to remove once it has saved the result), and the result then holds
+    Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs",
+    "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called after
+    every tested count. ``checkpoint``: a JSON file that keeps every tested count as it is
+    measured (:class:`~xbarmem.evaluation.checkpoint.SearchCheckpoint`): a run killed and
+    started again with the same settings and file reuses them (same capacities) and trains
+    only the rest; the file is removed when the run completes (``keep_checkpoint``: left for
+    the caller to remove once it has saved the result), and the result then holds
     ``"resumed"``, the number of counts reused.
     """
-    arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
-    kind = check_kind(kind)
-    check_seed(seed)
-    check_callback(progress, "progress")
+    arch, rule, kind = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_kind(kind)
+    seed, progress = check_seed(seed), check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
