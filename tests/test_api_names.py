@@ -97,3 +97,11 @@ def test_no_message_shows_choices_as_a_python_tuple_or_list():
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if repr_of_choices.search(line)]
     assert not found
+
+
+def test_a_products_precision_in_another_case_is_kept_canonical():
+    """``check_products`` checked ``"BF16"`` and gave nothing back: ``reproduce`` went on with
+    the text as given (its sweeps named ``-BF16-``, the bf16 support check skipped)."""
+    from xbarmem.learning.adaptive import check_products
+
+    assert check_products("Float32") == "float32"

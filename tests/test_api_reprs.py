@@ -64,6 +64,11 @@ def test_capacity_and_fit_results_show_the_capacity_and_the_slope():
                            f"{{0.95: {cap / 8192:.4g}}}, devices=8192, evaluations="
                            f"{found.evaluations}, counts=[")
     assert text.endswith("arch='single', rule='pinv', trials=1, chip='paper-sim')")
+    assert "lower_bound" not in text
+    whole = xm.find_capacity(xm.random_patterns(6, 16, seed=0), rule="pinv", thresholds=[0.9],
+                             trials=1)  # (every count of a pool of 6 passes: a lower bound)
+    assert whole.capacity == {0.9: 6}
+    assert repr(whole).startswith("CapacityResult(capacity={0.9: 6}, lower_bound=[0.9], ")
     fit = xm.fit_power_law([16, 36, 64], [5, 7, 23])
     assert _short(repr(fit)) == (f"PowerLawFit(slope={fit.slope:.4g}, slope_low="
                                  f"{fit.slope_low:.4g}, slope_high={fit.slope_high:.4g}, "

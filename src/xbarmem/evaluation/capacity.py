@@ -90,12 +90,15 @@ class CapacityResult:
             setattr(self, name, {float(k): v for k, v in given.items()})
 
     def __repr__(self) -> str:
-        """The capacities, the memory's devices, the counts tested and the main settings
-        (:meth:`as_dict` holds every point and setting)."""
+        """The capacities (with the thresholds whose capacity is only a lower bound, the whole
+        pool: :func:`pool_limited`), the memory's devices, the counts tested and the main
+        settings (:meth:`as_dict` holds every point and setting)."""
         settings = {k: self.settings[k] for k in ("arch", "hidden", "rule", "trials")
                     if self.settings.get(k) is not None}
+        limited = pool_limited(self.as_dict())
+        bound = {"lower_bound": [float(t) for t in limited]} if limited else {}
         return result_repr("CapacityResult", {
-            "capacity": self.capacity, "capacity_per_device": self.capacity_per_device,
+            "capacity": self.capacity, **bound, "capacity_per_device": self.capacity_per_device,
             "devices": self.devices.get("devices"), "evaluations": self.evaluations,
             "counts": [p.get("count") for p in self.points], "seconds": self.seconds,
             **settings, "chip": (self.settings.get("chip") or {}).get("name")})

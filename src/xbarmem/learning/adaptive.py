@@ -319,14 +319,15 @@ def bf16_products_supported() -> bool:
         return False
 
 
-def check_products(products: str) -> None:
-    """Raise :class:`ConfigError` for a ``products`` precision that is not one of
-    :data:`~xbarmem.names.PRODUCTS` or that this machine cannot train with (``"bf16"``
-    without :func:`bf16_products_supported`)."""
-    check_choice(products, PRODUCTS, "products")
+def check_products(products: str) -> str:
+    """The canonical ``products`` precision (``"BF16"`` is ``"bf16"``); :class:`ConfigError`
+    for one that is not one of :data:`~xbarmem.names.PRODUCTS` or that this machine cannot
+    train with (``"bf16"`` without :func:`bf16_products_supported`)."""
+    products = check_choice(products, PRODUCTS, "products")
     if products == "bf16" and not bf16_products_supported():
         raise ConfigError("products bf16 needs oneDNN with bfloat16 support, which this "
                           "torch build or CPU lacks (use products float32)")
+    return products
 
 
 @contextmanager

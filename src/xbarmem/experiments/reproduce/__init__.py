@@ -166,7 +166,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     if not is_choice(products, ("float32",)):  # (an array compared with != is no bool)
         from xbarmem.learning.adaptive import check_products
 
-        check_products(products)
+        products = check_products(products)  # ("BF16" is "bf16": sweep names, report)
     token = TRAINING.set(Training(recipe, products))
     try:
         return _reproduce(out_dir, quick, store, run, log, experiments, threads)
