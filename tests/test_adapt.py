@@ -244,6 +244,6 @@ def test_options_that_do_not_apply_are_refused_before_round_0(memory, pats, tmp_
                                                 (12.4, "12"), (1234.0, "1234")])
 def test_adapt_summary_seconds_are_not_rounded_to_zero(seconds, shown):
     """The summary line printed "re-training 0 s" for a 0.48 s re-training."""
-    from xbarmem.cli.deploy import _seconds
+    from xbarmem.checks import seconds_text
 
-    assert _seconds(seconds) == shown
+    assert seconds_text(seconds) == shown

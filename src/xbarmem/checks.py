@@ -4,7 +4,9 @@ point that takes a seed), and :func:`check_neurons`, the one rule for the number
 a memory (used by the memories and by the readers of patterns to store). :func:`checked_keywords`
 (a decorator) and :func:`check_type` are the rules for how public functions are called: an
 unknown keyword argument, or an argument of the wrong type, raises
-:class:`~xbarmem.errors.ArgumentError` (a ``TypeError``) naming it, before any work."""
+:class:`~xbarmem.errors.ArgumentError` (a ``TypeError``) naming it, before any work. The
+words every command prints share two rules here too: :func:`seconds_text` (durations) and
+:func:`counted` (a count and its noun, singular for one)."""
 
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ __all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "as_real_array", "check_callbac
            "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
            "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
            "choices_text", "closest_choice",
-           "brief", "checked_keywords", "is_bool", "is_choice", "not_numbers", "numeric_array",
-           "result_repr", "shown", "unknown_argument"]
+           "brief", "checked_keywords", "counted", "is_bool", "is_choice", "not_numbers",
+           "numeric_array", "result_repr", "seconds_text", "shown", "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,6 +125,18 @@ def brief(value: Any) -> str:
     span = f", {min(finite):.4g} to {max(finite):.4g}" if finite else ""
     nan = f", {len(real) - len(finite)} NaN" if len(finite) < len(real) else ""
     return f"[{len(values)} values{span}{nan}]"
+
+
+def seconds_text(seconds: float) -> str:
+    """A duration as every command prints it (followed by `` s``): one decimal below 10 s,
+    whole seconds above (a 0.48 s run read "0 s" where a command rounded to whole seconds)."""
+    return f"{seconds:.1f}" if seconds < 9.95 else f"{seconds:.0f}"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and ``noun``, singular for one (``1 trial``, ``2 trials``; ``plural`` when
+    not ``noun + "s"``): the counts every command prints ("1 trials" read as a slip)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 def result_repr(name: str, fields: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from xbarmem.checks import seconds_text
 from xbarmem.cli import (
     data_options,
     given,
@@ -62,7 +63,8 @@ class _Status(Progress):
 
     def update(self, task_id, **fields):
         if not console.is_terminal and "description" in fields:
-            console.print(f"[{self.tasks[0].elapsed or 0:.0f} s] {fields['description']}",
+            console.print(f"[{seconds_text(self.tasks[0].elapsed or 0)} s] "
+                          f"{fields['description']}",
                           highlight=False, soft_wrap=True)
         super().update(task_id, **fields)
 

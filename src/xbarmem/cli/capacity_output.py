@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
+from xbarmem.checks import seconds_text
 from xbarmem.cli.common import emit_json, out, warn
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
                       *[(">=" if str(t) in limited else "") + str(res.capacity[t])
                         for t in sorted(thresholds)],
                       f"{1000 * res.capacity_per_device[first]:.2f}", str(res.evaluations),
-                      f"{res.seconds:.0f}")
+                      seconds_text(res.seconds))
     out.print(table)
     for label, res in results:
         out.print(f"{label} tested: " + ", ".join(f"{p['count']}:{p['cosine']:.3f}"

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from xbarmem.checks import seconds_text
 from xbarmem.cli import (
     data_options,
     given,
@@ -94,7 +95,7 @@ def _print_demo(results: dict, rules: list[str], faults: float, level: float, tr
               "cues recalled with analogue tanh neurons, sign read-out.")
     dev = results["fault_models"][next(iter(results["fault_models"]))]["rules"]
     out.print(f"devices (adaptive, with bias row): {describe_devices(dev['adaptive']['devices'])}")
-    out.print(f"figure: {results['figure']}   ({results['seconds']:.1f} s)")
+    out.print(f"figure: {results['figure']}   ({seconds_text(results['seconds'])} s)")
 
 
 def _run(run_demo, settings: dict, quiet: bool) -> dict:

@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from xbarmem.checks import seconds_text
 from xbarmem.cli import (
     given,
     hardware_options,
@@ -271,7 +272,7 @@ def _print_read_back(summary: dict, tolerance: float, chip) -> None:
               f" reading at g_min or g_max: stuck?), pinned at their read value; "
               f"{rd['free']} free device(s) within tolerance; read - target rms "
               f"{rd['write_error_rms_uS']:.1f} uS")
-    out.print(f"  re-trained ({_seconds(pg['train_seconds'])} s): re-program {pg['written']} "
+    out.print(f"  re-trained ({seconds_text(pg['train_seconds'])} s): re-program {pg['written']} "
               f"device(s); leave {pg['kept']} free within tolerance of their new target and "
               f"{pg['skipped_fixed']} fixed (known stuck + pinned)")
     out.print(f"  recall of the chip as read back: cosine {b['cosine']:.4f}, exact "
@@ -351,7 +352,7 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
     out.print(f"mean cosine {summary['open_loop_cosine']:.4f} (open loop) -> "
               f"{summary['final_cosine']:.4f} after {len(result.rounds) - 1} round(s) "
               f"({summary['gain']:+.4f}, re-training "
-              f"{_seconds(sum(r['train_seconds'] for r in result.rounds))} s); target {target} "
+              f"{seconds_text(sum(r['train_seconds'] for r in result.rounds))} s); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
               + (f"; adapted model saved to {out_path}" if out_path else ""))
 
@@ -363,7 +364,3 @@ def _say_removed(folder: Path, manifest: dict) -> None:
         warn(f"{folder}: removed {len(manifest['removed'])} file(s) of the earlier export "
              f"there that this one does not hold: {', '.join(manifest['removed'])}")
 
-
-def _seconds(seconds: float) -> str:
-    """Seconds as printed: one decimal below 10 s (a 0.48 s re-training read "0 s")."""
-    return f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from xbarmem.checks import seconds_text
 from xbarmem.cli import given, option_types, output_options, paths, run_options
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, out, print_fields, warn
 from xbarmem.cli.progress import work_bar
@@ -218,7 +219,7 @@ def _print_sweep(name: str, store: Path, report) -> None:
     by = ", ".join(f"{n} by sweep {other}" for other, n in sorted(report.stored_by.items()))
     out.print(f"sweep {name}: {report.total} trials, {report.already} already stored"
               f"{f' ({by})' if by else ''}, {report.inserted} new rows "
-              f"({report.executor}, {report.seconds:.1f} s) -> {store}", soft_wrap=True)
+              f"({report.executor}, {seconds_text(report.seconds)} s) -> {store}", soft_wrap=True)
     for failure in report.failures:
         count = len(failure["keys"])
         console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "
@@ -328,4 +329,4 @@ def _print_summary(report: dict) -> None:
     for row in report["rows"]:
         table.add_row(*map(escape, row))
     out.print_table(table, f"{report['path']} holds the same table")
-    out.print(f"report: {escape(report['path'])}  ({report['seconds']:.0f} s)")
+    out.print(f"report: {escape(report['path'])}  ({seconds_text(report['seconds'])} s)")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from xbarmem.checks import seconds_text
 from xbarmem.cli import (
     data_options,
     given,
@@ -111,7 +112,7 @@ def train(
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {pset.n_patterns} patterns, "
                   f"N={pset.n_neurons}{shape}, {info['steps']} steps, "
-                  f"{_converged(info)}, {info['train_seconds']:.2f} s; "
+                  f"{_converged(info)}, {seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}")
 
 

@@ -37,6 +37,7 @@ from xbarmem.checks import (
     check_flag,
     check_type,
     is_choice,
+    seconds_text,
     shown,
 )
 from xbarmem.errors import ConfigError
@@ -360,8 +361,8 @@ def _head(command: str, store: Path, seconds: float, table: str,
             f"{platform.machine()}, {threads} torch thread{'s' if threads != 1 else ''} per "
             f"trial), finished "
             f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}, this invocation "
-            f"{seconds:.0f} s (trials already in the store are not re-run). Results store: "
-            f"`{store}`; every number below is computed from its rows. Paper values: He et "
+            f"{seconds_text(seconds)} s (trials already in the store are not re-run). Results "
+            f"store: `{store}`; every number below is computed from its rows. Paper values: He et "
             f"al., Nat. Commun. 17, 3096 (2026), abstract and values read from the authors' "
             f"plots. Each claim's verdict (reproduced / partly / not reproduced) is computed "
             f"from the measured numbers by the rule stated with it; 'bar' marks each single "

@@ -1,0 +1,49 @@
+"""The words of every command's output: durations (one rule, :func:`xbarmem.checks.seconds_text`),
+counts and their nouns (:func:`xbarmem.checks.counted`), the labels of field tables and
+captions, and the names of settings in figures. Tiny settings; in-process through ``run_cli``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "xbarmem"
+
+
+# ------------------------------------------------------------------------------ seconds
+def test_no_command_formats_seconds_itself():
+    """capacity's table printed 'seconds 0' for a 0.4 s run (whole seconds), its log lines
+    '[0 s]', train '0.12 s', sweep '0.0 s' -- each command its own precision: every duration
+    printed goes through seconds_text."""
+    own = re.compile(r"\{[^{}]*(seconds|elapsed)[^{}]*:\.\d+f\}")
+    found = [f"{path.relative_to(SRC)}:{n}" for path in sorted(SRC.rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1) if own.search(line)
+             and path.name != "checks.py"]  # (seconds_text itself)
+    assert not found, found
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(0.0, "0.0"), (0.4, "0.4"), (9.96, "10"),
+                                                (59.6, "60")])
+def test_seconds_text(seconds, shown):
+    from xbarmem.checks import seconds_text
+
+    assert seconds_text(seconds) == shown
+
+
+def test_capacity_table_shows_a_sub_second_run_in_tenths(run_cli, monkeypatch, tmp_path):
+    from rich.console import Console
+
+    from xbarmem.cli import capacity_output
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(capacity_output, "out", Console(width=300))
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--neurons", "16",
+                             "--pool", "20", "--trials", "1", "--probes", "1")
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if "single" in line and "│" in line)
+    seconds = row.replace("│", " ").split()[-1]
+    assert re.fullmatch(r"\d\.\d", seconds), row  # (a tiny run: well below 10 s)
+    assert all(re.match(r"\[\d+\.\d s\] ", line) for line in err.splitlines()
+               if line.startswith("[")), err
