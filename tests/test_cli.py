@@ -241,7 +241,7 @@ def test_evaluate_corrupted_cues(run_cli, adaptive_model):
     code, out, err = run_cli("evaluate", adaptive_model, "--probes", "1")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "10 patterns x 1 cues (flip 0.1), sync sign recall:"
+    assert lines[0] == "10 patterns x 1 cue (flip 0.1), sync sign recall:"
     assert lines[1].startswith("cosine ")
     assert lines[2] == ("ended: own 0.90  other 0.00  inverted 0.00  spurious 0.00  "
                         "unconverged 0.10")

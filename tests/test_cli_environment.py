@@ -148,7 +148,7 @@ def test_what_the_terminal_cannot_encode_is_written_plainly(tmp_path):
     done = _xbarmem("sweep", "s.toml", "--store", "r\u00e9sum\u00e9.sqlite", "--jobs", "1",
                     env={"PYTHONIOENCODING": "ascii"}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.startswith("sweep t-ux+/-: 1 trials, 0 already stored, 1 new rows")
+    assert done.stdout.startswith("sweep t-ux+/-: 1 trial, 0 already stored, 1 new row ")
     assert done.stdout.rstrip().endswith("-> resume.sqlite")
     assert (tmp_path / "r\u00e9sum\u00e9.sqlite").is_file()
 
@@ -174,10 +174,10 @@ def test_a_store_whose_name_is_not_utf8_is_resumed_and_read(run_cli, tmp_path, m
     for already in (0, 1):
         code, out, err = run_cli("sweep", "s.toml", "--store", store, "--jobs", "1")
         assert code == 0, err
-        assert out.startswith(f"sweep bytes: 1 trials, {already} already stored")
+        assert out.startswith(f"sweep bytes: 1 trial, {already} already stored")
         assert out.rstrip().endswith("-> r\\xff.sqlite")
     code, out, err = run_cli("results", store, "--csv", "rows.csv")
-    assert (code, out) == (0, "") and err == "wrote 1 rows to rows.csv\n"
+    assert (code, out) == (0, "") and err == "wrote 1 row to rows.csv\n"
 
 
 @pytest.mark.parametrize(("variable", "value"), [("COLUMNS", "0"), ("TERMINAL_WIDTH", "0"),

@@ -47,3 +47,42 @@ def test_capacity_table_shows_a_sub_second_run_in_tenths(run_cli, monkeypatch, t
     assert re.fullmatch(r"\d\.\d", seconds), row  # (a tiny run: well below 10 s)
     assert all(re.match(r"\[\d+\.\d s\] ", line) for line in err.splitlines()
                if line.startswith("[")), err
+
+
+# ------------------------------------------------------------------------------ counts
+def test_counted():
+    from xbarmem.checks import counted
+
+    assert [counted(n, "trial") for n in (0, 1, 2)] == ["0 trials", "1 trial", "2 trials"]
+    assert counted(1, "capacity search", "capacity searches") == "1 capacity search"
+    assert counted(3, "capacity search", "capacity searches") == "3 capacity searches"
+
+
+def test_a_count_of_one_reads_in_the_singular(run_cli, tmp_path):
+    """'sweep s: 1 trials, 0 already stored, 1 new rows', 'wrote 1 rows', 'saved m: hebb
+    rule, 1 patterns', '1 patterns x 1 cues': a count of one in every command's words (the
+    sweep's line keeps its shape otherwise: logs grep it)."""
+    from conftest import tiny_sweep
+
+    (tmp_path / "s.toml").write_text(tiny_sweep("s", rules=("hebb",)))
+    store = tmp_path / "r.sqlite"
+    code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    assert re.match(r"sweep s: 1 trial, 0 already stored, 1 new row \(in-process, [\d.]+ s\) "
+                    r"-> ", out), out
+    code, _, err = run_cli("results", store, "--csv", tmp_path / "rows.csv")
+    assert code == 0 and " ".join(err.split()) == f"wrote 1 row to {tmp_path / 'rows.csv'}", err
+    model = tmp_path / "m.safetensors"
+    code, out, err = run_cli("train", "-o", model, "--rule", "hebb", "--data", "random",
+                             "--patterns", "1", "--neurons", "16")
+    assert code == 0 and f"saved {model}: hebb rule, 1 pattern, N=16" in " ".join(out.split())
+    code, out, err = run_cli("evaluate", model, "--probes", "1")
+    assert code == 0 and out.startswith("1 pattern x 1 cue (flip 0.1)"), out
+
+
+def test_the_capacity_title_counts_its_trials_in_words(run_cli, tmp_path):
+    """The title said '1 trial(s)'."""
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--neurons", "16",
+                             "--pool", "20", "--trials", "1", "--probes", "1")
+    assert code == 0, err
+    assert "1 trial)" in " ".join(out.split()) and "trial(s)" not in out, out

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from xbarmem.checks import seconds_text
+from xbarmem.checks import counted, seconds_text
 from xbarmem.cli import (
     data_options,
     given,
@@ -167,7 +167,7 @@ def capacity_cmd(
     warn_pool_limit([(label, res.as_dict()) for label, res in results])
     report_capacity(results, kept, json_out, threads, thresholds,
             f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
-            f"{protocol.corruption} {protocol.level:g}, {trials} trial(s))")
+            f"{protocol.corruption} {protocol.level:g}, {counted(trials, 'trial')})")
 
 
 def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from xbarmem.checks import seconds_text
+from xbarmem.checks import counted, seconds_text
 from xbarmem.cli.common import emit_json, out, warn
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheck
 def say_resumed(count: int, path: Path) -> None:
     """A line saying how many tested counts were reused from an interrupted run."""
     if count:
-        out.print(f"resumed: {count} tested count(s) kept in {path} by an interrupted run "
+        out.print(f"resumed: {counted(count, 'tested count')} kept in {path} by an interrupted run "
                   "with these settings", highlight=False, soft_wrap=True)
 
 

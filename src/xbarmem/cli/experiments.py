@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from xbarmem.checks import seconds_text
+from xbarmem.checks import counted, seconds_text
 from xbarmem.cli import given, option_types, output_options, paths, run_options
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, out, print_fields, warn
 from xbarmem.cli.progress import work_bar
@@ -217,9 +217,10 @@ def _print_sweep(name: str, store: Path, report) -> None:
     """What a sweep did, in one line (a log's reader greps it), then each failed group in one
     line on stderr."""
     by = ", ".join(f"{n} by sweep {other}" for other, n in sorted(report.stored_by.items()))
-    out.print(f"sweep {name}: {report.total} trials, {report.already} already stored"
-              f"{f' ({by})' if by else ''}, {report.inserted} new rows "
-              f"({report.executor}, {seconds_text(report.seconds)} s) -> {store}", soft_wrap=True)
+    out.print(f"sweep {name}: {counted(report.total, 'trial')}, {report.already} already "
+              f"stored{f' ({by})' if by else ''}, {counted(report.inserted, 'new row')} "
+              f"({report.executor}, {seconds_text(report.seconds)} s) -> {store}",
+              soft_wrap=True)
     for failure in report.failures:
         count = len(failure["keys"])
         console.print(f"[red]failed group[/red] of sweep {escape(failure['sweep'])} ({count} "
@@ -241,8 +242,8 @@ def _check_stored(store: Path, spec, threads: int) -> bool:
         planned = len(db.finished([t.key for t in spec.trials]))
         other = db.sweeps().get(spec.name, 0) - planned
     if other > 0:
-        warn(f"{store} already holds {other} row(s) of sweep {spec.name!r} that this file "
-             "does not plan (other settings or batches, or another xbarmem version); results "
+        warn(f"{store} already holds {counted(other, 'row')} of sweep {spec.name!r} that this "
+             "file does not plan (other settings or batches, or another xbarmem version); results "
              "and plot show them beside this run's rows unless filtered (--where "
              "version=...), or use another --store")
     return planned < len(spec.trials)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xbarmem.checks import seconds_text
+from xbarmem.checks import counted, seconds_text
 from xbarmem.cli import (
     data_options,
     given,
@@ -110,7 +110,7 @@ def train(
         emit_json(summary)
     else:
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
-        out.print(f"saved {out_path}: {rule} rule, {pset.n_patterns} patterns, "
+        out.print(f"saved {out_path}: {rule} rule, {counted(pset.n_patterns, 'pattern')}, "
                   f"N={pset.n_neurons}{shape}, {info['steps']} steps, "
                   f"{_converged(info)}, {seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}")
@@ -173,12 +173,12 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
     x = torch.as_tensor(pset.patterns)
     if rule_obj.name != "adaptive":  # closed form: no steps to show
         work_begins()
-        with console.status(f"training {what} on {pset.n_patterns} patterns{shape}"):
+        with console.status(f"training {what} on {counted(pset.n_patterns, 'pattern')}{shape}"):
             info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
         return memory, info
     total = step_budget(rule_obj.options(len(memory.layers), pset.kind), pset.kind)
     with work_bar(console, transient=True) as bar:
-        task = bar.add_task(f"training {what} on {pset.n_patterns} patterns{shape}",
+        task = bar.add_task(f"training {what} on {counted(pset.n_patterns, 'pattern')}{shape}",
                             total=total, detail="", bound=True)
 
         def show(step: int, loss: float) -> None:
@@ -237,8 +237,8 @@ def evaluate(
     if json_out:
         emit_json(result)
     else:
-        out.print(f"{stored.n_patterns} patterns x {probes} cues ({corruption} {level:g}), "
-                  f"{mode} {activation} recall:")
+        out.print(f"{counted(stored.n_patterns, 'pattern')} x {counted(probes, 'cue')} "
+                  f"({corruption} {level:g}), {mode} {activation} recall:")
         out.print(f"cosine {score.cosine:.4f}  exact {score.exact:.3f}  hamming "
                   f"{score.hamming:.2f} bits  converged {score.converged:.2f}  "
                   f"iterations {score.mean_iterations:.1f}")
@@ -296,6 +296,7 @@ def recall(
         result["states"] = res.states.tolist()
         emit_json(result)
     else:
-        out.print(f"{result['cues']} cues: converged {result['converged']:.2f}, 2-cycles "
-                  f"{result['cycled']:.2f}, mean iterations {result['mean_iterations']:.1f}"
+        out.print(f"{counted(result['cues'], 'cue')}: converged {result['converged']:.2f}, "
+                  f"2-cycles {result['cycled']:.2f}, mean iterations "
+                  f"{result['mean_iterations']:.1f}"
                   + (f", states saved to {out_path}" if out_path else ""))

@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from xbarmem.checks import counted
 from xbarmem.cli import given, option_types, output_options, paths
 from xbarmem.cli.common import app, console, emit_json, out, warn
 from xbarmem.errors import ConfigError
@@ -84,13 +85,13 @@ def results_cmd(
         db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
         if to_stdout:
             total = db.write_csv(sys.stdout, conditions, sweep)
-            console.print(f"wrote {total} rows to standard output")
+            console.print(f"wrote {counted(total, 'row')} to standard output")
             return
         total = db.count(conditions, sweep)
         written = [t for t in (csv_path, parquet_path) if t is not None]
         for target in written:
             db.export(target, conditions, sweep)
-            console.print(f"wrote {total} rows to {target}")
+            console.print(f"wrote {counted(total, 'row')} to {target}")
         if written:
             if json_out:
                 emit_json({"files": [str(t) for t in written], "rows": total})
@@ -320,7 +321,8 @@ def plot_cmd(
              f"--sweep")
     bounds = [r for r in drawn if chosen == "capacity" and r["result"].get("lower_bound")]
     if bounds:
-        warn(f"{len(bounds)} capacity row(s) drawn are lower bounds (every count tested "
+        are = "is a lower bound" if len(bounds) == 1 else "are lower bounds"
+        warn(f"{counted(len(bounds), 'capacity row')} drawn {are} (every count tested "
              "passed: give larger counts, or a larger pool), marked by an upward arrow; the "
              "fit runs through them too")
     if json_out:
@@ -340,7 +342,8 @@ def _plot_path(store: Path, path: Path | None) -> Path | None:
 
 
 #: the rows of other trial kinds that a figure of each kind leaves out, in words
-_OTHER_TRIALS = {"capacity": "evaluate row(s)", "patterns": "capacity search(es)"}
+_OTHER_TRIALS = {"capacity": ("evaluate row", None),
+                 "patterns": ("capacity search", "capacity searches")}
 
 
 def _drawn_text(rows: list[dict], drawn: list[dict], kind: str) -> str:
@@ -350,11 +353,11 @@ def _drawn_text(rows: list[dict], drawn: list[dict], kind: str) -> str:
     from xbarmem.viz.series import KINDS, usable_rows
 
     if len(drawn) == len(rows):
-        return f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
+        return counted(len(rows), "row")
     other = len(rows) - len(usable_rows(rows, kind))
     alone = len(rows) - other - len(drawn)
-    why = [f"{other} {_OTHER_TRIALS.get(kind, 'capacity row(s)')}" if other else "",
-           f"{alone} row(s) whose settings were run at one {KINDS[kind]} only" if alone
+    why = [counted(other, *_OTHER_TRIALS.get(kind, ("capacity row", None))) if other else "",
+           f"{counted(alone, 'row')} whose settings were run at one {KINDS[kind]} only" if alone
            else ""]
     return (f"{len(drawn)} of the {len(rows)} rows drawn; left out: "
             + ", ".join(w for w in why if w))

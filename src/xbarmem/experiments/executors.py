@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from xbarmem.checks import check_count, check_type, shown
+from xbarmem.checks import check_count, check_type, counted, shown
 from xbarmem.errors import ConfigError, ExecutorLost, warn
 from xbarmem.experiments.dask_logs import silence
 from xbarmem.experiments.pool import (
@@ -64,7 +64,7 @@ class _InProcess:
 class _Pool(_InProcess):
     def __init__(self, jobs: int) -> None:
         count = capped(jobs, "--jobs", "worker processes")
-        self.name = f"process pool ({count} workers)"
+        self.name = f"process pool ({counted(count, 'worker')})"
         self.slots = 2 * count
         self.pool = take(jobs) or new(jobs)  # a pool started ahead (``prestart``), if any
         self.workers: dict[int, Any] = {}  # every worker started, kept to read its exit status
@@ -379,7 +379,7 @@ class _Dask:
                                             silence_logs=logging.CRITICAL,
                                             scheduler_kwargs=_NO_DASHBOARD)
             self.client = Client(self.cluster)
-            self.name = f"Dask LocalCluster ({count} workers)"
+            self.name = f"Dask LocalCluster ({counted(count, 'worker')})"
 
     def _check_versions(self, scheduler: str) -> set[str]:
         """Refuse a cluster with a worker that cannot run xbarmem (a Python without it: the
