@@ -4,6 +4,7 @@ refused foot-guns. Settings are tiny; every command runs in-process through ``ru
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -324,11 +325,14 @@ def test_human_output_is_a_table_not_a_dict_repr(run_cli, files, tmp_path, comma
     code, out, err = run_cli(*command.split(), *args)
     assert code == 0, err
     assert "{" not in out and "':" not in out  # no Python dict repr
-    key = "already_stored" if "sweep" in command else "stuck_fraction"
-    line = next(line for line in out.splitlines() if key in line)
-    assert line.split()[0] == key and len(line.split()) == 2  # aligned: field, value
+    label = "already stored" if "sweep" in command else "stuck (fraction)"
+    line = next(line for line in out.splitlines() if label in line)
+    cells = re.split(r"\s{2,}", line.strip())  # aligned: field, value
+    assert cells[0] == label and len(cells) == 2, line
     if command == "sweep --dry-run":
-        assert line.split()[1] == "12"
+        assert cells[1] == "12"
+    keys = re.findall(r"\b[a-z]+_[a-zA-Z_]+\b", out)  # words, not JSON keys ("pending_groups")
+    assert not [k for k in keys if k not in str(args)], out  # (a path's own words aside)
 
 
 # ------------------------------------------------------------------------------ foot-guns

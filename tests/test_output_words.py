@@ -86,3 +86,28 @@ def test_the_capacity_title_counts_its_trials_in_words(run_cli, tmp_path):
                              "--pool", "20", "--trials", "1", "--probes", "1")
     assert code == 0, err
     assert "1 trial)" in " ".join(out.split()) and "trial(s)" not in out, out
+
+
+# ------------------------------------------------------------------------------ field tables
+def test_field_tables_label_their_keys_in_words():
+    """`sweep --dry-run` and `chip inspect` labelled their rows with JSON keys
+    (`already_stored`, `pending_groups`, `pairs_fully_stuck_fraction`, `meta.p_stuck_on`);
+    `--json` keeps the keys."""
+    from xbarmem.cli.common import field_label
+
+    assert field_label("already_stored") == "already stored"
+    assert field_label("pending_groups") == "groups to run"
+    assert field_label("pairs_fully_stuck_fraction") == "pairs fully stuck (fraction)"
+    assert field_label("meta.p_stuck_on") == "how made: P(stuck ON)"
+    assert field_label("meta.off_below_S") == "how made: off below (S)"
+
+
+def test_a_long_value_folds_and_the_labels_stay_whole(run_cli, tmp_path):
+    """With a long path in the value column, labels broke over lines ('pairs with' / 'a
+    stuck' / 'device')."""
+    folder = tmp_path / ("a-folder-of-a-long-name-" * 3)
+    folder.mkdir()
+    code, out, err = run_cli("chip", "faults", "-o", folder / "f.npz")
+    assert code == 0, err
+    assert re.search(r"^\s*pairs with a stuck device \(fraction\)\s+0\.\d+\s*$", out, re.M), out
+    assert "how made: fault model" in out, out

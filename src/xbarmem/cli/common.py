@@ -305,17 +305,43 @@ def describe_devices(devices: dict[str, int]) -> str:
             f"{devices['sensed_outputs']} sensed outputs")
 
 
+#: the words of keys that :func:`field_label`'s general rule reads badly
+FIELD_LABELS = {"pending_groups": "groups to run", "stuck_on": "stuck ON",
+                "stuck_off": "stuck OFF", "p_stuck_on": "P(stuck ON)",
+                "p_stuck_off": "P(stuck OFF)", "meta": "how made"}
+#: a unit at the end of a key, written in brackets (``tolerance_S``: ``tolerance (S)``)
+_UNIT_SUFFIXES = ("fraction", "S", "uS")
+
+
+def field_label(name: str) -> str:
+    """A key of a JSON record in words, as :func:`print_fields` labels it (``--json`` keeps the
+    key): :data:`FIELD_LABELS`, else underscores as spaces and a unit suffix in brackets
+    (``stuck_fraction``: ``stuck (fraction)``); a nested key as ``outer: inner``."""
+    def words(key: str) -> str:
+        if key in FIELD_LABELS:
+            return FIELD_LABELS[key]
+        stem, _, unit = key.rpartition("_")
+        if stem and unit in _UNIT_SUFFIXES:
+            return f"{words(stem)} ({unit})"
+        return key.replace("_", " ")
+
+    return ": ".join(words(part) for part in name.split("."))
+
+
 def print_fields(record: dict[str, Any], title: str | None = None) -> None:
-    """Human output of a flat result: an aligned two-column table of field and value (nested
-    records as ``outer.inner``, numbers to 4 significant digits); ``--json`` has the rest."""
+    """Human output of a flat result: an aligned two-column table of field (in words,
+    :func:`field_label`) and value (numbers to 4 significant digits); ``--json`` has the rest,
+    under its keys."""
     from rich import box
     from rich.table import Table
 
+    rows = [(field_label(name), value) for name, value in _fields(record)]
     table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
-    table.add_column("field", style="bold")
+    table.add_column("field", style="bold",  # whole labels: the value folds (a long path)
+                     min_width=max((len(label) for label, _ in rows), default=0))
     table.add_column("value", overflow="fold")
-    for name, value in _fields(record):
-        table.add_row(escape(name), escape(value))
+    for label, value in rows:
+        table.add_row(escape(label), escape(value))
     out.print(table)
 
 
