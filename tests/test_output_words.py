@@ -111,3 +111,37 @@ def test_a_long_value_folds_and_the_labels_stay_whole(run_cli, tmp_path):
     assert code == 0, err
     assert re.search(r"^\s*pairs with a stuck device \(fraction\)\s+0\.\d+\s*$", out, re.M), out
     assert "how made: fault model" in out, out
+
+
+# ------------------------------------------------------------------------------ results
+CAPACITY_SWEEP = """[sweep]
+name = "c"
+trial = "capacity"
+seeds = 1
+
+[base]
+data = "random"
+n_neurons = 16
+pool = 40
+probes = 1
+max_iterations = 10
+search = true
+thresholds = [0.9]
+
+[grid]
+rule = ["hebb", "pinv"]
+"""
+
+
+def test_results_caption_leaves_out_fields_no_row_has(run_cli, tmp_path):
+    """Capacity searches have no `patterns`: the caption said `patterns=-` (a field that does
+    not apply, shown as a value every row shares)."""
+    (tmp_path / "c.toml").write_text(CAPACITY_SWEEP)
+    store = tmp_path / "c.sqlite"
+    code, _, err = run_cli("sweep", tmp_path / "c.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    code, out, err = run_cli("results", store)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "same in every row: sweep=c, n_neurons=16" in text, out
+    assert "patterns" not in text and "=-" not in text, out

@@ -173,7 +173,8 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
                 shown: list[str] | None) -> None:
     """One line per row: the chosen fields (default: :func:`_default_columns` that vary among
     the rows shown; the constant ones in the caption, which says whether it speaks of every
-    row or of the first ``limit``) and the row's results (cosine and exact recall, or
+    row or of the first ``limit``, and leaves out a field that no row shown has: ``patterns``
+    of capacity searches) and the row's results (cosine and exact recall, or
     capacities); cells fold, never cut. Rows are sorted by the chosen fields, in their order
     (the store holds them in the order they were computed: a sweep's seeds and fault rates
     interleaved, a capacity sweep run by two processes N = 49 before N = 16)."""
@@ -189,6 +190,7 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
              + (f" (first {limit})" if total > (limit or total) else ""))
     where = "every row" if len(rows) == total else f"the {len(rows)} rows shown"
     results = _result_cells(rows)
+    same = {c: v for c, v in same.items() if v != "-"}  # (a field no row shown has: not said)
     notes = [f"same in {where}: " + ", ".join(f"{c}={v}" for c, v in same.items())
              if same and shown is None else "",
              BOUND_NOTE if any(">=" in v for v in results.get("capacity", ())) else ""]
