@@ -145,3 +145,59 @@ def test_results_caption_leaves_out_fields_no_row_has(run_cli, tmp_path):
     text = " ".join(out.split())
     assert "same in every row: sweep=c, n_neurons=16" in text, out
     assert "patterns" not in text and "=-" not in text, out
+
+
+# ------------------------------------------------------------------------------ figures
+def _row(rule, fault, cosine, seed=0, **extra):
+    config = {"trial": "evaluate", "rule": rule, "fault_rate": fault, "seed": seed,
+              "n_neurons": 16, "patterns": 3, "data": "random", "variation": 0.0,
+              "corruption": "flip", "level": 0.1, "rule_options": {}, **extra}
+    return {"trial": "evaluate", "config": config, "result": {"cosine": cosine}}
+
+
+def test_panels_and_legends_name_settings_as_the_title_does():
+    """Panel titles said `n_neurons=16` and `level=0.05` where the figure's title says `N =
+    25` and `10% flips`; panels were ordered by their text (N = 100 before N = 16)."""
+    from xbarmem.viz.results import plot_rows
+
+    rows = [_row(rule, f, 0.9 - f, n_neurons=n, level=level) for rule in ("hebb", "pinv")
+            for f in (0.0, 0.3) for n in (100, 16) for level in (0.05, 0.2)]
+    fig = plot_rows(rows, "faults")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["5% flips, N = 16", "5% flips, N = 100", "20% flips, N = 16",
+                      "20% flips, N = 100"], titles
+    one_rule = [r for r in rows if r["config"]["rule"] == "pinv" and r["config"]["level"] == 0.2]
+    legend = plot_rows(one_rule, "faults").legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["N = 16", "N = 100"]
+
+
+def test_setting_words_of_every_preferred_setting():
+    from xbarmem.viz.series import setting_words
+
+    assert setting_words("fault_rate", 0.1) == "10% stuck"
+    assert setting_words("fault_rate", 0.0) == "no faults"
+    assert setting_words("patterns", 3) == "P = 3"
+    assert setting_words("hidden", [64, 32]) == "hidden widths 64-32"
+    assert setting_words("data", "mnist-crop24") == "MNIST (24x24 crop)"
+    assert setting_words("self_field", True) == "self_field=True"  # a rule option: its key
+
+
+@pytest.mark.parametrize(("cosines", "low", "high"), [
+    ((1.0, 1.0), (0.88, 0.9), (1.0, 1.004)),  # flat at 1: was 0.96 .. 1.04
+    ((0.0, 1.0), (-0.09, -0.07), (1.0, 1.031)),  # 0 .. 1: not to 1.08
+    ((0.5, 0.5), (0.44, 0.45), (0.55, 0.56)),  # flat elsewhere: around it
+])
+def test_a_cosine_axis_ends_near_1(cosines, low, high):
+    from xbarmem.viz.results import plot_rows
+
+    rows = [_row("pinv", f, c) for f, c in zip((0.0, 0.3), cosines, strict=True)]
+    bottom, top = plot_rows(rows, "faults").axes[0].get_ylim()
+    assert low[0] <= bottom <= low[1] and high[0] <= top <= high[1], (bottom, top)
+
+
+def test_scaling_titles_name_data_as_the_other_figures_do():
+    from xbarmem.viz.figures import scaling_title
+
+    title = scaling_title({"arch": "single", "rule": "pinv", "kind": "binary",
+                           "data": "mnist-crop24"})
+    assert title == "single layer, pinv\nbinary MNIST (24x24 crop)"

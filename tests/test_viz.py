@@ -323,7 +323,7 @@ def test_pooled_settings_name_what_a_single_panel_mixes():
             for r in ROWS]
     keys, facets = pooled_settings(rows, "faults")
     assert keys == ["level"] and len(facets) == MAX_FACETS + 1 and facets[0] == "0"
-    assert "pooled over level" in plot_rows(rows, "faults").axes[0].get_title()
+    assert "pooled over corruption level" in plot_rows(rows, "faults").axes[0].get_title()
 
 
 def _chip(model):

@@ -17,6 +17,7 @@ from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import pool_limited
 from xbarmem.evaluation.scaling import HiddenRule
+from xbarmem.viz.series import DATA_WORDS
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     REFERENCE_COLOR,
@@ -183,8 +184,7 @@ def scaling_title(settings: dict) -> str:
         memory = f"multilayer N-{width}-N"
     elif arch == "single":
         memory = ", ".join(v for v in ("single layer", settings.get("rule")) if v)
-    data = {"mnist": "MNIST", "mnist-crop24": "MNIST (cropped to 24x24)"}.get(
-        settings.get("data", ""), settings.get("data", ""))
+    data = DATA_WORDS.get(settings.get("data", ""), settings.get("data", ""))
     second = [" ".join(v for v in (settings.get("kind", ""), data) if v)]
     protocol = settings.get("protocol") or {}
     if "corruption" in protocol and "level" in protocol:

@@ -33,9 +33,11 @@ from xbarmem.errors import ConfigError
 from xbarmem.viz.series import (
     KINDS,
     MAX_FACETS,
+    SETTING_NAMES,
     Series,
     drawable_kinds,
     facet_label,
+    facet_order,
     group_rows,
     pooled,
     seed_counts,
@@ -84,7 +86,7 @@ def _styles(series: list[Series]) -> dict[int, dict[str, str]]:
     """Colour, marker and line style of each series: by rule, or with a single rule by
     facet; line style by threshold."""
     rules = {s.rule for s in series}
-    facets = sorted({s.facet for s in series}, key=facet_label)
+    facets = sorted({s.facet for s in series}, key=facet_order)
     thresholds = sorted({s.threshold for s in series if s.threshold is not None}, key=float)
     out = {}
     for i, s in enumerate(series):
@@ -101,7 +103,7 @@ def _label(s: Series, series: list[Series]) -> str:
     facets = {x.facet for x in series}
     parts = [s.rule] if len(rules) > 1 or len(facets) == 1 else []
     if len(facets) > 1 and len(rules) == 1:
-        parts.append(facet_label(s.facet))
+        parts.append(facet_label(s.facet, [r for x in series for r in x.rows]))
     if s.threshold is not None and len({x.threshold for x in series}) > 1:
         parts.append(f"@ {float(s.threshold):g}")
     return " ".join(parts) or s.rule
@@ -114,7 +116,8 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
     handles = []
     styles = _styles(series)
     same_n = len(seed_counts(series)) == 1
-    order = sorted(range(len(series)), key=lambda i: (_label(series[i], series)))
+    order = sorted(range(len(series)), key=lambda i: (  # (facets by value: N = 16 first)
+        series[i].rule, facet_order(series[i].facet), float(series[i].threshold or 0)))
     for i in order:
         s, st = series[i], styles[i]
         xs = np.array(sorted(s.points))
@@ -178,16 +181,40 @@ def x_label(kind: str, series: Sequence[Series]) -> str:
     return XLABEL[kind]
 
 
+#: the least height of a cosine axis (a flat line at 1 is drawn on 0.9 .. 1, not 0.96 .. 1.04)
+MIN_COSINE_SPAN = 0.1
+
+
+def cosine_limits(axes: Sequence[Axes]) -> None:
+    """The y limits of cosine panels (sharing one y axis): their drawn values (error bars and
+    threshold lines included) with a margin of 8% of the span, at least
+    :data:`MIN_COSINE_SPAN` tall, and not past 1 by more than a marker's room when no value
+    is: matplotlib's margins drew a flat cosine of 1.0 on 0.96 .. 1.04, ticks at impossible
+    values."""
+    spans = [ax.dataLim.intervaly for ax in axes if ax.has_data()]
+    spans = [(lo, hi) for lo, hi in spans if np.isfinite(lo) and np.isfinite(hi)]
+    if not spans:
+        return
+    lo, hi = min(lo for lo, _ in spans), max(hi for _, hi in spans)
+    if hi - lo < MIN_COSINE_SPAN:  # (nearly) flat: around it, ending at 1 when it is near 1
+        mid = min((lo + hi) / 2, max(hi, 1.0) - MIN_COSINE_SPAN / 2)
+        lo, hi = mid - MIN_COSINE_SPAN / 2, mid + MIN_COSINE_SPAN / 2
+    margin = 0.08 * (hi - lo)
+    top = min(hi + margin, max(hi, 1.0) + 0.03 * (hi - lo))
+    axes[0].set_ylim(lo - margin, top)
+
+
 def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
                 xs: Sequence[float] = (), xlabel: str | None = None) -> list:
     """Thresholds, scales and labels (capacity: the measured N ``xs`` as x ticks); returns the
     thresholds' legend handle (if any)."""
     handles = threshold_lines(ax, thresholds, what="threshold (value at right)")
-    ax.margins(y=0.08)
     if kind == "capacity":
+        ax.margins(y=0.08)
         log_axes(ax, xticks=xs, empty="capacity 0 at every N")
         ax.set_ylabel("capacity (stored patterns)")
     else:
+        cosine_limits([ax])
         linear_xticks(ax, integer=kind == "patterns")
         ax.set_ylabel("mean cosine similarity")
     ax.set_xlabel(xlabel or XLABEL[kind])
@@ -250,7 +277,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
     if len(xs) < 2:
         raise ConfigError(f"no {kind!r} figure: every row to draw has {KINDS[kind]} = "
                           f"{xs[0]:g}; the figure needs rows at two or more values of it")
-    facets = sorted({s.facet for s in series}, key=facet_label)
+    facets = sorted({s.facet for s in series}, key=facet_order)
     single_rule = len({s.rule for s in series}) == 1
     # one rule, several facets: the legend names the facets only, so the title names the rule
     title = title or shared_settings([r for s in series for r in s.rows], KINDS[kind],
@@ -262,7 +289,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
             return fig
         if ax is not None or len(facets) > MAX_FACETS:
             fig, axis = new_axes(ax)
-            keys = ", ".join(k for k, _ in facets[0])
+            keys = ", ".join(SETTING_NAMES.get(k, k) for k, _ in facets[0])
             _one_panel(axis, pooled(series), kind, thresholds, reference or {},
                        f"{title}\n(pooled over {keys}: {len(facets)} settings)".strip())
             return fig
@@ -318,12 +345,15 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
         for h in drawn:
             h.set_label(h.get_label().split(" (n=")[0])
             handles.setdefault(h.get_label(), h)
-        set_title(ax, facet_label(facet), width=LABEL_CHARS, fontsize=7)
+        set_title(ax, facet_label(facet, [r for s in part for r in s.rows]), width=LABEL_CHARS,
+                  fontsize=7)
         if kind == "capacity":
             log_axes(ax, xticks=[x for s in series for x in s.points],
                      empty="capacity 0 at every N")
         else:
             linear_xticks(ax, integer=kind == "patterns")
+    if kind != "capacity":
+        cosine_limits(list(axes.flat))
     for i, ax in enumerate(axes.flat):
         if i >= len(facets):
             ax.set_visible(False)

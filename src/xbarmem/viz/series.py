@@ -81,8 +81,82 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def facet_label(facet: tuple) -> str:
-    return ", ".join(f"{k}={_fmt(v)}" for k, v in facet) or "all rows"
+def facet_label(facet: tuple, rows: Sequence[dict[str, Any]] = ()) -> str:
+    """A facet (a panel, or a series of one rule) in the words of the figure's title and axes
+    (``N = 16, 10% stuck``, not ``n_neurons=16, fault_rate=0.1``; :func:`setting_words`); a
+    corruption level in the words of its corruption when the facet or every row of ``rows``
+    names one (``5% flips``)."""
+    values = {k: json.loads(v) if isinstance(v, str) else v for k, v in facet}
+    corruptions = {r["config"].get("corruption") for r in rows}
+    corruption = values.get("corruption", corruptions.pop() if len(corruptions) == 1 else None)
+    parts = []
+    for key, value in values.items():
+        if key == "level" and corruption is not None:
+            parts.append(describe_corruption(corruption, float(value)))
+        elif not (key == "corruption" and "level" in values):
+            parts.append(setting_words(key, value))
+    return ", ".join(parts) or "all rows"
+
+
+def facet_order(facet: tuple) -> tuple:
+    """The order of facets: by each setting's value, numbers by size (``N = 16`` before ``N =
+    100``; by their text, 100 came first)."""
+    def key(value: Any) -> tuple:
+        value = json.loads(value) if isinstance(value, str) else value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (0, float(value), "")
+        return (1, 0.0, json.dumps(value, sort_keys=True))
+
+    return tuple((k, key(v)) for k, v in facet)
+
+
+#: a setting's name in figures: in the words of the x axes (``stored patterns P``, ``pattern
+#: size N``, ``programming variation v``); other settings by their key
+SETTING_NAMES = {"n_neurons": "N", "patterns": "P", "fault_rate": "stuck fraction",
+                 "variation": "programming variation v", "level": "corruption level",
+                 "corruption": "corruption", "activation": "neurons", "arch": "architecture",
+                 "kind": "pattern kind", "hidden": "hidden widths", "on_fraction":
+                 "stuck-ON share", "fault_model": "fault model", "probes": "cues per pattern",
+                 "max_iterations": "recall step cap", "mode": "recall mode"}
+
+
+def _hidden(value: Any) -> str:
+    return "-".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+#: one setting in words (:func:`setting_words`), by key
+_WORDS = {
+    "n_neurons": lambda v: f"N = {v}", "patterns": lambda v: f"P = {v}",
+    "fault_rate": lambda v: f"{100 * float(v):g}% stuck" if v else "no faults",
+    "variation": lambda v: f"programming variation v = {float(v):g}",
+    "level": lambda v: f"corruption level {float(v):g}",
+    "arch": lambda v: {"single": "single layer"}.get(str(v), str(v)),
+    "kind": lambda v: f"{v} patterns", "chip": lambda v: f"{v} chip",
+    "activation": lambda v: f"{v} neurons", "mode": lambda v: f"{v} recall",
+    "hidden": lambda v: f"hidden widths {_hidden(v)}",
+    "fault_model": lambda v: f"stuck {v}s",
+    "on_fraction": lambda v: f"{100 * float(v):g}% of faults stuck ON",
+    "probes": lambda v: f"{v} cues per pattern",
+    "max_iterations": lambda v: f"at most {v} recall steps",
+    "corruption": lambda v: {"flip": "flipped", "gaussian": "Gaussian-noise",
+                             "occlude": "occluded", "salt-pepper": "salt-and-pepper"
+                             }.get(str(v), str(v)) + " cues",
+}
+
+
+def setting_words(key: str, value: Any) -> str:
+    """One setting as every figure says it, in panel and legend labels as in titles (``N =
+    16``, ``10% stuck``, ``flipped cues``, ``8x8 digits``); a setting without words of its own
+    (a rule option) as ``key=value``."""
+    if value is None:
+        return f"{SETTING_NAMES.get(key, key)} default"
+    if key in _WORDS:
+        return _WORDS[key](value)
+    if key == "data":
+        return DATA_WORDS.get(str(value), str(value))
+    if key == "selection":
+        return SELECTION_WORDS.get(str(value), str(value))
+    return f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
 
 
 def usable_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -173,7 +247,7 @@ def pooled_settings(rows: Sequence[dict[str, Any]], kind: str
     keys the facets differ in and each facet's values (``"v1,v2"`` text, one per key, per
     facet); else None."""
     series = group_rows(rows, kind)
-    facets = sorted({s.facet for s in series}, key=facet_label)
+    facets = sorted({s.facet for s in series}, key=facet_order)
     if len(facets) <= MAX_FACETS or len({s.rule for s in series}) == 1:
         return None
     keys = [k for k, _ in facets[0]]
@@ -206,10 +280,12 @@ def shared_settings(rows: Sequence[dict[str, Any]], x_key: str, *, rule: bool = 
 
 
 #: a pattern selection in words (``selection = "random"`` read as "random patterns")
-_SELECTION = {"one-per-class": "one per class", "random-per-class": "a random one per class",
-              "first": "the first of the set", "random": "a random subset"}
-_DATA = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
-         "random": "random", "glyphs": "glyph"}
+SELECTION_WORDS = {"one-per-class": "one per class",
+                   "random-per-class": "a random one per class",
+                   "first": "the first of the set", "random": "a random subset"}
+#: a data source in words, in every figure (titles, panels, scaling plots)
+DATA_WORDS = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
+              "random": "random", "glyphs": "glyph"}
 
 
 def _phrases(shared: dict[str, Any]) -> list[str]:
@@ -223,29 +299,20 @@ def _phrases(shared: dict[str, Any]) -> list[str]:
         out.append(f"{s.pop('rule')} rule")
     kind, data = s.pop("kind", ""), s.pop("data", "")
     count = s.pop("patterns", "")
-    what = " ".join(str(v) for v in (count, kind, _DATA.get(str(data), data)) if v != "")
+    what = " ".join(str(v) for v in (count, kind, DATA_WORDS.get(str(data), data)) if v != "")
     selection = s.pop("selection", "")
     if what:
         noun = "pattern" if str(count) == "1" else "patterns"
-        out.append(f"{what} {noun}" + (f" ({_SELECTION.get(str(selection), selection)})"
+        out.append(f"{what} {noun}" + (f" ({setting_words('selection', selection)})"
                                        if selection else ""))
-    if "n_neurons" in s:
-        out.append(f"N = {s.pop('n_neurons')}")
-    if "chip" in s:
-        out.append(f"{s.pop('chip')} chip")
-    if "fault_rate" in s:
-        rate = float(s.pop("fault_rate"))
-        out.append(f"{100 * rate:g}% stuck" if rate else "no faults")
-    if "variation" in s:
-        v = float(s.pop("variation"))
-        out.append(f"programming variation v = {v:g}" if v else "")  # 0: the default
-    if "corruption" in s and "level" in s:
-        out.append(describe_corruption(s.pop("corruption"), float(s.pop("level"))))
-    elif "corruption" in s:
-        kind = s.pop("corruption")
-        out.append({"flip": "flipped", "gaussian": "Gaussian-noise", "occlude": "occluded",
-                    "salt-pepper": "salt-and-pepper"}.get(kind, str(kind)) + " cues")
-    if "activation" in s:
-        out.append(f"{s.pop('activation')} neurons")
-    out += [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()]
+    if not s.get("variation", 1):
+        s.pop("variation")  # 0: the default, not said
+    cues = (describe_corruption(s.pop("corruption"), float(s.pop("level")))
+            if "corruption" in s and "level" in s else None)
+    for key in ("n_neurons", "chip", "fault_rate", "variation", "corruption", "activation"):
+        if key == "corruption" and cues:
+            out.append(cues)
+        elif key in s:
+            out.append(setting_words(key, s.pop(key)))
+    out += [setting_words(k, v) for k, v in s.items()]
     return [p for p in out if p]
