@@ -201,3 +201,14 @@ def test_scaling_titles_name_data_as_the_other_figures_do():
     title = scaling_title({"arch": "single", "rule": "pinv", "kind": "binary",
                            "data": "mnist-crop24"})
     assert title == "single layer, pinv\nbinary MNIST (24x24 crop)"
+
+
+# ------------------------------------------------------------------------------ demo
+def test_demo_of_one_chip_has_no_spread_column(run_cli, tmp_path):
+    """`demo --trials 1` showed a `± chips` column of "-" in every row (a field that does not
+    apply); the line under the tables says there is no spread over one chip."""
+    code, out, err = run_cli("demo", "--trials", "1", "--probes", "1", "-o", tmp_path)
+    assert code == 0, err
+    assert "± chips" not in out and "no spread over one chip" in " ".join(out.split()), out
+    header = next(line for line in out.splitlines() if "rule" in line and "cosine" in line)
+    assert header.replace("┃", " ").split() == ["rule", "cosine", "exact", "tanh", "neurons"]

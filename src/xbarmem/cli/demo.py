@@ -81,16 +81,16 @@ def _print_demo(results: dict, rules: list[str], faults: float, level: float, tr
               "digit")
     for model, res in results["fault_models"].items():
         table = Table(title=f"{model} fault model ({res['chip']['name']} preset + faults)")
-        for col in ("rule", "cosine", "± chips", "exact", "tanh neurons"):
+        spread = trials > 1  # (one chip: no spread, a column of "-"; the note below says so)
+        for col in ("rule", "cosine", *["± chips"] * spread, "exact", "tanh neurons"):
             table.add_column(col, justify="left" if col == "rule" else "right")
         for name in rules:
             r = res["rules"][name]
-            spread = f"{r['cosine_std']:.3f}" if trials > 1 else "-"  # no spread of one chip
-            table.add_row(name, f"{r['cosine']:.3f}", spread,
+            table.add_row(name, f"{r['cosine']:.3f}", *[f"{r['cosine_std']:.3f}"] * spread,
                           f"{r['exact']:.2f}", f"{r['variants']['tanh']['cosine']:.3f}")
         out.print(table)
-    spread = "± std over chips" if trials > 1 else "no spread over one chip"
-    out.print(f"cosine: mean similarity to the stored digit ({spread}), sign neurons as in "
+    over = "± std over chips" if trials > 1 else "no spread over one chip"
+    out.print(f"cosine: mean similarity to the stored digit ({over}), sign neurons as in "
               "the paper; exact: fraction recalled bit-perfectly; tanh neurons: same chips and "
               "cues recalled with analogue tanh neurons, sign read-out.")
     dev = results["fault_models"][next(iter(results["fault_models"]))]["rules"]
