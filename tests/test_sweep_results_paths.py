@@ -87,7 +87,7 @@ def test_a_failing_group_exits_1_naming_it_keeps_the_others_and_resumes(json_out
         (line,) = [x for x in err.splitlines() if "failed group" in x]
         assert line == ("failed group of sweep two (1 trial: rule=hebb): RuntimeError: boom in "
                         "the hebb group")
-        assert "1 new rows" in out
+        assert "1 new row " in out
     assert [r["config"]["rule"] for r in _rows(store)] == ["pinv"]  # the other group's row
 
     hebb_fails.undo()  # the cause is gone: the same command resumes, running only hebb
@@ -97,7 +97,7 @@ def test_a_failing_group_exits_1_naming_it_keeps_the_others_and_resumes(json_out
     if json_out:
         assert (summary["already"], summary["inserted"], summary["failures"]) == (1, 1, [])
     else:
-        assert "1 already stored, 1 new rows" in " ".join(out.split())
+        assert "1 already stored, 1 new row " in " ".join(out.split())
     assert sorted(r["config"]["rule"] for r in _rows(store)) == ["hebb", "pinv"]
 
 
