@@ -212,3 +212,47 @@ def test_demo_of_one_chip_has_no_spread_column(run_cli, tmp_path):
     assert "± chips" not in out and "no spread over one chip" in " ".join(out.split()), out
     header = next(line for line in out.splitlines() if "rule" in line and "cosine" in line)
     assert header.replace("┃", " ").split() == ["rule", "cosine", "exact", "tanh", "neurons"]
+
+
+ARCH_SWEEP = """[sweep]
+name = "a"
+trial = "evaluate"
+seeds = 1
+
+[base]
+data = "random"
+n_neurons = 16
+patterns = 2
+probes = 1
+max_iterations = 5
+rule = "adaptive"
+
+[rule_options.adaptive]
+max_steps = 5
+
+[[grid]]
+arch = ["single"]
+fault_rate = [0.0, 0.2]
+
+[[grid]]
+arch = ["multilayer"]
+hidden = [[4]]
+fault_rate = [0.0, 0.2]
+"""
+
+
+def test_results_shows_a_setting_that_tells_rows_apart(run_cli, tmp_path):
+    """A sweep of single-layer and multilayer memories showed two rows alike at each fault
+    rate (`arch` was no default column): a setting that varies among rows of one trial kind
+    is a column."""
+    (tmp_path / "a.toml").write_text(ARCH_SWEEP)
+    store = tmp_path / "a.sqlite"
+    code, _, err = run_cli("sweep", tmp_path / "a.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    code, out, err = run_cli("results", store)
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "fault_rate" in line)
+    assert header.replace("┃", " ").split()[:3] == ["arch", "hidden", "fault_rate"], out
+    rows = [line.replace("│", " ").split() for line in out.splitlines() if "│" in line]
+    assert [r[:3] for r in rows] == [["multilayer", "4", "0"], ["multilayer", "4", "0.2"],
+                                     ["single", "-", "0"], ["single", "-", "0.2"]], out

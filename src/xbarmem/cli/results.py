@@ -39,6 +39,12 @@ ParquetOut = Annotated[Path | None, output_options.output(
 BOUND_NOTE = ">=: only a lower bound (every count tested passed)"
 _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "variation", "level",
                     "seed")
+#: settings shown as columns, after the rule, when they vary among the rows shown of one trial
+#: kind (a sweep of single-layer and multilayer memories showed two rows alike at each fault
+#: rate and seed)
+_VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "selection", "pool", "chip",
+                    "fault_model", "on_fraction", "corruption", "activation", "mode", "probes",
+                    "max_iterations")
 GroupBy = Annotated[str | None, typer.Option(
     "--group-by", "-g", metavar="FIELD[,FIELD...]", help="Group rows with equal values of these "
     "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds) "
@@ -206,21 +212,28 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
 
 def _default_columns(rows: list[dict]) -> tuple[str, ...]:
     """The default columns (``sweeps`` after ``sweep`` when a row is held by another sweep
-    than the one that computed it), then ``rule_options.KEY`` of every rule option that takes
-    two values among the rows of one rule (an option only one rule has, or that every row of
-    a rule sets alike, says no more than the ``rule`` column: a sweep comparing the adaptive
-    rule with the classic ones showed every adaptive option as a column, its results off the
-    terminal)."""
-    values: dict[tuple[str, str], set[str]] = {}
+    than the one that computed it; the settings of :data:`_VARYING_COLUMNS` that vary among
+    the ``rows`` of one trial kind after ``rule``), then ``rule_options.KEY`` of every rule
+    option that takes two values among the rows of one rule (an option only one rule has, or
+    that every row of a rule sets alike, says no more than the ``rule`` column: a sweep
+    comparing the adaptive rule with the classic ones showed every adaptive option as a
+    column, its results off the terminal); among rows of one rule and equal settings of those
+    columns (a recipe's options follow from ``arch`` and ``kind``: a sweep of one-layer and
+    multilayer memories showed seven)."""
+    kinds = {r.get("trial") for r in rows}  # (a setting of one trial kind only: not a column)
+    varying = [c for c in _VARYING_COLUMNS if any(
+        len({_text(_value(r, c)) for r in rows if r.get("trial") == k}) > 1 for k in kinds)]
+    values: dict[tuple, set[str]] = {}
     for r in rows:
         config = r.get("config") or {}
+        group = (str(config.get("rule")), *(_text(_value(r, c)) for c in varying))
         for k, v in (config.get("rule_options") or {}).items():
             if k != "seed":
-                values.setdefault((str(config.get("rule")), k), set()).add(_text(v))
-    options = sorted({f"rule_options.{k}" for (_, k), seen in values.items() if len(seen) > 1})
+                values.setdefault((k, group), set()).add(_text(v))
+    options = sorted({f"rule_options.{k}" for (k, _), seen in values.items() if len(seen) > 1})
     shared = any(r.get("sweeps", [r.get("sweep")]) != [r.get("sweep")] for r in rows)
-    return (_DEFAULT_COLUMNS[0], *(["sweeps"] if shared else []), *_DEFAULT_COLUMNS[1:],
-            *options)
+    return (_DEFAULT_COLUMNS[0], *(["sweeps"] if shared else []), _DEFAULT_COLUMNS[1],
+            *varying, *_DEFAULT_COLUMNS[2:], *options)
 
 
 def _result_cells(rows: list[dict]) -> dict[str, list[str]]:
