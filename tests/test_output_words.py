@@ -256,3 +256,18 @@ def test_results_shows_a_setting_that_tells_rows_apart(run_cli, tmp_path):
     rows = [line.replace("│", " ").split() for line in out.splitlines() if "│" in line]
     assert [r[:3] for r in rows] == [["multilayer", "4", "0"], ["multilayer", "4", "0.2"],
                                      ["single", "-", "0"], ["single", "-", "0.2"]], out
+
+
+def test_a_scaling_title_breaks_its_lines_between_phrases():
+    """'continuous random, Gaussian noise sigma = 0.6, paper-sim' / 'chip': the title was
+    wrapped at 60 characters, inside a phrase."""
+    from xbarmem.viz.figures import scaling_plot
+
+    result = {"sizes": [16, 25], "capacity": {"0.9": [4, 5]}, "fits": {"0.9": None},
+              "settings": {"arch": "single", "rule": "adaptive", "kind": "continuous",
+                           "data": "random", "chip": {"name": "paper-sim"},
+                           "protocol": {"corruption": "gaussian", "level": 0.6}}}
+    title = scaling_plot(result).axes[0].get_title()
+    assert title.split("\n") == ["single layer, adaptive",
+                                 "continuous random, Gaussian noise sigma = 0.6",
+                                 "paper-sim chip"], title

@@ -228,8 +228,8 @@ def test_default_titles_say_what_every_point_shares():
     settings.update(hidden_rule="fixed:32", kind="continuous",
                     protocol={"corruption": "gaussian", "level": 0.6})
     title = scaling_plot({**SCALING, "settings": settings}).axes[0].get_title()
-    assert title == "multilayer N-32-N\ncontinuous MNIST, Gaussian noise sigma = 0.6, " \
-                    "paper-sim chip"
+    assert title == "multilayer N-32-N\ncontinuous MNIST, Gaussian noise sigma = 0.6\n" \
+                    "paper-sim chip"  # (lines broken between phrases, as plot's titles)
     assert scaling_plot(SCALING).axes[0].get_title().startswith("single layer, pinv")
     title = plot_rows(ROWS, "faults").axes[0].get_title()
     assert title == "3 random patterns, N = 16"  # in words (was data=random, ...)

@@ -17,7 +17,7 @@ from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import pool_limited
 from xbarmem.evaluation.scaling import HiddenRule
-from xbarmem.viz.series import DATA_WORDS
+from xbarmem.viz.series import DATA_WORDS, phrase_lines
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     REFERENCE_COLOR,
@@ -192,4 +192,4 @@ def scaling_title(settings: dict) -> str:
     chip = (settings.get("chip") or {}).get("name")
     if chip:
         second.append(f"{chip} chip")
-    return "\n".join(v for v in (memory, ", ".join(v for v in second if v)) if v)
+    return "\n".join(v for v in (memory, phrase_lines([v for v in second if v])) if v)

@@ -270,8 +270,15 @@ def shared_settings(rows: Sequence[dict[str, Any]], x_key: str, *, rule: bool = 
             value = json.loads(v) if isinstance(v := values.pop(), str) else v
             if value is not None:
                 shared[key] = value
+    return phrase_lines(_phrases(shared))
+
+
+def phrase_lines(phrases: Sequence[str]) -> str:
+    """Phrases of a title joined by commas over lines of at most about 50 characters, a line
+    broken between phrases only (wrapped at 60 characters, ``paper-sim chip`` lost its
+    ``chip`` to a line of its own)."""
     lines: list[str] = []
-    for part in _phrases(shared):
+    for part in phrases:
         if lines and len(lines[-1]) + len(part) < 50:
             lines[-1] += f", {part}"
         else:
