@@ -239,8 +239,10 @@ def evaluate(
     else:
         out.print(f"{counted(stored.n_patterns, 'pattern')} x {counted(probes, 'cue')} "
                   f"({corruption} {level:g}), {mode} {activation} recall:")
+        # continuous patterns have no bits: exact and hamming compare their signs
+        unit = "signs" if memory_kind(memory) == "continuous" else "bits"
         out.print(f"cosine {score.cosine:.4f}  exact {score.exact:.3f}  hamming "
-                  f"{score.hamming:.2f} bits  converged {score.converged:.2f}  "
+                  f"{score.hamming:.2f} {unit}  converged {score.converged:.2f}  "
                   f"iterations {score.mean_iterations:.1f}")
         if score.outcomes is not None:
             out.print("ended: " + "  ".join(f"{OUTCOME_WORDS[k]} {v:.2f}"
