@@ -440,7 +440,7 @@ def test_plot_without_kind_draws_the_one_kind_the_rows_fit_and_counts_the_rows_d
     assert not (tmp_path / "v.png").exists()
     code, out, err = run_cli("plot", store, "--where", "fault_rate=0", "--where", "rule=pinv",
                              "--where", "variation=0")
-    assert code == 2 and err.startswith("error: no figure to draw from these 1 row(s): each "
+    assert code == 2 and err.startswith("error: no figure to draw from 1 row: each "
                                         "kind needs rows at two or more values"), err
     code, out, err = run_cli("plot", store, "--kind", "variation", "--json", "-o", "v.png")
     assert code == 0 and json.loads(out) == {"figure": "v.png", "kind": "variation",
@@ -460,11 +460,11 @@ def test_plot_without_kind_draws_the_one_kind_the_rows_fit_and_counts_the_rows_d
     assert code == 0, err
     code, out, err = run_cli("plot", store, "--kind", "faults", "-o", "f.png")
     assert (code, out) == (0, "wrote f.png (8 of the 9 rows drawn; left out: 1 capacity "
-                              "row(s))\n"), err
+                              "row)\n"), err
     code, out, err = run_cli("plot", store, "--kind", "patterns", "--where", "rule=pinv",
                              "-o", "p.png")
     assert code == 0 and " ".join(out.split()) == (
-        "wrote p.png (1 of the 5 rows drawn; left out: 4 row(s) whose settings were run at "
+        "wrote p.png (1 of the 5 rows drawn; left out: 4 rows whose settings were run at "
         "one patterns only)"), out
 
 
@@ -837,7 +837,7 @@ def test_a_sweep_warns_about_rows_of_its_name_it_does_not_plan(tmp_path, run_cli
         assert code == 0, err
         errs.append(err)
     assert "warning" not in errs[0] + errs[1]
-    assert "holds 2 row(s) of sweep 'edited' that this file does not plan" in errs[2]
+    assert "holds 2 rows of sweep 'edited' that this file does not plan" in errs[2]
 
 
 def test_capacity_rows_whose_every_count_passed_are_marked_lower_bounds(tmp_path, run_cli):
@@ -868,7 +868,7 @@ def test_capacity_rows_whose_every_count_passed_are_marked_lower_bounds(tmp_path
         assert r["lower_bound"] == [t for t, c in r["capacity"].items() if c == 2]
     code, _, err = run_cli("plot", str(store), "--kind", "capacity", "-o",
                            str(tmp_path / "c.png"))
-    assert code == 0 and "2 capacity row(s) drawn are lower bounds" in err, err
+    assert code == 0 and "2 capacity rows drawn are lower bounds" in err, err
     code, out, err = run_cli("results", str(store), "--columns", "n_neurons")  # as capacity
     assert code == 0 and out.count("0.5:>=2") == 2, out  # prints them: >=, with its meaning
     assert "0.999:2 " not in out and ">=: only a lower bound (every count tested passed)" in (

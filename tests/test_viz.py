@@ -203,7 +203,7 @@ def test_plot_rows_without_a_kind_draws_the_only_one_the_rows_fit():
     with pytest.raises(ConfigError, match=r"^kind is needed: these rows draw a figure against "
                        r"fault_rate \(kind='faults'\) or variation \(kind='variation'\)$"):
         plot_rows(both)
-    with pytest.raises(ConfigError, match="^no figure to draw from these 1 row"):
+    with pytest.raises(ConfigError, match="^no figure to draw from 1 row:"):
         plot_rows(ROWS[:1])
     with pytest.raises(ConfigError, match="^no stored rows to draw a figure from$"):
         plot_rows([])

@@ -28,7 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from xbarmem.checks import is_choice, shown
+from xbarmem.checks import counted, is_choice, shown
 from xbarmem.errors import ConfigError
 from xbarmem.viz.series import (
     KINDS,
@@ -236,8 +236,8 @@ def choose_kind(rows: Sequence[dict[str, Any]], option: str = "kind") -> str:
     if not rows:
         raise ConfigError("no stored rows to draw a figure from")
     axes = ", ".join(f"{x} ({k})" for k, x in KINDS.items())
-    raise ConfigError(f"no figure to draw from these {len(rows)} row(s): each kind needs rows at "
-                      f"two or more values of its x axis: {axes}")
+    raise ConfigError(f"no figure to draw from {counted(len(rows), 'row')}: each kind needs "
+                      f"rows at two or more values of its x axis: {axes}")
 
 
 def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
