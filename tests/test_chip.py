@@ -334,3 +334,70 @@ def test_a_conductance_window_in_microsiemens_written_as_siemens_is_refused(g_ma
     with pytest.raises(ConfigError, match=r"device.g_max = .* S is no memristor's conductance"):
         DeviceSpec(g_min=0.0, g_max=g_max)
     assert DeviceSpec(g_min=0.0, g_max=1.0).g_max == 1.0  # the bound itself is taken
+
+
+# ------------------------------------------------------------------ the chip a map records
+def test_fault_maps_record_the_chip_they_were_made_for(tmp_path):
+    from xbarmem.hardware.faults import chip_record, recorded_chip
+
+    rram = load_preset("rram")
+    assert FaultMap.generate(rram, 1).meta["chip"] == "rram"
+    other = rram.with_faults(0.3)  # a preset with other rates: its whole description
+    record = FaultMap.generate(other, 1).meta["chip"]
+    assert record == other.to_dict() and recorded_chip({"chip": record}) == other
+    assert chip_record(rram) == "rram" and recorded_chip({"chip": "rram"}) == rram
+    # none recorded, or one that cannot be loaded again: None (the command's default applies)
+    for meta in ({}, {"chip": "no-such-chip"}, {"chip": {"device": {"g_min": -1}}},
+                 {"chip": 3}):
+        assert recorded_chip(meta) is None
+
+
+def _map_of_codes(tmp_path, chip="rram"):
+    codes = np.zeros((1, 2, 64, 64), dtype=np.int64)
+    codes[0, 0, 0, 2] = 1  # one device of a pair stuck: a per-device map (refused by paper-sim)
+    np.save(tmp_path / "codes.npy", codes)
+    return codes
+
+
+def test_train_without_chip_uses_the_chip_its_fault_map_records(tmp_path, run_cli):
+    _map_of_codes(tmp_path)
+    out = tmp_path / "f.npz"
+    code, _, err = run_cli("chip", "import", tmp_path / "codes.npy", "-o", out)
+    assert code == 0, err
+    assert FaultMap.load(out).meta["chip"] == "rram"
+    code, stdout, err = run_cli("train", "--fault-map", out, "--data", "random", "-p", "3",
+                                "--neurons", "16", "--rule", "hebb", "-o",
+                                tmp_path / "m.safetensors", "--json")
+    assert code == 0, err
+    assert '"chip": "rram"' in stdout
+    assert f"note: chip rram: recorded in the fault map {out}" in err
+    # --chip wins (and the map is then checked against it, as before)
+    code, _, err = run_cli("train", "--fault-map", out, "--chip", "paper-sim", "--data",
+                           "random", "-p", "3", "--neurons", "16", "-o",
+                           tmp_path / "m2.safetensors")
+    assert code == 2 and "paper-sim chip uses the weight fault model" in err
+    assert "note:" not in err
+
+
+def test_a_map_without_a_chip_keeps_the_default(tmp_path, run_cli):
+    fmap = FaultMap.from_codes(_map_of_codes(tmp_path), load_preset("rram").device)
+    fmap.save(tmp_path / "old.npz")  # as maps were written before: no chip recorded
+    code, _, err = run_cli("train", "--fault-map", tmp_path / "old.npz", "--data", "random",
+                           "-p", "3", "--neurons", "16", "-o", tmp_path / "m.safetensors")
+    assert code == 2 and "--chip rram" in err and "note:" not in err
+
+
+def test_capacity_and_inspect_use_the_recorded_chip(tmp_path, run_cli):
+    chip = load_preset("rram").replace_array(rows=32)
+    (tmp_path / "mine.toml").write_text(chip.replace(name="mine").to_toml())
+    code, _, err = run_cli("chip", "faults", "--chip", tmp_path / "mine.toml", "-o",
+                           tmp_path / "t.npz")
+    assert code == 0, err
+    code, stdout, err = run_cli("chip", "inspect", tmp_path / "t.npz")
+    assert code == 0 and "note: chip mine:" in err, err
+    assert "mine (its description recorded in full: --json)" in " ".join(stdout.split())
+    code, stdout, err = run_cli("capacity", "--fault-map", tmp_path / "t.npz", "--data",
+                                "random", "--neurons", "16", "--trials", "1", "--probes", "1",
+                                "--rule", "hebb", "--json")
+    assert code == 0, err
+    assert '"rows": 32' in stdout and "note: chip mine:" in err

@@ -20,7 +20,7 @@ from xbarmem.cli.common import (
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import write_file
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
-from xbarmem.hardware.faults import FaultMap, highest_reading
+from xbarmem.hardware.faults import FaultMap, chip_record, highest_reading
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 from xbarmem.hardware.units import inside_window, unit_mismatch
 from xbarmem.limits import TooLargeError
@@ -32,7 +32,15 @@ ChipOut = Annotated[Path | None, output_options.output(
 
 
 def _print(summary: dict, json_out: bool, title: str) -> None:
-    emit_json(summary) if json_out else print_fields(summary, title)
+    if json_out:
+        emit_json(summary)
+        return
+    meta = summary.get("meta")
+    if isinstance(meta, dict) and isinstance(meta.get("chip"), dict):  # a chip file's values
+        chip = meta["chip"]
+        summary = {**summary, "meta": {**meta, "chip": f"{chip.get('name')} (its description "
+                                                       f"recorded in full: --json)"}}
+    print_fields(summary, title)
 
 
 def _map_summary(path: Path, fmap: FaultMap, spec: ChipSpec) -> dict:
@@ -79,10 +87,12 @@ def chip_faults(
 def chip_inspect(
     fault_map: Annotated[Path, typer.Argument(metavar="MAP", help="Fault map (.npz or .csv).",
                                               parser=option_types.input_path)],
+    ctx: typer.Context,
     chip: hardware_options.Chip = "rram",
     json_out: output_options.Json = False,
 ) -> None:
-    spec = load_chip(chip)
+    recorded = None if given.given(ctx, "chip") else given.map_chip(fault_map)
+    spec = load_chip(chip) if recorded is None else recorded
     fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map))
     _print(_map_summary(fault_map, fmap, spec), json_out, f"fault map {fault_map}")
 
@@ -146,7 +156,7 @@ def chip_import(
         raise FileFormatError(f"{source}: {exc}") from None
     except TooLargeError as exc:
         raise TooLargeError(f"{source}: {exc}") from None
-    fmap.meta["file"] = str(source)
+    fmap.meta.update(file=str(source), chip=chip_record(spec))
     fmap.check_chip(spec, str(source)).save(out_path)
     _print(_map_summary(out_path, fmap, spec), json_out,
            f"fault map from {source}, written to {out_path}")

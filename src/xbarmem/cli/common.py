@@ -244,23 +244,34 @@ app.add_typer(circuit_app, name="circuit")
 _held: list[str] | None = None
 
 
+def _say(line: str) -> None:
+    """``line`` on stderr, or held (:data:`_held`) until the command's work begins."""
+    if _held is None:
+        typer.echo(line, err=True)
+    elif line not in _held:
+        _held.append(line)
+
+
 def warn(message: str) -> None:
     """One ``warning: ...`` line on stderr (stdout stays pure JSON under ``--json``). Inside
     :func:`main` it is held until the command's work begins (:func:`work_begins`): a command
     refused while its inputs are checked (exit 2) prints only its one error line."""
-    if _held is None:
-        typer.echo(f"warning: {message}", err=True)
-    elif message not in _held:
-        _held.append(message)
+    _say(f"warning: {message}")
+
+
+def note(message: str) -> None:
+    """One ``note: ...`` line on stderr: what the command inferred that the user did not
+    give (e.g. the chip a fault map records); held as :func:`warn` lines are."""
+    _say(f"note: {message}")
 
 
 def work_begins() -> None:
     """The command's inputs are checked and its work begins (a progress display starts, or
-    the command has run): the held warning lines are printed, later ones at once."""
+    the command has run): the held warning and note lines are printed, later ones at once."""
     global _held
     held, _held = _held or [], None
-    for message in held:
-        warn(message)
+    for line in held:
+        _say(line)
 
 
 #: deprecation warnings of the command that :func:`main` is running, held until it has run

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from xbarmem.checks import reads_as_number
-from xbarmem.cli.common import warn, warn_deprecated
+from xbarmem.cli.common import note, warn, warn_deprecated
 from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -224,14 +224,33 @@ def sized_data(data: str, kind: str, pool: int | None) -> tuple[str | ImageStack
 def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
               fault_model: str | None = None, ctx: typer.Context | None = None) -> ChipSpec:
     """The chip of ``--chip`` with ``--fault-model`` and ``--faults``/``--on-fraction`` (the
-    command's ``ctx``: ``--on-fraction`` without ``--faults`` is refused)."""
+    command's ``ctx``: ``--on-fraction`` without ``--faults`` is refused); without ``--chip``,
+    the chip a ``--fault-map`` of the command records (:func:`map_chip`)."""
     if ctx is not None:
         applies_only(ctx, "with --faults", "on_fraction", applies=faults is not None)
-    spec = load_chip(chip)
+    recorded = None if ctx is None or given(ctx, "chip") else map_chip(
+        ctx.params.get("fault_map"))
+    spec = load_chip(chip) if recorded is None else recorded
     if fault_model is not None:
         spec = spec.with_fault_model(fault_model)
     if faults is not None:
         spec = spec.with_faults(faults, on_fraction)
+    return spec
+
+
+def map_chip(path: Path | None) -> ChipSpec | None:
+    """The chip the fault map at ``path`` records (:func:`~xbarmem.hardware.faults.
+    recorded_chip`), said in a note; None without a map, or for one that records no chip (or
+    one that cannot be loaded again): the command's default chip then applies, and the map is
+    checked against it as before."""
+    if path is None:
+        return None
+    from xbarmem.hardware.faults import FaultMap, recorded_chip
+
+    spec = recorded_chip(FaultMap.load(path).meta)
+    if spec is not None:
+        note(f"chip {spec.name}: recorded in the fault map {path} (the chip it was made for; "
+             f"--chip overrides it)")
     return spec
 
 

@@ -38,7 +38,7 @@ FaultModel = Annotated[str | None, typer.Option(
     "(overrides the chip's).")]
 FaultMapFile = Annotated[Path | None, typer.Option(
     "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for (instead of "
-    "--faults).",
+    "--faults); without --chip, on the chip the map records (chip faults / import, export).",
     parser=input_path)]
 
 #: ``--chip --faults --on-fraction --fault-model``; the command receives the :class:`ChipSpec`.

@@ -55,7 +55,7 @@ from xbarmem.files import (
     write_npy,
 )
 from xbarmem.hardware.crossbar import Crossbar
-from xbarmem.hardware.faults import PLANES, FaultMap
+from xbarmem.hardware.faults import PLANES, FaultMap, chip_record
 from xbarmem.jsontext import dumps, loads
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.memory.recall import check_recall
@@ -219,7 +219,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     cells = _cells(memory)
     leave = _program_only(memory, cells, program)
     out.mkdir(parents=True, exist_ok=True)
-    files = _save_cells(out, cells, memory.faults)
+    files = _save_cells(out, cells, memory.faults, chip_record(memory.chip))
     files.update(_save_targets(out, memory))
     x = None
     if patterns is not None:
@@ -332,14 +332,16 @@ def _cells(memory: Memory) -> dict[str, Any]:
             "layer": used_layer, "used": used, "w_max": w_maxes}
 
 
-def _save_cells(out: Path, cells: dict[str, Any], faults: FaultMap) -> dict[str, str]:
+def _save_cells(out: Path, cells: dict[str, Any], faults: FaultMap,
+                chip: str | dict[str, Any]) -> dict[str, str]:
     """The ``.npy`` files of the cells and the fault map file (the cells' stuck devices with
-    ``faults``' metadata); returns the files entry."""
+    ``faults``' metadata and the model's ``chip``, :func:`chip_record`); returns the files
+    entry."""
     write_npy(out / "targets_S.npy", cells["target"])
     write_npy(out / "programmed_S.npy", cells["programmed"])
     write_npy(out / "stuck_S.npy", cells["stuck"])
     write_npy(out / "used.npy", cells["used"])
-    FaultMap(cells["stuck"], dict(faults.meta)).save(out / "fault_map.npz")
+    FaultMap(cells["stuck"], {**faults.meta, "chip": chip}).save(out / "fault_map.npz")
     return {"devices_csv": "devices.csv", "targets_npy": "targets_S.npy",
             "programmed_npy": "programmed_S.npy", "stuck_npy": "stuck_S.npy",
             "used_npy": "used.npy", "fault_map": "fault_map.npz"}

@@ -33,7 +33,13 @@ from xbarmem.files import (
     read_text,
     write_file,
 )
-from xbarmem.hardware.chip import MAX_TILE_SIDE, ChipSpec, DeviceSpec
+from xbarmem.hardware.chip import (
+    MAX_TILE_SIDE,
+    ChipSpec,
+    DeviceSpec,
+    load_preset,
+    preset_names,
+)
 from xbarmem.hardware.units import unit_mismatch
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
@@ -55,6 +61,31 @@ def _meta_json(meta: dict[str, Any]) -> str:
         raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
     return json.dumps(meta, default=plain)
+
+
+def chip_record(chip: ChipSpec) -> str | dict[str, Any]:
+    """What a fault map's ``meta["chip"]`` records of the chip it was made for: a preset's
+    name when ``chip`` is that preset unchanged, else the chip's whole description
+    (:meth:`ChipSpec.to_dict`: a TOML chip, a preset with other rates or fault model)."""
+    check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip or load_preset)")
+    if chip.name in preset_names() and load_preset(chip.name) == chip:
+        return chip.name
+    return chip.to_dict()
+
+
+def recorded_chip(meta: dict[str, Any]) -> ChipSpec | None:
+    """The chip a fault map's ``meta`` records (:func:`chip_record`), or None when it records
+    none or one that cannot be loaded again (a preset no longer shipped, a description this
+    version refuses)."""
+    record = meta.get("chip") if isinstance(meta, dict) else None
+    try:
+        if isinstance(record, str):
+            return load_preset(record)
+        if isinstance(record, dict):
+            return ChipSpec.from_dict(record)
+    except (ConfigError, FileFormatError):
+        return None
+    return None
 
 
 def highest_reading(device: DeviceSpec) -> float:
@@ -246,7 +277,8 @@ class FaultMap:
 
         ``device`` model: each device independently stuck ON (at g_max) with p_stuck_on, OFF (at
         g_min) with p_stuck_off. ``weight`` model: each pair faulty with p_stuck_on + p_stuck_off,
-        and a faulty pair has both devices at g_min (weight pinned at 0). :class:`ConfigError`
+        and a faulty pair has both devices at g_min (weight pinned at 0). ``meta`` records
+        the seed, rates and ``chip`` (:func:`chip_record`). :class:`ConfigError`
         for a bad count or seed, :class:`~xbarmem.errors.ArgumentError` for a ``chip`` that
         is no ``ChipSpec``.
         """
@@ -269,7 +301,8 @@ class FaultMap:
             g[:, 0][faulty] = dev.g_min
             g[:, 1][faulty] = dev.g_min
         meta = {"source": "generated", "seed": int(seed), "fault_model": arr.fault_model,
-                "p_stuck_on": dev.p_stuck_on, "p_stuck_off": dev.p_stuck_off}
+                "p_stuck_on": dev.p_stuck_on, "p_stuck_off": dev.p_stuck_off,
+                "chip": chip_record(chip)}
         return cls(g, meta)
 
     @classmethod

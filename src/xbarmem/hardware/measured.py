@@ -48,7 +48,7 @@ import numpy as np
 from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import PLANES, FaultMap, check_size
+from xbarmem.hardware.faults import PLANES, FaultMap, check_size, chip_record
 from xbarmem.hardware.units import unit_mismatch
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
@@ -313,7 +313,8 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
                           f"{tolerance * 1e6:.4g} uS; other values from {base.name}")
     faults.check_window(device, measurement.source)
     faults.meta.update({"source": "measured-csv", "file": measurement.source,
-                        "tolerance_S": tolerance, "unmeasured_devices": int((~m).sum())})
+                        "tolerance_S": tolerance, "unmeasured_devices": int((~m).sum()),
+                        "chip": chip_record(chip)})
     summary = {"file": measurement.source, "measured_devices": n_meas,
                "unmeasured_devices": int((~m).sum()), "stuck": int(stuck.sum()),
                "stuck_on": int((stuck_g >= mid).sum()), "stuck_off": int((stuck_g < mid).sum()),
