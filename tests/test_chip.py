@@ -401,3 +401,17 @@ def test_capacity_and_inspect_use_the_recorded_chip(tmp_path, run_cli):
                                 "--rule", "hebb", "--json")
     assert code == 0, err
     assert '"rows": 32' in stdout and "note: chip mine:" in err
+
+
+def test_a_measured_chip_is_written_in_the_shortest_form_of_its_values(tmp_path, run_cli):
+    """153.129 uS read as 153.129 * 1e-6 S showed as g_max = 0.00015312899999999998."""
+    rows = ["array,row,col,polarity,target_uS,read_uS"]
+    reads = [2.5, 40.0, 80.0, 120.0, 153.129, 60.0]
+    rows += [f"0,0,{j},G+,{r},{r}" for j, r in enumerate(reads)]
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    code, out, err = run_cli("chip", "import", tmp_path / "m.csv", "-o", tmp_path / "f.npz",
+                             "--chip-out", tmp_path / "chip.toml", "--tolerance", "1")
+    assert code == 0, err
+    toml = (tmp_path / "chip.toml").read_text()
+    assert "g_max = 0.000153129  # S\n" in toml and "g_min = 2.5e-06  # S\n" in toml, toml
+    assert FaultMap.load(tmp_path / "f.npz").meta["chip"]["name"] == "measured"

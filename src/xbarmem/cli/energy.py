@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from xbarmem.cli import (
@@ -59,6 +60,12 @@ def _fmt(value: float, spec: str, suffix: str = "") -> str:
     return f"{value:{spec}}{suffix}"
 
 
+def _percent(value: float) -> str:
+    """A share (energy or latency saved) as every table and line of ``energy`` prints it:
+    two decimals of a percent (``undefined`` / ``infinite`` as :func:`_fmt`)."""
+    return _fmt(value, ".2%")
+
+
 def _si(value: float, unit: str) -> str:
     if value == 0:
         return f"0 {unit}"
@@ -84,6 +91,9 @@ Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
 EnergyLevel = Annotated[float | None, recall_options.level("0.1", flips_only=True)]
+#: what the breakdown's "-" and its select row mean
+BREAKDOWN_LEGEND = ("select: choosing the neuron an asynchronous step updates (a synchronous "
+                    "step updates them all); -: no such cost in that mode or circuit")
 #: the file of a calibrated circuit that ``--calibrate`` writes into ``--out``
 CALIBRATED = "circuit-calibrated.toml"
 #: the figure and table ``--sizes`` writes into ``--out``
@@ -289,14 +299,14 @@ def _print_report(r: dict[str, Any]) -> None:
     ratios = r["ratios"]
     out.print(f"async/sync: energy {_fmt(ratios['energy_ratio'], '.3f', 'x')}, latency "
               f"{_fmt(ratios['latency_ratio'], '.1f', 'x')}; synchronous recall saves "
-              f"{_fmt(ratios['energy_reduction'], '.1%')} energy and "
-              f"{_fmt(ratios['latency_reduction'], '.2%')} latency")
+              f"{_percent(ratios['energy_reduction'])} energy and "
+              f"{_percent(ratios['latency_reduction'])} latency")
     if "fitted_to_paper" in r:
         f = r["fitted_to_paper"]
         out.print(f"beside it, circuit {f['circuit']} (two constants fitted to the paper: "
                   f"chosen so that N = 64 digit recall gives {PAPER_ENERGY_RATIO:g}x / "
-                  f"{PAPER_LATENCY_REDUCTION:.1%}): energy {f['energy_ratio']:.3f}x, latency "
-                  f"saved {f['latency_reduction']:.2%}")
+                  f"{_percent(PAPER_LATENCY_REDUCTION)} latency saved): energy "
+                  f"{f['energy_ratio']:.3f}x, latency saved {_percent(f['latency_reduction'])}")
     table = Table(title="breakdown of the mean recall")
     for col in ("component", "sync energy", "async energy", "sync latency", "async latency"):
         table.add_column(col, justify="left" if col == "component" else "right")
@@ -307,17 +317,19 @@ def _print_report(r: dict[str, Any]) -> None:
                 x = r[mode]
                 value = (x[f"{what}_{unit}"]["mean"] if comp == "total"
                          else x[f"{what}_breakdown_{unit}"][comp])
-                cells.append(_si(value, unit))
+                cells.append("-" if value == 0 else _si(value, unit))
         table.add_row(comp, *cells)
     out.print(table)
+    out.print(BREAKDOWN_LEGEND)
     p = r["programming"]
     out.print(f"programming: {p['programmed_devices']} of {p['devices']} devices, "
               f"{_si(p['energy_J'], 'J')}, {_si(p['time_s'], 's')}")
     if "calibration" in r:
         c = r["calibration"]
         solved = ", ".join(f"{k} = {_si(v, UNITS[k])}" for k, v in c["solved"].items())
-        out.print(f"calibrated {solved} -> {c['result']['energy_ratio']:.3f}x energy, "
-                  f"{c['result']['latency_reduction']:.2%} latency; written to {c['file']}")
+        out.print(f"calibrated {solved} -> async/sync energy {c['result']['energy_ratio']:.3f}x, "
+                  f"latency saved {_percent(c['result']['latency_reduction'])}; written to "
+                  f"{c['file']}")
 
 
 def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,
@@ -374,20 +386,24 @@ def circuit_presets(json_out: output_options.Json = False) -> None:
 def _print_sizes(sweep: dict, what: str) -> None:
     """The ``--sizes`` tables: async / sync ratios per N, then what one recall and programming
     the memory cost (SI units)."""
-    table = Table(title=f"async / sync per recall ({what})")
+    table = Table(title=f"async / sync per recall ({what})", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False)
     beside = "beside" in sweep["rows"][0]
     for col in ("N", "P", "sync steps", "async steps", "energy x", "latency x", "latency saved",
                 "exact s/a") + (("fitted energy x",) if beside else ()):
-        table.add_column(col, justify="right")
-    costs = Table(title="per recall (sync / async) and programming every device")
+        # at 80 columns, boxed, rich folded the widest cells ("1.00 / 1.00") and broke
+        # "latency": without column rules, "1.00/1.00" on one line, header words whole
+        table.add_column(col, justify="right", no_wrap=col == "exact s/a")
+    costs = Table(title="per recall (sync / async) and programming every device",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col in ("N", "energy sync", "energy async", "latency sync", "latency async",
                 "program energy", "program time"):
         costs.add_column(col, justify="right")
     for row in sweep["rows"]:
         table.add_row(str(row["n"]), str(row["patterns"]), f"{row['sync_steps']:.3g}",
                       f"{row['async_steps']:.5g}", f"{row['energy_ratio']:.2f}",
-                      f"{row['latency_ratio']:.1f}", f"{row['latency_reduction']:.3%}",
-                      f"{row['sync_exact']:.2f} / {row['async_exact']:.2f}",
+                      f"{row['latency_ratio']:.1f}", _percent(row['latency_reduction']),
+                      f"{row['sync_exact']:.2f}/{row['async_exact']:.2f}",
                       *((f"{row['beside']['energy_ratio']:.2f}",) if beside else ()))
         costs.add_row(str(row["n"]), _si(row["sync_energy_J"], "J"),
                       _si(row["async_energy_J"], "J"), _si(row["sync_latency_s"], "s"),

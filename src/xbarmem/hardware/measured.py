@@ -246,7 +246,7 @@ class _Row:
             raise self.fail(name, f"{raw!r} is not a number") from None
         if not np.isfinite(value) or value < 0:
             raise self.fail(name, f"{raw!r} must be a finite conductance >= 0 uS")
-        return value * 1e-6
+        return _siemens(value)
 
     def stuck_flag(self) -> bool:
         """The optional ``stuck`` column (0, 1 or empty)."""
@@ -256,6 +256,18 @@ class _Row:
         if raw not in ("", "0", "1"):
             raise self.fail("stuck", f"{raw!r} is not 0 or 1")
         return raw == "1"
+
+
+def _siemens(microsiemens: float) -> float:
+    """``microsiemens`` in siemens, rounded to 12 significant digits: the shortest form of
+    the value written (153.129 uS is 0.000153129 S, not the 0.00015312899999999998 that the
+    product with 1e-6 gives), which chip files, maps and summaries then show."""
+    return float(f"{microsiemens * 1e-6:.12g}")
+
+
+def _microsiemens(siemens: float) -> float:
+    """``siemens`` in microsiemens, rounded to 12 significant digits (as :func:`_siemens`)."""
+    return float(f"{siemens * 1e6:.12g}")
 
 
 def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None = None
@@ -318,8 +330,8 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
     summary = {"file": measurement.source, "measured_devices": n_meas,
                "unmeasured_devices": int((~m).sum()), "stuck": int(stuck.sum()),
                "stuck_on": int((stuck_g >= mid).sum()), "stuck_off": int((stuck_g < mid).sum()),
-               "tolerance_uS": tolerance * 1e6, "g_min_uS": g_min * 1e6, "g_max_uS": g_max * 1e6,
-               "write_noise_uS": write_noise * 1e6,
+               "tolerance_uS": tolerance * 1e6, "g_min_uS": _microsiemens(g_min),
+               "g_max_uS": _microsiemens(g_max), "write_noise_uS": write_noise * 1e6,
                "mean_error_uS": float(np.mean((measurement.read - measurement.target)[ok])) * 1e6}
     return chip, faults, summary
 
