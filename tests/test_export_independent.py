@@ -300,16 +300,17 @@ def test_current_ranges_are_those_of_the_programmed_conductances(exported):
 
 def _read_csv(path: Path, shape) -> dict[str, np.ndarray]:
     cols = {name: np.full(shape, np.nan) for name in ("target", "prog", "stuck", "stuck_uS",
-                                                      "used", "layer")}
+                                                      "used", "layer", "pinned")}
     with path.open() as handle:
         reader = csv.reader(handle)
         header = next(reader)
         assert header == ["layer", "array", "row", "col", "polarity", "used", "target_uS",
-                          "programmed_uS", "stuck", "stuck_uS"]
+                          "programmed_uS", "stuck", "stuck_uS", "pinned"]
         for r in reader:
             key = (int(r[1]), ("G+", "G-").index(r[4]), int(r[2]), int(r[3]))
-            for name, text in zip(("layer", "used", "target", "prog", "stuck", "stuck_uS"),
-                                  (r[0], r[5], r[6], r[7], r[8], r[9]), strict=True):
+            for name, text in zip(("layer", "used", "target", "prog", "stuck", "stuck_uS",
+                                   "pinned"),
+                                  (r[0], r[5], r[6], r[7], r[8], r[9], r[10]), strict=True):
                 cols[name][key] = float(text) if text else np.nan
     return cols
 
@@ -321,7 +322,9 @@ def test_csv_equals_the_npy_files(exported):
     np.testing.assert_allclose(c["target"] * 1e-6, ex.target, rtol=0, atol=1e-12)
     np.testing.assert_allclose(c["prog"] * 1e-6, ex.prog, rtol=0, atol=1e-12)
     np.testing.assert_allclose(c["stuck_uS"] * 1e-6, ex.stuck, rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(c["stuck"] == 1, ~np.isnan(ex.stuck))
+    # a device held at a conductance is stuck (broken) or pinned (by adaptation), never both
+    np.testing.assert_array_equal((c["stuck"] == 1) | (c["pinned"] == 1), ~np.isnan(ex.stuck))
+    assert not ((c["stuck"] == 1) & (c["pinned"] == 1)).any()
     np.testing.assert_array_equal(c["used"] == 1, ex.used)
     layers = np.nan_to_num(c["layer"], nan=-1)
     assert ((layers >= 0) == ex.used).all()

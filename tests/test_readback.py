@@ -17,7 +17,9 @@ from xbarmem.deploy.backend import BackendMemory, SimulatedChip
 from xbarmem.deploy.chip_loop import adapt, adapt_read_back
 from xbarmem.deploy.export import export_names
 from xbarmem.deploy.readback import read_back_backends
+from xbarmem.errors import FileFormatError
 from xbarmem.evaluation.evaluate import evaluate_memory
+from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.io import load_memory
 
@@ -235,3 +237,56 @@ def test_other_refusals(memory, pats, model, tmp_path, run_cli):
                              "--probes", "2")
     assert code == 0, err
     assert "missed their target" in out
+
+
+def test_pinned_devices_are_labelled_apart_from_stuck_ones(memory, pats, model, tmp_path,
+                                                           run_cli):
+    """The tour of 2026-12-04: after adapt --read-back, the devices that merely missed their
+    target were written stuck=1 in devices.csv and counted in the manifest's devices.stuck
+    (3487 of 8192 against 1097 truly stuck), and the fault map's meta said source "adapt"
+    beside the generator's seed."""
+    lab = Researcher(memory)
+    assert run_cli("export", model, "--out", tmp_path / "e0")[0] == 0
+    lab.program(tmp_path / "e0")
+    read0 = lab.read_back(tmp_path / "read0.npy")
+    m1, e1 = tmp_path / "m1.safetensors", tmp_path / "e1"
+    code, out, err = run_cli("adapt", model, "--read-back", read0, "-o", m1, "--export", e1,
+                             "--tolerance", "5", "--probes", "2", "--json")
+    assert code == 0, err
+    pinned = json.loads(out)["read"]["newly_fixed"]
+    known = int(memory.faults.stuck[:1].sum())
+    assert pinned > 0 and known > 0
+    rows = list(csv.DictReader((e1 / "devices.csv").open()))
+    assert sum(r["stuck"] == "1" for r in rows) == known
+    assert sum(r["pinned"] == "1" for r in rows) == pinned
+    assert all(r["stuck_uS"] != "" for r in rows if r["pinned"] == "1")
+    assert not any(r["stuck"] == "1" and r["pinned"] == "1" for r in rows)
+    manifest = json.loads((e1 / "manifest.json").read_text())
+    assert manifest["devices"]["stuck"] == known and manifest["devices"]["pinned"] == pinned
+    assert manifest["faults"]["summary"]["stuck"] == known
+    assert manifest["faults"]["summary"]["pinned"] == pinned
+    # the map's meta: made by adapt; the known devices' own provenance kept under its key
+    meta = manifest["faults"]["meta"]
+    assert meta["source"] == "adapt" and "seed" not in meta
+    assert meta["known_faults"] == memory.faults.meta and meta["chip"] == "rram"
+    # the model file and the export's fault map keep them apart; so does a later export
+    adapted = load_memory(m1)
+    assert adapted.faults.pinned_count == pinned
+    assert FaultMap.load(e1 / "fault_map.npz").pinned_count == pinned
+    assert run_cli("export", m1, "--out", tmp_path / "e2")[0] == 0
+    again = json.loads((tmp_path / "e2" / "manifest.json").read_text())["devices"]
+    assert (again["stuck"], again["pinned"]) == (known, pinned)
+
+
+def test_a_fault_map_keeps_its_pinned_devices_in_both_files(tmp_path):
+    fmap = FaultMap.generate(ChipSpec(), 1, seed=2)
+    fmap.g_stuck[0, 0, 0, :3] = 5e-5
+    pinned = np.zeros(fmap.g_stuck.shape, dtype=bool)
+    pinned[0, 0, 0, :2] = True
+    held = FaultMap(fmap.g_stuck, fmap.meta, pinned)
+    assert "pinned=2" in repr(held) and held.summary()["pinned"] == 2
+    for name in ("p.npz", "p.csv"):
+        back = FaultMap.load(held.save(tmp_path / name))
+        np.testing.assert_array_equal(back.pinned, pinned)
+    with pytest.raises(FileFormatError, match="pinned marks a free device"):
+        FaultMap(np.full((1, 2, 4, 4), np.nan), {}, np.ones((1, 2, 4, 4), dtype=bool))

@@ -8,7 +8,9 @@ twin: chip spec, known fault map, placement) and a chip behind a
   free, read every device back;
 * after every read-back, a free device whose read conductance misses its current target by more
   than ``tolerance`` siemens -- a write error too large, or a stuck device the model did not
-  know -- is **fixed at its read value**: it joins the fault map (NaN = free) as a stuck device;
+  know -- is **fixed at its read value**: it joins the fault map (NaN = free), marked
+  :attr:`~xbarmem.hardware.faults.FaultMap.pinned` (held like a stuck device, not known to be
+  broken);
 * **rounds 1..K** -- re-train the hardware-adaptive rule against that fault map (pinned devices
   enter the trainer as realisable intervals via :meth:`Crossbar.bounds`), compute new targets
   and re-program only free devices whose read value is more than ``tolerance`` from their new
@@ -142,11 +144,19 @@ class _Loop:
         self.goals: list[np.ndarray] = []  # conductance goals of the last targets, per layer
         self.sent: list[np.ndarray] = []  # what was last programmed (NaN = left), per layer
 
-    def faults(self, **meta: Any) -> FaultMap:
-        """Known stuck devices plus the pinned ones."""
-        return FaultMap(np.where(np.isnan(self.known), self.pinned, self.known),
-                        {**self.memory.faults.meta, **meta,
-                         "adapt_tolerance_S": self.tolerance})
+    def faults(self) -> FaultMap:
+        """Known stuck devices plus the pinned ones (:attr:`FaultMap.pinned`: those pinned
+        now and by an earlier adaptation). Its ``meta``: ``source`` adapt, the tolerance,
+        the chip the model's map records, and that map's own ``meta`` under
+        ``known_faults`` (the seed or the import's file and thresholds: the stuck devices'
+        provenance)."""
+        known = self.memory.faults
+        pinned = known.pinned | (np.isnan(self.known) & ~np.isnan(self.pinned))
+        meta: dict[str, Any] = {"source": "adapt", "adapt_tolerance_S": self.tolerance}
+        if "chip" in known.meta:
+            meta["chip"] = known.meta["chip"]
+        meta["known_faults"] = known.meta
+        return FaultMap(np.where(np.isnan(self.known), self.pinned, self.known), meta, pinned)
 
     def expect(self, twin: Memory, params) -> list[np.ndarray]:
         """The conductance goals of ``params`` (per layer ``(W, b)``) on ``twin``; they become
@@ -219,7 +229,7 @@ class _Loop:
     def adapted(self, params, info: dict[str, Any]) -> Memory:
         """The adapted model: pinned devices in its fault map, the last read conductances and
         target weights, ``info`` as its ``info["adapt"]``."""
-        adapted = self.memory.rebuild(self.faults(source="adapt"))
+        adapted = self.memory.rebuild(self.faults())
         reads = cast(list[np.ndarray], self.reads)  # every layer is read back by now
         for layer, read in zip(adapted.layers, reads, strict=True):
             layer.set_conductances(read[0], read[1], layer.w_max)

@@ -3,7 +3,11 @@
 :func:`export_memory` writes a folder:
 
 * ``devices.csv`` -- one row per device of every array the memory occupies:
-  ``layer,array,row,col,polarity,used,target_uS,programmed_uS,stuck,stuck_uS``. ``row``/``col``
+  ``layer,array,row,col,polarity,used,target_uS,programmed_uS,stuck,stuck_uS,pinned``.
+  ``stuck`` = 1: a broken device of the fault map; ``pinned`` = 1: a device that missed its
+  target by more than adaptation's tolerance (:mod:`~xbarmem.deploy.chip_loop`), held at its
+  read value and left out of re-programming, not known to be broken; ``stuck_uS``: the
+  conductance either is held at (empty: free). ``row``/``col``
   are physical (inside the array), ``polarity`` is ``G+`` or ``G-``. ``target_uS`` is what
   programming aims at *before* write error (realisable interval, window clipping and level
   quantisation applied; a stuck device's target is its stuck value); ``programmed_uS`` is the
@@ -14,7 +18,8 @@
   (:func:`uS_decimals`: every value to a millionth of the window).
   Append a ``read_uS`` column after programming a real chip and the file is the measured-chip
   input of :mod:`xbarmem.hardware.measured`.
-* ``targets_S.npy``, ``programmed_S.npy``, ``stuck_S.npy`` (NaN = free), ``used.npy`` -- the
+* ``targets_S.npy``, ``programmed_S.npy``, ``stuck_S.npy`` (NaN = free; stuck and pinned
+  devices, told apart in ``devices.csv`` and ``fault_map.npz``), ``used.npy`` -- the
   same, float64 ``(n_arrays, 2, rows, cols)`` siemens (bool for ``used``).
   An export of what to re-program (``program``, e.g. after
   :func:`~xbarmem.deploy.chip_loop.adapt_read_back`) gives targets only for the devices to
@@ -62,7 +67,7 @@ from xbarmem.memory.recall import check_recall
 
 FORMAT = "xbarmem-export/1"
 CSV_COLUMNS = ["layer", "array", "row", "col", "polarity", "used", "target_uS",
-               "programmed_uS", "stuck", "stuck_uS"]
+               "programmed_uS", "stuck", "stuck_uS", "pinned"]
 
 
 def _physical(layers: list[Crossbar], logical: list[np.ndarray], n_arrays: int,
@@ -226,8 +231,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
         x = np.asarray(patterns.patterns, dtype=np.float32)
         write_npy(out / "patterns.npy", x)
         files["patterns"] = "patterns.npy"
-    _write_csv(out / "devices.csv", cells["layer"], cells["target"], cells["programmed"],
-               cells["stuck"], uS_decimals(memory.chip.device.g_range))
+    _write_csv(out / "devices.csv", cells, uS_decimals(memory.chip.device.g_range))
     recall_entry = {"mode": mode, "activation": activation, "max_iterations": max_iterations,
         "kind": kind,
         "sync": "all neurons at once from one product per layer",
@@ -325,11 +329,12 @@ def _cells(memory: Memory) -> dict[str, Any]:
     # bias row of a map's faulty pairs); an unused one as the fault map says
     stuck = np.where(used, _physical(layers, [ly.g_stuck for ly in layers], n_arrays, np.nan),
                      memory.faults.g_stuck[:n_arrays])
+    pinned = memory.faults.pinned[:n_arrays] & ~np.isnan(stuck)  # held, not known broken
     unused_stuck = ~used & ~np.isnan(stuck)
     g_target[unused_stuck] = stuck[unused_stuck]
     g_prog = np.where(used, g_prog, g_target)
     return {"n_arrays": n_arrays, "target": g_target, "programmed": g_prog, "stuck": stuck,
-            "layer": used_layer, "used": used, "w_max": w_maxes}
+            "pinned": pinned, "layer": used_layer, "used": used, "w_max": w_maxes}
 
 
 def _save_cells(out: Path, cells: dict[str, Any], faults: FaultMap,
@@ -341,7 +346,8 @@ def _save_cells(out: Path, cells: dict[str, Any], faults: FaultMap,
     write_npy(out / "programmed_S.npy", cells["programmed"])
     write_npy(out / "stuck_S.npy", cells["stuck"])
     write_npy(out / "used.npy", cells["used"])
-    FaultMap(cells["stuck"], {**faults.meta, "chip": chip}).save(out / "fault_map.npz")
+    FaultMap(cells["stuck"], {**faults.meta, "chip": chip}, cells["pinned"]).save(
+        out / "fault_map.npz")
     return {"devices_csv": "devices.csv", "targets_npy": "targets_S.npy",
             "programmed_npy": "programmed_S.npy", "stuck_npy": "stuck_S.npy",
             "used_npy": "used.npy", "fault_map": "fault_map.npz"}
@@ -410,15 +416,19 @@ def _layers_manifest(layers: list[Crossbar], w_maxes: list[float],
 
 def _faults_manifest(memory: Memory, cells: dict[str, Any], name: str) -> dict[str, Any]:
     return {"file": name, "meta": memory.faults.meta,
-            "summary": FaultMap(cells["stuck"]).summary(memory.chip.device),
+            "summary": FaultMap(cells["stuck"], pinned=cells["pinned"]).summary(
+                memory.chip.device),
             "fault_model": memory.chip.array.fault_model}
 
 
 def _device_counts(cells: dict[str, Any]) -> dict[str, int]:
-    used, stuck = cells["used"], cells["stuck"]
+    """Devices of the arrays, used, stuck (broken: the fault map's) and pinned (missed their
+    target by more than adaptation's tolerance: held at their read value, not broken)."""
+    used, pinned = cells["used"], cells["pinned"]
+    stuck = ~np.isnan(cells["stuck"]) & ~pinned
     return {"total": int(used.size), "used": int(used.sum()),
-            "stuck": int((~np.isnan(stuck)).sum()),
-            "used_stuck": int((used & ~np.isnan(stuck)).sum())}
+            "stuck": int(stuck.sum()), "used_stuck": int((used & stuck).sum()),
+            "pinned": int(pinned.sum()), "used_pinned": int((used & pinned).sum())}
 
 
 def uS_decimals(window: float) -> int:
@@ -429,11 +439,12 @@ def uS_decimals(window: float) -> int:
     return max(6, 6 + math.ceil(-math.log10(window * 1e6)))
 
 
-def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.ndarray,
-               stuck: np.ndarray, decimals: int) -> None:
+def _write_csv(path: Path, cells: dict[str, Any], decimals: int) -> None:
     """``devices.csv``: one row per cell, formatted column-wise one array at a time (a
     784-neuron model on 128x128 arrays has 1.6 million rows; formatting numpy scalars cell by
     cell took most of the export's time); conductances in microsiemens with ``decimals``."""
+    layer_idx, target, prog = cells["layer"], cells["target"], cells["programmed"]
+    stuck, pinned = cells["stuck"], cells["pinned"]
     _, planes, rows, cols = target.shape
     p, i, j = (m.ravel().tolist() for m in np.indices((planes, rows, cols)))
     polarity = [PLANES[x] for x in p]
@@ -445,11 +456,14 @@ def _write_csv(path: Path, layer_idx: np.ndarray, target: np.ndarray, prog: np.n
             for a in range(target.shape[0]):
                 layer = layer_idx[a].ravel().tolist()
                 stuck_uS = _uS_column(stuck[a], decimals)
+                held = pinned[a].ravel().tolist()
                 columns = ([str(k) if k >= 0 else "" for k in layer], [a] * len(layer), i, j,
                            polarity, [int(k >= 0) for k in layer],
                            _uS_column(target[a], decimals),
                            [f"{g * 1e6:.{decimals}f}" for g in prog[a].ravel().tolist()],
-                           [int(s != "") for s in stuck_uS], stuck_uS)
+                           [int(s != "" and not p) for s, p in zip(stuck_uS, held,
+                                                                   strict=True)],
+                           stuck_uS, [int(p) for p in held])
                 writer.writerows(zip(*columns, strict=True))
 
     write_atomically(path, write)

@@ -128,13 +128,20 @@ class FaultMap:
     Attributes:
         g_stuck: float64 ``(n_arrays, 2, rows, cols)``; siemens for stuck devices, NaN if free.
         meta: provenance (generator seed, rates, fault model, source file, ...), JSON-able.
+        pinned: bool ``(n_arrays, 2, rows, cols)`` (None: all False): devices of ``g_stuck``
+            that are not broken but *pinned* at a read value by chip-in-the-loop adaptation
+            (they missed their target by more than its tolerance; kept out of
+            re-programming as stuck devices are, and told apart from them in summaries,
+            files and exports).
 
     Construction raises :class:`FileFormatError` for another shape, a negative or infinite
-    conductance, or ``meta`` that is not a dict of JSON data.
+    conductance, ``meta`` that is not a dict of JSON data, or ``pinned`` of another shape or
+    marking a free device.
     """
 
     g_stuck: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
+    pinned: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         g = np.asarray(self.g_stuck)
@@ -154,6 +161,24 @@ class FaultMap:
         if np.isinf(g).any() or (g[~np.isnan(g)] < 0).any():
             raise FileFormatError("fault map conductances must be finite and >= 0 siemens")
         self.g_stuck = g
+        self.pinned = self._checked_pinned(self.pinned)
+
+    def _checked_pinned(self, pinned: Any) -> np.ndarray:
+        """``pinned`` as a bool array of the map's shape (None: none pinned); every pinned
+        device is held at a conductance (:class:`FileFormatError` otherwise)."""
+        if pinned is None:
+            return np.zeros(self.g_stuck.shape, dtype=bool)
+        mask = np.asarray(pinned)
+        if mask.shape != self.g_stuck.shape or mask.dtype.kind not in "biuf" or not np.isin(
+                mask, (0, 1)).all():
+            raise FileFormatError(f"fault map pinned must be a 0/1 (bool) array of the map's "
+                                  f"shape {self.g_stuck.shape}, got {mask.dtype} "
+                                  f"{mask.shape}")
+        mask = mask.astype(bool)
+        if (mask & np.isnan(self.g_stuck)).any():
+            raise FileFormatError("fault map pinned marks a free device (NaN in g_stuck): a "
+                                  "pinned device is held at its read conductance")
+        return mask
 
     def __eq__(self, other: object) -> bool:
         """Equal maps: the same stuck devices at the same conductances (free devices, NaN,
@@ -162,19 +187,22 @@ class FaultMap:
         if not isinstance(other, FaultMap):
             return NotImplemented
         return (self.g_stuck.shape == other.g_stuck.shape and self.meta == other.meta
-                and bool(np.array_equal(self.g_stuck, other.g_stuck, equal_nan=True)))
+                and bool(np.array_equal(self.g_stuck, other.g_stuck, equal_nan=True))
+                and bool(np.array_equal(self.pinned, other.pinned)))
 
     __hash__ = None  # type: ignore[assignment]  # mutable (as the dataclass was)
 
     def __repr__(self) -> str:
         """``FaultMap(arrays=2, rows=64, cols=64, stuck=2458 of 16384 devices (15.0%),
         source='generated', seed=0)``: shape, counts and provenance, not every conductance."""
-        stuck, total = int(self.stuck.sum()), self.g_stuck.size
+        pinned = self.pinned_count
+        stuck, total = int(self.stuck.sum()) - pinned, self.g_stuck.size
         rows, cols = self.array_shape
         meta = "".join(f", {key}={self.meta[key]!r}" for key in ("source", "seed", "file")
                        if key in self.meta)
+        held = f", pinned={pinned}" if pinned else ""
         return (f"FaultMap(arrays={self.n_arrays}, rows={rows}, cols={cols}, stuck={stuck} of "
-                f"{total} devices ({100 * stuck / total:.1f}%){meta})")
+                f"{total} devices ({100 * stuck / total:.1f}%){held}{meta})")
 
     # ----------------------------------------------------------------- shape and summaries
     @property
@@ -189,8 +217,14 @@ class FaultMap:
 
     @property
     def stuck(self) -> np.ndarray:
-        """Boolean ``(n_arrays, 2, rows, cols)``: True where a device is stuck."""
+        """Boolean ``(n_arrays, 2, rows, cols)``: True where a device is held at a
+        conductance (stuck, or :attr:`pinned`): the devices training and programming leave."""
         return ~np.isnan(self.g_stuck)
+
+    @property
+    def pinned_count(self) -> int:
+        """How many devices are :attr:`pinned` (not broken: held at a read value)."""
+        return int(self.pinned.sum()) if self.pinned is not None else 0
 
     def check_window(self, device: DeviceSpec, where: str = "fault map") -> FaultMap:
         """Refuse (:class:`FileFormatError`, the message starting with ``where``) a map with a
@@ -240,10 +274,12 @@ class FaultMap:
     def summary(self, device: DeviceSpec | None = None) -> dict[str, Any]:
         """The map's size, its stuck devices (count and fraction) and the fractions of pairs
         with one or both devices stuck (keys ending ``_fraction``: shares of all devices or
-        pairs, between 0 and 1); with ``device``, the stuck devices' ON / OFF split (counts)."""
+        pairs, between 0 and 1); with ``device``, the stuck devices' ON / OFF split (counts).
+        Devices :attr:`pinned` by adaptation are not stuck: counted apart (``pinned``,
+        ``pinned_fraction``) when there are any."""
         if device is not None:
             check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device) or None")
-        stuck = self.stuck
+        stuck = self.stuck & ~self.pinned
         out: dict[str, Any] = {
             "arrays": self.n_arrays, "rows": self.array_shape[0], "cols": self.array_shape[1],
             "devices": int(stuck.size), "stuck": int(stuck.sum()),
@@ -256,6 +292,9 @@ class FaultMap:
             g = self.g_stuck[stuck]
             out["stuck_on"] = int((g >= mid).sum())
             out["stuck_off"] = int((g < mid).sum())
+        if self.pinned_count:
+            out["pinned"] = self.pinned_count
+            out["pinned_fraction"] = float(self.pinned.mean())
         return out
 
     # ----------------------------------------------------------------- construction
@@ -390,8 +429,9 @@ class FaultMap:
         path = output_file(path, "fault map")
         if path.suffix == ".npz":
             buffer = io.BytesIO()
+            pinned = {"pinned": self.pinned} if self.pinned_count else {}
             np.savez_compressed(buffer, g_stuck=self.g_stuck,
-                                meta=np.array(_meta_json(self.meta)))
+                                meta=np.array(_meta_json(self.meta)), **pinned)
             write_file(path, buffer.getvalue())
         elif path.suffix == ".csv":
             buf = io.StringIO()
@@ -399,9 +439,11 @@ class FaultMap:
             buf.write(f"# xbarmem fault map: arrays={n} rows={r} cols={c} "
                       f"meta={_meta_json(self.meta)}\n")
             writer = csv.writer(buf, lineterminator="\n")
-            writer.writerow(_CSV_HEADER)
+            pinned = bool(self.pinned_count)  # a pinned column only where there are some
+            writer.writerow(_CSV_HEADER + ["pinned"] * pinned)
             for a, p, i, j in np.argwhere(self.stuck):
-                writer.writerow([a, PLANES[p], i, j, repr(float(self.g_stuck[a, p, i, j]))])
+                writer.writerow([a, PLANES[p], i, j, repr(float(self.g_stuck[a, p, i, j]))]
+                                + [int(self.pinned[a, p, i, j])] * pinned)
             write_file(path, buf.getvalue())
         else:
             raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}")
@@ -448,7 +490,7 @@ class FaultMap:
         g = arrays.array("g_stuck")
         check_input_size(g, str(path))  # the map's working copies, once its shape is known
         try:
-            return cls(g, meta)
+            return cls(g, meta, arrays.array("pinned") if "pinned" in arrays.names else None)
         except FileFormatError as exc:
             raise FileFormatError(f"{path}: {exc}") from None
 
@@ -456,16 +498,22 @@ class FaultMap:
     def _load_csv(cls, path: Path) -> FaultMap:
         lines = read_text(path, "fault map file", expand=10.0).splitlines()
         n, r, c, meta = _csv_header(path, lines)
-        if len(lines) < 2 or lines[1].strip().split(",") != _CSV_HEADER:
-            raise FileFormatError(f"{path}: line 2 must be {','.join(_CSV_HEADER)}")
+        header = lines[1].strip().split(",") if len(lines) > 1 else []
+        if header not in (_CSV_HEADER, [*_CSV_HEADER, "pinned"]):
+            raise FileFormatError(f"{path}: line 2 must be {','.join(_CSV_HEADER)} (and "
+                                  f"pinned, 0/1, where adaptation pinned devices)")
         check_size(n, r, c, what=f"{path}: a fault map")
         g = np.full((n, 2, r, c), np.nan)
+        pinned = np.zeros(g.shape, dtype=bool)
         for lineno, row in enumerate(csv.reader(lines[2:]), start=3):
             if row:
-                a, p, i, j, value = _csv_row(path, lineno, row, (n, r, c))
-                g[a, p, i, j] = value
+                with_flag = len(header) > len(_CSV_HEADER)
+                flag = with_flag and _csv_pinned(path, lineno, row)
+                fields = row[:-1] if with_flag else row
+                a, p, i, j, value = _csv_row(path, lineno, fields, (n, r, c))
+                g[a, p, i, j], pinned[a, p, i, j] = value, flag
         meta.setdefault("file", str(path))  # an imported map keeps its measurement's name
-        return cls(g, meta)
+        return cls(g, meta, pinned)
 
 
 def _csv_header(path: Path, lines: list[str]) -> tuple[int, int, int, dict[str, Any]]:
@@ -486,6 +534,13 @@ def _csv_header(path: Path, lines: list[str]) -> tuple[int, int, int, dict[str, 
     if not isinstance(meta, dict):
         raise FileFormatError(f"{path}: line 1: meta must be a JSON object")
     return n, r, c, meta
+
+
+def _csv_pinned(path: Path, lineno: int, row: list[str]) -> bool:
+    """The last field, ``pinned`` (0/1), of a row of a fault-map CSV with that column."""
+    if row[-1].strip() not in ("0", "1"):
+        raise FileFormatError(f"{path}: line {lineno}: pinned {row[-1]!r} must be 0 or 1")
+    return row[-1].strip() == "1"
 
 
 def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int]

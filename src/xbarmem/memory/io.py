@@ -94,6 +94,8 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
         tensors[_prefix(memory, k) + "g_pos"], tensors[_prefix(memory, k) + "g_neg"] = \
             layer.planes()
     tensors["fault_g_stuck"] = memory.faults.g_stuck
+    if memory.faults.pinned_count:  # devices pinned by adaptation: 1.0 (files without: none)
+        tensors["fault_pinned"] = memory.faults.pinned.astype(np.float32)
     for k, (w, b) in enumerate(memory.targets or []):  # none when conductances were set
         tensors[_prefix(memory, k) + "target_weights"] = w.numpy().astype(np.float32)
         if b is not None:
@@ -243,7 +245,9 @@ def _read(path: Path) -> tuple[ModelMeta, dict[str, np.ndarray]]:
 def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
     """The memory a file's metadata and tensors describe, in its programmed state."""
     chip = ChipSpec.from_dict(meta.chip)
-    faults = FaultMap(tensors["fault_g_stuck"], dict(meta.fault_meta))
+    pinned = tensors.get("fault_pinned")
+    faults = FaultMap(tensors["fault_g_stuck"], dict(meta.fault_meta),
+                      None if pinned is None else pinned > 0.5)
     memory = memory_from_sizes(meta.sizes, chip, faults, bias=meta.bias,
                                first_array=meta.first_array)
     targets = []

@@ -85,6 +85,7 @@ def _expected_shapes(meta: ModelMeta, chip: ChipSpec) -> dict[str, tuple[tuple, 
     sizes, bias = meta.sizes, int(meta.bias)
     shapes: dict[str, tuple[tuple, bool]] = {
         "fault_g_stuck": ((-1, 2, chip.array.rows, chip.array.cols), True),
+        "fault_pinned": ((-1, 2, chip.array.rows, chip.array.cols), False),
         "patterns": ((-1, meta.n_neurons), False)}
     several = len(sizes) > 2
     for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
