@@ -470,3 +470,60 @@ def test_human_output_names_the_select_step_and_prints_shares_alike(tmp_path, ru
     row = next(line for line in out.splitlines() if line.split()[:1] == ["16"])
     assert re.search(r" \d\.\d\d/\d\.\d\d ", row) and re.search(r" \d+\.\d\d% ", row), out
     assert all(len(line) <= 80 for line in out.splitlines())
+
+
+# ------------------------------------------------------------------ energy --model
+def test_measure_model_measures_a_given_memory_as_measure_does_its_own():
+    """``measure`` trains its own memory; ``measure_model`` takes yours (the same memory and
+    seed: the same cues, steps and report)."""
+    from xbarmem.data.sources import patterns_for
+    from xbarmem.energy.measure import measure_model
+
+    own = measure(16, patterns="random", count=2, rule="pinv", probes=3, seed=4)
+    pset = patterns_for("random", 16, n=2, seed=4)
+    memory = build_memory(torch.as_tensor(pset.patterns), load_chip("paper-sim"), rule="pinv",
+                          seed=4)
+    given = measure_model(memory, pset, probes=3, seed=4)
+    np.testing.assert_array_equal(given.sync_steps, own.sync_steps)
+    np.testing.assert_array_equal(given.async_steps, own.async_steps)
+    assert energy_report(given, "generic-rram")["ratios"] == \
+        energy_report(own, "generic-rram")["ratios"]
+    assert given.info["rule"] == "pinv" and given.info["chip"] == "paper-sim"
+    with pytest.raises(PatternError, match="binary"):
+        measure_model(memory, patterns_for("random", 16, n=2, kind="continuous"))
+
+
+def test_cli_energy_of_your_own_model(tmp_path, run_cli):
+    """The tour of 2026-12-04: energy always trained its own memory; --model measures a saved
+    one on its chip and fault map, and refuses the options that would build another."""
+    model = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--chip", "rram", "--data", "random", "-p", 3, "--neurons",
+                           16, "--rule", "hebb", "-o", model)
+    assert code == 0, err
+    code, out, err = run_cli("energy", "--model", model, "--probes", 2, "--json")
+    assert code == 0, err
+    s = json.loads(out)["settings"]
+    assert (s["model"], s["chip"], s["rule"], s["cues"]) == (str(model), "rram", "hebb", 6)
+    code, out, err = run_cli("energy", "--model", model, "--probes", 2)
+    assert code == 0 and " ".join(out.split()).startswith(f"model {model}: N=16 single"), out
+    for extra in (["--neurons", "16"], ["--chip", "rram"], ["--rule", "pinv"],
+                  ["--sizes", "16"], ["--rule-option", "max_steps=3"]):
+        code, out, err = run_cli("energy", "--model", model, *extra)
+        assert code == 2 and not out
+        assert err.strip().splitlines() == [f"error: {extra[0]} applies without --model only"]
+    code, _, err = run_cli("train", "--data", "random", "-p", 2, "--neurons", 16, "--kind",
+                           "continuous", "--rule", "pinv", "-o", tmp_path / "c.safetensors")
+    assert code == 0, err
+    code, _, err = run_cli("energy", "--model", tmp_path / "c.safetensors")
+    assert code == 2 and "stores continuous patterns" in err
+
+
+def test_a_spread_of_identical_costs_reads_zero(run_cli):
+    """Every cue took the same steps: the std of their latencies is rounding noise, and
+    printed as "6.617e-09 fs" (2026-12-04 tour)."""
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 3,
+                             "--rule", "pinv", "--probes", 1)
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if "sync latency" in line)
+    assert row.replace("│", " ").split()[4:6] == ["0", "s"], row
+    assert not re.search(r"\de-\d", out), out

@@ -100,6 +100,16 @@ CALIBRATED = "circuit-calibrated.toml"
 SIZES_FILES = ("energy-vs-n.png", "energy-vs-n.json")
 EnergyOut = Annotated[Path, output_options.out(
     "folder for PNG, JSON and TOML files (with --sizes or --calibrate)", folder=True, lazy=True)]
+EnergyModel = Annotated[Path | None, typer.Option(
+    "--model", metavar="FILE", parser=option_types.input_path,
+    help="Measure this model (xbarmem train / adapt -o, with its stored patterns) on its own "
+         "chip and fault map instead of training one: not with --sizes or the options that "
+         "train (--neurons, --arch, --hidden, --data, --patterns, --rule, trainer options, "
+         "--chip, --faults, --on-fraction, --fault-model).")]
+#: the options ``--model`` replaces (the memory they would build is the model's)
+MODEL_FIXES = ("neurons", "arch", "hidden", "data", "patterns", "rule", "recipe", "rule_options",
+               "rule_option", "chip", "faults", "on_fraction", "fault_model", "sizes", "load",
+               "n", "count", "max_steps")
 EnergyHidden = Annotated[str | None, typer.Option(
     "--hidden", metavar="WIDTHS",
     help=training_options.HIDDEN_HELP + " (required there; no default).")]
@@ -138,16 +148,24 @@ def energy(
     target_energy: recall_options.TargetEnergy = None,
     target_latency: recall_options.TargetLatency = None,
     json_out: output_options.Json = False,
+    model: EnergyModel = None,
     n: old_options.OldNeuronsN = None,
     count: old_options.OldEnergyCount = None,
     flip: old_options.OldFlip = None,
     max_steps: old_options.OldMaxSteps = None,
 ) -> None:
+    given.applies_only(ctx, "without --model", *MODEL_FIXES,
+                       applies=model is None)
     _check_mode(ctx, sizes is not None, do_calibrate, arch)
     level = given.flip_level(ctx, "energy", corruption, level, flip)
     steps = _max_steps(ctx, options, max_steps)
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
+    if model is not None:
+        m = _measure_model(model, level, probes, seed, activation, max_iterations, json_out)
+        _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir,
+                json_out)
+        return
     if sizes is not None:
         _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load, level, probes,
                seed, steps or 300, out_dir, json_out, threads)
@@ -157,13 +175,22 @@ def energy(
     widths = _hidden(hidden, n_neurons, arch)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                     data=data)
-    from xbarmem.energy.measure import energy_report, measure  # (torch: only once checked)
+    from xbarmem.energy.measure import measure  # (torch: only once checked)
 
     with _training_bar(rule or "adaptive", steps or 3000, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, patterns=data, count=number,
                     chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,
                     seed=seed, activation=activation or "sign", max_iterations=max_iterations,
                     max_steps=steps or 3000, progress=show, stage=stage)
+    _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir, json_out)
+
+
+def _report(m, spec, threads: int, do_calibrate: bool, target_energy: float | None,
+            target_latency: float | None, out_dir: Path, json_out: bool) -> None:
+    """The report of one measurement ``m`` under the circuit ``spec`` (and the fitted circuit
+    beside it), calibrated when asked; JSON or tables."""
+    from xbarmem.energy.measure import energy_report
+
     report = {"settings": {k: v for k, v in m.info.items() if k != "quality"},
               "quality": m.info["quality"], **energy_report(m, spec), "threads": threads}
     if spec.name != FITTED_CIRCUIT:
@@ -172,6 +199,27 @@ def energy(
     if do_calibrate:
         report["calibration"] = _calibrate(m, spec, target_energy, target_latency, out_dir)
     emit_json(report) if json_out else _print_report(report)
+
+
+def _measure_model(model: Path, level: float, probes: int, seed: int,
+                   activation: str | None, max_iterations: int, quiet: bool):
+    """``--model``: the saved model's recall measured on its own chip and fault map (a model
+    without stored patterns, or of continuous patterns, refused before torch is loaded)."""
+    meta = given.model_request(model, probes=probes, patterns=True)
+    if (meta.kind or "binary") != "binary":
+        raise ConfigError(f"{model}: energy recalls bit-flipped cues of binary patterns; this "
+                          f"model stores {meta.kind} patterns")
+    from xbarmem.energy.measure import measure_model
+    from xbarmem.memory.io import load_model
+
+    memory, stored = load_model(model, patterns_required=True)
+    with work_bar(console, disable=quiet, transient=True) as bar:
+        bar.add_task(f"recalling {stored.n_patterns * probes} cues, synchronously and "
+                     f"asynchronously", total=None, detail="")
+        m = measure_model(memory, stored, flip=level, probes=probes, seed=seed,
+                          activation=activation or "sign", max_iterations=max_iterations)
+    m.info["model"] = str(model)
+    return m
 
 
 def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> None:
@@ -278,7 +326,8 @@ def _print_report(r: dict[str, Any]) -> None:
     from xbarmem.energy.calibrate import PAPER_ENERGY_RATIO, PAPER_LATENCY_REDUCTION
 
     s = r["settings"]
-    out.print(f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
+    out.print(("" if "model" not in s else f"model {s['model']}: ") +
+              f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
               f"{s['n_patterns']} {s['patterns']} patterns, {s['rule']} rule, chip "
               f"{s['chip']}, {s['cues']} cues ({s['flip']:.0%} flips), circuit "
               f"{r['circuit']['name']}")
@@ -291,7 +340,9 @@ def _print_report(r: dict[str, Any]) -> None:
     for what, unit in (("energy", "J"), ("latency", "s")):
         for mode in ("sync", "async"):
             st = r[mode][f"{what}_{unit}"]
-            table.add_row(f"{mode} {what}", *(_si(st[k], unit)
+            # a std of identical costs is rounding noise (it read "1.292e-11 fJ"): 0
+            spread = {**st, "std": 0.0 if st["std"] <= 1e-9 * abs(st["mean"]) else st["std"]}
+            table.add_row(f"{mode} {what}", *(_si(spread[k], unit)
                                               for k in ("mean", "std", "min", "max")))
     out.print(table)
     q = r["quality"]

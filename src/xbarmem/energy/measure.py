@@ -283,13 +283,50 @@ def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None 
         stage(f"recalling {cues.shape[0]} cues, synchronously and asynchronously")
     result = measure_memory(memory, cues, targets, activation=activation,
                             max_iterations=max_iterations, seed=seed)
+    _describe(result, memory, pset, flip=flip, probes=probes, seed=seed, rule=rule, start=start)
+    return result
+
+
+def _describe(result: Measurement, memory: Memory, pset: PatternSet, *, flip: float,
+              probes: int, seed: int, rule: str, start: float) -> None:
+    """The settings :func:`measure` and :func:`measure_model` record in ``result.info``."""
+    spec = memory.chip
     result.info.update({
-        "arch": arch, "layer_sizes": memory.sizes, "patterns": pset.name,
+        "arch": "multilayer" if len(memory.layers) > 1 else "single",
+        "layer_sizes": memory.sizes, "patterns": pset.name,
         "n_patterns": pset.n_patterns, "flip": flip, "probes": probes, "chip": spec.name,
         "faults": spec.device.fault_rate, "fault_model": spec.array.fault_model, "rule": rule,
         "seed": seed, "training": {k: v for k, v in memory.info.items()
                                    if k in ("steps", "loss", "converged", "fixed_points")},
         "devices": memory.devices(), "seconds": time.perf_counter() - start})
+
+
+def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
+                  probes: int = 20, seed: int = 0, activation: str = "sign",
+                  max_iterations: int = 100) -> Measurement:
+    """Measure a trained, programmed ``memory`` (e.g. :func:`~xbarmem.memory.io.load_model`:
+    your own model, on its chip and fault map) storing the binary ``patterns``: ``probes``
+    cues per pattern with each bit flipped with probability ``flip`` (seeded), recalled both
+    ways as :func:`measure` does (same ``info``; ``rule`` as the memory records it).
+    :class:`PatternError` for patterns of another N or kind than binary."""
+    start = time.perf_counter()
+    _check_memory(memory)
+    check_seed(seed)
+    probes = _COUNT(probes, "probes")
+    check_corruption("flip", flip)
+    check_recall("sync", activation, max_iterations)
+    check_type(patterns, PatternSet, "patterns", "a PatternSet (the memory's stored patterns)")
+    if patterns.kind != "binary":
+        raise PatternError(f"energy recalls bit-flipped cues of binary patterns; these are "
+                           f"{patterns.kind}")
+    x = torch.as_tensor(_matrix(patterns.patterns, "patterns"))
+    if x.shape[1] != memory.n_neurons:
+        raise PatternError(f"patterns have N = {x.shape[1]}, the memory {memory.n_neurons}")
+    cues, targets = make_cues(x, flip, probes, seed)
+    result = measure_memory(memory, cues, targets, activation=activation,
+                            max_iterations=max_iterations, seed=seed)
+    _describe(result, memory, patterns, flip=flip, probes=probes, seed=seed,
+              rule=str((memory.info or {}).get("rule", "unknown")), start=start)
     return result
 
 
