@@ -415,3 +415,22 @@ def test_a_measured_chip_is_written_in_the_shortest_form_of_its_values(tmp_path,
     toml = (tmp_path / "chip.toml").read_text()
     assert "g_max = 0.000153129  # S\n" in toml and "g_min = 2.5e-06  # S\n" in toml, toml
     assert FaultMap.load(tmp_path / "f.npz").meta["chip"]["name"] == "measured"
+
+
+def test_the_python_api_takes_the_chip_a_map_records():
+    """train / Memory / find_capacity given a fault map and no chip: the map's chip (was
+    paper-sim whatever the map was made for)."""
+    import xbarmem as xm
+
+    rram = load_preset("rram")
+    fmap = FaultMap.generate(rram, 1, seed=3)
+    memory = xm.train(xm.random_patterns(3, 16, seed=0), faults=fmap, rule="hebb")
+    assert memory.chip == rram and memory.faults is fmap
+    assert xm.SingleLayerMemory(16, faults=fmap).chip == rram
+    with pytest.raises(ConfigError, match="paper-sim chip uses the weight fault model"):
+        xm.SingleLayerMemory(16, faults=FaultMap(fmap.g_stuck))  # no chip recorded: paper-sim
+    assert xm.SingleLayerMemory(16).chip.name == "paper-sim"
+    assert xm.SingleLayerMemory(16, "ideal", fmap).chip.name == "ideal"  # a chip given wins
+    result = xm.find_capacity(xm.random_patterns(40, 16, seed=1), faults=fmap, rule="hebb",
+                              trials=1, protocol=xm.Protocol(level=0.05, probes=1))
+    assert result.settings["chip"]["name"] == "rram"

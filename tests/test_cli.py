@@ -416,7 +416,7 @@ def test_chip_import_rejects_bad_codes(run_cli, tmp_path):
 
 def test_a_fault_map_of_another_chip_is_refused_by_every_command(run_cli, tmp_path):
     """import, inspect and train refuse a map whose arrays are not the chip's size, or a
-    per-device map on the default paper-sim chip (weight fault model), before any work."""
+    per-device map on the paper-sim chip (weight fault model), before any work."""
     src = tmp_path / "g.npy"
     read = np.full((2, 32, 32), 60e-6)
     read[0, 1, 1] = 1e-6
@@ -433,7 +433,8 @@ def test_a_fault_map_of_another_chip_is_refused_by_every_command(run_cli, tmp_pa
     run_json(run_cli, "chip", "faults", "--chip", "rram", "--arrays", "2", "--faults", "0.2",
              "--out", fmap, "--json")
     code, _, err = run_cli("train", "--data", "random", "--patterns", "3", "--rule", "hebb",
-                           "--fault-map", fmap, "--out", tmp_path / "m.safetensors")
+                           "--fault-map", fmap, "--chip", "paper-sim", "--out",
+                           tmp_path / "m.safetensors")
     assert_one_line_error(code, err, "dev.npz:", "single stuck device", "weight fault model")
     assert not (tmp_path / "m.safetensors").exists()
 

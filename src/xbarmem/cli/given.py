@@ -240,14 +240,18 @@ def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
 
 def map_chip(path: Path | None) -> ChipSpec | None:
     """The chip the fault map at ``path`` records (:func:`~xbarmem.hardware.faults.
-    recorded_chip`), said in a note; None without a map, or for one that records no chip (or
-    one that cannot be loaded again): the command's default chip then applies, and the map is
-    checked against it as before."""
+    recorded_chip`), said in a note; None without a map, for one that records no chip (or
+    one that cannot be loaded again), or for a file that is no fault map: the command's
+    default chip then applies, and the map is loaded and checked against it as before."""
     if path is None:
         return None
+    from xbarmem.errors import FileFormatError
     from xbarmem.hardware.faults import FaultMap, recorded_chip
 
-    spec = recorded_chip(FaultMap.load(path).meta)
+    try:
+        spec = recorded_chip(FaultMap.load(path).meta)
+    except FileFormatError:  # refused by the command, after its own checks, as before
+        return None
     if spec is not None:
         note(f"chip {spec.name}: recorded in the fault map {path} (the chip it was made for; "
              f"--chip overrides it)")

@@ -151,7 +151,7 @@ class _Loop:
         ``known_faults`` (the seed or the import's file and thresholds: the stuck devices'
         provenance)."""
         known = self.memory.faults
-        pinned = known.pinned | (np.isnan(self.known) & ~np.isnan(self.pinned))
+        pinned = known.pinned_mask | (np.isnan(self.known) & ~np.isnan(self.pinned))
         meta: dict[str, Any] = {"source": "adapt", "adapt_tolerance_S": self.tolerance}
         if "chip" in known.meta:
             meta["chip"] = known.meta["chip"]

@@ -329,7 +329,7 @@ def _cells(memory: Memory) -> dict[str, Any]:
     # bias row of a map's faulty pairs); an unused one as the fault map says
     stuck = np.where(used, _physical(layers, [ly.g_stuck for ly in layers], n_arrays, np.nan),
                      memory.faults.g_stuck[:n_arrays])
-    pinned = memory.faults.pinned[:n_arrays] & ~np.isnan(stuck)  # held, not known broken
+    pinned = memory.faults.pinned_mask[:n_arrays] & ~np.isnan(stuck)  # held, not known broken
     unused_stuck = ~used & ~np.isnan(stuck)
     g_target[unused_stuck] = stuck[unused_stuck]
     g_prog = np.where(used, g_prog, g_target)

@@ -38,8 +38,8 @@ from xbarmem.errors import ConfigError
 from xbarmem.evaluation.checkpoint import check_entry
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
-from xbarmem.hardware.chip import ChipSpec, load_chip
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.learning.base import Rule, is_rule_object
 from xbarmem.names import RULE_NAMES
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
@@ -191,7 +191,7 @@ def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int
 
 
 @checked_keywords
-def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpec = "paper-sim",
+def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpec | None = None,
                   rule: str | Rule = "adaptive", hidden: int | Sequence[int] | None = None,
                   thresholds: Sequence[float] = (0.99,), protocol: Protocol | None = None,
                   trials: int = 2, seed: int = 0, start: int | None = None,
@@ -211,12 +211,13 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     corrupted training cues per step to about this many in total: ``cue_copies = max(1,
     ceil(cue_budget / P))``. The search starts at ``start`` (default :func:`default_start`).
     ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
-    memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map
-    (e.g. a measured chip's) for every network instead of a drawn map per trial. ``measured``:
-    ``{P: {"point", "devices"}}`` of counts tested with the same settings (a checkpoint),
-    reused, not trained again; counts tested now are added before ``progress``. Raises
-    :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]``, ``trials <
-    1``, a classic rule with multilayer memories or bad search settings (:func:`check_search`)."""
+    memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
+    a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
+    one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
+    tested with the same settings (a checkpoint), reused, not trained again; counts tested now
+    are added before ``progress``. Raises :class:`ConfigError` for an unknown arch,
+    ``thresholds`` outside ``(0, 1]``, ``trials < 1``, a classic rule with multilayer memories
+    or bad search settings (:func:`check_search`)."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options,
@@ -224,7 +225,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     rule_name = _rule_name(arch, rule, rule_options, seed)
     pool = as_pattern_set(pool)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20))
-    chip = load_chip(chip)
+    chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
     hidden = _check_extras(arch, hidden, progress, faults, chip)
     began, tested = time.perf_counter(), set()
     measured = {} if measured is None else check_measured(measured)

@@ -37,6 +37,7 @@ from xbarmem.hardware.chip import (
     MAX_TILE_SIDE,
     ChipSpec,
     DeviceSpec,
+    load_chip,
     load_preset,
     preset_names,
 )
@@ -86,6 +87,20 @@ def recorded_chip(meta: dict[str, Any]) -> ChipSpec | None:
     except (ConfigError, FileFormatError):
         return None
     return None
+
+
+#: the chip of a memory built without one, on a fault map that records none
+DEFAULT_CHIP = "paper-sim"
+
+
+def chip_for(chip: str | Path | ChipSpec | None, faults: Any = None) -> ChipSpec:
+    """The chip of the Python API's entry points that take ``chip`` and ``faults``: ``chip``
+    loaded (:func:`~xbarmem.hardware.chip.load_chip`); None: the chip the :class:`FaultMap`
+    ``faults`` records (:func:`recorded_chip`), else :data:`DEFAULT_CHIP`."""
+    if chip is None:
+        recorded = recorded_chip(faults.meta) if isinstance(faults, FaultMap) else None
+        return recorded if recorded is not None else load_chip(DEFAULT_CHIP)
+    return load_chip(chip)
 
 
 def highest_reading(device: DeviceSpec) -> float:
@@ -188,7 +203,7 @@ class FaultMap:
             return NotImplemented
         return (self.g_stuck.shape == other.g_stuck.shape and self.meta == other.meta
                 and bool(np.array_equal(self.g_stuck, other.g_stuck, equal_nan=True))
-                and bool(np.array_equal(self.pinned, other.pinned)))
+                and bool(np.array_equal(self.pinned_mask, other.pinned_mask)))
 
     __hash__ = None  # type: ignore[assignment]  # mutable (as the dataclass was)
 
@@ -222,9 +237,16 @@ class FaultMap:
         return ~np.isnan(self.g_stuck)
 
     @property
+    def pinned_mask(self) -> np.ndarray:
+        """:attr:`pinned` as a bool array of the map's shape (all False when there are none)."""
+        if self.pinned is None:
+            return np.zeros(self.g_stuck.shape, dtype=bool)
+        return self.pinned
+
+    @property
     def pinned_count(self) -> int:
         """How many devices are :attr:`pinned` (not broken: held at a read value)."""
-        return int(self.pinned.sum()) if self.pinned is not None else 0
+        return int(self.pinned_mask.sum())
 
     def check_window(self, device: DeviceSpec, where: str = "fault map") -> FaultMap:
         """Refuse (:class:`FileFormatError`, the message starting with ``where``) a map with a
@@ -279,7 +301,7 @@ class FaultMap:
         ``pinned_fraction``) when there are any."""
         if device is not None:
             check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device) or None")
-        stuck = self.stuck & ~self.pinned
+        stuck = self.stuck & ~self.pinned_mask
         out: dict[str, Any] = {
             "arrays": self.n_arrays, "rows": self.array_shape[0], "cols": self.array_shape[1],
             "devices": int(stuck.size), "stuck": int(stuck.sum()),
@@ -294,7 +316,7 @@ class FaultMap:
             out["stuck_off"] = int((g < mid).sum())
         if self.pinned_count:
             out["pinned"] = self.pinned_count
-            out["pinned_fraction"] = float(self.pinned.mean())
+            out["pinned_fraction"] = float(self.pinned_mask.mean())
         return out
 
     # ----------------------------------------------------------------- construction
@@ -429,9 +451,9 @@ class FaultMap:
         path = output_file(path, "fault map")
         if path.suffix == ".npz":
             buffer = io.BytesIO()
-            pinned = {"pinned": self.pinned} if self.pinned_count else {}
+            pins = {"pinned": self.pinned_mask} if self.pinned_count else {}
             np.savez_compressed(buffer, g_stuck=self.g_stuck,
-                                meta=np.array(_meta_json(self.meta)), **pinned)
+                                meta=np.array(_meta_json(self.meta)), **pins)  # type: ignore[arg-type]
             write_file(path, buffer.getvalue())
         elif path.suffix == ".csv":
             buf = io.StringIO()
@@ -439,11 +461,12 @@ class FaultMap:
             buf.write(f"# xbarmem fault map: arrays={n} rows={r} cols={c} "
                       f"meta={_meta_json(self.meta)}\n")
             writer = csv.writer(buf, lineterminator="\n")
-            pinned = bool(self.pinned_count)  # a pinned column only where there are some
-            writer.writerow(_CSV_HEADER + ["pinned"] * pinned)
+            with_pins = bool(self.pinned_count)  # a pinned column only where there are some
+            mask = self.pinned_mask
+            writer.writerow(_CSV_HEADER + ["pinned"] * with_pins)
             for a, p, i, j in np.argwhere(self.stuck):
                 writer.writerow([a, PLANES[p], i, j, repr(float(self.g_stuck[a, p, i, j]))]
-                                + [int(self.pinned[a, p, i, j])] * pinned)
+                                + [int(mask[a, p, i, j])] * with_pins)
             write_file(path, buf.getvalue())
         else:
             raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}")

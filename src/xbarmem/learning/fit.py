@@ -30,8 +30,8 @@ from xbarmem.checks import (
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
-from xbarmem.hardware.chip import ChipSpec, load_chip
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.learning.base import (
     FitResult,
     Problem,
@@ -139,7 +139,7 @@ def _info(name: str, memory: Memory, result: FitResult, t: int,
 # what train returns, for type checkers: a one-layer memory by default, a multilayer one
 # for arch="multilayer" (the function below is the one that runs)
 @overload
-def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
+def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...,
           rule: str | Rule = ..., arch: Literal["single"] = ..., hidden: None = ...,
           faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
           kind: str | None = ..., zero_one: bool = ...,
@@ -148,7 +148,7 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
 
 
 @overload
-def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
+def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...,
           rule: str | Rule = ..., arch: Literal["multilayer"],
           hidden: int | Sequence[int] | None = ...,
           faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
@@ -158,7 +158,7 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
 
 
 @overload
-def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
+def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...,
           rule: str | Rule = ..., arch: str = ..., hidden: int | Sequence[int] | None = ...,
           faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
           kind: str | None = ..., zero_one: bool = ...,
@@ -166,7 +166,7 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec = ...,
           **rule_options: Any) -> Memory: ...
 
 
-def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str | Rule = "adaptive",
+def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "adaptive",
           arch: str = "single", hidden: int | Sequence[int] | None = None,
           faults: FaultMap | None = None, fault_seed: int = 0, program_seed: int = 0,
           kind: str | None = None, zero_one: bool = False,
@@ -180,7 +180,9 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str | Rule = "a
     ``zero_one=True`` maps a {0, 1} matrix to +-1), read by
     :func:`~xbarmem.data.patterns.as_pattern_set`. ``**rule_options``: the rule's options
     as keywords (e.g. ``max_steps``). ``faults``: the chip's fault map (default: drawn from
-    ``chip`` with ``fault_seed``); ``program_seed`` seeds the programming (write) error.
+    ``chip`` with ``fault_seed``); ``chip`` (default None): the chip ``faults`` records
+    (``meta["chip"]``: maps from ``FaultMap.generate``, ``chip import``, exports), else
+    ``paper-sim``; ``program_seed`` seeds the programming (write) error.
     ``hidden`` is required with ``arch="multilayer"`` and refused otherwise. Returns the
     programmed memory (its crossbars in ``memory.layers``, conductances in siemens; how it
     was trained in ``memory.info``).
@@ -211,7 +213,7 @@ def train(patterns, *, chip: str | ChipSpec = "paper-sim", rule: str | Rule = "a
     kind = pset.kind
     x = torch.as_tensor(pset.patterns)
     rule_obj = as_rule(rule, **rule_options)
-    memory = make_memory(x.shape[1], arch=arch, hidden=hidden, chip=load_chip(chip),
+    memory = make_memory(x.shape[1], arch=arch, hidden=hidden, chip=chip_for(chip, faults),
                           faults=faults, bias=rule_obj.bias, fault_seed=fault_seed)
     fit_memories(rule_obj, x, [memory], kind=kind, program_seed=program_seed,
                  progress=progress)

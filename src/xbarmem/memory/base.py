@@ -35,9 +35,9 @@ from xbarmem.checks import (
 )
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.limits import check_bytes
 from xbarmem.memory.recall import RecallResult, recall
 from xbarmem.sizes import network_bytes, recall_bytes
@@ -102,7 +102,8 @@ class Memory:
 
     Args:
         sizes: ``[N, N]`` (one layer) or ``[N, H_1, ..., N]``; validated by the constructors.
-        chip: preset name, TOML path or :class:`ChipSpec`.
+        chip: preset name, TOML path or :class:`ChipSpec`; None (default): the chip
+            ``faults`` records (``meta["chip"]``), else ``paper-sim``.
         faults: the chip's fault map (must cover every layer's arrays); generated from the
             chip's rates with ``fault_seed`` when omitted, covering exactly the arrays needed.
         bias: give every layer a bias row.
@@ -123,13 +124,13 @@ class Memory:
     #: realisable value closest to 0 by training)
     zero_diagonal: ClassVar[bool] = False
 
-    def __init__(self, sizes: Sequence[int], chip: str | ChipSpec = "paper-sim",
+    def __init__(self, sizes: Sequence[int], chip: str | ChipSpec | None = None,
                  faults: FaultMap | None = None, *, bias: bool = True, fault_seed: int = 0,
                  first_array: int = 0) -> None:
         check_seed(fault_seed, "fault_seed")
         bias = check_flag(bias, "bias")
         check_count(first_array, "first_array", minimum=0)
-        self.chip = load_chip(chip)
+        self.chip = chip_for(chip, faults)
         self.sizes = _checked_sizes(sizes)
         self.n_neurons = self.sizes[0]
         self.hidden_sizes = self.sizes[1:-1]

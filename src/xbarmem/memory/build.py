@@ -18,7 +18,7 @@ from xbarmem.names import ARCHS  # noqa: F401 - the architecture names, re-expor
 
 
 def make_memory(n_neurons: int, *, arch: str = "single",
-                hidden: int | Sequence[int] | None = None, chip: str | ChipSpec = "paper-sim",
+                hidden: int | Sequence[int] | None = None, chip: str | ChipSpec | None = None,
                 faults: FaultMap | None = None, bias: bool = True,
                 fault_seed: int = 0) -> Memory:
     """An unprogrammed memory of ``n_neurons``: ``arch="single"`` or ``"multilayer"`` (with

@@ -95,7 +95,7 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
             layer.planes()
     tensors["fault_g_stuck"] = memory.faults.g_stuck
     if memory.faults.pinned_count:  # devices pinned by adaptation: 1.0 (files without: none)
-        tensors["fault_pinned"] = memory.faults.pinned.astype(np.float32)
+        tensors["fault_pinned"] = memory.faults.pinned_mask.astype(np.float32)
     for k, (w, b) in enumerate(memory.targets or []):  # none when conductances were set
         tensors[_prefix(memory, k) + "target_weights"] = w.numpy().astype(np.float32)
         if b is not None:

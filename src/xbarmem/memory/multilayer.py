@@ -65,7 +65,7 @@ class MultilayerMemory(Memory):
     """
 
     def __init__(self, n_neurons: int, hidden: int | Sequence[int],
-                 chip: str | ChipSpec = "paper-sim", faults: FaultMap | None = None, *,
+                 chip: str | ChipSpec | None = None, faults: FaultMap | None = None, *,
                  bias: bool = True, fault_seed: int = 0) -> None:
         super().__init__(layer_sizes(n_neurons, hidden), chip, faults, bias=bias,
                          fault_seed=fault_seed)

@@ -38,7 +38,7 @@ class SingleLayerMemory(Memory):
 
     zero_diagonal = True
 
-    def __init__(self, n_neurons: int, chip: str | ChipSpec = "paper-sim",
+    def __init__(self, n_neurons: int, chip: str | ChipSpec | None = None,
                  faults: FaultMap | None = None, *, bias: bool = True, fault_seed: int = 0,
                  first_array: int = 0) -> None:
         check_neurons(n_neurons)
