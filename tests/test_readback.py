@@ -273,7 +273,9 @@ def test_pinned_devices_are_labelled_apart_from_stuck_ones(memory, pats, model, 
     adapted = load_memory(m1)
     assert adapted.faults.pinned_count == pinned
     assert FaultMap.load(e1 / "fault_map.npz").pinned_count == pinned
-    assert run_cli("export", m1, "--out", tmp_path / "e2")[0] == 0
+    code, out, err = run_cli("export", m1, "--out", tmp_path / "e2")
+    assert code == 0, err
+    assert f"({known} stuck, {pinned} pinned by adapt)" in " ".join(out.split())
     again = json.loads((tmp_path / "e2" / "manifest.json").read_text())["devices"]
     assert (again["stuck"], again["pinned"]) == (known, pinned)
 

@@ -69,9 +69,10 @@ def export_cmd(
         emit_json(manifest)
         return
     d = manifest["devices"]
+    pinned = f", {d['used_pinned']} pinned by adapt" if d.get("used_pinned") else ""
     out.print(f"exported {model} to {out_dir}: {manifest['arrays']['count']} array(s) of "
               f"{manifest['arrays']['rows']}x{manifest['arrays']['cols']}, {d['used']} devices "
-              f"used ({d['used_stuck']} stuck), files: "
+              f"used ({d['used_stuck']} stuck{pinned}), files: "
               f"{', '.join(sorted(set(manifest['files'].values())))}, manifest.json")
     out.print("column currents for inputs in [-1, 1] (manifest.json: every layer's currents):")
     for layer in manifest["layers"]:
