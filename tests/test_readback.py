@@ -292,3 +292,19 @@ def test_a_fault_map_keeps_its_pinned_devices_in_both_files(tmp_path):
         np.testing.assert_array_equal(back.pinned, pinned)
     with pytest.raises(FileFormatError, match="pinned marks a free device"):
         FaultMap(np.full((1, 2, 4, 4), np.nan), {}, np.ones((1, 2, 4, 4), dtype=bool))
+
+
+def test_load_export_keeps_the_pinned_devices(memory, pats, model, tmp_path, run_cli):
+    from xbarmem.deploy.reload import load_export
+
+    lab = Researcher(memory)
+    assert run_cli("export", model, "--out", tmp_path / "e0")[0] == 0
+    lab.program(tmp_path / "e0")
+    read0 = lab.read_back(tmp_path / "read0.npy")
+    code, _, err = run_cli("adapt", model, "--read-back", read0, "-o", tmp_path / "m1.safetensors",
+                           "--export", tmp_path / "e1", "--tolerance", "5", "--probes", "2")
+    assert code == 0, err
+    adapted = load_memory(tmp_path / "m1.safetensors")
+    reloaded = load_export(tmp_path / "e1")
+    assert reloaded.faults.pinned_count == adapted.faults.pinned_count > 0
+    np.testing.assert_array_equal(reloaded.faults.pinned_mask[:1], adapted.faults.pinned_mask[:1])

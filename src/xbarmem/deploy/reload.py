@@ -113,7 +113,7 @@ def _rebuild(folder: Path, manifest: dict[str, Any]):
     chip = ChipSpec.from_dict(m.chip)
     stuck = _load_npy(folder, m.files, "stuck_npy")
     prog = _load_npy(folder, m.files, "programmed_npy", shape=stuck.shape)
-    faults = FaultMap(stuck, m.faults.get("meta", {}))
+    faults = FaultMap(stuck, m.faults.get("meta", {}), _pinned(folder, m.files, stuck))
     memory = memory_from_sizes(m.sizes, chip, faults, bias=layers[0].has_bias,
                                first_array=layers[0].first_array)
     targets = []
@@ -140,6 +140,22 @@ def _with_kind(info: dict[str, Any], recall: Any) -> dict[str, Any]:
     if "kind" in info or kind not in KINDS:
         return info
     return {**info, "kind": kind}
+
+
+def _pinned(folder: Path, files: dict[str, Any], stuck: np.ndarray) -> np.ndarray | None:
+    """The devices the export's fault map marks pinned by adaptation (None: none, or an
+    export without a fault map of the cells' shape): ``stuck_S.npy`` holds them with the
+    stuck ones."""
+    name = files.get("fault_map")
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+        return None
+    path = folder_member(folder, name, "export file")
+    if not path.exists():
+        return None
+    saved = FaultMap.load(path)
+    if not saved.pinned_count or saved.g_stuck.shape != stuck.shape:
+        return None
+    return saved.pinned_mask & ~np.isnan(stuck)
 
 
 def _load_npy(folder: Path, files: dict[str, Any], key: str, *,
