@@ -270,7 +270,7 @@ def test_measured_chip_from_target_vs_read_csv(tiled, tmp_path, run_cli):
     code, stdout, err = run_cli("chip", "import", path, "--out", out,
                              "--chip-out", toml, "--tolerance", "6")
     assert code == 0, err
-    assert "measured_devices" in stdout
+    assert "measured devices" in stdout, stdout  # (labels in words; --json: measured_devices)
     loaded = FaultMap.load(out)
     assert loaded.meta["tolerance_S"] == pytest.approx(6e-6)
     from xbarmem import load_chip

@@ -246,7 +246,7 @@ class _Row:
             raise self.fail(name, f"{raw!r} is not a number") from None
         if not np.isfinite(value) or value < 0:
             raise self.fail(name, f"{raw!r} must be a finite conductance >= 0 uS")
-        return _siemens(value)
+        return value * 1e-6
 
     def stuck_flag(self) -> bool:
         """The optional ``stuck`` column (0, 1 or empty)."""
@@ -258,15 +258,16 @@ class _Row:
         return raw == "1"
 
 
-def _siemens(microsiemens: float) -> float:
-    """``microsiemens`` in siemens, rounded to 12 significant digits: the shortest form of
-    the value written (153.129 uS is 0.000153129 S, not the 0.00015312899999999998 that the
-    product with 1e-6 gives), which chip files, maps and summaries then show."""
-    return float(f"{microsiemens * 1e-6:.12g}")
+def _shortest(siemens: float) -> float:
+    """A window edge of the measured chip rounded to 12 significant digits: the shortest form
+    of the value read (153.129 uS is 0.000153129 S in the chip file, not the
+    0.00015312899999999998 that the product with 1e-6 gives). The readings themselves, and
+    the fault map's stuck conductances, keep every digit."""
+    return float(f"{siemens:.12g}")
 
 
 def _microsiemens(siemens: float) -> float:
-    """``siemens`` in microsiemens, rounded to 12 significant digits (as :func:`_siemens`)."""
+    """``siemens`` in microsiemens, rounded to 12 significant digits (as :func:`_shortest`)."""
     return float(f"{siemens * 1e6:.12g}")
 
 
@@ -307,7 +308,7 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
     if ok.sum() < 2:
         raise FileFormatError(f"{measurement.source}: fewer than 2 devices reached their target "
                               f"within {tolerance * 1e6:.3g} uS; cannot estimate the window")
-    g_min, g_max = float(measurement.read[ok].min()), float(measurement.read[ok].max())
+    g_min, g_max = _shortest(measurement.read[ok].min()), _shortest(measurement.read[ok].max())
     if g_max <= g_min:
         raise FileFormatError(f"{measurement.source}: every device that reached its target "
                               f"reads {g_min * 1e6:.6g} uS; cannot estimate the window")
