@@ -6,6 +6,7 @@ and the closest."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -105,3 +106,31 @@ def test_a_products_precision_in_another_case_is_kept_canonical():
     from xbarmem.learning.adaptive import check_products
 
     assert check_products("Float32") == "float32"
+
+
+def test_the_command_line_takes_names_in_the_forms_the_api_takes(run_cli, tmp_path):
+    """The Python API took ``rule="Hebb"``, ``mode="Async"``; the command line refused
+    ``--rule Hebb`` ("did you mean 'hebb'?") and ``--arch Single``: one rule for both, what is
+    recorded is the canonical name, and a name that is none is refused as typed."""
+    model = tmp_path / "m.safetensors"
+    code, out, err = run_cli("train", "--rule", "Hebb", "--data", "random", "--patterns", "3",
+                             "--neurons", "16", "-o", model, "--json")
+    assert code == 0 and json.loads(out)["rule"] == "hebb", err
+    code, out, err = run_cli("evaluate", model, "--mode", "Async", "--activation", "TANH",
+                             "--probes", "2", "--json")
+    protocol = json.loads(out)["protocol"]
+    assert code == 0 and (protocol["mode"], protocol["activation"]) == ("async", "tanh"), err
+    code, out, err = run_cli("capacity", "--rule", "PINV", "--arch", "Single", "--data",
+                             "random", "--neurons", "16", "--trials", "1", "--probes", "2",
+                             "--json")
+    assert code == 0 and json.loads(out)["results"][0]["settings"]["rule"] == "pinv", err
+    code, _, err = run_cli("train", "--rule", "Hebbian", "--data", "random", "-o", model)
+    assert code == 2 and "unknown rule 'Hebbian'" in err and "did you mean 'hebb'" in err
+
+
+def test_the_name_parser_keeps_what_it_cannot_name():
+    from xbarmem.cli.option_types import names
+
+    parse = names(lambda: ("single", "multilayer"))
+    assert parse("Single, MULTILAYER") == "single,multilayer"
+    assert parse("single") == "single" and parse("Single,bogus") == "Single,bogus"

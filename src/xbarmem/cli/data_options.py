@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from xbarmem.checks import MAX_COUNT
-from xbarmem.cli.option_types import bounded, name_or_file
+from xbarmem.cli.option_types import bounded, name_or_file, names
 
 DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
              "digits (scikit-learn 8x8), glyphs (A-Z, a-z, 0-9 in 21 fonts), random, "
@@ -34,7 +34,8 @@ Neurons = Annotated[str, typer.Option(
     "--neurons", metavar="N", help="Neurons N (pattern length); image data is resized to "
     "side sqrt(N), so N must then be a perfect square.")]
 Kind = Annotated[str, typer.Option(
-    "--kind", metavar="KIND", help="binary (+-1 patterns) or continuous ([-1, 1]).")]
+    "--kind", metavar="KIND", parser=names(lambda: ("binary", "continuous")),
+    help="binary (+-1 patterns) or continuous ([-1, 1]).")]
 OnePerClass = Annotated[bool, typer.Option(
     "--one-per-class", help="Store one pattern of each class (digits 0-9; glyphs: 62 "
     "characters); --data of an image set or a file, not random or correlated-R.")]

@@ -48,6 +48,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.files import write_file
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.learning.budget import step_budget
+from xbarmem.names import RULE_NAMES
 
 
 def _fmt(value: float, spec: str, suffix: str = "") -> str:
@@ -82,7 +83,8 @@ Circuit = Annotated[str, typer.Option(
     f"constants fitted to the paper's ratios (printed beside any other circuit).")]
 EnergyPatterns = Annotated[str | None, data_options.patterns("one per class; random: 10")]
 EnergyRule = Annotated[str | None, typer.Option(
-    "--rule", metavar="NAME", help="Learning rule (default: adaptive; with --sizes: pinv).")]
+    "--rule", metavar="NAME", parser=option_types.names(lambda: RULE_NAMES),
+    help="Learning rule (default: adaptive; with --sizes: pinv).")]
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
     "load x N); writes a PNG and a JSON table to --out. Not with --neurons, --patterns, "

@@ -31,11 +31,13 @@ ReproduceStore = Annotated[Path | None, output_options.output(
     "--store", help="Results store (default OUT/results.sqlite).")]
 ReproduceRecipe = Annotated[str, typer.Option(
     "--recipe", metavar="NAME", autocompletion=option_types.completes(lambda: RECIPES),
+    parser=option_types.names(lambda: RECIPES),
     help=f"Recipe of the hardware-adaptive rule for every trial it trains: "
     f"{', '.join(RECIPES)} (a recipe other than default runs its own sweeps, named after "
     f"it).")]
 ReproduceProducts = Annotated[str, typer.Option(
     "--products", metavar="PRECISION", autocompletion=option_types.completes(lambda: PRODUCTS),
+    parser=option_types.names(lambda: PRODUCTS),
     help=f"Precision of the hardware-adaptive rule's training products in the experiments of "
     f"large networks (section (e)): {', '.join(PRODUCTS)} (bf16: faster on CPUs with "
     f"bfloat16 instructions, and (e)'s numbers then depend on the CPU; its sweeps are named "

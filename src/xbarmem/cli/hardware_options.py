@@ -13,10 +13,10 @@ from xbarmem.checks import MAX_COUNT
 from xbarmem.cli.given import chip_spec
 from xbarmem.cli.option_types import (
     bounded,
-    choice_text,
     completes,
     input_path,
     name_or_file,
+    names,
     option_group,
 )
 from xbarmem.hardware.chip import MAX_CONDUCTANCE, preset_names
@@ -34,7 +34,8 @@ OnFraction = Annotated[float, bounded(
     "--on-fraction", metavar="X", ge=0.0, le=1.0, help="Share of stuck-ON devices among the faults "
     "of --faults.")]
 FaultModel = Annotated[str | None, typer.Option(
-    "--fault-model", metavar="MODEL", parser=choice_text, help="Fault model, device or weight "
+    "--fault-model", metavar="MODEL", parser=names(lambda: ("device", "weight"), blank=False),
+    help="Fault model, device or weight "
     "(overrides the chip's).")]
 FaultMapFile = Annotated[Path | None, typer.Option(
     "--fault-map", metavar="FILE", help="Fault map file (.npz/.csv) to train for (instead of "

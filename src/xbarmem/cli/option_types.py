@@ -39,7 +39,7 @@ import functools
 import inspect
 import math
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,33 @@ def choice_text(text: str) -> str:
     ``--corruption``, ``--fault-model``, ``--recipe``): an empty or blank one is refused naming
     the option (it was taken for "not given": ``--activation ""`` ran with the default)."""
     return _not_blank(text, "give one of the names in --help, or leave the option out")
+
+
+def names(choices: Callable[[], Iterable[str]], *, blank: bool = True
+          ) -> Callable[[str], str]:
+    """The parser of a named-choice option (``--rule``, ``--arch``, ``--mode``, ...): each
+    comma-separated name as the library reads it (:func:`xbarmem.checks.canonical`: ``Hebb``
+    is ``hebb``, ``salt_pepper`` is ``salt-pepper``), so that the command line takes a name
+    in the same forms as the Python API; a value holding a name that is none of
+    ``choices()`` is left as typed, for the command's own check to refuse naming it.
+    ``blank=False``: an empty value is refused as :func:`choice_text` does (options whose
+    default is None)."""
+    from xbarmem.checks import canonical
+
+    def parse(text: str) -> str:
+        if not blank:
+            choice_text(text)
+        if not isinstance(text, str):
+            return text
+        known = tuple(choices())
+        parts = [part.strip() for part in text.split(",")]
+        named = [canonical(part, known) if part else part for part in parts]
+        if named == parts or any(part and name not in known for name, part in zip(
+                named, parts, strict=True)):
+            return text  # (as typed: nothing to change, or a name for the check to refuse)
+        return ",".join(named)
+
+    return parse
 
 
 def _not_blank(text: Any, hint: str) -> Any:

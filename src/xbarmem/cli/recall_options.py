@@ -9,13 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from xbarmem.checks import MAX_COUNT
-from xbarmem.cli.option_types import bounded, choice_text
+from xbarmem.cli.option_types import bounded, choice_text, names
+from xbarmem.names import ACTIVATIONS, MODES
 
 Activation = Annotated[str | None, typer.Option(
-    "--activation", metavar="sign|tanh", parser=choice_text, help="Neuron type (default: sign "
-    "for binary patterns, tanh for continuous; tanh on binary = analogue neurons, sign "
-    "read-out).")]
-Mode = Annotated[str, typer.Option("--mode", metavar="sync|async", help="Recall mode.")]
+    "--activation", metavar="sign|tanh", parser=names(lambda: ACTIVATIONS, blank=False),
+    help="Neuron type (default: sign for binary patterns, tanh for continuous; tanh on "
+    "binary = analogue neurons, sign read-out).")]
+Mode = Annotated[str, typer.Option("--mode", metavar="sync|async", parser=names(lambda: MODES),
+                                   help="Recall mode.")]
 Probes = Annotated[int, bounded(
     "--probes", metavar="N", ge=1, le=MAX_COUNT, help="Corrupted cues per stored pattern.")]
 MaxIterations = Annotated[int, bounded(

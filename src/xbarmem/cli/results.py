@@ -288,6 +288,13 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     out.print_table(table, "--metric NAME,... to choose its metrics")
 
 
+def _figure_kinds() -> tuple[str, ...]:
+    """The figure kinds of ``plot --kind`` (read when the option is parsed)."""
+    from xbarmem.viz.series import KINDS
+
+    return tuple(KINDS)
+
+
 @app.command("plot", short_help="Draw a figure from a results store.",
              help="Draw a figure from a results store: mean recall cosine similarity (each "
                   "point: mean and std over seeds) vs stored patterns "
@@ -296,8 +303,9 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
 def plot_cmd(
     store: StoreArg,
     kind: Annotated[str | None, typer.Option(
-        "--kind", metavar="KIND", help="patterns, faults, variation or capacity (default: the "
-        "one of them the rows draw; refused when they draw several).")] = None,
+        "--kind", metavar="KIND", parser=option_types.names(_figure_kinds),
+        help="patterns, faults, variation or capacity (default: the one of them the rows "
+        "draw; refused when they draw several).")] = None,
     out_path: PlotOut = None,
     svg: Annotated[bool, typer.Option("--svg", help="Write KIND.svg instead of KIND.png (an --out "
                                         "file's suffix decides; .png contradicts it).")

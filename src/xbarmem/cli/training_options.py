@@ -7,15 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
-from xbarmem.cli.option_types import choice_text, completes, option_group
+from xbarmem.cli.option_types import completes, names, option_group
 from xbarmem.cli.parsers import rule_options
-from xbarmem.names import RECIPES, RULE_NAMES
+from xbarmem.names import ARCHS, RECIPES, RULE_NAMES
 
 Rule = Annotated[str, typer.Option(
     "--rule", metavar="NAME", autocompletion=completes(lambda: RULE_NAMES),
+    parser=names(lambda: RULE_NAMES),
     help=f"Learning rule: {', '.join(RULE_NAMES)}.")]
 Recipe = Annotated[str | None, typer.Option(
-    "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES), parser=choice_text,
+    "--recipe", metavar="NAME", autocompletion=completes(lambda: RECIPES),
+    parser=names(lambda: RECIPES, blank=False),
     help=f"Recipe of the adaptive rule: {', '.join(RECIPES)} (fast: binary patterns, fewer and "
     "cheaper training steps, lower recall on chips with many stuck devices; default: default). "
     "Options given with --rule-option(s) win.")]
@@ -39,7 +41,8 @@ HiddenOne = Annotated[str, typer.Option(
 def arch(choices: str = "single or multilayer (N -> hidden widths -> N)") -> Any:
     """``--arch ARCH`` with the command's choices in the help (for an ``Annotated[str, ...]``
     alias)."""
-    return typer.Option("--arch", metavar="ARCH", help=f"Architecture: {choices}.")
+    return typer.Option("--arch", metavar="ARCH", parser=names(lambda: ARCHS),
+                        help=f"Architecture: {choices}.")
 
 
 Arch = Annotated[str, arch()]
