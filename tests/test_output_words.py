@@ -136,11 +136,7 @@ rule = ["hebb", "pinv"]
 def test_results_caption_leaves_out_fields_no_row_has(run_cli, tmp_path):
     """Capacity searches have no `patterns`: the caption said `patterns=-` (a field that does
     not apply, shown as a value every row shares)."""
-    (tmp_path / "c.toml").write_text(CAPACITY_SWEEP)
-    store = tmp_path / "c.sqlite"
-    code, _, err = run_cli("sweep", tmp_path / "c.toml", "--store", store, "--jobs", "1")
-    assert code == 0, err
-    code, out, err = run_cli("results", store)
+    code, out, err = run_cli("results", _swept(run_cli, tmp_path, CAPACITY_SWEEP))
     assert code == 0, err
     text = " ".join(out.split())
     assert "same in every row: sweep=c, n_neurons=16" in text, out
@@ -148,6 +144,15 @@ def test_results_caption_leaves_out_fields_no_row_has(run_cli, tmp_path):
 
 
 # ------------------------------------------------------------------------------ figures
+def _swept(run_cli, folder: Path, sweep: str) -> Path:
+    """The store of the sweep file text ``sweep``, run with one job in ``folder``."""
+    (folder / "s.toml").write_text(sweep)
+    store = folder / "s.sqlite"
+    code, _, err = run_cli("sweep", folder / "s.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    return store
+
+
 def _row(rule, fault, cosine, seed=0, **extra):
     config = {"trial": "evaluate", "rule": rule, "fault_rate": fault, "seed": seed,
               "n_neurons": 16, "patterns": 3, "data": "random", "variation": 0.0,
@@ -245,10 +250,7 @@ def test_results_shows_a_setting_that_tells_rows_apart(run_cli, tmp_path):
     """A sweep of single-layer and multilayer memories showed two rows alike at each fault
     rate (`arch` was no default column): a setting that varies among rows of one trial kind
     is a column."""
-    (tmp_path / "a.toml").write_text(ARCH_SWEEP)
-    store = tmp_path / "a.sqlite"
-    code, _, err = run_cli("sweep", tmp_path / "a.toml", "--store", store, "--jobs", "1")
-    assert code == 0, err
+    store = _swept(run_cli, tmp_path, ARCH_SWEEP)
     code, out, err = run_cli("results", store)
     assert code == 0, err
     header = next(line for line in out.splitlines() if "fault_rate" in line)
