@@ -4,7 +4,9 @@ short line, and the chip left out where every other call defaults it."""
 
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 import json
 import re
 import tomllib
@@ -196,3 +198,32 @@ def test_a_store_and_a_sweep_report_print_one_line(tmp_path):
     assert repr(store) == f"ResultStore({str(tmp_path / 's.sqlite')!r}, sweeps={{'t': 4}})"
     store.close()
     assert repr(store) == f"ResultStore({str(tmp_path / 's.sqlite')!r}, closed)"
+
+
+def test_a_store_gives_its_rows_flat_as_its_csv_has_them(tmp_path):
+    """``pandas.DataFrame(store.rows())`` gave two object columns (``config``, ``result``
+    dicts): ``table()`` gives the CSV's rows, one key per column, every column in every row."""
+    spec = parse_sweep(tomllib.loads(tiny_sweep("t", rules=("hebb", "adaptive"))))
+    run_sweep(spec, tmp_path / "s.sqlite")
+    with ResultStore(tmp_path / "s.sqlite", readonly=True) as db:
+        table, nested = db.table(), db.rows()
+        stream = io.StringIO()
+        db.write_csv(stream)
+        (alone,) = db.table(["rule=hebb"], limit=1)  # (the columns of its own rows)
+        with pytest.raises(ConfigError, match="rul=hebb"):
+            db.table(["rul=hebb"])
+    header = next(csv.reader(io.StringIO(stream.getvalue())))
+    assert [list(row) for row in table] == [header, header]
+    assert header[:3] == ["key", "sweep", "trial"] and "result.cosine" in header
+    assert [row["key"] for row in table] == [row["key"] for row in nested]
+    (hebb, first), (adaptive, second) = sorted(zip(table, nested, strict=True),
+                                               key=lambda pair: pair[0]["config.rule"] != "hebb")
+    assert hebb["config.rule"] == "hebb" and adaptive["config.rule"] == "adaptive"
+    assert hebb["result.cosine"] == first["result"]["cosine"]
+    assert isinstance(hebb["result.cosine"], float) and hebb["config.n_neurons"] == 16
+    assert alone == {k: v for k, v in hebb.items() if k in alone} and len(alone) < len(hebb)
+    assert hebb["config.rule_options.max_steps"] is None  # (an option of the adaptive rule)
+    options = second["config"]["rule_options"]
+    assert adaptive["config.rule_options.max_steps"] == options["max_steps"]
+    assert hebb["sweeps"] == '["t"]'  # lists as JSON text, as the CSV writes them
+    assert json.loads(hebb["result.per_pattern_cosine"]) == first["result"]["per_pattern_cosine"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -43,7 +44,19 @@ def flatten(row: dict[str, Any], lists: bool = True) -> dict[str, Any]:
     return out
 
 
+def flat_table(rows: Iterable[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Stored rows as the table that CSV and Parquet exports and
+    :meth:`~xbarmem.experiments.store.ResultStore.table` give: its columns (those of
+    :func:`export_columns`) and one flat dict per row (:func:`flatten`) holding every column in
+    that order, None where the row has no such field."""
+    records = [flatten(r) for r in rows]
+    columns = export_columns(records)
+    return columns, [{c: r.get(c) for c in columns} for r in records]
+
+
 def export_columns(records: list[dict[str, Any]]) -> list[str]:
+    """The columns of flat rows (:func:`flatten`): the store's columns, then every other field
+    any row has, in name order."""
     seen: dict[str, None] = {}
     for r in records:
         for k in r:

@@ -56,7 +56,7 @@ from xbarmem.checks import (
 )
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.experiments.claims import Claimant, claim_keys, release_claims, renew_claims
-from xbarmem.experiments.fields import export_columns, flatten, typed_columns
+from xbarmem.experiments.fields import flat_table, typed_columns
 from xbarmem.experiments.store_file import (
     FIELDS,
     MEMBERS,
@@ -289,7 +289,9 @@ class ResultStore:
         (and ``where=["sweep=NAME"]``) keeps the rows sweep ``NAME`` holds, computed or found
         stored. A field no row has, or a sweep the store does not hold,
         raises :class:`ConfigError`. With a ``limit`` and ``check_rest``, the other matching
-        rows are checked as :meth:`check_json` does, the conditions read once."""
+        rows are checked as :meth:`check_json` does, the conditions read once. The same rows
+        as flat dicts, one key per column as CSV exports have them (for ``pandas``):
+        :meth:`table`."""
         check_flag(check_rest, "check_rest")
         sql, args = where_sql(self._db, self.path, where, sweep)
         rows = list(self._select(sql, args, limit))
@@ -333,15 +335,33 @@ class ResultStore:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
     # ------------------------------------------------------------------ export
+    def table(self, where: Sequence[str] = (), sweep: str | None = None,
+              limit: int | None = None) -> list[dict[str, Any]]:
+        """The rows matching ``where`` and ``sweep`` (``limit`` as in :meth:`rows`) as flat
+        dicts, the rows of :meth:`write_csv` and :meth:`export`: one key per column, named and
+        ordered as there (``key``, ``sweep``, ... ``sweeps``, then ``config.rule``,
+        ``config.chip_spec.device.write_noise``, ``result.cosine``, ...; nested fields dotted),
+        every column in every dict (None where a row has no such field), numbers and flags as
+        stored, lists as JSON text (``sweeps``, ``result.per_pattern_cosine``: as exports write
+        them). ``pandas.DataFrame(store.table())`` gives one column per field, where
+        :meth:`rows`' nested ``config`` and ``result`` gave two columns of dicts."""
+        return self._table(where, sweep, limit)[1]
+
+    def _table(self, where: Sequence[str], sweep: str | None, limit: int | None = None
+               ) -> tuple[list[str], list[dict[str, Any]]]:
+        """The columns and flat rows of :meth:`table` (filters and sweep checked before any
+        row is read)."""
+        where_sql(self._db, self.path, where, sweep)
+        return flat_table(self.iter_rows(where, sweep, limit))
+
     def write_csv(self, stream: Any, where: Sequence[str] = (), sweep: str | None = None
                   ) -> int:
         """Write the rows matching ``where`` and ``sweep`` (as :meth:`rows`) as CSV text to
         ``stream`` (an open text file, e.g.
         ``sys.stdout``), with the columns of :meth:`export`; returns the number of rows. The
         filters and sweep are checked before anything is written."""
-        where_sql(self._db, self.path, where, sweep)
-        records = [flatten(r) for r in self.iter_rows(where, sweep)]
-        _write_csv(stream, records, export_columns(records))
+        columns, records = self._table(where, sweep)
+        _write_csv(stream, records, columns)
         return len(records)
 
     def export(self, path: str | Path, where: Sequence[str] = (),
@@ -354,9 +374,7 @@ class ResultStore:
         path = output_file(path, "export")
         if path.suffix.lower() not in (".csv", ".parquet"):
             raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
-        where_sql(self._db, self.path, where, sweep)
-        records = [flatten(r) for r in self.iter_rows(where, sweep)]
-        columns = export_columns(records)
+        columns, records = self._table(where, sweep)
         if path.suffix.lower() == ".csv":
             def write(partial: Path) -> None:
                 with partial.open("w", newline="", encoding="utf-8") as fh:
