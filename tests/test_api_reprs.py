@@ -5,6 +5,7 @@ setting, a ``FitResult`` its weight matrices)."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -15,7 +16,13 @@ import xbarmem as xm
 from xbarmem.checks import brief
 from xbarmem.deploy.backend import simulated_backends
 from xbarmem.deploy.chip_loop import adapt
-from xbarmem.energy.measure import measure
+from xbarmem.energy.measure import (
+    EnergyBySize,
+    EnergyReport,
+    energy_report,
+    measure,
+    measure_sizes,
+)
 
 #: the longest a result's repr may be (a notebook cell's line or two)
 _SHORT = 320
@@ -90,3 +97,28 @@ def test_energy_and_adaptation_results_show_steps_and_cosines(small_memory):
                            f"{done.rounds[0]['cosine']:.4g}, final_cosine="
                            f"{done.rounds[-1]['cosine']:.4g}, reached_target=")
     assert "memory=SingleLayerMemory(N=16, " in text and "faults=FaultMap(arrays=1, " in text
+
+
+def test_energy_reports_print_one_line_and_stay_dicts():
+    """``measure_sizes`` printed a plain dict of about 2,100 characters (two sizes: every row
+    and circuit constant), ``energy_report`` one of about 3,600."""
+    sizes = measure_sizes([16, 25], "generic-rram", probes=2)
+    assert isinstance(sizes, dict) and isinstance(sizes, EnergyBySize)
+    assert list(sizes) == ["settings", "rows"] and [r["n"] for r in sizes["rows"]] == [16, 25]
+    ratios = [r["energy_ratio"] for r in sizes["rows"]]
+    assert _short(repr(sizes)) == (
+        f"EnergyBySize(sizes=[2 values, 16 to 25], energy_ratio={brief(ratios)}, latency_ratio="
+        f"{brief([r['latency_ratio'] for r in sizes['rows']])}, circuit='generic-rram', "
+        "rule='pinv', chip='paper-sim')")
+    assert type(sizes.as_dict()) is dict and sizes.as_dict() == sizes
+    report = energy_report(measure(16, count=3, rule="pinv", probes=2), "generic-rram")
+    assert isinstance(report, dict) and isinstance(report, EnergyReport)
+    assert list(report) == ["sync", "async", "ratios", "programming", "layers",
+                            "read_voltage_V", "circuit"]
+    text = _short(repr(report))
+    assert text.startswith(f"EnergyReport(energy_ratio={report['ratios']['energy_ratio']:.4g}"
+                           f", latency_ratio={report['ratios']['latency_ratio']:.4g}, "
+                           f"sync_energy_J={report['sync']['energy_J']['mean']:.4g}, ")
+    assert text.endswith(f"programming_energy_J={report['programming']['energy_J']:.4g}, "
+                         "circuit='generic-rram')")
+    assert json.loads(json.dumps(report.as_dict())) == json.loads(json.dumps(report))

@@ -8,7 +8,8 @@ together with the layers' conductances. :func:`energy_report` turns such a
 serves every circuit preset (and the calibration).
 
 :func:`measure` builds, trains and measures a memory in one call (single layer or multilayer);
-:func:`measure_sizes` repeats it over several N with random +-1 patterns.
+:func:`measure_sizes` repeats it over several N with random +-1 patterns. Both reports
+(:class:`EnergyReport`, :class:`EnergyBySize`) are dicts that print one short line.
 """
 
 from __future__ import annotations
@@ -84,6 +85,53 @@ class Measurement:
             **{f"{mode}_cosine": q["cosine"] for mode, q in info.get("quality", {}).items()}})
 
 
+class EnergyReport(dict):
+    """What :func:`energy_report` returns: a dict ``{"sync", "async", "ratios",
+    "programming", "layers", "read_voltage_V", "circuit"}`` (read as before) that prints one
+    short line -- the async / sync ratios of energy and latency, each mode's mean energy and
+    latency per recall, the cost of programming and the circuit -- where a plain dict printed
+    every breakdown and constant. :meth:`as_dict` gives a plain dict."""
+
+    def __repr__(self) -> str:
+        """Ratios, mean costs per recall and programming, the circuit (the items hold every
+        value)."""
+        sync, asyn = self.get("sync", {}), self.get("async", {})
+        programming, circuit = self.get("programming", {}), self.get("circuit", {})
+        return result_repr("EnergyReport", {
+            **{k: self.get("ratios", {}).get(k) for k in ("energy_ratio", "latency_ratio")},
+            **{f"{mode}_{key}": (cost.get(key) or {}).get("mean")
+               for key in ("energy_J", "latency_s") for mode, cost in (("sync", sync),
+                                                                      ("async", asyn))},
+            "programming_energy_J": programming.get("energy_J"),
+            "circuit": circuit.get("name")})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every item as a plain dict (JSON-able; a ratio with a zero denominator is a float
+        ``inf`` or ``nan``, see :func:`~xbarmem.energy.model.compare`)."""
+        return dict(self)
+
+
+class EnergyBySize(dict):
+    """What :func:`measure_sizes` returns: a dict ``{"settings", "rows"}`` (read as before)
+    that prints one short line -- the sizes, the ranges of the energy and latency ratios over
+    them, circuit, rule and chip -- where a plain dict printed every row and constant.
+    :meth:`as_dict` gives a plain dict."""
+
+    def __repr__(self) -> str:
+        """The sizes and the ratios' ranges over them, circuit, rule and chip (``rows`` holds
+        every value)."""
+        rows, settings = self.get("rows", []), self.get("settings", {})
+        return result_repr("EnergyBySize", {
+            "sizes": [row.get("n") for row in rows],
+            **{key: [row.get(key) for row in rows] for key in ("energy_ratio",
+                                                                 "latency_ratio")},
+            **{k: settings.get(k) for k in ("circuit", "rule", "chip") if k in settings}})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every item as a plain dict (JSON-able)."""
+        return dict(self)
+
+
 def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
     read_out = torch.where(states >= 0, 1.0, -1.0)
     return {"cosine": float(cosine_similarity(read_out, targets).mean()),
@@ -146,9 +194,10 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                              "recall_seed": seed, "quality": quality})
 
 
-def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> dict[str, Any]:
+def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> EnergyReport:
     """Energy and latency per recall, sync and async, their ratios, the breakdowns by
-    component and the cost of programming the memory, under ``circuit``."""
+    component and the cost of programming the memory, under ``circuit``: an
+    :class:`EnergyReport` (a dict that prints one line)."""
     check_type(measurement, Measurement, "measurement", "a Measurement (measure_memory)")
     spec = load_circuit(circuit)
     m = measurement
@@ -157,11 +206,11 @@ def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> dict[
     sweeps = m.async_sweeps.astype(np.float64)
     asyn["sweeps"] = {"mean": float(sweeps.mean()), "std": float(sweeps.std()),
                       "min": float(sweeps.min()), "max": float(sweeps.max())}
-    return {"sync": sync, "async": asyn, "ratios": compare(sync, asyn),
-            "programming": programming_cost(m.layers, spec),
-            "layers": [_layer_info(layer) for layer in m.layers],
-            "read_voltage_V": m.read_voltage,
-            "circuit": {"name": spec.name, "constants": spec.constants()}}
+    return EnergyReport({"sync": sync, "async": asyn, "ratios": compare(sync, asyn),
+                         "programming": programming_cost(m.layers, spec),
+                         "layers": [_layer_info(layer) for layer in m.layers],
+                         "read_voltage_V": m.read_voltage,
+                         "circuit": {"name": spec.name, "constants": spec.constants()}})
 
 
 def _layer_info(layer: LayerLoad) -> dict[str, Any]:
@@ -334,13 +383,14 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
                   flip: float = 0.1, probes: int = 20, seed: int = 0,
                   max_steps: int = 300, progress=None,
-                  beside: str | CircuitSpec | None = None) -> dict[str, Any]:
+                  beside: str | CircuitSpec | None = None) -> EnergyBySize:
     """Energy and latency ratios at several N, on random +-1 patterns.
 
     At each N, ``P = max(2, round(load * N))`` random patterns are stored with ``rule`` on a
     fresh chip, ``probes`` cues per pattern are recalled both ways and the cost model is applied.
     With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
-    recalls under ``"beside"``. Returns ``{"settings", "rows": [one dict per N]}``: settings
+    recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict ``{"settings",
+    "rows": [one dict per N]}`` that prints one line: settings
     hold the circuit's name and every constant (``circuit_constants``, J / s / counts); a row
     holds the mean steps, energy (J) and latency (s) per recall of each mode, their ratios and
     the cost of programming that memory (``programming_energy_J``, ``programming_time_s``).
@@ -381,8 +431,8 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
             rows[-1]["beside"] = {"circuit": other.name, **energy_report(m, other)["ratios"]}
         if progress is not None:
             progress(n)
-    return {"settings": {"sizes": list(sizes), "patterns": "random +-1", "load": load,
-                         "rule": rule, "chip": load_chip(chip).name, "flip": flip,
-                         "probes": probes, "seed": seed, "circuit": spec.name,
-                         "circuit_constants": spec.constants()},
-            "rows": rows}
+    return EnergyBySize(settings={"sizes": list(sizes), "patterns": "random +-1",
+                                  "load": load, "rule": rule, "chip": load_chip(chip).name,
+                                  "flip": flip, "probes": probes, "seed": seed,
+                                  "circuit": spec.name, "circuit_constants": spec.constants()},
+                        rows=rows)
