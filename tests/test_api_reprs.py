@@ -15,7 +15,7 @@ import torch
 import xbarmem as xm
 from xbarmem.checks import brief
 from xbarmem.deploy.backend import simulated_backends
-from xbarmem.deploy.chip_loop import adapt
+from xbarmem.deploy.chip_loop import adapt, adapt_read_back
 from xbarmem.energy.measure import (
     EnergyBySize,
     EnergyReport,
@@ -122,3 +122,24 @@ def test_energy_reports_print_one_line_and_stay_dicts():
     assert text.endswith(f"programming_energy_J={report['programming']['energy_J']:.4g}, "
                          "circuit='generic-rram')")
     assert json.loads(json.dumps(report.as_dict())) == json.loads(json.dumps(report))
+
+
+def test_adaptation_results_have_as_dict_as_every_other_result(small_memory):
+    """``AdaptResult`` and ``ReadBackResult`` had ``summary()`` only, where every other result
+    has ``as_dict()``; neither said which devices the adapted model holds pinned."""
+    pset, memory = small_memory
+    done = adapt(memory, simulated_backends(memory, seed=0), pset, rounds=1,
+                 protocol=xm.Protocol(probes=2))
+    plain = done.as_dict()
+    assert plain == done.summary() and json.loads(json.dumps(plain)) == plain
+    assert plain["rounds"] == done.rounds and plain["final_cosine"] == done.rounds[-1]["cosine"]
+    assert plain["memory"] == {"sizes": [16, 16], "chip": memory.chip.name,
+                               "bias": memory.has_bias}
+    assert plain["faults"] == done.faults.summary(memory.chip.device)
+    again = adapt_read_back(done.memory, simulated_backends(done.memory, seed=1), pset,
+                            protocol=xm.Protocol(probes=2))
+    plain = again.as_dict()
+    assert plain == again.summary() and json.loads(json.dumps(plain)) == plain
+    assert list(plain) == ["read", "program", "before", "after", "missed", "settings",
+                           "memory", "faults"]
+    assert plain["faults"]["pinned"] == again.faults.pinned_count > 0

@@ -85,18 +85,39 @@ class AdaptResult:
     def __repr__(self) -> str:
         """How many rounds ran (round 0, the open loop, included: ``len(rounds)``), the first
         and last round's cosine, whether the target was reached, the adapted memory and its
-        fault map (:meth:`summary` holds every round)."""
+        fault map (:meth:`as_dict` holds every round)."""
         return result_repr("AdaptResult", {
             "rounds": len(self.rounds), "open_loop_cosine": self.rounds[0]["cosine"],
             "final_cosine": self.rounds[-1]["cosine"], "reached_target": self.reached_target,
             "memory": self.memory, "faults": self.faults})
 
-    def summary(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
+        """Every round and setting as a JSON-able dict: ``rounds``, ``open_loop_cosine``,
+        ``final_cosine``, ``gain`` (final - open loop), ``open_loop_exact``, ``final_exact``,
+        ``reached_target``, ``settings`` (rounds, target, tolerance, protocol, trainer
+        options), and the adapted model: ``memory`` (layer ``sizes``, ``chip`` name,
+        ``bias``) and ``faults`` (its fault map's summary: stuck ON / OFF, ``pinned``). The
+        model itself is :attr:`memory` (saved by :func:`~xbarmem.memory.io.save_memory`)."""
         first, last = self.rounds[0], self.rounds[-1]
         return {"rounds": self.rounds, "open_loop_cosine": first["cosine"],
                 "final_cosine": last["cosine"], "gain": last["cosine"] - first["cosine"],
                 "open_loop_exact": first["exact"], "final_exact": last["exact"],
-                "reached_target": self.reached_target, "settings": self.settings}
+                "reached_target": self.reached_target, "settings": self.settings,
+                **_model_entries(self.memory, self.faults)}
+
+    def summary(self) -> dict[str, Any]:
+        """The same dict as :meth:`as_dict` (its name in earlier versions)."""
+        return self.as_dict()
+
+
+def _model_entries(memory: Any, faults: FaultMap) -> dict[str, Any]:
+    """What an adaptation result's ``as_dict`` says of the adapted model: ``memory`` (its layer
+    ``sizes``, ``chip`` name, ``bias`` rows) and ``faults``, its fault map's
+    :meth:`~xbarmem.hardware.faults.FaultMap.summary` with the chip's device (stuck devices
+    ON / OFF, and the devices ``pinned`` at their read value)."""
+    return {"memory": {"sizes": [int(n) for n in memory.sizes], "chip": memory.chip.name,
+                       "bias": memory.has_bias},
+            "faults": faults.summary(memory.chip.device)}
 
 
 def default_trainer(memory: Memory, **overrides: Any) -> AdaptiveTrainer:
@@ -384,15 +405,25 @@ class ReadBackResult:
 
     def __repr__(self) -> str:
         """Recall before and after, the devices pinned and re-written, the adapted memory
-        (:meth:`summary` holds every value)."""
+        (:meth:`as_dict` holds every value)."""
         return result_repr("ReadBackResult", {
             "cosine_before": self.before.get("cosine"), "cosine_after": self.after.get("cosine"),
             "newly_fixed": self.read.get("newly_fixed"), "written": self.program.get("written"),
             "memory": self.memory})
 
-    def summary(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
+        """Every value but the arrays as a JSON-able dict: ``read``, ``program``, ``before``,
+        ``after``, ``missed``, ``settings`` (tolerance, protocol, trainer options), and the
+        adapted model as :meth:`AdaptResult.as_dict` gives it (``memory``, ``faults``). The
+        conductances to write are :attr:`targets` (NaN = leave; ``export_memory(...,
+        program=result.targets)`` writes them), the model :attr:`memory`."""
         return {"read": self.read, "program": self.program, "before": self.before,
-                "after": self.after, "missed": self.missed, "settings": self.settings}
+                "after": self.after, "missed": self.missed, "settings": self.settings,
+                **_model_entries(self.memory, self.faults)}
+
+    def summary(self) -> dict[str, Any]:
+        """The same dict as :meth:`as_dict` (its name in earlier versions)."""
+        return self.as_dict()
 
 
 @checked_keywords
