@@ -23,6 +23,7 @@ from xbarmem.energy.measure import (
     measure,
     measure_sizes,
 )
+from xbarmem.evaluation.curve import RecallCurve, recall_curve
 
 #: the longest a result's repr may be (a notebook cell's line or two)
 _SHORT = 320
@@ -143,3 +144,16 @@ def test_adaptation_results_have_as_dict_as_every_other_result(small_memory):
     assert list(plain) == ["read", "program", "before", "after", "missed", "settings",
                            "memory", "faults"]
     assert plain["faults"]["pinned"] == again.faults.pinned_count > 0
+
+
+def test_a_recall_curve_prints_one_line_and_stays_a_dict():
+    """``recall_curve`` printed a plain dict of about 2,200 characters for three counts (every
+    network's scores and train info, the whole chip)."""
+    found = recall_curve(xm.random_patterns(20, 16, seed=0), [2, 4, 6], rule="pinv", trials=2)
+    assert isinstance(found, dict) and isinstance(found, RecallCurve)
+    cosines = [p["cosine"] for p in found["points"]]
+    assert _short(repr(found)) == (
+        f"RecallCurve(counts=[3 values, 2 to 6], cosine={brief(cosines)}, exact="
+        f"{brief([p['exact'] for p in found['points']])}, rule='pinv', arch='16', "
+        "chip='paper-sim', trials=2)")
+    assert type(found.as_dict()) is dict and found.as_dict() == found

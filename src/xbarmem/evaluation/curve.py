@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from xbarmem.checks import canonical, check_choice, shown
+from xbarmem.checks import canonical, check_choice, result_repr, shown
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import (
@@ -47,6 +47,29 @@ from xbarmem.seeds import random_subset, subset_seed
 from xbarmem.spec import check_seed
 
 
+class RecallCurve(dict):
+    """What :func:`recall_curve` and :func:`score_curve` return: a dict (``rule``, ``arch``,
+    ``points``, ``train_seconds``, ``eval_seconds``, ``networks``, ``scores``, ``infos``,
+    ``chip``, ``protocol``, ...; read as before) that prints one short line -- the counts, the
+    ranges of mean cosine and exact recall over them, rule, arch and chip -- where a plain
+    dict printed every network's scores and the chip. :meth:`as_dict` gives a plain dict."""
+
+    def __repr__(self) -> str:
+        """Counts, cosine and exact recall over them, rule, arch, chip and trials (``points``
+        holds every value)."""
+        points, chip = self.get("points", []), self.get("chip", {})
+        return result_repr("RecallCurve", {
+            "counts": [p.get("count") for p in points],
+            **{key: [p.get(key) for p in points] for key in ("cosine", "exact")},
+            **{k: self.get(k) for k in ("rule", "arch") if k in self},
+            "chip": chip.get("name") if isinstance(chip, dict) else chip,
+            "trials": points[0].get("trials") if points else None})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every item as a plain dict."""
+        return dict(self)
+
+
 @dataclass
 class CurvePoint:
     """Recall at one number of stored patterns (means over trials)."""
@@ -66,7 +89,7 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec =
                  protocol: Protocol | None = None, seed: int = 0,
                  rule_options: dict[str, Any] | None = None,
                  prepare: Callable[[Any], None] | None = None,
-                 faults: FaultMap | None = None) -> dict[str, Any]:
+                 faults: FaultMap | None = None) -> RecallCurve:
     """Similarity versus number of stored patterns.
 
     Args:
@@ -90,9 +113,10 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec =
         prepare: called with every trained memory (programmed with seed ``seed + j`` for
             network ``j``) before it is scored, e.g. to reprogram it.
 
-    Returns ``{"points": [CurvePoint as dict], "train_seconds": s, "eval_seconds": s,
-    "networks": n, "jobs": [count of each network], "train_steps": [...], "scores": [Score
-    dict of each network], "infos": [train info of each network], "devices": ..., ...}``.
+    Returns a :class:`RecallCurve`, a dict that prints one line: ``{"points": [CurvePoint as
+    dict], "train_seconds": s, "eval_seconds": s, "networks": n, "jobs": [count of each
+    network], "train_steps": [...], "scores": [Score dict of each network], "infos": [train
+    info of each network], "devices": ..., ...}``.
     Raises :class:`ConfigError` for bad counts, a count above the pool's number of distinct
     patterns, ``trials < 1`` or an unknown ``arch``/rule.
     """
@@ -148,7 +172,7 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
 
 
 def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
-                prepare: Callable[[Any], None] | None = None) -> dict[str, Any]:
+                prepare: Callable[[Any], None] | None = None) -> RecallCurve:
     """The scoring half of :func:`recall_curve`: ``prepare`` (if given) is called with every
     memory, then all are scored under ``protocol`` (network ``j`` of trial ``k`` with cue seed
     ``protocol.seed + k``). Scoring does not change the memories, so one trained curve may be
@@ -165,15 +189,15 @@ def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
                            [protocol.reseeded(k) for _, k, _ in jobs])
     eval_seconds = time.perf_counter() - start
     infos = trained.infos
-    return {"rule": trained.rule, "arch": memories[0].arch,
-            "points": _points(trained.counts, jobs, scores, infos, trained.trials),
-            "train_seconds": trained.train_seconds, "eval_seconds": eval_seconds,
-            "networks": len(jobs),
-            "train_steps_mean": float(np.mean([i["steps"] for i in infos])),
-            "train_steps": [int(i["steps"]) for i in infos], "jobs": [c for c, _, _ in jobs],
-            "scores": [s.as_dict() for s in scores], "infos": infos,
-            "devices": memories[0].devices(), "chip": trained.chip.to_dict(),
-            "protocol": protocol.as_dict(), "seed": trained.seed, "pool": pool.name}
+    return RecallCurve({
+        "rule": trained.rule, "arch": memories[0].arch,
+        "points": _points(trained.counts, jobs, scores, infos, trained.trials),
+        "train_seconds": trained.train_seconds, "eval_seconds": eval_seconds,
+        "networks": len(jobs), "train_steps_mean": float(np.mean([i["steps"] for i in infos])),
+        "train_steps": [int(i["steps"]) for i in infos], "jobs": [c for c, _, _ in jobs],
+        "scores": [s.as_dict() for s in scores], "infos": infos,
+        "devices": memories[0].devices(), "chip": trained.chip.to_dict(),
+        "protocol": protocol.as_dict(), "seed": trained.seed, "pool": pool.name})
 
 
 def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: int = 1,
