@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when n
     import numpy as np
     import torch
 
-__all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "as_real_array", "check_callback", "check_choice",
+__all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict", "as_real_array", "check_callback",
+           "check_choice",
            "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
            "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
            "choices_text", "closest_choice",
@@ -144,6 +145,23 @@ def result_repr(name: str, fields: dict[str, Any]) -> str:
     main numbers, each :func:`brief`, never a whole tensor (``as_dict`` or the attributes hold
     every value as computed)."""
     return f"{name}({', '.join(f'{k}={brief(v)}' for k, v in fields.items())})"
+
+
+class ResultDict(dict):
+    """A result that is a dict (its items read as before) and prints one short line: a
+    subclass names its main numbers in :meth:`shown` (:func:`result_repr` writes them);
+    :meth:`as_dict` gives the items as a plain dict."""
+
+    def shown(self) -> dict[str, Any]:
+        """The fields the one-line repr shows (default: none)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return result_repr(type(self).__name__, self.shown())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every item as a plain dict."""
+        return dict(self)
 
 
 def is_bool(value: Any) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from xbarmem.checks import (
+    ResultDict,
     as_real_array,
     check_callback,
     check_choice,
@@ -85,51 +86,42 @@ class Measurement:
             **{f"{mode}_cosine": q["cosine"] for mode, q in info.get("quality", {}).items()}})
 
 
-class EnergyReport(dict):
+class EnergyReport(ResultDict):
     """What :func:`energy_report` returns: a dict ``{"sync", "async", "ratios",
     "programming", "layers", "read_voltage_V", "circuit"}`` (read as before) that prints one
     short line -- the async / sync ratios of energy and latency, each mode's mean energy and
     latency per recall, the cost of programming and the circuit -- where a plain dict printed
     every breakdown and constant. :meth:`as_dict` gives a plain dict."""
 
-    def __repr__(self) -> str:
+    def shown(self) -> dict[str, Any]:
         """Ratios, mean costs per recall and programming, the circuit (the items hold every
         value)."""
         sync, asyn = self.get("sync", {}), self.get("async", {})
         programming, circuit = self.get("programming", {}), self.get("circuit", {})
-        return result_repr("EnergyReport", {
+        return {
             **{k: self.get("ratios", {}).get(k) for k in ("energy_ratio", "latency_ratio")},
             **{f"{mode}_{key}": (cost.get(key) or {}).get("mean")
                for key in ("energy_J", "latency_s") for mode, cost in (("sync", sync),
                                                                       ("async", asyn))},
             "programming_energy_J": programming.get("energy_J"),
-            "circuit": circuit.get("name")})
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every item as a plain dict (JSON-able; a ratio with a zero denominator is a float
-        ``inf`` or ``nan``, see :func:`~xbarmem.energy.model.compare`)."""
-        return dict(self)
+            "circuit": circuit.get("name")}
 
 
-class EnergyBySize(dict):
+class EnergyBySize(ResultDict):
     """What :func:`measure_sizes` returns: a dict ``{"settings", "rows"}`` (read as before)
     that prints one short line -- the sizes, the ranges of the energy and latency ratios over
     them, circuit, rule and chip -- where a plain dict printed every row and constant.
     :meth:`as_dict` gives a plain dict."""
 
-    def __repr__(self) -> str:
+    def shown(self) -> dict[str, Any]:
         """The sizes and the ratios' ranges over them, circuit, rule and chip (``rows`` holds
         every value)."""
         rows, settings = self.get("rows", []), self.get("settings", {})
-        return result_repr("EnergyBySize", {
+        return {
             "sizes": [row.get("n") for row in rows],
             **{key: [row.get(key) for row in rows] for key in ("energy_ratio",
                                                                  "latency_ratio")},
-            **{k: settings.get(k) for k in ("circuit", "rule", "chip") if k in settings}})
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every item as a plain dict (JSON-able)."""
-        return dict(self)
+            **{k: settings.get(k) for k in ("circuit", "rule", "chip") if k in settings}}
 
 
 def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:

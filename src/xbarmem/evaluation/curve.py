@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from xbarmem.checks import canonical, check_choice, result_repr, shown
+from xbarmem.checks import ResultDict, canonical, check_choice, shown
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import (
@@ -47,27 +47,23 @@ from xbarmem.seeds import random_subset, subset_seed
 from xbarmem.spec import check_seed
 
 
-class RecallCurve(dict):
+class RecallCurve(ResultDict):
     """What :func:`recall_curve` and :func:`score_curve` return: a dict (``rule``, ``arch``,
     ``points``, ``train_seconds``, ``eval_seconds``, ``networks``, ``scores``, ``infos``,
     ``chip``, ``protocol``, ...; read as before) that prints one short line -- the counts, the
     ranges of mean cosine and exact recall over them, rule, arch and chip -- where a plain
     dict printed every network's scores and the chip. :meth:`as_dict` gives a plain dict."""
 
-    def __repr__(self) -> str:
+    def shown(self) -> dict[str, Any]:
         """Counts, cosine and exact recall over them, rule, arch, chip and trials (``points``
         holds every value)."""
         points, chip = self.get("points", []), self.get("chip", {})
-        return result_repr("RecallCurve", {
+        return {
             "counts": [p.get("count") for p in points],
             **{key: [p.get(key) for p in points] for key in ("cosine", "exact")},
             **{k: self.get(k) for k in ("rule", "arch") if k in self},
             "chip": chip.get("name") if isinstance(chip, dict) else chip,
-            "trials": points[0].get("trials") if points else None})
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every item as a plain dict."""
-        return dict(self)
+            "trials": points[0].get("trials") if points else None}
 
 
 @dataclass

@@ -21,6 +21,7 @@ import torch
 
 from xbarmem.checks import (
     ArrayLike,
+    ResultDict,
     canonical,
     check_callback,
     check_flag,
@@ -357,7 +358,7 @@ def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> li
 
 
 @checked_keywords
-class RuleComparison(dict):
+class RuleComparison(ResultDict):
     """What :func:`compare_rules` returns: a dict ``{"rules": {name: {...}}, "settings":
     {...}}`` (``rules`` and ``settings``, read as before) that prints one short line -- each
     rule's mean cosine and exact-recall share, the chip and how many chips -- where a plain
@@ -366,23 +367,18 @@ class RuleComparison(dict):
     def __init__(self, rules: dict[str, Any], settings: dict[str, Any]) -> None:
         super().__init__(rules=rules, settings=settings)
 
-    def __repr__(self) -> str:
+    def shown(self) -> dict[str, Any]:
         """Per rule its mean cosine and exact recall; the chip, the chips and the patterns
         (the items hold every value)."""
         rules, settings = self.get("rules", {}), self.get("settings", {})
         chip = settings.get("chip", {})
         patterns = settings.get("patterns", {})
-        return result_repr("RuleComparison", {
+        return {
             "cosine": {name: entry.get("cosine") for name, entry in rules.items()},
             "exact": {name: entry.get("exact") for name, entry in rules.items()},
             "chip": chip.get("name") if isinstance(chip, dict) else chip,
             "chips": settings.get("chips"), "patterns": patterns.get("name"),
-            "P": patterns.get("n_patterns"), "N": patterns.get("n_neurons")})
-
-    def as_dict(self) -> dict[str, Any]:
-        """``rules`` and ``settings`` as a plain dict (JSON-able but for the tensors of
-        ``keep_states``' ``example``)."""
-        return dict(self)
+            "P": patterns.get("n_patterns"), "N": patterns.get("n_neurons")}
 
 
 @checked_keywords

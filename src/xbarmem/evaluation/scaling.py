@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats
 
 from xbarmem.checks import (
+    ResultDict,
     as_real_array,
     canonical,
     check_callback,
@@ -55,7 +56,7 @@ from xbarmem.spec import check_seed
 
 
 @checked_keywords
-class ScalingResult(dict):
+class ScalingResult(ResultDict):
     """What :func:`run_scaling` returns: a dict ``{"sizes", "capacity", "fits", "runs",
     "settings"}`` (and ``"resumed"`` when a ``checkpoint`` was given), read as before, that
     prints one short line -- the sizes, the capacities and fitted exponent per threshold,
@@ -74,18 +75,14 @@ class ScalingResult(dict):
                          **({} if resumed is None else {"resumed": resumed}),
                          settings=settings)
 
-    def __repr__(self) -> str:
+    def shown(self) -> dict[str, Any]:
         """Sizes, capacities and exponents per threshold, arch, rule and data (the items hold
         every value)."""
         settings, fits = self.get("settings", {}), self.get("fits", {})
-        return result_repr("ScalingResult", {
+        return {
             "sizes": self.get("sizes"), "capacity": self.get("capacity", {}),
             "slope": {t: (fit or {}).get("slope") for t, fit in fits.items()},
-            **{k: settings.get(k) for k in ("arch", "rule", "data") if k in settings}})
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every item as a plain dict (JSON-able)."""
-        return dict(self)
+            **{k: settings.get(k) for k in ("arch", "rule", "data") if k in settings}}
 
 
 @checked_keywords
