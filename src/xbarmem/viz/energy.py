@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from xbarmem.viz.style import (
+    layered,
     legend_outside,
     log_axes,
     new_axes,
@@ -36,7 +37,7 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
                                           ("latency_ratio", "latency"))):
             st = series_style(i)
             ax.plot(n, [r[key] for r in rows], marker=st["marker"], color=st["color"],
-                    label=label)
+                    label=label, **layered(i, 2))
         for r in rows:
             ax.annotate(f"{100 * r['latency_reduction']:.1f}%", (r["n"], r["latency_ratio"]),
                         textcoords="offset points", xytext=(0, 5), ha="center",
@@ -44,11 +45,11 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
             ax.annotate(f"{r['energy_ratio']:.2f}x", (r["n"], r["energy_ratio"]),
                         textcoords="offset points", xytext=(0, -10), ha="center",
                         fontsize="x-small")
+        ax.margins(x=0.08, y=0.18)
         log_axes(ax, x=False)
         ax.set_xscale("log", base=2)
         ax.set_xticks(n, labels=[str(v) for v in n])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.margins(x=0.08, y=0.18)
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("async / sync per recall")
         s = sweep["settings"]

@@ -21,6 +21,7 @@ from xbarmem.viz.series import DATA_WORDS, phrase_lines
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     REFERENCE_COLOR,
+    layered,
     legend_outside,
     log_axes,
     lower_bound_handle,
@@ -139,10 +140,12 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         for i, (threshold, caps) in enumerate(result["capacity"].items()):
             st = rule_style(single_rule) if single_rule and len(result["capacity"]) == 1 \
                 else series_style(i)
+            size = layered(i, len(result["capacity"]), lw=1.0)
             caps = np.asarray(caps, dtype=float)
             keep = caps > 0
-            ax.plot(sizes[keep], caps[keep], ls="none", marker=st["marker"], color=st["color"])
-            mark_zeros(ax, sizes[~keep], st["color"], st["marker"])
+            ax.plot(sizes[keep], caps[keep], ls="none", marker=st["marker"], color=st["color"],
+                    ms=size["ms"])
+            mark_zeros(ax, sizes[~keep], st["color"], st["marker"], size["ms"])
             zeros = zeros or not keep.all()
             bounds = [(n, c) for n, c, run in zip(sizes, caps, result.get("runs") or [],
                                                   strict=False) if threshold in pool_limited(run)]
@@ -153,11 +156,12 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
             if fit:
                 grid = np.geomspace(sizes.min(), sizes.max(), 50)
                 ax.plot(grid, fit["prefactor"] * grid ** fit["slope"], "-", color=st["color"],
-                        lw=1)
+                        lw=size["lw"])
                 ci = (f" ± {(fit['slope_high'] - fit['slope_low']) / 2:.2f}"
                       if math.isfinite(fit["slope_low"]) else " (2 sizes: no CI)")
                 text = f"@ {threshold}: k = {fit['slope']:.2f}{ci}"
-            handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text))
+            handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text,
+                                  **size))
         if bounded:
             handles.append(lower_bound_handle("every distinct pattern of the pool stored"))
         if zeros:

@@ -47,6 +47,7 @@ from xbarmem.viz.style import (
     COLUMN_WIDTH,
     LABEL_CHARS,
     LINESTYLES,
+    layered,
     legend_outside,
     linear_xticks,
     log_axes,
@@ -84,7 +85,9 @@ def _fit_label(xs: np.ndarray, ys: np.ndarray) -> tuple[str, tuple[float, float]
 
 def _styles(series: list[Series]) -> dict[int, dict[str, str]]:
     """Colour, marker and line style of each series: by rule, or with a single rule by
-    facet; line style by threshold."""
+    facet; line style by threshold, and the markers of every threshold after the first
+    hollow (``mfc``: the axes' colour), so that thresholds of one rule differ in their points
+    too (a greyscale print shows no colour)."""
     rules = {s.rule for s in series}
     facets = sorted({s.facet for s in series}, key=facet_order)
     thresholds = sorted({s.threshold for s in series if s.threshold is not None}, key=float)
@@ -92,8 +95,9 @@ def _styles(series: list[Series]) -> dict[int, dict[str, str]]:
     for i, s in enumerate(series):
         st = rule_style(s.rule) if len(rules) > 1 or len(facets) == 1 else series_style(
             facets.index(s.facet))
-        st["ls"] = LINESTYLES[thresholds.index(s.threshold) % len(LINESTYLES)] \
-            if s.threshold is not None else "-"
+        rank = thresholds.index(s.threshold) if s.threshold is not None else 0
+        st["ls"] = LINESTYLES[rank % len(LINESTYLES)]
+        st["hollow"] = "yes" if rank else ""
         out[i] = st
     return out
 
@@ -118,8 +122,11 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
     same_n = len(seed_counts(series)) == 1
     order = sorted(range(len(series)), key=lambda i: (  # (facets by value: N = 16 first)
         series[i].rule, facet_order(series[i].facet), float(series[i].threshold or 0)))
-    for i in order:
+    for drawn, i in enumerate(order):
         s, st = series[i], styles[i]
+        size = layered(drawn, len(order), ms=4 if kind == "capacity" else 3.5,
+                       lw=1.0 if kind == "capacity" else 1.1)
+        fill: dict[str, Any] = {"mfc": ax.get_facecolor()} if st["hollow"] else {}
         xs = np.array(sorted(s.points))
         ys = np.array([np.mean(s.points[x]) for x in xs])
         err = np.array([np.std(s.points[x]) for x in xs])
@@ -130,20 +137,21 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
         if kind == "capacity":  # a capacity of 0 (every seed) on the x axis: log y
             pos = ys > 0
             ax.errorbar(xs[pos], ys[pos], yerr=err[pos], fmt=st["marker"], color=st["color"],
-                        ms=4)
-            mark_zeros(ax, xs[~pos], st["color"], st["marker"])
+                        ms=size["ms"], **fill)
+            mark_zeros(ax, xs[~pos], st["color"], st["marker"], size["ms"])
             mark_lower_bounds(ax, [(x, y) for x, y in zip(xs, ys, strict=True)
                                    if x in s.bounds], st["color"])
             fit_text, fit = _fit_label(xs, ys)
             if fit is not None:
                 grid = np.geomspace(xs.min(), xs.max(), 50)
-                ax.plot(grid, fit[1] * grid ** fit[0], ls=st["ls"], color=st["color"], lw=1)
+                ax.plot(grid, fit[1] * grid ** fit[0], ls=st["ls"], color=st["color"],
+                        lw=size["lw"])
             text = f"{_label(s, series)}: {fit_text}{counted}"
         else:
             ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], ls=st["ls"], color=st["color"],
-                        ms=3.5, lw=1.1)
+                        ms=size["ms"], lw=size["lw"], **fill)
         handles.append(Line2D([], [], color=st["color"], marker=st["marker"], ls=st["ls"],
-                              label=text))
+                              label=text, **size, **fill))
     if any(s.bounds for s in series):
         handles.append(lower_bound_handle("every count tested passed"))
     if kind == "capacity" and any(not np.mean(v) for s in series for v in s.points.values()):

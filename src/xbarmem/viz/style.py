@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import matplotlib
+import matplotlib.axis
 import matplotlib.font_manager
 import matplotlib.ticker
 import numpy as np
@@ -104,6 +105,28 @@ def rule_style(rule: str) -> dict[str, str]:
     h = zlib.crc32(rule.encode())
     return {"color": _FALLBACK_COLORS[h % len(_FALLBACK_COLORS)],
             "marker": _FALLBACK_MARKERS[(h >> 5) % len(_FALLBACK_MARKERS)]}
+
+
+#: how much larger a series' markers are than those of the series drawn after it (a share
+#: of the base size; smaller steps with many series so that the first is at most 1.9x)
+LAYER_STEP = 0.3
+LAYER_MAX = 0.9
+
+
+def layered(index: int, count: int, *, ms: float | None = None, lw: float | None = None
+            ) -> dict[str, Any]:
+    """Marker size ``ms`` (and line width ``lw``) of the ``index``-th of ``count`` series
+    drawn into one axes, in drawing order: the first the largest, each later one smaller,
+    down to ``ms`` for the last. Where two series share a value, the later (smaller) marker
+    sits inside the earlier one, which shows as a ring around it -- equal sizes hid the
+    earlier series wholly (pinv and adaptive both at cosine 1). Lines grow a third as much,
+    so an earlier line shows on both sides of a later one on top of it. Every figure's
+    series take their sizes from here; default sizes from :data:`RC`."""
+    ms = float(matplotlib.rcParams["lines.markersize"] if ms is None else ms)
+    lw = float(matplotlib.rcParams["lines.linewidth"] if lw is None else lw)
+    step = min(LAYER_STEP, LAYER_MAX / (count - 1)) if count > 1 else 0.0
+    grow = step * max(count - 1 - index, 0)
+    return {"ms": ms * (1 + grow), "lw": lw * (1 + grow / 3)}
 
 
 def series_style(index: int) -> dict[str, str]:
@@ -238,16 +261,57 @@ def threshold_lines(ax: Axes, thresholds, *, what: str = "threshold") -> list:
     return [Line2D([], [], ls=":", lw=0.8, color=REFERENCE_COLOR, label=what)]
 
 
+def tick_below(v: float) -> float:  # (of log_axes and PlainLogFormatter.edge)
+    """The largest tick of a log axis (``m x 10^e``, ``m`` in 1..9) at or below ``v`` > 0."""
+    e = math.floor(math.log10(v))
+    return math.floor(round(v / 10 ** e, 9)) * 10.0 ** e
+
+
+def tick_above(v: float) -> float:
+    """The smallest tick of a log axis (``m x 10^e``, ``m`` in 1..10) at or above ``v`` > 0."""
+    e = math.floor(math.log10(v))
+    return math.ceil(round(v / 10 ** e, 9)) * 10.0 ** e
+
+
 class PlainLogFormatter(matplotlib.ticker.LogFormatter):
     """Log-axis tick labels as plain numbers from 0.001 to 99999 (2, 50, 10000) and as
     powers of ten beyond (10^5, 2 x 10^5): one form on every axis (matplotlib's own mixes
     ``1e4``, ``1e+05`` and ``1000``). Which ticks are labelled is matplotlib's
-    choice (``labelOnlyBase``, ``minor_thresholds``)."""
+    choice (``labelOnlyBase``, ``minor_thresholds``) -- and the lowest and the highest tick
+    in view (:meth:`edge`), so that no point lies below or above every label
+    (:func:`log_axes` widens the limits to ticks)."""
 
     def __call__(self, x, pos=None) -> str:
-        if not super().__call__(x, pos):
+        if not super().__call__(x, pos) and not self.edge(x):
             return ""
         return plain_number(x)
+
+    def edge(self, x: float) -> bool:
+        """Whether ``x`` is the lowest or the highest tick in view, with room for its label:
+        no labelled tick (decades always are) within 1.5 label heights of it."""
+        axis = self.axis
+        if not isinstance(axis, matplotlib.axis.Axis) or not x > 0:
+            return False
+        lo, hi = sorted(axis.get_view_interval())
+        if not 0 < lo < hi:
+            return False
+        if getattr(axis.axes, "_xbarmem_zeros", False):  # not where the 0s are drawn
+            lo *= 1.000001
+        if not any(math.isclose(x, t, rel_tol=1e-6) for t in (tick_above(lo), tick_below(hi))):
+            return False
+        vertical = isinstance(axis, matplotlib.axis.YAxis)
+        pixels = axis.axes.bbox.height if vertical else axis.axes.bbox.width
+        font = float(axis.majorTicks[0].label1.get_fontsize())
+        room = (1.5 if vertical else 4.0) * font * axis.figure.dpi / 72
+        near = room / (pixels / (math.log10(hi) - math.log10(lo)))  # in decades
+        t, step = x, (tick_above if math.isclose(x, tick_above(lo)) else tick_below)
+        while True:  # the ticks inward within ``near``: none labelled (decades always are)
+            t = step(t * (1.000001 if step is tick_above else 0.999999))
+            if abs(math.log10(t / x)) >= near or not lo <= t <= hi:
+                return True
+            if math.isclose(math.log10(t), round(math.log10(t)), abs_tol=1e-9) or \
+                    super().__call__(t):
+                return False
 
 
 def plain_number(x: float) -> str:
@@ -279,7 +343,11 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
     labelled as they are and the only x ticks, so that a point at N = 64 is not read off a
     tick at 60 (:func:`measured_ticks`). An axis with no positive data (every capacity 0)
     gets no ticks and ``empty`` written across the axes -- not matplotlib's warning, an
-    empty frame, or (on saving) a ValueError."""
+    empty frame, or (on saving) a ValueError. The limits of a log axis (call it once the
+    data are drawn) widen to the nearest tick (``m x 10^e``) outside them, so that every
+    point lies between two ticks, the outermost of which are labelled
+    (:meth:`PlainLogFormatter.edge`): a capacity of 5 under a lowest label of 6 was read
+    off nothing."""
     for on, axis, scale, lim, minpos in ((x, ax.xaxis, ax.set_xscale, ax.set_xlim, "minposx"),
                                          (y, ax.yaxis, ax.set_yscale, ax.set_ylim, "minposy")):
         if not on:
@@ -300,6 +368,13 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
     if ticks:
         ax.set_xticks(ticks, labels=[f"{v:g}" for v in ticks])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    for on, get, lim in ((x and not ticks, ax.get_xlim, ax.set_xlim), (y, ax.get_ylim,
+                                                                          ax.set_ylim)):
+        low, high = sorted(get())
+        if on and 0 < low < high < math.inf:  # (still autoscaled when more is drawn)
+            # the bottom of a y axis with 0s drawn on it (mark_zeros) kept: no tick there
+            zeros = lim == ax.set_ylim and getattr(ax, "_xbarmem_zeros", False)
+            lim(low if zeros else tick_below(low), tick_above(high), auto=True)
 
 
 class SparseLocator(matplotlib.ticker.MaxNLocator):
@@ -321,13 +396,17 @@ def linear_xticks(ax: Axes, *, integer: bool = False) -> None:
     ax.xaxis.set_major_locator(SparseLocator(integer=integer))
 
 
-def mark_zeros(ax: Axes, xs, color: str, marker: str) -> None:
+def mark_zeros(ax: Axes, xs, color: str, marker: str, ms: float | None = None) -> None:
     """Hollow markers on the x axis at ``xs``: points whose value is 0, which a log y axis
-    cannot show (drawn over the axis line, not clipped)."""
+    cannot show (drawn over the axis line, not clipped); ``ms``: the series' marker size
+    (:func:`layered`: rings of several series at one N nest instead of covering each
+    other)."""
     xs = list(xs)
-    if xs:
+    if xs:  # (PlainLogFormatter then labels no tick at the axis line)
+        ax._xbarmem_zeros = True  # type: ignore[attr-defined]
         ax.plot(xs, [0.0] * len(xs), transform=ax.get_xaxis_transform(), ls="none",
-                marker=marker, mfc="none", mew=1.0, color=color, clip_on=False, zorder=4)
+                marker=marker, mfc="none", mew=1.0, color=color, clip_on=False, zorder=4,
+                ms=ms)
 
 
 def zero_handle(what: str = "capacity") -> Line2D:
