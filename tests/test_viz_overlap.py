@@ -89,6 +89,16 @@ def test_the_lowest_and_highest_point_of_a_log_axis_have_a_labelled_tick_beyond(
     ax = scaling_plot(result).axes[0]
     labels = _labelled(ax)
     assert labels[0] <= min(caps) and labels[-1] >= max(caps), labels
+    assert len(labels) >= 3, labels  # (widened past a decade, 2 3 4 6 became 1 10 30)
+
+
+def test_a_capacity_figure_keeps_its_labels_between_the_decades():
+    rows = [_cap_row("pinv", n, c, seed=s) for n, c in ((16, 2), (16, 3), (36, 17), (36, 16))
+            for s in (0,)]
+    for i, r in enumerate(rows):
+        r["config"]["seed"] = i
+    labels = _labelled(plot_rows(rows, "capacity").axes[0])
+    assert labels[0] <= 2.5 and labels[-1] >= 16.5 and len(labels) >= 4, labels
 
 
 def test_the_energy_ratios_lowest_point_has_a_labelled_tick_below_and_labels_do_not_touch():

@@ -344,8 +344,9 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
     tick at 60 (:func:`measured_ticks`). An axis with no positive data (every capacity 0)
     gets no ticks and ``empty`` written across the axes -- not matplotlib's warning, an
     empty frame, or (on saving) a ValueError. The limits of a log axis (call it once the
-    data are drawn) widen to the nearest tick (``m x 10^e``) outside them, so that every
-    point lies between two ticks, the outermost of which are labelled
+    data are drawn) widen to the nearest tick (``m x 10^e``) outside them where no tick lies
+    between a limit and the outermost point, so that every point lies between two ticks, the
+    outermost of which are labelled
     (:meth:`PlainLogFormatter.edge`): a capacity of 5 under a lowest label of 6 was read
     off nothing."""
     for on, axis, scale, lim, minpos in ((x, ax.xaxis, ax.set_xscale, ax.set_xlim, "minposx"),
@@ -368,13 +369,17 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
     if ticks:
         ax.set_xticks(ticks, labels=[f"{v:g}" for v in ticks])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    for on, get, lim in ((x and not ticks, ax.get_xlim, ax.set_xlim), (y, ax.get_ylim,
-                                                                          ax.set_ylim)):
+    for on, get, lim, data in ((x and not ticks, ax.get_xlim, ax.set_xlim, ax.dataLim.x0),
+                               (y, ax.get_ylim, ax.set_ylim, ax.dataLim.y0)):
         low, high = sorted(get())
         if on and 0 < low < high < math.inf:  # (still autoscaled when more is drawn)
+            first = min(max(data, getattr(ax.dataLim, "minposy" if lim == ax.set_ylim
+                                          else "minposx")), high)
+            last = max(ax.dataLim.y1 if lim == ax.set_ylim else ax.dataLim.x1, low)
             # the bottom of a y axis with 0s drawn on it (mark_zeros) kept: no tick there
             zeros = lim == ax.set_ylim and getattr(ax, "_xbarmem_zeros", False)
-            lim(low if zeros else tick_below(low), tick_above(high), auto=True)
+            lim(low if zeros or tick_above(low) <= first else tick_below(low),
+                high if tick_below(high) >= last else tick_above(high), auto=True)
 
 
 class SparseLocator(matplotlib.ticker.MaxNLocator):
