@@ -129,3 +129,44 @@ def test_a_file_changed_after_planning_is_refused_by_its_trials(tmp_path):
     report = run_sweep(spec, tmp_path / "s.sqlite", jobs=1)
     assert report.inserted == 0 and len(report.failures) == 1
     assert "changed after the sweep was planned" in str(report.failures[0])
+
+
+# ------------------------------------------------------------------------------ hidden words
+def _multilayer(hidden, n_neurons=16):
+    return parse_sweep({"sweep": {"name": "ml", "trial": "evaluate"},
+                        "base": {"arch": "multilayer", "data": "random", "patterns": 3,
+                                 "n_neurons": n_neurons},
+                        "grid": {"hidden": [hidden]}})
+
+
+@pytest.mark.parametrize(("hidden", "n", "trained"), [
+    ("1n", 16, 16), ("0.5n", 25, 12), ("1N", 25, 25), (["1n", 8], 16, [16, 8]),
+    ("32", 16, 32), (["0.25n"], 16, [4])])
+def test_a_sweep_hidden_takes_the_command_lines_multiples_of_n(hidden, n, trained):
+    """`hidden = "1n"` was refused ("must be an integer >= 1 ...") while --hidden 1n works on
+    the command line: a capacity-vs-N sweep of N-N-N memories needed one [[grid]] per N. The
+    trial stores the widths it trains."""
+    (trial,) = _multilayer(hidden, n).trials
+    assert trial.config["hidden"] == trained
+
+
+def test_a_hidden_multiple_of_n_keys_as_the_width_it_trains():
+    """The stored config records widths, so `hidden = 16` (and a sweep written before) keeps
+    its key, and `"1n"` at N = 16 is that same trial."""
+    assert _multilayer("1n").trials[0].key == _multilayer(16).trials[0].key
+    assert _multilayer(["1n"]).trials[0].key == _multilayer([16]).trials[0].key
+    assert _multilayer(16).trials[0].config["hidden"] == 16
+
+
+@pytest.mark.parametrize("hidden", ["0n", "-1n", "xn", "fixed:16", 0, 1.5, "16.5", True])
+def test_a_sweep_hidden_refuses_what_the_command_line_refuses(hidden):
+    with pytest.raises(ConfigError, match=r"\[grid\] hidden must be an integer >= 1 or a "
+                                          r"multiple of N \('1n', '0.5n'\)"):
+        _multilayer(hidden)
+
+
+def test_list_options_says_hidden_takes_multiples_of_n(run_cli):
+    code, out, err = run_cli("sweep", "--list-options")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("hidden:"))
+    assert "'1n'" in line and "'0.5n'" in line, line

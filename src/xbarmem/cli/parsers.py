@@ -80,21 +80,16 @@ Width = int | tuple[float]
 
 
 def _width(part: str, text: str) -> Width:
-    bad = ConfigError(f"--hidden must be positive integer widths (64-32 = two layers, 16,32 = "
-                      f"two architectures, 0.5n = half of N), got {text!r}")
-    part = part.strip().lower()
+    """One width of ``--hidden`` (the words of :meth:`HiddenRule.word`, as a sweep's
+    ``hidden``): an integer, or ``(R,)`` for ``Rn``."""
+    from xbarmem.evaluation.hidden_rule import HiddenRule
+
     try:
-        if part.endswith("n"):
-            ratio = float(part[:-1])
-            if not ratio > 0 or not math.isfinite(ratio):
-                raise bad
-            return (ratio,)
-        value = float(part)
-    except ValueError:
-        raise bad from None
-    if not math.isfinite(value) or value != int(value) or value < 1:
-        raise bad
-    return int(value)
+        rule = HiddenRule.word(part)
+    except ConfigError:
+        raise ConfigError(f"--hidden must be positive integer widths (64-32 = two layers, "
+                          f"16,32 = two architectures, 0.5n = half of N), got {text!r}") from None
+    return int(rule.value) if rule.kind == "fixed" else (rule.value,)
 
 
 def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:

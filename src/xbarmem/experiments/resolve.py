@@ -19,6 +19,7 @@ from xbarmem.experiments.trial_options import (
     BUILTIN_DATA,
     OPTIONS,
     _fail,
+    hidden_widths,
 )
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.names import BIT_CORRUPTIONS, default_cues
@@ -67,6 +68,8 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     elif c["rule"] != "adaptive":
         raise _fail("rule", c["rule"], "multilayer memories are trained by the hardware-"
                     "adaptive rule only (rule = 'adaptive')")
+    else:  # the widths trained ('1n' -> N), so a width given as a number keeps its key
+        c["hidden"] = hidden_widths(c["hidden"], c["n_neurons"])
     # data
     _resolve_data(c, given)
     # chip: resolved to its full description, so the key changes if a preset file changes

@@ -9,6 +9,7 @@ from typing import Any
 
 from xbarmem.checks import MAX_SEED, shown
 from xbarmem.errors import ConfigError
+from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import FAULT_MODELS
 from xbarmem.names import ACTIVATIONS, ARCHS, CORRUPTION_METHODS, MODES, RULE_NAMES
 from xbarmem.spec import (
@@ -17,6 +18,7 @@ from xbarmem.spec import (
     FieldInfo,
     ListOf,
     Number,
+    Rule,
     Spec,
     choice,
     flag,
@@ -36,6 +38,38 @@ TOP_KEYS = ("sweep", "base", "grid", "rule_options")
 _POSITIVE = Number(integer=True, ge=1)
 _EVALUATE, _CAPACITY = {"only": "evaluate"}, {"only": "capacity"}
 _RULE = Choice(RULE_NAMES)
+
+
+class HiddenWidth(Rule):
+    """One hidden width in the command line's words (:meth:`HiddenRule.word`): an integer
+    H >= 1 or a multiple of N (``"1n"``, ``"0.5n"``), stored as the integer or as ``"Rn"``
+    (``R`` as ``%g``); :func:`hidden_widths` resolves it for a trial's N."""
+
+    what = "an integer >= 1 or a multiple of N ('1n', '0.5n')"
+
+    @property
+    def plural(self) -> str:
+        """Text for a list of widths."""
+        return "integers >= 1 or multiples of N ('1n', '0.5n')"
+
+    def accepts(self, value: Any) -> bool:
+        try:
+            HiddenRule.word(value)
+        except ConfigError:
+            return False
+        return True
+
+    def convert(self, value: Any) -> Any:
+        rule = HiddenRule.word(value)
+        return int(rule.value) if rule.kind == "fixed" else f"{rule.value:g}n"
+
+
+def hidden_widths(hidden: int | str | list[int | str], n: int) -> int | list[int]:
+    """A trial's checked ``hidden`` resolved for ``n`` neurons: the widths it trains (an
+    integer stays an integer, a list a list; ``"Rn"`` is ``max(1, round(R n))``)."""
+    if isinstance(hidden, list):
+        return [HiddenRule.word(h).width(n) for h in hidden]
+    return HiddenRule.word(hidden).width(n)
 
 
 # --------------------------------------------------------------------------- options
@@ -65,9 +99,11 @@ class TrialOptions(Spec, noun="trial"):
     from other options; ``meta["only"]`` names the one trial kind an option applies to."""
 
     arch: str = choice(ARCHS, default="single", help="single-layer or multilayer memory")
-    hidden: int | list[int] = option(
-        AnyOf(_POSITIVE, ListOf(_POSITIVE)), default=32,
-        help="hidden width(s) of a multilayer memory, e.g. 32 or [64, 32]")
+    hidden: int | str | list[int | str] = option(
+        AnyOf(HiddenWidth(), ListOf(HiddenWidth())), default=32,
+        help="hidden width(s) of a multilayer memory, e.g. 32, [64, 32], or a multiple of "
+             "n_neurons as the command line's --hidden takes it ('1n', '0.5n', ['1n', 16]); "
+             "stored as the widths trained")
     data: str = text(default="mnist", nonempty=True, help=(
         "mnist (bundled, side sqrt(N)), mnist-crop24 (the same from the centred 24x24 window, "
         "the authors' preprocessing), digits (scikit-learn 8x8), glyphs (bundled A-Z, a-z, 0-9 "
