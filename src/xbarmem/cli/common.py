@@ -103,10 +103,22 @@ class _Console(Console):
 
         if not self.stderr:
             work_begins()
+        captions = []
         for obj in objects:
             if isinstance(obj, Table):
                 _fold_between_words(self, obj, _measure(self, obj))
+                captions += _caption_taken(obj)
         super().print(*objects, **kwargs)
+        self._print_captions(captions)
+
+    def _print_captions(self, captions: list[str]) -> None:
+        """Each caption as its own lines under its table, at this console's width (rich
+        centres a caption and wraps it to the table's width: 26 characters under a narrow
+        table on an 80-column terminal)."""
+        from rich.text import Text
+
+        for caption in captions:
+            super().print(Text(caption))
 
     def print_table(self, table: Any, how: str) -> None:
         """Print ``table`` as :meth:`print` does; when it is too wide for this console even
@@ -121,7 +133,15 @@ class _Console(Console):
         if not self.stderr:
             work_begins()
         _fold_between_words(self, table, measured)
+        captions = _caption_taken(table)
         super().print(table)
+        self._print_captions(captions)
+
+
+def _caption_taken(table: Any) -> list[str]:
+    """The caption of ``table`` (``[]`` if none), taken off it to be printed under it."""
+    caption, table.caption = table.caption, None
+    return [str(caption)] if caption else []
 
 
 def _fold_between_words(console: Console, table: Any, measured: list[tuple[int, int]]) -> None:
