@@ -31,3 +31,28 @@ def test_a_grouped_tables_caption_is_printed_under_it_too(run_cli, tmp_path):
     assert code == 0, err
     assert any(line.startswith("each metric: the mean over the n rows of a group, then +-std")
                for line in out.splitlines()), out
+
+
+# ------------------------------------------------------------------------------ adapt
+def test_adapt_gives_one_account_of_its_rounds_round_0_as_programming(small_memory, run_cli,
+                                                                      tmp_path):
+    """`adapt --rounds 1` printed "round 0: re-programmed 5836" for the first, open-loop
+    programming, and each round's line again in the table below it. Now the table is the
+    account (stderr holds only a transient bar); under --json, where no table follows, a
+    line per round says round 0 programmed its devices."""
+    from xbarmem.memory.io import save_memory
+
+    pset, memory = small_memory
+    model = save_memory(memory, tmp_path / "m.safetensors", patterns=pset.patterns)
+    args = ("adapt", model, "--rounds", "1", "--target", "1.1", "--probes", "2")
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert "round" not in err and "re-programmed 1" not in out, err
+    assert "rnd 0: the open-loop programming" in " ".join(out.split()), out
+    code, out, err = run_cli(*args, "--json")
+    assert code == 0, err
+    written = [r["written"] for r in json.loads(out)["rounds"]]
+    text = " ".join(err.split())
+    assert f"round 0: programmed {written[0]} devices (open loop)," in text, err
+    assert f"round 1: re-programmed {written[1]} devices," in text, err
+    assert "round 0: re-programmed" not in text, err

@@ -88,7 +88,8 @@ ROUND_COLUMNS = [("round", "rnd", "{}"), ("written", "written", "{}"), ("kept", 
                  ("newly_fixed_at_rail", "rail", "{}"), ("free", "free", "{}"),
                  ("write_error_rms_uS", "err uS", "{:.1f}"), ("cosine", "cosine", "{:.4f}"),
                  ("exact", "exact", "{:.3f}")]
-ROUND_LEGEND = ("written: devices re-programmed; kept: free devices already within tolerance "
+ROUND_LEGEND = ("rnd 0: the open-loop programming, later rounds re-program; written: devices "
+                "programmed (rnd 0) or re-programmed; kept: free devices already within tolerance "
                 "of their new target; skip: fixed devices not re-written (known stuck + "
                 "pinned); fixed+: newly pinned at their read value; rail: of those, reading "
                 "within tolerance of g_min/g_max; free: devices still free; err uS: rms read - "
@@ -212,7 +213,7 @@ def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer
 
     backends = simulated_backends(memory, chip=chip, faults=true_faults, seed=seed,
                                   read_averages=read_averages)
-    with _RoundLog(log) as report:
+    with _RoundLog(log, rounds, lines=json_out) as report:
         result = adapt(memory, backends, stored, rounds=rounds, target=target,
                        tolerance=tolerance * 1e-6, protocol=protocol, trainer=trainer,
                        callback=report)
@@ -319,16 +320,23 @@ def _simulated_chip(memory, write_noise: float | None, read_noise: float | None,
 
 
 class _RoundLog:
-    """Callback of :func:`adapt`: one line per round on stderr, one JSON line in ``path``."""
+    """Callback of :func:`adapt`: one JSON line per round in ``path``; on stderr, a line per
+    round (``lines``: under ``--json``, where no table of the rounds follows) or a transient
+    bar of the ``rounds`` + 1 (the open-loop programming is round 0)."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path, self.handle = path, None
+    def __init__(self, path: Path | None, rounds: int, *, lines: bool) -> None:
+        self.path, self.handle, self.rounds, self.lines = path, None, rounds, lines
 
     def __enter__(self):
+        from xbarmem.cli.progress import work_bar
+
         self.handle = self.path.open("w", encoding="utf-8") if self.path is not None else None
+        self.bar = work_bar(console, disable=self.lines, transient=True).__enter__()
+        self.task = self.bar.add_task("adapting", total=self.rounds + 1, detail="")
         return self
 
     def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
         if self.handle is not None:
             self.handle.close()
 
@@ -336,9 +344,19 @@ class _RoundLog:
         if self.handle is not None:
             self.handle.write(json.dumps(entry) + "\n")
             self.handle.flush()
-        console.print(f"round {entry['round']}: re-programmed {entry['written']}, newly fixed "
-                      f"{entry['newly_fixed']}, cosine {entry['cosine']:.4f}, exact "
-                      f"{entry['exact']:.3f}")
+        self.bar.update(self.task, advance=1, detail=f"round {entry['round']}: cosine "
+                                                     f"{entry['cosine']:.4f}")
+        if self.lines:
+            console.print(round_line(entry), highlight=False)
+
+
+def round_line(entry: dict) -> str:
+    """One round of the loop in words: round 0 is the open-loop programming of every device
+    not known stuck, a later round re-programs the devices re-training moved."""
+    done = (f"programmed {entry['written']} devices (open loop)" if entry["round"] == 0 else
+            f"re-programmed {entry['written']} devices")
+    return (f"round {entry['round']}: {done}, newly fixed {entry['newly_fixed']}, cosine "
+            f"{entry['cosine']:.4f}, exact {entry['exact']:.3f}")
 
 
 def _print_rounds(title: str, result, summary: dict, target: float, out_path: Path | None
