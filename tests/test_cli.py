@@ -99,7 +99,8 @@ def test_demo_json_reports_all_rules_both_fault_models_and_writes_png(run_cli,
             assert 0.0 <= r["exact"] <= 1.0
             assert len(r["chips"]) == 1
             assert len(r["chips"][0]["per_pattern_cosine"]) == 10
-            assert r["cosine_std"] == 0.0  # one chip
+            assert r["cosine_std"] is None  # one chip: no spread (it said 0.0)
+            assert r["variants"]["tanh"]["cosine_std"] is None
     settings = result["settings"]
     assert settings["n_patterns"] == 10 and settings["n_neurons"] == 64
     assert settings["chips"] == 1 and settings["probes_per_pattern"] == 2

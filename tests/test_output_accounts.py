@@ -56,3 +56,16 @@ def test_adapt_gives_one_account_of_its_rounds_round_0_as_programming(small_memo
     assert f"round 0: programmed {written[0]} devices (open loop)," in text, err
     assert f"round 1: re-programmed {written[1]} devices," in text, err
     assert "round 0: re-programmed" not in text, err
+
+
+# ------------------------------------------------------------------------------ demo
+def test_one_chip_has_no_cosine_spread_in_json_or_python():
+    """`demo --json` (and compare_rules) reported cosine_std 0.0 for one chip, where no
+    spread exists and the table shows "-": None (null)."""
+    import xbarmem as xm
+
+    pset = xm.random_patterns(3, 16, seed=0)
+    one = xm.compare_rules(pset, "ideal", "hebb", chips=1)["rules"]["hebb"]
+    two = xm.compare_rules(pset, "ideal", "hebb", chips=2)["rules"]["hebb"]
+    assert one["cosine_std"] is None
+    assert isinstance(two["cosine_std"], float)

@@ -86,7 +86,8 @@ def _print_demo(results: dict, rules: list[str], faults: float, level: float, tr
             table.add_column(col, justify="left" if col == "rule" else "right")
         for name in rules:
             r = res["rules"][name]
-            table.add_row(name, f"{r['cosine']:.3f}", *[f"{r['cosine_std']:.3f}"] * spread,
+            table.add_row(name, f"{r['cosine']:.3f}",
+                          *([f"{r['cosine_std']:.3f}"] if spread else []),
                           f"{r['exact']:.2f}", f"{r['variants']['tanh']['cosine']:.3f}")
         out.print(table)
     over = "± std over chips" if trials > 1 else "no spread over one chip"

@@ -399,7 +399,8 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
 
     Returns a :class:`RuleComparison`, a dict ``{"rules": {name: {cosine, cosine_std, exact,
     hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips:
-    [...], variants}}, "settings": {...}}`` that prints one short line; with ``keep_states``
+    [...], variants}}, "settings": {...}}`` (``cosine_std``: over chips, None for one chip)
+    that prints one short line; with ``keep_states``
     each rule also keeps the cues and recalled states of chip 0 (``"example"``).
     ``callback(rule_name)`` is called after each rule, and ``train_progress(rule_name, step,
     loss)`` while an iterative rule trains
@@ -509,11 +510,12 @@ def _per_chip(memories: list, patterns: PatternSet, protocol: Protocol) -> list[
     return [evaluate_memory(m, patterns, protocol.reseeded(c)) for c, m in enumerate(memories)]
 
 
-def _spread(scores: list[Score]) -> dict[str, float]:
-    """Mean cosine, its standard deviation over chips (0 for one chip) and mean exact rate."""
+def _spread(scores: list[Score]) -> dict[str, float | None]:
+    """Mean cosine, its standard deviation over chips (None for one chip: there is no
+    spread, as tables show "-") and mean exact rate."""
     cos = torch.tensor([s.cosine for s in scores], dtype=torch.float32)
     return {"cosine": float(cos.mean()),
-            "cosine_std": float(cos.std()) if len(scores) > 1 else 0.0,
+            "cosine_std": float(cos.std()) if len(scores) > 1 else None,
             "exact": float(sum(s.exact for s in scores) / len(scores))}
 
 
