@@ -69,3 +69,29 @@ def test_one_chip_has_no_cosine_spread_in_json_or_python():
     two = xm.compare_rules(pset, "ideal", "hebb", chips=2)["rules"]["hebb"]
     assert one["cosine_std"] is None
     assert isinstance(two["cosine_std"], float)
+
+
+# ------------------------------------------------------------------------------ data names
+def test_data_sources_have_one_name_for_people_in_figures_and_commands():
+    """The words the commands use are the figures' words (viz keeps the same table)."""
+    from xbarmem.data.sources import DATA_WORDS, data_words
+    from xbarmem.viz.series import DATA_WORDS as FIGURE_WORDS
+
+    assert DATA_WORDS == FIGURE_WORDS
+    assert [data_words(s) for s in ("random", "MNIST-crop24", "correlated-0.3")] == [
+        "random", "MNIST (24x24 crop)", "correlated-0.3"]
+    assert data_words(Path("some") / "mine.npy") == "mine.npy"
+
+
+def test_capacity_and_demo_name_their_data_as_the_figures_do(run_cli, tmp_path):
+    """capacity's title said `random-binary` (the pattern set's internal name) where the user
+    typed `--data random`; demo said `MNIST (centre 24x24 crop)` where figures say
+    `MNIST (24x24 crop)`."""
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--neurons", "16",
+                             "--pool", "20", "--trials", "1", "--probes", "1")
+    assert code == 0, err
+    assert "capacity on random patterns (pinv" in out and "random-binary" not in out, out
+    code, out, err = run_cli("demo", "--trials", "1", "--probes", "1", "-o", tmp_path)
+    assert code == 0, err
+    assert re.match(r"Recall of 10 MNIST \(24x24 crop\) patterns \(8x8 images, one per digit "
+                    r"class\)", " ".join(out.split())), out

@@ -47,7 +47,7 @@ from xbarmem.cli.capacity_output import (
     write_scaling,
 )
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, work_begins
-from xbarmem.data.sources import source_name
+from xbarmem.data.sources import data_words, source_name
 from xbarmem.hardware.chip import ChipSpec
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def capacity_cmd(
     results = _run_searches(configs, patterns.n_neurons, kept, search)
     warn_pool_limit([(label, res.as_dict()) for label, res in results])
     report_capacity(results, kept, json_out, threads, thresholds,
-            f"capacity on {patterns.name} ({rule if 'single' in arch else 'adaptive'}, "
+            f"capacity on {data_words(data)} patterns ({rule if 'single' in arch else 'adaptive'}, "
             f"{protocol.corruption} {protocol.level:g}, {counted(trials, 'trial')})")
 
 

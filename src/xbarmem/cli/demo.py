@@ -21,6 +21,7 @@ from xbarmem.cli import (
 )
 from xbarmem.cli.common import app, console, describe_devices, emit_json, out
 from xbarmem.cli.progress import work_bar
+from xbarmem.data.sources import data_words
 from xbarmem.learning.budget import step_budget
 from xbarmem.names import RULE_NAMES
 
@@ -73,9 +74,8 @@ def demo(
 def _print_demo(results: dict, rules: list[str], faults: float, level: float, trials: int,
                 probes: int) -> None:
     s = results["settings"]
-    source = {"mnist": "MNIST", "mnist-crop24": "MNIST (centre 24x24 crop)"}.get(
-        s["data"], "scikit-learn")
-    out.print(f"Recall of {s['n_patterns']} 8x8 {source} digits (one per class), N="
+    out.print(f"Recall of {s['n_patterns']} {data_words(s['data'])} patterns (8x8 images, "
+              f"one per digit class), N="
               f"{s['n_neurons']}, {faults:.0%} stuck, {level:.0%} bit flips, {trials} "
               f"chip{'s' if trials != 1 else ''} x {probes} cue{'s' if probes != 1 else ''} per "
               "digit")

@@ -230,3 +230,21 @@ def sized_pool(source: str | ImageStack, pool: int | None, what: str = "pool") -
         raise PatternError(f"{what} {pool}: {source_name(source)} holds {held} images; give "
                            f"at most {held}")
     return pool
+
+
+#: a built-in data source in words for people, as every figure names it (viz's
+#: ``DATA_WORDS`` holds the same words) and every command's title and line
+DATA_WORDS = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
+              "random": "random", "glyphs": "glyph"}
+
+
+def data_words(source: str | os.PathLike | ImageStack) -> str:
+    """The data source ``source`` (as the user named it: ``--data``, a sweep's ``data``) in
+    words for people: a built-in set's :data:`DATA_WORDS`, a file's name (no folder), else
+    as given (``correlated-0.3``). Not a pattern set's internal name (``random-binary``)."""
+    if isinstance(source, ImageStack):
+        return source.name
+    name = os.fspath(source)
+    if name.strip().lower() in DATA_WORDS:
+        return DATA_WORDS[name.strip().lower()]
+    return Path(name).name if isinstance(source, os.PathLike) or os.sep in name else name
