@@ -172,7 +172,8 @@ def test_train_says_which_step_cap_ended_an_unconverged_training(run_cli, tmp_pa
                              "--rule-option", "flip_steps=0")
     assert code == 0, err
     text = " ".join(out.split())
-    assert "8 steps, converged=False (max_steps=5 reached)" in text
+    assert ("8 steps (5 basin + 3 fine-tune), converged=False (the basin stage reached "
+            "max_steps=5)") in text
 
 def test_options_for_a_rule_without_options_say_it_takes_none(run_cli, tmp_path):
     code, out, err = run_cli("train", "-o", tmp_path / "h.safetensors", "--rule", "hebb",

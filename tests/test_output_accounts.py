@@ -95,3 +95,39 @@ def test_capacity_and_demo_name_their_data_as_the_figures_do(run_cli, tmp_path):
     assert code == 0, err
     assert re.match(r"Recall of 10 MNIST \(24x24 crop\) patterns \(8x8 images, one per digit "
                     r"class\)", " ".join(out.split())), out
+
+
+# ------------------------------------------------------------------------------ train steps
+def _train_line(run_cli, tmp_path, *options):
+    code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "random",
+                             "--patterns", "3", "--neurons", "16", *options)
+    assert code == 0, err
+    return " ".join(out.split())
+
+
+def test_train_counts_the_steps_of_each_stage(run_cli, tmp_path):
+    """`train --arch multilayer` printed `400 steps, converged=False (max_steps=300
+    reached)`: the 300-step stage plus the 100-step fine-tune, unexplained. Every stage's
+    steps as the trainer counted them (a basin stage that converges early has fewer than its
+    cap), and which stage converged or reached its cap."""
+    text = _train_line(run_cli, tmp_path, "--arch", "multilayer", "--hidden", "8",
+                       "--rule-option", "max_steps=30", "--rule-option", "finetune_steps=7")
+    assert ("37 steps (30 basin + 7 fine-tune), converged=False (the basin stage reached "
+            "max_steps=30)") in text, text
+    text = _train_line(run_cli, tmp_path, "--rule-option", "flip_steps=5", "--rule-option",
+                       "max_steps=9", "--rule-option", "finetune_steps=4")
+    assert ("18 steps (5 flip + 9 basin + 4 fine-tune), converged=False (the basin stage "
+            "reached max_steps=9)") in text, text
+    text = _train_line(run_cli, tmp_path, "--rule-option", "flip_steps=5")
+    found = re.search(r"(\d+) steps \(5 flip \+ (\d+) basin \+ (\d+) fine-tune\), "
+                      r"converged=True \(the basin stage\)", text)
+    assert found and int(found[1]) == 5 + int(found[2]) + int(found[3]), text
+
+
+def test_train_of_one_stage_says_steps_as_before(run_cli, tmp_path):
+    text = _train_line(run_cli, tmp_path, "--kind", "continuous", "--rule-option",
+                       "max_steps=6")
+    assert "6 steps, converged=False (max_steps=6 reached)" in text, text
+    assert "(the" not in text and "basin" not in text, text
+    text = _train_line(run_cli, tmp_path, "--rule", "hebb")
+    assert "0 steps, converged=True," in text, text

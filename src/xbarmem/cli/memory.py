@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -98,7 +99,8 @@ def train(
                        zero_one=zero_one, one_per_class=one_per_class, ctx=ctx)
     if count is None and not one_per_class:
         _not_too_many(pset, data)
-    memory, info = _fit(pset, spec, fmap, arch, hidden, rule, options, seed, map_file=fault_map)
+    memory, info, stages = _fit(pset, spec, fmap, arch, hidden, rule, options, seed,
+                                map_file=fault_map)
     from xbarmem.memory.io import save_memory  # (torch: only once the inputs are checked)
 
     save_memory(memory, out_path, patterns=pset)
@@ -111,18 +113,29 @@ def train(
     else:
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {counted(pset.n_patterns, 'pattern')}, "
-                  f"N={pset.n_neurons}{shape}, {info['steps']} steps, "
-                  f"{_converged(info)}, {seconds_text(info['train_seconds'])} s; "
+                  f"N={pset.n_neurons}{shape}, {_steps_text(info, stages)}, "
+                  f"{seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}")
 
 
-def _converged(info: dict) -> str:
-    """``converged=True``, or ``converged=False`` with the step cap (``max_steps``, the first
-    stage's) that ended the training."""
-    cap = info.get("max_steps")
-    if info.get("converged", True) or cap is None:
-        return f"converged={info.get('converged')}"
-    return f"converged=False (max_steps={cap} reached)"
+def _steps_text(info: dict, stages: list[tuple[str, int]]) -> str:
+    """The steps of the training as the trainer counted them, by stage where there are
+    several (``400 steps (300 basin + 100 fine-tune)``), and whether the stage that can
+    converge (basin or fixed-point) did: ``converged=True``, or ``converged=False`` with the
+    ``max_steps`` at which that stage stopped."""
+    judged = next(((stage, n) for stage, n in stages if stage in ("basin", "fixed-point")),
+                  None)
+    text = f"{info['steps']} steps"
+    if len(stages) > 1:
+        text += f" ({' + '.join(f'{n} {stage}' for stage, n in stages)})"
+    text += f", converged={info.get('converged')}"
+    if judged is None:
+        return text
+    if len(stages) > 1:
+        reached = f" reached max_steps={judged[1]}" if not info.get("converged") else ""
+        return f"{text} (the {judged[0]} stage{reached})"
+    return text if info.get("converged") else f"{text} (max_steps={judged[1]} reached)"
+
 
 def _check_options(ctx: typer.Context, data: str, rule: str,
                    fault_map: Path | None, out_path: Path) -> None:
@@ -149,7 +162,7 @@ def _not_too_many(pset: PatternSet, data: str) -> None:
 
 def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hidden: str,
          rule: str, options: dict[str, Any], seed: int, *, map_file: Path | None = None
-         ) -> tuple[Any, dict[str, Any]]:
+         ) -> tuple[Any, dict[str, Any], list[tuple[str, int]]]:
     """Build the memory for ``spec`` (on ``fmap``, read from ``map_file``, when given), train
     ``rule`` on ``pset`` and program it (multilayer memories: the hardware-adaptive rule)."""
     import torch
@@ -175,20 +188,33 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
         work_begins()
         with console.status(f"training {what} on {counted(pset.n_patterns, 'pattern')}{shape}"):
             info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed)[0]
-        return memory, info
+        return memory, info, []
     total = step_budget(rule_obj.options(len(memory.layers), pset.kind), pset.kind)
     with work_bar(console, transient=True) as bar:
         task = bar.add_task(f"training {what} on {counted(pset.n_patterns, 'pattern')}{shape}",
                             total=total, detail="", bound=True)
 
-        def show(step: int, loss: float) -> None:
-            bar.update(task, completed=step, detail=f"step {step} (of at most {total}), "
-                                                    f"loss {loss:.4g}")
-
+        show = _Steps(lambda step, loss: bar.update(
+            task, completed=step, detail=f"step {step} (of at most {total}), loss {loss:.4g}"))
         info = fit_memories(rule_obj, x, [memory], kind=pset.kind, program_seed=seed,
                             progress=show)[0]
     resolved = rule_obj.options(len(memory.layers), pset.kind)
-    return memory, {**info, "max_steps": resolved["max_steps"]}
+    return memory, {**info, "max_steps": resolved["max_steps"]}, show.stages
+
+
+class _Steps:
+    """The progress callback of training one network: ``show(step, loss)`` as it goes, and
+    the steps of each stage as the trainer counts them (``stages``: ``[(stage, steps)]``)."""
+
+    def __init__(self, show: Callable[[int, float], None]) -> None:
+        self.show = show
+        self.stages: list[tuple[str, int]] = []
+
+    def __call__(self, step: int, loss: float) -> None:
+        self.show(step, loss)
+
+    def stage_ended(self, stage: str, steps: int) -> None:
+        self.stages.append((stage, steps))
 
 
 # ---------------------------------------------------------------------------------- evaluate

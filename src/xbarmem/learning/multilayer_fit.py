@@ -439,7 +439,7 @@ class _FixedPointRun:
                     finished[:] |= done == o.max_steps
                     loss = self._loss(squares)
                     if not self.leave(finished, met, squares, done):
-                        report.done(done, loss)
+                        report.done(done, loss, "fixed-point")
                         break
                     y, err, tape = self.forward()  # of the smaller batch
             self.backward(y, err, tape)

@@ -67,7 +67,7 @@ class SingleLayerFit:
                     else boxed(lo[idx], hi[idx], box_size(problem, 0, o.flip_bound)[idx]))
                 start, loss = flip_stage(o, torch.clamp(start, *box), xg, vg, *box, noise,
                                          self.reporter)
-                self.reporter.done(o.flip_steps, loss)
+                self.reporter.done(o.flip_steps, loss, "flip")
             out = two_stage(self, start, xg, vg, lo[idx], hi[idx], problem.kind, gen, noise)
             params[idx], steps[idx], final_loss[idx], converged[idx] = out
             steps[idx] += o.flip_steps or 0
@@ -182,7 +182,7 @@ class SingleLayerFit:
                 if finished.any():
                     keep = batch.leave(finished, a, steps=done, loss=loss, converged=met)
                     if not keep.any():
-                        self.reporter.done(done, loss)
+                        self.reporter.done(done, loss, "fixed-point")
                         break
                     rows = [x, u, ug, mask, valid, err, y] + (
                         [] if read_scale is None else [read_scale])

@@ -29,11 +29,13 @@ class StepReporter:
     """Passes training progress to a callback ``progress(step, loss)`` (or does nothing
     without one): ``step`` counts optimiser steps over every stage and group of a run, so it
     only increases; ``loss`` is the mean loss (a float) of the networks still training.
-    Reports every ``every`` steps and at the end of each stage (:meth:`done`). Reading the
-    loss does not change any computed value."""
+    Reports every ``every`` steps and at the end of each stage (:meth:`done`); a callback
+    with a method ``stage_ended(stage, steps)`` is also told where each stage ended
+    (:meth:`done`). Reading the loss does not change any computed value."""
 
     def __init__(self, progress=None, every: int = 10) -> None:
         self.progress = progress
+        self.stage_ended = getattr(progress, "stage_ended", None)
         self.every = every
         self.offset = 0  # steps of the stages already finished
         self.last = 0  # the last step reported
@@ -50,10 +52,15 @@ class StepReporter:
         """Whether :meth:`__call__` at ``step`` would report (so the loss is needed)."""
         return self.progress is not None and not step % self.every
 
-    def done(self, step: int, loss: torch.Tensor) -> None:
-        """The stage ended after ``step`` steps: report it; the next stage counts on."""
+    def done(self, step: int, loss: torch.Tensor, stage: str) -> None:
+        """The stage ``stage`` (``"flip"``, ``"basin"``, ``"fine-tune"`` or
+        ``"fixed-point"``) ended after ``step`` steps (of its batch's longest-running
+        network: one network's own count): report it, and pass ``stage_ended(stage, step)``
+        on; the next stage counts on."""
         self(step, loss, force=True)
         self.offset = max(self.last, self.offset + step)
+        if self.stage_ended is not None:
+            self.stage_ended(stage, step)
 
 
 def reporter_of(path) -> StepReporter:
@@ -99,11 +106,11 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
         if done.any():
             keep = batch.leave(done, a, converged=True)
             if not keep.any():
-                report.done(step, loss)
+                report.done(step, loss, "fine-tune" if decay else "basin")
                 return batch.result()
             (a, first, second, lo, hi, window_sum, prev_window), (x, valid) = trim(
                 keep, valid, (a, first, second, lo, hi, window_sum, prev_window), (x, valid))
-    report.done(max_steps, loss)
+    report.done(max_steps, loss, "fine-tune" if decay else "basin")
     batch.out[batch.work] = a
     return batch.result()
 
