@@ -73,11 +73,11 @@ def test_one_chip_has_no_cosine_spread_in_json_or_python():
 
 # ------------------------------------------------------------------------------ data names
 def test_data_sources_have_one_name_for_people_in_figures_and_commands():
-    """The words the commands use are the figures' words (viz keeps the same table)."""
+    """The words the commands use are the figures' words (one table, which viz reads)."""
     from xbarmem.data.sources import DATA_WORDS, data_words
     from xbarmem.viz.series import DATA_WORDS as FIGURE_WORDS
 
-    assert DATA_WORDS == FIGURE_WORDS
+    assert FIGURE_WORDS is DATA_WORDS
     assert [data_words(s) for s in ("random", "MNIST-crop24", "correlated-0.3")] == [
         "random", "MNIST (24x24 crop)", "correlated-0.3"]
     assert data_words(Path("some") / "mine.npy") == "mine.npy"

@@ -232,8 +232,8 @@ def sized_pool(source: str | ImageStack, pool: int | None, what: str = "pool") -
     return pool
 
 
-#: a built-in data source in words for people, as every figure names it (viz's
-#: ``DATA_WORDS`` holds the same words) and every command's title and line
+#: a built-in data source in words for people, in every figure (viz reads it) and every
+#: command's title and line
 DATA_WORDS = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
               "random": "random", "glyphs": "glyph"}
 

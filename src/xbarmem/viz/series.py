@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xbarmem.data.corruption import describe_corruption
+from xbarmem.data.sources import DATA_WORDS  # (a data source in words, as every title)
 
 KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation",
          "capacity": "n_neurons"}
@@ -290,9 +291,6 @@ def phrase_lines(phrases: Sequence[str]) -> str:
 SELECTION_WORDS = {"one-per-class": "one per class",
                    "random-per-class": "a random one per class",
                    "first": "the first of the set", "random": "a random subset"}
-#: a data source in words, in every figure (titles, panels, scaling plots)
-DATA_WORDS = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
-              "random": "random", "glyphs": "glyph"}
 
 
 def _phrases(shared: dict[str, Any]) -> list[str]:
