@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from xbarmem.data.builtin import MNIST_VARIANTS, load_mnist
+from xbarmem.data.sources import data_words
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve, nearest_pattern_curve
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.experiments.reproduce.report import (
@@ -79,7 +80,8 @@ class Capacity(Experiment):
             fig = self.figure(level)
             if at:
                 write_figure(ctx.out_dir / fig, at, "patterns", thresholds=self.thresholds,
-                          title=f"50% weight faults, N = 64, {PRIMARY_DATA}, {level:.0%} flips")
+                          title=f"50% weight faults, N = 64, {data_words(PRIMARY_DATA)}, "
+                                f"{level:.0%} flips")
                 sec.figures.append(fig)
         sec.summary.append((f"({self.key}) thresholds / flip rates where HA/pinv >= "
                             f"{PAPER_CAPACITY_RATIO:g}x (the paper's threshold is not public)",

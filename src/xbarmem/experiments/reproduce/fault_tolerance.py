@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xbarmem.data.sources import data_words
 from xbarmem.experiments.reproduce.report import (
     CHECKED_FAULTS,
     PAPER_FAULTS,
@@ -121,7 +122,7 @@ class FaultTolerance(Experiment):
                                                               for f in PAPER_FAULTS])
                        for rule in self.paper_rules}
                 write_figure(ctx.out_dir / fig, rows, "faults", reference=ref,
-                          title=f"10 digits ({data}), N = 64, 10% flips, weight faults")
+                          title=f"10 digits ({data_words(data)}), N = 64, 10% flips, weight faults")
                 sec.figures.append(fig)
             if data == self.datasets[0]:
                 sec.body += self.draw_spread(ctx)
