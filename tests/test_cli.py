@@ -1407,6 +1407,9 @@ def test_demo_heading_counts_in_the_singular(run_cli, tmp_path):
     assert "no spread over one chip" in text and "± std" not in text and "± chips" not in text
     rows = [line for line in out.splitlines() if line.startswith("│ ")]
     assert rows and all(len(line.split("│")) == 6 for line in rows)  # rule and 3 numbers
+    # the last line says what its seconds measured (it read "(0.7 s)" after a 3.7 s run)
+    assert re.search(r"figure: .*demo-recall\.png \(every rule trained and recalled in "
+                     r"[\d.]+ s\)$", text), text
 
 
 def test_held_warnings_come_before_the_results_of_a_command_without_progress(run_cli,

@@ -96,7 +96,8 @@ def _print_demo(results: dict, rules: list[str], faults: float, level: float, tr
               "cues recalled with analogue tanh neurons, sign read-out.")
     dev = results["fault_models"][next(iter(results["fault_models"]))]["rules"]
     out.print(f"devices (adaptive, with bias row): {describe_devices(dev['adaptive']['devices'])}")
-    out.print(f"figure: {results['figure']}   ({seconds_text(results['seconds'])} s)")
+    out.print(f"figure: {results['figure']}   (every rule trained and recalled in "
+              f"{seconds_text(results['seconds'])} s)")
 
 
 def _run(run_demo, settings: dict, quiet: bool) -> dict:
