@@ -234,7 +234,7 @@ def sized_pool(source: str | ImageStack, pool: int | None, what: str = "pool") -
 
 #: a built-in data source in words for people, in every figure (viz reads it) and every
 #: command's title and line
-DATA_WORDS = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digits",
+DATA_WORDS = {"mnist": "MNIST", "mnist-crop24": "MNIST (24x24 crop)", "digits": "8x8 digit",
               "random": "random", "glyphs": "glyph"}
 
 

@@ -147,7 +147,7 @@ _WORDS = {
 
 def setting_words(key: str, value: Any) -> str:
     """One setting as every figure says it, in panel and legend labels as in titles (``N =
-    16``, ``10% stuck``, ``flipped cues``, ``8x8 digits``); a setting without words of its own
+    16``, ``10% stuck``, ``flipped cues``, ``8x8 digit``); a setting without words of its own
     (a rule option) as ``key=value``."""
     if value is None:
         return f"{SETTING_NAMES.get(key, key)} default"

@@ -122,7 +122,8 @@ class FaultTolerance(Experiment):
                                                               for f in PAPER_FAULTS])
                        for rule in self.paper_rules}
                 write_figure(ctx.out_dir / fig, rows, "faults", reference=ref,
-                          title=f"10 digits ({data_words(data)}), N = 64, 10% flips, weight faults")
+                          title=f"10 {data_words(data)} patterns (one per digit), N = 64, "
+                                f"10% flips, weight faults")
                 sec.figures.append(fig)
             if data == self.datasets[0]:
                 sec.body += self.draw_spread(ctx)
