@@ -19,6 +19,7 @@ from types import UnionType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from xbarmem.errors import ArgumentError, ConfigError, XbarmemError
+from xbarmem.names import closest_name, name_key
 
 if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when needed
     import numpy as np
@@ -195,12 +196,6 @@ def is_choice(value: Any, choices: Iterable[Any]) -> bool:
         return False
 
 
-def _name_key(text: str) -> str:
-    """A name as :func:`choice_key` compares it: no surrounding spaces, lower case, ``_`` read
-    as ``-``."""
-    return text.strip().lower().replace("_", "-")
-
-
 def choice_key(value: Any, choices: Iterable[Any]) -> Any:
     """The one rule for looking up a name (a rule, corruption, chip or circuit preset, recipe,
     pattern kind, recall mode, architecture, data source...) among ``choices``: the choice
@@ -213,8 +208,8 @@ def choice_key(value: Any, choices: Iterable[Any]) -> Any:
         return str(value) if isinstance(value, str) else value  # (a numpy text as a str)
     if not isinstance(value, str):
         return None
-    key = _name_key(value)
-    return next((c for c in options if isinstance(c, str) and _name_key(c) == key), None)
+    key = name_key(value)
+    return next((c for c in options if isinstance(c, str) and name_key(c) == key), None)
 
 
 def canonical(value: Any, choices: Iterable[Any]) -> Any:
@@ -232,12 +227,8 @@ def choices_text(choices: Iterable[Any]) -> str:
 
 def closest_choice(value: Any, choices: Iterable[Any]) -> str:
     """``"; did you mean 'pinv'?"`` when ``value`` is a text close to one of ``choices``
-    (:func:`difflib.get_close_matches`, compared as :func:`choice_key` does), else ``""``."""
-    if not isinstance(value, str):
-        return ""
-    named = {_name_key(c): c for c in choices if isinstance(c, str)}
-    close = difflib.get_close_matches(_name_key(value), list(named), n=1, cutoff=0.6)
-    return f"; did you mean {named[close[0]]!r}?" if close else ""
+    (:func:`~xbarmem.names.closest_name`), else ``""``."""
+    return closest_name(value, tuple(choices))
 
 
 def check_choice(value: Any, choices: Iterable[Any], name: str, *,

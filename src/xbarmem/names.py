@@ -55,10 +55,27 @@ def default_cues(kind: str, corruption: str | None = None, level: float | None =
     return corruption, level, activation or by_kind
 
 
+def name_key(text: str) -> str:
+    """A name as every lookup of a name compares it (:func:`xbarmem.checks.choice_key`): no
+    surrounding spaces, lower case, ``_`` read as ``-``."""
+    return text.strip().lower().replace("_", "-")
+
+
+def closest_name(value: Any, choices: Any) -> str:
+    """``"; did you mean 'pinv'?"`` when ``value`` is a text close to one of ``choices``
+    (:func:`difflib.get_close_matches`, compared by :func:`name_key`), else ``""``: the end
+    of a message refusing a name."""
+    if not isinstance(value, str):
+        return ""
+    named = {name_key(c): c for c in choices if isinstance(c, str)}
+    close = difflib.get_close_matches(name_key(value), list(named), n=1, cutoff=0.6)
+    return f"; did you mean {named[close[0]]!r}?" if close else ""
+
+
 def corruption_key(method: Any) -> str | None:
     """The canonical name of the built-in corruption ``method`` names (``"salt_pepper"``,
     ``"Flip"``: ``"salt-pepper"``, ``"flip"``), or None when it names none."""
-    key = str(method).strip().lower().replace("_", "-")  # as checks.choice_key reads names
+    key = name_key(str(method))
     return key if key in DEFAULT_LEVELS else None
 
 
@@ -76,9 +93,6 @@ def closest_corruption(method: Any) -> str:
     """``"; did you mean 'salt-pepper'?"`` for a name that is not a built-in corruption's but
     is its function's (``salt_and_pepper``, ``flip_bits``) or close to it (``flips``), else
     ``""``: the end of every message refusing a corruption's name."""
-    if not isinstance(method, str):
-        return ""
-    key = method.strip().lower().replace("_", "-")
-    close = ([_CORRUPTION_FUNCTIONS[key]] if key in _CORRUPTION_FUNCTIONS
-             else difflib.get_close_matches(key, CORRUPTION_METHODS, n=1, cutoff=0.6))
-    return f"; did you mean {close[0]!r}?" if close else ""
+    if isinstance(method, str) and name_key(method) in _CORRUPTION_FUNCTIONS:
+        return f"; did you mean {_CORRUPTION_FUNCTIONS[name_key(method)]!r}?"
+    return closest_name(method, CORRUPTION_METHODS)
