@@ -57,6 +57,12 @@ did not win, so that the reasons stay checkable:
   split (2 training seeds) against the default and the fast recipe in the same run
   (:mod:`benchmarks.training_levers`; the start replaces the trainer's warm start while
   measured).
+* ``second-order`` -- a start by Newton's method: each row's L2-regularised logistic
+  regression of the stored bit on 16 corrupted cues per pattern (10% flips, drawn once), 8
+  batched Newton steps, clipped to the chip's range; alone, before the default's sampled
+  stages (no flip-averaged stage) and before the fast recipe's, on the tuning split (2 training
+  seeds) against the default in the same run (:mod:`benchmarks.second_order`; the start
+  replaces the trainer's warm start while measured).
 
 * ``model-search`` -- a capacity search that steps by a model of the recall curve instead of
   doubling / halving: from a tested count ``P`` with similarity ``s`` the next count is where
@@ -72,8 +78,8 @@ did not win, so that the reasons stay checkable:
   :mod:`xbarmem.evaluation.capacity` while measured.
 
 The studies run in the order flip-start, closed-form, hard-cues, finetune-stop, margin-start,
-warm-search, model-search, bf16, compile: compiling slowed whatever was measured after it in
-the same process.
+second-order, warm-search, model-search, bf16, compile: compiling slowed whatever was measured
+after it in the same process.
 
 Results go to ``benchmarks/results/levers.json`` with the date, the torch thread count and
 the command; ``--json`` prints them. About fifteen minutes on one thread (``--only`` runs some
@@ -114,6 +120,7 @@ from xbarmem.learning.adaptive import AdaptiveTrainer, bf16_products_supported
 from xbarmem.learning.flip_stage import flip_loss_grad, row_weights
 
 from .recipes import RESULTS, provenance, write_result
+from .second_order import study_second_order
 from .training_levers import (
     against_default,
     row_text,
@@ -124,7 +131,7 @@ from .training_levers import (
 )
 
 STUDIES = ("flip-start", "closed-form", "hard-cues", "finetune-stop", "margin-start",
-           "warm-search", "model-search", "bf16", "compile")
+           "second-order", "warm-search", "model-search", "bf16", "compile")
 _CONTINUOUS = Protocol(corruption="gaussian", level=0.6, probes=10, seed=3, activation="tanh")
 _BINARY = Protocol(corruption="flip", level=0.05, probes=10, seed=3)
 _CUE_BUDGET = 1024  # cues per step of the continuous searches (as reproduce's (e))
@@ -604,7 +611,8 @@ def table(studies: dict) -> str:
     for study, lever in (("closed-form", "closed-form recall terms"),
                          ("hard-cues", "fewer but harder cues"),
                          ("finetune-stop", "fine-tune stopped on held-out recall"),
-                         ("margin-start", "max-margin start of the fast recipe")):
+                         ("margin-start", "max-margin start of the fast recipe"),
+                         ("second-order", "second-order start")):
         rows += [(lever, label, row_text(r))
                  for label, r in studies.get(study, {}).items() if isinstance(r, dict)]
     return "\n".join(["| lever | case | measured |", "|---|---|---|",
@@ -615,7 +623,7 @@ RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_s
        "model-search": study_model_search,
        "flip-start": study_flip_start, "closed-form": study_closed_form,
        "hard-cues": study_hard_cues, "finetune-stop": study_finetune_stop,
-       "margin-start": study_margin_start}
+       "margin-start": study_margin_start, "second-order": study_second_order}
 
 
 def main(argv: list[str] | None = None) -> int:

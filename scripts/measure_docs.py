@@ -330,6 +330,12 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.levers --only margin-start --json --json-out "
            "{out}/levers.json",),
           {"table": "table"}, 60),
+    Entry("levers-second-order", "a start by Newton's method (each row's regularised logistic "
+          "regression on corrupted cues) alone and before the default's or the fast recipe's "
+          "stages, against the default on the tuning split",
+          ("python -m benchmarks.levers --only second-order --json --json-out "
+           "{out}/levers.json",),
+          {"table": "table"}, 40),
     Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
           "today's doubling and interpolation, on real searches",
           ("python -m benchmarks.levers --only model-search --json --json-out "
