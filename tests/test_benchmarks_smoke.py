@@ -271,7 +271,8 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     for lever in ("torch.compile", "bfloat16 products", "warm-started search",
                   "flip-averaged stage alone", "closed-form recall terms",
                   "model-guided search", "fewer but harder cues",
-                  "fine-tune stopped on held-out recall", "max-margin start of the fast recipe"):
+                  "fine-tune stopped on held-out recall", "max-margin start of the fast recipe",
+                  "second-order start"):
         assert f"| {lever} |" in result["table"]
     # the alternatives were injected for their measurement only
     assert single_fit.two_stage is stages.two_stage
@@ -309,7 +310,42 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     stop = {k for k in studies["finetune-stop"] if k != "wall_seconds"}
     assert len(stop) == 2 * 7 and all(k.split(",")[0] in ("weight fault model",
                                                           "device fault model") for k in stop)
+    second = studies["second-order"]
+    assert second["weight fault model, second-order start alone"]["steps"] == 0
+    assert (second["weight fault model, second-order start alone"]["cosine_change_mean_worst"]
+            != second["weight fault model, default recipe"]["cosine_change_mean_worst"])
     assert levers.main(["--threads", "0"]) == 2
+
+
+def test_second_order_start_solves_each_row_and_keeps_pinned_weights():
+    import torch
+
+    from benchmarks.second_order import second_order_start
+
+    gen = torch.Generator().manual_seed(3)
+    t, p, n = 2, 5, 6
+    x = torch.where(torch.rand(t, p, n, generator=gen) < 0.5, -1.0, 1.0)
+    valid = torch.ones(t, p, dtype=torch.bool)
+    valid[1, 3:] = False  # network 1 stores 3 patterns, padded to 5
+    lo, hi = torch.full((t, n, n + 1), -50.0), torch.full((t, n, n + 1), 50.0)
+    eye = torch.eye(n, dtype=torch.bool)
+    lo[:, :, :n][:, eye], hi[:, :, :n][:, eye] = 0.0, 0.0  # the diagonal pinned at 0
+    lo[0, 1, 2] = hi[0, 1, 2] = 0.7  # a stuck weight
+    a = second_order_start(x, valid, lo, hi, iterations=25, ridge=1.0, rate=0.1, copies=4)
+    assert a.shape == (t, n, n + 1)
+    assert torch.equal(a[:, :, :n][:, eye], torch.zeros(t, n)) and a[0, 1, 2] == lo[0, 1, 2]
+    # Newton converged: autograd's gradient of the objective vanishes on the free weights
+    gen = torch.Generator().manual_seed(1)
+    target = x.repeat(1, 4, 1)
+    cues = torch.where(torch.rand(target.shape, generator=gen) < 0.1, -target, target)
+    u = torch.cat([cues, torch.ones(t, 4 * p, 1)], dim=2)
+    weight = valid.repeat(1, 4).float()[:, :, None]
+    w = a.clone().requires_grad_(True)
+    z = torch.bmm(u, w.transpose(1, 2))
+    loss = (weight * torch.nn.functional.softplus(-target * z)).sum() + 0.5 * (
+        (w * (lo != hi)) ** 2).sum()
+    loss.backward()
+    assert float((w.grad * (lo != hi)).abs().max()) < 1e-4
 
 
 def test_keep_hardest_keeps_the_cues_of_largest_loss_of_each_pattern():
