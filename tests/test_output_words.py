@@ -143,6 +143,40 @@ def test_results_caption_leaves_out_fields_no_row_has(run_cli, tmp_path):
     assert "patterns" not in text and "=-" not in text, out
 
 
+CONTINUOUS_SWEEP = """[sweep]
+name = "g"
+trial = "evaluate"
+seeds = 1
+
+[base]
+data = "random"
+kind = "continuous"
+n_neurons = 16
+patterns = 3
+probes = 1
+max_iterations = 10
+
+[grid]
+rule = ["hebb", "pinv"]
+"""
+
+
+def test_results_caption_says_what_the_rows_store_and_what_level_measures(run_cli, tmp_path):
+    """A sweep of continuous patterns under Gaussian noise: the caption said `level=0.6` and
+    nothing of the patterns' kind or the corruption, so its table read as a binary sweep's at
+    60% flips. The data, kind and corruption every row shares are said, the corruption before
+    its level; where one varies, it is a column instead."""
+    store = _swept(run_cli, tmp_path, CONTINUOUS_SWEEP)
+    code, out, err = run_cli("results", store)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert ("same in every row: sweep=g, n_neurons=16, data=random, kind=continuous, "
+            "patterns=3, fault_rate=0, variation=0, corruption=gaussian, level=0.6, seed=0"
+            ) in text, out
+    code, out, err = run_cli("results", store, "--columns", "rule,seed")
+    assert code == 0 and "same in every row" not in out and "kind" not in out, out
+
+
 # ------------------------------------------------------------------------------ figures
 def _swept(run_cli, folder: Path, sweep: str) -> Path:
     """The store of the sweep file text ``sweep``, run with one job in ``folder``."""

@@ -45,6 +45,10 @@ _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "var
 _VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "selection", "pool", "chip",
                     "fault_model", "on_fraction", "corruption", "activation", "mode", "probes",
                     "max_iterations")
+#: settings of :data:`_VARYING_COLUMNS` that the caption says when every row shown shares them,
+#: each before the default column named: what the rows store (a continuous sweep's caption read
+#: as a binary one's) and what ``level`` measures (``level=0.6`` alone: flips? noise?)
+_SAID_BEFORE = {"data": "patterns", "kind": "patterns", "corruption": "level"}
 GroupBy = Annotated[str | None, typer.Option(
     "--group-by", "-g", metavar="FIELD[,FIELD...]", help="Group rows with equal values of these "
     "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds) "
@@ -178,7 +182,9 @@ def _text(value) -> str:
 def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
                 shown: list[str] | None) -> None:
     """One line per row: the chosen fields (default: :func:`_default_columns` that vary among
-    the rows shown; the constant ones in the caption, which says whether it speaks of every
+    the rows shown; the constant ones in the caption, with the data, pattern kind and
+    corruption of :data:`_SAID_BEFORE` where every row shown shares them, which says whether
+    it speaks of every
     row or of the first ``limit``, and leaves out a field that no row shown has: ``patterns``
     of capacity searches) and the row's results (cosine and exact recall, or
     capacities); cells fold, never cut. Rows are sorted by the chosen fields, in their order
@@ -188,7 +194,8 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
 
     columns = shown or _default_columns(rows)
     rows = sorted(rows, key=lambda r: order_key([_value(r, c) for c in columns]))
-    cells = {c: [_text(_value(r, c)) for r in rows] for c in columns}
+    cells = {c: [_text(_value(r, c)) for r in rows] for c in
+             (columns if shown else _with_said(columns))}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
     if shown is None:
         cells = {c: v for c, v in cells.items() if c not in same}
@@ -208,6 +215,17 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     for i in range(len(rows)):
         table.add_row(*(v[i] for v in cells.values()), *(v[i] for v in results.values()))
     out.print_table(table, "--columns FIELD,... to choose its fields")
+
+
+def _with_said(columns: tuple[str, ...]) -> list[str]:
+    """``columns`` with each setting of :data:`_SAID_BEFORE` they lack, before its default
+    column (a setting left out of the columns is one every row of a trial kind shares: the
+    caption says it where every row shown does)."""
+    out = list(columns)
+    for name, before in _SAID_BEFORE.items():
+        if name not in out:
+            out.insert(out.index(before) if before in out else len(out), name)
+    return out
 
 
 def _default_columns(rows: list[dict]) -> tuple[str, ...]:
