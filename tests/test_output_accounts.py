@@ -97,6 +97,19 @@ def test_capacity_and_demo_name_their_data_as_the_figures_do(run_cli, tmp_path):
                     r"class\)", " ".join(out.split())), out
 
 
+def test_capacity_says_its_patterns_are_continuous_as_scaling_and_figures_do(run_cli):
+    """`capacity --kind continuous` titled its table `capacity on random patterns (pinv,
+    gaussian 0.6, 1 trial)`, as a binary search's, where `scaling` says `continuous MNIST`
+    and figures `continuous ... patterns`."""
+    args = ("capacity", "--rule", "pinv", "--data", "random", "--neurons", "16", "--pool", "20",
+            "--trials", "1", "--probes", "1", "--threshold", "0.5")
+    code, out, err = run_cli(*args, "--kind", "continuous")
+    assert code == 0, err
+    assert "capacity on continuous random patterns (pinv, gaussian 0.6" in out, out
+    code, out, err = run_cli(*args)
+    assert code == 0 and "capacity on random patterns (pinv, flip 0.05" in out, out
+
+
 # ------------------------------------------------------------------------------ train steps
 def _train_line(run_cli, tmp_path, *options):
     code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "random",

@@ -166,7 +166,8 @@ def capacity_cmd(
     results = _run_searches(configs, patterns.n_neurons, kept, search)
     warn_pool_limit([(label, res.as_dict()) for label, res in results])
     report_capacity(results, kept, json_out, threads, thresholds,
-            f"capacity on {data_words(data)} patterns ({rule if 'single' in arch else 'adaptive'}, "
+            f"capacity on {'continuous ' * (patterns.kind == 'continuous')}"
+            f"{data_words(data)} patterns ({rule if 'single' in arch else 'adaptive'}, "
             f"{protocol.corruption} {protocol.level:g}, {counted(trials, 'trial')})")
 
 
