@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import struct
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -587,6 +588,32 @@ def test_npz_labels_are_used_or_ignored_with_a_warning(tmp_path, labels, kept, w
     else:
         with pytest.warns(XbarmemWarning, match=why):
             assert load_file(path).labels is None
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_continuous_values_all_in_0_1_are_read_as_they_are_with_a_warning(tmp_path, suffix):
+    """Grey levels in [0, 1] (as images are often saved) were taken for continuous values in
+    [-1, 1] without a word: 0, the end of their range, became its middle. They are still read
+    as they are, with a warning saying how to map them; values in [-1, 1] with a negative one,
+    8-bit images (scaled) and binary files are read without one."""
+    grey = np.linspace(0.0, 1.0, 64, dtype=np.float32).reshape(4, 16)
+    path = tmp_path / f"grey{suffix}"
+    np.save(path, grey) if suffix == ".npy" else np.savetxt(path, grey, delimiter=",")
+    with pytest.warns(XbarmemWarning, match=r"grey\.(npy|csv): every value lies in \[0, 1\], "
+                      r"read as continuous values in \[-1, 1\] as they are .* with 2\*x - 1"):
+        loaded = load_file(path, kind="continuous")
+    assert np.allclose(loaded.patterns, grey)  # (read as they are: nothing measured moves)
+    quiet = {"pm1.npy": 2 * grey - 1, "img.npy": np.round(grey * 255).astype(np.uint8),
+             "zeros.npy": np.zeros((2, 16), np.float32)}
+    for name, values in quiet.items():
+        np.save(tmp_path / name, values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            load_file(tmp_path / name, kind="continuous")
+    np.save(tmp_path / "bits.npy", (grey > 0.5).astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_file(tmp_path / "bits.npy", zero_one=True)
 
 
 @pytest.mark.parametrize("name, module", [("load_mnist", "builtin"), ("IMAGE_SETS", "builtin"),

@@ -320,3 +320,23 @@ def test_evaluate_of_continuous_patterns_counts_signs_not_bits(run_cli, tmp_path
     code, out, err = run_cli("evaluate", model, "--probes", "1")
     assert code == 0, err
     assert re.search(r"hamming \d\.\d\d signs ", out) and "bits" not in out, out
+
+
+def test_a_continuous_file_in_0_1_is_warned_about_once_by_every_command_reading_it(run_cli,
+                                                                                 tmp_path):
+    """`train --kind continuous --data grey.npy` and `recall` of cues in [0, 1] read grey
+    levels in [0, 1] as values in [-1, 1] without a word (a cue's recall ended at another
+    pattern): one warning line each, saying how to map them; the work is done as before."""
+    import numpy as np
+
+    grey = np.linspace(0.0, 1.0, 48, dtype=np.float32).reshape(3, 16)
+    np.save(tmp_path / "grey.npy", grey)
+    model = tmp_path / "c.safetensors"
+    for args in (("train", "-o", model, "--kind", "continuous", "--data", tmp_path / "grey.npy",
+                  "--rule", "pinv"), ("recall", model, tmp_path / "grey.npy")):
+        code, out, err = run_cli(*args)
+        assert code == 0, err
+        lines = [line for line in err.splitlines() if line.startswith("warning: ")]
+        assert lines == [f"warning: {tmp_path / 'grey.npy'}: every value lies in [0, 1], read as continuous "
+                         "values in [-1, 1] as they are (0 is the middle of the range, not its "
+                         "end); map grey levels in [0, 1] to [-1, 1] with 2*x - 1"], err

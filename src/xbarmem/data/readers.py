@@ -166,9 +166,22 @@ def load_file(
     arr, labels, is_idx = _read_array(path, key)
     try:
         pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
-        return PatternSet(pats, kind, path.name, labels, image_shape)
     except PatternError as exc:
         raise PatternError(f"{path}: {exc}") from None
+    if kind == "continuous" and not _is_grayscale(arr, is_idx):
+        _warn_unit_interval(pats, path)
+    return PatternSet(pats, kind, path.name, labels, image_shape)
+
+
+def _warn_unit_interval(patterns: np.ndarray, path: Path) -> None:
+    """Warn (:class:`~xbarmem.errors.XbarmemWarning`) when continuous values read as they are
+    all lie in [0, 1], some above 0: grey levels in [0, 1] (as images are often saved) were
+    taken for values in [-1, 1] without a word (0, an end of their range, for its middle), and
+    recall from such cues ended elsewhere. 8-bit images are scaled; other values are not."""
+    if patterns.size and patterns.min() >= 0.0 and patterns.max() > 0.0:
+        warn(f"{path}: every value lies in [0, 1], read as continuous values in [-1, 1] as "
+             f"they are (0 is the middle of the range, not its end); map grey levels in "
+             f"[0, 1] to [-1, 1] with 2*x - 1", stacklevel=4)
 
 
 def _read_array(path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | None, bool]:
