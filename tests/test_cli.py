@@ -758,6 +758,23 @@ def test_help_shows_flags_without_a_value_type(run_cli, monkeypatch, path):
         assert re.search(r"--json\s+Print the result as JSON", out), out
 
 
+def test_level_help_says_what_the_level_of_each_corruption_offered_is():
+    """`--level` said "flip rate, Gaussian sigma (clipped to [-1, 1]) or occluded fraction":
+    nothing of salt-pepper, offered by `--corruption`, and read as if sigma were clipped."""
+    checked = 0
+    for path, command in _commands():
+        params = {p.name: p for p in _options(command)}
+        offered = getattr(params.get("corruption"), "help", "") or ""
+        if "level" not in params or "salt-pepper" not in offered:
+            continue
+        text = " ".join(params["level"].help.split())
+        assert text.startswith("Corruption level: flip or salt-pepper rate, Gaussian noise "
+                               "sigma (in pattern units; the noisy cue is clipped to [-1, 1]) "
+                               "or occluded fraction (default: "), (path, text)
+        checked += 1
+    assert checked >= 4, checked
+
+
 def test_every_parameter_has_help():
     for path, command in _commands():
         assert command.help and command.help.strip(), path

@@ -44,7 +44,8 @@ def level(default: str = "0.1 for flip and salt-pepper, 0.6 for gaussian and occ
     whose cues are bit flips only (:data:`FlipOnly`). For an ``Annotated[float | None, ...]``
     alias."""
     what = ("the share of bits flipped" if flips_only else
-            "flip rate, Gaussian sigma (clipped to [-1, 1]) or occluded fraction")
+            "flip or salt-pepper rate, Gaussian noise sigma (in pattern units; the noisy "
+            "cue is clipped to [-1, 1]) or occluded fraction")
     return bounded("--level", metavar="X", ge=0.0,
                    help=f"Corruption level: {what} (default: {default}).")
 
