@@ -337,6 +337,7 @@ def test_a_continuous_file_in_0_1_is_warned_about_once_by_every_command_reading_
         code, out, err = run_cli(*args)
         assert code == 0, err
         lines = [line for line in err.splitlines() if line.startswith("warning: ")]
-        assert lines == [f"warning: {tmp_path / 'grey.npy'}: every value lies in [0, 1], read as continuous "
-                         "values in [-1, 1] as they are (0 is the middle of the range, not its "
-                         "end); map grey levels in [0, 1] to [-1, 1] with 2*x - 1"], err
+        assert lines == [f"warning: {tmp_path / 'grey.npy'}: every value lies in [0, 1], read "
+                         "as continuous values in [-1, 1] as they are (0 is the middle of the "
+                         "range, not its end); map grey levels in [0, 1] to [-1, 1] with "
+                         "2*x - 1"], err

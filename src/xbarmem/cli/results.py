@@ -4,6 +4,7 @@ and drawn."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -217,7 +218,7 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     out.print_table(table, "--columns FIELD,... to choose its fields")
 
 
-def _with_said(columns: tuple[str, ...]) -> list[str]:
+def _with_said(columns: Sequence[str]) -> list[str]:
     """``columns`` with each setting of :data:`_SAID_BEFORE` they lack, before its default
     column (a setting left out of the columns is one every row of a trial kind shares: the
     caption says it where every row shown does)."""
