@@ -185,12 +185,11 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     """One line per row: the chosen fields (default: :func:`_default_columns` that vary among
     the rows shown; the constant ones in the caption, with the data, pattern kind and
     corruption of :data:`_SAID_BEFORE` where every row shown shares them, which says whether
-    it speaks of every
-    row or of the first ``limit``, and leaves out a field that no row shown has: ``patterns``
-    of capacity searches) and the row's results (cosine and exact recall, or
-    capacities); cells fold, never cut. Rows are sorted by the chosen fields, in their order
-    (the store holds them in the order they were computed: a sweep's seeds and fault rates
-    interleaved, a capacity sweep run by two processes N = 49 before N = 16)."""
+    it speaks of every row or of the first ``limit``, and leaves out a field that no row
+    shown has: ``patterns`` of capacity searches) and the row's results (cosine and exact
+    recall, or capacities); cells fold, never cut. Rows are sorted by the chosen fields, in
+    their order (the store holds them in the order they were computed: a sweep's seeds and
+    fault rates interleaved, a capacity sweep run by two processes N = 49 before N = 16)."""
     from xbarmem.experiments.grouping import order_key
 
     columns = shown or _default_columns(rows)

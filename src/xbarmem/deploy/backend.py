@@ -36,7 +36,7 @@ from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap, highest_reading
-from xbarmem.memory.base import LayeredMap, Memory
+from xbarmem.memory.base import LayeredMap, Memory, memory_kind
 from xbarmem.memory.recall import RecallResult, recall
 from xbarmem.spec import Number
 
@@ -485,11 +485,15 @@ class BackendMemory:
         against the protocol (:class:`CheckedReads`)."""
         return LayeredMap(self.checked)
 
-    def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str = "sign",
+    def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str | None = None,
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
         """Recall from ``cues`` ``(B, N)`` through the backends; cues are checked (and
         refused with :class:`~xbarmem.errors.PatternError`) as by
-        :func:`xbarmem.memory.recall.recall`, before any backend is read."""
+        :func:`xbarmem.memory.recall.recall`, before any backend is read. ``activation``
+        None: the neurons of the model's kind (``tanh`` for continuous patterns, else
+        ``sign``), as :meth:`Memory.recall <xbarmem.memory.base.Memory.recall>`."""
+        if activation is None:
+            activation = "tanh" if memory_kind(self.memory) == "continuous" else "sign"
         return recall(self.matrix(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)
 

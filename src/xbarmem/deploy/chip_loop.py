@@ -299,8 +299,7 @@ def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | 
     before round 0 programs anything."""
     view = BackendMemory(memory, backends)
     kind = patterns.kind
-    protocol = as_protocol(protocol, Protocol(probes=20,
-                                              activation="sign" if kind == "binary" else "tanh"))
+    protocol = as_protocol(protocol, Protocol(probes=20), kind=kind)
     trainer = default_trainer(memory) if trainer is None else check_rule(trainer, "trainer")
     refuse = getattr(trainer, "refuse_inapplicable", None)
     if refuse is not None:

@@ -223,7 +223,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                               cue_budget=cue_budget, rule_options=rule_options,
                               protocol=protocol)
     rule_name = _rule_name(arch, rule, rule_options, seed)
-    pool, protocol = as_pattern_set(pool), as_protocol(protocol, Protocol(level=0.05, probes=20))
+    pool = as_pattern_set(pool)
+    protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
     chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
     hidden = _check_extras(arch, hidden, progress, faults, chip)
     began, tested = time.perf_counter(), set()

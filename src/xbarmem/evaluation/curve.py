@@ -117,7 +117,7 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec =
     patterns, ``trials < 1`` or an unknown ``arch``/rule.
     """
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
-    protocol = as_protocol(protocol)
+    protocol = as_protocol(protocol, kind=getattr(pool, "kind", None))
     _check_cues_fit(pool, counts, protocol)
     return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,
                                    trials=trials, seed=seed, rule_options=rule_options,
@@ -175,7 +175,7 @@ def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
     scored under several protocols (each call's ``prepare`` sees the memories as the previous
     call left them: a ``prepare`` that reprograms them from their trained targets gives every
     call what a fresh training would). Returns what :func:`recall_curve` returns."""
-    protocol = as_protocol(protocol)
+    protocol = as_protocol(protocol, kind=trained.pool.kind)
     memories, jobs, pool = trained.memories, trained.jobs, trained.pool
     if prepare is not None:
         for memory in memories:

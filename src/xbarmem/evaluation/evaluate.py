@@ -49,7 +49,7 @@ from xbarmem.limits import check_bytes
 from xbarmem.memory.base import memory_patterns
 from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
-from xbarmem.names import RULE_NAMES
+from xbarmem.names import BIT_CORRUPTIONS, RULE_NAMES, default_cues
 from xbarmem.seeds import as_generator
 from xbarmem.sizes import recall_bytes
 from xbarmem.spec import Number, check_seed
@@ -124,14 +124,35 @@ class Protocol:
         return replace(self, seed=self.seed + offset)
 
 
-def as_protocol(protocol: Protocol | None, default: Protocol | None = None) -> Protocol:
+def as_protocol(protocol: Protocol | None, default: Protocol | None = None, *,
+                kind: str | None = None) -> Protocol:
     """The one reader of a ``protocol`` argument: ``protocol`` itself, or ``default``
     (``Protocol()`` unless given) for None; anything else raises
-    :class:`~xbarmem.errors.ArgumentError` (a dict: build ``Protocol(**d)``)."""
+    :class:`~xbarmem.errors.ArgumentError` (a dict: build ``Protocol(**d)``). ``kind``: the
+    kind of the patterns it will corrupt, when known: for None, continuous patterns take
+    their kind's cues and neurons (:func:`~xbarmem.names.default_cues`: Gaussian noise, tanh)
+    where the default flips bits, as the commands and sweeps do; a protocol that sets signs
+    of continuous patterns raises :class:`ConfigError` (:func:`check_cue_kind`)."""
     if protocol is None:
-        return default if default is not None else Protocol()
+        out = default if default is not None else Protocol()
+        if kind is not None and kind != "binary" and out.corruption in BIT_CORRUPTIONS:
+            corruption, level, activation = default_cues(kind)
+            out = replace(out, corruption=corruption, level=level, activation=activation)
+        return out
     hint = " (build one with Protocol(**options))" if isinstance(protocol, dict) else ""
-    return check_type(protocol, Protocol, "protocol", f"a Protocol{hint}")
+    checked = check_type(protocol, Protocol, "protocol", f"a Protocol{hint}")
+    if kind is not None:
+        check_cue_kind(checked, kind)
+    return checked
+
+
+def check_cue_kind(protocol: Protocol, kind: str) -> None:
+    """:class:`ConfigError` when ``protocol`` sets signs (bit flips, salt-and-pepper) of
+    patterns of a ``kind`` other than binary: a grey level flipped in sign is no corrupted
+    cue of it (the commands and sweeps refuse the same)."""
+    if kind != "binary" and protocol.corruption in BIT_CORRUPTIONS:
+        raise ConfigError(f"corruption {protocol.corruption!r} applies to binary patterns "
+                          f"only; these are {kind}: use 'gaussian' or 'occlude'")
 
 
 @checked_keywords
@@ -213,11 +234,14 @@ def check_cue_bytes(protocol: Protocol, n_patterns: int, n_neurons: int) -> None
 
 def make_cues(patterns: PatternSet | ArrayLike, protocol: Protocol) -> Cues:
     """Corrupt each of the ``P`` patterns ``(P, N)`` ``protocol.probes`` times (seed
-    ``protocol.seed``; occlusion uses the pattern set's image shape)."""
+    ``protocol.seed``; occlusion uses the pattern set's image shape). A pattern set that
+    is not binary refuses a corruption that sets signs (:func:`check_cue_kind`)."""
     shape = patterns.image_shape if isinstance(patterns, PatternSet) else None
     x = torch.as_tensor(patterns.patterns if isinstance(patterns, PatternSet) else patterns,
                         dtype=torch.float32)
     check_cue_bytes(protocol, len(x), x.shape[-1])
+    if isinstance(patterns, PatternSet):
+        check_cue_kind(protocol, patterns.kind)
     gen = as_generator(protocol.seed)
     target = x.repeat(protocol.probes, 1)
     cues = corrupt(target, protocol.corruption, protocol.level, gen, image_shape=shape)
@@ -265,7 +289,7 @@ def evaluate_memory(memory, patterns: PatternSet | ArrayLike,
         raise ArgumentError(f"memory must be a memory (from train or load_memory, or a "
                             f"BackendMemory), got {type(memory).__name__}")
     patterns = memory_patterns(memory, patterns)
-    protocol = as_protocol(protocol)
+    protocol = as_protocol(protocol, kind=patterns.kind)
     cues = make_cues(patterns, protocol)
     res = memory.recall(cues.cues, mode=protocol.mode, activation=protocol.activation,
                         max_iterations=protocol.max_iterations, seed=cues.generator)
@@ -416,7 +440,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     _check_settings(fault_seed, program_seed, keep_states, callback, train_progress, variants)
     patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
-    protocol = as_protocol(protocol)
+    protocol = as_protocol(protocol, kind=patterns.kind)
     for checked in (protocol, *(variants or {}).values()):
         check_cue_bytes(checked, patterns.n_patterns, patterns.n_neurons)
     _CHIPS(chips, "chips")

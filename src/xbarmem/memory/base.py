@@ -282,13 +282,15 @@ class Memory:
         return LayeredMap(self.layers)
 
     @checked_keywords
-    def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str = "sign",
+    def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str | None = None,
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
         """Run recall from ``cues`` ``(B, N)`` (numpy, torch on any device, or nested lists; read
         as float32 on the CPU) through the programmed layers (fresh read noise at every read);
         ``RecallResult.states`` is float32 ``(B, N)``. ``seed``: integer >= 0 or a
         ``torch.Generator`` (read noise, async order); ``mode``, ``activation`` and
-        ``max_iterations`` as in :func:`~xbarmem.memory.recall.recall`. Raises
+        ``max_iterations`` as in :func:`~xbarmem.memory.recall.recall`; ``activation`` None:
+        the neurons of the memory's kind (:func:`memory_kind`: ``tanh`` for continuous
+        patterns, else ``sign``), as the ``recall`` command chooses them. Raises
         :class:`~xbarmem.errors.PatternError` for cues that are not a finite ``(B, N)``
         matrix in [-1, 1], or (``sign``) are a {0, 1} matrix,
         :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed or an
@@ -304,6 +306,8 @@ class Memory:
         layers = "-".join(map(str, self.sizes))
         check_bytes(f"recalling {count} cue(s) through a memory of {layers} neurons",
                     recall_bytes(count, self.n_neurons, self.hidden_sizes))
+        if activation is None:
+            activation = "tanh" if memory_kind(self) == "continuous" else "sign"
         return recall(self.map(), cues, mode=mode, activation=activation,
                       max_iterations=max_iterations, seed=seed)
 
