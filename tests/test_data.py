@@ -600,7 +600,8 @@ def test_continuous_values_all_in_0_1_are_read_as_they_are_with_a_warning(tmp_pa
     path = tmp_path / f"grey{suffix}"
     np.save(path, grey) if suffix == ".npy" else np.savetxt(path, grey, delimiter=",")
     with pytest.warns(XbarmemWarning, match=r"grey\.(npy|csv): every value lies in \[0, 1\], "
-                      r"read as continuous values in \[-1, 1\] as they are .* with 2\*x - 1"):
+                      r"read as continuous values in \[-1, 1\] as they are .* with --zero-one "
+                      r"\(zero_one=True: 2\*x - 1\)"):
         loaded = load_file(path, kind="continuous")
     assert np.allclose(loaded.patterns, grey)  # (read as they are: nothing measured moves)
     quiet = {"pm1.npy": 2 * grey - 1, "img.npy": np.round(grey * 255).astype(np.uint8),
@@ -614,6 +615,23 @@ def test_continuous_values_all_in_0_1_are_read_as_they_are_with_a_warning(tmp_pa
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_file(tmp_path / "bits.npy", zero_one=True)
+
+
+def test_zero_one_maps_continuous_values_in_0_1_to_minus_1_1(tmp_path):
+    """``zero_one`` read {0, 1} binary files only; with continuous patterns it was ignored
+    without a word. Now it maps values in [0, 1] by ``2 x - 1`` (the same map as {0, 1} ->
+    {-1, +1}), with no warning, and refuses values outside [0, 1] in one line."""
+    grey = np.linspace(0.0, 1.0, 64, dtype=np.float32).reshape(4, 16)
+    np.save(tmp_path / "grey.npy", grey)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_file(tmp_path / "grey.npy", kind="continuous", zero_one=True)
+    assert np.allclose(loaded.patterns, 2 * grey - 1) and loaded.patterns.dtype == np.float32
+    assert np.allclose(validate_patterns(grey, "continuous", zero_one=True), 2 * grey - 1)
+    with pytest.raises(PatternError, match=r"continuous patterns read with --zero-one "
+                       r"\(zero_one=True\) must lie in \[0, 1\]; 1 of 64 entries lie outside "
+                       r"\(min=-0.5, max=1.0\)"):
+        validate_patterns(np.where(grey == 0, -0.5, grey), "continuous", zero_one=True)
 
 
 @pytest.mark.parametrize("name, module", [("load_mnist", "builtin"), ("IMAGE_SETS", "builtin"),

@@ -339,5 +339,5 @@ def test_a_continuous_file_in_0_1_is_warned_about_once_by_every_command_reading_
         lines = [line for line in err.splitlines() if line.startswith("warning: ")]
         assert lines == [f"warning: {tmp_path / 'grey.npy'}: every value lies in [0, 1], read "
                          "as continuous values in [-1, 1] as they are (0 is the middle of the "
-                         "range, not its end); map grey levels in [0, 1] to [-1, 1] with "
-                         "2*x - 1"], err
+                         "range, not its end); read grey levels in [0, 1] with --zero-one "
+                         "(zero_one=True: 2*x - 1)"], err

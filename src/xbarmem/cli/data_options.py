@@ -40,10 +40,11 @@ OnePerClass = Annotated[bool, typer.Option(
     "--one-per-class", help="Store one pattern of each class (digits 0-9; glyphs: 62 "
     "characters); --data of an image set or a file, not random or correlated-R.")]
 ZeroOne = Annotated[bool, typer.Option(
-    "--zero-one", help="Accept {0,1} pattern files (0 is read as -1): a --data FILE, not a "
-    "built-in set.")]
+    "--zero-one", help="Read a --data FILE (not a built-in set) in [0, 1]: binary {0,1} (0 is "
+    "read as -1), continuous values in [0, 1] mapped to [-1, 1] by 2*x - 1.")]
 CuesZeroOne = Annotated[bool, typer.Option(
-    "--zero-one", help="Accept a {0,1} cues file (0 is read as -1).")]
+    "--zero-one", help="Read a cues file in [0, 1]: binary {0,1} (0 is read as -1), continuous "
+    "values mapped to [-1, 1] by 2*x - 1.")]
 Pool = Annotated[int | None, bounded(
     "--pool", metavar="N", ge=1, le=MAX_COUNT, help="Patterns in the pool that subsets are drawn "
     "from (default: all of the source; random: 2000).")]

@@ -87,9 +87,11 @@ def validate_patterns(
 
     ``x`` may be a numpy array, a torch tensor or a nested list. ``kind="binary"`` requires
     values in {-1, +1} (with ``zero_one=True`` a {0, 1} matrix is mapped 0 -> -1, 1 -> +1);
-    ``kind="continuous"`` requires values in [-1, 1]. If ``n_neurons`` is given, ``N`` must
-    equal it. Any problem raises :class:`PatternError` with a one-line message.
-    ``allow_zero_one`` is the deprecated name of ``zero_one`` (a ``DeprecationWarning``).
+    ``kind="continuous"`` requires values in [-1, 1] (with ``zero_one=True`` values in
+    [0, 1], mapped to [-1, 1] by ``2 x - 1``: grey levels as images are often saved). If
+    ``n_neurons`` is given, ``N`` must equal it. Any problem raises :class:`PatternError`
+    with a one-line message. ``allow_zero_one`` is the deprecated name of ``zero_one`` (a
+    ``DeprecationWarning``).
     """
     if allow_zero_one is not None:
         warnings.warn("validate_patterns(allow_zero_one=...) is deprecated; use zero_one=...",
@@ -106,6 +108,9 @@ def validate_patterns(
         )
     if kind == "binary":
         return _binary_values(arr, zero_one)
+    if zero_one:
+        _check_range(arr, "continuous patterns read with --zero-one (zero_one=True)", 0.0)
+        return (2.0 * arr - 1.0).astype(np.float32)
     _check_unit_range(arr, "continuous patterns")
     return arr
 
@@ -126,10 +131,16 @@ def check_cue_values(x: np.ndarray, activation: str) -> None:
 
 def _check_unit_range(arr: np.ndarray, what: str) -> None:
     """:class:`PatternError` naming ``what`` unless every entry of ``arr`` lies in [-1, 1]."""
-    outside = int(np.count_nonzero((arr < -1.0) | (arr > 1.0)))
+    _check_range(arr, what, -1.0)
+
+
+def _check_range(arr: np.ndarray, what: str, low: float) -> None:
+    """:class:`PatternError` naming ``what`` unless every entry of ``arr`` lies in
+    [``low``, 1]."""
+    outside = int(np.count_nonzero((arr < low) | (arr > 1.0)))
     if outside:
-        raise PatternError(f"{what} must lie in [-1, 1]; {outside} of {arr.size} entries lie "
-                           f"outside (min={_value(arr.min())}, max={_value(arr.max())})")
+        raise PatternError(f"{what} must lie in [{low:g}, 1]; {outside} of {arr.size} entries "
+                           f"lie outside (min={_value(arr.min())}, max={_value(arr.max())})")
 
 
 def _is_zero_one(arr: np.ndarray) -> bool:

@@ -168,7 +168,7 @@ def load_file(
         pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
     except PatternError as exc:
         raise PatternError(f"{path}: {exc}") from None
-    if kind == "continuous" and not _is_grayscale(arr, is_idx):
+    if kind == "continuous" and not zero_one and not _is_grayscale(arr, is_idx):
         _warn_unit_interval(pats, path)
     return PatternSet(pats, kind, path.name, labels, image_shape)
 
@@ -180,8 +180,8 @@ def _warn_unit_interval(patterns: np.ndarray, path: Path) -> None:
     recall from such cues ended elsewhere. 8-bit images are scaled; other values are not."""
     if patterns.size and patterns.min() >= 0.0 and patterns.max() > 0.0:
         warn(f"{path}: every value lies in [0, 1], read as continuous values in [-1, 1] as "
-             f"they are (0 is the middle of the range, not its end); map grey levels in "
-             f"[0, 1] to [-1, 1] with 2*x - 1", stacklevel=4)
+             f"they are (0 is the middle of the range, not its end); read grey levels in "
+             f"[0, 1] with --zero-one (zero_one=True: 2*x - 1)", stacklevel=4)
 
 
 def _read_array(path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | None, bool]:
