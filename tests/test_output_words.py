@@ -312,14 +312,16 @@ def test_a_scaling_title_breaks_its_lines_between_phrases():
 # ------------------------------------------------------------------------------ evaluate
 def test_evaluate_of_continuous_patterns_counts_signs_not_bits(run_cli, tmp_path):
     """`evaluate` of a continuous model printed 'hamming 0.50 bits': its patterns have no
-    bits; exact recall and Hamming distance compare signs."""
+    bits; exact recall and Hamming distance compare signs, and say so (an 'exact 0.200' beside
+    a cosine of 0.9997 read as poor recall)."""
     model = tmp_path / "c.safetensors"
     code, _, err = run_cli("train", "-o", model, "--kind", "continuous", "--data", "random",
                            "--neurons", "16", "--patterns", "2", "--rule-option", "max_steps=5")
     assert code == 0, err
     code, out, err = run_cli("evaluate", model, "--probes", "1")
     assert code == 0, err
-    assert re.search(r"hamming \d\.\d\d signs ", out) and "bits" not in out, out
+    assert re.search(r"exact signs \d\.\d{3}  hamming \d\.\d\d signs ", out), out
+    assert "bits" not in out, out
 
 
 def test_a_continuous_file_in_0_1_is_warned_about_once_by_every_command_reading_it(run_cli,

@@ -265,9 +265,11 @@ def evaluate(
     else:
         out.print(f"{counted(stored.n_patterns, 'pattern')} x {counted(probes, 'cue')} "
                   f"({corruption} {level:g}), {mode} {activation} recall:")
-        # continuous patterns have no bits: exact and hamming compare their signs
+        # continuous patterns have no bits: exact and hamming compare their signs (an
+        # "exact 0.200" beside a cosine of 0.9997 read as poor recall of grey levels)
         unit = "signs" if memory_kind(memory) == "continuous" else "bits"
-        out.print(f"cosine {score.cosine:.4f}  exact {score.exact:.3f}  hamming "
+        exact = "exact signs" if unit == "signs" else "exact"
+        out.print(f"cosine {score.cosine:.4f}  {exact} {score.exact:.3f}  hamming "
                   f"{score.hamming:.2f} {unit}  converged {score.converged:.2f}  "
                   f"iterations {score.mean_iterations:.1f}")
         if score.outcomes is not None:
