@@ -132,18 +132,67 @@ def test_report_lists_every_verdict_and_what_falls_short(tmp_path):
     assert out["verdicts"] == {"a": "reproduced", "b": "partly", "c": "not reproduced"}
     text = (tmp_path / "r" / "report.md").read_text()
     verdicts = text.split("## Verdicts")[1].split("## Short of the paper")[0]
-    assert "| (a) claim a | **reproduced** |" in verdicts
-    assert "| (c) claim c | **not reproduced** |" in verdicts
+    assert "| (a) claim a | **reproduced (quick run)** |" in verdicts
+    assert "| (c) claim c | **not reproduced (quick run)** |" in verdicts
     assert "## Not reproduced" not in text  # its claims include partly reproduced ones
     short = text.split(f"## {rep.SHORT_HEADING}")[1].split("## Summary")[0]
     assert "### (a)" not in short
-    assert "### (b) claim b: partly" in short and "* ratio at 0.99: 2.00x vs 3x" in short
+    assert "### (b) claim b: partly (quick run)" in short
+    assert "* ratio at 0.99: 2.00x vs 3x" in short
     assert "ratio at 0.90" not in short
     assert "Settings: N = 64, 2 seeds" in short
     assert f"xbarmem reproduce --quick --out {tmp_path / 'r'}" in short
-    assert "**Verdict: partly.** each check passes at >= 3x" in text
+    assert "**Verdict: partly (quick run).** each check passes at >= 3x" in text
     for outside in ("/work", "issue", "done-when", "done_when", "paper.md"):
         assert outside not in text.replace(str(tmp_path), "")
+
+
+def _three_claims():
+    return [_Claim("a", [("ratio: 3.10x vs 3x", True)]),
+            _Claim("b", [("ratio at 0.90: 3.10x vs 3x", True),
+                         ("ratio at 0.99: 2.00x vs 3x", False)]),
+            _Claim("c", [("ratio: 1.00x vs 3x", False)])]
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_quick_runs_verdicts_say_so_where_they_appear(tmp_path, quick):
+    """A quick run's weaker protocol was said only at the end of each section's settings: the
+    verdicts table, the "short of the paper" headings, each section's verdict and the JSON
+    did not say that the verdict rests on fewer seeds and points than the full run."""
+    out = rep.reproduce(tmp_path / "r", quick=quick, run=lambda specs, db: None,
+                        log=lambda _: None, experiments=_three_claims())
+    assert out["quick"] is quick
+    assert out["claims"] == {"a": "claim a", "b": "claim b", "c": "claim c"}
+    text = (tmp_path / "r" / "report.md").read_text()
+    verdicts = text.split("## Verdicts")[1].split("| claim | verdict |")[0]
+    mark = " (quick run)" if quick else ""
+    assert (rep.QUICK_VERDICTS in verdicts) is quick
+    assert f"| (b) claim b | **partly{mark}** |" in text
+    assert f"### (b) claim b: partly{mark}\n" in text
+    assert f"**Verdict: not reproduced{mark}.**" in text
+    assert ("quick run" in text) is quick
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_reproduce_prints_each_claims_verdict(run_cli, tmp_path, monkeypatch, quick):
+    """The terminal showed only the table of single comparisons ('bar': ok / below), never a
+    claim's verdict (reproduced / partly / not reproduced), nor that a quick run's numbers
+    rest on fewer seeds."""
+    monkeypatch.setattr(rep, "EXPERIMENTS", _three_claims())
+    monkeypatch.setenv("COLUMNS", "80")
+    code, stdout, err = run_cli("reproduce", *(["--quick"] if quick else []), "--jobs", "1",
+                                "--out", tmp_path / "r")
+    assert code == 0, err
+    lines = [" ".join(line.strip("│┃ ").split()) for line in stdout.splitlines()]
+    words = " ".join(lines)
+    run = "this quick run (fewer seeds and points than the full run)" if quick else "this run"
+    assert f"the paper's claims and what {run} measured" in words
+    title = "each claim's verdict, by the rule stated with it in the report"
+    assert (f"{title} (quick run)" in words) is quick and title in words
+    assert "(a) claim a │ reproduced" in lines
+    assert "(b) claim b │ partly" in lines
+    assert "(c) claim c │ not reproduced" in lines
+    assert "report: " in words
 
 
 def _variation_rows(values: dict[str, dict[float, float]]):

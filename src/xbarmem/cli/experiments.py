@@ -323,13 +323,24 @@ def reproduce_cmd(
 
 def _print_summary(report: dict) -> None:
     """The report's summary as a table of the terminal's width (its markdown, printed as
-    text, was wrapped mid-row at 80 columns, also into a file), then where the report is."""
+    text, was wrapped mid-row at 80 columns, also into a file), then each claim's verdict
+    (the table's 'bar' judges single numbers only), a quick run saying so at both, then where
+    the report is."""
     from rich.table import Table
 
-    table = Table(title="the paper's claims and what this run measured")
+    run = "this quick run (fewer seeds and points than the full run)" if report["quick"] else \
+        "this run"
+    table = Table(title=f"the paper's claims and what {run} measured")
     for name in ("claim", "paper", "xbarmem (measured)", "bar"):
         table.add_column(name)
     for row in report["rows"]:
         table.add_row(*map(escape, row))
     out.print_table(table, f"{report['path']} holds the same table")
+    verdicts = Table(title=f"each claim's verdict, by the rule stated with it in the report"
+                           f"{' (quick run)' if report['quick'] else ''}")
+    for name in ("claim", "verdict"):
+        verdicts.add_column(name)
+    for key, verdict in report["verdicts"].items():
+        verdicts.add_row(escape(f"({key}) {report['claims'][key]}"), escape(verdict))
+    out.print_table(verdicts, f"{report['path']} holds the same table")
     out.print(f"report: {escape(report['path'])}  ({seconds_text(report['seconds'])} s)")

@@ -155,13 +155,14 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     ``run(specs, store)`` executes the sweeps (default: in this process,
     :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
     stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
-    Returns ``{"path", "table", "rows", "verdicts", "reasons", "sections", "seconds",
-    "threads", "recipe", "products"}`` where ``table`` is the report's summary table
-    (markdown) and ``rows`` its rows (``[claim, paper, measured, bar]`` strings each),
-    ``verdicts`` maps each claim's key to its verdict and ``reasons`` to the measured reasons
-    of its shortfalls (claims that have any). Raises :class:`ConfigError` for an unknown
-    recipe or products, or bf16 products this machine cannot compute, before anything is
-    written."""
+    Returns ``{"path", "table", "rows", "verdicts", "claims", "quick", "reasons", "sections",
+    "seconds", "threads", "recipe", "products"}`` where ``table`` is the report's summary
+    table (markdown) and ``rows`` its rows (``[claim, paper, measured, bar]`` strings each),
+    ``verdicts`` maps each claim's key to its verdict, ``claims`` to its title and
+    ``reasons`` to the measured reasons of its shortfalls (claims that have any); ``quick``:
+    the verdicts rest on a quick run's fewer seeds and points. Raises :class:`ConfigError`
+    for an unknown recipe or products, or bf16 products this machine cannot compute, before
+    anything is written."""
     recipe = check_choice(recipe, RECIPES, "recipe")
     out_dir, store = _check_reproduce(out_dir, quick, store, run, log, experiments, threads)
     if not is_choice(products, ("float32",)):  # (an array compared with != is no bool)
@@ -245,6 +246,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
         sec.commands = [command] + [f"xbarmem results {store_path} --sweep {s.name}"
                                     for s in (e.sweeps(quick) if e in ready else [])]
         sec.commands += e.extra_commands(quick)
+        sec.quick = quick
         if quick and e in ready and sec.settings:
             sec.settings = " ".join(filter(None, [sec.settings, quick_note(e)]))
     seconds = time.perf_counter() - began
@@ -256,6 +258,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     return {"path": str(path), "table": table_text,
             "rows": [list(row) for s in sections for row in s.summary], "seconds": seconds,
             "verdicts": {s.key: s.verdict for s in sections},
+            "claims": {s.key: s.title for s in sections}, "quick": quick,
             "reasons": {s.key: s.reasons for s in sections if s.reasons},
             "sections": [s.key for s in sections], "threads": threads, "recipe": training.recipe,
             "products": training.products}
@@ -312,17 +315,27 @@ def summary_table(sections: list[Section]) -> str:
 SHORT_HEADING = "Short of the paper (partly, not reproduced or not measured)"
 
 
+#: what a quick run's verdicts rest on, said where they are listed
+QUICK_VERDICTS = ("Quick run (`--quick`): every verdict rests on fewer seeds and grid points than "
+                  "the full run (`xbarmem reproduce` without --quick); each section's settings "
+                  "say how many.")
+
+
 def verdict_lines(sections: list[Section]) -> list[str]:
     """The verdict of every claim, then the claims short of the paper with what falls short,
     their settings and commands (markdown lines)."""
-    lines = ["## Verdicts", "", "| claim | verdict | how it is decided |", "|---|---|---|"]
-    lines += [f"| ({s.key}) {s.title} | **{s.verdict}** | {s.rule or '-'} |" for s in sections]
+    lines = ["## Verdicts", ""]
+    if any(s.quick for s in sections):
+        lines += [QUICK_VERDICTS, ""]
+    lines += ["| claim | verdict | how it is decided |", "|---|---|---|"]
+    lines += [f"| ({s.key}) {s.title} | **{s.verdict_text()}** | {s.rule or '-'} |"
+              for s in sections]
     lines += ["", f"## {SHORT_HEADING}", ""]
     short = [s for s in sections if s.verdict != "reproduced"]
     if not short:
         lines += ["Every claim is reproduced by the rules above.", ""]
     for s in short:
-        lines += [f"### ({s.key}) {s.title}: {s.verdict}", ""]
+        lines += [f"### ({s.key}) {s.title}: {s.verdict_text()}", ""]
         if not s.available or s.verdict == "not measured":
             lines += ["No measured numbers (see the section below).", ""]
             continue

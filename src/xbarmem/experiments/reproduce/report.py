@@ -95,6 +95,13 @@ class Section:
     reasons: list[str] = field(default_factory=list)
     #: commands that measure (or redraw) this claim's numbers
     commands: list[str] = field(default_factory=list)
+    #: measured by a quick run (``reproduce --quick``): fewer seeds and points than the full run
+    quick: bool = False
+
+    def verdict_text(self) -> str:
+        """The verdict as the report and the terminal state it: a quick run's says so wherever
+        it appears, not only in the settings (which say how much smaller the run is)."""
+        return f"{self.verdict} (quick run)" if self.quick else self.verdict
 
     def judge(self, checks: list[tuple[str, bool]], rule: str) -> None:
         """Set the verdict from ``checks`` (``(description with measured vs target, ok)``)."""
@@ -106,7 +113,7 @@ class Section:
         lines = [f"## ({self.key}) {self.title}", "", f"**Claim.** {self.claim}", ""]
         if not self.available:
             return "\n".join(lines + self.body + [""])
-        lines += [f"**Verdict: {self.verdict}.** {self.rule}", ""]
+        lines += [f"**Verdict: {self.verdict_text()}.** {self.rule}", ""]
         if self.shortfalls:
             lines += ["Short of the target: " + "; ".join(self.shortfalls) + ".", ""]
         lines += [f"Measured reason: {why}" for why in self.reasons] + (
