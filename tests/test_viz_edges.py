@@ -115,6 +115,20 @@ def test_long_names_are_wrapped_and_panel_titles_do_not_run_into_each_other():
     assert all(len(line) <= 60 for line in one.axes[0].get_title().split("\n"))
 
 
+def test_titles_wrap_between_phrases():
+    """reproduce's (d) title wrapped as "10 MNIST (24x24 crop) patterns (one per digit), no
+    faults, N" over "= 64, 10% flips": a line now breaks after a comma in its second half,
+    and only a line without one is broken between words."""
+    from xbarmem.viz.style import wrap_text
+
+    title = "10 MNIST (24x24 crop) patterns (one per digit), no faults, N = 64, 10% flips"
+    assert wrap_text(title, 60).split("\n") == [
+        "10 MNIST (24x24 crop) patterns (one per digit), no faults,", "N = 64, 10% flips"]
+    early = wrap_text("ab, " + " ".join(["word"] * 12), 30).split("\n")  # comma too early
+    assert early[0] == "ab, word word word word word" and all(len(x) <= 30 for x in early)
+    assert wrap_text("one line, short", 60) == "one line, short"
+
+
 @pytest.mark.parametrize(("kind", "xs"), [("faults", (0.0, 0.01, 0.02)),
                                           ("faults", (0.0, 0.0025, 0.005, 0.0075, 0.01)),
                                           ("patterns", (2, 4))])
