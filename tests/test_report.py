@@ -715,3 +715,38 @@ def test_recipe_text_states_every_training_stage(recipe):
     total = sum(int(n) for match in steps for n in match if n)
     assert total == step_budget(options, "binary"), text
     assert ("warm start" in text) == bool(options.get("warm_start")), text
+
+
+def _with_data(rows, data):
+    return [{**r, "config": {**r["config"], "data": data}} for r in rows]
+
+
+def _figure_rows(exp):
+    """Stored-row look-alikes of a section with a figure, carrying its sweeps' data set."""
+    data, = {t.config["data"] for s in exp.sweeps(True) for t in s.trials}
+    if isinstance(exp, rep.Patterns):
+        rows = [{"config": {"rule": rule, "seed": 0}, "result": {"points": [
+            {"count": c, "cosine": 0.9} for c in (21, 33, 39)]}} for rule in ("pinv", "adaptive")]
+    elif isinstance(exp, rep.Variation):
+        rows = _variation_rows({"pinv": {0.0: 1.0, 0.3: 0.5},
+                                "adaptive, bounded": {0.0: 1.0, 0.3: 0.95}})
+    else:
+        rows = _capacity_rows({64: 40, 144: 126, 256: 275})
+    return data, _with_data(rows, data)
+
+
+@pytest.mark.parametrize("exp", [rep.Patterns(), rep.Variation(), rep.Scaling()],
+                         ids=lambda e: e.key)
+def test_reproduce_figure_titles_name_their_data_in_words(tmp_path, monkeypatch, exp):
+    """(c)'s figure was titled "no faults, N = 64, mnist-crop24, 10% flips" (the sweep key),
+    (d)'s "10 digits" and (e)'s named no data set, where (a) and (b) say "MNIST (24x24 crop)"
+    (:func:`~xbarmem.data.sources.data_words`)."""
+    from xbarmem.data.sources import data_words
+
+    titles = []
+    patch_figures(monkeypatch, lambda path, rows, kind, **kw: titles.append(kw["title"]))
+    data, rows = _figure_rows(exp)
+    exp.section(SimpleNamespace(quick=True, out_dir=tmp_path, rows=lambda name: rows))
+    assert titles, "no figure drawn"
+    for title in titles:
+        assert data_words(data) in title and data not in title, title

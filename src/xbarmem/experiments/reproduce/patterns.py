@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xbarmem.data.sources import data_words
 from xbarmem.experiments.reproduce.report import (
     PAPER_PATTERNS,
     PRIMARY_DATA,
@@ -118,7 +119,7 @@ class Patterns(Experiment):
         other = ctx.rows(self.name(ctx.quick, "other-level"))
         sec.reasons += self.level_reason(measured, lambda p: cosines_at(other, "pinv", p))
         reference_figure(ctx, sec, rows, "patterns", self.FIGURE, PAPER_PATTERNS,
-                         f"no faults, N = 64, {PRIMARY_DATA}, 10% flips")
+                         f"no faults, N = 64, {data_words(PRIMARY_DATA)}, 10% flips")
         sec.settings = (f"`paper-sim` chip without faults, N = 64, random subsets of the first "
                         f"1000 bundled 8x8 MNIST digits ({PRIMARY_DATA}; fresh per seed and "
                         f"count), 10% flips, "

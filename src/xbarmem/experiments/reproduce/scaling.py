@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from xbarmem.data.sources import data_words
 from xbarmem.experiments.reproduce.report import (
     EXPONENT_TOLERANCE,
     PAPER_EXPONENTS,
@@ -271,7 +272,8 @@ class Scaling(Experiment):
             fig = self.FIGURE
             paper = ", ".join(f"{k} {v}" for k, v in PAPER_EXPONENTS.items())
             write_figure(ctx.out_dir / fig, rows_all, "capacity",
-                         title=f"multilayer N -> H -> N (H = N), capacity at threshold {t}\n"
+                         title=f"multilayer N -> H -> N (H = N), {data_words(self.DATA)}, "
+                               f"capacity at threshold {t}\n"
                                f"paper's exponents k: {paper}")
             sec.figures.append(fig)
         sec.settings = self.settings(ctx.quick)

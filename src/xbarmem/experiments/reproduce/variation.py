@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from xbarmem.data.sources import data_words
 from xbarmem.experiments.reproduce.report import (
     JUDGED_RECIPE,
     PAPER_VARIATION,
@@ -114,7 +115,8 @@ class Variation(Experiment):
         sec.body += self.explanation()
         # the paper's hardware-adaptive points in the colour of the recipe judged against them
         reference_figure(ctx, sec, rows, "variation", self.FIGURE, judged,
-                         f"10 digits, no faults, N = 64, 10% flips\npaper (hollow) judged "
+                         f"10 {data_words(PRIMARY_DATA)} patterns (one per digit), no faults, "
+                         f"N = 64, 10% flips\npaper (hollow) judged "
                          f"against '{JUDGED_RECIPE}' and pinv")
         sec.settings = (f"`paper-sim` chip without faults; after training, Gaussian noise of std "
                         f"v * max|W| (max over the programmed weight matrix) is added to every "
