@@ -750,3 +750,17 @@ def test_reproduce_figure_titles_name_their_data_in_words(tmp_path, monkeypatch,
     assert titles, "no figure drawn"
     for title in titles:
         assert data_words(data) in title and data not in title, title
+
+
+def test_report_head_says_which_seeds_the_sweeps_ran(tmp_path):
+    """The head named command, date, version and threads, not the seeds: a reader
+    re-measuring a number had to guess that "2 seeds" are 0 and 1, and (c)'s other subsets
+    100 and up."""
+    rep.reproduce(tmp_path / "q", quick=True, run=lambda specs, db: None, log=lambda _: None,
+                  experiments=[_QuickPatterns()])
+    head = (tmp_path / "q" / "report.md").read_text().split("## Verdicts")[0]
+    assert "every sweep of n seeds runs seeds 0 to n - 1 (n: each section's settings), except " \
+           "`reproduce-quick-c-subsets` seeds 100-109;" in head
+    rep.reproduce(tmp_path / "n", quick=True, run=lambda specs, db: None, log=lambda _: None,
+                  experiments=[_Claim("a", [("x", True)])])
+    assert "Seeds:" not in (tmp_path / "n" / "report.md").read_text()  # no sweeps, no seeds

@@ -251,7 +251,8 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
             sec.settings = " ".join(filter(None, [sec.settings, quick_note(e)]))
     seconds = time.perf_counter() - began
     table_text = summary_table(sections)
-    text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready)
+    text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready,
+                           seeds_text(specs) if specs else "")
                      + [s.markdown() for s in sections])
     path = out_dir / REPORT
     write_file(path, text)
@@ -301,6 +302,20 @@ class _EarlySections:
                     importlib.import_module(e.needs)
             except Exception:  # noqa: BLE001 -- computed (imported) again after the sweeps
                 pass
+
+
+def seeds_text(specs: Sequence[SweepSpec]) -> str:
+    """Which seeds the run's sweeps ran (a sweep of ``n`` seeds runs 0 to n - 1 unless it
+    names others), said once in the report's head: a reader re-measuring a number needs them
+    beside the command."""
+    other = [f"`{s.name}` seeds {s.seeds[0]}-{s.seeds[-1]}" if s.seeds == list(
+                 range(s.seeds[0], s.seeds[-1] + 1)) else f"`{s.name}` seeds {s.seeds}"
+             for s in specs if s.seeds != list(range(len(s.seeds)))]
+    return ("Seeds: a trial's seed fixes its random draws (stuck devices, stored patterns, "
+            "training, cues, programming variation); every sweep of n seeds runs seeds 0 to "
+            "n - 1 (n: each section's settings)" + (f", except {', '.join(other)}" if other
+                                                    else "") +
+            "; each trial's seed is stored with its row.")
 
 
 def summary_table(sections: list[Section]) -> str:
@@ -365,7 +380,7 @@ TERMS = ("Terms. Rules: `adaptive` (HA) = the paper's hardware-adaptive rule (tr
 
 def _head(command: str, store: Path, seconds: float, table: str,
           sections: list[Section], threads: int,
-          experiments: Sequence[Experiment]) -> list[str]:
+          experiments: Sequence[Experiment], seeds: str = "") -> list[str]:
     from xbarmem.version import __version__
 
     return [f"# {command.split(' --out')[0]}: He et al. (2026), headline claims", "",
@@ -382,6 +397,6 @@ def _head(command: str, store: Path, seconds: float, table: str,
             f"comparison (ok / below / above the paper's value; exponents ok / near / off). "
             f"The hardware-adaptive rule trains with its {recipe_text()} unless a section "
             f"says otherwise.{products_text(experiments)}",
-            "", TERMS, "",
+            "", *([seeds, ""] if seeds else []), TERMS, "",
             *verdict_lines(sections),
             "## Summary", "", table, ""]
