@@ -335,7 +335,7 @@ def test_variation_point_passing_on_the_section_digits_only_gets_a_reason(tmp_pa
         assert sec.reasons == []
         return
     why, = sec.reasons
-    assert why == ("pinv at v = 0.3 passes on the first digit of each class (0.500), but over 4 "
+    assert why == ("pinv at v = 0.30 passes on the first digit of each class (0.500), but over 4 "
                    "other ten-digit selections it measures 0.343 on average (0.23-0.47, "
                    "10-90%), and 1 of 4 would pass against the paper's 0.50 -- the point holds "
                    "on the first digit of each class only.")
@@ -764,3 +764,17 @@ def test_report_head_says_which_seeds_the_sweeps_ran(tmp_path):
     rep.reproduce(tmp_path / "n", quick=True, run=lambda specs, db: None, log=lambda _: None,
                   experiments=[_Claim("a", [("x", True)])])
     assert "Seeds:" not in (tmp_path / "n" / "report.md").read_text()  # no sweeps, no seeds
+
+
+def test_variation_writes_v_one_way_in_every_table_and_reason(tmp_path, monkeypatch):
+    """(d) wrote the paper's points as "v = 0.3" (tables, checks, reasons) beside "v = 0.30"
+    in its summary rows and goals table."""
+    patch_figures(monkeypatch, lambda *a, **kw: None)
+    data = {"adaptive, bounded": {0.0: 0.999, 0.22: 0.995, 0.30: 0.985},
+            "pinv": {0.0: 1.0, 0.18: 0.99, 0.24: 0.82, 0.30: 0.30}}
+    ctx = SimpleNamespace(quick=True, rows=lambda name: _variation_rows(data), out_dir=tmp_path)
+    sec = rep.Variation().section(ctx)
+    assert "pinv at v = 0.30: 0.300 ± 0.000 (n=2) vs 0.50" in sec.shortfalls
+    assert any(line.startswith("| pinv | 0.30 | 0.50 |") for line in sec.body)
+    text = sec.markdown()
+    assert "v = 0.3:" not in text and "| 0.3 |" not in text

@@ -267,22 +267,23 @@ def point_passes(rule: str, mean: float, n: int, paper: float, *, at_least: bool
 
 def paper_table(sec: Section, reference: dict[str, dict[float, float]], column: str,
                 measured: Callable[[str, float], list[float]], *, at: float,
-                paper: Callable[[float], str], label: Callable[[str, float], str]
-                ) -> list[tuple[str, bool]]:
+                paper: Callable[[float], str], label: Callable[[str, float], str],
+                fmt: Callable[[float], str] = "{:g}".format) -> list[tuple[str, bool]]:
     """Rows ``| rule | column | paper | measured | passes |`` for every reference point of
     every rule (judged by :func:`point_passes`, which sets the section's verdict); the point
     ``at`` of each rule and every point that does not pass also go to the section's summary
-    (so the summary shows what makes a verdict short of "reproduced"). Returns the checks
-    ``(description, passed)``."""
+    (so the summary shows what makes a verdict short of "reproduced"). ``fmt``: a ``column``
+    value as the table and the checks write it. Returns the checks ``(description,
+    passed)``."""
     sec.body += [f"| rule | {column} | paper | measured | passes |", "|---|---|---|---|---|"]
     checks: list[tuple[str, bool]] = []
     for rule, ref in reference.items():
         for x, value in ref.items():
             m, s, n = mean_std(measured(rule, x))
             ok = point_passes(rule, m, n, value, at_least=paper(value).startswith(">="))
-            checks.append((f"{rule} at {column} = {x:g}: {mean_text(m, s, n)} vs "
+            checks.append((f"{rule} at {column} = {fmt(x)}: {mean_text(m, s, n)} vs "
                            f"{paper(value)}", ok))
-            sec.body.append(f"| {rule} | {x:g} | {paper(value)} | {mean_text(m, s, n)} | "
+            sec.body.append(f"| {rule} | {fmt(x)} | {paper(value)} | {mean_text(m, s, n)} | "
                             f"{'yes' if ok else 'no'} |")
             if x == at or not ok:  # the summary also shows every point that falls short
                 sec.summary.append((label(rule, x), paper(value), mean_text(m, s, n),
@@ -295,15 +296,15 @@ def paper_table(sec: Section, reference: dict[str, dict[float, float]], column: 
 def spread_table(sec: Section, judged: dict[str, dict[float, float]], column: str,
                  xs: Sequence[float], values: Callable[[str, float], list[float]],
                  measured: Callable[[str, float], list[float]], *, intro: str, where: str,
-                 what: str, at_least: Callable[[float], bool] = lambda paper: False
-                 ) -> list[str]:
+                 what: str, at_least: Callable[[float], bool] = lambda paper: False,
+                 fmt: Callable[[float], str] = "{:g}".format) -> list[str]:
     """Every judged rule over other stored-pattern draws: a table ``| rule | column | paper |
     mean | 10-90% | lowest-highest |`` of ``values(rule, x)`` (one value per draw) at each
     ``x`` of ``xs``, and a measured reason for each judged point whose ``measured(rule, x)``
     falls short of the paper (:func:`point_passes`; ``at_least(paper)``: a one-sided point)
     -- how many of the draws would pass -- and for each that passes while fewer than half of
-    the draws would (the point holds on ``where`` only). The reasons are returned; nothing is
-    added without values."""
+    the draws would (the point holds on ``where`` only); ``fmt``: an ``x`` as the table and
+    the reasons write it. The reasons are returned; nothing is added without values."""
     rows = [(rule, x, np.asarray(values(rule, x), dtype=float))
             for rule in judged for x in xs]
     rows = [(rule, x, vals) for rule, x, vals in rows if vals.size]
@@ -315,7 +316,7 @@ def spread_table(sec: Section, judged: dict[str, dict[float, float]], column: st
     for rule, x, vals in rows:
         q10, q90 = np.quantile(vals, [0.1, 0.9])
         paper = judged[rule].get(x)
-        sec.body.append(f"| {rule} | {x:g} | {'-' if paper is None else f'{paper:.2f}'} | "
+        sec.body.append(f"| {rule} | {fmt(x)} | {'-' if paper is None else f'{paper:.2f}'} | "
                         f"{vals.mean():.3f} | {q10:.2f}-{q90:.2f} | "
                         f"{vals.min():.2f}-{vals.max():.2f} |")
         if paper is None:
@@ -329,12 +330,12 @@ def spread_table(sec: Section, judged: dict[str, dict[float, float]], column: st
                   f"against the paper's {paper:.2f}")
         if not passes:
             reasons.append(
-                f"{rule} at {column} = {x:g} measures {m:.3f} {where}; {spread} "
+                f"{rule} at {column} = {fmt(x)} measures {m:.3f} {where}; {spread} "
                 + ("-- this point depends on which digits are stored, and the paper's are not "
                    "public." if hits else "-- the digits stored do not explain the gap."))
         elif 2 * hits < vals.size:
             reasons.append(
-                f"{rule} at {column} = {x:g} passes {where} ({m:.3f}), but {spread} -- the "
+                f"{rule} at {column} = {fmt(x)} passes {where} ({m:.3f}), but {spread} -- the "
                 f"point holds {where} only.")
     return reasons
 

@@ -24,6 +24,10 @@ from xbarmem.experiments.reproduce.report import (
     sweep_spec,
 )
 
+#: a programming variation as every table, check and reason of (d) writes it ("0.30", as its
+#: summary rows and goals; the paper's points read "0.3" beside them)
+V_TEXT = "{:.2f}".format
+
 
 class Variation(Experiment):
     key = "d"
@@ -99,7 +103,7 @@ class Variation(Experiment):
         checks = paper_table(sec, judged, "v", measured, at=0.30,
                              paper=lambda v: f"{v:.2f}",
                              label=lambda rule, v: f"({self.key}) {rule}, programming "
-                                                   f"variation v = {v:.2f}")
+                                                   f"variation v = {v:.2f}", fmt=V_TEXT)
         checks += self.goals(sec, measured)
         spread = [{**r, "config": {**r["config"], "rule": self.recipe(r)}}
                   for r in ctx.rows(self.name(ctx.quick, "selections")) if self.recipe(r)]
@@ -144,7 +148,8 @@ class Variation(Experiment):
             intro=f"Over other digits ({n_sel} selections of one random digit per class from "
                   f"the first 1000, one noise draw each): mean, 10-90% range and "
                   f"lowest-highest of the selections' mean cosine.",
-            where="on the first digit of each class", what="other ten-digit selections")
+            where="on the first digit of each class", what="other ten-digit selections",
+            fmt=V_TEXT)
 
     @staticmethod
     def goals(sec: Section, measured) -> list[tuple[str, bool]]:
