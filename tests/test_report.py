@@ -280,6 +280,9 @@ def test_correlation_section_compares_the_adaptive_rule_with_the_best_classic_on
     ctx = SimpleNamespace(quick=True, rows=lambda name: rows.get(name, []), out_dir=tmp_path)
     sec = rep.Correlation().section(ctx)
     assert sec.verdict == "partly" and len(sec.shortfalls) == 2
+    # (g)'s rule stopped at "partly = at least half": it states the verdict of fewer too
+    assert sec.rule.endswith("; reproduced = all pass, partly = at least half, not reproduced "
+                             "= fewer.")
     assert "overlap 0.6" in sec.shortfalls[0] and "capacity at overlap 0.6" in sec.shortfalls[1]
     text = "\n".join(sec.body)
     assert "Glyphs (A-J" in text and "| 0 | 16 [16] | 2 [2] | 4 [4] | 4 [4] | 4.00x |" in text

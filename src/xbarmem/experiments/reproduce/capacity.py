@@ -15,6 +15,7 @@ from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.experiments.reproduce.report import (
     PAPER_CAPACITY_RATIO,
     PRIMARY_DATA,
+    VERDICT_COUNTS,
     Experiment,
     Section,
     recipe_text,
@@ -94,8 +95,7 @@ class Capacity(Experiment):
                       f"public, so every setting is checked: each of the {len(checks)} "
                       f"(threshold x flip rate) passes when the capacity ratio "
                       f"hardware-adaptive / pseudo-inverse is >= {PAPER_CAPACITY_RATIO:g}x; "
-                      f"reproduced = all pass, partly = at least half, not reproduced = "
-                      f"fewer.")
+                      f"{VERDICT_COUNTS}.")
         sec.body += ["Capacity = the largest tested number of stored patterns P whose cosine "
                      "similarity, and that of every smaller tested P, is at or above the "
                      "threshold (`capacity_from_curve`), read off the curve "

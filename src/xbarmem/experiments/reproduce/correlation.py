@@ -10,6 +10,7 @@ import numpy as np
 from xbarmem.data.builtin import correlated_overlap, load_glyphs
 from xbarmem.evaluation.curve import capacity_from_curve, mean_curve
 from xbarmem.experiments.reproduce.report import (
+    VERDICT_COUNTS,
     Experiment,
     Section,
     mean_std,
@@ -97,8 +98,8 @@ class Correlation(Experiment):
         checks += self.capacity_table(sec, ctx.rows(self.name(ctx.quick, "correlation-capacity")))
         sec.judge(checks, f"A recall point passes when the hardware-adaptive mean cosine is at "
                           f"least the best classic rule's minus {self.MARGIN}, a capacity point "
-                          f"when its capacity is at least the best classic rule's; reproduced "
-                          f"= all points pass, partly = at least half.")
+                          f"when its capacity is at least the best classic rule's; "
+                          f"{VERDICT_COUNTS}.")
         stuck = ", ".join(f"{f:.0%}" for f in self.faults(ctx.quick))
         seeds = self.seeds(ctx.quick)
         sec.settings = (f"`paper-sim` chip with {stuck} stuck weights; 10 binary patterns of "

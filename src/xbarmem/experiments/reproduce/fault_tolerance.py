@@ -11,6 +11,7 @@ from xbarmem.experiments.reproduce.report import (
     PAPER_FAULTS,
     PRIMARY_DATA,
     TOLERANCE,
+    VERDICT_COUNTS,
     Experiment,
     Section,
     bar_cell,
@@ -168,8 +169,7 @@ class FaultTolerance(Experiment):
                       f"{', '.join(self.paper_rules)} at faults "
                       f"{'/'.join(f'{f:g}' for f in CHECKED_FAULTS)}, {PRIMARY_DATA}) passes "
                       f"when its mean cosine is >= the paper's value - {TOLERANCE}; "
-                      f"reproduced = all pass, partly = at least half, not reproduced = "
-                      f"fewer.")
+                      f"{VERDICT_COUNTS}.")
         sec.body += ["", f"Mean cosine over seeds; the paper's value in parentheses. "
                      f"Check (faults 0.4/0.5/0.6, measured >= paper - "
                      f"{TOLERANCE}): **{len(passed)} of {len(passed) + len(failed)} "

@@ -63,6 +63,10 @@ LATENCY_TOLERANCE = 0.005
 VERDICTS = ("reproduced", "partly", "not reproduced")
 
 
+#: how :func:`verdict_of` maps passed checks to a verdict, as the sections' rules state it
+VERDICT_COUNTS = "reproduced = all pass, partly = at least half, not reproduced = fewer"
+
+
 def verdict_of(passed: int, total: int) -> str:
     """The verdict of ``passed`` of ``total`` checks: all -> reproduced, at least half ->
     partly, fewer -> not reproduced (no checks -> not measured)."""
