@@ -256,9 +256,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("reproduce-quick", "xbarmem reproduce --quick (every claim, few seeds)",
           ("python -c \"from xbarmem.experiments.reproduce import reproduce; import json; "
            "r = reproduce('{out}', quick=True, log=lambda s: None); "
-           "print(json.dumps({{'summary': r['table'], 'reasons': ''.join("
-           "'Measured reason (' + k + '): ' + w + chr(10) for k, ws in r['reasons'].items() "
-           "for w in ws)}}))\"",), {**REPRO_VALUES, "reasons": "reasons"}, 600),
+           "print(json.dumps({{'verdicts': r['verdicts'], 'summary': r['table'], "
+           "'reasons': ''.join('Measured reason (' + k + '): ' + w + chr(10) "
+           "for k, ws in r['reasons'].items() for w in ws)}}))\"",),
+          {"verdicts": "verdicts", **REPRO_VALUES, "reasons": "reasons"}, 600),
     Entry("reproduce-quick-cli", "xbarmem reproduce --quick, default recipe, 2 jobs",
           ("xbarmem reproduce --quick --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts"}, 900),
