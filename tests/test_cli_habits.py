@@ -303,7 +303,9 @@ def test_reproduce_prints_its_summary_as_a_table_of_the_terminals_width(run_cli,
         table = "\n".join(["| claim | paper | xbarmem (measured) | bar |", "|---|---|---|---|",
                            *(f"| {' | '.join(r)} |" for r in rows)])
         return {"path": str(out_dir / "report.md"), "table": table, "rows": rows,
-                "seconds": 1.0}
+                "seconds": 1.0, "quick": False, "verdicts": {"b": "partly", "e": "partly"},
+                "claims": {"b": "Capacity of hardware-adaptive learning vs pseudo-inverse",
+                           "e": "Multilayer capacity scaling exponents"}}
 
     monkeypatch.setattr(reproduce, "reproduce", fake)
     monkeypatch.setenv("COLUMNS", "80")
