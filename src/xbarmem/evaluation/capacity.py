@@ -243,11 +243,10 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     caps = search_capacity(score, thresholds, start=start or default_start(arch, pool.n_neurons),
                            max_count=pool.n_distinct, resolution=resolution)
     devices = {k: v for p in sorted(tested) for k, v in measured[p]["devices"].items()}
-    n_dev = devices.get("devices", 0)
-    settings = _settings(pool, chip, protocol, faults, arch=arch, rule=rule_name,
-                         hidden=None if arch == "single" else hidden, trials=trials, seed=seed,
-                         resolution=resolution, rule_options=rule_options or {},
-                         cue_budget=cue_budget, thresholds=list(thresholds))
+    n_dev, settings = devices.get("devices", 0), _settings(
+        pool, chip, protocol, faults, arch=arch, rule=rule_name, trials=trials, seed=seed,
+        hidden=None if arch == "single" else hidden, resolution=resolution,
+        rule_options=rule_options or {}, cue_budget=cue_budget, thresholds=list(thresholds))
     return CapacityResult(
         capacity=caps, points=[measured[p]["point"] for p in sorted(tested)], devices=devices,
         settings=settings, seconds=time.perf_counter() - began, evaluations=len(tested),
