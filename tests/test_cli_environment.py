@@ -1,7 +1,8 @@
 """The command line in the environment around it, not its arguments: a closed terminal
 (SIGHUP to the whole process group), output streams that cannot encode what is printed (an
 ASCII or Latin-1 locale, a file name that is not UTF-8), a terminal width the environment
-gives as 0 or as text, and a home folder that is not writable (Matplotlib's cache).
+gives as 0 or as text, a home folder that is not writable (Matplotlib's cache), and a limit
+of open files (``ulimit -n``) too low for the command.
 
 Subprocesses wait for a marker (stored rows), never for a fixed time."""
 
@@ -283,3 +284,61 @@ def test_a_removed_current_folder_is_one_line_before_any_work(tmp_path):
     assert done.stderr == ("error: the current folder no longer exists (it was removed): cd to "
                            "a folder that does\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def _open_files_limit(count: int):
+    """In a child before it runs: at most ``count`` open files (``ulimit -n count``)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+    return limit
+
+
+@pytest.mark.skipif(os.name != "posix", reason="ulimit -n")
+@pytest.mark.parametrize(("executor", "limit"), [("--jobs", 8), ("--jobs", 12), ("--workers", 8)])
+def test_too_few_open_files_for_a_sweep_s_workers_is_one_line(tmp_path, executor, limit):
+    """``ulimit -n 12; xbarmem sweep --jobs 2`` ended in a traceback (the pipes of the second
+    worker: OSError, errno EMFILE); ``--workers 2`` in Dask's "Cluster failed to start"
+    traceback (after 30 s of retries at 12), leaving the empty store it had made. Now one
+    line naming the limit, exit 2, and no store."""
+    if executor == "--workers":
+        pytest.importorskip("distributed")
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("few"))
+    done = _xbarmem("sweep", sweep, "--store", store, executor, 2, cwd=tmp_path,
+                    preexec_fn=_open_files_limit(limit))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.endswith(f"too many open files: this process may have {limit} open at "
+                                f"once; raise the limit (ulimit -n)\n")
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_out_of_descriptors_wherever_it_surfaces_is_one_line(run_cli, monkeypatch):
+    """A library that wraps the error (Dask: ``RuntimeError: Cluster failed to start``) or
+    raises it in an import: the same one line, exit 2; another OSError is not taken for it."""
+    import errno
+
+    import xbarmem.cli.chip as chip_cli
+
+    def wrapped(name: str):
+        try:
+            raise OSError(errno.EMFILE, "Too many open files")
+        except OSError as exc:
+            raise RuntimeError("Cluster failed to start: timed out") from exc
+
+    monkeypatch.setattr(chip_cli, "load_chip", wrapped)
+    code, out, err = run_cli("chip", "show", "paper-sim")
+    assert code == 2 and not out
+    assert err.startswith("error: too many open files") and err.count("\n") == 1
+    monkeypatch.setattr(chip_cli, "load_chip", lambda name: (_ for _ in ()).throw(
+        OSError(errno.ENFILE, "Too many open files in system")))
+    assert run_cli("chip", "show", "paper-sim")[2] == (
+        "error: too many open files in the system: close other programs, or raise the "
+        "system's limit\n")
+    monkeypatch.setattr(chip_cli, "load_chip", lambda name: (_ for _ in ()).throw(
+        RuntimeError("something else")))
+    with pytest.raises(RuntimeError, match="something else"):
+        run_cli("chip", "show", "paper-sim")

@@ -111,3 +111,61 @@ def test_a_long_name_within_the_limit_is_written_with_its_temporary_and_lock_fil
                            "--trials", "1", "--probes", "2", "--checkpoint", kept)
     assert code == 0, err  # (the checkpoint is removed once the search is done)
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def _into_closed_pipe(args: list[str], cwd: Path, both: bool = False
+                      ) -> subprocess.CompletedProcess:
+    """``xbarmem *args`` writing standard output (and error, ``both``) into a pipe whose
+    reader is gone before it starts (``xbarmem ... | head -1`` once ``head`` has its line)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "xbarmem", *args], cwd=cwd, stdout=write,
+                              stderr=write if both else subprocess.PIPE, text=True,
+                              timeout=240)
+    finally:
+        os.close(write)
+
+
+@posix
+@pytest.mark.parametrize("args", [
+    ["chip", "presets"],                      # Rich's console
+    ["chip", "show", "paper-sim"],            # typer.echo
+    ["chip", "show", "paper-sim", "--json"],  # JSON
+    ["--help"], ["sweep", "--help"],          # Typer's help, printed while reading arguments
+    ["--version"],
+    ["results", "s.sqlite"], ["results", "s.sqlite", "--csv", "-"],  # a table, CSV
+])
+def test_a_pipe_closed_by_its_reader_ends_the_command_quietly_with_141(tmp_path, args):
+    """``xbarmem results STORE | head -1``: Rich ended the command with exit 1 (and pointed
+    standard output at the null device), Typer did the same for ``typer.echo``; now exit
+    141 (128 + SIGPIPE, as the shell reports a program SIGPIPE ended, and as the other
+    signals that stop a command report theirs: 130, 143, 129), and nothing on stderr --
+    no traceback, no "Exception ignored ... BrokenPipeError"."""
+    if args[0] == "results":
+        from conftest import tiny_sweep
+
+        (tmp_path / "s.toml").write_text(tiny_sweep("pipe"))
+        made = subprocess.run([sys.executable, "-m", "xbarmem", "sweep", "s.toml", "--store",
+                               "s.sqlite", "--jobs", "1"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=240)
+        assert made.returncode == 0, made.stderr
+    done = _into_closed_pipe(args, tmp_path)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+@posix
+@pytest.mark.parametrize("both", [False, True])
+def test_a_sweep_whose_output_pipe_is_closed_stores_its_rows_and_ends_with_141(tmp_path, both):
+    """The pipe closed before the sweep prints its summary (``both``: its progress too,
+    ``2>&1 | head``): its rows are stored, and it ends quietly with 141 (was exit 1; with
+    ``both``, Rich's handler of the broken standard error pointed standard output at the
+    null device)."""
+    from conftest import count_rows, tiny_sweep
+
+    (tmp_path / "s.toml").write_text(tiny_sweep("pipe"))
+    done = _into_closed_pipe(["sweep", "s.toml", "--store", "s.sqlite", "--jobs", "1"],
+                             tmp_path, both=both)
+    assert done.returncode == 141
+    assert both or "Traceback" not in done.stderr and "Exception" not in done.stderr
+    assert count_rows(tmp_path / "s.sqlite") == 2

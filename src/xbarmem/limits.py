@@ -6,18 +6,28 @@ arrays, a compressed pattern file, ``--n``) estimates the bytes it needs and cal
 variable :data:`ENV` (``XBARMEM_MAX_BYTES``) sets another: a byte count, optionally with a binary
 suffix ``K``, ``M``, ``G`` or ``T`` (``512M``, ``4G``, ``1.5GiB``); ``0`` or ``none`` disables the
 check. The variable is read at each call, so tests and users can change it at run time.
+
+Open files: a process that has as many files, pipes and sockets open as it may (``ulimit -n``)
+fails wherever it opens the next -- an import, a worker pool's pipes, a Dask cluster's sockets
+-- and :func:`out_of_descriptors` says so in one line, whatever raised it.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
 
 from xbarmem.errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_BYTES", "ENV", "TooLargeError", "array_bytes", "check_bytes", "human",
-           "max_bytes"]
+__all__ = ["DEFAULT_MAX_BYTES", "ENV", "TooLargeError", "array_bytes", "check_bytes",
+           "descriptor_limit", "human", "max_bytes", "out_of_descriptors"]
+
+try:  # (imported now: with no descriptor left, even loading its module would fail)
+    import resource as _resource
+except ImportError:  # Windows
+    _resource = None  # type: ignore[assignment]
 
 ENV = "XBARMEM_MAX_BYTES"
 #: the limit when :data:`ENV` is unset: 2 GiB
@@ -70,3 +80,31 @@ def check_bytes(what: str, nbytes: float) -> None:
         raise TooLargeError(
             f"{what} would need about {human(nbytes)} of memory, above the limit of "
             f"{human(limit)} (set {ENV} to change it)")
+
+
+def descriptor_limit() -> int | None:
+    """How many files, pipes and sockets this process may have open at once (the soft
+    ``RLIMIT_NOFILE``, ``ulimit -n``), or None where that is unknown or unlimited."""
+    if _resource is None:
+        return None
+    soft = _resource.getrlimit(_resource.RLIMIT_NOFILE)[0]
+    return None if soft == _resource.RLIM_INFINITY else int(soft)
+
+
+def out_of_descriptors(exc: BaseException) -> str | None:
+    """The one-line message when ``exc`` is, or was raised from or while handling, a file,
+    pipe or socket that could not be opened because the process has as many open as it may
+    (``EMFILE``) or the system has (``ENFILE``); else None."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno == errno.EMFILE:
+            limit = descriptor_limit()
+            at_once = f": this process may have {limit} open at once" if limit else ""
+            return f"too many open files{at_once}; raise the limit (ulimit -n)"
+        if isinstance(cause, OSError) and cause.errno == errno.ENFILE:
+            return ("too many open files in the system: close other programs, or raise the "
+                    "system's limit")
+        cause = cause.__cause__ or cause.__context__
+    return None

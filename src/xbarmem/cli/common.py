@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import io
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Annotated, Any, Protocol, TypeGuard
+from typing import Annotated, Any, NoReturn, Protocol, TypeGuard
 
 import typer
 from rich.console import Console
@@ -24,6 +25,7 @@ from typer.core import TyperGroup
 
 from xbarmem.cli import streams
 from xbarmem.errors import XbarmemError, XbarmemWarning
+from xbarmem.limits import out_of_descriptors
 from xbarmem.version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -45,11 +47,35 @@ class _Ordered(TyperGroup):
         names = super().list_commands(ctx)
         return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:  # (``--help``, ``--version``: printed while the arguments are read)
+            return super().make_context(*args, **kwargs)
+        except OSError as exc:
+            if streams.pipe_closed(exc):
+                raise PipeClosed from exc
+            raise
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:  # past Typer, which makes it a bare exit 130
             raise Stopped from exc
+        except OSError as exc:  # past Typer, which makes a broken pipe a bare exit 1
+            if streams.pipe_closed(exc):
+                raise PipeClosed from exc
+            raise
+
+
+class PipeClosed(BaseException):
+    """A write into a pipe whose reader is gone (``xbarmem results STORE | head -1``), from
+    any console (:func:`_pipes_closed_raise`) or ``typer.echo``, carried past Typer (which
+    makes it a bare exit 1) and past every handler of the command's own errors to
+    :func:`main`: the command ends there, saying nothing, with exit code
+    :data:`~xbarmem.cli.streams.PIPE_CLOSED_CODE` (141), as the shell reports a program that
+    SIGPIPE ended -- the convention of the other signals that stop a command (Ctrl-C 130,
+    SIGTERM 143, SIGHUP 129). Python ignores SIGPIPE (a write gets EPIPE instead), and
+    must: Dask's connections are sockets, which a closed peer would otherwise end the
+    process through."""
 
 
 class Stopped(BaseException):
@@ -489,7 +515,8 @@ def main() -> None:
     deprecation warnings are printed after the command, and not at all when it is refused;
     other xbarmem warnings once each, as one line (:func:`_warning_lines`), once the command's
     work begins (:func:`work_begins`), and not at all when it is refused before. SIGTERM and
-    SIGHUP stop a command as Ctrl-C does (:class:`Terminated`, exit 143 and 129). A closed
+    SIGHUP stop a command as Ctrl-C does (:class:`Terminated`, exit 143 and 129); a broken
+    pipe (``| head``) ends it quietly, with exit 141 (:class:`PipeClosed`). A closed
     standard output or a removed current folder is refused before any work (exit 2); a write
     that fails for lack of room is one line (exit 1; :mod:`xbarmem.cli.streams`), and so is a
     path named too long or through a loop of links (exit 2;
@@ -503,8 +530,35 @@ def main() -> None:
         raise SystemExit(2)
     streams.plain_fallback()
     streams.usable_size_settings()
-    with _warning_lines(), _stop_signals_stop():
-        _main()
+    try:
+        with _warning_lines(), _stop_signals_stop(), _pipes_closed_raise():
+            _main()
+    except (PipeClosed, BrokenPipeError) as exc:  # (BrokenPipeError: writing a message)
+        streams.discard_broken()
+        stopped = any(isinstance(e, KeyboardInterrupt) for e in streams.causes(exc))
+        raise SystemExit(interrupted_code(exc) if stopped else streams.PIPE_CLOSED_CODE
+                         ) from None
+
+
+def _pipe_closed(self: Console) -> None:
+    """What a Rich console does when it meets a broken pipe, in :func:`main`: it prints
+    nothing more, and the command ends (:class:`PipeClosed`). Rich's own ended the process
+    with exit code 1 and pointed standard output at the null device, even when the broken
+    pipe was standard error."""
+    self.quiet = True
+    raise PipeClosed
+
+
+@contextlib.contextmanager
+def _pipes_closed_raise() -> Iterator[None]:
+    """Inside, every Rich console -- this module's, Typer's help and the progress bars --
+    meets a broken pipe with :func:`_pipe_closed`; Rich's own handler is restored after."""
+    rich_handler = Console.on_broken_pipe
+    Console.on_broken_pipe = _pipe_closed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Console.on_broken_pipe = rich_handler  # type: ignore[method-assign]
 
 
 class _UsageError(Protocol):
@@ -525,6 +579,41 @@ def _usage_error(exc: Exception) -> TypeGuard[_UsageError]:
         and hasattr(exc, "format_message"))
 
 
+def _refused(message: str, code: int, exc: BaseException) -> NoReturn:
+    """End the command :func:`_main` runs, stopped by ``exc``, with ``error: message`` on one
+    line (the message's line breaks as spaces: a path may hold one) and exit ``code``: no
+    deprecations, and no warnings held while its inputs were checked. Escaped: messages like
+    "[device] must be a table" are not Rich markup; soft-wrapped: one line whatever the
+    terminal width. A process out of file descriptors says nothing more at its exit
+    (:func:`_quiet_exit`)."""
+    global _deprecations, _held
+    _deprecations = _held = None
+    if out_of_descriptors(exc) is not None:
+        _quiet_exit()
+    line = " ".join(message.splitlines())
+    try:
+        console.print(f"[red]error:[/red] {escape(line)}", soft_wrap=True, markup=True)
+    except OSError:  # e.g. no descriptor left for what Rich imports to print it
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.write(f"error: {line}\n")
+            sys.stderr.flush()
+    raise SystemExit(code) from None
+
+
+def _quiet_exit() -> None:
+    """Nothing more is printed by what Python collects at this process's exit: objects
+    half-made when the process ran out of file descriptors (an event loop of Dask's without
+    its self-pipe, a coroutine never started) failed again there, with a traceback ("Exception
+    ignored in ...") and a RuntimeWarning after the command's one line."""
+    import atexit
+
+    def quiet() -> None:  # at exit: the warning filters of the command are restored by then
+        sys.unraisablehook = lambda _: None
+        warnings.simplefilter("ignore")
+
+    atexit.register(quiet)
+
+
 def _main() -> None:
     global _deprecations, _held
     _deprecations, _held = [], []
@@ -534,18 +623,12 @@ def _main() -> None:
         if isinstance(code, int) and code:
             raise SystemExit(code)
     except XbarmemError as exc:
-        # escape: messages like "[device] must be a table" are not Rich markup; soft_wrap: keep
-        # the message on one line whatever the terminal width
-        message = " ".join(str(exc).splitlines())
-        # refused: no deprecations, and no warnings held while its inputs were checked
-        _deprecations = _held = None
-        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
-        raise SystemExit(2) from None
+        _refused(str(exc), 2, exc)
     except (typer.Abort, KeyboardInterrupt, Stopped) as exc:
         try:
             console.print("aborted")
-        except OSError:  # its terminal closed: nothing can be said
-            streams.discard_output()
+        except (OSError, PipeClosed):  # its terminal closed or its reader gone: nothing can
+            streams.discard_output()    # be said (the stop decides the exit code)
         raise SystemExit(interrupted_code(exc)) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
@@ -557,26 +640,24 @@ def _main() -> None:
             streams.discard_output()
             raise SystemExit(interrupted_code(exc)) from None
         if failed is None:
-            failed, code = unusable_name(exc), 2
+            failed, code = unusable_name(exc) or out_of_descriptors(exc), 2
         if failed is None:
             raise
-        _deprecations = _held = None
-        message = " ".join(failed.splitlines())  # (a path may hold a line break)
-        console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, markup=True)
-        raise SystemExit(code) from None
+        _refused(failed, code, exc)
     except Exception as exc:
+        if (lacking := out_of_descriptors(exc)) is not None:  # (Dask's RuntimeError)
+            _refused(lacking, 2, exc)
+        error: BaseException = exc  # (the check below narrows exc's type)
         if not _usage_error(exc):
             raise
-        _deprecations = _held = None
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help
+            _deprecations = _held = None
             exc.show()
-        else:  # one line, as library errors: what is wrong, and where to read more
-            ctx = getattr(exc, "ctx", None)
-            hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-            message = " ".join(exc.format_message().splitlines())
-            console.print(f"[red]error:[/red] {escape(message)}{escape(hint)}", soft_wrap=True,
-                          markup=True)
-        raise SystemExit(getattr(exc, "exit_code", 2)) from None
+            raise SystemExit(getattr(exc, "exit_code", 2)) from None
+        # one line, as library errors: what is wrong, and where to read more
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        _refused(exc.format_message() + hint, getattr(exc, "exit_code", 2), error)
     finally:
         work_begins()
         held, _deprecations = _deprecations or [], None

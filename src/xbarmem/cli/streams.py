@@ -1,8 +1,8 @@
 """The command line's standard streams when they cannot take what a command prints: closed
 before the command starts (``>&-``, ``2>&-``), failing part-way (a full disk behind
 ``> file``, ``> /dev/full``), or in an encoding that cannot write every character printed (an
-ASCII or Latin-1 locale, ``PYTHONIOENCODING=ascii``; a file name that is not UTF-8). Broken
-pipes (``| head``) are Rich's (it ends the command quietly)."""
+ASCII or Latin-1 locale, ``PYTHONIOENCODING=ascii``; a file name that is not UTF-8), or read by a
+program that stopped reading (``| head``: a broken pipe, :func:`pipe_closed`)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,50 @@ import contextlib
 import errno
 import io
 import os
+import signal
 import sys
 import unicodedata
+from collections.abc import Iterator
 
 #: errors of a write that failed for lack of room or a failing device, not for a wrong path
 WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+#: the exit code of a command whose output was a pipe its reader closed (``| head``): 128 +
+#: SIGPIPE's number (141), as the shell reports a program that SIGPIPE ended, and as a
+#: command stopped by another signal reports it (:func:`xbarmem.cli.common.interrupted_code`)
+PIPE_CLOSED_CODE = 128 + int(getattr(signal, "SIGPIPE", 13))
+
+
+def causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, the latest first."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def pipe_closed(exc: BaseException) -> bool:
+    """Whether ``exc`` is (or was raised from) a write into a pipe whose reader is gone
+    (``EPIPE``: ``xbarmem results STORE | head -1`` once ``head`` has its line)."""
+    return any(isinstance(e, OSError) and e.errno == errno.EPIPE for e in causes(exc))
+
+
+def discard_broken() -> None:
+    """Point standard output and error at the null device where they cannot be flushed (a
+    broken pipe), so that what is still held for them, flushed at exit, is not a second
+    error ("Exception ignored ... BrokenPipeError" and exit 120); a stream that still works
+    (the terminal beside ``| head``) is kept."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, AttributeError,
+                                     io.UnsupportedOperation):
+                _to_null(stream.fileno())
+        except AttributeError:  # None: closed before the start
+            pass
 
 
 def closed_output() -> str | None:

@@ -32,6 +32,7 @@ from xbarmem.experiments.pool import (
     take,
 )
 from xbarmem.experiments.trial import run_group_json
+from xbarmem.limits import out_of_descriptors
 
 
 class _InProcess:
@@ -78,6 +79,9 @@ class _Pool(_InProcess):
             fut = self.pool.submit(run_group_json, payload)
         except cf.process.BrokenProcessPool:
             raise self._broken() from None
+        except OSError as exc:  # a worker that could not be started (started on demand)
+            _raise_unstarted(exc)
+            raise
         finally:
             self._track()
         return fut
@@ -146,6 +150,16 @@ class _Pool(_InProcess):
             self.pool.shutdown(wait=True, cancel_futures=True)
         else:
             end_pool(self.pool)
+
+
+def _raise_unstarted(exc: Exception) -> None:
+    """When workers could not be started because the process has no file descriptor left for
+    their pipes or sockets (``exc``, :func:`~xbarmem.limits.out_of_descriptors`), a
+    :class:`ConfigError` saying so in one line (Dask said "Cluster failed to start" after 30 s
+    of retries); else nothing."""
+    lacking = out_of_descriptors(exc)
+    if lacking is not None:
+        raise ConfigError(f"cannot start the sweep's workers: {lacking}") from None
 
 
 #: seconds to reach a Dask scheduler, get its answer and see a worker
@@ -630,6 +644,10 @@ def make_executor(jobs: int = 1, workers: int | None = None, scheduler: str | No
     """The executor for the given options (see module docstring); a Dask executor stops the
     sweep when its cluster has had no worker for ``worker_grace`` s."""
     check_executor(jobs, workers, scheduler, worker_grace)
-    if scheduler or workers:
-        return _Dask(workers, scheduler, float(worker_grace))
-    return _InProcess() if jobs == 1 else _Pool(jobs)
+    try:
+        if scheduler or workers:
+            return _Dask(workers, scheduler, float(worker_grace))
+        return _InProcess() if jobs == 1 else _Pool(jobs)
+    except Exception as exc:
+        _raise_unstarted(exc)
+        raise

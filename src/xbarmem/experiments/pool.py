@@ -184,8 +184,12 @@ def prestart(jobs: int) -> None:
     if jobs < 2 or jobs in _STARTED:
         return
     pool = new(jobs)
-    for _ in range(workers_for(jobs)):
-        pool.submit(_ready)
+    try:
+        for _ in range(workers_for(jobs)):
+            pool.submit(_ready)
+    except BaseException:  # (e.g. no descriptor left for a worker's pipes: its started
+        end_pool(pool)     # workers end with it)
+        raise
     _STARTED[jobs] = pool
 
 
