@@ -162,6 +162,33 @@ def test_a_spawn_sweep_without_the_main_guard_says_so(tmp_path, guarded):
             "run_sweep under `if __name__ == \"__main__\":`")
 
 
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_dask_sweep_without_the_main_guard_says_so(tmp_path, guarded):
+    """``run_sweep(..., workers=2)`` from a script without the guard: the local Dask cluster's
+    workers (spawned, they import the script again) ended there, and the driver failed with
+    Dask's "RuntimeError: Nanny failed to start" traceback, leaving the empty store it had
+    made. Now the same ConfigError as the process pool's, the workers quiet, no store."""
+    pytest.importorskip("distributed")
+    script = textwrap.dedent(_UNGUARDED).replace("jobs=2", "workers=2")
+    if guarded:
+        body = script.split("spec = ")[1]
+        script = script.split("spec = ")[0] + "if __name__ == '__main__':\n" + textwrap.indent(
+            "spec = " + body, "    ")
+    (tmp_path / "s.py").write_text(script)
+    out = subprocess.run([sys.executable, "s.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=240)
+    if guarded:
+        assert (out.returncode, out.stdout.strip()) == (0, "2"), out.stderr
+        return
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.count("Traceback") == 1, out.stderr  # the driver's: workers are quiet
+    assert out.stderr.strip().splitlines()[-1] == (
+        "xbarmem.errors.ConfigError: the worker processes of run_sweep start a new Python "
+        "that imports your script again, and the script started the sweep again: call "
+        "run_sweep under `if __name__ == \"__main__\":`")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.py"]
+
+
 def test_a_spawn_start_method_set_at_the_top_of_a_script_stops_the_sweep_in_one_line(tmp_path):
     """``multiprocessing.set_start_method("spawn")`` (without ``force=True``) outside the
     ``__main__`` guard fails in every spawned worker, which imports the script again; the

@@ -29,6 +29,7 @@ from xbarmem.experiments.pool import (
     exit_text,
     leave_if_importing_main,
     new,
+    reimport_status,
     take,
 )
 from xbarmem.experiments.trial import run_group_json
@@ -387,13 +388,33 @@ class _Dask:
             # scheduler_kwargs: no dashboard, and the scheduler's HTTP server (health and
             # metrics routes, started whatever the dashboard) on a free loopback port: on its
             # default 8787, taken by another sweep or notebook, Dask warned with its file path
-            with _group_signals_ignored():  # the workers' start: they keep ignoring them
-                self.cluster = LocalCluster(n_workers=count, threads_per_worker=1,
-                                            processes=True, dashboard_address=None,
-                                            silence_logs=logging.CRITICAL,
-                                            scheduler_kwargs=_NO_DASHBOARD)
-            self.client = Client(self.cluster)
             self.name = f"Dask LocalCluster ({counted(count, 'worker')})"
+            try:
+                with _group_signals_ignored():  # the workers' start: they keep ignoring them
+                    self.cluster = LocalCluster(n_workers=count, threads_per_worker=1,
+                                                processes=True, dashboard_address=None,
+                                                silence_logs=logging.CRITICAL,
+                                                scheduler_kwargs=_NO_DASHBOARD)
+            except Exception:
+                self._check_main_script()
+                raise
+            self.client = Client(self.cluster)
+
+    def _check_main_script(self) -> None:
+        """When the local cluster failed to start: :class:`ConfigError` if its workers, new
+        Pythons that import the caller's script again, failed there (a sweep started at the
+        script's top level, without the ``__main__`` guard: :data:`UNGUARDED`; other code
+        that fails there: :func:`~xbarmem.experiments.pool.broken_text`). Dask says only
+        "Nanny failed to start", so one more process of Dask's start method imports the
+        script to see (:func:`~xbarmem.experiments.pool.reimport_status`)."""
+        import dask
+
+        code = reimport_status(dask.config.get("distributed.worker.multiprocessing-method",
+                                               default="spawn"))
+        if code == UNGUARDED_EXIT:
+            raise ConfigError(UNGUARDED) from None
+        if code:
+            raise ConfigError(broken_text([code], self.name)[0]) from None
 
     def _check_versions(self, scheduler: str) -> set[str]:
         """Refuse a cluster with a worker that cannot run xbarmem (a Python without it: the

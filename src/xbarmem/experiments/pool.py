@@ -92,6 +92,29 @@ def leave_if_importing_main() -> None:
         raise SystemExit(UNGUARDED_EXIT)
 
 
+def reimport_status(method: str, timeout: float = 120.0) -> int | None:
+    """The exit status of a process started by the start method ``method`` that does nothing
+    but import the caller's main script again, as each worker does (:func:`main_script`):
+    :data:`UNGUARDED_EXIT` when the script starts a sweep at its top level, another status
+    when code there fails. None when no script of the caller's is imported again (none, or
+    ``fork``), or when the import takes longer than ``timeout`` seconds. Asked when workers
+    that are not this module's (a Dask cluster's) failed to start, to say why."""
+    if method == "fork" or main_script() is None:
+        return None
+    probe = multiprocessing.get_context(method).Process(target=_nothing, daemon=True)
+    probe.start()
+    probe.join(timeout)
+    if probe.exitcode is None:
+        probe.kill()
+        probe.join()
+        return None
+    return probe.exitcode
+
+
+def _nothing() -> None:
+    """What :func:`reimport_status`'s process runs once it has imported the main script."""
+
+
 def init_worker() -> None:
     """Every worker's start: one OpenMP and one torch thread, and an end of its own when the
     driver is gone (:func:`exit_when_orphaned`). SIGINT, SIGTERM and SIGHUP are ignored: sent
