@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from typing import Any
 
 from xbarmem.errors import warn
 
@@ -101,7 +102,8 @@ def reimport_status(method: str, timeout: float = 120.0) -> int | None:
     that are not this module's (a Dask cluster's) failed to start, to say why."""
     if method == "fork" or main_script() is None:
         return None
-    probe = multiprocessing.get_context(method).Process(target=_nothing, daemon=True)
+    context: Any = multiprocessing.get_context(method)  # (typeshed: no Process on the base)
+    probe = context.Process(target=_nothing, daemon=True)
     probe.start()
     probe.join(timeout)
     if probe.exitcode is None:
