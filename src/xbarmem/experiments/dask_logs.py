@@ -1,12 +1,17 @@
 """Dask's logs while a Dask executor is open (:mod:`xbarmem.experiments.executors`): its own
 loggers log nothing below CRITICAL, and the records of its event loop are held back from the
 loggers that loop shares with the process's others (``asyncio``, ``tornado``); everything is
-as it was when the executor closes."""
+as it was when the executor closes. And the warning Dask gives when its scratch folders were
+slow to make (:func:`slow_scratch_unsaid`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 #: Dask's own loggers: they log nothing below CRITICAL while an executor is open
@@ -82,3 +87,29 @@ def silence() -> Callable[[], None]:
             filtered.pop().removeFilter(noise)
 
     return restore
+
+
+#: the start of the warning Dask's scheduler, nannies and workers give when making their
+#: scratch folders took over a second
+SLOW_SCRATCH = "Creating scratch directories is taking a surprisingly long time"
+
+
+@contextlib.contextmanager
+def slow_scratch_unsaid() -> Iterator[None]:
+    """Inside (a local cluster's start), Dask's warning :data:`SLOW_SCRATCH` is not shown:
+    in this process by a filter, in the worker processes started inside by the
+    ``PYTHONWARNINGS`` they start with (what it was is restored after). A loaded machine or a
+    slow disk made the folders take over a second now and then, and the scheduler and every
+    worker printed the warning, with a path into Dask's files, before a sweep's own lines."""
+    option = f"ignore:{SLOW_SCRATCH}:UserWarning"
+    before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = f"{before},{option}" if before else option
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", re.escape(SLOW_SCRATCH), UserWarning)
+            yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = before

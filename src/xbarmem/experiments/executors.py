@@ -19,7 +19,7 @@ from typing import Any
 
 from xbarmem.checks import check_count, check_type, counted, shown
 from xbarmem.errors import ConfigError, ExecutorLost, warn
-from xbarmem.experiments.dask_logs import silence
+from xbarmem.experiments.dask_logs import silence, slow_scratch_unsaid
 from xbarmem.experiments.pool import (
     UNGUARDED,
     UNGUARDED_EXIT,
@@ -390,7 +390,9 @@ class _Dask:
             # default 8787, taken by another sweep or notebook, Dask warned with its file path
             self.name = f"Dask LocalCluster ({counted(count, 'worker')})"
             try:
-                with _group_signals_ignored():  # the workers' start: they keep ignoring them
+                # the workers' start: they keep ignoring the signals, and say nothing of slow
+                # scratch folders
+                with _group_signals_ignored(), slow_scratch_unsaid():
                     self.cluster = LocalCluster(n_workers=count, threads_per_worker=1,
                                                 processes=True, dashboard_address=None,
                                                 silence_logs=logging.CRITICAL,

@@ -33,6 +33,7 @@ Executors (:mod:`xbarmem.experiments.executors`):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -250,8 +251,9 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
                 report.executor = executor.name
                 _drive(db, queue, executor, report, progress)
         except BaseException:
-            if executor is not None:
-                executor.close(wait=False)  # interrupted: do not wait for running groups
+            if executor is not None:  # interrupted: do not wait for running groups; what
+                with contextlib.suppress(Exception):  # stopped the run is what is raised, not
+                    executor.close(wait=False)        # a failure of the cluster's shutdown
             raise
         # (nothing to run: workers started ahead for it are not needed)
         executor.close() if executor is not None else discard()
