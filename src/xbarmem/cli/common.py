@@ -601,17 +601,20 @@ def _refused(message: str, code: int, exc: BaseException) -> NoReturn:
 
 
 def _quiet_exit() -> None:
-    """Nothing more is printed by what Python collects at this process's exit: objects
-    half-made when the process ran out of file descriptors (an event loop of Dask's without
-    its self-pipe, a coroutine never started) failed again there, with a traceback ("Exception
-    ignored in ...") and a RuntimeWarning after the command's one line."""
+    """Nothing more is printed by what Python collects at this process's exit
+    (:func:`_say_nothing`, run at exit: the command's warning filters are restored by then):
+    objects half-made when the process ran out of file descriptors (an event loop of Dask's
+    without its self-pipe, a coroutine never started) failed again there, with a traceback
+    ("Exception ignored in ...") and a RuntimeWarning after the command's one line."""
     import atexit
 
-    def quiet() -> None:  # at exit: the warning filters of the command are restored by then
-        sys.unraisablehook = lambda _: None
-        warnings.simplefilter("ignore")
+    atexit.unregister(_say_nothing)  # (once, however often it is asked)
+    atexit.register(_say_nothing)
 
-    atexit.register(quiet)
+
+def _say_nothing() -> None:
+    sys.unraisablehook = lambda _: None
+    warnings.simplefilter("ignore")
 
 
 def _main() -> None:

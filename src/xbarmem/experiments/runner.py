@@ -29,6 +29,11 @@ Executors (:mod:`xbarmem.experiments.executors`):
   ``executors.WORKER_GRACE`` seconds while groups wait (its workers left or died), raises
   :class:`~xbarmem.errors.ExecutorLost` (the stored groups stay; running the sweep again
   resumes it).
+
+The local workers (``jobs > 1``, ``workers``) are new Pythons that import the caller's script
+again: a script calls :func:`run_sweep` under ``if __name__ == "__main__":``, or gets one
+:class:`~xbarmem.errors.ConfigError` saying so (:data:`~xbarmem.experiments.pool.UNGUARDED`;
+its workers end quietly there).
 """
 
 from __future__ import annotations
