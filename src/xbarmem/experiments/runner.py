@@ -256,9 +256,7 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
                 report.executor = executor.name
                 _drive(db, queue, executor, report, progress)
         except BaseException:
-            if executor is not None:  # interrupted: do not wait for running groups; what
-                with contextlib.suppress(Exception):  # stopped the run is what is raised, not
-                    executor.close(wait=False)        # a failure of the cluster's shutdown
+            _close_stopped(executor)
             raise
         # (nothing to run: workers started ahead for it are not needed)
         executor.close() if executor is not None else discard()
@@ -272,6 +270,16 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     finally:
         if own:
             db.close()
+
+
+def _close_stopped(executor: Any) -> None:
+    """Close the ``executor`` (if any) of a run that an error or an interrupt stopped, without
+    waiting for its running groups; a failure of the shutdown itself (Dask's close timing out
+    on a loaded machine) is not raised: what stopped the run is (it was replaced, and the
+    command's one ``interrupted`` line with it)."""
+    if executor is not None:
+        with contextlib.suppress(Exception):
+            executor.close(wait=False)
 
 
 def _checked(spec: Any, threads: Any, **callbacks: Any) -> tuple[list[SweepSpec], int]:
