@@ -74,3 +74,14 @@ def quiet_warnings() -> Iterator[None]:
         yield
     finally:
         _QUIET.depth -= 1
+
+
+def causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling (``__cause__``, else
+    ``__context__``), the latest first: what another library's error wraps (Dask's "Cluster
+    failed to start" of a socket that could not be opened)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__

@@ -19,7 +19,7 @@ import math
 import os
 import re
 
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, causes
 
 __all__ = ["DEFAULT_MAX_BYTES", "ENV", "TooLargeError", "array_bytes", "check_bytes",
            "descriptor_limit", "human", "max_bytes", "out_of_descriptors"]
@@ -95,10 +95,7 @@ def out_of_descriptors(exc: BaseException) -> str | None:
     """The one-line message when ``exc`` is, or was raised from or while handling, a file,
     pipe or socket that could not be opened because the process has as many open as it may
     (``EMFILE``) or the system has (``ENFILE``); else None."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
+    for cause in causes(exc):
         if isinstance(cause, OSError) and cause.errno == errno.EMFILE:
             limit = descriptor_limit()
             at_once = f": this process may have {limit} open at once" if limit else ""
@@ -106,5 +103,4 @@ def out_of_descriptors(exc: BaseException) -> str | None:
         if isinstance(cause, OSError) and cause.errno == errno.ENFILE:
             return ("too many open files in the system: close other programs, or raise the "
                     "system's limit")
-        cause = cause.__cause__ or cause.__context__
     return None

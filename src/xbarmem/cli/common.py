@@ -24,7 +24,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from xbarmem.cli import streams
-from xbarmem.errors import XbarmemError, XbarmemWarning
+from xbarmem.errors import XbarmemError, XbarmemWarning, causes
 from xbarmem.limits import out_of_descriptors
 from xbarmem.version import __version__
 
@@ -535,7 +535,7 @@ def main() -> None:
             _main()
     except (PipeClosed, BrokenPipeError) as exc:  # (BrokenPipeError: writing a message)
         streams.discard_broken()
-        stopped = any(isinstance(e, KeyboardInterrupt) for e in streams.causes(exc))
+        stopped = any(isinstance(e, KeyboardInterrupt) for e in causes(exc))
         raise SystemExit(interrupted_code(exc) if stopped else streams.PIPE_CLOSED_CODE
                          ) from None
 

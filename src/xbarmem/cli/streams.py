@@ -14,7 +14,8 @@ import os
 import signal
 import sys
 import unicodedata
-from collections.abc import Iterator
+
+from xbarmem.errors import causes
 
 #: errors of a write that failed for lack of room or a failing device, not for a wrong path
 WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
@@ -24,15 +25,6 @@ WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 #: SIGPIPE's number (141), as the shell reports a program that SIGPIPE ended, and as a
 #: command stopped by another signal reports it (:func:`xbarmem.cli.common.interrupted_code`)
 PIPE_CLOSED_CODE = 128 + int(getattr(signal, "SIGPIPE", 13))
-
-
-def causes(exc: BaseException | None) -> Iterator[BaseException]:
-    """``exc`` and the exceptions it was raised from or while handling, the latest first."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
 
 
 def pipe_closed(exc: BaseException) -> bool:
