@@ -141,35 +141,16 @@ print(run_sweep(spec, "s.sqlite", jobs=2).ran)
 
 
 @pytest.mark.parametrize("guarded", [False, True])
-def test_a_spawn_sweep_without_the_main_guard_says_so(tmp_path, guarded):
-    """Without the guard each spawned worker ran the script's sweep again (and waited for
-    the groups the driver held: a hang); now one ConfigError names the guard."""
-    script = textwrap.dedent(_UNGUARDED)
-    if guarded:
-        body = script.split("spec = ")[1]
-        script = script.split("spec = ")[0] + "if __name__ == '__main__':\n" + textwrap.indent(
-            "spec = " + body, "    ")
-    (tmp_path / "s.py").write_text(script)
-    out = subprocess.run([sys.executable, "s.py"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
-    if guarded:
-        assert (out.returncode, out.stdout.strip()) == (0, "2")
-    else:
-        assert out.returncode == 1 and out.stdout == ""
-        assert out.stderr.strip().splitlines()[-1] == (
-            "xbarmem.errors.ConfigError: the worker processes of run_sweep start a new Python "
-            "that imports your script again, and the script started the sweep again: call "
-            "run_sweep under `if __name__ == \"__main__\":`")
-
-
-@pytest.mark.parametrize("guarded", [False, True])
-def test_a_dask_sweep_without_the_main_guard_says_so(tmp_path, guarded):
-    """``run_sweep(..., workers=2)`` from a script without the guard: the local Dask cluster's
-    workers (spawned, they import the script again) ended there, and the driver failed with
-    Dask's "RuntimeError: Nanny failed to start" traceback, leaving the empty store it had
-    made. Now the same ConfigError as the process pool's, the workers quiet, no store."""
-    pytest.importorskip("distributed")
-    script = textwrap.dedent(_UNGUARDED).replace("jobs=2", "workers=2")
+@pytest.mark.parametrize("executor", ["jobs", "workers"])
+def test_a_sweep_without_the_main_guard_says_so(tmp_path, guarded, executor):
+    """Without the guard each spawned worker ran the script's sweep again (process pool,
+    ``jobs=2``: a hang on the groups the driver held; local Dask cluster, ``workers=2``: the
+    workers ended there and the driver failed with Dask's "RuntimeError: Nanny failed to
+    start" traceback, leaving the empty store it had made). Now one ConfigError names the
+    guard, the workers are quiet and the store is gone."""
+    if executor == "workers":
+        pytest.importorskip("distributed")
+    script = textwrap.dedent(_UNGUARDED).replace("jobs=2", f"{executor}=2")
     if guarded:
         body = script.split("spec = ")[1]
         script = script.split("spec = ")[0] + "if __name__ == '__main__':\n" + textwrap.indent(
