@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from .command_line import Parser, json_out_ok
 from .config import BenchConfig, capacity_counts
 from .runner import ALIASES, DEFAULT_JSON, resolve_cases, run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m benchmarks",
         description="Benchmark xbarmem against the naive per-network loop of the paper's "
                     "scripts. Cases: 1 (single network), 1r (the same, random patterns), 1p (the "
@@ -87,8 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if not json_out_ok(args.json_out):
+        return 2
     run(cases, config_from_args(args), preset="quick" if args.quick else "full",
-        json_out=args.json_out, verbose=not args.quiet)
+        json_out=args.json_out, verbose=not args.quiet,
+        command=" ".join(["python -m benchmarks", *(sys.argv[1:] if argv is None else argv)]))
     return 0
 
 

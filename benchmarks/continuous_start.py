@@ -26,7 +26,6 @@ date, the torch thread count and the command.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -38,6 +37,7 @@ from xbarmem import Protocol, load_mnist
 from xbarmem.evaluation.curve import recall_curve
 from xbarmem.learning.multilayer_fit import MultilayerFit
 
+from . import command_line
 from .recipes import mnist_case, provenance, write_result
 
 CASES = ((64, 16), (64, 24), (144, 120))
@@ -132,7 +132,7 @@ def run_case(n: int, p: int, kind: str, max_steps: int = 10000, rel_tol: float =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = command_line.parser("continuous_start", __doc__)
     parser.add_argument("--start", choices=STARTS, action="append",
                         help="a start (repeatable; default all)")
     parser.add_argument("--case", type=mnist_case, action="append", metavar="N:P",
@@ -146,12 +146,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="curve seed: patterns, chip and cues (repeatable; default 0)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--json-out", type=Path, default=Path(__file__).resolve().parent
-                        / "results" / "continuous_start.json")
+                        / "results" / "continuous_start.json",
+                        help="result file (default: benchmarks/results/continuous_start.json)")
     args = parser.parse_args(argv)
     if args.threads < 1 or min(args.max_steps or [1]) < 1 or min(args.seed or [0]) < 0 \
             or min(args.rel_tol or [1]) <= 0:
         print("error: --threads and --max-steps must be at least 1, --seed at least 0 and "
               "--rel-tol positive", file=sys.stderr)
+        return 2
+    if not command_line.json_out_ok(args.json_out):
         return 2
     torch.set_num_threads(args.threads)
     rows = [run_case(n, p, kind, cap, tol, seed)

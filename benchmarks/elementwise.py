@@ -24,7 +24,6 @@ Results go to ``benchmarks/results/elementwise.json`` with the date, torch threa
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -36,6 +35,7 @@ from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.noise import flip_signs
 from xbarmem.learning.objective import tanh as training_tanh
 
+from . import command_line
 from .recipes import RESULTS, provenance, write_result
 
 FLIP_RATE = AdaptiveTrainer().cue_flip
@@ -80,7 +80,7 @@ def measure(shape: tuple[int, int, int], repeats: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = command_line.parser("elementwise", __doc__)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--repeats", type=int, default=7, help="blocks of calls (default 7)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.threads, args.repeats) < 1:
         print("error: --threads and --repeats must be at least 1", file=sys.stderr)
+        return 2
+    if not command_line.json_out_ok(args.json_out):
         return 2
     torch.set_num_threads(args.threads)
     result = {**provenance("elementwise", argv),

@@ -88,7 +88,6 @@ studies; ``--quick`` shrinks every study to seconds, for the smoke test).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import math
@@ -119,6 +118,7 @@ from xbarmem.evaluation.curve import capacity_from_curve
 from xbarmem.learning.adaptive import AdaptiveTrainer, bf16_products_supported
 from xbarmem.learning.flip_stage import flip_loss_grad, row_weights
 
+from . import command_line
 from .recipes import RESULTS, provenance, write_result
 from .second_order import study_second_order
 from .training_levers import (
@@ -627,7 +627,7 @@ RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = command_line.parser("levers", __doc__)
     parser.add_argument("--only", action="append", choices=STUDIES,
                         help="run this study (repeatable; default all)")
     parser.add_argument("--quick", action="store_true",
@@ -639,6 +639,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads < 1:
         print("error: --threads must be at least 1", file=sys.stderr)
+        return 2
+    if not command_line.json_out_ok(args.json_out):
         return 2
     torch.set_num_threads(args.threads)
     result = {**provenance("levers", argv), "quick": args.quick, "studies": {}}

@@ -17,11 +17,7 @@ the command. Takes a few minutes on one thread.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -31,9 +27,10 @@ from xbarmem import Protocol, evaluate_memory, load_mnist, train
 from xbarmem.evaluation.metrics import field_margins
 from xbarmem.experiments.reproduce import VARIATION_RECIPES
 from xbarmem.experiments.trial import program
-from xbarmem.version import __version__
 
+from . import command_line
 from .naive import train_naive
+from .recipes import RESULTS, provenance, write_result
 
 LEVELS = (0.0, 0.22, 0.30)
 PAPER_LOOP = "paper loop"
@@ -71,16 +68,18 @@ def measure(recipe: str, options: dict, shuffle: int | None, seeds: int) -> dict
             "seconds": time.perf_counter() - began}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.margins", description=__doc__
-                                     .split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = command_line.parser("margins", __doc__)
     parser.add_argument("--seeds", type=int, default=3, help="fault/programming seeds (3)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
     parser.add_argument("--json-out", type=Path,
-                        default=Path(__file__).parent / "results" / "margins.json")
+                        default=RESULTS / "margins.json",
+                        help="result file (default: benchmarks/results/margins.json)")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.threads < 1:
         parser.exit(2, "error: --seeds and --threads must be >= 1\n")
+    if not command_line.json_out_ok(args.json_out):
+        return 2
     torch.set_num_threads(args.threads)
     recipes = {**VARIATION_RECIPES, PAPER_LOOP: {}, "pinv": {}}
     results = {}
@@ -92,15 +91,11 @@ def main(argv: list[str] | None = None) -> None:
                 f"v={v}: {c:.4f}" for v, c in r["cosine"].items())
                 + f"  kappa_min {r['kappa_min']:.3f} median {r['kappa_median']:.3f} "
                   f"max/rms {r['peak_over_rms']:.2f}", flush=True)
-    record = {"command": "python -m benchmarks.margins " + " ".join(argv or sys.argv[1:]),
-              "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-              "torch_threads": args.threads, "xbarmem": __version__, "seeds": args.seeds,
+    record = {**provenance("margins", argv), "seeds": args.seeds,
               "recipes": {k: v or "defaults" for k, v in recipes.items()},
               "results": results}
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.json_out}")
+    return write_result(record, args.json_out)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

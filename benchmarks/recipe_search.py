@@ -259,13 +259,15 @@ def table(rows: dict[str, dict], baseline: str = BASELINE[0]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = recipe_parser(__doc__.split("\n\n")[0], seeds=4)
+    parser = recipe_parser("recipe_search", __doc__, seeds=4)
     parser.add_argument("--arch", choices=tuple(SEARCHES), default="single",
                         help="the recipes searched: one-layer (default) or multilayer")
     parser.add_argument("--only", metavar="TEXT",
                         help="train only the candidates whose name contains TEXT (and the "
                         "baseline); give --json-out too, to keep the full search's file")
     args = parser.parse_args(argv)
+    name = "recipe_search" + ("" if args.arch == "single" else f"_{args.arch}") + ".json"
+    args.json_out = args.json_out or RESULTS / name
     if not start(args):
         return 2
     if args.only is not None and not any(args.only in k for k in SEARCHES[args.arch][1]):
@@ -280,8 +282,7 @@ def main(argv: list[str] | None = None) -> int:
               "probes": args.probes, "seeds": args.seeds, "only": args.only,
               "candidates": rows, "table": text,
               "wall_seconds": time.perf_counter() - began}
-    name = "recipe_search" + ("" if args.arch == "single" else f"_{args.arch}") + ".json"
-    return write_result(result, args.json_out or RESULTS / name)
+    return write_result(result, args.json_out)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ from xbarmem.hardware.chip import load_preset
 from xbarmem.learning.adaptive import DEFAULTS, RECIPE_OPTIONS
 from xbarmem.version import __version__
 
+from . import command_line
+
 FLIPS = (0.05, 0.10)
 #: the one-layer defaults before 2026-12-01 (binary patterns), as explicit options: the
 #: values in :data:`DEFAULTS` of every option a one-layer recipe sets (no flip-averaged stage;
@@ -203,12 +205,13 @@ def summarise(rows: list[dict]) -> dict:
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def recipe_parser(description: str, seeds: int, json_name: str | None = None
+def recipe_parser(module: str, doc: str | None, seeds: int, json_name: str | None = None
                   ) -> argparse.ArgumentParser:
-    """A parser with the options every recipe benchmark takes: ``--probes``, ``--seeds`` (default
-    ``seeds``), ``--threads`` and ``--json-out`` (default ``benchmarks/results/json_name``;
-    None when no name is given)."""
-    parser = argparse.ArgumentParser(description=description)
+    """The parser of ``python -m benchmarks.MODULE`` (:func:`benchmarks.command_line.parser`
+    of its docstring ``doc``) with the options every recipe benchmark takes: ``--probes``,
+    ``--seeds`` (default ``seeds``), ``--threads`` and ``--json-out`` (default
+    ``benchmarks/results/json_name``; None when no name is given)."""
+    parser = command_line.parser(module, doc)
     parser.add_argument("--probes", type=int, default=50, help="cues per pattern (default 50)")
     parser.add_argument("--seeds", type=int, default=seeds,
                         help=f"training seeds per case (default {seeds})")
@@ -223,10 +226,13 @@ def recipe_parser(description: str, seeds: int, json_name: str | None = None
 
 
 def start(args: argparse.Namespace) -> bool:
-    """Check ``--probes``, ``--seeds`` and ``--threads`` (False and one line on stderr when one is
-    below 1) and set the torch threads."""
+    """Check ``--probes``, ``--seeds`` and ``--threads`` and that the results can be written to
+    ``--json-out`` (False and one line on stderr when one is below 1, or the file cannot be
+    written) and set the torch threads."""
     if min(args.probes, args.seeds, args.threads) < 1:
         print("error: --probes, --seeds and --threads must be at least 1", file=sys.stderr)
+        return False
+    if not command_line.json_out_ok(args.json_out):
         return False
     torch.set_num_threads(args.threads)
     return True
@@ -242,10 +248,13 @@ def mnist_case(text: str) -> tuple[int, int]:
 
 
 def provenance(module: str, argv: list[str] | None) -> dict:
-    """The command, date, torch thread count and xbarmem version of a benchmark result."""
-    return {"command": f"python -m benchmarks.{module} " + " ".join(argv or sys.argv[1:]),
+    """The command, date, torch thread count, xbarmem version and machine
+    (:func:`benchmarks.command_line.machine`) of a benchmark result."""
+    args = sys.argv[1:] if argv is None else argv
+    return {"command": " ".join([f"python -m benchmarks.{module}", *args]),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
-            "torch_threads": torch.get_num_threads(), "xbarmem": __version__}
+            "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
+            **command_line.machine()}
 
 
 def write_result(result: dict, path: Path, *, json_stdout: bool = False) -> int:
@@ -258,7 +267,7 @@ def write_result(result: dict, path: Path, *, json_stdout: bool = False) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = recipe_parser(__doc__.split("\n\n")[0], seeds=2, json_name="recipes.json")
+    parser = recipe_parser("recipes", __doc__, seeds=2, json_name="recipes.json")
     parser.add_argument("--arch", choices=("all", *SIDES), default="all",
                         help="only the cases of this architecture (default all)")
     args = parser.parse_args(argv)

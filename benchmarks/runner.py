@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from xbarmem.learning.base import Problem
 from xbarmem.learning.multilayer import MultilayerTrainer
 
 from .cases import CASES, OPT_IN
+from .command_line import json_out_problem, machine
 from .config import BenchConfig
 from .measure import PeakMemory, matmul_gflops, ru_maxrss_bytes
 from .naive import train_naive, train_naive_multilayer
@@ -77,35 +75,38 @@ def warm_up() -> float:
 
 def run(cases: list[str], cfg: BenchConfig, *, preset: str = "custom",
         json_out: Path | None = DEFAULT_JSON, console: Console | None = None,
-        verbose: bool = True) -> dict[str, Any]:
+        verbose: bool = True, command: str | None = None) -> dict[str, Any]:
     """Run ``cases`` (ids or aliases) with ``cfg``, print tables to ``console`` and write the
     results to ``json_out`` (skipped when None). ``preset`` only labels the output (``full``,
-    ``quick``, ...). Returns the results dict."""
+    ``quick``, ...) and ``command`` is the command line the results say they came from (None
+    when run from Python). Returns the results dict."""
     if console is None:
         console = Console()
         if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
             console = Console(width=140)
     ids = resolve_cases(cases)
+    problem = None if json_out is None else json_out_problem(Path(json_out))
+    if problem:
+        raise ValueError(problem)
     threads_before = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     try:
-        return _run(ids, cfg, preset, json_out, console, verbose)
+        return _run(ids, cfg, preset, json_out, console, verbose, command)
     finally:
         torch.set_num_threads(threads_before)
 
 
 def _run(ids: list[str], cfg: BenchConfig, preset: str, json_out: Path | None,
-         console: Console, verbose: bool) -> dict[str, Any]:
+         console: Console, verbose: bool, command: str | None) -> dict[str, Any]:
     start = time.perf_counter()
     warm_up_seconds = warm_up()
     with PeakMemory() as probe:
         pass
     meta: dict[str, Any] = {
         "timestamp_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "argv": sys.argv, "preset": preset, "cases": ids, "python": platform.python_version(),
-        "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(), "platform": platform.platform(),
+        "command": command, "preset": preset, "cases": ids,
+        "torch_threads": torch.get_num_threads(), **machine(),
         "memory_method": probe.method, "units": {"time": "seconds", "memory": "bytes",
                                                  "rate": "GFLOP/s"},
         "warm_up_seconds": warm_up_seconds, "matmul_gflops_start": matmul_gflops(),

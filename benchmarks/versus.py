@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import command_line
 from .config import BenchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,14 +135,15 @@ def _side(src: Path, args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = command_line.parser("versus", __doc__)
     parser.add_argument("rev", nargs="?", help="git revision to compare against")
     parser.add_argument("--seeds", type=int, default=4, help="networks per case (default 4)")
     parser.add_argument("--probes", type=int, default=20, help="cues per pattern (default 20)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--json-out", type=Path, help="result file (default: "
-                        "benchmarks/results/versus.json)")
+                        "benchmarks/results/versus.json; versus_commands.json with "
+                        "--commands)")
     parser.add_argument("--commands", action="store_true", help="time the capacity search "
                         "and reproduce --quick with each side instead of training the cases")
     parser.add_argument("--side", action="store_true", help=argparse.SUPPRESS)
@@ -158,20 +160,23 @@ def main(argv: list[str] | None = None) -> int:
     if not args.rev:
         print("error: name the git revision to compare against", file=sys.stderr)
         return 2
+    from .recipes import RESULTS, provenance, write_result
+
+    args.json_out = args.json_out or RESULTS / ("versus_commands.json" if args.commands
+                                                else "versus.json")
+    if not command_line.json_out_ok(args.json_out):
+        return 2
     known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.rev}^{{commit}}"],
                            cwd=ROOT, capture_output=True, check=False)
     if known.returncode:
         print(f"error: {args.rev!r} is not a git revision of this repository", file=sys.stderr)
         return 2
-    from .recipes import RESULTS, provenance, write_result
-
     if args.commands:
         result = {**provenance("versus", argv), "against": args.rev,
                   **compare_commands(args.rev)}
         if not args.json:
             print(result["table"])
-        return write_result(result, args.json_out or RESULTS / "versus_commands.json",
-                            json_stdout=args.json)
+        return write_result(result, args.json_out, json_stdout=args.json)
     with tempfile.TemporaryDirectory() as tmp:
         before = _side(export_source(args.rev, Path(tmp)), args)
     after = _side(ROOT / "src", args)
@@ -184,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
               "table": _table(rows, args.rev)}
     if not args.json:
         print(result["table"])
-    return write_result(result, args.json_out or RESULTS / "versus.json", json_stdout=args.json)
+    return write_result(result, args.json_out, json_stdout=args.json)
 
 
 def compare_commands(rev: str) -> dict:

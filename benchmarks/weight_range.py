@@ -79,7 +79,7 @@ def table(rows: dict[str, dict[str, dict]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = recipe_parser(__doc__.split("\n\n")[0], seeds=2, json_name="weight_range.json")
+    parser = recipe_parser("weight_range", __doc__, seeds=2, json_name="weight_range.json")
     args = parser.parse_args(argv)
     if not start(args):
         return 2

@@ -36,6 +36,8 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
     table = data["recipe_table"].splitlines()  # one row per side of cases 1, 1r and 3
     assert len(table) == 2 + 4 + 4 + 4 and "| 1r: random" in data["recipe_table"]
     assert data["meta"]["matmul_gflops_start"] > 0 and data["meta"]["units"]["memory"] == "bytes"
+    assert data["meta"]["command"] is None and "argv" not in data["meta"]  # run from Python
+    assert {"cpu", "cpu_count", "platform", "python", "torch"} <= set(data["meta"])
     assert returned["cases"]["1"]["sides"].keys() == data["cases"]["1"]["sides"].keys()
 
     for case, data_name in (("1", "mnist8"), ("1r", "random")):
@@ -490,3 +492,119 @@ def test_margin_start_meets_every_margin_with_pinned_weights_kept():
     assert margins.min() > 0.99  # every stored bit, with the margin
     # minimum norm: the tight patterns carry the solution, so some margin is (near) 1
     assert (margins - 1).abs().min() < 1e-3
+
+
+#: every benchmark command line: (module, the function its work begins with, other arguments)
+COMMANDS = [("__main__", "run", ["1"]), ("recipes", "measure", []),
+            ("recipe_search", "measure", []), ("weight_range", "measure", []),
+            ("levers", "RUN", []), ("elementwise", "measure", []),
+            ("fixed_point_budget", "run_case", []), ("continuous_start", "run_case", []),
+            ("margins", "measure", []), ("versus", "_side", ["HEAD"])]
+
+
+def _no_work(monkeypatch, module: str, work: str):
+    """``benchmarks.MODULE`` with its work replaced by a failure: a check made after the work
+    began fails the test."""
+    import importlib
+
+    mod = importlib.import_module(f"benchmarks.{module}")
+
+    def began(*args, **kwargs):
+        raise AssertionError(f"benchmarks.{module} began its work")
+
+    if work == "RUN":
+        for name in mod.RUN:
+            monkeypatch.setitem(mod.RUN, name, began)
+    else:
+        monkeypatch.setattr(mod, work, began)
+    return mod
+
+
+@pytest.mark.parametrize(("module", "work", "extra"), COMMANDS)
+def test_every_benchmark_refuses_a_results_file_it_cannot_write_before_its_work(
+        module, work, extra, tmp_path, monkeypatch, capsys):
+    """A folder, a path under a file, or a place not writable as ``--json-out``: one line
+    naming it and exit 2 before anything is trained or measured (not a traceback at the end of
+    a run of minutes), and nothing written."""
+    mod = _no_work(monkeypatch, module, work)
+    (tmp_path / "a-file").write_text("x")
+    before = sorted(tmp_path.rglob("*"))
+    for out, said in ((tmp_path, "is a folder"), (tmp_path / "a-file" / "r.json",
+                                                  "is not a folder")):
+        assert mod.main([*extra, "--json-out", str(out)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1
+        assert captured.err.startswith(f"error: --json-out {out}") and said in captured.err
+    import benchmarks.command_line as command_line
+
+    monkeypatch.setattr(command_line.os, "access", lambda path, mode: False)
+    assert mod.main([*extra, "--json-out", str(tmp_path / "new" / "r.json")]) == 2
+    assert capsys.readouterr().err.endswith("r.json: not writable here\n")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_run_refuses_a_results_file_it_cannot_write(tmp_path, monkeypatch):
+    import benchmarks.runner as runner
+
+    def began(*args, **kwargs):
+        raise AssertionError("the run began")
+
+    monkeypatch.setattr(runner, "_run", began)
+    with pytest.raises(ValueError, match="is a folder"):
+        run(["1"], BenchConfig.tiny(), json_out=tmp_path)
+
+
+@pytest.mark.parametrize("module", [m for m, _, _ in COMMANDS])
+def test_every_benchmark_help_names_its_command_and_where_results_go(module, capsys):
+    import importlib
+
+    mod = importlib.import_module(f"benchmarks.{module}")
+    with pytest.raises(SystemExit) as stop:
+        mod.main(["--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    command = "python -m benchmarks" + ("" if module == "__main__" else f".{module}")
+    assert text.startswith(f"usage: {command} ")
+    assert "``" not in text and "--json-out" in text
+    if module != "__main__":
+        assert "Results go to benchmarks/results/" in text
+        for line in text.split("options:")[1].splitlines():  # every option says what it is
+            assert not line.strip().startswith("--json-out JSON_OUT") or "result" in line
+
+
+def test_a_bad_argument_is_one_line_naming_it(capsys):
+    from benchmarks import levers
+
+    with pytest.raises(SystemExit) as stop:
+        levers.main(["--only", "no-such-study"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("python -m benchmarks.levers: error: argument --only: invalid choice")
+
+
+def test_running_a_benchmark_module_gives_no_import_warning():
+    """``python -m benchmarks.recipes`` ran a module the package had already imported (Python
+    warned, on every run, of 'unpredictable behaviour')."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "benchmarks.recipes", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("usage: python -m benchmarks.recipes")
+    assert done.stderr == ""
+
+
+def test_results_say_their_command_and_machine(monkeypatch):
+    from benchmarks import __main__ as entry
+    from benchmarks.recipes import provenance
+
+    record = provenance("elementwise", ["--repeats", "1"])
+    assert record["command"] == "python -m benchmarks.elementwise --repeats 1"
+    assert provenance("levers", [])["command"] == "python -m benchmarks.levers"
+    assert {"date", "torch_threads", "xbarmem", "cpu", "cpu_count", "platform", "python",
+            "torch"} <= set(record)
+    assert isinstance(record["cpu"], str) and record["cpu"] and record["cpu_count"] >= 1
+    seen = {}
+    monkeypatch.setattr(entry, "run", lambda cases, cfg, **kw: seen.update(kw))
+    assert entry.main(["1", "--quick", "--threads", "1"]) == 0
+    assert seen["command"] == "python -m benchmarks 1 --quick --threads 1"

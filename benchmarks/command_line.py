@@ -1,0 +1,89 @@
+"""What the benchmarks' command lines share: a parser named as the benchmark is run, whose
+errors are one line, and the check of the results file made before any work."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``prog: error: ...``, exit 2): the usage
+    ``--help`` shows is not repeated above it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _plain(text: str) -> str:
+    """Docstring text as help prints it: one paragraph, no reST markup."""
+    text = re.sub(r":\w+:`~?([^`]*)`", r"\1", " ".join(text.split()))
+    return text.replace("``", "")
+
+
+def parser(module: str, doc: str | None) -> Parser:
+    """The parser of ``python -m benchmarks.MODULE`` (``module`` "" for ``python -m
+    benchmarks``): named so in its usage and errors, described by the first paragraph of
+    ``doc`` (without its leading ``python -m ...:``) and closed by the sentences of ``doc``
+    from "Results go to" on (where the results go and how long a run takes)."""
+    paragraphs = (doc or "").split("\n\n")
+    description = re.sub(r"^``python -m [^`]*``:\s*", "", paragraphs[0].strip())
+    ending = next((p[p.index("Results go to"):] for p in paragraphs if "Results go to" in p), "")
+    description, ending = _plain(description), _plain(ending)
+    return Parser(prog="python -m benchmarks" + (f".{module}" if module else ""),
+                  description=description[:1].upper() + description[1:],
+                  epilog=ending or None)
+
+
+def json_out_problem(path: Path) -> str | None:
+    """Why the results cannot be written to ``path`` (None when they can): a folder, a path
+    under a file, or a place this process may not write. Checked without writing anything,
+    before the run (folders are made when the results are written)."""
+    if path.is_dir():
+        return f"--json-out {path} is a folder; give a file name"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"--json-out {path}: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists()
+                                                     and not os.access(path, os.W_OK)):
+        return f"--json-out {path}: not writable here"
+    return None
+
+
+def json_out_ok(path: Path | None) -> bool:
+    """True when the results can be written to ``path`` (or ``path`` is None); else False and
+    one line on stderr naming the problem (:func:`json_out_problem`)."""
+    problem = None if path is None else json_out_problem(Path(path))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+    return problem is None
+
+
+def cpu() -> str:
+    """The CPU's model name and whether it has AVX-512 (another kind of CPU can move results
+    in their last digits, and speed ratios more)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return platform.processor() or platform.machine() or "unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), platform.machine() or "unknown")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
+                  if line.startswith("flags")), [])
+    return f"{name}, {'with' if 'avx512f' in flags else 'no'} AVX-512"
+
+
+def machine() -> dict[str, str | int | None]:
+    """What a result file says of the machine that measured it: the CPU (:func:`cpu`), its
+    logical CPU count, the operating system, and the Python and torch versions."""
+    import torch
+
+    return {"cpu": cpu(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__}
