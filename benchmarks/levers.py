@@ -648,8 +648,9 @@ def main(argv: list[str] | None = None) -> int:
         began = time.perf_counter()
         result["studies"][name] = RUN[name](args.quick)
         result["studies"][name]["wall_seconds"] = time.perf_counter() - began
-        if not args.json:
-            print(f"{name}: {result['studies'][name]}", flush=True)
+        if not args.json:  # the numbers: in the table below and the results file
+            print(f"{name}: measured in {result['studies'][name]['wall_seconds']:.1f} s",
+                  flush=True)
     result["table"] = table(result["studies"])
     if not args.json:
         print(result["table"])

@@ -608,3 +608,15 @@ def test_results_say_their_command_and_machine(monkeypatch):
     monkeypatch.setattr(entry, "run", lambda cases, cfg, **kw: seen.update(kw))
     assert entry.main(["1", "--quick", "--threads", "1"]) == 0
     assert seen["command"] == "python -m benchmarks 1 --quick --threads 1"
+
+
+def test_levers_progress_lines_say_which_study_ran_not_its_raw_numbers(tmp_path, capsys):
+    """Each study's progress line was its whole result as a Python dict (17-digit floats, one
+    line of hundreds of characters); the numbers are in the table and the results file."""
+    from benchmarks import levers
+
+    assert levers.main(["--quick", "--only", "bf16", "--json-out", str(tmp_path / "l.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("bf16: measured in ") and lines[0].endswith(" s")
+    assert lines[1] == "| lever | case | measured |"
+    assert all(len(line) < 200 and "{'" not in line for line in lines)
