@@ -601,19 +601,14 @@ def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
 
 
 def _cpu() -> str:
-    """The CPU's model name and whether it has AVX-512: another kind of CPU can move results
-    in their last digits (and a recall, a sign of a sum, then visibly)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        import platform
+    """The CPU's model name and whether it has AVX-512 (:func:`benchmarks.command_line.cpu`):
+    another kind of CPU can move results in their last digits (and a recall, a sign of a sum,
+    then visibly)."""
+    if str(ROOT) not in sys.path:  # (run as ``python scripts/measure_docs.py``)
+        sys.path.insert(0, str(ROOT))
+    from benchmarks.command_line import cpu
 
-        return platform.processor() or platform.machine() or "unknown"
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                 if line.startswith("model name")), "unknown")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
-                  if line.startswith("flags")), [])
-    return f"{name}, {'with' if 'avx512f' in flags else 'no'} AVX-512"
+    return cpu()
 
 
 def _values(paths: dict[str, str], outputs: list[str]) -> dict[str, Any]:
