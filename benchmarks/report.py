@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 MB = 1024 * 1024
@@ -30,6 +31,19 @@ def _mem(entry: dict[str, Any]) -> str:
 
 def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
+
+
+def show(console: Console, table: Table) -> None:
+    """Print ``table`` whole: at its natural width where the console is narrower (a terminal
+    of 80 columns then wraps its lines), so that no cell is cut (rich shrank every column to
+    the terminal and cut the numbers: ``0.92…``)."""
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    width = console.width
+    console.width = max(width, natural)  # (print's own width is capped at the console's)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def print_header(meta: dict[str, Any], console: Console) -> None:
@@ -69,7 +83,7 @@ def _print_search(entry: dict[str, Any], console: Console) -> None:
             continue
         table.add_row(recipe, f"{run['seconds']:.1f}", str(run["counts_trained"]),
                       ", ".join(f"@{t}: {c}" for t, c in run["capacity"].items()))
-    console.print(table)
+    show(console, table)
     for recipe, ratio in entry["speed_ratio_default_over"].items():
         console.print(f"speed default/{recipe}: {_ratio(ratio)} wall time")
 
@@ -86,7 +100,7 @@ def _print_scaling(entry: dict[str, Any], console: Console) -> None:
     for row in entry["sizes"]:
         table.add_row(str(row["n"]), str(row["capacity"]), str(row["counts_trained"]),
                       f"{row['seconds']:.0f}")
-    console.print(table)
+    show(console, table)
     fit = entry["fit"] or {}
     interval = (f" [{fit['slope_low']:.3f}, {fit['slope_high']:.3f}]"
                 if fit.get("slope_low") is not None else " (no interval from two sizes)")
@@ -149,7 +163,7 @@ def _print_loads(entry: dict[str, Any], console: Console) -> None:
         table.add_column(col, justify="right")
     for row in rows:
         table.add_row(*row)
-    console.print(table)
+    show(console, table)
     console.print(LOAD_LEGEND)
     checks = {key: all(load["checks"][key] for load in entry["loads"])
               for key in entry["loads"][0]["checks"]}
@@ -174,7 +188,7 @@ def _print_single(entry: dict[str, Any], console: Console) -> None:
                       _num(side["gflops"], ".2f"), _mem(side), f"{side['cosine']:.4f}",
                       *([_num(side.get("cosine_second_flip"), ".4f")] if second is not None
                         else []), f"{side['exact']:.3f}")
-    console.print(table)
+    show(console, table)
     for line in skipped:
         console.print(line)
     for label, r in entry["speed_ratio_naive_over"].items():
@@ -206,7 +220,7 @@ def _print_capacity(entry: dict[str, Any], console: Console) -> None:
                           _us(side.get("seconds_per_network_step")),
                           _num(side.get("gflops"), ".2f"), _mem(side),
                           *[str(side["capacity"][t]) for t in thresholds])
-    console.print(table)
+    show(console, table)
     for level in entry["levels"]:
         r = level["speed_ratio_naive_over_xbarmem"]
         console.print(f"{level['faults']:.0%} faults, speed naive/xbarmem: "
@@ -226,7 +240,7 @@ def _print_capacity(entry: dict[str, Any], console: Console) -> None:
         cells = [f"{level[name]['points'][i]['cosine']:.4f}"
                  for level in entry["levels"] for name in ("naive", "xbarmem")]
         curve.add_row(str(count), *cells)
-    console.print(curve)
+    show(console, curve)
 
 
 def _print_big(entry: dict[str, Any], console: Console) -> None:
@@ -245,7 +259,7 @@ def _print_big(entry: dict[str, Any], console: Console) -> None:
                       f"{side['network_steps']:.0f}", _us(side["seconds_per_network_step"]),
                       _num(side["gflops"], ".2f"), _mem(side), f"{point['cosine']:.4f}",
                       f"{point['exact']:.3f}")
-    console.print(table)
+    show(console, table)
     for line in skipped:
         console.print(line)
     ratio = entry["speed_ratio_naive_over_xbarmem"]

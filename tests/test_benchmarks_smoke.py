@@ -620,3 +620,23 @@ def test_levers_progress_lines_say_which_study_ran_not_its_raw_numbers(tmp_path,
     assert lines[0].startswith("bf16: measured in ") and lines[0].endswith(" s")
     assert lines[1] == "| lever | case | measured |"
     assert all(len(line) < 200 and "{'" not in line for line in lines)
+
+
+def test_benchmark_tables_keep_every_digit_on_a_narrow_terminal():
+    """On an 80-column terminal rich shrank a case's ten columns and cut its numbers
+    (``0.92…``, ``7.95…``); the tables print at their natural width instead."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from benchmarks.report import show
+
+    table = Table(title="recall")
+    for col in ("side", *(f"a long column header {k}" for k in range(9))):
+        table.add_column(col)
+    table.add_row("xbarmem basin (default)", *(f"{0.9234567 + k:.7f}" for k in range(9)))
+    out = io.StringIO()
+    show(Console(file=out, width=80, force_terminal=True, color_system=None), table)
+    text = out.getvalue()
+    assert "…" not in text and all(f"{0.9234567 + k:.7f}" in text for k in range(9)), text
