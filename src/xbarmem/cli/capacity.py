@@ -150,7 +150,7 @@ def capacity_cmd(
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
                       [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
-    protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)
+    protocol = search_protocol(kind, corruption, level, probes, seed)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
         "rule_options": options or {}})
@@ -268,7 +268,7 @@ def scaling_cmd(
                         pool=pool or 0, hidden=[width] if width else None, chip=spec)
     stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source)
     kept = out_dir / f"{stem}.checkpoint.json"
-    protocol = search_protocol(kind, corruption, level, probes, seed, thresholds)  # (warns: last)
+    protocol = search_protocol(kind, corruption, level, probes, seed)
     from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
     with _progress() as bar, _resumable(kept):
         task = bar.add_task("scaling", total=None)

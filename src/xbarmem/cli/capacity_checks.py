@@ -3,7 +3,7 @@
 The architectures of ``--arch`` / ``--hidden`` and the rule options each takes
 (:func:`architectures`), scaling's one hidden width (:func:`hidden_rule_of`), the request's size
 and a ``--fault-map`` that must fit the chip (:func:`check_requests`), and the recall protocol
-with a warning about thresholds the cues pass by themselves (:func:`search_protocol`).
+(:func:`search_protocol`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import typer
 
 from xbarmem.checks import choices_text, closest_choice
 from xbarmem.cli import given, parsers
-from xbarmem.cli.common import warn, warn_deprecated
+from xbarmem.cli.common import warn_deprecated
 from xbarmem.errors import ConfigError
 from xbarmem.names import ARCHS
 
@@ -26,38 +26,14 @@ if TYPE_CHECKING:
 
 
 def search_protocol(kind: str, corruption: str | None, level: float | None, probes: int,
-              seed: int, thresholds: list[float]) -> Protocol:
-    """The recall protocol of a capacity search (warning about ``thresholds`` the cues pass
-    by themselves)."""
+                    seed: int) -> Protocol:
+    """The recall protocol of a capacity search (a threshold its cues pass by themselves is
+    warned about by the search, :func:`~xbarmem.evaluation.cue_check.warn_cues_pass`)."""
     from xbarmem.evaluation.evaluate import Protocol
 
     corruption, level, activation = given.cues_for(kind, corruption, level, flips=0.05)
-    protocol = Protocol(corruption=corruption, level=level, probes=probes,
-                        activation=activation, seed=seed)
-    _warn_if_cues_pass(thresholds, protocol)
-    return protocol
-
-
-#: the expected cosine of a corrupted +-1 cue to its pattern, by corruption: flips negate a
-#: share ``level`` of the bits; salt-and-pepper sets a share ``level`` to random signs, half of
-#: which differ (a share ``level / 2`` flipped)
-_OWN_SIMILARITY = {"flip": lambda level: 1.0 - 2.0 * level,
-                   "salt-pepper": lambda level: 1.0 - level}
-
-
-def _warn_if_cues_pass(thresholds: list[float], protocol: Protocol) -> None:
-    """Warn when a threshold is at or below the similarity of the corrupted cues themselves
-    (flips: ``1 - 2 * level``; salt-and-pepper: ``1 - level``): a memory that returns every
-    cue unchanged passes it, so a capacity at that threshold does not measure recall."""
-    if protocol.corruption not in _OWN_SIMILARITY:
-        return
-    own = _OWN_SIMILARITY[protocol.corruption](protocol.level)
-    what = "flips" if protocol.corruption == "flip" else "salt-and-pepper"
-    low = [t for t in thresholds if t <= own]
-    if low:
-        warn(f"threshold {', '.join(f'{t:g}' for t in low)} is at or below the cues' own "
-             f"similarity ({own:g} with {protocol.level:g} {what}): a memory that returns the "
-             f"cue unchanged passes it, so that capacity does not measure recall")
+    return Protocol(corruption=corruption, level=level, probes=probes, activation=activation,
+                    seed=seed)
 
 
 def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,

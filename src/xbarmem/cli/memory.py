@@ -221,7 +221,8 @@ class _Steps:
 @app.command(
     "evaluate", short_help="Recall a model's stored patterns from corrupted cues.",
     help="Recall a model's stored patterns from corrupted cues and print similarity metrics "
-         "(cosine, exact recall, Hamming distance, convergence, iterations).")
+         "(cosine, beside it the cues' own cosine with their patterns, exact recall, Hamming "
+         "distance, convergence, iterations).")
 @run_options.threads_option("threads")
 def evaluate(
     ctx: typer.Context,
@@ -259,7 +260,8 @@ def evaluate(
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
               "max_iterations": max_iterations, "seed": seed},
-              **score.as_dict(), "outcomes": score.outcomes, "threads": threads}
+              **score.as_dict(), "cue_cosine": score.cue_cosine, "outcomes": score.outcomes,
+              "threads": threads}
     if json_out:
         emit_json(result)
     else:
@@ -269,7 +271,9 @@ def evaluate(
         # "exact 0.200" beside a cosine of 0.9997 read as poor recall of grey levels)
         unit = "signs" if memory_kind(memory) == "continuous" else "bits"
         exact = "exact signs" if unit == "signs" else "exact"
-        out.print(f"cosine {score.cosine:.4f}  {exact} {score.exact:.3f}  hamming "
+        # the cues' own cosine beside the recall's: recall is worth what it adds to the cues
+        out.print(f"cosine {score.cosine:.4f} (cues {score.cue_cosine:.3f})  {exact} "
+                  f"{score.exact:.3f}  hamming "
                   f"{score.hamming:.2f} {unit}  converged {score.converged:.2f}  "
                   f"iterations {score.mean_iterations:.1f}")
         if score.outcomes is not None:

@@ -36,6 +36,7 @@ from xbarmem.checks import (
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.checkpoint import check_entry
+from xbarmem.evaluation.cue_check import warn_cues_pass
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.hardware.chip import ChipSpec
@@ -210,7 +211,10 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     options set on it, not in ``rule_options``). ``cue_budget`` (adaptive rule, > 0) sets the
     corrupted training cues per step to about this many in total: ``cue_copies = max(1,
     ceil(cue_budget / P))``. The search starts at ``start`` (default :func:`default_start`).
-    ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
+    ``progress(count, similarity)`` is called after every tested count. A threshold at or
+    below the cues' own cosine with their patterns is warned about before any training
+    (:func:`~xbarmem.evaluation.cue_check.warn_cues_pass`: a memory that returned its cues
+    unchanged would pass it). ``hidden``: multilayer
     memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
@@ -225,6 +229,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     rule_name = _rule_name(arch, rule, rule_options, seed)
     pool = as_pattern_set(pool)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
+    warn_cues_pass(pool, protocol, thresholds, stacklevel=3)  # (3: find_capacity's caller)
     chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
     hidden = _check_extras(arch, hidden, progress, faults, chip)
     began, tested = time.perf_counter(), set()

@@ -172,6 +172,9 @@ class Score:
             in the scores of :func:`evaluate_many` (which keep no states).
         states: the read-out final states ``(B, N)`` when kept, else None.
         cues: the cues ``(B, N)`` when kept, else None.
+        cue_cosine: the cues' own mean cosine with their clean patterns
+            (:meth:`Cues.similarity`): what a memory that returned every cue unchanged would
+            score, the mark ``cosine`` is to be read against; None when not known.
     """
 
     cosine: float
@@ -183,6 +186,7 @@ class Score:
     outcomes: dict[str, float] | None = None
     states: torch.Tensor | None = field(default=None, repr=False)
     cues: torch.Tensor | None = field(default=None, repr=False)
+    cue_cosine: float | None = None
 
     def __repr__(self) -> str:
         """The means to 4 significant digits and the per-pattern cosines' range (``as_dict``
@@ -191,11 +195,13 @@ class Score:
                   ("cosine", "exact", "hamming", "converged", "mean_iterations")}
         if self.per_pattern_cosine:
             fields["per_pattern_cosine"] = self.per_pattern_cosine
+        if self.cue_cosine is not None:
+            fields["cue_cosine"] = self.cue_cosine
         return result_repr("Score", fields)
 
     def as_dict(self) -> dict[str, Any]:
         """The means and ``per_pattern_cosine`` as a plain dict; stored rows keep these keys,
-        so ``outcomes``, ``states`` and ``cues`` are left out."""
+        so ``outcomes``, ``states``, ``cues`` and ``cue_cosine`` are left out."""
         return {"cosine": self.cosine, "exact": self.exact, "hamming": self.hamming,
                 "converged": self.converged, "mean_iterations": self.mean_iterations,
                 "per_pattern_cosine": self.per_pattern_cosine}
@@ -220,6 +226,13 @@ class Cues:
     probes: int
     binary: bool
     generator: torch.Generator
+
+    def similarity(self) -> torch.Tensor:
+        """Each cue's cosine with its clean pattern, float32 ``(probes * P,)``: what a memory
+        that returned every cue unchanged would score (binary cues are +-1, so a cue with a
+        share ``f`` of its bits flipped has ``1 - 2 f``). The one computation of the cues' own
+        similarity (:attr:`Score.cue_cosine`, the capacity searches' warning)."""
+        return cosine_similarity(self.cues, self.target)
 
 
 def check_cue_bytes(protocol: Protocol, n_patterns: int, n_neurons: int) -> None:
@@ -253,8 +266,9 @@ def make_cues(patterns: PatternSet | ArrayLike, protocol: Protocol) -> Cues:
 
 def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Score:
     """Score final states against the clean patterns (means over all cues; per-pattern cosine
-    averaged over probes). ``keep`` stores the cues, the read-out states and where the recalls
-    ended (``outcomes``) in the score."""
+    averaged over probes; ``cue_cosine``: the cues' own, :meth:`Cues.similarity`). ``keep``
+    stores the cues, the read-out states and where the recalls ended (``outcomes``) in the
+    score."""
     states = result.states
     if cues.binary and result.activation == "tanh":  # comparators read the final state
         states = torch.where(states >= 0, 1.0, -1.0)
@@ -270,7 +284,7 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
                  mean_iterations=float(result.iterations.float().mean()),
                  per_pattern_cosine=[round(float(v), 6) for v in per_pattern],
                  outcomes=outcomes, states=states if keep else None,
-                 cues=cues.cues if keep else None)
+                 cues=cues.cues if keep else None, cue_cosine=float(cues.similarity().mean()))
 
 
 @checked_keywords

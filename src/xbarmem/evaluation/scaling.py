@@ -48,6 +48,7 @@ from xbarmem.data.sources import (
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
 from xbarmem.evaluation.checkpoint import SearchCheckpoint
+from xbarmem.evaluation.cue_check import cue_warnings_once
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -288,7 +289,8 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "pool": _pool_text(source), "pool_size": pool_size, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
     kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source)
-    with kept if kept is not None else contextlib.nullcontext():  # (then others may use it)
+    # (then others may use the checkpoint); a threshold the cues pass is warned about once
+    with kept if kept is not None else contextlib.nullcontext(), cue_warnings_once():
         runs = [_run_at(n, kept, progress, dict(
             data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
             hidden=rule_h.width(n) if arch == "multilayer" else None, thresholds=thresholds,

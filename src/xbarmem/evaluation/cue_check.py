@@ -1,0 +1,90 @@
+"""The cues' own similarity: the mark a capacity threshold must clear to measure recall.
+
+A memory that returned every corrupted cue unchanged would score the cues' own mean cosine
+with their clean patterns (:meth:`~xbarmem.evaluation.evaluate.Cues.similarity`): 0.9 with 5%
+of the bits flipped, near 1 with weak Gaussian noise on grey levels. A capacity at a threshold
+at or below it does not measure recall. :func:`cue_similarity` gives that mark for a pool under
+a protocol (no training) and :func:`warn_cues_pass` warns about the thresholds it reaches;
+every capacity search (:func:`~xbarmem.evaluation.capacity.find_capacity`, and through it the
+``capacity`` and ``scaling`` commands, :func:`~xbarmem.evaluation.scaling.run_scaling` and
+sweeps) calls it before training, once per search, or once per threshold inside
+:func:`cue_warnings_once` (``run_scaling``: one search per N).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+
+from xbarmem.data.corruption import describe_corruption
+from xbarmem.data.patterns import PatternSet
+from xbarmem.errors import warn
+from xbarmem.evaluation.evaluate import Protocol, make_cues
+from xbarmem.seeds import random_subset
+
+__all__ = ["cue_similarity", "cue_warnings_once", "warn_cues_pass"]
+
+#: the expected cosine of a corrupted +-1 cue with its pattern, by corruption (the same for
+#: every pattern): flips negate a share ``level`` of the bits; salt-and-pepper sets a share
+#: ``level`` to random signs, half of which differ (a share ``level / 2`` flipped)
+_BIT_SIMILARITY = {"flip": lambda level: 1.0 - 2.0 * level,
+                   "salt-pepper": lambda level: 1.0 - level}
+
+#: at most this many cues are drawn to measure the cues' own similarity in a pool
+_CUE_SAMPLE = 4096
+
+#: per thread: the thresholds warned about inside :func:`cue_warnings_once` (None outside)
+_WARNED = threading.local()
+
+
+def cue_similarity(pool: PatternSet, protocol: Protocol) -> float:
+    """The mean cosine of ``protocol``'s cues with their clean patterns of ``pool``: what a
+    memory that returned every cue unchanged would score. Bit flips and salt-and-pepper of
+    binary patterns: exactly their expectation, ``1 - 2 level`` and ``1 - level`` (a threshold
+    of 0.9 with 5% flips is passed by the cues as often as not); other corruptions: the
+    cues (:func:`~xbarmem.evaluation.evaluate.make_cues`, seed ``protocol.seed``) of a
+    seeded sample of the pool's distinct patterns, at most ``_CUE_SAMPLE`` cues."""
+    if pool.kind == "binary" and protocol.corruption in _BIT_SIMILARITY:
+        return _BIT_SIMILARITY[str(protocol.corruption)](protocol.level)
+    count = min(pool.n_distinct, max(1, _CUE_SAMPLE // protocol.probes))
+    if count < 1:
+        return float("nan")
+    idx = random_subset(pool.n_patterns, count, protocol.seed, distinct_ids=pool.distinct_ids)
+    return float(make_cues(pool.subset(idx), protocol).similarity().mean())
+
+
+def warn_cues_pass(pool: PatternSet, protocol: Protocol, thresholds: Sequence[float],
+                   stacklevel: int = 1) -> float:
+    """Warn (:class:`~xbarmem.errors.XbarmemWarning`, one line) when a threshold is at or
+    below :func:`cue_similarity` of ``pool`` under ``protocol``: a memory that returned every
+    cue unchanged would pass it, so the capacity there does not measure recall. Inside
+    :func:`cue_warnings_once`, a threshold warned about before is not warned about again.
+    ``stacklevel`` as :func:`~xbarmem.errors.warn`'s, counted from the caller. Returns the
+    cues' similarity."""
+    own = cue_similarity(pool, protocol)
+    said: set[float] | None = getattr(_WARNED, "said", None)
+    low = [t for t in thresholds if t <= own and (said is None or t not in said)]
+    if low:
+        if said is not None:
+            said.update(low)
+        what = (f"threshold {low[0]:g} is" if len(low) == 1 else
+                f"thresholds {', '.join(f'{t:g}' for t in low)} are")
+        warn(f"{what} at or below the cues' own cosine with their patterns, {own:.3f} "
+             f"({describe_corruption(protocol.corruption, protocol.level)}, N = "
+             f"{pool.n_neurons}): a memory that returned every cue unchanged would pass it, so "
+             f"the capacity there does not measure recall", stacklevel=stacklevel + 1)
+    return own
+
+
+@contextlib.contextmanager
+def cue_warnings_once() -> Iterator[None]:
+    """Inside, the capacity searches of this thread warn about a threshold their cues pass by
+    themselves (:func:`warn_cues_pass`) once, not once per search: :func:`~xbarmem.evaluation.
+    scaling.run_scaling`'s, one per N, whose cues' similarity differs a little with N."""
+    outer = getattr(_WARNED, "said", None)
+    _WARNED.said = set() if outer is None else outer
+    try:
+        yield
+    finally:
+        _WARNED.said = outer
