@@ -251,13 +251,14 @@ def test_capacity_warns_when_the_threshold_is_passed_by_the_cues_themselves(run_
     args = ["capacity", "--rule", "pinv", "--data", "random", "--neurons", "16", "--trials", "1",
             "--probes", "2", "--pool", "20"]
     code, _, err = run_cli(*args, "--threshold", "0.9,0.99")
-    assert code == 0 and "threshold 0.9 is at or below the cues' own similarity (0.9" in err
+    assert code == 0 and ("threshold 0.9 is at or below the cues' own cosine with their "
+                          "patterns, 0.900 (5% flips, N = 16)") in err
     code, _, err = run_cli(*args, "--threshold", "0.99", "--level", "0.01")
-    assert code == 0 and "own similarity" not in err
+    assert code == 0 and "own cosine" not in err
     # salt-and-pepper sets random signs: half of the 10% it hits keep theirs, cosine 0.9
     code, _, err = run_cli(*args, "--threshold", "0.9,0.99", "--corruption", "salt-pepper")
-    assert code == 0 and ("threshold 0.9 is at or below the cues' own similarity (0.9 with 0.1 "
-                          "salt-and-pepper)") in err
+    assert code == 0 and ("threshold 0.9 is at or below the cues' own cosine with their "
+                          "patterns, 0.900 (10% salt-and-pepper, N = 16)") in err
 
 
 @given(lo=st.integers(1, 5000), width=st.integers(2, 5000),

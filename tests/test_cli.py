@@ -244,8 +244,9 @@ def test_evaluate_corrupted_cues(run_cli, adaptive_model):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "10 patterns x 1 cue (flip 0.1), sync sign recall:"
-    assert lines[1].startswith("cosine ")
-    assert lines[2] == ("ended: own 0.90  other 0.00  inverted 0.00  spurious 0.00  "
+    assert lines[1].startswith("cosine ") and " (cues " in lines[1]
+    assert lines[2].startswith("converged ") and "  iterations " in lines[2]
+    assert lines[3] == ("ended: own 0.90  other 0.00  inverted 0.00  spurious 0.00  "
                         "unconverged 0.10")
 
 
@@ -1463,7 +1464,7 @@ def test_evaluate_takes_max_iterations_as_recall_does(run_cli, tmp_path):
                    "--max-iterations", "1", "--json")
     assert res["protocol"]["max_iterations"] == 1 and res["mean_iterations"] <= 1
     code, out, err = run_cli("evaluate", model, "--probes", "2", "--max-iterations", "2")
-    assert code == 0 and " bits " in out, err
+    assert code == 0 and " bits\n" in out, err
 
 
 def _evaluate_sweep(run_cli, tmp_path, grid: dict, *, seeds: int = 1, tables: dict | None = None,

@@ -320,7 +320,8 @@ def test_evaluate_of_continuous_patterns_counts_signs_not_bits(run_cli, tmp_path
     assert code == 0, err
     code, out, err = run_cli("evaluate", model, "--probes", "1")
     assert code == 0, err
-    assert re.search(r"exact signs \d\.\d{3}  hamming \d\.\d\d signs ", out), out
+    assert re.search(r"\(cues \d\.\d{3}\)  exact signs \d\.\d{3}  hamming \d\.\d\d signs\n",
+                     out), out
     assert "bits" not in out, out
 
 

@@ -272,10 +272,10 @@ def evaluate(
         unit = "signs" if memory_kind(memory) == "continuous" else "bits"
         exact = "exact signs" if unit == "signs" else "exact"
         # the cues' own cosine beside the recall's: recall is worth what it adds to the cues
+        # (convergence on a line of its own: one line of all was wider than 80 columns)
         out.print(f"cosine {score.cosine:.4f} (cues {score.cue_cosine:.3f})  {exact} "
-                  f"{score.exact:.3f}  hamming "
-                  f"{score.hamming:.2f} {unit}  converged {score.converged:.2f}  "
-                  f"iterations {score.mean_iterations:.1f}")
+                  f"{score.exact:.3f}  hamming {score.hamming:.2f} {unit}")
+        out.print(f"converged {score.converged:.2f}  iterations {score.mean_iterations:.1f}")
         if score.outcomes is not None:
             out.print("ended: " + "  ".join(f"{OUTCOME_WORDS[k]} {v:.2f}"
                                             for k, v in score.outcomes.items()))

@@ -12,7 +12,9 @@ their networks. :func:`find_capacity` runs that search over points of
 one batch), each storing distinct patterns of the pool, so a search never tests more
 patterns than the pool has distinct ones. For continuous patterns "recalled" means the same
 thing: the mean cosine between the final (tanh) state and the stored pattern reaches the
-threshold.
+threshold. Before any training, a threshold at or below the cues' own cosine with their
+patterns is warned about (:func:`~xbarmem.evaluation.cue_check.warn_cues_pass`): a memory that
+returned its cues unchanged would pass it.
 """
 
 from __future__ import annotations
@@ -211,17 +213,14 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     options set on it, not in ``rule_options``). ``cue_budget`` (adaptive rule, > 0) sets the
     corrupted training cues per step to about this many in total: ``cue_copies = max(1,
     ceil(cue_budget / P))``. The search starts at ``start`` (default :func:`default_start`).
-    ``progress(count, similarity)`` is called after every tested count. A threshold at or
-    below the cues' own cosine with their patterns is warned about before any training
-    (:func:`~xbarmem.evaluation.cue_check.warn_cues_pass`: a memory that returned its cues
-    unchanged would pass it). ``hidden``: multilayer
+    ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
     memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
     tested with the same settings (a checkpoint), reused, not trained again; counts tested now
-    are added before ``progress``. Raises :class:`ConfigError` for an unknown arch,
-    ``thresholds`` outside ``(0, 1]``, ``trials < 1``, a classic rule with multilayer memories
-    or bad search settings (:func:`check_search`)."""
+    are added before ``progress``. Warns of a threshold its cues pass unchanged. Raises
+    :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]``, ``trials < 1``,
+    a classic rule with multilayer memories or bad search settings (:func:`check_search`)."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options,
@@ -229,11 +228,10 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     rule_name = _rule_name(arch, rule, rule_options, seed)
     pool = as_pattern_set(pool)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
-    warn_cues_pass(pool, protocol, thresholds, stacklevel=3)  # (3: find_capacity's caller)
     chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
-    hidden = _check_extras(arch, hidden, progress, faults, chip)
+    hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured)
+    warn_cues_pass(pool, protocol, thresholds, stacklevel=3)  # (3: find_capacity's caller)
     began, tested = time.perf_counter(), set()
-    measured = {} if measured is None else check_measured(measured)
 
     def score(p: int) -> float:
         if p not in measured:
@@ -324,16 +322,19 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
     return checked
 
 
-def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec) -> Any:
+def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec,
+                  measured: Any) -> tuple[Any, dict[int, dict[str, Any]]]:
     """``hidden`` of :func:`find_capacity` (default 32), refused for ``arch="single"``, which
     has no hidden layer (:class:`ConfigError`), after refusing a ``progress`` that is not
-    callable and ``faults`` that are not None or a :class:`FaultMap` covering ``chip``."""
+    callable and ``faults`` that are not None or a :class:`FaultMap` covering ``chip``; and
+    ``measured`` (``{}`` for None), checked (:func:`check_measured`)."""
     if arch == "single" and hidden is not None:
         raise ConfigError(f"hidden={shown(hidden)} applies to arch='multilayer' only")
     check_callback(progress, "progress")
     if faults is not None:
         check_type(faults, FaultMap, "faults", "a FaultMap (or None)").check_chip(chip, "faults")
-    return 32 if hidden is None else hidden
+    return (32 if hidden is None else hidden,
+            {} if measured is None else check_measured(measured))
 
 
 def default_start(arch: str, n_neurons: int) -> int:

@@ -289,8 +289,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "pool": _pool_text(source), "pool_size": pool_size, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
     kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source)
-    # (then others may use the checkpoint); a threshold the cues pass is warned about once
-    with kept if kept is not None else contextlib.nullcontext(), cue_warnings_once():
+    with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)
         runs = [_run_at(n, kept, progress, dict(
             data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,
             hidden=rule_h.width(n) if arch == "multilayer" else None, thresholds=thresholds,
