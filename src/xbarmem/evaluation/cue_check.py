@@ -47,10 +47,11 @@ def cue_similarity(pool: PatternSet, protocol: Protocol) -> float:
     seeded sample of the pool's distinct patterns, at most ``_CUE_SAMPLE`` cues."""
     if pool.kind == "binary" and protocol.corruption in _BIT_SIMILARITY:
         return _BIT_SIMILARITY[str(protocol.corruption)](protocol.level)
-    count = min(pool.n_distinct, max(1, _CUE_SAMPLE // protocol.probes))
+    ids = pool.distinct_ids  # (found once: np.unique over the pool)
+    count = min(int(ids.max(initial=-1)) + 1, max(1, _CUE_SAMPLE // protocol.probes))
     if count < 1:
         return float("nan")
-    idx = random_subset(pool.n_patterns, count, protocol.seed, distinct_ids=pool.distinct_ids)
+    idx = random_subset(pool.n_patterns, count, protocol.seed, distinct_ids=ids)
     return float(make_cues(pool.subset(idx), protocol).similarity().mean())
 
 
