@@ -6,8 +6,8 @@ of the bits flipped, near 1 with weak Gaussian noise on grey levels. A capacity 
 at or below it does not measure recall. :func:`cue_similarity` gives that mark for a pool under
 a protocol (no training) and :func:`warn_cues_pass` warns about the thresholds it reaches;
 every capacity search (:func:`~xbarmem.evaluation.capacity.find_capacity`, and through it the
-``capacity`` and ``scaling`` commands, :func:`~xbarmem.evaluation.scaling.run_scaling` and
-sweeps) calls it before training, once per search, or once per threshold inside
+``capacity`` and ``scaling`` commands and :func:`~xbarmem.evaluation.scaling.run_scaling`; a
+sweep's capacity trials run with their warnings quiet) calls it before training, once per search, or once per threshold inside
 :func:`cue_warnings_once` (``run_scaling``: one search per N).
 """
 
