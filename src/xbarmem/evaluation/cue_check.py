@@ -7,8 +7,9 @@ at or below it does not measure recall. :func:`cue_similarity` gives that mark f
 a protocol (no training) and :func:`warn_cues_pass` warns about the thresholds it reaches;
 every capacity search (:func:`~xbarmem.evaluation.capacity.find_capacity`, and through it the
 ``capacity`` and ``scaling`` commands and :func:`~xbarmem.evaluation.scaling.run_scaling`; a
-sweep's capacity trials run with their warnings quiet) calls it before training, once per search, or once per threshold inside
-:func:`cue_warnings_once` (``run_scaling``: one search per N).
+sweep's capacity trials run with their warnings quiet) calls it before training, once per
+search, or once per threshold inside :func:`cue_warnings_once` (``run_scaling``: one search per
+N).
 """
 
 from __future__ import annotations
