@@ -17,12 +17,16 @@ against :mod:`xbarmem.limits` *before* allocating it:
 
 And writing results: :func:`write_atomically` / :func:`write_file` write every result file
 through a temporary file beside it that replaces it in one step, so a process killed at any
-moment never leaves a file cut short.
+moment never leaves a file cut short; :func:`make_folder` creates every output folder, and a
+command or function that fails inside :func:`undone_on_failure` leaves none of those it
+created empty behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
 import hashlib
 import io
 import json
@@ -34,9 +38,9 @@ import tempfile
 import tomllib
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -45,9 +49,10 @@ from xbarmem.errors import ArgumentError, FileFormatError, XbarmemError
 from xbarmem.limits import check_bytes, human
 
 __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_path",
-           "check_members_writable", "folder_member", "gunzip", "npy_size",
+           "check_members_writable", "folder_member", "gunzip", "make_folder", "npy_size",
            "output_file", "output_folder", "parse_text", "read_bytes", "missing", "read_text",
-           "what_is", "write_atomically", "write_file", "write_npy", "write_replacing"]
+           "undone_on_failure", "undone_on_failure_of", "what_is", "write_atomically",
+           "write_file", "write_npy", "write_replacing"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -171,6 +176,77 @@ def check_members_writable(folder: Path, names: list[str], what: str, *,
                else "")
         if why:
             raise error(f"cannot write the {what} in {folder}: {name} {why}")
+
+
+# ------------------------------------------------------------------ folders made, undone
+#: the folders :func:`make_folder` created inside the open :func:`undone_on_failure` blocks
+_made: list[Path] = []
+#: how many :func:`undone_on_failure` blocks are open
+_blocks = [0]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def make_folder(path: str | Path) -> Path:
+    """The one way an output folder is created: ``path`` and its missing parents (``mkdir
+    -p``). Inside :func:`undone_on_failure`, each folder it created (none that existed) is
+    recorded, to be removed again when the block fails and leaves it empty. Returns
+    ``path``."""
+    target = Path(path)
+    new = []
+    for folder in (target.absolute(), *target.absolute().parents):
+        if os.path.lexists(folder):
+            break
+        new.append(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    if _blocks[0]:
+        _made.extend(new)
+    return target
+
+
+@contextlib.contextmanager
+def undone_on_failure() -> Iterator[None]:
+    """Inside, a failure -- any exception, an interrupt, a nonzero exit -- removes the folders
+    :func:`make_folder` created in the block that it left empty (deepest first: a folder made
+    only to hold another goes too). A folder holding any file is kept, and one that existed
+    before is never touched: a command that fails leaves no empty folder it made (its
+    partial files are :func:`write_atomically`'s, removed as they fail). Blocks nest: the
+    folders of an inner block that succeeded are undone if an outer one fails."""
+    start = len(_made)
+    _blocks[0] += 1
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            _remove_empty(start)
+        raise
+    except BaseException:
+        _remove_empty(start)
+        raise
+    finally:
+        _blocks[0] -= 1
+        if not _blocks[0]:
+            del _made[:]
+
+
+def _remove_empty(start: int) -> None:
+    """Remove each folder recorded since ``start`` that is empty (``rmdir`` removes no
+    other), the deepest first; forget them all."""
+    made, _made[start:] = _made[start:], []
+    for folder in sorted(set(made), key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def undone_on_failure_of(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` run inside :func:`undone_on_failure` (for the functions of the API that
+    make folders)."""
+    @functools.wraps(function)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with undone_on_failure():
+            return function(*args, **kwargs)
+    return run
 
 
 def _umask() -> int:
@@ -319,7 +395,7 @@ class FileLock:
                  error: type[XbarmemError] = FileFormatError) -> None:
         self._key: Path | None = None
         lock = Path(path).parent / f".{side_name(Path(path).name)}.lock"
-        lock.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(lock.parent)
         key = lock.resolve()
         if key in self._held:
             self._held[key][1] += 1

@@ -48,6 +48,7 @@ from xbarmem.cli.capacity_output import (
 )
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, work_begins
 from xbarmem.data.sources import data_words, source_name
+from xbarmem.files import make_folder
 from xbarmem.hardware.chip import ChipSpec
 
 if TYPE_CHECKING:
@@ -283,7 +284,7 @@ def scaling_cmd(
     res["settings"].update(chip=spec.to_dict(), **({} if images is None else {"images": images}))
     res["recalled_means"] = RECALLED
     res["threads"] = threads
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     res["files"] = write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
     kept.unlink(missing_ok=True)  # (only now: a run killed before its files lost no count)
     if json_out:

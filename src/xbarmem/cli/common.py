@@ -25,6 +25,7 @@ from typer.core import TyperGroup
 
 from xbarmem.cli import streams
 from xbarmem.errors import XbarmemError, XbarmemWarning, causes
+from xbarmem.files import undone_on_failure
 from xbarmem.limits import out_of_descriptors
 from xbarmem.version import __version__
 
@@ -621,10 +622,12 @@ def _main() -> None:
     global _deprecations, _held
     _deprecations, _held = [], []
     try:
-        # typer.Exit(n) comes back as a return value (Ctrl-C: Stopped)
-        code = app(standalone_mode=False, prog_name="xbarmem")
-        if isinstance(code, int) and code:
-            raise SystemExit(code)
+        # typer.Exit(n) comes back as a return value (Ctrl-C: Stopped); a command that fails
+        # leaves no empty folder it made (xbarmem.files.undone_on_failure)
+        with undone_on_failure():
+            code = app(standalone_mode=False, prog_name="xbarmem")
+            if isinstance(code, int) and code:
+                raise SystemExit(code)
     except XbarmemError as exc:
         _refused(str(exc), 2, exc)
     except (typer.Abort, KeyboardInterrupt, Stopped) as exc:

@@ -320,30 +320,32 @@ def _simulated_chip(memory, write_noise: float | None, read_noise: float | None,
 
 
 class _RoundLog:
-    """Callback of :func:`adapt`: one JSON line per round in ``path``; on stderr, a line per
-    round (``lines``: under ``--json``, where no table of the rounds follows) or a transient
-    bar of the ``rounds`` + 1 (the open-loop programming is round 0)."""
+    """Callback of :func:`adapt`: one JSON line per round in ``path``, written (in one step,
+    :func:`~xbarmem.files.write_file`) once the loop has run: a loop that fails leaves no
+    log cut short, and an earlier log as it was; on stderr, a line per round (``lines``:
+    under ``--json``, where no table of the rounds follows) or a transient bar of the
+    ``rounds`` + 1 (the open-loop programming is round 0)."""
 
     def __init__(self, path: Path | None, rounds: int, *, lines: bool) -> None:
-        self.path, self.handle, self.rounds, self.lines = path, None, rounds, lines
+        self.path, self.rounds, self.lines = path, rounds, lines
+        self.logged: list[str] = []
 
     def __enter__(self):
         from xbarmem.cli.progress import work_bar
 
-        self.handle = self.path.open("w", encoding="utf-8") if self.path is not None else None
         self.bar = work_bar(console, disable=self.lines, transient=True).__enter__()
         self.task = self.bar.add_task("adapting", total=self.rounds + 1, detail="")
         return self
 
     def __exit__(self, *exc) -> None:
+        from xbarmem.files import write_file
+
         self.bar.__exit__(*exc)
-        if self.handle is not None:
-            self.handle.close()
+        if self.path is not None and exc[0] is None:
+            write_file(self.path, "".join(self.logged))
 
     def __call__(self, entry: dict) -> None:
-        if self.handle is not None:
-            self.handle.write(json.dumps(entry) + "\n")
-            self.handle.flush()
+        self.logged.append(json.dumps(entry) + "\n")
         self.bar.update(self.task, advance=1, detail=f"round {entry['round']}: cosine "
                                                      f"{entry['cosine']:.4f}")
         if self.lines:

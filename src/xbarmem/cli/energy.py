@@ -45,7 +45,7 @@ from xbarmem.energy.circuit import (
 )
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
-from xbarmem.files import write_file
+from xbarmem.files import make_folder, write_file
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.learning.budget import step_budget
 from xbarmem.names import RULE_NAMES
@@ -318,7 +318,7 @@ def _calibrate(m, spec, target_energy: float | None, target_latency: float | Non
     solved, record = calibrate(
         m, spec, energy_ratio=PAPER_ENERGY_RATIO if target_energy is None else target_energy,
         latency_reduction=PAPER_LATENCY_REDUCTION if target_latency is None else target_latency)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     path = out_dir / CALIBRATED
     write_file(path, solved.to_toml())
     return {**record, "file": str(path)}
@@ -405,7 +405,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
                               progress=lambda n: bar.update(task, advance=n ** 3,
                                                             detail=f"N={n} done"),
                               beside=None if spec.name == FITTED_CIRCUIT else FITTED_CIRCUIT)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     png = save_figure(ratios_plot(sweep), out_dir / SIZES_FILES[0])
     table_path = out_dir / SIZES_FILES[1]
     sweep["files"] = {"png": str(png), "json": str(table_path)}

@@ -14,6 +14,7 @@ from xbarmem.cli import given, option_types, output_options, paths, run_options
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, out, print_fields, warn
 from xbarmem.cli.progress import work_bar
 from xbarmem.errors import ConfigError, ExecutorLost
+from xbarmem.files import make_folder
 from xbarmem.names import PRODUCTS, RECIPES
 
 if TYPE_CHECKING:
@@ -305,7 +306,7 @@ def reproduce_cmd(
     # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for
     # one holding trials that is known only once the sweeps are planned, so its workers start then
     fresh = not store_path.is_file() or ResultStore.check(store_path) != "store"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     with _interruptible(store or out_dir / "results.sqlite"), _workers_ahead(
             jobs, workers, scheduler, work=fresh):
         from xbarmem.experiments.reproduce import reproduce  # while the workers start

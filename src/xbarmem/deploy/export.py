@@ -54,7 +54,9 @@ from xbarmem.deploy.backend import conductance_targets, target_parameters, weigh
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import (
     check_members_writable,
+    make_folder,
     output_folder,
+    undone_on_failure_of,
     write_atomically,
     write_file,
     write_npy,
@@ -185,6 +187,7 @@ def _hidden_inputs(layers: list[Crossbar], patterns: np.ndarray | None) -> list[
 
 
 @checked_keywords
+@undone_on_failure_of
 def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
                   mode: str = "sync", activation: str | None = None,
                   max_iterations: int = 100, source: str = "",
@@ -223,7 +226,7 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     check_type(source, str, "source", "a text (where the model came from)")
     cells = _cells(memory)
     leave = _program_only(memory, cells, program)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     files = _save_cells(out, cells, memory.faults, chip_record(memory.chip))
     files.update(_save_targets(out, memory))
     x = None

@@ -30,7 +30,16 @@ import torch
 
 from xbarmem.checks import check_callback, check_type, shown
 from xbarmem.errors import ConfigError, warn
-from xbarmem.files import FileLock, as_path, fingerprint, output_folder, parse_text, write_file
+from xbarmem.files import (
+    FileLock,
+    as_path,
+    fingerprint,
+    make_folder,
+    output_folder,
+    parse_text,
+    undone_on_failure,
+    write_file,
+)
 from xbarmem.jsontext import dumps, plain
 from xbarmem.version import __version__
 
@@ -111,8 +120,9 @@ class SearchCheckpoint:
         """Writes every point kept so far (the file is replaced in one step:
         :func:`~xbarmem.files.write_file`)."""
         text = dumps({"format": _FORMAT, "key": self.key, "points": plain(self._searches)})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_file(self.path, text)
+        with undone_on_failure():
+            make_folder(self.path.parent)
+            write_file(self.path, text)
 
     def remove(self) -> None:
         """Deletes the file (the run it served is complete) and ends :meth:`close`."""

@@ -28,7 +28,7 @@ from xbarmem.checks import (
 from xbarmem.data.builtin import load_digits, load_mnist
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import Protocol, check_distinct, compare_rules
-from xbarmem.files import check_outputs_in, output_folder
+from xbarmem.files import check_outputs_in, make_folder, output_folder, undone_on_failure_of
 from xbarmem.hardware.chip import ChipSpec, load_preset
 from xbarmem.learning.classic import get_rule, rule_names
 from xbarmem.viz.figures import recall_grid
@@ -47,6 +47,7 @@ DEMO_DATA = {
 FIGURE = "demo-recall.png"
 
 
+@undone_on_failure_of
 def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips: int = 3,
              fault_models: tuple[str, ...] = ("weight", "device"), seed: int = 0,
              out_dir: str | Path = "xbarmem-out", rules: list[str] | None = None,
@@ -69,7 +70,7 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     fault_models = tuple(chip_of)  # (canonical names)
     protocol = Protocol(corruption="flip", level=flip, probes=probes, seed=seed)
     patterns = DEMO_DATA[data]()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     analogue = {"tanh": Protocol(corruption="flip", level=flip, probes=probes, seed=seed,
                                  activation="tanh")}
     results: dict[str, Any] = {"fault_models": {}}

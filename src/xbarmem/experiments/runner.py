@@ -239,7 +239,6 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
     own = path is not None
     if scheduler:  # before the store is opened (or created)
         check_scheduler(scheduler)
-    made = path is not None and not path.exists()  # this run creates the store file
     db = ResultStore(path) if path is not None else cast(ResultStore, store)
     began = time.perf_counter()
     try:
@@ -262,10 +261,9 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         executor.close() if executor is not None else discard()
         report.seconds = time.perf_counter() - began
         return report
-    except ConfigError:  # refused: workers of another xbarmem, or that could not start
-        if made and db.empty():  # a store this run created and left empty goes
-            db.close()
-            _remove_store(db.path)
+    except Exception:  # refused (workers of another xbarmem, or that could not start), or
+        if own:  # failed: a store this run created and left empty goes
+            db.drop_if_made_empty()
         raise
     finally:
         if own:
@@ -337,11 +335,6 @@ def _hold(db: ResultStore, specs: list[SweepSpec]) -> None:
     for spec in specs:
         db.hold(spec.name, [t.key for t in spec.trials])
 
-
-def _remove_store(path: Path) -> None:
-    """Delete a store file this run created and the SQLite files beside it."""
-    for end in ("", "-wal", "-shm", "-journal"):
-        path.with_name(path.name + end).unlink(missing_ok=True)
 
 class _Work:
     """The progress callbacks of a run: trials per group and estimated work, of the groups

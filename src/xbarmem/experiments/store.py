@@ -136,6 +136,8 @@ class ResultStore:
                 raise FileFormatError(f"store {self.path}: empty, no trials stored yet")
             return
         self.check(self.path)
+        #: whether this object created the file (:meth:`drop_if_made_empty`)
+        self.made = not (self.path.exists() or self.path.is_symlink())
         try:
             self._db = sqlite3.connect(str(self.path), timeout=self.busy_timeout,
                                        isolation_level=None)  # explicit transactions only
@@ -169,7 +171,26 @@ class ResultStore:
         return f"ResultStore({str(self.path)!r}, {held})"
 
     def __exit__(self, *exc: Any) -> None:
+        """Close; a block that fails (not one interrupted: it says how to resume) leaves no
+        store it created empty (:meth:`drop_if_made_empty`)."""
+        if exc[0] is not None and issubclass(exc[0], Exception):
+            self.drop_if_made_empty()
         self.close()
+
+    def drop_if_made_empty(self) -> bool:
+        """Close and delete the store -- its file and the SQLite files beside it -- when this
+        object created the file and it holds no row and no claim (of any runner): what a run
+        that failed before storing anything leaves. Else (or when that cannot be read)
+        nothing. Returns whether it was deleted."""
+        try:
+            empty = getattr(self, "made", False) and self.empty()
+        except Exception:  # noqa: BLE001 - a store that failed is kept rather than lost
+            return False
+        if empty:
+            self.close()
+            for end in ("", "-wal", "-shm", "-journal"):
+                self.path.with_name(self.path.name + end).unlink(missing_ok=True)
+        return bool(empty)
 
     # ------------------------------------------------------------------ writing
     def add(self, rows: Iterable[tuple[str, str, dict[str, Any], dict[str, Any],

@@ -79,7 +79,14 @@ from xbarmem.experiments.reproduce.scaling import SCALING_CHECKS, Scaling, Scali
 from xbarmem.experiments.reproduce.variation import Variation
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec
-from xbarmem.files import as_path, check_outputs_in, output_folder, write_file
+from xbarmem.files import (
+    as_path,
+    check_outputs_in,
+    make_folder,
+    output_folder,
+    undone_on_failure_of,
+    write_file,
+)
 from xbarmem.names import RECIPES
 
 __all__ = [
@@ -136,6 +143,7 @@ def _unavailable(exp: Experiment) -> Section:
                          f"installation."])
 
 
+@undone_on_failure_of
 def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | None = None,
               run: Callable[[list[SweepSpec], ResultStore], Any] | None = None,
               log: Callable[[str], None] = print,
@@ -216,8 +224,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     from xbarmem.experiments.runner import check_threads, run_sweep
 
     began = time.perf_counter()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_folder(out_dir)
     exps = list(EXPERIMENTS if experiments is None else experiments)
     ready = [e for e in exps if e.available()]
     sweeps = {e.key: e.sweeps(quick) for e in ready}

@@ -1,0 +1,209 @@
+"""A command that fails leaves nothing it made: no empty output folder it created, no partial
+file (:func:`xbarmem.files.make_folder`, :func:`xbarmem.files.undone_on_failure`), and never
+anything that was there before it."""
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from conftest import tree_digest
+
+from xbarmem import files
+from xbarmem.files import make_folder, undone_on_failure
+
+
+def _disk_full(monkeypatch) -> None:
+    """Every result file written from now on fails as on a full disk
+    (``write_atomically``, which removes its temporary file)."""
+    def full(path, write):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(files, "write_replacing", full)
+
+
+#: every command that creates its output folder, on small settings: (args, the folder)
+FOLDER_COMMANDS = {
+    "demo": ["demo", "--trials", "1", "--probes", "1", "-o", "{out}"],
+    "scaling": ["scaling", "--sizes", "16", "--arch", "single", "--rule", "pinv", "--threshold",
+                "0.9,0.99", "--trials", "1", "--probes", "2", "--threads", "1", "-o", "{out}"],
+    "energy --sizes": ["energy", "--sizes", "16", "--rule", "hebb", "--probes", "1", "-o",
+                       "{out}"],
+    "energy --calibrate": ["energy", "--calibrate", "-o", "{out}"],
+    "export": ["export", "{model}", "-o", "{out}"],
+    "adapt --export": ["adapt", "{model}", "--read-back", "{read}", "--export", "{out}",
+                       "--probes", "2"],
+}
+
+
+@pytest.mark.parametrize("command", FOLDER_COMMANDS)
+def test_a_command_failing_to_write_leaves_no_folder_it_made(run_cli, tmp_path, monkeypatch,
+                                                            small_model, small_export, command):
+    """``ulimit -n 5; xbarmem demo`` failed saving its figure and left an empty
+    ``xbarmem-out/``; every command that makes its folder left it so on a failed write."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "kept.txt").write_text("there before")
+    before = tree_digest(work)
+    out = work / "out"
+    args = [a.format(out=out, model=small_model, read=small_export / "targets_S.npy")
+            for a in FOLDER_COMMANDS[command]]
+    _disk_full(monkeypatch)
+    code, _, err = run_cli(*args)
+    assert code == 1, err
+    assert err.strip().splitlines()[-1].startswith(
+        f"error: writing failed: {os.strerror(errno.ENOSPC)}"), err
+    assert not out.exists()
+    assert tree_digest(work) == before
+
+
+#: commands writing one file, on small settings: (args, the file)
+FILE_COMMANDS = {
+    "train": ["train", "--data", "random", "--patterns", "3", "--neurons", "16", "--rule",
+              "hebb", "-o", "{out}.safetensors"],
+    "chip faults": ["chip", "faults", "-o", "{out}.npz"],
+    "recall": ["recall", "{model}", "{cues}", "-o", "{out}.npy"],
+    "adapt": ["adapt", "{model}", "--rounds", "1", "--probes", "2", "-o", "{out}.safetensors"],
+}
+
+
+@pytest.mark.parametrize("command", FILE_COMMANDS)
+@pytest.mark.parametrize("earlier", [False, True])
+def test_a_command_failing_to_write_its_file_leaves_it_as_it_was(
+        run_cli, tmp_path, monkeypatch, small_model, small_export, command, earlier):
+    """No partial file beside it, no new file; an earlier one byte-identical."""
+    args = [a.format(out=tmp_path / "out", model=small_model, cues=small_export / "patterns.npy")
+            for a in FILE_COMMANDS[command]]
+    if earlier:
+        Path(args[-1]).write_bytes(b"an earlier file")
+    before = tree_digest(tmp_path)
+    _disk_full(monkeypatch)
+    code, _, err = run_cli(*args)
+    assert code == 1 and "writing failed" in err, err
+    assert tree_digest(tmp_path) == before
+
+
+def test_reproduce_failing_leaves_no_folder_it_made(run_cli, tmp_path, monkeypatch):
+    """Failing once its folder and its store were made, ``reproduce`` left both."""
+    from xbarmem.experiments import runner
+
+    def fail(db, specs, threads):
+        assert db.path.exists()  # (the store is made)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(db.path))
+
+    monkeypatch.setattr(runner, "check_threads", fail)
+    code, _, err = run_cli("reproduce", "--quick", "--jobs", "1", "-o", tmp_path / "r")
+    assert code == 1, err
+    assert err.endswith(f"{os.strerror(errno.ENOSPC)} ({tmp_path / 'r' / 'results.sqlite'})\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_command_keeps_an_output_folder_that_was_there(run_cli, tmp_path, monkeypatch,
+                                                               small_model):
+    """An empty folder given as ``-o`` existed before: it stays (as does one holding files)."""
+    empty, full = tmp_path / "empty", tmp_path / "full"
+    empty.mkdir()
+    full.mkdir()
+    (full / "other.txt").write_text("x")
+    _disk_full(monkeypatch)
+    for folder in (empty, full):
+        assert run_cli("export", small_model, "-o", folder)[0] == 1
+    assert sorted(p.name for p in empty.iterdir()) == []
+    assert sorted(p.name for p in full.iterdir()) == ["other.txt"]
+
+
+# ------------------------------------------------------------------------------------- the API
+def test_folders_made_in_a_failed_block_go_the_deepest_first(tmp_path):
+    with pytest.raises(OSError), undone_on_failure():
+        make_folder(tmp_path / "a" / "b" / "c")
+        make_folder(tmp_path / "a" / "d")
+        raise OSError(errno.ENOSPC, "full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_made_holding_a_file_stays_and_its_parents_with_it(tmp_path):
+    with pytest.raises(KeyboardInterrupt), undone_on_failure():
+        make_folder(tmp_path / "a" / "b")
+        make_folder(tmp_path / "a" / "c")
+        (tmp_path / "a" / "b" / "result.json").write_text("{}")
+        raise KeyboardInterrupt
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "a", "a/b", "a/b/result.json"]
+
+
+@pytest.mark.parametrize("end", [None, SystemExit(0)])
+def test_a_block_that_succeeds_keeps_its_folders(tmp_path, end):
+    with undone_on_failure():
+        make_folder(tmp_path / "a")
+        if end is not None:
+            with pytest.raises(SystemExit):
+                raise end
+    assert (tmp_path / "a").is_dir()
+
+
+def test_an_inner_block_that_succeeded_is_undone_by_the_outer_failing(tmp_path):
+    with pytest.raises(SystemExit), undone_on_failure():
+        with undone_on_failure():
+            make_folder(tmp_path / "inner")
+        assert (tmp_path / "inner").is_dir()
+        raise SystemExit(2)
+    assert not (tmp_path / "inner").exists()
+
+
+def test_export_memory_failing_leaves_no_folder(tmp_path, monkeypatch, small_memory):
+    from xbarmem.deploy.export import export_memory
+
+    _disk_full(monkeypatch)
+    with pytest.raises(OSError):
+        export_memory(small_memory[1], tmp_path / "new" / "export")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------- files made partly
+@pytest.mark.parametrize("earlier", [None, '{"round": 0, "an earlier": "log"}\n'])
+def test_adapt_failing_leaves_no_log_cut_short(run_cli, tmp_path, monkeypatch, small_model,
+                                               earlier):
+    """``--log`` was opened (emptied) at the start and written round by round: a loop that
+    failed left the rounds before, and an earlier log lost. Now written once it has run."""
+    from xbarmem.deploy import chip_loop
+
+    def fails_in_round_1(memory, backends, stored, *, callback, **options):
+        callback({"round": 0, "written": 1, "newly_fixed": 0, "cosine": 1.0, "exact": 1.0})
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "chip")
+
+    monkeypatch.setattr(chip_loop, "adapt", fails_in_round_1)
+    log = tmp_path / "rounds.jsonl"
+    if earlier is not None:
+        log.write_text(earlier)
+    code, _, err = run_cli("adapt", small_model, "--rounds", "1", "--probes", "2", "--log", log)
+    assert code == 1, err
+    assert (log.read_text() if earlier is not None else log.exists()) == (earlier or False)
+
+
+def test_a_sweep_failing_removes_the_store_it_made_empty(run_cli, tmp_path, monkeypatch):
+    """Only a refused sweep (ConfigError) removed the new store it left empty; a sweep that
+    failed otherwise (here: its first group) left it."""
+    from conftest import tiny_sweep
+
+    from xbarmem.experiments.store import ResultStore
+
+    def full(self, rows):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+
+    monkeypatch.setattr(ResultStore, "add", full)
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("full"))
+    code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_a_store_block_that_fails_drops_only_a_store_it_made_empty(tmp_path):
+    from xbarmem.experiments.store import ResultStore
+
+    new, kept, stopped = tmp_path / "new.sqlite", tmp_path / "kept.sqlite", tmp_path / "s.sqlite"
+    ResultStore(kept).close()  # (there before: kept, empty as it is)
+    for path, error in ((new, ValueError), (kept, ValueError), (stopped, KeyboardInterrupt)):
+        with pytest.raises(error), ResultStore(path):
+            raise error("failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.sqlite", "s.sqlite"]
