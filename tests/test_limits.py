@@ -11,6 +11,7 @@ from xbarmem.limits import (
     check_bytes,
     human,
     max_bytes,
+    out_of_descriptors,
 )
 
 
@@ -235,3 +236,38 @@ def test_a_recall_is_sized_by_its_states_and_hidden_layers(monkeypatch, hidden):
     for activation in ("sign", "tanh"):
         _refused_below_peak(monkeypatch, lambda a=activation: memory.recall(
             cues, activation=a, max_iterations=5), "recalling 2000 cue", tensors=True)
+
+
+def _no_temporary_folder(folders) -> FileNotFoundError:
+    """What :mod:`tempfile` raises when no folder of ``folders`` took its test file (it drops
+    the error each folder gave)."""
+    import errno
+
+    return FileNotFoundError(errno.ENOENT,
+                             f"No usable temporary directory found in {list(map(str, folders))}")
+
+
+def test_no_temporary_folder_for_want_of_descriptors_is_out_of_descriptors(tmp_path,
+                                                                           monkeypatch):
+    """``ulimit -n 10; xbarmem sweep --workers 2``: Dask asked tempfile for its folder with no
+    descriptor left; tempfile said "No usable temporary directory", a traceback. Folders that
+    take a file (now), or refuse one for want of a descriptor, mean the descriptors; folders
+    that are really unusable (a missing TMPDIR, ...) are not misreported."""
+    import errno
+    import os
+
+    from xbarmem import limits
+
+    wrapped = RuntimeError("Cluster failed to start")
+    wrapped.__cause__ = _no_temporary_folder([tmp_path / "missing", tmp_path])
+    assert out_of_descriptors(wrapped).startswith("too many open files")
+    assert list(tmp_path.iterdir()) == []  # (the folder tried again holds no file)
+    assert out_of_descriptors(_no_temporary_folder([tmp_path / "missing"])) is None
+    assert out_of_descriptors(FileNotFoundError(errno.ENOENT, "No such file")) is None
+
+    def no_descriptor(*args, **kwargs):
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(limits.os, "open", no_descriptor)
+    assert out_of_descriptors(_no_temporary_folder([tmp_path / "missing"])).startswith(
+        "too many open files")

@@ -14,10 +14,13 @@ fails wherever it opens the next -- an import, a worker pool's pipes, a Dask clu
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import errno
 import math
 import os
 import re
+import secrets
 
 from xbarmem.errors import ConfigError, causes
 
@@ -94,9 +97,12 @@ def descriptor_limit() -> int | None:
 def out_of_descriptors(exc: BaseException) -> str | None:
     """The one-line message when ``exc`` is, or was raised from or while handling, a file,
     pipe or socket that could not be opened because the process has as many open as it may
-    (``EMFILE``) or the system has (``ENFILE``); else None."""
+    (``EMFILE``, or :func:`_no_temporary_folder_for_want_of_descriptors`) or the system has
+    (``ENFILE``); else None."""
     for cause in causes(exc):
-        if isinstance(cause, OSError) and cause.errno == errno.EMFILE:
+        if isinstance(cause, OSError) and (
+                cause.errno == errno.EMFILE
+                or _no_temporary_folder_for_want_of_descriptors(cause)):
             limit = descriptor_limit()
             at_once = f": this process may have {limit} open at once" if limit else ""
             return f"too many open files{at_once}; raise the limit (ulimit -n)"
@@ -104,3 +110,41 @@ def out_of_descriptors(exc: BaseException) -> str | None:
             return ("too many open files in the system: close other programs, or raise the "
                     "system's limit")
     return None
+
+
+#: the start of :mod:`tempfile`'s message when no folder took its test file
+_NO_TEMPORARY_FOLDER = "No usable temporary directory found in "
+
+
+def _no_temporary_folder_for_want_of_descriptors(exc: OSError) -> bool:
+    """Whether ``exc`` is :mod:`tempfile`'s ``FileNotFoundError`` "No usable temporary
+    directory found in [...]" raised because the process had no file descriptor left:
+    tempfile tries to create a file in each folder it lists and drops the error that refused
+    it (``EMFILE``). Told apart from folders that really are unusable (``TMPDIR`` and every
+    other one missing or read-only) by trying them again now: a folder refusing for want of
+    a descriptor, or one that now takes a file (the folders were not the problem), says
+    it was the descriptors; folders all refusing for another reason, that it was not."""
+    text = str(exc.strerror or "")
+    if not isinstance(exc, FileNotFoundError) or not text.startswith(_NO_TEMPORARY_FOLDER):
+        return False
+    try:
+        folders = ast.literal_eval(text[len(_NO_TEMPORARY_FOLDER):].strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return False
+    if not isinstance(folders, list):
+        return False
+    return any(_takes_a_file(str(folder)) for folder in folders)
+
+
+def _takes_a_file(folder: str) -> bool:
+    """Whether a file can be created in ``folder`` now (created and removed at once), or
+    is refused for want of a file descriptor."""
+    probe = os.path.join(folder, f".xbarmem-probe-{os.getpid()}-{secrets.token_hex(6)}")
+    try:
+        handle = os.open(probe, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as refused:
+        return refused.errno in (errno.EMFILE, errno.ENFILE)
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return True
