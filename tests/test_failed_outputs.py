@@ -3,6 +3,7 @@ file (:func:`xbarmem.files.make_folder`, :func:`xbarmem.files.undone_on_failure`
 anything that was there before it."""
 
 import errno
+import json
 import os
 from pathlib import Path
 
@@ -164,7 +165,10 @@ def test_export_memory_failing_leaves_no_folder(tmp_path, monkeypatch, small_mem
 def test_adapt_failing_leaves_no_log_cut_short(run_cli, tmp_path, monkeypatch, small_model,
                                                earlier):
     """``--log`` was opened (emptied) at the start and written round by round: a loop that
-    failed left the rounds before, and an earlier log lost. Now written once it has run."""
+    failed before its first round left an empty log, an earlier log lost, and a line could be
+    cut short. Now the whole log is written again, in one step, after each round: a loop that
+    fails keeps the rounds it ran, each line whole; one failing before any round leaves an
+    earlier log as it was and makes none."""
     from xbarmem.deploy import chip_loop
 
     def fails_in_round_1(memory, backends, stored, *, callback, **options):
@@ -173,6 +177,17 @@ def test_adapt_failing_leaves_no_log_cut_short(run_cli, tmp_path, monkeypatch, s
 
     monkeypatch.setattr(chip_loop, "adapt", fails_in_round_1)
     log = tmp_path / "rounds.jsonl"
+    if earlier is not None:
+        log.write_text(earlier)
+    code, _, err = run_cli("adapt", small_model, "--rounds", "1", "--probes", "2", "--log", log)
+    assert code == 1, err
+    assert [json.loads(line)["round"] for line in log.read_text().splitlines()] == [0]
+
+    def fails_at_once(memory, backends, stored, *, callback, **options):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "chip")
+
+    monkeypatch.setattr(chip_loop, "adapt", fails_at_once)
+    log.unlink()
     if earlier is not None:
         log.write_text(earlier)
     code, _, err = run_cli("adapt", small_model, "--rounds", "1", "--probes", "2", "--log", log)

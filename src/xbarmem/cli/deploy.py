@@ -320,11 +320,12 @@ def _simulated_chip(memory, write_noise: float | None, read_noise: float | None,
 
 
 class _RoundLog:
-    """Callback of :func:`adapt`: one JSON line per round in ``path``, written (in one step,
-    :func:`~xbarmem.files.write_file`) once the loop has run: a loop that fails leaves no
-    log cut short, and an earlier log as it was; on stderr, a line per round (``lines``:
-    under ``--json``, where no table of the rounds follows) or a transient bar of the
-    ``rounds`` + 1 (the open-loop programming is round 0)."""
+    """Callback of :func:`adapt`: one JSON line per round in ``path``, the whole log written
+    again in one step (:func:`~xbarmem.files.write_file`) after each round: a loop that fails
+    or is stopped leaves the rounds it ran, each line whole (a chip's failing round is what its
+    log is read for), and an earlier log stays as it was until the first round; on stderr, a
+    line per round (``lines``: under ``--json``, where no table of the rounds follows) or a
+    transient bar of the ``rounds`` + 1 (the open-loop programming is round 0)."""
 
     def __init__(self, path: Path | None, rounds: int, *, lines: bool) -> None:
         self.path, self.rounds, self.lines = path, rounds, lines
@@ -338,14 +339,14 @@ class _RoundLog:
         return self
 
     def __exit__(self, *exc) -> None:
-        from xbarmem.files import write_file
-
         self.bar.__exit__(*exc)
-        if self.path is not None and exc[0] is None:
-            write_file(self.path, "".join(self.logged))
 
     def __call__(self, entry: dict) -> None:
+        from xbarmem.files import write_file
+
         self.logged.append(json.dumps(entry) + "\n")
+        if self.path is not None:
+            write_file(self.path, "".join(self.logged))
         self.bar.update(self.task, advance=1, detail=f"round {entry['round']}: cosine "
                                                      f"{entry['cosine']:.4f}")
         if self.lines:
