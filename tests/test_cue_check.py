@@ -126,3 +126,33 @@ def test_capacity_and_scaling_warn_once(run_cli, tmp_path):
     code, _, err = run_cli("capacity", "--data", "digits", "--rule", "pinv", "--trials", "1",
                            "--probes", "1")
     assert code == 0 and OWN not in err, err
+
+
+def test_a_sweep_warns_once_of_capacity_trials_their_cues_pass(tmp_path, run_cli):
+    """A sweep's capacity trials ran with their warnings quiet, so a threshold its flipped
+    cues pass unchanged (0.8 with 10% flips) was measured without a word; the sweep warns when
+    it is planned, once per setting (not per seed or trial), and not for thresholds above."""
+    import warnings
+
+    from xbarmem.errors import XbarmemWarning
+    from xbarmem.experiments.sweep import parse_sweep
+
+    table = {"sweep": {"name": "cw", "trial": "capacity", "seeds": 3},
+             "base": {"data": "random", "n_neurons": 16, "rule": "pinv", "level": 0.1,
+                      "probes": 2, "search": True},
+             "grid": {"thresholds": [[0.8, 0.99], [0.95]]}}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parse_sweep(table, source="cw.toml")
+    said = [str(w.message) for w in caught if issubclass(w.category, XbarmemWarning)]
+    assert said == ["cw.toml: capacity trials: threshold 0.8 is at or below the cues' own "
+                    "cosine with their patterns, 0.800 (10% flips, N = 16): a memory that "
+                    "returned every cue unchanged would pass it, so the capacity there does "
+                    "not measure recall"]
+    (tmp_path / "cw.toml").write_text(
+        '[sweep]\nname = "cw"\ntrial = "capacity"\nseeds = 2\n[base]\ndata = "random"\n'
+        'n_neurons = 16\nrule = "pinv"\nlevel = 0.1\nprobes = 2\nsearch = true\n'
+        'thresholds = [0.8]\n')
+    code, _, err = run_cli("sweep", tmp_path / "cw.toml", "--store", tmp_path / "s.sqlite")
+    assert code == 0, err
+    assert err.count("threshold 0.8 is at or below the cues' own cosine") == 1, err

@@ -31,6 +31,38 @@ DEFAULT_LEVELS = {"flip": 0.1, "gaussian": 0.6, "occlude": 0.6, "salt-pepper": 0
 KIND_CUES = {"binary": ("flip", "sign"), "continuous": ("gaussian", "tanh")}
 #: the corruptions that set signs, which only binary patterns take
 BIT_CORRUPTIONS = ("flip", "salt-pepper")
+
+
+#: how a label of a built-in corruption names what it does to a cue (:func:`corruption_words`)
+_CORRUPTION_WORDS = {"flip": "flips", "occlude": "occluded", "salt-pepper": "salt-and-pepper"}
+
+
+def corruption_words(corruption: str, level: float) -> str:
+    """A short label of a built-in corruption (a name of :data:`CORRUPTION_METHODS`) at
+    ``level``: ``"5% flips"``, ``"Gaussian noise sigma = 0.6"``, ``"30% occluded"``, ``"5%
+    salt-and-pepper"``."""
+    if corruption == "gaussian":
+        return f"Gaussian noise sigma = {level:g}"
+    return f"{100 * level:g}% {_CORRUPTION_WORDS[corruption]}"
+
+
+def cues_pass_text(thresholds: list[float], own: float, words: str, n_neurons: int) -> str:
+    """The warning of a capacity measured at ``thresholds`` at or below the cues' own mean
+    cosine ``own`` with their patterns (cues of ``words``, :func:`corruption_words`, of ``N =
+    n_neurons``): a memory that returned every cue unchanged would pass them."""
+    what = (f"threshold {thresholds[0]:g} is" if len(thresholds) == 1 else
+            f"thresholds {', '.join(f'{t:g}' for t in thresholds)} are")
+    return (f"{what} at or below the cues' own cosine with their patterns, {own:.3f} ({words}, "
+            f"N = {n_neurons}): a memory that returned every cue unchanged would pass it, so "
+            f"the capacity there does not measure recall")
+
+
+def bit_cue_similarity(corruption: str, level: float) -> float:
+    """The expected cosine of a +-1 cue corrupted by one of :data:`BIT_CORRUPTIONS` with its
+    pattern (the same for every pattern): flips negate a share ``level`` of the bits,
+    ``1 - 2 level``; salt-and-pepper sets a share ``level`` to random signs, half of which
+    differ, ``1 - level``."""
+    return 1.0 - 2.0 * level if corruption == "flip" else 1.0 - level
 #: recall modes and neuron activations (:mod:`xbarmem.memory.recall`)
 MODES = ("sync", "async")
 #: recipes of the hardware-adaptive rule (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`)

@@ -25,7 +25,12 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import PatternError
-from xbarmem.names import CORRUPTION_METHODS, closest_corruption, corruption_key
+from xbarmem.names import (
+    CORRUPTION_METHODS,
+    closest_corruption,
+    corruption_key,
+    corruption_words,
+)
 from xbarmem.seeds import GeneratorLike, as_generator
 
 __all__ = [
@@ -133,10 +138,7 @@ def describe_corruption(method: Any, level: float) -> str:
     key = check_corruption(method, level)
     if callable(key):
         return f"{corruption_name(key)} {level:g}"
-    if key == "gaussian":
-        return f"Gaussian noise sigma = {level:g}"
-    text = {"flip": "flips", "occlude": "occluded", "salt-pepper": "salt-and-pepper"}[key]
-    return f"{100 * level:g}% {text}"
+    return corruption_words(key, level)
 
 
 def _uniform(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -7,9 +7,9 @@ at or below it does not measure recall. :func:`cue_similarity` gives that mark f
 a protocol (no training) and :func:`warn_cues_pass` warns about the thresholds it reaches;
 every capacity search (:func:`~xbarmem.evaluation.capacity.find_capacity`, and through it the
 ``capacity`` and ``scaling`` commands and :func:`~xbarmem.evaluation.scaling.run_scaling`; a
-sweep's capacity trials run with their warnings quiet) calls it before training, once per
-search, or once per threshold inside :func:`cue_warnings_once` (``run_scaling``: one search per
-N).
+sweep, whose trials run with their warnings quiet, warns when it is planned) calls it before
+training, once per search, or once per threshold inside :func:`cue_warnings_once`
+(``run_scaling``: one search per N).
 """
 
 from __future__ import annotations
@@ -22,15 +22,10 @@ from xbarmem.data.corruption import describe_corruption
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import warn
 from xbarmem.evaluation.evaluate import Protocol, make_cues
+from xbarmem.names import BIT_CORRUPTIONS, bit_cue_similarity, cues_pass_text
 from xbarmem.seeds import random_subset
 
 __all__ = ["cue_similarity", "cue_warnings_once", "warn_cues_pass"]
-
-#: the expected cosine of a corrupted +-1 cue with its pattern, by corruption (the same for
-#: every pattern): flips negate a share ``level`` of the bits; salt-and-pepper sets a share
-#: ``level`` to random signs, half of which differ (a share ``level / 2`` flipped)
-_BIT_SIMILARITY = {"flip": lambda level: 1.0 - 2.0 * level,
-                   "salt-pepper": lambda level: 1.0 - level}
 
 #: at most this many cues are drawn to measure the cues' own similarity in a pool
 _CUE_SAMPLE = 4096
@@ -46,8 +41,8 @@ def cue_similarity(pool: PatternSet, protocol: Protocol) -> float:
     of 0.9 with 5% flips is passed by the cues as often as not); other corruptions: the
     cues (:func:`~xbarmem.evaluation.evaluate.make_cues`, seed ``protocol.seed``) of a
     seeded sample of the pool's distinct patterns, at most ``_CUE_SAMPLE`` cues."""
-    if pool.kind == "binary" and protocol.corruption in _BIT_SIMILARITY:
-        return _BIT_SIMILARITY[str(protocol.corruption)](protocol.level)
+    if pool.kind == "binary" and protocol.corruption in BIT_CORRUPTIONS:
+        return bit_cue_similarity(str(protocol.corruption), protocol.level)
     ids = pool.distinct_ids  # (found once: np.unique over the pool)
     count = min(int(ids.max(initial=-1)) + 1, max(1, _CUE_SAMPLE // protocol.probes))
     if count < 1:
@@ -70,12 +65,8 @@ def warn_cues_pass(pool: PatternSet, protocol: Protocol, thresholds: Sequence[fl
     if low:
         if said is not None:
             said.update(low)
-        what = (f"threshold {low[0]:g} is" if len(low) == 1 else
-                f"thresholds {', '.join(f'{t:g}' for t in low)} are")
-        warn(f"{what} at or below the cues' own cosine with their patterns, {own:.3f} "
-             f"({describe_corruption(protocol.corruption, protocol.level)}, N = "
-             f"{pool.n_neurons}): a memory that returned every cue unchanged would pass it, so "
-             f"the capacity there does not measure recall", stacklevel=stacklevel + 1)
+        warn(cues_pass_text(low, own, describe_corruption(protocol.corruption, protocol.level),
+                            pool.n_neurons), stacklevel=stacklevel + 1)
     return own
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.checks import check_type, shown
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, warn
 from xbarmem.experiments.batches import batch_keyed
 from xbarmem.experiments.resolve import resolve, trial_key
 from xbarmem.experiments.trial_options import (
@@ -57,6 +57,12 @@ from xbarmem.experiments.trial_options import (
 )
 from xbarmem.files import as_path, parse_text, read_text
 from xbarmem.limits import check_bytes
+from xbarmem.names import (
+    BIT_CORRUPTIONS,
+    bit_cue_similarity,
+    corruption_words,
+    cues_pass_text,
+)
 from xbarmem.sizes import request_bytes, sweep_bytes
 from xbarmem.spec import (
     unknown_key,
@@ -184,7 +190,29 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
                      source=source, description=head.description)
     spec.trials = batch_keyed(expand(spec), spec.batch)
     _check_trial_sizes(spec)
+    _warn_cues_pass(spec)
     return spec
+
+
+def _warn_cues_pass(spec: SweepSpec) -> None:
+    """Warn, once per setting, of capacity trials whose thresholds their binary patterns'
+    flipped or salt-and-peppered cues pass unchanged (:func:`~xbarmem.names.
+    bit_cue_similarity`), as a capacity search run alone does
+    (:func:`~xbarmem.evaluation.cue_check.warn_cues_pass`): the trials themselves run with
+    their warnings quiet. Other cues need the patterns, which are read when the trials run."""
+    said = set()
+    for t in spec.trials:
+        c = t.config
+        if c["trial"] != "capacity" or c["kind"] != "binary" or (
+                c["corruption"] not in BIT_CORRUPTIONS):
+            continue
+        own = bit_cue_similarity(c["corruption"], c["level"])
+        low = [x for x in c["thresholds"] if x <= own]
+        text = low and cues_pass_text(low, own, corruption_words(c["corruption"], c["level"]),
+                                      c["n_neurons"])
+        if text and text not in said:
+            said.add(text)
+            warn(f"{spec.source}: capacity trials: {text}")
 
 
 def _check_expansion(head: SweepHead, grids: list[dict[str, list[Any]]], source: str) -> None:
