@@ -222,3 +222,32 @@ def test_a_store_block_that_fails_drops_only_a_store_it_made_empty(tmp_path):
         with pytest.raises(error), ResultStore(path):
             raise error("failed")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.sqlite", "s.sqlite"]
+
+
+def test_a_failure_in_one_thread_leaves_the_folders_of_another(tmp_path):
+    """The folders made inside ``undone_on_failure`` are the thread's own: a command failing in
+    one thread removed the empty folder another thread (a sweep's group run in the driver
+    beside it) had made meanwhile to write into."""
+    import threading
+
+    from xbarmem.files import make_folder, undone_on_failure
+
+    go, made, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other():
+        with undone_on_failure():
+            go.wait(10)
+            make_folder(tmp_path / "theirs")
+            made.set()
+            done.wait(10)  # still running, about to write, when the other thread fails
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with pytest.raises(OSError), undone_on_failure():
+        make_folder(tmp_path / "mine")
+        go.set()
+        assert made.wait(10)
+        raise OSError("disk full")
+    done.set()
+    thread.join(10)
+    assert (tmp_path / "theirs").is_dir() and not (tmp_path / "mine").exists()

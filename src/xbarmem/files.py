@@ -35,6 +35,7 @@ import os
 import re
 import socket
 import tempfile
+import threading
 import tomllib
 import zipfile
 import zlib
@@ -179,10 +180,10 @@ def check_members_writable(folder: Path, names: list[str], what: str, *,
 
 
 # ------------------------------------------------------------------ folders made, undone
-#: the folders :func:`make_folder` created inside the open :func:`undone_on_failure` blocks
-_made: list[Path] = []
-#: how many :func:`undone_on_failure` blocks are open
-_blocks = [0]
+#: per thread: ``made``, the folders :func:`make_folder` created inside the open
+#: :func:`undone_on_failure` blocks, and ``blocks``, how many are open (one thread's failure
+#: never removes a folder another thread has just made to write into)
+_undo = threading.local()
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -200,8 +201,8 @@ def make_folder(path: str | Path) -> Path:
             break
         new.append(folder)
     target.mkdir(parents=True, exist_ok=True)
-    if _blocks[0]:
-        _made.extend(new)
+    if getattr(_undo, "blocks", 0):
+        _undo.made.extend(new)
     return target
 
 
@@ -213,8 +214,10 @@ def undone_on_failure() -> Iterator[None]:
     before is never touched: a command that fails leaves no empty folder it made (its
     partial files are :func:`write_atomically`'s, removed as they fail). Blocks nest: the
     folders of an inner block that succeeded are undone if an outer one fails."""
-    start = len(_made)
-    _blocks[0] += 1
+    if not getattr(_undo, "blocks", 0):
+        _undo.blocks, _undo.made = 0, []
+    start = len(_undo.made)
+    _undo.blocks += 1
     try:
         yield
     except SystemExit as exc:
@@ -225,15 +228,15 @@ def undone_on_failure() -> Iterator[None]:
         _remove_empty(start)
         raise
     finally:
-        _blocks[0] -= 1
-        if not _blocks[0]:
-            del _made[:]
+        _undo.blocks -= 1
+        if not _undo.blocks:
+            _undo.made = []
 
 
 def _remove_empty(start: int) -> None:
     """Remove each folder recorded since ``start`` that is empty (``rmdir`` removes no
     other), the deepest first; forget them all."""
-    made, _made[start:] = _made[start:], []
+    made, _undo.made[start:] = _undo.made[start:], []
     for folder in sorted(set(made), key=lambda f: len(f.parts), reverse=True):
         with contextlib.suppress(OSError):
             folder.rmdir()
