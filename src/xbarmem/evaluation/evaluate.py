@@ -174,7 +174,8 @@ class Score:
         cues: the cues ``(B, N)`` when kept, else None.
         cue_cosine: the cues' own mean cosine with their clean patterns
             (:meth:`Cues.similarity`): what a memory that returned every cue unchanged would
-            score, the mark ``cosine`` is to be read against; None when not known.
+            score, the mark ``cosine`` is to be read against; None in the scores of
+            :func:`evaluate_many`, as ``states``.
     """
 
     cosine: float
@@ -266,9 +267,10 @@ def make_cues(patterns: PatternSet | ArrayLike, protocol: Protocol) -> Cues:
 
 def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Score:
     """Score final states against the clean patterns (means over all cues; per-pattern cosine
-    averaged over probes; ``cue_cosine``: the cues' own, :meth:`Cues.similarity`). ``keep``
-    stores the cues, the read-out states and where the recalls ended (``outcomes``) in the
-    score."""
+    averaged over probes). ``keep`` stores the cues, the read-out states, where the recalls
+    ended (``outcomes``) and the cues' own mean cosine (``cue_cosine``,
+    :meth:`Cues.similarity`) in the score: the batched scores of a capacity search need
+    none of them."""
     states = result.states
     if cues.binary and result.activation == "tanh":  # comparators read the final state
         states = torch.where(states >= 0, 1.0, -1.0)
@@ -284,7 +286,8 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
                  mean_iterations=float(result.iterations.float().mean()),
                  per_pattern_cosine=[round(float(v), 6) for v in per_pattern],
                  outcomes=outcomes, states=states if keep else None,
-                 cues=cues.cues if keep else None, cue_cosine=float(cues.similarity().mean()))
+                 cues=cues.cues if keep else None,
+                 cue_cosine=float(cues.similarity().mean()) if keep else None)
 
 
 @checked_keywords
