@@ -669,12 +669,18 @@ def render(records: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-REGION = re.compile(r"(<!-- measured: ([\w-]+) -->\n)(.*?)(<!-- /measured -->)", re.S)
+#: ``<!-- measured: NAME -->`` regenerates the entry's provenance, values and tables;
+#: ``<!-- measured: NAME tables -->`` its provenance and tables only (the values are in them).
+REGION = re.compile(r"(<!-- measured: ([\w-]+)( tables)? -->\n)(.*?)(<!-- /measured -->)", re.S)
+#: a line of values longer than this is shown as one bullet per value
+LONG_VALUES = 240
 
 
-def fragment(name: str, records: dict[str, Any]) -> str:
+def fragment(name: str, records: dict[str, Any], *, tables_only: bool = False) -> str:
     """What a ``<!-- measured: NAME -->`` region of a doc holds: the entry's values with their
-    provenance (or a note that it has not been measured yet)."""
+    provenance (or a note that it has not been measured yet); with ``tables_only`` the values
+    a table does not show are left out. A line of values longer than :data:`LONG_VALUES`
+    characters is written as one bullet per value."""
     rec = records.get(name)
     if rec is None:
         return f"*`{name}`: not measured yet (`python scripts/measure_docs.py --only {name}`).*\n"
@@ -683,8 +689,13 @@ def fragment(name: str, records: dict[str, Any]) -> str:
             + (f", CPU {rec['cpu']}" if rec.get("cpu") else "") + f"; `{rec['command']}`):")
     blocks = {k: _block(k, v) for k, v in rec["values"].items()}
     tables = [b for b in blocks.values() if b is not None]
-    values = "; ".join(f"{k} {_cell(v)}" for k, v in rec["values"].items() if blocks[k] is None)
-    lines = [head, *([values] if values else []), *(["", *tables] if tables else [])]
+    pairs = [] if tables_only and tables else [
+        f"{k} {_cell(v)}" for k, v in rec["values"].items() if blocks[k] is None]
+    if len("; ".join(pairs)) > LONG_VALUES:
+        values = ["", *(f"* {p}" for p in pairs)]
+    else:
+        values = ["; ".join(pairs)] if pairs else []
+    lines = [head, *values, *(["", *tables] if tables else [])]
     return "\n".join(lines) + "\n"
 
 
@@ -705,7 +716,9 @@ def _block(label: str, value: Any) -> str | None:
 
 def update_regions(text: str, records: dict[str, Any]) -> str:
     """``text`` with every measured region regenerated from ``records``."""
-    return REGION.sub(lambda m: m.group(1) + fragment(m.group(2), records) + m.group(4), text)
+    return REGION.sub(lambda m: m.group(1) + fragment(m.group(2), records,
+                                                      tables_only=bool(m.group(3)))
+                      + m.group(5), text)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -563,3 +563,24 @@ def test_the_guide_names_the_outcome_keys_and_the_words_evaluate_prints():
     missing = [f"`{name}`" for name in (*OUTCOMES, *OUTCOME_WORDS.values())
                if f"`{name}`" not in passage]
     assert not missing, missing
+
+
+def test_measured_regions_read_as_lists_and_can_show_their_tables_only():
+    """A region's values were one run-on line (630 characters of nine speed-ups above the
+    README's table that shows them): a long line is now one bullet per value, and a region
+    marked ``tables`` shows its provenance and tables only."""
+    module = _measure_script()
+    rec = {"date": "2026-12-05 04:00 UTC", "torch_threads": 1, "xbarmem": "0.2.0",
+           "commit": "abc1234", "command": "python -m benchmarks", "wall_seconds": 1.0,
+           "values": {f"case {i}: a long label for a speed-up": 1.5 * i for i in range(9)}
+           | {"table": "| a |\n|---|\n| 1 |"}}
+    text = module.fragment("benchmarks", {"benchmarks": rec})
+    assert "\n* case 0: a long label for a speed-up 0\n" in text
+    assert text.count("\n* case ") == 9 and "| a |" in text
+    short = module.fragment("benchmarks", {"benchmarks": {**rec, "values": {"x": 1, "y": 2}}})
+    assert "\nx 1; y 2\n" in short
+    only = module.fragment("benchmarks", {"benchmarks": rec}, tables_only=True)
+    assert "case 0" not in only and "| a |" in only and "`benchmarks`: 2026-12-05" in only
+    region = "<!-- measured: benchmarks tables -->\nold\n<!-- /measured -->"
+    assert "case 0" not in module.update_regions(region, {"benchmarks": rec})
+    assert "| a |" in module.update_regions(region, {"benchmarks": rec})
