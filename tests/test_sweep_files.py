@@ -170,3 +170,65 @@ def test_list_options_says_hidden_takes_multiples_of_n(run_cli):
     assert code == 0, err
     line = next(x for x in out.splitlines() if x.startswith("hidden:"))
     assert "'1n'" in line and "'0.5n'" in line, line
+
+
+def _planned(grid, seeds=2, source="rep.toml"):
+    """The trials of a tiny sweep over ``grid`` and the XbarmemWarnings its planning gave."""
+    import warnings
+
+    from xbarmem.errors import XbarmemWarning
+
+    table = {"sweep": {"name": "rep", "trial": "evaluate", "seeds": seeds},
+             "base": {"data": "random", "n_neurons": 16, "patterns": 3, "probes": 2},
+             "grid": grid}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = parse_sweep(table, source=source)
+    return spec.trials, [str(w.message) for w in caught if w.category is XbarmemWarning]
+
+
+@pytest.mark.parametrize(("grid", "trials", "said"), [
+    # pinv takes no adaptive option: its two points are one trial per seed
+    ({"rule": ["adaptive", "pinv"], "rule_options": {"adaptive": {"cue_flip": [0.05, 0.1]}}},
+     3, "rep.toml: 1 grid point is the same trial as another and runs once: "
+        "rule_options.adaptive.cue_flip=0.1 == 0.05 with rule=\"pinv\""),
+    # a union of grids naming one point twice
+    ([{"rule": ["hebb"], "fault_rate": [0.0, 0.2]}, {"rule": ["hebb"], "fault_rate": [0.2]}],
+     2, "rep.toml: 1 grid point is the same trial as another and runs once: "
+        "rule=\"hebb\", fault_rate=0.2 in [[grid]] #1 and #2"),
+    # hidden = "1n" at N = 16 trains the width 16
+    ({"arch": ["multilayer"], "hidden": [16, "1n", 32]},
+     2, "rep.toml: 1 grid point is the same trial as another and runs once: "
+        "hidden=\"1n\" == 16 with arch=\"multilayer\""),
+    ({"rule": ["storkey-variant", "pinv", "hebb"],
+      "rule_options": {"storkey-variant": {"self_field": [True, False]}},
+      "fault_rate": [0.0, 0.1]},
+     8, "rep.toml: 4 grid points are the same trial as others and run once: "
+        "rule_options.storkey-variant.self_field=false == true with rule=\"pinv\", "
+        "fault_rate=0.0; rule_options.storkey-variant.self_field=false == true with "
+        "rule=\"pinv\", fault_rate=0.1 "
+        "(and 2 more)"),
+])
+def test_grid_points_that_are_the_same_trial_are_named_once(grid, trials, said):
+    """Grid points resolving to trials already planned ran once without a word (the sweep ran
+    fewer trials than its grid has points times seeds): one warning at planning names them."""
+    planned, warned = _planned(grid, seeds=1)
+    assert len(planned) == trials
+    assert warned == [said]
+
+
+def test_a_grid_without_repeats_plans_quietly_and_the_command_line_says_it_once(run_cli,
+                                                                                  tmp_path):
+    planned, warned = _planned({"rule": ["hebb", "pinv"], "fault_rate": [0.0, 0.1]}, seeds=3)
+    assert len(planned) == 12 and warned == []
+    sweep = tmp_path / "rep.toml"
+    sweep.write_text('[sweep]\nname = "rep"\ntrial = "evaluate"\nseeds = 2\n[base]\n'
+                     'data = "random"\nn_neurons = 16\npatterns = 3\nprobes = 2\n'
+                     '[grid]\nrule = ["adaptive", "pinv"]\n'
+                     'rule_options.adaptive.cue_flip = [0.05, 0.1]\n')
+    code, out, err = run_cli("sweep", sweep, "--dry-run", "--json")
+    assert code == 0, err
+    assert err.count("grid point") == 1 and err.startswith("warning: ") and (
+        "1 grid point is the same trial as another and runs once: "
+        "rule_options.adaptive.cue_flip=0.1 == 0.05 with rule=\"pinv\"") in err, err
+    assert '"trials": 6' in out

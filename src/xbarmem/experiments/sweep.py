@@ -341,14 +341,18 @@ def _grid_values(values: Any, where: str) -> list[Any]:
 # --------------------------------------------------------------------------- expansion
 def expand(spec: SweepSpec) -> list[Trial]:
     """Every trial of the sweep (grid points x seeds), resolved, checked and deduplicated, in a
-    deterministic order."""
-    points: list[dict[str, Any]] = []
-    for grid in spec.grids or [{}]:
+    deterministic order; grid points that resolve to trials already planned (a rule option a
+    trial's rule does not take, tables of ``[[grid]]`` naming one point twice, values one
+    resolved option holds alike) are warned about in one line (:func:`_warn_repeats`)."""
+    points: list[tuple[dict[str, Any], int]] = []
+    for table, grid in enumerate(spec.grids or [{}]):
         keys = list(grid)
         for combo in itertools.product(*(grid[k] for k in keys)):
-            points.append(dict(zip(keys, combo, strict=True)))
+            points.append((dict(zip(keys, combo, strict=True)), table))
     trials: dict[str, Trial] = {}
-    for point in points:
+    first: dict[str, int] = {}  # trial key -> the point that planned it
+    repeats: dict[int, int] = {}  # point -> the earlier point one of its trials is
+    for index, (point, _) in enumerate(points):
         for seed in spec.seeds:
             raw = {**spec.base, **{k: v for k, v in point.items()
                                    if not k.startswith("rule_options.")}}
@@ -356,5 +360,47 @@ def expand(spec: SweepSpec) -> list[Trial]:
                      if k.startswith(f"rule_options.{raw.get('rule', 'adaptive')}.")}
             config = resolve(raw, spec.trial, seed, spec.rule_options, extra)
             key = trial_key(config)
+            if first.setdefault(key, index) != index:
+                repeats.setdefault(index, first[key])
             trials.setdefault(key, Trial(key, config))
+    _warn_repeats(spec, points, repeats)
     return list(trials.values())
+
+
+def _warn_repeats(spec: SweepSpec, points: list[tuple[dict[str, Any], int]],
+                  repeats: dict[int, int]) -> None:
+    """One warning naming the grid points whose trials are those of earlier points, so run
+    once (the first two pairs shown, ``later == earlier``): the sweep plans fewer trials than
+    its grid has points times seeds."""
+    if not repeats:
+        return
+    pairs = [_pair_text(points[i], points[j])
+             for i, j in list(repeats.items())[:2]]
+    more = len(repeats) - len(pairs)
+    count = len(repeats)
+    warn(f"{spec.source}: {count} grid point{'s are' if count > 1 else ' is'} the same "
+         f"trial as {'others' if count > 1 else 'another'} and "
+         f"run{'' if count > 1 else 's'} once: {'; '.join(pairs)}"
+         f"{f' (and {more} more)' if more else ''}")
+
+
+def _pair_text(later: tuple[dict[str, Any], int], earlier: tuple[dict[str, Any], int]
+               ) -> str:
+    """Two grid points planning the same trials: the values they differ in (``later ==
+    earlier``) and those they share (``with ...``), or the one point and its two ``[[grid]]``
+    tables."""
+    (new, table), (old, first) = later, earlier
+
+    def shown_of(values: dict[str, Any], keys: list[str]) -> str:
+        return ", ".join(f"{k}={json.dumps(values[k])}" for k in keys if k in values)
+
+    differ = [k for k in {**old, **new} if new.get(k, ...) != old.get(k, ...)]
+    if not differ:
+        return f"{shown_of(new, list(new)) or '[base]'} in [[grid]] #{first + 1} and #{table + 1}"
+    shared = [k for k in new if k not in differ]
+    if len(differ) == 1 and differ[0] in new and differ[0] in old:  # fault_rate=0.2 == 0.1
+        text = f"{shown_of(new, differ)} == {json.dumps(old[differ[0]])}"
+    else:
+        text = f"{shown_of(new, differ) or '(none)'} == {shown_of(old, differ) or '(none)'}"
+    where = f" ([[grid]] #{table + 1} and #{first + 1})" if table != first else ""
+    return f"{text}{f' with {shown_of(new, shared)}' if shared else ''}{where}"
