@@ -251,3 +251,82 @@ def test_a_failure_in_one_thread_leaves_the_folders_of_another(tmp_path):
     done.set()
     thread.join(10)
     assert (tmp_path / "theirs").is_dir() and not (tmp_path / "mine").exists()
+
+
+# ---------------------------------------------------------------- files written together
+def _manifest_fails(monkeypatch) -> None:
+    """The export's last file, its manifest, fails as on a full disk (every file before it is
+    written)."""
+    from xbarmem.deploy import export
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(export, "write_file", full)
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_an_export_failing_at_its_manifest_leaves_the_folder_as_it_was(
+        run_cli, tmp_path, monkeypatch, small_model, earlier):
+    """``export`` failing to write its manifest left the arrays, the CSV and the fault map it
+    had written (a new folder of files without a manifest; an earlier export's files replaced
+    under its old manifest): now it writes all of its files or none."""
+    out = tmp_path / "out"
+    if earlier:  # an earlier export (another recall recorded) and a file of the user's
+        assert run_cli("export", small_model, "-o", out, "--mode", "async")[0] == 0
+        (out / "notes.txt").write_text("the lab's")
+    before = tree_digest(tmp_path)
+    _manifest_fails(monkeypatch)
+    code, _, err = run_cli("export", small_model, "-o", out)
+    assert code == 1, err
+    assert err.strip().splitlines()[-1].startswith(
+        f"error: writing failed: {os.strerror(errno.ENOSPC)}"), err
+    assert tree_digest(tmp_path) == before
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".partial")]
+
+
+def test_export_memory_failing_at_its_manifest_leaves_nothing(tmp_path, monkeypatch,
+                                                              small_memory):
+    from xbarmem.deploy.export import export_memory
+
+    _manifest_fails(monkeypatch)
+    with pytest.raises(OSError, match="manifest.json"):
+        export_memory(small_memory[1], tmp_path / "new" / "export", patterns=small_memory[0])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_written_together_are_put_in_place_at_the_end_of_the_block(tmp_path):
+    from xbarmem.files import write_file, written_together
+
+    old = tmp_path / "old.txt"
+    old.write_text("old")
+    old.chmod(0o640)
+    with written_together():
+        write_file(tmp_path / "new.txt", "new")
+        write_file(old, "replaced")
+        with written_together():  # an inner block waits for the outer one
+            write_file(tmp_path / "inner.txt", "inner")
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+            "old.txt"] and old.read_text() == "old"
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "new.txt": "new", "old.txt": "replaced", "inner.txt": "inner"}
+    assert old.stat().st_mode & 0o777 == 0o640  # the mode of the file it replaced
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("stop", [OSError("disk full"), KeyboardInterrupt(), SystemExit(2)])
+def test_files_written_together_in_a_failed_block_are_none_of_them(tmp_path, stop):
+    from xbarmem.files import write_file, written_together
+
+    (tmp_path / "old.txt").write_text("old")
+    with pytest.raises(type(stop)), written_together():
+        write_file(tmp_path / "new.txt", "new")
+        write_file(tmp_path / "old.txt", "replaced")
+        raise stop
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"old.txt": "old"}
+    with pytest.raises(SystemExit), written_together():  # a successful exit puts them in place
+        write_file(tmp_path / "new.txt", "new")
+        raise SystemExit(0)
+    assert (tmp_path / "new.txt").read_text() == "new"

@@ -19,7 +19,8 @@ And writing results: :func:`write_atomically` / :func:`write_file` write every r
 through a temporary file beside it that replaces it in one step, so a process killed at any
 moment never leaves a file cut short; :func:`make_folder` creates every output folder, and a
 command or function that fails inside :func:`undone_on_failure` leaves none of those it
-created empty behind.
+created empty behind; files that make one whole (an export) are written inside
+:func:`written_together`: all of them, or none.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_
            "check_members_writable", "folder_member", "gunzip", "make_folder", "npy_size",
            "output_file", "output_folder", "parse_text", "read_bytes", "missing", "read_text",
            "undone_on_failure", "undone_on_failure_of", "what_is", "write_atomically",
-           "write_file", "write_npy", "write_replacing"]
+           "write_file", "write_npy", "write_replacing", "written_together"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -252,6 +253,52 @@ def undone_on_failure_of(function: Callable[_P, _R]) -> Callable[_P, _R]:
     return run
 
 
+@contextlib.contextmanager
+def written_together() -> Iterator[None]:
+    """Inside, every file :func:`write_atomically` writes in this thread is written whole to
+    its temporary file, and the temporary files replace their targets only once the block ends
+    without failure, one after the other; a failure -- any exception, an interrupt, a nonzero
+    exit -- removes them, leaving every target as it was before the block: files that make one
+    whole (an export folder) are all written or none is, and none that was there before is
+    removed or changed. Blocks nest: the files of an inner block wait for the outer one."""
+    if _held() is not None:
+        yield
+        return
+    _undo.held = held = []
+    try:
+        yield
+    except SystemExit as exc:
+        _undo.held = None
+        _settle(held, commit=exc.code in (None, 0))
+        raise
+    except BaseException:
+        _undo.held = None
+        _settle(held, commit=False)
+        raise
+    _undo.held = None
+    _settle(held, commit=True)
+
+
+def _held() -> list[tuple[Path, Path, int]] | None:
+    """The files waiting for the end of this thread's :func:`written_together` block
+    (temporary file, target, mode), or None outside one."""
+    return getattr(_undo, "held", None)
+
+
+def _settle(held: list[tuple[Path, Path, int]], *, commit: bool) -> None:
+    """Put the held temporary files in place of their targets (``commit``), else remove them;
+    those not put in place are removed when one fails."""
+    try:
+        while commit and held:
+            partial, target, mode = held[0]
+            os.chmod(partial, mode)
+            os.replace(partial, target)
+            held.pop(0)
+    finally:
+        for partial, _, _ in held:
+            partial.unlink(missing_ok=True)
+
+
 def _umask() -> int:
     """The process's file-creation mask (read from /proc where it is shown, else set and
     restored)."""
@@ -275,10 +322,17 @@ def write_replacing(path: str | Path, write: Callable[[Path], object]) -> Path:
     target = Path(path)
     if target.is_symlink():
         target = target.resolve()
-    mode = (target.stat().st_mode & 0o7777) if target.exists() else 0o666 & ~_umask()
+    mode = _mode_for(target)
     write(target)
-    os.chmod(target, mode)
+    if _held() is None or target.exists():  # (a held file is not in place before its block ends)
+        os.chmod(target, mode)
     return target
+
+
+def _mode_for(target: Path) -> int:
+    """The mode a file written to ``target`` gets: that of the file it replaces, else a new
+    file's under the umask."""
+    return (target.stat().st_mode & 0o7777) if target.exists() else 0o666 & ~_umask()
 
 def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     """The one way a result file (checkpoint, JSON, report, figure, table, array) is written:
@@ -290,7 +344,8 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     fails or is interrupted; those left beside ``path`` by killed processes of this host are
     removed before writing (:func:`_clear_partials`). Links and modes as
     :func:`write_replacing`. A ``path`` that is not a regular file (a named pipe another
-    program reads, ``/dev/stdout``, ``/dev/null``) is written into, never replaced. Returns
+    program reads, ``/dev/stdout``, ``/dev/null``) is written into, never replaced. Inside
+    :func:`written_together` the temporary file replaces ``path`` when the block ends. Returns
     the file written."""
 
     def replace(target: Path) -> None:
@@ -301,6 +356,10 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
         os.close(handle)
         try:
             write(Path(partial))
+            held = _held()
+            if held is not None:  # replaced when the block of written_together ends
+                held.append((Path(partial), target, _mode_for(target)))
+                return
             os.replace(partial, target)
         except BaseException:
             Path(partial).unlink(missing_ok=True)

@@ -34,6 +34,10 @@
   of an earlier export in the same folder that this one does not hold, deleted (a folder
   holds one export).
 
+The files are written together (:func:`~xbarmem.files.written_together`): an export that
+fails (a full disk, an interrupt) leaves the folder as it was, none of its files written, an
+earlier export whole.
+
 :func:`~xbarmem.deploy.reload.load_export` rebuilds the memory from the folder in exactly its
 programmed state, so it recalls exactly like the original (same states for the same cues and
 seed).
@@ -60,6 +64,7 @@ from xbarmem.files import (
     write_atomically,
     write_file,
     write_npy,
+    written_together,
 )
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap, chip_record
@@ -227,36 +232,39 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     cells = _cells(memory)
     leave = _program_only(memory, cells, program)
     make_folder(out)
-    files = _save_cells(out, cells, memory.faults, chip_record(memory.chip))
-    files.update(_save_targets(out, memory))
-    x = None
-    if patterns is not None:
-        x = np.asarray(patterns.patterns, dtype=np.float32)
-        write_npy(out / "patterns.npy", x)
-        files["patterns"] = "patterns.npy"
-    _write_csv(out / "devices.csv", cells, uS_decimals(memory.chip.device.g_range))
-    recall_entry = {"mode": mode, "activation": activation, "max_iterations": max_iterations,
-        "kind": kind,
-        "sync": "all neurons at once from one product per layer",
-        "async": "one neuron per step: hidden layers read in full, one output column"}
-    manifest = {"format": FORMAT, "source": source, **_chip_manifest(memory, cells, files),
-                "layers": _layers_manifest(memory.layers, cells["w_max"],
-                                           _hidden_inputs(memory.layers, x)),
-                "faults": _faults_manifest(memory, cells, files["fault_map"]),
-                "recall": recall_entry, "devices": _device_counts(cells),
-                "program": leave, "model_info": memory.info}
-    _write_manifest(out, manifest, files)
+    with written_together():  # every file of the export, or (a write failing) none of them
+        files = _save_cells(out, cells, memory.faults, chip_record(memory.chip))
+        files.update(_save_targets(out, memory))
+        x = None
+        if patterns is not None:
+            x = np.asarray(patterns.patterns, dtype=np.float32)
+            write_npy(out / "patterns.npy", x)
+            files["patterns"] = "patterns.npy"
+        _write_csv(out / "devices.csv", cells, uS_decimals(memory.chip.device.g_range))
+        recall_entry = {"mode": mode, "activation": activation,
+                        "max_iterations": max_iterations, "kind": kind,
+                        "sync": "all neurons at once from one product per layer",
+                        "async": "one neuron per step: hidden layers read in full, one output "
+                                 "column"}
+        manifest = {"format": FORMAT, "source": source, **_chip_manifest(memory, cells, files),
+                    "layers": _layers_manifest(memory.layers, cells["w_max"],
+                                               _hidden_inputs(memory.layers, x)),
+                    "faults": _faults_manifest(memory, cells, files["fault_map"]),
+                    "recall": recall_entry, "devices": _device_counts(cells),
+                    "program": leave, "model_info": memory.info}
+        _write_manifest(out, manifest, files)
+    for name in manifest["removed"]:  # once the new export is in place
+        (out / name).unlink(missing_ok=True)
     return manifest
 
 
 def _write_manifest(out: Path, manifest: dict[str, Any], files: dict[str, str]) -> None:
     """Write ``manifest.json`` with its ``removed`` entry: the files an earlier export in
-    ``out`` listed that this one does not hold, deleted after the manifest is written."""
+    ``out`` listed that this one does not hold (deleted by :func:`export_memory` once the new
+    export is in place)."""
     stale = _earlier_files(out) - {*files.values(), "devices.csv", "manifest.json"}
     manifest["removed"] = sorted(stale)
     write_file(out / "manifest.json", dumps(manifest, indent=2))
-    for name in manifest["removed"]:
-        (out / name).unlink(missing_ok=True)
 
 
 def _earlier_files(out: Path) -> set[str]:
