@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -219,3 +219,47 @@ class BenchConfig:
         out["thresholds"] = list(self.thresholds)
         out["load_counts"] = list(self.load_counts)
         return out
+
+
+#: settings that add sides or set the thread count (recorded in ``meta``), not the work a ratio
+#: compares: a run differing from the full one only in these is measured as the docs' are
+SIDE_SETTINGS = ("threads", "big_with_naive", "big_ml_with_naive", "search")
+
+
+def reading(cfg: BenchConfig, seen: set[str]) -> BenchConfig:
+    """A copy of ``cfg`` that adds to ``seen`` the name of every setting read from it (by a
+    case or by the config's own methods): the settings the case's numbers depend on."""
+    names = {f.name for f in fields(BenchConfig)}
+
+    class Reading(BenchConfig):
+        def __getattribute__(self, name: str) -> Any:
+            if name in names:
+                seen.add(name)
+            return object.__getattribute__(self, name)
+
+    return Reading(**{name: getattr(cfg, name) for name in names})
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, (list, tuple)) and len(value) > 4:
+        return f"{len(value)} values"
+    return str(list(value) if isinstance(value, tuple) else value)
+
+
+def settings_note(cfg: BenchConfig, read: set[str], preset: str,
+                  whose: str = "its ratios are") -> str | None:
+    """One line saying that the ratios of a run (or case) reading the settings ``read`` are not
+    comparable with those of ``docs/performance.md`` (measured at :meth:`BenchConfig.full`
+    settings), naming the settings that differ (``whose``: whose ratios); None when none of
+    them does."""
+    full = BenchConfig.full()
+    differ = [f.name for f in fields(BenchConfig) if f.name in read
+              and f.name not in SIDE_SETTINGS and getattr(cfg, f.name) != getattr(full, f.name)]
+    if not differ:
+        return None
+    shown = ", ".join(f"{name} {_brief(getattr(cfg, name))} (full: {_brief(getattr(full, name))})"
+                      for name in differ[:5])
+    more = f" and {len(differ) - 5} more (meta.config)" if len(differ) > 5 else ""
+    return (f"{'this' if preset == 'full' else preset} run: {whose} not comparable with docs/performance.md's (full "
+            f"settings): {shown}{more} -- a lower step cap stops the naive loop sooner, and "
+            f"fewer cues or smaller problems change each side's cost by a different share")

@@ -619,6 +619,10 @@ def table(studies: dict) -> str:
                       *(f"| {a} | {b} | {c} |" for a, b, c in rows)])
 
 
+#: the head of a ``--quick`` run's table and its results' ``note``
+QUICK_NOTE = ("quick run: tiny sizes and step caps for the smoke test; its numbers are not "
+              "comparable with the levers measured in docs/measured.json (full sizes)")
+
 RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_search,
        "model-search": study_model_search,
        "flip-start": study_flip_start, "closed-form": study_closed_form,
@@ -652,8 +656,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: measured in {result['studies'][name]['wall_seconds']:.1f} s",
                   flush=True)
     result["table"] = table(result["studies"])
+    result["note"] = QUICK_NOTE if args.quick else None
     if not args.json:
-        print(result["table"])
+        print("\n".join(filter(None, (result["note"], result["table"]))))
     return write_result(result, args.json_out, json_stdout=args.json)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -58,11 +59,15 @@ def print_header(meta: dict[str, Any], console: Console) -> None:
         "Speed ratios = naive time / xbarmem time, measured in this run.\n"
         "xbarmem's fixed-point trainer stops with stop='stable' (solution stopped changing) "
         "unless a side says stop=loss (the paper's loss < 1e-8).")
+    if meta.get("settings_note"):
+        console.print(f"[bold]{escape(meta['settings_note'])}[/bold]", soft_wrap=True)
 
 
 def print_case(entry: dict[str, Any], console: Console) -> None:
     """Print one case's results."""
     console.rule(f"case {entry['case']}: {entry['title']}")
+    if entry.get("settings_note"):
+        console.print(f"[bold]{escape(entry['settings_note'])}[/bold]", soft_wrap=True)
     if entry["status"] == "skipped":
         console.print(f"case {entry['case']}: {entry['reason']}")
         return

@@ -16,7 +16,7 @@ from xbarmem.learning.multilayer import MultilayerTrainer
 
 from .cases import CASES, OPT_IN
 from .command_line import json_out_problem, machine
-from .config import BenchConfig
+from .config import BenchConfig, reading, settings_note
 from .measure import PeakMemory, matmul_gflops, ru_maxrss_bytes
 from .naive import train_naive, train_naive_multilayer
 from .report import (
@@ -112,20 +112,26 @@ def _run(ids: list[str], cfg: BenchConfig, preset: str, json_out: Path | None,
         "warm_up_seconds": warm_up_seconds, "matmul_gflops_start": matmul_gflops(),
         "config": cfg.as_dict(),
     }
-    print_header(meta, console)
+    print_header({**meta, "settings_note": settings_note(  # (meta's: of the settings read)
+        cfg, set(cfg.as_dict()), preset, "the ratios of the cases reading these are")}, console)
 
     def log(message: str) -> None:
         if verbose:
             console.print(f"[dim]{message}[/dim]")
 
     results: dict[str, Any] = {"meta": meta, "cases": {}}
+    read: set[str] = set()
     for case_id in ids:
-        entry = CASES[case_id](cfg, log)
+        seen: set[str] = set()
+        entry = CASES[case_id](reading(cfg, seen), log)
+        entry["settings_note"] = settings_note(cfg, seen, preset)
+        read |= seen
         entry["ru_maxrss_bytes_after"] = ru_maxrss_bytes()
         results["cases"][case_id] = entry
         print_case(entry, console)
     results["recipe_table"] = recipe_table(results)
     results["load_table"] = load_table(results)
+    meta["settings_note"] = settings_note(cfg, read, preset)
     meta["matmul_gflops_end"] = matmul_gflops()
     meta["total_seconds"] = time.perf_counter() - start
     print_footer(meta, console)

@@ -90,6 +90,40 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
     assert big["settings"]["n_neurons"] == 196
     text = console.file.getvalue()
     assert "cap@0.95" in text and "naive" in text and "search (" in text
+    # a run at other settings than the full one says so, in its head, each case's and meta
+    assert "tiny run: the ratios of the cases reading these are not comparable with " \
+           "docs/performance.md's (full settings): max_steps 20 (full: 10000)" in text
+    for case in ("1", "1r", "2", "3", "4b"):
+        note = data["cases"][case]["settings_note"]
+        assert note.startswith("tiny run: its ratios are not comparable with "
+                               "docs/performance.md's (full settings): ") and note in text
+    assert "capacity_counts [1, 3] (full: 40 values)" in data["cases"]["2"]["settings_note"]
+    assert "capacity_counts" not in data["cases"]["1"]["settings_note"]
+    assert data["meta"]["settings_note"].startswith("tiny run: its ratios are not comparable")
+
+
+def test_quick_settings_say_their_ratios_are_not_the_docs():
+    """``--quick`` measures at a lower step cap, fewer cues and smaller problems: its ratios
+    were printed and stored as if they were those of docs/performance.md (full settings)."""
+    from benchmarks.config import reading, settings_note
+
+    quick, full = BenchConfig.quick(), BenchConfig.full()
+    seen: set[str] = set()
+    read = reading(quick, seen)
+    assert read.max_steps == 4000 and read.xbarmem_basin() == {} and seen == {
+        "max_steps", "basin_options", "xbarmem_lr"}
+    assert settings_note(quick, seen, "quick") == (
+        "quick run: its ratios are not comparable with docs/performance.md's (full settings): "
+        "max_steps 4000 (full: 10000) -- a lower step cap stops the naive loop sooner, and "
+        "fewer cues or smaller problems change each side's cost by a different share")
+    everything = set(full.as_dict())
+    assert settings_note(full, everything, "full") is None
+    assert settings_note(full.with_overrides(threads=1, search=False), everything, "full") is None
+    assert settings_note(full.with_overrides(single_probes=5), everything, "full").startswith(
+        "this run: its ratios are not comparable with docs/performance.md's (full settings): "
+        "single_probes 5 (full: 20) -- ")
+    # case 5 (the capacity search) reads none of the settings --quick shrinks
+    assert settings_note(quick, {"search_recipes", "search_trials", "thresholds"}, "quick") is None
 
 
 def test_command_line_options_and_case_names():
@@ -618,7 +652,10 @@ def test_levers_progress_lines_say_which_study_ran_not_its_raw_numbers(tmp_path,
     assert levers.main(["--quick", "--only", "bf16", "--json-out", str(tmp_path / "l.json")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("bf16: measured in ") and lines[0].endswith(" s")
-    assert lines[1] == "| lever | case | measured |"
+    assert lines[1] == levers.QUICK_NOTE == json.loads((tmp_path / "l.json").read_text())["note"]
+    assert lines[1].startswith("quick run: tiny sizes and step caps for the smoke test; its "
+                               "numbers are not comparable with the levers measured in ")
+    assert lines[2] == "| lever | case | measured |"
     assert all(len(line) < 200 and "{'" not in line for line in lines)
 
 
