@@ -349,3 +349,34 @@ def test_load_export_takes_the_kind_of_the_manifests_recall_when_model_info_has_
     manifest["recall"]["kind"] = "other"  # not a kind: model_info kept as written
     path.write_text(json.dumps(manifest))
     assert "kind" not in load_export(tmp_path / "e").info
+
+
+@pytest.mark.parametrize("fault_model", ["device", "weight"])
+def test_the_manifest_says_what_stuck_S_holds_and_what_the_fault_model_freed(
+        pats, tmp_path, fault_model):
+    """stuck_S.npy holds stuck and pinned devices alike, and under the weight fault model
+    (whose bias is never faulty) the bias rows' devices the fault map has stuck are written
+    free -- in stuck_S.npy and in the export's fault_map.npz; the manifest said neither."""
+    from xbarmem import load_chip
+
+    chip = load_chip("paper-sim").with_faults(0.3).with_fault_model(fault_model)
+    memory = train(pats.patterns, chip=chip, rule="adaptive", fault_seed=1, program_seed=2,
+                   max_steps=5, finetune_steps=0)
+    manifest = export_memory(memory, tmp_path)
+    faults = manifest["faults"]
+    assert faults["stuck_npy"].startswith("stuck_S.npy: the conductance each device is held at, "
+                                          "NaN = free: the devices the fault map has stuck")
+    assert "'pinned'" in faults["stuck_npy"] and "columns stuck, pinned" in faults["stuck_npy"]
+    stuck = np.load(tmp_path / "stuck_S.npy")
+    in_map = ~np.isnan(memory.faults.g_stuck[:stuck.shape[0]])
+    bias_row = np.zeros_like(in_map)
+    for row in manifest["layers"][0]["bias_rows"]:
+        bias_row[row["array"], :, row["row"], :np.diff(row["logical_cols"])[0]] = True
+    freed = in_map & np.isnan(stuck)
+    assert faults["freed_by_fault_model"] == int(freed.sum())
+    if fault_model == "device":
+        assert not freed.any()
+    else:  # exactly the bias row's faulty devices
+        assert freed.any() and np.array_equal(freed, in_map & bias_row)
+        assert FaultMap.load(tmp_path / "fault_map.npz").stuck.sum() == int(
+            (~np.isnan(stuck)).sum()) == int(in_map.sum()) - faults["freed_by_fault_model"]

@@ -19,13 +19,17 @@
   Append a ``read_uS`` column after programming a real chip and the file is the measured-chip
   input of :mod:`xbarmem.hardware.measured`.
 * ``targets_S.npy``, ``programmed_S.npy``, ``stuck_S.npy`` (NaN = free; stuck and pinned
-  devices, told apart in ``devices.csv`` and ``fault_map.npz``), ``used.npy`` -- the
+  devices, told apart in ``devices.csv`` and ``fault_map.npz``, as the manifest's
+  ``faults.stuck_npy`` says), ``used.npy`` -- the
   same, float64 ``(n_arrays, 2, rows, cols)`` siemens (bool for ``used``).
   An export of what to re-program (``program``, e.g. after
   :func:`~xbarmem.deploy.chip_loop.adapt_read_back`) gives targets only for the devices to
   write: NaN in ``targets_S.npy``, an empty ``target_uS`` in ``devices.csv`` = leave the device
   as it is (the backends' NaN convention); the manifest's ``program`` entry counts them.
-* ``fault_map.npz`` -- the fault map used (:class:`~xbarmem.hardware.faults.FaultMap` format).
+* ``fault_map.npz`` -- the fault map as the layers use it (:class:`~xbarmem.hardware.faults.
+  FaultMap` format): under the ``weight`` fault model, whose bias is never faulty, without the
+  faults of the bias rows (the manifest's ``faults.freed_by_fault_model`` counts them; they are
+  free in ``stuck_S.npy`` too and have targets as free devices).
 * ``layer<k>_weights.npy`` / ``layer<k>_bias.npy`` -- trained target weights (weight units).
 * ``patterns.npy`` -- the stored patterns, when the model has them.
 * ``manifest.json`` -- chip, array size, weight-to-conductance mapping, input voltage levels,
@@ -425,11 +429,25 @@ def _layers_manifest(layers: list[Crossbar], w_maxes: list[float],
     } for k, ly in enumerate(layers)]
 
 
+#: what ``stuck_S.npy`` holds, in the manifest (``faults.stuck_npy``)
+STUCK_NPY = ("stuck_S.npy: the conductance each device is held at, NaN = free: the devices the "
+             "fault map has stuck (broken) and those adapt pinned (they missed their target by "
+             "more than its tolerance and are held at their read value, not known to be "
+             "broken), alike: neither is written when programming. fault_map.npz (its array "
+             "'pinned') and devices.csv (columns stuck, pinned) tell them apart")
+
+
 def _faults_manifest(memory: Memory, cells: dict[str, Any], name: str) -> dict[str, Any]:
+    """The fault map file, its meta and summary, the fault model, what ``stuck_S.npy`` holds
+    and ``freed_by_fault_model``: the used devices the model's fault map has held that the
+    layers treat as free (the weight fault model's bias rows, never faulty), written free."""
+    n_arrays = cells["n_arrays"]
+    held = ~np.isnan(memory.faults.g_stuck[:n_arrays])
     return {"file": name, "meta": memory.faults.meta,
             "summary": FaultMap(cells["stuck"], pinned=cells["pinned"]).summary(
                 memory.chip.device),
-            "fault_model": memory.chip.array.fault_model}
+            "fault_model": memory.chip.array.fault_model, "stuck_npy": STUCK_NPY,
+            "freed_by_fault_model": int((held & np.isnan(cells["stuck"])).sum())}
 
 
 def _device_counts(cells: dict[str, Any]) -> dict[str, int]:
