@@ -260,6 +260,7 @@ def settings_note(cfg: BenchConfig, read: set[str], preset: str,
     shown = ", ".join(f"{name} {_brief(getattr(cfg, name))} (full: {_brief(getattr(full, name))})"
                       for name in differ[:5])
     more = f" and {len(differ) - 5} more (meta.config)" if len(differ) > 5 else ""
-    return (f"{'this' if preset == 'full' else preset} run: {whose} not comparable with docs/performance.md's (full "
-            f"settings): {shown}{more} -- a lower step cap stops the naive loop sooner, and "
-            f"fewer cues or smaller problems change each side's cost by a different share")
+    run = "this run" if preset == "full" else f"{preset} run"
+    return (f"{run}: {whose} not comparable with docs/performance.md's (full settings): "
+            f"{shown}{more} -- a lower step cap stops the naive loop sooner, and fewer cues or "
+            f"smaller problems change each side's cost by a different share")

@@ -24,7 +24,7 @@ import pytest
 import torch
 from conftest import count_rows, patch_figures, tiny_sweep
 
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, XbarmemWarning
 from xbarmem.evaluation.curve import capacity_from_curve
 from xbarmem.experiments.batches import plan_groups
 from xbarmem.experiments.reproduce import Experiment, reproduce
@@ -136,10 +136,12 @@ def test_expansion_keys_and_groups():
     # adaptive trainer seed defaults to the trial seed
     ada = [t.config for t in spec.trials if t.config["rule"] == "adaptive"]
     assert len(ada) == 3 * 3 and all(a["rule_options"]["seed"] == a["seed"] for a in ada)
-    # a union of grids deduplicates trials appearing twice
+    # a union of grids deduplicates trials appearing twice, and says so
     dup = tiny()
     dup["grid"] = [dup["grid"], {"rule": ["hebb"], "fault_rate": [0.0]}]
-    assert len(parse_sweep(dup).trials) == len(parse_sweep(tiny()).trials)
+    with pytest.warns(XbarmemWarning, match=r"1 grid point is the same trial as another and "
+                      r"runs once: rule=\"hebb\", fault_rate=0.0 in \[\[grid\]\] #1 and #2"):
+        assert len(parse_sweep(dup).trials) == len(parse_sweep(tiny()).trials)
     # groups: every trial exactly once; batching by seed, at most `batch` networks
     groups = plan_groups(spec.trials, 2)
     flat = [t.key for g in groups for t in g]

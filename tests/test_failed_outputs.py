@@ -272,8 +272,11 @@ def test_an_export_failing_at_its_manifest_leaves_the_folder_as_it_was(
     had written (a new folder of files without a manifest; an earlier export's files replaced
     under its old manifest): now it writes all of its files or none."""
     out = tmp_path / "out"
-    if earlier:  # an earlier export (another recall recorded) and a file of the user's
-        assert run_cli("export", small_model, "-o", out, "--mode", "async")[0] == 0
+    if earlier:  # an earlier export (of another model) and a file of the user's
+        other = tmp_path / "other.safetensors"
+        assert run_cli("train", "--data", "random", "--patterns", "3", "--neurons", "16",
+                       "--rule", "hebb", "-o", other)[0] == 0
+        assert run_cli("export", other, "-o", out)[0] == 0
         (out / "notes.txt").write_text("the lab's")
     before = tree_digest(tmp_path)
     _manifest_fails(monkeypatch)

@@ -260,11 +260,13 @@ def written_together() -> Iterator[None]:
     without failure, one after the other; a failure -- any exception, an interrupt, a nonzero
     exit -- removes them, leaving every target as it was before the block: files that make one
     whole (an export folder) are all written or none is, and none that was there before is
-    removed or changed. Blocks nest: the files of an inner block wait for the outer one."""
+    removed or changed (nor is a file written inside there to read before the block ends).
+    Blocks nest: the files of an inner block wait for the outer one."""
     if _held() is not None:
         yield
         return
-    _undo.held = held = []
+    held: list[tuple[Path, Path, int]] = []
+    _undo.held = held
     try:
         yield
     except SystemExit as exc:

@@ -235,30 +235,39 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
     check_type(source, str, "source", "a text (where the model came from)")
     cells = _cells(memory)
     leave = _program_only(memory, cells, program)
+    recall_entry = {"mode": mode, "activation": activation, "max_iterations": max_iterations,
+                    "kind": kind, "sync": "all neurons at once from one product per layer",
+                    "async": "one neuron per step: hidden layers read in full, one output "
+                             "column"}
     make_folder(out)
     with written_together():  # every file of the export, or (a write failing) none of them
-        files = _save_cells(out, cells, memory.faults, chip_record(memory.chip))
-        files.update(_save_targets(out, memory))
-        x = None
-        if patterns is not None:
-            x = np.asarray(patterns.patterns, dtype=np.float32)
-            write_npy(out / "patterns.npy", x)
-            files["patterns"] = "patterns.npy"
-        _write_csv(out / "devices.csv", cells, uS_decimals(memory.chip.device.g_range))
-        recall_entry = {"mode": mode, "activation": activation,
-                        "max_iterations": max_iterations, "kind": kind,
-                        "sync": "all neurons at once from one product per layer",
-                        "async": "one neuron per step: hidden layers read in full, one output "
-                                 "column"}
-        manifest = {"format": FORMAT, "source": source, **_chip_manifest(memory, cells, files),
-                    "layers": _layers_manifest(memory.layers, cells["w_max"],
-                                               _hidden_inputs(memory.layers, x)),
-                    "faults": _faults_manifest(memory, cells, files["fault_map"]),
-                    "recall": recall_entry, "devices": _device_counts(cells),
-                    "program": leave, "model_info": memory.info}
-        _write_manifest(out, manifest, files)
+        manifest = _write_files(out, memory, cells, patterns, {
+            "format": FORMAT, "source": source, "recall": recall_entry, "program": leave})
     for name in manifest["removed"]:  # once the new export is in place
         (out / name).unlink(missing_ok=True)
+    return manifest
+
+
+def _write_files(out: Path, memory: Memory, cells: dict[str, Any], patterns: Any,
+                 entries: dict[str, Any]) -> dict[str, Any]:
+    """Write every file of the export into ``out`` and return its manifest (``entries`` and
+    those made from the files)."""
+    files = _save_cells(out, cells, memory.faults, chip_record(memory.chip))
+    files.update(_save_targets(out, memory))
+    x = None
+    if patterns is not None:
+        x = np.asarray(patterns.patterns, dtype=np.float32)
+        write_npy(out / "patterns.npy", x)
+        files["patterns"] = "patterns.npy"
+    _write_csv(out / "devices.csv", cells, uS_decimals(memory.chip.device.g_range))
+    manifest = {"format": entries["format"], "source": entries["source"],
+                **_chip_manifest(memory, cells, files),
+                "layers": _layers_manifest(memory.layers, cells["w_max"],
+                                           _hidden_inputs(memory.layers, x)),
+                "faults": _faults_manifest(memory, cells, files["fault_map"]),
+                "recall": entries["recall"], "devices": _device_counts(cells),
+                "program": entries["program"], "model_info": memory.info}
+    _write_manifest(out, manifest, files)
     return manifest
 
 
