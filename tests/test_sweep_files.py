@@ -200,6 +200,10 @@ def _planned(grid, seeds=2, source="rep.toml"):
     ({"arch": ["multilayer"], "hidden": [16, "1n", 32]},
      2, "rep.toml: 1 grid point is the same trial as another and runs once: "
         "hidden=\"1n\" == 16 with arch=\"multilayer\""),
+    # a preset named in another case is that preset (stored by its own name)
+    ({"chip": ["ideal", "IDEAL", "Paper_Sim"]},
+     2, "rep.toml: 1 grid point is the same trial as another and runs once: "
+        "chip=\"IDEAL\" == \"ideal\""),
     ({"rule": ["storkey-variant", "pinv", "hebb"],
       "rule_options": {"storkey-variant": {"self_field": [True, False]}},
       "fault_rate": [0.0, 0.1]},
@@ -232,3 +236,16 @@ def test_a_grid_without_repeats_plans_quietly_and_the_command_line_says_it_once(
         "1 grid point is the same trial as another and runs once: "
         "rule_options.adaptive.cue_flip=0.1 == 0.05 with rule=\"pinv\"") in err, err
     assert '"trials": 6' in out
+
+
+def test_a_preset_chip_is_stored_by_its_own_name_and_a_file_by_its_path(tmp_path, monkeypatch):
+    """`chip = "IDEAL"` was stored as typed: the same chip as `"ideal"` under another trial
+    key (run twice, and `results --where chip=ideal` missed it). A file named like a preset
+    is still the file."""
+    (trial,) = _planned({"chip": ["Paper_Sim"]}, seeds=1)[0]
+    assert trial.config["chip"] == "paper-sim"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "IDEAL").write_text(xm.load_preset("ideal").to_toml().replace(
+        'name = "ideal"', 'name = "mine"'))
+    (trial,) = _planned({"chip": ["IDEAL"]}, seeds=1)[0]
+    assert trial.config["chip"] == "IDEAL"

@@ -21,7 +21,7 @@ from xbarmem.experiments.trial_options import (
     _fail,
     hidden_widths,
 )
-from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.hardware.chip import ChipSpec, chip_name, load_chip
 from xbarmem.names import BIT_CORRUPTIONS, default_cues
 from xbarmem.spec import (
     unknown_key,
@@ -72,7 +72,9 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
         c["hidden"] = hidden_widths(c["hidden"], c["n_neurons"])
     # data
     _resolve_data(c, given)
-    # chip: resolved to its full description, so the key changes if a preset file changes
+    # chip: a preset by its own name (as every name is stored); resolved to its full
+    # description, so the key changes if a preset file changes
+    c["chip"] = chip_name(c["chip"])
     c["chip_spec"] = _chip_spec(c["chip"], c["fault_rate"], c["on_fraction"], c["fault_model"])
     # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
     options = {**rule_options.get(c["rule"], {}), **extra}

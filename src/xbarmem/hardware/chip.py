@@ -235,6 +235,12 @@ def preset_toml(name: str) -> str:
 
 
 @checked_keywords
+def chip_name(source: str) -> str:
+    """The preset name ``source`` names in another case or spelling (``"RRAM"`` -> ``"rram"``),
+    as :func:`load_chip` reads it; else ``source`` unchanged (a file path or an exact name)."""
+    return _PRESETS.canonical(source)
+
+
 def load_chip(source: str | Path | ChipSpec) -> ChipSpec:
     """A chip from a preset name, a TOML file path, or an existing spec.
 

@@ -99,6 +99,15 @@ class Presets:
             lines.append(line)
         return "\n".join([*head, *lines]) + "\n"
 
+    def canonical(self, text: str) -> str:
+        """The preset name ``text`` names when it is one (``"RRAM"``, ``" paper_sim"``: the
+        rule of :func:`~xbarmem.checks.choice_key`) and no file of that name exists, as
+        :meth:`load` reads it; else ``text`` as given (a file path)."""
+        key = choice_key(text, self.names())
+        if key is None or text == key or Path(text).exists() or Path(text).is_symlink():
+            return text
+        return key
+
     def load(self, source: str | Path | Spec) -> Any:
         """A spec from a preset name, a TOML file path, or an existing spec (returned as is).
         A file is named by its ``name`` key (default: its stem); one whose ``name`` is a
