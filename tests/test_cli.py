@@ -447,15 +447,17 @@ def test_a_fault_map_of_another_chip_is_refused_by_every_command(run_cli, tmp_pa
                             "first: array 0, G-, row 3, col 5", "read_uS")),
     ("plane", "conductance", ("m.npy: conductance map must have shape", "got (64, 64)",
                               "stack the G+ and G- planes")),
+    ("three", "conductance", ("m.npy: conductance map must have shape", "got (3, 64, 64)")),
     ("siemens", "codes", ("m.npy: fault codes must be -1, 0 or +1; found 6e-05 at array 0, "
                           "G+, row 0, col 0", "--as conductance")),
 ])
 def test_chip_import_of_a_bad_array_names_the_file_and_the_device(run_cli, tmp_path, data,
                                                                   as_, fragments):
-    """A measured array map with unreadable (NaN) cells, a single (rows, cols) plane, or
-    conductances read as stuck codes: one line naming the file, the first device (array,
-    plane, row, col) and what to do."""
-    read = np.full((2, 64, 64), 60e-6)
+    """A measured array map with unreadable (NaN) cells, a single (rows, cols) plane, three
+    planes (the shape given, not one with an axis added), or conductances read as stuck
+    codes: one line naming the file, the first device (array, plane, row, col) and what to
+    do."""
+    read = np.full((3 if data == "three" else 2, 64, 64), 60e-6)
     if data == "nan":
         read[1, 3, 5] = read[1, 9, 9] = np.nan
     np.save(tmp_path / "m.npy", read[0] if data == "plane" else read)

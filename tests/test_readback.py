@@ -160,6 +160,7 @@ def _files(tmp_path, memory):
     bad = {}
     bad["other arrays"] = save("t.npy", good[:, :, :, :-1])
     bad["two arrays"] = save("two.npy", np.concatenate([good, good]))
+    bad["three planes"] = save("three.npy", np.concatenate([good[0], good[0, :1]]))
     neg = good.copy()
     neg[0, 0, 1, 2] = -1e-6
     bad["negative"] = save("neg.npy", neg)
@@ -180,6 +181,7 @@ def _files(tmp_path, memory):
 @pytest.mark.parametrize("case, fragment", [
     ("other arrays", "a read-back of another model or chip"),
     ("two arrays", "shape (2, 2,"),
+    ("three planes", "shape (3, 64, 64), but"),  # the shape given (not with an axis added)
     ("negative", "negative conductance"),
     ("infinite", "infinite conductance"),
     ("no reading", "has no reading"),

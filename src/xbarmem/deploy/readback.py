@@ -69,13 +69,15 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
     if data.dtype.kind not in "fiu":
         raise ConfigError(f"{where}: conductances must be real numbers, got {data.dtype}")
     data = data.astype(np.float64)
+    given = data.shape  # named when refused (not the shape with an axis added)
     if data.ndim == 3 and used.shape[0] == 1:
         data = data[None]
     if csv and data.ndim == 4 and data.shape[0] < used.shape[0]:
         pad = np.full((used.shape[0] - data.shape[0], *data.shape[1:]), np.nan)
         data = np.concatenate([data, pad])
     if data.shape != used.shape:
-        raise ConfigError(f"{where}: shape {_shape(data.shape, csv)}, but the model's devices "
+        shown_shape = _shape(data.shape if csv else given, csv)
+        raise ConfigError(f"{where}: shape {shown_shape}, but the model's devices "
                           f"are {_shape(used.shape, csv)} (arrays, G+/G-, rows, cols: the "
                           "layout of its export's targets_S.npy); a read-back of another "
                           "model or chip?")

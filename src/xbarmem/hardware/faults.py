@@ -588,7 +588,8 @@ def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int
 
 def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
     """``a`` as ``(n_arrays, 2, rows, cols)`` (a 3-D ``(2, rows, cols)`` is one array);
-    :class:`FileFormatError` naming the expected axes otherwise."""
+    :class:`FileFormatError` naming the expected axes and the shape given otherwise."""
+    given = tuple(a.shape)
     if a.ndim == 3:
         a = a[None]
     if a.ndim != 4 or a.shape[1] != 2:
@@ -597,7 +598,7 @@ def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
                 "PLUS,MINUS (their two names)" if a.ndim == 2 else "")
         raise FileFormatError(f"{what} must have shape (2, rows, cols) or "
                               f"(n_arrays, 2, rows, cols), the axis of size 2 holding the G+ "
-                              f"and G- device of each pair; got {tuple(a.shape)}{hint}")
+                              f"and G- device of each pair; got {given}{hint}")
     return a
 
 
