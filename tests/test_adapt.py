@@ -5,6 +5,8 @@ logs every round."""
 from __future__ import annotations
 
 import json
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ import torch
 from xbarmem import Protocol, load_preset, save_memory, train
 from xbarmem.deploy.backend import SimulatedChip, simulated_backends
 from xbarmem.deploy.chip_loop import adapt
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, XbarmemWarning
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.io import load_memory
 
@@ -134,6 +136,31 @@ def test_bad_settings_are_refused(memory, pats):
                          rule="adaptive", max_steps=20, finetune_steps=0)
     with pytest.raises(ConfigError, match="'device' fault model"):
         adapt(weight_model, simulated_backends(weight_model), pats)
+
+
+def test_a_tolerance_as_wide_as_the_window_is_warned_about(memory, pats, tmp_path, run_cli):
+    """The default --tolerance of 3 uS on a chip whose window is 1 uS wide (or a
+    tolerance given in the wrong unit) can pin no device that reads inside the window: the
+    loop ran and printed nothing about it. Python and CLI warn, naming both widths."""
+    window = memory.chip.device.g_range
+    words = (f"tolerance {window * 1e6 + 2:g} uS is at least the conductance window of the "
+             f"model's chip (g_max - g_min = {window * 1e6:g} uS)")
+    with pytest.warns(XbarmemWarning, match=re.escape(words)):
+        result = adapt(memory, simulated_backends(memory), pats, rounds=0,
+                       tolerance=window + 2e-6, protocol=Protocol(probes=2))
+    assert result.rounds[0]["newly_fixed"] == 0
+    model = save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
+    code, _, err = run_cli("adapt", model, "--rounds", "0", "--probes", "2", "--tolerance",
+                           f"{window * 1e6 + 2:g}")
+    assert code == 0, err
+    assert [line for line in err.splitlines() if line.startswith("warning:")] == [
+        f"warning: {words}: no device reading inside the window misses its target by more, so "
+        "none is pinned; give a tolerance in uS below the window (a few times the write "
+        "error)"], err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        adapt(memory, simulated_backends(memory), pats, rounds=0, tolerance=window * 0.9,
+              protocol=Protocol(probes=2))
 
 
 def test_cli_adapt_logs_rounds_and_saves_the_adapted_model(memory, pats, tmp_path, run_cli):

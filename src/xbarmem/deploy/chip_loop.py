@@ -46,7 +46,7 @@ from xbarmem.deploy.backend import (
     conductance_targets,
     target_parameters,
 )
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError, warn
 from xbarmem.evaluation.evaluate import Protocol, as_protocol, evaluate_memory
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import PLANES, FaultMap
@@ -281,7 +281,9 @@ class _Loop:
 def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
     """Refuse (:class:`ConfigError`) settings :func:`adapt` / :func:`adapt_read_back` cannot
     run: ``rounds`` not an integer >= 0, ``tolerance`` (siemens) not > 0, a memory under the
-    ``weight`` fault model."""
+    ``weight`` fault model. Warn (:class:`~xbarmem.errors.XbarmemWarning`) of a
+    ``tolerance`` at least the width of the chip's window: no device reading inside the window
+    can miss its target by more (the default 3 uS on a chip of a 1 uS window)."""
     check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     Number(integer=True, ge=0)(rounds, "rounds")
     if is_bool(tolerance) or not isinstance(tolerance, numbers.Real) or not tolerance > 0:
@@ -289,6 +291,13 @@ def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
     if memory.chip.array.fault_model != "device":
         raise ConfigError("chip-in-the-loop adaptation needs the 'device' fault model (the "
                           "'weight' model has no device conductances to pin)")
+    window = memory.chip.device.g_range
+    if tolerance >= window:
+        warn(f"tolerance {tolerance * 1e6:g} uS is at least the conductance window of the "
+             f"model's chip (g_max - g_min = {window * 1e6:g} uS): no device reading inside "
+             "the window misses its target by more, so none is pinned; give a tolerance in uS "
+             "below the window (a few times the write error)",
+             stacklevel=4)  # (4: the caller of adapt / adapt_read_back, through checked_keywords)
 
 
 def _setup(memory: Memory, backends, patterns: PatternSet, protocol: Protocol | None, trainer
