@@ -1,6 +1,7 @@
 """Device model, fault maps and crossbar physics."""
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -415,6 +416,37 @@ def test_a_measured_chip_is_written_in_the_shortest_form_of_its_values(tmp_path,
     toml = (tmp_path / "chip.toml").read_text()
     assert "g_max = 0.000153129  # S\n" in toml and "g_min = 2.5e-06  # S\n" in toml, toml
     assert FaultMap.load(tmp_path / "f.npz").meta["chip"]["name"] == "measured"
+
+
+def test_a_measured_csv_of_smaller_arrays_than_the_chip_is_warned_about(tmp_path, run_cli):
+    """The devices.csv of a model on 16x16 tiles, read back and imported with the default
+    chip (64x64 arrays), made a map of 64x64 arrays with every measured device in their
+    corner, its stuck devices on other weights, and said nothing; a chip of those arrays, or
+    a measurement that reaches past half of the rows or columns, imports without a word."""
+    from xbarmem.hardware.measured import measured_chip, read_measured_csv
+
+    rng = np.random.default_rng(0)
+    lines = ["array,row,col,polarity,target_uS,read_uS"]
+    for a in range(2):
+        for i in range(16):
+            for j in range(16):
+                for pol in ("G+", "G-"):
+                    target = rng.uniform(5.0, 140.0)
+                    lines.append(f"{a},{i},{j},{pol},{target:.3f},{target + rng.normal():.3f}")
+    path = tmp_path / "m.csv"
+    path.write_text("\n".join(lines) + "\n")
+    words = ("m.csv: the measured devices lie in rows 0..15 and cols 0..15 only of the rram "
+             "chip's 64x64 arrays (the others are left free); if the measured chip's arrays are "
+             "16x16, give a chip with rows = 16 and cols = 16 in [array] (--chip FILE)")
+    rram = load_preset("rram")
+    with pytest.warns(XbarmemWarning, match=re.escape(words)):
+        measured_chip(read_measured_csv(path, 64, 64), rram)
+    code, _, err = run_cli("chip", "import", path, "-o", tmp_path / "f.npz")
+    assert code == 0 and err.strip() == f"warning: {path.parent}/{words}", err
+    for chip in (rram.replace_array(rows=16, cols=16), rram.replace_array(rows=31, cols=64)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", XbarmemWarning)
+            measured_chip(read_measured_csv(path, chip.array.rows, chip.array.cols), chip)
 
 
 def test_the_python_api_takes_the_chip_a_map_records():

@@ -282,11 +282,31 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
     """
     unit = _warn_unit(measurement, base)
     try:
-        return _measured_chip(measurement, base, tolerance)
+        made = _measured_chip(measurement, base, tolerance)
     except FileFormatError as exc:  # read in the wrong unit: say so (the warning is not shown)
         if unit is None:
             raise
         raise FileFormatError(f"{exc}; {unit}") from None
+    _warn_extent(measurement, base)
+    return made
+
+
+def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
+    """Warn (:class:`XbarmemWarning`) when every measured device lies in the first half of
+    the rows and of the columns of ``base``'s arrays: a CSV names no array size, so that of
+    a chip of smaller arrays (an export of 16x16 tiles read into 64x64 arrays) would put its
+    stuck devices on other weights, the rest of each array left free without a word."""
+    rows, cols = base.array.rows, base.array.cols
+    measured = measurement.measured.any(axis=(0, 1))  # (rows, cols): any array, either plane
+    used_rows = 1 + int(np.flatnonzero(measured.any(axis=1)).max())
+    used_cols = 1 + int(np.flatnonzero(measured.any(axis=0)).max())
+    if 2 * used_rows > rows or 2 * used_cols > cols:
+        return
+    warn(f"{measurement.source}: the measured devices lie in rows 0..{used_rows - 1} and "
+         f"cols 0..{used_cols - 1} only of the {base.name} chip's {rows}x{cols} arrays (the "
+         f"others are left free); if the measured chip's arrays are {used_rows}x{used_cols}, "
+         f"give a chip with rows = {used_rows} and cols = {used_cols} in [array] (--chip "
+         "FILE)", stacklevel=3)
 
 
 def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None
