@@ -467,6 +467,29 @@ def test_chip_import_of_a_bad_array_names_the_file_and_the_device(run_cli, tmp_p
     assert not (tmp_path / "x.npz").exists()
 
 
+@pytest.mark.parametrize("args", [
+    ["chip", "faults", "--chip", "paper-sim"],
+    ["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb"],
+    ["chip", "faults", "--chip", "rram", "--fault-model", "weight"],
+])
+def test_on_fraction_is_refused_under_the_weight_fault_model(run_cli, tmp_path, args):
+    """A faulty weight of the weight model is 0, neither stuck ON nor OFF: `--faults 0.3
+    --on-fraction 1` on paper-sim (train's default chip) drew the same map as 0.5 and said
+    "stuck ON 0". Refused naming the model and what to give; with --fault-model device it
+    applies."""
+    out = tmp_path / ("m.safetensors" if args[0] == "train" else "f.npz")
+    code, _, err = run_cli(*args, "--faults", "0.3", "--on-fraction", "1", "-o", out)
+    model_of = ("--fault-model weight" if "--fault-model" in args
+                else "the paper-sim chip's fault model, weight")
+    assert_one_line_error(code, err, f"--on-fraction applies to the device fault model only, "
+                          f"not {model_of}: a faulty weight is 0, neither stuck ON nor OFF")
+    assert not out.exists()
+    device = [a for a in args if a not in ("--fault-model", "weight")]
+    code, _, err = run_cli(*device, "--faults", "0.3", "--on-fraction", "1", "--fault-model",
+                           "device", "-o", out)
+    assert code == 0 and out.exists(), err
+
+
 def test_train_names_the_arrays_a_fault_map_leaves_unused(run_cli, tmp_path):
     """A --fault-map of more arrays than the memory occupies trains with a warning naming
     the unused ones (a classic rule: no bias row, one 64x64 array for N = 64)."""

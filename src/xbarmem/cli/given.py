@@ -233,6 +233,12 @@ def chip_spec(chip: str, faults: float | None = None, on_fraction: float = 0.5,
     spec = load_chip(chip) if recorded is None else recorded
     if fault_model is not None:
         spec = spec.with_fault_model(fault_model)
+    if ctx is not None and given(ctx, "on_fraction") and spec.array.fault_model != "device":
+        model_of = ("--fault-model weight" if fault_model is not None
+                    else f"the {spec.name} chip's fault model, weight")
+        raise ConfigError(f"--on-fraction applies to the device fault model only, not "
+                          f"{model_of}: a faulty weight is 0, neither stuck ON nor OFF (give "
+                          f"--fault-model device for devices stuck at g_min or g_max)")
     if faults is not None:
         spec = spec.with_faults(faults, on_fraction)
     return spec

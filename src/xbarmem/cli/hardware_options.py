@@ -26,13 +26,14 @@ Chip = Annotated[str, typer.Option(
     "--chip", metavar="NAME|FILE", autocompletion=completes(preset_names), parser=name_or_file,
     help=f"Chip preset ({', '.join(preset_names())}) or TOML file.")]
 _FAULTS = bounded("--faults", metavar="X", ge=0.0, le=1.0,
-                  help="Fraction of stuck devices (overrides the chip's).")
+                  help="Fraction of stuck devices; of faulty weights under the weight fault "
+                  "model (overrides the chip's).")
 Faults = Annotated[float | None, _FAULTS]
 #: ``--faults`` of a command with a default of its own (demo), never None
 FaultsOwnDefault = Annotated[float, _FAULTS]
 OnFraction = Annotated[float, bounded(
     "--on-fraction", metavar="X", ge=0.0, le=1.0, help="Share of stuck-ON devices among the faults "
-    "of --faults.")]
+    "of --faults (device fault model: a faulty weight of the weight model is 0).")]
 FaultModel = Annotated[str | None, typer.Option(
     "--fault-model", metavar="MODEL", parser=names(lambda: ("device", "weight"), blank=False),
     help="Fault model, device or weight "
