@@ -450,6 +450,10 @@ def test_a_fault_map_of_another_chip_is_refused_by_every_command(run_cli, tmp_pa
     ("three", "conductance", ("m.npy: conductance map must have shape", "got (3, 64, 64)")),
     ("siemens", "codes", ("m.npy: fault codes must be -1, 0 or +1; found 6e-05 at array 0, "
                           "G+, row 0, col 0", "--as conductance")),
+    ("whole uS", "codes", ("m.npy: fault codes must be -1, 0 or +1; found 60 at array 0, G+, "
+                           "row 0, col 0 (8192 such value(s)); 5 distinct values look like "
+                           "conductances (CLI: --as conductance)",)),
+    ("twos", "codes", ("found 2 at array 0, G+, row 0, col 0 (8192 such value(s))",)),
 ])
 def test_chip_import_of_a_bad_array_names_the_file_and_the_device(run_cli, tmp_path, data,
                                                                   as_, fragments):
@@ -460,10 +464,15 @@ def test_chip_import_of_a_bad_array_names_the_file_and_the_device(run_cli, tmp_p
     read = np.full((3 if data == "three" else 2, 64, 64), 60e-6)
     if data == "nan":
         read[1, 3, 5] = read[1, 9, 9] = np.nan
+    if data == "whole uS":  # a read-back in microsiemens, rounded (no fractional value)
+        read = 60.0 + 2.0 * (np.arange(read.size).reshape(read.shape) % 5)
+    if data == "twos":  # a code of another convention: not a conductance
+        read = np.full(read.shape, 2.0)
     np.save(tmp_path / "m.npy", read[0] if data == "plane" else read)
     code, _, err = run_cli("chip", "import", tmp_path / "m.npy", "--as", as_, "--out",
                            tmp_path / "x.npz")
     assert_one_line_error(code, err, *fragments)
+    assert data != "twos" or "conductance" not in err
     assert not (tmp_path / "x.npz").exists()
 
 

@@ -382,10 +382,9 @@ class FaultMap:
         bad = ~np.isin(c, (-1, 0, 1))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            hint = ("" if np.all(np.mod(c[np.isfinite(c)], 1) == 0) else
-                    "; fractional values look like conductances (CLI: --as conductance)")
             raise FileFormatError(f"fault codes must be -1, 0 or +1; found {c[idx]:g} at "
-                                  f"{_cell(idx)} ({int(bad.sum())} such value(s)){hint}")
+                                  f"{_cell(idx)} ({int(bad.sum())} such value(s))"
+                                  f"{_conductance_hint(c[bad])}")
         g = np.where(c > 0, device.g_max, np.where(c < 0, device.g_min, np.nan))
         return cls(g, {"source": "codes"})
 
@@ -600,6 +599,24 @@ def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
                               f"(n_arrays, 2, rows, cols), the axis of size 2 holding the G+ "
                               f"and G- device of each pair; got {given}{hint}")
     return a
+
+
+#: more distinct values than this outside the stuck codes read as a measurement, not codes
+CODE_KINDS = 3
+
+
+def _conductance_hint(bad: np.ndarray) -> str:
+    """What a refusal of values ``bad`` read as fault codes adds when they look like
+    conductances: fractional values (siemens), or more than :data:`CODE_KINDS` distinct ones
+    (a read-back in microsiemens rounded to whole numbers; a code of another convention, such
+    as 2, has few)."""
+    finite = bad[np.isfinite(bad)]
+    if np.any(np.mod(finite, 1) != 0):
+        return "; fractional values look like conductances (CLI: --as conductance)"
+    kinds = np.unique(finite).size
+    if kinds > CODE_KINDS:
+        return f"; {kinds} distinct values look like conductances (CLI: --as conductance)"
+    return ""
 
 
 def _cell(index: tuple[int, ...]) -> str:
