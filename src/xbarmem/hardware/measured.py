@@ -297,7 +297,8 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
     a chip of smaller arrays (an export of 16x16 tiles read into 64x64 arrays) would put its
     stuck devices on other weights, the rest of each array left free without a word."""
     rows, cols = base.array.rows, base.array.cols
-    measured = measurement.measured.any(axis=(0, 1))  # (rows, cols): any array, either plane
+    # (rows, cols): measured in any array, on either plane
+    measured = np.asarray(np.any(measurement.measured, axis=(0, 1)))
     used_rows = 1 + int(np.flatnonzero(measured.any(axis=1)).max())
     used_cols = 1 + int(np.flatnonzero(measured.any(axis=0)).max())
     if 2 * used_rows > rows or 2 * used_cols > cols:
