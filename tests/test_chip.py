@@ -447,6 +447,12 @@ def test_a_measured_csv_of_smaller_arrays_than_the_chip_is_warned_about(tmp_path
         with warnings.catch_warnings():
             warnings.simplefilter("error", XbarmemWarning)
             measured_chip(read_measured_csv(path, chip.array.rows, chip.array.cols), chip)
+    # one array measured in its corner: a small memory's devices (or the used ones only)
+    (tmp_path / "one.csv").write_text("\n".join(
+        [lines[0], *(x for x in lines[1:] if x.startswith("0,"))]) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        measured_chip(read_measured_csv(tmp_path / "one.csv", 64, 64), rram)
 
 
 def test_the_python_api_takes_the_chip_a_map_records():

@@ -292,11 +292,16 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
 
 
 def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
-    """Warn (:class:`XbarmemWarning`) when every measured device lies in the first half of
-    the rows and of the columns of ``base``'s arrays: a CSV names no array size, so that of
-    a chip of smaller arrays (an export of 16x16 tiles read into 64x64 arrays) would put its
-    stuck devices on other weights, the rest of each array left free without a word."""
+    """Warn (:class:`XbarmemWarning`) when devices of several arrays are measured and every
+    one lies in the first half of the rows and of the columns of ``base``'s arrays: a CSV
+    names no array size, so that of a chip of smaller arrays (an export of 16x16 tiles read
+    into 64x64 arrays) would put its stuck devices on other weights, the rest of each array
+    left free without a word. (One array measured in a corner is a small memory's devices, or
+    the used ones only: no warning.)"""
     rows, cols = base.array.rows, base.array.cols
+    per_array = np.asarray(measurement.measured).reshape(len(measurement.measured), -1)
+    if np.count_nonzero(per_array.any(axis=1)) < 2:
+        return
     # (rows, cols): measured in any array, on either plane
     measured = np.asarray(np.any(measurement.measured, axis=(0, 1)))
     used_rows = 1 + int(np.flatnonzero(measured.any(axis=1)).max())
