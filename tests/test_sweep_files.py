@@ -249,3 +249,17 @@ def test_a_preset_chip_is_stored_by_its_own_name_and_a_file_by_its_path(tmp_path
         'name = "ideal"', 'name = "mine"'))
     (trial,) = _planned({"chip": ["IDEAL"]}, seeds=1)[0]
     assert trial.config["chip"] == "IDEAL"
+
+
+@pytest.mark.parametrize("base", [{}, {"chip": "rram", "fault_model": "weight"}])
+def test_on_fraction_under_the_weight_fault_model_is_refused_by_a_sweep(base):
+    """`on_fraction` changed nothing under the weight fault model (a faulty weight is 0): a
+    sweep over it ran identical trials under different keys; the command line refuses it."""
+    table = {"sweep": {"name": "of", "trial": "evaluate"},
+             "base": {"data": "random", "n_neurons": 16, "patterns": 3, **base},
+             "grid": {"on_fraction": [0.0, 1.0]}}
+    with pytest.raises(ConfigError, match=r"on_fraction = 0\.0: applies to the device fault "
+                                          r"model only"):
+        parse_sweep(table)
+    device = {**table, "base": {**table["base"], "fault_model": "device"}}
+    assert len(parse_sweep(device).trials) == 2

@@ -76,6 +76,10 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     # description, so the key changes if a preset file changes
     c["chip"] = chip_name(c["chip"])
     c["chip_spec"] = _chip_spec(c["chip"], c["fault_rate"], c["on_fraction"], c["fault_model"])
+    if "on_fraction" in given and c["chip_spec"]["array"]["fault_model"] != "device":
+        raise _fail("on_fraction", c["on_fraction"], "applies to the device fault model only "
+                    "(a faulty weight of the weight model is 0, neither stuck ON nor OFF; give "
+                    "fault_model = 'device' for devices stuck at g_min or g_max)")
     # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
     options = {**rule_options.get(c["rule"], {}), **extra}
     c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
