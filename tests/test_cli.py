@@ -162,6 +162,20 @@ def test_train_plain_output(run_cli, tmp_path):
     assert f"saved {model}: hebb rule, 2 patterns, N=16" in text
     # the device accounting in words (hebb: no bias row, 16 x 16 weights on one array)
     assert "256 weights on 512 devices, 1 array(s) of 64x64, 16 sensed outputs" in text
+    assert "stuck" not in text and "faulty" not in text  # a chip without faults
+
+
+@pytest.mark.parametrize(("chip", "said"), [
+    ("rram", r"; (29|30|31)\.\d% of the chip's devices stuck \(\d+ ON, \d+ OFF\)$"),
+    ("paper-sim", r"; (29|30)\.\d% of the chip's weights faulty \(0\)$")])
+def test_train_says_how_faulty_its_chip_is(run_cli, tmp_path, chip, said):
+    """The summary line of `train` said nothing of the chip's faults (only --json held
+    them): a memory trained on a chip with 30% stuck devices read as one on a clean chip."""
+    code, out, err = run_cli("train", "-o", tmp_path / "h.safetensors", "--rule", "hebb",
+                             "--data", "random", "--patterns", "2", "--neurons", "16",
+                             "--chip", chip, "--faults", "0.3")
+    assert code == 0, err
+    assert re.search(said, " ".join(out.split())), out
 
 
 

@@ -115,7 +115,19 @@ def train(
         out.print(f"saved {out_path}: {rule} rule, {counted(pset.n_patterns, 'pattern')}, "
                   f"N={pset.n_neurons}{shape}, {_steps_text(info, stages)}, "
                   f"{seconds_text(info['train_seconds'])} s; "
-                  f"{describe_devices(memory.devices())}")
+                  f"{describe_devices(memory.devices())}{_faults_text(spec, summary['faults'])}")
+
+
+def _faults_text(spec, faults: dict) -> str:
+    """What the chip's fault map holds, for the summary line of a trained memory: the share
+    of faulty weights (``weight`` fault model) or of stuck devices, ON and OFF (``device``);
+    nothing for a chip without faults."""
+    if not faults["stuck"]:
+        return ""
+    if spec.array.fault_model == "weight":
+        return f"; {faults['pairs_fully_stuck_fraction']:.1%} of the chip's weights faulty (0)"
+    return (f"; {faults['stuck_fraction']:.1%} of the chip's devices stuck "
+            f"({faults['stuck_on']} ON, {faults['stuck_off']} OFF)")
 
 
 def _steps_text(info: dict, stages: list[tuple[str, int]]) -> str:
