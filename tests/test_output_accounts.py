@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from test_output_words import CAPACITY_SWEEP, _swept
 
 
@@ -105,9 +106,25 @@ def test_capacity_says_its_patterns_are_continuous_as_scaling_and_figures_do(run
             "--trials", "1", "--probes", "1", "--threshold", "0.5")
     code, out, err = run_cli(*args, "--kind", "continuous")
     assert code == 0, err
-    assert "capacity on continuous random patterns (pinv, gaussian 0.6" in out, out
+    assert "capacity on continuous random patterns (pinv, paper-sim chip, gaussian 0.6" in (
+        " ".join(out.split())), out
+    # the title wider than 80 columns breaks between phrases, not inside "1 trial"
+    assert re.search(r"^ *1 trial\) *$", out, re.M), out
     code, out, err = run_cli(*args)
-    assert code == 0 and "capacity on random patterns (pinv, flip 0.05" in out, out
+    assert code == 0 and "capacity on random patterns (pinv, paper-sim chip, flip 0.05" in (
+        " ".join(out.split())), out
+
+
+@pytest.mark.parametrize(("chip", "said"), [
+    (("--chip", "rram", "--faults", "0.3"), "(pinv, rram chip, 30% faults, flip 0.05"),
+    (("--chip", "ideal"), "(pinv, ideal chip, flip 0.05")])
+def test_capacity_names_the_chip_it_searched_on(run_cli, chip, said):
+    """The capacity table's title named data, rule and cues but not the chip: a table of a
+    search on a chip with 30% stuck devices read as one on a clean chip."""
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--neurons",
+                             "16", "--pool", "20", "--trials", "1", "--probes", "1", *chip)
+    assert code == 0, err
+    assert said in " ".join(out.split()), out
 
 
 # ------------------------------------------------------------------------------ train steps

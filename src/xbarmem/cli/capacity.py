@@ -169,7 +169,17 @@ def capacity_cmd(
     report_capacity(results, kept, json_out, threads, thresholds,
             f"capacity on {'continuous ' * (patterns.kind == 'continuous')}"
             f"{data_words(data)} patterns ({rule if 'single' in arch else 'adaptive'}, "
-            f"{protocol.corruption} {protocol.level:g}, {counted(trials, 'trial')})")
+            f"{_chip_words(spec, fault_map)}, {protocol.corruption} {protocol.level:g}, "
+            f"{counted(trials, 'trial')})")
+
+
+def _chip_words(spec, fault_map: Path | None) -> str:
+    """The chip a search ran on, for its table's title: ``rram chip, 30% faults`` (the
+    fault map file's name when one was given, no faults said for a clean chip)."""
+    if fault_map is not None:
+        return f"{spec.name} chip, faults of {fault_map.name}"
+    rate = spec.device.p_stuck_on + spec.device.p_stuck_off
+    return f"{spec.name} chip" + (f", {rate:.0%} faults" if rate else "")
 
 
 def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,

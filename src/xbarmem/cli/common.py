@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import signal
 import sys
 import threading
@@ -134,6 +135,7 @@ class _Console(Console):
         for obj in objects:
             if isinstance(obj, Table):
                 _fold_between_words(self, obj, _measure(self, obj))
+                _title_between_phrases(self, obj)
                 captions += _caption_taken(obj)
         super().print(*objects, **kwargs)
         self._print_captions(captions)
@@ -160,6 +162,7 @@ class _Console(Console):
         if not self.stderr:
             work_begins()
         _fold_between_words(self, table, measured)
+        _title_between_phrases(self, table)
         captions = _caption_taken(table)
         super().print(table)
         self._print_captions(captions)
@@ -198,6 +201,32 @@ def _fold_between_words(console: Console, table: Any, measured: list[tuple[int, 
             column.width = None
             return
         before = after
+
+
+#: where a table's title may break: after a comma, before an opening bracket
+_PHRASE_ENDS = re.compile(r"(?<=, )|(?= \()")
+
+
+def _title_between_phrases(console: Console, table: Any) -> None:
+    """Break the title of ``table`` into lines between its phrases (after a comma, before a
+    bracket) when it is wider than the table will be drawn: rich wraps it between any two
+    words (``..., gaussian 0.6, 1`` over ``trial)``). A phrase wider than the table still
+    wraps between its words."""
+    title = table.title
+    if not isinstance(title, str) or "\n" in title:
+        return
+    layout = _layout(table, console.width)
+    width = console.width if layout is None else min(console.width, sum(layout) + sum(
+        table._get_padding_width(i) for i in range(len(table.columns))) + table._extra_width)
+    if len(title) <= width:
+        return
+    lines = [""]
+    for phrase in _PHRASE_ENDS.split(title):
+        if lines[-1] and len(lines[-1] + phrase.rstrip()) > width:
+            lines.append(phrase.lstrip())
+        else:
+            lines[-1] += phrase
+    table.title = "\n".join(line.rstrip() for line in lines)
 
 
 def _release_minimum_widths(table: Any, width: int) -> None:
