@@ -472,3 +472,21 @@ def test_the_python_api_takes_the_chip_a_map_records():
     result = xm.find_capacity(xm.random_patterns(40, 16, seed=1), faults=fmap, rule="hebb",
                               trials=1, protocol=xm.Protocol(level=0.05, probes=1))
     assert result.settings["chip"]["name"] == "rram"
+
+
+def test_a_conductance_map_whose_every_device_reads_stuck_is_warned_about(run_cli, tmp_path):
+    """A map read before programming (every device at g_min) imported as 100% stuck without a
+    word, and a memory trained on it stored nothing; a map with a free device is quiet."""
+    device = load_preset("rram").device
+    at_min = np.full((2, 8, 8), device.g_min)
+    with pytest.warns(XbarmemWarning, match=r"every device of the conductance map \(128\) "
+                                            r"reads outside \[9\.4e-06, 0\.0001426\] S"):
+        FaultMap.from_conductance_map(at_min, device)
+    at_min[0, 3, 3] = 0.5 * (device.g_min + device.g_max)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        assert FaultMap.from_conductance_map(at_min, device).summary(device)["stuck"] == 127
+    np.save(tmp_path / "m.npy", np.full((2, 64, 64), device.g_max))
+    code, _, err = run_cli("chip", "import", tmp_path / "m.npy", "--as", "conductance",
+                           "--chip", "rram", "-o", tmp_path / "f.npz")
+    assert code == 0 and err.count("every device of the conductance map (8192)") == 1, err

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from xbarmem.checks import as_real_array, check_count, check_type, checked_keywords, shown
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError, warn
 from xbarmem.files import (
     ArrayFile,
     as_path,
@@ -438,6 +438,11 @@ class FaultMap:
         if lo >= hi:
             raise ConfigError(f"off_below ({lo:g} S) must be below on_above ({hi:g} S)")
         stuck = (read < lo) | (read > hi)
+        if stuck.all():
+            warn(f"every device of the conductance map ({stuck.size}) reads outside "
+                 f"[{lo:g}, {hi:g}] S and is taken as stuck: a map read before its devices were "
+                 "moved away from the window's extremes (e.g. programmed to mid-window)?",
+                 stacklevel=3)
         g = np.where(stuck, read, np.nan)
         return cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
                    ).check_window(device, "conductance map")
