@@ -538,6 +538,34 @@ def test_patterns_for_is_load_patterns_by_neurons(tmp_path: Path) -> None:
     assert picked.n_neurons == 196 and picked.labels.tolist() == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize(("images", "n", "problem"), [
+    ((3, 8, 8), 100, "side 4..8 (its images are 8x8), so N must be 16 ... 64; got N = 100"),
+    ((3, 64), 144, "side 4..8 (its images are 8x8), so N must be 16 ... 64; got N = 144"),
+    ((3, 28, 28), 50, "so N must be a perfect square; got N = 50"),
+    ((3, 28, 28), 9, "side 4..28 (its images are 28x28), so N must be 16 ... 784; got N = 9"),
+    ((3, 28, 28), 1600, "so N must be 16 ... 784; got N = 1600 (side 40)"),
+])
+def test_a_files_images_take_the_sizes_of_every_command(tmp_path: Path, images, n, problem):
+    """A file's 8-bit images are resized to N by one rule wherever N is asked for (train,
+    capacity, energy, a sweep's trials: ``patterns_for``; scaling: ``image_side``): N a
+    perfect square of a side from 4 to the images' own, never enlarged. ``train --neurons
+    100`` enlarged 8x8 images to 10x10 (which scaling refused), and a side out of range read
+    ``its patterns have N = 784 neurons, not 9`` or ``side must be an integer in 4..28``."""
+    from xbarmem.data.readers import read_image_stack
+    from xbarmem.data.sources import image_side
+
+    path = tmp_path / "img.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, images, dtype=np.uint8))
+    for refuse in (lambda: patterns_for(path, n), lambda: patterns_for(path, n, n=2),
+                   lambda: image_side(read_image_stack(path), n)):
+        with pytest.raises(PatternError, match=r"^img\.npy images are resized to side "
+                           r"sqrt\(N\), .*" + re.escape(problem)):
+            refuse()
+    side = int(np.sqrt(images[-1] if len(images) == 2 else images[-1] ** 2))
+    assert patterns_for(path, 16).image_shape == (4, 4)
+    assert patterns_for(path, side * side).image_shape == (side, side)
+
+
 def test_patterns_to_store_need_two_neurons(tmp_path: Path) -> None:
     """A memory needs N >= 2: patterns of one neuron are refused as patterns (naming them and
     the rule) by every reader of patterns to store, a file's as well as a matrix."""

@@ -78,6 +78,19 @@ def test_file_sweeps_refuse_what_the_file_cannot_give(tmp_path, base, match):
         _spec(tmp_path / data if data != file else file, **base)
 
 
+def test_a_sweep_resizes_a_files_images_as_every_command_does(tmp_path):
+    """A sweep plans a file's 8-bit images at N by the rule its trials (and every command)
+    follow: shrunk to side sqrt(N), never enlarged (8x8 images at N = 100 were planned, then
+    enlarged)."""
+    file = tmp_path / "img.npy"
+    np.save(file, np.random.default_rng(0).integers(0, 256, (5, 8, 8), dtype=np.uint8))
+    (trial,) = _spec(file).trials
+    assert stored_patterns(trial.config).image_shape == (4, 4)
+    with pytest.raises(ConfigError, match=r"img\.npy images are resized .*side 4\.\.8 \(its "
+                       r"images are 8x8\), so N must be 16 \.\.\. 64; got N = 100"):
+        _spec(file, n_neurons=100)
+
+
 _CAP = {"sweep": {"name": "c", "trial": "capacity", "seeds": 1},
         "base": {"data": "random", "n_neurons": 16, "rule": "pinv", "probes": 2}}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from xbarmem.checks import checked_keywords, reads_as_number
+from xbarmem.data.builtin import max_side
 from xbarmem.data.patterns import (
     PatternSet,
     check_kind,
@@ -164,6 +165,32 @@ def load_file(
     kind = check_kind(kind)
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, key)
+    return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one)
+
+
+def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "binary",
+                      zero_one: bool = False) -> PatternSet:
+    """The patterns of the file at ``path`` for a memory of ``n_neurons`` neurons (None: as
+    the file holds them), read as :func:`load_file` reads them: 8-bit grayscale square images
+    resized to side sqrt(N) by the one rule of every command (:meth:`ImageStack.side_for`: N
+    a perfect square, side from 4 to the images' own, never enlarged), other 8-bit images
+    resized to a square N, other patterns as they are (their N is the caller's to check).
+    Raises :class:`FileFormatError` or :class:`PatternError` naming the file."""
+    kind = check_kind(kind)
+    path = as_path(path)
+    arr, labels, is_idx = _read_array(path, None)
+    side = None
+    if n_neurons is not None and _no_image_stack(arr, is_idx) is None:
+        side = _image_stack(arr, path, labels).side_for(n_neurons)
+    elif n_neurons is not None:
+        root = math.isqrt(n_neurons)
+        side = root if root * root == n_neurons and 4 <= root <= 28 else None
+    return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one)
+
+
+def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx: bool,
+                 kind: str, side: int | None, zero_one: bool) -> PatternSet:
+    """A file's array (see :func:`load_file`) as its :class:`PatternSet`."""
     try:
         pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
     except PatternError as exc:
@@ -313,6 +340,21 @@ class ImageStack:
         once: what tells this file's images from another's of the same name."""
         return fingerprint(self.images)
 
+    def side_for(self, n_neurons: int) -> int:
+        """The side sqrt(N) these images are resized to for ``N`` neurons. Raises
+        :class:`PatternError` unless N is the square of a side from 4 to the images' own
+        (at most 28): images are shrunk, never enlarged."""
+        side, top = math.isqrt(n_neurons), min(max_side("file"), self.side)
+        if side * side != n_neurons:
+            raise PatternError(f"{self.name} images are resized to side sqrt(N), so N must be "
+                               f"a perfect square; got N = {n_neurons}")
+        if not 4 <= side <= top:
+            raise PatternError(
+                f"{self.name} images are resized to side sqrt(N), side 4..{top} (its images "
+                f"are {self.side}x{self.side}), so N must be 16 ... {top * top}; got N = "
+                f"{n_neurons} (side {side})")
+        return side
+
     def patterns(self, side: int | None, kind: str = "binary") -> PatternSet:
         """Every image as a ``kind`` pattern of ``side * side`` neurons (``None``: the images'
         own side), named :attr:`name`."""
@@ -336,6 +378,12 @@ def read_image_stack(path: str | Path, key: str | None = None) -> ImageStack:
                    "a uint8 .npy, .npz or IDX file")
     if problem is not None:
         raise PatternError(f"{path}: {problem}")
+    return _image_stack(arr, path, labels)
+
+
+def _image_stack(arr: np.ndarray, path: Path, labels: np.ndarray | None) -> ImageStack:
+    """A file's array of 8-bit grayscale square images (:func:`_no_image_stack` found no
+    problem) as its :class:`ImageStack`."""
     side = math.isqrt(arr.shape[-1]) if arr.ndim == 2 else int(arr.shape[1])
     images = np.ascontiguousarray(arr.reshape(arr.shape[0], side, side))
     images.setflags(write=False)

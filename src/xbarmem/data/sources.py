@@ -29,7 +29,7 @@ from xbarmem.data.patterns import (
     check_storable,
     select_indices,
 )
-from xbarmem.data.readers import ImageStack, load_file, read_image_stack
+from xbarmem.data.readers import ImageStack, load_file, load_file_neurons, read_image_stack
 from xbarmem.errors import PatternError
 from xbarmem.files import missing
 from xbarmem.spec import check_seed
@@ -110,18 +110,18 @@ def image_side(source: str | ImageStack, n_neurons: int) -> int:
     :class:`ImageStack`) are resized to for ``N`` neurons. Raises :class:`PatternError`
     unless N is a square of a side from 4 to :func:`max_side` (``source``); a file's images
     are not enlarged either (side at most their own)."""
-    stack = source if isinstance(source, ImageStack) else None
-    name = str(source) if stack is None else stack.name
+    if isinstance(source, ImageStack):
+        return source.side_for(n_neurons)
+    name = str(source)
     side = math.isqrt(n_neurons)
-    top = max_side(name) if stack is None else min(max_side("file"), stack.side)
-    if stack is None and name.strip().lower() == "digits" and n_neurons != 64:
+    top = max_side(name)
+    if name.strip().lower() == "digits" and n_neurons != 64:
         raise PatternError(f"digits are 8x8 images, so N must be 64; got N = {n_neurons}")
     if side * side != n_neurons:
         raise PatternError(f"{name} images are resized to side sqrt(N), so N must be a perfect "
                            f"square; got N = {n_neurons}")
     if not 4 <= side <= top:
-        own = "" if stack is None else f" (its images are {stack.side}x{stack.side})"
-        raise PatternError(f"{name} images are resized to side sqrt(N), side 4..{top}{own}, so "
+        raise PatternError(f"{name} images are resized to side sqrt(N), side 4..{top}, so "
                            f"N must be 16 ... {top * top}; got N = {n_neurons} (side {side})")
     return side
 
@@ -163,9 +163,7 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
         if kind != "binary":
             raise PatternError(f"source {shown(source)} gives binary patterns only (kind='binary')")
         return correlated_patterns(n, n_neurons, overlap, seed=seed)
-    side = None if n_neurons is None else math.isqrt(n_neurons)
-    pset = load_patterns(source, kind=kind, zero_one=zero_one,
-                         side=side if side and side * side == n_neurons and side >= 4 else None)
+    pset = load_file_neurons(_existing_file(source), n_neurons, kind=kind, zero_one=zero_one)
     if n_neurons is not None and pset.n_neurons != n_neurons:
         raise PatternError(f"{source}: its patterns have N = {pset.n_neurons} neurons, not "
                            f"{n_neurons}")

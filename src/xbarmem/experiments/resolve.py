@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -159,14 +158,13 @@ def _file_info(path: str, kind: str, n: int) -> tuple[int, int, str]:
 @functools.lru_cache(maxsize=32)
 def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | None
                   ) -> tuple[int, int, str]:
-    from xbarmem.data.readers import load_file
+    from xbarmem.data.readers import load_file_neurons
 
     p = Path(path)
     if not p.is_file():
         raise _fail("data", path, "not a built-in set (mnist, mnist-crop24, digits, glyphs, "
                     "random, correlated-R) and no such file")
-    side = math.isqrt(n)
-    pset = load_file(p, kind=kind, side=side if side * side == n and side >= 4 else None)
+    pset = load_file_neurons(p, n, kind=kind)  # (resized as every trial resizes: patterns_for)
     if pset.n_neurons != n:
         raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}")
     classes = 0 if pset.labels is None else len(set(pset.labels.tolist()))
