@@ -78,6 +78,29 @@ def test_file_sweeps_refuse_what_the_file_cannot_give(tmp_path, base, match):
         _spec(tmp_path / data if data != file else file, **base)
 
 
+def test_a_file_of_fewer_patterns_than_the_default_pool_is_the_pool(tmp_path):
+    """Random selection and capacity trials draw from the first ``pool`` patterns (default
+    1000): a file that holds fewer was refused (``pool = 1000: data ... has only 5
+    patterns``) until the sweep set ``pool``; without ``pool`` it is all of the file. A pool
+    given is still checked."""
+    file = tmp_path / "mine.npy"
+    np.save(file, xm.random_patterns(5, 16, seed=0).patterns)
+    (trial,) = _spec(file, selection="random").trials
+    assert trial.config["pool"] == 5
+    report = run_sweep(_spec(file, selection="random"), tmp_path / "s.sqlite", jobs=1)
+    assert (report.inserted, report.failures) == (1, [])
+    with pytest.raises(ConfigError, match="patterns = 6: exceeds pool = 5"):
+        _spec(file, selection="random", patterns=6)
+    with pytest.raises(ConfigError, match="pool = 6: data .* has only 5 patterns"):
+        _spec(file, selection="random", pool=6)
+    capacity = {"sweep": {"name": "c", "trial": "capacity", "seeds": 1},
+                "base": {"data": str(file), "n_neurons": 16, "rule": "pinv", "probes": 2}}
+    (trial,) = parse_sweep({**capacity, "base": {**capacity["base"], "counts": [2, 5]}}).trials
+    assert trial.config["pool"] == 5
+    with pytest.raises(ConfigError, match="largest count exceeds pool = 5"):
+        parse_sweep({**capacity, "base": {**capacity["base"], "counts": [2, 6]}})
+
+
 def test_a_sweep_resizes_a_files_images_as_every_command_does(tmp_path):
     """A sweep plans a file's 8-bit images at N by the rule its trials (and every command)
     follow: shrunk to side sqrt(N), never enlarged (8x8 images at N = 100 were planned, then

@@ -132,8 +132,10 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
                 raise _fail("patterns", p, f"{sel} selection gives at most {classes} patterns")
         elif sel == "first" and available is not None and p > available:
             raise _fail("patterns", p, f"data {data!r} has only {available} patterns")
-        elif sel == "random" and p > c["pool"]:
-            raise _fail("patterns", p, f"exceeds pool = {c['pool']}")
+    if available is not None and sized and "pool" not in given:
+        c["pool"] = min(c["pool"], available)  # (the default: a file of fewer, all of them)
+    if c["trial"] == "evaluate" and c["selection"] == "random" and c["patterns"] > c["pool"]:
+        raise _fail("patterns", c["patterns"], f"exceeds pool = {c['pool']}")
     if available is not None and sized and c["pool"] > available:
         raise _fail("pool", c["pool"], f"data {data!r} has only {available} patterns")
     if not sized:

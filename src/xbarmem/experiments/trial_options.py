@@ -120,8 +120,8 @@ class TrialOptions(Spec, noun="trial"):
         "random-per-class (a seeded random image of each class among the first `pool`), "
         "first, or random (a seeded random subset of the first `pool` patterns)"))
     pool: int = integer(default=1000, ge=1, help=(
-        "patterns to draw random subsets from (first `pool` of the data; random data: `pool` "
-        "patterns drawn from the trial seed)"))
+        "patterns to draw random subsets from (first `pool` of the data, all of a file that "
+        "holds fewer when not given; random data: `pool` patterns drawn from the trial seed)"))
     rule: str = choice(RULE_NAMES, default="adaptive", help="learning rule")
     chip: str = text(default="paper-sim", nonempty=True, help="chip preset or chip TOML file")
     fault_rate: float | None = number(default=None, ge=0.0, le=1.0, as_float=True,
