@@ -358,6 +358,13 @@ def test_csv_loading(tmp_path: Path) -> None:
                                   [[1, -1, 1], [-1, 1, 1]])
     (tmp_path / "tabs.csv").write_text("1\t-1\n-1\t1\n")
     assert load_file(tmp_path / "tabs.csv").patterns.shape == (2, 2)
+    # a delimiter closing every line, header included (as some spreadsheets save): no empty
+    # last column (it was refused: "line 1: '' is not a number")
+    for name, text in (("t.csv", "1,-1,1,\n-1,1,1,\n"), ("th.csv", "a,b,c,\n1,-1,1,\n-1,1,1,\n"),
+                       ("ts.csv", "1;-1;1; \n-1;1;1;\n")):
+        (tmp_path / name).write_text(text)
+        np.testing.assert_array_equal(load_file(tmp_path / name).patterns,
+                                      [[1, -1, 1], [-1, 1, 1]])
 
 
 @pytest.mark.parametrize(("text", "problem"), [
@@ -370,6 +377,9 @@ def test_csv_loading(tmp_path: Path) -> None:
     ("1,-1,x\n1,1,-1\n", "line 1: 'x' is not a number"),
     ("0x1;-1\n1;1\n", "line 1: '0x1' is not a number"),
     ("\n1 -1 1 -l\n1 1 1 1\n", "line 2: '-l' is not a number"),
+    # an empty value is named as one (it read "'' is not a number")
+    ("1,-1,1\n1,,1\n", "line 2: value 2 of 3 is empty"),
+    ("1,-1,1,\n1,-1,1,\n1,1,1\n", "line 1: value 4 of 4 is empty"),
 ])
 def test_csv_errors_name_the_file_line(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "p.csv").write_text(text)

@@ -77,6 +77,9 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
         # with a bad value, "1,-1,x", is refused below, not dropped as a header)
     if not numbered:
         raise FileFormatError(f"{path}: CSV file has a header line but no data")
+    if delim is not None and all(ln.rstrip().endswith(delim) for _, ln in numbered):
+        # a delimiter closing every line (as some spreadsheets write them): no empty column
+        numbered = [(i, ln.rstrip()[:-1]) for i, ln in numbered]
     try:
         return np.loadtxt(io.StringIO("\n".join(ln for _, ln in numbered)), delimiter=delim,
                           ndmin=2, dtype=np.float64)
@@ -97,7 +100,9 @@ def _csv_problem(numbered: list[tuple[int, str]], delim: str | None) -> str:
         elif len(cells) != width:
             return (f"line {number} has {len(cells)} values, line {first} has {width}; every "
                     "row must be one pattern of the same length")
-        for cell in cells:
+        for column, cell in enumerate(cells, 1):
+            if not cell.strip():
+                return f"line {number}: value {column} of {len(cells)} is empty"
             try:
                 float(cell)
             except ValueError:
@@ -148,7 +153,8 @@ def load_file(
     side: int | None = None,
 ) -> PatternSet:
     """Load patterns from the file at ``path``: ``.npy``, ``.npz``, ``.csv`` (one pattern per
-    row, values separated by commas, semicolons or whitespace, optional header line) or MNIST
+    row, values separated by commas, semicolons or whitespace, optional header line, a
+    delimiter closing every line allowed) or MNIST
     IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
     gzip'd (``.gz``). Never unpickles.
 
