@@ -390,6 +390,28 @@ def test_csv_errors_name_the_file_line(tmp_path: Path, text: str, problem: str) 
     assert "usecols" not in str(err.value)  # numpy's advice names an argument users cannot set
 
 
+@pytest.mark.parametrize(("kind", "problem"), [
+    ("binary", "found 4 other value(s), e.g. 0.0 at (0, 0); all in column 0 of 4: a column of "
+               "labels or row numbers? remove it"),
+    ("continuous", "3 of 24 entries lie outside (min=-1.0, max=3.0); all in column 0 of 4: a "
+                   "column of labels or row numbers? remove it"),
+])
+def test_a_column_of_labels_is_named_as_one(tmp_path: Path, kind: str, problem: str) -> None:
+    """A CSV of patterns with their labels in the first column: the values that are no
+    pattern values all lie in that column, which the message says (it advised --kind
+    continuous for binary patterns); values spread over columns keep the usual advice."""
+    rows = np.where(np.random.default_rng(0).random((6, 3)) < 0.5, -1, 1)
+    labelled = np.column_stack([[0, 1, 2, 3, 1, 2], rows])
+    np.savetxt(tmp_path / "l.csv", labelled, fmt="%d", delimiter=",")
+    with pytest.raises(PatternError, match=re.escape(problem) + "$"):
+        load_file(tmp_path / "l.csv", kind=kind)
+    spread = labelled.copy()
+    spread[1, 0], spread[2, 2] = 1, 2  # (two columns)
+    with pytest.raises(PatternError) as err:
+        validate_patterns(spread, kind)
+    assert "column" not in str(err.value)
+
+
 def test_idx_round_trip(tmp_path: Path) -> None:
     imgs = np.zeros((3, 28, 28), dtype=np.uint8)
     imgs[0, 4:20, 10:14] = 255  # a bar

@@ -137,10 +137,25 @@ def _check_unit_range(arr: np.ndarray, what: str) -> None:
 def _check_range(arr: np.ndarray, what: str, low: float) -> None:
     """:class:`PatternError` naming ``what`` unless every entry of ``arr`` lies in
     [``low``, 1]."""
-    outside = int(np.count_nonzero((arr < low) | (arr > 1.0)))
+    bad = (arr < low) | (arr > 1.0)
+    outside = int(np.count_nonzero(bad))
     if outside:
+        column = _one_column(bad) if arr.ndim == 2 and what != "cues" else None
         raise PatternError(f"{what} must lie in [{low:g}, 1]; {outside} of {arr.size} entries "
-                           f"lie outside (min={_value(arr.min())}, max={_value(arr.max())})")
+                           f"lie outside (min={_value(arr.min())}, max={_value(arr.max())})"
+                           + (f"; {column}" if column else ""))
+
+
+def _one_column(bad: np.ndarray) -> str | None:
+    """Where the bad entries ``bad`` (a ``(P, N)`` mask), in three rows or more, all lie in
+    the first or the last column: that column named, as a file's column of labels or row
+    numbers (read as a neuron) would be; else None."""
+    columns = np.flatnonzero(bad.any(axis=0))
+    if (columns.size != 1 or int(columns[0]) not in (0, bad.shape[1] - 1)
+            or bad.shape[1] < 2 or np.count_nonzero(bad) < 3):
+        return None
+    return (f"all in column {int(columns[0])} of {bad.shape[1]}: a column of labels or row "
+            f"numbers? remove it")
 
 
 def _is_zero_one(arr: np.ndarray) -> bool:
@@ -201,8 +216,9 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
         )
     row, col = (int(v) for v in np.argwhere(~is_pm1)[0])
     near = float(np.abs(np.abs(arr) - 1.0).max()) <= _NEAR_PM1
-    hint = (f"all are within {_NEAR_PM1:g} of -1 or +1: round them (np.sign) if they are binary"
-            if near else "continuous data: kind='continuous' (CLI: --kind continuous)")
+    hint = _one_column(~is_pm1) or (
+        f"all are within {_NEAR_PM1:g} of -1 or +1: round them (np.sign) if they are binary"
+        if near else "continuous data: kind='continuous' (CLI: --kind continuous)")
     raise PatternError(
         f"binary patterns must contain only -1 and +1; found {int((~is_pm1).sum())} other "
         f"value(s), e.g. {_value(arr[row, col])} at ({row}, {col}); {hint}"
