@@ -304,6 +304,50 @@ def test_recall_zero_one_cues(run_cli, tmp_path, adaptive_model):
     np.testing.assert_array_equal(np.asarray(result["states"], dtype=np.float32), stored[:2])
 
 
+def test_recall_reads_image_cues_as_training_read_the_images(run_cli, tmp_path,
+                                                             adaptive_model):
+    """A file of 28x28 8-bit images recalled by a model trained on them at N = 64 is resized
+    to 8x8 and binarised as ``train --data`` read them: ``its cues have N = 784 neurons, but
+    the model has N = 64`` refused the very images the model was trained from."""
+    from xbarmem.data.builtin import _bundled_mnist
+
+    images, labels = _bundled_mnist()
+    first = [int(np.flatnonzero(labels == d)[0]) for d in range(10)]
+    np.save(tmp_path / "digits.npy", images[first])
+    result = run_json(run_cli, "recall", adaptive_model, tmp_path / "digits.npy", "--json")
+    np.testing.assert_array_equal(np.asarray(result["states"], dtype=np.float32),
+                                  load_mnist(side=8, one_per_class=True).patterns)
+    np.save(tmp_path / "big.npy", np.zeros((2, 4, 4), dtype=np.uint8) + 200)
+    code, _, err = run_cli("recall", adaptive_model, tmp_path / "big.npy")
+    assert_one_line_error(code, err, "big.npy images are resized to side sqrt(N), side 4 (its "
+                          "images are 4x4), so N must be 16; got N = 64 (side 8)")
+
+
+@pytest.mark.parametrize("cue", ["gaussian", "occluded"])
+def test_recall_takes_the_cues_of_a_binary_model_that_python_takes(run_cli, tmp_path,
+                                                                    adaptive_model, cue):
+    """Noisy or occluded cues (values in [-1, 1], 0 for unknown) of a binary model's patterns
+    recall as ``Memory.recall`` recalls them; ``recall`` refused them as no binary patterns,
+    advising ``--kind continuous``, an option it does not have."""
+    from xbarmem.data.corruption import gaussian_noise
+
+    stored = torch.as_tensor(load_mnist(side=8, one_per_class=True).patterns)
+    cues = gaussian_noise(stored, 0.4, generator=0).numpy()
+    if cue == "occluded":  # the top rows unknown: 0
+        cues = stored.numpy().copy()
+        cues[:, :20] = 0.0
+    assert not np.isin(cues, (-1.0, 1.0)).all()
+    np.save(tmp_path / "cues.npy", cues)
+    result = run_json(run_cli, "recall", adaptive_model, tmp_path / "cues.npy", "--json")
+    want = load_memory(adaptive_model).recall(torch.as_tensor(cues), activation="sign")
+    np.testing.assert_array_equal(np.asarray(result["states"], dtype=np.float32),
+                                  want.states.numpy())
+    np.save(tmp_path / "two.npy", cues * 2)
+    code, _, err = run_cli("recall", adaptive_model, tmp_path / "two.npy")
+    assert_one_line_error(code, err, "two.npy", "must lie in [-1, 1]")
+    assert "--kind" not in err
+
+
 def test_recall_wrong_n(run_cli, adaptive_model, pm1_file):
     code, _, err = run_cli("recall", adaptive_model, pm1_file)
     assert_one_line_error(code, err, "N = 16", "64", str(pm1_file), str(adaptive_model))

@@ -24,7 +24,7 @@ from xbarmem.cli import (
 )
 from xbarmem.cli.common import app, console, describe_devices, emit_json, out, work_begins
 from xbarmem.cli.progress import work_bar
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import write_npy
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -304,7 +304,8 @@ def recall(
     model: Model,
     cues: Annotated[Path, typer.Argument(
         metavar="CUES", parser=option_types.input_path,
-        help="Cues file (.npy/.npz/.csv/IDX), shape (B, N).")],
+        help="Cues file (.npy/.npz/.csv/IDX), shape (B, N): values in [-1, 1], or 8-bit "
+             "images, read as train reads them (resized to the model's N).")],
     out_path: RecallOut = None,
     mode: recall_options.Mode = "sync",
     max_iterations: recall_options.MaxIterations = 100,
@@ -313,16 +314,22 @@ def recall(
     json_out: output_options.Json = False,
 ) -> None:
     paths.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
-    from xbarmem.data.patterns import validate_patterns
-    from xbarmem.data.readers import load_file
+    from xbarmem.data.patterns import check_cue_values
+    from xbarmem.data.readers import load_file_neurons
 
     meta = given.model_request(model)  # the cues are read and sized before torch is loaded
     kind = meta.kind or "binary"
-    x = load_file(cues, kind=kind, zero_one=zero_one).patterns
+    activation = "sign" if kind == "binary" else "tanh"
+    # images as training read them (resized to the model's N); other values in [-1, 1] as
+    # every recall takes them (noisy, occluded cues of binary patterns)
+    x = load_file_neurons(cues, meta.n_neurons, kind, zero_one, cues=True).patterns
     if x.shape[1] != meta.n_neurons:
         raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
                           f"{model} has N = {meta.n_neurons}")
-    x = validate_patterns(x, kind=kind, n_neurons=meta.n_neurons)
+    try:
+        check_cue_values(x, activation)
+    except PatternError as exc:
+        raise PatternError(f"{cues}: {exc}") from None
     given.check_model_cues(meta, len(x))
     import torch
 
@@ -330,8 +337,7 @@ def recall(
 
     memory = load_memory(model)
     given.check_request(memory.n_neurons, networks=0, cues=len(x), hidden=memory.hidden_sizes)
-    res = memory.recall(torch.as_tensor(x), mode=mode,
-                        activation="sign" if kind == "binary" else "tanh",
+    res = memory.recall(torch.as_tensor(x), mode=mode, activation=activation,
                         max_iterations=max_iterations, seed=seed)
     if out_path is not None:
         write_npy(out_path, res.states.numpy())  # (OUT.NPY gets no second .npy)

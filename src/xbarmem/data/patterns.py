@@ -126,7 +126,7 @@ def check_cue_values(x: np.ndarray, activation: str) -> None:
     _check_unit_range(x, "cues")
     if activation == "sign" and _is_zero_one(x) and (x == 1.0).any():
         raise PatternError("cues are a {0,1} matrix (every entry 0 or 1) but sign recall "
-                           "reads states in {-1,+1}: map them with 2*x - 1")
+                           "reads states in {-1,+1}: map them with 2*x - 1 (CLI: --zero-one)")
 
 
 def _check_unit_range(arr: np.ndarray, what: str) -> None:

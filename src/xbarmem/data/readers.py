@@ -175,16 +175,22 @@ def load_file(
 
 
 def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "binary",
-                      zero_one: bool = False) -> PatternSet:
+                      zero_one: bool = False, *, cues: bool = False) -> PatternSet:
     """The patterns of the file at ``path`` for a memory of ``n_neurons`` neurons (None: as
     the file holds them), read as :func:`load_file` reads them: 8-bit grayscale square images
     resized to side sqrt(N) by the one rule of every command (:meth:`ImageStack.side_for`: N
     a perfect square, side from 4 to the images' own, never enlarged), other 8-bit images
     resized to a square N, other patterns as they are (their N is the caller's to check).
-    Raises :class:`FileFormatError` or :class:`PatternError` naming the file."""
+    ``cues``: recall cues for a memory of ``kind`` patterns: 8-bit images made ``kind``
+    patterns as above, other values read as values in [-1, 1] whatever ``kind`` (noisy or
+    occluded cues of binary patterns; :func:`~xbarmem.data.patterns.check_cue_values` says
+    which a recall takes). Raises :class:`FileFormatError` or :class:`PatternError` naming
+    the file."""
     kind = check_kind(kind)
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, None)
+    if cues and not _is_grayscale(arr, is_idx):
+        kind = "continuous"
     side = None
     if n_neurons is not None and _no_image_stack(arr, is_idx) is None:
         side = _image_stack(arr, path, labels).side_for(n_neurons)
@@ -355,10 +361,12 @@ class ImageStack:
             raise PatternError(f"{self.name} images are resized to side sqrt(N), so N must be "
                                f"a perfect square; got N = {n_neurons}")
         if not 4 <= side <= top:
+            sides, sizes = ((f"side 4..{top}", f"16 ... {top * top}") if top > 4
+                            else ("side 4", "16"))
             raise PatternError(
-                f"{self.name} images are resized to side sqrt(N), side 4..{top} (its images "
-                f"are {self.side}x{self.side}), so N must be 16 ... {top * top}; got N = "
-                f"{n_neurons} (side {side})")
+                f"{self.name} images are resized to side sqrt(N), {sides} (its images are "
+                f"{self.side}x{self.side}), so N must be {sizes}; got N = {n_neurons} (side "
+                f"{side})")
         return side
 
     def patterns(self, side: int | None, kind: str = "binary") -> PatternSet:
