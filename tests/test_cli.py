@@ -1224,6 +1224,25 @@ def test_image_side_out_of_range_is_one_line_naming_neurons(run_cli, tmp_path, d
     assert not out.exists()
 
 
+@pytest.mark.parametrize("data", ["digits", "file"])
+@pytest.mark.parametrize("command", ["train", "capacity"])
+def test_more_patterns_than_the_data_holds_names_the_option(run_cli, tmp_path, pm1_file, data,
+                                                            command):
+    """``train --patterns`` and ``capacity --pool`` above what ``--data`` holds are refused
+    naming the option the user gave (``requested n=5000 patterns but only 1797 are
+    available``: the Python keyword), and one per class counts the classes."""
+    source, held = ("digits", 1797) if data == "digits" else (pm1_file, 4)
+    option = "--patterns" if command == "train" else "--pool"
+    args = ("-o", tmp_path / "m.safetensors") if command == "train" else ()
+    code, _, err = run_cli(command, *args, "--data", source, option, "5000", "--rule", "hebb")
+    assert_one_line_error(code, err, f"{option} 5000: --data {source} holds {held} patterns; "
+                                     f"give at most {held}")
+    assert not (tmp_path / "m.safetensors").exists()
+    if data == "digits" and command == "train":
+        code, _, err = run_cli(command, *args, "--data", source, "--one-per-class", option, "11")
+        assert_one_line_error(code, err, "--patterns 11: --data digits holds 10 classes")
+
+
 def test_neurons_must_be_square_for_images(run_cli, tmp_path):
     code, _, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "digits",
                            "--neurons", "50")

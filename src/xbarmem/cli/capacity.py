@@ -147,7 +147,8 @@ def capacity_cmd(
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
 
-    patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx)
+    patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx,
+                               counted_by="--pool")
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
                       [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])

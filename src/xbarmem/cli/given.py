@@ -187,20 +187,44 @@ def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
 
 def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
               seed: int = 0, zero_one: bool = False, one_per_class: bool = False,
-              ctx: typer.Context | None = None) -> PatternSet:
+              ctx: typer.Context | None = None, counted_by: str = "--patterns") -> PatternSet:
     """Patterns from ``--data`` (:func:`xbarmem.data.sources.patterns_for`): built-in sets
     and image files are resized to side sqrt(N); ``random`` and ``correlated-R`` draw
     ``count`` patterns of N neurons; a file's other patterns must have N neurons, unless the
     command's ``ctx`` shows that neither ``--neurons`` nor ``--side`` was given
-    (:func:`file_neurons`: the file's own N)."""
+    (:func:`file_neurons`: the file's own N). Images and files give their first ``count``
+    (after one per class), the option ``counted_by`` (``--patterns``, capacity's ``--pool``)
+    refused in one line above what they hold."""
+    from xbarmem.data.builtin import IMAGE_SETS, image_set_size
     from xbarmem.data.sources import is_drawn, patterns_for
 
     n_neurons = neurons if ctx is None else file_neurons(ctx, source, neurons)
     if is_drawn(source) and count is None:
         raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
     check_image_neurons(source, n_neurons)
-    return patterns_for(source, n_neurons, kind=kind, n=count, seed=seed, zero_one=zero_one,
+    name = source.strip().lower()
+    if count is not None and name in IMAGE_SETS:
+        _check_count(counted_by, count, source, IMAGE_SETS[name] if one_per_class
+                     else image_set_size(name), one_per_class)
+    if is_drawn(source) or name in IMAGE_SETS:
+        return patterns_for(source, n_neurons, kind=kind, n=count, seed=seed,
+                            one_per_class=one_per_class)
+    pset = patterns_for(source, n_neurons, kind=kind, zero_one=zero_one,
                         one_per_class=one_per_class)
+    if count is None:
+        return pset
+    _check_count(counted_by, count, source, pset.n_patterns, one_per_class)
+    return pset.subset(slice(count))
+
+
+def _check_count(option: str, count: int, source: str, held: int,
+                 one_per_class: bool = False) -> None:
+    """``option`` (a number of patterns, ``count``) refused above the ``held`` patterns of
+    ``--data`` ``source`` (``one_per_class``: its classes)."""
+    if count > held:
+        what = "classes" if one_per_class else "patterns"
+        raise ConfigError(f"{option} {count}: --data {source} holds {held} {what}; give at "
+                          f"most {held}")
 
 
 def drawn_pool(data: str, pool: int | None) -> int | None:
