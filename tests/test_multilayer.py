@@ -165,6 +165,13 @@ def test_train_and_evaluate_commands_accept_multilayer(tmp_path, run_cli):
     code, _, err = run_cli("train", "--arch", "multilayer", "--rule", "pinv", "-o",
                            tmp_path / "x.safetensors")
     assert code == 2 and "hardware-adaptive rule only" in err
+    # scaling's default --arch is multilayer: the message names the option the user did not
+    # type (it said only "multilayer memories are trained by ... not 'hebb'")
+    for args in (("scaling", "--sizes", "16"), ("capacity", "--arch", "single,multilayer")):
+        code, _, err = run_cli(*args, "--rule", "hebb")
+        assert code == 2 and err.strip() == (
+            "error: --rule hebb: multilayer memories (--arch multilayer) are trained by the "
+            "hardware-adaptive rule only; give --arch single for 'hebb'"), err
 
 
 @pytest.mark.parametrize("build", [

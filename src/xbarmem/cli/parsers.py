@@ -169,8 +169,8 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
         raise ConfigError(f"unknown rule {rule!r} (available: {choices_text(RULE_NAMES)})"
                           f"{closest_choice(rule, RULE_NAMES)}")
     if multilayer and rule != "adaptive":
-        raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
-                          f"not {rule!r}")
+        raise ConfigError(f"--rule {rule}: multilayer memories (--arch multilayer) are trained "
+                          f"by the hardware-adaptive rule only; give --arch single for {rule!r}")
     if not options:
         return
     if "recipe" in options and rule != "adaptive":
