@@ -96,6 +96,12 @@ def test_capacity_and_demo_name_their_data_as_the_figures_do(run_cli, tmp_path):
     assert code == 0, err
     assert re.match(r"Recall of 10 MNIST \(24x24 crop\) patterns \(8x8 images, one per digit "
                     r"class\)", " ".join(out.split())), out
+    # digits are named "8x8 digit": the size once ("10 8x8 digit patterns (8x8 images, ...")
+    code, out, err = run_cli("demo", "--data", "digits", "--trials", "1", "--probes", "1", "-o",
+                             tmp_path)
+    assert code == 0, err
+    assert " ".join(out.split()).startswith("Recall of 10 8x8 digit patterns (one per digit "
+                                            "class), N=64,"), out
 
 
 def test_capacity_says_its_patterns_are_continuous_as_scaling_and_figures_do(run_cli):

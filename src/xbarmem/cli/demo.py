@@ -74,8 +74,9 @@ def demo(
 def _print_demo(results: dict, rules: list[str], faults: float, level: float, trials: int,
                 probes: int) -> None:
     s = results["settings"]
-    out.print(f"Recall of {s['n_patterns']} {data_words(s['data'])} patterns (8x8 images, "
-              f"one per digit class), N="
+    words = data_words(s["data"])  # ("8x8 digit": its size said once)
+    size = "" if "8x8" in words else "8x8 images, "
+    out.print(f"Recall of {s['n_patterns']} {words} patterns ({size}one per digit class), N="
               f"{s['n_neurons']}, {faults:.0%} stuck, {level:.0%} bit flips, {trials} "
               f"chip{'s' if trials != 1 else ''} x {probes} cue{'s' if probes != 1 else ''} per "
               "digit")
