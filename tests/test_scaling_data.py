@@ -127,6 +127,7 @@ def _bad_files(folder) -> dict[str, str]:
     """File name -> a fragment of its refusal."""
     rng = np.random.default_rng(0)
     np.save(folder / "float.npy", rng.random((30, 8, 8)).astype(np.float32))
+    np.save(folder / "pm1.npy", np.where(rng.random((30, 64)) < 0.5, -1, 1).astype(np.int8))
     np.save(folder / "nan.npy", np.full((30, 8, 8), np.nan, dtype=np.float32))
     np.save(folder / "rect.npy", rng.integers(0, 256, (30, 8, 12), dtype=np.uint8))
     np.save(folder / "rows.npy", rng.integers(0, 256, (30, 50), dtype=np.uint8))
@@ -137,6 +138,9 @@ def _bad_files(folder) -> dict[str, str]:
     np.save(folder / "small.npy", rng.integers(0, 256, (30, 6, 6), dtype=np.uint8))
     np.savetxt(folder / "images.csv", rng.integers(0, 256, (30, 64)), fmt="%d", delimiter=",")
     return {"float.npy": "holds float32 values, not 8-bit grayscale images",
+            # +-1 patterns were told to convert "images in [0, 1]" with x * 255
+            "pm1.npy": "holds patterns (int8 values in [-1, 1]) of a fixed N = 64, not 8-bit "
+                       "grayscale images (uint8, values 0..255) that can be resized to each N",
             "nan.npy": "holds float32 values, not 8-bit grayscale images",
             "rect.npy": "holds 8x12 images, not square ones",
             "rows.npy": "rows of 50 values are no square images",

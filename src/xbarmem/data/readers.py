@@ -414,6 +414,10 @@ def _no_image_stack(arr: np.ndarray, is_idx: bool) -> str | None:
         if arr.dtype == np.uint8:
             return ("holds only the values 0 and 1, not 8-bit grayscale images (values "
                     "0..255): multiply 0/1 images by 255")
+        if _signed_unit(arr):  # (+-1 patterns: no images to convert)
+            return (f"holds patterns ({arr.dtype} values in [-1, 1]) of a fixed N = "
+                    f"{math.prod(arr.shape[1:])}, not 8-bit grayscale images (uint8, values "
+                    "0..255) that can be resized to each N")
         return (f"holds {arr.dtype} values, not 8-bit grayscale images (uint8, values 0..255); "
                 "convert images in [0, 1] with np.round(x * 255).astype(np.uint8)")
     if arr.ndim == 2 and math.isqrt(arr.shape[1]) ** 2 != arr.shape[1]:
@@ -425,3 +429,12 @@ def _no_image_stack(arr: np.ndarray, is_idx: bool) -> str | None:
     if side < 4:
         return f"holds {side}x{side} images; images of side 4 or more are needed"
     return None
+
+
+def _signed_unit(arr: np.ndarray) -> bool:
+    """Whether ``arr`` holds real values in [-1, 1], some negative: patterns, not images."""
+    if arr.dtype.kind not in "iuf" or not arr.size:
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.isfinite(arr).all() and arr.min() < 0 and arr.min() >= -1
+                    and arr.max() <= 1)
