@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "xbarmem"
@@ -78,6 +79,20 @@ def test_a_count_of_one_reads_in_the_singular(run_cli, tmp_path):
     assert code == 0 and f"saved {model}: hebb rule, 1 pattern, N=16" in " ".join(out.split())
     code, out, err = run_cli("evaluate", model, "--probes", "1")
     assert code == 0 and out.startswith("1 pattern x 1 cue (flip 0.1)"), out
+
+
+
+def test_train_says_how_many_of_its_patterns_are_distinct(run_cli, tmp_path):
+    """A file that repeats patterns (or images alike once binarised: glyphs I, i and l at
+    8x8) trained as if all were different, without a word."""
+    rows = np.where(np.random.default_rng(0).random((4, 16)) < 0.5, -1, 1).astype(np.int8)
+    np.save(tmp_path / "p.npy", np.vstack([rows, rows[:2]]))
+    code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--rule", "hebb",
+                             "--data", tmp_path / "p.npy")
+    assert code == 0 and "hebb rule, 6 patterns (4 distinct), N=16" in " ".join(out.split())
+    code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--rule", "hebb",
+                             "--data", tmp_path / "p.npy", "--patterns", "4")
+    assert code == 0 and "hebb rule, 4 patterns, N=16" in " ".join(out.split()), out
 
 
 def test_the_capacity_title_counts_its_trials_in_words(run_cli, tmp_path):

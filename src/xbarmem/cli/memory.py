@@ -112,7 +112,7 @@ def train(
         emit_json(summary)
     else:
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
-        out.print(f"saved {out_path}: {rule} rule, {counted(pset.n_patterns, 'pattern')}, "
+        out.print(f"saved {out_path}: {rule} rule, {_count_text(pset)}, "
                   f"N={pset.n_neurons}{shape}, {_steps_text(info, stages)}, "
                   f"{seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}{_faults_text(spec, summary['faults'])}")
@@ -128,6 +128,13 @@ def _faults_text(spec, faults: dict) -> str:
         return f"; {faults['pairs_fully_stuck_fraction']:.1%} of the chip's weights faulty (0)"
     return (f"; {faults['stuck_fraction']:.1%} of the chip's devices stuck "
             f"({faults['stuck_on']} ON, {faults['stuck_off']} OFF)")
+
+
+def _count_text(pset: PatternSet) -> str:
+    """``10 patterns``, with how many are distinct when some repeat (a file's repeats, or
+    images alike once binarised): ``62 patterns (60 distinct)``."""
+    text = counted(pset.n_patterns, "pattern")
+    return text if pset.n_distinct == pset.n_patterns else f"{text} ({pset.n_distinct} distinct)"
 
 
 def _steps_text(info: dict, stages: list[tuple[str, int]]) -> str:
