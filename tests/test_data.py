@@ -598,6 +598,17 @@ def test_a_files_images_take_the_sizes_of_every_command(tmp_path: Path, images, 
     assert patterns_for(path, side * side).image_shape == (side, side)
 
 
+def test_one_per_class_of_a_file_without_labels_names_the_file(tmp_path: Path) -> None:
+    """``load_patterns(file, one_per_class=True)`` of a file without labels said ``digits /
+    one_per_class need labelled patterns``, naming a class filter the user never gave;
+    it now says what ``patterns_for`` (and the command line) says."""
+    np.save(tmp_path / "p.npy", np.ones((3, 16), dtype=np.int8))
+    for load in (load_patterns, lambda f, **kw: patterns_for(f, None, **kw)):
+        with pytest.raises(PatternError, match=r"^\S*p\.npy: no labels to pick one pattern per "
+                           r"class \(an \.npz file with a 'labels' array has them\)"):
+            load(tmp_path / "p.npy", one_per_class=True)
+
+
 def test_patterns_to_store_need_two_neurons(tmp_path: Path) -> None:
     """A memory needs N >= 2: patterns of one neuron are refused as patterns (naming them and
     the rule) by every reader of patterns to store, a file's as well as a matrix."""

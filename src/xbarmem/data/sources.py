@@ -79,9 +79,7 @@ def load_patterns(
                                f"binary patterns")
         return correlated_patterns(n, check_side(side) ** 2, overlap, seed=seed)
     pset = load_file(_existing_file(source), kind=kind, zero_one=zero_one, side=side)
-    if n is None and not one_per_class:
-        return pset
-    return pset.subset(select_indices(pset.labels, pset.n_patterns, n, None, one_per_class))
+    return _picked(pset, str(source), n, one_per_class)
 
 
 def _existing_file(source: str | os.PathLike) -> Path:
@@ -173,7 +171,12 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
 def _selected(pset: PatternSet, where: str, n: int | None, one_per_class: bool) -> PatternSet:
     """A file's patterns ``pset`` (named ``where``) checked storable, then its first ``n`` or
     first of each class."""
-    check_storable(pset, where)
+    return _picked(check_storable(pset, where), where, n, one_per_class)
+
+
+def _picked(pset: PatternSet, where: str, n: int | None, one_per_class: bool) -> PatternSet:
+    """A file's patterns ``pset`` (named ``where``): its first ``n`` or first of each
+    class."""
     if one_per_class and pset.labels is None:
         raise PatternError(f"{where}: no labels to pick one pattern per class (an .npz file "
                            f"with a 'labels' array has them); give a number of patterns to "
