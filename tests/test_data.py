@@ -412,6 +412,27 @@ def test_a_column_of_labels_is_named_as_one(tmp_path: Path, kind: str, problem: 
     assert "column" not in str(err.value)
 
 
+@pytest.mark.parametrize(("kind", "hint"), [
+    ("binary", "8-bit image values (0..255)? binarise each image at its mean, as load_file "
+               "does: np.where(x > x.mean(axis=1, keepdims=True), 1, -1)"),
+    ("continuous", "8-bit image values (0..255)? scale them: x / 255 * 2 - 1"),
+])
+def test_image_bytes_given_as_patterns_are_named_as_such(kind: str, hint: str) -> None:
+    """uint8 images (0..255) handed to ``PatternSet`` were advised ``kind='continuous'``,
+    which refuses them too."""
+    images = np.random.default_rng(0).integers(0, 256, (3, 16)).astype(np.uint8)
+    with pytest.raises(PatternError, match=re.escape(hint) + "$"):
+        PatternSet(images, kind)
+    other = _refusal(images.astype(np.float32) / 100, "binary")  # (not bytes: as before)
+    assert other.endswith("continuous data: kind='continuous' (CLI: --kind continuous)")
+
+
+def _refusal(x: np.ndarray, kind: str) -> str:
+    with pytest.raises(PatternError) as err:
+        PatternSet(x, kind)
+    return str(err.value)
+
+
 def test_idx_round_trip(tmp_path: Path) -> None:
     imgs = np.zeros((3, 28, 28), dtype=np.uint8)
     imgs[0, 4:20, 10:14] = 255  # a bar

@@ -140,10 +140,18 @@ def _check_range(arr: np.ndarray, what: str, low: float) -> None:
     bad = (arr < low) | (arr > 1.0)
     outside = int(np.count_nonzero(bad))
     if outside:
-        column = _one_column(bad) if arr.ndim == 2 and what != "cues" else None
+        hint = None
+        if arr.ndim == 2 and what != "cues":  # (cues: one message on every recall path)
+            hint = _one_column(bad) or ("8-bit image values (0..255)? scale them: x / 255 * 2 "
+                                        "- 1" if _bytes(arr) else None)
         raise PatternError(f"{what} must lie in [{low:g}, 1]; {outside} of {arr.size} entries "
                            f"lie outside (min={_value(arr.min())}, max={_value(arr.max())})"
-                           + (f"; {column}" if column else ""))
+                           + (f"; {hint}" if hint else ""))
+
+
+def _bytes(arr: np.ndarray) -> bool:
+    """Every entry a whole number in 0..255, some above 1: 8-bit image values."""
+    return bool(arr.min() >= 0 and arr.max() > 1 and arr.max() <= 255 and (arr % 1 == 0).all())
 
 
 def _one_column(bad: np.ndarray) -> str | None:
@@ -218,7 +226,9 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
     near = float(np.abs(np.abs(arr) - 1.0).max()) <= _NEAR_PM1
     hint = _one_column(~is_pm1) or (
         f"all are within {_NEAR_PM1:g} of -1 or +1: round them (np.sign) if they are binary"
-        if near else "continuous data: kind='continuous' (CLI: --kind continuous)")
+        if near else "8-bit image values (0..255)? binarise each image at its mean, as "
+        "load_file does: np.where(x > x.mean(axis=1, keepdims=True), 1, -1)" if _bytes(arr)
+        else "continuous data: kind='continuous' (CLI: --kind continuous)")
     raise PatternError(
         f"binary patterns must contain only -1 and +1; found {int((~is_pm1).sum())} other "
         f"value(s), e.g. {_value(arr[row, col])} at ({row}, {col}); {hint}"
