@@ -1281,6 +1281,18 @@ def test_a_file_has_its_own_number_of_neurons(run_cli, tmp_path):
     assert summary["n_neurons"] == 10  # random patterns need no square N
 
 
+@pytest.mark.parametrize("command", ["train", "capacity", "energy"])
+def test_help_says_what_a_file_is_read_as(run_cli, command):
+    """The help said ``--neurons [default: 64]`` though a file keeps its own N, and not how
+    ``--kind`` reads 8-bit images (binarised at each image's mean), which a user's grey
+    image file gets without a word."""
+    code, out, _ = run_cli(command, "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "A --data file keeps its own N unless this is given." in text
+    if command != "energy":
+        assert "8-bit images binarised at each image's mean" in text
+
+
 def test_a_file_of_one_neuron_is_refused_as_such(run_cli, tmp_path):
     """A file whose patterns have N = 1 is refused by name and rule (train said it held more
     patterns than the memory could store; capacity named an argument the user never gave)."""

@@ -32,10 +32,12 @@ def patterns(default: str) -> Any:
 # str: ``sign``/``tanh`` is the deprecated ``--neurons`` spelling of --activation (energy)
 Neurons = Annotated[str, typer.Option(
     "--neurons", metavar="N", help="Neurons N (pattern length); image data is resized to "
-    "side sqrt(N), so N must then be a perfect square.")]
+    "side sqrt(N), so N must then be a perfect square. A --data file keeps its own N unless "
+    "this is given.")]
 Kind = Annotated[str, typer.Option(
     "--kind", metavar="KIND", parser=names(lambda: ("binary", "continuous")),
-    help="binary (+-1 patterns) or continuous ([-1, 1]).")]
+    help="binary (+-1 patterns; 8-bit images binarised at each image's mean) or continuous "
+    "([-1, 1]; 8-bit images scaled to it).")]
 OnePerClass = Annotated[bool, typer.Option(
     "--one-per-class", help="Store one pattern of each class (digits 0-9; glyphs: 62 "
     "characters); --data of an image set or a file, not random or correlated-R.")]
