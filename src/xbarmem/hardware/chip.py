@@ -241,6 +241,7 @@ def chip_name(source: str) -> str:
     return _PRESETS.canonical(source)
 
 
+@checked_keywords
 def load_chip(source: str | Path | ChipSpec) -> ChipSpec:
     """A chip from a preset name, a TOML file path, or an existing spec.
 
