@@ -182,9 +182,14 @@ def test_a_model_without_kind_or_patterns_is_binary(model, tmp_path, run_cli):
     path = save_memory(memory, tmp_path / "bare.safetensors")
     assert "kind" not in load_memory(path).info  # the file's info as it was written
     cues = tmp_path / "cues.npy"
-    np.save(cues, np.full((2, 16), 0.5))
+    np.save(cues, np.full((2, 16), 0.5))  # (a binary model takes cues in [-1, 1])
+    code, _, err = run_cli("recall", path, cues, "-o", tmp_path / "states.npy")
+    assert code == 0, err
+    states = np.load(tmp_path / "states.npy")
+    assert set(np.unique(states)) <= {-1.0, 1.0}, states  # sign neurons: a binary memory
+    np.save(cues, np.full((2, 16), 1.5))
     message = refused(run_cli, tmp_path, "recall", path, cues)
-    assert "binary patterns must contain only -1 and +1" in message
+    assert "must lie in [-1, 1]" in message
 
 
 def test_the_api_refuses_patterns_of_another_kind_than_the_memory(model, continuous,
