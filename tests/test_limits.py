@@ -271,3 +271,10 @@ def test_no_temporary_folder_for_want_of_descriptors_is_out_of_descriptors(tmp_p
     monkeypatch.setattr(limits.os, "open", no_descriptor)
     assert out_of_descriptors(_no_temporary_folder([tmp_path / "missing"])).startswith(
         "too many open files")
+
+
+def test_train_refuses_too_many_patterns_naming_them_patterns(run_cli):
+    """`train -p 100000000` was refused as "... 100000000 cue(s)": the user gave patterns."""
+    code, _, err = run_cli("train", "--data", "random", "-p", "100000000", "--neurons", "64",
+                           "-o", "never.safetensors")
+    assert code == 2 and "1 network(s), 100000000 pattern(s)) would need about" in err, err

@@ -289,16 +289,18 @@ def map_chip(path: Path | None) -> ChipSpec | None:
 
 
 def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
-                  chip: ChipSpec | None = None, data: str | None = None, pool: int = 0) -> None:
+                  chip: ChipSpec | None = None, data: str | None = None, pool: int = 0,
+                  cues_are: str = "cue") -> None:
     """Refuse, before any work, a request whose estimated memory (``networks`` memories of
     ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls, with a ``pool`` of patterns; see
     :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`, then (with ``data``) N
-    that the built-in image set ``data`` cannot be resized to."""
+    that the built-in image set ``data`` cannot be resized to. ``cues_are``: what the
+    refusal calls the ``cues`` (``"pattern"`` for the patterns a training recalls)."""
     from xbarmem.sizes import request_bytes
 
     rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
     shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
-    check_bytes(f"this request ({shape}, {networks} network(s), {cues} cue(s))",
+    check_bytes(f"this request ({shape}, {networks} network(s), {cues} {cues_are}(s))",
                 request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
                               cols=cols, patterns=pool))
     if data is not None:

@@ -92,7 +92,7 @@ def train(
             ctx, options, objective=objective, noise_injection=noise_injection,
             max_steps=max_steps, finetune_steps=finetune_steps, bias=bias)}
     widths = parsers.hidden_widths(hidden, n_neurons)  # checked even when unused (the default)
-    given.check_request(n_neurons, cues=count or 0, chip=spec,
+    given.check_request(n_neurons, cues=count or 0, chip=spec, cues_are="pattern",
                     hidden=widths if arch == "multilayer" else None)
     fmap = FaultMap.load(fault_map).check_chip(spec, str(fault_map)) if fault_map else None
     pset = given.load_data(data, neurons=n_neurons, kind=kind, count=count, seed=seed,
