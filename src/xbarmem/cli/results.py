@@ -107,7 +107,9 @@ def results_cmd(
             if json_out:
                 emit_json({"files": [str(t) for t in written], "rows": total})
             return
-        rows = _read_rows(db, conditions, sweep, None if json_out or by else limit)
+        # (the table: every matching row, sorted before --limit cuts; --limit 0: none)
+        rows = _read_rows(db, conditions, sweep, 0 if limit == 0 and not (json_out or by)
+                          else None)
         sweeps = db.sweeps()
     if not rows and total and not json_out and by is None:  # --limit 0: the count only
         out.print(f"{store}: {total} row{'s' if total != 1 else ''} (--limit 0: none shown)",
@@ -127,8 +129,8 @@ def results_cmd(
 
 def _read_rows(db, conditions: list[str], sweep: str | None, limit: int | None
                ) -> list[dict]:
-    """The first ``limit`` rows that match (all with None), read in full; with a limit the
-    other matching rows' JSON is checked in SQLite (``check_rest``, as
+    """The first ``limit`` rows that match (all with None), read in full; with a limit (0: the
+    table's count only) the other matching rows' JSON is checked in SQLite (``check_rest``, as
     :meth:`ResultStore.check_json`), so a malformed row after the ones shown is refused as
     ``--json``, ``--group-by`` and ``--csv`` refuse it, without decoding every row of a large
     store; the conditions are read once for both."""
@@ -187,13 +189,10 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     corruption of :data:`_SAID_BEFORE` where every row shown shares them, which says whether
     it speaks of every row or of the first ``limit``, and leaves out a field that no row
     shown has: ``patterns`` of capacity searches) and the row's results (cosine and exact
-    recall, or capacities); cells fold, never cut. Rows are sorted by the chosen fields, in
-    their order (the store holds them in the order they were computed: a sweep's seeds and
-    fault rates interleaved, a capacity sweep run by two processes N = 49 before N = 16)."""
-    from xbarmem.experiments.grouping import order_key
-
+    recall, or capacities); cells fold, never cut. ``rows`` are every matching row; the first
+    ``limit`` of them in :func:`_sorted` order are shown."""
+    rows = _sorted(rows, shown)[:limit]
     columns = shown or _default_columns(rows)
-    rows = sorted(rows, key=lambda r: order_key([_value(r, c) for c in columns]))
     cells = {c: [_text(_value(r, c)) for r in rows] for c in
              (columns if shown else _with_said(columns))}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
@@ -215,6 +214,19 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     for i in range(len(rows)):
         table.add_row(*(v[i] for v in cells.values()), *(v[i] for v in results.values()))
     out.print_table(table, "--columns FIELD,... to choose its fields")
+
+
+def _sorted(rows: list[dict], shown: list[str] | None) -> list[dict]:
+    """``rows`` sorted by the chosen fields (default: :func:`_default_columns` of every row), in
+    their order, then by key. The store holds rows in the order they were computed (a sweep's
+    seeds and fault rates interleaved, a capacity sweep run by two processes N = 49 before
+    N = 16; ``--jobs 2``, ``--workers`` and a resumed sweep each another order), so ``--limit``
+    cuts this order, never the store's: the same command shows the same rows of the same
+    results, whichever way the sweep ran."""
+    from xbarmem.experiments.grouping import order_key
+
+    columns = shown or _default_columns(rows)
+    return sorted(rows, key=lambda r: (order_key([_value(r, c) for c in columns]), r["key"]))
 
 
 def _with_said(columns: Sequence[str]) -> list[str]:

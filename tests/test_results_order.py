@@ -1,0 +1,60 @@
+"""What ``results`` shows does not depend on the order a sweep's trials were computed in: a
+sweep run with ``--jobs 2``, ``--workers 2`` or resumed after Ctrl-C stores the same rows in
+another order, and ``results STORE`` (first 50 rows) showed another 50 of them."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import pytest
+
+from tests.conftest import tiny_sweep
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.sweep import load_sweep
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """One sweep's store, and a copy holding the same rows computed in the reverse order."""
+    folder = tmp_path_factory.mktemp("order")
+    (folder / "s.toml").write_text(tiny_sweep("order", seeds=4, fault_rates=[0.0, 0.3]))
+    first = folder / "ahead.sqlite"
+    run_sweep(load_sweep(folder / "s.toml"), first)
+    last = folder / "behind.sqlite"
+    shutil.copy(first, last)
+    with sqlite3.connect(last) as db:
+        db.execute("CREATE TEMP TABLE copied AS SELECT * FROM trials ORDER BY rowid DESC")
+        db.execute("DELETE FROM trials")
+        db.execute("INSERT INTO trials SELECT * FROM copied")
+    db.close()
+    return first, last
+
+
+def _body(out: str) -> list[str]:
+    """The table's rows (between the line under its header and the line closing it)."""
+    lines = out.splitlines()
+    top = next(i for i, line in enumerate(lines) if set(line.strip()) <= set("─━┡╇┩"))
+    end = next(i for i in range(top + 1, len(lines)) if lines[i].startswith("└"))
+    return [" ".join(line.split()) for line in lines[top + 1:end]]
+
+
+def test_limited_table_shows_the_first_rows_of_the_whole_sorted_table(run_cli, stores):
+    ahead, behind = stores
+    with sqlite3.connect(ahead) as db:
+        assert db.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 16
+    db.close()
+    chosen = ["--columns", "rule,fault_rate,seed"]
+    code, out, err = run_cli("results", ahead, *chosen)
+    assert code == 0 and "16 rows" in out and "(first" not in out, err
+    whole = _body(out)
+    assert whole[0].startswith("│ hebb │ 0 │ 0 │") and whole[-1].startswith("│ pinv │ 0.3 │ 3 │")
+    shown = []
+    for store in (ahead, behind):
+        code, out, err = run_cli("results", store, "--limit", "5", *chosen)
+        assert code == 0 and "16 rows (first 5)" in out, err
+        assert _body(out) == whole[:5], (store, out)
+        code, out, err = run_cli("results", store, "--limit", "5")
+        assert code == 0, err
+        shown.append(" ".join(out.split()).split("rows (first 5)")[1])
+    assert shown[0] == shown[1] and "same in the 5 rows shown: sweep=order, rule=hebb" in shown[0]
