@@ -3,6 +3,7 @@
 * :func:`as_generator`: a ``torch.Generator`` from a seed (or the generator itself).
 * :func:`subset_seed`: the seed of the pattern subset of (base seed, stored count, trial).
 * :func:`derived_seed`: an independent 32-bit seed from a base seed and a salt.
+* :func:`offset_seed`: the seed of chip, trial or layer ``k`` of a run seeded ``s``.
 * :func:`random_subset`: the seeded random subset of a pattern pool (plain, or one pattern per
   class).
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from xbarmem.checks import check_seed
+from xbarmem.checks import MAX_SEED, check_seed
 from xbarmem.errors import ConfigError
 
-__all__ = ["GeneratorLike", "as_generator", "derived_seed", "random_subset", "subset_seed"]
+__all__ = ["GeneratorLike", "as_generator", "derived_seed", "offset_seed", "random_subset",
+           "subset_seed"]
 
 GeneratorLike = torch.Generator | int | None
 
@@ -34,6 +36,15 @@ def subset_seed(seed: int, count: int, trial: int) -> int:
     """Seed of the pattern subset of trial ``trial`` with ``count`` stored patterns:
     ``seed * 100003 + count * 1009 + trial``."""
     return seed * 100003 + count * 1009 + trial
+
+
+def offset_seed(seed: int, offset: int) -> int:
+    """The seed ``offset`` places after ``seed`` (chip, trial, network or layer ``offset`` of a
+    run seeded ``seed``): ``seed + offset``, wrapped to a 32-bit seed (modulo ``MAX_SEED + 1``),
+    so every seed a run takes works with any number of trials (``capacity --seed 4294967295
+    --trials 2`` stopped on trial 1's seed 4294967296, a number the user never gave). Equal to
+    ``seed + offset`` whenever that is a 32-bit seed: no other seed's draws change."""
+    return (seed + offset) % (MAX_SEED + 1)
 
 
 def derived_seed(seed: int, salt: int) -> int:

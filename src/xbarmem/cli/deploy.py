@@ -311,12 +311,14 @@ def _simulated_chip(memory, write_noise: float | None, read_noise: float | None,
             read_noise=chip.device.read_noise if read_noise is None else read_noise * 1e-6)
     if not unknown_faults > 0:
         return chip, None
+    from xbarmem.seeds import offset_seed
+
     extra = FaultMap.generate(chip.with_faults(unknown_faults), memory.faults.n_arrays,
-                              seed=seed + 1)
+                              seed=offset_seed(seed, 1))
     known = memory.faults.g_stuck
     return chip, FaultMap(np.where(np.isnan(known), extra.g_stuck, known),
                           {"source": "model faults + unknown", "unknown_rate": unknown_faults,
-                           "seed": seed + 1})
+                           "seed": offset_seed(seed, 1)})
 
 
 class _RoundLog:

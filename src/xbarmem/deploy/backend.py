@@ -38,6 +38,7 @@ from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.memory.base import LayeredMap, Memory, memory_kind
 from xbarmem.memory.recall import RecallResult, recall
+from xbarmem.seeds import offset_seed
 from xbarmem.spec import Number
 
 
@@ -502,13 +503,14 @@ def simulated_backends(memory: Memory, *, chip: ChipSpec | None = None,
                        faults: FaultMap | None = None, seed: int = 0,
                        read_averages: int = 1) -> list[SimulatedChip]:
     """One fresh :class:`SimulatedChip` per layer of ``memory`` (layer ``k`` seeded
-    ``seed + 7919 * k``), optionally with other noise (``chip``) or true faults (``faults``)."""
+    ``seed + 7919 * k``, :func:`~xbarmem.seeds.offset_seed`), optionally with other noise
+    (``chip``) or true faults (``faults``)."""
     layers, seed = layers_of(memory), check_seed(seed)
     if chip is not None:
         check_type(chip, ChipSpec, "chip", "a ChipSpec (from load_preset or load_chip)")
     if faults is not None:
         check_type(faults, FaultMap, "faults", "a FaultMap")
-    return [SimulatedChip.like(layer, chip=chip, faults=faults, seed=seed + 7919 * k,
+    return [SimulatedChip.like(layer, chip=chip, faults=faults, seed=offset_seed(seed, 7919 * k),
                                read_averages=read_averages)
             for k, layer in enumerate(layers)]
 

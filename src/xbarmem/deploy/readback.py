@@ -32,6 +32,7 @@ from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import read_conductance_csv
 from xbarmem.hardware.units import unit_mismatch
 from xbarmem.memory.base import Memory
+from xbarmem.seeds import offset_seed
 
 
 @checked_keywords
@@ -178,6 +179,6 @@ class ReadBackChip:
 def read_back_backends(memory: Memory, read: np.ndarray, *, chip: ChipSpec | None = None,
                        seed: int = 0) -> list[ReadBackChip]:
     """One :class:`ReadBackChip` per layer of ``memory`` on the read-back ``read`` (layer
-    ``k``'s write errors seeded ``seed + 7919 * k``)."""
-    return [ReadBackChip(layer, read, chip=chip, seed=seed + 7919 * k)
+    ``k``'s write errors seeded ``seed + 7919 * k``, :func:`~xbarmem.seeds.offset_seed`)."""
+    return [ReadBackChip(layer, read, chip=chip, seed=offset_seed(seed, 7919 * k))
             for k, layer in enumerate(layers_of(memory))]

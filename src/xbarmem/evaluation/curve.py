@@ -43,7 +43,7 @@ from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
 from xbarmem.memory.multilayer import layer_sizes
 from xbarmem.names import RULE_NAMES
-from xbarmem.seeds import random_subset, subset_seed
+from xbarmem.seeds import offset_seed, random_subset, subset_seed
 from xbarmem.spec import check_seed
 
 
@@ -270,7 +270,8 @@ def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int],
     fault map seed ``seed + k`` (a map covers an ``N x (N + 1)`` single layer, or every layer
     of ``N -> hidden -> N`` with bias rows), or every trial on ``faults`` when given."""
     need = arrays_with_bias(chip, n_neurons, arch=arch, hidden=hidden)
-    maps = {k: faults if faults is not None else FaultMap.generate(chip, need, seed=seed + k)
+    maps = {k: faults if faults is not None
+            else FaultMap.generate(chip, need, seed=offset_seed(seed, k))
             for k in sorted(set(trials))}
     widths = layer_sizes(n_neurons, hidden)[1:-1] if arch == "multilayer" else None
     return [make_memory(n_neurons, arch=arch, hidden=widths, chip=chip, faults=maps[k], bias=bias)

@@ -50,7 +50,7 @@ from xbarmem.memory.base import memory_patterns
 from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.names import BIT_CORRUPTIONS, RULE_NAMES, default_cues
-from xbarmem.seeds import as_generator
+from xbarmem.seeds import as_generator, offset_seed
 from xbarmem.sizes import recall_bytes
 from xbarmem.spec import Number, check_seed
 
@@ -118,10 +118,11 @@ class Protocol:
         return out
 
     def reseeded(self, offset: int) -> Protocol:
-        """This protocol with seed ``seed + offset`` (e.g. chip or trial ``offset``)."""
+        """This protocol with seed ``seed + offset`` (e.g. chip or trial ``offset``; wrapped to
+        32 bits, :func:`~xbarmem.seeds.offset_seed`)."""
         if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
             raise ConfigError(f"offset must be an integer, got {shown(offset)}")
-        return replace(self, seed=self.seed + offset)
+        return replace(self, seed=offset_seed(self.seed, offset))
 
 
 def as_protocol(protocol: Protocol | None, default: Protocol | None = None, *,
@@ -395,7 +396,7 @@ def _join(parts: list[RecallResult]) -> RecallResult:
 def make_fault_maps(chip: ChipSpec, n_neurons: int, chips: int, seed: int) -> list[FaultMap]:
     """One seeded fault map per chip, large enough for an N-neuron memory with a bias row."""
     need = arrays_needed(chip, n_neurons, n_neurons + 1)
-    return [FaultMap.generate(chip, need, seed=seed + c) for c in range(chips)]
+    return [FaultMap.generate(chip, need, seed=offset_seed(seed, c)) for c in range(chips)]
 
 
 @checked_keywords

@@ -47,6 +47,7 @@ from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.names import ARCHS, RULE_NAMES
+from xbarmem.seeds import offset_seed
 from xbarmem.spec import check_seed
 
 
@@ -68,7 +69,7 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
             chip faults).
         kind: ``"binary"`` or ``"continuous"``.
         program_seed: seed of the programming (write) error; memory ``t`` uses
-            ``program_seed + t``.
+            ``program_seed + t`` (wrapped to 32 bits: :func:`~xbarmem.seeds.offset_seed`).
         counts: ``(T,)`` real patterns per set when sets are padded to a common ``P``.
         progress: ``progress(step, loss)`` called while an iterative rule trains: optimiser
             steps so far (increasing) and the mean loss (float) of the networks still
@@ -91,7 +92,7 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
     infos = []
     for t, m in enumerate(memories):
         m.program([w[t] for w in result.weights], _biases(result, m, t),
-                  seed=program_seed + t)
+                  seed=offset_seed(program_seed, t))
         info = _info(rule.name, m, result, t, seconds)
         m.info = {**info, "kind": kind, "program_seed": program_seed, "rule_options": options}
         infos.append(info)
@@ -111,7 +112,6 @@ def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
     for m in memories:
         check_type(m, Memory, "memories", "a list of Memory objects")
     check_seed(program_seed, "program_seed")
-    check_seed(program_seed + len(memories) - 1, "program_seed + number of memories - 1")
     check_callback(progress, "progress")
 
 
