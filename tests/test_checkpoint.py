@@ -174,6 +174,21 @@ def test_cli_capacity_checkpoint(run_cli, monkeypatch, tmp_path):
     assert code == 0 and json.loads(out)["resumed"] == 0 and "other settings (patterns)" in err
 
 
+def test_a_checkpoint_of_another_thread_count_names_threads(run_cli, monkeypatch, tmp_path):
+    """``capacity --checkpoint`` resumed with another ``--threads`` warned of ``other settings
+    (torch_threads)``, a key the user never typed."""
+    kept = tmp_path / "kept.json"
+    args = ["capacity", "--data", "digits", "--rule", "pinv", "--trials", "1", "--probes", "2",
+            "--threshold", "0.95", "--checkpoint", kept]
+    _counting(monkeypatch, fail_after=2)
+    code, _, err = run_cli(*args)
+    assert code == 130 and kept.is_file(), err
+    _counting(monkeypatch)
+    code, _, err = run_cli(*args, "--threads", "2")
+    assert code == 0 and "other settings (threads); this run starts anew" in err, err
+    assert "torch_threads" not in err
+
+
 def test_cli_capacity_checkpoint_must_be_json(run_cli, tmp_path):
     code, _, err = run_cli("capacity", "--checkpoint", tmp_path / "kept.txt")
     assert code == 2 and "--checkpoint" in err and ".json" in err

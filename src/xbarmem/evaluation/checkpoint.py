@@ -46,6 +46,8 @@ from xbarmem.version import __version__
 __all__ = ["SearchCheckpoint", "check_entry", "fingerprint"]
 
 _FORMAT = "xbarmem capacity-search checkpoint"
+#: the key's own entries as a warning names them: the words of ``--threads`` and ``--version``
+_SHOWN = {"torch_threads": "threads", "xbarmem": "xbarmem version"}
 
 
 class SearchCheckpoint:
@@ -82,7 +84,7 @@ class SearchCheckpoint:
             if data.get("format") != _FORMAT:
                 raise ValueError("not a capacity-search checkpoint")
             if data["key"] != self.key:
-                differ = sorted(k for k in {*data["key"], *self.key}
+                differ = sorted(_SHOWN.get(k, k) for k in {*data["key"], *self.key}
                                 if data["key"].get(k) != self.key.get(k))
                 warn(f"{self.path}: the points kept there are of other settings "
                      f"({', '.join(map(str, differ))}); this run starts anew and "
