@@ -25,7 +25,8 @@ MaxIterations = Annotated[int, bounded(
     "per recall.")]
 Trials = Annotated[int, bounded(
     "--trials", metavar="N", ge=1, le=MAX_COUNT, help="Repeats: independent chips or networks "
-    "(fault maps, pattern subsets) per result.")]
+    "(fault maps, pattern subsets) per result. The hardware-adaptive rule trains them "
+    "together: another number of trials changes each trial's numbers.")]
 
 CORRUPTIONS = "flip, gaussian, occlude or salt-pepper"
 
