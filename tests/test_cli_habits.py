@@ -190,6 +190,26 @@ def test_every_command_prints_strict_json(run_cli, files, monkeypatch, command):
         assert data["threads"] == 1, command
 
 
+def _seeds(data) -> list:
+    """The values of every key of ``data`` (nested) naming a seed (``seed``, ``recall_seed``)."""
+    if isinstance(data, dict):
+        return [v for k, v in data.items() if k.endswith("seed")] + [
+            s for v in data.values() for s in _seeds(v)]
+    return [s for v in data for s in _seeds(v)] if isinstance(data, list) else []
+
+
+@pytest.mark.parametrize("command", [c for c, opts in _commands().items()
+                                     if "--seed" in opts and c != "demo"])
+def test_every_command_that_takes_a_seed_prints_it_in_its_json(run_cli, files, command):
+    """A result says how to reproduce it: ``train --json`` and ``recall --json`` (whose
+    asynchronous recall draws its neuron order from ``--seed``) did not say their seed.
+    (``demo`` is a stub here; its JSON is run_demo's, whose settings hold the seed.)"""
+    args = [a.format(**files) for a in JSON_RUNS[command]]
+    code, out, err = run_cli(*command.split(), *args, "--seed", "7", "--json")
+    assert code == 0, err
+    assert 7 in _seeds(_strict(out)), command
+
+
 # ------------------------------------------------------------------------------ --threads
 #: the commands that compute results (and so take --threads); export writes a chip's devices
 #: and its manifest.json, equal to its --json

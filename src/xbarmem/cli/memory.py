@@ -107,7 +107,7 @@ def train(
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info,
                "devices": memory.devices(), "faults": memory.faults.summary(spec.device),
-               "threads": threads}
+               "seed": seed, "threads": threads}
     if json_out:
         emit_json(summary)
     else:
@@ -350,7 +350,7 @@ def recall(
         write_npy(out_path, res.states.numpy())  # (OUT.NPY gets no second .npy)
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
-              "threads": threads}
+              "seed": seed, "threads": threads}
     if json_out:
         result["states"] = res.states.tolist()
         emit_json(result)
