@@ -39,11 +39,13 @@ def _body(out: str) -> list[str]:
     return [" ".join(line.split()) for line in lines[top + 1:end]]
 
 
-def test_limited_table_shows_the_first_rows_of_the_whole_sorted_table(run_cli, stores):
-    ahead, behind = stores
-    with sqlite3.connect(ahead) as db:
+def test_limited_table_shows_the_first_rows_of_the_whole_sorted_table(run_cli, stores,
+                                                                        monkeypatch):
+    with sqlite3.connect(stores[0]) as db:
         assert db.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 16
     db.close()
+    monkeypatch.chdir(stores[0].parent)  # (short names: a title that fits on one line)
+    ahead, behind = (store.name for store in stores)
     chosen = ["--columns", "rule,fault_rate,seed"]
     code, out, err = run_cli("results", ahead, *chosen)
     assert code == 0 and "16 rows" in out and "(first" not in out, err
