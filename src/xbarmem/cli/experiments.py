@@ -220,9 +220,11 @@ def _print_sweep(name: str, store: Path, report) -> None:
     """What a sweep did, in one line (a log's reader greps it), then each failed group in one
     line on stderr."""
     by = ", ".join(f"{n} by sweep {other}" for other, n in sorted(report.stored_by.items()))
+    meanwhile = (f", {report.meanwhile} stored meanwhile by another run of it"
+                 if report.meanwhile else "")
     out.print(f"sweep {name}: {counted(report.total, 'trial')}, {report.already} already "
-              f"stored{f' ({by})' if by else ''}, {counted(report.inserted, 'new row')} "
-              f"({report.executor}, {seconds_text(report.seconds)} s) -> {store}",
+              f"stored{f' ({by})' if by else ''}, {counted(report.inserted, 'new row')}"
+              f"{meanwhile} ({report.executor}, {seconds_text(report.seconds)} s) -> {store}",
               soft_wrap=True)
     for failure in report.failures:
         count = len(failure["keys"])

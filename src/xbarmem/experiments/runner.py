@@ -81,6 +81,9 @@ class SweepReport:
     #: of the trials already stored, how many each other sweep computed (a sweep whose grid
     #: overlaps an earlier one finds that one's rows; its own rows of a resumed run not counted)
     stored_by: dict[str, int] = field(default_factory=dict)
+    #: trials planned by this run that another run on the same store computed meanwhile (two
+    #: runs split a sweep: each found the other's groups done when it came to claim them)
+    meanwhile: int = 0
     #: sweep name -> its trials, to tell a failed group from the others (:meth:`varying`)
     sweep_trials: dict[str, list[Trial]] = field(default_factory=dict, repr=False)
 
@@ -390,6 +393,7 @@ def _drive(db, queue, executor, report, on_progress) -> None:
                 if state == "busy":  # another runner computes it: look again later
                     deferred.append(item)
                 elif state == "done":  # finished meanwhile by another process
+                    report.meanwhile += item[2]
                     on_progress(item[1], item[2])
                 else:
                     # (mypy cannot infer a lambda whose default binds the loop variable)

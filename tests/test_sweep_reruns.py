@@ -1,9 +1,11 @@
-"""What ``results`` shows does not depend on the order a sweep's trials were computed in: a
-sweep run with ``--jobs 2``, ``--workers 2`` or resumed after Ctrl-C stores the same rows in
-another order, and ``results STORE`` (first 50 rows) showed another 50 of them."""
+"""A sweep run twice, split between two runs, resumed or run with ``--jobs 2`` stores the same
+rows in another order, and what ``results`` and ``sweep`` print must not depend on it:
+``results STORE`` (first 50 rows) showed another 50 of them, and a run that shared the work
+with another said fewer new rows than trials, as if some were missing."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 
@@ -60,3 +62,38 @@ def test_limited_table_shows_the_first_rows_of_the_whole_sorted_table(run_cli, s
         assert code == 0, err
         shown.append(" ".join(out.split()).split("rows (first 5)")[1])
     assert shown[0] == shown[1] and "same in the 5 rows shown: sweep=order, rule=hebb" in shown[0]
+
+
+def test_a_sweep_says_how_many_trials_another_run_computed_meanwhile(tmp_path, run_cli,
+                                                                     monkeypatch):
+    """Two runs of a sweep on one store split its trials; each said `16 trials, 0 already
+    stored, 7 new rows`, as if 9 were missing. Here the other run is played by rows stored
+    once this one has planned (its groups are then found done when it comes to claim them)."""
+    from xbarmem.experiments import runner
+    from xbarmem.experiments.store import ResultStore
+
+    (tmp_path / "s.toml").write_text(tiny_sweep("order", seeds=4, fault_rates=[0.0, 0.3]))
+    done = tmp_path / "done.sqlite"
+    run_sweep(load_sweep(tmp_path / "s.toml"), done)
+    with ResultStore(done, readonly=True) as db:
+        hebb = [(r["key"], r["sweep"], r["config"], r["result"], {})
+                for r in db.rows(["rule=hebb"])]
+    store = tmp_path / "split.sqlite"
+    real = runner.run_sweep
+
+    def meanwhile(*args, on_plan=None, **kwargs):
+        def planned(pending: int, already: int) -> None:
+            with ResultStore(store) as db:  # (another run stores the hebb trials)
+                db.add(hebb)
+            if on_plan is not None:
+                on_plan(pending, already)
+        return real(*args, on_plan=planned, **kwargs)
+
+    monkeypatch.setattr(runner, "run_sweep", meanwhile)
+    code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    assert ("sweep order: 16 trials, 0 already stored, 8 new rows, 8 stored meanwhile by "
+            "another run of it (in-process") in " ".join(out.split())
+    code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1",
+                             "--json")
+    assert code == 0 and json.loads(out)["meanwhile"] == 0, err
