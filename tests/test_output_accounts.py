@@ -167,3 +167,13 @@ def test_train_of_one_stage_says_steps_as_before(run_cli, tmp_path):
     assert "(the" not in text and "basin" not in text, text
     text = _train_line(run_cli, tmp_path, "--rule", "hebb")
     assert "0 steps, converged=True," in text, text
+
+
+def test_capacity_progress_names_the_cosine_as_its_table_does(run_cli):
+    """The search's progress lines said `single P=4: similarity 0.5969` where its table, JSON
+    and --threshold help say cosine."""
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--neurons",
+                             "16", "--pool", "20", "--trials", "1", "--probes", "1")
+    assert code == 0, err
+    assert re.search(r"single P=\d+: cosine \d\.\d{4}", err + out) and "similarity" not in (
+        err + out), err

@@ -200,7 +200,7 @@ def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
             label = "single" if h is None else "-".join(map(str, [n, *h, n]))
 
             def shown(p: int, s: float, label: str = label) -> None:
-                bar.update(task, description=f"{label} P={p}: similarity {s:.4f}")
+                bar.update(task, description=f"{label} P={p}: cosine {s:.4f}")
 
             results.append((label, search(a, h, shown if kept is None else kept.saving(shown),
                                           None if kept is None else kept.measured(label))))
