@@ -39,6 +39,7 @@ from xbarmem.checks import (
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap, highest_reading
+from xbarmem.hardware.levels import WeightGrid
 from xbarmem.spec import Number
 
 
@@ -179,6 +180,28 @@ class Crossbar:
             lo, hi = (p_lo - n_hi) * k, (p_hi - n_lo) * k
         return (torch.as_tensor(lo, dtype=torch.float32),
                 torch.as_tensor(hi, dtype=torch.float32))
+
+    def weight_grid(self) -> WeightGrid | None:
+        """The weights :meth:`program` can give each weight of ``A = [W | b]`` without write
+        error (:class:`~xbarmem.hardware.levels.WeightGrid`), or None for a chip without
+        levels (``device.levels`` 0: continuous conductances)."""
+        dev = self.chip.device
+        if dev.levels < 2:
+            return None
+        lo, hi = self.bounds()
+        sp, sn = self.g_stuck[0], self.g_stuck[1]
+        free_p, free_n = np.isnan(sp), np.isnan(sn)
+        if self.chip.array.fault_model == "weight":
+            step, relative, c = 0.0, 1.0 / (dev.levels - 1), 0.0
+        else:
+            step, relative = self.w_max / (dev.levels - 1), 0.0
+            c = self.w_max / dev.g_range
+        # G+ stuck: (s - g_min) c - k D; G- stuck: k D - (s - g_min) c; both: pinned at lo
+        offset = np.where(free_p & free_n, 0.0, np.where(
+            free_n, (sp - dev.g_min) * c, np.where(free_p, (dev.g_min - sn) * c, lo.numpy())))
+        return WeightGrid(offset=torch.as_tensor(offset, dtype=torch.float32), lo=lo, hi=hi,
+                          step=torch.tensor(step, dtype=torch.float32),
+                          relative=torch.tensor(relative, dtype=torch.float32))
 
     def augment(self, weights: torch.Tensor | np.ndarray,
                 bias: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:

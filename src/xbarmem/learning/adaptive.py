@@ -5,6 +5,8 @@ through the realisable interval ``[lo, hi]`` of every weight: pinned weights (st
 never move, every other weight is projected back into its interval after each optimiser step,
 and the one-layer network's diagonal (no self-connection) is held at the realisable value
 closest to 0. Optionally the chip's write and read noise are injected into every forward pass.
+On a chip with conductance levels the objective sees the weights rounded to the values
+programming can give them (``quantize``, :mod:`~xbarmem.learning.quantise`).
 One-layer problems train ``f(x) = tanh(W x + b)`` (:mod:`xbarmem.learning.single_fit`),
 multilayer problems the composed map (:mod:`xbarmem.learning.multilayer_fit`).
 
@@ -188,6 +190,11 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                         help="keep the trained weights within "
                                         "+-weight_bound * w_max (the chip's full-window "
                                         "weight) as well as the chip's own bounds")
+    quantize: bool = flag(True, meta=_WHEN_SET,
+                          help="on chips with conductance levels (device.levels >= 2): train "
+                          "through them, the objective seeing the weights rounded as "
+                          "programming rounds them (straight-through; off = train as on a "
+                          "continuous chip); no effect on continuous chips")
     bias: bool = flag(True, help="learn a bias (memories need bias rows)")
     seed: int = integer(0, ge=0, le=MAX_SEED,
                         help="seed of initial weights, cue draws and noise injection")

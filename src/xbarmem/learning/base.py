@@ -33,6 +33,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
+from xbarmem.hardware.levels import WeightGrid
 from xbarmem.jsontext import plain
 
 KINDS = ("binary", "continuous")
@@ -55,6 +56,9 @@ class Problem:
         w_max: per layer, the weight range of each network's crossbar (a full-window pair),
             ``w_max[k][t]``; None = 1.
         bias: the layers have bias rows (the bounds' last column is the bias).
+        grids: per layer, the weights programming can give each network's ``[W | b]`` on a
+            chip with conductance levels (:class:`~xbarmem.hardware.levels.WeightGrid`,
+            stacked over the networks), or None when no network's chip has levels.
     """
 
     patterns: torch.Tensor
@@ -65,6 +69,7 @@ class Problem:
     zero_diagonal: bool = False
     w_max: tuple[tuple[float, ...], ...] | None = None
     bias: bool = True
+    grids: tuple[WeightGrid, ...] | None = None
 
     def __post_init__(self) -> None:
         x = check_type(self.patterns, torch.Tensor, "patterns",
@@ -81,6 +86,11 @@ class Problem:
                     and all(isinstance(b, torch.Tensor) for b in pair)):
                 raise ConfigError(f"bounds[{k}] must be a pair (lo, hi) of tensors (Problem.of "
                                   f"reads arrays), got {shown(pair)}")
+        if self.grids is not None and not (
+                isinstance(self.grids, tuple) and len(self.grids) == len(self.bounds)
+                and all(isinstance(g, WeightGrid) for g in self.grids)):
+            raise ConfigError(f"grids must be None or a tuple of one WeightGrid per layer "
+                              f"({len(self.bounds)}), got {shown(self.grids)}")
 
     @property
     def networks(self) -> int:
@@ -164,7 +174,18 @@ class Problem:
                       for k in range(len(first.layers)))
         counts = _counts(counts, x.shape[0], x.shape[1])
         return cls(x, bounds, kind, counts, first.noise(), first.zero_diagonal, w_max,
-                   first.has_bias)
+                   first.has_bias, _grids(memories, bounds))
+
+
+def _grids(memories: Sequence[Any], bounds: tuple[tuple[torch.Tensor, torch.Tensor], ...]
+           ) -> tuple[WeightGrid, ...] | None:
+    """Per layer, the stacked weight grids of ``memories`` (:attr:`Problem.grids`), None
+    when no memory's chip has levels."""
+    per_layer = [[m.layers[k].weight_grid() for m in memories] for k in range(len(bounds))]
+    if all(g is None for layer in per_layer for g in layer):
+        return None
+    return tuple(WeightGrid.stack(layer, pair) for layer, pair in zip(per_layer, bounds,
+                                                                      strict=True))
 
 
 def _check_of(x: torch.Tensor, bounds: Any, sizes: Any, bias: Any, zero_diagonal: Any,

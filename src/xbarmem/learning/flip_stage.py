@@ -36,6 +36,7 @@ import torch
 
 from xbarmem.learning.noise import write_std
 from xbarmem.learning.optimizer import fused_counter, optimizer_step
+from xbarmem.learning.quantise import Quantiser, seen
 
 #: ``sigmoid(1.702 z)`` is within 0.01 of the normal ``Phi(z)`` for every ``z``
 _LOGISTIC = 1.702
@@ -91,12 +92,13 @@ def row_weights(valid: torch.Tensor, dtype: torch.dtype = torch.float32) -> torc
 
 def flip_stage(opts, params: torch.Tensor, x: torch.Tensor, valid: torch.Tensor,
                lo: torch.Tensor, hi: torch.Tensor, noise: tuple[float, float],
-               report) -> tuple[torch.Tensor, torch.Tensor]:
+               report, quantiser: Quantiser | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``opts.flip_steps`` projected Adam steps on :func:`flip_loss_grad` from ``params``
     ``(T, N, cols)``, kept inside ``[lo, hi]``. ``noise``: the chip's (write, read) noise in
     weight units, used as given (zeros without ``noise_injection``). ``report`` is the
-    path's :class:`~xbarmem.learning.stages.StepReporter`. Returns ``(params, loss (T,)
-    before the last step)``."""
+    path's :class:`~xbarmem.learning.stages.StepReporter`; with a ``quantiser`` the loss
+    sees the parameters rounded to the chip's levels (straight-through). Returns
+    ``(params, loss (T,) before the last step)``."""
     n = x.shape[2]
     a = params.clone()
     first, second = torch.zeros_like(a), torch.zeros_like(a)
@@ -105,9 +107,10 @@ def flip_stage(opts, params: torch.Tensor, x: torch.Tensor, valid: torch.Tensor,
     read = noise[1] ** 2 * (n + int(opts.bias))
     last = opts.flip_steps
     for step in range(1, last + 1):
-        write = write_std(opts, a[:, :, :n], noise[0])
+        q = seen(quantiser, a)
+        write = write_std(opts, q[:, :, :n], noise[0])
         extra = read if write is None else read + write ** 2 * n
-        loss, grad = flip_loss_grad(a, x, weight, opts.cue_flip, extra, opts.bias,
+        loss, grad = flip_loss_grad(q, x, weight, opts.cue_flip, extra, opts.bias,
                                     want_loss=step == last or report.wants(step))
         optimizer_step(opts, a, grad, first, second, step, step_count)
         torch.clamp(a, lo, hi, out=a)

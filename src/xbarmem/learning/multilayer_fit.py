@@ -33,6 +33,7 @@ from xbarmem.learning.objective import (
     unrolled_outputs,
 )
 from xbarmem.learning.optimizer import fused_counter, optimizer_step, stable_check
+from xbarmem.learning.quantise import Quantiser, trimmed
 
 
 class MultilayerFit:
@@ -44,6 +45,8 @@ class MultilayerFit:
     def __init__(self, opts, layout: list[tuple[int, int, slice]], scale: torch.Tensor,
                  layer_scale: list[float]) -> None:
         self.opts, self.layout, self.scale, self.layer_scale = opts, layout, scale, layer_scale
+        #: rounds the optimised variable to the chip's levels (``opts.quantize``), or None
+        self.quantiser: Quantiser | None = None
 
     @classmethod
     def prepare(cls, opts, bounds, t: int, n: int):
@@ -95,6 +98,9 @@ class MultilayerFit:
         lo, hi = lo / scale, hi / scale
         params = torch.clamp(start / scale, lo, hi)
         noise = problem.noise if opts.noise_injection else (0.0, 0.0)
+        if opts.quantize and problem.grids is not None:  # grids of the optimised variable
+            path.quantiser = Quantiser([g.scaled(1.0 / s) for g, s in zip(
+                problem.grids, path.layer_scale, strict=True)], path.layout)
         return path, params, x, valid, lo, hi, gen, noise
 
     @classmethod
@@ -105,6 +111,8 @@ class MultilayerFit:
         path.reporter = stages.StepReporter(progress)
         params, steps, final_loss, converged = stages.two_stage(
             path, params, x, valid, lo, hi, problem.kind, gen, noise)
+        if path.quantiser is not None:  # on a chip with levels: the weights it holds
+            params = path.quantiser(params).clone()
         weights, biases = path.unpack(params.detach() * path.scale)
         return weights, biases, steps, final_loss, converged
 
@@ -335,17 +343,19 @@ class _FixedPointRun:
         self.count = valid.sum(dim=1)
         self.noisy = noise[0] > 0 or noise[1] > 0
         self.last = len(path.layout) - 1
+        self.quant = path.quantiser  # the forward pass sees self.seen, rounded (or self.a)
 
     def setup(self) -> None:
         """Buffers and views of the current batch (after every change of its size)."""
         path, x, valid, scales = self.path, self.x, self.valid, self.path.layer_scale
         rows = x.shape[1]
         self.grad = torch.empty_like(self.a)
+        self.seen = self.a if self.quant is None else self.quant(self.a)
         u0 = torch.cat([x, valid[:, :rows, None]], dim=2) if self.opts.bias else x.clone()
         if not self.noisy and scales[0] != 1.0:
             u0 *= scales[0]  # layer 0's scale folded into its constant input
         self.ins = path.inputs(rows, self.a.shape[0], u0)
-        self.blocks = path.blocks(self.a)
+        self.blocks = path.blocks(self.seen)
         self.coef = (2.0 / (x.shape[2] * self.count))[:, None, None]
         self.views = path.blocks(self.grad)
         self.hidden = [buf[:, :, :n_in] for buf, (_, n_in, _) in zip(self.ins, path.layout,
@@ -361,6 +371,8 @@ class _FixedPointRun:
         """Output ``y`` and the loss-scaled error ``(y - x) * coef`` (padding rows 0), and
         the noisy pass's tape."""
         ins, scales, tape = self.ins, self.path.layer_scale, None
+        if self.quant is not None:
+            self.quant(self.a)  # into self.seen
         if self.noisy:
             field, used, extras = self.path.forward(self.blocks, ins, self.noise, self.gen)
             tape = (used, extras)
@@ -414,6 +426,7 @@ class _FixedPointRun:
                                     self.count), (self.x, self.valid))
         if self.reference is not None:
             self.reference = self.reference[keep]
+        self.quant = trimmed(self.quant, keep)
         self.setup()
         return True
 

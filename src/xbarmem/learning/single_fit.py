@@ -27,6 +27,7 @@ from xbarmem.learning.objective import (
     unrolled_outputs,
 )
 from xbarmem.learning.optimizer import fused_counter, optimizer_step, stable_check
+from xbarmem.learning.quantise import Quantiser, seen, trimmed
 from xbarmem.learning.stages import StepReporter, two_stage
 
 
@@ -36,6 +37,7 @@ class SingleLayerFit:
     def __init__(self, opts, progress=None) -> None:
         self.opts = opts
         self.reporter = StepReporter(progress)  # training progress, if asked for
+        self.quantiser: Quantiser | None = None  # of the group training (opts.quantize)
 
     def run(self, problem: Problem) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                              torch.Tensor, torch.Tensor]:
@@ -55,22 +57,26 @@ class SingleLayerFit:
         steps = torch.zeros(t, dtype=torch.int64)
         final_loss = torch.full((t,), float("nan"), dtype=torch.float32)
         converged = torch.zeros(t, dtype=torch.bool)
+        full = Quantiser(list(problem.grids)) if o.quantize and problem.grids else None
         for idx in groups:  # each group padded only to its own largest pattern count
             rows = int(sizes[idx].max())
             xg, vg = x[idx, :rows], valid[idx, :rows]
             start = (self.warm_start(xg, vg, lo[idx], hi[idx]) if o.warm_start
                      else torch.zeros(len(idx), n, cols, dtype=torch.float32))
             start = torch.clamp(start, lo[idx], hi[idx])
+            self.quantiser = None if full is None else full[idx]
             if o.flip_steps:  # validated by the rule: binary patterns, basin objective
                 box: tuple[torch.Tensor, torch.Tensor] = (
                     (lo[idx], hi[idx]) if not o.flip_bound
                     else boxed(lo[idx], hi[idx], box_size(problem, 0, o.flip_bound)[idx]))
                 start, loss = flip_stage(o, torch.clamp(start, *box), xg, vg, *box, noise,
-                                         self.reporter)
+                                         self.reporter, self.quantiser)
                 self.reporter.done(o.flip_steps, loss, "flip")
             out = two_stage(self, start, xg, vg, lo[idx], hi[idx], problem.kind, gen, noise)
             params[idx], steps[idx], final_loss[idx], converged[idx] = out
             steps[idx] += o.flip_steps or 0
+        if full is not None:  # on a chip with levels: the weights it holds
+            params = full(params).clone()
         bias = params[:, :, n].clone() if o.bias else torch.zeros(t, n, dtype=torch.float32)
         return params[:, :, :n].clone(), bias, steps, final_loss, converged
 
@@ -166,9 +172,10 @@ class SingleLayerFit:
                       if noise[1] > 0 else None)
         every = 1 if o.stop == "loss" else o.stable_window
         reference = None
+        quant = self.quantiser
         step_count = torch.zeros((), dtype=torch.float32) if fused_counter(o) is not None else None
         for done in range(o.max_steps + 1):
-            y, err = self._output(a, u, x, noise[0], read_scale, gen)
+            y, err = self._output(seen(quant, a), u, x, noise[0], read_scale, gen)
             if done % every == 0 or done == o.max_steps:
                 loss = (err * mask).pow(2).sum(dim=(1, 2)) / (n * valid.sum(dim=1))
                 self.reporter(done, loss)
@@ -191,6 +198,7 @@ class SingleLayerFit:
                     x, u, ug, mask, valid, err, y = rows[:7]
                     read_scale = rows[7] if read_scale is not None else None
                     reference = None if reference is None else reference[keep]
+                    quant = trimmed(quant, keep)
             slope = err * y
             torch.addcmul(err, slope, y, value=-1, out=slope)  # d loss / d h, unscaled
             grad = torch.bmm(slope.transpose(1, 2), ug)

@@ -22,6 +22,7 @@ import torch
 from xbarmem.learning.batch import Batch, trim
 from xbarmem.learning.objective import late_weights
 from xbarmem.learning.optimizer import fused_counter, optimizer_step, window_converged
+from xbarmem.learning.quantise import seen, trimmed
 
 
 # ---------------------------------------------------------------------------------- progress
@@ -78,8 +79,11 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
     schedule to 0 over ``max_steps`` and every network runs them all.
     ``steps`` = updates, ``loss`` = the loss measured before the last update. With ``decay``
     the loss is computed only where it is used (the last step, and the steps the reporter
-    reports); the path's ``basin_loss_grad(..., want_loss=False)`` returns None for it."""
+    reports); the path's ``basin_loss_grad(..., want_loss=False)`` returns None for it.
+    With the path's ``quantiser`` the objective sees the parameters rounded to the chip's
+    levels (:func:`~xbarmem.learning.quantise.seen`)."""
     opts = path.opts
+    quant = getattr(path, "quantiser", None)
     t = x.shape[0]
     batch = Batch(params, converged=decay)
     a = params.clone()
@@ -92,8 +96,8 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
     for step in range(1, max_steps + 1):
         rate = lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / max_steps)) if decay else lr
         want = not decay or step == max_steps or report.wants(step)
-        loss, grad = path.basin_loss_grad(a, x, valid, kind, gen, noise, unroll, late,
-                                          straight_through, want_loss=want)
+        loss, grad = path.basin_loss_grad(seen(quant, a), x, valid, kind, gen, noise, unroll,
+                                          late, straight_through, want_loss=want)
         optimizer_step(opts, a, grad, first, second, step, step_count, lr=rate)
         torch.clamp(a, lo, hi, out=a)
         batch.steps[batch.work] = step
@@ -108,6 +112,7 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
             if not keep.any():
                 report.done(step, loss, "fine-tune" if decay else "basin")
                 return batch.result()
+            quant = trimmed(quant, keep)
             (a, first, second, lo, hi, window_sum, prev_window), (x, valid) = trim(
                 keep, valid, (a, first, second, lo, hi, window_sum, prev_window), (x, valid))
     report.done(max_steps, loss, "fine-tune" if decay else "basin")

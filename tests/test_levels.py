@@ -1,0 +1,129 @@
+"""Training for a chip's conductance levels: the weight grid programming reaches, and the
+hardware-adaptive rule training through it (straight-through)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from xbarmem import ArraySpec, ChipSpec, DeviceSpec, FaultMap, load_chip, random_patterns, train
+from xbarmem.hardware.crossbar import Crossbar, arrays_needed
+from xbarmem.hardware.faults import highest_reading
+from xbarmem.hardware.levels import WeightGrid
+from xbarmem.learning.adaptive import AdaptiveTrainer
+from xbarmem.learning.base import Problem
+from xbarmem.memory.build import make_memory
+
+
+def _chip(levels: int, model: str, stuck: float = 0.2) -> ChipSpec:
+    return ChipSpec(DeviceSpec(g_min=1e-6, g_max=1e-4, levels=levels, p_stuck_on=stuck / 2,
+                               p_stuck_off=stuck / 2),
+                    ArraySpec(rows=8, cols=8, weight_range=0.5, fault_model=model))
+
+
+def _crossbar(chip: ChipSpec, seed: int, *, anywhere: bool) -> Crossbar:
+    """A 9 x 11 (+ bias) crossbar; ``anywhere``: stuck devices read anywhere from 0 to the
+    highest reading a map may hold (off the levels, as measured maps), device model only."""
+    faults = FaultMap.generate(chip, arrays_needed(chip, 9, 12), seed=seed)
+    if anywhere:
+        g = np.random.default_rng(seed).random(faults.g_stuck.shape) * highest_reading(
+            chip.device)
+        faults = FaultMap(np.where(faults.stuck, g, np.nan), {"source": "test"})
+    return Crossbar(chip, 9, 11, faults)
+
+
+@pytest.mark.parametrize("levels", [2, 3, 16])
+@pytest.mark.parametrize("model,anywhere", [("device", False), ("device", True),
+                                            ("weight", False)])
+def test_the_grid_is_what_programming_gives(levels, model, anywhere):
+    chip = _chip(levels, model)
+    for seed in range(3):
+        xbar = _crossbar(chip, seed, anywhere=anywhere)
+        pairs = xbar.stuck.sum(axis=0)  # stuck devices of each pair
+        assert (pairs == 2).any() and ((pairs == 1).any() or model == "weight")
+        grid = xbar.weight_grid()
+        w = torch.randn(9, 11, generator=torch.Generator().manual_seed(seed)) * 0.4
+        b = torch.randn(9, generator=torch.Generator().manual_seed(seed + 7)) * 0.3
+        xbar.program(w, b, seed=seed)
+        quantised = grid.quantise(xbar.augment(w, b))
+        torch.testing.assert_close(quantised, xbar._require_programmed(), atol=1e-6, rtol=0)
+        # on the grid: offset + k D, k whole, within each weight's interval
+        lo, hi = xbar.bounds()
+        assert bool(((quantised >= lo - 1e-6) & (quantised <= hi + 1e-6)).all())
+        step = float(grid.step) or float(grid.relative) * xbar.w_max
+        k = (quantised - grid.offset) / step
+        free = lo < hi
+        assert torch.allclose(k[free], k[free].round(), atol=1e-4)
+        assert int(k[free].round().unique().numel()) <= 2 * levels - 1
+
+
+def test_a_continuous_chip_has_no_grid_and_a_stacked_one_leaves_its_weights():
+    chip = _chip(0, "device")
+    assert _crossbar(chip, 0, anywhere=False).weight_grid() is None
+    grid = _crossbar(_chip(2, "device"), 0, anywhere=False).weight_grid()
+    bounds = _crossbar(chip, 0, anywhere=False).bounds()
+    both = WeightGrid.stack([grid, None], (torch.stack([bounds[0]] * 2),
+                                           torch.stack([bounds[1]] * 2)))
+    a = torch.rand(2, 9, 12) - 0.5
+    out = both.quantise(a)
+    assert torch.equal(out[1], a[1])  # the continuous network untouched
+    torch.testing.assert_close(out[0], grid.quantise(a[0]))
+    assert set(out[0].unique().tolist()) <= {-0.5, 0.0, 0.5}
+
+
+def _memories(chip: ChipSpec, n: int, count: int, arch: str = "single"):
+    return [make_memory(n, arch=arch, hidden=12 if arch == "multilayer" else None,
+                        chip=chip, fault_seed=s) for s in range(count)]
+
+
+def test_continuous_chips_train_as_before_and_never_quantise(monkeypatch):
+    """levels = 0: no grid in the problem, the quantiser never runs, and the weights are the
+    ones the rule gives without the option (bit for bit)."""
+    x = random_patterns(4, 16, seed=3).patterns
+    problem = Problem.for_memories(x, _memories(load_chip("rram"), 16, 2))
+    assert problem.grids is None
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("quantised on a continuous chip")
+
+    monkeypatch.setattr(WeightGrid, "quantise", refuse)
+    on = AdaptiveTrainer(max_steps=40, finetune_steps=20).fit(problem)
+    off = AdaptiveTrainer(max_steps=40, finetune_steps=20, quantize=False).fit(problem)
+    assert torch.equal(on.weights[0], off.weights[0]) and torch.equal(on.biases[0],
+                                                                      off.biases[0])
+
+
+@pytest.mark.parametrize("arch", ["single", "multilayer"])
+def test_a_chip_with_levels_trains_through_them(arch):
+    """With levels the trained weights are on the chip's grid (what programming keeps), and
+    quantize=False trains the weights as a continuous chip would."""
+    chip = _chip(3, "device", stuck=0.1)
+    x = random_patterns(4, 16, seed=3).patterns
+    memories = _memories(chip, 16, 2, arch)
+    problem = Problem.for_memories(x, memories)
+    assert problem.grids is not None and len(problem.grids) == len(memories[0].layers)
+    steps = {"max_steps": 30, "finetune_steps": 10}
+    on = AdaptiveTrainer(**steps).fit(problem)
+    off = AdaptiveTrainer(**steps, quantize=False).fit(problem)
+    for k, grid in enumerate(problem.grids):
+        a = torch.cat([on.weights[k], on.biases[k][:, :, None]], dim=2)
+        assert torch.equal(grid.quantise(a), a)  # on the grid
+        b = torch.cat([off.weights[k], off.biases[k][:, :, None]], dim=2)
+        assert not torch.equal(grid.quantise(b), b)  # the continuous training is not
+    plain = dataclasses.replace(problem, grids=None)
+    ref = AdaptiveTrainer(**steps).fit(plain)
+    assert all(torch.equal(u, v) for u, v in zip(ref.weights, off.weights, strict=True))
+
+
+def test_quantize_is_an_option_listed_when_off():
+    assert "quantize" not in AdaptiveTrainer().options()
+    assert AdaptiveTrainer(quantize=False).options()["quantize"] is False
+    pset = random_patterns(3, 16, seed=0)
+    memory = train(pset, chip=_chip(2, "device", stuck=0.0), max_steps=20, finetune_steps=5,
+                   flip_steps=10)
+    (w, b), = memory.targets
+    assert set(w.unique().tolist()) <= {-0.5, 0.0, 0.5}
+    torch.testing.assert_close(memory.layers[0].effective()[0], w)
