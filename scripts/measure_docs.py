@@ -397,6 +397,11 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("weight-range", "the device presets' weight range on tuning and disjoint cases",
           json_out("python -m benchmarks.weight_range --threads 1", "wr.json"),
           {"mean cosine per w_max": "table"}, 200),
+    Entry("levels", "chips with 2 to 8 conductance levels: the hardware-adaptive rule trained "
+          "through them (quantize, the default) and as for a continuous chip",
+          json_out("python -m benchmarks.levels --threads 1 --seeds 10 --probes 50",
+                   "levels.json"),
+          {"recall": "table"}, 200),
     Entry("fixed-point-budget", "multilayer binary memories at the capacity edge: the "
           "fixed-point trainer's own stop against longer training",
           json_out("python -m benchmarks.fixed_point_budget --threads 1", "fpb.json"),

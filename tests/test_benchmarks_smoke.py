@@ -533,7 +533,8 @@ COMMANDS = [("__main__", "run", ["1"]), ("recipes", "measure", []),
             ("recipe_search", "measure", []), ("weight_range", "measure", []),
             ("levers", "RUN", []), ("elementwise", "measure", []),
             ("fixed_point_budget", "run_case", []), ("continuous_start", "run_case", []),
-            ("margins", "measure", []), ("versus", "_side", ["HEAD"])]
+            ("margins", "measure", []), ("versus", "_side", ["HEAD"]),
+            ("levels", "measure", [])]
 
 
 def _no_work(monkeypatch, module: str, work: str):
