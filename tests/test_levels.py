@@ -97,15 +97,20 @@ def test_continuous_chips_train_as_before_and_never_quantise(monkeypatch):
 
 
 @pytest.mark.parametrize("arch", ["single", "multilayer"])
-def test_a_chip_with_levels_trains_through_them(arch):
+@pytest.mark.parametrize("model,objective,noise", [("device", "basin", False),
+                                                   ("device", "fixed-point", True),
+                                                   ("weight", "fixed-point", False),
+                                                   ("weight", "basin", True)])
+def test_a_chip_with_levels_trains_through_them(arch, model, objective, noise):
     """With levels the trained weights are on the chip's grid (what programming keeps), and
     quantize=False trains the weights as a continuous chip would."""
-    chip = _chip(3, "device", stuck=0.1)
+    chip = _chip(3, model, stuck=0.1).replace_device(write_noise=1e-6, read_noise=1e-7)
     x = random_patterns(4, 16, seed=3).patterns
-    memories = _memories(chip, 16, 2, arch)
-    problem = Problem.for_memories(x, memories)
+    memories = _memories(chip, 16, 3, arch)
+    problem = Problem.for_memories(x, memories, counts=torch.tensor([4, 2, 3]))
     assert problem.grids is not None and len(problem.grids) == len(memories[0].layers)
-    steps = {"max_steps": 30, "finetune_steps": 10}
+    steps = {"max_steps": 30, "finetune_steps": 10, "objective": objective,
+             "noise_injection": noise, "stable_window": 5}
     on = AdaptiveTrainer(**steps).fit(problem)
     off = AdaptiveTrainer(**steps, quantize=False).fit(problem)
     for k, grid in enumerate(problem.grids):
@@ -113,6 +118,7 @@ def test_a_chip_with_levels_trains_through_them(arch):
         assert torch.equal(grid.quantise(a), a)  # on the grid
         b = torch.cat([off.weights[k], off.biases[k][:, :, None]], dim=2)
         assert not torch.equal(grid.quantise(b), b)  # the continuous training is not
+        assert not torch.equal(grid.quantise(b), a)  # and training saw the rounded weights
     plain = dataclasses.replace(problem, grids=None)
     ref = AdaptiveTrainer(**steps).fit(plain)
     assert all(torch.equal(u, v) for u, v in zip(ref.weights, off.weights, strict=True))
