@@ -99,7 +99,7 @@ def test_a_checkpoint_of_another_thread_count_is_not_reused(tmp_path):
         kept.save()
     torch.set_num_threads(2)
     try:
-        with pytest.warns(XbarmemWarning, match=r"other settings \(torch_threads\)"):
+        with pytest.warns(XbarmemWarning, match=r"other settings \(threads\)"):
             kept = SearchCheckpoint(path, {"rule": "hebb"})
         assert kept.resumed == 0
         kept.close()
