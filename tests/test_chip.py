@@ -490,3 +490,20 @@ def test_a_conductance_map_whose_every_device_reads_stuck_is_warned_about(run_cl
     code, _, err = run_cli("chip", "import", tmp_path / "m.npy", "--as", "conductance",
                            "--chip", "rram", "-o", tmp_path / "f.npz")
     assert code == 0 and err.count("every device of the conductance map (8192)") == 1, err
+
+
+def test_a_weight_model_map_is_shown_as_faulty_weights(run_cli, tmp_path):
+    """`chip faults --chip paper-sim` showed `stuck ON 0`, `stuck OFF 2446` beside
+    `P(stuck ON) 0.15`: a split the weight fault model does not have (a faulty weight is 0).
+    Its table now counts faulty weights; --json keeps every key; device maps are unchanged."""
+    code, out, err = run_cli("chip", "faults", "--chip", "paper-sim", "--faults", "0.3",
+                             "-o", tmp_path / "w.npz")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert re.search(r"faulty weights \(0\) (\d+) of 4096 \(0\.\d+\)", text), text
+    assert "P(faulty weight) 0.3" in text and "stuck ON" not in text, text
+    code, out, _ = run_cli("chip", "inspect", tmp_path / "w.npz", "--json")
+    assert code == 0 and '"stuck_on": 0' in out
+    code, out, _ = run_cli("chip", "faults", "--chip", "rram", "--faults", "0.3",
+                           "-o", tmp_path / "d.npz")
+    assert code == 0 and "stuck ON" in out and "faulty weights" not in out

@@ -40,7 +40,30 @@ def _print(summary: dict, json_out: bool, title: str) -> None:
         chip = meta["chip"]
         summary = {**summary, "meta": {**meta, "chip": f"{chip.get('name')} (its description "
                                                        f"recorded in full: --json)"}}
+    if isinstance(meta, dict) and meta.get("fault_model") == "weight":
+        summary = _as_faulty_weights(summary)
     print_fields(summary, title)
+
+
+def _as_faulty_weights(summary: dict) -> dict:
+    """A map made under the ``weight`` fault model, as its table shows it: faulty weights (a
+    faulty weight is 0: both devices of its pair held at g_min), not a split into stuck ON and
+    OFF devices that the model does not have (``stuck ON 0`` beside ``P(stuck ON) 0.15``);
+    the JSON keeps every key."""
+    rate = summary["meta"].get("p_stuck_on", 0.0) + summary["meta"].get("p_stuck_off", 0.0)
+    pairs = summary.get("devices", 0) // 2
+    shown: dict = {}
+    for key, value in summary.items():
+        if key == "stuck_on" and "pairs_fully_stuck_fraction" in summary:
+            fraction = summary["pairs_fully_stuck_fraction"]
+            shown["faulty weights (0)"] = f"{round(fraction * pairs)} of {pairs} ({fraction:.4g})"
+        elif key == "meta":
+            shown[key] = {("P(faulty weight)" if k == "p_stuck_on" else k):
+                          (rate if k == "p_stuck_on" else v)
+                          for k, v in value.items() if k != "p_stuck_off"}
+        elif key not in ("stuck_on", "stuck_off"):
+            shown[key] = value
+    return shown
 
 
 def _map_summary(path: Path, fmap: FaultMap, spec: ChipSpec) -> dict:
