@@ -584,3 +584,28 @@ def test_measured_regions_read_as_lists_and_can_show_their_tables_only():
     region = "<!-- measured: benchmarks tables -->\nold\n<!-- /measured -->"
     assert "case 0" not in module.update_regions(region, {"benchmarks": rec})
     assert "| a |" in module.update_regions(region, {"benchmarks": rec})
+
+
+def _glossary() -> str:
+    guide = (ROOT / "docs" / "guide.md").read_text()
+    start = guide.index("## Glossary")
+    return guide[start:guide.index("\n## ", start + 1)].lower()
+
+
+def test_the_glossary_defines_every_word_of_the_score_and_device_lines(small_memory,
+                                                                      small_model, run_cli):
+    """`evaluate` printed `hamming 0.43 bits` and `converged 0.00  iterations 100.0`, and
+    `train` and `demo` `... 64 sensed outputs`: words no page of the docs defined. Every word
+    of those lines (the labels, not the numbers) is now a term of the guide's glossary."""
+    from xbarmem.cli.common import describe_devices
+
+    code, out, err = run_cli("evaluate", small_model, "--probes", "2")
+    assert code == 0, err
+    lines = [ln for ln in out.splitlines() if ln.startswith(("cosine", "converged"))]
+    assert len(lines) == 2, out
+    lines.append(describe_devices(small_memory[1].devices()))
+    glossary = _glossary()
+    words = {w.lower() for line in lines for w in re.findall(r"[A-Za-z]{3,}", line)}
+    assert {"hamming", "iterations", "sensed"} <= words
+    missing = sorted(w for w in words if not re.search(rf"\b{w}", glossary))
+    assert not missing, f"printed, not in the glossary of docs/guide.md: {missing}"
