@@ -2,6 +2,8 @@
 
 The measured data here is synthetic (a stuck-code map: 0 free, +1 stuck ON, -1 stuck OFF, one
 plane per polarity); replace it with your own `.npy` of shape (2, 64, 64).
+Writes into the current folder: the trained model `measured-chip-model.safetensors` and its
+export, the folder `measured-chip-export` (run it from a scratch folder).
 Run: python examples/02_measured_fault_map.py
 """
 

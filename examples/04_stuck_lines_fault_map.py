@@ -1,6 +1,8 @@
 """Faults that are not independent: a whole row and a whole column stuck, as a broken word line
 or bit line leaves them, built with `FaultMap.from_codes`, saved, and trained for from Python
 and from the command line (`xbarmem train --fault-map FILE`).
+Writes into the current folder: the fault map `stuck-lines.npz`, the patterns `patterns.npy`
+and the command line's model `lines.safetensors` (run it from a scratch folder).
 Run: python examples/04_stuck_lines_fault_map.py
 """
 
