@@ -1645,6 +1645,27 @@ def test_results_of_a_rule_comparison_show_no_rule_options_that_only_the_rule_te
     assert "rule_options.max_steps" in out and "finetune" not in out, out
 
 
+def test_results_limited_to_rows_of_one_reading_name_the_swept_option_they_share(
+        run_cli, tmp_path, monkeypatch):
+    """`results stv.sqlite --limit 8` (quoted by examples/sweeps/storkey-variant.toml) showed
+    8 rows of one of the two swept `self_field` readings, and neither a column nor the
+    caption said which: the option columns came from the rows shown only. They come from
+    every matching row's settings, so the caption names the reading the rows shown share."""
+    grid = {"fault_rate": [0.0, 0.2],
+            "rule_options": {"storkey-variant": {"self_field": [False, True]}}}
+    store = _evaluate_sweep(run_cli, tmp_path, grid, patterns=3, rule="storkey-variant")
+    monkeypatch.setenv("COLUMNS", "200")  # (the caption on one line)
+    code, out, err = run_cli("results", store, "--limit", "1")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "4 rows (first 1)" in text, out
+    caption = text[text.index("same in the 1 row shown:"):]
+    assert re.search(r"rule_options\.self_field=(True|False)", caption), out
+    code, out, err = run_cli("results", store, "--limit", "2", "--where", "fault_rate=0")
+    assert code == 0, err
+    assert "rule_options.self_field" in out and "True" in out and "False" in out, out
+
+
 def test_results_of_one_row_show_its_recall_on_an_80_column_terminal(run_cli, tmp_path):
     """One row (``--where`` picking one) printed every field as a column: at 80 columns the
     table was cut and its cosine and exact columns were not shown; the title said "1 rows"."""

@@ -189,10 +189,11 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     corruption of :data:`_SAID_BEFORE` where every row shown shares them, which says whether
     it speaks of every row or of the first ``limit``, and leaves out a field that no row
     shown has: ``patterns`` of capacity searches) and the row's results (cosine and exact
-    recall, or capacities); cells fold, never cut. ``rows`` are every matching row; the first
-    ``limit`` of them in :func:`_sorted` order are shown."""
-    rows = _sorted(rows, shown)[:limit]
+    recall, or capacities); cells fold, never cut. ``rows`` are every matching row (their
+    settings decide the columns: a swept option that the rows shown share is said in the
+    caption); the first ``limit`` of them in :func:`_sorted` order are shown."""
     columns = shown or _default_columns(rows)
+    rows = _sorted(rows, shown)[:limit]
     cells = {c: [_text(_value(r, c)) for r in rows] for c in
              (columns if shown else _with_said(columns))}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
@@ -200,7 +201,7 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
         cells = {c: v for c, v in cells.items() if c not in same}
     title = (f"{store}: {total} row{'s' if total != 1 else ''}"
              + (f" (first {limit})" if total > (limit or total) else ""))
-    where = "every row" if len(rows) == total else f"the {len(rows)} rows shown"
+    where = "every row" if len(rows) == total else f"the {counted(len(rows), 'row')} shown"
     results = _result_cells(rows)
     same = {c: v for c, v in same.items() if v != "-"}  # (a field no row shown has: not said)
     notes = [f"same in {where}: " + ", ".join(f"{c}={v}" for c, v in same.items())
@@ -243,16 +244,32 @@ def _with_said(columns: Sequence[str]) -> list[str]:
 def _default_columns(rows: list[dict]) -> tuple[str, ...]:
     """The default columns (``sweeps`` after ``sweep`` when a row is held by another sweep
     than the one that computed it; the settings of :data:`_VARYING_COLUMNS` that vary among
-    the ``rows`` of one trial kind after ``rule``), then ``rule_options.KEY`` of every rule
-    option that takes two values among the rows of one rule (an option only one rule has, or
-    that every row of a rule sets alike, says no more than the ``rule`` column: a sweep
-    comparing the adaptive rule with the classic ones showed every adaptive option as a
-    column, its results off the terminal); among rows of one rule and equal settings of those
-    columns (a recipe's options follow from ``arch`` and ``kind``: a sweep of one-layer and
-    multilayer memories showed seven)."""
-    kinds = {r.get("trial") for r in rows}  # (a setting of one trial kind only: not a column)
-    varying = [c for c in _VARYING_COLUMNS if any(
+    the ``rows`` of one trial kind after ``rule``), then :func:`_swept_options` of the rows
+    (every matching row, not only those shown: the first 8 rows of a sweep of two readings of
+    one option all had the first, and no column or caption said which)."""
+    varying = _varying(rows)
+    options = _swept_options(rows)
+    shared = any(r.get("sweeps", [r.get("sweep")]) != [r.get("sweep")] for r in rows)
+    return (_DEFAULT_COLUMNS[0], *(["sweeps"] if shared else []), _DEFAULT_COLUMNS[1],
+            *varying, *_DEFAULT_COLUMNS[2:], *options)
+
+
+def _varying(rows: list[dict]) -> list[str]:
+    """The settings of :data:`_VARYING_COLUMNS` that vary among the ``rows`` of one trial
+    kind (a setting of one trial kind only is not a column)."""
+    kinds = {r.get("trial") for r in rows}
+    return [c for c in _VARYING_COLUMNS if any(
         len({_text(_value(r, c)) for r in rows if r.get("trial") == k}) > 1 for k in kinds)]
+
+
+def _swept_options(rows: list[dict]) -> list[str]:
+    """``rule_options.KEY`` of every rule option that takes two values among the ``rows`` of
+    one rule (an option only one rule has, or that every row of a rule sets alike, says no
+    more than the ``rule`` column: a sweep comparing the adaptive rule with the classic ones
+    showed every adaptive option as a column, its results off the terminal); among rows of
+    one rule and equal settings of :func:`_varying` (a recipe's options follow from ``arch``
+    and ``kind``: a sweep of one-layer and multilayer memories showed seven)."""
+    varying = _varying(rows)
     values: dict[tuple, set[str]] = {}
     for r in rows:
         config = r.get("config") or {}
@@ -260,10 +277,7 @@ def _default_columns(rows: list[dict]) -> tuple[str, ...]:
         for k, v in (config.get("rule_options") or {}).items():
             if k != "seed":
                 values.setdefault((k, group), set()).add(_text(v))
-    options = sorted({f"rule_options.{k}" for (k, _), seen in values.items() if len(seen) > 1})
-    shared = any(r.get("sweeps", [r.get("sweep")]) != [r.get("sweep")] for r in rows)
-    return (_DEFAULT_COLUMNS[0], *(["sweeps"] if shared else []), _DEFAULT_COLUMNS[1],
-            *varying, *_DEFAULT_COLUMNS[2:], *options)
+    return sorted({f"rule_options.{k}" for (k, _), seen in values.items() if len(seen) > 1})
 
 
 def _result_cells(rows: list[dict]) -> dict[str, list[str]]:
