@@ -1135,6 +1135,21 @@ def test_deprecated_neurons_for_activation(run_cli, adaptive_model, tmp_path):
     assert "tanh" in json.dumps(manifest)
 
 
+@pytest.mark.parametrize("command", ["evaluate", "export"])
+def test_neurons_as_a_count_on_a_model_command_names_the_option_typed(run_cli, small_model,
+                                                                      tmp_path, command):
+    """`evaluate m.safetensors --neurons 64` (the guide's shared `--neurons N`, pattern length)
+    was refused as `activation must be one of sign, tanh, got '64'` (`export`: `--activation
+    must be ...`): options the user never typed. The refusal names --neurons, what it means
+    on these commands and that the model sets N."""
+    args = [command, small_model, *(["-o", tmp_path / "e"] if command == "export" else [])]
+    code, out, err = run_cli(*args, "--neurons", "64")
+    assert_one_line_error(code, err)
+    assert "'--neurons'" in err and "activation must" not in err, err
+    assert "old spelling of --activation sign|tanh" in err and "model sets" in err, err
+    assert not (tmp_path / "e").exists()
+
+
 @pytest.mark.parametrize("args", [
     ["train", "--patterns", "mnist", "--neurons", "16", "-o", "m.safetensors"],
     ["train", "--data", "random", "--patterns", "2", "--side", "4", "--max-steps", "5",

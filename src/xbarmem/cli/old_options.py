@@ -23,8 +23,23 @@ OldNeuronsN = Annotated[int | None, bounded(
     "--n", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --neurons N.")]
 OldEnergyCount = Annotated[int | None, bounded(
     "--count", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --patterns N.")]
+
+
+def _old_activation(text: str) -> str:
+    """The neuron type of the old ``--neurons sign|tanh`` (any case); a number or another
+    word is refused naming ``--neurons`` (``evaluate --neurons 64``, the pattern length of
+    ``train``, was refused as ``activation must be one of sign, tanh, got '64'``: an option
+    the user never typed)."""
+    if isinstance(text, str) and text.strip().lower() in ("sign", "tanh"):
+        return text.strip().lower()
+    raise typer.BadParameter(
+        f"{text!r}: here --neurons is the old spelling of --activation sign|tanh; the "
+        f"model sets its number of neurons N")
+
+
 OldActivation = Annotated[str | None, typer.Option(
-    "--neurons", hidden=True, help="Deprecated: --activation sign|tanh.")]
+    "--neurons", hidden=True, parser=_old_activation,
+    help="Deprecated: --activation sign|tanh.")]
 OldMaxSteps = Annotated[int | None, bounded(
     "--max-steps", hidden=True, ge=1, le=MAX_COUNT, help="Deprecated: --rule-option max_steps=N.")]
 OldObjective = Annotated[str | None, typer.Option(
