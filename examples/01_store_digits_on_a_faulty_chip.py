@@ -12,7 +12,7 @@ import xbarmem as xm
 digits = xm.load_mnist(side=8, kind="binary", one_per_class=True)      # (10, 64) in {-1,+1}
 chip = xm.load_preset("rram").with_faults(0.4)                          # assumed RRAM + 40% stuck
 faults = xm.FaultMap.generate(chip, n_arrays=2, seed=0)                 # one physical chip
-print("chip:", chip.name, faults.summary(chip.device))
+print("chip:", chip.name, faults)                                       # .summary(): a dict
 
 protocol = xm.Protocol(corruption="flip", level=0.1, probes=20, seed=1)
 for rule in ("adaptive", "pinv", "hebb"):

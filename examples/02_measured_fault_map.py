@@ -16,7 +16,7 @@ rng = np.random.default_rng(42)
 codes = rng.choice([-1, 0, 1], size=(2, 64, 64), p=[0.15, 0.75, 0.10])  # "measured" array
 chip = xm.load_preset("rram")
 faults = xm.FaultMap.from_codes(codes, chip.device)
-print(faults.summary(chip.device))
+print(faults)  # one line; faults.summary(chip.device) gives the counts as a dict
 
 digits = xm.load_digits(kind="binary", one_per_class=True)
 # one measured array has 64 rows: store without the bias row so the memory fits on it

@@ -21,7 +21,7 @@ codes = np.zeros((arrays, 2, rows, cols), dtype=int)  # 0 free, +1 stuck ON, -1 
 codes[0, :, 10, :] = -1                             # array 0: input row 10 stuck OFF, both planes
 codes[0, 0, :, 20] = +1                             # array 0: output column 20, G+ stuck ON
 faults = xm.FaultMap.from_codes(codes, chip.device)
-print(faults, faults.summary(chip.device))
+print(faults)  # one line; faults.summary(chip.device) gives the counts as a dict
 faults.save("stuck-lines.npz")
 
 patterns = xm.random_patterns(12, n, seed=0)
