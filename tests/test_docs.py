@@ -593,19 +593,24 @@ def _glossary() -> str:
 
 
 def test_the_glossary_defines_every_word_of_the_score_and_device_lines(small_memory,
-                                                                      small_model, run_cli):
+                                                                      small_model, run_cli,
+                                                                      tmp_path):
     """`evaluate` printed `hamming 0.43 bits` and `converged 0.00  iterations 100.0`, and
     `train` and `demo` `... 64 sensed outputs`: words no page of the docs defined. Every word
     of those lines (the labels, not the numbers) is now a term of the guide's glossary."""
     from xbarmem.cli.common import describe_devices
 
-    code, out, err = run_cli("evaluate", small_model, "--probes", "2")
-    assert code == 0, err
-    lines = [ln for ln in out.splitlines() if ln.startswith(("cosine", "converged"))]
-    assert len(lines) == 2, out
-    lines.append(describe_devices(small_memory[1].devices()))
+    grey = xm.train(xm.random_patterns(3, 16, kind="continuous", seed=0), max_steps=5)
+    xm.save_memory(grey, tmp_path / "c.safetensors",
+                   patterns=xm.random_patterns(3, 16, kind="continuous", seed=0))
+    lines = [describe_devices(small_memory[1].devices())]
+    for model in (small_model, tmp_path / "c.safetensors"):  # (continuous: `exact signs`)
+        code, out, err = run_cli("evaluate", model, "--probes", "2")
+        assert code == 0, err
+        lines += [ln for ln in out.splitlines() if ln.startswith(("cosine", "converged"))]
+    assert len(lines) == 5, lines
     glossary = _glossary()
     words = {w.lower() for line in lines for w in re.findall(r"[A-Za-z]{3,}", line)}
-    assert {"hamming", "iterations", "sensed"} <= words
+    assert {"hamming", "iterations", "sensed", "signs"} <= words
     missing = sorted(w for w in words if not re.search(rf"\b{w}", glossary))
     assert not missing, f"printed, not in the glossary of docs/guide.md: {missing}"
