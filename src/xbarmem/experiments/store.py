@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import json
 import numbers
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -291,20 +290,6 @@ class ResultStore:
         (``results`` shows ``--limit`` of them) checks the others this way, in SQLite,
         without decoding them."""
         check_json(self._db, self.path, *where_sql(self._db, self.path, where, sweep))
-
-    def settings(self, where: Sequence[str] = (), sweep: str | None = None
-                 ) -> list[dict[str, Any]]:
-        """The distinct settings of the rows matching ``where`` and ``sweep`` (as
-        :meth:`rows`), as rows ``{trial, config}`` whose config leaves out the seeds: a view
-        that shows ``--limit`` rows tells from them which settings tell the other rows apart,
-        decoding one config per setting, not one per row (a row whose config is not JSON
-        is left to :meth:`check_json`)."""
-        sql, args = where_sql(self._db, self.path, where, sweep)
-        config = "json_remove(config, '$.seed', '$.rule_options.seed')"
-        found = self._db.execute(f"SELECT DISTINCT trial, CASE WHEN json_valid(config) THEN "
-                                 f"{config} END FROM trials{sql}", args)
-        return [{"trial": trial, "config": json.loads(text)} for trial, text in found
-                if text is not None]
 
     def empty(self) -> bool:
         """Whether the store holds no row and no claim (of any runner)."""
