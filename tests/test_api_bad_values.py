@@ -866,3 +866,18 @@ def test_learning_energy_and_export_refusals_say_what_is_wrong(call, match):
     written (``never`` is not created)."""
     _refused(call, match)
     assert not Path("never").exists()
+
+
+@pytest.mark.parametrize("call", [
+    lambda sizes, seen: emeas.measure_sizes(sizes, CIRCUIT, rule="pinv", probes=1,
+                                            progress=lambda *a: seen.append(a)),
+    lambda sizes, seen: xm.run_scaling(sizes, arch="single", rule="pinv", trials=1,
+                                       progress=lambda *a: seen.append(a)),
+], ids=["measure_sizes", "run_scaling"])
+def test_a_size_listed_twice_is_refused_before_any_work(call):
+    """measure_sizes([16, 25, 16]) measured N = 16 twice (two rows, two points of one N), as
+    the command line (``--sizes 16,16``) refuses; run_scaling counted it twice in the fit."""
+    seen: list = []
+    message = _refused(lambda: call([16, 25, 16], seen), "sizes lists 16 twice; give each "
+                       "value once", ConfigError)
+    assert message.startswith("sizes") and seen == []

@@ -359,3 +359,13 @@ def test_figures_over_n_name_their_axis_alike():
     labels = {ratios_plot(SWEEP).axes[0].get_xlabel(),
               scaling_plot(SCALING).axes[0].get_xlabel()}
     assert labels == {"pattern size N (neurons)"}
+
+
+def test_energy_ratios_join_the_sizes_in_increasing_n_whatever_their_order():
+    """``energy --sizes 64,16,36`` drew each ratio's line from 64 back to 16, then to 36."""
+    rows = [SWEEP["rows"][i] for i in (2, 0, 1)]
+    ax = ratios_plot({**SWEEP, "rows": rows}).axes[0]
+    for line in ax.get_lines():
+        assert list(line.get_xdata()) == [16, 36, 64]
+    energy = [r["energy_ratio"] for r in SWEEP["rows"]]
+    assert list(ax.get_lines()[0].get_ydata()) == energy

@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when n
 
 __all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict", "as_real_array", "check_callback",
            "check_choice",
-           "check_count", "check_flag", "check_image_shape", "check_neurons", "check_seed",
+           "check_count", "check_each_once", "check_flag", "check_image_shape", "check_neurons",
+           "check_seed",
            "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
            "choices_text", "closest_choice",
            "brief", "checked_keywords", "counted", "is_bool", "is_choice", "not_numbers",
@@ -338,6 +339,17 @@ def check_neurons(n_neurons: Any, name: str = "n_neurons",
         raise error(f"{name} must be an integer >= 2 (a memory needs at least 2 neurons), "
                     f"got {shown(n_neurons)}")
     return int(n_neurons)
+
+
+def check_each_once(values: Iterable[Any], name: str) -> None:
+    """Refuse a value that ``values`` (e.g. the sizes N of a run over sizes) lists twice: it
+    was measured twice and counted twice in a fit or a figure. :class:`ConfigError` naming
+    ``name`` and the value (``sizes lists 16 twice; give each value once``)."""
+    seen: list[Any] = []
+    for value in values:
+        if value in seen:
+            raise ConfigError(f"{name} lists {shown(value)} twice; give each value once")
+        seen.append(value)
 
 
 def unknown_argument(where: str, key: str, allowed: Sequence[str],

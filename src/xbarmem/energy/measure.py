@@ -27,6 +27,7 @@ from xbarmem.checks import (
     as_real_array,
     check_callback,
     check_choice,
+    check_each_once,
     check_seed,
     check_type,
     result_repr,
@@ -393,6 +394,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     if not items or not all(_SIZE.accepts(s) for s in items):
         raise ConfigError(f"sizes must be a list of integers >= 2, got {shown(sizes)}")
     sizes = [int(s) for s in items]
+    check_each_once(sizes, "sizes")
     if not Number(gt=0, le=2).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {shown(load)}")
     _, rule = _check_build("single", rule, progress, max_steps)

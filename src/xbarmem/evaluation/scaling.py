@@ -28,6 +28,7 @@ from xbarmem.checks import (
     as_real_array,
     canonical,
     check_callback,
+    check_each_once,
     check_flag,
     check_neurons,
     check_type,
@@ -170,6 +171,7 @@ def _check_sizes(data: str | ImageStack, sizes: Sequence[int]) -> list[int]:
     sizes = [check_neurons(s, "every size N") for s in sizes]
     if not sizes:
         raise ConfigError("sizes must name at least one N")
+    check_each_once(sizes, "sizes")
     if isinstance(data, str) and is_drawn(data):
         return sizes
     for s in sizes:
