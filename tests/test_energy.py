@@ -129,6 +129,36 @@ def test_a_circuit_with_zero_costs_gives_undefined_ratios_not_a_crash():
     assert ratios["latency_ratio"] == math.inf and ratios["latency_reduction"] == 1.0
 
 
+def _hand_measurement() -> Measurement:
+    return Measurement(layers=[tiny_layer()], read_voltage=0.2, sync_steps=np.array([2, 3]),
+                       async_steps=np.array([8, 12]), async_sweeps=np.array([2, 3]))
+
+
+def test_calibration_refuses_a_circuit_whose_other_costs_are_zero():
+    """With every other constant 0, the energy ratio is the same (async / sync driven row
+    segments) whatever drivers.binary_energy: 8.8x cannot be reached. The solver returned 0
+    (0 / 0 at 0) and `--calibrate` wrote a circuit whose ratio was undefined ("nanx")."""
+    zero = hand_circuit(**{k.replace(".", "__"): 0.0 for k, unit in UNITS.items()
+                           if unit in ("J", "s")})
+    m = _hand_measurement()
+    # 10 async updates x 5 rows against 2.5 sync steps x 5 rows x 1 column tile
+    with pytest.raises(ConfigError, match=r"^no drivers\.binary_energy >= 0 gives async/sync "
+                                          r"energy 8\.8x: it gives 4x whatever its value; "):
+        calibrate(m, zero)
+
+
+def test_calibration_names_what_its_constant_can_reach_as_it_was_asked():
+    """--target-latency 0.5 said "no non-negative control.select_latency gives the ratio 2
+    (solution -1.9e-08)": a ratio the user never typed and a number without a unit."""
+    m = _hand_measurement()
+    with pytest.raises(ConfigError) as info:
+        calibrate(m, hand_circuit(), energy_ratio=3.95, latency_reduction=0.5)
+    # sync 2.5 x 21 ns = 52.5 ns; async 10 x (24 ns - 3 ns + select): 210 ns at select = 0
+    assert str(info.value) == ("no control.select_latency >= 0 gives a latency reduction of "
+                               "50.00%: it gives 75.00% at 0 up to 100.00% as it grows; change "
+                               "the other constants")
+
+
 def test_adc_sensing_column_sharing_and_tiles_by_hand():
     layer = tiny_layer()
     adc = hand_circuit(sensing__sign_readout="adc", sensing__columns_per_adc=4)
@@ -283,7 +313,8 @@ def test_shipped_calibration_is_what_the_solver_gives(n64):
         assert value == pytest.approx(shipped.get(key), rel=0.12), key
     assert record["result"]["energy_ratio"] == pytest.approx(8.8, rel=1e-3)
     assert record["result"]["latency_reduction"] == pytest.approx(0.997, abs=1e-5)
-    with pytest.raises(ConfigError, match="no non-negative"):
+    with pytest.raises(ConfigError, match=r"no drivers\.binary_energy >= 0 gives async/sync "
+                                          r"energy 1000x: it gives [\d.]+x at 0 up to "):
         calibrate(n64, "generic-rram", energy_ratio=1000.0)
 
 

@@ -29,6 +29,7 @@ in ``docs/history/energy.md``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -44,7 +45,8 @@ PAPER_LATENCY_REDUCTION = 0.997
 
 
 def solve_ratio(circuit: CircuitSpec, key: str,
-                totals: Callable[[CircuitSpec], tuple[float, float]], ratio: float) -> float:
+                totals: Callable[[CircuitSpec], tuple[float, float]], ratio: float, *,
+                what: str = "the ratio", show: Callable[[float], str] | None = None) -> float:
     """Value of constant ``key`` at which ``numerator == ratio * denominator``.
 
     Args:
@@ -52,13 +54,18 @@ def solve_ratio(circuit: CircuitSpec, key: str,
         key: ``"section.key"`` of a constant both totals are affine in.
         totals: circuit -> ``(numerator, denominator)`` (e.g. mean async and sync energy).
         ratio: wanted numerator / denominator.
+        what, show: what the ratio is and how a value of it reads, in the error
+            (default ``"the ratio"``, ``"8.8"``).
 
     Raises:
-        ConfigError: when no non-negative value of ``key`` reaches ``ratio``.
+        ConfigError: when no non-negative value of ``key`` reaches ``ratio`` (at which the
+            denominator is not zero), naming the ratios ``key >= 0`` reaches.
     """
     check_type(circuit, CircuitSpec, "circuit", "a CircuitSpec (load_circuit)")
     check_callback(totals, "totals", optional=False)
+    check_callback(show, "show")
     ratio = Number(gt=0)(ratio, "ratio")
+    show = show or (lambda r: f"{r:.4g}")
     scale = max(abs(float(_constant(circuit, key))), 1e-12)
     n0, d0 = _totals(totals, circuit.with_value(key, 0.0))
     n1, d1 = _totals(totals, circuit.with_value(key, scale))
@@ -67,10 +74,25 @@ def solve_ratio(circuit: CircuitSpec, key: str,
     if denominator == 0:
         raise ConfigError(f"{key} does not change the ratio; it cannot be solved for")
     value = (ratio * d0 - n0) / denominator
-    if not value >= 0:
-        raise ConfigError(f"no non-negative {key} gives the ratio {ratio:g} (solution "
-                          f"{value:.4g}); change the other constants")
+    # a zero denominator at the solution (every other constant zero: 0 / 0 at key = 0) is
+    # no solution either: it was returned, and the calibrated circuit gave an undefined ratio
+    if not value >= 0 or d0 + bd * value <= 0:
+        raise ConfigError(f"no {key} >= 0 gives {what} {show(ratio)}: it gives "
+                          f"{_reach(n0, d0, bn, bd, show)}; change the other constants")
     return value
+
+
+def _reach(n0: float, d0: float, bn: float, bd: float, show: Callable[[float], str]) -> str:
+    """The ratios ``(n0 + bn v) / (d0 + bd v)`` takes for ``v > 0`` (monotone in ``v``), in
+    words: from its value at 0 to its limit as ``v`` grows."""
+    def quotient(n: float, d: float) -> float:
+        return n / d if d > 0 else math.inf if n > 0 else math.nan
+
+    end = quotient(bn, bd)
+    start = quotient(n0, d0) if d0 > 0 or n0 > 0 else end
+    if start == end or math.isnan(start):
+        return f"{show(end)} whatever its value"
+    return f"{show(start)} at 0 up to {show(end)} as it grows"
 
 
 def _totals(totals: Callable[[CircuitSpec], tuple[float, float]],
@@ -91,6 +113,17 @@ def _constant(circuit: CircuitSpec, key: str) -> float:
     if isinstance(value, str):
         raise ConfigError(f"{key} is a choice ({value!r}), not a constant that can be solved for")
     return value
+
+
+def _energy_ratio(ratio: float) -> str:
+    """An async / sync energy ratio as the calibration's errors show it (``8.8x``)."""
+    return "an infinite ratio" if math.isinf(ratio) else f"{ratio:.4g}x"
+
+
+def _latency_reduction(ratio: float) -> str:
+    """An async / sync latency ratio as the latency reduction it means (``1 - 1 / ratio``,
+    what ``latency_reduction`` and ``--target-latency`` give)."""
+    return f"{1 - 1 / ratio:.2%}" if ratio > 0 else "no reduction"
 
 
 def _round(value: float, digits: int) -> float:
@@ -125,8 +158,10 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
         rep = energy_report(measurement, c)
         return rep["async"]["latency_s"]["mean"], rep["sync"]["latency_s"]["mean"]
 
-    e_value = _round(solve_ratio(spec, energy_key, energies, energy_ratio), digits)
-    l_value = _round(solve_ratio(spec, latency_key, latencies, 1 / (1 - latency_reduction)),
+    e_value = _round(solve_ratio(spec, energy_key, energies, energy_ratio,
+                                 what="async/sync energy", show=_energy_ratio), digits)
+    l_value = _round(solve_ratio(spec, latency_key, latencies, 1 / (1 - latency_reduction),
+                                 what="a latency reduction of", show=_latency_reduction),
                      digits)
     solved = replace(
         spec.with_value(energy_key, e_value).with_value(latency_key, l_value),
