@@ -577,3 +577,34 @@ def test_a_spread_of_identical_costs_reads_zero(run_cli):
     row = next(line for line in out.splitlines() if "sync latency" in line)
     assert row.replace("│", " ").split()[4:6] == ["0", "s"], row
     assert not re.search(r"\de-\d", out), out
+
+
+def _sizes_row(n, patterns, steps, ratios, exact_rate, fitted):
+    """A row of ``measure_sizes`` (costs in J and s) with ``ratios``: (energy, latency)."""
+    energy, latency = ratios
+    return {"n": n, "patterns": patterns, "sync_steps": steps[0], "async_steps": steps[1],
+            "energy_ratio": energy, "latency_ratio": latency,
+            "latency_reduction": 1 - 1 / latency, "sync_exact": exact_rate,
+            "async_exact": exact_rate, "sync_energy_J": 1.4e-12, "async_energy_J": 2.9e-12,
+            "sync_latency_s": 2e-8, "async_latency_s": 4.6e-8, "programming_energy_J": 8.8e-10,
+            "programming_time_s": 1.6e-5, "beside": {"energy_ratio": fitted}}
+
+
+def test_sizes_table_keeps_its_header_words_at_80_columns(monkeypatch):
+    """`energy --sizes 2,1000` printed the header "latency saved" as "latenc" / "y" / "saved"
+    at 80 columns although every word fitted: rich narrowed the widest columns first."""
+    import io
+
+    from xbarmem.cli import energy as energy_cli
+    from xbarmem.cli.common import _Console
+
+    console = _Console(width=80, file=io.StringIO(), color_system=None)
+    monkeypatch.setattr(energy_cli, "out", console)
+    sweep = {"rows": [_sizes_row(2, 2, (1, 2), (2.05, 2.3), 0.75, 2.05),
+                      _sizes_row(1000, 100, (2.05, 2000), (5.05, 1122.0), 1.0, 11.13)]}
+    energy_cli._print_sizes(sweep, "generic-rram circuit, pinv rule, chip paper-sim")
+    text = console.file.getvalue()
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    header = text[:text.index("───")].split()
+    assert header.count("latency") == 2 and header.count("saved") == 1, text
+    assert "1122.0" in text and "99.91%" in text

@@ -193,14 +193,47 @@ def _fold_between_words(console: Console, table: Any, measured: list[tuple[int, 
     before = _layout(table, console.width)
     if before is None:  # a rich that lays tables out otherwise: no width kept
         return
-    for widest, column in sorted(unbreakable, key=lambda item: item[0]):
-        column.width = widest
+    before = _keep_widths(console, table, sorted(unbreakable, key=lambda item: item[0]),
+                          before, words)
+    if before is not None:
+        _keep_words(console, table, before, words)
+
+
+def _keep_widths(console: Console, table: Any, fixes: list[tuple[int, Any]],
+                 before: list[int], words: list[int]) -> list[int] | None:
+    """Give each ``(width, column)`` of ``fixes`` in turn that fixed width while ``table``
+    still fits the console and no other column has to break a word it kept whole (``before``:
+    the layout so far, ``words``: each column's longest word). Returns the layout, or None
+    when a width could not be kept (that one left free, the rest not tried)."""
+    for width, column in fixes:
+        column.width = width
         after = _layout(table, console.width)
         if after is None or sum(after) + table._extra_width > console.width or any(
                 new < min(old, word) for new, old, word in zip(after, before, words, strict=True)):
             column.width = None
-            return
+            return None
         before = after
+    return before
+
+
+def _keep_words(console: Console, table: Any, before: list[int], words: list[int]) -> None:
+    """Widen the columns rich narrowed below their longest word (``before``: its layout,
+    ``words``: each column's longest word), taking the width from the columns with the most
+    room above theirs, when every word fits: rich narrows the widest columns first, and broke
+    the header "latency saved" into "latenc" / "y" / "saved" in a table 76 characters wide
+    with every word whole. The columns are then drawn at those widths."""
+    target = [width if column.width is not None else max(width, word)
+              for column, width, word in zip(table.columns, before, words, strict=True)]
+    if target == before:
+        return
+    for _ in range(sum(target) - sum(before)):
+        roomy = max(range(len(target)), key=lambda k: target[k] - words[k]
+                    if table.columns[k].width is None else 0)
+        if target[roomy] <= words[roomy] or table.columns[roomy].width is not None:
+            return  # (no column has room to give: rich's layout stays)
+        target[roomy] -= 1
+    for column, width in zip(table.columns, target, strict=True):
+        column.width = width
 
 
 #: where a table's title may break: after a comma, before an opening bracket
