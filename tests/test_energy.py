@@ -408,6 +408,8 @@ def test_cli_json_and_sizes(tmp_path, run_cli):
     assert code == 0, err
     # what a recall and programming cost, in SI units (the table showed ratios only)
     assert "per recall (sync / async) and programming" in out
+    # the title named circuit and rule but not the chip the ratios were measured on
+    assert "pinv rule, paper-sim chip, random patterns" in " ".join(out.split())
     assert re.search(r"\d pJ", out) and re.search(r"\d (ns|us) ", out)
     assert re.search(r"\d ms\b", out)
     table = json.loads((tmp_path / "energy-vs-n.json").read_text())

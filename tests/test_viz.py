@@ -369,3 +369,12 @@ def test_energy_ratios_join_the_sizes_in_increasing_n_whatever_their_order():
         assert list(line.get_xdata()) == [16, 36, 64]
     energy = [r["energy_ratio"] for r in SWEEP["rows"]]
     assert list(ax.get_lines()[0].get_ydata()) == energy
+
+
+def test_energy_ratios_title_names_rule_chip_and_cues():
+    """The title read "generic-rram circuit, pinv, paper-sim chip": a bare rule name, and
+    nothing of the cues the ratios were measured on."""
+    sweep = {**SWEEP, "settings": {**SWEEP["settings"], "flip": 0.1}}
+    title = " ".join(ratios_plot(sweep).axes[0].get_title().split())
+    assert title == ("generic-rram circuit, pinv rule, paper-sim chip, random patterns "
+                     "P = 0.1 N, 10% flips")

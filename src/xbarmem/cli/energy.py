@@ -424,8 +424,8 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     if json_out:
         emit_json(sweep)
         return
-    _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, random patterns P = {load:g} N, "
-                        f"{flip:.0%} flips")
+    _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, {sweep['settings']['chip']} chip, "
+                        f"random patterns P = {load:g} N, {flip:.0%} flips")
     out.print(f"figure: {png}   table: {table_path}")
 
 

@@ -55,8 +55,9 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("async / sync per recall")
         s = sweep["settings"]
-        set_title(ax, f"{s['circuit']} circuit, {s['rule']}, {s['chip']} chip,\nrandom "
-                      f"patterns P = {s['load']:g} N")
+        flips = f", {s['flip']:.0%} flips" if "flip" in s else ""
+        set_title(ax, f"{s['circuit']} circuit, {s['rule']} rule, {s['chip']} chip,\nrandom "
+                      f"patterns P = {s['load']:g} N{flips}")
         legend_outside(ax, title="async / sync, mean per recall\n"
                                  "(labels: energy ratio, latency saved)")
     return fig
