@@ -1502,10 +1502,14 @@ def test_fewer_than_two_neurons_are_refused_naming_the_option(run_cli, tmp_path,
     (["energy", "--sizes", "1,4", "--rule", "hebb"], ["--sizes (each N) must be", "got 1"]),
     (["scaling", "--sizes", "1,16", "--arch", "single", "--rule", "hebb"], ["--sizes (each N)"]),
     (["scaling", "--sizes", "16,20", "--arch", "single", "--rule", "hebb"],
-     ["--sizes: mnist images", "perfect square"])])
+     ["--sizes: mnist images", "perfect square"]),
+    (["energy", "--sizes", "0,4"], ["--sizes (each N) must be an integer >= 2", "got 0"]),
+    (["scaling", "--sizes", "16.5", "--arch", "single"], ["must be an integer >= 2",
+                                                          "got 16.5"])])
 def test_bad_sizes_are_refused_naming_sizes(run_cli, args, fragments):
     """`energy --sizes 1,4` said 'sizes must be ...' and `scaling --sizes 16,20` 'sizes: ...'
-    (the Python arguments), not the option."""
+    (the Python arguments), not the option; `--sizes 0` said 'must be positive integers',
+    which 1 is and is refused too."""
     code, _, err = run_cli(*args)
     assert_one_line_error(code, err, *fragments)
 

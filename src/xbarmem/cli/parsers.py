@@ -54,14 +54,6 @@ def thresholds(text: str) -> list[float]:
     return values
 
 
-def ints(text: str, what: str) -> list[int]:
-    """Comma-separated positive integers."""
-    values = floats(text, what)
-    if any(v != int(v) or v < 1 for v in values):
-        raise ConfigError(f"{what} must be positive integers, got {text!r}")
-    return [int(v) for v in values]
-
-
 def neuron_sizes(text: str, what: str = "--sizes", data: str | ImageStack | None = None
                  ) -> list[int]:
     """Comma-separated numbers of neurons, each an integer >= 2
@@ -69,7 +61,9 @@ def neuron_sizes(text: str, what: str = "--sizes", data: str | ImageStack | None
     ``data`` (if given) can be resized to (:func:`check_image_neurons`)."""
     from xbarmem.checks import check_neurons
 
-    sizes = [check_neurons(n, f"{what} (each N)") for n in ints(text, what)]
+    # each N by the one rule (--sizes 0 said "must be positive integers", which 1 is)
+    sizes = [check_neurons(int(n) if n == int(n) else n, f"{what} (each N)")
+             for n in floats(text, what)]
     for n in sizes:
         check_image_neurons(data or "", n, what)
     return sizes
