@@ -382,6 +382,23 @@ def test_sizes_record_the_circuit_constants_and_the_programming_cost():
     assert row["programming_time_s"] == exact(devices * 10 * 200 * ns)
 
 
+def test_sizes_record_and_show_the_chips_faults(tmp_path, run_cli):
+    """`energy --sizes 16,25 --faults 0.3` measured on 30% stuck weights, but its settings,
+    table title and figure named the chip "paper-sim" only: nothing told it from a clean chip."""
+    chip = load_chip("paper-sim").with_faults(0.3)
+    settings = measure_sizes([16], "generic-rram", chip=chip, probes=1)["settings"]
+    assert (settings["chip"], settings["faults"], settings["fault_model"]) == (
+        "paper-sim", 0.3, "weight")
+    code, out, err = run_cli("energy", "--sizes", "16", "--faults", "0.3", "--probes", 1,
+                             "--out", tmp_path)
+    assert code == 0, err
+    assert "pinv rule, paper-sim chip, 30% faults, random patterns" in " ".join(out.split())
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                             "--rule", "pinv", "--probes", 1, "--faults", "0.3")
+    assert code == 0, err
+    assert "pinv rule, paper-sim chip, 30% faults, 2 cues" in " ".join(out.split())
+
+
 # ---------------------------------------------------------------------------------- CLI
 def test_cli_json_and_sizes(tmp_path, run_cli):
     code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,

@@ -378,3 +378,6 @@ def test_energy_ratios_title_names_rule_chip_and_cues():
     title = " ".join(ratios_plot(sweep).axes[0].get_title().split())
     assert title == ("generic-rram circuit, pinv rule, paper-sim chip, random patterns "
                      "P = 0.1 N, 10% flips")
+    faulty = {**sweep, "settings": {**sweep["settings"], "faults": 0.3}}
+    assert "pinv rule, paper-sim chip, 30% faults, random" in " ".join(
+        ratios_plot(faulty).axes[0].get_title().split())

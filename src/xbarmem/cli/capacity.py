@@ -49,7 +49,7 @@ from xbarmem.cli.capacity_output import (
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, work_begins
 from xbarmem.data.sources import data_words, source_name
 from xbarmem.files import make_folder
-from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.chip import ChipSpec, chip_words
 
 if TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -179,8 +179,7 @@ def _chip_words(spec, fault_map: Path | None) -> str:
     fault map file's name when one was given, no faults said for a clean chip)."""
     if fault_map is not None:
         return f"{spec.name} chip, faults of {fault_map.name}"
-    rate = spec.device.p_stuck_on + spec.device.p_stuck_off
-    return f"{spec.name} chip" + (f", {rate:.0%} faults" if rate else "")
+    return chip_words(spec.name, spec.device.fault_rate)
 
 
 def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,

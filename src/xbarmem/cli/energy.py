@@ -46,7 +46,7 @@ from xbarmem.energy.circuit import (
 from xbarmem.energy.model import COMPONENTS
 from xbarmem.errors import ConfigError
 from xbarmem.files import make_folder, write_file
-from xbarmem.hardware.chip import ChipSpec
+from xbarmem.hardware.chip import ChipSpec, chip_words
 from xbarmem.learning.budget import step_budget
 from xbarmem.names import RULE_NAMES
 
@@ -341,8 +341,9 @@ def _print_report(r: dict[str, Any]) -> None:
     s = r["settings"]
     out.print(("" if "model" not in s else f"model {s['model']}: ") +
               f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
-              f"{s['n_patterns']} {s['patterns']} patterns, {s['rule']} rule, chip "
-              f"{s['chip']}, {s['cues']} cues ({s['flip']:.0%} flips), circuit "
+              f"{s['n_patterns']} {s['patterns']} patterns, {s['rule']} rule, "
+              f"{chip_words(s['chip'], s['faults'])}, {s['cues']} cues ({s['flip']:.0%} flips), "
+              f"circuit "
               f"{r['circuit']['name']}")
     table = Table(title="per recall, over cues")
     for col in ("", "mean", "std", "min", "max"):
@@ -424,8 +425,9 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     if json_out:
         emit_json(sweep)
         return
-    _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, {sweep['settings']['chip']} chip, "
-                        f"random patterns P = {load:g} N, {flip:.0%} flips")
+    chip_used = chip_words(sweep["settings"]["chip"], sweep["settings"]["faults"])
+    _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, {chip_used}, random patterns "
+                        f"P = {load:g} N, {flip:.0%} flips")
     out.print(f"figure: {png}   table: {table_path}")
 
 

@@ -384,7 +384,8 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
     recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict ``{"settings",
     "rows": [one dict per N]}`` that prints one line: settings
-    hold the circuit's name and every constant (``circuit_constants``, J / s / counts); a row
+    hold the chip's name, stuck fraction and fault model (``faults``, ``fault_model``), the
+    circuit's name and every constant (``circuit_constants``, J / s / counts); a row
     holds the mean steps, energy (J) and latency (s) per recall of each mode, their ratios and
     the cost of programming that memory (``programming_energy_J``, ``programming_time_s``).
     """
@@ -398,7 +399,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     if not Number(gt=0, le=2).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {shown(load)}")
     _, rule = _check_build("single", rule, progress, max_steps)
-    load_chip(chip)
+    chip_spec = load_chip(chip)
     spec = load_circuit(circuit)
     other = None if beside is None else load_circuit(beside)
     rows = []
@@ -426,7 +427,9 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
         if progress is not None:
             progress(n)
     return EnergyBySize(settings={"sizes": list(sizes), "patterns": "random +-1",
-                                  "load": load, "rule": rule, "chip": load_chip(chip).name,
+                                  "load": load, "rule": rule, "chip": chip_spec.name,
+                                  "faults": chip_spec.device.fault_rate,
+                                  "fault_model": chip_spec.array.fault_model,
                                   "flip": flip, "probes": probes, "seed": seed,
                                   "circuit": spec.name, "circuit_constants": spec.constants()},
                         rows=rows)

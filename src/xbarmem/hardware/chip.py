@@ -241,6 +241,13 @@ def chip_name(source: str) -> str:
     return _PRESETS.canonical(source)
 
 
+def chip_words(name: str, fault_rate: float) -> str:
+    """A chip as titles and headers name it, with its stuck fraction (a preset's ``--faults``
+    override keeps the preset's name): ``rram chip, 30% faults``, ``paper-sim chip`` when it
+    has none."""
+    return f"{name} chip" + (f", {100 * fault_rate:.3g}% faults" if fault_rate else "")
+
+
 @checked_keywords
 def load_chip(source: str | Path | ChipSpec) -> ChipSpec:
     """A chip from a preset name, a TOML file path, or an existing spec.

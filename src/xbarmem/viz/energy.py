@@ -9,6 +9,7 @@ import matplotlib.ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from xbarmem.hardware.chip import chip_words
 from xbarmem.viz.style import (
     layered,
     legend_outside,
@@ -56,7 +57,8 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
         ax.set_ylabel("async / sync per recall")
         s = sweep["settings"]
         flips = f", {s['flip']:.0%} flips" if "flip" in s else ""
-        set_title(ax, f"{s['circuit']} circuit, {s['rule']} rule, {s['chip']} chip,\nrandom "
+        chip = chip_words(s["chip"], s.get("faults", 0.0))
+        set_title(ax, f"{s['circuit']} circuit, {s['rule']} rule, {chip},\nrandom "
                       f"patterns P = {s['load']:g} N{flips}")
         legend_outside(ax, title="async / sync, mean per recall\n"
                                  "(labels: energy ratio, latency saved)")
