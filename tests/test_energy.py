@@ -627,3 +627,24 @@ def test_sizes_table_keeps_its_header_words_at_80_columns(monkeypatch):
     header = text[:text.index("───")].split()
     assert header.count("latency") == 2 and header.count("saved") == 1, text
     assert "1122.0" in text and "99.91%" in text
+
+
+def test_recalls_stopped_at_the_cap_are_warned_of():
+    """`energy --max-iterations 1` printed ratios of one-step recalls, most of which had not
+    converged, as if they were the cost of a recall; recalls that converge at the cap (a
+    second step that confirms the first) are no cause."""
+    import warnings
+
+    from xbarmem.errors import XbarmemWarning
+
+    kwargs = {"patterns": "random", "count": 2, "rule": "pinv", "probes": 3}
+    with pytest.warns(XbarmemWarning, match=r"^\d+% of the synchronous recalls (and \d+% of the "
+                      r"asynchronous recalls )?stopped at max_iterations = 1 \(steps; async: "
+                      r"sweeps\) without converging: their energy and latency are the cap's"):
+        m = measure(16, max_iterations=1, **kwargs)
+    assert m.info["quality"]["sync"]["converged"] < 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        m = measure(16, max_iterations=100, **kwargs)
+    assert m.info["quality"]["sync"]["converged"] == 1
+    assert m.info["quality"]["sync"]["capped"] == 0

@@ -38,7 +38,7 @@ from xbarmem.data.patterns import PatternSet
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.energy.model import LayerLoad, compare, programming_cost, recall_cost, step_cost
-from xbarmem.errors import ConfigError, PatternError
+from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
@@ -178,6 +178,8 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                       "converged": float(r.converged.float().mean()),
                       "capped": float((r.iterations >= max_iterations).float().mean())}
                for mode, r in results.items()}
+    _warn_capped({mode: float(((r.iterations >= max_iterations) & ~r.converged).float().mean())
+                  for mode, r in results.items()}, max_iterations)
     return Measurement(layers=layers, read_voltage=memory.chip.array.read_voltage,
                        sync_steps=sync.iterations.numpy().astype(np.int64),
                        async_steps=asyn.reads.numpy().astype(np.int64),
@@ -185,6 +187,19 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                        info={"cues": int(cues.shape[0]), "n_neurons": int(cues.shape[1]),
                              "activation": activation, "max_iterations": max_iterations,
                              "recall_seed": seed, "quality": quality})
+
+
+def _warn_capped(stopped: dict[str, float], max_iterations: int) -> None:
+    """Warn when recalls stopped at the cap without converging (``stopped``: the share of
+    cues per mode): their steps, hence their energy and latency, are the cap's, and ratios of
+    them say nothing of a finished recall (``energy --max-iterations 1`` printed ratios of
+    one-step recalls without a word)."""
+    shares = [f"{stopped[mode]:.0%} of the {what} recalls" for mode, what in (
+        ("sync", "synchronous"), ("async", "asynchronous")) if stopped[mode] > 0]
+    if shares:
+        warn(f"{' and '.join(shares)} stopped at max_iterations = {max_iterations} (steps; "
+             f"async: sweeps) without converging: their energy and latency are the cap's, not "
+             f"a finished recall's")
 
 
 def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> EnergyReport:
