@@ -376,6 +376,13 @@ def test_sizes_record_the_circuit_constants_and_the_programming_cost():
     spec = hand_circuit(programming__parallel_devices=1)
     sweep = measure_sizes([16], spec, probes=1)
     assert sweep["settings"]["circuit_constants"] == spec.constants()
+    # with their units: a number alone did not say J or s
+    units = sweep["settings"]["circuit_units"]
+    assert set(units) == set(spec.constants()) - {"sensing.sign_readout"}
+    assert (units["array.pulse_width"], units["drivers.binary_energy"],
+            units["sensing.adc_bits"]) == ("s", "J", "bit")
+    report = energy_report(_hand_measurement(), spec)
+    assert report["circuit"]["units"] == units
     row = sweep["rows"][0]
     devices = 2 * 16 * 16  # pinv: no bias row
     assert row["programming_energy_J"] == exact(devices * 10 * 11 * pJ)

@@ -36,7 +36,7 @@ from xbarmem.checks import (
 from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
 from xbarmem.data.patterns import PatternSet
 from xbarmem.data.sources import is_drawn, patterns_for
-from xbarmem.energy.circuit import CircuitSpec, load_circuit
+from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.model import LayerLoad, compare, programming_cost, recall_cost, step_cost
 from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
@@ -49,6 +49,9 @@ from xbarmem.memory.recall import ACTIVATIONS, check_recall
 from xbarmem.names import ARCHS
 from xbarmem.spec import Number
 
+#: the unit of every circuit constant that has one (``"array.pulse_width": "s"``), beside the
+#: constants in reports (a constant's number alone did not say J or s)
+CONSTANT_UNITS = {key: unit for key, unit in UNITS.items() if unit}
 #: a count of at least one (numpy integers taken, bools refused)
 _COUNT = Number(integer=True, ge=1)
 #: a memory size N
@@ -89,7 +92,8 @@ class Measurement:
 
 class EnergyReport(ResultDict):
     """What :func:`energy_report` returns: a dict ``{"sync", "async", "ratios",
-    "programming", "layers", "read_voltage_V", "circuit"}`` (read as before) that prints one
+    "programming", "layers", "read_voltage_V", "circuit"}`` (``circuit``: its ``name``,
+    ``constants`` and their ``units``; read as before) that prints one
     short line -- the async / sync ratios of energy and latency, each mode's mean energy and
     latency per recall, the cost of programming and the circuit -- where a plain dict printed
     every breakdown and constant. :meth:`as_dict` gives a plain dict."""
@@ -218,7 +222,8 @@ def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> Energ
                          "programming": programming_cost(m.layers, spec),
                          "layers": [_layer_info(layer) for layer in m.layers],
                          "read_voltage_V": m.read_voltage,
-                         "circuit": {"name": spec.name, "constants": spec.constants()}})
+                         "circuit": {"name": spec.name, "constants": spec.constants(),
+                                     "units": dict(CONSTANT_UNITS)}})
 
 
 def _layer_info(layer: LayerLoad) -> dict[str, Any]:
@@ -400,7 +405,8 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict ``{"settings",
     "rows": [one dict per N]}`` that prints one line: settings
     hold the chip's name, stuck fraction and fault model (``faults``, ``fault_model``), the
-    circuit's name and every constant (``circuit_constants``, J / s / counts); a row
+    circuit's name and every constant (``circuit_constants``; their units in
+    ``circuit_units``: J / s / counts); a row
     holds the mean steps, energy (J) and latency (s) per recall of each mode, their ratios and
     the cost of programming that memory (``programming_energy_J``, ``programming_time_s``).
     """
@@ -446,5 +452,6 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                                   "faults": chip_spec.device.fault_rate,
                                   "fault_model": chip_spec.array.fault_model,
                                   "flip": flip, "probes": probes, "seed": seed,
-                                  "circuit": spec.name, "circuit_constants": spec.constants()},
+                                  "circuit": spec.name, "circuit_constants": spec.constants(),
+                                  "circuit_units": dict(CONSTANT_UNITS)},
                         rows=rows)
