@@ -392,6 +392,25 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
     return result
 
 
+def _size_row(n: int, count: int, m: Measurement, rep: EnergyReport) -> dict[str, Any]:
+    """One row of :func:`measure_sizes`: N, stored patterns, mean steps, energy (J) and
+    latency (s) per recall of each mode, their ratios, programming cost, recall quality."""
+    return {"n": n, "patterns": count, "cues": m.info["cues"],
+            "sync_steps": rep["sync"]["steps"]["mean"],
+            "async_steps": rep["async"]["steps"]["mean"],
+            "async_sweeps": rep["async"]["sweeps"]["mean"],
+            "sync_energy_J": rep["sync"]["energy_J"]["mean"],
+            "async_energy_J": rep["async"]["energy_J"]["mean"],
+            "sync_latency_s": rep["sync"]["latency_s"]["mean"],
+            "async_latency_s": rep["async"]["latency_s"]["mean"],
+            **rep["ratios"],
+            "programming_energy_J": rep["programming"]["energy_J"],
+            "programming_time_s": rep["programming"]["time_s"],
+            "sync_exact": m.info["quality"]["sync"]["exact"],
+            "async_exact": m.info["quality"]["async"]["exact"],
+            "seconds": m.info["seconds"]}
+
+
 def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
                   flip: float = 0.1, probes: int = 20, seed: int = 0,
@@ -428,21 +447,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
         count = max(2, round(load * n))
         m = measure(n, patterns="random", count=count, chip=chip, rule=rule, flip=flip,
                     probes=probes, seed=seed, max_steps=max_steps)
-        rep = energy_report(m, spec)
-        rows.append({"n": n, "patterns": count, "cues": m.info["cues"],
-                     "sync_steps": rep["sync"]["steps"]["mean"],
-                     "async_steps": rep["async"]["steps"]["mean"],
-                     "async_sweeps": rep["async"]["sweeps"]["mean"],
-                     "sync_energy_J": rep["sync"]["energy_J"]["mean"],
-                     "async_energy_J": rep["async"]["energy_J"]["mean"],
-                     "sync_latency_s": rep["sync"]["latency_s"]["mean"],
-                     "async_latency_s": rep["async"]["latency_s"]["mean"],
-                     **rep["ratios"],
-                     "programming_energy_J": rep["programming"]["energy_J"],
-                     "programming_time_s": rep["programming"]["time_s"],
-                     "sync_exact": m.info["quality"]["sync"]["exact"],
-                     "async_exact": m.info["quality"]["async"]["exact"],
-                     "seconds": m.info["seconds"]})
+        rows.append(_size_row(n, count, m, energy_report(m, spec)))
         if other is not None:
             rows[-1]["beside"] = {"circuit": other.name, **energy_report(m, other)["ratios"]}
         if progress is not None:
