@@ -628,7 +628,7 @@ def test_sizes_table_keeps_its_header_words_at_80_columns(monkeypatch):
     monkeypatch.setattr(energy_cli, "out", console)
     sweep = {"rows": [_sizes_row(2, 2, (1, 2), (2.05, 2.3), 0.75, 2.05),
                       _sizes_row(1000, 100, (2.05, 2000), (5.05, 1122.0), 1.0, 11.13)]}
-    energy_cli._print_sizes(sweep, "generic-rram circuit, pinv rule, chip paper-sim")
+    energy_cli._print_sizes(sweep, "generic-rram circuit, pinv rule, paper-sim chip")
     text = console.file.getvalue()
     assert all(len(line) <= 80 for line in text.splitlines()), text
     header = text[:text.index("───")].split()
