@@ -811,3 +811,26 @@ def test_fault_tolerance_names_baselines_above_the_paper_and_says_why_they_pass(
     exp.check(other := Section("a", "fault tolerance", "claim"), PRIMARY_DATA,
               {k: [{"result": {"cosine": PAPER_FAULTS[k[1]][k[0]]}}] for k in groups})
     assert "baselines above" not in " ".join(other.body)
+
+
+def test_the_summary_table_gives_its_width_to_the_claims_at_80_columns(monkeypatch, capsys):
+    """At 80 columns rich shrank the widest columns down to the narrow ones: four columns of
+    17 characters, the paper's `1.00` in one as wide as the claim's. The paper's values (and
+    there the bar) are now as narrow as their longest word; at 200 columns the bar is whole."""
+    from xbarmem.cli.experiments import _print_summary
+
+    rows = [["(a) adaptive, 50% faults, mnist-crop24", "1.00", "0.998 ± 0.000 (n=2)", "ok"],
+            ["(d) adaptive, variation-aware, programming variation v = 0.30",
+             "- (goal >= 0.98)", "0.992 ± 0.003 (n=2)", "(comparison data)"],
+            ["(b) thresholds / flip rates where HA/pinv >= 3x (the paper's threshold is not "
+             "public)", "3x", "holds at 0.95 / 10%, 0.90 / 5%; below at 0.90 / 10%", "below"]]
+    report = {"quick": True, "rows": rows, "verdicts": {"a": "reproduced"},
+              "claims": {"a": "claim a"}, "path": "r/report.md", "seconds": 1.0}
+    monkeypatch.setenv("COLUMNS", "80")
+    _print_summary(report)
+    text = capsys.readouterr().out
+    assert "┃ paper ┃" in text and "│ 1.00  │" in text, text
+    assert "│ (a) adaptive, 50% faults, │ 1.00  │" in text, text  # (was "(a) adaptive, 50%")
+    monkeypatch.setenv("COLUMNS", "200")
+    _print_summary(report)
+    assert "│ (comparison data) │" in capsys.readouterr().out

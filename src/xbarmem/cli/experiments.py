@@ -334,8 +334,17 @@ def _print_summary(report: dict) -> None:
     run = "this quick run (fewer seeds and points than the full run)" if report["quick"] else \
         "this run"
     table = Table(title=f"the paper's claims and what {run} measured")
-    for name in ("claim", "paper", "xbarmem (measured)", "bar"):
-        table.add_column(name)
+    names = ("claim", "paper", "xbarmem (measured)", "bar")
+    cells = [[name, *(row[i] for row in report["rows"])] for i, name in enumerate(names)]
+    short = sum(max(map(len, cells[i])) for i in (1, 3))
+    narrow = out.width - 3 * len(names) - 1 - short < 2 * short
+    for index, name in enumerate(names):
+        # the paper's values, and where the claim and the measurement would get less than
+        # twice their room the bar too, as narrow as their longest word (rich shrank the
+        # widest columns down to theirs: four columns of 17 characters at 80 columns)
+        words = [w for cell in cells[index] for w in cell.split()]
+        table.add_column(name, max_width=max(map(len, words)) if index == 1 or (
+            narrow and index == 3) else None)  # (the paper's values are short but one)
     for row in report["rows"]:
         table.add_row(*map(escape, row))
     out.print_table(table, f"{report['path']} holds the same table")
