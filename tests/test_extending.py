@@ -101,6 +101,51 @@ def test_a_rule_object_missing_the_contract_is_told_what_it_lacks(call):
         call()
 
 
+
+class OldOptions(Clipped):
+    def options(self):  # no (layers, kind)
+        return {}
+
+
+class NoProgress(Clipped):
+    def fit(self, problem):  # no progress
+        return super().fit(problem)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda m: xm.fit_memories(OldOptions(), P.patterns, [m]),
+     r"^rule OldOptions: its options cannot be called as options\(layers, kind\) \(too many "
+     r"positional arguments\); a Rule has name \(str\), bias"),
+    (lambda m: xm.fit_memories(NoProgress(), P.patterns, [m], progress=lambda s, v: None),
+     r"^rule NoProgress: its fit cannot be called as fit\(problem, progress=...\), as "
+     r"progress is given \(got an unexpected keyword argument 'progress'\); a Rule has"),
+    (lambda m: adapt(m, [SimulatedChip.like(layers_of(m)[0])], P, trainer=OldOptions()),
+     r"^trainer OldOptions: its options cannot be called as options\(layers, kind\)"),
+], ids=["options", "fit-progress", "adapt-trainer"])
+def test_a_rule_whose_methods_the_contract_cannot_call_is_refused_before_training(call, match):
+    """(A TypeError from inside -- ``OldOptions.options() takes 1 positional argument but 3
+    were given`` -- named neither the rule object nor the contract.) A ``fit`` without
+    ``progress`` still trains while no progress is asked for."""
+    memory = xm.train(P, chip=CHIP, rule="pinv")
+    before = memory.crossbar.planes().copy()
+    with pytest.raises(ArgumentError, match=match):
+        call(memory)
+    assert np.array_equal(memory.crossbar.planes(), before)
+    assert xm.train(P, chip=CHIP, rule=NoProgress()).info["rule"] == "mine"
+
+
+def test_a_rule_objects_options_are_recorded_as_its_model_file_keeps_them(tmp_path):
+    """``info["rule_options"]`` held the array and NaN as given, so a memory's ``info`` and
+    its loaded copy's differed (the docs: stored as lists, NaN as null)."""
+    class Arrays(Clipped):
+        def options(self, layers=1, kind="binary"):
+            return {"w": np.arange(2), "t": torch.ones(1), "tol": float("nan")}
+
+    memory = xm.train(P, chip=CHIP, rule=Arrays())
+    assert memory.info["rule_options"] == {"w": [0, 1], "t": [1.0], "tol": None}
+    loaded = xm.load_memory(xm.save_memory(memory, tmp_path / "m.safetensors"))
+    assert loaded.info["rule_options"] == memory.info["rule_options"]
+
 def _returning(change):
     class Broken(Clipped):
         def fit(self, problem, progress=None):

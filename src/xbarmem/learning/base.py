@@ -14,6 +14,7 @@ reports its options (``options(layers)``) and fits: ``fit(problem) -> FitResult`
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
@@ -329,7 +330,26 @@ def check_rule(rule: Any, what: str = "rule") -> Rule:
     if lacks:
         raise ArgumentError(f"{what} must be a rule name or a Rule ({RULE_CONTRACT}); "
                             f"{type(rule).__name__} lacks {', '.join(lacks)}")
+    check_callable_as(rule.options, (1, "binary"), "options(layers, kind)", what, rule)
+    check_callable_as(rule.fit, (None,), "fit(problem, progress=None)", what, rule)
     return rule
+
+
+def check_callable_as(method: Any, args: tuple[Any, ...], call: str, what: str, rule: Any,
+                      **keywords: Any) -> None:
+    """:class:`~xbarmem.errors.ArgumentError` naming ``what`` (a rule object) when its
+    ``method`` cannot be called with ``args`` and ``keywords``, as the contract calls it
+    (``call``, e.g. ``options(layers, kind)``): a signature Python cannot read is let
+    through."""
+    try:
+        signature = inspect.signature(method)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*args, **keywords)
+    except TypeError as exc:
+        raise ArgumentError(f"{what} {type(rule).__name__}: its {method.__name__} cannot be "
+                            f"called as {call} ({exc}); a Rule has {RULE_CONTRACT}") from None
 
 
 def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
@@ -387,19 +407,19 @@ def _check_summary(value: torch.Tensor, kind: str, need: str) -> None:
 
 
 def checked_options(rule: Rule, layers: int, kind: str) -> dict[str, Any]:
-    """``rule.options(layers, kind)`` if it is what the contract promises -- a dict of JSON
-    data (:func:`xbarmem.jsontext.plain`: it is stored in ``memory.info["rule_options"]`` and
-    so in model files) -- else :class:`ConfigError` naming the rule. Every caller that
-    records a rule's options reads them here, before training."""
+    """``rule.options(layers, kind)`` as plain JSON values (:func:`xbarmem.jsontext.plain`:
+    arrays and tensors as lists, NaN as None) if it is what the contract promises -- a dict of
+    JSON data: it is stored in ``memory.info["rule_options"]`` and so in model files, and a
+    memory's ``info`` then equals its loaded copy's -- else :class:`ConfigError` naming the
+    rule. Every caller that records a rule's options reads them here, before training."""
     options = rule.options(layers, kind)
     need = f"rule {rule.name!r}: options(layers, kind) must return a dict of JSON data"
     if not isinstance(options, dict):
         raise ConfigError(f"{need}, got {type(options).__name__}")
     try:
-        plain(options)
+        return plain(options)
     except TypeError as exc:
         raise ConfigError(f"{need}: {exc}") from None
-    return options
 
 
 def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = True) -> None:

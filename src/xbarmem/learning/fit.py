@@ -36,6 +36,7 @@ from xbarmem.learning.base import (
     FitResult,
     Problem,
     Rule,
+    check_callable_as,
     check_fit_result,
     check_rule,
     checked_options,
@@ -104,6 +105,9 @@ def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
     """Refuse (:class:`~xbarmem.errors.ArgumentError` / :class:`ConfigError`) what
     :func:`fit_memories` could not use, before any training."""
     check_rule(rule)
+    if progress is not None:  # then fit is called with it
+        check_callable_as(rule.fit, (None,), "fit(problem, progress=...), as progress is given",
+                          "rule", rule, progress=progress)
     check_type(patterns, (torch.Tensor, np.ndarray, list, tuple), "patterns",
                "a (T, P, N) or (P, N) tensor")
     check_type(memories, (list, tuple), "memories", "a list of memories")
