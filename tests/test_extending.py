@@ -50,6 +50,20 @@ def test_a_rule_object_is_compared_and_goes_through_the_capacity_path():
     assert found.settings["rule"] == "mine" and found.capacity == named.capacity
 
 
+def test_a_capacity_search_records_the_options_a_rule_object_trained_with():
+    """``settings["rule_options"]`` was ``{}`` for a rule object, as for the defaults: a search
+    with ``get_rule("adaptive", max_steps=20)`` read as one of the default rule; and a
+    ``cue_budget`` was recorded but never applied to an object (it sets the adaptive rule's
+    ``cue_copies`` by name)."""
+    found = xm.find_capacity(P, chip=CHIP, rule=Clipped(), trials=1, start=2)
+    assert found.settings["rule_options"] == {"layers": 1}
+    short = xm.get_rule("adaptive", max_steps=20, finetune_steps=0)
+    with pytest.raises(ConfigError, match=r"^cue_budget sets the cue_copies of the adaptive "
+                       r"rule given by name at each count; rule 'adaptive' is an object: set "
+                       r"its options on it$"):
+        xm.find_capacity(P, chip=CHIP, rule=short, trials=1, start=2, cue_budget=64)
+
+
 @pytest.mark.parametrize(("call", "error", "match"), [
     (lambda: xm.train(P, rule=Clipped(), max_steps=3), ArgumentError,
      r"^train\(\) got an unknown keyword argument 'max_steps' \(neither a train\(\) argument "

@@ -43,7 +43,8 @@ from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, 
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap, chip_for
-from xbarmem.learning.base import Rule, is_rule_object
+from xbarmem.learning.base import Rule, checked_options, is_rule_object
+from xbarmem.memory.multilayer import layer_sizes
 from xbarmem.names import RULE_NAMES
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
@@ -225,7 +226,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options,
                               protocol=protocol)
-    rule_name = _rule_name(arch, rule, rule_options, seed)
+    rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
     chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
@@ -249,7 +250,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     n_dev, settings = devices.get("devices", 0), _settings(
         pool, chip, protocol, faults, arch=arch, rule=rule_name, trials=trials, seed=seed,
         hidden=None if arch == "single" else hidden, resolution=resolution,
-        rule_options=rule_options or {}, cue_budget=cue_budget, thresholds=list(thresholds))
+        rule_options=_recorded_options(rule, rule_options, arch, hidden, pool),
+        cue_budget=cue_budget, thresholds=list(thresholds))
     return CapacityResult(
         capacity=caps, points=[measured[p]["point"] for p in sorted(tested)], devices=devices,
         settings=settings, seconds=time.perf_counter() - began, evaluations=len(tested),
@@ -257,13 +259,29 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
 
 
 def _rule_name(arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
-               seed: int) -> str:
+               seed: int, cue_budget: int) -> str:
     """The name :func:`find_capacity` records of ``rule``, after refusing before any training
     (:func:`~xbarmem.evaluation.curve.curve_trainer`) an unknown arch or rule, a classic rule
-    with multilayer memories, a rule object that misses the contract or is given options."""
+    with multilayer memories, a rule object that misses the contract or is given options --
+    ``cue_budget`` among them: it sets the ``cue_copies`` of the adaptive rule by name."""
     trainer = curve_trainer(arch, rule, dict(rule_options or {}) if is_rule_object(rule)
                             else {}, seed)
+    if is_rule_object(rule) and cue_budget > 0:
+        raise ConfigError(f"cue_budget sets the cue_copies of the adaptive rule given by name "
+                          f"at each count; rule {trainer.name!r} is an object: set its "
+                          f"options on it")
     return str(trainer.name) if is_rule_object(rule) else cast(str, rule)
+
+
+def _recorded_options(rule: str | Rule, rule_options: dict[str, Any] | None, arch: str,
+                      hidden: int | Sequence[int], pool: PatternSet) -> dict[str, Any]:
+    """The ``rule_options`` a search's settings record: those given with a rule name, a rule
+    object's own (:func:`~xbarmem.learning.base.checked_options` for the memories' layers and
+    the ``pool``'s kind), which it trained with."""
+    if not is_rule_object(rule):
+        return rule_options or {}
+    layers = 1 if arch == "single" else len(layer_sizes(pool.n_neurons, hidden)) - 1
+    return checked_options(cast(Rule, rule), layers, pool.kind)
 
 
 def _settings(pool: PatternSet, chip: ChipSpec, protocol: Protocol, faults: FaultMap | None,
