@@ -299,3 +299,23 @@ def test_a_trainer_for_adaptation_is_checked_as_a_rule(small_memory):
     with pytest.raises(ArgumentError, match=r"^trainer must be a rule name or a Rule .* "
                        r"NoOptions lacks bias"):
         adapt(memory, SimulatedChip.like(layers_of(memory)[0]), pset, trainer=NoOptions())
+
+
+def test_an_adapted_model_names_the_rule_that_re_trained_it(tmp_path, run_cli):
+    """A model trained by a rule of the user's (or ``pinv``) is re-trained by the adaptive
+    rule unless another trainer is given; the adapted model still said only ``rule: mine``
+    with its options, its ``info["adapt"]`` and the settings named no rule, and ``xbarmem
+    adapt`` printed "re-training 0.1 s"."""
+    memory = xm.train(P, chip=CHIP, rule=Clipped())
+    for trainer, name in ((Clipped(), "mine"), (None, "adaptive")):
+        chip = SimulatedChip.like(layers_of(memory)[0], seed=1)
+        result = adapt(memory, chip, P, rounds=1, target=1.01, trainer=trainer)
+        assert result.settings["rule"] == name
+        assert result.memory.info["adapt"]["rule"] == name
+        assert (result.memory.info["rule"], result.memory.info["rule_options"]) == (
+            "mine", {"layers": 1})
+    assert result.memory.info["adapt"]["rule_options"]["bias"] is False
+    model = xm.save_memory(memory, tmp_path / "m.safetensors", patterns=P)
+    code, out, _ = run_cli("adapt", model, "--rounds", 1, "--target", 1.01,
+                           "--rule-option", "max_steps=5")
+    assert code == 0 and "re-trained by the adaptive rule in " in " ".join(out.split())

@@ -120,7 +120,8 @@ def test_file_round_trip_pins_misses_and_reprograms_only_the_rest(memory, pats, 
     assert code == 0, err
     assert "missed their target" in out and "re-program" in out
     # the re-training's seconds as the simulated loop's summary prints them (was "(0 s)")
-    assert re.search(r"re-trained \((\d\.\d|\d\d+) s\)", out), out
+    assert re.search(r"re-trained by the adaptive rule \((\d\.\d|\d\d+) s\)",
+                     " ".join(out.split())), out
     second = load_memory(m2)
     assert second.info["adapt"]["read_backs"] == 2
     assert (second.faults.stuck >= adapted.faults.stuck).all()

@@ -274,7 +274,8 @@ def _print_read_back(summary: dict, tolerance: float, chip) -> None:
               f" reading at g_min or g_max: stuck?), pinned at their read value; "
               f"{rd['free']} free device(s) within tolerance; read - target rms "
               f"{rd['write_error_rms_uS']:.1f} uS")
-    out.print(f"  re-trained ({seconds_text(pg['train_seconds'])} s): re-program {pg['written']} "
+    out.print(f"  re-trained by the {st['rule']} rule ({seconds_text(pg['train_seconds'])} s): "
+              f"re-program {pg['written']} "
               f"device(s); leave {pg['kept']} free within tolerance of their new target and "
               f"{pg['skipped_fixed']} fixed (known stuck + pinned)")
     out.print(f"  recall of the chip as read back: cosine {b['cosine']:.4f}, exact "
@@ -375,7 +376,7 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
     out.print(ROUND_LEGEND)
     out.print(f"mean cosine {summary['open_loop_cosine']:.4f} (open loop) -> "
               f"{summary['final_cosine']:.4f} after {len(result.rounds) - 1} round(s) "
-              f"({summary['gain']:+.4f}, re-training "
+              f"({summary['gain']:+.4f}; re-trained by the {summary['settings']['rule']} rule in "
               f"{seconds_text(sum(r['train_seconds'] for r in result.rounds))} s); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
               + (f"; adapted model saved to {out_path}" if out_path else ""))

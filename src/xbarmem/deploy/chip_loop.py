@@ -94,10 +94,11 @@ class AdaptResult:
     def as_dict(self) -> dict[str, Any]:
         """Every round and setting as a JSON-able dict: ``rounds``, ``open_loop_cosine``,
         ``final_cosine``, ``gain`` (final - open loop), ``open_loop_exact``, ``final_exact``,
-        ``reached_target``, ``settings`` (rounds, target, tolerance, protocol, trainer
-        options), and the adapted model: ``memory`` (layer ``sizes``, ``chip`` name,
-        ``bias``) and ``faults`` (its fault map's summary: stuck ON / OFF, ``pinned``). The
-        model itself is :attr:`memory` (saved by :func:`~xbarmem.memory.io.save_memory`)."""
+        ``reached_target``, ``settings`` (rounds, target, tolerance, protocol, the re-training
+        ``rule``'s name and its options, ``trainer``), and the adapted model: ``memory`` (layer
+        ``sizes``, ``chip`` name, ``bias``) and ``faults`` (its fault map's summary: stuck ON /
+        OFF, ``pinned``). The model itself is :attr:`memory` (saved by
+        :func:`~xbarmem.memory.io.save_memory`)."""
         first, last = self.rounds[0], self.rounds[-1]
         return {"rounds": self.rounds, "open_loop_cosine": first["cosine"],
                 "final_cosine": last["cosine"], "gain": last["cosine"] - first["cosine"],
@@ -142,6 +143,14 @@ def default_trainer(memory: Memory, **overrides: Any) -> AdaptiveTrainer:
         raise FileFormatError(f"info.rule_options of the memory: {exc}") from None
     trainer.refuse_inapplicable(len(memory.layers), memory_kind(memory), list(memory.sizes))
     return trainer
+
+
+def retrained(trainer: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """What an adapted model's ``info["adapt"]`` says of the rule that re-trained it:
+    ``rule`` (its name) and ``rule_options``. Its ``info["rule"]`` and ``info["rule_options"]``
+    stay those of the training it started from (a model trained by ``pinv`` or a rule of the
+    user's is re-trained by the hardware-adaptive rule unless another trainer is given)."""
+    return {"rule": str(trainer.name), "rule_options": options}
 
 
 def _retrain(rule, twin: Memory, x: torch.Tensor, kind: str
@@ -371,10 +380,11 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
         if score.cosine >= target:
             reached = True
             break
-    adapted = loop.adapted(params, {"rounds": len(log) - 1, "final_cosine": log[-1]["cosine"]})
+    options = checked_options(trainer, len(memory.layers), kind)
+    adapted = loop.adapted(params, {"rounds": len(log) - 1, "final_cosine": log[-1]["cosine"],
+                                    **(retrained(trainer, options) if len(log) > 1 else {})})
     settings = {"rounds": rounds, "target": target, "tolerance_uS": tolerance * 1e6,
-                "protocol": protocol.as_dict(),
-                "trainer": checked_options(trainer, len(memory.layers), kind)}
+                "protocol": protocol.as_dict(), "rule": trainer.name, "trainer": options}
     return AdaptResult(log, adapted, adapted.faults, reached, settings)
 
 
@@ -421,10 +431,11 @@ class ReadBackResult:
 
     def as_dict(self) -> dict[str, Any]:
         """Every value but the arrays as a JSON-able dict: ``read``, ``program``, ``before``,
-        ``after``, ``missed``, ``settings`` (tolerance, protocol, trainer options), and the
-        adapted model as :meth:`AdaptResult.as_dict` gives it (``memory``, ``faults``). The
-        conductances to write are :attr:`targets` (NaN = leave; ``export_memory(...,
-        program=result.targets)`` writes them), the model :attr:`memory`."""
+        ``after``, ``missed``, ``settings`` (tolerance, protocol, the re-training ``rule``'s
+        name and its options, ``trainer``), and the adapted model as
+        :meth:`AdaptResult.as_dict` gives it (``memory``, ``faults``). The conductances to
+        write are :attr:`targets` (NaN = leave; ``export_memory(..., program=result.targets)``
+        writes them), the model :attr:`memory`."""
         return {"read": self.read, "program": self.program, "before": self.before,
                 "after": self.after, "missed": self.missed, "settings": self.settings,
                 **_model_entries(self.memory, self.faults)}
@@ -465,11 +476,13 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
     after = evaluate_memory(view, patterns, protocol)
     previous = (memory.info or {}).get("adapt")
     count = previous.get("read_backs", 0) if isinstance(previous, dict) else 0
+    options = checked_options(trainer, len(memory.layers), patterns.kind)
     adapted = loop.adapted(params, {"read_backs": int(count) + 1,
                                     "read_back_cosine": before.cosine,
-                                    "estimated_cosine": after.cosine})
+                                    "estimated_cosine": after.cosine,
+                                    **retrained(trainer, options)})
     settings = {"tolerance_uS": tolerance * 1e6, "protocol": protocol.as_dict(),
-                "trainer": checked_options(trainer, len(memory.layers), patterns.kind)}
+                "rule": trainer.name, "trainer": options}
     return ReadBackResult(read, program, {"cosine": before.cosine, "exact": before.exact},
                           {"cosine": after.cosine, "exact": after.exact}, missed,
                           list(loop.sent), adapted, adapted.faults, settings)
