@@ -53,7 +53,9 @@ class Problem:
         kind: ``"binary"`` (sign recall) or ``"continuous"``.
         counts: ``(T,)`` real patterns of each network, or None (all ``P`` rows are real).
         noise: ``(write error std, read-noise std per unit input norm)``, weight units.
-        zero_diagonal: the one-layer network has no self-connections.
+        zero_diagonal: the one-layer network has no self-connections (a rule keeps every
+            ``W[t, i, i]`` at 0, or nearest 0 within its bounds: a diagonal is programmed as
+            returned).
         w_max: per layer, the weight range of each network's crossbar (a full-window pair),
             ``w_max[k][t]``; None = 1.
         bias: the layers have bias rows (the bounds' last column is the bias).
@@ -282,7 +284,13 @@ class Rule(Protocol):
     patterns) and
     ``fit(problem, progress=None) -> FitResult`` (an iterative rule calls ``progress(step,
     loss)`` as it trains; :func:`xbarmem.learning.fit.fit_memories` passes ``progress`` only
-    when it is given)."""
+    when it is given).
+
+    To write your own, implement these four members on any class (no need to inherit from
+    this one); ``fit`` reads a :class:`Problem` (``help(xbarmem.Problem)``: patterns, each
+    weight's realisable interval, ``w_max``, noise, chip levels) and returns a
+    :class:`FitResult` of weights in weight units. docs/extending.md has the contract in full
+    and what is refused; ``examples/03_custom_rule.py`` is one."""
 
     name: str
     bias: bool
