@@ -208,12 +208,11 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     Every tested count ``P`` is one :func:`recall_curve` point (``trials`` networks on ``chip``,
     seeds from ``seed`` as there) under ``protocol`` (default ``Protocol(level=0.05,
     probes=20)``); capacity is found at each of ``thresholds`` (mean cosine in ``(0, 1]``) to
-    ``resolution`` (a fraction of the passing count; 0: exact). ``rule`` (with its options
-    ``rule_options``) applies to ``arch="single"``; multilayer memories are trained by the
-    hardware-adaptive rule; a :class:`~xbarmem.learning.base.Rule` object trains either (its
-    options set on it, not in ``rule_options``). ``cue_budget`` (adaptive rule, > 0) sets the
-    corrupted training cues per step to about this many in total: ``cue_copies = max(1,
-    ceil(cue_budget / P))``. The search starts at ``start`` (default :func:`default_start`).
+    ``resolution`` (a fraction of the passing count; 0: exact). ``rule`` (options
+    ``rule_options``) applies to ``arch="single"``, multilayer memories take the adaptive rule
+    or a :class:`~xbarmem.learning.base.Rule` object (its options set on it, recorded as its
+    ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets ``cue_copies =
+    max(1, ceil(cue_budget / P))``. The search starts at ``start`` (default ``default_start``).
     ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
     memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
@@ -249,9 +248,9 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     devices = {k: v for p in sorted(tested) for k, v in measured[p]["devices"].items()}
     n_dev, settings = devices.get("devices", 0), _settings(
         pool, chip, protocol, faults, arch=arch, rule=rule_name, trials=trials, seed=seed,
-        hidden=None if arch == "single" else hidden, resolution=resolution,
-        rule_options=_recorded_options(rule, rule_options, arch, hidden, pool),
-        cue_budget=cue_budget, thresholds=list(thresholds))
+        hidden=None if arch == "single" else hidden, resolution=resolution, cue_budget=cue_budget,
+        rule_options=_options_of(rule, rule_options, arch, hidden, pool),
+        thresholds=list(thresholds))
     return CapacityResult(
         capacity=caps, points=[measured[p]["point"] for p in sorted(tested)], devices=devices,
         settings=settings, seconds=time.perf_counter() - began, evaluations=len(tested),
@@ -273,8 +272,8 @@ def _rule_name(arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
     return str(trainer.name) if is_rule_object(rule) else cast(str, rule)
 
 
-def _recorded_options(rule: str | Rule, rule_options: dict[str, Any] | None, arch: str,
-                      hidden: int | Sequence[int], pool: PatternSet) -> dict[str, Any]:
+def _options_of(rule: str | Rule, rule_options: dict[str, Any] | None, arch: str,
+                hidden: int | Sequence[int], pool: PatternSet) -> dict[str, Any]:
     """The ``rule_options`` a search's settings record: those given with a rule name, a rule
     object's own (:func:`~xbarmem.learning.base.checked_options` for the memories' layers and
     the ``pool``'s kind), which it trained with."""
