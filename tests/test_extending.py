@@ -319,3 +319,21 @@ def test_an_adapted_model_names_the_rule_that_re_trained_it(tmp_path, run_cli):
     code, out, _ = run_cli("adapt", model, "--rounds", 1, "--target", 1.01,
                            "--rule-option", "max_steps=5")
     assert code == 0 and "re-trained by the adaptive rule in " in " ".join(out.split())
+
+
+def test_an_unknown_rule_name_says_where_a_rule_of_your_own_goes(run_cli):
+    """`--rule my-proj` and `get_rule("my-proj")` listed the built-in names only: nothing said
+    that a rule of one's own is an object given as rule= (a close name still gets "did you
+    mean")."""
+    import xbarmem as xm
+    from xbarmem.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"a rule of your own is a Python object passed as "
+                                          r"rule= to train"):
+        xm.get_rule("my-proj")
+    code, _, err = run_cli("train", "--rule", "my-proj", "--data", "random", "-p", "3",
+                           "--neurons", "16", "-o", "never.safetensors")
+    assert code == 2 and "a rule of your own is a Python object" in err, err
+    code, _, err = run_cli("train", "--rule", "hebbb", "--data", "random", "-p", "3",
+                           "--neurons", "16", "-o", "never.safetensors")
+    assert code == 2 and "did you mean 'hebb'?" in err and "your own" not in err, err

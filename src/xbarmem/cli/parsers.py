@@ -160,8 +160,10 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
     that do not apply to them (``refuse_inapplicable``: e.g. ``init=linear`` on a hidden layer
     narrower than N), as training would refuse them once begun."""
     if rule not in RULE_NAMES:
+        from xbarmem.learning.classic import OWN_RULE
+
         raise ConfigError(f"unknown rule {rule!r} (available: {choices_text(RULE_NAMES)})"
-                          f"{closest_choice(rule, RULE_NAMES)}")
+                          f"{closest_choice(rule, RULE_NAMES) or OWN_RULE}")
     if multilayer and rule != "adaptive":
         raise ConfigError(f"--rule {rule}: multilayer memories (--arch multilayer) are trained "
                           f"by the hardware-adaptive rule only; give --arch single for {rule!r}")

@@ -273,7 +273,13 @@ def _rule_class(name: str) -> type[Spec]:
                             f"rule object is taken by train, fit_memories and the evaluation "
                             f"functions")
     raise ConfigError(f"unknown rule {shown(name)} (available: {choices_text(rule_names())})"
-                      f"{closest_choice(name, rule_names())}")
+                      f"{closest_choice(name, rule_names()) or OWN_RULE}")
+
+
+#: what a refusal of an unknown rule name adds when no name is close: where a rule of one's own
+#: goes (an object, not a name)
+OWN_RULE = ("; a rule of your own is a Python object passed as rule= to train, fit_memories, "
+            "compare_rules or find_capacity (docs/extending.md)")
 
 
 def rule_option_names(name: str) -> list[str]:
