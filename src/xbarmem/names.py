@@ -72,6 +72,24 @@ PRODUCTS = ("float32", "bf16")
 ACTIVATIONS = ("sign", "tanh")
 
 
+def hidden_words(widths: Any) -> str:
+    """A multilayer memory's hidden widths as ``--hidden`` writes one architecture: ``8-4`` for
+    two hidden layers (``[8, 4]``; commas separate architectures there), ``32`` for one. What
+    results tables, their filters and figures show (:func:`hidden_from_words` reads it)."""
+    if isinstance(widths, list | tuple):
+        return "-".join(map(str, widths))
+    return str(widths)
+
+
+def hidden_from_words(text: str) -> list[int] | None:
+    """The widths of two or more hidden layers written as :func:`hidden_words` writes them
+    (``"8-4"`` -> ``[8, 4]``), or None for any other text."""
+    parts = text.strip().split("-")
+    if len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    return [int(p) for p in parts]
+
+
 def default_cues(kind: str, corruption: str | None = None, level: float | None = None,
                  activation: str | None = None, *, flips: float | None = None
                  ) -> tuple[str, float, str]:

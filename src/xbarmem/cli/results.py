@@ -16,6 +16,7 @@ from xbarmem.checks import counted
 from xbarmem.cli import given, option_types, output_options, paths
 from xbarmem.cli.common import app, console, emit_json, out, warn
 from xbarmem.errors import ConfigError
+from xbarmem.names import hidden_words
 
 WhereOpt = Annotated[list[str] | None, typer.Option(
     "--where", "-w", metavar="FIELD=VALUE", help="Row filter (also != < <= > >= ~); FIELD is a "
@@ -48,8 +49,11 @@ _VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "selection", "pool", "chip
                     "max_iterations")
 #: settings of :data:`_VARYING_COLUMNS` that the caption says when every row shown shares them,
 #: each before the default column named: what the rows store (a continuous sweep's caption read
-#: as a binary one's) and what ``level`` measures (``level=0.6`` alone: flips? noise?)
-_SAID_BEFORE = {"data": "patterns", "kind": "patterns", "corruption": "level"}
+#: as a binary one's; one multilayer architecture's as a single layer's: single-layer rows have
+#: no ``hidden``, so say nothing of it) and what ``level`` measures (``level=0.6`` alone: flips?
+#: noise?)
+_SAID_BEFORE = {"hidden": "n_neurons", "data": "patterns", "kind": "patterns",
+                "corruption": "level"}
 GroupBy = Annotated[str | None, typer.Option(
     "--group-by", "-g", metavar="FIELD[,FIELD...]", help="Group rows with equal values of these "
     "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds) "
@@ -176,7 +180,11 @@ def _value(row: dict, name: str):
     return value
 
 
-def _text(value) -> str:
+def _text(value, name: str = "") -> str:
+    """A field's value in a cell: a multilayer memory's hidden widths as ``--hidden`` writes
+    them (``8-4``: two layers, :func:`~xbarmem.names.hidden_words`)."""
+    if isinstance(value, list) and name.removeprefix("config.") == "hidden":
+        return hidden_words(value)
     if isinstance(value, list):  # (``sweeps``)
         return ",".join(map(_text, value))
     return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
@@ -194,7 +202,7 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     caption); the first ``limit`` of them in :func:`_sorted` order are shown."""
     columns = shown or _default_columns(rows)
     rows = _sorted(rows, shown)[:limit]
-    cells = {c: [_text(_value(r, c)) for r in rows] for c in
+    cells = {c: [_text(_value(r, c), c) for r in rows] for c in
              (columns if shown else _with_said(columns))}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
     if shown is None:
@@ -259,7 +267,7 @@ def _varying(rows: list[dict]) -> list[str]:
     kind (a setting of one trial kind only is not a column)."""
     kinds = {r.get("trial") for r in rows}
     return [c for c in _VARYING_COLUMNS if any(
-        len({_text(_value(r, c)) for r in rows if r.get("trial") == k}) > 1 for k in kinds)]
+        len({_text(_value(r, c), c) for r in rows if r.get("trial") == k}) > 1 for k in kinds)]
 
 
 def _swept_options(rows: list[dict]) -> list[str]:
@@ -273,7 +281,7 @@ def _swept_options(rows: list[dict]) -> list[str]:
     values: dict[tuple, set[str]] = {}
     for r in rows:
         config = r.get("config") or {}
-        group = (str(config.get("rule")), *(_text(_value(r, c)) for c in varying))
+        group = (str(config.get("rule")), *(_text(_value(r, c), c) for c in varying))
         for k, v in (config.get("rule_options") or {}).items():
             if k != "seed":
                 values.setdefault((k, group), set()).add(_text(v))
@@ -325,7 +333,7 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
             bounded = bounded or bound
             stats += ["-" if mean is None else f"{'>=' * bound}{mean:.4g}",
                       "-" if std is None else f"{std:.2g}"]
-        table.add_row(*(_text(g["group"][f]) for f in by), str(g["n"]), *stats)
+        table.add_row(*(_text(g["group"][f], f) for f in by), str(g["n"]), *stats)
     if bounded:
         table.caption = (f"{table.caption}; >=: the mean takes in lower bounds (a row of the "
                          "group passed every count it tested)")

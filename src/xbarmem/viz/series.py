@@ -13,13 +13,14 @@ from typing import Any
 
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.data.sources import DATA_WORDS  # (a data source in words, as every title)
+from xbarmem.names import hidden_words
 
 KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation",
          "capacity": "n_neurons"}
 _IGNORED = {"seed", "version", "chip_spec", "data_sha256", "trial", "rule", "counts",
             "thresholds", "rule_options"}
 #: settings shown first in facet labels (the rest alphabetically)
-_PREFERRED = ("arch", "kind", "data", "selection", "chip", "fault_rate", "variation", "level",
+_PREFERRED = ("arch", "hidden", "kind", "data", "selection", "chip", "fault_rate", "variation", "level",
               "corruption", "activation", "n_neurons", "patterns")
 #: most panels drawn; more facets are pooled
 MAX_FACETS = 6
@@ -121,10 +122,6 @@ SETTING_NAMES = {"n_neurons": "N", "patterns": "P", "fault_rate": "stuck fractio
                  "max_iterations": "recall step cap", "mode": "recall mode"}
 
 
-def _hidden(value: Any) -> str:
-    return "-".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
 #: one setting in words (:func:`setting_words`), by key
 _WORDS = {
     "n_neurons": lambda v: f"N = {v}", "patterns": lambda v: f"P = {v}",
@@ -134,7 +131,7 @@ _WORDS = {
     "arch": lambda v: {"single": "single layer"}.get(str(v), str(v)),
     "kind": lambda v: f"{v} patterns", "chip": lambda v: f"{v} chip",
     "activation": lambda v: f"{v} neurons", "mode": lambda v: f"{v} recall",
-    "hidden": lambda v: f"hidden widths {_hidden(v)}",
+    "hidden": lambda v: f"hidden widths {hidden_words(v)}",
     "fault_model": lambda v: f"stuck {v}s",
     "on_fraction": lambda v: f"{100 * float(v):g}% of faults stuck ON",
     "probes": lambda v: f"{v} cues per pattern",
@@ -300,6 +297,8 @@ def _phrases(shared: dict[str, Any]) -> list[str]:
     s = dict(shared)
     arch = str(s.pop("arch", ""))
     out = [{"single": "single layer"}.get(arch, arch)]
+    if "hidden" in s:  # (which multilayer memory: "multilayer" alone did not say)
+        out.append(setting_words("hidden", s.pop("hidden")))
     if "rule" in s:
         out.append(f"{s.pop('rule')} rule")
     kind, data = s.pop("kind", ""), s.pop("data", "")

@@ -1,0 +1,111 @@
+"""What results tables, filters and figures say of multilayer memories: their hidden widths in
+the words of ``--hidden`` (``16-8`` is one memory of two hidden layers; commas separate
+architectures there), and said when every row shares them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+_SWEEP = """[sweep]
+name = "ml"
+trial = "evaluate"
+seeds = 1
+
+[base]
+data = "random"
+n_neurons = 16
+patterns = 2
+probes = 1
+max_iterations = 5
+arch = "multilayer"
+{base}
+[rule_options.adaptive]
+max_steps = 5
+
+[grid]
+fault_rate = [0.0, 0.2]
+{grid}
+"""
+
+
+def _store(run_cli, folder: Path, *, base: str = "", grid: str = "") -> Path:
+    (folder / "s.toml").write_text(_SWEEP.format(base=base, grid=grid))
+    store = folder / "s.sqlite"
+    code, _, err = run_cli("sweep", folder / "s.toml", "--store", store, "--jobs", "1")
+    assert code == 0, err
+    return store
+
+
+def _cells(out: str) -> list[list[str]]:
+    return [line.replace("│", " ").split() for line in out.splitlines() if "│" in line]
+
+
+@pytest.fixture(scope="module")
+def widths_store(tmp_path_factory) -> Path:
+    """A store of 16-8-4-16 and 16-4-16 memories (grid ``hidden = [[8, 4], 4]``)."""
+    import sys
+
+    from xbarmem import cli
+
+    folder = tmp_path_factory.mktemp("widths")
+    (folder / "s.toml").write_text(_SWEEP.format(base="", grid="hidden = [[8, 4], 4]"))
+    argv = sys.argv
+    sys.argv = ["xbarmem", "sweep", str(folder / "s.toml"), "--store", str(folder / "s.sqlite"),
+                "--jobs", "1"]
+    try:
+        cli.main()
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    finally:
+        sys.argv = argv
+    return folder / "s.sqlite"
+
+
+def test_results_writes_two_hidden_layers_as_hidden_does(run_cli, widths_store):
+    """`results` showed the memory of `hidden = [8, 4]` as `8,4`, which `--hidden` reads as two
+    memories (`8-4` is one of two layers there, and in `plot`'s legend)."""
+    code, out, err = run_cli("results", widths_store)
+    assert code == 0, err
+    assert sorted(r[0] for r in _cells(out)) == ["4", "4", "8-4", "8-4"], out
+    code, out, err = run_cli("results", widths_store, "--group-by", "hidden")
+    assert code == 0, err
+    groups = [line.split() for line in out.splitlines() if line.split()[:1] in (["4"], ["8-4"])]
+    assert [g[:2] for g in groups] == [["4", "2"], ["8-4", "2"]], out
+
+
+def test_results_where_reads_hidden_widths_as_the_table_writes_them(run_cli, widths_store):
+    """`--where hidden=8-4` (the table's and `--hidden`'s words) found no row: only the JSON
+    `[8,4]` matched."""
+    for value in ("8-4", "[8,4]"):
+        code, out, err = run_cli("results", widths_store, "--where", f"hidden={value}")
+        assert code == 0, err
+        assert "2 rows" in out and "no rows match" not in out, (value, out)
+    code, out, err = run_cli("results", widths_store, "--where", "hidden!=8-4")
+    assert code == 0, err
+    assert "2 rows" in out and "8-4" not in out, out
+
+
+def test_results_says_the_hidden_widths_every_row_shares(run_cli, tmp_path):
+    """A sweep of one multilayer architecture over fault rates showed a table that read as a
+    single layer's: no column and no word of the caption said the rows were 16-8-4-16 memories."""
+    store = _store(run_cli, tmp_path, base="hidden = [8, 4]")
+    code, out, err = run_cli("results", store)
+    assert code == 0, err
+    caption = " ".join(out.split("same in every row:")[1].split())
+    assert "hidden=8-4" in caption, out
+
+
+def test_a_figure_says_the_hidden_widths_every_row_shares(tmp_path):
+    """The faults figure of one multilayer architecture said `multilayer` only: which one?"""
+    from xbarmem.viz.series import shared_settings
+
+    rows = [{"trial": "evaluate", "config": {
+        "trial": "evaluate", "rule": "adaptive", "arch": "multilayer", "hidden": [8, 4],
+        "fault_rate": f, "n_neurons": 16, "seed": 0, "rule_options": {}},
+        "result": {"cosine": 1.0}} for f in (0.0, 0.2)]
+    title = shared_settings(rows, "fault_rate")
+    assert title.startswith("multilayer, hidden widths 8-4"), title
+    rows[1]["config"]["hidden"] = 4
+    assert "hidden" not in shared_settings(rows, "fault_rate")
