@@ -109,3 +109,15 @@ def test_a_figure_says_the_hidden_widths_every_row_shares(tmp_path):
     assert title.startswith("multilayer, hidden widths 8-4"), title
     rows[1]["config"]["hidden"] = 4
     assert "hidden" not in shared_settings(rows, "fault_rate")
+
+
+def test_capacity_per_device_of_a_lower_bound_is_a_lower_bound(run_cli):
+    """`capacity` marked a capacity that is the whole pool `>=6` and printed its capacity per
+    1k devices, 6 / 512 devices, as `11.72`: as exact as a measured one."""
+    code, out, err = run_cli("capacity", "--data", "random", "--neurons", "16", "--pool", "6",
+                             "--rule", "pinv", "--threshold", "0.5", "--trials", "1",
+                             "--probes", "2")
+    assert code == 0, err
+    (row,) = [line.replace("│", " ").split() for line in out.splitlines()
+              if "single" in line and "│" in line]
+    assert row[:6] == ["single", "512", "1", ">=6", ">=11.72", "3"], out

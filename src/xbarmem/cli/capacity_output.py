@@ -72,12 +72,12 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
 
     for label, res in results:
         limited = pool_limited(res.as_dict())
+        bound = {t: ">=" if str(t) in limited else "" for t in thresholds}  # (a lower bound)
         table.add_row(label, str(res.devices.get("devices", "")),
                       str(res.devices.get("arrays", "")),
-                      *[(">=" if str(t) in limited else "") + str(res.capacity[t])
-                        for t in sorted(thresholds)],
-                      f"{1000 * res.capacity_per_device[first]:.2f}", str(res.evaluations),
-                      seconds_text(res.seconds))
+                      *[bound[t] + str(res.capacity[t]) for t in sorted(thresholds)],
+                      f"{bound[first]}{1000 * res.capacity_per_device[first]:.2f}",
+                      str(res.evaluations), seconds_text(res.seconds))
     out.print(table)
     for label, res in results:
         out.print(f"{label} tested: " + ", ".join(f"{p['count']}:{p['cosine']:.3f}"
