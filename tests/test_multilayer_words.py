@@ -121,3 +121,37 @@ def test_capacity_per_device_of_a_lower_bound_is_a_lower_bound(run_cli):
     (row,) = [line.replace("│", " ").split() for line in out.splitlines()
               if "single" in line and "│" in line]
     assert row[:6] == ["single", "512", "1", ">=6", ">=11.72", "3"], out
+
+
+def test_energy_gives_each_layers_share_of_a_step(run_cli, tmp_path):
+    """`energy` of a multilayer memory gave the cost of a step by component only: what the
+    hidden layer (tanh outputs through ADCs) costs beside the output layer was nowhere. Each
+    layer's share of one step, sync and async; with the step's control and neuron selection
+    they add up to the step."""
+    import math
+
+    from xbarmem.energy.measure import energy_report, measure
+
+    m = measure(16, arch="multilayer", hidden=[8], patterns="random", count=2, probes=2,
+                max_steps=5, seed=1)
+    rep = energy_report(m, "generic-rram")
+    for mode in ("sync", "async"):
+        step = rep[mode]["per_step"]
+        shares = [layer["per_step"][mode] for layer in rep["layers"]]
+        rest = sum(step["energy_breakdown_J"][k] for k in ("control", "select"))
+        assert math.isclose(sum(s["energy_J"] for s in shares) + rest, step["energy_J"],
+                            rel_tol=1e-12), (mode, shares, step)
+        rest = sum(step["latency_breakdown_s"][k] for k in ("control", "select"))
+        assert math.isclose(sum(s["latency_s"] for s in shares) + rest, step["latency_s"],
+                            rel_tol=1e-12), (mode, shares, step)
+    hidden, output = rep["layers"]
+    assert hidden["per_step"]["sync"] == hidden["per_step"]["async"]  # a full read in both
+    assert output["per_step"]["async"]["energy_J"] < output["per_step"]["sync"]["energy_J"]
+    code, out, err = run_cli("energy", "--arch", "multilayer", "--hidden", "8", "--neurons",
+                             "16", "--data", "random", "--patterns", "2", "--probes", "2",
+                             "--rule-option", "max_steps=5")
+    assert code == 0, err
+    lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
+    assert any(line.startswith("one step, by layer") for line in lines), out
+    assert any(line.startswith("1: 16 -> 8 ") for line in lines), out
+    assert any(line.startswith("2: 8 -> 16 ") for line in lines), out

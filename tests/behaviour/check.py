@@ -84,6 +84,7 @@ THREADS = ["--threads", "2"]
 #: dotted key paths (``[]`` for any list index) whose differences are intended, with the reason.
 INTENDED: dict[str, str] = {
     ".threads": "added: the torch thread count every result records",
+    ".layers[].per_step": "added: each layer's share of one recall step (energy)",
 }
 
 _TIMING = ("seconds", "time_s", "elapsed")

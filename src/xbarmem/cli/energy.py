@@ -371,6 +371,21 @@ def _print_report(r: dict[str, Any]) -> None:
                   f"chosen so that N = 64 digit recall gives {PAPER_ENERGY_RATIO:g}x / "
                   f"{_percent(PAPER_LATENCY_REDUCTION)} latency saved): energy "
                   f"{f['energy_ratio']:.3f}x, latency saved {_percent(f['latency_reduction'])}")
+    _print_breakdown(r)
+    p = r["programming"]
+    out.print(f"programming: {p['programmed_devices']} of {p['devices']} devices, "
+              f"{_si(p['energy_J'], 'J')}, {_si(p['time_s'], 's')}")
+    if "calibration" in r:
+        c = r["calibration"]
+        solved = ", ".join(f"{k} = {_si(v, UNITS[k])}" for k, v in c["solved"].items())
+        out.print(f"calibrated {solved} -> async/sync energy {c['result']['energy_ratio']:.3f}x, "
+                  f"latency saved {_percent(c['result']['latency_reduction'])}; written to "
+                  f"{c['file']}")
+
+
+def _print_breakdown(r: dict[str, Any]) -> None:
+    """The mean recall's costs by component, and for a multilayer memory one step's by layer
+    (which layer costs what: the hidden layers' tanh outputs go through ADCs)."""
     table = Table(title="breakdown of the mean recall")
     for col in ("component", "sync energy", "async energy", "sync latency", "async latency"):
         table.add_column(col, justify="left" if col == "component" else "right")
@@ -385,15 +400,32 @@ def _print_report(r: dict[str, Any]) -> None:
         table.add_row(comp, *cells)
     out.print(table)
     out.print(BREAKDOWN_LEGEND)
-    p = r["programming"]
-    out.print(f"programming: {p['programmed_devices']} of {p['devices']} devices, "
-              f"{_si(p['energy_J'], 'J')}, {_si(p['time_s'], 's')}")
-    if "calibration" in r:
-        c = r["calibration"]
-        solved = ", ".join(f"{k} = {_si(v, UNITS[k])}" for k, v in c["solved"].items())
-        out.print(f"calibrated {solved} -> async/sync energy {c['result']['energy_ratio']:.3f}x, "
-                  f"latency saved {_percent(c['result']['latency_reduction'])}; written to "
-                  f"{c['file']}")
+    if len(r["layers"]) > 1:
+        _print_layers(r)
+
+
+def _print_layers(r: dict[str, Any]) -> None:
+    """One recall step's cost by layer (``layers[k].per_step``), then the step's control and
+    neuron selection and the whole step (``sync.per_step``, ``async.per_step``)."""
+    sizes = r["settings"]["layer_sizes"]
+    table = Table(title="one step, by layer")
+    for col in ("layer", "sync energy", "async energy", "sync latency", "async latency"):
+        table.add_column(col, justify="left" if col == "layer" else "right")
+    rows = [(f"{k + 1}: {sizes[k]} -> {sizes[k + 1]}", layer["per_step"])
+            for k, layer in enumerate(r["layers"])]
+    steps = {mode: r[mode]["per_step"] for mode in ("sync", "async")}
+    rows.append(("control", {mode: {
+        "energy_J": sum(step["energy_breakdown_J"][k] for k in ("control", "select")),
+        "latency_s": sum(step["latency_breakdown_s"][k] for k in ("control", "select"))}
+        for mode, step in steps.items()}))
+    rows.append(("step", steps))
+    for label, cost in rows:
+        table.add_row(label, *(_si(cost[mode][key], unit) for key, unit in (
+            ("energy_J", "J"), ("latency_s", "s")) for mode in ("sync", "async")))
+    out.print(table)
+    out.print("layer k: its inputs -> outputs; async, the hidden layers are read in full and "
+              "one column of the output layer; layers work in sequence, so a step's latency "
+              "is the sum of theirs; control: the step's, with the neuron selection (async)")
 
 
 def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,

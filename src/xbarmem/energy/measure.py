@@ -37,7 +37,14 @@ from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
 from xbarmem.data.patterns import PatternSet
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
-from xbarmem.energy.model import LayerLoad, compare, programming_cost, recall_cost, step_cost
+from xbarmem.energy.model import (
+    LayerLoad,
+    compare,
+    layer_reads,
+    programming_cost,
+    recall_cost,
+    step_cost,
+)
 from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -46,7 +53,7 @@ from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
 from xbarmem.memory.recall import ACTIVATIONS, check_recall
-from xbarmem.names import ARCHS
+from xbarmem.names import ARCHS, MODES
 from xbarmem.spec import Number
 
 #: the unit of every circuit constant that has one (``"array.pulse_width": "s"``), beside the
@@ -220,16 +227,23 @@ def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> Energ
                       "min": float(sweeps.min()), "max": float(sweeps.max())}
     return EnergyReport({"sync": sync, "async": asyn, "ratios": compare(sync, asyn),
                          "programming": programming_cost(m.layers, spec),
-                         "layers": [_layer_info(layer) for layer in m.layers],
+                         "layers": _layers_info(m, spec),
                          "read_voltage_V": m.read_voltage,
                          "circuit": {"name": spec.name, "constants": spec.constants(),
                                      "units": dict(CONSTANT_UNITS)}})
 
 
-def _layer_info(layer: LayerLoad) -> dict[str, Any]:
-    return {"n_out": layer.n_out, "rows": layer.n_rows, "row_tiles": layer.row_tiles,
-            "col_tiles": layer.col_tiles, "g_total_S": layer.g_total, "devices": layer.devices,
-            "free_devices": layer.free_devices, "inputs": layer.inputs, "outputs": layer.outputs}
+def _layers_info(m: Measurement, spec: CircuitSpec) -> list[dict[str, Any]]:
+    """Each layer's size, tiles, conductance and devices, and its share of one recall step
+    (``per_step``: sync and async, as :func:`~xbarmem.energy.model.layer_reads`; with the
+    step's control and neuron selection the shares add up to the step's ``per_step``)."""
+    reads = {mode: layer_reads(m.layers, spec, m.read_voltage, mode) for mode in MODES}
+    return [{"n_out": layer.n_out, "rows": layer.n_rows, "row_tiles": layer.row_tiles,
+             "col_tiles": layer.col_tiles, "g_total_S": layer.g_total,
+             "devices": layer.devices, "free_devices": layer.free_devices,
+             "inputs": layer.inputs, "outputs": layer.outputs,
+             "per_step": {mode: reads[mode][k].as_dict() for mode in MODES}}
+            for k, layer in enumerate(m.layers)]
 
 
 def _check_memory(memory: Any) -> None:

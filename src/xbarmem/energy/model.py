@@ -243,18 +243,29 @@ def step_cost(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage: f
     selection.
     """
     mode = check_choice(mode, MODES, "mode")
-    layers = _check_layers(layers)
-    _check_model(circuit, read_voltage)
     total = Cost()
-    for k, layer in enumerate(layers):
-        last = k == len(layers) - 1
-        total = total + read_cost(layer, circuit, read_voltage, column=last and mode == "async")
+    for read in layer_reads(layers, circuit, read_voltage, mode):
+        total = total + read
     total.energy["control"] += circuit.control.step_energy
     total.latency["control"] += circuit.control.step_latency
     if mode == "async":
         total.energy["select"] += circuit.control.select_energy
         total.latency["select"] += circuit.control.select_latency
     return total
+
+
+def layer_reads(layers: Sequence[LayerLoad], circuit: CircuitSpec, read_voltage: float,
+                mode: str) -> list[Cost]:
+    """Each layer's read in one recall step of a memory made of ``layers`` (input layer
+    first): ``mode="sync"``, a full read of every layer; ``"async"``, a full read of every
+    hidden layer and one column read of the output layer. :func:`step_cost` is their sum
+    plus the step's control (and neuron selection)."""
+    mode = check_choice(mode, MODES, "mode")
+    layers = _check_layers(layers)
+    _check_model(circuit, read_voltage)
+    last = len(layers) - 1
+    return [read_cost(layer, circuit, read_voltage, column=k == last and mode == "async")
+            for k, layer in enumerate(layers)]
 
 
 def _check_model(circuit: Any, read_voltage: Any) -> None:
