@@ -20,8 +20,8 @@ KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation
 _IGNORED = {"seed", "version", "chip_spec", "data_sha256", "trial", "rule", "counts",
             "thresholds", "rule_options"}
 #: settings shown first in facet labels (the rest alphabetically)
-_PREFERRED = ("arch", "hidden", "kind", "data", "selection", "chip", "fault_rate", "variation", "level",
-              "corruption", "activation", "n_neurons", "patterns")
+_PREFERRED = ("arch", "hidden", "kind", "data", "selection", "chip", "fault_rate", "variation",
+              "level", "corruption", "activation", "n_neurons", "patterns")
 #: most panels drawn; more facets are pooled
 MAX_FACETS = 6
 
