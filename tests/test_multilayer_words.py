@@ -155,3 +155,23 @@ def test_energy_gives_each_layers_share_of_a_step(run_cli, tmp_path):
     assert any(line.startswith("one step, by layer") for line in lines), out
     assert any(line.startswith("1: 16 -> 8 ") for line in lines), out
     assert any(line.startswith("2: 8 -> 16 ") for line in lines), out
+
+
+def test_a_figure_says_hidden_widths_that_follow_n():
+    """The capacity figure of a sweep of N-N-N memories (`hidden = "1n"`) titled them
+    `multilayer` only, where `scaling`'s figure of the same says `multilayer N-N-N`: the
+    widths stored (16, 25) differ, their rule is the same."""
+    from xbarmem.viz.series import shared_settings
+
+    def rows(widths):
+        return [{"trial": "capacity", "config": {
+            "trial": "capacity", "rule": "adaptive", "arch": "multilayer", "hidden": h,
+            "n_neurons": n, "seed": 0, "rule_options": {}}, "result": {"capacity": {}}}
+            for n, h in widths]
+
+    assert shared_settings(rows([(16, 16), (25, 25)]), "n_neurons").startswith(
+        "multilayer, hidden widths N"), shared_settings(rows([(16, 16), (25, 25)]), "n_neurons")
+    assert shared_settings(rows([(16, [32, 16]), (25, [50, 25])]), "n_neurons").startswith(
+        "multilayer, hidden widths 2N-N")
+    assert "hidden" not in shared_settings(rows([(16, 16), (25, 20)]), "n_neurons")
+    assert "hidden" not in shared_settings(rows([(16, 16), (25, [25, 25])]), "n_neurons")

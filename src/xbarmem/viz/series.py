@@ -268,7 +268,26 @@ def shared_settings(rows: Sequence[dict[str, Any]], x_key: str, *, rule: bool = 
             value = json.loads(v) if isinstance(v := values.pop(), str) else v
             if value is not None:
                 shared[key] = value
+    if "hidden" not in shared and (multiples := _multiples_of_n(rows)) is not None:
+        shared["hidden"] = multiples  # (hidden = "1n": the widths differ, their rule not)
     return phrase_lines(_phrases(shared))
+
+
+def _multiples_of_n(rows: Sequence[dict[str, Any]]) -> str | None:
+    """The hidden widths of ``rows`` as multiples of their N (``N``, ``2N-N``: a sweep's
+    ``hidden = "1n"``), when every row's widths are the same whole multiples of its own
+    ``n_neurons``; else None."""
+    found = set()
+    for r in rows:
+        widths, n = r["config"].get("hidden"), r["config"].get("n_neurons")
+        widths = [widths] if isinstance(widths, int) else widths
+        if (not isinstance(n, int) or n < 1 or not isinstance(widths, list) or not widths
+                or any(not isinstance(h, int) or h % n for h in widths)):
+            return None
+        found.add(tuple(h // n for h in widths))
+    if len(found) != 1:
+        return None
+    return "-".join("N" if k == 1 else f"{k}N" for k in found.pop())
 
 
 def phrase_lines(phrases: Sequence[str]) -> str:
