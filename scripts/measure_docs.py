@@ -74,6 +74,20 @@ ML_SEARCH = ("xbarmem capacity --arch multilayer --hidden 32 --data digits --thr
 ML_SEARCH_VALUES = {"capacity": "results/0/capacity", "seconds": "results/0/seconds",
                     "counts trained": "results/0/evaluations"}
 
+#: the cases of the ``levels-*`` entries: the training paths other than the default recipe's
+LEVELS_CASES = ("--seeds 5 --probes 20 --levels 2 4 16 --chips rram:0.3 paper-sim:0.3 "
+                "--patterns 12")
+#: (entry name, what it measures, benchmarks.levels options, estimated seconds)
+LEVELS_PATHS = (
+    ("fast", "the fast recipe (one layer, binary)", "--recipe fast", 120),
+    ("fixed-point", "the fixed-point objective (one layer, binary)", "--objective fixed-point",
+     120),
+    ("multilayer", "multilayer 64-64-64 memories (binary)", "--arch multilayer", 300),
+    ("multilayer-continuous", "multilayer 64-64-64 memories (continuous)",
+     "--arch multilayer --kind continuous", 300),
+    ("continuous", "one-layer memories (continuous)", "--kind continuous", 200),
+)
+
 
 def json_out(command: str, file: str) -> tuple[str, str]:
     """The steps of a command that writes its JSON to ``--json-out {out}/FILE``: the command,
@@ -402,6 +416,11 @@ ENTRIES: tuple[Entry, ...] = (
           json_out("python -m benchmarks.levels --threads 1 --seeds 10 --probes 50",
                    "levels.json"),
           {"recall": "table"}, 200),
+    *(Entry(f"levels-{name}", f"chips with 2, 4 and 16 conductance levels, {what}: trained "
+            "through them (quantize) and as for a continuous chip",
+            json_out(f"python -m benchmarks.levels --threads 1 {LEVELS_CASES} {args}",
+                     "levels.json"), {"recall": "table"}, seconds)
+      for name, what, args, seconds in LEVELS_PATHS),
     Entry("fixed-point-budget", "multilayer binary memories at the capacity edge: the "
           "fixed-point trainer's own stop against longer training",
           json_out("python -m benchmarks.fixed_point_budget --threads 1", "fpb.json"),
