@@ -4,18 +4,30 @@ hardware-adaptive rule training through it (straight-through)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 import torch
 
-from xbarmem import ArraySpec, ChipSpec, DeviceSpec, FaultMap, load_chip, random_patterns, train
+from xbarmem import (
+    ArraySpec,
+    ChipSpec,
+    DeviceSpec,
+    FaultMap,
+    load_chip,
+    load_memory,
+    random_patterns,
+    train,
+)
+from xbarmem.errors import ConfigError
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.hardware.faults import highest_reading
 from xbarmem.hardware.levels import WeightGrid
 from xbarmem.learning.adaptive import AdaptiveTrainer
-from xbarmem.learning.base import Problem
+from xbarmem.learning.base import Problem, check_fit_result
 from xbarmem.memory.build import make_memory
+from xbarmem.memory.io import save_memory
 
 
 def _chip(levels: int, model: str, stuck: float = 0.2) -> ChipSpec:
@@ -133,3 +145,70 @@ def test_quantize_is_an_option_listed_when_off():
     (w, b), = memory.targets
     assert set(w.unique().tolist()) <= {-0.5, 0.0, 0.5}
     torch.testing.assert_close(memory.layers[0].effective()[0], w)
+
+
+# ------------------------------------------------ what says training went through the levels
+def _levels_chip_file(folder, levels: int):
+    path = folder / f"rram{levels}.toml"
+    path.write_text(load_chip("rram").replace_device(levels=levels).to_toml(), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("extra,said", [
+    ((), "trained through the chip's 3 conductance levels,"),
+    (("--rule-option", "quantize=false"), "weights rounded to the chip's 3 conductance levels "
+                                          "only when programmed (quantize=false),"),
+    (("--rule", "pinv"), "weights rounded to the chip's 3 conductance levels only when "
+                         "programmed (the pinv rule does not train through them),"),
+])
+def test_train_says_whether_it_trained_through_the_levels(run_cli, tmp_path, extra, said):
+    chip = _levels_chip_file(tmp_path, 3)
+    common = ("train", "--data", "random", "-p", "3", "--neurons", "16", "--chip", chip,
+              "--rule-option", "max_steps=20", "--rule-option", "finetune_steps=5")
+    if "pinv" in extra:
+        common = common[:-4]
+    code, out, err = run_cli(*common, "--out", tmp_path / "m.safetensors", *extra)
+    assert code == 0, err
+    assert said in " ".join(out.split())
+    code, out, _ = run_cli(*common, "--out", tmp_path / "m.safetensors", *extra, "--json")
+    info = json.loads(out)
+    assert (info["levels"], info["through_levels"]) == (3, extra == ())
+    memory = load_memory(tmp_path / "m.safetensors")  # the model file keeps them
+    assert (memory.info["levels"], memory.info["through_levels"]) == (3, extra == ())
+
+
+def test_a_continuous_chip_says_nothing_of_levels_and_older_files_load(run_cli, tmp_path,
+                                                                      small_memory):
+    code, out, err = run_cli("train", "--data", "random", "-p", "3", "--neurons", "16",
+                             "--chip", "rram", "--rule", "pinv", "--out",
+                             tmp_path / "m.safetensors", "--json")
+    assert code == 0, err
+    assert "levels" not in json.loads(out) and "through_levels" not in json.loads(out)
+    pset, memory = small_memory  # a model of a levels chip saved before info recorded them
+    old = dataclasses.replace(memory.chip, device=dataclasses.replace(memory.chip.device,
+                                                                      levels=4))
+    original, info = memory.chip, dict(memory.info)
+    memory.chip = old
+    try:
+        save_memory(memory, tmp_path / "old.safetensors", patterns=pset)
+    finally:
+        memory.chip = original
+    loaded = load_memory(tmp_path / "old.safetensors")
+    assert loaded.chip.device.levels == 4 and "through_levels" not in loaded.info
+    assert {k: v for k, v in loaded.info.items() if k != "train_seconds"} == {
+        k: v for k, v in info.items() if k != "train_seconds"}
+
+
+def test_fit_results_say_through_levels_and_the_contract_checks_it():
+    chip = _chip(2, "device", stuck=0.0)
+    x = random_patterns(3, 16, seed=0).patterns
+    problem = Problem.for_memories(x, _memories(chip, 16, 1))
+    on = AdaptiveTrainer(max_steps=10, finetune_steps=2).fit(problem)
+    off = AdaptiveTrainer(max_steps=10, finetune_steps=2, quantize=False).fit(problem)
+    assert on.through_levels is True and off.through_levels is False
+    assert "through_levels=True" in repr(on) and "through_levels" not in repr(off)
+    plain = AdaptiveTrainer(max_steps=10, finetune_steps=2).fit(
+        dataclasses.replace(problem, grids=None))
+    assert plain.through_levels is False
+    with pytest.raises(ConfigError, match="through_levels True or False, got 1"):
+        check_fit_result(dataclasses.replace(on, through_levels=1), problem, "mine")

@@ -113,7 +113,8 @@ def train(
     else:
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {_count_text(pset)}, "
-                  f"N={pset.n_neurons}{shape}, {_steps_text(info, stages)}, "
+                  f"N={pset.n_neurons}{shape}, {_steps_text(info, stages)}"
+                  f"{_levels_text(rule, info)}, "
                   f"{seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}{_faults_text(spec, summary['faults'])}")
 
@@ -128,6 +129,18 @@ def _faults_text(spec, faults: dict) -> str:
         return f"; {faults['pairs_fully_stuck_fraction']:.1%} of the chip's weights faulty (0)"
     return (f"; {faults['stuck_fraction']:.1%} of the chip's devices stuck "
             f"({faults['stuck_on']} ON, {faults['stuck_off']} OFF)")
+
+
+def _levels_text(rule: str, info: dict) -> str:
+    """On a chip with conductance levels, whether the training went through them (the
+    model's ``info``: ``levels``, ``through_levels``); nothing on a continuous chip."""
+    if not info.get("levels"):
+        return ""
+    if info.get("through_levels"):
+        return f", trained through the chip's {info['levels']} conductance levels"
+    why = "quantize=false" if rule == "adaptive" else f"the {rule} rule does not train through them"
+    return (f", weights rounded to the chip's {info['levels']} conductance levels only when "
+            f"programmed ({why})")
 
 
 def _count_text(pset: PatternSet) -> str:

@@ -313,7 +313,8 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         fixed = (stored_fixed_points(weights, biases, problem.patterns, problem.counts)
                  if problem.kind == "binary" else converged)
         return FitResult(weights=weights, biases=biases, steps=steps, loss=loss,
-                         converged=converged, fixed_points=fixed)
+                         converged=converged, fixed_points=fixed,
+                         through_levels=problem.grids is not None and opts.quantize)
 
 
 def bf16_products_supported() -> bool:

@@ -247,6 +247,10 @@ class FitResult:
         converged: ``(T,)`` bool, the rule's convergence criterion was met.
         fixed_points: ``(T,)`` bool, every stored binary pattern is a fixed point of the
             trained weights' sign dynamics; None where the rule does not say.
+        through_levels: the rule trained through the chip's conductance levels (its objective
+            saw the weights rounded to :attr:`Problem.grids`, as programming rounds them);
+            False (the default) for rules that compute or train the weights as if the
+            conductances were continuous, programming rounding them afterwards.
     """
 
     weights: list[torch.Tensor]
@@ -255,13 +259,16 @@ class FitResult:
     loss: torch.Tensor
     converged: torch.Tensor
     fixed_points: torch.Tensor | None = None
+    through_levels: bool = False
 
     def __repr__(self) -> str:
         """The weights' shapes and, over the ``T`` networks, steps, loss and how many converged
-        (the attributes hold every value)."""
-        return result_repr("FitResult", {
-            "weights": self.weights, "biases": self.biases, "steps": self.steps,
-            "loss": self.loss, "converged": self.converged, "fixed_points": self.fixed_points})
+        (the attributes hold every value); ``through_levels=True`` when so."""
+        fields = {"weights": self.weights, "biases": self.biases, "steps": self.steps,
+                  "loss": self.loss, "converged": self.converged,
+                  "fixed_points": self.fixed_points}
+        return result_repr("FitResult", fields | ({"through_levels": True}
+                                                  if self.through_levels is True else {}))
 
 
 def fit_arguments(problem: Any, progress: Any) -> Problem:
@@ -366,7 +373,8 @@ def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
     :class:`FitResult` with per layer ``weights`` ``(T, n_out, n_in)`` and ``biases`` ``(T,
     n_out)`` (or None; None or zeros when the problem has no bias rows: they would be
     dropped) of finite numbers, and ``steps`` (integers >= 0), ``loss`` (floating point),
-    ``converged`` (bool) and ``fixed_points`` (bool, or None) of shape ``(T,)``."""
+    ``converged`` (bool) and ``fixed_points`` (bool, or None) of shape ``(T,)``, and
+    ``through_levels`` True or False."""
     where = f"rule {name!r}: fit(problem) must return"
     if not isinstance(result, FitResult):
         raise ConfigError(f"{where} a FitResult, got {type(result).__name__}")
@@ -392,6 +400,9 @@ def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
             need = f"{where} {field} of shape ({t},)"
             _check_field(value, (t,), need, finite=False)
             _check_summary(value, kind, need)
+    if not is_bool(result.through_levels):
+        raise ConfigError(f"{where} through_levels True or False, got "
+                          f"{shown(result.through_levels)}")
     return result
 
 

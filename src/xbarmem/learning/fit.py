@@ -80,7 +80,8 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
         One dict per memory: rule name, ``arch`` (multilayer memories), steps, final loss
         (None where the rule has none, as closed-form rules; so a saved and loaded memory's
         ``info`` equals the original's), converged, fixed_points (where the rule says),
-        train seconds (batch time / ``T``).
+        on a chip with conductance levels ``levels`` and ``through_levels`` (whether the rule
+        trained through them: :func:`levels_info`), train seconds (batch time / ``T``).
         Each memory's ``info`` also gets kind, program seed and the rule's options.
     """
     _check_fit(rule, patterns, memories, program_seed, progress)
@@ -136,8 +137,18 @@ def _info(name: str, memory: Memory, result: FitResult, t: int,
                 converged=bool(result.converged[t]))
     if result.fixed_points is not None:
         info["fixed_points"] = bool(result.fixed_points[t])
+    info.update(levels_info(memory, result.through_levels))
     info["train_seconds"] = seconds
     return info
+
+
+def levels_info(memory: Memory, through: bool) -> dict[str, Any]:
+    """What a memory's ``info`` records of its chip's conductance levels: on a chip with
+    levels, ``levels`` (their number) and ``through_levels`` (the rule trained through them,
+    ``through``, or programming rounded weights trained as for a continuous chip); nothing
+    on a continuous chip."""
+    levels = int(memory.chip.device.levels)
+    return {"levels": levels, "through_levels": bool(through)} if levels >= 2 else {}
 
 
 # what train returns, for type checkers: a one-layer memory by default, a multilayer one
