@@ -75,17 +75,17 @@ ML_SEARCH_VALUES = {"capacity": "results/0/capacity", "seconds": "results/0/seco
                     "counts trained": "results/0/evaluations"}
 
 #: the cases of the ``levels-*`` entries: the training paths other than the default recipe's
-LEVELS_CASES = ("--seeds 5 --probes 20 --levels 2 4 16 --chips rram:0.3 paper-sim:0.3 "
-                "--patterns 12")
+LEVELS_CASES = ("--seeds 10 --probes 50 --levels 2 4 16 --chips rram:0.3 paper-sim:0.3 "
+                "--patterns 8 16")
 #: (entry name, what it measures, benchmarks.levels options, estimated seconds)
 LEVELS_PATHS = (
-    ("fast", "the fast recipe (one layer, binary)", "--recipe fast", 120),
+    ("fast", "the fast recipe (one layer, binary)", "--recipe fast", 60),
     ("fixed-point", "the fixed-point objective (one layer, binary)", "--objective fixed-point",
-     120),
-    ("multilayer", "multilayer 64-64-64 memories (binary)", "--arch multilayer", 300),
+     40),
+    ("multilayer", "multilayer 64-64-64 memories (binary)", "--arch multilayer", 60),
     ("multilayer-continuous", "multilayer 64-64-64 memories (continuous)",
-     "--arch multilayer --kind continuous", 300),
-    ("continuous", "one-layer memories (continuous)", "--kind continuous", 200),
+     "--arch multilayer --kind continuous", 500),
+    ("continuous", "one-layer memories (continuous)", "--kind continuous", 180),
 )
 
 
