@@ -212,3 +212,100 @@ def test_fit_results_say_through_levels_and_the_contract_checks_it():
     assert plain.through_levels is False
     with pytest.raises(ConfigError, match="through_levels True or False, got 1"):
         check_fit_result(dataclasses.replace(on, through_levels=1), problem, "mine")
+
+
+def test_capacity_and_sweeps_train_through_the_levels(monkeypatch, tmp_path):
+    """A capacity search and a sweep's trials train through fit_memories as train does: on a
+    chip with levels, the quantiser runs (and never on a continuous chip)."""
+    from xbarmem import Protocol, find_capacity
+    from tests.conftest import tiny_sweep
+    from xbarmem.experiments.runner import run_sweep
+    from xbarmem.experiments.sweep import load_sweep
+    from xbarmem.learning import quantise
+
+    calls = []
+    real = quantise.Quantiser.__call__
+    monkeypatch.setattr(quantise.Quantiser, "__call__",
+                        lambda self, a: calls.append(1) or real(self, a))
+    pool = random_patterns(6, 16, seed=1)
+    rule = AdaptiveTrainer(max_steps=5, finetune_steps=2, flip_steps=2)
+    for levels in (0, 3):
+        calls.clear()
+        find_capacity(pool, chip=load_chip("rram").replace_device(levels=levels), rule=rule,
+                      trials=1, start=2, protocol=Protocol(probes=1, level=0.05))
+        assert bool(calls) == (levels == 3)
+    chip = _levels_chip_file(tmp_path, 3)
+    text = tiny_sweep("lv", rules=("adaptive",)).replace(
+        "[base]\n", f'[base]\nchip = "{chip.as_posix()}"\n') + (
+        "\n[rule_options.adaptive]\nmax_steps = 5\nfinetune_steps = 2\nflip_steps = 2\n")
+    (tmp_path / "s.toml").write_text(text)
+    calls.clear()
+    run_sweep(load_sweep(tmp_path / "s.toml"), tmp_path / "s.sqlite")
+    assert calls
+
+
+@pytest.mark.parametrize("arch", ["single", "multilayer"])
+def test_an_export_holds_the_levels_and_reloads_recalling_as_the_model(tmp_path, arch):
+    """Every free device's target (targets_S.npy, devices.csv) is one of the chip's levels,
+    and the reloaded export recalls as the model does."""
+    import csv
+
+    from xbarmem import flip_bits
+    from xbarmem.deploy.export import export_memory
+    from xbarmem.deploy.reload import load_export
+
+    chip = load_chip("rram").replace_device(levels=3).with_faults(0.2)
+    pset = random_patterns(4, 16, seed=2)
+    memory = train(pset, chip=chip, arch=arch, hidden=16 if arch == "multilayer" else None,
+                   max_steps=20, finetune_steps=5)
+    assert memory.info["through_levels"] is True
+    export_memory(memory, tmp_path / "out", patterns=pset)
+    dev = chip.device
+    levels = dev.g_min + np.arange(3) * (dev.g_max - dev.g_min) / 2
+    targets = np.load(tmp_path / "out" / "targets_S.npy")
+    stuck = ~np.isnan(np.load(tmp_path / "out" / "stuck_S.npy"))
+    gap = np.abs(targets[..., None] - levels).min(axis=-1)
+    assert stuck.any() and (~stuck).any() and gap[~stuck].max() < 1e-12
+    with open(tmp_path / "out" / "devices.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["stuck"] == "0"]
+    assert min(abs(float(r["target_uS"]) - levels * 1e6).min() for r in rows) == 0.0
+    assert max(abs(float(r["target_uS"]) - levels * 1e6).min() for r in rows) < 1e-5
+    reloaded = load_export(tmp_path / "out")
+    cues = flip_bits(pset.patterns, 0.2, generator=0)
+    assert torch.equal(torch.as_tensor(memory.recall(cues).states),
+                       torch.as_tensor(reloaded.recall(cues).states))
+    assert reloaded.info["levels"] == 3 and reloaded.info["through_levels"] is True
+
+
+def test_adapt_retrains_on_the_grid_and_records_how_it_retrained(monkeypatch):
+    """Chip in the loop on a chip with levels: every re-training gives weights on the grid of
+    the twin it trained on (pinned devices read off the levels included), and the adapted
+    model's info says whether the re-training went through the levels."""
+    import xbarmem.deploy.chip_loop as chip_loop
+    from xbarmem.deploy.backend import simulated_backends
+
+    seen = []
+    real = chip_loop._retrain
+
+    def spy(rule, twin, x, kind):
+        params = real(rule, twin, x, kind)
+        for layer, (w, b) in zip(twin.layers, params, strict=True):
+            a = layer.augment(w, b)
+            seen.append((bool(twin.faults.pinned_mask.any()),
+                         torch.equal(layer.weight_grid().quantise(a), a)))
+        return params
+
+    monkeypatch.setattr(chip_loop, "_retrain", spy)
+    chip = load_chip("rram").replace_device(levels=3, write_noise=4e-6).with_faults(0.1)
+    pset = random_patterns(4, 16, seed=5)
+    memory = train(pset, chip=chip, max_steps=20, finetune_steps=5)
+    steps = {"max_steps": 20, "finetune_steps": 5}
+    for quantize in (True, False):
+        seen.clear()
+        result = chip_loop.adapt(memory, simulated_backends(memory, seed=1), pset, rounds=2,
+                                 target=1.5, trainer=AdaptiveTrainer(**steps,
+                                                                     quantize=quantize))
+        assert len(seen) == 2 and all(pinned for pinned, _ in seen)
+        assert all(on for _, on in seen) == quantize
+        assert result.memory.info["levels"] == 3
+        assert result.memory.info["through_levels"] is quantize

@@ -53,6 +53,7 @@ from xbarmem.hardware.faults import PLANES, FaultMap
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem, check_fit_result, check_rule, checked_options
 from xbarmem.learning.classic import get_rule
+from xbarmem.learning.fit import levels_info
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.spec import Number
 
@@ -155,9 +156,12 @@ def retrained(trainer: Any, options: dict[str, Any]) -> dict[str, Any]:
 
 def _retrain(rule, twin: Memory, x: torch.Tensor, kind: str
              ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Train ``rule`` against the twin's realisable intervals; ``[(W, b)]`` per layer."""
+    """Train ``rule`` against the twin's realisable intervals; ``[(W, b)]`` per layer. Marks
+    the twin's ``info`` with whether the rule trained through the chip's levels
+    (:func:`~xbarmem.learning.fit.levels_info`), for the adapted model to record."""
     problem = Problem.for_memories(x, [twin], kind=kind)
     result = check_fit_result(rule.fit(problem), problem, rule.name)
+    twin.info = levels_info(twin, result.through_levels)
     biases = result.biases if result.biases is not None and twin.has_bias else None
     return [(w[0], None if biases is None else biases[k][0])
             for k, w in enumerate(result.weights)]
@@ -256,15 +260,17 @@ class _Loop:
         return ((np.abs(read - dev.g_min) <= self.tolerance)
                 | (np.abs(read - dev.g_max) <= self.tolerance))
 
-    def adapted(self, params, info: dict[str, Any]) -> Memory:
+    def adapted(self, params, info: dict[str, Any], twin: Memory | None = None) -> Memory:
         """The adapted model: pinned devices in its fault map, the last read conductances and
-        target weights, ``info`` as its ``info["adapt"]``."""
+        target weights, ``info`` as its ``info["adapt"]``; with the ``twin`` the targets were
+        re-trained on, whether that training went through the chip's levels (its ``info``,
+        :func:`_retrain`) in place of the model's own."""
         adapted = self.memory.rebuild(self.faults())
         reads = cast(list[np.ndarray], self.reads)  # every layer is read back by now
         for layer, read in zip(adapted.layers, reads, strict=True):
             layer.set_conductances(read[0], read[1], layer.w_max)
         adapted.targets = [(w, b) for w, b in params]
-        adapted.info = {**(self.memory.info or {}),
+        adapted.info = {**(self.memory.info or {}), **(twin.info if twin is not None else {}),
                         "adapt": {**info, "tolerance_S": self.tolerance}}
         return adapted
 
@@ -382,7 +388,8 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
             break
     options = checked_options(trainer, len(memory.layers), kind)
     adapted = loop.adapted(params, {"rounds": len(log) - 1, "final_cosine": log[-1]["cosine"],
-                                    **(retrained(trainer, options) if len(log) > 1 else {})})
+                                    **(retrained(trainer, options) if len(log) > 1 else {})},
+                           twin)  # (round 0 alone: a twin that trained nothing, info {})
     settings = {"rounds": rounds, "target": target, "tolerance_uS": tolerance * 1e6,
                 "protocol": protocol.as_dict(), "rule": trainer.name, "trainer": options}
     return AdaptResult(log, adapted, adapted.faults, reached, settings)
@@ -480,7 +487,7 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
     adapted = loop.adapted(params, {"read_backs": int(count) + 1,
                                     "read_back_cosine": before.cosine,
                                     "estimated_cosine": after.cosine,
-                                    **retrained(trainer, options)})
+                                    **retrained(trainer, options)}, twin)
     settings = {"tolerance_uS": tolerance * 1e6, "protocol": protocol.as_dict(),
                 "rule": trainer.name, "trainer": options}
     return ReadBackResult(read, program, {"cosine": before.cosine, "exact": before.exact},
