@@ -87,6 +87,8 @@ LEVELS_PATHS = (
      "--arch multilayer --kind continuous", 500),
     ("continuous", "one-layer memories (continuous)", "--kind continuous", 180),
 )
+#: the cases behind quantize's defaults at 8 and 16 levels, on 20 fault maps
+LEVELS_MANY = "--seeds 20 --probes 50 --levels 8 16 --chips rram:0.3 paper-sim:0.3 --patterns 8 16"
 
 
 def json_out(command: str, file: str) -> tuple[str, str]:
@@ -421,6 +423,15 @@ ENTRIES: tuple[Entry, ...] = (
             json_out(f"python -m benchmarks.levels --threads 1 {LEVELS_CASES} {args}",
                      "levels.json"), {"recall": "table"}, seconds)
       for name, what, args, seconds in LEVELS_PATHS),
+    *(Entry(f"levels-{name}-many", f"chips with 8 and 16 conductance levels, {what}, 20 fault "
+            "maps: trained through them (quantize) and as for a continuous chip",
+            json_out(f"python -m benchmarks.levels --threads 1 {LEVELS_MANY} {args}",
+                     "levels.json"), {"recall": "table"}, seconds)
+      for name, what, args, seconds in (
+          ("fixed-point", "the fixed-point objective (one layer, binary)",
+           "--objective fixed-point", 60),
+          ("multilayer-continuous", "multilayer 64-64-64 memories (continuous)",
+           "--arch multilayer --kind continuous", 600))),
     Entry("fixed-point-budget", "multilayer binary memories at the capacity edge: the "
           "fixed-point trainer's own stop against longer training",
           json_out("python -m benchmarks.fixed_point_budget --threads 1", "fpb.json"),

@@ -217,8 +217,8 @@ def test_fit_results_say_through_levels_and_the_contract_checks_it():
 def test_capacity_and_sweeps_train_through_the_levels(monkeypatch, tmp_path):
     """A capacity search and a sweep's trials train through fit_memories as train does: on a
     chip with levels, the quantiser runs (and never on a continuous chip)."""
-    from xbarmem import Protocol, find_capacity
     from tests.conftest import tiny_sweep
+    from xbarmem import Protocol, find_capacity
     from xbarmem.experiments.runner import run_sweep
     from xbarmem.experiments.sweep import load_sweep
     from xbarmem.learning import quantise
@@ -309,3 +309,38 @@ def test_adapt_retrains_on_the_grid_and_records_how_it_retrained(monkeypatch):
         assert all(on for _, on in seen) == quantize
         assert result.memory.info["levels"] == 3
         assert result.memory.info["through_levels"] is quantize
+
+
+@pytest.mark.parametrize("arch,kind,levels,default", [
+    ("multilayer", "continuous", 4, True), ("multilayer", "continuous", 8, False),
+    ("multilayer", "continuous", 16, False), ("multilayer", "binary", 16, True),
+    ("single", "continuous", 16, True)])
+@pytest.mark.parametrize("model", ["device", "weight"])
+def test_quantize_defaults_off_for_multilayer_continuous_memories_on_many_levels(
+        arch, kind, levels, default, model):
+    """Measured (docs/chip-model.md): multilayer memories of continuous patterns recall less
+    when trained through 8 or more levels; quantize then defaults to off (given, it wins)."""
+    from xbarmem.learning.adaptive import QUANTIZE_OFF_LEVELS, default_quantize, grid_levels
+
+    assert QUANTIZE_OFF_LEVELS == 8
+    x = random_patterns(3, 16, kind=kind, seed=1).patterns
+    problem = Problem.for_memories(x, _memories(_chip(levels, model), 16, 2, arch), kind=kind)
+    assert grid_levels(problem) == levels and default_quantize(problem) is default
+    steps = {"max_steps": 10, "finetune_steps": 2}
+    assert AdaptiveTrainer(**steps).fit(problem).through_levels is default
+    assert AdaptiveTrainer(**steps, quantize=True).fit(problem).through_levels is True
+    assert AdaptiveTrainer(**steps, quantize=False).fit(problem).through_levels is False
+    assert AdaptiveTrainer(quantize=True).options(2, kind)["quantize"] is True
+
+
+def test_train_names_quantizes_default_where_it_is_off(run_cli, tmp_path):
+    chip = _levels_chip_file(tmp_path, 8)
+    code, out, err = run_cli("train", "--data", "random", "-p", "3", "--neurons", "16",
+                             "--kind", "continuous", "--arch", "multilayer", "--hidden", "16",
+                             "--chip", chip, "--rule-option", "max_steps=10",
+                             "--out", tmp_path / "m.safetensors")
+    assert code == 0, err
+    assert ("weights rounded to the chip's 8 conductance levels only when programmed "
+            "(quantize's default for multilayer memories of continuous patterns on chips of 8 "
+            "levels or more),") in " ".join(out.split())
+    assert load_memory(tmp_path / "m.safetensors").info["through_levels"] is False

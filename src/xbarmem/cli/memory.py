@@ -114,7 +114,7 @@ def train(
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {_count_text(pset)}, "
                   f"N={pset.n_neurons}{shape}, {_steps_text(info, stages)}"
-                  f"{_levels_text(rule, info)}, "
+                  f"{_levels_text(rule, memory.info)}, "
                   f"{seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}{_faults_text(spec, summary['faults'])}")
 
@@ -133,12 +133,21 @@ def _faults_text(spec, faults: dict) -> str:
 
 def _levels_text(rule: str, info: dict) -> str:
     """On a chip with conductance levels, whether the training went through them (the
-    model's ``info``: ``levels``, ``through_levels``); nothing on a continuous chip."""
+    model's ``info``: ``levels``, ``through_levels``, and ``quantize`` among the rule's
+    options when it was given); nothing on a continuous chip."""
     if not info.get("levels"):
         return ""
     if info.get("through_levels"):
         return f", trained through the chip's {info['levels']} conductance levels"
-    why = "quantize=false" if rule == "adaptive" else f"the {rule} rule does not train through them"
+    if rule != "adaptive":
+        why = f"the {rule} rule does not train through them"
+    elif "quantize" in info.get("rule_options", {}):
+        why = "quantize=false"
+    else:
+        from xbarmem.learning.adaptive import QUANTIZE_OFF_LEVELS  # (torch: loaded by now)
+
+        why = (f"quantize's default for multilayer memories of continuous patterns on chips "
+               f"of {QUANTIZE_OFF_LEVELS} levels or more")
     return (f", weights rounded to the chip's {info['levels']} conductance levels only when "
             f"programmed ({why})")
 

@@ -122,6 +122,9 @@ _MULTILAYER = {"layers": "multilayer"}  # field meta: applies to multilayer memo
 #: field meta of options added after stores were written: :meth:`AdaptiveTrainer.options`
 #: lists them only when set, so trial keys (hashes of the options) of earlier stores still match
 _WHEN_SET = {"listed": "when set"}
+#: ``quantize``'s default is off for multilayer memories of continuous patterns on chips of
+#: this many levels or more (measured: docs/chip-model.md, "Training for a chip's levels")
+QUANTIZE_OFF_LEVELS = 8
 #: the options of the flip-averaged stage (one-layer memories, binary patterns, basin objective)
 _FLIP_OPTIONS = ("flip_steps", "flip_bound")
 
@@ -190,11 +193,14 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                         help="keep the trained weights within "
                                         "+-weight_bound * w_max (the chip's full-window "
                                         "weight) as well as the chip's own bounds")
-    quantize: bool = flag(True, meta=_WHEN_SET,
-                          help="on chips with conductance levels (device.levels >= 2): train "
-                          "through them, the objective seeing the weights rounded as "
-                          "programming rounds them (straight-through; off = train as on a "
-                          "continuous chip); no effect on continuous chips")
+    quantize: bool | None = flag(None, optional=True, meta=_WHEN_SET,
+                                 help="on chips with conductance levels (device.levels >= 2): "
+                                 "train through them, the objective seeing the weights "
+                                 "rounded as programming rounds them (straight-through; off "
+                                 "= train as on a continuous chip); no effect on continuous "
+                                 "chips (default: on, except for multilayer memories of "
+                                 f"continuous patterns on chips of {QUANTIZE_OFF_LEVELS} "
+                                 "levels or more)")
     bias: bool = flag(True, help="learn a bias (memories need bias rows)")
     seed: int = integer(0, ge=0, le=MAX_SEED,
                         help="seed of initial weights, cue draws and noise injection")
@@ -301,6 +307,8 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
             raise ConfigError(f"rule {'learns' if self.bias else 'has no'} bias but the "
                               f"memory has {'a' if problem.bias else 'no'} bias row")
         opts = self.resolved(problem.layers, problem.kind, problem.sizes)
+        if opts.quantize is None:
+            opts = opts.replace(quantize=default_quantize(problem))
         if opts.weight_bound is not None:
             problem = within_box(problem, opts.weight_bound)
         with product_precision(opts.products):
@@ -315,6 +323,29 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         return FitResult(weights=weights, biases=biases, steps=steps, loss=loss,
                          converged=converged, fixed_points=fixed,
                          through_levels=problem.grids is not None and opts.quantize)
+
+
+def default_quantize(problem: Problem) -> bool:
+    """``quantize``'s default for ``problem``: on, except for multilayer memories of
+    continuous patterns when a network's chip has :data:`QUANTIZE_OFF_LEVELS` levels or more
+    (there training through them lowered recall; with fewer levels it raised it)."""
+    if problem.layers == 1 or problem.kind != "continuous" or problem.grids is None:
+        return True
+    return grid_levels(problem) < QUANTIZE_OFF_LEVELS
+
+
+def grid_levels(problem: Problem) -> int:
+    """The most conductance levels among the chips of ``problem``'s networks (0 without
+    grids): from the first layer's grid, ``D = w_max / (levels - 1)`` (``device`` fault
+    model) or ``relative = 1 / (levels - 1)`` (``weight``)."""
+    if problem.grids is None:
+        return 0
+    grid = problem.grids[0]
+    w_max = torch.tensor(problem.w_max[0] if problem.w_max is not None
+                         else [1.0] * problem.networks, dtype=torch.float32)
+    spans = torch.where(grid.relative > 0, 1.0 / grid.relative.clamp(min=1e-30),
+                        torch.where(grid.step > 0, w_max / grid.step.clamp(min=1e-30), -1.0))
+    return int(torch.round(spans).max()) + 1
 
 
 def bf16_products_supported() -> bool:
