@@ -678,3 +678,34 @@ def test_benchmark_tables_keep_every_digit_on_a_narrow_terminal():
     show(Console(file=out, width=80, force_terminal=True, color_system=None), table)
     text = out.getvalue()
     assert "…" not in text and all(f"{0.9234567 + k:.7f}" in text for k in range(9)), text
+
+
+@pytest.mark.parametrize("args,said", [
+    (["--levels", "1"], "--levels must be >= 2"),
+    (["--chips", "ideal:0.3"], "'ideal:0.3': give rram:F or paper-sim:F"),
+    (["--chips", "rram:x"], "'rram:x': give rram:F or paper-sim:F"),
+    (["--hidden", "0"], "--hidden and --patterns must be >= 1"),
+    (["--arch", "deep"], "argument --arch: invalid choice"),
+])
+def test_levels_refuses_bad_cases_before_its_work(args, said, tmp_path, monkeypatch, capsys):
+    mod = _no_work(monkeypatch, "levels", "measure")
+    with pytest.raises(SystemExit) as stop:
+        mod.main([*args, "--json-out", str(tmp_path / "r.json")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1 and not list(tmp_path.iterdir())
+
+
+def test_levels_measures_another_training_path(tmp_path, capsys):
+    from benchmarks import levels
+
+    assert levels.main(["--seeds", "2", "--probes", "1", "--levels", "2", "--chips", "rram:0.1",
+                        "--data", "random", "--patterns", "3", "--objective", "fixed-point",
+                        "--kind", "continuous", "--json-out", str(tmp_path / "r.json")]) == 0
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["path"] == {"recipe": "default", "objective": "fixed-point",
+                              "arch": "single", "hidden": 64, "kind": "continuous"}
+    (row,) = record["rows"]
+    assert (row["chip"], row["levels"], row["patterns"]) == ("rram", 2, 3)
+    assert set(row["on"]["cosine"]) == {"0.10", "0.20"} and len(row["on"]["cosine"]["0.10"]) == 2
+    assert "noise 0.1: on / off (on - off)" in record["table"]
