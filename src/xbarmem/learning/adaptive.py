@@ -322,7 +322,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                  if problem.kind == "binary" else converged)
         return FitResult(weights=weights, biases=biases, steps=steps, loss=loss,
                          converged=converged, fixed_points=fixed,
-                         through_levels=problem.grids is not None and opts.quantize)
+                         through_levels=problem.grids is not None and bool(opts.quantize))
 
 
 def default_quantize(problem: Problem) -> bool:
