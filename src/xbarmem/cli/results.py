@@ -201,7 +201,7 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     settings decide the columns: a swept option that the rows shown share is said in the
     caption); the first ``limit`` of them in :func:`_sorted` order are shown."""
     columns = shown or _default_columns(rows)
-    rows = _sorted(rows, shown)[:limit]
+    rows = _sorted(rows, columns)[:limit]
     cells = {c: [_text(_value(r, c), c) for r in rows] for c in
              (columns if shown else _with_said(columns))}
     same = {c: v[0] for c, v in cells.items() if len(set(v)) == 1}  # (one row: all of them)
@@ -225,16 +225,15 @@ def _print_rows(store: Path, rows: list[dict], total: int, limit: int | None,
     out.print_table(table, "--columns FIELD,... to choose its fields")
 
 
-def _sorted(rows: list[dict], shown: list[str] | None) -> list[dict]:
-    """``rows`` sorted by the chosen fields (default: :func:`_default_columns` of every row), in
-    their order, then by key. The store holds rows in the order they were computed (a sweep's
-    seeds and fault rates interleaved, a capacity sweep run by two processes N = 49 before
-    N = 16; ``--jobs 2``, ``--workers`` and a resumed sweep each another order), so ``--limit``
-    cuts this order, never the store's: the same command shows the same rows of the same
-    results, whichever way the sweep ran."""
+def _sorted(rows: list[dict], columns: Sequence[str]) -> list[dict]:
+    """``rows`` sorted by the fields ``columns`` (the chosen ones, or :func:`_default_columns`
+    of every row), in their order, then by key. The store holds rows in the order they were
+    computed (a sweep's seeds and fault rates interleaved, a capacity sweep run by two
+    processes N = 49 before N = 16; ``--jobs 2``, ``--workers`` and a resumed sweep each
+    another order), so ``--limit`` cuts this order, never the store's: the same command shows
+    the same rows of the same results, whichever way the sweep ran."""
     from xbarmem.experiments.grouping import order_key
 
-    columns = shown or _default_columns(rows)
     return sorted(rows, key=lambda r: (order_key([_value(r, c) for c in columns]), r["key"]))
 
 
