@@ -17,6 +17,7 @@ Blocks in any other language (``toml``, ``text``, none) are displayed output, no
 from __future__ import annotations
 
 import re
+import sys
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -614,3 +615,78 @@ def test_the_glossary_defines_every_word_of_the_score_and_device_lines(small_mem
     assert {"hamming", "iterations", "sensed", "signs"} <= words
     missing = sorted(w for w in words if not re.search(rf"\b{w}", glossary))
     assert not missing, f"printed, not in the glossary of docs/guide.md: {missing}"
+
+
+# ------------------------------------------------------------------ architecture.md and the tree
+SRC = ROOT / "src" / "xbarmem"
+
+
+def _architecture_table() -> list[tuple[str, str]]:
+    """The rows of architecture.md's "Where things live" table: (first column, second)."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^\| (.+?) \| (.+) \|$", text,
+                                                         re.MULTILINE)
+            if not m.group(1).startswith(("module", "---"))]
+
+
+def _modules() -> set[str]:
+    """Every module of the package as architecture.md names it (``hardware/chip``,
+    ``experiments/reproduce/report``); packages' ``__init__`` and ``cli/__main__`` are not
+    modules of their own."""
+    names = {path.relative_to(SRC).with_suffix("").as_posix() for path in SRC.rglob("*.py")}
+    return {name for name in names if not name.endswith(("__init__", "cli/__main__"))}
+
+
+def architecture_problems() -> list[str]:
+    """Modules of the tree that architecture.md's table does not name, and modules it names that
+    the tree does not hold. A row names its modules in its first column (``hardware/chip``), or,
+    for a row ``pkg/*``, as backticked words of its second column (``circuit``); a backticked
+    ``pkg/module`` anywhere in the table names that module."""
+    modules, named, problems = _modules(), set(), []
+    for first, second in _architecture_table():
+        paths = re.findall(r"`([\w/*]+)`", first)
+        paths += [p for p in re.findall(r"`([a-z_]+/[a-z_/]+)`", second) if "/" in p]
+        for path in paths:
+            if path.endswith("/*"):
+                package = path[:-2]
+                words = set(re.findall(r"`([a-z_]+)/?`", second))
+                named |= {m for m in modules if m.startswith(package + "/")
+                          and set(m[len(package) + 1:].split("/")) <= words}
+            elif path.rstrip("/") in modules or (SRC / path).is_dir():
+                named.add(path.rstrip("/"))
+            else:
+                problems.append(f"names `{path}`, which the tree does not hold")
+    problems += [f"does not name `{m}`" for m in sorted(modules - named)]
+    return problems
+
+
+def test_architecture_names_every_module_of_the_tree_and_no_other():
+    """docs/architecture.md's table is where a reader looks a module up: a module added since
+    (``hardware/levels``, ``learning/quantise``, ``evaluation/checkpoint``) was in no row, and a
+    module renamed or removed would still be named."""
+    problems = architecture_problems()
+    assert not problems, "docs/architecture.md " + "; ".join(problems)
+
+
+def test_architecture_layers_are_the_import_contract():
+    """The layer diagram of architecture.md is the import-linter contract of pyproject.toml,
+    layer by layer from the top, each layer's modules in the same order."""
+    import tomllib
+
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = [[name.strip().removeprefix("xbarmem.") for name in layer.split("|")]
+              for layer in contract["contracts"][0]["layers"]]
+    diagram = next(b for b in blocks(ROOT / "docs" / "architecture.md") if b.lang == "")
+    drawn = [[name.strip() for name in re.split(r"  +", line)[0].split("|")]
+             for line in diagram.text.splitlines()]
+    assert drawn == layers
+
+
+def test_architecture_check_sees_a_missing_and_an_unknown_module(monkeypatch):
+    rows = [("`hardware/chip`", "chips"), ("`energy/*`", "`circuit`, `model`; see `nope/gone`")]
+    monkeypatch.setattr(sys.modules[__name__], "_architecture_table", lambda: rows)
+    problems = architecture_problems()
+    assert "names `nope/gone`, which the tree does not hold" in problems
+    assert "does not name `hardware/faults`" in problems
+    assert "does not name `energy/circuit`" not in problems
+    assert "does not name `energy/measure`" in problems
