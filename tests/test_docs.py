@@ -690,3 +690,25 @@ def test_architecture_check_sees_a_missing_and_an_unknown_module(monkeypatch):
     assert "does not name `hardware/faults`" in problems
     assert "does not name `energy/circuit`" not in problems
     assert "does not name `energy/measure`" in problems
+
+
+# ------------------------------------------------------------------------ the README's commands
+def readme_commands() -> list[str]:
+    """The commands of the README's table (``| `demo` | what it does |``), in its order."""
+    readme = (ROOT / "README.md").read_text()
+    return re.findall(r"^\| `([a-z-]+)` \|", readme, re.MULTILINE)
+
+
+def test_readme_lists_every_command_in_the_order_help_shows_them():
+    """The README's table of commands is the one a newcomer reads first: it lists the commands
+    of ``xbarmem --help``, no other, in the same order (it had `export` and `adapt` after
+    `circuit`, where ``--help`` shows them after `chip`)."""
+    import click
+    import typer
+
+    from xbarmem import cli
+
+    root = typer.main.get_command(cli.app)
+    shown = [name for name in root.list_commands(click.Context(root))
+             if not root.commands[name].hidden]
+    assert len(shown) >= 15 and readme_commands() == shown

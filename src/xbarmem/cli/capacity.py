@@ -107,7 +107,7 @@ CapacityCheckpoint = Annotated[Path | None, output_options.output(
 
 
 @app.command(
-    "capacity", short_help="Largest number of patterns recalled above a threshold.",
+    "capacity", short_help="Largest number of patterns recalled at or above a threshold.",
     help="Largest number of stored patterns P whose mean recall similarity, and that at every "
          "smaller tested P, stays at or above each threshold; fresh random pattern subsets per "
          "trial, seeds recorded in --json. " + RECALLED)
