@@ -712,3 +712,63 @@ def test_readme_lists_every_command_in_the_order_help_shows_them():
     shown = [name for name in root.list_commands(click.Context(root))
              if not root.commands[name].hidden]
     assert len(shown) >= 15 and readme_commands() == shown
+
+
+def _preset_rows() -> dict[str, str]:
+    """The guide's table of chip presets: name -> its values column."""
+    guide = (ROOT / "docs" / "guide.md").read_text()
+    table = guide[guide.index("| preset | what | values |"):]
+    table = table[:table.index("\n\n")]
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\| `([\w-]+)` \| .+? \| (.*) \|$",
+                                                        table, re.MULTILINE)}
+
+
+def test_the_guides_preset_table_is_the_shipped_presets_with_their_values():
+    """The guide's table of presets lists every shipped preset, and every number it gives of
+    one is a value of that preset's file (a window, noise in uS, a stuck rate in %): a preset
+    retuned in its TOML file would leave the table quoting the old value."""
+    from xbarmem.hardware.chip import load_preset, preset_names
+
+    rows = _preset_rows()
+    assert sorted(rows) == sorted(preset_names())
+    for name, values in rows.items():
+        device = load_preset(name).device
+        known = {round(v * 1e6, 6) for v in (device.g_min, device.g_max, device.write_noise,
+                                              device.read_noise)}
+        known |= {round(v * 100, 6) for v in (device.p_stuck_on, device.p_stuck_off)}
+        quoted = {float(x) for x in re.findall(r"\d+(?:\.\d+)?", values)}
+        assert quoted <= known, f"guide.md's {name} row quotes {sorted(quoted - known)}"
+
+
+def quoted_record_values(text: str, records: dict) -> list[tuple[str, list[str]]]:
+    """Outside the measured regions, numbers quoted right after a record's name, "`NAME`:
+    2.75x / 3.00x / 1.60x" (up to the next bracket, semicolon or full stop): each entry with
+    the numbers its record does not hold."""
+    import json
+
+    text = " ".join(re.sub(r"<!-- measured:.*?<!-- /measured -->", "", text, flags=re.S).split())
+    found = []
+    for m in re.finditer(r"`([a-z0-9-]+)`: ([^();]+?)(?=[();]|\. |$)", text):
+        if m.group(1) not in records:
+            continue
+        held = json.dumps(records[m.group(1)]["values"])
+        numbers = re.findall(r"\d+\.\d+", m.group(2))
+        found.append((m.group(1), [n for n in numbers
+                                   if n not in held and n.rstrip("0").rstrip(".") not in held]))
+    return found
+
+
+def test_numbers_quoted_after_a_records_name_are_that_records():
+    """reproduction.md quoted the quick run's (b) ratios as "`reproduce-quick`: 2.50x / 3.00x /
+    1.60x" after that record was re-measured at 2.75x: a number quoted beside a record's name
+    outside its region is checked against the record."""
+    import json
+
+    records = json.loads((ROOT / "docs" / "measured.json").read_text())
+    quoted = [(path.name, name, missing) for path in DOC_FILES
+              for name, missing in quoted_record_values(path.read_text(), records)]
+    assert len(quoted) >= 2  # the scan finds the quotes it checks
+    stale = [q for q in quoted if q[2]]
+    assert not stale, f"numbers not in the record they are quoted from: {stale}"
+    assert quoted_record_values("(`demo`: 0.95 / 1.25x; more)", {"demo": {"values": {
+        "cosine": 0.95}}}) == [("demo", ["1.25"])]
