@@ -772,3 +772,24 @@ def test_numbers_quoted_after_a_records_name_are_that_records():
     assert not stale, f"numbers not in the record they are quoted from: {stale}"
     assert quoted_record_values("(`demo`: 0.95 / 1.25x; more)", {"demo": {"values": {
         "cosine": 0.95}}}) == [("demo", ["1.25"])]
+
+
+def reachable_pages(start: Path) -> set[Path]:
+    """The markdown pages a reader reaches from ``start`` by following links."""
+    seen, todo = set(), [start.resolve()]
+    while todo:
+        page = todo.pop()
+        if page in seen or page.suffix != ".md" or not page.is_file():
+            continue
+        seen.add(page)
+        for target in re.findall(r"\]\(([^)#:\s]+)(?:#[^)\s]*)?\)", page.read_text()):
+            todo.append((page.parent / target).resolve())
+    return seen
+
+
+def test_every_page_of_the_docs_is_reached_from_the_readme():
+    """docs/history/'s four pages were named only as text (`docs/history/`), linked from no
+    page: a reader of the README could not reach them."""
+    reached = reachable_pages(ROOT / "README.md")
+    unreached = [str(p.relative_to(ROOT)) for p in DOC_FILES if p.resolve() not in reached]
+    assert not unreached, f"pages no link leads to from README.md: {unreached}"
