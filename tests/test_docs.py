@@ -17,8 +17,8 @@ Blocks in any other language (``toml``, ``text``, none) are displayed output, no
 from __future__ import annotations
 
 import re
-import sys
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
