@@ -175,3 +175,32 @@ def test_a_measured_csv_in_ohms_is_refused_naming_the_unit(tmp_path, run_cli):
     code, _, err = run_cli("chip", "import", ohms, "--chip", toml, "-o", tmp_path / "m.npz")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "as ohms (conductance = 1 / resistance)" in err and not (tmp_path / "m.npz").exists()
+
+
+def test_a_read_column_of_kilohms_is_refused_not_read_as_a_chip(tmp_path, run_cli):
+    """read_uS holding resistances in kilohms (target_uS in microsiemens): their numbers lie
+    inside the window read as microsiemens (1000 / 5..140 uS = 7..200), so neither the unit
+    check nor the ratio of the columns saw them, and a "measured chip" of window 7-200 uS and
+    tens of uS of write error was written, exit 0. The readings fall as the targets rise:
+    refused, naming the cause."""
+    kohm = tmp_path / "kohm.csv"
+    _measured_csv(kohm, 1.0)
+    lines = kohm.read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        *head, target, read = line.split(",")
+        out.append(",".join([*head, target, f"{1e3 / float(read):.6g}"]))
+    kohm.write_text("\n".join(out) + "\n")
+    with pytest.raises(FileFormatError, match=r"kohm.csv: read_uS falls as target_uS rises "
+                       r"\(rank correlation -0\.\d\d over 128 devices\): resistances\? read_uS "
+                       r"must be conductances in microsiemens \(1000 / kOhm\)"):
+        read_measured_csv(kohm, 8, 8)
+    toml, fmap, chip = tmp_path / "chip.toml", tmp_path / "m.npz", tmp_path / "measured.toml"
+    toml.write_text(RRAM.replace_array(rows=8, cols=8).to_toml())
+    code, out, err = run_cli("chip", "import", kohm, "--chip", toml, "-o", fmap,
+                             "--chip-out", chip)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert "resistances?" in err and not fmap.exists() and not chip.exists()
+    # readings that follow their targets (the same file in microsiemens) are read
+    _measured_csv(kohm, 1.0)
+    assert read_measured_csv(kohm, 8, 8).read.shape == (1, 2, 8, 8)

@@ -176,6 +176,13 @@ def _files(tmp_path, memory):
     high = good.copy()
     high[0, 0, 2, 2] = dev.g_max + 5 * dev.g_range
     bad["far above"] = save("high.npy", high)
+    kohm = tmp_path / "kohm.csv"  # a lab's CSV with resistances in read_uS
+    with kohm.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["array", "row", "col", "polarity", "read_uS"])
+        for a, p, i, j in np.argwhere(~np.isnan(good)):
+            writer.writerow([a, i, j, ("G+", "G-")[p], f"{1e-3 / good[a, p, i, j]:.6f}"])
+    bad["kilohms"] = kohm
     return bad
 
 
@@ -189,6 +196,8 @@ def _files(tmp_path, memory):
     ("microsiemens", "microsiemens (uS)"),
     ("ohms", "as ohms (conductance = 1 / resistance)"),
     ("far above", "window widths"),
+    # was "read(s) far above the chip window", of the devices at g_min read as 500 uS
+    ("kilohms", "the readings fall as the model's conductances rise (rank correlation -"),
 ])
 def test_bad_read_backs_are_refused_before_any_work(memory, model, tmp_path, run_cli, case,
                                                     fragment):

@@ -106,6 +106,15 @@ def used_cells(memory: Memory) -> np.ndarray:
     return _layer_index(layers, max(ly.first_array + ly.n_arrays for ly in layers)) >= 0
 
 
+def programmed_cells(memory: Memory) -> np.ndarray:
+    """Float64 ``(n_arrays, 2, rows, cols)`` siemens, the layout of :func:`used_cells`: the
+    conductance the model holds at each used cell as written (``programmed_S.npy``), NaN at
+    the unused ones."""
+    layers = list(memory.layers)
+    n_arrays = max(ly.first_array + ly.n_arrays for ly in layers)
+    return _physical(layers, [ly.planes() for ly in layers], n_arrays, np.nan)
+
+
 def export_names(memory: Memory) -> list[str]:
     """Every file :func:`export_memory` may write into its folder for ``memory``."""
     names = ["devices.csv", "targets_S.npy", "programmed_S.npy", "stuck_S.npy", "used.npy",

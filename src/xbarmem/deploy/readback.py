@@ -24,13 +24,13 @@ import torch
 
 from xbarmem.checks import check_type, checked_keywords
 from xbarmem.deploy.backend import SimulatedChip, layers_of, twin_layer
-from xbarmem.deploy.export import used_cells
+from xbarmem.deploy.export import programmed_cells, used_cells
 from xbarmem.errors import ConfigError
 from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import read_conductance_csv
-from xbarmem.hardware.units import unit_mismatch
+from xbarmem.hardware.units import falls_with_target, unit_mismatch
 from xbarmem.memory.base import Memory
 from xbarmem.seeds import offset_seed
 
@@ -120,6 +120,13 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
         raise ConfigError(
             f"{where}: {name}, but most lie outside the chip window [{dev.g_min:g}, "
             f"{dev.g_max:g}] S, and {unit}: convert the file")
+    falling = falls_with_target(values, programmed_cells(memory)[used])
+    if falling is not None:
+        name = "read_uS must be conductances in microsiemens (1000 / kOhm)" if csv else \
+            "the readings must be conductances in siemens (1 / ohm)"
+        raise ConfigError(
+            f"{where}: the readings fall as the model's conductances rise (rank correlation "
+            f"{falling[0]:.2f} over {falling[1]} devices): resistances? {name}")
     high = highest_reading(dev)
     over = given & (np.nan_to_num(data) > high)
     if over.any():

@@ -49,7 +49,7 @@ from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, FaultMap, check_size, chip_record
-from xbarmem.hardware.units import unit_mismatch
+from xbarmem.hardware.units import falls_with_target, unit_mismatch
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
 
@@ -113,7 +113,14 @@ SAME_UNIT_FACTOR = 100.0
 def _check_same_unit(path: Path, target: np.ndarray, read: np.ndarray) -> None:
     """Refuse a measurement whose ``read_uS`` and ``target_uS`` columns are in different
     units: the median of read / target over the devices where both are positive is beyond
-    :data:`SAME_UNIT_FACTOR` either way."""
+    :data:`SAME_UNIT_FACTOR` either way, or the readings fall as the targets rise
+    (:func:`~xbarmem.hardware.units.falls_with_target`: resistances, e.g. kilohms, whose
+    numbers a factor cannot tell from microsiemens)."""
+    falling = falls_with_target(read, target)
+    if falling is not None:
+        raise FileFormatError(f"{path}: read_uS falls as target_uS rises (rank correlation "
+                              f"{falling[0]:.2f} over {falling[1]} devices): resistances? "
+                              "read_uS must be conductances in microsiemens (1000 / kOhm)")
     both = (target > 0) & (read > 0)
     if not both.any():
         return

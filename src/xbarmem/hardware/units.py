@@ -64,3 +64,33 @@ def unit_mismatch(values: np.ndarray, device: DeviceSpec, read_as: float = 1.0
     fits.sort(key=lambda fit: -fit[0])
     first = f"{fits[0][0]:.0%} fit it {fits[0][1]}"
     return " or ".join([first, *(f"{share:.0%} {text}" for share, text in fits[1:])])
+
+
+#: a rank correlation of readings with their targets below this reads as resistances
+FALLING = -0.5
+#: fewest devices (with distinct targets) on which a rank correlation is judged
+FALLING_MIN_DEVICES = 10
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks of ``values`` (0-based), ties given their mean rank."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + ends - 1) / 2.0)[inverse.ravel()]
+
+
+def falls_with_target(read: np.ndarray, target: np.ndarray) -> tuple[float, int] | None:
+    """When readings fall as their targets rise, what a map of resistances read as
+    conductances does (a device programmed higher reads lower): ``(rank correlation, devices)``
+    if the Spearman rank correlation of ``read`` with ``target`` over the devices where both
+    are finite is below :data:`FALLING`; else None. A read-back in the right unit follows its
+    targets (stuck devices aside); its range cannot tell (kilohms of a 2-150 uS window,
+    6.7-500, lie mostly inside it read as microsiemens). Fewer than
+    :data:`FALLING_MIN_DEVICES` devices, or targets all equal: None."""
+    r, t = np.asarray(read, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    both = np.isfinite(r) & np.isfinite(t)
+    r, t = r[both], t[both]
+    if r.size < FALLING_MIN_DEVICES or np.ptp(t) == 0 or np.ptp(r) == 0:
+        return None
+    rho = float(np.corrcoef(_ranks(r), _ranks(t))[0, 1])
+    return (rho, int(r.size)) if rho < FALLING else None
