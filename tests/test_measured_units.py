@@ -15,7 +15,7 @@ import pytest
 from xbarmem.errors import FileFormatError, XbarmemWarning
 from xbarmem.hardware.chip import load_chip
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.hardware.measured import measured_chip, read_measured_csv
+from xbarmem.hardware.measured import measured_chip, read_conductance_csv, read_measured_csv
 from xbarmem.hardware.units import unit_mismatch
 
 RRAM = load_chip("rram")
@@ -204,3 +204,35 @@ def test_a_read_column_of_kilohms_is_refused_not_read_as_a_chip(tmp_path, run_cl
     # readings that follow their targets (the same file in microsiemens) are read
     _measured_csv(kohm, 1.0)
     assert read_measured_csv(kohm, 8, 8).read.shape == (1, 2, 8, 8)
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_spreadsheets_csv_is_read_as_the_comma_one(tmp_path, run_cli, delimiter):
+    """A CSV saved by a spreadsheet of a locale with decimal commas (``;`` between fields,
+    ``12,5``) or tab-separated, after comment lines, is read as the comma one (was refused:
+    "header lacks column(s) array, row, col, polarity, target_uS, read_uS", every one of
+    them, which the header held)."""
+    good = tmp_path / "good.csv"
+    _measured_csv(good, 1.0)
+    text = good.read_text().replace(",", delimiter)
+    if delimiter == ";":
+        text = text.replace(".", ",")
+    lab = tmp_path / "lab.csv"
+    lab.write_text("# read-back 2026-12-01, probe station\n" + text)
+    want = read_measured_csv(good, 8, 8)
+    got = read_measured_csv(lab, 8, 8)
+    np.testing.assert_array_equal(got.read, want.read)
+    np.testing.assert_array_equal(got.target, want.target)
+    np.testing.assert_array_equal(read_conductance_csv(lab, 8, 8), read_conductance_csv(good, 8, 8))
+    toml = tmp_path / "chip.toml"
+    toml.write_text(RRAM.replace_array(rows=8, cols=8).to_toml())
+    code, _, err = run_cli("chip", "import", lab, "--chip", toml, "-o", tmp_path / "m.npz")
+    assert code == 0 and (tmp_path / "m.npz").exists(), err
+
+
+def test_a_decimal_comma_in_a_comma_separated_csv_is_refused(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text('array,row,col,polarity,target_uS,read_uS\n0,0,0,G+,"12,5",12.4\n')
+    with pytest.raises(FileFormatError, match=r"bad.csv: line 2, column 'target_uS': '12,5' "
+                       "is not a number"):
+        read_measured_csv(bad, 8, 8)

@@ -3,7 +3,8 @@
 The CSV a user measures after programming targets (e.g. ``devices.csv`` of
 :func:`xbarmem.deploy.export.export_memory` with a ``read_uS`` column appended) has a header line
 and one row per measured device, columns in any order, extra columns ignored, lines starting with
-``#`` skipped:
+``#`` skipped; fields separated by commas, or by semicolons or tabs (as spreadsheets save them;
+a comma inside a number is then its decimal mark, ``12,5``):
 
 =============  ==========================================================================
 ``array``      chip array index (integer >= 0)
@@ -76,10 +77,10 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     path = as_path(path)
     numbered = _content_lines(path)
     head_no, head = numbered[0]
-    header = _header(path, head_no, head)
+    header, delimiter = _header(path, head_no, head)
     entries: dict[tuple[int, int, int, int], tuple[float, float, int, bool]] = {}
     for lineno, line in numbered[1:]:
-        row = _Row(path, lineno, line, header)
+        row = _Row(path, lineno, line, header, delimiter)
         device = row.device(rows, cols)
         target_us, read_us = row.conductance("target_uS"), row.conductance("read_uS")
         if target_us is None or read_us is None:
@@ -143,10 +144,10 @@ def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
     line and column of the first problem (a negative or non-finite reading is one)."""
     path = as_path(path)
     numbered = _content_lines(path, READ_BACK_COLUMNS)
-    header = _header(path, *numbered[0], READ_BACK_COLUMNS)
+    header, delimiter = _header(path, *numbered[0], READ_BACK_COLUMNS)
     entries: dict[tuple[int, int, int, int], tuple[float, int]] = {}
     for lineno, line in numbered[1:]:
-        row = _Row(path, lineno, line, header)
+        row = _Row(path, lineno, line, header, delimiter)
         device = row.device(rows, cols)
         read = row.conductance("read_uS")
         if device in entries:
@@ -177,10 +178,19 @@ def _content_lines(path: Path, columns: tuple[str, ...] = MEASURED_COLUMNS
     return numbered
 
 
+#: the separators a lab's CSV may use: commas, then semicolons (a spreadsheet of a locale
+#: with decimal commas) and tabs, in which a comma inside a number is its decimal mark
+DELIMITERS = (",", ";", "\t")
+
+
 def _header(path: Path, lineno: int, line: str,
-            required: tuple[str, ...] = MEASURED_COLUMNS) -> list[str]:
-    """The header's column names, checked: every required column present, none twice."""
-    header = [h.strip() for h in next(csv.reader([line]))]
+            required: tuple[str, ...] = MEASURED_COLUMNS) -> tuple[list[str], str]:
+    """The header's column names, checked (every required column present, none twice), and
+    the separator of the file: the first of :data:`DELIMITERS` whose fields hold the most
+    required columns."""
+    splits = {d: [h.strip() for h in next(csv.reader([line], delimiter=d))] for d in DELIMITERS}
+    delimiter = max(DELIMITERS, key=lambda d: sum(c in splits[d] for c in required))
+    header = splits[delimiter]
     missing = [c for c in required if c not in header]
     if missing and _numbers(line):
         raise FileFormatError(f"{path}: line {lineno}: a row of numbers, not the header "
@@ -192,7 +202,7 @@ def _header(path: Path, lineno: int, line: str,
     dupes = sorted({h for h in header if header.count(h) > 1 and h in required})
     if dupes:
         raise FileFormatError(f"{path}: line {lineno}: column {dupes[0]!r} appears twice")
-    return header
+    return header, delimiter
 
 
 def _numbers(line: str) -> bool:
@@ -209,8 +219,10 @@ class _Row:
     """One data line of a measurement CSV; every accessor names the line and column it
     rejects."""
 
-    def __init__(self, path: Path, lineno: int, line: str, header: list[str]) -> None:
-        self.fields = [f.strip() for f in next(csv.reader([line]))]
+    def __init__(self, path: Path, lineno: int, line: str, header: list[str],
+                 delimiter: str = ",") -> None:
+        self.fields = [f.strip() for f in next(csv.reader([line], delimiter=delimiter))]
+        self.decimal_comma = delimiter != ","
         if len(self.fields) != len(header):
             raise FileFormatError(f"{path}: line {lineno}: {len(self.fields)} fields, the header "
                                   f"has {len(header)}")
@@ -248,7 +260,7 @@ class _Row:
         if raw == "":
             return None
         try:
-            value = float(raw)
+            value = float(raw.replace(",", ".", 1) if self.decimal_comma else raw)
         except ValueError:
             raise self.fail(name, f"{raw!r} is not a number") from None
         if not np.isfinite(value) or value < 0:
