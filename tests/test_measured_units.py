@@ -236,3 +236,37 @@ def test_a_decimal_comma_in_a_comma_separated_csv_is_refused(tmp_path):
     with pytest.raises(FileFormatError, match=r"bad.csv: line 2, column 'target_uS': '12,5' "
                        "is not a number"):
         read_measured_csv(bad, 8, 8)
+
+
+def _reads(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` reads ``(n, 2, 64, 64)`` of one array of :func:`_map` (0.5 uS read noise)."""
+    rng = np.random.default_rng(seed + 1)
+    return np.clip(_map(seed)[None] + rng.normal(0.0, 0.5e-6, (n, 2, 64, 64)), 0.0, None)
+
+
+def test_repeated_reads_are_not_read_as_pairs_or_arrays(tmp_path, run_cli):
+    """A lab's stack of repeated reads: two reads of one plane, ``(2, 64, 64)``, were read as
+    the G+ and G- devices of the pairs (every stuck device's partner stuck too), and five
+    reads of one array, ``(5, 2, 64, 64)``, as five arrays, exit 0. Their stuck devices
+    coincide and their other readings differ by read noise only: refused, saying so."""
+    reads = _reads(5)
+    with pytest.raises(FileFormatError, match=r"conductance map: the G\+ and G- planes of "
+                       r"array 0 read alike \(\d+ of \d+ stuck devices in the same places, the "
+                       r"others' readings correlating (0\.9\d|1\.00)\): two reads of one plane\?"):
+        FaultMap.from_conductance_map(reads[:2, 0], DEV)
+    with pytest.raises(FileFormatError, match=r"arrays 0 and 1 read alike .*: several reads "
+                       r"of one array\? .* average repeated reads first"):
+        FaultMap.from_conductance_map(reads, DEV)
+    stack, out = tmp_path / "reads.npy", tmp_path / "m.npz"
+    np.save(stack, reads)
+    code, _, err = run_cli("chip", "import", stack, "--as", "conductance", "-o", out)
+    assert code == 2 and "several reads of one array?" in err and not out.exists(), err
+    assert len(err.strip().splitlines()) == 1
+    # their mean is one array; other devices (their own faults and write error) are read
+    assert FaultMap.from_conductance_map(reads.mean(axis=0), DEV).n_arrays == 1
+    other = np.stack([_map(0), _map(1)])
+    assert FaultMap.from_conductance_map(other, DEV).n_arrays == 2
+    same_targets = np.stack([_map(0)[0], _map(0)[0] + 2e-6 * np.random.default_rng(5)
+                             .standard_normal((64, 64))])
+    same_targets[1, :3] = 1e-6  # a few broken rows of its own: not the same devices
+    FaultMap.from_conductance_map(np.clip(same_targets, 0.0, None), DEV)

@@ -197,7 +197,7 @@ def _files(tmp_path, memory):
     ("ohms", "as ohms (conductance = 1 / resistance)"),
     ("far above", "window widths"),
     # was "read(s) far above the chip window", of the devices at g_min read as 500 uS
-    ("kilohms", "the readings fall as the model's conductances rise (rank correlation -"),
+    ("kilohms", "resistances? read_uS must be conductances in microsiemens (1000 / kOhm)"),
 ])
 def test_bad_read_backs_are_refused_before_any_work(memory, model, tmp_path, run_cli, case,
                                                     fragment):

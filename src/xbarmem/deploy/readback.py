@@ -120,13 +120,7 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
         raise ConfigError(
             f"{where}: {name}, but most lie outside the chip window [{dev.g_min:g}, "
             f"{dev.g_max:g}] S, and {unit}: convert the file")
-    falling = falls_with_target(values, programmed_cells(memory)[used])
-    if falling is not None:
-        name = "read_uS must be conductances in microsiemens (1000 / kOhm)" if csv else \
-            "the readings must be conductances in siemens (1 / ohm)"
-        raise ConfigError(
-            f"{where}: the readings fall as the model's conductances rise (rank correlation "
-            f"{falling[0]:.2f} over {falling[1]} devices): resistances? {name}")
+    _check_follows(data, used, programmed_cells(memory), dev.g_range, where, csv)
     high = highest_reading(dev)
     over = given & (np.nan_to_num(data) > high)
     if over.any():
@@ -137,6 +131,29 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
             f"{(largest - dev.g_max) / dev.g_range:.3g} window widths (at most g_max + "
             f"{WINDOW_SLACK:g} window width = {high:.4g} S); a read-back of this chip, in "
             "siemens?")
+
+
+def _check_follows(data: np.ndarray, used: np.ndarray, model: np.ndarray, window: float,
+                   where: str, csv: bool) -> None:
+    """Refuse a read-back whose readings fall as the model's conductances ``model`` rise
+    (:func:`~xbarmem.hardware.units.falls_with_target`): its G+ and G- planes swapped, when
+    most lie within a tenth of the ``window`` of the other plane's conductances, else
+    resistances."""
+    falling = falls_with_target(data[used], model[used])
+    if falling is None:
+        return
+    other = model[:, ::-1][used]
+    if np.median(np.abs(data[used] - other)) < 0.1 * window:
+        raise ConfigError(
+            f"{where}: the readings fall as the model's conductances rise (rank correlation "
+            f"{falling[0]:.2f} over {falling[1]} devices) and follow those of the other plane: "
+            "G+ and G- swapped? " + ("polarity G+ is plane 0 of each pair" if csv else
+                                     "the axis of size 2 is G+ then G- (--key PLUS,MINUS)"))
+    name = "read_uS must be conductances in microsiemens (1000 / kOhm)" if csv else \
+        "the readings must be conductances in siemens (1 / ohm)"
+    raise ConfigError(
+        f"{where}: the readings fall as the model's conductances rise (rank correlation "
+        f"{falling[0]:.2f} over {falling[1]} devices): resistances? {name}")
 
 
 @checked_keywords

@@ -443,6 +443,7 @@ class FaultMap:
                  f"[{lo:g}, {hi:g}] S and is taken as stuck: a map read before its devices were "
                  "moved away from the window's extremes (e.g. programmed to mid-window)?",
                  stacklevel=3)
+        _check_repeated_reads(read, stuck, "conductance map")
         g = np.where(stuck, read, np.nan)
         return cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
                    ).check_window(device, "conductance map")
@@ -655,3 +656,53 @@ def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None) 
             f"{what} has {int((a < 0).sum())} negative value(s) (first: {_cell(first)}, "
             f"{a[first]:.4g} S); a conductance is >= 0 (a reading below zero is an offset of the "
             f"instrument: subtract it, or give such a device 0 to mark it stuck OFF)")
+
+
+#: two maps of devices read alike when this share of their stuck devices coincide ...
+ALIKE_STUCK = 0.9
+#: ... (at least this many) and their other readings correlate at least this much
+ALIKE_MIN_STUCK = 5
+ALIKE_CORRELATION = 0.9
+
+
+def _alike(a: np.ndarray, b: np.ndarray, stuck_a: np.ndarray, stuck_b: np.ndarray
+           ) -> tuple[str, float] | None:
+    """``("N of M", correlation)`` (stuck devices in the same places, of either's; the free
+    ones' correlation) when maps ``a`` and ``b`` read alike: the same devices read again, not
+    other devices. Other devices have their own stuck ones (broken independently) and their
+    own write error; reads of the same devices have the same stuck ones, and readings that
+    differ by read noise only."""
+    union = stuck_a | stuck_b
+    free = ~union
+    if union.sum() < ALIKE_MIN_STUCK or (stuck_a & stuck_b).sum() < ALIKE_STUCK * union.sum():
+        return None
+    x, y = a[free], b[free]
+    if x.size < 10 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    rho = float(np.corrcoef(x, y)[0, 1])
+    same = f"{int((stuck_a & stuck_b).sum())} of {int(union.sum())}"
+    return (same, rho) if rho >= ALIKE_CORRELATION else None
+
+
+def _check_repeated_reads(read: np.ndarray, stuck: np.ndarray, what: str) -> None:
+    """Refuse (:class:`FileFormatError`) a 4-D conductance map whose G+ and G- planes, or
+    consecutive arrays, read alike (:func:`_alike`): a stack of repeated reads of one plane
+    (``(2, rows, cols)`` of two reads) or of one array (``(reads, 2, rows, cols)``), which
+    would be read as the pairs' two devices, or as several arrays."""
+    average = "average repeated reads first (their mean over the reads' axis)"
+    for k in range(read.shape[0]):
+        found = _alike(read[k, 0], read[k, 1], stuck[k, 0], stuck[k, 1])
+        if found is not None:
+            raise FileFormatError(
+                f"{what}: the G+ and G- planes of array {k} read alike ({found[0]} stuck "
+                f"devices in the same places, the others' readings correlating "
+                f"{found[1]:.2f}): two reads of one plane? its axis of size 2 is the G+ and "
+                f"G- devices of each pair; {average}")
+    for k in range(read.shape[0] - 1):
+        found = _alike(read[k], read[k + 1], stuck[k], stuck[k + 1])
+        if found is not None:
+            raise FileFormatError(
+                f"{what}: arrays {k} and {k + 1} read alike ({found[0]} stuck devices in "
+                f"the same places, the others' readings correlating {found[1]:.2f}): "
+                f"several reads of one array? the first axis of (n_arrays, 2, rows, cols) is "
+                f"the chip's arrays; {average}")
