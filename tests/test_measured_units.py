@@ -270,3 +270,16 @@ def test_repeated_reads_are_not_read_as_pairs_or_arrays(tmp_path, run_cli):
                              .standard_normal((64, 64))])
     same_targets[1, :3] = 1e-6  # a few broken rows of its own: not the same devices
     FaultMap.from_conductance_map(np.clip(same_targets, 0.0, None), DEV)
+
+
+@pytest.mark.parametrize("name", ["gplus.tsv", "gplus.txt", "gplus.npy"])
+def test_a_text_table_given_as_an_array_says_it_is_text(tmp_path, run_cli, name):
+    """A tab-separated table of conductances (as instruments save them) given where an array
+    file goes: "not a NumPy .npy array (bad magic)" named the format's magic number only."""
+    table = tmp_path / name
+    np.savetxt(table, _map()[0], delimiter="\t")
+    out = tmp_path / "m.npz"
+    code, _, err = run_cli("chip", "import", table, "--as", "conductance", "-o", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists(), err
+    assert err.startswith(f"error: {table}: not a NumPy .npy array; the file is text (a table "
+                          "of numbers? an array is read from the binary .npy/.npz files"), err

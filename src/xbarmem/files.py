@@ -654,6 +654,9 @@ def _npy_header(raw: bytes, where: str) -> tuple[tuple[int, ...], np.dtype, int]
 
 def _not_npy(where: str, raw: bytes = b""):
     kind = what_is(raw)
+    if kind == "text":  # a table saved as text, under any name (.txt, .tsv, .dat, .npy)
+        kind = ("text (a table of numbers? an array is read from the binary .npy/.npz files "
+                "of numpy.save / numpy.savez)")
     raise FileFormatError(f"{where}: not a NumPy .npy array"
                           + (f"; the file is {kind}" if kind else " (bad magic)"))
 
@@ -668,7 +671,8 @@ _MAGICS = ((b"\x93NUMPY", "a NumPy .npy array"), (b"PK\x03\x04", "a zip archive 
 def what_is(raw: bytes) -> str | None:
     """What the bytes ``raw`` of a file are, when recognisable from their first bytes (for
     messages about a file given in the wrong place): ``"empty (0 bytes)"``, ``"a NumPy .npy
-    array"``, ``"a Python pickle (never unpickled)"``, ...; ``None`` when unknown."""
+    array"``, ``"a Python pickle (never unpickled)"``, ..., ``"text"``; ``None`` when
+    unknown."""
     if not raw:
         return "empty (0 bytes)"
     for magic, kind in _MAGICS:
@@ -676,7 +680,16 @@ def what_is(raw: bytes) -> str | None:
             return kind
     if raw[0] == 0x80 and len(raw) > 1 and raw[1] <= 5:  # pickle protocol 2..5 opcode
         return "a Python pickle (never unpickled)"
-    return None
+    return "text" if _is_text(raw[:512]) else None
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether ``head``, the first bytes of a file, are printable UTF-8 text (a character cut
+    at the end aside)."""
+    text = head.decode("utf-8", errors="replace")
+    if "\ufffd" in text[:-1]:
+        return False
+    return all(c.isprintable() or c in "\t\r\n" for c in text.rstrip("\ufffd"))
 
 
 def npy_size(raw: bytes, where: str = "array") -> int | None:
