@@ -283,3 +283,19 @@ def test_a_text_table_given_as_an_array_says_it_is_text(tmp_path, run_cli, name)
     assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists(), err
     assert err.startswith(f"error: {table}: not a NumPy .npy array; the file is text (a table "
                           "of numbers? an array is read from the binary .npy/.npz files"), err
+
+
+def test_a_shorted_device_is_refused_saying_what_to_give_it(tmp_path, run_cli):
+    """A device shorted to 5 mS on a 150 uS chip: refused (the model holds stuck devices up to
+    one window width above g_max), and the message says what a lab does with it (it named
+    the limit only)."""
+    g = _map()
+    g[0, 6, 6] = 5e-3
+    source, out = tmp_path / "short.npy", tmp_path / "m.npz"
+    np.save(source, g)
+    code, _, err = run_cli("chip", "import", source, "--as", "conductance", "-o", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists(), err
+    assert "is stuck at 0.005 S, far above the chip window" in err
+    assert err.rstrip().endswith("; shorted? give such a device g_max (0.00015 S), stuck ON"), err
+    g[0, 6, 6] = DEV.g_max  # as the message says: imported, stuck ON
+    assert FaultMap.from_conductance_map(g, DEV).g_stuck[0, 0, 6, 6] == DEV.g_max

@@ -261,7 +261,8 @@ class FaultMap:
                 f"{where}: device (array {a}, {PLANES[p]}, row {i}, col {j}) is stuck at "
                 f"{self.g_stuck[a, p, i, j]:.4g} S, far above the chip window [{device.g_min:.4g}, "
                 f"{device.g_max:.4g}] S ({int(over.sum())} such device(s); at most g_max + "
-                f"{WINDOW_SLACK:g} window width = {high:.4g} S)")
+                f"{WINDOW_SLACK:g} window width = {high:.4g} S); shorted? give such a device "
+                f"g_max ({device.g_max:.4g} S), stuck ON")
         return self
 
     def check_chip(self, chip: ChipSpec, where: str = "fault map") -> FaultMap:
