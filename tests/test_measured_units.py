@@ -7,6 +7,7 @@ data)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -299,3 +300,18 @@ def test_a_shorted_device_is_refused_saying_what_to_give_it(tmp_path, run_cli):
     assert err.rstrip().endswith("; shorted? give such a device g_max (0.00015 S), stuck ON"), err
     g[0, 6, 6] = DEV.g_max  # as the message says: imported, stuck ON
     assert FaultMap.from_conductance_map(g, DEV).g_stuck[0, 0, 6, 6] == DEV.g_max
+
+
+def test_export_says_which_cells_of_an_array_a_layer_uses(run_cli, small_model, tmp_path):
+    """A memory of 16 neurons (and its bias row) on 64x64 arrays: the export said "1 array(s)
+    of 64x64, 544 devices used" and not where they are; the manifest's tile ranges did not say
+    that their stop is excluded ([0, 17]: rows 0-16)."""
+    folder = tmp_path / "e"
+    code, out, err = run_cli("export", small_model, "-o", folder)
+    assert code == 0, err
+    assert ("cells used of the 64x64 arrays a layer does not fill (the rest unused):\n"
+            "  layer 0 array 0: rows 0-16, cols 0-15\n") in out, out
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["layers"][0]["tiles"][0]["physical_rows"] == [0, 17]
+    assert manifest["arrays"]["tiles"].startswith("layers[k].tiles: rows and cols as "
+                                                  "[start, stop), stop excluded")

@@ -413,7 +413,10 @@ def _chip_manifest(memory: Memory, cells: dict[str, Any],
                    "npy_shape": [n_arrays, 2, rows, cols],
                    "orientation": "inputs drive rows (word lines), outputs are sensed on "
                                   "columns (bit lines); each cell is a pair G+ (plane 0) / G- "
-                                  "(plane 1)"},
+                                  "(plane 1)",
+                   "tiles": "layers[k].tiles: rows and cols as [start, stop), stop excluded; "
+                            "physical_rows / physical_cols count from row and col 0 of the "
+                            "array, the rest of it unused"},
         "mapping": {
             "formula": "w = w_max * (G+ - G-) / (g_max - g_min)",
             "g_min_S": dev.g_min, "g_max_S": dev.g_max, "levels": dev.levels,
