@@ -104,7 +104,8 @@ def test_fault_maps_from_measurements_refuse_what_does_not_fit():
 # ------------------------------------------------------------------------ measured CSV files
 @pytest.mark.parametrize(("reader", "text", "match"), [
     (read_conductance_csv, "array,row,col,polarity,read_uS\n0,0,0,G+,10\n0,0,0,G+,11\n",
-     "line 3: device \\(array 0, G\\+, row 0, col 0\\) already given on line 2"),
+     "line 3: device \\(array 0, G\\+, row 0, col 0\\) already given on line 2; several "
+     "reads of one device\\? give their mean, one line per device"),
     (read_conductance_csv, "array,row,col,polarity,read_uS\n0,0,0,G+,\n",
      "no device read \\(every row lacks read_uS\\)"),
     (read_conductance_csv, "array,row,col,polarity,read_uS,read_uS\n0,0,0,G+,1,2\n",

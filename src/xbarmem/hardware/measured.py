@@ -53,6 +53,8 @@ from xbarmem.hardware.faults import PLANES, FaultMap, check_size, chip_record
 from xbarmem.hardware.units import falls_with_target, unit_mismatch
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
+#: what a device given twice adds: a lab's repeated reads are one line each
+REPEATED = "; several reads of one device? give their mean, one line per device"
 
 @dataclass
 class Measurement:
@@ -89,7 +91,8 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
         if device in entries:
             a, plane, i, j = device
             raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {PLANES[plane]}, "
-                                  f"row {i}, col {j}) already given on line {entries[device][2]}")
+                                  f"row {i}, col {j}) already given on line {entries[device][2]}"
+                                  f"{REPEATED}")
         entries[device] = (target_us, read_us, lineno, flag)
     if not entries:
         raise FileFormatError(f"{path}: no measured device (every row lacks target_uS or "
@@ -153,7 +156,8 @@ def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
         if device in entries:
             a, plane, i, j = device
             raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {PLANES[plane]}, "
-                                  f"row {i}, col {j}) already given on line {entries[device][1]}")
+                                  f"row {i}, col {j}) already given on line {entries[device][1]}"
+                                  f"{REPEATED}")
         if read is not None:
             entries[device] = (read, lineno)
     if not entries:
