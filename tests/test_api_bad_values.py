@@ -179,7 +179,7 @@ def test_output_paths_that_are_folders_or_in_no_folder_are_refused(tmp_path):
     (lambda: xm.fit_memories(xm.get_rule("pinv"), torch.tensor(P.patterns),
                              [xm.SingleLayerMemory(16)], counts=[]),
      "counts must be 1 integers in 1..3, got \\[\\]"),
-    (lambda: xm.MultilayerMemory(16, np.array(3)), "hidden must be a positive integer width"),
+    (lambda: xm.MultilayerMemory(16, np.array(3)), "hidden must be a width \\(an integer"),
     (lambda: xm.random_patterns(None, 16), "n_patterns must be a positive integer, got None"),
     (lambda: xm.as_pattern_set(P.patterns, n_neurons=BIG), "n_neurons must be an integer"),
     (lambda: xm.Memory([16, 16], first_array=None), "first_array must be an integer >= 0"),

@@ -180,10 +180,11 @@ def test_train_and_evaluate_commands_accept_multilayer(tmp_path, run_cli):
     lambda h: __import__("xbarmem").train(np.ones((2, 16)), arch="multilayer", hidden=h,
                                           max_steps=2, finetune_steps=0),
 ], ids=["MultilayerMemory", "layer_sizes", "train"])
-@pytest.mark.parametrize("hidden", [8.5, 8.0, "8", np.float64(8), [8.0], True])
+@pytest.mark.parametrize("hidden", [8.5, 8.0, "8.5", np.float64(8), [8.0], True])
 def test_hidden_widths_that_are_not_integers_are_refused_naming_hidden(build, hidden):
     """hidden=8.5 or 8.0 gave 'TypeError: object is not iterable' (train too); now a
-    ConfigError naming hidden, before any training."""
+    ConfigError naming hidden, before any training. (The text "8" is a width, as a sweep's
+    hidden and --hidden take it: tests/test_hidden_words.py.)"""
     with pytest.raises(ConfigError, match="^hidden"):
         build(hidden)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from types import UnionType
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when n
 __all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict", "as_real_array", "check_callback",
            "check_choice",
            "check_count", "check_each_once", "check_flag", "check_image_shape", "check_neurons",
+           "hidden_layer_widths", "hidden_word", "ratio_width", "resolve_hidden",
            "check_seed",
            "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
            "choices_text", "closest_choice",
@@ -339,6 +341,83 @@ def check_neurons(n_neurons: Any, name: str = "n_neurons",
         raise error(f"{name} must be an integer >= 2 (a memory needs at least 2 neurons), "
                     f"got {shown(n_neurons)}")
     return int(n_neurons)
+
+
+def hidden_word(value: Any) -> tuple[str, float]:
+    """One hidden layer's width in the words every entry point takes (``--hidden``, a sweep's
+    ``hidden``, the API's ``hidden=``): an integer H >= 1 (``32``, ``"32"``: ``("fixed", H)``)
+    or a multiple of N (``"1n"``, ``"0.5n"``, any case, spaces around ignored: ``("ratio",
+    R)``). :class:`ConfigError` otherwise."""
+    bad = ConfigError(f"a hidden width must be an integer >= 1 (e.g. 32) or a multiple of "
+                      f"N (e.g. '1n' or '0.5n'), got {shown(value)}")
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = str(int(value))
+    if not isinstance(value, str):
+        raise bad
+    part = value.strip().lower()
+    kind = "ratio" if part.endswith("n") else "fixed"
+    try:
+        number = float(part[:-1] if kind == "ratio" else part)
+    except ValueError:
+        raise bad from None
+    if not (math.isfinite(number) and 0 < number <= MAX_COUNT) or (
+            kind == "fixed" and number != int(number)):
+        raise bad
+    return kind, number
+
+
+def ratio_width(ratio: float, n_neurons: int) -> int:
+    """The hidden width ``R N`` for a multiple ``R`` of N (``"0.5n"``): rounded to the nearest
+    integer (halves to the even one), at least 1. The one rule of every entry point."""
+    return max(1, round(ratio * n_neurons))
+
+
+def hidden_layer_widths(hidden: Any, n_neurons: int, name: str = "hidden") -> list[int]:
+    """The hidden widths ``hidden`` gives a memory of ``n_neurons``: one width or a list (or
+    tuple, 1-D array) of them, each an integer >= 1 or a multiple of N (:func:`hidden_word`:
+    ``"1n"`` is N, ``"0.5n"`` N / 2 by :func:`ratio_width`), as the command line's
+    ``--hidden 1n-8`` and a sweep's ``hidden = ["1n", 8]`` take them. :class:`ConfigError`
+    naming ``name`` otherwise."""
+    words: list[Any]
+    one = isinstance(hidden, numbers.Integral | str) and not isinstance(hidden, bool)
+    bad = ConfigError(f"{name} must be a width (an integer >= 1, or a multiple of N such as "
+                      f"'1n') or a list of them, got {shown(hidden)}"
+                      + _layers_hint(hidden))
+    if one:
+        words = [hidden]
+    elif (isinstance(hidden, bytes) or not isinstance(hidden, Iterable)
+          or getattr(hidden, "ndim", 1) != 1):
+        raise bad
+    else:
+        words = list(hidden)
+    if not words:
+        raise ConfigError(f"{name} must name at least one hidden layer width")
+    widths = []
+    for word in words:
+        try:
+            kind, value = hidden_word(word)
+        except ConfigError:
+            raise (bad if one else ConfigError(
+                f"{name} layer widths must be integers >= 1 or multiples of N ('1n', '0.5n'), "
+                f"got {shown(hidden)}")) from None
+        widths.append(int(value) if kind == "fixed" else ratio_width(value, n_neurons))
+    return widths
+
+
+def _layers_hint(hidden: Any) -> str:
+    """What a refusal of ``hidden`` adds for the command line's ``64-32`` (two layers): a
+    list here."""
+    parts = hidden.split("-") if isinstance(hidden, str) else []
+    if len(parts) < 2 or not all(p.strip() for p in parts):
+        return ""
+    return f" (two or more layers are a list here, e.g. {[p.strip() for p in parts]})"
+
+
+def resolve_hidden(hidden: Any, n_neurons: int, name: str = "hidden") -> int | list[int]:
+    """``hidden`` as results record it: the widths :func:`hidden_layer_widths` trains, one
+    width as an integer (``"1n"`` -> N), a list as a list (``["1n", 8]`` -> ``[N, 8]``)."""
+    widths = hidden_layer_widths(hidden, n_neurons, name)
+    return widths[0] if isinstance(hidden, numbers.Integral | str) else widths
 
 
 def check_each_once(values: Iterable[Any], name: str) -> None:

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from xbarmem.checks import choices_text, closest_choice
+from xbarmem.checks import choices_text, closest_choice, ratio_width
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import parse_text
 from xbarmem.names import RECIPES, RULE_NAMES
@@ -101,7 +101,7 @@ def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
 
 def resolve_widths(spec: list[Width], n: int) -> list[int]:
     """Widths of one architecture for N neurons (``Rn`` -> ``max(1, round(R N))``)."""
-    return [w if isinstance(w, int) else max(1, round(w[0] * n)) for w in spec]
+    return [w if isinstance(w, int) else ratio_width(w[0], n) for w in spec]
 
 
 def hidden_widths(text: str, n: int) -> list[int]:

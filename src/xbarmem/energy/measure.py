@@ -52,6 +52,7 @@ from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
+from xbarmem.memory.multilayer import HiddenWidths
 from xbarmem.memory.recall import ACTIVATIONS, check_recall
 from xbarmem.names import ARCHS, MODES
 from xbarmem.spec import Number
@@ -282,7 +283,7 @@ def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
 
 
 def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single",
-                 hidden: int | Sequence[int] | None = None, rule: str = "adaptive",
+                 hidden: HiddenWidths | None = None, rule: str = "adaptive",
                  seed: int = 0, max_steps: int = 3000, progress=None):
     """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it
     (``progress(step, loss)`` while an iterative rule trains).
@@ -319,7 +320,7 @@ def make_cues(patterns: torch.Tensor, flip: float, probes: int,
     return flip_bits(targets, flip, as_generator(seed)), targets
 
 
-def measure(n: int, *, arch: str = "single", hidden: int | Sequence[int] | None = None,
+def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
             patterns: str = "mnist", count: int | None = None,
             chip: str | ChipSpec = "paper-sim", faults: float | None = None,
             rule: str = "adaptive", flip: float = 0.1, probes: int = 20, seed: int = 0,

@@ -32,6 +32,7 @@ from xbarmem.checks import (
     check_type,
     checked_keywords,
     reads_as_number,
+    resolve_hidden,
     result_repr,
     shown,
 )
@@ -44,7 +45,7 @@ from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.learning.base import Rule, checked_options, is_rule_object
-from xbarmem.memory.multilayer import layer_sizes
+from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
 from xbarmem.names import RULE_NAMES
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
 
@@ -196,7 +197,7 @@ def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int
 
 @checked_keywords
 def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpec | None = None,
-                  rule: str | Rule = "adaptive", hidden: int | Sequence[int] | None = None,
+                  rule: str | Rule = "adaptive", hidden: HiddenWidths | None = None,
                   thresholds: Sequence[float] = (0.99,), protocol: Protocol | None = None,
                   trials: int = 2, seed: int = 0, start: int | None = None,
                   resolution: float = 0.0, rule_options: dict[str, Any] | None = None,
@@ -229,7 +230,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     pool = as_pattern_set(pool)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
     chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
-    hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured)
+    hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured,
+                                     pool.n_neurons)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=3)  # (3: find_capacity's caller)
     began, tested = time.perf_counter(), set()
 
@@ -273,7 +275,7 @@ def _rule_name(arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
 
 
 def _options_of(rule: str | Rule, rule_options: dict[str, Any] | None, arch: str,
-                hidden: int | Sequence[int], pool: PatternSet) -> dict[str, Any]:
+                hidden: HiddenWidths, pool: PatternSet) -> dict[str, Any]:
     """The ``rule_options`` a search's settings record: those given with a rule name, a rule
     object's own (:func:`~xbarmem.learning.base.checked_options` for the memories' layers and
     the ``pool``'s kind), which it trained with."""
@@ -340,8 +342,10 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
 
 
 def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec,
-                  measured: Any) -> tuple[Any, dict[int, dict[str, Any]]]:
-    """``hidden`` of :func:`find_capacity` (default 32), refused for ``arch="single"``, which
+                  measured: Any, n_neurons: int) -> tuple[Any, dict[int, dict[str, Any]]]:
+    """``hidden`` of :func:`find_capacity` (default 32) as the widths trained for
+    ``n_neurons`` (:func:`~xbarmem.checks.resolve_hidden`: ``"1n"`` is N, as settings record
+    it), refused for ``arch="single"``, which
     has no hidden layer (:class:`ConfigError`), after refusing a ``progress`` that is not
     callable and ``faults`` that are not None or a :class:`FaultMap` covering ``chip``; and
     ``measured`` (``{}`` for None), checked (:func:`check_measured`)."""
@@ -350,7 +354,7 @@ def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: Chip
     check_callback(progress, "progress")
     if faults is not None:
         check_type(faults, FaultMap, "faults", "a FaultMap (or None)").check_chip(chip, "faults")
-    return (32 if hidden is None else hidden,
+    return (resolve_hidden(32 if hidden is None else hidden, n_neurons),
             {} if measured is None else check_measured(measured))
 
 

@@ -41,7 +41,7 @@ from xbarmem.learning.classic import as_rule, get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
-from xbarmem.memory.multilayer import layer_sizes
+from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
 from xbarmem.names import RULE_NAMES
 from xbarmem.seeds import offset_seed, random_subset, subset_seed
 from xbarmem.spec import check_seed
@@ -81,7 +81,7 @@ class CurvePoint:
 
 def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec = "paper-sim",
                  rule: str | Rule = "adaptive", *, arch: str = "single",
-                 hidden: int | Sequence[int] = 32, trials: int = 1,
+                 hidden: HiddenWidths = 32, trials: int = 1,
                  protocol: Protocol | None = None, seed: int = 0,
                  rule_options: dict[str, Any] | None = None,
                  prepare: Callable[[Any], None] | None = None,
@@ -147,7 +147,7 @@ class TrainedCurve:
 
 def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
                 rule: str | Rule = "adaptive", *, arch: str = "single",
-                hidden: int | Sequence[int] = 32, trials: int = 1, seed: int = 0,
+                hidden: HiddenWidths = 32, trials: int = 1, seed: int = 0,
                 rule_options: dict[str, Any] | None = None,
                 faults: FaultMap | None = None) -> TrainedCurve:
     """The training half of :func:`recall_curve` (same arguments and errors): every
@@ -264,7 +264,7 @@ def curve_trainer(arch: str, rule: str | Rule, options: dict[str, Any], seed: in
 
 
 def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int], *,
-                   hidden: int | Sequence[int] = 32, bias: bool = True,
+                   hidden: HiddenWidths = 32, bias: bool = True,
                    seed: int = 0, faults: FaultMap | None = None) -> list:
     """One untrained ``arch`` memory per entry of ``trials``; trial ``k`` is the chip with
     fault map seed ``seed + k`` (a map covers an ``N x (N + 1)`` single layer, or every layer

@@ -8,7 +8,15 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from xbarmem.checks import MAX_COUNT, check_neurons, checked_keywords, is_choice, shown
+from xbarmem.checks import (
+    MAX_COUNT,
+    check_neurons,
+    checked_keywords,
+    hidden_word,
+    is_choice,
+    ratio_width,
+    shown,
+)
 from xbarmem.errors import ConfigError
 
 
@@ -64,28 +72,13 @@ class HiddenRule:
         ``hidden``): an integer H >= 1 (``32``, ``"32"``: ``fixed:H``) or a multiple of N
         (``"1n"``, ``"0.5n"``, any case, spaces around ignored: ``ratio:R``).
         :class:`ConfigError` otherwise (the ``fixed:H`` / ``ratio:R`` spellings too)."""
-        bad = ConfigError(f"a hidden width must be an integer >= 1 (e.g. 32) or a multiple of "
-                          f"N (e.g. '1n' or '0.5n'), got {shown(text)}")
-        if isinstance(text, numbers.Integral) and not isinstance(text, bool):
-            text = str(int(text))
-        if not isinstance(text, str):
-            raise bad
-        part = text.strip().lower()
-        kind = "ratio" if part.endswith("n") else "fixed"
-        try:
-            value = float(part[:-1] if kind == "ratio" else part)
-        except ValueError:
-            raise bad from None
-        if not (math.isfinite(value) and 0 < value <= MAX_COUNT) or (
-                kind == "fixed" and value != int(value)):
-            raise bad
-        return cls(kind, value)
+        return cls(*hidden_word(text))
 
     def width(self, n: int) -> int:
         """The hidden width for ``n`` neurons (an integer >= 1; ``ratio``: ``R * n`` rounded
         to the nearest integer, halves to the even one)."""
         check_neurons(n, "n")
-        return int(self.value) if self.kind == "fixed" else max(1, round(self.value * n))
+        return int(self.value) if self.kind == "fixed" else ratio_width(self.value, n)
 
     def __str__(self) -> str:
         return f"{self.kind}:{int(self.value) if self.kind == 'fixed' else self.value:g}"

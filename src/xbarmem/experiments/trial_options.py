@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xbarmem.checks import MAX_SEED, shown
+from xbarmem.checks import MAX_SEED, resolve_hidden, shown
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import FAULT_MODELS
@@ -66,10 +66,9 @@ class HiddenWidth(Rule):
 
 def hidden_widths(hidden: int | str | list[int | str], n: int) -> int | list[int]:
     """A trial's checked ``hidden`` resolved for ``n`` neurons: the widths it trains (an
-    integer stays an integer, a list a list; ``"Rn"`` is ``max(1, round(R n))``)."""
-    if isinstance(hidden, list):
-        return [HiddenRule.word(h).width(n) for h in hidden]
-    return HiddenRule.word(hidden).width(n)
+    integer stays an integer, a list a list; ``"Rn"`` is ``max(1, round(R n))``), by the rule
+    of every entry point (:func:`~xbarmem.checks.resolve_hidden`)."""
+    return resolve_hidden(hidden, n)
 
 
 # --------------------------------------------------------------------------- options

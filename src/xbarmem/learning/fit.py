@@ -45,7 +45,7 @@ from xbarmem.learning.base import (
 from xbarmem.learning.classic import as_rule, rule_option_names
 from xbarmem.memory.base import Memory
 from xbarmem.memory.build import make_memory
-from xbarmem.memory.multilayer import MultilayerMemory
+from xbarmem.memory.multilayer import HiddenWidths, MultilayerMemory
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.names import ARCHS, RULE_NAMES
 from xbarmem.seeds import offset_seed
@@ -165,7 +165,7 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...
 @overload
 def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...,
           rule: str | Rule = ..., arch: Literal["multilayer"],
-          hidden: int | Sequence[int] | None = ...,
+          hidden: HiddenWidths | None = ...,
           faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
           kind: str | None = ..., zero_one: bool = ...,
           progress: Callable[[int, float], None] | None = ...,
@@ -174,7 +174,7 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...
 
 @overload
 def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...,
-          rule: str | Rule = ..., arch: str = ..., hidden: int | Sequence[int] | None = ...,
+          rule: str | Rule = ..., arch: str = ..., hidden: HiddenWidths | None = ...,
           faults: FaultMap | None = ..., fault_seed: int = ..., program_seed: int = ...,
           kind: str | None = ..., zero_one: bool = ...,
           progress: Callable[[int, float], None] | None = ...,
@@ -182,7 +182,7 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...
 
 
 def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "adaptive",
-          arch: str = "single", hidden: int | Sequence[int] | None = None,
+          arch: str = "single", hidden: HiddenWidths | None = None,
           faults: FaultMap | None = None, fault_seed: int = 0, program_seed: int = 0,
           kind: str | None = None, zero_one: bool = False,
           progress: Callable[[int, float], None] | None = None, **rule_options) -> Memory:
@@ -198,7 +198,9 @@ def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "a
     ``chip`` with ``fault_seed``); ``chip`` (default None): the chip ``faults`` records
     (``meta["chip"]``: maps from ``FaultMap.generate``, ``chip import``, exports), else
     ``paper-sim``; ``program_seed`` seeds the programming (write) error.
-    ``hidden`` is required with ``arch="multilayer"`` and refused otherwise. Returns the
+    ``hidden`` (one width or a list, each an integer or a multiple of N as ``--hidden`` takes
+    it: ``"1n"``, ``["1n", 8]``; ``memory.hidden_sizes`` and model files hold the integer
+    widths) is required with ``arch="multilayer"`` and refused otherwise. Returns the
     programmed memory (its crossbars in ``memory.layers``, conductances in siemens; how it
     was trained in ``memory.info``).
 

@@ -4,21 +4,19 @@ model files and exports give them)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from xbarmem.checks import check_choice
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.base import Memory, arrays_for_layers
-from xbarmem.memory.multilayer import MultilayerMemory, layer_sizes
+from xbarmem.memory.multilayer import HiddenWidths, MultilayerMemory, layer_sizes
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.names import ARCHS  # noqa: F401 - the architecture names, re-exported
 
 
 def make_memory(n_neurons: int, *, arch: str = "single",
-                hidden: int | Sequence[int] | None = None, chip: str | ChipSpec | None = None,
+                hidden: HiddenWidths | None = None, chip: str | ChipSpec | None = None,
                 faults: FaultMap | None = None, bias: bool = True,
                 fault_seed: int = 0) -> Memory:
     """An unprogrammed memory of ``n_neurons``: ``arch="single"`` or ``"multilayer"`` (with
@@ -33,7 +31,7 @@ def make_memory(n_neurons: int, *, arch: str = "single",
 
 
 def arrays_with_bias(chip: ChipSpec, n_neurons: int, *, arch: str = "single",
-                     hidden: int | Sequence[int] | None = None) -> int:
+                     hidden: HiddenWidths | None = None) -> int:
     """Arrays an ``arch`` memory of ``n_neurons`` occupies with bias rows: the size of the
     fault map that every rule's memory on one seeded chip shares, whether or not the rule
     uses its bias row."""

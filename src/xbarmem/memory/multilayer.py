@@ -9,40 +9,30 @@ Layers, placement, programming, recall and device accounting are those of
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 
-from xbarmem.checks import check_neurons, checked_keywords, shown
-from xbarmem.errors import ConfigError
+from xbarmem.checks import check_neurons, checked_keywords, hidden_layer_widths
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.memory.base import LayeredMap, Memory, arrays_for_layers
 
-__all__ = ["LayeredMap", "MultilayerMemory", "arrays_for_layers", "layer_sizes"]
+__all__ = ["HiddenWidths", "LayeredMap", "MultilayerMemory", "arrays_for_layers", "layer_sizes"]
+
+#: hidden widths as every entry point takes them: one width or a list, each an integer >= 1 or
+#: a multiple of N (``"1n"``, ``"0.5n"``)
+HiddenWidths = int | str | Sequence[int | str]
 
 
-def layer_sizes(n_neurons: int, hidden: int | Sequence[int]) -> list[int]:
-    """``[N, H_1, ..., N]``: the widths of a multilayer memory; validates ``hidden`` (a
-    positive integer or a list of them; numpy integers are taken as ints): :class:`ConfigError`
-    naming ``hidden`` otherwise."""
-    widths: list[Any]  # checked below
-    if isinstance(hidden, numbers.Integral):
-        widths = [hidden]
-    elif (isinstance(hidden, (str, bytes)) or not isinstance(hidden, Iterable)
-          or getattr(hidden, "ndim", 1) != 1):
-        raise ConfigError(f"hidden must be a positive integer width or a list of them, "
-                          f"got {shown(hidden)}")
-    else:
-        widths = list(hidden)
-    if not widths:
-        raise ConfigError("hidden must name at least one hidden layer width")
-    for h in widths:
-        if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
-            raise ConfigError(f"hidden layer widths must be positive integers, got {shown(hidden)}")
-    return [check_neurons(n_neurons), *(int(h) for h in widths), n_neurons]
+def layer_sizes(n_neurons: int, hidden: HiddenWidths) -> list[int]:
+    """``[N, H_1, ..., N]``: the widths of a multilayer memory; ``hidden`` is one width or a
+    list of them, each an integer >= 1 (numpy integers are taken as ints) or a multiple of N
+    as the command line and sweeps write it (``"1n"`` = N, ``"0.5n"``:
+    :func:`~xbarmem.checks.hidden_layer_widths`, which resolves them here for every entry
+    point); :class:`ConfigError` naming ``hidden`` otherwise."""
+    n = check_neurons(n_neurons)
+    return [n, *hidden_layer_widths(hidden, n), n]
 
 
 @checked_keywords
@@ -51,7 +41,9 @@ class MultilayerMemory(Memory):
 
     Args:
         n_neurons: N, the pattern length.
-        hidden: width ``H`` of one hidden layer, or a list of widths.
+        hidden: width ``H`` of one hidden layer, or a list of widths; a width may be a
+            multiple of N (``"1n"``, ``"0.5n"``), resolved here (``hidden_sizes`` and model
+            files hold the integer widths).
         chip: preset name, TOML path or :class:`ChipSpec`.
         faults: the chip's fault map (must cover every layer's arrays); generated from the
             chip's rates with ``fault_seed`` when omitted.
@@ -64,7 +56,7 @@ class MultilayerMemory(Memory):
     :class:`~xbarmem.errors.FileFormatError` for an unknown chip.
     """
 
-    def __init__(self, n_neurons: int, hidden: int | Sequence[int],
+    def __init__(self, n_neurons: int, hidden: HiddenWidths,
                  chip: str | ChipSpec | None = None, faults: FaultMap | None = None, *,
                  bias: bool = True, fault_seed: int = 0) -> None:
         super().__init__(layer_sizes(n_neurons, hidden), chip, faults, bias=bias,
