@@ -50,6 +50,23 @@ def test_a_rule_object_is_compared_and_goes_through_the_capacity_path():
     assert found.settings["rule"] == "mine" and found.capacity == named.capacity
 
 
+def test_every_evaluation_records_rule_options_as_the_capacity_search_does():
+    """``compare_rules`` and ``recall_curve`` recorded no rule options at all (a comparison
+    with ``get_rule("adaptive", max_steps=20)`` or ``rule_options={"hebb": ...}`` read as one
+    of the defaults), while ``find_capacity`` did: now all three record the options given with
+    a rule name as given, and a rule object's own (``options(layers, kind)``)."""
+    short = {"max_steps": 2, "finetune_steps": 0}
+    table = xm.compare_rules(P, CHIP, [Clipped(), "pinv", "adaptive"], chips=1,
+                             rule_options={"adaptive": short})
+    assert table["settings"]["rule_options"] == {"mine": {"layers": 1}, "pinv": {},
+                                                 "adaptive": short}
+    assert recall_curve(P, [2], CHIP, Clipped())["rule_options"] == {"layers": 1}
+    assert recall_curve(P, [2], CHIP, "adaptive", rule_options=short)["rule_options"] == short
+    found = xm.find_capacity(P, chip=CHIP, rule="adaptive", trials=1, start=2,
+                             rule_options=short)
+    assert found.settings["rule_options"] == short
+
+
 def test_a_capacity_search_records_the_options_a_rule_object_trained_with():
     """``settings["rule_options"]`` was ``{}`` for a rule object, as for the defaults: a search
     with ``get_rule("adaptive", max_steps=20)`` read as one of the default rule; and a

@@ -44,7 +44,7 @@ from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, 
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap, chip_for
-from xbarmem.learning.base import Rule, checked_options, is_rule_object
+from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
 from xbarmem.names import RULE_NAMES
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
@@ -276,13 +276,10 @@ def _rule_name(arch: str, rule: str | Rule, rule_options: dict[str, Any] | None,
 
 def _options_of(rule: str | Rule, rule_options: dict[str, Any] | None, arch: str,
                 hidden: HiddenWidths, pool: PatternSet) -> dict[str, Any]:
-    """The ``rule_options`` a search's settings record: those given with a rule name, a rule
-    object's own (:func:`~xbarmem.learning.base.checked_options` for the memories' layers and
-    the ``pool``'s kind), which it trained with."""
-    if not is_rule_object(rule):
-        return rule_options or {}
+    """The ``rule_options`` a search's settings record (:func:`~xbarmem.learning.base.
+    recorded_options` for the memories' layers and the ``pool``'s kind)."""
     layers = 1 if arch == "single" else len(layer_sizes(pool.n_neurons, hidden)) - 1
-    return checked_options(cast(Rule, rule), layers, pool.kind)
+    return recorded_options(rule, rule_options, layers, pool.kind)
 
 
 def _settings(pool: PatternSet, chip: ChipSpec, protocol: Protocol, faults: FaultMap | None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -36,7 +36,7 @@ from xbarmem.evaluation.evaluate import (
 from xbarmem.evaluation.metrics import cosine_similarity
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.learning.base import Rule, is_rule_object
+from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.learning.classic import as_rule, get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
@@ -110,9 +110,11 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec =
             network ``j``) before it is scored, e.g. to reprogram it.
 
     Returns a :class:`RecallCurve`, a dict that prints one line: ``{"points": [CurvePoint as
-    dict], "train_seconds": s, "eval_seconds": s, "networks": n, "jobs": [count of each
-    network], "train_steps": [...], "scores": [Score dict of each network], "infos": [train
-    info of each network], "devices": ..., ...}``.
+    dict], "rule_options": the options given with a rule name, or a rule object's own (as
+    :func:`~xbarmem.evaluation.capacity.find_capacity` records them), "train_seconds": s,
+    "eval_seconds": s, "networks": n, "jobs": [count of each network], "train_steps": [...],
+    "scores": [Score dict of each network], "infos": [train info of each network],
+    "devices": ..., ...}``.
     Raises :class:`ConfigError` for bad counts, a count above the pool's number of distinct
     patterns, ``trials < 1`` or an unknown ``arch``/rule.
     """
@@ -143,6 +145,8 @@ class TrainedCurve:
     trials: int
     seed: int
     train_seconds: float
+    #: the rule options the results record (:func:`~xbarmem.learning.base.recorded_options`)
+    rule_options: dict[str, Any] = field(default_factory=dict)
 
 
 def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
@@ -163,8 +167,9 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     infos = fit_memories(trainer, padded, memories, kind=pool.kind, program_seed=seed,
                          counts=torch.tensor([len(i) for i in subsets], dtype=torch.int64))
     name = str(trainer.name) if is_rule_object(rule) else cast(str, rule)
+    options = recorded_options(rule, rule_options, len(memories[0].layers), pool.kind)
     return TrainedCurve(pool, name, chip, counts, jobs, subsets, memories, infos, trials, seed,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, options)
 
 
 def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
@@ -186,7 +191,7 @@ def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
     eval_seconds = time.perf_counter() - start
     infos = trained.infos
     return RecallCurve({
-        "rule": trained.rule, "arch": memories[0].arch,
+        "rule": trained.rule, "rule_options": trained.rule_options, "arch": memories[0].arch,
         "points": _points(trained.counts, jobs, scores, infos, trained.trials),
         "train_seconds": trained.train_seconds, "eval_seconds": eval_seconds,
         "networks": len(jobs), "train_steps_mean": float(np.mean([i["steps"] for i in infos])),

@@ -42,7 +42,7 @@ from xbarmem.evaluation.metrics import (
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.learning.base import Rule, check_rule, is_rule_object
+from xbarmem.learning.base import Rule, check_rule, is_rule_object, recorded_options
 from xbarmem.learning.classic import as_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.limits import check_bytes
@@ -441,7 +441,9 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
 
     Returns a :class:`RuleComparison`, a dict ``{"rules": {name: {cosine, cosine_std, exact,
     hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips:
-    [...], variants}}, "settings": {...}}`` (``cosine_std``: over chips, None for one chip)
+    [...], variants}}, "settings": {...}}`` (``cosine_std``: over chips, None for one chip;
+    ``settings["rule_options"]``: per rule the options given with its name, or a rule
+    object's own, as :func:`~xbarmem.evaluation.capacity.find_capacity` records them)
     that prints one short line; with ``keep_states``
     each rule also keeps the cues and recalled states of chip 0 (``"example"``).
     ``callback(rule_name)`` is called after each rule, and ``train_progress(rule_name, step,
@@ -462,7 +464,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     for checked in (protocol, *(variants or {}).values()):
         check_cue_bytes(checked, patterns.n_patterns, patterns.n_neurons)
     _CHIPS(chips, "chips")
-    trained = _rules(rules, rule_options)
+    trained, recorded = _rules(rules, rule_options, patterns.kind)
     maps = make_fault_maps(chip, patterns.n_neurons, chips, fault_seed)
     x = torch.as_tensor(patterns.patterns)
     out: dict[str, Any] = {"rules": {}}
@@ -479,7 +481,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
             callback(name)
     return RuleComparison(out["rules"], {
         "chip": chip.to_dict(), "chips": chips, "fault_seed": fault_seed,
-        "program_seed": program_seed, "protocol": protocol.as_dict(),
+        "program_seed": program_seed, "protocol": protocol.as_dict(), "rule_options": recorded,
         "patterns": {"name": patterns.name, "kind": patterns.kind,
                      "n_patterns": patterns.n_patterns, "n_neurons": patterns.n_neurons}})
 
@@ -512,10 +514,12 @@ def _given_rules(chip: Any, rules: Any) -> Any:
                         f"of them{hint}")
 
 
-def _rules(rules: Any, options: dict[str, dict] | None) -> dict[str, Any]:
+def _rules(rules: Any, options: dict[str, dict] | None, kind: str
+           ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Rule name -> rule object of :func:`compare_rules`, every rule and option checked
     (:class:`ConfigError`; a rule object by :func:`~xbarmem.learning.base.check_rule`) before
-    any is trained."""
+    any is trained; and rule name -> the options its results record
+    (:func:`~xbarmem.learning.base.recorded_options` for ``kind`` patterns)."""
     if is_rule_object(rules):
         rules = [rules]
     check_type(rules, (str, list, tuple), "rules",
@@ -532,8 +536,10 @@ def _rules(rules: Any, options: dict[str, dict] | None) -> dict[str, Any]:
     if stray:
         raise ConfigError(f"rule_options names rule {stray[0]!r}, which is not among the rules "
                           f"compared ({', '.join(map(str, names))})")
-    return {name: as_rule(canonical(rule, RULE_NAMES), **options.get(name, {}))
-            for name, rule in zip(names, given, strict=True)}
+    pairs = list(zip(names, given, strict=True))
+    return ({name: as_rule(canonical(rule, RULE_NAMES), **options.get(name, {}))
+             for name, rule in pairs},
+            {name: recorded_options(rule, options.get(name), 1, kind) for name, rule in pairs})
 
 
 def check_distinct(names: list[Any]) -> None:

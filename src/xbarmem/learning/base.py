@@ -441,6 +441,18 @@ def checked_options(rule: Rule, layers: int, kind: str) -> dict[str, Any]:
         raise ConfigError(f"{need}: {exc}") from None
 
 
+def recorded_options(rule: Any, options: dict[str, Any] | None, layers: int,
+                     kind: str) -> dict[str, Any]:
+    """The rule options a result records of ``rule``, the one rule of every evaluation
+    (:func:`~xbarmem.evaluation.capacity.find_capacity`, ``recall_curve``, ``compare_rules``):
+    the ``options`` given with a rule name (as given; ``{}`` for None), or a rule object's own,
+    :func:`checked_options` for memories of ``layers`` layers and ``kind`` patterns (which it
+    trains with; its options are set on it)."""
+    if is_rule_object(rule):
+        return checked_options(rule, layers, kind)
+    return dict(options or {})
+
+
 def _check_field(value: Any, shape: tuple[int, ...], need: str, finite: bool = True) -> None:
     """:class:`ConfigError` ``need, got ...`` unless ``value`` is a tensor of ``shape`` (of
     finite numbers when ``finite``)."""
