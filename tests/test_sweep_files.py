@@ -299,3 +299,47 @@ def test_on_fraction_under_the_weight_fault_model_is_refused_by_a_sweep(base):
         parse_sweep(table)
     device = {**table, "base": {**table["base"], "fault_model": "device"}}
     assert len(parse_sweep(device).trials) == 2
+
+
+# ------------------------------------------------------------------------------ rule names
+_OWN = ("; a sweep file names the built-in rules only: a rule of your own is a Python object, "
+        "compared by passing it as rule= to compare_rules, recall_curve or find_capacity "
+        "(docs/extending.md)")
+
+
+def _with_rule(where: str, rule: str) -> dict:
+    tables = {"sweep": {"name": "r"}, "base": {"data": "random", "n_neurons": 16}}
+    if where == "base":
+        tables["base"]["rule"] = rule
+    elif where == "grid":
+        tables["grid"] = {"rule": ["hebb", rule]}
+    else:
+        tables["rule_options"] = {rule: {"max_steps": 2}}
+    return tables
+
+
+@pytest.mark.parametrize(("where", "key"), [("base", "[base] rule"), ("grid", "[grid] rule"),
+                                            ("rule_options", "[rule_options] table name")])
+@pytest.mark.parametrize(("rule", "hint"), [("myrule", _OWN), ("hebbb", "; did you mean 'hebb'?")])
+def test_an_unknown_rule_in_a_sweep_says_what_a_sweep_can_name(where, key, rule, hint):
+    """A sweep's unknown rule said only "must be one of ...", where the command line and the
+    API name the closest rule, or say that a rule of one's own is an object passed as rule=;
+    a sweep cannot name one, and now says so (and names the closest rule)."""
+    with pytest.raises(ConfigError) as err:
+        parse_sweep(_with_rule(where, rule), "s.toml")
+    assert str(err.value) == (f"s.toml: {key} must be one of 'adaptive', 'hebb', 'storkey', "
+                              f"'storkey-variant', 'pinv', 'perceptron', got {rule!r}{hint}")
+
+
+def test_the_sweep_parser_refuses_an_unknown_rule_without_loading_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom xbarmem.errors import ConfigError\n"
+            "from xbarmem.experiments.sweep import parse_sweep\n"
+            "try:\n    parse_sweep({'sweep': {'name': 'r'}, 'base': {'rule': 'mine'}})\n"
+            "except ConfigError as exc:\n    print('own' in str(exc), 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]

@@ -72,6 +72,16 @@ PRODUCTS = ("float32", "bf16")
 ACTIVATIONS = ("sign", "tanh")
 
 
+#: what a refusal of an unknown rule name adds when no name is close: where a rule of one's own
+#: goes (an object, not a name)
+OWN_RULE = ("; a rule of your own is a Python object passed as rule= to train, fit_memories, "
+            "compare_rules or find_capacity (docs/extending.md)")
+#: the same for a sweep file, which names the built-in rules only (a TOML file holds no object)
+SWEEP_OWN_RULE = ("; a sweep file names the built-in rules only: a rule of your own is a "
+                  "Python object, compared by passing it as rule= to compare_rules, "
+                  "recall_curve or find_capacity (docs/extending.md)")
+
+
 def hidden_words(widths: Any) -> str:
     """A multilayer memory's hidden widths as ``--hidden`` writes one architecture: ``8-4`` for
     two hidden layers (``[8, 4]``; commas separate architectures there), ``32`` for one. What

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from xbarmem.checks import choices_text, closest_choice, ratio_width
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import parse_text
-from xbarmem.names import RECIPES, RULE_NAMES
+from xbarmem.names import OWN_RULE, RECIPES, RULE_NAMES
 
 if TYPE_CHECKING:
     from xbarmem.data.readers import ImageStack
@@ -160,8 +160,6 @@ def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool =
     that do not apply to them (``refuse_inapplicable``: e.g. ``init=linear`` on a hidden layer
     narrower than N), as training would refuse them once begun."""
     if rule not in RULE_NAMES:
-        from xbarmem.learning.classic import OWN_RULE
-
         raise ConfigError(f"unknown rule {rule!r} (available: {choices_text(RULE_NAMES)})"
                           f"{closest_choice(rule, RULE_NAMES) or OWN_RULE}")
     if multilayer and rule != "adaptive":

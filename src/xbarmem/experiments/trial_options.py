@@ -7,11 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xbarmem.checks import MAX_SEED, resolve_hidden, shown
+from xbarmem.checks import MAX_SEED, closest_choice, resolve_hidden, shown
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import FAULT_MODELS
-from xbarmem.names import ACTIVATIONS, ARCHS, CORRUPTION_METHODS, MODES, RULE_NAMES
+from xbarmem.names import (
+    ACTIVATIONS,
+    ARCHS,
+    CORRUPTION_METHODS,
+    MODES,
+    RULE_NAMES,
+    SWEEP_OWN_RULE,
+)
 from xbarmem.spec import (
     AnyOf,
     Choice,
@@ -37,7 +44,23 @@ BUILTIN_DATA = {"mnist": 10000, "mnist-crop24": 10000, "digits": 1797, "glyphs":
 TOP_KEYS = ("sweep", "base", "grid", "rule_options")
 _POSITIVE = Number(integer=True, ge=1)
 _EVALUATE, _CAPACITY = {"only": "evaluate"}, {"only": "capacity"}
-_RULE = Choice(RULE_NAMES)
+
+
+class RuleName(Choice):
+    """A built-in rule's name, as a sweep file names rules: a refusal adds the closest name, or
+    that a rule of one's own is an object a sweep cannot name (:data:`~xbarmem.names.
+    SWEEP_OWN_RULE`), where the command line and API refusals say where it goes."""
+
+    def __init__(self) -> None:
+        super().__init__(RULE_NAMES)
+
+    def error(self, key: str, what: str, value: Any) -> ConfigError:
+        hint = (closest_choice(value, RULE_NAMES) or SWEEP_OWN_RULE) if isinstance(
+            value, str) else ""
+        return ConfigError(f"{super().error(key, what, value)}{hint}")
+
+
+_RULE = RuleName()
 
 
 class HiddenWidth(Rule):
@@ -121,7 +144,7 @@ class TrialOptions(Spec, noun="trial"):
     pool: int = integer(default=1000, ge=1, help=(
         "patterns to draw random subsets from (first `pool` of the data, all of a file that "
         "holds fewer when not given; random data: `pool` patterns drawn from the trial seed)"))
-    rule: str = choice(RULE_NAMES, default="adaptive", help="learning rule")
+    rule: str = option(_RULE, default="adaptive", help="learning rule")
     chip: str = text(default="paper-sim", nonempty=True, help="chip preset or chip TOML file")
     fault_rate: float | None = number(default=None, ge=0.0, le=1.0, as_float=True,
                                       optional=True, help="stuck fraction (default: the chip's)")

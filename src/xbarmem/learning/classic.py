@@ -30,6 +30,7 @@ from xbarmem.learning.base import (
     fit_arguments,
     is_rule_object,
 )
+from xbarmem.names import OWN_RULE  # noqa: F401 - where a rule of one's own goes, re-exported
 from xbarmem.spec import Spec, flag, integer, number
 
 #: off-diagonal weights whose largest magnitude is at most this fraction of the matrix's
@@ -276,10 +277,6 @@ def _rule_class(name: str) -> type[Spec]:
                       f"{closest_choice(name, rule_names()) or OWN_RULE}")
 
 
-#: what a refusal of an unknown rule name adds when no name is close: where a rule of one's own
-#: goes (an object, not a name)
-OWN_RULE = ("; a rule of your own is a Python object passed as rule= to train, fit_memories, "
-            "compare_rules or find_capacity (docs/extending.md)")
 
 
 def rule_option_names(name: str) -> list[str]:
