@@ -314,3 +314,32 @@ def test_a_fault_map_one_array_short_names_the_bias_row_way_out(run_cli, tmp_pat
     if hint:
         code, _, err = run_cli(*args, "--rule-option", "bias=false")
         assert code == 0, err
+
+
+# ------------------------------------------------------------------------------ cue ranges
+@pytest.fixture(scope="module")
+def models(small_model, tmp_path_factory):
+    """A binary model (:func:`small_model`) and a continuous one, 16 neurons each."""
+    import xbarmem as xm
+
+    patterns = xm.random_patterns(3, 16, kind="continuous", seed=0)
+    memory = xm.train(patterns, chip="ideal", rule="pinv")
+    folder = tmp_path_factory.mktemp("continuous")
+    return {"binary": small_model,
+            "continuous": xm.save_memory(memory, folder / "c.safetensors", patterns=patterns)}
+
+
+@pytest.mark.parametrize("kind", ["binary", "continuous"])
+@pytest.mark.parametrize(("zero_one", "low"), [(False, -1), (True, 0)])
+def test_cues_out_of_range_name_the_models_kind_and_range(refused, tmp_path, models, kind,
+                                                          zero_one, low):
+    """Cues of 3.0 to a binary model said "continuous patterns must lie in [-1, 1]": the
+    cues are neither patterns nor, here, continuous; the line now names the cues, the model's
+    kind and the range it takes."""
+    cues = np.ones((2, 16))
+    cues[0, 0] = 3.0
+    np.save(tmp_path / "cues.npy", cues)
+    with_zero_one = " read with --zero-one (zero_one=True)" if zero_one else ""
+    line = refused("recall", models[kind], "cues.npy", *(["--zero-one"] if zero_one else []))
+    assert line.startswith(f"error: cues.npy: cues of a {kind} model{with_zero_one} must lie "
+                           f"in [{low}, 1]; 1 of 32 entries lie outside (min=1.0, max=3.0)"), line

@@ -129,6 +129,22 @@ def check_cue_values(x: np.ndarray, activation: str) -> None:
                            "reads states in {-1,+1}: map them with 2*x - 1 (CLI: --zero-one)")
 
 
+def file_cue_values(x: Any, kind: str, zero_one: bool = False) -> np.ndarray:
+    """Recall cues read from a file (not 8-bit images) for a memory of ``kind`` patterns, as a
+    new float32 ``(B, N)`` array: values in [-1, 1] whatever ``kind`` (noisy or occluded cues
+    of binary patterns), or with ``zero_one`` values in [0, 1] mapped by ``2 x - 1``, as
+    :func:`validate_patterns` reads continuous patterns; the refusal
+    (:class:`PatternError`) names the cues, the model's kind and the range they must lie in
+    (it said "continuous patterns" of a binary model's cues)."""
+    arr = _finite_matrix(x)
+    what = f"cues of a {check_kind(kind)} model"
+    if check_flag(zero_one, "zero_one", error=PatternError):
+        _check_range(arr, f"{what} read with --zero-one (zero_one=True)", 0.0)
+        return (2.0 * arr - 1.0).astype(np.float32)
+    _check_unit_range(arr, what)
+    return arr
+
+
 def _check_unit_range(arr: np.ndarray, what: str) -> None:
     """:class:`PatternError` naming ``what`` unless every entry of ``arr`` lies in [-1, 1]."""
     _check_range(arr, what, -1.0)

@@ -18,6 +18,7 @@ from xbarmem.data.patterns import (
     PatternSet,
     check_kind,
     check_side,
+    file_cue_values,
     images_to_patterns,
     resize_area,
     validate_patterns,
@@ -189,22 +190,26 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
     kind = check_kind(kind)
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, None)
-    if cues and not _is_grayscale(arr, is_idx):
-        kind = "continuous"
+    cues_of = kind if cues and not _is_grayscale(arr, is_idx) else None
     side = None
     if n_neurons is not None and _no_image_stack(arr, is_idx) is None:
         side = _image_stack(arr, path, labels).side_for(n_neurons)
     elif n_neurons is not None:
         root = math.isqrt(n_neurons)
         side = root if root * root == n_neurons and 4 <= root <= 28 else None
-    return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one)
+    return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one, cues_of)
 
 
 def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx: bool,
-                 kind: str, side: int | None, zero_one: bool) -> PatternSet:
-    """A file's array (see :func:`load_file`) as its :class:`PatternSet`."""
+                 kind: str, side: int | None, zero_one: bool,
+                 cues_of: str | None = None) -> PatternSet:
+    """A file's array (see :func:`load_file`) as its :class:`PatternSet`; ``cues_of``: the
+    kind of the model whose recall cues the array holds (not 8-bit images): values read as
+    continuous ones (:func:`~xbarmem.data.patterns.file_cue_values`)."""
+    if cues_of is not None:
+        kind = "continuous"
     try:
-        pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx)
+        pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx, cues_of)
     except PatternError as exc:
         raise PatternError(f"{path}: {exc}") from None
     if kind == "continuous" and not zero_one and not _is_grayscale(arr, is_idx):
@@ -254,15 +259,19 @@ def _is_grayscale(arr: np.ndarray, is_idx: bool) -> bool:
                 and (is_idx or arr.max() > 1))
 
 
-def _file_patterns(arr: np.ndarray, kind: str, side: int | None, zero_one: bool, is_idx: bool
-                   ) -> tuple[np.ndarray, tuple[int, int] | None]:
-    """A file's array as validated patterns and their image shape (see :func:`load_file`)."""
+def _file_patterns(arr: np.ndarray, kind: str, side: int | None, zero_one: bool, is_idx: bool,
+                   cues_of: str | None = None) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """A file's array as validated patterns and their image shape (see :func:`load_file`);
+    with ``cues_of``, recall cues of a model of that kind
+    (:func:`~xbarmem.data.patterns.file_cue_values`)."""
     if _is_grayscale(arr, is_idx):
         return _grayscale_patterns(arr, kind, side)
     image_shape = None
     if arr.ndim == 3 and arr.shape[0] > 0:
         image_shape = (int(arr.shape[1]), int(arr.shape[2]))
         arr = arr.reshape(arr.shape[0], -1)
+    if cues_of is not None:
+        return file_cue_values(arr, cues_of, zero_one), image_shape
     return validate_patterns(arr, kind, zero_one=zero_one), image_shape
 
 
