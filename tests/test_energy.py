@@ -406,6 +406,29 @@ def test_sizes_record_and_show_the_chips_faults(tmp_path, run_cli):
     assert "pinv rule, paper-sim chip, 30% faults, 2 cues" in " ".join(out.split())
 
 
+@pytest.mark.parametrize(("data", "words", "name"), [
+    ("digits", "8x8 digit", "digits8-binary"), ("mnist", "MNIST", "mnist8-binary"),
+    ("mnist-crop24", "MNIST (24x24 crop)", "mnist8c24-binary"),
+    ("random", "random", "random-binary"), ("correlated-0.2", "correlated-0.2", None)])
+def test_the_header_names_the_patterns_as_the_user_and_the_docs_do(run_cli, tmp_path, data,
+                                                                 words, name):
+    """The header said "2 digits8-binary patterns" (a pattern set's internal name) where
+    `capacity` says "8x8 digit" (`data_words`); a model's stored set is named alike, and the
+    JSON keeps the set's name."""
+    args = ["--neurons", 64, "--data", data, "--patterns", 2, "--rule", "pinv", "--probes", 1]
+    code, out, err = run_cli("energy", *args)
+    assert code == 0, err
+    assert f"N=64 single (64-64), 2 {words} patterns, pinv rule" in " ".join(out.split()), out
+    code, out, err = run_cli("energy", *args, "--json")
+    assert code == 0 and json.loads(out)["settings"]["patterns"] == (name or data), err
+    if data == "digits":
+        code, _, err = run_cli("train", "--data", data, "-p", 2, "--rule", "pinv", "-o",
+                               tmp_path / "m.safetensors")
+        assert code == 0, err
+        code, out, err = run_cli("energy", "--model", tmp_path / "m.safetensors", "--probes", 1)
+        assert code == 0 and f"2 {words} patterns, pinv rule" in " ".join(out.split()), out
+
+
 # ---------------------------------------------------------------------------------- CLI
 def test_cli_json_and_sizes(tmp_path, run_cli):
     code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,

@@ -35,6 +35,7 @@ from xbarmem.cli.common import (
     warn_deprecated,
 )
 from xbarmem.cli.progress import work_bar
+from xbarmem.data.sources import pattern_set_words
 from xbarmem.energy.circuit import (
     DEFAULT_CIRCUIT,
     FITTED_CIRCUIT,
@@ -341,10 +342,9 @@ def _print_report(r: dict[str, Any]) -> None:
     s = r["settings"]
     out.print(("" if "model" not in s else f"model {s['model']}: ") +
               f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
-              f"{s['n_patterns']} {s['patterns']} patterns, {s['rule']} rule, "
-              f"{chip_words(s['chip'], s['faults'])}, {s['cues']} cues ({s['flip']:.0%} flips), "
-              f"circuit "
-              f"{r['circuit']['name']}")
+              f"{s['n_patterns']} {pattern_set_words(s['patterns'])} patterns, "
+              f"{s['rule']} rule, {chip_words(s['chip'], s['faults'])}, {s['cues']} cues "
+              f"({s['flip']:.0%} flips), circuit {r['circuit']['name']}")
     table = Table(title="per recall, over cues")
     for col in ("", "mean", "std", "min", "max"):
         table.add_column(col, justify="left" if not col else "right")

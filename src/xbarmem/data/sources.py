@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 from xbarmem.checks import check_neurons, check_type, checked_keywords, shown
@@ -249,3 +250,25 @@ def data_words(source: str | os.PathLike | ImageStack) -> str:
     if name.strip().lower() in DATA_WORDS:
         return DATA_WORDS[name.strip().lower()]
     return Path(name).name if isinstance(source, os.PathLike) or os.sep in name else name
+
+
+#: the names built-in sets give their patterns (:mod:`xbarmem.data.builtin`: ``mnist8-binary``,
+#: ``mnist12c24-binary`` from the 24x24 crop, ``digits8-continuous``, ``random-binary``)
+_SET_NAME = re.compile(r"^(mnist|glyphs|digits)\d+(?:c(\d+))?-(?:binary|continuous)$"
+                       r"|^(random)-(?:binary|continuous)$")
+
+
+def pattern_set_words(name: str) -> str:
+    """A pattern set's name (:attr:`PatternSet.name`, as results and model files record it)
+    in the words of :func:`data_words`, as the user names the source: ``mnist8-binary`` is
+    ``MNIST``, ``mnist12c24-binary`` ``MNIST (24x24 crop)``, ``digits8-binary`` ``8x8 digit``;
+    a file's name and ``correlated-0.3`` as they are."""
+    match = _SET_NAME.match(name)
+    if match is None:
+        return data_words(name)
+    source, crop, drawn = match.groups()
+    if drawn:
+        return data_words(drawn)
+    if crop is not None:
+        return DATA_WORDS["mnist-crop24"].replace("24x24", f"{crop}x{crop}")
+    return data_words(source)
