@@ -31,8 +31,9 @@ StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="SQLite results 
 PlotOut = Annotated[Path | None, output_options.out(
     "figure file (.png or .svg; default KIND.png)", suffixes=(".png", ".svg"))]
 CsvOut = Annotated[Path | None, output_options.output(
-    "--csv", help="Export every matching row to CSV (- for standard output; a view's --group-by, "
-    "--metric, --columns and --limit do not apply).", suffixes=(".csv",), stdout=True)]
+    "--csv", help="Export every matching row to CSV (- for standard output), in the order of "
+    "the table (a view's --group-by, --metric, --columns and --limit do not apply).",
+    suffixes=(".csv",), stdout=True)]
 ParquetOut = Annotated[Path | None, output_options.output(
     "--parquet", help="Export the rows to Parquet (needs pyarrow).", suffixes=(".parquet",))]
 
@@ -99,13 +100,13 @@ def results_cmd(
         db.check_fields(chosen or [], "--metric", prefix="result.")
         db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
         if to_stdout:
-            total = db.write_csv(sys.stdout, conditions, sweep)
+            total = db.write_csv(sys.stdout, conditions, sweep, order=_in_table_order)
             console.print(f"wrote {counted(total, 'row')} to standard output")
             return
         total = db.count(conditions, sweep)
         written = [t for t in (csv_path, parquet_path) if t is not None]
         for target in written:
-            db.export(target, conditions, sweep)
+            db.export(target, conditions, sweep, order=_in_table_order)
             console.print(f"wrote {counted(total, 'row')} to {target}")
         if written:
             if json_out:
@@ -126,7 +127,7 @@ def results_cmd(
         groups = group_rows(rows, by, chosen)
         emit_json(groups) if json_out else _print_groups(store, groups, by, rows, chosen)
     elif json_out:
-        emit_json(rows)
+        emit_json(_in_table_order(rows))
     else:
         _print_rows(store, rows, total, limit, shown)
 
@@ -235,6 +236,15 @@ def _sorted(rows: list[dict], columns: Sequence[str]) -> list[dict]:
     from xbarmem.experiments.grouping import order_key
 
     return sorted(rows, key=lambda r: (order_key([_value(r, c) for c in columns]), r["key"]))
+
+
+def _in_table_order(rows: list[dict]) -> list[dict]:
+    """Every matching row in the order of the table of rows with its default columns
+    (:func:`_sorted` by :func:`_default_columns`): what ``--json``, ``--csv`` and
+    ``--parquet`` write, so one sweep computed with ``--jobs 1`` or ``--jobs 2``, or resumed,
+    exports the same rows in the same order (they wrote the store's order, the order the
+    rows were computed in)."""
+    return _sorted(rows, _default_columns(rows))
 
 
 def _with_said(columns: Sequence[str]) -> list[str]:

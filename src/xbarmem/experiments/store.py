@@ -81,6 +81,8 @@ from xbarmem.experiments.store_rows import (
 from xbarmem.experiments.store_where import check_json, field_sql, sweep_counts, where_sql
 from xbarmem.files import as_path, missing, output_file, write_atomically
 
+#: a function that puts rows (as :meth:`ResultStore.rows` reads them) in the order to write
+RowOrder = Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]]
 #: the longest a store waits for another writer's lock (s): a day
 MAX_BUSY_TIMEOUT = 86400.0
 
@@ -368,34 +370,39 @@ class ResultStore:
         :meth:`rows`' nested ``config`` and ``result`` gave two columns of dicts."""
         return self._table(where, sweep, limit)[1]
 
-    def _table(self, where: Sequence[str], sweep: str | None, limit: int | None = None
-               ) -> tuple[list[str], list[dict[str, Any]]]:
+    def _table(self, where: Sequence[str], sweep: str | None, limit: int | None = None,
+               order: RowOrder | None = None) -> tuple[list[str], list[dict[str, Any]]]:
         """The columns and flat rows of :meth:`table` (filters and sweep checked before any
-        row is read)."""
+        row is read), the rows in the ``order`` of :meth:`export`."""
+        check_callback(order, "order")
         where_sql(self._db, self.path, where, sweep)
-        return flat_table(self.iter_rows(where, sweep, limit))
+        rows = self.iter_rows(where, sweep, limit)
+        return flat_table(rows if order is None else order(list(rows)))
 
-    def write_csv(self, stream: Any, where: Sequence[str] = (), sweep: str | None = None
-                  ) -> int:
+    def write_csv(self, stream: Any, where: Sequence[str] = (), sweep: str | None = None, *,
+                  order: RowOrder | None = None) -> int:
         """Write the rows matching ``where`` and ``sweep`` (as :meth:`rows`) as CSV text to
         ``stream`` (an open text file, e.g.
-        ``sys.stdout``), with the columns of :meth:`export`; returns the number of rows. The
-        filters and sweep are checked before anything is written."""
-        columns, records = self._table(where, sweep)
+        ``sys.stdout``), with the columns and ``order`` of :meth:`export`; returns the number
+        of rows. The filters and sweep are checked before anything is written."""
+        columns, records = self._table(where, sweep, order=order)
         _write_csv(stream, records, columns)
         return len(records)
 
     def export(self, path: str | Path, where: Sequence[str] = (),
-               sweep: str | None = None) -> Path:
+               sweep: str | None = None, *, order: RowOrder | None = None) -> Path:
         """Write the rows matching ``where`` and ``sweep`` (as :meth:`rows`) to ``path``, a
         ``.csv`` or ``.parquet`` file (needs pyarrow), one column
         per flattened config/result field (``config.rule``, ``result.cosine``, ...; lists as
-        JSON text). Returns the path; the path, filters and sweep are checked before anything
-        is written."""
+        JSON text). ``order``: a function given the matching rows as :meth:`rows` reads them
+        (oldest first: the order they were computed in) that returns them in the order to
+        write (``xbarmem results`` writes them in the order of its table, the same whichever
+        way a sweep ran). Returns the path; the path, filters and sweep are checked before
+        anything is written."""
         path = output_file(path, "export")
         if path.suffix.lower() not in (".csv", ".parquet"):
             raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
-        columns, records = self._table(where, sweep)
+        columns, records = self._table(where, sweep, order=order)
         if path.suffix.lower() == ".csv":
             def write(partial: Path) -> None:
                 with partial.open("w", newline="", encoding="utf-8") as fh:
