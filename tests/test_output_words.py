@@ -257,6 +257,34 @@ def test_scaling_titles_name_data_as_the_other_figures_do():
     assert title == "single layer, pinv\nbinary MNIST (24x24 crop)"
 
 
+def test_titles_name_a_chips_conductance_levels_where_they_name_its_faults(run_cli, tmp_path):
+    """A chip with `levels = 4` was titled as a continuous one ("lev4 chip, 2% faults"):
+    capacity's table, energy's header and the scaling title now name the levels, each through
+    `chip_words` (a continuous chip, levels 0, as before)."""
+    from xbarmem import load_preset
+    from xbarmem.hardware.chip import chip_words, spec_words
+    from xbarmem.viz.figures import scaling_title
+
+    chip = load_preset("rram").replace_device(levels=4)
+    (tmp_path / "lev4.toml").write_text(chip.to_toml().replace('name = "rram"', 'name = "lev4"'))
+    said = "lev4 chip with 4 conductance levels, 2% faults"
+    assert chip_words("lev4", 0.02, 4) == said
+    assert chip_words("rram", 0.3) == "rram chip, 30% faults"
+    assert chip_words("rram", 0.3, 4, fault_map="m.npz") == (
+        "rram chip with 4 conductance levels, faults of m.npz")
+    assert spec_words(chip) == spec_words(chip.to_dict()) == (
+        "rram chip with 4 conductance levels, 2% faults")
+    assert scaling_title({"chip": chip.to_dict()}) == (
+        "rram chip with 4 conductance levels, 2% faults")
+    common = ["--data", "random", "--neurons", 16, "--rule", "hebb", "--chip",
+              tmp_path / "lev4.toml"]
+    code, out, err = run_cli("capacity", *common, "--trials", 1, "--probes", 2, "--threshold",
+                             0.95)
+    assert code == 0 and f"(hebb, {said}, flip 0.05, 1 trial)" in " ".join(out.split()), out
+    code, out, err = run_cli("energy", *common, "--patterns", 2, "--probes", 1)
+    assert code == 0 and f"hebb rule, {said}, 2 cues" in " ".join(out.split()), out
+
+
 # ------------------------------------------------------------------------------ demo
 def test_demo_of_one_chip_has_no_spread_column(run_cli, tmp_path):
     """`demo --trials 1` showed a `± chips` column of "-" in every row (a field that does not

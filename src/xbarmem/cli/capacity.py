@@ -49,7 +49,7 @@ from xbarmem.cli.capacity_output import (
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, work_begins
 from xbarmem.data.sources import data_words, source_name
 from xbarmem.files import make_folder
-from xbarmem.hardware.chip import ChipSpec, chip_words
+from xbarmem.hardware.chip import ChipSpec, chip_words, spec_words
 
 if TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
@@ -178,8 +178,8 @@ def _chip_words(spec, fault_map: Path | None) -> str:
     """The chip a search ran on, for its table's title: ``rram chip, 30% faults`` (the
     fault map file's name when one was given, no faults said for a clean chip)."""
     if fault_map is not None:
-        return f"{spec.name} chip, faults of {fault_map.name}"
-    return chip_words(spec.name, spec.device.fault_rate)
+        return chip_words(spec.name, 0.0, spec.device.levels, fault_map=fault_map.name)
+    return spec_words(spec)
 
 
 def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,

@@ -343,8 +343,8 @@ def _print_report(r: dict[str, Any]) -> None:
     out.print(("" if "model" not in s else f"model {s['model']}: ") +
               f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
               f"{s['n_patterns']} {pattern_set_words(s['patterns'])} patterns, "
-              f"{s['rule']} rule, {chip_words(s['chip'], s['faults'])}, {s['cues']} cues "
-              f"({s['flip']:.0%} flips), circuit {r['circuit']['name']}")
+              f"{s['rule']} rule, {chip_words(s['chip'], s['faults'], s.get('levels', 0))}, "
+              f"{s['cues']} cues ({s['flip']:.0%} flips), circuit {r['circuit']['name']}")
     table = Table(title="per recall, over cues")
     for col in ("", "mean", "std", "min", "max"):
         table.add_column(col, justify="left" if not col else "right")
@@ -457,7 +457,8 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     if json_out:
         emit_json(sweep)
         return
-    chip_used = chip_words(sweep["settings"]["chip"], sweep["settings"]["faults"])
+    s = sweep["settings"]
+    chip_used = chip_words(s["chip"], s["faults"], s.get("levels", 0))
     _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, {chip_used}, random patterns "
                         f"P = {load:g} N, {flip:.0%} flips")
     out.print(f"figure: {png}   table: {table_path}")

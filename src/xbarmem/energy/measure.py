@@ -372,7 +372,8 @@ def _describe(result: Measurement, memory: Memory, pset: PatternSet, *, flip: fl
         "arch": "multilayer" if len(memory.layers) > 1 else "single",
         "layer_sizes": memory.sizes, "patterns": pset.name,
         "n_patterns": pset.n_patterns, "flip": flip, "probes": probes, "chip": spec.name,
-        "faults": spec.device.fault_rate, "fault_model": spec.array.fault_model, "rule": rule,
+        "faults": spec.device.fault_rate, "levels": int(spec.device.levels),
+        "fault_model": spec.array.fault_model, "rule": rule,
         "seed": seed, "training": {k: v for k, v in memory.info.items()
                                    if k in ("steps", "loss", "converged", "fixed_points")},
         "devices": memory.devices(), "seconds": time.perf_counter() - start})
@@ -470,6 +471,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     return EnergyBySize(settings={"sizes": list(sizes), "patterns": "random +-1",
                                   "load": load, "rule": rule, "chip": chip_spec.name,
                                   "faults": chip_spec.device.fault_rate,
+                                  "levels": int(chip_spec.device.levels),
                                   "fault_model": chip_spec.array.fault_model,
                                   "flip": flip, "probes": probes, "seed": seed,
                                   "circuit": spec.name, "circuit_constants": spec.constants(),

@@ -241,11 +241,29 @@ def chip_name(source: str) -> str:
     return _PRESETS.canonical(source)
 
 
-def chip_words(name: str, fault_rate: float) -> str:
-    """A chip as titles and headers name it, with its stuck fraction (a preset's ``--faults``
-    override keeps the preset's name): ``rram chip, 30% faults``, ``paper-sim chip`` when it
-    has none."""
-    return f"{name} chip" + (f", {100 * fault_rate:.3g}% faults" if fault_rate else "")
+def chip_words(name: str, fault_rate: float, levels: int = 0, *,
+               fault_map: str | None = None) -> str:
+    """A chip as titles and headers name it, with its conductance levels (a device's
+    ``levels``; none said for a continuous chip, ``levels`` 0) and its stuck fraction (a
+    preset's ``--faults`` override keeps the preset's name), or the name of the fault map
+    file it was given instead: ``rram chip, 30% faults``, ``rram chip with 4 conductance
+    levels, 30% faults``, ``rram chip, faults of map.npz``, ``paper-sim chip`` when it has
+    none. The one place every title builds them."""
+    words = f"{name} chip" + (f" with {int(levels)} conductance levels" if levels else "")
+    if fault_map is not None:
+        return f"{words}, faults of {fault_map}"
+    return words + (f", {100 * fault_rate:.3g}% faults" if fault_rate else "")
+
+
+def spec_words(spec: ChipSpec | dict[str, Any]) -> str:
+    """:func:`chip_words` of a chip (a :class:`ChipSpec`, or its ``to_dict()`` as results
+    record it): its name, levels and stuck fraction."""
+    if isinstance(spec, ChipSpec):
+        return chip_words(spec.name, spec.device.fault_rate, spec.device.levels)
+    found = spec.get("device")
+    device: dict[str, Any] = found if isinstance(found, dict) else {}
+    rate = float(device.get("p_stuck_on") or 0.0) + float(device.get("p_stuck_off") or 0.0)
+    return chip_words(str(spec.get("name", "")), rate, int(device.get("levels") or 0))
 
 
 @checked_keywords

@@ -57,7 +57,7 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
         ax.set_ylabel("async / sync per recall")
         s = sweep["settings"]
         flips = f", {s['flip']:.0%} flips" if "flip" in s else ""
-        chip = chip_words(s["chip"], s.get("faults", 0.0))
+        chip = chip_words(s["chip"], s.get("faults", 0.0), s.get("levels", 0))
         set_title(ax, f"{s['circuit']} circuit, {s['rule']} rule, {chip},\nrandom "
                       f"patterns P = {s['load']:g} N{flips}")
         legend_outside(ax, title="async / sync, mean per recall\n"

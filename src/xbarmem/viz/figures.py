@@ -17,6 +17,7 @@ from xbarmem.data.corruption import describe_corruption
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.capacity import pool_limited
 from xbarmem.evaluation.scaling import HiddenRule
+from xbarmem.hardware.chip import spec_words
 from xbarmem.viz.series import DATA_WORDS, phrase_lines
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
@@ -193,7 +194,7 @@ def scaling_title(settings: dict) -> str:
     protocol = settings.get("protocol") or {}
     if "corruption" in protocol and "level" in protocol:
         second.append(describe_corruption(protocol["corruption"], protocol["level"]))
-    chip = (settings.get("chip") or {}).get("name")
-    if chip:
-        second.append(f"{chip} chip")
+    chip = settings.get("chip")
+    if isinstance(chip, dict) and chip.get("name"):
+        second.append(spec_words(chip))
     return "\n".join(v for v in (memory, phrase_lines([v for v in second if v])) if v)
