@@ -230,8 +230,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     pool = as_pattern_set(pool)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
     chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
-    hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured,
-                                     pool.n_neurons)
+    hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=3)  # (3: find_capacity's caller)
     began, tested = time.perf_counter(), set()
 
@@ -339,9 +338,9 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
 
 
 def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec,
-                  measured: Any, n_neurons: int) -> tuple[Any, dict[int, dict[str, Any]]]:
-    """``hidden`` of :func:`find_capacity` (default 32) as the widths trained for
-    ``n_neurons`` (:func:`~xbarmem.checks.resolve_hidden`: ``"1n"`` is N, as settings record
+                  measured: Any, pool: PatternSet) -> tuple[Any, dict[int, dict[str, Any]]]:
+    """``hidden`` of :func:`find_capacity` (default 32) as the widths trained on the
+    ``pool``'s N (:func:`~xbarmem.checks.resolve_hidden`: ``"1n"`` is N, as settings record
     it), refused for ``arch="single"``, which
     has no hidden layer (:class:`ConfigError`), after refusing a ``progress`` that is not
     callable and ``faults`` that are not None or a :class:`FaultMap` covering ``chip``; and
@@ -351,7 +350,7 @@ def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: Chip
     check_callback(progress, "progress")
     if faults is not None:
         check_type(faults, FaultMap, "faults", "a FaultMap (or None)").check_chip(chip, "faults")
-    return (resolve_hidden(32 if hidden is None else hidden, n_neurons),
+    return (resolve_hidden(32 if hidden is None else hidden, pool.n_neurons),
             {} if measured is None else check_measured(measured))
 
 
