@@ -793,3 +793,46 @@ def test_every_page_of_the_docs_is_reached_from_the_readme():
     reached = reachable_pages(ROOT / "README.md")
     unreached = [str(p.relative_to(ROOT)) for p in DOC_FILES if p.resolve() not in reached]
     assert not unreached, f"pages no link leads to from README.md: {unreached}"
+
+
+#: the commands whose printed step counts the guide quotes (``N steps (...)``), each run here:
+#: a quote with no command among these fails the test below until its command is added
+STEP_COMMANDS = (
+    ("train", "--data", "digits", "--patterns", "32", "--recipe", "fast", "-o", "fast.safetensors"),
+    ("train", "--data", "mnist", "--one-per-class", "--chip", "rram", "--fault-map", "map.npz",
+     "--rule-option", "max_steps=200", "--rule-option", "finetune_steps=0", "-o", "m.safetensors"),
+    ("train", "--arch", "multilayer", "--hidden", "16", "--data", "digits", "--patterns", "10",
+     "-o", "ml.safetensors"),
+)
+
+
+def quoted_step_counts(text: str) -> list[str]:
+    """The step counts a page quotes from ``train``'s summary (``300 steps (100 flip + 200
+    basin)``, with what follows in the same backticks), whitespace folded."""
+    found = re.findall(r"`(\d+ steps \([^`]*)`|prints (\d+\s+steps \([^)]*\))", text)
+    return [" ".join((a or b).split()) for a, b in found]
+
+
+def test_the_guides_quoted_step_counts_are_what_train_prints(tmp_path, monkeypatch, run_cli):
+    quotes = quoted_step_counts((ROOT / "docs" / "guide.md").read_text(encoding="utf-8"))
+    assert len(quotes) >= 3, quotes
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("chip", "faults", "--chip", "rram", "--arrays", "2", "--faults", "0.3",
+                           "--seed", "1", "--out", "map.npz")
+    assert code == 0, err
+    printed = []
+    for words in STEP_COMMANDS:
+        code, out, err = run_cli(*words)
+        assert code == 0, err
+        printed.append(" ".join(out.split()))
+    missing = [q for q in quotes if not any(q in text for text in printed)]
+    assert not missing, (f"the guide quotes step counts no command prints: {missing} "
+                         f"(printed: {printed})")
+
+
+def test_quoted_step_counts_are_found_in_backticks_and_after_prints():
+    text = ("prints `200 steps (100 basin + 100 fine-tune)`. The model above prints 300\n"
+            "steps (100 flip + 200 basin). It says `400 steps (300 basin), converged=False`.")
+    assert quoted_step_counts(text) == ["200 steps (100 basin + 100 fine-tune)",
+                                        "300 steps (100 flip + 200 basin)",
+                                        "400 steps (300 basin), converged=False"]
