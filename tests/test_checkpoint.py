@@ -269,3 +269,53 @@ def test_run_scaling_keep_checkpoint_leaves_the_file(tmp_path):
     assert again["resumed"] == len(res["runs"][0]["points"]) and not path.exists()
     with pytest.raises(ConfigError, match="keep_checkpoint"):
         run_scaling([16], arch="single", rule="hebb", checkpoint=path, keep_checkpoint="yes")
+
+
+def test_a_checkpoint_kept_under_trainer_defaults_that_changed_since_is_not_reused(
+        run_cli, monkeypatch, tmp_path):
+    """The key held the trainer options as given, not as they applied: a search interrupted
+    by one version and resumed by a later one whose defaults differ (``quantize``, training
+    through a chip's conductance levels, came under the same options) took the kept points for
+    its own and mixed both ways of training in one curve (`xbarmem capacity --rule adaptive
+    --chip lv8.toml --checkpoint c.json`: kept 16:0.999 and 32:0.971 beside its own counts,
+    where a fresh run measured 16:0.998 and 32:0.976). The key holds them with their defaults
+    (``trainer``); a file without them is one an earlier version wrote, and says so."""
+    from xbarmem.learning import adaptive
+    from xbarmem.learning.classic import keyed_options
+
+    kept = tmp_path / "kept.json"
+    args = ["capacity", "--data", "digits", "--rule", "adaptive", "--rule-option",
+            "max_steps=5", "--rule-option", "finetune_steps=2", "--trials", "1", "--probes",
+            "2", "--threshold", "0.95", "--checkpoint", kept]
+    _counting(monkeypatch, fail_after=2)
+    code, _, err = run_cli(*args)
+    assert code == 130 and kept.is_file(), err
+    key = json.loads(kept.read_text())["key"]
+    assert key["trainer"] == {"single": keyed_options(
+        "adaptive", {"max_steps": 5, "finetune_steps": 2})} and key["trainer"]["single"]["lr"]
+    saved = kept.read_text()
+    monkeypatch.setitem(adaptive.DEFAULTS["single"], "lr", 0.02)  # a later version's default
+    _counting(monkeypatch)
+    code, out, err = run_cli(*args)
+    assert code == 0 and "other settings (trainer options with their defaults)" in err, err
+    assert "2 tested counts kept" not in out + err
+    monkeypatch.undo()
+    data = json.loads(saved)
+    del data["key"]["trainer"]  # as the versions before it wrote the file
+    kept.write_text(json.dumps(data))
+    _counting(monkeypatch)
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    assert ("kept.json: the points kept there were measured by an earlier xbarmem, which did "
+            "not record trainer options with their defaults; this run starts anew") in err
+
+
+def test_a_scaling_checkpoint_holds_the_trainer_options_with_their_defaults(monkeypatch,
+                                                                            tmp_path):
+    path = tmp_path / "kept.json"
+    _counting(monkeypatch, fail_after=1)
+    with pytest.raises(KeyboardInterrupt):
+        run_scaling([16, 36], arch="single", rule="perceptron", rule_options={"margin": 0.5},
+                    thresholds=(0.9,), protocol=_PROTOCOL, trials=1, checkpoint=path)
+    trainer = json.loads(path.read_text())["key"]["trainer"]
+    assert trainer == {"margin": 0.5, "max_epochs": 2000}

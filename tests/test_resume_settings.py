@@ -107,3 +107,48 @@ def test_a_checkpoint_of_another_thread_count_is_not_reused(tmp_path):
         torch.set_num_threads(before)
     with SearchCheckpoint(path, {"rule": "hebb"}) as kept:  # the same count as the file's
         assert kept.resumed == (0 if before == 2 else 1)
+
+
+def _levels_sweep(folder, levels: int):
+    from xbarmem import load_chip
+
+    chip = folder / f"rram{levels}.toml"
+    chip.write_text(load_chip("rram").replace_device(levels=levels).to_toml(), encoding="utf-8")
+    sweep = folder / "lv.toml"
+    sweep.write_text(tiny_sweep("lv", rules=("adaptive",)).replace(
+        "[base]\n", f'[base]\nchip = "{chip.as_posix()}"\n') + (
+        "\n[rule_options.adaptive]\nmax_steps = 5\nfinetune_steps = 2\nflip_steps = 2\n"))
+    return sweep
+
+
+def test_a_trial_on_a_chip_with_levels_is_keyed_by_how_it_trains_through_them(tmp_path):
+    """The hardware-adaptive rule trains through a chip's conductance levels since the option
+    ``quantize`` came (on by default; off for multilayer memories of continuous patterns on 8
+    levels or more), and trained as on a continuous chip before, under the same options and
+    key: ``xbarmem sweep`` of a store written before took its rows for its own ("2 already
+    stored, 0 new rows"; cosine 0.9925 stored where a fresh run gives 0.9919), and grid
+    points added later would have sat beside them, trained the other way. On such chips the
+    key lists ``quantize`` as it applies; a continuous chip's keys are as they were."""
+    import sqlite3
+
+    from xbarmem.experiments.resolve import resolve
+
+    sweep = _levels_sweep(tmp_path, 8)
+    base = {"data": "random", "n_neurons": 16, "patterns": 3, "rule": "adaptive"}
+    for extra, quantize in (({}, True), ({"arch": "multilayer", "hidden": 16}, True),
+                            ({"arch": "multilayer", "hidden": 16, "kind": "continuous"}, False)):
+        options = resolve({**base, **extra, "chip": str(tmp_path / "rram8.toml")}, "evaluate",
+                          0)["rule_options"]
+        assert options["quantize"] is quantize, extra
+        assert "quantize" not in resolve({**base, **extra}, "evaluate", 0)["rule_options"]
+    store = tmp_path / "s.sqlite"
+    assert run_sweep(load_sweep(sweep), store).inserted == 1
+    with sqlite3.connect(store) as db:  # the row as the versions before ``quantize`` keyed it
+        (key, text), = db.execute("SELECT key, config FROM trials").fetchall()
+        config = json.loads(text)
+        del config["rule_options"]["quantize"]
+        db.execute("UPDATE trials SET key = ?, config = ?", (trial_key(config), json.dumps(config)))
+        db.execute("UPDATE sweep_trials SET key = ?", (trial_key(config),))
+    db.close()
+    again = run_sweep(load_sweep(sweep), store)
+    assert (again.already, again.ran) == (0, 1)

@@ -146,6 +146,7 @@ def capacity_cmd(
     fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
+    from xbarmem.learning.classic import keyed_options
 
     patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx,
                                counted_by="--pool")
@@ -155,7 +156,9 @@ def capacity_cmd(
     protocol = search_protocol(kind, corruption, level, probes, seed)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
-        "rule_options": options or {}})
+        "rule_options": options or {}, "trainer": {a: keyed_options(
+            rule, options or {}, 1 if a == "single" else 2, patterns.kind, spec.device.levels)
+            for a, _ in configs}})
 
     def search(a: str, h: list[int] | None, progress: Callable[[int, float], None],
                measured: dict | None) -> CapacityResult:

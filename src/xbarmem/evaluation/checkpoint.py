@@ -4,9 +4,10 @@ A :class:`SearchCheckpoint` holds the points of one or more named capacity searc
 pattern size ``N`` in a scaling run, one per architecture in ``xbarmem capacity``) under a
 *key*: everything a point's value depends on (architecture, data -- a user's patterns and
 fault map by :func:`fingerprint` --, rule, chip, recall protocol, trials, seed, trainer
-options, xbarmem's version and the torch thread count, which can change the numbers), but not
-the thresholds, resolution or sizes, which only decide
-which counts are tested. A search started
+options with their defaults (``trainer``: a default changed since the points were measured
+is another key), xbarmem's version and the torch thread count, which can change the
+numbers), but not the thresholds, resolution or sizes, which only decide which counts are
+tested. A search started
 again with the same key reuses the kept points (:func:`xbarmem.evaluation.capacity.find_capacity`,
 ``measured=``) and so goes the same way to the same capacities, training only the counts it
 had not reached. The file is plain JSON (never unpickled), replaced atomically after every
@@ -47,7 +48,10 @@ __all__ = ["SearchCheckpoint", "check_entry", "fingerprint"]
 
 _FORMAT = "xbarmem capacity-search checkpoint"
 #: the key's own entries as a warning names them: the words of ``--threads`` and ``--version``
-_SHOWN = {"torch_threads": "threads", "xbarmem": "xbarmem version"}
+_SHOWN = {"torch_threads": "threads", "xbarmem": "xbarmem version",
+          "trainer": "trainer options with their defaults"}
+#: the entries of xbarmem's own keys that checkpoints written by earlier versions lack
+_ADDED = ("trainer",)
 
 
 class SearchCheckpoint:
@@ -86,8 +90,11 @@ class SearchCheckpoint:
             if data["key"] != self.key:
                 differ = sorted(_SHOWN.get(k, k) for k in {*data["key"], *self.key}
                                 if data["key"].get(k) != self.key.get(k))
-                warn(f"{self.path}: the points kept there are of other settings "
-                     f"({', '.join(map(str, differ))}); this run starts anew and "
+                unrecorded = [_SHOWN[k] for k in _ADDED if k in self.key and k not in data["key"]]
+                why = (f"were measured by an earlier xbarmem, which did not record "
+                       f"{', '.join(unrecorded)}" if unrecorded else
+                       f"are of other settings ({', '.join(map(str, differ))})")
+                warn(f"{self.path}: the points kept there {why}; this run starts anew and "
                      f"replaces them", stacklevel=4)
                 return 0
             self._searches = {str(name): {int(p): _entry(e, int(p)) for p, e in points.items()}

@@ -53,6 +53,7 @@ from xbarmem.evaluation.cue_check import cue_warnings_once
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import ChipSpec, load_chip
+from xbarmem.learning.classic import keyed_options
 from xbarmem.names import ARCHS, RULE_NAMES
 from xbarmem.spec import check_seed
 
@@ -290,7 +291,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
                 "pool": _pool_text(source), "pool_size": pool_size, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
-    kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source)
+    kept = None if checkpoint is None else _checkpoint(checkpoint, {**settings, "trainer": (
+        keyed_options(rule, rule_options or {}, 2 if arch == "multilayer" else 1, kind,
+                      chip.device.levels))}, source)
     with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)
         runs = [_run_at(n, kept, progress, dict(
             data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,

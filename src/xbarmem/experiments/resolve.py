@@ -82,7 +82,8 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     # rule options, resolved with the rule's defaults (trainer seed = trial seed unless given)
     options = {**rule_options.get(c["rule"], {}), **extra}
     c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
-                                      c["seed"], c["kind"], _sizes(c))
+                                      c["seed"], c["kind"], _sizes(c),
+                                      c["chip_spec"]["device"]["levels"])
     if trial == "capacity":
         if c["search"]:
             if "counts" in given:
@@ -197,7 +198,11 @@ def _sizes(c: dict[str, Any]) -> tuple[int, ...]:
 
 @functools.lru_cache(maxsize=1024)
 def _rule_options(rule: str, arch: str, options_json: str, seed: int,
-                  kind: str = "binary", sizes: tuple[int, ...] | None = None) -> dict[str, Any]:
+                  kind: str = "binary", sizes: tuple[int, ...] | None = None,
+                  levels: int = 0) -> dict[str, Any]:
+    """The rule's options resolved with its defaults, as the trial is keyed by them (the
+    hardware-adaptive rule's :meth:`~xbarmem.learning.adaptive.AdaptiveTrainer.keyed_options`
+    on a chip of ``levels`` conductance levels)."""
     options = json.loads(options_json)
     where = f"rule_options.{rule}"
     try:
@@ -213,7 +218,7 @@ def _rule_options(rule: str, arch: str, options_json: str, seed: int,
             trainer = cls(**{"seed": seed, **options})
             layers = 2 if arch == "multilayer" else 1
             trainer.refuse_inapplicable(layers, kind, sizes)  # e.g. init linear on N -> H < N
-            return trainer.options(layers, kind)
+            return trainer.keyed_options(layers, kind, levels)
         from xbarmem.learning.classic import get_rule
 
         obj = get_rule(rule, **options)

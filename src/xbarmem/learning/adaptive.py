@@ -289,6 +289,19 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                 values.pop(name)
         return values
 
+    def keyed_options(self, layers: int = 1, kind: str = "binary", levels: int = 0
+                      ) -> dict[str, Any]:
+        """:meth:`options` as results are kept under them (a store's trial keys, a capacity
+        search's checkpoint): on a chip with conductance levels (``levels >= 2``) with
+        ``quantize`` listed as it applies (:func:`quantize_default` when not set), since the
+        trained numbers there depend on it and trainers before it trained as on a continuous
+        chip under the same options; elsewhere :meth:`options` (the keys of continuous chips'
+        results stay as they were)."""
+        values = self.options(layers, kind)
+        if levels >= 2 and "quantize" not in values:
+            values["quantize"] = quantize_default(layers, kind, levels)
+        return values
+
     def option_names(self, layers: int = 1) -> set[str]:
         """The names of every option that applies to memories of ``layers`` layers (those
         :meth:`options` lists only when set included)."""
@@ -326,12 +339,19 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
 
 
 def default_quantize(problem: Problem) -> bool:
-    """``quantize``'s default for ``problem``: on, except for multilayer memories of
-    continuous patterns when a network's chip has :data:`QUANTIZE_OFF_LEVELS` levels or more
-    (there training through them lowered recall; with fewer levels it raised it)."""
-    if problem.layers == 1 or problem.kind != "continuous" or problem.grids is None:
+    """``quantize``'s default for ``problem``: :func:`quantize_default` of its layers, pattern
+    kind and the most levels among its chips (:func:`grid_levels`)."""
+    if problem.grids is None:
         return True
-    return grid_levels(problem) < QUANTIZE_OFF_LEVELS
+    return quantize_default(problem.layers, problem.kind, grid_levels(problem))
+
+
+def quantize_default(layers: int, kind: str, levels: int) -> bool:
+    """``quantize``'s default for memories of ``layers`` layers storing ``kind`` patterns on a
+    chip of ``levels`` conductance levels: on, except for multilayer memories of continuous
+    patterns on :data:`QUANTIZE_OFF_LEVELS` levels or more (there training through them
+    lowered recall; with fewer levels it raised it)."""
+    return layers == 1 or kind != "continuous" or levels < QUANTIZE_OFF_LEVELS
 
 
 def grid_levels(problem: Problem) -> int:

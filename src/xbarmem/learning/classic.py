@@ -242,6 +242,21 @@ def get_rule(name: str, **options):
         raise ConfigError(f"bad option for rule {name!r}: {exc}") from None
 
 
+def keyed_options(rule: str, options: dict[str, Any], layers: int = 1, kind: str = "binary",
+                  levels: int = 0) -> dict[str, Any]:
+    """Every option of rule ``rule`` given ``options``, defaults filled in: what results
+    computed with them are kept under (a capacity search's checkpoint), so that a default
+    changed since they were computed is another key. The hardware-adaptive rule's as they
+    apply to memories of ``layers`` layers storing ``kind`` patterns on a chip of ``levels``
+    conductance levels (:meth:`~xbarmem.learning.adaptive.AdaptiveTrainer.keyed_options`);
+    errors as :func:`get_rule`."""
+    obj = get_rule(rule, **options)
+    keyed = getattr(obj, "keyed_options", None)
+    if keyed is not None:
+        return keyed(layers, kind, levels)
+    return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+
+
 def as_rule(rule: Any, **options: Any) -> Any:
     """The rule a ``rule`` argument gives: a name -> :func:`get_rule` ``(name, **options)``
     (errors as there); a rule object -> itself once :func:`~xbarmem.learning.base.check_rule`
