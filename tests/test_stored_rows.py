@@ -126,6 +126,30 @@ def test_an_intact_store_still_reads_every_row(stored, run_cli, tmp_path):
     assert code == 0, err
 
 
+def test_capacity_rows_stored_before_they_held_lower_bounds_read_with_them(stored, run_cli,
+                                                                           tmp_path):
+    """Capacity rows written before ``result.lower_bound`` existed (xbarmem of 2026-11-28:
+    ``xbarmem sweep`` of a curve whose every count passed) showed ``0.9:8`` in ``results``
+    where the same curve stored since shows ``0.9:>=8``, and ``plot`` drew no arrow: the
+    reader derives it from the curve (its largest count passed) or the pool of a search."""
+    path = tmp_path / "earlier.sqlite"
+    path.write_bytes(stored.read_bytes())
+    with ResultStore(stored, readonly=True) as db:
+        now = {r["key"]: r["result"]["lower_bound"] for r in db.rows()
+               if r["trial"] == "capacity"}
+    assert any(now.values())
+    with sqlite3.connect(path) as db:
+        for key, text in db.execute("SELECT key, result FROM trials WHERE trial = 'capacity'"):
+            earlier = {k: v for k, v in json.loads(text).items() if k != "lower_bound"}
+            db.execute("UPDATE trials SET result = ? WHERE key = ?", (json.dumps(earlier), key))
+    db.close()
+    with ResultStore(path, readonly=True) as db:
+        assert {r["key"]: r["result"]["lower_bound"] for r in db.rows()
+                if r["trial"] == "capacity"} == now
+    code, out, err = run_cli("results", path, "--where", "trial=capacity")
+    assert code == 0 and out.count(":>=") == sum(map(len, now.values())), err
+
+
 GOOD_CACHE = {"generic-rram": {"energy_ratio": 8.1, "latency_reduction": 0.99},
               "paper-calibrated": {"energy_ratio": 8.8, "latency_reduction": 0.997},
               "steps": {"sync": 2.0, "async": 100.0},

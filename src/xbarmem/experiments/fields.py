@@ -275,4 +275,18 @@ def read_payloads(trial: Any, config_text: Any, result_text: Any
         part, key = needed.split(".")
         if key not in (config if part == "config" else result):
             raise ConfigError(f"{needed} is missing (every {trial} row has it)")
+    if trial == "capacity" and "lower_bound" not in result:
+        result["lower_bound"] = _earlier_bounds(config, result)
     return config, result
+
+
+def _earlier_bounds(config: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    """``result.lower_bound`` of a capacity row stored before rows held it: the thresholds
+    whose capacity is the largest count its curve tested (every count passed), or for a
+    search, the whole pool (a table showed ``0.9:8`` for such a curve, and ``0.9:>=8`` for the
+    same curve stored since)."""
+    counts = [p["count"] for p in result["points"]]
+    top = config.get("pool") if config.get("search") else max(counts, default=None)
+    if not isinstance(top, int) or isinstance(top, bool):
+        return []
+    return [str(t) for t, c in result["capacity"].items() if c >= top]
