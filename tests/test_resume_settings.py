@@ -152,3 +152,35 @@ def test_a_trial_on_a_chip_with_levels_is_keyed_by_how_it_trains_through_them(tm
     db.close()
     again = run_sweep(load_sweep(sweep), store)
     assert (again.already, again.ran) == (0, 1)
+
+
+def test_a_row_trained_in_a_batch_under_the_key_of_a_trial_alone_is_refused(tmp_path, run_cli):
+    """Versions before batch keys stored a hardware-adaptive trial trained in a batch under the
+    key of its configuration alone: a run that now trains that trial alone took the row for
+    its own (``xbarmem reproduce --quick`` on a folder of 2026-12-03 reused two rows of section
+    (d), cosine 0.9959 and 1.0, where a fresh run measures 0.9977 and 0.9989). Refused before
+    any work, naming the store; the row records the networks of its batch."""
+    import sqlite3
+    import tomllib
+
+    store = tmp_path / "s.sqlite"
+    assert run_sweep(_spec(4), store).inserted == 4
+    with sqlite3.connect(store) as db:  # the batched rows as versions before batch keys kept them
+        for key, text in db.execute("SELECT key, config FROM trials").fetchall():
+            plain = trial_key(json.loads(text))
+            db.execute("UPDATE trials SET key = ? WHERE key = ?", (plain, key))
+            db.execute("UPDATE sweep_trials SET key = ? WHERE key = ?", (plain, key))
+    db.close()
+    with pytest.raises(ConfigError, match="holds 2 trial.s. of this run that an earlier xbarmem "
+                                          "trained in a batch with other networks"):
+        run_sweep(_spec(1), store)
+    sweep = tmp_path / "b1.toml"
+    sweep.write_text(tiny_sweep("batches", rules=("adaptive", "hebb"), fault_rates=[0.0, 0.3]))
+    assert tomllib.loads(sweep.read_text())["sweep"]["batch"] == 1
+    line = refused(run_cli, tmp_path, "sweep", sweep, "--store", store, "--jobs", "1")
+    assert line == (f"error: {store} holds 2 trial(s) of this run that an earlier xbarmem "
+                    "trained in a batch with other networks, under the key of the trial "
+                    "trained alone (their numbers depend on the networks trained beside them; "
+                    "this version keys them by their batch): use another store")
+    again = run_sweep(_spec(4), store)  # batched: keyed by their batches, trained once more
+    assert (again.already, again.ran) == (2, 2)

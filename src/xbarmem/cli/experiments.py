@@ -237,13 +237,13 @@ def _check_stored(store: Path, spec, threads: int) -> bool:
     """Whether ``store`` misses some trial of ``spec``; a warning when it holds rows of the
     sweep's name that the sweep does not plan (an edited file, another xbarmem version):
     ``results`` and ``plot`` would show them beside the new rows. Rows of its trials computed
-    with another thread count are refused (:func:`~xbarmem.experiments.runner.check_threads`)
-    before any worker starts."""
-    from xbarmem.experiments.runner import check_threads
+    with another thread count or in another batch are refused
+    (:func:`~xbarmem.experiments.runner.check_stored`) before any worker starts."""
+    from xbarmem.experiments.runner import check_stored
     from xbarmem.experiments.store import ResultStore
 
     with ResultStore(store, readonly=True) as db:
-        check_threads(db, [spec], threads)
+        check_stored(db, [spec], threads)
         planned = len(db.finished([t.key for t in spec.trials]))
         other = db.sweeps().get(spec.name, 0) - planned
     if other > 0:

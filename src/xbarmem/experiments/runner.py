@@ -49,7 +49,7 @@ from typing import Any, cast
 
 from xbarmem.checks import check_callback, check_count, check_type, result_repr
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.batches import plan_groups, train_key
+from xbarmem.experiments.batches import depends_on_batch, plan_groups, train_key
 from xbarmem.experiments.claims import Claimant
 from xbarmem.experiments.executors import (
     WORKER_GRACE,
@@ -59,6 +59,7 @@ from xbarmem.experiments.executors import (
     make_executor,
 )
 from xbarmem.experiments.pool import discard
+from xbarmem.experiments.resolve import trial_key
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.files import as_path
@@ -148,6 +149,15 @@ def pending_groups(spec: SweepSpec, store: ResultStore) -> tuple[list[list[Trial
     return [g for g in groups if any(t.key not in done for t in g)], len(done)
 
 
+def check_stored(store: ResultStore, specs: list[SweepSpec], threads: int) -> None:
+    """Refuse (:class:`ConfigError`) to run ``specs`` into a store holding rows of their
+    trials that a run would take for its own although it computes them otherwise: of another
+    thread count (:func:`check_threads`), or trained in another batch under their key
+    (:func:`check_batches`). Every entry point checks this before any work."""
+    check_threads(store, specs, threads)
+    check_batches(store, specs)
+
+
 def check_threads(store: ResultStore, specs: list[SweepSpec], threads: int) -> None:
     """Refuse (:class:`ConfigError`) to run ``specs`` with ``threads`` torch threads into a
     store holding rows of their trials computed with another thread count: the count can
@@ -160,6 +170,26 @@ def check_threads(store: ResultStore, specs: list[SweepSpec], threads: int) -> N
         raise ConfigError(f"{store.path} holds {n} trial(s) of this run computed with {t} torch "
                           f"thread(s), not {threads} (the thread count can change the numbers): "
                           f"run with --threads {t} to resume it, or use another store")
+
+
+def check_batches(store: ResultStore, specs: list[SweepSpec]) -> None:
+    """Refuse (:class:`ConfigError`) to run ``specs`` into a store holding, under the key of a
+    hardware-adaptive trial that trains alone, a row trained in a batch with other networks
+    (``result.batch.networks`` > 1): such a trial's numbers depend on the networks trained
+    beside it, and versions before batch keys (:func:`~xbarmem.experiments.batches.
+    batch_keyed`) stored it under the key of its configuration alone, so a run would take it
+    for its own (``reproduce`` of a folder of 2026-12-03 reused two rows of section (d) that a
+    fresh run measures otherwise)."""
+    alone = [t.key for s in specs for t in s.trials
+             if depends_on_batch(t.config) and t.key == trial_key(t.config)]
+    batched = sum(n for v, n in store.batch_networks(alone).items()
+                  if isinstance(v, int) and v > 1)
+    if batched:
+        raise ConfigError(f"{store.path} holds {batched} trial(s) of this run that an earlier "
+                          "xbarmem trained in a batch with other networks, under the key of "
+                          "the trial trained alone (their numbers depend on the networks "
+                          "trained beside them; this version keys them by their batch): use "
+                          "another store")
 
 
 def group_cost(group: list[Trial]) -> float:
@@ -312,9 +342,9 @@ def _queue(specs: list[SweepSpec], db: ResultStore,
            report: SweepReport) -> list[tuple[str, list[Trial], int]]:
     """The groups of ``specs`` with unstored trials, as ``(sweep, group, pending trials)``,
     the costliest first; the trials already stored are counted in ``report.already``.
-    Stored rows of another thread count than ``report.threads`` are refused
-    (:func:`check_threads`)."""
-    check_threads(db, specs, report.threads)
+    Stored rows of another thread count than ``report.threads``, or of another batch, are
+    refused (:func:`check_stored`)."""
+    check_stored(db, specs, report.threads)
     queue: list[tuple[str, list[Trial], int]] = []
     names = {s.name for s in specs}
     for s in specs:

@@ -71,6 +71,7 @@ from xbarmem.experiments.store_rows import (
     MAX_ROW_TEXT,
     ROW_FIELDS,
     finished_keys,
+    networks_of_keys,
     row_values,
     rows_of_keys,
     selected,
@@ -270,6 +271,11 @@ class ResultStore:
         """How many stored rows of ``keys`` were computed with each torch thread count (None:
         not recorded)."""
         return threads_of_keys(self._db, keys)
+
+    def batch_networks(self, keys: Sequence[str]) -> dict[Any, int]:
+        """How many stored rows of ``keys`` were trained in a batch of each number of networks
+        (``result.batch.networks``; None: not recorded)."""
+        return networks_of_keys(self._db, keys)
 
     def computed_by(self, keys: Sequence[str]) -> dict[str, int]:
         """How many stored rows of ``keys`` each sweep computed (a row found by a later sweep

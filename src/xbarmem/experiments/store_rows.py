@@ -117,6 +117,13 @@ def threads_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[Any, in
                                      "json_extract(result, '$.threads') END")
 
 
+def networks_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[Any, int]:
+    """How many of the stored rows of ``keys`` record each number of networks trained in their
+    batch (``result.batch.networks``; None for rows without one)."""
+    return _counts_of_keys(db, keys, "CASE WHEN json_valid(result) THEN "
+                                     "json_extract(result, '$.batch.networks') END")
+
+
 def sweeps_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
     """How many of the stored rows of ``keys`` each sweep computed (the rows' ``sweep``)."""
     return _counts_of_keys(db, keys, "sweep")

@@ -221,7 +221,7 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
 
 
 def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[str, Any]:
-    from xbarmem.experiments.runner import check_threads, run_sweep
+    from xbarmem.experiments.runner import check_stored, run_sweep
 
     began = time.perf_counter()
     out_dir = make_folder(out_dir)
@@ -231,7 +231,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     specs = [s for e in ready for s in sweeps[e.key]]
     store_path = Path(store) if store else out_dir / STORE
     with ResultStore(store_path) as db:
-        check_threads(db, specs, threads)  # before the first line: rows of another count
+        check_stored(db, specs, threads)  # before the first line: rows of another count
         log(f"reproduce ({'quick' if quick else 'full'}): {sum(len(s.trials) for s in specs)} "
             f"trials in {len(specs)} sweeps, store {db.path}")
         ctx = Context(out_dir, db, quick, {s.name: s for s in specs}, log)
