@@ -21,6 +21,7 @@ import pytest
 import torch
 from conftest import refused, tiny_sweep
 
+import xbarmem
 from xbarmem.errors import ConfigError, XbarmemWarning
 from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.experiments.batches import batch_keyed, plan_groups
@@ -184,3 +185,40 @@ def test_a_row_trained_in_a_batch_under_the_key_of_a_trial_alone_is_refused(tmp_
                     "this version keys them by their batch): use another store")
     again = run_sweep(_spec(4), store)  # batched: keyed by their batches, trained once more
     assert (again.already, again.ran) == (2, 2)
+
+
+def test_rows_a_run_does_not_plan_are_said_with_the_filter_that_leaves_them_out(tmp_path,
+                                                                                run_cli):
+    """``xbarmem sweep`` into a store holding rows of its sweep's name it does not plan advised
+    ``--where version=...`` whatever they were: rows an earlier xbarmem computed otherwise
+    under the same version (a chip's levels, a batch) share it, so the filter left them in.
+    It names the version to keep only when the rows are all of another version
+    (``runner.unplanned_note``, which ``reproduce`` now gives too: it said nothing)."""
+    import sqlite3
+
+    store = tmp_path / "s.sqlite"
+    sweep = _levels_sweep(tmp_path, 8)
+    assert run_sweep(load_sweep(sweep), store).inserted == 1
+    with sqlite3.connect(store) as db:  # the row as the versions before ``quantize`` keyed it
+        config = json.loads(db.execute("SELECT config FROM trials").fetchone()[0])
+        del config["rule_options"]["quantize"]
+        db.execute("UPDATE trials SET key = ?", (trial_key(config),))
+        db.execute("UPDATE sweep_trials SET key = ?", (trial_key(config),))
+    db.close()
+    code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 0 and (f"warning: {store} already holds 1 row of sweep 'lv' that this file "
+                          "does not plan (other settings or batches, or computed otherwise by "
+                          "an earlier xbarmem); results and plot show them beside this run's "
+                          "rows: use another --store to keep them apart") in err, err
+    assert "--where version" not in err
+    older = tmp_path / "older.sqlite"
+    code, _, err = run_cli("sweep", sweep, "--store", older, "--jobs", "1")
+    with sqlite3.connect(older) as db:  # as a version of another number stored it
+        db.execute("UPDATE trials SET version = '0.1.0', key = 'k'")
+        db.execute("UPDATE sweep_trials SET key = 'k'")
+    db.close()
+    code, _, err = run_cli("sweep", sweep, "--store", older, "--jobs", "1")
+    version = xbarmem.__version__
+    assert code == 0 and ("holds 1 row of sweep 'lv' that this file does not plan, computed "
+                          "by another xbarmem version; results and plot show them beside this "
+                          f"run's rows unless filtered (--where version={version})") in err, err

@@ -239,18 +239,15 @@ def _check_stored(store: Path, spec, threads: int) -> bool:
     ``results`` and ``plot`` would show them beside the new rows. Rows of its trials computed
     with another thread count or in another batch are refused
     (:func:`~xbarmem.experiments.runner.check_stored`) before any worker starts."""
-    from xbarmem.experiments.runner import check_stored
+    from xbarmem.experiments.runner import check_stored, unplanned_note
     from xbarmem.experiments.store import ResultStore
 
     with ResultStore(store, readonly=True) as db:
         check_stored(db, [spec], threads)
         planned = len(db.finished([t.key for t in spec.trials]))
-        other = db.sweeps().get(spec.name, 0) - planned
-    if other > 0:
-        warn(f"{store} already holds {counted(other, 'row')} of sweep {spec.name!r} that this "
-             "file does not plan (other settings or batches, or another xbarmem version); results "
-             "and plot show them beside this run's rows unless filtered (--where "
-             "version=...), or use another --store")
+        note = unplanned_note(db, [spec], "this file")
+    if note:
+        warn(note)
     return planned < len(spec.trials)
 
 

@@ -158,6 +158,35 @@ def check_stored(store: ResultStore, specs: list[SweepSpec], threads: int) -> No
     check_batches(store, specs)
 
 
+def unplanned_note(store: ResultStore, specs: list[SweepSpec], planner: str) -> str | None:
+    """The warning of a run of ``specs`` (``planner``: ``this file``, ``this run``) into a
+    store holding rows of their sweeps' names that they do not plan -- an edited sweep file,
+    other batches, rows an earlier xbarmem computed otherwise --, which ``results`` and
+    ``plot`` show beside the run's rows; None when it holds none. It says when they are all
+    of another xbarmem version (``--where version=...`` then leaves them out) and otherwise
+    not to offer that filter: rows computed otherwise under the same version share it."""
+    from xbarmem.version import __version__
+
+    held = store.sweeps()
+    other = older = 0
+    for s in specs:
+        if held.get(s.name):
+            other += held[s.name] - len(store.finished([t.key for t in s.trials]))
+            older += store.count([f"version!={__version__}"], s.name)
+    if other <= 0:
+        return None
+    names = ", ".join(repr(s.name) for s in specs if held.get(s.name))
+    head = (f"{store.path} already holds {other} row{'s' * (other != 1)} of sweep {names} "
+            f"that {planner} does not plan")
+    if older >= other:
+        return (f"{head}, computed by another xbarmem version; results and plot show them "
+                f"beside this run's rows unless filtered (--where version={__version__}), or "
+                "use another --store")
+    return (f"{head} (other settings or batches, or computed otherwise by an earlier "
+            f"xbarmem{f'; {older} of another version' if older else ''}); results and plot "
+            "show them beside this run's rows: use another --store to keep them apart")
+
+
 def check_threads(store: ResultStore, specs: list[SweepSpec], threads: int) -> None:
     """Refuse (:class:`ConfigError`) to run ``specs`` with ``threads`` torch threads into a
     store holding rows of their trials computed with another thread count: the count can

@@ -40,7 +40,7 @@ from xbarmem.checks import (
     seconds_text,
     shown,
 )
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, warn
 from xbarmem.experiments.reproduce.capacity import Capacity
 from xbarmem.experiments.reproduce.correlation import Correlation
 from xbarmem.experiments.reproduce.energy import Energy
@@ -221,7 +221,7 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
 
 
 def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[str, Any]:
-    from xbarmem.experiments.runner import check_stored, run_sweep
+    from xbarmem.experiments.runner import check_stored, run_sweep, unplanned_note
 
     began = time.perf_counter()
     out_dir = make_folder(out_dir)
@@ -232,6 +232,9 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     store_path = Path(store) if store else out_dir / STORE
     with ResultStore(store_path) as db:
         check_stored(db, specs, threads)  # before the first line: rows of another count
+        note = unplanned_note(db, specs, "this run")
+        if note:
+            warn(note)
         log(f"reproduce ({'quick' if quick else 'full'}): {sum(len(s.trials) for s in specs)} "
             f"trials in {len(specs)} sweeps, store {db.path}")
         ctx = Context(out_dir, db, quick, {s.name: s for s in specs}, log)
