@@ -130,7 +130,12 @@ DAMAGES = {  # name -> (damage, words of the message)
                                                      w_max=[1.0, 1.0])),
                             ["unexpected tensor", "multilayer"]),
     "format version": (_meta(lambda m: m.update(format="xbarmem-model/2")),
-                       ["format 'xbarmem-model/2'"]),
+                       ["an xbarmem model of format 'xbarmem-model/2' (written by xbarmem ",
+                        ", a later format than this xbarmem (", ") reads: install a later "
+                        "xbarmem to read it)"]),
+    "earlier format": (_meta(lambda m: m.update(format="xbarmem-model/0", versions={
+        "xbarmem": "0.0.1"})), ["format 'xbarmem-model/0' (written by xbarmem 0.0.1, an "
+                                "earlier format", "read it with the xbarmem that wrote it"]),
     "info.kind": (_meta(lambda m: m["info"].update(kind="rgb")), ["info.kind must be one of"]),
     "NaN weights": (_set("g_pos", (0, 0), np.nan), ["'g_pos' holds NaN"]),
     "NaN targets": (_set("target_weights", (0, 0), np.nan), ["'target_weights' holds NaN"]),

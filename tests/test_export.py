@@ -167,6 +167,27 @@ def test_export_errors(tmp_path):
         load_export(tmp_path)
 
 
+@pytest.mark.parametrize("tag, words", [
+    ("xbarmem-export/2", "an xbarmem export of format 'xbarmem-export/2' (a later format than "
+                         "this xbarmem ("),
+    ("xbarmem-export/0", "an xbarmem export of format 'xbarmem-export/0' (an earlier format"),
+    ("somebody/1", "format 'somebody/1', expected 'xbarmem-export/1'")])
+def test_an_export_of_another_format_version_says_what_to_do(small_export, tmp_path, tag, words):
+    """An export folder of another format number was refused as `format 'xbarmem-export/2',
+    expected 'xbarmem-export/1'`: no word of which is newer or what to do."""
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    for member in small_export.iterdir():
+        (folder / member.name).write_bytes(member.read_bytes())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format": tag}))
+    with pytest.raises(FileFormatError) as info:
+        load_export(folder)
+    assert words in str(info.value) and str(folder / "manifest.json") in str(info.value)
+    if tag.endswith("/2"):
+        assert str(info.value).endswith("reads: install a later xbarmem to read it)")
+
+
 @pytest.mark.parametrize("write", [lambda m, out, p: save_memory(m, out / "m.safetensors",
                                                                  patterns=p),
                                    lambda m, out, p: export_memory(m, out / "exp", patterns=p)],

@@ -142,7 +142,13 @@ STORE_DAMAGES = {  # name -> (damage of the store file, words of the message)
                       ["table trials has columns", "schema 1"]),
     "a column more": (lambda p: _edit(p, "ALTER TABLE trials ADD COLUMN extra TEXT"),
                       ["table trials has columns", "extra"]),
-    "schema 2": (lambda p: _edit(p, "UPDATE meta SET value = '2'"), ["schema version 2 is not 1"]),
+    "schema 2": (lambda p: _edit(p, "UPDATE meta SET value = '2'"), [
+        "schema version 2 (a later format than this xbarmem (", ") reads: install a later "
+        "xbarmem to read it, or use another store); refusing to touch it"]),
+    "schema 0": (lambda p: _edit(p, "UPDATE meta SET value = '0'"), [
+        "schema version 0 (an earlier format", "read it with the xbarmem that wrote it"]),
+    "schema a word": (lambda p: _edit(p, "UPDATE meta SET value = 'two'"),
+                      ["schema version two is not 1"]),
     "no meta table": (lambda p: _edit(p, "DROP TABLE meta"), ["not an xbarmem results store"]),
     "not SQLite": (lambda p: p.write_bytes(b"hello, not a database"), ["not a SQLite file"]),
     "zero bytes": (lambda p: p.write_bytes(b""), ["empty, no trials stored yet"]),

@@ -31,6 +31,7 @@ from xbarmem.memory.build import memory_from_sizes
 from xbarmem.memory.model_meta import model_info_check
 from xbarmem.memory.saved_tensors import check_target_gain, saved_targets, set_saved_conductances
 from xbarmem.spec import Flag, ListOf, Number, Spec, Table
+from xbarmem.version import format_advice, format_number
 
 
 @checked_keywords
@@ -67,6 +68,11 @@ def _manifest(path: Path) -> dict[str, Any]:
         raise FileFormatError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
+        name, _, reads = FORMAT.rpartition("/")
+        number = format_number(found, name)
+        if number is not None:
+            raise FileFormatError(f"{path}: an xbarmem export of format {found!r} ("
+                                  f"{format_advice(number, int(reads))})")
         raise FileFormatError(f"{path}: format {found!r}, expected {FORMAT!r}")
     return manifest
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from xbarmem.errors import FileFormatError
 from xbarmem.files import as_path
+from xbarmem.version import format_advice, format_number
 
 SCHEMA_VERSION = 1
 #: the columns of table ``trials`` a row holds besides its ``config`` and ``result`` JSON
@@ -193,8 +194,13 @@ def file_verdict(path: Path, found: dict[str, Any]) -> str:
                               f"store (tables: {', '.join(sorted(tables))}); refusing to "
                               f"modify it")
     if str(found["schema"]) != str(SCHEMA_VERSION):
-        raise FileFormatError(f"store {path}: schema version {found['schema']} is not "
-                              f"{SCHEMA_VERSION}")
+        number = format_number(f"schema/{found['schema']}", "schema")
+        if number is None:
+            raise FileFormatError(f"store {path}: schema version {found['schema']} is not "
+                                  f"{SCHEMA_VERSION}")
+        raise FileFormatError(f"store {path}: schema version {number} ("
+                              f"{format_advice(number, SCHEMA_VERSION)}, or use another "
+                              "store); refusing to touch it")
     for table, columns in found.get("columns", {}).items():
         if columns != _schema_columns()[table]:
             raise FileFormatError(

@@ -18,6 +18,10 @@ from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import parse_text, read_bytes, what_is
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.memory.model_meta import FORMAT, ModelMeta
+from xbarmem.version import format_advice, format_number
+
+#: the model format number this version reads
+_READS = int(FORMAT.rpartition("/")[2])
 
 _FLOAT_DTYPES = ("F32", "F64")
 MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
@@ -66,6 +70,12 @@ def header_metadata(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any],
                               f"{exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
+        number = format_number(found, FORMAT.rpartition("/")[0])
+        if number is not None and isinstance(data, dict):
+            versions = data.get("versions")
+            by = versions.get("xbarmem") if isinstance(versions, dict) else None
+            raise FileFormatError(f"{path}: an xbarmem model of format {found!r} ("
+                                  f"{format_advice(number, _READS, by)})")
         raise FileFormatError(f"{path}: not an xbarmem model (no {FORMAT} metadata"
                               + (f"; format {found!r}" if found else "") + ")")
     return data, constants
