@@ -146,7 +146,6 @@ def capacity_cmd(
     fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
-    from xbarmem.learning.classic import keyed_options
 
     patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx,
                                counted_by="--pool")
@@ -156,9 +155,7 @@ def capacity_cmd(
     protocol = search_protocol(kind, corruption, level, probes, seed)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
-        "rule_options": options or {}, "trainer": {a: keyed_options(
-            rule, options or {}, 1 if a == "single" else 2, patterns.kind, spec.device.levels)
-            for a, _ in configs}})
+        "rule_options": options or {}}, [a for a, _ in configs])
 
     def search(a: str, h: list[int] | None, progress: Callable[[int, float], None],
                measured: dict | None) -> CapacityResult:
@@ -210,14 +207,19 @@ def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
 
 
 def _checkpoint(path: Path, patterns: PatternSet, spec: ChipSpec, fmap: FaultMap | None,
-                key: dict) -> SearchCheckpoint:
+                key: dict, archs: list[str]) -> SearchCheckpoint:
     """The search checkpoint in ``path`` for these patterns, chip and fault map (by content),
-    and ``key``'s settings."""
+    ``key``'s settings and the trainer options with their defaults of each architecture of
+    ``archs`` (``trainer``: a default changed since the points were kept is another key)."""
     from xbarmem.evaluation.checkpoint import SearchCheckpoint, fingerprint
+    from xbarmem.learning.classic import keyed_options
 
+    trainer = {a: keyed_options(key["rule"], key["rule_options"], 1 if a == "single" else 2,
+                                patterns.kind, spec.device.levels) for a in archs}
     return SearchCheckpoint(path, {
-        **key, "patterns": fingerprint(patterns.patterns), "kind": patterns.kind,
-        "chip": spec.to_dict(), "fault_map": None if fmap is None else fingerprint(fmap.g_stuck)})
+        **key, "trainer": trainer, "patterns": fingerprint(patterns.patterns),
+        "kind": patterns.kind, "chip": spec.to_dict(),
+        "fault_map": None if fmap is None else fingerprint(fmap.g_stuck)})
 
 
 def _data_tag(source) -> str:

@@ -193,11 +193,17 @@ def _pool_text(source: str | ImageStack) -> str:
     return f"bundled {'MNIST' if source == 'mnist' else source} resized to side sqrt(N)"
 
 
-def _checkpoint(path: str | Path, settings: dict, source: str | ImageStack) -> SearchCheckpoint:
+def _checkpoint(path: str | Path, settings: dict, source: str | ImageStack, chip: ChipSpec
+                ) -> SearchCheckpoint:
     """A scaling run's checkpoint: its key is the run's ``settings`` but those that only decide
-    which counts are tested, and a file's images by their contents."""
+    which counts are tested, a file's images by their contents, and the trainer options with
+    their defaults on ``chip`` (``trainer``: a default changed since is another key)."""
+    trainer = keyed_options(settings["rule"], settings["rule_options"],
+                            2 if settings["arch"] == "multilayer" else 1, settings["kind"],
+                            chip.device.levels)
     return SearchCheckpoint(path, {
         **{k: v for k, v in settings.items() if k not in ("thresholds", "pool", "resolution")},
+        "trainer": trainer,
         **({"images": source.fingerprint} if isinstance(source, ImageStack) else {})})
 
 
@@ -291,9 +297,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
                 "pool": _pool_text(source), "pool_size": pool_size, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
-    kept = None if checkpoint is None else _checkpoint(checkpoint, {**settings, "trainer": (
-        keyed_options(rule, rule_options or {}, 2 if arch == "multilayer" else 1, kind,
-                      chip.device.levels))}, source)
+    kept = None if checkpoint is None else _checkpoint(checkpoint, settings, source, chip)
     with kept or contextlib.nullcontext(), cue_warnings_once():  # (kept: then others may use it)
         runs = [_run_at(n, kept, progress, dict(
             data=source, kind=kind, pool_size=pool_size, arch=arch, rule=rule, chip=chip,

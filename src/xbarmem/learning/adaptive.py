@@ -291,12 +291,13 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
 
     def keyed_options(self, layers: int = 1, kind: str = "binary", levels: int = 0
                       ) -> dict[str, Any]:
-        """:meth:`options` as results are kept under them (a store's trial keys, a capacity
-        search's checkpoint): on a chip with conductance levels (``levels >= 2``) with
-        ``quantize`` listed as it applies (:func:`quantize_default` when not set), since the
-        trained numbers there depend on it and trainers before it trained as on a continuous
-        chip under the same options; elsewhere :meth:`options` (the keys of continuous chips'
-        results stay as they were)."""
+        """:meth:`options` of memories of ``layers`` layers storing ``kind`` patterns as
+        results are kept under them (a store's trial keys, a capacity search's checkpoint): on
+        a chip of ``levels`` conductance levels (2 or more) with ``quantize`` listed as it
+        applies (:func:`quantize_default` when not set), since the trained numbers there
+        depend on it and trainers before it trained as on a continuous chip under the same
+        options; elsewhere :meth:`options` (the keys of continuous chips' results stay as
+        they were)."""
         values = self.options(layers, kind)
         if levels >= 2 and "quantize" not in values:
             values["quantize"] = quantize_default(layers, kind, levels)
