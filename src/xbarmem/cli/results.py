@@ -44,10 +44,10 @@ _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "var
                     "seed")
 #: settings shown as columns, after the rule, when they vary among the rows shown of one trial
 #: kind (a sweep of single-layer and multilayer memories showed two rows alike at each fault
-#: rate and seed)
+#: rate and seed; a store resumed by a later xbarmem, rows of two versions alike)
 _VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "selection", "pool", "chip",
                     "fault_model", "on_fraction", "corruption", "activation", "mode", "probes",
-                    "max_iterations")
+                    "max_iterations", "version")
 #: settings of :data:`_VARYING_COLUMNS` that the caption says when every row shown shares them,
 #: each before the default column named: what the rows store (a continuous sweep's caption read
 #: as a binary one's; one multilayer architecture's as a single layer's: single-layer rows have
@@ -285,16 +285,23 @@ def _swept_options(rows: list[dict]) -> list[str]:
     more than the ``rule`` column: a sweep comparing the adaptive rule with the classic ones
     showed every adaptive option as a column, its results off the terminal); among rows of
     one rule and equal settings of :func:`_varying` (a recipe's options follow from ``arch``
-    and ``kind``: a sweep of one-layer and multilayer memories showed seven)."""
+    and ``kind``: a sweep of one-layer and multilayer memories showed seven). A row that
+    lacks an option others of its group set takes another value ("-"): an option set on
+    some grid points only, or recorded only by a later xbarmem."""
     varying = _varying(rows)
-    values: dict[tuple, set[str]] = {}
+    groups: dict[tuple, list[dict]] = {}
     for r in rows:
         config = r.get("config") or {}
         group = (str(config.get("rule")), *(_text(_value(r, c), c) for c in varying))
-        for k, v in (config.get("rule_options") or {}).items():
-            if k != "seed":
-                values.setdefault((k, group), set()).add(_text(v))
-    return sorted({f"rule_options.{k}" for (k, _), seen in values.items() if len(seen) > 1})
+        groups.setdefault(group, []).append(config.get("rule_options") or {})
+    swept = set()
+    for options in groups.values():
+        for k in {k for o in options for k in o} - {"seed"}:
+            # a row without the option ("-": its rule's default, or a version that did not
+            # record it) differs from one that sets it
+            if len({_text(o.get(k)) for o in options}) > 1:
+                swept.add(f"rule_options.{k}")
+    return sorted(swept)
 
 
 def _result_cells(rows: list[dict]) -> dict[str, list[str]]:
@@ -346,6 +353,10 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     if bounded:
         table.caption = (f"{table.caption}; >=: the mean takes in lower bounds (a row of the "
                          "group passed every count it tested)")
+    versions = sorted({str(r.get("version")) for r in rows})
+    if len(versions) > 1 and "version" not in by:
+        table.caption = (f"{table.caption}; rows of xbarmem {', '.join(versions)} are grouped "
+                         "together: add version to --group-by to keep them apart")
     out.print_table(table, "--metric NAME,... to choose its metrics")
 
 
