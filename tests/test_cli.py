@@ -1854,3 +1854,24 @@ def test_a_corruption_is_read_as_the_api_reads_it_before_any_work(run_cli, small
     protocol = run_json(run_cli, "evaluate", small_model, "--corruption", "Salt_Pepper",
                         "--probes", "1", "--json")["protocol"]
     assert (protocol["corruption"], protocol["level"]) == ("salt-pepper", 0.1)
+
+
+def test_recall_takes_the_activation_evaluate_takes(run_cli, tmp_path, small_model):
+    """``recall`` recalled with the model's default neurons only, while ``evaluate`` and
+    ``export`` take ``--activation``: analogue tanh neurons on a binary model, read out by
+    their sign as evaluate scores them (the states saved and in --json are +-1)."""
+    import numpy as np
+
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.where(np.random.default_rng(0).standard_normal((4, 16)) >= 0, 1.0, -1.0))
+    got = {}
+    for activation in ("sign", "tanh"):
+        out = tmp_path / f"{activation}.npy"
+        result = run_json(run_cli, "recall", small_model, cues, "--activation", activation,
+                          "--out", out, "--json")
+        assert result["activation"] == activation
+        got[activation] = np.load(out)
+        assert set(np.unique(got[activation])) <= {-1.0, 1.0}
+        assert np.array_equal(np.asarray(result["states"]), got[activation])
+    code, _, err = run_cli("recall", small_model, cues, "--activation", "relu")
+    assert code == 2 and "activation must be one of sign, tanh" in err

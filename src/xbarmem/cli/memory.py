@@ -45,7 +45,8 @@ TrainPatterns = Annotated[str | None, data_options.patterns(
 TrainOut = Annotated[Path, output_options.out(
     "model file (.safetensors)", suffixes=(".safetensors",))]
 RecallOut = Annotated[Path | None, output_options.out(
-    "file for the final states (.npy)", suffixes=(".npy",))]
+    "file for the final states (.npy; a binary model's read out as +-1, with --activation tanh "
+    "too)", suffixes=(".npy",))]
 
 
 # ---------------------------------------------------------------------------------- train
@@ -337,6 +338,7 @@ def recall(
              "images, read as train reads them (resized to the model's N).")],
     out_path: RecallOut = None,
     mode: recall_options.Mode = "sync",
+    activation: recall_options.Activation = None,
     max_iterations: recall_options.MaxIterations = 100,
     zero_one: data_options.CuesZeroOne = False,
     seed: run_options.Seed = 0,
@@ -348,7 +350,7 @@ def recall(
 
     meta = given.model_request(model)  # the cues are read and sized before torch is loaded
     kind = meta.kind or "binary"
-    activation = "sign" if kind == "binary" else "tanh"
+    activation = activation or ("sign" if kind == "binary" else "tanh")
     # images as training read them (resized to the model's N); other values in [-1, 1] as
     # every recall takes them (noisy, occluded cues of binary patterns)
     x = load_file_neurons(cues, meta.n_neurons, kind, zero_one, cues=True).patterns
@@ -368,13 +370,16 @@ def recall(
     given.check_request(memory.n_neurons, networks=0, cues=len(x), hidden=memory.hidden_sizes)
     res = memory.recall(torch.as_tensor(x), mode=mode, activation=activation,
                         max_iterations=max_iterations, seed=seed)
+    states = res.states
+    if kind == "binary" and activation == "tanh":  # analogue neurons, read out by their sign
+        states = torch.where(states >= 0, 1.0, -1.0)
     if out_path is not None:
-        write_npy(out_path, res.states.numpy())  # (OUT.NPY gets no second .npy)
+        write_npy(out_path, states.numpy())  # (OUT.NPY gets no second .npy)
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
               "seed": seed, "threads": threads}
     if json_out:
-        result["states"] = res.states.tolist()
+        result["states"] = states.tolist()
         emit_json(result)
     else:
         out.print(f"{counted(result['cues'], 'cue')}: converged {result['converged']:.2f}, "
