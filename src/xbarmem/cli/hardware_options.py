@@ -60,7 +60,8 @@ OnAbove = Annotated[float | None, bounded(
     "default: g_max - 5% of the chip's window).")]
 ImportTolerance = Annotated[float | None, bounded(
     "--tolerance", metavar="uS", gt=0.0, help=".csv: stuck if |read - target| exceeds this "
-    "(default: 5 robust standard deviations of read - target, printed as tolerance_uS).")]
+    "(default: 5 robust standard deviations of read - target of the devices programmed "
+    "between the lowest and highest target, printed as tolerance_uS).")]
 # ------------------------------------------------------------------------------ adapt
 Rounds = Annotated[int, bounded(
     "--rounds", metavar="N", ge=0, le=10**6, help="Adaptation rounds after the open-loop round 0.")]

@@ -27,7 +27,9 @@ and the column.
   column is 1; it is frozen at its read value (:meth:`FaultMap.from_readback`); a stuck read far
   above the measured window is refused (:meth:`FaultMap.check_window`). Default
   tolerance: 5 robust standard deviations of ``read - target`` (1.4826 x median absolute
-  deviation), at least 0.1% of the read range.
+  deviation) of the devices programmed inside the targets' range (:func:`write_error_spread`:
+  not of those clipped at a window edge or never programmed, which read their target
+  exactly), at least 0.1% of the read range.
 * **window** -- ``g_min`` / ``g_max`` = min / max read of the non-stuck devices.
 * **programming error** -- ``write_noise`` = std of ``read - target`` over the non-stuck devices.
 * **stuck rates** -- ``p_stuck_on`` / ``p_stuck_off`` = fractions of measured devices stuck
@@ -338,14 +340,44 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
          "FILE)", stacklevel=3)
 
 
+#: fewest devices a robust spread of the write error is estimated on
+SPREAD_MIN_DEVICES = 5
+
+
+def _robust_std(values: np.ndarray) -> float:
+    """1.4826 x the median absolute deviation of ``values`` (the std of normal values)."""
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
+
+def write_error_spread(measurement: Measurement) -> float:
+    """The robust standard deviation (siemens) of ``read - target`` that the default stuck
+    tolerance is 5 times: over the measured devices programmed strictly inside the range of
+    the targets; when fewer than :data:`SPREAD_MIN_DEVICES` are (a chip of 2 levels), over
+    those reading other than their target; when fewer still, over all. Devices at a window
+    edge (a write clipped there reads its target exactly) or never programmed (unused cells
+    read at their initial state) say nothing of the write error: counted with the others,
+    they made the estimate 0 when they were most devices, and every device written with a
+    normal error stuck. Devices marked ``stuck`` are left out (their target is their read)."""
+    m = measurement.measured
+    if measurement.known_stuck is not None:
+        m = m & ~measurement.known_stuck
+    target = measurement.target[m]
+    err = measurement.read[m] - target
+    if err.size == 0:
+        return 0.0
+    inside = (target > target.min()) & (target < target.max())
+    for pick in (inside, err != 0):
+        if np.count_nonzero(pick) >= SPREAD_MIN_DEVICES:
+            return _robust_std(err[pick])
+    return _robust_std(err)
+
+
 def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None
                    ) -> tuple[ChipSpec, FaultMap, dict[str, Any]]:
     m = measurement.measured
-    err = (measurement.read - measurement.target)[m]
     spread = float(np.ptp(measurement.read[m]))
     if tolerance is None:
-        robust = 1.4826 * float(np.median(np.abs(err - np.median(err))))
-        tolerance = max(5.0 * robust, 1e-3 * spread, 1e-12)
+        tolerance = max(5.0 * write_error_spread(measurement), 1e-3 * spread, 1e-12)
     read0 = np.where(m, measurement.read, 0.0)
     target0 = np.where(m, measurement.target, 0.0)
     faults = FaultMap.from_readback(read0, target0, tolerance, base.device)
