@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from xbarmem.data.readers import load_file
 from xbarmem.hardware.chip import load_chip
 from xbarmem.hardware.measured import Measurement, measured_chip, write_error_spread
 
@@ -50,3 +51,16 @@ def test_devices_reading_their_target_exactly_do_not_shrink_the_stuck_tolerance(
     assert 8 < summary["tolerance_uS"] < 12
     assert (faults.stuck == planted).all()  # the planted stuck devices, and no other
     assert summary["stuck"] == int(planted.sum())
+
+
+@pytest.mark.parametrize(("sep", "decimal"), [(";", ","), ("\t", ","), (";", "."),
+                                              (",\t", "."), (",", ".")])
+def test_a_pattern_csv_as_a_spreadsheet_saves_it_is_read(tmp_path, sep, decimal):
+    """Semicolons between values with decimal commas (a spreadsheet of a locale that writes
+    0,5) were split at the commas: "corrupt CSV file (line 1: '274;-0' is not a number)"."""
+    values = np.random.default_rng(0).uniform(-1, 1, (3, 16)).round(3)
+    path = tmp_path / "pats.csv"
+    path.write_text("\n".join(sep.join(f"{v:.3f}".replace(".", decimal) for v in row)
+                              for row in values) + "\n")
+    pats = load_file(path, kind="continuous")
+    np.testing.assert_allclose(pats.patterns, values, atol=1e-6)

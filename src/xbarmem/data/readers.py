@@ -72,7 +72,9 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
                 if ln.strip()]
     if not numbered:
         raise FileFormatError(f"{path}: CSV file is empty")
-    delim = next((d for d in (",", ";") if d in numbered[0][1]), None)  # else whitespace
+    delim = _csv_delimiter(numbered[0][1])
+    if delim in (";", "\t"):  # a comma inside a number is its decimal mark (0,5)
+        numbered = [(i, ln.replace(",", ".")) for i, ln in numbered]
     if not any(reads_as_number(v) for v in numbered[0][1].split(delim)):
         numbered = numbered[1:]  # a header line: column names, no number (a first data line
         # with a bad value, "1,-1,x", is refused below, not dropped as a header)
@@ -87,6 +89,18 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
     except ValueError:
         raise FileFormatError(f"{path}: corrupt CSV file ({_csv_problem(numbered, delim)})") \
             from None
+
+
+def _csv_delimiter(line: str) -> str | None:
+    """The separator of a pattern CSV whose first line is ``line``: semicolons (as a
+    spreadsheet of a locale with decimal commas saves it: ``0,5;-0,25``), tabs when the line
+    also holds commas that do not separate numbers (``0,5<tab>-0,25``), commas, else
+    whitespace (None). Between semicolons or tabs, a comma is a decimal mark."""
+    if ";" in line:
+        return ";"
+    if "\t" in line and "," in line and not all(reads_as_number(v) for v in line.split(",")):
+        return "\t"
+    return "," if "," in line else None
 
 
 def _csv_problem(numbered: list[tuple[int, str]], delim: str | None) -> str:
@@ -154,8 +168,9 @@ def load_file(
     side: int | None = None,
 ) -> PatternSet:
     """Load patterns from the file at ``path``: ``.npy``, ``.npz``, ``.csv`` (one pattern per
-    row, values separated by commas, semicolons or whitespace, optional header line, a
-    delimiter closing every line allowed) or MNIST
+    row, values separated by commas, semicolons or whitespace, a comma between semicolons
+    or tabs a decimal mark, optional header line, a delimiter closing every line allowed) or
+    MNIST
     IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
     gzip'd (``.gz``). Never unpickles.
 
