@@ -8,7 +8,12 @@ import pytest
 
 from xbarmem.data.readers import load_file
 from xbarmem.hardware.chip import load_chip
-from xbarmem.hardware.measured import Measurement, measured_chip, write_error_spread
+from xbarmem.hardware.measured import (
+    Measurement,
+    measured_chip,
+    read_measured_csv,
+    write_error_spread,
+)
 
 RRAM = load_chip("rram")
 DEV = RRAM.device
@@ -64,3 +69,43 @@ def test_a_pattern_csv_as_a_spreadsheet_saves_it_is_read(tmp_path, sep, decimal)
                               for row in values) + "\n")
     pats = load_file(path, kind="continuous")
     np.testing.assert_allclose(pats.patterns, values, atol=1e-6)
+
+
+@pytest.mark.parametrize(("sep", "first", "second"), [
+    (";", "1.234,5", "2.000,25"), (",", '"1,234.5"', '"2,000.25"'), (";", "1 234,5", "2 000,25"),
+    ("\t", "1'234.5", "2'000.25"), (";", "1,2345E+03", "2,00025E+03"), (",", "1.2345e3", "2000.25"),
+])
+def test_a_measured_csv_with_grouped_thousands_is_read(tmp_path, sep, first, second):
+    """Readings of a millisiemens chip in microsiemens, thousands grouped as a spreadsheet
+    shows them, were refused: "'1.234,5' is not a number"."""
+    path = tmp_path / "lab.csv"
+    header = sep.join(("array", "row", "col", "polarity", "target_uS", "read_uS"))
+    path.write_text(f"{header}\n" + sep.join(("0", "0", "0", "G+", first, first)) + "\n"
+                    + sep.join(("0", "0", "1", "G-", second, second)) + "\n")
+    meas = read_measured_csv(path, 4, 4)
+    np.testing.assert_allclose(meas.read[0, :, 0, :2][meas.measured[0, :, 0, :2]] * 1e6,
+                               [1234.5, 2000.25])
+
+
+def test_a_measured_chip_of_another_window_is_told_how_to_say_so(tmp_path, run_cli):
+    """A millisiemens chip measured in microsiemens (1000-10000 uS), imported with the default
+    chip (rram, 2-150 uS), is warned about as nanosiemens; the warning says how to import it
+    as what it is (a chip of its window), and with that chip the warning goes."""
+    rng = np.random.default_rng(0)
+    lines = ["array,row,col,polarity,target_uS,read_uS"]
+    for i in range(8):
+        for j in range(8):
+            for polarity in ("G+", "G-"):
+                target = rng.uniform(1000.0, 10000.0)
+                lines.append(f"0,{i},{j},{polarity},{target:.6g},"
+                             f"{target + rng.normal(0, 50):.6g}")
+    path = tmp_path / "ms.csv"
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = run_cli("chip", "import", path, "-o", tmp_path / "a.npz")
+    assert code == 0 and "fit it as nanosiemens" in err, err
+    assert "give a chip of its window, --chip FILE" in " ".join(err.split()), err
+    toml = tmp_path / "ms.toml"
+    toml.write_text(RRAM.replace_device(g_min=1e-3, g_max=1e-2, write_noise=5e-5,
+                                        read_noise=1e-5).to_toml())
+    code, _, err = run_cli("chip", "import", path, "--chip", toml, "-o", tmp_path / "b.npz")
+    assert code == 0 and "warning" not in err, err

@@ -4,7 +4,8 @@ The CSV a user measures after programming targets (e.g. ``devices.csv`` of
 :func:`xbarmem.deploy.export.export_memory` with a ``read_uS`` column appended) has a header line
 and one row per measured device, columns in any order, extra columns ignored, lines starting with
 ``#`` skipped; fields separated by commas, or by semicolons or tabs (as spreadsheets save them;
-a comma inside a number is then its decimal mark, ``12,5``):
+a comma inside a number is then its decimal mark, ``12,5``; thousands may be grouped, as
+spreadsheets show them: ``1.234,5``, ``1,234.5``, ``1 234,5``):
 
 =============  ==========================================================================
 ``array``      chip array index (integer >= 0)
@@ -42,6 +43,7 @@ from the base chip.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -221,6 +223,27 @@ def _numbers(line: str) -> bool:
     return bool(fields)
 
 
+#: a number with its thousands grouped (1.234,5 1,234.5 1 234,5 1'234.5): sign, digits,
+#: groups of three after one grouping mark, then a decimal mark of another kind and digits
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?P<mark>[.,' \u00a0\u202f])\d{3}(?:(?P=mark)\d{3})*"
+                      r"(?P<decimal>[.,]\d*)?")
+
+
+def _number(raw: str, decimal_comma: bool) -> float:
+    """A field of a measurement CSV as a number: a comma its decimal mark in a file separated
+    by semicolons or tabs (``12,5``); thousands grouped by spaces or an apostrophe, or by
+    points or commas when the decimal mark is the other one (``1.234,5``, ``1,234.5``: as a
+    spreadsheet shows a conductance of a millisiemens chip in microsiemens). ``ValueError``
+    for anything else :func:`float` does not read."""
+    grouped = _GROUPED.fullmatch(raw)
+    if grouped is not None:
+        mark, decimal = grouped["mark"], grouped["decimal"]
+        if mark not in ".," or (decimal is not None and decimal[0] != mark):
+            whole = raw[:grouped.start("decimal")] if decimal is not None else raw
+            return float(whole.replace(mark, "") + ("." + decimal[1:] if decimal else ""))
+    return float(raw.replace(",", ".", 1) if decimal_comma else raw)
+
+
 class _Row:
     """One data line of a measurement CSV; every accessor names the line and column it
     rejects."""
@@ -266,7 +289,7 @@ class _Row:
         if raw == "":
             return None
         try:
-            value = float(raw.replace(",", ".", 1) if self.decimal_comma else raw)
+            value = _number(raw, self.decimal_comma)
         except ValueError:
             raise self.fail(name, f"{raw!r} is not a number") from None
         if not np.isfinite(value) or value < 0:
@@ -430,5 +453,7 @@ def _warn_unit(measurement: Measurement, base: ChipSpec) -> str | None:
     hint = (f"read_uS is read as microsiemens, but most readings lie outside the {base.name} "
             f"chip's window [{d.g_min:g}, {d.g_max:g}] S, and {unit}; is the file in another "
             "unit?")
-    warn(f"{measurement.source}: {hint}", stacklevel=3)
+    warn(f"{measurement.source}: {hint} (if not, the measured chip's window is another: give "
+         f"a chip of its window, --chip FILE, whose read noise and levels it keeps)",
+         stacklevel=3)
     return hint
