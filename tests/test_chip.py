@@ -437,7 +437,9 @@ def test_a_measured_csv_of_smaller_arrays_than_the_chip_is_warned_about(tmp_path
     path.write_text("\n".join(lines) + "\n")
     words = ("m.csv: the measured devices lie in rows 0..15 and cols 0..15 only of the rram "
              "chip's 64x64 arrays (the others are left free); if the measured chip's arrays are "
-             "16x16, give a chip with rows = 16 and cols = 16 in [array] (--chip FILE)")
+             "16x16, give a chip with rows = 16 and cols = 16 in [array] (--chip FILE); if "
+             "they are the devices a memory uses, list the others with an empty read_uS, as its "
+             "export's devices.csv does")
     rram = load_preset("rram")
     with pytest.warns(XbarmemWarning, match=re.escape(words)):
         measured_chip(read_measured_csv(path, 64, 64), rram)

@@ -3,10 +3,13 @@ the input is read right (a false alarm on such input is a defect)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from xbarmem.data.readers import load_file
+from xbarmem.errors import XbarmemWarning
 from xbarmem.hardware.chip import load_chip
 from xbarmem.hardware.measured import (
     Measurement,
@@ -109,3 +112,40 @@ def test_a_measured_chip_of_another_window_is_told_how_to_say_so(tmp_path, run_c
                                         read_noise=1e-5).to_toml())
     code, _, err = run_cli("chip", "import", path, "--chip", toml, "-o", tmp_path / "b.npz")
     assert code == 0 and "warning" not in err, err
+
+
+def _corner_csv(path, every_cell: bool) -> None:
+    """A read-back of two 64x64 arrays measured at rows 0..16, cols 0..15 (the cells each
+    layer of a 16-neuron multilayer memory uses), listing ``every_cell`` (an export's
+    devices.csv: the others with an empty read_uS) or the measured ones only."""
+    rng = np.random.default_rng(0)
+    lines = ["array,row,col,polarity,target_uS,read_uS"]
+    for a in range(2):
+        for polarity in ("G+", "G-"):
+            for i in range(64):
+                for j in range(64):
+                    target = rng.uniform(2.0, 150.0)
+                    measured = i < 17 and j < 16
+                    if measured or every_cell:
+                        read = f"{target + rng.normal(0, 2):.4f}" if measured else ""
+                        lines.append(f"{a},{i},{j},{polarity},{target:.4f},{read}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_small_multilayer_memory_read_at_its_used_cells_is_not_taken_for_small_arrays(
+        tmp_path):
+    """Each layer of a small multilayer memory uses a corner of its own array: its export's
+    devices.csv read back at the used cells was warned about as a measurement of 17x16
+    arrays, though it lists every cell of the chip's 64x64 arrays (the rest unmeasured)."""
+    full, corner = tmp_path / "full.csv", tmp_path / "corner.csv"
+    _corner_csv(full, every_cell=True)
+    _corner_csv(corner, every_cell=False)
+    meas = read_measured_csv(full, 64, 64)
+    assert meas.listed == (64, 64) and int(meas.measured.sum()) == 2 * 2 * 17 * 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        measured_chip(meas, RRAM)
+    # the lines of the measured devices only: smaller arrays, or a memory's used cells
+    with pytest.warns(XbarmemWarning, match=r"rows 0\.\.16 and cols 0\.\.15 only .* if they "
+                      "are the devices a memory uses, list the others with an empty read_uS"):
+        measured_chip(read_measured_csv(corner, 64, 64), RRAM)

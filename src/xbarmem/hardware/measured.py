@@ -63,12 +63,15 @@ REPEATED = "; several reads of one device? give their mean, one line per device"
 @dataclass
 class Measurement:
     """Target and read conductances, float64 ``(n_arrays, 2, rows, cols)`` siemens, NaN where
-    a device was not measured; ``known_stuck`` bool, same shape (``stuck`` column, if any)."""
+    a device was not measured; ``known_stuck`` bool, same shape (``stuck`` column, if any);
+    ``listed``: ``(rows, cols)`` the file's lines span, measured or not (an export's
+    devices.csv lists every cell of its arrays), or None."""
 
     target: np.ndarray
     read: np.ndarray
     source: str = ""
     known_stuck: np.ndarray | None = None
+    listed: tuple[int, int] | None = None
 
     @property
     def measured(self) -> np.ndarray:
@@ -85,9 +88,11 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     head_no, head = numbered[0]
     header, delimiter = _header(path, head_no, head)
     entries: dict[tuple[int, int, int, int], tuple[float, float, int, bool]] = {}
+    listed = (0, 0)
     for lineno, line in numbered[1:]:
         row = _Row(path, lineno, line, header, delimiter)
         device = row.device(rows, cols)
+        listed = (max(listed[0], device[2] + 1), max(listed[1], device[3] + 1))
         target_us, read_us = row.conductance("target_uS"), row.conductance("read_uS")
         if target_us is None or read_us is None:
             continue  # not measured
@@ -110,7 +115,7 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     for key, (t, r, _, flag) in entries.items():
         target[key], read[key], known[key] = t, r, flag
     _check_same_unit(path, target, read)
-    return Measurement(target, read, str(path), known)
+    return Measurement(target, read, str(path), known, listed)
 
 
 #: the largest factor between a device's read and its target that reads as one unit (a
@@ -345,7 +350,9 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
     names no array size, so that of a chip of smaller arrays (an export of 16x16 tiles read
     into 64x64 arrays) would put its stuck devices on other weights, the rest of each array
     left free without a word. (One array measured in a corner is a small memory's devices, or
-    the used ones only: no warning.)"""
+    the used ones only: no warning; nor when the file's lines, measured or not, reach further
+    (:attr:`Measurement.listed`): an export's devices.csv of a small multilayer memory, read
+    back at the cells each layer uses, lists every cell of the chip's arrays.)"""
     rows, cols = base.array.rows, base.array.cols
     per_array = np.asarray(measurement.measured).reshape(len(measurement.measured), -1)
     if np.count_nonzero(per_array.any(axis=1)) < 2:
@@ -354,13 +361,15 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
     measured = np.asarray(np.any(measurement.measured, axis=(0, 1)))
     used_rows = 1 + int(np.flatnonzero(measured.any(axis=1)).max())
     used_cols = 1 + int(np.flatnonzero(measured.any(axis=0)).max())
-    if 2 * used_rows > rows or 2 * used_cols > cols:
-        return
+    listed_rows, listed_cols = measurement.listed or (0, 0)
+    if 2 * max(used_rows, listed_rows) > rows or 2 * max(used_cols, listed_cols) > cols:
+        return  # (an export's devices.csv lists the cells a memory leaves unused)
     warn(f"{measurement.source}: the measured devices lie in rows 0..{used_rows - 1} and "
          f"cols 0..{used_cols - 1} only of the {base.name} chip's {rows}x{cols} arrays (the "
          f"others are left free); if the measured chip's arrays are {used_rows}x{used_cols}, "
          f"give a chip with rows = {used_rows} and cols = {used_cols} in [array] (--chip "
-         "FILE)", stacklevel=3)
+         "FILE); if they are the devices a memory uses, list the others with an empty read_uS, "
+         "as its export's devices.csv does", stacklevel=3)
 
 
 #: fewest devices a robust spread of the write error is estimated on
