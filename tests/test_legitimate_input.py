@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from xbarmem.data.readers import load_file
-from xbarmem.errors import XbarmemWarning
+from xbarmem.data.readers import load_file, load_file_neurons, read_image_stack
+from xbarmem.errors import PatternError, XbarmemWarning
 from xbarmem.hardware.chip import load_chip
 from xbarmem.hardware.measured import (
     Measurement,
@@ -149,3 +149,21 @@ def test_a_small_multilayer_memory_read_at_its_used_cells_is_not_taken_for_small
     with pytest.warns(XbarmemWarning, match=r"rows 0\.\.16 and cols 0\.\.15 only .* if they "
                       "are the devices a memory uses, list the others with an empty read_uS"):
         measured_chip(read_measured_csv(corner, 64, 64), RRAM)
+
+
+def test_images_larger_than_28_are_taken_at_their_own_n_when_it_is_given(tmp_path):
+    """A file of 32x32 images is read at N = 1024 when no N is given, but giving that N
+    (`train --data img.npy --neurons 1024`) was refused: "side 4..28 ..., so N must be 16 ...
+    784; got N = 1024 (side 32)". Their own N is theirs (nothing resized); 30x30 still is
+    refused (above 28), the message naming their own N beside the range."""
+    path = tmp_path / "img32.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, (3, 32, 32)).astype(np.uint8))
+    own = load_file(path)
+    assert own.n_neurons == 1024
+    assert read_image_stack(path).side_for(1024) == 32
+    given = load_file_neurons(path, 1024)
+    np.testing.assert_array_equal(given.patterns, own.patterns)
+    with pytest.raises(PatternError, match=r"side 4\.\.28 \(its images are 32x32\), so N must "
+                       r"be 16 \.\.\. 784 or their own 1024; got N = 900 \(side 30\)"):
+        load_file_neurons(path, 900)
+    assert load_file_neurons(path, 784).n_neurons == 784

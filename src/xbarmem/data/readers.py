@@ -333,7 +333,7 @@ def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
             arr = arr.reshape(-1, r, r)
     if arr.ndim != 3:
         return images_to_patterns(arr[:, :, None], 255.0, kind), None
-    if side is not None:
+    if side is not None and arr.shape[1:] != (side, side):  # (their own size: kept)
         check_side(side)
     imgs = resize_area(arr.astype(np.float32), side)
     return images_to_patterns(imgs, 255.0, kind), (int(imgs.shape[1]), int(imgs.shape[2]))
@@ -379,14 +379,19 @@ class ImageStack:
     def side_for(self, n_neurons: int) -> int:
         """The side sqrt(N) these images are resized to for ``N`` neurons. Raises
         :class:`PatternError` unless N is the square of a side from 4 to the images' own
-        (at most 28): images are shrunk, never enlarged."""
+        (at most 28), or of their own side (kept as they are, however large: the N a file
+        of them gives without ``n_neurons``): images are shrunk, never enlarged."""
         side, top = math.isqrt(n_neurons), min(max_side("file"), self.side)
         if side * side != n_neurons:
             raise PatternError(f"{self.name} images are resized to side sqrt(N), so N must be "
                                f"a perfect square; got N = {n_neurons}")
+        if side == self.side:
+            return side
         if not 4 <= side <= top:
             sides, sizes = ((f"side 4..{top}", f"16 ... {top * top}") if top > 4
                             else ("side 4", "16"))
+            if self.side > top:
+                sizes += f" or their own {self.side * self.side}"
             raise PatternError(
                 f"{self.name} images are resized to side sqrt(N), {sides} (its images are "
                 f"{self.side}x{self.side}), so N must be {sizes}; got N = {n_neurons} (side "
