@@ -167,3 +167,19 @@ def test_images_larger_than_28_are_taken_at_their_own_n_when_it_is_given(tmp_pat
                        r"be 16 \.\.\. 784 or their own 1024; got N = 900 \(side 30\)"):
         load_file_neurons(path, 900)
     assert load_file_neurons(path, 784).n_neurons == 784
+
+
+def test_a_cue_of_every_neuron_on_is_not_taken_for_grey_levels(tmp_path, small_memory,
+                                                                small_model, run_cli):
+    """A +-1 cue file whose cues hold no -1 (the all-ON state) was warned about as "every
+    value lies in [0, 1], read as continuous values ...; read grey levels with --zero-one";
+    a file of grey levels in [0, 1] still is."""
+    ones, grey = tmp_path / "ones.npy", tmp_path / "grey.npy"
+    n = small_memory[1].n_neurons
+    np.save(ones, np.ones((2, n), dtype=np.float32))
+    np.save(grey, np.full((2, n), 0.5, dtype=np.float32))
+    model = small_model
+    code, _, err = run_cli("recall", model, ones)
+    assert code == 0 and "warning" not in err, err
+    code, _, err = run_cli("recall", model, grey)
+    assert code == 0 and "every value lies in [0, 1]" in err, err

@@ -236,8 +236,10 @@ def _warn_unit_interval(patterns: np.ndarray, path: Path) -> None:
     """Warn (:class:`~xbarmem.errors.XbarmemWarning`) when continuous values read as they are
     all lie in [0, 1], some above 0: grey levels in [0, 1] (as images are often saved) were
     taken for values in [-1, 1] without a word (0, an end of their range, for its middle), and
-    recall from such cues ended elsewhere. 8-bit images are scaled; other values are not."""
-    if patterns.size and patterns.min() >= 0.0 and patterns.max() > 0.0:
+    recall from such cues ended elsewhere. 8-bit images are scaled; other values are not.
+    Every value +1 (a +-1 cue or pattern with no -1: the all-ON state) is no sign of [0, 1]."""
+    if patterns.size and patterns.min() >= 0.0 and patterns.max() > 0.0 \
+            and patterns.min() < 1.0:
         warn(f"{path}: every value lies in [0, 1], read as continuous values in [-1, 1] as "
              f"they are (0 is the middle of the range, not its end); read grey levels in "
              f"[0, 1] with --zero-one (zero_one=True: 2*x - 1)", stacklevel=4)
