@@ -567,7 +567,7 @@ def test_train_names_the_arrays_a_fault_map_leaves_unused(run_cli, tmp_path):
                            "--rule", "hebb", "--fault-map", fmap, "--out",
                            tmp_path / "m.safetensors")
     assert code == 0, err
-    assert "warning: " in err and "map3.npz: the memory uses array(s) 0..0 of the map's 3; " \
+    assert "warning: " in err and "map3.npz: the memory uses array 0 of the map's 3; " \
         "arrays 1..2 are left unused" in err
 
 

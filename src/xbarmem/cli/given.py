@@ -376,5 +376,5 @@ def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[in
             f"{' (the bias row is one more input row)' if bias else ''}")
     if have > need:
         unused = f"array {need} is" if have == need + 1 else f"arrays {need}..{have - 1} are"
-        warn(f"{where}: the memory uses array(s) 0..{need - 1} of the map's {have}; {unused} "
-             f"left unused")
+        used = "array 0" if need == 1 else f"arrays 0..{need - 1}"
+        warn(f"{where}: the memory uses {used} of the map's {have}; {unused} left unused")
