@@ -11,6 +11,7 @@ import pytest
 from xbarmem.data.readers import load_file, load_file_neurons, read_image_stack
 from xbarmem.errors import PatternError, XbarmemWarning
 from xbarmem.hardware.chip import load_chip
+from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import (
     Measurement,
     measured_chip,
@@ -183,3 +184,17 @@ def test_a_cue_of_every_neuron_on_is_not_taken_for_grey_levels(tmp_path, small_m
     assert code == 0 and "warning" not in err, err
     code, _, err = run_cli("recall", model, grey)
     assert code == 0 and "every value lies in [0, 1]" in err, err
+
+
+def test_a_conductance_map_of_a_two_level_chip_says_what_to_import_instead():
+    """A chip of 2 levels programmed and read back reads g_min or g_max everywhere, every
+    device taken as stuck by --as conductance: the warning asked whether the map was read
+    before programming; it says such a chip has no state away from the extremes and names
+    the import that reads it (a target-vs-read CSV)."""
+    device = RRAM.replace_device(levels=2).device
+    rng = np.random.default_rng(0)
+    read = np.abs(np.where(rng.random((2, 8, 8)) < 0.5, device.g_min, device.g_max)
+                  + rng.normal(0, 5e-7, (2, 8, 8)))
+    with pytest.warns(XbarmemWarning, match=r"taken as stuck: a chip of 2 levels \(g_min, "
+                      r"g_max\) has no state away from them: import a target-vs-read CSV"):
+        FaultMap.from_conductance_map(read, device)

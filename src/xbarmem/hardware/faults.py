@@ -440,10 +440,12 @@ class FaultMap:
             raise ConfigError(f"off_below ({lo:g} S) must be below on_above ({hi:g} S)")
         stuck = (read < lo) | (read > hi)
         if stuck.all():
+            why = ("a chip of 2 levels (g_min, g_max) has no state away from them: import a "
+                   "target-vs-read CSV (its export's devices.csv with a read_uS column) instead"
+                   if device.levels == 2 else "a map read before its devices were moved away "
+                   "from the window's extremes (e.g. programmed to mid-window)?")
             warn(f"every device of the conductance map ({stuck.size}) reads outside "
-                 f"[{lo:g}, {hi:g}] S and is taken as stuck: a map read before its devices were "
-                 "moved away from the window's extremes (e.g. programmed to mid-window)?",
-                 stacklevel=3)
+                 f"[{lo:g}, {hi:g}] S and is taken as stuck: {why}", stacklevel=3)
         _check_repeated_reads(read, stuck, "conductance map")
         g = np.where(stuck, read, np.nan)
         return cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
