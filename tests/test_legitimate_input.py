@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from xbarmem.data.readers import load_file, load_file_neurons, read_image_stack
-from xbarmem.errors import PatternError, XbarmemWarning
+from xbarmem.errors import FileFormatError, PatternError, XbarmemWarning
 from xbarmem.hardware.chip import load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import (
@@ -198,3 +198,24 @@ def test_a_conductance_map_of_a_two_level_chip_says_what_to_import_instead():
     with pytest.warns(XbarmemWarning, match=r"taken as stuck: a chip of 2 levels \(g_min, "
                       r"g_max\) has no state away from them: import a target-vs-read CSV"):
         FaultMap.from_conductance_map(read, device)
+
+
+def test_both_planes_programmed_alike_with_a_broken_line_are_not_repeated_reads():
+    """Both planes programmed to one checkerboard (a test pattern), a broken word line (stuck
+    in both planes: the pair's devices share it) and a few stuck devices of their own: refused
+    as "the G+ and G- planes of array 0 read alike (64 of 66 stuck devices in the same
+    places ...): two reads of one plane?". Two reads of one plane still are refused."""
+    rng = np.random.default_rng(0)
+    i, j = np.indices((64, 64))
+    target = np.where((i + j) % 2, 40e-6, 110e-6)
+    read = target + rng.normal(0, 2e-6, (2, 64, 64))
+    read[:, 10, :] = 0.0  # a broken word line
+    read[:, :, 20] = 0.0  # and a bit line
+    read[0, 3, 5], read[1, 50, 7] = DEV.g_max, DEV.g_min
+    fmap = FaultMap.from_conductance_map(read, DEV)
+    assert int(fmap.stuck.sum()) == 2 * 127 + 2
+    plane = target + rng.normal(0, 2e-6, target.shape)
+    plane[rng.random(plane.shape) < 0.02] = DEV.g_min  # isolated stuck devices, read twice
+    twice = np.stack([plane, np.abs(plane + rng.normal(0, 5e-7, plane.shape))])
+    with pytest.raises(FileFormatError, match="the G\\+ and G- planes of array 0 read alike"):
+        FaultMap.from_conductance_map(twice, DEV)

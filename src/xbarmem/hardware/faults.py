@@ -674,9 +674,14 @@ def _alike(a: np.ndarray, b: np.ndarray, stuck_a: np.ndarray, stuck_b: np.ndarra
     ones' correlation) when maps ``a`` and ``b`` read alike: the same devices read again, not
     other devices. Other devices have their own stuck ones (broken independently) and their
     own write error; reads of the same devices have the same stuck ones, and readings that
-    differ by read noise only."""
+    differ by read noise only. Whole rows or columns stuck in both maps (:func:`_on_lines`)
+    are not compared: a broken word line is shared by a pair's two devices, so it is stuck in
+    both planes whatever was read (a line stuck in one map only still counts: other
+    devices)."""
+    free = ~(stuck_a | stuck_b)
+    shared = _on_lines(stuck_a) & _on_lines(stuck_b)
+    stuck_a, stuck_b = stuck_a & ~shared, stuck_b & ~shared
     union = stuck_a | stuck_b
-    free = ~union
     if union.sum() < ALIKE_MIN_STUCK or (stuck_a & stuck_b).sum() < ALIKE_STUCK * union.sum():
         return None
     x, y = a[free], b[free]
@@ -685,6 +690,14 @@ def _alike(a: np.ndarray, b: np.ndarray, stuck_a: np.ndarray, stuck_b: np.ndarra
     rho = float(np.corrcoef(x, y)[0, 1])
     same = f"{int((stuck_a & stuck_b).sum())} of {int(union.sum())}"
     return (same, rho) if rho >= ALIKE_CORRELATION else None
+
+
+def _on_lines(stuck: np.ndarray) -> np.ndarray:
+    """Where ``stuck`` (``(..., rows, cols)``) marks a whole row or a whole column of an
+    array stuck (a broken word or bit line)."""
+    rows = stuck.all(axis=-1, keepdims=True)
+    cols = stuck.all(axis=-2, keepdims=True)
+    return stuck & (rows | cols)
 
 
 def _check_repeated_reads(read: np.ndarray, stuck: np.ndarray, what: str) -> None:
