@@ -219,3 +219,27 @@ def test_both_planes_programmed_alike_with_a_broken_line_are_not_repeated_reads(
     twice = np.stack([plane, np.abs(plane + rng.normal(0, 5e-7, plane.shape))])
     with pytest.raises(FileFormatError, match="the G\\+ and G- planes of array 0 read alike"):
         FaultMap.from_conductance_map(twice, DEV)
+
+
+def test_a_chip_mostly_stuck_is_not_imported_as_free_without_a_word():
+    """A missed alarm: with 60% of the devices stuck at g_min, the robust spread of read -
+    target measures the stuck ones; the default tolerance (194 uS) exceeded the readings'
+    range and the chip was imported with no device stuck and a write error of 49 uS, silently.
+    Now warned about; a measurement of a few stuck devices is not."""
+    meas, _ = _clipped_measurement()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        measured_chip(meas, RRAM)
+    rng = np.random.default_rng(1)
+    shape = (1, 2, 64, 64)
+    target = rng.uniform(DEV.g_min, DEV.g_max, shape)
+    read = np.clip(target + rng.normal(0, 2e-6, shape), 0.0, None)
+    stuck = rng.random(shape) < 0.6
+    read[stuck] = DEV.g_min + np.abs(rng.normal(0, 2e-7, int(stuck.sum())))
+    with pytest.warns(XbarmemWarning, match=r"lab.csv: the default stuck tolerance, .* uS \(5 "
+                      r"robust std of read - target\), is at least the readings' range .*: do "
+                      r"most devices miss their targets \(a chip mostly stuck\)\?"):
+        measured_chip(Measurement(target, read, "lab.csv"), RRAM)
+    with warnings.catch_warnings():  # a tolerance given: the user's
+        warnings.simplefilter("error")
+        measured_chip(Measurement(target, read, "lab.csv"), RRAM, tolerance=10e-6)
