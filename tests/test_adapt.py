@@ -274,3 +274,18 @@ def test_adapt_summary_seconds_are_not_rounded_to_zero(seconds, shown):
     from xbarmem.checks import seconds_text
 
     assert seconds_text(seconds) == shown
+
+
+def test_a_nanosiemens_chip_shows_its_conductances_in_digits(pats, trained, tmp_path, run_cli):
+    """On a chip of a 1-10 nS window every microsiemens was shown to 1 or 2 decimals: the
+    rounds' err uS read 0.0 and a missed device "target 0.00 uS, read 0.00 uS". They are shown
+    to the digits of the window (an rram chip's as before: 1.8, 5.08)."""
+    chip = load_preset("rram").replace_device(g_min=1e-9, g_max=1e-8, write_noise=1e-10,
+                                              read_noise=2e-11)
+    model = save_memory(trained(pats.patterns, chip, fault_seed=1, program_seed=0,
+                                max_steps=50), tmp_path / "nano.safetensors", patterns=pats)
+    code, out, err = run_cli("adapt", model, "--rounds", "0", "--probes", "2", "--tolerance",
+                             "0.0001")
+    assert code == 0, err
+    row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["0"])
+    assert float(row[7]) > 0 and row[7].startswith("0.000"), out  # err uS: 0.0001, not 0.0

@@ -247,7 +247,7 @@ def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer
         return
     title = (f"adaptation of {model.name}: write error {chip.device.write_noise * 1e6:.3g} uS, "
              f"tolerance {tolerance:g} uS")
-    _print_rounds(title, result, summary, target, out_path)
+    _print_rounds(title, result, summary, target, out_path, chip.device.g_range)
 
 
 def _adapt_read_back(model, source, memory, stored, read, chip, protocol, trainer, tolerance,
@@ -283,14 +283,24 @@ def _adapt_read_back(model, source, memory, stored, read, chip, protocol, traine
 MISSED_SHOWN = 10
 
 
+def _uS_decimals(window: float, fewer: int) -> int:
+    """Decimals of microsiemens shown for a chip of a ``window`` (siemens) wide: ``fewer``
+    than its export writes (2 for conductances of a window of 1 uS and more, more on a
+    nanosiemens chip, whose values read 0.00 uS at 2)."""
+    from xbarmem.deploy.export import uS_decimals
+
+    return max(0, uS_decimals(window) - fewer)
+
+
 def _print_read_back(summary: dict, tolerance: float, chip) -> None:
     rd, pg, st = summary["read"], summary["program"], summary["settings"]
     b, a = summary["before"], summary["after"]
+    g, err = _uS_decimals(chip.device.g_range, 4), _uS_decimals(chip.device.g_range, 5)
     out.print(f"read-back {st['read_back']} of {st['model']}, tolerance {tolerance:g} uS:")
     out.print(f"  missed their target: {rd['newly_fixed']} device(s) ({rd['newly_fixed_at_rail']}"
               f" reading at g_min or g_max: stuck?), pinned at their read value; "
               f"{rd['free']} free device(s) within tolerance; read - target rms "
-              f"{rd['write_error_rms_uS']:.1f} uS")
+              f"{rd['write_error_rms_uS']:.{err}f} uS")
     out.print(f"  re-trained by the {st['rule']} rule ({seconds_text(pg['train_seconds'])} s): "
               f"re-program {pg['written']} "
               f"device(s); leave {pg['kept']} free within tolerance of their new target and "
@@ -306,7 +316,7 @@ def _print_read_back(summary: dict, tolerance: float, chip) -> None:
         out.print(f"  missed devices{more}:")
     for d in missed[:MISSED_SHOWN]:
         out.print(f"    layer {d['layer']} array {d['array']} {d['polarity']} row {d['row']} col "
-                  f"{d['col']}: target {d['target_uS']:.2f} uS, read {d['read_uS']:.2f} uS"
+                  f"{d['col']}: target {d['target_uS']:.{g}f} uS, read {d['read_uS']:.{g}f} uS"
                   + (" (at a rail)" if d["at_rail"] else ""))
     if st["out"]:
         out.print(f"adapted model saved to {st['out']} (the model of the next read-back)")
@@ -382,13 +392,15 @@ def round_line(entry: dict) -> str:
             f"{entry['cosine']:.4f}, exact {entry['exact']:.3f}")
 
 
-def _print_rounds(title: str, result, summary: dict, target: float, out_path: Path | None
-                  ) -> None:
+def _print_rounds(title: str, result, summary: dict, target: float, out_path: Path | None,
+                  window: float) -> None:
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for _, name, _ in ROUND_COLUMNS:
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    err = f"{{:.{_uS_decimals(window, 5)}f}}"  # (err uS: 1 decimal on a window of 1 uS+)
     for entry in result.rounds:
-        table.add_row(*(fmt.format(entry[key]) for key, _, fmt in ROUND_COLUMNS))
+        table.add_row(*((err if key == "write_error_rms_uS" else fmt).format(entry[key])
+                        for key, _, fmt in ROUND_COLUMNS))
     out.print(table)
     out.print(ROUND_LEGEND)
     out.print(f"mean cosine {summary['open_loop_cosine']:.4f} (open loop) -> "
