@@ -12,6 +12,7 @@ from xbarmem.data.readers import load_file, load_file_neurons, read_image_stack
 from xbarmem.errors import FileFormatError, PatternError, XbarmemWarning
 from xbarmem.hardware.chip import load_chip
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.units import unit_mismatch
 from xbarmem.hardware.measured import (
     Measurement,
     measured_chip,
@@ -243,3 +244,18 @@ def test_a_chip_mostly_stuck_is_not_imported_as_free_without_a_word():
     with warnings.catch_warnings():  # a tolerance given: the user's
         warnings.simplefilter("error")
         measured_chip(Measurement(target, read, "lab.csv"), RRAM, tolerance=10e-6)
+
+
+def test_a_window_from_zero_names_the_unit_as_any_window_does():
+    """On a chip whose window starts at 0 S, every unit below the right one fitted it too: a
+    map in microsiemens was told "fit it as microsiemens ... or as nanosiemens ... or as
+    picosiemens ... or as kilohms ... or as megohms". It names what the 2-150 uS window
+    names."""
+    zero = RRAM.replace_device(g_min=0.0).device
+    g = np.random.default_rng(0).uniform(5e-6, 140e-6, (2, 8, 8))
+    for values in (g * 1e6, 1.0 / g):
+        assert unit_mismatch(values, zero) == unit_mismatch(values, DEV)
+    assert unit_mismatch(g * 1e6, zero) == ("100% fit it as microsiemens (uS) (multiply by "
+                                            "1e-06) or 100% as kilohms (kOhm) (conductance = 1 "
+                                            "/ resistance)")
+    assert unit_mismatch(g, zero) is None and unit_mismatch(np.full(8, 1e-9), zero) is None

@@ -6,8 +6,9 @@ ohms instead of conductances. Read in the wrong unit, every device looks far out
 window (stuck, or refused). :func:`unit_mismatch` says when a file looks written in another
 unit: fewer than half of its values lie inside the chip's window in the unit it is read in,
 and at least half lie inside it in another unit of :data:`CONDUCTANCES` or :data:`RESISTANCES`
-(the window, half of ``g_min`` to 1.5 ``g_max``, spans less than a factor of 1000, so at most
-one conductance unit fits; a resistance unit may fit as well, and then both are named).
+(another unit is fitted to the window cut to a factor of :data:`UNIT_SPAN` = 1000 below
+1.5 ``g_max``, so at most one conductance unit fits, on a window from 0 S too; a resistance
+unit may fit as well, and then both are named).
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ CONDUCTANCES = (("siemens (S)", 1.0), ("millisiemens (mS)", 1e-3), ("microsiemen
 RESISTANCES = (("ohms", 1.0), ("kilohms (kOhm)", 1e3), ("megohms (MOhm)", 1e6))
 
 
-def inside_window(values: np.ndarray, device: DeviceSpec) -> float:
+def inside_window(values: np.ndarray, device: DeviceSpec, *, span: float | None = None
+                  ) -> float:
     """Fraction of ``values`` (siemens) that a device of this window can read: from half of
-    g_min to 1.5 g_max (stuck devices read near the rails, with read noise)."""
-    return float(np.mean((values >= 0.5 * device.g_min) & (values <= 1.5 * device.g_max)))
+    g_min to 1.5 g_max (stuck devices read near the rails, with read noise); with ``span``,
+    from no lower than 1.5 g_max / ``span`` (a window from 0 S spans every unit below its
+    own)."""
+    low = 0.5 * device.g_min if span is None else max(0.5 * device.g_min,
+                                                      1.5 * device.g_max / span)
+    return float(np.mean((values >= low) & (values <= 1.5 * device.g_max)))
 
 
 def _as_siemens(values: np.ndarray, factor: float, resistance: bool) -> np.ndarray:
@@ -35,6 +41,11 @@ def _as_siemens(values: np.ndarray, factor: float, resistance: bool) -> np.ndarr
     ohms = values * factor
     with np.errstate(divide="ignore"):
         return np.where(ohms > 0, 1.0 / np.where(ohms > 0, ohms, 1.0), np.inf)
+
+
+#: the widest window (a factor) another unit is fitted to: a window from 0 S, or from far
+#: below g_max, would fit every smaller unit (siemens read as nano- and picosiemens alike)
+UNIT_SPAN = 1000.0
 
 
 def unit_mismatch(values: np.ndarray, device: DeviceSpec, read_as: float = 1.0
@@ -54,7 +65,7 @@ def unit_mismatch(values: np.ndarray, device: DeviceSpec, read_as: float = 1.0
         for name, factor in units:
             if not resistance and factor == read_as:
                 continue
-            share = inside_window(_as_siemens(v, factor, resistance), device)
+            share = inside_window(_as_siemens(v, factor, resistance), device, span=UNIT_SPAN)
             if share >= 0.5:
                 how = ("conductance = 1 / resistance" if resistance
                        else f"multiply by {factor / read_as:g}")
