@@ -12,13 +12,13 @@ from xbarmem.data.readers import load_file, load_file_neurons, read_image_stack
 from xbarmem.errors import FileFormatError, PatternError, XbarmemWarning
 from xbarmem.hardware.chip import load_chip
 from xbarmem.hardware.faults import FaultMap
-from xbarmem.hardware.units import unit_mismatch
 from xbarmem.hardware.measured import (
     Measurement,
     measured_chip,
     read_measured_csv,
     write_error_spread,
 )
+from xbarmem.hardware.units import unit_mismatch
 
 RRAM = load_chip("rram")
 DEV = RRAM.device
