@@ -30,7 +30,8 @@ and the column.
   tolerance: 5 robust standard deviations of ``read - target`` (1.4826 x median absolute
   deviation) of the devices programmed inside the targets' range (:func:`write_error_spread`:
   not of those clipped at a window edge or never programmed, which read their target
-  exactly), at least 0.1% of the read range.
+  exactly; refined over those near the median error, so that stuck devices do not widen it),
+  at least 0.1% of the read range.
 * **window** -- ``g_min`` / ``g_max`` = min / max read of the non-stuck devices.
 * **programming error** -- ``write_noise`` = std of ``read - target`` over the non-stuck devices.
 * **stuck rates** -- ``p_stuck_on`` / ``p_stuck_off`` = fractions of measured devices stuck
@@ -391,6 +392,8 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
 
 #: fewest devices a robust spread of the write error is estimated on
 SPREAD_MIN_DEVICES = 5
+#: most refinements of that spread (:func:`write_error_spread`)
+SPREAD_ROUNDS = 10
 
 
 def _robust_std(values: np.ndarray) -> float:
@@ -406,7 +409,11 @@ def write_error_spread(measurement: Measurement) -> float:
     edge (a write clipped there reads its target exactly) or never programmed (unused cells
     read at their initial state) say nothing of the write error: counted with the others,
     they made the estimate 0 when they were most devices, and every device written with a
-    normal error stuck. Devices marked ``stuck`` are left out (their target is their read)."""
+    normal error stuck. Devices marked ``stuck`` are left out (their target is their read).
+    The spread is then refined over the devices within 5 of it of the median error, while it
+    falls (at most :data:`SPREAD_ROUNDS` times): stuck devices, far off, widen a median
+    absolute deviation as they grow to half of the devices (a third stuck: 3.5 uS for a
+    2 uS write error, refined to 2.1 uS; half stuck: 10.9 uS, refined to 2.2 uS)."""
     m = measurement.measured
     if measurement.known_stuck is not None:
         m = m & ~measurement.known_stuck
@@ -415,10 +422,17 @@ def write_error_spread(measurement: Measurement) -> float:
     if err.size == 0:
         return 0.0
     inside = (target > target.min()) & (target < target.max())
-    for pick in (inside, err != 0):
-        if np.count_nonzero(pick) >= SPREAD_MIN_DEVICES:
-            return _robust_std(err[pick])
-    return _robust_std(err)
+    pick = next((p for p in (inside, err != 0) if np.count_nonzero(p) >= SPREAD_MIN_DEVICES),
+                np.ones(err.shape, dtype=bool))
+    err = err[pick]
+    spread = _robust_std(err)
+    for _ in range(SPREAD_ROUNDS):
+        near = err[np.abs(err - np.median(err)) <= 5.0 * spread]
+        refined = _robust_std(near) if near.size >= SPREAD_MIN_DEVICES else spread
+        if not refined < spread:
+            break
+        spread = refined
+    return spread
 
 
 def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None
