@@ -15,6 +15,7 @@ from xbarmem.hardware.faults import FaultMap
 from xbarmem.hardware.measured import (
     Measurement,
     measured_chip,
+    read_conductance_csv,
     read_measured_csv,
     write_error_spread,
 )
@@ -281,3 +282,22 @@ def test_a_chip_with_many_stuck_devices_keeps_the_tolerance_of_its_write_error(s
     far = stuck & (target - DEV.g_min > 13e-6)  # stuck devices the tolerance can tell
     assert (faults.stuck[far]).all() and not (faults.stuck & ~stuck).sum() > 5
     assert chip.device.write_noise < 3e-6
+
+
+def test_a_measured_csv_of_columns_aligned_with_spaces_is_read(tmp_path):
+    """An instrument's table, columns aligned with runs of spaces, was refused saying its
+    header "lacks column(s) array, row, col, polarity, target_uS, read_uS", the very columns
+    it shows."""
+    path = tmp_path / "lab.csv"
+    path.write_text("array  row  col  polarity  target_uS  read_uS\n"
+                    "    0    0    0        G+     50.00    50.50 \n"
+                    "    0    0    1        G-      2,00     2,10\n")
+    meas = read_measured_csv(path, 4, 4)
+    np.testing.assert_allclose(meas.read[0, :, 0, :2][meas.measured[0, :, 0, :2]] * 1e6,
+                               [50.5, 2.1])
+    lines = ["array row col polarity read_uS"] + [
+        f"0 {i} {j} {pol} {20.0 + plane + i + j:.4f}" for plane, pol in enumerate(("G+", "G-"))
+        for i in range(4) for j in range(4)]
+    path.write_text("\n".join(lines) + "\n")
+    read = read_conductance_csv(path, 4, 4)
+    assert read[0, 1, 3, 3] == pytest.approx(27e-6)

@@ -3,9 +3,10 @@
 The CSV a user measures after programming targets (e.g. ``devices.csv`` of
 :func:`xbarmem.deploy.export.export_memory` with a ``read_uS`` column appended) has a header line
 and one row per measured device, columns in any order, extra columns ignored, lines starting with
-``#`` skipped; fields separated by commas, or by semicolons or tabs (as spreadsheets save them;
-a comma inside a number is then its decimal mark, ``12,5``; thousands may be grouped, as
-spreadsheets show them: ``1.234,5``, ``1,234.5``, ``1 234,5``):
+``#`` skipped; fields separated by commas, or by semicolons or tabs (as spreadsheets save them)
+or spaces (as instruments align columns), a comma inside a number then its decimal mark
+(``12,5``); thousands may be grouped, as spreadsheets show them: ``1.234,5``, ``1,234.5``,
+``1 234,5`` (not between spaces):
 
 =============  ==========================================================================
 ``array``      chip array index (integer >= 0)
@@ -193,8 +194,17 @@ def _content_lines(path: Path, columns: tuple[str, ...] = MEASURED_COLUMNS
 
 
 #: the separators a lab's CSV may use: commas, then semicolons (a spreadsheet of a locale
-#: with decimal commas) and tabs, in which a comma inside a number is its decimal mark
-DELIMITERS = (",", ";", "\t")
+#: with decimal commas) and tabs, then spaces (an instrument's aligned columns), between which
+#: a comma inside a number is its decimal mark
+DELIMITERS = (",", ";", "\t", " ")
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    """The fields of a CSV line, stripped; separated by spaces, a run of them is one
+    separator (an instrument's columns aligned with spaces)."""
+    if delimiter == " ":
+        return next(csv.reader([line.strip()], delimiter=" ", skipinitialspace=True))
+    return [f.strip() for f in next(csv.reader([line], delimiter=delimiter))]
 
 
 def _header(path: Path, lineno: int, line: str,
@@ -202,7 +212,7 @@ def _header(path: Path, lineno: int, line: str,
     """The header's column names, checked (every required column present, none twice), and
     the separator of the file: the first of :data:`DELIMITERS` whose fields hold the most
     required columns."""
-    splits = {d: [h.strip() for h in next(csv.reader([line], delimiter=d))] for d in DELIMITERS}
+    splits = {d: _fields(line, d) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: sum(c in splits[d] for c in required))
     header = splits[delimiter]
     missing = [c for c in required if c not in header]
@@ -256,7 +266,7 @@ class _Row:
 
     def __init__(self, path: Path, lineno: int, line: str, header: list[str],
                  delimiter: str = ",") -> None:
-        self.fields = [f.strip() for f in next(csv.reader([line], delimiter=delimiter))]
+        self.fields = _fields(line, delimiter)
         self.decimal_comma = delimiter != ","
         if len(self.fields) != len(header):
             raise FileFormatError(f"{path}: line {lineno}: {len(self.fields)} fields, the header "
