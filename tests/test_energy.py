@@ -678,3 +678,13 @@ def test_recalls_stopped_at_the_cap_are_warned_of():
         m = measure(16, max_iterations=100, **kwargs)
     assert m.info["quality"]["sync"]["converged"] == 1
     assert m.info["quality"]["sync"]["capped"] == 0
+
+
+def test_a_small_share_of_capped_recalls_never_reads_zero_percent():
+    """One recall of 2000 stopped at the cap was warned of as ``0% of the ... recalls``."""
+    from xbarmem.energy.measure import _warn_capped
+    from xbarmem.errors import XbarmemWarning
+
+    with pytest.warns(XbarmemWarning, match=r"^0\.05% of the synchronous recalls and 25% of "
+                                            r"the asynchronous recalls stopped"):
+        _warn_capped({"sync": 1 / 2000, "async": 0.25}, 100)

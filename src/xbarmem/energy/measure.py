@@ -206,12 +206,18 @@ def _warn_capped(stopped: dict[str, float], max_iterations: int) -> None:
     cues per mode): their steps, hence their energy and latency, are the cap's, and ratios of
     them say nothing of a finished recall (``energy --max-iterations 1`` printed ratios of
     one-step recalls without a word)."""
-    shares = [f"{stopped[mode]:.0%} of the {what} recalls" for mode, what in (
+    shares = [f"{_percent(stopped[mode])} of the {what} recalls" for mode, what in (
         ("sync", "synchronous"), ("async", "asynchronous")) if stopped[mode] > 0]
     if shares:
         warn(f"{' and '.join(shares)} stopped at max_iterations = {max_iterations} (steps; "
              f"async: sweeps) without converging: their energy and latency are the cap's, not "
              f"a finished recall's")
+
+
+def _percent(share: float) -> str:
+    """A share in (0, 1] as a percentage that never reads 0: whole percents from 1%, two
+    significant digits below (``0.04%``; one recall of 2000 read ``0%``)."""
+    return f"{share:.0%}" if share >= 0.01 else f"{100 * share:.2g}%"
 
 
 def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> EnergyReport:
