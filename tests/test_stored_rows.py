@@ -150,6 +150,33 @@ def test_capacity_rows_stored_before_they_held_lower_bounds_read_with_them(store
     assert code == 0 and out.count(":>=") == sum(map(len, now.values())), err
 
 
+
+def test_an_earlier_search_over_a_pool_with_repeats_reads_its_lower_bound(tmp_path):
+    """A capacity search stops at the pool's distinct patterns (``pool_limited``); a row
+    stored before rows held ``lower_bound`` was read against its ``pool``, repeats counted:
+    a search over 6 patterns, 4 of them distinct, that passed all 4 read as exact."""
+    import numpy as np
+
+    x = np.where(np.random.default_rng(0).random((4, 16)) > 0.5, 1.0, -1.0)
+    np.save(tmp_path / "p.npy", np.concatenate([x, x[:2]]).astype(np.float32))
+    (tmp_path / "c.toml").write_text(
+        '[sweep]\nname = "c"\ntrial = "capacity"\nseeds = 1\n[base]\n'
+        f'data = "{(tmp_path / "p.npy").as_posix()}"\nn_neurons = 16\nprobes = 1\n'
+        'max_iterations = 10\nsearch = true\nthresholds = [0.9]\nrule = "pinv"\n')
+    store = tmp_path / "s.sqlite"
+    run_sweep(load_sweep(tmp_path / "c.toml"), store, jobs=1)
+    with ResultStore(store, readonly=True) as db:
+        (row,) = db.rows()
+    assert row["config"]["pool"] == 6 and row["result"]["capacity"] == {"0.9": 4}
+    assert row["result"]["lower_bound"] == ["0.9"]
+    earlier = {k: v for k, v in row["result"].items() if k != "lower_bound"}
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE trials SET result = ?", (json.dumps(earlier),))
+    db.close()
+    with ResultStore(store, readonly=True) as db:
+        (row,) = db.rows()
+    assert row["result"]["lower_bound"] == ["0.9"]
+
 GOOD_CACHE = {"generic-rram": {"energy_ratio": 8.1, "latency_reduction": 0.99},
               "paper-calibrated": {"energy_ratio": 8.8, "latency_reduction": 0.997},
               "steps": {"sync": 2.0, "async": 100.0},

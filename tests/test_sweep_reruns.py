@@ -97,3 +97,30 @@ def test_a_sweep_says_how_many_trials_another_run_computed_meanwhile(tmp_path, r
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1",
                              "--json")
     assert code == 0 and json.loads(out)["meanwhile"] == 0, err
+
+
+def test_rows_a_sweep_holds_but_no_longer_plans_are_said_when_another_sweep_stored_its_plan(
+        tmp_path, run_cli):
+    """A sweep edited to plan trials another sweep had stored (``b``: hebb and storkey, then
+    hebb and pinv, after ``a``: hebb and pinv) said nothing of its storkey row, which
+    ``results --sweep b`` shows beside the planned ones: the rows it holds were counted
+    against the planned trials stored by anyone (pinv, stored by ``a`` and not yet held by
+    ``b``, offset the storkey row)."""
+    from xbarmem.experiments.runner import unplanned_note
+    from xbarmem.experiments.store import ResultStore
+
+    store = tmp_path / "s.sqlite"
+    for name, rules in (("a", ("hebb", "pinv")), ("b1", ("hebb", "storkey"))):
+        (tmp_path / f"{name}.toml").write_text(tiny_sweep(name[0], rules=rules))
+        run_sweep(load_sweep(tmp_path / f"{name}.toml"), store, jobs=1)
+    (tmp_path / "b2.toml").write_text(tiny_sweep("b", rules=("hebb", "pinv")))
+    with ResultStore(store, readonly=True) as db:
+        assert db.held_by("b", [r["key"] for r in db.rows()]) == {
+            r["key"] for r in db.rows(["rule~%"], "b")}
+        note = unplanned_note(db, [load_sweep(tmp_path / "b2.toml")], "this file")
+    assert note is not None and "holds 1 row of sweep 'b' that this file does not plan" in note
+    code, _, err = run_cli("sweep", tmp_path / "b2.toml", "--store", store, "--jobs", "1")
+    assert code == 0 and "holds 1 row of sweep 'b' that this file does not plan" in err, err
+    with ResultStore(store, readonly=True) as db:  # once run, b holds its plan: still 1
+        assert "holds 1 row of sweep 'b'" in (unplanned_note(
+            db, [load_sweep(tmp_path / "b2.toml")], "this file") or "")

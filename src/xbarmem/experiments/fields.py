@@ -276,17 +276,19 @@ def read_payloads(trial: Any, config_text: Any, result_text: Any
         if key not in (config if part == "config" else result):
             raise ConfigError(f"{needed} is missing (every {trial} row has it)")
     if trial == "capacity" and "lower_bound" not in result:
-        result["lower_bound"] = _earlier_bounds(config, result)
+        result["lower_bound"] = _earlier_bounds(result)
     return config, result
 
 
-def _earlier_bounds(config: dict[str, Any], result: dict[str, Any]) -> list[str]:
+def _earlier_bounds(result: dict[str, Any]) -> list[str]:
     """``result.lower_bound`` of a capacity row stored before rows held it: the thresholds
-    whose capacity is the largest count its curve tested (every count passed), or for a
-    search, the whole pool (a table showed ``0.9:8`` for such a curve, and ``0.9:>=8`` for the
-    same curve stored since)."""
-    counts = [p["count"] for p in result["points"]]
-    top = config.get("pool") if config.get("search") else max(counts, default=None)
+    whose capacity is the largest count tested, every count passed (a table showed ``0.9:8``
+    for such a curve, and ``0.9:>=8`` for the same curve stored since). For a search too:
+    it tests larger counts up to the pool's distinct patterns until one fails, so its
+    capacity is its largest count tested exactly when it is all of them, the rule of rows
+    stored since (:func:`~xbarmem.evaluation.capacity.pool_limited`); the row's ``pool``
+    counts repeated patterns (a pool of 6 holding 4 distinct ones showed ``0.9:4``)."""
+    top = max((p["count"] for p in result["points"]), default=None)
     if not isinstance(top, int) or isinstance(top, bool):
         return []
     return [str(t) for t, c in result["capacity"].items() if c >= top]

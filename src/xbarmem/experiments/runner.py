@@ -171,7 +171,9 @@ def unplanned_note(store: ResultStore, specs: list[SweepSpec], planner: str) -> 
     other = older = 0
     for s in specs:
         if held.get(s.name):
-            other += held[s.name] - len(store.finished([t.key for t in s.trials]))
+            # the rows it holds but its own trials (a trial of its plan that another sweep
+            # stored is not held yet: it offset a row the plan lacks, and nothing was said)
+            other += held[s.name] - len(store.held_by(s.name, [t.key for t in s.trials]))
             older += store.count([f"version!={__version__}"], s.name)
     if other <= 0:
         return None

@@ -79,7 +79,13 @@ from xbarmem.experiments.store_rows import (
     sweeps_of_keys,
     threads_of_keys,
 )
-from xbarmem.experiments.store_where import check_json, field_sql, sweep_counts, where_sql
+from xbarmem.experiments.store_where import (
+    check_json,
+    field_sql,
+    held_sql,
+    sweep_counts,
+    where_sql,
+)
 from xbarmem.files import as_path, missing, output_file, write_atomically
 
 #: a function that puts rows (as :meth:`ResultStore.rows` reads them) in the order to write
@@ -266,6 +272,11 @@ class ResultStore:
     def finished(self, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already stored."""
         return finished_keys(self._db, keys)
+
+    def held_by(self, sweep: str, keys: Sequence[str]) -> set[str]:
+        """The subset of ``keys`` stored and held by sweep ``sweep``: computed by it, or found
+        stored by it (as :meth:`sweeps` counts a sweep's rows)."""
+        return finished_keys(self._db, keys, held_sql(self._db, "=", sweep))
 
     def threads(self, keys: Sequence[str]) -> dict[Any, int]:
         """How many stored rows of ``keys`` were computed with each torch thread count (None:

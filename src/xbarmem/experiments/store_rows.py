@@ -98,15 +98,19 @@ def row_error(row: dict[str, Any], path: Path, problem: str) -> FileFormatError:
                            f"trial of sweep {shown(row['sweep'])}): {problem}")
 
 
-def finished_keys(db: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
-    """The subset of ``keys`` that the store of connection ``db`` holds."""
+def finished_keys(db: sqlite3.Connection, keys: Sequence[str],
+                  where: tuple[str, list[Any]] | None = None) -> set[str]:
+    """The subset of ``keys`` that the store of connection ``db`` holds; with ``where`` (an
+    SQL condition on ``trials`` and its arguments, e.g. the rows one sweep holds:
+    :func:`~xbarmem.experiments.store_where.held_sql`), of those rows only."""
     done: set[str] = set()
     keys = check_texts(keys, "keys", "a list of trial keys")
+    condition, args = ("", []) if where is None else (f" AND {where[0]}", list(where[1]))
     for i in range(0, len(keys), 500):
         chunk = keys[i:i + 500]
         marks = ",".join("?" * len(chunk))
         done.update(r[0] for r in db.execute(
-            f"SELECT key FROM trials WHERE key IN ({marks})", chunk))
+            f"SELECT key FROM trials WHERE key IN ({marks}){condition}", [*chunk, *args]))
     return done
 
 
