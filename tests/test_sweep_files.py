@@ -55,6 +55,25 @@ def test_a_sweep_over_a_file_keys_and_stores_its_contents(tmp_path):
     assert digests == sorted([trial.config["data_sha256"], trial2.config["data_sha256"]])
 
 
+
+def test_a_chip_file_rewritten_in_one_session_is_a_new_chip(tmp_path):
+    """A chip TOML edited between two sweeps of one Python session (a notebook) planned the
+    second on the chip as first read: its trials kept their keys, the run found the first's
+    row, and a run of new trials would have trained on the old chip."""
+    chip = tmp_path / "mine.toml"
+    chip.write_text(xm.load_chip("rram").to_toml())
+    (trial,) = _spec("random", chip=str(chip)).trials
+    report = run_sweep(_spec("random", chip=str(chip)), tmp_path / "s.sqlite", jobs=1)
+    assert report.inserted == 1
+    before = os.stat(chip).st_mtime_ns
+    chip.write_text(xm.load_chip("rram").replace_device(write_noise=1e-6).to_toml())
+    os.utime(chip, ns=(before + 10**9, before + 10**9))  # a coarse clock: still "changed"
+    (again,) = _spec("random", chip=str(chip)).trials
+    assert again.config["chip_spec"]["device"]["write_noise"] == 1e-6
+    assert trial.config["chip_spec"]["device"]["write_noise"] == 2e-6
+    report = run_sweep(_spec("random", chip=str(chip)), tmp_path / "s.sqlite", jobs=1)
+    assert (report.inserted, report.already) == (1, 0)
+
 def test_a_file_that_shrank_is_checked_again(tmp_path):
     file = tmp_path / "mine.npy"
     np.save(file, xm.random_patterns(5, 16, seed=0).patterns)

@@ -146,16 +146,21 @@ def _resolve_data(c: dict[str, Any], given: set[str]) -> None:
         c["pool"] = None
 
 
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    """What tells a file from itself rewritten (its size, modification time and inode), for
+    the caches of what is read from it; None when there is no such file (a preset's name)."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
 def _file_info(path: str, kind: str, n: int) -> tuple[int, int, str]:
     """``(patterns, classes, sha256)`` of a pattern file (``classes``: its distinct labels, 0
     without labels), read again once the file changed (its size or modification time: a file
     rewritten in one Python session is a new data set)."""
-    try:
-        info = os.stat(path)
-        stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
-    except OSError:
-        stamp = None
-    return _file_info_of(path, kind, n, stamp)
+    return _file_info_of(path, kind, n, _stamp(path))
 
 
 @functools.lru_cache(maxsize=32)
@@ -174,9 +179,18 @@ def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | No
     return pset.n_patterns, classes, hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-@functools.lru_cache(maxsize=256)
 def _chip_spec(chip: str, fault_rate: float | None, on_fraction: float,
                fault_model: str | None) -> dict[str, Any]:
+    """The full description of a trial's chip, read again once a chip file changed (a chip
+    TOML edited in one Python session planned, keyed and trained its trials on the chip as it
+    was first read)."""
+    return _chip_spec_of(chip, fault_rate, on_fraction, fault_model, _stamp(chip))
+
+
+@functools.lru_cache(maxsize=256)
+def _chip_spec_of(chip: str, fault_rate: float | None, on_fraction: float,
+                  fault_model: str | None, stamp: tuple[int, int, int] | None
+                  ) -> dict[str, Any]:
     try:
         spec: ChipSpec = load_chip(chip)
     except XbarmemError as exc:
