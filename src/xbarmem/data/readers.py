@@ -211,7 +211,7 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
         side = _image_stack(arr, path, labels).side_for(n_neurons)
     elif n_neurons is not None:
         root = math.isqrt(n_neurons)
-        side = root if root * root == n_neurons and 4 <= root <= 28 else None
+        side = root if root * root == n_neurons and 4 <= root <= max_side("file") else None
     return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one, cues_of)
 
 
