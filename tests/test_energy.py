@@ -688,3 +688,18 @@ def test_a_small_share_of_capped_recalls_never_reads_zero_percent():
     with pytest.warns(XbarmemWarning, match=r"^0\.05% of the synchronous recalls and 25% of "
                                             r"the asynchronous recalls stopped"):
         _warn_capped({"sync": 1 / 2000, "async": 0.25}, 100)
+
+
+def test_sizes_check_the_memory_of_the_patterns_they_store(run_cli, monkeypatch, tmp_path):
+    """``energy --sizes`` checked its memory limit for ``max(1, round(load N))`` patterns but
+    stored ``max(2, ...)``: the check counts the patterns measured (one rule,
+    :func:`xbarmem.sizes.patterns_at_load`)."""
+    from xbarmem.cli import given
+
+    asked = []
+    monkeypatch.setattr(given, "check_request",
+                        lambda n, **kw: asked.append((n, kw.get("cues"))) or None)
+    code, _, err = run_cli("energy", "--sizes", "4,8", "--load", "0.1", "--probes", "3",
+                           "--rule", "pinv", "--out", tmp_path)
+    assert code == 0, err
+    assert asked[0] == (8, 2 * 3)

@@ -32,6 +32,13 @@ TRIAL_BYTES = 16 * 1024
 _FLOAT = 8
 
 
+def patterns_at_load(load: float, n: int) -> int:
+    """How many patterns a run over sizes stores at N = ``n`` for ``load`` patterns per neuron
+    (``energy --sizes``): ``max(2, round(load * n))``, two at least (one pattern has no
+    neighbour to be confused with)."""
+    return max(2, round(load * n))
+
+
 def layer_sizes(n: int, hidden: Sequence[int] | None = None) -> list[int]:
     """Neurons per layer: ``[N, N]`` (single layer) or ``[N, *hidden, N]``."""
     return [n, *(hidden or []), n]

@@ -432,8 +432,10 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
            seed: int, max_steps: int, out_dir: Path, json_out: bool, threads: int) -> None:
     """``--sizes``: ratios against N (refused before any work when the largest N is too
     big)."""
+    from xbarmem.sizes import patterns_at_load
+
     n_max = max(sizes)
-    given.check_request(n_max, cues=max(1, round(load * n_max)) * probes, chip=chip)
+    given.check_request(n_max, cues=patterns_at_load(load, n_max) * probes, chip=chip)
     from xbarmem.energy.measure import measure_sizes
     from xbarmem.jsontext import dumps
     from xbarmem.viz.energy import ratios_plot

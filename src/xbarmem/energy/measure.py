@@ -55,6 +55,7 @@ from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import HiddenWidths
 from xbarmem.memory.recall import ACTIVATIONS, check_recall
 from xbarmem.names import ARCHS, MODES
+from xbarmem.sizes import patterns_at_load
 from xbarmem.spec import Number
 
 #: the unit of every circuit constant that has one (``"array.pulse_width": "s"``), beside the
@@ -440,8 +441,9 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   beside: str | CircuitSpec | None = None) -> EnergyBySize:
     """Energy and latency ratios at several N, on random +-1 patterns.
 
-    At each N, ``P = max(2, round(load * N))`` random patterns are stored with ``rule`` on a
-    fresh chip, ``probes`` cues per pattern are recalled both ways and the cost model is applied.
+    At each N, ``P = max(2, round(load * N))`` random patterns
+    (:func:`~xbarmem.sizes.patterns_at_load`) are stored with ``rule`` on a fresh chip,
+    ``probes`` cues per pattern are recalled both ways and the cost model is applied.
     With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
     recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict ``{"settings",
     "rows": [one dict per N]}`` that prints one line: settings
@@ -466,7 +468,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     other = None if beside is None else load_circuit(beside)
     rows = []
     for n in sizes:
-        count = max(2, round(load * n))
+        count = patterns_at_load(load, n)
         m = measure(n, patterns="random", count=count, chip=chip, rule=rule, flip=flip,
                     probes=probes, seed=seed, max_steps=max_steps)
         rows.append(_size_row(n, count, m, energy_report(m, spec)))
