@@ -124,3 +124,26 @@ def test_rows_a_sweep_holds_but_no_longer_plans_are_said_when_another_sweep_stor
     with ResultStore(store, readonly=True) as db:  # once run, b holds its plan: still 1
         assert "holds 1 row of sweep 'b'" in (unplanned_note(
             db, [load_sweep(tmp_path / "b2.toml")], "this file") or "")
+
+
+def test_the_version_filter_is_not_offered_when_it_would_hide_planned_rows(tmp_path, run_cli):
+    """A store whose planned rows an earlier xbarmem stored (reused by this one) and whose
+    unplanned rows this version computed was told to filter ``--where version=<this one>``:
+    the filter kept exactly the unplanned rows and left out the planned ones (the rows of
+    another version were counted over every row the sweep held, planned or not)."""
+    from xbarmem.experiments.runner import unplanned_note
+    from xbarmem.experiments.store import ResultStore
+
+    store = tmp_path / "s.sqlite"
+    (tmp_path / "two.toml").write_text(tiny_sweep("v", seeds=2))
+    run_sweep(load_sweep(tmp_path / "two.toml"), store, jobs=1)
+    with sqlite3.connect(store) as db:  # the seed-0 rows, which the edited file plans
+        db.execute("UPDATE trials SET version = '0.0.1' WHERE json_extract(config, '$.seed') = 0")
+    db.close()
+    (tmp_path / "one.toml").write_text(tiny_sweep("v", seeds=1))
+    with ResultStore(store, readonly=True) as db:
+        note = unplanned_note(db, [load_sweep(tmp_path / "one.toml")], "this file")
+    assert note is not None and "holds 2 rows of sweep 'v' that this file does not plan (" in note
+    assert "--where version" not in note, note
+    code, _, err = run_cli("sweep", tmp_path / "one.toml", "--store", store, "--jobs", "1")
+    assert code == 0 and "does not plan (" in err and "--where version" not in err, err

@@ -162,25 +162,30 @@ def unplanned_note(store: ResultStore, specs: list[SweepSpec], planner: str) -> 
     """The warning of a run of ``specs`` (``planner``: ``this file``, ``this run``) into a
     store holding rows of their sweeps' names that they do not plan -- an edited sweep file,
     other batches, rows an earlier xbarmem computed otherwise --, which ``results`` and
-    ``plot`` show beside the run's rows; None when it holds none. It says when they are all
-    of another xbarmem version (``--where version=...`` then leaves them out) and otherwise
-    not to offer that filter: rows computed otherwise under the same version share it."""
+    ``plot`` show beside the run's rows; None when it holds none. It offers the filter
+    ``--where version=...`` only when it leaves out those rows and no other: they are all of
+    another xbarmem version and the planned rows held all of this one (rows computed otherwise
+    under the same version share it; planned rows an earlier version stored, reused, would go
+    with them)."""
     from xbarmem.version import __version__
 
     held = store.sweeps()
-    other = older = 0
+    other = older = planned_older = 0
     for s in specs:
         if held.get(s.name):
             # the rows it holds but its own trials (a trial of its plan that another sweep
             # stored is not held yet: it offset a row the plan lacks, and nothing was said)
-            other += held[s.name] - len(store.held_by(s.name, [t.key for t in s.trials]))
-            older += store.count([f"version!={__version__}"], s.name)
+            planned = sorted(store.held_by(s.name, [t.key for t in s.trials]))
+            other += held[s.name] - len(planned)
+            kept_older = sum(n for v, n in store.versions(planned).items() if v != __version__)
+            planned_older += kept_older
+            older += store.count([f"version!={__version__}"], s.name) - kept_older
     if other <= 0:
         return None
     names = ", ".join(repr(s.name) for s in specs if held.get(s.name))
     head = (f"{store.path} already holds {other} row{'s' * (other != 1)} of sweep {names} "
             f"that {planner} does not plan")
-    if older >= other:
+    if older >= other and not planned_older:
         return (f"{head}, computed by another xbarmem version; results and plot show them "
                 f"beside this run's rows unless filtered (--where version={__version__}), or "
                 "use another --store")

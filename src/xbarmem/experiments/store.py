@@ -78,6 +78,7 @@ from xbarmem.experiments.store_rows import (
     stored_row,
     sweeps_of_keys,
     threads_of_keys,
+    versions_of_keys,
 )
 from xbarmem.experiments.store_where import (
     check_json,
@@ -287,6 +288,10 @@ class ResultStore:
         """How many stored rows of ``keys`` were trained in a batch of each number of networks
         (``result.batch.networks``; None: not recorded)."""
         return networks_of_keys(self._db, keys)
+
+    def versions(self, keys: Sequence[str]) -> dict[str, int]:
+        """How many stored rows of ``keys`` each xbarmem version computed."""
+        return versions_of_keys(self._db, keys)
 
     def computed_by(self, keys: Sequence[str]) -> dict[str, int]:
         """How many stored rows of ``keys`` each sweep computed (a row found by a later sweep

@@ -128,6 +128,12 @@ def networks_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[Any, i
                                      "json_extract(result, '$.batch.networks') END")
 
 
+def versions_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
+    """How many of the stored rows of ``keys`` each xbarmem version computed (the rows'
+    ``version``)."""
+    return _counts_of_keys(db, keys, "version")
+
+
 def sweeps_of_keys(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
     """How many of the stored rows of ``keys`` each sweep computed (the rows' ``sweep``)."""
     return _counts_of_keys(db, keys, "sweep")
