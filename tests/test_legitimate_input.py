@@ -77,6 +77,29 @@ def test_a_pattern_csv_as_a_spreadsheet_saves_it_is_read(tmp_path, sep, decimal)
     np.testing.assert_allclose(pats.patterns, values, atol=1e-6)
 
 
+@pytest.mark.parametrize("sep", [";", "\t", " "])
+@pytest.mark.parametrize("layout", ["header", "integer first row", "plain"])
+def test_a_pattern_csv_reads_decimal_commas_as_a_measured_csv_does(tmp_path, sep, layout):
+    """The separator of a pattern CSV was taken from its first line alone, and spaces never
+    made a comma a decimal mark: with a header line (``a<tab>b``) or a first row of integers,
+    or values between spaces (``0,5 -0,25``), the rows of decimal commas were refused
+    ("'0,5' is not a number") where a measured CSV of the same separator reads them."""
+    values = np.random.default_rng(1).uniform(-1, 1, (3, 6)).round(3)
+    if layout == "integer first row":
+        values[0] = [1, -1, 1, -1, 1, -1]
+    rows = [sep.join(f"{v:g}".replace(".", ",") for v in row) for row in values]
+    head = [sep.join(f"c{k}" for k in range(6))] if layout == "header" else []
+    (tmp_path / "pats.csv").write_text("\n".join(head + rows) + "\n")
+    np.testing.assert_allclose(load_file(tmp_path / "pats.csv", kind="continuous").patterns,
+                               values, atol=1e-6)
+    cells = [sep.join(("0", "0", str(j), "G+", "50", f"{50 + v:g}".replace(".", ",")))
+             for j, v in enumerate(values[1])]
+    header = sep.join(("array", "row", "col", "polarity", "target_uS", "read_uS"))
+    (tmp_path / "lab.csv").write_text("\n".join([header, *cells]) + "\n")
+    meas = read_measured_csv(tmp_path / "lab.csv", 1, 6)
+    np.testing.assert_allclose(meas.read[0, 0, 0] * 1e6 - 50, values[1], atol=1e-6)
+
+
 @pytest.mark.parametrize(("sep", "first", "second"), [
     (";", "1.234,5", "2.000,25"), (",", '"1,234.5"', '"2,000.25"'), (";", "1 234,5", "2 000,25"),
     ("\t", "1'234.5", "2'000.25"), (";", "1,2345E+03", "2,00025E+03"), (",", "1.2345e3", "2000.25"),

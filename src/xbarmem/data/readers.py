@@ -72,12 +72,12 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
                 if ln.strip()]
     if not numbered:
         raise FileFormatError(f"{path}: CSV file is empty")
-    delim = _csv_delimiter(numbered[0][1])
-    if delim in (";", "\t"):  # a comma inside a number is its decimal mark (0,5)
-        numbered = [(i, ln.replace(",", ".")) for i, ln in numbered]
-    if not any(reads_as_number(v) for v in numbered[0][1].split(delim)):
+    if _is_header(numbered[0][1]):
         numbered = numbered[1:]  # a header line: column names, no number (a first data line
         # with a bad value, "1,-1,x", is refused below, not dropped as a header)
+    delim = _csv_delimiter(numbered[0][1]) if numbered else ","
+    if delim != ",":  # a comma inside a number is its decimal mark (0,5)
+        numbered = [(i, ln.replace(",", ".")) for i, ln in numbered]
     if not numbered:
         raise FileFormatError(f"{path}: CSV file has a header line but no data")
     if delim is not None and all(ln.rstrip().endswith(delim) for _, ln in numbered):
@@ -92,15 +92,29 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
 
 
 def _csv_delimiter(line: str) -> str | None:
-    """The separator of a pattern CSV whose first line is ``line``: semicolons (as a
-    spreadsheet of a locale with decimal commas saves it: ``0,5;-0,25``), tabs when the line
-    also holds commas that do not separate numbers (``0,5<tab>-0,25``), commas, else
-    whitespace (None). Between semicolons or tabs, a comma is a decimal mark."""
+    """The separator of a pattern CSV whose first data line is ``line``: semicolons (as a
+    spreadsheet of a locale with decimal commas saves it: ``0,5;-0,25``), commas when they
+    separate the line's numbers (a delimiter closing it allowed), else whitespace (None: tabs
+    or spaces). Between semicolons, tabs or spaces a comma is a decimal mark
+    (``0,5<tab>-0,25``, ``0,5 -0,25``; on lines after a first one with no comma too), as a
+    measured CSV reads it (:mod:`xbarmem.hardware.measured`)."""
     if ";" in line:
         return ";"
-    if "\t" in line and "," in line and not all(reads_as_number(v) for v in line.split(",")):
-        return "\t"
-    return "," if "," in line else None
+    if "," not in line:
+        return None
+    if all(reads_as_number(v) for v in line.rstrip().removesuffix(",").split(",")):
+        return ","
+    if all(reads_as_number(v) for v in line.replace(",", ".").split()):
+        return None  # commas inside the numbers: decimal marks
+    return ","  # (a line that is no table of numbers either way: its problem named as a CSV's)
+
+
+def _is_header(line: str) -> bool:
+    """Whether a pattern CSV's first line is a header: no field reads as a number, split by
+    :func:`_csv_delimiter` (its commas decimal marks when it does not split at them)."""
+    delim = _csv_delimiter(line)
+    fields = (line if delim == "," else line.replace(",", ".")).split(delim)
+    return not any(reads_as_number(v) for v in fields)
 
 
 def _csv_problem(numbered: list[tuple[int, str]], delim: str | None) -> str:
@@ -168,9 +182,9 @@ def load_file(
     side: int | None = None,
 ) -> PatternSet:
     """Load patterns from the file at ``path``: ``.npy``, ``.npz``, ``.csv`` (one pattern per
-    row, values separated by commas, semicolons or whitespace, a comma between semicolons
-    or tabs a decimal mark, optional header line, a delimiter closing every line allowed) or
-    MNIST
+    row, values separated by commas, semicolons or whitespace, a comma between semicolons,
+    tabs or spaces a decimal mark, optional header line, a delimiter closing every line
+    allowed) or MNIST
     IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
     gzip'd (``.gz``). Never unpickles.
 
