@@ -207,6 +207,43 @@ def test_a_read_column_of_kilohms_is_refused_not_read_as_a_chip(tmp_path, run_cl
     assert read_measured_csv(kohm, 8, 8).read.shape == (1, 2, 8, 8)
 
 
+def _stuck_read_back(rng, n: int, stuck: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(target, read)`` uS of ``n`` devices of a 2-150 uS window written with a 2 uS error,
+    a share ``stuck`` of them reading a rail instead."""
+    target = rng.uniform(2.0, 150.0, n)
+    read = target + rng.normal(0.0, 2.0, n)
+    at_rail = rng.random(n) < stuck
+    read[at_rail] = rng.choice([2.0, 150.0], int(at_rail.sum()))
+    return target, np.clip(read, 0.5, None)
+
+
+def test_kilohms_of_a_chip_with_many_stuck_devices_are_refused(tmp_path):
+    """Stuck devices pull the rank correlation of a map of resistances towards 0: with 40% of
+    1000 devices stuck it is about -0.4, which the fixed threshold -0.5 let through as
+    conductances (49% of such maps with 30% stuck); below -2 / sqrt(devices) and -0.2 it is
+    refused."""
+    target, read = _stuck_read_back(np.random.default_rng(0), 1000, 0.4)
+    lines = ["array,row,col,polarity,target_uS,read_uS"]
+    lines += [f"0,{k // 32},{k % 32},{'G+' if k < 1024 else 'G-'},{t:.6g},{1e3 / r:.6g}"
+              for k, (t, r) in enumerate(zip(target, read, strict=True))]
+    (tmp_path / "kohm.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match=r"read_uS falls as target_uS rises \(rank "
+                       r"correlation -0\.[2-4]\d over 1000 devices\): resistances\?"):
+        read_measured_csv(tmp_path / "kohm.csv", 32, 32)
+
+
+def test_read_backs_of_few_devices_many_stuck_are_seldom_taken_for_resistances():
+    """A read-back of 10 devices, half of them stuck at a rail, falls with its targets by
+    chance: the fixed threshold -0.5 took 2.2% of them for resistances; -2 / sqrt(10)
+    fewer than 1.5%."""
+    from xbarmem.hardware.units import falls_with_target
+
+    rng = np.random.default_rng(0)
+    alarms = sum(falls_with_target(*_stuck_read_back(rng, 10, 0.5)[::-1]) is not None
+                 for _ in range(4000))
+    assert alarms < 60, alarms
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t"])
 def test_a_spreadsheets_csv_is_read_as_the_comma_one(tmp_path, run_cli, delimiter):
     """A CSV saved by a spreadsheet of a locale with decimal commas (``;`` between fields,

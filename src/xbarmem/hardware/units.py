@@ -13,6 +13,8 @@ unit may fit as well, and then both are named).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from xbarmem.hardware.chip import DeviceSpec
@@ -77,9 +79,18 @@ def unit_mismatch(values: np.ndarray, device: DeviceSpec, read_as: float = 1.0
     return " or ".join([first, *(f"{share:.0%} {text}" for share, text in fits[1:])])
 
 
-#: a rank correlation of readings with their targets below this reads as resistances
-FALLING = -0.5
-#: fewest devices (with distinct targets) on which a rank correlation is judged
+#: a rank correlation of readings with their targets below -FALLING_SIGMAS / sqrt(devices),
+#: and below FALLING, reads as resistances: a read-back follows its targets (stuck devices
+#: aside) and a map of no relation to them scatters by about 1 / sqrt(devices), so at 2 of
+#: that a read-back's chance negative correlation on few devices is no alarm, while stuck
+#: devices, which pull a map of resistances towards 0, no longer hide it on many (ohms of a
+#: 2-150 uS window, 30% of the devices stuck at a rail: 49% missed at -0.5 on 1000 devices,
+#: none now; read-backs of 10 devices, half stuck, taken for resistances: 2.2% at -0.5, 0.95%
+#: now; 2000 draws each, 2026-12-05)
+FALLING = -0.2
+FALLING_SIGMAS = 2.0
+#: fewest devices (with distinct targets) on which a rank correlation is judged (on 10 the
+#: threshold is already -0.63)
 FALLING_MIN_DEVICES = 10
 
 
@@ -94,14 +105,15 @@ def falls_with_target(read: np.ndarray, target: np.ndarray) -> tuple[float, int]
     """When readings fall as their targets rise, what a map of resistances read as
     conductances does (a device programmed higher reads lower): ``(rank correlation, devices)``
     if the Spearman rank correlation of ``read`` with ``target`` over the devices where both
-    are finite is below :data:`FALLING`; else None. A read-back in the right unit follows its
-    targets (stuck devices aside); its range cannot tell (kilohms of a 2-150 uS window,
-    6.7-500, lie mostly inside it read as microsiemens). Fewer than
-    :data:`FALLING_MIN_DEVICES` devices, or targets all equal: None."""
+    are finite is below :data:`FALLING` and ``-FALLING_SIGMAS / sqrt(devices)``; else None.
+    A read-back in the right unit follows its targets (stuck devices aside); its range cannot
+    tell (kilohms of a 2-150 uS window, 6.7-500, lie mostly inside it read as microsiemens).
+    Fewer than :data:`FALLING_MIN_DEVICES` devices, or targets all equal: None."""
     r, t = np.asarray(read, dtype=np.float64), np.asarray(target, dtype=np.float64)
     both = np.isfinite(r) & np.isfinite(t)
     r, t = r[both], t[both]
     if r.size < FALLING_MIN_DEVICES or np.ptp(t) == 0 or np.ptp(r) == 0:
         return None
     rho = float(np.corrcoef(_ranks(r), _ranks(t))[0, 1])
-    return (rho, int(r.size)) if rho < FALLING else None
+    return (rho, int(r.size)) if rho < min(FALLING, -FALLING_SIGMAS / math.sqrt(r.size)) \
+        else None
