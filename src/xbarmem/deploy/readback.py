@@ -133,17 +133,24 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
             "siemens?")
 
 
+#: a read-back falling with the model follows the other plane (G+ and G- swapped) when its
+#: readings lie within this share of the window of that plane's conductances, at the median:
+#: a write error is a few percent of a window (2 uS of rram's 148 uS), while resistances read
+#: as conductances lie tens of percent from any plane (kilohms of 2-150 uS: 7-500)
+SWAPPED_WITHIN = 0.1
+
+
 def _check_follows(data: np.ndarray, used: np.ndarray, model: np.ndarray, window: float,
                    where: str, csv: bool) -> None:
     """Refuse a read-back whose readings fall as the model's conductances ``model`` rise
     (:func:`~xbarmem.hardware.units.falls_with_target`): its G+ and G- planes swapped, when
-    most lie within a tenth of the ``window`` of the other plane's conductances, else
-    resistances."""
+    most lie within :data:`SWAPPED_WITHIN` of the ``window`` of the other plane's
+    conductances, else resistances."""
     falling = falls_with_target(data[used], model[used])
     if falling is None:
         return
     other = model[:, ::-1][used]
-    if np.median(np.abs(data[used] - other)) < 0.1 * window:
+    if np.median(np.abs(data[used] - other)) < SWAPPED_WITHIN * window:
         raise ConfigError(
             f"{where}: the readings fall as the model's conductances rise (rank correlation "
             f"{falling[0]:.2f} over {falling[1]} devices) and follow those of the other plane: "
