@@ -319,3 +319,23 @@ def test_a_scaling_checkpoint_holds_the_trainer_options_with_their_defaults(monk
                     thresholds=(0.9,), protocol=_PROTOCOL, trials=1, checkpoint=path)
     trainer = json.loads(path.read_text())["key"]["trainer"]
     assert trainer == {"margin": 0.5, "max_epochs": 2000}
+
+
+def test_a_checkpoint_of_an_earlier_version_names_the_settings_changed_since_too(tmp_path):
+    """A checkpoint written before keys held ``trainer`` was said to be "measured by an
+    earlier xbarmem, which did not record trainer options" only, even when the run changed a
+    setting of its own (its seed): that reason was left out."""
+    from xbarmem.errors import XbarmemWarning
+    from xbarmem.evaluation.checkpoint import SearchCheckpoint
+
+    path = tmp_path / "kept.json"
+    with SearchCheckpoint(path, {"seed": 0, "trainer": {"lr": 0.01}}) as kept:
+        kept.save()
+    data = json.loads(path.read_text())
+    del data["key"]["trainer"]  # as the versions before it wrote the file
+    path.write_text(json.dumps(data))
+    for seed, said in ((0, "with their defaults; this run"),
+                       (1, "with their defaults, and are of other settings (seed); this run")):
+        with pytest.warns(XbarmemWarning, match="which did not record trainer options") as got:
+            SearchCheckpoint(path, {"seed": seed, "trainer": {"lr": 0.01}}).close()
+        assert said in str(got[0].message), got[0].message

@@ -91,8 +91,11 @@ class SearchCheckpoint:
                 differ = sorted(_SHOWN.get(k, k) for k in {*data["key"], *self.key}
                                 if data["key"].get(k) != self.key.get(k))
                 unrecorded = [_SHOWN[k] for k in _ADDED if k in self.key and k not in data["key"]]
+                others = [d for d in differ if d not in unrecorded]
                 why = (f"were measured by an earlier xbarmem, which did not record "
-                       f"{', '.join(unrecorded)}" if unrecorded else
+                       f"{', '.join(unrecorded)}"
+                       + (f", and are of other settings ({', '.join(map(str, others))})"
+                          if others else "") if unrecorded else
                        f"are of other settings ({', '.join(map(str, differ))})")
                 warn(f"{self.path}: the points kept there {why}; this run starts anew and "
                      f"replaces them", stacklevel=4)
