@@ -102,6 +102,18 @@ def _measured_csv(path, scale: float) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _rewrite(path, target=None, read=None) -> None:
+    """Rewrite the target_uS and read_uS columns of the CSV at ``path`` (its last two) through
+    the functions ``target`` and ``read`` of their values (None: as they are)."""
+    lines = path.read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        *head, t, r = line.split(",")
+        out.append(",".join([*head, t if target is None else f"{target(float(t)):.6g}",
+                             r if read is None else f"{read(float(r)):.6g}"]))
+    path.write_text("\n".join(out) + "\n")
+
+
 def test_a_measured_csv_in_another_unit_is_warned_about(tmp_path, run_cli):
     base = RRAM.replace_array(rows=8, cols=8)
     good, nano = tmp_path / "good.csv", tmp_path / "nano.csv"
@@ -136,12 +148,7 @@ def test_read_and_target_columns_in_different_units_are_refused(tmp_path, run_cl
     (was "stuck at 1e-10 S, far above the chip window" of the window measured from it)."""
     mixed = tmp_path / "mixed.csv"
     _measured_csv(mixed, 1.0)
-    lines = mixed.read_text().splitlines()
-    out = [lines[0]]
-    for line in lines[1:]:
-        *head, target, read = line.split(",")
-        out.append(",".join([*head, target, f"{float(read) * 1e-6:.6g}"]))
-    mixed.write_text("\n".join(out) + "\n")
+    _rewrite(mixed, read=lambda r: r * 1e-6)
     with pytest.raises(FileFormatError, match=r"mixed.csv: read_uS is 1e-06 times target_uS "
                        r"\(median over 128 devices\): both columns must be in microsiemens"):
         read_measured_csv(mixed, 8, 8)
@@ -155,14 +162,9 @@ def test_a_measured_csv_in_ohms_is_refused_naming_the_unit(tmp_path, run_cli):
     device reads far above it. The refusal names the unit (it said only "stuck at 0.8 S, far
     above the chip window [0.00653, 0.401] S": the unit warning is not printed when the command
     is refused)."""
-    good, ohms = tmp_path / "good.csv", tmp_path / "ohms.csv"
-    _measured_csv(good, 1.0)
-    lines = good.read_text().splitlines()
-    out = [lines[0]]
-    for line in lines[1:]:
-        *head, target, read = line.split(",")
-        out.append(",".join([*head, f"{1e6 / float(target):.6g}", f"{1e6 / float(read):.6g}"]))
-    ohms.write_text("\n".join(out) + "\n")
+    ohms = tmp_path / "ohms.csv"
+    _measured_csv(ohms, 1.0)
+    _rewrite(ohms, target=lambda t: 1e6 / t, read=lambda r: 1e6 / r)
     base = RRAM.replace_array(rows=8, cols=8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XbarmemWarning)
@@ -186,12 +188,7 @@ def test_a_read_column_of_kilohms_is_refused_not_read_as_a_chip(tmp_path, run_cl
     refused, naming the cause."""
     kohm = tmp_path / "kohm.csv"
     _measured_csv(kohm, 1.0)
-    lines = kohm.read_text().splitlines()
-    out = [lines[0]]
-    for line in lines[1:]:
-        *head, target, read = line.split(",")
-        out.append(",".join([*head, target, f"{1e3 / float(read):.6g}"]))
-    kohm.write_text("\n".join(out) + "\n")
+    _rewrite(kohm, read=lambda r: 1e3 / r)
     with pytest.raises(FileFormatError, match=r"kohm.csv: read_uS falls as target_uS rises "
                        r"\(rank correlation -0\.\d\d over 128 devices\): resistances\? read_uS "
                        r"must be conductances in microsiemens \(1000 / kOhm\)"):
