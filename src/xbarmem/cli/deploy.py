@@ -24,6 +24,7 @@ from xbarmem.cli import (
     training_options,
 )
 from xbarmem.cli.common import app, console, emit_json, out, warn
+from xbarmem.cli.export_output import print_corners, print_currents
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.faults import FaultMap
 
@@ -74,30 +75,8 @@ def export_cmd(
               f"{manifest['arrays']['rows']}x{manifest['arrays']['cols']}, {d['used']} devices "
               f"used ({d['used_stuck']} stuck{pinned}), files: "
               f"{', '.join(sorted(set(manifest['files'].values())))}, manifest.json")
-    _print_corners(manifest)
-    out.print("column currents for inputs in [-1, 1] (manifest.json: every layer's currents):")
-    for layer in manifest["layers"]:
-        for cur in layer["currents"]:
-            lo, hi = cur["differential_A"]
-            out.print(f"  layer {layer['index']} array {cur['array']}: I+ - I- in "
-                      f"[{lo * 1e6:.4g}, {hi * 1e6:.4g}] uA; I+ or I- alone up to "
-                      f"{max(cur['plane_max_A']) * 1e6:.4g} uA")  # digits, not decimals: nA too
-
-
-def _print_corners(manifest: dict) -> None:
-    """Where a layer's cells lie in an array they do not fill (a 128x128 array of a 64-neuron
-    memory, or the array of a bias row alone): the rows and columns used, from row and column
-    0 (manifest.json: ``layers[k].tiles``)."""
-    rows, cols = manifest["arrays"]["rows"], manifest["arrays"]["cols"]
-    parts = [(layer["index"], tile) for layer in manifest["layers"] for tile in layer["tiles"]
-             if tile["physical_rows"][1] < rows or tile["physical_cols"][1] < cols]
-    if not parts:
-        return
-    out.print(f"cells used of the {rows}x{cols} arrays a layer does not fill (the rest "
-              "unused):")
-    for index, tile in parts:
-        (r0, r1), (c0, c1) = tile["physical_rows"], tile["physical_cols"]
-        out.print(f"  layer {index} array {tile['array']}: rows {r0}-{r1 - 1}, cols {c0}-{c1 - 1}")
+    print_corners(manifest)
+    print_currents(manifest)
 
 
 ROUND_COLUMNS = [("round", "rnd", "{}"), ("written", "written", "{}"), ("kept", "kept", "{}"),

@@ -1,0 +1,75 @@
+"""What the commands print for memories of many arrays (N = 784 on 64x64 arrays: 169 arrays),
+shown here on small memories cut into many small arrays."""
+
+from __future__ import annotations
+
+import pytest
+
+from xbarmem import load_preset, random_patterns, save_memory, train
+
+
+@pytest.fixture(scope="module")
+def tiled_model(tmp_path_factory):
+    """A pinv memory of 20 neurons on 8x8 arrays (no bias row): 3 x 3 = 9 arrays, arrays 2 and
+    5 of 8 rows x 4 columns used, 6 and 7 of 4 x 8, array 8 of 4 x 4."""
+    pset = random_patterns(4, 20, seed=1)
+    chip = load_preset("ideal").replace_array(rows=8, cols=8)
+    memory = train(pset, chip=chip, rule="pinv")
+    return save_memory(memory, tmp_path_factory.mktemp("tiled") / "m.safetensors",
+                       patterns=pset)
+
+
+def test_export_says_arrays_of_the_same_used_cells_on_one_line(run_cli, tiled_model,
+                                                                tmp_path):
+    """N = 784 on 64x64 arrays: export printed 25 lines of used cells, one per array of the
+    last tile row and column, and 169 lines of currents (256 lines, some wrapped at 80
+    columns)."""
+    code, out, err = run_cli("export", tiled_model, "-o", tmp_path / "e")
+    assert code == 0, err
+    assert ("cells used of the 8x8 arrays a layer does not fill (the rest unused):\n"
+            "  layer 0 arrays 2, 5: rows 0-7, cols 0-3\n"
+            "  layer 0 arrays 6-7: rows 0-3, cols 0-7\n"
+            "  layer 0 array 8: rows 0-3, cols 0-3\n") in out, out
+    lines = out.splitlines()
+    currents = lines[lines.index("column currents for inputs in [-1, 1] (manifest.json: "
+                                 "every layer's currents):") + 1:]
+    assert len(currents) == 2, out  # 9 arrays: the layer's extremes, not a line per array
+    assert currents[0].startswith("  layer 0, 9 arrays: I+ - I- in [-"), out
+    assert currents[1].startswith("    I+ or I- alone up to "), out
+    assert max(map(len, lines)) <= 80, out
+
+
+def test_export_extremes_are_those_of_the_manifest(run_cli, tiled_model, tmp_path):
+    """The layer's line names the widest range of all its arrays and the array reaching it."""
+    import json
+
+    code, out, err = run_cli("export", tiled_model, "-o", tmp_path / "e")
+    assert code == 0, err
+    currents = json.loads((tmp_path / "e" / "manifest.json").read_text())["layers"][0][
+        "currents"]
+    high = max(currents, key=lambda c: c["differential_A"][1])
+    alone = max(currents, key=lambda c: max(c["plane_max_A"]))
+    assert (f"I+ - I- in [{-high['differential_A'][1] * 1e6:.4g}, "
+            f"{high['differential_A'][1] * 1e6:.4g}] uA (array {high['array']});") in out, out
+    assert (f"I+ or I- alone up to {max(alone['plane_max_A']) * 1e6:.4g} uA (array "
+            f"{alone['array']})") in out, out
+
+
+def test_export_lists_each_array_of_a_layer_of_few(run_cli, tiled_model, tmp_path,
+                                                   monkeypatch):
+    from xbarmem.cli import export_output
+
+    monkeypatch.setattr(export_output, "ARRAYS_LISTED", 9)
+    code, out, err = run_cli("export", tiled_model, "-o", tmp_path / "e")
+    assert code == 0, err
+    assert sum(line.startswith("  layer 0 array ") and "I+ or I- alone up to" in line
+               for line in out.splitlines()) == 9, out
+
+
+def test_numbers_text_runs_and_cut():
+    from xbarmem.cli.export_output import numbers_text
+
+    assert numbers_text([3]) == "3"
+    assert numbers_text([7, 5, 6, 9]) == "5-7, 9"
+    assert numbers_text([12, 25, 38, 51, 64, 77]) == "12, 25, 38, 51, ..., 77"
+    assert numbers_text([1, 3, 5, 7, 9]) == "1, 3, 5, 7, 9"
