@@ -73,3 +73,28 @@ def test_numbers_text_runs_and_cut():
     assert numbers_text([7, 5, 6, 9]) == "5-7, 9"
     assert numbers_text([12, 25, 38, 51, 64, 77]) == "12, 25, 38, 51, ..., 77"
     assert numbers_text([1, 3, 5, 7, 9]) == "1, 3, 5, 7, 9"
+
+
+def test_beside_keeps_the_digits_that_show_the_side_of_a_threshold():
+    from xbarmem.checks import beside
+
+    assert beside(0.98992, [0.99]) == "0.9899"
+    assert beside(0.98992, [0.9, 0.95]) == "0.990"
+    assert beside(0.99, [0.99]) == "0.990"
+    assert beside(0.9995, [0.999], 3) == "1.000"
+    assert beside(0.99896, [0.999], 3) == "0.99896"
+    assert beside(float("nan"), [0.99]) == "nan"
+
+
+def test_capacity_tested_counts_below_the_threshold_do_not_read_at_it(capsys):
+    """N = 784, adaptive: "C@0.99 25" beside "tested: 25:0.993, 30:0.984, 31:0.990": 31 had a
+    cosine of 0.98992, below the threshold, printed as if at it."""
+    from xbarmem.cli.capacity_output import report_capacity
+    from xbarmem.evaluation.capacity import CapacityResult
+
+    points = [{"count": 25, "cosine": 0.99270}, {"count": 31, "cosine": 0.98992}]
+    res = CapacityResult(capacity={0.99: 25}, points=points, devices={"devices": 100},
+                         settings={}, seconds=1.0, evaluations=2,
+                         capacity_per_device={0.99: 0.25})
+    report_capacity([("single", res)], None, False, 1, [0.99], "capacity")
+    assert "single tested: 25:0.993, 31:0.9899\n" in capsys.readouterr().out

@@ -138,6 +138,19 @@ def seconds_text(seconds: float) -> str:
     return f"{seconds:.1f}" if seconds < 9.95 else f"{seconds:.0f}"
 
 
+def beside(value: float, limits: Iterable[float], decimals: int = 3) -> str:
+    """``value`` with ``decimals`` decimals, or more where fewer would put it on the other side
+    of one of ``limits`` (the thresholds it is judged against): a cosine of 0.98992 below the
+    threshold 0.99 reads ``0.9899``, not ``0.990`` (a count shown "0.990" was not recalled
+    at 0.99); at most 9 decimals."""
+    limits = [float(t) for t in limits]
+    for places in range(decimals, 10):
+        text = f"{value:.{places}f}"
+        if all((float(text) >= t) == (value >= t) for t in limits):
+            return text
+    return text
+
+
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """``count`` and ``noun``, singular for one (``1 trial``, ``2 trials``; ``plural`` when
     not ``noun + "s"``): the counts every command prints ("1 trials" read as a slip)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from xbarmem.checks import counted, seconds_text
+from xbarmem.checks import beside, counted, seconds_text
 from xbarmem.cli.common import emit_json, out, warn
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
                       str(res.evaluations), seconds_text(res.seconds))
     out.print(table)
     for label, res in results:
-        out.print(f"{label} tested: " + ", ".join(f"{p['count']}:{p['cosine']:.3f}"
+        # (a cosine just below a threshold keeps the digits that show it below)
+        out.print(f"{label} tested: " + ", ".join(f"{p['count']}:{beside(p['cosine'], thresholds)}"
                                                  for p in res.points))
 
 

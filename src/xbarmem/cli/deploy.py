@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from xbarmem.checks import seconds_text
+from xbarmem.checks import beside, seconds_text
 from xbarmem.cli import (
     given,
     hardware_options,
@@ -382,8 +382,8 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
                         for key, _, fmt in ROUND_COLUMNS))
     out.print(table)
     out.print(ROUND_LEGEND)
-    out.print(f"mean cosine {summary['open_loop_cosine']:.4f} (open loop) -> "
-              f"{summary['final_cosine']:.4f} after {len(result.rounds) - 1} round(s) "
+    first, last = (beside(summary[k], [target], 4) for k in ("open_loop_cosine", "final_cosine"))
+    out.print(f"mean cosine {first} (open loop) -> {last} after {len(result.rounds) - 1} round(s) "
               f"({summary['gain']:+.4f}; re-trained by the {summary['settings']['rule']} rule in "
               f"{seconds_text(sum(r['train_seconds'] for r in result.rounds))} s); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
