@@ -57,9 +57,9 @@ def test_export_extremes_are_those_of_the_manifest(run_cli, tiled_model, tmp_pat
 
 def test_export_lists_each_array_of_a_layer_of_few(run_cli, tiled_model, tmp_path,
                                                    monkeypatch):
-    from xbarmem.cli import export_output
+    from xbarmem.cli import deploy_output
 
-    monkeypatch.setattr(export_output, "ARRAYS_LISTED", 9)
+    monkeypatch.setattr(deploy_output, "ARRAYS_LISTED", 9)
     code, out, err = run_cli("export", tiled_model, "-o", tmp_path / "e")
     assert code == 0, err
     assert sum(line.startswith("  layer 0 array ") and "I+ or I- alone up to" in line
@@ -67,7 +67,7 @@ def test_export_lists_each_array_of_a_layer_of_few(run_cli, tiled_model, tmp_pat
 
 
 def test_numbers_text_runs_and_cut():
-    from xbarmem.cli.export_output import numbers_text
+    from xbarmem.cli.deploy_output import numbers_text
 
     assert numbers_text([3]) == "3"
     assert numbers_text([7, 5, 6, 9]) == "5-7, 9"
@@ -98,3 +98,29 @@ def test_capacity_tested_counts_below_the_threshold_do_not_read_at_it(capsys):
                          capacity_per_device={0.99: 0.25})
     report_capacity([("single", res)], None, False, 1, [0.99], "capacity")
     assert "single tested: 25:0.993, 31:0.9899\n" in capsys.readouterr().out
+
+
+def test_adapt_rounds_table_keeps_its_digits_at_80_columns(capsys, monkeypatch):
+    """adapt of an N = 784 model at 80 columns: the table of rounds (device counts of 7
+    digits) was cut to `err u` and `exac`, its exact `1.000` to `1.00` (the header `err uS`,
+    which may not wrap, was measured as if it could fold at its space)."""
+    from types import SimpleNamespace
+
+    from xbarmem.cli import deploy
+
+    monkeypatch.setattr(deploy.out, "_width", 80)
+    entry = {"round": 0, "written": 1206253, "kept": 0, "skipped_fixed": 24627,
+             "newly_fixed": 128703, "newly_fixed_at_rail": 3521, "free": 1077550,
+             "write_error_rms_uS": 1.8, "cosine": 1.0, "exact": 1.0, "train_seconds": 0.0}
+    result = SimpleNamespace(rounds=[entry], reached_target=True)
+    summary = {"open_loop_cosine": 1.0, "final_cosine": 1.0, "gain": 0.0,
+               "settings": {"rule": "adaptive"}}
+    deploy._print_rounds("adaptation of m.safetensors", result, summary, 0.99, None)
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if "written" in line)
+    assert header.split() == ["rnd", "written", "kept", "skip", "fixed+", "rail", "free",
+                              "err", "uS", "cosine", "exact"], lines
+    row = next(line for line in lines if "1206253" in line)
+    assert row.split() == ["0", "1206253", "0", "24627", "128703", "3521", "1077550", "1.8",
+                           "1.0000", "1.000"], lines
+    assert max(map(len, lines[:lines.index(row) + 1])) <= 80, lines

@@ -276,14 +276,18 @@ def _release_minimum_widths(table: Any, width: int) -> None:
 
 
 def _measure(console: Console, table: Any) -> list[tuple[int, int]]:
-    """Per column of ``table``: ``(widest, longest word)`` of its header and cells."""
+    """Per column of ``table``: ``(widest, longest word)`` of its header and cells; a column
+    that may not wrap (``no_wrap``) has its widest text as its longest word (``adapt``'s
+    header ``err uS`` counted as ``err``: its table was laid out for a width it could not
+    fold to, and rich cut ``exact`` to ``exac`` and its ``1.000`` to ``1.00``)."""
     from rich.measure import Measurement
 
     out = []
     for column in table.columns:
         sizes = [Measurement.get(console, console.options, item)
                  for item in (column.header, *column.cells)]
-        out.append((max(m.maximum for m in sizes), max(m.minimum for m in sizes)))
+        widest = max(m.maximum for m in sizes)
+        out.append((widest, widest if column.no_wrap else max(m.minimum for m in sizes)))
     return out
 
 

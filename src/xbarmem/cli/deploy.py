@@ -24,7 +24,7 @@ from xbarmem.cli import (
     training_options,
 )
 from xbarmem.cli.common import app, console, emit_json, out, warn
-from xbarmem.cli.export_output import print_corners, print_currents
+from xbarmem.cli.deploy_output import print_corners, print_currents
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.faults import FaultMap
 
