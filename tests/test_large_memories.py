@@ -124,3 +124,42 @@ def test_adapt_rounds_table_keeps_its_digits_at_80_columns(capsys, monkeypatch):
     assert row.split() == ["0", "1206253", "0", "24627", "128703", "3521", "1077550", "1.8",
                            "1.0000", "1.000"], lines
     assert max(map(len, lines[:lines.index(row) + 1])) <= 80, lines
+
+
+@pytest.mark.parametrize("command", ["evaluate", "recall", "export"])
+def test_long_steps_show_what_is_done_on_a_terminal(run_cli, small_model, tmp_path,
+                                                    monkeypatch, command):
+    """evaluate of an N = 2048 model (600 patterns, async) ran over 170 s without a word on the
+    terminal; recall and export (8 million devices: 16 s) too."""
+    import io
+
+    import numpy as np
+    from xbarmem.cli.common import console
+
+    screen = io.StringIO()  # stderr as a terminal 100 columns wide
+    for name, value in (("file", screen), ("_force_terminal", True), ("is_interactive", True),
+                        ("_width", 100)):
+        monkeypatch.setattr(console, name, value)
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.ones((5, 16), dtype=np.float32))
+    args = {"evaluate": ["--probes", "2", "--mode", "async"], "recall": [cues, "--mode", "async"],
+            "export": ["-o", tmp_path / "e"]}[command]
+    code, _, err = run_cli(command, small_model, *args)
+    assert code == 0, err
+    shown = {"evaluate": "recalling 6 cues (N=16, async)", "recall": "recalling 5 cues (N=16, "
+             "async)", "export": f"exporting 1 array of 64x64 to {tmp_path / 'e'}"}[command]
+    assert shown in screen.getvalue(), screen.getvalue()
+
+
+def test_work_of_unknown_length_shows_no_eta():
+    """energy --model's bar (one recall of all cues, no total) read "ETA estimating…" to its
+    end, wrapped onto a second line at 80 columns."""
+    from rich.progress import Progress
+
+    from xbarmem.cli.progress import EtaColumn
+
+    clock = [0.0]
+    bar = Progress(get_time=lambda: clock[0])
+    bar.add_task("recalling", total=None)
+    clock[0] = 100.0
+    assert EtaColumn().render(bar.tasks[0]).plain == ""

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from xbarmem.checks import beside, seconds_text
+from xbarmem.checks import beside, counted, seconds_text
 from xbarmem.cli import (
     given,
     hardware_options,
@@ -25,6 +25,7 @@ from xbarmem.cli import (
 )
 from xbarmem.cli.common import app, console, emit_json, out, warn
 from xbarmem.cli.deploy_output import print_corners, print_currents
+from xbarmem.cli.progress import working
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.hardware.faults import FaultMap
 
@@ -63,8 +64,12 @@ def export_cmd(
         raise ConfigError(f"--activation must be sign or tanh, got {activation!r}")
     memory, stored = load_model(model)  # patterns, when saved, go into the manifest
     paths.check_members(out_dir, export_names(memory))
-    manifest = export_memory(memory, out_dir, patterns=stored, mode=mode, activation=activation,
-                             max_iterations=max_iterations, source=str(model))
+    held = memory.devices()
+    with working(f"exporting {counted(held['arrays'], 'array')} of {held['array_rows']}x"
+                 f"{held['array_cols']} to {out_dir}"):
+        manifest = export_memory(memory, out_dir, patterns=stored, mode=mode,
+                                 activation=activation, max_iterations=max_iterations,
+                                 source=str(model))
     _say_removed(out_dir, manifest)
     if json_out:
         emit_json(manifest)

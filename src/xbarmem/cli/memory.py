@@ -23,7 +23,7 @@ from xbarmem.cli import (
     training_options,
 )
 from xbarmem.cli.common import app, console, describe_devices, emit_json, out, work_begins
-from xbarmem.cli.progress import work_bar
+from xbarmem.cli.progress import work_bar, working
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import write_npy
 from xbarmem.hardware.chip import ChipSpec
@@ -293,10 +293,11 @@ def evaluate(
     activation = activation or by_kind
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes,
                         hidden=memory.hidden_sizes)
-    score = evaluate_memory(memory, stored, Protocol(corruption=corruption, level=level,
-                                                     probes=probes, mode=mode,
-                                                     activation=activation, seed=seed,
-                                                     max_iterations=max_iterations))
+    with working(f"recalling {counted(stored.n_patterns * probes, 'cue')} "
+                 f"(N={memory.n_neurons}, {mode})"):
+        score = evaluate_memory(memory, stored, Protocol(
+            corruption=corruption, level=level, probes=probes, mode=mode,
+            activation=activation, seed=seed, max_iterations=max_iterations))
     # JSON keys are a contract: the neuron type stays under "neurons" in the protocol record,
     # and is also "activation", its name in recall --json, the demo and the option
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
@@ -368,8 +369,9 @@ def recall(
 
     memory = load_memory(model)
     given.check_request(memory.n_neurons, networks=0, cues=len(x), hidden=memory.hidden_sizes)
-    res = memory.recall(torch.as_tensor(x), mode=mode, activation=activation,
-                        max_iterations=max_iterations, seed=seed)
+    with working(f"recalling {counted(len(x), 'cue')} (N={memory.n_neurons}, {mode})"):
+        res = memory.recall(torch.as_tensor(x), mode=mode, activation=activation,
+                            max_iterations=max_iterations, seed=seed)
     states = res.states
     if kind == "binary" and activation == "tanh":  # analogue neurons, read out by their sign
         states = torch.where(states >= 0, 1.0, -1.0)

@@ -10,7 +10,9 @@ on for :data:`ETA_AFTER_SECONDS` or finished :data:`ETA_AFTER_FRACTION` of its w
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+from collections.abc import Iterator
 
 from rich.console import Console
 from rich.progress import (
@@ -24,6 +26,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from xbarmem.cli.common import console as _console
 from xbarmem.cli.common import work_begins
 
 #: the ETA is hidden for this long ...
@@ -51,12 +54,14 @@ class EtaColumn(ProgressColumn):
     an upper bound (field ``bound=True``, e.g. a step budget that training may stop short
     of) shows ``ETA <= h:mm:ss``. Work that failed (field ``failed_work``, e.g. the trials of
     a failed sweep group) is not completed but is settled: the ETA counts it as work behind,
-    and nothing is shown once the completed and failed work reach the total."""
+    and nothing is shown once the completed and failed work reach the total. Work of no known
+    total (``total=None``: one recall of many cues) shows no ETA: it would read "estimating…"
+    to the end."""
 
     def render(self, task: Task) -> Text:
         settled = task.completed + task.fields.get("failed_work", 0.0)
         left = eta_seconds(task.elapsed, settled, task.total)
-        if task.finished or (task.total is not None and settled >= task.total * (1 - 1e-9)):
+        if task.total is None or task.finished or settled >= task.total * (1 - 1e-9):
             return Text("")
         if left is None:
             return Text("ETA estimating…", style="progress.remaining")
@@ -78,3 +83,13 @@ def work_bar(console: Console, *, disable: bool = False, transient: bool = False
                     TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), EtaColumn(),
                     console=console, transient=transient,
                     disable=disable or (transient and not console.is_terminal))
+
+
+@contextlib.contextmanager
+def working(what: str) -> Iterator[None]:
+    """A transient line on a terminal while one step of unknown length runs (a recall of many
+    cues, an export of millions of devices): ``what`` is done, a moving bar, the time so far.
+    Marks the start of the command's work, as :func:`work_bar` does."""
+    with work_bar(_console, transient=True) as bar:
+        bar.add_task(what, total=None, detail="")
+        yield
