@@ -134,6 +134,7 @@ def test_long_steps_show_what_is_done_on_a_terminal(run_cli, small_model, tmp_pa
     import io
 
     import numpy as np
+
     from xbarmem.cli.common import console
 
     screen = io.StringIO()  # stderr as a terminal 100 columns wide
