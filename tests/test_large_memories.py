@@ -164,3 +164,16 @@ def test_work_of_unknown_length_shows_no_eta():
     bar.add_task("recalling", total=None)
     clock[0] = 100.0
     assert EtaColumn().render(bar.tasks[0]).plain == ""
+
+
+def test_scaling_of_a_classic_rule_says_multilayer_is_its_default(run_cli):
+    """`scaling --rule pinv` was refused naming `--arch multilayer`, which the user never typed
+    (scaling's default architecture)."""
+    code, _, err = run_cli("scaling", "--rule", "pinv", "--sizes", "64,144")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert ("--rule pinv: this command's default --arch is multilayer, whose memories are "
+            "trained by the hardware-adaptive rule only; give --arch single for 'pinv'") in err
+    code, _, err = run_cli("scaling", "--rule", "pinv", "--arch", "multilayer")
+    assert code == 2 and "multilayer memories (--arch multilayer) are trained" in err, err
+    code, _, err = run_cli("scaling", "--rule", "pinvv")
+    assert code == 2 and "unknown rule 'pinvv'" in err, err

@@ -351,6 +351,12 @@ def check_arch(ctx: typer.Context, arch: str, rule: str) -> None:
     single layer, refused before any work."""
     if arch not in ARCHS:
         raise ConfigError(f"--arch must be single or multilayer, got {arch!r}")
+    check_rule_options(rule, {})  # (an unknown rule named as such)
+    if arch == "multilayer" and rule != "adaptive" and not given(ctx, "arch"):
+        # (scaling's default: the user typed no --arch the refusal could name)
+        raise ConfigError(f"--rule {rule}: this command's default --arch is multilayer, whose "
+                          f"memories are trained by the hardware-adaptive rule only; give "
+                          f"--arch single for {rule!r}")
     check_rule_options(rule, {}, multilayer=arch == "multilayer")
     applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
 
