@@ -177,3 +177,17 @@ def test_scaling_of_a_classic_rule_says_multilayer_is_its_default(run_cli):
     assert code == 2 and "multilayer memories (--arch multilayer) are trained" in err, err
     code, _, err = run_cli("scaling", "--rule", "pinvv")
     assert code == 2 and "unknown rule 'pinvv'" in err, err
+
+
+def test_adapt_of_a_weight_fault_model_says_how_to_train_for_it():
+    """adapt of a model trained on train's default chip (paper-sim, weight fault model) was
+    refused without saying what model it needs, nor how to get one."""
+    from xbarmem.deploy.chip_loop import check_settings
+    from xbarmem.errors import ConfigError
+
+    memory = train(random_patterns(3, 16, seed=0), chip="paper-sim", rule="pinv")
+    with pytest.raises(ConfigError) as caught:
+        check_settings(memory, 1, 3e-6)
+    assert str(caught.value).endswith(
+        "the model's chip paper-sim has the 'weight' model: train it on a chip of the 'device' "
+        "model (train --fault-model device, or --chip rram)"), caught.value

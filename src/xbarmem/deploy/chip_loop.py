@@ -304,8 +304,11 @@ def check_settings(memory: Memory, rounds: int, tolerance: float) -> None:
     if is_bool(tolerance) or not isinstance(tolerance, numbers.Real) or not tolerance > 0:
         raise ConfigError(f"tolerance must be > 0 siemens, got {shown(tolerance)}")
     if memory.chip.array.fault_model != "device":
-        raise ConfigError("chip-in-the-loop adaptation needs the 'device' fault model (the "
-                          "'weight' model has no device conductances to pin)")
+        raise ConfigError(f"chip-in-the-loop adaptation needs the 'device' fault model (the "
+                          f"'weight' model has no device conductances to pin); the model's "
+                          f"chip {memory.chip.name} has the "
+                          f"{memory.chip.array.fault_model!r} model: train it on a chip of the "
+                          f"'device' model (train --fault-model device, or --chip rram)")
     window = memory.chip.device.g_range
     if tolerance >= window:
         warn(f"tolerance {tolerance * 1e6:g} uS is at least the conductance window of the "
