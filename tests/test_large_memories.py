@@ -138,7 +138,7 @@ def test_long_steps_show_what_is_done_on_a_terminal(run_cli, small_model, tmp_pa
     from xbarmem.cli.common import console
 
     screen = io.StringIO()  # stderr as a terminal 100 columns wide
-    for name, value in (("file", screen), ("_force_terminal", True), ("is_interactive", True),
+    for name, value in (("_file", screen), ("_force_terminal", True), ("is_interactive", True),
                         ("_width", 100)):
         monkeypatch.setattr(console, name, value)
     cues = tmp_path / "cues.npy"
