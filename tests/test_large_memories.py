@@ -191,3 +191,13 @@ def test_adapt_of_a_weight_fault_model_says_how_to_train_for_it():
     assert str(caught.value).endswith(
         "the model's chip paper-sim has the 'weight' model: train it on a chip of the 'device' "
         "model (train --fault-model device, or --chip rram)"), caught.value
+
+
+def test_a_models_recall_too_large_is_not_called_zero_networks(run_cli, small_model,
+                                                                monkeypatch):
+    """evaluate of an N = 2048 model with --probes 100: `this request (N = 2048, 0 network(s),
+    60000 cue(s))`: the model is one network, and none is trained."""
+    monkeypatch.setenv("XBARMEM_MAX_BYTES", "1M")
+    code, out, err = run_cli("evaluate", small_model, "--probes", "2000")
+    assert code == 2 and not out, err
+    assert err.startswith("error: this request (N = 16, 6000 cue(s)) would need about "), err

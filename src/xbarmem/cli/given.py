@@ -300,7 +300,8 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
 
     rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
     shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
-    check_bytes(f"this request ({shape}, {networks} network(s), {cues} {cues_are}(s))",
+    trained = f", {networks} network(s)" if networks else ""  # (0: a model's recall)
+    check_bytes(f"this request ({shape}{trained}, {cues} {cues_are}(s))",
                 request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
                               cols=cols, patterns=pool))
     if data is not None:
