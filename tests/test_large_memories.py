@@ -84,6 +84,8 @@ def test_beside_keeps_the_digits_that_show_the_side_of_a_threshold():
     assert beside(0.9995, [0.999], 3) == "1.000"
     assert beside(0.99896, [0.999], 3) == "0.99896"
     assert beside(float("nan"), [0.99]) == "nan"
+    assert beside(-2.9e-6, [0.99]) == "0.000"  # (a pool's worth of patterns: recall at chance)
+    assert beside(-2.9e-6, [0.0]) == "-0.000003"
 
 
 def test_capacity_tested_counts_below_the_threshold_do_not_read_at_it(capsys):

@@ -142,10 +142,11 @@ def beside(value: float, limits: Iterable[float], decimals: int = 3) -> str:
     """``value`` with ``decimals`` decimals, or more where fewer would put it on the other side
     of one of ``limits`` (the thresholds it is judged against): a cosine of 0.98992 below the
     threshold 0.99 reads ``0.9899``, not ``0.990`` (a count shown "0.990" was not recalled
-    at 0.99); at most 9 decimals."""
+    at 0.99); at most 9 decimals. A value that rounds to zero has no sign (``-0.000``)."""
     limits = [float(t) for t in limits]
     for places in range(decimals, 10):
         text = f"{value:.{places}f}"
+        text = text.lstrip("-") if float(text) == 0 else text
         if all((float(text) >= t) == (value >= t) for t in limits):
             return text
     return text
