@@ -139,9 +139,9 @@ def test_long_steps_show_what_is_done_on_a_terminal(run_cli, small_model, tmp_pa
 
     from xbarmem.cli.common import console
 
-    screen = io.StringIO()  # stderr as a terminal 100 columns wide
+    screen = io.StringIO()  # stderr as a terminal 200 columns wide (tmp_path is long)
     for name, value in (("_file", screen), ("_force_terminal", True), ("is_interactive", True),
-                        ("_width", 100)):
+                        ("_width", 200)):
         monkeypatch.setattr(console, name, value)
     cues = tmp_path / "cues.npy"
     np.save(cues, np.ones((5, 16), dtype=np.float32))
@@ -203,3 +203,43 @@ def test_a_models_recall_too_large_is_not_called_zero_networks(run_cli, small_mo
     code, out, err = run_cli("evaluate", small_model, "--probes", "2000")
     assert code == 2 and not out, err
     assert err.startswith("error: this request (N = 16, 6000 cue(s)) would need about "), err
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_a_long_progress_line_keeps_its_time_and_eta(width):
+    """At 80 columns, train's line at N = 784 read `training adaptive on 50 patterns (N=78…
+    … step 20 (of at most 200), loss 0.70…`: no bar, percentage, elapsed time or ETA."""
+    import io
+
+    from rich.console import Console
+
+    from xbarmem.cli.progress import work_bar
+
+    screen = io.StringIO()
+    clock = [0.0]
+    bar = work_bar(Console(file=screen, width=width, force_terminal=True, color_system=None))
+    bar.get_time = lambda: clock[0]
+    task = bar.add_task("training adaptive on 50 patterns (N=784)", total=200, detail="",
+                        bound=True)
+    bar.update(task, completed=100, detail="step 100 (of at most 200), loss 0.002475")
+    clock[0] = 30.0
+    bar.console.print(bar.make_tasks_table(bar.tasks))
+    lines = screen.getvalue().splitlines()
+    assert len(lines) == 1 and len(lines[0]) <= width, lines
+    assert lines[0].startswith("training ") and " 50% step " in lines[0], lines
+    assert lines[0].rstrip().endswith(" 0:00:30 ETA <= 0:00:30"), lines
+
+
+def test_adapt_bar_says_which_round_is_retrained():
+    """adapt at N = 1024: the bar sat at 50% for two minutes reading `round 0: cosine 1.0000`
+    (round 1 re-training), its ETA growing all along (round 0, quick, counted as a round)."""
+    from xbarmem.cli.deploy import _RoundLog
+
+    with _RoundLog(None, 2, 0.99, lines=False) as log:
+        task = log.bar.tasks[0]
+        assert task.total == 2 and task.fields["detail"] == "round 0: programming, reading back"
+        log({"round": 0, "cosine": 0.9, "written": 1, "newly_fixed": 0, "exact": 0.5})
+        assert task.completed == 0
+        assert task.fields["detail"] == "re-training round 1 of 2; round 0: cosine 0.9000"
+        log({"round": 1, "cosine": 0.995, "written": 1, "newly_fixed": 0, "exact": 0.9})
+        assert task.completed == 1 and task.fields["detail"] == "round 1: cosine 0.9950"

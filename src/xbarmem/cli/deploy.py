@@ -214,7 +214,7 @@ def _adapt_simulated(model, memory, stored, chip, true_faults, protocol, trainer
 
     backends = simulated_backends(memory, chip=chip, faults=true_faults, seed=seed,
                                   read_averages=read_averages)
-    with _RoundLog(log, rounds, lines=json_out) as report:
+    with _RoundLog(log, rounds, target, lines=json_out) as report:
         result = adapt(memory, backends, stored, rounds=rounds, target=target,
                        tolerance=tolerance * 1e-6, protocol=protocol, trainer=trainer,
                        callback=report)
@@ -339,17 +339,21 @@ class _RoundLog:
     or is stopped leaves the rounds it ran, each line whole (a chip's failing round is what its
     log is read for), and an earlier log stays as it was until the first round; on stderr, a
     line per round (``lines``: under ``--json``, where no table of the rounds follows) or a
-    transient bar of the ``rounds`` + 1 (the open-loop programming is round 0)."""
+    transient bar of the ``rounds`` re-trained rounds (the open-loop programming, round 0, is
+    quick beside them: counted as a round, it made the ETA grow all through round 1's
+    re-training), saying which round is re-trained while it is, until one reaches
+    ``target``."""
 
-    def __init__(self, path: Path | None, rounds: int, *, lines: bool) -> None:
-        self.path, self.rounds, self.lines = path, rounds, lines
+    def __init__(self, path: Path | None, rounds: int, target: float, *, lines: bool) -> None:
+        self.path, self.rounds, self.target, self.lines = path, rounds, target, lines
         self.logged: list[str] = []
 
     def __enter__(self):
         from xbarmem.cli.progress import work_bar
 
         self.bar = work_bar(console, disable=self.lines, transient=True).__enter__()
-        self.task = self.bar.add_task("adapting", total=self.rounds + 1, detail="")
+        self.task = self.bar.add_task("adapting", total=max(self.rounds, 1),
+                                      detail="round 0: programming, reading back")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -361,8 +365,11 @@ class _RoundLog:
         self.logged.append(json.dumps(entry) + "\n")
         if self.path is not None:
             write_file(self.path, "".join(self.logged))
-        self.bar.update(self.task, advance=1, detail=f"round {entry['round']}: cosine "
-                                                     f"{entry['cosine']:.4f}")
+        done, rnd = entry["round"], entry["round"] + 1
+        more = (f"re-training round {rnd} of {self.rounds}; "
+                if rnd <= self.rounds and entry["cosine"] < self.target else "")
+        self.bar.update(self.task, completed=done if self.rounds else 1,
+                        detail=f"{more}round {done}: cosine {entry['cosine']:.4f}")
         if self.lines:
             console.print(round_line(entry), highlight=False)
 

@@ -78,11 +78,56 @@ def work_bar(console: Console, *, disable: bool = False, transient: bool = False
     warning lines are printed."""
     work_begins()
     # (descriptions quote sweep names and paths: shown as written, not read as Rich markup)
-    return Progress(TextColumn("{task.description}", markup=False), BarColumn(),
-                    TaskProgressColumn(),
-                    TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), EtaColumn(),
-                    console=console, transient=transient,
-                    disable=disable or (transient and not console.is_terminal))
+    return _FittedProgress(TextColumn("{task.description}", markup=False), BarColumn(),
+                           TaskProgressColumn(),
+                           TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                           EtaColumn(), console=console, transient=transient,
+                           disable=disable or (transient and not console.is_terminal))
+
+
+#: the narrowest bar of a progress line too long for the terminal
+NARROW_BAR = 10
+
+
+class _FittedProgress(Progress):
+    """A progress line that fits the terminal: when it is too long, its bar narrows (to
+    :data:`NARROW_BAR` at least), then the texts (description, detail) are cut short with
+    "…", the longest first (a short one stays whole), so that the percentage, elapsed time
+    and ETA stay whole (at 80 columns, `train`'s line lost its bar, time and ETA to a
+    description and detail folded or cut)."""
+
+    def make_tasks_table(self, tasks):
+        table = super().make_tasks_table(tasks)
+        if getattr(self, "live", None) is None:  # (rich's first table, made before its console)
+            return table
+        natural = _natural_widths(self.console, table)
+        room = self.console.options.max_width - (len(natural) - 1)  # (a space between columns)
+        if sum(natural) <= room:
+            return table
+        kinds = ["bar" if isinstance(source, BarColumn) else
+                 "text" if type(source) is TextColumn else "fixed" for source in self.columns]
+        bar = max(NARROW_BAR, room - sum(w for w, k in zip(natural, kinds, strict=True)
+                                         if k != "bar"))
+        table.columns[kinds.index("bar")].width = bar
+        texts = room - bar - sum(w for w, k in zip(natural, kinds, strict=True) if k == "fixed")
+        cut = sorted((w, i) for i, (w, k) in enumerate(zip(natural, kinds, strict=True))
+                     if k == "text" and w > 1)
+        for left, (w, i) in zip(range(len(cut), 0, -1), cut, strict=True):  # shortest first
+            column = table.columns[i]
+            column.width = max(1, min(w, texts // left))
+            column.no_wrap, column.overflow = True, "ellipsis"
+            texts -= column.width
+        return table
+
+
+def _natural_widths(console: Console, table) -> list[int]:
+    """The width each column of ``table`` (a grid without padding, a space between columns)
+    takes on a terminal of any width: its widest cell (an empty column takes 1)."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update(max_width=10**6)  # (a measurement is cut to the width)
+    return [max((Measurement.get(console, unbounded, cell).maximum for cell in column.cells),
+                default=1) or 1 for column in table.columns]
 
 
 @contextlib.contextmanager
