@@ -243,3 +243,15 @@ def test_adapt_bar_says_which_round_is_retrained():
         assert task.fields["detail"] == "re-training round 1 of 2; round 0: cosine 0.9000"
         log({"round": 1, "cosine": 0.995, "written": 1, "newly_fixed": 0, "exact": 0.9})
         assert task.completed == 1 and task.fields["detail"] == "round 1: cosine 0.9950"
+
+
+def test_a_models_recall_counts_the_model_against_the_limit(run_cli, small_model, monkeypatch):
+    """evaluate of an N = 2048 model (20 probes of 600 patterns): estimated 1.46 GiB, the cues'
+    recall alone; the process took 1.73 GiB beyond torch's own, the loaded model's 1024 arrays
+    uncounted. Here: 60 cues of 16 neurons (60 KiB) through a model of one 64x64 array (its
+    devices 256 KiB), under a limit that reading the model's file (287 KiB) stays within."""
+    monkeypatch.setenv("XBARMEM_MAX_BYTES", "310K")
+    for command in (["evaluate", small_model], ["energy", "--model", small_model]):
+        code, out, err = run_cli(*command)
+        assert code == 2 and not out, err
+        assert "this request (N = 16, 60 cue(s)) would need about 3" in err, err

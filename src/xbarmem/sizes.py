@@ -16,6 +16,9 @@ from collections.abc import Sequence
 WEIGHT_COPIES = 12
 #: copies of each device conductance (fault map, targets, programmed and read values)
 DEVICE_COPIES = 4
+#: float64 copies of each weight of a model loaded from its file, beside its devices
+#: (programmed and target weights; measured: 2.4 for N = 1024 and 2048 one-layer models)
+LOADED_WEIGHT_COPIES = 3
 #: float64 copies of each recall state of N values: cue, target, state, previous states,
 #: pre-activations, read noise, metrics (measured: 4-5 in a recall, 7.5-8 with its cues drawn
 #: and scored)
@@ -45,9 +48,10 @@ def layer_sizes(n: int, hidden: Sequence[int] | None = None) -> list[int]:
 
 
 def network_bytes(n: int, hidden: Sequence[int] | None = None, rows: int = 64,
-                  cols: int = 64) -> int:
+                  cols: int = 64, weight_copies: int = WEIGHT_COPIES) -> int:
     """One memory of ``n`` neurons (``hidden`` widths: multilayer) on ``rows x cols`` tiles:
-    its weights with bias rows while training, its arrays' devices (2 per weight) and each
+    its weights with bias rows while training (``weight_copies`` of each; a model loaded
+    to recall: :data:`LOADED_WEIGHT_COPIES`), its arrays' devices (2 per weight) and each
     array's bookkeeping (:data:`ARRAY_BYTES`)."""
     sizes = layer_sizes(n, hidden)
     weights = devices = arrays = 0
@@ -56,7 +60,7 @@ def network_bytes(n: int, hidden: Sequence[int] | None = None, rows: int = 64,
         layer_arrays = math.ceil((fan_in + 1) / rows) * math.ceil(fan_out / cols)
         devices += 2 * rows * cols * layer_arrays
         arrays += layer_arrays
-    return _FLOAT * (WEIGHT_COPIES * weights + DEVICE_COPIES * devices) + ARRAY_BYTES * arrays
+    return _FLOAT * (weight_copies * weights + DEVICE_COPIES * devices) + ARRAY_BYTES * arrays
 
 
 def recall_bytes(cues: int, n: int, hidden: Sequence[int] | None = None) -> int:
@@ -67,11 +71,13 @@ def recall_bytes(cues: int, n: int, hidden: Sequence[int] | None = None) -> int:
 
 def request_bytes(n: int, *, networks: int = 1, cues: int = 0,
                   hidden: Sequence[int] | None = None, rows: int = 64, cols: int = 64,
-                  patterns: int = 0) -> int:
+                  patterns: int = 0, loaded: int = 0) -> int:
     """``networks`` memories trained together, then ``cues`` cues recalled, while a pool of
-    ``patterns`` validated patterns of ``n`` neurons (float32) is held."""
+    ``patterns`` validated patterns of ``n`` neurons (float32) and ``loaded`` models read
+    from their files are held."""
     return (networks * network_bytes(n, hidden, rows, cols) + recall_bytes(cues, n, hidden)
-            + 4 * patterns * n)
+            + 4 * patterns * n
+            + loaded * network_bytes(n, hidden, rows, cols, LOADED_WEIGHT_COPIES))
 
 
 #: bytes per device while a fault map is drawn, read, or built from an array of codes or

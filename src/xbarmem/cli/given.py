@@ -290,12 +290,13 @@ def map_chip(path: Path | None) -> ChipSpec | None:
 
 def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int] | None = None,
                   chip: ChipSpec | None = None, data: str | None = None, pool: int = 0,
-                  cues_are: str = "cue") -> None:
+                  cues_are: str = "cue", loaded: bool = False) -> None:
     """Refuse, before any work, a request whose estimated memory (``networks`` memories of
-    ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls, with a ``pool`` of patterns; see
-    :mod:`xbarmem.sizes`) exceeds the limit of :mod:`xbarmem.limits`, then (with ``data``) N
-    that the built-in image set ``data`` cannot be resized to. ``cues_are``: what the
-    refusal calls the ``cues`` (``"pattern"`` for the patterns a training recalls)."""
+    ``n`` neurons on ``chip``'s tiles, then ``cues`` recalls, with a ``pool`` of patterns and,
+    if ``loaded``, the model read from its file; see :mod:`xbarmem.sizes`) exceeds the limit
+    of :mod:`xbarmem.limits`, then (with ``data``) N that the built-in image set ``data``
+    cannot be resized to. ``cues_are``: what the refusal calls the ``cues`` (``"pattern"``
+    for the patterns a training recalls)."""
     from xbarmem.sizes import request_bytes
 
     rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
@@ -303,7 +304,7 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
     trained = f", {networks} network(s)" if networks else ""  # (0: a model's recall)
     check_bytes(f"this request ({shape}{trained}, {cues} {cues_are}(s))",
                 request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
-                              cols=cols, patterns=pool))
+                              cols=cols, patterns=pool, loaded=int(loaded)))
     if data is not None:
         check_image_neurons(data, n)
 
@@ -326,8 +327,9 @@ def model_request(model: Path, *, probes: int = 0, patterns: bool = False) -> Mo
 
 def check_model_cues(meta: ModelMeta, cues: int) -> None:
     """Refuse recalling ``cues`` cues through the model ``meta`` describes (its header) when
-    the estimate is above the memory limit (:func:`check_request`)."""
-    check_request(meta.n_neurons, networks=0, cues=cues, hidden=meta.hidden)
+    the estimate, the model's own memory included, is above the memory limit
+    (:func:`check_request`)."""
+    check_request(meta.n_neurons, networks=0, cues=cues, hidden=meta.hidden, loaded=True)
 
 # ------------------------------------------------------------------------------ trainer options
 def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any) -> dict[str, Any]:

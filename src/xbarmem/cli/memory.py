@@ -292,7 +292,7 @@ def evaluate(
                                                 level)
     activation = activation or by_kind
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes,
-                        hidden=memory.hidden_sizes)
+                        hidden=memory.hidden_sizes, loaded=True)
     with working(f"recalling {counted(stored.n_patterns * probes, 'cue')} "
                  f"(N={memory.n_neurons}, {mode})"):
         score = evaluate_memory(memory, stored, Protocol(
@@ -368,7 +368,8 @@ def recall(
     from xbarmem.memory.io import load_memory
 
     memory = load_memory(model)
-    given.check_request(memory.n_neurons, networks=0, cues=len(x), hidden=memory.hidden_sizes)
+    given.check_request(memory.n_neurons, networks=0, cues=len(x),
+                        hidden=memory.hidden_sizes, loaded=True)
     with working(f"recalling {counted(len(x), 'cue')} (N={memory.n_neurons}, {mode})"):
         res = memory.recall(torch.as_tensor(x), mode=mode, activation=activation,
                             max_iterations=max_iterations, seed=seed)
