@@ -117,7 +117,7 @@ def test_adapt_rounds_table_keeps_its_digits_at_80_columns(capsys, monkeypatch):
     result = SimpleNamespace(rounds=[entry], reached_target=True)
     summary = {"open_loop_cosine": 1.0, "final_cosine": 1.0, "gain": 0.0,
                "settings": {"rule": "adaptive"}}
-    deploy._print_rounds("adaptation of m.safetensors", result, summary, 0.99, None)
+    deploy._print_rounds("adaptation of m.safetensors", result, summary, 0.99, None, 148e-6)
     lines = capsys.readouterr().out.splitlines()
     header = next(line for line in lines if "written" in line)
     assert header.split() == ["rnd", "written", "kept", "skip", "fixed+", "rail", "free",
