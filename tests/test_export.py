@@ -401,3 +401,20 @@ def test_the_manifest_says_what_stuck_S_holds_and_what_the_fault_model_freed(
         assert freed.any() and np.array_equal(freed, in_map & bias_row)
         assert FaultMap.load(tmp_path / "fault_map.npz").stuck.sum() == int(
             (~np.isnan(stuck)).sum()) == int(in_map.sum()) - faults["freed_by_fault_model"]
+
+
+def test_export_says_when_devices_csv_is_beyond_a_spreadsheet(small_model, run_cli, tmp_path,
+                                                              monkeypatch):
+    """An N = 784 export's devices.csv held 1,384,448 lines, more than a spreadsheet opens,
+    without a word; the summary says so (and where else the targets are), and not below."""
+    from xbarmem.cli import deploy
+
+    code, out, err = run_cli("export", small_model, "-o", tmp_path / "a")
+    assert code == 0, err
+    assert "more than a spreadsheet opens" not in out
+    lines = len((tmp_path / "a" / "devices.csv").read_text().splitlines()) - 1
+    monkeypatch.setattr(deploy, "SPREADSHEET_ROWS", lines - 1)
+    code, out, err = run_cli("export", small_model, "-o", tmp_path / "b")
+    assert code == 0, err
+    assert f"devices.csv has {lines:,} device lines, more than a spreadsheet opens " \
+           f"({lines - 1:,} rows)" in " ".join(out.split()), out

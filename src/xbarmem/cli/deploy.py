@@ -80,8 +80,16 @@ def export_cmd(
               f"{manifest['arrays']['rows']}x{manifest['arrays']['cols']}, {d['used']} devices "
               f"used ({d['used_stuck']} stuck{pinned}), files: "
               f"{', '.join(sorted(set(manifest['files'].values())))}, manifest.json")
+    if d["total"] > SPREADSHEET_ROWS:
+        out.print(f"devices.csv has {d['total']:,} device lines, more than a spreadsheet opens "
+                  f"({SPREADSHEET_ROWS:,} rows): read it with a CSV reader (numpy, pandas), or "
+                  "the same targets from targets_S.npy")
     print_corners(manifest)
     print_currents(manifest)
+
+
+#: the most rows a spreadsheet opens (Excel, LibreOffice Calc: 2**20)
+SPREADSHEET_ROWS = 2**20
 
 
 ROUND_COLUMNS = [("round", "rnd", "{}"), ("written", "written", "{}"), ("kept", "kept", "{}"),
