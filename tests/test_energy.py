@@ -703,3 +703,13 @@ def test_sizes_check_the_memory_of_the_patterns_they_store(run_cli, monkeypatch,
                            "--rule", "pinv", "--out", tmp_path)
     assert code == 0, err
     assert asked[0] == (8, 2 * 3)
+
+
+def test_energy_and_latency_ratios_print_alike():
+    """The async/sync energy ratio printed three decimals and the latency ratio one
+    (``297.313x`` beside ``703.5x``): both four significant digits now."""
+    from xbarmem.cli.energy import _ratio
+
+    assert [_ratio(v) for v in (0.956, 8.62, 10.947, 297.313, 703.51, 1203.4)] == \
+        ["0.956x", "8.620x", "10.95x", "297.3x", "703.5x", "1203x"]
+    assert _ratio(float("nan")) == "undefined (0 / 0)" and _ratio(0.0) == "0.000x"
