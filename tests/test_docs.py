@@ -836,3 +836,22 @@ def test_quoted_step_counts_are_found_in_backticks_and_after_prints():
     assert quoted_step_counts(text) == ["200 steps (100 basin + 100 fine-tune)",
                                         "300 steps (100 flip + 200 basin)",
                                         "400 steps (300 basin), converged=False"]
+
+
+def test_every_where_operator_is_explained_in_the_guide_and_the_help(run_cli):
+    """``~`` was listed beside ``!=`` (``results -h``: "also != < <= > >= ~") and nowhere said
+    what it does (SQL LIKE: ``rule~p`` matched nothing, ``rule~p%`` the rules starting with
+    p): every operator ``--where`` parses is named in the guide's **Fields.** item, and the
+    help of ``results`` and ``plot`` says what a ``~`` pattern's ``%`` and ``_`` stand for."""
+    from xbarmem.experiments.fields import _OPS
+
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    fields = guide[guide.index("* **Fields.**"):]
+    fields = " ".join(fields[:fields.index("\n* **", 1)].split())
+    missing = [op for op in _OPS if f"`{op}`" not in fields]
+    assert not missing, f"the guide's Fields item does not name {missing}"
+    assert "`%` stands for any text and `_` for one character" in fields
+    for command in ("results", "plot"):
+        code, text, _ = run_cli(command, "-h")
+        assert code == 0 and "% any text, _ one character" in " ".join(
+            text.replace("│", " ").split()), command

@@ -19,7 +19,8 @@ from xbarmem.errors import ConfigError
 from xbarmem.names import hidden_words
 
 WhereOpt = Annotated[list[str] | None, typer.Option(
-    "--where", "-w", metavar="FIELD=VALUE", help="Row filter (also != < <= > >= ~); FIELD is a "
+    "--where", "-w", metavar="FIELD=VALUE", help="Row filter (also != < <= > >=, and ~ for a "
+    "pattern: % any text, _ one character, any case: rule~storkey%); FIELD is a "
     "config key (rule, fault_rate, chip_spec.device.write_noise, ...), result.KEY "
     "(result.capacity.0.99), sweep, trial or version; one that no row has is refused. "
     "Repeatable (all must hold).")]
