@@ -415,7 +415,7 @@ def test_plot_and_cli_results(tmp_path, run_cli):
     rows = json.loads(out)
     assert len(rows) == 6 and {r["config"]["rule"] for r in rows} == {"pinv"}
     code, _, err = run_cli("plot", store, "--kind", "capacity")
-    assert code == 2 and "no stored rows" in err
+    assert code == 2 and "rows draws a 'capacity' figure, which needs capacity rows" in err
 
 
 def test_plot_without_kind_draws_the_one_kind_the_rows_fit_and_counts_the_rows_drawn(

@@ -401,3 +401,19 @@ def test_capacity_figures_of_one_threshold_say_which_in_the_legend():
     assert not fig.legends[0].get_title().get_text().startswith("capacity at")
     assert sorted(t.get_text().split(":")[0] for t in fig.legends[0].get_texts()) == [
         "adaptive @ 0.9", "adaptive @ 0.99"]
+
+
+def test_a_kind_the_rows_do_not_draw_names_the_rows_and_what_they_draw():
+    """``plot --kind faults`` of a store of 120 capacity rows across fault rates said "no
+    stored rows to draw a 'faults' figure from", as if the store were empty."""
+    rows = [_cap_row("pinv", n, n // 4, seed=s) for n in (16, 36, 64) for s in range(2)]
+    with pytest.raises(ConfigError, match=r"^none of the 6 rows draws a 'faults' figure, which "
+                       r"needs evaluate rows varying fault_rate at fixed other settings; they "
+                       r"draw a 'capacity' figure \(n_neurons on the x axis\)$"):
+        plot_rows(rows, "faults")
+    with pytest.raises(ConfigError, match=r"^none of the 3 rows draws a 'capacity' figure, "
+                       r"which needs capacity rows; they draw a 'faults' figure "
+                       r"\(fault_rate on the x axis\)$"):
+        plot_rows([r for r in ROWS if r["config"]["rule"] == "pinv"][:3], "capacity")
+    with pytest.raises(ConfigError, match=r"^no stored rows to draw a 'faults' figure from"):
+        plot_rows([], "faults")

@@ -279,7 +279,13 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
         wanted = ("capacity rows" if kind == "capacity" else
                   f"evaluate rows varying {KINDS[kind]} at fixed other settings"
                   + (", or capacity rows of counts" if kind == "patterns" else ""))
-        raise ConfigError(f"no stored rows to draw a {kind!r} figure from ({wanted})")
+        if not rows:
+            raise ConfigError(f"no stored rows to draw a {kind!r} figure from ({wanted})")
+        # (rows there are, of another kind: "no stored rows" read as an empty store)
+        others = " or ".join(f"a {k!r} figure ({KINDS[k]} on the x axis)"
+                             for k in drawable_kinds(rows) if k != kind)
+        raise ConfigError(f"none of the {counted(len(rows), 'row')} draws a {kind!r} figure, "
+                          f"which needs {wanted}" + (f"; they draw {others}" if others else ""))
     xs = sorted({x for s in series for x in s.points}
                 | {float(x) for rx, _ in (reference or {}).values() for x in rx})
     if len(xs) < 2:
