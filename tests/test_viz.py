@@ -386,7 +386,8 @@ def test_energy_ratios_title_names_rule_chip_and_cues():
 def test_capacity_figures_of_one_threshold_say_which_in_the_legend():
     """A store's capacity figure at one threshold (a sweep's ``thresholds = [0.95]``) named
     no threshold anywhere (title, axis or legend): "capacity at threshold 0.95" now heads its
-    legend, in one panel or in each of several; several thresholds keep their labels' @."""
+    legend, in one panel or in each of several; several thresholds keep their labels' @, which
+    the legend's title explains."""
     rows = [_cap_row("adaptive", n, n // 4, seed=s) for n in (16, 36, 64) for s in range(2)]
     title = plot_rows(rows, "capacity").legends[0].get_title().get_text()
     assert title.startswith("capacity at threshold 0.9\npoints: mean ± std over 2 seeds")
@@ -398,7 +399,7 @@ def test_capacity_figures_of_one_threshold_say_which_in_the_legend():
     for row in rows:
         row["result"]["capacity"]["0.99"] = 2
     fig = plot_rows(rows, "capacity")
-    assert not fig.legends[0].get_title().get_text().startswith("capacity at")
+    assert fig.legends[0].get_title().get_text().startswith("capacity at threshold (@)\n")
     assert sorted(t.get_text().split(":")[0] for t in fig.legends[0].get_texts()) == [
         "adaptive @ 0.9", "adaptive @ 0.99"]
 

@@ -325,14 +325,16 @@ def _check_finite(series: list[Series], kind: str) -> None:
 
 def legend_title(kind: str, series: list[Series]) -> str:
     """What the points (and lines) are: mean +- std over how many seeds; capacity: at which
-    threshold, when the series share one (several: each label names its own, ``@ 0.9``)."""
+    threshold, when the series share one (several: each label names its own, ``@ 0.9``, and
+    the title says what ``@`` is)."""
     n = seed_counts(series)
     seeds = f"{n[0]} seeds" if len(n) == 1 else f"{n[0]}-{n[-1]} seeds"
     text = "points: one seed each" if n == [1] else f"points: mean ± std over {seeds}"
     if kind != "capacity":
         return text
     found = {float(s.threshold) for s in series if s.threshold is not None}
-    head = f"capacity at threshold {found.pop():g}\n" if len(found) == 1 else ""
+    head = (f"capacity at threshold {found.pop():g}\n" if len(found) == 1 else
+            "capacity at threshold (@)\n" if found else "")
     return head + text + "\nlines: fit C = a N^k, k ± 95% CI"
 
 
