@@ -362,3 +362,20 @@ def test_the_sweep_parser_refuses_an_unknown_rule_without_loading_torch():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "False"]
+
+
+@pytest.mark.parametrize(("key", "values"), [("rule", ["adaptive", "pinv"]),
+                                             ("fault_rate", [0.0, 0.5]),
+                                             ("thresholds", [[0.9], [0.95]])])
+def test_a_list_of_values_in_base_says_that_they_go_in_the_grid(key, values):
+    """``rule = ["adaptive", "pinv"]`` in [base] was refused as "[base] rule must be one of
+    ..., got ['adaptive', 'pinv']", which did not say where a list of values to run goes."""
+    tables = {"sweep": {"name": "b", "trial": "capacity"},
+              "base": {"data": "random", "n_neurons": 16, "search": True, key: values}}
+    with pytest.raises(ConfigError, match=rf"^<sweep>: \[base\] {key} must be .*, got .*; to run "
+                       rf"a trial for each of these values, list them in \[grid\] "
+                       rf"\({key} = \[\.\.\.\]\)$"):
+        parse_sweep(tables)
+    tables["base"][key] = [values[0], "x"]  # not each a value: the plain refusal
+    with pytest.raises(ConfigError, match=rf"^<sweep>: \[base\] {key} must be [^;]*$"):
+        parse_sweep(tables)

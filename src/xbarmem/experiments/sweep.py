@@ -167,7 +167,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
 
     base = _table(data, "base")
     for key, value in base.items():
-        _check_option(key, value, "[base]", trial)
+        _check_base(key, value, trial)
     raw_grid = data.get("grid", [])
     grid_tables = raw_grid if isinstance(raw_grid, list) else [raw_grid]
     grids = []
@@ -259,6 +259,24 @@ def _check_option(key: str, value: Any, where: str, trial: str) -> Any:
         raise ConfigError(f"{where} {key}: applies to {only} trials only, this sweep runs "
                           f"{trial} trials")
     return _checked(OPTIONS, key, value, where)
+
+
+def _check_base(key: str, value: Any, trial: str) -> None:
+    """:func:`_check_option` of a ``[base]`` value; a list refused there whose every item is a
+    valid value (``rule = ["adaptive", "pinv"]``) is refused saying that values to run each
+    go in ``[grid]``."""
+    try:
+        _check_option(key, value, "[base]", trial)
+    except ConfigError as exc:
+        if not isinstance(value, list) or not value:
+            raise
+        try:
+            for item in value:
+                _check_option(key, item, "[base]", trial)
+        except ConfigError:
+            raise exc from None
+        raise ConfigError(f"{exc}; to run a trial for each of these values, list them in "
+                          f"[grid] ({key} = [...])") from None
 
 
 def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, list[Any]]:
