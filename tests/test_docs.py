@@ -855,3 +855,29 @@ def test_every_where_operator_is_explained_in_the_guide_and_the_help(run_cli):
         code, text, _ = run_cli(command, "-h")
         assert code == 0 and "% any text, _ one character" in " ".join(
             text.replace("│", " ").split()), command
+
+
+def test_the_guides_list_of_sweep_and_command_defaults_is_the_codes():
+    """A capacity sweep's row and `capacity` / `scaling` differ in four defaults (level, pool,
+    resolution, cue budget) that the guide named one of (the level): its list quotes each
+    side's value, here checked against the values the code uses."""
+    import inspect
+
+    from xbarmem.cli.capacity_checks import search_protocol
+    from xbarmem.data.sources import DRAWN_POOL
+    from xbarmem.evaluation.scaling import run_scaling
+    from xbarmem.experiments.trial_options import OPTIONS
+    from xbarmem.names import DEFAULT_LEVELS
+
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    part = guide[guide.index("A capacity trial's defaults are not all"):]
+    part = " ".join(part[:part.index("\n\n", part.index("* `level"))].split())
+    scaling = inspect.signature(run_scaling).parameters
+    quoted = [f"`level = {search_protocol('binary', None, None, 1, 0).level}`",
+              f"{DEFAULT_LEVELS['flip']:.0%} flips",
+              f"`pool = {DRAWN_POOL}`", f"`pool = {OPTIONS['pool'].default}`",
+              f"`resolution = {scaling['resolution'].default}`",
+              f"`resolution = {OPTIONS['resolution'].default}`",
+              f"`cue_budget = {scaling['cue_budget'].default}`",
+              f"`cue_budget = {OPTIONS['cue_budget'].default}`"]
+    assert [q for q in quoted if q not in part] == []
