@@ -239,3 +239,34 @@ def test_a_successful_sweeps_bar_is_full_and_says_nothing_of_failures(tmp_path, 
     assert report.inserted == 4 and not report.failures
     assert task.finished and task.fields == {"detail": "4/4 trials"}
     assert " 100% 4/4 trials " in plain and "fail" not in plain and "ETA" not in plain
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("description,detail", [
+    ("t2 (0 of 120 already stored)", "4/72 trials, 2 failed"),
+    ("capacity-vs-faults (48 of 120 already stored)", "4/72 trials, 2 failed"),
+    ("storkey-variant-readings (0 of 240 already stored)", "4/72 trials"),
+    ("training and recalling", "device faults: adaptive step 110, loss 0.6123")])
+def test_the_work_bar_keeps_its_times_whole_on_one_line_of_any_terminal(width, description,
+                                                                         detail):
+    """At 80 columns a sweep named capacity-vs-faults showed ``0:00…`` for its elapsed time
+    and ``ETA`` over ``esti…`` on a second line: the bar gives way instead, then the
+    description (its remark in parentheses first), then the detail."""
+    import io
+
+    from rich.console import Console
+
+    from xbarmem.cli.progress import work_bar
+
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system=None)
+    bar = work_bar(console)
+    bar.update(bar.add_task(description, total=100, detail=detail), completed=30)
+    console.print(bar.make_tasks_table(bar.tasks))
+    lines = console.file.getvalue().splitlines()
+    assert len(lines) == 1 and len(lines[0]) <= width, lines
+    assert lines[0].endswith(" 0:00:00 ETA estimating…") and " 30% " in lines[0], lines
+    name = description.split(" (")[0]
+    whole = width >= 120 or (width >= 80 and len(detail) < 30)
+    assert lines[0].startswith(description if width >= 120 else name[:7]), lines
+    assert f" 30% {detail} 0:00:00" in lines[0] or not whole, lines
+    assert "━" in lines[0]

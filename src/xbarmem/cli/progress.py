@@ -14,6 +14,7 @@ import contextlib
 import datetime as _dt
 from collections.abc import Iterator
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -21,9 +22,10 @@ from rich.progress import (
     ProgressColumn,
     Task,
     TaskProgressColumn,
-    TextColumn,
     TimeElapsedColumn,
 )
+from rich.progress_bar import ProgressBar
+from rich.table import Column
 from rich.text import Text
 
 from xbarmem.cli.common import console as _console
@@ -70,64 +72,77 @@ class EtaColumn(ProgressColumn):
                     style="progress.remaining")
 
 
+#: the bar's width, and the narrowest it gets when the line is short of room
+BAR_WIDTH, BAR_MIN = 40, 6
+
+
+def line_shares(width: int, task: Task) -> tuple[str, int, Text]:
+    """The description, bar width and detail of ``task`` on a line of ``width`` cells, so that
+    the percent, elapsed time and ETA are always whole: the bar shrinks first (to
+    :data:`BAR_MIN`), then the description gives up a closing remark in parentheses (``(48
+    of 120 already stored)``) whole, then the two texts are cut, the longer first (the
+    shorter keeps up to half of their room). At 80 columns a sweep named
+    ``capacity-vs-faults`` had shown ``0:00…`` for its elapsed time and its ETA on a second
+    line; ``train``'s line at N = 784 lost its bar, percent, time and ETA."""
+    words = task.description
+    detail = Text.from_markup(str(task.fields.get("detail", "")))
+    eta = max(EtaColumn().render(task).cell_len, len("ETA estimating…"))
+    elapsed = max(TimeElapsedColumn().render(task).cell_len, len("0:00:00"))
+    # (the percent is at most "100%"; one space between each two of the six columns)
+    free = width - (len("100%") + elapsed + eta + 5)
+    room = max(free - BAR_MIN, 2)
+    if cell_len(words) + detail.cell_len > room and words.endswith(")") and " (" in words:
+        words = words[:words.rindex(" (")]
+    text = Text(words)
+    w, d = text.cell_len, detail.cell_len
+    if w + d > room:
+        short = min(w, d, max(room // 2, 1))
+        w, d = (short, room - short) if w <= d else (room - short, short)
+        text.truncate(max(w, 1), overflow="ellipsis")
+        detail.truncate(max(d, 1 if detail.cell_len else 0), overflow="ellipsis")
+    bar = max(BAR_MIN, min(BAR_WIDTH, free - text.cell_len - detail.cell_len))
+    return text.plain, bar, detail
+
+
+class _Shared(ProgressColumn):
+    """A column of :func:`line_shares` on ``console``'s line, kept on one line."""
+
+    def __init__(self, console: Console, part: int) -> None:
+        super().__init__(table_column=Column(no_wrap=True))
+        self.console, self.part = console, part
+
+    def render(self, task: Task) -> Text:
+        # (descriptions quote sweep names and paths: shown as written, not read as markup)
+        got = line_shares(self.console.width, task)[self.part]
+        return got if isinstance(got, Text) else Text(str(got))
+
+
+class _Bar(BarColumn):
+    """Rich's bar, :func:`line_shares` wide."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(table_column=Column(no_wrap=True))
+        self.console = console
+
+    def render(self, task: Task) -> ProgressBar:
+        self.bar_width = line_shares(self.console.width, task)[1]
+        return super().render(task)
+
+
 def work_bar(console: Console, *, disable: bool = False, transient: bool = False) -> Progress:
     """A bar of weighted work: description, bar, percent, ``{task.fields[detail]}``, elapsed,
-    ETA. Add tasks with ``detail=""``. A ``transient`` bar is drawn on a terminal only:
+    ETA, on one line of the console however narrow (:func:`line_shares`). Add tasks with
+    ``detail=""``. A ``transient`` bar is drawn on a terminal only:
     elsewhere (stderr redirected) it would show nothing but leave an empty line. Making it
     marks the start of the command's work (:func:`xbarmem.cli.common.work_begins`): its held
     warning lines are printed."""
     work_begins()
-    # (descriptions quote sweep names and paths: shown as written, not read as Rich markup)
-    return _FittedProgress(TextColumn("{task.description}", markup=False), BarColumn(),
-                           TaskProgressColumn(),
-                           TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                           EtaColumn(), console=console, transient=transient,
-                           disable=disable or (transient and not console.is_terminal))
-
-
-#: the narrowest bar of a progress line too long for the terminal
-NARROW_BAR = 10
-
-
-class _FittedProgress(Progress):
-    """A progress line that fits the terminal: when it is too long, its bar narrows (to
-    :data:`NARROW_BAR` at least), then the texts (description, detail) are cut short with
-    "…", the longest first (a short one stays whole), so that the percentage, elapsed time
-    and ETA stay whole (at 80 columns, `train`'s line lost its bar, time and ETA to a
-    description and detail folded or cut)."""
-
-    def make_tasks_table(self, tasks):
-        table = super().make_tasks_table(tasks)
-        if getattr(self, "live", None) is None:  # (rich's first table, made before its console)
-            return table
-        natural = _natural_widths(self.console, table)
-        room = self.console.options.max_width - (len(natural) - 1)  # (a space between columns)
-        if sum(natural) <= room:
-            return table
-        kinds = ["bar" if isinstance(source, BarColumn) else
-                 "text" if type(source) is TextColumn else "fixed" for source in self.columns]
-        bar = max(NARROW_BAR, room - sum(w for w, k in zip(natural, kinds, strict=True)
-                                         if k != "bar"))
-        table.columns[kinds.index("bar")].width = bar
-        texts = room - bar - sum(w for w, k in zip(natural, kinds, strict=True) if k == "fixed")
-        cut = sorted((w, i) for i, (w, k) in enumerate(zip(natural, kinds, strict=True))
-                     if k == "text" and w > 1)
-        for left, (w, i) in zip(range(len(cut), 0, -1), cut, strict=True):  # shortest first
-            column = table.columns[i]
-            column.width = max(1, min(w, texts // left))
-            column.no_wrap, column.overflow = True, "ellipsis"
-            texts -= column.width
-        return table
-
-
-def _natural_widths(console: Console, table) -> list[int]:
-    """The width each column of ``table`` (a grid without padding, a space between columns)
-    takes on a terminal of any width: its widest cell (an empty column takes 1)."""
-    from rich.measure import Measurement
-
-    unbounded = console.options.update(max_width=10**6)  # (a measurement is cut to the width)
-    return [max((Measurement.get(console, unbounded, cell).maximum for cell in column.cells),
-                default=1) or 1 for column in table.columns]
+    whole = Column(no_wrap=True)  # (whole on one line: the bar and the words give way)
+    return Progress(_Shared(console, 0), _Bar(console),
+                    TaskProgressColumn(table_column=whole), _Shared(console, 2),
+                    TimeElapsedColumn(table_column=whole), EtaColumn(table_column=whole),
+                    console=console, transient=transient,
+                    disable=disable or (transient and not console.is_terminal))
 
 
 @contextlib.contextmanager
