@@ -416,3 +416,41 @@ def test_capacities_are_listed_in_ascending_thresholds():
                         trials=1, protocol=Protocol(probes=2))
     assert list(res.capacity) == [0.9, 0.95] and list(res.as_dict()["capacity"]) == ["0.9",
                                                                                        "0.95"]
+
+
+def test_one_layer_adaptive_curves_seed_their_trainer_as_sweeps_do():
+    """``capacity``, ``scaling`` and ``find_capacity`` left the one-layer adaptive trainer's
+    seed at 0 whatever their ``seed`` (a sweep's trial seeds it): ``capacity --seed 1``
+    trained its cues as ``--seed 0`` did. The trainer takes the curve's seed unless its own
+    ``seed`` option is given; multilayer and classic rules as before."""
+    from xbarmem.evaluation.curve import curve_trainer, recall_curve
+
+    assert curve_trainer("single", "adaptive", {}, 5).seed == 5
+    assert curve_trainer("single", "adaptive", {"seed": 2}, 5).seed == 2
+    assert curve_trainer("multilayer", "adaptive", {}, 5).seed == 5
+    assert curve_trainer("single", "pinv", {}, 5).name == "pinv"
+    from xbarmem.evaluation.evaluate import Protocol
+
+    pool = random_patterns(12, 16, seed=0)
+    options = {"max_steps": 20, "finetune_steps": 0, "flip_steps": 0}
+    run = {"chip": "ideal", "trials": 1, "seed": 1, "protocol": Protocol(probes=2, seed=0)}
+    curves = [recall_curve(pool, [6], rule="adaptive", rule_options={**options, **seed},
+                           **run) for seed in ({}, {"seed": 1}, {"seed": 0})]
+    assert curves[0]["points"] == curves[1]["points"] != curves[2]["points"]
+
+
+def test_checkpoints_key_the_seed_the_adaptive_trainer_trains_with(tmp_path):
+    """A checkpoint keys its trainer by the seed it trains with now that curves seed it: one
+    kept at ``--seed 1`` when the trainer still drew from seed 0 is another key."""
+    from xbarmem.cli.capacity import _checkpoint
+    from xbarmem.hardware.chip import load_chip
+
+    pool = random_patterns(12, 16, seed=0)
+    chip = load_chip("ideal")
+    for seed in (1, 4):
+        point = _checkpoint(tmp_path / f"c{seed}.json", pool, chip, None,
+                            {"rule": "adaptive", "rule_options": {}, "seed": seed}, ["single"])
+        assert point.key["trainer"]["single"]["seed"] == seed
+    given = _checkpoint(tmp_path / "g.json", pool, chip, None,
+                        {"rule": "adaptive", "rule_options": {"seed": 7}, "seed": 1}, ["single"])
+    assert given.key["trainer"]["single"]["seed"] == 7

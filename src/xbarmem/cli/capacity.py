@@ -212,9 +212,11 @@ def _checkpoint(path: Path, patterns: PatternSet, spec: ChipSpec, fmap: FaultMap
     ``key``'s settings and the trainer options with their defaults of each architecture of
     ``archs`` (``trainer``: a default changed since the points were kept is another key)."""
     from xbarmem.evaluation.checkpoint import SearchCheckpoint, fingerprint
+    from xbarmem.evaluation.curve import seeded_options
     from xbarmem.learning.classic import keyed_options
 
-    trainer = {a: keyed_options(key["rule"], key["rule_options"], 1 if a == "single" else 2,
+    options = seeded_options(key["rule"], key["rule_options"], key["seed"])
+    trainer = {a: keyed_options(key["rule"], options, 1 if a == "single" else 2,
                                 patterns.kind, spec.device.levels) for a in archs}
     return SearchCheckpoint(path, {
         **key, "trainer": trainer, "patterns": fingerprint(patterns.patterns),

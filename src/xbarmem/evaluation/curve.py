@@ -253,19 +253,29 @@ def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int
 
 def curve_trainer(arch: str, rule: str | Rule, options: dict[str, Any], seed: int):
     """The rule object that trains ``arch`` memories: ``get_rule(rule, **options)`` for a
-    single layer, ``MultilayerTrainer(seed=seed, **options)`` for multilayer memories (rule
-    ``"adaptive"`` only); a rule object (:func:`~xbarmem.learning.classic.as_rule`: the
+    single layer, ``MultilayerTrainer(**options)`` for multilayer memories (rule
+    ``"adaptive"`` only), the adaptive rule's ``options`` seeded (:func:`seeded_options`); a
+    rule object (:func:`~xbarmem.learning.classic.as_rule`: the
     contract checked, no ``options``) trains either. Raises :class:`ConfigError` otherwise."""
     arch = check_choice(arch, ARCHS, "arch")
     if is_rule_object(rule):
         return as_rule(rule, **options)
     rule = cast(str, rule)  # a name (get_rule refuses anything else)
     if arch == "single":
-        return get_rule(rule, **options)
+        return get_rule(rule, **seeded_options(rule, options, seed))
     if rule != "adaptive":
         raise ConfigError(f"multilayer memories are trained by the hardware-adaptive rule only, "
                           f"not {shown(rule)}")
-    return MultilayerTrainer(**{"seed": seed, **options})
+    return MultilayerTrainer(**seeded_options(rule, options, seed))
+
+
+def seeded_options(rule: Any, options: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The options :func:`curve_trainer` trains rule ``rule`` with: the hardware-adaptive
+    rule's (one layer or several) with ``seed``, from which it draws its training cues, unless
+    ``options`` set it, as a sweep's trial seeds it (one-layer curves left it at 0:
+    ``capacity --seed 1`` trained as ``--seed 0`` did, and a sweep's row at seed 1
+    differed); other rules' as given. What a checkpoint keys its trainer by."""
+    return {"seed": seed, **options} if rule == "adaptive" else dict(options)
 
 
 def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int], *,

@@ -50,6 +50,7 @@ from xbarmem.errors import ConfigError, PatternError
 from xbarmem.evaluation.capacity import check_search, find_capacity
 from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.cue_check import cue_warnings_once
+from xbarmem.evaluation.curve import seeded_options
 from xbarmem.evaluation.evaluate import Protocol
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -198,7 +199,9 @@ def _checkpoint(path: str | Path, settings: dict, source: str | ImageStack, chip
     """A scaling run's checkpoint: its key is the run's ``settings`` but those that only decide
     which counts are tested, a file's images by their contents, and the trainer options with
     their defaults on ``chip`` (``trainer``: a default changed since is another key)."""
-    trainer = keyed_options(settings["rule"], settings["rule_options"],
+    trainer = keyed_options(settings["rule"],
+                            seeded_options(settings["rule"], settings["rule_options"],
+                                           settings["seed"]),
                             2 if settings["arch"] == "multilayer" else 1, settings["kind"],
                             chip.device.levels)
     return SearchCheckpoint(path, {
