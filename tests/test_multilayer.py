@@ -166,12 +166,16 @@ def test_train_and_evaluate_commands_accept_multilayer(tmp_path, run_cli):
                            tmp_path / "x.safetensors")
     assert code == 2 and "hardware-adaptive rule only" in err
     # scaling's default --arch is multilayer: the message names the option the user did not
-    # type (it said only "multilayer memories are trained by ... not 'hebb'")
-    for args in (("scaling", "--sizes", "16"), ("capacity", "--arch", "single,multilayer")):
-        code, _, err = run_cli(*args, "--rule", "hebb")
-        assert code == 2 and err.strip() == (
-            "error: --rule hebb: multilayer memories (--arch multilayer) are trained by the "
-            "hardware-adaptive rule only; give --arch single for 'hebb'"), err
+    # type (it said only "multilayer memories are trained by ... not 'hebb'"), and says it is
+    # the command's default where the user gave no --arch
+    code, _, err = run_cli("capacity", "--arch", "single,multilayer", "--rule", "hebb")
+    assert code == 2 and err.strip() == (
+        "error: --rule hebb: multilayer memories (--arch multilayer) are trained by the "
+        "hardware-adaptive rule only; give --arch single for 'hebb'"), err
+    code, _, err = run_cli("scaling", "--sizes", "16", "--rule", "hebb")
+    assert code == 2 and err.strip() == (
+        "error: --rule hebb: this command's default --arch is multilayer, whose memories are "
+        "trained by the hardware-adaptive rule only; give --arch single for 'hebb'"), err
 
 
 @pytest.mark.parametrize("build", [
