@@ -509,3 +509,33 @@ def test_a_weight_model_map_is_shown_as_faulty_weights(run_cli, tmp_path):
     code, out, _ = run_cli("chip", "faults", "--chip", "rram", "--faults", "0.3",
                            "-o", tmp_path / "d.npz")
     assert code == 0 and "stuck ON" in out and "faulty weights" not in out
+
+
+def test_chip_faults_sizes_a_map_for_a_memory_of_n_neurons(run_cli, tmp_path):
+    """`chip faults --arrays K` left a lab to work out K for N = 784 (169 arrays of 64x64, the
+    bias row included); `--neurons N` (with --arch / --hidden) counts them as the memory's
+    own map would be, and a map drawn so fits `train --fault-map`."""
+    import json
+
+    from xbarmem.hardware.chip import load_chip
+    from xbarmem.memory.build import arrays_with_bias
+
+    rram = load_chip("rram")
+    cases = [(("--neurons", "100"), arrays_with_bias(rram, 100)),
+             (("--neurons", "64", "--arch", "multilayer", "--hidden", "1n"),
+              arrays_with_bias(rram, 64, arch="multilayer", hidden=[64]))]
+    assert [want for _, want in cases] == [4, 4]
+    for k, (args, want) in enumerate(cases):
+        code, out, err = run_cli("chip", "faults", *args, "-o", tmp_path / f"m{k}.npz", "--json")
+        assert code == 0, err
+        assert json.loads(out)["arrays"] == want
+    code, _, err = run_cli("train", "--data", "mnist", "--neurons", "100", "--patterns", "3",
+                           "--rule", "hebb", "--chip", "rram", "--fault-map", tmp_path / "m0.npz",
+                           "-o", tmp_path / "m.safetensors")
+    assert code == 0, err
+    for args, fragment in ((("--neurons", "64", "--arrays", "2"), "give --arrays or --neurons"),
+                           (("--arch", "multilayer"), "--arch applies to --neurons only"),
+                           (("--neurons", "64", "--hidden", "8"),
+                            "--hidden applies to --arch multilayer only")):
+        code, _, err = run_cli("chip", "faults", *args, "-o", tmp_path / "x.npz")
+        assert code == 2 and fragment in err and not (tmp_path / "x.npz").exists(), err

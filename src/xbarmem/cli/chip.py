@@ -8,7 +8,17 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from xbarmem.cli import given, hardware_options, option_types, output_options, paths, run_options
+from xbarmem.checks import MAX_COUNT
+from xbarmem.cli import (
+    given,
+    hardware_options,
+    option_types,
+    output_options,
+    parsers,
+    paths,
+    run_options,
+    training_options,
+)
 from xbarmem.cli.common import (
     chip_app,
     emit_json,
@@ -90,16 +100,37 @@ def chip_presets(json_out: output_options.Json = False) -> None:
     print_presets(load_chip, preset_names(), json_out)
 
 
+#: ``chip faults --neurons N``: the map of a memory of N neurons
+MapNeurons = Annotated[int | None, option_types.bounded(
+    "--neurons", metavar="N", ge=1, le=MAX_COUNT, help="Size the map for a memory of N neurons "
+    "(with --arch, --hidden): every array it occupies, bias rows included, which a memory of "
+    "any rule on this chip fits (instead of --arrays).")]
+
+
 @chip_app.command("faults", help="Generate a seeded fault map from the chip's stuck rates and "
                   "save it.")
 @hardware_options.chip_options("spec", chip="rram")
 def chip_faults(
+    ctx: typer.Context,
     out_path: MapOut,
     spec: ChipSpec,
     arrays: hardware_options.Arrays = 1,
+    neurons: MapNeurons = None,
+    arch: training_options.Arch = "single",
+    hidden: training_options.Hidden = "32",
     seed: run_options.Seed = 0,
     json_out: output_options.Json = False,
 ) -> None:
+    given.applies_only(ctx, "to --neurons", "arch", "hidden", applies=neurons is not None)
+    given.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
+    if neurons is not None:
+        if given.given(ctx, "arrays"):
+            raise ConfigError("give --arrays or --neurons, not both (--neurons counts the "
+                              "arrays a memory of N neurons occupies)")
+        from xbarmem.memory.build import arrays_with_bias
+
+        widths = parsers.hidden_widths(hidden, neurons) if arch == "multilayer" else None
+        arrays = arrays_with_bias(spec, neurons, arch=arch, hidden=widths)
     fmap = FaultMap.generate(spec, arrays, seed=seed)  # refuses a map above the memory limit
     fmap.save(out_path)
     _print(_map_summary(out_path, fmap, spec), json_out, f"fault map written to {out_path}")
