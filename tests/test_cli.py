@@ -1303,7 +1303,7 @@ def test_help_says_what_a_file_is_read_as(run_cli, command):
     image file gets without a word."""
     code, out, _ = run_cli(command, "--help")
     text = " ".join(out.replace("│", " ").split())
-    assert code == 0 and "A --data file keeps its own N unless this is given." in text
+    assert code == 0 and "A file of patterns keeps its own N unless this is given." in text
     if command != "energy":
         assert "8-bit images binarised at each image's mean" in text
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from xbarmem.checks import MAX_COUNT
 from xbarmem.cli import (
+    data_options,
     given,
     hardware_options,
     option_types,
@@ -100,24 +100,26 @@ def chip_presets(json_out: output_options.Json = False) -> None:
     print_presets(load_chip, preset_names(), json_out)
 
 
-#: ``chip faults --neurons N``: the map of a memory of N neurons
-MapNeurons = Annotated[int | None, option_types.bounded(
-    "--neurons", metavar="N", ge=1, le=MAX_COUNT, help="Size the map for a memory of N neurons "
-    "(with --arch, --hidden): every array it occupies, bias rows included, which a memory of "
-    "any rule on this chip fits (instead of --arrays).")]
+#: ``chip faults``' architecture and hidden widths, of the memory ``--neurons`` sizes a map for
+MapArch = Annotated[str, training_options.arch("single or multilayer, of the memory --neurons "
+                                               "sizes the map for")]
+MapHidden = Annotated[str, typer.Option("--hidden", metavar="WIDTHS", help=(
+    training_options.HIDDEN_HELP + "; of the memory --neurons sizes the map for."))]
 
 
 @chip_app.command("faults", help="Generate a seeded fault map from the chip's stuck rates and "
-                  "save it.")
+                  "save it: --arrays arrays, or with --neurons N (--arch, --hidden) every "
+                  "array a memory of N neurons occupies, bias rows included, which a memory "
+                  "of any rule on this chip fits.")
 @hardware_options.chip_options("spec", chip="rram")
 def chip_faults(
     ctx: typer.Context,
     out_path: MapOut,
     spec: ChipSpec,
     arrays: hardware_options.Arrays = 1,
-    neurons: MapNeurons = None,
-    arch: training_options.Arch = "single",
-    hidden: training_options.Hidden = "32",
+    neurons: data_options.NeuronsIfGiven = None,
+    arch: MapArch = "single",
+    hidden: MapHidden = "32",
     seed: run_options.Seed = 0,
     json_out: output_options.Json = False,
 ) -> None:
@@ -129,8 +131,9 @@ def chip_faults(
                               "arrays a memory of N neurons occupies)")
         from xbarmem.memory.build import arrays_with_bias
 
-        widths = parsers.hidden_widths(hidden, neurons) if arch == "multilayer" else None
-        arrays = arrays_with_bias(spec, neurons, arch=arch, hidden=widths)
+        n = given.neuron_count(neurons)
+        widths = parsers.hidden_widths(hidden, n) if arch == "multilayer" else None
+        arrays = arrays_with_bias(spec, n, arch=arch, hidden=widths)
     fmap = FaultMap.generate(spec, arrays, seed=seed)  # refuses a map above the memory limit
     fmap.save(out_path)
     _print(_map_summary(out_path, fmap, spec), json_out, f"fault map written to {out_path}")
