@@ -62,3 +62,25 @@ def test_an_option_some_rows_lack_is_a_swept_option():
                                              "rule_options": {"quantize": False, "seed": s}}}
             for s in (0, 1)]
     assert _swept_options(same) == []
+
+
+def test_group_tables_head_capacities_as_the_capacity_command_does(tmp_path, run_cli,
+                                                                    monkeypatch):
+    """Three thresholds' ``capacity.0.95`` headers folded mid-word at 80 columns
+    (``capacity.`` / ``0.95``); a table of groups heads them ``C@0.95``, as ``capacity`` and
+    ``scaling`` do, and says so in its caption; --metric and --json keep ``capacity.T``."""
+    sweep = tmp_path / "c.toml"
+    sweep.write_text('[sweep]\nname = "c"\ntrial = "capacity"\nseeds = 2\n[base]\n'
+                     'rule = "pinv"\ndata = "random"\nsearch = true\nprobes = 2\n'
+                     'thresholds = [0.9, 0.95, 0.99]\n[grid]\nn_neurons = [16, 25]\n')
+    store = tmp_path / "c.sqlite"
+    run_sweep(load_sweep(sweep), store, jobs=1)
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run_cli("results", store, "--group-by", "rule,n_neurons")
+    assert code == 0, err
+    head = next(line for line in out.splitlines() if "rule" in line)
+    assert head.split()[-6:] == ["C@0.9", "+-std", "C@0.95", "+-std", "C@0.99", "+-std"], out
+    assert "C@T: the capacity at threshold T (capacity.T" in " ".join(out.split())
+    assert "wider than" not in err
+    code, out, err = run_cli("results", store, "--group-by", "rule", "--json")
+    assert code == 0 and "capacity.0.95" in out and "C@" not in out

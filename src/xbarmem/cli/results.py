@@ -339,7 +339,7 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
         table.add_column(col, overflow="fold", min_width=min(len(col), 12))
     table.add_column("n", justify="right")
     for name in names:
-        table.add_column(name, justify="right", overflow="fold", min_width=6)
+        table.add_column(_metric_header(name), justify="right", overflow="fold", min_width=6)
         table.add_column("+-std", justify="right", overflow="fold", min_width=5)
     bounded = False
     for g in groups:
@@ -351,6 +351,9 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
             stats += ["-" if mean is None else f"{'>=' * bound}{mean:.4g}",
                       "-" if std is None else f"{std:.2g}"]
         table.add_row(*(_text(g["group"][f], f) for f in by), str(g["n"]), *stats)
+    if any(_metric_header(n) != n for n in names):
+        table.caption = (f"{table.caption}; C@T: the capacity at threshold T (capacity.T, as "
+                         "--metric and --json name it)")
     if bounded:
         table.caption = (f"{table.caption}; >=: the mean takes in lower bounds (a row of the "
                          "group passed every count it tested)")
@@ -359,6 +362,13 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
         table.caption = (f"{table.caption}; rows of xbarmem {', '.join(versions)} are grouped "
                          "together: add version to --group-by to keep them apart")
     out.print_table(table, "--metric NAME,... to choose its metrics")
+
+
+def _metric_header(name: str) -> str:
+    """A metric's column header in a table of groups: ``C@0.95`` for ``capacity.0.95``, as
+    ``capacity`` and ``scaling`` head their columns (three thresholds' ``capacity.0.95``
+    headers folded mid-word at 80 columns), other metrics by their names."""
+    return f"C@{name.removeprefix('capacity.')}" if name.startswith("capacity.") else name
 
 
 def _figure_kinds() -> tuple[str, ...]:
