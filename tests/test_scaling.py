@@ -130,3 +130,11 @@ def test_capacity_and_scaling_commands(tmp_path, run_cli):
     assert saved["fits"]["0.9"]["points"] == 3
     code, _, err = run_cli("capacity", "--arch", "deep")
     assert code == 2 and "--arch" in err
+
+
+def test_a_one_layer_run_records_no_hidden_rule():
+    """``scaling --arch single --json`` recorded ``hidden_rule: 'fixed:32'``, the width of a
+    hidden layer it does not have; it records None, a multilayer run its rule."""
+    single = run_scaling([16, 25], arch="single", rule="pinv", data="random", trials=1,
+                         thresholds=(0.9,), protocol=Protocol(probes=1))
+    assert single["settings"]["hidden_rule"] is None
