@@ -294,11 +294,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
     protocol = _default_protocol(kind) if protocol is None else protocol
     chip = load_chip(chip)
-    settings = {"arch": arch, "kind": kind, "data": source_name(source),
-                # (a one-layer run has no hidden widths: its record read "fixed:32")
-                "hidden_rule": str(rule_h) if arch == "multilayer" else None, "rule": rule,
-                "chip": chip.to_dict(),
-                "thresholds": list(thresholds),
+    settings = {"arch": arch, "kind": kind, "data": source_name(source),  # (one layer: no
+                "hidden_rule": str(rule_h) if arch == "multilayer" else None,  # hidden rule)
+                "rule": rule, "chip": chip.to_dict(), "thresholds": list(thresholds),
                 "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
                 "pool": _pool_text(source), "pool_size": pool_size, "resolution": resolution,
                 "rule_options": rule_options or {}, "cue_budget": cue_budget}
