@@ -1,7 +1,7 @@
 """The package version (one place; stored with every model, trial and report), and the words
 of a refusal of a file written in another format version (:func:`format_advice`)."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"
 
 
 def format_number(tag: object, name: str) -> int | None:
