@@ -138,7 +138,7 @@ def test_cli_scaling_resumes_and_says_so(run_cli, monkeypatch, tmp_path):
     _counting(monkeypatch, fail_after=3)
     code, _, err = run_cli(*args, "-o", tmp_path / "run")
     kept = tmp_path / "run" / "scaling-single-binary-hebb.checkpoint.json"
-    assert code == 130 and "aborted: the tested counts are kept in" in err and kept.is_file()
+    assert code == 130 and "interrupted: the tested counts are kept in" in err and kept.is_file()
     calls = _counting(monkeypatch)
     code, out, err = run_cli(*args, "-o", tmp_path / "run", "--json")
     assert code == 0, err

@@ -50,8 +50,8 @@ def _wait_for(proc: subprocess.Popen, ready, what: str, timeout: float = 120) ->
 
 def test_sigterm_stops_capacity_as_ctrl_c_does_and_the_same_command_resumes(run_cli,
                                                                               tmp_path):
-    """SIGTERM ended the command at once (exit -15, nothing said); now: "aborted: the tested
-    counts are kept in ...", exit 143, and the same command resumes to the same result."""
+    """SIGTERM ended the command at once (exit -15, nothing said); now: "interrupted: the
+    tested counts are kept in ...", exit 143, and the same command resumes to the same result."""
     kept, marker = tmp_path / "kept.json", tmp_path / "second-count"
     proc = _start(tmp_path, f"""\
         import sys, time
@@ -75,8 +75,8 @@ def test_sigterm_stops_capacity_as_ctrl_c_does_and_the_same_command_resumes(run_
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
-    assert err.splitlines()[-1] == (f"aborted: the tested counts are kept in {kept}; the same "
-                                    f"command resumes")
+    assert err.splitlines()[-1] == (f"interrupted: the tested counts are kept in {kept}; run the "
+                                    f"same command again to resume")
     assert len(json.loads(kept.read_text())["points"]["single"]) == 1
     code, out, _ = run_cli(*CAPACITY, "--checkpoint", kept, "--json")
     code_all, out_all, _ = run_cli(*CAPACITY, "--json")  # uninterrupted

@@ -328,12 +328,15 @@ def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule
 
 @contextlib.contextmanager
 def _resumable(kept: Path | None, hint: str = "") -> Iterator[None]:
-    """Ctrl-C inside: "aborted", with where the tested counts are kept, else ``hint`` (how
-    to keep them next time), exit 130 (SIGTERM: 143, SIGHUP: 129)."""
+    """Ctrl-C inside: "interrupted", with where the tested counts are kept (the words of a
+    sweep's stop), else "aborted" and ``hint`` (how to keep them next time), exit 130 (SIGTERM:
+    143, SIGHUP: 129)."""
     try:
         yield
     except KeyboardInterrupt as exc:  # (SIGTERM too: Terminated)
+        line = f"aborted{hint}"
         if kept is not None and kept.exists():
-            hint = f": the tested counts are kept in {kept}; the same command resumes"
-        console.print(f"aborted{hint}", highlight=False, soft_wrap=True)
+            line = (f"interrupted: the tested counts are kept in {kept}; run the same command "
+                    "again to resume")
+        console.print(line, highlight=False, soft_wrap=True)
         raise typer.Exit(interrupted_code(exc)) from None
