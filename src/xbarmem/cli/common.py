@@ -131,13 +131,14 @@ class _Console(Console):
 
         if not self.stderr:
             work_begins()
-        captions = []
+        captions, shown = [], []
         for obj in objects:
             if isinstance(obj, Table):
                 _fold_between_words(self, obj, _measure(self, obj))
-                _title_between_phrases(self, obj)
+                shown += _title_taken(self, obj)
                 captions += _caption_taken(obj)
-        super().print(*objects, **kwargs)
+            shown.append(obj)
+        super().print(*shown, **kwargs)
         self._print_captions(captions)
 
     def _print_captions(self, captions: list[str]) -> None:
@@ -162,9 +163,9 @@ class _Console(Console):
         if not self.stderr:
             work_begins()
         _fold_between_words(self, table, measured)
-        _title_between_phrases(self, table)
+        title = _title_taken(self, table)
         captions = _caption_taken(table)
-        super().print(table)
+        super().print(*title, table)
         self._print_captions(captions)
 
 
@@ -240,26 +241,31 @@ def _keep_words(console: Console, table: Any, before: list[int], words: list[int
 _PHRASE_ENDS = re.compile(r"(?<=, )|(?= \()")
 
 
-def _title_between_phrases(console: Console, table: Any) -> None:
-    """Break the title of ``table`` into lines between its phrases (after a comma, before a
-    bracket) when it is wider than the table will be drawn: rich wraps it between any two
-    words (``..., gaussian 0.6, 1`` over ``trial)``). A phrase wider than the table still
-    wraps between its words."""
+def _title_taken(console: Console, table: Any) -> list[Any]:
+    """The title of ``table`` taken off it, as a left-aligned text to print above it, when it
+    is wider than the table will be drawn (``[]`` otherwise: rich centres it over the table):
+    rich wraps a title to the table's width between any two words (``..., gaussian 0.6, 1``
+    over ``trial)``), and inside a word that has no space (a store's path over four lines).
+    Taken off, it is broken between its phrases (after a comma, before a bracket) only where
+    it is wider than the console, so a path stays on one line wherever it fits."""
+    from rich.text import Text
+
     title = table.title
     if not isinstance(title, str) or "\n" in title:
-        return
+        return []
     layout = _layout(table, console.width)
     width = console.width if layout is None else min(console.width, sum(layout) + sum(
         table._get_padding_width(i) for i in range(len(table.columns))) + table._extra_width)
     if len(title) <= width:
-        return
+        return []
     lines = [""]
     for phrase in _PHRASE_ENDS.split(title):
-        if lines[-1] and len(lines[-1] + phrase.rstrip()) > width:
+        if lines[-1] and len(lines[-1] + phrase.rstrip()) > console.width:
             lines.append(phrase.lstrip())
         else:
             lines[-1] += phrase
-    table.title = "\n".join(line.rstrip() for line in lines)
+    table.title = None
+    return [Text("\n".join(line.rstrip() for line in lines), style="table.title")]
 
 
 def _release_minimum_widths(table: Any, width: int) -> None:
