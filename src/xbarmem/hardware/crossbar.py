@@ -16,6 +16,11 @@ read (:meth:`Crossbar.matvec`, :meth:`Crossbar.read_outputs`) adds fresh read no
 Read noise of the devices is applied exactly through its output-referred equivalent: with
 independent Gaussian device noise of std ``s`` siemens, output ``i`` receives Gaussian noise of std
 ``w_max / (g_max - g_min) * s * sqrt(2 * sum_j u_j^2)`` in weight units, ``u`` the row inputs.
+
+Ties. A product computed in float32 is exact only to its rounding: a field that is exactly 0
+(Hebb's weights, conductances on a level grid) comes out as +-1e-8 or so, and a sign neuron
+would take that rounding for a sign. :func:`tie_tolerance` bounds it per output; recall
+(:mod:`xbarmem.memory.recall`) reads a field within it as 0.
 """
 
 from __future__ import annotations
@@ -41,6 +46,18 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.levels import WeightGrid
 from xbarmem.spec import Number
+
+
+def tie_tolerance(a: torch.Tensor) -> torch.Tensor:
+    """``|field|`` at or below which output ``i`` of matrix ``a`` ``(..., n_out, R)`` (weight
+    units, inputs in [-1, 1]) is a tie: ``2 eps sqrt(R) sum_j |a_ij|``, ``eps`` float32's
+    machine epsilon. That is above the rounding of the float32 weights and of the product's
+    sum, and below the smallest field that is not 0 when the weights are multiples of one step
+    ``D`` (as Hebb's and a level grid's): ``|a_ij| <= K D`` puts it below ``2 eps R^1.5 K D``,
+    under ``D`` while ``R^1.5 K < 1 / (2 eps)``, about 4e6. Returns float32 ``(..., n_out)``."""
+    eps = torch.finfo(torch.float32).eps
+    rows = a.shape[-1]
+    return (2.0 * eps * math.sqrt(rows)) * a.abs().sum(dim=-1).to(torch.float32)
 
 
 def arrays_needed(chip: ChipSpec, n_out: int, n_rows: int) -> int:
@@ -94,6 +111,7 @@ class Crossbar:
         self.g_pos: np.ndarray | None = None
         self.g_neg: np.ndarray | None = None
         self._w_eff: torch.Tensor | None = None
+        self._ties: torch.Tensor | None = None
 
     def __repr__(self) -> str:
         """``Crossbar(64x65 incl. bias row, chip='rram', arrays 0..1 of 64x64, w_max=0.5)``."""
@@ -283,6 +301,7 @@ class Crossbar:
         self.g_pos, self.g_neg, self.w_max = g_pos, g_neg, float(w_max)
         self._w_eff = torch.as_tensor((g_pos - g_neg) * (self.w_max / self.chip.device.g_range),
                                       dtype=torch.float32)
+        self._ties = tie_tolerance(self._w_eff)
         return self
 
     def _write(self, target: np.ndarray, free: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -319,6 +338,13 @@ class Crossbar:
         if self.has_bias:
             return a[:, : self.n_in].clone(), a[:, self.n_in].clone()
         return a.clone(), None
+
+    def tie_tolerance(self) -> torch.Tensor:
+        """``(n_out,)`` float32: the :func:`tie_tolerance` of the programmed ``[W | b]``, weight
+        units (a field within it of 0 is a tie); :class:`ConfigError` before :meth:`program`."""
+        self._require_programmed()
+        assert self._ties is not None  # (set with the conductances)
+        return self._ties
 
     # ------------------------------------------------------------------ reads
     @property

@@ -34,6 +34,7 @@ from xbarmem.checks import (
     shown,
 )
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
+from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.hardware.levels import WeightGrid
 from xbarmem.jsontext import plain
 
@@ -246,7 +247,9 @@ class FitResult:
         loss: ``(T,)`` float32 final loss (NaN for closed-form rules).
         converged: ``(T,)`` bool, the rule's convergence criterion was met.
         fixed_points: ``(T,)`` bool, every stored binary pattern is a fixed point of the
-            trained weights' sign dynamics; None where the rule does not say.
+            trained weights' sign dynamics, every field of its sign (a field 0 up to float32
+            rounding, :func:`~xbarmem.hardware.crossbar.tie_tolerance`, keeps a state but
+            does not store it: ``W = 0`` stores nothing); None where the rule does not say.
         through_levels: the rule trained through the chip's conductance levels (its objective
             saw the weights rounded to :attr:`Problem.grids`, as programming rounds them);
             False (the default) for rules that compute or train the weights as if the
@@ -482,14 +485,18 @@ def stored_fixed_points(weights: list[torch.Tensor], biases: list[torch.Tensor],
                         patterns: torch.Tensor, counts: torch.Tensor | None) -> torch.Tensor:
     """``(T,)`` bool: every real stored binary pattern ``x`` is a fixed point of
     ``sign(f(x))``, ``f`` the layers (``tanh`` between them) of per-layer weights
-    ``(T, n_out, n_in)`` and biases ``(T, n_out)``."""
+    ``(T, n_out, n_in)`` and biases ``(T, n_out)``: each field of ``x``'s sign beyond the
+    last layer's :func:`~xbarmem.hardware.crossbar.tie_tolerance` (0 up to rounding is no
+    sign)."""
     x = patterns
     h = x
     for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
         h = torch.bmm(h, w.transpose(1, 2)) + b[:, None, :]
         if k < len(weights) - 1:
             h = torch.tanh(h)
-    ok = ((h * x) > 0).all(dim=2) | (valid_mask(counts, x.shape[0], x.shape[1]) == 0)
+    ties = tie_tolerance(torch.cat([weights[-1], biases[-1][:, :, None]], dim=2))
+    ok = ((h * x) > ties[:, None, :]).all(dim=2) | (
+        valid_mask(counts, x.shape[0], x.shape[1]) == 0)
     return ok.all(dim=1)
 
 

@@ -23,6 +23,7 @@ import torch
 
 from xbarmem.checks import checked_keywords, choice_key, choices_text, closest_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.learning.base import (
     FitResult,
     Problem,
@@ -76,7 +77,8 @@ def _as_patterns(patterns: torch.Tensor) -> torch.Tensor:
 class ClassicRule(Spec, noun="rule"):
     """Base of the classic rules: ``fit(problem)`` runs :meth:`ideal` on each network's real
     patterns and scales the result by its ``w_max``; no bias, no steps, NaN loss; fixed points
-    (binary problems) are checked on the unscaled matrix."""
+    (binary problems) are checked on the unscaled matrix (a field 0 up to rounding,
+    :func:`~xbarmem.hardware.crossbar.tie_tolerance`, stores nothing)."""
 
     name: ClassVar[str] = "classic"
     bias: ClassVar[bool] = False
@@ -103,7 +105,7 @@ class ClassicRule(Spec, noun="rule"):
             xt = x[k, : sizes[k]]
             w, _ = self.ideal(xt)  # max|W| = 1: map it onto the full window
             weights[k] = w * (1.0 if problem.w_max is None else problem.w_max[0][k])
-            fixed[k] = bool(((xt @ w.T) * xt > 0).all())
+            fixed[k] = bool(((xt @ w.T) * xt > tie_tolerance(w)).all())
         return FitResult(weights=[weights], biases=None, steps=torch.zeros(t, dtype=torch.int64),
                          loss=torch.full((t,), float("nan"), dtype=torch.float32),
                          converged=torch.ones(t, dtype=torch.bool),

@@ -85,6 +85,12 @@ class LayeredMap:
         layers read in full), read noise drawn from ``generator``."""
         return self.layers[-1].read_outputs(self.hidden(x, generator), outputs, generator)
 
+    def tie_tolerance(self) -> torch.Tensor | None:
+        """The last layer's ``tie_tolerance()`` ``(N,)`` (fields within it of 0 are 0 to
+        :func:`~xbarmem.memory.recall.recall`), None for a layer without one."""
+        method = getattr(self.layers[-1], "tie_tolerance", None)
+        return None if method is None else method()
+
 
 def _checked_sizes(sizes: Any) -> list[int]:
     """``sizes`` (layer widths, input first) as ints: a list or tuple of at least two

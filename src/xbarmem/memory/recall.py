@@ -13,7 +13,11 @@ batch row) -- a programmed :class:`~xbarmem.hardware.crossbar.Crossbar`, or
 * ``async``: one neuron per step, in a fresh random order per sweep (classic Hopfield); each
   step reads a single output.
 * ``sign`` activation (binary states, a zero field keeps the neuron's state) or ``tanh``
-  (continuous states).
+  (continuous states). Zero means zero up to float32 rounding: a matrix with a
+  ``tie_tolerance()`` (crossbars, :class:`FloatMatrix`, a memory's layers: the last layer's,
+  :func:`~xbarmem.hardware.crossbar.tie_tolerance`) has a field within it of 0 read as 0, so
+  that a field that is 0 exactly (Hebb's weights, a level grid) keeps the state whatever the
+  rounding of its sum; a matrix without one (a backend's measured products) ties at 0 only.
 
 A cue stops at a fixed point (a full step/sweep that changes nothing; for ``tanh`` every change
 below ``tol``), at a 2-cycle (sync, sign: the state equals the one two steps before) or at the
@@ -42,6 +46,7 @@ from xbarmem.checks import (
 )
 from xbarmem.data.patterns import check_cue_values
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
+from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.names import ACTIVATIONS, MODES
 from xbarmem.seeds import as_generator
 
@@ -120,11 +125,26 @@ class FloatMatrix:
         (``generator`` is unused)."""
         return (self.weights[outputs] * x).sum(dim=1) + self.bias[outputs]
 
+    def tie_tolerance(self) -> torch.Tensor:
+        """``(n_out,)``: :func:`~xbarmem.hardware.crossbar.tie_tolerance` of ``[W | b]``."""
+        return tie_tolerance(torch.cat([self.weights, self.bias[:, None]], dim=1))
 
-def _activate(h: torch.Tensor, previous: torch.Tensor, activation: str) -> torch.Tensor:
+
+def _activate(h: torch.Tensor, previous: torch.Tensor, activation: str,
+              ties: torch.Tensor | None = None) -> torch.Tensor:
+    """The next states from fields ``h``: ``tanh``, or the sign with a field within ``ties``
+    (broadcast to ``h``; None: 0) of 0 keeping the ``previous`` state."""
     if activation == "tanh":
         return torch.tanh(h)
-    return torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, previous))
+    if ties is None:
+        return torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, previous))
+    return torch.where(h > ties, 1.0, torch.where(h < -ties, -1.0, previous))
+
+
+def matrix_ties(matrix) -> torch.Tensor | None:
+    """``matrix.tie_tolerance()`` ``(n_out,)``, or None for a matrix without one."""
+    method = getattr(matrix, "tie_tolerance", None)
+    return None if method is None else method()
 
 
 def check_recall(mode: str, activation: str, max_iterations: int) -> tuple[str, str]:
@@ -187,7 +207,9 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
     """Run the dynamics from every cue.
 
     Args:
-        matrix: programmed crossbar or :class:`FloatMatrix` with ``n_in == n_out == N``.
+        matrix: programmed crossbar or :class:`FloatMatrix` with ``n_in == n_out == N``
+            (its ``tie_tolerance()``, if it has one, says which fields are 0: module
+            docstring).
         cues: ``(B, N)`` starting states in [-1, 1] (``sign``: usually {-1,+1}; values in
             between, e.g. 0 for an unknown entry, enter the first read as they are).
         mode: ``"sync"`` or ``"async"``.
@@ -279,9 +301,10 @@ def _sync(reads, x, activation, max_iterations, tol, compact_below) -> RecallRes
     """Synchronous dynamics from states ``x`` ``(B, N)`` (updated in place).
 
     ``reads.field(states, rows)`` gives the fields ``(A, N)`` of the working set ``states``
-    ``(A, N)``, whose cues are ``rows`` (indices into ``x``, ascending). A cue stops at a fixed
-    point, at a 2-cycle (sign) or at the cap; stopped cues leave the working set when fewer
-    than ``compact_below`` of it are still moving (1.0: as soon as one stops).
+    ``(A, N)``, whose cues are ``rows`` (indices into ``x``, ascending), and
+    ``reads.ties(rows)`` their tie tolerances (broadcast to the fields; None: 0). A cue stops
+    at a fixed point, at a 2-cycle (sign) or at the cap; stopped cues leave the working set
+    when fewer than ``compact_below`` of it are still moving (1.0: as soon as one stops).
     """
     b = x.shape[0]
     iterations = torch.zeros(b, dtype=torch.int64)
@@ -292,7 +315,7 @@ def _sync(reads, x, activation, max_iterations, tol, compact_below) -> RecallRes
     before = torch.full_like(x, float("nan"))  # the working states two steps back
     live = torch.ones(b, dtype=torch.bool)  # not stopped yet
     for it in range(1, max_iterations + 1):
-        new = _activate(reads.field(cur, rows), cur, activation)
+        new = _activate(reads.field(cur, rows), cur, activation, reads.ties(rows))
         moved = _changed(new, cur, activation, tol)
         loop = moved & (new == before).all(dim=1) if activation == "sign" else \
             torch.zeros_like(moved)
@@ -319,9 +342,13 @@ class _MatrixReads:
 
     def __init__(self, matrix, gen: torch.Generator) -> None:
         self.matrix, self.gen = matrix, gen
+        self._ties = matrix_ties(matrix)
 
     def field(self, states: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         return self.matrix.matvec(states, self.gen)
+
+    def ties(self, rows: torch.Tensor) -> torch.Tensor | None:
+        return self._ties
 
 
 class _StackReads:
@@ -331,6 +358,7 @@ class _StackReads:
 
     def __init__(self, mats: torch.Tensor, net: torch.Tensor) -> None:
         self.mats, self.net = mats, net
+        self._ties = tie_tolerance(mats)  # (T, N)
         self._rows: torch.Tensor | None = None
         self._runs: list[tuple[int, int, int]] = []
 
@@ -344,6 +372,9 @@ class _StackReads:
         for t, lo, hi in self._runs:
             torch.mm(u[lo:hi], self.mats[t].T, out=h[lo:hi])
         return h
+
+    def ties(self, rows: torch.Tensor) -> torch.Tensor:
+        return self._ties[self.net[rows]]
 
 
 def _runs(net: torch.Tensor, t: int) -> list[tuple[int, int, int]]:
@@ -359,6 +390,7 @@ def _async(matrix, x, activation, max_iterations, tol, gen) -> RecallResult:
     iterations = torch.zeros(b, dtype=torch.int64)
     converged = torch.zeros(b, dtype=torch.bool)
     active = torch.arange(b)
+    ties = matrix_ties(matrix)
     for _ in range(max_iterations):
         cur = x[active]
         start = cur.clone()
@@ -367,7 +399,8 @@ def _async(matrix, x, activation, max_iterations, tol, gen) -> RecallResult:
         for k in range(n):
             idx = order[:, k]
             h = matrix.read_outputs(cur, idx, gen)
-            cur[rows, idx] = _activate(h, cur[rows, idx], activation)
+            cur[rows, idx] = _activate(h, cur[rows, idx], activation,
+                                       None if ties is None else ties[idx])
         iterations[active] += 1
         moved = _changed(cur, start, activation, tol)
         converged[active[~moved]] = True
