@@ -439,6 +439,28 @@ def test_search_finds_the_exact_capacity_of_a_monotone_curve(values, start, thre
     assert found == {t: sum(v >= t for v in curve) for t in sorted(thresholds)}
 
 
+def test_search_equals_a_scan_of_every_count_on_a_chip_with_write_error():
+    """find_capacity against recall_curve over every count (the capacity by the monotone rule,
+    brute force): the same networks at every tested count, so the same capacity. The scan
+    programmed count c's trial k with seed ``seed + j``, j its place among all the scan's
+    networks, the search with ``seed + k``: Storkey on rram, 7 patterns, scored 0.9917 in the
+    scan and 0.9970 in the search, and the capacities at 0.99 were 8 and 7."""
+    from xbarmem import Protocol, find_capacity, random_patterns
+    from xbarmem.evaluation.curve import recall_curve
+
+    pool, protocol = random_patterns(40, 24, seed=3), Protocol(level=0.05, probes=10)
+    counts, thresholds = list(range(1, 15)), [0.95, 0.97, 0.99]
+    scan = recall_curve(pool, counts, "rram", "storkey", trials=2, protocol=protocol, seed=1)
+    cosine = {p["count"]: p["cosine"] for p in scan["points"]}
+    search = find_capacity(pool, rule="storkey", chip="rram", thresholds=thresholds,
+                           protocol=protocol, trials=2, seed=1)
+    for point in search.points:
+        assert point["cosine"] == cosine[point["count"]]
+    for t in thresholds:
+        brute = next(c - 1 for c in [*counts, counts[-1] + 1] if c > counts[-1] or cosine[c] < t)
+        assert search.capacity[t] == brute < counts[-1]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.integers(1, 60), st.floats(0.0, 1.0) | st.just(math.nan),
                        min_size=1), st.floats(0.01, 1.0))

@@ -99,15 +99,18 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec =
             ``seed``) by name; a :class:`~xbarmem.learning.base.Rule` object trains any
             ``arch`` (its options set on it; the results name it by its ``name``).
         arch: ``"single"`` or ``"multilayer"`` (``N -> hidden -> N``).
-        trials: chips per count; trial ``k`` uses fault map seed ``seed + k`` (the same chip
-            for every count), pattern subset seed ``subset_seed(seed, count, k)`` and cue seed
-            ``protocol.seed + k``.
+        trials: chips per count; trial ``k`` uses fault map seed ``seed + k`` and programming
+            seed ``seed + k`` (the same chip for every count), pattern subset seed
+            ``subset_seed(seed, count, k)`` and cue seed ``protocol.seed + k``: a count's
+            networks are those of ``recall_curve`` of that count alone, and of
+            :func:`~xbarmem.evaluation.capacity.find_capacity`, whichever counts are beside it
+            (but for the hardware-adaptive rule's training cues: guide, "Batches").
         faults: one fault map for every network instead (e.g. a measured chip's; checked
             against ``chip`` by :meth:`FaultMap.check_chip`): trials then differ in their
             patterns and cues only.
         rule_options: options of the rule (trainer).
-        prepare: called with every trained memory (programmed with seed ``seed + j`` for
-            network ``j``) before it is scored, e.g. to reprogram it.
+        prepare: called with every trained memory (programmed as ``trials`` says) before it
+            is scored, e.g. to reprogram it.
 
     Returns a :class:`RecallCurve`, a dict that prints one line: ``{"points": [CurvePoint as
     dict], "rule_options": the options given with a rule name, or a rule object's own (as
@@ -155,7 +158,8 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
                 rule_options: dict[str, Any] | None = None,
                 faults: FaultMap | None = None) -> TrainedCurve:
     """The training half of :func:`recall_curve` (same arguments and errors): every
-    ``(count, trial)`` network trained in one batch, programmed with seed ``seed + j``."""
+    ``(count, trial)`` network trained in one batch, trial ``k``'s programmed with seed
+    ``seed + k``."""
     chip = load_chip(chip)
     counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)
@@ -166,6 +170,10 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     padded = _padded(pool, subsets, counts[-1])
     infos = fit_memories(trainer, padded, memories, kind=pool.kind, program_seed=seed,
                          counts=torch.tensor([len(i) for i in subsets], dtype=torch.int64))
+    for j, ((_, k, _), memory) in enumerate(zip(jobs, memories, strict=True)):
+        if j != k:  # (fit_memories programmed network j with seed + j)
+            memory.program([w for w, _ in memory.targets], [b for _, b in memory.targets],
+                           seed=offset_seed(seed, k))
     name = str(trainer.name) if is_rule_object(rule) else cast(str, rule)
     options = recorded_options(rule, rule_options, len(memories[0].layers), pool.kind)
     return TrainedCurve(pool, name, chip, counts, jobs, subsets, memories, infos, trials, seed,
