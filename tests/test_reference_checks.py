@@ -461,6 +461,31 @@ def test_search_equals_a_scan_of_every_count_on_a_chip_with_write_error():
         assert search.capacity[t] == brute < counts[-1]
 
 
+def test_fit_memories_programs_each_memory_at_its_offset():
+    """``program_offsets``: memory ``t`` programmed with ``program_seed + offsets[t]`` (the
+    conductances of a memory programmed alone at that seed); a list of another length or
+    with a negative offset refused before any training."""
+    from xbarmem import get_rule, load_chip, random_patterns
+    from xbarmem.errors import ConfigError
+    from xbarmem.learning.fit import fit_memories
+    from xbarmem.memory.build import make_memory
+
+    x, chip = random_patterns(3, 16, seed=0).patterns, load_chip("rram")
+
+    def planes(offsets, seed, count=2):
+        mems = [make_memory(16, chip=chip) for _ in range(count)]
+        fit_memories(get_rule("hebb"), x, mems, program_seed=seed, program_offsets=offsets)
+        return [m.layers[0].g_pos.copy() for m in mems]
+
+    pair = planes([2, 0], 5)
+    assert np.array_equal(pair[0], planes(None, 7, 1)[0])
+    assert np.array_equal(pair[1], planes(None, 5, 1)[0])
+    assert not np.array_equal(pair[0], pair[1])
+    for bad in ([0], [0, -1]):
+        with pytest.raises(ConfigError, match="program_offsets"):
+            planes(bad, 0)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.integers(1, 60), st.floats(0.0, 1.0) | st.just(math.nan),
                        min_size=1), st.floats(0.01, 1.0))

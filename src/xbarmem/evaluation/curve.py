@@ -169,11 +169,8 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     start = time.perf_counter()
     padded = _padded(pool, subsets, counts[-1])
     infos = fit_memories(trainer, padded, memories, kind=pool.kind, program_seed=seed,
-                         counts=torch.tensor([len(i) for i in subsets], dtype=torch.int64))
-    for j, ((_, k, _), memory) in enumerate(zip(jobs, memories, strict=True)):
-        if j != k:  # (fit_memories programmed network j with seed + j)
-            memory.program([w for w, _ in memory.targets], [b for _, b in memory.targets],
-                           seed=offset_seed(seed, k))
+                         counts=torch.tensor([len(i) for i in subsets], dtype=torch.int64),
+                         program_offsets=[k for _, k, _ in jobs])
     name = str(trainer.name) if is_rule_object(rule) else cast(str, rule)
     options = recorded_options(rule, rule_options, len(memories[0].layers), pool.kind)
     return TrainedCurve(pool, name, chip, counts, jobs, subsets, memories, infos, trials, seed,

@@ -56,8 +56,8 @@ from xbarmem.spec import check_seed
 def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
                  kind: str = "binary", program_seed: int = 0,
                  counts: torch.Tensor | None = None,
-                 progress: Callable[[int, float], None] | None = None
-                 ) -> list[dict[str, Any]]:
+                 progress: Callable[[int, float], None] | None = None,
+                 program_offsets: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """Train ``rule`` for each memory on its pattern set and program the weights.
 
     Args:
@@ -70,11 +70,15 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
             chip faults).
         kind: ``"binary"`` or ``"continuous"``.
         program_seed: seed of the programming (write) error; memory ``t`` uses
-            ``program_seed + t`` (wrapped to 32 bits: :func:`~xbarmem.seeds.offset_seed`).
+            ``program_seed + program_offsets[t]`` (wrapped to 32 bits:
+            :func:`~xbarmem.seeds.offset_seed`).
         counts: ``(T,)`` real patterns per set when sets are padded to a common ``P``.
         progress: ``progress(step, loss)`` called while an iterative rule trains: optimiser
             steps so far (increasing) and the mean loss (float) of the networks still
             training; never called by closed-form rules. Does not change the result.
+        program_offsets: ``T`` integers >= 0 (default ``0, 1, ..., T - 1``): memories that
+            are to be programmed alike in another batch (trial ``k`` of every count of a
+            recall curve) share an offset.
 
     Returns:
         One dict per memory: rule name, ``arch`` (multilayer memories), steps, final loss
@@ -85,6 +89,7 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
         Each memory's ``info`` also gets kind, program seed and the rule's options.
     """
     _check_fit(rule, patterns, memories, program_seed, progress)
+    offsets = _checked_offsets(program_offsets, len(memories))
     problem = Problem.for_memories(patterns, memories, kind=kind, counts=counts)
     options = checked_options(rule, len(memories[0].layers), kind)
     start = time.perf_counter()
@@ -94,7 +99,7 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
     infos = []
     for t, m in enumerate(memories):
         m.program([w[t] for w in result.weights], _biases(result, m, t),
-                  seed=offset_seed(program_seed, t))
+                  seed=offset_seed(program_seed, offsets[t]))
         info = _info(rule.name, m, result, t, seconds)
         m.info = {**info, "kind": kind, "program_seed": program_seed, "rule_options": options}
         infos.append(info)
@@ -118,6 +123,18 @@ def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
         check_type(m, Memory, "memories", "a list of Memory objects")
     check_seed(program_seed, "program_seed")
     check_callback(progress, "progress")
+
+
+def _checked_offsets(offsets: Any, count: int) -> list[int]:
+    """``offsets`` as ``count`` seed offsets (None: ``0 .. count - 1``); :class:`ConfigError`
+    for another length or an offset that is not a seed."""
+    if offsets is None:
+        return list(range(count))
+    check_type(offsets, (list, tuple), "program_offsets", "a list of integers >= 0")
+    if len(offsets) != count:
+        raise ConfigError(f"program_offsets must hold one offset per memory ({count}), got "
+                          f"{len(offsets)}")
+    return [check_seed(o, "program_offsets") for o in offsets]
 
 
 def _biases(result: FitResult, memory: Memory, t: int) -> list[torch.Tensor] | None:
