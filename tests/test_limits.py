@@ -278,3 +278,35 @@ def test_train_refuses_too_many_patterns_naming_them_patterns(run_cli):
     code, _, err = run_cli("train", "--data", "random", "-p", "100000000", "--neurons", "64",
                            "-o", "never.safetensors")
     assert code == 2 and "1 network(s), 100000000 pattern(s)) would need about" in err, err
+
+
+#: trainer options of a short run of the hardware-adaptive rule whose sampled cues dominate
+_CUE_HEAVY = {"max_steps": 2, "finetune_steps": 2, "cue_copies": 256}
+
+
+@pytest.mark.parametrize("arch", ["single", "multilayer"])
+def test_adaptive_training_is_sized_by_its_sampled_cues(monkeypatch, arch):
+    """`train --rule-option cue_copies=100000000` ran for 106 s until the system killed it:
+    the estimate counted weights and devices, not the cues the basin objective samples and
+    follows through its unrolled updates. Training is now refused at any limit below what it
+    allocates, naming cue_copies."""
+    import xbarmem as xm
+
+    patterns = xm.random_patterns(16, 32, seed=0)
+    hidden = {"hidden": 32} if arch == "multilayer" else {"flip_steps": 0}
+
+    def work():
+        xm.train(patterns, chip="ideal", arch=arch, **hidden, **_CUE_HEAVY)
+
+    _refused_below_peak(monkeypatch, work, r"16 pattern\(s\), 256 cue\(s\) of each \(cue_copies",
+                        tensors=True)
+
+
+def test_train_refuses_cues_beyond_the_limit_in_one_line(run_cli, tmp_path, monkeypatch):
+    """The command line refuses such training with one line and writes no model."""
+    monkeypatch.setenv(ENV, "4M")
+    out = tmp_path / "never.safetensors"
+    code, _, err = run_cli("train", "--data", "random", "-p", "16", "--neurons", "32",
+                           "--chip", "ideal", "--rule-option", "cue_copies=256", "-o", out)
+    assert code == 2 and err.count("\n") == 1 and "(cue_copies)" in err, err
+    assert not out.exists()

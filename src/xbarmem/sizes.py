@@ -80,6 +80,25 @@ def request_bytes(n: int, *, networks: int = 1, cues: int = 0,
             + loaded * network_bytes(n, hidden, rows, cols, LOADED_WEIGHT_COPIES))
 
 
+#: float32 values held per cue value (a sampled cue row times the width of each layer, input and
+#: output included) for each update the hardware-adaptive rule unrolls from its corrupted cues,
+#: and once more beside them: states, field slopes, errors and their gradients (measured: 2-2.5
+#: per unrolled update and 2.5 beside, one-layer memories of N = 256-512)
+CUE_VALUE_COPIES = 3
+
+
+def training_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copies: int,
+                   unroll: int) -> int:
+    """``networks`` memories of layer widths ``sizes`` (``[N, H..., N]``) trained together by
+    the hardware-adaptive rule's basin objective on ``patterns`` patterns each: their weights
+    (:data:`WEIGHT_COPIES` of each, bias rows included) and ``cue_copies`` sampled cues per
+    pattern followed through ``unroll`` unrolled updates (:data:`CUE_VALUE_COPIES`)."""
+    weights = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    cue_values = int(networks) * int(patterns) * int(cue_copies) * sum(sizes)
+    return (_FLOAT * WEIGHT_COPIES * int(networks) * weights
+            + 4 * CUE_VALUE_COPIES * (int(unroll) + 1) * cue_values)
+
+
 #: bytes per device while a fault map is drawn, read, or built from an array of codes or
 #: conductances, then checked, summarised and saved: the map (float64), the draws or converted
 #: values (float64), boolean masks, and with every device stuck the stuck values and the saved

@@ -46,7 +46,9 @@ from xbarmem.learning.base import FitResult, Problem, fit_arguments, stored_fixe
 from xbarmem.learning.linear_start import check_sizes
 from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
+from xbarmem.limits import check_bytes
 from xbarmem.names import PRODUCTS, RECIPES
+from xbarmem.sizes import training_bytes
 from xbarmem.spec import Spec, choice, flag, integer, number
 
 OBJECTIVES = ("basin", "fixed-point")
@@ -321,6 +323,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
             raise ConfigError(f"rule {'learns' if self.bias else 'has no'} bias but the "
                               f"memory has {'a' if problem.bias else 'no'} bias row")
         opts = self.resolved(problem.layers, problem.kind, problem.sizes)
+        check_training_memory(opts, problem)
         if opts.quantize is None:
             opts = opts.replace(quantize=default_quantize(problem))
         if opts.weight_bound is not None:
@@ -337,6 +340,24 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
         return FitResult(weights=weights, biases=biases, steps=steps, loss=loss,
                          converged=converged, fixed_points=fixed,
                          through_levels=problem.grids is not None and bool(opts.quantize))
+
+
+def check_training_memory(opts: AdaptiveTrainer, problem: Problem) -> None:
+    """Refuse, before the first step, training that the resolved options ``opts`` would make
+    too large for the memory limit (:func:`~xbarmem.limits.check_bytes`, raising
+    :class:`~xbarmem.limits.TooLargeError`, a ``ConfigError``): the basin objective follows
+    ``cue_copies`` cues of each of the ``T x P`` patterns through ``unroll`` updates (binary
+    patterns: through ``finetune_unroll`` in the fine-tune too), estimated by
+    :func:`xbarmem.sizes.training_bytes`; the fixed-point objective draws no cues."""
+    t, p, _ = problem.patterns.shape
+    copies = depth = 0
+    if opts.objective == "basin":
+        copies = opts.cue_copies or 0  # (set by resolved())
+        depth = max(opts.unroll or 0, opts.finetune_unroll or 0
+                    if problem.kind == "binary" and opts.finetune_steps else 0)
+    check_bytes(f"training {t} network(s) of layer widths {'-'.join(map(str, problem.sizes))} "
+                f"on {p} pattern(s), {copies} cue(s) of each (cue_copies) through {depth} "
+                f"unrolled update(s)", training_bytes(t, p, problem.sizes, copies, depth))
 
 
 def default_quantize(problem: Problem) -> bool:
