@@ -245,3 +245,17 @@ def test_a_row_holding_nan_or_inf_is_refused_naming_it(value):
     rows = [_cap_row("pinv", n, c) for n, c in ((16, 2), (36, value), (64, 9))]
     with pytest.raises(ConfigError, match=f"n_neurons = 36 has capacity {value}"):
         plot_rows(rows, "capacity")
+
+
+@pytest.mark.parametrize("title", ["$\\foo$", "costs $5 and $6", "$x^$"])
+def test_titles_and_names_from_the_data_are_drawn_as_written(tmp_path, title):
+    """`plot --title '$\\foo$'` ended in a 235-line mathtext traceback and `costs $5 and $6`
+    set `5 and` in italics: a title and a legend label (a rule or data set named by the
+    user) are drawn as written, `$` included, in a figure of xbarmem's and on a caller's axes."""
+    rows = [_eval_row(title, f, 0.9, data=d) for f in (0.0, 0.2) for d in (title, "random")]
+    fig = _drawn_quietly(lambda: plot_rows(rows, "faults", title=title), tmp_path)
+    named = [t for t in fig.findobj(matplotlib.text.Text) if title in t.get_text()]
+    assert len(named) >= 2 and not any(t.get_parse_math() for t in named)  # title, a label
+    caller = Figure()
+    ax = caller.add_subplot()
+    _drawn_quietly(lambda: plot_rows(rows[::2], "faults", ax=ax, title=title), tmp_path)

@@ -189,9 +189,12 @@ def _wrap_line(line: str, width: int) -> str:
 
 def set_title(target: Axes | Figure, text: str, *, width: int = TITLE_CHARS, **kw) -> None:
     """The (wrapped, :func:`wrap_text`) title of an Axes, or the suptitle of a Figure; in a
-    caller's Axes at most as many characters a line as the axes is wide."""
+    caller's Axes at most as many characters a line as the axes is wide. Shown as written:
+    titles hold the user's ``--title`` and names from the data, so ``$`` is not Matplotlib's
+    math markup (``$\\foo$`` failed the drawing; ``$5 and $6`` set ``5 and`` in italics)."""
     if not text:
         return
+    kw.setdefault("parse_math", False)
     if not isinstance(target, Axes):
         target.suptitle(wrap_text(text, width), **kw)
         return
@@ -223,7 +226,8 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
     axes, in up to 3 columns, on a figure of :func:`new_axes`; to the right of the axes,
     top-aligned, on a caller's figure -- inside the axes, where it hides the least data, when
     that figure has no layout engine to make room and the legend would lie over another of
-    its axes (a neighbouring panel, a colorbar). Nothing is drawn when nothing is labelled."""
+    its axes (a neighbouring panel, a colorbar). Nothing is drawn when nothing is labelled.
+    Labels and title are shown as written (names from the data: ``$`` is no math markup)."""
     if handles is None:
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
@@ -237,8 +241,8 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
                  + (title or "").count("\n") + bool(title))
         width, height = fig.get_size_inches()
         fig.set_size_inches(width, height + 0.15 * lines + 0.1)  # the axes keep their height
-        return fig.legend(handles, labels, loc="outside lower center", ncols=ncols,
-                          title=title)
+        return _as_written(fig.legend(handles, labels, loc="outside lower center",
+                                      ncols=ncols, title=title))
     # right of the axes, past the threshold values written there (threshold_lines)
     gap = 0.08 + 0.3 * bool(getattr(ax, "_xbarmem_right_labels", False))
     anchor = ax.transAxes + ScaledTranslation(gap, 0, fig.dpi_scale_trans)
@@ -246,6 +250,13 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
                        bbox_transform=anchor, title=title, borderaxespad=0.0, alignment="left")
     if fig.get_layout_engine() is None and _over_other_axes(legend, ax):
         legend = ax.legend(handles, labels, loc="best", title=title, alignment="left")
+    return _as_written(legend)
+
+
+def _as_written(legend):
+    """``legend`` with its labels and title shown as written, not as math markup."""
+    for text in [*legend.get_texts(), legend.get_title()]:
+        text.set_parse_math(False)
     return legend
 
 
