@@ -881,3 +881,12 @@ def test_a_size_listed_twice_is_refused_before_any_work(call):
     message = _refused(lambda: call([16, 25, 16], seen), "sizes lists 16 twice; give each "
                        "value once", ConfigError)
     assert message.startswith("sizes") and seen == []
+
+
+@pytest.mark.parametrize(("sizes", "capacities", "named"), [
+    ([-16, 32], [1, 2], "sizes \\[-16.0, 32.0\\]"), ([16, float("inf")], [1, 2], "sizes"),
+    ([16, 32], [0, 2], "capacities \\[0.0, 2.0\\]")])
+def test_a_power_law_names_the_values_that_cannot_be_fitted(sizes, capacities, named):
+    """fit_power_law([-16, 32], [1, 2]) said '(got capacities [1.0, 2.0])', values that were
+    fine: the refusal shows the sizes or capacities at fault."""
+    _refused(lambda: xm.fit_power_law(sizes, capacities), f"\\(got {named}")

@@ -135,9 +135,10 @@ def fit_power_law(sizes: Sequence[float] | np.ndarray,
     if n.shape != c.shape or n.ndim != 1 or n.size < 2:
         raise ConfigError(f"need at least two (N, capacity) pairs, got {n.size} sizes and "
                           f"{c.size} capacities")
-    if (n <= 0).any() or (c <= 0).any() or not (np.isfinite(n).all() and np.isfinite(c).all()):
-        raise ConfigError("sizes and capacities must be finite and > 0 to fit a power law "
-                          f"(got capacities {shown(c.tolist())})")
+    for name, values in (("sizes", n), ("capacities", c)):
+        if (values <= 0).any() or not np.isfinite(values).all():
+            raise ConfigError(f"sizes and capacities must be finite and > 0 to fit a power "
+                              f"law (got {name} {shown(values.tolist())})")
     if len(np.unique(n)) < 2:
         raise ConfigError("need at least two distinct sizes")
     x, y = np.log(n), np.log(c)
