@@ -310,3 +310,28 @@ def test_train_refuses_cues_beyond_the_limit_in_one_line(run_cli, tmp_path, monk
                            "--chip", "ideal", "--rule-option", "cue_copies=256", "-o", out)
     assert code == 2 and err.count("\n") == 1 and "(cue_copies)" in err, err
     assert not out.exists()
+
+
+def test_a_sweep_counts_the_cues_its_trials_train_on(run_cli, tmp_path, monkeypatch):
+    """A sweep with `cue_copies = 100000000` created its store and ended in a failed group
+    (exit 1) once the trial ran: its trials' resolved options are sized with the rest before
+    any work, exit 2, naming cue_copies; a sweep of one trial is sized as one network."""
+    from xbarmem.experiments.sweep import parse_sweep
+
+    def sweep(copies: int) -> dict:
+        return {"sweep": {"name": "cues"}, "rule_options": {"adaptive": {"cue_copies": copies}},
+                "base": {"data": "random", "n_neurons": 16, "patterns": 2,
+                         "selection": "first", "rule": "adaptive"}}
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text('[sweep]\nname = "cues"\n[base]\ndata = "random"\n'
+                                     'n_neurons = 16\npatterns = 2\nselection = "first"\n'
+                                     'rule = "adaptive"\n[rule_options.adaptive]\n'
+                                     'cue_copies = 100000000\n')
+    code, _, err = run_cli("sweep", "s.toml", "--store", "s.sqlite", "-j", "1")
+    assert code == 2 and "a group of 1 network(s)" in err and "(cue_copies)" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "s.sqlite").exists()
+    monkeypatch.setenv(ENV, "2M")
+    parse_sweep(sweep(16), source="t.toml")
+    with pytest.raises(ConfigError, match="1000 cue\\(s\\) per pattern"):
+        parse_sweep(sweep(1000), source="t.toml")

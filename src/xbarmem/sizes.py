@@ -9,7 +9,8 @@ estimate to :func:`xbarmem.limits.check_bytes`, which refuses requests above the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 #: working copies of each weight while training (weights, gradients, optimiser moments,
 #: bounds, noise draws, targets)
@@ -91,12 +92,32 @@ def training_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copie
                    unroll: int) -> int:
     """``networks`` memories of layer widths ``sizes`` (``[N, H..., N]``) trained together by
     the hardware-adaptive rule's basin objective on ``patterns`` patterns each: their weights
-    (:data:`WEIGHT_COPIES` of each, bias rows included) and ``cue_copies`` sampled cues per
-    pattern followed through ``unroll`` unrolled updates (:data:`CUE_VALUE_COPIES`)."""
+    (:data:`WEIGHT_COPIES` of each, bias rows included) and their cues (:func:`cue_bytes`)."""
     weights = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    cue_values = int(networks) * int(patterns) * int(cue_copies) * sum(sizes)
     return (_FLOAT * WEIGHT_COPIES * int(networks) * weights
-            + 4 * CUE_VALUE_COPIES * (int(unroll) + 1) * cue_values)
+            + cue_bytes(networks, patterns, sizes, cue_copies, unroll))
+
+
+def cue_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copies: int,
+              unroll: int) -> int:
+    """The ``cue_copies`` sampled cues per pattern of ``networks`` memories of layer widths
+    ``sizes`` trained on ``patterns`` patterns each, followed through ``unroll`` unrolled
+    updates (:data:`CUE_VALUE_COPIES`; see :func:`cue_load`)."""
+    cue_values = int(networks) * int(patterns) * int(cue_copies) * sum(sizes)
+    return 4 * CUE_VALUE_COPIES * (int(unroll) + 1) * cue_values
+
+
+def cue_load(options: Mapping[str, Any], kind: str) -> tuple[int, int]:
+    """``(cue copies per pattern, unrolled updates)`` of the hardware-adaptive rule with the
+    resolved ``options`` (a mapping, e.g. ``AdaptiveTrainer.resolved().to_dict()`` or a sweep
+    trial's ``rule_options``) on patterns of ``kind``: ``cue_copies`` and the deeper of
+    ``unroll`` and, where binary patterns are fine-tuned (``finetune_steps``),
+    ``finetune_unroll``; ``(0, 0)`` for the fixed-point objective, which draws no cues."""
+    if options.get("objective", "basin") != "basin":
+        return 0, 0
+    fine = int(options.get("finetune_unroll") or 0) if (
+        kind == "binary" and options.get("finetune_steps")) else 0
+    return int(options.get("cue_copies") or 0), max(int(options.get("unroll") or 0), fine)
 
 
 #: bytes per device while a fault map is drawn, read, or built from an array of codes or

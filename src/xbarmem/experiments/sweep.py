@@ -63,7 +63,7 @@ from xbarmem.names import (
     corruption_words,
     cues_pass_text,
 )
-from xbarmem.sizes import request_bytes, sweep_bytes
+from xbarmem.sizes import cue_bytes, cue_load, layer_sizes, request_bytes, sweep_bytes
 from xbarmem.spec import (
     unknown_key,
 )
@@ -225,14 +225,16 @@ def _check_expansion(head: SweepHead, grids: list[dict[str, list[Any]]], source:
 
 
 def _check_trial_sizes(spec: SweepSpec) -> None:
-    """Refuse a sweep one of whose groups (evaluate: ``batch`` networks trained together;
-    capacity: one network per tested count, trained together; capacity search: one network at
-    a time, up to ``min(pool, 4 N)`` patterns) would exceed the memory limit with its cues."""
+    """Refuse a sweep one of whose groups (evaluate: ``batch`` networks trained together, or
+    every trial when fewer; capacity: one network per tested count, trained together; capacity
+    search: one network at a time, up to ``min(pool, 4 N)`` patterns) would exceed the memory
+    limit with its cues (and the cues the hardware-adaptive rule trains on, but for searches:
+    ``4 N`` is far above the counts most searches test, and training checks each count's)."""
     worst, what = 0, ""
     for t in spec.trials:
         c = t.config
         if c["trial"] == "evaluate":
-            networks, stored = spec.batch, c["patterns"]
+            networks, stored = min(spec.batch, len(spec.trials)), c["patterns"]
         else:
             networks = len(c["counts"]) if c["counts"] else 1
             stored = max(c["counts"]) if c["counts"] else min(c["pool"] or 0, 4 * c["n_neurons"])
@@ -244,10 +246,27 @@ def _check_trial_sizes(spec: SweepSpec) -> None:
                                patterns=c["pool"] or 0,
                                rows=tile["rows"],
                                cols=tile["cols"])
-        if nbytes > worst:
-            worst, what = nbytes, (f"{spec.source}: a group of {networks} network(s) with "
-                                   f"n_neurons = {c['n_neurons']}")
+        cues, copies = _training_cues(c, networks, stored, hidden)
+        if nbytes + cues > worst:
+            trained = f" trained on {copies} cue(s) per pattern (cue_copies)" if cues else ""
+            worst, what = nbytes + cues, (f"{spec.source}: a group of {networks} network(s) with "
+                                          f"n_neurons = {c['n_neurons']}{trained}")
     check_bytes(what, worst)
+
+
+def _training_cues(c: dict[str, Any], networks: int, stored: int,
+                   hidden: list[int] | None) -> tuple[int, int]:
+    """``(bytes, cue copies per pattern)`` of the sampled cues (:func:`~xbarmem.sizes.
+    cue_bytes`) of a trial ``c`` of the hardware-adaptive rule training ``networks`` networks
+    on ``stored`` patterns each, with its resolved options (a capacity trial's ``cue_budget``
+    caps the copies per pattern); ``(0, 0)`` for other rules and capacity searches."""
+    if c["rule"] != "adaptive" or c.get("search"):
+        return 0, 0
+    copies, depth = cue_load(c["rule_options"], c["kind"])
+    if c.get("cue_budget"):
+        copies = min(copies, max(1, math.ceil(c["cue_budget"] / max(stored, 1))))
+    return cue_bytes(networks, stored, layer_sizes(c["n_neurons"], hidden), copies,
+                     depth), copies
 
 
 def _check_option(key: str, value: Any, where: str, trial: str) -> Any:

@@ -48,7 +48,7 @@ from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.limits import check_bytes
 from xbarmem.names import PRODUCTS, RECIPES
-from xbarmem.sizes import training_bytes
+from xbarmem.sizes import cue_load, training_bytes
 from xbarmem.spec import Spec, choice, flag, integer, number
 
 OBJECTIVES = ("basin", "fixed-point")
@@ -350,11 +350,7 @@ def check_training_memory(opts: AdaptiveTrainer, problem: Problem) -> None:
     patterns: through ``finetune_unroll`` in the fine-tune too), estimated by
     :func:`xbarmem.sizes.training_bytes`; the fixed-point objective draws no cues."""
     t, p, _ = problem.patterns.shape
-    copies = depth = 0
-    if opts.objective == "basin":
-        copies = opts.cue_copies or 0  # (set by resolved())
-        depth = max(opts.unroll or 0, opts.finetune_unroll or 0
-                    if problem.kind == "binary" and opts.finetune_steps else 0)
+    copies, depth = cue_load(opts.to_dict(), problem.kind)
     check_bytes(f"training {t} network(s) of layer widths {'-'.join(map(str, problem.sizes))} "
                 f"on {p} pattern(s), {copies} cue(s) of each (cue_copies) through {depth} "
                 f"unrolled update(s)", training_bytes(t, p, problem.sizes, copies, depth))
