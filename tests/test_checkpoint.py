@@ -82,8 +82,7 @@ def test_an_interrupted_scaling_run_resumes_with_the_same_results(monkeypatch, t
     assert [r["devices"] for r in resumed["runs"]] == [r["devices"] for r in clean["runs"]]
 
 
-@pytest.mark.parametrize("text", ['{"format": "xbarmem capacity-search checkpoint", "key": 1}',
-                                  "not json", "[1, 2]", '{"points": {}}', "\udcff"])
+@pytest.mark.parametrize("text", ['{"format": "xbarmem capacity-search checkpoint", "key": 1}'])
 def test_a_checkpoint_that_is_not_one_is_set_aside_with_a_warning(tmp_path, text):
     path = tmp_path / "kept.json"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
@@ -339,3 +338,30 @@ def test_a_checkpoint_of_an_earlier_version_names_the_settings_changed_since_too
         with pytest.warns(XbarmemWarning, match="which did not record trainer options") as got:
             SearchCheckpoint(path, {"seed": seed, "trainer": {"lr": 0.01}}).close()
         assert said in str(got[0].message), got[0].message
+
+
+@pytest.mark.parametrize("text", ['{"format": "xbarmem-export/1", "layers": []}', "[1, 2]",
+                                  "not json at all", '{"a": NaN', '{"points": {}}', "\udcff"])
+def test_a_file_that_is_no_checkpoint_is_refused_and_left_as_it_is(run_cli, tmp_path,
+                                                                   monkeypatch, text):
+    """`capacity --checkpoint export/manifest.json` (or any other JSON file) warned, replaced
+    the file with its points and deleted it when the search completed: a file that is not a
+    capacity-search checkpoint is not the run's to replace; it is refused before any work,
+    exit 2, in one line, and nothing in the folder changes."""
+    from tests.conftest import refused
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "other.json").write_bytes(text.encode("utf-8", "surrogateescape"))
+    calls = _counting(monkeypatch)
+    line = refused(run_cli, tmp_path, "capacity", "--data", "random", "--neurons", "16",
+                   "--rule", "hebb", "--trials", "1", "--probes", "1", "--checkpoint",
+                   "other.json", names=("other.json",))
+    assert ("refusing to replace it" in line or "not UTF-8" in line) and not calls
+    with pytest.raises(xm.XbarmemError, match="not a capacity-search checkpoint|not UTF-8"):
+        SearchCheckpoint(tmp_path / "other.json", {"a": 1})
+
+
+def test_an_empty_file_becomes_a_checkpoint(tmp_path, recwarn):
+    (tmp_path / "new.json").write_text("")
+    assert SearchCheckpoint(tmp_path / "new.json", {"a": 1}).resumed == 0
+    assert not recwarn.list

@@ -12,9 +12,10 @@ again with the same key reuses the kept points (:func:`xbarmem.evaluation.capaci
 ``measured=``) and so goes the same way to the same capacities, training only the counts it
 had not reached. The file is plain JSON (never unpickled), replaced atomically after every
 point, so a run killed at any moment leaves the points measured before; a file that holds
-another key, or is not such a checkpoint, is set aside with a warning and the search starts
-anew. One run at a time uses a file: from construction until :meth:`SearchCheckpoint.close`
-(or the process ends), another process's checkpoint of the same file is refused
+another key, or whose points are damaged, is set aside with a warning and the search starts
+anew; a file that is no such checkpoint (another program's JSON) is refused, left as it is.
+One run at a time uses a file: from construction until :meth:`SearchCheckpoint.close` (or the
+process ends), another process's checkpoint of the same file is refused
 (:class:`~xbarmem.files.FileLock`).
 """
 
@@ -38,6 +39,7 @@ from xbarmem.files import (
     make_folder,
     output_folder,
     parse_text,
+    read_text,
     undone_on_failure,
     write_file,
 )
@@ -81,12 +83,10 @@ class SearchCheckpoint:
 
     def _load(self) -> int:
         """Reads the kept points when the file holds this key; returns how many."""
-        if not self.path.exists():
+        data = self._own_file()
+        if data is None:
             return 0
         try:
-            data = parse_text(json.loads, self.path.read_text(encoding="utf-8"))
-            if data.get("format") != _FORMAT:
-                raise ValueError("not a capacity-search checkpoint")
             if data["key"] != self.key:
                 differ = sorted(_SHOWN.get(k, k) for k in {*data["key"], *self.key}
                                 if data["key"].get(k) != self.key.get(k))
@@ -109,6 +109,28 @@ class SearchCheckpoint:
             self._searches = {}
             return 0
         return sum(len(points) for points in self._searches.values())
+
+    def _own_file(self) -> dict[str, Any] | None:
+        """The file's JSON object when it is a capacity-search checkpoint; None when there is
+        no file or it is empty (a new checkpoint). Any other file -- another program's JSON,
+        an export's manifest, text that is not JSON -- is not this run's to replace (it is
+        deleted once the search completes): :class:`ConfigError`, before any work."""
+        if not self.path.exists():
+            return None
+        text = read_text(self.path, "checkpoint")
+        if not text.strip():
+            return None
+        try:
+            data = parse_text(json.loads, text)
+        except ValueError as exc:
+            data, why = None, f"not JSON: {str(exc)[:60]}"
+        else:
+            why = "JSON of another kind"
+        if not (isinstance(data, dict) and data.get("format") == _FORMAT):
+            raise ConfigError(f"checkpoint {self.path}: not a capacity-search checkpoint "
+                              f"({why}); refusing to replace it: name a new file, or remove "
+                              f"it")
+        return data
 
     def measured(self, search: str) -> dict[int, dict[str, Any]]:
         """The points of the search named ``search`` (filled in place by the search)."""
