@@ -102,6 +102,46 @@ def test_sweep_work_is_reported_by_cost(tmp_path):
     assert 0 < done[1] < adaptive
 
 
+def test_a_process_pool_reports_work_within_running_groups(tmp_path):
+    """``--jobs 2`` (the default of sweep and reproduce): the workers' training moves the bar
+    before a group ends, as in-process (before, the bar sat at 0 until a group came back),
+    and never backwards while two groups run side by side."""
+    spec = parse_sweep({"sweep": {"name": "p", "trial": "evaluate", "seeds": 2, "batch": 1},
+                        "base": {"data": "random", "n_neurons": 16, "patterns": 3,
+                                 "selection": "first", "probes": 2, "max_iterations": 10,
+                                 "rule": "adaptive"},
+                        "rule_options": {"adaptive": {"max_steps": 200, "finetune_steps": 50,
+                                                      "flip_steps": 0}}})
+    work: list[tuple[float, float]] = []
+    run_sweep(spec, tmp_path / "p.sqlite", jobs=2, on_work=lambda d, t: work.append((d, t)))
+    done, total = [d for d, _ in work], work[0][1]
+    assert all(a <= b for a, b in zip(done, done[1:], strict=False))
+    assert done[-1] == pytest.approx(total)
+    assert any(0 < d < min(group_cost([t]) for t in spec.trials) for d in done)
+
+
+def test_work_of_groups_running_side_by_side_adds_up():
+    """Reports of two running groups: each counts its last share (one counted alone moved
+    the work back from 0.5 of the first group's to 0.1 of the second's)."""
+    from xbarmem.experiments.runner import _Work
+
+    class Stored:
+        def finished(self, keys):
+            return set()
+
+    spec = parse_sweep({"sweep": {"name": "s", "trial": "evaluate", "seeds": 2, "batch": 1},
+                        "base": {"data": "random", "n_neurons": 16, "rule": "hebb"}})
+    groups = [[t] for t in spec.trials]
+    work: list[float] = []
+    runs = _Work([("s", g, 1) for g in groups], Stored(), None,
+                 lambda d, t: work.append(d), None)
+    cost = group_cost(groups[0])
+    runs.partial(groups[0], 0.5)
+    runs.partial(groups[1], 0.1)
+    runs(groups[0], 1)
+    assert work[1:] == pytest.approx([0.5 * cost, 0.6 * cost, 1.1 * cost])
+
+
 def test_a_group_counts_the_training_of_networks_it_shares_once():
     """Capacity curves scored under three cue flip rates share their networks (one group):
     the group's work is one training and three recalls; other networks add theirs."""

@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from queue import Empty
 from typing import Any
 
 from xbarmem.checks import check_count, check_type, counted, shown
@@ -29,11 +30,22 @@ from xbarmem.experiments.pool import (
     exit_text,
     leave_if_importing_main,
     new,
+    progress_queue,
     reimport_status,
+    reporter,
     take,
 )
 from xbarmem.experiments.trial import run_group_json
 from xbarmem.limits import out_of_descriptors
+
+#: seconds between relays of the workers' progress reports while a process pool runs groups
+RELAY_EVERY = 0.25
+
+
+def _run_reported(payload: str, tag: int | None) -> str:
+    """A pool worker's task: :func:`run_group_json` reporting its progress to the driver
+    (:func:`~xbarmem.experiments.pool.reporter`)."""
+    return run_group_json(payload, reporter(tag))
 
 
 class _InProcess:
@@ -71,13 +83,18 @@ class _Pool(_InProcess):
         self.pool = take(jobs) or new(jobs)  # a pool started ahead (``prestart``), if any
         self.workers: dict[int, Any] = {}  # every worker started, kept to read its exit status
         self.ran = False  # whether a group came back from a worker (its results or its error)
+        self.listening: dict[int, tuple[cf.Future, Callable[[float], None]]] = {}
+        self.tags = 0
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None
                ) -> cf.Future:
-        """``progress`` is not reported from worker processes. A pool that broke before
-        (workers started ahead that could not start): :meth:`_broken`'s error."""
+        """``progress`` is called here, in :meth:`wait_any`, with what the worker reports
+        (:func:`~xbarmem.experiments.pool.reporter`). A pool that broke before (workers
+        started ahead that could not start): :meth:`_broken`'s error."""
+        self.tags += 1
+        tag = self.tags if progress is not None and progress_queue(self.pool) else None
         try:
-            fut = self.pool.submit(run_group_json, payload)
+            fut = self.pool.submit(_run_reported, payload, tag)
         except cf.process.BrokenProcessPool:
             raise self._broken() from None
         except OSError as exc:  # a worker that could not be started (started on demand)
@@ -85,7 +102,23 @@ class _Pool(_InProcess):
             raise
         finally:
             self._track()
+        if tag is not None and progress is not None:
+            self.listening[tag] = (fut, progress)
         return fut
+
+    def _relay(self) -> None:
+        """Call the progress callbacks of running groups with what their workers reported
+        meanwhile (reports of groups that ended, or were cancelled, are dropped)."""
+        queue = progress_queue(self.pool)
+        while queue is not None:
+            try:
+                tag, fraction = queue.get_nowait()
+            except (Empty, OSError, EOFError, ValueError):
+                break
+            fut, progress = self.listening.get(tag, (None, None))
+            if fut is not None and not fut.done() and progress is not None:
+                progress(fraction)
+        self.listening = {t: v for t, v in self.listening.items() if not v[0].done()}
 
     def _track(self) -> None:
         """Keep every worker the pool started (it forgets them when shut down)."""
@@ -95,8 +128,15 @@ class _Pool(_InProcess):
         """As :meth:`_InProcess.wait_any`; when the pool broke (a worker died: every group
         fails then) before any group came back from it, or because a worker met the sweep in
         the script it was importing, :meth:`_broken`'s error instead of groups that all
-        failed alike."""
-        done = super().wait_any(futures, timeout)
+        failed alike. Waits in steps of :data:`RELAY_EVERY` s, relaying progress."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = RELAY_EVERY if end is None else max(0.0, min(RELAY_EVERY,
+                                                               end - time.monotonic()))
+            done = super().wait_any(futures, step)
+            self._relay()
+            if done or (end is not None and time.monotonic() >= end):
+                break
         lost = {f for f in done if not f.cancelled()
                 and isinstance(f.exception(), cf.process.BrokenProcessPool)}
         self.ran = self.ran or any(not f.cancelled() for f in done - lost)

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from xbarmem.errors import warn
@@ -117,8 +118,16 @@ def _nothing() -> None:
     """What :func:`reimport_status`'s process runs once it has imported the main script."""
 
 
-def init_worker() -> None:
-    """Every worker's start: one OpenMP and one torch thread, and an end of its own when the
+#: in a worker of :func:`new`: the queue to the driver its groups' progress goes to
+_PROGRESS: Any = None
+#: a worker reports a group's progress when its share of work done grew by this much, or
+#: after this many seconds
+REPORT_SHARE, REPORT_SECONDS = 0.01, 1.0
+
+
+def init_worker(progress: Any = None) -> None:
+    """Every worker's start: one OpenMP and one torch thread, the queue its groups' progress
+    goes to (``progress``: :func:`reporter`), and an end of its own when the
     driver is gone (:func:`exit_when_orphaned`). SIGINT, SIGTERM and SIGHUP are ignored: sent
     to the whole process group (Ctrl-C in a terminal, a batch system stopping a job, the
     terminal closed) they stop the driver, which ends its workers (:func:`end_pool`); a worker
@@ -129,10 +138,39 @@ def init_worker() -> None:
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    global _PROGRESS
+    _PROGRESS = progress
+    if progress is not None:  # a worker ended (pool shut down) waits for no unsent report
+        progress.cancel_join_thread()
     exit_when_orphaned(os.getppid())
     import torch
 
     torch.set_num_threads(1)
+
+
+def reporter(tag: int | None) -> Callable[[float], None] | None:
+    """In a worker of :func:`new`: ``progress(fraction)`` of the group ``tag``, sent to the
+    driver (``(tag, fraction)`` on the pool's queue, :func:`progress_queue`) when the
+    fraction grew by :data:`REPORT_SHARE` or :data:`REPORT_SECONDS` passed -- a few hundred
+    small messages a group at most. None without a tag or outside such a worker."""
+    queue = _PROGRESS
+    if tag is None or queue is None:
+        return None
+    sent = [0.0, time.monotonic()]
+
+    def send(fraction: float) -> None:
+        now = time.monotonic()
+        if fraction > sent[0] and (fraction - sent[0] >= REPORT_SHARE
+                                   or now - sent[1] >= REPORT_SECONDS):
+            sent[:] = [fraction, now]
+            queue.put((tag, float(fraction)))
+
+    return send
+
+
+def progress_queue(pool: cf.ProcessPoolExecutor) -> Any:
+    """The queue the workers of ``pool`` (made by :func:`new`) report progress on, or None."""
+    return getattr(pool, "_xbarmem_progress", None)
 
 
 def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
@@ -174,10 +212,15 @@ def capped(count: int, option: str, what: str) -> int:
 
 def new(jobs: int) -> cf.ProcessPoolExecutor:
     """A process pool of ``jobs`` spawned workers (:func:`init_worker`; at most
-    :func:`workers_for`), started on demand."""
+    :func:`workers_for`), started on demand, with a queue for their progress reports
+    (:func:`progress_queue`)."""
     _start_resource_tracker()
-    return cf.ProcessPoolExecutor(max_workers=workers_for(jobs), initializer=init_worker,
-                                  mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    pool = cf.ProcessPoolExecutor(max_workers=workers_for(jobs), initializer=init_worker,
+                                  initargs=(queue,), mp_context=context)
+    pool._xbarmem_progress = queue  # type: ignore[attr-defined]
+    return pool
 
 
 def _start_resource_tracker() -> None:

@@ -417,18 +417,24 @@ class _Work:
         self.done = 0.0
         self.on_progress, self.on_work, self.on_failure = on_progress, on_work, on_failure
         self.index = {id(g): i for i, (_, g, _) in enumerate(queue)}
+        self.running: dict[int, float] = {}  # share done of each running group, by index
         if on_work is not None:
             on_work(0.0, self.total)
 
     def partial(self, group, fraction: float) -> None:
-        """A running group reports ``fraction`` (0..1) of its work done."""
+        """A running group reports ``fraction`` (0..1) of its work done; the work reported is
+        that of the groups ended and of every running group's last report (groups run side
+        by side on a pool: one group's report counted alone moved the bar back)."""
         if self.on_work is not None:
-            cost = self.costs[self.index[id(group)]]
-            self.on_work(self.done + min(max(fraction, 0.0), 1.0) * cost, self.total)
+            i = self.index[id(group)]
+            self.running[i] = max(self.running.get(i, 0.0), min(max(fraction, 0.0), 1.0))
+            self.on_work(self.done + sum(f * self.costs[j] for j, f in self.running.items()),
+                         self.total)
 
     def __call__(self, group, missing: int, failed: bool = False) -> None:
         """A group ended: stored (or found stored), or ``failed`` (its work is not done)."""
         cost = self.costs[self.index[id(group)]]
+        self.running.pop(self.index[id(group)], None)
         if failed:
             if self.on_failure is not None:
                 self.on_failure(missing, cost)
@@ -437,7 +443,8 @@ class _Work:
                 self.on_progress(missing)
             self.done += cost
         if self.on_work is not None:
-            self.on_work(self.done, self.total)
+            self.on_work(self.done + sum(f * self.costs[j] for j, f in self.running.items()),
+                         self.total)
 
 
 #: seconds a claim stays valid for runners on other hosts without renewal

@@ -365,7 +365,7 @@ def _check_version(trials: list[Trial]) -> None:
 def run_group_json(payload: str, progress: Callable[[float], None] | None = None) -> str:
     """Worker entry point: JSON ``{"trials": [{"key", "config"}], "threads"}`` in (threads:
     default 1), JSON ``{"results": [{"key", "result"}], "host", "pid", "seconds"}`` out (plain
-    text both ways). ``progress``: as :func:`run_group` (in-process runs only).
+    text both ways). ``progress``: as :func:`run_group` (in a pool worker: reported to the driver).
     :class:`ConfigError` when a trial's config names another xbarmem ``version``. Warnings
     about the trials' chips (:class:`~xbarmem.errors.XbarmemWarning`) are not repeated here:
     the sweep gave them when it was planned (:func:`~xbarmem.errors.quiet_warnings`: in this
