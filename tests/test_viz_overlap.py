@@ -116,3 +116,42 @@ def test_ticks_of_a_log_axis():
 
     assert (tick_below(4.6), tick_above(4.6), tick_below(18), tick_above(18)) == (4, 5, 10, 20)
     assert tick_below(5) == 5 and tick_above(0.047) == pytest.approx(0.05)
+
+
+def _drawn_boxes(fig, texts):
+    """Window extents of the visible, non-empty ``texts`` once ``fig`` is drawn."""
+    FigureCanvasAgg(fig).draw()
+    return [t.get_window_extent() for t in texts if t.get_visible() and t.get_text()]
+
+
+def _apart(boxes) -> bool:
+    return not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_threshold_values_written_beside_close_lines_do_not_overlap():
+    """0.9, 0.95 and 0.99 on a cosine axis from about 0 to 1 (recall failing at large P):
+    the values at the right were written over each other; they keep their order."""
+    rows = [_eval_row(rule, f, c, seed=s) for rule, c in (("hebb", 0.6), ("pinv", 0.0))
+            for f in (0.0, 0.3) for s in range(2)]
+    rows += [_eval_row("adaptive", f, 1.0, seed=s) for f in (0.0, 0.3) for s in range(2)]
+    fig = plot_rows(rows, "faults", thresholds=(0.9, 0.95, 0.99))
+    ax = fig.axes[0]
+    texts = [t for t in ax.texts if t.get_text() in ("0.9", "0.95", "0.99")]
+    boxes = _drawn_boxes(fig, texts)
+    assert len(boxes) == 3 and _apart(boxes)
+    assert [b.y0 for b in boxes] == sorted(b.y0 for b in boxes)
+
+
+def test_energy_ratios_of_close_sizes_keep_their_labels_and_ticks_apart():
+    """``energy --sizes 16,18,20,256``: the ticks read "161820" and the values at 16-20
+    ("3.60x3.72x", "95.2%" over "95.7%") were written over each other."""
+    rows = [{"n": n, "energy_ratio": 4.0 + n / 100, "latency_ratio": 1.1 * n,
+             "latency_reduction": 1 - 1 / (1.1 * n)} for n in (16, 18, 20, 256)]
+    fig = ratios_plot({**SWEEP, "rows": rows})
+    ax = fig.axes[0]
+    values = _drawn_boxes(fig, ax.texts)
+    assert _apart(values) and 2 <= len(values) < 8
+    ticks = [t.label1.get_window_extent() for t in ax.xaxis.get_major_ticks()
+             if t.label1.get_visible() and t.label1.get_text()
+             and ax.get_xlim()[0] <= t.get_loc() <= ax.get_xlim()[1]]
+    assert len(ticks) >= 2 and _apart(ticks)

@@ -11,10 +11,13 @@ from matplotlib.figure import Figure
 
 from xbarmem.hardware.chip import chip_words
 from xbarmem.viz.style import (
+    apart,
     layered,
     legend_outside,
     log_axes,
+    measured_ticks,
     new_axes,
+    plain_number,
     series_style,
     set_title,
     style,
@@ -41,17 +44,22 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
             st = series_style(i)
             ax.plot(n, [r[key] for r in rows], marker=st["marker"], color=st["color"],
                     label=label, **layered(i, 2))
-        for r in rows:
-            ax.annotate(f"{100 * r['latency_reduction']:.1f}%", (r["n"], r["latency_ratio"]),
-                        textcoords="offset points", xytext=(0, 5), ha="center",
-                        fontsize="x-small")
-            ax.annotate(f"{r['energy_ratio']:.2f}x", (r["n"], r["energy_ratio"]),
-                        textcoords="offset points", xytext=(0, -10), ha="center",
-                        fontsize="x-small")
+        texts = [ax.annotate(text, (r["n"], r[key]), textcoords="offset points",
+                             xytext=(0, dy), ha="center", fontsize="x-small")
+                 for key, dy, form in (("latency_ratio", 5, "{:.1%}"),
+                                       ("energy_ratio", -10, "{:.2f}x"))
+                 for r in rows
+                 for text in [form.format(r["latency_reduction"] if dy > 0 else r[key])]]
+        apart(ax, texts, "thin")  # sizes close together: every other value (all in the table)
         ax.margins(x=0.08, y=0.18)
         log_axes(ax, x=False)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(n, labels=[str(v) for v in n])
+        ticks = measured_ticks(n, log=True)
+        if ticks:  # the sizes measured, or (too close to label each) powers of two
+            ax.set_xticks(ticks, labels=[f"{v:g}" for v in ticks])
+        else:
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+                lambda v, _: plain_number(v)))
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("async / sync per recall")
