@@ -259,3 +259,41 @@ def test_titles_and_names_from_the_data_are_drawn_as_written(tmp_path, title):
     caller = Figure()
     ax = caller.add_subplot()
     _drawn_quietly(lambda: plot_rows(rows[::2], "faults", ax=ax, title=title), tmp_path)
+
+
+def _fit_lines(ax):
+    """The drawn lines of ``ax`` that are not markers alone (the power-law fits)."""
+    return [ln for ln in ax.get_lines() if ln.get_linestyle() not in ("None", "", " ")
+            and len(ln.get_xdata()) > 2]
+
+
+def test_a_scaling_fit_is_drawn_over_the_sizes_it_fitted_only():
+    """Capacity 0 at N = 16, 1 at 36 and 64: the fit of 36 and 64 was drawn on to N = 16,
+    showing a capacity the run did not measure there."""
+    result = {"sizes": [16, 36, 64], "capacity": {"0.99": [0, 1, 1]},
+              "fits": {"0.99": {"slope": 0.0, "slope_low": float("nan"),
+                                "slope_high": float("nan"), "prefactor": 1.0, "r2": float("nan"),
+                                "points": 2, "confidence": 0.95}},
+              "settings": {"arch": "single", "rule": "hebb"}}
+    (line,) = _fit_lines(scaling_plot(result).axes[0])
+    assert min(line.get_xdata()) == pytest.approx(36)
+    rows = [_cap_row("pinv", n, c) for n, c in ((16, 0), (36, 3), (64, 5))]
+    (line,) = _fit_lines(plot_rows(rows, "capacity").axes[0])
+    assert min(line.get_xdata()) == pytest.approx(36)
+
+
+def test_a_scaling_result_read_back_from_its_json_file_is_drawn():
+    """The command's JSON writes a 2-size fit's NaN bounds as null: re-drawing the file
+    (a paper figure of one's own) raised TypeError deep in the plot."""
+    import json
+
+    from xbarmem.jsontext import dumps
+
+    result = {"sizes": [16, 36, 64], "capacity": {"0.9": [0, 2, 5]},
+              "fits": {"0.9": {"slope": 1.1, "slope_low": float("nan"),
+                               "slope_high": float("nan"), "prefactor": 0.05, "r2": 1.0,
+                               "points": 2, "confidence": 0.95}},
+              "settings": {"arch": "single", "rule": "pinv"}}
+    fig = scaling_plot(json.loads(dumps(result)))
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "@ 0.9: k = 1.10 (2 sizes: no CI)" in texts

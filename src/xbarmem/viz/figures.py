@@ -29,6 +29,7 @@ from xbarmem.viz.style import (
     mark_lower_bounds,
     mark_zeros,
     new_axes,
+    power_law_line,
     rule_style,
     series_style,
     set_title,
@@ -155,11 +156,13 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
             fit = result["fits"].get(threshold)
             text = f"@ {threshold}: no fit"
             if fit:
-                grid = np.geomspace(sizes.min(), sizes.max(), 50)
-                ax.plot(grid, fit["prefactor"] * grid ** fit["slope"], "-", color=st["color"],
-                        lw=size["lw"])
-                ci = (f" ± {(fit['slope_high'] - fit['slope_low']) / 2:.2f}"
-                      if math.isfinite(fit["slope_low"]) else " (2 sizes: no CI)")
+                power_law_line(ax, sizes[keep], fit["slope"], fit["prefactor"],
+                               color=st["color"], lw=size["lw"])
+                # (bounds of a 2-size fit: NaN, or null in the command's JSON file)
+                low, high = (math.nan if fit.get(k) is None else float(fit[k])
+                             for k in ("slope_low", "slope_high"))
+                ci = (f" ± {(high - low) / 2:.2f}" if math.isfinite(low)
+                      else f" ({int(keep.sum())} sizes: no CI)")
                 text = f"@ {threshold}: k = {fit['slope']:.2f}{ci}"
             handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text,
                                   **size))

@@ -55,6 +55,7 @@ from xbarmem.viz.style import (
     mark_lower_bounds,
     mark_zeros,
     new_axes,
+    power_law_line,
     rule_style,
     series_style,
     set_title,
@@ -143,9 +144,8 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
                                    if x in s.bounds], st["color"])
             fit_text, fit = _fit_label(xs, ys)
             if fit is not None:
-                grid = np.geomspace(xs.min(), xs.max(), 50)
-                ax.plot(grid, fit[1] * grid ** fit[0], ls=st["ls"], color=st["color"],
-                        lw=size["lw"])
+                power_law_line(ax, xs[pos], fit[0], fit[1], ls=st["ls"], color=st["color"],
+                               lw=size["lw"])
             text = f"{_label(s, series)}: {fit_text}{counted}"
         else:
             ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], ls=st["ls"], color=st["color"],

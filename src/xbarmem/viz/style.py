@@ -493,6 +493,16 @@ def zero_handle(what: str = "capacity") -> Line2D:
                   label=f"{what} 0 (hollow, on the x axis)")
 
 
+def power_law_line(ax: Axes, xs, slope: float, prefactor: float, **line) -> None:
+    """The fitted power law ``prefactor * x^slope`` drawn over the sizes ``xs`` it was fitted
+    to (those of a capacity > 0): a line drawn on to a size of capacity 0, left out of the
+    fit, showed a capacity the run did not measure there. ``line``: ``ax.plot``'s style."""
+    xs = np.asarray(xs, dtype=float)
+    if xs.size:
+        grid = np.geomspace(xs.min(), xs.max(), 50)
+        ax.plot(grid, prefactor * grid ** slope, **{"ls": "-", **line})
+
+
 #: the marker of a capacity that is only a lower bound (drawn just above the point)
 LOWER_BOUND_MARKER = r"$\uparrow$"
 
