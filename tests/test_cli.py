@@ -1880,3 +1880,29 @@ def test_recall_takes_the_activation_evaluate_takes(run_cli, tmp_path, small_mod
         assert np.array_equal(np.asarray(result["states"]), got[activation])
     code, _, err = run_cli("recall", small_model, cues, "--activation", "relu")
     assert code == 2 and "activation must be one of sign, tanh" in err
+
+
+def test_scaling_says_a_fit_of_two_sizes_has_no_interval_and_prints_no_undefined_r2(
+        monkeypatch):
+    """``scaling`` printed "R^2 1.000" for a line through two sizes (a perfect fit, it read)
+    and "R^2 nan" for capacities all equal."""
+    import io
+
+    from xbarmem.cli import capacity_output
+    from xbarmem.cli.common import _Console
+
+    console = _Console(width=100, file=io.StringIO(), color_system=None)
+    monkeypatch.setattr(capacity_output, "out", console)
+    nan = float("nan")
+    fits = {"1.0": {"slope": 0.0, "slope_low": nan, "slope_high": nan, "prefactor": 1.0,
+                    "r2": nan, "points": 2, "confidence": 0.95},
+            "0.9": {"slope": 0.0, "slope_low": 0.0, "slope_high": 0.0, "prefactor": 2.0,
+                    "r2": nan, "points": 3, "confidence": 0.95}}
+    res = {"sizes": [16, 36, 64], "capacity": {"1.0": [0, 1, 1], "0.9": [2, 2, 2]},
+           "runs": [{"capacity": {}, "settings": {}}] * 3, "fits": fits,
+           "files": {"png": "s.png", "json": "s.json"}}
+    capacity_output.print_scaling(res, "scaling")
+    text = console.file.getvalue()
+    assert "nan" not in text and "R^2 1.000" not in text, text
+    assert "threshold 1.0: C ~ N^0.00 (a line through 2 sizes of capacity > 0: no CI)" in text
+    assert "threshold 0.9: C ~ N^0.00 (95% CI 0.00..0.00)\n" in text

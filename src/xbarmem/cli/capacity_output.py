@@ -124,6 +124,17 @@ def write_scaling(res: dict, json_path: Path, png_path: Path) -> dict[str, str]:
     return {"json": str(json_path), "png": str(png_path)}
 
 
+def fit_words(fit: dict) -> str:
+    """What a power-law fit of ``fit["points"]`` sizes says beside its exponent: its interval
+    and R^2 -- or, fitted to two sizes (an exact line: "R^2 1.000" claimed a perfect fit),
+    that it has none, and no R^2 where it is undefined (every capacity equal: "R^2 nan")."""
+    if fit["points"] < 3:
+        return f" (a line through {fit['points']} sizes of capacity > 0: no CI)"
+    r2 = "" if math.isnan(fit["r2"]) else f", R^2 {fit['r2']:.3f}"
+    return (f" ({100 * fit['confidence']:.0f}% CI {fit['slope_low']:.2f}.."
+            f"{fit['slope_high']:.2f}){r2}")
+
+
 def print_scaling(res: dict, title: str) -> None:
     """Scaling's table (``>=`` before a capacity that is the whole pool, a lower bound, as
     ``capacity`` and the figure mark it) and each threshold's fit."""
@@ -143,8 +154,5 @@ def print_scaling(res: dict, title: str) -> None:
         if fit is None:
             out.print(f"threshold {t}: not enough non-zero capacities to fit")
         else:
-            ci = ("" if math.isnan(fit["slope_low"]) else
-                  f" ({100 * fit['confidence']:.0f}% CI {fit['slope_low']:.2f}.."
-                  f"{fit['slope_high']:.2f})")
-            out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{ci}, R^2 {fit['r2']:.3f}")
+            out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{fit_words(fit)}")
     out.print(f"wrote {res['files']['png']} and {res['files']['json']}")
