@@ -297,3 +297,18 @@ def test_a_scaling_result_read_back_from_its_json_file_is_drawn():
     fig = scaling_plot(json.loads(dumps(result)))
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "@ 0.9: k = 1.10 (2 sizes: no CI)" in texts
+
+
+def test_a_sweep_of_hidden_1n_beside_a_fixed_width_draws_both_against_n():
+    """``hidden = ["1n", 8]`` over N = 16, 36, 64: the "1n" rows store widths 16, 36, 64,
+    which made a facet per N, each of one N, all left out: only the width-8 series was
+    drawn (6 of 12 rows)."""
+    from xbarmem.viz.series import drawn_rows
+
+    rows = [_cap_row("adaptive", n, c, seed=s, arch="multilayer", **extra)
+            for n, c in ((16, 4), (36, 9), (64, 16)) for s in (0, 1)
+            for extra in ({}, {"hidden": [8]})]
+    assert len(drawn_rows(rows, "capacity")) == len(rows)
+    fig = plot_rows(rows, "capacity")
+    texts = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "hidden widths N" in texts and "hidden widths 8" in texts

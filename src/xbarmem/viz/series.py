@@ -184,11 +184,27 @@ def group_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[Series]:
     single x value left out unless every facet has one (and the facets then named by what still
     varies)."""
     usable = usable_rows(rows, kind)
-    series = _group(usable, kind)
-    kept = {id(r) for s in series for r in s.rows}
+    kept = {id(r) for s in _group(usable, kind) for r in s.rows}
     if not kept:  # every facet has a single x value: draw them all
         return _group(usable, kind, keep_single=True)
+    if KINDS[kind] == "n_neurons" and len(kept) < len(usable):
+        # a sweep's hidden = "1n" stores other widths at every N: one setting, N-N-N, not a
+        # facet per N (each of one N, all left out beside hidden = 8)
+        relative = [r if id(r) in kept else _relative_hidden(r) for r in usable]
+        kept = {id(r) for s in _group(relative, kind) for r in s.rows}
+        series = _group([r for r in relative if id(r) in kept], kind)
+        original = {id(a): b for a, b in zip(relative, usable, strict=True)}
+        for s in series:  # (the rows as stored: drawn_rows finds them)
+            s.rows = [original[id(r)] for r in s.rows]
+        return series
     return _group([r for r in usable if id(r) in kept], kind)
+
+
+def _relative_hidden(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its hidden widths written as multiples of its N (``N``, ``2N-N``) when
+    each is a whole multiple of it (:func:`_multiples_of_n`); else ``row`` itself."""
+    words = _multiples_of_n([row])
+    return row if words is None else {**row, "config": {**row["config"], "hidden": words}}
 
 
 def _group(usable: list[dict[str, Any]], kind: str, keep_single: bool = False
