@@ -110,8 +110,10 @@ def test_a_process_pool_reports_work_within_running_groups(tmp_path):
                         "base": {"data": "random", "n_neurons": 16, "patterns": 3,
                                  "selection": "first", "probes": 2, "max_iterations": 10,
                                  "rule": "adaptive"},
-                        "rule_options": {"adaptive": {"max_steps": 200, "finetune_steps": 50,
+                        "rule_options": {"adaptive": {"max_steps": 200, "finetune_steps": 600,
                                                       "flip_steps": 0}}})
+    # (a group's training, a few tenths of a second, may end within one relay step: the
+    # reports of a group that ended since the last relay are relayed before its end)
     work: list[tuple[float, float]] = []
     run_sweep(spec, tmp_path / "p.sqlite", jobs=2, on_work=lambda d, t: work.append((d, t)))
     done, total = [d for d, _ in work], work[0][1]
@@ -310,3 +312,30 @@ def test_the_work_bar_keeps_its_times_whole_on_one_line_of_any_terminal(width, d
     assert lines[0].startswith(description if width >= 120 else name[:7]), lines
     assert f" 30% {detail} 0:00:00" in lines[0] or not whole, lines
     assert "━" in lines[0]
+
+
+def test_reports_of_a_group_that_ended_since_the_last_relay_are_relayed():
+    """A group shorter than one relay step ended before its workers' reports were read:
+    they were dropped, so the bar jumped from 0 to the group's end (a test of it failed on a
+    fast machine). Now they are relayed before its end is handled; a cancelled group's are
+    not, and no ended group is listened to afterwards."""
+    import concurrent.futures as cf
+    import queue
+    from types import SimpleNamespace
+
+    from xbarmem.experiments.executors import _Pool
+
+    ended, cancelled, running = cf.Future(), cf.Future(), cf.Future()
+    ended.set_result("{}")
+    cancelled.cancel()
+    seen: list[tuple[str, float]] = []
+    reports: queue.Queue = queue.Queue()
+    for tag, share in ((1, 0.4), (2, 0.5), (3, 0.2)):
+        reports.put((tag, share))
+    pool = SimpleNamespace(pool=SimpleNamespace(_xbarmem_progress=reports), listening={
+        tag: (fut, lambda f, name=name: seen.append((name, f)))
+        for tag, fut, name in ((1, ended, "ended"), (2, cancelled, "cancelled"),
+                               (3, running, "running"))})
+    _Pool._relay(pool)
+    assert seen == [("ended", 0.4), ("running", 0.2)]
+    assert list(pool.listening) == [3]

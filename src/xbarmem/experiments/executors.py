@@ -107,8 +107,10 @@ class _Pool(_InProcess):
         return fut
 
     def _relay(self) -> None:
-        """Call the progress callbacks of running groups with what their workers reported
-        meanwhile (reports of groups that ended, or were cancelled, are dropped)."""
+        """Call the progress callbacks of groups with what their workers reported meanwhile,
+        those of a group that ended since the last relay included (its end is handled after
+        this: a group shorter than one relay step would show no progress at all); reports of
+        cancelled groups and of groups whose end was handled are dropped."""
         queue = progress_queue(self.pool)
         while queue is not None:
             try:
@@ -116,7 +118,7 @@ class _Pool(_InProcess):
             except (Empty, OSError, EOFError, ValueError):
                 break
             fut, progress = self.listening.get(tag, (None, None))
-            if fut is not None and not fut.done() and progress is not None:
+            if fut is not None and not fut.cancelled() and progress is not None:
                 progress(fraction)
         self.listening = {t: v for t, v in self.listening.items() if not v[0].done()}
 
