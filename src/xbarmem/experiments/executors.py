@@ -1,6 +1,6 @@
 """Where a sweep's groups run: in the driver process, on a local process pool, or on a Dask
 cluster (a local one, or an existing one at a scheduler's address). Every executor takes a
-group as JSON text (``submit(payload, threads)``) and gives back a future of JSON text; only
+group as JSON text (``submit(payload, progress)``) and gives back a future of JSON text; only
 the driver (:mod:`xbarmem.experiments.runner`) writes the store. :func:`check_scheduler`
 checks an address before any work; :func:`make_executor` builds the executor for a sweep's
 options (see :mod:`xbarmem.experiments.runner` for what each option means).
@@ -50,8 +50,9 @@ def _run_reported(payload: str, tag: int | None) -> str:
 
 class _InProcess:
     """Groups run one at a time in this process. Every executor's ``submit(payload,
-    progress)`` takes a progress callback; this is the one that reports progress within a
-    group."""
+    progress)`` takes a progress callback, called with the share of the group done: here
+    directly, on a process pool through its workers' reports (:class:`_Pool`); a Dask
+    cluster's groups report only their end."""
 
     name = "in-process"
     slots = 1
