@@ -108,7 +108,7 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
         check_type(sweep, str, "sweep", "a sweep name (a text) or None")
         names = sweep_counts(db)
         if names and sweep not in names:
-            raise ConfigError(f"--sweep {sweep}: no such sweep in {path} (its sweeps: "
+            raise ConfigError(f"--sweep {sweep!r}: no such sweep in {path} (its sweeps: "
                               f"{', '.join(names)})")
         part, part_args = held_sql(db, "=", sweep)
         parts.append(part)
