@@ -164,6 +164,18 @@ def test_async_recall_updates_one_neuron_at_a_time_in_a_seeded_order(n, batch, c
     x = signs(rng, (batch, n))
     got = recall(FloatMatrix(torch.tensor(w), torch.tensor(b)), torch.tensor(x), mode="async",
                  max_iterations=cap, seed=seed)
+    x, sweeps, converged = async_loop(w, b, x, cap, seed)
+    assert got.states.tolist() == x.tolist()
+    assert got.iterations.tolist() == sweeps.tolist()
+    assert got.reads.tolist() == (sweeps * n).tolist()
+    assert got.converged.tolist() == converged.tolist() and not got.cycled.any()
+
+
+def async_loop(w, b, x, cap, seed):
+    """Asynchronous sign recall of the rows of ``x`` as the test above states it (the same
+    seeded update orders): the final states, the sweeps each row ran and whether it ended at
+    a sweep that changed nothing."""
+    x, (batch, n) = x.copy(), x.shape
     gen = torch.Generator().manual_seed(seed)
     sweeps, converged, active = np.zeros(batch, int), np.zeros(batch, bool), list(range(batch))
     for _ in range(cap):
@@ -181,31 +193,7 @@ def test_async_recall_updates_one_neuron_at_a_time_in_a_seeded_order(n, batch, c
         active = moving
         if not active:
             break
-    assert got.states.tolist() == x.tolist()
-    assert got.iterations.tolist() == sweeps.tolist()
-    assert got.reads.tolist() == (sweeps * n).tolist()
-    assert got.converged.tolist() == converged.tolist() and not got.cycled.any()
-
-
-def async_loop(w, b, x, cap, seed):
-    """Asynchronous sign recall of the rows of ``x`` as the test above states it (the same
-    seeded update orders); returns the final states."""
-    x, n = x.copy(), x.shape[1]
-    gen, active = torch.Generator().manual_seed(seed), list(range(len(x)))
-    for _ in range(cap):
-        orders = torch.argsort(torch.rand((len(active), n), generator=gen), dim=1).numpy()
-        moving = []
-        for k, order in zip(active, orders, strict=True):
-            start = x[k].copy()
-            for i in order:
-                h = w[i] @ x[k] + b[i]
-                x[k, i] = 1.0 if h > 0 else -1.0 if h < 0 else x[k, i]
-            if not np.array_equal(x[k], start):
-                moving.append(k)
-        active = moving
-        if not active:
-            break
-    return x
+    return x, sweeps, converged
 
 
 @pytest.mark.parametrize("chip", ["ideal", "paper-sim", "float", "batch"])
@@ -242,7 +230,7 @@ def test_hebb_recall_is_the_textbook_one_where_fields_are_exactly_zero(chip):
 
     assert (run().states.numpy() == sync).all()
     slow = run(mode="async", seed=3).states.numpy()
-    assert (slow == async_loop(w, b, cues, 100, 3)).all()
+    assert (slow == async_loop(w, b, cues, 100, 3)[0]).all()
 
 
 def test_classic_fixed_points_do_not_hang_on_rounding():
