@@ -287,8 +287,9 @@ class ApartLabels(matplotlib.artist.Artist):
         self.set_zorder(-10)  # drawn (placing the labels) before the labels themselves
 
     def draw(self, renderer) -> None:
-        for text, home in zip(self.texts, self.home, strict=True):
-            text.xyann, _ = home, text.set_visible(True)
+        for text, home in zip(self.texts, self.home, strict=True):  # (as first placed)
+            text.xyann = home
+            text.set_visible(True)
         if self.how == "thin":
             kept: list = []
             for text in self.texts:
