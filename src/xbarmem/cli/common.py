@@ -238,7 +238,7 @@ def _keep_words(console: Console, table: Any, before: list[int], words: list[int
 
 
 #: where a table's title may break: after a comma, before an opening bracket
-_PHRASE_ENDS = re.compile(r"(?<=, )|(?= \()")
+_PHRASE_ENDS = re.compile(r"(?<=, )|(?<=: )|(?= \()")
 
 
 def _title_taken(console: Console, table: Any) -> list[Any]:
@@ -246,8 +246,9 @@ def _title_taken(console: Console, table: Any) -> list[Any]:
     is wider than the table will be drawn (``[]`` otherwise: rich centres it over the table):
     rich wraps a title to the table's width between any two words (``..., gaussian 0.6, 1``
     over ``trial)``), and inside a word that has no space (a store's path over four lines).
-    Taken off, it is broken between its phrases (after a comma, before a bracket) only where
-    it is wider than the console, so a path stays on one line wherever it fits."""
+    Taken off, it is broken between its phrases (after a comma or a colon, before a bracket)
+    only where it is wider than the console, so a path stays on one line wherever it fits and
+    ``1 row`` after it is not split (``s.sqlite: 1`` over ``row``)."""
     from rich.text import Text
 
     title = table.title
