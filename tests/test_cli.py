@@ -152,7 +152,8 @@ def test_train_classic_rule_saves_and_json_is_strict(run_cli, tmp_path):
     assert result["cosine"] == pytest.approx(1.0)
 
 
-def test_train_plain_output(run_cli, tmp_path):
+def test_train_plain_output(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # (a temporary folder's path may be wider than 80)
     model = tmp_path / "h.safetensors"
     code, out, err = run_cli("train", "-o", model, "--rule", "hebb",
                          "--data", "random", "--patterns", "2", "--neurons", "16",

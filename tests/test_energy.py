@@ -594,9 +594,10 @@ def test_measure_model_measures_a_given_memory_as_measure_does_its_own():
         measure_model(memory, patterns_for("random", 16, n=2, kind="continuous"))
 
 
-def test_cli_energy_of_your_own_model(tmp_path, run_cli):
+def test_cli_energy_of_your_own_model(tmp_path, run_cli, monkeypatch):
     """The tour of 2026-12-04: energy always trained its own memory; --model measures a saved
     one on its chip and fault map, and refuses the options that would build another."""
+    monkeypatch.setenv("COLUMNS", "400")  # (a temporary folder's path may be wider than 80)
     model = tmp_path / "m.safetensors"
     code, _, err = run_cli("train", "--chip", "rram", "--data", "random", "-p", 3, "--neurons",
                            16, "--rule", "hebb", "-o", model)

@@ -59,12 +59,13 @@ def test_counted():
     assert counted(3, "capacity search", "capacity searches") == "3 capacity searches"
 
 
-def test_a_count_of_one_reads_in_the_singular(run_cli, tmp_path):
+def test_a_count_of_one_reads_in_the_singular(run_cli, tmp_path, monkeypatch):
     """'sweep s: 1 trials, 0 already stored, 1 new rows', 'wrote 1 rows', 'saved m: hebb
     rule, 1 patterns', '1 patterns x 1 cues': a count of one in every command's words (the
     sweep's line keeps its shape otherwise: logs grep it)."""
     from conftest import tiny_sweep
 
+    monkeypatch.setenv("COLUMNS", "400")  # (a temporary folder's path may be wider than 80)
     (tmp_path / "s.toml").write_text(tiny_sweep("s", rules=("hebb",)))
     store = tmp_path / "r.sqlite"
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", store, "--jobs", "1")
