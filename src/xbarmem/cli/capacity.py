@@ -295,7 +295,7 @@ def scaling_cmd(
             rule=rule, chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
-            progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: {s:.4f}"))
+            progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: cosine {s:.4f}"))
     warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
     # (images: what tells another file of the same name, warn_replacing)
     res["settings"].update(chip=spec.to_dict(), **({} if images is None else {"images": images}))
