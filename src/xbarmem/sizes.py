@@ -48,6 +48,12 @@ def layer_sizes(n: int, hidden: Sequence[int] | None = None) -> list[int]:
     return [n, *(hidden or []), n]
 
 
+def weight_count(sizes: Sequence[int]) -> int:
+    """Weights of a memory of layer widths ``sizes`` (``[N, H..., N]``), bias rows included."""
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:],
+                                                                  strict=True))
+
+
 def network_bytes(n: int, hidden: Sequence[int] | None = None, rows: int = 64,
                   cols: int = 64, weight_copies: int = WEIGHT_COPIES) -> int:
     """One memory of ``n`` neurons (``hidden`` widths: multilayer) on ``rows x cols`` tiles:
@@ -55,9 +61,8 @@ def network_bytes(n: int, hidden: Sequence[int] | None = None, rows: int = 64,
     to recall: :data:`LOADED_WEIGHT_COPIES`), its arrays' devices (2 per weight) and each
     array's bookkeeping (:data:`ARRAY_BYTES`)."""
     sizes = layer_sizes(n, hidden)
-    weights = devices = arrays = 0
+    weights, devices, arrays = weight_count(sizes), 0, 0
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        weights += (fan_in + 1) * fan_out
         layer_arrays = math.ceil((fan_in + 1) / rows) * math.ceil(fan_out / cols)
         devices += 2 * rows * cols * layer_arrays
         arrays += layer_arrays
@@ -93,8 +98,7 @@ def training_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copie
     """``networks`` memories of layer widths ``sizes`` (``[N, H..., N]``) trained together by
     the hardware-adaptive rule's basin objective on ``patterns`` patterns each: their weights
     (:data:`WEIGHT_COPIES` of each, bias rows included) and their cues (:func:`cue_bytes`)."""
-    weights = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    return (_FLOAT * WEIGHT_COPIES * int(networks) * weights
+    return (_FLOAT * WEIGHT_COPIES * int(networks) * weight_count(sizes)
             + cue_bytes(networks, patterns, sizes, cue_copies, unroll))
 
 

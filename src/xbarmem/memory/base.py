@@ -39,7 +39,7 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.limits import check_bytes
-from xbarmem.memory.recall import RecallResult, recall
+from xbarmem.memory.recall import RecallResult, matrix_ties, recall
 from xbarmem.sizes import network_bytes, recall_bytes
 from xbarmem.spec import check_seed
 
@@ -88,8 +88,7 @@ class LayeredMap:
     def tie_tolerance(self) -> torch.Tensor | None:
         """The last layer's ``tie_tolerance()`` ``(N,)`` (fields within it of 0 are 0 to
         :func:`~xbarmem.memory.recall.recall`), None for a layer without one."""
-        method = getattr(self.layers[-1], "tie_tolerance", None)
-        return None if method is None else method()
+        return matrix_ties(self.layers[-1])
 
 
 def _checked_sizes(sizes: Any) -> list[int]:
