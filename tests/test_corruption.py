@@ -158,6 +158,7 @@ def test_corrupt_dispatch_matches_functions() -> None:
         ("salt-pepper", 2.0, ["salt-and-pepper"]),
         ("gaussian", -1.0, ["sigma"]),
         ("gaussian", float("inf"), ["sigma"]),
+        ("gaussian", 1e39, ["sigma", "float32", "1e+39"]),  # inf once drawn in float32
         ("occlude", 1.2, ["occlusion"]),
     ],
 )
@@ -166,6 +167,12 @@ def test_corrupt_rejects_bad_method_or_level(method: str, level: float, words: l
         corrupt(torch.ones(2, 16), method, level, 0)
     for word in words:
         assert word in str(info.value)
+
+
+def test_the_largest_gaussian_sigma_gives_finite_cues() -> None:
+    sigma = float(torch.finfo(torch.float32).max)
+    cues = corrupt(torch.ones(4, 64), "gaussian", sigma, 0)
+    assert torch.isfinite(cues).all() and cues.abs().max() <= 1.0
 
 
 def test_occlude_needs_shape_for_non_square() -> None:

@@ -63,10 +63,14 @@ def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
     except (TypeError, ValueError):
         raise PatternError(f"{name} must be a number, got {shown(value)}") from None
     if math.isnan(v) or v < 0.0 or (upper is not None and v > upper) or math.isinf(v):
-        rng = "in [0, 1]" if upper == 1.0 else ">= 0 and finite"
+        rng = ("in [0, 1]" if upper == 1.0 else ">= 0 and finite" if upper is None
+               else f"in [0, {upper:.3g}] (the largest float32)")
         raise PatternError(f"{name} must be {rng}, got {shown(value)}")
     return v
 
+
+#: the largest Gaussian noise sigma: the noise is drawn in float32, where a larger sigma is inf
+_LARGEST_SIGMA = float(torch.finfo(torch.float32).max)
 
 #: what the level of each corruption is, in error messages
 _LEVELS = {"flip": "flip rate", "gaussian": "noise sigma", "occlude": "occlusion fraction",
@@ -82,7 +86,7 @@ def corruption_name(method: Any) -> str:
 
 def check_corruption(method: Any, level: float) -> Any:
     """Refuse (:class:`PatternError`) what :func:`corrupt` would: an unknown method, or a
-    level that is not a number in [0, 1] (Gaussian sigma: >= 0 and finite; a custom
+    level that is not a number in [0, 1] (Gaussian sigma: >= 0 and finite in float32; a custom
     corruption's level: >= 0 and finite). Returns the method's canonical name
     (``"salt_pepper"`` -> ``"salt-pepper"``), or a custom corruption (a function
     ``f(x, level, generator)``, see :func:`corrupt`) itself."""
@@ -100,7 +104,7 @@ def check_corruption(method: Any, level: float) -> Any:
                            f"{', '.join(CORRUPTION_METHODS)}, or a function f(x, level, "
                            f"generator){custom}{hint}")
     _check_level(f"level ({_LEVELS[key]})", level,
-                 upper=None if key == "gaussian" else 1.0)
+                 upper=_LARGEST_SIGMA if key == "gaussian" else 1.0)
     return key
 
 
@@ -169,7 +173,7 @@ def gaussian_noise(
     ``x`` and ``generator`` as in :func:`flip_bits`; returns a new float32 tensor of ``x``'s
     shape. Raises :class:`PatternError` for a bad ``sigma`` or ``x``,
     :class:`~xbarmem.errors.ConfigError` for a bad seed."""
-    sigma = _check_level("noise sigma", sigma, upper=None)
+    sigma = _check_level("noise sigma", sigma, upper=_LARGEST_SIGMA)
     clip = check_flag(clip, "clip", error=PatternError)
     out = _as_float_tensor(x)
     gen = as_generator(generator, "generator")
