@@ -343,3 +343,19 @@ def test_cues_out_of_range_name_the_models_kind_and_range(refused, tmp_path, mod
     line = refused("recall", models[kind], "cues.npy", *(["--zero-one"] if zero_one else []))
     assert line.startswith(f"error: cues.npy: cues of a {kind} model{with_zero_one} must lie "
                            f"in [{low}, 1]; 1 of 32 entries lie outside (min=1.0, max=3.0)"), line
+
+
+@pytest.mark.parametrize("title, size", [("word " * 80, "400 characters"),
+                                         ("line\n" * 10, "10 lines")])
+def test_a_figure_title_too_long_is_refused_before_the_store_is_read(refused, run_cli, title,
+                                                                    size, monkeypatch):
+    """``plot --title`` of 100,000 characters wrote its figure with a Matplotlib warning (the
+    axes collapsed to nothing under the title); a title longer than a figure takes is refused
+    naming its size and the limit (as the help states it), before the store (here none) is
+    looked at."""
+    from xbarmem.viz.style import MAX_TITLE_CHARS, MAX_TITLE_LINES
+
+    limit = f"at most {MAX_TITLE_CHARS} characters and {MAX_TITLE_LINES} lines"
+    refused("plot", "no-store.sqlite", "--title", title, names=("--title", size, limit))
+    monkeypatch.setenv("COLUMNS", "400")
+    assert limit in " ".join(run_cli("plot", "-h")[1].split())

@@ -12,11 +12,13 @@ import pytest
 from matplotlib.figure import Figure
 
 from tests.test_viz import ROWS, SCALING, _cap_row, _eval_row
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.viz.figures import recall_grid, scaling_plot
 from xbarmem.viz.results import plot_rows
 from xbarmem.viz.style import (
     LABEL_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_TITLE_LINES,
     REFERENCE_COLOR,
     plain_number,
     save_figure,
@@ -312,3 +314,29 @@ def test_a_sweep_of_hidden_1n_beside_a_fixed_width_draws_both_against_n():
     fig = plot_rows(rows, "capacity")
     texts = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     assert "hidden widths N" in texts and "hidden widths 8" in texts
+
+
+def _every_figure(title: str) -> list:
+    """Makers of each figure that takes a caller's title."""
+    grid = [[1.0, -1.0, 1.0, -1.0]]
+    return [lambda: plot_rows(ROWS, "faults", title=title),
+            lambda: scaling_plot(SCALING, title=title),
+            lambda: recall_grid(grid, grid, (2, 2), {"hebb": grid}, title=title)]
+
+
+def test_the_longest_title_leaves_room_for_the_axes_and_a_longer_one_is_refused(tmp_path):
+    """A title of 1,250 characters collapsed the axes (Matplotlib: "constrained_layout not
+    applied because axes sizes collapsed to zero"): the longest title taken, in characters or
+    in lines, is drawn quietly, and one character or line more is refused naming the limit."""
+    longest = ("w " * MAX_TITLE_CHARS)[:MAX_TITLE_CHARS]
+    tallest = "\n".join("line" for _ in range(MAX_TITLE_LINES))
+    for title in (longest, tallest):
+        for make in _every_figure(title):
+            _drawn_quietly(make, tmp_path)
+    for title, size in ((longest + "w", f"{MAX_TITLE_CHARS + 1} characters"),
+                        (tallest + "\nline", f"{MAX_TITLE_LINES + 1} lines")):
+        for make in _every_figure(title):
+            with pytest.raises(ConfigError, match=f"^title has {size}"):
+                make()
+    with pytest.raises(ArgumentError, match="title must be text, got int"):
+        plot_rows(ROWS, "faults", title=5)  # type: ignore[arg-type]

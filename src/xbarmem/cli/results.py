@@ -397,14 +397,16 @@ def plot_cmd(
     sweep: SweepOpt = None,
     title: Annotated[str, typer.Option(
         "--title", metavar="TEXT",
-        help="Figure title (default: the settings every drawn row shares).")] = "",
+        help="Figure title, at most 300 characters and 6 lines (default: the settings every "
+        "drawn row shares).")] = "",
     json_out: output_options.Json = False,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
     from xbarmem.viz.results import choose_kind, plot_rows
     from xbarmem.viz.series import KINDS, MAX_FACETS, drawn_rows, pooled_settings
-    from xbarmem.viz.style import save_figure
+    from xbarmem.viz.style import check_title, save_figure
 
+    check_title(title, "--title")
     if kind is not None and kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if svg and out_path is not None and out_path.suffix.lower() != ".svg":

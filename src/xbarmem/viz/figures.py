@@ -22,6 +22,7 @@ from xbarmem.viz.series import DATA_WORDS, phrase_lines
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     REFERENCE_COLOR,
+    check_title,
     layered,
     legend_outside,
     log_axes,
@@ -71,8 +72,10 @@ def recall_grid(stored: Any, cues: Any, image_shape: tuple[int, int],
 
     Raises:
         ConfigError: ``h * w != N``, an ``image_shape`` that is no pair of integers, a
-            ``recalled`` that is no dict, or a matrix that is not ``(P, N)`` as ``stored``.
+            ``recalled`` that is no dict, or a matrix that is not ``(P, N)`` as ``stored``; a
+            title too long for the figure (:func:`~xbarmem.viz.style.check_title`).
     """
+    check_title(title)
     labelled = _grid_rows(stored, cues, recalled)
     stored = labelled[0][1]
     h, w = check_image_shape(image_shape)
@@ -132,7 +135,11 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
             ``capacity`` and ``fits`` keyed by threshold, ``settings``).
         title: axes title (default from the settings).
         ax: draw into this Axes (default: a new Figure).
+
+    Raises:
+        ConfigError: a title too long for the figure (:func:`~xbarmem.viz.style.check_title`).
     """
+    check_title(title)
     sizes = np.asarray(result["sizes"], dtype=float)
     settings = result.get("settings", {})
     single_rule = settings.get("arch") != "multilayer" and settings.get("rule")

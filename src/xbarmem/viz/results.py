@@ -47,6 +47,7 @@ from xbarmem.viz.style import (
     COLUMN_WIDTH,
     LABEL_CHARS,
     LINESTYLES,
+    check_title,
     layered,
     legend_outside,
     linear_xticks,
@@ -267,8 +268,10 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
 
     Raises:
         ConfigError: unknown kind, no rows to draw, or rows (and reference points) at a
-            single value of the x axis; without ``kind``, rows that draw none or several.
+            single value of the x axis; without ``kind``, rows that draw none or several; a
+            title too long for the figure (:func:`~xbarmem.viz.style.check_title`).
     """
+    check_title(title)
     if kind is None:
         kind = choose_kind(rows)
     if not is_choice(kind, KINDS):

@@ -164,6 +164,25 @@ def style(ax: Axes | None = None) -> Iterator[None]:
 #: characters per line of a wrapped title, panel title or legend entry
 TITLE_CHARS = 60
 LABEL_CHARS = 42
+#: the longest title given to a figure: about five wrapped lines above axes of a fixed height
+#: (a longer one crowds the axes out of the figure)
+MAX_TITLE_CHARS = 5 * TITLE_CHARS
+MAX_TITLE_LINES = 6
+
+
+def check_title(title: Any, name: str = "title") -> str:
+    """A figure title as given (``""``: the figure's default). Raises
+    :class:`~xbarmem.errors.ArgumentError` when it is not text, :class:`ConfigError` when it is
+    longer than :data:`MAX_TITLE_CHARS` characters or :data:`MAX_TITLE_LINES` lines once
+    wrapped (:func:`wrap_text`)."""
+    check_type(title, str, name, "text")
+    lines = wrap_text(title.strip()).count("\n") + 1
+    if len(title) > MAX_TITLE_CHARS or lines > MAX_TITLE_LINES:
+        size = (f"{len(title)} characters" if len(title) > MAX_TITLE_CHARS else
+                f"{lines} lines (wrapped at {TITLE_CHARS} characters)")
+        raise ConfigError(f"{name} has {size}; a figure takes a title of at most "
+                          f"{MAX_TITLE_CHARS} characters and {MAX_TITLE_LINES} lines")
+    return title
 
 
 def wrap_text(text: str, width: int = TITLE_CHARS) -> str:
