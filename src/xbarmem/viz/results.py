@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -279,16 +279,7 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
     series = group_rows(rows, kind)
     _check_finite(series, kind)
     if not series:
-        wanted = ("capacity rows" if kind == "capacity" else
-                  f"evaluate rows varying {KINDS[kind]} at fixed other settings"
-                  + (", or capacity rows of counts" if kind == "patterns" else ""))
-        if not rows:
-            raise ConfigError(f"no stored rows to draw a {kind!r} figure from ({wanted})")
-        # (rows there are, of another kind: "no stored rows" read as an empty store)
-        others = " or ".join(f"a {k!r} figure ({KINDS[k]} on the x axis)"
-                             for k in drawable_kinds(rows) if k != kind)
-        raise ConfigError(f"none of the {counted(len(rows), 'row')} draws a {kind!r} figure, "
-                          f"which needs {wanted}" + (f"; they draw {others}" if others else ""))
+        _nothing_to_draw(rows, kind)
     xs = sorted({x for s in series for x in s.points}
                 | {float(x) for rx, _ in (reference or {}).values() for x in rx})
     if len(xs) < 2:
@@ -311,6 +302,21 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
                        f"{title}\n(pooled over {keys}: {len(facets)} settings)".strip())
             return fig
         return _panels(series, facets, kind, thresholds, reference or {}, title)
+
+
+def _nothing_to_draw(rows: Sequence[dict[str, Any]], kind: str) -> NoReturn:
+    """Raise the ConfigError of ``rows`` none of which draws ``kind``: what the figure needs,
+    and what they draw instead."""
+    wanted = ("capacity rows" if kind == "capacity" else
+              f"evaluate rows varying {KINDS[kind]} at fixed other settings"
+              + (", or capacity rows of counts" if kind == "patterns" else ""))
+    if not rows:
+        raise ConfigError(f"no stored rows to draw a {kind!r} figure from ({wanted})")
+    # (rows there are, of another kind: "no stored rows" read as an empty store)
+    others = " or ".join(f"a {k!r} figure ({KINDS[k]} on the x axis)"
+                         for k in drawable_kinds(rows) if k != kind)
+    raise ConfigError(f"none of the {counted(len(rows), 'row')} draws a {kind!r} figure, "
+                      f"which needs {wanted}" + (f"; they draw {others}" if others else ""))
 
 
 def _check_finite(series: list[Series], kind: str) -> None:
