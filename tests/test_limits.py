@@ -335,3 +335,28 @@ def test_a_sweep_counts_the_cues_its_trials_train_on(run_cli, tmp_path, monkeypa
     parse_sweep(sweep(16), source="t.toml")
     with pytest.raises(ConfigError, match="1000 cue\\(s\\) per pattern"):
         parse_sweep(sweep(1000), source="t.toml")
+
+
+@pytest.mark.parametrize("options, copies", [
+    ('[rule_options.adaptive]\ncue_copies = 100000000\n', "100000000"),
+    ('cue_budget = 1000000000\n', "125000000"),  # ceil(1e9 / 8): the budget sets the copies
+])
+def test_a_sweep_counts_the_cues_of_a_search_s_first_count(run_cli, tmp_path, monkeypatch,
+                                                           options, copies):
+    """A capacity search with `cue_copies = 100000000`, or a `cue_budget` of 1e9 cues (which
+    sets cue_copies = ceil(budget / P), whatever the rule's), created its store and ended in
+    a failed group (exit 1) at the first count it trained (N // 8 = 8 here): that count's
+    cues are sized before any work, exit 2; a search within the limit runs."""
+    from xbarmem.experiments.sweep import parse_sweep
+
+    monkeypatch.chdir(tmp_path)
+    head = ('[sweep]\nname = "search"\ntrial = "capacity"\n[base]\ndata = "random"\n'
+            'n_neurons = 64\nsearch = true\nthresholds = [0.9]\n')
+    base, table = (head + options, "") if options.startswith("cue_budget") else (head, options)
+    (tmp_path / "s.toml").write_text(base + table)
+    code, _, err = run_cli("sweep", "s.toml", "--store", "s.sqlite", "-j", "1")
+    assert code == 2 and f"trained on {copies} cue(s) per pattern" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "s.sqlite").exists()
+    parse_sweep({"sweep": {"name": "ok", "trial": "capacity"},
+                 "base": {"data": "random", "n_neurons": 64, "search": True,
+                          "thresholds": [0.9], "cue_budget": 1024}}, source="t.toml")

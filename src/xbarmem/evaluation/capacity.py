@@ -42,6 +42,7 @@ from xbarmem.evaluation.checkpoint import check_entry
 from xbarmem.evaluation.cue_check import warn_cues_pass
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
+from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
@@ -354,22 +355,11 @@ def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: Chip
             {} if measured is None else check_measured(measured))
 
 
-def default_start(arch: str, n_neurons: int) -> int:
-    """The count a capacity search tries first: ``max(2, N // 8)`` for one layer, ``2 * max(1,
-    N // 2)`` (N rounded down to even) for multilayer memories, which store far more than N / 8
-    patterns (H = N, binary, threshold 0.99: 0.7-1.7 N over N = 64 ... 784 in
-    docs/reproduction.md). Starting there rather than at N // 2 tests the same first bracket
-    whenever N // 2 passes (doubling from N // 2 tests the start; halving from the start tests
-    N // 2) and skips the count N // 2 when the start passes too; a start above the capacity
-    costs the halvings down to it."""
-    return max(2, n_neurons // 8) if arch == "single" else 2 * max(1, n_neurons // 2)
-
-
 def _budget(options: dict[str, Any] | None, rule: str | Rule, cue_budget: int,
             count: int) -> dict[str, Any]:
     """Rule options with ``cue_copies = max(1, ceil(cue_budget / count))`` when a cue budget
     applies (hardware-adaptive rule, ``cue_budget > 0``)."""
     out = dict(options or {})
     if cue_budget > 0 and rule == "adaptive":
-        out["cue_copies"] = max(1, math.ceil(cue_budget / count))
+        out["cue_copies"] = budget_copies(cue_budget, count)
     return out

@@ -45,6 +45,7 @@ from typing import Any
 
 from xbarmem.checks import check_type, shown
 from xbarmem.errors import ConfigError, warn
+from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.experiments.batches import batch_keyed
 from xbarmem.experiments.resolve import resolve, trial_key
 from xbarmem.experiments.trial_options import (
@@ -225,46 +226,57 @@ def _check_expansion(head: SweepHead, grids: list[dict[str, list[Any]]], source:
 
 
 def _check_trial_sizes(spec: SweepSpec) -> None:
-    """Refuse a sweep one of whose groups (evaluate: ``batch`` networks trained together, or
-    every trial when fewer; capacity: one network per tested count, trained together; capacity
-    search: one network at a time, up to ``min(pool, 4 N)`` patterns) would exceed the memory
-    limit with its cues (and the cues the hardware-adaptive rule trains on, but for searches:
-    ``4 N`` is far above the counts most searches test, and training checks each count's)."""
+    """Refuse a sweep one of whose groups (:func:`_trial_loads`) would exceed the memory limit
+    with its cues and the cues the hardware-adaptive rule trains on."""
     worst, what = 0, ""
     for t in spec.trials:
         c = t.config
-        if c["trial"] == "evaluate":
-            networks, stored = min(spec.batch, len(spec.trials)), c["patterns"]
-        else:
-            networks = len(c["counts"]) if c["counts"] else 1
-            stored = max(c["counts"]) if c["counts"] else min(c["pool"] or 0, 4 * c["n_neurons"])
         hidden = c["hidden"] if isinstance(c["hidden"], list) else (
             [c["hidden"]] if c["hidden"] else None)
         tile = c["chip_spec"]["array"]
-        nbytes = request_bytes(c["n_neurons"], networks=networks, hidden=hidden,
-                               cues=networks * stored * c["probes"],
-                               patterns=c["pool"] or 0,
-                               rows=tile["rows"],
-                               cols=tile["cols"])
-        cues, copies = _training_cues(c, networks, stored, hidden)
-        if nbytes + cues > worst:
-            trained = f" trained on {copies} cue(s) per pattern (cue_copies)" if cues else ""
-            worst, what = nbytes + cues, (f"{spec.source}: a group of {networks} network(s) with "
-                                          f"n_neurons = {c['n_neurons']}{trained}")
+        for networks, stored, trains in _trial_loads(c, spec.batch, len(spec.trials)):
+            nbytes = request_bytes(c["n_neurons"], networks=networks, hidden=hidden,
+                                   cues=networks * stored * c["probes"],
+                                   patterns=c["pool"] or 0, rows=tile["rows"],
+                                   cols=tile["cols"])
+            cues, copies = _training_cues(c, networks, stored, hidden) if trains else (0, 0)
+            if nbytes + cues > worst:
+                trained = f" trained on {copies} cue(s) per pattern (cue_copies)" if cues else ""
+                worst, what = nbytes + cues, (
+                    f"{spec.source}: a group of {networks} network(s) with n_neurons = "
+                    f"{c['n_neurons']}{trained}")
     check_bytes(what, worst)
+
+
+def _trial_loads(c: dict[str, Any], batch: int, trials: int) -> list[tuple[int, int, bool]]:
+    """``(networks, patterns each, with training cues)`` of the groups a trial ``c`` runs
+    (``batch`` trials trained together, of ``trials``): evaluate, ``batch`` networks (every
+    trial when fewer); capacity, one network per tested count, trained together; a capacity
+    search, one network at a time: at up to ``min(pool, 4 N)`` patterns without the cues it
+    trains on (``4 N`` is far above the counts most searches test, and training checks each
+    count's), and at the first count it trains
+    (:func:`~xbarmem.evaluation.search_plan.default_start`, at most its pool) with them."""
+    if c["trial"] == "evaluate":
+        return [(min(batch, trials), c["patterns"], True)]
+    if c["counts"]:
+        return [(len(c["counts"]), max(c["counts"]), True)]
+    first = default_start(c["arch"], c["n_neurons"])
+    return [(1, min(c["pool"] or 0, 4 * c["n_neurons"]), False),
+            (1, min(first, c["pool"]) if c["pool"] else first, True)]
 
 
 def _training_cues(c: dict[str, Any], networks: int, stored: int,
                    hidden: list[int] | None) -> tuple[int, int]:
     """``(bytes, cue copies per pattern)`` of the sampled cues (:func:`~xbarmem.sizes.
     cue_bytes`) of a trial ``c`` of the hardware-adaptive rule training ``networks`` networks
-    on ``stored`` patterns each, with its resolved options (a capacity trial's ``cue_budget``
-    caps the copies per pattern); ``(0, 0)`` for other rules and capacity searches."""
-    if c["rule"] != "adaptive" or c.get("search"):
+    on ``stored`` patterns each, with its resolved options (a capacity search's ``cue_budget``
+    sets the copies per pattern, :func:`~xbarmem.evaluation.search_plan.budget_copies`);
+    ``(0, 0)`` for other rules."""
+    if c["rule"] != "adaptive":
         return 0, 0
     copies, depth = cue_load(c["rule_options"], c["kind"])
     if c.get("cue_budget"):
-        copies = min(copies, max(1, math.ceil(c["cue_budget"] / max(stored, 1))))
+        copies = budget_copies(c["cue_budget"], max(stored, 1))
     return cue_bytes(networks, stored, layer_sizes(c["n_neurons"], hidden), copies,
                      depth), copies
 

@@ -1,0 +1,26 @@
+"""What a capacity search trains first, and on how many cues a pattern under a cue budget,
+without torch: the sweep's memory check before a run reads both as the search does."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["budget_copies", "default_start"]
+
+
+def default_start(arch: str, n_neurons: int) -> int:
+    """The count a capacity search tries first: ``max(2, N // 8)`` for one layer, ``2 * max(1,
+    N // 2)`` (N rounded down to even) for multilayer memories, which store far more than N / 8
+    patterns (H = N, binary, threshold 0.99: 0.7-1.7 N over N = 64 ... 784 in
+    docs/reproduction.md). Starting there rather than at N // 2 tests the same first bracket
+    whenever N // 2 passes (doubling from N // 2 tests the start; halving from the start tests
+    N // 2) and skips the count N // 2 when the start passes too; a start above the capacity
+    costs the halvings down to it."""
+    return max(2, n_neurons // 8) if arch == "single" else 2 * max(1, n_neurons // 2)
+
+
+def budget_copies(cue_budget: int, count: int) -> int:
+    """The hardware-adaptive rule's ``cue_copies`` (sampled cues per pattern) for ``count``
+    patterns under a ``cue_budget`` of cues per network: ``max(1, ceil(cue_budget / count))``,
+    whatever the rule's own ``cue_copies``."""
+    return max(1, math.ceil(cue_budget / count))
