@@ -149,7 +149,8 @@ def test_addresses_dask_cannot_use_are_named_so_at_once(address, named, monkeypa
     began = time.monotonic()
     with pytest.raises(ConfigError, match=named) as info:
         executors.check_scheduler(address)
-    assert time.monotonic() - began < 3 and "\n" not in str(info.value)
+    # (well within the 30-s timeout: a loaded machine's failed name lookup took 3.1 s)
+    assert time.monotonic() - began < 15 and "\n" not in str(info.value)
     assert str(info.value).startswith(f"cannot reach the Dask scheduler {address}: ")
 
 
@@ -427,3 +428,26 @@ def test_workers_that_cannot_run_xbarmem_are_told_in_one_warning():
         "Dask worker tcp://10.0.0.8:1 (and 1 other worker(s)) joined the Dask cluster at "
         "tcp://10.0.0.1:8786 but cannot run xbarmem (ModuleNotFoundError: No module named "
         "'xbarmem'): the groups go to its other 3 worker(s)"]
+
+
+def test_dask_workers_report_work_within_running_groups(tmp_path):
+    """On a Dask cluster the bar sat at 0 until a group came back (its workers reported only
+    a group's end): they report their training's progress on a queue of the scheduler, as a
+    process pool's workers do, and the work never moves backwards."""
+    from xbarmem.experiments.runner import group_cost
+    from xbarmem.experiments.sweep import parse_sweep
+
+    spec = parse_sweep({"sweep": {"name": "d", "trial": "evaluate", "seeds": 2, "batch": 1},
+                        "base": {"data": "random", "n_neurons": 16, "patterns": 3,
+                                 "selection": "first", "probes": 2, "max_iterations": 10,
+                                 "rule": "adaptive"},
+                        "rule_options": {"adaptive": {"max_steps": 200, "finetune_steps": 600,
+                                                      "flip_steps": 0}}})
+    work: list[tuple[float, float]] = []
+    with _cluster() as cluster:
+        run_sweep(spec, tmp_path / "d.sqlite", scheduler=cluster.scheduler_address,
+                  on_work=lambda d, t: work.append((d, t)))
+    done, total = [d for d, _ in work], work[0][1]
+    assert all(a <= b for a, b in zip(done, done[1:], strict=False))
+    assert done[-1] == pytest.approx(total)
+    assert any(0 < d < min(group_cost([t]) for t in spec.trials) for d in done)

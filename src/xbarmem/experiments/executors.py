@@ -14,8 +14,8 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from queue import Empty
+from collections.abc import Callable, Iterable, Iterator
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from xbarmem.checks import check_count, check_type, counted, shown
@@ -34,6 +34,7 @@ from xbarmem.experiments.pool import (
     reimport_status,
     reporter,
     take,
+    throttled,
 )
 from xbarmem.experiments.trial import run_group_json
 from xbarmem.limits import out_of_descriptors
@@ -48,11 +49,47 @@ def _run_reported(payload: str, tag: int | None) -> str:
     return run_group_json(payload, reporter(tag))
 
 
+def _run_reported_on_dask(payload: str, tag: int, topic: str) -> str:
+    """A Dask worker's task: :func:`run_group_json` reporting its progress as ``(tag,
+    fraction)`` events of ``topic`` (``Worker.log_event``, sent over the worker's own link to
+    the scheduler; the driver subscribes to them), as a pool worker's reports
+    (:func:`~xbarmem.experiments.pool.throttled`)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    return run_group_json(payload, throttled(
+        lambda fraction: worker.log_event(topic, [tag, fraction])))
+
+
+def _relayed(listening: dict[int, tuple[Any, Callable[[float], None]]],
+             reports: Iterable[tuple[int, float]]
+             ) -> dict[int, tuple[Any, Callable[[float], None]]]:
+    """Call the progress callbacks of ``listening`` (tag: (the group's future, its callback))
+    with the ``reports`` ``(tag, fraction)`` its workers sent meanwhile, those of a group that
+    ended since the last relay included (its end is handled after this: a group shorter than
+    one relay step would show no progress at all); reports of cancelled groups and of groups
+    whose end was handled are dropped. Returns ``listening`` without the groups that ended."""
+    for tag, fraction in reports:
+        fut, progress = listening.get(tag, (None, None))
+        if fut is not None and not fut.cancelled() and progress is not None:
+            progress(fraction)
+    return {t: v for t, v in listening.items() if not v[0].done()}
+
+
+def _drained(queue: Any) -> Iterator[tuple[int, float]]:
+    """What a queue of progress reports (a process pool's, or those a Dask client received)
+    holds now; nothing when there is none."""
+    while queue is not None:
+        try:
+            yield queue.get_nowait()
+        except (Empty, OSError, EOFError, ValueError):
+            return
+
+
 class _InProcess:
     """Groups run one at a time in this process. Every executor's ``submit(payload,
     progress)`` takes a progress callback, called with the share of the group done: here
-    directly, on a process pool through its workers' reports (:class:`_Pool`); a Dask
-    cluster's groups report only their end."""
+    directly, on a process pool or a Dask cluster through its workers' reports."""
 
     name = "in-process"
     slots = 1
@@ -108,20 +145,8 @@ class _Pool(_InProcess):
         return fut
 
     def _relay(self) -> None:
-        """Call the progress callbacks of groups with what their workers reported meanwhile,
-        those of a group that ended since the last relay included (its end is handled after
-        this: a group shorter than one relay step would show no progress at all); reports of
-        cancelled groups and of groups whose end was handled are dropped."""
-        queue = progress_queue(self.pool)
-        while queue is not None:
-            try:
-                tag, fraction = queue.get_nowait()
-            except (Empty, OSError, EOFError, ValueError):
-                break
-            fut, progress = self.listening.get(tag, (None, None))
-            if fut is not None and not fut.cancelled() and progress is not None:
-                progress(fraction)
-        self.listening = {t: v for t, v in self.listening.items() if not v[0].done()}
+        """Relay what the workers reported meanwhile (:func:`_relayed`)."""
+        self.listening = _relayed(self.listening, _drained(progress_queue(self.pool)))
 
     def _track(self) -> None:
         """Keep every worker the pool started (it forgets them when shut down)."""
@@ -413,6 +438,12 @@ class _Dask:
         threads = sum(self.client.nthreads().values()) or 1
         self.slots = 2 * threads
         self.grace = grace
+        self.listening: dict[int, tuple[Any, Callable[[float], None]]] = {}
+        self.tags = 0
+        # the workers' progress events (:func:`_run_reported_on_dask`), put here by the
+        # client's own thread as they come, read by :meth:`_relay`
+        self._topic = ""
+        self._reports: SimpleQueue[tuple[int, float]] = SimpleQueue()
 
     def _start(self, workers: int | None, scheduler: str | None) -> None:
         """Join ``scheduler`` (its workers checked), or start a local cluster of ``workers``."""
@@ -485,15 +516,42 @@ class _Dask:
         return set(found)
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None):
-        """``progress`` is not reported from Dask workers. On an existing cluster the group
-        goes to the workers checked to run this xbarmem (:meth:`_check_new`), to others only
-        when none of those is left: a worker that cannot load the function sent (no xbarmem)
-        closed on the first group given to it (its nanny too; the group counted a worker's
-        death), and one of another xbarmem ran the groups with its own code."""
-        if self._fit is None:  # a local cluster: its workers run this Python
-            return self.client.submit(run_group_json, payload, pure=False)
-        return self.client.submit(run_group_json, payload, pure=False,
-                                  workers=sorted(self._fit), allow_other_workers=True)
+        """``progress`` is called here, in :meth:`wait_any`, with what the worker reports on
+        a queue of the cluster's scheduler (:func:`_run_reported_on_dask`). On an existing
+        cluster the group goes to the workers checked to run this xbarmem
+        (:meth:`_check_new`), to others only when none of those is left: a worker that cannot
+        load the function sent (no xbarmem) closed on the first group given to it (its nanny
+        too; the group counted a worker's death), and one of another xbarmem ran the groups
+        with its own code."""
+        task: tuple[Any, ...] = (run_group_json, payload)
+        if progress is not None:
+            self.tags += 1
+            task = (_run_reported_on_dask, payload, self.tags, self._subscribed())
+        where = {} if self._fit is None else {  # (a local cluster: its workers run this Python)
+            "workers": sorted(self._fit), "allow_other_workers": True}
+        fut = self.client.submit(*task, pure=False, **where)
+        if progress is not None:
+            self.listening[self.tags] = (fut, progress)
+        return fut
+
+    def _subscribed(self) -> str:
+        """The topic of this sweep's progress events, subscribed to at the first group that
+        reports its progress."""
+        if not self._topic:
+            import uuid
+
+            self._topic = f"xbarmem-progress-{uuid.uuid4().hex}"
+            self.client.subscribe_topic(self._topic, self._received)
+        return self._topic
+
+    def _received(self, event: tuple[float, Any]) -> None:
+        """A progress event ``(time, [tag, fraction])`` (in the client's thread)."""
+        tag, fraction = event[1]
+        self._reports.put((int(tag), float(fraction)))
+
+    def _relay(self) -> None:
+        """Relay what the workers reported meanwhile (:func:`_relayed`)."""
+        self.listening = _relayed(self.listening, _drained(self._reports))
 
     def _check_new(self) -> None:
         """Check the workers of an existing cluster that joined since the last check (each
@@ -529,6 +587,7 @@ class _Dask:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             step = poll if left is None else min(poll, left)
             done = self._wait(futures, step)
+            self._relay()
             self._check_new()
             if done or (left is not None and left <= step):
                 return done

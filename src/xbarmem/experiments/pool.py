@@ -150,22 +150,28 @@ def init_worker(progress: Any = None) -> None:
 
 def reporter(tag: int | None) -> Callable[[float], None] | None:
     """In a worker of :func:`new`: ``progress(fraction)`` of the group ``tag``, sent to the
-    driver (``(tag, fraction)`` on the pool's queue, :func:`progress_queue`) when the
-    fraction grew by :data:`REPORT_SHARE` or :data:`REPORT_SECONDS` passed -- a few hundred
-    small messages a group at most. None without a tag or outside such a worker."""
+    driver (``(tag, fraction)`` on the pool's queue, :func:`progress_queue`) as
+    :func:`throttled` passes it on. None without a tag or outside such a worker."""
     queue = _PROGRESS
     if tag is None or queue is None:
         return None
+    return throttled(lambda fraction: queue.put((tag, fraction)))
+
+
+def throttled(send: Callable[[float], None]) -> Callable[[float], None]:
+    """``progress(fraction)`` calling ``send(fraction)`` when the fraction grew by
+    :data:`REPORT_SHARE` or :data:`REPORT_SECONDS` passed since the last one sent -- a few
+    hundred small messages a group at most."""
     sent = [0.0, time.monotonic()]
 
-    def send(fraction: float) -> None:
+    def progress(fraction: float) -> None:
         now = time.monotonic()
         if fraction > sent[0] and (fraction - sent[0] >= REPORT_SHARE
                                    or now - sent[1] >= REPORT_SECONDS):
             sent[:] = [fraction, now]
-            queue.put((tag, float(fraction)))
+            send(float(fraction))
 
-    return send
+    return progress
 
 
 def progress_queue(pool: cf.ProcessPoolExecutor) -> Any:
