@@ -516,8 +516,8 @@ class _Dask:
         return set(found)
 
     def submit(self, payload: str, progress: Callable[[float], None] | None = None):
-        """``progress`` is called here, in :meth:`wait_any`, with what the worker reports on
-        a queue of the cluster's scheduler (:func:`_run_reported_on_dask`). On an existing
+        """``progress`` is called here, in :meth:`wait_any`, with what the worker reports in
+        events the sweep subscribes to (:func:`_run_reported_on_dask`). On an existing
         cluster the group goes to the workers checked to run this xbarmem
         (:meth:`_check_new`), to others only when none of those is left: a worker that cannot
         load the function sent (no xbarmem) closed on the first group given to it (its nanny
