@@ -260,22 +260,56 @@ def test_pool_workers_exit_when_their_driver_is_killed(tmp_path):
     worker = int(pid_file.read_text())
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    deadline = time.time() + 15
-    stat = Path(f"/proc/{worker}/stat")
+    assert_exits(worker, 15, "the pool worker outlived its killed driver")
+
+
+def assert_exits(pid: int, seconds: float, message: str) -> None:
+    """Wait up to ``seconds`` for process ``pid`` to end (a zombie counts: gone but not yet
+    reaped by whoever adopted it); else kill it and fail with ``message``."""
+    deadline = time.time() + seconds
+    stat = Path(f"/proc/{pid}/stat")
     while time.time() < deadline:
         try:
-            os.kill(worker, 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             return
-        # gone but not yet reaped by whoever adopted it (a zombie) counts as exited
         try:
             if stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
                 return
         except OSError:  # vanished meanwhile, or no /proc here
             pass
         time.sleep(0.2)
-    os.kill(worker, signal.SIGKILL)
-    raise AssertionError("the pool worker outlived its killed driver")
+    os.kill(pid, signal.SIGKILL)
+    raise AssertionError(message)
+
+
+def test_pool_workers_exit_when_their_driver_died_before_they_started(tmp_path):
+    """A worker still starting (importing) when its driver is killed with kill -9 -- a sweep
+    stopped in its first seconds -- must not wait forever for work from the dead driver: it
+    was adopted before it could read its parent's pid."""
+    pid_file = tmp_path / "workers.pid"
+    driver = textwrap.dedent(f"""\
+        import os, signal, time
+        from xbarmem.experiments import pool
+
+        if __name__ == "__mp_main__":  # only in the workers: their start outlasts the driver
+            time.sleep(4)
+
+        if __name__ == "__main__":
+            workers = pool.new(2)
+            for _ in range(2):
+                workers.submit(time.sleep, 0)
+            open({str(pid_file)!r}, "w").write(" ".join(map(str, workers._processes)))
+            os.kill(os.getpid(), signal.SIGKILL)
+        """)
+    script = tmp_path / "driver.py"
+    script.write_text(driver)
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    pids = [int(p) for p in pid_file.read_text().split()]
+    assert pids
+    for pid in pids:  # each sleeps 4 s, imports torch (slow on a loaded machine), then ends
+        assert_exits(pid, 90, "a pool worker started for a driver already dead never ended")
 
 
 def test_kill_9_mid_sweep_resumes_exactly(tmp_path):

@@ -125,10 +125,13 @@ _PROGRESS: Any = None
 REPORT_SHARE, REPORT_SECONDS = 0.01, 1.0
 
 
-def init_worker(progress: Any = None) -> None:
+def init_worker(progress: Any = None, driver: int | None = None) -> None:
     """Every worker's start: one OpenMP and one torch thread, the queue its groups' progress
     goes to (``progress``: :func:`reporter`), and an end of its own when the
-    driver is gone (:func:`exit_when_orphaned`). SIGINT, SIGTERM and SIGHUP are ignored: sent
+    driver is gone (:func:`exit_when_orphaned`). ``driver`` is the pid of the process that
+    started the pool (:func:`new` passes it; None: this process's parent now): read here, the
+    parent of a worker whose driver died while it was starting up is already its adopter, and
+    the worker waited for work forever. SIGINT, SIGTERM and SIGHUP are ignored: sent
     to the whole process group (Ctrl-C in a terminal, a batch system stopping a job, the
     terminal closed) they stop the driver, which ends its workers (:func:`end_pool`); a worker
     stopped in the middle of sending a result left the pool's queue locked, and the driver
@@ -142,7 +145,7 @@ def init_worker(progress: Any = None) -> None:
     _PROGRESS = progress
     if progress is not None:  # a worker ended (pool shut down) waits for no unsent report
         progress.cancel_join_thread()
-    exit_when_orphaned(os.getppid())
+    exit_when_orphaned(os.getppid() if driver is None else driver)
     import torch
 
     torch.set_num_threads(1)
@@ -180,7 +183,8 @@ def progress_queue(pool: cf.ProcessPoolExecutor) -> Any:
 
 
 def exit_when_orphaned(parent: int, interval: float = 1.0) -> None:
-    """End this (worker) process when its driver ``parent`` is gone.
+    """End this (worker) process when its driver ``parent`` (a pid) is gone: at once when it
+    is not (or no longer) this process's parent.
 
     A pool worker in the middle of a long trial does not notice that the driver was killed
     (``kill``, ``kill -9``, a crashed terminal) until the trial ends, which for a capacity search
@@ -224,7 +228,7 @@ def new(jobs: int) -> cf.ProcessPoolExecutor:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     pool = cf.ProcessPoolExecutor(max_workers=workers_for(jobs), initializer=init_worker,
-                                  initargs=(queue,), mp_context=context)
+                                  initargs=(queue, os.getpid()), mp_context=context)
     pool._xbarmem_progress = queue  # type: ignore[attr-defined]
     return pool
 
