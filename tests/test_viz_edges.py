@@ -340,3 +340,17 @@ def test_the_longest_title_leaves_room_for_the_axes_and_a_longer_one_is_refused(
                 make()
     with pytest.raises(ArgumentError, match="title must be text, got int"):
         plot_rows(ROWS, "faults", title=5)  # type: ignore[arg-type]
+def test_rows_of_two_xbarmem_versions_are_drawn_apart_not_pooled_as_more_seeds(tmp_path):
+    """A sweep run again into its store after an upgrade stores every trial once more (the
+    version is part of a trial's key): each point averaged both versions' rows, and the
+    legend said "over 4 seeds" of 2 seeds run twice."""
+    rows = [_eval_row("pinv", f, c - f / 2, seed=s, version=v)
+            for v, c in (("0.2.0", 1.0), ("0.3.0", 0.8)) for f in (0.0, 0.5) for s in range(2)]
+    fig = _drawn_quietly(lambda: plot_rows(rows, "faults"), tmp_path)
+    texts = _texts(fig)
+    assert any("over 2 seeds" in t for t in texts), texts
+    assert not any("4 seeds" in t for t in texts), texts
+    labels = [t for t in texts if "0.2.0" in t or "0.3.0" in t]
+    assert len(labels) == 2 and all("xbarmem" in t for t in labels), texts
+    lines = [line for ax in fig.axes for line in ax.get_lines() if len(line.get_xdata()) == 2]
+    assert {round(float(line.get_ydata()[0]), 3) for line in lines} == {0.8, 1.0}

@@ -17,8 +17,10 @@ from xbarmem.names import hidden_words
 
 KINDS = {"patterns": "patterns", "faults": "fault_rate", "variation": "variation",
          "capacity": "n_neurons"}
-_IGNORED = {"seed", "version", "chip_spec", "data_sha256", "trial", "rule", "counts",
-            "thresholds", "rule_options"}
+#: config keys that make no facet (the version does: rows of two xbarmem versions are two
+#: measurements of one trial, drawn apart, not averaged as more seeds)
+_IGNORED = {"seed", "chip_spec", "data_sha256", "trial", "rule", "counts", "thresholds",
+            "rule_options"}
 #: settings shown first in facet labels (the rest alphabetically)
 _PREFERRED = ("arch", "hidden", "kind", "data", "selection", "chip", "fault_rate", "variation",
               "level", "corruption", "activation", "n_neurons", "patterns")
@@ -119,7 +121,8 @@ SETTING_NAMES = {"n_neurons": "N", "patterns": "P", "fault_rate": "stuck fractio
                  "corruption": "corruption", "activation": "neurons", "arch": "architecture",
                  "kind": "pattern kind", "hidden": "hidden widths", "on_fraction":
                  "stuck-ON share", "fault_model": "fault model", "probes": "cues per pattern",
-                 "max_iterations": "recall step cap", "mode": "recall mode"}
+                 "max_iterations": "recall step cap", "mode": "recall mode",
+                 "version": "xbarmem version"}
 
 
 #: one setting in words (:func:`setting_words`), by key
@@ -136,6 +139,7 @@ _WORDS = {
     "on_fraction": lambda v: f"{100 * float(v):g}% of faults stuck ON",
     "probes": lambda v: f"{v} cues per pattern",
     "max_iterations": lambda v: f"at most {v} recall steps",
+    "version": lambda v: f"xbarmem {v}",
     "corruption": lambda v: {"flip": "flipped", "gaussian": "Gaussian-noise",
                              "occlude": "occluded", "salt-pepper": "salt-and-pepper"
                              }.get(str(v), str(v)) + " cues",
