@@ -354,3 +354,17 @@ def test_rows_of_two_xbarmem_versions_are_drawn_apart_not_pooled_as_more_seeds(t
     assert len(labels) == 2 and all("xbarmem" in t for t in labels), texts
     lines = [line for ax in fig.axes for line in ax.get_lines() if len(line.get_xdata()) == 2]
     assert {round(float(line.get_ydata()[0]), 3) for line in lines} == {0.8, 1.0}
+
+
+def test_two_rows_of_one_seed_at_a_point_count_as_one_seed(tmp_path):
+    """A sweep re-run with another grid or batch into its store trains its hardware-adaptive
+    trials again in other batches, so a point can hold two rows of one seed (as the sweep
+    warns): they were counted as two seeds ("over 3-4 seeds") and weighed twice in the mean."""
+    rows = [_eval_row("adaptive", f, 0.9, seed=s) for f in (0.0, 0.5) for s in range(3)]
+    rows.append(_eval_row("adaptive", 0.0, 0.5, seed=0))  # seed 0 again, another batch
+    fig = _drawn_quietly(lambda: plot_rows(rows, "faults"), tmp_path)
+    texts = _texts(fig)
+    assert any("over 3 seeds" in t for t in texts), texts
+    assert not any("3-4 seeds" in t or "n=4" in t for t in texts), texts
+    line = next(ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == 2)
+    assert round(float(line.get_ydata()[0]), 4) == round((0.7 + 0.9 + 0.9) / 3, 4)

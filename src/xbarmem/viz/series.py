@@ -213,29 +213,36 @@ def _relative_hidden(row: dict[str, Any]) -> dict[str, Any]:
 
 def _group(usable: list[dict[str, Any]], kind: str, keep_single: bool = False
            ) -> list[Series]:
+    """The series of ``usable`` rows; a point's values are one per seed: rows of one seed at
+    one point (trained again in another batch, see the guide's Batching) are averaged first,
+    not counted as more seeds."""
     x_key = KINDS[kind]
     keys = facet_keys(usable, x_key) if usable else []
     series: dict[tuple, Series] = {}
+    seeds: dict[tuple, dict[Any, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in usable:
         c, res = r["config"], r["result"]
         flat = _settings(c)
         facet = tuple((k, flat.get(k)) for k in keys)
+        seed = (json.dumps([c.get("seed"), c.get("rule_options", {}).get("seed")])
+                if c.get("seed") is not None else id(r))  # (a row without a seed: its own)
         if kind == "capacity":
             below = {float(t) for t in res.get("lower_bound") or ()}
             for t, cap in res["capacity"].items():
                 s = series.setdefault((c["rule"], facet, t), Series(c["rule"], facet, t))
-                s.points[float(c["n_neurons"])].append(float(cap))
+                seeds[(c["rule"], facet, t, float(c["n_neurons"]))][seed].append(float(cap))
                 s.rows.append(r)
                 if float(t) in below:
                     s.bounds.add(float(c["n_neurons"]))
             continue
         s = series.setdefault((c["rule"], facet, None), Series(c["rule"], facet))
         s.rows.append(r)
-        if r["trial"] == "capacity":
-            for point in res["points"]:
-                s.points[float(point["count"])].append(point["cosine"])
-        else:
-            s.points[float(_value(c, x_key))].append(res["cosine"])
+        found = ([(float(p["count"]), p["cosine"]) for p in res["points"]]
+                 if r["trial"] == "capacity" else [(float(_value(c, x_key)), res["cosine"])])
+        for x, value in found:
+            seeds[(c["rule"], facet, None, x)][seed].append(value)
+    for (rule, facet, t, x), values in seeds.items():
+        series[(rule, facet, t)].points[x] = [sum(v) / len(v) for v in values.values()]
     xs_of: dict[tuple, set] = defaultdict(set)
     for s in series.values():
         xs_of[s.facet] |= set(s.points)
