@@ -340,6 +340,8 @@ def test_the_longest_title_leaves_room_for_the_axes_and_a_longer_one_is_refused(
                 make()
     with pytest.raises(ArgumentError, match="title must be text, got int"):
         plot_rows(ROWS, "faults", title=5)  # type: ignore[arg-type]
+
+
 def test_rows_of_two_xbarmem_versions_are_drawn_apart_not_pooled_as_more_seeds(tmp_path):
     """A sweep run again into its store after an upgrade stores every trial once more (the
     version is part of a trial's key): each point averaged both versions' rows, and the
