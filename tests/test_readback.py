@@ -320,3 +320,34 @@ def test_load_export_keeps_the_pinned_devices(memory, pats, model, tmp_path, run
     reloaded = load_export(tmp_path / "e1")
     assert reloaded.faults.pinned_count == adapted.faults.pinned_count > 0
     np.testing.assert_array_equal(reloaded.faults.pinned_mask[:1], adapted.faults.pinned_mask[:1])
+
+
+def test_a_known_stuck_device_read_elsewhere_is_held_at_its_reading(memory, pats, model,
+                                                                     tmp_path, run_cli):
+    """A read-back in which the model's known stuck devices read erased (the chip does not
+    have the stuck devices of the map the model was trained for): the adapted model held them
+    at their recorded value, re-trained against devices the chip does not have, and its
+    export's stuck_uS disagreed with its programmed_uS."""
+    dev = memory.chip.device
+    chip = memory.chip.replace_device(read_noise=0.0)
+    none = FaultMap(np.full_like(memory.faults.g_stuck, np.nan))
+    sim = SimulatedChip.like(memory.crossbar, chip=chip, faults=none, seed=4)
+    assert run_cli("export", model, "--out", tmp_path / "e0")[0] == 0
+    e0 = tmp_path / "e0"  # programmed as the guide says: the devices with stuck = 0
+    targets = np.where(np.isnan(np.load(e0 / "stuck_S.npy")), np.load(e0 / "targets_S.npy"),
+                       np.nan)
+    sim.program(memory.crossbar._gather(targets))
+    read = memory.crossbar.scatter(sim.read_back())
+    np.save(tmp_path / "read0.npy", read)
+    m1, e1 = tmp_path / "m1.safetensors", tmp_path / "e1"
+    code, out, err = run_cli("adapt", model, "--read-back", tmp_path / "read0.npy", "-o", m1,
+                             "--export", e1, "--tolerance", "5", "--probes", "2")
+    assert code == 0, err
+    known = memory.faults.g_stuck[:1]
+    away = ~np.isnan(known) & (np.abs(np.nan_to_num(known) - dev.g_min) > TOL) & \
+        np.load(e0 / "used.npy")
+    assert away.sum() > 0
+    np.testing.assert_array_equal(load_memory(m1).faults.g_stuck[:1][away], read[away])
+    np.testing.assert_array_equal(np.load(e1 / "stuck_S.npy")[away], read[away])
+    assert (f"now held at their reading: {int(away.sum())} device(s)"
+            in " ".join(out.split())), out

@@ -271,6 +271,10 @@ def _adapt_read_back(model, source, memory, stored, read, chip, protocol, traine
     _print_read_back(summary, tolerance, chip)
 
 
+#: what a round's ``fixed_moved`` count is, as ``adapt`` says it
+MOVED_TEXT = ("fixed devices (known stuck or pinned) reading more than the tolerance off the "
+              "value their fault map held, now held at their reading")
+
 #: missed devices listed by ``adapt --read-back`` (``--json`` lists every one)
 MISSED_SHOWN = 10
 
@@ -293,6 +297,8 @@ def _print_read_back(summary: dict, tolerance: float, chip) -> None:
               f" reading at g_min or g_max: stuck?), pinned at their read value; "
               f"{rd['free']} free device(s) within tolerance; read - target rms "
               f"{rd['write_error_rms_uS']:.{err}f} uS")
+    if rd.get("fixed_moved"):
+        out.print(f"  {MOVED_TEXT}: {rd['fixed_moved']} device(s)")
     out.print(f"  re-trained by the {st['rule']} rule ({seconds_text(pg['train_seconds'])} s): "
               f"re-program {pg['written']} "
               f"device(s); leave {pg['kept']} free within tolerance of their new target and "
@@ -402,6 +408,10 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
                         for key, _, fmt in ROUND_COLUMNS))
     out.print(table)
     out.print(ROUND_LEGEND)
+    moved = [f"round {r['round']}: {r['fixed_moved']}" for r in result.rounds
+             if r.get("fixed_moved")]
+    if moved:
+        out.print(f"{MOVED_TEXT} ({', '.join(moved)})")
     first, last = (beside(summary[k], [target], 4) for k in ("open_loop_cosine", "final_cosine"))
     out.print(f"mean cosine {first} (open loop) -> {last} after {len(result.rounds) - 1} round(s) "
               f"({summary['gain']:+.4f}; re-trained by the {summary['settings']['rule']} rule in "

@@ -10,7 +10,9 @@ twin: chip spec, known fault map, placement) and a chip behind a
   than ``tolerance`` siemens -- a write error too large, or a stuck device the model did not
   know -- is **fixed at its read value**: it joins the fault map (NaN = free), marked
   :attr:`~xbarmem.hardware.faults.FaultMap.pinned` (held like a stuck device, not known to be
-  broken);
+  broken); a fixed device (known stuck or pinned) that reads further than ``tolerance`` from
+  the value the map holds it at is held at its reading instead (``fixed_moved``): re-training
+  compensates for the device the chip has, not the one the map recorded;
 * **rounds 1..K** -- re-train the hardware-adaptive rule against that fault map (pinned devices
   enter the trainer as realisable intervals via :meth:`Crossbar.bounds`), compute new targets
   and re-program only free devices whose read value is more than ``tolerance`` from their new
@@ -69,7 +71,9 @@ class AdaptResult:
             ``newly_fixed`` (pinned after this round's read-back), ``newly_fixed_at_rail`` (of
             those, reading within tolerance of g_min or g_max: what a stuck device looks like,
             and also a large write error clipped by the window), ``fixed`` (pinned
-            so far), ``known_stuck``, ``free``, ``write_error_rms_uS`` (read - target over the
+            so far), ``known_stuck``, ``free``, ``fixed_moved`` (fixed devices, known stuck or
+            pinned, read further than tolerance from the value they were held at: held at
+            that reading from then on), ``write_error_rms_uS`` (read - target over the
             devices written), ``cosine``, ``exact``, ``train_seconds``.
         memory: the adapted model: fault map with the pinned devices, the last trained target
             weights, conductances as read back in the last round.
@@ -174,6 +178,9 @@ class _Loop:
         self.memory, self.view, self.tolerance = memory, view, tolerance
         self.known = memory.faults.g_stuck
         self.pinned = np.full_like(self.known, np.nan)  # devices fixed by read-back, siemens
+        #: fixed devices (known stuck or pinned) read further than the tolerance from the value
+        #: they were held at: held at that reading from then on (NaN = as held), siemens
+        self.moved = np.full_like(self.known, np.nan)
         self.reads: list[np.ndarray | None] = [None] * len(memory.layers)
         self.goals: list[np.ndarray] = []  # conductance goals of the last targets, per layer
         self.sent: list[np.ndarray] = []  # what was last programmed (NaN = left), per layer
@@ -190,7 +197,8 @@ class _Loop:
         if "chip" in known.meta:
             meta["chip"] = known.meta["chip"]
         meta["known_faults"] = known.meta
-        return FaultMap(np.where(np.isnan(self.known), self.pinned, self.known), meta, pinned)
+        held = np.where(np.isnan(self.known), self.pinned, self.known)
+        return FaultMap(np.where(np.isnan(self.moved), held, self.moved), meta, pinned)
 
     def expect(self, twin: Memory, params) -> list[np.ndarray]:
         """The conductance goals of ``params`` (per layer ``(W, b)``) on ``twin``; they become
@@ -227,33 +235,42 @@ class _Loop:
         return stats
 
     def read(self, twin: Memory) -> dict[str, Any]:
-        """Read every backend back, pin the free devices that missed their goal; returns the
-        counts ``newly_fixed``, ``newly_fixed_at_rail``, ``free`` and ``write_error_rms_uS``
-        (read - goal over the devices last sent)."""
-        stats: dict[str, Any] = dict.fromkeys(("newly_fixed", "newly_fixed_at_rail", "free"), 0)
+        """Read every backend back, pin the free devices that missed their goal and hold the
+        fixed ones that read off their held value at their reading; returns the counts
+        ``newly_fixed``, ``newly_fixed_at_rail``, ``free``, ``fixed_moved`` and
+        ``write_error_rms_uS`` (read - goal over the devices last sent)."""
+        stats: dict[str, Any] = dict.fromkeys(("newly_fixed", "newly_fixed_at_rail", "free",
+                                               "fixed_moved"), 0)
         sq_err, sent = 0.0, 0
         for k, (layer, tw, be, goal) in enumerate(zip(
                 self.memory.layers, twin.layers, self.view.checked, self.goals, strict=True)):
             read = be.read_back()
             self.reads[k] = read
             free, written = ~tw.stuck, ~np.isnan(self.sent[k])
-            miss = self._pin(layer, free, read, goal)
+            miss, moved = self._pin(layer, free, read, goal)
             for key, count in (("newly_fixed", miss), ("newly_fixed_at_rail",
                                                        miss & self._at_rail(read)),
-                               ("free", free & ~miss)):
+                               ("free", free & ~miss), ("fixed_moved", moved)):
                 stats[key] += int(count.sum())
             sq_err += float(((read - goal)[written] ** 2).sum())
             sent += int(written.sum())
         stats["write_error_rms_uS"] = 1e6 * math.sqrt(sq_err / max(sent, 1))
         return stats
 
-    def _pin(self, layer: Crossbar, free, read, goal) -> np.ndarray:
-        """Pin the free devices of ``layer`` whose read value misses the goal; returns them."""
-        miss = free & (np.abs(read - goal) > self.tolerance)
-        block = layer.scatter(np.where(miss, read, np.nan))
+    def _pin(self, layer: Crossbar, free, read, goal) -> tuple[np.ndarray, np.ndarray]:
+        """Pin the free devices of ``layer`` whose read value misses the goal, and hold the
+        fixed ones (known stuck, pinned) that read further than the tolerance from the value
+        they are held at (their goal) at that reading: the device the chip really has, not the
+        one its fault map recorded (a stuck device of a map drawn for another chip, one stuck
+        at another value, a drifting one), so that re-training compensates for what the chip
+        holds. Returns both masks (logical, as ``read``)."""
+        off = np.abs(read - goal) > self.tolerance
+        miss, moved = free & off, ~free & off
         sl = slice(layer.first_array, layer.first_array + layer.n_arrays)
-        self.pinned[sl] = np.where(np.isnan(block), self.pinned[sl], block)
-        return miss
+        for mask, held in ((miss, self.pinned), (moved, self.moved)):
+            block = layer.scatter(np.where(mask, read, np.nan))
+            held[sl] = np.where(np.isnan(block), held[sl], block)
+        return miss, moved
 
     def _at_rail(self, read: np.ndarray) -> np.ndarray:
         dev = self.memory.chip.device
@@ -406,8 +423,10 @@ class ReadBackResult:
         read: the read-back compared with the model's targets: ``newly_fixed`` (free devices
             further than ``tolerance`` from their target, now pinned at their read value),
             ``newly_fixed_at_rail`` (of those, reading within ``tolerance`` of g_min or g_max),
-            ``free``, ``fixed`` (pinned so far), ``known_stuck``, ``write_error_rms_uS`` (read
-            - target over every device the model believed free).
+            ``free``, ``fixed`` (pinned so far), ``known_stuck``, ``fixed_moved`` (known stuck
+            or pinned devices reading further than ``tolerance`` from their recorded value,
+            now held at their reading), ``write_error_rms_uS`` (read - target over every
+            device the model believed free).
         program: the re-programming sent to the backends after re-training: ``written``,
             ``kept`` (free devices left, already within tolerance), ``skipped_fixed``,
             ``train_seconds``.
