@@ -264,10 +264,12 @@ def test_measured_chip_from_target_vs_read_csv(tiled, tmp_path, run_cli):
     chip, faults, summary = measured_chip(meas, tiled.chip)
     assert chip.device.g_min == pytest.approx(2e-6) and chip.device.g_max <= 150e-6
     ok = meas.measured & ~faults.stuck
-    # write error estimate: std of read - target over non-stuck devices (below the true 1.5 uS
-    # because reads of g_min targets are clipped at the window)
-    assert chip.device.write_noise == pytest.approx(np.std((meas.read - meas.target)[ok]))
-    assert 0.6 * 1.5e-6 < chip.device.write_noise < 1.1 * 1.5e-6
+    # write error estimate: std of read - target over the non-stuck devices programmed inside
+    # the targets' range (those clipped at g_min read their target exactly: counted, they
+    # made it 1.23 uS for the true 1.5 uS)
+    inside = ok & (meas.target > np.nanmin(meas.target)) & (meas.target < np.nanmax(meas.target))
+    assert chip.device.write_noise == pytest.approx(np.std((meas.read - meas.target)[inside]))
+    assert 0.9 * 1.5e-6 < chip.device.write_noise < 1.1 * 1.5e-6
     # every device reading more than the tolerance away from its target is stuck, plus the
     # devices the export already marked stuck
     flagged = meas.known_stuck | (meas.measured & (np.abs(meas.read - meas.target)

@@ -34,7 +34,9 @@ and the column.
   exactly; refined over those near the median error, so that stuck devices do not widen it),
   at least 0.1% of the read range.
 * **window** -- ``g_min`` / ``g_max`` = min / max read of the non-stuck devices.
-* **programming error** -- ``write_noise`` = std of ``read - target`` over the non-stuck devices.
+* **programming error** -- ``write_noise`` = std of ``read - target`` over the non-stuck devices
+  that tell of it, as the tolerance's spread (:func:`written_devices`: not those clipped at a
+  window edge or never programmed, which read their target exactly).
 * **stuck rates** -- ``p_stuck_on`` / ``p_stuck_off`` = fractions of measured devices stuck
   above / below the middle of the window.
 
@@ -430,6 +432,26 @@ def _robust_std(values: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
+def written_devices(measurement: Measurement) -> np.ndarray:
+    """The measured devices whose ``read - target`` tells of the write error, a bool mask of
+    the measurement's shape: not marked ``stuck``, programmed strictly inside the range of the
+    targets; when fewer than :data:`SPREAD_MIN_DEVICES` are (a chip of 2 levels), those
+    reading other than their target; when fewer still, all of them. A device at a window edge
+    (a write clipped there reads its target exactly) or never programmed (an unused cell reads
+    its initial state) says nothing of the write error. Both estimates of it use these: the
+    spread behind the stuck tolerance (:func:`write_error_spread`) and the measured chip's
+    ``write_noise``."""
+    m = measurement.measured
+    if measurement.known_stuck is not None:
+        m = m & ~measurement.known_stuck
+    if not m.any():
+        return m
+    target = np.where(m, measurement.target, np.nan)
+    inside = m & (target > np.nanmin(target)) & (target < np.nanmax(target))
+    differs = m & (measurement.read != measurement.target)
+    return next((p for p in (inside, differs) if np.count_nonzero(p) >= SPREAD_MIN_DEVICES), m)
+
+
 def write_error_spread(measurement: Measurement) -> float:
     """The robust standard deviation (siemens) of ``read - target`` that the default stuck
     tolerance is 5 times: over the measured devices programmed strictly inside the range of
@@ -444,17 +466,9 @@ def write_error_spread(measurement: Measurement) -> float:
     stuck devices, far off, widen a median absolute deviation as they grow to half of the
     devices (a third stuck: 3.5 uS for a 2 uS write error, refined to 2.1 uS; half stuck:
     10.9 uS, refined to 2.2 uS)."""
-    m = measurement.measured
-    if measurement.known_stuck is not None:
-        m = m & ~measurement.known_stuck
-    target = measurement.target[m]
-    err = measurement.read[m] - target
+    err = (measurement.read - measurement.target)[written_devices(measurement)]
     if err.size == 0:
         return 0.0
-    inside = (target > target.min()) & (target < target.max())
-    pick = next((p for p in (inside, err != 0) if np.count_nonzero(p) >= SPREAD_MIN_DEVICES),
-                np.ones(err.shape, dtype=bool))
-    err = err[pick]
     spread = _robust_std(err)
     for _ in range(SPREAD_ROUNDS if err.size >= SPREAD_REFINE_MIN else 0):
         near = err[np.abs(err - np.median(err)) <= 5.0 * spread]
@@ -486,7 +500,9 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
     if g_max <= g_min:
         raise FileFormatError(f"{measurement.source}: every device that reached its target "
                               f"reads {g_min * 1e6:.6g} uS; cannot estimate the window")
-    write_noise = float(np.std((measurement.read - measurement.target)[ok]))
+    written = written_devices(measurement) & ok  # not those clipped or never programmed
+    write_noise = float(np.std((measurement.read - measurement.target)[
+        written if np.count_nonzero(written) >= 2 else ok]))
     mid = 0.5 * (g_min + g_max)
     stuck_g = measurement.read[stuck]
     n_meas = int(m.sum())
@@ -496,7 +512,8 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
     chip = replace(base, device=device, name="measured",
                    description=f"Chip model measured from {measurement.source}",
                    source=f"{measurement.source}: window = min/max read of non-stuck devices, "
-                          f"write_noise = std(read - target), stuck if |read - target| > "
+                          f"write_noise = std(read - target) of the devices written inside the "
+                          f"targets' range, stuck if |read - target| > "
                           f"{tolerance * 1e6:.4g} uS; other values from {base.name}")
     faults.check_window(device, measurement.source)
     faults.meta.update({"source": "measured-csv", "file": measurement.source,
