@@ -206,6 +206,9 @@ def test_cli_adapt_logs_rounds_and_saves_the_adapted_model(memory, pats, tmp_pat
     code, out, err = run_cli("adapt", model, "--rounds", "0", "--probes", "2")
     assert code == 0, err
     assert "written" in out and "open loop" in out
+    # nothing was re-trained (it said "re-trained by the adaptive rule in 0.0 s")
+    said = " ".join(out.split())
+    assert "no re-training" in said and "re-trained" not in said
     code, out, err = run_cli("adapt", model, "--tolerance", "0")
     assert code == 2 and err.startswith("error:") and "tolerance" in err
 

@@ -413,9 +413,11 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
     if moved:
         out.print(f"{MOVED_TEXT} ({', '.join(moved)})")
     first, last = (beside(summary[k], [target], 4) for k in ("open_loop_cosine", "final_cosine"))
+    trained = (f"re-trained by the {summary['settings']['rule']} rule in "
+               f"{seconds_text(sum(r['train_seconds'] for r in result.rounds))} s"
+               if len(result.rounds) > 1 else "no re-training: the open loop only")
     out.print(f"mean cosine {first} (open loop) -> {last} after {len(result.rounds) - 1} round(s) "
-              f"({summary['gain']:+.4f}; re-trained by the {summary['settings']['rule']} rule in "
-              f"{seconds_text(sum(r['train_seconds'] for r in result.rounds))} s); target {target} "
+              f"({summary['gain']:+.4f}; {trained}); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
               + (f"; adapted model saved to {out_path}" if out_path else ""))
 
