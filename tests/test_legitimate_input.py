@@ -372,3 +372,23 @@ def test_the_write_error_of_a_few_devices_is_not_narrowed_into_false_stuck_ones(
         spread = write_error_spread(Measurement(target, read, "lab.csv"))
         called += int(np.count_nonzero(np.abs(read - target) > 5.0 * spread))
     assert called / 30000 < 0.012, called
+
+
+@pytest.mark.parametrize("case", [str.upper, str.title, str.capitalize])
+def test_a_measured_csv_header_in_another_case_is_read(tmp_path, case):
+    """A spreadsheet's or instrument's header in its own case (``Array,Row,...,Read_uS``,
+    ``READ_US``) and polarity ``g+`` were refused saying the header "lacks column(s) array,
+    row, col, polarity, target_uS, read_uS", the columns it shows."""
+    lines = ["array,row,col,polarity,target_uS,read_uS,stuck",
+             "0,0,0,G+,50.0,50.5,0", "0,0,1,G-,2.0,2.1,0", "0,1,1,G-,80.0,2.0,1"]
+    plain, other = tmp_path / "plain.csv", tmp_path / "other.csv"
+    plain.write_text("\n".join(lines) + "\n")
+    other.write_text("\n".join([",".join(case(f) for f in lines[0].split(",")),
+                                *(line.replace("G", "g") for line in lines[1:])]) + "\n")
+    want, got = read_measured_csv(plain, 4, 4), read_measured_csv(other, 4, 4)
+    for a, b in ((want.target, got.target), (want.read, got.read),
+                 (want.known_stuck, got.known_stuck)):
+        np.testing.assert_array_equal(a, b)
+    assert got.known_stuck.sum() == 1
+    np.testing.assert_array_equal(read_conductance_csv(other, 4, 4),
+                                  read_conductance_csv(plain, 4, 4))

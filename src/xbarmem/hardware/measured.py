@@ -2,7 +2,8 @@
 
 The CSV a user measures after programming targets (e.g. ``devices.csv`` of
 :func:`xbarmem.deploy.export.export_memory` with a ``read_uS`` column appended) has a header line
-and one row per measured device, columns in any order, extra columns ignored, lines starting with
+and one row per measured device, columns in any order and case (``Read_uS``), extra columns
+ignored, lines starting with
 ``#`` skipped; fields separated by commas, or by semicolons or tabs (as spreadsheets save them)
 or spaces (as instruments align columns), a comma inside a number then its decimal mark
 (``12,5``); thousands may be grouped, as spreadsheets show them: ``1.234,5``, ``1,234.5``,
@@ -12,7 +13,7 @@ or spaces (as instruments align columns), a comma inside a number then its decim
 ``array``      chip array index (integer >= 0)
 ``row``        physical row inside the array (0 .. rows - 1)
 ``col``        physical column inside the array (0 .. cols - 1)
-``polarity``   ``G+`` or ``G-``
+``polarity``   ``G+`` or ``G-`` (``g+``, ``g-`` alike)
 ``target_uS``  conductance the device was programmed to, microsiemens
 ``read_uS``    conductance read back, microsiemens
 =============  ==========================================================================
@@ -209,12 +210,23 @@ def _fields(line: str, delimiter: str) -> list[str]:
     return [f.strip() for f in next(csv.reader([line], delimiter=delimiter))]
 
 
+#: the columns a measurement CSV's header names in any case (``Array``, ``READ_US``: as a
+#: spreadsheet or an instrument capitalises them), read as these
+KNOWN_COLUMNS = {name.lower(): name for name in (*MEASURED_COLUMNS, "stuck")}
+
+
+def _named(fields: list[str]) -> list[str]:
+    """Header fields with the known columns' names in their own case (:data:`KNOWN_COLUMNS`);
+    other columns as they are."""
+    return [KNOWN_COLUMNS.get(f.lower(), f) for f in fields]
+
+
 def _header(path: Path, lineno: int, line: str,
             required: tuple[str, ...] = MEASURED_COLUMNS) -> tuple[list[str], str]:
-    """The header's column names, checked (every required column present, none twice), and
-    the separator of the file: the first of :data:`DELIMITERS` whose fields hold the most
-    required columns."""
-    splits = {d: _fields(line, d) for d in DELIMITERS}
+    """The header's column names (known ones in any case, :func:`_named`), checked (every
+    required column present, none twice), and the separator of the file: the first of
+    :data:`DELIMITERS` whose fields hold the most required columns."""
+    splits = {d: _named(_fields(line, d)) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: sum(c in splits[d] for c in required))
     header = splits[delimiter]
     missing = [c for c in required if c not in header]
@@ -297,9 +309,9 @@ class _Row:
         a = self.integer("array", None)
         i, j = self.integer("row", rows), self.integer("col", cols)
         polarity = self.raw("polarity")
-        if polarity not in PLANES:
+        if polarity.upper() not in PLANES:  # (g+ as G+)
             raise self.fail("polarity", f"{polarity!r} is not {' or '.join(PLANES)}")
-        return a, PLANES.index(polarity), i, j
+        return a, PLANES.index(polarity.upper()), i, j
 
     def conductance(self, name: str) -> float | None:
         """The column in siemens (the file holds microsiemens); None when empty."""
