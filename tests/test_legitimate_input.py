@@ -392,3 +392,24 @@ def test_a_measured_csv_header_in_another_case_is_read(tmp_path, case):
     assert got.known_stuck.sum() == 1
     np.testing.assert_array_equal(read_conductance_csv(other, 4, 4),
                                   read_conductance_csv(plain, 4, 4))
+
+
+def test_the_measured_window_is_where_devices_at_its_edges_read():
+    """Read noise widened the measured window: its edges were the lowest and highest readings
+    of the devices not stuck, several noise std beyond the edges among thousands of devices.
+    The guide's example (a 2 uS write error clipped to 2-150 uS, read with 1 uS of noise, most
+    cells unused at g_min) gave a chip of 0-152.5 uS: targets of 0 S that no device holds. The
+    edges are the median readings of the devices programmed to the lowest / highest target."""
+    meas, _ = _clipped_measurement(None)
+    rng = np.random.default_rng(3)
+    meas.read = np.clip(meas.read + rng.normal(0, 1e-6, meas.read.shape), 0.0, None)
+    chip, _, _ = measured_chip(meas, RRAM)
+    assert 1.9e-6 < chip.device.g_min < 2.6e-6 and 149e-6 < chip.device.g_max < 150.1e-6
+    # a measurement with fewer devices at an edge keeps the extreme reading there
+    target = np.full((1, 2, 4, 4), np.nan)
+    read = target.copy()
+    target[0, 0, 0, :4] = [2e-6, 40e-6, 80e-6, 150e-6]
+    read[0, 0, 0, :4] = [2.5e-6, 41e-6, 79e-6, 149e-6]
+    few = Measurement(target, read, "few.csv")
+    chip, _, _ = measured_chip(few, RRAM, tolerance=5e-6)
+    assert (chip.device.g_min, chip.device.g_max) == (2.5e-6, 149e-6)

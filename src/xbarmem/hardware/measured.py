@@ -34,7 +34,10 @@ and the column.
   not of those clipped at a window edge or never programmed, which read their target
   exactly; refined over those near the median error, so that stuck devices do not widen it),
   at least 0.1% of the read range.
-* **window** -- ``g_min`` / ``g_max`` = min / max read of the non-stuck devices.
+* **window** -- ``g_min`` / ``g_max`` = the median read of the non-stuck devices programmed to
+  the lowest / highest target (the extreme reads lie several read-noise std beyond the edge),
+  or, when fewer than :data:`SPREAD_MIN_DEVICES` were, the min / max read
+  (:func:`window_edges`).
 * **programming error** -- ``write_noise`` = std of ``read - target`` over the non-stuck devices
   that tell of it, as the tolerance's spread (:func:`written_devices`: not those clipped at a
   window edge or never programmed, which read their target exactly).
@@ -491,6 +494,23 @@ def write_error_spread(measurement: Measurement) -> float:
     return spread
 
 
+def window_edges(measurement: Measurement, ok: np.ndarray) -> tuple[float, float]:
+    """The measured window ``(g_min, g_max)``, siemens, from the devices ``ok`` (measured, not
+    stuck): each edge the median reading of the devices programmed to the lowest (highest)
+    target, when at least :data:`SPREAD_MIN_DEVICES` were and the targets differ; else the
+    lowest (highest) reading. A device asked for the window's edge lands there and is read
+    with its noise: the extreme reading of thousands lies several noise std beyond the edge
+    (0 S for a g_min of 2 uS read with 1 uS of noise, the guide's example)."""
+    target, read = measurement.target[ok], measurement.read[ok]
+    low, high = float(target.min()), float(target.max())
+    edges = []
+    for at, extreme in ((low, np.min), (high, np.max)):
+        there = target == at
+        edges.append(float(np.median(read[there])) if low < high and np.count_nonzero(there)
+                     >= SPREAD_MIN_DEVICES else float(extreme(read)))
+    return edges[0], edges[1]
+
+
 def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None
                    ) -> tuple[ChipSpec, FaultMap, dict[str, Any]]:
     m = measurement.measured
@@ -508,7 +528,7 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
     if ok.sum() < 2:
         raise FileFormatError(f"{measurement.source}: fewer than 2 devices reached their target "
                               f"within {tolerance * 1e6:.3g} uS; cannot estimate the window")
-    g_min, g_max = _shortest(measurement.read[ok].min()), _shortest(measurement.read[ok].max())
+    g_min, g_max = (_shortest(edge) for edge in window_edges(measurement, ok))
     if g_max <= g_min:
         raise FileFormatError(f"{measurement.source}: every device that reached its target "
                               f"reads {g_min * 1e6:.6g} uS; cannot estimate the window")
@@ -523,7 +543,8 @@ def _measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | 
                      p_stuck_off=float((stuck_g < mid).sum() / n_meas))
     chip = replace(base, device=device, name="measured",
                    description=f"Chip model measured from {measurement.source}",
-                   source=f"{measurement.source}: window = min/max read of non-stuck devices, "
+                   source=f"{measurement.source}: window = median read of the non-stuck devices "
+                          f"at the lowest / highest target, "
                           f"write_noise = std(read - target) of the devices written inside the "
                           f"targets' range, stuck if |read - target| > "
                           f"{tolerance * 1e6:.4g} uS; other values from {base.name}")
