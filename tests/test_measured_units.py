@@ -336,6 +336,24 @@ def test_a_shorted_device_is_refused_saying_what_to_give_it(tmp_path, run_cli):
     assert FaultMap.from_conductance_map(g, DEV).g_stuck[0, 0, 6, 6] == DEV.g_max
 
 
+@pytest.mark.parametrize("name", ["map.npz", "map.csv"])
+def test_a_fault_map_in_microsiemens_is_refused_naming_the_unit(tmp_path, run_cli, name):
+    """A fault map written by hand with its stuck values in microsiemens (150 for stuck ON):
+    refused as "stuck at 150 S ...; shorted? give such a device g_max", as if every stuck
+    device were shorted; the unit check behind every reader of measured values names the
+    unit."""
+    fmap = FaultMap.generate(load_chip("rram").with_faults(0.1), 2, seed=1)
+    siemens = fmap.save(tmp_path / f"s-{name}")
+    micro = FaultMap(fmap.g_stuck * 1e6, fmap.meta).save(tmp_path / name)
+    model = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--chip", "rram", "--fault-map", micro, "--data", "random",
+                           "--patterns", "2", "--neurons", "16", "-o", model)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not model.exists(), err
+    assert "fit it as microsiemens (uS)" in err and "a fault map holds siemens" in err, err
+    assert "shorted" not in err
+    assert FaultMap.load(siemens, DEV).n_arrays == 2
+
+
 def test_export_says_which_cells_of_an_array_a_layer_uses(run_cli, small_model, tmp_path):
     """A memory of 16 neurons (and its bias row) on 64x64 arrays: the export said "1 array(s)
     of 64x64, 544 devices used" and not where they are; the manifest's tile ranges did not say

@@ -251,18 +251,22 @@ class FaultMap:
     def check_window(self, device: DeviceSpec, where: str = "fault map") -> FaultMap:
         """Refuse (:class:`FileFormatError`, the message starting with ``where``) a map with a
         device stuck above ``g_max`` plus :data:`WINDOW_SLACK` window widths of ``device``
-        (values are already finite and >= 0). Returns the map."""
+        (values are already finite and >= 0), naming the unit its stuck values fit when they
+        look written in another one (:func:`~xbarmem.hardware.units.unit_mismatch`:
+        microsiemens), else asking whether the device is shorted. Returns the map."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         high = highest_reading(device)
         over = np.nan_to_num(self.g_stuck, nan=0.0) > high
         if over.any():
             a, p, i, j = (int(v) for v in np.argwhere(over)[0])
+            unit = unit_mismatch(self.g_stuck[self.stuck], device)
             raise FileFormatError(
                 f"{where}: device (array {a}, {PLANES[p]}, row {i}, col {j}) is stuck at "
                 f"{self.g_stuck[a, p, i, j]:.4g} S, far above the chip window [{device.g_min:.4g}, "
                 f"{device.g_max:.4g}] S ({int(over.sum())} such device(s); at most g_max + "
-                f"{WINDOW_SLACK:g} window width = {high:.4g} S); shorted? give such a device "
-                f"g_max ({device.g_max:.4g} S), stuck ON")
+                f"{WINDOW_SLACK:g} window width = {high:.4g} S)"
+                + (f", and {unit}: a fault map holds siemens, convert it" if unit is not None else
+                   f"; shorted? give such a device g_max ({device.g_max:.4g} S), stuck ON"))
         return self
 
     def check_chip(self, chip: ChipSpec, where: str = "fault map") -> FaultMap:
