@@ -581,6 +581,21 @@ def test_numbers_of_the_energy_and_deploy_api_are_checked(call, name, value):
     _refused(lambda: call(value), f"{name}")
 
 
+@pytest.mark.parametrize("value", ["16", 16.0, 16.5, True, -16], ids=lambda v: shown(v)[:9])
+@pytest.mark.parametrize("call", [
+    lambda v: emeas.measure(v, count=2, rule="pinv", probes=1),
+    lambda v: emeas.measure(v, patterns="random", count=2, rule="pinv", probes=1),
+    lambda v: emeas.measure_sizes([v], CIRCUIT, probes=1),
+    lambda v: xm.run_scaling([v, 25], rule="pinv", data="mnist", trials=1),
+], ids=["measure-mnist", "measure-random", "measure_sizes", "run_scaling"])
+def test_a_number_of_neurons_that_is_not_an_integer_is_named(call, value):
+    """N of an image set went to math.isqrt unchecked: "'str' object cannot be interpreted as
+    an integer" (TypeError) and "isqrt() argument must be nonnegative" (ValueError) from
+    Python, for a text, a float or a negative N (``image_side``, behind every entry point
+    that resizes images to N neurons)."""
+    _refused(lambda: call(value), "N|n_neurons|sizes")
+
+
 @pytest.mark.parametrize("value", [BIG, torch.ones(30, 30), ["sign"]], ids=lambda v: shown(v)[:9])
 @pytest.mark.parametrize(("call", "match"), [
     (lambda v: emeas.layer_loads(MEM, v), "activation must be one of"),

@@ -108,7 +108,9 @@ def image_side(source: str | ImageStack, n_neurons: int) -> int:
     """The side ``sqrt(N)`` that images of ``source`` (a built-in image set, or a file's
     :class:`ImageStack`) are resized to for ``N`` neurons. Raises :class:`PatternError`
     unless N is a square of a side from 4 to :func:`max_side` (``source``); a file's images
-    are not enlarged either (side at most their own)."""
+    are not enlarged either (side at most their own); an N that is not an integer >= 2 too
+    (:func:`~xbarmem.checks.check_neurons`)."""
+    n_neurons = check_neurons(n_neurons, "N", PatternError)
     if isinstance(source, ImageStack):
         return source.side_for(n_neurons)
     name = str(source)
@@ -142,6 +144,8 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
     array). Raises :class:`PatternError`.
     """
     kind = check_kind(kind)
+    if n_neurons is not None:
+        n_neurons = check_neurons(n_neurons, "N", PatternError)
     if isinstance(source, ImageStack):
         pset = source.patterns(None if n_neurons is None else image_side(source, n_neurons),
                                kind)
