@@ -354,6 +354,22 @@ def test_a_fault_map_in_microsiemens_is_refused_naming_the_unit(tmp_path, run_cl
     assert FaultMap.load(siemens, DEV).n_arrays == 2
 
 
+@pytest.mark.parametrize("name", ["mask.npy", "mask.npz"])
+def test_a_bool_mask_of_stuck_devices_is_refused_as_codes(tmp_path, run_cli, name):
+    """A true/false mask of which devices are stuck (no ON / OFF) imported as codes: True was
+    read as +1, and every stuck device became stuck ON at g_max without a word."""
+    mask = np.zeros((2, 64, 64), dtype=bool)
+    mask[0, 1, 1] = mask[1, 2, 3] = True
+    source, out = tmp_path / name, tmp_path / "m.npz"
+    np.savez(source, stuck=mask) if name.endswith(".npz") else np.save(source, mask)
+    code, _, err = run_cli("chip", "import", source, "-o", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists(), err
+    assert "true/false (2 true)" in err and "+1 stuck ON" in err, err
+    with pytest.raises(FileFormatError, match="a mask says which devices are stuck"):
+        FaultMap.from_codes(mask, DEV)
+    assert FaultMap.from_codes(mask.astype(np.int8), DEV).stuck.sum() == 2  # as integers
+
+
 def test_export_says_which_cells_of_an_array_a_layer_uses(run_cli, small_model, tmp_path):
     """A memory of 16 neurons (and its bias row) on 64x64 arrays: the export said "1 array(s)
     of 64x64, 544 devices used" and not where they are; the manifest's tile ranges did not say

@@ -377,13 +377,19 @@ class FaultMap:
         """From a measured state map: 0 free, +1 stuck ON (g_max), -1 stuck OFF (g_min).
 
         ``codes`` has shape ``(n_arrays, 2, rows, cols)`` or ``(2, rows, cols)`` for one array;
-        the stuck values come from ``device`` (a :class:`DeviceSpec`). Other shapes or codes
-        raise :class:`FileFormatError`.
+        the stuck values come from ``device`` (a :class:`DeviceSpec`). Other shapes or codes,
+        and a bool mask (which devices are stuck, not at what), raise
+        :class:`FileFormatError`.
         """
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         check_input_size(codes, "fault codes")
         c = _as_4d(as_real_array(codes, "fault codes", error=FileFormatError, dtype=None),
                    "fault codes")
+        if c.dtype == np.bool_:  # True read as +1 made every stuck device stuck ON
+            raise FileFormatError(
+                f"fault codes are true/false ({int(c.sum())} true): a mask says which devices "
+                f"are stuck, not at what; give integers, +1 stuck ON (g_max), -1 stuck OFF "
+                f"(g_min), 0 free")
         bad = ~np.isin(c, (-1, 0, 1))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
