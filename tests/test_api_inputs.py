@@ -33,6 +33,37 @@ def test_every_public_callable_names_an_unknown_keyword(name):
         obj("pinv", zzz_unknown=1) if name in ("get_rule", "train") else obj(zzz_unknown=1)
 
 
+def _documented_entry_points():
+    """The deploy, energy and measured-chip entry points docs/guide.md and docs/backends.md
+    call by their module paths (``xbarmem.__all__`` is tested above)."""
+    from xbarmem.deploy import backend
+    from xbarmem.energy import calibrate, circuit, measure
+    from xbarmem.hardware import measured
+
+    mem = xm.train(xm.random_patterns(3, 16, seed=0), rule="pinv")
+    view = backend.BackendMemory(mem, backend.simulated_backends(mem))
+    return {"SimulatedChip": backend.SimulatedChip,
+            "SimulatedChip.like": backend.SimulatedChip.like,
+            "DriverBackend": backend.DriverBackend, "BackendMemory": backend.BackendMemory,
+            "BackendMemory.recall": view.recall, "conductance_targets": backend.conductance_targets,
+            "simulated_backends": backend.simulated_backends, "twin_layer": backend.twin_layer,
+            "measure": measure.measure, "measure_model": measure.measure_model,
+            "measure_sizes": measure.measure_sizes, "energy_report": measure.energy_report,
+            "calibrate": calibrate.calibrate, "load_circuit": circuit.load_circuit,
+            "read_measured_csv": measured.read_measured_csv,
+            "read_conductance_csv": measured.read_conductance_csv,
+            "measured_chip": measured.measured_chip}
+
+
+@pytest.mark.parametrize("name", sorted(_documented_entry_points()))
+def test_documented_module_entry_points_name_an_unknown_keyword(name):
+    """Python's bare TypeError ("measure() got an unexpected keyword argument 'level'") from
+    the energy, deploy and measured-chip functions the guides call, where the rest of the API
+    names the keyword and what it takes (and the closest one)."""
+    with pytest.raises(ArgumentError, match="zzz_unknown.*it takes"):
+        _documented_entry_points()[name](zzz_unknown=1)
+
+
 @pytest.mark.parametrize(("call", "closest"), [
     (lambda p: xm.find_capacity(p, threshold=0.9), "thresholds"),
     (lambda p: xm.load_mnist(sides=8), "side"),

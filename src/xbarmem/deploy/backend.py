@@ -31,7 +31,15 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from xbarmem.checks import ArrayLike, as_real_array, check_seed, check_type, is_bool, shown
+from xbarmem.checks import (
+    ArrayLike,
+    as_real_array,
+    check_seed,
+    check_type,
+    checked_keywords,
+    is_bool,
+    shown,
+)
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
@@ -93,6 +101,7 @@ def target_parameters(memory: Memory) -> list[tuple[torch.Tensor, torch.Tensor |
     return list(memory.targets)
 
 
+@checked_keywords
 def twin_layer(layer: Crossbar, faults: FaultMap | None = None,
                chip: ChipSpec | None = None) -> Crossbar:
     """A fresh (unprogrammed) crossbar at the same place as ``layer``: same chip (or ``chip``),
@@ -112,6 +121,7 @@ def _check_twin(layer: Crossbar, faults: FaultMap | None, chip: ChipSpec | None)
         check_type(chip, ChipSpec, "chip", "a ChipSpec (or None)")
 
 
+@checked_keywords
 def conductance_targets(layer: Crossbar, weights: torch.Tensor | np.ndarray,
                         bias: torch.Tensor | np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """What :meth:`Crossbar.program` aims at before write error, for ``[W | b]`` on ``layer``.
@@ -148,6 +158,7 @@ def _check_targets(targets: np.ndarray, n_out: int, n_rows: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- simulated
+@checked_keywords
 class SimulatedChip:
     """xbarmem's simulated chip as a :class:`ChipBackend`: wraps a :class:`Crossbar`.
 
@@ -185,6 +196,7 @@ class SimulatedChip:
                               f"{crossbar.w_max}")
 
     @classmethod
+    @checked_keywords
     def like(cls, layer: Crossbar, *, chip: ChipSpec | None = None,
              faults: FaultMap | None = None, seed: int = 0,
              read_averages: int = 1) -> SimulatedChip:
@@ -267,6 +279,7 @@ class ArrayDriver(Protocol):
     def apply(self, array: int, voltages: np.ndarray) -> np.ndarray: ...
 
 
+@checked_keywords
 class DriverBackend:
     """A :class:`ChipBackend` driving physical arrays through an :class:`ArrayDriver`.
 
@@ -434,6 +447,7 @@ def check_backend(backend: Any, layer: Crossbar, k: int) -> ChipBackend:
     return backend
 
 
+@checked_keywords
 class BackendMemory:
     """A memory whose analogue reads go through backends (one per layer) instead of the model's
     own simulated crossbars. Has ``recall`` with :meth:`SingleLayerMemory.recall`'s signature,
@@ -486,6 +500,7 @@ class BackendMemory:
         against the protocol (:class:`CheckedReads`)."""
         return LayeredMap(self.checked)
 
+    @checked_keywords
     def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str | None = None,
                max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
         """Recall from ``cues`` ``(B, N)`` through the backends; cues are checked (and
@@ -499,6 +514,7 @@ class BackendMemory:
                       max_iterations=max_iterations, seed=seed)
 
 
+@checked_keywords
 def simulated_backends(memory: Memory, *, chip: ChipSpec | None = None,
                        faults: FaultMap | None = None, seed: int = 0,
                        read_averages: int = 1) -> list[SimulatedChip]:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from xbarmem.checks import check_callback, check_count, check_type, shown
+from xbarmem.checks import check_callback, check_count, check_type, checked_keywords, shown
 from xbarmem.energy.circuit import CircuitSpec, load_circuit
 from xbarmem.energy.measure import Measurement, energy_report
 from xbarmem.errors import ConfigError
@@ -130,6 +130,7 @@ def _round(value: float, digits: int) -> float:
     return float(f"{value:.{digits}g}")
 
 
+@checked_keywords
 def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rram", *,
               energy_ratio: float = PAPER_ENERGY_RATIO,
               latency_reduction: float = PAPER_LATENCY_REDUCTION,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from xbarmem.checks import is_choice
+from xbarmem.checks import checked_keywords, is_choice
 from xbarmem.spec import Choice, Number, Presets, Spec, Text, unknown_key
 
 SIGN_READOUTS = ("comparator", "adc")
@@ -248,6 +248,7 @@ def circuit_toml(name: str) -> str:
     return _PRESETS.commented_toml(name)
 
 
+@checked_keywords
 def load_circuit(source: str | Path | CircuitSpec) -> CircuitSpec:
     """A circuit from a preset name, a TOML file path, or an existing spec.
 

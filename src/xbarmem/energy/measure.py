@@ -30,6 +30,7 @@ from xbarmem.checks import (
     check_each_once,
     check_seed,
     check_type,
+    checked_keywords,
     result_repr,
     shown,
 )
@@ -221,6 +222,7 @@ def _percent(share: float) -> str:
     return f"{share:.0%}" if share >= 0.01 else f"{100 * share:.2g}%"
 
 
+@checked_keywords
 def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> EnergyReport:
     """Energy and latency per recall, sync and async, their ratios, the breakdowns by
     component and the cost of programming the memory, under ``circuit``: an
@@ -327,6 +329,7 @@ def make_cues(patterns: torch.Tensor, flip: float, probes: int,
     return flip_bits(targets, flip, as_generator(seed)), targets
 
 
+@checked_keywords
 def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
             patterns: str = "mnist", count: int | None = None,
             chip: str | ChipSpec = "paper-sim", faults: float | None = None,
@@ -386,6 +389,7 @@ def _describe(result: Measurement, memory: Memory, pset: PatternSet, *, flip: fl
         "devices": memory.devices(), "seconds": time.perf_counter() - start})
 
 
+@checked_keywords
 def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
                   probes: int = 20, seed: int = 0, activation: str = "sign",
                   max_iterations: int = 100) -> Measurement:
@@ -434,6 +438,7 @@ def _size_row(n: int, count: int, m: Measurement, rep: EnergyReport) -> dict[str
             "seconds": m.info["seconds"]}
 
 
+@checked_keywords
 def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
                   flip: float = 0.1, probes: int = 20, seed: int = 0,

@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from xbarmem.checks import checked_keywords
 from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
@@ -86,6 +87,7 @@ class Measurement:
         return ~np.isnan(self.read)
 
 
+@checked_keywords
 def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     """Parse a target-vs-read CSV (see module docstring) for arrays of ``rows x cols``.
 
@@ -155,6 +157,7 @@ def _check_same_unit(path: Path, target: np.ndarray, read: np.ndarray) -> None:
 READ_BACK_COLUMNS = ("array", "row", "col", "polarity", "read_uS")
 
 
+@checked_keywords
 def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
     """Parse a read-back CSV: columns ``array,row,col,polarity,read_uS`` (any order, extra
     columns such as an export's ``target_uS`` ignored, ``#`` lines skipped), one line per
@@ -352,6 +355,7 @@ def _microsiemens(siemens: float) -> float:
     return float(f"{siemens * 1e6:.12g}")
 
 
+@checked_keywords
 def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | None = None
                   ) -> tuple[ChipSpec, FaultMap, dict[str, Any]]:
     """Chip spec, fault map and a summary from a measurement (rules in the module docstring).
