@@ -7,6 +7,7 @@ with other processes a second intra-op thread mostly adds contention.
 import hashlib
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -159,6 +160,29 @@ def patch_figures(monkeypatch, draw) -> None:
         module = importlib.import_module(f"{reproduce.__name__}.{info.name}")
         if hasattr(module, "write_figure"):
             monkeypatch.setattr(module, "write_figure", draw)
+
+
+def check_work_within_groups(store: Path, **executor: Any) -> None:
+    """Run a sweep of two one-trial groups of hardware-adaptive training into ``store`` on the
+    executor ``executor`` names (``jobs=2``, ``scheduler=ADDRESS``, ...), and check that the
+    work it reports moves before a group ends, never backwards, and ends at the total. (A
+    group's training, a few tenths of a second, may end within one relay step: the reports
+    of a group that ended since the last relay are relayed before its end.)"""
+    from xbarmem.experiments.runner import group_cost, run_sweep
+    from xbarmem.experiments.sweep import parse_sweep
+
+    spec = parse_sweep({"sweep": {"name": "w", "trial": "evaluate", "seeds": 2, "batch": 1},
+                        "base": {"data": "random", "n_neurons": 16, "patterns": 3,
+                                 "selection": "first", "probes": 2, "max_iterations": 10,
+                                 "rule": "adaptive"},
+                        "rule_options": {"adaptive": {"max_steps": 200, "finetune_steps": 600,
+                                                      "flip_steps": 0}}})
+    work: list[tuple[float, float]] = []
+    run_sweep(spec, store, on_work=lambda d, t: work.append((d, t)), **executor)
+    done, total = [d for d, _ in work], work[0][1]
+    assert all(a <= b for a, b in zip(done, done[1:], strict=False))
+    assert done[-1] == pytest.approx(total)
+    assert any(0 < d < min(group_cost([t]) for t in spec.trials) for d in done)
 
 
 def tiny_sweep(name: str, *, seeds: int = 1, rules: tuple[str, ...] = ("hebb", "pinv"),

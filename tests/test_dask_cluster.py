@@ -13,7 +13,7 @@ import sqlite3
 import threading
 
 import pytest
-from conftest import tiny_sweep
+from conftest import check_work_within_groups, tiny_sweep
 
 from xbarmem.errors import ConfigError, ExecutorLost, XbarmemWarning
 from xbarmem.experiments import dask_logs, executors
@@ -432,22 +432,7 @@ def test_workers_that_cannot_run_xbarmem_are_told_in_one_warning():
 
 def test_dask_workers_report_work_within_running_groups(tmp_path):
     """On a Dask cluster the bar sat at 0 until a group came back (its workers reported only
-    a group's end): they report their training's progress on a queue of the scheduler, as a
+    a group's end): they report their training's progress through the scheduler, as a
     process pool's workers do, and the work never moves backwards."""
-    from xbarmem.experiments.runner import group_cost
-    from xbarmem.experiments.sweep import parse_sweep
-
-    spec = parse_sweep({"sweep": {"name": "d", "trial": "evaluate", "seeds": 2, "batch": 1},
-                        "base": {"data": "random", "n_neurons": 16, "patterns": 3,
-                                 "selection": "first", "probes": 2, "max_iterations": 10,
-                                 "rule": "adaptive"},
-                        "rule_options": {"adaptive": {"max_steps": 200, "finetune_steps": 600,
-                                                      "flip_steps": 0}}})
-    work: list[tuple[float, float]] = []
     with _cluster() as cluster:
-        run_sweep(spec, tmp_path / "d.sqlite", scheduler=cluster.scheduler_address,
-                  on_work=lambda d, t: work.append((d, t)))
-    done, total = [d for d, _ in work], work[0][1]
-    assert all(a <= b for a, b in zip(done, done[1:], strict=False))
-    assert done[-1] == pytest.approx(total)
-    assert any(0 < d < min(group_cost([t]) for t in spec.trials) for d in done)
+        check_work_within_groups(tmp_path / "d.sqlite", scheduler=cluster.scheduler_address)

@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from conftest import check_work_within_groups
 
 from xbarmem.cli.progress import ETA_AFTER_SECONDS, EtaColumn, eta_seconds
 from xbarmem.experiments.runner import cost_parts, group_cost, run_sweep, trial_cost
@@ -106,20 +107,7 @@ def test_a_process_pool_reports_work_within_running_groups(tmp_path):
     """``--jobs 2`` (the default of sweep and reproduce): the workers' training moves the bar
     before a group ends, as in-process (before, the bar sat at 0 until a group came back),
     and never backwards while two groups run side by side."""
-    spec = parse_sweep({"sweep": {"name": "p", "trial": "evaluate", "seeds": 2, "batch": 1},
-                        "base": {"data": "random", "n_neurons": 16, "patterns": 3,
-                                 "selection": "first", "probes": 2, "max_iterations": 10,
-                                 "rule": "adaptive"},
-                        "rule_options": {"adaptive": {"max_steps": 200, "finetune_steps": 600,
-                                                      "flip_steps": 0}}})
-    # (a group's training, a few tenths of a second, may end within one relay step: the
-    # reports of a group that ended since the last relay are relayed before its end)
-    work: list[tuple[float, float]] = []
-    run_sweep(spec, tmp_path / "p.sqlite", jobs=2, on_work=lambda d, t: work.append((d, t)))
-    done, total = [d for d, _ in work], work[0][1]
-    assert all(a <= b for a, b in zip(done, done[1:], strict=False))
-    assert done[-1] == pytest.approx(total)
-    assert any(0 < d < min(group_cost([t]) for t in spec.trials) for d in done)
+    check_work_within_groups(tmp_path / "p.sqlite", jobs=2)
 
 
 def test_work_of_groups_running_side_by_side_adds_up():
