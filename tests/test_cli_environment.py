@@ -344,3 +344,33 @@ def test_out_of_descriptors_wherever_it_surfaces_is_one_line(run_cli, monkeypatc
         RuntimeError("something else")))
     with pytest.raises(RuntimeError, match="something else"):
         run_cli("chip", "show", "paper-sim")
+
+
+#: a fresh interpreter in which Ctrl-C comes while the command line is imported: the import of
+#: ``xbarmem.cli`` is interrupted (as a Ctrl-C in the command's first half second does)
+_CTRL_C_WHILE_LOADING = """
+import sys
+class Interrupted:
+    def find_spec(self, name, path=None, target=None):
+        if name == "xbarmem.cli":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupted())
+import runpy
+runpy.run_module("xbarmem", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line():
+    """Ctrl-C in the first half second of any command (while its modules were imported,
+    before the command line's own handling) printed an import's KeyboardInterrupt traceback
+    and exit -2: the command's entry point (the ``xbarmem`` console script, ``python -m
+    xbarmem``) imports the command line itself and ends as Ctrl-C does later."""
+    import tomllib
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(
+        encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"xbarmem": "xbarmem.launch:main"}
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_LOADING, "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr, done.stdout) == (130, "aborted\n", "")
+    assert _xbarmem("--version").stdout.startswith("xbarmem ")

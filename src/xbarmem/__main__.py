@@ -1,6 +1,6 @@
-"""``python -m xbarmem``: the same as the ``xbarmem`` command."""
+"""``python -m xbarmem``: the same as the ``xbarmem`` command (:mod:`xbarmem.launch`)."""
 
-from xbarmem.cli import main
+from xbarmem.launch import main
 
 if __name__ == "__main__":  # (a process started by spawn imports this again)
     main()
