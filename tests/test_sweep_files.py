@@ -379,3 +379,25 @@ def test_a_list_of_values_in_base_says_that_they_go_in_the_grid(key, values):
     tables["base"][key] = [values[0], "x"]  # not each a value: the plain refusal
     with pytest.raises(ConfigError, match=rf"^<sweep>: \[base\] {key} must be [^;]*$"):
         parse_sweep(tables)
+
+
+def test_rule_options_tables_name_rules_as_the_rest_of_the_file_does():
+    """``[rule_options.Storkey]`` (a rule name as ``rule = "Storkey"`` is taken) ended in a
+    ``KeyError`` traceback, and a grid ``rule_options.Adaptive.max_steps`` too: tables and grid
+    keys name a rule in any of its spellings and apply to its trials; two tables of one rule
+    are refused, and a table of a rule no trial trains is warned about (its options change
+    nothing)."""
+    from xbarmem.errors import XbarmemWarning
+
+    head = {"sweep": {"name": "r"}, "base": {"data": "random", "n_neurons": 16, "patterns": 2}}
+    spec = parse_sweep({**head, "base": {**head["base"], "rule": "adaptive"},
+                        "rule_options": {"Adaptive": {"max_steps": 30}}})
+    assert spec.trials[0].config["rule_options"]["max_steps"] == 30
+    spec = parse_sweep({**head, "grid": {"rule_options": {"Adaptive": {"max_steps": [20, 30]}}}})
+    assert sorted(t.config["rule_options"]["max_steps"] for t in spec.trials) == [20, 30]
+    with pytest.raises(ConfigError, match="options of rule 'adaptive' are given twice"):
+        parse_sweep({**head, "rule_options": {"Adaptive": {"max_steps": 30},
+                                              "adaptive": {"max_steps": 20}}})
+    with pytest.warns(XbarmemWarning, match=r"\[rule_options.storkey\]: no trial of this sweep "
+                                            r"trains that rule \(it trains adaptive\)"):
+        parse_sweep({**head, "rule_options": {"Storkey": {}}})

@@ -179,20 +179,45 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
         grids.append(_flatten_grid(table, where, trial))
         _check_rule_dimensions(grids[-1], base, where)
     _check_expansion(head, grids, source)
-    rule_options = _table(data, "rule_options")
-    for rule, opts in rule_options.items():
-        _RULE(rule, "[rule_options] table name")
+    rule_options: dict[str, dict[str, Any]] = {}
+    for rule, opts in _table(data, "rule_options").items():
+        name = _rule_table(rule, "[rule_options] table name", rule_options)
         if not isinstance(opts, dict):
             raise ConfigError(f"[rule_options.{rule}] must be a table, got {shown(opts)}")
-        _check_rule_keys(rule, opts, f"[rule_options.{rule}]")
+        _check_rule_keys(name, opts, f"[rule_options.{rule}]")
+        rule_options[name] = dict(opts)
     spec = SweepSpec(name=head.name, trial=trial, seeds=head.seed_list, batch=head.batch,
-                     base=dict(base), grids=grids,
-                     rule_options={k: dict(v) for k, v in rule_options.items()},
+                     base=dict(base), grids=grids, rule_options=rule_options,
                      source=source, description=head.description)
     spec.trials = batch_keyed(expand(spec), spec.batch)
     _check_trial_sizes(spec)
     _warn_cues_pass(spec)
+    _warn_unused_rule_options(spec)
     return spec
+
+
+def _rule_table(rule: str, where: str, named: Any) -> str:
+    """The rule a rule-options table names, as the library names it (``Storkey`` is
+    ``storkey``; an unknown one refused), refused when ``named`` already holds it (two
+    tables of one rule in other spellings)."""
+    name = _RULE(rule, where)
+    if name in named:
+        raise ConfigError(f"{where} {rule!r}: the options of rule {name!r} are given twice "
+                          f"(in tables of two spellings of its name)")
+    return str(name)
+
+
+def _warn_unused_rule_options(spec: SweepSpec) -> None:
+    """Warn of ``[rule_options.RULE]`` tables of a rule no trial of the sweep trains: their
+    options change nothing (a sweep file's tables kept for another grid, or a rule left out
+    of it by mistake)."""
+    trained = {t.config["rule"] for t in spec.trials}
+    unused = sorted(set(spec.rule_options) - trained)
+    if unused:
+        tables = ", ".join(f"[rule_options.{r}]" for r in unused)
+        warn(f"{spec.source}: {tables}: no trial of this sweep trains "
+             f"{'that rule' if len(unused) == 1 else 'those rules'} (it trains "
+             f"{', '.join(sorted(trained))}), so the options there change nothing")
 
 
 def _warn_cues_pass(spec: SweepSpec) -> None:
@@ -316,13 +341,15 @@ def _flatten_grid(table: dict[str, Any], where: str, trial: str) -> dict[str, li
         if key == "rule_options":
             if not isinstance(values, dict):
                 raise ConfigError(f"{where} rule_options must be a table RULE.KEY = [...]")
+            seen: set[str] = set()
             for rule, opts in values.items():
-                _RULE(rule, f"{where} rule_options table name")
+                named = _rule_table(rule, f"{where} rule_options table name", seen)
+                seen.add(named)
                 if not isinstance(opts, dict):
                     raise ConfigError(f"{where} rule_options.{rule} must be a table")
-                _check_rule_keys(rule, opts, f"{where} rule_options.{rule}", grid=True)
+                _check_rule_keys(named, opts, f"{where} rule_options.{rule}", grid=True)
                 for opt, vals in opts.items():
-                    name = f"rule_options.{rule}.{opt}"
+                    name = f"rule_options.{named}.{opt}"
                     flat[name] = _grid_values(vals, f"{where} {name}")
                     _no_repeats(flat[name], f"{where} {name}")
             continue
