@@ -868,8 +868,9 @@ def test_level_help_says_what_the_level_of_each_corruption_offered_is():
             continue
         text = " ".join(params["level"].help.split())
         assert text.startswith("Corruption level: flip or salt-pepper rate, Gaussian noise "
-                               "sigma (in pattern units; the noisy cue is clipped to [-1, 1]) "
-                               "or occluded fraction (default: "), (path, text)
+                               "sigma (in pattern units; the noisy cue is clipped to [-1, 1]; "
+                               "of binary patterns, the cue is its signs) or occluded "
+                               "fraction (default: "), (path, text)
         checked += 1
     assert checked >= 4, checked
 

@@ -156,3 +156,23 @@ def test_a_sweep_warns_once_of_capacity_trials_their_cues_pass(tmp_path, run_cli
     code, _, err = run_cli("sweep", tmp_path / "cw.toml", "--store", tmp_path / "s.sqlite")
     assert code == 0, err
     assert err.count("threshold 0.8 is at or below the cues' own cosine") == 1, err
+
+
+def test_gaussian_cues_of_binary_patterns_are_signs_as_every_level_help_says():
+    """``--corruption gaussian --level 0.3`` on a binary model printed ``(cues 1.000)`` where
+    the help promised clipped noisy cues (cosine about 0.98): the cues of binary patterns are
+    the signs of the corrupted patterns, flipping a bit with probability Phi(-1/sigma). The
+    shared ``--level`` help, and ``Protocol.level``, say so."""
+    from statistics import NormalDist
+
+    from tests.test_cli import _commands, _options
+
+    pats = random_patterns(40, 50, seed=1)
+    cues = make_cues(pats, Protocol(corruption="gaussian", level=0.6, probes=20, seed=2))
+    assert set(cues.cues.unique().tolist()) == {-1.0, 1.0}
+    flipped = float((cues.cues != cues.target).double().mean())  # 40,000 bits
+    assert abs(flipped - NormalDist().cdf(-1 / 0.6)) < 0.005
+    helps = {p.help for _, command in _commands() for p in _options(command)
+             if "--level" in p.opts and "Gaussian" in (p.help or "")}
+    assert helps and all("binary patterns, the cue is its signs" in h for h in helps), helps
+    assert "Phi(-1/s)" in (Protocol.__doc__ or "")

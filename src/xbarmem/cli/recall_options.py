@@ -46,7 +46,8 @@ def level(default: str = "0.1 for flip and salt-pepper, 0.6 for gaussian and occ
     alias."""
     what = ("the share of bits flipped" if flips_only else
             "flip or salt-pepper rate, Gaussian noise sigma (in pattern units; the noisy "
-            "cue is clipped to [-1, 1]) or occluded fraction")
+            "cue is clipped to [-1, 1]; of binary patterns, the cue is its signs) or "
+            "occluded fraction")
     return bounded("--level", metavar="X", ge=0.0,
                    help=f"Corruption level: {what} (default: {default}).")
 

@@ -70,7 +70,9 @@ class Protocol:
             corruption: a function ``f(x, level, generator)`` (:func:`~xbarmem.data.
             corruption.corrupt`; ``docs/extending.md``).
         level: flip/salt-pepper rate, Gaussian sigma, or occluded fraction (a custom
-            corruption's: any number >= 0, passed to it).
+            corruption's: any number >= 0, passed to it). The cues of binary patterns
+            are the signs of the corrupted patterns (+-1, a 0 read as +1): Gaussian
+            noise of sigma ``s`` flips a bit with probability ``Phi(-1/s)``.
         probes: corrupted cues per stored pattern (per chip).
         mode: ``sync`` or ``async`` recall.
         activation: ``sign`` (binary neurons) or ``tanh`` (analogue neurons; for binary
