@@ -201,3 +201,23 @@ def test_a_corruption_named_after_its_function_or_misspelt_is_named_back(name, c
                        r"as a result or Protocol.as_dict\(\) records it: pass the function "
                        r"itself\)$"):
         corrupt(_pm1(2, 8), "blur", 0.1)
+
+
+def test_occlusion_of_images_without_a_shape_says_how_to_give_one(run_cli, tmp_path) -> None:
+    """``evaluate --corruption occlude`` of a model of N = 12 said "occlude needs image_shape",
+    an argument the command line has no option for; the message says to give the patterns as
+    a ``(P, h, w)`` array, whose shape a model keeps, and so occludes them."""
+    rng = np.random.default_rng(0)
+    images = np.where(rng.random((4, 3, 4)) < 0.5, -1.0, 1.0)
+    np.save(tmp_path / "flat.npy", images.reshape(4, 12))
+    np.save(tmp_path / "images.npy", images)
+    for name in ("flat", "images"):
+        code, _, err = run_cli("train", "--data", tmp_path / f"{name}.npy", "--rule", "pinv",
+                               "--chip", "ideal", "-o", tmp_path / f"{name}.safetensors")
+        assert code == 0, err
+    args = ("--corruption", "occlude", "--level", "0.5", "--probes", "2")
+    code, _, err = run_cli("evaluate", tmp_path / "flat.safetensors", *args)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "N=12 is not a square number of neurons" in err and "(P, h, w) array" in err, err
+    code, out, err = run_cli("evaluate", tmp_path / "images.safetensors", *args)
+    assert code == 0 and "occlude 0.5" in out, err

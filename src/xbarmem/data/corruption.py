@@ -286,7 +286,9 @@ def corrupt(
         n = int(_as_float_tensor(x).shape[-1])
         side = math.isqrt(n)
         if side * side != n:
-            raise PatternError(f"occlude needs image_shape: N={n} is not a square number of "
-                               f"neurons")
+            raise PatternError(f"occlude needs the images' shape: N={n} is not a square "
+                               f"number of neurons; give image_shape=(h, w), or load the "
+                               f"patterns from a (P, h, w) array of images, which keeps "
+                               f"their shape")
         image_shape = (side, side)
     return occlude_block(x, image_shape, level, generator)
