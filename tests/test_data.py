@@ -231,6 +231,26 @@ def test_mnist_shuffle_is_seeded() -> None:
     assert not np.array_equal(a.labels, c.labels) or not np.array_equal(a.patterns, c.patterns)
 
 
+def test_mnist_resizing_is_the_window_means_the_guide_states() -> None:
+    """"Area-resized" whole-image MNIST at 8x8 is not exact area averaging (28 / 8 = 3.5): a
+    numpy box resize with fractional pixel weights gives 19 of the one-per-class digits' 640
+    pixels other signs. The guide and ``resize_area`` state the windows torch's adaptive
+    pooling averages; numpy with those windows gives the patterns exactly."""
+    from xbarmem.data.patterns import resize_area
+
+    images, labels = _bundled()
+    first = [int(np.nonzero(labels == d)[0][0]) for d in range(10)]
+    for side in (8, 20, 7):
+        rows = [np.arange(i * 28 // side, -(-(i + 1) * 28 // side)) for i in range(side)]
+        box = np.array([[images[k][np.ix_(r, c)].astype(np.float64).mean() for r in rows
+                         for c in rows] for k in first])
+        ps = load_mnist(side=side, one_per_class=True, kind="continuous")
+        np.testing.assert_allclose(ps.patterns, box / 255 * 2 - 1, atol=1e-5)
+    guide = " ".join((Path(__file__).parents[1] / "docs" / "guide.md").read_text().split())
+    assert "`floor(28 i / s)` to `ceil(28 (i + 1) / s) - 1`" in guide
+    assert "floor(i h / side)" in " ".join((resize_area.__doc__ or "").split())
+
+
 def test_mnist_centre_crop_is_the_authors_preprocessing() -> None:
     """crop=24 keeps the centred 24x24 window before downsampling (8x8: exact 3x3 box means),
     as the authors' scripts do; ``load_patterns("mnist-crop24")`` names it."""

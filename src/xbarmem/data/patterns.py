@@ -435,7 +435,11 @@ def check_storable(pset: PatternSet, where: str = "patterns") -> PatternSet:
 
 
 def resize_area(images: np.ndarray, side: int | None) -> np.ndarray:
-    """Area-average float images ``(P, h, w)`` to ``(P, side, side)`` (no-op if same size)."""
+    """Area-average float images ``(P, h, w)`` to ``(P, side, side)`` (no-op if same size):
+    output row ``i`` averages input rows ``floor(i h / side)`` to ``ceil((i + 1) h / side) - 1``,
+    and likewise the columns, with equal weights (torch's adaptive average pooling, its
+    ``"area"`` interpolation). Where ``side`` divides ``h`` this is exact area averaging; else
+    neighbouring windows may share a pixel (28 -> 8: windows of 4 pixels, a step of 3.5)."""
     if side is None or images.shape[1:] == (side, side):
         return images.astype(np.float32, copy=False)
     import torch  # (loaded only where images are resized)
