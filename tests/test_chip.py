@@ -106,6 +106,21 @@ def test_bad_toml_file_and_unknown_preset(tmp_path):
         load_chip("not-a-chip")
 
 
+
+def test_keys_a_chip_file_leaves_out_take_the_ideal_presets_values(tmp_path):
+    """A chip file of one key was read with the other keys at values no page named; the guide
+    says they are the ``ideal`` preset's, as read."""
+    from pathlib import Path
+
+    path = tmp_path / "part.toml"
+    path.write_text("[device]\np_stuck_on = 0.1\n[array]\nrows = 8\n")
+    chip, ideal = load_chip(str(path)), load_preset("ideal")
+    assert chip.device.p_stuck_on == 0.1 and chip.array.rows == 8
+    assert chip.replace_device(p_stuck_on=0.0).device == ideal.device
+    assert chip.replace_array(rows=64).array == ideal.array
+    guide = " ".join((Path(__file__).parents[1] / "docs" / "guide.md").read_text().split())
+    assert "A key left out takes the `ideal` preset's value" in guide
+
 # ------------------------------------------------------------------ fault maps
 def test_generated_fault_rates_and_seed():
     spec = load_preset("ideal").with_faults(0.3, on_fraction=0.25)
