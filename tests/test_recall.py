@@ -1,5 +1,7 @@
 """Recall dynamics."""
 
+import json
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -269,3 +271,37 @@ def test_recall_summary_shares_are_exact_fractions():
     summary = res.summary()
     assert (summary["converged"], summary["cycled"]) == (0.65, 0.25)
     assert (summary["mean_iterations"], summary["mean_reads"]) == (9.5, 3.0)
+
+
+@pytest.mark.parametrize("rows", [False, True])
+def test_recall_reads_mnist_images_as_the_models_cropped_patterns_were_made(run_cli, tmp_path,
+                                                                            rows):
+    """A model of ``mnist-crop24`` (the demo's data) recalled from the very 28x28 MNIST images
+    it stored: ``recall`` resized the whole images, not their centred 24x24 window, so the
+    cues were 0-12 of 64 bits off their stored digits (8 of 10 recalled on one chip). The
+    images are now cut as the patterns were, and each stored digit is its own cue."""
+    from importlib import resources
+
+    import numpy as np
+
+    from xbarmem.data.readers import centre_crop
+    from xbarmem.data.sources import pattern_set_crop
+
+    with (resources.files("xbarmem.data") / "datasets" / "mnist-10k.npz").open("rb") as fh, \
+            np.load(fh) as z:
+        images, labels = z["images"], z["labels"]
+    first = [int(np.nonzero(labels == d)[0][0]) for d in range(10)]
+    raw = images[first].reshape(10, -1) if rows else images[first]
+    np.save(tmp_path / "raw.npy", raw)
+    model = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--data", "mnist-crop24", "--one-per-class", "--chip",
+                           "ideal", "--rule", "pinv", "-o", model)
+    assert code == 0, err
+    code, out, err = run_cli("recall", model, tmp_path / "raw.npy", "--out", tmp_path / "s.npy",
+                             "--json")
+    assert code == 0, err
+    stored = load_mnist(side=8, one_per_class=True, crop=24).patterns
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), stored)
+    assert json.loads(out)["mean_iterations"] == 1.0  # every cue is a stored fixed point
+    assert pattern_set_crop("mnist8c24-binary") == 24 and pattern_set_crop("mnist8-binary") is None
+    assert centre_crop(images[:2, :20, :20], 24).shape == (2, 20, 20)  # not MNIST's size: kept

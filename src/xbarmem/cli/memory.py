@@ -31,7 +31,10 @@ from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.budget import step_budget
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from xbarmem.data.patterns import PatternSet
+    from xbarmem.memory.model_meta import ModelMeta
 
 #: how `evaluate` names the labels of `Score.outcomes` (evaluation.metrics.OUTCOMES): the
 #: cue's own pattern, another stored one, a negated one, another fixed point, no fixed point
@@ -325,6 +328,30 @@ def evaluate(
 
 
 # ---------------------------------------------------------------------------------- recall
+def _file_cues(cues: Path, model: Path, meta: ModelMeta, zero_one: bool,
+               activation: str) -> np.ndarray:
+    """The cues of the file ``cues`` for the model ``model`` (its header ``meta``), checked
+    for ``activation``: images as training read them (resized to the model's N; 28x28 ones
+    cut first as a cropped MNIST source cut the model's patterns), other values in [-1, 1]
+    as every recall takes them (noisy, occluded cues of binary patterns)."""
+    from xbarmem.data.patterns import check_cue_values
+    from xbarmem.data.readers import load_file_neurons
+    from xbarmem.data.sources import pattern_set_crop
+
+    crop = pattern_set_crop(meta.extra.get("patterns", {}).get("name", ""))
+    x = load_file_neurons(cues, meta.n_neurons, meta.kind or "binary", zero_one, cues=True,
+                          crop=crop).patterns
+    if x.shape[1] != meta.n_neurons:
+        raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
+                          f"{model} has N = {meta.n_neurons}")
+    try:
+        check_cue_values(x, activation)
+    except PatternError as exc:
+        raise PatternError(f"{cues}: {exc}") from None
+    given.check_model_cues(meta, len(x))
+    return x
+
+
 @app.command(
     "recall", short_help="Recall from the cues in a file.",
     help="Run recall from the cues in a file through the model's programmed crossbars; print "
@@ -336,7 +363,8 @@ def recall(
     cues: Annotated[Path, typer.Argument(
         metavar="CUES", parser=option_types.input_path,
         help="Cues file (.npy/.npz/.csv/IDX), shape (B, N): values in [-1, 1], or 8-bit "
-             "images, read as train reads them (resized to the model's N).")],
+             "images, read as train reads them (resized to the model's N; 28x28 images "
+             "cropped first as the model's patterns were, for mnist-crop24).")],
     out_path: RecallOut = None,
     mode: recall_options.Mode = "sync",
     activation: recall_options.Activation = None,
@@ -346,23 +374,10 @@ def recall(
     json_out: output_options.Json = False,
 ) -> None:
     paths.check_distinct({"--out": out_path}, {"MODEL": model, "CUES": cues})
-    from xbarmem.data.patterns import check_cue_values
-    from xbarmem.data.readers import load_file_neurons
-
     meta = given.model_request(model)  # the cues are read and sized before torch is loaded
     kind = meta.kind or "binary"
     activation = activation or ("sign" if kind == "binary" else "tanh")
-    # images as training read them (resized to the model's N); other values in [-1, 1] as
-    # every recall takes them (noisy, occluded cues of binary patterns)
-    x = load_file_neurons(cues, meta.n_neurons, kind, zero_one, cues=True).patterns
-    if x.shape[1] != meta.n_neurons:
-        raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
-                          f"{model} has N = {meta.n_neurons}")
-    try:
-        check_cue_values(x, activation)
-    except PatternError as exc:
-        raise PatternError(f"{cues}: {exc}") from None
-    given.check_model_cues(meta, len(x))
+    x = _file_cues(cues, model, meta, zero_one, activation)
     import torch
 
     from xbarmem.memory.io import load_memory

@@ -205,7 +205,8 @@ def load_file(
 
 
 def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "binary",
-                      zero_one: bool = False, *, cues: bool = False) -> PatternSet:
+                      zero_one: bool = False, *, cues: bool = False,
+                      crop: int | None = None) -> PatternSet:
     """The patterns of the file at ``path`` for a memory of ``n_neurons`` neurons (None: as
     the file holds them), read as :func:`load_file` reads them: 8-bit grayscale square images
     resized to side sqrt(N) by the one rule of every command (:meth:`ImageStack.side_for`: N
@@ -214,11 +215,14 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
     ``cues``: recall cues for a memory of ``kind`` patterns: 8-bit images made ``kind``
     patterns as above, other values read as values in [-1, 1] whatever ``kind`` (noisy or
     occluded cues of binary patterns; :func:`~xbarmem.data.patterns.check_cue_values` says
-    which a recall takes). Raises :class:`FileFormatError` or :class:`PatternError` naming
-    the file."""
+    which a recall takes). ``crop``: 8-bit 28 x 28 images (MNIST's) are first cut to their
+    centred ``crop x crop`` window, as a cropped MNIST source (``mnist-crop24``) made the
+    patterns of the memory these are cues for (:func:`centre_crop`). Raises
+    :class:`FileFormatError` or :class:`PatternError` naming the file."""
     kind = check_kind(kind)
     path = as_path(path)
     arr, labels, is_idx = _read_array(path, None)
+    arr = centre_crop(arr, crop) if _is_grayscale(arr, is_idx) else arr
     cues_of = kind if cues and not _is_grayscale(arr, is_idx) else None
     side = None
     if n_neurons is not None and _no_image_stack(arr, is_idx) is None:
@@ -227,6 +231,16 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
         root = math.isqrt(n_neurons)
         side = root if root * root == n_neurons and 4 <= root <= max_side("file") else None
     return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one, cues_of)
+
+
+def centre_crop(images: np.ndarray, crop: int | None) -> np.ndarray:
+    """8-bit MNIST-sized images, ``(P, 28, 28)`` or rows ``(P, 784)``, cut to their centred
+    ``crop x crop`` window (``(P, crop, crop)``), as :func:`~xbarmem.data.builtin.load_mnist`
+    crops; any other array, or ``crop`` None or not below 28, is returned as it is."""
+    if crop is None or not 0 < crop < 28 or images.shape[1:] not in ((28, 28), (784,)):
+        return images
+    lo = (28 - crop) // 2
+    return images.reshape(-1, 28, 28)[:, lo:lo + crop, lo:lo + crop]
 
 
 def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx: bool,

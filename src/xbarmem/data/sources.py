@@ -262,6 +262,14 @@ _SET_NAME = re.compile(r"^(mnist|glyphs|digits)\d+(?:c(\d+))?-(?:binary|continuo
                        r"|^(random)-(?:binary|continuous)$")
 
 
+def pattern_set_crop(name: str) -> int | None:
+    """The centred crop of the 28 x 28 images that a built-in set's patterns named ``name``
+    were made from (``mnist8c24-binary``: 24, ``mnist-crop24``'s), else None (the whole image,
+    another set, a file)."""
+    match = _SET_NAME.match(str(name))
+    return None if match is None or match.group(2) is None else int(match.group(2))
+
+
 def pattern_set_words(name: str) -> str:
     """A pattern set's name (:attr:`PatternSet.name`, as results and model files record it)
     in the words of :func:`data_words`, as the user names the source: ``mnist8-binary`` is
