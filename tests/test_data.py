@@ -447,6 +447,19 @@ def test_image_bytes_given_as_patterns_are_named_as_such(kind: str, hint: str) -
     assert other.endswith("continuous data: kind='continuous' (CLI: --kind continuous)")
 
 
+@pytest.mark.parametrize("kind", ["binary", "continuous"])
+def test_digit_images_of_scikit_learn_are_named_with_their_own_scale(kind: str) -> None:
+    """scikit-learn's 8x8 digits (whole numbers 0..16) handed to ``PatternSet`` were advised
+    to be divided by 255 (continuous) or called 8-bit images: the hint names their scale."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits().data[:4].astype(np.float32)
+    said = _refusal(digits, kind)
+    assert "scikit-learn's 8x8 digit images (0..16)?" in said and "255" not in said
+    if kind == "continuous":
+        assert said.endswith("scale them: x / 16 * 2 - 1")
+
+
 def _refusal(x: np.ndarray, kind: str) -> str:
     with pytest.raises(PatternError) as err:
         PatternSet(x, kind)

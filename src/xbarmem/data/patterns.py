@@ -158,16 +158,25 @@ def _check_range(arr: np.ndarray, what: str, low: float) -> None:
     if outside:
         hint = None
         if arr.ndim == 2 and what != "cues":  # (cues: one message on every recall path)
-            hint = _one_column(bad) or ("8-bit image values (0..255)? scale them: x / 255 * 2 "
-                                        "- 1" if _bytes(arr) else None)
+            scale = _image_scale(arr)
+            hint = _one_column(bad) or (f"{_IMAGE_VALUES[scale]}? scale them: x / {scale} * 2 "
+                                        f"- 1" if scale else None)
         raise PatternError(f"{what} must lie in [{low:g}, 1]; {outside} of {arr.size} entries "
                            f"lie outside (min={_value(arr.min())}, max={_value(arr.max())})"
                            + (f"; {hint}" if hint else ""))
 
 
-def _bytes(arr: np.ndarray) -> bool:
-    """Every entry a whole number in 0..255, some above 1: 8-bit image values."""
-    return bool(arr.min() >= 0 and arr.max() > 1 and arr.max() <= 255 and (arr % 1 == 0).all())
+#: what whole numbers from 0 to a full scale of 16 or 255 probably are, in messages
+_IMAGE_VALUES = {16: "scikit-learn's 8x8 digit images (0..16)", 255: "8-bit image values (0..255)"}
+
+
+def _image_scale(arr: np.ndarray) -> int | None:
+    """The full scale of image values in ``arr`` -- every entry a whole number from 0, some
+    above 1: 16 (scikit-learn's digits) when none is above 16, else 255 (8-bit images) when
+    none is above that -- or None for other values."""
+    if not (arr.min() >= 0 and arr.max() > 1 and (arr % 1 == 0).all()):
+        return None
+    return next((scale for scale in _IMAGE_VALUES if arr.max() <= scale), None)
 
 
 def _one_column(bad: np.ndarray) -> str | None:
@@ -242,9 +251,10 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
     near = float(np.abs(np.abs(arr) - 1.0).max()) <= _NEAR_PM1
     hint = _one_column(~is_pm1) or (
         f"all are within {_NEAR_PM1:g} of -1 or +1: round them (np.sign) if they are binary"
-        if near else "8-bit image values (0..255)? binarise each image at its mean, as "
-        "load_file does: np.where(x > x.mean(axis=1, keepdims=True), 1, -1)" if _bytes(arr)
-        else "continuous data: kind='continuous' (CLI: --kind continuous)")
+        if near else f"{_IMAGE_VALUES[scale]}? binarise each image at its mean, as "
+        "load_file does: np.where(x > x.mean(axis=1, keepdims=True), 1, -1)"
+        if (scale := _image_scale(arr)) else
+        "continuous data: kind='continuous' (CLI: --kind continuous)")
     raise PatternError(
         f"binary patterns must contain only -1 and +1; found {int((~is_pm1).sum())} other "
         f"value(s), e.g. {_value(arr[row, col])} at ({row}, {col}); {hint}"
