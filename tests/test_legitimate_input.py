@@ -413,3 +413,41 @@ def test_the_measured_window_is_where_devices_at_its_edges_read():
     few = Measurement(target, read, "few.csv")
     chip, _, _ = measured_chip(few, RRAM, tolerance=5e-6)
     assert (chip.device.g_min, chip.device.g_max) == (2.5e-6, 149e-6)
+
+
+def _file_of_50(tmp_path):
+    """A file of 4 +-1 patterns of N = 50 (no image data: its N is its own)."""
+    path = tmp_path / "p50.npy"
+    rng = np.random.default_rng(3)
+    np.save(path, np.where(rng.random((4, 50)) < 0.5, -1.0, 1.0).astype(np.float32))
+    return path
+
+
+def test_a_file_of_its_own_n_sizes_the_checks_before_any_work(tmp_path, run_cli):
+    """A file of patterns keeps its own N unless --neurons is given (the help of train,
+    capacity and energy), but the checks before any work sized the memory with the default
+    N = 64: capacity refused a fault map drawn for the file's memory ("this memory's weights
+    (64x64 + bias row ...) need 11"), energy refused the file itself ("its patterns have
+    N = 50 neurons, not 64") and the memory refusal of train named N = 64 and hidden 6400000
+    for --hidden 100000n. Each now takes the file's N."""
+    data = _file_of_50(tmp_path)
+    chip = tmp_path / "c.toml"
+    chip.write_text(RRAM.replace_array(rows=32, cols=48).to_toml())
+    fmap = tmp_path / "map.npz"
+    code, _, err = run_cli("chip", "faults", "--chip", chip, "--neurons", 50, "--arch",
+                           "multilayer", "--hidden", "1n-20", "--out", fmap)
+    assert code == 0, err
+    code, out, err = run_cli("capacity", "--data", data, "--arch", "multilayer", "--hidden",
+                             "1n-20", "--chip", chip, "--fault-map", fmap, "--trials", 1,
+                             "--probes", 1, "--rule-option", "objective=fixed-point",
+                             "--rule-option", "max_steps=5", "--json")
+    assert code == 0, err
+    assert '"architecture": "50-50-20-50"' in out
+    code, out, err = run_cli("energy", "--data", data, "--patterns", 2, "--rule", "pinv",
+                             "--json")
+    assert code == 0, err
+    for command in (("train", "-o", tmp_path / "m.safetensors"), ("capacity",)):
+        code, _, err = run_cli(*command, "--data", data, "--arch", "multilayer",
+                               "--hidden", "100000n")
+        assert code == 2 and "N = 50, hidden 5000000," in err, err
+    assert not (tmp_path / "m.safetensors").exists()

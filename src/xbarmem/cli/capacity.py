@@ -139,7 +139,7 @@ def capacity_cmd(
     side: old_options.OldSide = None,
     fault_map: CapacityFaultMap = None,
 ) -> None:
-    n_neurons = given.neurons_or_side(ctx, neurons, side)
+    n_neurons = given.data_neurons(ctx, data, given.neurons_or_side(ctx, neurons, side))
     thresholds = parsers.thresholds(threshold)
     configs = architectures(ctx, arch, hidden, rule, options)
     n_pool = given.drawn_pool(data, pool)

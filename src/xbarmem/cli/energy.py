@@ -194,8 +194,8 @@ def energy(
         _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load, level, probes,
                seed, steps or 300, out_dir, json_out, threads)
         return
-    n_neurons, activation = _neurons(ctx, neurons, n, activation)
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
+    n_neurons, activation = _neurons(ctx, neurons, n, activation, data)
     widths = _hidden(hidden, n_neurons, arch)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                     data=data)
@@ -303,9 +303,10 @@ def _max_steps(ctx: typer.Context, options: dict[str, Any], max_steps: int | Non
     return options.get("max_steps")
 
 
-def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | None
-             ) -> tuple[int, str | None]:
-    """``--neurons N`` (old: ``--n N``) and ``--activation`` (old: ``--neurons sign|tanh``)."""
+def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | None,
+             data: str) -> tuple[int, str | None]:
+    """``--neurons N`` (old: ``--n N``; neither: a ``--data`` file's own N,
+    :func:`given.data_neurons`) and ``--activation`` (old: ``--neurons sign|tanh``)."""
     legacy = neurons in ("sign", "tanh")
     if legacy:
         activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
@@ -313,6 +314,8 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     n_neurons = 64 if legacy else given.neuron_count(neurons)
     n_neurons = given.deprecated(ctx, "--n", n, n_neurons, new=None if legacy else "neurons",
                              use=f"--neurons {n}")
+    if n is None:
+        n_neurons = given.data_neurons(ctx, data, n_neurons)
     return n_neurons, activation
 
 

@@ -184,6 +184,22 @@ def file_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int | None:
     return None
 
 
+def data_neurons(ctx: typer.Context, data: str, n_neurons: int) -> int:
+    """The N of the memories ``--data`` gives: ``n_neurons`` (``--neurons``, ``--side`` or
+    their default), except for a file when neither was given (:func:`file_neurons`): the
+    file's own N, read from its array's shape. The checks before any work (memory, hidden
+    widths such as ``1n``, a fault map's arrays) then size the memory the file gives, not
+    one of the default N; a file that cannot be read is refused as loading it would be."""
+    if file_neurons(ctx, data, n_neurons) is not None:
+        return n_neurons
+    from xbarmem.data.readers import file_neuron_count
+    from xbarmem.data.sources import patterns_for
+
+    path = Path(data)
+    if not path.is_file():  # (refused by the reading, naming the file)
+        patterns_for(data, None)
+    return file_neuron_count(path) or n_neurons
+
 
 def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | None = None,
               seed: int = 0, zero_one: bool = False, one_per_class: bool = False,

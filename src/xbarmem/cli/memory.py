@@ -90,7 +90,7 @@ def train(
     given.check_arch(ctx, arch, rule)
     data, count = given.data_and_count(ctx, data, patterns, "--n", n)
     _check_options(ctx, data, rule, fault_map, out_path)
-    n_neurons = given.neurons_or_side(ctx, neurons, side)
+    n_neurons = given.data_neurons(ctx, data, given.neurons_or_side(ctx, neurons, side))
     if rule == "adaptive":  # old dedicated flags (adaptive only, as before); trainer seed: --seed
         options = {"seed": seed, **given.legacy_rule_options(
             ctx, options, objective=objective, noise_injection=noise_injection,

@@ -241,6 +241,14 @@ def centre_crop(images: np.ndarray, crop: int | None) -> np.ndarray:
         return images
     lo = (28 - crop) // 2
     return images.reshape(-1, 28, 28)[:, lo:lo + crop, lo:lo + crop]
+def file_neuron_count(path: str | Path) -> int | None:
+    """The N of the patterns the file at ``path`` holds as :func:`load_file_neurons` reads
+    them with ``n_neurons=None`` (the length of a row, or H*W of an image), from its array's
+    shape alone: its values are not checked (the reading does that). None for an array of no
+    such shape, which the reading refuses. Raises :class:`FileFormatError` for a file that
+    cannot be read."""
+    arr, _, _ = _read_array(as_path(path), None)
+    return int(math.prod(arr.shape[1:])) if arr.ndim in (2, 3) and arr.shape[0] else None
 
 
 def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx: bool,
