@@ -227,6 +227,31 @@ def test_capacity_searches_store_distinct_patterns_and_flag_a_capacity_at_the_po
     assert rows == [["16", "│", ">=5"], ["25", "│", ">=5"]], out  # (its table said 5)
 
 
+def test_the_json_and_the_fit_say_which_capacities_are_lower_bounds(run_cli, tmp_path):
+    """`scaling` marked a capacity that is the whole pool `>=` in its table and figure, but
+    its JSON held the bare number, and its fit line took it in without a word (a fit through
+    a lower bound: the exponent is not what the table's numbers bound); `capacity --json`
+    likewise. Their JSON now lists such thresholds (`lower_bound`, as a sweep's rows do), each
+    fit the sizes of lower bounds it takes in (`lower_bounds`), and the fit line says so."""
+    pool = tmp_path / "img.npy"
+    np.save(pool, np.random.default_rng(0).integers(0, 256, (12, 8, 8), dtype=np.uint8))
+    code, out, err = run_cli("scaling", "--arch", "single", "--rule", "pinv", "--data", pool,
+                             "--sizes", "16,36,64", "--threshold", "0.95", "--probes", "2",
+                             "--out", tmp_path)
+    assert code == 0, err
+    saved = json.loads((tmp_path / "scaling-single-binary-pinv-img.json").read_text())
+    bounded = [run["n_neurons"] for run in saved["runs"] if run["lower_bound"] == ["0.95"]]
+    assert bounded and len(bounded) < 3 and saved["fits"]["0.95"]["lower_bounds"] == bounded
+    assert f"the fit takes in the lower bound{'s' * (len(bounded) > 1)} (>=) at N = " \
+           f"{', '.join(map(str, bounded))}" in " ".join(out.split()), out
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", pool, "--neurons", 16,
+                             "--threshold", "0.05,0.95", "--trials", 1, "--probes", 1, "--json")
+    assert code == 0, err
+    found = json.loads(out)["results"][0]
+    assert found["capacity"]["0.05"] == 12 > found["capacity"]["0.95"]
+    assert found["lower_bound"] == ["0.05"]
+
+
 def test_nearest_pattern_curve_is_a_ceiling_on_the_same_subsets_and_cues():
     """Decoding each cue to the nearest stored pattern, on the very subsets and cues of
     recall_curve, recalls exactly at least as often as a trained memory."""

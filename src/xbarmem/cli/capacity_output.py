@@ -29,9 +29,13 @@ RECALLED = ("Recalled means: the mean cosine similarity between the final recall
 def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheckpoint | None,
             json_out: bool, threads: int | None, thresholds: list[float], title: str) -> None:
     """The capacity command's output (JSON or a table under ``title``), then the checkpoint
-    ``kept`` removed: only now, so a run killed before its output lost no count."""
+    ``kept`` removed: only now, so a run killed before its output lost no count. A result's
+    ``lower_bound`` in JSON: the thresholds whose capacity the table marks ``>=``."""
+    from xbarmem.evaluation.capacity import pool_limited
+
     if json_out:
-        emit_json({"results": [{"architecture": label, **res.as_dict()}
+        emit_json({"results": [{"architecture": label, **res.as_dict(),
+                                 "lower_bound": pool_limited(res.as_dict())}
                                 for label, res in results],
                     "recalled_means": RECALLED, "threads": threads,
                     **({} if kept is None else {"resumed": kept.resumed})})
@@ -135,6 +139,15 @@ def fit_words(fit: dict) -> str:
             f"{fit['slope_high']:.2f}){r2}")
 
 
+def _bounds_words(sizes: list[int] | None) -> str:
+    """What a fit line adds when the fit takes in capacities that are only lower bounds
+    (``>=`` in the table): at which N."""
+    if not sizes:
+        return ""
+    return (f"; the fit takes in the lower bound{'s' * (len(sizes) > 1)} (>=) at N = "
+            f"{', '.join(map(str, sizes))}")
+
+
 def print_scaling(res: dict, title: str) -> None:
     """Scaling's table (``>=`` before a capacity that is the whole pool, a lower bound, as
     ``capacity`` and the figure mark it) and each threshold's fit."""
@@ -154,5 +167,6 @@ def print_scaling(res: dict, title: str) -> None:
         if fit is None:
             out.print(f"threshold {t}: not enough non-zero capacities to fit")
         else:
-            out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{fit_words(fit)}")
+            out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{fit_words(fit)}"
+                      f"{_bounds_words(fit.get('lower_bounds'))}")
     out.print(f"wrote {res['files']['png']} and {res['files']['json']}")

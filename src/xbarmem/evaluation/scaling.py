@@ -47,7 +47,7 @@ from xbarmem.data.sources import (
     source_name,
 )
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.evaluation.capacity import check_search, find_capacity
+from xbarmem.evaluation.capacity import check_search, find_capacity, pool_limited
 from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.cue_check import cue_warnings_once
 from xbarmem.evaluation.curve import seeded_options
@@ -66,9 +66,12 @@ class ScalingResult(ResultDict):
     prints one short line -- the sizes, the capacities and fitted exponent per threshold,
     arch, rule and data -- where a plain dict printed every run. ``sizes``: the pattern sizes
     N; ``capacity`` and ``fits``: per threshold (text keys, as JSON keeps them) the capacity
-    at each size and the power-law fit (:meth:`PowerLawFit.as_dict`; None over fewer than two
-    sizes of capacity > 0); ``runs``: each size's
-    :meth:`~xbarmem.evaluation.capacity.CapacityResult.as_dict`; ``settings``: the run's
+    at each size and the power-law fit (:meth:`PowerLawFit.as_dict` and ``lower_bounds``, the
+    sizes it takes in whose capacity is only a lower bound, the whole pool; None over fewer
+    than two sizes of capacity > 0); ``runs``: each size's
+    :meth:`~xbarmem.evaluation.capacity.CapacityResult.as_dict` with ``lower_bound``, the
+    thresholds whose capacity is such a bound (as a sweep's rows hold it),
+    ``n_neurons`` and ``hidden``; ``settings``: the run's
     settings; ``resumed``: the counts a checkpoint gave back (None: no checkpoint).
     :meth:`as_dict` gives a plain dict."""
 
@@ -222,11 +225,24 @@ def _hidden_rule(arch: str, hidden: str | HiddenRule | None) -> HiddenRule:
     return HiddenRule.parse("fixed:32" if hidden is None else hidden)
 
 
-def _fit(sizes: Sequence[int], capacities: Sequence[int]) -> dict[str, Any] | None:
-    """The power-law fit over the sizes whose capacity is > 0 (None with fewer than two)."""
+def _fit(sizes: Sequence[int], capacities: Sequence[int],
+         bounds: Sequence[int] = ()) -> dict[str, Any] | None:
+    """The power-law fit over the sizes whose capacity is > 0 (None with fewer than two),
+    with ``lower_bounds``: those of ``bounds`` (sizes whose capacity is only a lower bound,
+    the whole pool) that it takes in."""
     good = [(n, c) for n, c in zip(sizes, capacities, strict=True) if c > 0]
-    return (fit_power_law(*zip(*good, strict=True)).as_dict()
-            if len({n for n, _ in good}) >= 2 else None)
+    if len({n for n, _ in good}) < 2:
+        return None
+    return {**fit_power_law(*zip(*good, strict=True)).as_dict(),
+            "lower_bounds": [n for n, _ in good if n in bounds]}
+
+
+def _fits(sizes: Sequence[int], capacity: dict[float, list[int]],
+          runs: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+    """Each threshold's :func:`_fit` of its ``capacity`` at ``sizes``, with the sizes whose
+    run (of ``runs``) lists it as a lower bound."""
+    return {str(t): _fit(sizes, c, [r["n_neurons"] for r in runs if str(t) in r["lower_bound"]])
+            for t, c in capacity.items()}
 
 
 def _tested(n: int, progress: Callable[[int, int, float], None] | None,
@@ -250,7 +266,9 @@ def _run_at(n: int, kept: SearchCheckpoint | None,
                         n=options.pop("pool_size"), seed=options["seed"])
     res = find_capacity(pool, **options, progress=_tested(n, progress, kept),
                         measured=None if kept is None else kept.measured(f"N={n}"))
-    return {**res.as_dict(), "n_neurons": n, "hidden": options["hidden"]}
+    found = res.as_dict()
+    return {**found, "lower_bound": pool_limited(found), "n_neurons": n,
+            "hidden": options["hidden"]}
 
 
 @checked_keywords
@@ -312,5 +330,5 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     if kept is not None and not keep_checkpoint:
         kept.remove()
     return ScalingResult(sizes, {str(t): c for t, c in capacity.items()},
-                         {str(t): _fit(sizes, c) for t, c in capacity.items()}, runs, settings,
+                         _fits(sizes, capacity, runs), runs, settings,
                          resumed=None if kept is None else kept.resumed)
