@@ -200,3 +200,24 @@ def test_a_results_title_keeps_the_store_path_whole(run_cli, tmp_path, monkeypat
         lines = out.splitlines()
         assert any(str(store) in line for line in lines) or len(str(store)) > columns, out
         assert any(re.search(r"(^|: )2 rows( in 2 groups)?$", line.strip()) for line in lines), out
+
+
+def test_train_does_not_say_a_memory_cannot_store_more_patterns_than_neurons(run_cli, tmp_path):
+    """Without --patterns, train refused a file of more patterns than neurons saying it held
+    "more than a memory of 20 neurons can store": false of multilayer memories, which store
+    more patterns than neurons (their superlinear capacity), and train stores them when
+    --patterns gives the count. The refusal says the default's rule and the count to give."""
+    import numpy as np
+
+    path, model = tmp_path / "p.npy", tmp_path / "m.safetensors"
+    rng = np.random.default_rng(0)
+    np.save(path, np.where(rng.random((30, 20)) < 0.5, -1.0, 1.0).astype(np.float32))
+    code, _, err = run_cli("train", "--data", path, "--arch", "multilayer", "--hidden", "1n",
+                           "-o", model)
+    assert code == 2 and "can store" not in err, err
+    assert "choose how many with --patterns (any number up to 30)" in err, err
+    assert not model.exists()
+    code, out, err = run_cli("train", "--data", path, "--patterns", 30, "--arch", "multilayer",
+                             "--hidden", "1n", "--rule-option", "max_steps=5",
+                             "--rule-option", "finetune_steps=0", "-o", model)
+    assert code == 0 and "30 patterns, N=20 (20-20-20)" in " ".join(out.split()), err

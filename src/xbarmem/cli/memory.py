@@ -196,13 +196,15 @@ def _check_options(ctx: typer.Context, data: str, rule: str,
 
 
 def _not_too_many(pset: PatternSet, data: str) -> None:
-    """Without ``--patterns``, train stores all of ``--data``: refused when that is more patterns
-    than neurons (``--data mnist`` would be all 10,000 digits), which no rule can store."""
+    """Without ``--patterns``, train stores all of ``--data`` up to N patterns: more is
+    refused (``--data mnist`` would be all 10,000 digits), the count left to the user, who
+    may give it above N (a multilayer memory stores more patterns than neurons)."""
     if pset.n_patterns > pset.n_neurons:
         raise ConfigError(
-            f"--data {data} holds {pset.n_patterns} patterns, more than a memory of "
-            f"{pset.n_neurons} neurons can store; choose how many with --patterns N (or "
-            f"--one-per-class)")
+            f"--data {data} holds {pset.n_patterns} patterns, more than N = {pset.n_neurons}: "
+            f"without --patterns, train stores all of a source only when they are at most N; "
+            f"choose how many with --patterns (any number up to {pset.n_patterns}) or "
+            f"--one-per-class")
 
 
 def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hidden: str,
