@@ -3,6 +3,7 @@ the input is read right (a false alarm on such input is a defect)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -446,6 +447,11 @@ def test_a_file_of_its_own_n_sizes_the_checks_before_any_work(tmp_path, run_cli)
     code, out, err = run_cli("energy", "--data", data, "--patterns", 2, "--rule", "pinv",
                              "--json")
     assert code == 0, err
+    images = tmp_path / "img12.npy"  # (train keeps 12x12 images at N = 144; energy took 64)
+    np.save(images, np.random.default_rng(0).integers(0, 256, (3, 12, 12), dtype=np.uint8))
+    code, out, err = run_cli("energy", "--data", images, "--patterns", 2, "--rule", "pinv",
+                             "--json")
+    assert code == 0 and json.loads(out)["settings"]["n_neurons"] == 144, err
     for command in (("train", "-o", tmp_path / "m.safetensors"), ("capacity",)):
         code, _, err = run_cli(*command, "--data", data, "--arch", "multilayer",
                                "--hidden", "100000n")
