@@ -241,6 +241,8 @@ def centre_crop(images: np.ndarray, crop: int | None) -> np.ndarray:
         return images
     lo = (28 - crop) // 2
     return images.reshape(-1, 28, 28)[:, lo:lo + crop, lo:lo + crop]
+
+
 def file_neuron_count(path: str | Path) -> int | None:
     """The N of the patterns the file at ``path`` holds as :func:`load_file_neurons` reads
     them with ``n_neurons=None`` (the length of a row, or H*W of an image), from its array's
