@@ -215,7 +215,7 @@ def test_train_does_not_say_a_memory_cannot_store_more_patterns_than_neurons(run
     code, _, err = run_cli("train", "--data", path, "--arch", "multilayer", "--hidden", "1n",
                            "-o", model)
     assert code == 2 and "can store" not in err, err
-    assert "choose how many with --patterns (any number up to 30)" in err, err
+    assert "choose how many with --patterns N (any number up to 30)" in err, err
     assert not model.exists()
     code, out, err = run_cli("train", "--data", path, "--patterns", 30, "--arch", "multilayer",
                              "--hidden", "1n", "--rule-option", "max_steps=5",

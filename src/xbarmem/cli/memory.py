@@ -203,7 +203,7 @@ def _not_too_many(pset: PatternSet, data: str) -> None:
         raise ConfigError(
             f"--data {data} holds {pset.n_patterns} patterns, more than N = {pset.n_neurons}: "
             f"without --patterns, train stores all of a source only when they are at most N; "
-            f"choose how many with --patterns (any number up to {pset.n_patterns}) or "
+            f"choose how many with --patterns N (any number up to {pset.n_patterns}) or "
             f"--one-per-class")
 
 
