@@ -30,7 +30,7 @@ def test_a_grouped_tables_caption_is_printed_under_it_too(run_cli, tmp_path):
     store = _swept(run_cli, tmp_path, CAPACITY_SWEEP)
     code, out, err = run_cli("results", store, "--group-by", "rule")
     assert code == 0, err
-    assert any(line.startswith("each metric: the mean over the n rows of a group, then +-std")
+    assert any(line.startswith("each metric: the mean over the n settings of a group")
                for line in out.splitlines()), out
 
 

@@ -59,7 +59,8 @@ _SAID_BEFORE = {"hidden": "n_neurons", "data": "patterns", "kind": "patterns",
 GroupBy = Annotated[str | None, typer.Option(
     "--group-by", "-g", metavar="FIELD[,FIELD...]", help="Group rows with equal values of these "
     "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds) "
-    "with the number of rows n (not with --csv or --parquet).")]
+    "with their number n (rows of one setting and seed count once; not with --csv or "
+    "--parquet).")]
 Metrics = Annotated[str | None, typer.Option(
     "--metric", "-m", metavar="NAME[,NAME...]", help="--group-by: result values shown "
     "(cosine, exact, capacity.0.99, ...; default: cosine and exact, or the capacities; --json: "
@@ -187,6 +188,8 @@ def _text(value, name: str = "") -> str:
     them (``8-4``: two layers, :func:`~xbarmem.names.hidden_words`)."""
     if isinstance(value, list) and name.removeprefix("config.") == "hidden":
         return hidden_words(value)
+    if name == "key" and isinstance(value, str):  # (a SHA-256: its first 12 digits tell)
+        return value[:12]
     if isinstance(value, list):  # (``sweeps``)
         return ",".join(map(_text, value))
     return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
@@ -268,8 +271,34 @@ def _default_columns(rows: list[dict]) -> tuple[str, ...]:
     varying = _varying(rows)
     options = _swept_options(rows)
     shared = any(r.get("sweeps", [r.get("sweep")]) != [r.get("sweep")] for r in rows)
-    return (_DEFAULT_COLUMNS[0], *(["sweeps"] if shared else []), _DEFAULT_COLUMNS[1],
-            *varying, *_DEFAULT_COLUMNS[2:], *options)
+    columns = (_DEFAULT_COLUMNS[0], *(["sweeps"] if shared else []), _DEFAULT_COLUMNS[1],
+               *varying, *_DEFAULT_COLUMNS[2:], *options)
+    return (*columns, *_telling_apart(rows, columns))
+
+
+def _telling_apart(rows: list[dict], columns: Sequence[str]) -> list[str]:
+    """Fields that tell apart rows alike in every one of ``columns``: the settings in which
+    such rows differ (dotted, e.g. ``chip_spec.device.write_noise``), or, for rows of one
+    setting computed in several batches (see the guide's Batching), the number of networks
+    trained together (``result.batch.networks``) where it differs, else the row's ``key``
+    (two rows showed the same fields and different results, and nothing said why)."""
+    from xbarmem.experiments.fields import flatten
+
+    alike: dict[tuple, list[dict]] = {}
+    for r in rows:
+        cells = (r.get("trial"), *(_text(_value(r, c), c) for c in columns))
+        alike.setdefault(cells, []).append(r)
+    found: dict[str, None] = {}
+    for group in (g for g in alike.values() if len(g) > 1):
+        flat = [{k.removeprefix("config."): v for k, v in flatten(r).items()
+                 if k.startswith("config.")} for r in group]
+        differ = sorted(k for k in {k for f in flat for k in f}
+                        if len({_text(f.get(k)) for f in flat}) > 1)
+        if not differ:
+            networks = {_text(_value(r, "result.batch.networks")) for r in group}
+            differ = ["result.batch.networks" if len(networks) > 1 else "key"]
+        found.update(dict.fromkeys(differ))
+    return list(found)
 
 
 def _varying(rows: list[dict]) -> list[str]:
@@ -333,8 +362,9 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
                        if m in ("cosine", "exact") or m.startswith("capacity.")]
     table = Table(title=f"{store}: {len(rows)} row{'s' if len(rows) != 1 else ''} in "
                   f"{len(groups)} group{'s' if len(groups) != 1 else ''}", box=box.SIMPLE_HEAD,
-                  caption="each metric: the mean over the n rows of a group, then +-std (sample "
-                          "standard deviation)")
+                  caption="each metric: the mean over the n settings of a group (its seeds; "
+                          "rows of one setting, computed in two batches, count once), then +-std "
+                          "(sample standard deviation)")
     for col in by:
         table.add_column(col, overflow="fold", min_width=min(len(col), 12))
     table.add_column("n", justify="right")

@@ -8,7 +8,8 @@ result value named by its dotted path inside the result (``cosine``, ``capacity.
 :func:`group_rows` is a pure function over the rows of
 :meth:`~xbarmem.experiments.store.ResultStore.rows`: rows with equal values of the grouping
 fields form one group, and every metric gets its mean and sample standard deviation over the
-group's rows (the seeds, when ``seed`` is not a grouping field).
+group's settings (the seeds, when ``seed`` is not a grouping field; rows of one setting are
+averaged first).
 """
 
 from __future__ import annotations
@@ -112,15 +113,18 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
                metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Rows grouped by the fields ``by``; one record per group, sorted by the group values::
 
-        {"group": {field: value, ...}, "n": rows in the group,
+        {"group": {field: value, ...}, "n": settings in the group, "rows": rows in it,
          "mean": {metric: mean}, "std": {metric: sample std (None for one value)},
-         "count": {metric: rows with a finite value of it},
+         "count": {metric: settings with a finite value of it},
          "lower_bound": [metrics whose mean takes in a row's lower bound (:func:`lower_bound`):
                          the mean is then a lower bound too]}
 
-    ``metrics`` default to :func:`metric_names` of ``rows``. A metric missing or non-finite in a
-    row (e.g. a NaN loss) is left out of that metric's mean; a metric no row of a group has is
-    None. ``by`` must name at least one field (ConfigError otherwise)."""
+    A *setting* is one stored configuration (seed included): rows of one setting (computed
+    again in another batch, see the guide's Batching, or by another xbarmem version) are
+    averaged first and count once, as ``plot`` counts them, so ``n`` counts seeds, never one
+    seed twice. ``metrics`` default to :func:`metric_names` of ``rows``. A metric missing or
+    non-finite in a row (e.g. a NaN loss) is left out of that metric's mean; a metric no row of
+    a group has is None. ``by`` must name at least one field (ConfigError otherwise)."""
     if not by:
         raise ConfigError("--group-by needs at least one field, e.g. --group-by rule,fault_rate")
     names = list(metrics) if metrics is not None else metric_names(rows)
@@ -134,11 +138,14 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
     out = []
     for key in sorted(groups, key=_order):
         members = groups[key]
+        settings = _settings(members)
         record: dict[str, Any] = {"group": dict(zip(by, shown[key], strict=True)),
-                                  "n": len(members), "mean": {}, "std": {}, "count": {},
-                                  "lower_bound": []}
+                                  "n": len(settings), "rows": len(members), "mean": {},
+                                  "std": {}, "count": {}, "lower_bound": []}
         for name in names:
-            found = [v for v in (_metric(r, name) for r in members) if v is not None]
+            found = [statistics.fmean(v) for v in (
+                [m for m in (_metric(r, name) for r in same) if m is not None]
+                for same in settings) if v]
             record["mean"][name] = statistics.fmean(found) if found else None
             record["std"][name] = statistics.stdev(found) if len(found) > 1 else None
             record["count"][name] = len(found)
@@ -146,6 +153,14 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
                 record["lower_bound"].append(name)
         out.append(record)
     return out
+
+
+def _settings(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``rows`` split by stored configuration (rows of one setting together), in order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(json.dumps(r.get("config"), sort_keys=True, default=str), []).append(r)
+    return list(out.values())
 
 
 def parse_fields(text: str, what: str) -> list[str]:
