@@ -401,3 +401,23 @@ def test_rule_options_tables_name_rules_as_the_rest_of_the_file_does():
     with pytest.warns(XbarmemWarning, match=r"\[rule_options.storkey\]: no trial of this sweep "
                                             r"trains that rule \(it trains adaptive\)"):
         parse_sweep({**head, "rule_options": {"Storkey": {}}})
+
+
+def test_a_base_value_every_grid_table_sets_is_warned_about():
+    """``[base] fault_rate = 0.1`` beside ``[grid] fault_rate = [0.0, 0.2]`` ran no trial at
+    0.1 and said nothing; a key some ``[[grid]]`` table leaves to ``[base]`` is used, so not
+    warned about."""
+    import warnings
+
+    from xbarmem.errors import XbarmemWarning
+
+    base = {"data": "random", "n_neurons": 16, "patterns": 2, "rule": "hebb", "fault_rate": 0.1}
+    with pytest.warns(XbarmemWarning, match=r"\[base\] fault_rate = 0\.1: \[grid\] sets it, so "
+                                            r"no trial runs with this value"):
+        parse_sweep({"sweep": {"name": "b"}, "base": base,
+                     "grid": {"fault_rate": [0.0, 0.2]}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        spec = parse_sweep({"sweep": {"name": "b"}, "base": base,
+                            "grid": [{"fault_rate": [0.0, 0.2]}, {"patterns": [3]}]})
+    assert sorted(t.config["fault_rate"] for t in spec.trials) == [0.0, 0.1, 0.2]

@@ -193,6 +193,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
     _check_trial_sizes(spec)
     _warn_cues_pass(spec)
     _warn_unused_rule_options(spec)
+    _warn_base_overridden(spec)
     return spec
 
 
@@ -205,6 +206,20 @@ def _rule_table(rule: str, where: str, named: Any) -> str:
         raise ConfigError(f"{where} {rule!r}: the options of rule {name!r} are given twice "
                           f"(in tables of two spellings of its name)")
     return str(name)
+
+
+def _warn_base_overridden(spec: SweepSpec) -> None:
+    """Warn of ``[base]`` keys that every grid table sets: no trial runs with their value (a
+    value kept from an earlier sweep, or meant for a grid point left out)."""
+    if not spec.grids:
+        return
+    unused = [k for k in spec.base if all(k in grid for grid in spec.grids)]
+    if unused:
+        shown_keys = ", ".join(f"{k} = {shown(spec.base[k])}" for k in unused)
+        tables = "[grid]" if len(spec.grids) == 1 else "every [[grid]] table"
+        warn(f"{spec.source}: [base] {shown_keys}: {tables} sets "
+             f"{'it' if len(unused) == 1 else 'them'}, so no trial runs with "
+             f"{'this value' if len(unused) == 1 else 'these values'}")
 
 
 def _warn_unused_rule_options(spec: SweepSpec) -> None:
