@@ -905,3 +905,45 @@ def test_a_power_law_names_the_values_that_cannot_be_fitted(sizes, capacities, n
     """fit_power_law([-16, 32], [1, 2]) said '(got capacities [1.0, 2.0])', values that were
     fine: the refusal shows the sizes or capacities at fault."""
     _refused(lambda: xm.fit_power_law(sizes, capacities), f"\\(got {named}")
+
+
+@pytest.mark.parametrize(("values", "match"), [
+    (np.full((3, 16), 5.0), "binary patterns must contain only -1 and \\+1"),
+    ((P.patterns > 0).astype(np.float32), "these are \\{0,1\\}; pass zero_one=True"),
+    (np.full((3, 16), np.nan), "patterns contain 48 NaN/inf"),
+    (np.linspace(-0.5, 0.5, 48).reshape(3, 16), "continuous data: kind='continuous'"),
+], ids=["5", "zero-one", "nan", "continuous"])
+@pytest.mark.parametrize("rule", ["pinv", "adaptive"])
+def test_fit_memories_checks_the_stored_patterns_as_train_does(values, match, rule):
+    """fit_memories (and so a Problem) read any numbers as stored patterns: values of 5 or a
+    {0, 1} matrix trained silently as binary patterns, NaN reached torch's SVD
+    (``_LinAlgError``). Refused before anything is programmed, with train's messages."""
+    memory = xm.SingleLayerMemory(16, "ideal")
+    _refused(lambda: xm.fit_memories(xm.get_rule(rule, max_steps=3) if rule == "adaptive"
+                                     else xm.get_rule(rule), values, [memory]), match,
+             xm.PatternError)
+    assert not memory.programmed
+    _refused(lambda: xm.Problem.of(values), match, xm.PatternError)
+
+
+def test_a_problem_does_not_read_its_padding_rows():
+    """Rows past ``counts[t]`` are padding (zeros in the recall curve): not checked."""
+    x = torch.zeros(2, 3, 16)
+    x[0, :2], x[1, :3] = torch.as_tensor(P.patterns[:2]), torch.as_tensor(P.patterns)
+    problem = xm.Problem.of(x, counts=[2, 3])
+    assert problem.counts.tolist() == [2, 3]
+    x[0, 2, 0] = 0.5  # a padding row is not read; a real row is
+    xm.Problem.of(x, counts=[2, 3])
+    _refused(lambda: xm.Problem.of(x, counts=[3, 3]), "e.g. 0.5", xm.PatternError)
+
+
+def test_fit_memories_takes_a_pattern_set_and_its_kind():
+    """fit_memories(rule, pattern_set, memories) was refused ('must be a (T, P, N) or (P, N)
+    tensor, got PatternSet'), though train takes one and its docs call it the one entry
+    point; the set's kind is the default."""
+    cont = xm.as_pattern_set(np.linspace(-0.5, 0.5, 48).reshape(3, 16), "continuous")
+    by_set, by_array = xm.SingleLayerMemory(16, "ideal"), xm.SingleLayerMemory(16, "ideal")
+    xm.fit_memories(xm.get_rule("pinv"), cont, [by_set])
+    xm.fit_memories(xm.get_rule("pinv"), cont.patterns, [by_array], kind="continuous")
+    assert by_set.info["kind"] == "continuous" == by_array.info["kind"]
+    assert torch.equal(by_set.weights, by_array.weights)

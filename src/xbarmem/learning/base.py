@@ -33,6 +33,7 @@ from xbarmem.checks import (
     result_repr,
     shown,
 )
+from xbarmem.data.patterns import validate_patterns
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.hardware.levels import WeightGrid
@@ -45,6 +46,10 @@ KINDS = ("binary", "continuous")
 @dataclass(frozen=True)
 class Problem:
     """``T`` networks to train (see the module docstring).
+
+    Raises :class:`~xbarmem.errors.PatternError` for stored patterns whose real rows are not
+    finite, lie outside [-1, 1] or (``kind="binary"``) are not all +-1
+    (:func:`check_stored_values`), :class:`ConfigError` for other fields of the wrong form.
 
     Attributes:
         patterns: ``(T, P, N)`` float32 stored patterns.
@@ -82,6 +87,7 @@ class Problem:
             raise ConfigError(f"patterns must be a (T, P, N) tensor with P >= 1 (Problem.of "
                               f"takes (P, N) too), got {tuple(x.shape)}")
         object.__setattr__(self, "kind", check_choice(self.kind, KINDS, "kind"))
+        check_stored_values(x, self.kind, self.counts)
         if not self.bounds:
             raise ConfigError("a problem needs the bounds of at least one layer")
         for k, pair in enumerate(check_type(self.bounds, (list, tuple), "bounds",
@@ -179,6 +185,16 @@ class Problem:
         counts = _counts(counts, x.shape[0], x.shape[1])
         return cls(x, bounds, kind, counts, first.noise(), first.zero_diagonal, w_max,
                    first.has_bias, _grids(memories, bounds))
+
+
+def check_stored_values(patterns: torch.Tensor, kind: str, counts: Any) -> None:
+    """Refuse (:class:`PatternError`, the one-line messages of
+    :func:`~xbarmem.data.patterns.validate_patterns`) stored patterns ``(T, P, N)`` whose real
+    rows (those before ``counts[t]``; padding is not read) are not finite, lie outside
+    [-1, 1] or, for ``kind="binary"``, are not all +-1 (a {0, 1} matrix is named as such).
+    Row indices in a message count the real rows of all networks in turn."""
+    mask = valid_mask(counts, patterns.shape[0], patterns.shape[1]).bool()
+    validate_patterns(patterns.detach().cpu()[mask], kind)
 
 
 def _grids(memories: Sequence[Any], bounds: tuple[tuple[torch.Tensor, torch.Tensor], ...]

@@ -53,8 +53,8 @@ from xbarmem.spec import check_seed
 
 
 @checked_keywords
-def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
-                 kind: str = "binary", program_seed: int = 0,
+def fit_memories(rule, patterns: PatternSet | ArrayLike, memories: Sequence[Memory], *,
+                 kind: str | None = None, program_seed: int = 0,
                  counts: torch.Tensor | None = None,
                  progress: Callable[[int, float], None] | None = None,
                  program_offsets: Sequence[int] | None = None) -> list[dict[str, Any]]:
@@ -65,10 +65,14 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
             any object meeting the contract (checked by
             :func:`~xbarmem.learning.base.check_rule`; what its ``fit`` returns by
             :func:`~xbarmem.learning.base.check_fit_result`, before anything is programmed).
-        patterns: ``(T, P, N)`` one pattern set per memory, or ``(P, N)`` shared by all.
+        patterns: ``(T, P, N)`` one pattern set per memory, or ``(P, N)`` (or a
+            :class:`~xbarmem.data.patterns.PatternSet`) shared by all; numpy, torch or nested
+            lists. The real rows must be finite, in [-1, 1] and, for binary patterns, +-1
+            (:class:`~xbarmem.errors.PatternError` otherwise, before any training).
         memories: ``T`` memories of one architecture and bias setting (each with its own
             chip faults).
-        kind: ``"binary"`` or ``"continuous"``.
+        kind: ``"binary"`` or ``"continuous"``; None (default): a pattern set's own kind,
+            else ``"binary"``.
         program_seed: seed of the programming (write) error; memory ``t`` uses
             ``program_seed + program_offsets[t]`` (wrapped to 32 bits:
             :func:`~xbarmem.seeds.offset_seed`).
@@ -89,6 +93,10 @@ def fit_memories(rule, patterns: ArrayLike, memories: Sequence[Memory], *,
         Each memory's ``info`` also gets kind, program seed and the rule's options.
     """
     _check_fit(rule, patterns, memories, program_seed, progress)
+    if isinstance(patterns, PatternSet):
+        kind = patterns.kind if kind is None else kind
+        patterns = patterns.patterns
+    kind = "binary" if kind is None else kind
     offsets = _checked_offsets(program_offsets, len(memories))
     problem = Problem.for_memories(patterns, memories, kind=kind, counts=counts)
     options = checked_options(rule, len(memories[0].layers), kind)
@@ -114,8 +122,8 @@ def _check_fit(rule: Any, patterns: Any, memories: Any, program_seed: Any,
     if progress is not None:  # then fit is called with it
         check_callable_as(rule.fit, (None,), "fit(problem, progress=...), as progress is given",
                           "rule", rule, progress=progress)
-    check_type(patterns, (torch.Tensor, np.ndarray, list, tuple), "patterns",
-               "a (T, P, N) or (P, N) tensor")
+    check_type(patterns, (PatternSet, torch.Tensor, np.ndarray, list, tuple), "patterns",
+               "a PatternSet or a (T, P, N) or (P, N) array")
     check_type(memories, (list, tuple), "memories", "a list of memories")
     if not memories:
         raise ConfigError("memories must hold at least one memory")
