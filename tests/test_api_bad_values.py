@@ -947,3 +947,17 @@ def test_fit_memories_takes_a_pattern_set_and_its_kind():
     xm.fit_memories(xm.get_rule("pinv"), cont.patterns, [by_array], kind="continuous")
     assert by_set.info["kind"] == "continuous" == by_array.info["kind"]
     assert torch.equal(by_set.weights, by_array.weights)
+
+
+@pytest.mark.parametrize(("call", "match", "error"), [
+    (lambda: xm.Memory([16, 8, 12]), "sizes must end with N = sizes\\[0\\]", ConfigError),
+    (lambda: xm.recall(xm.FloatMatrix(np.ones((4, 3))), np.ones((2, 3))),
+     "recall needs a square matrix .* got 4 outputs for 3 inputs", ConfigError),
+    (lambda: xm.FloatMatrix(np.full((4, 4), np.nan)), "weights contain NaN", xm.PatternError),
+    (lambda: xm.FloatMatrix(np.eye(4), [0, 0, np.inf, 0]), "bias contain NaN", xm.PatternError),
+], ids=["memory-sizes", "non-square", "nan-weights", "inf-bias"])
+def test_recall_runs_through_square_finite_layers_only(call, match, error):
+    """A Memory of sizes [16, 8, 12] was built and programmed, and its recall (as a
+    non-square FloatMatrix's) ended in torch's 'size of tensor a (12) must match ...'; a
+    FloatMatrix of NaN weights recalled every cue as 'converged'."""
+    _refused(call, match, error)

@@ -93,12 +93,17 @@ class LayeredMap:
 
 def _checked_sizes(sizes: Any) -> list[int]:
     """``sizes`` (layer widths, input first) as ints: a list or tuple of at least two
-    integers, the first (the neurons) >= 2 and every one >= 1; :class:`ConfigError` otherwise."""
+    integers, the first (the neurons) >= 2, every one >= 1 and the last equal to the first
+    (the layers map ``N`` neurons back to ``N``); :class:`ConfigError` otherwise."""
     if not isinstance(sizes, list | tuple) or len(sizes) < 2:
         raise ConfigError(f"sizes must list at least two layer widths (N first), "
                           f"got {shown(sizes)}")
-    return [check_neurons(sizes[0], "sizes[0] (the number of neurons)"),
-            *(check_count(s, "a layer width of sizes") for s in sizes[1:])]
+    checked = [check_neurons(sizes[0], "sizes[0] (the number of neurons)"),
+               *(check_count(s, "a layer width of sizes") for s in sizes[1:])]
+    if checked[-1] != checked[0]:
+        raise ConfigError(f"sizes must end with N = sizes[0] (a memory maps its {checked[0]} "
+                          f"neurons back to themselves), got {shown(list(sizes))}")
+    return checked
 
 
 @checked_keywords
@@ -106,7 +111,9 @@ class Memory:
     """Layers ``sizes[k] -> sizes[k + 1]`` of crossbars on one chip fault map.
 
     Args:
-        sizes: ``[N, N]`` (one layer) or ``[N, H_1, ..., N]``; validated by the constructors.
+        sizes: ``[N, N]`` (one layer) or ``[N, H_1, ..., N]``: :class:`ConfigError` for
+            fewer than two widths, a width below 1 (``N`` below 2) or a last width that is
+            not ``N``.
         chip: preset name, TOML path or :class:`ChipSpec`; None (default): the chip
             ``faults`` records (``meta["chip"]``), else ``paper-sim``.
         faults: the chip's fault map (must cover every layer's arrays); generated from the

@@ -98,14 +98,18 @@ class RecallResult:
 class FloatMatrix:
     """Ideal float weights behind the matrix interface (no hardware): ``weights`` ``W``
     ``(n_out, n_in)``, optional ``bias`` ``(n_out,)`` (``None``: zeros); stored as float32.
-    :class:`PatternError` for other shapes or non-numeric values. Useful as the reference a
-    noise-free chip must reproduce."""
+    :class:`PatternError` for other shapes, non-numeric values, NaN or inf. Useful as the
+    reference a noise-free chip must reproduce."""
 
     def __init__(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:
         w = as_real_array(weights, "weights", error=PatternError, dtype=None)
         if w.ndim != 2 or 0 in w.shape:
             raise PatternError(f"weights must be a non-empty (n_out, n_in) matrix, "
                                f"got shape {w.shape}")
+        for name, values in (("weights", w), ("bias", bias)):
+            if values is not None and not np.isfinite(
+                    as_real_array(values, name, error=PatternError)).all():
+                raise PatternError(f"{name} contain NaN or inf")
         self.weights = torch.as_tensor(w, dtype=torch.float32)
         b = None if bias is None else as_real_array(bias, "bias", error=PatternError, dtype=None)
         if b is not None and b.shape != (w.shape[0],):
@@ -175,12 +179,18 @@ def _check_tol(tol: float) -> None:
 
 def check_matrix(matrix) -> None:
     """Refuse (:class:`~xbarmem.errors.ArgumentError`) a ``matrix`` without the interface
-    :func:`recall` reads through (``n_in``, ``matvec``, ``read_outputs``), e.g. a memory."""
+    :func:`recall` reads through (``n_in``, ``matvec``, ``read_outputs``), e.g. a memory;
+    :class:`ConfigError` for one that is not square (``n_out != n_in``: its outputs are the
+    next states)."""
     if not all(hasattr(matrix, a) for a in ("n_in", "matvec", "read_outputs")):
         hint = (" (a memory recalls with memory.recall(cues))"
                 if callable(getattr(matrix, "recall", None)) else "")
         raise ArgumentError(f"matrix must be a programmed Crossbar or a FloatMatrix{hint}, "
                             f"got {type(matrix).__name__}")
+    n_out = getattr(matrix, "n_out", matrix.n_in)
+    if n_out != matrix.n_in:
+        raise ConfigError(f"recall needs a square matrix (its outputs are the next states), "
+                          f"got {n_out} outputs for {matrix.n_in} inputs")
 
 
 def _check_cues(cues, n: int, activation: str) -> torch.Tensor:
@@ -218,11 +228,12 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
         tol: ``tanh`` fixed-point tolerance on the largest state change.
         seed: seed (or generator) of read noise and of the async update order.
 
-    Raises :class:`ConfigError` for an unknown mode/activation or a bad cap,
-    :class:`PatternError` for cues that are not numeric, of the wrong shape, with NaN/inf,
-    with entries outside [-1, 1] or (``sign``) a {0, 1} matrix (every entry 0 or 1, at least
-    one of each: map it with ``2*x - 1``), and :class:`~xbarmem.errors.ArgumentError` for a
-    ``matrix`` without the interface (a memory: use ``memory.recall``).
+    Raises :class:`ConfigError` for an unknown mode/activation, a bad cap or a ``matrix``
+    that is not square, :class:`PatternError` for cues that are not numeric, of the wrong
+    shape, with NaN/inf, with entries outside [-1, 1] or (``sign``) a {0, 1} matrix (every
+    entry 0 or 1, at least one of each: map it with ``2*x - 1``), and
+    :class:`~xbarmem.errors.ArgumentError` for a ``matrix`` without the interface (a memory:
+    use ``memory.recall``).
     """
     check_matrix(matrix)
     mode, activation = check_recall(mode, activation, max_iterations)
