@@ -961,3 +961,16 @@ def test_recall_runs_through_square_finite_layers_only(call, match, error):
     non-square FloatMatrix's) ended in torch's 'size of tensor a (12) must match ...'; a
     FloatMatrix of NaN weights recalled every cue as 'converged'."""
     _refused(call, match, error)
+
+
+@pytest.mark.parametrize("call", [
+    lambda v: xm.flip_bits(P.patterns, v), lambda v: xm.salt_and_pepper(P.patterns, v),
+    lambda v: xm.gaussian_noise(P.patterns, v), lambda v: xm.occlude_block(P.patterns, (4, 4), v),
+    lambda v: xm.corrupt(P.patterns, "flip", v), lambda v: xm.Protocol(level=v),
+])
+@pytest.mark.parametrize("value", ["0.1", b"0.1", torch.tensor(0.1)], ids=["str", "bytes", "0-d"])
+def test_a_corruption_level_is_a_number_not_a_text(call, value):
+    """Corruption levels were read with float(): Protocol(level="0.1") and flip_bits(x, "0.1")
+    ran, where every other number of the API (chip.with_faults("0.3"), lr="0.1") is refused."""
+    _refused(lambda: call(value), "must be a number, got", xm.PatternError)
+    call(np.float32(0.1))

@@ -188,6 +188,12 @@ def is_bool(value: Any) -> bool:
                                        and type(value).__name__ in ("bool", "bool_"))
 
 
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a real number: a Python or numpy int or float (``np.int64(3)``,
+    ``np.float32(0.1)``); bools, texts (``"0.1"``), tensors and other objects are not."""
+    return isinstance(value, numbers.Real) and not is_bool(value)
+
+
 def reads_as_number(text: str) -> bool:
     """Whether ``float(text)`` reads ``text`` (``"1e3"``, ``" 3.0"``, ``"nan"``; not ``""``)."""
     try:

@@ -9,7 +9,6 @@ of the same shape on the same device. Randomness comes only from the ``generator
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ from xbarmem.checks import (
     check_image_shape,
     check_tensor,
     checked_keywords,
-    is_bool,
+    is_number,
     numeric_array,
     shown,
 )
@@ -56,12 +55,12 @@ def _as_float_tensor(x: Any) -> torch.Tensor:
 
 
 def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
-    if is_bool(value):
-        raise PatternError(f"{name} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise PatternError(f"{name} must be a number, got {shown(value)}") from None
+    """``value`` as a float: a real number (:func:`~xbarmem.checks.is_number`: not a bool,
+    a text such as ``"0.1"`` or a tensor) in [0, ``upper``] (None: finite); else
+    :class:`PatternError` naming ``name``."""
+    if not is_number(value):
+        raise PatternError(f"{name} must be a number, got {shown(value)}")
+    v = float(value)
     if math.isnan(v) or v < 0.0 or (upper is not None and v > upper) or math.isinf(v):
         rng = ("in [0, 1]" if upper == 1.0 else ">= 0 and finite" if upper is None
                else f"in [0, {upper:.3g}] (the largest float32)")
@@ -199,7 +198,7 @@ def occlude_block(
     fraction = _check_level("occlusion fraction", fraction)
     out = _as_float_tensor(x)
     h, w = check_image_shape(image_shape, error=PatternError)
-    if isinstance(fill, bool) or not isinstance(fill, numbers.Real) or not math.isfinite(fill):
+    if not is_number(fill) or not math.isfinite(fill):
         raise PatternError(f"fill must be a finite number, got {shown(fill)}")
     if out.ndim != 2 or out.shape[1] != h * w:
         raise PatternError(

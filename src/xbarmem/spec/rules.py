@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING
 from typing import TYPE_CHECKING, Any
 
-from xbarmem.checks import MAX_COUNT, choice_key, shown
+from xbarmem.checks import MAX_COUNT, choice_key, is_number, shown
 from xbarmem.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -54,10 +54,7 @@ class Rule:
         return ConfigError(f"{key} must be {what}{unit}, got {shown(value)}")
 
 
-def _is_number(value: Any) -> bool:
-    """A real number: Python or numpy (``np.int64(3)``, ``np.float32(0.1)``), bools refused."""
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and type(value).__name__ != "bool_")
+_is_number = is_number
 
 
 class Number(Rule):
