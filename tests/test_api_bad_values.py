@@ -974,3 +974,14 @@ def test_a_corruption_level_is_a_number_not_a_text(call, value):
     ran, where every other number of the API (chip.with_faults("0.3"), lr="0.1") is refused."""
     _refused(lambda: call(value), "must be a number, got", xm.PatternError)
     call(np.float32(0.1))
+
+
+@pytest.mark.parametrize("call", [lambda d: xm.load_mnist(digits=d),
+                                  lambda d: xm.load_glyphs(characters=d)],
+                         ids=["digits", "characters"])
+@pytest.mark.parametrize("value", ["12", [1.7], [True], np.array([1.5]), torch.tensor(3)])
+def test_classes_to_keep_are_integers(call, value):
+    """load_mnist(digits="12") kept digits 1 and 2 (int() of each character) and [1.7] kept
+    digit 1; an array or tensor of integers is taken."""
+    _refused(lambda: call(value), "must be an iterable of integers", xm.PatternError)
+    assert len(call(torch.tensor([1, 2]))) == len(call(np.array([1, 2]))) == len(call((2, 1)))

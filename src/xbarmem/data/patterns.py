@@ -505,11 +505,13 @@ def select_indices(
         idx = np.random.default_rng(seed).permutation(total)
     classes: list[int] | None = None
     if digits is not None:
-        try:
-            classes = sorted({int(d) for d in digits})
-        except (TypeError, ValueError):
-            raise PatternError(f"{what} must be an iterable of integers, "
-                               f"got {shown(digits)}") from None
+        items = (digits.tolist() if hasattr(digits, "tolist") else list(digits)
+                 if isinstance(digits, Iterable) and not isinstance(digits, str | bytes)
+                 else None)  # an array or tensor as Python numbers; a text is no list
+        if not isinstance(items, list) or not all(
+                isinstance(d, numbers.Integral) and not is_bool(d) for d in items):
+            raise PatternError(f"{what} must be an iterable of integers, got {shown(digits)}")
+        classes = sorted({int(d) for d in items})
         if not classes:
             raise PatternError(f"{what} is empty: give at least one class")
         assert labels is not None
