@@ -985,3 +985,11 @@ def test_classes_to_keep_are_integers(call, value):
     digit 1; an array or tensor of integers is taken."""
     _refused(lambda: call(value), "must be an iterable of integers", xm.PatternError)
     assert len(call(torch.tensor([1, 2]))) == len(call(np.array([1, 2]))) == len(call((2, 1)))
+
+
+@pytest.mark.parametrize("value", ["abc", None, [-16], [0], [float("nan")]])
+def test_a_power_law_predicts_at_sizes_only(value):
+    """PowerLawFit.predict('abc') was numpy's ValueError and predict([-16]) a silent NaN."""
+    fit = xm.fit_power_law([16, 32, 64], [3, 6, 12])
+    _refused(lambda: fit.predict(value), "^n must ", ConfigError)
+    assert fit.predict(16) == pytest.approx(3.0) and fit.predict([16, 32]).shape == (2,)

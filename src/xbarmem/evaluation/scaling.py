@@ -115,9 +115,14 @@ class PowerLawFit:
         """Every attribute as a plain dict."""
         return dict(vars(self))
 
-    def predict(self, n: Sequence[float]) -> np.ndarray:
-        """The fitted capacity ``a * n ** k`` at each size of ``n`` (float64 array)."""
-        return self.prefactor * np.asarray(n, dtype=float) ** self.slope
+    def predict(self, n: float | Sequence[float] | np.ndarray) -> np.ndarray:
+        """The fitted capacity ``a * n ** k`` at each size of ``n`` (a number or an array of
+        numbers; float64, of ``n``'s shape). :class:`ConfigError` for sizes that are not
+        finite numbers > 0 (the fit's own domain)."""
+        sizes = as_real_array(n, "n")
+        if not (np.isfinite(sizes).all() and (sizes > 0).all()):
+            raise ConfigError(f"n must hold finite sizes > 0, got {shown(n)}")
+        return self.prefactor * sizes ** self.slope
 
 
 @checked_keywords
