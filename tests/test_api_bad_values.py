@@ -21,6 +21,7 @@ from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.readback import load_read_back
 from xbarmem.deploy.reload import load_export
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError, XbarmemError
+from xbarmem.evaluation.curve import recall_curve
 from xbarmem.experiments import ResultStore, load_sweep, parse_sweep
 from xbarmem.experiments.claims import Claimant
 from xbarmem.experiments.demo import run_demo
@@ -993,3 +994,26 @@ def test_a_power_law_predicts_at_sizes_only(value):
     fit = xm.fit_power_law([16, 32, 64], [3, 6, 12])
     _refused(lambda: fit.predict(value), "^n must ", ConfigError)
     assert fit.predict(16) == pytest.approx(3.0) and fit.predict([16, 32]).shape == (2,)
+
+
+@pytest.mark.parametrize(("call", "match", "error"), [
+    (lambda: recall_curve(P, "2,3", rule="pinv"), "counts must be positive integers, got '2,3'",
+     ConfigError),
+    (lambda: recall_curve(P, [2.0], rule="pinv"), "counts must be positive integers", ConfigError),
+    (lambda: recall_curve(P, [2], rule="pinv", trials=1.5), "trials must be an integer >= 1",
+     ConfigError),
+    (lambda: recall_curve(P, [2], rule="adaptive", max_steps=3),
+     "unknown keyword argument 'max_steps'", ArgumentError),
+], ids=["text", "float", "trials", "keyword"])
+def test_recall_curve_checks_its_arguments_as_find_capacity_does(call, match, error):
+    """recall_curve (the capacity path extending.md sends rules, fault maps and corruptions to)
+    raised int()'s ValueError for counts '2,3', Python's TypeError for trials=1.5 and an
+    unknown keyword (no closest name), and took [2.0] as a count."""
+    _refused(call, match, error)
+
+
+def test_recall_curve_takes_a_matrix_as_find_capacity_does():
+    """recall_curve(matrix, ...) was an AttributeError ('no attribute n_neurons'), where
+    find_capacity and train take a (P, N) matrix."""
+    by_set = recall_curve(P, [2, 3], rule="pinv")
+    assert recall_curve(P.patterns, np.array([3, 2]), rule="pinv")["points"] == by_set["points"]

@@ -14,6 +14,7 @@ similarity, and that of every smaller tested ``P``, stays at or above the thresh
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,8 +23,17 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from xbarmem.checks import ResultDict, canonical, check_choice, shown
-from xbarmem.data.patterns import PatternSet
+from xbarmem.checks import (
+    ArrayLike,
+    ResultDict,
+    canonical,
+    check_choice,
+    check_count,
+    checked_keywords,
+    is_number,
+    shown,
+)
+from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.evaluate import (
     Protocol,
@@ -79,9 +89,10 @@ class CurvePoint:
     subset_seeds: list[int]
 
 
-def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec = "paper-sim",
-                 rule: str | Rule = "adaptive", *, arch: str = "single",
-                 hidden: HiddenWidths = 32, trials: int = 1,
+@checked_keywords
+def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
+                 chip: str | ChipSpec = "paper-sim", rule: str | Rule = "adaptive", *,
+                 arch: str = "single", hidden: HiddenWidths = 32, trials: int = 1,
                  protocol: Protocol | None = None, seed: int = 0,
                  rule_options: dict[str, Any] | None = None,
                  prepare: Callable[[Any], None] | None = None,
@@ -89,9 +100,11 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec =
     """Similarity versus number of stored patterns.
 
     Args:
-        pool: the patterns subsets are drawn from; each subset holds distinct patterns
-            (:func:`xbarmem.seeds.random_subset` with the pool's ``distinct_ids``).
-        counts: numbers of stored patterns (positive; sorted and deduplicated).
+        pool: the patterns subsets are drawn from (a :class:`PatternSet`, or a matrix
+            read by :func:`~xbarmem.data.patterns.as_pattern_set`); each subset holds
+            distinct patterns (:func:`xbarmem.seeds.random_subset` with the pool's
+            ``distinct_ids``).
+        counts: numbers of stored patterns (integers >= 1; sorted and deduplicated).
         chip: preset name, TOML path or :class:`ChipSpec` (default ``"paper-sim"``, as for
             ``train`` and ``find_capacity``).
         rule: learning rule (:func:`xbarmem.learning.classic.get_rule`); multilayer memories
@@ -119,10 +132,13 @@ def recall_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec =
     "scores": [Score dict of each network], "infos": [train info of each network],
     "devices": ..., ...}``.
     Raises :class:`ConfigError` for bad counts, a count above the pool's number of distinct
-    patterns, ``trials < 1`` or an unknown ``arch``/rule.
+    patterns, ``trials`` that is not an integer >= 1 or an unknown ``arch``/rule,
+    :class:`~xbarmem.errors.PatternError` for a bad pool and
+    :class:`~xbarmem.errors.ArgumentError` for an unknown keyword.
     """
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
-    protocol = as_protocol(protocol, kind=getattr(pool, "kind", None))
+    pool = as_pattern_set(pool)
+    protocol = as_protocol(protocol, kind=pool.kind)
     _check_cues_fit(pool, counts, protocol)
     return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,
                                    trials=trials, seed=seed, rule_options=rule_options,
@@ -160,7 +176,7 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
     """The training half of :func:`recall_curve` (same arguments and errors): every
     ``(count, trial)`` network trained in one batch, trial ``k``'s programmed with seed
     ``seed + k``."""
-    chip = load_chip(chip)
+    chip, pool = load_chip(chip), as_pattern_set(pool)
     counts, jobs, subsets = _jobs(pool, counts, trials, seed)
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)
     trainer = curve_trainer(arch, rule, rule_options or {}, seed)
@@ -230,15 +246,22 @@ def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: in
 
 
 def _check_cues_fit(pool: PatternSet, counts: Sequence[int], protocol: Protocol) -> None:
-    """Refuse, before any training, ``protocol``'s cues of the largest of ``counts`` when
-    they would not fit in memory (:func:`~xbarmem.evaluation.evaluate.check_cue_bytes`, which
-    scoring applies again); counts that are not positive integers are left to :func:`_jobs`."""
-    try:
-        largest = max(int(c) for c in counts)
-    except (TypeError, ValueError):
-        return
-    if largest >= 1:
-        check_cue_bytes(protocol, largest, pool.n_neurons)
+    """Refuse, before any training, ``counts`` that are not positive integers
+    (:func:`checked_counts`) and ``protocol``'s cues of the largest of them when they would
+    not fit in memory (:func:`~xbarmem.evaluation.evaluate.check_cue_bytes`, which scoring
+    applies again)."""
+    check_cue_bytes(protocol, checked_counts(counts)[-1], pool.n_neurons)
+
+
+def checked_counts(counts: Any) -> list[int]:
+    """``counts`` (numbers of stored patterns: a non-empty list, tuple, range or 1-D array of
+    integers >= 1) sorted and deduplicated; :class:`ConfigError` naming them otherwise (a
+    text, a float or a bool is no count)."""
+    items = counts.tolist() if hasattr(counts, "tolist") else counts
+    if not isinstance(items, list | tuple | range) or not items or not all(
+            is_number(c) and isinstance(c, numbers.Integral) and int(c) >= 1 for c in items):
+        raise ConfigError(f"counts must be positive integers, got {shown(counts)}")
+    return sorted({int(c) for c in items})
 
 
 def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int
@@ -246,11 +269,8 @@ def _jobs(pool: PatternSet, counts: Sequence[int], trials: int, seed: int
     """Sorted distinct counts, the networks ``(count, trial, subset seed)`` (count-major) and
     each network's pattern subset (indices into ``pool``)."""
     seed = check_seed(seed)
-    distinct = sorted({int(c) for c in counts})
-    if not distinct or distinct[0] < 1:
-        raise ConfigError(f"counts must be positive integers, got {distinct}")
-    if trials < 1:
-        raise ConfigError(f"trials must be >= 1, got {trials}")
+    distinct = checked_counts(counts)
+    trials = check_count(trials, "trials")
     jobs = [(c, k, subset_seed(seed, c, k)) for c in distinct for k in range(trials)]
     return distinct, jobs, [random_subset(pool.n_patterns, c, s, distinct_ids=pool.distinct_ids)
                           for c, _, s in jobs]
