@@ -64,6 +64,43 @@ def test_documented_module_entry_points_name_an_unknown_keyword(name):
         _documented_entry_points()[name](zzz_unknown=1)
 
 
+def _names_the_docs_call():
+    """Every callable the docs, the README and the examples import from a module path
+    (``from xbarmem.experiments.runner import run_sweep``) or call by one
+    (``xbarmem.deploy.chip_loop.adapt(...)``), as ``(module, name)``; classes whose constructor
+    takes no arguments are left out (Python's own "takes no arguments" is the message)."""
+    import importlib
+    import inspect
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = set()
+    for path in [*root.glob("docs/*.md"), root / "README.md", *root.glob("examples/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        for module, items in re.findall(r"from (xbarmem(?:\.[a-z_]+)+) import ([\w, ]+)", text):
+            found.update((module, item.strip()) for item in items.split(",") if item.strip())
+        found.update(re.findall(r"\b(xbarmem(?:\.[a-z_]+)+)\.([a-z_]\w*)\(", text))
+    for module, name in sorted(found):
+        obj = getattr(importlib.import_module(module), name, None)
+        if callable(obj) and not inspect.ismodule(obj) and (
+                not isinstance(obj, type) or obj.__init__ is not object.__init__):
+            yield f"{module}.{name}"
+
+
+@pytest.mark.parametrize("path", list(_names_the_docs_call()))
+def test_every_callable_the_docs_call_names_an_unknown_keyword(path):
+    """run_sweep, load_sweep, ResultStore, reproduce, plot_rows, save_figure and layers_of,
+    which the guide and examples call by their module paths, gave Python's bare TypeError
+    ("run_sweep() got an unexpected keyword argument ...") where the rest of the API names
+    the keyword and the closest one."""
+    import importlib
+
+    module, name = path.rsplit(".", 1)
+    with pytest.raises(ArgumentError, match="zzz_unknown.*it takes"):
+        getattr(importlib.import_module(module), name)(zzz_unknown=1)
+
+
 @pytest.mark.parametrize(("call", "closest"), [
     (lambda p: xm.find_capacity(p, threshold=0.9), "thresholds"),
     (lambda p: xm.load_mnist(sides=8), "side"),

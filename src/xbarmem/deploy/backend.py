@@ -87,6 +87,7 @@ class ChipBackend(Protocol):
 
 
 # ---------------------------------------------------------------------------------- the twin
+@checked_keywords
 def layers_of(memory: Memory) -> list[Crossbar]:
     """The crossbar layers of a memory (input layer first); :class:`~xbarmem.errors.ArgumentError`
     when ``memory`` is not a :class:`Memory` (every deploy entry point reads it here)."""

@@ -47,7 +47,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from xbarmem.checks import check_callback, check_count, check_type, result_repr
+from xbarmem.checks import (
+    check_callback,
+    check_count,
+    check_type,
+    checked_keywords,
+    result_repr,
+)
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.batches import depends_on_batch, plan_groups, train_key
 from xbarmem.experiments.claims import Claimant
@@ -280,6 +286,7 @@ def cost_parts(config: dict[str, Any]) -> tuple[float, float]:
     return float(weights * train), float(weights * 10 * patterns * (config.get("probes") or 20))
 
 
+@checked_keywords
 def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path, *,
               jobs: int = 1, workers: int | None = None, scheduler: str | None = None,
               on_plan: Callable[[int, int], None] | None = None,

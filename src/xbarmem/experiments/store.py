@@ -51,6 +51,7 @@ from xbarmem.checks import (
     check_flag,
     check_texts,
     check_type,
+    checked_keywords,
     is_bool,
     shown,
 )
@@ -95,6 +96,7 @@ RowOrder = Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]]
 MAX_BUSY_TIMEOUT = 86400.0
 
 
+@checked_keywords
 class ResultStore:
     """A results store at ``path`` (created on first use unless ``readonly``).
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import check_type, shown
+from xbarmem.checks import check_type, checked_keywords, shown
 from xbarmem.errors import ConfigError, warn
 from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.experiments.batches import batch_keyed
@@ -121,6 +121,7 @@ def _nest_rule_options(grid: dict[str, list[Any]]) -> dict[str, Any]:
     return out
 
 
+@checked_keywords
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate the sweep TOML file at ``path`` (every trial is resolved and
     checked): :class:`FileFormatError` for a missing or unreadable file,

@@ -28,7 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from xbarmem.checks import counted, is_choice, shown
+from xbarmem.checks import checked_keywords, counted, is_choice, shown
 from xbarmem.errors import ConfigError
 from xbarmem.viz.series import (
     KINDS,
@@ -249,6 +249,7 @@ def choose_kind(rows: Sequence[dict[str, Any]], option: str = "kind") -> str:
                       f"rows at two or more values of its x axis: {axes}")
 
 
+@checked_keywords
 def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
               ax: Axes | None = None,
               title: str = "", thresholds: Sequence[float] = (),

@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
 
-from xbarmem.checks import check_type
+from xbarmem.checks import check_type, checked_keywords
 from xbarmem.errors import ConfigError
 from xbarmem.files import output_file, write_atomically
 
@@ -541,6 +541,7 @@ def lower_bound_handle(why: str) -> Line2D:
     return Line2D([], [], color="0.35", marker=LOWER_BOUND_MARKER, ls="none", ms=8,
                   label=f"lower bound ({why})")
 
+@checked_keywords
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix).
 

@@ -36,6 +36,7 @@ from xbarmem.checks import (
     check_count,
     check_flag,
     check_type,
+    checked_keywords,
     is_choice,
     seconds_text,
     shown,
@@ -143,6 +144,7 @@ def _unavailable(exp: Experiment) -> Section:
                          f"installation."])
 
 
+@checked_keywords
 @undone_on_failure_of
 def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | None = None,
               run: Callable[[list[SweepSpec], ResultStore], Any] | None = None,
