@@ -370,3 +370,13 @@ def test_two_rows_of_one_seed_at_a_point_count_as_one_seed(tmp_path):
     assert not any("3-4 seeds" in t or "n=4" in t for t in texts), texts
     line = next(ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == 2)
     assert round(float(line.get_ydata()[0]), 4) == round((0.7 + 0.9 + 0.9) / 3, 4)
+
+
+@pytest.mark.parametrize("rows", ["rows", ["x"], [{"a": 1}],
+                                  [{"trial": "evaluate", "config": 3, "result": {}}]],
+                         ids=["text", "texts", "no-trial", "config-not-dict"])
+def test_plot_rows_names_rows_that_are_no_stored_rows(rows):
+    """plot_rows("rows") and plot_rows([{"a": 1}]) ended in Python's TypeError / KeyError
+    ('string indices must be integers', 'trial') deep in the series code."""
+    with pytest.raises(ArgumentError, match="rows must be a list of stored rows"):
+        plot_rows(rows)

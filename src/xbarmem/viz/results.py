@@ -28,8 +28,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from xbarmem.checks import checked_keywords, counted, is_choice, shown
-from xbarmem.errors import ConfigError
+from xbarmem.checks import check_type, checked_keywords, counted, is_choice, shown
+from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.viz.series import (
     KINDS,
     MAX_FACETS,
@@ -249,6 +249,19 @@ def choose_kind(rows: Sequence[dict[str, Any]], option: str = "kind") -> str:
                       f"rows at two or more values of its x axis: {axes}")
 
 
+def _check_rows(rows: Any) -> None:
+    """Refuse (:class:`~xbarmem.errors.ArgumentError`) ``rows`` that are not a list of rows of
+    :meth:`~xbarmem.experiments.store.ResultStore.rows`: dicts with a ``trial`` name and
+    ``config`` and ``result`` dicts (what the figures read)."""
+    what = "a list of stored rows (ResultStore.rows)"
+    check_type(rows, list | tuple, "rows", what)
+    for k, row in enumerate(rows):
+        if not (isinstance(row, dict) and isinstance(row.get("trial"), str)
+                and isinstance(row.get("config"), dict) and isinstance(row.get("result"), dict)):
+            raise ArgumentError(f"rows must be {what}: dicts with a 'trial' name and 'config' "
+                                f"and 'result' dicts; row {k} is {shown(row)}")
+
+
 @checked_keywords
 def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
               ax: Axes | None = None,
@@ -268,11 +281,13 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
             plots); a label ``"paper RULE"`` takes RULE's colour and marker.
 
     Raises:
+        ArgumentError: ``rows`` that is not a list of dicts.
         ConfigError: unknown kind, no rows to draw, or rows (and reference points) at a
             single value of the x axis; without ``kind``, rows that draw none or several; a
             title too long for the figure (:func:`~xbarmem.viz.style.check_title`).
     """
     check_title(title)
+    _check_rows(rows)
     if kind is None:
         kind = choose_kind(rows)
     if not is_choice(kind, KINDS):
