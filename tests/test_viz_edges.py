@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
 import matplotlib.style
 import pytest
 from matplotlib.figure import Figure
@@ -380,3 +382,27 @@ def test_plot_rows_names_rows_that_are_no_stored_rows(rows):
     ('string indices must be integers', 'trial') deep in the series code."""
     with pytest.raises(ArgumentError, match="rows must be a list of stored rows"):
         plot_rows(rows)
+
+
+def _evaluate_row(seed: int, cosine: Any = 0.5, **config) -> dict:
+    return {"trial": "evaluate", "config": {"rule": "hebb", "seed": seed, **config},
+            "result": {} if cosine is None else {"cosine": cosine}}
+
+
+def test_rows_without_what_a_figure_reads_are_named_or_draw_nothing():
+    """Rows made by hand without ``chip_spec`` (which a ``fault_rate`` of None is read from),
+    a rule or a cosine ended in ``KeyError: 'chip_spec'`` / ``'rule'`` / ``'cosine'``: a row
+    without the figure's x value draws nothing on that axis (said as for rows of one value);
+    one without its rule or outcome is named."""
+    rows = [_evaluate_row(0), _evaluate_row(1, fault_rate=0.1), _evaluate_row(2, fault_rate=0.2)]
+    plt.close(plot_rows(rows, kind="faults"))  # the two rows with a fault rate
+    with pytest.raises(ConfigError, match="every row to draw has fault_rate = 0.1"):
+        plot_rows(rows[:2], kind="faults")
+    with pytest.raises(ArgumentError, match=r"row 1 has no config 'rule'"):
+        plot_rows([rows[1], {**rows[2], "config": {"seed": 0, "fault_rate": 0.2}}])
+    with pytest.raises(ArgumentError, match=r"row 0 has no result 'cosine'"):
+        plot_rows([_evaluate_row(0, None, fault_rate=0.1), rows[2]])
+    curve = {"trial": "capacity", "config": {"rule": "hebb", "seed": 0, "n_neurons": 16},
+             "result": {"capacity": {"0.9": 3}, "points": [{"count": 2}]}}
+    with pytest.raises(ArgumentError, match=r"row 0 has no result 'points'"):
+        plot_rows([curve])

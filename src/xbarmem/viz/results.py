@@ -260,6 +260,28 @@ def _check_rows(rows: Any) -> None:
                 and isinstance(row.get("config"), dict) and isinstance(row.get("result"), dict)):
             raise ArgumentError(f"rows must be {what}: dicts with a 'trial' name and 'config' "
                                 f"and 'result' dicts; row {k} is {shown(row)}")
+        lacks = _lacks(row)
+        if lacks:
+            raise ArgumentError(f"rows must be {what}: row {k} has no {lacks}")
+
+
+def _lacks(row: dict[str, Any]) -> str | None:
+    """What a figure reads that ``row`` lacks: its rule's name, and its outcome (an
+    evaluate row's cosine; a capacity row's capacities, or its points with a count search
+    off)."""
+    config, result = row["config"], row["result"]
+    if not isinstance(config.get("rule"), str):
+        return "config 'rule' (a rule name)"
+    if row["trial"] == "evaluate" and not isinstance(result.get("cosine"), int | float):
+        return "result 'cosine' (a number)"
+    if row["trial"] == "capacity" and not isinstance(result.get("capacity"), dict):
+        return "result 'capacity' (a dict {threshold: capacity})"
+    if row["trial"] == "capacity" and not config.get("search") and not (
+            isinstance(result.get("points"), list) and all(
+                isinstance(p, dict) and {"count", "cosine"} <= set(p)
+                for p in result["points"])):
+        return "result 'points' (a list of {count, cosine})"
+    return None
 
 
 @checked_keywords
@@ -281,7 +303,8 @@ def plot_rows(rows: Sequence[dict[str, Any]], kind: str | None = None, *,
             plots); a label ``"paper RULE"`` takes RULE's colour and marker.
 
     Raises:
-        ArgumentError: ``rows`` that is not a list of dicts.
+        ArgumentError: ``rows`` that is not a list of stored rows (dicts of a trial name,
+            config and result, the config naming a rule, the result holding the outcome).
         ConfigError: unknown kind, no rows to draw, or rows (and reference points) at a
             single value of the x axis; without ``kind``, rows that draw none or several; a
             title too long for the figure (:func:`~xbarmem.viz.style.check_title`).

@@ -44,9 +44,12 @@ class Series:
 
 
 def _value(config: dict[str, Any], key: str) -> Any:
+    """``config[key]`` (None when absent); a ``fault_rate`` of None is the chip's own stuck
+    rates' sum, when the row records them."""
     if key == "fault_rate" and config.get("fault_rate") is None:
-        dev = config["chip_spec"]["device"]
-        return dev["p_stuck_on"] + dev["p_stuck_off"]
+        dev = (config.get("chip_spec") or {}).get("device") or {}
+        rates = [dev.get(k) for k in ("p_stuck_on", "p_stuck_off")]
+        return sum(rates) if all(isinstance(r, int | float) for r in rates) else None
     return config.get(key)
 
 
@@ -163,11 +166,19 @@ def setting_words(key: str, value: Any) -> str:
 
 def usable_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The rows of a trial kind that ``kind`` draws: capacity rows (capacity), evaluate rows
-    (the others), and capacity curves of fixed counts (patterns)."""
+    (the others), and capacity curves of fixed counts (patterns); a row without a number on
+    the kind's x axis (a hand-made row without it) draws none."""
     if kind == "capacity":
-        return [r for r in rows if r["trial"] == "capacity"]
-    return [r for r in rows if r["trial"] == "evaluate" or (
+        return [r for r in rows if r["trial"] == "capacity" and _is_number(
+            r["config"].get("n_neurons"))]
+    return [r for r in rows if (r["trial"] == "evaluate" and _is_number(
+        _value(r["config"], KINDS[kind]))) or (
         kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search"))]
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` is a real number a figure can place on an axis."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def drawn_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
