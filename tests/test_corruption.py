@@ -175,6 +175,18 @@ def test_the_largest_gaussian_sigma_gives_finite_cues() -> None:
     assert torch.isfinite(cues).all() and cues.abs().max() <= 1.0
 
 
+def test_the_torch_free_level_bounds_are_what_corrupting_refuses() -> None:
+    """Sweeps check levels against :data:`~xbarmem.names.LEVEL_BOUNDS` without torch; each
+    bound is the largest level :func:`corrupt` takes (float32's largest for Gaussian)."""
+    from xbarmem.names import LEVEL_BOUNDS
+
+    assert LEVEL_BOUNDS["gaussian"] == float(torch.finfo(torch.float32).max)
+    for method, upper in LEVEL_BOUNDS.items():
+        corrupt(torch.ones(2, 16), method, upper, 0)
+        with pytest.raises(PatternError):
+            corrupt(torch.ones(2, 16), method, np.nextafter(upper, np.inf), 0)
+
+
 def test_occlude_needs_shape_for_non_square() -> None:
     with pytest.raises(PatternError, match="image_shape"):
         corrupt(torch.ones(2, 10), "occlude", 0.2, 0)

@@ -83,6 +83,10 @@ def sweep_process(file: Path, store: Path) -> subprocess.Popen:
     ({"base": {"chip": "no-such-chip"}}, ["chip", "no-such-chip"]),
     ({"base": {"hidden": 8}}, ["hidden", "multilayer"]),
     ({"base": {"level": 2.0}}, ["level", "[0, 1]"]),
+    # refused here, not by the trial after the store is made: a Gaussian sigma beyond float32,
+    # a programming variation whose noise v max|W| the trainer's own range keeps finite
+    ({"base": {"corruption": "gaussian", "level": 1e39}}, ["level", "largest float32"]),
+    ({"grid": {"variation": [0.0, 1e39]}}, ["[grid] variation", "1e+39", "[0.0, 1.0]"]),
     ({"base": {"data": "random", "selection": "random-per-class"}},
      ["selection", "no class labels"]),
     ({"base": {"data": "digits", "selection": "random-per-class", "pool": 5000}},

@@ -27,6 +27,12 @@ _CORRUPTION_FUNCTIONS = {"flip-bits": "flip", "gaussian-noise": "gaussian",
 #: a corruption's level when none is given (sweeps, evaluate, adapt, capacity): the share of
 #: values flipped, set or occluded, or the Gaussian noise sigma
 DEFAULT_LEVELS = {"flip": 0.1, "gaussian": 0.6, "occlude": 0.6, "salt-pepper": 0.1}
+#: the largest float32 (``torch.finfo(torch.float32).max``): noise is drawn in float32, where a
+#: larger std is inf
+FLOAT32_MAX = 3.4028234663852886e38
+#: the largest level of each corruption: a share (flips, set or occluded values) is at most 1,
+#: a Gaussian noise sigma at most :data:`FLOAT32_MAX`. The one bound of sweeps and commands.
+LEVEL_BOUNDS = {"flip": 1.0, "gaussian": FLOAT32_MAX, "occlude": 1.0, "salt-pepper": 1.0}
 #: the cue corruption and neuron type of each kind of pattern when none is given
 KIND_CUES = {"binary": ("flip", "sign"), "continuous": ("gaussian", "tanh")}
 #: the corruptions that set signs, which only binary patterns take

@@ -26,6 +26,7 @@ from xbarmem.checks import (
 from xbarmem.errors import PatternError
 from xbarmem.names import (
     CORRUPTION_METHODS,
+    LEVEL_BOUNDS,
     closest_corruption,
     corruption_key,
     corruption_words,
@@ -69,7 +70,7 @@ def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
 
 
 #: the largest Gaussian noise sigma: the noise is drawn in float32, where a larger sigma is inf
-_LARGEST_SIGMA = float(torch.finfo(torch.float32).max)
+_LARGEST_SIGMA = LEVEL_BOUNDS["gaussian"]
 
 #: what the level of each corruption is, in error messages
 _LEVELS = {"flip": "flip rate", "gaussian": "noise sigma", "occlude": "occlusion fraction",
@@ -102,8 +103,7 @@ def check_corruption(method: Any, level: float) -> Any:
         raise PatternError(f"unknown corruption method {shown(method)}: expected one of "
                            f"{', '.join(CORRUPTION_METHODS)}, or a function f(x, level, "
                            f"generator){custom}{hint}")
-    _check_level(f"level ({_LEVELS[key]})", level,
-                 upper=_LARGEST_SIGMA if key == "gaussian" else 1.0)
+    _check_level(f"level ({_LEVELS[key]})", level, upper=LEVEL_BOUNDS[key])
     return key
 
 

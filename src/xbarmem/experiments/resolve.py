@@ -21,7 +21,7 @@ from xbarmem.experiments.trial_options import (
     hidden_widths,
 )
 from xbarmem.hardware.chip import ChipSpec, chip_name, load_chip
-from xbarmem.names import BIT_CORRUPTIONS, default_cues
+from xbarmem.names import BIT_CORRUPTIONS, LEVEL_BOUNDS, default_cues
 from xbarmem.spec import (
     unknown_key,
 )
@@ -55,10 +55,7 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     c["trial"], c["seed"] = trial, int(seed)
     c["corruption"], c["level"], c["activation"] = default_cues(
         c["kind"], c["corruption"], c["level"], c["activation"])
-    if c["corruption"] in ("flip", "salt-pepper", "occlude") and c["level"] > 1:
-        raise _fail("level", c["level"], f"a {c['corruption']} level must be in [0, 1]")
-    if c["corruption"] in BIT_CORRUPTIONS and c["kind"] != "binary":
-        raise _fail("corruption", c["corruption"], "applies to binary patterns only")
+    _check_cues(c)
     # architecture
     if c["arch"] == "single":
         if "hidden" in given:
@@ -105,6 +102,18 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
 
     c["version"] = __version__
     return c
+
+
+def _check_cues(c: dict[str, Any]) -> None:
+    """Refuse the cues a trial of resolved options ``c`` could not corrupt: a level above the
+    corruption's bound (:data:`~xbarmem.names.LEVEL_BOUNDS`, what corrupting them refuses), a
+    bit corruption of continuous patterns."""
+    upper = LEVEL_BOUNDS[c["corruption"]]
+    if c["level"] > upper:
+        raise _fail("level", c["level"], f"a {c['corruption']} level must be in [0, {upper:.3g}]"
+                    + ("" if upper == 1.0 else " (the largest float32)"))
+    if c["corruption"] in BIT_CORRUPTIONS and c["kind"] != "binary":
+        raise _fail("corruption", c["corruption"], "applies to binary patterns only")
 
 
 def _resolve_data(c: dict[str, Any], given: set[str]) -> None:

@@ -152,9 +152,9 @@ class TrialOptions(Spec, noun="trial"):
                                 help="share of stuck-ON among faults")
     fault_model: str | None = choice(FAULT_MODELS, default=None, optional=True,
                                      help="device or weight (default: the chip's)")
-    variation: float = number(default=0.0, ge=0.0, as_float=True, help=(
+    variation: float = number(default=0.0, ge=0.0, le=1.0, as_float=True, help=(
         "programming variation v: Gaussian noise of std v * max|W| added to every programmed "
-        "free weight (biases as trained)"))
+        "free weight (biases as trained); at most 1, as the trainer's option variation"))
     corruption: str | None = choice(
         CORRUPTION_METHODS, default=None, optional=True,
         help="cue corruption (default: flip for binary, gaussian for continuous)")
