@@ -269,7 +269,7 @@ def test_correlation_section_compares_the_adaptive_rule_with_the_best_classic_on
                        "result": {"cosine": m}} for rule, m in means.items()]}
 
     def curve(top):  # cosine 1 up to ``top`` patterns, then 0.5
-        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (2, 4, 8, 16)]
+        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (2, 4, 8, 16, 32)]
 
     tops = {"adaptive": {0.0: 16, 0.6: 4}, "hebb": {0.0: 2, 0.6: 2}, "storkey": {0.0: 4, 0.6: 2},
             "pinv": {0.0: 4, 0.6: 8}}
@@ -616,7 +616,7 @@ def test_energy_settings_name_the_digit_variant_measured(tmp_path):
 def test_capacity_flip_rate_table_is_not_headed_as_clean_cues_only():
     """(b): the table of capacities at 0% / 5% / 10% flips was headed "clean cues" (0% only)."""
     def curve(top):
-        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (2, 4, 8, 16)]
+        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (2, 4, 8, 16, 32)]
 
     tops = {("pinv", 0.0): 4, ("pinv", 0.05): 4, ("pinv", 0.1): 4,
             ("adaptive", 0.0): 16, ("adaptive", 0.05): 16, ("adaptive", 0.1): 8}
@@ -629,6 +629,41 @@ def test_capacity_flip_rate_table_is_not_headed_as_clean_cues_only():
     assert "per cue flip rate (0% = clean cues: the stored patterns themselves): 0%, 5%, 10%" \
         in "\n".join(sec.body)
     assert "| 0.90 | 4 / 4 / 4 | 16 / 16 / 8 | 4.00x / 4.00x / 2.00x |" in sec.body
+
+
+def test_a_capacity_at_the_largest_tested_count_is_reported_as_a_lower_bound():
+    """(b): with clean cues the hardware-adaptive curve passed at every tested count (36 of the
+    full run's counts up to 36), and the report said it "stores 36" and the ratio was "4.50x":
+    both only lower bounds. They read ">= 36" and ">= 4.50x"; each seed's own too."""
+    def curve(top, counts=(4, 8, 16, 36)):
+        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in counts]
+
+    tops = {("pinv", 0.0): 8, ("pinv", 0.05): 8, ("pinv", 0.1): 8,
+            ("adaptive", 0.0): 36, ("adaptive", 0.05): 16, ("adaptive", 0.1): 16}
+    rows = [{"config": {"rule": rule, "level": level, "seed": 0},
+             "result": {"points": curve(top), "capacity": {"0.9": top}}}
+            for (rule, level), top in tops.items()]
+    cap = rep.Capacity()
+    cap.thresholds = (0.9,)
+    sec = rep.Section("b", "t", "c")
+    reasons = cap.flip_reasons(sec, rows, missed=["0.90 / 10%"])
+    assert "| 0.90 | 8 / 8 / 8 | >= 36 / 16 / 16 | >= 4.50x / 2.00x / 2.00x |" in sec.body
+    assert "hardware-adaptive rule >= 36 / 16 / 16 with 0% / 5% / 10%" in reasons[0]
+    assert "ratio >= 4.50x / 2.00x / 2.00x" in reasons[0]
+    clean = [r for r in rows if r["config"]["level"] == 0.0]
+    cap.level_table(sec, 0.0, clean, [], [], [])
+    assert "| 0.90 | 8 [8] | >= 36 [>= 36] | **>= 4.50x** | 4.50x | 3x |" in sec.body
+    assert sec.summary[-1][2] == ">= 4.50x (>= 36 vs 8; per-seed means 4.50x)"
+
+
+@pytest.mark.parametrize("top, bottom, text", [
+    ((36, True), (8, False), ">= 4.50x"), ((36, False), (8, True), "<= 4.50x"),
+    ((36, True), (8, True), "? 4.50x"), ((36, False), (8, False), "4.50x"),
+    ((36, True), (0, False), "n/a")])
+def test_a_ratio_of_capacities_says_which_way_a_lower_bound_moves_it(top, bottom, text):
+    from xbarmem.experiments.reproduce.report import ratio_text
+
+    assert ratio_text(top, bottom) == text
 
 
 def test_report_defines_its_rule_chip_and_data_names_before_the_verdicts(tmp_path):

@@ -9,7 +9,8 @@ recall protocols.
 
 :func:`capacity_from_curve` reads the capacity off a curve: the largest ``P`` whose mean
 similarity, and that of every smaller tested ``P``, stays at or above the threshold;
-:func:`mean_curve` averages several curves (seeds) count by count.
+:func:`mean_curve` averages several curves (seeds) count by count;
+:func:`capacity_is_lower_bound` says when every tested count passed.
 """
 
 from __future__ import annotations
@@ -350,6 +351,13 @@ def capacity_from_curve(points: list[dict[str, Any]], threshold: float) -> int:
             break
         capacity = point["count"]
     return capacity
+
+
+def capacity_is_lower_bound(points: list[dict[str, Any]], threshold: float) -> bool:
+    """Whether :func:`capacity_from_curve` of ``points`` at ``threshold`` is only a lower bound:
+    every tested count passed, so a count above the largest tested might pass too."""
+    return bool(points) and capacity_from_curve(points, threshold) == max(
+        p["count"] for p in points)
 
 
 def mean_curve(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -55,7 +55,12 @@ from xbarmem.data.patterns import PatternSet, select_indices
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.errors import ConfigError, PatternError, quiet_warnings
 from xbarmem.evaluation.capacity import find_capacity, pool_limited
-from xbarmem.evaluation.curve import capacity_from_curve, score_curve, train_curve
+from xbarmem.evaluation.curve import (
+    capacity_from_curve,
+    capacity_is_lower_bound,
+    score_curve,
+    train_curve,
+)
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.experiments.batches import train_key
 from xbarmem.experiments.sweep import Trial
@@ -312,9 +317,9 @@ def _curve_result(thresholds: list[float], pts: list[dict[str, Any]], devices: d
     """A curve trial's result; ``lower_bound`` lists the thresholds whose capacity is the
     largest count tested (every count passed: the capacity may be higher)."""
     capacity = {str(th): capacity_from_curve(pts, th) for th in thresholds}
-    top = max(p["count"] for p in pts)
     return {"capacity": capacity, "points": pts, "devices": devices, "networks": len(pts),
-            "seconds": seconds, "lower_bound": [t for t, c in capacity.items() if c == top]}
+            "seconds": seconds,
+            "lower_bound": [str(th) for th in thresholds if capacity_is_lower_bound(pts, th)]}
 
 
 def _hidden(c: dict[str, Any]):

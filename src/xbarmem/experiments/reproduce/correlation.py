@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, cast
 
 import numpy as np
 
 from xbarmem.data.builtin import correlated_overlap, load_glyphs
-from xbarmem.evaluation.curve import capacity_from_curve, mean_curve
+from xbarmem.evaluation.curve import mean_curve
 from xbarmem.experiments.reproduce.report import (
     VERDICT_COUNTS,
     Experiment,
     Section,
+    capacity_text,
+    curve_capacity,
     mean_std,
     mean_text,
+    ratio_text,
     recipe_text,
+    seed_capacities_text,
     sweep_spec,
 )
 
@@ -172,17 +175,17 @@ class Correlation(Experiment):
             for rule in self.RULES:
                 runs = [r for r in rows if r["config"]["rule"] == rule
                         and correlated_overlap(r["config"]["data"]) == overlap]
-                curve = mean_curve([r["result"]["points"] for r in runs])
-                caps[rule] = capacity_from_curve(curve, t) if curve else 0
-                cells.append(f"{caps[rule]} {[r['result']['capacity'][str(t)] for r in runs]}")
-            best = max(caps[rule] for rule in self.RULES[1:])
-            ratios[overlap] = caps["adaptive"] / best if best else math.inf
-            checks.append((f"capacity at overlap {overlap:g}: adaptive {caps['adaptive']} vs "
-                           f"best classic {best}", caps["adaptive"] >= best))
+                caps[rule] = curve_capacity(mean_curve([r["result"]["points"] for r in runs]), t)
+                cells.append(f"{capacity_text(*caps[rule])} {seed_capacities_text(runs, t)}")
+            best = max((caps[rule] for rule in self.RULES[1:]), key=lambda c: c[0])
+            ratios[overlap] = ratio_text(caps["adaptive"], best)
+            checks.append((f"capacity at overlap {overlap:g}: adaptive "
+                           f"{capacity_text(*caps['adaptive'])} vs best classic "
+                           f"{capacity_text(*best)}", caps["adaptive"][0] >= best[0]))
             sec.body.append(f"| {overlap:g} | " + " | ".join(cells)
-                            + f" | {ratios[overlap]:.2f}x |")
+                            + f" | {ratios[overlap]} |")
         top = max(ratios)
         sec.summary.append((f"({self.key}) capacity adaptive / best classic at overlap "
-                            f"{top:g}, 50% stuck", "-", f"{ratios[top]:.2f}x",
+                            f"{top:g}, 50% stuck", "-", ratios[top],
                             "ok" if all(ok for _, ok in checks) else "below"))
         return checks

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from xbarmem.errors import quiet_warnings
+from xbarmem.evaluation.curve import capacity_from_curve, capacity_is_lower_bound
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, parse_sweep
 from xbarmem.viz.results import plot_rows
@@ -227,6 +228,37 @@ def sweep_spec(name: str, table: dict[str, Any], large: bool = False) -> SweepSp
         table["rule_options"] = {**options, "adaptive": {**options.get("adaptive", {}), **extra}}
     with quiet_warnings():  # (b) measures capacity at every threshold and flip rate on purpose
         return parse_sweep(table, source=f"reproduce:{name}")  # and says what each means
+
+
+def curve_capacity(points: list[dict[str, Any]], threshold: float) -> tuple[int, bool]:
+    """The capacity read off a curve (:func:`~xbarmem.evaluation.curve.capacity_from_curve`)
+    and whether it is only a lower bound (every tested count passed); ``(0, False)`` for no
+    points."""
+    return capacity_from_curve(points, threshold), capacity_is_lower_bound(points, threshold)
+
+
+def capacity_text(capacity: int, bound: bool) -> str:
+    """A capacity as the report prints it: ``>= C`` when only a lower bound."""
+    return f">= {capacity}" if bound else str(capacity)
+
+
+def seed_capacities_text(rows: list[dict[str, Any]], threshold: float) -> str:
+    """Each capacity curve row's own capacity at ``threshold`` as the report prints it,
+    ``[22, >= 32]`` (read off the row's points by :func:`curve_capacity`)."""
+    return "[" + ", ".join(capacity_text(*curve_capacity(r["result"]["points"], threshold))
+                           for r in rows) + "]"
+
+
+def ratio_text(top: tuple[int, bool], bottom: tuple[int, bool]) -> str:
+    """``top / bottom`` of two :func:`curve_capacity` readings as ``"2.50x"``: ``>=`` when only
+    ``top`` is a lower bound, ``<=`` when only ``bottom`` is, ``?`` when both are (no bound on
+    the ratio), ``n/a`` when ``bottom`` is 0."""
+    (num, num_bound), (den, den_bound) = top, bottom
+    if not den:
+        return "n/a"
+    mark = {(True, False): ">= ", (False, True): "<= ", (True, True): "? "}.get(
+        (num_bound, den_bound), "")
+    return f"{mark}{num / den:.2f}x"
 
 
 def mean_std(values: list[float]) -> tuple[float, float, int]:
