@@ -694,6 +694,17 @@ def test_reproduce_refuses_an_empty_selection(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_reproduce_refuses_an_experiment_listed_twice(tmp_path):
+    """``experiments=[Variation(), Variation()]`` ran and wrote section (d), its verdict and
+    its summary rows twice into one report."""
+    from xbarmem.experiments.reproduce import Variation
+
+    _refused(lambda: reproduce(tmp_path / "out", experiments=[Variation(), Variation()],
+                               run=_no_run), r"experiments lists \(d\) Variation twice",
+             ConfigError)
+    assert list(tmp_path.iterdir()) == []
+
+
 _ROWS = [
     None, "rows", [None], [ROW[:4]], [("k", "s", None, {}, {})], [("k", "s", {}, [], {})],
     [("k", "s", {}, {}, 3)], [(None, "s", {}, {}, {})], [("k", "", {}, {}, {})],

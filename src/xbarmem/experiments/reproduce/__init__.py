@@ -211,6 +211,11 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
         check_type(experiments, list | tuple, "experiments", "a list of experiments")
         for exp in experiments:
             check_type(exp, Experiment, "experiments", "a list of Experiment (of EXPERIMENTS)")
+        keys = [e.key for e in experiments]
+        twice = next((e for e in experiments if keys.count(e.key) > 1), None)
+        if twice is not None:  # its section, summary rows and verdict would be written twice
+            raise ConfigError(f"experiments lists ({twice.key}) {type(twice).__name__} twice: "
+                              f"give each experiment once")
         if not experiments:  # only None means every experiment
             names = ", ".join(f"({e.key}) {type(e).__name__}" for e in EXPERIMENTS)
             raise ConfigError(f"experiments must hold at least one Experiment of EXPERIMENTS "
