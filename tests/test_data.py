@@ -580,6 +580,18 @@ def test_correlated_patterns_have_the_asked_mean_overlap():
         correlated_patterns(3, 8, 1.0)
 
 
+@pytest.mark.parametrize("overlap", [0.0, 0.3, 0.123456789, 0.9999999, 1 - 2 ** -40])
+def test_a_correlated_set_is_named_by_the_source_that_gives_it_again(overlap):
+    """The name of ``correlated_patterns(..., R)`` rounded R to 6 digits: R = 0.9999999 was
+    named ``correlated-1`` (a source refused: R must be below 1), R = 0.123456789
+    ``correlated-0.123457`` (other patterns); the name is read back as R itself."""
+    from xbarmem.data.builtin import correlated_overlap, correlated_patterns
+
+    pset = correlated_patterns(4, 16, overlap, seed=2)
+    assert correlated_overlap(pset.name) == overlap
+    assert (load_patterns(pset.name, side=4, n=4, seed=2).patterns == pset.patterns).all()
+
+
 @pytest.mark.parametrize(("source", "n", "problem"), [
     ("mnist", 50, "perfect square; got N = 50"),
     ("mnist", 9, "side 4..28, so N must be 16 ... 784; got N = 9 (side 3)"),

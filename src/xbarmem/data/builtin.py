@@ -240,7 +240,9 @@ def correlated_patterns(n_patterns: int, n_neurons: int, overlap: float, seed: i
     prototype = rng.integers(0, 2, size=n) * 2 - 1
     flips = rng.random((p, n)) < q
     pats = np.where(flips, -prototype, prototype).astype(np.float32)
-    return PatternSet(pats, "binary", f"{CORRELATED}-{overlap:g}")
+    short = f"{overlap:g}"  # the name is a source that gives these patterns again: no rounding
+    return PatternSet(pats, "binary",
+                      f"{CORRELATED}-{short if float(short) == overlap else repr(float(overlap))}")
 
 
 def correlated_overlap(source: str) -> float | None:
