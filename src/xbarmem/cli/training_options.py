@@ -26,7 +26,8 @@ RuleOptions = Annotated[str | None, typer.Option(
     "'{\"max_steps\": 300}'.")]
 RuleOption = Annotated[list[str] | None, typer.Option(
     "--rule-option", metavar="KEY=VALUE", help="One trainer option (value read as JSON, "
-    "else text); repeatable, overrides --rule-options.")]
+    "else text), e.g. variation=0.3: train under programming variation of std 0.3 max|W| "
+    "(variation-aware); repeatable, overrides --rule-options.")]
 HIDDEN_HELP = ("Hidden widths (--arch multilayer): 64-32 = two hidden layers; a width may be "
                "a multiple of N (1n, 0.5n)")
 Hidden = Annotated[str, typer.Option("--hidden", metavar="WIDTHS", help=HIDDEN_HELP + ".")]
