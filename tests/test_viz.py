@@ -142,6 +142,21 @@ def test_series_are_one_per_rule_with_settings_as_facets():
     assert len(fig.axes) == 2 and len(fig.legends[0].get_texts()) == 3  # one entry per rule
 
 
+def test_a_rule_option_named_like_the_x_axis_splits_the_series_instead_of_pooling():
+    """The trainer's ``variation`` (variation-aware training) and the trial's programming
+    variation (the x axis of ``--kind variation``) shared one name: rows trained with and
+    without it were averaged into one series ("one seed each", every point a mean of the two
+    recipes)."""
+    rows = [_eval_row("adaptive", 0.0, cos, variation=v,
+                      rule_options={"variation": 0.3} if aware else {})
+            for v, cos_default, cos_aware in ((0.0, 0.99, 1.0), (0.4, 0.58, 0.72))
+            for aware, cos in ((False, cos_default), (True, cos_aware))]
+    series = group_rows(rows, "variation")
+    assert {dict(s.facet).get("rule_options.variation") for s in series} == {"0.3", None}
+    points = sorted(tuple(sorted((x, v[0]) for x, v in s.points.items())) for s in series)
+    assert points == [((0.0, 0.99), (0.4, 0.58)), ((0.0, 1.0), (0.4, 0.72))]
+
+
 def test_scaling_rows_give_one_series_per_data_set_with_a_fit():
     """A hidden width equal to N does not split series; the kind (one rule) does."""
     rows = [_cap_row("adaptive", n, c, kind=kind) for kind, caps in

@@ -54,9 +54,11 @@ def _value(config: dict[str, Any], key: str) -> Any:
 
 
 def _settings(config: dict[str, Any]) -> dict[str, str]:
-    """The comparable settings of one row (JSON text per value; rule options by name)."""
+    """The comparable settings of one row (JSON text per value; rule options by name, or as
+    ``rule_options.KEY`` when a trial setting has that name: the trainer's ``variation`` is
+    not the programming variation of the x axis)."""
     out = {k: json.dumps(v, sort_keys=True) for k, v in config.items() if k not in _IGNORED}
-    out.update({k: json.dumps(v, sort_keys=True)
+    out.update({(f"rule_options.{k}" if k in config else k): json.dumps(v, sort_keys=True)
                 for k, v in config.get("rule_options", {}).items() if k != "seed"})
     return out
 
