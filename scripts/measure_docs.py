@@ -39,6 +39,8 @@ DOCS = ROOT / "docs"
 def measured_docs() -> list[Path]:
     """The documents whose measured regions this script writes: README.md and docs/*.md."""
     return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
 QUICK_SECONDS = 60.0
 
 

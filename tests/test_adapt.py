@@ -22,8 +22,6 @@ from xbarmem.memory.io import load_memory
 FAST = {"max_steps": 300, "finetune_steps": 100, "window": 50}
 
 
-
-
 @pytest.fixture(scope="module")
 def memory(pats, trained):
     return trained(pats.patterns, "rram", fault_seed=1, program_seed=0, **FAST)
@@ -235,6 +233,7 @@ def test_cli_adapt_replaces_a_model_option_this_machine_refuses(pats, trained, t
     assert json.loads(out)["rounds"][0]["round"] == 0
     code, out, err = run_cli("adapt", model, "--rule-option", "no_such_option=1")
     assert code == 2 and "no_such_option" in err
+
 
 def test_multilayer_adaptation_pins_devices_in_every_layer(pats):
     from xbarmem.learning.fit import fit_memories

@@ -25,8 +25,6 @@ from xbarmem.memory.multilayer import MultilayerMemory
 FAST = {"max_steps": 200, "finetune_steps": 50, "window": 50}
 
 
-
-
 @pytest.fixture(scope="module")
 def memory(pats, trained):
     chip = load_preset("rram").with_faults(0.1)

@@ -106,7 +106,6 @@ def test_bad_toml_file_and_unknown_preset(tmp_path):
         load_chip("not-a-chip")
 
 
-
 def test_keys_a_chip_file_leaves_out_take_the_ideal_presets_values(tmp_path):
     """A chip file of one key was read with the other keys at values no page named; the guide
     says they are the ``ideal`` preset's, as read."""
@@ -120,6 +119,7 @@ def test_keys_a_chip_file_leaves_out_take_the_ideal_presets_values(tmp_path):
     assert chip.replace_array(rows=64).array == ideal.array
     guide = " ".join((Path(__file__).parents[1] / "docs" / "guide.md").read_text().split())
     assert "A key left out takes the `ideal` preset's value" in guide
+
 
 # ------------------------------------------------------------------ fault maps
 def test_generated_fault_rates_and_seed():

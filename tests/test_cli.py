@@ -179,7 +179,6 @@ def test_train_says_how_faulty_its_chip_is(run_cli, tmp_path, chip, said):
     assert re.search(said, " ".join(out.split())), out
 
 
-
 def test_train_says_which_step_cap_ended_an_unconverged_training(run_cli, tmp_path):
     code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "random",
                              "--patterns", "4", "--neurons", "16", "--rule-option",
@@ -189,6 +188,7 @@ def test_train_says_which_step_cap_ended_an_unconverged_training(run_cli, tmp_pa
     text = " ".join(out.split())
     assert ("8 steps (5 basin + 3 fine-tune), converged=False (the basin stage reached "
             "max_steps=5)") in text
+
 
 def test_options_for_a_rule_without_options_say_it_takes_none(run_cli, tmp_path):
     code, out, err = run_cli("train", "-o", tmp_path / "h.safetensors", "--rule", "hebb",
@@ -1441,7 +1441,6 @@ NOT_READ = [
 ]
 
 
-
 def _option_help(args: list, flag: str) -> tuple[object, str]:
     """The (sub)command that ``args`` run and the help text of its option ``flag``."""
     import typer
@@ -1531,7 +1530,6 @@ def test_energy_multilayer_without_hidden_names_the_options(run_cli):
 
     with pytest.raises(ConfigError, match="arch='multilayer' needs hidden"):
         measure(16, arch="multilayer", patterns="random", count=2)
-
 
 
 def test_capacity_table_says_which_threshold_its_per_device_column_reads(run_cli, monkeypatch,

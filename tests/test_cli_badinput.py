@@ -277,7 +277,6 @@ def test_sweep_rule_options_values_are_checked_even_for_a_rule_not_run(refused, 
     refused("sweep", "s.toml", "--dry-run", names=("s.toml", *names))
 
 
-
 # ------------------------------------------------------------------------------ hidden widths
 @pytest.mark.parametrize("hidden", ["8-8", "16,32", "1n,0.5n", "8-0.5n", "0", "abc", "-3", "0n"])
 def test_scaling_hidden_of_several_widths_is_named_with_what_scaling_takes(refused, hidden):

@@ -616,6 +616,7 @@ def test_a_table_too_wide_for_its_minimum_widths_folds_and_loses_no_digit(run_cl
                  for m in metrics for k in ("mean", "std")]
         assert row[-len(shown):] == shown, out
 
+
 def test_names_and_paths_are_printed_as_written_not_as_rich_markup(run_cli, tmp_path):
     """Rich read ``[v2]`` in ``m[v2].safetensors`` (and a sweep named ``x[bold]y``) as a
     style tag and dropped it: ``saved m.safetensors`` named a file that does not exist. Every

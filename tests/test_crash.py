@@ -88,7 +88,6 @@ def test_sigterm_stops_capacity_as_ctrl_c_does_and_the_same_command_resumes(run_
     assert resumed["results"][0]["capacity"] == whole["results"][0]["capacity"]
 
 
-
 def test_sigterm_stops_a_sweep_saying_how_to_resume(tmp_path):
     sweep, store = tmp_path / "term.toml", tmp_path / "term.sqlite"
     sweep.write_text(tiny_sweep("term", seeds=4, fault_rates=[0.02 * i for i in range(30)]))

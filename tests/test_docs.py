@@ -309,7 +309,6 @@ def test_measure_script_lists_refuses_unknown_entries_and_reads_json_paths(capsy
     assert "energy-64-generic" in quick and "reproduce-quick" not in quick
 
 
-
 def parse_problem(words: list[str], root) -> str | None:
     """Why the current CLI's argument parser refuses ``xbarmem WORDS`` (None: it parses):
     the command is resolved and its options and values parsed (parse-time checks included),
@@ -376,6 +375,7 @@ def test_parse_problem_names_what_the_cli_refuses():
     assert "requires an argument" in parse_problem(["energy", "--neurons"], root)
     assert parse_problem(["chip", "fault"], root) == "xbarmem chip has no command 'fault'"
     assert parse_problem(["nosuch"], root) == "xbarmem has no command 'nosuch'"
+
 
 # ----------------------------------------------------------------- commands quoted in prose
 #: where commands are quoted for users to copy: the docs, the shipped chip and circuit files

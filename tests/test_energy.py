@@ -37,6 +37,7 @@ def exact(value):
     any picojoule value)."""
     return pytest.approx(value, rel=1e-12, abs=0)
 
+
 # round numbers for hand computation (J, s)
 HAND = {
     "name": "hand",
@@ -52,7 +53,6 @@ HAND = {
     "programming": {"pulses_per_device": 10, "write_energy": 10 * pJ, "write_latency": 100 * ns,
                     "verify_energy": 1 * pJ, "verify_latency": 100 * ns, "parallel_devices": 4},
 }
-
 
 
 def hand_circuit(**changes) -> CircuitSpec:

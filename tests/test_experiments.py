@@ -57,7 +57,6 @@ def sweep_process(file: Path, store: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-
 # --------------------------------------------------------------------------- validation
 @pytest.mark.parametrize("table, fragments", [
     ({"base": {"faultrate": 0.5}}, ["faultrate", "[base]", "fault_rate"]),
@@ -1241,7 +1240,6 @@ def test_a_lost_scheduler_stops_the_sweep_saying_how_to_resume(run_cli, tmp_path
     code, out, err = run_cli("sweep", "tiny.toml", "--store", "r.sqlite", "--jobs", "1")
     assert code == 1 and "Traceback" not in out + err
     assert "run the same command again to resume" in " ".join((out + err).split())
-
 
 
 # ------------------------------------------------------------- store filters, chip columns

@@ -23,8 +23,6 @@ from xbarmem.memory.single import SingleLayerMemory
 FAST = {"max_steps": 100, "finetune_steps": 0, "window": 20}
 
 
-
-
 @pytest.fixture(scope="module")
 def tiled(pats, trained):
     """rram devices on 16x16 arrays: 26 rows x 25 outputs -> 2 x 2 tiles, some stuck devices,
@@ -210,7 +208,6 @@ def test_patterns_saved_with_a_memory_are_checked_before_writing(tmp_path, write
     write(mem, tmp_path, np.ones((2, 16)))  # a plain matrix of the memory's N is taken
 
 
-
 @pytest.mark.parametrize("setting, message", [
     ({"mode": "x"}, "recall mode must be one of sync, async, got 'x'"),
     ({"activation": "y"}, "activation must be one of sign, tanh, got 'y'"),
@@ -230,6 +227,7 @@ def test_export_settings_are_checked_before_writing(tmp_path, setting, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         export_memory(mem, out, **setting)
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
 
 # ---------------------------------------------------------------------------------- measured
 def _measured_csv(path, tiled, tmp_path, sigma=1.5e-6, stuck_rate=0.03, seed=0):

@@ -132,7 +132,6 @@ def test_a_rule_object_missing_the_contract_is_told_what_it_lacks(call):
         call()
 
 
-
 class OldOptions(Clipped):
     def options(self):  # no (layers, kind)
         return {}
@@ -176,6 +175,7 @@ def test_a_rule_objects_options_are_recorded_as_its_model_file_keeps_them(tmp_pa
     assert memory.info["rule_options"] == {"w": [0, 1], "t": [1.0], "tol": None}
     loaded = xm.load_memory(xm.save_memory(memory, tmp_path / "m.safetensors"))
     assert loaded.info["rule_options"] == memory.info["rule_options"]
+
 
 def _returning(change):
     class Broken(Clipped):

@@ -225,7 +225,6 @@ def test_load_random_bytes(tmp_path):
         assert str(info.value) == f"{path}: not a readable safetensors model (bad header size)"
 
 
-
 @pytest.mark.parametrize("make", ["fifo", "folder"])
 def test_model_that_is_no_regular_file(tmp_path, make):
     """A named pipe or a folder given as the model is refused as loading refuses it: reading
@@ -286,6 +285,7 @@ def test_read_header_counts_the_stored_patterns_and_checks_shapes(tmp_path, rram
     assert read_header(path).stored == 5  # (shapes unchecked)
     with pytest.raises(FileFormatError, match="tensor 'patterns' is F32 \\[5, 3\\]"):
         read_header(path, shapes=True)
+
 
 @pytest.mark.parametrize("metadata", [None, {"other": "1"}, {"xbarmem": "{not json"},
                                       {"xbarmem": "[1, 2, 3]"}, {"xbarmem": '"text"'},

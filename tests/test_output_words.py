@@ -82,7 +82,6 @@ def test_a_count_of_one_reads_in_the_singular(run_cli, tmp_path, monkeypatch):
     assert code == 0 and out.startswith("1 pattern x 1 cue (flip 0.1)"), out
 
 
-
 def test_train_says_how_many_of_its_patterns_are_distinct(run_cli, tmp_path):
     """A file that repeats patterns (or images alike once binarised: glyphs I, i and l at
     8x8) trained as if all were different, without a word."""

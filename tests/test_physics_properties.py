@@ -413,7 +413,6 @@ def test_no_accepted_constant_gives_a_negative_nan_or_infinite_cost(key, value, 
         assert all(math.isfinite(v) and v >= 0 for v in prog.values()), (key, value)
 
 
-
 @pytest.mark.parametrize("call, message", [
     (lambda: _load(4, 4, 4, 3.0), r"layer g_total = 120 S is more than its 40 device\(s\) "
                                   r"conduct \(at most 2 S each\)"),

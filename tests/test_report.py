@@ -732,7 +732,6 @@ def test_quick_scaling_text_names_the_sizes_it_ran():
     assert "[64, 100] with 1 seed(s) (continuous)" in scaling.settings(True)
 
 
-
 @pytest.mark.parametrize("recipe", ["default", "fast"])
 def test_recipe_text_states_every_training_stage(recipe):
     """The report's recipe sentence counts every stage the trainer runs: it said "up to 500 +

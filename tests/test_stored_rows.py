@@ -150,7 +150,6 @@ def test_capacity_rows_stored_before_they_held_lower_bounds_read_with_them(store
     assert code == 0 and out.count(":>=") == sum(map(len, now.values())), err
 
 
-
 def test_an_earlier_search_over_a_pool_with_repeats_reads_its_lower_bound(tmp_path):
     """A capacity search stops at the pool's distinct patterns (``pool_limited``); a row
     stored before rows held ``lower_bound`` was read against its ``pool``, repeats counted:
@@ -176,6 +175,7 @@ def test_an_earlier_search_over_a_pool_with_repeats_reads_its_lower_bound(tmp_pa
     with ResultStore(store, readonly=True) as db:
         (row,) = db.rows()
     assert row["result"]["lower_bound"] == ["0.9"]
+
 
 GOOD_CACHE = {"generic-rram": {"energy_ratio": 8.1, "latency_reduction": 0.99},
               "paper-calibrated": {"energy_ratio": 8.8, "latency_reduction": 0.997},

@@ -82,3 +82,35 @@ def test_docstrings_come_first():
                          for st in node.body[1:] if isinstance(st, ast.Expr)
                          and isinstance(st.value, ast.Constant) and isinstance(st.value.value, str)]
     assert not late, "strings after the first statement: " + ", ".join(late)
+
+
+def _blank_lines_above(lines: list[str], first: int) -> int:
+    """The longest run of blank lines directly above line ``first`` (1-based), among the
+    comment lines there (a section comment may stand between the two blank lines and the
+    definition)."""
+    i, run, longest = first - 2, 0, 0
+    while i >= 0 and (not lines[i].strip() or lines[i].lstrip().startswith("#")):
+        run = run + 1 if not lines[i].strip() else 0
+        longest, i = max(longest, run), i - 1
+    return longest
+
+
+def test_top_level_definitions_stand_two_blank_lines_apart():
+    """Every top-level function and class, and every statement after one, has exactly two blank
+    lines above it (pycodestyle's E302/E303/E305, preview-only rules in ruff): merges had left
+    one, three or four in places."""
+    root = SRC.parents[1]
+    paths = sorted([*SRC.rglob("*.py"), *(root / "tests").rglob("*.py"),
+                    *(root / "benchmarks").rglob("*.py"), *(root / "scripts").rglob("*.py")])
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    bad = []
+    for path in paths:
+        text = path.read_text()
+        lines, body = text.splitlines(), ast.parse(text).body
+        for before, node in zip(body, body[1:], strict=False):
+            if not (isinstance(node, defs) or isinstance(before, defs)):
+                continue
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            if _blank_lines_above(lines, first) != 2:
+                bad.append(f"{path.relative_to(root)}:{first}")
+    assert not bad, bad

@@ -55,7 +55,6 @@ def test_a_sweep_over_a_file_keys_and_stores_its_contents(tmp_path):
     assert digests == sorted([trial.config["data_sha256"], trial2.config["data_sha256"]])
 
 
-
 def test_a_chip_file_rewritten_in_one_session_is_a_new_chip(tmp_path):
     """A chip TOML edited between two sweeps of one Python session (a notebook) planned the
     second on the chip as first read: its trials kept their keys, the run found the first's
@@ -73,6 +72,7 @@ def test_a_chip_file_rewritten_in_one_session_is_a_new_chip(tmp_path):
     assert trial.config["chip_spec"]["device"]["write_noise"] == 2e-6
     report = run_sweep(_spec("random", chip=str(chip)), tmp_path / "s.sqlite", jobs=1)
     assert (report.inserted, report.already) == (1, 0)
+
 
 def test_a_file_that_shrank_is_checked_again(tmp_path):
     file = tmp_path / "mine.npy"

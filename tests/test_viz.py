@@ -169,7 +169,6 @@ def test_scaling_rows_give_one_series_per_data_set_with_a_fit():
     assert len(fig.axes[0].get_lines()) >= 4  # points and a fit line per series
 
 
-
 def test_capacity_figures_mark_lower_bounds_with_an_arrow_and_say_so_in_the_legend():
     rows = [_cap_row("adaptive", n, c) for n, c in ((16, 4), (36, 9), (64, 15))]
     plain = plot_rows(rows, "capacity")
@@ -191,6 +190,7 @@ def test_scaling_figure_marks_a_capacity_that_is_the_whole_pool():
     assert any("lower bound" in t.get_text() for t in fig.legends[0].get_texts())
     plain = scaling_plot(SCALING)  # a result without runs (older files) draws as before
     assert not any("lower bound" in t.get_text() for t in plain.legends[0].get_texts())
+
 
 @pytest.mark.parametrize(("kind", "rows", "line"), [
     ("variation", ROWS, "every row to draw has variation = 0"),

@@ -82,7 +82,6 @@ def missing(path: str | Path, what: str = "file") -> str:
     return f"no such {what}: {path}"
 
 
-
 def as_path(path: object, name: str = "path") -> Path:
     """The one reader of a path argument: a non-empty ``str`` or :class:`os.PathLike` as a
     :class:`~pathlib.Path`; anything else (None, a number, bytes, an array) raises
@@ -335,6 +334,7 @@ def _mode_for(target: Path) -> int:
     """The mode a file written to ``target`` gets: that of the file it replaces, else a new
     file's under the umask."""
     return (target.stat().st_mode & 0o7777) if target.exists() else 0o666 & ~_umask()
+
 
 def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
     """The one way a result file (checkpoint, JSON, report, figure, table, array) is written:

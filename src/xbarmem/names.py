@@ -69,6 +69,8 @@ def bit_cue_similarity(corruption: str, level: float) -> float:
     ``1 - 2 level``; salt-and-pepper sets a share ``level`` to random signs, half of which
     differ, ``1 - level``."""
     return 1.0 - 2.0 * level if corruption == "flip" else 1.0 - level
+
+
 #: recall modes and neuron activations (:mod:`xbarmem.memory.recall`)
 MODES = ("sync", "async")
 #: recipes of the hardware-adaptive rule (:data:`xbarmem.learning.adaptive.RECIPE_OPTIONS`)

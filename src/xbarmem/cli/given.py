@@ -347,6 +347,7 @@ def check_model_cues(meta: ModelMeta, cues: int) -> None:
     (:func:`check_request`)."""
     check_request(meta.n_neurons, networks=0, cues=cues, hidden=meta.hidden, loaded=True)
 
+
 # ------------------------------------------------------------------------------ trainer options
 def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any) -> dict[str, Any]:
     """Merge deprecated dedicated trainer flags (``max_steps=...`` for ``--max-steps``) into

@@ -151,7 +151,6 @@ def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-
 def check_rule_options(rule: str, options: dict[str, Any], *, multilayer: bool = False,
                        sizes: list[int] | None = None, kind: str | None = None) -> None:
     """Refuse unknown or invalid trainer options, and a multilayer memory of a rule other than

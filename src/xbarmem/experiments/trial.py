@@ -172,8 +172,6 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet],
     return memories, infos
 
 
-
-
 def program(memory, seed: int, variation: float) -> None:
     """(Re)program ``memory``'s trained targets with programming seed ``seed`` and programming
     variation ``variation`` (see module docstring); the memory keeps its noise-free targets."""

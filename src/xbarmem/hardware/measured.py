@@ -69,6 +69,7 @@ MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
 #: what a device given twice adds: a lab's repeated reads are one line each
 REPEATED = "; several reads of one device? give their mean, one line per device"
 
+
 @dataclass
 class Measurement:
     """Target and read conductances, float64 ``(n_arrays, 2, rows, cols)`` siemens, NaN where

@@ -294,8 +294,6 @@ def _rule_class(name: str) -> type[Spec]:
                       f"{closest_choice(name, rule_names()) or OWN_RULE}")
 
 
-
-
 def rule_option_names(name: str) -> list[str]:
     """The option names rule ``name`` takes (its keywords in :func:`get_rule`), in declaration
     order; :class:`ConfigError` for an unknown rule."""

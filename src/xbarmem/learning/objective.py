@@ -16,6 +16,8 @@ from xbarmem.learning.batch import BatchConstants
 
 # the constant term of 2 sigmoid(2 x) - 1, as one fused pass
 _MINUS_ONE = torch.tensor(-1.0, dtype=torch.float32)
+
+
 def tanh(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """``tanh(x)`` as ``2 sigmoid(2 x) - 1`` (into ``out`` when given; ``out`` may be ``x``).
 

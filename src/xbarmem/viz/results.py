@@ -70,6 +70,7 @@ XLABEL = {"patterns": "stored patterns P", "faults": "fraction of stuck weights/
           "variation": r"programming variation $v$ ($\sigma = v\,\max|W|$)",
           "capacity": "pattern size N (neurons)"}
 
+
 def _fit_label(xs: np.ndarray, ys: np.ndarray) -> tuple[str, tuple[float, float] | None]:
     """``(legend text, (slope, prefactor))`` of the power-law fit of the mean points."""
     from xbarmem.evaluation.scaling import fit_power_law
@@ -158,7 +159,6 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
     if kind == "capacity" and any(not np.mean(v) for s in series for v in s.points.values()):
         handles.append(zero_handle("mean capacity"))
     return handles if labels else []
-
 
 
 def _reference(ax: Axes, reference: dict[str, tuple[Sequence[float], Sequence[float]]]

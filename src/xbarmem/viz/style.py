@@ -541,6 +541,7 @@ def lower_bound_handle(why: str) -> Line2D:
     return Line2D([], [], color="0.35", marker=LOWER_BOUND_MARKER, ls="none", ms=8,
                   label=f"lower bound ({why})")
 
+
 @checked_keywords
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix).
