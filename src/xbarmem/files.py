@@ -51,10 +51,10 @@ from xbarmem.errors import ArgumentError, FileFormatError, XbarmemError
 from xbarmem.limits import check_bytes, human
 
 __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_path",
-           "check_members_writable", "folder_member", "gunzip", "make_folder", "npy_size",
-           "output_file", "output_folder", "parse_text", "read_bytes", "missing", "read_text",
-           "undone_on_failure", "undone_on_failure_of", "what_is", "write_atomically",
-           "write_file", "write_npy", "write_replacing", "written_together"]
+           "check_members_writable", "folder_member", "gunzip", "link_target", "make_folder",
+           "npy_size", "output_file", "output_folder", "parse_text", "read_bytes", "missing",
+           "read_text", "undone_on_failure", "undone_on_failure_of", "what_is",
+           "write_atomically", "write_file", "write_npy", "write_replacing", "written_together"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -96,19 +96,38 @@ def as_path(path: object, name: str = "path") -> Path:
                         f"got {type(path).__name__}")
 
 
+def link_target(path: str | Path) -> Path | None:
+    """Where a write to ``path`` lands: ``path`` itself, or, when it is a symbolic link, the
+    path the link leads to (followed to its end, existing or not: a writer replaces the
+    target, the link stays a link); ``None`` for links in a loop, which lead nowhere. Every
+    check of an output judges this path, so that a link to a missing folder is refused
+    before any work, not found out by the write at its end."""
+    path = Path(path)
+    if not path.is_symlink():
+        return path
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop: RuntimeError before Python 3.13, ELOOP since
+        return None
+
+
 def output_file(path: object, what: str = "file", name: str = "path") -> Path:
     """The one check of a file to write, before anything is written: :func:`as_path`, then
     :class:`FileFormatError` ``cannot write the {what} to {path}: ...`` when it is a folder,
-    its folder does not exist, or the folder or an existing file is not writable."""
-    target = as_path(path, name)
+    its folder does not exist, or the folder or an existing file is not writable (judged
+    where a symbolic link leads, :func:`link_target`; links in a loop are refused)."""
+    given = as_path(path, name)
+    target = link_target(given)
+    if target is None:
+        raise FileFormatError(f"cannot write the {what} to {given}: symbolic links in a loop")
     why = ("it is a folder" if target.is_dir()
            else f"no folder {target.parent}" if not target.parent.is_dir()
            else "no permission to write it" if (
                not os.access(target.parent, os.W_OK)
                or (target.exists() and not os.access(target, os.W_OK))) else "")
     if why:
-        raise FileFormatError(f"cannot write the {what} to {target}: {why}")
-    return target
+        raise FileFormatError(f"cannot write the {what} to {given}: {why}")
+    return given
 
 
 def output_folder(path: object, what: str = "output folder", name: str = "out_dir", *,
@@ -118,7 +137,10 @@ def output_folder(path: object, what: str = "output folder", name: str = "out_di
     {path}: ...`` (or ``error``) when it, or a folder above it, is a file (or not a
     folder)."""
     target = as_path(path, name)
-    existing = next((p for p in (target, *target.absolute().parents) if p.exists()), None)
+    reached = link_target(target)
+    if reached is None:
+        raise error(f"cannot write the {what} in {target}: symbolic links in a loop")
+    existing = next((p for p in (reached, *reached.absolute().parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise error(f"cannot write the {what} in {target}: {existing} exists and is not a "
                     f"folder")
@@ -155,10 +177,12 @@ def check_outputs_in(folder: Path, names: list[str], what: str, *,
     if not folder.is_dir():
         return
     for name in names:
-        path = folder / name
-        why = ("is a folder" if path.is_dir() else "cannot be replaced (no permission)" if (
-            not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)))
-            else "")
+        path = link_target(folder / name)
+        why = ("is a symbolic link loop" if path is None else "is a folder" if path.is_dir()
+               else f"is a symbolic link into a missing folder ({path.parent})"
+               if not path.parent.is_dir() else "cannot be replaced (no permission)" if (
+                   not os.access(path.parent, os.W_OK)
+                   or (path.exists() and not os.access(path, os.W_OK))) else "")
         if why:
             raise error(f"cannot write the {what} in {folder}: {name} {why}")
 
@@ -190,17 +214,18 @@ _R = TypeVar("_R")
 
 
 def make_folder(path: str | Path) -> Path:
-    """The one way an output folder is created: ``path`` and its missing parents (``mkdir
-    -p``). Inside :func:`undone_on_failure`, each folder it created (none that existed) is
-    recorded, to be removed again when the block fails and leaves it empty. Returns
-    ``path``."""
+    """The one way an output folder is created: ``path`` (or, a symbolic link, the folder it
+    leads to) and its missing parents (``mkdir -p``). Inside :func:`undone_on_failure`, each
+    folder it created (none that existed) is recorded, to be removed again when the block
+    fails and leaves it empty. Returns ``path``."""
     target = Path(path)
+    made = link_target(target) or target  # a link to a folder still to make: that folder
     new = []
-    for folder in (target.absolute(), *target.absolute().parents):
+    for folder in (made.absolute(), *made.absolute().parents):
         if os.path.lexists(folder):
             break
         new.append(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    made.mkdir(parents=True, exist_ok=True)
     if getattr(_undo, "blocks", 0):
         _undo.made.extend(new)
     return target

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from xbarmem.errors import ConfigError
-from xbarmem.files import ArrayFile, missing, read_bytes
+from xbarmem.files import ArrayFile, link_target, missing, read_bytes
 from xbarmem.hardware.chip import preset_names
 
 
@@ -57,22 +57,28 @@ def check_output(path: Path, flag: str = "--out", *, folder: bool = False,
 
 
 def _writable(path: Path, flag: str, folder: bool) -> Path:
+    """The rule above, judged where a write lands: a symbolic link's target (a link to a
+    missing folder, or links in a loop, failed only at the write, after the work)."""
     noun = "folder" if folder else "file"
     _check_name_length(path, flag, noun)
-    if path.exists():
-        if folder and not path.is_dir():
+    target = link_target(path)
+    if target is None:
+        raise ConfigError(f"{flag} {path}: symbolic links in a loop (they never reach a {noun})")
+    if target.exists():
+        if folder and not target.is_dir():
             raise ConfigError(f"{flag} {path}: exists and is not a folder")
-        if not folder and path.is_dir():
+        if not folder and target.is_dir():
             raise ConfigError(f"{flag} {path}: is a folder, expected a file name")
-        if not os.access(path, os.W_OK) or (folder and not _can_create(path)):
+        if not os.access(target, os.W_OK) or (folder and not _can_create(target)):
             raise ConfigError(f"{flag} {path}: the {noun} is not writable")
         return path
-    parent = path.parent if str(path.parent) else Path(".")
+    parent = target.parent if str(target.parent) else Path(".")
+    link = " (the symbolic link leads there)" if target != path else ""
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
-        raise ConfigError(f"{flag} {path}: the folder {parent} {what}")
+        raise ConfigError(f"{flag} {path}: the folder {parent} {what}{link}")
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create(parent):
-        raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
+        raise ConfigError(f"{flag} {path}: the folder {parent} is not writable{link}")
     return path
 
 

@@ -1,0 +1,107 @@
+"""Outputs named by a symbolic link: a write follows the link (the link stays a link), so the
+check before any work judges where it leads. A link into a missing folder passed the check
+(the link's own folder exists) and the write at the end failed: ``train -o`` trained, then
+ended in FileNotFoundError's traceback; ``export -o`` in FileExistsError's; links in a loop
+in RuntimeError's. Now one line, exit 2, nothing written; a link to a folder still to be made
+is made, as the folder it names would be."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import refused
+
+from xbarmem.errors import XbarmemError
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
+
+# option, then the arguments before it (STORE, MODEL: the store and model of the test)
+COMMANDS = {
+    "train": (["train", "--data", "random", "--neurons", "16", "--patterns", "2"],
+              "--out", "m.safetensors"),
+    "chip faults": (["chip", "faults", "--neurons", "16"], "--out", "f.npz"),
+    "capacity": (["capacity", "--data", "random", "--neurons", "16", "--trials", "1",
+                  "--probes", "2"], "--checkpoint", "c.json"),
+    "sweep": (["sweep", "SWEEP"], "--store", "s.sqlite"),
+    "results": (["results", "STORE"], "--csv", "rows.csv"),
+    "plot": (["plot", "STORE"], "--out", "p.png"),
+    "export": (["export", "MODEL"], "--out", "exported"),
+}
+
+
+@pytest.fixture
+def inputs(tmp_path_factory, small_model):
+    """The files the commands read, outside the folder each test checks."""
+    from conftest import tiny_sweep
+
+    from xbarmem.experiments.store import ResultStore
+
+    folder = tmp_path_factory.mktemp("inputs")
+    (folder / "s.toml").write_text(tiny_sweep("links", rules=("hebb",)), encoding="utf-8")
+    with ResultStore(folder / "r.sqlite") as store:
+        store.add([("k1", "links", {"rule": "hebb"}, {"cosine": 0.9}, {"seconds": 1.0})])
+    return {"SWEEP": folder / "s.toml", "STORE": folder / "r.sqlite", "MODEL": small_model}
+
+
+def _args(command: str, inputs: dict[str, Path], out: Path) -> list[object]:
+    before, option, _ = COMMANDS[command]
+    return [*(inputs.get(a, a) for a in before), option, out]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_link_into_a_missing_folder_is_refused_before_any_work(command, run_cli, tmp_path,
+                                                                 inputs):
+    link = tmp_path / COMMANDS[command][2]
+    link.symlink_to(tmp_path / "gone" / COMMANDS[command][2])
+    message = refused(run_cli, tmp_path, *_args(command, inputs, link))
+    option = COMMANDS[command][1]
+    assert message == (f"error: {option} {link}: the folder {tmp_path / 'gone'} does not exist "
+                       f"(the symbolic link leads there)")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_links_in_a_loop_are_refused_before_any_work(command, run_cli, tmp_path, inputs):
+    name = COMMANDS[command][2]
+    link, other = tmp_path / name, tmp_path / f"other-{name}"
+    link.symlink_to(other)
+    other.symlink_to(link)
+    message = refused(run_cli, tmp_path, *_args(command, inputs, link))
+    noun = "folder" if command == "export" else "file"
+    assert message == (f"error: {COMMANDS[command][1]} {link}: symbolic links in a loop (they "
+                       f"never reach a {noun})")
+
+
+def test_a_link_to_a_folder_still_to_be_made_is_followed(run_cli, tmp_path, small_model):
+    """``export -o LINK`` with LINK -> ``made/new``: the folder is made where the link leads
+    (``mkdir`` of the link itself was FileExistsError's traceback), the link stays a link."""
+    (tmp_path / "made").mkdir()
+    link = tmp_path / "exported"
+    link.symlink_to(tmp_path / "made" / "new")
+    code, _, err = run_cli("export", small_model, "-o", link)
+    assert code == 0, err
+    assert link.is_symlink() and (tmp_path / "made" / "new" / "manifest.json").is_file()
+
+
+def test_the_library_judges_the_same_links(tmp_path, small_memory):
+    """``save_memory`` through a link into a missing folder: FileNotFoundError from the
+    temporary file; ``export_memory`` / ``run_demo`` to links in a loop: RuntimeError."""
+    from xbarmem.deploy.export import export_memory
+    from xbarmem.experiments.demo import run_demo
+    from xbarmem.memory.io import save_memory
+
+    memory = small_memory[1]
+    (tmp_path / "dangling.safetensors").symlink_to(tmp_path / "gone" / "m.safetensors")
+    with pytest.raises(XbarmemError, match=f"no folder {tmp_path / 'gone'}$"):
+        save_memory(memory, tmp_path / "dangling.safetensors")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for write in (lambda: save_memory(memory, tmp_path / "a"),
+                  lambda: export_memory(memory, tmp_path / "a"),
+                  lambda: run_demo(out_dir=tmp_path / "a", probes=2, chips=1,
+                                   rules=["hebb"])):
+        with pytest.raises(XbarmemError, match="symbolic links in a loop$"):
+            write()
+    assert sorted(os.listdir(tmp_path)) == ["a", "b", "dangling.safetensors"]
