@@ -445,6 +445,55 @@ def test_sweep_on_a_full_disk_is_one_line(run_cli, tmp_path, monkeypatch):
         f"error: writing failed: No space left on device ({path})")
 
 
+def test_a_store_that_cannot_be_created_on_a_full_disk_leaves_no_file(run_cli, tmp_path,
+                                                                     monkeypatch):
+    """A disk too full for the new store's schema: the sweep said so (exit 1), but left the
+    store it had begun -- an empty SQLite file with its ``-wal`` and ``-shm`` -- which the
+    next command took for a store with no trials. Now nothing is left."""
+    from xbarmem.experiments import store as store_module
+
+    real = store_module.create_schema
+
+    def on_a_full_disk(db, path, busy_timeout):
+        db.execute("PRAGMA max_page_count = 1")  # SQLite's "database or disk is full"
+        return real(db, path, busy_timeout)
+
+    monkeypatch.setattr(store_module, "create_schema", on_a_full_disk)
+    (tmp_path / "s.toml").write_text(tiny_sweep("full", rules=("hebb",)))
+    path = tmp_path / "new.sqlite"
+    code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", path, "--jobs", "1")
+    assert (code, out) == (1, "")
+    assert err == f"error: writing failed: No space left on device ({path})\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_a_store_on_a_disk_too_full_for_its_shared_memory_file_is_no_damaged_store(
+        run_cli, tmp_path, monkeypatch):
+    """On a full disk SQLite cannot grow a store's ``-shm`` file and reports a disk I/O error
+    (SQLITE_IOERR_SHMSIZE): ``sweep`` called a sound store "not a usable SQLite results store
+    (disk I/O error)", exit 2. Now the full disk, exit 1, as every write the disk cannot
+    take; the store is kept as it was."""
+    from xbarmem.experiments import store as store_module
+
+    path = tmp_path / "kept.sqlite"
+    with ResultStore(path) as db:
+        db.add([("k1", "s", {"rule": "hebb"}, {"cosine": 1.0}, {})])
+
+    def shm_cannot_grow(db, path, busy_timeout):
+        exc = sqlite3.OperationalError("disk I/O error")
+        exc.sqlite_errorcode = sqlite3.SQLITE_IOERR_SHMSIZE
+        raise exc
+
+    monkeypatch.setattr(store_module, "create_schema", shm_cannot_grow)
+    (tmp_path / "s.toml").write_text(tiny_sweep("full", rules=("hebb",)))
+    code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", path, "--jobs", "1")
+    assert (code, out) == (1, "")
+    assert err == f"error: writing failed: No space left on device ({path})\n"
+    monkeypatch.undo()
+    with ResultStore(path, readonly=True) as db:
+        assert [row["key"] for row in db.rows()] == ["k1"]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_a_store_that_is_a_named_pipe_is_refused_before_any_work(run_cli, tmp_path, dry_run):

@@ -36,6 +36,7 @@ both (a stored row's ``sweeps``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import numbers
@@ -63,6 +64,7 @@ from xbarmem.experiments.store_file import (
     MEMBERS,
     check_file,
     create_schema,
+    disk_error,
     file_verdict,
     open_readonly,
     store_tables,
@@ -117,6 +119,7 @@ class ResultStore:
     """
 
     _db: sqlite3.Connection  # opened by __init__
+    made: bool  # set by __init__ for a store opened to write
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 60.0,
                  readonly: bool = False) -> None:
@@ -154,9 +157,30 @@ class ResultStore:
             self._db = sqlite3.connect(str(self.path), timeout=self.busy_timeout,
                                        isolation_level=None)  # explicit transactions only
             create_schema(self._db, self.path, self.busy_timeout)
-        except sqlite3.DatabaseError as exc:
-            raise FileFormatError(f"store {self.path}: not a usable SQLite results store "
-                                  f"({exc})") from None
+        except Exception as exc:
+            failed = disk_error(exc, self._db) if hasattr(self, "_db") else None
+            self._undo_creation()
+            if failed is not None:
+                raise failed from None
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise FileFormatError(f"store {self.path}: not a usable SQLite results store "
+                                      f"({exc})") from None
+            raise
+
+    def _undo_creation(self) -> None:
+        """Close, and when this object created the file and it holds no table still (no other
+        process made it a store meanwhile), delete it and the SQLite files beside it: a store
+        whose schema could not be written (a full disk) was left behind, empty, with its
+        ``-wal`` and ``-shm`` files."""
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self._db.close()
+        try:
+            bare = self.made and check_file(self.path) == "new"
+        except Exception:  # noqa: BLE001 - unreadable now: kept rather than lost
+            bare = False
+        if bare:
+            for end in ("", "-wal", "-shm", "-journal"):
+                self.path.with_name(self.path.name + end).unlink(missing_ok=True)
 
     @staticmethod
     def check(path: str | Path) -> str:

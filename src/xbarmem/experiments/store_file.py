@@ -265,8 +265,22 @@ def create_schema(db: sqlite3.Connection, path: Path, busy_timeout: float) -> No
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
 
-#: SQLite's result codes of a write the disk could not take, as the OS errors they are
-_DISK_ERRORS = {sqlite3.SQLITE_FULL: errno.ENOSPC, sqlite3.SQLITE_IOERR: errno.EIO}
+#: SQLite's result codes of a write the disk could not take, as the OS errors they are; the
+#: shared-memory file (``-shm``, made when a store is created or opened) that cannot grow is
+#: a full disk: SQLite calls it a disk I/O error, which named no lack of room
+_DISK_ERRORS = {sqlite3.SQLITE_FULL: errno.ENOSPC, sqlite3.SQLITE_IOERR: errno.EIO,
+                sqlite3.SQLITE_IOERR_SHMSIZE: errno.ENOSPC}
+
+
+def disk_error(exc: BaseException, db: sqlite3.Connection) -> OSError | None:
+    """``exc`` as the :class:`OSError` it is (``ENOSPC`` / ``EIO``, naming ``db``'s file) when
+    it is SQLite's report of a write the disk could not take, else ``None``."""
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(
+        exc, sqlite3.OperationalError) else None
+    if code is None:
+        return None
+    error = _DISK_ERRORS.get(code, _DISK_ERRORS.get(code & 0xFF))
+    return None if error is None else OSError(error, os.strerror(error), _file_of(db))
 
 
 @contextlib.contextmanager
@@ -282,12 +296,10 @@ def write_transaction(db: sqlite3.Connection) -> Iterator[None]:
     except BaseException as exc:
         with contextlib.suppress(sqlite3.Error):
             rollback(db)
-        code = getattr(exc, "sqlite_errorcode", None) if isinstance(
-            exc, sqlite3.OperationalError) else None
-        error = None if code is None else _DISK_ERRORS.get(code & 0xFF)
-        if error is None:
+        failed = disk_error(exc, db)
+        if failed is None:
             raise
-        raise OSError(error, os.strerror(error), _file_of(db)) from None
+        raise failed from None
 
 
 def _file_of(db: sqlite3.Connection) -> str | None:
