@@ -105,3 +105,19 @@ def test_the_library_judges_the_same_links(tmp_path, small_memory):
         with pytest.raises(XbarmemError, match="symbolic links in a loop$"):
             write()
     assert sorted(os.listdir(tmp_path)) == ["a", "b", "dangling.safetensors"]
+
+
+@pytest.mark.skipif(not Path("/dev/stdout").exists(), reason="/dev/stdout")
+def test_a_link_to_standard_output_that_is_a_pipe_is_still_written_into(tmp_path, inputs):
+    """A link that leads to something existing is judged through the link: ``rows.csv ->
+    /dev/stdout`` leads, through ``/proc/self/fd/1``, to a pipe with no path of its own; the
+    link's end is no folder to write in, and must not be judged as one."""
+    import subprocess
+
+    link = tmp_path / "rows.csv"
+    link.symlink_to("/dev/stdout")
+    done = subprocess.run([sys.executable, "-m", "xbarmem", "results", inputs["STORE"], "--csv",
+                           link], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert " ".join(done.stderr.split()) == f"wrote 1 row to {link}"  # (folded at 80 columns)
+    assert done.stdout.splitlines()[0].startswith("key,sweep,trial")

@@ -97,13 +97,14 @@ def as_path(path: object, name: str = "path") -> Path:
 
 
 def link_target(path: str | Path) -> Path | None:
-    """Where a write to ``path`` lands: ``path`` itself, or, when it is a symbolic link, the
-    path the link leads to (followed to its end, existing or not: a writer replaces the
-    target, the link stays a link); ``None`` for links in a loop, which lead nowhere. Every
-    check of an output judges this path, so that a link to a missing folder is refused
-    before any work, not found out by the write at its end."""
+    """Where a write to ``path`` lands, to judge before writing: ``path`` itself when it is no
+    symbolic link or leads to something that exists (judged through the link: ``/dev/stdout``
+    leads to a pipe that has no path of its own); a link that leads to nothing yet, the path
+    it leads to (a writer creates it there, the link stays a link); ``None`` for links in a
+    loop, which lead nowhere. Every check of an output judges this path, so that a link into
+    a missing folder is refused before any work, not found out by the write at its end."""
     path = Path(path)
-    if not path.is_symlink():
+    if not path.is_symlink() or path.exists():
         return path
     try:
         return path.resolve()
