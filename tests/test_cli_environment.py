@@ -374,3 +374,36 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line():
                           capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr, done.stdout) == (130, "aborted\n", "")
     assert _xbarmem("--version").stdout.startswith("xbarmem ")
+
+
+def test_a_leading_tilde_is_the_home_folder_wherever_a_path_is_read(run_cli, tmp_path,
+                                                                    monkeypatch, small_memory):
+    """The shell expands ``-o ~/m.safetensors`` but leaves ``--out=~/m.safetensors`` (and a
+    quoted ``"~/..."``) alone: ``train`` refused it ("the folder ~ does not exist"),
+    ``--data=~/p.npy`` was "no such file" although ``load_patterns("~/p.npy")`` read it, and
+    ``save_memory(m, "~/m.safetensors")`` failed. Every path the command line reads, and
+    every one the API reads through ``files.as_path``, now takes a leading ``~`` as the home
+    folder."""
+    import numpy as np
+
+    from xbarmem.memory.io import load_memory, save_memory
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    np.save(home / "p.npy", np.where(np.random.default_rng(0).random((3, 16)) < 0.5, -1, 1))
+    code, _, err = run_cli("train", "--data=~/p.npy", "--rule", "hebb", "--out=~/m.safetensors")
+    assert code == 0, err
+    code, _, err = run_cli("chip", "faults", "--neurons", "16", "--out=~/f.npz")
+    assert code == 0, err
+    code, out, err = run_cli("evaluate", "~/m.safetensors", "--probes", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["model"] == str(home / "m.safetensors")
+    assert sorted(p.name for p in home.iterdir()) == ["f.npz", "m.safetensors", "p.npy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]  # no folder named ~
+    save_memory(small_memory[1], "~/api.safetensors")
+    assert load_memory("~/api.safetensors").n_neurons == 16
+    from xbarmem.files import home_expanded
+
+    assert home_expanded("a~/b") == "a~/b" and home_expanded("~") == str(home)

@@ -51,9 +51,9 @@ from xbarmem.errors import ArgumentError, FileFormatError, XbarmemError
 from xbarmem.limits import check_bytes, human
 
 __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_path",
-           "check_members_writable", "folder_member", "gunzip", "link_target", "make_folder",
-           "npy_size", "output_file", "output_folder", "parse_text", "read_bytes", "missing",
-           "read_text", "undone_on_failure", "undone_on_failure_of", "what_is",
+           "check_members_writable", "folder_member", "gunzip", "home_expanded", "link_target",
+           "make_folder", "npy_size", "output_file", "output_folder", "parse_text", "read_bytes",
+           "missing", "read_text", "undone_on_failure", "undone_on_failure_of", "what_is",
            "write_atomically", "write_file", "write_npy", "write_replacing", "written_together"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
@@ -82,14 +82,24 @@ def missing(path: str | Path, what: str = "file") -> str:
     return f"no such {what}: {path}"
 
 
+
+def home_expanded(text: str) -> str:
+    """``text`` with a leading ``~`` or ``~user`` replaced by that home folder, as a shell
+    does for a word it sees: a path that reaches xbarmem unexpanded (``--out=~/m.safetensors``,
+    which the shell leaves alone after ``=``; a quoted one; a Python string) means the same.
+    Unchanged without a leading ``~``, or when there is no such home folder."""
+    return os.path.expanduser(text) if text.startswith("~") else text
+
+
 def as_path(path: object, name: str = "path") -> Path:
     """The one reader of a path argument: a non-empty ``str`` or :class:`os.PathLike` as a
-    :class:`~pathlib.Path`; anything else (None, a number, bytes, an array) raises
-    :class:`~xbarmem.errors.ArgumentError` naming ``name`` before any file is touched."""
+    :class:`~pathlib.Path` (a leading ``~``: the home folder, :func:`home_expanded`); anything
+    else (None, a number, bytes, an array) raises :class:`~xbarmem.errors.ArgumentError`
+    naming ``name`` before any file is touched."""
     if isinstance(path, str | os.PathLike) and not isinstance(path, bytes):
         text = os.fspath(path)
         if isinstance(text, str) and text.strip():
-            return Path(text)
+            return Path(home_expanded(text))
         if isinstance(text, str):
             raise ArgumentError(f"{name} must be a file path, got an empty text")
     raise ArgumentError(f"{name} must be a file path (a str or pathlib.Path), "

@@ -45,6 +45,8 @@ from typing import Any
 
 import typer
 
+from xbarmem.files import home_expanded
+
 
 # ------------------------------------------------------------------------------ bounds
 def _range_text(kind: type, ge: float | None, gt: float | None, le: float | None,
@@ -99,22 +101,26 @@ def completes(choices: Callable[[], Any]) -> Callable[[str], list[str]]:
     return lambda incomplete: [c for c in choices() if c.startswith(incomplete)]
 
 
+# Every path the command line reads goes through one of these three: a leading ``~`` is the
+# home folder (xbarmem.files.home_expanded), as it is in the Python API and as the shell makes
+# it of ``-o ~/m.safetensors`` -- but not of ``--out=~/m.safetensors``, which was refused as
+# "the folder ~ does not exist" (``--data=~/p.npy``: "no such file", though the API read it)
 def output_path(text: str | Path) -> Path:
     """An output path as given; an empty or blank one is refused (``Path("")`` is the current
     folder, so ``-o "$DIR"`` with DIR unset would write there)."""
-    return Path(_not_blank(text, "give a file or folder name"))
+    return Path(home_expanded(str(_not_blank(text, "give a file or folder name"))))
 
 
 def input_path(text: str | Path) -> Path:
     """An input file as given; an empty or blank one is refused naming its option or argument
     (``Path("")`` is the current folder: 'model file . is a directory')."""
-    return Path(_not_blank(text, "give a file name"))
+    return Path(home_expanded(str(_not_blank(text, "give a file name"))))
 
 
 def name_or_file(text: str) -> str:
     """A preset or source name, or a file (``--data``, ``--chip``, ``--circuit``); an empty or
     blank one is refused like :func:`input_path`."""
-    return _not_blank(text, "give a name or a file")
+    return home_expanded(_not_blank(text, "give a name or a file"))
 
 
 def choice_text(text: str) -> str:

@@ -88,7 +88,8 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
     a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
     is not JSON."""
-    patterns = _check_save(memory, as_path(path), patterns, extra)
+    path = as_path(path)
+    patterns = _check_save(memory, path, patterns, extra)
     tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(memory.layers):
         tensors[_prefix(memory, k) + "g_pos"], tensors[_prefix(memory, k) + "g_neg"] = \
