@@ -407,3 +407,24 @@ def test_a_leading_tilde_is_the_home_folder_wherever_a_path_is_read(run_cli, tmp
     from xbarmem.files import home_expanded
 
     assert home_expanded("a~/b") == "a~/b" and home_expanded("~") == str(home)
+
+
+def test_control_characters_in_an_error_or_warning_line_are_shown_not_obeyed(run_cli, tmp_path,
+                                                                              monkeypatch,
+                                                                              capsys):
+    """A path holding an escape sequence (``$'a\\e[31mred'``, or one that sets the terminal's
+    title) reached the terminal as it was in the ``error:`` line: the terminal recoloured,
+    retitled or cleared itself instead of showing the name. Line breaks were already spaces;
+    every other control character is now shown as ``\\xNN``, in ``warning:`` and ``note:``
+    lines too."""
+    from xbarmem.cli import common
+
+    store = tmp_path / "a\x1b[31mred\nb\x1b]0;title\x07\x9b.sqlite"
+    code, out, err = run_cli("results", store)
+    assert (code, out) == (2, "")
+    assert err == (f"error: no such results store: {tmp_path}/a\\x1b[31mred "
+                   f"b\\x1b]0;title\\x07\\x9b.sqlite\n")
+    monkeypatch.setattr(common, "_held", None)  # (outside a command: printed at once)
+    capsys.readouterr()
+    common.warn("kept\tas\x1b[2J written\r\nthere")
+    assert capsys.readouterr().err == "warning: kept\tas\\x1b[2J written there\n"

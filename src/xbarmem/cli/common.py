@@ -365,7 +365,9 @@ _held: list[str] | None = None
 
 
 def _say(line: str) -> None:
-    """``line`` on stderr, or held (:data:`_held`) until the command's work begins."""
+    """``line`` on stderr (one line: :func:`~xbarmem.cli.streams.one_line`), or held
+    (:data:`_held`) until the command's work begins."""
+    line = streams.one_line(line)
     if _held is None:
         typer.echo(line, err=True)
     elif line not in _held:
@@ -655,16 +657,16 @@ def _usage_error(exc: Exception) -> TypeGuard[_UsageError]:
 
 def _refused(message: str, code: int, exc: BaseException) -> NoReturn:
     """End the command :func:`_main` runs, stopped by ``exc``, with ``error: message`` on one
-    line (the message's line breaks as spaces: a path may hold one) and exit ``code``: no
-    deprecations, and no warnings held while its inputs were checked. Escaped: messages like
-    "[device] must be a table" are not Rich markup; soft-wrapped: one line whatever the
-    terminal width. A process out of file descriptors says nothing more at its exit
-    (:func:`_quiet_exit`)."""
+    line (:func:`~xbarmem.cli.streams.one_line`: a path may hold a line break or an escape
+    sequence) and exit ``code``: no deprecations, and no warnings held while its inputs were
+    checked. Escaped: messages like "[device] must be a table" are not Rich markup;
+    soft-wrapped: one line whatever the terminal width. A process out of file descriptors says
+    nothing more at its exit (:func:`_quiet_exit`)."""
     global _deprecations, _held
     _deprecations = _held = None
     if out_of_descriptors(exc) is not None:
         _quiet_exit()
-    line = " ".join(message.splitlines())
+    line = streams.one_line(message)
     try:
         console.print(f"[red]error:[/red] {escape(line)}", soft_wrap=True, markup=True)
     except OSError:  # e.g. no descriptor left for what Rich imports to print it

@@ -78,6 +78,18 @@ PLAIN_TEXT = {"\u00b1": "+/-", "\u00d7": "x", "\u00b5": "u", "\u03bc": "u", "\u2
               "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a7": "S"}
 
 
+#: the control characters a terminal acts on instead of showing (C0 but tab, DEL, C1), as
+#: ``\xNN``: an escape sequence in a file name recoloured, retitled or cleared the terminal
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x09}
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line that a terminal shows as written: its line breaks as spaces (a
+    path may hold one), any other control character as ``\\xNN`` (:data:`_CONTROL`). Every
+    ``error:``, ``warning:`` and ``note:`` line goes through it."""
+    return " ".join(text.splitlines()).translate(_CONTROL)
+
+
 def _plain(exc: UnicodeError) -> tuple[str, int]:
     """Error handler :data:`PLAIN`: the characters ``exc`` could not encode, in ASCII
     (:data:`PLAIN_TEXT`, a letter without its accents, else ``?``); a byte of a file name that
