@@ -82,7 +82,6 @@ def missing(path: str | Path, what: str = "file") -> str:
     return f"no such {what}: {path}"
 
 
-
 def home_expanded(text: str) -> str:
     """``text`` with a leading ``~`` or ``~user`` replaced by that home folder, as a shell
     does for a word it sees: a path that reaches xbarmem unexpanded (``--out=~/m.safetensors``,
