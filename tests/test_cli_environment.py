@@ -407,6 +407,15 @@ def test_a_leading_tilde_is_the_home_folder_wherever_a_path_is_read(run_cli, tmp
     from xbarmem.files import home_expanded
 
     assert home_expanded("a~/b") == "a~/b" and home_expanded("~") == str(home)
+    from xbarmem.energy.circuit import load_circuit
+    from xbarmem.hardware.chip import load_chip
+
+    (home / "c.toml").write_text('name = "mine"\n[device]\nread_noise = 1e-6\n')
+    assert load_chip("~/c.toml").device.read_noise == 1e-6  # (was: no chip preset or file)
+    code, out, err = run_cli("circuit", "show", "generic-rram")
+    assert code == 0, err
+    (home / "k.toml").write_text(out)
+    assert load_circuit("~/k.toml") == load_circuit("generic-rram")
 
 
 def test_control_characters_in_an_error_or_warning_line_are_shown_not_obeyed(run_cli, tmp_path,

@@ -12,7 +12,7 @@ from typing import Any
 
 from xbarmem.checks import choice_key, choices_text, closest_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
-from xbarmem.files import missing, parse_text, read_text
+from xbarmem.files import home_expanded, missing, parse_text, read_text
 from xbarmem.spec.base import Spec
 
 #: how many times its size a TOML file may take once parsed
@@ -128,7 +128,7 @@ class Presets:
         text = str(source)
         if text in self.names():
             return self.preset(text)
-        path = Path(text)
+        path = Path(home_expanded(text))  # ("~/chip.toml": in the home folder, as files.as_path)
         if path.is_symlink() and not path.exists():
             raise FileFormatError(missing(path, f"{self.noun} file"))
         if not path.exists() and choice_key(text, self.names()) is not None:
