@@ -52,7 +52,7 @@ def _refused(call, match: str, error: type[Exception] = XbarmemError) -> str:
         call()
     assert isinstance(info.value, XbarmemError)
     message = str(info.value)
-    reprs = message.replace("array(s)", "")  # "2 array(s) for 1 layer(s)" is prose, not a repr
+    reprs = message.replace("array(s)", "")  # "2 arrays for 1 layer" is prose, not a repr
     assert "\n" not in message and "array(" not in reprs and "tensor(" not in reprs
     assert len(message) < 300, message
     return message
@@ -884,7 +884,7 @@ X2 = torch.as_tensor(P.patterns)[None].expand(2, -1, -1)  # two networks' patter
     (lambda: dataclasses.replace(LOAD, inputs="x"), "layer inputs must be one of"),
     (lambda: dataclasses.replace(LOAD, outputs="x"), "layer outputs must be one of"),
     (lambda: emodel.LayerLoad.from_crossbar(_crossbar()), "crossbar is not programmed"),
-    (lambda: export_memory(MEM, "never", program=[G, G]), "program: 2 array\\(s\\) for 1 layer"),
+    (lambda: export_memory(MEM, "never", program=[G, G]), "program: 2 arrays for 1 layer"),
     (lambda: export_memory(MEM, "never", program=[np.zeros((2, 3, 3))]),
      "program: layer 0 needs shape \\(2, 16, 1[67]\\), got \\(2, 3, 3\\)"),
 ], ids=lambda v: None if callable(v) else v[:30])

@@ -192,7 +192,7 @@ def test_a_map_made_for_another_chip_is_refused():
                                           "arrays are 64x64"):
         small.check_chip(rram, "m.npz")
     per_device = FaultMap.generate(rram.with_faults(0.2), 2, seed=0)
-    with pytest.raises(ConfigError, match=r"pair\(s\) with a single stuck device.*weight fault"):
+    with pytest.raises(ConfigError, match=r"pairs? with a single stuck device.*weight fault"):
         Crossbar(paper, 64, 64, per_device)
     Crossbar(rram, 64, 64, per_device)  # the chip it was made for
     Crossbar(rram, 64, 64, FaultMap.generate(paper.with_faults(0.2), 2, seed=0))  # whole pairs

@@ -162,7 +162,7 @@ def test_train_plain_output(run_cli, tmp_path, monkeypatch):
     text = " ".join(out.split())  # human output may be wrapped to the terminal width
     assert f"saved {model}: hebb rule, 2 patterns, N=16" in text
     # the device accounting in words (hebb: no bias row, 16 x 16 weights on one array)
-    assert "256 weights on 512 devices, 1 array(s) of 64x64, 16 sensed outputs" in text
+    assert "256 weights on 512 devices, 1 array of 64x64, 16 sensed outputs" in text
     assert "stuck" not in text and "faulty" not in text  # a chip without faults
 
 
@@ -507,7 +507,7 @@ def test_a_fault_map_of_another_chip_is_refused_by_every_command(run_cli, tmp_pa
 
 
 @pytest.mark.parametrize(("data", "as_", "fragments"), [
-    ("nan", "conductance", ("m.npy: conductance map has 2 NaN/inf value(s)",
+    ("nan", "conductance", ("m.npy: conductance map has 2 NaN/inf values",
                             "first: array 0, G-, row 3, col 5", "read_uS")),
     ("plane", "conductance", ("m.npy: conductance map must have shape", "got (64, 64)",
                               "stack the G+ and G- planes")),
@@ -515,9 +515,9 @@ def test_a_fault_map_of_another_chip_is_refused_by_every_command(run_cli, tmp_pa
     ("siemens", "codes", ("m.npy: fault codes must be -1, 0 or +1; found 6e-05 at array 0, "
                           "G+, row 0, col 0", "--as conductance")),
     ("whole uS", "codes", ("m.npy: fault codes must be -1, 0 or +1; found 60 at array 0, G+, "
-                           "row 0, col 0 (8192 such value(s)); 5 distinct values look like "
+                           "row 0, col 0 (8192 such values); 5 distinct values look like "
                            "conductances (CLI: --as conductance)",)),
-    ("twos", "codes", ("found 2 at array 0, G+, row 0, col 0 (8192 such value(s))",)),
+    ("twos", "codes", ("found 2 at array 0, G+, row 0, col 0 (8192 such values)",)),
 ])
 def test_chip_import_of_a_bad_array_names_the_file_and_the_device(run_cli, tmp_path, data,
                                                                   as_, fragments):
@@ -771,7 +771,7 @@ def test_error_fault_map_too_small(run_cli, tmp_path):
     code, _, err = run_cli("train", "--out", model, "--data", "mnist",
                        "--one-per-class", "--neurons", "64", "--chip", "paper-sim",
                        "--fault-map", fmap, "--rule-option", "max_steps=5")
-    assert_one_line_error(code, err, "one.npz: 1 array(s) of 64x64 cells",
+    assert_one_line_error(code, err, "one.npz: 1 array of 64x64 cells",
                           "(64x64 + bias row; outputs x inputs) need 2")
     assert not model.exists()
     # a classic rule has no bias row and fits on the single array

@@ -307,7 +307,7 @@ def test_a_fault_map_one_array_short_names_the_bias_row_way_out(run_cli, tmp_pat
             chip, "--fault-map", fmap, "--rule-option", "max_steps=2", "--rule-option",
             "finetune_steps=1", "-o", tmp_path / "m.safetensors"]
     code, _, err = run_cli(*args)
-    assert code == 2 and err.count("\n") == 1 and "1 array(s) of 16x16" in err, err
+    assert code == 2 and err.count("\n") == 1 and "1 array of 16x16" in err, err
     assert ("--rule-option bias=false" in err) is hint, err
     assert not (tmp_path / "m.safetensors").exists()
     if hint:

@@ -139,7 +139,7 @@ DAMAGES = {  # name -> (damage, words of the message)
     "info.kind": (_meta(lambda m: m["info"].update(kind="rgb")), ["info.kind must be one of"]),
     "NaN weights": (_set("g_pos", (0, 0), np.nan), ["'g_pos' holds NaN"]),
     "NaN targets": (_set("target_weights", (0, 0), np.nan), ["'target_weights' holds NaN"]),
-    "conductance below 0": (_set("g_pos", (0, 0), -1.0), ["conductance(s) outside"]),
+    "conductance below 0": (_set("g_pos", (0, 0), -1.0), ["conductance outside"]),
     "stuck map infinite": (_set("fault_g_stuck", (0, 0, 0, 0), np.inf), ["fault map"]),
     "integer tensor": (_tensor(lambda t: t.update(g_pos=t["g_pos"].astype(np.int64))),
                        ["'g_pos' is I64"]),
@@ -162,7 +162,7 @@ DAMAGES = {  # name -> (damage, words of the message)
     "labels of another count": (_meta(lambda m: m["extra"]["patterns"].update(labels=[1])),
                                 ["invalid saved patterns", "labels"]),
     "a saved pattern of zeros": (lambda raw: _set("patterns", 1, 0.0)(_meta(_continuous)(raw)),
-                                 ["invalid saved patterns", "1 pattern(s) are all zeros"]),
+                                 ["invalid saved patterns", "1 pattern is all zeros"]),
 }
 
 
@@ -329,7 +329,7 @@ EXPORT_DAMAGES = {  # name -> (damage of the folder, words of the message)
     "sizes text": (_manifest(lambda m: m.update(sizes="ab")), ["sizes must be"]),
     "another N": (_manifest(lambda m: m.update(sizes=[25, 25])), ["do not match sizes"]),
     "more layers": (_manifest(lambda m: m["layers"].append(m["layers"][0])),
-                    ["need 1 layer(s)", "lists 2"]),
+                    ["need 1 layer", "lists 2"]),
     "w_max text": (_manifest(lambda m: m["layers"][0].update(w_max="x")), ["layers.w_max"]),
     "w_max overflowing": (_manifest(lambda m: m["layers"][0].update(w_max=1e308)),
                           ["layers.w_max"]),

@@ -415,7 +415,7 @@ def test_a_worker_that_cannot_run_xbarmem_joining_mid_sweep_gets_no_groups(
     assert not report.failures and report.inserted == len(spec.trials)
     assert warned == [
         f"Dask worker {joined[0]} joined the Dask cluster at {cluster.scheduler_address} but "
-        f"cannot run xbarmem ({why}): the groups go to its other 1 worker(s)"]
+        f"cannot run xbarmem ({why}): the groups go to its other 1 worker"]
 
 
 def test_workers_that_cannot_run_xbarmem_are_told_in_one_warning():
@@ -425,9 +425,9 @@ def test_workers_that_cannot_run_xbarmem_are_told_in_one_warning():
     with pytest.warns(XbarmemWarning) as warned:
         executors._warn_unfit(unfit, "Dask cluster at tcp://10.0.0.1:8786", 3)
     assert [str(w.message) for w in warned] == [
-        "Dask worker tcp://10.0.0.8:1 (and 1 other worker(s)) joined the Dask cluster at "
+        "Dask worker tcp://10.0.0.8:1 (and 1 other worker) joined the Dask cluster at "
         "tcp://10.0.0.1:8786 but cannot run xbarmem (ModuleNotFoundError: No module named "
-        "'xbarmem'): the groups go to its other 3 worker(s)"]
+        "'xbarmem'): the groups go to its other 3 workers"]
 
 
 def test_dask_workers_report_work_within_running_groups(tmp_path):

@@ -166,7 +166,7 @@ def test_patternset_validates_and_subsets() -> None:
     ("kwargs", "message"),
     [
         ({"patterns": np.array([[0.5, 1.0]])},
-         "binary patterns must contain only -1 and +1; found 1 other value(s), e.g. 0.5 at"),
+         "binary patterns must contain only -1 and +1; found 1 other value, e.g. 0.5 at"),
         ({"patterns": np.ones((2, 4)), "labels": np.array([1, 2, 3])},
          "labels must be integers of shape (2,), got int64 (3,)"),
         ({"patterns": np.ones((2, 4)), "image_shape": (3, 3)},
@@ -411,7 +411,7 @@ def test_csv_errors_name_the_file_line(tmp_path: Path, text: str, problem: str) 
 
 
 @pytest.mark.parametrize(("kind", "problem"), [
-    ("binary", "found 4 other value(s), e.g. 0.0 at (0, 0); all in column 0 of 4: a column of "
+    ("binary", "found 4 other values, e.g. 0.0 at (0, 0); all in column 0 of 4: a column of "
                "labels or row numbers? remove it"),
     ("continuous", "3 of 24 entries lie outside (min=-1.0, max=3.0); all in column 0 of 4: a "
                    "column of labels or row numbers? remove it"),
@@ -698,7 +698,7 @@ def test_an_all_zero_pattern_is_not_stored(tmp_path: Path) -> None:
     data = np.random.default_rng(0).uniform(-1, 1, (4, 16)).astype(np.float32)
     data[2] = 0.0
     np.save(tmp_path / "z.npy", data)
-    with pytest.raises(PatternError, match=r"z\.npy: 1 pattern\(s\) are all zeros, first row 2"):
+    with pytest.raises(PatternError, match=r"z\.npy: 1 pattern is all zeros, first row 2"):
         patterns_for(tmp_path / "z.npy", None, kind="continuous")
     pset = load_file(tmp_path / "z.npy", kind="continuous")  # (cues may be zero)
     for store in (xm.as_pattern_set, lambda x: xm.train(x, rule="hebb")):

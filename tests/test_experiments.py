@@ -1197,7 +1197,7 @@ def test_a_cluster_whose_workers_all_died_stops_the_sweep(tmp_path, monkeypatch)
         began = time.monotonic()
         try:
             with pytest.raises(ExecutorLost, match=r"has had no worker for 1 s while 1 "
-                                                   r"group\(s\) of trials wait") as info:
+                                                   r"groups? of trials wait") as info:
                 run_sweep(spec, tmp_path / "r.sqlite", scheduler=cluster.scheduler_address,
                           on_progress=lose_the_workers, worker_grace=1.0)
         finally:

@@ -194,7 +194,7 @@ def _set(result, **fields):
     (lambda r: (r.weights, r.biases), r"a FitResult, got tuple$"),
     (lambda r: _set(r, weights=[r.weights[0][0]]), r"weights\[0\] of shape \(1, 16, 16\), "
                                                    r"got \(16, 16\)$"),
-    (lambda r: _set(r, weights=r.weights[0]), r"weights as a list of 1 tensor\(s\), one per "
+    (lambda r: _set(r, weights=r.weights[0]), r"weights as a list of 1 tensor, one per "
                                               r"layer, got"),
     (lambda r: _set(r, weights=[r.weights[0] * np.nan]), r"weights\[0\] of shape \(1, 16, 16\)"
                                                          r" of finite numbers"),

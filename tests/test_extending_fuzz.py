@@ -160,7 +160,7 @@ def _raise(error):
     ({"read_back": lambda be, g: None}, r"read_back\(\) must be an array of real numbers, "
                                         r"got None$"),
     ({"read_back": lambda be, g: np.where(be.crossbar.stuck, np.nan, g)},
-     r"got NaN or infinite values at \d+ device\(s\) \(every device needs its reading, stuck "
+     r"got NaN or infinite values at \d+ devices? \(every device needs its reading, stuck "
      r"ones too\)$"),
     ({"read_back": lambda be, g: g.transpose(0, 2, 1)}, r"in siemens, got shape \(2, 17, 16\)$"),
     ({"read_back": lambda be, g: -g}, r"in siemens \(from 0 to .*\), got -.* outside the chip "

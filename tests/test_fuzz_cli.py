@@ -469,7 +469,7 @@ def test_the_limit_is_configurable(run_cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XBARMEM_MAX_BYTES", "1M")
     code, _, err = run_cli("chip", "faults", "-o", "f.npz", "--arrays", "100")
-    assert_refused(code, err, "100 array(s)", "limit of 1 MiB")
+    assert_refused(code, err, "100 arrays", "limit of 1 MiB")
     monkeypatch.setenv("XBARMEM_MAX_BYTES", "lots")
     code, _, err = run_cli("chip", "faults", "-o", "f.npz")
     assert_refused(code, err, "XBARMEM_MAX_BYTES")
@@ -516,9 +516,9 @@ def _fresh_cli(cwd: Path, *args: str, env: dict[str, str] | None = None
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["evaluate", "{model}", "--probes", str(10**9)], ("3000000000 cue(s)", "need about")),
-    (["adapt", "{model}", "--probes", str(10**9)], ("3000000000 cue(s)", "need about")),
-    (["recall", "{model}", "cues.npy"], ("20000 cue(s)", "limit of 12 MiB")),
+    (["evaluate", "{model}", "--probes", str(10**9)], ("3000000000 cues", "need about")),
+    (["adapt", "{model}", "--probes", str(10**9)], ("3000000000 cues", "need about")),
+    (["recall", "{model}", "cues.npy"], ("20000 cues", "limit of 12 MiB")),
     (["evaluate", "cues.npy"], ("cues.npy: not a readable safetensors model",)),
     (["recall", "{model}.gz", "cues.npy"], ("no such model file",)),
 ], ids=["evaluate", "adapt", "recall", "foreign", "missing"])

@@ -197,12 +197,12 @@ def test_adapt_of_a_weight_fault_model_says_how_to_train_for_it():
 
 def test_a_models_recall_too_large_is_not_called_zero_networks(run_cli, small_model,
                                                                 monkeypatch):
-    """evaluate of an N = 2048 model with --probes 100: `this request (N = 2048, 0 network(s),
-    60000 cue(s))`: the model is one network, and none is trained."""
+    """evaluate of an N = 2048 model with --probes 100: `this request (N = 2048, 0 networks,
+    60000 cues)`: the model is one network, and none is trained."""
     monkeypatch.setenv("XBARMEM_MAX_BYTES", "1M")
     code, out, err = run_cli("evaluate", small_model, "--probes", "2000")
     assert code == 2 and not out, err
-    assert err.startswith("error: this request (N = 16, 6000 cue(s)) would need about "), err
+    assert err.startswith("error: this request (N = 16, 6000 cues) would need about "), err
 
 
 @pytest.mark.parametrize("width", [60, 80, 100])
@@ -254,4 +254,4 @@ def test_a_models_recall_counts_the_model_against_the_limit(run_cli, small_model
     for command in (["evaluate", small_model], ["energy", "--model", small_model]):
         code, out, err = run_cli(*command)
         assert code == 2 and not out, err
-        assert "this request (N = 16, 60 cue(s)) would need about 3" in err, err
+        assert "this request (N = 16, 60 cues) would need about 3" in err, err

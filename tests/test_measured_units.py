@@ -67,7 +67,7 @@ def test_negative_readings_are_refused_not_clipped():
     g[0, 3, 5], g[1, 2, 2] = -0.3e-6, -1e-6
     for call in (lambda: FaultMap.from_conductance_map(g, DEV),
                  lambda: FaultMap.from_readback(g, _map(), 5e-6, DEV)):
-        with pytest.raises(FileFormatError, match=r"has 2 negative value\(s\) \(first: array 0, "
+        with pytest.raises(FileFormatError, match=r"has 2 negative values \(first: array 0, "
                            r"G\+, row 3, col 5, -3e-07 S\); a conductance is >= 0"):
             call()
     zero = _map()
@@ -371,7 +371,7 @@ def test_a_bool_mask_of_stuck_devices_is_refused_as_codes(tmp_path, run_cli, nam
 
 
 def test_export_says_which_cells_of_an_array_a_layer_uses(run_cli, small_model, tmp_path):
-    """A memory of 16 neurons (and its bias row) on 64x64 arrays: the export said "1 array(s)
+    """A memory of 16 neurons (and its bias row) on 64x64 arrays: the export said "1 array
     of 64x64, 544 devices used" and not where they are; the manifest's tile ranges did not say
     that their stop is excluded ([0, 17]: rows 0-16)."""
     folder = tmp_path / "e"

@@ -96,7 +96,7 @@ def test_train_says_how_many_of_its_patterns_are_distinct(run_cli, tmp_path):
 
 
 def test_the_capacity_title_counts_its_trials_in_words(run_cli, tmp_path):
-    """The title said '1 trial(s)'."""
+    """The title said '1 trial'."""
     code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--neurons", "16",
                              "--pool", "20", "--trials", "1", "--probes", "1")
     assert code == 0, err

@@ -414,7 +414,7 @@ def test_no_accepted_constant_gives_a_negative_nan_or_infinite_cost(key, value, 
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: _load(4, 4, 4, 3.0), r"layer g_total = 120 S is more than its 40 device\(s\) "
+    (lambda: _load(4, 4, 4, 3.0), r"layer g_total = 120 S is more than its 40 devices "
                                   r"conduct \(at most 2 S each\)"),
     (lambda: step_cost([_load(4, 4, 4, 1e-6)], load_circuit("generic-rram"), 1e3, "sync"),
      r"read_voltage must be in \(0, 100.0\] \(V\), got 1000.0"),

@@ -349,5 +349,5 @@ def test_a_known_stuck_device_read_elsewhere_is_held_at_its_reading(memory, pats
     assert away.sum() > 0
     np.testing.assert_array_equal(load_memory(m1).faults.g_stuck[:1][away], read[away])
     np.testing.assert_array_equal(np.load(e1 / "stuck_S.npy")[away], read[away])
-    assert (f"now held at their reading: {int(away.sum())} device(s)"
+    assert (f"now held at their reading: {int(away.sum())} device{'' if away.sum() == 1 else 's'}"
             in " ".join(out.split())), out

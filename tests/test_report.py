@@ -694,7 +694,7 @@ def test_quick_report_states_how_each_verdict_is_smaller_than_the_full_run(tmp_p
     against 3 and 20); only (e) said so. Every section's settings now state it per sweep,
     with the sweeps only the full run has."""
     note = rep.quick_note(rep.Patterns())
-    assert "`patterns` 1 seed(s) [3], 10 cues per pattern [20], 2 trial(s) [6]" in note
+    assert "`patterns` 1 seed [3], 10 cues per pattern [20], 2 trials [6]" in note
     assert "the full run also measures `binary-large`" in rep.quick_note(rep.Scaling())
     assert rep.quick_note(_Claim("a", [])) == ""
     rep.reproduce(tmp_path / "q", quick=True, run=lambda specs, db: None, log=lambda _: None,
@@ -729,7 +729,7 @@ def test_quick_scaling_text_names_the_sizes_it_ran():
     sizes = scaling.sizes(True, "continuous")
     assert sizes == [64, 100]
     assert "continuous N = 64 and 100 only" in text
-    assert "[64, 100] with 1 seed(s) (continuous)" in scaling.settings(True)
+    assert "[64, 100] with 1 seed (continuous)" in scaling.settings(True)
 
 
 @pytest.mark.parametrize("recipe", ["default", "fast"])

@@ -84,8 +84,8 @@ def test_a_run_with_another_thread_count_than_the_stored_rows_is_refused(tmp_pat
     assert code == 0, err
     line = refused(run_cli, tmp_path, "sweep", sweep, "--store", store, "--jobs", "1",
                    "--threads", "2")
-    assert line == (f"error: {store} holds 2 trial(s) of this run computed with 1 torch "
-                    "thread(s), not 2 (the thread count can change the numbers): run with "
+    assert line == (f"error: {store} holds 2 trials of this run computed with 1 torch "
+                    "thread, not 2 (the thread count can change the numbers): run with "
                     "--threads 1 to resume it, or use another store")
     with pytest.raises(ConfigError, match="computed with 1 torch thread"):
         run_sweep(load_sweep(sweep), store, threads=2)  # the API: the same check
@@ -172,14 +172,14 @@ def test_a_row_trained_in_a_batch_under_the_key_of_a_trial_alone_is_refused(tmp_
             db.execute("UPDATE trials SET key = ? WHERE key = ?", (plain, key))
             db.execute("UPDATE sweep_trials SET key = ? WHERE key = ?", (plain, key))
     db.close()
-    with pytest.raises(ConfigError, match="holds 2 trial.s. of this run that an earlier xbarmem "
+    with pytest.raises(ConfigError, match="holds 2 trials of this run that an earlier xbarmem "
                                           "trained in a batch with other networks"):
         run_sweep(_spec(1), store)
     sweep = tmp_path / "b1.toml"
     sweep.write_text(tiny_sweep("batches", rules=("adaptive", "hebb"), fault_rates=[0.0, 0.3]))
     assert tomllib.loads(sweep.read_text())["sweep"]["batch"] == 1
     line = refused(run_cli, tmp_path, "sweep", sweep, "--store", store, "--jobs", "1")
-    assert line == (f"error: {store} holds 2 trial(s) of this run that an earlier xbarmem "
+    assert line == (f"error: {store} holds 2 trials of this run that an earlier xbarmem "
                     "trained in a batch with other networks, under the key of the trial "
                     "trained alone (their numbers depend on the networks trained beside them; "
                     "this version keys them by their batch): use another store")

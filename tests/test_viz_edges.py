@@ -404,5 +404,5 @@ def test_rows_without_what_a_figure_reads_are_named_or_draw_nothing():
         plot_rows([_evaluate_row(0, None, fault_rate=0.1), rows[2]])
     curve = {"trial": "capacity", "config": {"rule": "hebb", "seed": 0, "n_neurons": 16},
              "result": {"capacity": {"0.9": 3}, "points": [{"count": 2}]}}
-    with pytest.raises(ArgumentError, match=r"row 0 has no result 'points'"):
+    with pytest.raises(ArgumentError, match=r"row 0 has no result 'points' as a list of"):
         plot_rows([curve])

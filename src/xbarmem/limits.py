@@ -45,7 +45,8 @@ class TooLargeError(ConfigError):
 
 def max_bytes() -> int | None:
     """The limit in bytes from :data:`ENV` (default :data:`DEFAULT_MAX_BYTES`); ``None`` when
-    disabled (``0``/``none``). A malformed value raises :class:`~xbarmem.errors.ConfigError`."""
+    disabled (``0`` in any spelling, ``none``, ``off``). A malformed value, or one below a
+    byte, raises :class:`~xbarmem.errors.ConfigError`."""
     text = os.environ.get(ENV, "").strip()
     if not text:
         return DEFAULT_MAX_BYTES
@@ -54,7 +55,13 @@ def max_bytes() -> int | None:
     match = _PATTERN.match(text)
     if not match:
         raise ConfigError(f"{ENV} must be a byte count such as 2G or 512M, got {text!r}")
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    value = float(match.group(1)) * _UNITS[match.group(2).upper()]
+    if value == 0:  # ("0.0", "0G": zero, as "0" is)
+        return None
+    if value < 1:  # (0.5 was a limit of 0 bytes: every request refused)
+        raise ConfigError(f"{ENV} must be at least 1 byte (or 0 to turn the limit off), "
+                          f"got {text!r}")
+    return int(value)
 
 
 def human(nbytes: float) -> str:

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from xbarmem.checks import counted
 from xbarmem.cli import streams
 from xbarmem.errors import XbarmemError, XbarmemWarning, causes
 from xbarmem.files import undone_on_failure
@@ -434,7 +435,8 @@ def describe_devices(devices: dict[str, int]) -> str:
     weights, devices, arrays of rows x cols, sensed outputs, layers when there are several."""
     layers = f" in {devices['layers']} layers" if devices.get("layers", 1) > 1 else ""
     return (f"{devices['weights']} weights on {devices['devices']} devices{layers}, "
-            f"{devices['arrays']} array(s) of {devices['array_rows']}x{devices['array_cols']}, "
+            f"{counted(devices['arrays'], 'array')} of "
+            f"{devices['array_rows']}x{devices['array_cols']}, "
             f"{devices['sensed_outputs']} sensed outputs")
 
 

@@ -76,7 +76,7 @@ def export_cmd(
         return
     d = manifest["devices"]
     pinned = f", {d['used_pinned']} pinned by adapt" if d.get("used_pinned") else ""
-    out.print(f"exported {model} to {out_dir}: {manifest['arrays']['count']} array(s) of "
+    out.print(f"exported {model} to {out_dir}: {counted(manifest['arrays']['count'], 'array')} of "
               f"{manifest['arrays']['rows']}x{manifest['arrays']['cols']}, {d['used']} devices "
               f"used ({d['used_stuck']} stuck{pinned}), files: "
               f"{', '.join(sorted(set(manifest['files'].values())))}, manifest.json")
@@ -293,12 +293,13 @@ def _print_read_back(summary: dict, tolerance: float, chip) -> None:
     b, a = summary["before"], summary["after"]
     g, err = _uS_decimals(chip.device.g_range, 4), _uS_decimals(chip.device.g_range, 5)
     out.print(f"read-back {st['read_back']} of {st['model']}, tolerance {tolerance:g} uS:")
-    out.print(f"  missed their target: {rd['newly_fixed']} device(s) ({rd['newly_fixed_at_rail']}"
+    out.print(f"  missed their target: {counted(rd['newly_fixed'], 'device')} "
+              f"({rd['newly_fixed_at_rail']}"
               f" reading at g_min or g_max: stuck?), pinned at their read value; "
-              f"{rd['free']} free device(s) within tolerance; read - target rms "
+              f"{counted(rd['free'], 'free device')} within tolerance; read - target rms "
               f"{rd['write_error_rms_uS']:.{err}f} uS")
     if rd.get("fixed_moved"):
-        out.print(f"  {MOVED_TEXT}: {rd['fixed_moved']} device(s)")
+        out.print(f"  {MOVED_TEXT}: {counted(rd['fixed_moved'], 'device')}")
     out.print(f"  re-trained by the {st['rule']} rule ({seconds_text(pg['train_seconds'])} s): "
               f"re-program {pg['written']} "
               f"device(s); leave {pg['kept']} free within tolerance of their new target and "
@@ -319,7 +320,8 @@ def _print_read_back(summary: dict, tolerance: float, chip) -> None:
     if st["out"]:
         out.print(f"adapted model saved to {st['out']} (the model of the next read-back)")
     if st["export"]:
-        out.print(f"export written to {st['export']}: program {pg['written']} device(s); NaN in "
+        out.print(f"export written to {st['export']}: program "
+                  f"{counted(pg['written'], 'device')}; NaN in "
                   f"targets_S.npy / empty target_uS in devices.csv = leave the device")
     if not (st["out"] and st["export"]):
         out.print("(give -o and --export to continue the loop: program the export, read back, "
@@ -416,7 +418,8 @@ def _print_rounds(title: str, result, summary: dict, target: float, out_path: Pa
     trained = (f"re-trained by the {summary['settings']['rule']} rule in "
                f"{seconds_text(sum(r['train_seconds'] for r in result.rounds))} s"
                if len(result.rounds) > 1 else "no re-training: the open loop only")
-    out.print(f"mean cosine {first} (open loop) -> {last} after {len(result.rounds) - 1} round(s) "
+    out.print(f"mean cosine {first} (open loop) -> {last} after "
+              f"{counted(len(result.rounds) - 1, 'round')} "
               f"({summary['gain']:+.4f}; {trained}); target {target} "
               f"{'reached' if result.reached_target else 'not reached'}"
               + (f"; adapted model saved to {out_path}" if out_path else ""))
@@ -426,6 +429,6 @@ def _say_removed(folder: Path, manifest: dict) -> None:
     """A warning naming the files of an earlier export in ``folder`` that the new one
     removed (it holds no such file)."""
     if manifest.get("removed"):
-        warn(f"{folder}: removed {len(manifest['removed'])} file(s) of the earlier export "
+        warn(f"{folder}: removed {counted(len(manifest['removed']), 'file')} of the earlier export "
              f"there that this one does not hold: {', '.join(manifest['removed'])}")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from xbarmem.checks import reads_as_number
+from xbarmem.checks import counted, reads_as_number
 from xbarmem.cli.common import note, warn, warn_deprecated
 from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
@@ -317,8 +317,8 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
 
     rows, cols = (chip.array.rows, chip.array.cols) if chip is not None else (64, 64)
     shape = f"N = {n}" + (f", hidden {'-'.join(map(str, hidden))}" if hidden else "")
-    trained = f", {networks} network(s)" if networks else ""  # (0: a model's recall)
-    check_bytes(f"this request ({shape}{trained}, {cues} {cues_are}(s))",
+    trained = f", {counted(networks, 'network')}" if networks else ""  # (0: a model's recall)
+    check_bytes(f"this request ({shape}{trained}, {counted(cues, cues_are)})",
                 request_bytes(n, networks=networks, cues=cues, hidden=hidden, rows=rows,
                               cols=cols, patterns=pool, loaded=int(loaded)))
     if data is not None:
@@ -395,7 +395,7 @@ def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[in
     if have < need:
         fits_unbiased = bias and sum(arrays_for_layers(spec, sizes, False)) <= have
         raise ConfigError(
-            f"{where}: {have} array(s) of {rows}x{cols} cells, but this memory's weights "
+            f"{where}: {counted(have, 'array')} of {rows}x{cols} cells, but this memory's weights "
             f"({layers}; outputs x inputs) need {need}; give a map of {need} arrays, "
             + ("train without the bias row (--rule-option bias=false), " if fits_unbiased
                else "") + f"or store fewer neurons"

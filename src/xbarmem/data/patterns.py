@@ -31,6 +31,7 @@ from xbarmem.checks import (
     choice_key,
     choices_text,
     closest_choice,
+    counted,
     is_bool,
     not_numbers,
     shown,
@@ -228,7 +229,8 @@ def _finite_matrix(x: Any) -> np.ndarray:
         bad = np.argwhere(~finite)
         row, col = (int(v) for v in bad[0])
         raise PatternError(
-            f"patterns contain {len(bad)} NaN/inf value(s) (or beyond the float32 range), "
+            f"patterns contain {counted(len(bad), 'NaN/inf value')} (or beyond the float32 "
+            f"range), "
             f"first at index ({row}, {col})"
         )
     return arr
@@ -256,8 +258,9 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
         if (scale := _image_scale(arr)) else
         "continuous data: kind='continuous' (CLI: --kind continuous)")
     raise PatternError(
-        f"binary patterns must contain only -1 and +1; found {int((~is_pm1).sum())} other "
-        f"value(s), e.g. {_value(arr[row, col])} at ({row}, {col}); {hint}"
+        f"binary patterns must contain only -1 and +1; found "
+        f"{counted(int((~is_pm1).sum()), 'other value')}, e.g. {_value(arr[row, col])} at "
+        f"({row}, {col}); {hint}"
     )
 
 
@@ -436,7 +439,9 @@ def check_storable(pset: PatternSet, where: str = "patterns") -> PatternSet:
     zero = np.flatnonzero(~pset.patterns.any(axis=1))
     if zero.size:
         raise PatternError(
-            f"{where}: {zero.size} pattern(s) are all zeros, first row {int(zero[0])}; a stored "
+            f"{where}: {counted(zero.size, 'pattern')} {'is' if zero.size == 1 else 'are'} all "
+            f"zeros, first row {int(zero[0])}; "
+            f"a stored "
             f"pattern must not be the zero vector (its recall cosine is undefined)")
     return pset
 

@@ -37,6 +37,7 @@ from xbarmem.checks import (
     check_seed,
     check_type,
     checked_keywords,
+    counted,
     is_bool,
     shown,
 )
@@ -422,8 +423,9 @@ def check_read_back(read: Any, layer: Crossbar, who: str) -> np.ndarray:
         raise ConfigError(f"{need}, got shape {arr.shape}")
     arr = arr.astype(np.float64)
     if not np.isfinite(arr).all():
-        raise ConfigError(f"{need}, got NaN or infinite values at {int((~np.isfinite(arr)).sum())}"
-                          f" device(s) (every device needs its reading, stuck ones too)")
+        bad = int((~np.isfinite(arr)).sum())
+        raise ConfigError(f"{need}, got NaN or infinite values at {counted(bad, 'device')} "
+                          f"(every device needs its reading, stuck ones too)")
     high, dev = highest_reading(layer.chip.device), layer.chip.device
     if arr.min() < 0 or arr.max() > high:
         raise ConfigError(f"{need} (from 0 to {high:.4g}), got {arr.min():.4g} to "
@@ -464,8 +466,8 @@ class BackendMemory:
         self.layers = layers_of(memory)
         self.backends = [backends] if isinstance(backends, ChipBackend) else list(backends)
         if len(self.backends) != len(self.layers):
-            raise ConfigError(f"need one backend per layer: {len(self.layers)} layer(s), "
-                              f"{len(self.backends)} backend(s)")
+            raise ConfigError(f"need one backend per layer: {counted(len(self.layers), 'layer')}, "
+                              f"{counted(len(self.backends), 'backend')}")
         for k, (layer, be) in enumerate(zip(self.layers, self.backends, strict=True)):
             check_backend(be, layer, k)
         #: the backends as every call goes to them, checked (:class:`CheckedReads`)

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xbarmem.checks import as_real_array, check_type, checked_keywords
+from xbarmem.checks import as_real_array, check_type, checked_keywords, counted
 from xbarmem.deploy.backend import conductance_targets, target_parameters, weight_scale
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.files import (
@@ -311,7 +311,8 @@ def _program_only(memory: Memory, cells: dict[str, Any],
     check_type(program, list | tuple, "program", "a list of arrays (one per layer)")
     program = [as_real_array(p, f"program[{k}]") for k, p in enumerate(program)]
     if len(program) != len(memory.layers):
-        raise ConfigError(f"program: {len(program)} array(s) for {len(memory.layers)} layer(s)")
+        raise ConfigError(f"program: {counted(len(program), 'array')} for "
+                          f"{counted(len(memory.layers), 'layer')}")
     for k, (layer, p) in enumerate(zip(memory.layers, program, strict=True)):
         if np.shape(p) != (2, layer.n_out, layer.n_rows):
             raise ConfigError(f"program: layer {k} needs shape (2, {layer.n_out}, "

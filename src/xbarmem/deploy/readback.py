@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xbarmem.checks import check_type, checked_keywords
+from xbarmem.checks import check_type, checked_keywords, counted
 from xbarmem.deploy.backend import SimulatedChip, layers_of, twin_layer
 from xbarmem.deploy.export import programmed_cells, used_cells
 from xbarmem.errors import ConfigError
@@ -89,7 +89,13 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
 def _shape(shape: tuple[int, ...], csv: bool) -> str:
     if not csv:
         return str(tuple(shape))
-    return f"{shape[0]} array(s) of {shape[2]}x{shape[3]}"
+    return f"{counted(shape[0], 'array')} of {shape[2]}x{shape[3]}"
+
+
+def _reads(mask: np.ndarray) -> str:
+    """:func:`_first` with its verb: ``device (...) reads``, ``device (...) and 2 more
+    read``."""
+    return f"{_first(mask)} {'reads' if int(mask.sum()) == 1 else 'read'}"
 
 
 def _first(mask: np.ndarray) -> str:
@@ -103,11 +109,11 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
                   csv: bool) -> None:
     """The value rules of :func:`check_read_back`."""
     if np.isinf(data).any():
-        raise ConfigError(f"{where}: {_first(np.isinf(data))} read(s) an infinite conductance")
+        raise ConfigError(f"{where}: {_reads(np.isinf(data))} an infinite conductance")
     given = ~np.isnan(data)
     if (data[given] < 0).any():
         negative = given & (np.nan_to_num(data) < 0)
-        raise ConfigError(f"{where}: {_first(negative)} read(s) a negative conductance, e.g. "
+        raise ConfigError(f"{where}: {_reads(negative)} a negative conductance, e.g. "
                           f"{data[negative][0]:.4g} S")
     if (used & ~given).any():
         raise ConfigError(f"{where}: {_first(used & ~given)} used by the model "
@@ -126,7 +132,7 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
     if over.any():
         largest = float(data[over].max())
         raise ConfigError(
-            f"{where}: {_first(over)} read(s) far above the chip window [{dev.g_min:.4g}, "
+            f"{where}: {_reads(over)} far above the chip window [{dev.g_min:.4g}, "
             f"{dev.g_max:.4g}] S, up to {largest:.4g} S = g_max + "
             f"{(largest - dev.g_max) / dev.g_range:.3g} window widths (at most g_max + "
             f"{WINDOW_SLACK:g} window width = {high:.4g} S); a read-back of this chip, in "

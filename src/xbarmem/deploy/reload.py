@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords, shown
+from xbarmem.checks import checked_keywords, counted, shown
 from xbarmem.data.patterns import KINDS
 from xbarmem.deploy.export import FORMAT
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemError
@@ -93,8 +93,9 @@ class _ManifestCheck(Spec, noun="export manifest"):
 
     def validate(self) -> None:
         if len(self.sizes) < 2 or len(self.layers) != len(self.sizes) - 1:
-            raise ConfigError(f"sizes {self.sizes} need {max(len(self.sizes) - 1, 1)} "
-                              f"layer(s), the manifest lists {len(self.layers)}")
+            raise ConfigError(f"sizes {self.sizes} need "
+                              f"{counted(max(len(self.sizes) - 1, 1), 'layer')}, the manifest "
+                              f"lists {len(self.layers)}")
         model_info_check(self.model_info)
 
 

@@ -66,6 +66,7 @@ from xbarmem.checks import (
     check_count,
     check_flag,
     check_type,
+    counted,
     is_bool,
     shown,
 )
@@ -126,7 +127,7 @@ class LayerLoad:
             object.__setattr__(self, key, int(value))
         if self.g_total > self.devices * _MAX_DEVICE_SIEMENS:
             raise ConfigError(f"layer g_total = {self.g_total:g} S is more than its "
-                              f"{self.devices} device(s) conduct (at most "
+                              f"{counted(self.devices, 'device')} conduct (at most "
                               f"{_MAX_DEVICE_SIEMENS:g} S each); conductances are in siemens")
         if not 0 <= self.free_devices <= self.devices:
             raise ConfigError(f"layer free_devices must be in [0, devices], got "

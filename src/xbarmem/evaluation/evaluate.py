@@ -27,6 +27,7 @@ from xbarmem.checks import (
     check_flag,
     check_type,
     checked_keywords,
+    counted,
     result_repr,
     shown,
 )
@@ -245,7 +246,8 @@ def check_cue_bytes(protocol: Protocol, n_patterns: int, n_neurons: int) -> None
     limit: the command line's estimate (``cli.given.check_request``) for every caller of the
     API, before the cues are drawn (:func:`make_cues`) or, by :func:`compare_rules`, before
     any training."""
-    check_bytes(f"{protocol.probes} probe(s) of {n_patterns} pattern(s) of N = {n_neurons}",
+    check_bytes(f"{counted(protocol.probes, 'probe')} of {counted(n_patterns, 'pattern')} of N "
+                f"= {n_neurons}",
                 recall_bytes(protocol.probes * n_patterns, n_neurons))
 
 

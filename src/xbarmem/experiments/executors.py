@@ -622,7 +622,8 @@ class _Dask:
             self._idle_since = now
         elif now - self._idle_since >= self.grace:
             raise ExecutorLost(f"the {self.name} has had no worker for {self.grace:g} s while "
-                               f"{waiting} group(s) of trials wait (its workers left or died)")
+                               f"{counted(waiting, 'group')} of trials wait (its workers left "
+                               f"or died)")
 
     def _workers(self) -> set[str]:
         """The cluster's workers; :class:`ExecutorLost` when asking failed because the client
@@ -673,9 +674,9 @@ def _unfit_text(unfit: dict[str, str], name: str, fit: int) -> str:
     ``name``, which has ``fit`` others, in one line: the first named with its cause, the
     others counted."""
     worker, why = sorted(unfit.items())[0]
-    others = f" (and {len(unfit) - 1} other worker(s))" if len(unfit) > 1 else ""
+    others = f" (and {counted(len(unfit) - 1, 'other worker')})" if len(unfit) > 1 else ""
     return (f"Dask worker {worker}{others} joined the {name} but cannot run xbarmem ({why}): "
-            f"the groups go to its other {fit} worker(s)")
+            f"the groups go to its other {counted(fit, 'worker')}")
 
 
 def _join(client: Callable[..., Any], scheduler: str, restore_logs: Callable[[], None]) -> Any:

@@ -52,6 +52,7 @@ from xbarmem.checks import (
     check_count,
     check_type,
     checked_keywords,
+    counted,
     result_repr,
 )
 from xbarmem.errors import ConfigError
@@ -209,8 +210,9 @@ def check_threads(store: ResultStore, specs: list[SweepSpec], threads: int) -> N
     other = {t: n for t, n in store.threads(keys).items() if t is not None and t != threads}
     if other:
         t, n = max(other.items(), key=lambda item: item[1])
-        raise ConfigError(f"{store.path} holds {n} trial(s) of this run computed with {t} torch "
-                          f"thread(s), not {threads} (the thread count can change the numbers): "
+        raise ConfigError(f"{store.path} holds {counted(n, 'trial')} of this run computed with "
+                          f"{counted(t, 'torch thread')}, not {threads} (the thread count can "
+                          f"change the numbers): "
                           f"run with --threads {t} to resume it, or use another store")
 
 
@@ -227,7 +229,8 @@ def check_batches(store: ResultStore, specs: list[SweepSpec]) -> None:
     batched = sum(n for v, n in store.batch_networks(alone).items()
                   if isinstance(v, int) and v > 1)
     if batched:
-        raise ConfigError(f"{store.path} holds {batched} trial(s) of this run that an earlier "
+        raise ConfigError(f"{store.path} holds {counted(batched, 'trial')} of this run that an "
+                          f"earlier "
                           "xbarmem trained in a batch with other networks, under the key of "
                           "the trial trained alone (their numbers depend on the networks "
                           "trained beside them; this version keys them by their batch): use "

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xbarmem.checks import check_type, checked_keywords, shown
+from xbarmem.checks import check_type, checked_keywords, counted, shown
 from xbarmem.errors import ConfigError, warn
 from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.experiments.batches import batch_keyed
@@ -262,8 +262,8 @@ def _check_expansion(head: SweepHead, grids: list[dict[str, list[Any]]], source:
     or the grid are expanded)."""
     seeds = head.seeds if isinstance(head.seeds, int) else len(head.seeds)
     points = sum(math.prod(len(v) for v in g.values()) for g in grids) if grids else 1
-    check_bytes(f"{source}: {points} grid point(s) x {seeds} seed(s) = {points * seeds} "
-                f"trials", sweep_bytes(points * seeds))
+    check_bytes(f"{source}: {counted(points, 'grid point')} x {counted(seeds, 'seed')} = "
+                f"{counted(points * seeds, 'trial')}", sweep_bytes(points * seeds))
 
 
 def _check_trial_sizes(spec: SweepSpec) -> None:
@@ -282,9 +282,10 @@ def _check_trial_sizes(spec: SweepSpec) -> None:
                                    cols=tile["cols"])
             cues, copies = _training_cues(c, networks, stored, hidden) if trains else (0, 0)
             if nbytes + cues > worst:
-                trained = f" trained on {copies} cue(s) per pattern (cue_copies)" if cues else ""
+                trained = (f" trained on {counted(copies, 'cue')} per pattern (cue_copies)"
+                           if cues else "")
                 worst, what = nbytes + cues, (
-                    f"{spec.source}: a group of {networks} network(s) with n_neurons = "
+                    f"{spec.source}: a group of {counted(networks, 'network')} with n_neurons = "
                     f"{c['n_neurons']}{trained}")
     check_bytes(what, worst)
 

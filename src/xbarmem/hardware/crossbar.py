@@ -38,6 +38,7 @@ from xbarmem.checks import (
     check_tensor,
     check_type,
     checked_keywords,
+    counted,
     is_bool,
     shown,
 )
@@ -445,7 +446,8 @@ def _check_siemens(chip: ChipSpec, g_pos: np.ndarray, g_neg: np.ndarray) -> None
         bad = (g < 0) | (g > high)
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
-            raise ConfigError(f"{name}: {int(bad.sum())} conductance(s) outside [0, {high:.4g}] "
+            raise ConfigError(f"{name}: {counted(int(bad.sum()), 'conductance')} outside [0, "
+                              f"{high:.4g}] "
                               f"S (the chip window [{chip.device.g_min:.4g}, "
                               f"{chip.device.g_max:.4g}] S plus slack), e.g. {g[i, j]:.4g} at "
                               f"[{i}, {j}]; conductances are in siemens")

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import as_real_array, check_count, check_type, checked_keywords, shown
+from xbarmem.checks import as_real_array, check_count, check_type, checked_keywords, counted, shown
 from xbarmem.errors import ConfigError, FileFormatError, warn
 from xbarmem.files import (
     ArrayFile,
@@ -115,7 +115,7 @@ def check_size(n_arrays: int, rows: int, cols: int, *,
     """Refuse (:class:`~xbarmem.limits.TooLargeError`) a map of ``n_arrays`` arrays of
     ``rows x cols`` cells whose memory (:func:`xbarmem.sizes.fault_map_bytes`) is above the
     limit, before anything is allocated."""
-    check_bytes(f"{what} of {n_arrays} array(s) of {rows}x{cols} cells",
+    check_bytes(f"{what} of {counted(n_arrays, 'array')} of {rows}x{cols} cells",
                 fault_map_bytes(n_arrays, rows, cols, per_device))
 
 
@@ -263,8 +263,8 @@ class FaultMap:
             raise FileFormatError(
                 f"{where}: device (array {a}, {PLANES[p]}, row {i}, col {j}) is stuck at "
                 f"{self.g_stuck[a, p, i, j]:.4g} S, far above the chip window [{device.g_min:.4g}, "
-                f"{device.g_max:.4g}] S ({int(over.sum())} such device(s); at most g_max + "
-                f"{WINDOW_SLACK:g} window width = {high:.4g} S)"
+                f"{device.g_max:.4g}] S ({counted(int(over.sum()), 'such device')}; at most "
+                f"g_max + {WINDOW_SLACK:g} window width = {high:.4g} S)"
                 + (f", and {unit}: a fault map holds siemens, convert it" if unit is not None else
                    f"; shorted? give such a device g_max ({device.g_max:.4g} S), stuck ON"))
         return self
@@ -292,7 +292,8 @@ class FaultMap:
         if half.any():
             a, i, j = (int(v) for v in np.argwhere(half)[0])
             raise ConfigError(
-                f"{where}: {int(half.sum())} pair(s) with a single stuck device (first: array "
+                f"{where}: {counted(int(half.sum()), 'pair')} with a single stuck device "
+                f"(first: array "
                 f"{a}, row {i}, col {j}), a per-device map, but the {chip.name} chip uses the "
                 f"weight fault model (a faulty pair has both devices stuck); use a chip with "
                 f"fault_model = device (e.g. --chip rram)")
@@ -394,7 +395,7 @@ class FaultMap:
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise FileFormatError(f"fault codes must be -1, 0 or +1; found {c[idx]:g} at "
-                                  f"{_cell(idx)} ({int(bad.sum())} such value(s))"
+                                  f"{_cell(idx)} ({counted(int(bad.sum()), 'such value')})"
                                   f"{_conductance_hint(c[bad])}")
         g = np.where(c > 0, device.g_max, np.where(c < 0, device.g_min, np.nan))
         return cls(g, {"source": "codes"})
@@ -654,7 +655,7 @@ def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None) 
     if bad.any():
         first = tuple(int(v) for v in np.argwhere(bad)[0])
         raise FileFormatError(
-            f"{what} has {int(bad.sum())} NaN/inf value(s) (first: {_cell(first)}, "
+            f"{what} has {counted(int(bad.sum()), 'NaN/inf value')} (first: {_cell(first)}, "
             f"{a[first]}); give every device a reading (e.g. g_min to mark an unreadable device "
             f"stuck OFF), or import a target-vs-read .csv, where an empty read_uS marks a "
             f"device not measured (free)")
@@ -666,7 +667,8 @@ def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None) 
     if (a < 0).any():
         first = tuple(int(v) for v in np.argwhere(a < 0)[0])
         raise FileFormatError(
-            f"{what} has {int((a < 0).sum())} negative value(s) (first: {_cell(first)}, "
+            f"{what} has {counted(int((a < 0).sum()), 'negative value')} (first: "
+            f"{_cell(first)}, "
             f"{a[first]:.4g} S); a conductance is >= 0 (a reading below zero is an offset of the "
             f"instrument: subtract it, or give such a device 0 to mark it stuck OFF)")
 

@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from xbarmem.checks import MAX_SEED, check_choice
+from xbarmem.checks import MAX_SEED, check_choice, counted
 from xbarmem.errors import ConfigError
 from xbarmem.learning.base import FitResult, Problem, fit_arguments, stored_fixed_points, within_box
 from xbarmem.learning.linear_start import check_sizes
@@ -351,8 +351,10 @@ def check_training_memory(opts: AdaptiveTrainer, problem: Problem) -> None:
     :func:`xbarmem.sizes.training_bytes`; the fixed-point objective draws no cues."""
     t, p, _ = problem.patterns.shape
     copies, depth = cue_load(opts.to_dict(), problem.kind)
-    check_bytes(f"training {t} network(s) of layer widths {'-'.join(map(str, problem.sizes))} "
-                f"on {p} pattern(s), {copies} cue(s) of each (cue_copies) through {depth} "
+    check_bytes(f"training {counted(t, 'network')} of layer widths "
+                f"{'-'.join(map(str, problem.sizes))} "
+                f"on {counted(p, 'pattern')}, {counted(copies, 'cue')} of each (cue_copies) "
+                f"through {depth} "
                 f"unrolled update(s)", training_bytes(t, p, problem.sizes, copies, depth))
 
 

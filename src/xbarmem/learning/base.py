@@ -29,6 +29,7 @@ from xbarmem.checks import (
     check_flag,
     check_type,
     checked_keywords,
+    counted,
     is_bool,
     result_repr,
     shown,
@@ -405,7 +406,8 @@ def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
         fields.append(("biases", result.biases, [s[:2] for s in shapes]))
     for field, tensors, want in fields:
         if not isinstance(tensors, list | tuple) or len(tensors) != len(want):
-            raise ConfigError(f"{where} {field} as a list of {len(want)} tensor(s), one per "
+            raise ConfigError(f"{where} {field} as a list of {counted(len(want), 'tensor')}, "
+                              f"one per "
                               f"layer, got {shown(tensors)}")
         for k, (value, shape) in enumerate(zip(tensors, want, strict=True)):
             _check_field(value, shape, f"{where} {field}[{k}] of shape {shape}")

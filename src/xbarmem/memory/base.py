@@ -30,6 +30,7 @@ from xbarmem.checks import (
     check_neurons,
     check_type,
     checked_keywords,
+    counted,
     is_choice,
     shown,
 )
@@ -316,7 +317,7 @@ class Memory:
         shape = getattr(cues, "shape", None)
         count = int(shape[0]) if shape else len(cues) if isinstance(cues, list | tuple) else 0
         layers = "-".join(map(str, self.sizes))
-        check_bytes(f"recalling {count} cue(s) through a memory of {layers} neurons",
+        check_bytes(f"recalling {counted(count, 'cue')} through a memory of {layers} neurons",
                     recall_bytes(count, self.n_neurons, self.hidden_sizes))
         if activation is None:
             activation = "tanh" if memory_kind(self) == "continuous" else "sign"

@@ -13,6 +13,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from xbarmem.checks import counted
 from xbarmem.errors import ConfigError
 from xbarmem.hardware.faults import WINDOW_SLACK, highest_reading
 from xbarmem.memory.base import Memory
@@ -90,6 +91,6 @@ def _check_conductances(layer, planes: tuple[np.ndarray, np.ndarray], prefix: st
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
             raise ConfigError(
-                f"tensor {prefix + name!r}: {int(bad.sum())} conductance(s) outside [0, "
+                f"tensor {prefix + name!r}: {counted(int(bad.sum()), 'conductance')} outside [0, "
                 f"{high:.4g}] S (the chip window [{dev.g_min:.4g}, {dev.g_max:.4g}] S plus "
                 f"{WINDOW_SLACK:g} window width), e.g. {g[i, j]:.4g} S at [{i}, {j}]")

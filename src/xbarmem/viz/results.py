@@ -267,8 +267,8 @@ def _check_rows(rows: Any) -> None:
 
 def _lacks(row: dict[str, Any]) -> str | None:
     """What a figure reads that ``row`` lacks: its rule's name, and its outcome (an
-    evaluate row's cosine; a capacity row's capacities, or its points with a count search
-    off)."""
+    evaluate row's cosine; a capacity row's capacities, and its points in their form when it
+    has them)."""
     config, result = row["config"], row["result"]
     if not isinstance(config.get("rule"), str):
         return "config 'rule' (a rule name)"
@@ -276,11 +276,11 @@ def _lacks(row: dict[str, Any]) -> str | None:
         return "result 'cosine' (a number)"
     if row["trial"] == "capacity" and not isinstance(result.get("capacity"), dict):
         return "result 'capacity' (a dict {threshold: capacity})"
-    if row["trial"] == "capacity" and not config.get("search") and not (
-            isinstance(result.get("points"), list) and all(
-                isinstance(p, dict) and {"count", "cosine"} <= set(p)
-                for p in result["points"])):
-        return "result 'points' (a list of {count, cosine})"
+    points = result.get("points")
+    if row["trial"] == "capacity" and points is not None and not (
+            isinstance(points, list)
+            and all(isinstance(p, dict) and {"count", "cosine"} <= set(p) for p in points)):
+        return "result 'points' as a list of {count, cosine}"
     return None
 
 

@@ -175,7 +175,8 @@ def usable_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any
             r["config"].get("n_neurons"))]
     return [r for r in rows if (r["trial"] == "evaluate" and _is_number(
         _value(r["config"], KINDS[kind]))) or (
-        kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search"))]
+        kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search")
+        and isinstance(r["result"].get("points"), list))]
 
 
 def _is_number(value: Any) -> bool:

@@ -37,6 +37,7 @@ from xbarmem.checks import (
     check_flag,
     check_type,
     checked_keywords,
+    counted,
     is_choice,
     seconds_text,
     shown,
@@ -123,13 +124,14 @@ def quick_note(exp: Experiment) -> str:
     for what, spec in quick.items():
         trials, seeds, cues = _sweep_scale(spec)
         if what not in full:
-            parts.append(f"`{what}` {seeds} seed(s), {trials} trial(s) (quick run only)")
+            parts.append(f"`{what}` {counted(seeds, 'seed')}, {counted(trials, 'trial')} (quick "
+                         f"run only)")
             continue
         f_trials, f_seeds, f_cues = _sweep_scale(full[what])
-        text = f"`{what}` {seeds} seed(s) [{f_seeds}]"
+        text = f"`{what}` {counted(seeds, 'seed')} [{f_seeds}]"
         if cues != f_cues:
             text += f", {cues} cues per pattern [{f_cues}]"
-        parts.append(text + f", {trials} trial(s) [{f_trials}]")
+        parts.append(text + f", {counted(trials, 'trial')} [{f_trials}]")
     extra = [f"`{what}`" for what in full if what not in quick]
     return ("Quick mode, so the verdict rests on fewer seeds and points than the full run "
             "(`xbarmem reproduce` without --quick; its numbers in brackets): "

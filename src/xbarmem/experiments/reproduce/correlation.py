@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from xbarmem.checks import counted
 from xbarmem.data.builtin import correlated_overlap, load_glyphs
 from xbarmem.evaluation.curve import mean_curve
 from xbarmem.experiments.reproduce.report import (
@@ -110,11 +111,12 @@ class Correlation(Experiment):
                         f"random prototype, each bit flipped with probability (1 - sqrt(R)) / 2, "
                         f"drawn per seed), and the first {self.GLYPHS} glyphs (A-J of the first "
                         f"font, 8x8); {10 if ctx.quick else 20} cues per pattern with 10% "
-                        f"flips, sync sign recall, {seeds} seed(s). Capacity: 50% stuck "
+                        f"flips, sync sign recall, {counted(seeds, 'seed')}. Capacity: 50% stuck "
                         f"weights, R in {self.capacity_overlaps(ctx.quick)}, random subsets of "
                         f"a pool of 64 patterns per count (adaptive {self.ADAPTIVE_COUNTS}, "
                         f"classic rules 1..{self.CLASSIC_COUNTS[-1]}), threshold "
-                        f"{self.THRESHOLD}, read off the curve averaged over {seeds} seed(s); "
+                        f"{self.THRESHOLD}, read off the curve averaged over "
+                        f"{counted(seeds, 'seed')}; "
                         f"hardware-adaptive rule with its {recipe_text()}.")
         return sec
 

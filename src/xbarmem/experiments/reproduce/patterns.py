@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xbarmem.checks import counted
 from xbarmem.data.sources import data_words
 from xbarmem.experiments.reproduce.report import (
     PAPER_PATTERNS,
@@ -124,5 +125,5 @@ class Patterns(Experiment):
                         f"1000 bundled 8x8 MNIST digits ({PRIMARY_DATA}; fresh per seed and "
                         f"count), 10% flips, "
                         f"{10 if ctx.quick else 20} cues per pattern, sync sign recall, "
-                        f"{1 if ctx.quick else 3} seed(s).")
+                        f"{counted(1 if ctx.quick else 3, 'seed')}.")
         return sec

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from xbarmem.checks import counted
 from xbarmem.data.sources import data_words
 from xbarmem.experiments.reproduce.report import (
     EXPONENT_TOLERANCE,
@@ -288,10 +289,10 @@ class Scaling(Experiment):
                 f"continuous: the basin objective with 2 unrolled steps, "
                 f"ceil({self.CUE_BUDGET} / P) noisy cues per pattern, up to 10,000 "
                 f"steps); N in "
-                + "; ".join(f"{sizes} with {seeds} seed(s)" for _, sizes, seeds
+                + "; ".join(f"{sizes} with {counted(seeds, 'seed')}" for _, sizes, seeds
                             in self.parts(quick, "binary"))
                 + f" (binary) and {self.sizes(quick, 'continuous')} with "
-                f"{1 if quick else 2} seed(s) (continuous) (bundled MNIST, "
+                f"{counted(1 if quick else 2, 'seed')} (continuous) (bundled MNIST, "
                 f"the whole 28x28 image area-resized to side sqrt(N), "
                 f"random subsets of the first 5000); capacity = largest P whose mean "
                 f"cosine (and every smaller tested P's) is >= {t}, by geometric search + "
