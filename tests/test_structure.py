@@ -114,3 +114,15 @@ def test_top_level_definitions_stand_two_blank_lines_apart():
             if _blank_lines_above(lines, first) != 2:
                 bad.append(f"{path.relative_to(root)}:{first}")
     assert not bad, bad
+
+
+def test_counts_are_written_with_counted():
+    """A count is written by :func:`xbarmem.checks.counted` (``1 array``, ``2 arrays``), never
+    as ``{n} array(s)``: messages of every layer read ``1 network(s), 2 pattern(s)``."""
+    import re
+
+    slips = [f"{path.relative_to(SRC)}:{k}"
+             for path in sorted(SRC.rglob("*.py"))
+             for k, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"\}\s*(?:[A-Za-z/]+ )*[A-Za-z]+\(s\)", line)]
+    assert not slips, slips
