@@ -437,3 +437,17 @@ def test_control_characters_in_an_error_or_warning_line_are_shown_not_obeyed(run
     capsys.readouterr()
     common.warn("kept\tas\x1b[2J written\r\nthere")
     assert capsys.readouterr().err == "warning: kept\tas\\x1b[2J written there\n"
+
+
+def test_a_file_whose_name_begins_with_a_dash_is_named_in_the_refusal(run_cli, tmp_path,
+                                                                      monkeypatch):
+    """``evaluate -m.safetensors`` (a file of that name in the folder) was click's bare "No
+    such option: -m": the line now says how to name the file; an option that is no file keeps
+    the pointer to --help."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-m.safetensors").write_bytes(b"")
+    code, _, err = run_cli("evaluate", "-m.safetensors")
+    assert code == 2 and err.strip() == ("error: No such option: -m (a file named "
+                                         "-m.safetensors: write it ./-m.safetensors)"), err
+    code, _, err = run_cli("evaluate", "-x")
+    assert code == 2 and "(see xbarmem evaluate --help)" in err, err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import signal
 import sys
@@ -678,6 +679,18 @@ def _refused(message: str, code: int, exc: BaseException) -> NoReturn:
     raise SystemExit(code) from None
 
 
+def _dashed_file(exc: Exception) -> str | None:
+    """For an unknown option that is the start of a file's name on the command line
+    (``evaluate -m.safetensors``: click reads ``-m``), how to name that file; else None."""
+    option = getattr(exc, "option_name", None)
+    if not isinstance(option, str) or not option.startswith("-"):
+        return None
+    for word in sys.argv[1:]:
+        if word.startswith(option) and os.path.lexists(word):
+            return f" (a file named {word}: write it ./{word})"
+    return None
+
+
 def _quiet_exit() -> None:
     """Nothing more is printed by what Python collects at this process's exit
     (:func:`_say_nothing`, run at exit: the command's warning filters are restored by then):
@@ -740,7 +753,8 @@ def _main() -> None:
         # one line, as library errors: what is wrong, and where to read more
         ctx = getattr(exc, "ctx", None)
         hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-        _refused(exc.format_message() + hint, getattr(exc, "exit_code", 2), error)
+        _refused(exc.format_message() + (_dashed_file(exc) or hint),
+                 getattr(exc, "exit_code", 2), error)
     finally:
         work_begins()
         held, _deprecations = _deprecations or [], None
