@@ -439,6 +439,29 @@ def test_control_characters_in_an_error_or_warning_line_are_shown_not_obeyed(run
     assert capsys.readouterr().err == "warning: kept\tas\\x1b[2J written there\n"
 
 
+def test_control_characters_in_a_commands_own_lines_are_shown_not_obeyed(run_cli, tmp_path,
+                                                                         monkeypatch):
+    """The ``error:`` lines escaped them, but a command's own lines did not: ``saved PATH``
+    and a results table titled by its store's path sent the escape sequence to the terminal.
+    They show it as ``\\xNN`` too; line breaks of a command's lines are kept."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    model = "m\x1b[2J.safetensors"
+    code, out, err = run_cli("train", "--data", "random", "--neurons", "16", "--patterns", "2",
+                             "--rule", "hebb", "-o", model)
+    assert code == 0, err
+    assert "\x1b" not in out and "saved m\\x1b[2J.safetensors" in out, out
+    sweep = tmp_path / "t.toml"
+    sweep.write_text(tiny_sweep("t", rules=("hebb",)))
+    assert run_cli("sweep", sweep, "--store", "s.sqlite", "--jobs", "1")[0] == 0
+    shutil.copy("s.sqlite", "a\x1b[31mred.sqlite")
+    code, out, err = run_cli("results", "a\x1b[31mred.sqlite")
+    assert code == 0, err
+    assert "\x1b" not in out and "a\\x1b[31mred.sqlite: 1 row" in out, out
+
+
 def test_a_file_whose_name_begins_with_a_dash_is_named_in_the_refusal(run_cli, tmp_path,
                                                                       monkeypatch):
     """``evaluate -m.safetensors`` (a file of that name in the folder) was click's bare "No

@@ -135,6 +135,8 @@ class _Console(Console):
             work_begins()
         captions, shown = [], []
         for obj in objects:
+            if isinstance(obj, str):  # (a path in it may hold an escape sequence)
+                obj = streams.shown_as_written(obj)
             if isinstance(obj, Table):
                 _fold_between_words(self, obj, _measure(self, obj))
                 shown += _title_taken(self, obj)
@@ -174,7 +176,7 @@ class _Console(Console):
 def _caption_taken(table: Any) -> list[str]:
     """The caption of ``table`` (``[]`` if none), taken off it to be printed under it."""
     caption, table.caption = table.caption, None
-    return [str(caption)] if caption else []
+    return [streams.shown_as_written(str(caption))] if caption else []
 
 
 def _fold_between_words(console: Console, table: Any, measured: list[tuple[int, int]]) -> None:
@@ -253,6 +255,8 @@ def _title_taken(console: Console, table: Any) -> list[Any]:
     ``1 row`` after it is not split (``s.sqlite: 1`` over ``row``)."""
     from rich.text import Text
 
+    if isinstance(table.title, str):  # (a store's path in it may hold an escape sequence)
+        table.title = streams.shown_as_written(table.title)
     title = table.title
     if not isinstance(title, str) or "\n" in title:
         return []

@@ -83,6 +83,17 @@ PLAIN_TEXT = {"\u00b1": "+/-", "\u00d7": "x", "\u00b5": "u", "\u03bc": "u", "\u2
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x09}
 
 
+#: :data:`_CONTROL` but the line break: what :func:`shown_as_written` escapes
+_CONTROL_IN_LINES = {c: v for c, v in _CONTROL.items() if c != 0x0A}
+
+
+def shown_as_written(text: str) -> str:
+    """``text`` with every control character a terminal would act on (:data:`_CONTROL`, line
+    breaks kept) as ``\\xNN``: what a command prints on its own lines (``saved PATH``, a
+    table's title) names paths, and an escape sequence in one recoloured the terminal."""
+    return text.translate(_CONTROL_IN_LINES)
+
+
 def one_line(text: str) -> str:
     """``text`` as one line that a terminal shows as written: its line breaks as spaces (a
     path may hold one), any other control character as ``\\xNN`` (:data:`_CONTROL`). Every
