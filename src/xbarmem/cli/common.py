@@ -683,7 +683,7 @@ def _refused(message: str, code: int, exc: BaseException) -> NoReturn:
     raise SystemExit(code) from None
 
 
-def _dashed_file(exc: Exception) -> str | None:
+def _dashed_file(exc: object) -> str | None:
     """For an unknown option that is the start of a file's name on the command line
     (``evaluate -m.safetensors``: click reads ``-m``), how to name that file; else None."""
     option = getattr(exc, "option_name", None)
