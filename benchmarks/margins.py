@@ -23,10 +23,9 @@ from pathlib import Path
 
 import torch
 
-from xbarmem import Protocol, evaluate_memory, load_mnist, train
+from xbarmem import Protocol, evaluate_memory, load_mnist, reprogram, train
 from xbarmem.evaluation.metrics import field_margins
 from xbarmem.experiments.reproduce import VARIATION_RECIPES
-from xbarmem.experiments.trial import program
 
 from . import command_line
 from .naive import train_naive
@@ -60,7 +59,7 @@ def measure(recipe: str, options: dict, shuffle: int | None, seeds: int) -> dict
         w, b = mem.targets[0]
         margins.append(field_margins(w, b, digits.patterns))
         for v in LEVELS:
-            program(mem, seed, v)
+            reprogram(mem, v, seed=seed)
             cosines[v].append(evaluate_memory(mem, digits, Protocol(
                 corruption="flip", level=0.1, probes=20, seed=seed)).cosine)
     return {"cosine": {f"{v:.2f}": statistics.mean(c) for v, c in cosines.items()},

@@ -32,8 +32,9 @@ from xbarmem.experiments.resolve import trial_key
 from xbarmem.experiments.runner import run_sweep
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import load_sweep, parse_sweep
-from xbarmem.experiments.trial import program, train_networks
+from xbarmem.experiments.trial import train_networks
 from xbarmem.experiments.trial_options import OPTIONS, option_help
+from xbarmem.memory.variation import reprogram
 
 
 def tiny(seeds: int = 2, faults=(0.0, 0.3), rules=("hebb", "pinv"), batch: int = 4,
@@ -391,9 +392,9 @@ def test_programming_variation_perturbs_free_off_diagonal_weights():
     from xbarmem.experiments.trial import stored_patterns
 
     (memory,), _ = train_networks([c], [stored_patterns(c)])
-    program(memory, 0, 0.0)
+    reprogram(memory, 0.0, seed=0)
     clean = memory.weights.clone()
-    program(memory, 0, 0.2)
+    reprogram(memory, 0.2, seed=0)
     noisy = memory.weights
     diff = noisy - clean
     stuck = torch.as_tensor(memory.crossbar.stuck.any(axis=0))[:, :16]
@@ -402,7 +403,7 @@ def test_programming_variation_perturbs_free_off_diagonal_weights():
     # std of the added noise ~ v * max|W| (max|W| of the clean programmed matrix)
     ratio = float(diff[free].std() / (0.2 * clean.abs().max()))
     assert 0.7 < ratio < 1.3
-    program(memory, 0, 0.0)
+    reprogram(memory, 0.0, seed=0)
     assert torch.allclose(memory.weights, clean)  # the trained targets were kept
 
 
@@ -415,9 +416,9 @@ def test_programming_variation_leaves_the_bias_as_trained():
 
     (memory,), _ = train_networks([c], [stored_patterns(c)])
     assert memory.has_bias
-    program(memory, 0, 0.0)
+    reprogram(memory, 0.0, seed=0)
     clean_w, clean_b = memory.weights.clone(), memory.bias.clone()
-    program(memory, 0, 0.3)
+    reprogram(memory, 0.3, seed=0)
     assert not torch.allclose(memory.weights, clean_w)
     torch.testing.assert_close(memory.bias, clean_b)
 

@@ -1,13 +1,13 @@
 """xbarmem: hardware-adaptive associative memories on simulated memristor crossbars.
 
 The names most users need are exported here: pattern sets and cue corruption, chip specs and
-fault maps, ``train`` / ``fit_memories``, memories and recall, evaluation and capacity, model
-files, and the result types these functions return (``RecallResult``, ``Score``,
-``RuleComparison``, ``CapacityResult``, ``ScalingResult``, ``PowerLawFit``, ``FitResult``
--- also known by its earlier name ``TrainResult``). The subpackages are layered
-(``docs/architecture.md``): errors, version -> spec, seeds, jsontext -> hardware, data ->
-memory -> learning -> evaluation -> energy, deploy -> viz -> experiments -> cli; each
-imports only the layers before it.
+fault maps, ``train`` / ``fit_memories``, memories, programming variation (``reprogram``) and
+recall, evaluation and capacity, model files, and the result types these functions return
+(``RecallResult``, ``Score``, ``RuleComparison``, ``CapacityResult``, ``ScalingResult``,
+``PowerLawFit``, ``FitResult`` -- also known by its earlier name ``TrainResult``). The
+subpackages are layered (``docs/architecture.md``): errors, version -> spec, seeds, jsontext ->
+hardware, data -> memory -> learning -> evaluation -> energy, deploy -> viz -> experiments ->
+cli; each imports only the layers before it.
 
 The names below are imported on first use (PEP 562 module ``__getattr__``), so ``import
 xbarmem`` -- and the command line, which starts with it -- does not load torch, SciPy or
@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "MultilayerMemory": "xbarmem.memory.multilayer",
     **dict.fromkeys(("FloatMatrix", "RecallResult", "recall"), "xbarmem.memory.recall"),
     "SingleLayerMemory": "xbarmem.memory.single",
+    "reprogram": "xbarmem.memory.variation",
 }
 
 #: subpackages and modules reachable as attributes (``xbarmem.hardware``), imported on first use
@@ -141,3 +142,4 @@ if TYPE_CHECKING:  # static analysis and IDEs see the eager imports
     from xbarmem.memory.multilayer import MultilayerMemory  # noqa: F401
     from xbarmem.memory.recall import FloatMatrix, RecallResult, recall  # noqa: F401
     from xbarmem.memory.single import SingleLayerMemory  # noqa: F401
+    from xbarmem.memory.variation import reprogram  # noqa: F401

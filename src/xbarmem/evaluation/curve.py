@@ -96,7 +96,7 @@ def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
                  arch: str = "single", hidden: HiddenWidths = 32, trials: int = 1,
                  protocol: Protocol | None = None, seed: int = 0,
                  rule_options: dict[str, Any] | None = None,
-                 prepare: Callable[[Any], None] | None = None,
+                 prepare: Callable[[Any], object] | None = None,
                  faults: FaultMap | None = None) -> RecallCurve:
     """Similarity versus number of stored patterns.
 
@@ -195,7 +195,7 @@ def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
 
 
 def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
-                prepare: Callable[[Any], None] | None = None) -> RecallCurve:
+                prepare: Callable[[Any], object] | None = None) -> RecallCurve:
     """The scoring half of :func:`recall_curve`: ``prepare`` (if given) is called with every
     memory, then all are scored under ``protocol`` (network ``j`` of trial ``k`` with cue seed
     ``protocol.seed + k``). Scoring does not change the memories, so one trained curve may be

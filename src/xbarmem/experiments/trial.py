@@ -27,12 +27,14 @@ subsets seeded by :func:`xbarmem.seeds.subset_seed` ``(s, P, 0)`` (as
 :func:`xbarmem.evaluation.curve.recall_curve`), and one programming-variation draw per seed that
 every ``v`` scales (common random numbers: curves over ``v`` are smooth).
 
-**Programming variation** ``v``: Gaussian noise of std ``v * max|W|`` (``max|W|`` of each
-layer's programmed weight matrix, bias excluded) is added to every target weight before
-programming, as He et al.'s protocol perturbs W (§5); biases are programmed as trained (a chip's
-own write noise, ``device.write_noise``, perturbs every device, bias rows included). Stuck weights
-stay stuck (programming projects onto the realisable intervals) and the diagonal of a single
-layer (no self-connection) gets none. (Before xbarmem 0.2.0 the biases got the same noise.)
+**Programming variation** ``v``: every trial's network is programmed by
+:func:`xbarmem.memory.variation.reprogram` ``(memory, v, seed=s)`` before it is scored: Gaussian
+noise of std ``v * max|W|`` (``max|W|`` of each layer's programmed weight matrix, bias excluded)
+is added to every target weight before programming, as He et al.'s protocol perturbs W (§5);
+biases are programmed as trained (a chip's own write noise, ``device.write_noise``, perturbs
+every device, bias rows included). Stuck weights stay stuck (programming projects onto the
+realisable intervals) and the diagonal of a single layer (no self-connection) gets none.
+(Before xbarmem 0.2.0 the biases got the same noise.)
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ from xbarmem.learning.budget import step_budget
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import arrays_with_bias, make_memory
-from xbarmem.seeds import derived_seed as _derived_seed
+from xbarmem.memory.variation import reprogram
 from xbarmem.seeds import random_subset, subset_seed
 
 
@@ -172,37 +174,6 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet],
     return memories, infos
 
 
-def program(memory, seed: int, variation: float) -> None:
-    """(Re)program ``memory``'s trained targets with programming seed ``seed`` and programming
-    variation ``variation`` (see module docstring); the memory keeps its noise-free targets."""
-    targets = memory.targets
-    weights = [w for w, _ in targets]
-    biases = [b for _, b in targets]
-    try:
-        if variation > 0:
-            gen = torch.Generator().manual_seed(_derived_seed(seed, 0x7A71))
-            peaks = _peaks(memory, weights, biases, seed)
-            noisy_w = []
-            for w, peak in zip(weights, peaks, strict=True):
-                dw = variation * peak * torch.randn(w.shape, generator=gen, dtype=torch.float32)
-                if memory.zero_diagonal:
-                    dw.fill_diagonal_(0.0)
-                noisy_w.append(w + dw)
-            weights = noisy_w  # biases as trained (§5 perturbs W)
-        memory.program(weights, biases, seed=seed)
-    finally:
-        memory.targets = targets  # the noise-free targets, not the perturbed ones
-
-
-def _peaks(memory, weights, biases, seed: int) -> list[float]:
-    """max|W| of every layer as programmed without variation (cached per memory and seed)."""
-    cache = memory.__dict__.setdefault("_xbarmem_peaks", {})
-    if seed not in cache:
-        memory.program(weights, biases, seed=seed)
-        cache[seed] = [float(w.abs().max()) for w, _ in memory.programmed_parameters()]
-    return cache[seed]
-
-
 def _protocol(c: dict[str, Any]) -> Protocol:
     return Protocol(corruption=c["corruption"], level=c["level"], probes=c["probes"],
                     mode=c["mode"], activation=c["activation"],
@@ -210,7 +181,7 @@ def _protocol(c: dict[str, Any]) -> Protocol:
 
 
 def _score(memory, stored: PatternSet, c: dict[str, Any]) -> dict[str, Any]:
-    program(memory, c["seed"], c["variation"])
+    reprogram(memory, c["variation"], seed=c["seed"])
     return evaluate_memory(memory, stored, _protocol(c)).as_dict()
 
 
@@ -294,8 +265,8 @@ def run_capacity_group(trials: list[Trial], progress: Callable[[float], None] | 
             tc = t.config
             # (mypy cannot infer a lambda whose default binds the loop variable)
             res = score_curve(trained, _protocol(tc),
-                              prepare=lambda m, tc=tc: program(  # type: ignore[misc]
-                                  m, tc["seed"], tc["variation"]))
+                              prepare=lambda m, tc=tc: reprogram(  # type: ignore[misc]
+                                  m, tc["variation"], seed=tc["seed"]))
             devices = devices or res["devices"]
             points[i] += [{"count": p, "cosine": score["cosine"], "exact": score["exact"],
                            "fixed_points": info.get("fixed_points"),

@@ -11,6 +11,7 @@ from xbarmem.checks import MAX_SEED, closest_choice, resolve_hidden, shown
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import FAULT_MODELS
+from xbarmem.memory.variation import VARIATION
 from xbarmem.names import (
     ACTIVATIONS,
     ARCHS,
@@ -152,7 +153,7 @@ class TrialOptions(Spec, noun="trial"):
                                 help="share of stuck-ON among faults")
     fault_model: str | None = choice(FAULT_MODELS, default=None, optional=True,
                                      help="device or weight (default: the chip's)")
-    variation: float = number(default=0.0, ge=0.0, le=1.0, as_float=True, help=(
+    variation: float = option(VARIATION, default=0.0, help=(
         "programming variation v: Gaussian noise of std v * max|W| added to every programmed "
         "free weight (biases as trained); at most 1, as the trainer's option variation"))
     corruption: str | None = choice(

@@ -1,0 +1,179 @@
+"""Programming variation from the API (:func:`xbarmem.reprogram`): its contract, its
+refusals and its numbers (those sweeps have always given)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.memory.multilayer import MultilayerMemory
+from xbarmem.memory.single import SingleLayerMemory
+
+
+def _targets(sizes: list[int], seed: int = 0):
+    """Seeded target weights (zero diagonal for one layer) and biases of layers ``sizes``."""
+    g = torch.Generator().manual_seed(seed)
+    weights, biases = [], []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        w = 0.3 * torch.randn(n_out, n_in, generator=g)
+        if len(sizes) == 2:
+            w.fill_diagonal_(0.0)
+        weights.append(w)
+        biases.append(0.1 * torch.randn(n_out, generator=g))
+    return weights, biases
+
+
+def _single() -> SingleLayerMemory:
+    mem = SingleLayerMemory(16, "rram", fault_seed=1)  # faults and write error
+    weights, biases = _targets([16, 16])
+    return mem.program(weights, biases, seed=0)
+
+
+def _multilayer() -> MultilayerMemory:
+    mem = MultilayerMemory(16, 8, "rram", fault_seed=1)
+    weights, biases = _targets([16, 8, 16])
+    return mem.program(weights, biases, seed=0)
+
+
+def _state(mem) -> list[np.ndarray]:
+    return [np.stack(layer.planes()) for layer in mem.layers]
+
+
+def _digest(mem) -> list[tuple[float, float, float]]:
+    return [(float(w.double().sum()), float(w.double().abs().sum()), float(b.double().sum()))
+            for w, b in mem.programmed_parameters()]
+
+
+# ------------------------------------------------------------------------------ API
+#: what the sweeps' programming (experiments.trial.program, before it moved to the memory
+#: layer) gave for these memories: (sum W, sum |W|, sum b) per layer, as programmed
+SWEEP_NUMBERS = {
+    ("single", 0.25, 5): [(1.3096580704, 54.041212258, 0.0971785532)],
+    ("single", 0.0, 5): [(2.2712888542, 50.6157603789, 0.0971785532)],
+    ("single", 0.1, 2): [(2.6089104393, 49.9353416748, 0.1097461723)],
+    ("multilayer", 0.25, 5): [(1.6356106513, 29.3302311291, -0.0127067789),
+                              (-0.0139224096, 26.4767390811, -0.0573568736)],
+    ("multilayer", 0.1, 2): [(0.8483610615, 28.2190824921, -0.0041866824),
+                             (1.9985061936, 23.42759827, -0.0835171709)],
+}
+
+
+@pytest.mark.parametrize("key", sorted(SWEEP_NUMBERS))
+def test_reprogram_gives_the_numbers_sweeps_gave(key):
+    """The draw (seed, salt, order of layers, std v * max|W| of the programmed matrix) is
+    what sweeps have stored: a change to it changes every stored variation result."""
+    arch, v, seed = key
+    mem = _single() if arch == "single" else _multilayer()
+    assert xm.reprogram(mem, v, seed=seed) is mem
+    for got, want in zip(_digest(mem), SWEEP_NUMBERS[key], strict=True):
+        assert got == pytest.approx(want, rel=1e-7, abs=1e-8)
+
+
+def test_reprogram_perturbs_free_off_diagonal_weights_only_and_keeps_the_targets():
+    # stuck weights, no write error (under the weight model it moves with the scale max|A|)
+    chip = xm.load_chip("paper-sim").with_faults(0.2).with_fault_model("weight")
+    mem = SingleLayerMemory(16, chip, fault_seed=1).program(*_targets([16, 16]), seed=0)
+    targets = mem.targets
+    xm.reprogram(mem, 0.0, seed=3)
+    clean = mem.programmed_parameters()[0]
+    xm.reprogram(mem, 0.3, seed=3)
+    noisy = mem.programmed_parameters()[0]
+    diff = noisy[0] - clean[0]
+    assert torch.all(diff.diagonal() == 0)
+    torch.testing.assert_close(noisy[1], clean[1])  # biases as trained
+    lo, hi = mem.bounds()[0]
+    stuck = (lo == hi)[:, :16]  # weights whose two devices are both stuck
+    assert stuck.any() and torch.all(diff[stuck] == 0)
+    free = ~stuck & ~torch.eye(16, dtype=torch.bool)
+    ratio = float(diff[free].std() / (0.3 * clean[0].abs().max()))
+    assert 0.7 < ratio < 1.3  # std v * max|W|
+    assert mem.targets is targets  # the noise-free targets kept: no accumulation
+    xm.reprogram(mem, 0.0, seed=3)
+    torch.testing.assert_close(mem.programmed_parameters()[0][0], clean[0], rtol=0, atol=0)
+
+
+def test_reprogram_at_zero_is_programming_the_targets_with_that_seed():
+    mem = _single()
+    before = _state(mem)  # programmed with seed 0
+    xm.reprogram(mem, 0.0, seed=0)
+    for a, b in zip(before, _state(mem), strict=True):
+        np.testing.assert_array_equal(a, b)
+    ml = _multilayer()
+    before = _state(ml)
+    xm.reprogram(ml, 0, seed=0)
+    for a, b in zip(before, _state(ml), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reprogram_is_determined_by_its_seed():
+    a, b = _multilayer(), _multilayer()
+    xm.reprogram(a, 0.2, seed=7)
+    xm.reprogram(b, 0.2, seed=7)
+    for x, y in zip(_state(a), _state(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+    xm.reprogram(b, 0.2, seed=8)
+    assert not all(np.array_equal(x, y) for x, y in zip(_state(a), _state(b), strict=True))
+
+
+def test_reprogram_perturbs_every_layer_of_a_multilayer_memory_not_its_biases():
+    mem = _multilayer()
+    xm.reprogram(mem, 0.0, seed=1)
+    clean = mem.programmed_parameters()
+    xm.reprogram(mem, 0.2, seed=1)
+    for (w0, b0), (w1, b1) in zip(clean, mem.programmed_parameters(), strict=True):
+        assert not torch.equal(w0, w1)
+        torch.testing.assert_close(b0, b1)
+
+
+def test_reprogram_follows_new_targets():
+    """``max|W|`` is kept per seed only while the targets are the same: a memory programmed
+    with other targets scales its noise by their own."""
+    mem = _single()
+    xm.reprogram(mem, 0.2, seed=4)
+    weights, biases = _targets([16, 16], seed=9)
+    mem.program([0.3 * w for w in weights], biases, seed=0)
+    fresh = SingleLayerMemory(16, "rram", fault_seed=1).program(
+        [0.3 * w for w in weights], biases, seed=0)
+    xm.reprogram(mem, 0.2, seed=4)
+    xm.reprogram(fresh, 0.2, seed=4)
+    for x, y in zip(_state(mem), _state(fresh), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (1.5, r"variation must be in \[0.0, 1.0\], got 1.5"),
+    (-0.1, r"variation must be in \[0.0, 1.0\], got -0.1"),
+    (float("nan"), "variation must be finite"),
+    (True, "variation must be a number in"),
+    ("0.2", "variation must be a number in"),
+])
+def test_reprogram_refuses_a_bad_variation_before_programming(value, message):
+    mem = _single()
+    before = _state(mem)
+    with pytest.raises(ConfigError, match=message):
+        xm.reprogram(mem, value, seed=0)
+    for a, b in zip(before, _state(mem), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reprogram_refuses_other_arguments():
+    with pytest.raises(ArgumentError, match="memory must be a Memory"):
+        xm.reprogram(np.zeros((4, 4)), 0.1)
+    with pytest.raises(ConfigError, match="seed"):
+        xm.reprogram(_single(), 0.1, seed=-1)
+    with pytest.raises(ConfigError, match="no trained targets"):
+        xm.reprogram(SingleLayerMemory(16, "rram"), 0.1)
+    with pytest.raises(ArgumentError, match="zzz"):
+        xm.reprogram(_single(), 0.1, zzz=1)
+
+
+def test_the_api_recipe_is_reprogram_then_evaluate_memory(pats):
+    mem = xm.train(pats, rule="pinv", program_seed=0)
+    protocol = xm.Protocol(probes=4, seed=0)
+    plain = xm.evaluate_memory(mem, pats, protocol).cosine
+    assert xm.evaluate_memory(xm.reprogram(mem, 0.0, seed=0), pats, protocol).cosine == plain
+    noisy = xm.evaluate_memory(xm.reprogram(mem, 0.6, seed=0), pats, protocol).cosine
+    assert noisy < plain
