@@ -1,7 +1,11 @@
-"""Programming variation from the API (:func:`xbarmem.reprogram`): its contract, its
-refusals and its numbers (those sweeps have always given)."""
+"""Programming variation from the API (:func:`xbarmem.reprogram`) and ``xbarmem evaluate
+--variation``: its contract, its refusals, its numbers (those sweeps have always given), and
+the command line agreeing with the API and with a sweep trial."""
 
 from __future__ import annotations
+
+import json
+import sqlite3
 
 import numpy as np
 import pytest
@@ -177,3 +181,92 @@ def test_the_api_recipe_is_reprogram_then_evaluate_memory(pats):
     assert xm.evaluate_memory(xm.reprogram(mem, 0.0, seed=0), pats, protocol).cosine == plain
     noisy = xm.evaluate_memory(xm.reprogram(mem, 0.6, seed=0), pats, protocol).cosine
     assert noisy < plain
+
+
+# ------------------------------------------------------------------------------ CLI
+def _evaluate(run_cli, model, *args) -> dict:
+    code, out, err = run_cli("evaluate", model, "--probes", "4", "--json", *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture(scope="module")
+def rram_model(tmp_path_factory):
+    """A pinv model of 4 digits on the rram chip (write error: the programming seed shows),
+    trained and programmed with seed 2."""
+    path = tmp_path_factory.mktemp("variation") / "m.safetensors"
+    pset = xm.load_digits(n=4)
+    mem = xm.train(pset, chip="rram", rule="pinv", fault_seed=2, program_seed=2)
+    return xm.save_memory(mem, path, patterns=pset)
+
+
+def test_evaluate_variation_is_the_api_and_zero_is_plain_evaluate(run_cli, rram_model):
+    plain = _evaluate(run_cli, rram_model, "--seed", "2")
+    assert plain["variation"] is None
+    zero = _evaluate(run_cli, rram_model, "--seed", "2", "--variation", "0")
+    assert zero["variation"] == 0.0
+    assert {k: v for k, v in zero.items() if k not in ("variation",)} == {
+        k: v for k, v in plain.items() if k not in ("variation",)}
+    noisy = _evaluate(run_cli, rram_model, "--seed", "2", "--variation", "0.5")
+    mem, stored = xm.load_memory(rram_model), xm.load_stored_patterns(rram_model)
+    api = xm.evaluate_memory(xm.reprogram(mem, 0.5, seed=2), stored, xm.Protocol(
+        corruption="flip", level=0.1, probes=4, seed=2))
+    assert noisy["cosine"] == api.cosine and noisy["exact"] == api.exact
+    assert noisy["cosine"] != plain["cosine"]
+
+
+def test_evaluate_variation_says_it_in_the_table(run_cli, rram_model):
+    code, out, err = run_cli("evaluate", rram_model, "--probes", "2", "--variation", "0.25",
+                             "--seed", "4")
+    assert code == 0, err
+    assert "variation 0.25" in out and "seed 4" in out
+    code, out, err = run_cli("evaluate", rram_model, "--probes", "2")
+    assert code == 0 and "variation" not in out
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("1.5", "must be in [0.0, 1.0], got 1.5"), ("-0.1", "must be in [0.0, 1.0], got -0.1"),
+    ("nan", "must be in [0.0, 1.0], got nan"), ("abc", "--variation")])
+def test_evaluate_refuses_a_bad_variation_in_one_line(run_cli, rram_model, value, message):
+    code, out, err = run_cli("evaluate", rram_model, "--variation", value)
+    assert code == 2 and not out
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert message in err and "Traceback" not in err
+
+
+def test_evaluate_variation_refuses_a_model_without_targets(run_cli, rram_model, tmp_path):
+    """A model whose conductances were set (no target weights saved) cannot be programmed
+    again: refused from its header, before torch loads it."""
+    mem = xm.load_memory(rram_model)
+    mem.targets = None
+    bare = xm.save_memory(mem, tmp_path / "bare.safetensors",
+                          patterns=xm.load_stored_patterns(rram_model))
+    code, out, err = run_cli("evaluate", bare, "--variation", "0.1")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "without its target weights" in err
+    assert run_cli("evaluate", bare, "--probes", "2")[0] == 0  # plain evaluate still runs
+
+
+def test_a_sweep_trial_and_evaluate_variation_agree(run_cli, tmp_path):
+    """The same digits, chip, seed and cues: a sweep trial of one network (``batch = 1``) and
+    ``train`` + ``evaluate --variation`` give the same numbers, for a closed-form and the
+    hardware-adaptive rule."""
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('[sweep]\nname = "s"\ntrial = "evaluate"\nseeds = [3]\nbatch = 1\n\n'
+                     '[base]\ndata = "digits"\nn_neurons = 64\npatterns = 4\n'
+                     'selection = "first"\nprobes = 4\n\n[[grid]]\nrule = ["pinv", "adaptive"]\n'
+                     'variation = [0.3]\nrule_options.adaptive.max_steps = [100]\n')
+    store = tmp_path / "s.sqlite"
+    code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 0, err
+    with sqlite3.connect(store) as db:
+        rows = {json.loads(c)["rule"]: json.loads(r)
+                for c, r in db.execute("select config, result from trials")}
+    for rule in ("pinv", "adaptive"):
+        model = tmp_path / f"{rule}.safetensors"
+        extra = ["--rule-option", "max_steps=100"] if rule == "adaptive" else []
+        code, _, err = run_cli("train", "--data", "digits", "--neurons", "64", "--patterns", "4",
+                               "--rule", rule, "--seed", "3", "--out", model, *extra)
+        assert code == 0, err
+        got = _evaluate(run_cli, model, "--seed", "3", "--variation", "0.3")
+        assert got["cosine"] == rows[rule]["cosine"] and got["exact"] == rows[rule]["exact"]

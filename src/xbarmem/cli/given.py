@@ -325,18 +325,22 @@ def check_request(n: int, *, networks: int = 1, cues: int = 0, hidden: list[int]
         check_image_neurons(data, n)
 
 
-def model_request(model: Path, *, probes: int = 0, patterns: bool = False) -> ModelMeta:
+def model_request(model: Path, *, probes: int = 0, patterns: bool = False,
+                  targets: bool = False) -> ModelMeta:
     """The metadata of the model file ``model`` from its header alone (read and checked
     without torch: a foreign or damaged file is refused as loading it would be), after
-    refusing a file without saved patterns when the command needs them (``patterns``) and
+    refusing a file without saved patterns when the command needs them (``patterns``), one
+    without every layer's target weights when it programs them again (``targets``) and
     ``probes`` cues per stored pattern recalled through it as :func:`check_request` does --
     the checks before torch is loaded of the commands that load a model (the full check
     follows the load)."""
-    from xbarmem.memory.model_header import no_patterns, read_header
+    from xbarmem.memory.model_header import no_patterns, no_targets, read_header
 
     head = read_header(model, shapes=True)
     if patterns and not head.stored:
         raise no_patterns(model)
+    if targets and not head.has_targets:
+        raise no_targets(model)
     check_model_cues(head.meta, head.stored * probes)
     return head.meta
 

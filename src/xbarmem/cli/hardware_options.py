@@ -1,6 +1,6 @@
 """The chip: ``--chip``, ``--faults``, ``--fault-model``, ``--fault-map`` (the
-:data:`chip_options` group), importing a measured fault map (``chip import``) and programming a
-chip in closed loop (``adapt``)."""
+:data:`chip_options` group), programming variation (``--variation``), importing a measured fault
+map (``chip import``) and programming a chip in closed loop (``adapt``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from xbarmem.cli.option_types import (
     option_group,
 )
 from xbarmem.hardware.chip import MAX_CONDUCTANCE, preset_names
+from xbarmem.memory.variation import VARIATION
 
 # ------------------------------------------------------------------------------ chip
 Chip = Annotated[str, typer.Option(
@@ -48,6 +49,23 @@ chip_options = option_group({"chip": (Chip, "paper-sim"), "faults": (Faults, Non
                             "on_fraction": (OnFraction, 0.5),
                             "fault_model": (FaultModel, None)},
                            chip_spec, contextual=True)
+
+
+# ------------------------------------------------------------------------------ variation
+def _variation(value: float | None) -> float | None:
+    """Parse-time check of ``--variation``: the rule of every programming variation
+    (:data:`xbarmem.memory.variation.VARIATION`, a sweep's ``variation`` too)."""
+    if value is not None and not VARIATION.accepts(value):
+        raise typer.BadParameter(f"must be{VARIATION.bounds}, got {value!r}")
+    return value
+
+
+Variation = Annotated[float | None, typer.Option(
+    "--variation", metavar="V", callback=_variation,
+    help="Programming variation V (0 to 1): program the model's trained target weights again "
+    "with Gaussian noise of std V * max|W| on every weight of each layer (biases as trained; "
+    "write error and noise drawn from --seed, as a sweep's trial of that seed), then recall "
+    "(default: recall the model as saved).")]
 
 # ------------------------------------------------------------------------------ chip import
 Arrays = Annotated[int, bounded(

@@ -269,7 +269,7 @@ class _Steps:
     "evaluate", short_help="Recall a model's stored patterns from corrupted cues.",
     help="Recall a model's stored patterns from corrupted cues and print similarity metrics "
          "(cosine, beside it the cues' own cosine with their patterns, exact recall, Hamming "
-         "distance, convergence, iterations).")
+         "distance, convergence, iterations); with --variation, under programming variation.")
 @run_options.threads_option("threads")
 def evaluate(
     ctx: typer.Context,
@@ -282,15 +282,18 @@ def evaluate(
     activation: recall_options.Activation = None,
     max_iterations: recall_options.MaxIterations = 100,
     seed: run_options.Seed = 0,
+    variation: hardware_options.Variation = None,
     json_out: output_options.Json = False,
     neurons: old_options.OldActivation = None,
 ) -> None:
     activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
-    given.model_request(model, probes=probes, patterns=True)  # (before torch loads)
+    given.model_request(model, probes=probes, patterns=True,
+                        targets=variation is not None)  # (before torch loads)
     from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
+    from xbarmem.memory.variation import reprogram
 
     memory, stored = load_model(model, patterns_required=True)
     corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,
@@ -300,6 +303,8 @@ def evaluate(
                         hidden=memory.hidden_sizes, loaded=True)
     with working(f"recalling {counted(stored.n_patterns * probes, 'cue')} "
                  f"(N={memory.n_neurons}, {mode})"):
+        if variation is not None:  # the trained targets again, as a sweep trial of this seed
+            reprogram(memory, variation, seed=seed)
         score = evaluate_memory(memory, stored, Protocol(
             corruption=corruption, level=level, probes=probes, mode=mode,
             activation=activation, seed=seed, max_iterations=max_iterations))
@@ -308,25 +313,36 @@ def evaluate(
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
               "max_iterations": max_iterations, "seed": seed},
+              # null: recalled as saved; else programmed again with it (seed: protocol.seed)
+              "variation": variation,
               **score.as_dict(), "cue_cosine": score.cue_cosine, "outcomes": score.outcomes,
               "threads": threads}
     if json_out:
         emit_json(result)
     else:
-        out.print(f"{counted(stored.n_patterns, 'pattern')} x {counted(probes, 'cue')} "
-                  f"({corruption} {level:g}), {mode} {activation} recall:")
-        # continuous patterns have no bits: exact and hamming compare their signs (an
-        # "exact 0.200" beside a cosine of 0.9997 read as poor recall of grey levels)
-        unit = "signs" if memory_kind(memory) == "continuous" else "bits"
-        exact = "exact signs" if unit == "signs" else "exact"
-        # the cues' own cosine beside the recall's: recall is worth what it adds to the cues
-        # (convergence on a line of its own: one line of all was wider than 80 columns)
-        out.print(f"cosine {score.cosine:.4f} (cues {score.cue_cosine:.3f})  {exact} "
-                  f"{score.exact:.3f}  hamming {score.hamming:.2f} {unit}")
-        out.print(f"converged {score.converged:.2f}  iterations {score.mean_iterations:.1f}")
-        if score.outcomes is not None:
-            out.print("ended: " + "  ".join(f"{OUTCOME_WORDS[k]} {v:.2f}"
-                                            for k, v in score.outcomes.items()))
+        _print_score(result, score, stored.n_patterns, memory_kind(memory) == "continuous")
+
+
+def _print_score(result: dict[str, Any], score: Any, patterns: int, continuous: bool) -> None:
+    """``evaluate``'s table: the programming variation (if any), the cues, the recall."""
+    p = result["protocol"]
+    if result["variation"] is not None:
+        out.print(f"programmed again with variation {result['variation']:g} (weight noise of "
+                  f"std {result['variation']:g} max|W|, seed {p['seed']})")
+    out.print(f"{counted(patterns, 'pattern')} x {counted(p['probes'], 'cue')} "
+              f"({p['corruption']} {p['level']:g}), {p['mode']} {p['activation']} recall:")
+    # continuous patterns have no bits: exact and hamming compare their signs (an
+    # "exact 0.200" beside a cosine of 0.9997 read as poor recall of grey levels)
+    unit = "signs" if continuous else "bits"
+    exact = "exact signs" if continuous else "exact"
+    # the cues' own cosine beside the recall's: recall is worth what it adds to the cues
+    # (convergence on a line of its own: one line of all was wider than 80 columns)
+    out.print(f"cosine {score.cosine:.4f} (cues {score.cue_cosine:.3f})  {exact} "
+              f"{score.exact:.3f}  hamming {score.hamming:.2f} {unit}")
+    out.print(f"converged {score.converged:.2f}  iterations {score.mean_iterations:.1f}")
+    if score.outcomes is not None:
+        out.print("ended: " + "  ".join(f"{OUTCOME_WORDS[k]} {v:.2f}"
+                                        for k, v in score.outcomes.items()))
 
 
 # ---------------------------------------------------------------------------------- recall

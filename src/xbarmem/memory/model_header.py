@@ -146,11 +146,28 @@ class ModelHeader(NamedTuple):
         entry = self.tensors.get("patterns")
         return int(entry["shape"][0]) if entry and entry["shape"] else 0
 
+    @property
+    def has_targets(self) -> bool:
+        """Whether the model holds the target weights of every layer (a memory whose
+        conductances were set, not programmed from targets, is saved without them)."""
+        layers = len(self.meta.sizes) - 1
+        names = ["target_weights"] if layers == 1 else [f"layer{k}.target_weights"
+                                                         for k in range(layers)]
+        return all(name in self.tensors for name in names)
+
 
 def no_patterns(path: Path) -> FileFormatError:
     """The error of a command that needs the patterns saved with the model ``path`` (evaluate,
     adapt, export with its recall check) when the file has none."""
     return FileFormatError(f"{path}: this model was saved without its patterns")
+
+
+def no_targets(path: Path) -> FileFormatError:
+    """The error of ``evaluate --variation`` (which programs the trained target weights
+    again) when the model ``path`` holds none."""
+    return FileFormatError(f"{path}: this model was saved without its target weights (its "
+                           "conductances were set, not programmed from trained targets), so "
+                           "--variation cannot program them again")
 
 
 def read_header(path: Path, *, shapes: bool = False) -> ModelHeader:
