@@ -60,6 +60,9 @@ def _variation(value: float | None) -> float | None:
     return value
 
 
+_variation.bounds = (VARIATION.ge, None, VARIATION.le, None)  # type: ignore[attr-defined]
+
+
 Variation = Annotated[float | None, typer.Option(
     "--variation", metavar="V", callback=_variation,
     help="Programming variation V (0 to 1): program the model's trained target weights again "
