@@ -215,6 +215,21 @@ def test_evaluate_variation_is_the_api_and_zero_is_plain_evaluate(run_cli, rram_
     assert noisy["cosine"] != plain["cosine"]
 
 
+def test_evaluate_variation_of_a_multilayer_continuous_model(run_cli, tmp_path):
+    pset = xm.load_digits(kind="continuous", n=3)
+    mem = xm.train(pset, arch="multilayer", hidden=16, rule="adaptive", max_steps=20,
+                   finetune_steps=0)
+    model = xm.save_memory(mem, tmp_path / "ml.safetensors", patterns=pset)
+    plain = _evaluate(run_cli, model)
+    zero = _evaluate(run_cli, model, "--variation", "0")
+    assert zero["cosine"] == plain["cosine"] and zero["variation"] == 0.0
+    noisy = _evaluate(run_cli, model, "--variation", "0.4", "--seed", "1")
+    api = xm.evaluate_memory(xm.reprogram(xm.load_memory(model), 0.4, seed=1), pset,
+                             xm.Protocol(corruption="gaussian", level=0.6, probes=4, seed=1,
+                                         activation=noisy["protocol"]["activation"]))
+    assert noisy["cosine"] == api.cosine != plain["cosine"]
+
+
 def test_evaluate_variation_says_it_in_the_table(run_cli, rram_model):
     code, out, err = run_cli("evaluate", rram_model, "--probes", "2", "--variation", "0.25",
                              "--seed", "4")
