@@ -121,3 +121,19 @@ def test_a_link_to_standard_output_that_is_a_pipe_is_still_written_into(tmp_path
     assert done.returncode == 0, done.stderr
     assert " ".join(done.stderr.split()) == f"wrote 1 row to {link}"  # (folded at 80 columns)
     assert done.stdout.splitlines()[0].startswith("key,sweep,trial")
+
+
+def test_links_in_a_loop_are_refused_where_resolve_does_not_say_so(tmp_path, monkeypatch):
+    """Since Python 3.13 ``Path.resolve()`` (not strict) returns a path inside a loop instead
+    of raising RuntimeError, and the loop passed the check: the write failed after the work.
+    Here ``resolve`` behaves as there (``os.path.realpath``); the loop is still refused."""
+    from xbarmem.files import link_target, output_file, output_folder
+
+    monkeypatch.setattr(Path, "resolve",
+                        lambda self, strict=False: type(self)(os.path.realpath(self)))
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert link_target(tmp_path / "a") is None
+    for check in (output_file, output_folder):
+        with pytest.raises(XbarmemError, match="symbolic links in a loop$"):
+            check(tmp_path / "a")

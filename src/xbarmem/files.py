@@ -73,13 +73,21 @@ def missing(path: str | Path, what: str = "file") -> str:
     itself (``ls`` lists it; "no such file" would puzzle), what the link is."""
     path = Path(path)
     if path.is_symlink():
-        try:
-            os.stat(path)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return f"{_where(path, what)} is a symbolic link loop (it never reaches a file)"
+        if _in_a_loop(path):
+            return f"{_where(path, what)} is a symbolic link loop (it never reaches a file)"
         return f"{_where(path, what)} is a symbolic link to a missing file ({os.readlink(path)})"
     return f"no such {what}: {path}"
+
+
+def _in_a_loop(path: Path) -> bool:
+    """Whether following ``path``'s symbolic links ends in a loop (``ELOOP``): asked of the
+    system, as :meth:`Path.resolve` reports a loop only before Python 3.13 (since, without
+    ``strict``, it returns a path inside the loop)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def home_expanded(text: str) -> str:
@@ -115,9 +123,11 @@ def link_target(path: str | Path) -> Path | None:
     path = Path(path)
     if not path.is_symlink() or path.exists():
         return path
+    if _in_a_loop(path):
+        return None
     try:
         return path.resolve()
-    except (OSError, RuntimeError):  # a loop: RuntimeError before Python 3.13, ELOOP since
+    except (OSError, RuntimeError):  # (a loop made meanwhile)
         return None
 
 
