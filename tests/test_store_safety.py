@@ -467,6 +467,29 @@ def test_a_store_that_cannot_be_created_on_a_full_disk_leaves_no_file(run_cli, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
 
+def test_a_store_another_process_created_meanwhile_is_never_removed(tmp_path, monkeypatch):
+    """Two processes create one new store at once; the one that fails (here: the database is
+    locked) removed the file it had begun when it held no table -- but the other's tables lay
+    in its ``-wal`` file still, unseen by that check, and its store (and every row it wrote
+    on into the removed file) was lost. The store is kept, and holds the other's rows."""
+    from xbarmem.experiments import store as store_module
+
+    path, real, other = tmp_path / "s.sqlite", store_module.create_schema, []
+
+    def created_meanwhile(db, store_path, busy_timeout):
+        monkeypatch.setattr(store_module, "create_schema", real)
+        other.append(ResultStore(path))  # the other process, its schema in its WAL
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store_module, "create_schema", created_meanwhile)
+    with pytest.raises(FileFormatError, match="database is locked"):
+        ResultStore(path)
+    with other[0] as db:
+        db.add([("k1", "s", {"rule": "hebb"}, {"cosine": 1.0}, {})])
+    with ResultStore(path, readonly=True) as db:
+        assert [row["key"] for row in db.rows()] == ["k1"]
+
+
 def test_a_store_on_a_disk_too_full_for_its_shared_memory_file_is_no_damaged_store(
         run_cli, tmp_path, monkeypatch):
     """On a full disk SQLite cannot grow a store's ``-shm`` file and reports a disk I/O error

@@ -66,6 +66,7 @@ from xbarmem.experiments.store_file import (
     create_schema,
     disk_error,
     file_verdict,
+    holds_no_store,
     open_readonly,
     store_tables,
     write_transaction,
@@ -169,13 +170,13 @@ class ResultStore:
 
     def _undo_creation(self) -> None:
         """Close, and when this object created the file and it holds no table still (no other
-        process made it a store meanwhile), delete it and the SQLite files beside it: a store
-        whose schema could not be written (a full disk) was left behind, empty, with its
-        ``-wal`` and ``-shm`` files."""
+        process made it a store meanwhile: :func:`holds_no_store` reads its WAL too), delete it
+        and the SQLite files beside it: a store whose schema could not be written (a full disk)
+        was left behind, empty, with its ``-wal`` and ``-shm`` files."""
         with contextlib.suppress(sqlite3.Error, AttributeError):
             self._db.close()
         try:
-            bare = self.made and check_file(self.path) == "new"
+            bare = self.made and holds_no_store(self.path, self.busy_timeout)
         except Exception:  # noqa: BLE001 - unreadable now: kept rather than lost
             bare = False
         if bare:

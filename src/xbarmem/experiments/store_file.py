@@ -248,6 +248,23 @@ def check_file(path: str | Path) -> str:
     return file_verdict(path, peek(path))
 
 
+def holds_no_store(path: Path, busy_timeout: float) -> bool:
+    """Whether the file at ``path`` is no store yet (:func:`check_file`'s ``"new"``) as every
+    reader sees it: a store another process has just created holds its tables in its ``-wal``
+    file until a checkpoint, which :func:`check_file`'s read of the file alone does not see,
+    so a read that shares that WAL (:func:`open_readonly`) is asked too. Raises
+    :class:`FileFormatError` as they do."""
+    if check_file(path) != "new":
+        return False
+    if not path.exists() or not _journals(path):
+        return True
+    db = open_readonly(path, busy_timeout)
+    try:
+        return file_verdict(path, store_tables(db)) == "new"
+    finally:
+        db.close()
+
+
 def create_schema(db: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
     """WAL mode, the schema and its version, once the file is known to be ours or new;
     checked again inside the write transaction (another process may be creating it)."""
