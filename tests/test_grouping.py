@@ -75,3 +75,14 @@ def test_parse_fields():
     for bad in ("", "rule,", "a;b"):
         with pytest.raises(ConfigError, match="comma-separated"):
             parse_fields(bad, "--group-by")
+
+
+def test_a_seed_computed_again_by_another_version_counts_once():
+    """``n`` counts a group's settings, each seed once, a setting's rows "computed again in
+    another batch ... or by another xbarmem version" averaged first; the version a row's
+    config records made its rows two settings: one seed counted as two, its spread as theirs."""
+    old, new = row("hebb", 0, 0.8), row("hebb", 0, 0.6)
+    old["config"]["version"], new["config"]["version"] = "0.2.0", "0.3.0"
+    (g,) = group_rows([old, new, row("hebb", 1, 1.0)], ["rule"])
+    assert (g["n"], g["rows"], g["count"]["cosine"]) == (2, 3, 2)
+    assert g["mean"]["cosine"] == pytest.approx((0.7 + 1.0) / 2)

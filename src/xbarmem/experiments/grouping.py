@@ -156,10 +156,15 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
 
 
 def _settings(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """``rows`` split by stored configuration (rows of one setting together), in order."""
+    """``rows`` split by stored configuration (rows of one setting together), in order; the
+    xbarmem version a config records is no part of its setting (a seed computed again by
+    another version is that seed again, not one more)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        out.setdefault(json.dumps(r.get("config"), sort_keys=True, default=str), []).append(r)
+        config = r.get("config")
+        if isinstance(config, dict):
+            config = {k: v for k, v in config.items() if k != "version"}
+        out.setdefault(json.dumps(config, sort_keys=True, default=str), []).append(r)
     return list(out.values())
 
 
