@@ -142,15 +142,13 @@ def test_addresses_dask_cannot_use_are_named_so_at_once(address, named, monkeypa
     """An unknown host waited out the 5-s timeout and said "no answer"; a protocol Dask
     cannot use here (ucx:// without its package, tls:// without certificates) was refused
     as a server that "answers but is not a Dask scheduler" without anything contacted."""
-    import time
-
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 30.0)
     monkeypatch.delenv("DASK_DISTRIBUTED__COMM__TLS__CA_FILE", raising=False)
-    began = time.monotonic()
     with pytest.raises(ConfigError, match=named) as info:
         executors.check_scheduler(address)
-    # (well within the 30-s timeout: a loaded machine's failed name lookup took 3.1 s)
-    assert time.monotonic() - began < 15 and "\n" not in str(info.value)
+    # at once: the cause is named, not the 30-s timeout waited out ("no answer within 30 s");
+    # no clock is read (a loaded machine's failed name lookup took 3.1 s)
+    assert "no answer" not in str(info.value) and "\n" not in str(info.value)
     assert str(info.value).startswith(f"cannot reach the Dask scheduler {address}: ")
 
 
