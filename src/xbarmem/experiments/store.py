@@ -121,6 +121,7 @@ class ResultStore:
 
     _db: sqlite3.Connection  # opened by __init__
     made: bool  # set by __init__ for a store opened to write
+    busy_timeout: float  # seconds, set by __init__
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 60.0,
                  readonly: bool = False) -> None:
