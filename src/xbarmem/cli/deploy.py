@@ -301,8 +301,8 @@ def _print_read_back(summary: dict, tolerance: float, chip) -> None:
     if rd.get("fixed_moved"):
         out.print(f"  {MOVED_TEXT}: {counted(rd['fixed_moved'], 'device')}")
     out.print(f"  re-trained by the {st['rule']} rule ({seconds_text(pg['train_seconds'])} s): "
-              f"re-program {pg['written']} "
-              f"device(s); leave {pg['kept']} free within tolerance of their new target and "
+              f"re-program {counted(pg['written'], 'device')}; leave {pg['kept']} free within "
+              f"tolerance of their new target and "
               f"{pg['skipped_fixed']} fixed (known stuck + pinned)")
     out.print(f"  recall of the chip as read back: cosine {b['cosine']:.4f}, exact "
               f"{b['exact']:.3f}; after re-programming (estimate, write error "

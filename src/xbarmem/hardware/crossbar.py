@@ -101,8 +101,9 @@ class Crossbar:
             raise ConfigError(
                 f"a {self.n_out}x{self.n_rows} matrix{' (incl. bias row)' if bias else ''} "
                 f"needs arrays {first_array}..{first_array + self.n_arrays - 1} of "
-                f"{arr.rows}x{arr.cols}, but the fault map covers only {faults.n_arrays} "
-                f"array(s){self._without_bias(first_array, faults.n_arrays)}")
+                f"{arr.rows}x{arr.cols}, but the fault map covers only "
+                f"{counted(faults.n_arrays, 'array')}"
+                f"{self._without_bias(first_array, faults.n_arrays)}")
         self.first_array = int(first_array)
         #: (2, n_out, n_rows) float64 siemens / NaN: stuck conductance of each device of A.
         self.g_stuck = self._gather(faults.g_stuck)

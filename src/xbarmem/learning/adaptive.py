@@ -354,8 +354,8 @@ def check_training_memory(opts: AdaptiveTrainer, problem: Problem) -> None:
     check_bytes(f"training {counted(t, 'network')} of layer widths "
                 f"{'-'.join(map(str, problem.sizes))} "
                 f"on {counted(p, 'pattern')}, {counted(copies, 'cue')} of each (cue_copies) "
-                f"through {depth} "
-                f"unrolled update(s)", training_bytes(t, p, problem.sizes, copies, depth))
+                f"through {counted(depth, 'unrolled update')}",
+                training_bytes(t, p, problem.sizes, copies, depth))
 
 
 def default_quantize(problem: Problem) -> bool:
