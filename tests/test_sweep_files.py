@@ -421,3 +421,18 @@ def test_a_base_value_every_grid_table_sets_is_warned_about():
         spec = parse_sweep({"sweep": {"name": "b"}, "base": base,
                             "grid": [{"fault_rate": [0.0, 0.2]}, {"patterns": [3]}]})
     assert sorted(t.config["fault_rate"] for t in spec.trials) == [0.0, 0.1, 0.2]
+
+
+def test_a_base_value_a_grid_lists_too_is_not_said_to_run_in_no_trial():
+    """``[base] n_neurons = 16`` beside ``[grid] n_neurons = [16, 25]`` was warned about as
+    "no trial runs with this value", though the trials at 16 run with it."""
+    import warnings
+
+    from xbarmem.errors import XbarmemWarning
+
+    base = {"data": "random", "n_neurons": 16, "patterns": 2, "rule": "hebb"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        spec = parse_sweep({"sweep": {"name": "b"}, "base": base,
+                            "grid": {"n_neurons": [16, 25]}})
+    assert sorted(t.config["n_neurons"] for t in spec.trials) == [16, 25]

@@ -210,11 +210,13 @@ def _rule_table(rule: str, where: str, named: Any) -> str:
 
 
 def _warn_base_overridden(spec: SweepSpec) -> None:
-    """Warn of ``[base]`` keys that every grid table sets: no trial runs with their value (a
-    value kept from an earlier sweep, or meant for a grid point left out)."""
+    """Warn of ``[base]`` keys that every grid table sets to values without theirs: no trial
+    runs with their value (a value kept from an earlier sweep, or meant for a grid point left
+    out). A base value a grid lists too runs in its trials."""
     if not spec.grids:
         return
-    unused = [k for k in spec.base if all(k in grid for grid in spec.grids)]
+    unused = [k for k in spec.base if all(k in grid and spec.base[k] not in grid[k]
+                                          for grid in spec.grids)]
     if unused:
         shown_keys = ", ".join(f"{k} = {shown(spec.base[k])}" for k in unused)
         tables = "[grid]" if len(spec.grids) == 1 else "every [[grid]] table"
