@@ -54,9 +54,6 @@ class Rule:
         return ConfigError(f"{key} must be {what}{unit}, got {shown(value)}")
 
 
-_is_number = is_number
-
-
 class Number(Rule):
     """A real number (bools refused), finite, within optional bounds (``ge`` >=, ``gt`` >,
     ``le`` <=, ``lt`` <; ``None``: none); ``integer=True`` accepts
@@ -85,7 +82,7 @@ class Number(Rule):
         return f"{self.noun}s{self.bounds}"
 
     def accepts(self, value: Any) -> bool:
-        if not _is_number(value) or (self.integer and not isinstance(value, numbers.Integral)):
+        if not is_number(value) or (self.integer and not isinstance(value, numbers.Integral)):
             return False
         return math.isfinite(value) and all(test for test in (
             self.ge is None or value >= self.ge, self.gt is None or value > self.gt,
@@ -97,9 +94,9 @@ class Number(Rule):
         return float(value) if self.as_float or type(value) is not float else value
 
     def __call__(self, value: Any, key: str) -> Any:
-        if _is_number(value) and not math.isfinite(value):
+        if is_number(value) and not math.isfinite(value):
             raise ConfigError(f"{key} must be finite, got {shown(value)}")
-        if _is_number(value) and not self.integer and not self.accepts(value):
+        if is_number(value) and not self.integer and not self.accepts(value):
             raise self.error(key, self.bounds.lstrip(), value)  # a number out of range
         if (self.integer and self.le is None and self.lt is None and self.accepts(value)
                 and value > MAX_COUNT):  # a count so large that no run would end

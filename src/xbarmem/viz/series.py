@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from xbarmem.checks import is_number
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.data.sources import DATA_WORDS  # (a data source in words, as every title)
 from xbarmem.names import hidden_words
@@ -171,17 +172,12 @@ def usable_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any
     (the others), and capacity curves of fixed counts (patterns); a row without a number on
     the kind's x axis (a hand-made row without it) draws none."""
     if kind == "capacity":
-        return [r for r in rows if r["trial"] == "capacity" and _is_number(
+        return [r for r in rows if r["trial"] == "capacity" and is_number(
             r["config"].get("n_neurons"))]
-    return [r for r in rows if (r["trial"] == "evaluate" and _is_number(
+    return [r for r in rows if (r["trial"] == "evaluate" and is_number(
         _value(r["config"], KINDS[kind]))) or (
         kind == "patterns" and r["trial"] == "capacity" and not r["config"].get("search")
         and isinstance(r["result"].get("points"), list))]
-
-
-def _is_number(value: Any) -> bool:
-    """Whether ``value`` is a real number a figure can place on an axis."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def drawn_rows(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
