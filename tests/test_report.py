@@ -868,3 +868,20 @@ def test_the_summary_table_gives_its_width_to_the_claims_at_80_columns(monkeypat
     monkeypatch.setenv("COLUMNS", "200")
     _print_summary(report)
     assert "│ (comparison data) │" in capsys.readouterr().out
+
+
+def test_a_ratio_of_lower_bounds_is_judged_only_where_the_bounds_decide_it():
+    """A ratio printed ``<= 4.50x`` (its denominator only a lower bound) was judged "ok", and
+    one printed ``>= 2.00x`` "below": neither follows from the numbers. The verdict is now
+    open ("unknown") there, and decided where the bounds decide it."""
+    from xbarmem.experiments.reproduce.report import REACHED_VERDICT, ratio_reaches
+
+    assert ratio_reaches((36, False), (8, False), 3.0) is True
+    assert ratio_reaches((20, False), (8, False), 3.0) is False
+    assert ratio_reaches((36, True), (8, False), 3.0) is True  # >= 4.50x: at least 3
+    assert ratio_reaches((16, True), (8, False), 3.0) is None  # >= 2.00x: open
+    assert ratio_reaches((36, False), (8, True), 3.0) is None  # <= 4.50x: open
+    assert ratio_reaches((16, False), (8, True), 3.0) is False  # <= 2.00x: below
+    assert ratio_reaches((36, True), (8, True), 3.0) is None
+    assert ratio_reaches((5, False), (0, False), 3.0) is False  # (n/a)
+    assert REACHED_VERDICT[None].startswith("unknown")

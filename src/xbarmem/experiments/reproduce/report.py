@@ -261,6 +261,25 @@ def ratio_text(top: tuple[int, bool], bottom: tuple[int, bool]) -> str:
     return f"{mark}{num / den:.2f}x"
 
 
+def ratio_reaches(top: tuple[int, bool], bottom: tuple[int, bool], goal: float
+                  ) -> bool | None:
+    """Whether ``top / bottom`` (two :func:`curve_capacity` readings) is at least ``goal``:
+    True or False where the readings decide it, None where a lower bound leaves it open (a
+    ratio at or above ``goal`` whose ``bottom`` is only a lower bound, one below it whose
+    ``top`` is); False when ``bottom`` is 0."""
+    (num, num_bound), (den, den_bound) = top, bottom
+    if not den:
+        return False
+    reached = num / den >= goal
+    if (reached and den_bound) or (not reached and num_bound):
+        return None
+    return reached
+
+
+#: the summary's verdict of :func:`ratio_reaches`
+REACHED_VERDICT = {True: "ok", False: "below", None: "unknown (a lower bound)"}
+
+
 def mean_std(values: list[float]) -> tuple[float, float, int]:
     arr = np.asarray([v for v in values if v is not None], dtype=float)
     if arr.size == 0:
