@@ -79,6 +79,18 @@ def pm1_file(tmp_path) -> Path:
 
 
 # ------------------------------------------------------------------------------------ demo
+def test_demo_runs_twenty_chips_by_default():
+    """The demo averages over 20 chips (the 20 trials its issue asks for), from the command
+    line and from Python alike."""
+    import inspect
+
+    from xbarmem.cli.demo import demo
+    from xbarmem.experiments.demo import run_demo
+
+    assert inspect.signature(run_demo).parameters["chips"].default == 20
+    assert inspect.signature(demo).parameters["trials"].default == 20
+
+
 def test_demo_json_reports_all_rules_both_fault_models_and_writes_png(run_cli,
                                                                         tmp_path):
     out_dir = tmp_path / "demo"

@@ -44,7 +44,7 @@ def demo(
     corruption: recall_options.FlipOnly = None,
     level: Level = None,
     probes: recall_options.Probes = 20,
-    trials: recall_options.Trials = 3,
+    trials: recall_options.Trials = 20,
     seed: run_options.Seed = 0,
     out_dir: Out = Path("xbarmem-out"),
     json_out: output_options.Json = False,

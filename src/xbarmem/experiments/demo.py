@@ -48,7 +48,7 @@ FIGURE = "demo-recall.png"
 
 
 @undone_on_failure_of
-def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips: int = 3,
+def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips: int = 20,
              fault_models: tuple[str, ...] = ("weight", "device"), seed: int = 0,
              out_dir: str | Path = "xbarmem-out", rules: list[str] | None = None,
              data: str = "mnist-crop24", progress=None,
