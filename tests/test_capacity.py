@@ -479,3 +479,35 @@ def test_checkpoints_key_the_seed_the_adaptive_trainer_trains_with(tmp_path):
     given = _checkpoint(tmp_path / "g.json", pool, chip, None,
                         {"rule": "adaptive", "rule_options": {"seed": 7}, "seed": 1}, ["single"])
     assert given.key["trainer"]["single"]["seed"] == 7
+
+
+def test_every_output_of_a_search_takes_its_lower_bound_from_the_result(run_cli, tmp_path,
+                                                                        monkeypatch):
+    """`lower_bound` was computed from `as_dict()` at each call site (the capacity command's
+    JSON and table, scaling's runs, a sweep's capacity trial); it is one property of the
+    result, which every one of them reads."""
+    from xbarmem.evaluation.capacity import CapacityResult
+    from xbarmem.experiments.trial import _run_search
+
+    res = find_capacity(random_patterns(6, 16, seed=0), rule="pinv", thresholds=[0.9],
+                        trials=1)
+    assert res.lower_bound == ["0.9"]  # (every count of a pool of 6 passes)
+    monkeypatch.setattr(CapacityResult, "lower_bound", property(lambda self: ["0.1234"]))
+    code, out, err = run_cli("capacity", "--rule", "pinv", "--data", "random", "--pool", 6,
+                             "--neurons", 16, "--threshold", "0.9", "--trials", 1,
+                             "--probes", 1, "--json")
+    assert code == 0 and json.loads(out)["results"][0]["lower_bound"] == ["0.1234"], err
+    assert "capacity at 0.1234 is all 6 distinct" in err
+    code, out, err = run_cli("scaling", "--arch", "single", "--rule", "pinv", "--data",
+                             "random", "--pool", "5", "--sizes", "16,25", "--threshold", "0.5",
+                             "--probes", "1", "--level", "0", "--out", tmp_path, "--json")
+    assert code == 0 and {tuple(r["lower_bound"]) for r in json.loads(out)["runs"]} == {
+        ("0.1234",)}, err
+    config = {"arch": "single", "rule": "pinv", "hidden": None, "thresholds": [0.9],
+              "corruption": "flip", "level": 0.0, "probes": 1, "mode": "sync",
+              "activation": "sign", "max_iterations": 100, "seed": 0, "resolution": 0.0,
+              "rule_options": {}, "cue_budget": 1024}
+    monkeypatch.setattr("xbarmem.experiments.trial._pool", lambda c, pool: random_patterns(
+        6, 16, seed=0))
+    monkeypatch.setattr("xbarmem.experiments.trial._chip", lambda c: "paper-sim")
+    assert _run_search({**config, "pool": 6}, 0.0)["lower_bound"] == ["0.1234"]

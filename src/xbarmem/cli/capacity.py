@@ -166,7 +166,8 @@ def capacity_cmd(
             rule_options=options or None, faults=fmap, progress=progress, measured=measured)
 
     results = _run_searches(configs, patterns.n_neurons, kept, search)
-    warn_pool_limit([(label, res.as_dict()) for label, res in results])
+    warn_pool_limit([(label, res.lower_bound, res.settings.get("pool_distinct"))
+                     for label, res in results])
     report_capacity(results, kept, json_out, threads, thresholds,
             f"capacity on {'continuous ' * (patterns.kind == 'continuous')}"
             f"{data_words(data)} patterns ({rule if 'single' in arch else 'adaptive'}, "
@@ -296,7 +297,8 @@ def scaling_cmd(
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
             progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: cosine {s:.4f}"))
-    warn_pool_limit([(f"N={run['n_neurons']}", run) for run in res["runs"]])
+    warn_pool_limit([(f"N={run['n_neurons']}", run["lower_bound"],
+                      run["settings"].get("pool_distinct")) for run in res["runs"]])
     # (images: what tells another file of the same name, warn_replacing)
     res["settings"].update(chip=spec.to_dict(), **({} if images is None else {"images": images}))
     res["recalled_means"] = RECALLED

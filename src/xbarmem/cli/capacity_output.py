@@ -31,11 +31,9 @@ def report_capacity(results: list[tuple[str, CapacityResult]], kept: SearchCheck
     """The capacity command's output (JSON or a table under ``title``), then the checkpoint
     ``kept`` removed: only now, so a run killed before its output lost no count. A result's
     ``lower_bound`` in JSON: the thresholds whose capacity the table marks ``>=``."""
-    from xbarmem.evaluation.capacity import pool_limited
-
     if json_out:
         emit_json({"results": [{"architecture": label, **res.as_dict(),
-                                 "lower_bound": pool_limited(res.as_dict())}
+                                 "lower_bound": res.lower_bound}
                                 for label, res in results],
                     "recalled_means": RECALLED, "threads": threads,
                     **({} if kept is None else {"resumed": kept.resumed})})
@@ -54,15 +52,13 @@ def say_resumed(count: int, path: Path) -> None:
                   "with these settings", highlight=False, soft_wrap=True)
 
 
-def warn_pool_limit(results: list[tuple[str, dict]]) -> None:
-    """A warning line per search (label, result dict) and threshold whose capacity is the
-    whole pool (a lower bound)."""
-    from xbarmem.evaluation.capacity import pool_limited
-
-    for label, result in results:
-        for t in pool_limited(result):
-            warn(f"{label}: the capacity at {t} is all {result['settings']['pool_distinct']} "
-                 "distinct patterns of the pool, so only a lower bound (no more to store)")
+def warn_pool_limit(results: list[tuple[str, list[str], int]]) -> None:
+    """A warning line per search (label, its ``lower_bound`` thresholds, the pool's distinct
+    patterns) and threshold whose capacity is the whole pool (a lower bound)."""
+    for label, limited, pool in results:
+        for t in limited:
+            warn(f"{label}: the capacity at {t} is all {pool} distinct patterns of the pool, so "
+                 "only a lower bound (no more to store)")
 
 
 def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
@@ -72,10 +68,8 @@ def _print_capacity(title: str, thresholds: list[float], results: list) -> None:
                 *[f"C@{t:g}" for t in sorted(thresholds)], f"C@{first:g} per 1k devices",
                 "counts tested", "seconds"):
         table.add_column(col, justify="right")
-    from xbarmem.evaluation.capacity import pool_limited
-
     for label, res in results:
-        limited = pool_limited(res.as_dict())
+        limited = res.lower_bound
         bound = {t: ">=" if str(t) in limited else "" for t in thresholds}  # (a lower bound)
         table.add_row(label, str(res.devices.get("devices", "")),
                       str(res.devices.get("arrays", "")),

@@ -101,7 +101,7 @@ class CapacityResult:
         settings (:meth:`as_dict` holds every point and setting)."""
         settings = {k: self.settings[k] for k in ("arch", "hidden", "rule", "trials")
                     if self.settings.get(k) is not None}
-        limited = pool_limited(self.as_dict())
+        limited = self.lower_bound
         bound = {"lower_bound": [float(t) for t in limited]} if limited else {}
         return result_repr("CapacityResult", {
             "capacity": self.capacity, **bound, "capacity_per_device": self.capacity_per_device,
@@ -115,6 +115,14 @@ class CapacityResult:
                 "capacity_per_device": {str(k): v for k, v in self.capacity_per_device.items()},
                 "devices": self.devices, "points": self.points, "settings": self.settings,
                 "seconds": self.seconds, "evaluations": self.evaluations}
+
+    @property
+    def lower_bound(self) -> list[str]:
+        """The thresholds (text keys, as :meth:`as_dict` writes them) whose capacity is only a
+        lower bound: every distinct pattern of the pool (:func:`pool_limited`). The one
+        computation of what every output of a search calls ``lower_bound`` (the capacity
+        command's JSON and table, scaling's runs, a sweep's capacity rows, this repr)."""
+        return pool_limited(self.as_dict())
 
 
 def pool_limited(result: dict[str, Any]) -> list[str]:

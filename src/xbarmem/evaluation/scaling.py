@@ -47,7 +47,7 @@ from xbarmem.data.sources import (
     source_name,
 )
 from xbarmem.errors import ConfigError, PatternError
-from xbarmem.evaluation.capacity import check_search, find_capacity, pool_limited
+from xbarmem.evaluation.capacity import check_search, find_capacity
 from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.cue_check import cue_warnings_once
 from xbarmem.evaluation.curve import seeded_options
@@ -271,8 +271,7 @@ def _run_at(n: int, kept: SearchCheckpoint | None,
                         n=options.pop("pool_size"), seed=options["seed"])
     res = find_capacity(pool, **options, progress=_tested(n, progress, kept),
                         measured=None if kept is None else kept.measured(f"N={n}"))
-    found = res.as_dict()
-    return {**found, "lower_bound": pool_limited(found), "n_neurons": n,
+    return {**res.as_dict(), "lower_bound": res.lower_bound, "n_neurons": n,
             "hidden": options["hidden"]}
 
 

@@ -56,7 +56,7 @@ from xbarmem.data.builtin import IMAGE_SETS, load_image_set
 from xbarmem.data.patterns import PatternSet, select_indices
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.errors import ConfigError, PatternError, quiet_warnings
-from xbarmem.evaluation.capacity import find_capacity, pool_limited
+from xbarmem.evaluation.capacity import find_capacity
 from xbarmem.evaluation.curve import (
     capacity_from_curve,
     capacity_is_lower_bound,
@@ -304,7 +304,7 @@ def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
     out = res.as_dict()
     return {"capacity": out["capacity"], "points": out["points"], "devices": out["devices"],
             "networks": out["evaluations"], "seconds": time.perf_counter() - began,
-            "lower_bound": pool_limited(out)}
+            "lower_bound": res.lower_bound}
 
 
 def run_group(trials: list[Trial], threads: int = 1,
