@@ -52,7 +52,7 @@ def say_resumed(count: int, path: Path) -> None:
                   "with these settings", highlight=False, soft_wrap=True)
 
 
-def warn_pool_limit(results: list[tuple[str, list[str], int]]) -> None:
+def warn_pool_limit(results: list[tuple[str, list[str], int | None]]) -> None:
     """A warning line per search (label, its ``lower_bound`` thresholds, the pool's distinct
     patterns) and threshold whose capacity is the whole pool (a lower bound)."""
     for label, limited, pool in results:
