@@ -474,3 +474,37 @@ def test_a_file_whose_name_begins_with_a_dash_is_named_in_the_refusal(run_cli, t
                                          "-m.safetensors: write it ./-m.safetensors)"), err
     code, _, err = run_cli("evaluate", "-x")
     assert code == 2 and "(see xbarmem evaluate --help)" in err, err
+
+
+def test_control_characters_in_a_tables_cells_are_shown_not_obeyed(run_cli, tmp_path,
+                                                                   monkeypatch, capsys):
+    """Titles, captions and lines showed control characters as ``\\xNN``, but a table's cells
+    did not: a `results` row whose data file is named with an escape sequence sent it to the
+    terminal. Every table printed (``out.print``, ``out.print_table``) shows its headers and
+    cells as written, keeping a cell's style."""
+    import numpy as np
+    from rich.table import Table
+    from rich.text import Text
+
+    from xbarmem.cli.common import out
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    np.save("p\x1b[31m.npy", np.where(np.random.default_rng(0).random((3, 16)) < 0.5, -1, 1))
+    for name, data in (("f", "p\\u001b[31m.npy"), ("r", "random")):
+        Path(f"{name}.toml").write_text(tiny_sweep(name, rules=("hebb",)).replace(
+            'data = "random"', f'data = "{data}"'))
+        code, _, err = run_cli("sweep", f"{name}.toml", "--store", "s.sqlite", "--jobs", "1")
+        assert code == 0, err
+    code, shown, err = run_cli("results", "s.sqlite", "--columns", "data,rule")
+    assert code == 0, err
+    assert "\x1b" not in shown and "p\\x1b[31m.npy" in shown, shown
+    for show in (out.print, lambda t: out.print_table(t, "fewer")):
+        table = Table()
+        table.add_column("name\x9b")
+        table.add_row("a\x1b[2Jb")
+        table.add_row(Text("c\x1b]0;t\x07d", style="bold"))  # (rich drops the \\x07)
+        show(table)
+        printed = capsys.readouterr().out
+        assert all(c not in printed for c in "\x1b\x07\x9b"), printed
+        assert all(t in printed for t in ("name\\x9b", "a\\x1b[2Jb", "c\\x1b]0;td")), printed

@@ -138,6 +138,7 @@ class _Console(Console):
             if isinstance(obj, str):  # (a path in it may hold an escape sequence)
                 obj = streams.shown_as_written(obj)
             if isinstance(obj, Table):
+                _cells_as_written(obj)
                 _fold_between_words(self, obj, _measure(self, obj))
                 shown += _title_taken(self, obj)
                 captions += _caption_taken(obj)
@@ -159,6 +160,7 @@ class _Console(Console):
         without its lines (a header or cell word will be broken), a warning first says how to
         show less (``how``, e.g. the option choosing its columns). The table is measured once
         for both."""
+        _cells_as_written(table)
         measured = _measure(self, table)
         words = [word for _, word in measured]
         if sum(words) + 2 * (len(words) - 1) > self.width:
@@ -171,6 +173,30 @@ class _Console(Console):
         captions = _caption_taken(table)
         super().print(*title, table)
         self._print_captions(captions)
+
+
+def _cells_as_written(table: Any) -> None:
+    """Every header, footer and cell of ``table`` that is text with the control characters a
+    terminal acts on as ``\\xNN`` (:func:`~xbarmem.cli.streams.shown_as_written`, as its title,
+    its caption and every line printed): a sweep's or a file's name in a cell held an escape
+    sequence, and the table recoloured or cleared the terminal. Done in place, before the
+    table is measured (the cells' widths are those of what is shown)."""
+    for column in table.columns:
+        column.header, column.footer = _as_written(column.header), _as_written(column.footer)
+        column._cells[:] = [_as_written(cell) for cell in column._cells]
+
+
+def _as_written(cell: Any) -> Any:
+    """A table's text ``cell`` as :func:`_cells_as_written` shows it (a Rich ``Text`` keeps its
+    style, and its spans where no character was escaped); anything else as it is."""
+    from rich.text import Text
+
+    if isinstance(cell, str):
+        return streams.shown_as_written(cell)
+    if isinstance(cell, Text) and (shown := streams.shown_as_written(cell.plain)) != cell.plain:
+        return Text(shown, style=cell.style, justify=cell.justify, overflow=cell.overflow,
+                    no_wrap=cell.no_wrap, end=cell.end)
+    return cell
 
 
 def _caption_taken(table: Any) -> list[str]:
