@@ -508,3 +508,26 @@ def test_control_characters_in_a_tables_cells_are_shown_not_obeyed(run_cli, tmp_
         printed = capsys.readouterr().out
         assert all(c not in printed for c in "\x1b\x07\x9b"), printed
         assert all(t in printed for t in ("name\\x9b", "a\\x1b[2Jb", "c\\x1b]0;td")), printed
+
+
+def test_json_output_names_a_file_whose_name_is_not_text_as_the_terminal_does(
+        run_cli, tmp_path, small_model):
+    """`--json` naming a file whose name is not valid in the file system's encoding (the byte
+    0xff on Linux: Python holds it as the lone surrogate U+DCFF) wrote the escape "\\udcff",
+    which strict JSON parsers and UTF-8 encoders refuse; each such byte is now the text
+    ``\\xNN``, as the terminal shows it. Other text is written as before."""
+    import shutil
+
+    name = os.fsdecode(bytes(tmp_path) + b"/m\xff\xc3\xa9.safetensors")  # (0xff, then an é)
+    shutil.copy(small_model, name)
+    code, out, err = run_cli("evaluate", name, "--json")
+    assert code == 0, err
+    assert "\\ud" not in out and out.encode("utf-8").decode("utf-8") == out
+    assert json.loads(out)["model"] == f"{tmp_path}/m\\xff\u00e9.safetensors"
+    from xbarmem.jsontext import dumps, output_text
+
+    data = {"a\udcfe": ["\ud800x", "\U0001f600", 1.5, float("nan")], "plain": "\\udcff"}
+    assert json.loads(output_text(data)) == {"a\\xfe": ["\\ud800x", "\U0001f600", 1.5, None],
+                                             "plain": "\\udcff"}
+    same = {"é": ["\U0001f600", "\\udcff"], "n": [1, 2.5]}
+    assert output_text(same, indent=2) == dumps(same, indent=2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,44 @@ def plain(obj: Any) -> Any:
 def dumps(obj: Any, **options: Any) -> str:
     """Strict JSON text of :func:`plain` ``(obj)`` (``json.dumps`` options pass through)."""
     return json.dumps(plain(obj), allow_nan=False, **options)
+
+
+#: a lone surrogate (U+D800..U+DFFF, never a character): Python keeps a byte of a file name
+#: that is not text in the file system's encoding as one (U+DC80..U+DCFF, ``surrogateescape``)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _as_text(match: re.Match[str]) -> str:
+    """A lone surrogate as the text that shows it: ``\\xNN`` for a file name's byte ``NN``
+    (as the terminal shows it and as ``os.fsencode(name).decode("utf-8", "backslashreplace")``
+    writes it), ``\\uNNNN`` for any other."""
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def _texts(obj: Any) -> Any:
+    """A :func:`plain` ``obj`` with every string (keys too) written by :func:`_as_text`."""
+    if isinstance(obj, str):
+        return _SURROGATE.sub(_as_text, obj)
+    if isinstance(obj, dict):
+        return {_texts(k): _texts(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_texts(v) for v in obj]
+    return obj
+
+
+def output_text(obj: Any, **options: Any) -> str:
+    """:func:`dumps` of what a command prints (``--json``) or writes as its results for other
+    programs to read, as UTF-8 text that every strict JSON parser accepts: a name that is not
+    valid text in the file system's encoding (a file ``b"m\\xff.npy"`` on Linux, which Python
+    holds with the lone surrogate U+DCFF) is written with each such byte as the four
+    characters ``\\xNN`` (``"m\\\\xff.npy"`` in the JSON text), as the terminal shows it;
+    ``dumps`` wrote the escape ``"\\udcff"``, which strict parsers and UTF-8 encoders refuse.
+    Any other text is written as by :func:`dumps`."""
+    text = dumps(obj, **options)
+    if "\\ud" not in text:  # (no surrogate escape, which is all but always: written as is)
+        return text
+    return json.dumps(_texts(plain(obj)), allow_nan=False, **options)
 
 
 def _no_constant(token: str) -> None:

@@ -513,11 +513,12 @@ def print_fields(record: dict[str, Any], title: str | None = None) -> None:
 
 def emit_json(data: Any) -> None:
     """Print ``data`` on stdout as strict JSON, every command's ``--json`` output: non-finite
-    floats (e.g. the NaN loss of classic rules) become null."""
-    from xbarmem.jsontext import dumps  # imports torch: only when there is output
+    floats (e.g. the NaN loss of classic rules) become null, a file name's bytes that are not
+    text in the file system's encoding ``\\xNN`` (:func:`~xbarmem.jsontext.output_text`)."""
+    from xbarmem.jsontext import output_text  # imports torch: only when there is output
 
     work_begins()
-    typer.echo(dumps(data, indent=2))
+    typer.echo(output_text(data, indent=2))
 
 
 def show_spec(source: str, load: Callable[[str], Any], presets: list[str],
