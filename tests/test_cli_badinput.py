@@ -358,3 +358,25 @@ def test_a_figure_title_too_long_is_refused_before_the_store_is_read(refused, ru
     refused("plot", "no-store.sqlite", "--title", title, names=("--title", size, limit))
     monkeypatch.setenv("COLUMNS", "400")
     assert limit in " ".join(run_cli("plot", "-h")[1].split())
+
+
+# ------------------------------------------------------------------------------ extra arguments
+@pytest.mark.parametrize(("args", "line"), [
+    (("evaluate", "a.safetensors", "b.safetensors"),
+     "xbarmem evaluate takes 1 argument, MODEL: b.safetensors is one more than it takes"),
+    (("evaluate", "a.safetensors", "b c"),
+     "xbarmem evaluate takes 1 argument, MODEL: 'b c' is one more than it takes"),
+    (("recall", "m.safetensors", "a.npy", "b.npy", "c.npy"),
+     "xbarmem recall takes 2 arguments, MODEL CUES: b.npy c.npy are 2 more than it takes"),
+    (("chip", "inspect", "a.npz", "b\x1b[2J.npz"),
+     "xbarmem chip inspect takes 1 argument, MAP: 'b\\x1b[2J.npz' is one more than it takes"),
+    (("energy", "m.safetensors"),
+     "xbarmem energy takes no arguments, only options (--name VALUE): got m.safetensors"),
+])
+def test_an_argument_more_than_a_command_takes_is_named_with_what_it_takes(refused, args,
+                                                                           line):
+    """A second MODEL (`evaluate a.safetensors b.safetensors`) was click's "Got unexpected
+    extra argument(s) (b.safetensors)": it named neither what the command takes nor told one
+    argument holding a space (`'b c'`) from two. Every command's refusal says both."""
+    command = " ".join(args[:2] if args[0] == "chip" else args[:1])
+    assert refused(*args) == f"error: {line} (see xbarmem {command} --help)"

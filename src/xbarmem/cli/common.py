@@ -23,7 +23,7 @@ from typing import Annotated, Any, NoReturn, Protocol, TypeGuard
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from xbarmem.checks import counted
 from xbarmem.cli import streams
@@ -102,15 +102,53 @@ def _bare_flags(command: Any) -> None:
         _bare_flags(sub)
 
 
-app = typer.Typer(cls=_Ordered, add_completion=True, no_args_is_help=True,
-                  context_settings=CONTEXT,
-                  help="Hardware-adaptive associative memories on simulated memristor "
-                       "crossbars.")
-chip_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
-                       help="Chip presets and fault maps.")
-circuit_app = typer.Typer(no_args_is_help=True, context_settings=CONTEXT,
-                          help="Circuit presets: the energy and latency constants of "
-                               "`xbarmem energy`.")
+class _Command(TyperCommand):
+    """Every command: an argument more than the command takes (``evaluate a.safetensors
+    b.safetensors``) is refused by :func:`extra_arguments`, naming what it takes; click's line
+    ("Got unexpected extra argument(s) (a b)") named neither, nor told one argument holding a
+    space from two."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        strict, ctx.allow_extra_args = ctx.allow_extra_args, True
+        try:
+            rest = super().parse_args(ctx, args)
+        finally:
+            ctx.allow_extra_args = strict
+        if rest and not strict and not ctx.resilient_parsing:
+            ctx.fail(extra_arguments(self, ctx.command_path, rest))
+        return rest
+
+
+def extra_arguments(command: Any, name: str | None, extra: list[str]) -> str:
+    """The refusal of the arguments ``extra`` that ``command`` (``name``: ``xbarmem evaluate``)
+    has no place for: what it takes, and each of them as the shell would quote it (``'a b'``
+    is one argument)."""
+    import shlex
+
+    taken = [p.metavar or str(p.name).upper() for p in command.params
+             if getattr(p, "param_type_name", "") == "argument"]
+    given = " ".join(shlex.quote(streams.one_line(word)) for word in extra)
+    if not taken:
+        return f"{name} takes no arguments, only options (--name VALUE): got {given}"
+    many = "is one" if len(extra) == 1 else f"are {len(extra)}"
+    return (f"{name} takes {counted(len(taken), 'argument')}, {' '.join(taken)}: {given} "
+            f"{many} more than it takes")
+
+
+class _App(typer.Typer):
+    """A Typer app whose commands are :class:`_Command` (unless one names its own class)."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _App(cls=_Ordered, add_completion=True, no_args_is_help=True, context_settings=CONTEXT,
+           help="Hardware-adaptive associative memories on simulated memristor crossbars.")
+chip_app = _App(no_args_is_help=True, context_settings=CONTEXT,
+                help="Chip presets and fault maps.")
+circuit_app = _App(no_args_is_help=True, context_settings=CONTEXT,
+                   help="Circuit presets: the energy and latency constants of "
+                        "`xbarmem energy`.")
 
 
 class _Console(Console):
