@@ -285,3 +285,51 @@ def test_a_sweep_trial_and_evaluate_variation_agree(run_cli, tmp_path):
         assert code == 0, err
         got = _evaluate(run_cli, model, "--seed", "3", "--variation", "0.3")
         assert got["cosine"] == rows[rule]["cosine"] and got["exact"] == rows[rule]["exact"]
+
+
+def test_evaluate_repeats_are_the_runs_of_successive_seeds_summarised(run_cli, rram_model):
+    """`evaluate --variation V` drew one programming per run; `--repeats K` programs the model
+    K times, repeat k exactly the run of `--seed S + k` (a sweep's trial of that seed: write
+    error, weight noise, cues), and reports the mean, std and min..max of each metric, with
+    every repeat's values in JSON. One repeat is the run without the option, to the byte."""
+    import statistics
+
+    runs = [_evaluate(run_cli, rram_model, "--seed", str(s), "--variation", "0.5")
+            for s in (5, 6, 7)]
+    both = _evaluate(run_cli, rram_model, "--seed", "5", "--variation", "0.5", "--repeats", "3")
+    assert both["repeats"] == 3 and both["seeds"] == [5, 6, 7]
+    assert both["protocol"] == runs[0]["protocol"] and both["variation"] == 0.5
+    fields = ("cosine", "exact", "hamming", "converged", "mean_iterations",
+              "per_pattern_cosine", "cue_cosine", "outcomes")
+    assert [{k: r[k] for k in fields} for r in runs] == [
+        {k: r[k] for k in fields} for r in both["per_repeat"]]
+    for metric in ("cosine", "exact", "hamming", "cue_cosine"):
+        values = [r[metric] for r in runs]
+        assert both[metric] == pytest.approx(sum(values) / 3)
+        assert both["summary"][metric] == pytest.approx({
+            "mean": sum(values) / 3, "std": statistics.stdev(values), "min": min(values),
+            "max": max(values)})
+    assert len({r["cosine"] for r in runs}) > 1  # (the repeats differ: there is a spread)
+    code, out, err = run_cli("evaluate", rram_model, "--probes", "4", "--seed", "5",
+                             "--variation", "0.5", "--repeats", "3")
+    assert code == 0, err
+    cos = both["summary"]["cosine"]
+    assert "seeds 5 to 7, one per repeat" in " ".join(out.split())
+    assert (f"cosine {cos['mean']:.4f} ({cos['std']:.4f}, {cos['min']:.4f}..{cos['max']:.4f})"
+            in out), out
+    for extra in ((), ("--json",)):
+        once = [run_cli("evaluate", rram_model, "--seed", "5", "--variation", "0.5", *extra,
+                        *more) for more in ((), ("--repeats", "1"))]
+        assert once[0] == once[1] and once[0][0] == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--repeats", "2"), "--repeats applies with --variation only"),
+    (("--repeats", "1"), "--repeats applies with --variation only"),
+    (("--variation", "0.1", "--repeats", "0"), "--repeats"),
+    (("--variation", "0.1", "--repeats", "2.5"), "--repeats")])
+def test_evaluate_refuses_repeats_it_cannot_run_in_one_line(run_cli, rram_model, args,
+                                                            message):
+    code, out, err = run_cli("evaluate", rram_model, *args)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith("error: ") and message in err, err

@@ -70,6 +70,12 @@ Variation = Annotated[float | None, typer.Option(
     "write error and noise drawn from --seed, as a sweep's trial of that seed), then recall "
     "(default: recall the model as saved).")]
 
+Repeats = Annotated[int, bounded(
+    "--repeats", metavar="K", ge=1, le=MAX_COUNT,
+    help="With --variation: program the model K times, repeat k as a sweep's trial of seed "
+    "--seed + k (write error, weight noise and cues), and report each metric's mean, std and "
+    "min..max over the K (default 1).")]
+
 # ------------------------------------------------------------------------------ chip import
 Arrays = Annotated[int, bounded(
     "--arrays", metavar="N", ge=1, le=MAX_COUNT, help="Number of arrays.")]

@@ -283,17 +283,18 @@ def evaluate(
     max_iterations: recall_options.MaxIterations = 100,
     seed: run_options.Seed = 0,
     variation: hardware_options.Variation = None,
+    repeats: hardware_options.Repeats = 1,
     json_out: output_options.Json = False,
     neurons: old_options.OldActivation = None,
 ) -> None:
     activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
                               use=f"--activation {neurons}")
+    given.applies_only(ctx, "with --variation", "repeats", applies=variation is not None)
     given.model_request(model, probes=probes, patterns=True,
                         targets=variation is not None)  # (before torch loads)
-    from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
+    from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
-    from xbarmem.memory.variation import reprogram
 
     memory, stored = load_model(model, patterns_required=True)
     corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,
@@ -302,47 +303,123 @@ def evaluate(
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes,
                         hidden=memory.hidden_sizes, loaded=True)
     with working(f"recalling {counted(stored.n_patterns * probes, 'cue')} "
-                 f"(N={memory.n_neurons}, {mode})"):
-        if variation is not None:  # the trained targets again, as a sweep trial of this seed
-            reprogram(memory, variation, seed=seed)
-        score = evaluate_memory(memory, stored, Protocol(
+                 f"(N={memory.n_neurons}, {mode})"
+                 + (f", {counted(repeats, 'programming')}" if repeats > 1 else "")):
+        scores = _repeat_scores(memory, stored, Protocol(
             corruption=corruption, level=level, probes=probes, mode=mode,
-            activation=activation, seed=seed, max_iterations=max_iterations))
+            activation=activation, seed=seed, max_iterations=max_iterations), variation, repeats)
     # JSON keys are a contract: the neuron type stays under "neurons" in the protocol record,
     # and is also "activation", its name in recall --json, the demo and the option
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
               "max_iterations": max_iterations, "seed": seed},
               # null: recalled as saved; else programmed again with it (seed: protocol.seed)
-              "variation": variation,
-              **score.as_dict(), "cue_cosine": score.cue_cosine, "outcomes": score.outcomes,
-              "threads": threads}
+              "variation": variation, **_score_fields(scores), "threads": threads}
     if json_out:
         emit_json(result)
     else:
-        _print_score(result, score, stored.n_patterns, memory_kind(memory) == "continuous")
+        _print_score(result, stored.n_patterns, memory_kind(memory) == "continuous")
 
 
-def _print_score(result: dict[str, Any], score: Any, patterns: int, continuous: bool) -> None:
-    """``evaluate``'s table: the programming variation (if any), the cues, the recall."""
-    p = result["protocol"]
+#: the metrics of a score that ``evaluate --repeats`` summarises over its repeats
+REPEATED = ("cosine", "exact", "hamming", "converged", "mean_iterations", "cue_cosine")
+
+
+def _repeat_scores(memory: Any, stored: PatternSet, protocol: Any, variation: float | None,
+                   repeats: int) -> list[tuple[int, Any]]:
+    """``(seed, score)`` of each of ``repeats`` repeats: repeat ``k`` programs the model's
+    trained targets again with ``variation`` (when given) and recalls, as a sweep's trial of
+    seed ``protocol.seed + k`` (:meth:`~xbarmem.evaluation.evaluate.Protocol.reseeded`: write
+    error, weight noise and cues); repeat 0 is the run of ``--seed`` itself."""
+    from xbarmem.evaluation.evaluate import evaluate_memory
+    from xbarmem.memory.variation import reprogram
+
+    scores = []
+    for k in range(repeats):
+        reseeded = protocol.reseeded(k)
+        if variation is not None:  # the trained targets again, as a sweep trial of this seed
+            reprogram(memory, variation, seed=reseeded.seed)
+        scores.append((reseeded.seed, evaluate_memory(memory, stored, reseeded)))
+    return scores
+
+
+def _mean(values: Any) -> float:
+    values = list(values)
+    return float(sum(values) / len(values))
+
+
+def _score_fields(scores: list[tuple[int, Any]]) -> dict[str, Any]:
+    """``evaluate``'s metrics of its ``(seed, score)`` list: one score's fields as they are;
+    of several (``--repeats``), the same fields holding their means over the repeats
+    (``per_pattern_cosine`` and ``outcomes`` entry by entry), then ``repeats``, ``seeds``,
+    ``summary`` (per metric of :data:`REPEATED`: ``mean``, ``std`` -- the sample standard
+    deviation over the repeats -- ``min``, ``max``) and ``per_repeat`` (each repeat's seed and
+    fields)."""
+    import statistics
+
+    fields = [{**s.as_dict(), "cue_cosine": s.cue_cosine, "outcomes": s.outcomes}
+              for _, s in scores]
+    if len(fields) == 1:
+        return fields[0]
+    means: dict[str, Any] = {m: _mean(f[m] for f in fields) for m in REPEATED}
+    means["per_pattern_cosine"] = [round(_mean(v), 6) for v in zip(
+        *(f["per_pattern_cosine"] for f in fields), strict=True)]
+    outcomes = fields[0]["outcomes"]
+    means["outcomes"] = None if outcomes is None else {
+        k: _mean(f["outcomes"][k] for f in fields) for k in outcomes}
+    seeds = [seed for seed, _ in scores]
+    return {**{k: means[k] for k in fields[0]}, "repeats": len(fields), "seeds": seeds,
+            "summary": {m: {"mean": means[m], "std": statistics.stdev(f[m] for f in fields),
+                            "min": min(f[m] for f in fields), "max": max(f[m] for f in fields)}
+                        for m in REPEATED},
+            "per_repeat": [{"seed": seed, **f} for seed, f in zip(seeds, fields, strict=True)]}
+
+
+def _print_score(result: dict[str, Any], patterns: int, continuous: bool) -> None:
+    """``evaluate``'s table: the programming variation (if any), the cues, the recall; with
+    ``--repeats``, each metric's mean over the repeats and, beside it, its spread."""
+    p, repeats = result["protocol"], result.get("repeats", 1)
     if result["variation"] is not None:
-        out.print(f"programmed again with variation {result['variation']:g} (weight noise of "
-                  f"std {result['variation']:g} max|W|, seed {p['seed']})")
+        v = result["variation"]
+        again = (f"with variation {v:g} (weight noise of std {v:g} max|W|, seed {p['seed']})"
+                 if repeats == 1 else
+                 f"{repeats} times with variation {v:g} (weight noise of std {v:g} max|W|; "
+                 f"seeds {result['seeds'][0]} to {result['seeds'][-1]}, one per repeat, for "
+                 "the noise and the cues)")
+        out.print(f"programmed again {again}")
     out.print(f"{counted(patterns, 'pattern')} x {counted(p['probes'], 'cue')} "
-              f"({p['corruption']} {p['level']:g}), {p['mode']} {p['activation']} recall:")
+              f"({p['corruption']} {p['level']:g}), {p['mode']} {p['activation']} recall"
+              + (":" if repeats == 1 else f", mean over {repeats} repeats (std, min..max):"))
     # continuous patterns have no bits: exact and hamming compare their signs (an
     # "exact 0.200" beside a cosine of 0.9997 read as poor recall of grey levels)
     unit = "signs" if continuous else "bits"
     exact = "exact signs" if continuous else "exact"
-    # the cues' own cosine beside the recall's: recall is worth what it adds to the cues
-    # (convergence on a line of its own: one line of all was wider than 80 columns)
-    out.print(f"cosine {score.cosine:.4f} (cues {score.cue_cosine:.3f})  {exact} "
-              f"{score.exact:.3f}  hamming {score.hamming:.2f} {unit}")
-    out.print(f"converged {score.converged:.2f}  iterations {score.mean_iterations:.1f}")
-    if score.outcomes is not None:
+    spread = result.get("summary")
+    if spread is not None:
+        _print_spread(spread, exact, unit)
+    else:
+        # the cues' own cosine beside the recall's: recall is worth what it adds to the cues
+        # (convergence on a line of its own: one line of all was wider than 80 columns)
+        out.print(f"cosine {result['cosine']:.4f} (cues {result['cue_cosine']:.3f})  {exact} "
+                  f"{result['exact']:.3f}  hamming {result['hamming']:.2f} {unit}")
+        out.print(f"converged {result['converged']:.2f}  iterations "
+                  f"{result['mean_iterations']:.1f}")
+    if result["outcomes"] is not None:
         out.print("ended: " + "  ".join(f"{OUTCOME_WORDS[k]} {v:.2f}"
-                                        for k, v in score.outcomes.items()))
+                                        for k, v in result["outcomes"].items()))
+
+
+def _print_spread(summary: dict[str, dict[str, float]], exact: str, unit: str) -> None:
+    """One line per metric of ``evaluate --repeats``: its mean, then its std and min..max over
+    the repeats, in the digits of the line of one run."""
+    for name, key, digits, after in (("cosine", "cosine", 4, ""), (exact, "exact", 3, ""),
+                                     ("hamming", "hamming", 2, f" {unit}"),
+                                     ("converged", "converged", 2, ""),
+                                     ("iterations", "mean_iterations", 1, ""),
+                                     ("cues' cosine", "cue_cosine", 3, "")):
+        m = summary[key]
+        out.print(f"{name} {m['mean']:.{digits}f}{after} ({m['std']:.{digits}f}, "
+                  f"{m['min']:.{digits}f}..{m['max']:.{digits}f})")
 
 
 # ---------------------------------------------------------------------------------- recall
