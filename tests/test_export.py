@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -418,3 +419,34 @@ def test_export_says_when_devices_csv_is_beyond_a_spreadsheet(small_model, run_c
     assert code == 0, err
     assert f"devices.csv has {lines:,} device lines, more than a spreadsheet opens " \
            f"({lines - 1:,} rows)" in " ".join(out.split()), out
+
+
+def test_an_export_of_a_reloaded_export_differs_only_in_the_count_its_map_no_longer_holds(
+        pats, tmp_path):
+    """Under the weight fault model an export frees the bias rows' stuck devices and counts
+    them (`faults.freed_by_fault_model`); the memory `load_export` rebuilds has the export's
+    fault map, which holds them free already, so its export counts 0 -- legitimately: every
+    file and every other manifest entry is the same, and so is recall. The manifest docs (the
+    module's and the guide's) say so."""
+    import filecmp
+
+    from xbarmem import load_chip
+    from xbarmem.deploy import export as export_module
+
+    chip = load_chip("paper-sim").with_faults(0.3).with_fault_model("weight")
+    memory = train(pats.patterns, chip=chip, rule="adaptive", fault_seed=1, program_seed=2,
+                   max_steps=5, finetune_steps=0)
+    first = export_memory(memory, tmp_path / "a", patterns=pats)
+    again = export_memory(load_export(tmp_path / "a"), tmp_path / "b", patterns=pats)
+    assert first["faults"]["freed_by_fault_model"] > 0 == again["faults"]["freed_by_fault_model"]
+    assert ({**first["faults"], "freed_by_fault_model": 0}, {**first, "faults": None}) == (
+        again["faults"], {**again, "faults": None})
+    for name in sorted(p.name for p in (tmp_path / "a").iterdir()):
+        if name != "manifest.json":
+            assert filecmp.cmp(tmp_path / "a" / name, tmp_path / "b" / name, shallow=False), name
+    cues = torch.as_tensor(pats.patterns, dtype=torch.float32)
+    assert torch.equal(memory.recall(cues).states, load_export(tmp_path / "b").recall(cues).states)
+    said = " ".join(export_module.__doc__.split())
+    assert "exporting it again counts 0" in said
+    guide = " ".join((Path(__file__).parents[1] / "docs" / "guide.md").read_text().split())
+    assert "a model rebuilt from an export (`load_export`) has the export's map" in guide

@@ -29,7 +29,11 @@
 * ``fault_map.npz`` -- the fault map as the layers use it (:class:`~xbarmem.hardware.faults.
   FaultMap` format): under the ``weight`` fault model, whose bias is never faulty, without the
   faults of the bias rows (the manifest's ``faults.freed_by_fault_model`` counts them; they are
-  free in ``stuck_S.npy`` too and have targets as free devices).
+  free in ``stuck_S.npy`` too and have targets as free devices). The count is of the exported
+  memory's own fault map: the memory :func:`~xbarmem.deploy.reload.load_export` rebuilds has
+  the fault map of ``stuck_S.npy``, which holds those devices free already, so exporting it
+  again counts 0 -- every file and every other manifest entry the same, recall identical (no
+  export records which bias devices the first memory's map had stuck).
 * ``layer<k>_weights.npy`` / ``layer<k>_bias.npy`` -- trained target weights (weight units).
 * ``patterns.npy`` -- the stored patterns, when the model has them.
 * ``manifest.json`` -- chip, array size, weight-to-conductance mapping, input voltage levels,
@@ -462,7 +466,8 @@ STUCK_NPY = ("stuck_S.npy: the conductance each device is held at, NaN = free: t
 def _faults_manifest(memory: Memory, cells: dict[str, Any], name: str) -> dict[str, Any]:
     """The fault map file, its meta and summary, the fault model, what ``stuck_S.npy`` holds
     and ``freed_by_fault_model``: the used devices the model's fault map has held that the
-    layers treat as free (the weight fault model's bias rows, never faulty), written free."""
+    layers treat as free (the weight fault model's bias rows, never faulty), written free (0
+    for a memory rebuilt from an export, whose map holds them free already)."""
     n_arrays = cells["n_arrays"]
     held = ~np.isnan(memory.faults.g_stuck[:n_arrays])
     return {"file": name, "meta": memory.faults.meta,
