@@ -350,3 +350,83 @@ def test_a_driver_answering_with_no_numbers_is_named():
     _one_line(backend.read_back, PatternError, "driver.read\\(0\\) must be an array of real")
     _one_line(lambda: backend.matvec(torch.ones(3, 6)), PatternError,
               "driver.apply\\(0\\) must be an array of real")
+
+
+def _idx(dims: tuple[int, ...], code: int = 0x08, extra: int = 0) -> bytes:
+    import struct
+
+    body = bytes(int(np.prod(dims)) * {0x08: 1, 0x0D: 4}[code] + extra)
+    return bytes([0, 0, code, len(dims)]) + struct.pack(f">{len(dims)}I", *dims) + body
+
+
+def _pattern_files(folder) -> dict[str, object]:
+    """Files a `--data` file's N is read from, good and bad, by name."""
+    import io
+    import zipfile
+
+    rng = np.random.default_rng(0)
+    signs = np.where(rng.random((3, 12)) < 0.5, -1.0, 1.0)
+    images = rng.integers(0, 256, (4, 8, 8), dtype=np.uint8)
+    made = {"rows.npy": signs, "images.npy": images, "one-d.npy": signs[0],
+            "no-rows.npy": signs[:0], "big-endian.npy": signs.astype(">f8")}
+    for name, array in made.items():
+        np.save(folder / name, array)
+    np.savez(folder / "one.npz", x=signs)
+    np.savez(folder / "labelled.npz", patterns=signs, labels=np.arange(3))
+    np.savez_compressed(folder / "packed.npz", images=images, other=signs)
+    np.savez(folder / "two.npz", a=signs, b=signs)
+    np.save(folder / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    buffer = io.BytesIO()
+    np.save(buffer, signs)
+    (folder / "cut.npy").write_bytes(buffer.getvalue()[:-8])
+    (folder / "header-cut.npy").write_bytes(buffer.getvalue()[:40])
+    with zipfile.ZipFile(folder / "cut-member.npz", "w") as archive:
+        archive.writestr("patterns.npy", buffer.getvalue()[:-8])
+    (folder / "zip-junk.npz").write_bytes(b"PK\x03\x04" + bytes(40))
+    (folder / "empty.npy").write_bytes(b"")
+    (folder / "text.npy").write_text("1,2,3\n4,5,6\n")
+    (folder / "sqlite.npy").write_bytes(b"SQLite format 3\x00" + bytes(100))
+    (folder / "images-idx3-ubyte").write_bytes(_idx((4, 8, 8)))
+    (folder / "floats.idx").write_bytes(_idx((3, 12), 0x0D))
+    (folder / "labels.idx").write_bytes(_idx((4,)))
+    (folder / "long.idx").write_bytes(_idx((4, 8, 8), extra=3))
+    (folder / "bad.idx").write_bytes(b"\x00\x01\x08\x03")
+    (folder / "table.bin").write_text("1 2 3\n")
+    (folder / "folder.npy").mkdir()
+    return {p.name: p for p in sorted(folder.iterdir())} | {"missing.npy": folder / "none.npy"}
+
+
+def test_a_data_files_n_is_read_from_its_header_with_the_readings_refusals(tmp_path,
+                                                                           monkeypatch):
+    """`--data FILE` without --neurons read the whole array once to size the checks before
+    any work (`file_neuron_count`) and again to train. An .npy, .npz member or IDX file is now
+    read to its header only -- nothing is loaded -- and gives the same N, or the same refusal,
+    in the same words, as reading the file (good files, damaged ones, the memory limit)."""
+    import xbarmem.data.readers as readers
+    import xbarmem.files as files
+
+    def outcome(call, path):
+        try:
+            return call(path)
+        except XbarmemError as exc:
+            return type(exc).__name__, str(exc)
+
+    def whole(path):  # (file_neuron_count as it read the file before)
+        arr = readers._read_array(path, None)[0]
+        return int(np.prod(arr.shape[1:])) if arr.ndim in (2, 3) and arr.shape[0] else None
+
+    paths = _pattern_files(tmp_path)
+    seen, loaded = [], []
+    for limit in ("none", "3000"):
+        monkeypatch.setenv("XBARMEM_MAX_BYTES", limit)
+        expected = {name: outcome(whole, p) for name, p in paths.items()}
+        with monkeypatch.context() as m:
+            m.setattr(files, "_load_npy", lambda raw, where: loaded.append(where))
+            m.setattr(readers, "_parse_idx", lambda raw, path: loaded.append(path))
+            got = {name: outcome(readers.file_neuron_count, p) for name, p in paths.items()}
+        assert got == expected and not loaded
+        seen.append(expected)
+    assert seen[0]["rows.npy"] == 12 and seen[0]["images-idx3-ubyte"] == 64
+    assert seen[0]["packed.npz"] == 64 and seen[0]["one-d.npy"] is None
+    assert "two.npz: holds 2 arrays; none is named" in str(seen[0]["two.npz"])
+    assert seen[1]["images.npy"][0] == "TooLargeError", seen[1]  # (the limit refuses some)

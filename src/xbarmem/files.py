@@ -42,7 +42,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, ParamSpec, TypeVar
+from typing import IO, Any, BinaryIO, ClassVar, NoReturn, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -52,9 +52,10 @@ from xbarmem.limits import check_bytes, human
 
 __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_path",
            "check_members_writable", "folder_member", "gunzip", "home_expanded", "link_target",
-           "make_folder", "npy_size", "output_file", "output_folder", "parse_text", "read_bytes",
-           "missing", "read_text", "undone_on_failure", "undone_on_failure_of", "what_is",
-           "write_atomically", "write_file", "write_npy", "write_replacing", "written_together"]
+           "make_folder", "npy_size", "opened", "output_file", "output_folder", "parse_text",
+           "read_bytes", "missing", "read_text", "undone_on_failure", "undone_on_failure_of",
+           "what_is", "write_atomically", "write_file", "write_npy", "write_replacing",
+           "written_together"]
 
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
@@ -566,6 +567,16 @@ def read_bytes(path: str | Path, what: str = "file", *, expand: float = 1.0) -> 
     Raises :class:`FileFormatError` when it is missing, a directory or another non-file, or
     unreadable; :class:`~xbarmem.limits.TooLargeError` when its size times ``expand`` (memory
     the caller needs per file byte) is above the limit."""
+    with opened(path, what, expand=expand) as (handle, _):
+        return handle.read()
+
+
+@contextlib.contextmanager
+def opened(path: str | Path, what: str = "file", *,
+           expand: float = 1.0) -> Iterator[tuple[BinaryIO, int]]:
+    """``(binary file, its size)`` of the regular file ``path``, open for reading, checked as
+    :func:`read_bytes` checks it (the same refusals, the same messages; an error reading it
+    inside the block too): for readers that need only part of a file (an array's header)."""
     path = Path(path)
     try:
         if not path.exists():
@@ -574,8 +585,10 @@ def read_bytes(path: str | Path, what: str = "file", *, expand: float = 1.0) -> 
             raise FileFormatError(f"{_where(path, what)} is a directory, not a file")
         if not path.is_file():
             raise FileFormatError(f"{_where(path, what)} is not a regular file")
-        check_bytes(f"reading {_where(path, what)}", path.stat().st_size * expand)
-        return path.read_bytes()
+        size = path.stat().st_size
+        check_bytes(f"reading {_where(path, what)}", size * expand)
+        with path.open("rb") as handle:
+            yield handle, size
     except OSError as exc:
         raise FileFormatError(f"cannot read {_where(path, what)}: "
                               f"{exc.strerror or exc}") from None
@@ -756,21 +769,39 @@ class ArrayFile:
 
     def __init__(self, raw: bytes, where: str) -> None:
         self.raw, self.where = raw, where
-        if not raw:
+        self._open(io.BytesIO(raw), len(raw))
+
+    def _open(self, source: BinaryIO, size: int) -> None:
+        """Read what tells the arrays of ``source`` (``size`` bytes) apart: an ``.npz``'s
+        member list, or the ``.npy`` header (its first bytes only)."""
+        self._source, self._size = source, size
+        if not size:
             self._fail("the file is empty (0 bytes)")
-        self.is_npz = raw[:2] == b"PK"
+        self.is_npz = source.read(2) == b"PK"
+        source.seek(0)
         self._zip: dict[str, zipfile.ZipInfo] = {}
         if self.is_npz:
             try:
-                with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                with zipfile.ZipFile(source) as archive:
                     infos = archive.infolist()
             except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-                raise FileFormatError(f"{where}: corrupt .npz archive ({exc})") from None
+                raise FileFormatError(f"{self.where}: corrupt .npz archive ({exc})") from None
             self._zip = {i.filename.removesuffix(".npy"): i for i in infos}
             if not self._zip:
                 self._fail("is an .npz archive holding no arrays")
         else:
-            _npy_header(raw, where) or self._fail("truncated .npy header")
+            self._head = _npy_head(source)
+            _npy_header(self._head, self.where) or self._fail("truncated .npy header")
+
+    @classmethod
+    def of_file(cls, handle: BinaryIO, size: int, where: str) -> ArrayFile:
+        """The arrays of the open ``.npy`` / ``.npz`` file ``handle`` (``size`` bytes, e.g. of
+        :func:`opened`), for :meth:`header`: only their headers are read (``array`` and
+        ``pick`` need an ``ArrayFile`` of the file's bytes)."""
+        self = cls.__new__(cls)
+        self.raw, self.where = b"", where
+        self._open(handle, size)
+        return self
 
     @property
     def names(self) -> list[str]:
@@ -785,13 +816,46 @@ class ArrayFile:
     def pick(self, key: str | None, how: str = "choose one of") -> np.ndarray:
         """The array ``key`` (an ``.npz`` member), or the only one; an ``.npy``'s array when
         ``key`` is None. ``how`` tells the user how to choose among several."""
+        return self.array(self._picked(key, how))
+
+    def _picked(self, key: str | None, how: str) -> str | None:
+        """The member :meth:`pick` reads (None: the ``.npy``'s array), refused as it says."""
         if not self.is_npz:
             if key is not None:
                 self._fail(f"is a single .npy array, it has no array named {shown(key)}")
-            return self.array()
+            return None
         if key is None and len(self.names) != 1:
             self._fail(f"holds {len(self.names)} arrays; {how} {self._listed()}")
-        return self.array(key if key is not None else self.names[0])
+        return key if key is not None else self.names[0]
+
+    def header(self, key: str | None, how: str = "choose one of") -> tuple[tuple[int, ...],
+                                                                          np.dtype]:
+        """``(shape, dtype)`` of the array :meth:`pick` would load, from its header alone,
+        refused as :meth:`pick` refuses it for everything a header and the sizes tell (the
+        member chosen, a corrupt or truncated header, an object array, data shorter than
+        declared, the memory limit); what only the data's bytes tell (a corrupt compressed
+        member) is found when it is loaded."""
+        name = self._picked(key, how)
+        if not self.is_npz:
+            return _npy_checked(self._head, self._size, self.where)[:2]
+        where, info = self._member(name)
+        try:
+            with zipfile.ZipFile(self._source) as archive, archive.open(info) as member:
+                head = _npy_head(member)
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError,
+                NotImplementedError) as exc:
+            raise FileFormatError(f"{where}: corrupt .npz member ({exc})") from None
+        return _npy_checked(head, info.file_size, where)[:2]
+
+    def _member(self, name: str | None) -> tuple[str, zipfile.ZipInfo]:
+        """How messages name the member ``name`` and its entry, its size checked against the
+        memory limit (:class:`FileFormatError` for a name the archive does not hold)."""
+        if name is None or name not in self._zip:
+            self._fail(f"no array named {shown(name)} (arrays: {self._listed()})")
+        info = self._zip[name]
+        where = f"{self.where}, array {shown(name)}"
+        check_bytes(f"reading {where}", 2 * info.file_size)
+        return where, info
 
     def planes(self, key: str | None, how: str = "choose one of") -> np.ndarray:
         """As :meth:`pick`; a ``key`` naming two members, ``"PLUS,MINUS"``, reads them as the
@@ -817,11 +881,7 @@ class ArrayFile:
         """Load the ``.npy`` (``name`` None) or the member ``name`` of the ``.npz``."""
         if not self.is_npz:
             return _load_npy(self.raw, self.where)
-        if name is None or name not in self._zip:
-            self._fail(f"no array named {shown(name)} (arrays: {self._listed()})")
-        info = self._zip[name]
-        where = f"{self.where}, array {shown(name)}"
-        check_bytes(f"reading {where}", 2 * info.file_size)
+        where, info = self._member(name)
         try:
             with zipfile.ZipFile(io.BytesIO(self.raw)) as archive:
                 raw = archive.read(info)
@@ -831,16 +891,36 @@ class ArrayFile:
         return _load_npy(raw, where)
 
 
-def _load_npy(raw: bytes, where: str) -> np.ndarray:
-    header = _npy_header(raw, where)
+def _npy_head(source: BinaryIO | IO[bytes]) -> bytes:
+    """The first bytes of the ``.npy`` data ``source`` up to the end of its header (as many as
+    the file has, when fewer): all :func:`_npy_header` reads."""
+    head = source.read(10)
+    if len(head) < 10 or not head.startswith(_NPY_MAGIC) or head[6] not in (1, 2, 3):
+        return head + source.read(502)  # (what the refusal tells the file by: what_is)
+    size_len = 2 if head[6] == 1 else 4
+    head += source.read(size_len - 2)
+    offset = 8 + size_len + int.from_bytes(head[8:8 + size_len], "little")
+    return head + source.read(max(0, offset - len(head)))
+
+
+def _npy_checked(head: bytes, size: int, where: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(shape, dtype, data offset)`` of ``.npy`` data of ``size`` bytes starting ``head``
+    (at least its header), refused before anything is loaded: a truncated or corrupt header,
+    an object array, data above the memory limit or shorter than the header declares."""
+    header = _npy_header(head, where)
     if header is None:
         raise FileFormatError(f"{where}: truncated .npy header")
     shape, dtype, offset = header
     nbytes = math.prod(shape) * dtype.itemsize
     check_bytes(f"loading {where} ({'x'.join(map(str, shape))} {dtype})", nbytes)
-    if len(raw) - offset < nbytes:
+    if size - offset < nbytes:
         raise FileFormatError(f"{where}: truncated .npy (its header declares {human(nbytes)} "
-                              f"of data, {human(len(raw) - offset)} present)")
+                              f"of data, {human(size - offset)} present)")
+    return shape, dtype, offset
+
+
+def _load_npy(raw: bytes, where: str) -> np.ndarray:
+    _npy_checked(raw, len(raw), where)
     try:
         return np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:

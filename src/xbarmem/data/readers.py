@@ -24,7 +24,16 @@ from xbarmem.data.patterns import (
     validate_patterns,
 )
 from xbarmem.errors import FileFormatError, PatternError, warn
-from xbarmem.files import ArrayFile, as_path, decode, fingerprint, gunzip, npy_size, read_bytes
+from xbarmem.files import (
+    ArrayFile,
+    as_path,
+    decode,
+    fingerprint,
+    gunzip,
+    npy_size,
+    opened,
+    read_bytes,
+)
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import pattern_bytes
 
@@ -48,21 +57,33 @@ def _is_idx_name(name: str) -> bool:
     return name.endswith((".idx", ".idx1", ".idx3")) or ("-idx" in name and "-ubyte" in name)
 
 
-def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
-    """Parse an IDX file (big-endian header: 0, 0, dtype code, ndim, then ndim uint32 sizes)."""
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+#: the most bytes an IDX header takes (4 + 4 * 255 dimensions)
+_IDX_HEAD = 4 + 4 * 255
+
+
+def _idx_header(head: bytes, size: int, path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(dims, big-endian dtype, data offset)`` of IDX data of ``size`` bytes starting
+    ``head`` (at least its header: big-endian 0, 0, dtype code, ndim, then ndim uint32
+    sizes), refused when the header is bad or the data's size is not what it declares."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
         raise FileFormatError(f"{path}: not an IDX file (bad magic number)")
-    ndim = raw[3]
+    ndim = head[3]
     header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
+    if ndim == 0 or len(head) < header:
         raise FileFormatError(f"{path}: corrupt IDX file (truncated header)")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    dims = struct.unpack(f">{ndim}I", head[4:header])
+    dtype = np.dtype(_IDX_DTYPES[head[2]])
     expected = math.prod(dims) * dtype.itemsize
-    if len(raw) - header != expected:
+    if size - header != expected:
         raise FileFormatError(
-            f"{path}: corrupt IDX file (expected {expected} data bytes, found {len(raw) - header})"
+            f"{path}: corrupt IDX file (expected {expected} data bytes, found {size - header})"
         )
+    return dims, dtype, header
+
+
+def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
+    """Parse an IDX file (:func:`_idx_header`)."""
+    dims, dtype, header = _idx_header(raw, len(raw), path)
     arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
     return arr.astype(dtype.str[1:])  # native byte order, writable copy
 
@@ -145,16 +166,26 @@ def _parse_numpy(raw: bytes, path: Path, key: str | None) -> tuple[np.ndarray, n
     if not arrays.is_npz:
         return arrays.pick(key), None
     keys = arrays.names
-    chosen = key
-    if chosen is None and len(keys) != 1:
-        chosen = next((k for k in ("patterns", "images") if k in keys), None)
-    arr = arrays.pick(chosen, "none is named 'patterns' or 'images': save the one to load "
-                            "as 'patterns' (Python: load_file(key=...)), one of")
+    chosen = _chosen(keys, key)
+    arr = arrays.pick(chosen, _HOW)
     chosen = chosen if chosen is not None else keys[0]
     # (a 0-d array has no patterns to label: it is refused as no pattern array, not here)
     labels = (arrays.array("labels") if "labels" in keys and chosen != "labels" and arr.ndim
               else None)
     return arr, None if labels is None else _file_labels(labels, arr.shape[0], path)
+
+
+#: how a user chooses the array of an .npz holding several, none of the names read by default
+_HOW = ("none is named 'patterns' or 'images': save the one to load as 'patterns' (Python: "
+        "load_file(key=...)), one of")
+
+
+def _chosen(keys: list[str], key: str | None) -> str | None:
+    """The member of an .npz holding ``keys`` that patterns are read from: ``key``, else its
+    only one, else ``patterns`` or ``images`` (None: its only one, or none of them)."""
+    if key is None and len(keys) != 1:
+        return next((k for k in ("patterns", "images") if k in keys), None)
+    return key
 
 
 def _file_labels(labels: np.ndarray, count: int, path: Path) -> np.ndarray | None:
@@ -247,10 +278,45 @@ def file_neuron_count(path: str | Path) -> int | None:
     """The N of the patterns the file at ``path`` holds as :func:`load_file_neurons` reads
     them with ``n_neurons=None`` (the length of a row, or H*W of an image), from its array's
     shape alone: its values are not checked (the reading does that). None for an array of no
-    such shape, which the reading refuses. Raises :class:`FileFormatError` for a file that
-    cannot be read."""
-    arr, _, _ = _read_array(as_path(path), None)
-    return int(math.prod(arr.shape[1:])) if arr.ndim in (2, 3) and arr.shape[0] else None
+    such shape, which the reading refuses. An ``.npy``, an ``.npz`` member or an IDX file is
+    not read past its header (a CSV file or a gzip'd one is read whole); raises what reading
+    the file raises (:class:`FileFormatError`, :class:`~xbarmem.limits.TooLargeError`, the
+    same messages) for everything its header, its size and the memory limit tell, before the
+    reading would; only a fault in the data's bytes themselves (a corrupt compressed .npz
+    member) is left to the reading."""
+    path = as_path(path)
+    name = path.name.lower()
+    if name.endswith((".gz", ".csv")):
+        shape = _read_array(path, None)[0].shape
+    else:
+        shape = _header_shape(path, name)
+    return int(math.prod(shape[1:])) if len(shape) in (2, 3) and shape[0] else None
+
+
+def _header_shape(path: Path, name: str) -> tuple[int, ...]:
+    """The shape of the array :func:`_read_array` ``(path, None)`` reads from the file at
+    ``path`` (lower-case ``name``, not gzip'd nor CSV), from its headers alone: every refusal
+    it makes from them, the file's size and the memory limit, in its order and words."""
+    with opened(path, expand=_EXPAND_BINARY) as (handle, size):
+        head = handle.read(_IDX_HEAD)
+        handle.seek(0)
+        magic = struct.unpack(">I", head[:4])[0] if len(head) >= 4 else None
+        if name.endswith((".npy", ".npz")):
+            arrays = ArrayFile.of_file(handle, size, str(path))
+            key = _chosen(arrays.names, None) if arrays.is_npz else None
+            shape, dtype = arrays.header(key, _HOW)
+        elif _is_idx_name(name) or magic in _IDX_MAGICS:
+            shape, dtype, _ = _idx_header(head, size, path)
+            if len(shape) == 1:
+                raise FileFormatError(f"{path}: this IDX file holds labels (1-D), not patterns")
+            dtype = np.dtype(dtype.str[1:])
+        else:
+            raise FileFormatError(
+                f"{path}: unknown file type; supported: {', '.join(SUPPORTED_FILE_TYPES)}")
+    values = math.prod(shape)
+    check_bytes(f"reading patterns from {path} ({'x'.join(map(str, shape))} {dtype})",
+                pattern_bytes(values, held=size + values * dtype.itemsize))
+    return tuple(shape)
 
 
 def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx: bool,
