@@ -13,7 +13,9 @@ against :mod:`xbarmem.limits` *before* allocating it:
   after at most one chunk past the limit (:data:`CHUNK`);
 * :class:`ArrayFile` reads ``.npy``/``.npz`` bytes: every array's header (shape, dtype) is
   checked against the limit and against the bytes really present before it is loaded; object
-  arrays are refused (nothing is ever unpickled).
+  arrays are refused (nothing is ever unpickled). :meth:`ArrayFile.of_file` of a file
+  :func:`opened` reads only what :meth:`ArrayFile.header` needs: an array's shape and dtype,
+  with the same checks, without loading it.
 
 And writing results: :func:`write_atomically` / :func:`write_file` write every result file
 through a temporary file beside it that replaces it in one step, so a process killed at any
