@@ -136,7 +136,8 @@ def extra_arguments(command: Any, name: str | None, extra: list[str]) -> str:
 
 
 class _App(typer.Typer):
-    """A Typer app whose commands are :class:`_Command` (unless one names its own class)."""
+    """A Typer app whose commands are :class:`_Command` (unless one names its own class);
+    called as Typer's (``app(*args, **kwargs)``: click's ``main``, as :func:`main` calls it)."""
 
     def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
         return super().command(*args, cls=cls or _Command, **kwargs)
