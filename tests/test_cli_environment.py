@@ -105,8 +105,10 @@ def _text_opened_without_encoding(tree) -> list[int]:
         if isinstance(func, ast.Name) and func.id == "open":
             mode_at = 1
         elif isinstance(func, ast.Attribute) and func.attr in ("open", "read_text", "write_text"):
-            if isinstance(func.value, ast.Name) and func.value.id in ("os", "tarfile"):
-                continue  # os.open: a descriptor; tarfile.open: an archive, no text
+            if isinstance(func.value, ast.Name) and func.value.id in ("os", "tarfile",
+                                                                      "archive"):
+                continue  # os.open: a descriptor; tarfile.open: an archive, no text;
+                # archive.open (a zipfile.ZipFile's): one of its members, bytes
             mode_at = 0
         else:
             continue
