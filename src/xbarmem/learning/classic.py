@@ -34,24 +34,25 @@ from xbarmem.learning.base import (
 from xbarmem.names import OWN_RULE  # noqa: F401 - where a rule of one's own goes, re-exported
 from xbarmem.spec import Spec, flag, integer, number
 
-#: off-diagonal weights whose largest magnitude is at most this fraction of the matrix's
-#: largest (diagonal included) are float64 rounding error, not weights: the pseudo-inverse of
-#: N independent patterns is the identity, whose off-diagonal part is zero but computes as
-#: about 1e-14, which scaling to max|W| = 1 would turn into a matrix of noise
+#: off-diagonal weights of magnitude at most this fraction of the matrix's largest (diagonal
+#: included) are float64 rounding error, not weights: the pseudo-inverse of N independent
+#: patterns is the identity, whose off-diagonal part is zero but computes as about 1e-14,
+#: which scaling to max|W| = 1 would turn into a matrix of noise; and a neuron whose unit
+#: vector the patterns span has a row that is zero but computes as such noise, whose field
+#: would set the neuron where it is a tie
 _ROUNDING = 1e-9
 
 
 def _finish(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zero the diagonal, scale to max|W| = 1, attach a zero bias. An off-diagonal part that
-    is rounding error (below :data:`_ROUNDING` of the largest weight before the diagonal was
-    zeroed) is zero: ``W = 0``, as it is exactly."""
+    """Zero the diagonal, scale to max|W| = 1, attach a zero bias. Every off-diagonal weight
+    that is rounding error (at most :data:`_ROUNDING` of the largest weight before the
+    diagonal was zeroed) is zero, as it is exactly; all of them: ``W = 0``."""
     w = w.clone()
     whole = w.abs().max()
     w.fill_diagonal_(0.0)
+    w[w.abs() <= _ROUNDING * whole] = 0.0
     peak = w.abs().max()
-    if peak <= _ROUNDING * whole:
-        w.zero_()
-    elif peak > 0:
+    if peak > 0:
         w = w / peak
     return w.float(), torch.zeros(w.shape[0], dtype=torch.float32)
 
