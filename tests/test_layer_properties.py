@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from xbarmem import ArraySpec, ChipSpec, DeviceSpec, FaultMap, train
+from xbarmem.data.corruption import occlude_block
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.learning.classic import get_rule
 from xbarmem.memory.recall import FloatMatrix, recall
@@ -82,3 +83,17 @@ def test_pinv_stores_linearly_independent_patterns_as_fixed_points(seed, p, n, c
                                                                    mode=mode)
         np.testing.assert_array_equal(result.states.numpy(), x)
         assert (result.iterations == 1).all() and result.converged.all()
+
+
+# ------------------------------------------------------------------------- corruption
+@MANY
+@given(st.integers(1, 40), st.integers(1, 40), st.floats(0.0, 1.0), st.integers(0, 99))
+def test_an_occluded_block_covers_the_fraction_of_any_image_turned_or_not(h, w, fraction, seed):
+    """``fraction * h * w`` cells to within half the shorter side, and as many for the image
+    turned by 90 degrees. A tall strip (h x 1) took a block of ``round(h sqrt(f))`` rows:
+    12 x 1 at 0.3 occluded 7 cells (58%) where 1 x 12 occluded 4."""
+    covered = [int((occlude_block(torch.ones(2, h * w), shape, fraction, seed) == -1)
+                   .sum(dim=1).unique().item()) for shape in ((h, w), (w, h))]
+    assert covered[0] == covered[1]
+    area = fraction * h * w
+    assert covered[0] == 0 if area < 0.5 else abs(covered[0] - area) <= min(h, w) / 2

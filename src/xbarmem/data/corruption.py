@@ -190,7 +190,9 @@ def occlude_block(
     fill: float = -1.0,
 ) -> torch.Tensor:
     """Set one axis-aligned block covering about ``fraction`` of each ``(h, w)`` image to
-    ``fill``. The block has the image's aspect ratio; its position is uniform per pattern
+    ``fill``: ``fraction * h * w`` cells to within half the image's shorter side (none below
+    half a cell), as many for the image turned by 90 degrees. The block has the image's
+    aspect ratio as far as whole cells allow; its position is uniform per pattern
     (drawn from ``generator``, as in :func:`flip_bits`). ``x`` must be ``(B, h*w)`` for
     ``image_shape`` ``(h, w)``; returns a new float32 ``(B, h*w)`` tensor. Raises
     :class:`PatternError` for a bad ``x``, ``image_shape`` or ``fraction`` (outside [0, 1]),
@@ -205,11 +207,18 @@ def occlude_block(
             f"occlusion needs cues of shape (B, {h * w}) for image_shape ({h}, {w}), "
             f"got {tuple(out.shape)}"
         )
-    area = fraction * h * w
+    area = fraction * (h * w)
     if area < 0.5:
         return out
-    bh = min(h, max(1, round(h * math.sqrt(fraction))))
-    bw = min(w, max(1, round(area / bh)))
+    # the shorter side scaled by sqrt(fraction), the longer one giving the area (a strip one
+    # cell wide: round(area) cells, whichever way it lies); the shorter side grows where the
+    # longer one would not hold it
+    short, long = sorted((h, w))
+    bs = min(short, max(1, round(short * math.sqrt(fraction))))
+    if round(area / bs) > long:
+        bs = min(short, math.ceil(area / long))
+    bl = min(long, max(1, round(area / bs)))
+    bh, bw = (bs, bl) if h <= w else (bl, bs)
     gen = as_generator(generator, "generator")
     b = out.shape[0]
     top = torch.randint(0, h - bh + 1, (b, 1), generator=gen, device=gen.device).to(out.device)
