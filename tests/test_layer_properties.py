@@ -16,12 +16,25 @@ a model saved, loaded and saved again gives the same bytes; chip specs survive T
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from xbarmem import ArraySpec, ChipSpec, DeviceSpec, FaultMap, train
+from xbarmem import (
+    ArraySpec,
+    ChipSpec,
+    DeviceSpec,
+    FaultMap,
+    MultilayerMemory,
+    SingleLayerMemory,
+    load_memory,
+    save_memory,
+    train,
+)
 from xbarmem.data.corruption import occlude_block
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.learning.classic import get_rule
@@ -97,3 +110,31 @@ def test_an_occluded_block_covers_the_fraction_of_any_image_turned_or_not(h, w, 
     assert covered[0] == covered[1]
     area = fraction * h * w
     assert covered[0] == 0 if area < 0.5 else abs(covered[0] - area) <= min(h, w) / 2
+
+
+# ------------------------------------------------------------------------- files
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(chips(faults=True, noise=True), st.integers(3, 10), st.integers(0, 2), st.booleans(),
+       st.integers(0, 99))
+def test_a_memory_programmed_by_hand_saved_loaded_and_saved_again_is_the_same_file(
+        chip, n, hidden, bias, seed):
+    """One layer or several, no training (``info`` without a kind), saved with cues: loading
+    reads it as its patterns' kind, and saving what was loaded wrote that kind into ``info``
+    (the first file had none), so the two files differed; they recall alike."""
+    widths = [max(2, n // 2 + k) for k in range(hidden)]
+    memory = MultilayerMemory(n, widths, chip, bias=bias, fault_seed=seed) if hidden \
+        else SingleLayerMemory(n, chip, bias=bias, fault_seed=seed)
+    sizes = [n, *widths, n]
+    gen = torch.Generator().manual_seed(seed)
+    shapes = list(zip(sizes[1:], sizes[:-1], strict=True))
+    memory.program([torch.randn(s, generator=gen) for s in shapes],
+                   [torch.randn(s[0], generator=gen) for s in shapes] if bias else None,
+                   seed=seed)
+    cues = _patterns(seed, 4, n)
+    with tempfile.TemporaryDirectory() as folder:
+        first = save_memory(memory, Path(folder) / "a.safetensors", patterns=cues)
+        back = load_memory(first)
+        second = save_memory(back, Path(folder) / "b.safetensors", patterns=cues)
+        assert Path(first).read_bytes() == Path(second).read_bytes()
+    assert torch.equal(back.recall(cues).states, memory.recall(cues).states)

@@ -79,7 +79,9 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     multilayer memories store layer ``k``'s tensors under ``layer{k}.*`` (conductances in
     siemens, float64); the patterns' name, kind, image shape and labels, the chip, fault map
     and ``memory.info`` go with them (without how long training took, ``train_seconds``: the
-    same training writes the same bytes), with ``extra`` (a JSON-able dict). Returns the path.
+    same training writes the same bytes; with the patterns' kind as ``info["kind"]`` for a
+    memory of none, as :func:`load_memory` reads it: a loaded model saves to the same bytes),
+    with ``extra`` (a JSON-able dict). Returns the path.
 
     Raises, before anything is written: :class:`~xbarmem.errors.ArgumentError` for a
     ``memory`` that is not a :class:`Memory`, :class:`~xbarmem.errors.FileFormatError` for an
@@ -146,7 +148,12 @@ def _model_info(info: dict[str, Any]) -> dict[str, Any]:
 def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[str, Any],
            patterns, extra: dict[str, Any] | None) -> Path:
     extra = dict(extra or {})
+    info = _model_info(memory.info)
     if patterns is not None:
+        # a memory of no recorded kind (programmed by hand) is read as its patterns' kind
+        # (ModelMeta.kind): said in info, as loading it gives it, so that load -> save is
+        # the same file
+        info.setdefault("kind", patterns.kind)
         tensors["patterns"] = patterns.patterns
         extra["patterns"] = {"name": patterns.name, "kind": patterns.kind,
                              "image_shape": list(patterns.image_shape or [])}
@@ -155,7 +162,7 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
     # threads: torch threads of the process writing the file (it trained and programmed the
     # memory in the usual case); the last digits of trained weights depend on it
     meta = {"format": FORMAT, **arch_meta, "chip": memory.chip.to_dict(),
-            "fault_meta": memory.faults.meta, "info": _model_info(memory.info),
+            "fault_meta": memory.faults.meta, "info": info,
             "versions": _versions(),
             "threads": torch.get_num_threads(), "extra": extra}
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
