@@ -42,11 +42,14 @@ from xbarmem import (
     train,
 )
 from xbarmem.data.corruption import occlude_block
+from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.export import export_memory
 from xbarmem.deploy.reload import load_export
 from xbarmem.energy.circuit import load_circuit
+from xbarmem.energy.measure import measure_memory
 from xbarmem.energy.model import LayerLoad, programming_cost, step_cost
 from xbarmem.evaluation.capacity import search_capacity
+from xbarmem.evaluation.evaluate import Protocol, evaluate_memory, make_cues
 from xbarmem.evaluation.metrics import field_margins
 from xbarmem.evaluation.scaling import fit_power_law
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
@@ -313,6 +316,36 @@ def test_a_capacity_search_is_monotone_in_the_threshold_on_any_curve(curve, thre
     assert all(found[a] >= found[b] for a, b in zip(ordered, ordered[1:], strict=False))
     for theta, capacity in found.items():
         assert all(s >= theta for p, s in tested.items() if p <= capacity)
+
+
+@FEW
+@given(chips(faults=True), st.integers(4, 12), st.integers(1, 4), st.integers(1, 3),
+       st.floats(0.0, 0.5), st.sampled_from(["sync", "async"]), st.integers(0, 999))
+def test_scores_are_the_fractions_and_means_they_are(chip, n, p, probes, level, mode, seed):
+    """``exact``, ``hamming``, ``converged`` and ``mean_iterations`` of ``evaluate_memory``
+    (and the recall quality of ``measure_memory``) are counts over cues divided in float64:
+    ``evaluate --json`` printed ``hamming`` 3.6666667461395264 and ``mean_iterations``
+    3.3333332538604736 for 11 and 10 over 3 cues (float32 means), where ``recall --json``
+    prints its shares as the fractions they are."""
+    x = _patterns(seed, p, n)
+    memory = train(x, chip=chip, rule="hebb", fault_seed=seed)
+    protocol = Protocol(level=level, probes=probes, mode=mode, seed=seed)
+    score = evaluate_memory(memory, x, protocol)
+    cues = len(score.states)
+    target = torch.as_tensor(np.tile(x, (probes, 1)), dtype=torch.float32)
+    wrong = (score.states != target).sum(dim=1)
+    again = memory.recall(score.cues, mode=mode, seed=make_cues(as_pattern_set(x),
+                                                                 protocol).generator)
+    assert score.hamming == int(wrong.sum()) / cues
+    assert score.exact == int((wrong == 0).sum()) / cues
+    assert score.converged == int(again.converged.sum()) / cues
+    assert score.mean_iterations == int(again.iterations.sum()) / cues
+    measured = measure_memory(memory, score.cues, target, seed=seed)
+    for r, quality in ((memory.recall(score.cues, mode=m, seed=seed), measured.info["quality"][m])
+                       for m in ("sync", "async")):
+        right = int((r.states == target).all(dim=1).sum())
+        assert quality["exact"] == right / cues
+        assert quality["converged"] == int(r.converged.sum()) / cues
 
 
 @FEW

@@ -47,7 +47,7 @@ from xbarmem.energy.model import (
     step_cost,
 )
 from xbarmem.errors import ConfigError, PatternError, warn
-from xbarmem.evaluation.metrics import cosine_similarity, exact_recall
+from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
@@ -141,8 +141,8 @@ class EnergyBySize(ResultDict):
 
 def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
     read_out = torch.where(states >= 0, 1.0, -1.0)
-    return {"cosine": float(cosine_similarity(read_out, targets).mean()),
-            "exact": float(exact_recall(read_out, targets).float().mean())}
+    return {"cosine": mean_value(cosine_similarity(read_out, targets)),
+            "exact": mean_value(exact_recall(read_out, targets))}
 
 
 def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
@@ -189,10 +189,10 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
     sync, asyn = results["sync"], results["async"]
     layers = layer_loads(memory, activation)
     quality = {mode: {**_quality(r.states, targets),
-                      "converged": float(r.converged.float().mean()),
-                      "capped": float((r.iterations >= max_iterations).float().mean())}
+                      "converged": mean_value(r.converged),
+                      "capped": mean_value(r.iterations >= max_iterations)}
                for mode, r in results.items()}
-    _warn_capped({mode: float(((r.iterations >= max_iterations) & ~r.converged).float().mean())
+    _warn_capped({mode: mean_value((r.iterations >= max_iterations) & ~r.converged)
                   for mode, r in results.items()}, max_iterations)
     return Measurement(layers=layers, read_voltage=memory.chip.array.read_voltage,
                        sync_steps=sync.iterations.numpy().astype(np.int64),

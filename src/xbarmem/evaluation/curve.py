@@ -44,7 +44,7 @@ from xbarmem.evaluation.evaluate import (
     evaluate_many,
     make_cues,
 )
-from xbarmem.evaluation.metrics import cosine_similarity
+from xbarmem.evaluation.metrics import cosine_similarity, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
@@ -241,8 +241,8 @@ def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: in
         x = torch.as_tensor(stored.patterns, dtype=torch.float32)
         states = x[(cues.cues @ x.T).argmax(dim=1)]
         cos = cosine_similarity(states, cues.target)
-        sums[count][0] += float(cos.mean()) / trials
-        sums[count][1] += float((cos > 1 - 1e-6).float().mean()) / trials
+        sums[count][0] += mean_value(cos) / trials
+        sums[count][1] += mean_value(cos > 1 - 1e-6) / trials
     return [{"count": c, "cosine": v[0], "exact": v[1]} for c, v in sums.items()]
 
 

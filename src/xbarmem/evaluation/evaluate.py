@@ -38,6 +38,7 @@ from xbarmem.evaluation.metrics import (
     cosine_similarity,
     exact_recall,
     hamming_distance,
+    mean_value,
     recall_outcomes,
 )
 from xbarmem.hardware.chip import ChipSpec, load_chip
@@ -279,20 +280,20 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
     states = result.states
     if cues.binary and result.activation == "tanh":  # comparators read the final state
         states = torch.where(states >= 0, 1.0, -1.0)
-    cos = cosine_similarity(states, cues.target)
+    cos = cosine_similarity(states, cues.target).double()  # (means in float64: mean_value)
     per_pattern = cos.reshape(cues.probes, -1).mean(dim=0)
     stored = cues.target[: len(per_pattern)]  # row k * P + i of the targets is pattern i
     outcomes = (recall_outcomes(states, cues.target, stored, result.converged)
                 if keep and cues.binary else None)
-    return Score(cosine=float(cos.mean()),
-                 exact=float(exact_recall(states, cues.target).float().mean()),
-                 hamming=float(hamming_distance(states, cues.target).float().mean()),
-                 converged=float(result.converged.float().mean()),
-                 mean_iterations=float(result.iterations.float().mean()),
+    return Score(cosine=mean_value(cos),
+                 exact=mean_value(exact_recall(states, cues.target)),
+                 hamming=mean_value(hamming_distance(states, cues.target)),
+                 converged=mean_value(result.converged),
+                 mean_iterations=mean_value(result.iterations),
                  per_pattern_cosine=[round(float(v), 6) for v in per_pattern],
                  outcomes=outcomes, states=states if keep else None,
                  cues=cues.cues if keep else None,
-                 cue_cosine=float(cues.similarity().mean()) if keep else None)
+                 cue_cosine=mean_value(cues.similarity()) if keep else None)
 
 
 @checked_keywords
@@ -565,7 +566,7 @@ def _per_chip(memories: list, patterns: PatternSet, protocol: Protocol) -> list[
 def _spread(scores: list[Score]) -> dict[str, float | None]:
     """Mean cosine, its standard deviation over chips (None for one chip: there is no
     spread, as tables show "-") and mean exact rate."""
-    cos = torch.tensor([s.cosine for s in scores], dtype=torch.float32)
+    cos = torch.tensor([s.cosine for s in scores], dtype=torch.float64)
     return {"cosine": float(cos.mean()),
             "cosine_std": float(cos.std()) if len(scores) > 1 else None,
             "exact": float(sum(s.exact for s in scores) / len(scores))}

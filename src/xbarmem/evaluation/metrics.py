@@ -14,7 +14,7 @@ from xbarmem.checks import check_tensor, numeric_array
 from xbarmem.errors import PatternError
 
 __all__ = ["OUTCOMES", "cosine_similarity", "exact_recall", "field_margins", "hamming_distance",
-           "recall_outcomes"]
+           "mean_value", "recall_outcomes"]
 
 
 def _as_rows(x: Any, name: str) -> torch.Tensor:
@@ -55,6 +55,14 @@ def _unit(t: torch.Tensor) -> torch.Tensor:
     t = torch.where(peak > 0, t / peak.clamp_min(torch.finfo(t.dtype).tiny), t)
     norm = t.norm(dim=1, keepdim=True)
     return torch.where(norm > 0, t / norm.clamp_min(1.0), t)
+
+
+def mean_value(values: torch.Tensor) -> float:
+    """The mean of a tensor of numbers or flags (any dtype, at least one value) as a float
+    computed in float64, as results report shares and means: a share of 13 in 20 is 0.65, a
+    mean of 10 steps over 3 cues 3.3333333333333335 (float32's means are 0.6499999761581421
+    and 3.3333332538604736)."""
+    return float(values.double().mean())
 
 
 def hamming_distance(a: Any, b: Any) -> torch.Tensor:
