@@ -41,6 +41,7 @@ from xbarmem import (
     save_memory,
     train,
 )
+from xbarmem.cli.energy import _si as _si_text
 from xbarmem.data.corruption import occlude_block
 from xbarmem.data.patterns import as_pattern_set
 from xbarmem.deploy.export import export_memory
@@ -54,6 +55,7 @@ from xbarmem.evaluation.metrics import field_margins
 from xbarmem.evaluation.scaling import fit_power_law
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.learning.classic import get_rule
+from xbarmem.limits import human
 from xbarmem.memory.recall import FloatMatrix, recall, recall_batch
 
 FEW = settings(max_examples=30, deadline=None, derandomize=True,
@@ -417,6 +419,37 @@ def test_a_larger_circuit_constant_never_makes_anything_cheaper_or_faster(
             assert after[k] <= before[k], (key, k)
         else:
             assert after[k] >= before[k], (key, k)
+
+
+_SI = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0}
+
+
+@MANY
+@given(st.one_of(st.floats(1e-15, 999.0), st.sampled_from([1e-12, 1e-9, 1e-6, 1e-3, 9.9996e-13,
+                                                         999.96e-9, 0.99996e-3])),
+       st.sampled_from(["J", "s"]), st.booleans())
+def test_energies_and_times_print_with_the_prefix_of_their_rounded_value(value, unit, negative):
+    """Four significant figures, read back to within half a unit of the last one, between 1
+    and 1000 of the prefix (from fJ up): ``1e-6`` s printed ``1000 ns`` (``1e-9 * 1000`` is
+    above ``1e-6`` in floating point) and 0.99996 pJ ``1000 fJ``."""
+    value = -value if negative else value
+    number, word = _si_text(value, unit).split(" ")
+    factor = _SI[word[: -len(unit)]]
+    assert 1 <= abs(float(number)) < 1000 and "e" not in number
+    assert abs(float(number) * factor - value) <= 5e-4 * abs(value)
+
+
+@MANY
+@given(st.one_of(st.integers(0, 2**60), st.sampled_from([1023 * 1024 + 1000, 1000 * 2**30,
+                                                         2**20 - 1, 1024 ** 5 * 999.9])))
+def test_byte_counts_print_with_the_binary_prefix_of_their_rounded_value(nbytes):
+    """Whole bytes below 1 KiB, else three significant figures between 1 and 1024 of the
+    prefix: 1000 GiB read ``1e+03 GiB`` and 1023.9 KiB ``1.02e+03 KiB``."""
+    number, word = human(nbytes).split(" ")
+    assert "e" not in number
+    factor = 1024 ** ["B", "KiB", "MiB", "GiB", "TiB", "PiB"].index(word)
+    assert (1 <= float(number) < 1024) or nbytes < 1
+    assert abs(float(number) * factor - nbytes) <= 5e-3 * nbytes
 
 
 # ------------------------------------------------------------------------- files

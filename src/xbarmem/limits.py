@@ -65,12 +65,27 @@ def max_bytes() -> int | None:
 
 
 def human(nbytes: float) -> str:
-    """``nbytes`` in binary units with three significant figures (``"3.73 GiB"``)."""
+    """``nbytes`` in binary units with three significant figures (``"3.73 GiB"``, ``"1000
+    GiB"``, ``"1 MiB"`` for 1023.9 KiB), whole bytes below 1 KiB."""
     value = float(nbytes)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(value) < 1024 or unit == "PiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.3g} {unit}"
-        value /= 1024
+    if abs(value) < 1024:
+        return f"{int(value)} B"
+    return prefixed(value, "B", [(1024.0 ** k, p) for k, p in enumerate("KMGTP", 1)], 3,
+                    binary=True)
+
+
+def prefixed(value: float, unit: str, prefixes: list[tuple[float, str]], digits: int, *,
+             binary: bool = False) -> str:
+    """``value`` with ``digits`` significant figures and the largest of ``prefixes``
+    (``(factor, prefix)``, factors ascending) at which it reads at least 1 *as rounded*, never
+    in exponent notation below the largest: ``prefixed(1e-6, "s", SI, 4)`` is ``"1 us"``, not
+    ``"1000 ns"`` (``1e-9 * 1000`` is above ``1e-6`` in floating point), 0.99996 pJ ``"1 pJ"``,
+    not ``"1000 fJ"``. Below the smallest factor the smallest prefix (``"0.1 fJ"``);
+    ``binary``: ``"Ki"`` ... spelled with the ``"i"`` of binary units."""
+    for k, (factor, prefix) in reversed(list(enumerate(prefixes))):
+        rounded = float(f"{value / factor:.{digits}g}")
+        if abs(rounded) >= 1 or k == 0:
+            return f"{rounded:g} {prefix}{'i' if binary and prefix else ''}{unit}"
     raise AssertionError("unreachable")
 
 

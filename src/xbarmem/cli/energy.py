@@ -49,6 +49,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.files import make_folder, write_file
 from xbarmem.hardware.chip import ChipSpec, chip_words
 from xbarmem.learning.budget import step_budget
+from xbarmem.limits import prefixed
 from xbarmem.names import RULE_NAMES
 
 
@@ -89,13 +90,15 @@ def _saving(energy: float, latency: float) -> str:
                         for value, what in ((energy, "energy"), (latency, "latency")))
 
 
+#: the SI prefixes energies and times are printed with (``limits.prefixed``)
+_SI = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1.0, "")]
+
+
 def _si(value: float, unit: str) -> str:
+    """``value`` with four significant figures and its SI prefix (``"1.024 ms"``, ``"1 us"``)."""
     if value == 0:
         return f"0 {unit}"
-    for factor, prefix in ((1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m")):
-        if abs(value) < factor * 1000:
-            return f"{value / factor:.4g} {prefix}{unit}"
-    return f"{value:.4g} {unit}"
+    return prefixed(value, unit, _SI, 4)
 
 
 Circuit = Annotated[str, typer.Option(
