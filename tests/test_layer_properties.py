@@ -2,19 +2,20 @@
 cases elsewhere do not use: any N, any tile size (1x1, not dividing N, larger than N), any
 level count and window, any image shape.
 
-Learning: the classic rules are equivariant under a relabelling of the neurons and (Hebb,
-pinv) invariant under a reordering of the patterns; the pseudo-inverse stores any linearly
-independent patterns as fixed points. Recall: a fixed point is one for sync and async alike,
-a zero field keeps a state, tanh states stay in [-1, 1], a batch recalls as its cues one by
-one and as :func:`recall_batch`. Crossbar: programming gives every weight to within half a
-level step, the same whatever the tiles, seeded; without levels conductance differences scale
-with the weights. Corruption: an occluded block covers ``fraction`` of any image, turned or
-not. Evaluation: the power-law fit recovers exact power laws, capacity searches keep their
-monotone rule, field margins ignore the scale and order of the neurons, two programming
-variations of one seed perturb by one pattern. Energy: a larger circuit constant never makes a
-step cheaper or faster. Files: a model (trained or programmed by hand) saved, loaded and saved
-again gives the same bytes, an export reloaded and exported again the same folder; chip specs
-survive TOML and JSON.
+Learning: the classic rules are equivariant under a relabelling of the neurons and (Hebb, pinv)
+invariant under a reordering of the patterns; the pseudo-inverse stores any linearly
+independent patterns as fixed points. Recall: a fixed point is one for sync and async alike
+(and for ``-x`` as for ``x``), a zero field keeps a state (all-zero cues stay), tanh states
+stay in [-1, 1], a batch recalls as its cues one by one and as :func:`recall_batch`. Crossbar:
+programming gives every weight to within half a level step, the same whatever the tiles,
+seeded; without levels conductance differences scale with the weights. Corruption: an occluded
+block covers ``fraction`` of any image, turned or not. Evaluation: the power-law fit recovers
+exact power laws, capacity searches keep their monotone rule, field margins ignore the scale
+and order of the neurons, two programming variations of one seed perturb by one pattern.
+Energy: a larger circuit constant never makes a step cheaper or faster. Files: a model (trained
+or programmed by hand) saved, loaded and saved again gives the same bytes, an export reloaded
+and exported again the same folder; chip specs survive TOML and JSON; energies, times and byte
+counts print with the prefix of their value.
 """
 
 from __future__ import annotations
@@ -177,6 +178,24 @@ def test_a_zero_field_keeps_every_state_and_tanh_stays_in_the_unit_interval(seed
                     rng.uniform(-1, 1, (b, n)), mode=mode, activation="tanh",
                     max_iterations=10).states
     assert bool((states.abs() <= 1).all())
+
+
+@FEW
+@given(chips(), st.integers(3, 12), st.integers(1, 4), st.integers(0, 999),
+       st.sampled_from(["sync", "async"]),
+       st.sampled_from(["hebb", "pinv", "storkey", "storkey-variant", "perceptron"]))
+def test_through_a_fault_free_chip_zeros_stay_and_a_pattern_is_fixed_as_its_negative(
+        chip, n, p, seed, mode, rule):
+    """Classic rules (no bias) on a chip without faults or noise: an all-zero cue meets
+    fields that are 0 and keeps every neuron (one step, converged); ``-x`` stays put exactly
+    when ``x`` does (the field is odd in the state)."""
+    x = _patterns(seed, p, n)
+    memory = train(x, chip=chip, rule=rule, fault_seed=seed)
+    zeros = memory.recall(np.zeros((2, n)), mode=mode)
+    assert (zeros.states == 0).all() and zeros.converged.all() and (zeros.iterations == 1).all()
+    stays = [(memory.recall(c, mode=mode, max_iterations=1).states.numpy() == c).all(axis=1)
+             for c in (x, -x)]
+    np.testing.assert_array_equal(stays[0], stays[1])
 
 
 @FEW
