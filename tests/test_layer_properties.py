@@ -52,6 +52,7 @@ from xbarmem.energy.measure import measure_memory
 from xbarmem.energy.model import LayerLoad, programming_cost, step_cost
 from xbarmem.evaluation.capacity import search_capacity
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory, make_cues
+from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.evaluation.metrics import field_margins
 from xbarmem.evaluation.scaling import fit_power_law
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
@@ -399,6 +400,17 @@ def test_two_variations_of_one_seed_perturb_by_the_same_pattern_scaled(seed, n, 
     torch.testing.assert_close(moved[1] * v1, moved[0] * v2, rtol=1e-4, atol=1e-6)
     assert not torch.diagonal(moved[0]).any()
     assert torch.equal(memory.targets[0][0], scaled)
+
+
+@MANY
+@given(st.one_of(st.builds(lambda h: HiddenRule("fixed", h), st.integers(1, 10**6)),
+                 st.builds(lambda r: HiddenRule("ratio", r), st.floats(1e-6, 1e3))))
+def test_a_hidden_rule_reads_back_as_it_is_written(rule):
+    """``str()`` is what scaling results and their checkpoint key record and figures parse:
+    ``ratio:1.000001`` was written ``ratio:1`` (six digits), another rule read back, and two
+    runs of nearby ratios shared one checkpoint key and output name."""
+    assert HiddenRule.parse(str(rule)) == rule
+    assert float(rule.value_text) == rule.value
 
 
 # ------------------------------------------------------------------------- energy

@@ -320,7 +320,7 @@ def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule
     """A scaling run's file stem (its settings and :func:`_data_tag`) and its data file's
     fingerprint (None for a built-in or drawn source), after checking, before any work, the
     names it writes in ``out_dir`` and warning when it replaces results of other data."""
-    stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value:g}"
+    stem = f"scaling-{arch}-{kind}" + (f"-{hidden_rule.kind}{hidden_rule.value_text}"
                                        if arch == "multilayer" else f"-{rule}") + _data_tag(source)
     paths.check_members(out_dir, [f"{stem}.checkpoint.json", f"{stem}.json", f"{stem}.png"])
     images = None if isinstance(source, str) else source.fingerprint

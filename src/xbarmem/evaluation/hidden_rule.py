@@ -80,5 +80,16 @@ class HiddenRule:
         check_neurons(n, "n")
         return int(self.value) if self.kind == "fixed" else ratio_width(self.value, n)
 
+    @property
+    def value_text(self) -> str:
+        """``value`` as :meth:`__str__` and file names write it: H, or R in the fewest digits
+        that read back as R (``0.5``; ``0.3333337``, which six digits would make
+        ``0.333334``, a rule of other widths)."""
+        if self.kind == "fixed":
+            return str(int(self.value))
+        short = f"{self.value:g}"
+        return short if float(short) == self.value else repr(float(self.value))
+
     def __str__(self) -> str:
-        return f"{self.kind}:{int(self.value) if self.kind == 'fixed' else self.value:g}"
+        """``fixed:H`` or ``ratio:R``, which :meth:`parse` reads back as this rule."""
+        return f"{self.kind}:{self.value_text}"
