@@ -55,6 +55,7 @@ from xbarmem.evaluation.evaluate import Protocol, evaluate_memory, make_cues
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.evaluation.metrics import field_margins
 from xbarmem.evaluation.scaling import fit_power_law
+from xbarmem.experiments.trial_options import HiddenWidth
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed
 from xbarmem.learning.classic import get_rule
 from xbarmem.limits import human
@@ -406,11 +407,15 @@ def test_two_variations_of_one_seed_perturb_by_the_same_pattern_scaled(seed, n, 
 @given(st.one_of(st.builds(lambda h: HiddenRule("fixed", h), st.integers(1, 10**6)),
                  st.builds(lambda r: HiddenRule("ratio", r), st.floats(1e-6, 1e3))))
 def test_a_hidden_rule_reads_back_as_it_is_written(rule):
-    """``str()`` is what scaling results and their checkpoint key record and figures parse:
-    ``ratio:1.000001`` was written ``ratio:1`` (six digits), another rule read back, and two
-    runs of nearby ratios shared one checkpoint key and output name."""
+    """``str()`` is what scaling results and their checkpoint key record and figures parse,
+    and a sweep stores its ``hidden`` so: ``ratio:1.000001`` was written ``ratio:1`` (six
+    digits), another rule read back, two scaling runs of nearby ratios shared one checkpoint
+    key and output name, and a sweep's ``1.000001n`` trained ``1n``."""
     assert HiddenRule.parse(str(rule)) == rule
     assert float(rule.value_text) == rule.value
+    word = f"{rule.value_text}{'n' if rule.kind == 'ratio' else ''}"
+    stored = HiddenWidth().convert(word)  # a sweep's hidden: the same widths at every N
+    assert HiddenRule.word(str(stored)) == rule == HiddenRule.word(word)
 
 
 # ------------------------------------------------------------------------- energy

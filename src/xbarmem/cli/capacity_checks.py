@@ -103,7 +103,7 @@ def hidden_rule_of(text: str) -> HiddenRule:
 
     if ":" in text:
         rule = HiddenRule.parse(text)
-        new = (f"{int(rule.value)}" if rule.kind == "fixed" else f"{rule.value:g}n")
+        new = rule.value_text + ("n" if rule.kind == "ratio" else "")
         warn_deprecated(f"--hidden {text} is deprecated; use --hidden {new}")
         return rule
     several = ConfigError(f"--hidden: scaling takes one hidden width (H, an integer >= 1, or "

@@ -67,7 +67,8 @@ _RULE = RuleName()
 class HiddenWidth(Rule):
     """One hidden width in the command line's words (:meth:`HiddenRule.word`): an integer
     H >= 1 or a multiple of N (``"1n"``, ``"0.5n"``), stored as the integer or as ``"Rn"``
-    (``R`` as ``%g``); :func:`hidden_widths` resolves it for a trial's N."""
+    (``R`` as :attr:`HiddenRule.value_text` writes it: the same R); :func:`hidden_widths`
+    resolves it for a trial's N."""
 
     what = "an integer >= 1 or a multiple of N ('1n', '0.5n')"
 
@@ -85,7 +86,7 @@ class HiddenWidth(Rule):
 
     def convert(self, value: Any) -> Any:
         rule = HiddenRule.word(value)
-        return int(rule.value) if rule.kind == "fixed" else f"{rule.value:g}n"
+        return int(rule.value) if rule.kind == "fixed" else f"{rule.value_text}n"
 
 
 def hidden_widths(hidden: int | str | list[int | str], n: int) -> int | list[int]:
