@@ -10,12 +10,12 @@ stay in [-1, 1], a batch recalls as its cues one by one and as :func:`recall_bat
 programming gives every weight to within half a level step, the same whatever the tiles,
 seeded; without levels conductance differences scale with the weights. Corruption: an occluded
 block covers ``fraction`` of any image, turned or not. Evaluation: the power-law fit recovers
-exact power laws, capacity searches keep their monotone rule, field margins ignore the scale
-and order of the neurons, two programming variations of one seed perturb by one pattern.
-Energy: a larger circuit constant never makes a step cheaper or faster. Files: a model (trained
-or programmed by hand) saved, loaded and saved again gives the same bytes, an export reloaded
-and exported again the same folder; chip specs survive TOML and JSON; energies, times and byte
-counts print with the prefix of their value.
+exact power laws, capacity searches keep their monotone rule, hidden rules read back as they
+are written, field margins ignore the scale and order of the neurons, two programming
+variations of one seed perturb by one pattern. Energy: a larger circuit constant never makes a
+step cheaper or faster. Files: a model (trained or programmed by hand) saved, loaded and saved
+again gives the same bytes, an export reloaded and exported again the same folder; chip specs
+survive TOML and JSON; energies, times and byte counts print with the prefix of their value.
 """
 
 from __future__ import annotations
