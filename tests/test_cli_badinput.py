@@ -380,3 +380,41 @@ def test_an_argument_more_than_a_command_takes_is_named_with_what_it_takes(refus
     argument holding a space (`'b c'`) from two. Every command's refusal says both."""
     command = " ".join(args[:2] if args[0] == "chip" else args[:1])
     assert refused(*args) == f"error: {line} (see xbarmem {command} --help)"
+# ------------------------------------------------------------------- a measured array, step by step
+def test_a_measured_arrays_refusals_each_say_what_to_do_and_doing_it_works(run_cli, tmp_path):
+    """A device researcher's way from a measured conductance map of pairs on 16x8 cells to a
+    trained memory: each refusal on the way names the way out, and taking it works. (The map of
+    another array size asked "a map of another chip, or transposed?" without saying how to
+    describe such a chip; a memory too large for the map said "store fewer neurons" without
+    saying how many fit; ``--neurons`` on the 8x8 digits, capacity's default data, and on
+    MNIST named no N that works; ``--as`` on a .csv grid did not say to save it as .npy.)"""
+    import xbarmem as xm
+
+    read = np.full((2, 16, 8), 60e-6)
+    read[0, 1, 1] = 1e-7                                   # one device stuck OFF
+    grid = tmp_path / "g.npy"
+    np.save(grid, read)
+    fmap, chip = tmp_path / "map.npz", tmp_path / "chip.toml"
+    code, _, err = run_cli("chip", "import", grid, "--as", "conductance", "-o", fmap)
+    assert code == 2 and "rows = 16 and cols = 8 in [array]" in err, err
+    assert "chip.replace_array(rows=16, cols=8)" in err, err
+    chip.write_text(xm.load_preset("rram").replace_array(rows=16, cols=8).to_toml())
+    code, _, err = run_cli("chip", "import", grid, "--as", "conductance", "--chip", chip,
+                           "-o", fmap)
+    assert code == 0, err
+    train = ["train", "--data", "random", "--patterns", "3", "--chip", chip, "--fault-map", fmap,
+             "--rule-option", "max_steps=2", "--rule-option", "finetune_steps=1",
+             "-o", tmp_path / "m.safetensors"]
+    code, _, err = run_cli(*train, "--neurons", "16")
+    assert code == 2 and "--neurons 8 or fewer fit 1 array" in err, err
+    code, _, err = run_cli(*train, "--neurons", "8")
+    assert code == 0, err
+    code, _, err = run_cli("capacity", "--neurons", "8", "--chip", chip, "--fault-map", fmap)
+    assert code == 2 and "N must be 64" in err and "mnist" in err and "random" in err, err
+    code, _, err = run_cli("capacity", "--neurons", "30", "--data", "mnist")
+    assert code == 2 and "perfect square; got N = 30 (the nearest: 25 or 36)" in err, err
+    np.savetxt(tmp_path / "g.csv", read[0], delimiter=",")
+    code, _, err = run_cli("chip", "import", tmp_path / "g.csv", "--as", "conductance",
+                           "-o", tmp_path / "c.npz")
+    assert code == 2 and err.count("\n") == 1 and "as .npy (np.save)" in err, err
+    assert not (tmp_path / "c.npz").exists()

@@ -184,7 +184,10 @@ def chip_import(
     paths.check_distinct({"--out": out_path, "--chip-out": chip_out},
                      {"FILE": source, "--chip": paths.chip_file(chip)})
     given.applies_only(ctx, "to a .csv FILE", "tolerance", "chip_out", applies=csv)
-    given.applies_only(ctx, "to an array FILE (.npy/.npz)", "as_", "key", applies=not csv)
+    given.applies_only(ctx, "to an array FILE (.npy/.npz)", "as_", "key", applies=not csv,
+                       hint="a .csv is read as target-vs-read columns (array,row,col,polarity,"
+                       "target_uS,read_uS); save a grid of conductances or stuck codes as .npy "
+                       "(np.save), shape (2, rows, cols): the G+ and G- planes")
     given.applies_only(ctx, "with --as conductance", "off_below", "on_above",
                    applies=as_ == "conductance")
     if csv:

@@ -43,16 +43,19 @@ def flag_name(ctx: typer.Context, name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def applies_only(ctx: typer.Context, where: str, *names: str, applies: bool) -> None:
+def applies_only(ctx: typer.Context, where: str, *names: str, applies: bool,
+                 hint: str = "") -> None:
     """Refuse parameters ``names`` given on the command line (:func:`given`; a default the
     user did not give is never refused) where the command does not read them (``applies``
     false), in one line ``--hidden applies to --arch multilayer only`` (``where``: "to --arch
-    multilayer"), instead of ignoring them."""
+    multilayer"), instead of ignoring them; ``hint``, if given, follows after "; " (what to
+    do instead)."""
     if applies:
         return
     for name in names:
         if given(ctx, name):
-            raise ConfigError(f"{flag_name(ctx, name)} applies {where} only")
+            raise ConfigError(f"{flag_name(ctx, name)} applies {where} only"
+                              + (f"; {hint}" if hint else ""))
 
 
 def check_data_options(ctx: typer.Context, data: str) -> None:
@@ -385,6 +388,19 @@ def check_arch(ctx: typer.Context, arch: str, rule: str) -> None:
     applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
 
 
+def _fitting_neurons(spec: ChipSpec, sizes: list[int], bias: bool, have: int) -> str:
+    """`` (--neurons 32 or fewer fit 1 array)``: the largest one-layer memory (``sizes``
+    ``[N, N]``) whose weights fit on ``have`` arrays of ``spec``; empty for a multilayer
+    memory (whose hidden widths fit in many ways) or when no N >= 2 fits."""
+    from xbarmem.memory.base import arrays_for_layers
+
+    if len(sizes) != 2:
+        return ""
+    fits = [n for n in range(2, sizes[0])
+            if sum(arrays_for_layers(spec, [n, n], bias)) <= have]
+    return f": --neurons {fits[-1]} or fewer fit {counted(have, 'array')}" if fits else ""
+
+
 def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[int],
                       bias: bool) -> None:
     """The ``--fault-map`` ``where`` must hold every array of a memory of layer
@@ -402,7 +418,7 @@ def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[in
             f"{where}: {counted(have, 'array')} of {rows}x{cols} cells, but this memory's weights "
             f"({layers}; outputs x inputs) need {need}; give a map of {need} arrays, "
             + ("train without the bias row (--rule-option bias=false), " if fits_unbiased
-               else "") + f"or store fewer neurons"
+               else "") + f"or store fewer neurons{_fitting_neurons(spec, sizes, bias, have)}"
             f"{' (the bias row is one more input row)' if bias else ''}")
     if have > need:
         unused = f"array {need} is" if have == need + 1 else f"arrays {need}..{have - 1} are"

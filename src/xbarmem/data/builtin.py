@@ -43,6 +43,16 @@ def max_side(source: str) -> int:
     return MNIST_VARIANTS.get(str(source).strip().lower()) or 28
 
 
+def nearest_squares(n_neurons: int, top: int) -> str:
+    """`` (the nearest: 25 or 36)``: the perfect squares of a side from 4 to ``top`` next to
+    ``n_neurons``, for a refusal of an N that images cannot be resized to."""
+    squares = [side * side for side in range(4, top + 1)]
+    below = [s for s in squares if s < n_neurons][-1:]
+    above = [s for s in squares if s > n_neurons][:1]
+    near = " or ".join(str(s) for s in below + above)
+    return f" (the nearest: {near})" if near else ""
+
+
 # --------------------------------------------------------------------------- built-in sets
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from xbarmem.checks import checked_keywords, reads_as_number
-from xbarmem.data.builtin import max_side
+from xbarmem.data.builtin import max_side, nearest_squares
 from xbarmem.data.patterns import (
     PatternSet,
     check_kind,
@@ -490,7 +490,8 @@ class ImageStack:
         side, top = math.isqrt(n_neurons), min(max_side("file"), self.side)
         if side * side != n_neurons:
             raise PatternError(f"{self.name} images are resized to side sqrt(N), so N must be "
-                               f"a perfect square; got N = {n_neurons}")
+                               f"a perfect square; got N = {n_neurons}"
+                               f"{nearest_squares(n_neurons, top)}")
         if side == self.side:
             return side
         if not 4 <= side <= top:

@@ -20,6 +20,7 @@ from xbarmem.data.builtin import (
     image_set_size,
     load_image_set,
     max_side,
+    nearest_squares,
     random_patterns,
 )
 from xbarmem.data.patterns import (
@@ -117,10 +118,12 @@ def image_side(source: str | ImageStack, n_neurons: int) -> int:
     side = math.isqrt(n_neurons)
     top = max_side(name)
     if name.strip().lower() == "digits" and n_neurons != 64:
-        raise PatternError(f"digits are 8x8 images, so N must be 64; got N = {n_neurons}")
+        raise PatternError(f"digits are 8x8 images, so N must be 64; got N = {n_neurons} (for "
+                           f"another N: mnist, N a perfect square 16 ... 784, or random "
+                           f"patterns, any N)")
     if side * side != n_neurons:
         raise PatternError(f"{name} images are resized to side sqrt(N), so N must be a perfect "
-                           f"square; got N = {n_neurons}")
+                           f"square; got N = {n_neurons}{nearest_squares(n_neurons, top)}")
     if not 4 <= side <= top:
         raise PatternError(f"{name} images are resized to side sqrt(N), side 4..{top}, so "
                            f"N must be 16 ... {top * top}; got N = {n_neurons} (side {side})")
