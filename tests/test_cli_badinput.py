@@ -387,7 +387,8 @@ def test_a_measured_arrays_refusals_each_say_what_to_do_and_doing_it_works(run_c
     another array size asked "a map of another chip, or transposed?" without saying how to
     describe such a chip; a memory too large for the map said "store fewer neurons" without
     saying how many fit; ``--neurons`` on the 8x8 digits, capacity's default data, and on
-    MNIST named no N that works; ``--as`` on a .csv grid did not say to save it as .npy.)"""
+    MNIST named no N that works; ``--as`` on a .csv grid did not say to save it as .npy; the
+    measurement given where a fault map goes did not say that ``chip import`` makes one.)"""
     import xbarmem as xm
 
     read = np.full((2, 16, 8), 60e-6)
@@ -395,6 +396,10 @@ def test_a_measured_arrays_refusals_each_say_what_to_do_and_doing_it_works(run_c
     grid = tmp_path / "g.npy"
     np.save(grid, read)
     fmap, chip = tmp_path / "map.npz", tmp_path / "chip.toml"
+    np.savez(tmp_path / "g.npz", g_plus=read[0], g_minus=read[1])
+    for raw in (grid, tmp_path / "g.npz"):                 # the measurement is not a fault map
+        code, _, err = run_cli("chip", "inspect", raw)
+        assert code == 2 and "'xbarmem chip import FILE --out MAP.npz'" in err, err
     code, _, err = run_cli("chip", "import", grid, "--as", "conductance", "-o", fmap)
     assert code == 2 and "rows = 16 and cols = 8 in [array]" in err, err
     assert "chip.replace_array(rows=16, cols=8)" in err, err

@@ -511,7 +511,8 @@ class FaultMap:
         elif path.suffix == ".csv":
             fmap = cls._load_csv(path)
         else:
-            raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}")
+            raise FileFormatError(f"fault map file must end in .npz or .csv, got {path.name}"
+                                  f"{MEASURED_HINT}")
         return fmap if device is None else fmap.check_window(device, str(path))
 
     @classmethod
@@ -523,7 +524,7 @@ class FaultMap:
             raise FileFormatError(f"unreadable fault map: {exc}") from None
         if "g_stuck" not in arrays.names:
             raise FileFormatError(f"{path}: not an xbarmem fault map (no 'g_stuck' array; "
-                                  f"arrays {arrays.names})")
+                                  f"arrays {arrays.names}){MEASURED_HINT}")
         meta: Any = {}
         if "meta" in arrays.names:
             text = arrays.array("meta")
@@ -562,11 +563,18 @@ class FaultMap:
         return cls(g, meta, pinned)
 
 
+#: what a refusal to read a file as a fault map adds: measured data is imported first
+MEASURED_HINT = ("; measured data (stuck codes or conductances in .npy/.npz, or a "
+                 "target-vs-read .csv) becomes a fault map with 'xbarmem chip import FILE "
+                 "--out MAP.npz' (conductances: add --as conductance; Python: "
+                 "FaultMap.from_codes or from_conductance_map)")
+
+
 def _csv_header(path: Path, lines: list[str]) -> tuple[int, int, int, dict[str, Any]]:
     """``(arrays, rows, cols, meta)`` from line 1 of a fault-map CSV, each checked."""
     if not lines or not lines[0].startswith("# xbarmem fault map:"):
         raise FileFormatError(f"{path}: line 1 must be the '# xbarmem fault map: arrays=.. "
-                              "rows=.. cols=..' header")
+                              f"rows=.. cols=..' header{MEASURED_HINT}")
     head = dict(tok.split("=", 1) for tok in lines[0].split()[4:7] if "=" in tok)
     try:
         n, r, c = int(head["arrays"]), int(head["rows"]), int(head["cols"])
