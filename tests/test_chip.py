@@ -199,6 +199,27 @@ def test_a_map_made_for_another_chip_is_refused():
     Crossbar(paper, 64, 64, FaultMap.generate(paper.with_faults(0.2), 2, seed=0))
 
 
+def test_a_map_too_small_for_a_memory_names_the_most_neurons_it_holds():
+    """``xm.train`` of 64 neurons on one measured array of 64x32 pairs said only that the map
+    "covers only 1 array"; it now names the largest memory that fits (N + 1 rows with the bias
+    row, N columns: 32), and a memory of that size is built on the map.
+    :func:`largest_square` is the brute-force answer on arrays of several shapes."""
+    from xbarmem.hardware.crossbar import arrays_needed, largest_square
+
+    rram = load_preset("rram")
+    chip = rram.replace_array(rows=64, cols=32)
+    fmap = FaultMap.generate(chip.with_faults(0.1), 1, seed=0)
+    with pytest.raises(ConfigError, match="covers only 1 array; a memory of up to 32 neurons "
+                                          "fits 1 array"):
+        Crossbar(chip, 64, 64, fmap)
+    assert Crossbar(chip, 32, 32, fmap).n_arrays == 1
+    for spec in (rram, chip, rram.replace_array(rows=16, cols=48)):
+        for arrays in range(5):
+            for bias in (True, False):
+                fits = [n for n in range(1, 300) if arrays_needed(spec, n, n + bias) <= arrays]
+                assert largest_square(spec, arrays, bias) == max(fits, default=0)
+
+
 # ------------------------------------------------------------------ crossbar
 def test_stuck_on_device_allows_only_one_sign():
     spec = small_chip()

@@ -389,16 +389,15 @@ def check_arch(ctx: typer.Context, arch: str, rule: str) -> None:
 
 
 def _fitting_neurons(spec: ChipSpec, sizes: list[int], bias: bool, have: int) -> str:
-    """`` (--neurons 32 or fewer fit 1 array)``: the largest one-layer memory (``sizes``
+    """``: --neurons 32 or fewer fit 1 array``: the largest one-layer memory (``sizes``
     ``[N, N]``) whose weights fit on ``have`` arrays of ``spec``; empty for a multilayer
     memory (whose hidden widths fit in many ways) or when no N >= 2 fits."""
-    from xbarmem.memory.base import arrays_for_layers
+    from xbarmem.hardware.crossbar import largest_square
 
-    if len(sizes) != 2:
+    n = largest_square(spec, have, bias)
+    if len(sizes) != 2 or n < 2:
         return ""
-    fits = [n for n in range(2, sizes[0])
-            if sum(arrays_for_layers(spec, [n, n], bias)) <= have]
-    return f": --neurons {fits[-1]} or fewer fit {counted(have, 'array')}" if fits else ""
+    return f": --neurons {n} or fewer fit {counted(have, 'array')}"
 
 
 def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[int],
