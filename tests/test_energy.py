@@ -620,6 +620,29 @@ def test_cli_energy_of_your_own_model(tmp_path, run_cli, monkeypatch):
     assert code == 2 and "stores continuous patterns" in err
 
 
+def test_energy_of_a_model_names_the_faults_of_its_map_not_its_chips_rates(tmp_path, run_cli,
+                                                                             monkeypatch):
+    """A model trained on the rram chip (stuck rates 2%) with a fault map of 30% stuck devices:
+    ``energy --model`` said "rram chip, 2% faults" (the chip's rates); it names the map's
+    stuck share, as ``train`` does ("30.x% of the chip's devices stuck")."""
+    import xbarmem as xm
+
+    monkeypatch.setenv("COLUMNS", "400")
+    fmap, model = tmp_path / "map.npz", tmp_path / "m.safetensors"
+    code, _, err = run_cli("chip", "faults", "--chip", "rram", "--arrays", "1", "--faults",
+                           "0.3", "-o", fmap)
+    assert code == 0, err
+    code, _, err = run_cli("train", "--chip", "rram", "--fault-map", fmap, "--data", "random",
+                           "-p", 3, "--neurons", 16, "--rule", "hebb", "-o", model)
+    assert code == 0, err
+    share = xm.FaultMap.load(fmap).summary()["stuck_fraction"]
+    code, out, err = run_cli("energy", "--model", model, "--probes", 2, "--json")
+    assert code == 0, err
+    assert json.loads(out)["settings"]["faults"] == pytest.approx(share)
+    code, out, err = run_cli("energy", "--model", model, "--probes", 2)
+    assert code == 0 and f"rram chip, {100 * share:.3g}% faults" in " ".join(out.split()), out
+
+
 def test_a_spread_of_identical_costs_reads_zero(run_cli):
     """Every cue took the same steps: the std of their latencies is rounding noise, and
     printed as "6.617e-09 fs" (2026-12-04 tour)."""

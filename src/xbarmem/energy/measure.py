@@ -396,7 +396,8 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
     """Measure a trained, programmed ``memory`` (e.g. :func:`~xbarmem.memory.io.load_model`:
     your own model, on its chip and fault map) storing the binary ``patterns``: ``probes``
     cues per pattern with each bit flipped with probability ``flip`` (seeded), recalled both
-    ways as :func:`measure` does (same ``info``; ``rule`` as the memory records it).
+    ways as :func:`measure` does (same ``info``; ``rule`` as the memory records it, and
+    ``faults`` the stuck fraction of its fault map, not its chip's stuck rates).
     :class:`PatternError` for patterns of another N or kind than binary."""
     start = time.perf_counter()
     _check_memory(memory)
@@ -416,6 +417,9 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
                             max_iterations=max_iterations, seed=seed)
     _describe(result, memory, patterns, flip=flip, probes=probes, seed=seed,
               rule=str((memory.info or {}).get("rule", "unknown")), start=start)
+    # the stuck share of the model's own fault map (measured, or drawn at another rate than
+    # its chip's: the chip's rate said "2% faults" of a model on a map with 30% stuck)
+    result.info["faults"] = memory.faults.summary()["stuck_fraction"]
     return result
 
 
