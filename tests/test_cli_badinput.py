@@ -380,6 +380,8 @@ def test_an_argument_more_than_a_command_takes_is_named_with_what_it_takes(refus
     argument holding a space (`'b c'`) from two. Every command's refusal says both."""
     command = " ".join(args[:2] if args[0] == "chip" else args[:1])
     assert refused(*args) == f"error: {line} (see xbarmem {command} --help)"
+
+
 # ------------------------------------------------------------------- a measured array, step by step
 def test_a_measured_arrays_refusals_each_say_what_to_do_and_doing_it_works(run_cli, tmp_path):
     """A device researcher's way from a measured conductance map of pairs on 16x8 cells to a
