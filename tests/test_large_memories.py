@@ -255,3 +255,15 @@ def test_a_models_recall_counts_the_model_against_the_limit(run_cli, small_model
         code, out, err = run_cli(*command)
         assert code == 2 and not out, err
         assert "this request (N = 16, 60 cues) would need about 3" in err, err
+
+
+def test_export_names_a_single_used_row_as_one_row(run_cli, tmp_path):
+    """The bias row of N = 64 on 64x64 arrays fills one row of the second array: export said
+    ``rows 0-0``, a range of one."""
+    memory = train(random_patterns(3, 64, seed=2), chip="ideal", max_steps=2,
+                   finetune_steps=0, flip_steps=0)  # (a bias: the adaptive rule)
+    model = save_memory(memory, tmp_path / "m.safetensors")
+    code, out, err = run_cli("export", model, "-o", tmp_path / "e")
+    assert code == 0, err
+    assert "  layer 0 array 1: row 0, cols 0-63\n" in out, out
+    assert "0-0" not in out, out

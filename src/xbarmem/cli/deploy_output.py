@@ -53,8 +53,13 @@ def print_corners(manifest: dict) -> None:
         listed = numbers_text(arrays)
         which = (f"array {listed}" if len(arrays) == 1 else f"arrays {listed}"
                  + (f" ({len(arrays)} arrays)" if "..." in listed else ""))
-        out.print(f"  layer {index} {which}: rows {r0}-{r1 - 1}, cols {c0}-{c1 - 1}")
+        out.print(f"  layer {index} {which}: {_span('row', r0, r1)}, {_span('col', c0, c1)}")
 
+
+
+def _span(what: str, start: int, stop: int) -> str:
+    """``rows 0-15`` for cells ``start`` to ``stop - 1``, ``row 0`` for one."""
+    return f"{what} {start}" if stop - start == 1 else f"{what}s {start}-{stop - 1}"
 
 def print_currents(manifest: dict) -> None:
     """The column currents of each array for inputs in [-1, 1]: a line per array of a layer
