@@ -56,10 +56,10 @@ def print_corners(manifest: dict) -> None:
         out.print(f"  layer {index} {which}: {_span('row', r0, r1)}, {_span('col', c0, c1)}")
 
 
-
 def _span(what: str, start: int, stop: int) -> str:
     """``rows 0-15`` for cells ``start`` to ``stop - 1``, ``row 0`` for one."""
     return f"{what} {start}" if stop - start == 1 else f"{what}s {start}-{stop - 1}"
+
 
 def print_currents(manifest: dict) -> None:
     """The column currents of each array for inputs in [-1, 1]: a line per array of a layer
