@@ -14,7 +14,9 @@ from xbarmem.errors import ConfigError, FileFormatError, XbarmemWarning
 from xbarmem.hardware.chip import ChipSpec, DeviceSpec, load_chip, load_preset, preset_names
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap
+from xbarmem.memory.multilayer import MultilayerMemory
 from xbarmem.memory.recall import FloatMatrix, recall
+from xbarmem.memory.single import SingleLayerMemory
 
 G_MIN, G_MAX = 2e-6, 150e-6
 
@@ -210,14 +212,28 @@ def test_a_map_too_small_for_a_memory_names_the_most_neurons_it_holds():
     chip = rram.replace_array(rows=64, cols=32)
     fmap = FaultMap.generate(chip.with_faults(0.1), 1, seed=0)
     with pytest.raises(ConfigError, match="covers only 1 array; a memory of up to 32 neurons "
-                                          "fits 1 array"):
-        Crossbar(chip, 64, 64, fmap)
-    assert Crossbar(chip, 32, 32, fmap).n_arrays == 1
+                                          "fits 1 array$"):
+        SingleLayerMemory(64, chip, fmap)
+    assert SingleLayerMemory(32, chip, fmap).layers[0].n_arrays == 1
     for spec in (rram, chip, rram.replace_array(rows=16, cols=48)):
         for arrays in range(5):
             for bias in (True, False):
                 fits = [n for n in range(1, 300) if arrays_needed(spec, n, n + bias) <= arrays]
                 assert largest_square(spec, arrays, bias) == max(fits, default=0)
+
+
+def test_a_multilayer_memory_too_large_for_its_map_is_not_told_a_one_layer_size():
+    """A multilayer memory whose first layer is square (hidden width N, the paper's ``1n``)
+    was told "a memory of up to 32 neurons fits 1 array" by that layer's crossbar, where no
+    multilayer memory of 32 neurons fits (it needs two layers' arrays); the hint is the one-layer
+    memory's (and a lone matrix is no memory)."""
+    chip = load_preset("rram").replace_array(rows=64, cols=32)
+    fmap = FaultMap.generate(chip.with_faults(0.1), 1, seed=0)
+    for build in (lambda: MultilayerMemory(40, [40], chip, fmap),
+                  lambda: Crossbar(chip, 40, 40, fmap)):
+        with pytest.raises(ConfigError, match="covers only 1 array") as err:
+            build()
+        assert "neurons fits" not in str(err.value)
 
 
 # ------------------------------------------------------------------ crossbar

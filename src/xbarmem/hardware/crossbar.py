@@ -68,8 +68,9 @@ def arrays_needed(chip: ChipSpec, n_out: int, n_rows: int) -> int:
 
 def largest_square(chip: ChipSpec, arrays: int, bias: bool = True) -> int:
     """The largest N whose ``N x N`` matrix (plus a bias row with ``bias``) fits on ``arrays``
-    arrays of ``chip`` (:func:`arrays_needed`): what one layer of N neurons can be at most on a
-    fault map of that many arrays; 0 when none fits."""
+    arrays of ``chip`` (:func:`arrays_needed`): what a one-layer memory of N neurons can be at
+    most on a fault map of that many arrays (a multilayer memory's first layer, square or not,
+    is not the whole memory); 0 when none fits."""
     rows, cols = chip.array.rows, chip.array.cols
     return max([min(r * rows - int(bias), (arrays // r) * cols) for r in range(1, arrays + 1)],
                default=0)
@@ -112,7 +113,7 @@ class Crossbar:
                 f"needs arrays {first_array}..{first_array + self.n_arrays - 1} of "
                 f"{arr.rows}x{arr.cols}, but the fault map covers only "
                 f"{counted(faults.n_arrays, 'array')}"
-                f"{self._without_bias(first_array, faults.n_arrays)}{self._fits(first_array)}")
+                f"{self._without_bias(first_array, faults.n_arrays)}")
         self.first_array = int(first_array)
         #: (2, n_out, n_rows) float64 siemens / NaN: stuck conductance of each device of A.
         self.g_stuck = self._gather(faults.g_stuck)
@@ -153,14 +154,6 @@ class Crossbar:
                 self.chip, self.n_out, self.n_in) <= available:
             return "; without the bias row (bias=False) it fits"
         return ""
-
-    def _fits(self, first_array: int) -> str:
-        """For a one-layer memory's matrix (square, from array 0) that the map cannot hold:
-        the most neurons one of its arrays can hold (:func:`largest_square`)."""
-        n = largest_square(self.chip, self.faults.n_arrays, self.has_bias)
-        if first_array or self.n_out != self.n_in or n < 2:
-            return ""
-        return f"; a memory of up to {n} neurons fits {counted(self.faults.n_arrays, 'array')}"
 
     def _gather(self, per_array: np.ndarray) -> np.ndarray:
         """Physical ``(n_arrays, 2, rows, cols)`` data -> logical ``(2, n_out, n_rows)``."""

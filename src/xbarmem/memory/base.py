@@ -37,7 +37,7 @@ from xbarmem.checks import (
 from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.crossbar import Crossbar, arrays_needed
+from xbarmem.hardware.crossbar import Crossbar, arrays_needed, largest_square
 from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.limits import check_bytes
 from xbarmem.memory.recall import RecallResult, matrix_ties, recall
@@ -90,6 +90,24 @@ class LayeredMap:
         """The last layer's ``tie_tolerance()`` ``(N,)`` (fields within it of 0 are 0 to
         :func:`~xbarmem.memory.recall.recall`), None for a layer without one."""
         return matrix_ties(self.layers[-1])
+
+
+def _refuse_one_layer(chip: ChipSpec, faults: FaultMap, n: int, bias: bool) -> None:
+    """Refuse a one-layer memory of ``n`` neurons whose matrix the arrays of ``faults`` cannot
+    hold: the crossbar's refusal, then the most neurons a one-layer memory on them can have
+    (:func:`~xbarmem.hardware.crossbar.largest_square`), as ``--neurons`` is told on the
+    command line. Only the memory knows its matrix is all of it: a multilayer memory's first
+    layer may be square (hidden width N) and its crossbar is refused without the hint. A map
+    of another chip is refused as :meth:`FaultMap.check_chip` refuses it."""
+    faults.check_chip(chip)
+    try:
+        Crossbar(chip, n, n, faults, bias=bias)
+    except ConfigError as exc:
+        most = largest_square(chip, faults.n_arrays, bias)
+        if most < 2:
+            raise
+        raise ConfigError(f"{exc}; a memory of up to {most} neurons fits "
+                          f"{counted(faults.n_arrays, 'array')}") from None
 
 
 def _checked_sizes(sizes: Any) -> list[int]:
@@ -159,6 +177,8 @@ class Memory:
         self.faults = faults
         self.layers: list[Crossbar] = []
         first = first_array
+        if len(self.sizes) == 2 and not first_array and per_layer[0] > faults.n_arrays:
+            _refuse_one_layer(self.chip, faults, self.n_neurons, bias)
         for (n_in, n_out), count in zip(zip(self.sizes[:-1], self.sizes[1:], strict=True),
                                          per_layer, strict=True):
             self.layers.append(Crossbar(self.chip, n_out, n_in, faults, bias=bias,
