@@ -334,6 +334,26 @@ def test_levels_quantise_free_devices():
         assert np.abs(g[..., None] - grid).min(axis=-1).max() < 1e-12
 
 
+def test_one_array_row_or_column_is_named_as_one(tmp_path):
+    """A range of one was written as a range: a matrix refused for the one array it needs past
+    the map said "needs arrays 1..1", a measurement of one row "lie in rows 0..0" (as export
+    printed "rows 0-0"); each is named as one now, a range as before."""
+    from xbarmem.hardware.measured import measured_chip, read_measured_csv
+
+    spec = chip().replace_array(rows=16, cols=16)
+    with pytest.raises(ConfigError, match="needs array 1 of 16x16, but"):
+        Crossbar(spec, 16, 16, FaultMap.empty(1, 16, 16), bias=False, first_array=1)
+    with pytest.raises(ConfigError, match="needs arrays 0..1 of 16x16, but"):
+        Crossbar(spec, 16, 16, FaultMap.empty(1, 16, 16))
+    rng = np.random.default_rng(0)
+    lines = ["array,row,col,polarity,target_uS,read_uS"] + [
+        f"{a},0,{j},{pol},{t:.3f},{t + rng.normal():.3f}" for a in range(2) for j in range(16)
+        for pol in ("G+", "G-") for t in [rng.uniform(5.0, 140.0)]]
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    with pytest.warns(XbarmemWarning, match="lie in row 0 and cols 0..15 only"):
+        measured_chip(read_measured_csv(tmp_path / "m.csv", 64, 64), load_preset("rram"))
+
+
 def test_large_matrix_tiles_over_arrays():
     spec = chip().replace_array(rows=16, cols=16)
     fm = FaultMap.generate(spec.with_faults(0.2), 6, seed=0)

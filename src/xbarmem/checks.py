@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when n
 __all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict", "as_real_array", "check_callback",
            "check_choice",
            "check_count", "check_each_once", "check_flag", "check_image_shape", "check_neurons",
-           "hidden_layer_widths", "hidden_word", "ratio_width", "resolve_hidden",
+           "hidden_layer_widths", "hidden_word", "ratio_width", "resolve_hidden", "spanned",
            "check_seed",
            "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
            "choices_text", "closest_choice",
@@ -156,6 +156,13 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
     """``count`` and ``noun``, singular for one (``1 trial``, ``2 trials``; ``plural`` when
     not ``noun + "s"``): the counts every command prints ("1 trials" read as a slip)."""
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def spanned(noun: str, first: int, last: int, to: str = "..") -> str:
+    """The ``noun`` numbered ``first`` to ``last`` (inclusive): ``arrays 0..3`` (``to``
+    between them, ``rows 0-15`` with ``"-"``), and one as one, ``array 1`` (``arrays 1..1``
+    read as a slip, as ``1 trials`` does: :func:`counted`)."""
+    return f"{noun} {first}" if first == last else f"{noun}s {first}{to}{last}"
 
 
 def result_repr(name: str, fields: dict[str, Any]) -> str:

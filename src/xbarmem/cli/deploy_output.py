@@ -9,6 +9,7 @@ holds every array's).
 
 from __future__ import annotations
 
+from xbarmem.checks import spanned
 from xbarmem.cli.common import out
 
 #: a layer of at most this many arrays has a line per array of its column currents
@@ -53,12 +54,8 @@ def print_corners(manifest: dict) -> None:
         listed = numbers_text(arrays)
         which = (f"array {listed}" if len(arrays) == 1 else f"arrays {listed}"
                  + (f" ({len(arrays)} arrays)" if "..." in listed else ""))
-        out.print(f"  layer {index} {which}: {_span('row', r0, r1)}, {_span('col', c0, c1)}")
-
-
-def _span(what: str, start: int, stop: int) -> str:
-    """``rows 0-15`` for cells ``start`` to ``stop - 1``, ``row 0`` for one."""
-    return f"{what} {start}" if stop - start == 1 else f"{what}s {start}-{stop - 1}"
+        out.print(f"  layer {index} {which}: {spanned('row', r0, r1 - 1, '-')}, "
+                  f"{spanned('col', c0, c1 - 1, '-')}")
 
 
 def print_currents(manifest: dict) -> None:

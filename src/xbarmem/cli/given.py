@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from xbarmem.checks import counted, reads_as_number
+from xbarmem.checks import counted, reads_as_number, spanned
 from xbarmem.cli.common import note, warn, warn_deprecated
 from xbarmem.cli.parsers import check_image_neurons, check_rule_options
 from xbarmem.errors import ConfigError
@@ -421,5 +421,5 @@ def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[in
             f"{' (the bias row is one more input row)' if bias else ''}")
     if have > need:
         unused = f"array {need} is" if have == need + 1 else f"arrays {need}..{have - 1} are"
-        used = "array 0" if need == 1 else f"arrays 0..{need - 1}"
+        used = spanned("array", 0, need - 1)
         warn(f"{where}: the memory uses {used} of the map's {have}; {unused} left unused")

@@ -41,6 +41,7 @@ from xbarmem.checks import (
     counted,
     is_bool,
     shown,
+    spanned,
 )
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
@@ -110,7 +111,7 @@ class Crossbar:
         if first_array + self.n_arrays > faults.n_arrays:
             raise ConfigError(
                 f"a {self.n_out}x{self.n_rows} matrix{' (incl. bias row)' if bias else ''} "
-                f"needs arrays {first_array}..{first_array + self.n_arrays - 1} of "
+                f"needs {spanned('array', first_array, first_array + self.n_arrays - 1)} of "
                 f"{arr.rows}x{arr.cols}, but the fault map covers only "
                 f"{counted(faults.n_arrays, 'array')}"
                 f"{self._without_bias(first_array, faults.n_arrays)}")
@@ -128,9 +129,7 @@ class Crossbar:
     def __repr__(self) -> str:
         """``Crossbar(64x65 incl. bias row, chip='rram', arrays 0..1 of 64x64, w_max=0.5)``."""
         arr = self.chip.array
-        last = self.first_array + self.n_arrays - 1
-        where = (f"array {last}" if last == self.first_array
-                 else f"arrays {self.first_array}..{last}")
+        where = spanned("array", self.first_array, self.first_array + self.n_arrays - 1)
         return (f"Crossbar({self.n_out}x{self.n_rows}{' incl. bias row' if self.has_bias else ''}"
                 f", chip={self.chip.name!r}, {where} of {arr.rows}x{arr.cols}, "
                 f"w_max={self.w_max:g}{'' if self.programmed else ', programmed=False'})")

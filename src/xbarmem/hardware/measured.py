@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords
+from xbarmem.checks import checked_keywords, spanned
 from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
@@ -426,12 +426,12 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
     listed_rows, listed_cols = measurement.listed or (0, 0)
     if 2 * max(used_rows, listed_rows) > rows or 2 * max(used_cols, listed_cols) > cols:
         return  # (an export's devices.csv lists the cells a memory leaves unused)
-    warn(f"{measurement.source}: the measured devices lie in rows 0..{used_rows - 1} and "
-         f"cols 0..{used_cols - 1} only of the {base.name} chip's {rows}x{cols} arrays (the "
-         f"others are left free); if the measured chip's arrays are {used_rows}x{used_cols}, "
-         f"give a chip with rows = {used_rows} and cols = {used_cols} in [array] (--chip "
-         "FILE); if they are the devices a memory uses, list the others with an empty read_uS, "
-         "as its export's devices.csv does", stacklevel=3)
+    lie = f"{spanned('row', 0, used_rows - 1)} and {spanned('col', 0, used_cols - 1)}"
+    warn(f"{measurement.source}: the measured devices lie in {lie} only of the {base.name} "
+         f"chip's {rows}x{cols} arrays (the others are left free); if the measured chip's "
+         f"arrays are {used_rows}x{used_cols}, give a chip with rows = {used_rows} and cols = "
+         f"{used_cols} in [array] (--chip FILE); if they are the devices a memory uses, list "
+         "the others with an empty read_uS, as its export's devices.csv does", stacklevel=3)
 
 
 #: fewest devices a robust spread of the write error is estimated on (a median absolute
