@@ -66,3 +66,18 @@ def test_train_takes_the_words_of_the_command_line(run_cli, tmp_path):
     xm.save_memory(memory, tmp_path / "api.safetensors", patterns=patterns)
     cli, api = (read_metadata(tmp_path / f"{k}.safetensors") for k in ("cli", "api"))
     assert cli["hidden"] == api["hidden"] == [16, 8]
+
+
+def test_a_hidden_ratio_is_shown_as_it_reads_back():
+    """The scaling figure's title and the refusal of a width given twice wrote a ratio in six
+    digits, as results once did (``HiddenRule.value_text``): ``ratio:1.000001`` was titled
+    ``multilayer N-1N-N`` and ``--hidden 1.0000001n,1.0000001n`` "lists 1n twice"."""
+    from xbarmem.cli.parsers import hidden_specs
+    from xbarmem.viz.figures import scaling_title
+
+    title = scaling_title({"arch": "multilayer", "hidden_rule": "ratio:1.000001"})
+    assert title.startswith("multilayer N-1.000001N-N"), title
+    assert scaling_title({"arch": "multilayer", "hidden_rule": "ratio:1"}).startswith(
+        "multilayer N-N-N")
+    with pytest.raises(ConfigError, match=r"lists 1\.0000001n twice"):
+        hidden_specs("1.0000001n,1.0000001n", several=True)

@@ -88,6 +88,8 @@ def _width(part: str, text: str) -> Width:
 
 def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
     """``--hidden``: architectures (``,``) of layer widths (``-``); one unless ``several``."""
+    from xbarmem.evaluation.hidden_rule import HiddenRule
+
     archs = [a for a in str(text).split(",")]
     if any(not a.strip() for a in archs):
         raise ConfigError(f"--hidden has an empty width list: {text!r}")
@@ -96,7 +98,8 @@ def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
                           f"got {text!r}")
     return each_once([[_width(w, text) for w in a.split("-")] for a in archs], "--hidden", text,
                      show=lambda widths: "-".join(
-                         f"{w[0]:g}n" if isinstance(w, tuple) else str(w) for w in widths))
+                         f"{HiddenRule('ratio', w[0]).value_text}n" if isinstance(w, tuple)
+                         else str(w) for w in widths))
 
 
 def resolve_widths(spec: list[Width], n: int) -> list[int]:

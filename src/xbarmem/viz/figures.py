@@ -195,7 +195,7 @@ def scaling_title(settings: dict) -> str:
     if arch == "multilayer" and settings.get("hidden_rule"):
         rule = HiddenRule.parse(settings["hidden_rule"])
         width = (f"{int(rule.value)}" if rule.kind == "fixed"
-                 else ("" if rule.value == 1 else f"{rule.value:g}") + "N")
+                 else ("" if rule.value == 1 else rule.value_text) + "N")
         memory = f"multilayer N-{width}-N"
     elif arch == "single":
         memory = ", ".join(v for v in ("single layer", settings.get("rule")) if v)
