@@ -475,6 +475,14 @@ def test_energies_and_times_print_with_the_prefix_of_their_rounded_value(value, 
     assert abs(float(number) * factor - value) <= 5e-4 * abs(value)
 
 
+def test_a_value_that_is_not_a_number_takes_no_prefix():
+    """``prefixed`` put a NaN below its smallest prefix (``nan fJ``: no rounded NaN is 1 or
+    more); the printing it replaced wrote ``nan J``, as it writes infinities."""
+    assert [_si_text(v, "J") for v in (math.nan, math.inf, -math.inf)] == [
+        "nan J", "inf J", "-inf J"]
+    assert human(math.nan) == "nan B"
+
+
 @MANY
 @given(st.one_of(st.integers(0, 2**60), st.sampled_from([1023 * 1024 + 1000, 1000 * 2**30,
                                                          2**20 - 1, 1024 ** 5 * 999.9])))

@@ -81,7 +81,10 @@ def prefixed(value: float, unit: str, prefixes: list[tuple[float, str]], digits:
     in exponent notation below the largest: ``prefixed(1e-6, "s", SI, 4)`` is ``"1 us"``, not
     ``"1000 ns"`` (``1e-9 * 1000`` is above ``1e-6`` in floating point), 0.99996 pJ ``"1 pJ"``,
     not ``"1000 fJ"``. Below the smallest factor the smallest prefix (``"0.1 fJ"``);
-    ``binary``: ``"Ki"`` ... spelled with the ``"i"`` of binary units."""
+    ``binary``: ``"Ki"`` ... spelled with the ``"i"`` of binary units. NaN and infinities
+    take no prefix (``"nan J"``, ``"inf J"``)."""
+    if not math.isfinite(value):
+        return f"{value:g} {unit}"
     for k, (factor, prefix) in reversed(list(enumerate(prefixes))):
         rounded = float(f"{value / factor:.{digits}g}")
         if abs(rounded) >= 1 or k == 0:
