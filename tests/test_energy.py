@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import tomllib
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -739,3 +741,19 @@ def test_energy_and_latency_ratios_print_alike():
     assert [_ratio(v) for v in (0.956, 8.62, 10.947, 297.313, 703.51, 1203.4)] == \
         ["0.956x", "8.620x", "10.95x", "297.3x", "703.5x", "1203x"]
     assert _ratio(float("nan")) == "undefined (0 / 0)" and _ratio(0.0) == "0.000x"
+
+
+def test_the_sizes_table_file_names_a_folder_whose_name_is_not_text_as_json_output_does(
+        run_cli, tmp_path):
+    """``energy --sizes --out DIR`` wrote ``energy-vs-n.json`` through ``dumps``: a folder
+    named with the byte 0xff (Python's lone surrogate U+DCFF) was the escape ``"\\udcff"`` in
+    the file, which strict JSON parsers refuse, where its ``--json`` wrote ``\\xff``; the file
+    is now what ``--json`` prints."""
+    out_dir = os.fsdecode(bytes(tmp_path) + b"/o\xff")
+    code, out, err = run_cli("energy", "--sizes", "16", "--rule", "hebb", "--probes", 1,
+                             "--out", out_dir, "--json")
+    assert code == 0, err
+    written = (Path(out_dir) / "energy-vs-n.json").read_bytes().decode("utf-8")
+    assert "\\ud" not in written and json.loads(written)["files"]["json"].endswith(
+        "o\\xff/energy-vs-n.json")
+    assert json.loads(written) == json.loads(out)

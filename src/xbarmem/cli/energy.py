@@ -454,7 +454,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     n_max = max(sizes)
     given.check_request(n_max, cues=patterns_at_load(load, n_max) * probes, chip=chip)
     from xbarmem.energy.measure import measure_sizes
-    from xbarmem.jsontext import dumps
+    from xbarmem.jsontext import output_text
     from xbarmem.viz.energy import ratios_plot
     from xbarmem.viz.style import save_figure
 
@@ -472,7 +472,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     table_path = out_dir / SIZES_FILES[1]
     sweep["files"] = {"png": str(png), "json": str(table_path)}
     sweep["threads"] = threads
-    write_file(table_path, dumps(sweep, indent=2) + "\n")
+    write_file(table_path, output_text(sweep, indent=2) + "\n")  # (as --json prints it)
     if json_out:
         emit_json(sweep)
         return
