@@ -323,6 +323,14 @@ def test_evaluate_repeats_are_the_runs_of_successive_seeds_summarised(run_cli, r
         assert once[0] == once[1] and once[0][0] == 0
 
 
+
+def test_evaluate_repeats_past_the_largest_seed_say_where_the_seeds_go_on(run_cli, rram_model):
+    """Seeds past 2**32 - 1 go on from 0: the line read "seeds 4294967295 to 1"."""
+    code, out, err = run_cli("evaluate", rram_model, "--probes", "2", "--seed", "4294967295",
+                             "--variation", "0.1", "--repeats", "3")
+    assert code == 0, err
+    assert "seeds 4294967295, then 0 to 1, one per repeat" in " ".join(out.split()), out
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--repeats", "2"), "--repeats applies with --variation only"),
     (("--repeats", "1"), "--repeats applies with --variation only"),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xbarmem.checks import counted, seconds_text
+from xbarmem.checks import MAX_SEED, counted, seconds_text
 from xbarmem.cli import (
     data_options,
     given,
@@ -375,6 +375,15 @@ def _score_fields(scores: list[tuple[int, Any]]) -> dict[str, Any]:
             "per_repeat": [{"seed": seed, **f} for seed, f in zip(seeds, fields, strict=True)]}
 
 
+def _seeds_text(seeds: list[int]) -> str:
+    """``seeds 5 to 7`` of successive seeds; past the largest seed they go on from 0
+    (``seeds 4294967295, then 0 to 1``)."""
+    first, last = seeds[0], seeds[-1]
+    if last >= first:
+        return f"seeds {first} to {last}"
+    head = str(first) if first == MAX_SEED else f"{first} to {MAX_SEED}"
+    return f"seeds {head}, then {'0' if last == 0 else f'0 to {last}'}"
+
 def _print_score(result: dict[str, Any], patterns: int, continuous: bool) -> None:
     """``evaluate``'s table: the programming variation (if any), the cues, the recall; with
     ``--repeats``, each metric's mean over the repeats and, beside it, its spread."""
@@ -384,7 +393,7 @@ def _print_score(result: dict[str, Any], patterns: int, continuous: bool) -> Non
         again = (f"with variation {v:g} (weight noise of std {v:g} max|W|, seed {p['seed']})"
                  if repeats == 1 else
                  f"{repeats} times with variation {v:g} (weight noise of std {v:g} max|W|; "
-                 f"seeds {result['seeds'][0]} to {result['seeds'][-1]}, one per repeat, for "
+                 f"{_seeds_text(result['seeds'])}, one per repeat, for "
                  "the noise and the cues)")
         out.print(f"programmed again {again}")
     out.print(f"{counted(patterns, 'pattern')} x {counted(p['probes'], 'cue')} "
