@@ -323,7 +323,6 @@ def test_evaluate_repeats_are_the_runs_of_successive_seeds_summarised(run_cli, r
         assert once[0] == once[1] and once[0][0] == 0
 
 
-
 def test_evaluate_repeats_past_the_largest_seed_say_where_the_seeds_go_on(run_cli, rram_model):
     """Seeds past 2**32 - 1 go on from 0: the line read "seeds 4294967295 to 1"."""
     code, out, err = run_cli("evaluate", rram_model, "--probes", "2", "--seed", "4294967295",
@@ -331,11 +330,14 @@ def test_evaluate_repeats_past_the_largest_seed_say_where_the_seeds_go_on(run_cl
     assert code == 0, err
     assert "seeds 4294967295, then 0 to 1, one per repeat" in " ".join(out.split()), out
 
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--repeats", "2"), "--repeats applies with --variation only"),
     (("--repeats", "1"), "--repeats applies with --variation only"),
     (("--variation", "0.1", "--repeats", "0"), "--repeats"),
     (("--variation", "0.1", "--repeats", "2.5"), "--repeats")])
+
+
 def test_evaluate_refuses_repeats_it_cannot_run_in_one_line(run_cli, rram_model, args,
                                                             message):
     code, out, err = run_cli("evaluate", rram_model, *args)

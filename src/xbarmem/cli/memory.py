@@ -384,6 +384,7 @@ def _seeds_text(seeds: list[int]) -> str:
     head = str(first) if first == MAX_SEED else f"{first} to {MAX_SEED}"
     return f"seeds {head}, then {'0' if last == 0 else f'0 to {last}'}"
 
+
 def _print_score(result: dict[str, Any], patterns: int, continuous: bool) -> None:
     """``evaluate``'s table: the programming variation (if any), the cues, the recall; with
     ``--repeats``, each metric's mean over the repeats and, beside it, its spread."""
