@@ -8,6 +8,7 @@ Command modules register their commands on :data:`app` (or :data:`chip_app`,
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import io
 import os
@@ -17,7 +18,8 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
+from queue import SimpleQueue
+from types import FrameType, SimpleNamespace
 from typing import Annotated, Any, NoReturn, Protocol, TypeGuard
 
 import typer
@@ -640,21 +642,80 @@ def interrupted_code(exc: BaseException) -> int:
     return 130 if stop is None else 128 + stop.signum
 
 
-def _terminate(signum: int, frame: object) -> None:
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """The handler of Ctrl-C (SIGINT: :class:`KeyboardInterrupt`) and of each of
+    :data:`STOP_SIGNALS` (:class:`Terminated`) inside :func:`main`. Run inside
+    :func:`_swallowed`, where an exception would be swallowed too, it raises nothing and has
+    the signal delivered again (:func:`_again`)."""
+    while frame is not None:
+        if frame.f_code is _swallowed.__code__:
+            _again(signum)
+            return
+        frame = frame.f_back
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Terminated(signum)
+
+
+def _swallowed(unraisable: Any) -> None:
+    """``sys.unraisablehook`` inside :func:`main`. A signal's exception raised while a
+    finalizer ran (a Dask future's ``__del__``, as a sweep's group ended) is one Python
+    cannot raise: it printed the exception's traceback and went on, and the command then
+    finished with exit 0, as if the signal had never come. Such a signal (one handled by
+    :func:`_terminate`) is now delivered again (:func:`_again`), and its exception stops the
+    command once the finalizer is over. Anything else goes to the previous hook."""
+    exc = unraisable.exc_value
+    signum = getattr(exc, "signum", signal.SIGINT)
+    if isinstance(exc, KeyboardInterrupt) and signal.getsignal(signum) is _terminate:
+        _again(signum)
+    else:
+        (_hooks[-1] if _hooks else sys.__unraisablehook__)(unraisable)
+
+
+#: the ``sys.unraisablehook`` each :func:`_stop_signals_stop` replaced, innermost last
+_hooks: list[Any] = []
+#: the signals :func:`_again` is to deliver again, and the thread that does (once started)
+_redelivered: SimpleQueue[int] = SimpleQueue()
+_redeliverer: list[threading.Thread] = []
+
+
+def _again(signum: int) -> None:
+    """Have the main thread's handler of ``signum`` run again, soon, from another thread
+    (``_thread.interrupt_main``): asked for in the main thread, the handler would run at
+    once, in the code that asked (:func:`_swallowed`); it runs where the main thread is then,
+    and asks again if that is still there."""
+    _redelivered.put(signum)
+    if not _redeliverer:
+        thread = threading.Thread(target=_redeliver, name="xbarmem signals", daemon=True)
+        if not _redeliverer:  # (not started meanwhile, by a handler run while making it)
+            _redeliverer.append(thread)
+            thread.start()
+
+
+def _redeliver() -> None:
+    while True:
+        _thread.interrupt_main(signal.Signals(_redelivered.get()))
 
 
 @contextlib.contextmanager
 def _stop_signals_stop() -> Iterator[None]:
-    """Inside, each of :data:`STOP_SIGNALS` raises :class:`Terminated`; the previous handlers
-    are restored after. Only in the main thread (where handlers can be set)."""
+    """Inside, Ctrl-C (SIGINT, unless ignored or handled by other code) raises
+    :class:`KeyboardInterrupt` and each of :data:`STOP_SIGNALS` :class:`Terminated`
+    (:func:`_terminate`), even when it lands in a finalizer (:func:`_swallowed`); the previous
+    handlers and hook are restored after. Only in the main thread (where handlers can be
+    set)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _terminate) for signum in STOP_SIGNALS}
+    ctrl_c = (signal.SIGINT,) if signal.getsignal(signal.SIGINT) is signal.default_int_handler \
+        else ()
+    previous = {signum: signal.signal(signum, _terminate) for signum in ctrl_c + STOP_SIGNALS}
+    _hooks.append(sys.unraisablehook)
+    sys.unraisablehook = _swallowed
     try:
         yield
     finally:
+        sys.unraisablehook = _hooks.pop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
