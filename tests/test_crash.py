@@ -287,6 +287,26 @@ def test_an_interrupted_pool_ends_its_workers_at_once(tmp_path):
     assert not _alive(worker), "the worker outlived end_pool"
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="SIGHUP")
+def test_a_sighup_while_the_resource_tracker_starts_is_handled_once_it_is(monkeypatch):
+    """SIGHUP was ignored while multiprocessing's resource tracker started (so that the
+    tracker would ignore it too): one that came then was lost. Now it reaches the handler
+    once the tracker is started."""
+    from multiprocessing import resource_tracker
+
+    from xbarmem.experiments.pool import start_resource_tracker
+
+    came: list[int] = []
+    monkeypatch.setattr(resource_tracker, "ensure_running",
+                        lambda: os.kill(os.getpid(), signal.SIGHUP))
+    previous = signal.signal(signal.SIGHUP, lambda signum, _: came.append(signum))
+    try:
+        start_resource_tracker()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert came == [signal.SIGHUP]
+
+
 def _alive(pid: int) -> bool:
     """``pid`` runs (a zombie, ended but not yet reaped, does not)."""
     try:

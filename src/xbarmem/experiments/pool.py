@@ -224,7 +224,7 @@ def new(jobs: int) -> cf.ProcessPoolExecutor:
     """A process pool of ``jobs`` spawned workers (:func:`init_worker`; at most
     :func:`workers_for`), started on demand, with a queue for their progress reports
     (:func:`progress_queue`)."""
-    _start_resource_tracker()
+    start_resource_tracker()
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     pool = cf.ProcessPoolExecutor(max_workers=workers_for(jobs), initializer=init_worker,
@@ -233,22 +233,23 @@ def new(jobs: int) -> cf.ProcessPoolExecutor:
     return pool
 
 
-def _start_resource_tracker() -> None:
+def start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker (the process that cleans up a pool's
-    semaphores) ignoring SIGHUP, as it ignores SIGINT and SIGTERM: a closed terminal sends
-    SIGHUP to the whole process group, and a tracker ended by it was started again by each
-    worker, with a warning and a traceback each. Nothing when it runs already, or outside the
-    main thread (where signal handlers cannot be set)."""
+    semaphores) never receiving SIGHUP, as it ignores SIGINT and SIGTERM: a closed terminal
+    sends SIGHUP to the whole process group, and a tracker ended by it was started again by
+    each worker, with a warning and a traceback each. SIGHUP is blocked meanwhile (the tracker
+    keeps it blocked), not ignored: one that comes then is handled here once the tracker is
+    started, not lost. Nothing when it runs already."""
     from multiprocessing import resource_tracker
 
     hangup = getattr(signal, "SIGHUP", None)
-    if hangup is None or threading.current_thread() is not threading.main_thread():
+    if hangup is None:
         return
-    previous = signal.signal(hangup, signal.SIG_IGN)  # (an ignored signal stays ignored
-    try:                                              # in the new interpreter)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {hangup})  # (a blocked signal stays
+    try:                                                             # blocked in a new process)
         resource_tracker.ensure_running()
     finally:
-        signal.signal(hangup, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _ready() -> None:
