@@ -408,6 +408,105 @@ def test_a_signal_landing_in_a_dask_future_s_finalizer_stops_the_sweep(tmp_path,
     assert out == ""
 
 
+#: in a local Dask worker (a spawned process), its start made slow (seconds, from
+#: XBARMEM_TEST_SLEEP) once the marker file named by XBARMEM_TEST_MARK is made: a signal sent
+#: then comes while the driver waits for its cluster to start
+_SLOW_WORKER = """
+import os
+import sys
+import time
+
+if "--multiprocessing-fork" in sys.argv:
+    import distributed.worker as worker
+
+    made = worker.Worker.__init__
+
+    def slow(self, *args, **kwargs):
+        try:
+            with open(os.environ["XBARMEM_TEST_MARK"], "x") as mark:
+                mark.write(str(os.getpid()))
+        except FileExistsError:
+            pass
+        time.sleep(float(os.environ["XBARMEM_TEST_SLEEP"]))
+        made(self, *args, **kwargs)
+
+    worker.Worker.__init__ = slow
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals a process group")
+@pytest.mark.parametrize("sig", [signal.SIGINT, getattr(signal, "SIGHUP", signal.SIGTERM)])
+def test_a_signal_while_the_dask_cluster_starts_stops_the_sweep(tmp_path, sig):
+    """Ctrl-C or SIGHUP while the local cluster's workers started was lost: the driver
+    ignored both then (so that the workers it started would ignore them too), and the sweep
+    ran on to its end, exit 0, no word. Now the one line, the signal's exit code, no worker
+    traceback, and the whole process group gone."""
+    pytest.importorskip("distributed")
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "sitecustomize.py").write_text(_SLOW_WORKER)
+    sweep, store, mark = tmp_path / "s.toml", tmp_path / "s.sqlite", tmp_path / "mark"
+    sweep.write_text(tiny_sweep("slow", fault_rates=[0.1 * i for i in range(5)]))
+    proc = subprocess.Popen([sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store",
+                             str(store), "--workers", "2", "--json"], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=_default_sigint,
+                            env={**os.environ, "OMP_NUM_THREADS": "1",
+                                 "PYTHONPATH": str(tmp_path / "slow"),
+                                 "XBARMEM_TEST_MARK": str(mark), "XBARMEM_TEST_SLEEP": "5"})
+    _wait_for(proc, mark.exists, "started a worker", timeout=240)
+    os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == (130 if sig == signal.SIGINT else 128 + sig), err
+    assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
+                                     f"same command again to resume")
+    assert out == "" and count_rows(store) == 0
+    with pytest.raises(ProcessLookupError):  # the group: workers included, all gone
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            os.killpg(proc.pid, 0)
+            time.sleep(0.2)
+        raise AssertionError("a process of the sweep's group is still running")
+
+
+def _never_receives(pid: int, signals) -> bool:
+    """Process ``pid`` has each of ``signals`` ignored or blocked (Linux: /proc)."""
+    fields = dict(line.split(":\t") for line in Path(f"/proc/{pid}/status").read_text()
+                  .splitlines() if ":\t" in line)
+    held = int(fields["SigBlk"], 16) | int(fields["SigIgn"], 16)
+    return all(held >> (signum - 1) & 1 for signum in signals)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_local_dask_workers_never_receive_the_group_s_signals(in_thread):
+    """A worker its nanny started again (after a crash; here ``Client.restart``) received
+    Ctrl-C and SIGHUP, sent by a terminal to the whole process group, and printed a
+    traceback: only the workers started with the cluster ignored them, and none of a cluster
+    started outside the main thread (a notebook's or an application's). Now they never reach
+    a worker of a local cluster."""
+    pytest.importorskip("distributed")
+    import concurrent.futures as cf
+
+    from xbarmem.experiments.executors import GROUP_SIGNALS, make_executor
+
+    if in_thread:
+        with cf.ThreadPoolExecutor(1) as threads:
+            executor = threads.submit(make_executor, 1, 2, None).result()
+    else:
+        executor = make_executor(1, 2, None)
+    try:
+        first = executor.client.run(os.getpid)
+        assert all(_never_receives(pid, GROUP_SIGNALS) for pid in first.values()), \
+            "a worker receives Ctrl-C or SIGHUP"
+        executor.client.restart()
+        again = executor.client.run(os.getpid)
+        assert set(first.values()).isdisjoint(again.values())
+        assert all(_never_receives(pid, GROUP_SIGNALS) for pid in again.values()), \
+            "a restarted worker receives Ctrl-C or SIGHUP"
+    finally:
+        executor.close()
+
+
 #: what makes Dask's scratch folders slow to make, as a loaded machine or a slow disk did now
 #: and then (over a second: Dask warns), in every process of the sweep (imported at start)
 _SLOW_SCRATCH = """

@@ -33,6 +33,7 @@ from xbarmem.experiments.pool import (
     progress_queue,
     reimport_status,
     reporter,
+    start_resource_tracker,
     take,
     throttled,
 )
@@ -464,15 +465,19 @@ class _Dask:
             # default 8787, taken by another sweep or notebook, Dask warned with its file path
             self.name = f"Dask LocalCluster ({counted(count, 'worker')})"
             try:
-                # the workers' start: they keep ignoring the signals, and say nothing of slow
-                # scratch folders
-                with _group_signals_ignored(), slow_scratch_unsaid():
+                # the workers' start: they never receive the group's signals, and say nothing
+                # of slow scratch folders
+                with _group_signals_held(), slow_scratch_unsaid():
                     self.cluster = LocalCluster(n_workers=count, threads_per_worker=1,
                                                 processes=True, dashboard_address=None,
                                                 silence_logs=logging.CRITICAL,
                                                 scheduler_kwargs=_NO_DASHBOARD)
             except Exception:
                 self._check_main_script()
+                raise
+            except BaseException:  # a signal that came during the start: its cluster ends
+                if self.cluster is not None:
+                    self.cluster.close()
                 raise
             self.client = Client(self.cluster)
 
@@ -723,21 +728,48 @@ def failure_text(exc: BaseException) -> str:
 
 
 #: signals a terminal sends to its whole process group (Ctrl-C, the terminal closed), which
-#: the processes of a local Dask cluster ignore (:func:`_group_signals_ignored`)
+#: the processes of a local Dask cluster never receive (:func:`_group_signals_held`)
 GROUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP")
                       if hasattr(signal, name))
 
 
 @contextlib.contextmanager
-def _group_signals_ignored() -> Iterator[None]:
-    """:data:`GROUP_SIGNALS` ignored inside (in the main thread; elsewhere nothing changes), so
-    the processes started there ignore them for good (an ignored signal stays ignored in a new
-    interpreter): Ctrl-C in a terminal, or the terminal closed, reaches the whole process
-    group, and the local Dask workers (and multiprocessing's resource tracker) stopped by it
-    printed a traceback each while the driver ended them anyway."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+def _group_signals_held() -> Iterator[None]:
+    """:data:`GROUP_SIGNALS` held inside: blocked in this thread, so the threads started
+    inside, and the processes those start (the local Dask workers, restarted ones too), have
+    them blocked for good: Ctrl-C in a terminal, or the terminal closed, reaches the whole
+    process group, and Dask workers stopped by it printed a traceback each while the driver
+    ended them anyway. In the main thread, one that comes meanwhile is recorded (or stays
+    pending) and reaches this process's own handler once the block is left (Ctrl-C:
+    :class:`KeyboardInterrupt`), even when the block raised; ignored here, as it once was, it
+    was lost, and the sweep ran on to its end. Where signals cannot be blocked (no
+    ``pthread_sigmask``), they are ignored inside, in the main thread."""
+    main = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "pthread_sigmask"):
+        with _group_signals_ignored() if main else contextlib.nullcontext():
+            yield
         return
+    # (multiprocessing's resource tracker, started by the first worker, unblocks SIGINT in
+    # the thread that starts it, before that thread starts the worker: started here first)
+    start_resource_tracker()
+    came: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _: came.append(signum))
+                for signum in (GROUP_SIGNALS if main else ())}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, GROUP_SIGNALS)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # (one pending is handled here)
+        for signum in came:
+            signal.raise_signal(signum)
+
+
+@contextlib.contextmanager
+def _group_signals_ignored() -> Iterator[None]:
+    """:data:`GROUP_SIGNALS` ignored inside (main thread only), so the processes started there
+    ignore them for good; one that comes meanwhile is lost."""
     previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in GROUP_SIGNALS}
     try:
         yield
