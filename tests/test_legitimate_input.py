@@ -209,6 +209,43 @@ def test_images_larger_than_28_are_taken_at_their_own_n_when_it_is_given(tmp_pat
     assert load_file_neurons(path, 784).n_neurons == 784
 
 
+def test_oblong_images_keep_their_own_n_and_are_never_enlarged(tmp_path):
+    """8-bit 9x16 images make patterns of N = 144 read without an N, but read for a memory of
+    144 neurons (recall's cues, `train --neurons 144`, a sweep's trial) they were squeezed to
+    12x12: other pixels in each place, so recalling a model's own training images ended far
+    from its stored patterns. And 10x14 images were enlarged to any square side up to 28
+    (`--neurons 400`), which square images are refused ("never enlarged"). Now their own N
+    keeps them as they are, a square side from 4 to the shorter side squeezes them, and a
+    larger one is refused in one line naming the file."""
+    path = tmp_path / "wide.npy"
+    rng = np.random.default_rng(0)
+    np.save(path, rng.integers(0, 256, (30, 9, 16)).astype(np.uint8))
+    own = load_file(path)
+    assert own.n_neurons == 144
+    np.testing.assert_array_equal(load_file_neurons(path, 144).patterns, own.patterns)
+    np.testing.assert_array_equal(load_file_neurons(path, 144, cues=True).patterns,
+                                  own.patterns)
+    assert load_file_neurons(path, 81).n_neurons == 81  # (squeezed to 9x9)
+    with pytest.raises(PatternError, match=r"wide\.npy: its 9x16 images are resized to side "
+                       r"sqrt\(N\) from 4 to the shorter side 9 .*so N must be 16 \.\.\. 81 "
+                       r"or their own 144; got N = 100"):
+        load_file_neurons(path, 100)
+
+
+def test_oblong_images_a_model_stored_are_recalled_as_stored(tmp_path, run_cli):
+    """`xbarmem recall` of a model trained on a file of 9x16 images (N = 144, their own) with
+    those very images as cues read the cues as the training read the patterns (no resize):
+    a stored pattern given as its own cue is a fixed point."""
+    images = tmp_path / "wide.npy"
+    np.save(images, np.random.default_rng(1).integers(0, 256, (30, 9, 16)).astype(np.uint8))
+    model, states = tmp_path / "m.safetensors", tmp_path / "states.npy"
+    assert run_cli("train", "--data", images, "--rule", "pinv", "--chip", "ideal",
+                   "-o", model)[0] == 0
+    code, _, err = run_cli("recall", model, images, "-o", states)
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(states), load_file(images).patterns)
+
+
 def test_a_cue_of_every_neuron_on_is_not_taken_for_grey_levels(tmp_path, small_memory,
                                                                 small_model, run_cli):
     """A +-1 cue file whose cues hold no -1 (the all-ON state) was warned about as "every

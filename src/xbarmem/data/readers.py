@@ -242,7 +242,9 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
     the file holds them), read as :func:`load_file` reads them: 8-bit grayscale square images
     resized to side sqrt(N) by the one rule of every command (:meth:`ImageStack.side_for`: N
     a perfect square, side from 4 to the images' own, never enlarged), other 8-bit images
-    resized to a square N, other patterns as they are (their N is the caller's to check).
+    ``(P, h, w)`` kept at their own N = h*w, else squeezed to a square side from 4 to the
+    shorter of h and w (:func:`_oblong_side`), other patterns as they are (their N is the
+    caller's to check).
     ``cues``: recall cues for a memory of ``kind`` patterns: 8-bit images made ``kind``
     patterns as above, other values read as values in [-1, 1] whatever ``kind`` (noisy or
     occluded cues of binary patterns; :func:`~xbarmem.data.patterns.check_cue_values` says
@@ -258,10 +260,28 @@ def load_file_neurons(path: str | Path, n_neurons: int | None, kind: str = "bina
     side = None
     if n_neurons is not None and _no_image_stack(arr, is_idx) is None:
         side = _image_stack(arr, path, labels).side_for(n_neurons)
+    elif n_neurons is not None and _is_grayscale(arr, is_idx) and arr.ndim == 3:
+        side = _oblong_side(arr.shape[1], arr.shape[2], n_neurons, path)
     elif n_neurons is not None:
         root = math.isqrt(n_neurons)
         side = root if root * root == n_neurons and 4 <= root <= max_side("file") else None
     return _pattern_set(path, arr, labels, is_idx, kind, side, zero_one, cues_of)
+
+
+def _oblong_side(h: int, w: int, n_neurons: int, path: Path) -> int | None:
+    """The side that 8-bit ``h x w`` images (``h != w``) are resized to for ``N`` neurons:
+    None (kept as they are) for their own N = h*w, as a file of them is read without an N;
+    else the square side sqrt(N), from 4 to the shorter of h and w (at most 28): squeezed
+    to a square, never enlarged. Raises :class:`PatternError` naming the file otherwise."""
+    if n_neurons == h * w:
+        return None
+    side, top = math.isqrt(n_neurons), min(max_side("file"), h, w)
+    if side * side == n_neurons and 4 <= side <= top:
+        return side
+    sizes = {True: f"16 ... {top * top} or ", False: "16 or "}[top > 4] if top >= 4 else ""
+    raise PatternError(f"{path}: its {h}x{w} images are resized to side sqrt(N) from 4 to "
+                       f"the shorter side {min(h, w)} (never enlarged, at most 28) or kept as "
+                       f"they are, so N must be {sizes}their own {h * w}; got N = {n_neurons}")
 
 
 def centre_crop(images: np.ndarray, crop: int | None) -> np.ndarray:
