@@ -366,6 +366,8 @@ _SEARCH_SETTINGS = [
     ({"thresholds": 0.9}, "thresholds must be a non-empty list of numbers in (0, 1], got 0.9"),
     ({"thresholds": "0.9"}, "thresholds must be a non-empty list of numbers in (0, 1]"),
     ({"thresholds": [0.9, 1.5]}, "thresholds must be a non-empty list"),
+    # as --threshold 0.9,0.9 and a sweep's thresholds are (it was read off twice)
+    ({"thresholds": [0.9, 0.95, 0.9]}, "thresholds lists 0.9 twice; give each value once"),
     ({"trials": 1.5}, "trials must be an integer >= 1, got 1.5"),
     ({"resolution": -1}, "resolution must be in [0, 1], got -1"),
     ({"resolution": 2.0}, "resolution must be in [0, 1], got 2.0"),

@@ -270,7 +270,7 @@ class Toy(Spec, noun="toy"):
     limit: float | None = number(default=None, ge=0.0, optional=True, help="optional")
     on: bool = flag(default=False, help="a switch")
     label: str = text(default="x", nonempty=True, help="a label")
-    sizes: list[int] = listof(Number(integer=True, ge=1), default=[3, 1, 3],
+    sizes: list[int] = listof(Number(integer=True, ge=1), default=[3, 1],
                               unique_sorted=True, help="sizes")
     inner: Inner = nested(Inner, help="the inner table")
 
@@ -296,6 +296,8 @@ def test_toy_spec_contracts():
         (lambda: Toy(size=1, label=" "), "label must be a non-empty string"),
         (lambda: Toy(size=1, on=1), "on must be true or false, got 1"),
         (lambda: Toy(size=1, sizes=[]), "sizes must be a non-empty list of integers >= 1"),
+        # a repeat is refused, not dropped (after conversion: 2 and 2.0 are one)
+        (lambda: Toy(size=1, sizes=[2, 1, 2]), "sizes lists 2 twice; give each value once"),
         (lambda: Toy(size=1, inner=Inner(rate=1.0)), "inner.rate must be in (0.0, 1.0)"),
         (lambda: Toy(size=1, inner=Inner(mode=True)), "inner.mode must be one of 'a', 'b'"),
         (lambda: Toy(size=1, inner={}), "inner must be a Inner"),
@@ -322,12 +324,15 @@ def test_field_listing_for_help_texts():
     assert fields["scale"].unit == "V" and fields["scale"].help == "a scale"
     assert fields["size"].required and fields["size"].default is None
     assert fields["inner.rate"].what == "a number in (0.0, 1.0)"
-    assert fields["sizes"].default == [3, 1, 3]
+    assert fields["sizes"].default == [3, 1]
     assert fields["limit"].check(None) is None and fields["limit"].check(2) == 2
     with pytest.raises(ConfigError, match=r"^\[x\] sizes must be a non-empty list"):
         fields["sizes"].check([0], "[x] sizes")
     hidden = AnyOf(Number(integer=True, ge=1), ListOf(Number(integer=True, ge=1)))
     assert hidden([4, 2], "h") == [4, 2] and hidden(3, "h") == 3
+    seeds = AnyOf(Number(integer=True, ge=1), ListOf(Number(integer=True, ge=0), distinct=True))
+    with pytest.raises(ConfigError, match=r"^seeds lists 1 twice; give each value once$"):
+        seeds([1, 0, 1], "seeds")  # an alternative's own check runs, not only its accepts
     with pytest.raises(ConfigError, match="h must be an integer >= 1 or a non-empty list"):
         hidden([0], "h")
 

@@ -53,7 +53,7 @@ from xbarmem.spec import ListOf, Maybe, Number, check_seed
 __all__ = ["ARCHS", "CapacityResult", "check_search", "find_capacity", "pool_limited",
            "search_capacity"]
 
-_THRESHOLDS = ListOf(Number(gt=0, le=1))
+_THRESHOLDS = ListOf(Number(gt=0, le=1), distinct=True)
 _TRIALS = Number(ge=1, integer=True)
 _START = Maybe(Number(ge=1, integer=True))
 _RESOLUTION = Number(ge=0, le=1)
@@ -229,8 +229,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
     tested with the same settings (a checkpoint), reused, not trained again; counts tested now
     are added before ``progress``. Warns of a threshold its cues pass unchanged. Raises
-    :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]``, ``trials < 1``,
-    a classic rule with multilayer memories or bad search settings (:func:`check_search`)."""
+    :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]`` or repeated,
+    ``trials < 1``, a classic rule with multilayer memories, or bad :func:`check_search` ones."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
                               cue_budget=cue_budget, rule_options=rule_options,
@@ -330,10 +330,10 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
                  protocol: Protocol | None) -> list[float]:
     """Refuse the settings of a capacity search that no search could run, before any data is
     loaded or network trained: :class:`ConfigError` naming the argument unless ``thresholds`` is
-    a non-empty list (or tuple) of numbers in (0, 1], ``trials`` an integer >= 1, ``start`` None
-    or an integer >= 1, ``resolution`` a number in [0, 1], ``cue_budget`` an integer >= 0,
-    ``rule_options`` None or a dict and ``protocol`` None or a :class:`Protocol`. Returns the
-    thresholds as a list."""
+    a non-empty list (or tuple) of distinct numbers in (0, 1], ``trials`` an integer >= 1,
+    ``start`` None or an integer >= 1, ``resolution`` a number in [0, 1], ``cue_budget`` an
+    integer >= 0, ``rule_options`` None or a dict and ``protocol`` None or a
+    :class:`Protocol`. Returns the thresholds as a list."""
     checked: list[float] = _THRESHOLDS(
         list(thresholds) if isinstance(thresholds, tuple) else thresholds, "thresholds")
     _TRIALS(trials, "trials")

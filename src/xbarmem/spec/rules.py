@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING
 from typing import TYPE_CHECKING, Any
 
-from xbarmem.checks import MAX_COUNT, choice_key, is_number, shown
+from xbarmem.checks import MAX_COUNT, check_each_once, choice_key, is_number, shown
 from xbarmem.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -162,11 +162,23 @@ class Table(Rule):
 
 class ListOf(Rule):
     """A list of ``item`` values (non-empty unless ``nonempty=False``); items are converted;
-    ``unique_sorted=True`` returns them sorted without repeats."""
+    ``distinct=True`` refuses a value listed twice (after conversion: 1 and 1.0 are one), as
+    the command line's lists do (``ConfigError``: ``KEY lists 0.9 twice; give each value
+    once``); ``unique_sorted=True`` refuses repeats too and returns the items sorted."""
 
-    def __init__(self, item: Rule, *, nonempty: bool = True, unique_sorted: bool = False) -> None:
+    def __init__(self, item: Rule, *, nonempty: bool = True, unique_sorted: bool = False,
+                 distinct: bool = False) -> None:
         self.item, self.nonempty, self.unique_sorted = item, nonempty, unique_sorted
+        self.distinct = distinct or unique_sorted
         self.what = f"a{' non-empty' if nonempty else ''} list of {item.plural}"
+
+    def __call__(self, value: Any, key: str) -> Any:
+        if not self.accepts(value):
+            raise self.error(key, self.what, value)
+        items = [self.item.convert(v) for v in value]
+        if self.distinct:
+            check_each_once(items, key)
+        return sorted(items) if self.unique_sorted else items
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, list) and (bool(value) or not self.nonempty) and all(
@@ -189,6 +201,13 @@ class AnyOf(Rule):
 
     def convert(self, value: Any) -> Any:
         return next(r for r in self.rules if r.accepts(value)).convert(value)
+
+    def __call__(self, value: Any, key: str) -> Any:
+        """The first accepting rule's own check (a list's repeats), else this rule's error."""
+        rule = next((r for r in self.rules if r.accepts(value)), None)
+        if rule is None:
+            raise self.error(key, self.what, value)
+        return rule(value, key)
 
 
 class Maybe(Rule):
