@@ -279,6 +279,13 @@ def test_run_sweep_checks_its_callbacks_before_opening_the_store(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_run_sweep_of_no_sweeps_is_refused_before_making_the_store(tmp_path):
+    """run_sweep([], path) made an empty store and reported 0 trials."""
+    _refused(lambda: run_sweep([], tmp_path / "s.sqlite"), "non-empty list of them, got \\[\\]",
+             ArgumentError)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(("call", "match"), [
     (lambda: xm.HiddenRule.parse(True), "hidden rule must be"),
     (lambda: xm.HiddenRule("fixed", float("inf")), "hidden rule must be"),

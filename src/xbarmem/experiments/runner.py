@@ -55,7 +55,7 @@ from xbarmem.checks import (
     counted,
     result_repr,
 )
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.experiments.batches import depends_on_batch, plan_groups, train_key
 from xbarmem.experiments.claims import Claimant
 from xbarmem.experiments.executors import (
@@ -366,6 +366,9 @@ def _checked(spec: Any, threads: Any, **callbacks: Any) -> tuple[list[SweepSpec]
         check_callback(callback, name)
     threads = check_count(threads, "threads")
     specs = spec if isinstance(spec, list) else [spec]
+    if not specs:  # no sweep to run: refused, not an empty store made
+        raise ArgumentError("spec must be a SweepSpec (from load_sweep or parse_sweep) or a "
+                            "non-empty list of them, got []")
     for one in specs:
         check_type(one, SweepSpec, "spec", "a SweepSpec (from load_sweep or parse_sweep) or a "
                    "list of them")

@@ -250,7 +250,9 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
         early = _EarlySections(ctx, ready, sweeps)
         stop = db.on_add(early.stored)
         try:
-            if run is None:
+            if not specs:  # experiments of no sweep (energy's) compute in their sections
+                pass
+            elif run is None:
                 run_sweep(specs, db, threads=threads)
             else:
                 run(specs, db)
