@@ -11,15 +11,13 @@ import the trial code, the caller does not.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import multiprocessing
-import multiprocessing.context
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from xbarmem.errors import warn
@@ -227,7 +225,7 @@ def new(jobs: int) -> cf.ProcessPoolExecutor:
     :func:`workers_for`), started on demand, with a queue for their progress reports
     (:func:`progress_queue`)."""
     start_resource_tracker()
-    context = _HeldContext()
+    context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     pool = cf.ProcessPoolExecutor(max_workers=workers_for(jobs), initializer=init_worker,
                                   initargs=(queue, os.getpid()), mp_context=context)
@@ -244,46 +242,14 @@ def start_resource_tracker() -> None:
     started, not lost. Nothing when it runs already."""
     from multiprocessing import resource_tracker
 
-    with signals_blocked(() if _HANGUP is None else (_HANGUP,)):
-        resource_tracker.ensure_running()
-
-
-_HANGUP = getattr(signal, "SIGHUP", None)
-#: the signals a worker of :func:`new` ignores (:func:`init_worker`), and is born with blocked
-WORKER_SIGNALS = (signal.SIGINT, signal.SIGTERM) + (() if _HANGUP is None else (_HANGUP,))
-
-
-@contextlib.contextmanager
-def signals_blocked(signals: Iterable[int]) -> Iterator[None]:
-    """``signals`` blocked inside, in this thread (where ``pthread_sigmask`` exists), so the
-    threads and processes started inside are born with them blocked (they stay blocked in a
-    new process); in this process one that comes meanwhile is handled once the block is left
-    (or at once by another thread), never lost as an ignored one is."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is None:
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    try:
-        yield
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {hangup})  # (a blocked signal stays
+    try:                                                             # blocked in a new process)
+        resource_tracker.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-class _HeldProcess(multiprocessing.context.SpawnProcess):
-    """A spawned process born with :data:`WORKER_SIGNALS` blocked: a worker of :func:`new`
-    ignores them from :func:`init_worker` on, and before that, while its interpreter started
-    and imported the caller's script, Ctrl-C in a terminal (sent to the whole process group)
-    made each worker print a KeyboardInterrupt traceback."""
-
-    def start(self) -> None:
-        with signals_blocked(WORKER_SIGNALS):
-            super().start()
-
-
-class _HeldContext(multiprocessing.context.SpawnContext):
-    """The ``spawn`` start method, its processes born with :data:`WORKER_SIGNALS` blocked."""
-
-    Process = _HeldProcess
 
 
 def _ready() -> None:
