@@ -377,6 +377,24 @@ client.Future.release = slow
 """
 
 
+def _slowed_dask_sweep(tmp_path: Path, script: str, **env: str):
+    """A sweep on a local Dask cluster of 2 workers, its own process group, with ``script`` as
+    its ``sitecustomize`` (which writes the marker file): ``(process, store, marker)``."""
+    pytest.importorskip("distributed")
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "sitecustomize.py").write_text(script)
+    sweep, store, mark = tmp_path / "s.toml", tmp_path / "s.sqlite", tmp_path / "mark"
+    sweep.write_text(tiny_sweep("slow", fault_rates=[0.1 * i for i in range(5)]))
+    proc = subprocess.Popen([sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store",
+                             str(store), "--workers", "2", "--json"], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=_default_sigint,
+                            env={**os.environ, "OMP_NUM_THREADS": "1",
+                                 "PYTHONPATH": str(tmp_path / "slow"),
+                                 "XBARMEM_TEST_MARK": str(mark), **env})
+    return proc, store, mark
+
+
 @pytest.mark.skipif(os.name != "posix", reason="signals a process group")
 @pytest.mark.parametrize("sig", [signal.SIGINT, getattr(signal, "SIGHUP", signal.SIGTERM)])
 def test_a_signal_landing_in_a_dask_future_s_finalizer_stops_the_sweep(tmp_path, sig):
@@ -386,18 +404,7 @@ def test_a_signal_landing_in_a_dask_future_s_finalizer_stops_the_sweep(tmp_path,
     printed "Exception ignored in: <function Future.__del__ ...>" with its traceback, and the
     sweep went on to its end, exit 0. Made to land there every time: the one line, and the
     signal's exit code."""
-    pytest.importorskip("distributed")
-    (tmp_path / "slow").mkdir()
-    (tmp_path / "slow" / "sitecustomize.py").write_text(_SLOW_FINALIZER)
-    sweep, store, mark = tmp_path / "s.toml", tmp_path / "s.sqlite", tmp_path / "mark"
-    sweep.write_text(tiny_sweep("slow", fault_rates=[0.1 * i for i in range(5)]))
-    proc = subprocess.Popen([sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store",
-                             str(store), "--workers", "2", "--json"], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=_default_sigint,
-                            env={**os.environ, "OMP_NUM_THREADS": "1",
-                                 "PYTHONPATH": str(tmp_path / "slow"),
-                                 "XBARMEM_TEST_MARK": str(mark)})
+    proc, store, mark = _slowed_dask_sweep(tmp_path, _SLOW_FINALIZER)
     _wait_for(proc, lambda: mark.exists() and mark.read_text() == str(proc.pid),
               "dropped a third future", timeout=240)
     os.killpg(proc.pid, sig)
@@ -441,18 +448,7 @@ def test_a_signal_while_the_dask_cluster_starts_stops_the_sweep(tmp_path, sig):
     ignored both then (so that the workers it started would ignore them too), and the sweep
     ran on to its end, exit 0, no word. Now the one line, the signal's exit code, no worker
     traceback, and the whole process group gone."""
-    pytest.importorskip("distributed")
-    (tmp_path / "slow").mkdir()
-    (tmp_path / "slow" / "sitecustomize.py").write_text(_SLOW_WORKER)
-    sweep, store, mark = tmp_path / "s.toml", tmp_path / "s.sqlite", tmp_path / "mark"
-    sweep.write_text(tiny_sweep("slow", fault_rates=[0.1 * i for i in range(5)]))
-    proc = subprocess.Popen([sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store",
-                             str(store), "--workers", "2", "--json"], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=_default_sigint,
-                            env={**os.environ, "OMP_NUM_THREADS": "1",
-                                 "PYTHONPATH": str(tmp_path / "slow"),
-                                 "XBARMEM_TEST_MARK": str(mark), "XBARMEM_TEST_SLEEP": "5"})
+    proc, store, mark = _slowed_dask_sweep(tmp_path, _SLOW_WORKER, XBARMEM_TEST_SLEEP="5")
     _wait_for(proc, mark.exists, "started a worker", timeout=240)
     os.killpg(proc.pid, sig)
     out, err = proc.communicate(timeout=120)
