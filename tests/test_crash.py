@@ -339,12 +339,7 @@ def test_ctrl_c_or_sigterm_to_a_dask_sweep_is_one_line(tmp_path, sig):
     assert proc.returncode == (130 if sig == signal.SIGINT else 128 + sig), err
     assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
                                      f"same command again to resume")
-    with pytest.raises(ProcessLookupError):  # the group: workers included, all gone
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            os.killpg(proc.pid, 0)
-            time.sleep(0.2)
-        raise AssertionError("a process of the sweep's group is still running")
+    _group_gone(proc.pid)
 
 
 #: in the driver (not in Dask's spawned processes), the third Dask future to go runs its
@@ -375,6 +370,16 @@ def slow(self):
 
 client.Future.release = slow
 """
+
+
+def _group_gone(group: int) -> None:
+    """Every process of the process group ``group`` (workers included) ends within 30 s."""
+    with pytest.raises(ProcessLookupError):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            os.killpg(group, 0)
+            time.sleep(0.2)
+        raise AssertionError("a process of the sweep's group is still running")
 
 
 def _slowed_dask_sweep(tmp_path: Path, script: str, **env: str):
@@ -456,12 +461,7 @@ def test_a_signal_while_the_dask_cluster_starts_stops_the_sweep(tmp_path, sig):
     assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
                                      f"same command again to resume")
     assert out == "" and count_rows(store) == 0
-    with pytest.raises(ProcessLookupError):  # the group: workers included, all gone
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            os.killpg(proc.pid, 0)
-            time.sleep(0.2)
-        raise AssertionError("a process of the sweep's group is still running")
+    _group_gone(proc.pid)
 
 
 def _never_receives(pid: int, signals) -> bool:
