@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from xbarmem.checks import MAX_SEED, counted, seconds_text
+from xbarmem.checks import MAX_SEED, counted, seconds_text, spanned
 from xbarmem.cli import (
     data_options,
     given,
@@ -380,7 +380,7 @@ def _seeds_text(seeds: list[int]) -> str:
     (``seeds 4294967295, then 0 to 1``)."""
     first, last = seeds[0], seeds[-1]
     if last >= first:
-        return f"seeds {first} to {last}"
+        return spanned("seed", first, last, " to ")
     head = str(first) if first == MAX_SEED else f"{first} to {MAX_SEED}"
     return f"seeds {head}, then {'0' if last == 0 else f'0 to {last}'}"
 
