@@ -382,16 +382,18 @@ def _group_gone(group: int) -> None:
         raise AssertionError("a process of the sweep's group is still running")
 
 
-def _slowed_dask_sweep(tmp_path: Path, script: str, **env: str):
-    """A sweep on a local Dask cluster of 2 workers, its own process group, with ``script`` as
-    its ``sitecustomize`` (which writes the marker file): ``(process, store, marker)``."""
-    pytest.importorskip("distributed")
+def _slowed_sweep(tmp_path: Path, script: str, executor: str = "--workers", **env: str):
+    """A sweep on 2 workers (``executor``: ``--workers``, a local Dask cluster, or ``--jobs``, a
+    process pool), its own process group, with ``script`` as its ``sitecustomize`` (which
+    writes the marker file): ``(process, store, marker)``."""
+    if executor == "--workers":
+        pytest.importorskip("distributed")
     (tmp_path / "slow").mkdir()
     (tmp_path / "slow" / "sitecustomize.py").write_text(script)
     sweep, store, mark = tmp_path / "s.toml", tmp_path / "s.sqlite", tmp_path / "mark"
     sweep.write_text(tiny_sweep("slow", fault_rates=[0.1 * i for i in range(5)]))
     proc = subprocess.Popen([sys.executable, "-m", "xbarmem.cli", "sweep", str(sweep), "--store",
-                             str(store), "--workers", "2", "--json"], text=True,
+                             str(store), executor, "2", "--json"], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, preexec_fn=_default_sigint,
                             env={**os.environ, "OMP_NUM_THREADS": "1",
@@ -409,7 +411,7 @@ def test_a_signal_landing_in_a_dask_future_s_finalizer_stops_the_sweep(tmp_path,
     printed "Exception ignored in: <function Future.__del__ ...>" with its traceback, and the
     sweep went on to its end, exit 0. Made to land there every time: the one line, and the
     signal's exit code."""
-    proc, store, mark = _slowed_dask_sweep(tmp_path, _SLOW_FINALIZER)
+    proc, store, mark = _slowed_sweep(tmp_path, _SLOW_FINALIZER)
     _wait_for(proc, lambda: mark.exists() and mark.read_text() == str(proc.pid),
               "dropped a third future", timeout=240)
     os.killpg(proc.pid, sig)
@@ -453,7 +455,7 @@ def test_a_signal_while_the_dask_cluster_starts_stops_the_sweep(tmp_path, sig):
     ignored both then (so that the workers it started would ignore them too), and the sweep
     ran on to its end, exit 0, no word. Now the one line, the signal's exit code, no worker
     traceback, and the whole process group gone."""
-    proc, store, mark = _slowed_dask_sweep(tmp_path, _SLOW_WORKER, XBARMEM_TEST_SLEEP="5")
+    proc, store, mark = _slowed_sweep(tmp_path, _SLOW_WORKER, XBARMEM_TEST_SLEEP="5")
     _wait_for(proc, mark.exists, "started a worker", timeout=240)
     os.killpg(proc.pid, sig)
     out, err = proc.communicate(timeout=120)
@@ -462,6 +464,89 @@ def test_a_signal_while_the_dask_cluster_starts_stops_the_sweep(tmp_path, sig):
                                      f"same command again to resume")
     assert out == "" and count_rows(store) == 0
     _group_gone(proc.pid)
+
+
+#: in a process-pool worker (a spawned process), its start made slow (seconds, from
+#: XBARMEM_TEST_SLEEP) once the caller's script is prepared and the marker file named by
+#: XBARMEM_TEST_MARK is made: a signal sent then comes while the workers start
+_SLOW_POOL_WORKER = """
+import os
+import sys
+import time
+
+if "--multiprocessing-fork" in sys.argv:
+    import multiprocessing.spawn as spawn
+
+    prepared = spawn.prepare
+
+    def slow(data):
+        prepared(data)
+        try:
+            with open(os.environ["XBARMEM_TEST_MARK"], "x") as mark:
+                mark.write(str(os.getpid()))
+        except FileExistsError:
+            pass
+        time.sleep(float(os.environ["XBARMEM_TEST_SLEEP"]))
+
+    spawn.prepare = slow
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals a process group")
+@pytest.mark.parametrize("sig", [signal.SIGINT, getattr(signal, "SIGHUP", signal.SIGTERM)])
+def test_a_signal_while_the_pool_s_workers_start_is_one_line(tmp_path, sig):
+    """Ctrl-C or SIGHUP while a ``--jobs`` sweep's worker processes started (their interpreters
+    starting, importing the caller's script again) made each print a KeyboardInterrupt
+    traceback (or end by the signal) before the driver's one line: they ignored the group's
+    signals only from their first act on. Now the one line, the signal's exit code, nothing
+    else, and the whole process group gone."""
+    proc, store, mark = _slowed_sweep(tmp_path, _SLOW_POOL_WORKER, "--jobs",
+                                      XBARMEM_TEST_SLEEP="5")
+    _wait_for(proc, mark.exists, "started a worker", timeout=240)
+    os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == (130 if sig == signal.SIGINT else 128 + sig), err
+    assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
+                                     f"same command again to resume")
+    assert out == "" and count_rows(store) == 0
+    _group_gone(proc.pid)
+
+
+def test_a_stopped_pool_sweep_prints_no_thread_traceback(monkeypatch):
+    """An interrupted ``--jobs`` sweep (a stress run: 1 run in 30) printed "Exception in thread
+    Thread-1" and an InvalidStateError traceback after its one line: the driver cancelled the
+    pool's waiting futures itself, and when the pool's own thread saw a worker ended before
+    it saw the shutdown, it failed setting its error on them. Made to happen every time: a
+    worker ends after the cancel, before the close."""
+    import concurrent.futures as cf
+    import threading
+
+    from xbarmem.experiments.executors import make_executor
+
+    failed: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: failed.append(args.exc_value))
+    executor = make_executor(2)
+    try:
+        for ready in [executor.pool.submit(abs, -1) for _ in range(2)]:
+            ready.result(timeout=120)  # (the workers started: a fresh interpreter each)
+        futures = [executor.pool.submit(time.sleep, 60) for _ in range(6)]
+        deadline = time.time() + 60
+        while sum(f.running() for f in futures) < 3 and time.time() < deadline:
+            time.sleep(0.05)  # (two groups run, one waits in the pool's queue)
+        executor.cancel(futures)
+        manager = executor.pool._executor_manager_thread
+        next(iter(executor.pool._processes.values())).kill()
+        deadline = time.time() + 30
+        while not executor.pool._broken and time.time() < deadline:
+            time.sleep(0.05)  # (the pool's thread saw the worker end)
+    finally:
+        executor.close(wait=False)
+    manager.join(30)
+    assert not manager.is_alive()
+    assert not failed, failed
+    assert all(f.done() for f in futures)
+    assert any(isinstance(f.exception(), cf.process.BrokenProcessPool) for f in futures
+               if not f.cancelled())
 
 
 def _never_receives(pid: int, signals) -> bool:

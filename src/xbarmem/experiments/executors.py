@@ -12,7 +12,6 @@ import concurrent.futures as cf
 import contextlib
 import logging
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from queue import Empty, SimpleQueue
@@ -33,6 +32,7 @@ from xbarmem.experiments.pool import (
     progress_queue,
     reimport_status,
     reporter,
+    signals_held,
     start_resource_tracker,
     take,
     throttled,
@@ -209,13 +209,15 @@ class _Pool(_InProcess):
         return ExecutorLost(text) if killed else ConfigError(text)
 
     def cancel(self, futures) -> None:
-        for f in futures:
-            f.cancel()
+        """Nothing: the groups waiting are cancelled by :meth:`close`, which follows (by the
+        pool's own thread, ``cancel_futures``). Cancelled here, a waiting group's future was
+        cancelled behind that thread's back: when it saw a worker end before it saw the
+        shutdown, it failed setting its error on that future and printed a traceback."""
 
     def close(self, wait: bool = True) -> None:
         """``wait=False`` (the sweep was interrupted): the workers are ended at once, without
         finishing their groups (their results would not be stored; the process would wait for
-        them at its exit)."""
+        them at its exit). Groups still waiting are cancelled either way."""
         if wait:
             self.pool.shutdown(wait=True, cancel_futures=True)
         else:
@@ -735,47 +737,18 @@ GROUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP")
 
 @contextlib.contextmanager
 def _group_signals_held() -> Iterator[None]:
-    """:data:`GROUP_SIGNALS` held inside: blocked in this thread, so the threads started
-    inside, and the processes those start (the local Dask workers, restarted ones too), have
-    them blocked for good: Ctrl-C in a terminal, or the terminal closed, reaches the whole
-    process group, and Dask workers stopped by it printed a traceback each while the driver
-    ended them anyway. In the main thread, one that comes meanwhile is recorded (or stays
-    pending) and reaches this process's own handler once the block is left (Ctrl-C:
-    :class:`KeyboardInterrupt`), even when the block raised; ignored here, as it once was, it
-    was lost, and the sweep ran on to its end. Where signals cannot be blocked (no
-    ``pthread_sigmask``), they are ignored inside, in the main thread."""
-    main = threading.current_thread() is threading.main_thread()
-    if not hasattr(signal, "pthread_sigmask"):
-        with _group_signals_ignored() if main else contextlib.nullcontext():
-            yield
-        return
+    """:data:`GROUP_SIGNALS` held inside (:func:`~xbarmem.experiments.pool.signals_held`), so
+    the threads started inside, and the processes those start (the local Dask workers,
+    restarted ones too), have them blocked for good: Ctrl-C in a terminal, or the terminal
+    closed, reaches the whole process group, and Dask workers stopped by it printed a
+    traceback each while the driver ended them anyway. One that comes meanwhile reaches this
+    process's own handler once the block is left; ignored here, as it once was, it was lost,
+    and the sweep ran on to its end."""
     # (multiprocessing's resource tracker, started by the first worker, unblocks SIGINT in
     # the thread that starts it, before that thread starts the worker: started here first)
     start_resource_tracker()
-    came: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, _: came.append(signum))
-                for signum in (GROUP_SIGNALS if main else ())}
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, GROUP_SIGNALS)
-    try:
+    with signals_held(GROUP_SIGNALS):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # (one pending is handled here)
-        for signum in came:
-            signal.raise_signal(signum)
-
-
-@contextlib.contextmanager
-def _group_signals_ignored() -> Iterator[None]:
-    """:data:`GROUP_SIGNALS` ignored inside (main thread only), so the processes started there
-    ignore them for good; one that comes meanwhile is lost."""
-    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in GROUP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def check_executor(jobs: int = 1, workers: int | None = None,

@@ -11,13 +11,14 @@ import the trial code, the caller does not.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from xbarmem.errors import warn
@@ -131,15 +132,16 @@ def init_worker(progress: Any = None, driver: int | None = None) -> None:
     driver is gone (:func:`exit_when_orphaned`). ``driver`` is the pid of the process that
     started the pool (:func:`new` passes it; None: this process's parent now): read here, the
     parent of a worker whose driver died while it was starting up is already its adopter, and
-    the worker waited for work forever. SIGINT, SIGTERM and SIGHUP are ignored: sent
-    to the whole process group (Ctrl-C in a terminal, a batch system stopping a job, the
-    terminal closed) they stop the driver, which ends its workers (:func:`end_pool`); a worker
-    stopped in the middle of sending a result left the pool's queue locked, and the driver
-    waiting for it forever."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    the worker waited for work forever. SIGINT, SIGTERM and SIGHUP are ignored: sent to the
+    whole process group (Ctrl-C in a terminal, a batch system stopping a job, the terminal
+    closed) they stop the driver, which ends its workers (:func:`end_pool`); a worker stopped
+    in the middle of sending a result left the pool's queue locked, and the driver waiting
+    for it forever. A worker is born with them blocked (:class:`_ShieldedPool`), so one sent
+    while its interpreter started and imported the caller's script is dropped here."""
+    for signum in WORKER_SIGNALS:  # (ignoring a pending signal drops it, blocked or not)
+        signal.signal(signum, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_SIGNALS)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     global _PROGRESS
     _PROGRESS = progress
@@ -227,10 +229,63 @@ def new(jobs: int) -> cf.ProcessPoolExecutor:
     start_resource_tracker()
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    pool = cf.ProcessPoolExecutor(max_workers=workers_for(jobs), initializer=init_worker,
-                                  initargs=(queue, os.getpid()), mp_context=context)
+    pool = _ShieldedPool(max_workers=workers_for(jobs), initializer=init_worker,
+                 initargs=(queue, os.getpid()), mp_context=context)
     pool._xbarmem_progress = queue  # type: ignore[attr-defined]
     return pool
+
+
+#: what a worker of :func:`new` never receives (:func:`init_worker`): the signals a terminal or
+#: a batch system sends to the whole process group
+WORKER_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                       if hasattr(signal, name))
+
+
+class _ShieldedPool(cf.ProcessPoolExecutor):
+    """A process pool that starts its workers (on demand, in :meth:`submit`) with
+    :data:`WORKER_SIGNALS` held (:func:`signals_held`): each worker is born with them blocked,
+    and one that comes meanwhile is handled by the driver once the worker is the pool's, so
+    that the pool ends it. Started with them received, every worker printed a
+    KeyboardInterrupt traceback on Ctrl-C while its interpreter started; unblocked in the
+    driver only, one that came between a worker's start and the pool's record of it left that
+    worker running, unknown to the pool."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        with signals_held(WORKER_SIGNALS):
+            return super().submit(fn, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def signals_held(signals: tuple[int, ...]) -> Iterator[None]:
+    """``signals`` held inside: blocked in this thread, so the threads started inside, and the
+    processes those start, are born with them blocked (a blocked signal stays blocked in a new
+    process). In the main thread, one that comes meanwhile is recorded (or stays pending) and
+    reaches this process's own handler once the block is left (Ctrl-C:
+    :class:`KeyboardInterrupt`), even when the block raised: never lost, and never handled
+    halfway through the block. Where signals cannot be blocked (no ``pthread_sigmask``), they
+    are ignored inside, in the main thread, and one that comes then is lost."""
+    main = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "pthread_sigmask"):
+        ignored = {signum: signal.signal(signum, signal.SIG_IGN)
+                   for signum in (signals if main else ())}
+        try:
+            yield
+        finally:
+            for signum, handler in ignored.items():
+                signal.signal(signum, handler)
+        return
+    came: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _: came.append(signum))
+                for signum in (signals if main else ())}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # (one pending is handled here)
+        for signum in came:
+            signal.raise_signal(signum)
 
 
 def start_resource_tracker() -> None:
