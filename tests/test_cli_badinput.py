@@ -425,3 +425,22 @@ def test_a_measured_arrays_refusals_each_say_what_to_do_and_doing_it_works(run_c
                            "-o", tmp_path / "c.npz")
     assert code == 2 and err.count("\n") == 1 and "as .npy (np.save)" in err, err
     assert not (tmp_path / "c.npz").exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "capacity"])
+def test_occluding_patterns_of_no_image_shape_names_the_command_line_s_way(
+        refused, run_cli, tmp_path, command):
+    """``--corruption occlude`` of flat patterns whose N is not a square said "give
+    image_shape=(h, w)", a Python argument no command takes; it names the file of images
+    first, the Python argument as Python's."""
+    data = tmp_path / "x.npy"
+    np.save(data, np.sign(np.random.default_rng(0).standard_normal((6, 30))))
+    if command == "evaluate":
+        model = tmp_path / "m.safetensors"
+        assert run_cli("train", "--data", data, "--out", model)[0] == 0
+        args = ("evaluate", model)
+    else:
+        args = ("capacity", "--data", data, "--trials", "1")
+    line = refused(*args, "--corruption", "occlude")
+    assert "(P, h, w) array of images" in line and "(Python: image_shape=(h, w))" in line
+    assert line.index("array of images") < line.index("image_shape")

@@ -295,8 +295,8 @@ def corrupt(
         side = math.isqrt(n)
         if side * side != n:
             raise PatternError(f"occlude needs the images' shape: N={n} is not a square "
-                               f"number of neurons; give image_shape=(h, w), or load the "
-                               f"patterns from a (P, h, w) array of images, which keeps "
-                               f"their shape")
+                               f"number of neurons; load the patterns from a (P, h, w) array "
+                               f"of images, which keeps their shape (Python: "
+                               f"image_shape=(h, w))")
         image_shape = (side, side)
     return occlude_block(x, image_shape, level, generator)
