@@ -160,6 +160,25 @@ def test_train_counts_the_steps_of_each_stage(run_cli, tmp_path):
     assert found and int(found[1]) == 5 + int(found[2]) + int(found[3]), text
 
 
+@pytest.mark.parametrize("options, stages", [
+    (("--arch", "multilayer", "--hidden", "8", "--rule-option", "max_steps=30",
+      "--rule-option", "finetune_steps=7"), {"basin": 30, "fine-tune": 7}),
+    (("--rule-option", "flip_steps=5", "--rule-option", "max_steps=9", "--rule-option",
+      "finetune_steps=4"), {"flip": 5, "basin": 9, "fine-tune": 4}),
+    (("--rule-option", "objective=fixed-point", "--rule-option", "max_steps=3"),
+     {"fixed-point": 3}),
+    (("--rule", "hebb"), None)])
+def test_train_json_counts_the_steps_of_each_stage(run_cli, tmp_path, options, stages):
+    """``train --json`` said ``"steps": 400, "max_steps": 300`` for a multilayer memory, the
+    fine-tune's steps unexplained (the text line names each stage's); it names them too."""
+    code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "random",
+                             "--patterns", "3", "--neurons", "16", "--json", *options)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary.get("stages") == stages
+    if stages is not None:
+        assert summary["steps"] == sum(stages.values())
+
 def test_train_of_one_stage_says_steps_as_before(run_cli, tmp_path):
     text = _train_line(run_cli, tmp_path, "--kind", "continuous", "--rule-option",
                        "max_steps=6")

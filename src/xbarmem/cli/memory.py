@@ -110,7 +110,7 @@ def train(
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info,
-               "devices": memory.devices(), "faults": memory.faults.summary(spec.device),
+               **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(), "faults": memory.faults.summary(spec.device),
                "seed": seed, "threads": threads}
     if json_out:
         emit_json(summary)
