@@ -82,3 +82,19 @@ def test_the_table_tells_the_two_rows_apart(twice, run_cli, monkeypatch):
     hebb = next(line for line in out.splitlines() if line.strip().startswith("hebb"))
     assert hebb.split()[1] == "1", out  # one setting, not two seeds
     assert "count once" in " ".join(out.split()), out
+
+
+def test_the_table_of_groups_says_how_it_counts_repeats_only_when_there_are(
+        tmp_path, run_cli, monkeypatch):
+    """The caption of every grouped table said "rows of one setting, computed in two batches,
+    count once", of stores where no setting had two rows: a note about nothing shown. It
+    says it where a group holds such rows (above)."""
+    monkeypatch.setenv("COLUMNS", "200")
+    sweep, store = tmp_path / "t.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("t", rules=("hebb", "pinv")))
+    run_sweep(load_sweep(sweep), store, jobs=1)
+    code, out, err = run_cli("results", store, "--group-by", "rule")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "the mean over the n settings of a group (its seeds)" in text, out
+    assert "count once" not in text and "batch" not in text, out

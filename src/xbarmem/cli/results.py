@@ -362,9 +362,8 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
                        if m in ("cosine", "exact") or m.startswith("capacity.")]
     table = Table(title=f"{store}: {len(rows)} row{'s' if len(rows) != 1 else ''} in "
                   f"{len(groups)} group{'s' if len(groups) != 1 else ''}", box=box.SIMPLE_HEAD,
-                  caption="each metric: the mean over the n settings of a group (its seeds; "
-                          "rows of one setting, computed in two batches, count once), then +-std "
-                          "(sample standard deviation)")
+                  caption="each metric: the mean over the n settings of a group (its seeds), "
+                          "then +-std (sample standard deviation)")
     for col in by:
         table.add_column(col, overflow="fold", min_width=min(len(col), 12))
     table.add_column("n", justify="right")
@@ -381,6 +380,9 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
             stats += ["-" if mean is None else f"{'>=' * bound}{mean:.4g}",
                       "-" if std is None else f"{std:.2g}"]
         table.add_row(*(_text(g["group"][f], f) for f in by), str(g["n"]), *stats)
+    if any(g["rows"] > g["n"] for g in groups):
+        table.caption = (f"{table.caption}; rows of one setting (computed again in another "
+                         "batch or by another version) are averaged first and count once")
     if any(_metric_header(n) != n for n in names):
         table.caption = (f"{table.caption}; C@T: the capacity at threshold T (capacity.T, as "
                          "--metric and --json name it)")
