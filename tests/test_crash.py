@@ -422,58 +422,41 @@ def test_a_signal_landing_in_a_dask_future_s_finalizer_stops_the_sweep(tmp_path,
     assert out == ""
 
 
-#: in a local Dask worker (a spawned process), its start made slow (seconds, from
-#: XBARMEM_TEST_SLEEP) once the marker file named by XBARMEM_TEST_MARK is made: a signal sent
-#: then comes while the driver waits for its cluster to start
-_SLOW_WORKER = """
+#: in a spawned worker (``--multiprocessing-fork``), ``slow_start()`` makes the marker file
+#: named by XBARMEM_TEST_MARK (the first worker to come) and sleeps XBARMEM_TEST_SLEEP seconds
+_SLOW_START = """
 import os
 import sys
 import time
 
+
+def slow_start():
+    try:
+        with open(os.environ["XBARMEM_TEST_MARK"], "x") as mark:
+            mark.write(str(os.getpid()))
+    except FileExistsError:
+        pass
+    time.sleep(float(os.environ["XBARMEM_TEST_SLEEP"]))
+"""
+
+#: a local Dask worker's start made slow: a signal sent then comes while the driver waits
+#: for its cluster to start
+_SLOW_WORKER = _SLOW_START + """
 if "--multiprocessing-fork" in sys.argv:
     import distributed.worker as worker
 
     made = worker.Worker.__init__
 
     def slow(self, *args, **kwargs):
-        try:
-            with open(os.environ["XBARMEM_TEST_MARK"], "x") as mark:
-                mark.write(str(os.getpid()))
-        except FileExistsError:
-            pass
-        time.sleep(float(os.environ["XBARMEM_TEST_SLEEP"]))
+        slow_start()
         made(self, *args, **kwargs)
 
     worker.Worker.__init__ = slow
 """
 
-
-@pytest.mark.skipif(os.name != "posix", reason="signals a process group")
-@pytest.mark.parametrize("sig", [signal.SIGINT, getattr(signal, "SIGHUP", signal.SIGTERM)])
-def test_a_signal_while_the_dask_cluster_starts_stops_the_sweep(tmp_path, sig):
-    """Ctrl-C or SIGHUP while the local cluster's workers started was lost: the driver
-    ignored both then (so that the workers it started would ignore them too), and the sweep
-    ran on to its end, exit 0, no word. Now the one line, the signal's exit code, no worker
-    traceback, and the whole process group gone."""
-    proc, store, mark = _slowed_sweep(tmp_path, _SLOW_WORKER, XBARMEM_TEST_SLEEP="5")
-    _wait_for(proc, mark.exists, "started a worker", timeout=240)
-    os.killpg(proc.pid, sig)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == (130 if sig == signal.SIGINT else 128 + sig), err
-    assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
-                                     f"same command again to resume")
-    assert out == "" and count_rows(store) == 0
-    _group_gone(proc.pid)
-
-
-#: in a process-pool worker (a spawned process), its start made slow (seconds, from
-#: XBARMEM_TEST_SLEEP) once the caller's script is prepared and the marker file named by
-#: XBARMEM_TEST_MARK is made: a signal sent then comes while the workers start
-_SLOW_POOL_WORKER = """
-import os
-import sys
-import time
-
+#: a process-pool worker's start made slow, once the caller's script is prepared: a signal
+#: sent then comes while the workers start
+_SLOW_POOL_WORKER = _SLOW_START + """
 if "--multiprocessing-fork" in sys.argv:
     import multiprocessing.spawn as spawn
 
@@ -481,12 +464,7 @@ if "--multiprocessing-fork" in sys.argv:
 
     def slow(data):
         prepared(data)
-        try:
-            with open(os.environ["XBARMEM_TEST_MARK"], "x") as mark:
-                mark.write(str(os.getpid()))
-        except FileExistsError:
-            pass
-        time.sleep(float(os.environ["XBARMEM_TEST_SLEEP"]))
+        slow_start()
 
     spawn.prepare = slow
 """
@@ -494,14 +472,17 @@ if "--multiprocessing-fork" in sys.argv:
 
 @pytest.mark.skipif(os.name != "posix", reason="signals a process group")
 @pytest.mark.parametrize("sig", [signal.SIGINT, getattr(signal, "SIGHUP", signal.SIGTERM)])
-def test_a_signal_while_the_pool_s_workers_start_is_one_line(tmp_path, sig):
-    """Ctrl-C or SIGHUP while a ``--jobs`` sweep's worker processes started (their interpreters
-    starting, importing the caller's script again) made each print a KeyboardInterrupt
-    traceback (or end by the signal) before the driver's one line: they ignored the group's
-    signals only from their first act on. Now the one line, the signal's exit code, nothing
-    else, and the whole process group gone."""
-    proc, store, mark = _slowed_sweep(tmp_path, _SLOW_POOL_WORKER, "--jobs",
-                                      XBARMEM_TEST_SLEEP="5")
+@pytest.mark.parametrize("executor", ["--workers", "--jobs"])
+def test_a_signal_while_the_workers_start_stops_the_sweep(tmp_path, sig, executor):
+    """Ctrl-C or SIGHUP while a local Dask cluster's workers started (``--workers``) was lost:
+    the driver ignored both then (so that the workers it started would ignore them too), and
+    the sweep ran on to its end, exit 0, no word. While a process pool's workers started
+    (``--jobs``: their interpreters starting, importing the caller's script again), each
+    printed a KeyboardInterrupt traceback (or ended by the signal) before the driver's one
+    line: they ignored the group's signals only from their first act on. Now the one line,
+    the signal's exit code, nothing else, and the whole process group gone."""
+    slow = _SLOW_WORKER if executor == "--workers" else _SLOW_POOL_WORKER
+    proc, store, mark = _slowed_sweep(tmp_path, slow, executor, XBARMEM_TEST_SLEEP="5")
     _wait_for(proc, mark.exists, "started a worker", timeout=240)
     os.killpg(proc.pid, sig)
     out, err = proc.communicate(timeout=120)

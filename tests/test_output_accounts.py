@@ -179,6 +179,7 @@ def test_train_json_counts_the_steps_of_each_stage(run_cli, tmp_path, options, s
     if stages is not None:
         assert summary["steps"] == sum(stages.values())
 
+
 def test_train_of_one_stage_says_steps_as_before(run_cli, tmp_path):
     text = _train_line(run_cli, tmp_path, "--kind", "continuous", "--rule-option",
                        "max_steps=6")
