@@ -110,8 +110,8 @@ def train(
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
                "n_neurons": pset.n_neurons, "chip": spec.name, **info,
-               **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(), "faults": memory.faults.summary(spec.device),
-               "seed": seed, "threads": threads}
+               **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
+               "faults": memory.faults.summary(spec.device), "seed": seed, "threads": threads}
     if json_out:
         emit_json(summary)
     else:
