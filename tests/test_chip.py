@@ -611,3 +611,23 @@ def test_chip_faults_sizes_a_map_for_a_memory_of_n_neurons(run_cli, tmp_path):
                             "--hidden applies to --arch multilayer only")):
         code, _, err = run_cli("chip", "faults", *args, "-o", tmp_path / "x.npz")
         assert code == 2 and fragment in err and not (tmp_path / "x.npz").exists(), err
+
+
+def test_a_changed_copy_of_a_chip_says_what_changed():
+    """``ideal.with_faults(0.3)`` kept the preset's description, "Perfect devices: no faults,
+    ...", which model files and export manifests then said of a chip with 30% stuck devices.
+    The copy's description ends with the fields that differ; a copy's copy joins its changes;
+    a copy that changes nothing, or gives its own description, is described as given."""
+    ideal = load_preset("ideal")
+    faulty = ideal.with_faults(0.3)
+    assert faulty.description == (f"{ideal.description} Here: device.p_stuck_on = 0.15, "
+                                  f"device.p_stuck_off = 0.15.")
+    again = faulty.with_faults(0.1, on_fraction=1.0).with_fault_model("weight")
+    assert again.description == (f"{ideal.description} Here: device.p_stuck_on = 0.1, "
+                                 f"device.p_stuck_off = 0, array.fault_model = weight.")
+    assert ideal.with_faults(0.0).description == ideal.description
+    assert ideal.replace_device(p_stuck_on=0.2).replace(description="mine").description == "mine"
+    assert ideal.replace(description="", device=faulty.device).description == ""
+    bare = ChipSpec().replace_array(rows=32)
+    assert bare.description == "Here: array.rows = 32."
+    assert ChipSpec.from_dict(faulty.to_dict()) == faulty  # (a model file's chip reads back)

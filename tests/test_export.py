@@ -450,3 +450,17 @@ def test_an_export_of_a_reloaded_export_differs_only_in_the_count_its_map_no_lon
     assert "exporting it again counts 0" in said
     guide = " ".join((Path(__file__).parents[1] / "docs" / "guide.md").read_text().split())
     assert "a model rebuilt from an export (`load_export`) has the export's map" in guide
+
+
+def test_the_manifest_describes_the_chip_as_trained_on(run_cli, tmp_path):
+    """A model trained with ``--chip ideal --faults 0.3`` was exported with the preset's
+    description, "Perfect devices: no faults, ...", beside its 30% stuck devices."""
+    model, folder = tmp_path / "m.safetensors", tmp_path / "export"
+    code, _, err = run_cli("train", "--chip", "ideal", "--faults", "0.3", "--data", "random",
+                           "--patterns", "3", "--neurons", "16", "--rule", "hebb", "-o", model)
+    assert code == 0, err
+    code, _, err = run_cli("export", model, "--out", folder)
+    assert code == 0, err
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["chip"]["description"].endswith(
+        " Here: device.p_stuck_on = 0.15, device.p_stuck_off = 0.15."), manifest["chip"]

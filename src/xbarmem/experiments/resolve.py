@@ -204,11 +204,14 @@ def _chip_spec_of(chip: str, fault_rate: float | None, on_fraction: float,
         spec: ChipSpec = load_chip(chip)
     except XbarmemError as exc:
         raise _fail("chip", chip, str(exc)) from None
+    described = spec.description
     if fault_model is not None:
         spec = spec.with_fault_model(fault_model)
     if fault_rate is not None:
         spec = spec.with_faults(fault_rate, on_fraction)
-    return spec.to_dict()
+    # (the chip's own description, not the copy's list of changes: the trial's fault_rate
+    # and fault_model say them, and the keys of the stores written before stay the same)
+    return {**spec.to_dict(), "description": described}
 
 
 def _sizes(c: dict[str, Any]) -> tuple[int, ...]:

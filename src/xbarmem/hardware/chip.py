@@ -169,6 +169,11 @@ class ArraySpec(Spec, section="array", noun="chip"):
     fault_model: Annotated[str, Choice(FAULT_MODELS)] = "device"
 
 
+#: what starts the part of a chip's description that lists its fields changed by
+#: :meth:`ChipSpec.replace`
+_HERE = " Here: "
+
+
 @dataclass(frozen=True)
 class ChipSpec(Spec, noun="chip"):
     """A simulated chip: device physics plus array layout and mapping.
@@ -187,6 +192,29 @@ class ChipSpec(Spec, noun="chip"):
     name: Annotated[str, Text()] = "custom"
     description: Annotated[str, Text()] = ""
     source: Annotated[str, Text()] = ""
+
+    def replace(self, **changes: Any) -> ChipSpec:
+        """Copy with the fields of ``changes`` (keywords) changed (validated); unknown names
+        raise ConfigError. Unless ``description`` is among them, the copy's description ends
+        with what differs from this chip's device and array (``... Here: device.p_stuck_on =
+        0.15, device.p_stuck_off = 0.15.``; changes of a copy join those listed): a preset
+        described as having no faults said so of its copy with 30% stuck devices, in model
+        files and export manifests."""
+        copy = super().replace(**changes)
+        if "description" in changes:
+            return copy
+        changed = {f"{section}.{key}": value for section in ("device", "array")
+                   for key, value in getattr(copy, section).to_dict().items()
+                   if getattr(self, section).to_dict()[key] != value}
+        if not changed:
+            return copy
+        text, _, listed = self.description.partition(_HERE)
+        values = dict(item.split(" = ", 1) for item in listed.rstrip(".").split(", ")
+                      if " = " in item)
+        values.update({key: f"{value:g}" if isinstance(value, float) else str(value)
+                       for key, value in changed.items()})
+        here = ", ".join(f"{key} = {value}" for key, value in values.items())
+        return dataclasses.replace(copy, description=f"{text.rstrip()}{_HERE}{here}.".lstrip())
 
     def with_faults(self, rate: float, on_fraction: float = 0.5) -> ChipSpec:
         """Copy with a total stuck fraction ``rate`` split into ON (``on_fraction``) and OFF;
