@@ -1077,9 +1077,9 @@ def test_deprecated_train_spellings(run_cli, tmp_path):
 def test_deprecated_energy_spellings(run_cli):
     report = _same_as_new(
         run_cli,
-        ["energy", "--n", "16", "--patterns", "random", "--count", "2", "--rule", "pinv",
+        ["energy", "--n", "16", "--patterns", "random", "--count", "2",
          "--probes", "2", "--flip", "0.2", "--neurons", "tanh", "--max-steps", "10"],
-        ["energy", "--neurons", "16", "--data", "random", "--patterns", "2", "--rule", "pinv",
+        ["energy", "--neurons", "16", "--data", "random", "--patterns", "2",
          "--probes", "2", "--corruption", "flip", "--level", "0.2", "--activation", "tanh",
          "--rule-option", "max_steps=10"],
         ["--n", "--patterns SOURCE", "--count", "--flip", "--neurons", "--max-steps"])

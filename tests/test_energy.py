@@ -372,6 +372,59 @@ def test_measure_refuses_arguments_it_would_ignore(kwargs, error, message):
         measure(16, patterns="random", rule="pinv", probes=1, **kwargs)
 
 
+@pytest.mark.parametrize("args", [
+    ["--recipe", "fast"],
+    ["--rule-option", "max_steps=20"],
+    ["--rule-options", '{"variation": 0.2, "max_steps": 20}'],
+])
+def test_energy_trains_with_the_trainer_options_its_help_lists(run_cli, args):
+    """`energy --help` lists --recipe, --rule-options and --rule-option as train's, with
+    train's examples (variation=0.3), but energy refused all of them but max_steps ("energy
+    passes only max_steps to the trainer, not recipe"): they now reach the trainer, and the
+    measurement records them."""
+    code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
+                             "--probes", 1, "--json", *args)
+    assert code == 0, err
+    report = json.loads(out)
+    given = report["settings"]["rule_options"]
+    assert given == ({"recipe": "fast"} if args[0] == "--recipe" else
+                     {"max_steps": 20} if args[0] == "--rule-option" else
+                     {"variation": 0.2, "max_steps": 20})
+
+
+@pytest.mark.parametrize("args, message", [
+    # accepted and ignored: a closed-form rule has no steps (train refuses it)
+    (["--rule", "pinv", "--rule-option", "max_steps=5"], "unknown rule key max_steps"),
+    (["--sizes", "16", "--rule-option", "max_steps=5"], "unknown rule key max_steps"),
+    (["--arch", "multilayer", "--hidden", "8", "--rule-option", "warm_start=true"],
+     "only for single-layer"),
+])
+def test_energy_refuses_trainer_options_its_rule_does_not_take(run_cli, tmp_path, args,
+                                                                message):
+    sizes = args[0] == "--sizes"
+    built = ["--out", tmp_path / "o"] if sizes else ["--neurons", 16, "--data", "random",
+                                                     "--patterns", 2]
+    code, out, err = run_cli("energy", "--probes", 1, *built, *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not out and not (tmp_path / "o").exists()
+
+
+def test_measure_takes_the_rules_options():
+    from xbarmem.energy.measure import MAX_STEPS, trainer_options
+
+    assert trainer_options("adaptive") == {"max_steps": MAX_STEPS}
+    assert trainer_options("adaptive", None, {"recipe": "fast"}) == {"recipe": "fast"}
+    assert trainer_options("adaptive", 7, {"recipe": "fast"}) == {"recipe": "fast",
+                                                                  "max_steps": 7}
+    assert trainer_options("pinv", 7) == {}
+    with pytest.raises(ConfigError, match="max_steps is given twice"):
+        trainer_options("adaptive", 7, {"max_steps": 8})
+    with pytest.raises(ConfigError, match="unknown adaptive rule key nosuch"):
+        measure(16, patterns="random", count=2, probes=1, rule_options={"nosuch": 1})
+    m = measure(16, patterns="random", count=2, probes=1, rule_options={"max_steps": 5})
+    assert m.info["rule_options"] == {"max_steps": 5}
+
+
 def test_sizes_record_the_circuit_constants_and_the_programming_cost():
     # the table named the circuit only (an edited file could not be told from the preset)
     # and left out what programming each memory costs

@@ -181,11 +181,10 @@ def energy(
     flip: old_options.OldFlip = None,
     max_steps: old_options.OldMaxSteps = None,
 ) -> None:
-    given.applies_only(ctx, "without --model", *MODEL_FIXES,
-                       applies=model is None)
+    given.applies_only(ctx, "without --model", *MODEL_FIXES, applies=model is None)
     _check_mode(ctx, sizes is not None, do_calibrate, arch)
     level = given.flip_level(ctx, "energy", corruption, level, flip)
-    steps = _max_steps(ctx, options, max_steps)
+    options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
@@ -195,20 +194,20 @@ def energy(
         return
     if sizes is not None:
         _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load, level, probes,
-               seed, steps or 300, out_dir, json_out, threads)
+               seed, options, out_dir, json_out, threads)
         return
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
     n_neurons, activation = _neurons(ctx, neurons, n, activation, data)
-    widths = _hidden(hidden, n_neurons, arch)
+    widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                     data=data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)
 
-    with _training_bar(rule or "adaptive", steps or 3000, arch, json_out) as (show, stage):
+    with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, patterns=data, count=number,
                     chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,
                     seed=seed, activation=activation or "sign", max_iterations=max_iterations,
-                    max_steps=steps or 3000, progress=show, stage=stage)
+                    progress=show, stage=stage, rule_options=options)
     _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir, json_out)
 
 
@@ -274,13 +273,14 @@ def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> Non
 
 
 @contextlib.contextmanager
-def _training_bar(rule: str, max_steps: int, arch: str, quiet: bool):
-    """A bar of the training steps (the step budget of ``rule``), then the recall stage;
-    yields ``(progress(step, loss), stage(text))``."""
+def _training_bar(rule: str, rule_options: dict[str, Any], arch: str, quiet: bool):
+    """A bar of the training steps (the step budget of ``rule`` with ``rule_options``), then
+    the recall stage; yields ``(progress(step, loss), stage(text))``."""
+    from xbarmem.energy.measure import trainer_options
     from xbarmem.learning.classic import get_rule
 
-    options = get_rule(rule, max_steps=max_steps).options(2 if arch == "multilayer" else 1) \
-        if rule == "adaptive" else {}
+    options = get_rule(rule, **trainer_options(rule, None, rule_options)).options(
+        2 if arch == "multilayer" else 1) if rule == "adaptive" else {}
     total = step_budget(options, "binary") if options else 1
     with work_bar(console, disable=quiet, transient=True) as bar:
         task = bar.add_task(f"training {rule} ({arch})", total=total, detail="", bound=True)
@@ -293,17 +293,6 @@ def _training_bar(rule: str, max_steps: int, arch: str, quiet: bool):
             bar.update(task, completed=total, description=text, detail="")
 
         yield show, stage
-
-
-def _max_steps(ctx: typer.Context, options: dict[str, Any], max_steps: int | None
-               ) -> int | None:
-    """The trainer options of energy: only ``max_steps`` reaches the library's measure()."""
-    options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
-    unknown = sorted(set(options) - {"max_steps"})
-    if unknown:
-        raise ConfigError(f"energy passes only max_steps to the trainer, not "
-                          f"{', '.join(unknown)}")
-    return options.get("max_steps")
 
 
 def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | None,
@@ -322,19 +311,23 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
     return n_neurons, activation
 
 
-def _hidden(hidden: str | None, n: int, arch: str) -> list[int] | None:
-    """Hidden widths of one architecture (required by ``arch`` multilayer); the old ``32,16``
-    (commas between layers) warns."""
-    if not hidden:
-        if arch == "multilayer":
-            raise ConfigError("--arch multilayer needs --hidden (hidden layer widths, e.g. 32)")
-        return None
-    if "," in hidden and "-" not in hidden:
+def _hidden(hidden: str | None, n: int, arch: str, rule: str,
+            rule_options: dict[str, Any]) -> list[int] | None:
+    """Hidden widths of one architecture (required by ``arch`` multilayer; the old ``32,16``,
+    commas between layers, warns), and the trainer options of ``rule`` for the memory's
+    layers checked as ``train`` checks them."""
+    widths = None
+    if not hidden and arch == "multilayer":
+        raise ConfigError("--arch multilayer needs --hidden (hidden layer widths, e.g. 32)")
+    if hidden and "," in hidden and "-" not in hidden:
         widths = parsers.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning
         warn_deprecated(f"--hidden {hidden} is deprecated; use --hidden "
                         f"{hidden.replace(',', '-')}")
-        return widths
-    return parsers.hidden_widths(hidden, n)
+    elif hidden:
+        widths = parsers.hidden_widths(hidden, n)
+    parsers.check_rule_options(rule, rule_options, multilayer=arch == "multilayer",
+                               sizes=[n, *(widths or []), n], kind="binary")
+    return widths
 
 
 def _calibrate(m, spec, target_energy: float | None, target_latency: float | None,
@@ -446,11 +439,13 @@ def _print_layers(r: dict[str, Any]) -> None:
 
 
 def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,
-           seed: int, max_steps: int, out_dir: Path, json_out: bool, threads: int) -> None:
+           seed: int, rule_options: dict[str, Any], out_dir: Path, json_out: bool,
+           threads: int) -> None:
     """``--sizes``: ratios against N (refused before any work when the largest N is too
     big)."""
     from xbarmem.sizes import patterns_at_load
 
+    parsers.check_rule_options(rule, rule_options)
     n_max = max(sizes)
     given.check_request(n_max, cues=patterns_at_load(load, n_max) * probes, chip=chip)
     from xbarmem.energy.measure import measure_sizes
@@ -463,7 +458,9 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
         task = bar.add_task(f"measuring N = {', '.join(map(str, sizes))}",
                             total=sum(n ** 3 for n in sizes), detail="")
         sweep = measure_sizes(sizes, spec, chip=chip, rule=rule, load=load, flip=flip,
-                              probes=probes, seed=seed, max_steps=max_steps,
+                              probes=probes, seed=seed, rule_options=rule_options,
+                              max_steps=None if {"max_steps", "recipe"} & set(rule_options)
+                              else 300,
                               progress=lambda n: bar.update(task, advance=n ** 3,
                                                             detail=f"N={n} done"),
                               beside=None if spec.name == FITTED_CIRCUIT else FITTED_CIRCUIT)

@@ -262,16 +262,51 @@ def _check_memory(memory: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------- one call
-def _check_build(arch: Any, rule: Any, progress: Any, max_steps: Any) -> tuple[str, str]:
+#: the adaptive rule's step cap in :func:`measure` when neither ``max_steps`` nor a recipe
+#: sets it (the setting the shipped ``paper-calibrated`` constants were solved on)
+MAX_STEPS = 3000
+
+
+def _check_build(arch: Any, rule: Any, progress: Any, max_steps: Any,
+                 rule_options: Any = None) -> tuple[str, str, dict[str, Any]]:
     """What :func:`build_memory` is told to build, checked before any work: ``arch`` one of
     :data:`~xbarmem.names.ARCHS`, ``rule`` a rule name (:func:`get_rule` names the rules),
-    ``progress`` a function or None, ``max_steps`` a count (whatever the rule). Returns the
-    canonical ``(arch, rule)`` (``"Hebb"`` is ``"hebb"``)."""
+    ``progress`` a function or None, ``max_steps`` a count or None (whatever the rule),
+    ``rule_options`` the rule's options (ConfigError naming a bad one). Returns the canonical
+    ``(arch, rule)`` (``"Hebb"`` is ``"hebb"``) and the options the rule trains with, but its
+    ``seed`` (:func:`trainer_options`)."""
     arch = check_choice(arch, ARCHS, "arch")
-    _COUNT(max_steps, "max_steps")
+    if max_steps is not None:
+        _COUNT(max_steps, "max_steps")
     rule = get_rule(rule).name  # an unknown rule: ConfigError naming the rules
     check_callback(progress, "progress")
-    return arch, rule
+    options = trainer_options(rule, max_steps, rule_options)
+    get_rule(rule, **options)  # a bad option: ConfigError naming it, before any training
+    return arch, rule, options
+
+
+def trainer_options(rule: str, max_steps: int | None = None,
+                    rule_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The options ``rule`` trains with in :func:`measure`: ``rule_options`` (the rule's
+    options, as ``train --rule-option`` takes them; another rule than ``adaptive`` refuses
+    those it has not) with, for the adaptive rule, ``max_steps`` -- given: set (a different
+    ``rule_options["max_steps"]`` is refused); None: :data:`MAX_STEPS` unless
+    ``rule_options`` sets ``max_steps`` or a ``recipe`` (whose step count it would override).
+    ``max_steps`` of another rule is unused."""
+    if rule_options is not None and not isinstance(rule_options, dict):
+        raise ConfigError(f"rule_options must be a dict of the rule's options, got "
+                          f"{shown(rule_options)}")
+    options = dict(rule_options or {})
+    if rule != "adaptive":
+        return options
+    if max_steps is not None:
+        if options.get("max_steps", max_steps) != max_steps:
+            raise ConfigError(f"max_steps is given twice: {max_steps} and rule_options "
+                              f"max_steps {shown(options['max_steps'])}")
+        options["max_steps"] = max_steps
+    elif "max_steps" not in options and "recipe" not in options:
+        options["max_steps"] = MAX_STEPS
+    return options
 
 
 def _matrix(patterns: Any, name: str) -> np.ndarray:
@@ -293,19 +328,21 @@ def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
 
 def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single",
                  hidden: HiddenWidths | None = None, rule: str = "adaptive",
-                 seed: int = 0, max_steps: int = 3000, progress=None):
+                 seed: int = 0, max_steps: int | None = None, progress=None,
+                 rule_options: dict[str, Any] | None = None):
     """Train ``rule`` on ``patterns`` ``(P, N)`` for a memory on ``chip`` and program it
     (``progress(step, loss)`` while an iterative rule trains).
 
     Single layer: any rule (the adaptive rule with a bias row). Multilayer: the hardware-
     adaptive rule with ``hidden`` widths. Faults come from the chip's rates with seed
-    ``seed``; programming error also uses ``seed``.
+    ``seed``; programming error also uses ``seed``. ``max_steps`` and ``rule_options``: as
+    :func:`trainer_options` (ConfigError naming a bad option, before any training).
     """
-    arch, rule = _check_build(arch, rule, progress, max_steps)
+    arch, rule, options = _check_build(arch, rule, progress, max_steps, rule_options)
     check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip)")
     x = torch.as_tensor(_matrix(patterns, "patterns"))
-    options: dict[str, Any] = {"seed": seed, "max_steps": max_steps} if rule == "adaptive" \
-        else {}
+    if rule == "adaptive":
+        options = {"seed": seed, **options}
     if arch == "multilayer" and rule != "adaptive":
         raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
     if arch == "multilayer" and hidden is None:
@@ -335,7 +372,8 @@ def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
             chip: str | ChipSpec = "paper-sim", faults: float | None = None,
             rule: str = "adaptive", flip: float = 0.1, probes: int = 20, seed: int = 0,
             activation: str = "sign", max_iterations: int = 100,
-            max_steps: int = 3000, progress=None, stage=None) -> Measurement:
+            max_steps: int | None = None, progress=None, stage=None,
+            rule_options: dict[str, Any] | None = None) -> Measurement:
     """Store patterns in an N-neuron memory, recall corrupted cues both ways, measure.
 
     Args:
@@ -345,6 +383,8 @@ def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
             unless ``count``) or ``random`` (``count`` random +-1 patterns, default 10).
         chip: chip preset, TOML or spec; ``faults`` overrides its stuck fraction.
         rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
+        max_steps, rule_options: the rule's step cap and options (:func:`trainer_options`:
+            ``max_steps`` None is :data:`MAX_STEPS` unless a recipe or ``rule_options`` set it).
         flip, probes: cue corruption (bit-flip rate) and cues per stored pattern.
         seed: seed of faults, training, programming, cues, read noise and update order.
         activation, max_iterations: recall settings.
@@ -354,7 +394,7 @@ def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
     start = time.perf_counter()
     check_seed(seed)  # (None would draw fresh numbers: a measurement is always seeded)
     probes = _COUNT(probes, "probes")  # the recall settings, checked before any training
-    arch, rule = _check_build(arch, rule, progress, max_steps)
+    arch, rule, _ = _check_build(arch, rule, progress, max_steps, rule_options)
     check_callback(stage, "stage")
     check_corruption("flip", flip)
     _, activation = check_recall("sync", activation, max_iterations)
@@ -364,13 +404,15 @@ def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
     pset = _patterns(patterns, n, count, seed)
     x = torch.as_tensor(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
-                          max_steps=max_steps, progress=progress)
+                          max_steps=max_steps, progress=progress, rule_options=rule_options)
     cues, targets = make_cues(x, flip, probes, seed)
     if stage is not None:
         stage(f"recalling {cues.shape[0]} cues, synchronously and asynchronously")
     result = measure_memory(memory, cues, targets, activation=activation,
                             max_iterations=max_iterations, seed=seed)
     _describe(result, memory, pset, flip=flip, probes=probes, seed=seed, rule=rule, start=start)
+    if rule_options:
+        result.info["rule_options"] = dict(rule_options)
     return result
 
 
@@ -446,13 +488,16 @@ def _size_row(n: int, count: int, m: Measurement, rep: EnergyReport) -> dict[str
 def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
                   flip: float = 0.1, probes: int = 20, seed: int = 0,
-                  max_steps: int = 300, progress=None,
-                  beside: str | CircuitSpec | None = None) -> EnergyBySize:
+                  max_steps: int | None = 300, progress=None,
+                  beside: str | CircuitSpec | None = None,
+                  rule_options: dict[str, Any] | None = None) -> EnergyBySize:
     """Energy and latency ratios at several N, on random +-1 patterns.
 
     At each N, ``P = max(2, round(load * N))`` random patterns
     (:func:`~xbarmem.sizes.patterns_at_load`) are stored with ``rule`` on a fresh chip,
     ``probes`` cues per pattern are recalled both ways and the cost model is applied.
+    ``max_steps`` and ``rule_options`` as :func:`trainer_options` (a ``max_steps`` given, as
+    the default 300 is, is set over a recipe's; None keeps it).
     With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
     recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict ``{"settings",
     "rows": [one dict per N]}`` that prints one line: settings
@@ -471,7 +516,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     check_each_once(sizes, "sizes")
     if not Number(gt=0, le=2).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {shown(load)}")
-    _, rule = _check_build("single", rule, progress, max_steps)
+    _, rule, _ = _check_build("single", rule, progress, max_steps, rule_options)
     chip_spec = load_chip(chip)
     spec = load_circuit(circuit)
     other = None if beside is None else load_circuit(beside)
@@ -479,7 +524,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     for n in sizes:
         count = patterns_at_load(load, n)
         m = measure(n, patterns="random", count=count, chip=chip, rule=rule, flip=flip,
-                    probes=probes, seed=seed, max_steps=max_steps)
+                    probes=probes, seed=seed, max_steps=max_steps, rule_options=rule_options)
         rows.append(_size_row(n, count, m, energy_report(m, spec)))
         if other is not None:
             rows[-1]["beside"] = {"circuit": other.name, **energy_report(m, other)["ratios"]}
@@ -491,6 +536,8 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                                   "levels": int(chip_spec.device.levels),
                                   "fault_model": chip_spec.array.fault_model,
                                   "flip": flip, "probes": probes, "seed": seed,
+                                  **({"rule_options": dict(rule_options)} if rule_options
+                                     else {}),
                                   "circuit": spec.name, "circuit_constants": spec.constants(),
                                   "circuit_units": dict(CONSTANT_UNITS)},
                         rows=rows)
