@@ -1210,6 +1210,19 @@ def test_bad_hidden_widths_fail_in_one_line(run_cli, tmp_path, command, value):
     assert_one_line_error(code, err, "--hidden", value)
 
 
+@pytest.mark.parametrize("command", ["train", "energy", "capacity"])  # (scaling: one width)
+def test_a_bad_hidden_width_names_commas_only_where_they_separate_architectures(
+        run_cli, tmp_path, command):
+    """`energy --hidden 0` (and train's) said "16,32 = two architectures": these commands take
+    one architecture, and refuse 16,32 (energy reads it as the old 16-32); only capacity's
+    --hidden separates architectures by commas."""
+    args = [a.replace("{tmp}", str(tmp_path)) for a in HIDDEN_COMMANDS[command]]
+    code, _, err = run_cli(*args, "--hidden=0")
+    assert_one_line_error(code, err, "--hidden", "64-32 = two layers")
+    several = command == "capacity"
+    assert ("16,32 = two architectures" in err) == several, err
+
+
 def test_hidden_syntax():
     from xbarmem.cli.parsers import hidden_specs, hidden_widths
     from xbarmem.errors import ConfigError

@@ -73,16 +73,19 @@ def neuron_sizes(text: str, what: str = "--sizes", data: str | ImageStack | None
 Width = int | tuple[float]
 
 
-def _width(part: str, text: str) -> Width:
+def _width(part: str, text: str, several: bool) -> Width:
     """One width of ``--hidden`` (the words of :meth:`HiddenRule.word`, as a sweep's
-    ``hidden``): an integer, or ``(R,)`` for ``Rn``."""
+    ``hidden``): an integer, or ``(R,)`` for ``Rn``; the error shows commas between
+    architectures only where the command takes ``several`` (one architecture: commas are
+    refused, or an old spelling of ``-``)."""
     from xbarmem.evaluation.hidden_rule import HiddenRule
 
     try:
         rule = HiddenRule.word(part)
     except ConfigError:
+        archs = "16,32 = two architectures, " if several else ""
         raise ConfigError(f"--hidden must be positive integer widths (64-32 = two layers, "
-                          f"16,32 = two architectures, 0.5n = half of N), got {text!r}") from None
+                          f"{archs}0.5n = half of N), got {text!r}") from None
     return int(rule.value) if rule.kind == "fixed" else (rule.value,)
 
 
@@ -96,7 +99,8 @@ def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
     if len(archs) > 1 and not several:
         raise ConfigError(f"--hidden takes one architecture here (64-32 = two hidden layers), "
                           f"got {text!r}")
-    return each_once([[_width(w, text) for w in a.split("-")] for a in archs], "--hidden", text,
+    return each_once([[_width(w, text, several) for w in a.split("-")] for a in archs],
+                     "--hidden", text,
                      show=lambda widths: "-".join(
                          f"{HiddenRule('ratio', w[0]).value_text}n" if isinstance(w, tuple)
                          else str(w) for w in widths))
