@@ -423,6 +423,9 @@ def test_measure_takes_the_rules_options():
         measure(16, patterns="random", count=2, probes=1, rule_options={"nosuch": 1})
     m = measure(16, patterns="random", count=2, probes=1, rule_options={"max_steps": 5})
     assert m.info["rule_options"] == {"max_steps": 5}
+    # the calibrated circuit names the memory it was solved on, trainer options included
+    solved, _ = calibrate(m, "generic-rram", energy_ratio=4.0, latency_reduction=0.95)
+    assert "rule_options={'max_steps': 5}" in solved.source
 
 
 def test_sizes_record_the_circuit_constants_and_the_programming_cost():

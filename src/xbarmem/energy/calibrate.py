@@ -172,7 +172,7 @@ def calibrate(measurement: Measurement, circuit: str | CircuitSpec = "generic-rr
         source="xbarmem.energy.calibrate from measured step counts (" + ", ".join(
             f"{k}={measurement.info[k]}" for k in (
                 "n_neurons", "arch", "patterns", "n_patterns", "cues", "flip", "chip", "rule",
-                "seed") if k in measurement.info) + ")")
+                "seed", "rule_options") if k in measurement.info) + ")")
     check = energy_report(measurement, solved)
     record = {"from_circuit": spec.name, "targets": {"energy_ratio": energy_ratio,
                                                      "latency_reduction": latency_reduction},
