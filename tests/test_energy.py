@@ -409,6 +409,19 @@ def test_energy_refuses_trainer_options_its_rule_does_not_take(run_cli, tmp_path
     assert not out and not (tmp_path / "o").exists()
 
 
+def test_sizes_load_bound_is_the_options_bound(run_cli, tmp_path):
+    """`energy --sizes 16 --load 3` passed the option's own bound (1000) and was refused by
+    the library as "load (patterns per neuron) must be in (0, 2]": the Python keyword, not the
+    option. One bound (`xbarmem.sizes.MAX_LOAD`) now refuses it as `--load`."""
+    from xbarmem.sizes import MAX_LOAD
+
+    code, out, err = run_cli("energy", "--sizes", "16", "--load", 3, "--out", tmp_path / "o")
+    assert code == 2 and "'--load'" in err and f"<= {MAX_LOAD:g}" in err, err
+    assert not out and not (tmp_path / "o").exists()
+    with pytest.raises(ConfigError, match=r"load \(patterns per neuron\) must be in \(0, 2\]"):
+        measure_sizes([16], "generic-rram", load=3)
+
+
 def test_measure_takes_the_rules_options():
     from xbarmem.energy.measure import MAX_STEPS, trainer_options
 

@@ -36,6 +36,11 @@ TRIAL_BYTES = 16 * 1024
 _FLOAT = 8
 
 
+#: the most patterns per neuron a run over sizes stores (``energy --sizes --load``; a one-layer
+#: memory holds at most about N patterns)
+MAX_LOAD = 2.0
+
+
 def patterns_at_load(load: float, n: int) -> int:
     """How many patterns a run over sizes stores at N = ``n`` for ``load`` patterns per neuron
     (``energy --sizes``): ``max(2, round(load * n))``, two at least (one pattern has no

@@ -9,6 +9,7 @@ import typer
 
 from xbarmem.checks import MAX_COUNT
 from xbarmem.cli.option_types import bounded, name_or_file, names
+from xbarmem.sizes import MAX_LOAD
 
 DATA_HELP = ("Pattern source: mnist, mnist-crop24 (MNIST from the centred 24x24 window), "
              "digits (scikit-learn 8x8), glyphs (A-Z, a-z, 0-9 in 21 fonts), random, "
@@ -55,4 +56,4 @@ Pool = Annotated[int | None, bounded(
 Sizes = Annotated[str, typer.Option(
     "--sizes", metavar="N,N...", help="Neuron counts N, comma-separated.")]
 Load = Annotated[float, bounded(
-    "--load", metavar="X", gt=0.0, le=1000.0, help="--sizes: stored patterns per neuron.")]
+    "--load", metavar="X", gt=0.0, le=MAX_LOAD, help="--sizes: stored patterns per neuron.")]

@@ -56,7 +56,7 @@ from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import HiddenWidths
 from xbarmem.memory.recall import ACTIVATIONS, check_recall
 from xbarmem.names import ARCHS, MODES
-from xbarmem.sizes import patterns_at_load
+from xbarmem.sizes import MAX_LOAD, patterns_at_load
 from xbarmem.spec import Number
 
 #: the unit of every circuit constant that has one (``"array.pulse_width": "s"``), beside the
@@ -514,8 +514,9 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
         raise ConfigError(f"sizes must be a list of integers >= 2, got {shown(sizes)}")
     sizes = [int(s) for s in items]
     check_each_once(sizes, "sizes")
-    if not Number(gt=0, le=2).accepts(load):
-        raise ConfigError(f"load (patterns per neuron) must be in (0, 2], got {shown(load)}")
+    if not Number(gt=0, le=MAX_LOAD).accepts(load):
+        raise ConfigError(f"load (patterns per neuron) must be in (0, {MAX_LOAD:g}], got "
+                          f"{shown(load)}")
     _, rule, _ = _check_build("single", rule, progress, max_steps, rule_options)
     chip_spec = load_chip(chip)
     spec = load_circuit(circuit)
