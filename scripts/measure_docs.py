@@ -211,6 +211,17 @@ ENTRIES: tuple[Entry, ...] = (
            "--out {out}",),
           {"N": "rows/*/n", "energy async/sync": "rows/*/energy_ratio",
            "latency reduction": "rows/*/latency_reduction"}, 90),
+    Entry("energy-sizes-adaptive", "energy and latency ratios vs N, hardware-adaptive rule",
+          ("xbarmem energy --sizes 16,64,256 --rule adaptive --circuit paper-calibrated --json "
+           "--out {out}",),
+          {"N": "rows/*/n", "energy async/sync": "rows/*/energy_ratio",
+           "latency reduction": "rows/*/latency_reduction"}, 120),
+    Entry("energy-64-seeds", "energy-64-calibrated on other chips and cues (seeds 1, 2, 3)",
+          tuple(f"xbarmem energy --neurons 64 --arch single --circuit paper-calibrated "
+                f"--seed {seed} --json" for seed in (1, 2, 3)),
+          {f"seed {seed}: {label}": f"{k}:ratios/{key}" for k, seed in enumerate((1, 2, 3))
+           for label, key in (("energy async/sync", "energy_ratio"),
+                              ("latency reduction", "latency_reduction"))}, 120),
     Entry("adapt-rram", "chip-in-the-loop adaptation, 35 uS write error",
           ("xbarmem train --data mnist --one-per-class --chip rram -o {out}/rram.safetensors",
            "xbarmem adapt {out}/rram.safetensors --rounds 2 --write-noise 35 --tolerance 5 "
