@@ -25,7 +25,7 @@ from xbarmem.energy.measure import (
     measure_memory,
     measure_sizes,
 )
-from xbarmem.energy.model import COMPONENTS, LayerLoad, recall_cost, step_cost
+from xbarmem.energy.model import COMPONENTS, LayerLoad, programming_cost, recall_cost, step_cost
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import load_chip, load_preset
 from xbarmem.hardware.crossbar import Crossbar
@@ -114,6 +114,9 @@ def test_tiny_case_matches_hand_computation_exactly():
     assert prog["programmed_devices"] == 40 and prog["pulses"] == 400
     assert prog["energy_J"] == exact(400 * 11 * pJ)
     assert prog["time_s"] == exact(10 * 10 * 200 * ns)
+    # 3 at a time: 40 devices take 14 rounds, the last one writing a single device
+    assert programming_cost([layer], hand_circuit(programming__parallel_devices=3))[
+        "time_s"] == exact(14 * 10 * 200 * ns)
 
 
 def test_a_circuit_with_zero_costs_gives_undefined_ratios_not_a_crash():
@@ -177,6 +180,9 @@ def test_adc_sensing_column_sharing_and_tiles_by_hand():
     assert step_cost([small], c, 0.2, "sync").energy["drivers"] == exact(10 * 0.1 * pJ)
     assert step_cost([small], c, 0.2, "async").energy["drivers"] == exact(5 * 0.1 * pJ)
     assert step_cost([small], c, 0.2, "sync").latency["array"] == 10 * ns  # tiles in parallel
+    # an ADC serves the columns of one tile: 2 columns a tile convert in series, not 4
+    assert step_cost([small], adc, 0.2, "sync").latency["sensing"] == exact(2 * 10 * ns)
+    assert step_cost([small], adc, 0.2, "sync").energy["sensing"] == exact(4 * 2 * pJ)
 
 
 def test_multilayer_steps_compose_layers():
