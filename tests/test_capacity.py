@@ -311,6 +311,30 @@ def test_search_survives_counts_that_score_nan():
     assert search_capacity(score, [0.99], start=8, max_count=100) == {0.99: 20}
 
 
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(4, 2000), slope=st.floats(1e-5, 1e-2), power=st.floats(0.5, 3.0),
+       theta=st.sampled_from([0.9, 0.95, 0.99]), resolution=st.sampled_from([0.05, 0.1, 0.3]))
+def test_a_search_at_a_resolution_brackets_the_capacity_to_it_from_the_passing_end(
+        n, slope, power, theta, resolution):
+    """With ``resolution`` r the search stops once the smallest failing count tested is within
+    ``max(1, r * C)`` of the capacity C it reports (the largest passing count below it). No
+    test checked this rule: stopping at ``r`` times the failing end instead passed them all."""
+    calls = []
+
+    def sim(p):
+        return 1.0 - slope * p ** power
+
+    cap = search_capacity(lambda p: calls.append(p) or sim(p), [theta], start=8, max_count=n,
+                          resolution=resolution)[theta]
+    failed = [p for p in calls if sim(p) < theta]
+    if not failed:
+        assert cap == n
+        return
+    hi = min(failed)
+    assert cap == max(p for p in calls if p < hi)
+    assert hi - cap <= max(1, resolution * cap), (cap, hi, sorted(set(calls)))
+
+
 def test_search_tests_where_a_straight_curve_crosses_the_threshold():
     """On a similarity falling linearly with the count the interpolated search goes straight
     to the crossing: after the bracket [32, 64] it tests the crossing (50), a count a quarter
