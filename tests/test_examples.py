@@ -80,6 +80,8 @@ def test_sweep_example_commands_run_and_show_what_is_swept(path, tmp_path, monke
             max_steps=3, finetune_steps=1, flip_steps=0)
     commands = [shlex.split(line.lstrip("# ")) for line in text.splitlines()
                 if line.lstrip("# ").startswith("xbarmem ")]
+    # (a sweep quoting no command, or quoting it another way, passed with nothing run)
+    assert [w[1] for w in commands][:1] == ["sweep"], f"{path.name} quotes no sweep command"
     for words in commands:
         if words[1] == "sweep":
             args = [str(path) if w.endswith(f"sweeps/{path.name}") else w for w in words[1:]]
