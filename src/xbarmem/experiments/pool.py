@@ -230,7 +230,7 @@ def new(jobs: int) -> cf.ProcessPoolExecutor:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     pool = _ShieldedPool(max_workers=workers_for(jobs), initializer=init_worker,
-                 initargs=(queue, os.getpid()), mp_context=context)
+                         initargs=(queue, os.getpid()), mp_context=context)
     pool._xbarmem_progress = queue  # type: ignore[attr-defined]
     return pool
 
