@@ -203,9 +203,10 @@ class ChipSpec(Spec, noun="chip"):
         copy = super().replace(**changes)
         if "description" in changes:
             return copy
-        changed = {f"{section}.{key}": value for section in ("device", "array")
+        before = {section: getattr(self, section).to_dict() for section in ("device", "array")}
+        changed = {f"{section}.{key}": value for section, fields in before.items()
                    for key, value in getattr(copy, section).to_dict().items()
-                   if getattr(self, section).to_dict()[key] != value}
+                   if fields[key] != value}
         if not changed:
             return copy
         text, _, listed = self.description.partition(_HERE)
