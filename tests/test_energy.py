@@ -428,6 +428,29 @@ def test_sizes_load_bound_is_the_options_bound(run_cli, tmp_path):
         measure_sizes([16], "generic-rram", load=3)
 
 
+@pytest.mark.parametrize("rule_options, trained", [
+    (None, {"max_steps": 300}), ({"max_steps": 50}, {"max_steps": 50}),
+    ({"recipe": "fast"}, {"recipe": "fast"})])
+def test_measure_sizes_takes_a_step_cap_or_a_recipe_once(monkeypatch, rule_options, trained):
+    """`measure_sizes(..., rule_options={"max_steps": 50})` was refused as "max_steps is given
+    twice: 300 and rule_options max_steps 50" (its own default of 300 counted as given), and
+    with a recipe that default capped the recipe's steps; the CLI dodged it by a rule of its
+    own. The cap of one memory per size is now the default of :func:`trainer_options`."""
+    import xbarmem.energy.measure as emeas
+
+    seen = []
+
+    def record(n, **kwargs):
+        seen.append(kwargs["rule_options"])
+        raise KeyboardInterrupt  # enough: what the size's training was told
+
+    monkeypatch.setattr(emeas, "measure", record)
+    with pytest.raises(KeyboardInterrupt):
+        emeas.measure_sizes([16], "generic-rram", rule="adaptive", rule_options=rule_options)
+    assert seen == [trained]
+    assert emeas.SIZES_MAX_STEPS == 300
+
+
 def test_measure_takes_the_rules_options():
     from xbarmem.energy.measure import MAX_STEPS, trainer_options
 

@@ -459,8 +459,6 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
                             total=sum(n ** 3 for n in sizes), detail="")
         sweep = measure_sizes(sizes, spec, chip=chip, rule=rule, load=load, flip=flip,
                               probes=probes, seed=seed, rule_options=rule_options,
-                              max_steps=None if {"max_steps", "recipe"} & set(rule_options)
-                              else 300,
                               progress=lambda n: bar.update(task, advance=n ** 3,
                                                             detail=f"N={n} done"),
                               beside=None if spec.name == FITTED_CIRCUIT else FITTED_CIRCUIT)

@@ -265,6 +265,8 @@ def _check_memory(memory: Any) -> None:
 #: the adaptive rule's step cap in :func:`measure` when neither ``max_steps`` nor a recipe
 #: sets it (the setting the shipped ``paper-calibrated`` constants were solved on)
 MAX_STEPS = 3000
+#: the same cap in :func:`measure_sizes`, which trains one memory per size
+SIZES_MAX_STEPS = 300
 
 
 def _check_build(arch: Any, rule: Any, progress: Any, max_steps: Any,
@@ -286,12 +288,13 @@ def _check_build(arch: Any, rule: Any, progress: Any, max_steps: Any,
 
 
 def trainer_options(rule: str, max_steps: int | None = None,
-                    rule_options: dict[str, Any] | None = None) -> dict[str, Any]:
+                    rule_options: dict[str, Any] | None = None, *,
+                    default: int = MAX_STEPS) -> dict[str, Any]:
     """The options ``rule`` trains with in :func:`measure`: ``rule_options`` (the rule's
     options, as ``train --rule-option`` takes them; another rule than ``adaptive`` refuses
     those it has not) with, for the adaptive rule, ``max_steps`` -- given: set (a different
-    ``rule_options["max_steps"]`` is refused); None: :data:`MAX_STEPS` unless
-    ``rule_options`` sets ``max_steps`` or a ``recipe`` (whose step count it would override).
+    ``rule_options["max_steps"]`` is refused); None: ``default`` unless ``rule_options`` sets
+    ``max_steps`` or a ``recipe`` (whose step count it would override).
     ``max_steps`` of another rule is unused."""
     if rule_options is not None and not isinstance(rule_options, dict):
         raise ConfigError(f"rule_options must be a dict of the rule's options, got "
@@ -305,7 +308,7 @@ def trainer_options(rule: str, max_steps: int | None = None,
                               f"max_steps {shown(options['max_steps'])}")
         options["max_steps"] = max_steps
     elif "max_steps" not in options and "recipe" not in options:
-        options["max_steps"] = MAX_STEPS
+        options["max_steps"] = default
     return options
 
 
@@ -488,7 +491,7 @@ def _size_row(n: int, count: int, m: Measurement, rep: EnergyReport) -> dict[str
 def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
                   flip: float = 0.1, probes: int = 20, seed: int = 0,
-                  max_steps: int | None = 300, progress=None,
+                  max_steps: int | None = None, progress=None,
                   beside: str | CircuitSpec | None = None,
                   rule_options: dict[str, Any] | None = None) -> EnergyBySize:
     """Energy and latency ratios at several N, on random +-1 patterns.
@@ -496,8 +499,8 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     At each N, ``P = max(2, round(load * N))`` random patterns
     (:func:`~xbarmem.sizes.patterns_at_load`) are stored with ``rule`` on a fresh chip,
     ``probes`` cues per pattern are recalled both ways and the cost model is applied.
-    ``max_steps`` and ``rule_options`` as :func:`trainer_options` (a ``max_steps`` given, as
-    the default 300 is, is set over a recipe's; None keeps it).
+    ``max_steps`` and ``rule_options`` as :func:`trainer_options`, whose cap when neither
+    sets it nor a recipe is :data:`SIZES_MAX_STEPS`.
     With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
     recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict ``{"settings",
     "rows": [one dict per N]}`` that prints one line: settings
@@ -518,6 +521,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
         raise ConfigError(f"load (patterns per neuron) must be in (0, {MAX_LOAD:g}], got "
                           f"{shown(load)}")
     _, rule, _ = _check_build("single", rule, progress, max_steps, rule_options)
+    options = trainer_options(rule, max_steps, rule_options, default=SIZES_MAX_STEPS)
     chip_spec = load_chip(chip)
     spec = load_circuit(circuit)
     other = None if beside is None else load_circuit(beside)
@@ -525,7 +529,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     for n in sizes:
         count = patterns_at_load(load, n)
         m = measure(n, patterns="random", count=count, chip=chip, rule=rule, flip=flip,
-                    probes=probes, seed=seed, max_steps=max_steps, rule_options=rule_options)
+                    probes=probes, seed=seed, rule_options=options)
         rows.append(_size_row(n, count, m, energy_report(m, spec)))
         if other is not None:
             rows[-1]["beside"] = {"circuit": other.name, **energy_report(m, other)["ratios"]}
