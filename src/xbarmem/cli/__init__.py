@@ -1,4 +1,6 @@
-"""Command-line interface: ``xbarmem`` (console script) and ``python -m xbarmem.cli``.
+"""Command-line interface: ``xbarmem`` (console script) and ``python -m xbarmem``, both
+started by :mod:`xbarmem.launch` (``python -m xbarmem.cli`` runs it too, but imports this
+package before any handler is set, so a Ctrl-C in its first moment is a traceback).
 
 Layout: :mod:`~xbarmem.cli.common` (Typer apps, consoles, JSON output, error handling), the
 option modules (every shared option, declared once): :mod:`~xbarmem.cli.option_types` (how an

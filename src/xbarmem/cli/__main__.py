@@ -1,4 +1,5 @@
-"""``python -m xbarmem.cli``: the same as the ``xbarmem`` command."""
+"""``python -m xbarmem.cli``: the same as the ``xbarmem`` command once loaded (``python -m
+xbarmem`` is the documented spelling: it also ends a Ctrl-C while loading in one line)."""
 
 from xbarmem.cli import main
 
