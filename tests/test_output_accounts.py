@@ -189,6 +189,21 @@ def test_train_of_one_stage_says_steps_as_before(run_cli, tmp_path):
     assert "0 steps, converged=True," in text, text
 
 
+def test_train_says_when_the_perceptron_stopped_at_its_sweep_cap(run_cli, tmp_path):
+    """The perceptron stopped by ``max_epochs`` short of its margin was reported
+    ``converged=True``; it is ``converged=False (max_epochs=2 reached)``, in JSON false."""
+    capped = ("--rule", "perceptron", "--rule-option", "margin=4", "--rule-option",
+              "max_epochs=2")
+    text = _train_line(run_cli, tmp_path, *capped)
+    assert "0 steps, converged=False (max_epochs=2 reached)," in text, text
+    code, out, err = run_cli("train", "-o", tmp_path / "j.safetensors", "--data", "random",
+                             "--patterns", "3", "--neurons", "16", "--json", *capped)
+    assert code == 0, err
+    assert json.loads(out)["converged"] is False
+    text = _train_line(run_cli, tmp_path, "--rule", "perceptron")
+    assert "0 steps, converged=True," in text, text
+
+
 def test_capacity_progress_names_the_cosine_as_its_table_does(run_cli):
     """The search's progress lines said `single P=4: similarity 0.5969` where its table, JSON
     and --threshold help say cosine."""

@@ -86,6 +86,26 @@ def test_perceptron_reaches_its_margin(rand_x):
     assert stab.min() >= 1.0 - 1e-4
 
 
+def _normalised_stability(x, w):
+    return x * (x @ w.T) / (w.norm(dim=1)[None, :] * x.norm(dim=1, keepdim=True)
+                            / x.shape[1] ** 0.5)
+
+
+@pytest.mark.parametrize(("margin", "epochs", "reached"), [
+    (1.0, 2000, True), (4.0, 3, False), (-0.5, 0, True), (0.1, 0, False)])
+def test_perceptron_converged_says_whether_it_reached_its_margin(rand_x, margin, epochs,
+                                                                 reached):
+    """``converged`` was True whatever the perceptron did: a run stopped by ``max_epochs``
+    before every stability reached the margin is not converged (checked after the last sweep,
+    and on Hebb's start with ``max_epochs=0``)."""
+    rule = get_rule("perceptron", margin=margin, max_epochs=epochs)
+    w, _ = rule.ideal(rand_x)
+    assert bool((_normalised_stability(rand_x, w) >= margin - 1e-4).all()) is reached
+    assert rule.fit(Problem.of(rand_x)).converged.tolist() == [reached]
+    assert train(rand_x, chip="ideal", rule="perceptron", margin=margin,
+                 max_epochs=epochs).info["converged"] is reached
+
+
 def test_get_rule_errors():
     assert rule_names()[0] == "adaptive"
     with pytest.raises(ConfigError, match="unknown rule 'oja'"):

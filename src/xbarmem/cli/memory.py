@@ -117,7 +117,7 @@ def train(
     else:
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {_count_text(pset)}, "
-                  f"N={pset.n_neurons}{shape}, {_steps_text(info, stages)}"
+                  f"N={pset.n_neurons}{shape}, {_steps_text(memory.info | info, stages)}"
                   f"{_levels_text(rule, memory.info)}, "
                   f"{seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}{_faults_text(spec, summary['faults'])}")
@@ -167,15 +167,17 @@ def _steps_text(info: dict, stages: list[tuple[str, int]]) -> str:
     """The steps of the training as the trainer counted them, by stage where there are
     several (``400 steps (300 basin + 100 fine-tune)``), and whether the stage that can
     converge (basin or fixed-point) did: ``converged=True``, or ``converged=False`` with the
-    ``max_steps`` at which that stage stopped."""
+    ``max_steps`` at which that stage stopped (the perceptron's ``max_epochs``)."""
     judged = next(((stage, n) for stage, n in stages if stage in ("basin", "fixed-point")),
                   None)
     text = f"{info['steps']} steps"
     if len(stages) > 1:
         text += f" ({' + '.join(f'{n} {stage}' for stage, n in stages)})"
     text += f", converged={info.get('converged')}"
+    epochs = (info.get("rule_options") or {}).get("max_epochs")
     if judged is None:
-        return text
+        capped = not info.get("converged") and epochs is not None
+        return f"{text} (max_epochs={epochs} reached)" if capped else text
     if len(stages) > 1:
         reached = f" reached max_steps={judged[1]}" if not info.get("converged") else ""
         return f"{text} (the {judged[0]} stage{reached})"

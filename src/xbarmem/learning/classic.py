@@ -89,6 +89,13 @@ class ClassicRule(Spec, noun="rule"):
         zero bias."""
         raise NotImplementedError
 
+    def solve(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """:meth:`ideal` and whether the rule met its own stopping criterion on ``patterns``
+        (a closed-form rule always does; an iterative one, e.g. :class:`Perceptron`, not when
+        its cap stopped it): the ``converged`` of :meth:`fit`."""
+        w, b = self.ideal(patterns)
+        return w, b, True
+
     def options(self, layers: int = 1, kind: str = "binary") -> dict[str, Any]:
         return self.to_dict()
 
@@ -102,14 +109,15 @@ class ClassicRule(Spec, noun="rule"):
         t, p, n = x.shape
         sizes = [p] * t if problem.counts is None else [int(c) for c in problem.counts]
         weights, fixed = torch.empty(t, n, n, dtype=torch.float32), torch.zeros(t, dtype=torch.bool)
+        converged = torch.ones(t, dtype=torch.bool)
         for k in range(t):
             xt = x[k, : sizes[k]]
-            w, _ = self.ideal(xt)  # max|W| = 1: map it onto the full window
+            w, _, converged[k] = self.solve(xt)  # max|W| = 1: map it onto the full window
             weights[k] = w * (1.0 if problem.w_max is None else problem.w_max[0][k])
             fixed[k] = bool(((xt @ w.T) * xt > tie_tolerance(w)).all())
         return FitResult(weights=[weights], biases=None, steps=torch.zeros(t, dtype=torch.int64),
                          loss=torch.full((t,), float("nan"), dtype=torch.float32),
-                         converged=torch.ones(t, dtype=torch.bool),
+                         converged=converged,
                          fixed_points=fixed if problem.kind == "binary" else None)
 
 
@@ -197,10 +205,11 @@ class PseudoInverse(ClassicRule):
 class Perceptron(ClassicRule):
     """Perceptron rule with a normalised margin (Gardner-style), every neuron independently.
 
-    Repeats full sweeps of ``w_i += xi_i^mu xi^mu / N`` for every pattern whose normalised
-    stability ``xi_i^mu (w_i . xi^mu) / (|w_i| |xi^mu| / sqrt(N))`` is below ``margin``; stops
-    when all stabilities reach the margin or after ``max_epochs`` sweeps. No bias (as the other
-    classic rules), zero diagonal.
+    From Hebb's matrix ``X^T X / N``, repeats full (batch) sweeps of ``w_i += xi_i^mu xi^mu /
+    N`` for every pattern whose normalised stability ``xi_i^mu (w_i . xi^mu) / (|w_i| |xi^mu|
+    / sqrt(N))`` is below ``margin``; stops when all stabilities reach the margin (converged)
+    or after ``max_epochs`` sweeps (not converged, unless the last sweep reached it). No bias
+    (as the other classic rules), zero diagonal.
     """
 
     margin: float = number(1.0, help="normalised stability every pattern must reach")
@@ -209,19 +218,25 @@ class Perceptron(ClassicRule):
     name: ClassVar[str] = "perceptron"
 
     def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        w, b, _ = self.solve(patterns)
+        return w, b
+
+    def solve(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """The weights, and whether every stability reached the margin (checked after the
+        last sweep too)."""
         x = _as_patterns(patterns)
         n = x.shape[1]
         off_diag = 1.0 - torch.eye(n, dtype=torch.float64)
         w = (x.T @ x / n) * off_diag  # Hebbian start
         scale = x.norm(dim=1, keepdim=True) / n**0.5  # (P, 1)
-        for _ in range(self.max_epochs):
+        for epoch in range(self.max_epochs + 1):
             norms = w.norm(dim=1).clamp_min(1e-12)  # (N,)
             stability = x * (x @ w.T) / (norms[None, :] * scale)  # (P, N)
             low = (stability < self.margin).double()
-            if not low.any():
+            if not low.any() or epoch == self.max_epochs:
                 break
             w = w + ((low * x).T @ x / n) * off_diag
-        return _finish(w)
+        return (*_finish(w), not low.any())
 
 
 CLASSIC_RULES: dict[str, type[ClassicRule]] = {
