@@ -327,3 +327,24 @@ def test_reports_of_a_group_that_ended_since_the_last_relay_are_relayed():
     _Pool._relay(pool)
     assert seen == [("ended", 0.4), ("running", 0.2)]
     assert list(pool.listening) == [3]
+
+
+@pytest.mark.parametrize("rule_options,cue_budget", [({}, 0), ({"max_steps": 20}, 64)])
+def test_a_capacity_search_moves_the_bar_as_it_tests_counts(tmp_path, rule_options, cue_budget):
+    """A search trial reports its work after every tested count
+    (before, a search reported nothing until it ended: ``reproduce --quick``, whose five
+    searches are most of its estimated work, sat at 0% for its first half), and never as
+    done before it ends."""
+    rule = "adaptive" if rule_options else "pinv"
+    spec = parse_sweep({"sweep": {"name": "s", "trial": "capacity", "seeds": 1},
+                        "base": {"data": "random", "n_neurons": 16, "rule": rule, "probes": 2,
+                                 "search": True, "thresholds": [0.9], "cue_budget": cue_budget,
+                                 "max_iterations": 10},
+                        "rule_options": {"adaptive": rule_options} if rule_options else {}})
+    work: list[tuple[float, float]] = []
+    run_sweep(spec, tmp_path / "s.sqlite", on_work=lambda d, t: work.append((d, t)))
+    total = work[0][1]
+    done = [d for d, _ in work]
+    within = [d for d in done[1:-1] if 0 < d < total]
+    assert len(within) >= 2 and done[-1] == pytest.approx(total)
+    assert all(a <= b for a, b in zip(done, done[1:], strict=False))

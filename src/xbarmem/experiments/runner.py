@@ -58,6 +58,7 @@ from xbarmem.checks import (
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.experiments.batches import depends_on_batch, plan_groups, train_key
 from xbarmem.experiments.claims import Claimant
+from xbarmem.experiments.costs import cost_parts
 from xbarmem.experiments.executors import (
     WORKER_GRACE,
     check_executor,
@@ -70,7 +71,6 @@ from xbarmem.experiments.resolve import trial_key
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.files import as_path
-from xbarmem.learning.budget import step_budget
 
 
 @dataclass
@@ -253,40 +253,6 @@ def group_cost(group: list[Trial]) -> float:
 def trial_cost(config: dict[str, Any]) -> float:
     """A trial's estimated work alone: the sum of :func:`cost_parts`."""
     return sum(cost_parts(config))
-
-
-def cost_parts(config: dict[str, Any]) -> tuple[float, float]:
-    """A relative estimate of a trial's work (arbitrary units, > 0) for progress bars, as
-    ``(training, recall)``: the weights of the network times the training work and times the
-    recall work. The trial trains one network
-    (evaluate), one per count (a capacity curve) or about 8 of about N / 2 patterns (a
-    capacity search). Hardware-adaptive training counts ``max_steps`` (+ ``finetune_steps``
-    where the basin objective fine-tunes binary patterns) steps, each recalling
-    ``cue_copies`` cues per pattern (or ``cue_budget`` cues per network) through ``unroll``
-    updates (the fixed-point objective: 2 products per pattern); a closed-form rule counts
-    one product per pattern; recall counts ``probes`` cues per pattern of about 10
-    updates."""
-    n = int(config["n_neurons"])
-    hidden = config.get("hidden") or []
-    hidden = [hidden] if isinstance(hidden, int) else list(hidden)
-    sizes = [n, *hidden, n] if config.get("arch") == "multilayer" else [n, n]
-    weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
-    if config["trial"] == "capacity" and config.get("search"):
-        networks, patterns = 8, 4 * n
-    elif config["trial"] == "capacity":
-        counts = config.get("counts") or [1]
-        networks, patterns = len(counts), sum(counts)
-    else:
-        networks, patterns = 1, config.get("patterns") or 1
-    train = float(patterns)
-    if config["rule"] == "adaptive":
-        opts = config.get("rule_options") or {}
-        basin = opts.get("objective", "basin") == "basin"
-        steps = step_budget(opts, config.get("kind", "binary"))
-        cues = (networks * config["cue_budget"] if config.get("cue_budget") else
-                patterns * opts.get("cue_copies", 16))
-        train = steps * (cues * opts.get("unroll", 5) if basin else 2 * patterns)
-    return float(weights * train), float(weights * 10 * patterns * (config.get("probes") or 20))
 
 
 @checked_keywords

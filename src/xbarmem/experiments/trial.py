@@ -65,6 +65,7 @@ from xbarmem.evaluation.curve import (
 )
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.experiments.batches import train_key
+from xbarmem.experiments.costs import search_progress
 from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -235,7 +236,8 @@ def run_capacity(trial: Trial, progress: Callable[[float], None] | None = None
     """Capacity trial: a recall curve over ``counts`` (trained in :func:`count_chunks` batches,
     every network reprogrammed with the trial's seed and variation before scoring) or a
     capacity search. ``progress(fraction)`` after each batch of a curve (weighted by its
-    stored patterns)."""
+    stored patterns) or each count a search tested (:func:`~xbarmem.experiments.costs.
+    search_progress`)."""
     return run_capacity_group([trial], progress)[0]
 
 
@@ -249,7 +251,7 @@ def run_capacity_group(trials: list[Trial], progress: Callable[[float], None] | 
     c = trials[0].config
     began = time.perf_counter()
     if c["search"]:
-        return [_run_search(c, began)]
+        return [_run_search(c, began, progress)]
     pool = _pool(c, c["pool"])
     points: list[list[dict[str, Any]]] = [[] for _ in trials]
     seconds = [0.0] * len(trials)
@@ -295,12 +297,14 @@ def _hidden(c: dict[str, Any]):
     return c["hidden"] if c["arch"] == "multilayer" else None
 
 
-def _run_search(c: dict[str, Any], began: float) -> dict[str, Any]:
+def _run_search(c: dict[str, Any], began: float,
+                progress: Callable[[float], None] | None = None) -> dict[str, Any]:
     pool = _pool(c, c["pool"])
     res = find_capacity(pool, arch=c["arch"], chip=_chip(c), rule=c["rule"], hidden=_hidden(c),
                         thresholds=c["thresholds"], protocol=_protocol(c), trials=1,
                         seed=c["seed"], resolution=c["resolution"],
-                        rule_options=c["rule_options"], cue_budget=c["cue_budget"])
+                        rule_options=c["rule_options"], cue_budget=c["cue_budget"],
+                        progress=None if progress is None else search_progress(c, progress))
     out = res.as_dict()
     return {"capacity": out["capacity"], "points": out["points"], "devices": out["devices"],
             "networks": out["evaluations"], "seconds": time.perf_counter() - began,
