@@ -232,6 +232,16 @@ def test_save_figure_writes_png_and_refuses_other_suffixes(tmp_path):
     assert not (tmp_path / "s.pdf").exists()
 
 
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_the_same_figure_is_written_to_the_same_bytes(tmp_path, suffix):
+    """docs/guide.md: the same command writes the same figure bytes. An SVG held the time it
+    was written and random ids (clip paths, markers): two ``plot --out x.svg`` of one store
+    differed."""
+    first = save_figure(plot_rows(ROWS, "faults"), tmp_path / f"a{suffix}").read_bytes()
+    second = save_figure(plot_rows(ROWS, "faults"), tmp_path / f"b{suffix}").read_bytes()
+    assert first == second
+
+
 def test_default_titles_say_what_every_point_shares():
     """A plot without --title used to have none (faults) or only 'multilayer binary fixed:32'
     (scaling): now the memory, data, cues and chip, or the settings every drawn row shares."""

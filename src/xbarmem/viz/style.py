@@ -71,6 +71,7 @@ RC: dict[str, Any] = {
     "savefig.dpi": DPI,
     "savefig.bbox": "tight",
     "savefig.pad_inches": 0.03,
+    "svg.hashsalt": "xbarmem",  # (the ids of an SVG's clip paths and markers: not random)
 }
 
 #: Okabe-Ito colour-blind-safe colours and a marker for every shipped rule
@@ -544,7 +545,8 @@ def lower_bound_handle(why: str) -> Line2D:
 
 @checked_keywords
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix).
+    """Write ``fig`` to ``path`` (``.png`` at :data:`DPI` or ``.svg``, by the suffix): the
+    same figure gives the same bytes (an SVG holds no date and no random ids).
 
     Raises:
         ConfigError: any other suffix. ArgumentError: ``fig`` not a Figure, ``path`` not a
@@ -554,7 +556,9 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     path = output_file(path, "figure")
     if path.suffix.lower() not in (".png", ".svg"):
         raise ConfigError(f"figure file must end in .png or .svg, got {path.name}")
+    kind = path.suffix[1:].lower()
+    undated = {"Date": None} if kind == "svg" else None
     with style():  # (the format named: the temporary file's name does not end in it)
-        write_atomically(path, lambda partial: fig.savefig(partial,
-                                                           format=path.suffix[1:].lower()))
+        write_atomically(path, lambda partial: fig.savefig(partial, format=kind,
+                                                           metadata=undated))
     return path
