@@ -142,6 +142,27 @@ def test_series_are_one_per_rule_with_settings_as_facets():
     assert len(fig.axes) == 2 and len(fig.legends[0].get_texts()) == 3  # one entry per rule
 
 
+@pytest.mark.parametrize("kind,row", [
+    ("capacity", lambda rule, n, hidden, arch, s: _cap_row(rule, n, n // 4 + s, seed=s,
+                                                          hidden=hidden, arch=arch)),
+    ("faults", lambda rule, n, hidden, arch, s: _eval_row(rule, n / 100, 0.9, seed=s,
+                                                         hidden=hidden, arch=arch))])
+def test_panels_of_one_layer_memories_say_single_layer_not_a_default_width(kind, row):
+    """One-layer rows beside multilayer ones of two hidden widths: the panel of the one-layer
+    rows was titled "hidden widths default" (they have no hidden layer)."""
+    rows = [row(rule, n, hidden, arch, s) for s in range(2) for n in (16, 36)
+            for rule, hidden, arch in (("pinv", None, "single"), ("adaptive", [8], "multilayer"),
+                                       ("adaptive", [32], "multilayer"))]
+    titles = [ax.get_title() for ax in plot_rows(rows, kind).axes if ax.get_title()]
+    assert sorted(titles) == ["hidden widths 32", "hidden widths 8", "single layer"]
+    # one rule: a series (a legend entry) per setting, the architecture among them, said once
+    same = [{**r, "config": {**r["config"], "rule": "adaptive"}} for r in rows]
+    labels = [t.get_text().split(":")[0] for legend in plot_rows(same, kind).legends
+              for t in legend.get_texts()]
+    assert sorted(labels) == ["multilayer, hidden widths 32", "multilayer, hidden widths 8",
+                              "single layer"]
+
+
 def test_a_rule_option_named_like_the_x_axis_splits_the_series_instead_of_pooling():
     """The trainer's ``variation`` (variation-aware training) and the trial's programming
     variation (the x axis of ``--kind variation``) shared one name: rows trained with and

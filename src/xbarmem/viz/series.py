@@ -103,6 +103,8 @@ def facet_label(facet: tuple, rows: Sequence[dict[str, Any]] = ()) -> str:
     for key, value in values.items():
         if key == "level" and corruption is not None:
             parts.append(describe_corruption(corruption, float(value)))
+        elif key == "hidden" and value is None and "arch" in values:
+            continue  # (said by the architecture: "single layer", once)
         elif not (key == "corruption" and "level" in values):
             parts.append(setting_words(key, value))
     return ", ".join(parts) or "all rows"
@@ -155,7 +157,10 @@ _WORDS = {
 def setting_words(key: str, value: Any) -> str:
     """One setting as every figure says it, in panel and legend labels as in titles (``N =
     16``, ``10% stuck``, ``flipped cues``, ``8x8 digit``); a setting without words of its own
-    (a rule option) as ``key=value``."""
+    (a rule option) as ``key=value``. A row without hidden widths is a one-layer memory's
+    (a sweep stores every multilayer memory's widths): ``single layer``."""
+    if key == "hidden" and value is None:
+        return _WORDS["arch"]("single")
     if value is None:
         return f"{SETTING_NAMES.get(key, key)} default"
     if key in _WORDS:
