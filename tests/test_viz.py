@@ -245,6 +245,30 @@ def test_plot_rows_without_a_kind_draws_the_only_one_the_rows_fit():
         plot_rows([])
 
 
+@pytest.mark.parametrize("p", [7, 20, 21, 60, 101])
+def test_a_recall_grid_of_many_patterns_keeps_them_readable(p):
+    """At most ``GRID_COLUMNS`` patterns side by side, the rest in blocks of the same rows
+    below, each row labelled: 60 patterns made one row of images 3 mm wide at two columns'
+    width."""
+    from xbarmem.viz.figures import GRID_COLUMNS
+
+    rng = np.random.default_rng(p)
+    stored = np.sign(rng.standard_normal((p, 16)))
+    fig = recall_grid(stored, -stored, (4, 4), {"pinv": stored, "hebb": -stored})
+    ax = fig.axes[0]
+    image = ax.images[0].get_array()
+    per = (image.shape[1] + 1) // 5
+    blocks = -(-p // per)
+    assert per <= GRID_COLUMNS and per == min(p, -(-p // blocks))
+    assert image.shape[0] == blocks * 4 * 5 - 1  # blocks of stored, cue, pinv, hebb
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["stored", "cue", "pinv", "hebb"] * blocks
+    inches = (fig.get_size_inches()[0] - 0.95) / per
+    assert inches >= 0.25  # each image at least a quarter inch wide
+    shown = image[~np.ma.getmaskarray(image)] if np.ma.isMaskedArray(image) else image
+    assert np.isfinite(np.asarray(shown)).sum() == 4 * p * 16  # every image, once
+
+
 def test_save_figure_writes_png_and_refuses_other_suffixes(tmp_path):
     fig = scaling_plot(SCALING)
     assert save_figure(fig, tmp_path / "s.png").stat().st_size > 5000

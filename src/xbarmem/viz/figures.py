@@ -38,25 +38,43 @@ from xbarmem.viz.style import (
     zero_handle,
 )
 
+#: the most patterns side by side in a recall grid: more go on in blocks below (60 patterns
+#: in one row were 3 mm each at two columns' width)
+GRID_COLUMNS = 20
 
-def mosaic(rows: list[np.ndarray], image_shape: tuple[int, int], gap: int = 1) -> np.ndarray:
+
+def mosaic(rows: list[np.ndarray], image_shape: tuple[int, int], gap: int = 1,
+           columns: int | None = None) -> np.ndarray:
     """One image of ``len(rows)`` rows of ``P`` images each (``rows[r]``: ``(P, h * w)``),
-    separated by ``gap`` pixels of NaN (drawn blank)."""
+    separated by ``gap`` pixels of NaN (drawn blank). ``columns``: at most this many images
+    side by side; the patterns after them go on in blocks of the same rows below (the last
+    block's missing places blank)."""
     h, w = image_shape
     p = rows[0].shape[0]
-    out = np.full((len(rows) * (h + gap) - gap, p * (w + gap) - gap), np.nan)
+    per = min(p, columns or p)
+    height = len(rows) * (h + gap)
+    out = np.full((math.ceil(p / per) * height - gap, per * (w + gap) - gap), np.nan)
     for r, images in enumerate(rows):
-        for c in range(p):
-            out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = \
-                np.asarray(images[c], dtype=float).reshape(h, w)
+        for i in range(p):
+            top, c = (i // per) * height + r * (h + gap), i % per
+            out[top: top + h, c * (w + gap): c * (w + gap) + w] = \
+                np.asarray(images[i], dtype=float).reshape(h, w)
     return out
+
+
+def grid_columns(p: int) -> int:
+    """Images side by side in a recall grid of ``p`` patterns: all of them up to
+    :data:`GRID_COLUMNS`, else as many as makes blocks of even length."""
+    return math.ceil(p / math.ceil(p / GRID_COLUMNS))
 
 
 def recall_grid(stored: Any, cues: Any, image_shape: tuple[int, int],
                 recalled: dict[str, Any], *, title: str = "",
                 ax: Axes | None = None) -> Figure:
     """Grid of images: the stored patterns, the cues, then each method's recalled states (one
-    row each, labelled; a row label in a rule's colour). Returns the Figure.
+    row each, labelled; a row label in a rule's colour); more than :data:`GRID_COLUMNS`
+    patterns go on in blocks of these rows below, in blocks of even length. Returns the
+    Figure.
 
     Args:
         stored: ``(P, N)`` stored patterns in [-1, 1].
@@ -81,10 +99,11 @@ def recall_grid(stored: Any, cues: Any, image_shape: tuple[int, int],
     h, w = check_image_shape(image_shape)
     if h * w != stored.shape[1]:
         raise ConfigError(f"image shape {image_shape} does not hold N={stored.shape[1]}")
-    image = mosaic([images for _, images in labelled], image_shape)
+    per = grid_columns(stored.shape[0])
+    image = mosaic([images for _, images in labelled], image_shape, columns=per)
+    blocks = math.ceil(stored.shape[0] / per)
     with style(ax):
-        p = stored.shape[0]
-        width = min(2 * COLUMN_WIDTH, 0.95 + 0.255 * p)
+        width = min(2 * COLUMN_WIDTH, 0.95 + 0.255 * per)
         fig, ax = new_axes(ax, width=width,
                            height=0.35 + width * image.shape[0] / image.shape[1] * 0.9)
         # the gaps and the frame grey: an image's edge shows on a light or a dark background
@@ -93,10 +112,11 @@ def recall_grid(stored: Any, cues: Any, image_shape: tuple[int, int],
                   interpolation="nearest")
         ax.grid(False)
         ax.set_xticks([])
-        ax.set_yticks([r * (h + 1) + (h - 1) / 2 for r in range(len(labelled))],
-                      labels=[name for name, _ in labelled])
+        ax.set_yticks([(b * len(labelled) + r) * (h + 1) + (h - 1) / 2
+                       for b in range(blocks) for r in range(len(labelled))],
+                      labels=[name for _ in range(blocks) for name, _ in labelled])
         ax.tick_params(axis="y", length=0)
-        for tick, (name, _) in zip(ax.get_yticklabels(), labelled, strict=True):
+        for tick, (name, _) in zip(ax.get_yticklabels(), labelled * blocks, strict=True):
             if name not in ("stored", "cue"):
                 tick.set_color(rule_style(name)["color"])
         for side in ax.spines.values():
