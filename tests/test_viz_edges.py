@@ -14,7 +14,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from tests.test_viz import ROWS, SCALING, _cap_row, _eval_row
-from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.errors import ArgumentError, ConfigError, XbarmemWarning
 from xbarmem.viz.figures import recall_grid, scaling_plot
 from xbarmem.viz.results import plot_rows
 from xbarmem.viz.style import (
@@ -190,8 +190,10 @@ def test_a_callers_figure_without_a_layout_engine_gets_no_legend_over_a_neighbou
     now; the right panel's, with nothing on its right, stays outside."""
     fig = Figure(figsize=(10, 4 * shape[0]))
     axes = fig.subplots(*shape).reshape(shape)
-    plot_rows(ROWS, "faults", ax=axes[0, 0], thresholds=[0.9])
+    with pytest.warns(XbarmemWarning, match='layout="constrained"') as caught:
+        plot_rows(ROWS, "faults", ax=axes[0, 0], thresholds=[0.9])
     scaling_plot(SCALING, ax=axes[0, 1])
+    assert len(caught) == 1
     fig.draw_without_rendering()
     assert fig.get_layout_engine() is None and tuple(fig.get_size_inches()) == (10, 4 * shape[0])
     for ax in axes.flat:
@@ -206,6 +208,22 @@ def test_a_callers_figure_without_a_layout_engine_gets_no_legend_over_a_neighbou
     assert axes[0, 0].get_window_extent().contains(inside.x1, inside.y1)
     outside = axes[0, 1].get_legend().get_window_extent()
     assert outside.x0 > axes[0, 1].get_window_extent().x1
+
+
+def test_a_callers_figure_with_a_layout_engine_has_every_legend_beside_its_axes():
+    """The remedy the warning above names: ``layout="constrained"`` makes room, each legend
+    lies right of its own axes and over no other, and nothing is said."""
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        plot_rows(ROWS, "faults", ax=left, thresholds=[0.9])
+        scaling_plot(SCALING, ax=right)
+    fig.draw_without_rendering()
+    for ax, other in ((left, right), (right, left)):
+        box = ax.get_legend().get_window_extent()
+        assert box.x0 > ax.get_window_extent().x1
+        assert not box.overlaps(other.get_window_extent())
 
 
 def test_a_callers_font_size_and_dark_style_are_kept():

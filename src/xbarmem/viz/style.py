@@ -36,7 +36,7 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
 
 from xbarmem.checks import check_type, checked_keywords
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, warn
 from xbarmem.files import output_file, write_atomically
 
 #: width of one column of a two-column paper, inches
@@ -241,13 +241,21 @@ def new_axes(ax: Axes | None = None, *, height: float = 2.6,
     return fig, fig.add_subplot()
 
 
+#: said when a legend goes inside a caller's axes (:func:`legend_outside`)
+INSIDE_LEGEND = ("a legend beside its axes would lie over another panel of the figure, so it "
+                 "is drawn inside them, where it can hide data: make the figure with "
+                 "layout=\"constrained\" (plt.subplots(..., layout=\"constrained\")) to "
+                 "have the legends beside the axes")
+
+
 def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None = None,
                    labels: list[str] | None = None):
     """The legend of ``ax`` (or ``handles`` / ``labels``) outside its data area: below the
     axes, in up to 3 columns, on a figure of :func:`new_axes`; to the right of the axes,
     top-aligned, on a caller's figure -- inside the axes, where it hides the least data, when
     that figure has no layout engine to make room and the legend would lie over another of
-    its axes (a neighbouring panel, a colorbar). Nothing is drawn when nothing is labelled.
+    its axes (a neighbouring panel, a colorbar), with a warning (:data:`INSIDE_LEGEND`) that
+    says how to have it beside them. Nothing is drawn when nothing is labelled.
     Labels and title are shown as written (names from the data: ``$`` is no math markup)."""
     if handles is None:
         handles, labels = ax.get_legend_handles_labels()
@@ -270,6 +278,7 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
     legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                        bbox_transform=anchor, title=title, borderaxespad=0.0, alignment="left")
     if fig.get_layout_engine() is None and _over_other_axes(legend, ax):
+        warn(INSIDE_LEGEND)
         legend = ax.legend(handles, labels, loc="best", title=title, alignment="left")
     return _as_written(legend)
 
