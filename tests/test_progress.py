@@ -10,7 +10,8 @@ import torch
 from conftest import check_work_within_groups
 
 from xbarmem.cli.progress import ETA_AFTER_SECONDS, EtaColumn, eta_seconds
-from xbarmem.experiments.runner import cost_parts, group_cost, run_sweep, trial_cost
+from xbarmem.experiments.costs import cost_parts
+from xbarmem.experiments.runner import group_cost, run_sweep, trial_cost
 from xbarmem.experiments.sweep import parse_sweep
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.budget import step_budget as training_total
