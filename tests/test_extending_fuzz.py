@@ -165,13 +165,30 @@ def _raise(error):
     ({"read_back": lambda be, g: g.transpose(0, 2, 1)}, r"in siemens, got shape \(2, 17, 16\)$"),
     ({"read_back": lambda be, g: -g}, r"in siemens \(from 0 to .*\), got -.* outside the chip "
                                       r"window .* S$"),
-    ({"read_back": lambda be, g: g * 1e6}, r"outside the chip window .* S \(microsiemens\?\)$"),
+    ({"read_back": lambda be, g: g * 1e6}, r"outside the chip window .* S, and \d+% fit it as "
+                                           r"microsiemens \(uS\) \(multiply by 1e-06\)"),
+    ({"read_back": lambda be, g: 1 / g}, r"outside the chip window .* S, and \d+% fit it as ohms "
+                                         r"\(conductance = 1 / resistance\)"),
+    ({"read_back": lambda be, g: g * 3}, r"got .* to .*, outside the chip window "
+                                         r"\[2e-06, 0.00015\] S$"),
+    ({"read_back": lambda be, g: g[::-1].copy()},
+     r"read_back\(\) readings fall as the conductances programmed rise \(rank correlation "
+     r"-0.\d+ over \d+ devices\) and follow those of the other plane: G\+ and G- swapped\? "
+     r"plane 0 of read_back\(\) is G\+, plane 1 G-, as in program\(targets\)$"),
+    ({"read_back": lambda be, g: 152e-6 - g}, r"readings fall as the conductances programmed "
+                                               r"rise .*: G\+ and G- swapped, or resistances\? "
+                                               r"read_back\(\) must return conductances in "
+                                               r"siemens \(1 / ohm\)"),
 ], ids=["program-none", "program-negative", "program-float", "program-bool", "read-int",
         "read-float16", "read-object", "read-text", "read-none", "read-nan-stuck",
-        "read-transposed", "read-negative", "read-microsiemens"])
+        "read-transposed", "read-negative", "read-microsiemens", "read-ohms", "read-tripled",
+        "read-planes-swapped", "read-inverted"])
 def test_what_a_backend_returns_to_adaptation_is_checked(small_memory, change, match):
     """(Every one of these was taken: text and objects converted by numpy, integer siemens all
-    0, negative readings met ``FileFormatError: fault map conductances must be ...``.)"""
+    0, negative readings met ``FileFormatError: fault map conductances must be ...``; ohms and
+    a tripled reading were called microsiemens; swapped planes and readings falling as their
+    targets rise inside the window were taken and adaptation pinned most devices at the wrong
+    values.)"""
     pset, memory = small_memory
     be = _backend(memory, **change)
     assert be.crossbar.stuck.any()  # the NaN case puts its NaN on stuck devices
@@ -191,6 +208,23 @@ def test_what_a_backend_may_return_to_adaptation(small_memory, change):
     changed = adapt(memory, [_backend(memory, **change)], pset, rounds=0).rounds[0]
     assert changed["written"] == plain["written"] > 0
     assert changed["newly_fixed"] == pytest.approx(plain["newly_fixed"], abs=2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_chip_mostly_stuck_is_no_swapped_read_back(small_memory, seed):
+    """Devices pinned at a rail in one round read there in the next, far from the targets
+    they were first sent: the read-back check judges the devices the last ``program`` call
+    wrote, so a chip whose devices are 90% stuck (unknown to the model), written with a
+    large error, runs every round
+    (judged against every target ever sent, such chips were refused as 'G+ and G- swapped')."""
+    pset, memory = small_memory
+    extra = xm.FaultMap.generate(CHIP.with_faults(0.9), memory.faults.n_arrays, seed=seed)
+    known = memory.faults.g_stuck
+    truth = xm.FaultMap(np.where(np.isnan(known), extra.g_stuck, known))
+    noisy = memory.chip.replace_device(write_noise=40e-6)
+    chip = SimulatedChip.like(layers_of(memory)[0], chip=noisy, faults=truth, seed=seed)
+    result = adapt(memory, [chip], pset, rounds=3, target=2)
+    assert len(result.rounds) == 4
 
 
 @pytest.mark.parametrize(("method", "out", "match"), [

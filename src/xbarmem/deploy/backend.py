@@ -45,6 +45,7 @@ from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap, highest_reading
+from xbarmem.hardware.units import falling_readings, unit_mismatch
 from xbarmem.memory.base import LayeredMap, Memory, memory_kind
 from xbarmem.memory.recall import RecallResult, recall
 from xbarmem.seeds import offset_seed
@@ -350,7 +351,9 @@ class CheckedReads:
     ``(B, n_out)`` and ``read_outputs`` one ``(B,)`` of finite real numbers (weight units;
     given as float32, detached from autograd); ``program`` the count of devices written, an
     integer >= 0; ``read_back`` float32 or float64 conductances ``(2, n_out, n_rows)`` in
-    siemens (:func:`check_read_back`). What a backend raises goes through unchanged.
+    siemens (:func:`check_read_back`) whose devices written by the last ``program`` call do
+    not read lower the higher their targets (:func:`check_follows`). What a backend raises
+    goes through unchanged.
 
     Args:
         backend: the backend (its ``n_in`` / ``n_out`` checked by :func:`check_backend`).
@@ -361,6 +364,8 @@ class CheckedReads:
     def __init__(self, backend: ChipBackend, index: int, layer: Crossbar) -> None:
         self.backend, self.index, self.layer = backend, index, layer
         self.n_in, self.n_out = layer.n_in, layer.n_out
+        #: the targets of the last ``program`` call (NaN: not written), ``(2, n_out, n_rows)``
+        self.sent: np.ndarray | None = None
 
     @property
     def who(self) -> str:
@@ -400,11 +405,16 @@ class CheckedReads:
         if is_bool(count) or not isinstance(count, numbers.Integral) or count < 0:
             raise ConfigError(self._need("program(targets)", "the number of devices written "
                                          f"(an integer >= 0), got {shown(count)}"))
+        self.sent = np.array(targets, dtype=np.float64)
         return int(count)
 
     def read_back(self) -> np.ndarray:
-        """The backend's ``read_back``, checked (:func:`check_read_back`); float64."""
-        return check_read_back(self.backend.read_back(), self.layer, self.who)
+        """The backend's ``read_back``, checked (:func:`check_read_back`, and against the
+        last ``program`` call's targets by :func:`check_follows`); float64."""
+        read = check_read_back(self.backend.read_back(), self.layer, self.who)
+        if self.sent is not None:
+            check_follows(read, self.sent, self.layer, self.who)
+        return read
 
 
 def check_read_back(read: Any, layer: Crossbar, who: str) -> np.ndarray:
@@ -412,7 +422,8 @@ def check_read_back(read: Any, layer: Crossbar, who: str) -> np.ndarray:
     conductances of ``layer``'s devices ``(2, n_out, n_rows)`` in siemens: an array of float32
     or float64 (integers, bool and float16 cannot hold siemens), every device read (no NaN:
     stuck devices too), from 0 to g_max plus a window width of the device (a reading in
-    microsiemens or a current is named as such); else :class:`ConfigError` naming ``who``."""
+    another unit, such as microsiemens or ohms, is named as such:
+    :func:`~xbarmem.hardware.units.unit_mismatch`); else :class:`ConfigError` naming ``who``."""
     shape = (2, layer.n_out, layer.n_rows)
     need = f"{who}: read_back() must return {shape} conductances in siemens"
     arr = as_real_array(read, f"{who}: read_back()", dtype=None)
@@ -428,10 +439,31 @@ def check_read_back(read: Any, layer: Crossbar, who: str) -> np.ndarray:
                           f"(every device needs its reading, stuck ones too)")
     high, dev = highest_reading(layer.chip.device), layer.chip.device
     if arr.min() < 0 or arr.max() > high:
+        unit = unit_mismatch(arr, dev)
         raise ConfigError(f"{need} (from 0 to {high:.4g}), got {arr.min():.4g} to "
                           f"{arr.max():.4g}, outside the chip window [{dev.g_min:.4g}, "
-                          f"{dev.g_max:.4g}] S" + (" (microsiemens?)" if arr.max() > high else ""))
+                          f"{dev.g_max:.4g}] S" + (f", and {unit}" if unit else ""))
     return arr
+
+
+def check_follows(read: np.ndarray, sent: np.ndarray, layer: Crossbar, who: str) -> None:
+    """Refuse (:class:`ConfigError` naming ``who``) a read-back ``read`` of ``layer`` whose
+    readings fall as the targets ``sent`` to its devices (NaN: not written) rise, as a
+    read-back file is refused (:func:`~xbarmem.hardware.units.falling_readings`): the G+ and
+    G- planes swapped (named as such when the readings lie near the other plane's targets; a
+    large write error hides it), or resistances instead of conductances."""
+    falling = falling_readings(read, sent, sent[::-1], layer.chip.device.g_range)
+    if falling is None:
+        return
+    rho, devices, swapped = falling
+    head = (f"{who}: read_back() readings fall as the conductances programmed rise (rank "
+            f"correlation {rho:.2f} over {devices} devices)")
+    if swapped:
+        raise ConfigError(f"{head} and follow those of the other plane: G+ and G- swapped? "
+                          "plane 0 of read_back() is G+, plane 1 G-, as in program(targets)")
+    raise ConfigError(f"{head}: G+ and G- swapped, or resistances? read_back() must return "
+                      "conductances in siemens (1 / ohm), plane 0 G+ and plane 1 G-, as in "
+                      "program(targets)")
 
 
 def check_backend(backend: Any, layer: Crossbar, k: int) -> ChipBackend:

@@ -30,7 +30,7 @@ from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import read_conductance_csv
-from xbarmem.hardware.units import falls_with_target, unit_mismatch
+from xbarmem.hardware.units import falling_readings, unit_mismatch
 from xbarmem.memory.base import Memory
 from xbarmem.seeds import offset_seed
 
@@ -139,34 +139,25 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
             "siemens?")
 
 
-#: a read-back falling with the model follows the other plane (G+ and G- swapped) when its
-#: readings lie within this share of the window of that plane's conductances, at the median:
-#: a write error is a few percent of a window (2 uS of rram's 148 uS), while resistances read
-#: as conductances lie tens of percent from any plane (kilohms of 2-150 uS: 7-500)
-SWAPPED_WITHIN = 0.1
-
-
 def _check_follows(data: np.ndarray, used: np.ndarray, model: np.ndarray, window: float,
                    where: str, csv: bool) -> None:
     """Refuse a read-back whose readings fall as the model's conductances ``model`` rise
-    (:func:`~xbarmem.hardware.units.falls_with_target`): its G+ and G- planes swapped, when
-    most lie within :data:`SWAPPED_WITHIN` of the ``window`` of the other plane's
-    conductances, else resistances."""
-    falling = falls_with_target(data[used], model[used])
+    (:func:`~xbarmem.hardware.units.falling_readings`): its G+ and G- planes swapped, or
+    resistances."""
+    falling = falling_readings(data[used], model[used], model[:, ::-1][used], window)
     if falling is None:
         return
-    other = model[:, ::-1][used]
-    if np.median(np.abs(data[used] - other)) < SWAPPED_WITHIN * window:
+    rho, devices, swapped = falling
+    head = (f"{where}: the readings fall as the model's conductances rise (rank correlation "
+            f"{rho:.2f} over {devices} devices)")
+    if swapped:
         raise ConfigError(
-            f"{where}: the readings fall as the model's conductances rise (rank correlation "
-            f"{falling[0]:.2f} over {falling[1]} devices) and follow those of the other plane: "
-            "G+ and G- swapped? " + ("polarity G+ is plane 0 of each pair" if csv else
-                                     "the axis of size 2 is G+ then G- (--key PLUS,MINUS)"))
+            f"{head} and follow those of the other plane: G+ and G- swapped? "
+            + ("polarity G+ is plane 0 of each pair" if csv else
+               "the axis of size 2 is G+ then G- (--key PLUS,MINUS)"))
     name = "read_uS must be conductances in microsiemens (1000 / kOhm)" if csv else \
         "the readings must be conductances in siemens (1 / ohm)"
-    raise ConfigError(
-        f"{where}: the readings fall as the model's conductances rise (rank correlation "
-        f"{falling[0]:.2f} over {falling[1]} devices): resistances? {name}")
+    raise ConfigError(f"{head}: resistances? {name}")
 
 
 @checked_keywords

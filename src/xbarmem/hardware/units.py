@@ -117,3 +117,29 @@ def falls_with_target(read: np.ndarray, target: np.ndarray) -> tuple[float, int]
     rho = float(np.corrcoef(_ranks(r), _ranks(t))[0, 1])
     return (rho, int(r.size)) if rho < min(FALLING, -FALLING_SIGMAS / math.sqrt(r.size)) \
         else None
+
+
+#: readings falling with their targets follow the other plane (G+ and G- swapped) when they
+#: lie within this share of the window of the other device's conductances, at the median: a
+#: write error is a few percent of a window (2 uS of rram's 148 uS), while resistances read as
+#: conductances lie tens of percent from any plane (kilohms of 2-150 uS: 7-500)
+SWAPPED_WITHIN = 0.1
+
+
+def falling_readings(read: np.ndarray, target: np.ndarray, other: np.ndarray, window: float
+                     ) -> tuple[float, int, bool] | None:
+    """When readings ``read`` fall as the conductances ``target`` they were programmed to rise
+    (:func:`falls_with_target`): ``(rank correlation, devices, swapped)``, ``swapped`` True
+    when the readings lie, at the median, within :data:`SWAPPED_WITHIN` of the ``window``
+    (siemens) of ``other``, the targets of each device's partner in its pair (same layout as
+    ``read``; devices without a finite target or partner left out): the G+ and G- planes
+    swapped; False: resistances, not conductances. Else None. The one rule of every reader
+    of read-backs (files and backends)."""
+    falling = falls_with_target(read, target)
+    if falling is None:
+        return None
+    r, o = np.asarray(read, dtype=np.float64), np.asarray(other, dtype=np.float64)
+    both = np.isfinite(r) & np.isfinite(o) & np.isfinite(np.asarray(target, dtype=np.float64))
+    swapped = bool(both.any()) and float(np.median(np.abs(r[both] - o[both]))) < \
+        SWAPPED_WITHIN * window
+    return falling[0], falling[1], swapped
