@@ -217,6 +217,19 @@ def test_targets_in_window_on_levels_and_stuck_devices_flagged(exported):
     assert ex.m["devices"]["used_stuck"] == int((used & stuck).sum())
 
 
+def test_the_program_entry_counts_the_devices_to_write(exported):
+    """What to program is every used device that is not stuck (the guide, and what the
+    simulated chip's open-loop round writes); the manifest counted every used device, stuck
+    ones too, and no device to leave, under the rule 'program every cell to its target'."""
+    memory, _, _, ex = exported
+    write = ex.used & np.isnan(ex.stuck)
+    entry = ex.m["program"]
+    assert entry["devices"] == int(write.sum()) == sum(int((~ly.stuck).sum())
+                                                       for ly in memory.layers)
+    assert entry["devices"] + entry["leave"] == ex.m["devices"]["total"]
+    assert "neither stuck nor pinned" in entry["rule"]
+
+
 def _realisable(ex: Export, a: np.ndarray, sp: np.ndarray, sn: np.ndarray, w_max: float,
                 fault_model: str) -> np.ndarray:
     """The trained weights ``a`` projected onto what each pair can hold (weight units)."""

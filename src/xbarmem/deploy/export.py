@@ -308,10 +308,16 @@ def _earlier_files(out: Path) -> set[str]:
 def _program_only(memory: Memory, cells: dict[str, Any],
                   program: list[np.ndarray] | None) -> dict[str, Any]:
     """With ``program``: the cells' targets outside it become NaN (leave); the manifest's
-    ``program`` entry. :class:`ConfigError` for arrays that do not fit the layers."""
-    devices = int(cells["used"].sum())
+    ``program`` entry: the devices to write and to leave (without ``program``, every used
+    device that is neither stuck nor pinned is written, as the simulated chip's open-loop
+    round writes them). :class:`ConfigError` for arrays that do not fit the layers."""
     if program is None:
-        return {"devices": devices, "leave": 0, "rule": "program every cell to its target"}
+        write = cells["used"] & np.isnan(cells["stuck"])
+        return {"devices": int(write.sum()), "leave": int(write.size - write.sum()),
+                "rule": "program every used device that is neither stuck nor pinned (used = 1, "
+                        "stuck = 0, pinned = 0 in devices.csv) to its target; leave the others "
+                        "(stuck and pinned devices are held at stuck_uS, an unused cell adds no "
+                        "current)"}
     check_type(program, list | tuple, "program", "a list of arrays (one per layer)")
     program = [as_real_array(p, f"program[{k}]") for k, p in enumerate(program)]
     if len(program) != len(memory.layers):
