@@ -310,6 +310,7 @@ GOOD = "array,row,col,polarity,target_uS,read_uS\n0,0,0,G+,50,50.5\n0,0,1,G-,2,2
     (GOOD + "0,1,0,G+,50\n", ["line 4", "5 fields"]),
     (GOOD + "0,99,0,G+,50,49\n", ["line 4", "'row'", "0..15"]),
     (GOOD + "x,1,0,G+,50,49\n", ["line 4", "'array'", "not an integer"]),
+    (GOOD + "-1,1,0,G+,50,49\n", ["line 4", "'array'", "-1 is negative (numbers count from 0)"]),
     (GOOD + "0,1,0,G+,50,-3\n", ["line 4", "'read_uS'", ">= 0"]),
     (GOOD + "0,0,0,G+,40,41\n", ["line 4", "already given on line 2"]),
     ("# measured 2026-01-01\narray,row,col,polarity,target_uS\n0,0,0,G+,1\n",

@@ -308,7 +308,8 @@ class _Row:
         except ValueError:
             raise self.fail(name, f"{raw!r} is not an integer") from None
         if value < 0 or (hi is not None and value >= hi):
-            raise self.fail(name, f"{value} outside {f'0..{hi - 1}' if hi is not None else '>= 0'}")
+            raise self.fail(name, f"{value} outside 0..{hi - 1}" if hi is not None
+                            else f"{value} is negative (numbers count from 0)")
         return value
 
     def device(self, rows: int, cols: int) -> tuple[int, int, int, int]:
