@@ -192,6 +192,14 @@ def test_driver_backend_checks_its_driver_layer_and_outputs():
     with pytest.raises(ArgumentError, match="driver must be an ArrayDriver .* has no write, "
                                             "read, apply"):
         DriverBackend(None, layer)
+    class OneArray(NumpyArrays):
+        def read(self):  # a driver of one array (read(array) was met by a TypeError)
+            return super().read(0)
+
+    with pytest.raises(ArgumentError, match=r"^driver OneArray: its read cannot be called as "
+                       r"read\(array\) \(too many positional arguments\); an ArrayDriver has "
+                       r"write\(array, targets\), read\(array\), apply\(array, voltages\)$"):
+        DriverBackend(OneArray(1, 8, 8, chip.device.g_min), layer)
     backend = DriverBackend(driver, layer)
     backend.program(conductance_targets(layer, 0.1 * torch.ones(6, 6), torch.zeros(6))[0])
     x = torch.ones(2, 6)

@@ -138,6 +138,41 @@ def test_a_backends_sizes_are_integers_of_its_layer(small_memory, sizes, match):
     assert BackendMemory(memory, [_backend(memory, n_in=np.int64(16))]).n_neurons == 16
 
 
+class _Hardware(SimulatedChip):
+    """A backend for hardware, written as if the noise generator could be left out."""
+
+    def matvec(self, x):  # type: ignore[override]
+        return super().matvec(x)
+
+
+class _Keywords(SimulatedChip):
+    def read_outputs(self, x, outputs, *, generator=None):  # type: ignore[override]
+        return super().read_outputs(x, outputs, generator)
+
+
+class _Arrayed(SimulatedChip):
+    def read_back(self, array):  # type: ignore[override]
+        return super().read_back()
+
+
+@pytest.mark.parametrize(("cls", "match"), [
+    (_Hardware, r"its matvec cannot be called as matvec\(x, generator\) \(too many positional "
+                r"arguments\); a ChipBackend has n_in, n_out, program\(targets\), read_back\(\), "
+                r"matvec\(x, generator=None\), read_outputs\(x, outputs, generator=None\)$"),
+    (_Keywords, r"its read_outputs cannot be called as read_outputs\(x, outputs, generator\)"),
+    (_Arrayed, r"its read_back cannot be called as read_back\(\) \(missing a required argument: "
+               r"'array'\)"),
+], ids=["matvec-without-generator", "generator-keyword-only", "read-back-with-argument"])
+def test_a_backend_method_xbarmem_cannot_call_is_named_before_any_call(small_memory, cls, match):
+    """(A ``matvec(self, x)`` -- 'hardware ignores the generator' -- met ``TypeError: matvec()
+    takes 2 positional arguments but 3 were given`` in the first recall, after programming.)"""
+    pset, memory = small_memory
+    with pytest.raises(ConfigError, match=r"^backend 0 \(" + cls.__name__ + r"\): " + match):
+        BackendMemory(memory, [cls.like(layers_of(memory)[0])])
+    with pytest.raises(ConfigError, match=match):
+        adapt(memory, [cls.like(layers_of(memory)[0])], pset, rounds=0)
+
+
 def _raise(error):
     def change(be, value):
         raise error

@@ -474,6 +474,23 @@ def unknown_argument(where: str, key: str, allowed: Sequence[str],
     return ArgumentError(f"{where} got an unknown keyword argument {key!r}{context}; {hint}")
 
 
+def cannot_call(method: Any, *args: Any, **keywords: Any) -> str | None:
+    """Why ``method`` (a user's function or bound method, part of a contract) cannot be called
+    with ``args`` and ``keywords`` as xbarmem will call it (Python's own words, e.g. "takes 2
+    positional arguments but 3 were given"), or None when it can; a signature Python cannot
+    read is let through (None). The one check behind every contract of a user's callables
+    (corruptions, rules, chip backends and array drivers), made before they are first called."""
+    try:
+        signature = inspect.signature(method)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*args, **keywords)
+    except TypeError as exc:
+        return str(exc)
+    return None
+
+
 def checked_keywords(obj: F) -> F:
     """Decorate a public function (or a class: its ``__init__``) so that an unknown keyword
     argument raises :func:`unknown_argument` (an :class:`~xbarmem.errors.ArgumentError`

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from xbarmem.checks import (
+    cannot_call,
     check_flag,
     check_image_shape,
     check_tensor,
@@ -116,18 +117,11 @@ def _recorded_name(method: Any) -> bool:
 
 def _check_signature(method: Any) -> None:
     """:class:`PatternError` naming a custom corruption that cannot be called as
-    ``f(x, level, generator)`` (a signature Python cannot read is let through)."""
-    import inspect
-
-    try:
-        signature = inspect.signature(method)
-    except (TypeError, ValueError):
-        return
-    try:
-        signature.bind(None, None, None)
-    except TypeError as exc:
+    ``f(x, level, generator)`` (:func:`~xbarmem.checks.cannot_call`)."""
+    why = cannot_call(method, None, None, None)
+    if why is not None:
         raise PatternError(f"corruption {corruption_name(method)} must be a function "
-                           f"f(x, level, generator); it cannot be called so ({exc})") from None
+                           f"f(x, level, generator); it cannot be called so ({why})")
 
 
 def describe_corruption(method: Any, level: float) -> str:

@@ -34,6 +34,7 @@ import torch
 from xbarmem.checks import (
     ArrayLike,
     as_real_array,
+    cannot_call,
     check_seed,
     check_type,
     checked_keywords,
@@ -299,6 +300,12 @@ class DriverBackend:
         if missing:
             raise ArgumentError(f"driver must be an ArrayDriver (methods write, read, apply); "
                               f"{type(driver).__name__} has no {', '.join(missing)}")
+        for name, args, call in DRIVER_CALLS:
+            why = cannot_call(getattr(driver, name), *args)
+            if why is not None:
+                raise ArgumentError(f"driver {type(driver).__name__}: its {name} cannot be "
+                                    f"called as {call} ({why}); an ArrayDriver has "
+                                    "write(array, targets), read(array), apply(array, voltages)")
         self.driver, self.layer = driver, layer
         self.n_in, self.n_out, self.n_rows = layer.n_in, layer.n_out, layer.n_rows
         self.rows, self.cols = layer.chip.array.rows, layer.chip.array.cols
@@ -466,12 +473,29 @@ def check_follows(read: np.ndarray, sent: np.ndarray, layer: Crossbar, who: str)
                       "program(targets)")
 
 
+#: how xbarmem calls a backend's methods (positional arguments), as messages name the calls
+BACKEND_CALLS = (("program", (None,), "program(targets)"), ("read_back", (), "read_back()"),
+                 ("matvec", (None, None), "matvec(x, generator)"),
+                 ("read_outputs", (None, None, None), "read_outputs(x, outputs, generator)"))
+BACKEND_CONTRACT = ("n_in, n_out, program(targets), read_back(), matvec(x, generator=None), "
+                    "read_outputs(x, outputs, generator=None)")
+#: how :class:`DriverBackend` calls an :class:`ArrayDriver`'s methods
+DRIVER_CALLS = (("write", (None, None), "write(array, targets)"),
+                ("read", (None,), "read(array)"), ("apply", (None, None), "apply(array, voltages)"))
+
+
 def check_backend(backend: Any, layer: Crossbar, k: int) -> ChipBackend:
     """``backend`` if it meets :class:`ChipBackend` for ``layer`` (layer ``k``): every member,
-    and ``n_in`` / ``n_out`` integers equal to the layer's; else :class:`ConfigError`."""
+    each method callable as xbarmem calls it (:data:`BACKEND_CALLS`), and ``n_in`` / ``n_out``
+    integers equal to the layer's; else :class:`ConfigError`."""
     if not isinstance(backend, ChipBackend):
         raise ConfigError(f"backend {k} ({type(backend).__name__}) does not implement "
                           "ChipBackend (n_in, n_out, program, read_back, matvec, read_outputs)")
+    for name, args, call in BACKEND_CALLS:
+        why = cannot_call(getattr(backend, name), *args)
+        if why is not None:
+            raise ConfigError(f"backend {k} ({type(backend).__name__}): its {name} cannot be "
+                              f"called as {call} ({why}); a ChipBackend has {BACKEND_CONTRACT}")
     sizes = (backend.n_in, backend.n_out)
     if any(is_bool(v) or not isinstance(v, numbers.Integral) for v in sizes):
         raise ConfigError(f"backend {k} ({type(backend).__name__}): n_in and n_out must be "

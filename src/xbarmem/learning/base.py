@@ -14,7 +14,6 @@ reports its options (``options(layers)``) and fits: ``fit(problem) -> FitResult`
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
@@ -24,6 +23,7 @@ import torch
 
 from xbarmem.checks import (
     as_real_array,
+    cannot_call,
     check_callback,
     check_choice,
     check_flag,
@@ -375,16 +375,11 @@ def check_callable_as(method: Any, args: tuple[Any, ...], call: str, what: str, 
     """:class:`~xbarmem.errors.ArgumentError` naming ``what`` (a rule object) when its
     ``method`` cannot be called with ``args`` and ``keywords``, as the contract calls it
     (``call``, e.g. ``options(layers, kind)``): a signature Python cannot read is let
-    through."""
-    try:
-        signature = inspect.signature(method)
-    except (TypeError, ValueError):
-        return
-    try:
-        signature.bind(*args, **keywords)
-    except TypeError as exc:
+    through (:func:`~xbarmem.checks.cannot_call`)."""
+    why = cannot_call(method, *args, **keywords)
+    if why is not None:
         raise ArgumentError(f"{what} {type(rule).__name__}: its {method.__name__} cannot be "
-                            f"called as {call} ({exc}); a Rule has {RULE_CONTRACT}") from None
+                            f"called as {call} ({why}); a Rule has {RULE_CONTRACT}")
 
 
 def check_fit_result(result: Any, problem: Problem, name: str) -> FitResult:
