@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from xbarmem import Protocol, save_memory
+from xbarmem import Protocol, load_preset, save_memory, train
 from xbarmem.deploy.backend import BackendMemory, SimulatedChip
 from xbarmem.deploy.chip_loop import adapt, adapt_read_back
 from xbarmem.deploy.export import export_names
@@ -206,6 +206,33 @@ def test_bad_read_backs_are_refused_before_any_work(memory, model, tmp_path, run
     code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1, "--export", e1)
     assert code == 2 and not out and err.startswith("error:"), err
     assert len(err.strip().splitlines()) == 1 and fragment in err, err
+    assert not m1.exists() and not e1.exists()
+
+
+@pytest.mark.parametrize("fmt", ["npy", "csv"])
+def test_a_read_back_of_the_whole_chip_says_which_arrays_to_give(pats, tmp_path, run_cli, fmt):
+    """A model on one array of a three-array measured map, read back whole (every array of
+    the chip): the refusal said "a read-back of another model or chip?" of the very chip."""
+    chip = load_preset("rram")
+    memory = train(pats, chip=chip, faults=FaultMap.generate(chip.with_faults(0.02), 3, seed=2),
+                   program_seed=1, max_steps=20, finetune_steps=0)
+    assert memory.faults.n_arrays == 3 and memory.layers[0].n_arrays == 1
+    model = save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
+    whole = np.full((3, 2, 64, 64), 50e-6)
+    whole[0] = memory.crossbar.scatter(np.stack([memory.crossbar.g_pos,
+                                                 memory.crossbar.g_neg]))[0]
+    path = tmp_path / f"read.{fmt}"
+    if fmt == "npy":
+        np.save(path, whole)
+    else:
+        lines = [f"{a},{i},{j},{('G+', 'G-')[p]},{whole[a, p, i, j] * 1e6:.6f}"
+                 for a, p, i, j in np.argwhere(~np.isnan(whole))]
+        path.write_text("\n".join(["array,row,col,polarity,read_uS", *lines]) + "\n")
+    m1, e1 = tmp_path / "m1.safetensors", tmp_path / "e1"
+    code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1, "--export", e1)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert err.rstrip().endswith("it reads every array of the model's fault map, but the model "
+                                 "uses array 0 of its 3: give the readings of those only"), err
     assert not m1.exists() and not e1.exists()
 
 

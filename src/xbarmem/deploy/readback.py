@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xbarmem.checks import check_type, checked_keywords, counted
+from xbarmem.checks import check_type, checked_keywords, counted, spanned
 from xbarmem.deploy.backend import SimulatedChip, layers_of, twin_layer
 from xbarmem.deploy.export import programmed_cells, used_cells
 from xbarmem.errors import ConfigError
@@ -80,10 +80,20 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
         shown_shape = _shape(data.shape if csv else given, csv)
         raise ConfigError(f"{where}: shape {shown_shape}, but the model's devices "
                           f"are {_shape(used.shape, csv)} (arrays, G+/G-, rows, cols: the "
-                          "layout of its export's targets_S.npy); a read-back of another "
-                          "model or chip?")
+                          f"layout of its export's targets_S.npy); {_which(data, used, memory)}")
     _check_values(data, used, memory, where, csv)
     return data
+
+
+def _which(data: np.ndarray, used: np.ndarray, memory: Memory) -> str:
+    """What a read-back of another shape than the model's arrays is: the whole chip of its
+    fault map, of which it uses the first arrays (what to give then), or another model's."""
+    chip = memory.faults.n_arrays
+    if data.ndim == 4 and data.shape[1:] == used.shape[1:] and data.shape[0] == chip > len(used):
+        return (f"it reads every array of the model's fault map, but the model uses "
+                f"{spanned('array', 0, len(used) - 1)} of its {chip}: give the readings of "
+                "those only")
+    return "a read-back of another model or chip?"
 
 
 def _shape(shape: tuple[int, ...], csv: bool) -> str:
