@@ -3,6 +3,8 @@ with its own device laws running end to end through the same protocol."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -178,6 +180,35 @@ def test_driver_backend_tiles_and_scales_like_the_crossbar():
     partial[1, 11, 12] = 50e-6  # bias row, last output: array 5 only
     driver.writes.clear()
     assert backend.program(partial) == 1 and driver.writes == [5]
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(1e3, "milliamperes (mA)"),
+                                           (1e6, "microamperes (uA)"),
+                                           (1e9, "nanoamperes (nA)")])
+def test_driver_currents_in_another_unit_are_named(scale, unit):
+    """A driver reporting its instrument's microamperes (or nA, mA) was taken: one-layer sign
+    recall did not show it, and a multilayer memory's tanh hidden layer or continuous recall
+    went wrong silently."""
+    chip = load_preset("ideal").replace_array(rows=8, cols=8)
+    layer = Crossbar(chip, 10, 10, FaultMap.empty(4, 8, 8), bias=True)  # 2 x 2 tiles
+    w = 0.2 * torch.randn(10, 10, generator=torch.Generator().manual_seed(1))
+    layer.program(w, torch.zeros(10))
+
+    class Scaled(NumpyArrays):
+        def apply(self, array, voltages):
+            return scale * super().apply(array, voltages)
+
+    x = torch.where(torch.arange(20).reshape(2, 10) % 3 == 0, 1.0, -1.0)
+    exact = DriverBackend(NumpyArrays(4, 8, 8, chip.device.g_min), layer)
+    exact.program(conductance_targets(layer, w, torch.zeros(10))[0])
+    torch.testing.assert_close(exact.matvec(x), layer.matvec(x), rtol=1e-5, atol=1e-6)
+    backend = DriverBackend(Scaled(4, 8, 8, chip.device.g_min), layer)
+    backend.program(conductance_targets(layer, w, torch.zeros(10))[0])
+    with pytest.raises(PatternError, match=r"^driver.apply\(0\) returned column currents up to "
+                       r".*, more than its driven rows can carry \(.* A at most, every device at "
+                       r"g_max plus a window width\): apply\(\) must return amperes; they fit as "
+                       + re.escape(unit) + "$"):
+        backend.matvec(x)
 
 
 def test_driver_backend_checks_its_driver_layer_and_outputs():

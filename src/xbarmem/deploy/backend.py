@@ -341,6 +341,7 @@ class DriverBackend:
             if i.shape != (u.shape[0], 2, self.cols):
                 raise PatternError(f"driver.apply({a}) returned shape {i.shape}, expected "
                                    f"({u.shape[0]}, 2, {self.cols})")
+            _check_currents(i, v, a, self.layer)
             y[:, c] += i[:, 0, : c.stop - c.start] - i[:, 1, : c.stop - c.start]
         return torch.as_tensor(y / (volts * weight_scale(self.layer)), dtype=torch.float32)
 
@@ -348,6 +349,28 @@ class DriverBackend:
                      generator: torch.Generator | None = None) -> torch.Tensor:
         y = self.matvec(x, generator)
         return y[torch.arange(y.shape[0]), self.layer._outputs(outputs, y.shape[0])]
+
+
+#: current units a driver may report in instead of amperes: name, factor to amperes
+CURRENTS = (("milliamperes (mA)", 1e-3), ("microamperes (uA)", 1e-6), ("nanoamperes (nA)", 1e-9),
+            ("picoamperes (pA)", 1e-12))
+
+
+def _check_currents(currents: np.ndarray, volts: np.ndarray, array: int, layer: Crossbar) -> None:
+    """:class:`PatternError` when ``driver.apply(array, volts)`` returned ``currents``
+    ``(B, 2, cols)`` larger than the driven rows can carry (every device at
+    :func:`~xbarmem.hardware.faults.highest_reading`, in either plane or their difference):
+    currents in another unit than amperes, the unit they fit named."""
+    bound = highest_reading(layer.chip.device) * np.abs(volts).sum(axis=1) * (1 + 1e-6)
+    largest = np.abs(currents).max(axis=(1, 2))
+    if not (largest > bound).any():
+        return
+    fits = next((name for name, factor in CURRENTS if (largest * factor <= bound).all()), None)
+    raise PatternError(
+        f"driver.apply({array}) returned column currents up to {float(largest.max()):.4g}, more "
+        f"than its driven rows can carry ({float(bound.max()):.4g} A at most, every device at "
+        "g_max plus a window width): apply() must return amperes"
+        + (f"; they fit as {fits}" if fits else ""))
 
 
 # ---------------------------------------------------------------------------------- memory view
