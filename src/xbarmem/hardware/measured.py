@@ -409,11 +409,13 @@ def _warn_wide_tolerance(measurement: Measurement, tolerance: float) -> None:
 
 def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
     """Warn (:class:`XbarmemWarning`) when devices of several arrays are measured and every
-    one lies in the first half of the rows and of the columns of ``base``'s arrays: a CSV
-    names no array size, so that of a chip of smaller arrays (an export of 16x16 tiles read
-    into 64x64 arrays) would put its stuck devices on other weights, the rest of each array
-    left free without a word. (One array measured in a corner is a small memory's devices, or
-    the used ones only: no warning; nor when the file's lines, measured or not, reach further
+    one lies in the first half of the rows and of the columns of ``base``'s arrays, or every
+    device of the same smaller corner of each (:func:`_whole_arrays`: a measured chip of
+    48x40 arrays imported as 64x64): a CSV names no array size, so that of a chip of smaller
+    arrays (an export of 16x16 tiles read into 64x64 arrays) would put its stuck devices on
+    other weights, the rest of each array left free without a word. (One array measured in
+    a corner is a small memory's devices, or the used ones only: no warning; nor when the
+    file's lines, measured or not, reach further
     (:attr:`Measurement.listed`): an export's devices.csv of a small multilayer memory, read
     back at the cells each layer uses, lists every cell of the chip's arrays.)"""
     rows, cols = base.array.rows, base.array.cols
@@ -425,7 +427,10 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
     used_rows = 1 + int(np.flatnonzero(measured.any(axis=1)).max())
     used_cols = 1 + int(np.flatnonzero(measured.any(axis=0)).max())
     listed_rows, listed_cols = measurement.listed or (0, 0)
-    if 2 * max(used_rows, listed_rows) > rows or 2 * max(used_cols, listed_cols) > cols:
+    reach = (max(used_rows, listed_rows), max(used_cols, listed_cols))
+    if (2 * reach[0] > rows or 2 * reach[1] > cols) and not (
+            reach == (used_rows, used_cols) != (rows, cols)
+            and _whole_arrays(measurement.measured, used_rows, used_cols)):
         return  # (an export's devices.csv lists the cells a memory leaves unused)
     lie = f"{spanned('row', 0, used_rows - 1)} and {spanned('col', 0, used_cols - 1)}"
     warn(f"{measurement.source}: the measured devices lie in {lie} only of the {base.name} "
@@ -433,6 +438,16 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
          f"arrays are {used_rows}x{used_cols}, give a chip with rows = {used_rows} and cols = "
          f"{used_cols} in [array] (--chip FILE); if they are the devices a memory uses, list "
          "the others with an empty read_uS, as its export's devices.csv does", stacklevel=3)
+
+
+def _whole_arrays(measured: np.ndarray, rows: int, cols: int) -> bool:
+    """Whether every array with a measured device has all its devices of rows ``0..rows-1``
+    and cols ``0..cols-1`` measured, on both planes, and no other: the whole arrays of a chip
+    of ``rows x cols`` (a memory's used devices differ from array to array, or leave some
+    out)."""
+    corner = np.zeros(measured.shape[1:], dtype=bool)
+    corner[:, :rows, :cols] = True
+    return all(np.array_equal(array, corner) for array in measured if array.any())
 
 
 #: fewest devices a robust spread of the write error is estimated on (a median absolute
