@@ -378,6 +378,41 @@ def test_fuzz_fault_map_csv(run_cli, tmp_path, header, rows):
     refused(run_cli, folder, "chip", "inspect", path, names=("map.csv",))
 
 
+_MAP_HEAD = "# xbarmem fault map: arrays=1 rows=4 cols=4 meta={}\narray,plane,row,col,g_stuck_S\n"
+
+
+@pytest.mark.parametrize(("rows", "words"), [
+    ("0,G*,0,1,2e-06\n", "line 3, column 'plane': 'G*' is not G+ or G-"),
+    ("0,1,0,1,2e-06\n", "line 3, column 'plane': '1' is not G+ or G-"),
+    ("0,G+,1.5,1,2e-06\n", "line 3, column 'row': '1.5' is not an integer"),
+    ("0,G+,1,x,2e-06\n", "line 3, column 'col': 'x' is not an integer"),
+    ("0,G+,1,1,2 uS\n", "line 3, column 'g_stuck_S': '2 uS' is not a number"),
+    ("0,G+,1\n", "line 3: 3 fields, the header has 5 (array,plane,row,col,g_stuck_S)"),
+    ("0,G+,1,1,2e-06,7\n", "line 3: 6 fields, the header has 5"),
+    ("0,G+,1,1,2e-06\n0,G-,1,1,2e-06\n0,G+,1,1,0.00015\n",
+     "line 5: device (array 0, G+, row 1, col 1) already given on line 3"),
+    ("0,G+,1,1,2e-06\n0,G+,1,1,2e-06\n", "line 4: device (array 0, G+, row 1, col 1)"),
+], ids=["plane", "plane-number", "row", "col", "unit", "short", "long", "conflict", "repeat"])
+def test_a_bad_fault_map_csv_row_is_refused_naming_its_column(run_cli, tmp_path, rows, words):
+    """Each field of a fault-map CSV row is refused by name (before: 'bad row [...]
+    (tuple.index(x): x not in tuple)', Python's unpacking errors), and a device listed twice
+    is refused as the measured-CSV reader refuses it (the last line won silently, so a map
+    merged from two reads took whichever came last)."""
+    folder = fresh(tmp_path)
+    path = folder / "map.csv"
+    path.write_text(_MAP_HEAD + rows)
+    line = refused(run_cli, folder, "chip", "inspect", path, names=("map.csv",))
+    assert words in line and "tuple" not in line and "unpack" not in line, line
+
+
+def test_a_fault_map_csv_plane_is_read_in_any_case(tmp_path):
+    """``g+`` is ``G+``, as the measured-CSV reader takes it."""
+    path = tmp_path / "map.csv"
+    path.write_text(_MAP_HEAD + "0,g+,1,1,2e-06\n0,g-,2,3,0.00015\n")
+    fmap = FaultMap.load(path)
+    assert fmap.stuck[0, 0, 1, 1] and fmap.stuck[0, 1, 2, 3] and fmap.stuck.sum() == 2
+
+
 _MEASURED_BAD = st.sampled_from([
     ("array", "-1"), ("array", "x"), ("row", "64"), ("row", "-1"), ("col", "1e3"),
     ("polarity", "G"), ("target_uS", "nan"), ("read_uS", "-5"), ("read_uS", "inf"),
@@ -548,7 +583,8 @@ def _corpus(tmp: Path, model_path: Path) -> dict[str, tuple[list[object], tuple[
                          ("objects.npy", "objects")),
         **{f"fault csv {name}": (["chip", "inspect", tmp / f"{name}.csv"], (f"{name}.csv", what))
            for name, what in [("neg", "arrays"), ("zero", "arrays"), ("absurd", "would need"),
-                              ("wrap", "array -1"), ("nan", "finite"), ("above", "window")]},
+                              ("wrap", "'array': -1 outside"), ("nan", "finite"),
+                              ("above", "window")]},
         "fault npz above window": (["chip", "inspect", tmp / "above.npz"], ("above.npz", "window")),
         "train on above-window map": (["train", "--data", "random", "--neurons", "16",
                                        "--patterns", "2", "--rule", "hebb", "--fault-map",

@@ -552,12 +552,19 @@ class FaultMap:
         check_size(n, r, c, what=f"{path}: a fault map")
         g = np.full((n, 2, r, c), np.nan)
         pinned = np.zeros(g.shape, dtype=bool)
+        given: dict[tuple[int, int, int, int], int] = {}
         for lineno, row in enumerate(csv.reader(lines[2:]), start=3):
             if row:
-                with_flag = len(header) > len(_CSV_HEADER)
-                flag = with_flag and _csv_pinned(path, lineno, row)
-                fields = row[:-1] if with_flag else row
-                a, p, i, j, value = _csv_row(path, lineno, fields, (n, r, c))
+                if len(row) != len(header):
+                    raise FileFormatError(f"{path}: line {lineno}: {len(row)} fields, the "
+                                          f"header has {len(header)} ({','.join(header)})")
+                flag = len(header) > len(_CSV_HEADER) and _csv_pinned(path, lineno, row)
+                a, p, i, j, value = _csv_row(path, lineno, row[:len(_CSV_HEADER)], (n, r, c))
+                if (a, p, i, j) in given:
+                    raise FileFormatError(
+                        f"{path}: line {lineno}: device ({_cell((a, p, i, j))}) already "
+                        f"given on line {given[a, p, i, j]}; one line per stuck device")
+                given[a, p, i, j] = lineno
                 g[a, p, i, j], pinned[a, p, i, j] = value, flag
         meta.setdefault("file", str(path))  # an imported map keeps its measurement's name
         return cls(g, meta, pinned)
@@ -599,22 +606,31 @@ def _csv_pinned(path: Path, lineno: int, row: list[str]) -> bool:
 
 def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int]
              ) -> tuple[int, int, int, int, float]:
-    """One stuck device ``(array, plane, row, col, siemens)``: indices inside the header's
-    sizes (no negative index wraps), a finite conductance >= 0."""
-    try:
-        a_text, plane, i_text, j_text, text = row
-        a, i, j = int(a_text), int(i_text), int(j_text)
-        p, value = PLANES.index(plane.strip()), float(text)
-    except ValueError as exc:
-        raise FileFormatError(f"{path}: line {lineno}: bad row {row!r} ({exc})") from None
-    for name, index, size in (("array", a, shape[0]), ("row", i, shape[1]),
-                              ("col", j, shape[2])):
+    """One stuck device ``(array, plane, row, col, siemens)`` from the five fields of a line:
+    integer indices inside the header's sizes (no negative index wraps), a plane ``G+`` or
+    ``G-`` (any case), a finite conductance >= 0; each refusal names the line and column."""
+    where = f"{path}: line {lineno}, column"
+    indices = []
+    for name, text, size in zip(("array", "row", "col"), (row[0], row[2], row[3]), shape,
+                                strict=True):
+        try:
+            index = int(text)
+        except ValueError:
+            raise FileFormatError(f"{where} {name!r}: {text!r} is not an integer") from None
         if not 0 <= index < size:
-            raise FileFormatError(f"{path}: line {lineno}: {name} {index} outside 0..{size - 1}")
+            raise FileFormatError(f"{where} {name!r}: {index} outside 0..{size - 1}")
+        indices.append(index)
+    plane = row[1].strip().upper()
+    if plane not in PLANES:
+        raise FileFormatError(f"{where} 'plane': {row[1]!r} is not {' or '.join(PLANES)}")
+    try:
+        value = float(row[4])
+    except ValueError:
+        raise FileFormatError(f"{where} 'g_stuck_S': {row[4]!r} is not a number") from None
     if not np.isfinite(value) or value < 0:
-        raise FileFormatError(f"{path}: line {lineno}: stuck conductance {text!r} must be a "
+        raise FileFormatError(f"{path}: line {lineno}: stuck conductance {row[4]!r} must be a "
                               "finite number >= 0 siemens")
-    return a, p, i, j, value
+    return indices[0], PLANES.index(plane), indices[1], indices[2], value
 
 
 def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
