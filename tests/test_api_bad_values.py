@@ -6,6 +6,7 @@ None, bools, NaN, huge counts, arrays, tensors, paths and callables)."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +226,20 @@ def test_a_value_of_the_wrong_type_is_named(call, match):
 ], ids=["as_pattern_set", "train", "recall", "flip_bits", "FloatMatrix", "program", "labels"])
 def test_meta_and_complex_tensors_are_refused(call, name, make):
     _refused(lambda: call(make), f"{name} must")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.asarray(P.patterns, dtype=np.complex128) + 0.5j,
+    lambda: (np.asarray(P.patterns, dtype=np.complex64) + 0.5j).tolist()], ids=["numpy", "list"])
+@pytest.mark.parametrize("call", [
+    lambda cues: MEM.recall(cues), lambda cues: xm.flip_bits(cues, 0.1),
+    lambda cues: xm.corrupt(cues, "gaussian", 0.1)], ids=["recall", "flip_bits", "corrupt"])
+def test_complex_cues_are_refused_not_cut_to_their_real_part(call, make):
+    """Complex numbers in a numpy array or nested lists (not only a complex tensor) are refused
+    naming the cues; they were read as their real parts, with numpy's ComplexWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning either
+        _refused(lambda: call(make()), "cues must be real numbers")
 
 
 def test_tensors_that_require_grad_are_read():

@@ -343,8 +343,10 @@ def not_numbers(value: Any, name: str, what: str, *,
 def numeric_array(value: Any, name: str, what: str, *,
                   error: type[XbarmemError] = ConfigError) -> Any:
     """``value`` (not a tensor: nested lists, a numpy array) as a numpy array of bools or
-    numbers, its own dtype; :func:`not_numbers` (``{name} must be {what}``) when numpy cannot
-    read it (ragged lists) or it holds no numbers (None, texts, objects, a PatternSet)."""
+    real numbers, its own dtype; :func:`not_numbers` (``{name} must be {what}``) when numpy
+    cannot read it (ragged lists) or it holds no numbers (None, texts, objects, a
+    PatternSet); ``error`` naming ``name`` for complex numbers (their imaginary parts would
+    be dropped)."""
     import numpy as np  # numpy only when an array is read
 
     try:
@@ -353,6 +355,8 @@ def numeric_array(value: Any, name: str, what: str, *,
         arr = None
     if arr is None or (arr.dtype != np.bool_ and not np.issubdtype(arr.dtype, np.number)):
         raise not_numbers(value, name, what, error=error)
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise error(f"{name} must be real numbers, got complex numbers ({arr.dtype})")
     return arr
 
 
