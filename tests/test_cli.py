@@ -1272,14 +1272,15 @@ def test_image_side_out_of_range_is_one_line_naming_neurons(run_cli, tmp_path, d
 
 
 @pytest.mark.parametrize("data", ["digits", "file"])
-@pytest.mark.parametrize("command", ["train", "capacity"])
+@pytest.mark.parametrize("command", ["train", "capacity", "energy"])
 def test_more_patterns_than_the_data_holds_names_the_option(run_cli, tmp_path, pm1_file, data,
                                                             command):
-    """``train --patterns`` and ``capacity --pool`` above what ``--data`` holds are refused
-    naming the option the user gave (``requested n=5000 patterns but only 1797 are
-    available``: the Python keyword), and one per class counts the classes."""
+    """``train`` / ``energy --patterns`` and ``capacity --pool`` above what ``--data`` holds
+    are refused naming the option the user gave (``requested n=5000 patterns but only 1797
+    are available``: the Python keyword, as energy still said), and one per class
+    counts the classes."""
     source, held = ("digits", 1797) if data == "digits" else (pm1_file, 4)
-    option = "--patterns" if command == "train" else "--pool"
+    option = "--pool" if command == "capacity" else "--patterns"
     args = ("-o", tmp_path / "m.safetensors") if command == "train" else ()
     code, _, err = run_cli(command, *args, "--data", source, option, "5000", "--rule", "hebb")
     assert_one_line_error(code, err, f"{option} 5000: --data {source} holds {held} patterns; "

@@ -199,6 +199,7 @@ def energy(
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
     n_neurons, activation = _neurons(ctx, neurons, n, activation, data)
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
+    given.check_data_count(data, number)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                     data=data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)

@@ -214,7 +214,7 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
     (:func:`file_neurons`: the file's own N). Images and files give their first ``count``
     (after one per class), the option ``counted_by`` (``--patterns``, capacity's ``--pool``)
     refused in one line above what they hold."""
-    from xbarmem.data.builtin import IMAGE_SETS, image_set_size
+    from xbarmem.data.builtin import IMAGE_SETS
     from xbarmem.data.sources import is_drawn, patterns_for
 
     n_neurons = neurons if ctx is None else file_neurons(ctx, source, neurons)
@@ -222,9 +222,8 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
         raise ConfigError(f"--data {source} needs --patterns N (the number of patterns)")
     check_image_neurons(source, n_neurons)
     name = source.strip().lower()
-    if count is not None and name in IMAGE_SETS:
-        _check_count(counted_by, count, source, IMAGE_SETS[name] if one_per_class
-                     else image_set_size(name), one_per_class)
+    if name in IMAGE_SETS:
+        check_data_count(source, count, counted_by, one_per_class)
     if is_drawn(source) or name in IMAGE_SETS:
         return patterns_for(source, n_neurons, kind=kind, n=count, seed=seed,
                             one_per_class=one_per_class)
@@ -234,6 +233,28 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
         return pset
     _check_count(counted_by, count, source, pset.n_patterns, one_per_class)
     return pset.subset(slice(count))
+
+
+def check_data_count(source: str, count: int | None, option: str = "--patterns",
+                     one_per_class: bool = False) -> None:
+    """Refuse ``option`` (``count`` patterns) above what ``--data`` ``source`` holds, before
+    any work: a built-in image set by its size, a file by its array's header
+    (:func:`xbarmem.data.readers.file_pattern_count`); nothing for drawn patterns, a count of
+    None or a file that is not there (its reading refuses it)."""
+    from xbarmem.data.builtin import IMAGE_SETS, image_set_size
+    from xbarmem.data.readers import file_pattern_count
+    from xbarmem.data.sources import is_drawn
+
+    name = source.strip().lower()
+    if count is None or is_drawn(source):
+        return
+    held: int | None
+    if name in IMAGE_SETS:
+        held = IMAGE_SETS[name] if one_per_class else image_set_size(name)
+    else:
+        held = file_pattern_count(source) if Path(source).is_file() else None
+    if held is not None:
+        _check_count(option, count, source, held, one_per_class)
 
 
 def _check_count(option: str, count: int, source: str, held: int,

@@ -304,13 +304,25 @@ def file_neuron_count(path: str | Path) -> int | None:
     same messages) for everything its header, its size and the memory limit tell, before the
     reading would; only a fault in the data's bytes themselves (a corrupt compressed .npz
     member) is left to the reading."""
+    shape = _file_shape(path)
+    return int(math.prod(shape[1:])) if len(shape) in (2, 3) and shape[0] else None
+
+
+def file_pattern_count(path: str | Path) -> int | None:
+    """The number of patterns (rows, or images) the file at ``path`` holds, read as
+    :func:`file_neuron_count` reads N: from its array's header where it has one, with the
+    same refusals; None for an array of no such shape."""
+    shape = _file_shape(path)
+    return int(shape[0]) if len(shape) in (2, 3) and shape[0] else None
+
+
+def _file_shape(path: str | Path) -> tuple[int, ...]:
+    """The shape of the array of the file at ``path`` (:func:`file_neuron_count`)."""
     path = as_path(path)
     name = path.name.lower()
     if name.endswith((".gz", ".csv")):
-        shape = _read_array(path, None)[0].shape
-    else:
-        shape = _header_shape(path, name)
-    return int(math.prod(shape[1:])) if len(shape) in (2, 3) and shape[0] else None
+        return tuple(_read_array(path, None)[0].shape)
+    return tuple(_header_shape(path, name))
 
 
 def _header_shape(path: Path, name: str) -> tuple[int, ...]:
