@@ -317,3 +317,20 @@ def test_a_nanosiemens_chip_shows_its_conductances_in_digits(pats, trained, tmp_
     assert code == 0, err
     row = next(line.split() for line in out.splitlines() if line.split()[:1] == ["0"])
     assert float(row[7]) > 0 and row[7].startswith("0.000"), out  # err uS: 0.0001, not 0.0
+
+
+@pytest.mark.parametrize("other", ["other.safetensors", "patterns.csv", "map.npz"])
+def test_a_log_named_as_another_format_is_refused_and_the_file_kept(run_cli, tmp_path, memory,
+                                                                    pats, other):
+    """``--log`` is JSON lines: a name of another format (another model, a pattern file, a
+    fault map, given by mistake) is refused before any work, as every output of a fixed
+    format is; the file was replaced by the rounds' lines."""
+    model = tmp_path / "m.safetensors"
+    save_memory(memory, model, patterns=pats)
+    target = tmp_path / other
+    target.write_bytes(b"keep me")
+    code, out, err = run_cli("adapt", model, "--rounds", "1", "--probes", "1", "--log", target)
+    assert code == 2 and not out, err
+    assert err.strip() == (f"error: --log {target}: the file name must end in .jsonl or .json "
+                           f"or .ndjson or .log")
+    assert target.read_bytes() == b"keep me"

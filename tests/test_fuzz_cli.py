@@ -298,15 +298,14 @@ def test_empty_output_paths_are_refused(run_cli, tmp_path, monkeypatch, model, w
 
 
 #: an output naming the same file as another output or an input of the command (run in a folder
-#: holding m.safetensors, its hard link hard.safetensors, cues.npy, p.npy, f.npz and its hard
-#: link f-link.toml, g.csv, g.npy, g.npz, s.toml, the stores s.csv and s.png, and p.safetensors,
-#: f.safetensors: inputs named like the output, whose name must end in .safetensors)
+#: holding m.safetensors, its hard links hard.safetensors and m.log, cues.npy, p.npy, f.npz
+#: and its hard link f-link.toml, g.csv, g.npy, g.npz, s.toml, the stores s.csv and s.png,
+#: and p.safetensors, f.safetensors: inputs named like the output, whose name must end in
+#: .safetensors)
 SAME_FILE = [
-    ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "--log", "x.safetensors",
-     "-o", "x.safetensors"],
-    ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "--log", "m.safetensors"],
+    ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "--log", "m.log"],
     ["adapt", "m.safetensors", "--rounds", "0", "--probes", "1", "-o", "./m.safetensors"],
-    ["adapt", "hard.safetensors", "--rounds", "0", "--probes", "1", "--log", "m.safetensors"],
+    ["adapt", "hard.safetensors", "--rounds", "0", "--probes", "1", "--log", "m.log"],
     ["recall", "m.safetensors", "cues.npy", "-o", "cues.npy"],
     ["train", "--data", "p.safetensors", "--rule", "hebb", "-o", "p.safetensors"],
     ["train", "--data", "random", "--patterns", "2", "--neurons", "16", "--rule", "hebb",
@@ -336,6 +335,7 @@ def test_an_output_onto_another_path_of_the_command_is_refused(run_cli, tmp_path
     monkeypatch.chdir(tmp_path)
     shutil.copy(model, "m.safetensors")
     os.link("m.safetensors", "hard.safetensors")
+    os.link("m.safetensors", "m.log")  # named as a --log may be
     x = np.where(np.random.default_rng(0).random((2, 16)) > 0.5, 1.0, -1.0)
     np.save("cues.npy", x)
     np.save("p.npy", x)

@@ -125,7 +125,7 @@ def test_saved_patterns_of_another_kind_than_the_memory_are_refused_on_load(case
     np.save(cues, np.ones((2, 16)))
     for args in (["evaluate", path, "--probes", "1"], ["recall", path, cues],
                  ["export", path, "-o", tmp_path / "out"],
-                 ["adapt", path, "--rounds", "1", "--probes", "1", "--log", tmp_path / "l"]):
+                 ["adapt", path, "--rounds", "1", "--probes", "1", "--log", tmp_path / "l.jsonl"]):
         message = refused(run_cli, tmp_path, *args)
         for word in (str(path), "extra.patterns.kind", "info.kind"):
             assert word in message, (args, word, message)

@@ -97,6 +97,10 @@ ROUND_COLUMNS = [("round", "rnd", "{}"), ("written", "written", "{}"), ("kept", 
                  ("newly_fixed_at_rail", "rail", "{}"), ("free", "free", "{}"),
                  ("write_error_rms_uS", "err uS", "{:.1f}"), ("cosine", "cosine", "{:.4f}"),
                  ("exact", "exact", "{:.3f}")]
+#: names a --log of JSON lines may have (a model, a pattern file or a fault map given as the
+#: log was replaced by its lines)
+LOG_SUFFIXES = (".jsonl", ".json", ".ndjson", ".log")
+
 ROUND_LEGEND = ("rnd 0: the open-loop programming, later rounds re-program; written: devices "
                 "programmed (rnd 0) or re-programmed; kept: free devices already within tolerance "
                 "of their new target; skip: fixed devices not re-written (known stuck + "
@@ -106,7 +110,8 @@ ROUND_LEGEND = ("rnd 0: the open-loop programming, later rounds re-program; writ
 
 
 Log = Annotated[Path | None, output_options.output(
-    "--log", help="Write one JSON line per round here.")]
+    "--log", help="Write one JSON line per round here (.jsonl, .json, .ndjson or .log).",
+    suffixes=LOG_SUFFIXES)]
 
 
 ExportDir = Annotated[Path | None, output_options.output(
