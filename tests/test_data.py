@@ -671,8 +671,26 @@ def test_one_per_class_of_a_file_without_labels_names_the_file(tmp_path: Path) -
     np.save(tmp_path / "p.npy", np.ones((3, 16), dtype=np.int8))
     for load in (load_patterns, lambda f, **kw: patterns_for(f, None, **kw)):
         with pytest.raises(PatternError, match=r"^\S*p\.npy: no labels to pick one pattern per "
-                           r"class \(an \.npz file with a 'labels' array has them\)"):
+                           r"class \(an \.npz file's 'labels' array of one whole number per "
+                           r"pattern; this file has no such array\)"):
             load(tmp_path / "p.npy", one_per_class=True)
+
+
+@pytest.mark.parametrize("labels", [np.array([0.5, 1, 2, 0]), np.array([0, 1])],
+                         ids=["fractional", "too-few"])
+def test_one_per_class_of_unusable_labels_does_not_say_the_file_lacks_them(run_cli, tmp_path,
+                                                                          labels):
+    """An .npz whose 'labels' cannot be used (not whole numbers, not one per pattern) is
+    refused for --one-per-class without claiming that an .npz with a 'labels' array would do:
+    the file has one, and the command line drops the warning saying why (one error line)."""
+    path = tmp_path / "lab.npz"
+    np.savez(path, patterns=np.where(np.eye(4, 16) > 0, 1, -1), labels=labels)
+    code, _, err = run_cli("train", "--data", path, "--one-per-class", "--rule", "hebb",
+                           "-o", tmp_path / "m.safetensors")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "one whole number per pattern; this file has no such array" in err
+    assert "with a 'labels' array has them" not in err
+    assert not (tmp_path / "m.safetensors").exists()
 
 
 def test_patterns_to_store_need_two_neurons(tmp_path: Path) -> None:

@@ -186,9 +186,10 @@ def _picked(pset: PatternSet, where: str, n: int | None, one_per_class: bool) ->
     """A file's patterns ``pset`` (named ``where``): its first ``n`` or first of each
     class."""
     if one_per_class and pset.labels is None:
-        raise PatternError(f"{where}: no labels to pick one pattern per class (an .npz file "
-                           f"with a 'labels' array has them); give a number of patterns to "
-                           f"store its first ones")
+        raise PatternError(f"{where}: no labels to pick one pattern per class (an .npz "
+                           f"file's 'labels' array of one whole number per pattern; this file "
+                           f"has no such array); give a number of patterns to store its first "
+                           f"ones")
     if n is None and not one_per_class:
         return pset
     return pset.subset(select_indices(pset.labels, pset.n_patterns, n, None, one_per_class))
