@@ -133,10 +133,24 @@ def test_bad_numeric_option_refused_before_anything(run_cli, tmp_path, monkeypat
     def check(value: str) -> None:
         CASES["count"] += 1
         code, _, err = run_cli(*path, f"{flag}={value}", *FILLERS.get(path, []))
-        assert_refused(code, err, flag)
+        assert_refused(code, err, flag, "must be ", ", got ")
         assert snapshot(tmp_path) == before
 
     check()
+
+
+@pytest.mark.parametrize("value, said", [
+    ("0x10", "must be an integer >= 0 and <= 4294967295, got '0x10'"),
+    ("1.5", "must be an integer >= 0 and <= 4294967295, got '1.5'"),
+    ("", "must be an integer >= 0 and <= 4294967295, got ''")])
+def test_a_number_option_that_is_no_number_names_its_value_and_bounds(run_cli, value, said):
+    """`--seed 0x10` said "Input should be a valid integer, unable to parse string as an
+    integer" (typer's words: neither the value nor the bounds), where `--seed -1` says
+    "must be an integer >= 0 and <= 4294967295, got -1"; now both are worded alike."""
+    code, _, err = run_cli("capacity", "--seed", value)
+    assert_refused(code, err, f"Invalid value for '--seed': {said} (see xbarmem capacity")
+    code, _, err = run_cli("train", "--faults", "abc", "-o", "m.safetensors")
+    assert_refused(code, err, "'--faults': must be a finite number >= 0 and <= 1, got 'abc'")
 
 
 def test_every_numeric_option_has_bounds():

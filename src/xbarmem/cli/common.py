@@ -29,6 +29,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from xbarmem.checks import counted
 from xbarmem.cli import streams
+from xbarmem.cli.option_types import unconverted
 from xbarmem.errors import XbarmemError, XbarmemWarning, causes
 from xbarmem.files import undone_on_failure
 from xbarmem.limits import out_of_descriptors
@@ -884,6 +885,8 @@ def _main() -> None:
         # one line, as library errors: what is wrong, and where to read more
         ctx = getattr(exc, "ctx", None)
         hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        if (worded := unconverted(exc)) is not None:
+            exc.message = worded  # type: ignore[attr-defined]
         _refused(exc.format_message() + (_dashed_file(exc) or hint),
                  getattr(exc, "exit_code", 2), error)
     finally:

@@ -90,6 +90,26 @@ def bounded(*decls: str, ge: float | None = None, gt: float | None = None,
     return typer.Option(*decls, callback=_bounds(ge, gt, le, lt), **option)
 
 
+#: the conversion errors of a number option's text (pydantic's, as typer's own click raises
+#: them) and the kind of number each one expected
+_UNCONVERTED = {"int_parsing": int, "int_from_float": int, "float_parsing": float}
+
+
+def unconverted(exc: Any) -> str | None:
+    """The message of a number option whose text could not be read as its type (``--seed
+    0x10``, ``--probes 1.5``, ``--faults abc``), worded as its bounds' refusal: ``must be an
+    integer >= 0 and <= 4294967295, got '0x10'`` (typer's own words named neither the value
+    nor the bounds); None for another error."""
+    param, cause = getattr(exc, "param", None), exc.__cause__
+    try:
+        first = cause.errors()[0]
+        kind, text = _UNCONVERTED[first["type"]], first["input"]
+    except (AttributeError, TypeError, LookupError):
+        return None
+    bounds = getattr(getattr(param, "callback", None), "bounds", (None, None, None, None))
+    return f"must be {_range_text(kind, *bounds)}, got {str(text)!r}"
+
+
 # MAX_COUNT (xbarmem.checks): the largest count of cues, trials, iterations, ... an option
 # accepts, as the Python API (memory limits are checked separately, from the whole request)
 
