@@ -212,3 +212,15 @@ def test_capacity_progress_names_the_cosine_as_its_table_does(run_cli):
     assert code == 0, err
     assert re.search(r"single P=\d+: cosine \d\.\d{4}", err + out) and "similarity" not in (
         err + out), err
+
+
+def test_a_message_read_by_a_program_is_one_line(run_cli, tmp_path):
+    """Piped or redirected (no terminal), `train`'s summary was wrapped at 80 columns, one
+    `0.0 s` split over two lines, so `xbarmem train ... | grep converged` missed its end; text
+    written where no terminal reads it now keeps each message on one line."""
+    code, out, err = run_cli("train", "-o", tmp_path / "m.safetensors", "--data", "random",
+                             "--patterns", "3", "--neurons", "16")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) > 80, out
+    assert lines[0].startswith("saved ") and "converged=" in lines[0], out
