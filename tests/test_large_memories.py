@@ -20,10 +20,11 @@ def tiled_model(tmp_path_factory):
 
 
 def test_export_says_arrays_of_the_same_used_cells_on_one_line(run_cli, tiled_model,
-                                                                tmp_path):
+                                                                tmp_path, monkeypatch):
     """N = 784 on 64x64 arrays: export printed 25 lines of used cells, one per array of the
     last tile row and column, and 169 lines of currents (256 lines, some wrapped at 80
-    columns)."""
+    columns, as a terminal of 80 columns shows them)."""
+    monkeypatch.setenv("COLUMNS", "80")
     code, out, err = run_cli("export", tiled_model, "-o", tmp_path / "e")
     assert code == 0, err
     assert ("cells used of the 8x8 arrays a layer does not fill (the rest unused):\n"

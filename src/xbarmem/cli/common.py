@@ -160,7 +160,8 @@ class _Console(Console):
     column of a printed :class:`rich.table.Table` folds onto more lines instead, and is at
     least as wide as the longest word of its header, so a header wraps between words rather
     than inside one while the table fits the terminal. Text printed where no terminal reads
-    it (a pipe, a file) is not wrapped: each message stays one line. On stdout, a
+    it (a pipe, a file) is not wrapped, unless ``COLUMNS`` gives a width: each message stays
+    one line. On stdout, a
     command's first output marks the start of its work (:func:`work_begins`): warnings held
     while its inputs were checked come before its results."""
 
@@ -186,8 +187,8 @@ class _Console(Console):
                 shown += _title_taken(self, obj)
                 captions += _caption_taken(obj)
             shown.append(obj)
-        if not self.is_terminal and self._width is None and all(
-                isinstance(obj, str) for obj in objects):
+        if not self.is_terminal and self._width is None and "COLUMNS" not in os.environ \
+                and all(isinstance(obj, str) for obj in objects):
             kwargs.setdefault("soft_wrap", True)  # a line read by a program stays one line
         super().print(*shown, **kwargs)
         self._print_captions(captions)
