@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "xbarmem"
@@ -41,6 +45,38 @@ def test_every_subpackage_says_what_it_holds_and_may_import():
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
         assert len(doc.split()) >= 12, f"{init.parent.name}/__init__.py needs a docstring"
         assert "import" in doc.lower(), f"{init.parent.name}: say what it may import"
+
+
+def _lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    """import-linter's contracts of ``tree/pyproject.toml`` checked against ``tree/src``, in the
+    Python running the tests: the ``lint-imports`` on PATH may be another interpreter's (a pyenv
+    shim, a venv with system packages), which checks the xbarmem installed there and passes
+    whatever this tree imports."""
+    code = ("import pathlib, sys, xbarmem\n"
+            "assert pathlib.Path(xbarmem.__file__).resolve().is_relative_to("
+            "pathlib.Path('src').resolve()), xbarmem.__file__\n"
+            "from importlinter.cli import lint_imports\n"
+            "sys.exit(lint_imports(no_cache=True, no_logo=True))")
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    return subprocess.run([sys.executable, "-c", code], cwd=tree, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_import_contracts_hold_for_this_tree():
+    result = _lint_imports(SRC.parents[1])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_contracts_refuse_an_upward_import(tmp_path):
+    """The layers contract is a real check: memory importing evaluation breaks it."""
+    shutil.copytree(SRC.parent, tmp_path / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(SRC.parents[1] / "pyproject.toml", tmp_path)
+    with (tmp_path / "src" / "xbarmem" / "memory" / "single.py").open("a") as f:
+        f.write("from xbarmem.evaluation import curve  # noqa: E402\n")
+    result = _lint_imports(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "xbarmem.memory.single -> xbarmem.evaluation.curve" in result.stdout
 
 
 def _weak_checks(tree: ast.AST):
