@@ -943,6 +943,15 @@ def test_a_power_law_names_the_values_that_cannot_be_fitted(sizes, capacities, n
     _refused(lambda: xm.fit_power_law(sizes, capacities), f"\\(got {named}")
 
 
+@pytest.mark.parametrize(("sizes", "capacities"), [
+    ([[16, 32, 64]], [[5, 11, 22]]), ([16, 32, 64], [[5, 11, 22]]), (16, 5)])
+def test_a_power_law_of_arrays_that_are_not_flat_says_so(sizes, capacities):
+    """fit_power_law([[16, 32, 64]], [[5, 11, 22]]) said 'need at least two (N, capacity)
+    pairs, got 3 sizes and 3 capacities': three of each, and still refused."""
+    _refused(lambda: xm.fit_power_law(sizes, capacities), "must be flat sequences of "
+             "numbers, got shapes", ConfigError)
+
+
 @pytest.mark.parametrize(("values", "match"), [
     (np.full((3, 16), 5.0), "binary patterns must contain only -1 and \\+1"),
     ((P.patterns > 0).astype(np.float32), "these are \\{0,1\\}; pass zero_one=True"),

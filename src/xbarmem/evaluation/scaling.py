@@ -133,14 +133,18 @@ def fit_power_law(sizes: Sequence[float] | np.ndarray,
     capacity) with a ``confidence`` interval
     (Student t with ``n - 2`` degrees of freedom; NaN bounds with only two points) and R^2
     (NaN when every capacity is equal: nothing to explain).
-    Raises :class:`ConfigError` for fewer than two (N, capacity) pairs or two distinct N, a
-    size or capacity that is not finite and > 0, or a ``confidence`` outside (0, 1)."""
+    Raises :class:`ConfigError` for sizes or capacities that are not flat (1-D), fewer than two
+    (N, capacity) pairs or two distinct N, a size or capacity that is not finite and > 0, or a
+    ``confidence`` outside (0, 1)."""
     if isinstance(confidence, bool) or not (isinstance(confidence, numbers.Real)
                                             and 0 < confidence < 1):
         raise ConfigError(f"confidence must be a number in (0, 1), got {shown(confidence)}")
     n = as_real_array(sizes, "sizes")
     c = as_real_array(capacities, "capacities")
-    if n.shape != c.shape or n.ndim != 1 or n.size < 2:
+    if n.ndim != 1 or c.ndim != 1:
+        raise ConfigError(f"sizes and capacities must be flat sequences of numbers, got shapes "
+                          f"{n.shape} and {c.shape}")
+    if n.shape != c.shape or n.size < 2:
         raise ConfigError(f"need at least two (N, capacity) pairs, got {n.size} sizes and "
                           f"{c.size} capacities")
     for name, values in (("sizes", n), ("capacities", c)):
