@@ -943,6 +943,27 @@ def test_a_power_law_names_the_values_that_cannot_be_fitted(sizes, capacities, n
     _refused(lambda: xm.fit_power_law(sizes, capacities), f"\\(got {named}")
 
 
+@pytest.mark.parametrize("options", [{"adaptive": 3}, {"adaptive": None}, {"adaptive": [1]},
+                                     {"adaptive": {}, "hebb": "max_steps=3"}])
+def test_compare_rules_options_of_a_rule_must_be_a_dict(options):
+    """compare_rules(rule_options={"adaptive": 3}) raised a raw TypeError from
+    ``as_rule(**3)``, after other rules' options had been read."""
+    seen: list = []
+    message = _refused(lambda: xm.compare_rules(P, rules=["adaptive", "hebb"], chips=1,
+                                                rule_options=options,
+                                                callback=lambda *a: seen.append(a)),
+                       "rule_options maps a rule compared to a dict of its options", ConfigError)
+    assert "got " in message and seen == []
+
+
+def test_compare_rules_flat_options_are_named_as_not_a_rule():
+    """A flat dict of trainer options (find_capacity's form) is named with the form wanted."""
+    _refused(lambda: xm.compare_rules(P, rules=["adaptive"], chips=1,
+                                      rule_options={"max_steps": 3}),
+             "names rule 'max_steps'.*e.g. \\{'adaptive': \\{'max_steps': 300\\}\\}",
+             ConfigError)
+
+
 @pytest.mark.parametrize(("sizes", "capacities"), [
     ([[16, 32, 64]], [[5, 11, 22]]), ([16, 32, 64], [[5, 11, 22]]), (16, 5)])
 def test_a_power_law_of_arrays_that_are_not_flat_says_so(sizes, capacities):

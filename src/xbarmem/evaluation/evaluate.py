@@ -537,10 +537,15 @@ def _rules(rules: Any, options: dict[str, dict] | None, kind: str
     check_distinct(names)
     options = {} if options is None else check_type(options, dict, "rule_options",
                                                      "a dict {rule: {option: value}}")
+    shape = "rule_options maps a rule compared to a dict of its options, e.g. {'adaptive': " \
+        "{'max_steps': 300}}"
     stray = [name for name in options if name not in names]
     if stray:
         raise ConfigError(f"rule_options names rule {stray[0]!r}, which is not among the rules "
-                          f"compared ({', '.join(map(str, names))})")
+                          f"compared ({', '.join(map(str, names))}); {shape}")
+    for name, value in options.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"{shape}; got {type(value).__name__} {shown(value)} for {name!r}")
     pairs = list(zip(names, given, strict=True))
     return ({name: as_rule(canonical(rule, RULE_NAMES), **options.get(name, {}))
              for name, rule in pairs},
