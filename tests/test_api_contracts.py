@@ -384,3 +384,51 @@ def test_compare_rules_returns_the_keys_it_states():
         "cosine", "cosine_std", "exact", "hamming", "converged", "mean_iterations",
         "train_seconds", "train_steps_mean", "devices", "chips", "variants"}
     assert out["rules"]["hebb"]["variants"] == {}
+
+
+# ------------------------------------------------------------- results compared with ==
+def _tensor_dataclasses() -> Iterator[type]:
+    """Every dataclass of the library (commands aside) with a field typed as a tensor or an
+    array (a function's signature aside: ``Protocol.corruption``)."""
+    import pkgutil
+
+    found = 0
+    for info in pkgutil.walk_packages(xm.__path__, "xbarmem."):
+        if info.name.startswith("xbarmem.cli") or info.name == "xbarmem.launch":
+            continue
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if (inspect.isclass(obj) and dataclasses.is_dataclass(obj)
+                    and obj.__module__ == module.__name__ and obj.__dataclass_params__.eq
+                    and any(re.search(r"Tensor|ndarray", re.sub(r"Callable\[.*\]", "", str(f.type)))
+                            for f in dataclasses.fields(obj))):
+                found += 1
+                yield obj
+    assert found >= 8
+
+
+def test_no_result_holding_tensors_keeps_the_generated_equality():
+    """A dataclass's generated ``==`` compares its fields as a tuple, which raises torch's
+    'Boolean value of Tensor with more than one value is ambiguous' (numpy's 'truth value of
+    an array ... is ambiguous') for two Scores or RecallResults."""
+    generated = [cls.__qualname__ for cls in _tensor_dataclasses()
+                 if cls.__eq__.__code__.co_filename == "<string>"]
+    assert not generated, generated
+
+
+def test_results_holding_tensors_compare_by_value():
+    patterns = xm.random_patterns(4, 16, seed=0)
+    memory = xm.train(patterns, rule="pinv")
+    protocol = xm.Protocol(level=0.2, probes=3, seed=1)
+    first, again = (xm.evaluate_memory(memory, patterns, protocol) for _ in range(2))
+    assert first == again and first.states is not again.states
+    assert first != xm.evaluate_memory(memory, patterns, xm.Protocol(level=0.3, seed=2))
+    recall = memory.recall(patterns.patterns)
+    assert recall == memory.recall(patterns.patterns)
+    assert recall != memory.recall(patterns.patterns, mode="async")
+    problem = xm.Problem.of(patterns.patterns)
+    rule = xm.get_rule("hebb")
+    fit, fit_again = rule.fit(problem), rule.fit(problem)
+    assert fit == fit_again  # loss NaN (closed form) matches NaN
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(first)

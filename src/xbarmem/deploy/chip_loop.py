@@ -40,7 +40,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from xbarmem.checks import check_type, checked_keywords, is_bool, result_repr, shown
+from xbarmem.checks import check_type, checked_keywords, is_bool, result_repr, shown, value_equality
 from xbarmem.data.patterns import PatternSet
 from xbarmem.deploy.backend import (
     BackendMemory,
@@ -60,6 +60,7 @@ from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.spec import Number
 
 
+@value_equality
 @dataclass
 class AdaptResult:
     """Outcome of :func:`adapt`.
@@ -415,6 +416,7 @@ def adapt(memory: Memory, backends: ChipBackend | Sequence[ChipBackend],
     return AdaptResult(log, adapted, adapted.faults, reached, settings)
 
 
+@value_equality
 @dataclass
 class ReadBackResult:
     """Outcome of :func:`adapt_read_back`: one round that starts from a read-back.

@@ -33,6 +33,7 @@ from xbarmem.checks import (
     checked_keywords,
     result_repr,
     shown,
+    value_equality,
 )
 from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
 from xbarmem.data.patterns import PatternSet
@@ -68,6 +69,7 @@ _COUNT = Number(integer=True, ge=1)
 _SIZE = Number(integer=True, ge=2)
 
 
+@value_equality
 @dataclass
 class Measurement:
     """Measured recall of one memory, everything the cost model needs.

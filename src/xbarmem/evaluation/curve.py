@@ -33,6 +33,7 @@ from xbarmem.checks import (
     checked_keywords,
     is_number,
     shown,
+    value_equality,
 )
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
@@ -147,6 +148,7 @@ def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
                        protocol, prepare=prepare)
 
 
+@value_equality
 @dataclass
 class TrainedCurve:
     """The trained networks of a recall curve (:func:`train_curve`), to be scored by

@@ -30,6 +30,7 @@ from xbarmem.checks import (
     counted,
     result_repr,
     shown,
+    value_equality,
 )
 from xbarmem.data.corruption import check_corruption, corrupt, corruption_name
 from xbarmem.data.patterns import PatternSet, as_pattern_set
@@ -161,6 +162,7 @@ def check_cue_kind(protocol: Protocol, kind: str) -> None:
 
 
 @checked_keywords
+@value_equality
 @dataclass
 class Score:
     """Recall quality of one memory (means over all cues).
@@ -213,6 +215,7 @@ class Score:
                 "per_pattern_cosine": self.per_pattern_cosine}
 
 
+@value_equality
 @dataclass
 class Cues:
     """The corrupted cues of one scoring run.

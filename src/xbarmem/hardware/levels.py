@@ -25,9 +25,11 @@ from dataclasses import dataclass
 
 import torch
 
+from xbarmem.checks import value_equality
 from xbarmem.errors import ConfigError
 
 
+@value_equality
 @dataclass(frozen=True)
 class WeightGrid:
     """The weights programming can give each weight of ``[W | b]``: ``offset + k * D`` within

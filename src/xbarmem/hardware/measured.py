@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords, spanned
+from xbarmem.checks import checked_keywords, spanned, value_equality
 from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
@@ -70,6 +70,7 @@ MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
 REPEATED = "; several reads of one device? give their mean, one line per device"
 
 
+@value_equality
 @dataclass
 class Measurement:
     """Target and read conductances, float64 ``(n_arrays, 2, rows, cols)`` siemens, NaN where

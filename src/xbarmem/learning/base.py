@@ -33,6 +33,7 @@ from xbarmem.checks import (
     is_bool,
     result_repr,
     shown,
+    value_equality,
 )
 from xbarmem.data.patterns import validate_patterns
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
@@ -44,6 +45,7 @@ KINDS = ("binary", "continuous")
 
 
 @checked_keywords
+@value_equality
 @dataclass(frozen=True)
 class Problem:
     """``T`` networks to train (see the module docstring).
@@ -251,6 +253,7 @@ def _counts(counts: Any, t: int, p: int) -> torch.Tensor | None:
 
 
 @checked_keywords
+@value_equality
 @dataclass
 class FitResult:
     """Outcome of fitting ``T`` networks. ``TrainResult`` (``xbarmem.TrainResult``) is this

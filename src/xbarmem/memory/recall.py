@@ -43,6 +43,7 @@ from xbarmem.checks import (
     numeric_array,
     result_repr,
     shown,
+    value_equality,
 )
 from xbarmem.data.patterns import check_cue_values
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
@@ -52,6 +53,7 @@ from xbarmem.seeds import as_generator
 
 
 @checked_keywords
+@value_equality
 @dataclass
 class RecallResult:
     """Outcome of recalling a batch of ``B`` cues.
