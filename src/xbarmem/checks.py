@@ -202,7 +202,7 @@ def value_equality(cls: C) -> C:
         if other.__class__ is not self.__class__:
             return NotImplemented
         return all(same_value(getattr(self, f.name), getattr(other, f.name))
-                   for f in dataclasses.fields(self))
+                   for f in dataclasses.fields(cls))
 
     __eq__.__qualname__ = f"{cls.__qualname__}.__eq__"
     cls.__eq__ = __eq__  # type: ignore[assignment]
