@@ -559,6 +559,27 @@ def test_load_patterns_errors(args: tuple, kwargs: dict, words: list[str]) -> No
         assert word in str(info.value)
 
 
+@pytest.mark.parametrize(("source", "side"), [("random", 30), ("random", 2), ("random", 3),
+                                             ("correlated-0.3", 40)])
+def test_generated_sources_take_any_side(source, side):
+    """``load_patterns("random", side=30)`` was refused with MNIST's "side must be an integer
+    in 4..28", though random patterns have no image to resize (``train --data random
+    --neurons 900`` stores them)."""
+    pset = load_patterns(source, side=side, n=3, seed=1)
+    assert pset.patterns.shape == (3, side * side)
+
+
+@pytest.mark.parametrize("side", [None, 1, 0, 2.0, True])
+def test_generated_sources_refuse_a_side_that_gives_no_memory(side):
+    with pytest.raises(PatternError, match="side must be an integer >= 2 for 'random'"):
+        load_patterns("random", side=side, n=3)
+
+
+def test_an_unknown_source_lists_correlated_patterns_too():
+    with pytest.raises(PatternError, match="random, correlated-R\\) and no such file"):
+        load_patterns("correlatd-0.3", n=3)
+
+
 def test_correlated_patterns_have_the_asked_mean_overlap():
     from xbarmem.data.builtin import correlated_overlap, correlated_patterns
     from xbarmem.data.sources import load_patterns

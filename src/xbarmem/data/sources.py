@@ -7,6 +7,7 @@ asked for at several N (:func:`sized_source`: a file of images read once) and it
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 from pathlib import Path
@@ -27,7 +28,6 @@ from xbarmem.data.patterns import (
     PatternSet,
     check_kind,
     check_pattern_count,
-    check_side,
     check_storable,
     select_indices,
 )
@@ -72,16 +72,24 @@ def load_patterns(
     if name == "random":
         if n is None:
             raise PatternError("source 'random' needs n (the number of patterns)")
-        side = check_side(side)
-        return random_patterns(n, side * side, kind=kind, seed=seed)
+        return random_patterns(n, _synthetic_side(side, name) ** 2, kind=kind, seed=seed)
     overlap = correlated_overlap(name)
     if overlap is not None:
         if n is None or kind != "binary":
             raise PatternError(f"source {shown(source)} needs n (the number of patterns) and "
                                f"binary patterns")
-        return correlated_patterns(n, check_side(side) ** 2, overlap, seed=seed)
+        return correlated_patterns(n, _synthetic_side(side, name) ** 2, overlap, seed=seed)
     pset = load_file(_existing_file(source), kind=kind, zero_one=zero_one, side=side)
     return _picked(pset, str(source), n, one_per_class)
+
+
+def _synthetic_side(side: object, name: str) -> int:
+    """``side`` of a generated source (``random``, ``correlated-R``: ``side * side`` neurons),
+    an integer >= 2; the 4..28 of the image sets (MNIST's 28 x 28) does not bound it."""
+    if isinstance(side, bool) or not isinstance(side, numbers.Integral) or side < 2:
+        raise PatternError(f"side must be an integer >= 2 for {name!r} (side * side neurons; "
+                           f"random_patterns takes any N), got {shown(side)}")
+    return int(side)
 
 
 def _existing_file(source: str | os.PathLike) -> Path:
@@ -93,7 +101,7 @@ def _existing_file(source: str | os.PathLike) -> Path:
     if not path.exists():
         raise PatternError(
             f"unknown pattern source {shown(source)}: not a built-in name "
-            f"({', '.join(BUILTIN_SOURCES)}) and no such file"
+            f"({', '.join(BUILTIN_SOURCES)}, correlated-R) and no such file"
         )
     return path
 
