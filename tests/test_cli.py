@@ -1067,8 +1067,8 @@ def test_deprecated_train_spellings(run_cli, tmp_path):
          "--chip", "ideal", "--rule-options", '{"objective": "basin", "noise_injection": false}',
          "--rule-option", "max_steps=20", "--rule-option", "finetune_steps=0", "--rule-option",
          "bias=true"],
-        ["--patterns SOURCE", "--n", "--side", "--objective", "--noise-injection", "--max-steps",
-         "--finetune-steps", "--bias"])
+        ["--patterns SOURCE", "--n", "--side", "--objective", "--no-noise-injection",
+         "--max-steps", "--finetune-steps", "--bias"])  # (--no-X was named --X: 'use X=false')
     code, _, err = run_cli("train", "-o", model, "-p", "random", "--n", "2", "--side", "4",
                            "--rule", "hebb", "--chip", "ideal")
     assert code == 0 and "use --data random" in err and "use --neurons 16" in err, err

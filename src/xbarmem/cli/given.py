@@ -378,13 +378,14 @@ def check_model_cues(meta: ModelMeta, cues: int) -> None:
 
 # ------------------------------------------------------------------------------ trainer options
 def legacy_rule_options(ctx: typer.Context, options: dict[str, Any], **old: Any) -> dict[str, Any]:
-    """Merge deprecated dedicated trainer flags (``max_steps=...`` for ``--max-steps``) into
-    ``options``, warning for each one given; a key given both ways is refused."""
+    """Merge deprecated dedicated trainer flags (``max_steps=...`` for ``--max-steps``,
+    ``bias=False`` for ``--no-bias``) into ``options``, warning for each one given, named as
+    given; a key given both ways is refused."""
     merged = dict(options)
     for key, value in old.items():
         if value is None:
             continue
-        flag = "--" + key.replace("_", "-")
+        flag = "--" + ("no-" if value is False else "") + key.replace("_", "-")  # (--no-bias)
         if key in options:
             raise ConfigError(f"{flag} is deprecated and replaced by --rule-option {key}=...; "
                               f"give only --rule-option")
