@@ -141,10 +141,39 @@ def test_report_lists_every_verdict_and_what_falls_short(tmp_path):
     assert "* ratio at 0.99: 2.00x vs 3x" in short
     assert "ratio at 0.90" not in short
     assert "Settings: N = 64, 2 seeds" in short
-    assert f"xbarmem reproduce --quick --out {tmp_path / 'r'}" in short
+    assert f'reproduce("{tmp_path / "r"}", quick=True, experiments=[_Claim(), ' in short
     assert "**Verdict: partly (quick run).** each check passes at >= 3x" in text
     for outside in ("/work", "issue", "done-when", "done_when", "paper.md"):
         assert outside not in text.replace(str(tmp_path), "")
+
+
+def test_the_reports_command_runs_what_it_measured(tmp_path, monkeypatch):
+    """A report of some sections (Python's experiments=) named `xbarmem reproduce --out DIR`,
+    which runs every section, as the command that measured it, and no command carried
+    --threads: the command quoted is the call that runs the same sections, threads and recipe,
+    for a folder with a space too."""
+    import shlex
+
+    def one_section(self, ctx):
+        sec = rep.Section(self.key, self.title, "it holds", settings="N = 64")
+        sec.judge([("x", True)], "rule")
+        return sec
+
+    monkeypatch.setattr(rep.Variation, "section", one_section)
+    out = tmp_path / "my run"
+    rep.reproduce(out, quick=True, run=lambda specs, db: None, log=lambda _: None,
+                  experiments=[rep.Variation()], threads=2, recipe="fast")
+    text = (out / "report.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("python -c ")]
+    assert lines and "Measured by `python -c " in text
+    called = {}
+    monkeypatch.setattr(rep, "reproduce", lambda *a, **k: called.update(args=a, **k))
+    exec(shlex.split(lines[0])[2], {})  # noqa: S102 -- the report's own command
+    assert called["args"] == (str(out),) and called["quick"] is True
+    assert [type(e) for e in called["experiments"]] == [rep.Variation]
+    assert (called["threads"], called["recipe"]) == (2, "fast")
+    every = shlex.split(rep.run_command(out, False, None, 2, None))
+    assert every == ["xbarmem", "reproduce", "--threads", "2", "--out", str(out)]
 
 
 def _three_claims():

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.util
+import json
 import platform
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -261,8 +263,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
         sections = [(early.done[e.key] if e.key in early.done else e.section(ctx))
                     if e in ready else _unavailable(e) for e in exps]
     training = TRAINING.get()
-    command = (f"xbarmem reproduce{' --quick' if quick else ''}{training.flags()} --out {out_dir}"
-               + (f" --store {store}" if store else ""))
+    command = run_command(out_dir, quick, store, threads, experiments)
     for e, sec in zip(exps, sections, strict=True):
         sec.commands = [command] + [f"xbarmem results {store_path} --sweep {s.name}"
                                     for s in (e.sweeps(quick) if e in ready else [])]
@@ -284,6 +285,39 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
             "reasons": {s.key: s.reasons for s in sections if s.reasons},
             "sections": [s.key for s in sections], "threads": threads, "recipe": training.recipe,
             "products": training.products}
+
+
+def run_command(out_dir: Path, quick: bool, store, threads: int,
+                experiments: Sequence[Experiment] | None) -> str:
+    """The shell command that runs what a report measured, as its head and every section's
+    commands quote it: ``xbarmem reproduce`` with the flags of this run (``--threads`` when
+    not 1, recipe and products from :data:`TRAINING`) for every experiment of
+    :data:`EXPERIMENTS`, else the ``python -c`` call of :func:`reproduce` with
+    ``experiments=`` (the command line runs every section)."""
+    options = TRAINING.get().options(large=True)
+    everything = experiments is None or (
+        sorted(e.key for e in experiments) == sorted(e.key for e in EXPERIMENTS)
+        and all(type(e) in {type(x) for x in EXPERIMENTS} for e in experiments))
+    if everything:
+        flags = ["--quick"] * quick + [f"--{k} {v}" for k, v in options.items()]
+        flags += [f"--threads {threads}"] * (threads != 1)
+        flags += [f"--out {shlex.quote(str(out_dir))}"]
+        flags += [f"--store {shlex.quote(str(store))}"] * bool(store)
+        return " ".join(["xbarmem reproduce", *flags])
+    assert experiments is not None
+    modules: dict[str, list[str]] = {__name__: ["reproduce"]}
+    for e in experiments:  # this package's experiments are importable from it
+        name = type(e).__name__
+        home = __name__ if globals().get(name) is type(e) else type(e).__module__
+        modules.setdefault(home, []).append(name)
+    imports = "; ".join(f"from {m} import {', '.join(dict.fromkeys(names))}"
+                        for m, names in modules.items())
+    args = [json.dumps(str(out_dir)), *(["quick=True"] * quick)]
+    args += [f"store={json.dumps(str(store))}"] * bool(store)
+    args += [f"experiments=[{', '.join(type(e).__name__ + '()' for e in experiments)}]"]
+    args += [f"threads={threads}"] * (threads != 1)
+    args += [f"{k}={json.dumps(v)}" for k, v in options.items()]
+    return "python -c " + shlex.quote(f"{imports}; reproduce({', '.join(args)})")
 
 
 class _EarlySections:
