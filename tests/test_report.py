@@ -176,6 +176,23 @@ def test_the_reports_command_runs_what_it_measured(tmp_path, monkeypatch):
     assert every == ["xbarmem", "reproduce", "--threads", "2", "--out", str(out)]
 
 
+def test_the_reports_plus_minus_is_the_spread_it_says(tmp_path):
+    """The report's ± over seeds is numpy's std (divisor n) and `results --group-by`'s the
+    sample one (n - 1): its Terms said only "± = std", so 0.726 ± 0.070 (n=2) in the report
+    read as a different spread from the 0.099 the report's own results command printed."""
+    values = [0.8, 0.6]
+    from xbarmem.experiments.reproduce.report import mean_std
+
+    mean, std, n = mean_std(values)
+    rep.reproduce(tmp_path / "r", quick=True, run=lambda specs, db: None, log=lambda _: None,
+                  experiments=[_Claim("a", [("x", True)])])
+    terms = next(line for line in (tmp_path / "r" / "report.md").read_text().splitlines()
+                 if line.startswith("Terms."))
+    divisor = n if "with divisor n;" in terms else n - 1
+    assert std == pytest.approx(math.sqrt(sum((v - mean) ** 2 for v in values) / divisor))
+    assert "sample one, divisor n - 1" in terms
+
+
 def _three_claims():
     return [_Claim("a", [("ratio: 3.10x vs 3x", True)]),
             _Claim("b", [("ratio at 0.90: 3.10x vs 3x", True),

@@ -429,8 +429,9 @@ TERMS = ("Terms. Rules: `adaptive` (HA) = the paper's hardware-adaptive rule (tr
          "Faults = fraction of stuck weights; flips = fraction of a cue's bits flipped; cosine = "
          "cosine similarity between a stored pattern and the state recalled from its cue, "
          "averaged over cues; capacity = the largest number of stored patterns P whose cosine "
-         "(and every smaller tested P's) reaches the threshold; n = number of seeds (± = std "
-         "over them).")
+         "(and every smaller tested P's) reaches the threshold; n = number of seeds (± = the "
+         "standard deviation over them with divisor n; `xbarmem results --group-by` gives the "
+         "sample one, divisor n - 1).")
 
 
 def _head(command: str, store: Path, seconds: float, table: str,
