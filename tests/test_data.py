@@ -601,6 +601,22 @@ def test_correlated_patterns_have_the_asked_mean_overlap():
         correlated_patterns(3, 8, 1.0)
 
 
+@pytest.mark.parametrize("overlap", [np.float32(0.3), np.int64(0), np.float64(0.6)])
+def test_a_numpy_overlap_draws_as_its_python_number(overlap):
+    """A numpy number inside [0, 1) (an overlap read from an array, a grid of R) was refused
+    with "overlap must be in [0, 1), got np.float32(0.3)"; it draws as float(overlap) does,
+    named by the source that gives it again, and bools and texts are refused as no number."""
+    from xbarmem.data.builtin import correlated_overlap, correlated_patterns
+
+    pset = correlated_patterns(4, 16, overlap, seed=2)
+    same = correlated_patterns(4, 16, float(overlap), seed=2)
+    assert np.array_equal(pset.patterns, same.patterns)
+    assert correlated_overlap(pset.name) == float(overlap)
+    for bad in (True, "0.3"):
+        with pytest.raises(PatternError, match="overlap must be a number in"):
+            correlated_patterns(3, 8, bad)
+
+
 @pytest.mark.parametrize("overlap", [0.0, 0.3, 0.123456789, 0.9999999, 1 - 2 ** -40])
 def test_a_correlated_set_is_named_by_the_source_that_gives_it_again(overlap):
     """The name of ``correlated_patterns(..., R)`` rounded R to 6 digits: R = 0.9999999 was

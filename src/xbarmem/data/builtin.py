@@ -11,7 +11,7 @@ from importlib import resources
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords, shown
+from xbarmem.checks import checked_keywords, is_number, shown
 from xbarmem.data.patterns import (
     PatternSet,
     check_kind,
@@ -243,8 +243,10 @@ def correlated_patterns(n_patterns: int, n_neurons: int, overlap: float, seed: i
     n = check_pattern_count(n_neurons, "n_neurons", optional=False)
     assert p is not None and n is not None
     check_bytes(f"{p} correlated patterns of {n} neurons", array_bytes(p, n))
-    if not (isinstance(overlap, (int, float)) and 0.0 <= overlap < 1.0):
-        raise PatternError(f"overlap must be in [0, 1), got {shown(overlap)}")
+    if not (is_number(overlap) and 0.0 <= overlap < 1.0):  # numpy numbers too
+        what = "" if is_number(overlap) else "a number "
+        raise PatternError(f"overlap must be {what}in [0, 1), got {shown(overlap)}")
+    overlap = float(overlap)
     q = (1.0 - math.sqrt(overlap)) / 2.0
     rng = np.random.default_rng(check_seed(seed))
     prototype = rng.integers(0, 2, size=n) * 2 - 1
