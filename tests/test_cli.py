@@ -146,6 +146,25 @@ def test_train_json_summary(run_cli, tmp_path):
     assert summary["faults"]["stuck"] == 0
 
 
+@pytest.mark.parametrize("arch", ["single", "multilayer"])
+def test_train_says_it_trained_under_programming_variation(run_cli, tmp_path, arch):
+    """`train --rule-option variation=V` said nothing of it (text line and --json alike), so
+    a variation-aware model could not be told from the output; both say V, as the model file
+    records it, and a training without it says nothing."""
+    model = tmp_path / "m.safetensors"
+    args = ("train", "--out", model, "--data", "random", "--patterns", "3", "--neurons", "16",
+            "--chip", "ideal", "--arch", arch, "--recipe", "fast",
+            "--rule-option", "max_steps=5", "--rule-option", "finetune_steps=0")
+    summary = run_json(run_cli, *args, "--rule-option", "variation=0.25", "--json")
+    assert summary["variation"] == read_metadata(model)["info"]["rule_options"]["variation"]
+    assert summary["variation"] == 0.25
+    code, out, _ = run_cli(*args, "--rule-option", "variation=0.25")
+    assert code == 0
+    assert "trained under programming variation 0.25 (weight noise of std 0.25 max|W|)" in \
+        " ".join(out.split())
+    assert "variation" not in run_json(run_cli, *args, "--json")
+
+
 def test_train_classic_rule_saves_and_json_is_strict(run_cli, tmp_path):
     model = tmp_path / "pinv.safetensors"
     code, out, err = run_cli("train", "--out", model, "--rule", "pinv",

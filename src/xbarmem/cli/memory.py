@@ -109,7 +109,7 @@ def train(
 
     save_memory(memory, out_path, patterns=pset)
     summary = {"model": str(out_path), "patterns": pset.name, "n_patterns": pset.n_patterns,
-               "n_neurons": pset.n_neurons, "chip": spec.name, **info,
+               "n_neurons": pset.n_neurons, "chip": spec.name, **info, **_variation(memory.info),
                **({"stages": dict(stages)} if stages else {}), "devices": memory.devices(),
                "faults": memory.faults.summary(spec.device), "seed": seed, "threads": threads}
     if json_out:
@@ -118,9 +118,23 @@ def train(
         shape = f" ({memory.arch})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {_count_text(pset)}, "
                   f"N={pset.n_neurons}{shape}, {_steps_text(memory.info | info, stages)}"
-                  f"{_levels_text(rule, memory.info)}, "
+                  f"{_levels_text(rule, memory.info)}{_variation_text(memory.info)}, "
                   f"{seconds_text(info['train_seconds'])} s; "
                   f"{describe_devices(memory.devices())}{_faults_text(spec, summary['faults'])}")
+
+
+def _variation(info: dict) -> dict[str, float]:
+    """``{"variation": v}`` of a memory trained under programming variation (the adaptive
+    rule's ``variation`` option, in its ``info``), else ``{}``."""
+    v = info.get("rule_options", {}).get("variation")
+    return {"variation": v} if v else {}
+
+
+def _variation_text(info: dict) -> str:
+    """What the summary line says of a variation-aware training (nothing without one)."""
+    v = _variation(info).get("variation")
+    return "" if v is None else (f", trained under programming variation {v:g} (weight noise "
+                                 f"of std {v:g} max|W|)")
 
 
 def _faults_text(spec, faults: dict) -> str:
