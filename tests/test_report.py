@@ -166,6 +166,7 @@ def test_the_reports_command_runs_what_it_measured(tmp_path, monkeypatch):
     text = (out / "report.md").read_text()
     lines = [line for line in text.splitlines() if line.startswith("python -c ")]
     assert lines and "Measured by `python -c " in text
+    assert text.startswith("# xbarmem reproduce --quick --recipe fast: He et al.")  # a title
     called = {}
     monkeypatch.setattr(rep, "reproduce", lambda *a, **k: called.update(args=a, **k))
     exec(shlex.split(lines[0])[2], {})  # noqa: S102 -- the report's own command

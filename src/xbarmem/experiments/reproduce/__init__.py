@@ -274,7 +274,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     seconds = time.perf_counter() - began
     table_text = summary_table(sections)
     text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready,
-                           seeds_text(specs) if specs else "")
+                           seeds_text(specs) if specs else "", quick)
                      + [s.markdown() for s in sections])
     path = out_dir / REPORT
     write_file(path, text)
@@ -436,10 +436,12 @@ TERMS = ("Terms. Rules: `adaptive` (HA) = the paper's hardware-adaptive rule (tr
 
 def _head(command: str, store: Path, seconds: float, table: str,
           sections: list[Section], threads: int,
-          experiments: Sequence[Experiment], seeds: str = "") -> list[str]:
+          experiments: Sequence[Experiment], seeds: str = "", quick: bool = False
+          ) -> list[str]:
     from xbarmem.version import __version__
 
-    return [f"# {command.split(' --out')[0]}: He et al. (2026), headline claims", "",
+    title = f"xbarmem reproduce{' --quick' if quick else ''}{TRAINING.get().flags()}"
+    return [f"# {title}: He et al. (2026), headline claims", "",
             f"Measured by `{command}` (xbarmem {__version__}, "
             f"{platform.python_implementation()} {platform.python_version()}, "
             f"{platform.machine()}, {threads} torch thread{'s' if threads != 1 else ''} per "
