@@ -46,7 +46,7 @@ from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap, highest_reading
-from xbarmem.hardware.units import falling_readings, unit_mismatch
+from xbarmem.hardware.units import falling_refusal, unit_mismatch
 from xbarmem.memory.base import LayeredMap, Memory, memory_kind
 from xbarmem.memory.recall import RecallResult, recall
 from xbarmem.seeds import offset_seed
@@ -482,18 +482,14 @@ def check_follows(read: np.ndarray, sent: np.ndarray, layer: Crossbar, who: str)
     read-back file is refused (:func:`~xbarmem.hardware.units.falling_readings`): the G+ and
     G- planes swapped (named as such when the readings lie near the other plane's targets; a
     large write error hides it), or resistances instead of conductances."""
-    falling = falling_readings(read, sent, sent[::-1], layer.chip.device.g_range)
-    if falling is None:
-        return
-    rho, devices, swapped = falling
-    head = (f"{who}: read_back() readings fall as the conductances programmed rise (rank "
-            f"correlation {rho:.2f} over {devices} devices)")
-    if swapped:
-        raise ConfigError(f"{head} and follow those of the other plane: G+ and G- swapped? "
-                          "plane 0 of read_back() is G+, plane 1 G-, as in program(targets)")
-    raise ConfigError(f"{head}: G+ and G- swapped, or resistances? read_back() must return "
-                      "conductances in siemens (1 / ohm), plane 0 G+ and plane 1 G-, as in "
-                      "program(targets)")
+    refusal = falling_refusal(
+        read, sent, sent[::-1], layer.chip.device.g_range,
+        head=f"{who}: read_back() readings fall as the conductances programmed rise",
+        swapped="plane 0 of read_back() is G+, plane 1 G-, as in program(targets)",
+        otherwise="G+ and G- swapped, or resistances? read_back() must return conductances "
+                  "in siemens (1 / ohm), plane 0 G+ and plane 1 G-, as in program(targets)")
+    if refusal is not None:
+        raise ConfigError(refusal)
 
 
 #: how xbarmem calls a backend's methods (positional arguments), as messages name the calls

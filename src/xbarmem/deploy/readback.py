@@ -30,7 +30,7 @@ from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import read_conductance_csv
-from xbarmem.hardware.units import falling_readings, unit_mismatch
+from xbarmem.hardware.units import falling_refusal, unit_mismatch
 from xbarmem.memory.base import Memory
 from xbarmem.seeds import offset_seed
 
@@ -154,20 +154,16 @@ def _check_follows(data: np.ndarray, used: np.ndarray, model: np.ndarray, window
     """Refuse a read-back whose readings fall as the model's conductances ``model`` rise
     (:func:`~xbarmem.hardware.units.falling_readings`): its G+ and G- planes swapped, or
     resistances."""
-    falling = falling_readings(data[used], model[used], model[:, ::-1][used], window)
-    if falling is None:
-        return
-    rho, devices, swapped = falling
-    head = (f"{where}: the readings fall as the model's conductances rise (rank correlation "
-            f"{rho:.2f} over {devices} devices)")
-    if swapped:
-        raise ConfigError(
-            f"{head} and follow those of the other plane: G+ and G- swapped? "
-            + ("polarity G+ is plane 0 of each pair" if csv else
-               "the axis of size 2 is G+ then G- (--key PLUS,MINUS)"))
     name = "read_uS must be conductances in microsiemens (1000 / kOhm)" if csv else \
         "the readings must be conductances in siemens (1 / ohm)"
-    raise ConfigError(f"{head}: resistances? {name}")
+    refusal = falling_refusal(
+        data[used], model[used], model[:, ::-1][used], window,
+        head=f"{where}: the readings fall as the model's conductances rise",
+        swapped="polarity G+ is plane 0 of each pair" if csv else
+        "the axis of size 2 is G+ then G- (--key PLUS,MINUS)",
+        otherwise=f"resistances? {name}")
+    if refusal is not None:
+        raise ConfigError(refusal)
 
 
 @checked_keywords

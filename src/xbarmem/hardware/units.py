@@ -143,3 +143,19 @@ def falling_readings(read: np.ndarray, target: np.ndarray, other: np.ndarray, wi
     swapped = bool(both.any()) and float(np.median(np.abs(r[both] - o[both]))) < \
         SWAPPED_WITHIN * window
     return falling[0], falling[1], swapped
+
+
+def falling_refusal(read: np.ndarray, target: np.ndarray, other: np.ndarray, window: float, *,
+                    head: str, swapped: str, otherwise: str) -> str | None:
+    """The refusal of readings that fall as their targets rise (:func:`falling_readings`), or
+    None: ``head`` (what fell, e.g. "read-back: the readings") with the rank correlation and
+    device count, then "G+ and G- swapped?" and the ``swapped`` hint when the readings follow
+    the partners' targets, else the ``otherwise`` hint (resistances, not conductances)."""
+    falling = falling_readings(read, target, other, window)
+    if falling is None:
+        return None
+    rho, devices, follows = falling
+    said = f"{head} (rank correlation {rho:.2f} over {devices} devices)"
+    if follows:
+        return f"{said} and follow those of the other plane: G+ and G- swapped? {swapped}"
+    return f"{said}: {otherwise}"
