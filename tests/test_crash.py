@@ -493,6 +493,44 @@ def test_a_signal_while_the_workers_start_stops_the_sweep(tmp_path, sig, executo
     _group_gone(proc.pid)
 
 
+#: the pool's workers slow to start (as above), and the driver slow to record its sweeps in
+#: the store (``runner._hold``, between making the executor and driving it), once the marker
+#: file names the driver: a signal sent then lands after the pool was taken, before it runs
+_SLOW_HOLD = _SLOW_POOL_WORKER.replace("slow_start()\n", "time.sleep(float(os.environ["
+                                      "'XBARMEM_TEST_SLEEP']))\n") + """
+if "--multiprocessing-fork" not in sys.argv:
+    import xbarmem.experiments.runner as runner
+
+    held = runner._hold
+
+    def slow_hold(db, specs):
+        with open(os.environ["XBARMEM_TEST_MARK"], "x") as mark:
+            mark.write(str(os.getpid()))
+        time.sleep(60)
+        held(db, specs)
+
+    runner._hold = slow_hold
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals a process group")
+def test_a_signal_after_the_pool_is_made_ends_its_workers(tmp_path):
+    """``--jobs 2`` and Ctrl-C while the sweep recorded its plan in the store (after the pool
+    was taken, before it ran a group; its workers still starting): the pool was left to
+    itself, and a worker still starting when the driver had gone printed a traceback
+    ("No such file or directory", its semaphore removed), 1 run in 40 of the test above.
+    The pool is closed as on any stop after it is made: the one line, nothing else."""
+    proc, store, mark = _slowed_sweep(tmp_path, _SLOW_HOLD, "--jobs", XBARMEM_TEST_SLEEP="3")
+    _wait_for(proc, lambda: mark.exists() and mark.read_text() == str(proc.pid),
+              "recording its sweeps", timeout=240)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert " ".join(err.split()) == (f"interrupted: finished trials are in {store}; run the "
+                                     f"same command again to resume")
+    _group_gone(proc.pid)
+
+
 def test_a_stopped_pool_sweep_prints_no_thread_traceback(monkeypatch):
     """An interrupted ``--jobs`` sweep (a stress run: 1 run in 30) printed "Exception in thread
     Thread-1" and an InvalidStateError traceback after its one line: the driver cancelled the

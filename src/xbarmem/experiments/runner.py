@@ -291,8 +291,8 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
         queue = _queue(specs, db, report)
         # made before the plan is reported: a cluster refused shows no progress first
         executor = make_executor(jobs, workers, scheduler, worker_grace) if queue else None
-        _hold(db, specs)  # (after the executor: nothing recorded when it is refused)
-        try:
+        try:  # (from here on a stop closes the executor: its workers may still be starting)
+            _hold(db, specs)  # (after the executor: nothing recorded when it is refused)
             if on_plan is not None:
                 on_plan(report.total - report.already, report.already)
             progress = _Work(queue, db, on_progress, on_work, on_failure)
