@@ -471,9 +471,11 @@ if "--multiprocessing-fork" in sys.argv:
 
 
 #: the exit statuses of a sweep stopped by a signal while its workers start: 128 + the signal,
-#: or for Ctrl-C also the end by SIGINT itself, which a shell reports as the same 130 (seen
-#: about 1 run in 12 with ``--jobs`` since the pool is closed when the signal comes as the
-#: sweep records its plan; not diagnosed: the command's one line and its exit(130) come first)
+#: or for Ctrl-C also the end by SIGINT itself, which a shell reports as the same 130. CPython
+#: 3.11 ends the process by SIGINT, after the command's one line and its exit(130), when the
+#: KeyboardInterrupt was raised inside ``eval`` of a string (its ``run_eval_code_obj`` marks
+#: it unhandled even when it is caught): seen with gdb on a Ctrl-C landing in a
+#: ``typing.NamedTuple``'s ``__new__`` being made while the driver imported the trial code
 _STOPPED_BY = {signal.SIGINT: (130, -signal.SIGINT),
                getattr(signal, "SIGHUP", signal.SIGTERM): (128 + getattr(signal, "SIGHUP",
                                                                         signal.SIGTERM),)}
