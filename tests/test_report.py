@@ -170,11 +170,12 @@ def test_report_lists_every_verdict_and_what_falls_short(tmp_path):
         assert outside not in text.replace(str(tmp_path), "")
 
 
-def test_the_reports_command_runs_what_it_measured(tmp_path, monkeypatch):
-    """A report of some sections (Python's experiments=) named `xbarmem reproduce --out DIR`,
-    which runs every section, as the command that measured it, and no command carried
-    --threads: the command quoted is the call that runs the same sections, threads and recipe,
-    for a folder with a space too."""
+def test_the_reports_command_runs_what_it_measured(run_cli, tmp_path, monkeypatch):
+    """A report of some sections named `xbarmem reproduce --out DIR`, which runs every section,
+    as the command that measured it, and no command carried --threads; then a `python -c`
+    call. The command quoted is now the command line that runs the same sections (`--sections`,
+    in their order), threads and recipe, for a folder with a space too; a report of every
+    section quotes the plain command."""
     import shlex
 
     def one_section(self, ctx):
@@ -182,22 +183,71 @@ def test_the_reports_command_runs_what_it_measured(tmp_path, monkeypatch):
         sec.judge([("x", True)], "rule")
         return sec
 
-    monkeypatch.setattr(rep.Variation, "section", one_section)
+    for kind in (rep.Variation, rep.Capacity):
+        monkeypatch.setattr(kind, "section", one_section)
     out = tmp_path / "my run"
     rep.reproduce(out, quick=True, run=lambda specs, db: None, log=lambda _: None,
-                  experiments=[rep.Variation()], threads=2, recipe="fast")
+                  experiments=[rep.Variation(), rep.Capacity()], threads=2, recipe="fast")
     text = (out / "report.md").read_text()
-    lines = [line for line in text.splitlines() if line.startswith("python -c ")]
-    assert lines and "Measured by `python -c " in text
-    assert text.startswith("# xbarmem reproduce --quick --recipe fast: He et al.")  # a title
+    lines = [line for line in text.splitlines() if line.startswith("xbarmem reproduce ")]
+    assert lines and "Measured by `xbarmem reproduce --quick --sections d,b " in text
+    assert "python -c" not in text
+    assert text.startswith("# xbarmem reproduce --quick --sections d,b --recipe fast: He et al.")
     called = {}
-    monkeypatch.setattr(rep, "reproduce", lambda *a, **k: called.update(args=a, **k))
-    exec(shlex.split(lines[0])[2], {})  # noqa: S102 -- the report's own command
-    assert called["args"] == (str(out),) and called["quick"] is True
-    assert [type(e) for e in called["experiments"]] == [rep.Variation]
+
+    def fake(out_dir, **options):
+        called.update(args=(out_dir,), **options)
+        return {"path": str(out_dir / "report.md"), "table": "", "rows": [], "seconds": 1.0,
+                "quick": True, "verdicts": {}, "claims": {}}
+
+    monkeypatch.setattr(rep, "reproduce", fake)
+    code, _, err = run_cli(*shlex.split(lines[0])[1:], "--jobs", "1")  # the report's command
+    assert code == 0, err
+    assert called["args"] == (out,) and called["quick"] is True
+    assert [type(e) for e in called["experiments"]] == [rep.Variation, rep.Capacity]
     assert (called["threads"], called["recipe"]) == (2, "fast")
     every = shlex.split(rep.run_command(out, False, None, 2, None))
     assert every == ["xbarmem", "reproduce", "--threads", "2", "--out", str(out)]
+    assert rep.run_command(out, False, None, 1, list(reversed(rep.EXPERIMENTS))) == \
+        f"xbarmem reproduce --out {shlex.quote(str(out))}"  # every section, in any order
+
+
+def test_sections_are_chosen_by_their_letters():
+    """`reproduce --sections` / :func:`experiments_named`: the experiments of the letters, in
+    the order given, any case; an empty list, an unknown letter or one given twice is refused
+    naming the option."""
+    from xbarmem.errors import ConfigError
+
+    chosen = rep.experiments_named("e, B")
+    assert [type(e) for e in chosen] == [rep.Scaling, rep.Capacity]
+    assert [e.key for e in rep.experiments_named(["a", "g"])] == ["a", "g"]
+    for text, message in [("", "--sections is empty"), (" ", "--sections is empty"),
+                          ("b,x", "--sections must be section letters (a, b, c, d, e, f, g), "
+                                  "got 'x'"),
+                          ("b,", "--sections must be section letters"),
+                          ("e,b,e", "--sections lists e twice")]:
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            rep.experiments_named(text, "--sections")
+
+
+def test_reproduce_sections_on_the_command_line(run_cli, tmp_path, monkeypatch):
+    """`xbarmem reproduce --sections`: a bad value is one line and exit 2 before the folder is
+    made; a good one runs those experiments alone."""
+    code, out, err = run_cli("reproduce", "--sections", "b,h", "-o", tmp_path / "r")
+    assert code == 2 and err.strip().splitlines() == [
+        "error: --sections must be section letters (a, b, c, d, e, f, g), got 'h'"], err
+    assert not (tmp_path / "r").exists()
+    called = {}
+
+    def fake(out_dir, **options):
+        called.update(options)
+        return {"path": str(out_dir / "report.md"), "table": "", "rows": [], "seconds": 1.0,
+                "quick": False, "verdicts": {}, "claims": {}}
+
+    monkeypatch.setattr(rep, "reproduce", fake)
+    code, _, err = run_cli("reproduce", "--sections", "f", "-o", tmp_path / "r")
+    assert code == 0, err
+    assert [type(e) for e in called["experiments"]] == [rep.Energy]
 
 
 def test_the_reports_plus_minus_is_the_spread_it_says(tmp_path):

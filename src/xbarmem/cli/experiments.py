@@ -30,6 +30,10 @@ StoreOpt = Annotated[Path, typer.Option("--store", "-s", metavar="FILE",
                                         parser=option_types.output_path)]
 ReproduceStore = Annotated[Path | None, output_options.output(
     "--store", help="Results store (default OUT/results.sqlite).")]
+ReproduceSections = Annotated[str | None, typer.Option(
+    "--sections", metavar="LETTERS",
+    help="Only these sections of the report, by their letters (comma-separated, e.g. b,e; "
+    "default every section, a to g): their sweeps run and the report holds them alone.")]
 ReproduceRecipe = Annotated[str, typer.Option(
     "--recipe", metavar="NAME", autocompletion=option_types.completes(lambda: RECIPES),
     parser=option_types.names(lambda: RECIPES),
@@ -278,6 +282,7 @@ def reproduce_cmd(
         "--quick", help="Fewer seeds and grid points than the full run: every claim, at a "
         "fraction of its cost.")] = False,
     store: ReproduceStore = None,
+    sections: ReproduceSections = None,
     jobs: JobsOpt = 2,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -298,19 +303,22 @@ def reproduce_cmd(
 
         check_products(products)
     _check_scheduler(scheduler)  # before the folder and the store are made
-    from xbarmem.experiments.reproduce import output_names
+    from xbarmem.experiments.reproduce import experiments_named, output_names
 
-    paths.check_members(out_dir, output_names(store is not None))
+    chosen = None if sections is None else experiments_named(sections, "--sections")
+    paths.check_members(out_dir, output_names(store is not None, chosen))
     store_path = store or out_dir / "results.sqlite"
     # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for
     # one holding trials that is known only once the sweeps are planned, so its workers start then
     fresh = not store_path.is_file() or ResultStore.check(store_path) != "store"
+    fresh = fresh and (chosen is None or any(e.sweeps(quick) for e in chosen))  # (f): none
     make_folder(out_dir)
     with _interruptible(store or out_dir / "results.sqlite"), _workers_ahead(
             jobs, workers, scheduler, work=fresh):
         from xbarmem.experiments.reproduce import reproduce  # while the workers start
 
-        report = reproduce(out_dir, quick=quick, store=store, threads=threads, recipe=recipe,
+        report = reproduce(out_dir, quick=quick, store=store, experiments=chosen,
+                           threads=threads, recipe=recipe,
                            products=products, run=lambda spec, db: run_with_progress(
                                spec, db, jobs=jobs, workers=workers, scheduler=scheduler,
                                threads=threads),

@@ -99,13 +99,48 @@ __all__ = [
     "PAPER_FAULTS", "PAPER_PATTERNS", "PAPER_VARIATION", "POINT_RULE", "PRIMARY_DATA",
     "SCALING_CHECKS", "SELECTION_VALUES", "TOLERANCE", "VARIATION_GOALS", "VARIATION_RECIPES",
     "VERDICTS", "Capacity", "Context", "Correlation", "Energy", "Experiment", "FaultTolerance",
-    "Patterns", "Scaling", "ScalingCheck", "Section", "Training", "Variation", "output_names",
+    "Patterns", "Scaling", "ScalingCheck", "Section", "Training", "Variation",
+    "experiments_named", "output_names",
     "point_passes", "products_text", "quick_note", "recipe_text", "reproduce", "summary_table",
     "verdict_lines", "verdict_of",
 ]
 
 EXPERIMENTS: list[Experiment] = [FaultTolerance(), Capacity(), Patterns(), Variation(),
                                  Scaling(), Energy(), Correlation()]
+
+
+def experiments_named(keys: str | Sequence[str], what: str = "sections"
+                      ) -> list[Experiment]:
+    """The experiments of :data:`EXPERIMENTS` whose section letters are ``keys`` (``"b,e"``
+    or ``["b", "e"]``), in that order: the ``experiments=`` of :func:`reproduce` running those
+    sections. :class:`ConfigError` naming ``what`` for an empty list, a letter of no section
+    or a letter given twice."""
+    known = {e.key: e for e in EXPERIMENTS}
+    letters = ", ".join(known)
+    parts = keys.split(",") if isinstance(keys, str) else list(keys)
+    parts = [p.strip().lower() if isinstance(p, str) else p for p in parts]
+    if not parts or parts == [""]:
+        raise ConfigError(f"{what} is empty: give section letters ({letters})")
+    for part in parts:
+        if part not in known:
+            raise ConfigError(f"{what} must be section letters ({letters}), got {shown(part)}")
+        if parts.count(part) > 1:
+            raise ConfigError(f"{what} lists {part} twice: give each section once")
+    return [known[part] for part in parts]
+
+
+def _sections_flag(experiments: Sequence[Experiment] | None) -> str | None:
+    """``--sections b,e`` for a run of some of :data:`EXPERIMENTS` (its keys in its order),
+    ``""`` for every one of them; None for experiments of other types (the command line
+    cannot run those)."""
+    if experiments is None:
+        return ""
+    builtin = {type(e) for e in EXPERIMENTS}
+    if not all(type(e) in builtin for e in experiments):
+        return None
+    if sorted(e.key for e in experiments) == sorted(e.key for e in EXPERIMENTS):
+        return ""
+    return "--sections " + ",".join(e.key for e in experiments)
 
 
 def _sweep_scale(spec: SweepSpec) -> tuple[int, int, str]:
@@ -274,7 +309,8 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
     seconds = time.perf_counter() - began
     table_text = summary_table(sections)
     text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready,
-                           seeds_text(specs) if specs else "", quick)
+                           seeds_text(specs) if specs else "", quick,
+                           _sections_flag(experiments) or "")
                      + [s.markdown() for s in sections])
     path = out_dir / REPORT
     write_file(path, text)
@@ -290,16 +326,15 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
 def run_command(out_dir: Path, quick: bool, store, threads: int,
                 experiments: Sequence[Experiment] | None) -> str:
     """The shell command that runs what a report measured, as its head and every section's
-    commands quote it: ``xbarmem reproduce`` with the flags of this run (``--threads`` when
-    not 1, recipe and products from :data:`TRAINING`) for every experiment of
-    :data:`EXPERIMENTS`, else the ``python -c`` call of :func:`reproduce` with
-    ``experiments=`` (the command line runs every section)."""
+    commands quote it: ``xbarmem reproduce`` with the flags of this run (``--sections`` for
+    some of :data:`EXPERIMENTS`, ``--threads`` when not 1, recipe and products from
+    :data:`TRAINING`), else (experiments of other types) the ``python -c`` call of
+    :func:`reproduce` with ``experiments=``."""
     options = TRAINING.get().options(large=True)
-    everything = experiments is None or (
-        sorted(e.key for e in experiments) == sorted(e.key for e in EXPERIMENTS)
-        and all(type(e) in {type(x) for x in EXPERIMENTS} for e in experiments))
-    if everything:
-        flags = ["--quick"] * quick + [f"--{k} {v}" for k, v in options.items()]
+    sections = _sections_flag(experiments)
+    if sections is not None:
+        flags = ["--quick"] * quick + [sections] * bool(sections)
+        flags += [f"--{k} {v}" for k, v in options.items()]
         flags += [f"--threads {threads}"] * (threads != 1)
         flags += [f"--out {shlex.quote(str(out_dir))}"]
         flags += [f"--store {shlex.quote(str(store))}"] * bool(store)
@@ -436,11 +471,12 @@ TERMS = ("Terms. Rules: `adaptive` (HA) = the paper's hardware-adaptive rule (tr
 
 def _head(command: str, store: Path, seconds: float, table: str,
           sections: list[Section], threads: int,
-          experiments: Sequence[Experiment], seeds: str = "", quick: bool = False
-          ) -> list[str]:
+          experiments: Sequence[Experiment], seeds: str = "", quick: bool = False,
+          subset: str = "") -> list[str]:
     from xbarmem.version import __version__
 
-    title = f"xbarmem reproduce{' --quick' if quick else ''}{TRAINING.get().flags()}"
+    title = (f"xbarmem reproduce{' --quick' if quick else ''}{' ' * bool(subset)}{subset}"
+             f"{TRAINING.get().flags()}")
     return [f"# {title}: He et al. (2026), headline claims", "",
             f"Measured by `{command}` (xbarmem {__version__}, "
             f"{platform.python_implementation()} {platform.python_version()}, "
