@@ -16,13 +16,27 @@ ABORTED = "aborted"
 
 
 def main() -> None:
-    """Run the ``xbarmem`` command line on ``sys.argv``."""
+    """Run the ``xbarmem`` command line on ``sys.argv``; the exit code is the command's
+    (:func:`_forget_interrupts_in_eval`)."""
     try:
-        from xbarmem.cli import main as command_line
-    except KeyboardInterrupt:
         try:
-            sys.stderr.write(ABORTED + "\n")
-        except (OSError, ValueError):  # (its terminal already closed)
-            pass
-        raise SystemExit(130) from None
-    command_line()
+            from xbarmem.cli import main as command_line
+        except KeyboardInterrupt:
+            try:
+                sys.stderr.write(ABORTED + "\n")
+            except (OSError, ValueError):  # (its terminal already closed)
+                pass
+            raise SystemExit(130) from None
+        command_line()
+    finally:
+        _forget_interrupts_in_eval()
+
+
+def _forget_interrupts_in_eval() -> None:
+    """CPython marks a :class:`KeyboardInterrupt` raised inside ``eval`` or ``exec`` of a
+    string as unhandled even when it is caught -- Ctrl-C landing while ``collections.namedtuple``
+    makes a class's ``__new__``, as the command imports its code -- and a ``python -m xbarmem``
+    so marked ends by SIGINT after its exit, not with the code the command chose (130 and its
+    one line for Ctrl-C). Every ``eval`` of a string clears that mark: one is made here, once
+    the command is over."""
+    eval("None")  # noqa: S307 -- a constant: only its clearing of the mark is wanted
