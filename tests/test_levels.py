@@ -344,3 +344,33 @@ def test_train_names_quantizes_default_where_it_is_off(run_cli, tmp_path):
             "(quantize's default for multilayer memories of continuous patterns on chips of 8 "
             "levels or more),") in " ".join(out.split())
     assert load_memory(tmp_path / "m.safetensors").info["through_levels"] is False
+
+
+@pytest.mark.parametrize("levels", [3, 5, 9])
+@pytest.mark.parametrize("g_min", [2e-6, 7e-6])
+def test_a_weight_half_way_between_levels_goes_to_the_even_level(levels, g_min):
+    """A weight exactly half-way between two grid values (Hebb's m / N on a grid of spacing
+    w_max / 2^k) is programmed to the even level, as ``numpy.round`` and the trainer's
+    :meth:`WeightGrid.quantise` round it, whatever the float rounding of ``g_min + dG``
+    (it went up on some chips and down on others)."""
+    chip = ChipSpec(DeviceSpec(g_min=g_min, g_max=g_min + 148e-6, levels=levels),
+                    ArraySpec(rows=32, cols=32, weight_range=0.5, fault_model="device"))
+    d = 0.5 / (levels - 1)
+    halves = (np.arange(levels - 1) + 0.5) * d  # every midpoint between two levels
+    w = np.concatenate([halves, -halves])[None, :]
+    xbar = Crossbar(chip, 1, w.shape[1], FaultMap.generate(chip, 1, seed=0), bias=False)
+    got = xbar.program(w).effective()[0].double().numpy()
+    k = np.round(w / d)  # half to even, in exact arithmetic (the weights are dyadic)
+    np.testing.assert_allclose(got, k * d, atol=1e-6)
+    want = xbar.weight_grid().quantise(torch.tensor(w, dtype=torch.float32))
+    np.testing.assert_allclose(got, want.double().numpy(), atol=1e-6)
+    # next to a stuck device (G- stuck OFF: w = k D on the free G+; stuck ON G+: w_max - k D)
+    for code, offset in ((-1, 0.0), (1, 0.5)):
+        codes = np.zeros((1, 2, 32, 32))
+        codes[0, 1 if code < 0 else 0, : w.shape[1], 0] = code
+        faults = FaultMap.from_codes(codes, chip.device)
+        one = Crossbar(chip, 1, w.shape[1], faults, bias=False)
+        target = np.clip(offset + w if code > 0 else w, *(b.numpy() for b in one.bounds()))
+        got = one.program(target).effective()[0].double().numpy()
+        want = one.weight_grid().quantise(torch.tensor(target, dtype=torch.float32))
+        np.testing.assert_allclose(got, want.double().numpy(), atol=1e-6)

@@ -62,6 +62,16 @@ def tie_tolerance(a: torch.Tensor) -> torch.Tensor:
     return (2.0 * eps * math.sqrt(rows)) * a.abs().sum(dim=-1).to(torch.float32)
 
 
+def level_index(r: np.ndarray) -> np.ndarray:
+    """The nearest whole level of ``r`` (conductances in level steps above ``g_min``), a tie
+    to the even one as ``numpy.round``. ``r`` within float32 rounding of a half (weights are
+    float32; ``g_min + dG`` rounds in float64) is a tie: a weight half-way between two grid
+    values goes to the even level on every chip, as :meth:`WeightGrid.quantise` rounds it."""
+    half = np.floor(r) + 0.5
+    near = np.abs(r - half) <= 4.0 * float(np.finfo(np.float32).eps) * np.maximum(1.0, np.abs(r))
+    return np.round(np.where(near, half, r))
+
+
 def arrays_needed(chip: ChipSpec, n_out: int, n_rows: int) -> int:
     """Number of arrays a matrix with ``n_rows`` driven rows and ``n_out`` outputs occupies."""
     return math.ceil(n_rows / chip.array.rows) * math.ceil(n_out / chip.array.cols)
@@ -321,7 +331,7 @@ class Crossbar:
         if dev.levels >= 2:
             step = dev.g_range / (dev.levels - 1)
             # level k is g_min + k * step; the top one may land an ulp above g_max: clip
-            g = np.minimum(dev.g_min + np.round((g - dev.g_min) / step) * step, dev.g_max)
+            g = np.minimum(dev.g_min + level_index((g - dev.g_min) / step) * step, dev.g_max)
         if dev.write_noise > 0:
             g = np.clip(g + rng.normal(0.0, dev.write_noise, size=g.shape), dev.g_min, dev.g_max)
         return np.where(free, g, target)
