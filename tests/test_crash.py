@@ -478,16 +478,17 @@ _STOPPED_BY = {signal.SIGINT: (130,),
 
 
 @pytest.mark.skipif(os.name != "posix", reason="an end by a signal is a POSIX status")
-def test_ctrl_c_inside_eval_of_a_string_still_exits_130(tmp_path):
+@pytest.mark.parametrize("entry", ["xbarmem.launch", "xbarmem.cli"])  # -m xbarmem, xbarmem.cli
+def test_ctrl_c_inside_eval_of_a_string_still_exits_130(tmp_path, entry):
     """`python -m xbarmem` stopped by Ctrl-C printed its one line and exit(130), and still
     ended by SIGINT now and then (a sweep's test saw it 1 run in 12): CPython marks a
     KeyboardInterrupt raised inside ``eval`` of a string unhandled even when it is caught
     (found with gdb: a Ctrl-C landing while a ``typing.NamedTuple`` was made, as the driver
     imported the trial code), and ends a ``-m`` run so marked by the signal. Made to happen
     every time: a command's Ctrl-C raised inside such an ``eval``."""
-    (tmp_path / "stopped_in_eval.py").write_text(textwrap.dedent("""
+    (tmp_path / "stopped_in_eval.py").write_text(textwrap.dedent(f"""
         import xbarmem.cli.chip as chip
-        from xbarmem.launch import main
+        from {entry} import main
 
         def stopped(*args, **kwargs):
             eval("(_ for _ in ()).throw(KeyboardInterrupt())")

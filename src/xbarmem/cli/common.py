@@ -754,6 +754,8 @@ def main() -> None:
         stopped = any(isinstance(e, KeyboardInterrupt) for e in causes(exc))
         raise SystemExit(interrupted_code(exc) if stopped else streams.PIPE_CLOSED_CODE
                          ) from None
+    finally:  # (``python -m xbarmem.cli``: see :func:`xbarmem.launch._forget_interrupts_in_eval`)
+        eval("None")  # noqa: S307 -- clears CPython's mark of a Ctrl-C raised in an eval
 
 
 def _pipe_closed(self: Console) -> None:
