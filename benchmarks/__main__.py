@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .command_line import Parser, json_out_ok
+from .command_line import Parser, count, json_out_ok, number, seed
 from .config import BenchConfig, capacity_counts
 from .runner import ALIASES, DEFAULT_JSON, resolve_cases, run
 
@@ -27,18 +27,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="shrink everything (about 1-2 minutes on 2 cores)")
     parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON,
                         help="results file (default benchmarks/results/latest.json)")
-    parser.add_argument("--probes", type=int, help="cues per stored pattern (all cases)")
-    parser.add_argument("--max-steps", type=int,
+    parser.add_argument("--probes", type=count(), help="cues per stored pattern (all cases)")
+    parser.add_argument("--max-steps", type=count(),
                         help="step cap of the naive loop and of xbarmem's fixed-point trainer")
-    parser.add_argument("--counts", type=int, metavar="K",
+    parser.add_argument("--counts", type=count(128), metavar="K",
                         help="case 2: number of distinct pattern counts in 1..128")
-    parser.add_argument("--trials", type=int, help="case 2: chips (fault maps) per count")
-    parser.add_argument("--flip", type=float, help="case 2: cue flip rate (default 0.1)")
-    parser.add_argument("--xbarmem-lr", type=float,
+    parser.add_argument("--trials", type=count(), help="case 2: chips (fault maps) per count")
+    parser.add_argument("--flip", type=number(0.0, 0.5),
+                        help="case 2: cue flip rate (default 0.1)")
+    parser.add_argument("--xbarmem-lr", type=number(0.0, low_open=True),
                         help="learning rate of xbarmem's trainer (default: its own default)")
-    parser.add_argument("--patterns-1024", type=int, metavar="P",
+    parser.add_argument("--patterns-1024", type=count(), metavar="P",
                         help="case 4a: random patterns stored (default 100)")
-    parser.add_argument("--faults-1024", type=float, metavar="F",
+    parser.add_argument("--faults-1024", type=number(0.0, 1.0), metavar="F",
                         help="case 4a: weight-fault rate (default 0.5)")
     parser.add_argument("--with-naive-1024", action="store_true",
                         help="case 4a: also run the naive loop (slow)")
@@ -46,10 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="case 4b: also run the naive multilayer loop (slow)")
     parser.add_argument("--no-search", action="store_true",
                         help="case 2: skip the capacity search next to the full curve")
-    parser.add_argument("--threads", type=int,
+    parser.add_argument("--threads", type=count(),
                         help="torch threads for the whole run (default: torch's own; 1 is "
                              "steadier on a shared machine)")
-    parser.add_argument("--seed", type=int, help="base seed (default 0)")
+    parser.add_argument("--seed", type=seed, help="base seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser.parse_args(argv)
 
@@ -71,18 +72,10 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    for name in ("probes", "max_steps", "counts", "trials", "patterns_1024", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            print(f"error: --{name.replace('_', '-')} must be >= 1, got {value}", file=sys.stderr)
-            return 2
-    for name, upper in (("flip", 0.5), ("faults_1024", 1.0)):
-        value = getattr(args, name)
-        if value is not None and not 0.0 <= value <= upper:
-            print(f"error: --{name.replace('_', '-')} must be in [0, {upper}], got {value}",
-                  file=sys.stderr)
-            return 2
+    try:  # every option is checked by its type: one line and exit 2 before any work
+        args = parse_args(argv)
+    except SystemExit as stop:  # (--help: 0)
+        return stop.code if isinstance(stop.code, int) else 2
     try:
         cases = resolve_cases(args.cases)
     except ValueError as exc:

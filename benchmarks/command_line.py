@@ -4,12 +4,16 @@ errors are one line, and the check of the results file made before any work."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
+
+from xbarmem.checks import MAX_COUNT, MAX_SEED
 
 
 class Parser(argparse.ArgumentParser):
@@ -18,6 +22,53 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def count(upper: int = MAX_COUNT) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``1 .. upper`` (a count: steps, cues, threads,
+    patterns), else the option's one-line error (exit 2) before any work."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if not 1 <= value <= upper:
+            raise argparse.ArgumentTypeError(f"must be >= 1, got {value}" if value < 1 else
+                                             f"must be <= {upper}, got {value}")
+        return value
+    parse.__name__ = "count"
+    return parse
+
+
+def seed(text: str) -> int:
+    """An argparse ``type``: a seed, an integer in ``0 ..`` 2**32 - 1 (xbarmem's seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be in 0..{MAX_SEED}, got {value}")
+    return value
+
+
+def number(low: float, high: float = math.inf, *,
+           low_open: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number in ``[low, high]`` (``(low, high]`` with
+    ``low_open``), else the option's one-line error (exit 2) before any work."""
+    lower = f"{'>' if low_open else '>='} {low:g}"
+    wanted = lower if math.isinf(high) else f"{lower} and <= {high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (low_open and value == low) \
+                or value > high:
+            raise argparse.ArgumentTypeError(f"must be a finite number {wanted}, got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
 
 
 def _plain(text: str) -> str:
@@ -87,3 +138,4 @@ def machine() -> dict[str, str | int | None]:
 
     return {"cpu": cpu(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "torch": torch.__version__}
+

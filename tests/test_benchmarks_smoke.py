@@ -709,3 +709,27 @@ def test_levels_measures_another_training_path(tmp_path, capsys):
     assert (row["chip"], row["levels"], row["patterns"]) == ("rram", 2, 3)
     assert set(row["on"]["cosine"]) == {"0.10", "0.20"} and len(row["on"]["cosine"]["0.10"]) == 2
     assert "noise 0.1: on / off (on - off)" in record["table"]
+
+
+@pytest.mark.parametrize("args", [
+    ["--seed", "-1"], ["--seed", "4294967296"], ["--xbarmem-lr", "0"], ["--xbarmem-lr", "-1"],
+    ["--xbarmem-lr", "nan"], ["--counts", "129"], ["--counts", "0"], ["--flip", "nan"],
+    ["--flip", "0.6"], ["--faults-1024", "inf"], ["--threads", "0"], ["--probes", "0"],
+    ["--max-steps", "-5"], ["--trials", "x"], ["--patterns-1024", "0"]])
+def test_every_bad_option_is_one_line_and_exit_2_before_any_work(args, capsys, monkeypatch,
+                                                                 tmp_path):
+    """Every numeric option of ``python -m benchmarks`` is checked before the run starts: a
+    negative seed or a learning rate <= 0 or NaN ran the warm-up and the first cases before a
+    traceback (or, for 0, ran on), and ``--counts`` above 128 was cut to 128 silently."""
+    import benchmarks.__main__ as entry
+
+    def no_work(*_args, **_kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(entry, "run", no_work)
+    out = tmp_path / "r.json"
+    assert main(["1", *args, "--json-out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"argument {args[0]}" in err
+    assert not out.exists()
+
