@@ -8,6 +8,7 @@ import math
 import os
 import platform
 import re
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -139,3 +140,26 @@ def machine() -> dict[str, str | int | None]:
     return {"cpu": cpu(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "torch": torch.__version__}
 
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
+                              timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def code() -> dict[str, str | None]:
+    """What a result file says of the code that measured it: the xbarmem version and, when the
+    xbarmem imported comes from a git checkout, its commit (short hash, ``+dirty`` when
+    ``src/`` or ``benchmarks/`` differ from it; None otherwise)."""
+    import xbarmem
+
+    top = _git("-C", str(Path(xbarmem.__file__).resolve().parent), "rev-parse",
+               "--show-toplevel")
+    head = None if not top else _git("-C", top, "rev-parse", "--short", "HEAD")
+    if head:
+        dirty = _git("-C", top, "status", "--porcelain", "--untracked-files=no", "--", "src",
+                     "benchmarks")
+        head += "+dirty" if dirty else ""
+    return {"xbarmem": xbarmem.__version__, "commit": head}

@@ -47,7 +47,6 @@ from xbarmem import (
 from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
 from xbarmem.learning.adaptive import DEFAULTS, RECIPE_OPTIONS
-from xbarmem.version import __version__
 
 from . import command_line
 
@@ -248,12 +247,13 @@ def mnist_case(text: str) -> tuple[int, int]:
 
 
 def provenance(module: str, argv: list[str] | None) -> dict:
-    """The command, date, torch thread count, xbarmem version and machine
-    (:func:`benchmarks.command_line.machine`) of a benchmark result."""
+    """The command, date, torch thread count, code (xbarmem version and commit:
+    :func:`benchmarks.command_line.code`) and machine (:func:`benchmarks.command_line.machine`)
+    of a benchmark result."""
     args = sys.argv[1:] if argv is None else argv
     return {"command": " ".join([f"python -m benchmarks.{module}", *args]),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
-            "torch_threads": torch.get_num_threads(), "xbarmem": __version__,
+            "torch_threads": torch.get_num_threads(), **command_line.code(),
             **command_line.machine()}
 
 

@@ -49,8 +49,10 @@ def show(console: Console, table: Table) -> None:
 
 def print_header(meta: dict[str, Any], console: Console) -> None:
     console.print(
-        f"[bold]xbarmem benchmarks[/bold] ({meta['preset']} settings) - torch "
-        f"{meta['torch']}, {meta['torch_threads']} thread(s), {meta['cpu_count']} CPU(s)\n"
+        f"[bold]xbarmem benchmarks[/bold] ({meta['preset']} settings) - xbarmem "
+        f"{meta.get('xbarmem', '?')} (commit {meta.get('commit') or 'unknown'}), torch "
+        f"{meta['torch']}, {meta['torch_threads']} thread(s), {meta['cpu_count']} CPU(s) "
+        f"({meta.get('cpu', 'unknown CPU')})\n"
         f"reference: float32 1024x1024 matmul {meta['matmul_gflops_start']:.1f} GFLOP/s "
         "(best of 10)\n"
         "RSS MB = whole-process peak resident set size during each side "

@@ -15,7 +15,7 @@ from xbarmem.learning.base import Problem
 from xbarmem.learning.multilayer import MultilayerTrainer
 
 from .cases import CASES, OPT_IN
-from .command_line import json_out_problem, machine
+from .command_line import code, json_out_problem, machine
 from .config import BenchConfig, reading, settings_note
 from .measure import PeakMemory, matmul_gflops, ru_maxrss_bytes
 from .naive import train_naive, train_naive_multilayer
@@ -106,7 +106,7 @@ def _run(ids: list[str], cfg: BenchConfig, preset: str, json_out: Path | None,
     meta: dict[str, Any] = {
         "timestamp_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": command, "preset": preset, "cases": ids,
-        "torch_threads": torch.get_num_threads(), **machine(),
+        "torch_threads": torch.get_num_threads(), **code(), **machine(),
         "memory_method": probe.method, "units": {"time": "seconds", "memory": "bytes",
                                                  "rate": "GFLOP/s"},
         "warm_up_seconds": warm_up_seconds, "matmul_gflops_start": matmul_gflops(),

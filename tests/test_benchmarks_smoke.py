@@ -38,6 +38,9 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
     assert data["meta"]["matmul_gflops_start"] > 0 and data["meta"]["units"]["memory"] == "bytes"
     assert data["meta"]["command"] is None and "argv" not in data["meta"]  # run from Python
     assert {"cpu", "cpu_count", "platform", "python", "torch"} <= set(data["meta"])
+    assert {"xbarmem", "commit"} <= set(data["meta"])  # the code measured, as the docs' records
+    head = " ".join(console.file.getvalue().split())  # (the console wraps long lines)
+    assert f"xbarmem {data['meta']['xbarmem']} (commit " in head and data["meta"]["cpu"] in head
     assert returned["cases"]["1"]["sides"].keys() == data["cases"]["1"]["sides"].keys()
 
     for case, data_name in (("1", "mnist8"), ("1r", "random")):
@@ -733,3 +736,23 @@ def test_every_bad_option_is_one_line_and_exit_2_before_any_work(args, capsys, m
     assert len(err.strip().splitlines()) == 1 and f"argument {args[0]}" in err
     assert not out.exists()
 
+
+def test_results_say_which_code_measured_them(tmp_path, monkeypatch):
+    """The suite's ``meta`` had no xbarmem version and no file a commit: a result could not be
+    told from one of other code (the docs' records each carry both). ``code()`` gives the
+    version and, for a git checkout, the short commit (``+dirty`` with local changes)."""
+    import subprocess
+
+    import xbarmem
+    from benchmarks import command_line
+    from benchmarks.recipes import provenance
+
+    found = command_line.code()
+    assert found["xbarmem"] == xbarmem.__version__
+    assert {"xbarmem", "commit"} <= set(provenance("levers", []))
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=False).stdout.strip()
+    if head and Path(xbarmem.__file__).resolve().is_relative_to(ROOT):
+        assert found["commit"] is not None and found["commit"].split("+")[0] == head
+    monkeypatch.setattr(command_line, "_git", lambda *args: None)  # no git, or not a checkout
+    assert command_line.code() == {"xbarmem": xbarmem.__version__, "commit": None}
