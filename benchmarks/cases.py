@@ -3,13 +3,14 @@
 What the two sides share (so their recall quality is comparable):
 
 * **fault maps** -- both come from ``FaultMap.generate(chip, arrays_needed(chip, N, N + 1),
-  seed=seed + trial)`` on the ``paper-sim`` chip, as :func:`xbarmem.evaluation.curve.recall_curve`
-  builds them; the naive mask is read from that map through :class:`xbarmem.Crossbar` (case 1
-  checks it equals the trained memory's pinned weights plus the diagonal);
+  seed=offset_seed(seed, trial))`` on the ``paper-sim`` chip, as
+  :func:`xbarmem.evaluation.curve.recall_curve` builds them; the naive mask is read from that
+  map through :class:`xbarmem.Crossbar` (case 1 checks it equals the trained memory's pinned
+  weights plus the diagonal);
 * **pattern subsets** -- ``recall_curve``'s seeds and draw (:func:`xbarmem.seeds.subset_seed`,
   :func:`xbarmem.seeds.random_subset`), checked against the ``subset_seeds`` it reports;
-* **cues** -- bit-identical: the same generator seed (``protocol.seed + trial``) and the same draw
-  as ``evaluate_memory`` (case 1 checks equality);
+* **cues** -- bit-identical: the same generator seed (``protocol.reseeded(trial).seed``) and
+  the same draw as ``evaluate_memory`` (case 1 checks equality);
 * the step cap, the convergence tolerance (1e-8) and the recall cap.
 
 What differs, on purpose: the naive side is the paper's loop (random init, Adam lr 1e-3, one
@@ -52,7 +53,7 @@ from xbarmem.hardware.crossbar import arrays_needed
 from xbarmem.learning.fit import fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.multilayer import MultilayerMemory
-from xbarmem.seeds import random_subset, subset_seed
+from xbarmem.seeds import offset_seed, random_subset, subset_seed
 
 from .config import BenchConfig
 from .measure import PeakMemory, basin_flops, fixed_point_flops, gflops, multilayer_flops
@@ -268,7 +269,8 @@ def naive_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchC
     networks: list[dict[str, Any]] = []
     with PeakMemory() as mem:
         start = time.perf_counter()
-        masks = [weight_mask(chip, fault_map(chip, n, cfg.seed + k), n) for k in range(trials)]
+        masks = [weight_mask(chip, fault_map(chip, n, offset_seed(cfg.seed, k)), n)
+                 for k in range(trials)]
         for i, count in enumerate(counts):
             for k in range(trials):
                 seed = subset_seed(cfg.seed, count, k)
@@ -276,7 +278,8 @@ def naive_curve(pool: PatternSet, counts: list[int], chip: ChipSpec, cfg: BenchC
                 res = train_naive(x, masks[k], lr=cfg.naive_lr, max_steps=cfg.max_steps,
                                   tol=cfg.naive_tol, init_std=cfg.naive_init_std, seed=seed)
                 t0 = time.perf_counter()
-                cues, targets = flip_cues(x, protocol.probes, protocol.level, protocol.seed + k)
+                cues, targets = flip_cues(x, protocol.probes, protocol.level,
+                                          protocol.reseeded(k).seed)
                 states = recall_naive(res.weights, res.bias, cues, protocol.max_iterations)
                 cosine, exact = cosine_scores(states, targets)
                 networks.append({"count": count, "trial": k, "subset_seed": seed,

@@ -756,3 +756,18 @@ def test_results_say_which_code_measured_them(tmp_path, monkeypatch):
         assert found["commit"] is not None and found["commit"].split("+")[0] == head
     monkeypatch.setattr(command_line, "_git", lambda *args: None)  # no git, or not a checkout
     assert command_line.code() == {"xbarmem": xbarmem.__version__, "commit": None}
+
+
+def test_the_naive_curve_takes_recall_curves_seeds_at_the_largest_seed():
+    """Case 2's naive side drew chip and cues of trial k from ``seed + k`` where
+    ``recall_curve`` wraps it to 32 bits (``offset_seed``): ``--seed 4294967295 --trials 2``
+    stopped with a ConfigError on a seed nobody gave, after the first trial's training."""
+    from xbarmem.checks import MAX_SEED
+
+    cfg = BenchConfig.tiny().with_overrides(seed=MAX_SEED, capacity_trials=2,
+                                            capacity_faults=(0.5,))
+    data = run(["2"], cfg, preset="tiny", json_out=None,
+               console=Console(file=io.StringIO(), width=140), verbose=False)
+    level = data["cases"]["2"]["levels"][0]
+    assert level["subsets_identical"] and level["naive"]["networks"] == 2 * len(
+        cfg.capacity_counts)
