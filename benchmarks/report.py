@@ -204,6 +204,16 @@ def _print_single(entry: dict[str, Any], console: Console) -> None:
     console.print(f"checks: {entry['checks']}")
 
 
+def _label(name: str, sides: dict[str, Any], side: dict[str, Any]) -> str:
+    """A row's side as cases 2 and 4a print it: the xbarmem sides (curve and search) with the
+    objective they trained (``xbarmem fixed-point``), as cases 1 and 3 name theirs."""
+    if name == "naive":
+        return name
+    objective = sides["xbarmem"].get("options", {}).get("objective")
+    what = "xbarmem" + (f" {objective}" if objective else "")
+    return what if name == "xbarmem" else f"{what} search ({side['rounds']} rounds)"
+
+
 def _print_capacity(entry: dict[str, Any], console: Console) -> None:
     settings = entry["settings"]
     thresholds = [f"{t:.2f}" for t in settings["thresholds"]]
@@ -219,8 +229,7 @@ def _print_capacity(entry: dict[str, Any], console: Console) -> None:
             if side is None:
                 continue
             evals = side.get("eval_seconds", side.get("recall_seconds"))
-            table.add_row(f"{level['faults']:.0%}",
-                          name if name != "search" else f"search ({side['rounds']} rounds)",
+            table.add_row(f"{level['faults']:.0%}", _label(name, level, side),
                           str(side["networks"]), f"{side['train_seconds']:.2f}",
                           _num(evals, ".2f"), f"{side['wall_seconds']:.2f}",
                           _num(side.get("network_steps"), ".0f"),
@@ -262,7 +271,8 @@ def _print_big(entry: dict[str, Any], console: Console) -> None:
             skipped.append(f"{name} side skipped: {side['reason']}")
             continue
         point = side["points"][0]
-        table.add_row(name, f"{side['train_seconds']:.2f}", f"{side['wall_seconds']:.2f}",
+        table.add_row(_label(name, entry["sides"], side), f"{side['train_seconds']:.2f}",
+                      f"{side['wall_seconds']:.2f}",
                       f"{side['network_steps']:.0f}", _us(side["seconds_per_network_step"]),
                       _num(side["gflops"], ".2f"), _mem(side), f"{point['cosine']:.4f}",
                       f"{point['exact']:.3f}")

@@ -93,6 +93,10 @@ def test_tiny_run_of_cases_1_and_2_writes_comparable_results(tmp_path):
     assert big["settings"]["n_neurons"] == 196
     text = console.file.getvalue()
     assert "cap@0.95" in text and "naive" in text and "search (" in text
+    # case 2's xbarmem rows name what they trained, as cases 1 and 3 do (they said "xbarmem")
+    cells = [cell.strip() for line in text.splitlines() for cell in line.split("│")]
+    assert "xbarmem fixed-point" in cells
+    assert any(cell.startswith("xbarmem fixed-point search (") for cell in cells)
     # a run at other settings than the full one says so, in its head, each case's and meta
     assert "tiny run: the ratios of the cases reading these are not comparable with " \
            "docs/performance.md's (full settings): max_steps 20 (full: 10000)" in text
