@@ -568,7 +568,19 @@ ENTRIES: tuple[Entry, ...] = (
                ("3", "multilayer default", "xbarmem multilayer basin (default)"),
                ("3", "multilayer fast recipe", "xbarmem multilayer fast recipe"),
                ("3", "multilayer fixed-point", "xbarmem multilayer fixed-point"))}
-          | {"recipes": "recipe_table"},
+          | {"recipes": "recipe_table",
+             # the performance issue's other goals: the capacity curves (case 2: >= 50x at
+             # equal capacity) and the N = 1024 point (case 4a: under 60 s)
+             "case 2: faults": "cases/2/levels/*/faults",
+             "case 2: wall speed-up over the naive loop": "cases/2/levels/*/"
+             "speed_ratio_naive_over_xbarmem/wall",
+             "case 2: training speed-up over the naive loop": "cases/2/levels/*/"
+             "speed_ratio_naive_over_xbarmem/train",
+             **{f"case 2: {label} capacity @{t}": f"cases/2/levels/*/{side}/capacity/{t}"
+                for side, label in (("naive", "naive"), ("xbarmem", "xbarmem fixed-point"))
+                for t in ("0.90", "0.95", "0.99")},
+             "case 4a: wall s": "cases/4a/sides/xbarmem/wall_seconds",
+             "case 4a: peak RSS bytes": "cases/4a/sides/xbarmem/peak_rss_bytes"},
           900),
 )
 
