@@ -43,7 +43,20 @@ def ru_maxrss_bytes() -> int:
     return int(value if sys.platform == "darwin" else value * 1024)
 
 
+#: the largest high-water mark seen before a reset (bytes): a reset loses the kernel's own
+_PEAK_BEFORE_RESETS = 0
+
+
+def lifetime_peak_bytes() -> int:
+    """The process's peak RSS since it started, bytes. ``ru_maxrss`` alone is not that once a
+    :class:`PeakMemory` block has reset the high-water mark (the kernel's maximum restarts from
+    the RSS of the reset), so the marks read before each reset are kept and count too."""
+    return max(_PEAK_BEFORE_RESETS, ru_maxrss_bytes(), _status_bytes("VmHWM") or 0)
+
+
 def _reset_high_water_mark() -> bool:
+    global _PEAK_BEFORE_RESETS
+    _PEAK_BEFORE_RESETS = lifetime_peak_bytes()
     try:
         _CLEAR_REFS.write_text("5", encoding="utf-8")
     except OSError:

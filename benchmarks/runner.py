@@ -17,7 +17,7 @@ from xbarmem.learning.multilayer import MultilayerTrainer
 from .cases import CASES, OPT_IN
 from .command_line import code, json_out_problem, machine
 from .config import BenchConfig, reading, settings_note
-from .measure import PeakMemory, matmul_gflops, ru_maxrss_bytes
+from .measure import PeakMemory, lifetime_peak_bytes, matmul_gflops
 from .naive import train_naive, train_naive_multilayer
 from .report import (
     load_table,
@@ -126,7 +126,7 @@ def _run(ids: list[str], cfg: BenchConfig, preset: str, json_out: Path | None,
         entry = CASES[case_id](reading(cfg, seen), log)
         entry["settings_note"] = settings_note(cfg, seen, preset)
         read |= seen
-        entry["ru_maxrss_bytes_after"] = ru_maxrss_bytes()
+        entry["ru_maxrss_bytes_after"] = lifetime_peak_bytes()  # (the process's peak so far)
         results["cases"][case_id] = entry
         print_case(entry, console)
     results["recipe_table"] = recipe_table(results)

@@ -775,3 +775,24 @@ def test_the_naive_curve_takes_recall_curves_seeds_at_the_largest_seed():
     level = data["cases"]["2"]["levels"][0]
     assert level["subsets_identical"] and level["naive"]["networks"] == 2 * len(
         cfg.capacity_counts)
+
+
+def test_the_process_peak_after_a_case_counts_the_peaks_before_each_reset():
+    """``ru_maxrss_bytes_after`` (each case's entry) read ``getrusage``'s ``ru_maxrss``, which
+    restarts from the current RSS whenever a side's ``PeakMemory`` resets the high-water mark
+    (Linux): after a later side it showed less than an earlier side's own peak."""
+    import torch
+
+    from benchmarks.measure import PeakMemory, lifetime_peak_bytes
+
+    with PeakMemory() as first:
+        block = torch.ones(64 * 2**18)  # 64 MiB, touched
+        block += 1
+    del block
+    with PeakMemory() as second:
+        pass
+    if first.method != "VmHWM":
+        pytest.skip("the high-water mark cannot be reset here (no /proc/self/clear_refs)")
+    slack = 2**20  # (the kernel's RSS counters are read a few pages apart)
+    assert second.peak_bytes < first.peak_bytes - 32 * 2**20  # the reset forgot the 64 MiB
+    assert lifetime_peak_bytes() >= first.peak_bytes - slack
