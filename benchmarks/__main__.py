@@ -74,8 +74,10 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
 def main(argv: list[str] | None = None) -> int:
     try:  # every option is checked by its type: one line and exit 2 before any work
         args = parse_args(argv)
-    except SystemExit as stop:  # (--help: 0)
-        return stop.code if isinstance(stop.code, int) else 2
+    except SystemExit as stop:
+        if stop.code in (0, None):  # --help
+            raise
+        return 2
     try:
         cases = resolve_cases(args.cases)
     except ValueError as exc:
