@@ -120,18 +120,26 @@ def test_tiny_case_matches_hand_computation_exactly():
 
 
 def test_a_circuit_with_zero_costs_gives_undefined_ratios_not_a_crash():
-    latencies = [k for k, unit in UNITS.items() if unit == "s"]
-    free = hand_circuit(**{k.replace(".", "__"): 0.0 for k in latencies})
-    m = Measurement(layers=[tiny_layer()], read_voltage=0.2, sync_steps=np.array([2, 3]),
+    """Every energy 0 on a layer of no conductance: no energy ratio (0 / 0), not a crash; the
+    read pulse, which must last, leaves the latencies defined."""
+    energies = [k for k, unit in UNITS.items() if unit == "J"]
+    free = hand_circuit(**{k.replace(".", "__"): 0.0 for k in energies})
+    m = Measurement(layers=[_dark_layer()], read_voltage=0.2, sync_steps=np.array([2, 3]),
                     async_steps=np.array([8, 12]), async_sweeps=np.array([2, 3]))
     rep = energy_report(m, free)
-    assert rep["sync"]["latency_s"]["mean"] == 0 == rep["async"]["latency_s"]["mean"]
-    assert math.isnan(rep["ratios"]["latency_ratio"])
-    assert math.isnan(rep["ratios"]["latency_reduction"])
-    assert rep["ratios"]["energy_ratio"] > 0
-    only_select = free.with_value("control.select_latency", 3e-9)
+    assert rep["sync"]["energy_J"]["mean"] == 0 == rep["async"]["energy_J"]["mean"]
+    assert math.isnan(rep["ratios"]["energy_ratio"])
+    assert math.isnan(rep["ratios"]["energy_reduction"])
+    assert rep["ratios"]["latency_ratio"] > 0
+    only_select = free.with_value("control.select_energy", 2e-13)
     ratios = energy_report(m, only_select)["ratios"]
-    assert ratios["latency_ratio"] == math.inf and ratios["latency_reduction"] == 1.0
+    assert ratios["energy_ratio"] == math.inf and ratios["energy_reduction"] == 1.0
+
+
+def _dark_layer() -> LayerLoad:
+    """tiny_layer's shape with every device at 0 S: its reads cost the array nothing."""
+    return LayerLoad(n_out=4, n_rows=5, row_tiles=2, col_tiles=1, tile_cols=4, g_total=0.0,
+                     devices=40, free_devices=40)
 
 
 def _hand_measurement() -> Measurement:
@@ -144,8 +152,9 @@ def test_calibration_refuses_a_circuit_whose_other_costs_are_zero():
     segments) whatever drivers.binary_energy: 8.8x cannot be reached. The solver returned 0
     (0 / 0 at 0) and `--calibrate` wrote a circuit whose ratio was undefined ("nanx")."""
     zero = hand_circuit(**{k.replace(".", "__"): 0.0 for k, unit in UNITS.items()
-                           if unit in ("J", "s")})
-    m = _hand_measurement()
+                           if unit in ("J", "s") and k != "array.pulse_width"})
+    m = Measurement(layers=[_dark_layer()], read_voltage=0.2, sync_steps=np.array([2, 3]),
+                    async_steps=np.array([8, 12]), async_sweeps=np.array([2, 3]))
     # 10 async updates x 5 rows against 2.5 sync steps x 5 rows x 1 column tile
     with pytest.raises(ConfigError, match=r"^no drivers\.binary_energy >= 0 gives async/sync "
                                           r"energy 8\.8x: it gives 4x whatever its value; "):
@@ -264,6 +273,9 @@ def _write(tmp_path, edit) -> str:
      r"programming.pulses_per_device must be in \[0.0, 1000000.0\]"),
     (lambda d: d["array"].update(pulse_width=float("nan")), "array.pulse_width must be finite"),
     (lambda d: d["array"].update(pulse_width=float("inf")), "array.pulse_width must be finite"),
+    # a read of no duration senses nothing: 0 s read as a free array (0 J, 0 s per read)
+    (lambda d: d["array"].update(pulse_width=0.0),
+     r"array.pulse_width must be in \(0.0, 1.0\] \(s\), got 0"),
     (lambda d: d["sensing"].update(sign_readout="latch"), "sensing.sign_readout must be one"),
     (lambda d: d["sensing"].update(adc_bits=8.5), "sensing.adc_bits must be an integer >= 1"),
     (lambda d: d.pop("neuron"), r"missing circuit section \[neuron\]"),
@@ -589,18 +601,20 @@ def test_calibrate_prints_the_solved_constants_with_units(tmp_path, run_cli):
                     r"control\.select_latency = [\d.]+ [pnu]?s -> ", line), line
 
 
-def test_undefined_ratios_read_as_such_in_the_human_output(tmp_path, run_cli):
-    """A circuit whose latencies are all 0 printed 'latency nanx ... nan% latency'."""
+def test_a_read_pulse_of_no_duration_is_refused_before_work(tmp_path, run_cli):
+    """pulse_width = 0 was taken: every read's array energy and latency 0, the circuit priced
+    as if no cell were read (and 'latency undefined (0 / 0)' with the other latencies 0). The
+    undefined ratios' words: test_energy_and_latency_ratios_print_alike."""
     from xbarmem.energy.circuit import load_circuit
 
-    free = load_circuit("generic-rram")
-    for key in [k for k, unit in UNITS.items() if unit == "s"]:
-        free = free.with_value(key, 0.0)
-    (tmp_path / "free.toml").write_text(free.to_toml())
+    free = load_circuit("generic-rram").with_value("control.step_latency", 0.0)
+    (tmp_path / "free.toml").write_text(free.to_toml().replace("pulse_width = 1e-08",
+                                                                 "pulse_width = 0.0"))
     code, out, err = run_cli("energy", "--neurons", 16, "--data", "random", "--patterns", 2,
                              "--rule", "pinv", "--probes", 3, "--circuit", tmp_path / "free.toml")
-    assert code == 0, err
-    assert "latency undefined (0 / 0)" in out and "nan" not in out
+    assert code == 2 and out == ""
+    assert err.strip() == (f"error: {tmp_path / 'free.toml'}: array.pulse_width must be in "
+                           f"(0.0, 1.0] (s), got 0.0"), err
 
 
 @pytest.mark.parametrize("call", [

@@ -10,11 +10,12 @@ the programmed conductances of every device (``Crossbar.g_pos`` / ``g_neg``, sie
 pulse width is not part of the chip spec, so it is a circuit constant here.
 
 TOML files hold exactly these sections and keys; an unknown key, a missing key, a negative or
-non-finite number, an energy above :data:`MAX_JOULES` or a duration above :data:`MAX_SECONDS`
-per operation (no circuit's; far above, costs overflowed to inf), more than
-:data:`MAX_PULSES` pulses per device, a non-integer count or an unknown choice is refused with a
-:class:`~xbarmem.errors.ConfigError` naming the key (``section.key``; specs are
-:class:`xbarmem.spec.Spec` dataclasses; numbers are stored as floats, counts as ints). Presets:
+non-finite number, a read pulse of 0 s (no cell would be read), an energy above
+:data:`MAX_JOULES` or a duration above :data:`MAX_SECONDS` per operation (no circuit's; far
+above, costs overflowed to inf), more than :data:`MAX_PULSES` pulses per device, a non-integer
+count or an unknown choice is refused with a :class:`~xbarmem.errors.ConfigError` naming the
+key (``section.key``; specs are :class:`xbarmem.spec.Spec` dataclasses; numbers are stored as
+floats, counts as ints). Presets:
 
 * ``generic-rram`` -- literature-typical values, every one an assumption stated in the file;
 * ``paper-calibrated`` -- the same values except two constants solved so that the single-layer
@@ -58,11 +59,12 @@ class ArrayRead(_Section, section="array"):
 
     Attributes:
         pulse_width: seconds the read voltage is applied to the driven rows (integration
-            window). A device of conductance G driven at V dissipates ``V**2 * G * pulse_width``
-            joules; this is also the array term of the read latency.
+            window), more than 0 (a read of no duration senses no current). A device of
+            conductance G driven at V dissipates ``V**2 * G * pulse_width`` joules; this is
+            also the array term of the read latency.
     """
 
-    pulse_width: Seconds
+    pulse_width: Annotated[float, Number(gt=0.0, le=MAX_SECONDS, as_float=True, unit="s")]
 
 
 @dataclass(frozen=True)
