@@ -25,7 +25,14 @@ from xbarmem.energy.measure import (
     measure_memory,
     measure_sizes,
 )
-from xbarmem.energy.model import COMPONENTS, LayerLoad, programming_cost, recall_cost, step_cost
+from xbarmem.energy.model import (
+    COMPONENTS,
+    Cost,
+    LayerLoad,
+    programming_cost,
+    recall_cost,
+    step_cost,
+)
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import load_chip, load_preset
 from xbarmem.hardware.crossbar import Crossbar
@@ -766,6 +773,28 @@ def test_a_spread_of_identical_costs_reads_zero(run_cli):
     row = next(line for line in out.splitlines() if "sync latency" in line)
     assert row.replace("│", " ").split()[4:6] == ["0", "s"], row
     assert not re.search(r"\de-\d", out), out
+
+
+@pytest.mark.parametrize("steps", [[2] * 24, [200] * 24, [3] * 7, [1, 2, 3, 13], [5]])
+def test_per_recall_statistics_are_consistent_at_the_last_digit(steps):
+    """The JSON (and `energy_report`) gave a spread of identical recalls as rounding noise:
+    24 cues of 200 async steps each (N = 100, tiled) had a latency mean of
+    4.600000000000001e-06 s above its max 4.6e-06 s, and 2 sync steps each a latency std of
+    6.6e-24 s. The mean is the
+    breakdown's sum; min and max are the fewest and most steps priced alike, std the steps'."""
+    per_step = Cost(dict(zip(COMPONENTS, [1.01e-11, 2.0759027849502316e-10, 5e-12, 1e-12,
+                                          1e-11, 1e-12, 0.0], strict=True)),
+                    dict(zip(COMPONENTS, [1e-9, 1e-8, 1e-9, 1e-9, 2e-9, 5e-9, 3e-9],
+                             strict=True)))
+    rep = recall_cost(steps, per_step)
+    for key, total in (("energy_J", per_step.total_energy),
+                       ("latency_s", per_step.total_latency)):
+        stats = rep[key]
+        assert stats["min"] <= stats["mean"] <= stats["max"], (key, stats)
+        assert stats["std"] == rep["steps"]["std"] * total
+        if len(set(steps)) == 1:
+            assert stats["std"] == 0 and stats["min"] == stats["mean"] == stats["max"], stats
+        assert stats["mean"] == sum(rep[key.replace("_", "_breakdown_")].values())
 
 
 def _sizes_row(n, patterns, steps, ratios, exact_rate, fitted):

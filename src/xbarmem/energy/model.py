@@ -303,7 +303,10 @@ def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, 
 
     Per cue: ``steps x per-step cost``. Returns the step statistics, per-cue energy (J) and
     latency (s) statistics (mean, std, min, max), and the mean recall's breakdown by component;
-    ``energy_J["mean"]`` and ``latency_s["mean"]`` are the sums of the breakdowns.
+    ``energy_J["mean"]`` and ``latency_s["mean"]`` are the sums of the breakdowns, ``min`` and
+    ``max`` those of the fewest and most steps scaled alike, and ``std`` the steps' std (divisor
+    the number of cues) times the per-step cost: so ``min <= mean <= max``, and cues that all
+    took the same steps give ``std == 0`` and one value (rounding put the mean above the max).
     """
     check_type(per_step, Cost, "per_step", "a Cost (step_cost)")
     s = as_real_array(steps, "steps", dtype=None)
@@ -312,11 +315,13 @@ def recall_cost(steps: Sequence[int] | np.ndarray, per_step: Cost) -> dict[str, 
         raise ConfigError(f"steps must be a non-empty list of counts in 0..{MAX_COUNT} (one "
                           f"per cue), got {shown(steps)}")
     s = s.astype(np.float64).reshape(-1)
-    mean_steps = math.fsum(s) / s.size
-    mean = per_step.scaled(mean_steps)
-    energy, latency = _stats(s * per_step.total_energy), _stats(s * per_step.total_latency)
-    energy["mean"], latency["mean"] = mean.total_energy, mean.total_latency
-    return {"cues": int(s.size), "steps": _stats(s), "energy_J": energy, "latency_s": latency,
+    steps_stats = _stats(s)
+    mean = per_step.scaled(math.fsum(s) / s.size)
+    low, high = per_step.scaled(steps_stats["min"]), per_step.scaled(steps_stats["max"])
+    energy, latency = ({"mean": getattr(mean, total), "std": steps_stats["std"] * getattr(
+        per_step, total), "min": getattr(low, total), "max": getattr(high, total)}
+        for total in ("total_energy", "total_latency"))
+    return {"cues": int(s.size), "steps": steps_stats, "energy_J": energy, "latency_s": latency,
             "energy_breakdown_J": dict(mean.energy), "latency_breakdown_s": dict(mean.latency),
             "per_step": per_step.as_dict()}
 
