@@ -17,6 +17,7 @@ import torch
 from xbarmem.energy.calibrate import calibrate
 from xbarmem.energy.circuit import UNITS, CircuitSpec, circuit_names, load_circuit
 from xbarmem.energy.measure import (
+    SIZES_MAX_STEPS,
     Measurement,
     build_memory,
     energy_report,
@@ -24,6 +25,7 @@ from xbarmem.energy.measure import (
     measure,
     measure_memory,
     measure_sizes,
+    trainer_options,
 )
 from xbarmem.energy.model import (
     COMPONENTS,
@@ -582,6 +584,22 @@ def test_cli_json_and_sizes(tmp_path, run_cli):
     assert [r["n"] for r in table["rows"]] == [16, 25]
     assert table["rows"][0]["beside"]["circuit"] == "paper-calibrated"
     assert (tmp_path / "energy-vs-n.png").stat().st_size > 1000
+
+
+def test_sizes_rows_give_the_spread_over_cues_not_only_means():
+    """`energy --sizes` rows (and `measure_sizes`, `energy-vs-n.json`) held each mode's mean
+    steps, energy and latency only: the issue asks for mean and spread over cues, as
+    `energy --json` gives them."""
+    row = measure_sizes([16], "generic-rram", probes=4, seed=3)["rows"][0]
+    m = measure(16, patterns="random", count=row["patterns"], rule="pinv", probes=4, seed=3,
+                rule_options=trainer_options("pinv", default=SIZES_MAX_STEPS))
+    rep = energy_report(m, "generic-rram")
+    for mode in ("sync", "async"):
+        for key in ("steps", "energy_J", "latency_s"):
+            name = f"{mode}_{key}"
+            assert row["spread"][name] == {s: rep[mode][key][s] for s in ("std", "min", "max")}
+            assert row["spread"][name]["min"] <= row[name] <= row["spread"][name]["max"]
+    assert row["spread"]["async_steps"]["std"] == float(np.std(m.async_steps))
 
 
 @pytest.mark.parametrize("value", ["1", "1.0"])

@@ -472,8 +472,11 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
 
 def _size_row(n: int, count: int, m: Measurement, rep: EnergyReport) -> dict[str, Any]:
     """One row of :func:`measure_sizes`: N, stored patterns, mean steps, energy (J) and
-    latency (s) per recall of each mode, their ratios, programming cost, recall quality."""
-    return {"n": n, "patterns": count, "cues": m.info["cues"],
+    latency (s) per recall of each mode, their spread over the cues (``spread``: std, min,
+    max under the same names), their ratios, programming cost, recall quality."""
+    spread = {f"{mode}_{key}": {stat: rep[mode][key][stat] for stat in ("std", "min", "max")}
+              for mode in MODES for key in ("steps", "energy_J", "latency_s")}
+    return {"n": n, "patterns": count, "cues": m.info["cues"], "spread": spread,
             "sync_steps": rep["sync"]["steps"]["mean"],
             "async_steps": rep["async"]["steps"]["mean"],
             "async_sweeps": rep["async"]["sweeps"]["mean"],
@@ -509,8 +512,10 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     hold the chip's name, stuck fraction and fault model (``faults``, ``fault_model``), the
     circuit's name and every constant (``circuit_constants``; their units in
     ``circuit_units``: J / s / counts); a row
-    holds the mean steps, energy (J) and latency (s) per recall of each mode, their ratios and
-    the cost of programming that memory (``programming_energy_J``, ``programming_time_s``).
+    holds the mean steps, energy (J) and latency (s) per recall of each mode (``sync_steps``,
+    ``async_energy_J``, ...), their std, min and max over the row's ``cues`` under the same
+    names in ``spread``, their ratios and the cost of programming that memory
+    (``programming_energy_J``, ``programming_time_s``).
     """
     items = (list(sizes) if isinstance(sizes, list | tuple) else
              as_real_array(sizes, "sizes", dtype=None).tolist()
