@@ -729,7 +729,8 @@ def test_measure_model_measures_a_given_memory_as_measure_does_its_own():
     assert energy_report(given, "generic-rram")["ratios"] == \
         energy_report(own, "generic-rram")["ratios"]
     assert given.info["rule"] == "pinv" and given.info["chip"] == "paper-sim"
-    with pytest.raises(PatternError, match="binary"):
+    with pytest.raises(PatternError, match=r"binary .*: measure_memory\(memory, cues, targets, "
+                                           r"activation='tanh'\) recalls cues of your own"):
         measure_model(memory, patterns_for("random", 16, n=2, kind="continuous"))
 
 
@@ -757,6 +758,8 @@ def test_cli_energy_of_your_own_model(tmp_path, run_cli, monkeypatch):
     assert code == 0, err
     code, _, err = run_cli("energy", "--model", tmp_path / "c.safetensors")
     assert code == 2 and "stores continuous patterns" in err
+    # it said no more: what prices a continuous model's recall was nowhere in reach
+    assert "measure_memory(xbarmem.load_memory(" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_energy_of_a_model_names_the_faults_of_its_map_not_its_chips_rates(tmp_path, run_cli,

@@ -125,6 +125,9 @@ BREAKDOWN_LEGEND = ("select: choosing the neuron an asynchronous step updates (a
 CALIBRATED = "circuit-calibrated.toml"
 #: the figure and table ``--sizes`` writes into ``--out``
 SIZES_FILES = ("energy-vs-n.png", "energy-vs-n.json")
+#: the way to price the recall of patterns energy draws no cues for (continuous ones)
+OWN_CUES = ("xbarmem.energy.measure.measure_memory(xbarmem.load_memory(FILE), cues, "
+            "targets, activation='tanh'), then energy_report")
 EnergyOut = Annotated[Path, output_options.out(
     "folder for PNG, JSON and TOML files (with --sizes or --calibrate)", folder=True, lazy=True)]
 EnergyModel = Annotated[Path | None, typer.Option(
@@ -235,7 +238,8 @@ def _measure_model(model: Path, level: float, probes: int, seed: int,
     meta = given.model_request(model, probes=probes, patterns=True)
     if (meta.kind or "binary") != "binary":
         raise ConfigError(f"{model}: energy recalls bit-flipped cues of binary patterns; this "
-                          f"model stores {meta.kind} patterns")
+                          f"model stores {meta.kind} patterns (in Python, cues of your own: "
+                          f"{OWN_CUES})")
     from xbarmem.energy.measure import measure_model
     from xbarmem.memory.io import load_model
 

@@ -454,8 +454,9 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
     check_recall("sync", activation, max_iterations)
     check_type(patterns, PatternSet, "patterns", "a PatternSet (the memory's stored patterns)")
     if patterns.kind != "binary":
-        raise PatternError(f"energy recalls bit-flipped cues of binary patterns; these are "
-                           f"{patterns.kind}")
+        raise PatternError(f"measure_model recalls bit-flipped cues of binary patterns; these "
+                           f"are {patterns.kind}: measure_memory(memory, cues, targets, "
+                           f"activation='tanh') recalls cues of your own")
     x = torch.as_tensor(_matrix(patterns.patterns, "patterns"))
     if x.shape[1] != memory.n_neurons:
         raise PatternError(f"patterns have N = {x.shape[1]}, the memory {memory.n_neurons}")
