@@ -85,6 +85,7 @@ THREADS = ["--threads", "2"]
 INTENDED: dict[str, str] = {
     ".threads": "added: the torch thread count every result records",
     ".layers[].per_step": "added: each layer's share of one recall step (energy)",
+    ".rows[].spread": "added: std, min and max over cues of each energy --sizes mean",
 }
 
 _TIMING = ("seconds", "time_s", "elapsed")
