@@ -112,6 +112,8 @@ class _Command(TyperCommand):
     space from two."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        global _running
+        _running = (ctx.command_path, {o for p in self.params for o in getattr(p, "opts", ())})
         strict, ctx.allow_extra_args = ctx.allow_extra_args, True
         try:
             rest = super().parse_args(ctx, args)
@@ -120,6 +122,23 @@ class _Command(TyperCommand):
         if rest and not strict and not ctx.resilient_parsing:
             ctx.fail(extra_arguments(self, ctx.command_path, rest))
         return rest
+
+
+#: the command being run (``xbarmem energy``) and its option names, set as it parses them
+_running: tuple[str, set[str]] | None = None
+#: a library message's pointer to an option: ``(CLI: --zero-one)``, ``(CLI: --kind continuous)``
+_CLI_HINT = re.compile(r"\(CLI: (--[a-z][a-z0-9-]*)[^)]*\)")
+
+
+def cli_hints(message: str) -> str:
+    """``message`` with each ``(CLI: --option ...)`` pointer of the library kept where the
+    command being run has that option and otherwise saying it has none (``energy --data
+    01.npy`` was told to pass ``--zero-one``, which energy refused as no such option)."""
+    if _running is None:
+        return message
+    command, options = _running
+    return _CLI_HINT.sub(lambda m: m.group(0) if m.group(1) in options
+                         else f"({command} has no {m.group(1)})", message)
 
 
 def extra_arguments(command: Any, name: str | None, extra: list[str]) -> str:
@@ -848,8 +867,8 @@ def _say_nothing() -> None:
 
 
 def _main() -> None:
-    global _deprecations, _held
-    _deprecations, _held = [], []
+    global _deprecations, _held, _running
+    _deprecations, _held, _running = [], [], None
     try:
         # typer.Exit(n) comes back as a return value (Ctrl-C: Stopped); a command that fails
         # leaves no empty folder it made (xbarmem.files.undone_on_failure)
@@ -858,7 +877,7 @@ def _main() -> None:
             if isinstance(code, int) and code:
                 raise SystemExit(code)
     except XbarmemError as exc:
-        _refused(str(exc), 2, exc)
+        _refused(cli_hints(str(exc)), 2, exc)
     except (typer.Abort, KeyboardInterrupt, Stopped) as exc:
         try:
             console.print("aborted")
