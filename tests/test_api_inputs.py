@@ -227,9 +227,9 @@ def test_numpy_scalars_are_taken_as_the_python_numbers_they_hold():
     protocol = xm.Protocol(level=np.float32(0.25), probes=np.int64(2),
                            max_iterations=np.int32(9), seed=np.uint8(3))
     assert protocol.as_dict() == {"corruption": "flip", "level": 0.25, "probes": 2,
-                                  "mode": "sync", "activation": "sign", "max_iterations": 9,
+                                  "mode": "sync", "activation": None, "max_iterations": 9,
                                   "seed": 3}
-    assert all(type(v) in (int, float, str) for v in protocol.as_dict().values())
+    assert all(type(v) in (int, float, str, type(None)) for v in protocol.as_dict().values())
     device = xm.DeviceSpec(levels=np.int64(4), write_noise=np.float64(1e-6))
     assert type(device.levels) is int and type(device.write_noise) is float
     pats = xm.random_patterns(3, 16, seed=0)

@@ -85,3 +85,35 @@ def test_capacity_of_continuous_patterns_defaults_to_their_cues(monkeypatch):
                          start=2)
     assert seen[0].corruption == "gaussian" and seen[0].activation == "tanh"
     assert seen[0].level == 0.6 and seen[0].probes == 20
+
+
+def test_a_protocol_without_neurons_takes_the_patterns_kind(grey, monkeypatch):
+    """``Protocol(corruption="gaussian", level=0.6)`` names cues, not neurons: continuous
+    patterns are recalled with tanh neurons under it, as under no protocol (sign neurons, the
+    field's old default, turned every grey level into +-1), binary ones with sign neurons;
+    what was asked for is kept."""
+    x, mem = grey
+    cues_only = xm.Protocol(corruption="gaussian", level=0.6)
+    assert xm.evaluate_memory(mem, x, cues_only).cosine == xm.evaluate_memory(
+        mem, x, GAUSSIAN).cosine
+    signs = xm.Protocol(corruption="gaussian", level=0.6, activation="sign")
+    assert xm.evaluate_memory(mem, x, signs).cosine != xm.evaluate_memory(mem, x, GAUSSIAN).cosine
+    binary = xm.load_digits(n=4)
+    hebb = xm.train(binary, chip="paper-sim", rule="hebb")
+    assert torch.equal(xm.evaluate_memory(hebb, binary, xm.Protocol(level=0.2)).states,
+                       xm.evaluate_memory(hebb, binary,
+                                          xm.Protocol(level=0.2, activation="sign")).states)
+    seen = []
+
+    def record(trained, protocol=None, **kwargs):
+        seen.append(protocol)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(curve, "score_curve", record)
+    for search in (lambda: xm.find_capacity(x, thresholds=[0.9], trials=1, start=2,
+                                            protocol=cues_only),
+                   lambda: xm.run_scaling([64], arch="single", rule="pinv", kind="continuous",
+                                          data="digits", protocol=cues_only)):
+        with pytest.raises(RuntimeError, match="stop"):
+            search()
+    assert [p.activation for p in seen] == ["tanh", "tanh"]

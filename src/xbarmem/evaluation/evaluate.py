@@ -79,7 +79,9 @@ class Protocol:
         probes: corrupted cues per stored pattern (per chip).
         mode: ``sync`` or ``async`` recall.
         activation: ``sign`` (binary neurons) or ``tanh`` (analogue neurons; for binary
-            patterns the final state is read out by comparators, i.e. its sign).
+            patterns the final state is read out by comparators, i.e. its sign); None (the
+            default): the neurons of the patterns' kind, ``sign`` for binary and ``tanh``
+            for continuous ones, as the commands and sweeps take them.
         max_iterations: recall cap (sync steps / async sweeps).
         seed: seed of cue corruption and read noise.
 
@@ -92,7 +94,7 @@ class Protocol:
     level: float = 0.1
     probes: int = 1
     mode: str = "sync"
-    activation: str = "sign"
+    activation: str | None = None
     max_iterations: int = 100
     seed: int = 0
 
@@ -102,8 +104,9 @@ class Protocol:
         :class:`ConfigError` for the rest, naming the field. Names are kept canonical
         (``corruption="Flip"``, ``mode="Sync"``: ``"flip"``, ``"sync"``)."""
         self.corruption = check_corruption(self.corruption, self.level)
-        self.mode, self.activation = check_recall(self.mode, self.activation,
-                                                  self.max_iterations)
+        self.mode, activation = check_recall(self.mode, self.activation or "sign",
+                                             self.max_iterations)
+        self.activation = None if self.activation is None else activation
         # numpy scalars (np.arange, np.linspace) are kept as the Python numbers they hold
         if type(self.level) not in (int, float):
             self.level = float(self.level)
@@ -138,18 +141,22 @@ def as_protocol(protocol: Protocol | None, default: Protocol | None = None, *,
     kind of the patterns it will corrupt, when known: for None, continuous patterns take
     their kind's cues and neurons (:func:`~xbarmem.names.default_cues`: Gaussian noise, tanh)
     where the default flips bits, as the commands and sweeps do; a protocol that sets signs
-    of continuous patterns raises :class:`ConfigError` (:func:`check_cue_kind`)."""
+    of continuous patterns raises :class:`ConfigError` (:func:`check_cue_kind`); a protocol
+    without an ``activation`` gets the kind's neurons (kept None while the kind is unknown:
+    the memory's own then, :meth:`Memory.recall`)."""
     if protocol is None:
         out = default if default is not None else Protocol()
         if kind is not None and kind != "binary" and out.corruption in BIT_CORRUPTIONS:
             corruption, level, activation = default_cues(kind)
             out = replace(out, corruption=corruption, level=level, activation=activation)
-        return out
-    hint = " (build one with Protocol(**options))" if isinstance(protocol, dict) else ""
-    checked = check_type(protocol, Protocol, "protocol", f"a Protocol{hint}")
-    if kind is not None:
-        check_cue_kind(checked, kind)
-    return checked
+    else:
+        hint = " (build one with Protocol(**options))" if isinstance(protocol, dict) else ""
+        out = check_type(protocol, Protocol, "protocol", f"a Protocol{hint}")
+        if kind is not None:
+            check_cue_kind(out, kind)
+    if kind is not None and out.activation is None:
+        out = replace(out, activation=default_cues(kind)[2])
+    return out
 
 
 def check_cue_kind(protocol: Protocol, kind: str) -> None:
@@ -344,17 +351,18 @@ def evaluate_many(memories: list, patterns: list[PatternSet | torch.Tensor],
                           f"{len(protocols)} protocols")
     if not protocols:
         return []
-    patterns = [memory_patterns(m, x) for m, x in zip(memories, patterns, strict=True)]
+    sets = [memory_patterns(m, x) for m, x in zip(memories, patterns, strict=True)]
+    protocols = [as_protocol(p, kind=x.kind) for p, x in zip(protocols, sets, strict=True)]
     first = protocols[0]
     same = all(p.mode == "sync" and p.activation == first.activation
                and p.max_iterations == first.max_iterations for p in protocols)
     mats = stack_matrices(memories) if memories and same else None
     if mats is None:
-        return [evaluate_memory(m, x, p) for m, x, p in zip(memories, patterns, protocols,
+        return [evaluate_memory(m, x, p) for m, x, p in zip(memories, sets, protocols,
                                                                  strict=True)]
-    cues = [make_cues(x, p) for x, p in zip(patterns, protocols, strict=True)]
-    results = _recall_chunks(mats, [c.cues for c in cues], first.activation,
-                             first.max_iterations)
+    cues = [make_cues(x, p) for x, p in zip(sets, protocols, strict=True)]
+    results = _recall_chunks(mats, [c.cues for c in cues], first.activation or "sign",
+                             first.max_iterations)  # (set by as_protocol for the kind)
     return [score_recall(c, r) for c, r in zip(cues, results, strict=True)]
 
 
@@ -468,9 +476,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     _check_settings(fault_seed, program_seed, keep_states, callback, train_progress, variants)
     patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
-    protocol = as_protocol(protocol, kind=patterns.kind)
-    for checked in (protocol, *(variants or {}).values()):
-        check_cue_bytes(checked, patterns.n_patterns, patterns.n_neurons)
+    protocol, variants = _compared_protocols(protocol, variants, patterns)
     _CHIPS(chips, "chips")
     trained, recorded = _rules(rules, rule_options, patterns.kind)
     maps = make_fault_maps(chip, patterns.n_neurons, chips, fault_seed)
@@ -483,7 +489,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
                  lambda step, loss, name=name: train_progress(name, step, loss))
         infos = fit_memories(rule, x, memories, kind=patterns.kind, program_seed=program_seed,
                              progress=steps)
-        out["rules"][name] = _rule_entry(memories, infos, patterns, protocol, variants or {},
+        out["rules"][name] = _rule_entry(memories, infos, patterns, protocol, variants,
                                          keep_states)
         if callback is not None:
             callback(name)
@@ -564,6 +570,17 @@ def check_distinct(names: list[Any]) -> None:
         raise ConfigError(f"rules must have distinct names (a rule object's name is its key "
                           f"in the results): {twice!r} is given twice; got "
                           f"{', '.join(map(str, names))}")
+
+
+def _compared_protocols(protocol: Protocol | None, variants: dict[str, Protocol] | None,
+                        patterns: PatternSet) -> tuple[Protocol, dict[str, Protocol]]:
+    """:func:`compare_rules`' protocol and ``variants`` as :func:`as_protocol` reads them for
+    ``patterns``' kind, each checked to fit in memory (:func:`check_cue_bytes`)."""
+    protocol = as_protocol(protocol, kind=patterns.kind)
+    variants = {name: as_protocol(v, kind=patterns.kind) for name, v in (variants or {}).items()}
+    for checked in (protocol, *variants.values()):
+        check_cue_bytes(checked, patterns.n_patterns, patterns.n_neurons)
+    return protocol, variants
 
 
 def _per_chip(memories: list, patterns: PatternSet, protocol: Protocol) -> list[Score]:

@@ -51,7 +51,7 @@ from xbarmem.evaluation.capacity import check_search, find_capacity
 from xbarmem.evaluation.checkpoint import SearchCheckpoint
 from xbarmem.evaluation.cue_check import cue_warnings_once
 from xbarmem.evaluation.curve import seeded_options
-from xbarmem.evaluation.evaluate import Protocol
+from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import keyed_options
@@ -319,7 +319,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                               cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
     rule_h = _hidden_rule(arch, hidden)
     source, sizes, pool_size = _source(data, kind, sizes, pool_size)
-    protocol = _default_protocol(kind) if protocol is None else protocol
+    protocol = _default_protocol(kind) if protocol is None else as_protocol(protocol, kind=kind)
     chip = load_chip(chip)
     settings = {"arch": arch, "kind": kind, "data": source_name(source),  # (one layer: no
                 "hidden_rule": str(rule_h) if arch == "multilayer" else None,  # hidden rule)

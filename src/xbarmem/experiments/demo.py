@@ -68,7 +68,8 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     out_dir, rules, chip_of = _checked(data, out_dir, rules, fault_models, faults, chips,
                                        progress, train_progress)
     fault_models = tuple(chip_of)  # (canonical names)
-    protocol = Protocol(corruption="flip", level=flip, probes=probes, seed=seed)
+    protocol = Protocol(corruption="flip", level=flip, probes=probes, seed=seed,
+                        activation="sign")
     patterns = DEMO_DATA[data]()
     make_folder(out_dir)
     analogue = {"tanh": Protocol(corruption="flip", level=flip, probes=probes, seed=seed,
