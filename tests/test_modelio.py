@@ -211,6 +211,20 @@ def test_saving_unprogrammed_memory_raises(tmp_path):
     assert not path.exists()
 
 
+@pytest.mark.parametrize("name", ["m.npz", "m.npy", "model", "m.safetensors.bak"])
+def test_a_model_named_as_another_format_is_refused_and_nothing_written(tmp_path, rram_memory,
+                                                                       name):
+    """``save_memory(mem, "m.npz")`` wrote a safetensors file under an .npz name (numpy then
+    refused it as pickled data), where ``train -o m.npz``, ``FaultMap.save`` and
+    ``save_figure`` refuse a name of another format; an existing file is kept."""
+    path = tmp_path / name
+    path.write_bytes(b"kept")
+    with pytest.raises(FileFormatError, match=f"model file must end in .safetensors, got {name}"):
+        save_memory(rram_memory, path)
+    assert path.read_bytes() == b"kept"
+    assert load_memory(save_memory(rram_memory, tmp_path / "M.SafeTensors")).n_neurons == 16
+
+
 def test_load_missing_file(tmp_path):
     with pytest.raises(FileFormatError, match="no such model file"):
         load_memory(tmp_path / "absent.safetensors")

@@ -85,7 +85,8 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
 
     Raises, before anything is written: :class:`~xbarmem.errors.ArgumentError` for a
     ``memory`` that is not a :class:`Memory`, :class:`~xbarmem.errors.FileFormatError` for an
-    unprogrammed memory or a ``path`` that is a folder or in no existing folder,
+    unprogrammed memory or a ``path`` that is a folder, in no existing folder or not named
+    ``.safetensors`` (any case),
     :class:`~xbarmem.errors.PatternError` for patterns that are malformed, not of the
     memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
     a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
@@ -117,12 +118,14 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
                 extra: dict[str, Any] | None) -> PatternSet | None:
     """The patterns to save (read by :func:`as_pattern_set`), after refusing, before anything is
     written: a ``memory`` that is not a programmed :class:`Memory` (``ArgumentError`` /
-    :class:`FileFormatError`), a ``path`` that is a folder or lies in no folder
-    (:class:`FileFormatError`), ``extra`` that is not a JSON-able dict (:class:`ConfigError`)."""
+    :class:`FileFormatError`), a ``path`` that is a folder, lies in no folder or is not named
+    ``.safetensors`` (:class:`FileFormatError`), ``extra`` that is not a JSON-able dict (:class:`ConfigError`)."""
     check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     if not memory.programmed:
         raise FileFormatError("cannot save a memory that has not been trained/programmed")
     output_file(path, "model")
+    if path.suffix.lower() != ".safetensors":  # (as train -o, FaultMap.save, save_figure)
+        raise FileFormatError(f"model file must end in .safetensors, got {path.name}")
     if extra is not None:
         check_type(extra, dict, "extra", "a dict")
         try:
