@@ -1951,3 +1951,25 @@ def test_scaling_says_a_fit_of_two_sizes_has_no_interval_and_prints_no_undefined
     assert "nan" not in text and "R^2 1.000" not in text, text
     assert "threshold 1.0: C ~ N^0.00 (a line through 2 sizes of capacity > 0: no CI)" in text
     assert "threshold 0.9: C ~ N^0.00 (95% CI 0.00..0.00)\n" in text
+
+
+def test_scaling_says_why_a_threshold_has_no_fit(monkeypatch):
+    """``scaling --sizes 16`` (capacity 4) said "not enough non-zero capacities to fit": its
+    capacity is not zero, there is one size. The line counts the sizes of capacity > 0."""
+    import io
+
+    from xbarmem.cli import capacity_output
+    from xbarmem.cli.common import _Console
+
+    console = _Console(width=100, file=io.StringIO(), color_system=None)
+    monkeypatch.setattr(capacity_output, "out", console)
+    res = {"sizes": [16], "capacity": {"0.99": [4]}, "runs": [{"capacity": {}, "settings": {}}],
+           "fits": {"0.99": None}, "files": {"png": "s.png", "json": "s.json"}}
+    capacity_output.print_scaling(res, "scaling")
+    assert "threshold 0.99: no fit: 1 size of capacity > 0 (4 at N = 16); a fit needs 2\n" in (
+        console.file.getvalue())
+    res.update(sizes=[16, 36, 64], capacity={"0.99": [0, 3, 0]}, fits={"0.99": None},
+               runs=[{"capacity": {}, "settings": {}}] * 3)
+    capacity_output.print_scaling(res, "scaling")
+    assert ("threshold 0.99: no fit: 1 size of capacity > 0 of 3 (3 at N = 36); a fit needs 2"
+            in console.file.getvalue())

@@ -142,6 +142,15 @@ def _bounds_words(sizes: list[int] | None) -> str:
             f"{', '.join(map(str, sizes))}")
 
 
+def _no_fit_words(sizes: list[int], capacities: list[int]) -> str:
+    """Why a threshold has no fit: the sizes of capacity > 0 it has, fewer than two."""
+    good = [(n, c) for n, c in zip(sizes, capacities, strict=True) if c > 0]
+    counted_sizes = f"{len(good)} size{'s' * (len(good) != 1)} of capacity > 0" + (
+        f" of {len(sizes)}" if len(sizes) > 1 else "")
+    where = "".join(f" ({c} at N = {n})" for n, c in good)
+    return f"no fit: {counted_sizes}{where}; a fit needs 2"
+
+
 def print_scaling(res: dict, title: str) -> None:
     """Scaling's table (``>=`` before a capacity that is the whole pool, a lower bound, as
     ``capacity`` and the figure mark it) and each threshold's fit."""
@@ -159,7 +168,7 @@ def print_scaling(res: dict, title: str) -> None:
     out.print(table)
     for t, fit in res["fits"].items():
         if fit is None:
-            out.print(f"threshold {t}: not enough non-zero capacities to fit")
+            out.print(f"threshold {t}: {_no_fit_words(res['sizes'], res['capacity'][t])}")
         else:
             out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{fit_words(fit)}"
                       f"{_bounds_words(fit.get('lower_bounds'))}")
