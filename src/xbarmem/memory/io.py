@@ -119,7 +119,8 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
     """The patterns to save (read by :func:`as_pattern_set`), after refusing, before anything is
     written: a ``memory`` that is not a programmed :class:`Memory` (``ArgumentError`` /
     :class:`FileFormatError`), a ``path`` that is a folder, lies in no folder or is not named
-    ``.safetensors`` (:class:`FileFormatError`), ``extra`` that is not a JSON-able dict (:class:`ConfigError`)."""
+    ``.safetensors`` (:class:`FileFormatError`), ``extra`` that is not a JSON-able dict
+    (:class:`ConfigError`)."""
     check_type(memory, Memory, "memory", "a Memory (from train or load_memory)")
     if not memory.programmed:
         raise FileFormatError("cannot save a memory that has not been trained/programmed")
