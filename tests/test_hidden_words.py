@@ -81,3 +81,22 @@ def test_a_hidden_ratio_is_shown_as_it_reads_back():
         "multilayer N-N-N")
     with pytest.raises(ConfigError, match=r"lists 1\.0000001n twice"):
         hidden_specs("1.0000001n,1.0000001n", several=True)
+
+
+@pytest.mark.parametrize("hidden", [0, -2, "ratio:1e400", "fixed:99999999999", "ratio:nan"])
+def test_a_scaling_width_out_of_bounds_is_refused_as_written(hidden):
+    """``run_scaling(hidden=0)`` and ``--hidden ratio:1e400`` were refused with
+    ``got HiddenRule('fixed', 0.0)``, a rule the caller never wrote."""
+    from xbarmem.evaluation.hidden_rule import HiddenRule
+
+    with pytest.raises(ConfigError, match=f"got {hidden!r}$") as refused:
+        HiddenRule.parse(hidden)
+    assert "HiddenRule(" not in str(refused.value)
+
+
+@pytest.mark.parametrize("hidden", ["ratio:0", "fixed:1.5", "ratio:1e400", "FIXED:8"])
+def test_scaling_names_hidden_when_an_old_spelling_is_bad(run_cli, tmp_path, hidden):
+    code, out, err = run_cli("scaling", "--data", "random", "--sizes", "16,36",
+                             f"--hidden={hidden}", "--out", tmp_path / "s")
+    assert code == 2 and err.startswith("error: --hidden: ") and f"got '{hidden}'" in err, err
+    assert "HiddenRule(" not in err and not (tmp_path / "s").exists()

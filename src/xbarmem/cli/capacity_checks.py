@@ -101,13 +101,16 @@ def hidden_rule_of(text: str) -> HiddenRule:
     ``ratio:R`` spellings still work, with a warning."""
     from xbarmem.evaluation.hidden_rule import HiddenRule
 
+    several = ConfigError(f"--hidden: scaling takes one hidden width (H, an integer >= 1, or "
+                          f"a multiple of N such as 1n), got {text!r}")
     if ":" in text:
-        rule = HiddenRule.parse(text)
+        try:
+            rule = HiddenRule.parse(text)
+        except ConfigError:  # (its message names no option)
+            raise several from None
         new = rule.value_text + ("n" if rule.kind == "ratio" else "")
         warn_deprecated(f"--hidden {text} is deprecated; use --hidden {new}")
         return rule
-    several = ConfigError(f"--hidden: scaling takes one hidden width (H, an integer >= 1, or "
-                          f"a multiple of N such as 1n), got {text!r}")
     if "," in text:  # (hidden_specs would suggest 64-32, which scaling does not take either)
         raise several
     try:

@@ -53,18 +53,28 @@ class HiddenRule:
         if isinstance(text, bool) or not isinstance(text, str | numbers.Integral):
             raise bad
         if isinstance(text, numbers.Integral) or str(text).isdigit():
-            return cls("fixed", float(int(text)))
-        kind, colon, value = str(text).partition(":")
+            kind, number = "fixed", float(int(text))
+        else:
+            kind, number = cls._parts(str(text))
+        try:  # (bounds: as the rule checks them, in the words it was written in)
+            return cls(kind, number)
+        except ConfigError:
+            raise bad from None
+
+    @staticmethod
+    def _parts(text: str) -> tuple[str, float]:
+        """``(kind, value)`` written as ``fixed:H``, ``ratio:R`` or ``Rn``; ``("", nan)`` when
+        ``text`` is none of them."""
+        kind, colon, value = text.partition(":")
         if not colon and kind.endswith("n"):  # the command line's Rn
             kind, value = "ratio", kind[:-1]
         try:
             number = float(value)
         except ValueError:
             number = math.nan
-        if not is_choice(kind, ("fixed", "ratio")) or not number > 0 or (
-                kind == "fixed" and number != int(number)):
-            raise bad
-        return cls(kind, number)
+        if not is_choice(kind, ("fixed", "ratio")) or not math.isfinite(number):
+            return "", math.nan
+        return kind, number
 
     @classmethod
     def word(cls, text: str | int) -> HiddenRule:
