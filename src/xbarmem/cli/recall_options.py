@@ -63,8 +63,8 @@ Resolution = Annotated[float, bounded(
     "--resolution", metavar="X", ge=0.0, le=1.0, help="Relative bracket width at which the search "
     "stops (0 = exact).")]
 Start = Annotated[int | None, bounded(
-    "--start", metavar="N", ge=1, le=MAX_COUNT, help="First count tried (default: N/8 for one "
-    "layer, N for multilayer memories).")]
+    "--start", metavar="N", ge=1, le=MAX_COUNT, help="First count tried (default: N/8 rounded "
+    "down, at least 2, for one layer; N rounded down to even for multilayer memories).")]
 
 # ------------------------------------------------------------------------------ energy --calibrate
 TargetEnergy = Annotated[float | None, bounded(
