@@ -63,7 +63,7 @@ def check_seed(seed: Any, name: str = "seed", what: str = "an integer >= 0") -> 
         raise ConfigError(f"{name} must be {what}, got {shown(seed)}")
     if int(seed) > MAX_SEED:
         raise ConfigError(f"{name} must be {what} and at most {MAX_SEED} (seeds are 32-bit), "
-                          f"got {seed}")
+                          f"got {shown(seed)}")
     return int(seed)
 
 
@@ -73,6 +73,8 @@ def shown(value: Any) -> str:
     its type, shape and dtype (``a ndarray of shape (40, 40), float64``; a 0-d one by its
     value); a long list, tuple or dict by its type and length; anything else by its type (a
     random generator of numpy or torch: with how to draw a seed from it)."""
+    if isinstance(value, int) and value.bit_length() > 128:  # (repr fails past 4300 digits)
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     if value is None or (isinstance(value, numbers.Number) and not hasattr(value, "shape")):
         return repr(value)
     if hasattr(value, "shape") and hasattr(value, "dtype"):
@@ -240,6 +242,16 @@ def is_bool(value: Any) -> bool:
                                        and type(value).__name__ in ("bool", "bool_"))
 
 
+def finite(value: Any) -> bool:
+    """Whether the real number ``value`` is finite as a float: NaN, the infinities and integers
+    too large for a float (JSON, TOML and Python hold any; ``math.isfinite`` raises
+    ``OverflowError`` on them, as ``float()`` does) are not."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def is_number(value: Any) -> bool:
     """Whether ``value`` is a real number: a Python or numpy int or float (``np.int64(3)``,
     ``np.float32(0.1)``); bools, texts (``"0.1"``), tensors and other objects are not."""
@@ -336,7 +348,7 @@ def check_count(value: Any, name: str, *, minimum: int = 1, maximum: int = MAX_C
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise error(f"{name} must be an integer >= {minimum}, got {shown(value)}")
     if int(value) > maximum:
-        raise error(f"{name} must be at most {maximum}, got {value}")
+        raise error(f"{name} must be at most {maximum}, got {shown(value)}")
     return int(value)
 
 
@@ -416,6 +428,8 @@ def check_neurons(n_neurons: Any, name: str = "n_neurons",
             or n_neurons < 2):
         raise error(f"{name} must be an integer >= 2 (a memory needs at least 2 neurons), "
                     f"got {shown(n_neurons)}")
+    if int(n_neurons) > MAX_COUNT:  # as every count (sizes then go through float arithmetic)
+        raise error(f"{name} must be at most {MAX_COUNT}, got {shown(n_neurons)}")
     return int(n_neurons)
 
 

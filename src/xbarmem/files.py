@@ -39,6 +39,7 @@ import re
 import socket
 import tempfile
 import threading
+import tokenize
 import tomllib
 import zipfile
 import zlib
@@ -62,6 +63,13 @@ __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_
 #: decompression step: at most this many bytes are inflated past a limit before it is refused
 CHUNK = 1 << 20
 _NPY_MAGIC = b"\x93NUMPY"
+#: the longest ``.npy`` header read: numpy's own default, beyond which ``np.load`` refuses one
+_NPY_MAX_HEADER = 10_000
+#: what reading a damaged zip archive (.npz) can raise: a flipped version field in its
+#: directory gives NotImplementedError, a flipped "encrypted" flag RuntimeError, a corrupt
+#: deflate stream zlib.error
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError,
+               NotImplementedError, RuntimeError)
 #: deepest nesting of lists / tables in any JSON or TOML text read (xbarmem's own go ~6 deep)
 MAX_NESTING = 64
 
@@ -665,7 +673,7 @@ def _depth(value: Any) -> int:
         if isinstance(item, dict | list):
             deepest = max(deepest, level)
             todo.extend((v, level + 1) for v in (item.values() if isinstance(item, dict)
-                                                 else item))
+                                                 else item) if isinstance(v, dict | list))
     return deepest
 
 
@@ -703,9 +711,13 @@ def _npy_header(raw: bytes, where: str) -> tuple[tuple[int, ...], np.dtype, int]
         version = np.lib.format.read_magic(fp)
         reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                   else np.lib.format.read_array_header_2_0)
-        shape, _, dtype = reader(fp, max_header_size=1 << 20)
-    except (ValueError, TypeError, SyntaxError) as exc:
-        raise FileFormatError(f"{where}: corrupt .npy header ({exc})") from None
+        shape, _, dtype = reader(fp, max_header_size=_NPY_MAX_HEADER)
+    except (ValueError, TypeError, SyntaxError, tokenize.TokenError, RecursionError,
+            MemoryError) as exc:
+        # numpy evaluates the header as a Python literal: a damaged one can end in any of
+        # these (an unclosed bracket: TokenError; thousands of signs: Recursion/MemoryError)
+        said = (str(exc).splitlines() or [""])[0] or "nested too deeply"
+        raise FileFormatError(f"{where}: corrupt .npy header ({said})") from None
     if dtype.hasobject:
         raise FileFormatError(f"{where}: holds Python objects ({dtype}); only numeric arrays "
                               "are read (never unpickled)")
@@ -786,7 +798,7 @@ class ArrayFile:
             try:
                 with zipfile.ZipFile(source) as archive:
                     infos = archive.infolist()
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise FileFormatError(f"{self.where}: corrupt .npz archive ({exc})") from None
             self._zip = {i.filename.removesuffix(".npy"): i for i in infos}
             if not self._zip:
@@ -844,8 +856,7 @@ class ArrayFile:
         try:
             with zipfile.ZipFile(self._source) as archive, archive.open(info) as member:
                 head = _npy_head(member)
-        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError,
-                NotImplementedError) as exc:
+        except _ZIP_ERRORS as exc:
             raise FileFormatError(f"{where}: corrupt .npz member ({exc})") from None
         return _npy_checked(head, info.file_size, where)[:2]
 
@@ -887,8 +898,7 @@ class ArrayFile:
         try:
             with zipfile.ZipFile(io.BytesIO(self.raw)) as archive:
                 raw = archive.read(info)
-        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError,
-                NotImplementedError) as exc:
+        except _ZIP_ERRORS as exc:
             raise FileFormatError(f"{where}: corrupt .npz member ({exc})") from None
         return _load_npy(raw, where)
 

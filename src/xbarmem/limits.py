@@ -106,7 +106,8 @@ def check_bytes(what: str, nbytes: float) -> None:
     limit = max_bytes()
     if limit is not None and nbytes > limit:
         raise TooLargeError(
-            f"{what} would need about {human(nbytes)} of memory, above the limit of "
+            # (an estimate from absurd sizes may be an integer too large for a float)
+            f"{what} would need about {human(min(nbytes, 1e300))} of memory, above the limit of "
             f"{human(limit)} (set {ENV} to change it)")
 
 

@@ -20,6 +20,7 @@ from xbarmem.checks import (
     check_image_shape,
     check_tensor,
     checked_keywords,
+    finite,
     is_number,
     numeric_array,
     shown,
@@ -62,7 +63,7 @@ def _check_level(name: str, value: float, upper: float | None = 1.0) -> float:
     :class:`PatternError` naming ``name``."""
     if not is_number(value):
         raise PatternError(f"{name} must be a number, got {shown(value)}")
-    v = float(value)
+    v = float(value) if finite(value) else math.nan  # (an int too large for a float: refused)
     if math.isnan(v) or v < 0.0 or (upper is not None and v > upper) or math.isinf(v):
         rng = ("in [0, 1]" if upper == 1.0 else ">= 0 and finite" if upper is None
                else f"in [0, {upper:.3g}] (the largest float32)")

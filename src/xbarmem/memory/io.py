@@ -41,6 +41,7 @@ from xbarmem.jsontext import dumps
 from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import memory_from_sizes
 from xbarmem.memory.model_header import (
+    check_header_size,
     check_tensor_shapes,
     checked_meta,
     header_metadata,
@@ -87,6 +88,8 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     ``memory`` that is not a :class:`Memory`, :class:`~xbarmem.errors.FileFormatError` for an
     unprogrammed memory or a ``path`` that is a folder, in no existing folder or not named
     ``.safetensors`` (any case),
+    unprogrammed memory, a ``path`` that is a folder or in no existing folder, or metadata
+    (labels, ``extra``) above what a model's may take (``model_header.MAX_HEADER``, 16 MiB),
     :class:`~xbarmem.errors.PatternError` for patterns that are malformed, not of the
     memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
     a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
@@ -170,9 +173,11 @@ def _write(path: Path, memory, tensors: dict[str, np.ndarray], arch_meta: dict[s
             "versions": _versions(),
             "threads": torch.get_num_threads(), "extra": extra}
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    data = tensor_bytes(arrays, metadata={"xbarmem": dumps(meta)})
+    check_header_size(path, int.from_bytes(data[:8], "little"))  # as load_memory reads it
     # written as every result file is (whole or not at all; links, modes and named pipes as
     # files.write_atomically says)
-    write_file(path, tensor_bytes(arrays, metadata={"xbarmem": dumps(meta)}))
+    write_file(path, data)
     return path
 
 

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import parse_text, read_bytes, what_is
 from xbarmem.hardware.chip import ChipSpec
+from xbarmem.limits import human
 from xbarmem.memory.model_meta import FORMAT, ModelMeta
 from xbarmem.version import format_advice, format_number
 
@@ -24,12 +25,26 @@ from xbarmem.version import format_advice, format_number
 _READS = int(FORMAT.rpartition("/")[2])
 
 _FLOAT_DTYPES = ("F32", "F64")
-MAX_HEADER = 100 * 2**20  # safetensors' own cap on the JSON header
+#: the longest header (JSON) of a model file, refused before it is parsed: its metadata is a
+#: few kB but for the saved patterns' labels and ``save_memory``'s ``extra``, which
+#: :func:`check_header_size` holds to it when a model is saved (safetensors' own cap, 100 MiB
+#: of forged tensor entries, parsed into Python objects many times that size, slowly)
+MAX_HEADER = 16 * 2**20
+
+
+def check_header_size(path: Path, size: int) -> None:
+    """Refuse a model header of ``size`` bytes above :data:`MAX_HEADER` (reading or saving)."""
+    if size > MAX_HEADER:
+        raise FileFormatError(f"{path}: the model's metadata (safetensors header) is "
+                              f"{human(size)}, above the {human(MAX_HEADER)} a model's may take"
+                              " (labels of millions of patterns, or a large extra=)")
 
 
 def parse_header(path: Path, raw: bytes, *, whole: bool) -> dict[str, Any]:
     """The safetensors JSON header of ``raw`` (``whole``: the full file, offsets checked)."""
     size = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else -1
+    if raw[8:9] == b"{":  # a safetensors header: its size, before any of it is parsed
+        check_header_size(path, size)
     if size < 2 or size > min(len(raw) - 8, MAX_HEADER):
         kind = what_is(raw)  # a pattern array, a pickle, an empty file, ... given as a model
         raise FileFormatError(f"{path}: not a readable safetensors model"

@@ -148,7 +148,8 @@ class SavedPatterns(Spec, section="extra.patterns", noun="model metadata"):
     name: Annotated[str, Text()] = "patterns"
     kind: Annotated[str, Choice(KINDS)] = "binary"
     image_shape: Annotated[list, ListOf(_Size, nonempty=False)] = field(default_factory=list)
-    labels: Annotated[list | None, Maybe(ListOf(Number(integer=True)))] = None
+    labels: Annotated[list | None, Maybe(ListOf(Number(integer=True, ge=-2**63,
+                                                       lt=2**63)))] = None  # (int64)
 
     def validate(self) -> None:
         if len(self.image_shape) not in (0, 2):

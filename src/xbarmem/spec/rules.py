@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING
 from typing import TYPE_CHECKING, Any
 
-from xbarmem.checks import MAX_COUNT, check_each_once, choice_key, is_number, shown
+from xbarmem.checks import MAX_COUNT, check_each_once, choice_key, finite, is_number, shown
 from xbarmem.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -84,7 +83,7 @@ class Number(Rule):
     def accepts(self, value: Any) -> bool:
         if not is_number(value) or (self.integer and not isinstance(value, numbers.Integral)):
             return False
-        return math.isfinite(value) and all(test for test in (
+        return finite(value) and all(test for test in (
             self.ge is None or value >= self.ge, self.gt is None or value > self.gt,
             self.le is None or value <= self.le, self.lt is None or value < self.lt))
 
@@ -94,13 +93,17 @@ class Number(Rule):
         return float(value) if self.as_float or type(value) is not float else value
 
     def __call__(self, value: Any, key: str) -> Any:
-        if is_number(value) and not math.isfinite(value):
+        if is_number(value) and not finite(value):  # NaN, inf, an integer of 309+ digits
+            if isinstance(value, numbers.Integral):  # (no float holds it)
+                bounded = self.le is not None or self.lt is not None
+                raise self.error(key, self.bounds.lstrip() if bounded else
+                                 f"at most {MAX_COUNT if self.integer else 1e308}", value)
             raise ConfigError(f"{key} must be finite, got {shown(value)}")
         if is_number(value) and not self.integer and not self.accepts(value):
             raise self.error(key, self.bounds.lstrip(), value)  # a number out of range
         if (self.integer and self.le is None and self.lt is None and self.accepts(value)
                 and value > MAX_COUNT):  # a count so large that no run would end
-            raise ConfigError(f"{key} must be at most {MAX_COUNT}, got {value}")
+            raise ConfigError(f"{key} must be at most {MAX_COUNT}, got {shown(value)}")
         return super().__call__(value, key)
 
 
@@ -181,8 +184,13 @@ class ListOf(Rule):
         return sorted(items) if self.unique_sorted else items
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, list) and (bool(value) or not self.nonempty) and all(
-            self.item.accepts(v) for v in value)
+        if not isinstance(value, list) or not (value or not self.nonempty):
+            return False
+        if isinstance(self.item, Number) and value and set(map(type, value)) == {int}:
+            # plain ints (a model's labels: millions): the bounds are an interval, so the
+            # smallest and largest decide (each element alone took seconds)
+            return self.item.accepts(min(value)) and self.item.accepts(max(value))
+        return all(self.item.accepts(v) for v in value)
 
     def convert(self, value: Any) -> Any:
         items = [self.item.convert(v) for v in value]
