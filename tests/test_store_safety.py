@@ -186,6 +186,43 @@ def test_malformed_json_row_is_refused_naming_the_store_and_the_row(run_cli, tmp
     assert not (tmp_path / "f.png").exists()
 
 
+def _damaged_store(stored: Path, folder: Path, damage: str) -> Path:
+    """A copy of ``stored`` with bytes changed where SQLite reads them only later: inside a
+    row's JSON text, in a table's name, or a whole page of rows overwritten."""
+    raw = bytearray(stored.read_bytes())
+    if damage == "row text":  # not UTF-8: SQLite's "Could not decode" when the row is read
+        raw[raw.find(b'"cosine"') + 1] = 0x82
+    elif damage == "table name":  # not UTF-8 in sqlite_master (Python's UnicodeDecodeError)
+        raw[raw.find(b"claims", 100) + 2] = 0x82
+    else:  # a page of rows: "database disk image is malformed" (or rows of NULLs)
+        size = int.from_bytes(raw[16:18], "big")
+        start = raw.find(b'"cosine"') // size * size
+        raw[start + 8:start + size] = b"\xff" * (size - 8)
+    path = folder / "damaged.sqlite"
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("damage", ["row text", "table name", "page"])
+def test_a_store_damaged_inside_is_refused_in_one_line_and_left_as_it_is(run_cli, tmp_path,
+                                                                        stored, damage):
+    """(Tracebacks before: SQLite meets a damaged page or text only when it reads it, after
+    the store opened.)"""
+    folder = tmp_path / "store"
+    folder.mkdir()
+    path = _damaged_store(stored, folder, damage)
+    before = digest(path)
+    for args in (["results", path], ["results", path, "--json"],
+                 ["plot", path, "--kind", "faults", "-o", tmp_path / "f.png"]):
+        code, _, err = run_cli(*args)
+        one_line_error(code, err, "store", "damaged.sqlite")
+        assert sorted(os.listdir(folder)) == ["damaged.sqlite"] and digest(path) == before
+    assert not (tmp_path / "f.png").exists()
+    if damage != "page":  # (which rows a damaged page gives depends on the query plan)
+        with pytest.raises(FileFormatError, match="damaged|not a readable SQLite"):
+            ResultStore(path, readonly=True).rows()
+
+
 # --------------------------------------------------------------------------- claims
 def test_claims_keep_other_runners_out_until_their_owner_is_gone(tmp_path):
     keys = ["a", "b"]

@@ -142,7 +142,7 @@ def peek(path: Path, settle: float = 5.0) -> dict[str, Any]:
         before = _state(path)
         try:
             return _read_tables(path)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # (a name not UTF-8)
             last = exc
         time.sleep(0.05)
         if (_state(path) == before and not _journals(path)) or time.monotonic() >= deadline:
@@ -210,6 +210,53 @@ def file_verdict(path: Path, found: dict[str, Any]) -> str:
     return "store"
 
 
+def _unreadable(exc: Exception) -> bool:
+    """Whether ``exc`` says the file is damaged (a malformed page, text that is not UTF-8),
+    not that the database is busy, locked or asked something it has not."""
+    return not isinstance(exc, sqlite3.OperationalError) or str(exc).startswith(
+        "Could not decode")
+
+
+class _ReadCursor(sqlite3.Cursor):
+    """A cursor of :func:`open_readonly`: a damaged page met while rows are read (SQLite reads
+    pages as they are needed, so a file that opened may fail at any row) raises
+    :class:`FileFormatError` naming the store, as a file that cannot be opened does."""
+
+    def _read(self, step: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return step(*args)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            if not _unreadable(exc):
+                raise
+            path = getattr(self.connection, "store_path", "")
+            raise FileFormatError(f"store {path}: damaged, its rows cannot be read ({exc})"
+                                  ) from None
+
+    def execute(self, *args: Any) -> _ReadCursor:
+        return self._read(super().execute, *args)
+
+    def fetchone(self) -> Any:
+        return self._read(super().fetchone)
+
+    def fetchmany(self, *args: Any) -> list[Any]:
+        return self._read(super().fetchmany, *args)
+
+    def fetchall(self) -> list[Any]:
+        return self._read(super().fetchall)
+
+    def __next__(self) -> Any:
+        return self._read(super().__next__)
+
+
+class _ReadConnection(sqlite3.Connection):
+    """The connection of :func:`open_readonly`: every ``execute`` on a :class:`_ReadCursor`."""
+
+    store_path: Path
+
+    def execute(self, *args: Any) -> _ReadCursor:
+        return self.cursor(_ReadCursor).execute(*args)
+
+
 def open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """A read-only connection: ``mode=ro`` (which shares a writer's WAL) while a writer has the
     store open, else ``immutable``: a store that no writer has open (no ``-wal`` file) is read
@@ -220,7 +267,8 @@ def open_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
     for flags in (*tries, {"mode": "ro", "immutable": "1"}):
         try:
             db = sqlite3.connect(_uri(path, **flags), uri=True, timeout=busy_timeout,
-                                 isolation_level=None)
+                                 isolation_level=None, factory=_ReadConnection)
+            db.store_path = path
             db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             return db
