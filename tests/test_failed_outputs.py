@@ -213,6 +213,37 @@ def test_a_sweep_failing_removes_the_store_it_made_empty(run_cli, tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
 
+def test_a_sweep_whose_store_fills_up_says_its_rows_are_kept(run_cli, tmp_path, monkeypatch):
+    """A disk filling up mid-sweep (rows of the first group stored, the second's failing) said
+    only "writing failed: No space left on device (STORE)", not that the stored rows are kept
+    and that the same command resumes, as Ctrl-C and a lost scheduler say."""
+    from conftest import count_rows, tiny_sweep
+
+    from xbarmem.experiments.store import ResultStore
+
+    add, calls = ResultStore.add, []
+
+    def full_second_time(self, rows):
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path.resolve()))
+        return add(self, rows)
+
+    monkeypatch.setattr(ResultStore, "add", full_second_time)
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(tiny_sweep("full"))
+    code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 1, err
+    assert count_rows(store) == 1
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"error: writing failed: {os.strerror(errno.ENOSPC)}"), err
+    assert line.endswith(f"finished trials are in {store}; free some space and run the same "
+                         f"command again to resume"), err
+    monkeypatch.setattr(ResultStore, "add", add)
+    code, out, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 0 and "1 already stored, 1 new row" in out, (out, err)
+
+
 def test_a_store_block_that_fails_drops_only_a_store_it_made_empty(tmp_path):
     from xbarmem.experiments.store import ResultStore
 

@@ -13,6 +13,7 @@ from xbarmem.checks import counted, seconds_text
 from xbarmem.cli import given, option_types, output_options, paths, run_options
 from xbarmem.cli.common import app, console, emit_json, interrupted_code, out, print_fields, warn
 from xbarmem.cli.progress import work_bar
+from xbarmem.cli.streams import WRITE_FAILURES, write_failure
 from xbarmem.errors import ConfigError, ExecutorLost
 from xbarmem.files import make_folder
 from xbarmem.names import PRODUCTS, RECIPES
@@ -65,6 +66,29 @@ def _interruptible(store: Path):
                       f"{escape(str(store))}; run the same command again to resume",
                       soft_wrap=True, markup=True)
         raise SystemExit(1) from None
+    except OSError as exc:  # the store's disk full or failing: say what is kept (exit 1)
+        failed = _store_write_failure(exc, store)
+        if failed is None:
+            raise
+        console.print(f"[red]error:[/red] {escape(failed)}; finished trials are in "
+                      f"{escape(str(store))}; free some space and run the same command again "
+                      f"to resume", soft_wrap=True, markup=True)
+        raise SystemExit(1) from None
+
+
+def _store_write_failure(exc: OSError, store: Path) -> str | None:
+    """The one-line message of ``exc`` when it is a write into ``store`` (or its SQLite
+    files beside it) that failed for lack of room or a failing device while the store is
+    kept (rows stored before it stay), else ``None``: the command's own handling then says
+    what failed (a store this run made and left empty is removed, nothing is kept)."""
+    if exc.errno not in WRITE_FAILURES or not exc.filename or not store.exists():
+        return None
+    named = Path(str(exc.filename)).resolve()
+    base = store.resolve()
+    if named not in {base, *(base.with_name(base.name + s) for s in ("-wal", "-shm",
+                                                                     "-journal"))}:
+        return None
+    return write_failure(exc)
 
 
 def run_with_progress(spec, store: ResultStore | Path, *, jobs: int, workers: int | None,
