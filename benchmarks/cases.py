@@ -658,8 +658,9 @@ def case_scaling(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
         result, seconds, run = _run_cli(
             ["scaling", "--arch", "multilayer", "--kind", "binary", "--sizes",
              ",".join(map(str, cfg.scaling_sizes)), "--hidden", "1n", "--threshold", "0.99",
-             "--trials", "1", "--probes", "10", "--seed", str(cfg.seed), "--rule-options",
-             json.dumps(cfg.ml_fixed_point_options), "--threads", str(cfg.search_threads),
+             "--trials", "1", "--probes", str(cfg.scaling_probes), "--seed", str(cfg.seed),
+             "--rule-options", json.dumps(cfg.ml_fixed_point_options), "--threads",
+             str(cfg.search_threads),
              "--json", "--out", folder, *cfg.scaling_extra], log, "6")
     head = {"case": "6", "title": "multilayer binary scaling (xbarmem scaling, H = N)",
             "settings": {"sizes": list(cfg.scaling_sizes), "threads": cfg.search_threads,

@@ -92,6 +92,7 @@ class BenchConfig:
         search_extra: case 5: further command-line arguments (the smoke test shrinks the
             search with them).
         scaling_sizes: case 6: the sizes N of the scaling run (``search_threads`` threads).
+        scaling_probes: case 6: cues per stored pattern (``--probes``).
         scaling_extra: case 6: further command-line arguments.
     """
 
@@ -147,6 +148,7 @@ class BenchConfig:
     search_threads: int = 2
     search_extra: tuple[str, ...] = ()
     scaling_sizes: tuple[int, ...] = (64, 144, 256, 400, 576, 784)
+    scaling_probes: int = 10
     scaling_extra: tuple[str, ...] = ()
 
     @classmethod
@@ -181,7 +183,7 @@ class BenchConfig:
                    search_trials=1, search_threads=1,
                    search_extra=("--pool", "40", "--probes", "2", "--start", "2"),
                    search_rule_options={"max_steps": 3, "finetune_steps": 2, "flip_steps": 2},
-                   scaling_sizes=(16, 36), scaling_extra=("--pool", "30", "--probes", "2"))
+                   scaling_sizes=(16, 36), scaling_probes=2, scaling_extra=("--pool", "30"))
 
     def xbarmem_fixed_point(self, stop: str = "stable") -> dict[str, Any]:
         """Rule options of xbarmem's fixed-point (paper's objective) trainer for this run:

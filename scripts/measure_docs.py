@@ -606,13 +606,27 @@ THREADED = ("demo", "train", "evaluate", "recall", "adapt", "capacity", "scaling
 
 
 def _argv(step: str, threads: int = 1) -> list[str]:
+    """The program and arguments of ``step``; an ``xbarmem`` command that computes gets
+    ``--threads`` unless the step names its own (a second ``--threads`` is refused; click
+    once kept the last, so the script's replaced the step's)."""
     words = shlex.split(step)
     if words[0] == "xbarmem":
-        extra = ["--threads", str(threads)] if len(words) > 1 and words[1] in THREADED else []
+        extra = (["--threads", str(threads)] if len(words) > 1 and words[1] in THREADED
+                 and _own_threads(step) is None else [])
         return [sys.executable, "-m", "xbarmem", *words[1:], *extra]
     if words[0] == "python":
         return [sys.executable, *words[1:]]
     raise SystemExit(f"error: unknown program in step {step!r}")
+
+
+def _own_threads(step: str) -> int | None:
+    """The ``--threads`` an ``xbarmem`` step names itself, else ``None``."""
+    words = shlex.split(step)
+    for i, word in enumerate(words[:-1]):
+        if word == "--threads":
+            return int(words[i + 1])
+    found = [w.split("=", 1)[1] for w in words if w.startswith("--threads=")]
+    return int(found[0]) if found else None
 
 
 def _git_commit() -> str | None:
@@ -633,8 +647,16 @@ def _version() -> str:
     return __version__
 
 
+def _entry_threads(entry: Entry, threads: int) -> int:
+    """The torch threads ``entry`` runs with: those its ``xbarmem`` steps name, else
+    ``threads``."""
+    own = {_own_threads(step) for step in entry.steps if step.startswith("xbarmem")}
+    return own.pop() if len(own) == 1 and None not in own else threads
+
+
 def run_entry(entry: Entry, threads: int) -> dict[str, Any]:
     """Run one entry's steps in a temporary folder; its record (raises on a failed step)."""
+    threads = _entry_threads(entry, threads)
     # OpenMP keeps its default wait policy: with PASSIVE (sleeping workers) each small product
     # of a multi-threaded run waited for its workers to wake (a 2-thread N = 64 scaling search
     # took 18 s instead of 2 s)

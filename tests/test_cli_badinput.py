@@ -261,6 +261,42 @@ def test_results_field_lists_naming_a_field_twice_are_refused(refused, flag, val
     refused("results", "r.sqlite", flag, value, *extra, names=(flag, f"lists {field} twice"))
 
 
+def _single_options():
+    """``(command words, option, takes a value)`` for every option of every command that takes
+    one value or is one flag (not repeatable, not a counter, not eager like ``--help``)."""
+    import typer
+
+    from xbarmem import cli
+
+    def walk(group, prefix):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from walk(command, (*prefix, name))
+            else:
+                for param in command.params:
+                    if (param.param_type_name == "option" and not param.multiple
+                            and not param.count and not param.is_eager and not param.hidden):
+                        yield (*prefix, name), param.opts[0], not param.is_flag
+
+    return list(walk(typer.main.get_command(cli.app), ()))
+
+
+def test_an_option_of_one_value_given_twice_is_refused(refused):
+    """Click kept the last of an option given twice, silently: ``results --metric exact
+    --metric cosine`` showed the cosine only (``--where`` is repeatable, ``--metric`` takes a
+    comma-separated list), ``sweep --store a --store b`` wrote b, ``train --rule hebb --rule
+    pinv`` trained pinv. Every command refuses it before reading anything (values unread)."""
+    found = _single_options()
+    assert len({words for words, _, _ in found}) >= 15, found
+    for words, option, takes_value in found:
+        given = [option, "x"] if takes_value else [option]
+        refused(*words, *given, *given, names=(option, "given more than once"))
+    line = refused("results", "r.sqlite", "--metric", "exact", "--metric", "cosine")
+    assert "comma-separated: --metric NAME[,NAME...]" in line, line
+    assert "--where" not in refused("results", "r.sqlite", "--where", "rule=a", "--where",
+                                    "seed=1", "--limit", "1", "--limit", "2")
+
+
 # ------------------------------------------------------------------------------ sweep files
 @pytest.mark.parametrize("table, names", [
     ("lr = nan", ("[rule_options.adaptive] lr", "finite")),

@@ -364,6 +364,18 @@ def test_measured_commands_parse_with_the_current_cli(tmp_path):
     assert not problems, "\n".join(problems)
 
 
+def test_measure_script_keeps_a_step_s_own_threads():
+    """``capacity-search-before-12-01`` quotes ``--threads 2`` and says "2 threads"; the script
+    appended its own ``--threads 1``, which click kept (the last), so the record ran and says
+    1 thread. A step naming ``--threads`` keeps it, and its record says so."""
+    script = _measure_script()
+    step = "xbarmem capacity --data digits --threads 2 --json"
+    assert script._argv(step, 1).count("--threads") == 1
+    assert script._argv("xbarmem capacity --data digits", 3)[-2:] == ["--threads", "3"]
+    entry = next(e for e in script.ENTRIES if e.name == "capacity-search-before-12-01")
+    assert script._entry_threads(entry, 1) == 2
+
+
 def test_parse_problem_names_what_the_cli_refuses():
     import typer
 

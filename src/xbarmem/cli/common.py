@@ -109,7 +109,20 @@ class _Command(TyperCommand):
     """Every command: an argument more than the command takes (``evaluate a.safetensors
     b.safetensors``) is refused by :func:`extra_arguments`, naming what it takes; click's line
     ("Got unexpected extra argument(s) (a b)") named neither, nor told one argument holding a
-    space from two."""
+    space from two. An option of one value given twice is refused by :func:`given_twice`."""
+
+    def make_parser(self, ctx: Any) -> Any:
+        parser = super().make_parser(ctx)
+        parse = parser.parse_args
+
+        def parse_once(args: list[str]) -> Any:
+            opts, rest, order = parse(args=args)
+            if not ctx.resilient_parsing and (twice := given_twice(order)) is not None:
+                ctx.fail(twice)
+            return opts, rest, order
+
+        parser.parse_args = parse_once  # type: ignore[method-assign]
+        return parser
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         global _running
@@ -139,6 +152,24 @@ def cli_hints(message: str) -> str:
     command, options = _running
     return _CLI_HINT.sub(lambda m: m.group(0) if m.group(1) in options
                          else f"({command} has no {m.group(1)})", message)
+def given_twice(order: list[Any]) -> str | None:
+    """The refusal of an option that takes one value (or is one flag) found more than once
+    among the parameters click read (``order``: one entry per occurrence), else ``None``:
+    click kept the last silently, so ``results --metric exact --metric cosine`` showed the
+    cosine only and ``sweep --store a --store b`` wrote b. Repeatable options (``--where``),
+    counters and eager ones (``--help``) may come again."""
+    seen: set[int] = set()
+    for param in order:
+        if (getattr(param, "param_type_name", "") != "option" or param.multiple
+                or param.count or param.is_eager):
+            continue
+        if id(param) in seen:
+            name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+            several = (f" (several values go in one, comma-separated: {name} {param.metavar})"
+                       if "," in str(param.metavar or "") else "")
+            return f"{name} is given more than once; give it once{several}"
+        seen.add(id(param))
+    return None
 
 
 def extra_arguments(command: Any, name: str | None, extra: list[str]) -> str:
