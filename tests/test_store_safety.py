@@ -103,6 +103,17 @@ def test_foreign_file_refused_and_left_byte_identical(run_cli, tmp_path, kind):
     assert digest(path) == before
 
 
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_store_under_a_file_or_a_missing_folder_is_refused_as_such(tmp_path, readonly):
+    """``ResultStore("afile/x.sqlite")`` (the folder is a file) raised os.stat's
+    NotADirectoryError from the file check, where a missing folder gave a FileFormatError."""
+    (tmp_path / "afile").write_text("a file")
+    for folder, words in (("afile", "is not a folder"), ("nodir", "does not exist")):
+        with pytest.raises(FileFormatError, match=f"store folder .*{folder} {words}"):
+            ResultStore(tmp_path / folder / "x.sqlite", readonly=readonly)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_empty_file_becomes_a_store(tmp_path):
     path = tmp_path / "new.sqlite"
     path.write_bytes(b"")

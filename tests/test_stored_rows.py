@@ -298,3 +298,23 @@ def test_rows_with_check_rest_refuses_a_row_after_the_limit_reading_the_conditio
             db.rows(limit=1, check_rest="yes")
     with ResultStore(stored, readonly=True) as db:  # an intact store: the same rows
         assert db.rows(["rule=hebb"], limit=2, check_rest=True) == db.rows(["rule=hebb"])[:2]
+
+
+def test_a_null_json_column_is_named_as_null(stored, tmp_path):
+    """A store whose table lets ``result`` be NULL (another tool's schema, an edit) with a
+    NULL row: the line quoted Python's "the JSON object must be str, bytes or bytearray, not
+    NoneType"; it says what the column holds."""
+    path = tmp_path / "null.sqlite"
+    path.write_bytes(stored.read_bytes())
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute("UPDATE sqlite_master SET sql = replace(sql, 'result TEXT NOT NULL', "
+                   "'result TEXT') WHERE name = 'trials'")
+    db.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE trials SET result = NULL WHERE rowid = 1")
+    db.close()
+    with ResultStore(path, readonly=True) as store, pytest.raises(FileFormatError) as info:
+        store.rows()
+    assert "result is NULL, not JSON text" in str(info.value), info.value
+    assert "NoneType" not in str(info.value)

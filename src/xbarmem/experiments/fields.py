@@ -258,6 +258,9 @@ def read_payloads(trial: Any, config_text: Any, result_text: Any
     the field; the caller adds the store and the row."""
     out = []
     for name, text in (("config", config_text), ("result", result_text)):
+        if not isinstance(text, str | bytes):  # (NULL in a column of an edited table)
+            what = "NULL" if text is None else f"a {type(text).__name__}"
+            raise ConfigError(f"{name} is {what}, not JSON text")
         try:
             value = parse_text(json.loads, text, parse_constant=_refuse_constant)
         except (TypeError, ValueError) as exc:

@@ -136,6 +136,8 @@ class ResultStore:
             raise FileFormatError(f"store {self.path} is a directory, not a SQLite file")
         if self.path.parent and not self.path.parent.exists():
             raise FileFormatError(f"store folder {self.path.parent} does not exist")
+        if not self.path.parent.is_dir():  # (os.stat of the store raised NotADirectoryError)
+            raise FileFormatError(f"store folder {self.path.parent} is not a folder")
         self.busy_timeout = float(busy_timeout)
         if readonly:
             if not self.path.is_file():
