@@ -436,3 +436,22 @@ def test_a_base_value_a_grid_lists_too_is_not_said_to_run_in_no_trial():
         spec = parse_sweep({"sweep": {"name": "b"}, "base": base,
                             "grid": {"n_neurons": [16, 25]}})
     assert sorted(t.config["n_neurons"] for t in spec.trials) == [16, 25]
+
+
+def test_a_file_holding_a_zero_pattern_is_refused_before_the_store_is_made(tmp_path, run_cli):
+    """A continuous pattern file with an all-zero row: `train --data FILE` refuses it (exit 2),
+    but a sweep over it made the store, recorded its plan and failed every group at run time
+    (exit 1, one line per group). It is refused when the sweep is planned."""
+    patterns = np.random.default_rng(0).uniform(-1, 1, (5, 16)).astype(np.float32)
+    patterns[4] = 0
+    file = tmp_path / "mine.npy"
+    np.save(file, patterns)
+    with pytest.raises(ConfigError, match="1 pattern is all zeros, first row 4"):
+        _spec(file, kind="continuous", corruption="gaussian", level=0.1)
+    sweep, store = tmp_path / "s.toml", tmp_path / "s.sqlite"
+    sweep.write_text(f'[sweep]\nname = "z"\ntrial = "evaluate"\nseeds = 1\n[base]\n'
+                     f'data = "{file}"\nn_neurons = 16\npatterns = 3\nkind = "continuous"\n'
+                     f'corruption = "gaussian"\nlevel = 0.1\nprobes = 2\nrule = "hebb"\n')
+    code, _, err = run_cli("sweep", sweep, "--store", store, "--jobs", "1")
+    assert code == 2 and "all zeros" in err and len(err.strip().splitlines()) == 1, err
+    assert not store.exists()

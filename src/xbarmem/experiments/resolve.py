@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from xbarmem.data.builtin import IMAGE_SETS
+from xbarmem.data.patterns import check_storable
 from xbarmem.data.sources import image_side, is_drawn
 from xbarmem.errors import ConfigError, PatternError, XbarmemError
 from xbarmem.experiments.trial_options import (
@@ -167,7 +168,8 @@ def _stamp(path: str) -> tuple[int, int, int] | None:
 
 def _file_info(path: str, kind: str, n: int) -> tuple[int, int, str]:
     """``(patterns, classes, sha256)`` of a pattern file (``classes``: its distinct labels, 0
-    without labels), read again once the file changed (its size or modification time: a file
+    without labels; a file holding an all-zero pattern refused, as ``train`` refuses it), read
+    again once the file changed (its size or modification time: a file
     rewritten in one Python session is a new data set)."""
     return _file_info_of(path, kind, n, _stamp(path))
 
@@ -184,6 +186,7 @@ def _file_info_of(path: str, kind: str, n: int, stamp: tuple[int, int, int] | No
     pset = load_file_neurons(p, n, kind=kind)  # (resized as every trial resizes: patterns_for)
     if pset.n_neurons != n:
         raise _fail("n_neurons", n, f"the patterns in {path} have N = {pset.n_neurons}")
+    check_storable(pset, path)  # (a zero pattern: refused here, as train refuses the file)
     classes = 0 if pset.labels is None else len(set(pset.labels.tolist()))
     return pset.n_patterns, classes, hashlib.sha256(p.read_bytes()).hexdigest()
 
