@@ -448,15 +448,16 @@ def test_a_capacity_search_on_one_given_fault_map(run_cli, tmp_path):
     with pytest.raises(ConfigError, match="faults: .* weight fault model"):
         find_capacity(pool, chip="paper-sim", rule="pinv", faults=fmap)
     fmap.save(tmp_path / "map.npz")
-    base = ["capacity", "--rule", "pinv", "--data", "random", "--neurons", "32", "--pool", "60",
+    base = ["capacity", "--rule", "pinv", "--data", "random", "--pool", "60",
             "--trials", "1", "--probes", "2", "--threshold", "0.95"]
-    code, out, err = run_cli(*base, "--chip", "rram", "--fault-map", str(tmp_path / "map.npz"),
-                             "--json")
+    code, out, err = run_cli(*base, "--neurons", "32", "--chip", "rram", "--fault-map",
+                             str(tmp_path / "map.npz"), "--json")
     assert code == 0, err
     assert json.loads(out)["results"][0]["settings"]["fault_map"]["arrays"] == 1
-    for extra, fragment in ((["--chip", "rram", "--faults", "0.2"], "--faults applies"),
+    n32 = ["--neurons", "32"]
+    for extra, fragment in (([*n32, "--chip", "rram", "--faults", "0.2"], "--faults applies"),
                             (["--chip", "rram", "--neurons", "100"], "need 4"),
-                            (["--chip", "paper-sim"], "weight fault model")):
+                            ([*n32, "--chip", "paper-sim"], "weight fault model")):
         code, _, err = run_cli(*base, "--fault-map", str(tmp_path / "map.npz"), *extra)
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
 

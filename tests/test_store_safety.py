@@ -114,6 +114,16 @@ def test_a_store_under_a_file_or_a_missing_folder_is_refused_as_such(tmp_path, r
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
+def test_plot_filters_matching_no_row_say_so(run_cli, tmp_path, stored):
+    """``plot --where rule=nosuch`` on a store of 8 rows said "no stored rows to draw a figure
+    from"; it says the filters match none and lists the store's sweeps, as ``results`` does."""
+    from conftest import refused
+
+    line = refused(run_cli, tmp_path, "plot", stored, "--where", "rule=storkey", "-o",
+                   tmp_path / "f.png")
+    assert "no rows match the filters" in line and "(sweeps in this store: tiny (8))" in line
+
+
 def test_empty_file_becomes_a_store(tmp_path):
     path = tmp_path / "new.sqlite"
     path.write_bytes(b"")

@@ -448,6 +448,11 @@ def plot_cmd(
     path = _plot_path(store, out_path)
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
+        if not rows:  # (plot_rows said "no stored rows" of a store whose filters match none)
+            which = "match the filters" if where or sweep else "are stored yet"
+            listed = ", ".join(f"{name} ({n})" for name, n in db.sweeps().items()) or "none"
+            raise ConfigError(f"{store}: no rows {which}, nothing to draw (sweeps in this "
+                              f"store: {listed})")
     chosen = kind or choose_kind(rows, "--kind")  # (the rows read: no work done yet)
     path = path or _plot_path(store, Path(f"{chosen}.{'svg' if svg else 'png'}"))
     assert path is not None
