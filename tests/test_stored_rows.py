@@ -318,3 +318,19 @@ def test_a_null_json_column_is_named_as_null(stored, tmp_path):
         store.rows()
     assert "result is NULL, not JSON text" in str(info.value), info.value
     assert "NoneType" not in str(info.value)
+
+
+def test_a_group_of_evaluate_and_capacity_rows_says_over_how_many_each_mean_is(stored,
+                                                                               run_cli):
+    """``results --group-by rule`` of a store holding an evaluate and a capacity sweep headed
+    each group n = 6 and showed its cosine (4 of the settings have one) and its capacity (the
+    other 2) as means "over the n settings"; a mean over fewer says how many."""
+    code, out, err = run_cli("results", stored, "--group-by", "rule", "--metric",
+                             "cosine,capacity.0.99")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "hebb 6" in flat and "pinv 6" in flat, out
+    assert flat.count("(4)") == 2 and flat.count("(2)") == 2, out
+    assert "mean (k): over the k of the n settings that have the metric" in flat, out
+    code, out, _ = run_cli("results", stored, "--group-by", "rule", "--where", "trial=evaluate")
+    assert "(4)" not in out and "mean (k)" not in " ".join(out.split()), out

@@ -370,16 +370,22 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     for name in names:
         table.add_column(_metric_header(name), justify="right", overflow="fold", min_width=6)
         table.add_column("+-std", justify="right", overflow="fold", min_width=5)
-    bounded = False
+    bounded = partial = False
     for g in groups:
         stats = []
         for name in names:
             mean, std = g["mean"].get(name), g["std"].get(name)
             bound = name in g["lower_bound"]
             bounded = bounded or bound
-            stats += ["-" if mean is None else f"{'>=' * bound}{mean:.4g}",
+            some = g["count"].get(name, g["n"]) if mean is not None else g["n"]
+            partial = partial or some != g["n"]
+            stats += ["-" if mean is None else f"{'>=' * bound}{mean:.4g}"
+                      + (f" ({some})" if some != g["n"] else ""),
                       "-" if std is None else f"{std:.2g}"]
         table.add_row(*(_text(g["group"][f], f) for f in by), str(g["n"]), *stats)
+    if partial:  # (evaluate and capacity rows in one group: each has its own metrics)
+        table.caption = (f"{table.caption}; mean (k): over the k of the n settings that have "
+                         "the metric")
     if any(g["rows"] > g["n"] for g in groups):
         table.caption = (f"{table.caption}; rows of one setting (computed again in another "
                          "batch or by another version) are averaged first and count once")
