@@ -90,15 +90,19 @@ Workers = Annotated[int | None, bounded(
 
 #: a Dask scheduler address: PROTOCOL://HOST[:PORT] or HOST:PORT
 _SCHEDULER = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?"
-                        r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::\d{1,5})?/?$")
+                        r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d{1,5}))?/?$")
 
 
 def _scheduler(value: str | None) -> str | None:
     if value is None:
         return value
-    if not _SCHEDULER.match(value) or not value.strip("/").rpartition("/")[2]:
+    found = _SCHEDULER.match(value)
+    if not found or not value.strip("/").rpartition("/")[2]:
         raise typer.BadParameter(f"must be a Dask scheduler address such as "
                                  f"tcp://HOST:8786, got {value!r}")
+    if found["port"] is not None and not 1 <= int(found["port"]) <= 65535:
+        raise typer.BadParameter(f"port {int(found['port'])} of {value!r} is no TCP port "
+                                 f"(1 to 65535)")  # (it was tried: "connection refused")
     return value
 
 
