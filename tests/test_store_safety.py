@@ -500,7 +500,8 @@ def test_sweep_on_a_full_disk_is_one_line(run_cli, tmp_path, monkeypatch):
     code, out, err = run_cli("sweep", sweep, "--store", path, "--jobs", "1")
     assert code == 1 and not out
     assert err.strip().splitlines()[-1] == (
-        f"error: writing failed: No space left on device ({path})")
+        f"error: writing failed: No space left on device ({path}); finished trials are in "
+        f"{path}; free some space and run the same command again to resume")
 
 
 def test_a_store_that_cannot_be_created_on_a_full_disk_leaves_no_file(run_cli, tmp_path,
@@ -569,7 +570,9 @@ def test_a_store_on_a_disk_too_full_for_its_shared_memory_file_is_no_damaged_sto
     (tmp_path / "s.toml").write_text(tiny_sweep("full", rules=("hebb",)))
     code, out, err = run_cli("sweep", tmp_path / "s.toml", "--store", path, "--jobs", "1")
     assert (code, out) == (1, "")
-    assert err == f"error: writing failed: No space left on device ({path})\n"
+    assert err == (f"error: writing failed: No space left on device ({path}); finished trials "
+                   f"are in {path}; free some space and run the same command again to "
+                   f"resume\n")
     monkeypatch.undo()
     with ResultStore(path, readonly=True) as db:
         assert [row["key"] for row in db.rows()] == ["k1"]
