@@ -152,6 +152,8 @@ def cli_hints(message: str) -> str:
     command, options = _running
     return _CLI_HINT.sub(lambda m: m.group(0) if m.group(1) in options
                          else f"({command} has no {m.group(1)})", message)
+
+
 def given_twice(order: list[Any]) -> str | None:
     """The refusal of an option that takes one value (or is one flag) found more than once
     among the parameters click read (``order``: one entry per occurrence), else ``None``:

@@ -86,10 +86,9 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
 
     Raises, before anything is written: :class:`~xbarmem.errors.ArgumentError` for a
     ``memory`` that is not a :class:`Memory`, :class:`~xbarmem.errors.FileFormatError` for an
-    unprogrammed memory or a ``path`` that is a folder, in no existing folder or not named
-    ``.safetensors`` (any case),
-    unprogrammed memory, a ``path`` that is a folder or in no existing folder, or metadata
-    (labels, ``extra``) above what a model's may take (``model_header.MAX_HEADER``, 16 MiB),
+    unprogrammed memory, a ``path`` that is a folder, in no existing folder or not named
+    ``.safetensors`` (any case), or metadata (labels, ``extra``) above what a model's may take
+    (``model_header.MAX_HEADER``, 16 MiB),
     :class:`~xbarmem.errors.PatternError` for patterns that are malformed, not of the
     memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
     a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
