@@ -501,6 +501,8 @@ def test_a_data_hint_names_an_option_only_where_the_command_has_it(refused, tmp_
             names=("(CLI: --kind continuous)",))
     refused("train", "--data", "zo.npy", "--rule", "pinv", "-o", "m.safetensors",
             names=("(CLI: --zero-one)",))
+
+
 @pytest.mark.parametrize("port", ["0", "65536", "99999"])
 def test_a_scheduler_port_out_of_range_is_refused_as_such(refused, port):
     """``--scheduler tcp://127.0.0.1:99999`` was tried and said "connection refused (nothing
