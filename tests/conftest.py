@@ -5,6 +5,7 @@ with other processes a second intra-op thread mostly adds contention.
 """
 
 import hashlib
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,15 @@ def count_rows(store: Path) -> int:
             return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
     except sqlite3.OperationalError:  # not created yet
         return 0
+
+
+def with_metadata(model: bytes, edit) -> bytes:
+    """The bytes of the safetensors model ``model`` with its xbarmem metadata changed in place
+    by ``edit(meta)`` (the tensors as they were)."""
+    size = int.from_bytes(model[:8], "little")
+    header = json.loads(model[8:8 + size])
+    meta = json.loads(header["__metadata__"]["xbarmem"])
+    edit(meta)
+    header["__metadata__"]["xbarmem"] = json.dumps(meta)
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + model[8 + size:]

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import refused
+from conftest import refused, with_metadata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -185,16 +184,6 @@ def test_integers_no_float_holds_are_refused_in_the_api(make):
         make()
 
 
-def _with_header(model: bytes, edit) -> bytes:
-    size = int.from_bytes(model[:8], "little")
-    header = json.loads(model[8:8 + size])
-    meta = json.loads(header["__metadata__"]["xbarmem"])
-    edit(meta)
-    header["__metadata__"]["xbarmem"] = json.dumps(meta)
-    text = json.dumps(header).encode()
-    return len(text).to_bytes(8, "little") + text + model[8 + size:]
-
-
 @pytest.mark.parametrize("key", ["n_neurons", "first_array", "threads", "labels"])
 def test_model_metadata_with_integers_no_float_holds_is_refused(run_cli, valid, tmp_path, key):
     def edit(meta):
@@ -204,7 +193,7 @@ def test_model_metadata_with_integers_no_float_holds_is_refused(run_cli, valid, 
             meta[key] = HUGE
 
     path = tmp_path / "m.safetensors"
-    path.write_bytes(_with_header(valid["m.safetensors"], edit))
+    path.write_bytes(with_metadata(valid["m.safetensors"], edit))
     with pytest.raises(XbarmemError, match="bad metadata") as caught:
         load_memory(path)
     line = refused(run_cli, tmp_path, "evaluate", path)

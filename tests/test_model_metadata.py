@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import refused
+from tests.conftest import refused, with_metadata
 from xbarmem import PatternSet, random_patterns, train
 from xbarmem.deploy.backend import SimulatedChip
 from xbarmem.deploy.chip_loop import adapt, adapt_read_back, default_trainer
@@ -38,15 +38,8 @@ def model(small_model):
 
 def _edited(model, tmp_path, edit):
     """A copy of ``model`` whose metadata ``edit(meta)`` changed in place."""
-    raw = model.read_bytes()
-    size = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + size])
-    meta = json.loads(header["__metadata__"]["xbarmem"])
-    edit(meta)
-    header["__metadata__"]["xbarmem"] = json.dumps(meta)
-    text = json.dumps(header).encode()
     path = tmp_path / "edited.safetensors"
-    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size:])
+    path.write_bytes(with_metadata(model.read_bytes(), edit))
     return path
 
 
