@@ -315,6 +315,33 @@ def test_reproduce_prints_each_claims_verdict(run_cli, tmp_path, monkeypatch, qu
     assert "report: " in words
 
 
+def test_a_report_of_some_sections_names_the_others_and_how_to_run_them(run_cli, tmp_path,
+                                                                        monkeypatch):
+    """`reproduce --sections a`: the report and the terminal showed (a) alone, and with (a)
+    reproduced the report said "Every claim is reproduced", never that (b) and (c) were not
+    run nor how to run them; a run of every section says nothing of the kind."""
+    monkeypatch.setattr(rep, "EXPERIMENTS", _three_claims())
+    monkeypatch.setenv("COLUMNS", "200")
+    out = tmp_path / "r"
+    code, stdout, err = run_cli("reproduce", "--quick", "--sections", "a", "--jobs", "1",
+                                "--out", out)
+    assert code == 0, err
+    note = (f"This report holds only section (a) (`--sections a`); (b), (c) were not run and "
+            f"have no verdict here. Every section: `xbarmem reproduce --quick --out {out}` "
+            f"(the same store: trials already in it are not re-run).")
+    text = (out / "report.md").read_text()
+    assert f"## Verdicts\n\n{note}\n" in text
+    assert "Every claim of the sections run is reproduced by the rules above." in text
+    assert note in " ".join(stdout.split())
+    report = rep.reproduce(out, quick=True, run=lambda specs, db: None, log=lambda _: None,
+                           experiments=rep.experiments_named("c,a"))
+    assert report["not_run"] == ["b"] and "sections (c), (a) (`--sections c,a`); (b) was not " \
+        "run and has no verdict here." in report["not_run_note"]
+    code, stdout, err = run_cli("reproduce", "--quick", "--jobs", "1", "--out", out)
+    assert code == 0 and "not run" not in stdout, err
+    assert "not run" not in (out / "report.md").read_text()
+
+
 def _variation_rows(values: dict[str, dict[float, float]]):
     """Stored-row look-alikes of section (d): recipe label -> {v: cosine}, two seeds each."""
     rows = []

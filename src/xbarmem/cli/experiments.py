@@ -356,8 +356,8 @@ def reproduce_cmd(
 def _print_summary(report: dict) -> None:
     """The report's summary as a table of the terminal's width (its markdown, printed as
     text, was wrapped mid-row at 80 columns, also into a file), then each claim's verdict
-    (the table's 'bar' judges single numbers only), a quick run saying so at both, then where
-    the report is."""
+    (the table's 'bar' judges single numbers only), a quick run saying so at both, a run of
+    some sections naming the others and how to run them, then where the report is."""
     from rich.table import Table
 
     run = "this quick run (fewer seeds and points than the full run)" if report["quick"] else \
@@ -384,4 +384,6 @@ def _print_summary(report: dict) -> None:
     for key, verdict in report["verdicts"].items():
         verdicts.add_row(escape(f"({key}) {report['claims'][key]}"), escape(verdict))
     out.print_table(verdicts, f"{report['path']} holds the same table")
+    if report.get("not_run_note"):
+        out.print(escape(report["not_run_note"]))
     out.print(f"report: {escape(report['path'])}  ({seconds_text(report['seconds'])} s)")

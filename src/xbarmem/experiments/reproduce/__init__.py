@@ -100,7 +100,7 @@ __all__ = [
     "SCALING_CHECKS", "SELECTION_VALUES", "TOLERANCE", "VARIATION_GOALS", "VARIATION_RECIPES",
     "VERDICTS", "Capacity", "Context", "Correlation", "Energy", "Experiment", "FaultTolerance",
     "Patterns", "Scaling", "ScalingCheck", "Section", "Training", "Variation",
-    "experiments_named", "output_names",
+    "experiments_named", "not_run", "output_names",
     "point_passes", "products_text", "quick_note", "recipe_text", "reproduce", "summary_table",
     "verdict_lines", "verdict_of",
 ]
@@ -141,6 +141,27 @@ def _sections_flag(experiments: Sequence[Experiment] | None) -> str | None:
     if sorted(e.key for e in experiments) == sorted(e.key for e in EXPERIMENTS):
         return ""
     return "--sections " + ",".join(e.key for e in experiments)
+
+
+def not_run(experiments: Sequence[Experiment] | None, every: str) -> tuple[list[str], str]:
+    """``(keys, note)`` of the sections of :data:`EXPERIMENTS` a run of some of them
+    (``--sections``) left out: their letters, and one sentence for the report and the
+    terminal naming them and ``every``, the command running every section into the same
+    store; ``([], "")`` for a run of every section or of experiments of other types."""
+    flag = _sections_flag(experiments)
+    if not flag:
+        return [], ""
+    assert experiments is not None
+    ran = [e.key for e in experiments]
+    missing = [e.key for e in EXPERIMENTS if e.key not in ran]
+
+    def listed(keys: list[str]) -> str:
+        return ", ".join(f"({k})" for k in keys)
+    return missing, (f"This report holds only section{'s' * (len(ran) > 1)} {listed(ran)} "
+                     f"(`{flag}`); {listed(missing)} {'were' if len(missing) > 1 else 'was'} "
+                     f"not run and {'have' if len(missing) > 1 else 'has'} no verdict here. "
+                     f"Every section: `{every}` (the same store: trials already in it are "
+                     f"not re-run).")
 
 
 def _sweep_scale(spec: SweepSpec) -> tuple[int, int, str]:
@@ -205,13 +226,15 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
     stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
     Returns ``{"path", "table", "rows", "verdicts", "claims", "quick", "reasons", "sections",
-    "seconds", "threads", "recipe", "products"}`` where ``table`` is the report's summary
-    table (markdown) and ``rows`` its rows (``[claim, paper, measured, bar]`` strings each),
-    ``verdicts`` maps each claim's key to its verdict, ``claims`` to its title and
-    ``reasons`` to the measured reasons of its shortfalls (claims that have any); ``quick``:
-    the verdicts rest on a quick run's fewer seeds and points. Raises :class:`ConfigError`
-    for an unknown recipe or products, or bf16 products this machine cannot compute, before
-    anything is written."""
+    "not_run", "not_run_note", "seconds", "threads", "recipe", "products"}`` where ``table``
+    is the report's summary table (markdown) and ``rows`` its rows (``[claim, paper,
+    measured, bar]`` strings each), ``verdicts`` maps each claim's key to its verdict,
+    ``claims`` to its title and ``reasons`` to the measured reasons of its shortfalls (claims
+    that have any); ``not_run`` lists the letters of the sections a run of some of
+    :data:`EXPERIMENTS` left out and ``not_run_note`` says so with the command running every
+    one (:func:`not_run`; ``[]`` and ``""`` otherwise); ``quick``: the verdicts rest on a
+    quick run's fewer seeds and points. Raises :class:`ConfigError` for an unknown recipe or
+    products, or bf16 products this machine cannot compute, before anything is written."""
     recipe = check_choice(recipe, RECIPES, "recipe")
     out_dir, store = _check_reproduce(out_dir, quick, store, run, log, experiments, threads)
     if not is_choice(products, ("float32",)):  # (an array compared with != is no bool)
@@ -308,9 +331,10 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
             sec.settings = " ".join(filter(None, [sec.settings, quick_note(e)]))
     seconds = time.perf_counter() - began
     table_text = summary_table(sections)
+    missing, note = not_run(experiments, run_command(out_dir, quick, store, threads, None))
     text = "\n".join(_head(command, store_path, seconds, table_text, sections, threads, ready,
                            seeds_text(specs) if specs else "", quick,
-                           _sections_flag(experiments) or "")
+                           _sections_flag(experiments) or "", note)
                      + [s.markdown() for s in sections])
     path = out_dir / REPORT
     write_file(path, text)
@@ -319,8 +343,8 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
             "verdicts": {s.key: s.verdict for s in sections},
             "claims": {s.key: s.title for s in sections}, "quick": quick,
             "reasons": {s.key: s.reasons for s in sections if s.reasons},
-            "sections": [s.key for s in sections], "threads": threads, "recipe": training.recipe,
-            "products": training.products}
+            "sections": [s.key for s in sections], "not_run": missing, "not_run_note": note,
+            "threads": threads, "recipe": training.recipe, "products": training.products}
 
 
 def run_command(out_dir: Path, quick: bool, store, threads: int,
@@ -426,10 +450,11 @@ QUICK_VERDICTS = ("Quick run (`--quick`): every verdict rests on fewer seeds and
                   "say how many.")
 
 
-def verdict_lines(sections: list[Section]) -> list[str]:
+def verdict_lines(sections: list[Section], not_run_note: str = "") -> list[str]:
     """The verdict of every claim, then the claims short of the paper with what falls short,
-    their settings and commands (markdown lines)."""
-    lines = ["## Verdicts", ""]
+    their settings and commands (markdown lines); ``not_run_note`` (:func:`not_run`), for a
+    run of some sections, heads them and qualifies "every claim"."""
+    lines = ["## Verdicts", "", *([not_run_note, ""] if not_run_note else [])]
     if any(s.quick for s in sections):
         lines += [QUICK_VERDICTS, ""]
     lines += ["| claim | verdict | how it is decided |", "|---|---|---|"]
@@ -438,7 +463,8 @@ def verdict_lines(sections: list[Section]) -> list[str]:
     lines += ["", f"## {SHORT_HEADING}", ""]
     short = [s for s in sections if s.verdict != "reproduced"]
     if not short:
-        lines += ["Every claim is reproduced by the rules above.", ""]
+        lines += [f"Every claim{' of the sections run' * bool(not_run_note)} is reproduced by "
+                  f"the rules above.", ""]
     for s in short:
         lines += [f"### ({s.key}) {s.title}: {s.verdict_text()}", ""]
         if not s.available or s.verdict == "not measured":
@@ -472,7 +498,7 @@ TERMS = ("Terms. Rules: `adaptive` (HA) = the paper's hardware-adaptive rule (tr
 def _head(command: str, store: Path, seconds: float, table: str,
           sections: list[Section], threads: int,
           experiments: Sequence[Experiment], seeds: str = "", quick: bool = False,
-          subset: str = "") -> list[str]:
+          subset: str = "", not_run_note: str = "") -> list[str]:
     from xbarmem.version import __version__
 
     title = (f"xbarmem reproduce{' --quick' if quick else ''}{' ' * bool(subset)}{subset}"
@@ -492,5 +518,5 @@ def _head(command: str, store: Path, seconds: float, table: str,
             f"The hardware-adaptive rule trains with its {recipe_text()} unless a section "
             f"says otherwise.{products_text(experiments)}",
             "", *([seeds, ""] if seeds else []), TERMS, "",
-            *verdict_lines(sections),
+            *verdict_lines(sections, not_run_note),
             "## Summary", "", table, ""]
