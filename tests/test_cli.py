@@ -442,6 +442,17 @@ def test_chip_presets_lists_all(run_cli):
     assert set(preset_names()) <= set(names)
 
 
+@pytest.mark.parametrize("group", ["chip", "circuit"])
+def test_preset_lists_say_how_to_see_the_comments_their_descriptions_cite(run_cli, group):
+    """`chip presets` listed "rram: ... (assumed values, see comments)" (and `circuit
+    presets` generic-rram's alike) without saying where the comments are: stderr now names
+    the show command; stdout stays the list, one preset a line."""
+    code, out, err = run_cli(group, "presets")
+    assert code == 0 and "see comments" in out, err
+    assert f"xbarmem {group} show NAME prints a preset as TOML with its comments" in err
+    assert all(": " in line for line in out.splitlines())
+
+
 @pytest.mark.parametrize("suffix", [".npz", ".csv"])
 def test_chip_faults_then_inspect(run_cli, tmp_path, suffix):
     path = tmp_path / f"m{suffix}"

@@ -97,7 +97,7 @@ def chip_show(
 
 @chip_app.command("presets", help="List the shipped chip presets.")
 def chip_presets(json_out: output_options.Json = False) -> None:
-    print_presets(load_chip, preset_names(), json_out)
+    print_presets(load_chip, preset_names(), json_out, "chip")
 
 
 #: ``chip faults``' architecture and hidden widths, of the memory ``--neurons`` sizes a map for

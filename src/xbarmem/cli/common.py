@@ -632,14 +632,19 @@ def show_spec(source: str, load: Callable[[str], Any], presets: list[str],
         typer.echo(commented(source) if source in presets else spec.to_toml())
 
 
-def print_presets(load: Callable[[str], Any], presets: list[str], json_out: bool) -> None:
-    """``chip presets`` / ``circuit presets``: each preset's description."""
+def print_presets(load: Callable[[str], Any], presets: list[str], json_out: bool,
+                  group: str) -> None:
+    """``chip presets`` / ``circuit presets`` (``group``): each preset's description, then,
+    on stderr, the ``show`` command that prints a preset with its comments (descriptions say
+    "see comments", which the list does not show)."""
     described = {name: load(name).description for name in presets}
     if json_out:
         emit_json(described)
         return
     for name, description in described.items():
         out.print(f"[bold]{escape(name)}[/bold]: {escape(description)}", markup=True)
+    console.print(f"xbarmem {group} show NAME prints a preset as TOML with its comments "
+                  f"(where its values come from)")
 
 
 @contextlib.contextmanager

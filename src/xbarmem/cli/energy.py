@@ -497,7 +497,7 @@ def circuit_show(
 
 @circuit_app.command("presets", help="List the shipped circuit presets.")
 def circuit_presets(json_out: output_options.Json = False) -> None:
-    print_presets(load_circuit, circuit_names(), json_out)
+    print_presets(load_circuit, circuit_names(), json_out, "circuit")
 
 
 def _print_sizes(sweep: dict, what: str) -> None:
