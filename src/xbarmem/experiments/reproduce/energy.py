@@ -98,8 +98,7 @@ class Energy(Experiment):
         else:  # not a sweep trial kind: measured here once and kept beside the report
             getattr(ctx, "log", print)(
                 f"({self.key}) energy: training and recalling at N = 64, then N = "
-                f"{', '.join(map(str, self.sizes(ctx.quick)))} "
-                f"(not a sweep: seconds, without a progress bar)")
+                f"{', '.join(map(str, self.sizes(ctx.quick)))} (not a sweep; seconds)")
             m = measure(64)
             data = {"generic-rram": energy_report(m, "generic-rram")["ratios"],
                     "paper-calibrated": energy_report(m, "paper-calibrated")["ratios"],
