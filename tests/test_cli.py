@@ -1826,6 +1826,15 @@ def test_every_option_refused_outside_a_mode_says_so_in_help():
     assert not missing, "help does not say where these apply: " + "; ".join(missing)
 
 
+def test_results_export_help_says_the_table_options_are_refused():
+    """`results --csv` said the view's --group-by, --metric, --columns and --limit "do not
+    apply" (read: ignored) and `--parquet` said nothing of them, while both refuse them (exit
+    2); both helps now say "not with" them, as the refusal does."""
+    view = "not with --group-by, --metric, --columns or --limit"
+    for flag in ("--csv", "--parquet"):
+        assert view in _option_help(["results"], flag)[1], flag
+
+
 def test_results_read_a_rule_option_as_a_sweep_file_spells_it(run_cli, tmp_path):
     """A sweep file sweeps ``rule_options.storkey-variant.self_field``; the store holds it as
     the row's ``rule_options.self_field``, and ``results`` refused the sweep file's spelling:

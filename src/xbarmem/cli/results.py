@@ -33,10 +33,11 @@ PlotOut = Annotated[Path | None, output_options.out(
     "figure file (.png or .svg; default KIND.png)", suffixes=(".png", ".svg"))]
 CsvOut = Annotated[Path | None, output_options.output(
     "--csv", help="Export every matching row to CSV (- for standard output), in the order of "
-    "the table (a view's --group-by, --metric, --columns and --limit do not apply).",
+    "the table (not with --group-by, --metric, --columns or --limit, which shape the table).",
     suffixes=(".csv",), stdout=True)]
 ParquetOut = Annotated[Path | None, output_options.output(
-    "--parquet", help="Export the rows to Parquet (needs pyarrow).", suffixes=(".parquet",))]
+    "--parquet", help="Export every matching row to Parquet (needs pyarrow; not with "
+    "--group-by, --metric, --columns or --limit).", suffixes=(".parquet",))]
 
 
 #: what ``>=`` before a capacity means, in the captions of ``results``' tables
