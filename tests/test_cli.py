@@ -1016,6 +1016,9 @@ def test_one_vocabulary():
                 "--rule-options", "--rule-option", "--chip", "--faults"):
         assert len(helps[opt]) == 1, (opt, helps[opt])  # declared once, same help everywhere
     assert all(h.startswith("Pattern source: ") for h in helps["--data"])  # demo: fewer
+    from xbarmem.names import RULE_NAMES  # (energy's --rule named none of them)
+
+    assert all(h.startswith(f"Learning rule: {', '.join(RULE_NAMES)}") for h in helps["--rule"])
     assert all(h.startswith("Output: ") for h in helps["--out"])
     assert all(h.startswith("Number of stored patterns") for h in helps["--patterns"])
     trains = {" ".join(path) for path, command in _commands()

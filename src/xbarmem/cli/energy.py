@@ -109,7 +109,8 @@ Circuit = Annotated[str, typer.Option(
 EnergyPatterns = Annotated[str | None, data_options.patterns("one per class; random: 10")]
 EnergyRule = Annotated[str | None, typer.Option(
     "--rule", metavar="NAME", parser=option_types.names(lambda: RULE_NAMES),
-    help="Learning rule (default: adaptive; with --sizes: pinv).")]
+    autocompletion=option_types.completes(lambda: RULE_NAMES),
+    help=f"Learning rule: {', '.join(RULE_NAMES)} (default: adaptive; with --sizes: pinv).")]
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
     "load x N); writes a PNG and a JSON table to --out. Not with --neurons, --patterns, "
