@@ -169,7 +169,9 @@ def test_every_text_file_is_opened_as_utf8():
 def test_presets_are_listed_whatever_the_locale():
     done = _xbarmem("chip", "presets", env={"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0",
                                             "PYTHONIOENCODING": ""})
-    assert done.returncode == 0 and done.stderr == ""
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["xbarmem chip show NAME prints a preset as TOML with its "
+                                        "comments (where its values come from)"]  # (the hint)
     assert "rram" in done.stdout and "Traceback" not in done.stdout
 
 
