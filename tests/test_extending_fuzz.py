@@ -328,3 +328,24 @@ def test_adaptation_refuses_a_trainers_options_before_it_programs(small_memory):
     with pytest.raises(ConfigError, match=r"^rule 'mine': options\(layers, kind\) must return "
                                           r"a dict of JSON data, got list$"):
         adapt(memory, [be], pset, rounds=1, trainer=trainer)
+
+
+def test_a_backend_reading_back_its_layer_transposed_is_refused(small_memory):
+    """A layer without a bias row has square ``(2, n_out, n_rows)`` read-backs, so a backend
+    returning ``(polarity, input row, output)`` passed every check (recheck7c: adaptation
+    then pinned the devices at their transposed readings); the same read-back laid out right
+    is taken."""
+    from xbarmem import load_chip, train
+
+    pset, _ = small_memory
+    memory = train(pset, chip=load_chip("rram"), fault_seed=1, program_seed=2, max_steps=30,
+                   bias=False)
+    assert layers_of(memory)[0].n_rows == layers_of(memory)[0].n_out
+    adapt(memory, [_backend(memory)], pset, rounds=0)
+    be = _backend(memory, read_back=lambda be, g: g.transpose(0, 2, 1).copy())
+    with pytest.raises(ConfigError, match=r"^backend 0 \(_Changed\): read_back\(\) readings "
+                                          r"follow the conductances programmed transposed "
+                                          r"\(mean distance .* uS, .* uS as laid out\): "
+                                          r"read_back\(\) must return \(polarity, output, "
+                                          r"input row\), as in program\(targets\)$"):
+        adapt(memory, [be], pset, rounds=0)

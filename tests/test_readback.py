@@ -172,6 +172,7 @@ def _files(tmp_path, memory):
     nan[0, 0, 3, 4] = np.nan
     bad["no reading"] = save("nan.npy", nan)
     bad["microsiemens"] = save("uS.npy", good * 1e6)
+    bad["transposed"] = save("T.npy", np.nan_to_num(good, nan=dev.g_min).transpose(0, 1, 3, 2))
     bad["ohms"] = save("ohm.npy", 1.0 / np.maximum(good, 1e-7))
     high = good.copy()
     high[0, 0, 2, 2] = dev.g_max + 5 * dev.g_range
@@ -194,6 +195,9 @@ def _files(tmp_path, memory):
     ("infinite", "infinite conductance"),
     ("no reading", "has no reading"),
     ("microsiemens", "microsiemens (uS)"),
+    # was taken: the devices off their transposed readings were pinned (recheck7c)
+    ("transposed", "follow the model's conductances with rows and columns exchanged (each "
+                   "array transposed) (mean distance"),
     ("ohms", "as ohms (conductance = 1 / resistance)"),
     ("far above", "window widths"),
     # was "read(s) far above the chip window", of the devices at g_min read as 500 uS
@@ -234,6 +238,28 @@ def test_a_read_back_of_the_whole_chip_says_which_arrays_to_give(pats, tmp_path,
     assert err.rstrip().endswith("it reads every array of the model's fault map, but the model "
                                  "uses array 0 of its 3: give the readings of those only"), err
     assert not m1.exists() and not e1.exists()
+
+
+def test_a_read_back_with_arrays_and_planes_exchanged_is_refused(pats, tmp_path, run_cli):
+    """A two-array model's read-back saved as (2 planes, 2 arrays, rows, cols) has the shape
+    of the export's (2 arrays, 2 planes, ...) and was taken: its bias array's G+ plane read as
+    array 0's G- (recheck7c: 1854 devices "at a rail" pinned)."""
+    chip = load_preset("rram").replace_array(rows=25, cols=25)
+    memory = train(pats, chip=chip, fault_seed=1, program_seed=1, max_steps=20,
+                   finetune_steps=0)
+    model = save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
+    good = memory.crossbar.scatter(np.stack([memory.crossbar.g_pos, memory.crossbar.g_neg]))
+    assert good.shape == (2, 2, 25, 25)
+    path = tmp_path / "read.npy"
+    np.save(path, np.nan_to_num(good.transpose(1, 0, 2, 3), nan=chip.device.g_min))
+    m1 = tmp_path / "m1.safetensors"
+    code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert "follow the model's conductances with the arrays and G+/G- axes exchanged" in err
+    assert not m1.exists()
+    np.save(path, np.nan_to_num(good, nan=chip.device.g_min))  # laid out right: taken
+    code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1, "--probes", "2")
+    assert code == 0 and m1.exists(), err
 
 
 def test_far_above_says_how_far(memory, model, tmp_path, run_cli):

@@ -46,7 +46,7 @@ from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap, highest_reading
-from xbarmem.hardware.units import falling_refusal, unit_mismatch
+from xbarmem.hardware.units import falling_refusal, follows_rearranged, unit_mismatch
 from xbarmem.memory.base import LayeredMap, Memory, memory_kind
 from xbarmem.memory.recall import RecallResult, recall
 from xbarmem.seeds import offset_seed
@@ -481,7 +481,8 @@ def check_follows(read: np.ndarray, sent: np.ndarray, layer: Crossbar, who: str)
     readings fall as the targets ``sent`` to its devices (NaN: not written) rise, as a
     read-back file is refused (:func:`~xbarmem.hardware.units.falling_readings`): the G+ and
     G- planes swapped (named as such when the readings lie near the other plane's targets; a
-    large write error hides it), or resistances instead of conductances."""
+    large write error hides it), or resistances instead of conductances; or whose readings
+    follow those targets transposed (:func:`~xbarmem.hardware.units.follows_rearranged`)."""
     refusal = falling_refusal(
         read, sent, sent[::-1], layer.chip.device.g_range,
         head=f"{who}: read_back() readings fall as the conductances programmed rise",
@@ -490,6 +491,13 @@ def check_follows(read: np.ndarray, sent: np.ndarray, layer: Crossbar, who: str)
                   "in siemens (1 / ohm), plane 0 G+ and plane 1 G-, as in program(targets)")
     if refusal is not None:
         raise ConfigError(refusal)
+    moved = {"transposed": read.transpose(0, 2, 1)} if read.shape[1] == read.shape[2] else {}
+    found = follows_rearranged(read, sent, moved, layer.chip.device.g_range)
+    if found is not None:
+        raise ConfigError(
+            f"{who}: read_back() readings follow the conductances programmed transposed (mean "
+            f"distance {found[1] * 1e6:.3g} uS, {found[2] * 1e6:.3g} uS as laid out): "
+            "read_back() must return (polarity, output, input row), as in program(targets)")
 
 
 #: how xbarmem calls a backend's methods (positional arguments), as messages name the calls

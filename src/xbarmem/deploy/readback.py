@@ -30,7 +30,7 @@ from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import read_conductance_csv
-from xbarmem.hardware.units import falling_refusal, unit_mismatch
+from xbarmem.hardware.units import falling_refusal, follows_rearranged, unit_mismatch
 from xbarmem.memory.base import Memory
 from xbarmem.seeds import offset_seed
 
@@ -136,7 +136,9 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
         raise ConfigError(
             f"{where}: {name}, but most lie outside the chip window [{dev.g_min:g}, "
             f"{dev.g_max:g}] S, and {unit}: convert the file")
-    _check_follows(data, used, programmed_cells(memory), dev.g_range, where, csv)
+    model = programmed_cells(memory)
+    _check_follows(data, used, model, dev.g_range, where, csv)
+    _check_layout(data, used, model, dev.g_range, where, csv)
     high = highest_reading(dev)
     over = given & (np.nan_to_num(data) > high)
     if over.any():
@@ -164,6 +166,30 @@ def _check_follows(data: np.ndarray, used: np.ndarray, model: np.ndarray, window
         otherwise=f"resistances? {name}")
     if refusal is not None:
         raise ConfigError(refusal)
+
+
+def _check_layout(data: np.ndarray, used: np.ndarray, model: np.ndarray, window: float,
+                  where: str, csv: bool) -> None:
+    """Refuse a read-back laid out otherwise than the export's ``(n_arrays, 2, rows, cols)``
+    though of its shape (:func:`~xbarmem.hardware.units.follows_rearranged`): each array's
+    rows and columns exchanged (square arrays), or the arrays and G+/G- axes exchanged (two
+    arrays)."""
+    moved = {}
+    if data.shape[2] == data.shape[3]:
+        moved["with rows and columns exchanged (each array transposed)"] = \
+            data.transpose(0, 1, 3, 2)
+    if data.shape[0] == 2 and not csv:
+        moved["with the arrays and G+/G- axes exchanged"] = data.transpose(1, 0, 2, 3)
+    found = follows_rearranged(np.where(used, data, np.nan), np.where(used, model, np.nan),
+                               {k: np.where(used, v, np.nan) for k, v in moved.items()}, window)
+    if found is not None:
+        name, back, laid = found
+        layout = "rows are an array's inputs (word lines), cols its outputs (bit lines)" if csv \
+            else "(arrays, G+/G-, rows, cols), rows the inputs (word lines), cols the outputs"
+        raise ConfigError(
+            f"{where}: the readings follow the model's conductances {name} (mean distance "
+            f"{back * 1e6:.3g} uS, {laid * 1e6:.3g} uS as laid out): lay them out as the "
+            f"export's targets_S.npy, {layout}")
 
 
 @checked_keywords

@@ -159,3 +159,34 @@ def falling_refusal(read: np.ndarray, target: np.ndarray, other: np.ndarray, win
     if follows:
         return f"{said} and follow those of the other plane: G+ and G- swapped? {swapped}"
     return f"{said}: {otherwise}"
+
+
+#: a read-back follows a mix-up of its layout (rows and columns exchanged, arrays and planes
+#: exchanged) when, moved back, it lies on average within this share of its distance from the
+#: model's conductances as laid out; a write error moves both alike (ratio near 1)
+REARRANGED_BELOW = 0.25
+#: ... and only when the readings as laid out lie on average this share of the window or more
+#: from the model's conductances: a read-back close to them is never refused
+REARRANGED_FLOOR = 0.02
+
+
+def follows_rearranged(read: np.ndarray, model: np.ndarray, moved: dict[str, np.ndarray],
+                       window: float) -> tuple[str, float, float] | None:
+    """When readings ``read`` follow the conductances ``model`` (same shape; NaN: no value)
+    far better once rearranged: ``(name, distance moved, distance as laid out)`` (mean
+    absolute distances, in the unit of ``read``) of the first ``moved[name]`` (``read``
+    rearranged back as that mix-up, e.g. a transposition, would have moved it; same shape)
+    whose mean distance from ``model`` is below :data:`REARRANGED_BELOW` times that of
+    ``read``, itself at least :data:`REARRANGED_FLOOR` of ``window``. Else None. The one rule
+    of every reader of read-backs (files and backends)."""
+    m = np.asarray(model, dtype=np.float64)
+    r = np.asarray(read, dtype=np.float64)
+    for name, other in moved.items():
+        o = np.asarray(other, dtype=np.float64)
+        both = np.isfinite(m) & np.isfinite(r) & np.isfinite(o)
+        if both.sum() < FALLING_MIN_DEVICES:
+            continue
+        laid, back = (float(np.abs(x[both] - m[both]).mean()) for x in (r, o))
+        if laid >= REARRANGED_FLOOR * window and back < REARRANGED_BELOW * laid:
+            return name, back, laid
+    return None
