@@ -184,6 +184,14 @@ def _files(tmp_path, memory):
         for a, p, i, j in np.argwhere(~np.isnan(good)):
             writer.writerow([a, i, j, ("G+", "G-")[p], f"{1e-3 / good[a, p, i, j]:.6f}"])
     bad["kilohms"] = kohm
+    flipped = tmp_path / "T.csv"  # row and col exchanged (the lab's word lines are columns)
+    with flipped.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["array", "row", "col", "polarity", "read_uS"])
+        whole = np.nan_to_num(good, nan=dev.g_min)
+        for a, p, i, j in np.argwhere(np.ones_like(whole, dtype=bool)):
+            writer.writerow([a, j, i, ("G+", "G-")[p], f"{whole[a, p, i, j] * 1e6:.6f}"])
+    bad["transposed csv"] = flipped
     return bad
 
 
@@ -202,6 +210,8 @@ def _files(tmp_path, memory):
     ("far above", "window widths"),
     # was "read(s) far above the chip window", of the devices at g_min read as 500 uS
     ("kilohms", "resistances? read_uS must be conductances in microsiemens (1000 / kOhm)"),
+    ("transposed csv", "lay them out as the export's devices.csv: row = the input (word "
+                       "line), col = the output (bit line)"),
 ])
 def test_bad_read_backs_are_refused_before_any_work(memory, model, tmp_path, run_cli, case,
                                                     fragment):

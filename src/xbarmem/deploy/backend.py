@@ -496,7 +496,7 @@ def check_follows(read: np.ndarray, sent: np.ndarray, layer: Crossbar, who: str)
     if found is not None:
         raise ConfigError(
             f"{who}: read_back() readings follow the conductances programmed transposed (mean "
-            f"distance {found[1] * 1e6:.3g} uS, {found[2] * 1e6:.3g} uS as laid out): "
+            f"distance {found[1] * 1e6:.2f} uS, {found[2] * 1e6:.2f} uS as laid out): "
             "read_back() must return (polarity, output, input row), as in program(targets)")
 
 

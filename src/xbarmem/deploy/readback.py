@@ -184,12 +184,12 @@ def _check_layout(data: np.ndarray, used: np.ndarray, model: np.ndarray, window:
                                {k: np.where(used, v, np.nan) for k, v in moved.items()}, window)
     if found is not None:
         name, back, laid = found
-        layout = "rows are an array's inputs (word lines), cols its outputs (bit lines)" if csv \
-            else "(arrays, G+/G-, rows, cols), rows the inputs (word lines), cols the outputs"
+        layout = "devices.csv: row = the input (word line), col = the output (bit line)" if csv \
+            else "targets_S.npy: (arrays, G+/G-, rows, cols), rows the inputs (word lines)"
         raise ConfigError(
             f"{where}: the readings follow the model's conductances {name} (mean distance "
-            f"{back * 1e6:.3g} uS, {laid * 1e6:.3g} uS as laid out): lay them out as the "
-            f"export's targets_S.npy, {layout}")
+            f"{back * 1e6:.2f} uS, {laid * 1e6:.2f} uS as laid out): lay them out as the "
+            f"export's {layout}")
 
 
 @checked_keywords
