@@ -172,6 +172,8 @@ def _files(tmp_path, memory):
     nan[0, 0, 3, 4] = np.nan
     bad["no reading"] = save("nan.npy", nan)
     bad["microsiemens"] = save("uS.npy", good * 1e6)
+    bad["integers"] = save("int.npy", np.nan_to_num(good, nan=dev.g_min).astype(np.int64))
+    bad["float16"] = save("f16.npy", good.astype(np.float16))
     bad["transposed"] = save("T.npy", np.nan_to_num(good, nan=dev.g_min).transpose(0, 1, 3, 2))
     bad["ohms"] = save("ohm.npy", 1.0 / np.maximum(good, 1e-7))
     high = good.copy()
@@ -203,6 +205,9 @@ def _files(tmp_path, memory):
     ("infinite", "infinite conductance"),
     ("no reading", "has no reading"),
     ("microsiemens", "microsiemens (uS)"),
+    # were taken: integer siemens read every device 0 and pinned it there (recheck7c)
+    ("integers", "conductances must be float64 or float32 siemens, got int64"),
+    ("float16", "conductances must be float64 or float32 siemens, got float16"),
     # was taken: the devices off their transposed readings were pinned (recheck7c)
     ("transposed", "follow the model's conductances with rows and columns exchanged (each "
                    "array transposed) (mean distance"),

@@ -63,12 +63,14 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
     (arrays the model occupies, the chip's array size; ``(2, rows, cols)`` when that is one
     array; a CSV may leave out trailing unused arrays), a device the model uses without a
     reading (NaN), a negative or infinite conductance, values in another unit than siemens,
-    or a conductance more than :data:`~xbarmem.hardware.faults.WINDOW_SLACK` window widths
-    above ``g_max``. Returns the read-back as float64 ``(n_arrays, 2, rows, cols)``."""
+    integers or float16 (refused as a backend's ``read_back()`` is), or a conductance more
+    than :data:`~xbarmem.hardware.faults.WINDOW_SLACK` window widths above ``g_max``.
+    Returns the read-back as float64 ``(n_arrays, 2, rows, cols)``."""
     used = used_cells(memory)
     data = np.asarray(read)
     if data.dtype.kind not in "fiu":
         raise ConfigError(f"{where}: conductances must be real numbers, got {data.dtype}")
+    given_dtype = data.dtype
     data = data.astype(np.float64)
     given = data.shape  # named when refused (not the shape with an axis added)
     if data.ndim == 3 and used.shape[0] == 1:
@@ -82,6 +84,9 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
                           f"are {_shape(used.shape, csv)} (arrays, G+/G-, rows, cols: the "
                           f"layout of its export's targets_S.npy); {_which(data, used, memory)}")
     _check_values(data, used, memory, where, csv)
+    if given_dtype.kind in "iu" or given_dtype == np.float16:  # as a backend's read_back()
+        raise ConfigError(f"{where}: conductances must be float64 or float32 siemens, got "
+                          f"{given_dtype} (save the readings as float64)")
     return data
 
 
