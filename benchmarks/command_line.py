@@ -25,14 +25,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _integer(text: str) -> int:
+    """``text`` as an integer, else the option's error (an argparse ``type``'s first step)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
 def count(upper: int = MAX_COUNT) -> Callable[[str], int]:
     """An argparse ``type``: an integer in ``1 .. upper`` (a count: steps, cues, threads,
     patterns), else the option's one-line error (exit 2) before any work."""
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        value = _integer(text)
         if not 1 <= value <= upper:
             raise argparse.ArgumentTypeError(f"must be >= 1, got {value}" if value < 1 else
                                              f"must be <= {upper}, got {value}")
@@ -43,10 +48,7 @@ def count(upper: int = MAX_COUNT) -> Callable[[str], int]:
 
 def seed(text: str) -> int:
     """An argparse ``type``: a seed, an integer in ``0 ..`` 2**32 - 1 (xbarmem's seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    value = _integer(text)
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be in 0..{MAX_SEED}, got {value}")
     return value
