@@ -628,6 +628,16 @@ def test_model_conductance_examples(run_cli, tmp_path, model, cues, name, change
     refused(run_cli, tmp_path, "evaluate", bad, names=("bad.safetensors", name))
 
 
+@pytest.mark.parametrize("value", [np.nan, 0.7, 2.0, -1.0])
+def test_a_pinned_mask_other_than_zero_and_one_is_refused(run_cli, tmp_path, model, cues, value):
+    """``fault_pinned`` is saved as 0/1; NaN was read as "not pinned", 0.7 as pinned."""
+    path, meta, tensors = model
+    pinned = np.zeros(tensors["fault_g_stuck"].shape, np.float32)
+    pinned.flat[0] = value
+    bad = write_model(tmp_path / "bad.safetensors", meta, {**tensors, "fault_pinned": pinned})
+    refused(run_cli, tmp_path, "evaluate", bad, names=("bad.safetensors", "pinned"))
+
+
 def test_model_metadata_is_strict_json(model):
     """A saved model's metadata never holds bare NaN/Infinity (classic rules' loss is NaN)."""
     path, meta, tensors = model

@@ -261,9 +261,9 @@ def _read(path: Path) -> tuple[ModelMeta, dict[str, np.ndarray]]:
 def _restore(meta: ModelMeta, tensors: dict[str, np.ndarray]) -> Memory:
     """The memory a file's metadata and tensors describe, in its programmed state."""
     chip = ChipSpec.from_dict(meta.chip)
-    pinned = tensors.get("fault_pinned")
+    # pinned as saved (0/1): FaultMap refuses other values (NaN read as "not pinned" before)
     faults = FaultMap(tensors["fault_g_stuck"], dict(meta.fault_meta),
-                      None if pinned is None else pinned > 0.5)
+                      tensors.get("fault_pinned"))
     memory = memory_from_sizes(meta.sizes, chip, faults, bias=meta.bias,
                                first_array=meta.first_array)
     targets = []
