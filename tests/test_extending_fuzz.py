@@ -349,3 +349,19 @@ def test_a_backend_reading_back_its_layer_transposed_is_refused(small_memory):
                                           r"read_back\(\) must return \(polarity, output, "
                                           r"input row\), as in program\(targets\)$"):
         adapt(memory, [be], pset, rounds=0)
+
+
+@pytest.mark.parametrize("value", [0.0, "g_min", "g_max"])
+def test_a_backend_reading_one_value_everywhere_is_refused(small_memory, value):
+    """A read_back() of one conductance at every device (0 S: nothing read; a rail: nothing
+    programmed) was taken and every device off it pinned there."""
+    from xbarmem import load_chip, train
+
+    pset, _ = small_memory
+    memory = train(pset, chip=load_chip("rram"), fault_seed=1, program_seed=2, max_steps=30)
+    dev = memory.chip.device
+    level = {"g_min": dev.g_min, "g_max": dev.g_max}.get(value, value)
+    be = _backend(memory, read_back=lambda be, g: np.full_like(g, level))
+    with pytest.raises(ConfigError, match=r"^backend 0 \(_Changed\): read_back\(\) reads .* S "
+                                          r"at every device programmed"):
+        adapt(memory, [be], pset, rounds=0)

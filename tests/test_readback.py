@@ -179,6 +179,15 @@ def _files(tmp_path, memory):
     high = good.copy()
     high[0, 0, 2, 2] = dev.g_max + 5 * dev.g_range
     bad["far above"] = save("high.npy", high)
+    bad["all zero"] = save("zero.npy", np.where(np.isnan(good), np.nan, 0.0))
+    bad["all g_max"] = save("gmax.npy", np.full_like(good, dev.g_max))
+    zeros = tmp_path / "zero.csv"  # every device of a lab's CSV read as 0 uS
+    with zeros.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["array", "row", "col", "polarity", "read_uS"])
+        for a, p, i, j in np.argwhere(~np.isnan(good)):
+            writer.writerow([a, i, j, ("G+", "G-")[p], "0"])
+    bad["all zero csv"] = zeros
     kohm = tmp_path / "kohm.csv"  # a lab's CSV with resistances in read_uS
     with kohm.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -213,6 +222,10 @@ def _files(tmp_path, memory):
                    "array transposed) (mean distance"),
     ("ohms", "as ohms (conductance = 1 / resistance)"),
     ("far above", "window widths"),
+    # were taken: every device off the one value pinned at it
+    ("all zero", "used devices reads 0 S although the model programs them"),
+    ("all g_max", "reads 0.00015 S although"),
+    ("all zero csv", "reads 0 S although"),
     # was "read(s) far above the chip window", of the devices at g_min read as 500 uS
     ("kilohms", "resistances? read_uS must be conductances in microsiemens (1000 / kOhm)"),
     ("transposed csv", "lay them out as the export's devices.csv: row = the input (word "

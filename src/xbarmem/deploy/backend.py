@@ -46,7 +46,7 @@ from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap, highest_reading
-from xbarmem.hardware.units import falling_refusal, follows_rearranged, unit_mismatch
+from xbarmem.hardware.units import falling_refusal, follows_rearranged, one_reading, unit_mismatch
 from xbarmem.memory.base import LayeredMap, Memory, memory_kind
 from xbarmem.memory.recall import RecallResult, recall
 from xbarmem.seeds import offset_seed
@@ -482,7 +482,13 @@ def check_follows(read: np.ndarray, sent: np.ndarray, layer: Crossbar, who: str)
     read-back file is refused (:func:`~xbarmem.hardware.units.falling_readings`): the G+ and
     G- planes swapped (named as such when the readings lie near the other plane's targets; a
     large write error hides it), or resistances instead of conductances; or whose readings
-    follow those targets transposed (:func:`~xbarmem.hardware.units.follows_rearranged`)."""
+    follow those targets transposed (:func:`~xbarmem.hardware.units.follows_rearranged`), or
+    that hold one value where the targets differ (:func:`~xbarmem.hardware.units.one_reading`)."""
+    value = one_reading(read, sent)
+    if value is not None:
+        raise ConfigError(f"{who}: read_back() reads {value:.4g} S at every device programmed, "
+                          "although the targets sent differ: read_back() must return the "
+                          "devices' measured conductances")
     refusal = falling_refusal(
         read, sent, sent[::-1], layer.chip.device.g_range,
         head=f"{who}: read_back() readings fall as the conductances programmed rise",

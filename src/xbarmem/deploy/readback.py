@@ -30,7 +30,7 @@ from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import read_conductance_csv
-from xbarmem.hardware.units import falling_refusal, follows_rearranged, unit_mismatch
+from xbarmem.hardware.units import falling_refusal, follows_rearranged, one_reading, unit_mismatch
 from xbarmem.memory.base import Memory
 from xbarmem.seeds import offset_seed
 
@@ -63,8 +63,9 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
     (arrays the model occupies, the chip's array size; ``(2, rows, cols)`` when that is one
     array; a CSV may leave out trailing unused arrays), a device the model uses without a
     reading (NaN), a negative or infinite conductance, values in another unit than siemens,
-    integers or float16 (refused as a backend's ``read_back()`` is), or a conductance more
-    than :data:`~xbarmem.hardware.faults.WINDOW_SLACK` window widths above ``g_max``.
+    integers or float16 (refused as a backend's ``read_back()`` is), a conductance more
+    than :data:`~xbarmem.hardware.faults.WINDOW_SLACK` window widths above ``g_max``, or one
+    value at every used device where the model programs different ones.
     Returns the read-back as float64 ``(n_arrays, 2, rows, cols)``."""
     used = used_cells(memory)
     data = np.asarray(read)
@@ -87,6 +88,7 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
     if given_dtype.kind in "iu" or given_dtype == np.float16:  # as a backend's read_back()
         raise ConfigError(f"{where}: conductances must be float64 or float32 siemens, got "
                           f"{given_dtype} (save the readings as float64)")
+    _check_varies(data, used, programmed_cells(memory), where)
     return data
 
 
@@ -154,6 +156,17 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
             f"{(largest - dev.g_max) / dev.g_range:.3g} window widths (at most g_max + "
             f"{WINDOW_SLACK:g} window width = {high:.4g} S); a read-back of this chip, in "
             "siemens?")
+
+
+def _check_varies(data: np.ndarray, used: np.ndarray, model: np.ndarray, where: str) -> None:
+    """Refuse a read-back of one value where the model programs different ones
+    (:func:`~xbarmem.hardware.units.one_reading`)."""
+    value = one_reading(np.where(used, data, np.nan), np.where(used, model, np.nan))
+    if value is not None:
+        raise ConfigError(
+            f"{where}: every one of the {int(used.sum())} used devices reads {value:.4g} S "
+            "although the model programs them to different conductances: a read-back of the "
+            "programmed array varies with its targets (was the array read?)")
 
 
 def _check_follows(data: np.ndarray, used: np.ndarray, model: np.ndarray, window: float,

@@ -101,6 +101,19 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return ((ends - counts + ends - 1) / 2.0)[inverse.ravel()]
 
 
+def one_reading(read: np.ndarray, target: np.ndarray) -> float | None:
+    """The one value every reading of ``read`` holds (siemens) where ``target`` and ``read`` are
+    finite, when the targets there differ: a read-back that measured nothing of the programmed
+    devices (all 0 S: the array not read; all at one rail: not programmed), which would pin
+    every device it misses; else None (readings that vary, or targets all equal)."""
+    r, t = np.asarray(read, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    both = np.isfinite(r) & np.isfinite(t)
+    r, t = r[both], t[both]
+    if r.size < 2 or np.ptp(t) == 0 or np.ptp(r) > 0:
+        return None
+    return float(r[0])
+
+
 def falls_with_target(read: np.ndarray, target: np.ndarray) -> tuple[float, int] | None:
     """When readings fall as their targets rise, what a map of resistances read as
     conductances does (a device programmed higher reads lower): ``(rank correlation, devices)``
