@@ -433,8 +433,42 @@ def test_correlation_section_compares_the_adaptive_rule_with_the_best_classic_on
     assert "overlap 0.6" in sec.shortfalls[0] and "capacity at overlap 0.6" in sec.shortfalls[1]
     text = "\n".join(sec.body)
     assert "Glyphs (A-J" in text and "| 0 | 16 [16] | 2 [2] | 4 [4] | 4 [4] | 4.00x |" in text
-    assert any("capacity adaptive / best classic at overlap 0.6" in row[0] and row[2] == "0.50x"
-               for row in sec.summary)
+    assert any("capacity adaptive / best classic at overlap 0.6" in row[0]
+               and row[2] == "0.50x (4 vs 8)" for row in sec.summary)
+
+
+def test_correlation_summary_bars_are_their_own_rows_checks(tmp_path):
+    """(g): each summary row's bar is the check of the point it shows, and every point whose
+    check fails has a row of its own (the rows at the highest overlap said "below" for a
+    point that passes when another overlap failed, and "ok" while one did); a best classic
+    capacity of 0 is no shortfall of the adaptive rule's."""
+    recall, glyphs, capacity = rep.Correlation().sweeps(quick=True)
+    means = {"adaptive": 0.99, "hebb": 0.5, "storkey": 0.8, "pinv": 0.9}
+    rows = {recall.name: [
+        {"config": {"rule": rule, "fault_rate": 0.5, "data": f"correlated-{r:g}"},
+         "result": {"cosine": m - (0.2 if rule == "adaptive" and r == 0.2 else 0.0)}}
+        for rule, m in means.items() for r in (0.0, 0.2, 0.6)]}
+
+    def curve(top):  # cosine 1 up to ``top`` patterns, then 0.5
+        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (1, 2, 4, 8, 16)]
+
+    tops = {"adaptive": {0.0: 2, 0.3: 4, 0.6: 8}, "hebb": {0.0: 0, 0.3: 0, 0.6: 0},
+            "storkey": {0.0: 4, 0.3: 0, 0.6: 2}, "pinv": {0.0: 4, 0.3: 0, 0.6: 4}}
+    rows[capacity.name] = [
+        {"config": {"rule": rule, "data": f"correlated-{r:g}"},
+         "result": {"points": curve(top), "capacity": {"0.95": top}}}
+        for rule, by in tops.items() for r, top in by.items()]
+    ctx = SimpleNamespace(quick=True, rows=lambda name: rows.get(name, []), out_dir=tmp_path)
+    sec = rep.Correlation().section(ctx)
+    summary = {row[0]: (row[2], row[3]) for row in sec.summary}
+    assert summary == {
+        "(g) adaptive at overlap 0.2, 50% stuck": ("0.790 (n=1) (best classic 0.900)", "below"),
+        "(g) adaptive at overlap 0.6, 50% stuck": ("0.990 (n=1) (best classic 0.900)", "ok"),
+        "(g) capacity adaptive / best classic at overlap 0, 50% stuck": ("0.50x (2 vs 4)",
+                                                                        "below"),
+        "(g) capacity adaptive / best classic at overlap 0.6, 50% stuck": ("2.00x (8 vs 4)",
+                                                                          "ok")}
+    assert len(sec.shortfalls) == 2 and sec.verdict == "partly"  # 4 of 6 pass; 0.3: 4 vs 0
 
 
 def test_variation_shortfall_gets_its_spread_over_other_digits_as_the_reason(tmp_path):
