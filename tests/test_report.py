@@ -1066,3 +1066,31 @@ def test_a_ratio_of_lower_bounds_is_judged_only_where_the_bounds_decide_it():
     assert ratio_reaches((36, True), (8, True), 3.0) is None
     assert ratio_reaches((5, False), (0, False), 3.0) is False  # (n/a)
     assert REACHED_VERDICT[None].startswith("unknown")
+
+
+def test_capacity_summary_names_a_ratio_a_lower_bound_leaves_open_as_unknown(tmp_path,
+                                                                             monkeypatch):
+    """(b): a ratio below 3x whose hardware-adaptive capacity is only a lower bound (every
+    tested count passed) reads "unknown (a lower bound)" in its own summary row; the row of
+    every threshold and flip rate listed it under "below at", with the bar "below"."""
+    def curve(top, counts=(4, 8, 11, 16, 32)):
+        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in counts]
+
+    tops = {("pinv", 0.0): 11, ("pinv", 0.05): 11, ("pinv", 0.1): 4,
+            ("adaptive", 0.0): 32, ("adaptive", 0.05): 32, ("adaptive", 0.1): 16}
+    stored = [{"config": {"rule": rule, "level": level, "seed": 0},
+               "result": {"points": curve(top), "capacity": {"0.9": top}}}
+              for (rule, level), top in tops.items()]
+    cap = rep.Capacity()
+    cap.thresholds = (0.9,)
+    cap.ceiling_text = lambda quick: ""  # no MNIST decoding in this test
+    ctx = SimpleNamespace(quick=True, rows=lambda name: stored, out_dir=tmp_path)
+    patch_figures(monkeypatch, lambda *a, **k: None)
+    sec = cap.section(ctx)
+    rows = {row[0]: (row[2], row[3]) for row in sec.summary}
+    assert rows["(b) capacity ratio HA/pinv, 50% faults, threshold 0.90, 5% flips"] == (
+        ">= 2.91x (>= 32 vs 11; per-seed means 2.91x)", "unknown (a lower bound)")
+    every, = [v for k, v in rows.items() if k.startswith("(b) thresholds / flip rates")]
+    assert every == ("holds at 0.90 / 10%; below at none; unknown at 0.90 / 5% (a lower "
+                     "bound)", "unknown (a lower bound)")
+    assert sec.verdict == "partly" and len(sec.shortfalls) == 1  # not passed, not below

@@ -79,11 +79,12 @@ class Capacity(Experiment):
         rows = ctx.rows(self.name(ctx.quick, "capacity"))
         held: list[str] = []
         missed: list[str] = []
+        unknown: list[str] = []
         checks: list[tuple[str, bool]] = []
         for level in self.levels:
             at = sorted((r for r in rows if r["config"]["level"] == level),
                         key=lambda r: r["config"]["seed"])
-            self.level_table(sec, level, at, held, missed, checks)
+            self.level_table(sec, level, at, held, missed, checks, unknown)
             fig = self.figure(level)
             if at:
                 write_figure(ctx.out_dir / fig, at, "patterns", thresholds=self.thresholds,
@@ -94,8 +95,11 @@ class Capacity(Experiment):
                             f"{PAPER_CAPACITY_RATIO:g}x (the paper's threshold is not public)",
                             f"{PAPER_CAPACITY_RATIO:g}x",
                             f"holds at {', '.join(held) or 'none'}; below at "
-                            f"{', '.join(missed) or 'none'}",
-                            "ok" if held and not missed else "below"))
+                            f"{', '.join(missed) or 'none'}" + (
+                                f"; unknown at {', '.join(unknown)} (a lower bound)"
+                                if unknown else ""),
+                            "below" if missed else REACHED_VERDICT[None] if unknown
+                            else "ok" if held else "below"))
         if rows:
             sec.judge(checks, f"The paper's capacity threshold and cue flip rate are not "
                       f"public, so every setting is checked: each of the {len(checks)} "
@@ -113,7 +117,7 @@ class Capacity(Experiment):
                      "it at its first dip (the ratio of per-seed means is shown beside)."]
         if rows:
             sec.body += ["", self.ceiling_text(ctx.quick)]
-            sec.reasons += self.flip_reasons(sec, rows, missed)
+            sec.reasons += self.flip_reasons(sec, rows, missed + unknown)
         sec.settings = self.settings(ctx.quick)
         return sec
 
@@ -192,9 +196,12 @@ class Capacity(Experiment):
                 "stuck), not from digits that the cues cannot tell apart.")
 
     def level_table(self, sec: Section, level: float, at: list, held: list[str],
-                    missed: list[str], checks: list[tuple[str, bool]]) -> None:
+                    missed: list[str], checks: list[tuple[str, bool]],
+                    unknown: list[str] | None = None) -> None:
         """The capacity table at one cue flip rate; thresholds where the ratio holds go to
-        ``held``, the others to ``missed``, each one to ``checks``."""
+        ``held``, those where a lower bound leaves it open (:func:`ratio_reaches` None) to
+        ``unknown`` (given; else to ``missed``), the others to ``missed``, each one to
+        ``checks`` (an open one as not passing)."""
         runs = {rule: [r for r in at if r["config"]["rule"] == rule]
                 for rule in ("adaptive", "pinv")}
         caps = {rule: self.curve_capacities(at, rule, level) for rule in runs}
@@ -221,7 +228,8 @@ class Capacity(Experiment):
                                 f"{PAPER_CAPACITY_RATIO:g}x",
                                 f"{shown}; per-seed means {seed_ratio:.2f}x)",
                                 REACHED_VERDICT[reached]))
-            (held if reached else missed).append(f"{t:.2f} / {level:.0%}")
+            (held if reached else unknown if reached is None and unknown is not None
+             else missed).append(f"{t:.2f} / {level:.0%}")
             if all(runs.values()):
                 checks.append((f"capacity ratio at threshold {t:.2f}, {level:.0%} flips: "
                                f"{shown}) vs {PAPER_CAPACITY_RATIO:g}x", bool(reached)))
