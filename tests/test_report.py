@@ -462,8 +462,8 @@ def test_correlation_summary_bars_are_their_own_rows_checks(tmp_path):
     sec = rep.Correlation().section(ctx)
     summary = {row[0]: (row[2], row[3]) for row in sec.summary}
     assert summary == {
-        "(g) adaptive at overlap 0.2, 50% stuck": ("0.790 (n=1) (best classic 0.900)", "below"),
-        "(g) adaptive at overlap 0.6, 50% stuck": ("0.990 (n=1) (best classic 0.900)", "ok"),
+        "(g) adaptive at overlap 0.2, 50% stuck": ("0.790 (n=1) vs best classic 0.900", "below"),
+        "(g) adaptive at overlap 0.6, 50% stuck": ("0.990 (n=1) vs best classic 0.900", "ok"),
         "(g) capacity adaptive / best classic at overlap 0, 50% stuck": ("0.50x (2 vs 4)",
                                                                         "below"),
         "(g) capacity adaptive / best classic at overlap 0.6, 50% stuck": ("2.00x (8 vs 4)",

@@ -148,8 +148,8 @@ class Correlation(Experiment):
             stats = self.stats(cells, fault, overlap)
             best = max(stats[rule][0] for rule in self.RULES[1:])
             sec.summary.append((f"({self.key}) adaptive at overlap {overlap:g}, {fault:.0%} "
-                                f"stuck", "-", f"{mean_text(*stats['adaptive'])} (best classic "
-                                f"{best:.3f})", "ok" if ok else "below"))
+                                f"stuck", "-", f"{mean_text(*stats['adaptive'])} vs best classic "
+                                f"{best:.3f}", "ok" if ok else "below"))
 
     def glyph_table(self, sec: Section, rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
         """Mean cosine per rule and fault rate on the stored glyphs; its checks."""
