@@ -862,3 +862,34 @@ def test_zero_one_message_says_what_the_values_are():
         as_pattern_set(np.zeros((2, 4)))
     with pytest.raises(PatternError, match=r"these are \{0,1\}; pass zero_one=True"):
         as_pattern_set(np.eye(4)[:2])
+
+
+@pytest.mark.parametrize("load", [
+    lambda source, **kw: load_patterns(source, side=8, **kw),
+    lambda source, **kw: patterns_for(source, 64, **kw)])
+@pytest.mark.parametrize(("source", "options", "problem"), [
+    ("random", {"n": 4, "one_per_class": True}, "one_per_class needs class labels; 'random'"),
+    ("correlated-0.3", {"n": 4, "one_per_class": True}, "one_per_class needs class labels"),
+    ("correlated-0.3", {"n": 4, "zero_one": True}, "zero_one reads a pattern file"),
+    ("random", {"n": 4, "zero_one": True}, "zero_one reads a pattern file"),
+    ("mnist", {"n": 4, "zero_one": True},
+     "zero_one reads a pattern file in [0, 1]; 'mnist' is built in"),
+])
+def test_options_a_source_does_not_read_are_refused(load, source, options, problem):
+    """``load_patterns("random", n=4, one_per_class=True)`` gave 4 patterns without classes,
+    and ``zero_one=True`` of a built-in set or drawn patterns was ignored: the command line
+    refuses ``--one-per-class`` / ``--zero-one`` there, the API now does too."""
+    with pytest.raises(PatternError, match=re.escape(problem)):
+        load(source, **options)
+
+
+@pytest.mark.parametrize(("options", "problem"), [
+    ({"kind": "continuous", "n": 4}, "gives binary patterns only"),
+    ({"kind": "binary"}, "needs n (the number of patterns)")])
+def test_a_correlated_source_names_what_it_lacks(options, problem):
+    """``load_patterns("correlated-0.3", n=4, kind="continuous")`` said it "needs n (the number
+    of patterns) and binary patterns" though n was given; it names the one it lacks, as
+    ``patterns_for`` does."""
+    with pytest.raises(PatternError) as info:
+        load_patterns("correlated-0.3", side=8, **options)
+    assert problem in str(info.value) and ("needs n" in str(info.value)) == ("n" not in options)

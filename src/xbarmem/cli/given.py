@@ -61,13 +61,12 @@ def applies_only(ctx: typer.Context, where: str, *names: str, applies: bool,
 def check_data_options(ctx: typer.Context, data: str) -> None:
     """``--zero-one`` reads files only; ``--one-per-class`` needs classes, which drawn sources
     (random, correlated-R) have not."""
-    from xbarmem.data.builtin import IMAGE_SETS
-    from xbarmem.data.sources import is_drawn
+    from xbarmem.data.sources import is_drawn, reads_zero_one
 
-    name = data.strip().lower()
-    drawn = is_drawn(name)
-    applies_only(ctx, "to --data FILE", "zero_one", applies=name not in IMAGE_SETS and not drawn)
-    applies_only(ctx, "to --data of an image set or file", "one_per_class", applies=not drawn)
+    # the rules of xbarmem.data.sources.check_source_options, named by the flags
+    applies_only(ctx, "to --data FILE", "zero_one", applies=reads_zero_one(data))
+    applies_only(ctx, "to --data of an image set or file", "one_per_class",
+                 applies=not is_drawn(data))
 
 
 def check_executor_options(ctx: typer.Context, workers: int | None,

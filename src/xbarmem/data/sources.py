@@ -66,6 +66,7 @@ def load_patterns(
     check_seed(seed)
     check_type(source, (str, os.PathLike), "source", "a built-in name or a file path")
     name = str(source).strip().lower()
+    check_source_options(name, zero_one=zero_one, one_per_class=one_per_class)
     if name in IMAGE_SETS:
         # side None is refused there (check_side), naming side
         return load_image_set(name, kind, side, n, one_per_class, seed)  # type: ignore[arg-type]
@@ -75,9 +76,11 @@ def load_patterns(
         return random_patterns(n, _synthetic_side(side, name) ** 2, kind=kind, seed=seed)
     overlap = correlated_overlap(name)
     if overlap is not None:
-        if n is None or kind != "binary":
-            raise PatternError(f"source {shown(source)} needs n (the number of patterns) and "
-                               f"binary patterns")
+        if kind != "binary":
+            raise PatternError(f"source {shown(source)} gives binary patterns only "
+                               f"(kind='binary')")
+        if n is None:
+            raise PatternError(f"source {shown(source)} needs n (the number of patterns)")
         return correlated_patterns(n, _synthetic_side(side, name) ** 2, overlap, seed=seed)
     pset = load_file(_existing_file(source), kind=kind, zero_one=zero_one, side=side)
     return _picked(pset, str(source), n, one_per_class)
@@ -104,6 +107,27 @@ def _existing_file(source: str | os.PathLike) -> Path:
             f"({', '.join(BUILTIN_SOURCES)}, correlated-R) and no such file"
         )
     return path
+
+
+def check_source_options(name: str, *, zero_one: bool, one_per_class: bool) -> None:
+    """Refuse, with :class:`PatternError`, an option the source ``name`` does not read:
+    ``zero_one`` (a file's values in [0, 1]) of a built-in set or drawn patterns, and
+    ``one_per_class`` (class labels) of drawn patterns (``random``, ``correlated-R``), which
+    have no classes; the command line refuses ``--zero-one`` / ``--one-per-class`` alike."""
+    name = name.strip().lower()
+    if zero_one and not reads_zero_one(name):
+        raise PatternError(f"zero_one reads a pattern file in [0, 1]; {name!r} is built in "
+                           f"(its patterns are +-1 already)")
+    if one_per_class and is_drawn(name):
+        raise PatternError(f"one_per_class needs class labels; {name!r} draws patterns "
+                           f"without classes (give n instead)")
+
+
+def reads_zero_one(source: str) -> bool:
+    """Whether ``source`` is a file, whose values ``zero_one`` may map from [0, 1] (built-in
+    sets and drawn patterns are +-1 already)."""
+    name = str(source).strip().lower()
+    return name not in IMAGE_SETS and not is_drawn(name)
 
 
 def is_drawn(source: str) -> bool:
@@ -162,6 +186,7 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
                                kind)
         return _selected(pset, source.name, n, one_per_class)
     name = str(source).strip().lower()
+    check_source_options(name, zero_one=zero_one, one_per_class=one_per_class)
     if name in IMAGE_SETS or is_drawn(name):
         if n_neurons is None:
             raise PatternError(f"source {shown(source)} needs the number of neurons N")
