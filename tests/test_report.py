@@ -555,15 +555,20 @@ def test_patterns_shortfall_gets_the_pinv_spread_over_other_subsets(tmp_path, mo
 
 
 @pytest.mark.parametrize("other,says", [
+    # 0.61 above the 5% value at P = 33, 0.32 below the 10% one at P = 39: not between them
     ({21: 0.99, 33: 0.59, 39: 0.40}, "at P = 21, 33 are nearer the 5% values and at P = 39 "
-                                     "the 10% ones, so its curve lies between"),
+                                     "the 10% ones, so neither flip rate alone gives its curve"),
+    ({21: 0.99, 33: 0.65, 39: 0.30}, "at P = 21, 33 are nearer the 5% values and at P = 39 "
+                                     "the 10% ones, so its curve lies between the two"),
     ({21: 0.999, 33: 0.60, 39: 0.322}, "every paper point is nearer the 5% values"),
     ({21: 0.90, 33: 0.30, 39: 0.20}, "the flip rate does not explain the gap"),
 ])
 def test_patterns_shortfall_is_set_beside_the_other_flip_rate(tmp_path, monkeypatch, other,
                                                                 says):
     """(c): the pseudo-inverse's judged counts are measured again at 5% flips on the same
-    subsets; a shortfall at 10% says which flip rate each paper point is nearer."""
+    subsets; a shortfall at 10% says which flip rate each paper point is nearer, and that the
+    paper's curve lies between the two only when every paper point does (it said so of paper
+    points above the 5% value and below the 10% one)."""
     patch_figures(monkeypatch, lambda *a, **k: None)
     patterns = rep.Patterns()
     level = patterns.sweeps(quick=False)[2]

@@ -77,10 +77,14 @@ class Patterns(Experiment):
         nearer = [p for p, (a, _, _), (b, _, _) in zip(counts, here, there, strict=True)
                   if miss(p, b) < miss(p, a)]
         rest = [p for p in counts if p not in nearer]
+        # each paper point inside the band of the two flip rates' values (one-sided at 0.99)
+        inside = all(min(a, b) <= paper[p] <= max(a, b) or (paper[p] == 0.99 and b >= 0.99)
+                     for p, (a, _, _), (b, _, _) in zip(counts, here, there, strict=True))
         other_pct, pct = f"{self.OTHER_LEVEL:.0%}", f"{self.LEVEL:.0%}"
         verdict = (f"the paper's points at P = {', '.join(map(str, nearer))} are nearer the "
                    f"{other_pct} values and at P = {', '.join(map(str, rest))} the {pct} ones, "
-                   f"so its curve lies between the two flip rates' curves"
+                   + ("so its curve lies between the two flip rates' curves" if inside else
+                      "so neither flip rate alone gives its curve")
                    if nearer and rest else
                    f"every paper point is nearer the {other_pct} values" if nearer else
                    f"every paper point is nearer the {pct} values: the flip rate does not "
