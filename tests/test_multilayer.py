@@ -219,3 +219,33 @@ def test_a_map_too_small_for_a_matrix_says_whether_dropping_the_bias_row_fits(n,
     message = str(err.value)
     assert ("incl. bias row" in message) is bias
     assert ("without the bias row (bias=False) it fits" in message) is hint
+
+
+@pytest.mark.parametrize("build", [
+    lambda chip: MultilayerMemory(16, 8, chip, first_array=3),
+    lambda chip: __import__("xbarmem").Memory([16, 8, 16], chip, first_array=3)])
+def test_a_multilayer_memory_keeps_its_placement_through_rebuild_save_and_export(
+        tmp_path, build):
+    """``first_array`` is part of the one Memory interface: a multilayer memory placed after
+    array 0 (as a single-layer one may be) keeps its arrays when rebuilt, saved and loaded,
+    or exported and read back (a saved file was loaded at array 0, on other arrays' faults,
+    and an export's read-back was refused)."""
+    from xbarmem.deploy.export import export_memory
+    from xbarmem.deploy.reload import load_export
+    from xbarmem.memory.io import load_memory, save_memory
+
+    chip = load_preset("rram").replace_array(rows=32, cols=32).with_faults(0.3)
+    mem = build(chip)
+    assert [layer.first_array for layer in mem.layers] == [3, 4]
+    assert mem.faults.n_arrays == 5
+    rng = np.random.default_rng(0)
+    patterns = torch.as_tensor(np.where(rng.random((3, 16)) < 0.5, -1.0, 1.0), dtype=torch.float32)
+    fit_memories(MultilayerTrainer(max_steps=20, finetune_steps=0), patterns, [mem])
+    assert [ly.first_array for ly in mem.rebuild(mem.faults).layers] == [3, 4]
+    back = load_memory(save_memory(mem, tmp_path / "m.safetensors"))
+    assert [layer.first_array for layer in back.layers] == [3, 4]
+    for a, b in zip(mem.layers, back.layers, strict=True):
+        assert np.array_equal(a.stuck, b.stuck)
+    export_memory(mem, tmp_path / "export")
+    again = load_export(tmp_path / "export")
+    assert [layer.first_array for layer in again.layers] == [3, 4]

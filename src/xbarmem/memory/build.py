@@ -44,11 +44,10 @@ def arrays_with_bias(chip: ChipSpec, n_neurons: int, *, arch: str = "single",
 def memory_from_sizes(sizes: list[int], chip: ChipSpec, faults: FaultMap, *, bias: bool,
                       first_array: int = 0) -> Memory:
     """An unprogrammed memory of widths ``sizes`` on ``faults``: a
-    :class:`SingleLayerMemory` for ``[N, N]``, a :class:`MultilayerMemory` for ``[N, H..., N]``
-    (which starts at array 0)."""
+    :class:`SingleLayerMemory` for ``[N, N]``, a :class:`MultilayerMemory` for ``[N, H..., N]``,
+    its first layer at array ``first_array``."""
     if len(sizes) == 2:
         return SingleLayerMemory(int(sizes[0]), chip, faults, bias=bias,
                                  first_array=first_array)
-    if first_array:
-        raise ConfigError("a multilayer memory starts at array 0")
-    return MultilayerMemory(int(sizes[0]), [int(h) for h in sizes[1:-1]], chip, faults, bias=bias)
+    return MultilayerMemory(int(sizes[0]), [int(h) for h in sizes[1:-1]], chip, faults, bias=bias,
+                            first_array=first_array)

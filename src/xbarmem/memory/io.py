@@ -110,8 +110,10 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
         meta = {"arch": "single", "n_neurons": memory.n_neurons, "bias": memory.has_bias,
                 "first_array": memory.layers[0].first_array, "w_max": memory.layers[0].w_max}
     else:
-        meta = {"arch": "multilayer", "n_neurons": memory.n_neurons,
+        first = memory.layers[0].first_array  # (written when not 0: files of memories at
+        meta = {"arch": "multilayer", "n_neurons": memory.n_neurons,  # array 0 are unchanged)
                 "hidden": memory.hidden_sizes, "bias": memory.has_bias,
+                **({"first_array": first} if first else {}),
                 "w_max": [layer.w_max for layer in memory.layers]}
     return _write(Path(path), memory, tensors, meta, patterns, extra)
 

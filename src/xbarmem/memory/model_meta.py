@@ -33,7 +33,8 @@ class ModelMeta(Spec, noun="model metadata"):
             layer (``multilayer``).
         chip: the chip spec (a table, valid as :class:`~xbarmem.hardware.chip.ChipSpec`).
         arch: ``single`` or ``multilayer``.
-        first_array: array of the fault map where a single layer starts (>= 0).
+        first_array: array of the fault map where the first layer starts (>= 0; the others
+            follow it; 0 when absent).
         hidden: hidden widths of a multilayer memory (integers >= 1).
         fault_meta: the fault map's provenance (a table).
         info: how the memory was trained (a table; ``kind``, ``rule``, ``rule_options``,
@@ -66,10 +67,9 @@ class ModelMeta(Spec, noun="model metadata"):
                 raise ConfigError("a single-layer model has no hidden widths and one w_max "
                                   f"number, got hidden={self.hidden!r}, w_max={self.w_max!r}")
         elif (self.hidden is None or not isinstance(self.w_max, list)
-              or len(self.w_max) != len(self.hidden) + 1 or self.first_array):
-            raise ConfigError("a multilayer model needs hidden widths, one w_max per layer "
-                              f"(got hidden={self.hidden!r}, w_max={self.w_max!r}) and "
-                              "first_array 0")
+              or len(self.w_max) != len(self.hidden) + 1):
+            raise ConfigError("a multilayer model needs hidden widths and one w_max per layer "
+                              f"(got hidden={self.hidden!r}, w_max={self.w_max!r})")
         try:
             ChipSpec.from_dict(self.chip)
         except ConfigError as exc:

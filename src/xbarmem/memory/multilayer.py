@@ -49,6 +49,8 @@ class MultilayerMemory(Memory):
             chip's rates with ``fault_seed`` when omitted.
         bias: give every layer a bias row.
         fault_seed: seed of the generated fault map.
+        first_array: array of ``faults`` where the first layer starts (the others follow it),
+            as a single-layer memory's ``first_array``.
 
     Raises :class:`~xbarmem.errors.ConfigError` for a bad ``n_neurons`` or ``hidden`` or a
     memory above the memory limit (:class:`~xbarmem.limits.TooLargeError`, one); faults that
@@ -58,14 +60,14 @@ class MultilayerMemory(Memory):
 
     def __init__(self, n_neurons: int, hidden: HiddenWidths,
                  chip: str | ChipSpec | None = None, faults: FaultMap | None = None, *,
-                 bias: bool = True, fault_seed: int = 0) -> None:
+                 bias: bool = True, fault_seed: int = 0, first_array: int = 0) -> None:
         super().__init__(layer_sizes(n_neurons, hidden), chip, faults, bias=bias,
-                         fault_seed=fault_seed)
+                         fault_seed=fault_seed, first_array=first_array)
 
     def rebuild(self, faults: FaultMap) -> MultilayerMemory:
         self.check_faults(faults)
         return MultilayerMemory(self.n_neurons, self.hidden_sizes, self.chip, faults,
-                                bias=self.has_bias)
+                                bias=self.has_bias, first_array=self.layers[0].first_array)
 
     @property
     def weights(self) -> list[torch.Tensor]:
