@@ -22,7 +22,7 @@ from xbarmem.memory.multilayer import MultilayerMemory, layer_sizes
 def test_layers_take_consecutive_arrays_and_count_devices():
     chip = load_preset("ideal").replace_array(rows=16, cols=16)
     mem = MultilayerMemory(16, 8, chip)
-    assert mem.sizes == [16, 8, 16] and mem.arch == "16-8-16"
+    assert mem.sizes == [16, 8, 16] and mem.layout == "16-8-16"
     first, second = mem.layers
     # 16 inputs + bias row = 17 rows -> 2 row tiles; 8 inputs + bias fit one 16-row tile
     assert (first.first_array, first.n_arrays) == (0, 2)
@@ -142,7 +142,7 @@ def test_multilayer_model_file_round_trip_recalls_identically(tmp_path):
         pool.patterns), [mem], program_seed=5)
     path = save_memory(mem, tmp_path / "m.safetensors", patterns=pool)
     back = load_memory(path)
-    assert isinstance(back, MultilayerMemory) and back.arch == "64-16-12-64"
+    assert isinstance(back, MultilayerMemory) and back.layout == "64-16-12-64"
     for a, b in zip(mem.layers, back.layers, strict=True):
         assert np.array_equal(a.g_pos, b.g_pos) and a.w_max == b.w_max
     cues = corrupt(torch.as_tensor(pool.patterns), "flip", 0.1, torch.Generator().manual_seed(1))
@@ -249,3 +249,16 @@ def test_a_multilayer_memory_keeps_its_placement_through_rebuild_save_and_export
     export_memory(mem, tmp_path / "export")
     again = load_export(tmp_path / "export")
     assert [layer.first_array for layer in again.layers] == [3, 4]
+
+
+def test_the_widths_label_is_layout_and_arch_is_its_deprecated_name():
+    """``arch`` is the word ``single`` / ``multilayer`` everywhere an argument or a model
+    file's metadata takes it; the memory's widths label is ``layout`` (``arch`` still gives
+    it, with a DeprecationWarning)."""
+    chip = load_preset("ideal")
+    single = __import__("xbarmem").SingleLayerMemory(16, chip)
+    multi = MultilayerMemory(16, [8, 4], chip).rebuild(FaultMap.empty(3, 64, 64))
+    assert (single.layout, multi.layout) == ("16", "16-8-4-16")
+    for mem in (single, multi):
+        with pytest.warns(DeprecationWarning, match="Memory.layout"):
+            assert mem.arch == mem.layout

@@ -115,7 +115,7 @@ def train(
     if json_out:
         emit_json(summary)
     else:
-        shape = f" ({memory.arch})" if arch == "multilayer" else ""
+        shape = f" ({memory.layout})" if arch == "multilayer" else ""
         out.print(f"saved {out_path}: {rule} rule, {_count_text(pset)}, "
                   f"N={pset.n_neurons}{shape}, {_steps_text(memory.info | info, stages)}"
                   f"{_levels_text(rule, memory.info)}{_variation_text(memory.info)}, "
@@ -244,7 +244,7 @@ def _fit(pset: PatternSet, spec: ChipSpec, fmap: FaultMap | None, arch: str, hid
         given.check_map_arrays(map_file or Path("--fault-map"), fmap, spec, sizes, rule_obj.bias)
     memory = make_memory(pset.n_neurons, arch=arch, hidden=widths, chip=spec, faults=fmap,
                          bias=rule_obj.bias, fault_seed=seed)
-    what = memory.arch if multi else rule
+    what = memory.layout if multi else rule
     shape = "" if multi else f" (N={pset.n_neurons})"
     x = torch.as_tensor(pset.patterns)
     if rule_obj.name != "adaptive":  # closed form: no steps to show

@@ -215,7 +215,7 @@ def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
     eval_seconds = time.perf_counter() - start
     infos = trained.infos
     return RecallCurve({
-        "rule": trained.rule, "rule_options": trained.rule_options, "arch": memories[0].arch,
+        "rule": trained.rule, "rule_options": trained.rule_options, "arch": memories[0].layout,
         "points": _points(trained.counts, jobs, scores, infos, trained.trials),
         "train_seconds": trained.train_seconds, "eval_seconds": eval_seconds,
         "networks": len(jobs), "train_steps_mean": float(np.mean([i["steps"] for i in infos])),

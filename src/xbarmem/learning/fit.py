@@ -156,7 +156,7 @@ def _info(name: str, memory: Memory, result: FitResult, t: int,
           seconds: float) -> dict[str, Any]:
     info: dict[str, Any] = {"rule": name}
     if len(memory.layers) > 1:
-        info["arch"] = memory.arch
+        info["arch"] = memory.layout
     loss = float(result.loss[t])
     info.update(steps=int(result.steps[t]), loss=loss if math.isfinite(loss) else None,
                 converged=bool(result.converged[t]))

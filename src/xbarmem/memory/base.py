@@ -16,6 +16,7 @@ into the devices and :meth:`Memory.recall` runs the dynamics through the arrays.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -207,11 +208,22 @@ class Memory:
         return self.layers[0].has_bias
 
     @property
-    def arch(self) -> str:
-        """Architecture label: ``"64"`` for one layer, ``"64-32-64"`` for several."""
+    def layout(self) -> str:
+        """The layer widths as a label: ``"64"`` for one layer, ``"64-32-64"`` for several
+        (what ``info["arch"]`` of a trained multilayer memory records)."""
         if len(self.layers) == 1:
             return str(self.n_neurons)
         return "-".join(str(s) for s in self.sizes)
+
+    @property
+    def arch(self) -> str:
+        """Deprecated name of :attr:`layout` (a ``DeprecationWarning``): the widths label
+        ``"64-32-64"``, where every ``arch=`` argument and model file's ``arch`` is the word
+        ``"single"`` or ``"multilayer"``."""
+        warnings.warn("Memory.arch is deprecated: it is the widths label (use Memory.layout), "
+                      "not the architecture word 'single' / 'multilayer' that arch= takes",
+                      DeprecationWarning, stacklevel=2)
+        return self.layout
 
     def bounds(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Per layer, the realisable interval ``(lo, hi)`` of every weight of its ``[W | b]``,
