@@ -430,3 +430,26 @@ def test_a_data_files_n_is_read_from_its_header_with_the_readings_refusals(tmp_p
     assert seen[0]["packed.npz"] == 64 and seen[0]["one-d.npy"] is None
     assert "two.npz: holds 2 arrays; none is named" in str(seen[0]["two.npz"])
     assert seen[1]["images.npy"][0] == "TooLargeError", seen[1]  # (the limit refuses some)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_an_array_file_of_an_open_file_loads_what_one_of_its_bytes_loads(tmp_path, suffix,
+                                                                         monkeypatch):
+    """``ArrayFile.of_file`` (headers read from an open file) loads an array as ``ArrayFile``
+    of the file's bytes does: it called a sound file corrupt ("truncated .npy header", "File
+    is not a zip file"), reading bytes it never held; the memory limit is checked first."""
+    from xbarmem.files import ArrayFile
+    from xbarmem.limits import ENV, TooLargeError
+
+    data = np.arange(12.0).reshape(3, 4)
+    path = tmp_path / f"a{suffix}"
+    np.save(path, data) if suffix == ".npy" else np.savez(path, x=data)
+    key = None if suffix == ".npy" else "x"
+    whole = ArrayFile(path.read_bytes(), str(path))
+    with path.open("rb") as handle:
+        held = ArrayFile.of_file(handle, path.stat().st_size, str(path))
+        for load in ("pick", "array", "planes"):
+            assert np.array_equal(getattr(held, load)(key), getattr(whole, load)(key))
+        monkeypatch.setenv(ENV, "64")
+        with pytest.raises(TooLargeError):
+            held.pick(key)

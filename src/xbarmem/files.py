@@ -810,12 +810,19 @@ class ArrayFile:
     @classmethod
     def of_file(cls, handle: BinaryIO, size: int, where: str) -> ArrayFile:
         """The arrays of the open ``.npy`` / ``.npz`` file ``handle`` (``size`` bytes, e.g. of
-        :func:`opened`), for :meth:`header`: only their headers are read (``array`` and
-        ``pick`` need an ``ArrayFile`` of the file's bytes)."""
+        :func:`opened`): only their headers are read here; :meth:`header` reads no more,
+        :meth:`array` / :meth:`pick` / :meth:`planes` read the array they load from
+        ``handle`` (still open) after the checks of :meth:`header`."""
         self = cls.__new__(cls)
         self.raw, self.where = b"", where
         self._open(handle, size)
         return self
+
+    def _held(self) -> BinaryIO:
+        """What the arrays are read from, at its start: the ``raw`` bytes given, or the open
+        file of :meth:`of_file`."""
+        self._source.seek(0)
+        return self._source
 
     @property
     def names(self) -> list[str]:
@@ -893,10 +900,12 @@ class ArrayFile:
     def array(self, name: str | None = None) -> np.ndarray:
         """Load the ``.npy`` (``name`` None) or the member ``name`` of the ``.npz``."""
         if not self.is_npz:
-            return _load_npy(self.raw, self.where)
+            if not self.raw:  # (of_file: the size checked before the file is read)
+                _npy_checked(self._head, self._size, self.where)
+            return _load_npy(self.raw or self._held().read(self._size), self.where)
         where, info = self._member(name)
         try:
-            with zipfile.ZipFile(io.BytesIO(self.raw)) as archive:
+            with zipfile.ZipFile(self._held()) as archive:
                 raw = archive.read(info)
         except _ZIP_ERRORS as exc:
             raise FileFormatError(f"{where}: corrupt .npz member ({exc})") from None
