@@ -45,10 +45,41 @@ def _public_modules() -> list[types.ModuleType]:
     return [xm, *(importlib.import_module(f"xbarmem.{p.parent.name}") for p in inits)]
 
 
+#: a documentation page or example importing from a module: ``from xbarmem.a.b import X, Y``
+TAUGHT_IMPORT = re.compile(r"^\s*from (xbarmem(?:\.\w+)+) import \(?([\w ,\n]+?)\)?\s*$",
+                           re.MULTILINE)
+ROOT = SRC.parent.parent
+
+
+def taught_imports() -> dict[str, list[str]]:
+    """``{module: names}`` the README, ``docs/`` and ``examples/`` import from modules below
+    the package's subpackages (``from xbarmem.deploy.backend import BackendMemory``): public,
+    since users are told to import them."""
+    out: dict[str, list[str]] = {}
+    for path in [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("examples/*.py")]:
+        for module, names in TAUGHT_IMPORT.findall(path.read_text(encoding="utf-8")):
+            words = [w for w in re.split(r"[,\s]+", names) if w and w != "as"]
+            out.setdefault(module, []).extend(w for w in words if w not in out[module])
+    return out
+
+
+def test_every_name_the_docs_import_is_in_its_module_all():
+    """A name the docs import from a module is in that module's ``__all__`` (so the checks
+    here see it, and ``help()`` of the module lists it)."""
+    taught = taught_imports()
+    assert "xbarmem.deploy.backend" in taught and "BackendMemory" in taught[
+        "xbarmem.deploy.backend"]
+    missing = [f"{module}.{name}" for module, names in taught.items() for name in names
+               if name not in getattr(importlib.import_module(module), "__all__", ())]
+    assert missing == []
+
+
 def public_names() -> dict[str, object]:
-    """Every callable of a public ``__all__`` defined in xbarmem (submodules aside)."""
+    """Every callable of a public ``__all__`` defined in xbarmem (submodules aside), and of
+    the ``__all__`` of every module the docs import from (:func:`taught_imports`)."""
     found: dict[str, object] = {}
-    for module in _public_modules():
+    taught = [importlib.import_module(module) for module in taught_imports()]
+    for module in [*_public_modules(), *taught]:
         for name in getattr(module, "__all__", ()):
             value = getattr(module, name)
             if (callable(value) and not isinstance(value, types.ModuleType)

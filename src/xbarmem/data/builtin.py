@@ -25,6 +25,10 @@ from xbarmem.errors import FileFormatError, PatternError
 from xbarmem.limits import array_bytes, check_bytes
 from xbarmem.spec import check_seed
 
+__all__ = ["BUILTIN_SOURCES", "CORRELATED", "GLYPH_CHARACTERS", "IMAGE_SETS", "MNIST_VARIANTS",
+           "correlated_overlap", "correlated_patterns", "load_digits", "load_glyphs",
+           "load_image_set", "load_mnist", "max_side", "random_patterns"]
+
 BUILTIN_SOURCES = ("mnist", "mnist-crop24", "digits", "glyphs", "random")
 #: the built-in labelled image sets (:func:`load_image_set`): name -> number of classes
 IMAGE_SETS: dict[str, int] = {"mnist": 10, "mnist-crop24": 10, "digits": 10, "glyphs": 62}
@@ -38,8 +42,8 @@ MNIST_VARIANTS: dict[str, int | None] = {"mnist": None, "mnist-crop24": 24}
 
 
 def max_side(source: str) -> int:
-    """The largest image side a built-in image set or image file can be resized to: the crop
-    of a cropped MNIST variant, else 28 (the smallest is 4)."""
+    """The largest image side ``source`` (a built-in image set or an image file) can be
+    resized to: the crop of a cropped MNIST variant, else 28 (the smallest is 4)."""
     return MNIST_VARIANTS.get(str(source).strip().lower()) or 28
 
 
@@ -179,8 +183,10 @@ def load_digits(kind: str = "binary", n: int | None = None, digits: Iterable[int
 
 def load_image_set(name: str, kind: str = "binary", side: int = 8, n: int | None = None,
                    one_per_class: bool = False, seed: int = 0) -> PatternSet:
-    """A built-in image set of :data:`IMAGE_SETS` by name at ``side x side`` (``"digits"``: 8
-    only), in file order: the first ``n`` (``None``: all) or the first of each class."""
+    """The built-in image set ``name`` (of :data:`IMAGE_SETS`) at ``side x side``
+    (``"digits"``: 8 only) as ``kind`` patterns, in file order: the first ``n`` (``None``:
+    all), or with ``one_per_class`` the first of each class. ``seed`` does not change the set
+    (the loaders use a seed only to shuffle, which this order never does)."""
     if name in MNIST_VARIANTS:
         return load_mnist(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed,
                           crop=MNIST_VARIANTS[name])
@@ -258,8 +264,8 @@ def correlated_patterns(n_patterns: int, n_neurons: int, overlap: float, seed: i
 
 
 def correlated_overlap(source: str) -> float | None:
-    """The overlap of a ``correlated-R`` source name (``R`` in [0, 1)), None for any other
-    name; a malformed ``correlated-...`` name raises :class:`PatternError`."""
+    """The overlap of ``source``, a ``correlated-R`` source name (``R`` in [0, 1)), None for
+    any other name; a malformed ``correlated-...`` name raises :class:`PatternError`."""
     name = str(source).strip().lower()
     if not name.startswith(CORRELATED):
         return None

@@ -52,6 +52,9 @@ from xbarmem.memory.recall import RecallResult, recall
 from xbarmem.seeds import offset_seed
 from xbarmem.spec import Number
 
+__all__ = ["ArrayDriver", "BackendMemory", "ChipBackend", "DriverBackend", "SimulatedChip",
+           "check_backend", "conductance_targets", "layers_of"]
+
 
 @runtime_checkable
 class ChipBackend(Protocol):
@@ -78,15 +81,28 @@ class ChipBackend(Protocol):
     n_in: int
     n_out: int
 
-    def program(self, targets: np.ndarray) -> int: ...
+    def program(self, targets: np.ndarray) -> int:
+        """Write ``targets``, float64 ``(2, n_out, n_rows)`` siemens (NaN: leave the device);
+        returns the number of devices written."""
+        ...
 
-    def read_back(self) -> np.ndarray: ...
+    def read_back(self) -> np.ndarray:
+        """Every device's conductance as read now, ``(2, n_out, n_rows)`` siemens."""
+        ...
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None
-               ) -> torch.Tensor: ...
+               ) -> torch.Tensor:
+        """One analogue product of inputs ``x`` ``(B, n_in)`` in [-1, 1] -> ``(B, n_out)`` in
+        weight units (the sensed differential current over ``V_read * (g_max - g_min) /
+        w_max``, not amperes); ``generator``: a ``torch.Generator`` a simulator may draw
+        read noise from."""
+        ...
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor: ...
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """Output ``outputs[k]`` (a column index) of row ``k`` of ``x`` ``(B, n_in)`` ->
+        ``(B,)`` in weight units, as :meth:`matvec`; ``generator`` as there."""
+        ...
 
 
 # ---------------------------------------------------------------------------------- the twin
@@ -134,6 +150,9 @@ def conductance_targets(layer: Crossbar, weights: torch.Tensor | np.ndarray,
     pairs keep one device at g_min; a free device next to a stuck one compensates for it),
     clipped to the window and quantised to the device levels -- everything ``program`` does
     except the write error. Stuck devices carry their stuck conductance.
+
+    ``weights`` ``(n_out, n_in)`` and ``bias`` ``(n_out,)`` (None: no bias row or zeros) are in
+    weight units.
 
     Returns:
         targets float64 ``(2, n_out, n_rows)`` siemens and ``w_max`` (the weight of a
@@ -206,7 +225,8 @@ class SimulatedChip:
              read_averages: int = 1) -> SimulatedChip:
         """A fresh simulated chip at the place of a model's ``layer`` (same size, bias row,
         arrays and ``w_max``), optionally with other device noise (``chip``: same window,
-        levels and arrays required) or another true fault map (``faults``)."""
+        levels and arrays required) or another true fault map (``faults``); ``seed`` and
+        ``read_averages`` as the constructor takes them."""
         _check_twin(layer, faults, chip)
         if chip is not None:
             a, b = chip, layer.chip
@@ -219,7 +239,8 @@ class SimulatedChip:
 
     # ------------------------------------------------------------------ protocol
     def program(self, targets: np.ndarray) -> int:
-        """Write non-NaN targets (siemens, logical) into the free devices; returns writes."""
+        """Write the non-NaN ``targets`` (float64 ``(2, n_out, n_rows)`` siemens, logical)
+        into the free devices, with the chip's write error; returns the number written."""
         cb = self.crossbar
         t = _check_targets(targets, self.n_out, self.n_rows)
         write = ~np.isnan(t)
@@ -247,10 +268,14 @@ class SimulatedChip:
         return g
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The crossbar's product of ``x`` ``(B, n_in)`` -> ``(B, n_out)`` in weight units,
+        read noise drawn from ``generator`` (:meth:`ChipBackend.matvec`)."""
         return self.crossbar.matvec(x, generator)
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """Output ``outputs[k]`` of row ``k`` of ``x`` -> ``(B,)`` in weight units, read noise
+        drawn from ``generator`` (:meth:`ChipBackend.read_outputs`)."""
         return self.crossbar.read_outputs(x, outputs, generator)
 
     # ------------------------------------------------------------------ simulation only
@@ -276,11 +301,19 @@ class ArrayDriver(Protocol):
             amperes. A chip that senses G+ - G- internally returns it in plane 0, zeros in 1.
     """
 
-    def write(self, array: int, targets: np.ndarray) -> None: ...
+    def write(self, array: int, targets: np.ndarray) -> None:
+        """Program array ``array`` to ``targets``, float64 ``(2, rows, cols)`` siemens (NaN:
+        do not touch the device)."""
+        ...
 
-    def read(self, array: int) -> np.ndarray: ...
+    def read(self, array: int) -> np.ndarray:
+        """The conductances of array ``array`` as measured, ``(2, rows, cols)`` siemens."""
+        ...
 
-    def apply(self, array: int, voltages: np.ndarray) -> np.ndarray: ...
+    def apply(self, array: int, voltages: np.ndarray) -> np.ndarray:
+        """Drive the rows of array ``array`` with ``voltages`` ``(B, rows)`` volts; the
+        currents of every column of both planes, ``(B, 2, cols)`` amperes."""
+        ...
 
 
 @checked_keywords
@@ -292,6 +325,10 @@ class DriverBackend:
     ``w_max / (V_read * (g_max - g_min))``. Partial column currents of row tiles are summed (as a
     digital periphery would). ``read_outputs`` performs a full product and keeps the requested
     column per batch row.
+
+    Args:
+        driver: the hardware driver (an :class:`ArrayDriver`: ``write``, ``read``, ``apply``).
+        layer: the model's crossbar of this matrix (``memory.layers[k]``).
     """
 
     def __init__(self, driver: ArrayDriver, layer: Crossbar) -> None:
@@ -311,6 +348,8 @@ class DriverBackend:
         self.rows, self.cols = layer.chip.array.rows, layer.chip.array.cols
 
     def program(self, targets: np.ndarray) -> int:
+        """Write ``targets`` (float64 ``(2, n_out, n_rows)`` siemens, logical; NaN: leave the
+        device) through ``driver.write``, array by array; returns the devices written."""
         t = _check_targets(targets, self.n_out, self.n_rows)
         physical = self.layer.scatter(t)  # unused cells NaN: never written
         for k in range(self.layer.n_arrays):
@@ -319,6 +358,8 @@ class DriverBackend:
         return int((~np.isnan(t)).sum())
 
     def read_back(self) -> np.ndarray:
+        """Every device's conductance from ``driver.read``, ``(2, n_out, n_rows)`` siemens
+        (logical)."""
         first = self.layer.first_array
         per_array = np.full((first + self.layer.n_arrays, 2, self.rows, self.cols), np.nan)
         for k in range(self.layer.n_arrays):
@@ -331,6 +372,10 @@ class DriverBackend:
         return self.layer._gather(per_array)
 
     def matvec(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``x`` ``(B, n_in)`` driven at ``x * V_read`` volts (bias row at ``V_read``) through
+        ``driver.apply``; the summed column currents (amperes) divided by ``V_read * (g_max -
+        g_min) / w_max``: ``(B, n_out)`` in weight units. ``generator`` is not used (the
+        hardware's noise is its own)."""
         u = self.layer._rows_input(x).double().numpy()  # (B, n_rows), bias row = +1
         volts = self.layer.chip.array.read_voltage
         y = np.zeros((u.shape[0], self.n_out))
@@ -347,6 +392,8 @@ class DriverBackend:
 
     def read_outputs(self, x: torch.Tensor, outputs: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """Output ``outputs[k]`` of row ``k`` of ``x`` -> ``(B,)`` in weight units: a full
+        :meth:`matvec` (``generator`` unused), one column kept per row."""
         y = self.matvec(x, generator)
         return y[torch.arange(y.shape[0]), self.layer._outputs(outputs, y.shape[0])]
 
@@ -572,6 +619,8 @@ class BackendMemory:
         return self.memory.info
 
     def devices(self) -> dict[str, int]:
+        """The model's device accounting (:meth:`Memory.devices
+        <xbarmem.memory.base.Memory.devices>`)."""
         return self.memory.devices()
 
     def program_targets(self) -> list[np.ndarray]:
@@ -599,7 +648,8 @@ class BackendMemory:
         refused with :class:`~xbarmem.errors.PatternError`) as by
         :func:`xbarmem.memory.recall.recall`, before any backend is read. ``activation``
         None: the neurons of the model's kind (``tanh`` for continuous patterns, else
-        ``sign``), as :meth:`Memory.recall <xbarmem.memory.base.Memory.recall>`."""
+        ``sign``), as :meth:`Memory.recall <xbarmem.memory.base.Memory.recall>`; ``mode``,
+        ``max_iterations`` and ``seed`` as there."""
         if activation is None:
             activation = "tanh" if memory_kind(self.memory) == "continuous" else "sign"
         return recall(self.matrix(), cues, mode=mode, activation=activation,

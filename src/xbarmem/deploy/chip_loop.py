@@ -59,6 +59,8 @@ from xbarmem.learning.fit import levels_info
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.spec import Number
 
+__all__ = ["AdaptResult", "ReadBackResult", "adapt", "adapt_read_back", "default_trainer"]
+
 
 @value_equality
 @dataclass
@@ -80,6 +82,9 @@ class AdaptResult:
             weights, conductances as read back in the last round.
         faults: that fault map (known stuck devices plus pinned ones at their read values).
         reached_target: the mean cosine reached ``target``.
+        settings: what the loop ran with: ``rounds``, ``target``, ``tolerance_uS``
+            (microsiemens), ``protocol`` (a dict), the re-training ``rule``'s name and its
+            options (``trainer``).
     """
 
     rounds: list[dict[str, Any]]
@@ -432,14 +437,16 @@ class ReadBackResult:
         program: the re-programming sent to the backends after re-training: ``written``,
             ``kept`` (free devices left, already within tolerance), ``skipped_fixed``,
             ``train_seconds``.
-        before, after: recall through the backends (``cosine``, ``exact``) as read back, and
-            once the re-programming was sent to them.
+        before: recall through the backends (``cosine``, ``exact``) as read back.
+        after: recall through the backends once the re-programming was sent to them.
         missed: the newly pinned devices (:meth:`_Loop.missed`: physical coordinates, target and
             read in microsiemens, ``at_rail``).
         targets: per layer, the conductances sent to ``program``, float64
             ``(2, n_out, n_rows)`` siemens, NaN = leave the device.
         memory: the adapted model (pinned devices in its fault map, the read-back conductances,
             the re-trained target weights); ``faults`` its fault map.
+        settings: ``tolerance_uS`` (microsiemens), ``protocol`` (a dict), the re-training
+            ``rule``'s name and its options (``trainer``).
     """
 
     read: dict[str, Any]
@@ -487,7 +494,8 @@ def adapt_read_back(memory: Memory, backends: ChipBackend | Sequence[ChipBackend
     An adapted model continues the loop: its targets are the ones its read-back is compared
     with.
 
-    Args: as :func:`adapt`; ``backends`` read back what the chip holds (e.g.
+    Args: ``memory``, ``patterns``, ``tolerance`` (siemens), ``protocol`` and ``trainer`` as
+    :func:`adapt` takes them; ``backends`` read back what the chip holds (e.g.
     :class:`~xbarmem.deploy.readback.ReadBackChip` around a read-back file).
     """
     check_settings(memory, 0, tolerance)

@@ -80,6 +80,8 @@ from xbarmem.jsontext import dumps, loads
 from xbarmem.memory.base import Memory, memory_kind, memory_patterns
 from xbarmem.memory.recall import check_recall
 
+__all__ = ["export_memory"]
+
 FORMAT = "xbarmem-export/1"
 CSV_COLUMNS = ["layer", "array", "row", "col", "polarity", "used", "target_uS",
                "programmed_uS", "stuck", "stuck_uS", "pinned"]
@@ -223,8 +225,8 @@ def export_memory(memory: Memory, out_dir: str | Path, *, patterns: Any = None,
             or a ``(P, N)`` matrix read as the memory's kind (:func:`memory_patterns`;
             :class:`PatternError` before anything is written when they are malformed, of
             another kind or ``N`` than the memory's).
-        mode, activation, max_iterations: the recall to record (``activation`` default: sign
-            for binary patterns, tanh for continuous).
+        mode: the recall to record (``sync`` or ``async``), with ``activation`` (default:
+            sign for binary patterns, tanh for continuous) and ``max_iterations``.
         source: where the model came from (recorded in the manifest).
         program: per layer, float64 ``(2, n_out, n_rows)`` siemens, NaN = leave the device
             (e.g. :attr:`~xbarmem.deploy.chip_loop.ReadBackResult.targets`): the export then

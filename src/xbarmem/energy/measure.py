@@ -60,6 +60,9 @@ from xbarmem.names import ARCHS, MODES
 from xbarmem.sizes import MAX_LOAD, patterns_at_load
 from xbarmem.spec import Number
 
+__all__ = ["EnergyBySize", "EnergyReport", "Measurement", "energy_report", "measure",
+           "measure_model", "measure_sizes"]
+
 #: the unit of every circuit constant that has one (``"array.pulse_width": "s"``), beside the
 #: constants in reports (a constant's number alone did not say J or s)
 CONSTANT_UNITS = {key: unit for key, unit in UNITS.items() if unit}
@@ -226,9 +229,11 @@ def _percent(share: float) -> str:
 
 @checked_keywords
 def energy_report(measurement: Measurement, circuit: str | CircuitSpec) -> EnergyReport:
-    """Energy and latency per recall, sync and async, their ratios, the breakdowns by
-    component and the cost of programming the memory, under ``circuit``: an
-    :class:`EnergyReport` (a dict that prints one line)."""
+    """Energy (joules) and latency (seconds) per recall, sync and async, their ratios, the
+    breakdowns by component and the cost of programming the memory, of the recalls of
+    ``measurement`` (a :class:`Measurement` of :func:`measure`, :func:`measure_model`) under
+    ``circuit`` (a circuit preset name or :class:`CircuitSpec`): an :class:`EnergyReport` (a
+    dict that prints one line)."""
     check_type(measurement, Measurement, "measurement", "a Measurement (measure_memory)")
     spec = load_circuit(circuit)
     m = measurement
@@ -390,9 +395,11 @@ def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
         rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
         max_steps, rule_options: the rule's step cap and options (:func:`trainer_options`:
             ``max_steps`` None is :data:`MAX_STEPS` unless a recipe or ``rule_options`` set it).
-        flip, probes: cue corruption (bit-flip rate) and cues per stored pattern.
+        flip: cue corruption, the probability of flipping each bit (in [0, 1]), with
+            ``probes`` cues per stored pattern.
         seed: seed of faults, training, programming, cues, read noise and update order.
-        activation, max_iterations: recall settings.
+        activation: the neurons (``sign`` or ``tanh``), with ``max_iterations`` (steps of
+            synchronous recall, sweeps of asynchronous).
         progress: ``progress(step, loss)`` while the rule trains (iterative rules).
         stage: ``stage(text)`` when the work moves on (``"recalling ..."``).
     """
@@ -444,7 +451,8 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
     your own model, on its chip and fault map) storing the binary ``patterns``: ``probes``
     cues per pattern with each bit flipped with probability ``flip`` (seeded), recalled both
     ways as :func:`measure` does (same ``info``; ``rule`` as the memory records it, and
-    ``faults`` the stuck fraction of its fault map, not its chip's stuck rates).
+    ``faults`` the stuck fraction of its fault map, not its chip's stuck rates); ``seed``
+    (cues, read noise, update order), ``activation`` and ``max_iterations`` as there.
     :class:`PatternError` for patterns of another N or kind than binary."""
     start = time.perf_counter()
     _check_memory(memory)
@@ -500,23 +508,23 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   max_steps: int | None = None, progress=None,
                   beside: str | CircuitSpec | None = None,
                   rule_options: dict[str, Any] | None = None) -> EnergyBySize:
-    """Energy and latency ratios at several N, on random +-1 patterns.
+    """Energy and latency ratios at several N (``sizes``), on random +-1 patterns.
 
     At each N, ``P = max(2, round(load * N))`` random patterns
-    (:func:`~xbarmem.sizes.patterns_at_load`) are stored with ``rule`` on a fresh chip,
-    ``probes`` cues per pattern are recalled both ways and the cost model is applied.
-    ``max_steps`` and ``rule_options`` as :func:`trainer_options`, whose cap when neither
-    sets it nor a recipe is :data:`SIZES_MAX_STEPS`.
-    With ``beside`` (a second circuit) each row also has that circuit's ratios of the same
-    recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict ``{"settings",
-    "rows": [one dict per N]}`` that prints one line: settings
-    hold the chip's name, stuck fraction and fault model (``faults``, ``fault_model``), the
-    circuit's name and every constant (``circuit_constants``; their units in
-    ``circuit_units``: J / s / counts); a row
-    holds the mean steps, energy (J) and latency (s) per recall of each mode (``sync_steps``,
-    ``async_energy_J``, ...), their std, min and max over the row's ``cues`` under the same
-    names in ``spread``, their ratios and the cost of programming that memory
-    (``programming_energy_J``, ``programming_time_s``).
+    (:func:`~xbarmem.sizes.patterns_at_load`) are stored with ``rule`` on a fresh ``chip``
+    (seeded by ``seed``), ``probes`` cues per pattern (each bit flipped with probability
+    ``flip``) are recalled both ways and ``circuit``'s cost model (a preset name or
+    :class:`CircuitSpec`) is applied; ``progress(n)`` is called after each N. ``max_steps`` and
+    ``rule_options`` as :func:`trainer_options`, whose cap when neither sets it nor a recipe is
+    :data:`SIZES_MAX_STEPS`. With ``beside`` (a second circuit) each row also has that circuit's
+    ratios of the same recalls under ``"beside"``. Returns an :class:`EnergyBySize`, a dict
+    ``{"settings", "rows": [one dict per N]}`` that prints one line: settings hold the chip's
+    name, stuck fraction and fault model (``faults``, ``fault_model``), the circuit's name and
+    every constant (``circuit_constants``; their units, J / s / counts, in ``circuit_units``); a
+    row holds the mean steps, energy (J) and latency (s) per recall of each mode
+    (``sync_steps``, ``async_energy_J``, ...), their std, min and max over the row's ``cues``
+    under the same names in ``spread``, their ratios and the cost of programming that memory
+    (``programming_energy_J``, ...).
     """
     items = (list(sizes) if isinstance(sizes, list | tuple) else
              as_real_array(sizes, "sizes", dtype=None).tolist()

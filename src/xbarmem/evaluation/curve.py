@@ -58,6 +58,8 @@ from xbarmem.names import RULE_NAMES
 from xbarmem.seeds import offset_seed, random_subset, subset_seed
 from xbarmem.spec import check_seed
 
+__all__ = ["RecallCurve", "recall_curve"]
+
 
 class RecallCurve(ResultDict):
     """What :func:`recall_curve` and :func:`score_curve` return: a dict (``rule``, ``arch``,

@@ -57,6 +57,8 @@ from xbarmem.seeds import as_generator, offset_seed
 from xbarmem.sizes import recall_bytes
 from xbarmem.spec import Number, check_seed
 
+__all__ = ["Protocol", "RuleComparison", "Score", "compare_rules", "evaluate_memory"]
+
 #: what ``compare_rules`` compares: a rule name or Rule object, or a list of them
 RuleList = str | Rule | Sequence[str | Rule]
 _PROBES = Number(ge=1, integer=True)

@@ -72,10 +72,29 @@ from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, Trial
 from xbarmem.files import as_path
 
+__all__ = ["SweepReport", "run_sweep"]
+
 
 @dataclass
 class SweepReport:
-    """What a sweep run did."""
+    """What a sweep run did.
+
+    Attributes:
+        total: trials the sweep (or sweeps) plan.
+        already: of them, trials found stored when the run began (not run again).
+        ran: trials run by this run (their rows came back).
+        inserted: of those, rows this run stored (another run may have stored one first).
+        groups: groups of trials this run ran, failed ones included.
+        failures: one dict per failed group: ``sweep``, the trial ``keys``, ``group`` (what
+            sets it apart) and ``error``.
+        seconds: wall time of the run.
+        executor: where the groups ran (``in-process``, a local pool, Dask).
+        threads: torch threads every trial ran with.
+        stored_by: of the trials already stored, how many each other sweep computed.
+        meanwhile: trials this run planned that another run on the same store computed
+            meanwhile.
+        sweep_trials: sweep name -> its trials (to tell a failed group from the others).
+    """
 
     total: int
     already: int = 0
@@ -264,7 +283,8 @@ def run_sweep(spec: SweepSpec | list[SweepSpec], store: ResultStore | str | Path
               on_failure: Callable[[int, float], None] | None = None,
               threads: int = 1, worker_grace: float = WORKER_GRACE) -> SweepReport:
     """Run every unstored trial of ``spec`` (or of several sweeps, in one queue: the costliest
-    groups first) and store the results.
+    groups first) and store the results in ``store`` (a :class:`ResultStore` or its path),
+    ``jobs`` groups at a time in local processes (1: in this process) or on Dask.
 
     ``on_plan(pending_trials, already_stored)`` is called once before work starts;
     ``on_progress(n)`` after each group stored (here or by another run) and ``on_failure(n,

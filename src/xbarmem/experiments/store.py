@@ -93,6 +93,8 @@ from xbarmem.experiments.store_where import (
 )
 from xbarmem.files import as_path, missing, output_file, write_atomically
 
+__all__ = ["ResultStore"]
+
 #: a function that puts rows (as :meth:`ResultStore.rows` reads them) in the order to write
 RowOrder = Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]]
 #: the longest a store waits for another writer's lock (s): a day

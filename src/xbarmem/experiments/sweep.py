@@ -69,6 +69,8 @@ from xbarmem.spec import (
     unknown_key,
 )
 
+__all__ = ["SweepSpec", "load_sweep", "parse_sweep"]
+
 
 # --------------------------------------------------------------------------- the spec
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from xbarmem.checks import checked_keywords
 from xbarmem.errors import ConfigError, warn
 from xbarmem.spec import Choice, Number, Presets, Spec, Text
 
+__all__ = ["ArraySpec", "ChipSpec", "DeviceSpec", "load_chip", "load_preset", "preset_names"]
+
 FAULT_MODELS = ("device", "weight")
 _FRACTION = Number(ge=0.0, le=1.0)
 Siemens = Annotated[float, Number(ge=0.0, unit="S")]

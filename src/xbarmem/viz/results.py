@@ -66,6 +66,8 @@ from xbarmem.viz.style import (
     zero_handle,
 )
 
+__all__ = ["plot_rows"]
+
 XLABEL = {"patterns": "stored patterns P", "faults": "fraction of stuck weights/devices",
           "variation": r"programming variation $v$ ($\sigma = v\,\max|W|$)",
           "capacity": "pattern size N (neurons)"}

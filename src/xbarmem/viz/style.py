@@ -39,6 +39,8 @@ from xbarmem.checks import check_type, checked_keywords
 from xbarmem.errors import ConfigError, warn
 from xbarmem.files import output_file, write_atomically
 
+__all__ = ["save_figure"]
+
 #: width of one column of a two-column paper, inches
 COLUMN_WIDTH = 3.5
 #: PNG resolution, dots per inch
