@@ -45,7 +45,7 @@ print("trained:", memory.info["rule"], "| custom rule cosine",
 # compare_rules draws its own chips (here 2) and these 10 cues per pattern, so its cosine for
 # clipped-hebb is not the one printed above: same rule, other chips and cues
 protocol = xm.Protocol(level=0.1, probes=10, seed=1)
-table = xm.compare_rules(patterns, chip, [rule, "pinv", "adaptive"], chips=2, protocol=protocol,
+table = xm.compare_rules(patterns, chip, [rule, "pinv", "adaptive"], trials=2, protocol=protocol,
                          rule_options={"adaptive": {"max_steps": 60, "finetune_steps": 0}})
 for name, entry in table["rules"].items():
     print(f"{name:13s} cosine {entry['cosine']:.3f}  exact {entry['exact']:.2f}")

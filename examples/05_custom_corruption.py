@@ -36,7 +36,7 @@ for corruption in ("occlude", noisy_block):
     print(f"{protocol.as_dict()['corruption']:12s} 25%: cosine {score.cosine:.3f}  "
           f"exact {score.exact:.2f}")
 
-table = xm.compare_rules(digits, chip, ["pinv", "hebb"], chips=2,
+table = xm.compare_rules(digits, chip, ["pinv", "hebb"], trials=2,
                          protocol=xm.Protocol(corruption=noisy_block, level=0.25, probes=10))
 for name, entry in table["rules"].items():
     print(f"{name:5s} under noisy_block: cosine {entry['cosine']:.3f}")

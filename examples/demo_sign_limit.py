@@ -56,7 +56,7 @@ def main() -> None:
         start, sign, tanh = time.perf_counter(), [], []
         for seed in (int(s) for s in args.seeds.split(",")):
             proto = dict(corruption="flip", level=args.flip, probes=20, seed=seed)
-            res = compare_rules(pats, chip, ["adaptive"], chips=3, fault_seed=seed,
+            res = compare_rules(pats, chip, ["adaptive"], trials=3, fault_seed=seed,
                                 program_seed=seed, protocol=Protocol(**proto),
                                 rule_options={"adaptive": options},
                                 variants={"tanh": Protocol(**proto, activation="tanh")})

@@ -114,7 +114,7 @@ def test_is_choice_is_safe_for_any_value():
     (lambda v: xm.load_mnist(n=3, one_per_class=v), "one_per_class"),
     (lambda v: xm.gaussian_noise(P.patterns, 0.1, clip=v), "clip"),
     (lambda v: xm.SingleLayerMemory(16, bias=v), "bias"),
-    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", chips=1, keep_states=v),
+    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", trials=1, keep_states=v),
      "keep_states"),
 ], ids=["as_pattern_set", "train", "shuffle", "one_per_class", "clip", "bias", "keep_states"])
 def test_a_flag_takes_true_or_false_only(call, name, value):
@@ -154,10 +154,10 @@ def test_output_paths_that_are_folders_or_in_no_folder_are_refused(tmp_path):
     (lambda: MEM.rebuild(None), "faults must be a FaultMap"),
     (lambda: MEM.rebuild("paper-sim"), "faults must be a FaultMap"),
     (lambda: xm.find_capacity(P, rule="pinv", faults=True), "faults must be a FaultMap"),
-    (lambda: xm.compare_rules(P, "paper-sim", None, chips=1), "needs rules: a rule name"),
-    (lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1, variants=True),
+    (lambda: xm.compare_rules(P, "paper-sim", None, trials=1), "needs rules: a rule name"),
+    (lambda: xm.compare_rules(P, "paper-sim", "pinv", trials=1, variants=True),
      "variants must be a dict"),
-    (lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1, variants={"a": {}}),
+    (lambda: xm.compare_rules(P, "paper-sim", "pinv", trials=1, variants={"a": {}}),
      "every protocol of variants must be a Protocol"),
     (lambda: xm.fit_memories("pinv", torch.tensor(P.patterns), [xm.SingleLayerMemory(16)]),
      "^rule must be a Rule object here \\(get_rule\\('pinv'\\) gives one\\), got the name "
@@ -275,8 +275,8 @@ def test_a_huge_count_is_refused_with_its_limit(call, match):
                                [xm.SingleLayerMemory(16)], progress=v), "progress"),
     (lambda v: xm.find_capacity(P, rule="pinv", progress=v), "progress"),
     (lambda v: xm.run_scaling([16], progress=v), "progress"),
-    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", chips=1, callback=v), "callback"),
-    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", chips=1, train_progress=v),
+    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", trials=1, callback=v), "callback"),
+    (lambda v: xm.compare_rules(P, "paper-sim", "pinv", trials=1, train_progress=v),
      "train_progress"),
 ], ids=["train", "train-adaptive", "fit_memories", "find_capacity", "run_scaling",
         "compare_rules", "compare_rules-train"])
@@ -406,7 +406,7 @@ def test_more_path_arguments_must_be_paths(call, value):
 
 
 @pytest.mark.parametrize("call", [
-    lambda out: reproduce(out, run=_no_run), lambda out: run_demo(out_dir=out, chips=1),
+    lambda out: reproduce(out, run=_no_run), lambda out: run_demo(out_dir=out, trials=1),
     lambda out: export_memory(MEM, out)], ids=["reproduce", "run_demo", "export_memory"])
 @pytest.mark.parametrize("where", ["file", "file/sub"])
 def test_an_output_folder_that_is_a_file_is_refused_before_writing(tmp_path, call, where):
@@ -431,8 +431,8 @@ def test_export_checks_its_path_and_filters_before_writing(store, tmp_path):
     (lambda v: run_sweep(SPEC, "never.sqlite", workers=v), "workers"),
     (lambda v: run_sweep(SPEC, "never.sqlite", threads=v), "threads"),
     (lambda v: reproduce("never", threads=v, run=_no_run), "threads"),
-    (lambda v: run_demo(chips=v, out_dir="never"), "chips"),
-], ids=["jobs", "workers", "threads", "reproduce-threads", "demo-chips"])
+    (lambda v: run_demo(trials=v, out_dir="never"), "trials"),
+], ids=["jobs", "workers", "threads", "reproduce-threads", "demo-trials"])
 def test_counts_of_the_experiments_api_are_checked_first(call, name, value):
     if value is None and name == "workers":
         return  # workers=None: no local Dask cluster
@@ -950,7 +950,7 @@ def test_compare_rules_options_of_a_rule_must_be_a_dict(options):
     """compare_rules(rule_options={"adaptive": 3}) raised a raw TypeError from
     ``as_rule(**3)``, after other rules' options had been read."""
     seen: list = []
-    message = _refused(lambda: xm.compare_rules(P, rules=["adaptive", "hebb"], chips=1,
+    message = _refused(lambda: xm.compare_rules(P, rules=["adaptive", "hebb"], trials=1,
                                                 rule_options=options,
                                                 callback=lambda *a: seen.append(a)),
                        "rule_options maps a rule compared to a dict of its options", ConfigError)
@@ -959,7 +959,7 @@ def test_compare_rules_options_of_a_rule_must_be_a_dict(options):
 
 def test_compare_rules_flat_options_are_named_as_not_a_rule():
     """A flat dict of trainer options (find_capacity's form) is named with the form wanted."""
-    _refused(lambda: xm.compare_rules(P, rules=["adaptive"], chips=1,
+    _refused(lambda: xm.compare_rules(P, rules=["adaptive"], trials=1,
                                       rule_options={"max_steps": 3}),
              "names rule 'max_steps'.*e.g. \\{'adaptive': \\{'max_steps': 300\\}\\}",
              ConfigError)

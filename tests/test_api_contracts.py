@@ -409,7 +409,7 @@ def test_fault_map_and_recall_shapes_are_as_stated():
 def test_compare_rules_returns_the_keys_it_states():
     """``rules`` may be one name (as stated and hinted); each rule's entry has exactly the
     keys the docstring lists."""
-    out = xm.compare_rules(xm.random_patterns(3, 16, seed=0), "ideal", "hebb", chips=1)
+    out = xm.compare_rules(xm.random_patterns(3, 16, seed=0), "ideal", "hebb", trials=1)
     assert set(out) == {"rules", "settings"}
     assert set(out["rules"]["hebb"]) == {
         "cosine", "cosine_std", "exact", "hamming", "converged", "mean_iterations",

@@ -105,9 +105,9 @@ def test_labels_that_hold_no_numbers_are_named_as_labels():
 
 @pytest.mark.parametrize("call", [
     lambda: xm.evaluate_memory(MEM, P, xm.Protocol(probes=10**9)),
-    lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1,
+    lambda: xm.compare_rules(P, "paper-sim", "pinv", trials=1,
                              protocol=xm.Protocol(probes=10**9)),
-    lambda: xm.compare_rules(P, "paper-sim", "pinv", chips=1,
+    lambda: xm.compare_rules(P, "paper-sim", "pinv", trials=1,
                              variants={"many": xm.Protocol(probes=10**9)}),
 ], ids=["evaluate_memory", "compare_rules", "compare_rules-variants"])
 def test_cues_beyond_the_memory_limit_are_refused_before_any_work(call, monkeypatch):
@@ -140,7 +140,7 @@ def test_get_rule_given_a_rule_object_says_what_to_give():
 
 @pytest.mark.parametrize("call", [
     lambda: xm.train(P, rule=xm.AdaptiveTrainer),
-    lambda: xm.compare_rules(P, "paper-sim", [xm.AdaptiveTrainer], chips=1),
+    lambda: xm.compare_rules(P, "paper-sim", [xm.AdaptiveTrainer], trials=1),
 ], ids=["train", "compare_rules"])
 def test_a_rule_class_where_a_rule_is_meant_asks_for_an_instance(call):
     with pytest.raises(ArgumentError, match=r"^rule must be a rule object, got the class "

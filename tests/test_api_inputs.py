@@ -182,17 +182,17 @@ def test_compare_rules_checks_every_rule_before_training(monkeypatch):
     calls = []
     monkeypatch.setattr(evaluate, "fit_memories", lambda *a, **k: calls.append(a))
     with pytest.raises(ConfigError, match="unknown rule 'pinvv'"):
-        xm.compare_rules(pats, "paper-sim", ["hebb", "pinvv"], chips=1)
+        xm.compare_rules(pats, "paper-sim", ["hebb", "pinvv"], trials=1)
     with pytest.raises(ConfigError, match="rule_options names rule 'adaptve'"):
-        xm.compare_rules(pats, "paper-sim", ["hebb"], chips=1,
+        xm.compare_rules(pats, "paper-sim", ["hebb"], trials=1,
                          rule_options={"adaptve": {"max_steps": 2}})
-    with pytest.raises(ConfigError, match="chips must be an integer >= 1"):
-        xm.compare_rules(pats, "paper-sim", ["hebb"], chips=1.5)
+    with pytest.raises(ConfigError, match="trials must be an integer >= 1"):
+        xm.compare_rules(pats, "paper-sim", ["hebb"], trials=1.5)
     assert not calls
 
 
 def test_compare_rules_takes_one_rule_name():
-    res = xm.compare_rules(xm.random_patterns(3, 16, seed=0), "paper-sim", "pinv", chips=1)
+    res = xm.compare_rules(xm.random_patterns(3, 16, seed=0), "paper-sim", "pinv", trials=1)
     assert list(res["rules"]) == ["pinv"]
 
 

@@ -30,7 +30,7 @@ def _weights(memory):
 @pytest.mark.parametrize(("given", "canonical"), [
     (lambda: xm.train(PATS, rule="Hebb", chip="ideal").info["rule"], "hebb"),
     (lambda: xm.get_rule("Storkey_Variant").name, "storkey-variant"),
-    (lambda: list(xm.compare_rules(PATS, rules=["PINV"], chips=1)["rules"]), ["pinv"]),
+    (lambda: list(xm.compare_rules(PATS, rules=["PINV"], trials=1)["rules"]), ["pinv"]),
     (lambda: xm.find_capacity(PATS, rule="Pinv", chip="ideal", trials=1).settings["rule"],
      "pinv"),
     (lambda: xm.Protocol(corruption="Flip").as_dict()["corruption"], "flip"),

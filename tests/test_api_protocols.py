@@ -107,7 +107,7 @@ def test_train_result_is_the_documented_alias_of_fit_result():
 
 def test_compare_rules_prints_one_short_line_and_stays_a_dict():
     """Its plain dict printed every chip's scores (about 2,400 characters for two rules)."""
-    res = xm.compare_rules(xm.random_patterns(4, 16, seed=0), rules=["hebb", "pinv"], chips=2)
+    res = xm.compare_rules(xm.random_patterns(4, 16, seed=0), rules=["hebb", "pinv"], trials=2)
     assert isinstance(res, dict) and isinstance(res, xm.RuleComparison)
     assert list(res) == ["rules", "settings"] and list(res["rules"]) == ["hebb", "pinv"]
     text = repr(res)
@@ -138,8 +138,8 @@ def test_the_chip_defaults_to_paper_sim_in_compare_rules_and_recall_curve():
     """``compare_rules(patterns, chip, rules)`` and ``recall_curve(pool, counts, chip)``
     required the chip that ``train`` and ``find_capacity`` default to ``paper-sim``."""
     pats = xm.random_patterns(4, 16, seed=0)
-    default = xm.compare_rules(pats, rules="pinv", chips=1)
-    given = xm.compare_rules(pats, "paper-sim", "pinv", chips=1)  # positional still works
+    default = xm.compare_rules(pats, rules="pinv", trials=1)
+    given = xm.compare_rules(pats, "paper-sim", "pinv", trials=1)  # positional still works
     assert default["settings"] == given["settings"]
     assert default["rules"]["pinv"]["chips"] == given["rules"]["pinv"]["chips"]
     points = curve.recall_curve(pats, [2], rule="pinv")["points"]
@@ -227,3 +227,26 @@ def test_a_store_gives_its_rows_flat_as_its_csv_has_them(tmp_path):
     assert adaptive["config.rule_options.max_steps"] == options["max_steps"]
     assert hebb["sweeps"] == '["t"]'  # lists as JSON text, as the CSV writes them
     assert json.loads(hebb["result.per_pattern_cosine"]) == first["result"]["per_pattern_cosine"]
+
+
+def test_repeats_are_trials_in_compare_rules_and_run_demo_as_in_find_capacity(tmp_path):
+    """Repeated chips are ``trials`` in every entry point (``find_capacity``, ``run_scaling``,
+    ``recall_curve``, the command line's ``--trials``); ``compare_rules`` and ``run_demo``
+    called them ``chips``, which still works with a DeprecationWarning (and both at once is
+    refused)."""
+    from xbarmem.experiments.demo import run_demo
+
+    pats = xm.random_patterns(4, 16, seed=0)
+    new = xm.compare_rules(pats, "ideal", "pinv", trials=2)
+    with pytest.warns(DeprecationWarning, match="chips= is deprecated; use trials="):
+        old = xm.compare_rules(pats, "ideal", "pinv", chips=2)
+    assert new["settings"] == old["settings"] and new["settings"]["chips"] == 2
+    assert new["rules"]["pinv"]["cosine"] == old["rules"]["pinv"]["cosine"]
+    with pytest.raises(xm.ArgumentError, match="both trials= and chips="):
+        xm.compare_rules(pats, "ideal", "pinv", trials=2, chips=2)
+    for name in ("trials", "chips"):
+        assert (name in inspect.signature(xm.compare_rules).parameters) == (name == "trials")
+        assert (name in inspect.signature(run_demo).parameters) == (name == "trials")
+    with pytest.warns(DeprecationWarning, match="run_demo"), pytest.raises(
+            xm.ConfigError, match="trials must be an integer >= 1"):
+        run_demo(chips=0, out_dir=tmp_path / "never")

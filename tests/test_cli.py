@@ -87,7 +87,7 @@ def test_demo_runs_twenty_chips_by_default():
     from xbarmem.cli.demo import demo
     from xbarmem.experiments.demo import run_demo
 
-    assert inspect.signature(run_demo).parameters["chips"].default == 20
+    assert inspect.signature(run_demo).parameters["trials"].default == 20
     assert inspect.signature(demo).parameters["trials"].default == 20
 
 
@@ -1154,7 +1154,7 @@ def test_deprecated_demo_spellings(run_cli, monkeypatch):
     _same_as_new(run_cli, ["demo", "--flip", "0.2", "--chips", "2"],
                  ["demo", "--corruption", "flip", "--level", "0.2", "--trials", "2"],
                  ["--flip", "--chips"])
-    assert [(c["flip"], c["chips"]) for c in calls] == [(0.2, 2), (0.2, 2)]
+    assert [(c["flip"], c["trials"]) for c in calls] == [(0.2, 2), (0.2, 2)]
     code, _, err = run_cli("demo", "--flip", "0.2", "--level", "0.3")
     assert_one_line_error(code, err, "--flip", "--level")
 

@@ -69,7 +69,7 @@ def test_sign_cues_of_continuous_patterns_are_refused_by_every_entry(grey, corru
     with pytest.raises(ConfigError, match=message):
         xm.find_capacity(x, protocol=protocol, thresholds=[0.9])
     with pytest.raises(ConfigError, match=message):
-        xm.compare_rules(x, rules=["pinv"], protocol=protocol, chips=1)
+        xm.compare_rules(x, rules=["pinv"], protocol=protocol, trials=1)
 
 
 def test_capacity_of_continuous_patterns_defaults_to_their_cues(monkeypatch):

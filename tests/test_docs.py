@@ -286,7 +286,7 @@ def test_every_public_entry_point_takes_a_matrix_like_a_pattern_set(pats):
             == xm.evaluate_memory(mem, pats, protocol).cosine)
     with pytest.raises(xm.PatternError, match="has 25"):
         xm.evaluate_memory(mem, pats.patterns[:, :9], protocol)
-    rules = xm.compare_rules(pats.patterns, "paper-sim", ["pinv"], chips=1, protocol=protocol)
+    rules = xm.compare_rules(pats.patterns, "paper-sim", ["pinv"], trials=1, protocol=protocol)
     assert set(rules["rules"]) == {"pinv"}
     cap = xm.find_capacity(pats.patterns, rule="pinv", trials=1, protocol=protocol,
                            thresholds=(0.5,))

@@ -40,7 +40,7 @@ def test_a_rule_object_trains_as_its_built_in_twin_by_name():
 
 
 def test_a_rule_object_is_compared_and_goes_through_the_capacity_path():
-    table = xm.compare_rules(P, CHIP, [Clipped(), "pinv"], chips=1)
+    table = xm.compare_rules(P, CHIP, [Clipped(), "pinv"], trials=1)
     assert list(table["rules"]) == ["mine", "pinv"]
     assert table["rules"]["mine"]["cosine"] == table["rules"]["pinv"]["cosine"]
     curve = recall_curve(P, [2, 4], CHIP, Clipped())
@@ -56,7 +56,7 @@ def test_every_evaluation_records_rule_options_as_the_capacity_search_does():
     of the defaults), while ``find_capacity`` did: now all three record the options given with
     a rule name as given, and a rule object's own (``options(layers, kind)``)."""
     short = {"max_steps": 2, "finetune_steps": 0}
-    table = xm.compare_rules(P, CHIP, [Clipped(), "pinv", "adaptive"], chips=1,
+    table = xm.compare_rules(P, CHIP, [Clipped(), "pinv", "adaptive"], trials=1,
                              rule_options={"adaptive": short})
     assert table["settings"]["rule_options"] == {"mine": {"layers": 1}, "pinv": {},
                                                  "adaptive": short}
@@ -88,11 +88,11 @@ def test_a_capacity_search_records_the_options_a_rule_object_trained_with():
     (lambda: xm.find_capacity(P, rule=Clipped(), rule_options={"lr": 1}), ConfigError,
      r"^options \(lr\) apply to rules given by name; rule 'mine' is an object: set its "
      r"options on it$"),
-    (lambda: xm.compare_rules(P, CHIP, [Clipped(), Clipped()], chips=1), ConfigError,
+    (lambda: xm.compare_rules(P, CHIP, [Clipped(), Clipped()], trials=1), ConfigError,
      r"^rules must have distinct names .* got mine, mine$"),
-    (lambda: xm.compare_rules(P, CHIP, ["hebb", "pinv", "hebb"], chips=1), ConfigError,
+    (lambda: xm.compare_rules(P, CHIP, ["hebb", "pinv", "hebb"], trials=1), ConfigError,
      r"^rules must have distinct names .*: 'hebb' is given twice; got hebb, pinv, hebb$"),
-    (lambda: xm.compare_rules(P, CHIP, ["mine", Clipped()], chips=1), ConfigError,
+    (lambda: xm.compare_rules(P, CHIP, ["mine", Clipped()], trials=1), ConfigError,
      r"^rules must have distinct names .*: 'mine' is given twice; got mine, mine$"),
 ], ids=["train-options", "capacity-options", "same-names", "name-twice", "name-and-object"])
 def test_what_a_rule_object_cannot_take_is_refused_before_training(call, error, match):
@@ -120,7 +120,7 @@ class NoOptions:
 @pytest.mark.parametrize("call", [
     lambda: xm.fit_memories(NoOptions(), P.patterns, [xm.SingleLayerMemory(16, CHIP)]),
     lambda: xm.train(P, rule=NoOptions()),
-    lambda: xm.compare_rules(P, CHIP, NoOptions(), chips=1),
+    lambda: xm.compare_rules(P, CHIP, NoOptions(), trials=1),
     lambda: recall_curve(P, [2], CHIP, NoOptions()),
 ], ids=["fit_memories", "train", "compare_rules", "recall_curve"])
 def test_a_rule_object_missing_the_contract_is_told_what_it_lacks(call):
@@ -230,7 +230,7 @@ class _Mutating(Clipped):
 
 @pytest.mark.parametrize("call", [
     lambda r, p: xm.train(p, chip=CHIP, rule=r),
-    lambda r, p: xm.compare_rules(p, CHIP, [r], chips=1, protocol=xm.Protocol(probes=2)),
+    lambda r, p: xm.compare_rules(p, CHIP, [r], trials=1, protocol=xm.Protocol(probes=2)),
 ], ids=["train", "compare_rules"])
 def test_a_rule_changing_its_problem_leaves_the_callers_patterns(call):
     """(A rule zeroing ``problem.patterns`` zeroed the caller's PatternSet, and
@@ -264,7 +264,7 @@ def test_a_custom_corruption_runs_wherever_a_protocol_does():
                        r"a result or Protocol.as_dict\(\) records it: pass the function "
                        r"itself\)$"):
         xm.Protocol(**xm.Protocol(corruption=_block, level=0.25).as_dict())
-    table = xm.compare_rules(P, CHIP, "hebb", chips=1, protocol=xm.Protocol(corruption=_block))
+    table = xm.compare_rules(P, CHIP, "hebb", trials=1, protocol=xm.Protocol(corruption=_block))
     assert table["settings"]["protocol"]["corruption"] == "_block"
 
 

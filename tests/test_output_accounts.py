@@ -66,8 +66,8 @@ def test_one_chip_has_no_cosine_spread_in_json_or_python():
     import xbarmem as xm
 
     pset = xm.random_patterns(3, 16, seed=0)
-    one = xm.compare_rules(pset, "ideal", "hebb", chips=1)["rules"]["hebb"]
-    two = xm.compare_rules(pset, "ideal", "hebb", chips=2)["rules"]["hebb"]
+    one = xm.compare_rules(pset, "ideal", "hebb", trials=1)["rules"]["hebb"]
+    two = xm.compare_rules(pset, "ideal", "hebb", trials=2)["rules"]["hebb"]
     assert one["cosine_std"] is None
     assert isinstance(two["cosine_std"], float)
 

@@ -100,7 +100,7 @@ def test_the_library_judges_the_same_links(tmp_path, small_memory):
     (tmp_path / "b").symlink_to(tmp_path / "a")
     for write in (lambda: save_memory(memory, tmp_path / "a"),
                   lambda: export_memory(memory, tmp_path / "a"),
-                  lambda: run_demo(out_dir=tmp_path / "a", probes=2, chips=1,
+                  lambda: run_demo(out_dir=tmp_path / "a", probes=2, trials=1,
                                    rules=["hebb"])):
         with pytest.raises(XbarmemError, match="symbolic links in a loop$"):
             write()

@@ -164,7 +164,7 @@ def test_adaptive_stops_on_convergence_not_step_cap():
 def test_adaptive_beats_pinv_at_half_faults():
     pats = load_mnist(side=8, one_per_class=True)
     res = compare_rules(pats, load_preset("paper-sim").with_faults(0.5), ["adaptive", "pinv"],
-                        chips=2, protocol=Protocol(level=0.1, probes=5),
+                        trials=2, protocol=Protocol(level=0.1, probes=5),
                         rule_options={"adaptive": {"max_steps": 800}})
     ha, pinv = res["rules"]["adaptive"]["cosine"], res["rules"]["pinv"]["cosine"]
     assert ha > 0.9 and pinv < 0.85 and ha > pinv + 0.1

@@ -15,6 +15,7 @@ import functools
 import inspect
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from types import UnionType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -34,7 +35,8 @@ __all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict", "as_real_array", 
            "check_tensor", "check_texts", "check_type", "canonical", "choice_key",
            "choices_text", "closest_choice",
            "brief", "checked_keywords", "counted", "is_bool", "is_choice", "not_numbers",
-           "numeric_array", "result_repr", "seconds_text", "shown", "unknown_argument"]
+           "numeric_array", "renamed_keywords", "result_repr", "seconds_text", "shown",
+           "unknown_argument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -579,6 +581,34 @@ def checked_keywords(obj: F) -> F:
         return obj(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def renamed_keywords(**renames: str) -> Callable[[F], F]:
+    """Keep the earlier names of keyword arguments working for one release: decorate a public
+    function (above :func:`checked_keywords`) with ``renamed_keywords(old="new")`` and
+    ``old=value`` is passed on as ``new=value`` with a ``DeprecationWarning`` naming both;
+    giving both raises :class:`~xbarmem.errors.ArgumentError`. The signature seen by
+    :mod:`inspect` and ``help()`` has the new names only."""
+
+    def decorate(func: F) -> F:
+        where = func.__qualname__.removesuffix(".__init__") + "()"
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise ArgumentError(f"{where} got both {new}= and {old}=, its earlier "
+                                        f"name; give {new}= only")
+                warnings.warn(f"{where}: {old}= is deprecated; use {new}=", DeprecationWarning,
+                              stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def check_type(value: Any, types: type | UnionType | tuple[type, ...], name: str, what: str

@@ -28,6 +28,7 @@ from xbarmem.checks import (
     check_type,
     checked_keywords,
     counted,
+    renamed_keywords,
     result_repr,
     shown,
     value_equality,
@@ -441,16 +442,17 @@ class RuleComparison(ResultDict):
             "P": patterns.get("n_patterns"), "N": patterns.get("n_neurons")}
 
 
+@renamed_keywords(chips="trials")
 @checked_keywords
 def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
                   rules: RuleList | None = None, *,
-                  chips: int = 3, fault_seed: int = 0, program_seed: int = 0,
+                  trials: int = 3, fault_seed: int = 0, program_seed: int = 0,
                   protocol: Protocol | None = None,
                   rule_options: dict[str, dict] | None = None,
                   keep_states: bool = False, callback=None,
                   variants: dict[str, Protocol] | None = None,
                   train_progress=None) -> RuleComparison:
-    """Train every rule on the same ``chips`` chips and score recall of ``patterns`` under one
+    """Train every rule on the same ``trials`` chips and score recall of ``patterns`` under one
     ``protocol`` (default :class:`Protocol`). ``chip``: a preset name, TOML file or
     :class:`~xbarmem.hardware.chip.ChipSpec` (default ``"paper-sim"``, as for ``train``);
     chip ``c`` draws its faults with seed ``fault_seed + c`` and is programmed with
@@ -471,17 +473,19 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     ``"variants": {name: {cosine, cosine_std, exact, protocol}}`` (``{}`` without).
 
     ``rules``: a rule name or :class:`~xbarmem.learning.base.Rule` object (keyed by its
-    ``name``) or a list of them. Every argument (each rule with its ``rule_options``, naming
-    only rules in ``rules``) is checked before any training (``ConfigError``, ``PatternError``).
+    ``name``) or a list of them. ``trials`` was called ``chips`` (still taken, with a
+    ``DeprecationWarning``; ``settings["chips"]`` records it). Every argument (each rule with
+    its ``rule_options``, naming only rules in ``rules``) is checked before any training
+    (``ConfigError``, ``PatternError``).
     """
     rules = _given_rules(chip, rules)
     _check_settings(fault_seed, program_seed, keep_states, callback, train_progress, variants)
     patterns = as_pattern_set(patterns)
     chip = load_chip(chip)
     protocol, variants = _compared_protocols(protocol, variants, patterns)
-    _CHIPS(chips, "chips")
+    _CHIPS(trials, "trials")
     trained, recorded = _rules(rules, rule_options, patterns.kind)
-    maps = make_fault_maps(chip, patterns.n_neurons, chips, fault_seed)
+    maps = make_fault_maps(chip, patterns.n_neurons, trials, fault_seed)
     x = torch.as_tensor(patterns.patterns)
     out: dict[str, Any] = {"rules": {}}
     for name, rule in trained.items():
@@ -496,7 +500,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
         if callback is not None:
             callback(name)
     return RuleComparison(out["rules"], {
-        "chip": chip.to_dict(), "chips": chips, "fault_seed": fault_seed,
+        "chip": chip.to_dict(), "chips": trials, "fault_seed": fault_seed,
         "program_seed": program_seed, "protocol": protocol.as_dict(), "rule_options": recorded,
         "patterns": {"name": patterns.name, "kind": patterns.kind,
                      "n_patterns": patterns.n_patterns, "n_neurons": patterns.n_neurons}})

@@ -23,6 +23,7 @@ from xbarmem.checks import (
     check_count,
     check_texts,
     choices_text,
+    renamed_keywords,
     shown,
 )
 from xbarmem.data.builtin import load_digits, load_mnist
@@ -48,7 +49,8 @@ FIGURE = "demo-recall.png"
 
 
 @undone_on_failure_of
-def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips: int = 20,
+@renamed_keywords(chips="trials")
+def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, trials: int = 20,
              fault_models: tuple[str, ...] = ("weight", "device"), seed: int = 0,
              out_dir: str | Path = "xbarmem-out", rules: list[str] | None = None,
              data: str = "mnist-crop24", progress=None,
@@ -58,14 +60,14 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     Every trained chip is recalled twice from the same cues: with the paper's sign neurons
     (``x <- sign(W x + b)``, the main result) and with analogue tanh neurons
     (``x <- tanh(W x + b)``, sign read-out at the end; ``variants["tanh"]``). ``progress`` is an
-    optional callable
-    ``(fault_model, rule_name) -> None`` called after each rule is trained and scored;
-    ``train_progress(fault_model, rule_name, step, loss)`` while a rule trains (iterative
-    rules only: optimiser steps and mean loss).
+    optional callable ``(fault_model, rule_name) -> None`` called after each rule is trained
+    and scored; ``train_progress(fault_model, rule_name, step, loss)`` while a rule trains
+    (iterative rules only: optimiser steps and mean loss). ``trials``: chips per fault model,
+    each with its own faults (earlier name ``chips``, taken with a ``DeprecationWarning``).
     """
     start = time.perf_counter()
     data = canonical(data, DEMO_DATA)  # "MNIST-crop24" is "mnist-crop24"
-    out_dir, rules, chip_of = _checked(data, out_dir, rules, fault_models, faults, chips,
+    out_dir, rules, chip_of = _checked(data, out_dir, rules, fault_models, faults, trials,
                                        progress, train_progress)
     fault_models = tuple(chip_of)  # (canonical names)
     protocol = Protocol(corruption="flip", level=flip, probes=probes, seed=seed,
@@ -82,7 +84,7 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
         callback = (lambda name, model=model: progress(model, name)) if progress else None
         steps = ((lambda name, step, loss, model=model: train_progress(model, name, step, loss))
                  if train_progress else None)
-        res = compare_rules(patterns, chip, rules, chips=chips, fault_seed=seed,
+        res = compare_rules(patterns, chip, rules, trials=trials, fault_seed=seed,
                             program_seed=seed, protocol=protocol, keep_states=True,
                             callback=callback, variants=analogue, train_progress=steps)
         for name, entry in res["rules"].items():
@@ -102,7 +104,7 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
         "data": data, "patterns": patterns.name, "n_patterns": patterns.n_patterns,
         "labels": patterns.labels.tolist(),  # type: ignore[union-attr]
         "n_neurons": patterns.n_neurons,
-        "faults": faults, "flip": flip, "probes_per_pattern": probes, "chips": chips,
+        "faults": faults, "flip": flip, "probes_per_pattern": probes, "chips": trials,
         "seed": seed, "recall": "sync, sign neurons (variant: tanh neurons), <= 100 steps",
         "protocol": protocol.as_dict()}
     results["figure"] = str(figure)
@@ -110,13 +112,13 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, chips:
     return results
 
 
-def _checked(data, out_dir, rules, fault_models, faults, chips, progress, train_progress
+def _checked(data, out_dir, rules, fault_models, faults, trials, progress, train_progress
              ) -> tuple[Path, list[str], dict[str, ChipSpec]]:
     """:func:`run_demo`'s arguments checked before any work: ``(out_dir, rules, chip of each
     fault model)``; :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError` naming the
     first bad one."""
     check_choice(data, sorted(DEMO_DATA), "demo data")
-    check_count(chips, "chips")
+    check_count(trials, "trials")
     check_callback(progress, "progress")
     check_callback(train_progress, "train_progress")
     rules = (None if rules is None else check_texts(rules, "rules", "a list of rule names")
