@@ -480,7 +480,7 @@ def test_find_capacity_refuses_measured_points_that_are_none_up_front(value):
     (lambda: reproduce("never", experiments=["capacity"], run=_no_run),
      "experiments must be a list of Experiment"),
     (lambda: run_demo(progress=True, out_dir="never"), "progress must be a function"),
-    (lambda: run_demo(faults=2.0, out_dir="never"), "faults"),
+    (lambda: run_demo(fault_rate=2.0, out_dir="never"), "fault"),
     (lambda: run_demo(flip=BIG, out_dir="never"), r"level \(flip rate\) must be a number"),
     (lambda: run_demo(fault_models=(), out_dir="never"), "fault_models must name at least"),
     (lambda: run_demo(fault_models=["x"], out_dir="never"), "fault_models must be one of"),

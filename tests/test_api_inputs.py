@@ -258,9 +258,9 @@ def test_counts_of_energy_and_deploy_take_numpy_integers_and_refuse_bools(monkey
 
     monkeypatch.setattr(measure_mod, "build_memory", no_work)
     with pytest.raises(ConfigError, match="probes must be an integer >= 1, got True"):
-        measure(16, count=2, rule="pinv", probes=True)
+        measure(16, n_patterns=2, rule="pinv", probes=True)
     with pytest.raises(ConfigError, match="activation must be one of"):
-        measure(16, count=2, rule="pinv", activation="relu")
+        measure(16, n_patterns=2, rule="pinv", activation="relu")
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [

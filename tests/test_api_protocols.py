@@ -17,6 +17,7 @@ import torch
 from conftest import tiny_sweep
 
 import xbarmem as xm
+from xbarmem.energy import measure as energy_measure
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.evaluation import curve
 from xbarmem.evaluation.metrics import cosine_similarity
@@ -250,3 +251,31 @@ def test_repeats_are_trials_in_compare_rules_and_run_demo_as_in_find_capacity(tm
     with pytest.warns(DeprecationWarning, match="run_demo"), pytest.raises(
             xm.ConfigError, match="trials must be an integer >= 1"):
         run_demo(chips=0, out_dir=tmp_path / "never")
+
+
+def test_measure_names_its_arguments_as_every_other_entry_point_does():
+    """``measure(n, patterns="random", count=2, faults=0.3)`` used ``n`` for neurons (the
+    loaders' ``n`` is a pattern count), ``patterns`` for a source name (``train``'s
+    ``patterns`` are the patterns), ``count`` for ``n_patterns`` and ``faults`` for a stuck
+    fraction (``train`` / ``find_capacity``'s ``faults`` is a FaultMap). They are
+    ``n_neurons``, ``data`` (as ``run_scaling`` / ``run_demo``), ``n_patterns`` and
+    ``fault_rate`` (as sweeps and ``run_demo``); the old names warn and give the same."""
+    from xbarmem.experiments.demo import run_demo
+
+    measure = energy_measure.measure
+    params = inspect.signature(measure).parameters
+    assert {"n_neurons", "data", "n_patterns", "fault_rate"} <= set(params)
+    assert not {"n", "patterns", "count", "faults"} & set(params)
+    assert "fault_rate" in inspect.signature(run_demo).parameters
+    new = measure(16, data="random", n_patterns=2, fault_rate=0.3, chip="rram", rule="pinv",
+                  probes=1)
+    with pytest.warns(DeprecationWarning) as caught:
+        old = measure(n=16, patterns="random", count=2, faults=0.3, chip="rram", rule="pinv",
+                      probes=1)
+    assert {str(w.message).split(":")[1].split("=")[0].strip() for w in caught} == {
+        "n", "patterns", "count", "faults"}
+    assert np.array_equal(new.sync_steps, old.sync_steps)
+    assert np.array_equal(new.async_steps, old.async_steps)
+    timing = {"seconds", "train_seconds", "measure_seconds"}
+    assert ({k: v for k, v in new.info.items() if k not in timing}
+            == {k: v for k, v in old.info.items() if k not in timing})

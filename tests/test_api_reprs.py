@@ -85,7 +85,7 @@ def test_capacity_and_fit_results_show_the_capacity_and_the_slope():
 
 
 def test_energy_and_adaptation_results_show_steps_and_cosines(small_memory):
-    m = measure(16, count=3, rule="pinv", probes=2)
+    m = measure(16, n_patterns=3, rule="pinv", probes=2)
     text = _short(repr(m))
     assert text.startswith("Measurement(sizes='16-16', rule='pinv', chip='paper-sim', "
                            f"read_voltage=0.2, sync_steps={brief(m.sync_steps)}, ")
@@ -112,7 +112,7 @@ def test_energy_reports_print_one_line_and_stay_dicts():
         f"{brief([r['latency_ratio'] for r in sizes['rows']])}, circuit='generic-rram', "
         "rule='pinv', chip='paper-sim')")
     assert type(sizes.as_dict()) is dict and sizes.as_dict() == sizes
-    report = energy_report(measure(16, count=3, rule="pinv", probes=2), "generic-rram")
+    report = energy_report(measure(16, n_patterns=3, rule="pinv", probes=2), "generic-rram")
     assert isinstance(report, dict) and isinstance(report, EnergyReport)
     assert list(report) == ["sync", "async", "ratios", "programming", "layers",
                             "read_voltage_V", "circuit"]

@@ -1588,7 +1588,7 @@ def test_energy_multilayer_without_hidden_names_the_options(run_cli):
     from xbarmem.errors import ConfigError
 
     with pytest.raises(ConfigError, match="arch='multilayer' needs hidden"):
-        measure(16, arch="multilayer", patterns="random", count=2)
+        measure(16, arch="multilayer", data="random", n_patterns=2)
 
 
 def test_capacity_table_says_which_threshold_its_per_device_column_reads(run_cli, monkeypatch,

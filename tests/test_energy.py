@@ -309,7 +309,7 @@ def test_unknown_top_level_key_and_cli_error(tmp_path, run_cli):
 def n64():
     """The calibration case: 10 MNIST digits (8x8, one per class), hardware-adaptive rule,
     paper-sim chip, 20 cues per digit with 10% flips, sync vs async (about 6 s)."""
-    return measure(64, patterns="mnist", chip="paper-sim", rule="adaptive", flip=0.1,
+    return measure(64, data="mnist", chip="paper-sim", rule="adaptive", flip=0.1,
                    probes=20, seed=0)
 
 
@@ -372,7 +372,7 @@ def test_ratios_grow_with_n():
 
 
 def test_multilayer_and_stuck_devices_are_measured():
-    m = measure(16, arch="multilayer", hidden=[8], patterns="random", count=2,
+    m = measure(16, arch="multilayer", hidden=[8], data="random", n_patterns=2,
                 chip=load_preset("paper-sim").replace_array(rows=16, cols=16), probes=5,
                 max_steps=30, seed=1)
     assert [layer.outputs for layer in m.layers] == ["tanh", "sign"]
@@ -380,7 +380,7 @@ def test_multilayer_and_stuck_devices_are_measured():
     rep = energy_report(m, "generic-rram")
     assert rep["async"]["energy_J"]["mean"] > 0 and rep["programming"]["devices"] == 2 * (
         8 * 17 + 16 * 9)
-    faulty = measure(16, patterns="random", count=2, chip="rram", faults=0.3, rule="pinv",
+    faulty = measure(16, data="random", n_patterns=2, chip="rram", fault_rate=0.3, rule="pinv",
                      probes=2)
     layer = faulty.layers[0]
     assert 0 < layer.free_devices < layer.devices
@@ -390,13 +390,13 @@ def test_multilayer_and_stuck_devices_are_measured():
 
 @pytest.mark.parametrize("kwargs, error, message", [
     # count=0 read as "not given": 10 random patterns were stored instead of a refusal
-    ({"count": 0}, PatternError, "n_patterns must be a positive integer, got 0"),
+    ({"n_patterns": 0}, PatternError, "n_patterns must be a positive integer, got 0"),
     # hidden widths of a single-layer memory were silently ignored
-    ({"count": 2, "hidden": [8]}, ConfigError, "hidden applies to arch='multilayer' only"),
+    ({"n_patterns": 2, "hidden": [8]}, ConfigError, "hidden applies to arch='multilayer' only"),
 ])
 def test_measure_refuses_arguments_it_would_ignore(kwargs, error, message):
     with pytest.raises(error, match=message):
-        measure(16, patterns="random", rule="pinv", probes=1, **kwargs)
+        measure(16, data="random", rule="pinv", probes=1, **kwargs)
 
 
 @pytest.mark.parametrize("args", [
@@ -483,8 +483,8 @@ def test_measure_takes_the_rules_options():
     with pytest.raises(ConfigError, match="max_steps is given twice"):
         trainer_options("adaptive", 7, {"max_steps": 8})
     with pytest.raises(ConfigError, match="unknown adaptive rule key nosuch"):
-        measure(16, patterns="random", count=2, probes=1, rule_options={"nosuch": 1})
-    m = measure(16, patterns="random", count=2, probes=1, rule_options={"max_steps": 5})
+        measure(16, data="random", n_patterns=2, probes=1, rule_options={"nosuch": 1})
+    m = measure(16, data="random", n_patterns=2, probes=1, rule_options={"max_steps": 5})
     assert m.info["rule_options"] == {"max_steps": 5}
     # the calibrated circuit names the memory it was solved on, trainer options included
     solved, _ = calibrate(m, "generic-rram", energy_ratio=4.0, latency_reduction=0.95)
@@ -591,7 +591,7 @@ def test_sizes_rows_give_the_spread_over_cues_not_only_means():
     steps, energy and latency only: the issue asks for mean and spread over cues, as
     `energy --json` gives them."""
     row = measure_sizes([16], "generic-rram", probes=4, seed=3)["rows"][0]
-    m = measure(16, patterns="random", count=row["patterns"], rule="pinv", probes=4, seed=3,
+    m = measure(16, data="random", n_patterns=row["patterns"], rule="pinv", probes=4, seed=3,
                 rule_options=trainer_options("pinv", default=SIZES_MAX_STEPS))
     rep = energy_report(m, "generic-rram")
     for mode in ("sync", "async"):
@@ -643,7 +643,7 @@ def test_a_read_pulse_of_no_duration_is_refused_before_work(tmp_path, run_cli):
 
 
 @pytest.mark.parametrize("call", [
-    lambda seed: measure(16, patterns="random", count=2, rule="pinv", seed=seed),
+    lambda seed: measure(16, data="random", n_patterns=2, rule="pinv", seed=seed),
     lambda seed: make_cues(torch.ones(2, 16), 0.1, 2, seed),
     lambda seed: measure_memory(build_memory(torch.ones(2, 16), load_chip("ideal"), rule="pinv"),
                                 torch.ones(2, 16), torch.ones(2, 16), seed=seed),
@@ -719,7 +719,7 @@ def test_measure_model_measures_a_given_memory_as_measure_does_its_own():
     from xbarmem.data.sources import patterns_for
     from xbarmem.energy.measure import measure_model
 
-    own = measure(16, patterns="random", count=2, rule="pinv", probes=3, seed=4)
+    own = measure(16, data="random", n_patterns=2, rule="pinv", probes=3, seed=4)
     pset = patterns_for("random", 16, n=2, seed=4)
     memory = build_memory(torch.as_tensor(pset.patterns), load_chip("paper-sim"), rule="pinv",
                           seed=4)
@@ -857,7 +857,7 @@ def test_recalls_stopped_at_the_cap_are_warned_of():
 
     from xbarmem.errors import XbarmemWarning
 
-    kwargs = {"patterns": "random", "count": 2, "rule": "pinv", "probes": 3}
+    kwargs = {"data": "random", "n_patterns": 2, "rule": "pinv", "probes": 3}
     with pytest.warns(XbarmemWarning, match=r"^\d+% of the synchronous recalls (and \d+% of the "
                       r"asynchronous recalls )?stopped at max_iterations = 1 \(steps; async: "
                       r"sweeps\) without converging: their energy and latency are the cap's"):

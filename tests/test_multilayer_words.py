@@ -134,7 +134,7 @@ def test_energy_gives_each_layers_share_of_a_step(run_cli, tmp_path):
 
     from xbarmem.energy.measure import energy_report, measure
 
-    m = measure(16, arch="multilayer", hidden=[8], patterns="random", count=2, probes=2,
+    m = measure(16, arch="multilayer", hidden=[8], data="random", n_patterns=2, probes=2,
                 max_steps=5, seed=1)
     rep = energy_report(m, "generic-rram")
     for mode in ("sync", "async"):

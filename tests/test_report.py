@@ -788,7 +788,7 @@ def test_energy_settings_name_the_digit_variant_measured(tmp_path):
 
     from xbarmem.energy.measure import measure
 
-    assert inspect.signature(measure).parameters["patterns"].default == "mnist"
+    assert inspect.signature(measure).parameters["data"].default == "mnist"
     data = {"generic-rram": {"energy_ratio": 4.3, "latency_reduction": 0.98},
             "paper-calibrated": {"energy_ratio": 8.4, "latency_reduction": 0.997},
             "sizes": {"rows": [{"n": 16, "sync_steps": 2.0, "async_steps": 30.0,

@@ -61,7 +61,7 @@ def demo(
 
     paths.check_members(out_dir, [FIGURE])  # (before any work)
 
-    results = _run(run_demo, dict(faults=faults, flip=level, probes=probes, trials=trials,
+    results = _run(run_demo, dict(fault_rate=faults, flip=level, probes=probes, trials=trials,
                                   seed=seed, out_dir=out_dir, rules=rules, data=data),
                    json_out)
     results["threads"] = threads

@@ -209,7 +209,7 @@ def energy(
     from xbarmem.energy.measure import measure  # (torch: only once checked)
 
     with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
-        m = measure(n_neurons, arch=arch, hidden=widths, patterns=data, count=number,
+        m = measure(n_neurons, arch=arch, hidden=widths, data=data, n_patterns=number,
                     chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,
                     seed=seed, activation=activation or "sign", max_iterations=max_iterations,
                     progress=show, stage=stage, rule_options=options)

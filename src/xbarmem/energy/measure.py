@@ -31,6 +31,7 @@ from xbarmem.checks import (
     check_seed,
     check_type,
     checked_keywords,
+    renamed_keywords,
     result_repr,
     shown,
     value_equality,
@@ -376,10 +377,11 @@ def make_cues(patterns: torch.Tensor, flip: float, probes: int,
     return flip_bits(targets, flip, as_generator(seed)), targets
 
 
+@renamed_keywords(n="n_neurons", patterns="data", count="n_patterns", faults="fault_rate")
 @checked_keywords
-def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
-            patterns: str = "mnist", count: int | None = None,
-            chip: str | ChipSpec = "paper-sim", faults: float | None = None,
+def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
+            data: str = "mnist", n_patterns: int | None = None,
+            chip: str | ChipSpec = "paper-sim", fault_rate: float | None = None,
             rule: str = "adaptive", flip: float = 0.1, probes: int = 20, seed: int = 0,
             activation: str = "sign", max_iterations: int = 100,
             max_steps: int | None = None, progress=None, stage=None,
@@ -387,11 +389,13 @@ def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
     """Store patterns in an N-neuron memory, recall corrupted cues both ways, measure.
 
     Args:
-        n: neurons N.
+        n_neurons: neurons N.
         arch: ``"single"`` or ``"multilayer"`` (with ``hidden``).
-        patterns: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
-            unless ``count``) or ``random`` (``count`` random +-1 patterns, default 10).
-        chip: chip preset, TOML or spec; ``faults`` overrides its stuck fraction.
+        data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
+            unless ``n_patterns``) or ``random`` (``n_patterns`` random +-1 patterns, default
+            10).
+        chip: chip preset, TOML or spec; ``fault_rate`` (a fraction in [0, 1]) overrides its
+            stuck fraction.
         rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
         max_steps, rule_options: the rule's step cap and options (:func:`trainer_options`:
             ``max_steps`` None is :data:`MAX_STEPS` unless a recipe or ``rule_options`` set it).
@@ -402,6 +406,10 @@ def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
             synchronous recall, sweeps of asynchronous).
         progress: ``progress(step, loss)`` while the rule trains (iterative rules).
         stage: ``stage(text)`` when the work moves on (``"recalling ..."``).
+
+    The earlier names ``n``, ``patterns`` (the source), ``count`` and ``faults`` (the stuck
+    fraction; elsewhere ``faults`` is a :class:`FaultMap`) still work, with a
+    ``DeprecationWarning``.
     """
     start = time.perf_counter()
     check_seed(seed)  # (None would draw fresh numbers: a measurement is always seeded)
@@ -411,9 +419,9 @@ def measure(n: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
     check_corruption("flip", flip)
     _, activation = check_recall("sync", activation, max_iterations)
     spec = load_chip(chip)
-    if faults is not None:
-        spec = spec.with_faults(faults)
-    pset = _patterns(patterns, n, count, seed)
+    if fault_rate is not None:
+        spec = spec.with_faults(fault_rate)
+    pset = _patterns(data, n_neurons, n_patterns, seed)
     x = torch.as_tensor(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
                           max_steps=max_steps, progress=progress, rule_options=rule_options)
@@ -544,7 +552,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     rows = []
     for n in sizes:
         count = patterns_at_load(load, n)
-        m = measure(n, patterns="random", count=count, chip=chip, rule=rule, flip=flip,
+        m = measure(n, data="random", n_patterns=count, chip=chip, rule=rule, flip=flip,
                     probes=probes, seed=seed, rule_options=options)
         rows.append(_size_row(n, count, m, energy_report(m, spec)))
         if other is not None:

@@ -49,8 +49,8 @@ FIGURE = "demo-recall.png"
 
 
 @undone_on_failure_of
-@renamed_keywords(chips="trials")
-def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, trials: int = 20,
+@renamed_keywords(chips="trials", faults="fault_rate")
+def run_demo(*, fault_rate: float = 0.5, flip: float = 0.1, probes: int = 20, trials: int = 20,
              fault_models: tuple[str, ...] = ("weight", "device"), seed: int = 0,
              out_dir: str | Path = "xbarmem-out", rules: list[str] | None = None,
              data: str = "mnist-crop24", progress=None,
@@ -62,12 +62,12 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, trials
     (``x <- tanh(W x + b)``, sign read-out at the end; ``variants["tanh"]``). ``progress`` is an
     optional callable ``(fault_model, rule_name) -> None`` called after each rule is trained
     and scored; ``train_progress(fault_model, rule_name, step, loss)`` while a rule trains
-    (iterative rules only: optimiser steps and mean loss). ``trials``: chips per fault model,
-    each with its own faults (earlier name ``chips``, taken with a ``DeprecationWarning``).
+    (iterative rules only: optimiser steps and mean loss). ``trials`` chips per fault model,
+    each ``fault_rate`` stuck (earlier ``chips``, ``faults``: a ``DeprecationWarning``).
     """
     start = time.perf_counter()
     data = canonical(data, DEMO_DATA)  # "MNIST-crop24" is "mnist-crop24"
-    out_dir, rules, chip_of = _checked(data, out_dir, rules, fault_models, faults, trials,
+    out_dir, rules, chip_of = _checked(data, out_dir, rules, fault_models, fault_rate, trials,
                                        progress, train_progress)
     fault_models = tuple(chip_of)  # (canonical names)
     protocol = Protocol(corruption="flip", level=flip, probes=probes, seed=seed,
@@ -98,13 +98,13 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, trials
     # the demo's image sets have an image shape and labels; the first model set grid_cues
     figure = save_figure(recall_grid(
         patterns.patterns, grid_cues, patterns.image_shape, grid_rows,  # type: ignore[arg-type]
-        title=f"{fault_models[0]} fault model, {faults:.0%} stuck, {flip:.0%} flips "
+        title=f"{fault_models[0]} fault model, {fault_rate:.0%} stuck, {flip:.0%} flips "
               f"(chip 0)"), out_dir / FIGURE)
     results["settings"] = {
         "data": data, "patterns": patterns.name, "n_patterns": patterns.n_patterns,
         "labels": patterns.labels.tolist(),  # type: ignore[union-attr]
         "n_neurons": patterns.n_neurons,
-        "faults": faults, "flip": flip, "probes_per_pattern": probes, "chips": trials,
+        "faults": fault_rate, "flip": flip, "probes_per_pattern": probes, "chips": trials,
         "seed": seed, "recall": "sync, sign neurons (variant: tanh neurons), <= 100 steps",
         "protocol": protocol.as_dict()}
     results["figure"] = str(figure)
@@ -112,7 +112,7 @@ def run_demo(*, faults: float = 0.5, flip: float = 0.1, probes: int = 20, trials
     return results
 
 
-def _checked(data, out_dir, rules, fault_models, faults, trials, progress, train_progress
+def _checked(data, out_dir, rules, fault_models, fault_rate, trials, progress, train_progress
              ) -> tuple[Path, list[str], dict[str, ChipSpec]]:
     """:func:`run_demo`'s arguments checked before any work: ``(out_dir, rules, chip of each
     fault model)``; :class:`ConfigError` / :class:`~xbarmem.errors.ArgumentError` naming the
@@ -131,7 +131,7 @@ def _checked(data, out_dir, rules, fault_models, faults, trials, progress, train
         raise ConfigError(f"fault_models must name at least one of "
                           f"{choices_text(FAULT_MODEL_PRESETS)}, got {shown(fault_models)}")
     models = [check_choice(model, FAULT_MODEL_PRESETS, "fault_models") for model in models]
-    chip_of = {m: load_preset(FAULT_MODEL_PRESETS[m]).with_faults(faults) for m in models}
+    chip_of = {m: load_preset(FAULT_MODEL_PRESETS[m]).with_faults(fault_rate) for m in models}
     folder = output_folder(out_dir, "demo figure")
     check_outputs_in(folder, [FIGURE], "demo figure", error=ConfigError)
     return folder, rules, chip_of
