@@ -69,7 +69,13 @@ class CapacityResult:
         capacity: ``{threshold: P}``, the capacity at each threshold.
         points: every tested count's recall-curve point (dicts, ascending count).
         devices: the devices of one memory (:meth:`~xbarmem.memory.base.Memory.devices`).
-        settings: the search's settings (JSON-able).
+        settings: the search's settings (JSON-able): ``arch`` (``single`` / ``multilayer``),
+            ``rule``, ``hidden`` (the widths trained, as given: one width an integer, a
+            list a list, ``"1n"`` resolved; None for one layer -- as sweep rows record it),
+            ``chip`` and ``protocol`` (dicts), ``trials``, ``seed``, the pool (``pool``,
+            ``pool_size``, ``pool_distinct``, ``n_neurons``, ``kind``), ``resolution``,
+            ``rule_options``, ``cue_budget``, ``thresholds`` and, with one fault map for
+            every network, its summary (``fault_map``).
         seconds: wall time of the search.
         evaluations: number of counts tested.
         capacity_per_device: ``{threshold: capacity / devices}``.
