@@ -279,3 +279,25 @@ def test_measure_names_its_arguments_as_every_other_entry_point_does():
     timing = {"seconds", "train_seconds", "measure_seconds"}
     assert ({k: v for k, v in new.info.items() if k not in timing}
             == {k: v for k, v in old.info.items() if k not in timing})
+
+
+def test_every_entry_point_reading_a_matrix_takes_kind_and_zero_one_as_train_does():
+    """``train(matrix, kind="continuous")`` and ``zero_one=True`` read a continuous or a {0, 1}
+    matrix, and the refusal of such a matrix read as binary says to pass them; but
+    ``compare_rules``, ``find_capacity`` and ``recall_curve`` refused them as unknown
+    keywords, so a matrix could only reach them wrapped in ``as_pattern_set``."""
+    rng = np.random.default_rng(0)
+    cont = rng.uniform(-1, 1, (4, 16)).astype(np.float32)
+    bits = (rng.random((4, 16)) < 0.5).astype(np.float32)
+    for x, given in ((cont, {"kind": "continuous"}), (bits, {"zero_one": True})):
+        with pytest.raises(PatternError, match="kind='continuous'|zero_one=True"):
+            xm.compare_rules(x, "ideal", "pinv", trials=1)
+        pset = xm.as_pattern_set(x, **given)
+        a = xm.compare_rules(x, "ideal", "pinv", trials=1, **given)
+        b = xm.compare_rules(pset, "ideal", "pinv", trials=1)
+        assert a["rules"]["pinv"]["cosine"] == b["rules"]["pinv"]["cosine"]
+        c = xm.find_capacity(x, rule="pinv", chip="ideal", trials=1, thresholds=[0.5], **given)
+        d = xm.find_capacity(pset, rule="pinv", chip="ideal", trials=1, thresholds=[0.5])
+        assert c.capacity == d.capacity and c.settings["kind"] == pset.kind
+        e = curve.recall_curve(x, [2], "ideal", "pinv", **given)
+        assert e["points"] == curve.recall_curve(pset, [2], "ideal", "pinv")["points"]

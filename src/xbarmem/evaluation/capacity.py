@@ -214,14 +214,14 @@ def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int
 def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpec | None = None,
                   rule: str | Rule = "adaptive", hidden: HiddenWidths | None = None,
                   thresholds: Sequence[float] = (0.99,), protocol: Protocol | None = None,
-                  trials: int = 2, seed: int = 0, start: int | None = None,
+                  trials: int = 2, seed: int = 0, start: int | None = None, cue_budget: int = 0,
                   resolution: float = 0.0, rule_options: dict[str, Any] | None = None,
-                  cue_budget: int = 0, faults: FaultMap | None = None,
+                  faults: FaultMap | None = None, kind: str | None = None, zero_one: bool = False,
                   progress: Callable[[int, float], None] | None = None,
                   measured: dict[int, dict[str, Any]] | None = None) -> CapacityResult:
-    """Capacity of ``arch`` memories storing subsets of ``pool`` (see the module docstring).
-
-    Every tested count ``P`` is one :func:`recall_curve` point (``trials`` networks on ``chip``,
+    """Capacity of ``arch`` memories storing subsets of ``pool`` (see the module docstring; a
+    matrix is read with ``kind`` and ``zero_one`` as :func:`~xbarmem.learning.fit.train` does):
+    every tested count ``P`` is one :func:`recall_curve` point (``trials`` networks on ``chip``,
     seeds from ``seed`` as there) under ``protocol`` (default ``Protocol(level=0.05,
     probes=20)``); capacity is found at each of ``thresholds`` (mean cosine in ``(0, 1]``) to
     ``resolution`` (a fraction of the passing count; 0: exact). ``rule`` (options
@@ -242,7 +242,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
                               cue_budget=cue_budget, rule_options=rule_options,
                               protocol=protocol)
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
-    pool = as_pattern_set(pool)
+    pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
     chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool)

@@ -100,14 +100,16 @@ def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
                  protocol: Protocol | None = None, seed: int = 0,
                  rule_options: dict[str, Any] | None = None,
                  prepare: Callable[[Any], object] | None = None,
-                 faults: FaultMap | None = None) -> RecallCurve:
+                 faults: FaultMap | None = None, kind: str | None = None,
+                 zero_one: bool = False) -> RecallCurve:
     """Similarity versus number of stored patterns.
 
     Args:
         pool: the patterns subsets are drawn from (a :class:`PatternSet`, or a matrix
-            read by :func:`~xbarmem.data.patterns.as_pattern_set`); each subset holds
-            distinct patterns (:func:`xbarmem.seeds.random_subset` with the pool's
-            ``distinct_ids``).
+            read by :func:`~xbarmem.data.patterns.as_pattern_set` with ``kind`` and
+            ``zero_one`` as :func:`~xbarmem.learning.fit.train` reads them: a matrix is
+            binary unless ``kind="continuous"``); each subset holds distinct patterns
+            (:func:`xbarmem.seeds.random_subset` with the pool's ``distinct_ids``).
         counts: numbers of stored patterns (integers >= 1; sorted and deduplicated).
         chip: preset name, TOML path or :class:`ChipSpec` (default ``"paper-sim"``, as for
             ``train`` and ``find_capacity``).
@@ -141,7 +143,7 @@ def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
     :class:`~xbarmem.errors.ArgumentError` for an unknown keyword.
     """
     arch, rule = canonical(arch, ARCHS), canonical(rule, RULE_NAMES)  # "Hebb" is "hebb"
-    pool = as_pattern_set(pool)
+    pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, kind=pool.kind)
     _check_cues_fit(pool, counts, protocol)
     return score_curve(train_curve(pool, counts, chip, rule, arch=arch, hidden=hidden,

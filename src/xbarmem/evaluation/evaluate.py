@@ -445,29 +445,28 @@ class RuleComparison(ResultDict):
 @renamed_keywords(chips="trials")
 @checked_keywords
 def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
-                  rules: RuleList | None = None, *,
-                  trials: int = 3, fault_seed: int = 0, program_seed: int = 0,
-                  protocol: Protocol | None = None,
-                  rule_options: dict[str, dict] | None = None,
-                  keep_states: bool = False, callback=None,
-                  variants: dict[str, Protocol] | None = None,
-                  train_progress=None) -> RuleComparison:
-    """Train every rule on the same ``trials`` chips and score recall of ``patterns`` under one
-    ``protocol`` (default :class:`Protocol`). ``chip``: a preset name, TOML file or
-    :class:`~xbarmem.hardware.chip.ChipSpec` (default ``"paper-sim"``, as for ``train``);
-    chip ``c`` draws its faults with seed ``fault_seed + c`` and is programmed with
-    ``program_seed + c``. ``rules`` must be given (``compare_rules(patterns, rules=["hebb",
-    "pinv"])`` or ``compare_rules(patterns, "paper-sim", ["hebb", "pinv"])``).
+                  rules: RuleList | None = None, *, trials: int = 3, fault_seed: int = 0,
+                  program_seed: int = 0, protocol: Protocol | None = None,
+                  rule_options: dict[str, dict] | None = None, keep_states: bool = False,
+                  callback=None, variants: dict[str, Protocol] | None = None,
+                  train_progress=None, kind: str | None = None,
+                  zero_one: bool = False) -> RuleComparison:
+    """Train every rule on the same ``trials`` chips and score recall of ``patterns`` (a
+    :class:`PatternSet`, or a matrix read with ``kind`` and ``zero_one`` as ``train`` reads it)
+    under one ``protocol`` (default :class:`Protocol`). ``chip``: a preset name, TOML file or
+    :class:`~xbarmem.hardware.chip.ChipSpec` (default ``"paper-sim"``, as for ``train``); chip
+    ``c`` draws its faults with seed ``fault_seed + c`` and is programmed with ``program_seed +
+    c``. ``rules`` must be given (``compare_rules(patterns, rules=["hebb", "pinv"])`` or
+    ``compare_rules(patterns, "paper-sim", ["hebb", "pinv"])``).
 
     Returns a :class:`RuleComparison`, a dict ``{"rules": {name: {cosine, cosine_std, exact,
-    hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips:
-    [...], variants}}, "settings": {...}}`` (``cosine_std``: over chips, None for one chip;
-    ``settings["rule_options"]``: per rule the options given with its name, or a rule
-    object's own, as :func:`~xbarmem.evaluation.capacity.find_capacity` records them)
-    that prints one short line; with ``keep_states``
-    each rule also keeps the cues and recalled states of chip 0 (``"example"``).
-    ``callback(rule_name)`` is called after each rule, and ``train_progress(rule_name, step,
-    loss)`` while an iterative rule trains
+    hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips: [...],
+    variants}}, "settings": {...}}`` (``cosine_std``: over chips, None for one chip;
+    ``settings["rule_options"]``: per rule the options given with its name, or a rule object's
+    own, as :func:`~xbarmem.evaluation.capacity.find_capacity` records them) that prints one
+    short line; with ``keep_states`` each rule also keeps the cues and recalled states of chip 0
+    (``"example"``). ``callback(rule_name)`` is called after each rule, and
+    ``train_progress(rule_name, step, loss)`` while an iterative rule trains
     (:func:`~xbarmem.learning.fit.fit_memories`' ``progress``). ``variants`` names further
     protocols scored on the same trained chips (e.g. another recall mode); each rule then has
     ``"variants": {name: {cosine, cosine_std, exact, protocol}}`` (``{}`` without).
@@ -480,7 +479,7 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     """
     rules = _given_rules(chip, rules)
     _check_settings(fault_seed, program_seed, keep_states, callback, train_progress, variants)
-    patterns = as_pattern_set(patterns)
+    patterns = as_pattern_set(patterns, kind, zero_one=zero_one)
     chip = load_chip(chip)
     protocol, variants = _compared_protocols(protocol, variants, patterns)
     _CHIPS(trials, "trials")
