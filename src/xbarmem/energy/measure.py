@@ -36,7 +36,7 @@ from xbarmem.checks import (
     shown,
     value_equality,
 )
-from xbarmem.data.corruption import as_generator, check_corruption, flip_bits
+from xbarmem.data.corruption import check_corruption
 from xbarmem.data.patterns import PatternSet
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
@@ -49,6 +49,8 @@ from xbarmem.energy.model import (
     step_cost,
 )
 from xbarmem.errors import ConfigError, PatternError, warn
+from xbarmem.evaluation.evaluate import Protocol
+from xbarmem.evaluation.evaluate import make_cues as protocol_cues
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
@@ -371,10 +373,14 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
 def make_cues(patterns: torch.Tensor, flip: float, probes: int,
               seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``probes`` cues per stored pattern with each bit flipped with probability ``flip``
-    (seeded): returns ``(cues, targets)``, both ``(probes * P, N)``."""
+    (seeded): the cues every evaluation draws
+    (:func:`~xbarmem.evaluation.evaluate.make_cues` of ``Protocol(corruption="flip",
+    level=flip, probes=probes, seed=seed)``); returns ``(cues, targets)``, both
+    ``(probes * P, N)``."""
     probes, seed = _COUNT(probes, "probes"), check_seed(seed)
-    targets = torch.as_tensor(_matrix(patterns, "patterns")).repeat(probes, 1)
-    return flip_bits(targets, flip, as_generator(seed)), targets
+    x = torch.as_tensor(_matrix(patterns, "patterns"))
+    cues = protocol_cues(x, Protocol(corruption="flip", level=flip, probes=probes, seed=seed))
+    return cues.cues, cues.target
 
 
 @renamed_keywords(n="n_neurons", patterns="data", count="n_patterns", faults="fault_rate")
