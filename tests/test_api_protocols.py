@@ -301,3 +301,27 @@ def test_every_entry_point_reading_a_matrix_takes_kind_and_zero_one_as_train_doe
         assert c.capacity == d.capacity and c.settings["kind"] == pset.kind
         e = curve.recall_curve(x, [2], "ideal", "pinv", **given)
         assert e["points"] == curve.recall_curve(pset, [2], "ideal", "pinv")["points"]
+
+
+def test_every_recall_entry_point_takes_recall_s_keywords_with_its_defaults():
+    """``xm.recall(matrix, cues, tol=...)`` set the fixed-point tolerance of continuous
+    recall; ``Memory.recall`` and ``BackendMemory.recall`` refused ``tol`` as an unknown
+    keyword. They take every keyword of ``recall`` (``activation`` None: the memory's
+    kind), with the same defaults, and pass ``tol`` on."""
+    from xbarmem.deploy.backend import BackendMemory, simulated_backends
+
+    base = inspect.signature(xm.recall).parameters
+    for method in (xm.Memory.recall, BackendMemory.recall):
+        params = inspect.signature(method).parameters
+        for name in ("mode", "max_iterations", "tol", "seed"):
+            assert params[name].default == base[name].default, (method, name)
+    patterns = xm.random_patterns(3, 16, kind="continuous", seed=0)
+    memory = xm.train(patterns, chip="ideal", rule="pinv")
+    cues = patterns.patterns * 0.5
+    loose = memory.recall(cues, tol=0.5)
+    tight = memory.recall(cues, tol=1e-6)
+    assert int(loose.iterations.max()) < int(tight.iterations.max())
+    view = BackendMemory(memory, simulated_backends(memory))
+    view.program_targets()
+    assert int(view.recall(cues, tol=0.5).iterations.max()) < int(
+        view.recall(cues, tol=1e-6).iterations.max())

@@ -643,17 +643,18 @@ class BackendMemory:
 
     @checked_keywords
     def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str | None = None,
-               max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
+               max_iterations: int = 100, tol: float = 1e-4,
+               seed: int | torch.Generator | None = 0) -> RecallResult:
         """Recall from ``cues`` ``(B, N)`` through the backends; cues are checked (and
         refused with :class:`~xbarmem.errors.PatternError`) as by
         :func:`xbarmem.memory.recall.recall`, before any backend is read. ``activation``
         None: the neurons of the model's kind (``tanh`` for continuous patterns, else
         ``sign``), as :meth:`Memory.recall <xbarmem.memory.base.Memory.recall>`; ``mode``,
-        ``max_iterations`` and ``seed`` as there."""
+        ``max_iterations``, ``tol`` and ``seed`` as there."""
         if activation is None:
             activation = "tanh" if memory_kind(self.memory) == "continuous" else "sign"
         return recall(self.matrix(), cues, mode=mode, activation=activation,
-                      max_iterations=max_iterations, seed=seed)
+                      max_iterations=max_iterations, tol=tol, seed=seed)
 
 
 @checked_keywords

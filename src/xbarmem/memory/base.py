@@ -328,23 +328,23 @@ class Memory:
 
     @checked_keywords
     def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str | None = None,
-               max_iterations: int = 100, seed: int | torch.Generator | None = 0) -> RecallResult:
+               max_iterations: int = 100, tol: float = 1e-4,
+               seed: int | torch.Generator | None = 0) -> RecallResult:
         """Run recall from ``cues`` ``(B, N)`` (numpy, torch on any device, or nested lists; read
         as float32 on the CPU) through the programmed layers (fresh read noise at every read);
         ``RecallResult.states`` is float32 ``(B, N)``. ``seed``: integer >= 0 or a
-        ``torch.Generator`` (read noise, async order); ``mode``, ``activation`` and
-        ``max_iterations`` as in :func:`~xbarmem.memory.recall.recall`; ``activation`` None:
-        the neurons of the memory's kind (:func:`memory_kind`: ``tanh`` for continuous
-        patterns, else ``sign``), as the ``recall`` command chooses them. Raises
-        :class:`~xbarmem.errors.PatternError` for cues that are not a finite ``(B, N)``
-        matrix in [-1, 1], or (``sign``) are a {0, 1} matrix,
-        :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed or an
-        unprogrammed memory,
-        :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. A synchronous step is
-        one product per layer; an asynchronous step reads every hidden layer in full, then one
+        ``torch.Generator`` (read noise, async order); ``mode``, ``activation``,
+        ``max_iterations`` and ``tol`` as in :func:`~xbarmem.memory.recall.recall`;
+        ``activation`` None: the neurons of the memory's kind (:func:`memory_kind`: ``tanh`` for
+        continuous patterns, else ``sign``), as the ``recall`` command chooses them. Raises
+        :class:`~xbarmem.errors.PatternError` for cues that are not a finite ``(B, N)`` matrix
+        in [-1, 1], or (``sign``) are a {0, 1} matrix, :class:`~xbarmem.errors.ConfigError` for
+        a bad mode, activation, cap or seed or an unprogrammed memory,
+        :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. A synchronous step is one
+        product per layer; an asynchronous step reads every hidden layer in full, then one
         output column. ``RecallResult.reads`` counts output-layer reads. See
-        :func:`xbarmem.memory.recall.recall`. Cues whose recall would need more memory than
-        the limit (:func:`xbarmem.sizes.recall_bytes`, hidden layers included) raise
+        :func:`xbarmem.memory.recall.recall`. Cues whose recall would need more memory than the
+        limit (:func:`xbarmem.sizes.recall_bytes`, hidden layers included) raise
         :class:`~xbarmem.limits.TooLargeError` before any is read."""
         shape = getattr(cues, "shape", None)
         count = int(shape[0]) if shape else len(cues) if isinstance(cues, list | tuple) else 0
@@ -354,7 +354,7 @@ class Memory:
         if activation is None:
             activation = "tanh" if memory_kind(self) == "continuous" else "sign"
         return recall(self.map(), cues, mode=mode, activation=activation,
-                      max_iterations=max_iterations, seed=seed)
+                      max_iterations=max_iterations, tol=tol, seed=seed)
 
 
 # ---------------------------------------------------------------------- the patterns' kind
