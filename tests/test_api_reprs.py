@@ -154,6 +154,6 @@ def test_a_recall_curve_prints_one_line_and_stays_a_dict():
     cosines = [p["cosine"] for p in found["points"]]
     assert _short(repr(found)) == (
         f"RecallCurve(counts=[3 values, 2 to 6], cosine={brief(cosines)}, exact="
-        f"{brief([p['exact'] for p in found['points']])}, rule='pinv', arch='16', "
+        f"{brief([p['exact'] for p in found['points']])}, rule='pinv', arch='single', "
         "chip='paper-sim', trials=2)")
     assert type(found.as_dict()) is dict and found.as_dict() == found

@@ -70,7 +70,8 @@ def test_recall_curve_multilayer_points_have_the_single_layer_fields():
     assert [set(p) for p in multi["points"]] == [set(p) for p in single["points"]]
     assert [p["subset_seeds"] for p in multi["points"]] == [p["subset_seeds"]
                                                             for p in single["points"]]
-    assert multi["arch"] == "16-8-16" and single["arch"] == "16"
+    assert (multi["arch"], single["arch"]) == ("multilayer", "single")  # as arch= takes them
+    assert (multi["layout"], single["layout"]) == ("16-8-16", "16")
     assert multi["networks"] == 4 and len(multi["scores"]) == len(multi["infos"]) == 4
     assert multi["devices"]["layers"] == 2
     with pytest.raises(ConfigError, match="hardware-adaptive"):

@@ -253,12 +253,13 @@ def test_a_multilayer_memory_keeps_its_placement_through_rebuild_save_and_export
 
 def test_the_widths_label_is_layout_and_arch_is_its_deprecated_name():
     """``arch`` is the word ``single`` / ``multilayer`` everywhere an argument or a model
-    file's metadata takes it; the memory's widths label is ``layout`` (``arch`` still gives
-    it, with a DeprecationWarning)."""
+    file's metadata takes it (a memory's ``architecture``); the memory's widths label is
+    ``layout`` (``arch`` still gives it, with a DeprecationWarning)."""
     chip = load_preset("ideal")
     single = __import__("xbarmem").SingleLayerMemory(16, chip)
     multi = MultilayerMemory(16, [8, 4], chip).rebuild(FaultMap.empty(3, 64, 64))
     assert (single.layout, multi.layout) == ("16", "16-8-4-16")
+    assert (single.architecture, multi.architecture) == ("single", "multilayer")
     for mem in (single, multi):
         with pytest.warns(DeprecationWarning, match="Memory.layout"):
             assert mem.arch == mem.layout

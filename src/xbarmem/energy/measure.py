@@ -447,7 +447,7 @@ def _describe(result: Measurement, memory: Memory, pset: PatternSet, *, flip: fl
     """The settings :func:`measure` and :func:`measure_model` record in ``result.info``."""
     spec = memory.chip
     result.info.update({
-        "arch": "multilayer" if len(memory.layers) > 1 else "single",
+        "arch": memory.architecture,
         "layer_sizes": memory.sizes, "patterns": pset.name,
         "n_patterns": pset.n_patterns, "flip": flip, "probes": probes, "chip": spec.name,
         "faults": spec.device.fault_rate, "levels": int(spec.device.levels),

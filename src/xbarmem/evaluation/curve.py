@@ -62,7 +62,8 @@ __all__ = ["RecallCurve", "recall_curve"]
 
 
 class RecallCurve(ResultDict):
-    """What :func:`recall_curve` and :func:`score_curve` return: a dict (``rule``, ``arch``,
+    """What :func:`recall_curve` and :func:`score_curve` return: a dict (``rule``, ``arch``
+    (``single`` / ``multilayer``, as ``arch=`` takes it), ``layout`` (the widths, ``"16-8-16"``),
     ``points``, ``train_seconds``, ``eval_seconds``, ``networks``, ``scores``, ``infos``,
     ``chip``, ``protocol``, ...; read as before) that prints one short line -- the counts, the
     ranges of mean cosine and exact recall over them, rule, arch and chip -- where a plain
@@ -219,7 +220,8 @@ def score_curve(trained: TrainedCurve, protocol: Protocol | None = None, *,
     eval_seconds = time.perf_counter() - start
     infos = trained.infos
     return RecallCurve({
-        "rule": trained.rule, "rule_options": trained.rule_options, "arch": memories[0].layout,
+        "rule": trained.rule, "rule_options": trained.rule_options,
+        "arch": memories[0].architecture, "layout": memories[0].layout,
         "points": _points(trained.counts, jobs, scores, infos, trained.trials),
         "train_seconds": trained.train_seconds, "eval_seconds": eval_seconds,
         "networks": len(jobs), "train_steps_mean": float(np.mean([i["steps"] for i in infos])),

@@ -208,6 +208,12 @@ class Memory:
         return self.layers[0].has_bias
 
     @property
+    def architecture(self) -> str:
+        """The word every ``arch=`` argument, sweep and model file takes for this memory:
+        ``"single"`` (one layer) or ``"multilayer"``."""
+        return "single" if len(self.layers) == 1 else "multilayer"
+
+    @property
     def layout(self) -> str:
         """The layer widths as a label: ``"64"`` for one layer, ``"64-32-64"`` for several
         (what ``info["arch"]`` of a trained multilayer memory records)."""
@@ -219,9 +225,10 @@ class Memory:
     def arch(self) -> str:
         """Deprecated name of :attr:`layout` (a ``DeprecationWarning``): the widths label
         ``"64-32-64"``, where every ``arch=`` argument and model file's ``arch`` is the word
-        ``"single"`` or ``"multilayer"``."""
+        ``"single"`` or ``"multilayer"`` (:attr:`architecture`)."""
         warnings.warn("Memory.arch is deprecated: it is the widths label (use Memory.layout), "
-                      "not the architecture word 'single' / 'multilayer' that arch= takes",
+                      "not the architecture word 'single' / 'multilayer' that arch= takes "
+                      "(Memory.architecture)",
                       DeprecationWarning, stacklevel=2)
         return self.layout
 

@@ -106,7 +106,7 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
         tensors[_prefix(memory, k) + "target_weights"] = w.numpy().astype(np.float32)
         if b is not None:
             tensors[_prefix(memory, k) + "target_bias"] = b.numpy().astype(np.float32)
-    if len(memory.layers) == 1:
+    if memory.architecture == "single":
         meta = {"arch": "single", "n_neurons": memory.n_neurons, "bias": memory.has_bias,
                 "first_array": memory.layers[0].first_array, "w_max": memory.layers[0].w_max}
     else:
