@@ -296,8 +296,8 @@ def test_every_entry_point_reading_a_matrix_takes_kind_and_zero_one_as_train_doe
         a = xm.compare_rules(x, "ideal", "pinv", trials=1, **given)
         b = xm.compare_rules(pset, "ideal", "pinv", trials=1)
         assert a["rules"]["pinv"]["cosine"] == b["rules"]["pinv"]["cosine"]
-        c = xm.find_capacity(x, rule="pinv", chip="ideal", trials=1, thresholds=[0.5], **given)
-        d = xm.find_capacity(pset, rule="pinv", chip="ideal", trials=1, thresholds=[0.5])
+        c = xm.find_capacity(x, rule="pinv", chip="ideal", trials=1, thresholds=[0.95], **given)
+        d = xm.find_capacity(pset, rule="pinv", chip="ideal", trials=1, thresholds=[0.95])
         assert c.capacity == d.capacity and c.settings["kind"] == pset.kind
         e = curve.recall_curve(x, [2], "ideal", "pinv", **given)
         assert e["points"] == curve.recall_curve(pset, [2], "ideal", "pinv")["points"]
