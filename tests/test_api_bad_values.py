@@ -584,7 +584,7 @@ def test_objects_of_the_wrong_type_are_named(call, name, value):
     (lambda v: emodel.LayerLoad(**{**LOAD.__dict__, "g_total": v}), "g_total"),
     (lambda v: emodel.LayerLoad(**{**LOAD.__dict__, "devices": v}), "devices"),
     (lambda v: emeas.measure_sizes([16], CIRCUIT, load=v), "load"),
-    (lambda v: emeas.measure(16, patterns="random", count=2, rule="pinv", max_steps=v),
+    (lambda v: emeas.measure(16, data="random", n_patterns=2, rule="pinv", max_steps=v),
      "max_steps"),
     (lambda v: ecal.calibrate(MEASURED, energy_ratio=v), "energy_ratio"),
     (lambda v: ecal.calibrate(MEASURED, latency_reduction=v), "latency_reduction"),
@@ -608,8 +608,8 @@ def test_numbers_of_the_energy_and_deploy_api_are_checked(call, name, value):
 
 @pytest.mark.parametrize("value", ["16", 16.0, 16.5, True, -16], ids=lambda v: shown(v)[:9])
 @pytest.mark.parametrize("call", [
-    lambda v: emeas.measure(v, count=2, rule="pinv", probes=1),
-    lambda v: emeas.measure(v, patterns="random", count=2, rule="pinv", probes=1),
+    lambda v: emeas.measure(v, n_patterns=2, rule="pinv", probes=1),
+    lambda v: emeas.measure(v, data="random", n_patterns=2, rule="pinv", probes=1),
     lambda v: emeas.measure_sizes([v], CIRCUIT, probes=1),
     lambda v: xm.run_scaling([v, 25], rule="pinv", data="mnist", trials=1),
 ], ids=["measure-mnist", "measure-random", "measure_sizes", "run_scaling"])
@@ -627,7 +627,7 @@ def test_a_number_of_neurons_that_is_not_an_integer_is_named(call, value):
     (lambda v: emeas.measure_memory(MEM, X, X, activation=v), "activation must be one of"),
     (lambda v: emeas.build_memory(X, CHIP, arch=v, rule="pinv"), "arch must be one of"),
     (lambda v: emeas.build_memory(X, CHIP, rule=v), "unknown rule"),
-    (lambda v: emeas.measure(16, arch=v, patterns="random", count=2, rule="pinv"),
+    (lambda v: emeas.measure(16, arch=v, data="random", n_patterns=2, rule="pinv"),
      "arch must be one of"),
     (lambda v: emeas.measure_sizes([16], CIRCUIT, rule=v), "unknown rule"),
     (lambda v: emodel.step_cost([LOAD], CIRCUIT, 0.2, v), "mode must be"),
@@ -675,7 +675,7 @@ def test_a_flat_list_of_keys_is_listed_in_full():
 
 
 @pytest.mark.parametrize(("call", "name"), [
-    (lambda v: emeas.measure(16, patterns="random", count=2, rule="pinv", stage=v), "stage"),
+    (lambda v: emeas.measure(16, data="random", n_patterns=2, rule="pinv", stage=v), "stage"),
     (lambda v: emeas.measure_sizes([16], CIRCUIT, rule="pinv", progress=v), "progress"),
     (lambda v: emeas.build_memory(X, CHIP, rule="pinv", progress=v), "progress"),
     (lambda v: ecal.solve_ratio(CIRCUIT, "drivers.binary_energy", v, 2.0), "totals"),
