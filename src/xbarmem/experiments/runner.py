@@ -58,7 +58,7 @@ from xbarmem.checks import (
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.experiments.batches import depends_on_batch, plan_groups, train_key
 from xbarmem.experiments.claims import Claimant
-from xbarmem.experiments.costs import cost_parts
+from xbarmem.experiments.costs import batch_overhead, cost_parts
 from xbarmem.experiments.executors import (
     WORKER_GRACE,
     check_executor,
@@ -259,14 +259,18 @@ def check_batches(store: ResultStore, specs: list[SweepSpec]) -> None:
 def group_cost(group: list[Trial]) -> float:
     """A group's estimated work, for scheduling the costliest groups first: every trial's
     recall, and the training of each set of networks once (:func:`trial_cost`'s two parts;
-    trials with one :func:`~xbarmem.experiments.batches.train_key` share their networks)."""
+    trials with one :func:`~xbarmem.experiments.batches.train_key` share their networks),
+    the fixed cost of the steps of networks trained in one batch once
+    (:func:`~xbarmem.experiments.costs.batch_overhead`)."""
     train: dict[str, float] = {}
-    recall = 0.0
+    recall = shared = 0.0
     for t in group:
         part, rest = cost_parts(t.config)
-        train[train_key(t.config)] = part
+        own = batch_overhead(t.config)
+        train[train_key(t.config)] = part - own
+        shared = max(shared, own)
         recall += rest
-    return sum(train.values()) + recall
+    return sum(train.values()) + shared + recall
 
 
 def trial_cost(config: dict[str, Any]) -> float:

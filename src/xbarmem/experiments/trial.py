@@ -65,7 +65,7 @@ from xbarmem.evaluation.curve import (
 )
 from xbarmem.evaluation.evaluate import Protocol, evaluate_memory
 from xbarmem.experiments.batches import train_key
-from xbarmem.experiments.costs import search_progress
+from xbarmem.experiments.costs import count_chunks, search_progress
 from xbarmem.experiments.sweep import Trial
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
@@ -216,19 +216,6 @@ def run_evaluate_group(trials: list[Trial], progress: Callable[[float], None] | 
 def _train_info(info: dict[str, Any]) -> dict[str, Any]:
     return {k: info.get(k) for k in ("steps", "loss", "converged", "fixed_points",
                                      "train_seconds")}
-
-
-def count_chunks(counts: list[int]) -> list[list[int]]:
-    """Sorted counts split into consecutive batches whose largest count is at most twice the
-    smallest (a batch costs its number of networks times its largest pattern set, and runs until
-    its slowest network converges)."""
-    chunks: list[list[int]] = []
-    for p in sorted(counts):
-        if chunks and p <= 2 * chunks[-1][0]:
-            chunks[-1].append(p)
-        else:
-            chunks.append([p])
-    return chunks
 
 
 def run_capacity(trial: Trial, progress: Callable[[float], None] | None = None
