@@ -400,6 +400,15 @@ def test_field_margins_in_the_unit_of_programming_variation():
     assert m["peak_over_rms"] == pytest.approx(1.0 / ((0.25 * 2 + 1.0 * 2 + 0.25 * 2) / 6) ** 0.5)
 
 
+def _correlation_rows(tops: dict, counts: tuple) -> list[dict]:
+    """Stored (g) capacity rows: for each rule and overlap ``r`` (``tops[rule][r]``, its
+    capacity) a curve over ``counts`` of cosine 1 up to the capacity and 0.5 above."""
+    return [{"config": {"rule": rule, "data": f"correlated-{r:g}"},
+             "result": {"points": [{"count": k, "cosine": 1.0 if k <= top else 0.5}
+                                   for k in counts], "capacity": {"0.95": top}}}
+            for rule, by in tops.items() for r, top in by.items()]
+
+
 def test_correlation_section_compares_the_adaptive_rule_with_the_best_classic_one(tmp_path):
     recall, glyphs, capacity = rep.Correlation().sweeps(quick=True)
     assert {t.config["data"] for t in recall.trials} == {"correlated-0", "correlated-0.2",
@@ -415,15 +424,9 @@ def test_correlation_section_compares_the_adaptive_rule_with_the_best_classic_on
         glyphs.name: [{"config": {"rule": rule, "fault_rate": 0.5, "data": "glyphs"},
                        "result": {"cosine": m}} for rule, m in means.items()]}
 
-    def curve(top):  # cosine 1 up to ``top`` patterns, then 0.5
-        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (2, 4, 8, 16, 32)]
-
-    tops = {"adaptive": {0.0: 16, 0.6: 4}, "hebb": {0.0: 2, 0.6: 2}, "storkey": {0.0: 4, 0.6: 2},
-            "pinv": {0.0: 4, 0.6: 8}}
-    rows[capacity.name] = [
-        {"config": {"rule": rule, "data": f"correlated-{r:g}"},
-         "result": {"points": curve(top), "capacity": {"0.95": top}}}
-        for rule, by in tops.items() for r, top in by.items()]
+    rows[capacity.name] = _correlation_rows(
+        {"adaptive": {0.0: 16, 0.6: 4}, "hebb": {0.0: 2, 0.6: 2}, "storkey": {0.0: 4, 0.6: 2},
+         "pinv": {0.0: 4, 0.6: 8}}, (2, 4, 8, 16, 32))
     ctx = SimpleNamespace(quick=True, rows=lambda name: rows.get(name, []), out_dir=tmp_path)
     sec = rep.Correlation().section(ctx)
     assert sec.verdict == "partly" and len(sec.shortfalls) == 2
@@ -449,15 +452,9 @@ def test_correlation_summary_bars_are_their_own_rows_checks(tmp_path):
          "result": {"cosine": m - (0.2 if rule == "adaptive" and r == 0.2 else 0.0)}}
         for rule, m in means.items() for r in (0.0, 0.2, 0.6)]}
 
-    def curve(top):  # cosine 1 up to ``top`` patterns, then 0.5
-        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in (1, 2, 4, 8, 16)]
-
-    tops = {"adaptive": {0.0: 2, 0.3: 4, 0.6: 8}, "hebb": {0.0: 0, 0.3: 0, 0.6: 0},
-            "storkey": {0.0: 4, 0.3: 0, 0.6: 2}, "pinv": {0.0: 4, 0.3: 0, 0.6: 4}}
-    rows[capacity.name] = [
-        {"config": {"rule": rule, "data": f"correlated-{r:g}"},
-         "result": {"points": curve(top), "capacity": {"0.95": top}}}
-        for rule, by in tops.items() for r, top in by.items()]
+    rows[capacity.name] = _correlation_rows(
+        {"adaptive": {0.0: 2, 0.3: 4, 0.6: 8}, "hebb": {0.0: 0, 0.3: 0, 0.6: 0},
+         "storkey": {0.0: 4, 0.3: 0, 0.6: 2}, "pinv": {0.0: 4, 0.3: 0, 0.6: 4}}, (1, 2, 4, 8, 16))
     ctx = SimpleNamespace(quick=True, rows=lambda name: rows.get(name, []), out_dir=tmp_path)
     sec = rep.Correlation().section(ctx)
     summary = {row[0]: (row[2], row[3]) for row in sec.summary}
@@ -817,18 +814,22 @@ def test_capacity_flip_rate_table_is_not_headed_as_clean_cues_only():
     assert "| 0.90 | 4 / 4 / 4 | 16 / 16 / 8 | 4.00x / 4.00x / 2.00x |" in sec.body
 
 
+def _flip_rows(tops: dict, counts: tuple) -> list[dict]:
+    """Stored (b) rows of seed 0: for each ``(rule, level)`` a curve over ``counts`` that
+    passes (cosine 1) up to its capacity ``tops[rule, level]`` and fails (0.5) above."""
+    return [{"config": {"rule": rule, "level": level, "seed": 0},
+             "result": {"points": [{"count": k, "cosine": 1.0 if k <= top else 0.5}
+                                   for k in counts], "capacity": {"0.9": top}}}
+            for (rule, level), top in tops.items()]
+
+
 def test_a_capacity_at_the_largest_tested_count_is_reported_as_a_lower_bound():
     """(b): with clean cues the hardware-adaptive curve passed at every tested count (36 of the
     full run's counts up to 36), and the report said it "stores 36" and the ratio was "4.50x":
     both only lower bounds. They read ">= 36" and ">= 4.50x"; each seed's own too."""
-    def curve(top, counts=(4, 8, 16, 36)):
-        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in counts]
-
-    tops = {("pinv", 0.0): 8, ("pinv", 0.05): 8, ("pinv", 0.1): 8,
-            ("adaptive", 0.0): 36, ("adaptive", 0.05): 16, ("adaptive", 0.1): 16}
-    rows = [{"config": {"rule": rule, "level": level, "seed": 0},
-             "result": {"points": curve(top), "capacity": {"0.9": top}}}
-            for (rule, level), top in tops.items()]
+    rows = _flip_rows({("pinv", 0.0): 8, ("pinv", 0.05): 8, ("pinv", 0.1): 8,
+                       ("adaptive", 0.0): 36, ("adaptive", 0.05): 16,
+                       ("adaptive", 0.1): 16}, (4, 8, 16, 36))
     cap = rep.Capacity()
     cap.thresholds = (0.9,)
     sec = rep.Section("b", "t", "c")
@@ -1078,14 +1079,9 @@ def test_capacity_summary_names_a_ratio_a_lower_bound_leaves_open_as_unknown(tmp
     """(b): a ratio below 3x whose hardware-adaptive capacity is only a lower bound (every
     tested count passed) reads "unknown (a lower bound)" in its own summary row; the row of
     every threshold and flip rate listed it under "below at", with the bar "below"."""
-    def curve(top, counts=(4, 8, 11, 16, 32)):
-        return [{"count": k, "cosine": 1.0 if k <= top else 0.5} for k in counts]
-
-    tops = {("pinv", 0.0): 11, ("pinv", 0.05): 11, ("pinv", 0.1): 4,
-            ("adaptive", 0.0): 32, ("adaptive", 0.05): 32, ("adaptive", 0.1): 16}
-    stored = [{"config": {"rule": rule, "level": level, "seed": 0},
-               "result": {"points": curve(top), "capacity": {"0.9": top}}}
-              for (rule, level), top in tops.items()]
+    stored = _flip_rows({("pinv", 0.0): 11, ("pinv", 0.05): 11, ("pinv", 0.1): 4,
+                         ("adaptive", 0.0): 32, ("adaptive", 0.05): 32,
+                         ("adaptive", 0.1): 16}, (4, 8, 11, 16, 32))
     cap = rep.Capacity()
     cap.thresholds = (0.9,)
     cap.ceiling_text = lambda quick: ""  # no MNIST decoding in this test
