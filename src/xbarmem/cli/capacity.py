@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from xbarmem.checks import counted, seconds_text
+from xbarmem.checks import counted
 from xbarmem.cli import (
     data_options,
     given,
@@ -46,7 +45,8 @@ from xbarmem.cli.capacity_output import (
     warn_replacing,
     write_scaling,
 )
-from xbarmem.cli.common import app, console, emit_json, interrupted_code, work_begins
+from xbarmem.cli.common import app, console, emit_json, interrupted_code
+from xbarmem.cli.search_bar import SearchBar, SearchWork, search_bar
 from xbarmem.data.sources import data_words, source_name
 from xbarmem.files import make_folder
 from xbarmem.hardware.chip import ChipSpec, chip_words, spec_words
@@ -56,26 +56,6 @@ if TYPE_CHECKING:
     from xbarmem.evaluation.capacity import CapacityResult
     from xbarmem.evaluation.checkpoint import SearchCheckpoint
     from xbarmem.hardware.faults import FaultMap
-
-
-class _Status(Progress):
-    """Spinner with the latest tested count on a terminal; one log line per tested count when
-    stderr is not a terminal (long runs redirected to a file stay observable)."""
-
-    def update(self, task_id, **fields):
-        if not console.is_terminal and "description" in fields:
-            console.print(f"[{seconds_text(self.tasks[0].elapsed or 0)} s] "
-                          f"{fields['description']}",
-                          highlight=False, soft_wrap=True)
-        super().update(task_id, **fields)
-
-
-def _progress() -> Progress:
-    """The search's status line; the search's work begins (held warnings are printed)."""
-    work_begins()
-    return _Status(SpinnerColumn(), TextColumn("{task.description}", markup=False),
-                   TimeElapsedColumn(),
-                   console=console, transient=True, disable=not console.is_terminal)
 
 
 CapacityArch = Annotated[str, training_options.arch(
@@ -146,6 +126,7 @@ def capacity_cmd(
     fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
+    from xbarmem.experiments.resolve import search_config
 
     patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx,
                                counted_by="--pool")
@@ -165,7 +146,11 @@ def capacity_cmd(
             protocol=protocol, trials=trials, seed=seed, start=start, resolution=resolution,
             rule_options=options or None, faults=fmap, progress=progress, measured=measured)
 
-    results = _run_searches(configs, patterns.n_neurons, kept, search)
+    work = SearchWork({label: search_config(
+        n, arch=a, hidden=h, rule=rule, kind=patterns.kind, probes=protocol.probes, cue_budget=0,
+        seed=seed, levels=spec.device.levels, rule_options=options)
+        for label, a, h in _labelled(configs, n)}, trials)
+    results = _run_searches(configs, n, kept, search, work, json_out)
     warn_pool_limit([(label, res.lower_bound, res.settings.get("pool_distinct"))
                      for label, res in results])
     report_capacity(results, kept, json_out, threads, thresholds,
@@ -183,27 +168,38 @@ def _chip_words(spec, fault_map: Path | None) -> str:
     return spec_words(spec)
 
 
+def _labelled(configs: list, n: int) -> list[tuple[str, str, list[int] | None]]:
+    """``(label, arch, hidden widths)`` of each architecture of ``configs`` at ``n`` neurons:
+    ``single``, or the multilayer's layer widths (``64-32-64``)."""
+    out = []
+    for a, spec_h in configs:
+        h = None if spec_h is None else parsers.resolve_widths(spec_h, n)
+        out.append(("single" if h is None else "-".join(map(str, [n, *h, n])), a, h))
+    return out
+
+
 def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
-                  search: Callable[..., CapacityResult]) -> list[tuple[str, CapacityResult]]:
-    """Each architecture's ``search(arch, widths, progress, measured)`` under one status line,
-    its tested counts kept in ``kept`` (a checkpoint, or None; the caller removes it);
-    returns ``[(label, result)]``. A search that ends otherwise lets go of ``kept``."""
+                  search: Callable[..., CapacityResult], work: SearchWork,
+                  quiet: bool) -> list[tuple[str, CapacityResult]]:
+    """Each architecture's ``search(arch, widths, progress, measured)`` under one bar of
+    ``work`` (drawn unless ``quiet``), its tested counts kept in ``kept`` (a checkpoint, or
+    None; the caller removes it); returns ``[(label, result)]``. A search that ends otherwise
+    lets go of ``kept``."""
     results = []
-    with _progress() as bar, _resumable(None if kept is None else kept.path, hint=(
-            " (with --checkpoint FILE.json a run keeps its tested counts and resumes)")), \
+    with search_bar(work, "capacity", quiet) as bar, _resumable(
+            None if kept is None else kept.path, hint=(
+                " (with --checkpoint FILE.json a run keeps its tested counts and resumes)")), \
             contextlib.ExitStack() as stack:
         if kept is not None:
             stack.push(lambda *exc: kept.close() if exc[0] is not None else None)
-        task = bar.add_task("searching", total=None)
-        for a, spec_h in configs:
-            h = None if spec_h is None else parsers.resolve_widths(spec_h, n)
-            label = "single" if h is None else "-".join(map(str, [n, *h, n]))
+        for label, a, h in _labelled(configs, n):
 
             def shown(p: int, s: float, label: str = label) -> None:
-                bar.update(task, description=f"{label} P={p}: cosine {s:.4f}")
+                bar.tested(label, f"{label} P={p}: cosine {s:.4f}", p, s)
 
             results.append((label, search(a, h, shown if kept is None else kept.saving(shown),
                                           None if kept is None else kept.measured(label))))
+            bar.ended(label)
     return results
 
 
@@ -288,15 +284,22 @@ def scaling_cmd(
     stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source)
     kept = out_dir / f"{stem}.checkpoint.json"
     protocol = search_protocol(kind, corruption, level, probes, seed)
-    from xbarmem.evaluation.scaling import run_scaling  # (torch, SciPy: only once checked)
-    with _progress() as bar, _resumable(kept):
-        task = bar.add_task("scaling", total=None)
+    from xbarmem.evaluation.scaling import (  # (torch, SciPy: only once checked)
+        SCALING_CUE_BUDGET,
+        run_scaling,
+    )
+    from xbarmem.experiments.resolve import search_config
+    work = SearchWork({n: search_config(
+        n, arch=arch, hidden=hidden_rule.width(n) if arch == "multilayer" else None, rule=rule,
+        kind=kind, probes=protocol.probes, cue_budget=SCALING_CUE_BUDGET, seed=seed,
+        levels=spec.device.levels, rule_options=options) for n in n_all}, trials)
+    with search_bar(work, "scaling", json_out) as bar, _resumable(kept):
         res = run_scaling(
             n_all, arch=arch, kind=kind, hidden=hidden_rule if arch == "multilayer" else None,
             rule=rule, chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
-            progress=lambda n, p, s: bar.update(task, description=f"N={n} P={p}: cosine {s:.4f}"))
+            progress=lambda n, p, s: _scaled(bar, n, p, s))
     warn_pool_limit([(f"N={run['n_neurons']}", run["lower_bound"],
                       run["settings"].get("pool_distinct")) for run in res["runs"]])
     # (images: what tells another file of the same name, warn_replacing)
@@ -313,6 +316,15 @@ def scaling_cmd(
 
     say_resumed(res["resumed"], kept)
     print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
+
+
+def _scaled(bar: SearchBar, n: int, p: int, s: float) -> None:
+    """A scaling run tested ``p`` patterns at size ``n``: the searches before it have ended."""
+    for before in bar.work.weights:
+        if before == n:
+            break
+        bar.ended(before)
+    bar.tested(n, f"N={n} P={p}: cosine {s:.4f}", p, s)
 
 
 def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule,

@@ -28,6 +28,26 @@ from xbarmem.spec import (
 )
 
 
+def search_config(n_neurons: int, *, arch: str, hidden: Any, rule: str, kind: str,
+                  probes: int, cue_budget: int, seed: int, levels: int = 0,
+                  rule_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The parts of the capacity search trial (``trial = "capacity"``, ``search = true``) a
+    sweep would resolve for one search of the given settings that its estimated work
+    (:func:`~xbarmem.experiments.costs.cost_parts`) reads: ``n_neurons``, ``arch``,
+    ``hidden`` (the widths trained, None for one layer), ``rule``, ``kind``, ``probes``,
+    ``cue_budget`` (0 unless the rule is ``adaptive``, whose cues it sets) and the rule's
+    options resolved as :func:`resolve` resolves them (with ``seed`` and a chip of ``levels``
+    conductance levels). Errors as :func:`resolve`'s."""
+    c: dict[str, Any] = {"trial": "capacity", "search": True, "n_neurons": int(n_neurons),
+                         "arch": arch, "rule": rule, "kind": kind, "probes": int(probes),
+                         "cue_budget": int(cue_budget) if rule == "adaptive" else 0,
+                         "seed": int(seed)}
+    c["hidden"] = hidden_widths(hidden, c["n_neurons"]) if arch == "multilayer" else None
+    c["rule_options"] = _rule_options(rule, arch, json.dumps(rule_options or {}, sort_keys=True),
+                                      c["seed"], kind, _sizes(c), levels)
+    return c
+
+
 def _describe(raw: dict[str, Any], seed: int) -> str:
     shown = ", ".join(f"{k}={v!r}" for k, v in sorted(raw.items()))
     return f"(trial: {shown}, seed={seed})"
