@@ -1,9 +1,11 @@
 """``python -m benchmarks.progress_estimate COMMAND...``: how honest is the progress bar?
 
-Runs the ``xbarmem`` command line given after the options (``reproduce --quick --out DIR``, or
-``sweep FILE --store S``) in this process and records every report of the sweeps' estimated
-work (``run_sweep``'s ``on_work``) with its time, and, for groups run in this process (``--jobs
-1``), each group's compute time and trials. It prints each sweep's share of the estimated work
+Runs the ``xbarmem`` command line given after the options (``reproduce --quick --out DIR``,
+``sweep FILE --store S``, ``scaling ...`` or ``capacity ...``) in this process and records every
+report of the sweeps' estimated work (``run_sweep``'s ``on_work``) or of the capacity searches'
+(:class:`xbarmem.cli.search_bar.SearchBar`) with its time, and, for groups run in this process
+(``--jobs 1``), each group's compute time and trials; for searches, each search's time (from
+the end of the one before to its own). It prints each sweep's share of the estimated work
 (:func:`xbarmem.experiments.runner.group_cost`) beside its share of the measured compute (with
 ``--jobs 1``), and the ETA the bar showed (elapsed time scaled by the remaining share of the
 work, :func:`xbarmem.cli.progress.eta_seconds` without its wait) over the real remaining time at
@@ -14,9 +16,11 @@ and every group's record (sweep, trials, seconds, estimate).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +68,8 @@ def record(args: list[str]) -> dict[str, Any]:
     executors.run_group_json, runner.run_sweep = timed, sweep
     argv, sys.argv = sys.argv, ["xbarmem", *args]
     try:
-        command_line_main()
+        with _searches_recorded(log, began):
+            command_line_main()
     except SystemExit as stop:
         if stop.code:
             raise
@@ -72,6 +77,55 @@ def record(args: list[str]) -> dict[str, Any]:
         executors.run_group_json, runner.run_sweep = run_group_json, run_sweep
         sys.argv = argv
     return log
+
+
+@contextlib.contextmanager
+def _searches_recorded(record: dict[str, Any], began: float) -> Iterator[None]:
+    """Within: every report of ``capacity``'s and ``scaling``'s bar in ``record["work"]``, the
+    bar's start and end, and each search's last tested count (``record["searches"]``: ``{key:
+    [seconds, estimate]}``)."""
+    from xbarmem.cli.search_bar import SearchBar
+
+    init, tested, ended = SearchBar.__init__, SearchBar.tested, SearchBar.ended
+    record.setdefault("searches", {})
+
+    def now() -> float:
+        return time.perf_counter() - began
+
+    def started(self, bar, work, what, log) -> None:
+        init(self, bar, work, what, log)
+        record["start"] = now()
+
+    def on_tested(self, key, detail, count, similarity) -> None:
+        tested(self, key, detail, count, similarity)
+        record["end"] = now()
+        record["work"].append((record["end"], self.work.done, self.work.total))
+        record["searches"][str(key)] = [record["end"], self.work.weights[key]]
+
+    def on_ended(self, key) -> None:
+        ended(self, key)
+        record["work"].append((now(), self.work.done, self.work.total))
+
+    SearchBar.__init__, SearchBar.tested, SearchBar.ended = (  # type: ignore[method-assign]
+        started, on_tested, on_ended)
+    try:
+        yield
+    finally:
+        SearchBar.__init__, SearchBar.tested, SearchBar.ended = (  # type: ignore[method-assign]
+            init, tested, ended)
+
+
+def search_shares(log: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each search's share of the estimated work and of the searches' time (from the last
+    count the one before tested to its own last)."""
+    rows, before = {}, log["start"]
+    searches = log.get("searches") or {}
+    e = sum(w for _, w in searches.values()) or 1.0
+    r = (log["end"] - log["start"]) if searches else 1.0
+    for key, (at, weight) in searches.items():
+        rows[key] = {"estimate": weight / e, "measured": (at - before) / r}
+        before = at
+    return rows
 
 
 def eta_ratios(log: dict[str, Any]) -> dict[str, float]:
@@ -115,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     log = record(args.command)
     for g in log["groups"]:
         g["sweep"] = log["sweeps"].get(g["trials"][0][0], "?")
-    rows = shares(log)
+    rows = {**shares(log), **search_shares(log)}
     for name, row in sorted(rows.items(), key=lambda kv: -kv[1]["measured"]):
         print(f"{name}: estimate {row['estimate']:.3f} of the work, "
               f"measured {row['measured']:.3f} of the compute")

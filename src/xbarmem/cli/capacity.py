@@ -46,7 +46,7 @@ from xbarmem.cli.capacity_output import (
     write_scaling,
 )
 from xbarmem.cli.common import app, console, emit_json, interrupted_code
-from xbarmem.cli.search_bar import SearchBar, SearchWork, search_bar
+from xbarmem.cli.search_bar import SearchWork, search_bar
 from xbarmem.data.sources import data_words, source_name
 from xbarmem.files import make_folder
 from xbarmem.hardware.chip import ChipSpec, chip_words, spec_words
@@ -299,7 +299,9 @@ def scaling_cmd(
             rule=rule, chip=spec, thresholds=thresholds, protocol=protocol,
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
-            progress=lambda n, p, s: _scaled(bar, n, p, s))
+            progress=lambda n, p, s: bar.tested(n, f"N={n} P={p}: cosine {s:.4f}", p, s))
+        for n in n_all:
+            bar.ended(n)
     warn_pool_limit([(f"N={run['n_neurons']}", run["lower_bound"],
                       run["settings"].get("pool_distinct")) for run in res["runs"]])
     # (images: what tells another file of the same name, warn_replacing)
@@ -316,15 +318,6 @@ def scaling_cmd(
 
     say_resumed(res["resumed"], kept)
     print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
-
-
-def _scaled(bar: SearchBar, n: int, p: int, s: float) -> None:
-    """A scaling run tested ``p`` patterns at size ``n``: the searches before it have ended."""
-    for before in bar.work.weights:
-        if before == n:
-            break
-        bar.ended(before)
-    bar.tested(n, f"N={n} P={p}: cosine {s:.4f}", p, s)
 
 
 def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule,
