@@ -11,7 +11,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -126,7 +126,6 @@ def capacity_cmd(
     fmap = check_requests(ctx, configs, n_neurons, spec, fault_map, rule, options, n_pool=n_pool,
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
-    from xbarmem.experiments.resolve import search_config
 
     patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx,
                                counted_by="--pool")
@@ -142,15 +141,12 @@ def capacity_cmd(
                measured: dict | None) -> CapacityResult:
         return find_capacity(
             patterns, arch=a, chip=spec, rule=rule, hidden=(h or 32) if a == "multilayer" else None,
-            thresholds=thresholds,
-            protocol=protocol, trials=trials, seed=seed, start=start, resolution=resolution,
-            rule_options=options or None, faults=fmap, progress=progress, measured=measured)
+            thresholds=thresholds, protocol=protocol, trials=trials, seed=seed, start=start,
+            resolution=resolution, rule_options=options or None, faults=fmap, progress=progress,
+            measured=measured)
 
-    work = SearchWork({label: search_config(
-        n, arch=a, hidden=h, rule=rule, kind=patterns.kind, probes=protocol.probes, cue_budget=0,
-        seed=seed, levels=spec.device.levels, rule_options=options)
-        for label, a, h in _labelled(configs, n)}, trials)
-    results = _run_searches(configs, n, kept, search, work, json_out)
+    results = _run_searches(configs, n, kept, search, json_out, dict(trials=trials, rule=rule,
+        kind=patterns.kind, probes=protocol.probes, seed=seed, spec=spec, options=options))
     warn_pool_limit([(label, res.lower_bound, res.settings.get("pool_distinct"))
                      for label, res in results])
     report_capacity(results, kept, json_out, threads, thresholds,
@@ -168,6 +164,19 @@ def _chip_words(spec, fault_map: Path | None) -> str:
     return spec_words(spec)
 
 
+def _search_work(searches: dict, trials: int, *, spec: ChipSpec, options: dict,
+                 cue_budget: int = 0, **settings: Any) -> SearchWork:
+    """The estimated work of ``searches`` (``{key: (N, arch, hidden widths)}``, in the order
+    they run) of ``trials`` trials each on chip ``spec`` with rule options ``options``; the
+    other ``settings`` as :func:`~xbarmem.experiments.resolve.search_config` takes them."""
+    from xbarmem.experiments.resolve import search_config
+
+    return SearchWork({k: search_config(n, arch=a, hidden=h, cue_budget=cue_budget,
+                                        levels=spec.device.levels, rule_options=options,
+                                        **settings)
+                       for k, (n, a, h) in searches.items()}, trials)
+
+
 def _labelled(configs: list, n: int) -> list[tuple[str, str, list[int] | None]]:
     """``(label, arch, hidden widths)`` of each architecture of ``configs`` at ``n`` neurons:
     ``single``, or the multilayer's layer widths (``64-32-64``)."""
@@ -179,13 +188,14 @@ def _labelled(configs: list, n: int) -> list[tuple[str, str, list[int] | None]]:
 
 
 def _run_searches(configs: list, n: int, kept: SearchCheckpoint | None,
-                  search: Callable[..., CapacityResult], work: SearchWork,
-                  quiet: bool) -> list[tuple[str, CapacityResult]]:
-    """Each architecture's ``search(arch, widths, progress, measured)`` under one bar of
-    ``work`` (drawn unless ``quiet``), its tested counts kept in ``kept`` (a checkpoint, or
-    None; the caller removes it); returns ``[(label, result)]``. A search that ends otherwise
-    lets go of ``kept``."""
+                  search: Callable[..., CapacityResult], quiet: bool,
+                  estimate: dict) -> list[tuple[str, CapacityResult]]:
+    """Each architecture's ``search(arch, widths, progress, measured)`` under one bar of their
+    estimated work (:func:`_search_work` of ``estimate``'s settings; drawn unless ``quiet``),
+    its tested counts kept in ``kept`` (a checkpoint, or None; the caller removes it); returns
+    ``[(label, result)]``. A search that ends otherwise lets go of ``kept``."""
     results = []
+    work = _search_work({label: (n, a, h) for label, a, h in _labelled(configs, n)}, **estimate)
     with search_bar(work, "capacity", quiet) as bar, _resumable(
             None if kept is None else kept.path, hint=(
                 " (with --checkpoint FILE.json a run keeps its tested counts and resumes)")), \
@@ -275,24 +285,18 @@ def scaling_cmd(
     thresholds, hidden_rule = parsers.thresholds(threshold), hidden_rule_of(hidden)
     source, pool = given.sized_data(data, kind, pool)  # (a file: its images read once)
     n_all = parsers.neuron_sizes(sizes, data=source)
-    check_options_fit(rule, options, kind, [[n, hidden_rule.width(n), n] if arch == "multilayer"
-                                            else [n, n] for n in n_all])
+    widths = {n: hidden_rule.width(n) if arch == "multilayer" else None for n in n_all}
+    check_options_fit(rule, options, kind, [[n, w, n] if w else [n, n] for n, w in widths.items()])
     n_max = max(n_all)
-    width = hidden_rule.width(n_max) if arch == "multilayer" else None
-    given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes,
-                        pool=pool or 0, hidden=[width] if width else None, chip=spec)
+    given.check_request(n_max, networks=trials, cues=trials * 2 * n_max * probes, pool=pool or 0,
+                        hidden=[w for w in (widths[n_max],) if w] or None, chip=spec)
     stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source)
     kept = out_dir / f"{stem}.checkpoint.json"
     protocol = search_protocol(kind, corruption, level, probes, seed)
-    from xbarmem.evaluation.scaling import (  # (torch, SciPy: only once checked)
-        SCALING_CUE_BUDGET,
-        run_scaling,
-    )
-    from xbarmem.experiments.resolve import search_config
-    work = SearchWork({n: search_config(
-        n, arch=arch, hidden=hidden_rule.width(n) if arch == "multilayer" else None, rule=rule,
-        kind=kind, probes=protocol.probes, cue_budget=SCALING_CUE_BUDGET, seed=seed,
-        levels=spec.device.levels, rule_options=options) for n in n_all}, trials)
+    from xbarmem.evaluation.scaling import SCALING_CUE_BUDGET, run_scaling  # (torch, SciPy)
+    work = _search_work({n: (n, arch, w) for n, w in widths.items()}, trials, rule=rule, kind=kind,
+                        probes=probes, cue_budget=SCALING_CUE_BUDGET, seed=seed, spec=spec,
+                        options=options)
     with search_bar(work, "scaling", json_out) as bar, _resumable(kept):
         res = run_scaling(
             n_all, arch=arch, kind=kind, hidden=hidden_rule if arch == "multilayer" else None,
@@ -300,14 +304,11 @@ def scaling_cmd(
             trials=trials, seed=seed, pool_size=pool, resolution=resolution,
             rule_options=options or None, data=source, checkpoint=kept, keep_checkpoint=True,
             progress=lambda n, p, s: bar.tested(n, f"N={n} P={p}: cosine {s:.4f}", p, s))
-        for n in n_all:
-            bar.ended(n)
     warn_pool_limit([(f"N={run['n_neurons']}", run["lower_bound"],
                       run["settings"].get("pool_distinct")) for run in res["runs"]])
     # (images: what tells another file of the same name, warn_replacing)
     res["settings"].update(chip=spec.to_dict(), **({} if images is None else {"images": images}))
-    res["recalled_means"] = RECALLED
-    res["threads"] = threads
+    res.update(recalled_means=RECALLED, threads=threads)
     make_folder(out_dir)
     res["files"] = write_scaling(res, out_dir / f"{stem}.json", out_dir / f"{stem}.png")
     kept.unlink(missing_ok=True)  # (only now: a run killed before its files lost no count)

@@ -13,6 +13,7 @@ reported as tested, so they count as work done.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Hashable, Iterator
 from typing import Any
 
@@ -40,7 +41,7 @@ class SearchWork:
         for k, w in self.weights.items():
             self.offsets[k], before = before, before + w
         self.done = 0.0
-        self._tested = {k: search_progress(c, lambda f, k=k: self._reach(k, f))
+        self._tested = {k: search_progress(c, functools.partial(self._reach, k))
                         for k, c in searches.items()}
 
     def _reach(self, key: Hashable, fraction: float) -> None:
@@ -85,7 +86,10 @@ class SearchBar:
 @contextlib.contextmanager
 def search_bar(work: SearchWork, what: str, quiet: bool = False) -> Iterator[SearchBar]:
     """A :class:`SearchBar` of ``work`` described as ``what``, drawn on a terminal unless
-    ``quiet`` (``--json``); marks the start of the command's work (its held warnings are
-    printed)."""
+    ``quiet`` (``--json``), full once the block within ends without an error; marks the start
+    of the command's work (its held warnings are printed)."""
     with work_bar(console, disable=quiet, transient=True) as bar:
-        yield SearchBar(bar, work, what, log=not console.is_terminal)
+        shown = SearchBar(bar, work, what, log=not console.is_terminal)
+        yield shown
+        for key in work.weights:  # (every search has ended: the bar is full)
+            shown.ended(key)

@@ -61,6 +61,7 @@ from xbarmem.spec import check_seed
 #: the cues per tested count of a scaling run's hardware-adaptive searches (``cue_budget``)
 SCALING_CUE_BUDGET = 1024
 
+
 @checked_keywords
 class ScalingResult(ResultDict):
     """What :func:`run_scaling` returns: a dict ``{"sizes", "capacity", "fits", "runs",
@@ -287,8 +288,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
                 chip: str | ChipSpec = "paper-sim", thresholds: Sequence[float] = (0.99,),
                 protocol: Protocol | None = None, trials: int = 1, seed: int = 0,
                 pool_size: int | None = None, resolution: float = 0.05,
-                rule_options: dict[str, Any] | None = None,
-                cue_budget: int = SCALING_CUE_BUDGET,
+                rule_options: dict[str, Any] | None = None, cue_budget: int = SCALING_CUE_BUDGET,
                 progress: Callable[[int, int, float], None] | None = None,
                 data: str | os.PathLike | ImageStack = "mnist",
                 checkpoint: str | Path | None = None,
