@@ -3,7 +3,7 @@
 Runs the ``xbarmem`` command line given after the options (``reproduce --quick --out DIR``,
 ``sweep FILE --store S``, ``scaling ...`` or ``capacity ...``) in this process and records every
 report of the sweeps' estimated work (``run_sweep``'s ``on_work``) or of the capacity searches'
-(:class:`xbarmem.cli.search_bar.SearchBar`) with its time, and, for groups run in this process
+(:class:`xbarmem.cli.capacity_bar.SearchBar`) with its time, and, for groups run in this process
 (``--jobs 1``), each group's compute time and trials; for searches, each search's time (from
 the end of the one before to its own). It prints each sweep's share of the estimated work
 (:func:`xbarmem.experiments.runner.group_cost`) beside its share of the measured compute (with
@@ -84,7 +84,7 @@ def _searches_recorded(record: dict[str, Any], began: float) -> Iterator[None]:
     """Within: every report of ``capacity``'s and ``scaling``'s bar in ``record["work"]``, the
     bar's start and end, and each search's last tested count (``record["searches"]``: ``{key:
     [seconds, estimate]}``)."""
-    from xbarmem.cli.search_bar import SearchBar
+    from xbarmem.cli.capacity_bar import SearchBar
 
     init, tested, ended = SearchBar.__init__, SearchBar.tested, SearchBar.ended
     record.setdefault("searches", {})

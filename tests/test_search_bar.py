@@ -1,5 +1,5 @@
 """``capacity`` and ``scaling`` show a bar of their searches' work weighted by the sweeps'
-estimate (:mod:`xbarmem.cli.search_bar`): its fraction never goes back, reaches 1 at the end,
+estimate (:mod:`xbarmem.cli.capacity_bar`): its fraction never goes back, reaches 1 at the end,
 and a search at a larger N counts for more of it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 import pytest
 from rich.progress import Progress
 
-from xbarmem.cli.search_bar import SearchWork
+from xbarmem.cli.capacity_bar import SearchWork
 from xbarmem.experiments.resolve import resolve, search_config
 
 SETTINGS = [

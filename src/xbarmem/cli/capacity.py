@@ -29,6 +29,7 @@ from xbarmem.cli import (
     run_options,
     training_options,
 )
+from xbarmem.cli.capacity_bar import SearchWork, search_bar
 from xbarmem.cli.capacity_checks import (
     architectures,
     check_options_fit,
@@ -46,7 +47,6 @@ from xbarmem.cli.capacity_output import (
     write_scaling,
 )
 from xbarmem.cli.common import app, console, emit_json, interrupted_code
-from xbarmem.cli.search_bar import SearchWork, search_bar
 from xbarmem.data.sources import data_words, source_name
 from xbarmem.files import make_folder
 from xbarmem.hardware.chip import ChipSpec, chip_words, spec_words
