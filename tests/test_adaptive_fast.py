@@ -11,7 +11,7 @@ from oracles import field_single, loss
 
 from xbarmem import load_mnist, load_preset, random_patterns, train
 from xbarmem.errors import ConfigError
-from xbarmem.learning import adaptive
+from xbarmem.learning import adaptive, single_fit
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.base import Problem, valid_mask, within_box
 from xbarmem.learning.batch import per_batch
@@ -260,6 +260,51 @@ def test_large_single_layer_point_is_fast_and_bounded():
     res = AdaptiveTrainer(objective="fixed-point", max_steps=3000).fit(Problem.of(x, [(lo, hi)]))
     assert res.converged.all() and int(res.steps[0]) <= 200
     assert res.fixed_points.all()
+
+
+def _warm_start_inputs(t=2, p=12, n=48, seed=0):
+    """Patterns (the second network padded) and bounds with pinned weights of a warm start."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.where(torch.rand(t, p, n, generator=gen) < 0.5, 1.0, -1.0)
+    valid = (torch.arange(p)[None, :] < torch.tensor([[p], [p - 3]][:t])).float()
+    pinned = torch.rand(t, n, n + 1, generator=gen) < 0.3
+    lo = torch.where(pinned, torch.zeros(()), -torch.rand(t, n, n + 1, generator=gen))
+    hi = torch.where(pinned, torch.zeros(()), torch.rand(t, n, n + 1, generator=gen))
+    return x, valid, lo, hi
+
+
+def test_warm_start_holds_no_tensor_of_n_squared_times_p(monkeypatch):
+    """The closed-form warm start (fast recipe) builds each row's P x P Gram matrix a slice of
+    rows at a time: one product of every row at once held N^2 x P float64 values (1.2 GB at
+    N = 1024, P = 128), more than the Gram matrices' N x P^2 themselves."""
+    from torch.profiler import ProfilerActivity, profile
+    t, p, n = 1, 16, 256
+    x, valid, lo, hi = _warm_start_inputs(t, p, n)
+    monkeypatch.setattr(single_fit, "ROW_SLICE_BYTES", 2 ** 18, raising=False)
+    fit = SingleLayerFit(AdaptiveTrainer(recipe="fast").resolved(1, "binary"))
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fit.warm_start(x, valid, lo, hi)
+    largest = max(e.cpu_memory_usage for e in prof.events())
+    assert largest < n * n * p * 8 / 4, largest  # the Gram matrices: n * p * p * 8 = 0.5 MB
+
+
+def test_warm_start_in_row_slices_is_the_one_shot_solution_to_the_bit():
+    """Slicing the rows changes no value: each slice's Gram matrices and solutions equal those
+    of one product and one solve over every row (the fast recipe trains as before)."""
+    x, valid, lo, hi = _warm_start_inputs()
+    u = torch.cat([x * valid[:, :, None], valid[:, :, None]], dim=2).double()
+    free = (lo != hi).double()
+    whole = torch.einsum("tpj,tij,tqj->tipq", u, free, u)
+    rhs = torch.rand(x.shape[0], x.shape[2], x.shape[1], dtype=torch.float64)
+    reg = whole + torch.eye(x.shape[1], dtype=torch.float64)
+    for size in (8 * 12 * 49, 3 * 8 * 12 * 49, 2 ** 30):  # one row, three rows, every row
+        single_fit.ROW_SLICE_BYTES, kept = size, single_fit.ROW_SLICE_BYTES
+        try:
+            assert torch.equal(single_fit.row_grams(u, free), whole)
+            assert torch.equal(single_fit.row_solve(reg, rhs),
+                               torch.linalg.solve(reg, rhs.unsqueeze(-1)).squeeze(-1))
+        finally:
+            single_fit.ROW_SLICE_BYTES = kept
 
 
 def test_options_added_later_are_listed_only_when_set():

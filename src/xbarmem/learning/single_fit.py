@@ -140,11 +140,12 @@ class SingleLayerFit:
         fixed = torch.where(pinned, lo, torch.zeros_like(lo))
         rhs = kappa * x.transpose(1, 2) * valid[:, None, :] - torch.bmm(fixed, u.transpose(1, 2))
         u64 = u.double()
-        gram = torch.einsum("tpj,tij,tqj->tipq", u64, free.double(), u64)  # (T, N, P, P)
+        gram = row_grams(u64, free.double())  # (T, N, P, P)
         eye = torch.eye(p, dtype=torch.float64)
         pad = (1.0 - valid.double())[:, None, :, None] * eye  # padding rows: identity, zero rhs
-        gram = gram + pad + 1e-6 * (1.0 + gram.diagonal(dim1=-2, dim2=-1).mean()) * eye
-        alpha = torch.linalg.solve(gram, rhs.double().unsqueeze(-1)).squeeze(-1)
+        ridge = 1e-6 * (1.0 + gram.diagonal(dim1=-2, dim2=-1).mean())
+        gram.add_(pad).add_(ridge * eye)  # in place: one (T, N, P, P) tensor, not three
+        alpha = row_solve(gram, rhs.double())
         w = torch.einsum("tpj,tip->tij", u64, alpha).float() * free
         return torch.clamp(w + fixed, lo, hi)
 
@@ -313,6 +314,44 @@ class SingleLayerFit:
             return loss, grad_w
         grad_b = flat_slopes.sum(dim=1) + slope0.sum(dim=1)
         return loss, torch.cat([grad_w, grad_b[:, :, None]], dim=2)
+
+
+#: Bytes one slice of rows of the warm start may hold in float64 temporaries (:func:`row_grams`,
+#: :func:`row_solve`); the Gram matrices themselves, ``(T, N, P, P)``, are the method's own.
+ROW_SLICE_BYTES = 64 * 2 ** 20
+
+
+def _row_slice(t: int, per_row: int) -> int:
+    """Rows per slice: as many as keep ``t * rows * per_row`` float64 values within
+    :data:`ROW_SLICE_BYTES` (at least one)."""
+    return max(1, ROW_SLICE_BYTES // (8 * t * per_row))
+
+
+def row_grams(u: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
+    """``(T, N, P, P)``: row ``i``'s Gram matrix ``u diag(free_i) u^T`` of every network, from
+    ``u`` ``(T, P, cols)`` and ``free`` ``(T, N, cols)`` (float64). Computed a slice of rows at
+    a time: one product of every row at once held ``(T, P, N, cols)`` values, ``N^2 x P`` per
+    network (10 GB at N = 1024, P = 1024); each slice's values are those of that product."""
+    t, p, cols = u.shape
+    n = free.shape[1]
+    gram = torch.empty(t, n, p, p, dtype=torch.float64)
+    step = _row_slice(t, p * cols)
+    for i in range(0, n, step):
+        gram[:, i:i + step] = torch.einsum("tpj,tij,tqj->tipq", u, free[:, i:i + step], u)
+    return gram
+
+
+def row_solve(gram: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """``(T, N, P)``: the solution of ``gram[t, i] a = rhs[t, i]`` for every row (``gram``
+    ``(T, N, P, P)``, ``rhs`` ``(T, N, P)``), a slice of rows at a time (the factorisation
+    copies its matrices: a copy of all of them at once doubled the warm start's peak)."""
+    t, n, p, _ = gram.shape
+    alpha = torch.empty(t, n, p, dtype=gram.dtype)
+    step = _row_slice(t, p * p)
+    for i in range(0, n, step):
+        alpha[:, i:i + step] = torch.linalg.solve(
+            gram[:, i:i + step], rhs[:, i:i + step].unsqueeze(-1)).squeeze(-1)
+    return alpha
 
 
 def _step_buffers(t: int, unroll: int, rows: int, n: int) -> tuple:
