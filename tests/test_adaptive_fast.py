@@ -307,6 +307,18 @@ def test_warm_start_in_row_slices_is_the_one_shot_solution_to_the_bit():
             single_fit.ROW_SLICE_BYTES = kept
 
 
+def test_memory_limit_counts_the_warm_starts_gram_matrices(monkeypatch):
+    """Training is refused before its first step when the warm start's Gram matrices (N x P^2
+    float64 per network) would pass the memory limit: the estimate counted cues and weights
+    only, so the fast recipe at N = 1024, P = 2048 asked for 32 GB under a 2 GB limit."""
+    from xbarmem.limits import TooLargeError
+    x = random_patterns(64, 64, seed=0)
+    monkeypatch.setenv("XBARMEM_MAX_BYTES", "8M")  # cues and weights: 5-6 MB either recipe
+    with pytest.raises(TooLargeError, match="from a closed-form warm start would need about"):
+        train(x, chip="ideal", recipe="fast", max_steps=1, finetune_steps=1)
+    train(x, chip="ideal", max_steps=1, finetune_steps=1, flip_steps=1)  # no warm start: fits
+
+
 def test_options_added_later_are_listed_only_when_set():
     """Trial keys hash the resolved options: options added after stores were written must not
     appear at their defaults, or every earlier adaptive trial would be recomputed."""

@@ -107,6 +107,16 @@ def training_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copie
             + cue_bytes(networks, patterns, sizes, cue_copies, unroll))
 
 
+def warm_start_bytes(networks: int, patterns: int, n_neurons: int) -> int:
+    """The closed-form warm start of ``networks`` one-layer memories of ``n_neurons`` neurons
+    on ``patterns`` patterns each (``warm_start``, the fast recipe): every row's
+    ``patterns x patterns`` Gram matrix in float64, ``N x P^2`` values per network, beside
+    the temporaries of the slices of rows built and solved at a time (64 MB each at most)."""
+    t, p, n = int(networks), int(patterns), int(n_neurons)
+    grams = _FLOAT * t * n * p * p
+    return grams + min(2 * 64 * 1024 ** 2, grams + _FLOAT * t * p * n * (n + 1))
+
+
 def cue_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copies: int,
               unroll: int) -> int:
     """The ``cue_copies`` sampled cues per pattern of ``networks`` memories of layer widths

@@ -48,7 +48,7 @@ from xbarmem.learning.multilayer_fit import MultilayerFit
 from xbarmem.learning.single_fit import SingleLayerFit
 from xbarmem.limits import check_bytes
 from xbarmem.names import PRODUCTS, RECIPES
-from xbarmem.sizes import cue_load, training_bytes
+from xbarmem.sizes import cue_load, training_bytes, warm_start_bytes
 from xbarmem.spec import Spec, choice, flag, integer, number
 
 OBJECTIVES = ("basin", "fixed-point")
@@ -349,14 +349,18 @@ def check_training_memory(opts: AdaptiveTrainer, problem: Problem) -> None:
     :class:`~xbarmem.limits.TooLargeError`, a ``ConfigError``): the basin objective follows
     ``cue_copies`` cues of each of the ``T x P`` patterns through ``unroll`` updates (binary
     patterns: through ``finetune_unroll`` in the fine-tune too), estimated by
-    :func:`xbarmem.sizes.training_bytes`; the fixed-point objective draws no cues."""
-    t, p, _ = problem.patterns.shape
+    :func:`xbarmem.sizes.training_bytes`; the fixed-point objective draws no cues. A one-layer
+    ``warm_start`` adds its Gram matrices (:func:`xbarmem.sizes.warm_start_bytes`)."""
+    t, p, n = problem.patterns.shape
     copies, depth = cue_load(opts.to_dict(), problem.kind)
+    warm = bool(opts.warm_start) and problem.layers == 1
     check_bytes(f"training {counted(t, 'network')} of layer widths "
                 f"{'-'.join(map(str, problem.sizes))} "
                 f"on {counted(p, 'pattern')}, {counted(copies, 'cue')} of each (cue_copies) "
-                f"through {counted(depth, 'unrolled update')}",
-                training_bytes(t, p, problem.sizes, copies, depth))
+                f"through {counted(depth, 'unrolled update')}"
+                + (" from a closed-form warm start" if warm else ""),
+                training_bytes(t, p, problem.sizes, copies, depth)
+                + (warm_start_bytes(t, p, n) if warm else 0))
 
 
 def default_quantize(problem: Problem) -> bool:
