@@ -1,9 +1,11 @@
 """What the benchmarks' command lines share: a parser named as the benchmark is run, whose
-errors are one line, and the check of the results file made before any work."""
+errors are one line, the check of the results file made before any work, and a refusal by
+xbarmem itself in one line (:func:`one_line_refusals`)."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import platform
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from xbarmem.checks import MAX_COUNT, MAX_SEED
+from xbarmem.errors import XbarmemError
 
 
 class Parser(argparse.ArgumentParser):
@@ -23,6 +26,22 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def one_line_refusals(main: Callable[[list[str] | None], int]
+                      ) -> Callable[[list[str] | None], int]:
+    """``main`` of a benchmark's command line, with what xbarmem refuses while it runs (an
+    :class:`~xbarmem.errors.XbarmemError`: a request above the memory limit, patterns a source
+    does not have) one line ``error: ...`` and exit 2, not a traceback. The options are checked
+    before any work by their types; this covers what only the library can judge."""
+    @functools.wraps(main)
+    def run(argv: list[str] | None = None) -> int:
+        try:
+            return main(argv)
+        except XbarmemError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    return run
 
 
 def _integer(text: str) -> int:

@@ -27,7 +27,6 @@ date, the torch thread count and the command.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -38,10 +37,12 @@ from xbarmem.evaluation.curve import recall_curve
 from xbarmem.learning.multilayer_fit import MultilayerFit
 
 from . import command_line
-from .recipes import mnist_case, provenance, write_result
+from .recipes import mnist_cases, provenance, write_result
 
 CASES = ((64, 16), (64, 24), (144, 120))
 NOISE = 0.6
+#: MNIST images every case draws its patterns from
+POOL = 5000
 STARTS = ("default", "linear", "identity", "pca", "random")
 _ORIGINAL = MultilayerFit.start.__func__
 
@@ -108,7 +109,7 @@ def patched(kind: str):
 def run_case(n: int, p: int, kind: str, max_steps: int = 10000, rel_tol: float = 0.01,
              seed: int = 0) -> dict:
     """One training from the start ``kind``: steps, seconds and recall cosine."""
-    pool = load_mnist(side=round(n ** 0.5), kind="continuous", n=5000)
+    pool = load_mnist(side=round(n ** 0.5), kind="continuous", n=POOL)
     MultilayerFit.start = patched(kind)
     began = time.perf_counter()
     try:
@@ -131,29 +132,26 @@ def run_case(n: int, p: int, kind: str, max_steps: int = 10000, rel_tol: float =
     return out
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("continuous_start", __doc__)
     parser.add_argument("--start", choices=STARTS, action="append",
                         help="a start (repeatable; default all)")
-    parser.add_argument("--case", type=mnist_case, action="append", metavar="N:P",
+    parser.add_argument("--case", type=mnist_cases(POOL), action="append", metavar="N:P",
                         help="a case (repeatable; default 64:16, 64:24 and 144:120)")
-    parser.add_argument("--max-steps", type=int, action="append",
+    parser.add_argument("--max-steps", type=command_line.count(), action="append",
                         help="step cap of the training (repeatable; default 10000, the "
                         "section's)")
-    parser.add_argument("--rel-tol", type=float, action="append",
+    parser.add_argument("--rel-tol", type=command_line.number(0, low_open=True), action="append",
                         help="stopping tolerance (repeatable; default 0.01, the trainer's)")
-    parser.add_argument("--seed", type=int, action="append",
+    parser.add_argument("--seed", type=command_line.seed, action="append",
                         help="curve seed: patterns, chip and cues (repeatable; default 0)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--threads", type=command_line.count(), default=1,
+                        help="torch threads (default 1)")
     parser.add_argument("--json-out", type=Path, default=Path(__file__).resolve().parent
                         / "results" / "continuous_start.json",
                         help="result file (default: benchmarks/results/continuous_start.json)")
     args = parser.parse_args(argv)
-    if args.threads < 1 or min(args.max_steps or [1]) < 1 or min(args.seed or [0]) < 0 \
-            or min(args.rel_tol or [1]) <= 0:
-        print("error: --threads and --max-steps must be at least 1, --seed at least 0 and "
-              "--rel-tol positive", file=sys.stderr)
-        return 2
     if not command_line.json_out_ok(args.json_out):
         return 2
     torch.set_num_threads(args.threads)

@@ -79,6 +79,7 @@ def measure(shape: tuple[int, int, int], repeats: int) -> dict:
             "max_abs_difference_of_tanh_forms": float(diff)}
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("elementwise", __doc__)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

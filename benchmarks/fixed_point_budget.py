@@ -15,7 +15,6 @@ count and the command. The default cases take about twenty minutes on one thread
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -59,20 +58,19 @@ def table(rows: list[dict]) -> str:
         for r in rows for label, v in r["sides"].items()])
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("fixed_point_budget", __doc__)
     parser.add_argument("--case", type=mnist_case, action="append", metavar="N:P",
                         help="a case (repeatable; default 400:600 and 784:1400)")
-    parser.add_argument("--max-steps", type=int, default=6000,
+    parser.add_argument("--max-steps", type=command_line.count(), default=6000,
                         help="step cap of the longer training (default 6000)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--threads", type=command_line.count(), default=1,
+                        help="torch threads (default 1)")
     parser.add_argument("--json-out", type=Path, default=Path(__file__).resolve().parent
                         / "results" / "fixed_point_budget.json",
                         help="result file (default: benchmarks/results/fixed_point_budget.json)")
     args = parser.parse_args(argv)
-    if args.threads < 1 or args.max_steps < 1:
-        print("error: --threads and --max-steps must be at least 1", file=sys.stderr)
-        return 2
     if not command_line.json_out_ok(args.json_out):
         return 2
     torch.set_num_threads(args.threads)

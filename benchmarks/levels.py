@@ -154,6 +154,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="stored pattern counts P (8 16)")
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("levels", __doc__)
     parser.add_argument("--seeds", type=int, default=3, help="fault maps per chip (3)")

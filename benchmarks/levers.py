@@ -630,6 +630,7 @@ RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_s
        "margin-start": study_margin_start, "second-order": study_second_order}
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("levers", __doc__)
     parser.add_argument("--only", action="append", choices=STUDIES,

@@ -67,6 +67,7 @@ def measure(recipe: str, options: dict, shuffle: int | None, seeds: int) -> dict
             "seconds": time.perf_counter() - began}
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("margins", __doc__)
     parser.add_argument("--seeds", type=int, default=3, help="fault/programming seeds (3)")

@@ -38,6 +38,7 @@ from xbarmem import load_digits, load_glyphs, load_mnist, random_patterns
 from xbarmem.experiments.demo import FAULT_MODEL_PRESETS
 from xbarmem.hardware.chip import load_preset
 
+from . import command_line
 from .recipes import (
     EARLIER_FAST,
     EARLIER_MULTILAYER,
@@ -258,6 +259,7 @@ def table(rows: dict[str, dict], baseline: str = BASELINE[0]) -> str:
         for model, by_name in rows.items() for name, r in by_name.items()])
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = recipe_parser("recipe_search", __doc__, seeds=4)
     parser.add_argument("--arch", choices=tuple(SEARCHES), default="single",

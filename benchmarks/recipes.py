@@ -31,6 +31,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -237,13 +238,29 @@ def start(args: argparse.Namespace) -> bool:
     return True
 
 
-def mnist_case(text: str) -> tuple[int, int]:
-    """``--case N:P`` of a benchmark on MNIST: ``(N, P)``, N a square (side sqrt(N)), P >= 1."""
-    n, _, p = text.partition(":")
-    if not (n.isdigit() and p.isdigit()) or round(int(n) ** 0.5) ** 2 != int(n) or int(p) < 1:
-        raise argparse.ArgumentTypeError(f"a case is N:P with N a square (MNIST side sqrt(N)) "
-                                         f"and P >= 1, got {text!r}")
-    return int(n), int(p)
+#: Images of the bundled MNIST set, the most a ``--case N:P`` can store (:func:`mnist_cases`).
+MNIST_IMAGES = 10000
+
+
+def mnist_cases(pool: int = MNIST_IMAGES) -> Callable[[str], tuple[int, int]]:
+    """An argparse ``type`` for ``--case N:P`` of a benchmark on MNIST: ``(N, P)``, N the square
+    of a side the images resize to (4..28) and ``1 <= P <= pool`` (the images the benchmark
+    draws from), else the option's one line (exit 2) before any work: ``0:5`` and ``64:99999``
+    passed and ended in a traceback from the library when the case was reached."""
+    def parse(text: str) -> tuple[int, int]:
+        n, _, p = text.partition(":")
+        side = round(int(n) ** 0.5) if n.isdigit() else 0
+        if not (p.isdigit() and side * side == int(n) and 4 <= side <= 28
+                and 1 <= int(p) <= pool):
+            raise argparse.ArgumentTypeError(
+                f"a case is N:P with N a square of side 4..28 (MNIST resized to side sqrt(N): "
+                f"16 ... 784) and P in 1..{pool}, got {text!r}")
+        return int(n), int(p)
+    parse.__name__ = "case"
+    return parse
+
+
+mnist_case = mnist_cases()
 
 
 def provenance(module: str, argv: list[str] | None) -> dict:
@@ -266,6 +283,7 @@ def write_result(result: dict, path: Path, *, json_stdout: bool = False) -> int:
     return 0
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = recipe_parser("recipes", __doc__, seeds=2, json_name="recipes.json")
     parser.add_argument("--arch", choices=("all", *SIDES), default="all",

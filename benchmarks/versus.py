@@ -134,6 +134,7 @@ def _side(src: Path, args: argparse.Namespace) -> dict:
     return json.loads(done.stdout)
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = command_line.parser("versus", __doc__)
     parser.add_argument("rev", nargs="?", help="git revision to compare against")

@@ -23,6 +23,7 @@ import time
 from xbarmem import load_digits, load_glyphs, load_mnist, random_patterns
 from xbarmem.hardware.chip import load_preset
 
+from . import command_line
 from .recipe_search import tuning_cases
 from .recipes import FLIPS, _train_and_score, provenance, recipe_parser, start, write_result
 
@@ -78,6 +79,7 @@ def table(rows: dict[str, dict[str, dict]]) -> str:
         for split, by_value in rows.items() for value, r in by_value.items()])
 
 
+@command_line.one_line_refusals
 def main(argv: list[str] | None = None) -> int:
     parser = recipe_parser("weight_range", __doc__, seeds=2, json_name="weight_range.json")
     args = parser.parse_args(argv)

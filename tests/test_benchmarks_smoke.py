@@ -511,8 +511,10 @@ def test_continuous_start_trains_each_start_and_leaves_the_trainer_as_it_was(tmp
     assert len({r["cosine"] for r in rows}) > 1  # the starts did act
     assert "N = 16, P = 4, seed 0, linear (cap 10, rel_tol 0.01): 10 steps" in \
         capsys.readouterr().out
-    assert continuous_start.main(["--threads", "0"]) == 2
-    assert "error: --threads and --max-steps must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        continuous_start.main(["--threads", "0"])
+    assert stop.value.code == 2
+    assert "error: argument --threads: must be >= 1, got 0" in capsys.readouterr().err
 
 
 def test_margin_start_meets_every_margin_with_pinned_weights_kept():
@@ -701,6 +703,64 @@ def test_levels_refuses_bad_cases_before_its_work(args, said, tmp_path, monkeypa
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert said in err and err.count("\n") == 1 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("module,args,said", [
+    ("continuous_start", ["--case", "0:5"], "argument --case: a case is N:P with N a square "
+                                            "of side 4..28"),
+    ("continuous_start", ["--case", "64:5001"], "and P in 1..5000, got '64:5001'"),
+    ("continuous_start", ["--rel-tol", "nan"], "argument --rel-tol: must be a finite number"),
+    ("continuous_start", ["--seed", "4294967296"], "argument --seed: must be in 0..4294967295"),
+    ("fixed_point_budget", ["--case", "1024:5"], "and P in 1..10000, got '1024:5'"),
+    ("fixed_point_budget", ["--case", "64:99999"], "and P in 1..10000, got '64:99999'"),
+    ("fixed_point_budget", ["--max-steps", "x"], "argument --max-steps: must be an integer"),
+])
+def test_mnist_case_benchmarks_check_every_option_by_its_type(module, args, said, tmp_path,
+                                                               monkeypatch, capsys):
+    """Cases MNIST has no images for and values xbarmem refuses are the option's one line and
+    exit 2 before any work; they ended in a traceback from the library when reached."""
+    mod = _no_work(monkeypatch, module, "run_case")
+    with pytest.raises(SystemExit) as stop:
+        mod.main([*args, "--json-out", str(tmp_path / "r.json")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1 and not list(tmp_path.iterdir()), err
+
+
+@pytest.mark.parametrize("module", ["versus", "recipes", "recipe_search", "levers", "margins",
+                                    "levels", "elementwise", "continuous_start",
+                                    "fixed_point_budget", "weight_range"])
+def test_benchmark_helpers_give_xbarmems_refusals_in_one_line(module, tmp_path, monkeypatch,
+                                                               capsys):
+    """What the library refuses once a helper runs (the memory limit, a pattern source's
+    size) is one line and exit 2 in every helper, not a traceback."""
+    import importlib
+
+    from benchmarks import command_line
+    from xbarmem.limits import TooLargeError
+
+    mod = importlib.import_module(f"benchmarks.{module}")
+
+    def refused(path):
+        raise TooLargeError("training 3 networks would need about 23 GiB of memory")
+
+    monkeypatch.setattr(command_line, "json_out_ok", refused)
+    args = ["HEAD"] if module == "versus" else []
+    assert mod.main([*args, "--json-out", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: training 3 networks would need about 23 GiB of memory\n", err
+
+
+def test_levels_refuses_a_request_above_the_memory_limit_in_one_line(tmp_path, monkeypatch,
+                                                                     capsys):
+    from benchmarks import levels
+
+    monkeypatch.setenv("XBARMEM_MAX_BYTES", "1M")
+    assert levels.main(["--data", "random", "--patterns", "500", "--levels", "2", "--chips",
+                        "rram:0.1", "--seeds", "1", "--json-out", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: training") and "would need about" in err, err
+    assert err.count("\n") == 1 and not list(tmp_path.iterdir())
 
 
 def test_levels_measures_another_training_path(tmp_path, capsys):
