@@ -362,3 +362,20 @@ def test_a_sweep_counts_the_cues_of_a_search_s_first_count(run_cli, tmp_path, mo
     parse_sweep({"sweep": {"name": "ok", "trial": "capacity"},
                  "base": {"data": "random", "n_neurons": 64, "search": True,
                           "thresholds": [0.9], "cue_budget": 1024}}, source="t.toml")
+
+
+def test_a_sweep_counts_the_warm_starts_gram_matrices(monkeypatch):
+    """A sweep of the fast recipe (one layer: the closed-form warm start, N x P^2 float64 Gram
+    values per network) is sized with them before any work: `n_neurons = 256`, `patterns =
+    1024` passed the sweep's check (about 0.3 GiB of cues) and needed 2 GiB more."""
+    from xbarmem.experiments.sweep import parse_sweep
+
+    def sweep(recipe: str) -> dict:
+        return {"sweep": {"name": "warm"}, "rule_options": {"adaptive": {"recipe": recipe}},
+                "base": {"data": "random", "n_neurons": 64, "patterns": 64,
+                         "selection": "first", "rule": "adaptive"}}
+
+    monkeypatch.setenv(ENV, "13M")  # the default recipe's group: 10.9 MiB
+    parse_sweep(sweep("default"), source="t.toml")
+    with pytest.raises(ConfigError, match="from a closed-form warm start would need about"):
+        parse_sweep(sweep("fast"), source="t.toml")

@@ -64,7 +64,14 @@ from xbarmem.names import (
     corruption_words,
     cues_pass_text,
 )
-from xbarmem.sizes import cue_bytes, cue_load, layer_sizes, request_bytes, sweep_bytes
+from xbarmem.sizes import (
+    cue_bytes,
+    cue_load,
+    layer_sizes,
+    request_bytes,
+    sweep_bytes,
+    warm_start_bytes,
+)
 from xbarmem.spec import (
     unknown_key,
 )
@@ -287,7 +294,8 @@ def _check_trial_sizes(spec: SweepSpec) -> None:
             cues, copies = _training_cues(c, networks, stored, hidden) if trains else (0, 0)
             if nbytes + cues > worst:
                 trained = (f" trained on {counted(copies, 'cue')} per pattern (cue_copies)"
-                           if cues else "")
+                           if copies else "") + (" from a closed-form warm start"
+                                                 if trains and _warm_start(c) else "")
                 worst, what = nbytes + cues, (
                     f"{spec.source}: a group of {counted(networks, 'network')} with n_neurons = "
                     f"{c['n_neurons']}{trained}")
@@ -314,7 +322,8 @@ def _trial_loads(c: dict[str, Any], batch: int, trials: int) -> list[tuple[int, 
 def _training_cues(c: dict[str, Any], networks: int, stored: int,
                    hidden: list[int] | None) -> tuple[int, int]:
     """``(bytes, cue copies per pattern)`` of the sampled cues (:func:`~xbarmem.sizes.
-    cue_bytes`) of a trial ``c`` of the hardware-adaptive rule training ``networks`` networks
+    cue_bytes`; and a one-layer warm start's Gram matrices, :func:`_warm_start`) of a trial
+    ``c`` of the hardware-adaptive rule training ``networks`` networks
     on ``stored`` patterns each, with its resolved options (a capacity search's ``cue_budget``
     sets the copies per pattern, :func:`~xbarmem.evaluation.search_plan.budget_copies`);
     ``(0, 0)`` for other rules."""
@@ -323,8 +332,15 @@ def _training_cues(c: dict[str, Any], networks: int, stored: int,
     copies, depth = cue_load(c["rule_options"], c["kind"])
     if c.get("cue_budget"):
         copies = budget_copies(c["cue_budget"], max(stored, 1))
-    return cue_bytes(networks, stored, layer_sizes(c["n_neurons"], hidden), copies,
-                     depth), copies
+    return cue_bytes(networks, stored, layer_sizes(c["n_neurons"], hidden), copies, depth) + (
+        warm_start_bytes(networks, stored, c["n_neurons"]) if _warm_start(c) else 0), copies
+
+
+def _warm_start(c: dict[str, Any]) -> bool:
+    """Whether a trial ``c`` trains one-layer memories from the closed-form warm start (its
+    Gram matrices: :func:`~xbarmem.sizes.warm_start_bytes`)."""
+    return c["rule"] == "adaptive" and c["arch"] == "single" and bool(
+        (c.get("rule_options") or {}).get("warm_start"))
 
 
 def _check_option(key: str, value: Any, where: str, trial: str) -> Any:
