@@ -10,8 +10,9 @@ the end of the one before to its own). It prints each sweep's share of the estim
 ``--jobs 1``), and the ETA the bar showed (elapsed time scaled by the remaining share of the
 work, :func:`xbarmem.cli.progress.eta_seconds` without its wait) over the real remaining time at
 25, 50 and 75% of the sweeps' elapsed time (1 = honest). Results go to
-``benchmarks/results/progress_estimate.json`` with the date, the torch thread count, the command
-and every group's record (sweep, trials, seconds, estimate).
+``benchmarks/results/progress_estimate.json`` with the date, the torch thread count the command
+ran with (this process's while the command's work reported), the command and every group's
+record (sweep, trials, seconds, estimate).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from . import command_line
 from .recipes import provenance, write_result
@@ -54,6 +57,7 @@ def record(args: list[str]) -> dict[str, Any]:
 
         def on_work(done: float, total: float) -> None:
             log["work"].append((time.perf_counter() - began, done, total))
+            log["torch_threads"] = torch.get_num_threads()  # the command's, while it runs
             if given is not None:
                 given(done, total)
         specs = a[0] if a else k["spec"]
@@ -101,6 +105,7 @@ def _searches_recorded(record: dict[str, Any], began: float) -> Iterator[None]:
         record["end"] = now()
         record["work"].append((record["end"], self.work.done, self.work.total))
         record["searches"][str(key)] = [record["end"], self.work.weights[key]]
+        record["torch_threads"] = torch.get_num_threads()  # the command's, while it runs
 
     def on_ended(self, key) -> None:
         ended(self, key)
@@ -175,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
               f"measured {row['measured']:.3f} of the compute")
     ratios = eta_ratios(log)
     print("ETA / real remaining time at " + ", ".join(f"{k}: {v:.2f}" for k, v in ratios.items()))
-    return write_result({**provenance("progress_estimate", argv), "shares": rows,
+    # the thread count the command ran with (it restores this process's own when it ends)
+    threads = {"torch_threads": log["torch_threads"]} if "torch_threads" in log else {}
+    return write_result({**provenance("progress_estimate", argv), **threads, "shares": rows,
                          "eta_over_remaining": ratios,
                          "sweeps_seconds": log["end"] - log["start"],
                          "groups": log["groups"], "work": log["work"]}, args.json_out)

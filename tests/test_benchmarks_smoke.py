@@ -856,3 +856,22 @@ def test_the_process_peak_after_a_case_counts_the_peaks_before_each_reset():
     slack = 2**20  # (the kernel's RSS counters are read a few pages apart)
     assert second.peak_bytes < first.peak_bytes - 32 * 2**20  # the reset forgot the 64 MiB
     assert lifetime_peak_bytes() >= first.peak_bytes - slack
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_progress_estimate_records_the_threads_its_command_ran_with(tmp_path, monkeypatch,
+                                                                     capsys, threads):
+    """The record named this process's thread count after the command had restored it (2 on
+    a 2-core machine for a command run with its default of 1)."""
+    from benchmarks import progress_estimate
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "r.json"
+    code = progress_estimate.main(["--json-out", str(out), "--", "capacity", "--arch", "single",
+                                   "--data", "random", "--neurons", "16", "--trials", "1",
+                                   "--threshold", "0.95", "--rule", "pinv", "--threads",
+                                   threads])
+    data = json.loads(out.read_text())
+    assert code == 0 and data["torch_threads"] == int(threads)
+    assert data["shares"]["single"]["estimate"] == 1.0
+    assert set(data["eta_over_remaining"]) == {"25%", "50%", "75%"}
