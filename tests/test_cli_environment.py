@@ -566,3 +566,32 @@ def test_json_output_names_a_file_whose_name_is_not_text_as_the_terminal_does(
                                              "plain": "\\udcff"}
     same = {"é": ["\U0001f600", "\\udcff"], "n": [1, 2.5]}
     assert output_text(same, indent=2) == dumps(same, indent=2)
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_the_interpreter_wrapped_still_stops_the_command(name, run_cli, monkeypatch):
+    """A signal landing while a class was created in an import (a dataclass field's
+    ``__set_name__``) reached the command as the RuntimeError Python 3.11 wraps it in: a
+    traceback and exit 1 instead of ``aborted`` and the signal's exit code (a sweep's driver
+    importing its runner as SIGHUP came)."""
+    from xbarmem.cli import chip
+    from xbarmem.cli.common import Terminated
+
+    if not hasattr(signal, name):
+        pytest.skip(f"no {name} here")
+    signum = getattr(signal, name)
+
+    class Field:  # what dataclasses' Field does with a descriptor default
+        def __set_name__(self, owner, attr):
+            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+
+    def presets(*args):
+        try:  # (Python 3.11 raises a RuntimeError from the stop)
+            type("Imported", (), {"field": Field()})
+        except KeyboardInterrupt as stop:  # later versions raise the stop: wrap it as 3.11 does
+            raise RuntimeError("Error calling __set_name__") from stop
+
+    monkeypatch.setattr(chip, "print_presets", presets)
+    code, out, err = run_cli("chip", "presets")
+    assert code == (130 if signum == signal.SIGINT else 128 + signum), err
+    assert err.strip() == "aborted" and not out

@@ -904,6 +904,16 @@ def _say_nothing() -> None:
     warnings.simplefilter("ignore")
 
 
+def _aborted(exc: BaseException) -> NoReturn:
+    """End a command that Ctrl-C or a stop signal stopped (``exc``, or what caused it): one
+    ``aborted`` line where it can be said, and the stop's exit code (:func:`interrupted_code`)."""
+    try:
+        console.print("aborted")
+    except (OSError, PipeClosed):  # its terminal closed or its reader gone: nothing can
+        streams.discard_output()    # be said (the stop decides the exit code)
+    raise SystemExit(interrupted_code(exc)) from None
+
+
 def _main() -> None:
     global _deprecations, _held, _running
     _deprecations, _held, _running = [], [], None
@@ -917,11 +927,7 @@ def _main() -> None:
     except XbarmemError as exc:
         _refused(cli_hints(str(exc)), 2, exc)
     except (typer.Abort, KeyboardInterrupt, Stopped) as exc:
-        try:
-            console.print("aborted")
-        except (OSError, PipeClosed):  # its terminal closed or its reader gone: nothing can
-            streams.discard_output()    # be said (the stop decides the exit code)
-        raise SystemExit(interrupted_code(exc)) from None
+        _aborted(exc)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except OSError as exc:
@@ -937,6 +943,8 @@ def _main() -> None:
             raise
         _refused(failed, code, exc)
     except Exception as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # a stop the interpreter wrapped:
+            _aborted(exc)  # (3.11: a RuntimeError of __set_name__ while a module imported)
         if (lacking := out_of_descriptors(exc)) is not None:  # (Dask's RuntimeError)
             _refused(lacking, 2, exc)
         error: BaseException = exc  # (the check below narrows exc's type)
