@@ -280,7 +280,7 @@ def test_warm_start_holds_no_tensor_of_n_squared_times_p(monkeypatch):
     from torch.profiler import ProfilerActivity, profile
     t, p, n = 1, 16, 256
     x, valid, lo, hi = _warm_start_inputs(t, p, n)
-    monkeypatch.setattr(single_fit, "ROW_SLICE_BYTES", 2 ** 18, raising=False)
+    monkeypatch.setattr(single_fit, "WARM_START_SLICE_BYTES", 2 ** 18)
     fit = SingleLayerFit(AdaptiveTrainer(recipe="fast").resolved(1, "binary"))
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fit.warm_start(x, valid, lo, hi)
@@ -298,13 +298,13 @@ def test_warm_start_in_row_slices_is_the_one_shot_solution_to_the_bit():
     rhs = torch.rand(x.shape[0], x.shape[2], x.shape[1], dtype=torch.float64)
     reg = whole + torch.eye(x.shape[1], dtype=torch.float64)
     for size in (8 * 12 * 49, 3 * 8 * 12 * 49, 2 ** 30):  # one row, three rows, every row
-        single_fit.ROW_SLICE_BYTES, kept = size, single_fit.ROW_SLICE_BYTES
+        single_fit.WARM_START_SLICE_BYTES, kept = size, single_fit.WARM_START_SLICE_BYTES
         try:
             assert torch.equal(single_fit.row_grams(u, free), whole)
             assert torch.equal(single_fit.row_solve(reg, rhs),
                                torch.linalg.solve(reg, rhs.unsqueeze(-1)).squeeze(-1))
         finally:
-            single_fit.ROW_SLICE_BYTES = kept
+            single_fit.WARM_START_SLICE_BYTES = kept
 
 
 def test_memory_limit_counts_the_warm_starts_gram_matrices(monkeypatch):

@@ -107,14 +107,21 @@ def training_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copie
             + cue_bytes(networks, patterns, sizes, cue_copies, unroll))
 
 
+#: bytes of float64 temporaries one slice of rows of the closed-form warm start may hold (it
+#: builds and solves its rows' Gram matrices a slice at a time:
+#: :func:`xbarmem.learning.single_fit.row_grams`, :func:`~xbarmem.learning.single_fit.row_solve`)
+WARM_START_SLICE_BYTES = 64 * 2 ** 20
+
+
 def warm_start_bytes(networks: int, patterns: int, n_neurons: int) -> int:
     """The closed-form warm start of ``networks`` one-layer memories of ``n_neurons`` neurons
     on ``patterns`` patterns each (``warm_start``, the fast recipe): every row's
     ``patterns x patterns`` Gram matrix in float64, ``N x P^2`` values per network, beside
-    the temporaries of the slices of rows built and solved at a time (64 MB each at most)."""
+    the temporaries of the slices of rows built and solved at a time
+    (:data:`WARM_START_SLICE_BYTES` each at most)."""
     t, p, n = int(networks), int(patterns), int(n_neurons)
     grams = _FLOAT * t * n * p * p
-    return grams + min(2 * 64 * 1024 ** 2, grams + _FLOAT * t * p * n * (n + 1))
+    return grams + min(2 * WARM_START_SLICE_BYTES, grams + _FLOAT * t * p * n * (n + 1))
 
 
 def cue_bytes(networks: int, patterns: int, sizes: Sequence[int], cue_copies: int,

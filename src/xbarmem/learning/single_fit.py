@@ -29,6 +29,7 @@ from xbarmem.learning.objective import (
 from xbarmem.learning.optimizer import fused_counter, optimizer_step, stable_check
 from xbarmem.learning.quantise import Quantiser, seen, trimmed
 from xbarmem.learning.stages import StepReporter, two_stage
+from xbarmem.sizes import WARM_START_SLICE_BYTES
 
 
 class SingleLayerFit:
@@ -316,15 +317,11 @@ class SingleLayerFit:
         return loss, torch.cat([grad_w, grad_b[:, :, None]], dim=2)
 
 
-#: Bytes one slice of rows of the warm start may hold in float64 temporaries (:func:`row_grams`,
-#: :func:`row_solve`); the Gram matrices themselves, ``(T, N, P, P)``, are the method's own.
-ROW_SLICE_BYTES = 64 * 2 ** 20
-
-
 def _row_slice(t: int, per_row: int) -> int:
     """Rows per slice: as many as keep ``t * rows * per_row`` float64 values within
-    :data:`ROW_SLICE_BYTES` (at least one)."""
-    return max(1, ROW_SLICE_BYTES // (8 * t * per_row))
+    :data:`~xbarmem.sizes.WARM_START_SLICE_BYTES` (at least one; the Gram matrices themselves,
+    ``(T, N, P, P)``, are the method's own)."""
+    return max(1, WARM_START_SLICE_BYTES // (8 * t * per_row))
 
 
 def row_grams(u: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
