@@ -27,7 +27,7 @@ def _one_torch_thread():
 @pytest.fixture(scope="module")
 def pats():
     """Four bundled MNIST digits at 5x5 (N = 25), binary."""
-    return load_mnist(side=5, n=4, seed=0)
+    return load_mnist(side=5, n_patterns=4, seed=0)
 
 
 @pytest.fixture

@@ -163,7 +163,7 @@ def test_within_box_narrows_free_intervals_and_keeps_pinned_values():
 
 
 def test_weight_bound_keeps_trained_weights_in_the_box_and_variation_is_seeded():
-    x = load_mnist(side=5, n=4, seed=0)
+    x = load_mnist(side=5, n_patterns=4, seed=0)
     chip = load_preset("paper-sim")
     opts = dict(max_steps=30, finetune_steps=10, window=10)
     mem = train(x, chip=chip, weight_bound=0.05, **opts)
@@ -224,7 +224,7 @@ def test_stable_stop_keeps_fixed_points_and_stops_long_before_the_cap():
 
 
 def test_bucketing_and_compaction_do_not_change_fixed_point_results():
-    pool = torch.as_tensor(load_mnist(side=8, n=40).patterns)
+    pool = torch.as_tensor(load_mnist(side=8, n_patterns=40).patterns)
     counts = torch.tensor([40, 2, 17, 5, 30, 3])
     x = pool[None].expand(6, -1, -1)
     mem = SingleLayerMemory(64, load_preset("paper-sim").with_faults(0.3), fault_seed=0)
@@ -354,7 +354,7 @@ def test_bf16_products_train_close_to_float32_and_leave_torch_as_it_was(arch):
     """bf16 products change the trained weights only slightly (and at all where the CPU has
     bfloat16 instructions: elsewhere oneDNN may keep float32), and torch's own setting is the
     same after training as before."""
-    x = load_mnist(side=12, kind="continuous", n=40)
+    x = load_mnist(side=12, kind="continuous", n_patterns=40)
     before = torch.backends.mkldnn.matmul.fp32_precision
     common = dict(chip="paper-sim", arch=arch, seed=0, max_steps=40, cue_copies=4)
     if arch == "multilayer":

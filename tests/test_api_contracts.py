@@ -324,7 +324,7 @@ def _stated_errors():
         (lambda: xm.gaussian_noise(x, -0.1), xm.PatternError, "sigma"),
         (lambda: xm.occlude_block(x, (3, 3), 0.1), xm.PatternError, "image_shape"),
         (lambda: xm.load_digits(seed=-1), xm.ConfigError, "seed"),
-        (lambda: xm.load_digits(n=0), xm.PatternError, "n must"),
+        (lambda: xm.load_digits(n_patterns=0), xm.PatternError, "n must"),
         (lambda: xm.load_preset("nope"), xm.ConfigError, "nope"),
         (lambda: xm.load_chip("nope"), xm.FileFormatError, "nope"),
         (lambda: xm.load_chip({}), xm.ArgumentError, "ChipSpec"),
@@ -463,3 +463,47 @@ def test_results_holding_tensors_compare_by_value():
     assert fit == fit_again  # loss NaN (closed form) matches NaN
     with pytest.raises(TypeError, match="unhashable"):
         hash(first)
+
+
+#: other spellings of "how many patterns" (the API's one name is ``n_patterns``)
+PATTERN_COUNT_SPELLINGS = {"n", "count", "num_patterns", "npatterns", "n_pattern", "P", "p",
+                           "num", "number", "patterns_count"}
+#: public parameters so spelt that count something else: function qualname -> what they count
+OTHER_COUNTS = {
+    "HiddenRule.width": "neurons N",
+    "PowerLawFit.predict": "network sizes N",
+    "counted": "things of any noun (a text helper)",
+    "check_entry": "the count key of a stored search point (a file format)",
+    "point_passes": "trials behind a mean",
+}
+
+
+def _modules_with_all() -> Iterator[types.ModuleType]:
+    """Every module of the package that declares an ``__all__`` (never a ``__main__``)."""
+    for path in sorted(SRC.rglob("*.py")):
+        if path.stem == "__main__" or "__all__" not in path.read_text(encoding="utf-8"):
+            continue
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        yield importlib.import_module(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+
+
+def test_one_name_for_the_number_of_patterns():
+    """The loaders took the number of patterns as ``n`` and ``seeds.random_subset`` as
+    ``count`` while ``random_patterns``, ``measure`` and the command line's ``--patterns``
+    say ``n_patterns``: no public function (of any ``__all__``) or method of a public class
+    spells a parameter ``n``, ``count``, ``num_patterns``, ``P`` ... unless it counts
+    something else (:data:`OTHER_COUNTS`)."""
+    funcs: dict[str, Callable] = {}
+    for module in _modules_with_all():
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value) and value.__module__.startswith("xbarmem"):
+                funcs.update({f"{value.__qualname__}.{m}": getattr(f, "fget", f)
+                              for m, f in _methods(value) if not isinstance(f, property)})
+            elif inspect.isfunction(value) and value.__module__.startswith("xbarmem"):
+                funcs[value.__qualname__] = value
+    assert {"load_mnist", "random_subset", "HiddenRule.width"} <= set(funcs)
+    spelt = {qualname: sorted(set(_parameters(func)) & PATTERN_COUNT_SPELLINGS)
+             for qualname, func in funcs.items()}
+    assert {q: names for q, names in spelt.items() if names and q not in OTHER_COUNTS} == {}
+    assert all(spelt.get(q) for q in OTHER_COUNTS), "an exception no longer needed"

@@ -55,7 +55,7 @@ def test_every_xbarmem_warning_is_issued_through_one_function():
 
 
 def _run(arch: str, rule: str):
-    d = xm.load_mnist(side=4, n=5, seed=0)
+    d = xm.load_mnist(side=4, n_patterns=5, seed=0)
     chip = xm.load_preset("rram").with_faults(0.2)
     options = {"max_steps": 4, "finetune_steps": 2} if rule == "adaptive" else {}
     mem = xm.train(d, chip=chip, rule=rule, arch=arch, hidden=8 if arch == "multilayer" else None,

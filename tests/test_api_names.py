@@ -39,8 +39,8 @@ def _weights(memory):
     (lambda: load_circuit("Generic-RRAM").name, "generic-rram"),
     (lambda: xm.get_rule("adaptive", recipe="Fast").recipe, "fast"),
     (lambda: xm.PatternSet(PATS.patterns, kind="Continuous").kind, "continuous"),
-    (lambda: xm.load_digits(kind="Binary", n=2).name, "digits8-binary"),
-    (lambda: xm.load_patterns("MNIST", n=2).name, "mnist8-binary"),
+    (lambda: xm.load_digits(kind="Binary", n_patterns=2).name, "digits8-binary"),
+    (lambda: xm.load_patterns("MNIST", n_patterns=2).name, "mnist8-binary"),
     (lambda: xm.Protocol(mode="Async", activation="Tanh").as_dict()["mode"], "async"),
     (lambda: xm.Protocol(mode="Async", activation="Tanh").activation, "tanh"),
     (lambda: [(t.config["rule"], t.config["mode"], t.config["arch"]) for t in parse_sweep({

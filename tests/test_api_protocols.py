@@ -17,15 +17,19 @@ import torch
 from conftest import tiny_sweep
 
 import xbarmem as xm
+from xbarmem.data.builtin import load_image_set
+from xbarmem.data.sources import patterns_for
 from xbarmem.energy import measure as energy_measure
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.evaluation import curve
 from xbarmem.evaluation.metrics import cosine_similarity
+from xbarmem.evaluation.search_plan import budget_copies
 from xbarmem.experiments import ResultStore, parse_sweep
 from xbarmem.experiments.runner import run_sweep
+from xbarmem.seeds import random_subset, subset_seed
 from xbarmem.viz.figures import recall_grid
 
-DIGITS = xm.load_digits(n=6)
+DIGITS = xm.load_digits(n_patterns=6)
 
 
 def test_a_pattern_set_is_indexed_as_numpy_and_torch_users_expect():
@@ -279,6 +283,66 @@ def test_measure_names_its_arguments_as_every_other_entry_point_does():
     timing = {"seconds", "train_seconds", "measure_seconds"}
     assert ({k: v for k, v in new.info.items() if k not in timing}
             == {k: v for k, v in old.info.items() if k not in timing})
+
+
+#: every loader taking a number of patterns: name -> (call with keywords, the same by position
+#: where the number was positional before, None where it is keyword-only)
+_LOADERS = {
+    "load_mnist": (lambda **kw: xm.load_mnist(side=8, **kw),
+                   lambda k: xm.load_mnist(8, "binary", k)),
+    "load_glyphs": (lambda **kw: xm.load_glyphs(side=8, **kw),
+                    lambda k: xm.load_glyphs(8, "binary", k)),
+    "load_digits": (lambda **kw: xm.load_digits(**kw), lambda k: xm.load_digits("binary", k)),
+    "load_image_set": (lambda **kw: load_image_set("glyphs", **kw),
+                       lambda k: load_image_set("glyphs", "binary", 8, k)),
+    "load_patterns": (lambda **kw: xm.load_patterns("mnist-crop24", **kw),
+                      lambda k: xm.load_patterns("mnist-crop24", "binary", 8, k)),
+    "load_patterns(random)": (lambda **kw: xm.load_patterns("random", seed=2, **kw),
+                              lambda k: xm.load_patterns("random", "binary", 8, k, 2)),
+    "patterns_for": (lambda **kw: patterns_for("correlated-0.3", 36, seed=1, **kw), None),
+}
+
+
+@pytest.mark.parametrize("loader", sorted(_LOADERS))
+def test_every_loader_calls_the_number_of_patterns_n_patterns(loader):
+    """The loaders took the number of patterns as ``n`` (``load_mnist(side=8, n=32)``) while
+    ``random_patterns``, ``correlated_patterns``, ``measure`` and the command line's
+    ``--patterns`` say ``n_patterns``: it is ``n_patterns`` everywhere; ``n`` still works with
+    a DeprecationWarning and gives the same patterns, both at once are refused in one line,
+    and a number given by position still lands where it did."""
+    by_keyword, by_position = _LOADERS[loader]
+    new = by_keyword(n_patterns=5)
+    assert new.n_patterns == 5
+    name = loader.split("(")[0]
+    with pytest.warns(DeprecationWarning, match=rf"{name}\(\): n= is deprecated; use "
+                                                rf"n_patterns="):
+        old = by_keyword(n=5)
+    assert torch.equal(torch.as_tensor(old.patterns), torch.as_tensor(new.patterns))
+    assert old.name == new.name and old.kind == new.kind
+    with pytest.raises(ArgumentError) as info:
+        by_keyword(n_patterns=5, n=5)
+    assert str(info.value) == (f"{name}() got both n_patterns= and n=, its earlier name; give "
+                               f"n_patterns= only")
+    if by_position is not None:
+        assert torch.equal(torch.as_tensor(by_position(5).patterns),
+                           torch.as_tensor(new.patterns))
+
+
+def test_the_pattern_subset_helpers_call_their_count_n_patterns():
+    """``seeds.random_subset`` / ``subset_seed`` and ``search_plan.budget_copies`` (public
+    in their modules' ``__all__``) called the number of stored patterns ``count``: it is
+    ``n_patterns`` as in the loaders; ``count=`` warns and gives the same."""
+    assert random_subset(50, n_patterns=7, seed=3).tolist() == random_subset(50, 7, 3).tolist()
+    with pytest.warns(DeprecationWarning, match=r"random_subset\(\): count= is deprecated"):
+        assert random_subset(50, count=7, seed=3).tolist() == random_subset(50, 7, 3).tolist()
+    with pytest.warns(DeprecationWarning, match=r"subset_seed\(\): count="):
+        assert subset_seed(4, count=3, trial=1) == subset_seed(4, n_patterns=3, trial=1)
+    with pytest.warns(DeprecationWarning, match=r"budget_copies\(\): count="):
+        assert budget_copies(1024, count=100) == budget_copies(1024, n_patterns=100) == 11
+    with pytest.raises(ArgumentError, match="got both n_patterns= and count="):
+        subset_seed(4, n_patterns=3, count=3, trial=1)
+    for func in (random_subset, subset_seed, budget_copies):
+        assert "n_patterns" in inspect.signature(func).parameters
 
 
 def test_every_entry_point_reading_a_matrix_takes_kind_and_zero_one_as_train_does():

@@ -14,7 +14,7 @@ import xbarmem as xm
 
 _RUN = """
 import hashlib, xbarmem as xm
-d = xm.load_mnist(side=4, n=6, seed=0)
+d = xm.load_mnist(side=4, n_patterns=6, seed=0)
 chip = xm.load_preset("rram").with_faults(0.2)
 mem = xm.train(d, chip=chip, rule="adaptive", max_steps=5, finetune_steps=2, fault_seed={seed},
                program_seed={seed})
@@ -47,7 +47,7 @@ def test_a_seed_fixes_every_bit_whatever_the_global_random_state():
     ("single", "device", "hebb"), ("single", "weight", "adaptive"),
     ("multilayer", "device", "adaptive")])
 def test_round_trip_keeps_every_field(tmp_path, arch, fault_model, rule):
-    pats = xm.load_mnist(side=4, n=6, seed=0)
+    pats = xm.load_mnist(side=4, n_patterns=6, seed=0)
     chip = xm.load_preset("rram").with_faults(0.2).with_fault_model(fault_model)
     options = {"max_steps": 5, "finetune_steps": 2} if rule == "adaptive" else {}
     mem = xm.train(pats, chip=chip, rule=rule, arch=arch,

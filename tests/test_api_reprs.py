@@ -63,7 +63,7 @@ def test_recall_and_fit_results_show_their_counts_not_their_tensors(small_memory
 
 
 def test_capacity_and_fit_results_show_the_capacity_and_the_slope():
-    pool = xm.load_patterns("digits", n=60, seed=0)
+    pool = xm.load_patterns("digits", n_patterns=60, seed=0)
     found = xm.find_capacity(pool, rule="pinv", thresholds=[0.95], trials=1,
                              protocol=xm.Protocol(probes=2, level=0.05))
     text = _short(repr(found))

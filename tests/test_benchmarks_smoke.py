@@ -434,7 +434,7 @@ def test_hardest_cues_choose_the_cues_of_both_sampled_stages(monkeypatch):
         return keep(cues, loss, patterns)
 
     monkeypatch.setattr(training_levers, "keep_hardest", spy)
-    x = load_mnist(side=4, n=6)
+    x = load_mnist(side=4, n_patterns=6)
     options = dict(chip="paper-sim", seed=0, max_steps=10, finetune_steps=5, cue_copies=3)
     plain = train(x, **options)
     with training_levers.hardest_cues():
@@ -451,7 +451,7 @@ def test_stopped_finetune_that_never_stops_trains_as_the_trainers_fine_tune(monk
     from benchmarks import training_levers
     from xbarmem import load_mnist, train
 
-    x = load_mnist(side=8, n=12)
+    x = load_mnist(side=8, n_patterns=12)
     options = dict(chip="paper-sim", seed=0, max_steps=30, finetune_steps=25)
     default = train(x, **options)
     rising = itertools.count()  # every check scores higher: the last weights are the best
@@ -470,7 +470,7 @@ def test_stopped_finetune_keeps_the_best_weights_and_stops_after_patience_checks
     from benchmarks import training_levers
     from xbarmem import load_mnist, train
 
-    x = load_mnist(side=8, n=12)
+    x = load_mnist(side=8, n_patterns=12)
     options = dict(chip="paper-sim", seed=0, max_steps=30)
     after_one = train(x, **options, finetune_steps=1)
     scores = iter([0.5, 0.7, 0.6, 0.65, 0.9, 0.9])  # best after step 1, no gain at 2 and 3

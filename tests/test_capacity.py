@@ -44,7 +44,7 @@ def test_mean_curve_averages_counts_tested_by_every_curve():
 
 
 def test_recall_curve_batches_counts_and_degrades_with_load():
-    pool = load_mnist(side=8, n=200)
+    pool = load_mnist(side=8, n_patterns=200)
     chip = load_preset("paper-sim")
     res = recall_curve(pool, [2, 30], chip, "pinv", trials=2, protocol=Protocol(level=0.05,
                                                                                 probes=4))
@@ -101,7 +101,7 @@ def test_single_and_multilayer_capacity_train_and_score_through_one_function(mon
 
     spy("fit_memories", 2)  # (rule, patterns, memories, ...)
     spy("evaluate_many", 0)  # (memories, patterns, protocols)
-    pool = load_digits(n=40)
+    pool = load_digits(n_patterns=40)
     proto = Protocol(level=0.05, probes=1)
     options = {"max_steps": 20, "finetune_steps": 0}
     find_capacity(pool, arch="single", thresholds=(0.9,), protocol=proto, trials=1, start=2,
@@ -129,7 +129,7 @@ def test_search_over_curve_points_finds_the_full_curves_capacity_with_fewer_coun
     """search_capacity over the positions of a list of counts, each tested count one
     recall_curve point, finds the full curve's capacities (this curve only worsens with the
     count) from fewer counts; a tested count gets the full curve's subsets and cues."""
-    pool = load_mnist(side=8, n=300)
+    pool = load_mnist(side=8, n_patterns=300)
     chip = load_preset("paper-sim")
     counts = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64]
     options = {"objective": "fixed-point", "max_steps": 2000}
@@ -259,7 +259,7 @@ def test_nearest_pattern_curve_is_a_ceiling_on_the_same_subsets_and_cues():
     from xbarmem import Protocol, load_mnist
     from xbarmem.evaluation.curve import nearest_pattern_curve, recall_curve
 
-    pool = load_mnist(side=6, n=60, seed=0)
+    pool = load_mnist(side=6, n_patterns=60, seed=0)
     protocol = Protocol(corruption="flip", level=0.15, probes=4, seed=3)
     counts = [2, 6, 12]
     ceiling = nearest_pattern_curve(pool, counts, trials=2, protocol=protocol, seed=5)

@@ -30,7 +30,7 @@ def test_train_and_evaluate_seed_is_the_api_s_three_seeds_and_the_protocol_s(run
     code, _, err = run_cli("train", *TRAIN, "-o", tmp_path / "m.safetensors")
     assert code == 0, err
     saved = xm.load_memory(tmp_path / "m.safetensors")
-    patterns = xm.load_patterns("random", side=4, n=3, seed=SEED)
+    patterns = xm.load_patterns("random", side=4, n_patterns=3, seed=SEED)
     chip = xm.load_preset("rram").with_faults(0.2)
     options = {"max_steps": 20, "finetune_steps": 4}
     mem = xm.train(patterns, chip=chip, fault_seed=SEED, program_seed=SEED, seed=SEED, **options)

@@ -17,7 +17,7 @@ GAUSSIAN = xm.Protocol(corruption="gaussian", level=0.6, activation="tanh")
 
 @pytest.fixture(scope="module")
 def grey():
-    x = xm.load_digits(kind="continuous", n=4)
+    x = xm.load_digits(kind="continuous", n_patterns=4)
     return x, xm.train(x, chip="paper-sim", max_steps=20)
 
 
@@ -33,7 +33,7 @@ def test_recall_of_a_continuous_memory_takes_tanh_neurons_unless_told(grey):
 
 
 def test_recall_of_a_binary_or_hand_programmed_memory_keeps_sign_neurons():
-    x = xm.load_digits(n=4)
+    x = xm.load_digits(n_patterns=4)
     mem = xm.train(x, chip="paper-sim", rule="hebb")
     assert mem.recall(x.patterns).activation == "sign"
     hand = xm.SingleLayerMemory(64, "paper-sim").program(torch.zeros(64, 64), torch.zeros(64))
@@ -45,7 +45,7 @@ def test_evaluating_a_continuous_memory_takes_its_kind_cues_unless_told(grey):
     default = xm.evaluate_memory(mem, x)
     explicit = xm.evaluate_memory(mem, x, GAUSSIAN)
     assert default.cosine == explicit.cosine and torch.equal(default.cues, explicit.cues)
-    binary = xm.load_digits(n=4)
+    binary = xm.load_digits(n_patterns=4)
     hebb = xm.train(binary, chip="paper-sim", rule="hebb")
     assert torch.equal(xm.evaluate_memory(hebb, binary).cues,
                        xm.evaluate_memory(hebb, binary, xm.Protocol()).cues)
@@ -81,8 +81,8 @@ def test_capacity_of_continuous_patterns_defaults_to_their_cues(monkeypatch):
 
     monkeypatch.setattr(curve, "score_curve", record)
     with pytest.raises(RuntimeError, match="stop"):
-        xm.find_capacity(xm.load_digits(kind="continuous", n=40), thresholds=[0.9], trials=1,
-                         start=2)
+        xm.find_capacity(xm.load_digits(kind="continuous", n_patterns=40), thresholds=[0.9],
+                         trials=1, start=2)
     assert seen[0].corruption == "gaussian" and seen[0].activation == "tanh"
     assert seen[0].level == 0.6 and seen[0].probes == 20
 
@@ -98,7 +98,7 @@ def test_a_protocol_without_neurons_takes_the_patterns_kind(grey, monkeypatch):
         mem, x, GAUSSIAN).cosine
     signs = xm.Protocol(corruption="gaussian", level=0.6, activation="sign")
     assert xm.evaluate_memory(mem, x, signs).cosine != xm.evaluate_memory(mem, x, GAUSSIAN).cosine
-    binary = xm.load_digits(n=4)
+    binary = xm.load_digits(n_patterns=4)
     hebb = xm.train(binary, chip="paper-sim", rule="hebb")
     assert torch.equal(xm.evaluate_memory(hebb, binary, xm.Protocol(level=0.2)).states,
                        xm.evaluate_memory(hebb, binary,

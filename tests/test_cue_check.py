@@ -50,7 +50,7 @@ def test_cue_cosine_of_flipped_bits_is_one_minus_twice_the_flipped_share():
 
 
 def test_cue_cosine_of_gaussian_grey_levels_matches_numpy():
-    digits = load_digits(kind="continuous", n=12)
+    digits = load_digits(kind="continuous", n_patterns=12)
     proto = Protocol(corruption="gaussian", level=0.3, probes=2, activation="tanh", seed=1)
     cues = make_cues(digits, proto)
     clipped = np.clip(cues.cues.numpy(), -1, 1)
@@ -107,7 +107,7 @@ def test_find_capacity_warns_when_its_cues_pass_the_threshold_by_themselves():
     assert said == [f"threshold 0.9 is {OWN} with their patterns, {own:.3f} (Gaussian noise "
                     "sigma = 0.05, N = 64): a memory that returned every cue unchanged would "
                     "pass it, so the capacity there does not measure recall"]
-    binary = load_digits(n=200)
+    binary = load_digits(n_patterns=200)
     assert _warned(lambda: find_capacity(binary, rule="pinv", trials=1,
                                          protocol=Protocol(level=0.05, probes=2))) == []
 

@@ -192,7 +192,7 @@ def test_mnist_one_per_class_is_first_of_each_digit_in_order() -> None:
     np.testing.assert_array_equal(ps.labels, np.arange(10))
     # the pattern for digit d comes from the first image of class d in file order
     first7 = int(np.flatnonzero(labels == 7)[0])
-    ref = load_mnist(n=first7 + 1)
+    ref = load_mnist(n_patterns=first7 + 1)
     np.testing.assert_array_equal(ps.patterns[7], ref.patterns[first7])
     sub = load_mnist(one_per_class=True, digits=[5, 1])
     np.testing.assert_array_equal(sub.labels, [1, 5])
@@ -200,7 +200,7 @@ def test_mnist_one_per_class_is_first_of_each_digit_in_order() -> None:
 
 def test_mnist_binarisation_is_box_average_thresholded_at_image_mean() -> None:
     images, _ = _bundled()
-    ps = load_mnist(side=7, n=20)  # 28 / 7 = 4: area averaging is an exact 4x4 box mean
+    ps = load_mnist(side=7, n_patterns=20)  # 28 / 7 = 4: area averaging is an exact 4x4 box mean
     assert set(np.unique(ps.patterns)) == {-1.0, 1.0}
     small = images[:20].astype(np.float64).reshape(20, 7, 4, 7, 4).mean(axis=(2, 4))
     flat = small.reshape(20, -1)
@@ -213,20 +213,20 @@ def test_mnist_binarisation_is_box_average_thresholded_at_image_mean() -> None:
 
 def test_mnist_continuous_scaling_and_filters() -> None:
     images, labels = _bundled()
-    full = load_mnist(side=28, kind="continuous", n=3)
+    full = load_mnist(side=28, kind="continuous", n_patterns=3)
     np.testing.assert_allclose(full.patterns, images[:3].reshape(3, -1) / 255 * 2 - 1, atol=1e-6)
-    small = load_mnist(side=8, kind="continuous", n=50)
+    small = load_mnist(side=8, kind="continuous", n_patterns=50)
     assert small.patterns.min() >= -1.0 and small.patterns.max() <= 1.0
     assert small.name == "mnist8-continuous"
-    twos = load_mnist(digits=[2, 3], n=30)
+    twos = load_mnist(digits=[2, 3], n_patterns=30)
     assert set(twos.labels.tolist()) <= {2, 3} and twos.n_patterns == 30
     np.testing.assert_array_equal(twos.labels, labels[np.isin(labels, [2, 3])][:30])
 
 
 def test_mnist_shuffle_is_seeded() -> None:
-    a = load_mnist(n=15, shuffle=True, seed=3)
-    b = load_mnist(n=15, shuffle=True, seed=3)
-    c = load_mnist(n=15, shuffle=True, seed=4)
+    a = load_mnist(n_patterns=15, shuffle=True, seed=3)
+    b = load_mnist(n_patterns=15, shuffle=True, seed=3)
+    c = load_mnist(n_patterns=15, shuffle=True, seed=4)
     np.testing.assert_array_equal(a.patterns, b.patterns)
     assert not np.array_equal(a.labels, c.labels) or not np.array_equal(a.patterns, c.patterns)
 
@@ -255,15 +255,16 @@ def test_mnist_centre_crop_is_the_authors_preprocessing() -> None:
     """crop=24 keeps the centred 24x24 window before downsampling (8x8: exact 3x3 box means),
     as the authors' scripts do; ``load_patterns("mnist-crop24")`` names it."""
     images, _ = _bundled()
-    ps = load_mnist(side=8, n=12, crop=24)
+    ps = load_mnist(side=8, n_patterns=12, crop=24)
     small = images[:12, 2:26, 2:26].astype(np.float64).reshape(12, 8, 3, 8, 3).mean(axis=(2, 4))
     flat = small.reshape(12, -1)
     np.testing.assert_array_equal(ps.patterns,
                                   np.where(flat > flat.mean(axis=1, keepdims=True), 1.0, -1.0))
     assert ps.name == "mnist8c24-binary"
-    whole = load_mnist(side=8, n=12)
+    whole = load_mnist(side=8, n_patterns=12)
     assert not np.array_equal(ps.patterns, whole.patterns)
-    np.testing.assert_array_equal(load_mnist(side=8, n=12, crop=28).patterns, whole.patterns)
+    np.testing.assert_array_equal(load_mnist(side=8, n_patterns=12, crop=28).patterns,
+                                  whole.patterns)
     named = load_patterns("mnist-crop24", side=8, one_per_class=True)
     np.testing.assert_array_equal(named.patterns,
                                   load_mnist(side=8, one_per_class=True, crop=24).patterns)
@@ -284,8 +285,8 @@ def test_mnist_centre_crop_is_the_authors_preprocessing() -> None:
         ({"side": 3}, "side"),
         ({"side": 29}, "side"),
         ({"kind": "raw"}, "raw"),
-        ({"n": 0}, "n must"),
-        ({"n": 20000}, "only 10000"),
+        ({"n_patterns": 0}, "n_patterns must"),
+        ({"n_patterns": 20000}, "only 10000"),
         ({"digits": [42], "one_per_class": True}, "class 42"),
     ],
 )
@@ -301,9 +302,9 @@ def test_sklearn_digits() -> None:
     ps = load_digits(one_per_class=True)
     np.testing.assert_array_equal(ps.labels, np.arange(10))
     assert ps.patterns.shape == (10, 64) and set(np.unique(ps.patterns)) == {-1.0, 1.0}
-    cont = load_digits(kind="continuous", n=4)
+    cont = load_digits(kind="continuous", n_patterns=4)
     np.testing.assert_allclose(cont.patterns, ref.data[:4] / 16 * 2 - 1, atol=1e-6)
-    assert load_digits(digits=[0], n=5).labels.tolist() == [0] * 5
+    assert load_digits(digits=[0], n_patterns=5).labels.tolist() == [0] * 5
 
 
 def test_random_patterns() -> None:
@@ -532,14 +533,14 @@ def test_file_errors(tmp_path: Path) -> None:
 def test_load_patterns_builtin_names(tmp_path: Path) -> None:
     mn = load_patterns("mnist", one_per_class=True)
     np.testing.assert_array_equal(mn.labels, np.arange(10))
-    assert load_patterns("MNIST", side=12, n=5).patterns.shape == (5, 144)
-    assert load_patterns("digits", n=7).patterns.shape == (7, 64)
-    rnd = load_patterns("random", side=5, n=9, seed=2)
+    assert load_patterns("MNIST", side=12, n_patterns=5).patterns.shape == (5, 144)
+    assert load_patterns("digits", n_patterns=7).patterns.shape == (7, 64)
+    rnd = load_patterns("random", side=5, n_patterns=9, seed=2)
     assert rnd.patterns.shape == (9, 25)
     np.testing.assert_array_equal(rnd.patterns, random_patterns(9, 25, seed=2).patterns)
 
     np.save(tmp_path / "p.npy", random_patterns(6, 10, seed=0).patterns)
-    from_file = load_patterns(str(tmp_path / "p.npy"), n=4)
+    from_file = load_patterns(str(tmp_path / "p.npy"), n_patterns=4)
     assert from_file.patterns.shape == (4, 10)
 
 
@@ -565,19 +566,19 @@ def test_generated_sources_take_any_side(source, side):
     """``load_patterns("random", side=30)`` was refused with MNIST's "side must be an integer
     in 4..28", though random patterns have no image to resize (``train --data random
     --neurons 900`` stores them)."""
-    pset = load_patterns(source, side=side, n=3, seed=1)
+    pset = load_patterns(source, side=side, n_patterns=3, seed=1)
     assert pset.patterns.shape == (3, side * side)
 
 
 @pytest.mark.parametrize("side", [None, 1, 0, 2.0, True])
 def test_generated_sources_refuse_a_side_that_gives_no_memory(side):
     with pytest.raises(PatternError, match="side must be an integer >= 2 for 'random'"):
-        load_patterns("random", side=side, n=3)
+        load_patterns("random", side=side, n_patterns=3)
 
 
 def test_an_unknown_source_lists_correlated_patterns_too():
     with pytest.raises(PatternError, match="random, correlated-R\\) and no such file"):
-        load_patterns("correlatd-0.3", n=3)
+        load_patterns("correlatd-0.3", n_patterns=3)
 
 
 def test_correlated_patterns_have_the_asked_mean_overlap():
@@ -593,7 +594,7 @@ def test_correlated_patterns_have_the_asked_mean_overlap():
     a, b = (correlated_patterns(5, 16, 0.4, seed=s).patterns for s in (1, 1))
     assert np.array_equal(a, b)
     assert correlated_overlap("correlated-0.25") == 0.25 and correlated_overlap("mnist") is None
-    assert load_patterns("correlated-0.5", side=4, n=3).patterns.shape == (3, 16)
+    assert load_patterns("correlated-0.5", side=4, n_patterns=3).patterns.shape == (3, 16)
     for bad in ("correlated-1", "correlated-x", "correlated-1.2", "correlated-"):
         with pytest.raises(PatternError, match="correlated-R"):
             correlated_overlap(bad)
@@ -626,7 +627,7 @@ def test_a_correlated_set_is_named_by_the_source_that_gives_it_again(overlap):
 
     pset = correlated_patterns(4, 16, overlap, seed=2)
     assert correlated_overlap(pset.name) == overlap
-    assert (load_patterns(pset.name, side=4, n=4, seed=2).patterns == pset.patterns).all()
+    assert (load_patterns(pset.name, side=4, n_patterns=4, seed=2).patterns == pset.patterns).all()
 
 
 @pytest.mark.parametrize(("source", "n", "problem"), [
@@ -638,31 +639,31 @@ def test_a_correlated_set_is_named_by_the_source_that_gives_it_again(overlap):
 ])
 def test_patterns_for_refuses_sizes_images_cannot_take(source, n, problem):
     with pytest.raises(PatternError, match=re.escape(problem)):
-        patterns_for(source, n, n=2)
+        patterns_for(source, n, n_patterns=2)
 
 
 def test_patterns_for_is_load_patterns_by_neurons(tmp_path: Path) -> None:
     """Image sets and drawn sources give what ``load_patterns`` gives at side sqrt(N); drawn
     sources take any N >= 2; a file has its own N, checked only when N is given."""
     for source in ("mnist", "mnist-crop24", "glyphs"):
-        for kwargs in ({"n": 5}, {"one_per_class": True}):
+        for kwargs in ({"n_patterns": 5}, {"one_per_class": True}):
             got, want = (patterns_for(source, 144, **kwargs),
                          load_patterns(source, side=12, **kwargs))
             np.testing.assert_array_equal(got.patterns, want.patterns)
-    np.testing.assert_array_equal(patterns_for("random", 50, n=3, seed=4).patterns,
+    np.testing.assert_array_equal(patterns_for("random", 50, n_patterns=3, seed=4).patterns,
                                   random_patterns(3, 50, seed=4).patterns)
-    assert patterns_for("correlated-0.4", 30, n=6).patterns.shape == (6, 30)
+    assert patterns_for("correlated-0.4", 30, n_patterns=6).patterns.shape == (6, 30)
     with pytest.raises(PatternError, match="at least 2 neurons"):
-        patterns_for("random", 1, n=3)
+        patterns_for("random", 1, n_patterns=3)
     with pytest.raises(PatternError, match="needs n"):
         patterns_for("random", 16)
     with pytest.raises(PatternError, match="binary patterns only"):
-        patterns_for("correlated-0.4", 16, n=3, kind="continuous")
+        patterns_for("correlated-0.4", 16, n_patterns=3, kind="continuous")
     data = np.where(np.random.default_rng(0).random((6, 50)) < 0.5, -1.0, 1.0)
     np.save(tmp_path / "p.npy", data)
     for n_neurons in (None, 50):
-        np.testing.assert_array_equal(patterns_for(tmp_path / "p.npy", n_neurons, n=4).patterns,
-                                      data[:4])
+        np.testing.assert_array_equal(
+            patterns_for(tmp_path / "p.npy", n_neurons, n_patterns=4).patterns, data[:4])
     with pytest.raises(PatternError, match="N = 50 neurons, not 64"):
         patterns_for(tmp_path / "p.npy", 64)
     with pytest.raises(PatternError, match="no labels to pick one pattern per class"):
@@ -691,7 +692,7 @@ def test_a_files_images_take_the_sizes_of_every_command(tmp_path: Path, images, 
 
     path = tmp_path / "img.npy"
     np.save(path, np.random.default_rng(0).integers(0, 256, images, dtype=np.uint8))
-    for refuse in (lambda: patterns_for(path, n), lambda: patterns_for(path, n, n=2),
+    for refuse in (lambda: patterns_for(path, n), lambda: patterns_for(path, n, n_patterns=2),
                    lambda: image_side(read_image_stack(path), n)):
         with pytest.raises(PatternError, match=r"^img\.npy images are resized to side "
                            r"sqrt\(N\), .*" + re.escape(problem)):
@@ -868,28 +869,31 @@ def test_zero_one_message_says_what_the_values_are():
     lambda source, **kw: load_patterns(source, side=8, **kw),
     lambda source, **kw: patterns_for(source, 64, **kw)])
 @pytest.mark.parametrize(("source", "options", "problem"), [
-    ("random", {"n": 4, "one_per_class": True}, "one_per_class needs class labels; 'random'"),
-    ("correlated-0.3", {"n": 4, "one_per_class": True}, "one_per_class needs class labels"),
-    ("correlated-0.3", {"n": 4, "zero_one": True}, "zero_one reads a pattern file"),
-    ("random", {"n": 4, "zero_one": True}, "zero_one reads a pattern file"),
-    ("mnist", {"n": 4, "zero_one": True},
+    ("random", {"n_patterns": 4, "one_per_class": True},
+     "one_per_class needs class labels; 'random'"),
+    ("correlated-0.3", {"n_patterns": 4, "one_per_class": True},
+     "one_per_class needs class labels"),
+    ("correlated-0.3", {"n_patterns": 4, "zero_one": True}, "zero_one reads a pattern file"),
+    ("random", {"n_patterns": 4, "zero_one": True}, "zero_one reads a pattern file"),
+    ("mnist", {"n_patterns": 4, "zero_one": True},
      "zero_one reads a pattern file in [0, 1]; 'mnist' is built in"),
 ])
 def test_options_a_source_does_not_read_are_refused(load, source, options, problem):
-    """``load_patterns("random", n=4, one_per_class=True)`` gave 4 patterns without classes,
-    and ``zero_one=True`` of a built-in set or drawn patterns was ignored: the command line
-    refuses ``--one-per-class`` / ``--zero-one`` there, the API now does too."""
+    """``load_patterns("random", n_patterns=4, one_per_class=True)`` gave 4 patterns without
+    classes, and ``zero_one=True`` of a built-in set or drawn patterns was ignored: the command
+    line refuses ``--one-per-class`` / ``--zero-one`` there, the API now does too."""
     with pytest.raises(PatternError, match=re.escape(problem)):
         load(source, **options)
 
 
 @pytest.mark.parametrize(("options", "problem"), [
-    ({"kind": "continuous", "n": 4}, "gives binary patterns only"),
-    ({"kind": "binary"}, "needs n (the number of patterns)")])
+    ({"kind": "continuous", "n_patterns": 4}, "gives binary patterns only"),
+    ({"kind": "binary"}, "needs n_patterns (the number of patterns)")])
 def test_a_correlated_source_names_what_it_lacks(options, problem):
-    """``load_patterns("correlated-0.3", n=4, kind="continuous")`` said it "needs n (the number
-    of patterns) and binary patterns" though n was given; it names the one it lacks, as
-    ``patterns_for`` does."""
+    """``load_patterns("correlated-0.3", n_patterns=4, kind="continuous")`` said it "needs n
+    (the number of patterns) and binary patterns" though the count was given; it names the one
+    it lacks, as ``patterns_for`` does."""
     with pytest.raises(PatternError) as info:
         load_patterns("correlated-0.3", side=8, **options)
-    assert problem in str(info.value) and ("needs n" in str(info.value)) == ("n" not in options)
+    assert problem in str(info.value) and (("needs n_patterns" in str(info.value))
+                                           == ("n_patterns" not in options))

@@ -720,7 +720,7 @@ def test_measure_model_measures_a_given_memory_as_measure_does_its_own():
     from xbarmem.energy.measure import measure_model
 
     own = measure(16, data="random", n_patterns=2, rule="pinv", probes=3, seed=4)
-    pset = patterns_for("random", 16, n=2, seed=4)
+    pset = patterns_for("random", 16, n_patterns=2, seed=4)
     memory = build_memory(torch.as_tensor(pset.patterns), load_chip("paper-sim"), rule="pinv",
                           seed=4)
     given = measure_model(memory, pset, probes=3, seed=4)
@@ -731,7 +731,7 @@ def test_measure_model_measures_a_given_memory_as_measure_does_its_own():
     assert given.info["rule"] == "pinv" and given.info["chip"] == "paper-sim"
     with pytest.raises(PatternError, match=r"binary .*: measure_memory\(memory, cues, targets, "
                                            r"activation='tanh'\) recalls cues of your own"):
-        measure_model(memory, patterns_for("random", 16, n=2, kind="continuous"))
+        measure_model(memory, patterns_for("random", 16, n_patterns=2, kind="continuous"))
 
 
 def test_cli_energy_of_your_own_model(tmp_path, run_cli, monkeypatch):

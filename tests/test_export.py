@@ -360,7 +360,7 @@ def test_load_export_takes_the_kind_of_the_manifests_recall_when_model_info_has_
     from xbarmem import load_mnist, train
     from xbarmem.deploy.export import export_memory
 
-    pats = load_mnist(side=4, kind="continuous", n=3)
+    pats = load_mnist(side=4, kind="continuous", n_patterns=3)
     memory = train(pats, chip="rram", max_steps=5)
     export_memory(memory, tmp_path / "e", patterns=pats)
     path = tmp_path / "e" / "manifest.json"

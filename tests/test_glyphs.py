@@ -131,7 +131,7 @@ def test_script_and_readme_describe_the_file():
 
 @pytest.mark.parametrize("side", [8, 16])
 def test_load_glyphs_binary(side):
-    ps = load_glyphs(side=side, n=100)
+    ps = load_glyphs(side=side, n_patterns=100)
     assert ps.patterns.shape == (100, side * side) and ps.patterns.dtype == np.float32
     assert set(np.unique(ps.patterns)) == {-1.0, 1.0}
     assert ps.name == f"glyphs{side}-binary" and ps.image_shape == (side, side)
@@ -146,19 +146,19 @@ def test_load_glyphs_selection_and_continuous():
     some = load_glyphs(side=12, characters=vowels, one_per_class=True)
     assert list(some.labels) == vowels
     assert (some.patterns == load_glyphs(side=12, one_per_class=True).patterns[vowels]).all()
-    cont = load_glyphs(kind="continuous", n=5)
+    cont = load_glyphs(kind="continuous", n_patterns=5)
     assert cont.kind == "continuous" and -1.0 <= cont.patterns.min() < cont.patterns.max() <= 1.0
-    mixed = load_glyphs(n=20, shuffle=True, seed=1)
+    mixed = load_glyphs(n_patterns=20, shuffle=True, seed=1)
     assert len(set(mixed.labels.tolist())) > 10  # not just the first 20 characters
     assert xm.load_glyphs is load_glyphs
 
 
 def test_glyphs_source():
-    ps = load_patterns("glyphs", side=16, n=10)
+    ps = load_patterns("glyphs", side=16, n_patterns=10)
     assert ps.patterns.shape == (10, 256) and list(ps.labels) == list(range(10))
-    assert (ps.patterns == load_glyphs(side=16, n=10).patterns).all()
+    assert (ps.patterns == load_glyphs(side=16, n_patterns=10).patterns).all()
     assert load_patterns("glyphs", one_per_class=True).n_patterns == 62
-    assert (load_image_set("glyphs", side=16, n=10).patterns == ps.patterns).all()
+    assert (load_image_set("glyphs", side=16, n_patterns=10).patterns == ps.patterns).all()
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -166,8 +166,8 @@ def test_glyphs_source():
     ({"side": 29}, "side must be an integer in 4..28, got 29"),
     ({"side": 8.0}, "side must be an integer in 4..28, got 8.0"),
     ({"kind": "grey"}, "unknown pattern kind 'grey': expected one of binary, continuous"),
-    ({"n": 0}, "n must be a positive integer, got 0"),
-    ({"n": 5000}, "requested n=5000 patterns but only "),
+    ({"n_patterns": 0}, "n_patterns must be a positive integer, got 0"),
+    ({"n_patterns": 5000}, "requested n_patterns=5000 but only "),
     ({"characters": []}, "characters is empty: give at least one class"),
     ({"characters": "AB"}, "characters must be an iterable of integers, got 'AB'"),
     ({"characters": [62]}, "no patterns match characters=[62]"),

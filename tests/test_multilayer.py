@@ -52,7 +52,7 @@ def test_each_layer_reads_its_own_part_of_the_fault_map():
 
 
 def test_training_makes_stored_patterns_fixed_points_with_faults_pinned_per_layer():
-    pool = load_mnist(side=6, n=6)  # N = 36
+    pool = load_mnist(side=6, n_patterns=6)  # N = 36
     chip = load_preset("paper-sim").with_faults(0.3)
     mem = MultilayerMemory(36, 24, chip, fault_seed=3)
     trainer = MultilayerTrainer(max_steps=400, finetune_steps=100, seed=1)
@@ -82,7 +82,7 @@ def test_fit_rejects_classic_rules_and_mismatched_patterns():
 
 def test_one_adaptive_rule_fits_single_and_multilayer_problems_and_reports_their_options():
     rule = get_rule("adaptive", objective="fixed-point", max_steps=20)
-    x = torch.as_tensor(load_digits(n=3).patterns)
+    x = torch.as_tensor(load_digits(n_patterns=3).patterns)
     single = rule.fit(Problem.of(x))
     multi = rule.fit(Problem.of(x, sizes=[64, 8, 64]))
     assert [w.shape for w in single.weights] == [(1, 64, 64)]
@@ -104,7 +104,7 @@ def test_fit_multilayer_is_a_deprecated_alias():
 
 
 def test_continuous_recall_improves_a_noisy_cue():
-    pool = load_digits(kind="continuous", n=5)
+    pool = load_digits(kind="continuous", n_patterns=5)
     mem = MultilayerMemory(64, 32, "paper-sim")
     trainer = MultilayerTrainer(max_steps=600, cue_noise=0.6, seed=0)
     fit_memories(trainer, torch.as_tensor(pool.patterns), [mem], kind="continuous")
@@ -117,7 +117,7 @@ def test_continuous_recall_improves_a_noisy_cue():
 
 
 def test_batched_multilayer_networks_with_padding_match_shapes_and_score():
-    pool = load_digits(n=12)
+    pool = load_digits(n_patterns=12)
     mems = [MultilayerMemory(64, 16, "paper-sim") for _ in range(2)]
     padded = torch.zeros(2, 8, 64)
     padded[0, :4] = torch.as_tensor(pool.patterns[:4])
@@ -135,7 +135,7 @@ def test_batched_multilayer_networks_with_padding_match_shapes_and_score():
 def test_multilayer_model_file_round_trip_recalls_identically(tmp_path):
     from xbarmem.memory.io import load_memory, save_memory
 
-    pool = load_digits(n=4)
+    pool = load_digits(n_patterns=4)
     chip = load_preset("rram").with_faults(0.2)
     mem = MultilayerMemory(64, [16, 12], chip, fault_seed=2)
     fit_memories(MultilayerTrainer(max_steps=100, finetune_steps=0), torch.as_tensor(

@@ -139,7 +139,7 @@ def test_recall_batch_equals_memory_recall_without_read_noise(activation):
     """A programmed chip memory (no read noise): recall_batch through its stacked matrix gives
     the memory's own recall, state for state."""
     chip = load_preset("paper-sim").with_faults(0.3)
-    pats = load_mnist(side=8, n=12)
+    pats = load_mnist(side=8, n_patterns=12)
     memory = SingleLayerMemory(64, chip, fault_seed=2)
     fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=200), pats.patterns,
                  [memory])
@@ -193,7 +193,7 @@ def _memories(chip, n_memories, bias=True):
 @pytest.mark.parametrize("activation", ["sign", "tanh"])
 def test_evaluate_many_scores_exactly_as_evaluate_memory(activation, monkeypatch):
     chip = load_preset("paper-sim").with_faults(0.5)
-    pool = load_mnist(side=8, n=60)
+    pool = load_mnist(side=8, n_patterns=60)
     sets = [pool.subset(list(range(k, k + c))) for k, c in ((0, 3), (5, 12), (20, 30))]
     memories = _memories(chip, 3)
     padded = torch.zeros(3, 30, 64)
@@ -212,7 +212,7 @@ def test_evaluate_many_scores_exactly_as_evaluate_memory(activation, monkeypatch
 
 def test_evaluate_many_falls_back_when_recall_is_random():
     chip = load_preset("rram").with_faults(0.1)  # read noise: recall draws randomness
-    pats = load_mnist(side=8, n=4)
+    pats = load_mnist(side=8, n_patterns=4)
     memories = _memories(chip, 2)
     fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=50), pats.patterns,
                  memories)
@@ -227,7 +227,7 @@ def test_evaluate_many_falls_back_when_recall_is_random():
 def test_evaluate_memory_uses_the_shared_cues():
     """evaluate_memory's cues are make_cues' cues, and its score is score_recall's."""
     chip = load_preset("rram")
-    pats = load_mnist(side=8, n=5)
+    pats = load_mnist(side=8, n_patterns=5)
     (memory,) = _memories(chip, 1)
     fit_memories(AdaptiveTrainer(objective="fixed-point", max_steps=50), pats.patterns,
                  [memory])

@@ -69,7 +69,7 @@ def test_hidden_rules_take_the_command_line_words():
 
 
 def test_find_capacity_single_and_multilayer_small():
-    pool = load_digits(n=60)
+    pool = load_digits(n_patterns=60)
     proto = Protocol(level=0.05, probes=2)
     single = find_capacity(pool, arch="single", rule="pinv", thresholds=(0.99, 0.9),
                            protocol=proto, trials=1, start=8)

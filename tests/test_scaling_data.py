@@ -105,7 +105,7 @@ def test_random_patterns_are_drawn_at_each_n_from_the_seed(kind):
     assert [r["settings"]["pool"] for r in first["runs"]] == [f"random-{kind}"] * 3
     assert [r["n_neurons"] for r in first["runs"]] == SIZES
     assert first["settings"]["pool"] == "random patterns of N neurons drawn from the seed"
-    drawn = patterns_for("random", 36, kind=kind, n=100, seed=3).patterns
+    drawn = patterns_for("random", 36, kind=kind, n_patterns=100, seed=3).patterns
     assert np.isin(drawn, [-1.0, 1.0]).all() == (kind == "binary")
 
 

@@ -388,7 +388,7 @@ _SEEDED = {
     "FaultMap.generate": lambda s: _xm().FaultMap.generate(load_chip("paper-sim"), 1, seed=s),
     "random_patterns": lambda s: _xm().random_patterns(3, 16, seed=s),
     "correlated_patterns": lambda s: _xm().data.builtin.correlated_patterns(3, 16, 0.2, seed=s),
-    "load_patterns": lambda s: _xm().load_patterns("random", n=3, seed=s),
+    "load_patterns": lambda s: _xm().load_patterns("random", n_patterns=3, seed=s),
     "load_mnist": lambda s: _xm().load_mnist(shuffle=True, seed=s),
     "compare_rules": lambda s: _xm().compare_rules(_PATTERNS, "paper-sim", ["hebb"], fault_seed=s),
     "recall_curve": lambda s: _xm().evaluation.curve.recall_curve(

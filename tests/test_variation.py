@@ -195,7 +195,7 @@ def rram_model(tmp_path_factory):
     """A pinv model of 4 digits on the rram chip (write error: the programming seed shows),
     trained and programmed with seed 2."""
     path = tmp_path_factory.mktemp("variation") / "m.safetensors"
-    pset = xm.load_digits(n=4)
+    pset = xm.load_digits(n_patterns=4)
     mem = xm.train(pset, chip="rram", rule="pinv", fault_seed=2, program_seed=2)
     return xm.save_memory(mem, path, patterns=pset)
 
@@ -216,7 +216,7 @@ def test_evaluate_variation_is_the_api_and_zero_is_plain_evaluate(run_cli, rram_
 
 
 def test_evaluate_variation_of_a_multilayer_continuous_model(run_cli, tmp_path):
-    pset = xm.load_digits(kind="continuous", n=3)
+    pset = xm.load_digits(kind="continuous", n_patterns=3)
     mem = xm.train(pset, arch="multilayer", hidden=16, rule="adaptive", max_steps=20,
                    finetune_steps=0)
     model = xm.save_memory(mem, tmp_path / "ml.safetensors", patterns=pset)

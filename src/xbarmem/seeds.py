@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from xbarmem.checks import MAX_SEED, check_seed
+from xbarmem.checks import MAX_SEED, check_seed, renamed_keywords
 from xbarmem.errors import ConfigError
 
 __all__ = ["GeneratorLike", "as_generator", "derived_seed", "offset_seed", "random_subset",
@@ -32,10 +32,12 @@ def as_generator(seed_or_gen: GeneratorLike = None, name: str = "seed") -> torch
                                                     name, "an integer >= 0 or a torch.Generator"))
 
 
-def subset_seed(seed: int, count: int, trial: int) -> int:
-    """Seed of the pattern subset of trial ``trial`` with ``count`` stored patterns:
-    ``seed * 100003 + count * 1009 + trial``."""
-    return seed * 100003 + count * 1009 + trial
+@renamed_keywords(count="n_patterns")
+def subset_seed(seed: int, n_patterns: int, trial: int) -> int:
+    """Seed of the pattern subset of trial ``trial`` with ``n_patterns`` stored patterns:
+    ``seed * 100003 + n_patterns * 1009 + trial`` (``count``, the earlier name of
+    ``n_patterns``, still works with a ``DeprecationWarning``)."""
+    return seed * 100003 + n_patterns * 1009 + trial
 
 
 def offset_seed(seed: int, offset: int) -> int:
@@ -52,38 +54,41 @@ def derived_seed(seed: int, salt: int) -> int:
     return int(np.random.SeedSequence([seed, salt]).generate_state(1)[0])
 
 
-def random_subset(pool_size: int, count: int, seed: int, *,
+@renamed_keywords(count="n_patterns")
+def random_subset(pool_size: int, n_patterns: int, seed: int, *,
                   labels: np.ndarray | None = None,
                   distinct_ids: np.ndarray | None = None) -> np.ndarray:
-    """Indices of ``count`` patterns of a pool of ``pool_size``, drawn with
+    """Indices of ``n_patterns`` patterns of a pool of ``pool_size``, drawn with
     ``numpy.random.default_rng(seed)``.
 
-    Without ``labels``: ``count`` distinct indices (``choice(pool_size, count,
+    Without ``labels``: ``n_patterns`` distinct indices (``choice(pool_size, n_patterns,
     replace=False)``), sorted ascending. With ``distinct_ids`` (``(pool_size,)``, equal
-    patterns share an id, ids ``0 .. K - 1``) the indices hold ``count`` distinct patterns:
-    the same draw, then every index repeating a pattern drawn before it is replaced by a draw
-    (same generator) among patterns not drawn yet, so a draw without repeats is unchanged.
-    With ``labels`` (``(pool_size,)`` class of each pattern): one random index of each of the
-    first ``count`` classes (sorted class values), in class order. Returns int64
-    ``(count,)``; raises :class:`ConfigError` when the pool has fewer than ``count`` patterns
-    (distinct patterns, classes).
+    patterns share an id, ids ``0 .. K - 1``) the indices hold ``n_patterns`` distinct
+    patterns: the same draw, then every index repeating a pattern drawn before it is replaced
+    by a draw (same generator) among patterns not drawn yet, so a draw without repeats is
+    unchanged. With ``labels`` (``(pool_size,)`` class of each pattern): one random index of
+    each of the first ``n_patterns`` classes (sorted class values), in class order. Returns
+    int64 ``(n_patterns,)``; raises :class:`ConfigError` when the pool has fewer than
+    ``n_patterns`` patterns (distinct patterns, classes). ``count``, the earlier name of
+    ``n_patterns``, still works with a ``DeprecationWarning``.
     """
     if labels is None:
-        if count > pool_size:
-            raise ConfigError(f"cannot store {count} patterns: the pool has only {pool_size}")
+        if n_patterns > pool_size:
+            raise ConfigError(f"cannot store {n_patterns} patterns: the pool has only "
+                              f"{pool_size}")
         n_ids = 0 if distinct_ids is None else int(np.max(distinct_ids, initial=-1)) + 1
-        if distinct_ids is not None and count > n_ids:
-            raise ConfigError(f"cannot store {count} distinct patterns: the pool has only "
-                              f"{n_ids} distinct patterns among its {pool_size}")
+        if distinct_ids is not None and n_patterns > n_ids:
+            raise ConfigError(f"cannot store {n_patterns} distinct patterns: the pool has "
+                              f"only {n_ids} distinct patterns among its {pool_size}")
         rng = np.random.default_rng(seed)
-        picked = np.sort(rng.choice(pool_size, size=count, replace=False))
+        picked = np.sort(rng.choice(pool_size, size=n_patterns, replace=False))
         if distinct_ids is None:
             return picked
         return _without_repeats(picked, np.asarray(distinct_ids), n_ids, rng)
-    classes = np.unique(labels)[:count]
-    if len(classes) < count:
+    classes = np.unique(labels)[:n_patterns]
+    if len(classes) < n_patterns:
         raise ConfigError(f"random-per-class: the pool has only {len(classes)} classes, "
-                          f"{count} patterns requested")
+                          f"{n_patterns} patterns requested")
     rng = np.random.default_rng(seed)
     per_class = [rng.choice(np.flatnonzero(labels == k)) for k in classes]
     return np.asarray(per_class, dtype=np.int64)

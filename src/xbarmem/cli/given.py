@@ -224,7 +224,7 @@ def load_data(source: str, *, neurons: int, kind: str = "binary", count: int | N
     if name in IMAGE_SETS:
         check_data_count(source, count, counted_by, one_per_class)
     if is_drawn(source) or name in IMAGE_SETS:
-        return patterns_for(source, n_neurons, kind=kind, n=count, seed=seed,
+        return patterns_for(source, n_neurons, kind=kind, n_patterns=count, seed=seed,
                             one_per_class=one_per_class)
     pset = patterns_for(source, n_neurons, kind=kind, zero_one=zero_one,
                         one_per_class=one_per_class)

@@ -11,7 +11,7 @@ from importlib import resources
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords, is_number, shown
+from xbarmem.checks import checked_keywords, is_number, renamed_keywords, shown
 from xbarmem.data.patterns import (
     PatternSet,
     check_kind,
@@ -84,8 +84,9 @@ def _bundled_mnist() -> tuple[np.ndarray, np.ndarray]:
     return _bundled("mnist-10k.npz", "MNIST")
 
 
+@renamed_keywords(n="n_patterns")
 @checked_keywords
-def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
+def load_mnist(side: int = 8, kind: str = "binary", n_patterns: int | None = None,
                digits: Iterable[int] | None = None, one_per_class: bool = False, seed: int = 0,
                shuffle: bool = False, crop: int | None = None) -> PatternSet:
     """Patterns from the bundled 10 000-image MNIST subset, area-downsampled to side x side.
@@ -96,9 +97,11 @@ def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
 
     Selection (applied in this order): ``shuffle`` (with ``seed``) reorders the file order,
     ``digits`` keeps only those classes, ``one_per_class`` keeps the first image of each class
-    (classes ascending; default 0..9), ``n`` keeps the first ``n``. ``kind="binary"`` thresholds
-    each image at its own mean, ``"continuous"`` maps pixels to [-1, 1]. Returns P x side**2
-    patterns named e.g. ``"mnist8-binary"`` with int64 labels and ``image_shape=(side, side)``.
+    (classes ascending; default 0..9), ``n_patterns`` keeps the first ``n_patterns`` (its
+    earlier name ``n`` still works, with a ``DeprecationWarning``). ``kind="binary"``
+    thresholds each image at its own mean, ``"continuous"`` maps pixels to [-1, 1]. Returns
+    P x side**2 patterns named e.g. ``"mnist8-binary"`` with int64 labels and
+    ``image_shape=(side, side)``.
     """
     kind = check_kind(kind)
     check_seed(seed)
@@ -108,7 +111,7 @@ def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
         raise PatternError(f"crop must be an integer in {side}..28 (at least side), "
                            f"got {shown(crop)}")
     images, labels = _bundled_mnist()
-    idx = select_indices(labels, len(labels), n, digits, one_per_class, shuffle, seed)
+    idx = select_indices(labels, len(labels), n_patterns, digits, one_per_class, shuffle, seed)
     chosen = images[idx].astype(np.float32)
     if crop is not None and crop < 28:
         lo = (28 - crop) // 2
@@ -123,8 +126,9 @@ def load_mnist(side: int = 8, kind: str = "binary", n: int | None = None,
     )
 
 
+@renamed_keywords(n="n_patterns")
 @checked_keywords
-def load_glyphs(side: int = 8, kind: str = "binary", n: int | None = None,
+def load_glyphs(side: int = 8, kind: str = "binary", n_patterns: int | None = None,
                 characters: Iterable[int] | None = None, one_per_class: bool = False,
                 seed: int = 0, shuffle: bool = False) -> PatternSet:
     """Patterns from the bundled font glyphs (``datasets/glyphs.npz``), area-downsampled to
@@ -135,18 +139,18 @@ def load_glyphs(side: int = 8, kind: str = "binary", n: int | None = None,
     ``GLYPH_CHARACTERS[k]``. Binarised one-per-class patterns are pairwise distinct at side 16;
     at side 8 ``I``, ``i`` and ``l`` coincide (``datasets/README.md`` lists the measurements).
 
-    Selection works as in :func:`load_mnist` (``shuffle`` with ``seed``, ``n``, ``kind``),
-    with ``characters`` (class indices) in place of its ``digits``; ``one_per_class`` keeps
-    the first font's glyph of each character. Returns
-    P x side**2 patterns named e.g. ``"glyphs8-binary"`` with int64 labels and
-    ``image_shape=(side, side)``.
+    Selection works as in :func:`load_mnist` (``shuffle`` with ``seed``, ``n_patterns``,
+    ``kind``), with ``characters`` (class indices) in place of its ``digits``;
+    ``one_per_class`` keeps the first font's glyph of each character. Returns P x side**2
+    patterns named e.g. ``"glyphs8-binary"`` with int64 labels and ``image_shape=(side,
+    side)``.
     """
     kind = check_kind(kind)
     check_seed(seed)
     side = check_side(side)
     images, labels = _bundled("glyphs.npz", "glyphs")
-    idx = select_indices(labels, len(labels), n, characters, one_per_class, shuffle, seed,
-                  what="characters")
+    idx = select_indices(labels, len(labels), n_patterns, characters, one_per_class, shuffle,
+                         seed, what="characters")
     small = resize_area(images[idx].astype(np.float32), side)
     return PatternSet(images_to_patterns(small, 255.0, kind), kind, f"glyphs{side}-{kind}",
                       labels[idx].astype(np.int64), (side, side))
@@ -160,42 +164,47 @@ def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(bunch.images, dtype=np.float32), np.asarray(bunch.target, dtype=np.int64)
 
 
+@renamed_keywords(n="n_patterns")
 @checked_keywords
-def load_digits(kind: str = "binary", n: int | None = None, digits: Iterable[int] | None = None,
-                one_per_class: bool = False, seed: int = 0, shuffle: bool = False) -> PatternSet:
+def load_digits(kind: str = "binary", n_patterns: int | None = None,
+                digits: Iterable[int] | None = None, one_per_class: bool = False, seed: int = 0,
+                shuffle: bool = False) -> PatternSet:
     """scikit-learn's bundled 8x8 digits (1797 images, values 0..16) as 64-neuron patterns.
 
     Selection works as in :func:`load_mnist` (``shuffle`` with ``seed``, ``digits``,
-    ``one_per_class``, ``n``). ``kind="binary"``: threshold at each image's mean;
+    ``one_per_class``, ``n_patterns``). ``kind="binary"``: threshold at each image's mean;
     ``"continuous"``: ``x / 16 * 2 - 1``. Returns P x 64 float32 patterns named
     ``"digits8-<kind>"`` with int64 labels and ``image_shape=(8, 8)``. Raises
-    :class:`PatternError` for a bad ``kind``, ``n`` or a selection that matches nothing,
-    :class:`~xbarmem.errors.ConfigError` for a bad ``seed``.
+    :class:`PatternError` for a bad ``kind``, ``n_patterns`` or a selection that matches
+    nothing, :class:`~xbarmem.errors.ConfigError` for a bad ``seed``.
     """
     kind = check_kind(kind)
     check_seed(seed)
     images, labels = _sklearn_digits()
-    idx = select_indices(labels, len(labels), n, digits, one_per_class, shuffle, seed)
+    idx = select_indices(labels, len(labels), n_patterns, digits, one_per_class, shuffle, seed)
     return PatternSet(
         images_to_patterns(images[idx], 16.0, kind), kind, f"digits8-{kind}", labels[idx], (8, 8)
     )
 
 
-def load_image_set(name: str, kind: str = "binary", side: int = 8, n: int | None = None,
-                   one_per_class: bool = False, seed: int = 0) -> PatternSet:
+@renamed_keywords(n="n_patterns")
+def load_image_set(name: str, kind: str = "binary", side: int = 8,
+                   n_patterns: int | None = None, one_per_class: bool = False, seed: int = 0
+                   ) -> PatternSet:
     """The built-in image set ``name`` (of :data:`IMAGE_SETS`) at ``side x side``
-    (``"digits"``: 8 only) as ``kind`` patterns, in file order: the first ``n`` (``None``:
-    all), or with ``one_per_class`` the first of each class. ``seed`` does not change the set
-    (the loaders use a seed only to shuffle, which this order never does)."""
+    (``"digits"``: 8 only) as ``kind`` patterns, in file order: the first ``n_patterns``
+    (``None``: all), or with ``one_per_class`` the first of each class. ``seed`` does not
+    change the set (the loaders use a seed only to shuffle, which this order never does)."""
     if name in MNIST_VARIANTS:
-        return load_mnist(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed,
-                          crop=MNIST_VARIANTS[name])
+        return load_mnist(side=side, kind=kind, n_patterns=n_patterns,
+                          one_per_class=one_per_class, seed=seed, crop=MNIST_VARIANTS[name])
     if name == "digits":
         if side != 8:
             raise PatternError(f"the 'digits' set is 8x8 only, got side={side}")
-        return load_digits(kind=kind, n=n, one_per_class=one_per_class)
+        return load_digits(kind=kind, n_patterns=n_patterns, one_per_class=one_per_class)
     if name == "glyphs":
-        return load_glyphs(side=side, kind=kind, n=n, one_per_class=one_per_class, seed=seed)
+        return load_glyphs(side=side, kind=kind, n_patterns=n_patterns,
+                           one_per_class=one_per_class, seed=seed)
     raise PatternError(f"unknown built-in image set {shown(name)}: expected one of "
                        f"{', '.join(IMAGE_SETS)}")
 

@@ -480,7 +480,8 @@ def check_side(side: Any) -> int:
     return int(side)
 
 
-def check_pattern_count(n: int | None, what: str = "n", *, optional: bool = True) -> int | None:
+def check_pattern_count(n: int | None, what: str = "n_patterns", *, optional: bool = True
+                        ) -> int | None:
     if n is None and optional:
         return None
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -491,7 +492,7 @@ def check_pattern_count(n: int | None, what: str = "n", *, optional: bool = True
 def select_indices(
     labels: np.ndarray | None,
     total: int,
-    n: int | None = None,
+    n_patterns: int | None = None,
     digits: Iterable[int] | None = None,
     one_per_class: bool = False,
     shuffle: bool = False,
@@ -500,7 +501,7 @@ def select_indices(
 ) -> np.ndarray:
     """Indices (int64) chosen by class filter / one-per-class / shuffle / first-n (``what``:
     the name of the class filter ``digits`` in error messages)."""
-    n = check_pattern_count(n)
+    n = check_pattern_count(n_patterns)
     one_per_class = check_flag(one_per_class, "one_per_class", error=PatternError)
     shuffle = check_flag(shuffle, "shuffle", error=PatternError)
     if labels is None and (digits is not None or one_per_class):
@@ -535,7 +536,8 @@ def select_indices(
         raise PatternError(f"no patterns match {what}={classes}")
     if n is not None:
         if n > len(idx):
-            raise PatternError(f"requested n={n} patterns but only {len(idx)} are available")
+            raise PatternError(f"requested n_patterns={n} but only {len(idx)} patterns are "
+                               f"available")
         idx = idx[:n]
     return idx.astype(np.int64)
 

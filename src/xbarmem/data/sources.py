@@ -12,7 +12,13 @@ import os
 import re
 from pathlib import Path
 
-from xbarmem.checks import check_neurons, check_type, checked_keywords, shown
+from xbarmem.checks import (
+    check_neurons,
+    check_type,
+    checked_keywords,
+    renamed_keywords,
+    shown,
+)
 from xbarmem.data.builtin import (
     BUILTIN_SOURCES,
     IMAGE_SETS,
@@ -37,28 +43,30 @@ from xbarmem.files import missing
 from xbarmem.spec import check_seed
 
 
+@renamed_keywords(n="n_patterns")
 @checked_keywords
 def load_patterns(
     source: str,
     kind: str = "binary",
     side: int | None = 8,
-    n: int | None = None,
+    n_patterns: int | None = None,
     seed: int = 0,
     zero_one: bool = False,
     one_per_class: bool = False,
 ) -> PatternSet:
     """Resolve ``source`` to a pattern set.
 
-    ``"mnist"``: bundled MNIST at ``side x side`` (first ``n`` / one per class);
+    ``"mnist"``: bundled MNIST at ``side x side`` (first ``n_patterns`` / one per class);
     ``"mnist-crop24"``: the same from the centred 24 x 24 window (the authors' preprocessing);
     ``"digits"``:
     scikit-learn 8x8 digits (``side`` must be 8); ``"glyphs"``: the bundled font glyphs
-    (:func:`load_glyphs`) at ``side x side``; ``"random"``: ``n`` random patterns of
-    ``side*side`` neurons from ``seed``; ``"correlated-R"``: ``n`` binary patterns of
+    (:func:`load_glyphs`) at ``side x side``; ``"random"``: ``n_patterns`` random patterns of
+    ``side*side`` neurons from ``seed``; ``"correlated-R"``: ``n_patterns`` binary patterns of
     ``side*side`` neurons with mean pairwise overlap ``R`` (:func:`correlated_patterns`);
     anything else is a file path for :func:`load_file`
     (8-bit images resized to ``side``; ``None``: kept at their size; ``zero_one`` maps a
-    {0, 1} file to +-1), then first ``n`` / ``one_per_class`` (needs .npz labels).
+    {0, 1} file to +-1), then first ``n_patterns`` / ``one_per_class`` (needs .npz labels;
+    ``n``, the earlier name of ``n_patterns``, still works with a ``DeprecationWarning``).
     ``kind``: ``"binary"`` or ``"continuous"``. Raises :class:`PatternError` for an unknown
     source or bad selection, :class:`~xbarmem.errors.FileFormatError` for a corrupt file.
     """
@@ -69,21 +77,24 @@ def load_patterns(
     check_source_options(name, zero_one=zero_one, one_per_class=one_per_class)
     if name in IMAGE_SETS:
         # side None is refused there (check_side), naming side
-        return load_image_set(name, kind, side, n, one_per_class, seed)  # type: ignore[arg-type]
+        return load_image_set(name, kind, side,  # type: ignore[arg-type]
+                              n_patterns, one_per_class, seed)
     if name == "random":
-        if n is None:
-            raise PatternError("source 'random' needs n (the number of patterns)")
-        return random_patterns(n, _synthetic_side(side, name) ** 2, kind=kind, seed=seed)
+        if n_patterns is None:
+            raise PatternError("source 'random' needs n_patterns (the number of patterns)")
+        return random_patterns(n_patterns, _synthetic_side(side, name) ** 2, kind=kind, seed=seed)
     overlap = correlated_overlap(name)
     if overlap is not None:
         if kind != "binary":
             raise PatternError(f"source {shown(source)} gives binary patterns only "
                                f"(kind='binary')")
-        if n is None:
-            raise PatternError(f"source {shown(source)} needs n (the number of patterns)")
-        return correlated_patterns(n, _synthetic_side(side, name) ** 2, overlap, seed=seed)
+        if n_patterns is None:
+            raise PatternError(f"source {shown(source)} needs n_patterns (the number of "
+                               f"patterns)")
+        return correlated_patterns(n_patterns, _synthetic_side(side, name) ** 2, overlap,
+                                   seed=seed)
     pset = load_file(_existing_file(source), kind=kind, zero_one=zero_one, side=side)
-    return _picked(pset, str(source), n, one_per_class)
+    return _picked(pset, str(source), n_patterns, one_per_class)
 
 
 def _synthetic_side(side: object, name: str) -> int:
@@ -120,7 +131,7 @@ def check_source_options(name: str, *, zero_one: bool, one_per_class: bool) -> N
                            f"(its patterns are +-1 already)")
     if one_per_class and is_drawn(name):
         raise PatternError(f"one_per_class needs class labels; {name!r} draws patterns "
-                           f"without classes (give n instead)")
+                           f"without classes (give n_patterns instead)")
 
 
 def reads_zero_one(source: str) -> bool:
@@ -162,21 +173,22 @@ def image_side(source: str | ImageStack, n_neurons: int) -> int:
     return side
 
 
+@renamed_keywords(n="n_patterns")
 def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str = "binary",
-                 n: int | None = None, seed: int = 0, zero_one: bool = False,
+                 n_patterns: int | None = None, seed: int = 0, zero_one: bool = False,
                  one_per_class: bool = False) -> PatternSet:
     """Patterns of ``n_neurons`` neurons from ``source``: what :func:`load_patterns` gives,
     asked for by the number of neurons N instead of an image side.
 
     Built-in image sets and a file's :class:`ImageStack` (:func:`sized_source`) are resized
     to side sqrt(N) (:func:`image_side`; a stack with ``n_neurons=None``: its own side);
-    ``random`` and
-    ``correlated-R`` draw ``n`` patterns of any N >= 2; a file has its own N: its 8-bit images
-    are resized to side sqrt(N) when N is a square, and its other patterns must have N neurons
-    (``n_neurons=None``: whatever the file holds); the set must be one a memory can store
-    (:func:`check_storable`). ``n``: the first ``n`` patterns (drawn sources: how many to
-    draw); ``one_per_class``: the first pattern of each class (files: needs an .npz ``labels``
-    array). Raises :class:`PatternError`.
+    ``random`` and ``correlated-R`` draw ``n_patterns`` patterns of any N >= 2; a file has
+    its own N: its 8-bit images are resized to side sqrt(N) when N is a square, and its other
+    patterns must have N neurons (``n_neurons=None``: whatever the file holds); the set must be
+    one a memory can store (:func:`check_storable`). ``n_patterns``: the first ``n_patterns``
+    patterns (drawn sources: how many to draw; its earlier name ``n`` still works, with a
+    ``DeprecationWarning``); ``one_per_class``: the first pattern of each class (files: needs
+    an .npz ``labels`` array). Raises :class:`PatternError`.
     """
     kind = check_kind(kind)
     if n_neurons is not None:
@@ -184,48 +196,52 @@ def patterns_for(source: str | ImageStack, n_neurons: int | None, *, kind: str =
     if isinstance(source, ImageStack):
         pset = source.patterns(None if n_neurons is None else image_side(source, n_neurons),
                                kind)
-        return _selected(pset, source.name, n, one_per_class)
+        return _selected(pset, source.name, n_patterns, one_per_class)
     name = str(source).strip().lower()
     check_source_options(name, zero_one=zero_one, one_per_class=one_per_class)
     if name in IMAGE_SETS or is_drawn(name):
         if n_neurons is None:
             raise PatternError(f"source {shown(source)} needs the number of neurons N")
         if name in IMAGE_SETS:
-            return load_image_set(name, kind, image_side(name, n_neurons), n, one_per_class,
-                                  seed)
-        if n is None:
-            raise PatternError(f"source {shown(source)} needs n (the number of patterns)")
+            return load_image_set(name, kind, image_side(name, n_neurons), n_patterns,
+                                  one_per_class, seed)
+        if n_patterns is None:
+            raise PatternError(f"source {shown(source)} needs n_patterns (the number of "
+                               f"patterns)")
         check_neurons(n_neurons, "N", PatternError)
         overlap = correlated_overlap(name)
         if overlap is None:
-            return random_patterns(n, n_neurons, kind=kind, seed=seed)
+            return random_patterns(n_patterns, n_neurons, kind=kind, seed=seed)
         if kind != "binary":
             raise PatternError(f"source {shown(source)} gives binary patterns only (kind='binary')")
-        return correlated_patterns(n, n_neurons, overlap, seed=seed)
+        return correlated_patterns(n_patterns, n_neurons, overlap, seed=seed)
     pset = load_file_neurons(_existing_file(source), n_neurons, kind=kind, zero_one=zero_one)
     if n_neurons is not None and pset.n_neurons != n_neurons:
         raise PatternError(f"{source}: its patterns have N = {pset.n_neurons} neurons, not "
                            f"{n_neurons}")
-    return _selected(pset, str(source), n, one_per_class)
+    return _selected(pset, str(source), n_patterns, one_per_class)
 
 
-def _selected(pset: PatternSet, where: str, n: int | None, one_per_class: bool) -> PatternSet:
-    """A file's patterns ``pset`` (named ``where``) checked storable, then its first ``n`` or
-    first of each class."""
-    return _picked(check_storable(pset, where), where, n, one_per_class)
+def _selected(pset: PatternSet, where: str, n_patterns: int | None, one_per_class: bool
+              ) -> PatternSet:
+    """A file's patterns ``pset`` (named ``where``) checked storable, then its first
+    ``n_patterns`` or first of each class."""
+    return _picked(check_storable(pset, where), where, n_patterns, one_per_class)
 
 
-def _picked(pset: PatternSet, where: str, n: int | None, one_per_class: bool) -> PatternSet:
-    """A file's patterns ``pset`` (named ``where``): its first ``n`` or first of each
-    class."""
+def _picked(pset: PatternSet, where: str, n_patterns: int | None, one_per_class: bool
+            ) -> PatternSet:
+    """A file's patterns ``pset`` (named ``where``): its first ``n_patterns`` or first
+    of each class."""
     if one_per_class and pset.labels is None:
         raise PatternError(f"{where}: no labels to pick one pattern per class (an .npz "
                            f"file's 'labels' array of one whole number per pattern; this file "
                            f"has no such array); give a number of patterns to store its first "
                            f"ones")
-    if n is None and not one_per_class:
+    if n_patterns is None and not one_per_class:
         return pset
-    return pset.subset(select_indices(pset.labels, pset.n_patterns, n, None, one_per_class))
+    return pset.subset(select_indices(pset.labels, pset.n_patterns, n_patterns, None,
+                                      one_per_class))
 
 
 #: the pool of drawn sources (``random``, ``correlated-R``) when none is given: how many

@@ -335,7 +335,7 @@ def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
     images and files: one per class when ``count`` is None; a ``count`` below 1 is refused)."""
     drawn = is_drawn(source)
     number = (10 if count is None else count) if drawn else count
-    return patterns_for(source, n, n=number, seed=seed,
+    return patterns_for(source, n, n_patterns=number, seed=seed,
                         one_per_class=count is None and not drawn)
 
 

@@ -275,7 +275,7 @@ def _run_at(n: int, kept: SearchCheckpoint | None,
             progress: Callable[[int, int, float], None] | None, options: dict) -> dict:
     """The capacity search of :func:`run_scaling` at size ``n`` (``options``: its settings)."""
     pool = patterns_for(options.pop("data"), n, kind=options.pop("kind"),
-                        n=options.pop("pool_size"), seed=options["seed"])
+                        n_patterns=options.pop("pool_size"), seed=options["seed"])
     res = find_capacity(pool, **options, progress=_tested(n, progress, kept),
                         measured=None if kept is None else kept.measured(f"N={n}"))
     return {**res.as_dict(), "lower_bound": res.lower_bound, "n_neurons": n,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from xbarmem.checks import renamed_keywords
+
 __all__ = ["budget_copies", "default_start"]
 
 
@@ -19,8 +21,10 @@ def default_start(arch: str, n_neurons: int) -> int:
     return max(2, n_neurons // 8) if arch == "single" else 2 * max(1, n_neurons // 2)
 
 
-def budget_copies(cue_budget: int, count: int) -> int:
-    """The hardware-adaptive rule's ``cue_copies`` (sampled cues per pattern) for ``count``
-    patterns under a ``cue_budget`` of cues per network: ``max(1, ceil(cue_budget / count))``,
-    whatever the rule's own ``cue_copies``."""
-    return max(1, math.ceil(cue_budget / count))
+@renamed_keywords(count="n_patterns")
+def budget_copies(cue_budget: int, n_patterns: int) -> int:
+    """The hardware-adaptive rule's ``cue_copies`` (sampled cues per pattern) for
+    ``n_patterns`` patterns under a ``cue_budget`` of cues per network: ``max(1,
+    ceil(cue_budget / n_patterns))``, whatever the rule's own ``cue_copies`` (``count``, the
+    earlier name of ``n_patterns``, still works with a ``DeprecationWarning``)."""
+    return max(1, math.ceil(cue_budget / n_patterns))

@@ -94,7 +94,7 @@ def _source(data: str, kind: str, n: int, first: int | None, seed: int,
             raise PatternError(f"pattern file {data} changed after the sweep was planned (its "
                                "SHA-256 is not the one in the trials' keys): run the sweep "
                                "again to plan it on the file as it is now")
-    return patterns_for(data, n, kind=kind, n=first, seed=seed if is_drawn(data) else 0)
+    return patterns_for(data, n, kind=kind, n_patterns=first, seed=seed if is_drawn(data) else 0)
 
 
 def _pool(c: dict[str, Any], first: int | None) -> PatternSet:

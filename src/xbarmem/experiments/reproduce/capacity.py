@@ -179,7 +179,7 @@ class Capacity(Experiment):
     def ceiling_text(self, quick: bool) -> str:
         """The nearest-pattern ceiling (:func:`xbarmem.evaluation.curve.nearest_pattern_curve`)
         on the section's subsets and cues, P = 1..64, as a sentence."""
-        pool = load_mnist(side=8, n=1000, crop=MNIST_VARIANTS[PRIMARY_DATA])
+        pool = load_mnist(side=8, n_patterns=1000, crop=MNIST_VARIANTS[PRIMARY_DATA])
         parts = []
         for level in self.levels:
             curve = mean_curve([nearest_pattern_curve(

@@ -155,7 +155,7 @@ class Correlation(Experiment):
         """Mean cosine per rule and fault rate on the stored glyphs; its checks."""
         if not rows:
             return []
-        x = load_glyphs(side=8, n=self.GLYPHS).patterns
+        x = load_glyphs(side=8, n_patterns=self.GLYPHS).patterns
         gram = np.abs(x @ x.T) / x.shape[1]
         overlap = float(gram[np.triu_indices(len(x), 1)].mean())
         self._recall_head(sec, f"Glyphs (A-J of the first font, 8x8; mean pairwise |overlap| "
