@@ -107,7 +107,7 @@ def _capacities(points: list[dict[str, Any]], thresholds: tuple[float, ...]) -> 
 # --------------------------------------------------------------------------- case 1
 def case_single(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     """Case 1: one network, N = 64, ``single_patterns`` 8x8 MNIST digits, no faults."""
-    return _single(cfg, load_mnist(side=8, n=cfg.single_patterns), "1", "8x8 MNIST digits",
+    return _single(cfg, load_mnist(side=8, n_patterns=cfg.single_patterns), "1", "8x8 MNIST digits",
                    log)
 
 
@@ -382,7 +382,7 @@ def _check_subsets(naive: dict[str, Any], xbarmem: dict[str, Any]) -> bool:
 def case_capacity(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     """Case 2: capacity curves, N = 64, 8x8 MNIST pool, at each fault rate: naive loop over
     counts vs one batched ``recall_curve``; capacities at ``cfg.thresholds``."""
-    pool = load_mnist(side=8, n=cfg.capacity_pool)
+    pool = load_mnist(side=8, n_patterns=cfg.capacity_pool)
     counts = sorted({int(c) for c in cfg.capacity_counts})
     protocol = _protocol(cfg, cfg.capacity_flip, cfg.capacity_probes)
     levels = []
@@ -541,7 +541,7 @@ def case_multilayer(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     """Case 3: one multilayer network ``64 -> H -> 64``, ``ml_patterns`` 8x8 MNIST digits,
     no faults: the naive multilayer loop vs xbarmem's multilayer trainer (fixed-point and
     default basin recipe)."""
-    pset = load_mnist(side=8, n=cfg.ml_patterns)
+    pset = load_mnist(side=8, n_patterns=cfg.ml_patterns)
     p, n = pset.patterns.shape
     chip = paper_chip(0.0)
     protocol = _protocol(cfg, cfg.ml_flip, cfg.ml_probes)
@@ -568,7 +568,7 @@ def case_big_multilayer(cfg: BenchConfig, log: Log = _quiet) -> dict[str, Any]:
     resolution (N = ``big_ml_neurons``), ``N -> H -> N``: xbarmem's fixed-point multilayer
     trainer, the naive loop only with ``big_ml_with_naive``."""
     side = int(round(cfg.big_ml_neurons ** 0.5))
-    pset = load_mnist(side=side, n=cfg.big_ml_patterns)
+    pset = load_mnist(side=side, n_patterns=cfg.big_ml_patterns)
     p, n = pset.patterns.shape
     chip = paper_chip(cfg.big_ml_faults)
     protocol = _protocol(cfg, cfg.big_ml_flip, cfg.big_ml_probes)

@@ -109,7 +109,7 @@ def patched(kind: str):
 def run_case(n: int, p: int, kind: str, max_steps: int = 10000, rel_tol: float = 0.01,
              seed: int = 0) -> dict:
     """One training from the start ``kind``: steps, seconds and recall cosine."""
-    pool = load_mnist(side=round(n ** 0.5), kind="continuous", n=POOL)
+    pool = load_mnist(side=round(n ** 0.5), kind="continuous", n_patterns=POOL)
     MultilayerFit.start = patched(kind)
     began = time.perf_counter()
     try:

@@ -31,7 +31,7 @@ CASES = ((400, 600), (784, 1400))
 
 def run_case(n: int, p: int, max_steps: int) -> dict:
     """Both trainings of one case: steps, seconds, loss and recall cosine each."""
-    patterns = load_mnist(side=round(n ** 0.5), n=p)
+    patterns = load_mnist(side=round(n ** 0.5), n_patterns=p)
     out = {}
     for label, options in (("default stop", {}),
                            ("to the loss or the cap", {"stop": "loss",

@@ -69,7 +69,7 @@ class TrainingPath:
 def _patterns(data: str, p: int, kind: str = "binary"):
     if data == "random":
         return random_patterns(p, 64, kind=kind, seed=p)
-    return load_digits(kind=kind, n=p, shuffle=True, seed=p)
+    return load_digits(kind=kind, n_patterns=p, shuffle=True, seed=p)
 
 
 def measure(preset: str, rate: float, levels: int, data: str, p: int, quantize: bool,

@@ -226,11 +226,11 @@ def study_compile(quick: bool) -> dict:
         row = out[label] = {"eager_ms_per_step": _plain_ms_per_step(fn, weights, target, steps)}
         side = math.isqrt(n)
         if hidden is None:
-            x = load_mnist(side=side, n=p)
+            x = load_mnist(side=side, n_patterns=p)
             row["trainer_ms_per_step"] = _trainer_ms_per_step(
                 x, steps, flip_steps=0, finetune_steps=0, cue_copies=copies, unroll=unroll)
         else:
-            x = load_mnist(side=side, kind="continuous", n=p)
+            x = load_mnist(side=side, kind="continuous", n_patterns=p)
             row["trainer_ms_per_step"] = _trainer_ms_per_step(
                 x, steps, arch="multilayer", hidden=hidden, cue_copies=copies, unroll=unroll)
     if quick:  # compiling takes seconds to tens of seconds
@@ -259,7 +259,7 @@ def study_bf16(quick: bool) -> dict:
     if not bf16_products_supported():  # the option is refused here
         return {**out, "not measured": "this torch build or CPU has no bfloat16 support"}
     for label, (n, p, kind, steps) in cases.items():
-        x = load_mnist(side=math.isqrt(n), kind=kind, n=p)
+        x = load_mnist(side=math.isqrt(n), kind=kind, n_patterns=p)
         options = ({"objective": "basin", "unroll": 2, "rel_tol": 1e-12,
                     "cue_copies": math.ceil(_CUE_BUDGET / p)} if kind == "continuous"
                    else {"objective": "fixed-point"})
@@ -327,11 +327,11 @@ def _search(n: int, pool, warm: bool, max_steps: int) -> dict:
 
 def study_warm_search(quick: bool) -> dict:
     n, max_steps = (16, 50) if quick else (144, 10_000)
-    pool = load_mnist(side=math.isqrt(n), kind="continuous", n=5000)
+    pool = load_mnist(side=math.isqrt(n), kind="continuous", n_patterns=5000)
     out = {"continuous search": {way: _search(n, pool, way == "warm", max_steps)
                                  for way in ("scratch", "warm")}}
     n, first, second = (16, 8, 12) if quick else (256, 128, 250)
-    mnist = load_mnist(side=math.isqrt(n), n=1000)
+    mnist = load_mnist(side=math.isqrt(n), n_patterns=1000)
     row = {}
     for way in ("scratch", "warm"):
         with _warm_multilayer() if way == "warm" else contextlib.nullcontext():
@@ -431,10 +431,10 @@ def _search_cases(quick: bool) -> dict:
                                                       thresholds=(0.9, 0.95, 0.99), trials=2)),
         "random N = 64, one layer": (random_patterns(500, 64, seed=3), dict(
             arch="single", thresholds=(0.95, 0.99), trials=2)),
-        "8x8 MNIST, one layer, 50% faults": (load_mnist(side=8, n=2000), dict(
+        "8x8 MNIST, one layer, 50% faults": (load_mnist(side=8, n_patterns=2000), dict(
             arch="single", thresholds=(0.95, 0.99), trials=2,
             chip=load_chip("paper-sim").with_faults(0.5))),
-        "8x8 MNIST continuous, 64-64-64": (load_mnist(side=8, kind="continuous", n=3000),
+        "8x8 MNIST continuous, 64-64-64": (load_mnist(side=8, kind="continuous", n_patterns=3000),
                                            continuous),
     }
 
@@ -467,7 +467,7 @@ def _first_stage_only():
 
 def study_flip_start(quick: bool) -> dict:
     n, p = (16, 6) if quick else (64, 32)
-    data = {"MNIST digits": load_mnist(side=math.isqrt(n), n=p),
+    data = {"MNIST digits": load_mnist(side=math.isqrt(n), n_patterns=p),
             "random patterns": random_patterns(p, n, seed=0)}
     out = {}
     rho = AdaptiveTrainer().cue_flip

@@ -180,7 +180,7 @@ ML_CANDIDATES: dict[str, dict] = {
 def multilayer_tuning_cases() -> list[tuple[str, str, float, int, object]]:
     """``(label, fault model, fault rate, fault seed, patterns)`` of the multilayer tuning
     split (disjoint from the multilayer cases of ``benchmarks.recipes``)."""
-    mnist = load_mnist(side=8, n=160)
+    mnist = load_mnist(side=8, n_patterns=160)
     return [("MNIST 8x8 P=32 (images 0-31)", "weight", 0.0, 0, mnist.subset(slice(0, 32))),
             ("MNIST 8x8 P=96 (images 64-159), near capacity", "weight", 0.0, 25,
              mnist.subset(slice(64, 160))),
@@ -188,9 +188,9 @@ def multilayer_tuning_cases() -> list[tuple[str, str, float, int, object]]:
              mnist.subset(slice(32, 64))),
             ("random P=24, seed 0", "weight", 0.0, 0, random_patterns(24, 64, seed=0)),
             ("glyphs 8x8 P=30 (first font), 30% faults", "weight", 0.3, 24,
-             load_glyphs(side=8, n=30)),
+             load_glyphs(side=8, n_patterns=30)),
             ("sklearn digits P=20 (first 20), 50% stuck devices", "device", 0.5, 33,
-             load_digits(n=20))]
+             load_digits(n_patterns=20))]
 
 
 #: per architecture: (baseline, candidates, tuning cases)
@@ -200,7 +200,7 @@ SEARCHES = {"single": (BASELINE, CANDIDATES, lambda: tuning_cases()),
 
 def tuning_cases() -> list[tuple[str, str, float, int, object]]:
     """``(label, fault model, fault rate, fault seed, patterns)`` of the tuning split."""
-    mnist = load_mnist(side=8, n=512)
+    mnist = load_mnist(side=8, n_patterns=512)
     weight = [("MNIST 8x8 P=32 (images 0-31)", 0.0, 0, mnist.subset(slice(0, 32))),
               ("random P=32, seed 0", 0.0, 0, random_patterns(32, 64, seed=0)),
               ("MNIST 8x8 P=16 (images 300-315), 50% faults", 0.5, 21,

@@ -92,8 +92,8 @@ SIDES = {"single": (("earlier default", EARLIER_SINGLE),
 def cases() -> list[tuple[str, str, str, float, int, object]]:
     """``(label, arch, fault model, fault rate, fault seed, patterns)``: none of them a tuning
     case (``benchmarks.recipe_search``)."""
-    mnist = load_mnist(side=8, n=256)
-    digits = load_digits(shuffle=True, seed=3, n=64)
+    mnist = load_mnist(side=8, n_patterns=256)
+    digits = load_digits(shuffle=True, seed=3, n_patterns=64)
     out: list[tuple[str, str, str, float, int, object]] = []
     for seed in (11, 12):
         out.append((f"random P=32, seed {seed}", "single", "weight", 0.0, seed,
@@ -109,7 +109,7 @@ def cases() -> list[tuple[str, str, str, float, int, object]]:
     out.append(("sklearn digits P=12, 50% faults", "single", "weight", 0.5, 15,
                 digits.subset(slice(32, 44))))
     out.append(("glyphs 8x8 P=16 (A-P, first font), 50% faults", "single", "weight", 0.5, 18,
-                load_glyphs(side=8, n=16)))
+                load_glyphs(side=8, n_patterns=16)))
     out.append(("MNIST-crop24 one per class (the demo's), 50% stuck devices", "single",
                 "device", 0.5, 0, load_mnist(side=8, one_per_class=True, crop=24)))
     out.append(("sklearn digits one per class, 50% stuck devices", "single", "device", 0.5, 5,

@@ -107,7 +107,7 @@ def measure_side(seeds: int, probes: int) -> dict:
 
     out = {}
     for name, (source, count, preset, faults, arch) in CASES.items():
-        patterns = patterns_for(source, 64, n=count, seed=5)
+        patterns = patterns_for(source, 64, n_patterns=count, seed=5)
         chip = load_preset(preset).with_faults(faults) if faults else load_preset(preset)
         extra = {"arch": "multilayer", "hidden": 32} if arch == "multilayer" else {}
         sums, seconds = [0.0] * len(FLIPS), 0.0
