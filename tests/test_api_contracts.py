@@ -324,7 +324,7 @@ def _stated_errors():
         (lambda: xm.gaussian_noise(x, -0.1), xm.PatternError, "sigma"),
         (lambda: xm.occlude_block(x, (3, 3), 0.1), xm.PatternError, "image_shape"),
         (lambda: xm.load_digits(seed=-1), xm.ConfigError, "seed"),
-        (lambda: xm.load_digits(n_patterns=0), xm.PatternError, "n must"),
+        (lambda: xm.load_digits(n_patterns=0), xm.PatternError, "n_patterns must"),
         (lambda: xm.load_preset("nope"), xm.ConfigError, "nope"),
         (lambda: xm.load_chip("nope"), xm.FileFormatError, "nope"),
         (lambda: xm.load_chip({}), xm.ArgumentError, "ChipSpec"),
