@@ -11,6 +11,7 @@ import xbarmem as xm
 from xbarmem.deploy.backend import BackendMemory, simulated_backends
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation import curve
+from xbarmem.names import default_cues
 
 GAUSSIAN = xm.Protocol(corruption="gaussian", level=0.6, activation="tanh")
 
@@ -117,3 +118,24 @@ def test_a_protocol_without_neurons_takes_the_patterns_kind(grey, monkeypatch):
         with pytest.raises(RuntimeError, match="stop"):
             search()
     assert [p.activation for p in seen] == ["tanh", "tanh"]
+
+
+@pytest.mark.parametrize("corruption", ["flip", "gaussian", "occlude", "salt-pepper"])
+def test_a_protocol_without_a_level_takes_the_commands_level(corruption):
+    """``Protocol(corruption="gaussian")`` took level 0.1 (the flip rate's) where ``evaluate
+    --corruption gaussian`` and sweeps take sigma 0.6: same chip, other numbers."""
+    for kind in ("binary", "continuous"):
+        if kind == "continuous" and corruption in ("flip", "salt-pepper"):
+            continue
+        _, level, _ = default_cues(kind, corruption)
+        assert xm.Protocol(corruption=corruption).level == level
+        assert xm.Protocol(corruption=corruption, probes=3).as_dict() == xm.Protocol(
+            corruption=corruption, level=level, probes=3).as_dict()
+    assert xm.Protocol().level == 0.1 and xm.Protocol(level=0.05).level == 0.05
+
+
+def test_a_custom_corruption_needs_its_level():
+    """A custom corruption has no default level (it took the flip rate's 0.1 unsaid)."""
+    with pytest.raises(ConfigError, match=r"^level is required with corruption <lambda> "):
+        xm.Protocol(corruption=lambda x, level, generator: x)
+    assert xm.Protocol(corruption=lambda x, level, generator: x, level=0.3).level == 0.3

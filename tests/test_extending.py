@@ -257,14 +257,15 @@ def test_a_custom_corruption_runs_wherever_a_protocol_does():
     expected = torch.as_tensor(P.patterns).clone()
     expected[:, :4] *= -1
     assert torch.equal(score.cues, expected)
-    assert xm.Protocol(corruption=_block).as_dict()["corruption"] == "_block"
+    assert xm.Protocol(corruption=_block, level=0.25).as_dict()["corruption"] == "_block"
     with pytest.raises(PatternError, match=r"^unknown corruption method '_block': expected one "
                        r"of flip, gaussian, occlude, salt-pepper, or a function f\(x, level, "
                        r"generator\) \(if '_block' names a corruption function of yours, as "
                        r"a result or Protocol.as_dict\(\) records it: pass the function "
                        r"itself\)$"):
         xm.Protocol(**xm.Protocol(corruption=_block, level=0.25).as_dict())
-    table = xm.compare_rules(P, CHIP, "hebb", trials=1, protocol=xm.Protocol(corruption=_block))
+    table = xm.compare_rules(P, CHIP, "hebb", trials=1,
+                             protocol=xm.Protocol(corruption=_block, level=0.25))
     assert table["settings"]["protocol"]["corruption"] == "_block"
 
 
@@ -281,7 +282,7 @@ def test_a_custom_corruption_breaking_its_contract_is_named(corruption, match):
     memory = xm.train(P, chip="ideal", rule="pinv")
     with pytest.raises(PatternError, match=r"^corruption <lambda>\(x, level, generator\) must "
                        r"return a torch tensor of x's shape \(4, 16\)" + ".*" + match):
-        xm.evaluate_memory(memory, P, xm.Protocol(corruption=corruption))
+        xm.evaluate_memory(memory, P, xm.Protocol(corruption=corruption, level=0.1))
     with pytest.raises(PatternError, match=r"^level \(of corruption _block\) must be >= 0"):
         xm.Protocol(corruption=_block, level=-1)
     with pytest.raises(PatternError, match=r"^corruption <lambda> must be a function "

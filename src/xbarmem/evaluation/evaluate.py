@@ -53,7 +53,13 @@ from xbarmem.limits import check_bytes
 from xbarmem.memory.base import memory_patterns
 from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
 from xbarmem.memory.single import SingleLayerMemory
-from xbarmem.names import BIT_CORRUPTIONS, RULE_NAMES, default_cues
+from xbarmem.names import (
+    BIT_CORRUPTIONS,
+    DEFAULT_LEVELS,
+    RULE_NAMES,
+    corruption_key,
+    default_cues,
+)
 from xbarmem.seeds import as_generator, offset_seed
 from xbarmem.sizes import recall_bytes
 from xbarmem.spec import Number, check_seed
@@ -76,9 +82,13 @@ class Protocol:
             corruption: a function ``f(x, level, generator)`` (:func:`~xbarmem.data.
             corruption.corrupt`; ``docs/extending.md``).
         level: flip/salt-pepper rate, Gaussian sigma, or occluded fraction (a custom
-            corruption's: any number >= 0, passed to it). The cues of binary patterns
-            are the signs of the corrupted patterns (+-1, a 0 read as +1): Gaussian
-            noise of sigma ``s`` flips a bit with probability ``Phi(-1/s)``.
+            corruption's: any number >= 0, passed to it). None (the default): the
+            corruption's level when none is given, as the commands and sweeps take it
+            (:data:`~xbarmem.names.DEFAULT_LEVELS`: 0.1 for ``flip`` and ``salt-pepper``,
+            0.6 for ``gaussian`` and ``occlude``); a custom corruption has none, so a
+            protocol of one without a level raises :class:`ConfigError`. The cues of binary
+            patterns are the signs of the corrupted patterns (+-1, a 0 read as +1):
+            Gaussian noise of sigma ``s`` flips a bit with probability ``Phi(-1/s)``.
         probes: corrupted cues per stored pattern (per chip).
         mode: ``sync`` or ``async`` recall.
         activation: ``sign`` (binary neurons) or ``tanh`` (analogue neurons; for binary
@@ -94,7 +104,8 @@ class Protocol:
     """
 
     corruption: str | Callable[[torch.Tensor, float, torch.Generator], torch.Tensor] = "flip"
-    level: float = 0.1
+    # None is resolved in __post_init__: the attribute is always a float (as type checkers read it)
+    level: float = None  # type: ignore[assignment]
     probes: int = 1
     mode: str = "sync"
     activation: str | None = None
@@ -106,6 +117,8 @@ class Protocol:
         of the functions that take it): :class:`PatternError` for the corruption,
         :class:`ConfigError` for the rest, naming the field. Names are kept canonical
         (``corruption="Flip"``, ``mode="Sync"``: ``"flip"``, ``"sync"``)."""
+        if self.level is None:
+            self.level = default_level(self.corruption)
         self.corruption = check_corruption(self.corruption, self.level)
         self.mode, activation = check_recall(self.mode, self.activation or "sign",
                                              self.max_iterations)
@@ -134,6 +147,20 @@ class Protocol:
         if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
             raise ConfigError(f"offset must be an integer, got {shown(offset)}")
         return replace(self, seed=offset_seed(self.seed, offset))
+
+
+def default_level(corruption: Any) -> float:
+    """The level of a protocol of ``corruption`` given none: a built-in corruption's
+    :data:`~xbarmem.names.DEFAULT_LEVELS` (an unknown name is refused by the protocol's
+    corruption check after this); for a custom corruption, whose level only its author can
+    choose, :class:`ConfigError` naming ``level`` (:class:`~xbarmem.errors.PatternError`
+    first when the function cannot be called as ``f(x, level, generator)``)."""
+    if callable(corruption):
+        check_corruption(corruption, 0.0)  # a function that cannot be called so: named first
+        raise ConfigError(f"level is required with corruption {corruption_name(corruption)} "
+                          f"(Protocol(corruption=f, level=...)): a corruption function of "
+                          f"your own has no default level")
+    return DEFAULT_LEVELS.get(corruption_key(corruption) or "", 0.0)
 
 
 def as_protocol(protocol: Protocol | None, default: Protocol | None = None, *,
