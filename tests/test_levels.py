@@ -374,3 +374,37 @@ def test_a_weight_half_way_between_levels_goes_to_the_even_level(levels, g_min):
         got = one.program(target).effective()[0].double().numpy()
         want = one.weight_grid().quantise(torch.tensor(target, dtype=torch.float32))
         np.testing.assert_allclose(got, want.double().numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["single", "multilayer"])
+@pytest.mark.parametrize("quantize", [True, False])
+def test_weight_bound_holds_for_the_programmed_weights_on_a_chip_with_levels(arch, quantize):
+    """``weight_bound=0.5`` on 4 levels (``D = w_max / 3``) kept the trained weights within
+    ``0.25 = 1.5 D`` before rounding, and a weight at the bound went to ``2 D``: past it. The
+    programmed weights now stay at the level within the bound (``D``) wherever a level of a
+    weight's interval lies in it; only pinned weights and intervals beside the box leave it."""
+    chip = _chip(4, "device", stuck=0.1)
+    x = random_patterns(4, 16, seed=3).patterns
+    memories = _memories(chip, 16, 2, arch)
+    problem = Problem.for_memories(x, memories)
+    fit = AdaptiveTrainer(weight_bound=0.5, max_steps=30, finetune_steps=10,
+                          quantize=quantize).fit(problem)
+    for k, (grid, (lo, hi)) in enumerate(zip(problem.grids, problem.bounds, strict=True)):
+        c = 0.5 * torch.as_tensor([m.layers[k].w_max for m in memories])[:, None, None]
+        programmed = grid.quantise(torch.cat([fit.weights[k], fit.biases[k][:, :, None]], 2))
+        bottom, top = grid.levels_within(c)
+        inside = (torch.maximum(lo, bottom) <= torch.minimum(hi, top)) & (lo < hi)
+        assert bool((programmed[inside].abs() <= c.expand_as(lo)[inside] + 1e-6).all())
+        reached = torch.isclose(programmed[inside].abs(), c.expand_as(lo)[inside] * 2 / 3)
+        assert bool(reached.any())  # the level within the bound is used
+
+
+def test_the_levels_within_a_box_are_the_grid_s():
+    grid = WeightGrid(offset=torch.tensor([[0.0, 0.1, 0.0]]), lo=torch.tensor([[-1.0, -0.9, -1]]),
+                      hi=torch.tensor([[1.0, 0.1, 1.0]]), step=torch.tensor(1 / 3),
+                      relative=torch.tensor(0.0))
+    bottom, top = grid.levels_within(torch.tensor(1 / 3))  # a bound on a level keeps it
+    torch.testing.assert_close(top, torch.tensor([[1 / 3, 0.1, 1 / 3]]))
+    torch.testing.assert_close(bottom, torch.tensor([[-1 / 3, 0.1 - 1 / 3, -1 / 3]]))
+    bottom, top = grid.levels_within(torch.tensor(0.05))  # no level of offset 0.1 within
+    assert float(bottom[0, 1]) > float(top[0, 1]) and float(top[0, 0]) == 0.0

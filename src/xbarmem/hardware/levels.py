@@ -82,6 +82,22 @@ class WeightGrid:
         return WeightGrid(self.offset * factor, self.lo * factor, self.hi * factor,
                           self.step * factor, self.relative)
 
+    def levels_within(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(bottom, top)`` of the grid's shape: the lowest and highest ``offset + k * D`` in
+        ``[-c, c]`` (``c`` ``>= 0``, broadcast against ``(..., 1, 1)``; a level within
+        ``1e-4 D`` of ``c`` counts as inside, against rounding), where ``D`` is fixed; where it
+        is not (continuous chips, the ``weight`` fault model, whose ``D`` follows the largest
+        ``|A|`` so that its top level is that weight) ``-c`` and ``c``. Where no level lies
+        in the box, ``bottom > top``."""
+        shape = self.step.shape + (1,) * (self.offset.ndim - self.step.ndim)
+        step = self.step.reshape(shape)
+        c = torch.as_tensor(c, dtype=self.offset.dtype).expand_as(self.offset)
+        safe = torch.where(step > 0, step, 1.0)
+        top = torch.floor((c - self.offset) / safe + 1e-4) * safe + self.offset
+        bottom = torch.ceil((-c - self.offset) / safe - 1e-4) * safe + self.offset
+        fixed = (step > 0).expand_as(self.offset)
+        return torch.where(fixed, bottom, -c), torch.where(fixed, top, c)
+
     def quantise(self, a: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """The weights programming gives for ``a`` (the grid's shape; written into ``out``
         when given): each rounded to the nearest ``offset + k * D`` and kept within

@@ -195,7 +195,7 @@ class AdaptiveTrainer(Spec, noun="adaptive rule"):
                                         help="keep the trained weights within "
                                         "+-weight_bound * w_max (the chip's full-window "
                                         "weight) as well as the chip's own bounds (on a chip "
-                                        "with levels, before rounding to them)")
+                                        "with levels, the levels within it)")
     quantize: bool | None = flag(None, optional=True, meta=_WHEN_SET,
                                  help="on chips with conductance levels (device.levels >= 2): "
                                  "train through them, the objective seeing the weights "

@@ -536,7 +536,20 @@ def box_size(problem: Problem, layer: int, bound: float) -> torch.Tensor:
 
 def within_box(problem: Problem, bound: float) -> Problem:
     """``problem`` with every layer's intervals narrowed to ``[-bound * w_max, bound * w_max]``
-    (``w_max``: the layer's full-window weight per network, 1 when unknown) by :func:`boxed`."""
-    layers = tuple(boxed(lo, hi, box_size(problem, k, bound))
-                   for k, (lo, hi) in enumerate(problem.bounds))
-    return replace(problem, bounds=layers)
+    (``w_max``: the layer's full-window weight per network, 1 when unknown) by :func:`boxed`.
+    On a chip with conductance levels (:attr:`Problem.grids`) each interval is narrowed to
+    the levels within that box (:meth:`~xbarmem.hardware.levels.WeightGrid.levels_within`),
+    so that programming, which rounds a weight to its nearest level, keeps it inside; an
+    interval with no level in the box is boxed as on a continuous chip (its weight goes to
+    the level nearest the box, as a pinned weight keeps its value)."""
+    layers = []
+    for k, (lo, hi) in enumerate(problem.bounds):
+        c = box_size(problem, k, bound)
+        new_lo, new_hi = boxed(lo, hi, c)
+        if problem.grids is not None:
+            bottom, top = problem.grids[k].levels_within(c)
+            on_lo, on_hi = torch.maximum(lo, bottom), torch.minimum(hi, top)
+            some = on_lo <= on_hi  # a level of the interval lies in the box
+            new_lo, new_hi = torch.where(some, on_lo, new_lo), torch.where(some, on_hi, new_hi)
+        layers.append((new_lo, new_hi))
+    return replace(problem, bounds=tuple(layers))
