@@ -14,6 +14,7 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.learning import single_fit
 from xbarmem.learning.adaptive import AdaptiveTrainer
 from xbarmem.learning.fit import fit_memories
+from xbarmem.memory.build import make_memory
 
 NOISES = {"write": (5e-6, 0.0), "read": (0.0, 5e-6), "write and read": (5e-6, 5e-6)}
 
@@ -111,3 +112,31 @@ def test_stable_check_compares_directions_for_binary_and_relative_rows_for_conti
                                  fit._row_state(before, "continuous"), "continuous")
     torch.testing.assert_close(binary, torch.tensor([0.0]))
     torch.testing.assert_close(continuous, torch.tensor([0.5]))
+
+
+@pytest.mark.parametrize(("arch", "options"), [
+    ("single", {}), ("single", {"recipe": "fast"}), ("single", {"objective": "fixed-point"}),
+    ("single", {"flip_steps": 5}), ("multilayer", {}), ("multilayer", {"recipe": "fast"}),
+    ("multilayer", {"objective": "fixed-point"})])
+def test_memories_with_every_device_stuck_take_no_training_step(arch, options, monkeypatch):
+    """Every device stuck (fault rate 1): no weight can move, yet every step of both stages
+    ran (``steps`` 500, a second's work for ten 8x8 digits). Now no optimiser step is taken,
+    in a batch of memories too, and the weights are the pinned ones, as the steps left them."""
+    from xbarmem.learning import flip_stage, multilayer_fit, stages
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an optimiser step on memories with no free device")
+
+    for module in (stages, single_fit, multilayer_fit, flip_stage):
+        monkeypatch.setattr(module, "optimizer_step", refuse)
+    chip = xm.load_chip("rram").with_faults(1.0)
+    memories = [make_memory(16, arch=arch, hidden=8 if arch == "multilayer" else None,
+                            chip=chip, fault_seed=s) for s in range(2)]
+    reports = []
+    infos = fit_memories(AdaptiveTrainer(**options), xm.random_patterns(3, 16, seed=1),
+                         memories, progress=lambda step, loss: reports.append(step))
+    assert [i["steps"] for i in infos] == [0, 0] and reports == []
+    for m in memories:
+        assert all(bool((lo == hi).all()) for lo, hi in m.bounds())
+        for (lo, _), (w, b) in zip(m.bounds(), m.targets, strict=True):
+            assert torch.equal(torch.cat([w, b[:, None]], dim=1), lo)

@@ -106,11 +106,16 @@ class MultilayerFit:
     @classmethod
     def run(cls, opts, problem: Problem, progress=None):
         """Train; returns ``(weights, biases, steps, loss, converged)`` (per-layer lists).
-        ``progress(step, loss)``: see :class:`~xbarmem.learning.stages.StepReporter`."""
+        ``progress(step, loss)``: see :class:`~xbarmem.learning.stages.StepReporter`. When
+        no network has a free device, no step is taken (:func:`~xbarmem.learning.stages.
+        pinned_result`: the pinned weights, 0 steps)."""
         path, params, x, valid, lo, hi, gen, noise = cls.start(opts, problem)
         path.reporter = stages.StepReporter(progress)
-        params, steps, final_loss, converged = stages.two_stage(
-            path, params, x, valid, lo, hi, problem.kind, gen, noise)
+        if bool((lo == hi).all()):  # no free device in any layer: nothing to train
+            params, steps, final_loss, converged = stages.pinned_result(params, lo, hi)
+        else:
+            params, steps, final_loss, converged = stages.two_stage(
+                path, params, x, valid, lo, hi, problem.kind, gen, noise)
         if path.quantiser is not None:  # on a chip with levels: the weights it holds
             params = path.quantiser(params).clone()
         weights, biases = path.unpack(params.detach() * path.scale)

@@ -28,7 +28,7 @@ from xbarmem.learning.objective import (
 )
 from xbarmem.learning.optimizer import fused_counter, optimizer_step, stable_check
 from xbarmem.learning.quantise import Quantiser, seen, trimmed
-from xbarmem.learning.stages import StepReporter, two_stage
+from xbarmem.learning.stages import StepReporter, pinned_result, two_stage
 from xbarmem.sizes import WARM_START_SLICE_BYTES
 
 
@@ -43,7 +43,9 @@ class SingleLayerFit:
     def run(self, problem: Problem) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                              torch.Tensor, torch.Tensor]:
         """Train; returns ``(weights (T, N, N), bias (T, N), steps, loss, converged)`` (bias
-        zeros without a bias option)."""
+        zeros without a bias option). When no network has a free device (the diagonal
+        pinned with ``zero_diagonal``), no step is taken
+        (:func:`~xbarmem.learning.stages.pinned_result`: the pinned weights, 0 steps)."""
         o = self.opts
         x = problem.patterns
         t, p, n = x.shape
@@ -59,6 +61,9 @@ class SingleLayerFit:
         final_loss = torch.full((t,), float("nan"), dtype=torch.float32)
         converged = torch.zeros(t, dtype=torch.bool)
         full = Quantiser(list(problem.grids)) if o.quantize and problem.grids else None
+        if bool((lo == hi).all()):  # no free device (every device stuck): nothing to train
+            params, steps, final_loss, converged = pinned_result(params, lo, hi)
+            groups = []
         for idx in groups:  # each group padded only to its own largest pattern count
             rows = int(sizes[idx].max())
             xg, vg = x[idx, :rows], valid[idx, :rows]

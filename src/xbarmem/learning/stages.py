@@ -120,6 +120,17 @@ def basin_stage(path, params, x, valid, lo, hi, kind, gen, noise, unroll, lr, ma
     return batch.result()
 
 
+def pinned_result(params: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor):
+    """What training gives a batch whose every parameter is pinned (``lo == hi``: no free
+    device, e.g. every device stuck), without a step: ``(params`` clamped into the intervals
+    -- their pinned values, as every projected step leaves them --, ``steps`` 0, ``loss``
+    NaN (none computed), ``converged`` True: there is nothing left to optimise)."""
+    t = params.shape[0]
+    return (torch.clamp(params, lo, hi), torch.zeros(t, dtype=torch.int64),
+            torch.full((t,), float("nan"), dtype=torch.float32),
+            torch.ones(t, dtype=torch.bool))
+
+
 def two_stage(path, params, x, valid, lo, hi, kind, gen, noise):
     """The whole training of one batch: the fixed-point objective's stage, or the basin
     stage followed, for binary patterns, by ``finetune_steps`` of the straight-through sign
