@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -408,3 +409,18 @@ def test_the_levels_within_a_box_are_the_grid_s():
     torch.testing.assert_close(bottom, torch.tensor([[-1 / 3, 0.1 - 1 / 3, -1 / 3]]))
     bottom, top = grid.levels_within(torch.tensor(0.05))  # no level of offset 0.1 within
     assert float(bottom[0, 1]) > float(top[0, 1]) and float(top[0, 0]) == 0.0
+
+
+@pytest.mark.parametrize("bound, warned", [(0.15, True), (0.5, False)])
+def test_a_weight_bound_below_the_first_level_is_warned_about(bound, warned):
+    """On 4 levels (``D = w_max / 3``) a bound of ``0.15 w_max`` holds no level but 0: every
+    trainable weight is 0 and the memory stores nothing, which was silent; a bound that keeps
+    ``D`` is not warned about."""
+    chip = _chip(4, "device", stuck=0.0)
+    problem = Problem.for_memories(random_patterns(4, 16, seed=3).patterns,
+                                   _memories(chip, 16, 1, "single"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        AdaptiveTrainer(weight_bound=bound, max_steps=2, finetune_steps=1).fit(problem)
+    said = [str(w.message) for w in caught if "stores nothing" in str(w.message)]
+    assert bool(said) == warned, said

@@ -36,7 +36,7 @@ from xbarmem.checks import (
     value_equality,
 )
 from xbarmem.data.patterns import validate_patterns
-from xbarmem.errors import ArgumentError, ConfigError, PatternError
+from xbarmem.errors import ArgumentError, ConfigError, PatternError, warn
 from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.hardware.levels import WeightGrid
 from xbarmem.jsontext import plain
@@ -552,4 +552,22 @@ def within_box(problem: Problem, bound: float) -> Problem:
             some = on_lo <= on_hi  # a level of the interval lies in the box
             new_lo, new_hi = torch.where(some, on_lo, new_lo), torch.where(some, on_hi, new_hi)
         layers.append((new_lo, new_hi))
+    _warn_if_nothing_moves(problem.bounds, layers, bound)
     return replace(problem, bounds=tuple(layers))
+
+
+def _warn_if_nothing_moves(before: Sequence[tuple[torch.Tensor, torch.Tensor]],
+                           after: Sequence[tuple[torch.Tensor, torch.Tensor]],
+                           bound: float) -> None:
+    """Warn when ``weight_bound`` leaves no trainable weight any room (every interval that
+    was wider than a point before the bound is one point after it: on a chip with levels, a
+    bound below the first level beside 0), so the memory would store nothing."""
+    free = [hi > lo for lo, hi in before]
+    if not any(bool(f.any()) for f in free):
+        return
+    if any(bool((f & (hi > lo)).any()) for f, (lo, hi) in zip(free, after, strict=True)):
+        return
+    warn(f"weight_bound={bound:g} leaves the trainable weights no conductance level but one "
+         "(a bound below the chip's first level beside 0): every one keeps a single value "
+         "and the memory stores nothing; raise weight_bound or leave it unset",
+         stacklevel=4)
