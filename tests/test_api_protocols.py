@@ -10,6 +10,7 @@ import io
 import json
 import re
 import tomllib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -389,3 +390,34 @@ def test_every_recall_entry_point_takes_recall_s_keywords_with_its_defaults():
     view.program_targets()
     assert int(view.recall(cues, tol=0.5).iterations.max()) < int(
         view.recall(cues, tol=1e-6).iterations.max())
+
+
+def test_a_protocol_takes_recall_s_tol_and_every_evaluation_passes_it_on():
+    """``Memory.recall(tol=)`` set the tanh fixed-point tolerance, but ``Protocol`` had no
+    ``tol`` (an unknown keyword): evaluations of continuous memories could not ask for the
+    stopping rule their own recalls used. ``Protocol`` takes it with recall's name, check and
+    default; ``evaluate_memory``, ``evaluate_many`` (batched) and ``compare_rules`` recall
+    with it; a default ``tol`` is not recorded (records of existing protocols keep their
+    keys)."""
+    from xbarmem.evaluation.evaluate import evaluate_many
+
+    assert inspect.signature(xm.Protocol).parameters["tol"].default == inspect.signature(
+        xm.recall).parameters["tol"].default
+    for bad in (-1.0, float("nan"), True, "0.1"):
+        with pytest.raises(ConfigError, match="tol"):
+            xm.Protocol(tol=bad)
+    assert "tol" not in xm.Protocol().as_dict()
+    loose = xm.Protocol(corruption="gaussian", level=0.3, probes=2, tol=0.5)
+    assert xm.Protocol(**loose.as_dict()) == loose and loose.as_dict()["tol"] == 0.5
+    tight = replace(loose, tol=1e-6)
+    patterns = xm.random_patterns(3, 16, kind="continuous", seed=0)
+    memory = xm.train(patterns, chip="ideal", rule="pinv")
+    fast, slow = (xm.evaluate_memory(memory, patterns, p) for p in (loose, tight))
+    assert fast.mean_iterations < slow.mean_iterations
+    assert [s.mean_iterations for s in evaluate_many([memory], [patterns], [loose])] == [
+        fast.mean_iterations]  # (the batched recall of noise-free crossbars)
+    rules = {p.tol: xm.compare_rules(patterns, "ideal", "pinv", trials=1, protocol=p)
+             for p in (loose, tight)}
+    assert (rules[0.5]["rules"]["pinv"]["mean_iterations"]
+            < rules[1e-6]["rules"]["pinv"]["mean_iterations"])
+    assert rules[0.5]["settings"]["protocol"]["tol"] == 0.5

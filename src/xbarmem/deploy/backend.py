@@ -48,7 +48,7 @@ from xbarmem.hardware.crossbar import Crossbar
 from xbarmem.hardware.faults import FaultMap, highest_reading
 from xbarmem.hardware.units import falling_refusal, follows_rearranged, one_reading, unit_mismatch
 from xbarmem.memory.base import LayeredMap, Memory, memory_kind
-from xbarmem.memory.recall import RecallResult, recall
+from xbarmem.memory.recall import DEFAULT_TOL, RecallResult, recall
 from xbarmem.seeds import offset_seed
 from xbarmem.spec import Number
 
@@ -643,7 +643,7 @@ class BackendMemory:
 
     @checked_keywords
     def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str | None = None,
-               max_iterations: int = 100, tol: float = 1e-4,
+               max_iterations: int = 100, tol: float = DEFAULT_TOL,
                seed: int | torch.Generator | None = 0) -> RecallResult:
         """Recall from ``cues`` ``(B, N)`` through the backends; cues are checked (and
         refused with :class:`~xbarmem.errors.PatternError`) as by

@@ -51,7 +51,14 @@ from xbarmem.learning.classic import as_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.limits import check_bytes
 from xbarmem.memory.base import memory_patterns
-from xbarmem.memory.recall import RecallResult, check_recall, recall_batch, stack_matrices
+from xbarmem.memory.recall import (
+    DEFAULT_TOL,
+    RecallResult,
+    check_recall,
+    check_tol,
+    recall_batch,
+    stack_matrices,
+)
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.names import (
     BIT_CORRUPTIONS,
@@ -97,6 +104,11 @@ class Protocol:
             for continuous ones, as the commands and sweeps take them.
         max_iterations: recall cap (sync steps / async sweeps).
         seed: seed of cue corruption and read noise.
+        tol: ``tanh`` fixed-point tolerance on the largest state change in one step or sweep,
+            a finite number >= 0 (:func:`~xbarmem.memory.recall.recall`'s ``tol``, same
+            default :data:`~xbarmem.memory.recall.DEFAULT_TOL`); ``sign`` recall does not
+            read it. Under read noise tanh states change by about the noise at every step,
+            so a recall converges only with a ``tol`` at least that large.
 
     Construction checks every field: an unknown corruption or a level out of its range
     raises :class:`~xbarmem.errors.PatternError` (as :func:`corrupt`), any other bad value
@@ -111,6 +123,7 @@ class Protocol:
     activation: str | None = None
     max_iterations: int = 100
     seed: int = 0
+    tol: float = DEFAULT_TOL
 
     def __post_init__(self) -> None:
         """Refuse a protocol that no recall could run, when it is made (before any training
@@ -129,14 +142,19 @@ class Protocol:
         self.probes = _PROBES(self.probes, "probes")
         self.max_iterations = int(self.max_iterations)
         self.seed = check_seed(self.seed)
+        self.tol = float(check_tol(self.tol))
 
     def as_dict(self) -> dict[str, Any]:
         """The protocol's fields as a plain JSON-able dict (``Protocol(**as_dict())`` gives it
         back; a custom corruption is recorded by its name, :func:`~xbarmem.data.corruption.
         corruption_name`, so that dict describes the protocol -- figures' titles name it --
         but cannot rebuild it: ``Protocol(**as_dict())`` raises a
-        :class:`~xbarmem.errors.PatternError` asking for the function again)."""
+        :class:`~xbarmem.errors.PatternError` asking for the function again). ``tol`` is
+        recorded only when it is not the default (the records of protocols without one, in
+        results and figures, keep their keys)."""
         out = dict(vars(self))
+        if out["tol"] == DEFAULT_TOL:
+            del out["tol"]
         if callable(out["corruption"]):
             out["corruption"] = corruption_name(out["corruption"])
         return out
@@ -346,7 +364,8 @@ def evaluate_memory(memory, patterns: PatternSet | ArrayLike,
     (binary when the memory does not say; :func:`~xbarmem.memory.base.memory_patterns`: a
     set of another kind or a bad matrix raises ``PatternError``).
     ``memory``: anything with ``n_neurons`` and ``recall(cues, ...)`` (a :class:`Memory`, a
-    :class:`~xbarmem.deploy.backend.BackendMemory`), else
+    :class:`~xbarmem.deploy.backend.BackendMemory`; ``tol`` is passed to its ``recall`` when
+    the protocol sets one other than the default), else
     :class:`~xbarmem.errors.ArgumentError`."""
     if not (callable(getattr(memory, "recall", None)) and hasattr(memory, "n_neurons")):
         raise ArgumentError(f"memory must be a memory (from train or load_memory, or a "
@@ -355,8 +374,16 @@ def evaluate_memory(memory, patterns: PatternSet | ArrayLike,
     protocol = as_protocol(protocol, kind=patterns.kind)
     cues = make_cues(patterns, protocol)
     res = memory.recall(cues.cues, mode=protocol.mode, activation=protocol.activation,
-                        max_iterations=protocol.max_iterations, seed=cues.generator)
+                        max_iterations=protocol.max_iterations, seed=cues.generator,
+                        **_tol_keyword(protocol))
     return score_recall(cues, res, keep=True)
+
+
+def _tol_keyword(protocol: Protocol) -> dict[str, float]:
+    """``{"tol": protocol.tol}`` for a protocol that sets a ``tol`` other than the default,
+    else ``{}``: a memory of one's own whose ``recall`` takes no ``tol`` is evaluated as
+    before under every protocol that does not ask for one."""
+    return {} if protocol.tol == DEFAULT_TOL else {"tol": protocol.tol}
 
 
 #: Largest number of state entries (cues x (N + 1)) recalled in one batch by evaluate_many.
@@ -369,7 +396,7 @@ def evaluate_many(memories: list, patterns: list[PatternSet | torch.Tensor],
     all ``t``; scores carry no cues or states.
 
     When every memory recalls through one noise-free crossbar (:func:`stack_matrices`) and the
-    protocols share synchronous mode, activation and cap, all cues (same cues as
+    protocols share synchronous mode, activation, cap and tol, all cues (same cues as
     :func:`evaluate_memory`) run through :func:`recall_batch` in chunks of at most
     ``_EVAL_STATES / (N + 1)`` cues; otherwise each memory is evaluated on its own. Raises
     :class:`ConfigError` unless there is one pattern set and one protocol per memory, and
@@ -385,19 +412,20 @@ def evaluate_many(memories: list, patterns: list[PatternSet | torch.Tensor],
     protocols = [as_protocol(p, kind=x.kind) for p, x in zip(protocols, sets, strict=True)]
     first = protocols[0]
     same = all(p.mode == "sync" and p.activation == first.activation
-               and p.max_iterations == first.max_iterations for p in protocols)
+               and p.max_iterations == first.max_iterations and p.tol == first.tol
+               for p in protocols)
     mats = stack_matrices(memories) if memories and same else None
     if mats is None:
         return [evaluate_memory(m, x, p) for m, x, p in zip(memories, sets, protocols,
                                                                  strict=True)]
     cues = [make_cues(x, p) for x, p in zip(sets, protocols, strict=True)]
     results = _recall_chunks(mats, [c.cues for c in cues], first.activation or "sign",
-                             first.max_iterations)  # (set by as_protocol for the kind)
+                             first.max_iterations, first.tol)  # (set by as_protocol for the kind)
     return [score_recall(c, r) for c, r in zip(cues, results, strict=True)]
 
 
 def _recall_chunks(mats: torch.Tensor, cues: list[torch.Tensor], activation: str,
-                   max_iterations: int) -> list[RecallResult]:
+                   max_iterations: int, tol: float) -> list[RecallResult]:
     """:func:`recall_batch` of ``cues[t]`` through ``mats[t]``, in chunks of at most
     ``_EVAL_STATES // (N + 1)`` cues filled in memory order (a memory's cues are split only
     where a chunk is full). Returns one result per memory."""
@@ -408,7 +436,7 @@ def _recall_chunks(mats: torch.Tensor, cues: list[torch.Tensor], activation: str
     def run_pending() -> None:
         net = torch.cat([torch.full((len(c),), t, dtype=torch.int64) for t, c in pending])
         res = recall_batch(mats, torch.cat([c for _, c in pending]), net,
-                           activation=activation, max_iterations=max_iterations)
+                           activation=activation, max_iterations=max_iterations, tol=tol)
         start = 0
         for t, c in pending:
             parts[t].append(_rows(res, slice(start, start + len(c))))

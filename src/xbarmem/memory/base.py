@@ -41,7 +41,7 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed, largest_square
 from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.limits import check_bytes
-from xbarmem.memory.recall import RecallResult, matrix_ties, recall
+from xbarmem.memory.recall import DEFAULT_TOL, RecallResult, matrix_ties, recall
 from xbarmem.sizes import network_bytes, recall_bytes
 from xbarmem.spec import check_seed
 
@@ -335,7 +335,7 @@ class Memory:
 
     @checked_keywords
     def recall(self, cues: ArrayLike, *, mode: str = "sync", activation: str | None = None,
-               max_iterations: int = 100, tol: float = 1e-4,
+               max_iterations: int = 100, tol: float = DEFAULT_TOL,
                seed: int | torch.Generator | None = 0) -> RecallResult:
         """Run recall from ``cues`` ``(B, N)`` (numpy, torch on any device, or nested lists; read
         as float32 on the CPU) through the programmed layers (fresh read noise at every read);

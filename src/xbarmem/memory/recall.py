@@ -172,11 +172,19 @@ def _check_dynamics(activation: str, max_iterations: int) -> str:
     return activation
 
 
-def _check_tol(tol: float) -> None:
-    """Refuse (:class:`ConfigError`) a ``tol`` that is not a finite number >= 0."""
+#: the ``tanh`` fixed-point tolerance of every recall that is given none (:func:`recall`,
+#: :meth:`Memory.recall`, :class:`~xbarmem.evaluation.evaluate.Protocol`)
+DEFAULT_TOL = 1e-4
+
+
+def check_tol(tol: float) -> float:
+    """``tol`` as given; :class:`ConfigError` for one that is not a finite number >= 0 (the
+    one check of every ``tol``: :func:`recall`, :class:`~xbarmem.evaluation.evaluate.Protocol`).
+    """
     if (isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol)
             or tol < 0):
         raise ConfigError(f"tol must be a finite number >= 0, got {shown(tol)}")
+    return tol
 
 
 def check_matrix(matrix) -> None:
@@ -214,7 +222,7 @@ def _check_cues(cues, n: int, activation: str) -> torch.Tensor:
 
 @checked_keywords
 def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "sign",
-           max_iterations: int = 100, tol: float = 1e-4,
+           max_iterations: int = 100, tol: float = DEFAULT_TOL,
            seed: int | torch.Generator | None = 0) -> RecallResult:
     """Run the dynamics from every cue.
 
@@ -239,7 +247,7 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
     """
     check_matrix(matrix)
     mode, activation = check_recall(mode, activation, max_iterations)
-    _check_tol(tol)
+    check_tol(tol)
     x = _check_cues(cues, matrix.n_in, activation)
     gen = as_generator(seed)
     if mode == "sync":
@@ -249,7 +257,7 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
 
 def recall_batch(matrices: torch.Tensor, cues: torch.Tensor, net: torch.Tensor, *,
                  activation: str = "sign", max_iterations: int = 100,
-                 tol: float = 1e-4) -> RecallResult:
+                 tol: float = DEFAULT_TOL) -> RecallResult:
     """Synchronous recall of many cues, cue ``b`` through the noise-free matrix
     ``matrices[net[b]]``, with the stopping rules of :func:`recall`.
 
@@ -267,7 +275,7 @@ def recall_batch(matrices: torch.Tensor, cues: torch.Tensor, net: torch.Tensor, 
     :class:`PatternError` for bad arguments.
     """
     activation = _check_dynamics(activation, max_iterations)
-    _check_tol(tol)
+    check_tol(tol)
     if matrices.ndim != 3 or matrices.shape[2] not in (matrices.shape[1],
                                                        matrices.shape[1] + 1):
         raise ConfigError(f"matrices must be (T, N, N) or (T, N, N + 1), got "
