@@ -729,9 +729,37 @@ def test_measure_model_measures_a_given_memory_as_measure_does_its_own():
     assert energy_report(given, "generic-rram")["ratios"] == \
         energy_report(own, "generic-rram")["ratios"]
     assert given.info["rule"] == "pinv" and given.info["chip"] == "paper-sim"
-    with pytest.raises(PatternError, match=r"binary .*: measure_memory\(memory, cues, targets, "
-                                           r"activation='tanh'\) recalls cues of your own"):
+    with pytest.raises(PatternError, match="continuous set, but the memory was trained for "
+                                           "binary patterns"):
         measure_model(memory, patterns_for("random", 16, n_patterns=2, kind="continuous"))
+
+
+def test_a_continuous_memory_is_measured_on_the_cues_its_evaluation_recalls():
+    """``measure_model`` drew bit flips only and refused continuous patterns: the energy of a
+    continuous memory was priced on no cues its recall is tested with. It draws the cues
+    ``evaluate`` draws for the patterns' kind (Gaussian noise of sigma 0.6, tanh neurons) or
+    those asked for, and refuses cues that do not fit the kind."""
+    import xbarmem as xm
+    from xbarmem.energy.measure import measure_model
+
+    pset = xm.random_patterns(3, 16, kind="continuous", seed=1)
+    memory = xm.train(pset, chip="ideal", rule="pinv")
+    m = measure_model(memory, pset, probes=3, seed=4)
+    score = xm.evaluate_memory(memory, pset, xm.Protocol(corruption="gaussian", level=0.6,
+                                                          probes=3, seed=4))
+    assert (m.info["corruption"], m.info["level"], m.info["activation"]) == (
+        "gaussian", 0.6, "tanh")
+    assert m.info["quality"]["sync"]["cosine"] == pytest.approx(score.cosine, abs=1e-6)
+    np.testing.assert_array_equal(m.sync_steps.reshape(3, 3).mean(), score.mean_iterations)
+    other = measure_model(memory, pset, corruption="occlude", level=0.25, probes=3, seed=4)
+    assert (other.info["corruption"], other.info["level"]) == ("occlude", 0.25)
+    for bad in ({"corruption": "flip"}, {"flip": 0.1}, {"flip": 0.1, "level": 0.2}):
+        with pytest.raises(ConfigError):
+            measure_model(memory, pset, **bad)
+    binary = measure(16, data="random", n_patterns=2, rule="pinv", probes=2, corruption=
+                     "gaussian", level=0.5, seed=4)  # (binary cues: the signs of noisy ones)
+    assert (binary.info["corruption"], binary.info["flip"], binary.info["kind"]) == (
+        "gaussian", None, "binary")
 
 
 def test_cli_energy_of_your_own_model(tmp_path, run_cli, monkeypatch):
@@ -756,10 +784,20 @@ def test_cli_energy_of_your_own_model(tmp_path, run_cli, monkeypatch):
     code, _, err = run_cli("train", "--data", "random", "-p", 2, "--neurons", 16, "--kind",
                            "continuous", "--rule", "pinv", "-o", tmp_path / "c.safetensors")
     assert code == 0, err
-    code, _, err = run_cli("energy", "--model", tmp_path / "c.safetensors")
-    assert code == 2 and "stores continuous patterns" in err
-    # it said no more: what prices a continuous model's recall was nowhere in reach
-    assert "measure_memory(xbarmem.load_memory(" in err and len(err.strip().splitlines()) == 1, err
+    # a continuous model was refused ("energy recalls bit-flipped cues of binary patterns"):
+    # it is measured on the cues evaluate recalls it from, and flips of it are refused
+    code, out, err = run_cli("energy", "--model", tmp_path / "c.safetensors", "--probes", 2,
+                             "--json")
+    assert code == 0, err
+    s = json.loads(out)["settings"]
+    assert (s["corruption"], s["level"], s["activation"], s["kind"]) == (
+        "gaussian", 0.6, "tanh", "continuous")
+    code, out, err = run_cli("energy", "--model", tmp_path / "c.safetensors", "--probes", 2)
+    assert code == 0 and "(Gaussian noise sigma = 0.6)" in out and "cosine: sync" in out, out
+    for extra in (["--corruption", "flip"], ["--corruption", "salt-pepper"], ["--flip", "0.1"]):
+        code, out, err = run_cli("energy", "--model", tmp_path / "c.safetensors", *extra)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1, (extra, err)
+        assert "applies to binary patterns only" in err
 
 
 def test_energy_of_a_model_names_the_faults_of_its_map_not_its_chips_rates(tmp_path, run_cli,

@@ -50,7 +50,7 @@ from xbarmem.files import make_folder, write_file
 from xbarmem.hardware.chip import ChipSpec, chip_words
 from xbarmem.learning.budget import step_budget
 from xbarmem.limits import prefixed
-from xbarmem.names import RULE_NAMES
+from xbarmem.names import RULE_NAMES, corruption_key, corruption_words
 
 
 def _fmt(value: float, spec: str, suffix: str = "") -> str:
@@ -118,7 +118,6 @@ EnergySizes = Annotated[str | None, typer.Option(
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
-EnergyLevel = Annotated[float | None, recall_options.level("0.1", flips_only=True)]
 #: what the breakdown's "-" and its select row mean
 BREAKDOWN_LEGEND = ("select: choosing the neuron an asynchronous step updates (a synchronous "
                     "step updates them all); -: no such cost in that mode or circuit")
@@ -126,9 +125,6 @@ BREAKDOWN_LEGEND = ("select: choosing the neuron an asynchronous step updates (a
 CALIBRATED = "circuit-calibrated.toml"
 #: the figure and table ``--sizes`` writes into ``--out``
 SIZES_FILES = ("energy-vs-n.png", "energy-vs-n.json")
-#: the way to price the recall of patterns energy draws no cues for (continuous ones)
-OWN_CUES = ("xbarmem.energy.measure.measure_memory(xbarmem.load_memory(FILE), cues, "
-            "targets, activation='tanh'), then energy_report")
 EnergyOut = Annotated[Path, output_options.out(
     "folder for PNG, JSON and TOML files (with --sizes or --calibrate)", folder=True, lazy=True)]
 EnergyModel = Annotated[Path | None, typer.Option(
@@ -167,8 +163,8 @@ def energy(
     data: data_options.Data = "mnist",
     patterns: EnergyPatterns = None,
     rule: EnergyRule = None,
-    corruption: recall_options.FlipOnly = None,
-    level: EnergyLevel = None,
+    corruption: recall_options.Corruption = None,
+    level: recall_options.Level = None,
     probes: recall_options.Probes = 20,
     activation: recall_options.Activation = None,
     max_iterations: recall_options.MaxIterations = 100,
@@ -187,19 +183,18 @@ def energy(
 ) -> None:
     given.applies_only(ctx, "without --model", *MODEL_FIXES, applies=model is None)
     _check_mode(ctx, sizes is not None, do_calibrate, arch)
-    level = given.flip_level(ctx, "energy", corruption, level, flip)
+    corruption, level = _cue_options(ctx, corruption, level, flip, model is None)
     options = given.legacy_rule_options(ctx, options, max_steps=max_steps)
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
-        m = _measure_model(model, level, probes, seed, activation, max_iterations, json_out)
-        _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir,
-                json_out)
-        return
+        m = _measure_model(model, corruption, level, probes, seed, activation, max_iterations,
+                           json_out)
+        return _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir,
+                       json_out)
     if sizes is not None:
-        _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load, level, probes,
-               seed, options, out_dir, json_out, threads)
-        return
+        return _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load,
+                      (corruption, level), probes, seed, options, out_dir, json_out, threads)
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
     n_neurons, activation = _neurons(ctx, neurons, n, activation, data)
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
@@ -210,8 +205,9 @@ def energy(
 
     with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, data=data, n_patterns=number,
-                    chip=chip_spec, rule=rule or "adaptive", flip=level, probes=probes,
-                    seed=seed, activation=activation or "sign", max_iterations=max_iterations,
+                    chip=chip_spec, rule=rule or "adaptive", corruption=corruption, level=level,
+                    probes=probes, seed=seed, activation=activation or "sign",
+                    max_iterations=max_iterations,
                     progress=show, stage=stage, rule_options=options)
     _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir, json_out)
 
@@ -232,15 +228,27 @@ def _report(m, spec, threads: int, do_calibrate: bool, target_energy: float | No
     emit_json(report) if json_out else _print_report(report)
 
 
-def _measure_model(model: Path, level: float, probes: int, seed: int,
-                   activation: str | None, max_iterations: int, quiet: bool):
-    """``--model``: the saved model's recall measured on its own chip and fault map (a model
-    without stored patterns, or of continuous patterns, refused before torch is loaded)."""
+def _cue_options(ctx: typer.Context, corruption: str | None, level: float | None,
+                 flip: float | None, binary: bool) -> tuple[Any, Any]:
+    """``--corruption`` and ``--level`` as given, or the deprecated ``--flip X`` (bit flips
+    at X; beside another corruption refused); with ``binary`` (the patterns energy draws
+    itself), resolved for them (:func:`given.cues_for`)."""
+    if flip is not None and corruption is not None and corruption_key(corruption) != "flip":
+        raise ConfigError(f"--flip is the level of bit flips; with --corruption {corruption} "
+                          f"give --level")
+    corruption, level = ("flip" if flip is not None else corruption,
+                         given.deprecated(ctx, "--flip", flip, level, new="level",
+                                          use=f"--corruption flip --level {flip}"))
+    return given.cues_for("binary", corruption, level)[:2] if binary else (corruption, level)
+
+
+def _measure_model(model: Path, corruption: str | None, level: float | None, probes: int,
+                   seed: int, activation: str | None, max_iterations: int, quiet: bool):
+    """``--model``: the saved model's recall measured on its own chip and fault map, from the
+    cues ``evaluate`` draws for its kind (a model without stored patterns, or cues that do
+    not fit its kind, refused before torch is loaded)."""
     meta = given.model_request(model, probes=probes, patterns=True)
-    if (meta.kind or "binary") != "binary":
-        raise ConfigError(f"{model}: energy recalls bit-flipped cues of binary patterns; this "
-                          f"model stores {meta.kind} patterns (in Python, cues of your own: "
-                          f"{OWN_CUES})")
+    corruption, level, by_kind = given.cues_for(meta.kind or "binary", corruption, level)
     from xbarmem.energy.measure import measure_model
     from xbarmem.memory.io import load_model
 
@@ -248,8 +256,9 @@ def _measure_model(model: Path, level: float, probes: int, seed: int,
     with work_bar(console, disable=quiet, transient=True) as bar:
         bar.add_task(f"recalling {stored.n_patterns * probes} cues, synchronously and "
                      f"asynchronously", total=None, detail="")
-        m = measure_model(memory, stored, flip=level, probes=probes, seed=seed,
-                          activation=activation or "sign", max_iterations=max_iterations)
+        m = measure_model(memory, stored, corruption=corruption, level=level, probes=probes,
+                          seed=seed, activation=activation or by_kind,
+                          max_iterations=max_iterations)
     m.info["model"] = str(model)
     return m
 
@@ -359,7 +368,8 @@ def _print_report(r: dict[str, Any]) -> None:
               f"N={s['n_neurons']} {s['arch']} ({'-'.join(map(str, s['layer_sizes']))}), "
               f"{s['n_patterns']} {pattern_set_words(s['patterns'])} patterns, "
               f"{s['rule']} rule, {chip_words(s['chip'], s['faults'], s.get('levels', 0))}, "
-              f"{s['cues']} cues ({s['flip']:.0%} flips), circuit {r['circuit']['name']}")
+              f"{s['cues']} cues ({corruption_words(s['corruption'], s['level'])}), circuit "
+              f"{r['circuit']['name']}")
     table = Table(title="per recall, over cues")
     for col in ("", "mean", "std", "min", "max"):
         table.add_column(col, justify="left" if not col else "right")
@@ -375,7 +385,9 @@ def _print_report(r: dict[str, Any]) -> None:
                                               for k in ("mean", "std", "min", "max")))
     out.print(table)
     q = r["quality"]
-    out.print(f"exact recall: sync {q['sync']['exact']:.3f}, async {q['async']['exact']:.3f}")
+    out.print(f"exact recall: sync {q['sync']['exact']:.3f}, async {q['async']['exact']:.3f}"
+              if s.get("kind", "binary") == "binary" else
+              f"cosine: sync {q['sync']['cosine']:.3f}, async {q['async']['cosine']:.3f}")
     ratios = r["ratios"]
     out.print(f"async/sync: energy {_ratio(ratios['energy_ratio'])}, latency "
               f"{_ratio(ratios['latency_ratio'])}; synchronous recall "
@@ -444,8 +456,8 @@ def _print_layers(r: dict[str, Any]) -> None:
               "is the sum of theirs; control: the step's, with the neuron selection (async)")
 
 
-def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, probes: int,
-           seed: int, rule_options: dict[str, Any], out_dir: Path, json_out: bool,
+def _sizes(sizes: list[int], spec, chip, rule: str, load: float, cues: tuple[str, float],
+           probes: int, seed: int, rule_options: dict[str, Any], out_dir: Path, json_out: bool,
            threads: int) -> None:
     """``--sizes``: ratios against N (refused before any work when the largest N is too
     big)."""
@@ -463,8 +475,9 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
         # work per size ~ weights x stored patterns ~ N^3 (P = load x N)
         task = bar.add_task(f"measuring N = {', '.join(map(str, sizes))}",
                             total=sum(n ** 3 for n in sizes), detail="")
-        sweep = measure_sizes(sizes, spec, chip=chip, rule=rule, load=load, flip=flip,
-                              probes=probes, seed=seed, rule_options=rule_options,
+        sweep = measure_sizes(sizes, spec, chip=chip, rule=rule, load=load,
+                              corruption=cues[0], level=cues[1], probes=probes, seed=seed,
+                              rule_options=rule_options,
                               progress=lambda n: bar.update(task, advance=n ** 3,
                                                             detail=f"N={n} done"),
                               beside=None if spec.name == FITTED_CIRCUIT else FITTED_CIRCUIT)
@@ -480,7 +493,7 @@ def _sizes(sizes: list[int], spec, chip, rule: str, load: float, flip: float, pr
     s = sweep["settings"]
     chip_used = chip_words(s["chip"], s["faults"], s.get("levels", 0))
     _print_sizes(sweep, f"{spec.name} circuit, {rule} rule, {chip_used}, random patterns "
-                        f"P = {load:g} N, {flip:.0%} flips")
+                        f"P = {load:g} N, {corruption_words(*cues)}")
     out.print(f"figure: {png}   table: {table_path}")
 
 

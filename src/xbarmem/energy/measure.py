@@ -36,7 +36,6 @@ from xbarmem.checks import (
     shown,
     value_equality,
 )
-from xbarmem.data.corruption import check_corruption
 from xbarmem.data.patterns import PatternSet
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
@@ -49,17 +48,17 @@ from xbarmem.energy.model import (
     step_cost,
 )
 from xbarmem.errors import ConfigError, PatternError, warn
-from xbarmem.evaluation.evaluate import Protocol
+from xbarmem.evaluation.evaluate import Protocol, check_cue_kind
 from xbarmem.evaluation.evaluate import make_cues as protocol_cues
 from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
-from xbarmem.memory.base import Memory
+from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import HiddenWidths
-from xbarmem.memory.recall import ACTIVATIONS, check_recall
-from xbarmem.names import ARCHS, MODES
+from xbarmem.memory.recall import ACTIVATIONS, DEFAULT_TOL, check_recall, check_tol
+from xbarmem.names import ARCHS, MODES, corruption_key, default_cues
 from xbarmem.sizes import MAX_LOAD, patterns_at_load
 from xbarmem.spec import Number
 
@@ -148,7 +147,11 @@ class EnergyBySize(ResultDict):
 
 
 def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
-    read_out = torch.where(states >= 0, 1.0, -1.0)
+    """Mean cosine and exact-recall share of final ``states`` against ``targets``: states read
+    out by their sign for +-1 targets (comparators), as they are for continuous ones (as
+    :func:`~xbarmem.evaluation.evaluate.score_recall` scores them)."""
+    binary = bool(((targets == 1) | (targets == -1)).all())
+    read_out = torch.where(states >= 0, 1.0, -1.0) if binary else states
     return {"cosine": mean_value(cosine_similarity(read_out, targets)),
             "exact": mean_value(exact_recall(read_out, targets))}
 
@@ -171,7 +174,7 @@ def layer_loads(memory, activation: str = "sign") -> list[LayerLoad]:
 
 def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                    activation: str = "sign", max_iterations: int = 100,
-                   seed: int = 0) -> Measurement:
+                   seed: int = 0, tol: float = DEFAULT_TOL) -> Measurement:
     """Recall ``cues`` ``(B, N)`` synchronously and asynchronously (same cues, same seed of
     read noise / update order) and record the steps of every cue.
 
@@ -182,9 +185,13 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
         activation: ``"sign"`` or ``"tanh"`` neurons.
         max_iterations: cap on sync steps / async sweeps.
         seed: seed of read noise and of the async update order.
+        tol: ``tanh`` fixed-point tolerance (:meth:`Memory.recall`'s ``tol``, same default):
+            under read noise tanh states change by about the noise at every step and reach
+            the cap unless ``tol`` is at least that large.
     """
     _check_memory(memory)
     _, activation = check_recall("sync", activation, max_iterations)
+    check_tol(tol)
     seed = check_seed(seed)  # (memory.recall takes None as fresh draws; a measurement not)
     cues = torch.as_tensor(as_real_array(cues, "cues", error=PatternError, dtype="float32"))
     targets = torch.as_tensor(as_real_array(targets, "targets", error=PatternError,
@@ -192,7 +199,7 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
     if cues.shape != targets.shape:
         raise PatternError(f"cues {tuple(cues.shape)} and targets {tuple(targets.shape)} differ")
     results = {mode: memory.recall(cues, mode=mode, activation=activation,
-                                   max_iterations=max_iterations, seed=seed)
+                                   max_iterations=max_iterations, tol=tol, seed=seed)
                for mode in ("sync", "async")}
     sync, asyn = results["sync"], results["async"]
     layers = layer_loads(memory, activation)
@@ -208,7 +215,8 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                        async_sweeps=asyn.iterations.numpy().astype(np.int64),
                        info={"cues": int(cues.shape[0]), "n_neurons": int(cues.shape[1]),
                              "activation": activation, "max_iterations": max_iterations,
-                             "recall_seed": seed, "quality": quality})
+                             "recall_seed": seed, "quality": quality,
+                             **({} if tol == DEFAULT_TOL else {"tol": tol})})
 
 
 def _warn_capped(stopped: dict[str, float], max_iterations: int) -> None:
@@ -383,13 +391,48 @@ def make_cues(patterns: torch.Tensor, flip: float, probes: int,
     return cues.cues, cues.target
 
 
+def cue_protocol(kind: str, *, flip: float | None = None, corruption: str | None = None,
+                 level: float | None = None, probes: int = 20, seed: int = 0,
+                 activation: str | None = None, max_iterations: int = 100) -> Protocol:
+    """The cues and neurons a measurement of patterns of ``kind`` recalls, as
+    ``evaluate`` draws them: ``corruption`` at ``level``, else the kind's
+    (:func:`~xbarmem.names.default_cues`: bit flips of 0.1 and ``sign`` neurons for binary
+    patterns, Gaussian noise of sigma 0.6 and ``tanh`` neurons for continuous ones),
+    ``probes`` cues per pattern, seed ``seed``. ``flip`` (the earlier keyword) is the level of
+    flip cues, alone. :class:`ConfigError` for ``flip`` beside another corruption or a
+    ``level``, for bit flips or salt-and-pepper of continuous patterns
+    (:func:`~xbarmem.evaluation.evaluate.check_cue_kind`) and for a bad recall setting;
+    :class:`PatternError` for an unknown corruption or a level out of its range."""
+    if flip is not None:
+        if level is not None or (corruption is not None and corruption_key(corruption)
+                                 != "flip"):
+            raise ConfigError(f"flip is the level of bit-flip cues: give corruption and level, "
+                              f"or flip alone; got flip={shown(flip)} with corruption="
+                              f"{shown(corruption)} and level={shown(level)}")
+        corruption, level = "flip", flip
+    corruption, level, by_kind = default_cues(kind, corruption, level)
+    protocol = Protocol(corruption=corruption, level=level, probes=_COUNT(probes, "probes"),
+                        activation=activation or by_kind, max_iterations=max_iterations,
+                        seed=check_seed(seed))
+    check_cue_kind(protocol, kind)
+    return protocol
+
+
+def _cue_settings(protocol: Protocol) -> dict[str, Any]:
+    """How :func:`measure` and :func:`measure_model` record the cues of ``protocol``:
+    ``corruption`` and ``level``, and ``flip`` (the level of flip cues, else None)."""
+    return {"flip": protocol.level if protocol.corruption == "flip" else None,
+            "corruption": protocol.corruption, "level": protocol.level}
+
+
 @renamed_keywords(n="n_neurons", patterns="data", count="n_patterns", faults="fault_rate")
 @checked_keywords
 def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
             data: str = "mnist", n_patterns: int | None = None,
             chip: str | ChipSpec = "paper-sim", fault_rate: float | None = None,
-            rule: str = "adaptive", flip: float = 0.1, probes: int = 20, seed: int = 0,
-            activation: str = "sign", max_iterations: int = 100,
+            rule: str = "adaptive", flip: float | None = None, corruption: str | None = None,
+            level: float | None = None, probes: int = 20, seed: int = 0,
+            activation: str | None = None, max_iterations: int = 100, tol: float = DEFAULT_TOL,
             max_steps: int | None = None, progress=None, stage=None,
             rule_options: dict[str, Any] | None = None) -> Measurement:
     """Store patterns in an N-neuron memory, recall corrupted cues both ways, measure.
@@ -405,11 +448,13 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
         rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
         max_steps, rule_options: the rule's step cap and options (:func:`trainer_options`:
             ``max_steps`` None is :data:`MAX_STEPS` unless a recipe or ``rule_options`` set it).
-        flip: cue corruption, the probability of flipping each bit (in [0, 1]), with
-            ``probes`` cues per stored pattern.
+        corruption, level, flip: the cues, ``probes`` per stored pattern, as ``evaluate``
+            draws them (:func:`cue_protocol`; default: each bit flipped with probability
+            0.1; ``flip``: the level of bit flips).
         seed: seed of faults, training, programming, cues, read noise and update order.
-        activation: the neurons (``sign`` or ``tanh``), with ``max_iterations`` (steps of
-            synchronous recall, sweeps of asynchronous).
+        activation: the neurons (``sign`` or ``tanh``; None: ``sign``), with
+            ``max_iterations`` (steps of synchronous recall, sweeps of asynchronous) and
+            ``tol`` (:func:`measure_memory`).
         progress: ``progress(step, loss)`` while the rule trains (iterative rules).
         stage: ``stage(text)`` when the work moves on (``"recalling ..."``).
 
@@ -418,12 +463,12 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
     ``DeprecationWarning``.
     """
     start = time.perf_counter()
-    check_seed(seed)  # (None would draw fresh numbers: a measurement is always seeded)
-    probes = _COUNT(probes, "probes")  # the recall settings, checked before any training
     arch, rule, _ = _check_build(arch, rule, progress, max_steps, rule_options)
     check_callback(stage, "stage")
-    check_corruption("flip", flip)
-    _, activation = check_recall("sync", activation, max_iterations)
+    protocol = cue_protocol("binary", flip=flip, corruption=corruption, level=level,
+                            probes=probes, seed=seed, activation=activation,
+                            max_iterations=max_iterations)  # checked before any training
+    check_tol(tol)
     spec = load_chip(chip)
     if fault_rate is not None:
         spec = spec.with_faults(fault_rate)
@@ -431,62 +476,66 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
     x = torch.as_tensor(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
                           max_steps=max_steps, progress=progress, rule_options=rule_options)
-    cues, targets = make_cues(x, flip, probes, seed)
-    if stage is not None:
-        stage(f"recalling {cues.shape[0]} cues, synchronously and asynchronously")
-    result = measure_memory(memory, cues, targets, activation=activation,
-                            max_iterations=max_iterations, seed=seed)
-    _describe(result, memory, pset, flip=flip, probes=probes, seed=seed, rule=rule, start=start)
+    result = _measure_cues(memory, pset, protocol, tol, rule, stage)
+    result.info["seconds"] = time.perf_counter() - start
     if rule_options:
         result.info["rule_options"] = dict(rule_options)
     return result
 
 
-def _describe(result: Measurement, memory: Memory, pset: PatternSet, *, flip: float,
-              probes: int, seed: int, rule: str, start: float) -> None:
-    """The settings :func:`measure` and :func:`measure_model` record in ``result.info``."""
+def _measure_cues(memory: Memory, pset: PatternSet, protocol: Protocol, tol: float, rule: str,
+                  stage=None) -> Measurement:
+    """:func:`measure_memory` of the cues of ``protocol`` of the patterns ``pset`` that
+    ``memory`` stores, with the settings :func:`measure` and :func:`measure_model` record
+    in ``info`` (``seconds``: the recall's; the callers' own work is added)."""
+    start = time.perf_counter()
+    cues = protocol_cues(pset, protocol)
+    if stage is not None:
+        stage(f"recalling {cues.cues.shape[0]} cues, synchronously and asynchronously")
+    result = measure_memory(memory, cues.cues, cues.target, activation=protocol.activation
+                            or "sign", max_iterations=protocol.max_iterations,
+                            seed=protocol.seed, tol=tol)
     spec = memory.chip
     result.info.update({
         "arch": memory.architecture,
-        "layer_sizes": memory.sizes, "patterns": pset.name,
-        "n_patterns": pset.n_patterns, "flip": flip, "probes": probes, "chip": spec.name,
-        "faults": spec.device.fault_rate, "levels": int(spec.device.levels),
+        "layer_sizes": memory.sizes, "patterns": pset.name, "kind": pset.kind,
+        "n_patterns": pset.n_patterns, **_cue_settings(protocol), "probes": protocol.probes,
+        "chip": spec.name, "faults": spec.device.fault_rate, "levels": int(spec.device.levels),
         "fault_model": spec.array.fault_model, "rule": rule,
-        "seed": seed, "training": {k: v for k, v in memory.info.items()
-                                   if k in ("steps", "loss", "converged", "fixed_points")},
+        "seed": protocol.seed, "training": {k: v for k, v in memory.info.items()
+                                            if k in ("steps", "loss", "converged",
+                                                     "fixed_points")},
         "devices": memory.devices(), "seconds": time.perf_counter() - start})
+    return result
 
 
 @checked_keywords
-def measure_model(memory: Memory, patterns: PatternSet, *, flip: float = 0.1,
-                  probes: int = 20, seed: int = 0, activation: str = "sign",
-                  max_iterations: int = 100) -> Measurement:
+def measure_model(memory: Memory, patterns: PatternSet, *, flip: float | None = None,
+                  corruption: str | None = None, level: float | None = None,
+                  probes: int = 20, seed: int = 0, activation: str | None = None,
+                  max_iterations: int = 100, tol: float = DEFAULT_TOL) -> Measurement:
     """Measure a trained, programmed ``memory`` (e.g. :func:`~xbarmem.memory.io.load_model`:
-    your own model, on its chip and fault map) storing the binary ``patterns``: ``probes``
-    cues per pattern with each bit flipped with probability ``flip`` (seeded), recalled both
-    ways as :func:`measure` does (same ``info``; ``rule`` as the memory records it, and
-    ``faults`` the stuck fraction of its fault map, not its chip's stuck rates); ``seed``
-    (cues, read noise, update order), ``activation`` and ``max_iterations`` as there.
-    :class:`PatternError` for patterns of another N or kind than binary."""
+    your own model, on its chip and fault map) storing ``patterns``: ``probes`` cues per
+    pattern drawn as ``evaluate`` draws them (:func:`cue_protocol` for the patterns' kind:
+    by default bits flipped with probability 0.1 for binary patterns, Gaussian noise of sigma
+    0.6 and tanh neurons for continuous ones; seeded), recalled both ways as :func:`measure`
+    does (same ``info``; ``rule`` as the memory records it, and ``faults`` the stuck fraction
+    of its fault map, not its chip's stuck rates); ``seed`` (cues, read noise, update order),
+    ``activation`` (None: the patterns' kind's), ``max_iterations`` and ``tol`` as there.
+    :class:`PatternError` for patterns of another N or kind than the memory's
+    (:func:`~xbarmem.memory.base.memory_patterns`), :class:`ConfigError` for cues that do
+    not fit their kind (:func:`cue_protocol`)."""
     start = time.perf_counter()
     _check_memory(memory)
-    check_seed(seed)
-    probes = _COUNT(probes, "probes")
-    check_corruption("flip", flip)
-    check_recall("sync", activation, max_iterations)
     check_type(patterns, PatternSet, "patterns", "a PatternSet (the memory's stored patterns)")
-    if patterns.kind != "binary":
-        raise PatternError(f"measure_model recalls bit-flipped cues of binary patterns; these "
-                           f"are {patterns.kind}: measure_memory(memory, cues, targets, "
-                           f"activation='tanh') recalls cues of your own")
-    x = torch.as_tensor(_matrix(patterns.patterns, "patterns"))
-    if x.shape[1] != memory.n_neurons:
-        raise PatternError(f"patterns have N = {x.shape[1]}, the memory {memory.n_neurons}")
-    cues, targets = make_cues(x, flip, probes, seed)
-    result = measure_memory(memory, cues, targets, activation=activation,
-                            max_iterations=max_iterations, seed=seed)
-    _describe(result, memory, patterns, flip=flip, probes=probes, seed=seed,
-              rule=str((memory.info or {}).get("rule", "unknown")), start=start)
+    patterns = memory_patterns(memory, patterns)
+    protocol = cue_protocol(patterns.kind, flip=flip, corruption=corruption, level=level,
+                            probes=probes, seed=seed, activation=activation,
+                            max_iterations=max_iterations)
+    check_tol(tol)
+    result = _measure_cues(memory, patterns, protocol, tol,
+                           str((memory.info or {}).get("rule", "unknown")))
+    result.info["seconds"] = time.perf_counter() - start
     # the stuck share of the model's own fault map (measured, or drawn at another rate than
     # its chip's: the chip's rate said "2% faults" of a model on a map with 30% stuck)
     result.info["faults"] = memory.faults.summary()["stuck_fraction"]
@@ -515,10 +564,24 @@ def _size_row(n: int, count: int, m: Measurement, rep: EnergyReport) -> dict[str
             "seconds": m.info["seconds"]}
 
 
+def _check_sizes(sizes: Any) -> list[int]:
+    """``sizes`` of :func:`measure_sizes` as a list of ints (a list, tuple or 1-D array of
+    integers >= 2, each once; else :class:`ConfigError`)."""
+    items = (list(sizes) if isinstance(sizes, list | tuple) else
+             as_real_array(sizes, "sizes", dtype=None).tolist()
+             if getattr(sizes, "ndim", None) == 1 else None)
+    if not items or not all(_SIZE.accepts(s) for s in items):
+        raise ConfigError(f"sizes must be a list of integers >= 2, got {shown(sizes)}")
+    out = [int(s) for s in items]
+    check_each_once(out, "sizes")
+    return out
+
+
 @checked_keywords
 def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                   chip: str | ChipSpec = "paper-sim", rule: str = "pinv", load: float = 0.1,
-                  flip: float = 0.1, probes: int = 20, seed: int = 0,
+                  flip: float | None = None, corruption: str | None = None,
+                  level: float | None = None, probes: int = 20, seed: int = 0,
                   max_steps: int | None = None, progress=None,
                   beside: str | CircuitSpec | None = None,
                   rule_options: dict[str, Any] | None = None) -> EnergyBySize:
@@ -526,8 +589,9 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
 
     At each N, ``P = max(2, round(load * N))`` random patterns
     (:func:`~xbarmem.sizes.patterns_at_load`) are stored with ``rule`` on a fresh ``chip``
-    (seeded by ``seed``), ``probes`` cues per pattern (each bit flipped with probability
-    ``flip``) are recalled both ways and ``circuit``'s cost model (a preset name or
+    (seeded by ``seed``), ``probes`` cues per pattern (``corruption`` at ``level``, as
+    :func:`measure` draws them; default: each bit flipped with probability 0.1) are recalled
+    both ways and ``circuit``'s cost model (a preset name or
     :class:`CircuitSpec`) is applied; ``progress(n)`` is called after each N. ``max_steps`` and
     ``rule_options`` as :func:`trainer_options`, whose cap when neither sets it nor a recipe is
     :data:`SIZES_MAX_STEPS`. With ``beside`` (a second circuit) each row also has that circuit's
@@ -540,17 +604,13 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     under the same names in ``spread``, their ratios and the cost of programming that memory
     (``programming_energy_J``, ...).
     """
-    items = (list(sizes) if isinstance(sizes, list | tuple) else
-             as_real_array(sizes, "sizes", dtype=None).tolist()
-             if getattr(sizes, "ndim", None) == 1 else None)
-    if not items or not all(_SIZE.accepts(s) for s in items):
-        raise ConfigError(f"sizes must be a list of integers >= 2, got {shown(sizes)}")
-    sizes = [int(s) for s in items]
-    check_each_once(sizes, "sizes")
+    sizes = _check_sizes(sizes)
     if not Number(gt=0, le=MAX_LOAD).accepts(load):
         raise ConfigError(f"load (patterns per neuron) must be in (0, {MAX_LOAD:g}], got "
                           f"{shown(load)}")
     _, rule, _ = _check_build("single", rule, progress, max_steps, rule_options)
+    cues = _cue_settings(cue_protocol("binary", flip=flip, corruption=corruption, level=level,
+                                      probes=probes, seed=seed))
     options = trainer_options(rule, max_steps, rule_options, default=SIZES_MAX_STEPS)
     chip_spec = load_chip(chip)
     spec = load_circuit(circuit)
@@ -558,8 +618,9 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
     rows = []
     for n in sizes:
         count = patterns_at_load(load, n)
-        m = measure(n, data="random", n_patterns=count, chip=chip, rule=rule, flip=flip,
-                    probes=probes, seed=seed, rule_options=options)
+        m = measure(n, data="random", n_patterns=count, chip=chip, rule=rule,
+                    corruption=cues["corruption"], level=cues["level"], probes=probes,
+                    seed=seed, rule_options=options)
         rows.append(_size_row(n, count, m, energy_report(m, spec)))
         if other is not None:
             rows[-1]["beside"] = {"circuit": other.name, **energy_report(m, other)["ratios"]}
@@ -570,7 +631,7 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
                                   "faults": chip_spec.device.fault_rate,
                                   "levels": int(chip_spec.device.levels),
                                   "fault_model": chip_spec.array.fault_model,
-                                  "flip": flip, "probes": probes, "seed": seed,
+                                  **cues, "probes": probes, "seed": seed,
                                   **({"rule_options": dict(rule_options)} if rule_options
                                      else {}),
                                   "circuit": spec.name, "circuit_constants": spec.constants(),

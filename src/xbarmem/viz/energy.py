@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from xbarmem.hardware.chip import chip_words
+from xbarmem.names import corruption_words
 from xbarmem.viz.style import (
     apart,
     layered,
@@ -64,7 +65,8 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
         ax.set_xlabel("pattern size N (neurons)")
         ax.set_ylabel("async / sync per recall")
         s = sweep["settings"]
-        flips = f", {s['flip']:.0%} flips" if "flip" in s else ""
+        flips = (f", {corruption_words(s['corruption'], s['level'])}" if "corruption" in s else
+                 f", {s['flip']:.0%} flips" if s.get("flip") is not None else "")
         chip = chip_words(s["chip"], s.get("faults", 0.0), s.get("levels", 0))
         set_title(ax, f"{s['circuit']} circuit, {s['rule']} rule, {chip},\nrandom "
                       f"patterns P = {s['load']:g} N{flips}")
