@@ -1012,7 +1012,7 @@ def test_one_vocabulary():
         assert neurons is None or neurons.metavar == "N", path  # a count, never sign|tanh
         patterns = visible.get("--patterns")
         assert patterns is None or patterns.metavar == "N", path  # a count, never a source
-    for opt in ("--seed", "--json", "--neurons", "--trials", "--activation", "--probes",
+    for opt in ("--seed", "--json", "--neurons", "--trials", "--activation", "--probes", "--tol",
                 "--rule-options", "--rule-option", "--chip", "--faults"):
         assert len(helps[opt]) == 1, (opt, helps[opt])  # declared once, same help everywhere
     assert all(h.startswith("Pattern source: ") for h in helps["--data"])  # demo: fewer

@@ -957,3 +957,42 @@ def test_the_sizes_table_file_names_a_folder_whose_name_is_not_text_as_json_outp
     assert "\\ud" not in written and json.loads(written)["files"]["json"].endswith(
         "o\\xff/energy-vs-n.json")
     assert json.loads(written) == json.loads(out)
+
+
+def test_tanh_recall_under_read_noise_is_told_why_it_runs_to_the_cap_and_given_a_tol(
+        tmp_path, run_cli):
+    """tanh recall under read noise never converged at the tolerance 1e-4 (every state changes
+    by about the noise at every step): ``evaluate`` said ``converged 0.00`` without a word and
+    ``energy`` priced the cap's steps, with a warning naming no cause; no command could set
+    the tolerance. ``--tol`` (evaluate, energy, recall) sets it, and the warnings say why and
+    by how much the states still move."""
+    model = tmp_path / "c.safetensors"
+    code, _, err = run_cli("train", "--chip", "rram", "--data", "random", "-p", 3, "--neurons",
+                           16, "--kind", "continuous", "--rule", "pinv", "-o", model)
+    assert code == 0, err
+    code, out, err = run_cli("energy", "--model", model, "--probes", 2, "--json")
+    assert code == 0 and json.loads(out)["quality"]["sync"]["capped"] == 1.0, err
+    moves = re.search(r"under read noise tanh states never stop changing \(by ([\d.e-]+) in "
+                      r"a step", " ".join(err.split()))
+    assert moves and "(--tol, tol=)" in err, err
+    loose = float(moves.group(1)) * 3
+    code, out, err = run_cli("energy", "--model", model, "--probes", 2, "--tol", loose,
+                             "--json")
+    assert code == 0 and "warning" not in err, err
+    report = json.loads(out)
+    assert report["settings"]["tol"] == loose and report["sync"]["steps"]["mean"] < 100
+    code, out, err = run_cli("evaluate", model, "--probes", 2, "--json")
+    assert code == 0 and json.loads(out)["converged"] == 0.0 and "--tol" in err, err
+    assert "tol" not in json.loads(out)["protocol"]
+    code, out, err = run_cli("evaluate", model, "--probes", 2, "--tol", loose, "--json")
+    assert code == 0 and json.loads(out)["converged"] == 1.0 and "warning" not in err, err
+    assert json.loads(out)["protocol"]["tol"] == loose
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.full((2, 16), 0.5, dtype=np.float32))
+    for tol, flags in ((None, [False, False]), (loose, [True, True])):
+        code, out, err = run_cli("recall", model, cues, "--json",
+                                 *([] if tol is None else ["--tol", tol]))
+        assert code == 0 and json.loads(out)["converged_flags"] == flags, err
+    for bad in (["energy", "--sizes", "16", "--tol", "0.1"], ["evaluate", model, "--tol", "-1"]):
+        code, out, err = run_cli(*bad)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1, (bad, err)

@@ -37,6 +37,10 @@ LEVEL_BOUNDS = {"flip": 1.0, "gaussian": FLOAT32_MAX, "occlude": 1.0, "salt-pepp
 KIND_CUES = {"binary": ("flip", "sign"), "continuous": ("gaussian", "tanh")}
 #: the corruptions that set signs, which only binary patterns take
 BIT_CORRUPTIONS = ("flip", "salt-pepper")
+#: the ``tanh`` fixed-point tolerance of every recall that is given none
+#: (:func:`~xbarmem.memory.recall.recall`, ``Memory.recall``,
+#: :class:`~xbarmem.evaluation.evaluate.Protocol`, the commands' ``--tol``)
+DEFAULT_TOL = 1e-4
 
 
 #: how a label of a built-in corruption names what it does to a cue (:func:`corruption_words`)

@@ -50,7 +50,7 @@ from xbarmem.files import make_folder, write_file
 from xbarmem.hardware.chip import ChipSpec, chip_words
 from xbarmem.learning.budget import step_budget
 from xbarmem.limits import prefixed
-from xbarmem.names import RULE_NAMES, corruption_key, corruption_words
+from xbarmem.names import DEFAULT_TOL, RULE_NAMES, corruption_key, corruption_words
 
 
 def _fmt(value: float, spec: str, suffix: str = "") -> str:
@@ -114,7 +114,7 @@ EnergyRule = Annotated[str | None, typer.Option(
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
     "load x N); writes a PNG and a JSON table to --out. Not with --neurons, --patterns, "
-    "--data, --arch, --hidden, --activation, --max-iterations or --calibrate.")]
+    "--data, --arch, --hidden, --activation, --max-iterations, --tol or --calibrate.")]
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
@@ -168,6 +168,7 @@ def energy(
     probes: recall_options.Probes = 20,
     activation: recall_options.Activation = None,
     max_iterations: recall_options.MaxIterations = 100,
+    tol: recall_options.Tol = DEFAULT_TOL,
     seed: run_options.Seed = 0,
     sizes: EnergySizes = None,
     load: data_options.Load = 0.1,
@@ -188,8 +189,8 @@ def energy(
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
-        m = _measure_model(model, corruption, level, probes, seed, activation, max_iterations,
-                           json_out)
+        m = _measure_model(model, corruption, level, probes, seed, activation,
+                           (max_iterations, tol), json_out)
         return _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir,
                        json_out)
     if sizes is not None:
@@ -200,15 +201,14 @@ def energy(
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
     given.check_data_count(data, number)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
-                    data=data)
+                        data=data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)
-
     with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, data=data, n_patterns=number,
                     chip=chip_spec, rule=rule or "adaptive", corruption=corruption, level=level,
                     probes=probes, seed=seed, activation=activation or "sign",
-                    max_iterations=max_iterations,
-                    progress=show, stage=stage, rule_options=options)
+                    max_iterations=max_iterations, tol=tol, progress=show, stage=stage,
+                    rule_options=options)
     _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir, json_out)
 
 
@@ -243,10 +243,10 @@ def _cue_options(ctx: typer.Context, corruption: str | None, level: float | None
 
 
 def _measure_model(model: Path, corruption: str | None, level: float | None, probes: int,
-                   seed: int, activation: str | None, max_iterations: int, quiet: bool):
+                   seed: int, activation: str | None, stop: tuple[int, float], quiet: bool):
     """``--model``: the saved model's recall measured on its own chip and fault map, from the
     cues ``evaluate`` draws for its kind (a model without stored patterns, or cues that do
-    not fit its kind, refused before torch is loaded)."""
+    not fit its kind, refused before torch is loaded); ``stop``: ``(max_iterations, tol)``."""
     meta = given.model_request(model, probes=probes, patterns=True)
     corruption, level, by_kind = given.cues_for(meta.kind or "binary", corruption, level)
     from xbarmem.energy.measure import measure_model
@@ -258,7 +258,7 @@ def _measure_model(model: Path, corruption: str | None, level: float | None, pro
                      f"asynchronously", total=None, detail="")
         m = measure_model(memory, stored, corruption=corruption, level=level, probes=probes,
                           seed=seed, activation=activation or by_kind,
-                          max_iterations=max_iterations)
+                          max_iterations=stop[0], tol=stop[1])
     m.info["model"] = str(model)
     return m
 
@@ -268,7 +268,8 @@ def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> 
     patterns at each N (P = load x N); one measurement may be calibrated."""
     given.applies_only(ctx, "with --sizes", "load", applies=sizes)
     given.applies_only(ctx, "without --sizes", "do_calibrate", "neurons", "arch", "hidden", "data",
-                   "patterns", "activation", "max_iterations", "n", "count", applies=not sizes)
+                   "patterns", "activation", "max_iterations", "tol", "n", "count",
+                   applies=not sizes)
     given.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
     given.applies_only(ctx, "with --calibrate", "target_energy", "target_latency",
                    applies=calibrate)

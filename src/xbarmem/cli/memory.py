@@ -24,11 +24,12 @@ from xbarmem.cli import (
 )
 from xbarmem.cli.common import app, console, describe_devices, emit_json, out, work_begins
 from xbarmem.cli.progress import work_bar, working
-from xbarmem.errors import ConfigError, PatternError
+from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.files import write_npy
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.budget import step_budget
+from xbarmem.names import DEFAULT_TOL
 
 if TYPE_CHECKING:
     import numpy as np
@@ -297,6 +298,7 @@ def evaluate(
     mode: recall_options.Mode = "sync",
     activation: recall_options.Activation = None,
     max_iterations: recall_options.MaxIterations = 100,
+    tol: recall_options.Tol = DEFAULT_TOL,
     seed: run_options.Seed = 0,
     variation: hardware_options.Variation = None,
     repeats: hardware_options.Repeats = 1,
@@ -323,18 +325,33 @@ def evaluate(
                  + (f", {counted(repeats, 'programming')}" if repeats > 1 else "")):
         scores = _repeat_scores(memory, stored, Protocol(
             corruption=corruption, level=level, probes=probes, mode=mode,
-            activation=activation, seed=seed, max_iterations=max_iterations), variation, repeats)
+            activation=activation, seed=seed, max_iterations=max_iterations, tol=tol), variation,
+            repeats)
     # JSON keys are a contract: the neuron type stays under "neurons" in the protocol record,
     # and is also "activation", its name in recall --json, the demo and the option
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
-              "max_iterations": max_iterations, "seed": seed},
+              "max_iterations": max_iterations, "seed": seed,
+              **({} if tol == DEFAULT_TOL else {"tol": tol})},
               # null: recalled as saved; else programmed again with it (seed: protocol.seed)
               "variation": variation, **_score_fields(scores), "threads": threads}
+    _warn_noise_capped(memory, activation, result, tol)
     if json_out:
         emit_json(result)
     else:
         _print_score(result, stored.n_patterns, memory_kind(memory) == "continuous")
+
+
+def _warn_noise_capped(memory: Any, activation: str, result: dict[str, Any], tol: float) -> None:
+    """Warn when tanh recalls through layers with read noise did not all converge: their
+    states change by about the noise at every step, so no step changes them by less than a
+    ``--tol`` below it, and they ran to ``--max-iterations`` (``converged 0.00``)."""
+    if activation == "tanh" and result["converged"] < 1 and any(
+            layer.chip.device.read_noise > 0 for layer in memory.layers):
+        warn(f"{1 - result['converged']:.0%} of the tanh recalls did not converge: under read "
+             f"noise tanh states change by about the noise at every step, more than --tol = "
+             f"{tol:g}; a --tol at the noise's scale lets them settle (energy --model says "
+             f"how large their changes are)")
 
 
 #: the metrics of a score that ``evaluate --repeats`` summarises over its repeats
@@ -490,6 +507,7 @@ def recall(
     mode: recall_options.Mode = "sync",
     activation: recall_options.Activation = None,
     max_iterations: recall_options.MaxIterations = 100,
+    tol: recall_options.Tol = DEFAULT_TOL,
     zero_one: data_options.CuesZeroOne = False,
     seed: run_options.Seed = 0,
     json_out: output_options.Json = False,
@@ -508,7 +526,7 @@ def recall(
                         hidden=memory.hidden_sizes, loaded=True)
     with working(f"recalling {counted(len(x), 'cue')} (N={memory.n_neurons}, {mode})"):
         res = memory.recall(torch.as_tensor(x), mode=mode, activation=activation,
-                            max_iterations=max_iterations, seed=seed)
+                            max_iterations=max_iterations, tol=tol, seed=seed)
     states = res.states
     if kind == "binary" and activation == "tanh":  # analogue neurons, read out by their sign
         states = torch.where(states >= 0, 1.0, -1.0)

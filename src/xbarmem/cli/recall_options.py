@@ -1,6 +1,6 @@
 """Cues and recall, and what is measured of it: ``--activation``, ``--mode``, ``--probes``,
-``--corruption``, ``--level``, ``--trials``, the capacity search (``--threshold``, ...) and
-``energy --calibrate``'s targets."""
+``--tol``, ``--corruption``, ``--level``, ``--trials``, the capacity search (``--threshold``,
+...) and ``energy --calibrate``'s targets."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ Probes = Annotated[int, bounded(
 MaxIterations = Annotated[int, bounded(
     "--max-iterations", metavar="N", ge=1, le=MAX_COUNT, help="Cap on sync steps / async sweeps "
     "per recall.")]
+Tol = Annotated[float, bounded(
+    "--tol", metavar="X", ge=0.0, help="tanh recall: a cue has settled when no neuron's state "
+    "changes by more than X in a step (async: a sweep). Under read noise tanh states change "
+    "by about the noise at every step: recall then runs to --max-iterations unless X is at "
+    "least that large.")]
 Trials = Annotated[int, bounded(
     "--trials", metavar="N", ge=1, le=MAX_COUNT, help="Repeats: independent chips or networks "
     "(fault maps, pattern subsets) per result. The hardware-adaptive rule trains them "

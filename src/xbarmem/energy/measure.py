@@ -208,7 +208,8 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                       "capped": mean_value(r.iterations >= max_iterations)}
                for mode, r in results.items()}
     _warn_capped({mode: mean_value((r.iterations >= max_iterations) & ~r.converged)
-                  for mode, r in results.items()}, max_iterations)
+                  for mode, r in results.items()}, max_iterations,
+                 _noise_moves(memory, sync, activation, max_iterations, seed))
     return Measurement(layers=layers, read_voltage=memory.chip.array.read_voltage,
                        sync_steps=sync.iterations.numpy().astype(np.int64),
                        async_steps=asyn.reads.numpy().astype(np.int64),
@@ -219,17 +220,39 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                              **({} if tol == DEFAULT_TOL else {"tol": tol})})
 
 
-def _warn_capped(stopped: dict[str, float], max_iterations: int) -> None:
+def _noise_moves(memory: Memory, sync: Any, activation: str, max_iterations: int,
+                 seed: int) -> float | None:
+    """For ``tanh`` recall through layers with read noise: the median over the synchronous
+    recalls that stopped at the cap unconverged (``sync``, a :class:`RecallResult`) of the
+    largest change of a neuron's state in one more step, i.e. how far read noise alone moves
+    a state that has stopped moving otherwise; None without such recalls."""
+    capped = (sync.iterations >= max_iterations) & ~sync.converged
+    if activation != "tanh" or not bool(capped.any()) or not any(
+            layer.chip.device.read_noise > 0 for layer in memory.layers):
+        return None
+    states = sync.states[capped]
+    step = memory.recall(states, activation="tanh", max_iterations=1, seed=seed).states
+    return float((step - states).abs().amax(dim=1).median())
+
+
+def _warn_capped(stopped: dict[str, float], max_iterations: int,
+                 moves: float | None = None) -> None:
     """Warn when recalls stopped at the cap without converging (``stopped``: the share of
     cues per mode): their steps, hence their energy and latency, are the cap's, and ratios of
     them say nothing of a finished recall (``energy --max-iterations 1`` printed ratios of
-    one-step recalls without a word)."""
+    one-step recalls without a word). ``moves`` (:func:`_noise_moves`): tanh states under read
+    noise, which change by about the noise at every step; the warning says by how much and
+    that a ``tol`` above it lets them settle."""
     shares = [f"{_percent(stopped[mode])} of the {what} recalls" for mode, what in (
         ("sync", "synchronous"), ("async", "asynchronous")) if stopped[mode] > 0]
     if shares:
+        noise = ("" if moves is None else
+                 f"; under read noise tanh states never stop changing (by {moves:.2g} in a step, "
+                 f"median of the largest change of a state), so no step changes them by less "
+                 f"than tol: a tol above that (--tol, tol=) lets them settle")
         warn(f"{' and '.join(shares)} stopped at max_iterations = {max_iterations} (steps; "
              f"async: sweeps) without converging: their energy and latency are the cap's, not "
-             f"a finished recall's")
+             f"a finished recall's{noise}")
 
 
 def _percent(share: float) -> str:

@@ -48,7 +48,7 @@ from xbarmem.checks import (
 from xbarmem.data.patterns import check_cue_values
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.hardware.crossbar import tie_tolerance
-from xbarmem.names import ACTIVATIONS, MODES
+from xbarmem.names import ACTIVATIONS, DEFAULT_TOL, MODES
 from xbarmem.seeds import as_generator
 
 
@@ -172,11 +172,6 @@ def _check_dynamics(activation: str, max_iterations: int) -> str:
     return activation
 
 
-#: the ``tanh`` fixed-point tolerance of every recall that is given none (:func:`recall`,
-#: :meth:`Memory.recall`, :class:`~xbarmem.evaluation.evaluate.Protocol`)
-DEFAULT_TOL = 1e-4
-
-
 def check_tol(tol: float) -> float:
     """``tol`` as given; :class:`ConfigError` for one that is not a finite number >= 0 (the
     one check of every ``tol``: :func:`recall`, :class:`~xbarmem.evaluation.evaluate.Protocol`).
@@ -235,7 +230,10 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
         mode: ``"sync"`` or ``"async"``.
         activation: ``"sign"`` or ``"tanh"``.
         max_iterations: cap on sync steps or async sweeps.
-        tol: ``tanh`` fixed-point tolerance on the largest state change.
+        tol: ``tanh`` fixed-point tolerance on the largest state change (a finite number
+            >= 0). Read noise is drawn at every read, so under read noise tanh states change
+            by about the noise at every step: a ``tol`` below that never stops a recall,
+            which then ends at the cap.
         seed: seed (or generator) of read noise and of the async update order.
 
     Raises :class:`ConfigError` for an unknown mode/activation, a bad cap or a ``matrix``
