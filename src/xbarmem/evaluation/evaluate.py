@@ -106,7 +106,7 @@ class Protocol:
         seed: seed of cue corruption and read noise.
         tol: ``tanh`` fixed-point tolerance on the largest state change in one step or sweep,
             a finite number >= 0 (:func:`~xbarmem.memory.recall.recall`'s ``tol``, same
-            default :data:`~xbarmem.memory.recall.DEFAULT_TOL`); ``sign`` recall does not
+            default :data:`~xbarmem.names.DEFAULT_TOL`); ``sign`` recall does not
             read it. Under read noise tanh states change by about the noise at every step,
             so a recall converges only with a ``tol`` at least that large.
 
