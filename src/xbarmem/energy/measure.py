@@ -471,9 +471,9 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
         rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
         max_steps, rule_options: the rule's step cap and options (:func:`trainer_options`:
             ``max_steps`` None is :data:`MAX_STEPS` unless a recipe or ``rule_options`` set it).
-        corruption, level, flip: the cues, ``probes`` per stored pattern, as ``evaluate``
-            draws them (:func:`cue_protocol`; default: each bit flipped with probability
-            0.1; ``flip``: the level of bit flips).
+        corruption: the cues' corruption at ``level``, ``probes`` cues per stored pattern,
+            as ``evaluate`` draws them (:func:`cue_protocol`; default: each bit flipped with
+            probability 0.1); ``flip``: the level of bit flips, alone.
         seed: seed of faults, training, programming, cues, read noise and update order.
         activation: the neurons (``sign`` or ``tanh``; None: ``sign``), with
             ``max_iterations`` (steps of synchronous recall, sweeps of asynchronous) and
@@ -539,9 +539,10 @@ def measure_model(memory: Memory, patterns: PatternSet, *, flip: float | None = 
                   max_iterations: int = 100, tol: float = DEFAULT_TOL) -> Measurement:
     """Measure a trained, programmed ``memory`` (e.g. :func:`~xbarmem.memory.io.load_model`:
     your own model, on its chip and fault map) storing ``patterns``: ``probes`` cues per
-    pattern drawn as ``evaluate`` draws them (:func:`cue_protocol` for the patterns' kind:
-    by default bits flipped with probability 0.1 for binary patterns, Gaussian noise of sigma
-    0.6 and tanh neurons for continuous ones; seeded), recalled both ways as :func:`measure`
+    pattern drawn as ``evaluate`` draws them (``corruption`` at ``level``, or bit flips of
+    probability ``flip``: :func:`cue_protocol` for the patterns' kind, by default bits
+    flipped with probability 0.1 for binary patterns, Gaussian noise of sigma 0.6 and tanh
+    neurons for continuous ones; seeded), recalled both ways as :func:`measure`
     does (same ``info``; ``rule`` as the memory records it, and ``faults`` the stuck fraction
     of its fault map, not its chip's stuck rates); ``seed`` (cues, read noise, update order),
     ``activation`` (None: the patterns' kind's), ``max_iterations`` and ``tol`` as there.
@@ -612,8 +613,9 @@ def measure_sizes(sizes: Sequence[int], circuit: str | CircuitSpec, *,
 
     At each N, ``P = max(2, round(load * N))`` random patterns
     (:func:`~xbarmem.sizes.patterns_at_load`) are stored with ``rule`` on a fresh ``chip``
-    (seeded by ``seed``), ``probes`` cues per pattern (``corruption`` at ``level``, as
-    :func:`measure` draws them; default: each bit flipped with probability 0.1) are recalled
+    (seeded by ``seed``), ``probes`` cues per pattern (``corruption`` at ``level``, or bit
+    flips of probability ``flip``, as :func:`measure` draws them; default: each bit flipped
+    with probability 0.1) are recalled
     both ways and ``circuit``'s cost model (a preset name or
     :class:`CircuitSpec`) is applied; ``progress(n)`` is called after each N. ``max_steps`` and
     ``rule_options`` as :func:`trainer_options`, whose cap when neither sets it nor a recipe is
