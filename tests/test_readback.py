@@ -432,3 +432,34 @@ def test_a_known_stuck_device_read_elsewhere_is_held_at_its_reading(memory, pats
     np.testing.assert_array_equal(np.load(e1 / "stuck_S.npy")[away], read[away])
     assert (f"now held at their reading: {int(away.sum())} device{'' if away.sum() == 1 else 's'}"
             in " ".join(out.split())), out
+
+
+@pytest.mark.parametrize("layout, fragment", [
+    (lambda g: np.swapaxes(g, -1, -2), "rows and cols exchanged (each array transposed?)"),
+    (lambda g: np.swapaxes(g, 0, 1), "the array and G+/G- axes exchanged?"),
+    (lambda g: g[:1], "the readings of 1 array, but the model uses 3: give every array's, "
+                      "stacked as (3, 2, 30, 9)"),
+    (lambda g: g[0], "the readings of 1 array, but the model uses 3"),
+    (lambda g: np.concatenate([g[0, 0], g[0, 1]], axis=1), "one grid of single devices? pair "
+                                                          "them into the G+ and G- planes"),
+    (lambda g: g[0, 0], "one plane of devices: give both"),
+])
+def test_a_read_back_laid_out_otherwise_says_how(pats, tmp_path, run_cli, layout, fragment):
+    """A read-back of the model's devices in another layout than the export's (each array
+    transposed, planes before arrays, one array of three, single devices not paired) was
+    refused as "a read-back of another model or chip?" (review3); the refusal says which."""
+    chip = load_preset("rram").replace_array(rows=30, cols=9)
+    memory = train(pats, chip=chip, fault_seed=1, program_seed=1, max_steps=20,
+                   finetune_steps=0)
+    model = save_memory(memory, tmp_path / "m.safetensors", patterns=pats)
+    good = np.nan_to_num(memory.crossbar.scatter(np.stack([memory.crossbar.g_pos,
+                                                           memory.crossbar.g_neg])),
+                         nan=chip.device.g_min)
+    assert good.shape == (3, 2, 30, 9)
+    path = tmp_path / "read.npy"
+    np.save(path, layout(good))
+    m1 = tmp_path / "m1.safetensors"
+    code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert fragment in err and "another model or chip" not in err, err
+    assert not m1.exists()

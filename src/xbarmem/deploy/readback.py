@@ -81,9 +81,10 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
         data = np.concatenate([data, pad])
     if data.shape != used.shape:
         shown_shape = _shape(data.shape if csv else given, csv)
+        which = (None if csv else _rearranged(given, used.shape)) or _which(data, used, memory)
         raise ConfigError(f"{where}: shape {shown_shape}, but the model's devices "
                           f"are {_shape(used.shape, csv)} (arrays, G+/G-, rows, cols: the "
-                          f"layout of its export's targets_S.npy); {_which(data, used, memory)}")
+                          f"layout of its export's targets_S.npy); {which}")
     _check_values(data, used, memory, where, csv)
     if given_dtype.kind in "iu" or given_dtype == np.float16:  # as a backend's read_back()
         raise ConfigError(f"{where}: conductances must be float64 or float32 siemens, got "
@@ -101,6 +102,33 @@ def _which(data: np.ndarray, used: np.ndarray, memory: Memory) -> str:
                 f"{spanned('array', 0, len(used) - 1)} of its {chip}: give the readings of "
                 "those only")
     return "a read-back of another model or chip?"
+
+
+def _rearranged(given: tuple[int, ...], wanted: tuple[int, ...]) -> str | None:
+    """What an ``.npy`` read-back of shape ``given`` holds when it could be the model's devices,
+    ``wanted`` ``(n_arrays, 2, rows, cols)``, laid out otherwise: each array transposed, the
+    array and G+/G- axes exchanged, one array of several, or one plane or grid of devices not
+    stacked as G+ and G- planes; None when it is none of these."""
+    n, _, rows, cols = wanted
+    arrays = given[0] if len(given) == 4 else 1  # (a 3-D read-back is one array)
+    if len(given) in (3, 4) and given[-3:] == (2, cols, rows) and arrays == n and rows != cols:
+        return (f"rows and cols exchanged (each array transposed?): a row is an input (word "
+                f"line), a col an output (bit line), {rows}x{cols} on this chip; swap the "
+                "last two axes (np.swapaxes(read, -1, -2))")
+    if given == (2, n, rows, cols) and n != 2:
+        return ("the array and G+/G- axes exchanged? the arrays come first, then the G+ and G- "
+                "planes (np.swapaxes(read, 0, 1))")
+    if len(given) in (3, 4) and given[-3:] == (2, rows, cols) and arrays < n:
+        return (f"the readings of {counted(arrays, 'array')}, but the model uses {n}: give "
+                f"every array's, stacked as ({n}, 2, {rows}, {cols})")
+    if given in ((rows, 2 * cols), (2 * rows, cols)):
+        return (f"one grid of single devices? pair them into the G+ and G- planes, "
+                f"(2, {rows}, {cols}), as for the chip import (e.g. np.stack([grid[:, 0::2], "
+                f"grid[:, 1::2]]) where G+ and G- alternate by column)")
+    if given == (rows, cols):
+        return (f"one plane of devices: give both, the G+ and G- planes as (2, {rows}, {cols}) "
+                "(or two arrays of an .npz, --key PLUS,MINUS)")
+    return None
 
 
 def _shape(shape: tuple[int, ...], csv: bool) -> str:
