@@ -34,7 +34,10 @@
   the fault map of ``stuck_S.npy``, which holds those devices free already, so exporting it
   again counts 0 -- every file and every other manifest entry the same, recall identical (no
   export records which bias devices the first memory's map had stuck).
-* ``layer<k>_weights.npy`` / ``layer<k>_bias.npy`` -- trained target weights (weight units).
+* ``layer<k>_weights.npy`` / ``layer<k>_bias.npy`` -- trained target weights (weight units),
+  float32 ``(n_out, n_in)`` and ``(n_out,)``: element ``[i, j]`` is the weight from input ``j``
+  (a driven row) to output ``i`` (a sensed column), the transpose of the arrays' rows x cols
+  (the manifest's ``mapping.weights_npy`` says so).
 * ``patterns.npy`` -- the stored patterns, when the model has them.
 * ``manifest.json`` -- chip, array size, weight-to-conductance mapping, input voltage levels,
   bias rows, placement of every layer's tiles, fault map summary, recall mode and the expected
@@ -436,6 +439,7 @@ def _chip_manifest(memory: Memory, cells: dict[str, Any],
             "free_pair": "one device at g_min, the other carries |w|; a free device next to a "
                          "stuck one compensates for it",
             "unused_cells": "target g_min; each has its row not driven or its column not sensed",
+            "weights_npy": WEIGHTS_NPY,
         },
         "inputs": {"read_voltage_V": volts, "levels_V": {"+1": volts, "-1": -volts},
                    "continuous": "x in [-1, 1] is applied as x * read_voltage_V (hidden "
@@ -462,6 +466,15 @@ def _layers_manifest(layers: list[Crossbar], w_maxes: list[float],
         "currents": current_ranges(ly, inputs[k]),
     } for k, ly in enumerate(layers)]
 
+
+#: how ``layer<k>_weights.npy`` / ``layer<k>_bias.npy`` lie on the arrays, in the manifest
+#: (``mapping.weights_npy``)
+WEIGHTS_NPY = ("layer<k>_weights.npy is (n_out, n_in): element [i, j] is the weight from input "
+               "j (a driven row) to output i (a sensed column), the transpose of the arrays' "
+               "rows x cols; layer<k>_bias.npy is (n_out,), the bias row's. They are the "
+               "trained weights; the formula gives the weights the targets hold, which differ "
+               "where the chip cannot hold them (stuck devices, window, levels) and a rule did "
+               "not train for it")
 
 #: what ``stuck_S.npy`` holds, in the manifest (``faults.stuck_npy``)
 STUCK_NPY = ("stuck_S.npy: the conductance each device is held at, NaN = free: the devices the "
