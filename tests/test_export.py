@@ -312,6 +312,10 @@ GOOD = "array,row,col,polarity,target_uS,read_uS\n0,0,0,G+,50,50.5\n0,0,1,G-,2,2
     (GOOD + "x,1,0,G+,50,49\n", ["line 4", "'array'", "not an integer"]),
     (GOOD + "-1,1,0,G+,50,49\n", ["line 4", "'array'", "-1 is negative (numbers count from 0)"]),
     (GOOD + "0,1,0,G+,50,-3\n", ["line 4", "'read_uS'", ">= 0"]),
+    # was "'nan' must be a finite conductance >= 0 uS", not saying how to mark a device not
+    # read (np.savetxt writes NaN as nan; review3)
+    (GOOD + "0,1,0,G+,50,nan\n", ["line 4", "'read_uS'", "leave read_uS empty for a device "
+                                                           "not measured"]),
     (GOOD + "0,0,0,G+,40,41\n", ["line 4", "already given on line 2"]),
     ("# measured 2026-01-01\narray,row,col,polarity,target_uS\n0,0,0,G+,1\n",
      ["line 2", "read_uS"]),

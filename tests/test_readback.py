@@ -463,3 +463,25 @@ def test_a_read_back_laid_out_otherwise_says_how(pats, tmp_path, run_cli, layout
     assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
     assert fragment in err and "another model or chip" not in err, err
     assert not m1.exists()
+
+
+def test_a_read_back_csv_with_nan_for_a_device_not_read_says_to_leave_it_empty(
+        memory, model, tmp_path, run_cli):
+    """np.savetxt writes an unread device as ``nan``: the refusal said "'nan' must be a finite
+    conductance >= 0 uS", not that an empty read_uS marks it (review3). The same file with
+    the cell empty is taken."""
+    good = memory.crossbar.scatter(np.stack([memory.crossbar.g_pos, memory.crossbar.g_neg]))
+    lines = ["array,row,col,polarity,read_uS"]
+    for a, p, i, j in np.argwhere(np.ones_like(good, dtype=bool)):
+        value = good[a, p, i, j]
+        lines.append(f"{a},{i},{j},{('G+', 'G-')[p]},"
+                     f"{'nan' if np.isnan(value) else f'{value * 1e6:.6f}'}")
+    path = tmp_path / "read.csv"
+    path.write_text("\n".join(lines) + "\n")
+    m1 = tmp_path / "m1.safetensors"
+    code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "leave read_uS empty for a device not measured" in err and not m1.exists(), err
+    path.write_text(path.read_text().replace(",nan\n", ",\n"))
+    code, out, err = run_cli("adapt", model, "--read-back", path, "-o", m1, "--probes", "2")
+    assert code == 0 and m1.exists(), err

@@ -331,6 +331,9 @@ class _Row:
             value = _number(raw, self.decimal_comma)
         except ValueError:
             raise self.fail(name, f"{raw!r} is not a number") from None
+        if np.isnan(value):  # (as numpy's savetxt writes a device not read)
+            raise self.fail(name, f"{raw!r} is no conductance: leave {name} empty for a "
+                                  "device not measured")
         if not np.isfinite(value) or value < 0:
             raise self.fail(name, f"{raw!r} must be a finite conductance >= 0 uS")
         return value * 1e-6
