@@ -201,6 +201,22 @@ def test_a_map_made_for_another_chip_is_refused():
     Crossbar(paper, 64, 64, FaultMap.generate(paper.with_faults(0.2), 2, seed=0))
 
 
+
+def test_a_map_of_other_arrays_on_a_chip_file_says_to_edit_that_file(tmp_path):
+    """On a chip of the user's own TOML file the refusal said "edit what 'xbarmem chip show
+    rram' prints", a preset the user never named (review3); it says to edit the chip's file,
+    and still names the preset for a preset."""
+    path = tmp_path / "lab.toml"
+    path.write_text('name = "lab"\n[array]\nrows = 64\ncols = 32\n')
+    lab = load_chip(path)
+    other = FaultMap.generate(lab.replace_array(rows=48, cols=40), 1, seed=0)
+    with pytest.raises(ConfigError) as info:
+        other.check_chip(lab, "m.npz")
+    assert "chip show rram" not in str(info.value)
+    assert "rows = 48 and cols = 40 in [array] (edit the chip's own TOML file" in str(info.value)
+    with pytest.raises(ConfigError, match="edit what 'xbarmem chip show rram' prints"):
+        other.check_chip(load_preset("rram"), "m.npz")
+
 def test_a_map_too_small_for_a_memory_names_the_most_neurons_it_holds():
     """``xm.train`` of 64 neurons on one measured array of 64x32 pairs said only that the map
     "covers only 1 array"; it now names the largest memory that fits (N + 1 rows with the bias

@@ -281,12 +281,13 @@ class FaultMap:
         arr = chip.array
         if self.array_shape != (arr.rows, arr.cols):
             rows, cols = self.array_shape
-            base = chip.name if chip.name in preset_names() else "rram"
+            edit = (f"what 'xbarmem chip show {chip.name}' prints"
+                    if chip.name in preset_names() else "the chip's own TOML file")
             raise ConfigError(f"{where}: arrays of {rows}x{cols} cells, but the {chip.name} "
                               f"chip's arrays are {arr.rows}x{arr.cols} (rows x cols); a map "
                               f"of another chip, or transposed? A chip of {rows}x{cols} arrays "
                               f"is a chip TOML with rows = {rows} and cols = {cols} in [array] "
-                              f"(edit what 'xbarmem chip show {base}' prints; Python: "
+                              f"(edit {edit}; Python: "
                               f"chip.replace_array(rows={rows}, cols={cols}))")
         self.check_window(chip.device, where)
         if arr.fault_model != "weight":
