@@ -202,6 +202,22 @@ def test_a_map_made_for_another_chip_is_refused():
 
 
 
+
+@pytest.mark.parametrize("arrays", [1, 3])
+def test_a_map_with_its_pair_axis_last_says_where_it_goes(arrays):
+    """``np.stack([g_plus, g_minus], axis=-1)``, (rows, cols, 2), was refused naming the
+    shapes taken only (review3); the refusal says that the axis of size 2 is last and how to
+    move it, and the moved map is taken."""
+    read = np.random.default_rng(0).uniform(20e-6, 120e-6, size=(arrays, 2, 16, 8))
+    last = np.moveaxis(read, 1, -1)[0] if arrays == 1 else np.moveaxis(read, 1, -1)
+    device = load_preset("rram").device
+    with pytest.raises(FileFormatError, match=re.escape(
+            "its axis of size 2 is last; move it before the rows and cols (np.moveaxis(a, -1, "
+            "-3))")):
+        FaultMap.from_conductance_map(last, device)
+    moved = FaultMap.from_conductance_map(np.moveaxis(last, -1, -3), device)
+    assert moved.g_stuck.shape == (arrays, 2, 16, 8)
+
 def test_a_map_of_other_arrays_on_a_chip_file_says_to_edit_that_file(tmp_path):
     """On a chip of the user's own TOML file the refusal said "edit what 'xbarmem chip show
     rram' prints", a preset the user never named (review3); it says to edit the chip's file,

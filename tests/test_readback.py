@@ -443,6 +443,8 @@ def test_a_known_stuck_device_read_elsewhere_is_held_at_its_reading(memory, pats
     (lambda g: np.concatenate([g[0, 0], g[0, 1]], axis=1), "one grid of single devices? pair "
                                                           "them into the G+ and G- planes"),
     (lambda g: g[0, 0], "one plane of devices: give both"),
+    (lambda g: np.moveaxis(g, 1, -1), "the axis of size 2 (G+, G-) is last: move it before "
+                                      "the rows and cols (np.moveaxis(a, -1, -3))"),
 ])
 def test_a_read_back_laid_out_otherwise_says_how(pats, tmp_path, run_cli, layout, fragment):
     """A read-back of the model's devices in another layout than the export's (each array

@@ -28,7 +28,7 @@ from xbarmem.deploy.export import programmed_cells, used_cells
 from xbarmem.errors import ConfigError
 from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import PLANES, WINDOW_SLACK, highest_reading
+from xbarmem.hardware.faults import PLANES, PLANES_LAST, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import read_conductance_csv
 from xbarmem.hardware.units import falling_refusal, follows_rearranged, one_reading, unit_mismatch
 from xbarmem.memory.base import Memory
@@ -121,6 +121,8 @@ def _rearranged(given: tuple[int, ...], wanted: tuple[int, ...]) -> str | None:
     if len(given) in (3, 4) and given[-3:] == (2, rows, cols) and arrays < n:
         return (f"the readings of {counted(arrays, 'array')}, but the model uses {n}: give "
                 f"every array's, stacked as ({n}, 2, {rows}, {cols})")
+    if given in ((rows, cols, 2), (n, rows, cols, 2)):
+        return f"the axis of size 2 (G+, G-) is last: {PLANES_LAST}"
     if given in ((rows, 2 * cols), (2 * rows, cols)):
         return (f"one grid of single devices? pair them into the G+ and G- planes, "
                 f"(2, {rows}, {cols}), as for the chip import (e.g. np.stack([grid[:, 0::2], "

@@ -634,6 +634,10 @@ def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int
     return indices[0], PLANES.index(plane), indices[1], indices[2], value
 
 
+#: what a refusal of a map or read-back whose G+/G- axis is last says to do
+PLANES_LAST = "move it before the rows and cols (np.moveaxis(a, -1, -3))"
+
+
 def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
     """``a`` as ``(n_arrays, 2, rows, cols)`` (a 3-D ``(2, rows, cols)`` is one array);
     :class:`FileFormatError` naming the expected axes and the shape given otherwise."""
@@ -643,7 +647,9 @@ def _as_4d(a: np.ndarray, what: str) -> np.ndarray:
     if a.ndim != 4 or a.shape[1] != 2:
         hint = (": one plane of devices; stack the G+ and G- planes of the pairs as "
                 "(2, rows, cols), or save both in one .npz and read them with the key "
-                "PLUS,MINUS (their two names)" if a.ndim == 2 else "")
+                "PLUS,MINUS (their two names)" if a.ndim == 2 else
+                f": its axis of size 2 is last; {PLANES_LAST}" if a.ndim == 4 and a.shape[-1] == 2
+                else "")
         raise FileFormatError(f"{what} must have shape (2, rows, cols) or "
                               f"(n_arrays, 2, rows, cols), the axis of size 2 holding the G+ "
                               f"and G- device of each pair; got {given}{hint}")
