@@ -218,6 +218,27 @@ def test_a_map_with_its_pair_axis_last_says_where_it_goes(arrays):
     moved = FaultMap.from_conductance_map(np.moveaxis(last, -1, -3), device)
     assert moved.g_stuck.shape == (arrays, 2, 16, 8)
 
+
+@pytest.mark.parametrize("option, value", [("on_above", 95.0), ("off_below", 5.0)])
+def test_a_threshold_meant_in_microsiemens_is_refused(option, value, tmp_path, run_cli):
+    """``--on-above 95`` (95 uS meant; the option is in siemens) was taken: no reading lies
+    above 95 S, so the devices stuck ON were imported free (review3). A threshold above every
+    reading a map may hold is refused, saying it is in siemens."""
+    read = np.full((2, 16, 8), 60e-6)
+    read[0, 1, 1], read[1, 2, 2] = 149e-6, 1e-7            # one stuck ON, one stuck OFF
+    device = load_preset("rram").device
+    with pytest.raises(ConfigError, match=re.escape(f"{value:g} uS is {value * 1e-6:g} S")):
+        FaultMap.from_conductance_map(read, device, **{option: value})
+    assert FaultMap.from_conductance_map(read, device, **{option: value * 1e-6}).stuck.sum() == 2
+    grid, out = tmp_path / "g.npy", tmp_path / "m.npz"
+    np.save(grid, read)
+    chip = tmp_path / "c.toml"
+    chip.write_text(load_preset("rram").replace_array(rows=16, cols=8).to_toml())
+    code, _, err = run_cli("chip", "import", grid, "--as", "conductance", "--chip", chip,
+                           f"--{option.replace('_', '-')}", str(value), "-o", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "in siemens" in err, err
+    assert not out.exists()
+
 def test_a_map_of_other_arrays_on_a_chip_file_says_to_edit_that_file(tmp_path):
     """On a chip of the user's own TOML file the refusal said "edit what 'xbarmem chip show
     rram' prints", a preset the user never named (review3); it says to edit the chip's file,

@@ -110,6 +110,20 @@ def highest_reading(device: DeviceSpec) -> float:
     return device.g_max + WINDOW_SLACK * device.g_range
 
 
+def _within_readings(threshold: float | None, name: str, device: DeviceSpec) -> float | None:
+    """``threshold`` (siemens, or None), refused (:class:`ConfigError`) above
+    :func:`highest_reading`, where no reading a map may hold falls: a value meant in
+    microsiemens (``on_above = 95`` for 95 uS) took no device as stuck there."""
+    high = highest_reading(device)
+    if threshold is None or threshold <= high:
+        return threshold
+    micro = (f"; {threshold:g} uS is {threshold * 1e-6:g} S" if threshold * 1e-6 <= high
+             else "")
+    raise ConfigError(f"{name} = {threshold:g} S is above every conductance the chip's map may "
+                      f"hold (at most g_max + {WINDOW_SLACK:g} window width = {high:.4g} S): "
+                      f"it is in siemens{micro}")
+
+
 def check_size(n_arrays: int, rows: int, cols: int, *,
                per_device: int = FAULT_MAP_BYTES_PER_DEVICE, what: str = "a fault map") -> None:
     """Refuse (:class:`~xbarmem.limits.TooLargeError`) a map of ``n_arrays`` arrays of
@@ -440,12 +454,13 @@ class FaultMap:
         """From a read-back conductance map ``g_read`` (siemens, ``(n_arrays, 2, rows, cols)`` or
         ``(2, rows, cols)``) after trying to move every device of ``device``'s window away from
         the extremes: a device reading below ``off_below`` is stuck OFF, above ``on_above`` stuck
-        ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max. The
-        map is checked by :func:`_check_readings` (every value a finite conductance >= 0 in
-        siemens)."""
+        ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max; a
+        threshold above :func:`highest_reading` (siemens: no reading lies there) raises
+        :class:`ConfigError`. The map is checked by :func:`_check_readings` (every value a
+        finite conductance >= 0 in siemens)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
-        off_below = _THRESHOLD(off_below, "off_below")
-        on_above = _THRESHOLD(on_above, "on_above")
+        off_below = _within_readings(_THRESHOLD(off_below, "off_below"), "off_below", device)
+        on_above = _within_readings(_THRESHOLD(on_above, "on_above"), "on_above", device)
         check_input_size(g_read, "conductance map")
         read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError), "conductance map")
         _check_readings(read, "conductance map", device)
