@@ -201,8 +201,6 @@ def test_a_map_made_for_another_chip_is_refused():
     Crossbar(paper, 64, 64, FaultMap.generate(paper.with_faults(0.2), 2, seed=0))
 
 
-
-
 @pytest.mark.parametrize("arrays", [1, 3])
 def test_a_map_with_its_pair_axis_last_says_where_it_goes(arrays):
     """``np.stack([g_plus, g_minus], axis=-1)``, (rows, cols, 2), was refused naming the
