@@ -237,6 +237,7 @@ def test_a_threshold_meant_in_microsiemens_is_refused(option, value, tmp_path, r
     assert code == 2 and len(err.strip().splitlines()) == 1 and "in siemens" in err, err
     assert not out.exists()
 
+
 def test_a_map_of_other_arrays_on_a_chip_file_says_to_edit_that_file(tmp_path):
     """On a chip of the user's own TOML file the refusal said "edit what 'xbarmem chip show
     rram' prints", a preset the user never named (review3); it says to edit the chip's file,
@@ -251,6 +252,7 @@ def test_a_map_of_other_arrays_on_a_chip_file_says_to_edit_that_file(tmp_path):
     assert "rows = 48 and cols = 40 in [array] (edit the chip's own TOML file" in str(info.value)
     with pytest.raises(ConfigError, match="edit what 'xbarmem chip show rram' prints"):
         other.check_chip(load_preset("rram"), "m.npz")
+
 
 def test_a_map_too_small_for_a_memory_names_the_most_neurons_it_holds():
     """``xm.train`` of 64 neurons on one measured array of 64x32 pairs said only that the map
