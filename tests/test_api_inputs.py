@@ -4,6 +4,8 @@ before any training; what is accepted (torch tensors of any dtype, lists) works.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -395,3 +397,18 @@ def test_rule_fit_takes_a_problem_and_a_progress_function_only(rule):
     with pytest.raises(ArgumentError, match="progress must be a function"):
         rule.fit(problem, patterns)
     assert rule.fit(problem).weights[0].shape == (1, 16, 16)
+
+
+def test_a_measured_array_given_as_faults_is_told_how_to_make_a_fault_map():
+    """``faults=`` given the measured conductance array itself (a numpy array) was told "must
+    be a FaultMap (FaultMap.generate, FaultMap.load)" by ``train`` and "a FaultMap (or None)"
+    by ``find_capacity``: neither makes one of a measurement (review3). Both name
+    ``FaultMap.from_conductance_map``."""
+    pats = xm.random_patterns(20, 16, seed=0)
+    grid = np.full((2, 64, 64), 60e-6)
+    for call in (lambda: xm.train(pats, rule="pinv", faults=grid),
+                 lambda: xm.find_capacity(pats, rule="pinv", faults=grid, trials=1)):
+        with pytest.raises(ArgumentError, match=re.escape(
+                "a measured array: FaultMap.from_conductance_map(g, chip.device) or "
+                "FaultMap.from_codes)")):
+            call()

@@ -44,7 +44,7 @@ from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, 
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import FaultMap, chip_for
+from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, chip_for
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
 from xbarmem.names import RULE_NAMES
@@ -364,7 +364,8 @@ def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: Chip
         raise ConfigError(f"hidden={shown(hidden)} applies to arch='multilayer' only")
     check_callback(progress, "progress")
     if faults is not None:
-        check_type(faults, FaultMap, "faults", "a FaultMap (or None)").check_chip(chip, "faults")
+        check_type(faults, FaultMap, "faults", f"{FAULTS_TAKEN} or None").check_chip(
+            chip, "faults")
     return (resolve_hidden(32 if hidden is None else hidden, pool.n_neurons),
             {} if measured is None else check_measured(measured))
 

@@ -649,6 +649,11 @@ def _csv_row(path: Path, lineno: int, row: list[str], shape: tuple[int, int, int
     return indices[0], PLANES.index(plane), indices[1], indices[2], value
 
 
+#: what ``faults=`` of the API takes, as a refusal of anything else names it (a measured array
+#: given as it is read, a numpy array, is told how to make one)
+FAULTS_TAKEN = ("a FaultMap (FaultMap.generate, FaultMap.load; a measured array: "
+                "FaultMap.from_conductance_map(g, chip.device) or FaultMap.from_codes)")
+
 #: what a refusal of a map or read-back whose G+/G- axis is last says to do
 PLANES_LAST = "move it before the rows and cols (np.moveaxis(a, -1, -3))"
 

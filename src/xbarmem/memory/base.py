@@ -39,7 +39,7 @@ from xbarmem.data.patterns import KINDS, PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError, PatternError
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar, arrays_needed, largest_square
-from xbarmem.hardware.faults import FaultMap, chip_for
+from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, chip_for
 from xbarmem.limits import check_bytes
 from xbarmem.memory.recall import DEFAULT_TOL, RecallResult, matrix_ties, recall
 from xbarmem.sizes import network_bytes, recall_bytes
@@ -174,7 +174,7 @@ class Memory:
         per_layer = arrays_for_layers(self.chip, self.sizes, bias)
         if faults is None:
             faults = FaultMap.generate(self.chip, first_array + sum(per_layer), seed=fault_seed)
-        check_type(faults, FaultMap, "faults", "a FaultMap (FaultMap.generate, FaultMap.load)")
+        check_type(faults, FaultMap, "faults", FAULTS_TAKEN)
         self.faults = faults
         self.layers: list[Crossbar] = []
         first = first_array
