@@ -308,7 +308,11 @@ GOOD = "array,row,col,polarity,target_uS,read_uS\n0,0,0,G+,50,50.5\n0,0,1,G-,2,2
     (GOOD + "0,1,0,G*,50,49\n", ["line 4", "'polarity'", "'G*'"]),
     (GOOD + "0,1,0,G+,fifty,49\n", ["line 4", "'target_uS'", "not a number"]),
     (GOOD + "0,1,0,G+,50\n", ["line 4", "5 fields"]),
-    (GOOD + "0,99,0,G+,50,49\n", ["line 4", "'row'", "0..15"]),
+    # the range only; now with what the file may be (review3: a 64x32 chip's read-back with
+    # row and col exchanged)
+    (GOOD + "0,99,0,G+,50,49\n", ["line 4", "'row'", "0..15: the chip's arrays are 16x16 (rows "
+                                   "x cols): rows and cols exchanged, or a file of another "
+                                   "chip?"]),
     (GOOD + "x,1,0,G+,50,49\n", ["line 4", "'array'", "not an integer"]),
     (GOOD + "-1,1,0,G+,50,49\n", ["line 4", "'array'", "-1 is negative (numbers count from 0)"]),
     (GOOD + "0,1,0,G+,50,-3\n", ["line 4", "'read_uS'", ">= 0"]),

@@ -316,7 +316,12 @@ class _Row:
     def device(self, rows: int, cols: int) -> tuple[int, int, int, int]:
         """``(array, plane index, row, col)`` of the line's device."""
         a = self.integer("array", None)
-        i, j = self.integer("row", rows), self.integer("col", cols)
+        i, j = self.integer("row", None), self.integer("col", None)
+        if i >= rows or j >= cols:
+            name, value, hi = ("row", i, rows) if i >= rows else ("col", j, cols)
+            raise self.fail(name, f"{value} outside 0..{hi - 1}: the chip's arrays are "
+                                  f"{rows}x{cols} (rows x cols): rows and cols exchanged, or a "
+                                  "file of another chip?")
         polarity = self.raw("polarity")
         if polarity.upper() not in PLANES:  # (g+ as G+)
             raise self.fail("polarity", f"{polarity!r} is not {' or '.join(PLANES)}")
