@@ -235,7 +235,19 @@ def test_a_threshold_meant_in_microsiemens_is_refused(option, value, tmp_path, r
     code, _, err = run_cli("chip", "import", grid, "--as", "conductance", "--chip", chip,
                            f"--{option.replace('_', '-')}", str(value), "-o", out)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "in siemens" in err, err
+    assert f"--{option.replace('_', '-')} = " in err, err  # the option, not the keyword
     assert not out.exists()
+    code, _, err = run_cli("chip", "import", tmp_path / "absent.npy", "--as", "conductance",
+                           "--chip", chip, f"--{option.replace('_', '-')}", str(value), "-o", out)
+    assert code == 2 and "in siemens" in err, err  # refused before the file is read
+
+
+def test_thresholds_in_the_wrong_order_are_refused_by_their_options(tmp_path, run_cli):
+    """``--off-below`` above ``--on-above`` was refused as "off_below (...) must be below
+    on_above (...)", the Python keywords, after the map was read; the options are named, first."""
+    code, _, err = run_cli("chip", "import", tmp_path / "absent.npy", "--as", "conductance",
+                           "--off-below", "1e-4", "--on-above", "5e-5", "-o", tmp_path / "m.npz")
+    assert code == 2 and "--off-below (0.0001 S) must be below --on-above (5e-05 S)" in err, err
 
 
 def test_a_map_of_other_arrays_on_a_chip_file_says_to_edit_that_file(tmp_path):

@@ -30,7 +30,7 @@ from xbarmem.cli.common import (
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import write_file
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
-from xbarmem.hardware.faults import FaultMap, chip_record, highest_reading
+from xbarmem.hardware.faults import FaultMap, chip_record, highest_reading, stuck_thresholds
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 from xbarmem.hardware.units import inside_window, unit_mismatch
 from xbarmem.limits import TooLargeError
@@ -203,6 +203,8 @@ def chip_import(
         _print(summary, json_out, f"measured chip from {source}")
         return
     spec = load_chip(chip)
+    if as_ == "conductance":  # the thresholds by their options' names, before the file is read
+        stuck_thresholds(spec.device, off_below, on_above, ("--off-below", "--on-above"))
     data = paths.load_array(source, key)
     if as_ not in ("codes", "conductance"):
         raise ConfigError(f"--as must be 'codes' or 'conductance', got {as_!r}")
@@ -212,10 +214,8 @@ def chip_import(
         else:
             check_siemens(data, spec)
             fmap = FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
-    except FileFormatError as exc:
-        raise FileFormatError(f"{source}: {exc}") from None
-    except TooLargeError as exc:
-        raise TooLargeError(f"{source}: {exc}") from None
+    except (FileFormatError, TooLargeError) as exc:
+        raise type(exc)(f"{source}: {exc}") from None
     fmap.meta.update(file=str(source), chip=chip_record(spec))
     fmap.check_chip(spec, str(source)).save(out_path)
     _print(_map_summary(out_path, fmap, spec), json_out,

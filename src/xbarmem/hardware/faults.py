@@ -124,6 +124,24 @@ def _within_readings(threshold: float | None, name: str, device: DeviceSpec) -> 
                       f"it is in siemens{micro}")
 
 
+def stuck_thresholds(device: DeviceSpec, off_below: float | None = None,
+                     on_above: float | None = None,
+                     names: tuple[str, str] = ("off_below", "on_above")) -> tuple[float, float]:
+    """``(lo, hi)`` (siemens) of a conductance map's import: a device reading below ``lo`` is
+    stuck OFF, above ``hi`` stuck ON; ``off_below`` / ``on_above`` default to 5% of
+    ``device``'s window inside g_min / g_max. Refuses (:class:`ConfigError`, naming the
+    thresholds by ``names``: the Python keywords, or a command's options) a threshold that is
+    not a number >= 0, one above :func:`highest_reading` and ``lo >= hi``."""
+    off = _within_readings(_THRESHOLD(off_below, names[0]), names[0], device)
+    on = _within_readings(_THRESHOLD(on_above, names[1]), names[1], device)
+    margin = 0.05 * device.g_range
+    lo = device.g_min + margin if off is None else off
+    hi = device.g_max - margin if on is None else on
+    if lo >= hi:
+        raise ConfigError(f"{names[0]} ({lo:g} S) must be below {names[1]} ({hi:g} S)")
+    return lo, hi
+
+
 def check_size(n_arrays: int, rows: int, cols: int, *,
                per_device: int = FAULT_MAP_BYTES_PER_DEVICE, what: str = "a fault map") -> None:
     """Refuse (:class:`~xbarmem.limits.TooLargeError`) a map of ``n_arrays`` arrays of
@@ -459,16 +477,10 @@ class FaultMap:
         :class:`ConfigError`. The map is checked by :func:`_check_readings` (every value a
         finite conductance >= 0 in siemens)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
-        off_below = _within_readings(_THRESHOLD(off_below, "off_below"), "off_below", device)
-        on_above = _within_readings(_THRESHOLD(on_above, "on_above"), "on_above", device)
+        lo, hi = stuck_thresholds(device, off_below, on_above)
         check_input_size(g_read, "conductance map")
         read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError), "conductance map")
         _check_readings(read, "conductance map", device)
-        margin = 0.05 * device.g_range
-        lo = device.g_min + margin if off_below is None else off_below
-        hi = device.g_max - margin if on_above is None else on_above
-        if lo >= hi:
-            raise ConfigError(f"off_below ({lo:g} S) must be below on_above ({hi:g} S)")
         stuck = (read < lo) | (read > hi)
         if stuck.all():
             why = ("a chip of 2 levels (g_min, g_max) has no state away from them: import a "
