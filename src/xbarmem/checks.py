@@ -51,20 +51,28 @@ _KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEY
 #: the largest seed a user may give (command line, trainer options, sweep files): seeds are
 #: 32-bit, which numpy, torch and the derived-seed formulas all accept
 MAX_SEED = 2**32 - 1
+#: ``xbarmem reproduce --seed S`` runs a sweep's seed ``k`` (every one below this) as trial seed
+#: ``S * SEED_STRIDE + k``: two run seeds share no trial seed
+SEED_STRIDE = 1000
+#: the largest ``reproduce --seed``: its trial seeds stay within :data:`MAX_SEED`
+MAX_RUN_SEED = (MAX_SEED - (SEED_STRIDE - 1)) // SEED_STRIDE
 #: the largest count a user may give (trials, probes, chips, iterations, steps, patterns...):
 #: above it a run would never end, whatever memory it needs
 MAX_COUNT = 10**9
 
 
-def check_seed(seed: Any, name: str = "seed", what: str = "an integer >= 0") -> int:
-    """The one rule for random seeds: an integer in ``0 ..`` :data:`MAX_SEED` (Python or numpy
-    integer; bools refused). Returns it as a Python ``int``; raises :class:`ConfigError` naming
-    ``name`` (and ``what`` it must be) otherwise (``seed must be an integer >= 0, got -1``; a
-    numpy generator is named with how to get a seed), before any draw is made."""
+def check_seed(seed: Any, name: str = "seed", what: str = "an integer >= 0", *,
+               maximum: int = MAX_SEED, why: str = "seeds are 32-bit") -> int:
+    """The one rule for random seeds: an integer in ``0 ..`` ``maximum`` (default
+    :data:`MAX_SEED`; a seed from which others are derived has a smaller one, ``why`` saying
+    so) (Python or numpy integer; bools refused). Returns it as a Python ``int``; raises
+    :class:`ConfigError` naming ``name`` (and ``what`` it must be) otherwise (``seed must be an
+    integer >= 0, got -1``; a numpy generator is named with how to get a seed), before any
+    draw is made."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ConfigError(f"{name} must be {what}, got {shown(seed)}")
-    if int(seed) > MAX_SEED:
-        raise ConfigError(f"{name} must be {what} and at most {MAX_SEED} (seeds are 32-bit), "
+    if int(seed) > maximum:
+        raise ConfigError(f"{name} must be {what} and at most {maximum} ({why}), "
                           f"got {shown(seed)}")
     return int(seed)
 

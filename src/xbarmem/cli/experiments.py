@@ -313,6 +313,7 @@ def reproduce_cmd(
     json_out: output_options.Json = False,
     recipe: ReproduceRecipe = "default",
     products: ReproduceProducts = "float32",
+    seed: run_options.RunSeed = 0,
 ) -> None:
     from xbarmem.experiments.store import ResultStore
 
@@ -330,7 +331,7 @@ def reproduce_cmd(
     from xbarmem.experiments.reproduce import experiments_named, output_names
 
     chosen = None if sections is None else experiments_named(sections, "--sections")
-    paths.check_members(out_dir, output_names(store is not None, chosen))
+    paths.check_members(out_dir, output_names(store is not None, chosen, seed))
     store_path = store or out_dir / "results.sqlite"
     # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for
     # one holding trials that is known only once the sweeps are planned, so its workers start then
@@ -342,7 +343,7 @@ def reproduce_cmd(
         from xbarmem.experiments.reproduce import reproduce  # while the workers start
 
         report = reproduce(out_dir, quick=quick, store=store, experiments=chosen,
-                           threads=threads, recipe=recipe,
+                           threads=threads, recipe=recipe, seed=seed,
                            products=products, run=lambda spec, db: run_with_progress(
                                spec, db, jobs=jobs, workers=workers, scheduler=scheduler,
                                threads=threads),

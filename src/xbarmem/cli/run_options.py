@@ -11,13 +11,15 @@ from typing import Annotated
 
 import typer
 
-from xbarmem.checks import MAX_SEED
+from xbarmem.checks import MAX_RUN_SEED, MAX_SEED
 from xbarmem.cli.option_types import bounded, option_group
 from xbarmem.errors import ConfigError
 
-Seed = Annotated[int, bounded(
-    "--seed", metavar="N", ge=0, le=MAX_SEED, help="Seed of all random draws: the same seed gives "
-    "the same numbers.")]
+SEED_HELP = "Seed of all random draws: the same seed gives the same numbers."
+Seed = Annotated[int, bounded("--seed", metavar="N", ge=0, le=MAX_SEED, help=SEED_HELP)]
+#: ``reproduce --seed``: its trial seeds are derived from it (xbarmem.checks.SEED_STRIDE), so
+#: its largest value is smaller; the same help as every ``--seed``
+RunSeed = Annotated[int, bounded("--seed", metavar="N", ge=0, le=MAX_RUN_SEED, help=SEED_HELP)]
 
 
 def max_threads() -> int:

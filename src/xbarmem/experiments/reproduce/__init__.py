@@ -56,6 +56,7 @@ from xbarmem.experiments.reproduce.report import (
     EXPONENT_TOLERANCE,
     JUDGED_RECIPE,
     LATENCY_TOLERANCE,
+    MAX_RUN_SEED,
     PAPER_CAPACITY_RATIO,
     PAPER_ENERGY,
     PAPER_EXPONENTS,
@@ -64,6 +65,7 @@ from xbarmem.experiments.reproduce.report import (
     PAPER_VARIATION,
     POINT_RULE,
     PRIMARY_DATA,
+    SEED_STRIDE,
     SELECTION_VALUES,
     TOLERANCE,
     TRAINING,
@@ -74,9 +76,12 @@ from xbarmem.experiments.reproduce.report import (
     Experiment,
     Section,
     Training,
+    check_run_seed,
     point_passes,
     products_text,
     recipe_text,
+    run_seeds,
+    seed_setting,
     verdict_of,
 )
 from xbarmem.experiments.reproduce.scaling import SCALING_CHECKS, Scaling, ScalingCheck
@@ -95,9 +100,10 @@ from xbarmem.names import RECIPES
 
 __all__ = [
     "CHECKED_FAULTS", "ENERGY_TOLERANCE", "EXPERIMENTS", "EXPONENT_TOLERANCE", "JUDGED_RECIPE",
-    "LATENCY_TOLERANCE", "PAPER_CAPACITY_RATIO", "PAPER_ENERGY", "PAPER_EXPONENTS",
-    "PAPER_FAULTS", "PAPER_PATTERNS", "PAPER_VARIATION", "POINT_RULE", "PRIMARY_DATA",
-    "SCALING_CHECKS", "SELECTION_VALUES", "TOLERANCE", "VARIATION_GOALS", "VARIATION_RECIPES",
+    "LATENCY_TOLERANCE", "MAX_RUN_SEED", "PAPER_CAPACITY_RATIO", "PAPER_ENERGY",
+    "PAPER_EXPONENTS", "PAPER_FAULTS", "PAPER_PATTERNS", "PAPER_VARIATION", "POINT_RULE",
+    "PRIMARY_DATA", "SCALING_CHECKS", "SEED_STRIDE", "SELECTION_VALUES", "TOLERANCE",
+    "VARIATION_GOALS", "VARIATION_RECIPES",
     "VERDICTS", "Capacity", "Context", "Correlation", "Energy", "Experiment", "FaultTolerance",
     "Patterns", "Scaling", "ScalingCheck", "Section", "Training", "Variation",
     "experiments_named", "not_run", "output_names",
@@ -210,7 +216,8 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
               run: Callable[[list[SweepSpec], ResultStore], Any] | None = None,
               log: Callable[[str], None] = print,
               experiments: list[Experiment] | None = None, threads: int = 1,
-              recipe: str = "default", products: str = "float32") -> dict[str, Any]:
+              recipe: str = "default", products: str = "float32", seed: int = 0
+              ) -> dict[str, Any]:
     """Run (or resume) the headline experiments and write ``out_dir/report.md``.
 
     ``recipe``: the hardware-adaptive rule's recipe
@@ -222,11 +229,19 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     ``"bf16"`` needs a CPU and torch build with bfloat16 support,
     :func:`~xbarmem.learning.adaptive.bf16_products_supported`).
 
+    ``seed``: the run seed S (0 .. :data:`MAX_RUN_SEED`). Every sweep's seed k (its seeds 0 to
+    n - 1, or those it lists) runs as trial seed ``S * SEED_STRIDE + k`` (patterns, chips and
+    faults, cues, training, programming variation; (f)'s measurement too), so two run seeds
+    share no draw; S = 0 is the run without it. A seed other than 0 names its sweeps
+    ``...-seedS-...`` (one store holds and resumes several seeds), keeps (f)'s measurement in
+    ``f-energy-seedS.json`` and is stated in the report, its figures and the returned dict.
+
     ``run(specs, store)`` executes the sweeps (default: in this process,
     :func:`xbarmem.experiments.runner.run_sweep`) with ``threads`` torch threads per trial,
     stated in the report (``xbarmem reproduce --threads N`` also computes the rest with N).
     Returns ``{"path", "table", "rows", "verdicts", "claims", "quick", "reasons", "sections",
-    "not_run", "not_run_note", "seconds", "threads", "recipe", "products"}`` where ``table``
+    "not_run", "not_run_note", "seconds", "threads", "recipe", "products", "seed"}`` where
+    ``table``
     is the report's summary table (markdown) and ``rows`` its rows (``[claim, paper,
     measured, bar]`` strings each), ``verdicts`` maps each claim's key to its verdict,
     ``claims`` to its title and ``reasons`` to the measured reasons of its shortfalls (claims
@@ -234,15 +249,19 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
     :data:`EXPERIMENTS` left out and ``not_run_note`` says so with the command running every
     one (:func:`not_run`; ``[]`` and ``""`` otherwise); ``quick``: the verdicts rest on a
     quick run's fewer seeds and points. Raises :class:`ConfigError` for an unknown recipe or
-    products, or bf16 products this machine cannot compute, before anything is written."""
+    products, bf16 products this machine cannot compute, or a seed that is not an integer in
+    0 .. :data:`MAX_RUN_SEED`, before anything is written."""
     recipe = check_choice(recipe, RECIPES, "recipe")
-    out_dir, store = _check_reproduce(out_dir, quick, store, run, log, experiments, threads)
-    if not is_choice(products, ("float32",)):  # (an array compared with != is no bool)
-        from xbarmem.learning.adaptive import check_products
-
-        products = check_products(products)  # ("BF16" is "bf16": sweep names, report)
-    token = TRAINING.set(Training(recipe, products))
+    seed = check_run_seed(seed)
+    token = TRAINING.set(Training(recipe, seed=seed))  # (the outputs checked are the seed's)
     try:
+        out_dir, store = _check_reproduce(out_dir, quick, store, run, log, experiments,
+                                          threads)
+        if not is_choice(products, ("float32",)):  # (an array compared with != is no bool)
+            from xbarmem.learning.adaptive import check_products
+
+            products = check_products(products)  # ("BF16" is "bf16": sweep names, report)
+        TRAINING.set(Training(recipe, products, seed))
         return _reproduce(out_dir, quick, store, run, log, experiments, threads)
     finally:
         TRAINING.reset(token)
@@ -252,13 +271,20 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, store: str | Path | N
 REPORT, STORE = "report.md", "results.sqlite"
 
 
-def output_names(store: bool = False, experiments: Sequence[Experiment] | None = None
-                 ) -> list[str]:
+def output_names(store: bool = False, experiments: Sequence[Experiment] | None = None,
+                 seed: int | None = None) -> list[str]:
     """Every file :func:`reproduce` may write into its folder, by name: the report, the
     store (unless ``store``: another is given) and each experiment's figures and caches
-    (:meth:`Experiment.outputs`), checked before any work."""
+    (:meth:`Experiment.outputs`) under run seed ``seed`` (None: the run being built's, 0
+    outside one), checked before any work."""
     exps = EXPERIMENTS if experiments is None else experiments
-    return [REPORT, *([] if store else [STORE]), *(n for e in exps for n in e.outputs())]
+    token = None if seed is None else TRAINING.set(
+        Training(TRAINING.get().recipe, TRAINING.get().products, check_run_seed(seed)))
+    try:
+        return [REPORT, *([] if store else [STORE]), *(n for e in exps for n in e.outputs())]
+    finally:
+        if token is not None:
+            TRAINING.reset(token)
 
 
 def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
@@ -329,6 +355,8 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
         sec.quick = quick
         if quick and e in ready and sec.settings:
             sec.settings = " ".join(filter(None, [sec.settings, quick_note(e)]))
+        if e in ready and sec.settings and sweeps[e.key]:
+            sec.settings = " ".join(filter(None, [sec.settings, seed_setting()]))
     seconds = time.perf_counter() - began
     table_text = summary_table(sections)
     missing, note = not_run(experiments, run_command(out_dir, quick, store, threads, None))
@@ -344,17 +372,20 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
             "claims": {s.key: s.title for s in sections}, "quick": quick,
             "reasons": {s.key: s.reasons for s in sections if s.reasons},
             "sections": [s.key for s in sections], "not_run": missing, "not_run_note": note,
-            "threads": threads, "recipe": training.recipe, "products": training.products}
+            "threads": threads, "recipe": training.recipe, "products": training.products,
+            "seed": training.seed}
 
 
 def run_command(out_dir: Path, quick: bool, store, threads: int,
                 experiments: Sequence[Experiment] | None) -> str:
     """The shell command that runs what a report measured, as its head and every section's
     commands quote it: ``xbarmem reproduce`` with the flags of this run (``--sections`` for
-    some of :data:`EXPERIMENTS`, ``--threads`` when not 1, recipe and products from
-    :data:`TRAINING`), else (experiments of other types) the ``python -c`` call of
+    some of :data:`EXPERIMENTS`, ``--threads`` when not 1, recipe, products and seed
+    from :data:`TRAINING`), else (experiments of other types) the ``python -c`` call of
     :func:`reproduce` with ``experiments=``."""
-    options = TRAINING.get().options(large=True)
+    options: dict[str, Any] = dict(TRAINING.get().options(large=True))
+    if TRAINING.get().seed:
+        options["seed"] = TRAINING.get().seed
     sections = _sections_flag(experiments)
     if sections is not None:
         flags = ["--quick"] * quick + [sections] * bool(sections)
@@ -420,15 +451,18 @@ class _EarlySections:
 
 def seeds_text(specs: Sequence[SweepSpec]) -> str:
     """Which seeds the run's sweeps ran (a sweep of ``n`` seeds runs 0 to n - 1 unless it
-    names others), said once in the report's head: a reader re-measuring a number needs them
-    beside the command."""
+    names others; under a run seed S, ``S * SEED_STRIDE`` and up: :func:`run_seeds`), said
+    once in the report's head: a reader re-measuring a number needs them beside the
+    command."""
+    seed, first = TRAINING.get().seed, run_seeds([0])[0]
     other = [f"`{s.name}` seeds {s.seeds[0]}-{s.seeds[-1]}" if s.seeds == list(
                  range(s.seeds[0], s.seeds[-1] + 1)) else f"`{s.name}` seeds {s.seeds}"
-             for s in specs if s.seeds != list(range(len(s.seeds)))]
+             for s in specs if s.seeds != run_seeds(len(s.seeds))]
+    start = (f"run seed {seed} (`--seed {seed}`): every sweep of n seeds runs seeds {first} "
+             f"to {first} + n - 1" if seed else "every sweep of n seeds runs seeds 0 to n - 1")
     return ("Seeds: a trial's seed fixes its random draws (stuck devices, stored patterns, "
-            "training, cues, programming variation); every sweep of n seeds runs seeds 0 to "
-            "n - 1 (n: each section's settings)" + (f", except {', '.join(other)}" if other
-                                                    else "") +
+            f"training, cues, programming variation); {start} (n: each section's settings)"
+            + (f", except {', '.join(other)}" if other else "") +
             "; each trial's seed is stored with its row.")
 
 

@@ -24,6 +24,7 @@ from xbarmem.experiments.reproduce.report import (
     ratio_reaches,
     ratio_text,
     recipe_text,
+    run_seeds,
     seed_capacities_text,
     sweep_spec,
     write_figure,
@@ -185,7 +186,7 @@ class Capacity(Experiment):
             curve = mean_curve([nearest_pattern_curve(
                 pool, range(1, 65), seed=s, protocol=Protocol(corruption="flip", level=level,
                                                                probes=20, seed=s))
-                for s in range(self.seeds(quick))])
+                for s in run_seeds(self.seeds(quick))])
             caps = " / ".join(capacity_text(*curve_capacity(curve, t)) for t in self.thresholds)
             parts.append(f"{caps} with {level:.0%} flips")
         return ("What limits the ratio is not the data: decoding every cue to the nearest "

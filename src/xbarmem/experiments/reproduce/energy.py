@@ -11,8 +11,10 @@ from xbarmem.experiments.reproduce.report import (
     ENERGY_TOLERANCE,
     LATENCY_TOLERANCE,
     PAPER_ENERGY,
+    TRAINING,
     Experiment,
     Section,
+    run_seeds,
     side_cell,
 )
 from xbarmem.files import write_file
@@ -20,11 +22,18 @@ from xbarmem.files import write_file
 
 class Energy(Experiment):
     key = "f"
-    #: the measurement kept beside the report (not a sweep trial kind)
+    #: the measurement kept beside the report (not a sweep trial kind); a run seed S other
+    #: than 0 keeps its own, ``f-energy-seedS.json`` (:meth:`cache`)
     CACHE = "f-energy.json"
 
+    @classmethod
+    def cache(cls) -> str:
+        """The name of this run's measurement cache (:data:`CACHE`, per run seed)."""
+        seed = TRAINING.get().seed
+        return cls.CACHE if not seed else cls.CACHE.replace(".json", f"-seed{seed}.json")
+
     def outputs(self) -> list[str]:
-        return [self.CACHE]
+        return [self.cache()]
 
     @staticmethod
     def sizes(quick: bool) -> list[int]:
@@ -88,24 +97,30 @@ class Energy(Experiment):
              "less latency than asynchronous recall; the gap grows with N (abstract).")
     needs = "xbarmem.energy"
 
-    def section(self, ctx):
+    def measured(self, ctx, seed: int) -> dict[str, Any]:
+        """The measurement of seed ``seed``: read from this run seed's cache (:meth:`cache`)
+        beside the report, else measured (not a sweep trial kind) and kept there."""
         from xbarmem.energy.measure import energy_report, measure, measure_sizes
 
-        sec = Section(self.key, self.title, self.claim)
-        cache = ctx.out_dir / self.CACHE
+        cache = ctx.out_dir / self.cache()
         if cache.is_file():
-            data = _cached(cache)
-        else:  # not a sweep trial kind: measured here once and kept beside the report
-            getattr(ctx, "log", print)(
-                f"({self.key}) energy: training and recalling at N = 64, then N = "
-                f"{', '.join(map(str, self.sizes(ctx.quick)))} (not a sweep; seconds)")
-            m = measure(64)
-            data = {"generic-rram": energy_report(m, "generic-rram")["ratios"],
-                    "paper-calibrated": energy_report(m, "paper-calibrated")["ratios"],
-                    "steps": {"sync": float(np.mean(m.sync_steps)),
-                              "async": float(np.mean(m.async_steps))},
-                    "sizes": measure_sizes(self.sizes(ctx.quick), "generic-rram")}
-            write_file(cache, json.dumps(data, indent=1, default=float))
+            return _cached(cache)
+        getattr(ctx, "log", print)(
+            f"({self.key}) energy: training and recalling at N = 64, then N = "
+            f"{', '.join(map(str, self.sizes(ctx.quick)))} (not a sweep; seconds)")
+        m = measure(64, seed=seed)
+        data = {"generic-rram": energy_report(m, "generic-rram")["ratios"],
+                "paper-calibrated": energy_report(m, "paper-calibrated")["ratios"],
+                "steps": {"sync": float(np.mean(m.sync_steps)),
+                          "async": float(np.mean(m.async_steps))},
+                "sizes": measure_sizes(self.sizes(ctx.quick), "generic-rram", seed=seed)}
+        write_file(cache, json.dumps(data, indent=1, default=float))
+        return data
+
+    def section(self, ctx):
+        sec = Section(self.key, self.title, self.claim)
+        seed = run_seeds([0])[0]  # (seed 0 without --seed)
+        data = self.measured(ctx, seed)
         sec.body += ["| circuit constants | energy async/sync | latency reduction |",
                      "|---|---|---|"]
         for name in ("generic-rram", "paper-calibrated"):
@@ -141,12 +156,14 @@ class Energy(Experiment):
             sec.body.append(f"| {r['n']} | {r['sync_steps']:.2f} | {r['async_steps']:.1f} | "
                             f"{r['energy_ratio']:.2f}x | {100 * r['latency_reduction']:.1f}% |")
         self.judge(sec, data)
-        sec.settings = ("`xbarmem.energy.measure(64)`: 10 MNIST digits (`mnist`: the whole "
-                        "28x28 image, first of each class), hardware-adaptive rule, "
+        seeded = f", seed={seed}" if seed else ""
+        sec.settings = (f"`xbarmem.energy.measure(64{seeded})`: 10 MNIST digits (`mnist`: the "
+                        "whole 28x28 image, first of each class), hardware-adaptive rule, "
                         "`paper-sim` chip, 20 cues per digit with 10% flips recalled both ways; "
                         "sizes: random patterns (load 0.1 N, pseudo-inverse) via "
-                        "`measure_sizes`, generic-rram constants. Computed directly (energy is "
-                        "not a sweep trial kind) and cached in f-energy.json.")
+                        f"`measure_sizes`{f' (seed={seed})' if seed else ''}, generic-rram "
+                        "constants. Computed directly (energy is not a sweep trial kind) and "
+                        f"cached in {self.cache()}.")
         return sec
 
 

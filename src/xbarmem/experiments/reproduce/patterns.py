@@ -16,6 +16,7 @@ from xbarmem.experiments.reproduce.report import (
     paper_table,
     point_passes,
     reference_figure,
+    run_seeds,
     spread_table,
     sweep_spec,
 )
@@ -99,7 +100,7 @@ class Patterns(Experiment):
 
     @staticmethod
     def draws(quick: bool) -> int:
-        """Other random subsets (seeds 100, 101, ...) of the pseudo-inverse's spread."""
+        """Other random subsets (sweep seeds 100, 101, ...) of the pseudo-inverse's spread."""
         return 10 if quick else 20
 
     def section(self, ctx):
@@ -117,8 +118,9 @@ class Patterns(Experiment):
             sec, PAPER_PATTERNS, "P", sorted(PAPER_PATTERNS["pinv"]),
             lambda rule, p: cosines_at(subsets, rule, p), measured,
             intro=f"Over other digits ({len(subsets)} other random subsets of the first 1000 "
-                  f"per count, seeds 100 and up; the pseudo-inverse only, as its weights are "
-                  f"fixed by the patterns): mean, 10-90% range and lowest-highest cosine.",
+                  f"per count, seeds {run_seeds([100])[0]} and up; the pseudo-inverse only, as "
+                  f"its weights are fixed by the patterns): mean, 10-90% range and "
+                  f"lowest-highest cosine.",
             where="on the section's subsets", what="other random subsets",
             at_least=lambda paper: paper == 0.99)
         other = ctx.rows(self.name(ctx.quick, "other-level"))

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.errors import quiet_warnings
+from xbarmem.checks import MAX_RUN_SEED, SEED_STRIDE, check_seed
+from xbarmem.errors import ConfigError, quiet_warnings
 from xbarmem.evaluation.curve import capacity_from_curve, capacity_is_lower_bound
 from xbarmem.experiments.store import ResultStore
 from xbarmem.experiments.sweep import SweepSpec, parse_sweep
@@ -147,17 +148,27 @@ class Context:
         return self.store.by_keys([t.key for t in self.specs[name].trials])
 
 
+def check_run_seed(seed: Any, name: str = "seed") -> int:
+    """``reproduce``'s run seed checked (:func:`~xbarmem.checks.check_seed`): an integer in
+    ``0 ..`` :data:`MAX_RUN_SEED`; :class:`ConfigError` naming ``name`` otherwise."""
+    return check_seed(seed, name, maximum=MAX_RUN_SEED,
+                      why=f"its trial seeds are seed x {SEED_STRIDE} + 0..{SEED_STRIDE - 1}, "
+                          f"32-bit")
+
+
 @dataclass(frozen=True)
 class Training:
-    """How the hardware-adaptive rule trains in one ``reproduce`` run: its ``recipe``
-    (:data:`~xbarmem.names.RECIPES`) for every trial, and the precision of its training
-    ``products`` (:data:`~xbarmem.names.PRODUCTS`) for the experiments whose networks are large
-    enough for bfloat16 to pay (:attr:`Experiment.large`). Sweeps that train otherwise than by
-    default carry :meth:`suffix` in their names; their trials' options differ, so no trial is
-    shared with the default run, while the others' trials are."""
+    """How one ``reproduce`` run draws and trains: how the hardware-adaptive rule trains -- its
+    ``recipe`` (:data:`~xbarmem.names.RECIPES`) for every trial, and the precision of its
+    training ``products`` (:data:`~xbarmem.names.PRODUCTS`) for the experiments whose networks
+    are large enough for bfloat16 to pay (:attr:`Experiment.large`) -- and the run ``seed``
+    (:func:`run_seeds`). Sweeps that run otherwise than by default carry :meth:`suffix` in
+    their names; their trials' options (seeds) differ, so no trial is shared with the default
+    run, while the others' trials are."""
 
     recipe: str = "default"
     products: str = "float32"
+    seed: int = 0
 
     def options(self, large: bool) -> dict[str, str]:
         """The hardware-adaptive rule options this run adds to a sweep ({} by default);
@@ -167,18 +178,40 @@ class Training:
                 **({"products": self.products} if bf16 else {})}
 
     def suffix(self, large: bool) -> str:
-        """``""``, or ``"-fast"``, ``"-bf16"``, ``"-fast-bf16"``: the sweep names' mark."""
-        return "".join(f"-{v}" for v in self.options(large).values())
+        """``""``, or ``"-fast"``, ``"-bf16"``, ``"-fast-bf16"``, each followed by ``"-seedS"``
+        for a run seed S other than 0: the sweep names' mark."""
+        return "".join(f"-{v}" for v in self.options(large).values()) + (
+            f"-seed{self.seed}" if self.seed else "")
 
     def flags(self) -> str:
         """The command-line flags that select this run (``""`` by default)."""
-        return "".join(f" --{k} {v}" for k, v in self.options(large=True).items())
+        return "".join(f" --{k} {v}" for k, v in self.options(large=True).items()) + (
+            f" --seed {self.seed}" if self.seed else "")
 
 
 #: how the hardware-adaptive rule trains in the run being built (``reproduce(recipe=...,
 #: products=...)``)
 TRAINING: contextvars.ContextVar[Training] = contextvars.ContextVar(
     "reproduce_training", default=Training())  # noqa: B039 -- Training is frozen
+
+
+def run_seeds(seeds: int | Sequence[int]) -> list[int]:
+    """The trial seeds of a sweep of ``seeds`` (a count n: seeds 0 to n - 1; or a list of
+    seeds, each below :data:`SEED_STRIDE`) in this run: ``S * SEED_STRIDE + k`` for each of
+    them under the run seed S of :data:`TRAINING` (themselves for S = 0)."""
+    ks = list(range(seeds)) if isinstance(seeds, int) else [int(k) for k in seeds]
+    if any(not 0 <= k < SEED_STRIDE for k in ks):
+        raise ConfigError(f"a reproduce sweep's seeds must be 0 to {SEED_STRIDE - 1} (the run "
+                          f"seed's stride), got {ks}")
+    return [TRAINING.get().seed * SEED_STRIDE + k for k in ks]
+
+
+def seed_setting() -> str:
+    """A section's settings sentence on the run seed ("" for seed 0)."""
+    seed = TRAINING.get().seed
+    return ("" if not seed else
+            f"Run seed {seed} (`--seed {seed}`): every seed k named above runs as trial seed "
+            f"{seed * SEED_STRIDE} + k.")
 
 
 def recipe_text() -> str:
@@ -222,6 +255,8 @@ def sweep_spec(name: str, table: dict[str, Any], large: bool = False) -> SweepSp
     products when ``large`` (the experiment's :attr:`Experiment.large`). Parsed without the
     sweep's warning of thresholds its cues pass unchanged: the report judges them itself."""
     table = {**table, "sweep": {**table["sweep"], "name": name}}
+    if TRAINING.get().seed:  # (seed 0: the table as written, the run without --seed)
+        table["sweep"]["seeds"] = run_seeds(table["sweep"].get("seeds", 1))
     extra = TRAINING.get().options(large)
     if extra:
         options = table.get("rule_options") or {}
@@ -400,7 +435,10 @@ def spread_table(sec: Section, judged: dict[str, dict[float, float]], column: st
 
 def write_figure(path: Path, rows: list[dict[str, Any]], kind: str, **options: Any) -> None:
     """Draw ``kind`` from ``rows`` (:func:`xbarmem.viz.results.plot_rows` with ``options``)
-    into the PNG ``path``."""
+    into the PNG ``path``; its title names a run seed other than 0."""
+    seed = TRAINING.get().seed
+    if seed:
+        options["title"] = f"{options.get('title') or ''} (--seed {seed})".lstrip()
     save_figure(plot_rows(rows, kind, **options), path)
 
 
