@@ -398,6 +398,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("reproduce-quick-fast", "xbarmem reproduce --quick --recipe fast, 2 jobs",
           ("xbarmem reproduce --quick --recipe fast --out {out}/r --json",),
           {"seconds": "seconds", "verdicts": "verdicts", "summary": "table"}, 300),
+    *(Entry(f"reproduce-d-seed-{s}", f"xbarmem reproduce --quick --sections d --seed {s}: (d) "
+            f"at other seeds, 2 jobs",
+            (f"xbarmem reproduce --quick --sections d --seed {s} --out {{out}}/r --json",),
+            {"verdicts": "verdicts", "summary": "table"}, 300) for s in (1, 2, 3)),
     Entry("reproduce-g", "xbarmem reproduce --quick, section (g) only: recall and capacity "
           "against correlation, glyphs",
           ("python -c \"from xbarmem.experiments.reproduce import Correlation, reproduce; "
