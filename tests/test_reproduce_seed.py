@@ -162,6 +162,20 @@ def test_cli_passes_the_seed_and_prints_it_in_json(run_cli, tmp_path, monkeypatc
     assert seen == [3] and json.loads(out)["seed"] == 3
 
 
+def test_the_terminal_summary_names_the_seed(run_cli, tmp_path, monkeypatch):
+    def fake(out_dir, **kw):
+        return {"path": str(Path(out_dir) / "report.md"), "seed": kw["seed"], "quick": True,
+                "rows": [["(d) claim", "0.95", "0.99", "ok"]], "verdicts": {"d": "partly"},
+                "claims": {"d": "variation"}, "seconds": 1.0, "not_run_note": ""}
+
+    monkeypatch.setattr(rep, "reproduce", fake)
+    for seed, said in ((0, False), (4, True)):
+        code, out, err = run_cli("reproduce", "--quick", "--sections", "d", "--seed", str(seed),
+                                 "--out", tmp_path / "r")
+        assert code == 0, err
+        assert ("at --seed 4" in " ".join(out.split())) is said, out
+
+
 class _Tiny(rep.Experiment):
     """A claim of tiny real trials (16 random neurons, hebb and pinv, 2 seeds)."""
 
@@ -211,8 +225,10 @@ def test_a_seed_1_run_resumes_beside_seed_0_in_one_store(tmp_path):
         ran.append(len(missing))
         run_sweep(specs, db)
 
+    said: list[str] = []
     res = rep.reproduce(tmp_path / "one", quick=True, seed=1, store=store,
-                        experiments=[_Tiny()], run=counted, log=lambda _: None)
+                        experiments=[_Tiny()], run=counted, log=said.append)
+    assert said[0].startswith("reproduce (quick, --seed 1): 4 trials in 1 sweeps")
     assert ran == [3] and res["verdicts"] == {"t": "reproduced"} and res["seed"] == 1
     with ResultStore(store) as db:
         rows = {r["key"]: r for r in db.rows()}

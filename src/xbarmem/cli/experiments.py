@@ -363,6 +363,7 @@ def _print_summary(report: dict) -> None:
 
     run = "this quick run (fewer seeds and points than the full run)" if report["quick"] else \
         "this run"
+    run += f" at --seed {report['seed']}" if report.get("seed") else ""
     table = Table(title=f"the paper's claims and what {run} measured")
     names = ("claim", "paper", "xbarmem (measured)", "bar")
     cells = [[name, *(row[i] for row in report["rows"])] for i, name in enumerate(names)]

@@ -330,8 +330,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
         note = unplanned_note(db, specs, "this run")
         if note:
             warn(note)
-        log(f"reproduce ({'quick' if quick else 'full'}): {sum(len(s.trials) for s in specs)} "
-            f"trials in {len(specs)} sweeps, store {db.path}")
+        log(_first_line(quick, specs, db.path))
         ctx = Context(out_dir, db, quick, {s.name: s for s in specs}, log)
         early = _EarlySections(ctx, ready, sweeps)
         stop = db.on_add(early.stored)
@@ -374,6 +373,14 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
             "sections": [s.key for s in sections], "not_run": missing, "not_run_note": note,
             "threads": threads, "recipe": training.recipe, "products": training.products,
             "seed": training.seed}
+
+
+def _first_line(quick: bool, specs: Sequence[SweepSpec], store: Path) -> str:
+    """What a run is about to do, logged before its first trial (a run seed other than 0
+    named)."""
+    seed = TRAINING.get().seed
+    return (f"reproduce ({'quick' if quick else 'full'}{f', --seed {seed}' * bool(seed)}): "
+            f"{sum(len(s.trials) for s in specs)} trials in {len(specs)} sweeps, store {store}")
 
 
 def run_command(out_dir: Path, quick: bool, store, threads: int,
