@@ -189,8 +189,8 @@ class Training:
             f" --seed {self.seed}" if self.seed else "")
 
 
-#: how the hardware-adaptive rule trains in the run being built (``reproduce(recipe=...,
-#: products=...)``)
+#: how the hardware-adaptive rule trains, and the run seed, in the run being built
+#: (``reproduce(recipe=..., products=..., seed=...)``)
 TRAINING: contextvars.ContextVar[Training] = contextvars.ContextVar(
     "reproduce_training", default=Training())  # noqa: B039 -- Training is frozen
 
