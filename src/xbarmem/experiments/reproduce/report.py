@@ -252,7 +252,8 @@ def products_setting() -> str:
 def sweep_spec(name: str, table: dict[str, Any], large: bool = False) -> SweepSpec:
     """The sweep ``name`` of ``table``; under a training other than the default
     (:class:`Training`) its hardware-adaptive trials train with that recipe, and with its
-    products when ``large`` (the experiment's :attr:`Experiment.large`). Parsed without the
+    products when ``large`` (the experiment's :attr:`Experiment.large`); under a run seed other
+    than 0 its seeds are that run's (:func:`run_seeds`). Parsed without the
     sweep's warning of thresholds its cues pass unchanged: the report judges them itself."""
     table = {**table, "sweep": {**table["sweep"], "name": name}}
     if TRAINING.get().seed:  # (seed 0: the table as written, the run without --seed)
@@ -467,7 +468,9 @@ def group_rows(rows, key_fn) -> dict[Any, list[dict[str, Any]]]:
 
 
 class Experiment:
-    """Base class: ``key``, ``title``, ``claim``; override :meth:`sweeps` and :meth:`section`."""
+    """Base class: ``key``, ``title``, ``claim``; override :meth:`sweeps` (tables through
+    :func:`sweep_spec`) and :meth:`section`; random draws a section makes itself take their
+    seeds from :func:`run_seeds`, so they move with ``reproduce --seed``."""
 
     key = "?"
     title = ""
