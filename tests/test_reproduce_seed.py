@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import refused
@@ -240,3 +241,33 @@ def test_a_seed_1_run_resumes_beside_seed_0_in_one_store(tmp_path):
                         "reproduce-quick-seed1-t-tiny": {1000, 1001}}
     text = Path(res["path"]).read_text()
     assert "seed=1)" in text  # the python -c command of a claim of another type
+
+
+def test_a_quick_and_a_full_run_in_one_folder_measure_their_own_energy_sizes(tmp_path,
+                                                                             monkeypatch):
+    """(f)'s cache was one file per run seed, whatever the protocol: a full run into a folder
+    a quick run had written read the quick run's sizes (N up to 100 instead of 256) and judged
+    the growth with N on them. The cache keeps its protocol; the other protocol measures its
+    own sizes again (the N = 64 measurement, the same in both, is kept)."""
+    from xbarmem.energy import measure as energy
+
+    calls = []
+    ratios = {"energy_ratio": 8.0, "latency_reduction": 0.99}
+    monkeypatch.setattr(energy, "measure", lambda n, seed=0: calls.append(64) or
+                        SimpleNamespace(sync_steps=[2.0], async_steps=[90.0]))
+    monkeypatch.setattr(energy, "energy_report", lambda m, circuit: {"ratios": ratios})
+    monkeypatch.setattr(energy, "measure_sizes", lambda sizes, circuit, seed=0: calls.append(
+        tuple(sizes)) or {"rows": [{"n": n, "sync_steps": 2.0, "async_steps": 9.0, **ratios}
+                                   for n in sizes]})
+    quick, full = tuple(rep.Energy.sizes(True)), tuple(rep.Energy.sizes(False))
+    for is_quick in (True, False, False, True):
+        ctx = SimpleNamespace(quick=is_quick, out_dir=tmp_path, log=lambda _: None)
+        data = rep.Energy().measured(ctx, 0)
+        assert tuple(row["n"] for row in data["sizes"]["rows"]) == (quick if is_quick else full)
+    assert calls == [64, quick, full, quick]
+    cache = tmp_path / rep.Energy.CACHE
+    old = json.loads(cache.read_text())
+    del old["quick"]  # a cache written before the protocol was kept: told by its sizes
+    cache.write_text(json.dumps(old))
+    rep.Energy().measured(SimpleNamespace(quick=False, out_dir=tmp_path, log=print), 0)
+    assert calls[-1] == full and json.loads(cache.read_text())["quick"] is False

@@ -99,21 +99,27 @@ class Energy(Experiment):
 
     def measured(self, ctx, seed: int) -> dict[str, Any]:
         """The measurement of seed ``seed``: read from this run seed's cache (:meth:`cache`)
-        beside the report, else measured (not a sweep trial kind) and kept there."""
+        beside the report, else measured (not a sweep trial kind) and kept there with the
+        protocol it measured (``"quick"``). A cache of the other protocol (a quick run's
+        sizes read by a full run in the same folder, or the reverse) keeps its N = 64
+        measurement, the same in both, and its sizes are measured again for this run."""
         from xbarmem.energy.measure import energy_report, measure, measure_sizes
 
-        cache = ctx.out_dir / self.cache()
-        if cache.is_file():
-            return _cached(cache)
+        cache, sizes = ctx.out_dir / self.cache(), self.sizes(ctx.quick)
+        data = _cached(cache) if cache.is_file() else None
+        if data is not None and _protocol(data) in (None, bool(ctx.quick)):
+            return data
         getattr(ctx, "log", print)(
-            f"({self.key}) energy: training and recalling at N = 64, then N = "
-            f"{', '.join(map(str, self.sizes(ctx.quick)))} (not a sweep; seconds)")
-        m = measure(64, seed=seed)
-        data = {"generic-rram": energy_report(m, "generic-rram")["ratios"],
-                "paper-calibrated": energy_report(m, "paper-calibrated")["ratios"],
-                "steps": {"sync": float(np.mean(m.sync_steps)),
-                          "async": float(np.mean(m.async_steps))},
-                "sizes": measure_sizes(self.sizes(ctx.quick), "generic-rram", seed=seed)}
+            f"({self.key}) energy: " + ("training and recalling at N = 64, then " if data is None
+                                        else "") +
+            f"N = {', '.join(map(str, sizes))} (not a sweep; seconds)")
+        if data is None:
+            m = measure(64, seed=seed)
+            data = {"generic-rram": energy_report(m, "generic-rram")["ratios"],
+                    "paper-calibrated": energy_report(m, "paper-calibrated")["ratios"],
+                    "steps": {"sync": float(np.mean(m.sync_steps)),
+                              "async": float(np.mean(m.async_steps))}}
+        data.update(quick=bool(ctx.quick), sizes=measure_sizes(sizes, "generic-rram", seed=seed))
         write_file(cache, json.dumps(data, indent=1, default=float))
         return data
 
@@ -169,6 +175,16 @@ class Energy(Experiment):
 
 _RATIOS = ("energy_ratio", "latency_reduction")
 _ROW = ("n", "sync_steps", "async_steps", *_RATIOS)
+
+
+def _protocol(data: dict[str, Any]) -> bool | None:
+    """Whether the cached ``data`` is a quick run's (True) or a full run's (False): its
+    ``"quick"``, else (a cache written before it was kept) told by its sizes; None when
+    neither tells."""
+    if isinstance(data.get("quick"), bool):
+        return data["quick"]
+    sizes = [row["n"] for row in data["sizes"]["rows"]]
+    return True if sizes == Energy.sizes(True) else False if sizes == Energy.sizes(False) else None
 
 
 def _cached(cache) -> dict[str, Any]:
