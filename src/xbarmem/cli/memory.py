@@ -313,6 +313,7 @@ def evaluate(
     from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
+    from xbarmem.memory.recall import tol_entry
 
     memory, stored = load_model(model, patterns_required=True)
     corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,
@@ -332,7 +333,7 @@ def evaluate(
     result = {"model": str(model), "protocol": {"corruption": corruption, "level": level,
               "probes": probes, "mode": mode, "activation": activation, "neurons": activation,
               "max_iterations": max_iterations, "seed": seed,
-              **({} if tol == DEFAULT_TOL else {"tol": tol})},
+              **tol_entry(tol)},
               # null: recalled as saved; else programmed again with it (seed: protocol.seed)
               "variation": variation, **_score_fields(scores), "threads": threads}
     _warn_noise_capped(memory, activation, result, tol)
@@ -346,8 +347,9 @@ def _warn_noise_capped(memory: Any, activation: str, result: dict[str, Any], tol
     """Warn when tanh recalls through layers with read noise did not all converge: their
     states change by about the noise at every step, so no step changes them by less than a
     ``--tol`` below it, and they ran to ``--max-iterations`` (``converged 0.00``)."""
-    if activation == "tanh" and result["converged"] < 1 and any(
-            layer.chip.device.read_noise > 0 for layer in memory.layers):
+    from xbarmem.memory.recall import reads_with_noise
+
+    if activation == "tanh" and result["converged"] < 1 and reads_with_noise(memory):
         warn(f"{1 - result['converged']:.0%} of the tanh recalls did not converge: under read "
              f"noise tanh states change by about the noise at every step, more than --tol = "
              f"{tol:g}; a --tol at the noise's scale lets them settle (energy --model says "

@@ -57,7 +57,14 @@ from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import HiddenWidths
-from xbarmem.memory.recall import ACTIVATIONS, DEFAULT_TOL, check_recall, check_tol
+from xbarmem.memory.recall import (
+    ACTIVATIONS,
+    DEFAULT_TOL,
+    check_recall,
+    check_tol,
+    reads_with_noise,
+    tol_entry,
+)
 from xbarmem.names import ARCHS, MODES, corruption_key, default_cues
 from xbarmem.sizes import MAX_LOAD, patterns_at_load
 from xbarmem.spec import Number
@@ -217,7 +224,7 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
                        info={"cues": int(cues.shape[0]), "n_neurons": int(cues.shape[1]),
                              "activation": activation, "max_iterations": max_iterations,
                              "recall_seed": seed, "quality": quality,
-                             **({} if tol == DEFAULT_TOL else {"tol": tol})})
+                             **tol_entry(tol)})
 
 
 def _noise_moves(memory: Memory, sync: Any, activation: str, max_iterations: int,
@@ -227,8 +234,7 @@ def _noise_moves(memory: Memory, sync: Any, activation: str, max_iterations: int
     largest change of a neuron's state in one more step, i.e. how far read noise alone moves
     a state that has stopped moving otherwise; None without such recalls."""
     capped = (sync.iterations >= max_iterations) & ~sync.converged
-    if activation != "tanh" or not bool(capped.any()) or not any(
-            layer.chip.device.read_noise > 0 for layer in memory.layers):
+    if activation != "tanh" or not bool(capped.any()) or not reads_with_noise(memory):
         return None
     states = sync.states[capped]
     step = memory.recall(states, activation="tanh", max_iterations=1, seed=seed).states

@@ -58,6 +58,7 @@ from xbarmem.memory.recall import (
     check_tol,
     recall_batch,
     stack_matrices,
+    tol_entry,
 )
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.names import (
@@ -153,8 +154,7 @@ class Protocol:
         recorded only when it is not the default (the records of protocols without one, in
         results and figures, keep their keys)."""
         out = dict(vars(self))
-        if out["tol"] == DEFAULT_TOL:
-            del out["tol"]
+        out.update(tol_entry(out.pop("tol")))
         if callable(out["corruption"]):
             out["corruption"] = corruption_name(out["corruption"])
         return out
@@ -383,7 +383,7 @@ def _tol_keyword(protocol: Protocol) -> dict[str, float]:
     """``{"tol": protocol.tol}`` for a protocol that sets a ``tol`` other than the default,
     else ``{}``: a memory of one's own whose ``recall`` takes no ``tol`` is evaluated as
     before under every protocol that does not ask for one."""
-    return {} if protocol.tol == DEFAULT_TOL else {"tol": protocol.tol}
+    return tol_entry(protocol.tol)
 
 
 #: Largest number of state entries (cues x (N + 1)) recalled in one batch by evaluate_many.
