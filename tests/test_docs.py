@@ -418,6 +418,24 @@ def quoted_commands(text: str, names: set[str] = frozenset()) -> list[str]:
     return found
 
 
+#: a command quoted without the word ``xbarmem``, in backticks: ``evaluate --variation V``,
+#: ``chip inspect``
+FRAGMENT = re.compile(r"(?<![`\w])(`{1,2})([a-z][a-z-]* [^`]+?)\1(?!`)")
+
+
+def fragment_commands(text: str, root) -> list[str]:
+    """Commands that prose quotes by their name alone (`` `train --hidden 16` ``, `` `chip
+    import` ``), as ``xbarmem ...``: a backticked span whose first word is a command and whose
+    second is an option, or that names a command group (``chip``, ``circuit``)."""
+    found = []
+    for m in FRAGMENT.finditer(text):
+        words = m.group(2).split()
+        cmd = root.commands.get(words[0])
+        if cmd is not None and (words[1].startswith("-") or hasattr(cmd, "commands")):
+            found.append("xbarmem " + " ".join(words))
+    return found
+
+
 def unknown_options(command: str, root) -> list[str]:
     """The ``--options`` of ``command`` that its (sub)command does not take, and a subcommand
     name that does not exist (a word after a command group that is neither one of its
@@ -442,7 +460,9 @@ def unknown_options(command: str, root) -> list[str]:
 
 def test_quoted_commands_name_options_that_exist():
     """A command quoted in prose or a comment is not run by the doc tests; its subcommand and
-    options must still exist, or a reader who copies it gets an error."""
+    options must still exist, or a reader who copies it gets an error. So must those of a
+    command quoted without the word ``xbarmem`` (`` `evaluate --variation V` ``), which this
+    scan skipped."""
     import typer
 
     from xbarmem import cli
@@ -452,7 +472,9 @@ def test_quoted_commands_name_options_that_exist():
     for path in QUOTED:
         if not path.is_file() or path.suffix not in {".md", ".toml", ".py", ".txt", ""}:
             continue
-        for command in quoted_commands(path.read_text(), set(root.commands)):
+        text = path.read_text()
+        for command in [*quoted_commands(text, set(root.commands)),
+                        *fragment_commands(text, root)]:
             seen += 1
             problems += [f"{path.relative_to(ROOT)}: `{command}`: {opt}"
                          for opt in unknown_options(command, root)]
@@ -477,6 +499,12 @@ def test_quoted_command_scan_finds_inline_and_wrapped_commands():
                         "xbarmem --version"]
     assert [unknown_options(c, root) for c in commands] == [
         ["--neuron"], [], ["--bogus"], [], ["fault", "--arrays"], [], []]
+    prose = ("`evaluate --variaton 0.3` and `chip fault`; not `train`, `plot_rows(rows)`, "
+             "``results --csv -``, `recall from cues` or `capacity --checkpoint\n  FILE.json`")
+    fragments = fragment_commands(prose, root)
+    assert fragments == ["xbarmem evaluate --variaton 0.3", "xbarmem chip fault",
+                         "xbarmem results --csv -", "xbarmem capacity --checkpoint FILE.json"]
+    assert [unknown_options(c, root) for c in fragments] == [["--variaton"], ["fault"], [], []]
 
 
 # ------------------------------------------------------------- signatures listed in the docs
@@ -627,6 +655,103 @@ def test_the_glossary_defines_every_word_of_the_score_and_device_lines(small_mem
     assert {"hamming", "iterations", "sensed", "signs"} <= words
     missing = sorted(w for w in words if not re.search(rf"\b{w}", glossary))
     assert not missing, f"printed, not in the glossary of docs/guide.md: {missing}"
+
+
+def printed_form(quote: str) -> re.Pattern:
+    """A quote of printed output as a pattern of its form: ``...`` stands for any text,
+    ``(s)`` for a plural's optional ``s``, a number for any number, spaces for any run of
+    spaces."""
+    forms = {"...": ".*?", "(s)": "s?"}
+    parts = re.split(r"(\.\.\.|\(s\)|\d+(?:\.\d+)?|\s+)", quote)
+    return re.compile("".join(
+        forms[part] if part in forms else r"\d+(?:\.\d+)?" if part[0].isdigit()
+        else r"\s+" if part.isspace() else re.escape(part) for part in parts if part))
+
+
+def glossary_print_claims(glossary: str) -> list[tuple[tuple[str, ...], str]]:
+    """What the glossary says a command prints, "`capacity` and `scaling` print it as
+    *similarity* (`P=8: cosine 1.0000`)": ((commands), quote) for every backticked or
+    italic quote up to the end of the sentence."""
+    claims = []
+    for m in re.finditer(r"((?:`[a-z]+`(?:,| and) )*`[a-z]+`) prints? (.*?)(?:\.\s+(?=[A-Z*`])|$)",
+                         " ".join(glossary.split())):
+        commands = tuple(re.findall(r"`([a-z]+)`", m.group(1)))
+        claims += [(commands, q) for q in re.findall(r"`([^`]+)`|\*(\w+)\*", m.group(2))
+                   for q in q if q]
+    return claims
+
+
+def test_what_the_glossary_says_a_command_prints_is_printed(small_model, run_cli, tmp_path):
+    """The glossary said "`capacity` prints it [the cosine] as *similarity*": `capacity`
+    prints ``P=8: cosine 1.0000`` and ``tested: 8:1.000, ...``, no word "similarity". Every
+    quote of the glossary's "`COMMAND` prints ..." is, in its form (numbers any numbers),
+    in that command's output; a command newly quoted there needs its run added below."""
+    runs = {"evaluate": (small_model, "--probes", "2"),
+            "capacity": ("--rule", "pinv", "--data", "digits", "--trials", "1", "--probes",
+                         "2", "--threshold", "0.95"),
+            "scaling": ("--arch", "single", "--rule", "pinv", "--sizes", "16,25", "--trials",
+                        "1", "--probes", "2", "--out", tmp_path / "scaling"),
+            "train": ("--data", "digits", "--patterns", "4", "--rule-option", "max_steps=5",
+                      "-o", tmp_path / "t.safetensors"),
+            "demo": ("--trials", "1", "--probes", "2", "--out", tmp_path / "demo")}
+    claims = glossary_print_claims(_glossary())
+    assert len(claims) >= 3, claims  # the scan finds the claims it checks
+    printed = {}
+    missing = []
+    for commands, quote in claims:
+        for command in commands:
+            if command not in printed:
+                code, out, err = run_cli(command, *runs[command])
+                assert code == 0, err
+                printed[command] = out + err
+            if not printed_form(quote.lower()).search(printed[command].lower()):
+                missing.append(f"{command}: {quote!r}")
+    assert not missing, f"the glossary quotes what these commands do not print: {missing}"
+
+
+def test_glossary_print_claims_and_their_forms_are_read():
+    text = ("averaged; `capacity` and `scaling` print it as *similarity* (`P=8: cosine "
+            "1.0000`), `tested: 8:1.000, ...`. `evaluate` prints it beside, `cosine ... "
+            "(cues ...)`. *Exact* is `train` printed")
+    assert glossary_print_claims(text) == [
+        (("capacity", "scaling"), "similarity"), (("capacity", "scaling"), "P=8: cosine 1.0000"),
+        (("capacity", "scaling"), "tested: 8:1.000, ..."), (("evaluate",), "cosine ... (cues ...)")]
+    assert printed_form("P=8: cosine 1.0000").search("[0.1 s] single P=16: cosine 0.9984")
+    assert printed_form("cosine ... (cues ...)").search("cosine 0.9867 (cues 0.791)  exact")
+    assert not printed_form("similarity").search("P=8: cosine 1.0000")
+    assert printed_form("... array(s) of 64x64").search("4160 weights, 2 arrays of 64x64")
+
+
+def _glossary_terms() -> set[str]:
+    """The terms the glossary's entries open with, ``* **Pattern, N, P.**``: lower case."""
+    return {term.strip().lower() for head in re.findall(r"^\* \*\*(.+?)\.\*\*", _glossary(),
+                                                        re.MULTILINE)
+            for term in head.split(",")}
+
+
+def test_the_glossary_names_every_value_of_the_options_that_shape_a_memory():
+    """The README opened with "Hopfield-style associative memories" and the guide spoke of
+    one-layer and multilayer memories, of H and of the adaptive rule's bias row (`demo`
+    prints `with bias row`), none of which the glossary defined: a newcomer met them first in
+    the middle of a paragraph. The glossary has an entry for each of those terms, and names
+    (in backticks or italics) every value of the options that say what memory is trained and
+    how it recalls, as the code lists them: a value added later needs its words there too."""
+    from xbarmem.data.patterns import KINDS
+    from xbarmem.hardware.chip import FAULT_MODELS, preset_names
+    from xbarmem.learning.adaptive import OBJECTIVES
+    from xbarmem.names import ACTIVATIONS, ARCHS, MODES, RECIPES, RULE_NAMES
+
+    glossary = _glossary()
+    values = [*ARCHS, *RULE_NAMES, *RECIPES, *OBJECTIVES, *MODES, *ACTIVATIONS, *KINDS,
+              *FAULT_MODELS, *preset_names()]
+    unnamed = [v for v in values  # `single`, `--arch single` or *single*
+               if not re.search(rf"`(--[a-z-]+ )?{re.escape(v)}`|\*{re.escape(v)}\*", glossary)]
+    assert not unnamed, f"the glossary of docs/guide.md does not name {unnamed}"
+    terms = _glossary_terms()
+    assert {"pattern", "n", "p", "array"} <= terms  # the scan reads the entries' heads
+    undefined = {"associative memory", "neuron", "weight", "multilayer", "h",
+                 "bias row"} - terms
+    assert not undefined, f"no glossary entry for {sorted(undefined)}"
 
 
 # ------------------------------------------------------------------ architecture.md and the tree
