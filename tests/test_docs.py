@@ -425,13 +425,14 @@ FRAGMENT = re.compile(r"(?<![`\w])(`{1,2})([a-z][a-z-]* [^`]+?)\1(?!`)")
 
 def fragment_commands(text: str, root) -> list[str]:
     """Commands that prose quotes by their name alone (`` `train --hidden 16` ``, `` `chip
-    import` ``), as ``xbarmem ...``: a backticked span whose first word is a command and whose
-    second is an option, or that names a command group (``chip``, ``circuit``)."""
+    import` ``), as ``xbarmem ...``: a backticked span whose first word is a command and that
+    names an option, or whose first word is a command group (``chip``, ``circuit``)."""
     found = []
     for m in FRAGMENT.finditer(text):
         words = m.group(2).split()
         cmd = root.commands.get(words[0])
-        if cmd is not None and (words[1].startswith("-") or hasattr(cmd, "commands")):
+        if cmd is not None and (any(w.startswith("-") for w in words[1:])
+                                or hasattr(cmd, "commands")):
             found.append("xbarmem " + " ".join(words))
     return found
 
@@ -479,6 +480,45 @@ def test_quoted_commands_name_options_that_exist():
             problems += [f"{path.relative_to(ROOT)}: `{command}`: {opt}"
                          for opt in unknown_options(command, root)]
     assert seen > 100  # the scan finds the commands it is meant to check
+    assert not problems, "\n".join(problems)
+
+
+#: the kinds of bad input the guide's "Bad input and output files" lists, by the words each item
+#: opens with, and what the refusal of each says
+BAD_INPUT_KINDS = {"an option that the chosen mode does not read": "applies",
+                   "an option that takes one value given twice": "more than once",
+                   "an output that is the same file as": "is the same file as",
+                   "a file output of a fixed format": "the file name must end in"}
+
+
+def test_the_guides_bad_input_examples_are_refused_for_the_reason_given(tmp_path, monkeypatch,
+                                                                        run_cli):
+    """The guide's example of "an output that is the same file as another output or an
+    input", `adapt m.safetensors --log m.safetensors`, was refused for its suffix (`--log
+    m.safetensors: the file name must end in .jsonl ...`), and `train --hidden 16` for the
+    `--out` it lacks: every command an item of that list quotes, run as written in an empty
+    folder, exits 2 with the refusal its item names."""
+    import typer
+
+    from xbarmem import cli
+
+    root = typer.main.get_command(cli.app)
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    part = guide[guide.index("## Bad input and output files"):]
+    part = part[:part.index("\n\n", part.index("\n* "))]
+    items = [" ".join(item.split()) for item in part.split("\n* ")[1:]]
+    assert len(items) == len(BAD_INPUT_KINDS), items
+    monkeypatch.chdir(tmp_path)
+    problems = []
+    for item in items:
+        reason = next(r for opening, r in BAD_INPUT_KINDS.items() if item.startswith(opening))
+        commands = fragment_commands(item, root)
+        assert commands, item
+        for command in commands:
+            code, _, err = run_cli(*shlex.split(command)[1:])
+            if code != 2 or reason not in err:
+                problems.append(f"`{command}` -> exit {code}: {err.strip()} "
+                                f"(the guide: {reason!r})")
     assert not problems, "\n".join(problems)
 
 
