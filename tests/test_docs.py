@@ -522,6 +522,24 @@ def test_the_guides_bad_input_examples_are_refused_for_the_reason_given(tmp_path
     assert not problems, "\n".join(problems)
 
 
+def test_the_guides_export_item_names_every_file_an_export_writes(small_memory, tmp_path):
+    """`xbarmem export` lists `used.npy`, `layer0_bias.npy`, `fault_map.npz` and `patterns.npy`
+    among its files; the guide's **Export** item, where a reader looks them up, named none of
+    them ("the same data as float64 .npy"). It names every file the export writes (a layer's
+    as ``layer<k>_...``), and those are the files an export holds."""
+    from xbarmem.deploy.export import export_memory, export_names
+
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    item = guide[guide.index("* **Export**"):]
+    item = item[:item.index("\n* **", 1)]
+    names = export_names(small_memory[1])
+    export_memory(small_memory[1], tmp_path / "export", patterns=small_memory[0])
+    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == sorted(names)
+    unnamed = sorted({re.sub(r"\d+", "<k>", name) for name in names}
+                     - set(re.findall(r"`([\w<>]+\.\w+)`", item)))
+    assert not unnamed, f"the guide's Export item does not name {unnamed}"
+
+
 def test_quoted_command_scan_finds_inline_and_wrapped_commands():
     import typer
 
