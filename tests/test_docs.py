@@ -540,6 +540,38 @@ def test_the_guides_export_item_names_every_file_an_export_writes(small_memory, 
     assert not unnamed, f"the guide's Export item does not name {unnamed}"
 
 
+#: the arguments that make each example outside tests/test_examples.py's numbered ones small,
+#: and what its output then holds
+SMALL_EXAMPLE_ARGS = {"demo_sign_limit.py": (
+    ["--seeds", "0", "--options", '[{"max_steps": 20, "finetune_steps": 0}]'],
+    ["nearest-stored-pattern bound: ", '{"max_steps": 20, "finetune_steps": 0}: sign '])}
+
+
+def test_every_example_runs_the_unnumbered_ones_here(tmp_path, monkeypatch, capsys):
+    """The README sends a reader to `examples/`, "the sign-recall limit" among them, but
+    tests/test_examples.py runs the numbered scripts only: `demo_sign_limit.py` ran in no test
+    and could break unseen. Every other script of examples/ runs here, with small arguments,
+    and prints what its docstring says it prints (the bound and a line per option set)."""
+    import runpy
+
+    import torch
+
+    scripts = sorted(p.name for p in (ROOT / "examples").glob("*.py")
+                     if not re.match(r"\d", p.name))
+    assert sorted(SMALL_EXAMPLE_ARGS) == scripts  # a new script needs its small arguments
+    monkeypatch.chdir(tmp_path)
+    threads = torch.get_num_threads()
+    try:
+        for name, (args, printed) in SMALL_EXAMPLE_ARGS.items():
+            monkeypatch.setattr(sys, "argv", [name, *args])
+            runpy.run_path(str(ROOT / "examples" / name), run_name="__main__")
+            out = capsys.readouterr().out
+            assert all(text in out for text in printed), out
+            assert not list(tmp_path.iterdir()), f"{name} writes into the current folder"
+    finally:
+        torch.set_num_threads(threads)  # a script sets its own
+
+
 def test_quoted_command_scan_finds_inline_and_wrapped_commands():
     import typer
 
