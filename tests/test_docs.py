@@ -758,24 +758,33 @@ def printed_form(quote: str) -> re.Pattern:
         else r"\s+" if part.isspace() else re.escape(part) for part in parts if part))
 
 
-def glossary_print_claims(glossary: str) -> list[tuple[tuple[str, ...], str]]:
-    """What the glossary says a command prints, "`capacity` and `scaling` print it as
-    *similarity* (`P=8: cosine 1.0000`)": ((commands), quote) for every backticked or
-    italic quote up to the end of the sentence."""
+def print_claims(text: str) -> list[tuple[tuple[str, ...], str]]:
+    """What a page says a command prints, "`capacity` and `scaling` print it as *similarity*
+    (`P=8: cosine 1.0000`)": ((commands), quote) for every italic or backticked quote up to
+    the end of the sentence, but for names a program reads (`mean_iterations`,
+    `Score.cue_cosine`, `--json`)."""
     claims = []
     for m in re.finditer(r"((?:`[a-z]+`(?:,| and) )*`[a-z]+`) prints? (.*?)(?:\.\s+(?=[A-Z*`])|$)",
-                         " ".join(glossary.split())):
+                         " ".join(text.split())):
         commands = tuple(re.findall(r"`([a-z]+)`", m.group(1)))
-        claims += [(commands, q) for q in re.findall(r"`([^`]+)`|\*(\w+)\*", m.group(2))
-                   for q in q if q]
+        for code, italic in re.findall(r"`([^`]+)`|\*(\w+)\*", m.group(2)):
+            if italic or not re.fullmatch(r"-.*|\w*[_.][\w.]*", code):
+                claims.append((commands, italic or code))
     return claims
 
 
-def test_what_the_glossary_says_a_command_prints_is_printed(small_model, run_cli, tmp_path):
+def test_what_the_guide_says_a_command_prints_is_printed(small_model, run_cli, tmp_path):
     """The glossary said "`capacity` prints it [the cosine] as *similarity*": `capacity`
     prints ``P=8: cosine 1.0000`` and ``tested: 8:1.000, ...``, no word "similarity". Every
-    quote of the glossary's "`COMMAND` prints ..." is, in its form (numbers any numbers),
-    in that command's output; a command newly quoted there needs its run added below."""
+    quote of the guide's "`COMMAND` prints ..." is, in its form (numbers any numbers), in that
+    command's output; a command newly quoted so needs its run added below."""
+    chip = xm.load_preset("paper-sim").replace_array(rows=128, cols=128)
+    (tmp_path / "c128.toml").write_text(chip.to_toml())
+    np.save(tmp_path / "cues.npy", np.ones((2, 16), dtype=np.float32))
+    code, _, err = run_cli("train", "--chip", tmp_path / "c128.toml", "--data", "digits",
+                           "--patterns", "4", "--rule-option", "max_steps=5",
+                           "-o", tmp_path / "c128.safetensors")
+    assert code == 0, err
     runs = {"evaluate": (small_model, "--probes", "2"),
             "capacity": ("--rule", "pinv", "--data", "digits", "--trials", "1", "--probes",
                          "2", "--threshold", "0.95"),
@@ -783,9 +792,11 @@ def test_what_the_glossary_says_a_command_prints_is_printed(small_model, run_cli
                         "1", "--probes", "2", "--out", tmp_path / "scaling"),
             "train": ("--data", "digits", "--patterns", "4", "--rule-option", "max_steps=5",
                       "-o", tmp_path / "t.safetensors"),
-            "demo": ("--trials", "1", "--probes", "2", "--out", tmp_path / "demo")}
-    claims = glossary_print_claims(_glossary())
-    assert len(claims) >= 3, claims  # the scan finds the claims it checks
+            "demo": ("--trials", "1", "--probes", "2", "--out", tmp_path / "demo"),
+            "recall": (small_model, tmp_path / "cues.npy", "--out", tmp_path / "s.npy"),
+            "export": (tmp_path / "c128.safetensors", "--out", tmp_path / "export")}
+    claims = print_claims((ROOT / "docs" / "guide.md").read_text(encoding="utf-8"))
+    assert len(claims) >= 6, claims  # the scan finds the claims it checks
     printed = {}
     missing = []
     for commands, quote in claims:
@@ -796,14 +807,15 @@ def test_what_the_glossary_says_a_command_prints_is_printed(small_model, run_cli
                 printed[command] = out + err
             if not printed_form(quote.lower()).search(printed[command].lower()):
                 missing.append(f"{command}: {quote!r}")
-    assert not missing, f"the glossary quotes what these commands do not print: {missing}"
+    assert not missing, f"the guide quotes what these commands do not print: {missing}"
 
 
-def test_glossary_print_claims_and_their_forms_are_read():
+def test_print_claims_and_their_forms_are_read():
     text = ("averaged; `capacity` and `scaling` print it as *similarity* (`P=8: cosine "
             "1.0000`), `tested: 8:1.000, ...`. `evaluate` prints it beside, `cosine ... "
-            "(cues ...)`. *Exact* is `train` printed")
-    assert glossary_print_claims(text) == [
+            "(cues ...)`, `cue_cosine` in `--json`, `Score.cue_cosine`. *Exact* is `train` "
+            "printed")
+    assert print_claims(text) == [
         (("capacity", "scaling"), "similarity"), (("capacity", "scaling"), "P=8: cosine 1.0000"),
         (("capacity", "scaling"), "tested: 8:1.000, ..."), (("evaluate",), "cosine ... (cues ...)")]
     assert printed_form("P=8: cosine 1.0000").search("[0.1 s] single P=16: cosine 0.9984")
