@@ -62,13 +62,22 @@ def test_a_conductance_map_in_another_unit_is_refused_naming_it(values, fragment
     assert fragment in str(info.value) and "\n" not in str(info.value)
 
 
-def test_negative_readings_are_refused_not_clipped():
+def test_readings_just_below_zero_are_an_offset_further_ones_refused():
     g = _map()
-    g[0, 3, 5], g[1, 2, 2] = -0.3e-6, -1e-6
+    g[0, 3, 5], g[1, 2, 2] = -0.3e-6, -1e-6  # within 1% of the highest reading (151 uS)
     for call in (lambda: FaultMap.from_conductance_map(g, DEV),
                  lambda: FaultMap.from_readback(g, _map(), 5e-6, DEV)):
-        with pytest.raises(FileFormatError, match=r"has 2 negative values \(first: array 0, "
-                           r"G\+, row 3, col 5, -3e-07 S\); a conductance is >= 0"):
+        with pytest.warns(XbarmemWarning, match=r"2 readings below 0 S, down to -1e-06 S "
+                          r"\(first: device \(array 0, G\+, row 3, col 5\)\), taken as 0 S: an "
+                          r"instrument's offset \(up to 1.51e-06 S below 0 S"):
+            fmap = call()
+        assert fmap.g_stuck[0, 0, 3, 5] == 0.0 and fmap.g_stuck[0, 1, 2, 2] == 0.0
+    g[1, 2, 2] = -2e-6  # further below: refused, naming the first such device
+    for call in (lambda: FaultMap.from_conductance_map(g, DEV),
+                 lambda: FaultMap.from_readback(g, _map(), 5e-6, DEV)):
+        with pytest.raises(FileFormatError, match=r"device \(array 0, G-, row 2, col 2\) reads "
+                           r"-2e-06 S \(1 reading below 0 S by more than an instrument's "
+                           r"offset, up to 1.51e-06 S"):
             call()
     zero = _map()
     zero[0, 0, 0] = 0.0  # a device reading 0 is stuck OFF at 0
@@ -79,9 +88,10 @@ def test_negative_readings_are_refused_not_clipped():
 def test_chip_import_refuses_ohms_and_negatives_writing_nothing(run_cli, tmp_path):
     g = _map()
     neg = g.copy()
-    neg[0, 7, 9] = -2e-7
+    neg[0, 7, 9] = -2e-5
     for name, values, fragment in (("ohm", 1.0 / g, "as ohms"),
-                                   ("neg", neg, "G+, row 7, col 9, -2e-07 S")):
+                                   ("neg", neg, "device (array 0, G+, row 7, col 9) reads "
+                                                "-2e-05 S")):
         source, out = tmp_path / f"{name}.npy", tmp_path / f"{name}.npz"
         np.save(source, values)
         code, _, err = run_cli("chip", "import", source, "--as", "conductance", "-o", out)

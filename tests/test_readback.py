@@ -163,7 +163,7 @@ def _files(tmp_path, memory):
     bad["two arrays"] = save("two.npy", np.concatenate([good, good]))
     bad["three planes"] = save("three.npy", np.concatenate([good[0], good[0, :1]]))
     neg = good.copy()
-    neg[0, 0, 1, 2] = -1e-6
+    neg[0, 0, 1, 2] = -1e-5  # beyond an instrument's offset (1% of the highest reading)
     bad["negative"] = save("neg.npy", neg)
     inf = good.copy()
     inf[0, 1, 0, 0] = np.inf
@@ -210,13 +210,14 @@ def _files(tmp_path, memory):
     ("other arrays", "a read-back of another model or chip"),
     ("two arrays", "shape (2, 2,"),
     ("three planes", "shape (3, 64, 64), but"),  # the shape given (not with an axis added)
-    ("negative", "negative conductance"),
+    ("negative", "device (array 0, G+, row 1, col 2) reads -1e-05 S (1 reading below 0 S by "
+                 "more than an instrument's offset"),
     ("infinite", "infinite conductance"),
     ("no reading", "has no reading"),
     ("microsiemens", "microsiemens (uS)"),
     # were taken: integer siemens read every device 0 and pinned it there (recheck7c)
-    ("integers", "conductances must be float64 or float32 siemens, got int64"),
-    ("float16", "conductances must be float64 or float32 siemens, got float16"),
+    ("integers", "integers (int64) cannot hold conductances in siemens"),
+    ("float16", "float16 keeps 3 significant digits"),
     # was taken: the devices off their transposed readings were pinned (recheck7c)
     ("transposed", "follow the model's conductances with rows and columns exchanged (each "
                    "array transposed) (mean distance"),

@@ -32,7 +32,7 @@ from xbarmem.files import write_file
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, chip_record, highest_reading, stuck_thresholds
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
-from xbarmem.hardware.units import inside_window, unit_mismatch
+from xbarmem.hardware.units import inside_window, reading_array, unit_mismatch
 from xbarmem.limits import TooLargeError
 
 MapOut = Annotated[Path, output_options.out(
@@ -211,7 +211,9 @@ def chip_import(
     try:
         if as_ == "codes":
             fmap = FaultMap.from_codes(data, spec.device)
-        else:
+        else:  # the one rule of a measured map's numbers, before the window is judged
+            data = reading_array(data, "conductance map", error=FileFormatError,
+                                 device=spec.device)
             check_siemens(data, spec)
             fmap = FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
     except (FileFormatError, TooLargeError) as exc:

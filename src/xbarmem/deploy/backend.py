@@ -42,11 +42,18 @@ from xbarmem.checks import (
     is_bool,
     shown,
 )
-from xbarmem.errors import ArgumentError, ConfigError, PatternError
+from xbarmem.errors import ArgumentError, ConfigError, PatternError, warn
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.crossbar import Crossbar
-from xbarmem.hardware.faults import FaultMap, highest_reading
-from xbarmem.hardware.units import falling_refusal, follows_rearranged, one_reading, unit_mismatch
+from xbarmem.hardware.faults import PLANES, FaultMap, highest_reading
+from xbarmem.hardware.units import (
+    falling_refusal,
+    follows_rearranged,
+    one_reading,
+    reading_array,
+    unit_mismatch,
+    zero_offsets,
+)
 from xbarmem.memory.base import LayeredMap, Memory, memory_kind
 from xbarmem.memory.recall import DEFAULT_TOL, RecallResult, recall
 from xbarmem.seeds import offset_seed
@@ -488,38 +495,44 @@ class CheckedReads:
     def read_back(self) -> np.ndarray:
         """The backend's ``read_back``, checked (:func:`check_read_back`, and against the
         last ``program`` call's targets by :func:`check_follows`); float64."""
-        read = check_read_back(self.backend.read_back(), self.layer, self.who)
-        if self.sent is not None:
-            check_follows(read, self.sent, self.layer, self.who)
-        return read
+        return check_read_back(self.backend.read_back(), self.layer, self.who, self.sent)
 
 
-def check_read_back(read: Any, layer: Crossbar, who: str) -> np.ndarray:
+def check_read_back(read: Any, layer: Crossbar, who: str, sent: np.ndarray | None = None
+                    ) -> np.ndarray:
     """``read`` (what backend ``who`` returned from ``read_back()``) as float64 if it is
-    conductances of ``layer``'s devices ``(2, n_out, n_rows)`` in siemens: an array of float32
-    or float64 (integers, bool and float16 cannot hold siemens), every device read (no NaN:
+    conductances of ``layer``'s devices ``(2, n_out, n_rows)`` in siemens: float32 or float64
+    numbers (:func:`~xbarmem.hardware.units.reading_array`, the rule of every measured map:
+    not integers, bool, float16, complex, objects, records), every device read (no NaN:
     stuck devices too), from 0 to g_max plus a window width of the device (a reading in
     another unit, such as microsiemens or ohms, is named as such:
-    :func:`~xbarmem.hardware.units.unit_mismatch`); else :class:`ConfigError` naming ``who``."""
+    :func:`~xbarmem.hardware.units.unit_mismatch`), a reading below 0 S within an
+    instrument's offset taken as 0 S with a warning, further below refused
+    (:func:`~xbarmem.hardware.units.zero_offsets`); with ``sent``, the last ``program``
+    call's targets, checked against them (:func:`check_follows`); else :class:`ConfigError`
+    naming ``who``."""
     shape = (2, layer.n_out, layer.n_rows)
     need = f"{who}: read_back() must return {shape} conductances in siemens"
-    arr = as_real_array(read, f"{who}: read_back()", dtype=None)
-    if arr.dtype not in (np.float32, np.float64):
-        raise ConfigError(f"{need} (float32 or float64), got {type(read).__name__} of dtype "
-                          f"{arr.dtype}")
+    arr = reading_array(read, f"{who}: read_back()", error=ConfigError,
+                        device=layer.chip.device)
     if arr.shape != shape:
         raise ConfigError(f"{need}, got shape {arr.shape}")
-    arr = arr.astype(np.float64)
     if not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).sum())
         raise ConfigError(f"{need}, got NaN or infinite values at {counted(bad, 'device')} "
                           f"(every device needs its reading, stuck ones too)")
     high, dev = highest_reading(layer.chip.device), layer.chip.device
-    if arr.min() < 0 or arr.max() > high:
+    if arr.max() > high:
         unit = unit_mismatch(arr, dev)
         raise ConfigError(f"{need} (from 0 to {high:.4g}), got {arr.min():.4g} to "
-                          f"{arr.max():.4g}, outside the chip window [{dev.g_min:.4g}, "
+                          f"{arr.max():.4g}, far above the chip window [{dev.g_min:.4g}, "
                           f"{dev.g_max:.4g}] S" + (f", and {unit}" if unit else ""))
+    arr, offsets = zero_offsets(arr, f"{who}: read_back()", error=ConfigError, place=lambda i: (
+        f"device ({PLANES[i[0]]}, output {i[1]}, input row {i[2]})"))
+    if sent is not None:
+        check_follows(arr, sent, layer, who)
+    if offsets is not None:  # once the read-back is accepted (one line, not two)
+        warn(offsets, stacklevel=3)
     return arr
 
 

@@ -25,12 +25,19 @@ import torch
 from xbarmem.checks import check_type, checked_keywords, counted, spanned
 from xbarmem.deploy.backend import SimulatedChip, layers_of, twin_layer
 from xbarmem.deploy.export import programmed_cells, used_cells
-from xbarmem.errors import ConfigError
+from xbarmem.errors import ConfigError, warn
 from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, PLANES_LAST, WINDOW_SLACK, highest_reading
 from xbarmem.hardware.measured import read_conductance_csv
-from xbarmem.hardware.units import falling_refusal, follows_rearranged, one_reading, unit_mismatch
+from xbarmem.hardware.units import (
+    falling_refusal,
+    follows_rearranged,
+    one_reading,
+    reading_array,
+    unit_mismatch,
+    zero_offsets,
+)
 from xbarmem.memory.base import Memory
 from xbarmem.seeds import offset_seed
 
@@ -62,17 +69,15 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
     does not fit ``memory``: a shape other than the export's ``(n_arrays, 2, rows, cols)``
     (arrays the model occupies, the chip's array size; ``(2, rows, cols)`` when that is one
     array; a CSV may leave out trailing unused arrays), a device the model uses without a
-    reading (NaN), a negative or infinite conductance, values in another unit than siemens,
-    integers or float16 (refused as a backend's ``read_back()`` is), a conductance more
-    than :data:`~xbarmem.hardware.faults.WINDOW_SLACK` window widths above ``g_max``, or one
-    value at every used device where the model programs different ones.
-    Returns the read-back as float64 ``(n_arrays, 2, rows, cols)``."""
+    reading (NaN), an infinite conductance, values in another unit than siemens, numbers
+    other than float32 / float64 (:func:`~xbarmem.hardware.units.reading_array`, the rule of
+    every measured map), a reading further below 0 S than an instrument's offset
+    (:func:`~xbarmem.hardware.units.zero_offsets`: one within it is taken as 0 S, with a
+    warning), a conductance more than :data:`~xbarmem.hardware.faults.WINDOW_SLACK` window
+    widths above ``g_max``, or one value at every used device where the model programs
+    different ones. Returns the read-back as float64 ``(n_arrays, 2, rows, cols)``."""
     used = used_cells(memory)
-    data = np.asarray(read)
-    if data.dtype.kind not in "fiu":
-        raise ConfigError(f"{where}: conductances must be real numbers, got {data.dtype}")
-    given_dtype = data.dtype
-    data = data.astype(np.float64)
+    data = reading_array(read, where, error=ConfigError, device=memory.chip.device)
     given = data.shape  # named when refused (not the shape with an axis added)
     if data.ndim == 3 and used.shape[0] == 1:
         data = data[None]
@@ -85,11 +90,10 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
         raise ConfigError(f"{where}: shape {shown_shape}, but the model's devices "
                           f"are {_shape(used.shape, csv)} (arrays, G+/G-, rows, cols: the "
                           f"layout of its export's targets_S.npy); {which}")
-    _check_values(data, used, memory, where, csv)
-    if given_dtype.kind in "iu" or given_dtype == np.float16:  # as a backend's read_back()
-        raise ConfigError(f"{where}: conductances must be float64 or float32 siemens, got "
-                          f"{given_dtype} (save the readings as float64)")
+    data, offsets = _check_values(data, used, memory, where, csv)
     _check_varies(data, used, programmed_cells(memory), where)
+    if offsets is not None:  # once the read-back is accepted (one line, not two)
+        warn(offsets, stacklevel=3)
     return data
 
 
@@ -145,6 +149,11 @@ def _reads(mask: np.ndarray) -> str:
     return f"{_first(mask)} {'reads' if int(mask.sum()) == 1 else 'read'}"
 
 
+def _device(index: tuple[int, ...]) -> str:
+    a, p, i, j = index
+    return f"device (array {a}, {PLANES[p]}, row {i}, col {j})"
+
+
 def _first(mask: np.ndarray) -> str:
     a, p, i, j = (int(v) for v in np.argwhere(mask)[0])
     count = int(mask.sum())
@@ -153,15 +162,13 @@ def _first(mask: np.ndarray) -> str:
 
 
 def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str,
-                  csv: bool) -> None:
-    """The value rules of :func:`check_read_back`."""
+                  csv: bool) -> tuple[np.ndarray, str | None]:
+    """The value rules of :func:`check_read_back`; returns the read-back with readings below
+    0 S within an instrument's offset set to 0 S, and the warning to issue of them (or
+    None)."""
     if np.isinf(data).any():
         raise ConfigError(f"{where}: {_reads(np.isinf(data))} an infinite conductance")
     given = ~np.isnan(data)
-    if (data[given] < 0).any():
-        negative = given & (np.nan_to_num(data) < 0)
-        raise ConfigError(f"{where}: {_reads(negative)} a negative conductance, e.g. "
-                          f"{data[negative][0]:.4g} S")
     if (used & ~given).any():
         raise ConfigError(f"{where}: {_first(used & ~given)} used by the model "
                           "has no reading (NaN or not in the file): every used device needs one")
@@ -173,6 +180,7 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
         raise ConfigError(
             f"{where}: {name}, but most lie outside the chip window [{dev.g_min:g}, "
             f"{dev.g_max:g}] S, and {unit}: convert the file")
+    data, offsets = zero_offsets(data, where, error=ConfigError, place=_device)
     model = programmed_cells(memory)
     _check_follows(data, used, model, dev.g_range, where, csv)
     _check_layout(data, used, model, dev.g_range, where, csv)
@@ -186,6 +194,7 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
             f"{(largest - dev.g_max) / dev.g_range:.3g} window widths (at most g_max + "
             f"{WINDOW_SLACK:g} window width = {high:.4g} S); a read-back of this chip, in "
             "siemens?")
+    return data, offsets
 
 
 def _check_varies(data: np.ndarray, used: np.ndarray, model: np.ndarray, where: str) -> None:

@@ -41,7 +41,7 @@ from xbarmem.hardware.chip import (
     load_preset,
     preset_names,
 )
-from xbarmem.hardware.units import unit_mismatch
+from xbarmem.hardware.units import reading_array, unit_mismatch, zero_offsets
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import FAULT_MAP_BYTES_PER_DEVICE, fault_map_bytes
 from xbarmem.spec import Maybe, Number, check_seed
@@ -445,24 +445,30 @@ class FaultMap:
         (siemens) misses its target ``g_target`` by more than ``tolerance`` siemens is stuck at
         what it reads (``device``: a :class:`DeviceSpec`). Both maps, of one shape
         ``(n_arrays, 2, rows, cols)`` or ``(2, rows, cols)``, are
-        checked by :func:`_check_readings` (every value a finite conductance >= 0; not their
-        unit against ``device``'s window: a measured chip's window comes from its data)."""
+        float32 or float64 (:func:`~xbarmem.hardware.units.reading_array`) and checked by
+        :func:`_check_readings` (every value finite; a reading below 0 S within an
+        instrument's offset taken as 0 S with a warning, further below refused; a target
+        below 0 S refused; not their unit against ``device``'s window: a measured chip's
+        window comes from its data)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         tolerance = _TOLERANCE(tolerance, "tolerance")
         check_input_size(g_read, "read-back conductance map")
-        read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError),
-                      "read-back conductance map")
-        target = _as_4d(as_real_array(g_target, "g_target", error=FileFormatError),
-                        "target conductance map")
+        what = "read-back conductance map"
+        read = _as_4d(reading_array(g_read, what, error=FileFormatError), what)
+        target = _as_4d(reading_array(g_target, "target conductance map",
+                                      error=FileFormatError), "target conductance map")
         if read.shape != target.shape:
             raise FileFormatError(f"read-back map {read.shape} and targets {target.shape} differ")
-        _check_readings(read, "read-back conductance map")
-        _check_readings(target, "target conductance map")
+        read, offsets = _check_readings(read, what)
+        _check_readings(target, "target conductance map", offsets=False)
         if tolerance <= 0:
             raise ConfigError(f"tolerance must be > 0 siemens, got {tolerance}")
         stuck = np.abs(read - target) > tolerance
         g = np.where(stuck, read, np.nan)
-        return cls(g, {"source": "readback", "tolerance_S": float(tolerance)})
+        made = cls(g, {"source": "readback", "tolerance_S": float(tolerance)})
+        if offsets is not None:
+            warn(offsets, stacklevel=3)
+        return made
 
     @classmethod
     @checked_keywords
@@ -474,13 +480,17 @@ class FaultMap:
         the extremes: a device reading below ``off_below`` is stuck OFF, above ``on_above`` stuck
         ON, at the conductance it reads. Defaults: 5% of the window inside g_min / g_max; a
         threshold above :func:`highest_reading` (siemens: no reading lies there) raises
-        :class:`ConfigError`. The map is checked by :func:`_check_readings` (every value a
-        finite conductance >= 0 in siemens)."""
+        :class:`ConfigError`. The map must be float32 or float64
+        (:func:`~xbarmem.hardware.units.reading_array`) and is checked by
+        :func:`_check_readings` (every value finite, in siemens; a reading below 0 S within
+        an instrument's offset, :func:`~xbarmem.hardware.units.zero_offsets`, taken as 0 S
+        with a warning, further below refused)."""
         check_type(device, DeviceSpec, "device", "a DeviceSpec (chip.device)")
         lo, hi = stuck_thresholds(device, off_below, on_above)
         check_input_size(g_read, "conductance map")
-        read = _as_4d(as_real_array(g_read, "g_read", error=FileFormatError), "conductance map")
-        _check_readings(read, "conductance map", device)
+        read = _as_4d(reading_array(g_read, "conductance map", error=FileFormatError,
+                                    device=device), "conductance map")
+        read, offsets = _check_readings(read, "conductance map", device)
         stuck = (read < lo) | (read > hi)
         if stuck.all():
             why = ("a chip of 2 levels (g_min, g_max) has no state away from them: import a "
@@ -491,8 +501,11 @@ class FaultMap:
                  f"[{lo:g}, {hi:g}] S and is taken as stuck: {why}", stacklevel=3)
         _check_repeated_reads(read, stuck, "conductance map")
         g = np.where(stuck, read, np.nan)
-        return cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
+        made = cls(g, {"source": "conductance-map", "off_below_S": lo, "on_above_S": hi}
                    ).check_window(device, "conductance map")
+        if offsets is not None:  # once the map is accepted: one line, not a warning and a refusal
+            warn(offsets, stacklevel=3)
+        return made
 
     # ----------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
@@ -712,12 +725,16 @@ def _cell(index: tuple[int, ...]) -> str:
     return f"array {a}, {PLANES[p]}, row {i}, col {j}"
 
 
-def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None) -> None:
+def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None, *,
+                    offsets: bool = True) -> tuple[np.ndarray, str | None]:
     """Refuse (:class:`FileFormatError`) a 4-D conductance map (siemens) that is not one: NaN
-    or inf (an unreadable device is neither free nor stuck at a known value) or a negative
-    value, naming how many and the first device; with ``device``, first values that look
-    written in another unit than siemens (:func:`~xbarmem.hardware.units.unit_mismatch`:
-    microsiemens, resistances in ohms)."""
+    or inf (an unreadable device is neither free nor stuck at a known value), naming how many
+    and the first device; with ``device``, values that look written in another unit than
+    siemens (:func:`~xbarmem.hardware.units.unit_mismatch`: microsiemens, resistances in
+    ohms); then readings below 0 S by :func:`~xbarmem.hardware.units.zero_offsets` (an
+    instrument's offset taken as 0 S, further below refused; with ``offsets`` False, as for
+    programmed targets, any value below 0 S is refused). Returns ``(the map with such offsets
+    set to 0 S, the warning to issue once the map is accepted or None)``."""
     bad = ~np.isfinite(a)
     if bad.any():
         first = tuple(int(v) for v in np.argwhere(bad)[0])
@@ -731,13 +748,15 @@ def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None) 
         raise FileFormatError(
             f"{what} is read in siemens, but most values lie outside the chip window "
             f"[{device.g_min:g}, {device.g_max:g}] S, and {unit}: convert it to siemens")
+    if offsets:
+        return zero_offsets(a, what, error=FileFormatError,
+                            place=lambda index: f"device ({_cell(index)})")
     if (a < 0).any():
         first = tuple(int(v) for v in np.argwhere(a < 0)[0])
-        raise FileFormatError(
-            f"{what} has {counted(int((a < 0).sum()), 'negative value')} (first: "
-            f"{_cell(first)}, "
-            f"{a[first]:.4g} S); a conductance is >= 0 (a reading below zero is an offset of the "
-            f"instrument: subtract it, or give such a device 0 to mark it stuck OFF)")
+        raise FileFormatError(f"{what} has {counted(int((a < 0).sum()), 'negative value')} "
+                              f"(first: {_cell(first)}, {a[first]:.4g} S); a conductance is "
+                              ">= 0 S")
+    return a, None
 
 
 #: two maps of devices read alike when this share of their stuck devices coincide ...

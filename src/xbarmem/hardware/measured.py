@@ -63,7 +63,7 @@ from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import PLANES, FaultMap, check_size, chip_record
-from xbarmem.hardware.units import falls_with_target, unit_mismatch
+from xbarmem.hardware.units import falls_with_target, unit_mismatch, zero_offsets
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
 #: what a device given twice adds: a lab's repeated reads are one line each
@@ -105,7 +105,7 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
         row = _Row(path, lineno, line, header, delimiter)
         device = row.device(rows, cols)
         listed = (max(listed[0], device[2] + 1), max(listed[1], device[3] + 1))
-        target_us, read_us = row.conductance("target_uS"), row.conductance("read_uS")
+        target_us, read_us = row.conductance("target_uS"), row.conductance("read_uS", True)
         if target_us is None or read_us is None:
             continue  # not measured
         flag = row.stuck_flag()
@@ -126,6 +126,7 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     known = np.zeros(target.shape, dtype=bool)
     for key, (t, r, _, flag) in entries.items():
         target[key], read[key], known[key] = t, r, flag
+    _check_offsets(path, read, {key: entry[2] for key, entry in entries.items()})
     _check_same_unit(path, target, read)
     return Measurement(target, read, str(path), known, listed)
 
@@ -174,7 +175,7 @@ def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
     for lineno, line in numbered[1:]:
         row = _Row(path, lineno, line, header, delimiter)
         device = row.device(rows, cols)
-        read = row.conductance("read_uS")
+        read = row.conductance("read_uS", True)
         if device in entries:
             a, plane, i, j = device
             raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {PLANES[plane]}, "
@@ -189,7 +190,20 @@ def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
     read_s = np.full((n_arrays, 2, rows, cols), np.nan)
     for key, (value, _) in entries.items():
         read_s[key] = value
+    _check_offsets(path, read_s, {key: entry[1] for key, entry in entries.items()})
     return read_s
+
+
+def _check_offsets(path: Path, read: np.ndarray, lines: dict[tuple[int, ...], int]) -> None:
+    """Refuse (:class:`FileFormatError` naming the line) a ``read_uS`` further below 0 uS than
+    an instrument's offset (:func:`~xbarmem.hardware.units.zero_offsets`, over the whole
+    file); those within it are left as read, for the reader of the readings to take as 0 S
+    and warn about once the measurement is accepted."""
+    def place(index: tuple[int, ...]) -> str:
+        a, plane, i, j = index
+        return (f"line {lines[index]}, column 'read_uS' (array {a}, {PLANES[plane]}, row {i}, "
+                f"col {j})")
+    zero_offsets(read, str(path), error=FileFormatError, place=place)
 
 
 def _content_lines(path: Path, columns: tuple[str, ...] = MEASURED_COLUMNS
@@ -327,8 +341,10 @@ class _Row:
             raise self.fail("polarity", f"{polarity!r} is not {' or '.join(PLANES)}")
         return a, PLANES.index(polarity.upper()), i, j
 
-    def conductance(self, name: str) -> float | None:
-        """The column in siemens (the file holds microsiemens); None when empty."""
+    def conductance(self, name: str, reading: bool = False) -> float | None:
+        """The column in siemens (the file holds microsiemens); None when empty. A number
+        below 0 uS is refused, unless it is a ``reading`` (``read_uS``: the readings' rule,
+        :func:`~xbarmem.hardware.units.zero_offsets`, judges it once the file is read)."""
         raw = self.raw(name)
         if raw == "":
             return None
@@ -339,7 +355,7 @@ class _Row:
         if np.isnan(value):  # (as numpy's savetxt writes a device not read)
             raise self.fail(name, f"{raw!r} is no conductance: leave {name} empty for a "
                                   "device not measured")
-        if not np.isfinite(value) or value < 0:
+        if not np.isfinite(value) or (value < 0 and not reading):
             raise self.fail(name, f"{raw!r} must be a finite conductance >= 0 uS")
         return value * 1e-6
 
@@ -376,6 +392,9 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
         base: chip whose array settings, levels and read noise are kept.
         tolerance: stuck threshold on ``|read - target|``, siemens (default: robust, see above).
     """
+    read, offsets = zero_offsets(measurement.read, measurement.source or "measurement",
+                                 error=FileFormatError, place=_measured_device)
+    measurement = replace(measurement, read=read)
     unit = _warn_unit(measurement, base)
     try:
         made = _measured_chip(measurement, base, tolerance)
@@ -386,7 +405,14 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
     _warn_extent(measurement, base)
     if tolerance is None:
         _warn_wide_tolerance(measurement, made[2]["tolerance_uS"] * 1e-6)
+    if offsets is not None:
+        warn(offsets, stacklevel=3)
     return made
+
+
+def _measured_device(index: tuple[int, ...]) -> str:
+    a, plane, i, j = index
+    return f"device (array {a}, {PLANES[plane]}, row {i}, col {j})"
 
 
 #: the wide-tolerance warning needs targets spanning at least this share of the readings'

@@ -9,14 +9,27 @@ and at least half lie inside it in another unit of :data:`CONDUCTANCES` or :data
 (another unit is fitted to the window cut to a factor of :data:`UNIT_SPAN` = 1000 below
 1.5 ``g_max``, so at most one conductance unit fits, on a window from 0 S too; a resistance
 unit may fit as well, and then both are named).
+
+What a measured map may hold, one rule for every reader (a conductance map of ``chip import``
+and :meth:`~xbarmem.hardware.faults.FaultMap.from_conductance_map` /
+:meth:`~xbarmem.hardware.faults.FaultMap.from_readback`, an ``adapt --read-back`` file, a
+backend's ``read_back()``, the ``read_uS`` column of a CSV): :func:`reading_array` (float32 or
+float64 in any byte order or memory order; not float16, integers, bool, complex, objects,
+text, records, nor an array of no devices) and :func:`zero_offsets` (a reading below 0 S by
+at most :data:`OFFSET_SHARE` of the map's highest reading is an instrument's offset, taken as
+0 S and warned about; one further below is refused, naming the first).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from xbarmem.checks import as_real_array, counted
+from xbarmem.errors import XbarmemError
 from xbarmem.hardware.chip import DeviceSpec
 
 #: conductance units a file may be written in: name, factor to siemens
@@ -203,3 +216,97 @@ def follows_rearranged(read: np.ndarray, model: np.ndarray, moved: dict[str, np.
         if laid >= REARRANGED_FLOOR * window and back < REARRANGED_BELOW * laid:
             return name, back, laid
     return None
+
+
+#: what a measured map must be, as refusals name it
+REAL_SIEMENS = "float32 or float64 conductances in siemens"
+#: torch dtypes of fewer digits than float32 (turned into float32 on the way to numpy, which
+#: would hide that the readings were rounded)
+SHORT_TENSORS = ("torch.float16", "torch.bfloat16", "torch.float8")
+
+
+def reading_array(value: Any, what: str, *, error: type[XbarmemError],
+                  device: DeviceSpec | None = None) -> np.ndarray:
+    """The one rule for the numbers of a measured conductance map (``what`` names it in
+    refusals, raised as ``error``): ``value`` (a numpy array, nested lists or a torch tensor)
+    must hold float32 or float64 numbers, in either byte order (a big-endian ``>f8`` file)
+    and memory order (Fortran), and at least one of them; returned as native float64 in C
+    order. Refused: float16 / bfloat16 (3 significant digits or fewer: a reading of 2.04 uS is
+    stored as 2.0266 uS, and one below 6e-08 S as 0), integers and bool (they cannot hold
+    siemens; with ``device``, integers that fit its window in another unit, such as whole
+    microsiemens, say so: :func:`unit_mismatch`), complex numbers, objects, text, structured
+    (record) arrays, a 0-d array and an empty one. Values are left to the caller (NaN, inf:
+    :func:`zero_offsets` for those below 0 S)."""
+    if any(str(getattr(value, "dtype", "")).startswith(t) for t in SHORT_TENSORS):
+        raise error(f"{what}: a {value.dtype} tensor (3 significant digits or fewer) cannot "
+                    f"hold the readings: give {REAL_SIEMENS}")
+    arr = value if isinstance(value, np.ndarray) else None
+    if arr is None or (arr.dtype.names is None and arr.dtype.kind not in "OUSVcMm"):
+        arr = as_real_array(value, what, error=error, dtype=None)
+    kind, names = arr.dtype.kind, arr.dtype.names
+    if names is not None:
+        raise error(f"{what}: a structured array (fields {', '.join(names)}), not a map of "
+                    f"conductances: give one field's values (e.g. a[{names[0]!r}]) as "
+                    f"{REAL_SIEMENS}")
+    if kind == "b":
+        raise error(f"{what}: true/false values, not conductances: give {REAL_SIEMENS}")
+    if kind in "iu":
+        unit = None if device is None else unit_mismatch(arr, device)
+        hint = (f" (the chip window is [{device.g_min:g}, {device.g_max:g}] S, and {unit})"
+                if device is not None and unit is not None else "")
+        raise error(f"{what}: integers ({arr.dtype}) cannot hold conductances in siemens"
+                    f"{hint}: give {REAL_SIEMENS}")
+    if kind != "f":
+        raise error(f"{what}: values of dtype {arr.dtype}, not conductances: give "
+                    f"{REAL_SIEMENS}")
+    if arr.dtype.itemsize < 4:
+        raise error(f"{what}: {arr.dtype} keeps 3 significant digits and reads below 6e-08 S "
+                    f"as 0: give {REAL_SIEMENS} (saved from the instrument's readings)")
+    if arr.ndim == 0 or arr.size == 0:
+        raise error(f"{what}: no readings (shape {tuple(arr.shape)}): give one for every "
+                    "device, shape (2, rows, cols) or (n_arrays, 2, rows, cols)")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+#: a reading below 0 S by at most this share of the map's highest reading is an offset of
+#: the instrument (a device at or near 0 S read as -3e-9 S), taken as 0 S with a warning;
+#: one further below is no conductance, and refused
+OFFSET_SHARE = 0.01
+
+
+def offset_floor(read: np.ndarray) -> float:
+    """How far below 0 S (a number >= 0, siemens) a reading of the map ``read`` may lie and be
+    taken as 0 S: :data:`OFFSET_SHARE` of its highest finite reading (0 when none is above
+    0 S)."""
+    finite = read[np.isfinite(read)]
+    return OFFSET_SHARE * max(float(finite.max()), 0.0) if finite.size else 0.0
+
+
+def zero_offsets(read: np.ndarray, what: str, *, error: type[XbarmemError],
+                 place: Callable[[tuple[int, ...]], str]) -> tuple[np.ndarray, str | None]:
+    """The one rule for readings below 0 S (``read``: float64 siemens, any shape; NaN and inf
+    left to the caller): refused (``error``: ``what``, the first such device by ``place`` of
+    its index, e.g. ``"device (array 0, G+, row 3, col 5)"``, how many, and the offset taken)
+    when one lies further below 0 S than :func:`offset_floor`; else ``(read with those below
+    0 S set to 0 S, the warning to issue once the map is accepted -- how many, the lowest, the
+    first -- or None when none is below 0 S)``."""
+    with np.errstate(invalid="ignore"):
+        below = read < 0
+    if not below.any():
+        return read, None
+    floor = offset_floor(read)
+    offset = f"up to {floor:.3g} S below 0 S, {OFFSET_SHARE:.0%} of the highest reading"
+    with np.errstate(invalid="ignore"):
+        far = read < -floor
+    if far.any():
+        first = tuple(int(v) for v in np.argwhere(far)[0])
+        raise error(f"{what}: {place(first)} reads {read[first]:.4g} S "
+                    f"({counted(int(far.sum()), 'reading')} below 0 S by more than an "
+                    f"instrument's offset, {offset}, which is taken as 0 S): a conductance is "
+                    f">= 0 S; subtract the instrument's offset, or give such a device 0 S "
+                    f"(stuck OFF)")
+    first = tuple(int(v) for v in np.argwhere(below)[0])
+    note = (f"{what}: {counted(int(below.sum()), 'reading')} below 0 S, down to "
+            f"{float(read[below].min()):.3g} S (first: {place(first)}), taken as 0 S: an "
+            f"instrument's offset ({offset})")
+    return np.where(below, 0.0, read), note
