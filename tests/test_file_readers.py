@@ -194,7 +194,9 @@ def test_g_plus_and_g_minus_planes_read_from_two_arrays_of_an_npz(tmp_path, arra
     ("gp,gm,gp", "a key with a comma names two arrays"),
     ("gp,nope", "no array named 'nope'"),
     ("gp,other", "must be two arrays of one shape.*got \\(8, 8\\) and \\(3,\\)"),
-    ("other,other", "must be two arrays of one shape.*got \\(3,\\) and \\(3,\\)"),
+    ("other,other", "key 'other,other' names the array 'other' twice: the G\\+ and G- planes "
+                    "are two arrays"),
+    ("gp,gp", "key 'gp,gp' names the array 'gp' twice"),  # (was taken: G+ read as G- too)
 ])
 def test_bad_plane_keys_are_one_line(tmp_path, key, message):
     g = np.full((8, 8), 50e-6)

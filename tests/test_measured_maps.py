@@ -192,3 +192,113 @@ def test_an_offset_is_read_as_0_siemens_everywhere(setup, recwarn):
     read = CheckedReads(_Reads(layer, layer._gather(g)), 0, layer).read_back()
     assert read.min() == 0.0 and np.count_nonzero(read == 0.0) == 1
     assert len([w for w in recwarn if issubclass(w.category, XbarmemWarning)]) == 2
+
+
+# ------------------------------------------------ siblings: inputs nobody had tried
+def _both(run_cli, setup, tmp_path, source, *args):
+    """``chip import --as conductance`` and ``adapt --read-back`` of ``source``: their
+    answers."""
+    _, model, _ = setup
+    return [_cli(run_cli, "chip", "import", source, "--as", "conductance", *args,
+                 "-o", tmp_path / "map.npz"),
+            _cli(run_cli, "adapt", model, "--read-back", source, *args,
+                 "-o", tmp_path / "adapted.safetensors")]
+
+
+@pytest.mark.parametrize(("planes", "key", "fragment"), [
+    # a plane of float16 or integers stacked beside a float64 one became float64 (taken)
+    ((np.float16, np.float64), "gp,gm", "r.npz, array 'gp': float16 keeps 3 significant"),
+    ((np.float64, np.int64), "gp,gm", "r.npz, array 'gm': integers (int64) cannot hold"),
+    # one array named twice: its readings taken as both planes (adapt took it)
+    ((np.float64, np.float64), "gp,gp", "r.npz: key 'gp,gp' names the array 'gp' twice"),
+])
+def test_two_planes_of_an_npz_are_each_held_to_the_rule(setup, run_cli, tmp_path, planes, key,
+                                                          fragment):
+    _, _, base = setup
+    gp, gm = (np.rint(base[:, k] * (1e6 if t is np.int64 else 1)).astype(t) if t is np.int64
+              else base[:, k].astype(t) for k, t in enumerate(planes))
+    np.savez(tmp_path / "r.npz", gp=gp, gm=gm)
+    for said, message in _both(run_cli, setup, tmp_path, tmp_path / "r.npz", "--key", key):
+        assert said == "refused" and fragment in message, message
+    np.savez(tmp_path / "r.npz", gp=base[:, 0], gm=base[:, 1])
+    assert [said for said, _ in _both(run_cli, setup, tmp_path, tmp_path / "r.npz", "--key",
+                                      "gp,gm")] == ["ok", "ok"]
+
+
+def _csvs(tmp_path, setup, edit):
+    """The target-vs-read and the read-back CSV of the base map's used devices, each line
+    passed through ``edit(fields)`` (array, row, col, polarity, [target_uS,] read_uS)."""
+    memory, _, base = setup
+    paths = []
+    for name, target in (("t.csv", True), ("r.csv", False)):
+        lines = _csv(tmp_path / name, memory, base, target).read_text().splitlines()
+        edited = [lines[0], *(",".join(edit(line.split(","))) for line in lines[1:])]
+        (tmp_path / name).write_text("\n".join(line for line in edited if line) + "\n")
+        paths.append(tmp_path / name)
+    return paths
+
+
+def _csv_answers(run_cli, setup, tmp_path, edit):
+    _, model, _ = setup
+    t, r = _csvs(tmp_path, setup, edit)
+    return [_cli(run_cli, "chip", "import", t, "-o", tmp_path / "map.npz"),
+            _cli(run_cli, "adapt", model, "--read-back", r, "-o", tmp_path / "a.safetensors")]
+
+
+def test_a_csv_of_a_header_only_says_so(setup, run_cli, tmp_path):
+    for said, message in _csv_answers(run_cli, setup, tmp_path, lambda fields: []):
+        # was "no measured device (every row lacks target_uS or read_uS)": there is no row
+        assert said == "refused" and "a header and no device lines" in message, message
+
+
+def test_whole_numbers_written_as_floats_are_read_as_integers(setup, run_cli, tmp_path):
+    """``3.0`` (a spreadsheet's column of floats) is 3 (was: "'3.0' is not an integer");
+    ``3.5`` is refused, naming the line and column."""
+    floats = _csv_answers(run_cli, setup, tmp_path,
+                          lambda f: [*(f"{int(v)}.0" for v in f[:3]), *f[3:]])
+    assert [said for said, _ in floats] == ["ok", "ok"], floats
+    halves = _csv_answers(run_cli, setup, tmp_path,
+                          lambda f: [f[0], f"{f[1]}.5", *f[2:]])
+    for said, message in halves:
+        assert said == "refused" and "line 2, column 'row': '0.5' is not an integer" in message
+
+
+def test_arrays_numbered_from_1_are_named(setup, run_cli, tmp_path):
+    """A CSV numbering its arrays from 1: the import warns that array 0 has no measured device
+    (was: its devices left free without a word, the measured ones on array 1, which the
+    memory on array 0 never meets); the read-back's refusal names it. Rows numbered from 1
+    are refused naming it too."""
+    imported, (read, message) = _csv_answers(
+        run_cli, setup, tmp_path, lambda f: [str(int(f[0]) + 1), *f[1:]])
+    assert imported[0] == "warned" and "1 array of the 2 the map covers (array 0) has no " \
+        "measured device and is left free: arrays are numbered from 0" in imported[1], imported
+    # (was "a read-back of another model or chip?")
+    assert read == "refused" and "shape 2 arrays of 64x64, but the model's devices are 1 array " \
+        "of 64x64" in message and "it has no reading on array 0: arrays numbered from 1? they " \
+        "count from 0" in message, message
+    rows = _csv_answers(run_cli, setup, tmp_path, lambda f: [f[0], str(int(f[1]) + 48), *f[2:]])
+    for said, message in rows:  # rows 1..64 of a 64-row array
+        assert said == "refused" and "64 outside 0..63" in message and \
+            "numbered from 1 (they count from 0)" in message, message
+
+
+@pytest.mark.parametrize(("dtype", "outcome"), [("float16", "refused"), ("bfloat16", "refused"),
+                                                ("float32", "ok"), ("float64", "ok")])
+def test_torch_tensors_are_held_to_the_same_rule(setup, dtype, outcome):
+    """A tensor of few digits is refused as a float16 array is (a bfloat16 one was turned into
+    float32 on the way to numpy, and taken, its readings rounded to 3 digits)."""
+    import torch
+
+    memory, _, base = setup
+    layer = memory.layers[0]
+    g = torch.tensor(base).to(getattr(torch, dtype))
+    read = torch.tensor(layer._gather(base)).to(getattr(torch, dtype))
+    answers = [
+        _python(lambda: FaultMap.from_conductance_map(g, memory.chip.device)),
+        _python(lambda: FaultMap.from_readback(g, base, 5e-6, memory.chip.device)),
+        _python(lambda: CheckedReads(_Reads(layer, read), 0, layer).read_back()),
+    ]
+    for said, message in answers:
+        assert said == outcome, message
+        assert outcome == "ok" or f"a torch.{dtype} tensor (3 significant digits or fewer) " \
+            "cannot hold the readings" in message, message

@@ -28,11 +28,16 @@ from xbarmem.cli.common import (
     warn,
 )
 from xbarmem.errors import ConfigError, FileFormatError
-from xbarmem.files import write_file
+from xbarmem.files import ArrayFile, read_bytes, write_file
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, chip_record, highest_reading, stuck_thresholds
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
-from xbarmem.hardware.units import inside_window, reading_array, unit_mismatch
+from xbarmem.hardware.units import (
+    inside_window,
+    reading_array,
+    reading_planes,
+    unit_mismatch,
+)
 from xbarmem.limits import TooLargeError
 
 MapOut = Annotated[Path, output_options.out(
@@ -205,23 +210,32 @@ def chip_import(
     spec = load_chip(chip)
     if as_ == "conductance":  # the thresholds by their options' names, before the file is read
         stuck_thresholds(spec.device, off_below, on_above, ("--off-below", "--on-above"))
-    data = paths.load_array(source, key)
     if as_ not in ("codes", "conductance"):
         raise ConfigError(f"--as must be 'codes' or 'conductance', got {as_!r}")
-    try:
-        if as_ == "codes":
-            fmap = FaultMap.from_codes(data, spec.device)
-        else:  # the one rule of a measured map's numbers, before the window is judged
-            data = reading_array(data, "conductance map", error=FileFormatError,
-                                 device=spec.device)
-            check_siemens(data, spec)
-            fmap = FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
-    except (FileFormatError, TooLargeError) as exc:
-        raise type(exc)(f"{source}: {exc}") from None
+    fmap = _array_map(source, key, as_, spec, off_below, on_above)
     fmap.meta.update(file=str(source), chip=chip_record(spec))
     fmap.check_chip(spec, str(source)).save(out_path)
     _print(_map_summary(out_path, fmap, spec), json_out,
            f"fault map from {source}, written to {out_path}")
+
+
+def _array_map(source: Path, key: str | None, as_: str, spec: ChipSpec,
+               off_below: float | None, on_above: float | None) -> FaultMap:
+    """The fault map of an array file: stuck codes, or a conductance map held to the rule of
+    every measured map (:func:`~xbarmem.hardware.units.reading_planes`,
+    :func:`~xbarmem.hardware.units.reading_array`) before its window is judged; its refusals
+    name ``source``."""
+    data = paths.load_array(source, key) if as_ == "codes" else reading_planes(
+        ArrayFile(read_bytes(source, "array file"), str(source)), key, paths.PICK,
+        error=FileFormatError)
+    try:
+        if as_ == "codes":
+            return FaultMap.from_codes(data, spec.device)
+        data = reading_array(data, "conductance map", error=FileFormatError, device=spec.device)
+        check_siemens(data, spec)
+        return FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
+    except (FileFormatError, TooLargeError) as exc:
+        raise type(exc)(f"{source}: {exc}") from None
 
 
 def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:

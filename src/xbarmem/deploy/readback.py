@@ -35,6 +35,7 @@ from xbarmem.hardware.units import (
     follows_rearranged,
     one_reading,
     reading_array,
+    reading_planes,
     unit_mismatch,
     zero_offsets,
 )
@@ -57,8 +58,10 @@ def load_read_back(path: str | Path, memory: Memory, key: str | None = None) -> 
             raise ConfigError(f"--key applies to an .npz read-back, not {path.name}")
         return check_read_back(read_conductance_csv(path, arr.rows, arr.cols), memory,
                                str(path), csv=True)
-    data = ArrayFile(read_bytes(path, "read-back file"), str(path)).planes(
-        key, "choose one with --key (or two, --key PLUS,MINUS, as the G+ and G- planes):")
+    data = reading_planes(
+        ArrayFile(read_bytes(path, "read-back file"), str(path)), key,
+        "choose one with --key (or two, --key PLUS,MINUS, as the G+ and G- planes):",
+        error=ConfigError)
     return check_read_back(data, memory, str(path))
 
 
@@ -99,8 +102,12 @@ def check_read_back(read: np.ndarray, memory: Memory, where: str = "read-back", 
 
 def _which(data: np.ndarray, used: np.ndarray, memory: Memory) -> str:
     """What a read-back of another shape than the model's arrays is: the whole chip of its
-    fault map, of which it uses the first arrays (what to give then), or another model's."""
+    fault map, of which it uses the first arrays (what to give then), a file numbering its
+    arrays from 1 (no reading on array 0), or another model's."""
     chip = memory.faults.n_arrays
+    if data.ndim == 4 and data.shape[1:] == used.shape[1:] and np.isnan(data[0]).all():
+        return ("it has no reading on array 0: arrays numbered from 1? they count from 0, as in "
+                "the export's devices.csv")
     if data.ndim == 4 and data.shape[1:] == used.shape[1:] and data.shape[0] == chip > len(used):
         return (f"it reads every array of the model's fault map, but the model uses "
                 f"{spanned('array', 0, len(used) - 1)} of its {chip}: give the readings of "

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from xbarmem.checks import checked_keywords, spanned, value_equality
+from xbarmem.checks import checked_keywords, counted, spanned, value_equality
 from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
@@ -99,6 +99,7 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     numbered = _content_lines(path)
     head_no, head = numbered[0]
     header, delimiter = _header(path, head_no, head)
+    _check_lines(path, numbered)
     entries: dict[tuple[int, int, int, int], tuple[float, float, int, bool]] = {}
     listed = (0, 0)
     for lineno, line in numbered[1:]:
@@ -171,6 +172,7 @@ def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
     path = as_path(path)
     numbered = _content_lines(path, READ_BACK_COLUMNS)
     header, delimiter = _header(path, *numbered[0], READ_BACK_COLUMNS)
+    _check_lines(path, numbered)
     entries: dict[tuple[int, int, int, int], tuple[float, int]] = {}
     for lineno, line in numbered[1:]:
         row = _Row(path, lineno, line, header, delimiter)
@@ -216,6 +218,13 @@ def _content_lines(path: Path, columns: tuple[str, ...] = MEASURED_COLUMNS
         raise FileFormatError(f"{path}: empty file (need a header line "
                               f"{','.join(columns)})")
     return numbered
+
+
+def _check_lines(path: Path, numbered: list[tuple[int, str]]) -> None:
+    """Refuse a file of a header and no device line (was: "every row lacks read_uS")."""
+    if len(numbered) == 1:
+        raise FileFormatError(f"{path}: a header and no device lines (give one line per "
+                              "device after the header)")
 
 
 #: the separators a lab's CSV may use: commas, then semicolons (a spreadsheet of a locale
@@ -296,6 +305,11 @@ def _number(raw: str, decimal_comma: bool) -> float:
     return float(raw.replace(",", ".", 1) if decimal_comma else raw)
 
 
+#: a whole number written with a zero fraction (``3.0``, ``3,00`` with a decimal comma), as a
+#: spreadsheet or a data frame writes the integers of a column it holds as floats
+_WHOLE = re.compile(r"([+-]?\d+)[.,]0*")
+
+
 class _Row:
     """One data line of a measurement CSV; every accessor names the line and column it
     rejects."""
@@ -318,8 +332,9 @@ class _Row:
 
     def integer(self, name: str, hi: int | None) -> int:
         raw = self.raw(name)
+        whole = _WHOLE.fullmatch(raw)  # 3.0: as a spreadsheet writes a column of floats
         try:
-            value = int(raw)
+            value = int(raw if whole is None else whole[1])
         except ValueError:
             raise self.fail(name, f"{raw!r} is not an integer") from None
         if value < 0 or (hi is not None and value >= hi):
@@ -334,8 +349,9 @@ class _Row:
         if i >= rows or j >= cols:
             name, value, hi = ("row", i, rows) if i >= rows else ("col", j, cols)
             raise self.fail(name, f"{value} outside 0..{hi - 1}: the chip's arrays are "
-                                  f"{rows}x{cols} (rows x cols): rows and cols exchanged, or a "
-                                  "file of another chip?")
+                                  f"{rows}x{cols} (rows x cols): rows and cols exchanged, "
+                                  + ("numbered from 1 (they count from 0), " if value == hi
+                                     else "") + "or a file of another chip?")
         polarity = self.raw("polarity")
         if polarity.upper() not in PLANES:  # (g+ as G+)
             raise self.fail("polarity", f"{polarity!r} is not {' or '.join(PLANES)}")
@@ -403,6 +419,7 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
             raise
         raise FileFormatError(f"{exc}; {unit}") from None
     _warn_extent(measurement, base)
+    _warn_unmeasured_arrays(measurement)
     if tolerance is None:
         _warn_wide_tolerance(measurement, made[2]["tolerance_uS"] * 1e-6)
     if offsets is not None:
@@ -473,6 +490,22 @@ def _warn_extent(measurement: Measurement, base: ChipSpec) -> None:
          f"arrays are {used_rows}x{used_cols}, give a chip with rows = {used_rows} and cols = "
          f"{used_cols} in [array] (--chip FILE); if they are the devices a memory uses, list "
          "the others with an empty read_uS, as its export's devices.csv does", stacklevel=3)
+
+
+def _warn_unmeasured_arrays(measurement: Measurement) -> None:
+    """Warn (:class:`XbarmemWarning`) when arrays below the highest one measured have no
+    measured device: the map has an array for every index up to the highest, and those are
+    left free without a word (a file numbering its arrays from 1 put every measured stuck
+    device on array 1, which a memory on array 0 never meets)."""
+    per_array = np.asarray(measurement.measured).reshape(len(measurement.measured), -1)
+    empty = np.flatnonzero(~per_array.any(axis=1))
+    if empty.size == 0:
+        return
+    listed = ", ".join(str(int(a)) for a in empty[:5]) + (", ..." if empty.size > 5 else "")
+    warn(f"{measurement.source}: {counted(int(empty.size), 'array')} of the "
+         f"{len(per_array)} the map covers (array {listed}) {'has' if empty.size == 1 else 'have'}"
+         f" no measured device and {'is' if empty.size == 1 else 'are'} left free: arrays are "
+         "numbered from 0 (a file numbering them from 1?)", stacklevel=3)
 
 
 def _whole_arrays(measured: np.ndarray, rows: int, cols: int) -> bool:

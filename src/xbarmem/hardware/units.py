@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from xbarmem.checks import as_real_array, counted
-from xbarmem.errors import XbarmemError
+from xbarmem.errors import FileFormatError, XbarmemError
+from xbarmem.files import ArrayFile
 from xbarmem.hardware.chip import DeviceSpec
 
 #: conductance units a file may be written in: name, factor to siemens
@@ -310,3 +311,23 @@ def zero_offsets(read: np.ndarray, what: str, *, error: type[XbarmemError],
             f"{float(read[below].min()):.3g} S (first: {place(first)}), taken as 0 S: an "
             f"instrument's offset ({offset})")
     return np.where(below, 0.0, read), note
+
+
+def reading_planes(file: ArrayFile, key: str | None, how: str, *,
+                   error: type[XbarmemError]) -> np.ndarray:
+    """The conductance map of an ``.npy`` / ``.npz`` ``file`` as :meth:`ArrayFile.planes`
+    reads it (``key``: an ``.npz`` member, or ``"PLUS,MINUS"``, two members stacked as the G+
+    and G- planes; ``how``: how to choose among several), the two members of a ``PLUS,MINUS``
+    key first held to :func:`reading_array`'s rule each on its own (from their headers:
+    stacked, a float16 or integer plane beside a float64 one became float64 and passed) and
+    refused (:class:`FileFormatError`, as the file's other refusals) when the key names one
+    member twice (its readings taken as both planes)."""
+    names = [name.strip() for name in key.split(",")] if key is not None else []
+    if len(names) == 2 and names[0] and names[0] == names[1]:
+        raise FileFormatError(f"{file.where}: key {key!r} names the array {names[0]!r} twice: "
+                              "the G+ and G- planes are two arrays (PLUS,MINUS)")
+    if len(names) == 2 and all(names) and file.is_npz:
+        for name in names:
+            dtype = file.header(name, how)[1]
+            reading_array(np.zeros(1, dtype=dtype), f"{file.where}, array {name!r}", error=error)
+    return file.planes(key, how)
