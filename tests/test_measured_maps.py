@@ -302,3 +302,21 @@ def test_torch_tensors_are_held_to_the_same_rule(setup, dtype, outcome):
         assert said == outcome, message
         assert outcome == "ok" or f"a torch.{dtype} tensor (3 significant digits or fewer) " \
             "cannot hold the readings" in message, message
+
+
+def test_a_stuck_column_of_floats_is_read_as_flags(setup, run_cli, tmp_path):
+    """``stuck`` written ``1.0`` / ``0.0`` (a spreadsheet's column of floats) marks devices as
+    ``1`` / ``0`` do (was: "'1.0' is not 0 or 1"); ``0.5`` is refused."""
+    memory, _, base = setup
+    lines = _csv(tmp_path / "t.csv", memory, base, True).read_text().splitlines()
+    answers = {}
+    for name, flags in (("ints", ("1", "0")), ("floats", ("1.0", "0.0")), ("half", ("0.5", "0"))):
+        body = [f"{line},{flags[0] if k == 0 else flags[1]}" for k, line in enumerate(lines[1:])]
+        (tmp_path / f"{name}.csv").write_text("\n".join([lines[0] + ",stuck", *body]) + "\n")
+        answers[name] = _cli(run_cli, "chip", "import", tmp_path / f"{name}.csv", "--json",
+                             "-o", tmp_path / f"{name}.npz")
+    assert answers["floats"][0] == answers["ints"][0] == "ok", answers
+    marked = [FaultMap.load(tmp_path / f"{name}.npz").stuck.sum() for name in ("ints", "floats")]
+    assert marked[0] == marked[1] >= 1
+    assert answers["half"][0] == "refused" and "line 2, column 'stuck': '0.5' is not 0 or 1" in \
+        answers["half"][1], answers

@@ -376,13 +376,16 @@ class _Row:
         return value * 1e-6
 
     def stuck_flag(self) -> bool:
-        """The optional ``stuck`` column (0, 1 or empty)."""
+        """The optional ``stuck`` column (0, 1 or empty; ``0.0`` / ``1.0`` as a spreadsheet
+        writes a column of floats)."""
         if "stuck" not in self.header:
             return False
         raw = self.raw("stuck")
-        if raw not in ("", "0", "1"):
+        whole = _WHOLE.fullmatch(raw)
+        flag = raw if whole is None else whole[1]
+        if flag not in ("", "0", "1"):
             raise self.fail("stuck", f"{raw!r} is not 0 or 1")
-        return raw == "1"
+        return flag == "1"
 
 
 def _shortest(siemens: float) -> float:
