@@ -320,3 +320,12 @@ def test_a_stuck_column_of_floats_is_read_as_flags(setup, run_cli, tmp_path):
     assert marked[0] == marked[1] >= 1
     assert answers["half"][0] == "refused" and "line 2, column 'stuck': '0.5' is not 0 or 1" in \
         answers["half"][1], answers
+
+
+def test_a_map_of_no_reading_above_0_siemens_takes_no_offset(setup):
+    """Every reading below 0 S: refused, saying there is no reading to take an offset from
+    (was "up to 0 S below 0 S, 1% of the highest reading")."""
+    memory, _, base = setup
+    said, message = _python(lambda: FaultMap.from_conductance_map(-base, memory.chip.device))
+    assert said == "refused" and "readings below 0 S and none above it: no offset is taken " \
+        "from a map of no reading above 0 S" in message, message

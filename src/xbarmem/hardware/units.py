@@ -301,10 +301,12 @@ def zero_offsets(read: np.ndarray, what: str, *, error: type[XbarmemError],
         far = read < -floor
     if far.any():
         first = tuple(int(v) for v in np.argwhere(far)[0])
+        taken = (f"by more than an instrument's offset, {offset}, which is taken as 0 S"
+                 if floor > 0 else "and none above it: no offset is taken from a map of no "
+                 "reading above 0 S")
         raise error(f"{what}: {place(first)} reads {read[first]:.4g} S "
-                    f"({counted(int(far.sum()), 'reading')} below 0 S by more than an "
-                    f"instrument's offset, {offset}, which is taken as 0 S): a conductance is "
-                    f">= 0 S; subtract the instrument's offset, or give such a device 0 S "
+                    f"({counted(int(far.sum()), 'reading')} below 0 S {taken}): a conductance "
+                    f"is >= 0 S; subtract the instrument's offset, or give such a device 0 S "
                     f"(stuck OFF)")
     first = tuple(int(v) for v in np.argwhere(below)[0])
     note = (f"{what}: {counted(int(below.sum()), 'reading')} below 0 S, down to "
