@@ -179,6 +179,9 @@ def test_every_entry_point_answers_an_odd_map_alike(name, setup, run_cli, tmp_pa
         assert fragment is None or fragment in message, (where, message)
         if outcome == "warned":
             assert WARNED_TAIL in message, (where, message)
+        if outcome == "warned" and where not in ("from_conductance_map", "read_back()"):
+            # every command's line names its file (chip import's said "conductance map: ")
+            assert message.startswith(f"warning: {tmp_path}"), (where, message)
 
 
 def test_an_offset_is_read_as_0_siemens_everywhere(setup, recwarn):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +28,7 @@ from xbarmem.cli.common import (
     show_spec,
     warn,
 )
-from xbarmem.errors import ConfigError, FileFormatError
+from xbarmem.errors import ConfigError, FileFormatError, XbarmemWarning
 from xbarmem.files import ArrayFile, read_bytes, write_file
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
 from xbarmem.hardware.faults import FaultMap, chip_record, highest_reading, stuck_thresholds
@@ -233,9 +234,17 @@ def _array_map(source: Path, key: str | None, as_: str, spec: ChipSpec,
             return FaultMap.from_codes(data, spec.device)
         data = reading_array(data, "conductance map", error=FileFormatError, device=spec.device)
         check_siemens(data, spec)
-        return FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
+        with warnings.catch_warnings(record=True) as said:  # named by the file, as refusals
+            warnings.simplefilter("always")
+            fmap = FaultMap.from_conductance_map(data, spec.device, off_below, on_above)
     except (FileFormatError, TooLargeError) as exc:
         raise type(exc)(f"{source}: {exc}") from None
+    for w in said:
+        if issubclass(w.category, XbarmemWarning):
+            warn(f"{source}: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return fmap
 
 
 def check_siemens(data: np.ndarray, spec: ChipSpec) -> None:
