@@ -308,7 +308,7 @@ def test_a_backend_breaking_the_protocol_is_named(small_memory):
         BackendMemory(memory, [wrong]).recall(torch.as_tensor(pset.patterns))
     with pytest.raises(ConfigError, match=r"^backend 0 \(_Wrong\): read_back\(\) must return "
                        r"\(2, 16, 17\) conductances in siemens \(from 0 to .*\), got .* to .*, "
-                       r"outside the chip window .* S, and \d+% fit it as microsiemens"):
+                       r"far above the chip window .* S, and \d+% fit it as microsiemens"):
         adapt(memory, [wrong], pset, rounds=0)
 
 
