@@ -22,7 +22,11 @@ Rows with an empty ``read_uS`` (or ``target_uS``) are skipped as *not measured*,
 cells of an export. An optional ``stuck`` column (0/1, as in the export) marks devices already
 known to be stuck (their target is their stuck value, so the read-back rule cannot see them).
 Every malformed line raises :class:`~xbarmem.errors.FileFormatError` naming the file, the line
-and the column.
+and the column. ``array``, ``row`` and ``col`` may be written ``3.0`` (and ``stuck`` ``1.0``),
+as a spreadsheet writes a column of floats. A ``read_uS`` below 0 uS is held to the rule of
+every measured map (:func:`~xbarmem.hardware.units.zero_offsets`): refused, naming its line,
+further below than an instrument's offset; within it, taken as 0 S by :func:`measured_chip`
+with a warning.
 
 :func:`measured_chip` builds the chip model:
 
@@ -168,7 +172,10 @@ def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
     device, for arrays of ``rows x cols``. Returns float64 ``(n_arrays, 2, rows, cols)``
     siemens, ``n_arrays`` = 1 + the highest array given, NaN where no device was read (a line
     with an empty ``read_uS``, or no line). Raises :class:`FileFormatError` naming the file,
-    line and column of the first problem (a negative or non-finite reading is one)."""
+    line and column of the first problem (a non-finite reading is one, and one further below
+    0 uS than an instrument's offset: :func:`~xbarmem.hardware.units.zero_offsets`; those
+    within it are returned as read, for :func:`~xbarmem.deploy.readback.check_read_back` to
+    take as 0 S with a warning)."""
     path = as_path(path)
     numbered = _content_lines(path, READ_BACK_COLUMNS)
     header, delimiter = _header(path, *numbered[0], READ_BACK_COLUMNS)
