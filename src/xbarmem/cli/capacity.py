@@ -36,6 +36,7 @@ from xbarmem.cli.capacity_checks import (
     check_requests,
     hidden_rule_of,
     search_protocol,
+    tol_words,
 )
 from xbarmem.cli.capacity_output import (
     RECALLED,
@@ -50,11 +51,13 @@ from xbarmem.cli.common import app, console, emit_json, interrupted_code
 from xbarmem.data.sources import data_words, source_name
 from xbarmem.files import make_folder
 from xbarmem.hardware.chip import ChipSpec, chip_words, spec_words
+from xbarmem.names import DEFAULT_TOL
 
 if TYPE_CHECKING:
     from xbarmem.data.patterns import PatternSet
     from xbarmem.evaluation.capacity import CapacityResult
     from xbarmem.evaluation.checkpoint import SearchCheckpoint
+    from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.hardware.faults import FaultMap
 
 
@@ -109,6 +112,7 @@ def capacity_cmd(
     corruption: recall_options.Corruption = None,
     level: CapacityLevel = None,
     probes: recall_options.Probes = 20,
+    tol: recall_options.Tol = DEFAULT_TOL,
     threshold: recall_options.Threshold = "0.99",
     trials: recall_options.Trials = 2,
     start: recall_options.Start = None,
@@ -132,7 +136,7 @@ def capacity_cmd(
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
                       [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
-    protocol = search_protocol(kind, corruption, level, probes, seed)
+    protocol = search_protocol(kind, corruption, level, probes, seed, tol)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
         "rule_options": options or {}}, [a for a, _ in configs])
@@ -149,10 +153,17 @@ def capacity_cmd(
         kind=patterns.kind, probes=protocol.probes, seed=seed, spec=spec, options=options))
     warn_pool_limit([(label, res.lower_bound, res.settings.get("pool_distinct"))
                      for label, res in results])
-    report_capacity(results, kept, json_out, threads, thresholds,
-            f"capacity on {'continuous ' * (patterns.kind == 'continuous')}"
-            f"{data_words(data)} patterns ({rule if 'single' in arch else 'adaptive'}, "
-            f"{_chip_words(spec, fault_map)}, {protocol.corruption} {protocol.level:g}, "
+    report_capacity(results, kept, json_out, threads, thresholds, _capacity_title(
+        patterns.kind, data, rule if "single" in arch else "adaptive",
+        _chip_words(spec, fault_map), protocol, trials))
+
+
+def _capacity_title(kind: str, data: str, rule: str, chip: str, protocol: Protocol,
+                    trials: int) -> str:
+    """The capacity table's title: the patterns, the rule of its one-layer memories (else
+    ``adaptive``), the chip in words, the cues, a ``tol`` not the default, the trials."""
+    return (f"capacity on {'continuous ' * (kind == 'continuous')}{data_words(data)} patterns "
+            f"({rule}, {chip}, {protocol.corruption} {protocol.level:g}{tol_words(protocol)}, "
             f"{counted(trials, 'trial')})")
 
 
@@ -273,6 +284,7 @@ def scaling_cmd(
     corruption: recall_options.Corruption = None,
     level: ScalingLevel = None,
     probes: recall_options.Probes = 5,
+    tol: recall_options.Tol = DEFAULT_TOL,
     threshold: recall_options.Threshold = "0.99",
     trials: recall_options.Trials = 1,
     pool: data_options.Pool = None,
@@ -292,7 +304,7 @@ def scaling_cmd(
                         hidden=[w for w in (widths[n_max],) if w] or None, chip=spec)
     stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source)
     kept = out_dir / f"{stem}.checkpoint.json"
-    protocol = search_protocol(kind, corruption, level, probes, seed)
+    protocol = search_protocol(kind, corruption, level, probes, seed, tol)
     from xbarmem.evaluation.scaling import SCALING_CUE_BUDGET, run_scaling  # (torch, SciPy)
     work = _search_work({n: (n, arch, w) for n, w in widths.items()}, trials, rule=rule, kind=kind,
                         probes=probes, cue_budget=SCALING_CUE_BUDGET, seed=seed, spec=spec,
@@ -315,10 +327,16 @@ def scaling_cmd(
     if json_out:
         emit_json(res)
         return
+    say_resumed(res["resumed"], kept)
+    print_scaling(res, _scaling_title(res["settings"], protocol))
+
+
+def _scaling_title(settings: dict, protocol: Protocol) -> str:
+    """Scaling's title line: the figure's title (:func:`~xbarmem.viz.figures.scaling_title`
+    of the result's ``settings``) on one line, then a ``tol`` not the default."""
     from xbarmem.viz.figures import scaling_title
 
-    say_resumed(res["resumed"], kept)
-    print_scaling(res, "scaling: " + scaling_title(res["settings"]).replace("\n", "; "))
+    return "scaling: " + scaling_title(settings).replace("\n", "; ") + tol_words(protocol)
 
 
 def _scaling_outputs(out_dir: Path, arch: str, kind: str, rule: str, hidden_rule,

@@ -3,7 +3,7 @@
 The architectures of ``--arch`` / ``--hidden`` and the rule options each takes
 (:func:`architectures`), scaling's one hidden width (:func:`hidden_rule_of`), the request's size
 and a ``--fault-map`` that must fit the chip (:func:`check_requests`), and the recall protocol
-(:func:`search_protocol`).
+(:func:`search_protocol`, :func:`tol_words`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from xbarmem.checks import choices_text, closest_choice
 from xbarmem.cli import given, parsers
 from xbarmem.cli.common import warn_deprecated
 from xbarmem.errors import ConfigError
-from xbarmem.names import ARCHS
+from xbarmem.names import ARCHS, DEFAULT_TOL
 
 if TYPE_CHECKING:
     from xbarmem.evaluation.evaluate import Protocol
@@ -26,14 +26,24 @@ if TYPE_CHECKING:
 
 
 def search_protocol(kind: str, corruption: str | None, level: float | None, probes: int,
-                    seed: int) -> Protocol:
-    """The recall protocol of a capacity search (a threshold its cues pass by themselves is
-    warned about by the search, :func:`~xbarmem.evaluation.cue_check.warn_cues_pass`)."""
+                    seed: int, tol: float = DEFAULT_TOL) -> Protocol:
+    """The recall protocol of a capacity search, ``tol`` its tanh stopping tolerance
+    (``--tol``; a threshold its cues pass by themselves, and tanh recalls under read noise
+    that ran to the cap, are warned about by the search,
+    :mod:`~xbarmem.evaluation.cue_check`)."""
     from xbarmem.evaluation.evaluate import Protocol
 
     corruption, level, activation = given.cues_for(kind, corruption, level, flips=0.05)
     return Protocol(corruption=corruption, level=level, probes=probes, activation=activation,
-                    seed=seed)
+                    seed=seed, tol=tol)
+
+
+def tol_words(protocol: Protocol) -> str:
+    """What a search's title adds for its protocol's ``tol``: ``, tol 0.05``, nothing at the
+    default (the titles of searches that set none are as before)."""
+    from xbarmem.memory.recall import tol_entry
+
+    return "".join(f", tol {v:g}" for v in tol_entry(protocol.tol).values())
 
 
 def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: ChipSpec,

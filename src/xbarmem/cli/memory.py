@@ -347,13 +347,12 @@ def _warn_noise_capped(memory: Any, activation: str, result: dict[str, Any], tol
     """Warn when tanh recalls through layers with read noise did not all converge: their
     states change by about the noise at every step, so no step changes them by less than a
     ``--tol`` below it, and they ran to ``--max-iterations`` (``converged 0.00``)."""
+    from xbarmem.evaluation.cue_check import noise_capped_text
     from xbarmem.memory.recall import reads_with_noise
 
     if activation == "tanh" and result["converged"] < 1 and reads_with_noise(memory):
-        warn(f"{1 - result['converged']:.0%} of the tanh recalls did not converge: under read "
-             f"noise tanh states change by about the noise at every step, more than --tol = "
-             f"{tol:g}; a --tol at the noise's scale lets them settle (energy --model says "
-             f"how large their changes are)")
+        warn(f"{noise_capped_text(1 - result['converged'], tol)} (energy --model says how "
+             f"large their changes are)")
 
 
 #: the metrics of a score that ``evaluate --repeats`` summarises over its repeats

@@ -26,7 +26,7 @@ MaxIterations = Annotated[int, bounded(
 Tol = Annotated[float, bounded(
     "--tol", metavar="X", ge=0.0, help="tanh recall: a cue has settled when no neuron's state "
     "changes by more than X in a step (async: a sweep). Under read noise tanh states change "
-    "by about the noise at every step: recall then runs to --max-iterations unless X is at "
+    "by about the noise at every step: recall then runs to its cap of steps unless X is at "
     "least that large.")]
 Trials = Annotated[int, bounded(
     "--trials", metavar="N", ge=1, le=MAX_COUNT, help="Repeats: independent chips or networks "

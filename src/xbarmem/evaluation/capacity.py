@@ -14,7 +14,9 @@ patterns than the pool has distinct ones. For continuous patterns "recalled" mea
 thing: the mean cosine between the final (tanh) state and the stored pattern reaches the
 threshold. Before any training, a threshold at or below the cues' own cosine with their
 patterns is warned about (:func:`~xbarmem.evaluation.cue_check.warn_cues_pass`): a memory that
-returned its cues unchanged would pass it.
+returned its cues unchanged would pass it; after the search, tanh recalls under read noise that
+ran to the cap (``protocol.tol`` below the noise's scale:
+:func:`~xbarmem.evaluation.cue_check.warn_noise_capped`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from xbarmem.checks import (
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.checkpoint import check_entry
-from xbarmem.evaluation.cue_check import warn_cues_pass
+from xbarmem.evaluation.cue_check import warn_cues_pass, warn_noise_capped
 from xbarmem.evaluation.curve import ARCHS, capacity_from_curve, curve_trainer, recall_curve
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.evaluation.search_plan import budget_copies, default_start
@@ -234,25 +236,24 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
     tested with the same settings (a checkpoint), reused, not trained again; counts tested now
-    are added before ``progress``. Warns of a threshold its cues pass unchanged. Raises
+    are added before ``progress``. Warns as the module docstring says. Raises
     :class:`ConfigError` for an unknown arch, ``thresholds`` outside ``(0, 1]`` or repeated,
     ``trials < 1``, a classic rule with multilayer memories, or bad :func:`check_search` ones."""
     arch, rule, seed = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_seed(seed)
     thresholds = check_search(thresholds, trials=trials, start=start, resolution=resolution,
-                              cue_budget=cue_budget, rule_options=rule_options,
-                              protocol=protocol)
+                              cue_budget=cue_budget, rule_options=rule_options, protocol=protocol)
     rule_name = _rule_name(arch, rule, rule_options, seed, cue_budget)
     pool = as_pattern_set(pool, kind, zero_one=zero_one)
     protocol = as_protocol(protocol, Protocol(level=0.05, probes=20), kind=pool.kind)
     chip = chip_for(chip, faults)  # None: the chip faults records, else paper-sim
     hidden, measured = _check_extras(arch, hidden, progress, faults, chip, measured, pool)
     warn_cues_pass(pool, protocol, thresholds, stacklevel=3)  # (3: find_capacity's caller)
-    began, tested = time.perf_counter(), set()
+    began, tested, converged = time.perf_counter(), set(), list[float]()  # (per new count)
 
     def score(p: int) -> float:
         if p not in measured:
             measured[p] = _point(pool, p, chip, rule, arch=arch, hidden=hidden, trials=trials,
-                                 protocol=protocol, seed=seed, faults=faults,
+                                 protocol=protocol, seed=seed, faults=faults, into=converged,
                                  rule_options=_budget(rule_options, rule, cue_budget, p))
         tested.add(p)
         if progress is not None:
@@ -261,6 +262,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
 
     caps = search_capacity(score, thresholds, start=start or default_start(arch, pool.n_neurons),
                            max_count=pool.n_distinct, resolution=resolution)
+    warn_noise_capped(converged, protocol, chip, f"N={pool.n_neurons}, {arch}", stacklevel=3)
     devices = {k: v for p in sorted(tested) for k, v in measured[p]["devices"].items()}
     n_dev, settings = devices.get("devices", 0), _settings(
         pool, chip, protocol, faults, arch=arch, rule=rule_name, trials=trials, seed=seed,
@@ -308,11 +310,14 @@ def _settings(pool: PatternSet, chip: ChipSpec, protocol: Protocol, faults: Faul
             **({} if faults is None else {"fault_map": faults.summary(chip.device)})}
 
 
-def _point(pool: PatternSet, count: int, chip: ChipSpec, rule: str | Rule, **curve: Any
-           ) -> dict[str, Any]:
+def _point(pool: PatternSet, count: int, chip: ChipSpec, rule: str | Rule,
+           into: list[float], **curve: Any) -> dict[str, Any]:
     """One tested count of a search: its :func:`recall_curve` point (with the training time)
-    and the devices its memories use."""
+    and the devices its memories use; the share of its recalls that converged (the mean over
+    its networks: not kept, :func:`~xbarmem.evaluation.cue_check.warn_noise_capped` reads it)
+    is appended to ``into``."""
     res = recall_curve(pool, [count], chip, rule, **curve)
+    into.append(sum(s["converged"] for s in res["scores"]) / len(res["scores"]))
     return {"point": {**res["points"][0], "train_seconds": res["train_seconds"]},
             "devices": res["devices"]}
 

@@ -10,6 +10,12 @@ every capacity search (:func:`~xbarmem.evaluation.capacity.find_capacity`, and t
 sweep, whose trials run with their warnings quiet, warns when it is planned) calls it before
 training, once per search, or once per threshold inside :func:`cue_warnings_once`
 (``run_scaling``: one search per N).
+
+Recalls that say nothing because they never stopped are the other mark: tanh states under read
+noise change by about the noise at every step, so with a ``tol`` below it every recall runs to
+the cap. :func:`noise_capped_text` says so (the one text of ``evaluate``'s warning and of the
+searches'), and :func:`warn_noise_capped` warns of it after a search (once per search, or once
+inside :func:`cue_warnings_once`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from xbarmem.data.corruption import describe_corruption
 from xbarmem.data.patterns import PatternSet
@@ -26,7 +33,8 @@ from xbarmem.evaluation.metrics import mean_value
 from xbarmem.names import BIT_CORRUPTIONS, bit_cue_similarity, cues_pass_text
 from xbarmem.seeds import random_subset
 
-__all__ = ["cue_similarity", "cue_warnings_once", "warn_cues_pass"]
+__all__ = ["cue_similarity", "cue_warnings_once", "noise_capped_text", "warn_cues_pass",
+           "warn_noise_capped"]
 
 #: at most this many cues are drawn to measure the cues' own similarity in a pool
 _CUE_SAMPLE = 4096
@@ -61,7 +69,7 @@ def warn_cues_pass(pool: PatternSet, protocol: Protocol, thresholds: Sequence[fl
     ``stacklevel`` as :func:`~xbarmem.errors.warn`'s, counted from the caller. Returns the
     cues' similarity."""
     own = cue_similarity(pool, protocol)
-    said: set[float] | None = getattr(_WARNED, "said", None)
+    said: set[Any] | None = getattr(_WARNED, "said", None)
     low = [t for t in thresholds if t <= own and (said is None or t not in said)]
     if low:
         if said is not None:
@@ -82,3 +90,30 @@ def cue_warnings_once() -> Iterator[None]:
         yield
     finally:
         _WARNED.said = outer
+
+
+def noise_capped_text(unconverged: float, tol: float, option: str = "--tol") -> str:
+    """Why a share ``unconverged`` (0..1) of tanh recalls under read noise did not converge
+    with the tolerance ``tol``, and which ``option`` lets them settle (the command line's
+    ``--tol``; ``tol`` in Python)."""
+    return (f"{unconverged:.0%} of the tanh recalls did not converge: under read noise tanh "
+            f"states change by about the noise at every step, more than {option} = {tol:g}; "
+            f"a {option} at the noise's scale lets them settle")
+
+
+def warn_noise_capped(converged: Sequence[float], protocol: Protocol, chip: Any, where: str,
+                      *, stacklevel: int = 1) -> None:
+    """Warn (:class:`~xbarmem.errors.XbarmemWarning`, one line: the search ``where``, then
+    :func:`noise_capped_text`) when ``protocol``'s recall is tanh, ``chip`` (a
+    :class:`~xbarmem.hardware.chip.ChipSpec`) reads with noise and the recalls scored did not
+    all converge (``converged``: the share that did, one per tested count, weighted alike).
+    Inside :func:`cue_warnings_once`, once."""
+    said: set[Any] | None = getattr(_WARNED, "said", None)
+    if (protocol.activation != "tanh" or not chip.device.read_noise > 0 or not converged
+            or min(converged) >= 1 or (said is not None and "noise" in said)):
+        return
+    if said is not None:
+        said.add("noise")
+    share = 1 - sum(converged) / len(converged)
+    warn(f"capacity search ({where}): {noise_capped_text(share, protocol.tol, 'tol')} "
+         f"(--tol; Protocol(tol=))", stacklevel=stacklevel + 1)
