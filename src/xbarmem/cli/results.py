@@ -49,7 +49,7 @@ _DEFAULT_COLUMNS = ("sweep", "rule", "n_neurons", "patterns", "fault_rate", "var
 #: rate and seed; a store resumed by a later xbarmem, rows of two versions alike)
 _VARYING_COLUMNS = ("arch", "hidden", "kind", "data", "selection", "pool", "chip",
                     "fault_model", "on_fraction", "corruption", "activation", "mode", "probes",
-                    "max_iterations", "version")
+                    "max_iterations", "tol", "version")
 #: settings of :data:`_VARYING_COLUMNS` that the caption says when every row shown shares them,
 #: each before the default column named: what the rows store (a continuous sweep's caption read
 #: as a binary one's; one multilayer architecture's as a single layer's: single-layer rows have

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 #: options that change only how a trained network is programmed and tested
 PROGRAM_KEYS = ("variation", "corruption", "level", "probes", "mode", "activation",
-                "max_iterations")
+                "max_iterations", "tol")
 #: options that change a network's patterns or faults but not what can share its batch
 DATA_KEYS = ("data", "data_sha256", "patterns", "selection", "pool", "fault_rate",
              "on_fraction")

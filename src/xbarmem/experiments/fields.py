@@ -15,10 +15,14 @@ from xbarmem.checks import shown
 from xbarmem.errors import ConfigError
 from xbarmem.experiments.store_file import FIELDS
 from xbarmem.files import parse_text
-from xbarmem.names import RULE_NAMES, hidden_from_words
+from xbarmem.names import DEFAULT_TOL, RULE_NAMES, hidden_from_words
 from xbarmem.spec import AnyOf, ListOf, Maybe, Number, Spec, Table, Text
 
 _OPS = ("!=", ">=", "<=", "=", ">", "<", "~")
+#: config keys a row holds only when not their default (a trial's ``tol``:
+#: :func:`~xbarmem.experiments.sweep.keyed_tol`), with that default: a row without one is read
+#: as holding it (``--where``, ``--group-by``, ``--columns``)
+KEYED_WHEN_SET: dict[str, Any] = {"tol": DEFAULT_TOL}
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 

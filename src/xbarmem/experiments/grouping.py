@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.fields import stored_field
+from xbarmem.experiments.fields import KEYED_WHEN_SET, stored_field
 from xbarmem.experiments.store_file import FIELDS
 
 #: result values that describe the run, not its outcome (never averaged by default)
@@ -48,13 +48,17 @@ def _walk(value: Any, path: str) -> Any:
 
 
 def field(row: dict[str, Any], name: str) -> Any:
-    """The value of field ``name`` in a stored row (None when the row does not have it)."""
+    """The value of field ``name`` in a stored row (None when the row does not have it; a
+    config key of :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET`: its default)."""
     if name in FIELDS:
         return row.get(name)
     if name.startswith("result."):
         value = _walk(row.get("result", {}), name[len("result."):])
     else:
-        value = _walk(row.get("config", {}), name.removeprefix("config."))
+        key = name.removeprefix("config.")
+        value = _walk(row.get("config", {}), key)
+        if value is _MISSING and isinstance(row.get("config"), dict):
+            value = KEYED_WHEN_SET.get(key, _MISSING)
     return None if value is _MISSING else value
 
 

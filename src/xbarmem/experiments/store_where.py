@@ -23,7 +23,12 @@ from typing import Any
 
 from xbarmem.checks import check_texts, check_type
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.fields import flatten, json_paths, parse_condition
+from xbarmem.experiments.fields import (
+    KEYED_WHEN_SET,
+    flatten,
+    json_paths,
+    parse_condition,
+)
 from xbarmem.experiments.store_file import COLUMNS, MEMBERS, has_members
 from xbarmem.experiments.store_rows import row_error, rows_of_keys, selected, stored_row
 
@@ -58,7 +63,8 @@ def field_sql(db: sqlite3.Connection, path: Path, field: str, what: str,
               shown: str | None = None) -> tuple[str, list]:
     """The SQL expression (and its arguments) of ``field``, a store column or the first
     JSON path of the field (keys may hold dots: ``result.capacity.0.99``) that some row
-    has; :class:`ConfigError` when no row has it."""
+    has (a config key of :data:`~xbarmem.experiments.fields.KEYED_WHEN_SET`: its default
+    where a row has none); :class:`ConfigError` when no row has it."""
     if field in COLUMNS:
         return field, []
     if field == "sweeps":
@@ -67,6 +73,8 @@ def field_sql(db: sqlite3.Connection, path: Path, field: str, what: str,
     column, json_path = (("result", field[len("result."):]) if field.startswith("result.")
                          else ("config", field.removeprefix("config.")))
     expr = f"json_extract(CASE WHEN json_valid({column}) THEN {column} END, ?)"
+    if column == "config" and json_path in KEYED_WHEN_SET:  # (rows without it: the default)
+        return f"COALESCE({expr}, ?)", [f'$."{json_path}"', KEYED_WHEN_SET[json_path]]
     found = f"SELECT 1 FROM trials WHERE json_type(CASE WHEN json_valid({column}) THEN " \
             f"{column} END, ?) IS NOT NULL LIMIT 1"
     candidates = json_paths(json_path.split("."))

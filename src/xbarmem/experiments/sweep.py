@@ -27,7 +27,8 @@ Every option, its default, its rule and its meaning are declared on :class:`Tria
 configuration -- defaults filled in, the chip resolved to its full device/array description
 (``chip_spec``), the rule's options resolved with the rule's own defaults (``rule_options``; the
 trainer seed defaults to the trial seed), the xbarmem version, and for pattern files the file's
-SHA-256 -- and keyed by the SHA-256 of that configuration (:func:`trial_key`; a trial whose
+SHA-256; ``tol`` only when not the default, :func:`keyed_tol` -- and keyed by the SHA-256 of
+that configuration (:func:`trial_key`; a trial whose
 numbers depend on the networks trained beside it also by its batch,
 :func:`xbarmem.experiments.batches.batch_keyed`). Unknown keys and
 impossible values raise :class:`~xbarmem.errors.ConfigError` naming the file, the table and the
@@ -60,6 +61,7 @@ from xbarmem.files import as_path, parse_text, read_text
 from xbarmem.limits import check_bytes
 from xbarmem.names import (
     BIT_CORRUPTIONS,
+    DEFAULT_TOL,
     bit_cue_similarity,
     corruption_words,
     cues_pass_text,
@@ -471,13 +473,24 @@ def expand(spec: SweepSpec) -> list[Trial]:
                                    if not k.startswith("rule_options.")}}
             extra = {k.split(".", 2)[2]: v for k, v in point.items()
                      if k.startswith(f"rule_options.{raw.get('rule', 'adaptive')}.")}
-            config = resolve(raw, spec.trial, seed, spec.rule_options, extra)
+            config = keyed_tol(resolve(raw, spec.trial, seed, spec.rule_options, extra))
             key = trial_key(config)
             if first.setdefault(key, index) != index:
                 repeats.setdefault(index, first[key])
             trials.setdefault(key, Trial(key, config))
     _warn_repeats(spec, points, repeats)
     return list(trials.values())
+
+
+def keyed_tol(config: dict[str, Any]) -> dict[str, Any]:
+    """A resolved trial ``config`` holding its ``tol`` only when it is not the default, as
+    :func:`~xbarmem.memory.recall.tol_entry` records one (not imported: it loads torch, which
+    parsing a sweep does not): the configurations, keys and rows of trials that set none are
+    those of sweeps planned before trials had a ``tol``, so their stores resume with no trial
+    run again."""
+    if config.get("tol", DEFAULT_TOL) != DEFAULT_TOL:
+        return config
+    return {k: v for k, v in config.items() if k != "tol"}
 
 
 def _warn_repeats(spec: SweepSpec, points: list[tuple[dict[str, Any], int]],

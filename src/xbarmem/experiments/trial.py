@@ -75,6 +75,7 @@ from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
 from xbarmem.memory.build import arrays_with_bias, make_memory
 from xbarmem.memory.variation import reprogram
+from xbarmem.names import DEFAULT_TOL
 from xbarmem.seeds import random_subset, subset_seed
 
 
@@ -176,9 +177,12 @@ def train_networks(configs: list[dict[str, Any]], stored: list[PatternSet],
 
 
 def _protocol(c: dict[str, Any]) -> Protocol:
+    """The recall protocol of a trial ``c`` (a ``tol`` only where it holds one: the default's
+    trials hold none, :func:`~xbarmem.experiments.sweep.keyed_tol`)."""
     return Protocol(corruption=c["corruption"], level=c["level"], probes=c["probes"],
                     mode=c["mode"], activation=c["activation"],
-                    max_iterations=c["max_iterations"], seed=c["seed"])
+                    max_iterations=c["max_iterations"], seed=c["seed"],
+                    tol=c.get("tol", DEFAULT_TOL))
 
 
 def _score(memory, stored: PatternSet, c: dict[str, Any]) -> dict[str, Any]:

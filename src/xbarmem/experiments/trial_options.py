@@ -16,6 +16,7 @@ from xbarmem.names import (
     ACTIVATIONS,
     ARCHS,
     CORRUPTION_METHODS,
+    DEFAULT_TOL,
     MODES,
     RULE_NAMES,
     SWEEP_OWN_RULE,
@@ -169,6 +170,10 @@ class TrialOptions(Spec, noun="trial"):
     activation: str | None = choice(ACTIVATIONS, default=None, optional=True,
                                     help="neurons (default: sign for binary, tanh for continuous)")
     max_iterations: int = integer(default=100, ge=1, help="recall step cap")
+    tol: float = number(default=DEFAULT_TOL, ge=0.0, as_float=True, help=(
+        "tanh recall: a cue has settled when no neuron's state changes by more than tol in a "
+        "step (under read noise, at least the noise's scale; sign recall does not read it); "
+        "in a trial's key only when not the default"))
     counts: list[int] | None = listof(
         _POSITIVE, default=None, unique_sorted=True, optional=True, meta=_CAPACITY,
         help="numbers of stored patterns tested (a recall curve, all trained as one batch)")

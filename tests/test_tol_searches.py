@@ -1,0 +1,240 @@
+"""Recall's stopping tolerance ``tol`` wherever recall quality is measured: the ``capacity`` and
+``scaling`` commands (``--tol``), capacity searches and scaling runs in Python (through their
+``Protocol``), and sweep trials (a ``tol`` key, in a trial's identity only when it is not the
+default, so stores written before still resume). Tanh recall under read noise runs to its cap
+unless ``tol`` is at the noise's scale: the searches warn of it as ``evaluate`` does."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import warnings
+from pathlib import Path
+
+import pytest
+from conftest import refused
+
+import xbarmem as xm
+from xbarmem.errors import ConfigError, XbarmemWarning
+from xbarmem.evaluation import curve
+from xbarmem.experiments.batches import plan_groups, train_key
+from xbarmem.experiments.grouping import field, group_rows
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import load_sweep, parse_sweep
+from xbarmem.experiments.trial import _protocol
+from xbarmem.names import DEFAULT_TOL
+
+STORES = Path(__file__).parent / "stores"
+#: the warning of tanh recalls under read noise that ran to the cap
+CAPPED = "of the tanh recalls did not converge: under read noise"
+SEARCH = ("--data", "random", "--neurons", "16", "--threshold", "0.95", "--trials", "1",
+          "--probes", "2")
+NOISY = ("--kind", "continuous", "--chip", "rram", "--rule", "pinv")
+
+
+@pytest.fixture
+def tols(monkeypatch) -> list[float]:
+    """The ``tol`` of every protocol a recall curve scores its networks under (every
+    capacity search's count, one-layer or multilayer, goes through it)."""
+    seen: list[float] = []
+    original = curve.evaluate_many
+
+    def spy(memories, patterns, protocols, *args, **kwargs):
+        seen.extend(p.tol for p in protocols)
+        return original(memories, patterns, protocols, *args, **kwargs)
+
+    monkeypatch.setattr(curve, "evaluate_many", spy)
+    return seen
+
+
+# ------------------------------------------------------------------------------ the commands
+@pytest.mark.parametrize("command", ["capacity", "scaling"])
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "-inf"])
+def test_a_bad_tol_is_refused_before_any_work(run_cli, tmp_path, command, value):
+    """``capacity`` and ``scaling`` had no ``--tol``; they take evaluate's (same help and
+    check): one line naming it, exit 2, nothing written."""
+    out = ("--out", tmp_path / "out") if command == "scaling" else ()
+    line = refused(run_cli, tmp_path, command, f"--tol={value}", *out, names=("--tol",))
+    assert "must be a finite number >= 0" in line, line
+
+
+def test_capacity_passes_its_tol_to_every_search_and_shows_it(run_cli, tols):
+    """One-layer (a classic rule, and the hardware-adaptive one) and multilayer searches all
+    recall with ``--tol``; the JSON's settings hold it and the table's title says it; at the
+    default neither does (the records and titles of searches without one are as before)."""
+    code, out, err = run_cli("capacity", "--arch", "single", "--rule", "pinv", *SEARCH,
+                             "--tol", "0.02")
+    assert code == 0, err
+    assert "flip 0.05, tol 0.02, 1 trial" in " ".join(out.split()), out
+    assert tols and set(tols) == {0.02}
+    tols.clear()
+    code, out, err = run_cli("capacity", "--arch", "single,multilayer", "--hidden", "8",
+                             "--rule-option", "max_steps=20", *SEARCH, "--tol", "0.03",
+                             "--json")
+    assert code == 0, err
+    results = json.loads(out)["results"]
+    assert [r["settings"]["protocol"]["tol"] for r in results] == [0.03, 0.03]
+    assert [r["architecture"] for r in results] == ["single", "16-8-16"]
+    assert tols and set(tols) == {0.03}
+    tols.clear()
+    code, out, err = run_cli("capacity", "--rule", "pinv", *SEARCH, "--json")
+    assert code == 0, err
+    assert "tol" not in json.loads(out)["results"][0]["settings"]["protocol"]
+    assert set(tols) == {DEFAULT_TOL}
+
+
+def test_scaling_passes_its_tol_on_and_shows_it(run_cli, tmp_path, tols):
+    """Every N's search recalls with ``--tol``; the JSON file and output hold it, the title
+    line says it."""
+    args = ("scaling", "--arch", "single", "--rule", "pinv", "--data", "random", "--sizes",
+            "16,25", "--probes", "2", "--threshold", "0.9", "--out", tmp_path)
+    code, out, err = run_cli(*args, "--tol", "0.04")
+    assert code == 0, err
+    assert out.splitlines()[0].endswith(", tol 0.04"), out
+    assert tols and set(tols) == {0.04}
+    (written,) = tmp_path.glob("*.json")
+    res = json.loads(written.read_text())
+    assert res["settings"]["protocol"]["tol"] == 0.04
+    assert {r["settings"]["protocol"]["tol"] for r in res["runs"]} == {0.04}
+    code, out, err = run_cli(*args, "--json")
+    assert code == 0, err
+    assert "tol" not in json.loads(out)["settings"]["protocol"] and '"tol"' not in out
+
+
+def test_searches_warn_of_tanh_recalls_under_read_noise_that_ran_to_the_cap(run_cli, tmp_path):
+    """Under read noise tanh states change by about the noise at every step: with the default
+    ``tol`` every recall of a search ran to the cap, silently (``evaluate`` warned of it, the
+    searches did not). They give evaluate's warning, once per run; a ``--tol`` at the noise's
+    scale lets the recalls settle and the warning goes."""
+    code, _, err = run_cli("capacity", *NOISY, *SEARCH)
+    assert code == 0
+    assert err.count(CAPPED) == 1 and "--tol" in err, err
+    code, _, err = run_cli("capacity", *NOISY, *SEARCH, "--tol", "0.2")
+    assert code == 0 and CAPPED not in err, err
+    code, _, err = run_cli("scaling", *NOISY, "--arch", "single", "--data", "random",
+                           "--sizes", "16,25", "--probes", "2", "--threshold", "0.9",
+                           "--out", tmp_path)
+    assert code == 0
+    assert err.count(CAPPED) == 1, err  # (once for the run, not once per N)
+    code, _, err = run_cli("capacity", "--chip", "rram", "--rule", "pinv", *SEARCH)
+    assert code == 0 and CAPPED not in err, err  # sign recall: no tol to blame
+
+
+def test_a_tol_given_to_sign_recall_is_taken_as_evaluate_takes_it(run_cli, tmp_path):
+    """``evaluate --tol`` of a model recalled by sign neurons neither refuses nor warns: the
+    tol is recorded with the protocol and read by nothing. ``capacity`` and ``scaling`` do the
+    same (no refusal, no warning, the tol in the settings)."""
+    code, out, err = run_cli("capacity", "--rule", "pinv", *SEARCH, "--tol", "0.5", "--json")
+    assert code == 0 and "warning" not in err, err
+    protocol = json.loads(out)["results"][0]["settings"]["protocol"]
+    assert (protocol["activation"], protocol["tol"]) == ("sign", 0.5)
+    model = tmp_path / "m.safetensors"
+    assert run_cli("train", "--data", "random", "--neurons", "16", "--patterns", "2",
+                   "--rule", "pinv", "--out", model)[0] == 0
+    code, out, err = run_cli("evaluate", model, "--probes", "2", "--tol", "0.5", "--json")
+    assert code == 0 and "warning" not in err, err
+    assert json.loads(out)["protocol"]["tol"] == 0.5
+
+
+# ------------------------------------------------------------------------------ Python
+def test_capacity_and_scaling_functions_take_the_tol_of_their_protocol(tols):
+    """``find_capacity``, ``recall_curve`` and ``run_scaling`` take the ``tol`` of their
+    ``Protocol`` (as ``evaluate_memory`` does: no keyword of their own), recall with it and
+    record it; and a search warns of tanh recalls under read noise that ran to the cap."""
+    pool = xm.random_patterns(12, 16, kind="continuous", seed=0)
+    loose = xm.Protocol(corruption="gaussian", level=0.6, probes=2, tol=0.2)
+    res = xm.find_capacity(pool, chip="rram", rule="pinv", thresholds=[0.9], trials=1,
+                           protocol=loose)
+    assert res.settings["protocol"]["tol"] == 0.2 and set(tols) == {0.2}
+    tols.clear()
+    points = curve.recall_curve(pool, [2, 3], "rram", "pinv", protocol=loose)
+    assert points["protocol"]["tol"] == 0.2 and set(tols) == {0.2}
+    tols.clear()
+    scaled = xm.run_scaling([16, 25], arch="single", rule="pinv", data="random",
+                            kind="continuous", thresholds=[0.9], protocol=loose)
+    assert scaled["settings"]["protocol"]["tol"] == 0.2 and set(tols) == {0.2}
+    with pytest.warns(XbarmemWarning, match=CAPPED):
+        xm.find_capacity(pool, chip="rram", rule="pinv", thresholds=[0.9], trials=1,
+                         protocol=xm.Protocol(corruption="gaussian", level=0.6, probes=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XbarmemWarning)
+        xm.find_capacity(pool, chip="ideal", rule="pinv", thresholds=[0.9], trials=1,
+                         protocol=xm.Protocol(corruption="gaussian", level=0.6, probes=2))
+
+
+# ------------------------------------------------------------------------------ sweeps
+def _sweep(**base) -> dict:
+    return {"sweep": {"name": "tol", "trial": "evaluate", "seeds": 1, "batch": 4},
+            "base": {"data": "random", "n_neurons": 16, "patterns": 3, "selection": "first",
+                     "probes": 2, "rule": "pinv", **base}}
+
+
+def test_a_sweep_trial_holds_its_tol_only_when_it_is_not_the_default():
+    """A trial's ``tol`` enters its configuration, hence its key, only when it is not the
+    default: the keys of trials that set none are those of stores written before (pinned by
+    ``test_trial_keys_are_those_of_existing_stores`` too). Trials that differ only in ``tol``
+    share one trained network (a protocol setting)."""
+    plain = parse_sweep(_sweep()).trials[0]
+    same = parse_sweep(_sweep(tol=DEFAULT_TOL)).trials[0]
+    loose = parse_sweep(_sweep(tol=0.05)).trials[0]
+    assert "tol" not in plain.config and same.key == plain.key
+    assert loose.config["tol"] == 0.05 and loose.key != plain.key
+    assert _protocol(loose.config).tol == 0.05 and _protocol(plain.config).tol == DEFAULT_TOL
+    grid = parse_sweep({**_sweep(), "grid": {"tol": [DEFAULT_TOL, 0.05]}})
+    assert len(grid.trials) == 2 and len({train_key(t.config) for t in grid.trials}) == 1
+    assert len(plan_groups(grid.trials, 4)) == 1
+    capacity = parse_sweep({"sweep": {"trial": "capacity"}, "base": {
+        "data": "random", "n_neurons": 16, "rule": "pinv", "counts": [2], "tol": 0.05}})
+    assert _protocol(capacity.trials[0].config).tol == 0.05
+
+
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf"), "0.1", True])
+def test_a_bad_sweep_tol_is_refused_naming_the_key(value):
+    with pytest.raises(ConfigError, match=r"\[base\] tol"):
+        parse_sweep(_sweep(tol=value))
+
+
+def test_sweep_trials_recall_with_their_tol(tmp_path):
+    """Tanh recalls under read noise run to the cap at the default ``tol`` (converged 0) and
+    settle with one at the noise's scale; the rows hold the tol given."""
+    spec = parse_sweep({**_sweep(kind="continuous", chip="rram"),
+                        "grid": {"tol": [DEFAULT_TOL, 0.2]}})
+    run_sweep(spec, tmp_path / "s.sqlite", jobs=1)
+    with ResultStore(tmp_path / "s.sqlite") as db:
+        rows = {field(r, "tol"): r["result"] for r in db.rows()}
+    assert rows[DEFAULT_TOL]["converged"] == 0.0 and rows[0.2]["converged"] > 0.5
+
+
+def test_a_store_written_before_trials_had_a_tol_resumes_with_no_trial_run(tmp_path, run_cli):
+    """A store written by the code before this change (main at 5155364: an evaluate sweep of
+    three rules, the hardware-adaptive one keyed by its batch, two seeds, and a capacity
+    curve on a chip with read noise; its SQL dump, hosts blanked) resumes under this code with
+    every trial found stored; its rows read as holding the default ``tol`` (``--where``,
+    ``--group-by``, ``--columns``) beside rows of another."""
+    store = tmp_path / "main.sqlite"
+    with sqlite3.connect(store) as db:
+        db.executescript((STORES / "main-5155364.sql").read_text())
+    for name in ("old-evaluate", "old-capacity"):
+        shutil.copy(STORES / f"{name}.toml", tmp_path)
+        report = run_sweep(load_sweep(tmp_path / f"{name}.toml"), store, jobs=1)
+        assert (report.ran, report.inserted) == (0, 0), name
+        assert report.already == {"old-evaluate": 6, "old-capacity": 1}[name]
+    code, out, err = run_cli("results", store, "--where", f"tol={DEFAULT_TOL}", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)) == 7
+    spec = load_sweep(tmp_path / "old-capacity.toml")
+    table = spec.as_dict()
+    table["base"]["tol"], table["sweep"]["name"] = 0.2, "new-capacity"
+    assert run_sweep(parse_sweep(table), store, jobs=1).inserted == 1
+    with ResultStore(store) as db:
+        groups = group_rows(db.rows(where=["trial=capacity"]), ["tol"])
+    assert [(g["group"]["tol"], g["n"]) for g in groups] == [(DEFAULT_TOL, 1), (0.2, 1)]
+    code, out, err = run_cli("results", store, "--where", "tol=0.2", "--columns", "sweep,tol")
+    assert code == 0 and "new-capacity" in out and "old-capacity" not in out, out + err
+    code, out, err = run_cli("results", store, "--where", "trial=capacity")  # (a setting
+    assert code == 0, err  # that varies is a column, as max_iterations is)
+    cells = [line.replace("│", " ").split() for line in out.splitlines() if "-capacity" in line]
+    shown = {row[0]: row for row in cells}
+    assert "0.2" in shown["new-capacity"] and "0.0001" in shown["old-capacity"], out
