@@ -43,6 +43,13 @@ BIT_CORRUPTIONS = ("flip", "salt-pepper")
 DEFAULT_TOL = 1e-4
 
 
+def tol_entry(tol: float) -> dict[str, float]:
+    """``{"tol": tol}``, or ``{}`` at the default :data:`DEFAULT_TOL`: how a ``tol`` is
+    recorded and passed on, so that records and calls of recalls that set none keep their keys
+    (and memories of one's own whose ``recall`` takes no ``tol`` still work)."""
+    return {} if tol == DEFAULT_TOL else {"tol": tol}
+
+
 #: how a label of a built-in corruption names what it does to a cue (:func:`corruption_words`)
 _CORRUPTION_WORDS = {"flip": "flips", "occlude": "occluded", "salt-pepper": "salt-and-pepper"}
 

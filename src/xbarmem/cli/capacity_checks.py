@@ -41,7 +41,7 @@ def search_protocol(kind: str, corruption: str | None, level: float | None, prob
 def tol_words(protocol: Protocol) -> str:
     """What a search's title adds for its protocol's ``tol``: ``, tol 0.05``, nothing at the
     default (the titles of searches that set none are as before)."""
-    from xbarmem.memory.recall import tol_entry
+    from xbarmem.names import tol_entry
 
     return "".join(f", tol {v:g}" for v in tol_entry(protocol.tol).values())
 

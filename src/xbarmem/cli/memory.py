@@ -313,7 +313,7 @@ def evaluate(
     from xbarmem.evaluation.evaluate import Protocol
     from xbarmem.memory.base import memory_kind
     from xbarmem.memory.io import load_model
-    from xbarmem.memory.recall import tol_entry
+    from xbarmem.names import tol_entry
 
     memory, stored = load_model(model, patterns_required=True)
     corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,

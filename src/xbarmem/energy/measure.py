@@ -63,9 +63,8 @@ from xbarmem.memory.recall import (
     check_recall,
     check_tol,
     reads_with_noise,
-    tol_entry,
 )
-from xbarmem.names import ARCHS, MODES, corruption_key, default_cues
+from xbarmem.names import ARCHS, MODES, corruption_key, default_cues, tol_entry
 from xbarmem.sizes import MAX_LOAD, patterns_at_load
 from xbarmem.spec import Number
 

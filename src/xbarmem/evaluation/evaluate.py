@@ -58,7 +58,6 @@ from xbarmem.memory.recall import (
     check_tol,
     recall_batch,
     stack_matrices,
-    tol_entry,
 )
 from xbarmem.memory.single import SingleLayerMemory
 from xbarmem.names import (
@@ -67,6 +66,7 @@ from xbarmem.names import (
     RULE_NAMES,
     corruption_key,
     default_cues,
+    tol_entry,
 )
 from xbarmem.seeds import as_generator, offset_seed
 from xbarmem.sizes import recall_bytes

@@ -65,6 +65,7 @@ from xbarmem.names import (
     bit_cue_similarity,
     corruption_words,
     cues_pass_text,
+    tol_entry,
 )
 from xbarmem.sizes import (
     cue_bytes,
@@ -484,13 +485,11 @@ def expand(spec: SweepSpec) -> list[Trial]:
 
 def keyed_tol(config: dict[str, Any]) -> dict[str, Any]:
     """A resolved trial ``config`` holding its ``tol`` only when it is not the default, as
-    :func:`~xbarmem.memory.recall.tol_entry` records one (not imported: it loads torch, which
-    parsing a sweep does not): the configurations, keys and rows of trials that set none are
-    those of sweeps planned before trials had a ``tol``, so their stores resume with no trial
-    run again."""
-    if config.get("tol", DEFAULT_TOL) != DEFAULT_TOL:
-        return config
-    return {k: v for k, v in config.items() if k != "tol"}
+    :func:`~xbarmem.names.tol_entry` records one: the configurations, keys and rows of trials
+    that set none are those of sweeps planned before trials had a ``tol``, so their stores
+    resume with no trial run again."""
+    rest = {k: v for k, v in config.items() if k != "tol"}
+    return config if tol_entry(config.get("tol", DEFAULT_TOL)) else rest
 
 
 def _warn_repeats(spec: SweepSpec, points: list[tuple[dict[str, Any], int]],

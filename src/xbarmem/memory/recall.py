@@ -183,13 +183,6 @@ def check_tol(tol: float) -> float:
     return tol
 
 
-def tol_entry(tol: float) -> dict[str, float]:
-    """``{"tol": tol}``, or ``{}`` at the default :data:`~xbarmem.names.DEFAULT_TOL`: how a
-    ``tol`` is recorded and passed on, so that records and calls of recalls that set none keep
-    their keys (and memories of one's own whose ``recall`` takes no ``tol`` still work)."""
-    return {} if tol == DEFAULT_TOL else {"tol": tol}
-
-
 def reads_with_noise(memory: Any) -> bool:
     """Whether a layer of ``memory`` reads through devices with read noise (tanh states then
     change by about the noise at every step and reach the cap under a smaller ``tol``)."""
