@@ -12,6 +12,7 @@ import sqlite3
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import refused
 
@@ -31,6 +32,8 @@ STORES = Path(__file__).parent / "stores"
 CAPPED = "of the tanh recalls did not converge: under read noise"
 SEARCH = ("--data", "random", "--neurons", "16", "--threshold", "0.95", "--trials", "1",
           "--probes", "2")
+#: tanh recall, the only recall that reads a tol
+TANH = ("--kind", "continuous")
 NOISY = ("--kind", "continuous", "--chip", "rram", "--rule", "pinv")
 
 
@@ -64,14 +67,14 @@ def test_capacity_passes_its_tol_to_every_search_and_shows_it(run_cli, tols):
     """One-layer (a classic rule, and the hardware-adaptive one) and multilayer searches all
     recall with ``--tol``; the JSON's settings hold it and the table's title says it; at the
     default neither does (the records and titles of searches without one are as before)."""
-    code, out, err = run_cli("capacity", "--arch", "single", "--rule", "pinv", *SEARCH,
+    code, out, err = run_cli("capacity", "--arch", "single", "--rule", "pinv", *SEARCH, *TANH,
                              "--tol", "0.02")
     assert code == 0, err
-    assert "flip 0.05, tol 0.02, 1 trial" in " ".join(out.split()), out
+    assert "tol 0.02, 1 trial" in " ".join(out.split()), out
     assert tols and set(tols) == {0.02}
     tols.clear()
     code, out, err = run_cli("capacity", "--arch", "single,multilayer", "--hidden", "8",
-                             "--rule-option", "max_steps=20", *SEARCH, "--tol", "0.03",
+                             "--rule-option", "max_steps=20", *SEARCH, *TANH, "--tol", "0.03",
                              "--json")
     assert code == 0, err
     results = json.loads(out)["results"]
@@ -79,7 +82,7 @@ def test_capacity_passes_its_tol_to_every_search_and_shows_it(run_cli, tols):
     assert [r["architecture"] for r in results] == ["single", "16-8-16"]
     assert tols and set(tols) == {0.03}
     tols.clear()
-    code, out, err = run_cli("capacity", "--rule", "pinv", *SEARCH, "--json")
+    code, out, err = run_cli("capacity", "--rule", "pinv", *SEARCH, *TANH, "--json")
     assert code == 0, err
     assert "tol" not in json.loads(out)["results"][0]["settings"]["protocol"]
     assert set(tols) == {DEFAULT_TOL}
@@ -89,7 +92,7 @@ def test_scaling_passes_its_tol_on_and_shows_it(run_cli, tmp_path, tols):
     """Every N's search recalls with ``--tol``; the JSON file and output hold it, the title
     line says it."""
     args = ("scaling", "--arch", "single", "--rule", "pinv", "--data", "random", "--sizes",
-            "16,25", "--probes", "2", "--threshold", "0.9", "--out", tmp_path)
+            "16,25", "--probes", "2", "--threshold", "0.9", *TANH, "--out", tmp_path)
     code, out, err = run_cli(*args, "--tol", "0.04")
     assert code == 0, err
     assert out.splitlines()[0].endswith(", tol 0.04"), out
@@ -122,20 +125,28 @@ def test_searches_warn_of_tanh_recalls_under_read_noise_that_ran_to_the_cap(run_
     assert code == 0 and CAPPED not in err, err  # sign recall: no tol to blame
 
 
-def test_a_tol_given_to_sign_recall_is_taken_as_evaluate_takes_it(run_cli, tmp_path):
-    """``evaluate --tol`` of a model recalled by sign neurons neither refuses nor warns: the
-    tol is recorded with the protocol and read by nothing. ``capacity`` and ``scaling`` do the
-    same (no refusal, no warning, the tol in the settings)."""
-    code, out, err = run_cli("capacity", "--rule", "pinv", *SEARCH, "--tol", "0.5", "--json")
-    assert code == 0 and "warning" not in err, err
-    protocol = json.loads(out)["results"][0]["settings"]["protocol"]
-    assert (protocol["activation"], protocol["tol"]) == ("sign", 0.5)
+@pytest.mark.parametrize("command", ["evaluate", "recall", "capacity", "scaling", "energy",
+                                     "energy --model"])
+def test_a_tol_given_to_sign_recall_is_refused(run_cli, tmp_path, command):
+    """Sign recall reads no ``tol``: ``--tol`` where every recall of the command is sign
+    (binary patterns without ``--activation tanh``) was recorded and read by nothing; it is
+    refused as the other options a command does not read, one line, exit 2, nothing written.
+    With ``--activation tanh`` (binary patterns read out by their sign) it is read."""
     model = tmp_path / "m.safetensors"
     assert run_cli("train", "--data", "random", "--neurons", "16", "--patterns", "2",
                    "--rule", "pinv", "--out", model)[0] == 0
-    code, out, err = run_cli("evaluate", model, "--probes", "2", "--tol", "0.5", "--json")
-    assert code == 0 and "warning" not in err, err
-    assert json.loads(out)["protocol"]["tol"] == 0.5
+    cues = tmp_path / "cues.npy"
+    np.save(cues, np.ones((2, 16), dtype=np.float32))
+    name, *rest = command.split()
+    args = {"evaluate": (model, "--probes", "2"), "recall": (model, cues),
+            "capacity": SEARCH, "scaling": ("--sizes", "16,25", "--out", tmp_path / "s"),
+            "energy": ("--neurons", "16", "--patterns", "2"),
+            "energy --model": (model, "--probes", "2")}[command]
+    line = refused(run_cli, tmp_path, name, *rest, *args, "--tol", "0.5", names=("--tol",))
+    assert "applies to" in line and "tanh" in line, line
+    if name in ("evaluate", "recall"):
+        code, out, err = run_cli(name, *args, "--activation", "tanh", "--tol", "0.5", "--json")
+        assert code == 0, err
 
 
 # ------------------------------------------------------------------------------ Python
@@ -176,18 +187,32 @@ def test_a_sweep_trial_holds_its_tol_only_when_it_is_not_the_default():
     default: the keys of trials that set none are those of stores written before (pinned by
     ``test_trial_keys_are_those_of_existing_stores`` too). Trials that differ only in ``tol``
     share one trained network (a protocol setting)."""
-    plain = parse_sweep(_sweep()).trials[0]
-    same = parse_sweep(_sweep(tol=DEFAULT_TOL)).trials[0]
-    loose = parse_sweep(_sweep(tol=0.05)).trials[0]
+    plain = parse_sweep(_sweep(activation="tanh")).trials[0]
+    same = parse_sweep(_sweep(activation="tanh", tol=DEFAULT_TOL)).trials[0]
+    loose = parse_sweep(_sweep(activation="tanh", tol=0.05)).trials[0]
     assert "tol" not in plain.config and same.key == plain.key
     assert loose.config["tol"] == 0.05 and loose.key != plain.key
     assert _protocol(loose.config).tol == 0.05 and _protocol(plain.config).tol == DEFAULT_TOL
-    grid = parse_sweep({**_sweep(), "grid": {"tol": [DEFAULT_TOL, 0.05]}})
+    grid = parse_sweep({**_sweep(activation="tanh"), "grid": {"tol": [DEFAULT_TOL, 0.05]}})
     assert len(grid.trials) == 2 and len({train_key(t.config) for t in grid.trials}) == 1
     assert len(plan_groups(grid.trials, 4)) == 1
     capacity = parse_sweep({"sweep": {"trial": "capacity"}, "base": {
-        "data": "random", "n_neurons": 16, "rule": "pinv", "counts": [2], "tol": 0.05}})
+        "data": "random", "n_neurons": 16, "kind": "continuous", "rule": "pinv", "counts": [2],
+        "tol": 0.05}})
     assert _protocol(capacity.trials[0].config).tol == 0.05
+
+
+def test_a_sweep_trial_recalling_with_sign_keeps_no_tol():
+    """Sign recall reads no ``tol``: a trial of binary patterns without ``activation = "tanh"``
+    given one is the trial of the same point without it (same configuration and key, run
+    once; its row holds the default), where it was a trial of its own recording a tol nothing
+    read. A grid over the neurons keeps the tol of its tanh trials only."""
+    plain = parse_sweep(_sweep()).trials[0]
+    given = parse_sweep(_sweep(tol=0.05)).trials[0]
+    assert plain.config["activation"] == "sign"
+    assert "tol" not in given.config and given.key == plain.key
+    grid = parse_sweep({**_sweep(tol=0.05), "grid": {"activation": ["sign", "tanh"]}})
+    assert [t.config.get("tol") for t in grid.trials] == [None, 0.05]
 
 
 @pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf"), "0.1", True])

@@ -189,7 +189,7 @@ def energy(
     spec = load_circuit(circuit)
     _check_out(out_dir, circuit, sizes is not None, do_calibrate)
     if model is not None:
-        m = _measure_model(model, corruption, level, probes, seed, activation,
+        m = _measure_model(ctx, model, corruption, level, probes, seed, activation,
                            (max_iterations, tol), json_out)
         return _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir,
                        json_out)
@@ -198,6 +198,7 @@ def energy(
                       (corruption, level), probes, seed, options, out_dir, json_out, threads)
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
     n_neurons, activation = _neurons(ctx, neurons, n, activation, data)
+    given.tanh_only(ctx, activation or "sign")
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
     given.check_data_count(data, number)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
@@ -242,13 +243,15 @@ def _cue_options(ctx: typer.Context, corruption: str | None, level: float | None
     return given.cues_for("binary", corruption, level)[:2] if binary else (corruption, level)
 
 
-def _measure_model(model: Path, corruption: str | None, level: float | None, probes: int,
-                   seed: int, activation: str | None, stop: tuple[int, float], quiet: bool):
+def _measure_model(ctx: typer.Context, model: Path, corruption: str | None,
+                   level: float | None, probes: int, seed: int, activation: str | None,
+                   stop: tuple[int, float], quiet: bool):
     """``--model``: the saved model's recall measured on its own chip and fault map, from the
     cues ``evaluate`` draws for its kind (a model without stored patterns, or cues that do
     not fit its kind, refused before torch is loaded); ``stop``: ``(max_iterations, tol)``."""
     meta = given.model_request(model, probes=probes, patterns=True)
     corruption, level, by_kind = given.cues_for(meta.kind or "binary", corruption, level)
+    given.tanh_only(ctx, activation or by_kind)
     from xbarmem.energy.measure import measure_model
     from xbarmem.memory.io import load_model
 

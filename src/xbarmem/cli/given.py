@@ -58,6 +58,14 @@ def applies_only(ctx: typer.Context, where: str, *names: str, applies: bool,
                               + (f"; {hint}" if hint else ""))
 
 
+def tanh_only(ctx: typer.Context, activation: str | None,
+              where: str = "to tanh recall (continuous patterns, or --activation tanh)") -> None:
+    """``--tol`` stops tanh recall only: refused where the command recalls with ``sign``
+    (binary patterns without ``--activation tanh``), where it would be read by nothing;
+    ``where`` names what it applies to as the command can choose it."""
+    applies_only(ctx, where, "tol", applies=activation == "tanh")
+
+
 def check_data_options(ctx: typer.Context, data: str) -> None:
     """``--zero-one`` reads files only; ``--one-per-class`` needs classes, which drawn sources
     (random, correlated-R) have not."""

@@ -319,6 +319,7 @@ def evaluate(
     corruption, level, by_kind = given.cues_for(memory_kind(memory) or "binary", corruption,
                                                 level)
     activation = activation or by_kind
+    given.tanh_only(ctx, activation)
     given.check_request(memory.n_neurons, networks=0, cues=stored.n_patterns * probes,
                         hidden=memory.hidden_sizes, loaded=True)
     with working(f"recalling {counted(stored.n_patterns * probes, 'cue')} "
@@ -497,6 +498,7 @@ def _file_cues(cues: Path, model: Path, meta: ModelMeta, zero_one: bool,
          "convergence and optionally save the final states.")
 @run_options.threads_option("threads")
 def recall(
+    ctx: typer.Context,
     threads: int,
     model: Model,
     cues: Annotated[Path, typer.Argument(
@@ -517,6 +519,7 @@ def recall(
     meta = given.model_request(model)  # the cues are read and sized before torch is loaded
     kind = meta.kind or "binary"
     activation = activation or ("sign" if kind == "binary" else "tanh")
+    given.tanh_only(ctx, activation)
     x = _file_cues(cues, model, meta, zero_one, activation)
     import torch
 

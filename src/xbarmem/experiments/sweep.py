@@ -487,9 +487,11 @@ def keyed_tol(config: dict[str, Any]) -> dict[str, Any]:
     """A resolved trial ``config`` holding its ``tol`` only when it is not the default, as
     :func:`~xbarmem.names.tol_entry` records one: the configurations, keys and rows of trials
     that set none are those of sweeps planned before trials had a ``tol``, so their stores
-    resume with no trial run again."""
+    resume with no trial run again. A trial recalling with ``sign`` reads no ``tol``: it keeps
+    none (it is the trial of the same point without one, run once)."""
     rest = {k: v for k, v in config.items() if k != "tol"}
-    return config if tol_entry(config.get("tol", DEFAULT_TOL)) else rest
+    reads = config.get("activation") != "sign"
+    return config if reads and tol_entry(config.get("tol", DEFAULT_TOL)) else rest
 
 
 def _warn_repeats(spec: SweepSpec, points: list[tuple[dict[str, Any], int]],
