@@ -329,9 +329,12 @@ def reproduce_cmd(
         check_products(products)
     _check_scheduler(scheduler)  # before the folder and the store are made
     from xbarmem.experiments.reproduce import experiments_named, output_names
+    from xbarmem.experiments.reproduce.folder import check_own_files
 
     chosen = None if sections is None else experiments_named(sections, "--sections")
-    paths.check_members(out_dir, output_names(store is not None, chosen, seed))
+    names = output_names(store is not None, chosen, seed)
+    paths.check_members(out_dir, names)
+    check_own_files(out_dir, names, "" if store is not None else "results.sqlite")
     store_path = store or out_dir / "results.sqlite"
     # (a foreign file is refused here) a new (or empty) store certainly has trials to run; for
     # one holding trials that is known only once the sweeps are planned, so its workers start then

@@ -49,6 +49,7 @@ from xbarmem.experiments.reproduce.capacity import Capacity
 from xbarmem.experiments.reproduce.correlation import Correlation
 from xbarmem.experiments.reproduce.energy import Energy
 from xbarmem.experiments.reproduce.fault_tolerance import FaultTolerance
+from xbarmem.experiments.reproduce.folder import check_own_files, warn_replaced
 from xbarmem.experiments.reproduce.patterns import Patterns
 from xbarmem.experiments.reproduce.report import (
     CHECKED_FAULTS,
@@ -310,8 +311,9 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
                               f"({names}; None: all of them), got {shown(experiments)}")
     out = output_folder(out_dir, "report")
     store = None if store is None else as_path(store, "store")
-    check_outputs_in(out, output_names(store is not None, experiments), "report",
-                     error=ConfigError)
+    names = output_names(store is not None, experiments)
+    check_outputs_in(out, names, "report", error=ConfigError)
+    check_own_files(out, names, "" if store is not None else STORE)
     return out, store
 
 
@@ -320,6 +322,7 @@ def _reproduce(out_dir, quick, store, run, log, experiments, threads) -> dict[st
 
     began = time.perf_counter()
     out_dir = make_folder(out_dir)
+    warn_replaced(out_dir / REPORT, report_title_of(quick, experiments))
     exps = list(EXPERIMENTS if experiments is None else experiments)
     ready = [e for e in exps if e.available()]
     sweeps = {e.key: e.sweeps(quick) for e in ready}
@@ -536,14 +539,22 @@ TERMS = ("Terms. Rules: `adaptive` (HA) = the paper's hardware-adaptive rule (tr
          "sample one, divisor n - 1).")
 
 
+def report_title_of(quick: bool, experiments: Sequence[Experiment] | None = None,
+                    subset: str | None = None) -> str:
+    """A report's title (its first line without ``#`` and the paper): the command's name
+    with the flags that decide what it measures (quick, sections, :data:`TRAINING`'s)."""
+    subset = (_sections_flag(experiments) or "") if subset is None else subset
+    return (f"xbarmem reproduce{' --quick' if quick else ''}{' ' * bool(subset)}{subset}"
+            f"{TRAINING.get().flags()}")
+
+
 def _head(command: str, store: Path, seconds: float, table: str,
           sections: list[Section], threads: int,
           experiments: Sequence[Experiment], seeds: str = "", quick: bool = False,
           subset: str = "", not_run_note: str = "") -> list[str]:
     from xbarmem.version import __version__
 
-    title = (f"xbarmem reproduce{' --quick' if quick else ''}{' ' * bool(subset)}{subset}"
-             f"{TRAINING.get().flags()}")
+    title = report_title_of(quick, subset=subset)
     return [f"# {title}: He et al. (2026), headline claims", "",
             f"Measured by `{command}` (xbarmem {__version__}, "
             f"{platform.python_implementation()} {platform.python_version()}, "
