@@ -288,23 +288,35 @@ def signals_held(signals: tuple[int, ...]) -> Iterator[None]:
             signal.raise_signal(signum)
 
 
+#: the warning filter the resource tracker starts with: after a driver killed with SIGKILL it
+#: cleans up the pool's semaphores, and its warning of them ("There appear to be 8 leaked
+#: semaphore objects", naming the interpreter's own files) said nothing a user could act on
+QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 def start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker (the process that cleans up a pool's
     semaphores) never receiving SIGHUP, as it ignores SIGINT and SIGTERM: a closed terminal
     sends SIGHUP to the whole process group, and a tracker ended by it was started again by
     each worker, with a warning and a traceback each. SIGHUP is blocked meanwhile (the tracker
     keeps it blocked), not ignored: one that comes then is handled here once the tracker is
-    started, not lost. Nothing when it runs already."""
+    started, not lost. The tracker's own warnings are filtered out (:data:`QUIET_TRACKER`).
+    Nothing when it runs already."""
     from multiprocessing import resource_tracker
 
     hangup = getattr(signal, "SIGHUP", None)
     if hangup is None:
         return
+    quiet = QUIET_TRACKER not in sys.warnoptions  # (the tracker takes the -W options given)
+    if quiet:
+        sys.warnoptions.append(QUIET_TRACKER)
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {hangup})  # (a blocked signal stays
     try:                                                             # blocked in a new process)
         resource_tracker.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if quiet:
+            sys.warnoptions.remove(QUIET_TRACKER)
 
 
 def _ready() -> None:
