@@ -328,8 +328,7 @@ def reproduce_cmd(
 
         check_products(products)
     _check_scheduler(scheduler)  # before the folder and the store are made
-    from xbarmem.experiments.reproduce import experiments_named, output_names
-    from xbarmem.experiments.reproduce.folder import check_own_files
+    from xbarmem.experiments.reproduce import check_own_files, experiments_named, output_names
 
     chosen = None if sections is None else experiments_named(sections, "--sections")
     names = output_names(store is not None, chosen, seed)
