@@ -102,12 +102,14 @@ def results_cmd(
         db.check_fields(by or [], "--group-by")
         db.check_fields(chosen or [], "--metric", prefix="result.")
         db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
+        total = db.count(conditions, sweep)
+        written = [t for t in (csv_path, parquet_path) if t is not None]
+        if not total and (to_stdout or written):  # (an earlier export was replaced by none)
+            raise no_rows(store, db, bool(conditions or sweep), "write")
         if to_stdout:
             total = db.write_csv(sys.stdout, conditions, sweep, order=_in_table_order)
             console.print(f"wrote {counted(total, 'row')} to standard output")
             return
-        total = db.count(conditions, sweep)
-        written = [t for t in (csv_path, parquet_path) if t is not None]
         for target in written:
             db.export(target, conditions, sweep, order=_in_table_order)
             console.print(f"wrote {counted(total, 'row')} to {target}")
@@ -133,6 +135,15 @@ def results_cmd(
         emit_json(_in_table_order(rows))
     else:
         _print_rows(store, rows, total, limit, shown)
+
+
+def no_rows(store: Path, db, filtered: bool, what: str) -> ConfigError:
+    """The error of a command that would ``what`` (write, draw) an output from no rows: the
+    store's (``db``) rows ``filtered`` match none, or it holds none; names its sweeps."""
+    which = "match the filters" if filtered else "are stored yet"
+    listed = ", ".join(f"{name} ({n})" for name, n in db.sweeps().items()) or "none"
+    return ConfigError(f"{store}: no rows {which}, nothing to {what} (sweeps in this store: "
+                       f"{listed})")
 
 
 def _read_rows(db, conditions: list[str], sweep: str | None, limit: int | None
@@ -456,10 +467,7 @@ def plot_cmd(
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
         if not rows:  # (plot_rows said "no stored rows" of a store whose filters match none)
-            which = "match the filters" if where or sweep else "are stored yet"
-            listed = ", ".join(f"{name} ({n})" for name, n in db.sweeps().items()) or "none"
-            raise ConfigError(f"{store}: no rows {which}, nothing to draw (sweeps in this "
-                              f"store: {listed})")
+            raise no_rows(store, db, bool(where or sweep), "draw")
     chosen = kind or choose_kind(rows, "--kind")  # (the rows read: no work done yet)
     path = path or _plot_path(store, Path(f"{chosen}.{'svg' if svg else 'png'}"))
     assert path is not None
