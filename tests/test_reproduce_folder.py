@@ -69,3 +69,37 @@ def test_a_report_of_another_run_is_replaced_with_a_warning_the_same_run_silentl
     assert len(said) == 1 and "is the report of `xbarmem reproduce --quick`" in said[0], said
     assert "another --out" in said[0]
     assert Path(tmp_path / "report.md").read_text().startswith("# xbarmem reproduce: ")
+
+
+def _users_store(path: Path) -> None:
+    from xbarmem.experiments.store import ResultStore
+
+    with ResultStore(path) as db:
+        db.add([("0" * 64, "my-sweep", {"rule": "hebb"}, {"cosine": 0.5}, {})])
+
+
+def test_a_default_store_holding_the_users_sweeps_is_refused_untouched(run_cli, tmp_path,
+                                                                       monkeypatch):
+    """The folder's ``results.sqlite`` held the user's own sweeps: a run added its sweeps'
+    rows to it. ``--store`` naming it says to (the run then goes ahead)."""
+    import xbarmem.cli.experiments as cli
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the sweeps started")
+
+    monkeypatch.setattr(cli, "run_with_progress", no_work)
+    out = tmp_path / "paper"
+    out.mkdir()
+    _users_store(out / "results.sqlite")
+    before = (out / "results.sqlite").read_bytes()
+    code, stdout, err = run_cli("reproduce", "--quick", "--sections", "d", "--out", out,
+                                "--jobs", "1")
+    assert_one_line_error(code, err, "results.sqlite holds sweeps of your own (my-sweep)",
+                          f"--store {out / 'results.sqlite'}")
+    assert (out / "results.sqlite").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["results.sqlite"]
+    with pytest.raises(ConfigError, match="holds sweeps of your own"):
+        reproduce(out, quick=True, experiments=[_Cheap()], log=lambda _: None)
+    reproduce(out, quick=True, experiments=[_Cheap()], store=out / "results.sqlite",
+              log=lambda _: None)
+    assert (out / "report.md").is_file()

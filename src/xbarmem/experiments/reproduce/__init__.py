@@ -337,14 +337,17 @@ def check_own_files(folder: str | Path, names: list[str], store: str = "") -> No
     """Refuse (:class:`ConfigError`), before any work, a file of ``folder`` named in
     ``names`` (the files a run writes or reads back there) that a run of ``reproduce`` did
     not write: a report whose first line is not a report's head, a figure that is not a PNG
-    matplotlib drew, an energy cache that is not one (unreadable, or an entry missing). The
-    results store (``store``, its name) is left to :class:`ResultStore`, which refuses a
-    file that is not a store. Nothing in a folder still to be made."""
+    matplotlib drew, an energy cache that is not one (unreadable, or an entry missing), the
+    default results store (``store``, its name; "" when another is given) holding sweeps
+    other than reproduce's. A store file that is no store is left to :class:`ResultStore`,
+    which refuses it. Nothing in a folder still to be made."""
     folder = Path(folder)
     if not folder.is_dir():
         return
     for name in names:
         path = folder / name
+        if name == store and path.is_file():
+            _check_own_store(path)
         if name == store or not path.is_file():
             continue
         why = _why_not_ours(path)
@@ -352,6 +355,21 @@ def check_own_files(folder: str | Path, names: list[str], store: str = "") -> No
             raise ConfigError(f"cannot write the report in {folder}: {name} exists and is not "
                               f"a file xbarmem reproduce wrote ({why}); move it away, or give "
                               f"another --out")
+
+
+def _check_own_store(path: Path) -> None:
+    """Refuse (:class:`ConfigError`) the default store ``path`` of a report's folder when it
+    holds sweeps of the user's (names not ``reproduce-...``): a run added its sweeps' rows to
+    it; ``--store`` naming it says to. A file that is no store is left to ResultStore."""
+    if ResultStore.check(path) != "store":
+        return
+    with ResultStore(path, readonly=True) as db:
+        others = [name for name in db.sweeps() if not name.startswith("reproduce-")]
+    if others:
+        listed = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if others[3:] else "")
+        raise ConfigError(f"cannot write the report in {path.parent}: {path.name} holds "
+                          f"sweeps of your own ({listed}); give another --out, or add the "
+                          f"run's sweeps to it with --store {path}")
 
 
 def report_title(path: Path) -> str | None:
