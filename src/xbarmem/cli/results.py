@@ -102,10 +102,8 @@ def results_cmd(
         db.check_fields(by or [], "--group-by")
         db.check_fields(chosen or [], "--metric", prefix="result.")
         db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
-        total = db.count(conditions, sweep)
-        written = [t for t in (csv_path, parquet_path) if t is not None]
-        if not total and (to_stdout or written):  # (an earlier export was replaced by none)
-            raise no_rows(store, db, bool(conditions or sweep), "write")
+        total, written = db.count(conditions, sweep), [t for t in (csv_path, parquet_path) if t]
+        _check_some(store, db, total, to_stdout or bool(written), bool(conditions or sweep))
         if to_stdout:
             total = db.write_csv(sys.stdout, conditions, sweep, order=_in_table_order)
             console.print(f"wrote {counted(total, 'row')} to standard output")
@@ -135,6 +133,12 @@ def results_cmd(
         emit_json(_in_table_order(rows))
     else:
         _print_rows(store, rows, total, limit, shown)
+
+
+def _check_some(store: Path, db, total: int, exported: bool, filtered: bool) -> None:
+    """Refuse an export of no rows (it replaced an earlier export by an empty file)."""
+    if not total and exported:
+        raise no_rows(store, db, filtered, "write")
 
 
 def no_rows(store: Path, db, filtered: bool, what: str) -> ConfigError:

@@ -333,21 +333,23 @@ def _why_not(path: Path) -> str:
     return ""
 
 
-def check_own_files(folder: str | Path, names: list[str], store: str = "") -> None:
+def check_own_files(folder: str | Path, names: list[str], store: str = "",
+                    planned: Sequence[str] = ()) -> None:
     """Refuse (:class:`ConfigError`), before any work, a file of ``folder`` named in
     ``names`` (the files a run writes or reads back there) that a run of ``reproduce`` did
     not write: a report whose first line is not a report's head, a figure that is not a PNG
     matplotlib drew, an energy cache that is not one (unreadable, or an entry missing), the
     default results store (``store``, its name; "" when another is given) holding sweeps
-    other than reproduce's. A store file that is no store is left to :class:`ResultStore`,
-    which refuses it. Nothing in a folder still to be made."""
+    other than reproduce's (``reproduce-...``, or ``planned``: the run's own names). A store
+    file that is no store is left to :class:`ResultStore`, which refuses it. Nothing in a
+    folder still to be made."""
     folder = Path(folder)
     if not folder.is_dir():
         return
     for name in names:
         path = folder / name
         if name == store and path.is_file():
-            _check_own_store(path)
+            _check_own_store(path, planned)
         if name == store or not path.is_file():
             continue
         why = _why_not_ours(path)
@@ -357,14 +359,15 @@ def check_own_files(folder: str | Path, names: list[str], store: str = "") -> No
                               f"another --out")
 
 
-def _check_own_store(path: Path) -> None:
+def _check_own_store(path: Path, planned: Sequence[str] = ()) -> None:
     """Refuse (:class:`ConfigError`) the default store ``path`` of a report's folder when it
     holds sweeps of the user's (names not ``reproduce-...``): a run added its sweeps' rows to
     it; ``--store`` naming it says to. A file that is no store is left to ResultStore."""
     if ResultStore.check(path) != "store":
         return
     with ResultStore(path, readonly=True) as db:
-        others = [name for name in db.sweeps() if not name.startswith("reproduce-")]
+        others = [name for name in db.sweeps()
+                  if not name.startswith("reproduce-") and name not in planned]
     if others:
         listed = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if others[3:] else "")
         raise ConfigError(f"cannot write the report in {path.parent}: {path.name} holds "
@@ -418,7 +421,8 @@ def _check_reproduce(out_dir, quick, store, run, log, experiments, threads):
     store = None if store is None else as_path(store, "store")
     names = output_names(store is not None, experiments)
     check_outputs_in(out, names, "report", error=ConfigError)
-    check_own_files(out, names, "" if store is not None else STORE)
+    planned = [s.name for e in experiments or [] if e.available() for s in e.sweeps(quick)]
+    check_own_files(out, names, "" if store is not None else STORE, planned)
     return out, store
 
 
