@@ -63,7 +63,6 @@ from xbarmem.experiments.store_file import (
     FIELDS,
     MEMBERS,
     check_file,
-    checkpoint,
     create_schema,
     disk_error,
     file_verdict,
@@ -257,7 +256,6 @@ class ResultStore:
             self._db.executemany(f"INSERT OR IGNORE INTO {MEMBERS} VALUES (?, ?)",
                                  [(v[1], v[0]) for v in values])
             self._db.executemany("DELETE FROM claims WHERE key = ?", [(v[0],) for v in values])
-        checkpoint(self._db)  # (the store's file alone holds the rows: a copy of it too)
         keys = {v[0] for v in values}
         for listener in list(self._listeners):
             listener(keys)

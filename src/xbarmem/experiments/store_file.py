@@ -328,18 +328,6 @@ def create_schema(db: sqlite3.Connection, path: Path, busy_timeout: float) -> No
         for statement in filter(str.strip, SCHEMA.split(";")):
             db.execute(statement)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-    checkpoint(db)
-
-
-def checkpoint(db: sqlite3.Connection) -> None:
-    """Copy what ``db`` committed from its ``-wal`` file into the store's own file, as far as
-    readers allow and without waiting for them (SQLite's PASSIVE checkpoint), so that the
-    file alone -- copied while a sweep runs, or after one was killed with kill -9 -- holds the
-    store and the rows stored so far: they stayed in the ``-wal`` file until the store was
-    closed, and a copy of the file alone read as an empty store. A checkpoint that fails (a
-    full disk) leaves them there, committed; the next write reports the disk."""
-    with contextlib.suppress(sqlite3.Error):
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 #: SQLite's result codes of a write the disk could not take, as the OS errors they are; the
