@@ -102,6 +102,23 @@ MAX_BUSY_TIMEOUT = 86400.0
 
 
 @checked_keywords
+def _without_wal(path: Path) -> str:
+    """What an empty store file in WAL mode (its header's bytes 18-19 are 2) whose ``-wal``
+    file is not beside it may be: a copy of the file alone, made while a sweep ran or after
+    one was killed, whose tables and rows stayed in the ``-wal`` file (SQLite copies them
+    into the store's own file when the last connection closes). ``""`` otherwise."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(20)
+    except OSError:
+        return ""
+    if head[18:20] != b"\x02\x02" or path.with_name(path.name + "-wal").exists():
+        return ""
+    return (f" in this file: a store's rows stay in its -wal file until the last run using it "
+            f"ends, and {path.name}-wal is not beside it (a copy of the file alone, made "
+            f"while a sweep ran or after one was killed? copy {path.name}-wal too)")
+
+
 class ResultStore:
     """A results store at ``path`` (created on first use unless ``readonly``).
 
@@ -154,7 +171,8 @@ class ResultStore:
             self._db = open_readonly(self.path, self.busy_timeout)
             if verdict == "new" and file_verdict(self.path, store_tables(self._db)) == "new":
                 self._db.close()  # (tables may exist in the WAL only: asked again)
-                raise FileFormatError(f"store {self.path}: empty, no trials stored yet")
+                raise FileFormatError(f"store {self.path}: empty, no trials stored yet"
+                                      f"{_without_wal(self.path)}")
             return
         self.check(self.path)
         #: whether this object created the file (:meth:`drop_if_made_empty`)
