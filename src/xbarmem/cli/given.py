@@ -269,8 +269,8 @@ def _check_count(option: str, count: int, source: str, held: int,
     """``option`` (a number of patterns, ``count``) refused above the ``held`` patterns of
     ``--data`` ``source`` (``one_per_class``: its classes)."""
     if count > held:
-        what = "classes" if one_per_class else "patterns"
-        raise ConfigError(f"{option} {count}: --data {source} holds {held} {what}; give at "
+        what = counted(held, *(("class", "classes") if one_per_class else ("pattern",)))
+        raise ConfigError(f"{option} {count}: --data {source} holds {what}; give at "
                           f"most {held}")
 
 

@@ -482,8 +482,8 @@ def _file_cues(cues: Path, model: Path, meta: ModelMeta, zero_one: bool,
     x = load_file_neurons(cues, meta.n_neurons, meta.kind or "binary", zero_one, cues=True,
                           crop=crop).patterns
     if x.shape[1] != meta.n_neurons:
-        raise ConfigError(f"{cues}: its cues have N = {x.shape[1]} neurons, but the model "
-                          f"{model} has N = {meta.n_neurons}")
+        raise ConfigError(f"{cues}: its cues have N = {counted(x.shape[1], 'neuron')}, but "
+                          f"the model {model} has N = {meta.n_neurons}")
     try:
         check_cue_values(x, activation)
     except PatternError as exc:

@@ -33,6 +33,7 @@ from xbarmem.files import (
     npy_size,
     opened,
     read_bytes,
+    what_is,
 )
 from xbarmem.limits import check_bytes
 from xbarmem.sizes import pattern_bytes
@@ -55,6 +56,46 @@ _IDX_MAGICS = (0x00000803, 0x00000801)
 
 def _is_idx_name(name: str) -> bool:
     return name.endswith((".idx", ".idx1", ".idx3")) or ("-idx" in name and "-ubyte" in name)
+
+
+#: what a file's first bytes say it holds, when that is a format the readers know: its kind,
+#: the words for it and how to name such a file
+_HELD = ((b"\x93NUMPY", "numpy", "a NumPy .npy array", "name it .npy"),
+         (b"PK\x03\x04", "numpy", "a zip archive (.npz)", "name it .npz"),
+         (b"PK\x05\x06", "numpy", "a zip archive (.npz)", "name it .npz"),
+         (b"\x1f\x8b", "gzip", "gzip data", "add .gz to its name"))
+_IDX_HELD = ("idx", "an MNIST IDX file", "name it .idx")
+#: what a file's name says it holds (lower case, without .gz), in words
+_NAMED = {"numpy": "a NumPy .npy/.npz file", "csv": "CSV text", "idx": "an MNIST IDX file"}
+
+
+def _check_content(head: bytes, name: str, path: Path) -> None:
+    """Refuse a file whose first bytes ``head`` are another format the readers know than its
+    (lower-case, ``.gz``-less) ``name`` says -- an .npy named .csv, an IDX file named .npy,
+    gzip data without .gz -- in one line saying what it holds and how to name it (it was "not
+    UTF-8 text (byte 0x93 ...)", "bad magic"). A file of no such format is left to the reader
+    of its name; IDX data under a name of no known type is read as IDX."""
+    held = next((h[1:] for h in _HELD if head.startswith(h[0])),
+                _IDX_HELD if _idx_magic(head) else None)
+    named = _named(name)
+    if held is None and named == "idx" and head and what_is(head) == "text":
+        held = ("csv", "text", "a table of numbers, one pattern per line, is read named .csv")
+    if held is None or held[0] == named or (named is None and held[0] == "idx"):
+        return
+    said = f"not {_NAMED[named]} as its name says" if named else "unknown file type"
+    raise FileFormatError(f"{path}: {said}; the file is {held[1]}: {held[2]}")
+
+
+def _named(name: str) -> str | None:
+    """The format a file's lower-case, ``.gz``-less ``name`` says it holds (None: none)."""
+    if name.endswith((".npy", ".npz")):
+        return "numpy"
+    return "csv" if name.endswith(".csv") else "idx" if _is_idx_name(name) else None
+
+
+def _idx_magic(head: bytes) -> bool:
+    """Whether ``head`` starts with an IDX magic number (0, 0, a dtype code, ndim >= 1)."""
+    return len(head) >= 4 and head[:2] == b"\0\0" and head[2] in _IDX_DTYPES and head[3] > 0
 
 
 #: the most bytes an IDX header takes (4 + 4 * 255 dimensions)
@@ -332,6 +373,7 @@ def _header_shape(path: Path, name: str) -> tuple[int, ...]:
     with opened(path, expand=_EXPAND_BINARY) as (handle, size):
         head = handle.read(_IDX_HEAD)
         handle.seek(0)
+        _check_content(head, name, path)
         magic = struct.unpack(">I", head[:4])[0] if len(head) >= 4 else None
         if name.endswith((".npy", ".npz")):
             arrays = ArrayFile.of_file(handle, size, str(path))
@@ -385,11 +427,17 @@ def _read_array(path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | N
     """The array of the file at ``path`` (see :func:`load_file`), its .npz labels (or None)
     and whether it is an IDX file; its size checked against the memory limit."""
     raw, name = _read_raw(path)
+    _check_content(raw[:_IDX_HEAD], name, path)
     labels: np.ndarray | None = None
     magic = struct.unpack(">I", raw[:4])[0] if len(raw) >= 4 else None
     is_idx = _is_idx_name(name) or magic in _IDX_MAGICS
     if name.endswith((".npy", ".npz")):
         arr, labels = _parse_numpy(raw, path, key)
+    elif key is not None and (name.endswith(".csv") or is_idx):
+        # (it was ignored: the file's one table was read as if it were the array named)
+        what = "a CSV file" if name.endswith(".csv") else "an IDX file"
+        raise FileFormatError(f"{path}: is {what}, it has no array named {key!r} (key names "
+                              f"an array of an .npz file)")
     elif name.endswith(".csv"):
         arr = _parse_csv(raw, path)
     elif is_idx:
@@ -441,6 +489,9 @@ def _read_raw(path: Path) -> tuple[bytes, str]:
     name = name[:-3] if gz else name
     expand = _EXPAND_TEXT if name.endswith(".csv") else _EXPAND_BINARY
     raw = read_bytes(path, expand=1.0 if gz else expand)
+    if gz and not raw.startswith(b"\x1f\x8b") and (held := what_is(raw)) is not None:
+        raise FileFormatError(f"{path}: not gzip data as its name says; the file is {held}: "
+                              f"remove .gz from its name")
     if gz:
         raw = gunzip(raw, str(path), expand=expand,
                      size_of=lambda head: _declared_size(head, path))
@@ -472,9 +523,22 @@ def _grayscale_patterns(arr: np.ndarray, kind: str, side: int | None
     if arr.ndim != 3:
         return images_to_patterns(arr[:, :, None], 255.0, kind), None
     if side is not None and arr.shape[1:] != (side, side):  # (their own size: kept)
-        check_side(side)
+        _check_shrunk(check_side(side), int(arr.shape[1]), int(arr.shape[2]))
     imgs = resize_area(arr.astype(np.float32), side)
     return images_to_patterns(imgs, 255.0, kind), (int(imgs.shape[1]), int(imgs.shape[2]))
+
+
+def _check_shrunk(side: int, h: int, w: int) -> None:
+    """:class:`PatternError` unless resizing ``h x w`` images to ``side x side`` shrinks them
+    (``side`` at most their shorter side): images are never enlarged, as every command reads
+    them (:meth:`ImageStack.side_for`, :func:`_oblong_side`); ``load_file(side=8)`` made 8x8
+    patterns of 3x3 or 4x4 images, which ``train --data`` keeps at their own N."""
+    if side <= min(h, w):
+        return
+    top = min(h, w)
+    sides = {True: f"a side from 4 to {top} or ", False: "side 4 or "}[top > 4] if top >= 4 else ""
+    raise PatternError(f"its {h}x{w} images would be enlarged to side {side}, and images are "
+                       f"never enlarged: give {sides}side=None to keep them as they are")
 
 
 # --------------------------------------------------------------------------- image stacks

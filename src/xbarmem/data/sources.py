@@ -236,8 +236,8 @@ def _picked(pset: PatternSet, where: str, n_patterns: int | None, one_per_class:
     if one_per_class and pset.labels is None:
         raise PatternError(f"{where}: no labels to pick one pattern per class (an .npz "
                            f"file's 'labels' array of one whole number per pattern; this file "
-                           f"has no such array); give a number of patterns to store its first "
-                           f"ones")
+                           f"has no such array); give n_patterns (CLI: --patterns N) to store its "
+                           f"first ones")
     if n_patterns is None and not one_per_class:
         return pset
     return pset.subset(select_indices(pset.labels, pset.n_patterns, n_patterns, None,

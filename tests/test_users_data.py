@@ -1,0 +1,147 @@
+"""A researcher's own pattern files, read alike by every command and by Python: files whose
+name says another format than they hold, an .npz key given for a file of one table, 8-bit
+images asked for at a side larger than their own, and the counts the refusals name."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import struct
+
+import numpy as np
+import pytest
+
+import xbarmem as xm
+from xbarmem.data.readers import file_neuron_count
+from xbarmem.errors import FileFormatError, PatternError
+
+SIGNS = np.where(np.random.default_rng(0).random((3, 16)) < 0.5, -1.0, 1.0)
+TEXT = "\n".join(",".join(f"{v:g}" for v in row) for row in SIGNS) + "\n"
+
+
+def _npy() -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, SIGNS)
+    return buffer.getvalue()
+
+
+def _idx() -> bytes:
+    images = np.random.default_rng(1).integers(0, 256, (3, 4, 4), dtype=np.uint8)
+    return bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 3, 4, 4) + images.tobytes()
+
+
+#: (file name, its bytes, what the one-line refusal says): a name that lies about the format
+LIES = [
+    ("table.csv", _npy(), r"table\.csv: not CSV text as its name says; the file is a NumPy "
+     r"\.npy array: name it \.npy$"),
+    ("images.npy", _idx(), r"images\.npy: not a NumPy \.npy/\.npz file as its name says; the "
+     r"file is an MNIST IDX file: name it \.idx$"),
+    ("images-idx3-ubyte", gzip.compress(_idx()), r"images-idx3-ubyte: not an MNIST IDX file as "
+     r"its name says; the file is gzip data: add \.gz to its name$"),
+    ("rows.npy", gzip.compress(_npy()), r"rows\.npy: not a NumPy \.npy/\.npz file as its name "
+     r"says; the file is gzip data: add \.gz to its name$"),
+    ("rows.csv.gz", TEXT.encode(), r"rows\.csv\.gz: not gzip data as its name says; the file "
+     r"is text: remove \.gz from its name$"),
+    ("table.idx", TEXT.encode(), r"table\.idx: not an MNIST IDX file as its name says; the "
+     r"file is text: a table of numbers, one pattern per line, is read named \.csv$"),
+    ("patterns", _npy(), r"patterns: unknown file type; the file is a NumPy \.npy array: name "
+     r"it \.npy$"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "match"), LIES, ids=[lie[0] for lie in LIES])
+def test_a_file_whose_name_lies_is_named_for_what_it_holds(tmp_path, name, data, match):
+    """A file whose bytes are another format the readers know than its name says was refused
+    in words about its name's format only -- an .npy named .csv "is not UTF-8 text (byte 0x93
+    at offset 0)", an IDX file named .npy "bad magic", gzip'd MNIST without .gz "not an IDX
+    file (bad magic number)", a CSV named .gz "corrupt gzip data (...incorrect header
+    check)". Now the one line says what the file holds and how to name it, the same from
+    reading it as from sizing it by its header (:func:`file_neuron_count`)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    for read in (xm.load_file, file_neuron_count, lambda p: xm.load_patterns(str(p), side=None)):
+        with pytest.raises(FileFormatError, match=match):
+            read(path)
+
+
+def test_a_file_whose_name_lies_is_refused_alike_by_every_command(tmp_path, run_cli,
+                                                                   small_model):
+    """The refusal of a lying file is one line, exit 2, from each command that reads a
+    pattern file (train, capacity, energy: --data; recall: the cues), before any work."""
+    path = tmp_path / "table.csv"
+    path.write_bytes(_npy())
+    out = tmp_path / "m.safetensors"
+    line = f"error: {path}: not CSV text as its name says; the file is a NumPy .npy array: " \
+           f"name it .npy\n"
+    for args in (("train", "--data", path, "-o", out), ("capacity", "--data", path),
+                 ("energy", "--data", path, "-p", "2"), ("recall", small_model, path)):
+        code, stdout, err = run_cli(*args)
+        assert (code, stdout, err) == (2, "", line), args
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["rows.csv", "images-idx3-ubyte", "images.bin"])
+def test_an_npz_key_given_for_a_file_of_one_table_is_refused(tmp_path, name):
+    """``load_file(path, key=...)`` of a CSV or IDX file read the file's one table as if it
+    were the array named (a typo'd .npz path, or the wrong file, went unnoticed), where an
+    .npy file refuses a key; now it is refused alike, naming the key."""
+    path = tmp_path / name
+    path.write_bytes(TEXT.encode() if name.endswith(".csv") else _idx())
+    assert xm.load_file(path).n_patterns == 3  # (without a key: read)
+    with pytest.raises(FileFormatError, match=r": is an? (CSV|IDX) file, it has no array "
+                       r"named 'patterns' \(key names an array of an \.npz file\)$"):
+        xm.load_file(path, key="patterns")
+
+
+@pytest.mark.parametrize(("shape", "side", "match"), [
+    ((3, 3), 8, r"its 3x3 images would be enlarged to side 8, and images are never enlarged: "
+     r"give side=None to keep them as they are$"),
+    ((4, 4), 8, r"its 4x4 images would be enlarged to side 8, .*: give side 4 or side=None"),
+    ((8, 6), 8, r"its 8x6 images would be enlarged to side 8, .*: give a side from 4 to 6 or "
+     r"side=None"),
+])
+def test_images_are_never_enlarged_by_a_side(tmp_path, shape, side, match):
+    """``load_file(path, side=8)`` and ``load_patterns(path)`` (whose side is 8 unless told)
+    enlarged 8-bit 3x3 or 4x4 images to 8x8 and stretched 8x6 ones, making 64 neurons of 9,
+    16 or 48 pixels, where every command reads them at their own N or shrinks them (never
+    enlarged, as the guide says); now that side is refused naming the sides there are."""
+    path = tmp_path / "small.npy"
+    np.save(path, np.random.default_rng(2).integers(0, 256, (5, *shape), dtype=np.uint8))
+    for read in (lambda: xm.load_file(path, side=side), lambda: xm.load_patterns(str(path))):
+        with pytest.raises(PatternError, match=r"small\.npy: " + match):
+            read()
+    own = xm.load_file(path)
+    assert own.image_shape == shape
+    assert xm.load_patterns(str(path), side=None).image_shape == shape
+    if min(shape) >= 4:
+        top = min(shape)
+        assert xm.load_file(path, side=top).image_shape == (top, top)  # (shrunk: read)
+
+
+def test_refused_counts_are_said_in_the_singular_for_one(tmp_path, run_cli, small_model):
+    """A file of one pattern asked for more, and cues of one neuron, were "holds 1 patterns"
+    and "have N = 1 neurons"."""
+    one = tmp_path / "one.npy"
+    np.save(one, SIGNS[:1])
+    code, _, err = run_cli("energy", "--data", one, "-p", "2")
+    assert (code, err) == (2, f"error: --patterns 2: --data {one} holds 1 pattern; give at "
+                              f"most 1\n")
+    narrow = tmp_path / "narrow.npy"
+    np.save(narrow, SIGNS[:, :1])
+    code, _, err = run_cli("recall", small_model, narrow)
+    assert code == 2 and "its cues have N = 1 neuron, but the model" in err, err
+
+
+@pytest.mark.parametrize("command", ["train", "energy"])
+def test_a_file_without_labels_names_the_option_that_takes_its_first_patterns(
+        tmp_path, run_cli, command):
+    """``energy --data FILE`` stores one pattern per class unless told, and a file without
+    labels was refused with "give a number of patterns", naming no option; train
+    --one-per-class alike. Now the line names --patterns."""
+    path = tmp_path / "rows.npy"
+    np.save(path, SIGNS)
+    args = ("--one-per-class", "-o", tmp_path / "m.safetensors") if command == "train" else ()
+    code, _, err = run_cli(command, "--data", path, *args)
+    assert code == 2 and err.startswith(f"error: {path}: no labels to pick one pattern per "
+                                        f"class"), err
+    assert err.endswith("give n_patterns (CLI: --patterns N) to store its first ones\n"), err
