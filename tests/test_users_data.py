@@ -145,3 +145,28 @@ def test_a_file_without_labels_names_the_option_that_takes_its_first_patterns(
     assert code == 2 and err.startswith(f"error: {path}: no labels to pick one pattern per "
                                         f"class"), err
     assert err.endswith("give n_patterns (CLI: --patterns N) to store its first ones\n"), err
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('"x0","x1","x2"\n"1","-1","1"\n"-1","1","-1"\n', [[1, -1, 1], [-1, 1, -1]]),
+    ('"0,5";"-0,25"\n"1";"-1"\n', [[0.5, -0.25], [1, -1]]),
+    ('"0,5","-0,25"\n"1","-1"\n', [[0.5, -0.25], [1, -1]]),
+    ('"a"\t"b"\n"0.5"\t-1\n', [[0.5, -1]]),
+])
+def test_a_csv_of_quoted_numbers_is_read(tmp_path, run_cli, text, expected):
+    """Spreadsheets and ``csv.QUOTE_ALL`` quote every field (a decimal comma inside the quotes
+    whatever the separator); such a CSV was refused (``'"1"' is not a number``). Its numbers
+    are read now, by Python and by the commands alike."""
+    path = tmp_path / "quoted.csv"
+    path.write_text(text)
+    got = xm.load_file(path, kind="continuous").patterns
+    np.testing.assert_array_equal(got, np.array(expected, dtype=np.float32))
+    if len(expected) > 1 and np.isin(expected, (-1, 1)).all():
+        code, _, err = run_cli("train", "--data", path, "--rule", "hebb", "-o",
+                               tmp_path / "m.safetensors")
+        assert code == 0, err
+    row_names = tmp_path / "r.csv"  # (R's write.csv: quoted row names, a quoted header)
+    row_names.write_text('"","V1","V2"\n"1",1,-1\n"2",-1,1\n"3",1,1\n"4",-1,-1\n')
+    with pytest.raises(PatternError, match=r"found 3 other values, .*all in column 0 of 3: a "
+                       r"column of labels or row numbers\? remove it$"):
+        xm.load_file(row_names)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,8 +131,8 @@ def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
 
 
 def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
-    numbered = [(i, ln) for i, ln in enumerate(decode(raw, f"CSV file {path}").splitlines(), 1)
-                if ln.strip()]
+    numbered = [(i, _unquoted(ln)) for i, ln in
+                enumerate(decode(raw, f"CSV file {path}").splitlines(), 1) if ln.strip()]
     if not numbered:
         raise FileFormatError(f"{path}: CSV file is empty")
     if _is_header(numbered[0][1]):
@@ -151,6 +152,18 @@ def _parse_csv(raw: bytes, path: Path) -> np.ndarray:
     except ValueError:
         raise FileFormatError(f"{path}: corrupt CSV file ({_csv_problem(numbered, delim)})") \
             from None
+
+
+def _unquoted(line: str) -> str:
+    """A pattern CSV's ``line`` with each double-quoted field as its text, a comma in it a
+    decimal mark (``"0,5";"1"``, ``"0.5","1"``: as spreadsheets and ``csv.QUOTE_ALL`` write
+    numbers; ``"1",1,-1``: R's row names), where ``'"1"' is not a number`` was said."""
+    if '"' not in line:
+        return line
+    return _QUOTED.sub(lambda m: m.group(1).strip().replace(",", "."), line)
+
+
+_QUOTED = re.compile(r'"([^"]*)"')
 
 
 def _csv_delimiter(line: str) -> str | None:
