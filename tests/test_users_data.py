@@ -170,3 +170,24 @@ def test_a_csv_of_quoted_numbers_is_read(tmp_path, run_cli, text, expected):
     with pytest.raises(PatternError, match=r"found 3 other values, .*all in column 0 of 3: a "
                        r"column of labels or row numbers\? remove it$"):
         xm.load_file(row_names)
+
+
+def test_an_image_of_one_grey_level_is_on_when_bright(tmp_path):
+    """8-bit images are binarised at each image's mean, and an image of one grey level has no
+    pixel above it: an all-white image (a 0/1 pattern of every neuron on, multiplied by 255 as
+    `scaling` tells a 0/1 file to be) was all -1, like an all-black one. It is all +1 now,
+    read as patterns, as an image stack resized (scaling) and as recall cues alike."""
+    images = np.zeros((3, 4, 4), np.uint8)
+    images[0] = 255
+    images[1, :2] = 255
+    path = tmp_path / "flat.npy"
+    np.save(path, images)
+    expected = np.array([[1.0] * 16, [1.0] * 8 + [-1.0] * 8, [-1.0] * 16], np.float32)
+    np.testing.assert_array_equal(xm.load_file(path).patterns, expected)
+    np.testing.assert_array_equal(
+        xm.data.readers.load_file_neurons(path, 16, cues=True).patterns, expected)
+    stack = xm.data.readers.read_image_stack(path)
+    np.testing.assert_array_equal(stack.patterns(4).patterns, expected)
+    grey = np.full((1, 4, 4), 100, np.uint8)  # (a dark grey: off)
+    np.save(path, grey)
+    assert (xm.load_file(path).patterns == -1).all()

@@ -466,11 +466,18 @@ def resize_area(images: np.ndarray, side: int | None) -> np.ndarray:
 def images_to_patterns(images: np.ndarray, max_value: float, kind: str) -> np.ndarray:
     """Turn grayscale images ``(P, h, w)`` in [0, max_value] into float32 patterns ``(P, h*w)``.
 
-    binary: +1 where a pixel exceeds its image's mean, else -1; continuous: ``x/max*2 - 1``.
+    binary: +1 where a pixel exceeds its image's mean, else -1; an image of one grey level
+    (no pixel above its mean) is all +1 above ``max_value / 2``, else all -1 (an all-white
+    image was all -1, as an all-black one: a 0/1 pattern of every neuron on, saved as 8-bit
+    0/255 images, read as every neuron off); continuous: ``x/max*2 - 1``.
     """
     flat = images.reshape(images.shape[0], -1).astype(np.float32)
     if kind == "binary":
-        return np.where(flat > flat.mean(axis=1, keepdims=True), 1.0, -1.0).astype(np.float32)
+        out = np.where(flat > flat.mean(axis=1, keepdims=True), 1.0, -1.0).astype(np.float32)
+        flat_rows = flat.size > 0 and (flat.max(axis=1) == flat.min(axis=1))
+        if np.any(flat_rows):
+            out[flat_rows] = np.where(flat[flat_rows] > max_value / 2, 1.0, -1.0)
+        return out
     return np.clip(flat / max_value * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
 
 
