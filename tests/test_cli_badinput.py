@@ -229,9 +229,9 @@ def test_recall_cues_of_another_width_name_the_file_and_the_model(refused, tiny_
     """'patterns have N=1 neurons but the memory/chip has 16' named neither file."""
     np.save(tmp_path / "wide.npy", np.ones((2, 25), np.float32))
     (tmp_path / "one.csv").write_text("1\n-1\n")
-    for name, n in (("wide.npy", 25), ("one.csv", 1)):
+    for name, n in (("wide.npy", "25 neurons"), ("one.csv", "1 neuron,")):
         refused("recall", tiny_model, name,
-                names=(f"{name}: its cues have N = {n} neurons", f"{tiny_model} has N = 16"))
+                names=(f"{name}: its cues have N = {n}", f"{tiny_model} has N = 16"))
 
 
 # ------------------------------------------------------------------------------ blank choices
