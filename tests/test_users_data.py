@@ -191,3 +191,29 @@ def test_an_image_of_one_grey_level_is_on_when_bright(tmp_path):
     grey = np.full((1, 4, 4), 100, np.uint8)  # (a dark grey: off)
     np.save(path, grey)
     assert (xm.load_file(path).patterns == -1).all()
+
+
+def test_zero_one_of_a_file_of_8_bit_images_is_refused_not_ignored(tmp_path, run_cli):
+    """8-bit images are binarised at each image's mean whatever ``zero_one``: ``train --data
+    images.npy --zero-one`` and ``recall m images.npy --zero-one`` ran as without it, the flag
+    ignored without a word (an option the command does not read is refused everywhere
+    else). Now it is refused, by Python and each command that has the flag, in one line."""
+    images = tmp_path / "images.npy"
+    np.save(images, np.random.default_rng(3).integers(0, 256, (3, 4, 4), dtype=np.uint8))
+    match = (r"images\.npy: holds 8-bit images \(values 0\.\.255\), read as images whatever "
+             r"zero_one, which reads values in \[0, 1\]: drop zero_one=True \(CLI: --zero-one\)$")
+    for read in (lambda: xm.load_file(images, zero_one=True),
+                 lambda: xm.load_patterns(str(images), side=None, zero_one=True),
+                 lambda: xm.data.readers.load_file_neurons(images, 16, zero_one=True,
+                                                            cues=True)):
+        with pytest.raises(PatternError, match=match):
+            read()
+    model = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--data", images, "--zero-one", "--rule", "hebb", "-o",
+                           model)
+    assert (code, err.startswith(f"error: {images}: holds 8-bit images")) == (2, True), err
+    assert err.endswith("(CLI: --zero-one)\n") and not model.exists()
+    assert run_cli("train", "--data", images, "--rule", "hebb", "-o", model)[0] == 0
+    code, _, err = run_cli("recall", model, images, "--zero-one")
+    assert code == 2 and "drop zero_one=True (CLI: --zero-one)" in err, err
+    assert run_cli("recall", model, images)[0] == 0

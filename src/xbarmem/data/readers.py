@@ -414,6 +414,10 @@ def _pattern_set(path: Path, arr: np.ndarray, labels: np.ndarray | None, is_idx:
     continuous ones (:func:`~xbarmem.data.patterns.file_cue_values`)."""
     if cues_of is not None:
         kind = "continuous"
+    if zero_one and _is_grayscale(arr, is_idx):  # (it was ignored without a word)
+        raise PatternError(f"{path}: holds 8-bit images (values 0..255), read as images "
+                           f"whatever zero_one, which reads values in [0, 1]: drop zero_one=True "
+                           f"(CLI: --zero-one)")
     try:
         pats, image_shape = _file_patterns(arr, kind, side, zero_one, is_idx, cues_of)
     except PatternError as exc:
