@@ -511,3 +511,35 @@ def test_a_scheduler_port_out_of_range_is_refused_as_such(refused, port):
     for command in (["sweep", "s.toml"], ["reproduce", "--quick", "-o", "r"]):
         refused(*command, "--scheduler", f"tcp://127.0.0.1:{port}",
                 names=("--scheduler", f"port {port} of", "no TCP port (1 to 65535)"))
+
+
+def _hidden_options() -> list[tuple[tuple[str, ...], str]]:
+    """(command path, option) of every option a command's help hides (old spellings)."""
+    import typer.main
+
+    from xbarmem.cli import app
+
+    found = []
+
+    def walk(command, path):
+        for param in command.params:
+            if getattr(param, "hidden", False):
+                found.extend((path, opt) for opt in param.opts if opt.startswith("--"))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+@pytest.mark.parametrize(("path", "option"), _hidden_options(),
+                         ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
+def test_an_unknown_option_is_not_told_of_hidden_ones(run_cli, tmp_path, path, option):
+    """An unknown option close to an old spelling the help hides was told of it ("No such
+    option: --kind (Possible options: --n)" in ``energy``): suggestions name only options the
+    command's help shows."""
+    typo = option + "q"
+    line = clean_refusal(run_cli, tmp_path, *path, typo)
+    assert f"No such option: {typo}" in line, line
+    shown = line.split("No such option", 1)[1]
+    assert not any(option + end in shown for end in ",)?"), line

@@ -875,6 +875,18 @@ def _refused(message: str, code: int, exc: BaseException) -> NoReturn:
     raise SystemExit(code) from None
 
 
+def _visible_suggestions(exc: object) -> None:
+    """An unknown option's suggestions (click's "Did you mean --x?" / "Possible options")
+    without the options the command's help hides (old spellings kept for scripts,
+    :mod:`xbarmem.cli.old_options`): ``energy --kind`` suggested ``--n``."""
+    ctx, close = getattr(exc, "ctx", None), getattr(exc, "possibilities", None)
+    if ctx is None or not close:
+        return
+    hidden = {opt for param in ctx.command.params if getattr(param, "hidden", False)
+              for opt in (*param.opts, *param.secondary_opts)}
+    exc.possibilities = [opt for opt in close if opt not in hidden]  # type: ignore[attr-defined]
+
+
 def _dashed_file(exc: object) -> str | None:
     """For an unknown option that is the start of a file's name on the command line
     (``evaluate -m.safetensors``: click reads ``-m``), how to name that file; else None."""
@@ -959,6 +971,7 @@ def _main() -> None:
         hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
         if (worded := unconverted(exc)) is not None:
             exc.message = worded  # type: ignore[attr-defined]
+        _visible_suggestions(exc)
         _refused(exc.format_message() + (_dashed_file(exc) or hint),
                  getattr(exc, "exit_code", 2), error)
     finally:
