@@ -100,17 +100,24 @@ def _select_claims(db: sqlite3.Connection, keys: list[str]) -> list[tuple]:
 
 
 def renew_claims(db: sqlite3.Connection, owner: Claimant, lease: float) -> None:
-    """Extend every claim of ``owner`` to ``lease`` seconds from now."""
+    """Extend every claim of ``owner`` to ``lease`` seconds from now (one transaction: a disk
+    that cannot take it raises :class:`OSError` naming the store, as every write does)."""
     check_claim(owner, lease)
-    db.execute("UPDATE claims SET expires = ? WHERE owner = ?", (time.time() + lease, owner.token))
+    with write_transaction(db):
+        db.execute("UPDATE claims SET expires = ? WHERE owner = ?",
+                   (time.time() + lease, owner.token))
 
 
 def release_claims(db: sqlite3.Connection, owner: Claimant,
                    keys: Sequence[str] | None = None) -> None:
-    """Drop the claims of ``owner`` (all, or those on ``keys``)."""
+    """Drop the claims of ``owner`` (all, or those on ``keys``; one transaction, as
+    :func:`renew_claims`)."""
     check_claim(owner, 0.0)
-    if keys is None:
-        db.execute("DELETE FROM claims WHERE owner = ?", (owner.token,))
-        return
-    db.executemany("DELETE FROM claims WHERE owner = ? AND key = ?",
-                   [(owner.token, k) for k in check_texts(keys, "keys", "a list of trial keys")])
+    if keys is not None:
+        keys = check_texts(keys, "keys", "a list of trial keys")
+    with write_transaction(db):
+        if keys is None:
+            db.execute("DELETE FROM claims WHERE owner = ?", (owner.token,))
+        else:
+            db.executemany("DELETE FROM claims WHERE owner = ? AND key = ?",
+                           [(owner.token, k) for k in keys])
