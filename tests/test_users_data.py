@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import struct
 
 import numpy as np
@@ -217,3 +218,35 @@ def test_zero_one_of_a_file_of_8_bit_images_is_refused_not_ignored(tmp_path, run
     code, _, err = run_cli("recall", model, images, "--zero-one")
     assert code == 2 and "drop zero_one=True (CLI: --zero-one)" in err, err
     assert run_cli("recall", model, images)[0] == 0
+
+
+def test_every_command_reading_patterns_takes_a_file_of_zeros_and_ones(tmp_path, run_cli):
+    """A file of binary patterns written as 0/1 was read by ``train`` and ``recall`` with
+    ``--zero-one`` but refused by ``capacity`` and ``energy``, which had no such flag ("xbarmem
+    capacity has no --zero-one"). Both take it now and read the file as ``train`` does (0 as
+    -1); given with a built-in set, or with ``energy --model``, it is refused as ``train``
+    refuses it."""
+    rng = np.random.default_rng(5)
+    zo = tmp_path / "zo.npy"
+    np.save(zo, (rng.random((6, 16)) < 0.5).astype(np.float32))
+    code, out, err = run_cli("capacity", "--data", zo, "--zero-one", "--rule", "pinv",
+                             "--threshold", "0.9", "--trials", "1", "--probes", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["capacity"]["0.9"] >= 1
+    code, out, err = run_cli("energy", "--data", zo, "--zero-one", "--patterns", "4",
+                             "--rule", "pinv", "--probes", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["settings"]["n_neurons"] == 16
+    for command in (("capacity",), ("energy",)):
+        code, _, err = run_cli(*command, "--data", "digits", "--zero-one")
+        assert (code, err.strip()) == (2, "error: --zero-one applies to --data FILE only"), err
+    model = tmp_path / "m.safetensors"
+    assert run_cli("train", "--data", zo, "--zero-one", "--rule", "hebb", "-o", model)[0] == 0
+    code, _, err = run_cli("energy", "--model", model, "--zero-one")
+    assert (code, err.strip()) == (2, "error: --zero-one applies without --model only"), err
+    from xbarmem.data.sources import patterns_for
+    from xbarmem.memory.io import load_model
+
+    stored = load_model(model)[1].patterns
+    pset = patterns_for(str(zo), 16, n_patterns=6, zero_one=True)
+    np.testing.assert_array_equal(np.asarray(stored), np.asarray(pset.patterns))

@@ -108,6 +108,7 @@ def capacity_cmd(
     neurons: data_options.Neurons = "64",
     kind: data_options.Kind = "binary",
     pool: data_options.Pool = None,
+    zero_one: data_options.ZeroOne = False,
     rule: training_options.Rule = "adaptive",
     corruption: recall_options.Corruption = None,
     level: CapacityLevel = None,
@@ -123,6 +124,7 @@ def capacity_cmd(
     side: old_options.OldSide = None,
     fault_map: CapacityFaultMap = None,
 ) -> None:
+    given.check_data_options(ctx, data)
     n_neurons = given.data_neurons(ctx, data, given.neurons_or_side(ctx, neurons, side))
     thresholds = parsers.thresholds(threshold)
     configs = architectures(ctx, arch, hidden, rule, options)
@@ -131,7 +133,8 @@ def capacity_cmd(
                            trials=trials, probes=probes)
     from xbarmem.evaluation.capacity import find_capacity  # (torch: only once checked)
 
-    patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed, ctx=ctx,
+    patterns = given.load_data(data, neurons=n_neurons, kind=kind, count=n_pool, seed=seed,
+                               zero_one=zero_one, ctx=ctx,
                                counted_by="--pool")
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,

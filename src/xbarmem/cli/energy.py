@@ -134,9 +134,9 @@ EnergyModel = Annotated[Path | None, typer.Option(
          "train (--neurons, --arch, --hidden, --data, --patterns, --rule, trainer options, "
          "--chip, --faults, --on-fraction, --fault-model).")]
 #: the options ``--model`` replaces (the memory they would build is the model's)
-MODEL_FIXES = ("neurons", "arch", "hidden", "data", "patterns", "rule", "recipe", "rule_options",
-               "rule_option", "chip", "faults", "on_fraction", "fault_model", "sizes", "load",
-               "n", "count", "max_steps")
+MODEL_FIXES = ("neurons", "arch", "hidden", "data", "zero_one", "patterns", "rule", "recipe",
+               "rule_options", "rule_option", "chip", "faults", "on_fraction", "fault_model",
+               "sizes", "load", "n", "count", "max_steps")
 EnergyHidden = Annotated[str | None, typer.Option(
     "--hidden", metavar="WIDTHS",
     help=training_options.HIDDEN_HELP + " (required there; no default).")]
@@ -161,6 +161,7 @@ def energy(
     hidden: EnergyHidden = None,
     circuit: Circuit = DEFAULT_CIRCUIT,
     data: data_options.Data = "mnist",
+    zero_one: data_options.ZeroOne = False,
     patterns: EnergyPatterns = None,
     rule: EnergyRule = None,
     corruption: recall_options.Corruption = None,
@@ -198,6 +199,7 @@ def energy(
                       (corruption, level), probes, seed, options, out_dir, json_out, threads)
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
     n_neurons, activation = _neurons(ctx, neurons, n, activation, data)
+    given.check_data_options(ctx, data)
     given.tanh_only(ctx, activation or "sign")
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
     given.check_data_count(data, number)
@@ -205,7 +207,8 @@ def energy(
                         data=data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)
     with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
-        m = measure(n_neurons, arch=arch, hidden=widths, data=data, n_patterns=number,
+        m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one,
+                    n_patterns=number,
                     chip=chip_spec, rule=rule or "adaptive", corruption=corruption, level=level,
                     probes=probes, seed=seed, activation=activation or "sign",
                     max_iterations=max_iterations, tol=tol, progress=show, stage=stage,
@@ -271,7 +274,7 @@ def _check_mode(ctx: typer.Context, sizes: bool, calibrate: bool, arch: str) -> 
     patterns at each N (P = load x N); one measurement may be calibrated."""
     given.applies_only(ctx, "with --sizes", "load", applies=sizes)
     given.applies_only(ctx, "without --sizes", "do_calibrate", "neurons", "arch", "hidden", "data",
-                   "patterns", "activation", "max_iterations", "tol", "n", "count",
+                   "zero_one", "patterns", "activation", "max_iterations", "tol", "n", "count",
                    applies=not sizes)
     given.applies_only(ctx, "to --arch multilayer", "hidden", applies=arch == "multilayer")
     given.applies_only(ctx, "with --calibrate", "target_energy", "target_latency",

@@ -366,12 +366,14 @@ def _matrix(patterns: Any, name: str) -> np.ndarray:
     return x
 
 
-def _patterns(source: str, n: int, count: int | None, seed: int) -> PatternSet:
+def _patterns(source: str, n: int, count: int | None, seed: int,
+              zero_one: bool = False) -> PatternSet:
     """``count`` patterns of ``source`` with ``n`` neurons (random: 10 when ``count`` is None;
-    images and files: one per class when ``count`` is None; a ``count`` below 1 is refused)."""
+    images and files: one per class when ``count`` is None; a ``count`` below 1 is refused);
+    ``zero_one``: a file's values in [0, 1]."""
     drawn = is_drawn(source)
     number = (10 if count is None else count) if drawn else count
-    return patterns_for(source, n, n_patterns=number, seed=seed,
+    return patterns_for(source, n, n_patterns=number, seed=seed, zero_one=zero_one,
                         one_per_class=count is None and not drawn)
 
 
@@ -456,7 +458,7 @@ def _cue_settings(protocol: Protocol) -> dict[str, Any]:
 @renamed_keywords(n="n_neurons", patterns="data", count="n_patterns", faults="fault_rate")
 @checked_keywords
 def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None = None,
-            data: str = "mnist", n_patterns: int | None = None,
+            data: str = "mnist", n_patterns: int | None = None, zero_one: bool = False,
             chip: str | ChipSpec = "paper-sim", fault_rate: float | None = None,
             rule: str = "adaptive", flip: float | None = None, corruption: str | None = None,
             level: float | None = None, probes: int = 20, seed: int = 0,
@@ -471,6 +473,8 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
         data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
             unless ``n_patterns``) or ``random`` (``n_patterns`` random +-1 patterns, default
             10).
+        zero_one: a ``data`` file's values are in [0, 1] (binary {0, 1}: 0 read as -1), as
+            :func:`~xbarmem.data.sources.patterns_for` reads them.
         chip: chip preset, TOML or spec; ``fault_rate`` (a fraction in [0, 1]) overrides its
             stuck fraction.
         rule: learning rule (``adaptive`` trains with ``max_steps`` and ``seed``).
@@ -500,7 +504,7 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
     spec = load_chip(chip)
     if fault_rate is not None:
         spec = spec.with_faults(fault_rate)
-    pset = _patterns(data, n_neurons, n_patterns, seed)
+    pset = _patterns(data, n_neurons, n_patterns, seed, zero_one)
     x = torch.as_tensor(pset.patterns, dtype=torch.float32)
     memory = build_memory(x, spec, arch=arch, hidden=hidden, rule=rule, seed=seed,
                           max_steps=max_steps, progress=progress, rule_options=rule_options)
