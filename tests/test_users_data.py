@@ -250,3 +250,31 @@ def test_every_command_reading_patterns_takes_a_file_of_zeros_and_ones(tmp_path,
     stored = load_model(model)[1].patterns
     pset = patterns_for(str(zo), 16, n_patterns=6, zero_one=True)
     np.testing.assert_array_equal(np.asarray(stored), np.asarray(pset.patterns))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("separator", [",", "\t"])
+def test_a_csv_saved_as_unicode_text_is_read(tmp_path, run_cli, encoding, separator):
+    """Excel's "Unicode text" (UTF-16 with its byte-order mark, tab-separated) and other
+    Unicode saves were refused as "not UTF-8 text"; a text file with the byte-order mark of
+    UTF-16 or UTF-32 is read in that encoding, by every reader of text (patterns, measured
+    maps, sweep files), and sniffed as text (not "holds ..." another format)."""
+    x = np.where(np.random.default_rng(2).random((4, 16)) < 0.5, -1, 1)
+    text = "\r\n".join(separator.join(map(str, row)) for row in x) + "\r\n"
+    bom = {"utf-16-le": "\ufeff", "utf-16-be": "\ufeff"}.get(encoding, "")
+    path = tmp_path / "p.csv"
+    path.write_bytes((bom + text).encode(encoding))
+    np.testing.assert_array_equal(np.asarray(xm.load_file(path).patterns), x)
+    model = tmp_path / "m.safetensors"
+    code, _, err = run_cli("train", "--data", path, "--rule", "hebb", "-o", model)
+    assert code == 0, err
+
+
+def test_utf16_text_without_its_mark_is_refused_naming_the_nul_bytes(tmp_path):
+    """UTF-16 without a byte-order mark is not read as text of another encoding (which it
+    cannot be told from): it was refused as "corrupt CSV file ('\\x00-\\x001\\x00' is not a
+    number)"; it is refused naming the NUL bytes and how to save it."""
+    path = tmp_path / "p.csv"
+    path.write_bytes("1,-1\n-1,1\n".encode("utf-16-le"))
+    with pytest.raises(FileFormatError, match=r"p\.csv holds NUL bytes .* save it as UTF-8$"):
+        xm.load_file(path)

@@ -27,6 +27,7 @@ created empty behind; files that make one whole (an export) are written inside
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import functools
@@ -610,13 +611,31 @@ def read_text(path: str | Path, what: str = "file", *, expand: float = 1.0) -> s
     return decode(read_bytes(path, what, expand=expand), _where(path, what))
 
 
+#: byte-order marks of the Unicode encodings other than UTF-8 a text file may be saved in
+#: (Excel's "Unicode text" is UTF-16 with its mark), longest first
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def text_encoding(raw: bytes) -> str:
+    """The encoding of text ``raw``: UTF-16 or UTF-32 when it starts with that byte-order
+    mark, else UTF-8 (its own mark dropped when present)."""
+    return next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8-sig")
+
+
 def decode(raw: bytes, where: str) -> str:
-    """``raw`` as UTF-8 text (BOM dropped); :class:`FileFormatError` naming ``where`` and the
-    offset of the first invalid byte otherwise."""
+    """``raw`` as text: UTF-8, or UTF-16 / UTF-32 after their byte-order mark
+    (:func:`text_encoding`; the mark dropped); :class:`FileFormatError` naming ``where`` and
+    the offset of the first invalid byte otherwise."""
+    encoding = text_encoding(raw)
+    if encoding == "utf-8-sig" and b"\x00" in raw:  # (no text of ours holds a NUL character)
+        raise FileFormatError(f"{where} holds NUL bytes (offset {raw.index(0)}): text saved as "
+                              f"UTF-16 without its byte-order mark? save it as UTF-8")
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise FileFormatError(f"{where} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
+        name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
+        raise FileFormatError(f"{where} is not {name} text (byte 0x{raw[exc.start]:02x} at "
                               f"offset {exc.start})") from None
 
 
@@ -756,9 +775,9 @@ def what_is(raw: bytes) -> str | None:
 
 
 def _is_text(head: bytes) -> bool:
-    """Whether ``head``, the first bytes of a file, are printable UTF-8 text (a character cut
-    at the end aside)."""
-    text = head.decode("utf-8", errors="replace")
+    """Whether ``head``, the first bytes of a file, are printable text in the encoding
+    :func:`text_encoding` reads (a character cut at the end aside)."""
+    text = head.decode(text_encoding(head), errors="replace")
     if "\ufffd" in text[:-1]:
         return False
     return all(c.isprintable() or c in "\t\r\n" for c in text.rstrip("\ufffd"))
