@@ -198,21 +198,17 @@ def energy(
         return _sizes(parsers.neuron_sizes(sizes), spec, chip_spec, rule or "pinv", load,
                       (corruption, level), probes, seed, options, out_dir, json_out, threads)
     data, number = given.data_and_count(ctx, data, patterns, "--count", count)
-    n_neurons, activation = _neurons(ctx, neurons, n, activation, data)
-    given.check_data_options(ctx, data)
-    given.tanh_only(ctx, activation or "sign")
+    n_neurons, activation = _neurons(ctx, neurons, n, activation, data, number)
     widths = _hidden(hidden, n_neurons, arch, rule or "adaptive", options)
-    given.check_data_count(data, number)
     given.check_request(n_neurons, cues=(number or 10) * probes, hidden=widths, chip=chip_spec,
                         data=data)
     from xbarmem.energy.measure import measure  # (torch: only once checked)
     with _training_bar(rule or "adaptive", options, arch, json_out) as (show, stage):
         m = measure(n_neurons, arch=arch, hidden=widths, data=data, zero_one=zero_one,
-                    n_patterns=number,
-                    chip=chip_spec, rule=rule or "adaptive", corruption=corruption, level=level,
-                    probes=probes, seed=seed, activation=activation or "sign",
-                    max_iterations=max_iterations, tol=tol, progress=show, stage=stage,
-                    rule_options=options)
+                    n_patterns=number, chip=chip_spec, rule=rule or "adaptive",
+                    corruption=corruption, level=level, probes=probes, seed=seed,
+                    activation=activation or "sign", max_iterations=max_iterations, tol=tol,
+                    progress=show, stage=stage, rule_options=options)
     _report(m, spec, threads, do_calibrate, target_energy, target_latency, out_dir, json_out)
 
 
@@ -318,9 +314,11 @@ def _training_bar(rule: str, rule_options: dict[str, Any], arch: str, quiet: boo
 
 
 def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | None,
-             data: str) -> tuple[int, str | None]:
+             data: str, number: int | None) -> tuple[int, str | None]:
     """``--neurons N`` (old: ``--n N``; neither: a ``--data`` file's own N,
-    :func:`given.data_neurons`) and ``--activation`` (old: ``--neurons sign|tanh``)."""
+    :func:`given.data_neurons`) and ``--activation`` (old: ``--neurons sign|tanh``), with the
+    options of ``--data`` (``--zero-one``; ``number`` patterns of it) and ``--tol`` (tanh
+    recall only) checked."""
     legacy = neurons in ("sign", "tanh")
     if legacy:
         activation = given.deprecated(ctx, "--neurons", neurons, activation, new="activation",
@@ -330,6 +328,9 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
                              use=f"--neurons {n}")
     if n is None:
         n_neurons = given.data_neurons(ctx, data, n_neurons)
+    given.check_data_options(ctx, data)
+    given.tanh_only(ctx, activation or "sign")
+    given.check_data_count(data, number)
     return n_neurons, activation
 
 

@@ -101,7 +101,6 @@ RowOrder = Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]]
 MAX_BUSY_TIMEOUT = 86400.0
 
 
-@checked_keywords
 def _without_wal(path: Path) -> str:
     """What an empty store file in WAL mode (its header's bytes 18-19 are 2) whose ``-wal``
     file is not beside it may be: a copy of the file alone, made while a sweep ran or after
@@ -119,6 +118,7 @@ def _without_wal(path: Path) -> str:
             f"while a sweep ran or after one was killed? copy {path.name}-wal too)")
 
 
+@checked_keywords
 class ResultStore:
     """A results store at ``path`` (created on first use unless ``readonly``).
 
