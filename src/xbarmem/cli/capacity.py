@@ -137,7 +137,7 @@ def capacity_cmd(
     n = patterns.n_neurons
     check_options_fit(rule, options, patterns.kind,
                       [[n, *parsers.resolve_widths(h, n), n] if h else [n, n] for _, h in configs])
-    protocol = search_protocol(ctx, kind, corruption, level, probes, seed, tol)
+    protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)
     kept = None if checkpoint is None else _checkpoint(checkpoint, patterns, spec, fmap, {
         "rule": rule, "protocol": protocol.as_dict(), "trials": trials, "seed": seed,
         "rule_options": options or {}}, [a for a, _ in configs])
@@ -305,7 +305,7 @@ def scaling_cmd(
                         hidden=[w for w in (widths[n_max],) if w] or None, chip=spec)
     stem, images = _scaling_outputs(out_dir, arch, kind, rule, hidden_rule, source)
     kept = out_dir / f"{stem}.checkpoint.json"
-    protocol = search_protocol(ctx, kind, corruption, level, probes, seed, tol)
+    protocol = search_protocol(kind, corruption, level, probes, seed, tol, ctx=ctx)
     from xbarmem.evaluation.scaling import SCALING_CUE_BUDGET, run_scaling  # (torch, SciPy)
     work = _search_work({n: (n, arch, w) for n, w in widths.items()}, trials, rule=rule, kind=kind,
                         probes=probes, cue_budget=SCALING_CUE_BUDGET, seed=seed, spec=spec,

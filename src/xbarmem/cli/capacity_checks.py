@@ -25,17 +25,19 @@ if TYPE_CHECKING:
     from xbarmem.hardware.chip import ChipSpec
 
 
-def search_protocol(ctx: typer.Context, kind: str, corruption: str | None,
-                    level: float | None, probes: int, seed: int,
-                    tol: float = DEFAULT_TOL) -> Protocol:
+def search_protocol(kind: str, corruption: str | None, level: float | None, probes: int,
+                    seed: int, tol: float = DEFAULT_TOL, *,
+                    ctx: typer.Context | None = None) -> Protocol:
     """The recall protocol of a capacity search, ``tol`` its tanh stopping tolerance
-    (``--tol``, refused where the patterns' recall is sign, :func:`given.tanh_only`; a
+    (``--tol``, refused where the patterns' recall is sign, :func:`given.tanh_only`, when the
+    command's ``ctx`` is given; a
     threshold its cues pass by themselves, and tanh recalls under read noise that ran to the
     cap, are warned about by the search, :mod:`~xbarmem.evaluation.cue_check`)."""
     from xbarmem.evaluation.evaluate import Protocol
 
     corruption, level, activation = given.cues_for(kind, corruption, level, flips=0.05)
-    given.tanh_only(ctx, activation, "to continuous patterns (tanh recall)")
+    if ctx is not None:
+        given.tanh_only(ctx, activation, "to continuous patterns (tanh recall)")
     return Protocol(corruption=corruption, level=level, probes=probes, activation=activation,
                     seed=seed, tol=tol)
 
