@@ -139,7 +139,10 @@ def test_series_are_one_per_rule_with_settings_as_facets():
         ("pinv", '"random"'), ("hebb", '"random"'), ("adaptive", '"random"'),
         ("pinv", '"digits"')}
     fig = plot_rows(rows, "faults")
-    assert len(fig.axes) == 2 and len(fig.legends[0].get_texts()) == 3  # one entry per rule
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    # one entry per rule (and one saying that pinv, dashed, equals adaptive at every point)
+    assert len(fig.axes) == 2 and sorted(texts[:3]) == ["adaptive", "hebb", "pinv"]
+    assert len(texts) == 4 and texts[3].startswith("dashed, hollow")
 
 
 @pytest.mark.parametrize("kind,row", [
@@ -157,8 +160,9 @@ def test_panels_of_one_layer_memories_say_single_layer_not_a_default_width(kind,
     assert sorted(titles) == ["hidden widths 32", "hidden widths 8", "single layer"]
     # one rule: a series (a legend entry) per setting, the architecture among them, said once
     same = [{**r, "config": {**r["config"], "rule": "adaptive"}} for r in rows]
-    labels = [t.get_text().split(":")[0] for legend in plot_rows(same, kind).legends
-              for t in legend.get_texts()]
+    labels = [t.get_text().replace("\n", " ").split(" (= ")[0].split(":")[0]
+              for legend in plot_rows(same, kind).legends
+              for t in legend.get_texts()]  # (" (= ...)": equal to another at every point)
     assert sorted(labels) == ["multilayer, hidden widths 32", "multilayer, hidden widths 8",
                               "single layer"]
 
@@ -328,7 +332,8 @@ def test_a_title_names_the_rule_its_legend_leaves_out_and_how_patterns_were_chos
             for f in (0.0, 0.5) for s in range(2) for own in (False, True)]
     fig = plot_rows(rows, "faults")
     legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == ["self_field=False", "self_field=True"]
+    assert [t.get_text().replace("\n", " ").split(" (= ")[0]  # (equal at every point)
+            for t in legend.get_texts()] == ["self_field=False", "self_field=True"]
     title = fig.axes[0].get_title().replace("\n", ", ")
     assert title == "storkey-variant rule, 3 MNIST patterns (a random subset), N = 16"
     assert "rule" not in plot_rows(ROWS, "faults").axes[0].get_title()  # the legend names it

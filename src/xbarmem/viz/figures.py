@@ -23,6 +23,9 @@ from xbarmem.viz.style import (
     COLUMN_WIDTH,
     REFERENCE_COLOR,
     check_title,
+    equal_cue,
+    equal_note,
+    equal_series,
     layered,
     legend_outside,
     log_axes,
@@ -166,14 +169,18 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
     with style(ax):
         fig, ax = new_axes(ax)
         handles, bounded, zeros = [], False, False
+        same_as = equal_series([(sizes, caps) for caps in result["capacity"].values()])
         for i, (threshold, caps) in enumerate(result["capacity"].items()):
             st = rule_style(single_rule) if single_rule and len(result["capacity"]) == 1 \
                 else series_style(i)
             size = layered(i, len(result["capacity"]), lw=1.0)
+            # drawn over an equal series (hollow, dashed: both show), or as itself
+            same = same_as[i]
+            cue: dict[str, Any] = equal_cue(same[1]) if same else {"ls": "-"}
             caps = np.asarray(caps, dtype=float)
             keep = caps > 0
             ax.plot(sizes[keep], caps[keep], ls="none", marker=st["marker"], color=st["color"],
-                    ms=size["ms"])
+                    ms=size["ms"], mfc=cue.get("mfc"))
             mark_zeros(ax, sizes[~keep], st["color"], st["marker"], size["ms"])
             zeros = zeros or not keep.all()
             bounds = [(n, c) for n, c, run in zip(sizes, caps, result.get("runs") or [],
@@ -181,18 +188,14 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
             mark_lower_bounds(ax, bounds, st["color"])
             bounded = bounded or bool(bounds)
             fit = result["fits"].get(threshold)
-            text = f"@ {threshold}: no fit"
             if fit:
                 power_law_line(ax, sizes[keep], fit["slope"], fit["prefactor"],
-                               color=st["color"], lw=size["lw"])
-                # (bounds of a 2-size fit: NaN, or null in the command's JSON file)
-                low, high = (math.nan if fit.get(k) is None else float(fit[k])
-                             for k in ("slope_low", "slope_high"))
-                ci = (f" ± {(high - low) / 2:.2f}" if math.isfinite(low)
-                      else f" ({int(keep.sum())} sizes: no CI)")
-                text = f"@ {threshold}: k = {fit['slope']:.2f}{ci}"
+                               color=st["color"], lw=size["lw"], ls=cue["ls"])
+            text = f"@ {threshold}: {_fit_words(fit, int(keep.sum()))}"
+            if same:
+                text = equal_note(text, f"@ {list(result['capacity'])[same[0]]}")
             handles.append(Line2D([], [], color=st["color"], marker=st["marker"], label=text,
-                                  **size))
+                                  **size, **cue))
         if bounded:
             handles.append(lower_bound_handle("every distinct pattern of the pool stored"))
         if zeros:
@@ -204,6 +207,18 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         legend_outside(ax, handles=handles, labels=[str(h.get_label()) for h in handles],
                        title="capacity at threshold;\nline: fit C = a N^k, k ± 95% CI")
     return fig
+
+
+def _fit_words(fit: dict | None, sizes: int) -> str:
+    """A scaling fit in a legend entry: ``k = 0.90 ± 0.10``, or why there is no CI (a fit
+    of ``sizes`` = 2 sizes) or no fit."""
+    if not fit:
+        return "no fit"
+    # (bounds of a 2-size fit: NaN, or null in the command's JSON file)
+    low, high = (math.nan if fit.get(k) is None else float(fit[k])
+                 for k in ("slope_low", "slope_high"))
+    ci = f" ± {(high - low) / 2:.2f}" if math.isfinite(low) else f" ({sizes} sizes: no CI)"
+    return f"k = {fit['slope']:.2f}{ci}"
 
 
 def scaling_title(settings: dict) -> str:

@@ -48,6 +48,10 @@ from xbarmem.viz.style import (
     LABEL_CHARS,
     LINESTYLES,
     check_title,
+    equal_cue,
+    equal_handle,
+    equal_note,
+    equal_series,
     layered,
     legend_outside,
     linear_xticks,
@@ -127,18 +131,24 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
     same_n = len(seed_counts(series)) == 1
     order = sorted(range(len(series)), key=lambda i: (  # (facets by value: N = 16 first)
         series[i].rule, facet_order(series[i].facet), float(series[i].threshold or 0)))
-    for drawn, i in enumerate(order):
+    means = [(np.array(sorted(series[i].points)),
+              np.array([np.mean(series[i].points[x]) for x in sorted(series[i].points)]))
+             for i in order]
+    for drawn, (i, same) in enumerate(zip(order, equal_series(means), strict=True)):
         s, st = series[i], styles[i]
         size = layered(drawn, len(order), ms=4 if kind == "capacity" else 3.5,
                        lw=1.0 if kind == "capacity" else 1.1)
         fill: dict[str, Any] = {"mfc": ax.get_facecolor()} if st["hollow"] else {}
-        xs = np.array(sorted(s.points))
-        ys = np.array([np.mean(s.points[x]) for x in xs])
+        if same:  # drawn over an equal series: hollow and dashed, both show
+            fill, st = {"mfc": "none"}, {**st, "ls": equal_cue(same[1])["ls"]}
+        xs, ys = means[drawn]
         err = np.array([np.std(s.points[x]) for x in xs])
         n = sorted({len(s.points[x]) for x in xs})
         counted = "" if same_n else (f" (n={n[0]})" if len(n) == 1 else
                                      f" (n={n[0]}-{n[-1]})")
         text = f"{_label(s, series)}{counted}"
+        if same:
+            text = equal_note(text, _label(series[order[same[0]]], series))
         if kind == "capacity":  # a capacity of 0 (every seed) on the x axis: log y
             pos = ys > 0
             ax.errorbar(xs[pos], ys[pos], yerr=err[pos], fmt=st["marker"], color=st["color"],
@@ -151,6 +161,8 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
                 power_law_line(ax, xs[pos], fit[0], fit[1], ls=st["ls"], color=st["color"],
                                lw=size["lw"])
             text = f"{_label(s, series)}: {fit_text}{counted}"
+            if same:
+                text = equal_note(text, _label(series[order[same[0]]], series))
         else:
             ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], ls=st["ls"], color=st["color"],
                         ms=size["ms"], lw=size["lw"], **fill)
@@ -413,9 +425,7 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
         if kind == "capacity":
             legend_outside(ax, handles=drawn, labels=[h.get_label() for h in drawn],
                            title=legend_title(kind, part))
-        for h in drawn:
-            h.set_label(h.get_label().split(" (n=")[0])
-            handles.setdefault(h.get_label(), h)
+        _shared_handles(handles, drawn)
         set_title(ax, facet_label(facet, [r for s in part for r in s.rows]), width=LABEL_CHARS,
                   fontsize=7)
         if kind == "capacity":
@@ -434,7 +444,32 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
                   "mean cosine similarity", fontsize=8)
     set_title(fig, title, fontsize=8)
     if kind != "capacity":
+        if any(getattr(h, "_xbarmem_equal", False) for h in handles.values()):
+            handles[EQUAL_SHARED] = equal_handle(EQUAL_SHARED)
         fig.legend(list(handles.values()), [wrap_text(h, LABEL_CHARS) for h in handles],
                    loc="outside right upper",
                    title=legend_title(kind, series).replace("points: ", "points:\n"))
     return fig
+
+
+#: the legend entry shared by panels for a series drawn over an equal one in some panel
+EQUAL_SHARED = "dashed, hollow: equal at every point to a rule drawn under it"
+
+
+def _shared_handles(handles: dict[str, Any], drawn: list) -> None:
+    """Add a panel's legend handles ``drawn`` to the panels' shared ``handles`` (by label,
+    without the seed counts): a series drawn over an equal one (:func:`equal_note`) as the
+    rule itself, in its own style -- the dashes and hollow markers are said once, by
+    :data:`EQUAL_SHARED` (marked ``_xbarmem_equal``)."""
+    for h in drawn:
+        label = h.get_label()
+        equal = " (= " in label
+        if equal:
+            h = Line2D([], [], color=h.get_color(), marker=h.get_marker(),
+                       ms=h.get_markersize(), lw=h.get_linewidth())
+            h._xbarmem_equal = True  # type: ignore[attr-defined]
+        label = label.split(" (= ")[0].split(" (n=")[0]
+        h.set_label(label)
+        kept = handles.setdefault(label, h)
+        if equal and kept is not h:
+            kept._xbarmem_equal = True

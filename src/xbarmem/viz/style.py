@@ -133,6 +133,45 @@ def layered(index: int, count: int, *, ms: float | None = None, lw: float | None
     return {"ms": ms * (1 + grow), "lw": lw * (1 + grow / 3)}
 
 
+def equal_series(points: list[tuple[Any, Any]]) -> list[tuple[int, int] | None]:
+    """For each series ``(xs, ys)`` of ``points`` (in drawing order): ``(first, rank)`` when
+    it is equal at every point to the earlier series ``first`` (the ``rank``-th after it, from
+    1), else None. Such a series is drawn exactly over ``first`` and hides it but for the
+    ring :func:`layered` leaves: draw it with :func:`equal_cue`."""
+    out: list[tuple[int, int] | None] = []
+    ranks: dict[int, int] = {}
+    for i, (xs, ys) in enumerate(points):
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        first = next((j for j, (x0, y0) in enumerate(points[:i]) if out[j] is None
+                      and np.shape(x0) == xs.shape and np.shape(y0) == ys.shape
+                      and np.allclose(x0, xs, rtol=1e-9, atol=0)
+                      and np.allclose(y0, ys, rtol=1e-9, atol=1e-12)), None)
+        if first is None:
+            out.append(None)
+            continue
+        ranks[first] = ranks.get(first, 0) + 1
+        out.append((first, ranks[first]))
+    return out
+
+
+def equal_cue(rank: int) -> dict[str, Any]:
+    """How the ``rank``-th series (from 1) equal to an earlier one is drawn, so that both
+    show in colour and in greyscale: hollow markers (the earlier series' filled marker shows
+    inside) and a dashed line whose gaps (wider for a higher rank) show the earlier line."""
+    return {"mfc": "none", "ls": (2.0 * (rank - 1), (2.0, 2.0 * rank))}
+
+
+def equal_handle(label: str) -> Line2D:
+    """A legend entry (grey) explaining :func:`equal_cue`'s dashes and hollow markers."""
+    return Line2D([], [], color="0.35", marker="o", label=label,
+                  **equal_cue(1))
+
+
+def equal_note(label: str, first: str) -> str:
+    """The legend label of a series equal at every point to the series labelled ``first``."""
+    return f"{label} (= {first} at every point)"
+
+
 def series_style(index: int) -> dict[str, str]:
     """``{"color", "marker"}`` of the ``index``-th series that is not a rule (cycles); the
     first takes the foreground colour (``axes.edgecolor``: black, or white under a dark
@@ -489,15 +528,80 @@ def log_axes(ax: Axes, *, x: bool = True, y: bool = True, xticks=None,
 
 class SparseLocator(matplotlib.ticker.MaxNLocator):
     """At most 6 ticks, fewer on a narrow axis or under a large font (room for labels six
-    characters wide, such as 0.0025); integers only with ``integer=True``."""
+    characters wide, such as 0.0025); integers only with ``integer=True``. The ticks in view
+    reach the data's outermost values (of every axes sharing the axis; :func:`covers`): the
+    usual ticks when they do, else the most ticks of steps 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 x
+    10^e that do (at least two), else the usual ticks with the outermost values added (a
+    tick closer than half a step to one of them left out): a point at 0.3 past a last tick
+    of 0.2 was read off nothing."""
 
     def __init__(self, *, integer: bool = False) -> None:
         super().__init__(nbins=5, steps=[1, 2, 2.5, 5, 10], integer=integer)
 
     def tick_values(self, vmin, vmax):
         room = self.axis.get_tick_space() // 2 if self.axis is not None else 5
-        self.set_params(nbins=max(1, min(5, room)))
-        return super().tick_values(vmin, vmax)
+        room = max(1, min(5, room))
+        self.set_params(nbins=room, steps=[1, 2, 2.5, 5, 10])
+        usual = super().tick_values(vmin, vmax)
+        data = data_interval(self.axis) if self.axis is not None else None
+        if data is not None:  # (what lies in view)
+            data = (max(data[0], min(vmin, vmax)), min(data[1], max(vmin, vmax)))
+        if data is None or data[0] > data[1] or covers(usual, data, (vmin, vmax)):
+            return usual
+        for nbins in range(room, 0, -1):
+            self.set_params(nbins=nbins, steps=COVERING_STEPS)
+            ticks = super().tick_values(vmin, vmax)
+            if covers(ticks, data, (vmin, vmax), least=2):
+                break
+        else:
+            ticks = with_ends(usual, data)
+        self.set_params(nbins=room, steps=[1, 2, 2.5, 5, 10])
+        return ticks
+
+
+def with_ends(ticks, data: tuple[float, float]) -> np.ndarray:
+    """``ticks`` within ``data`` (``(low, high)``) and the two ends of ``data``; a tick
+    closer than half a step to an added end left out (their labels would touch)."""
+    ticks = np.asarray(ticks, dtype=float)
+    step = float(np.diff(ticks).min()) if ticks.size > 1 else data[1] - data[0]
+    inner = ticks[(ticks >= data[0]) & (ticks <= data[1])]
+    lo, hi = data
+    half = step / 2 * (1 - 1e-6)  # (0.7 - 0.6 is half of 0.2 - 0, but not in floats)
+    if inner.size and inner.min() > lo:
+        inner = inner[inner - lo >= half]
+    if inner.size and inner.max() < hi:
+        inner = inner[hi - inner >= half]
+    return np.unique(np.concatenate([[lo], inner, [hi]]))
+
+
+#: tick steps (x 10^e) tried when the usual ones leave a point outside the outermost ticks
+COVERING_STEPS = [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]
+
+
+def data_interval(axis: matplotlib.axis.Axis) -> tuple[float, float] | None:
+    """The lowest and highest finite data value on ``axis`` over every axes sharing it
+    (``dataLim``: points and error bars), or None when nothing is drawn."""
+    ax = axis.axes
+    x = isinstance(axis, matplotlib.axis.XAxis)
+    shared = ax.get_shared_x_axes() if x else ax.get_shared_y_axes()
+    spans = [(a.dataLim.intervalx if x else a.dataLim.intervaly)
+             for a in shared.get_siblings(ax) if a.has_data()]
+    spans = [(lo, hi) for lo, hi in spans if np.isfinite(lo) and np.isfinite(hi)]
+    if not spans:
+        return None
+    return min(lo for lo, _ in spans), max(hi for _, hi in spans)
+
+
+def covers(ticks, data: tuple[float, float], view: tuple[float, float], least: int = 1
+           ) -> bool:
+    """Whether at least ``least`` of the ``ticks`` lie in ``view`` and reach both ends of
+    ``data`` (``(low, high)``, within a millionth of the span): no point lies below the
+    lowest or above the highest."""
+    lo, hi = sorted(view)
+    slack = 1e-6 * max(hi - lo, 1e-12)
+    shown = [t for t in ticks if lo - slack <= t <= hi + slack]
+    return (len(shown) >= max(least, 1) and min(shown) <= data[0] + slack
+            and max(shown) >= data[1] - slack)
 
 
 def linear_xticks(ax: Axes, *, integer: bool = False) -> None:
