@@ -92,7 +92,7 @@ def _tick_span(axis) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("make", [
-    lambda: _two_panels(10), lambda: _two_panels(7), lambda: _two_panels(5),
+    lambda: _two_panels(10), lambda: _two_panels(7), lambda: _two_panels(5),  # (5: 0 axes)
     lambda: plot_rows(EQUAL, "faults"),
     lambda: plot_rows([_eval_row("pinv", 0.0, 1 - p / 40, seed=0, patterns=p)
                        for p in (1, 2, 5, 9, 13)], "patterns"),
@@ -134,3 +134,13 @@ def test_panels_share_one_entry_per_rule_and_say_once_what_the_dashes_mean():
     assert _labels(fig) == ["hebb", "pinv", EQUAL_SHARED.replace("\n", " ")]
     left, right = (_drawn(ax)["#0072b2"] for ax in fig.axes)
     assert left[1] == {"none"} and "none" not in right[1]
+
+
+@pytest.mark.parametrize("width", [7, 10])
+def test_a_legend_beside_a_callers_panel_leaves_the_data_most_of_the_panel(width):
+    fig = _two_panels(width)
+    FigureCanvasAgg(fig).draw()
+    for ax in fig.axes:
+        legend = ax.get_legend().get_window_extent()
+        assert legend.width < 0.8 * ax.get_window_extent().width  # (2.7 at 7 in: 0.55 in axes)
+        assert not any(legend.overlaps(other.get_window_extent()) for other in fig.axes)

@@ -302,7 +302,8 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
-    labels = [wrap_text(str(s), LABEL_CHARS) for s in labels or []]
+    given = [str(s) for s in labels or []]
+    labels = [wrap_text(s, LABEL_CHARS) for s in given]
     fig = ax.figure
     if isinstance(fig, Figure) and getattr(fig, "_xbarmem_owned", False) and len(fig.axes) == 1:
         longest = max(len(line) for s in labels for line in s.split("\n"))
@@ -313,7 +314,11 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
         fig.set_size_inches(width, height + 0.15 * lines + 0.1)  # the axes keep their height
         return _as_written(fig.legend(handles, labels, loc="outside lower center",
                                       ncols=ncols, title=title))
-    # right of the axes, past the threshold values written there (threshold_lines)
+    # right of the axes, past the threshold values written there (threshold_lines), in
+    # lines of at most half the axes' width (a one-line title took two thirds of a panel)
+    width = beside_chars(ax)
+    labels = [wrap_text(s, width) for s in given]
+    title = wrap_text(title, width) if title else title
     gap = 0.08 + 0.3 * bool(getattr(ax, "_xbarmem_right_labels", False))
     anchor = ax.transAxes + ScaledTranslation(gap, 0, fig.dpi_scale_trans)
     legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0),
@@ -322,6 +327,21 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
         warn(INSIDE_LEGEND)
         legend = ax.legend(handles, labels, loc="best", title=title, alignment="left")
     return _as_written(legend)
+
+
+#: the fewest characters a line of a legend beside a caller's axes is wrapped at
+BESIDE_MIN_CHARS = 16
+
+
+def beside_chars(ax: Axes) -> int:
+    """Characters a line of a legend beside ``ax`` (a caller's axes) may hold: as many as
+    half the axes' width takes at the legend's font size (at least
+    :data:`BESIDE_MIN_CHARS`, at most :data:`LABEL_CHARS`), so that the legend leaves the
+    data most of the panel."""
+    inches = ax.get_position().width * ax.figure.get_figwidth()
+    size = matplotlib.font_manager.FontProperties(
+        size=matplotlib.rcParams["legend.fontsize"]).get_size_in_points()
+    return max(BESIDE_MIN_CHARS, min(LABEL_CHARS, int(0.5 * inches * 72 / (0.6 * size))))
 
 
 def _as_written(legend):
