@@ -338,7 +338,7 @@ def beside_chars(ax: Axes) -> int:
     half the axes' width takes at the legend's font size (at least
     :data:`BESIDE_MIN_CHARS`, at most :data:`LABEL_CHARS`), so that the legend leaves the
     data most of the panel."""
-    inches = ax.get_position().width * ax.figure.get_figwidth()
+    inches = ax.get_position().width * ax.figure.figure.get_figwidth()
     size = matplotlib.font_manager.FontProperties(
         size=matplotlib.rcParams["legend.fontsize"]).get_size_in_points()
     return max(BESIDE_MIN_CHARS, min(LABEL_CHARS, int(0.5 * inches * 72 / (0.6 * size))))
