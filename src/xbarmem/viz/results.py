@@ -27,6 +27,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from xbarmem.checks import check_type, checked_keywords, counted, is_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError
@@ -55,6 +56,7 @@ from xbarmem.viz.style import (
     layered,
     legend_outside,
     linear_xticks,
+    linear_yticks,
     log_axes,
     lower_bound_handle,
     mark_lower_bounds,
@@ -210,10 +212,10 @@ MIN_COSINE_SPAN = 0.1
 
 def cosine_limits(axes: Sequence[Axes]) -> None:
     """The y limits of cosine panels (sharing one y axis): their drawn values (error bars and
-    threshold lines included) with a margin of 8% of the span, at least
-    :data:`MIN_COSINE_SPAN` tall, and not past 1 by more than a marker's room when no value
-    is: matplotlib's margins drew a flat cosine of 1.0 on 0.96 .. 1.04, ticks at impossible
-    values."""
+    threshold lines included), at least :data:`MIN_COSINE_SPAN` tall, widened to round values
+    (a tick step of about a quarter of the span; not past 1 when no value is) and a margin of
+    3% of that span (a marker's room): matplotlib's margins drew a flat cosine of 1.0 on
+    0.96 .. 1.04, ticks at impossible values, and left points past the outermost ticks."""
     spans = [ax.dataLim.intervaly for ax in axes if ax.has_data()]
     spans = [(lo, hi) for lo, hi in spans if np.isfinite(lo) and np.isfinite(hi)]
     if not spans:
@@ -222,9 +224,13 @@ def cosine_limits(axes: Sequence[Axes]) -> None:
     if hi - lo < MIN_COSINE_SPAN:  # (nearly) flat: around it, ending at 1 when it is near 1
         mid = min((lo + hi) / 2, max(hi, 1.0) - MIN_COSINE_SPAN / 2)
         lo, hi = mid - MIN_COSINE_SPAN / 2, mid + MIN_COSINE_SPAN / 2
-    margin = 0.08 * (hi - lo)
-    top = min(hi + margin, max(hi, 1.0) + 0.03 * (hi - lo))
-    axes[0].set_ylim(lo - margin, top)
+    # out to round values (ticks), so that a tick lies at or past every point
+    step = float(np.diff(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi))[0])
+    lo = math.floor(lo / step + 1e-9) * step
+    top = math.ceil(hi / step - 1e-9) * step
+    hi = top if hi > 1.0 else max(hi, min(top, 1.0))  # (past 1: error bars)
+    margin = 0.03 * (hi - lo)
+    axes[0].set_ylim(lo - margin, hi + margin)
 
 
 def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
@@ -239,6 +245,7 @@ def _axes_decor(ax: Axes, kind: str, thresholds: Sequence[float],
     else:
         cosine_limits([ax])
         linear_xticks(ax, integer=kind == "patterns")
+        linear_yticks(ax)
         ax.set_ylabel("mean cosine similarity")
     ax.set_xlabel(xlabel or XLABEL[kind])
     return handles
@@ -433,6 +440,7 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
                      empty="capacity 0 at every N")
         else:
             linear_xticks(ax, integer=kind == "patterns")
+            linear_yticks(ax)
     if kind != "capacity":
         cosine_limits(list(axes.flat))
     for i, ax in enumerate(axes.flat):
@@ -453,7 +461,7 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
 
 
 #: the legend entry shared by panels for a series drawn over an equal one in some panel
-EQUAL_SHARED = "dashed, hollow: equal at every point to a rule drawn under it"
+EQUAL_SHARED = "dashed, hollow: equal at every point to a rule under it"
 
 
 def _shared_handles(handles: dict[str, Any], drawn: list) -> None:

@@ -568,15 +568,26 @@ class SparseLocator(matplotlib.ticker.MaxNLocator):
             data = (max(data[0], min(vmin, vmax)), min(data[1], max(vmin, vmax)))
         if data is None or data[0] > data[1] or covers(usual, data, (vmin, vmax)):
             return usual
-        for nbins in range(room, 0, -1):
-            self.set_params(nbins=nbins, steps=COVERING_STEPS)
-            ticks = super().tick_values(vmin, vmax)
-            if covers(ticks, data, (vmin, vmax), least=2):
-                break
-        else:
-            ticks = with_ends(usual, data)
-        self.set_params(nbins=room, steps=[1, 2, 2.5, 5, 10])
-        return ticks
+        for step in covering_steps(vmin, vmax, room, integer=self._integer):
+            ticks = np.arange(math.ceil(min(vmin, vmax) / step - 1e-9),
+                              math.floor(max(vmin, vmax) / step + 1e-9) + 1) * step
+            if len(ticks) <= room + 1 and covers(ticks, data, (vmin, vmax), least=2):
+                return ticks
+        return with_ends(usual, data)
+
+
+def covering_steps(vmin: float, vmax: float, room: int, *, integer: bool = False
+                   ) -> list[float]:
+    """Tick steps to try, smallest first: :data:`COVERING_STEPS` times powers of ten, from
+    about ``room`` ticks over ``vmin`` .. ``vmax`` to one (integers only with
+    ``integer``)."""
+    span = abs(vmax - vmin)
+    if not span > 0:
+        return []
+    e = math.floor(math.log10(span / max(room, 1)))
+    steps = sorted(m * 10.0 ** k for k in (e - 1, e, e + 1) for m in COVERING_STEPS)
+    return [v for v in steps if span / (room + 1) <= v <= span
+            and (not integer or float(v).is_integer())]
 
 
 def with_ends(ticks, data: tuple[float, float]) -> np.ndarray:
@@ -628,6 +639,13 @@ def linear_xticks(ax: Axes, *, integer: bool = False) -> None:
     """A :class:`SparseLocator` on the x axis (``integer``: stored-pattern counts), so that
     labels such as 0.0025 do not run into each other."""
     ax.xaxis.set_major_locator(SparseLocator(integer=integer))
+
+
+def linear_yticks(ax: Axes) -> None:
+    """A :class:`SparseLocator` on the y axis (cosine similarities): its ticks reach the
+    lowest and the highest value drawn (matplotlib's left a cosine of 0.97 above a top tick
+    of 0.9 and one of 0.46 below a lowest tick of 0.5)."""
+    ax.yaxis.set_major_locator(SparseLocator())
 
 
 def mark_zeros(ax: Axes, xs, color: str, marker: str, ms: float | None = None) -> None:
