@@ -114,7 +114,8 @@ EnergyRule = Annotated[str | None, typer.Option(
 EnergySizes = Annotated[str | None, typer.Option(
     "--sizes", metavar="N,N...", help="Ratios at each N instead (random +-1 patterns, P = "
     "load x N); writes a PNG and a JSON table to --out. Not with --neurons, --patterns, "
-    "--data, --arch, --hidden, --activation, --max-iterations, --tol or --calibrate.")]
+    "--data, --zero-one, --arch, --hidden, --activation, --max-iterations, --tol or "
+    "--calibrate.")]
 Calibrate = Annotated[bool, typer.Option(
     "--calibrate", help="Solve the circuit's drivers.binary_energy and "
     "control.select_latency for the target ratios; write the TOML to --out.")]
@@ -131,8 +132,8 @@ EnergyModel = Annotated[Path | None, typer.Option(
     "--model", metavar="FILE", parser=option_types.input_path,
     help="Measure this model (xbarmem train / adapt -o, with its stored patterns) on its own "
          "chip and fault map instead of training one: not with --sizes or the options that "
-         "train (--neurons, --arch, --hidden, --data, --patterns, --rule, trainer options, "
-         "--chip, --faults, --on-fraction, --fault-model).")]
+         "train (--neurons, --arch, --hidden, --data, --zero-one, --patterns, --rule, trainer "
+         "options, --chip, --faults, --on-fraction, --fault-model).")]
 #: the options ``--model`` replaces (the memory they would build is the model's)
 MODEL_FIXES = ("neurons", "arch", "hidden", "data", "zero_one", "patterns", "rule", "recipe",
                "rule_options", "rule_option", "chip", "faults", "on_fraction", "fault_model",
