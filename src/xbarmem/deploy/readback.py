@@ -28,7 +28,13 @@ from xbarmem.deploy.export import programmed_cells, used_cells
 from xbarmem.errors import ConfigError, warn
 from xbarmem.files import ArrayFile, as_path, read_bytes
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import PLANES, PLANES_LAST, WINDOW_SLACK, highest_reading
+from xbarmem.hardware.faults import (
+    PLANES,
+    PLANES_LAST,
+    WINDOW_SLACK,
+    device_at,
+    highest_reading,
+)
 from xbarmem.hardware.measured import read_conductance_csv
 from xbarmem.hardware.units import (
     falling_refusal,
@@ -156,11 +162,6 @@ def _reads(mask: np.ndarray) -> str:
     return f"{_first(mask)} {'reads' if int(mask.sum()) == 1 else 'read'}"
 
 
-def _device(index: tuple[int, ...]) -> str:
-    a, p, i, j = index
-    return f"device (array {a}, {PLANES[p]}, row {i}, col {j})"
-
-
 def _first(mask: np.ndarray) -> str:
     a, p, i, j = (int(v) for v in np.argwhere(mask)[0])
     count = int(mask.sum())
@@ -187,7 +188,7 @@ def _check_values(data: np.ndarray, used: np.ndarray, memory: Memory, where: str
         raise ConfigError(
             f"{where}: {name}, but most lie outside the chip window [{dev.g_min:g}, "
             f"{dev.g_max:g}] S, and {unit}: convert the file")
-    data, offsets = zero_offsets(data, where, error=ConfigError, place=_device)
+    data, offsets = zero_offsets(data, where, error=ConfigError, place=device_at)
     model = programmed_cells(memory)
     _check_follows(data, used, model, dev.g_range, where, csv)
     _check_layout(data, used, model, dev.g_range, where, csv)

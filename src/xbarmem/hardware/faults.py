@@ -432,7 +432,7 @@ class FaultMap:
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise FileFormatError(f"fault codes must be -1, 0 or +1; found {c[idx]:g} at "
-                                  f"{_cell(idx)} ({counted(int(bad.sum()), 'such value')})"
+                                  f"{cell_text(idx)} ({counted(int(bad.sum()), 'such value')})"
                                   f"{_conductance_hint(c[bad])}")
         g = np.where(c > 0, device.g_max, np.where(c < 0, device.g_min, np.nan))
         return cls(g, {"source": "codes"})
@@ -603,7 +603,7 @@ class FaultMap:
                 a, p, i, j, value = _csv_row(path, lineno, row[:len(_CSV_HEADER)], (n, r, c))
                 if (a, p, i, j) in given:
                     raise FileFormatError(
-                        f"{path}: line {lineno}: device ({_cell((a, p, i, j))}) already "
+                        f"{path}: line {lineno}: device ({cell_text((a, p, i, j))}) already "
                         f"given on line {given[a, p, i, j]}; one line per stuck device")
                 given[a, p, i, j] = lineno
                 g[a, p, i, j], pinned[a, p, i, j] = value, flag
@@ -719,10 +719,16 @@ def _conductance_hint(bad: np.ndarray) -> str:
     return ""
 
 
-def _cell(index: tuple[int, ...]) -> str:
+def cell_text(index: tuple[int, ...]) -> str:
     """``(array, plane, row, col)`` as text: ``array 0, G+, row 3, col 5``."""
     a, p, i, j = index
     return f"array {a}, {PLANES[p]}, row {i}, col {j}"
+
+
+def device_at(index: tuple[int, ...]) -> str:
+    """The device at ``(array, plane, row, col)`` as refusals and warnings of measured maps
+    name it: ``device (array 0, G+, row 3, col 5)``."""
+    return f"device ({cell_text(index)})"
 
 
 def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None, *,
@@ -739,7 +745,7 @@ def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None, 
     if bad.any():
         first = tuple(int(v) for v in np.argwhere(bad)[0])
         raise FileFormatError(
-            f"{what} has {counted(int(bad.sum()), 'NaN/inf value')} (first: {_cell(first)}, "
+            f"{what} has {counted(int(bad.sum()), 'NaN/inf value')} (first: {cell_text(first)}, "
             f"{a[first]}); give every device a reading (e.g. g_min to mark an unreadable device "
             f"stuck OFF), or import a target-vs-read .csv, where an empty read_uS marks a "
             f"device not measured (free)")
@@ -750,11 +756,11 @@ def _check_readings(a: np.ndarray, what: str, device: DeviceSpec | None = None, 
             f"[{device.g_min:g}, {device.g_max:g}] S, and {unit}: convert it to siemens")
     if offsets:
         return zero_offsets(a, what, error=FileFormatError,
-                            place=lambda index: f"device ({_cell(index)})")
+                            place=device_at)
     if (a < 0).any():
         first = tuple(int(v) for v in np.argwhere(a < 0)[0])
         raise FileFormatError(f"{what} has {counted(int((a < 0).sum()), 'negative value')} "
-                              f"(first: {_cell(first)}, {a[first]:.4g} S); a conductance is "
+                              f"(first: {cell_text(first)}, {a[first]:.4g} S); a conductance is "
                               ">= 0 S")
     return a, None
 

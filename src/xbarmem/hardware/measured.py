@@ -66,7 +66,7 @@ from xbarmem.checks import checked_keywords, counted, spanned, value_equality
 from xbarmem.errors import FileFormatError, warn
 from xbarmem.files import as_path, read_text
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import PLANES, FaultMap, check_size, chip_record
+from xbarmem.hardware.faults import PLANES, FaultMap, cell_text, check_size, chip_record, device_at
 from xbarmem.hardware.units import falls_with_target, unit_mismatch, zero_offsets
 
 MEASURED_COLUMNS = ("array", "row", "col", "polarity", "target_uS", "read_uS")
@@ -115,10 +115,8 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
             continue  # not measured
         flag = row.stuck_flag()
         if device in entries:
-            a, plane, i, j = device
-            raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {PLANES[plane]}, "
-                                  f"row {i}, col {j}) already given on line {entries[device][2]}"
-                                  f"{REPEATED}")
+            raise FileFormatError(f"{path}: line {lineno}: {device_at(device)} already given "
+                                  f"on line {entries[device][2]}{REPEATED}")
         entries[device] = (target_us, read_us, lineno, flag)
     if not entries:
         raise FileFormatError(f"{path}: no measured device (every row lacks target_uS or "
@@ -186,10 +184,8 @@ def read_conductance_csv(path: str | Path, rows: int, cols: int) -> np.ndarray:
         device = row.device(rows, cols)
         read = row.conductance("read_uS", True)
         if device in entries:
-            a, plane, i, j = device
-            raise FileFormatError(f"{path}: line {lineno}: device (array {a}, {PLANES[plane]}, "
-                                  f"row {i}, col {j}) already given on line {entries[device][1]}"
-                                  f"{REPEATED}")
+            raise FileFormatError(f"{path}: line {lineno}: {device_at(device)} already given "
+                                  f"on line {entries[device][1]}{REPEATED}")
         if read is not None:
             entries[device] = (read, lineno)
     if not entries:
@@ -209,9 +205,7 @@ def _check_offsets(path: Path, read: np.ndarray, lines: dict[tuple[int, ...], in
     file); those within it are left as read, for the reader of the readings to take as 0 S
     and warn about once the measurement is accepted."""
     def place(index: tuple[int, ...]) -> str:
-        a, plane, i, j = index
-        return (f"line {lines[index]}, column 'read_uS' (array {a}, {PLANES[plane]}, row {i}, "
-                f"col {j})")
+        return f"line {lines[index]}, column 'read_uS' ({cell_text(index)})"
     zero_offsets(read, str(path), error=FileFormatError, place=place)
 
 
@@ -419,7 +413,7 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
         tolerance: stuck threshold on ``|read - target|``, siemens (default: robust, see above).
     """
     read, offsets = zero_offsets(measurement.read, measurement.source or "measurement",
-                                 error=FileFormatError, place=_measured_device)
+                                 error=FileFormatError, place=device_at)
     measurement = replace(measurement, read=read)
     unit = _warn_unit(measurement, base)
     try:
@@ -435,11 +429,6 @@ def measured_chip(measurement: Measurement, base: ChipSpec, tolerance: float | N
     if offsets is not None:
         warn(offsets, stacklevel=3)
     return made
-
-
-def _measured_device(index: tuple[int, ...]) -> str:
-    a, plane, i, j = index
-    return f"device (array {a}, {PLANES[plane]}, row {i}, col {j})"
 
 
 #: the wide-tolerance warning needs targets spanning at least this share of the readings'
