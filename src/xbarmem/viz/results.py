@@ -149,8 +149,6 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
         counted = "" if same_n else (f" (n={n[0]})" if len(n) == 1 else
                                      f" (n={n[0]}-{n[-1]})")
         text = f"{_label(s, series)}{counted}"
-        if same:
-            text = equal_note(text, _label(series[order[same[0]]], series))
         if kind == "capacity":  # a capacity of 0 (every seed) on the x axis: log y
             pos = ys > 0
             ax.errorbar(xs[pos], ys[pos], yerr=err[pos], fmt=st["marker"], color=st["color"],
@@ -163,11 +161,11 @@ def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = Tru
                 power_law_line(ax, xs[pos], fit[0], fit[1], ls=st["ls"], color=st["color"],
                                lw=size["lw"])
             text = f"{_label(s, series)}: {fit_text}{counted}"
-            if same:
-                text = equal_note(text, _label(series[order[same[0]]], series))
         else:
             ax.errorbar(xs, ys, yerr=err, fmt=st["marker"], ls=st["ls"], color=st["color"],
                         ms=size["ms"], lw=size["lw"], **fill)
+        if same:
+            text = equal_note(text, _label(series[order[same[0]]], series))
         handles.append(Line2D([], [], color=st["color"], marker=st["marker"], ls=st["ls"],
                               label=text, **size, **fill))
     if any(s.bounds for s in series):
