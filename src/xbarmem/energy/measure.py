@@ -50,7 +50,7 @@ from xbarmem.energy.model import (
 from xbarmem.errors import ConfigError, PatternError, warn
 from xbarmem.evaluation.evaluate import Protocol, check_cue_kind
 from xbarmem.evaluation.evaluate import make_cues as protocol_cues
-from xbarmem.evaluation.metrics import cosine_similarity, exact_recall, mean_value
+from xbarmem.evaluation.metrics import cosine_rows, exact_recall, mean_cosine, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
 from xbarmem.learning.fit import fit_memories
@@ -158,7 +158,7 @@ def _quality(states: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
     :func:`~xbarmem.evaluation.evaluate.score_recall` scores them)."""
     binary = bool(((targets == 1) | (targets == -1)).all())
     read_out = torch.where(states >= 0, 1.0, -1.0) if binary else states
-    return {"cosine": mean_value(cosine_similarity(read_out, targets)),
+    return {"cosine": mean_cosine(cosine_rows(read_out, targets)),
             "exact": mean_value(exact_recall(read_out, targets))}
 
 

@@ -45,7 +45,7 @@ from xbarmem.evaluation.evaluate import (
     evaluate_many,
     make_cues,
 )
-from xbarmem.evaluation.metrics import cosine_similarity, mean_value
+from xbarmem.evaluation.metrics import cosine_rows, mean_cosine, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
@@ -248,10 +248,10 @@ def nearest_pattern_curve(pool: PatternSet, counts: Sequence[int], *, trials: in
         cues = make_cues(stored, protocol.reseeded(k))
         x = torch.as_tensor(stored.patterns, dtype=torch.float32)
         states = x[(cues.cues @ x.T).argmax(dim=1)]
-        cos = cosine_similarity(states, cues.target)
+        cos = cosine_rows(states, cues.target)
         sums[count][0] += mean_value(cos) / trials
         sums[count][1] += mean_value(cos > 1 - 1e-6) / trials
-    return [{"count": c, "cosine": v[0], "exact": v[1]} for c, v in sums.items()]
+    return [{"count": c, "cosine": mean_cosine([v[0]]), "exact": v[1]} for c, v in sums.items()]
 
 
 def _check_cues_fit(pool: PatternSet, counts: Sequence[int], protocol: Protocol) -> None:
@@ -343,7 +343,7 @@ def _points(counts: list[int], jobs: list[tuple[int, int, int]], scores: list[Sc
         rows = [j for j, job in enumerate(jobs) if job[0] == c]
         cos = np.array([scores[j].cosine for j in rows])
         points.append(asdict(CurvePoint(
-            count=c, cosine=float(cos.mean()), cosine_std=float(cos.std()),
+            count=c, cosine=mean_cosine(cos), cosine_std=float(cos.std()),
             exact=float(np.mean([scores[j].exact for j in rows])),
             fixed_points=float(np.mean([infos[j].get("fixed_points", True) for j in rows])),
             trials=trials, subset_seeds=[jobs[j][2] for j in rows])))

@@ -37,9 +37,10 @@ from xbarmem.data.corruption import check_corruption, corrupt, corruption_name
 from xbarmem.data.patterns import PatternSet, as_pattern_set
 from xbarmem.errors import ArgumentError, ConfigError
 from xbarmem.evaluation.metrics import (
-    cosine_similarity,
+    cosine_rows,
     exact_recall,
     hamming_distance,
+    mean_cosine,
     mean_value,
     recall_outcomes,
 )
@@ -292,11 +293,11 @@ class Cues:
     generator: torch.Generator
 
     def similarity(self) -> torch.Tensor:
-        """Each cue's cosine with its clean pattern, float32 ``(probes * P,)``: what a memory
+        """Each cue's cosine with its clean pattern, float64 ``(probes * P,)``: what a memory
         that returned every cue unchanged would score (binary cues are +-1, so a cue with a
         share ``f`` of its bits flipped has ``1 - 2 f``). The one computation of the cues' own
         similarity (:attr:`Score.cue_cosine`, the capacity searches' warning)."""
-        return cosine_similarity(self.cues, self.target)
+        return cosine_rows(self.cues, self.target)
 
 
 def check_cue_bytes(protocol: Protocol, n_patterns: int, n_neurons: int) -> None:
@@ -338,12 +339,12 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
     states = result.states
     if cues.binary and result.activation == "tanh":  # comparators read the final state
         states = torch.where(states >= 0, 1.0, -1.0)
-    cos = cosine_similarity(states, cues.target).double()  # (means in float64: mean_value)
+    cos = cosine_rows(states, cues.target)  # (float64: means and thresholds)
     per_pattern = cos.reshape(cues.probes, -1).mean(dim=0)
     stored = cues.target[: len(per_pattern)]  # row k * P + i of the targets is pattern i
     outcomes = (recall_outcomes(states, cues.target, stored, result.converged)
                 if keep and cues.binary else None)
-    return Score(cosine=mean_value(cos),
+    return Score(cosine=mean_cosine(cos),
                  exact=mean_value(exact_recall(states, cues.target)),
                  hamming=mean_value(hamming_distance(states, cues.target)),
                  converged=mean_value(result.converged),
