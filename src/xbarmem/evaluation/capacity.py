@@ -156,7 +156,9 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
         cache: ``{P: similarity}`` shared between calls (filled in place).
 
     Returns ``{threshold: capacity}`` (ascending thresholds); capacity follows the monotone
-    rule (every tested count below it passes), 0 when even ``P = 1`` fails.
+    rule (every tested count below it passes), 0 when even ``P = 1`` fails, and unless it is
+    ``max_count`` a tested count at most ``max(1, resolution * capacity)`` above it fails,
+    on any curve (:func:`_narrowed`).
     """
     if max_count < 1:
         raise ConfigError(f"max_count must be >= 1, got {max_count}")
@@ -193,9 +195,24 @@ def search_capacity(score: Callable[[int], float], thresholds: Sequence[float], 
                     lo = mid
                 else:
                     hi = mid
-        out[theta] = capacity_from_curve(
-            [{"count": q, "cosine": v} for q, v in cache.items()], theta)
+        out[theta] = _narrowed(sim, cache, theta, resolution)
     return dict(sorted(out.items()))
+
+
+def _narrowed(sim: Callable[[int], float], cache: dict[int, float], theta: float,
+              resolution: float) -> int:
+    """The capacity at ``theta`` once the bracket it is read from is narrow enough: the
+    capacity of every count tested so far (:func:`capacity_from_curve`) and the first tested
+    count above it, which fails, are tested between (``sim``, which fills ``cache``) until
+    they are ``max(1, resolution * capacity)`` apart. On a monotone curve the search's own
+    bracket is that one already (nothing is tested here); on one that is not, a count
+    another threshold tested can fail below it, and that bracket is narrowed too."""
+    while True:
+        lo = capacity_from_curve([{"count": q, "cosine": v} for q, v in cache.items()], theta)
+        hi = min((q for q in cache if q > lo), default=None)
+        if hi is None or hi - lo <= max(1.0, resolution * lo):
+            return lo
+        sim(hi // 2 if lo == 0 else _next_count(lo, hi, sim(lo), sim(hi), theta))
 
 
 def _next_count(lo: int, hi: int, s_lo: float, s_hi: float, theta: float) -> int:
