@@ -142,6 +142,13 @@ def _bounds_words(sizes: list[int] | None) -> str:
             f"{', '.join(map(str, sizes))}")
 
 
+def _left_out_words(sizes: list[int] | None) -> str:
+    """What a fit line adds when the fit leaves out sizes of capacity 0 (log 0): which."""
+    if not sizes:
+        return ""
+    return f"; N = {', '.join(map(str, sizes))} left out (capacity 0)"
+
+
 def _no_fit_words(sizes: list[int], capacities: list[int]) -> str:
     """Why a threshold has no fit: the sizes of capacity > 0 it has, fewer than two."""
     good = [(n, c) for n, c in zip(sizes, capacities, strict=True) if c > 0]
@@ -171,5 +178,6 @@ def print_scaling(res: dict, title: str) -> None:
             out.print(f"threshold {t}: {_no_fit_words(res['sizes'], res['capacity'][t])}")
         else:
             out.print(f"threshold {t}: C ~ N^{fit['slope']:.2f}{fit_words(fit)}"
-                      f"{_bounds_words(fit.get('lower_bounds'))}")
+                      f"{_bounds_words(fit.get('lower_bounds'))}"
+                      f"{_left_out_words(fit.get('left_out'))}")
     out.print(f"wrote {res['files']['png']} and {res['files']['json']}")

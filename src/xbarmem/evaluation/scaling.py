@@ -70,8 +70,9 @@ class ScalingResult(ResultDict):
     arch, rule and data -- where a plain dict printed every run. ``sizes``: the pattern sizes
     N; ``capacity`` and ``fits``: per threshold (text keys, as JSON keeps them) the capacity
     at each size and the power-law fit (:meth:`PowerLawFit.as_dict` and ``lower_bounds``, the
-    sizes it takes in whose capacity is only a lower bound, the whole pool; None over fewer
-    than two sizes of capacity > 0); ``runs``: each size's
+    sizes it takes in whose capacity is only a lower bound, the whole pool, and ``left_out``,
+    the sizes of capacity 0 it leaves out; None over fewer than two sizes of capacity > 0);
+    ``runs``: each size's
     :meth:`~xbarmem.evaluation.capacity.CapacityResult.as_dict` with ``lower_bound``, the
     thresholds whose capacity is such a bound (as a sweep's rows hold it),
     ``n_neurons`` and ``hidden``; ``settings``: the run's
@@ -241,12 +242,14 @@ def _fit(sizes: Sequence[int], capacities: Sequence[int],
          bounds: Sequence[int] = ()) -> dict[str, Any] | None:
     """The power-law fit over the sizes whose capacity is > 0 (None with fewer than two),
     with ``lower_bounds``: those of ``bounds`` (sizes whose capacity is only a lower bound,
-    the whole pool) that it takes in."""
+    the whole pool) that it takes in, and ``left_out``: the sizes of capacity 0 it leaves
+    out (log 0 is no number)."""
     good = [(n, c) for n, c in zip(sizes, capacities, strict=True) if c > 0]
     if len({n for n, _ in good}) < 2:
         return None
     return {**fit_power_law(*zip(*good, strict=True)).as_dict(),
-            "lower_bounds": [n for n, _ in good if n in bounds]}
+            "lower_bounds": [n for n, _ in good if n in bounds],
+            "left_out": [n for n, c in zip(sizes, capacities, strict=True) if not c > 0]}
 
 
 def _fits(sizes: Sequence[int], capacity: dict[float, list[int]],
