@@ -29,7 +29,7 @@ from xbarmem.data.corruption import describe_corruption
 from xbarmem.data.patterns import PatternSet
 from xbarmem.errors import warn
 from xbarmem.evaluation.evaluate import Protocol, make_cues
-from xbarmem.evaluation.metrics import mean_value
+from xbarmem.evaluation.metrics import mean_cosine
 from xbarmem.names import BIT_CORRUPTIONS, bit_cue_similarity, cues_pass_text
 from xbarmem.seeds import random_subset
 
@@ -57,7 +57,7 @@ def cue_similarity(pool: PatternSet, protocol: Protocol) -> float:
     if count < 1:
         return float("nan")
     idx = random_subset(pool.n_patterns, count, protocol.seed, distinct_ids=ids)
-    return mean_value(make_cues(pool.subset(idx), protocol).similarity())
+    return mean_cosine(make_cues(pool.subset(idx), protocol).similarity())
 
 
 def warn_cues_pass(pool: PatternSet, protocol: Protocol, thresholds: Sequence[float],

@@ -352,7 +352,7 @@ def score_recall(cues: Cues, result: RecallResult, *, keep: bool = False) -> Sco
                  per_pattern_cosine=[round(float(v), 6) for v in per_pattern],
                  outcomes=outcomes, states=states if keep else None,
                  cues=cues.cues if keep else None,
-                 cue_cosine=mean_value(cues.similarity()) if keep else None)
+                 cue_cosine=mean_cosine(cues.similarity()) if keep else None)
 
 
 @checked_keywords
