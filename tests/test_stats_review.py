@@ -235,3 +235,28 @@ def test_a_fit_that_leaves_out_a_size_of_capacity_zero_says_so(capsys):
                    "files": {"png": "s.png", "json": "s.json"}}, "scaling")
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("threshold"))
     assert "N = 16 left out (capacity 0)" in " ".join(line.split())
+
+
+@pytest.mark.parametrize("name", ["generic-rram", "paper-calibrated"])
+def test_the_energy_gap_per_sweep_tends_to_a_ceiling_and_latency_grows_with_n(name):
+    """An async sweep (N column reads) against a sync step (one full read): by the formula of
+    :func:`_hand_step`, energy tends to ``(e_d + 2 V^2 tau g) / (e_d / 64 + 2 V^2 tau g)`` as
+    N grows (row drivers shared by 64 columns of a tile, the cell energy the same per cell),
+    latency grows in proportion to N. docs/reproduction.md (f) states this."""
+    circuit, v_read, g = load_circuit(name), 0.2, 13.3e-6
+    e_d = circuit.drivers.binary_energy
+    cells = 2 * v_read ** 2 * circuit.array.pulse_width * g
+    ceiling = (e_d + cells) / (e_d / 64 + cells)
+    ratios = []
+    for n in (64, 1024, 65536):
+        layer = LayerLoad(n_out=n, n_rows=n + 1, row_tiles=math.ceil((n + 1) / 64),
+                          col_tiles=math.ceil(n / 64), tile_cols=64, g_total=2 * n * (n + 1) * g,
+                          devices=2 * n * (n + 1), free_devices=2 * n * (n + 1))
+        sync, asyn = (step_cost([layer], circuit, v_read, m) for m in ("sync", "async"))
+        ratios.append((n * asyn.total_energy / sync.total_energy,
+                       n * asyn.total_latency / sync.total_latency / n))
+    assert ratios[-1][0] == pytest.approx(ceiling, rel=2e-3)
+    assert ratios[1][0] < 1.05 * ceiling
+    assert ratios[0][1] == pytest.approx(ratios[-1][1], rel=1e-12)  # latency: N x a constant
+    assert ceiling == pytest.approx({"generic-rram": 5.31, "paper-calibrated": 11.88}[name],
+                                    abs=0.01)
