@@ -260,3 +260,17 @@ def test_the_energy_gap_per_sweep_tends_to_a_ceiling_and_latency_grows_with_n(na
     assert ratios[0][1] == pytest.approx(ratios[-1][1], rel=1e-12)  # latency: N x a constant
     assert ceiling == pytest.approx({"generic-rram": 5.31, "paper-calibrated": 11.88}[name],
                                     abs=0.01)
+
+
+def test_reproduce_s_scaling_exponent_names_the_sizes_of_capacity_0_it_leaves_out():
+    """The report's exponent, like the scaling command's fit line, says which sizes its fit
+    leaves out for a capacity of 0 (it fitted the others silently)."""
+    from xbarmem.experiments.reproduce.scaling import Scaling
+
+    caps = {16: 0.0, 36: 9.0, 64: 20.0, 100: 38.0}
+    text = Scaling.slope(Scaling.fit(caps), caps)
+    assert text.endswith(" (N = 16 left out: capacity 0)")
+    assert float(text.split()[0]) > 1  # the exponent of the three positive sizes
+    whole = {36: 9.0, 64: 20.0, 100: 38.0}
+    assert "left out" not in Scaling.slope(Scaling.fit(whole), whole)
+    assert Scaling.slope(None, {16: 0.0, 36: 0.0}) == "n/a (N = 16, 36 left out: capacity 0)"

@@ -177,12 +177,15 @@ class Scaling(Experiment):
         return fit_power_law(*zip(*good, strict=True)) if len(good) >= 2 else None
 
     @staticmethod
-    def slope(fit) -> str:
-        """``fit``'s exponent with its 95% interval (when it has one)."""
+    def slope(fit, caps: dict[int, float]) -> str:
+        """``fit``'s exponent (the fit of ``caps``) with its 95% interval (when it has one),
+        naming the sizes of ``caps`` of capacity 0 it leaves out (log 0 is no number)."""
+        left_out = [str(n) for n, c in caps.items() if not c > 0]
+        note = f" (N = {', '.join(left_out)} left out: capacity 0)" if left_out else ""
         if fit is None:
-            return "n/a"
+            return "n/a" + note
         return f"{fit.slope:.2f}" + (f" [{fit.slope_low:.2f}, {fit.slope_high:.2f}]"
-                                     if math.isfinite(fit.slope_low) else "")
+                                     if math.isfinite(fit.slope_low) else "") + note
 
     @staticmethod
     def local_reason(caps: dict[int, float]) -> list[str]:
@@ -212,8 +215,8 @@ class Scaling(Experiment):
             mine, ref = ({n: c[n] for n in sizes} for c in (mine, ref))
             fit, ref_fit = self.fit(mine), self.fit(ref)
             lines.append(f"| {check.label} | {sizes} | {[round(c, 1) for c in mine.values()]} "
-                         f"| {self.slope(fit)} | {[round(c, 1) for c in ref.values()]} | "
-                         f"{self.slope(ref_fit)} |")
+                         f"| {self.slope(fit, mine)} | {[round(c, 1) for c in ref.values()]} | "
+                         f"{self.slope(ref_fit, ref)} |")
             if not short or fit is None or ref_fit is None:
                 continue
             gap = fit.slope - paper
@@ -247,7 +250,7 @@ class Scaling(Experiment):
             by_kind[kind] = rows
             caps = self.capacities(rows, t)
             fit = self.fit(caps)
-            slope = self.slope(fit)
+            slope = self.slope(fit, caps)
             sec.body.append(f"| {kind} | {t} | {list(caps)} | "
                             f"{[round(c, 1) for c in caps.values()]} | {slope} | "
                             f"{PAPER_EXPONENTS[kind]} |")
