@@ -13,6 +13,7 @@ from xbarmem.hardware.chip import chip_words
 from xbarmem.names import corruption_words
 from xbarmem.viz.style import (
     apart,
+    apart_styles,
     layered,
     legend_outside,
     log_axes,
@@ -40,11 +41,12 @@ def ratios_plot(sweep: dict[str, Any], *, ax: Axes | None = None) -> Figure:
     n = [r["n"] for r in rows]
     with style(ax):
         fig, ax = new_axes(ax)
+        styles = apart_styles([series_style(0), series_style(1)])
         for i, (key, label) in enumerate((("energy_ratio", "energy"),
                                           ("latency_ratio", "latency"))):
-            st = series_style(i)
+            st = styles[i]
             ax.plot(n, [r[key] for r in rows], marker=st["marker"], color=st["color"],
-                    label=label, **layered(i, 2))
+                    ls=st["ls"], label=label, **layered(i, 2))
         texts = [ax.annotate(text, (r["n"], r[key]), textcoords="offset points",
                              xytext=(0, dy), ha="center", fontsize="x-small")
                  for key, dy, form in (("latency_ratio", 5, "{:.1%}"),

@@ -22,6 +22,7 @@ from xbarmem.viz.series import DATA_WORDS, phrase_lines
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     REFERENCE_COLOR,
+    apart_styles,
     check_title,
     equal_cue,
     equal_note,
@@ -170,13 +171,15 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         fig, ax = new_axes(ax)
         handles, bounded, zeros = [], False, False
         same_as = equal_series([(sizes, caps) for caps in result["capacity"].values()])
+        count = len(result["capacity"])
+        styles = apart_styles([rule_style(single_rule) if single_rule and count == 1
+                               else series_style(i) for i in range(count)])
         for i, (threshold, caps) in enumerate(result["capacity"].items()):
-            st = rule_style(single_rule) if single_rule and len(result["capacity"]) == 1 \
-                else series_style(i)
-            size = layered(i, len(result["capacity"]), lw=1.0)
+            st = styles[i]
+            size = layered(i, count, lw=1.0)
             # drawn over an equal series (hollow, dashed: both show), or as itself
             same = same_as[i]
-            cue: dict[str, Any] = equal_cue(same[1]) if same else {"ls": "-"}
+            cue: dict[str, Any] = equal_cue(same[1]) if same else {"ls": st["ls"]}
             caps = np.asarray(caps, dtype=float)
             keep = caps > 0
             ax.plot(sizes[keep], caps[keep], ls="none", marker=st["marker"], color=st["color"],

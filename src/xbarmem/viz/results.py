@@ -47,7 +47,8 @@ from xbarmem.viz.series import (
 from xbarmem.viz.style import (
     COLUMN_WIDTH,
     LABEL_CHARS,
-    LINESTYLES,
+    RULE_DASHES,
+    apart_styles,
     check_title,
     equal_cue,
     equal_handle,
@@ -94,23 +95,35 @@ def _fit_label(xs: np.ndarray, ys: np.ndarray) -> tuple[str, tuple[float, float]
     return text, (fit.slope, fit.prefactor)
 
 
-def _styles(series: list[Series]) -> dict[int, dict[str, str]]:
-    """Colour, marker and line style of each series: by rule, or with a single rule by
-    facet; line style by threshold, and the markers of every threshold after the first
-    hollow (``mfc``: the axes' colour), so that thresholds of one rule differ in their points
-    too (a greyscale print shows no colour)."""
+def _drawing_order(series: list[Series]) -> list[int]:
+    """The indices of ``series`` in drawing order: by rule, facet (by value: N = 16 first) and
+    threshold."""
+    return sorted(range(len(series)), key=lambda i: (
+        series[i].rule, facet_order(series[i].facet), float(series[i].threshold or 0)))
+
+
+def _styles(series: list[Series]) -> dict[int, dict[str, Any]]:
+    """Colour, marker and line style of each series (by ``id``): colour and marker by rule,
+    or with a single rule by facet; line styles such that series alike in lightness differ
+    in dashes (:func:`~xbarmem.viz.style.apart_styles`: a rule's own dash when several rules
+    are drawn, thresholds of one rule apart), and the markers of every threshold after the
+    first hollow (``mfc``: the axes' colour), so that thresholds of one rule differ in their
+    points too (a greyscale print shows no colour). Panels sharing a legend take the styles
+    of all their series."""
     rules = {s.rule for s in series}
     facets = sorted({s.facet for s in series}, key=facet_order)
     thresholds = sorted({s.threshold for s in series if s.threshold is not None}, key=float)
-    out = {}
-    for i, s in enumerate(series):
-        st = rule_style(s.rule) if len(rules) > 1 or len(facets) == 1 else series_style(
-            facets.index(s.facet))
+    order = _drawing_order(series)
+    base, dashes = [], []
+    for i in order:
+        s = series[i]
+        st: dict[str, Any] = rule_style(s.rule) if len(rules) > 1 or len(facets) == 1 \
+            else series_style(facets.index(s.facet))
         rank = thresholds.index(s.threshold) if s.threshold is not None else 0
-        st["ls"] = LINESTYLES[rank % len(LINESTYLES)]
         st["hollow"] = "yes" if rank else ""
-        out[i] = st
-    return out
+        base.append(st)
+        dashes.append(RULE_DASHES.get(s.rule) if len(rules) > 1 and not rank else None)
+    return {id(series[i]): st for i, st in zip(order, apart_styles(base, dashes), strict=True)}
 
 
 def _label(s: Series, series: list[Series]) -> str:
@@ -124,20 +137,21 @@ def _label(s: Series, series: list[Series]) -> str:
     return " ".join(parts) or s.rule
 
 
-def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = True) -> list:
+def draw_series(ax: Axes, series: list[Series], kind: str, *, labels: bool = True,
+                styles: dict[int, dict[str, Any]] | None = None) -> list:
     """Draw ``series`` into ``ax`` (mean +- std over rows per point; capacity: points and
-    power-law fit). Returns legend handles (labelled Line2D) when ``labels``; their labels
-    name the number of seeds when it differs between points."""
+    power-law fit) in ``styles`` (default :func:`_styles` of ``series``). Returns legend
+    handles (labelled Line2D) when ``labels``; their labels name the number of seeds when
+    it differs between points."""
     handles = []
-    styles = _styles(series)
+    styles = styles or _styles(series)
     same_n = len(seed_counts(series)) == 1
-    order = sorted(range(len(series)), key=lambda i: (  # (facets by value: N = 16 first)
-        series[i].rule, facet_order(series[i].facet), float(series[i].threshold or 0)))
+    order = _drawing_order(series)
     means = [(np.array(sorted(series[i].points)),
               np.array([np.mean(series[i].points[x]) for x in sorted(series[i].points)]))
              for i in order]
     for drawn, (i, same) in enumerate(zip(order, equal_series(means), strict=True)):
-        s, st = series[i], styles[i]
+        s, st = series[i], styles[id(series[i])]
         size = layered(drawn, len(order), ms=4 if kind == "capacity" else 3.5,
                        lw=1.0 if kind == "capacity" else 1.1)
         fill: dict[str, Any] = {"mfc": ax.get_facecolor()} if st["hollow"] else {}
@@ -422,11 +436,12 @@ def _panels(series, facets, kind, thresholds, reference, title) -> Figure:
     fig = Figure(figsize=(2 * COLUMN_WIDTH, 2.2 * rows + 0.3), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     handles: dict[str, Any] = {}
+    styles = _styles(series)  # (one legend: a series in one style in every panel)
     for i, facet in enumerate(facets):
         ax = axes.flat[i]
         part = [s for s in series if s.facet == facet]
-        drawn = draw_series(ax, part, kind) + _reference(ax, reference) + threshold_lines(
-            ax, thresholds, what="threshold (value at right)")
+        drawn = draw_series(ax, part, kind, styles=styles) + _reference(ax, reference) \
+            + threshold_lines(ax, thresholds, what="threshold (value at right)")
         if kind == "capacity":
             legend_outside(ax, handles=drawn, labels=[h.get_label() for h in drawn],
                            title=legend_title(kind, part))

@@ -31,6 +31,7 @@ import matplotlib.font_manager
 import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
@@ -59,7 +60,7 @@ RC: dict[str, Any] = {
     "legend.fontsize": 7,
     "legend.title_fontsize": 7,
     "legend.frameon": False,
-    "legend.handlelength": 1.8,
+    "legend.handlelength": 3.0,  # (room for two periods of every dash of LINESTYLES)
     "legend.columnspacing": 1.0,
     "axes.grid": True,
     "grid.alpha": 0.3,
@@ -94,8 +95,21 @@ SERIES_STYLES: tuple[dict[str, str], ...] = (
     {"color": "#44AA99", "marker": "^"}, {"color": "#332288", "marker": "D"},
     {"color": "#999933", "marker": "v"}, {"color": "#661100", "marker": "P"},
 )
-#: line styles telling apart thresholds (or other secondary series) of one rule
-LINESTYLES = ("-", "--", ":", "-.")
+#: the dash patterns of series (in points, scaled by the line width), most distinct first;
+#: none dotted, as the reference lines (thresholds) are, and each short enough to repeat in a
+#: legend entry (``legend.handlelength``)
+LINESTYLES: tuple[Any, ...] = (
+    "-", (0, (4.0, 1.5)), (0, (4.0, 1.5, 1.0, 1.5)), (0, (7.0, 2.0)),
+    (0, (4.0, 1.5, 1.0, 1.5, 1.0, 1.5)), (0, (7.0, 1.5, 2.0, 1.5)), (0, (1.5, 1.5)),
+    (0, (7.0, 1.5, 1.0, 1.5, 1.0, 1.5)))
+#: the dash each shipped rule takes when no series alike in lightness has it
+#: (:func:`apart_styles`): six rules of one figure keep six patterns in every figure
+RULE_DASHES = {"adaptive": 0, "pinv": 1, "hebb": 2, "storkey": 3, "storkey-variant": 4,
+               "perceptron": 5}
+#: the least difference in lightness (CIE L*, 0 black .. 100 white) that tells two series
+#: apart in a greyscale print -- or to a colour-blind reader, who keeps the lightness of a
+#: colour where its hue is lost; series closer in lightness differ in their dashes
+LIGHTNESS_GAP = 20.0
 #: colour of reference lines (thresholds)
 REFERENCE_COLOR = "#666666"
 
@@ -109,6 +123,38 @@ def rule_style(rule: str) -> dict[str, str]:
     h = zlib.crc32(rule.encode())
     return {"color": _FALLBACK_COLORS[h % len(_FALLBACK_COLORS)],
             "marker": _FALLBACK_MARKERS[(h >> 5) % len(_FALLBACK_MARKERS)]}
+
+
+def lightness(colour: Any) -> float:
+    """The lightness of a Matplotlib colour: CIE L* (0 black .. 100 white) of its sRGB
+    value under D65, what a greyscale print keeps of it."""
+    rgb = np.asarray(matplotlib.colors.to_rgb(colour), dtype=float)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    y = float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+    return float(116 * np.cbrt(y) - 16) if y > (6 / 29) ** 3 else y * (29 / 3) ** 3
+
+
+def apart_styles(styles: list[dict[str, Any]], dashes: list[int | None] | None = None
+                 ) -> list[dict[str, Any]]:
+    """The series styles of one axes (or of panels sharing a legend), in drawing order, each
+    with a line style ``ls`` such that any two series closer in lightness than
+    :data:`LIGHTNESS_GAP` (:func:`lightness` of their colours) have different dashes: a series
+    takes its own dash (``dashes[i]``, an index of :data:`LINESTYLES`; None: solid) unless an
+    earlier series alike in lightness has it, else the first dash none of those has. Markers
+    alone told two lines of one grey apart at the measured points only (storkey-variant's
+    orange and perceptron's sky blue, both solid). Every figure's series take their line
+    styles from here; more series alike in lightness than there are dashes reuse them."""
+    out: list[dict[str, Any]] = []
+    taken: list[tuple[int, float]] = []
+    for i, st in enumerate(styles):
+        light = lightness(st["color"])
+        near = {dash for dash, other in taken if abs(other - light) < LIGHTNESS_GAP}
+        own = (dashes[i] if dashes is not None else None) or 0
+        free = [d for d in range(len(LINESTYLES)) if d not in near]
+        dash = own if own not in near else free[0] if free else own
+        taken.append((dash, light))
+        out.append({**st, "ls": LINESTYLES[dash]})
+    return out
 
 
 #: how much larger a series' markers are than those of the series drawn after it (a share
@@ -284,20 +330,29 @@ def new_axes(ax: Axes | None = None, *, height: float = 2.6,
 
 #: said when a legend goes inside a caller's axes (:func:`legend_outside`)
 INSIDE_LEGEND = ("a legend beside its axes would lie over another panel of the figure, so it "
-                 "is drawn inside them, where it can hide data: make the figure with "
+                 "is drawn inside them, where it covers no plotted point (the y axis "
+                 "raised to make room where needed): make the figure with "
                  "layout=\"constrained\" (plt.subplots(..., layout=\"constrained\")) to "
                  "have the legends beside the axes")
+#: said when a caller's axes is narrowed to make room for its legend (:func:`legend_outside`)
+NARROWED_LEGEND = ("a legend beside its axes would lie over another panel of the figure and "
+                   "inside them over plotted points, so the axes are narrowed to make room "
+                   "for it: make the figure with layout=\"constrained\" (plt.subplots(..., "
+                   "layout=\"constrained\")) to have the legends beside the axes")
 
 
 def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None = None,
                    labels: list[str] | None = None):
     """The legend of ``ax`` (or ``handles`` / ``labels``) outside its data area: below the
     axes, in up to 3 columns, on a figure of :func:`new_axes`; to the right of the axes,
-    top-aligned, on a caller's figure -- inside the axes, where it hides the least data, when
-    that figure has no layout engine to make room and the legend would lie over another of
-    its axes (a neighbouring panel, a colorbar), with a warning (:data:`INSIDE_LEGEND`) that
-    says how to have it beside them. Nothing is drawn when nothing is labelled.
-    Labels and title are shown as written (names from the data: ``$`` is no math markup)."""
+    top-aligned, on a caller's figure. When that figure has no layout engine to make room and
+    the legend would lie over another of its axes (a neighbouring panel, a colorbar, their
+    tick and axis labels), it goes inside the axes where it covers no plotted point
+    (:func:`legend_inside`), else beside the axes narrowed to make room for it (to at most
+    :data:`NARROWEST` of their width), else inside where it covers the fewest, with a warning
+    (:data:`INSIDE_LEGEND`, :data:`NARROWED_LEGEND`) that says how to have it beside them.
+    Nothing is drawn when nothing is labelled. Labels and title are shown as written (names
+    from the data: ``$`` is no math markup)."""
     if handles is None:
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
@@ -321,12 +376,138 @@ def legend_outside(ax: Axes, *, title: str | None = None, handles: list | None =
     title = wrap_text(title, width) if title else title
     gap = 0.08 + 0.3 * bool(getattr(ax, "_xbarmem_right_labels", False))
     anchor = ax.transAxes + ScaledTranslation(gap, 0, fig.dpi_scale_trans)
-    legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-                       bbox_transform=anchor, title=title, borderaxespad=0.0, alignment="left")
+
+    def beside():
+        return _as_written(ax.legend(handles, labels, loc="upper left",
+                                     bbox_to_anchor=(1.0, 1.0), bbox_transform=anchor,
+                                     title=title, borderaxespad=0.0, alignment="left"))
+
+    legend = beside()
     if fig.get_layout_engine() is None and _over_other_axes(legend, ax):
+        legend, clear = legend_inside(ax, handles, labels, title)
+        if not clear and _room_beside(ax, beside()):
+            warn(NARROWED_LEGEND)
+            return ax.get_legend()
+        legend = legend if clear else legend_inside(ax, handles, labels, title)[0]
         warn(INSIDE_LEGEND)
-        legend = ax.legend(handles, labels, loc="best", title=title, alignment="left")
-    return _as_written(legend)
+    return legend
+
+
+#: the narrowest a caller's axes is made to leave room for its legend beside it (a share of
+#: its width; :func:`_room_beside`)
+NARROWEST = 0.4
+
+
+def _room_beside(ax: Axes, legend) -> bool:
+    """Whether ``legend`` (beside ``ax``, over another axes of a figure without a layout
+    engine) lies over no other axes once ``ax`` is narrowed, at most to :data:`NARROWEST` of
+    its width, keeping its left edge (the room a layout engine would have made). ``ax`` is
+    narrowed only when that makes the room."""
+    frame, box = ax.get_window_extent(), legend.get_window_extent()
+    right = [_drawn_extent(other).x0 for other in _other_axes(ax)
+             if other.get_window_extent().x0 >= frame.x1]
+    excess = box.x1 - min(right, default=math.inf) + 4.0  # (4 pixels apart)
+    if not math.isfinite(excess) or frame.width - excess < NARROWEST * frame.width:
+        return False
+    before = ax.get_position()
+    ax.set_position((before.x0, before.y0,
+                     before.width * (1 - max(excess, 0) / frame.width), before.height))
+    if _over_other_axes(legend, ax):
+        ax.set_position(before)
+        return False
+    return True
+
+
+#: the places of a legend inside its axes, in the order tried (:func:`legend_inside`)
+INSIDE_PLACES = ("upper right", "upper left", "lower left", "lower right", "center right",
+                 "center left", "upper center", "lower center", "center")
+#: the legend's room above the highest point under it (share of the axes' height), when the
+#: y axis is raised to make room (:func:`legend_inside`)
+INSIDE_GAP = 0.03
+
+
+def legend_inside(ax: Axes, handles: list, labels: list[str], title: str | None):
+    """``(legend, clear)``: the legend of ``ax`` inside it, where it covers no plotted point
+    (:func:`plotted_points`: markers with their size, error bars, value labels): the first
+    of :data:`INSIDE_PLACES`, in one or two columns, that covers none (and, of those, crosses
+    the fewest lines); where every place covers some, in the upper corner that needs the
+    least room, with the top of the y axis raised until the points under it lie below it;
+    where the legend leaves too little of the axes' height for that, where it covers the
+    fewest (``clear`` False). Matplotlib's ``loc="best"`` counted neither markers' size nor
+    error bars and, when every place covered something, took the least bad one: it covered
+    points. Placed for what ``ax`` holds and its size when called."""
+    def make(place: tuple[int, Any]):
+        return _as_written(ax.legend(handles, labels, loc=place[1], ncols=place[0],
+                                     title=title, alignment="left"))
+
+    ax.get_xlim(), ax.get_ylim()  # (autoscaled now: the points' places as they will be)
+    points = plotted_points(ax)
+    lines = [line.get_transform().transform_path(line.get_path()) for line in ax.get_lines()
+             if line.get_visible() and line.get_linestyle() not in ("None", "")]
+    places: list[tuple[int, Any]] = [(n, loc) for n in (1, 2) for loc in INSIDE_PLACES]
+    tried = []
+    for k, place in enumerate(places):
+        box = make(place).get_window_extent()
+        covered = int(box.count_contains(points)) if len(points) else 0
+        crossed = sum(bool(path.intersects_bbox(box, filled=False)) for path in lines)
+        if not covered and not crossed:
+            return ax.get_legend(), True
+        tried.append((covered, crossed, k))
+    covered, _, k = min(tried)
+    tops = [(top, j) for j, place in enumerate(places) if place[1] in INSIDE_PLACES[:2]
+            and (top := _top_clearing(ax, make(place).get_window_extent(), points))
+            is not None]
+    if not covered or not tops:  # (none: the legend takes most of the axes' height)
+        return make(places[k]), not covered
+    top, j = min(tops)
+    ax.set_ylim(top=float(ax.yaxis.get_transform().inverted().transform([[top]])[0][0]))
+    return make(places[j]), True
+
+
+def _top_clearing(ax: Axes, box, points: np.ndarray) -> float | None:
+    """The top of ``ax``'s y axis (in its scale's coordinates: log10 on a log axis) at which
+    every point of ``points`` (display coordinates) within the x range of ``box`` (a legend
+    in an upper corner of ``ax``) lies :data:`INSIDE_GAP` below the legend; None when the
+    legend leaves less than a quarter of the axes' height below it."""
+    frame = ax.get_window_extent()
+    room = (box.y0 - frame.y0) / frame.height - INSIDE_GAP
+    under = points[(points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+                   & (points[:, 1] >= frame.y0) & (points[:, 1] <= frame.y1)]
+    if room < 0.25 or not len(under):
+        return None
+    scale = ax.yaxis.get_transform()
+    low, high = (float(v) for v in scale.transform(np.array([[v] for v in ax.get_ylim()])).ravel())
+    highest = low + (under[:, 1].max() - frame.y0) / frame.height * (high - low)
+    return max(high, low + (highest - low) / room) if high > low else None
+
+
+def plotted_points(ax: Axes) -> np.ndarray:
+    """The display coordinates of what a legend inside ``ax`` must not cover: the vertices
+    of its lines drawn with markers, each widened by the marker's radius, points along its
+    error bars, and the corners of its texts in the axes (value labels); lines without
+    markers (fits, thresholds) are not points."""
+    found = []
+    for line in ax.get_lines():
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        if not line.get_visible() or str(line.get_marker()) in ("None", "", " ") or \
+                not xy.size:
+            continue
+        xy = line.get_transform().transform(xy)
+        r = float(line.get_markersize()) / 2 * ax.figure.dpi / 72
+        found += [xy + d for d in ((0, 0), (r, 0), (-r, 0), (0, r), (0, -r))]
+    for collection in ax.collections:
+        if isinstance(collection, LineCollection) and collection.get_visible():
+            for seg in collection.get_segments():
+                ends = collection.get_transform().transform(np.asarray(seg, dtype=float))
+                found.append(np.linspace(ends[0], ends[-1], 5))
+    frame = ax.get_window_extent()
+    for text in ax.texts:
+        box = text.get_window_extent()
+        middle = ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
+        if text.get_visible() and text.get_text() and frame.contains(*middle):
+            found.append(box.corners())
+    out = np.concatenate(found) if found else np.zeros((0, 2))
+    return out[np.isfinite(out).all(axis=1)]
 
 
 #: the fewest characters a line of a legend beside a caller's axes is wrapped at
@@ -352,14 +533,26 @@ def _as_written(legend):
 
 
 def _over_other_axes(legend, ax: Axes) -> bool:
-    """Whether ``legend`` (of ``ax``) lies over another axes of ``ax``'s figure (its twins,
-    on the same place, aside)."""
-    others = [other for other in ax.figure.figure.axes if other is not ax
-              and other.get_visible() and other.get_position() != ax.get_position()]
+    """Whether ``legend`` (of ``ax``) lies over another axes of ``ax``'s figure, or over its
+    tick labels, axis labels or title (:func:`_other_axes`)."""
+    others = _other_axes(ax)
     if not others:
         return False
     box = legend.get_window_extent()
-    return any(box.overlaps(other.get_window_extent()) for other in others)
+    return any(box.overlaps(_drawn_extent(other)) for other in others)
+
+
+def _drawn_extent(ax: Axes):
+    """``ax``'s extent with its tick labels, axis labels and title (display coordinates)."""
+    return ax.get_tightbbox() or ax.get_window_extent()
+
+
+def _other_axes(ax: Axes) -> list[Axes]:
+    """The other visible axes of ``ax``'s figure (its twins, on the same place, aside), whose
+    drawn extent (``get_tightbbox``: tick labels, axis labels and title too) a legend of
+    ``ax`` must not cover."""
+    return [other for other in ax.figure.figure.axes if other is not ax
+            and other.get_visible() and other.get_position() != ax.get_position()]
 
 
 class ApartLabels(matplotlib.artist.Artist):
