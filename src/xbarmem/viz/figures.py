@@ -172,8 +172,7 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         handles, bounded, zeros = [], False, False
         same_as = equal_series([(sizes, caps) for caps in result["capacity"].values()])
         count = len(result["capacity"])
-        styles = apart_styles([rule_style(single_rule) if single_rule and count == 1
-                               else series_style(i) for i in range(count)])
+        styles = _threshold_styles(count, single_rule)
         for i, (threshold, caps) in enumerate(result["capacity"].items()):
             st = styles[i]
             size = layered(i, count, lw=1.0)
@@ -210,6 +209,14 @@ def scaling_plot(result: dict, *, title: str = "", ax: Axes | None = None) -> Fi
         legend_outside(ax, handles=handles, labels=[str(h.get_label()) for h in handles],
                        title="capacity at threshold;\nline: fit C = a N^k, k ± 95% CI")
     return fig
+
+
+def _threshold_styles(count: int, rule: str | None) -> list[dict[str, Any]]:
+    """The styles of a scaling plot's ``count`` thresholds: the ``rule``'s own when it is
+    one rule's single threshold, else by threshold, apart in grey
+    (:func:`~xbarmem.viz.style.apart_styles`)."""
+    return apart_styles([rule_style(rule) if rule and count == 1 else series_style(i)
+                         for i in range(count)])
 
 
 def _fit_words(fit: dict | None, sizes: int) -> str:
