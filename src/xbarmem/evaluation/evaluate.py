@@ -95,7 +95,11 @@ class Protocol:
             corruption's level when none is given, as the commands and sweeps take it
             (:data:`~xbarmem.names.DEFAULT_LEVELS`: 0.1 for ``flip`` and ``salt-pepper``,
             0.6 for ``gaussian`` and ``occlude``); a custom corruption has none, so a
-            protocol of one without a level raises :class:`ConfigError`. The cues of binary
+            protocol of one without a level raises :class:`ConfigError`. A level not given
+            follows the corruption in copies: ``dataclasses.replace(Protocol(),
+            corruption="gaussian")`` has level 0.6, as ``Protocol(corruption="gaussian")``
+            (the level is held as a float equal to the default that remembers it was not
+            given); a level given is kept. The cues of binary
             patterns are the signs of the corrupted patterns (+-1, a 0 read as +1):
             Gaussian noise of sigma ``s`` flips a bit with probability ``Phi(-1/s)``.
         probes: corrupted cues per stored pattern (per chip).
@@ -132,14 +136,14 @@ class Protocol:
         of the functions that take it): :class:`PatternError` for the corruption,
         :class:`ConfigError` for the rest, naming the field. Names are kept canonical
         (``corruption="Flip"``, ``mode="Sync"``: ``"flip"``, ``"sync"``)."""
-        if self.level is None:
-            self.level = default_level(self.corruption)
+        if self.level is None or isinstance(self.level, _DefaultLevel):  # (a copy's: re-read)
+            self.level = _DefaultLevel(default_level(self.corruption))
         self.corruption = check_corruption(self.corruption, self.level)
         self.mode, activation = check_recall(self.mode, self.activation or "sign",
                                              self.max_iterations)
         self.activation = None if self.activation is None else activation
         # numpy scalars (np.arange, np.linspace) are kept as the Python numbers they hold
-        if type(self.level) not in (int, float):
+        if type(self.level) not in (int, float, _DefaultLevel):
             self.level = float(self.level)
         self.probes = _PROBES(self.probes, "probes")
         self.max_iterations = int(self.max_iterations)
@@ -155,6 +159,8 @@ class Protocol:
         recorded only when it is not the default (the records of protocols without one, in
         results and figures, keep their keys)."""
         out = dict(vars(self))
+        out["level"] = float(out["level"]) if isinstance(out["level"], _DefaultLevel) else \
+            out["level"]
         out.update(tol_entry(out.pop("tol")))
         if callable(out["corruption"]):
             out["corruption"] = corruption_name(out["corruption"])
@@ -166,6 +172,14 @@ class Protocol:
         if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
             raise ConfigError(f"offset must be an integer, got {shown(offset)}")
         return replace(self, seed=offset_seed(self.seed, offset))
+
+
+class _DefaultLevel(float):
+    """A :class:`Protocol`'s level that was not given: equal to the corruption's default, and
+    marked so that a copy of the protocol (``dataclasses.replace``, :meth:`Protocol.reseeded`)
+    takes its own corruption's default level, as a protocol made without a level does."""
+
+    __slots__ = ()
 
 
 def default_level(corruption: Any) -> float:
@@ -197,7 +211,10 @@ def as_protocol(protocol: Protocol | None, default: Protocol | None = None, *,
         out = default if default is not None else Protocol()
         if kind is not None and kind != "binary" and out.corruption in BIT_CORRUPTIONS:
             corruption, level, activation = default_cues(kind)
-            out = replace(out, corruption=corruption, level=level, activation=activation)
+            # (the kind's default level, as one not given: a copy with another corruption
+            # takes that corruption's)
+            out = replace(out, corruption=corruption, level=_DefaultLevel(level),
+                          activation=activation)
     else:
         hint = " (build one with Protocol(**options))" if isinstance(protocol, dict) else ""
         out = check_type(protocol, Protocol, "protocol", f"a Protocol{hint}")

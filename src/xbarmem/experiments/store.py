@@ -456,10 +456,22 @@ class ResultStore:
         """Write the rows matching ``where`` and ``sweep`` (as :meth:`rows`) as CSV text to
         ``stream`` (an open text file, e.g.
         ``sys.stdout``), with the columns and ``order`` of :meth:`export`; returns the number
-        of rows. The filters and sweep are checked before anything is written."""
+        of rows. The filters and sweep are checked before anything is written; when no row
+        matches, :class:`ConfigError` and nothing is written (:meth:`export`)."""
         columns, records = self._table(where, sweep, order=order)
+        self._check_some(records, where, sweep)
         _write_csv(stream, records, columns)
         return len(records)
+
+    def _check_some(self, records: list[Any], where: Sequence[str], sweep: str | None
+                    ) -> None:
+        """Refuse (:class:`ConfigError`, one line naming the store and its sweeps) writing no
+        ``records``: an empty export replaced the file an earlier one wrote."""
+        if not records:
+            which = "match the filters" if where or sweep else "are stored yet"
+            listed = ", ".join(f"{name} ({n})" for name, n in self.sweeps().items()) or "none"
+            raise ConfigError(f"{self.path}: no rows {which}, nothing to write (sweeps in "
+                              f"this store: {listed})")
 
     def export(self, path: str | Path, where: Sequence[str] = (),
                sweep: str | None = None, *, order: RowOrder | None = None) -> Path:
@@ -470,11 +482,14 @@ class ResultStore:
         (oldest first: the order they were computed in) that returns them in the order to
         write (``xbarmem results`` writes them in the order of its table, the same whichever
         way a sweep ran). Returns the path; the path, filters and sweep are checked before
-        anything is written."""
+        anything is written. No row matching (a value misspelt in ``where``, a store holding
+        none) raises :class:`ConfigError` naming the store's sweeps, as ``xbarmem results
+        --csv`` refuses it, and leaves an earlier file at ``path`` as it was."""
         path = output_file(path, "export")
         if path.suffix.lower() not in (".csv", ".parquet"):
             raise ConfigError(f"export file must end in .csv or .parquet, got {path.name}")
         columns, records = self._table(where, sweep, order=order)
+        self._check_some(records, where, sweep)
         if path.suffix.lower() == ".csv":
             def write(partial: Path) -> None:
                 with partial.open("w", newline="", encoding="utf-8") as fh:

@@ -211,11 +211,14 @@ class FaultMap:
         self.pinned = self._checked_pinned(self.pinned)
 
     def _checked_pinned(self, pinned: Any) -> np.ndarray:
-        """``pinned`` as a bool array of the map's shape (None: none pinned); every pinned
-        device is held at a conductance (:class:`FileFormatError` otherwise)."""
-        if pinned is None:
+        """``pinned`` as a bool array of the map's shape (None: none pinned, as is a mask
+        pinning none of another shape -- ``dataclasses.replace(fault_map, g_stuck=...)``
+        copies the resolved all-False mask); every pinned device is held at a conductance
+        (:class:`FileFormatError` otherwise)."""
+        mask = None if pinned is None else np.asarray(pinned)
+        if mask is None or (mask.dtype.kind in "biuf" and mask.shape != self.g_stuck.shape
+                            and not mask.any()):  # none pinned: a copy's of another shape too
             return np.zeros(self.g_stuck.shape, dtype=bool)
-        mask = np.asarray(pinned)
         if mask.shape != self.g_stuck.shape or mask.dtype.kind not in "biuf" or not np.isin(
                 mask, (0, 1)).all():
             raise FileFormatError(f"fault map pinned must be a 0/1 (bool) array of the map's "
