@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import io
 import json
 import pickle
@@ -85,3 +86,83 @@ def test_an_export_of_no_rows_raises_and_keeps_the_last_file(tmp_path, suffix, w
             store.write_csv(stream, where)
     assert target.read_text() == "the last export\n" and stream.getvalue() == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"rows{suffix}", "s.sqlite"]
+
+
+def test_a_closed_store_says_so_in_the_projects_error(tmp_path):
+    """A store used after ``close()`` or its ``with`` block raised sqlite3's
+    ``ProgrammingError: Cannot operate on a closed database``."""
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        pass
+    for use in (store.rows, store.sweeps, store.table,
+                lambda: store.export(tmp_path / "rows.csv")):
+        with pytest.raises(ConfigError, match=r"s\.sqlite is closed \(used after close\(\) or "
+                                              r"its with block\): open it again"):
+            use()
+    store.close()  # again: nothing
+    assert repr(store).endswith(", closed)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
+
+
+# --------------------------------------------------------------------------- arguments
+def memory_patterns():
+    return xm.random_patterns(3, 16, seed=0)
+
+
+@pytest.fixture(scope="module")
+def memory():
+    return xm.train(memory_patterns(), chip="rram", rule="pinv")
+
+
+def _methods(obj):
+    """The public methods of ``obj`` (bound; class and static methods too), by name, read
+    without touching its properties (some warn)."""
+    return {name: getattr(obj, name) for name in dir(type(obj)) if not name.startswith("_")
+            and isinstance(inspect.getattr_static(type(obj), name),
+                           staticmethod | classmethod | type(_methods))}
+
+
+def test_every_public_method_names_an_unknown_keyword(memory, tmp_path):
+    """``memory.program(seed=1)``, ``store.rows(wher=...)``, ``chip.to_toml(indent=2)``,
+    ``protocol.reseeded(ofset=1)`` raised Python's bare ``TypeError``; the functions and
+    ``recall`` raised :class:`ArgumentError` naming the closest keyword."""
+    store = ResultStore(tmp_path / "s.sqlite")
+    objects = [memory, xm.train(memory_patterns(), chip="ideal", rule="adaptive",
+                                arch="multilayer", hidden=4, max_steps=2),
+               store, xm.Protocol(), memory.faults, memory.crossbar, xm.load_preset("rram"),
+               xm.AdaptiveTrainer(), xm.get_rule("perceptron"),
+               xm.evaluate_memory(memory, memory_patterns())]
+    checked, bare = 0, []
+    for obj in objects:
+        for name, method in _methods(obj).items():
+            if any(p.kind is p.VAR_KEYWORD
+                   for p in inspect.signature(method).parameters.values()):
+                continue  # (checks its keywords itself: replace(**changes))
+            try:
+                method(zzz=1)
+            except xm.ArgumentError as exc:
+                assert "unknown keyword argument 'zzz'" in str(exc), (name, exc)
+                checked += 1
+            except TypeError:
+                bare.append(f"{type(obj).__name__}.{name}")
+    store.close()
+    assert not bare and checked > 60, bare
+
+
+def test_arguments_that_do_not_fit_raise_argument_error_in_pythons_words(memory):
+    """``xm.train(patterns, "rram")`` (the chip by position) raised a bare ``TypeError``."""
+    patterns = memory_patterns()
+    for call, words in (
+            (lambda: xm.train(patterns, "rram"), r"train\(\) takes 1 positional argument "
+                                                 r"but 2 were given"),
+            (lambda: xm.train(), r"train\(\) missing 1 required positional argument: "
+                                 r"'patterns'"),
+            (lambda: xm.get_rule(), "missing 1 required positional argument: 'name'"),
+            (lambda: memory.recall(), "missing 1 required positional argument: 'cues'"),
+            (lambda: xm.load_preset("rram").with_faults(0.1, 0.5, 3),
+             "takes from 2 to 3 positional arguments but 4 were given"),
+            (lambda: xm.Protocol().reseeded(), "missing 1 required positional argument")):
+        with pytest.raises(xm.ArgumentError, match=words):
+            call()
+    # a TypeError raised inside a call whose arguments fit is not renamed
+    with pytest.raises(xm.ArgumentError, match="memory must be a Memory"):
+        xm.save_memory(None, "m.safetensors")

@@ -565,28 +565,42 @@ def cannot_call(method: Any, *args: Any, **keywords: Any) -> str | None:
 
 
 def checked_keywords(obj: F) -> F:
-    """Decorate a public function (or a class: its ``__init__``) so that an unknown keyword
-    argument raises :func:`unknown_argument` (an :class:`~xbarmem.errors.ArgumentError`
-    naming the closest valid keyword, as scikit-learn does) instead of Python's bare
-    ``TypeError``. Functions taking ``**kwargs`` are returned unchanged; the signature seen
-    by :mod:`inspect` and ``help()`` is the original one."""
+    """Decorate a public function (or a class: its ``__init__`` and the public methods its body
+    defines) so that an unknown keyword argument raises :func:`unknown_argument` (an
+    :class:`~xbarmem.errors.ArgumentError` naming the closest valid keyword, as scikit-learn
+    does) and arguments that do not fit the signature (too many positional ones, a required
+    one left out) an :class:`~xbarmem.errors.ArgumentError` in Python's words, instead of a
+    bare ``TypeError`` (a function taking ``**kwargs`` checks its keywords itself). The
+    signature seen by :mod:`inspect` and ``help()`` is the original one."""
     if isinstance(obj, type):
-        obj.__init__ = checked_keywords(obj.__init__)  # type: ignore[misc]
+        for name, method in list(vars(obj).items()):
+            if name != "__init__" and name.startswith("_"):
+                continue
+            kind = type(method) if isinstance(method, staticmethod | classmethod) else None
+            function = method.__func__ if kind is not None else method
+            if inspect.isfunction(function) and not hasattr(function, "__wrapped__"):
+                checked = checked_keywords(function)
+                setattr(obj, name, kind(checked) if kind is not None else checked)
         return obj
     params = inspect.signature(obj).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return obj
     names = tuple(n for n, p in params.items()
                   if p.kind in _KEYWORD_KINDS and n not in ("self", "cls"))
     allowed = frozenset(names)
+    # (a function taking **kwargs checks its keywords itself)
+    free = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     where = obj.__qualname__.removesuffix(".__init__") + "()"
 
     @functools.wraps(obj)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        for key in kwargs:
+        for key in kwargs if not free else ():
             if key not in allowed:
                 raise unknown_argument(where, key, names)
-        return obj(*args, **kwargs)
+        try:
+            return obj(*args, **kwargs)
+        except TypeError as exc:  # (the call itself, not the body: only when they do not bind)
+            if isinstance(exc, ArgumentError) or cannot_call(obj, *args, **kwargs) is None:
+                raise
+            raise ArgumentError(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -118,6 +118,22 @@ def _without_wal(path: Path) -> str:
             f"while a sweep ran or after one was killed? copy {path.name}-wal too)")
 
 
+class _Closed:
+    """The connection of a closed :class:`ResultStore`: closing it again does nothing, any
+    other use raises :class:`ConfigError` naming the store (sqlite3's ``ProgrammingError``
+    said "Cannot operate on a closed database")."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def close(self) -> None:
+        """Nothing: the store is closed."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise ConfigError(f"results store {self.path} is closed (used after close() or its "
+                          f"with block): open it again with ResultStore(path)")
+
+
 @checked_keywords
 class ResultStore:
     """A results store at ``path`` (created on first use unless ``readonly``).
@@ -215,8 +231,10 @@ class ResultStore:
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        """Close the database connection (also on leaving a ``with`` block)."""
+        """Close the database connection (also on leaving a ``with`` block; again: nothing).
+        A closed store's methods raise :class:`ConfigError` saying so."""
         self._db.close()
+        self._db = _Closed(self.path)  # type: ignore[assignment]
 
     def __enter__(self) -> ResultStore:
         return self
@@ -226,7 +244,7 @@ class ResultStore:
         line."""
         try:
             held = f"sweeps={brief(self.sweeps())}"
-        except sqlite3.ProgrammingError:  # closed
+        except (sqlite3.ProgrammingError, ConfigError):  # closed
             held = "closed"
         return f"ResultStore({str(self.path)!r}, {held})"
 

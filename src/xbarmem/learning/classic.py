@@ -249,6 +249,7 @@ def rule_names() -> list[str]:
     return ["adaptive", *CLASSIC_RULES]
 
 
+@checked_keywords
 def get_rule(name: str, **options):
     """A rule object (:class:`~xbarmem.learning.base.Rule`) by ``name`` (``adaptive``, ``hebb``,
     ``storkey``, ``storkey-variant``, ``pinv``, ``perceptron``) with ``options``; unknown

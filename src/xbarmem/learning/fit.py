@@ -206,6 +206,7 @@ def train(patterns: PatternSet | ArrayLike, *, chip: str | ChipSpec | None = ...
           **rule_options: Any) -> Memory: ...
 
 
+@checked_keywords
 def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "adaptive",
           arch: str = "single", hidden: HiddenWidths | None = None,
           faults: FaultMap | None = None, fault_seed: int = 0, program_seed: int = 0,

@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 import tomli_w
 
-from xbarmem.checks import shown, unknown_argument
+from xbarmem.checks import checked_keywords, shown, unknown_argument
 from xbarmem.errors import ConfigError, FileFormatError
 from xbarmem.files import parse_text
 from xbarmem.spec.fields import FieldInfo, _attribute_docs, _help_section, _missing, unknown_key
@@ -44,6 +44,7 @@ class Spec:
         if noun is not None:
             cls._noun = noun
         cls.__doc__ = inspect.cleandoc(cls.__doc__ or "") + _help_section(cls, _META)
+        checked_keywords(cls)  # its methods' keywords, as Spec's own (below the class)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         """Refuse an unknown keyword argument of the constructor
@@ -177,6 +178,9 @@ class Spec:
     def from_json(cls: type[S], text: str) -> S:
         """Parse JSON ``text`` and :meth:`from_dict` it (FileFormatError if not JSON)."""
         return cls.from_dict(_parse(json.loads, json.JSONDecodeError, "JSON", text))
+
+
+checked_keywords(Spec)
 
 
 def _parse(loads: Callable[[str], Any], error: type[Exception], what: str, text: str) -> Any:
