@@ -166,3 +166,28 @@ def test_arguments_that_do_not_fit_raise_argument_error_in_pythons_words(memory)
     # a TypeError raised inside a call whose arguments fit is not renamed
     with pytest.raises(xm.ArgumentError, match="memory must be a Memory"):
         xm.save_memory(None, "m.safetensors")
+
+
+def test_a_store_refuses_to_be_pickled_or_copied_in_the_projects_error(tmp_path):
+    """``pickle.dumps(store)`` / ``copy.deepcopy(store)`` raised ``TypeError: cannot pickle
+    'sqlite3.Connection' object``; ``copy.copy`` shared the connection, so closing the copy
+    closed the original."""
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        for action in (pickle.dumps, copy.deepcopy, copy.copy):
+            with pytest.raises(xm.ArgumentError, match="a ResultStore cannot be pickled or "
+                                                       "copied .*open it again"):
+                action(store)
+        assert store.sweeps() == {}
+
+
+def test_extra_metadata_cannot_take_the_key_of_the_saved_patterns(memory, tmp_path):
+    """``save_memory(memory, path, extra={"patterns": ...})`` wrote a file ``load_memory``
+    refused (``not an xbarmem model``), or dropped the user's value for the patterns'
+    record."""
+    path = tmp_path / "m.safetensors"
+    for patterns in (None, memory_patterns()):
+        with pytest.raises(ConfigError, match="extra must not hold the key 'patterns'"):
+            xm.save_memory(memory, path, patterns=patterns, extra={"patterns": "mine"})
+    assert not path.exists()
+    xm.save_memory(memory, path, extra={"note": "mine"})
+    assert xm.load_memory(path).n_neurons == 16

@@ -248,6 +248,14 @@ class ResultStore:
             held = "closed"
         return f"ResultStore({str(self.path)!r}, {held})"
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Refused (:class:`~xbarmem.errors.ArgumentError`): a store is an open database
+        connection, which ``pickle`` and ``copy`` cannot carry (they raised a bare
+        ``TypeError``); another process or copy opens the file again."""
+        raise ArgumentError(f"a ResultStore cannot be pickled or copied (it holds an open "
+                            f"database connection): pass its path and open it again, "
+                            f"ResultStore({str(self.path)!r})")
+
     def __exit__(self, *exc: Any) -> None:
         """Close; a block that fails (not one interrupted: it says how to resume) leaves no
         store it created empty (:meth:`drop_if_made_empty`)."""

@@ -92,7 +92,7 @@ def save_memory(memory: Memory, path: str | Path, *, patterns=None,
     :class:`~xbarmem.errors.PatternError` for patterns that are malformed, not of the
     memory's ``N`` or a set of another kind than the memory was trained for (``info["kind"]``;
     a matrix is read as that kind), :class:`~xbarmem.errors.ConfigError` for ``extra`` that
-    is not JSON."""
+    is not JSON or holds the key ``patterns`` (the file's record of its saved patterns)."""
     path = as_path(path)
     patterns = _check_save(memory, path, patterns, extra)
     tensors: dict[str, np.ndarray] = {}
@@ -137,6 +137,10 @@ def _check_save(memory: Memory, path: Path, patterns: Any,
             dumps(extra)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"extra must hold JSON data only: {exc}") from None
+        if "patterns" in extra:  # (replaced by the saved patterns' record, or read as one)
+            raise ConfigError("extra must not hold the key 'patterns': the model file keeps "
+                              "its saved patterns' description there (save them with "
+                              "patterns=...)")
     if patterns is None:
         return None
     return memory_patterns(memory, patterns)
