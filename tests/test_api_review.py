@@ -163,9 +163,20 @@ def test_arguments_that_do_not_fit_raise_argument_error_in_pythons_words(memory)
             (lambda: xm.Protocol().reseeded(), "missing 1 required positional argument")):
         with pytest.raises(xm.ArgumentError, match=words):
             call()
-    # a TypeError raised inside a call whose arguments fit is not renamed
-    with pytest.raises(xm.ArgumentError, match="memory must be a Memory"):
-        xm.save_memory(None, "m.safetensors")
+
+
+def test_a_type_error_from_inside_a_call_whose_arguments_fit_is_not_renamed():
+    from xbarmem.checks import checked_keywords
+
+    @checked_keywords
+    def inside(x, *, y=1):
+        return x + "text"  # (a bug of the body: its TypeError is Python's own)
+
+    with pytest.raises(TypeError, match="unsupported operand") as info:
+        inside(1, y=2)
+    assert not isinstance(info.value, xm.ArgumentError)
+    with pytest.raises(xm.ArgumentError, match=r"takes 1 positional argument but 2"):
+        inside(1, 2)
 
 
 def test_a_store_refuses_to_be_pickled_or_copied_in_the_projects_error(tmp_path):
