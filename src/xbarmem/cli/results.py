@@ -138,16 +138,7 @@ def results_cmd(
 def _check_some(store: Path, db, total: int, exported: bool, filtered: bool) -> None:
     """Refuse an export of no rows (it replaced an earlier export by an empty file)."""
     if not total and exported:
-        raise no_rows(store, db, filtered, "write")
-
-
-def no_rows(store: Path, db, filtered: bool, what: str) -> ConfigError:
-    """The error of a command that would ``what`` (write, draw) an output from no rows: the
-    store's (``db``) rows ``filtered`` match none, or it holds none; names its sweeps."""
-    which = "match the filters" if filtered else "are stored yet"
-    listed = ", ".join(f"{name} ({n})" for name, n in db.sweeps().items()) or "none"
-    return ConfigError(f"{store}: no rows {which}, nothing to {what} (sweeps in this store: "
-                       f"{listed})")
+        raise db.no_rows(filtered, "write")
 
 
 def _read_rows(db, conditions: list[str], sweep: str | None, limit: int | None
@@ -471,7 +462,7 @@ def plot_cmd(
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
         if not rows:  # (plot_rows said "no stored rows" of a store whose filters match none)
-            raise no_rows(store, db, bool(where or sweep), "draw")
+            raise db.no_rows(bool(where or sweep), "draw")
     chosen = kind or choose_kind(rows, "--kind")  # (the rows read: no work done yet)
     path = path or _plot_path(store, Path(f"{chosen}.{'svg' if svg else 'png'}"))
     assert path is not None

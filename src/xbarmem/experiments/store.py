@@ -494,10 +494,15 @@ class ResultStore:
         """Refuse (:class:`ConfigError`, one line naming the store and its sweeps) writing no
         ``records``: an empty export replaced the file an earlier one wrote."""
         if not records:
-            which = "match the filters" if where or sweep else "are stored yet"
-            listed = ", ".join(f"{name} ({n})" for name, n in self.sweeps().items()) or "none"
-            raise ConfigError(f"{self.path}: no rows {which}, nothing to write (sweeps in "
-                              f"this store: {listed})")
+            raise self.no_rows(bool(where or sweep), "write")
+
+    def no_rows(self, filtered: bool, what: str) -> ConfigError:
+        """The error (returned, not raised) of writing or drawing (``what``) an output from no
+        rows: the rows ``filtered`` match none, or the store holds none; names its sweeps."""
+        which = "match the filters" if filtered else "are stored yet"
+        listed = ", ".join(f"{name} ({n})" for name, n in self.sweeps().items()) or "none"
+        return ConfigError(f"{self.path}: no rows {which}, nothing to {what} (sweeps in "
+                           f"this store: {listed})")
 
     def export(self, path: str | Path, where: Sequence[str] = (),
                sweep: str | None = None, *, order: RowOrder | None = None) -> Path:
