@@ -157,3 +157,12 @@ def test_a_recall_curve_prints_one_line_and_stays_a_dict():
         f"{brief([p['exact'] for p in found['points']])}, rule='pinv', arch='single', "
         "chip='paper-sim', trials=2)")
     assert type(found.as_dict()) is dict and found.as_dict() == found
+
+
+def test_a_problem_shows_its_sizes_not_its_tensors():
+    """``Problem`` (what a rule of one's own is given) printed its pattern and bound tensors."""
+    problem = xm.Problem.of(xm.random_patterns(10, 64, seed=0).patterns)
+    assert repr(problem) == ("Problem(networks=1, patterns=shape (1, 10, 64), sizes=[64, 64], "
+                             "kind='binary', counts=None, noise=(0.0, 0.0), zero_diagonal=True, "
+                             "bias=True, levels=False)")
+    assert "tensor" not in repr(xm.Problem.of(torch.ones(3, 5, 16), sizes=[16, 8, 16]))

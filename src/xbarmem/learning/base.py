@@ -23,6 +23,7 @@ import torch
 
 from xbarmem.checks import (
     as_real_array,
+    brief,
     cannot_call,
     check_callback,
     check_choice,
@@ -104,6 +105,15 @@ class Problem:
                 and all(isinstance(g, WeightGrid) for g in self.grids)):
             raise ConfigError(f"grids must be None or a tuple of one WeightGrid per layer "
                               f"({len(self.bounds)}), got {shown(self.grids)}")
+
+    def __repr__(self) -> str:
+        """The problem's sizes and settings, never its tensors (the attributes hold them):
+        ``Problem(networks=2, patterns=shape (2, 10, 64), sizes=[64, 64], kind='binary', ...)``."""
+        counts = "None" if self.counts is None else brief(self.counts)
+        return (f"Problem(networks={self.networks}, patterns={brief(self.patterns)}, "
+                f"sizes={self.sizes}, kind={self.kind!r}, counts={counts}, "
+                f"noise={tuple(self.noise)}, zero_diagonal={self.zero_diagonal}, "
+                f"bias={self.bias}, levels={self.grids is not None})")
 
     @property
     def networks(self) -> int:
