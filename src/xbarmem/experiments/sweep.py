@@ -55,7 +55,9 @@ from xbarmem.experiments.trial_options import (
     OPTIONS,
     TOP_KEYS,
     SweepHead,
+    SweepName,
     _checked,
+    printable_name,
 )
 from xbarmem.files import as_path, parse_text, read_text
 from xbarmem.limits import check_bytes
@@ -176,7 +178,7 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
         if key not in TOP_KEYS:
             raise unknown_key("top-level sweep", key, TOP_KEYS)
     given = {k: _checked(_HEAD, k, v, "[sweep]") for k, v in _table(data, "sweep").items()}
-    head = SweepHead(**{"name": Path(source).stem or "sweep", **given})
+    head = SweepHead(**{"name": given.get("name") or _default_name(source), **given})
     trial = head.trial
 
     base = _table(data, "base")
@@ -184,12 +186,19 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
         _check_base(key, value, trial)
     raw_grid = data.get("grid", [])
     grid_tables = raw_grid if isinstance(raw_grid, list) else [raw_grid]
+    if "grid" in data and not grid_tables:
+        raise ConfigError("grid = [] lists no grid tables: give [grid] or [[grid]] tables, or "
+                          "leave grid out to run the [base] trial alone")
     grids = []
     for i, table in enumerate(grid_tables):
         where = "[grid]" if not isinstance(raw_grid, list) else f"[[grid]] #{i + 1}"
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table, got {shown(table)}")
         grids.append(_flatten_grid(table, where, trial))
+        if not grids[-1]:  # (it ran the [base] trial: a whole trial of defaults in a union)
+            raise ConfigError(f"{where} lists no values to sweep: give its keys lists "
+                              f"(rule = [\"hebb\", \"pinv\"]), or leave it out to run the "
+                              f"[base] trial alone")
         _check_rule_dimensions(grids[-1], base, where)
     _check_expansion(head, grids, source)
     rule_options: dict[str, dict[str, Any]] = {}
@@ -208,6 +217,18 @@ def _parse(data: dict[str, Any], source: str) -> SweepSpec:
     _warn_unused_rule_options(spec)
     _warn_base_overridden(spec)
     return spec
+
+
+def _default_name(source: str) -> str:
+    """The name of a sweep whose ``[sweep]`` table gives none: its file's name without the
+    suffix (``sweep`` when that is empty), refused when it is no sweep name (:class:`~xbarmem.
+    experiments.trial_options.SweepName`: a tab or a space at its end in the file name)."""
+    stem = Path(source).stem or "sweep"
+    if not printable_name(stem):
+        raise ConfigError(f"the sweep's name would be the file's name without its suffix, "
+                          f"{stem!r}, which is not {SweepName.what}: give [sweep] name = "
+                          f"\"...\"")
+    return stem
 
 
 def _rule_table(rule: str, where: str, named: Any) -> str:

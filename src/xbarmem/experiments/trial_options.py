@@ -4,6 +4,7 @@ default, rule and help."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from xbarmem.spec import (
     Number,
     Rule,
     Spec,
+    Text,
     choice,
     flag,
     integer,
@@ -97,12 +99,39 @@ def hidden_widths(hidden: int | str | list[int | str], n: int) -> int | list[int
     return resolve_hidden(hidden, n)
 
 
+class SweepName(Text):
+    """A sweep's name: a non-empty text of printable characters (no line break, tab, escape
+    sequence or other control or format character, :func:`printable_name`) with no space at
+    its ends. It names the sweep's rows in every table, export and ``--sweep``: a line break
+    in it split the sweep's summary line, and ``" g1"`` was another sweep than ``g1``."""
+
+    what = "a name of printable characters without spaces at its ends"
+
+    def __init__(self) -> None:
+        super().__init__(nonempty=True)
+        self.what = SweepName.what
+
+    def accepts(self, value: Any) -> bool:
+        return super().accepts(value) and printable_name(value)
+
+
+def printable_name(name: str) -> bool:
+    """Whether ``name`` has no space at its ends and no character of Unicode's categories C
+    (control, format: ``\\n``, ``\\t``, ESC, a bidirectional override) or Zl, Zp (line
+    and paragraph separators)."""
+    return name == name.strip() and all(
+        unicodedata.category(c)[0] != "C" and unicodedata.category(c) not in ("Zl", "Zp")
+        for c in name)
+
+
 # --------------------------------------------------------------------------- options
 @dataclass(frozen=True)
 class SweepHead(Spec, noun="sweep"):
     """The ``[sweep]`` table (``name`` defaults to the file's stem)."""
 
-    name: str = text(default="sweep", nonempty=True, help="sweep name (stored with every row)")
+    name: str = option(SweepName(), default="sweep",
+                       help="sweep name (stored with every row; default: the file's name "
+                            "without .toml)")
     description: str = text(default="", help="free text")
     trial: str = choice(TRIAL_KINDS, default="evaluate", help="kind of trial")
     seeds: int | list[int] = option(
