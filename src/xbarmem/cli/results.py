@@ -59,9 +59,9 @@ _SAID_BEFORE = {"hidden": "n_neurons", "data": "patterns", "kind": "patterns",
                 "corruption": "level"}
 GroupBy = Annotated[str | None, typer.Option(
     "--group-by", "-g", metavar="FIELD[,FIELD...]", help="Group rows with equal values of these "
-    "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds) "
-    "with their number n (rows of one setting and seed count once; not with --csv or "
-    "--parquet).")]
+    "fields (e.g. rule,fault_rate) and show each metric's mean and std over the rest (seeds, "
+    "and settings left out of the fields, which the table names) with their number n (rows "
+    "of one setting and seed count once; not with --csv or --parquet).")]
 Metrics = Annotated[str | None, typer.Option(
     "--metric", "-m", metavar="NAME[,NAME...]", help="--group-by: result values shown "
     "(cosine, exact, capacity.0.99, ...; default: cosine and exact, or the capacities; --json: "
@@ -365,12 +365,14 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     """One line per group: its field values, n, and mean and std of each shown metric."""
     from xbarmem.experiments.grouping import metric_names
 
+    pooled = _pooled_text(groups)
     names = chosen or [m for m in metric_names(rows)
                        if m in ("cosine", "exact") or m.startswith("capacity.")]
     table = Table(title=f"{store}: {len(rows)} row{'s' if len(rows) != 1 else ''} in "
                   f"{len(groups)} group{'s' if len(groups) != 1 else ''}", box=box.SIMPLE_HEAD,
-                  caption="each metric: the mean over the n settings of a group (its seeds), "
-                          "then +-std (sample standard deviation)")
+                  caption="each metric: the mean over the n settings of a group (its seeds"
+                          f"{' and the settings it pools' if pooled else ''}), then +-std "
+                          "(sample standard deviation)")
     for col in by:
         table.add_column(col, overflow="fold", min_width=min(len(col), 12))
     table.add_column("n", justify="right")
@@ -402,11 +404,32 @@ def _print_groups(store: Path, groups: list[dict], by: list[str], rows: list[dic
     if bounded:
         table.caption = (f"{table.caption}; >=: the mean takes in lower bounds (a row of the "
                          "group passed every count it tested)")
+    if pooled:
+        table.caption = (f"{table.caption}; pooled: {pooled} (add them to --group-by to keep "
+                         "them apart)")
     versions = sorted({str(r.get("version")) for r in rows})
     if len(versions) > 1 and "version" not in by:
         table.caption = (f"{table.caption}; rows of xbarmem {', '.join(versions)} are grouped "
                          "together: add version to --group-by to keep them apart")
     out.print_table(table, "--metric NAME,... to choose its metrics")
+
+
+def _pooled_text(groups: list[dict]) -> str:
+    """The settings that groups pool besides their seeds (``pooled`` of
+    :func:`~xbarmem.experiments.grouping.group_rows`), each with its values (at most 4 shown):
+    ``level (0.05, 0.15), n_neurons (16, 36)``; empty when no group pools any."""
+    from xbarmem.experiments.grouping import order_key
+
+    values: dict[str, dict[str, object]] = {}
+    for g in groups:
+        for key, held in g.get("pooled", {}).items():
+            values.setdefault(key, {}).update({_text(v, key): v for v in held})
+    parts = []
+    for key in sorted(values):
+        texts = sorted(values[key], key=lambda t: order_key([values[key][t]]))
+        shown = ", ".join(texts[:4]) + (f", ... ({len(texts)} values)" if len(texts) > 4 else "")
+        parts.append(f"{key} ({shown})")
+    return ", ".join(parts)
 
 
 def _metric_header(name: str) -> str:

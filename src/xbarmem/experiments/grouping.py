@@ -121,7 +121,9 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
          "mean": {metric: mean}, "std": {metric: sample std (None for one value)},
          "count": {metric: settings with a finite value of it},
          "lower_bound": [metrics whose mean takes in a row's lower bound (:func:`lower_bound`):
-                         the mean is then a lower bound too]}
+                         the mean is then a lower bound too],
+         "pooled": {setting: [its values in the group]} (:func:`pooled_settings`: the
+                    settings besides the seeds that the mean is taken over too)}
 
     A *setting* is one stored configuration (seed included): rows of one setting (computed
     again in another batch, see the guide's Batching, or by another xbarmem version) are
@@ -145,7 +147,8 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
         settings = _settings(members)
         record: dict[str, Any] = {"group": dict(zip(by, shown[key], strict=True)),
                                   "n": len(settings), "rows": len(members), "mean": {},
-                                  "std": {}, "count": {}, "lower_bound": []}
+                                  "std": {}, "count": {}, "lower_bound": [],
+                                  "pooled": pooled_settings(members, by)}
         for name in names:
             found = [statistics.fmean(v) for v in (
                 [m for m in (_metric(r, name) for r in same) if m is not None]
@@ -156,6 +159,50 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
             if any(lower_bound(r, name) and _metric(r, name) is not None for r in members):
                 record["lower_bound"].append(name)
         out.append(record)
+    return out
+
+
+#: config keys that are no setting a group pools: the seeds (its spread is over them) and the
+#: xbarmem version (a seed computed again by another version is that seed again)
+_NOT_POOLED = ("seed", "version", "rule_options.seed")
+#: settings whose values decide others, and the keys (prefixes) that follow them: not named
+#: again where the setting is pooled (a rule's options, the chip's description, its stuck
+#: rates from the fault rate and share of stuck-ON, its fault model)
+_FOLLOWERS = {"rule": ("rule_options.",), "chip": ("chip_spec.",),
+              "fault_rate": ("chip_spec.device.p_stuck_",),
+              "on_fraction": ("chip_spec.device.p_stuck_",),
+              "fault_model": ("chip_spec.array.fault_model",)}
+
+
+def pooled_settings(rows: Sequence[dict[str, Any]], by: Sequence[str]) -> dict[str, list[Any]]:
+    """The settings (config keys, nested ones dotted: ``rule_options.cue_flip``,
+    ``chip_spec.device.write_noise``) other than the fields ``by`` and the seeds that take
+    more than one value among ``rows``, each with its values in :func:`order_key` order (a
+    missing one as None): a group's mean is over them too (``--group-by rule`` of a grid over
+    N and level averaged the rows of every N and level). Keys that follow from a pooled
+    setting (:data:`_FOLLOWERS`: a rule's options when ``rule`` is pooled) are left out."""
+    named = {f.removeprefix("config.") for f in by}
+    flat = [_leaves(c if isinstance(c := r.get("config"), dict) else {}) for r in rows]
+    found: dict[str, list[Any]] = {}
+    for key in dict.fromkeys(k for f in flat for k in f):
+        if key in _NOT_POOLED or any(key == n or key.startswith(f"{n}.")
+                                     or n.startswith(f"{key}.") for n in named):
+            continue
+        values = {_hashable(v): v for v in (f.get(key, KEYED_WHEN_SET.get(key)) for f in flat)}
+        if len(values) > 1:
+            found[key] = [values[k] for k in sorted(values, key=lambda k: _order((k,)))]
+    hidden = tuple(p for k, prefixes in _FOLLOWERS.items() if k in found for p in prefixes)
+    return {k: v for k, v in found.items() if not k.startswith(hidden)}
+
+
+def _leaves(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A config's values by dotted key, nested tables walked (lists kept whole)."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
     return out
 
 
