@@ -22,7 +22,7 @@ def store(tmp_path, run_cli):
 
 @pytest.mark.parametrize("output", ["--csv", "--parquet", "--csv -"])
 @pytest.mark.parametrize("filters", [["--where", "rule=pinv2"], ["--sweep", "two", "--where",
-                                                                  "fault_rate>2"]])
+                                                                  "n_neurons>100"]])
 def test_an_export_of_no_rows_is_refused_and_the_last_export_kept(store, run_cli, tmp_path,
                                                                    output, filters):
     flag, *dash = output.split()

@@ -149,7 +149,8 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     try:
         parsed: Any = parse_text(json.loads, value.strip())
     except json.JSONDecodeError:
-        parsed = value.strip()
+        parsed = value.strip() if field in ("key", "sweep", "trial", "version", "host") else (
+            _number(value.strip()))
     if isinstance(parsed, bool):
         parsed = int(parsed)  # SQLite's json_extract gives 1/0 for true/false
     if field.removeprefix("config.") == "hidden" and isinstance(parsed, str):
@@ -163,6 +164,19 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
         raise ConfigError(f"--where {text!r}: {op} compares numbers, got {parsed!r}; compare "
                           f"text with = != or ~ (LIKE)")
     return field, op, parsed
+
+
+#: a number JSON does not read, as Python and the command line's options write it: ``.2``,
+#: ``2.``, ``+0.2``, ``+3`` (``007`` stays a text: a name, not a number)
+_NUMBER = re.compile(r"[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?|\+\d+([eE][+-]?\d+)?")
+
+
+def _number(text: str) -> Any:
+    """``text`` that is not JSON as the number it writes (``.2`` is 0.2, as ``--fault-rate .2``
+    reads it: as text it matched no stored number, and ``!=`` every row), else as the text."""
+    if not _NUMBER.fullmatch(text):
+        return text
+    return float(text) if any(c in text for c in ".eE") else int(text)  # (+3: 3)
 
 
 def json_paths(parts: list[str]) -> list[str]:

@@ -134,7 +134,11 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
             plain_args += part_args
             continue
         lhs, lhs_args = field_sql(db, path, field, f"--where {text!r}")
+        if lhs not in COLUMNS:
+            check_kind(db, path, text, field, op, (lhs, lhs_args), value)
         part = f"{lhs} {'LIKE' if op == '~' else op} ?"
+        if value is None:  # (null: rows that hold null, or lack the key; = NULL matches none)
+            part = f"{lhs} IS {'NOT ' if op == '!=' else ''}?"
         if lhs in COLUMNS:
             plain.append(part)
             plain_args.append(value)
@@ -144,6 +148,36 @@ def where_sql(db: sqlite3.Connection, path: Path, conditions: Sequence[str],
         args += [*lhs_args, value]
     check_readable(db, path, read, plain, plain_args)
     return ("" if not parts else " WHERE " + " AND ".join(parts)), args
+
+
+#: SQLite's types of values that compare with a number, and with a text
+_NUMERIC, _TEXT = ("integer", "real"), ("text",)
+
+
+def check_kind(db: sqlite3.Connection, path: Path, text: str, field: str, op: str,
+               lhs: tuple[str, list[Any]], value: Any) -> None:
+    """Refuse a ``--where`` condition ``text`` (``field op value``) whose ``value`` is of a kind
+    (a number, a text) that ``field`` (its SQL ``lhs`` and arguments) holds in no row of the
+    store: SQLite finds no number equal to a text, so ``=`` matched no row and ``!=`` every
+    row that has the field, silently (``rule=1``, ``fault_rate="0.2"``, ``fault_model=device``
+    where every row's is null). ``null`` compares with every field, ``~`` (SQL LIKE) with
+    texts and numbers alike."""
+    if value is None or op == "~":
+        return
+    sql, args = lhs
+    held = {t for (t,) in db.execute(f"SELECT DISTINCT typeof({sql}) FROM trials", args)}
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not held or held & set(_NUMERIC if number else _TEXT):  # (an empty store: no rows)
+        return
+    holds = (f"is null in every row of {path}" if held == {"null"} else
+             f"holds {'numbers' if held <= {*_NUMERIC, 'null'} else 'texts'} in {path}")
+    got = f"the number {value!r}" if number else f"the text {value!r}"
+    hint = (f"; a number is written without quotes, e.g. {field}=0.2" if "numbers" in holds
+            else f"; a text is written in double quotes, e.g. {field}='\"{value}\"'"
+            if "texts" in holds else f"; {field}=null keeps those rows")
+    raise ConfigError(f"--where {text!r}: {field} {holds}, got {got}: no "
+                      f"stored value is {'equal to' if op == '=' else 'comparable with'} "
+                      f"it{hint}")
 
 
 def check_readable(db: sqlite3.Connection, path: Path, columns: set[str], parts: list[str],
