@@ -1,0 +1,152 @@
+"""A researcher's sweep, results and figures acted out: what the product misread silently.
+
+* ``results --group-by rule,fault_rate`` of a grid over N and cue level averaged the rows of
+  every N and level into one mean, its std said to be "over the n settings of a group (its
+  seeds)"; the groups now name the settings they pool (``pooled``), and the table says so.
+* ``--where fault_rate!=.2`` kept every row (``.2`` was read as the text ".2", which no stored
+  number equals) and ``fault_rate=.2`` none; ``rule=1``, ``fault_rate="0.2"``,
+  ``fault_model=device`` (null in every row) matched nothing, silently; ``fault_model=null``
+  matched no row either (``= NULL`` is never true in SQL).
+* A ``[sweep] name`` (or a file name, its default) holding a line break, a tab, an escape or
+  a bidirectional override split the summary line and tables; spaces at its ends made
+  ``" g1"`` another sweep than ``g1``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import refused
+
+from xbarmem.errors import ConfigError
+from xbarmem.experiments.grouping import group_rows
+from xbarmem.experiments.runner import run_sweep
+from xbarmem.experiments.store import ResultStore
+from xbarmem.experiments.sweep import load_sweep, parse_sweep
+
+SWEEP = """[sweep]
+name = "grid"
+trial = "evaluate"
+seeds = 2
+batch = 1
+
+[base]
+data = "random"
+n_neurons = 16
+patterns = 3
+probes = 2
+max_iterations = 10
+rule = "hebb"
+
+[grid]
+fault_rate = [0.0, 0.2]
+level = [0.05, 0.15]
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """8 rows: fault rate 0 and 0.2, cue level 0.05 and 0.15, seeds 0 and 1 (hebb, N = 16)."""
+    folder = tmp_path_factory.mktemp("review")
+    (folder / "grid.toml").write_text(SWEEP)
+    path = folder / "s.sqlite"
+    run_sweep(load_sweep(folder / "grid.toml"), path, jobs=1)
+    return path
+
+
+def _row(seed: int, level: float, n: int = 16, **options) -> dict:
+    config = {"rule": "adaptive", "seed": seed, "level": level, "n_neurons": n,
+              "version": "1", "rule_options": {"seed": seed, **options}}
+    return {"sweep": "s", "trial": "evaluate", "config": config,
+            "result": {"cosine": 0.5 + level}}
+
+
+def test_groups_name_the_settings_they_pool_besides_the_seeds():
+    rows = [_row(s, lv) for s in (0, 1) for lv in (0.05, 0.15)]
+    (group,) = group_rows(rows, ["rule"])
+    assert group["pooled"] == {"level": [0.05, 0.15]}  # not the seeds, the trainer's seed
+    assert all(g["pooled"] == {} for g in group_rows(rows, ["rule", "level"]))
+    swept = [_row(0, 0.1, cue_flip=0.05), _row(0, 0.1, cue_flip=0.2)]
+    assert group_rows(swept, ["level"])[0]["pooled"] == {"rule_options.cue_flip": [0.05, 0.2]}
+    assert group_rows(swept, ["rule_options.cue_flip"])[0]["pooled"] == {}
+    rules = [_row(0, 0.1, cue_flip=0.05), {**_row(0, 0.1), "config": {
+        **_row(0, 0.1)["config"], "rule": "hebb", "rule_options": {}}}]
+    # (a rule's options follow from the rule: only the rule is named)
+    assert group_rows(rules, ["level"])[0]["pooled"] == {"rule": ["adaptive", "hebb"]}
+
+
+def test_the_table_of_groups_says_what_each_mean_pools(store, run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, err = run_cli("results", store, "--group-by", "fault_rate")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "(its seeds and the settings it pools)" in text, out
+    assert "pooled: level (0.05, 0.15) (add them to --group-by to keep them apart)" in text
+    code, out, err = run_cli("results", store, "--group-by", "fault_rate,level")
+    assert code == 0 and "pooled" not in out and "(its seeds)" in " ".join(out.split()), out
+    code, out, err = run_cli("results", store, "--group-by", "fault_rate", "--json")
+    assert [g["pooled"] for g in json.loads(out)] == [{"level": [0.05, 0.15]}] * 2
+
+
+@pytest.mark.parametrize(("condition", "rows"), [
+    ("fault_rate=.2", 4), ("fault_rate!=.2", 4), ("fault_rate=+0.2", 4), ("level<.1", 4),
+    ("fault_model=null", 8), ("fault_rate!=null", 8)])
+def test_where_reads_numbers_as_written_and_null_as_missing(store, condition, rows):
+    with ResultStore(store, readonly=True) as db:
+        assert db.count([condition]) == rows, condition
+
+
+@pytest.mark.parametrize(("condition", "words"), [
+    ("rule=1", "rule holds texts in"),
+    ('fault_rate="0.2"', "fault_rate holds numbers in"),
+    ("rule>3", "no stored value is comparable with it"),
+    ("fault_model=device", "fault_model is null in every row of"),
+    ("fault_model!=device", "fault_model=null keeps those rows")])
+def test_where_values_no_stored_value_can_match_are_refused(store, run_cli, tmp_path,
+                                                           condition, words):
+    line = refused(run_cli, tmp_path, "results", store, "--where", condition)
+    assert f"--where {condition!r}" in line and words in line, line
+    with ResultStore(store, readonly=True) as db, pytest.raises(ConfigError, match=words):
+        db.rows([condition])
+
+
+@pytest.mark.parametrize("name", ["a\nb", "tab\tx", " g1", "g1 ", "a\u202eb", "a\x1b[2Jb",
+                                  "a\u2028b"])
+def test_sweep_names_that_print_as_another_text_are_refused(name):
+    text = SWEEP.replace('name = "grid"', f"name = {json.dumps(name)}")
+    import tomllib
+
+    with pytest.raises(ConfigError, match=r"\[sweep\] name must be a name of printable"):
+        parse_sweep(tomllib.loads(text), source="grid.toml")
+
+
+def test_a_file_name_that_is_no_sweep_name_is_refused_unless_a_name_is_given(tmp_path,
+                                                                             run_cli):
+    nameless = SWEEP.replace('name = "grid"\n', "")
+    path = tmp_path / "grid\t2.toml"
+    path.write_text(nameless)
+    line = refused(run_cli, tmp_path, "sweep", path, "--dry-run")
+    assert "the sweep's name would be the file's name without its suffix" in line, line
+    path.write_text(SWEEP)
+    assert load_sweep(path).name == "grid"
+    unicode = tmp_path / "σweep.toml"
+    unicode.write_text(nameless)
+    assert load_sweep(unicode).name == "σweep"
+
+
+@pytest.mark.parametrize(("grid", "where"), [
+    ("[grid]\n", "[grid] lists no values to sweep"),
+    ('[[grid]]\n[[grid]]\nrule = ["pinv"]\n', "[[grid]] #1 lists no values to sweep"),
+    ("[grid.rule_options.hebb]\n", "[grid] lists no values to sweep"),
+    ("grid = []\n", "grid = [] lists no grid tables")])
+def test_an_empty_grid_is_refused_not_run_as_the_base_trial(grid, where):
+    """An empty ``[grid]`` ran the ``[base]`` trial; an empty ``[[grid]]`` table beside others
+    added it to their union: a hardware-adaptive trial (the default rule) nobody listed."""
+    import tomllib
+
+    base = SWEEP[: SWEEP.index("[grid]")]
+    text = (grid + base) if grid.startswith("grid =") else (base + grid)
+    with pytest.raises(ConfigError, match=re.escape(where)):
+        parse_sweep(tomllib.loads(text), source="grid.toml")
