@@ -126,7 +126,8 @@ def test_no_matching_rows_shows_one_line_naming_the_sweeps(store, run_cli):
     code, out, err = run_cli("results", store, "--where", "rule=storkey")
     assert (code, err) == (0, "")
     assert " ".join(out.split()) == (f"{store}: no rows match the filters (sweeps in this "
-                                     "store: two (2))")
+                                     "store: two (2)); --where 'rule=storkey' matches no row "
+                                     "by itself (rule holds hebb, pinv)")
 
 
 def _edit(path, *statements):

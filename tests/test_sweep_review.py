@@ -150,3 +150,20 @@ def test_an_empty_grid_is_refused_not_run_as_the_base_trial(grid, where):
     text = (grid + base) if grid.startswith("grid =") else (base + grid)
     with pytest.raises(ConfigError, match=re.escape(where)):
         parse_sweep(tomllib.loads(text), source="grid.toml")
+
+
+def test_filters_matching_no_row_name_the_one_that_matches_none_and_what_it_holds(
+        store, run_cli, tmp_path):
+    """``--where rule=Hebb`` (the store holds ``hebb``) said only "no rows match the
+    filters": which of several filters, and what would match, was left to guess."""
+    code, out, err = run_cli("results", store, "--where", "level=0.05", "--where",
+                             "rule=Hebb")
+    assert (code, err) == (0, "")
+    assert " ".join(out.split()).endswith(
+        "(sweeps in this store: grid (8)); --where 'rule=Hebb' matches no row by itself (rule "
+        "holds hebb)"), out
+    for args in (("plot", store, "-o", tmp_path / "f.png"),
+                 ("results", store, "--csv", tmp_path / "rows.csv")):
+        line = refused(run_cli, tmp_path, *args, "--where", "fault_rate=0.5")
+        assert line.endswith("--where 'fault_rate=0.5' matches no row by itself (fault_rate "
+                             "holds 0, 0.2)"), line

@@ -103,7 +103,7 @@ def results_cmd(
         db.check_fields(chosen or [], "--metric", prefix="result.")
         db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
         total, written = db.count(conditions, sweep), [t for t in (csv_path, parquet_path) if t]
-        _check_some(store, db, total, to_stdout or bool(written), bool(conditions or sweep))
+        _check_some(store, db, total, to_stdout or bool(written), conditions, sweep)
         if to_stdout:
             total = db.write_csv(sys.stdout, conditions, sweep, order=_in_table_order)
             console.print(f"wrote {counted(total, 'row')} to standard output")
@@ -118,14 +118,12 @@ def results_cmd(
         # (the table: every matching row, sorted before --limit cuts; --limit 0: none)
         rows = _read_rows(db, conditions, sweep, 0 if limit == 0 and not (json_out or by)
                           else None)
-        sweeps = db.sweeps()
+        empty = "" if total else _no_rows_line(store, db, conditions, sweep)
     if not rows and total and not json_out and by is None:  # --limit 0: the count only
         out.print(f"{store}: {total} row{'s' if total != 1 else ''} (--limit 0: none shown)",
                   soft_wrap=True)
     elif not rows and not json_out:  # one line, not an empty table
-        which = " match the filters" if conditions or sweep else " stored yet"
-        listed = ", ".join(f"{name} ({n})" for name, n in sweeps.items()) or "none"
-        out.print(f"{store}: no rows{which} (sweeps in this store: {listed})", soft_wrap=True)
+        out.print(empty, soft_wrap=True)
     elif by is not None:
         groups = group_rows(rows, by, chosen)
         emit_json(groups) if json_out else _print_groups(store, groups, by, rows, chosen)
@@ -135,10 +133,56 @@ def results_cmd(
         _print_rows(store, rows, total, limit, shown)
 
 
-def _check_some(store: Path, db, total: int, exported: bool, filtered: bool) -> None:
+def _check_some(store: Path, db, total: int, exported: bool, conditions: list[str],
+                sweep: str | None) -> None:
     """Refuse an export of no rows (it replaced an earlier export by an empty file)."""
     if not total and exported:
         raise db.no_rows(filtered, "write")
+        raise no_rows(store, db, bool(conditions or sweep), "write", conditions, sweep)
+
+
+def no_rows(store: Path, db, filtered: bool, what: str, conditions: Sequence[str] = (),
+            sweep: str | None = None) -> ConfigError:
+    """The error of a command that would ``what`` (write, draw) an output from no rows: the
+    store's (``db``) rows ``filtered`` (by ``conditions`` and ``sweep``) match none, or it
+    holds none; names its sweeps and the conditions that match no row alone
+    (:func:`unmatched`)."""
+    which = "match the filters" if filtered else "are stored yet"
+    listed = ", ".join(f"{name} ({n})" for name, n in db.sweeps().items()) or "none"
+    return ConfigError(f"{store}: no rows {which}, nothing to {what} (sweeps in this store: "
+                       f"{listed}){unmatched(db, conditions, sweep) if filtered else ''}")
+
+
+def _no_rows_line(store: Path, db, conditions: Sequence[str], sweep: str | None) -> str:
+    """The line that stands for a table of no rows: the filters (``conditions``, ``sweep``)
+    match none (naming those that match none alone, :func:`unmatched`), or the store holds
+    none; with the store's sweeps."""
+    which = "match the filters" if conditions or sweep else "stored yet"
+    listed = ", ".join(f"{name} ({n})" for name, n in db.sweeps().items()) or "none"
+    return (f"{store}: no rows {which} (sweeps in this store: {listed})"
+            f"{unmatched(db, conditions, sweep)}")
+
+
+def unmatched(db, conditions: Sequence[str], sweep: str | None) -> str:
+    """``; --where 'rule=Hebb' matches no row by itself (rule holds hebb, pinv, storkey)``:
+    the conditions of filters matching no row that match none alone (with ``--sweep``), and
+    the values (at most 8) their field holds in the store; empty when each matches some row
+    (it is their combination that matches none)."""
+    from xbarmem.experiments.fields import parse_condition
+    from xbarmem.experiments.grouping import field, order_key
+
+    said: list[str] = []
+    for text in conditions if db.count([], sweep) else ():  # (no rows at all: nothing to say)
+        if db.count([text], sweep):
+            continue
+        name = parse_condition(text)[0]
+        values = {_text(v, name): v for v in (field(r, name) for r in db.iter_rows(
+            sweep=sweep)) if v is not None}
+        texts = sorted(values, key=lambda t: order_key([values[t]]))
+        held = (f" ({name} holds {', '.join(texts[:8])}{', ...' if len(texts) > 8 else ''})"
+                if texts else "")
+        said.append(f"--where {text!r} matches no row by itself{held}")
+    return "".join(f"; {s}" for s in said)
 
 
 def _read_rows(db, conditions: list[str], sweep: str | None, limit: int | None
@@ -486,6 +530,7 @@ def plot_cmd(
         rows = db.rows(where or [], sweep)
         if not rows:  # (plot_rows said "no stored rows" of a store whose filters match none)
             raise db.no_rows(bool(where or sweep), "draw")
+            raise no_rows(store, db, bool(where or sweep), "draw", where or [], sweep)
     chosen = kind or choose_kind(rows, "--kind")  # (the rows read: no work done yet)
     path = path or _plot_path(store, Path(f"{chosen}.{'svg' if svg else 'png'}"))
     assert path is not None
