@@ -75,6 +75,10 @@ def test_groups_name_the_settings_they_pool_besides_the_seeds():
         **_row(0, 0.1)["config"], "rule": "hebb", "rule_options": {}}}]
     # (a rule's options follow from the rule: only the rule is named)
     assert group_rows(rules, ["level"])[0]["pooled"] == {"rule": ["adaptive", "hebb"]}
+    kinds = [{**r, "config": {**r["config"], "kind": k}} for r, k in zip(
+        (_row(0, 0.1, lr=0.01), _row(0, 0.1, lr=0.02)), ("binary", "continuous"), strict=True)]
+    # (the recipe's options follow from the pattern kind, and from the architecture)
+    assert group_rows(kinds, ["level"])[0]["pooled"] == {"kind": ["binary", "continuous"]}
 
 
 def test_the_table_of_groups_says_what_each_mean_pools(store, run_cli, monkeypatch):

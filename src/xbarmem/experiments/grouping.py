@@ -166,9 +166,11 @@ def group_rows(rows: Sequence[dict[str, Any]], by: Sequence[str],
 #: xbarmem version (a seed computed again by another version is that seed again)
 _NOT_POOLED = ("seed", "version", "rule_options.seed")
 #: settings whose values decide others, and the keys (prefixes) that follow them: not named
-#: again where the setting is pooled (a rule's options, the chip's description, its stuck
-#: rates from the fault rate and share of stuck-ON, its fault model)
-_FOLLOWERS = {"rule": ("rule_options.",), "chip": ("chip_spec.",),
+#: again where the setting is pooled (a rule's options, which its recipe sets by architecture
+#: and pattern kind; the chip's description, its stuck rates from the fault rate and share of
+#: stuck-ON, its fault model)
+_FOLLOWERS = {"rule": ("rule_options.",), "arch": ("rule_options.",),
+              "kind": ("rule_options.",), "chip": ("chip_spec.",),
               "fault_rate": ("chip_spec.device.p_stuck_",),
               "on_fraction": ("chip_spec.device.p_stuck_",),
               "fault_model": ("chip_spec.array.fault_model",)}
@@ -180,7 +182,8 @@ def pooled_settings(rows: Sequence[dict[str, Any]], by: Sequence[str]) -> dict[s
     more than one value among ``rows``, each with its values in :func:`order_key` order (a
     missing one as None): a group's mean is over them too (``--group-by rule`` of a grid over
     N and level averaged the rows of every N and level). Keys that follow from a pooled
-    setting (:data:`_FOLLOWERS`: a rule's options when ``rule`` is pooled) are left out."""
+    setting (:data:`_FOLLOWERS`: a rule's options when ``rule``, ``arch`` or ``kind`` is
+    pooled) are left out."""
     named = {f.removeprefix("config.") for f in by}
     flat = [_leaves(c if isinstance(c := r.get("config"), dict) else {}) for r in rows]
     found: dict[str, list[Any]] = {}
