@@ -171,3 +171,19 @@ def test_filters_matching_no_row_name_the_one_that_matches_none_and_what_it_hold
         line = refused(run_cli, tmp_path, *args, "--where", "fault_rate=0.5")
         assert line.endswith("--where 'fault_rate=0.5' matches no row by itself (fault_rate "
                              "holds 0, 0.2)"), line
+
+
+@pytest.mark.parametrize(("table", "key", "words"), [
+    ("grid", "seeds = [1, 2]", "; seeds is a key of the [sweep] table"),
+    ("grid", "seed = [1, 2]", "did you mean seeds? (seeds is a key of the [sweep] table)"),
+    ("base", "seeds = 2", "; seeds is a key of the [sweep] table"),
+    ("sweep", 'rule = "pinv"', "; rule is a trial option: it goes in [base], or in [grid] as a"),
+    ("sweep", "fault_rates = [0.1]", "; did you mean fault_rate? (fault_rate is a trial option")])
+def test_a_key_of_the_other_kind_of_table_says_where_it_goes(table, key, words):
+    """``seeds`` in ``[grid]`` was refused listing the trial options only; ``rule`` in
+    ``[sweep]`` listing the keys of ``[sweep]`` only: where the key goes was left to guess."""
+    import tomllib
+
+    text = SWEEP.replace(f"[{table}]\n", f"[{table}]\n{key}\n")
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        parse_sweep(tomllib.loads(text), source="grid.toml")

@@ -4,6 +4,7 @@ default, rule and help."""
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -229,10 +230,25 @@ def _fail(where: str, value: Any, problem: str) -> ConfigError:
 
 
 def _checked(infos: dict[str, FieldInfo], key: str, value: Any, where: str) -> Any:
-    """``value`` of ``key`` checked by its declaration; errors name ``where`` and the key."""
+    """``value`` of ``key`` checked by its declaration; errors name ``where`` and the key (a
+    key of the other kind of table, :func:`_other_table`, also the table it goes in)."""
     if key not in infos:
-        raise unknown_key(where, key, list(infos))
+        raise ConfigError(f"{unknown_key(where, key, list(infos))}{_other_table(key, infos)}")
     return infos[key].check(value, f"{where} {key}")
+
+
+def _other_table(key: Any, infos: dict[str, FieldInfo]) -> str:
+    """Where ``key``, unknown among ``infos``, goes when it is a key of the sweep file's other
+    kind of table: ``seeds`` of ``[sweep]`` written in ``[grid]`` or ``[base]``, a trial option
+    (``rule``) written in ``[sweep]``; empty otherwise."""
+    other = list(OPTIONS if infos is _HEAD else _HEAD)
+    named = key if key in other else next(iter(difflib.get_close_matches(
+        key, other, n=1, cutoff=0.8)), None) if isinstance(key, str) else None
+    if named is None or (named != key and difflib.get_close_matches(key, list(infos), n=1)):
+        return ""  # (no key of the other table, or one of this table is as close)
+    what = (f"{named} is a key of the [sweep] table" if infos is not _HEAD else
+            f"{named} is a trial option: it goes in [base], or in [grid] as a list")
+    return f"; {what}" if named == key else f"; did you mean {named}? ({what})"
 
 
 def option_help() -> str:
