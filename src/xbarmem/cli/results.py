@@ -103,7 +103,7 @@ def results_cmd(
         db.check_fields(chosen or [], "--metric", prefix="result.")
         db.check_fields([c for c in shown or [] if c not in _DEFAULT_COLUMNS], "--columns")
         total, written = db.count(conditions, sweep), [t for t in (csv_path, parquet_path) if t]
-        _check_some(store, db, total, to_stdout or bool(written), conditions, sweep)
+        _check_some(db, total, to_stdout or bool(written), conditions, sweep)
         if to_stdout:
             total = db.write_csv(sys.stdout, conditions, sweep, order=_in_table_order)
             console.print(f"wrote {counted(total, 'row')} to standard output")
@@ -118,7 +118,7 @@ def results_cmd(
         # (the table: every matching row, sorted before --limit cuts; --limit 0: none)
         rows = _read_rows(db, conditions, sweep, 0 if limit == 0 and not (json_out or by)
                           else None)
-        empty = "" if total else _no_rows_line(store, db, conditions, sweep)
+        empty = "" if total else str(no_rows(db, conditions, sweep, None))
     if not rows and total and not json_out and by is None:  # --limit 0: the count only
         out.print(f"{store}: {total} row{'s' if total != 1 else ''} (--limit 0: none shown)",
                   soft_wrap=True)
@@ -133,34 +133,22 @@ def results_cmd(
         _print_rows(store, rows, total, limit, shown)
 
 
-def _check_some(store: Path, db, total: int, exported: bool, conditions: list[str],
+def _check_some(db, total: int, exported: bool, conditions: list[str],
                 sweep: str | None) -> None:
     """Refuse an export of no rows (it replaced an earlier export by an empty file)."""
     if not total and exported:
-        raise db.no_rows(filtered, "write")
-        raise no_rows(store, db, bool(conditions or sweep), "write", conditions, sweep)
+        raise no_rows(db, conditions, sweep, "write")
 
 
-def no_rows(store: Path, db, filtered: bool, what: str, conditions: Sequence[str] = (),
-            sweep: str | None = None) -> ConfigError:
-    """The error of a command that would ``what`` (write, draw) an output from no rows: the
-    store's (``db``) rows ``filtered`` (by ``conditions`` and ``sweep``) match none, or it
-    holds none; names its sweeps and the conditions that match no row alone
-    (:func:`unmatched`)."""
-    which = "match the filters" if filtered else "are stored yet"
-    listed = ", ".join(f"{name} ({n})" for name, n in db.sweeps().items()) or "none"
-    return ConfigError(f"{store}: no rows {which}, nothing to {what} (sweeps in this store: "
-                       f"{listed}){unmatched(db, conditions, sweep) if filtered else ''}")
-
-
-def _no_rows_line(store: Path, db, conditions: Sequence[str], sweep: str | None) -> str:
-    """The line that stands for a table of no rows: the filters (``conditions``, ``sweep``)
-    match none (naming those that match none alone, :func:`unmatched`), or the store holds
-    none; with the store's sweeps."""
-    which = "match the filters" if conditions or sweep else "stored yet"
-    listed = ", ".join(f"{name} ({n})" for name, n in db.sweeps().items()) or "none"
-    return (f"{store}: no rows {which} (sweeps in this store: {listed})"
-            f"{unmatched(db, conditions, sweep)}")
+def no_rows(db, conditions: Sequence[str], sweep: str | None, what: str | None
+            ) -> ConfigError:
+    """The error of a command that would ``what`` (write, draw; None: the line standing for
+    a table, in ``str()``) an output from no rows: the store's (``db``) rows filtered by
+    ``conditions`` and ``sweep`` match none (naming those that match none alone,
+    :func:`unmatched`), or it holds none; names its sweeps."""
+    filtered = bool(conditions or sweep)
+    return ConfigError(db.no_rows(filtered, what,
+                                  unmatched(db, conditions, sweep) if filtered else ""))
 
 
 def unmatched(db, conditions: Sequence[str], sweep: str | None) -> str:
@@ -529,8 +517,7 @@ def plot_cmd(
     with ResultStore(store, readonly=True) as db:
         rows = db.rows(where or [], sweep)
         if not rows:  # (plot_rows said "no stored rows" of a store whose filters match none)
-            raise db.no_rows(bool(where or sweep), "draw")
-            raise no_rows(store, db, bool(where or sweep), "draw", where or [], sweep)
+            raise no_rows(db, where or [], sweep, "draw")
     chosen = kind or choose_kind(rows, "--kind")  # (the rows read: no work done yet)
     path = path or _plot_path(store, Path(f"{chosen}.{'svg' if svg else 'png'}"))
     assert path is not None

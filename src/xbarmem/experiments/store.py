@@ -494,15 +494,18 @@ class ResultStore:
         """Refuse (:class:`ConfigError`, one line naming the store and its sweeps) writing no
         ``records``: an empty export replaced the file an earlier one wrote."""
         if not records:
-            raise self.no_rows(bool(where or sweep), "write")
+            raise ConfigError(self.no_rows(bool(where or sweep), "write"))
 
-    def no_rows(self, filtered: bool, what: str) -> ConfigError:
-        """The error (returned, not raised) of writing or drawing (``what``) an output from no
-        rows: the rows ``filtered`` match none, or the store holds none; names its sweeps."""
-        which = "match the filters" if filtered else "are stored yet"
+    def no_rows(self, filtered: bool, what: str | None = None, detail: str = "") -> str:
+        """The line of an output (``what``: write, draw; None: a table) from no rows: the rows
+        ``filtered`` match none, or the store holds none; names its sweeps, then ``detail``
+        (``; ...``: why the filters match none). A :class:`ConfigError`'s text when ``what``
+        is given (nothing written)."""
+        which = ("match the filters" if filtered else
+                 "stored yet" if what is None else "are stored yet")
         listed = ", ".join(f"{name} ({n})" for name, n in self.sweeps().items()) or "none"
-        return ConfigError(f"{self.path}: no rows {which}, nothing to {what} (sweeps in "
-                           f"this store: {listed})")
+        doing = "" if what is None else f", nothing to {what}"
+        return f"{self.path}: no rows {which}{doing} (sweeps in this store: {listed}){detail}"
 
     def export(self, path: str | Path, where: Sequence[str] = (),
                sweep: str | None = None, *, order: RowOrder | None = None) -> Path:
