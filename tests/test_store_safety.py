@@ -350,31 +350,53 @@ def test_opening_waits_while_another_process_holds_a_new_store_locked(tmp_path):
 
 
 def _open_together(path: str, barrier, errors) -> None:
-    barrier.wait()
     try:
+        barrier.wait(timeout=120)  # (a sibling that never came: reported, not waited for ever)
         ResultStore(path).close()
     except Exception as exc:  # reported to the parent, which fails the test
         errors.put(repr(exc))
 
 
-def test_processes_creating_one_store_together_all_open_it(tmp_path):
+@pytest.fixture
+def forkserver():
+    """multiprocessing's forkserver context, its server preloading the heavy modules once for
+    all the test's children (by name: up to 3.12 it does not see this folder on sys.path).
+    The server is stopped, and waited for, when the test ends: it stayed for the rest of the
+    session, torch loaded, and outlived pytest by seconds (ending only once it saw pytest's
+    end, then unloading torch and pytest itself)."""
     import multiprocessing as mp
-    # forkserver, not fork: forking this (multi-threaded) test process may deadlock the child,
-    # which Python 3.12+ warns about. The server imports the heavy modules once for all
-    # children (by name: up to 3.12 it does not see this folder on sys.path)
+    from multiprocessing import forkserver as server
+
     ctx = mp.get_context("forkserver")
+    before = list(server._forkserver._preload_modules)
     ctx.set_forkserver_preload(["pytest", "torch", "xbarmem.experiments.runner"])
-    errors = ctx.Queue()
+    try:
+        yield ctx
+    finally:
+        server._forkserver._stop()  # (CPython's own tests stop it so; None when not started)
+        ctx.set_forkserver_preload(before)
+
+
+def test_processes_creating_one_store_together_all_open_it(tmp_path, forkserver):
+    # forkserver, not fork: forking this (multi-threaded) test process may deadlock the child,
+    # which Python 3.12+ warns about
+    errors = forkserver.Queue()
     for round_ in range(20):
         path = str(tmp_path / f"together{round_}.sqlite")
-        barrier = ctx.Barrier(6)
-        procs = [ctx.Process(target=_open_together, args=(path, barrier, errors))
+        barrier = forkserver.Barrier(6)
+        procs = [forkserver.Process(target=_open_together, args=(path, barrier, errors))
                  for _ in range(6)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(timeout=60)
-        assert [p.exitcode for p in procs] == [0] * 6
+        try:
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join(timeout=120)
+            assert [p.exitcode for p in procs] == [0] * 6
+        finally:  # (a child still running, e.g. one that hung: ended, not left to outlive us)
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+                    p.join()
     found = []
     while not errors.empty():
         found.append(errors.get())
