@@ -333,8 +333,13 @@ def test_kill_9_mid_sweep_resumes_exactly(tmp_path):
     assert total == 240
     store = tmp_path / "kill.sqlite"
     proc = sweep_process(sweep, store)
-    deadline = time.time() + 60
-    while count_rows(store) < 20 and time.time() < deadline and proc.poll() is None:
+    # (a fresh interpreter imports torch: slow on a loaded machine, where a 60-s wait ran out
+    # and the sweep was killed before its first row, "not killed mid-way")
+    deadline = time.time() + 240
+    while count_rows(store) < 20:
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise AssertionError(f"never stored 20 rows: {proc.communicate()[1][-2000:]}")
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
