@@ -21,10 +21,10 @@ from conftest import count_rows, tiny_sweep
 
 
 def _xbarmem(*args: object, env: dict[str, str] | None = None, cwd: Path | None = None,
-             **options) -> subprocess.CompletedProcess:
+             timeout: float = 120, **options) -> subprocess.CompletedProcess:
     """``xbarmem *args`` in a fresh interpreter (``env`` added to this one's environment)."""
     return subprocess.run([sys.executable, "-m", "xbarmem.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd,
                           env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}, **options)
 
 
@@ -39,7 +39,7 @@ def test_sighup_to_the_process_group_stops_a_sweep_saying_how_to_resume(tmp_path
             "2", "--json"]
     proc = subprocess.Popen(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline = time.time() + 120
+    deadline = time.time() + 240  # (2 workers start, each importing torch: slow under load)
     while count_rows(store) < 10:
         assert proc.poll() is None and time.time() < deadline, proc.communicate()[1][-2000:]
         time.sleep(0.05)
@@ -53,7 +53,8 @@ def test_sighup_to_the_process_group_stops_a_sweep_saying_how_to_resume(tmp_path
         assert time.time() < deadline, f"outlived the sweep: {_group_members(proc.pid)}"
         time.sleep(0.05)
     before = count_rows(store)
-    done = _xbarmem("sweep", sweep, "--store", store, "--jobs", "1", "--json")
+    done = _xbarmem("sweep", sweep, "--store", store, "--jobs", "1", "--json",
+                    timeout=300)  # (the rest of 240 trials: slow under load)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["already"] == before and summary["inserted"] == 240 - before
