@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from xbarmem.checks import shown
 from xbarmem.errors import ConfigError
-from xbarmem.experiments.store_file import FIELDS
+from xbarmem.experiments.store_file import FIELDS, TEXT_COLUMNS
 from xbarmem.files import parse_text
 from xbarmem.names import DEFAULT_TOL, RULE_NAMES, hidden_from_words
 from xbarmem.spec import AnyOf, ListOf, Maybe, Number, Spec, Table, Text
@@ -149,8 +149,7 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
     try:
         parsed: Any = parse_text(json.loads, value.strip())
     except json.JSONDecodeError:
-        parsed = value.strip() if field in ("key", "sweep", "trial", "version", "host") else (
-            _number(value.strip()))
+        parsed = value.strip() if field in TEXT_COLUMNS else _number(value.strip())
     if isinstance(parsed, bool):
         parsed = int(parsed)  # SQLite's json_extract gives 1/0 for true/false
     if field.removeprefix("config.") == "hidden" and isinstance(parsed, str):

@@ -30,6 +30,9 @@ from xbarmem.version import format_advice, format_number
 SCHEMA_VERSION = 1
 #: the columns of table ``trials`` a row holds besides its ``config`` and ``result`` JSON
 COLUMNS = ("key", "sweep", "trial", "version", "seconds", "finished", "host", "pid")
+#: those of :data:`COLUMNS` that hold text (the schema's ``TEXT``): a ``--where`` value for
+#: them is read as written, never as a number
+TEXT_COLUMNS = ("key", "sweep", "trial", "version", "finished", "host")
 #: the fields a row read back holds besides its ``config`` and ``result``: the columns, then
 #: ``sweeps`` (every sweep that holds the row; ``sweep`` is the one that computed it)
 FIELDS = (*COLUMNS, "sweeps")
