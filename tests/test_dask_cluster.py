@@ -273,7 +273,8 @@ def test_a_service_that_is_not_dask_is_named_so_at_once(handler, why, monkeypatc
         began = time.monotonic()
         with pytest.raises(ConfigError) as info:
             executors.check_scheduler(address)
-    assert time.monotonic() - began < 3
+    # at once, not after the connect timeout (30 s here): half of it leaves room for load
+    assert time.monotonic() - began < 15
     assert str(info.value) == f"{address} answers but is not a Dask scheduler ({why})"
 
 

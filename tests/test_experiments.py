@@ -984,7 +984,8 @@ def test_a_scheduler_that_does_not_answer_is_refused_quickly(silent_server, clos
         began = time.monotonic()
         with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
             check_scheduler(address, timeout=1.0)
-        assert time.monotonic() - began < 3
+        # the timeout holds (it took 20 s or forever): well below that, room for a loaded machine
+        assert time.monotonic() - began < 10
 
 
 def _answering_server(payload: bytes):
@@ -1046,7 +1047,8 @@ def test_a_refused_scheduler_port_is_refused_at_once(closed_port, monkeypatch):
         began = time.monotonic()
         with pytest.raises(ConfigError, match="connection refused") as info:
             executors.check_scheduler(address)
-        assert time.monotonic() - began < 3 and "\n" not in str(info.value)
+        # at once, not after the connect timeout (30 s here): half of it leaves room for load
+        assert time.monotonic() - began < 15 and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("command", ["sweep", "reproduce"])

@@ -308,7 +308,9 @@ def test_toy_spec_contracts():
         (lambda: Toy.from_dict({"size": 1, "inner": {"rat": 1}}),
          "unknown toy key inner.rat (allowed: inner.rate, inner.mode); did you mean "
          "inner.rate?"),
-        (lambda: toy.replace(sise=3), "unknown toy key sise"),
+        # a keyword of replace() is an argument, as for dataclasses.replace: ArgumentError
+        (lambda: toy.replace(sise=3),
+         "Toy.replace() got an unknown keyword argument 'sise'; did you mean 'size'?"),
         (lambda: Toy.from_toml("size = "), "not valid TOML"),
         (lambda: Toy.from_json("{"), "not valid JSON"),
     ]
@@ -439,3 +441,14 @@ def test_check_seed_takes_numpy_integers():
     from xbarmem.spec import check_seed
 
     assert check_seed(np.int64(3)) == 3 and type(check_seed(np.uint8(2))) is int
+
+
+def test_replace_refuses_an_unknown_keyword_as_an_argument_error():
+    """``spec.replace(bad=1)`` raised a plain ConfigError ("unknown toy key") where
+    ``dataclasses.replace`` and every other public method raise ArgumentError (a TypeError)."""
+    from xbarmem.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"^Toy\.replace\(\) got an unknown keyword"):
+        Toy(size=1).replace(sise=3)
+    with pytest.raises(TypeError):
+        Toy(size=1).replace(nothing_close=3)

@@ -196,8 +196,8 @@ class ChipSpec(Spec, noun="chip"):
     source: Annotated[str, Text()] = ""
 
     def replace(self, **changes: Any) -> ChipSpec:
-        """Copy with the fields of ``changes`` (keywords) changed (validated); unknown names
-        raise ConfigError. Unless ``description`` is among them, the copy's description ends
+        """Copy with the fields of ``changes`` (keywords) changed (validated); an unknown name
+        raises ArgumentError. Unless ``description`` is among them, the copy's description ends
         with what differs from this chip's device and array (``... Here: device.p_stuck_on =
         0.15, device.p_stuck_off = 0.15.``; changes of a copy join those listed): a preset
         described as having no faults said so of its copy with 30% stuck devices, in model
@@ -233,13 +233,13 @@ class ChipSpec(Spec, noun="chip"):
         return self.replace_array(fault_model=fault_model)
 
     def replace_device(self, **changes: Any) -> ChipSpec:
-        """Copy with the device fields of ``changes`` (keywords) changed: validated, unknown
-        names refused (:class:`ConfigError`)."""
+        """Copy with the device fields of ``changes`` (keywords) changed: validated, an unknown
+        name raises :class:`ArgumentError`."""
         return self.replace(device=self.device.replace(**changes))
 
     def replace_array(self, **changes: Any) -> ChipSpec:
-        """Copy with the array fields of ``changes`` (keywords) changed: validated, unknown
-        names refused (:class:`ConfigError`)."""
+        """Copy with the array fields of ``changes`` (keywords) changed: validated, an unknown
+        name raises :class:`ArgumentError`."""
         return self.replace(array=self.array.replace(**changes))
 
 

@@ -106,12 +106,13 @@ class Spec:
         Called after every field is checked. Default: none."""
 
     def replace(self: S, **changes: Any) -> S:
-        """Copy with the fields of ``changes`` (keywords) changed (validated); unknown names
-        raise ConfigError."""
+        """Copy with the fields of ``changes`` (keywords) changed (validated); an unknown name
+        raises :class:`~xbarmem.errors.ArgumentError` (a ConfigError and a TypeError, as
+        ``dataclasses.replace`` raises), a bad value ConfigError."""
         names = [i.field.name for i in self._infos()]
         for name in changes:
             if name not in names:
-                raise unknown_key(self._noun, self._key(name), [self._key(n) for n in names])
+                raise unknown_argument(f"{type(self).__name__}.replace()", name, names)
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
     # ------------------------------------------------------------------ dict / TOML / JSON
