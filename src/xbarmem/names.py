@@ -140,6 +140,22 @@ def name_key(text: str) -> str:
     return text.strip().lower().replace("_", "-")
 
 
+def own_name_problem(name: str, builtins: Any, noun: str) -> str | None:
+    """What is wrong with ``name`` as the name of a ``noun`` of one's own (a rule object's
+    ``name``, a corruption function's): None when it is one line of printable text and, as
+    :func:`name_key` compares names, no built-in one's of ``builtins``; else the words saying
+    which. Records, model files, figures and lookups read a name as the built-in's: the one
+    check of every extension's name (:func:`~xbarmem.learning.base.check_rule`,
+    :func:`~xbarmem.data.corruption.check_corruption`)."""
+    if not name.isprintable() or not name.strip():
+        return f"its name must be one line of printable text, got {name!r}"
+    if name_key(name) in builtins:
+        return (f"its name {name!r} is the name of the built-in {noun} {name_key(name)!r}: "
+                f"records, model files and figures would take it for that {noun}; give it a "
+                f"name of its own")
+    return None
+
+
 def closest_name(value: Any, choices: Any) -> str:
     """``"; did you mean 'pinv'?"`` when ``value`` is a text close to one of ``choices``
     (:func:`difflib.get_close_matches`, compared by :func:`name_key`), else ``""``: the end

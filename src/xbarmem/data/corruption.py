@@ -32,6 +32,7 @@ from xbarmem.names import (
     closest_corruption,
     corruption_key,
     corruption_words,
+    own_name_problem,
 )
 from xbarmem.seeds import GeneratorLike, as_generator
 
@@ -89,11 +90,17 @@ def corruption_name(method: Any) -> str:
 def check_corruption(method: Any, level: float) -> Any:
     """Refuse (:class:`PatternError`) what :func:`corrupt` would: an unknown method, or a
     level that is not a number in [0, 1] (Gaussian sigma: >= 0 and finite in float32; a custom
-    corruption's level: >= 0 and finite). Returns the method's canonical name
-    (``"salt_pepper"`` -> ``"salt-pepper"``), or a custom corruption (a function
-    ``f(x, level, generator)``, see :func:`corrupt`) itself."""
+    corruption's level: >= 0 and finite), a custom corruption whose name
+    (:func:`corruption_name`) is a built-in one's (``flip``, ``Gaussian``: its records would
+    rebuild the built-in; :func:`~xbarmem.names.own_name_problem`). Returns the method's
+    canonical name (``"salt_pepper"`` -> ``"salt-pepper"``), or a custom corruption (a
+    function ``f(x, level, generator)``, see :func:`corrupt`) itself."""
     if callable(method):
-        _check_level(f"level (of corruption {corruption_name(method)})", level, upper=None)
+        name = corruption_name(method)
+        problem = own_name_problem(name, CORRUPTION_METHODS, "corruption")
+        if problem is not None:
+            raise PatternError(f"corruption {name}: {problem}")
+        _check_level(f"level (of corruption {name})", level, upper=None)
         _check_signature(method)
         return method
     key = corruption_key(method)

@@ -67,6 +67,7 @@ from xbarmem.names import (
     RULE_NAMES,
     corruption_key,
     default_cues,
+    name_key,
     tol_entry,
 )
 from xbarmem.seeds import as_generator, offset_seed
@@ -641,9 +642,11 @@ def _rules(rules: Any, options: dict[str, dict] | None, kind: str
 
 def check_distinct(names: list[Any]) -> None:
     """Refuse (:class:`ConfigError`, naming it) a rule name given twice among the ``names``
-    of the rules compared (a rule object's: its ``name``): the results are keyed by name, and
-    the second silently replaced the first."""
-    twice = next((str(n) for i, n in enumerate(names) if str(n) in map(str, names[:i])), None)
+    of the rules compared (a rule object's: its ``name``), names compared as every lookup
+    compares them (:func:`~xbarmem.names.name_key`: ``Mine`` is ``mine``): the results are
+    keyed by name, and the second silently replaced the first."""
+    keys = [name_key(str(n)) for n in names]
+    twice = next((str(n) for i, n in enumerate(names) if keys[i] in keys[:i]), None)
     if twice is not None:
         raise ConfigError(f"rules must have distinct names (a rule object's name is its key "
                           f"in the results): {twice!r} is given twice; got "

@@ -41,6 +41,7 @@ from xbarmem.errors import ArgumentError, ConfigError, PatternError, warn
 from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.hardware.levels import WeightGrid
 from xbarmem.jsontext import plain
+from xbarmem.names import RULE_NAMES, own_name_problem
 
 KINDS = ("binary", "continuous")
 
@@ -359,9 +360,12 @@ def is_rule_object(rule: Any) -> bool:
 def check_rule(rule: Any, what: str = "rule") -> Rule:
     """``rule`` if it meets the :class:`Rule` contract (:data:`RULE_CONTRACT`), else
     :class:`~xbarmem.errors.ArgumentError` naming ``what`` and every member it lacks (a class
-    is told to give an instance). The one check of a rule object for every entry point that
-    takes one (``fit_memories``, ``train``, ``compare_rules``, ``recall_curve``,
-    ``find_capacity``, chip-in-the-loop adaptation)."""
+    is told to give an instance; a blank ``name`` is lacked), :class:`ConfigError` for a name
+    that is not one line of text or is a built-in rule's (``hebb``, ``Adaptive``: records,
+    model files, figures and ``adapt`` would take the rule for it) unless the object is that
+    built-in rule (:func:`~xbarmem.names.own_name_problem`). The one check of a rule object
+    for every entry point that takes one (``fit_memories``, ``train``, ``compare_rules``,
+    ``recall_curve``, ``find_capacity``, chip-in-the-loop adaptation)."""
     if isinstance(rule, str):
         raise ArgumentError(f"{what} must be a Rule object here (get_rule({rule!r}) gives "
                             f"one), got the name {shown(rule)}")
@@ -370,7 +374,7 @@ def check_rule(rule: Any, what: str = "rule") -> Rule:
                             f"give an instance ({rule.__name__}(...))")
     lacks = [member for member, ok in (
         ("name (str)", isinstance(getattr(rule, "name", None), str)
-         and bool(getattr(rule, "name", ""))),
+         and bool(getattr(rule, "name", "").strip())),
         ("bias (bool)", is_bool(getattr(rule, "bias", None))),
         ("options(layers, kind)", callable(getattr(rule, "options", None))),
         ("fit(problem, progress=None)", callable(getattr(rule, "fit", None))))
@@ -378,9 +382,19 @@ def check_rule(rule: Any, what: str = "rule") -> Rule:
     if lacks:
         raise ArgumentError(f"{what} must be a rule name or a Rule ({RULE_CONTRACT}); "
                             f"{type(rule).__name__} lacks {', '.join(lacks)}")
+    problem = None if _built_in(rule) else own_name_problem(rule.name, RULE_NAMES, "rule")
+    if problem is not None:
+        raise ConfigError(f"{what} {type(rule).__name__}: {problem}")
     check_callable_as(rule.options, (1, "binary"), "options(layers, kind)", what, rule)
     check_callable_as(rule.fit, (None,), "fit(problem, progress=None)", what, rule)
     return rule
+
+
+def _built_in(rule: Any) -> bool:
+    """Whether ``rule`` trains as one of xbarmem's own rules (its ``fit`` and ``options`` are
+    xbarmem's: a :func:`~xbarmem.learning.classic.get_rule` object), whose name is its own."""
+    return all(str(getattr(getattr(type(rule), member, None), "__module__", None) or "")
+               .startswith("xbarmem.") for member in ("fit", "options"))
 
 
 def check_callable_as(method: Any, args: tuple[Any, ...], call: str, what: str, rule: Any,
