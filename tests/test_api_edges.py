@@ -133,8 +133,9 @@ def test_get_rule_given_a_rule_object_says_what_to_give():
     object itself (tests/test_extending.py)."""
     with pytest.raises(ArgumentError, match=r"^rule must be a rule name \(adaptive, .*\), "
                        r"got a Hebb: give its name and options \(rule='adaptive', "
-                       r"max_steps=\.\.\.\); a rule object is taken by train, fit_memories "
-                       r"and the evaluation functions$"):
+                       r"max_steps=\.\.\.\); a rule object is taken by train, fit_memories, "
+                       r"compare_rules, recall_curve, find_capacity and adapt\(trainer=\.\.\.\) "
+                       r"\(docs/extending.md\)$"):
         xm.get_rule(xm.get_rule("hebb"))
 
 

@@ -104,6 +104,20 @@ def test_the_built_in_rules_as_objects_keep_their_names():
         assert xm.train(P, chip=CHIP, rule=rule).info["rule"] == name
 
 
+@pytest.mark.parametrize("cue_budget", [None, 0])
+def test_run_scaling_takes_a_rule_by_name_and_says_where_an_object_goes(cue_budget):
+    """``run_scaling`` keeps its rule by name and options (settings, checkpoint). A rule
+    object ended in ``cue_budget sets the cue_copies of the adaptive rule ...`` (a budget never
+    given: the default), with ``cue_budget=0`` ran and recorded the object's repr as the rule
+    (and with a checkpoint was refused by ``get_rule`` deep inside); now refused first,
+    naming where a rule object goes."""
+    budget = {} if cue_budget is None else {"cue_budget": cue_budget}
+    with pytest.raises(ArgumentError, match=r"rule must be a rule name .*got a Decay.*"
+                       r"find_capacity") as caught:
+        xm.run_scaling([16], arch="single", rule=Decay(), data="random", **budget)
+    assert "\n" not in str(caught.value)
+
+
 @pytest.mark.parametrize("name, error, match", [
     ("   ", ArgumentError, r"lacks name \(str\)"),
     ("two\nlines", ConfigError, "one line of printable text"),

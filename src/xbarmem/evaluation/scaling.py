@@ -54,8 +54,8 @@ from xbarmem.evaluation.curve import seeded_options
 from xbarmem.evaluation.evaluate import Protocol, as_protocol
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import ChipSpec, load_chip
-from xbarmem.learning.classic import keyed_options
-from xbarmem.names import ARCHS, RULE_NAMES
+from xbarmem.learning.classic import keyed_options, rule_by_name
+from xbarmem.names import ARCHS
 from xbarmem.spec import check_seed
 
 #: the cues per tested count of a scaling run's hardware-adaptive searches (``cue_budget``)
@@ -307,7 +307,10 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     a :class:`HiddenRule` (default 32; refused with ``arch="single"``). At each N,
     :func:`find_capacity` runs with ``rule``, ``chip``, ``thresholds``, ``trials``, ``seed``,
     ``resolution``, ``rule_options`` and ``cue_budget``, under ``protocol`` (default: 5% flips
-    for binary patterns, Gaussian noise with ``tanh`` recall for continuous ones).
+    for binary patterns, Gaussian noise with ``tanh`` recall for continuous ones). ``rule`` is
+    a rule name (settings and checkpoints keep it by name and options): a rule object of
+    one's own raises :class:`~xbarmem.errors.ArgumentError` (:func:`find_capacity` at each N
+    takes one).
 
     Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs",
     "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called after
@@ -318,7 +321,7 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     the caller to remove once it has saved the result), and the result then holds
     ``"resumed"``, the number of counts reused.
     """
-    arch, rule, kind = canonical(arch, ARCHS), canonical(rule, RULE_NAMES), check_kind(kind)
+    arch, rule, kind = canonical(arch, ARCHS), rule_by_name(rule), check_kind(kind)
     seed, progress = check_seed(seed), check_callback(progress, "progress")
     check_flag(keep_checkpoint, "keep_checkpoint")
     thresholds = check_search(thresholds, trials=trials, resolution=resolution,

@@ -305,10 +305,24 @@ def _rule_class(name: str) -> type[Spec]:
         what = f"the class {name.__name__}" if isinstance(name, type) else shown(name)
         raise ArgumentError(f"rule must be a rule name ({', '.join(rule_names())}), got {what}: "
                             f"give its name and options (rule='adaptive', max_steps=...); a "
-                            f"rule object is taken by train, fit_memories and the evaluation "
-                            f"functions")
+                            f"rule object is taken by {OBJECT_ENTRY_POINTS} (docs/extending.md)")
     raise ConfigError(f"unknown rule {shown(name)} (available: {choices_text(rule_names())})"
                       f"{closest_choice(name, rule_names()) or OWN_RULE}")
+
+
+#: the entry points that take a rule object (docs/extending.md); the others, whose records or
+#: checkpoints keep a rule by name and options, take a name (:func:`rule_by_name`)
+OBJECT_ENTRY_POINTS = ("train, fit_memories, compare_rules, recall_curve, find_capacity and "
+                       "adapt(trainer=...)")
+
+
+def rule_by_name(rule: Any) -> str:
+    """The rule ``rule`` names (``"Hebb"`` -> ``"hebb"``), for an entry point that takes a
+    rule by name only (``run_scaling``: its settings and checkpoint keep the name): a rule
+    object raises :class:`ArgumentError` naming the entry points that take one, an unknown
+    name :class:`ConfigError`, as :func:`get_rule` does, before any work."""
+    _rule_class(rule)
+    return str(choice_key(rule, rule_names()))
 
 
 def rule_option_names(name: str) -> list[str]:
