@@ -10,6 +10,7 @@ import torch
 import xbarmem as xm
 from xbarmem.deploy.backend import BackendMemory, SimulatedChip, layers_of
 from xbarmem.deploy.chip_loop import adapt
+from xbarmem.energy.circuit import load_circuit
 from xbarmem.errors import ArgumentError, ConfigError, PatternError
 from xbarmem.evaluation.curve import recall_curve
 
@@ -229,3 +230,35 @@ def test_an_adapting_trainer_is_checked_as_a_rule(small_memory):
     with pytest.raises(ConfigError, match="built-in rule"):
         adapt(memory, chips, patterns, rounds=1, trainer=named("hebb"))
 
+
+
+@pytest.mark.parametrize("load, preset, named", [
+    (xm.load_chip, "rram", "RRAM"), (xm.load_chip, "paper-sim", "Paper_Sim"),
+    (load_circuit, "generic-rram", "Generic-RRAM")])
+def test_a_file_calling_itself_a_preset_in_another_case_is_named_as_the_preset_is(
+        tmp_path, load, preset, named):
+    """A chip or circuit file of one's own named ``RRAM`` (lookups read it as ``rram``) but
+    holding other values kept that name: titles, tables and ``--where chip=rram`` took it for
+    the preset. Now named after its file, as a file named ``rram`` with other values was; with
+    the preset's values it is the preset, under its name."""
+    shipped = load(preset).to_toml()
+    changed = shipped.replace("pulse_width = 1e-08", "pulse_width = 2e-08") if (
+        load is load_circuit) else shipped.replace("rows = 64", "rows = 32")
+    assert changed != shipped
+    path = tmp_path / "mine.toml"
+    path.write_text(changed.replace(f'name = "{preset}"', f'name = "{named}"'))
+    assert load(str(path)).name == "mine"
+    path.write_text(shipped.replace(f'name = "{preset}"', f'name = "{named}"'))
+    assert load(str(path)).name == preset
+
+
+@pytest.mark.parametrize("load, preset", [(xm.load_chip, "rram"),
+                                           (load_circuit, "generic-rram")])
+@pytest.mark.parametrize("name", ["   ", "two\\nlines"])
+def test_a_file_names_its_chip_in_one_line_of_text(tmp_path, load, preset, name):
+    """A chip or circuit file named blank or over two lines was taken, and its name printed
+    so in every title and table; refused in one line naming the file."""
+    path = tmp_path / "mine.toml"
+    path.write_text(load(preset).to_toml().replace(f'name = "{preset}"', f'name = "{name}"'))
+    with pytest.raises(ConfigError, match=r"mine.toml: .*name must be one line of printable"):
+        load(str(path))

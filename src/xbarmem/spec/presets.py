@@ -13,6 +13,7 @@ from typing import Any
 from xbarmem.checks import choice_key, choices_text, closest_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.files import home_expanded, missing, parse_text, read_text
+from xbarmem.names import own_name_problem
 from xbarmem.spec.base import Spec
 
 #: how many times its size a TOML file may take once parsed
@@ -146,8 +147,11 @@ class Presets:
         if not data:  # an empty (or comments-only) file would be the defaults under its name
             raise FileFormatError(f"{path}: the {self.noun} file is empty (no keys); start "
                                   f"from `xbarmem {self.noun} show PRESET`")
-        spec = self._build(data, data.get("name", path.stem), str(path))
-        return self._renamed_if_edited(spec, path)
+        name = data.get("name", path.stem)
+        problem = own_name_problem(name, (), self.noun) if isinstance(name, str) else None
+        if problem is not None:
+            raise ConfigError(f"{path}: {problem}")
+        return self._renamed_if_edited(self._build(data, name, str(path)), path)
 
     #: fields that describe a spec without changing what it computes
     _LABELS = ("name", "description", "source")
@@ -155,18 +159,21 @@ class Presets:
     def _renamed_if_edited(self, spec: Any, path: Path) -> Any:
         """``spec`` read from ``path``, renamed after the file (``<stem>``, or
         ``<stem>-edited`` when the stem is a preset's name too) when it calls itself a shipped
-        preset but holds other values: a copy printed by ``show`` and then edited must not be
-        reported, or treated, as the preset."""
-        if spec.name not in self.names():
+        preset (in any case or spelling :func:`~xbarmem.checks.choice_key` reads as one:
+        ``RRAM``) but holds other values: a copy printed by ``show`` and then edited must not
+        be reported, or treated, as the preset; with the preset's values, named as the
+        preset (``rram``)."""
+        key = choice_key(spec.name, self.names())
+        if key is None:
             return spec
 
         def values(s: Any) -> dict[str, Any]:
             return {k: v for k, v in s.to_dict().items() if k not in self._LABELS}
 
-        if values(spec) == values(self.preset(spec.name)):
-            return spec
-        name = path.stem if path.stem not in self.names() else f"{path.stem}-edited"
-        return dataclasses.replace(spec, name=name)
+        if values(spec) == values(self.preset(key)):
+            return spec if spec.name == key else dataclasses.replace(spec, name=key)
+        edited = choice_key(path.stem, self.names()) is not None
+        return dataclasses.replace(spec, name=f"{path.stem}-edited" if edited else path.stem)
 
     def _build(self, data: dict[str, Any], name: Any, where: str) -> Any:
         try:
