@@ -231,7 +231,6 @@ def test_an_adapting_trainer_is_checked_as_a_rule(small_memory):
         adapt(memory, chips, patterns, rounds=1, trainer=named("hebb"))
 
 
-
 @pytest.mark.parametrize("load, preset, named", [
     (xm.load_chip, "rram", "RRAM"), (xm.load_chip, "paper-sim", "Paper_Sim"),
     (load_circuit, "generic-rram", "Generic-RRAM")])

@@ -305,12 +305,9 @@ def run_scaling(sizes: Sequence[int], *, arch: str = "multilayer", kind: str = "
     ``correlated-R``; default :data:`~xbarmem.data.sources.DRAWN_POOL`). ``hidden``: the
     multilayer hidden width, as ``--hidden`` (``32``, ``"1n"``, ``"0.5n"``: a multiple of N) or
     a :class:`HiddenRule` (default 32; refused with ``arch="single"``). At each N,
-    :func:`find_capacity` runs with ``rule``, ``chip``, ``thresholds``, ``trials``, ``seed``,
-    ``resolution``, ``rule_options`` and ``cue_budget``, under ``protocol`` (default: 5% flips
-    for binary patterns, Gaussian noise with ``tanh`` recall for continuous ones). ``rule`` is
-    a rule name (settings and checkpoints keep it by name and options): a rule object of
-    one's own raises :class:`~xbarmem.errors.ArgumentError` (:func:`find_capacity` at each N
-    takes one).
+    :func:`find_capacity` runs with ``rule`` (a name; an object: ``ArgumentError``), ``chip``,
+    ``thresholds``, ``trials``, ``seed``, ``resolution``, ``rule_options`` and ``cue_budget``,
+    under ``protocol`` (default: 5% flips for binary patterns; continuous: Gaussian, ``tanh``).
 
     Returns a :class:`ScalingResult` (a dict ``{"sizes", "capacity", "fits", "runs",
     "settings"}`` that prints one short line). ``progress(N, P, similarity)`` is called after

@@ -328,7 +328,8 @@ class Rule(Protocol):
     when it is given).
 
     To write your own, implement these four members on any class (no need to inherit from
-    this one); ``fit`` reads a :class:`Problem` (``help(xbarmem.Problem)``: patterns, each
+    this one; its ``name`` one line of text and no built-in rule's, :func:`check_rule`);
+    ``fit`` reads a :class:`Problem` (``help(xbarmem.Problem)``: patterns, each
     weight's realisable interval, ``w_max``, noise, chip levels) and returns a
     :class:`FitResult` of weights in weight units. docs/extending.md has the contract in full
     and what is refused; ``examples/03_custom_rule.py`` is one."""
