@@ -97,6 +97,18 @@ def test_a_rule_named_adaptive_no_longer_reaches_adapt_as_a_damaged_file():
         xm.train(P, chip=CHIP, rule=named("adaptive"))
 
 
+def test_a_subclass_of_a_built_in_rule_is_a_rule_of_ones_own():
+    """A subclass of ``Hebb`` named ``pinv`` trained Hebb's weights and was recorded as
+    ``pinv``; one keeping ``hebb`` may change what it trains. Both take a name of their own."""
+    hebb = type(xm.get_rule("hebb"))
+    for name in ("pinv", "hebb"):
+        mine = type("Mine", (hebb,), {"name": name})
+        with pytest.raises(ConfigError, match=f"'{name}'.*built-in rule"):
+            xm.train(P, chip=CHIP, rule=mine())
+    assert xm.train(P, chip=CHIP, rule=type("Mine", (hebb,), {"name": "my-hebb"})()
+                    ).info["rule"] == "my-hebb"
+
+
 def test_the_built_in_rules_as_objects_keep_their_names():
     """``get_rule`` objects, and a built-in rule's class with other options, are the built-in
     rules: their names are theirs."""

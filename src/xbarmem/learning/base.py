@@ -392,10 +392,10 @@ def check_rule(rule: Any, what: str = "rule") -> Rule:
 
 
 def _built_in(rule: Any) -> bool:
-    """Whether ``rule`` trains as one of xbarmem's own rules (its ``fit`` and ``options`` are
-    xbarmem's: a :func:`~xbarmem.learning.classic.get_rule` object), whose name is its own."""
-    return all(str(getattr(getattr(type(rule), member, None), "__module__", None) or "")
-               .startswith("xbarmem.") for member in ("fit", "options"))
+    """Whether ``rule`` is one of xbarmem's own rules (a :func:`~xbarmem.learning.classic.
+    get_rule` object, of a class of xbarmem's), whose name is its own; a subclass of one's
+    own (``class Mine(Hebb)``, whatever it changes) is not."""
+    return str(type(rule).__module__).startswith("xbarmem.")
 
 
 def check_callable_as(method: Any, args: tuple[Any, ...], call: str, what: str, rule: Any,
