@@ -1,7 +1,7 @@
 """``python -m benchmarks.levers``: levers of the performance issue that were measured and not kept.
 
-The issue names levers to "choose, measure, keep what wins". This script measures nine that
-did not win, so that the reasons stay checkable:
+The issue names levers to "choose, measure, keep what wins". This script measures eleven
+that did not win, so that the reasons stay checkable:
 
 * ``compile`` -- ``torch.compile`` on CPU: one basin-objective step written as a plain
   function (the same products and activations as the trainer's step; autograd for the
@@ -63,6 +63,12 @@ did not win, so that the reasons stay checkable:
   stages (no flip-averaged stage) and before the fast recipe's, on the tuning split (2 training
   seeds) against the default in the same run (:mod:`benchmarks.second_order`; the start
   replaces the trainer's warm start while measured).
+* ``optimizers`` -- the optimiser and its schedule: Adam at a higher peak rate with a warm-up +
+  cosine or one-cycle schedule over 100-250 basin and 50-100 fine-tune steps, with betas 0.9 /
+  0.999 or 0.8 / 0.99, and full-batch L-BFGS (strong-Wolfe line search) of the basin stage on
+  16 or 32 fixed cues per pattern followed by a fine-tune of 75-200 steps, on the tuning split
+  (3 training seeds) against the default in the same run (:mod:`benchmarks.optimizers`; the
+  stages replace the trainer's while measured).
 
 * ``model-search`` -- a capacity search that steps by a model of the recall curve instead of
   doubling / halving: from a tested count ``P`` with similarity ``s`` the next count is where
@@ -78,8 +84,8 @@ did not win, so that the reasons stay checkable:
   :mod:`xbarmem.evaluation.capacity` while measured.
 
 The studies run in the order flip-start, closed-form, hard-cues, finetune-stop, margin-start,
-second-order, warm-search, model-search, bf16, compile: compiling slowed whatever was measured
-after it in the same process.
+second-order, optimizers, warm-search, model-search, bf16, compile: compiling slowed whatever
+was measured after it in the same process.
 
 Results go to ``benchmarks/results/levers.json`` with the date, the torch thread count and
 the command; ``--json`` prints them. About fifteen minutes on one thread (``--only`` runs some
@@ -119,6 +125,7 @@ from xbarmem.learning.adaptive import AdaptiveTrainer, bf16_products_supported
 from xbarmem.learning.flip_stage import flip_loss_grad, row_weights
 
 from . import command_line
+from .optimizers import study_optimizers
 from .recipes import RESULTS, provenance, write_result
 from .second_order import study_second_order
 from .training_levers import (
@@ -131,7 +138,7 @@ from .training_levers import (
 )
 
 STUDIES = ("flip-start", "closed-form", "hard-cues", "finetune-stop", "margin-start",
-           "second-order", "warm-search", "model-search", "bf16", "compile")
+           "second-order", "optimizers", "warm-search", "model-search", "bf16", "compile")
 _CONTINUOUS = Protocol(corruption="gaussian", level=0.6, probes=10, seed=3, activation="tanh")
 _BINARY = Protocol(corruption="flip", level=0.05, probes=10, seed=3)
 _CUE_BUDGET = 1024  # cues per step of the continuous searches (as reproduce's (e))
@@ -612,7 +619,8 @@ def table(studies: dict) -> str:
                          ("hard-cues", "fewer but harder cues"),
                          ("finetune-stop", "fine-tune stopped on held-out recall"),
                          ("margin-start", "max-margin start of the fast recipe"),
-                         ("second-order", "second-order start")):
+                         ("second-order", "second-order start"),
+                         ("optimizers", "optimiser and schedule")):
         rows += [(lever, label, row_text(r))
                  for label, r in studies.get(study, {}).items() if isinstance(r, dict)]
     return "\n".join(["| lever | case | measured |", "|---|---|---|",
@@ -627,7 +635,8 @@ RUN = {"compile": study_compile, "bf16": study_bf16, "warm-search": study_warm_s
        "model-search": study_model_search,
        "flip-start": study_flip_start, "closed-form": study_closed_form,
        "hard-cues": study_hard_cues, "finetune-stop": study_finetune_stop,
-       "margin-start": study_margin_start, "second-order": study_second_order}
+       "margin-start": study_margin_start, "second-order": study_second_order,
+       "optimizers": study_optimizers}
 
 
 @command_line.one_line_refusals

@@ -366,6 +366,12 @@ ENTRIES: tuple[Entry, ...] = (
           ("python -m benchmarks.levers --only second-order --json --json-out "
            "{out}/levers.json",),
           {"table": "table"}, 40),
+    Entry("levers-optimizers", "the optimiser and its schedule (Adam with a warm-up + cosine "
+          "or one-cycle schedule over shorter budgets, other betas; L-BFGS of the basin stage "
+          "on fixed cues) against the one-layer default on the tuning split",
+          ("python -m benchmarks.levers --only optimizers --json --json-out "
+           "{out}/levers.json",),
+          {"table": "table"}, 200),
     Entry("levers-search", "a capacity search stepping by a model of the recall curve against "
           "today's doubling and interpolation, on real searches",
           ("python -m benchmarks.levers --only model-search --json --json-out "

@@ -315,7 +315,7 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
                   "flip-averaged stage alone", "closed-form recall terms",
                   "model-guided search", "fewer but harder cues",
                   "fine-tune stopped on held-out recall", "max-margin start of the fast recipe",
-                  "second-order start"):
+                  "second-order start", "optimiser and schedule"):
         assert f"| {lever} |" in result["table"]
     # the alternatives were injected for their measurement only
     assert single_fit.two_stage is stages.two_stage
@@ -357,7 +357,96 @@ def test_levers_measure_each_study_and_leave_the_trainers_as_they_were(tmp_path)
     assert second["weight fault model, second-order start alone"]["steps"] == 0
     assert (second["weight fault model, second-order start alone"]["cosine_change_mean_worst"]
             != second["weight fault model, default recipe"]["cosine_change_mean_worst"])
+    optim = {k for k in studies["optimizers"] if k != "wall_seconds"}
+    assert len(optim) == 2 * 3 and {k.split(", ", 1)[1] for k in optim} >= {
+        "default recipe", "Adam, warm-up + cosine, 150 + 75 steps at 0.03 / 0.014"}
     assert levers.main(["--threads", "0"]) == 2
+
+
+def test_schedules_rise_then_fall_to_their_ends():
+    import math
+
+    from benchmarks.optimizers import one_cycle, warmup_cosine
+
+    warm = warmup_cosine(100, 0.1)
+    assert len(warm) == 100 and warm[:10] == [s / 10 for s in range(1, 11)]
+    assert all(a > b for a, b in zip(warm[10:], warm[11:], strict=False)) and warm[-1] < 1e-3
+    cycle = one_cycle(100, 0.3)
+    assert len(cycle) == 100 and math.isclose(cycle[0], 1 / 25) and max(cycle) == cycle[30] == 1
+    assert all(a < b for a, b in zip(cycle[:30], cycle[1:31], strict=True))
+    assert all(a > b for a, b in zip(cycle[30:], cycle[31:], strict=False))
+    assert 1e-4 < cycle[-1] < 2e-3  # one step short of the end, 1e-4
+
+
+def test_adam_stage_with_the_trainers_schedule_trains_as_the_trainers_fine_tune():
+    import functools
+    import math
+
+    import torch
+
+    from benchmarks.optimizers import adam_stage, scheduled
+    from xbarmem import load_mnist, train
+    from xbarmem.learning import stages
+
+    def cosine(steps):
+        return [0.5 * (1 + math.cos(math.pi * s / steps)) for s in range(steps)]
+
+    x = load_mnist(side=8, n_patterns=12)
+    options = dict(chip="paper-sim", seed=0, max_steps=30, finetune_steps=25)
+    default = train(x, **options)
+    stage = stages.basin_stage
+    with scheduled(finetune=functools.partial(adam_stage, shape=cosine)):
+        same = train(x, **options)
+    with scheduled(finetune=functools.partial(adam_stage, shape=cosine, betas=(0.8, 0.99))):
+        other = train(x, **options)
+    assert stages.basin_stage is stage
+    assert torch.equal(torch.as_tensor(default.weights), torch.as_tensor(same.weights))
+    assert default.info["steps"] == same.info["steps"]
+    assert not torch.equal(torch.as_tensor(default.weights), torch.as_tensor(other.weights))
+
+
+def test_lbfgs_stage_minimises_on_one_cue_draw_within_the_range():
+    import dataclasses
+
+    import torch
+
+    import xbarmem.learning.single_fit as single_fit
+    from benchmarks.optimizers import lbfgs_stage
+    from xbarmem.learning import noise
+    from xbarmem.learning.batch import batch_constants
+
+    @dataclasses.dataclass(frozen=True)
+    class Opts:
+        cue_copies: int = 6
+        cue_flip: float = 0.1
+        late_weight: float = 2.0
+
+        def replace(self, **changes):
+            return dataclasses.replace(self, **changes)
+
+    centre = torch.linspace(-2.0, 2.0, 2 * 3 * 4).view(2, 3, 4)
+    drawn = []
+
+    class Quadratic:  # loss: the squared distance to ``centre``; it draws cues as the trainer
+        opts = Opts()
+
+        def basin_loss_grad(self, a, x, valid, kind, gen, noise_, unroll, late, through,
+                            want_loss=True):
+            consts = batch_constants(self, x, valid, self.opts.cue_copies)
+            drawn.append(single_fit.training_cues(self.opts, consts, kind, gen)[2])
+            return (a - centre).pow(2).sum(dim=(1, 2)), 2 * (a - centre)
+
+    path = Quadratic()
+    x = torch.ones(2, 5, 3)
+    lo, hi = torch.full((2, 3, 4), -1.0), torch.full((2, 3, 4), 1.0)
+    a, steps, loss, converged = lbfgs_stage(
+        path, torch.zeros(2, 3, 4), x, torch.ones(2, 5, dtype=torch.bool), lo, hi, "binary",
+        torch.Generator(), (0.0, 0.0), 4, 0.01, 40, straight_through=False, copies=16)
+    assert torch.allclose(a, centre.clamp(-1, 1), atol=1e-3)  # the projected minimum
+    assert 1 < int(steps[0]) == len(drawn) <= 40 and converged.all()
+    assert drawn[0].shape == (2, 16 * 5, 3) and all(d is drawn[0] for d in drawn)
+    assert path.opts == Opts() and single_fit.training_cues is noise.training_cues
+    assert loss.shape == (2,) and bool(torch.isfinite(loss).all())
 
 
 def test_second_order_start_solves_each_row_and_keeps_pinned_weights():
