@@ -63,10 +63,11 @@ that did not win, so that the reasons stay checkable:
   stages (no flip-averaged stage) and before the fast recipe's, on the tuning split (2 training
   seeds) against the default in the same run (:mod:`benchmarks.second_order`; the start
   replaces the trainer's warm start while measured).
-* ``optimizers`` -- the optimiser and its schedule: Adam at a higher peak rate with a warm-up +
-  cosine or one-cycle schedule over 100-250 basin and 50-100 fine-tune steps, with betas 0.9 /
-  0.999 or 0.8 / 0.99, and full-batch L-BFGS (strong-Wolfe line search) of the basin stage on
-  16 or 32 fixed cues per pattern followed by a fine-tune of 75-200 steps, on the tuning split
+* ``optimizers`` -- the optimiser and its schedule: Adam with a warm-up + cosine or one-cycle
+  schedule over fixed budgets of 100-400 basin and 50-100 fine-tune steps at higher peak rates,
+  with betas 0.9 / 0.999 or 0.8 / 0.99; the default's basin stage before a 100-step fine-tune
+  with betas 0.8 / 0.99; and full-batch L-BFGS (strong-Wolfe line search) of the basin stage
+  on 16 or 32 fixed cues per pattern before a fine-tune of 75-200 steps; on the tuning split
   (3 training seeds) against the default in the same run (:mod:`benchmarks.optimizers`; the
   stages replace the trainer's while measured).
 

@@ -201,7 +201,8 @@ def sides() -> dict[str, Side]:
     out["Adam, one-cycle, 150 + 75 steps at 0.03 / 0.014"] = (
         _budget(150, 75, 0.03, 0.014), adam(one_cycle))
     for basin, finetune, lr, finetune_lr in ((100, 50, 0.05, 0.02), (150, 75, 0.03, 0.014),
-                                             (250, 100, 0.03, 0.014), (300, 100, 0.02, 0.01)):
+                                             (250, 100, 0.03, 0.014), (300, 100, 0.02, 0.01),
+                                             (400, 100, 0.015, 0.01)):
         out[f"Adam betas 0.8 / 0.99, warm-up + cosine, {basin} + {finetune} steps at {lr:g} / "
             f"{finetune_lr:g}"] = (_budget(basin, finetune, lr, finetune_lr), adam(betas=fast))
     out["the default's basin stage, then 100 fine-tune steps, Adam betas 0.8 / 0.99, warm-up "
