@@ -6,6 +6,7 @@ with other processes a second intra-op thread mostly adds contention.
 
 import hashlib
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,13 @@ import pytest
 import torch
 
 from xbarmem.data.builtin import load_mnist
+
+# The commands read ``COLUMNS`` as a width asked for (messages wrap to it) and ``LINES`` as a
+# height; pytest-xdist's workers start with COLUMNS=80 and LINES=24 that no terminal gave, and a
+# developer's shell may export its own. The tests run as where no terminal reads (CI's case);
+# a test that needs a width sets it (``monkeypatch.setenv("COLUMNS", ...)``).
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
 
 
 @pytest.fixture(autouse=True, scope="session")

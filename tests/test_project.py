@@ -15,6 +15,8 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert command in ci.splitlines()
     assert command.startswith("pip install torch==2.13.0")
+    if " -n " in command:  # the workers' plugin comes with the test extra it installs
+        assert '"pytest-xdist' in (ROOT / "pyproject.toml").read_text()
 
 
 def test_readme_first_command_runs_the_demo():
