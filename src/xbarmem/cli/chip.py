@@ -31,7 +31,13 @@ from xbarmem.cli.common import (
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemWarning
 from xbarmem.files import ArrayFile, read_bytes, write_file
 from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
-from xbarmem.hardware.faults import FaultMap, chip_record, highest_reading, stuck_thresholds
+from xbarmem.hardware.faults import (
+    FaultMap,
+    chip_record,
+    highest_reading,
+    refuse_fault_map_file,
+    stuck_thresholds,
+)
 from xbarmem.hardware.measured import measured_chip, read_measured_csv
 from xbarmem.hardware.units import (
     inside_window,
@@ -226,9 +232,11 @@ def _array_map(source: Path, key: str | None, as_: str, spec: ChipSpec,
     every measured map (:func:`~xbarmem.hardware.units.reading_planes`,
     :func:`~xbarmem.hardware.units.reading_array`) before its window is judged; its refusals
     name ``source``."""
-    data = paths.load_array(source, key) if as_ == "codes" else reading_planes(
-        ArrayFile(read_bytes(source, "array file"), str(source)), key, paths.PICK,
-        error=FileFormatError)
+    arrays = ArrayFile(read_bytes(source, "array file"), str(source))
+    refuse_fault_map_file(arrays.names, str(source), "measured data", "it needs no import: "
+                          "give it as it is to --fault-map (train, capacity) or chip inspect")
+    data = arrays.planes(key, paths.PICK) if as_ == "codes" else reading_planes(
+        arrays, key, paths.PICK, error=FileFormatError)
     try:
         if as_ == "codes":
             return FaultMap.from_codes(data, spec.device)

@@ -34,6 +34,7 @@ from xbarmem.hardware.faults import (
     WINDOW_SLACK,
     device_at,
     highest_reading,
+    refuse_fault_map_file,
 )
 from xbarmem.hardware.measured import read_conductance_csv
 from xbarmem.hardware.units import (
@@ -64,9 +65,11 @@ def load_read_back(path: str | Path, memory: Memory, key: str | None = None) -> 
             raise ConfigError(f"--key applies to an .npz read-back, not {path.name}")
         return check_read_back(read_conductance_csv(path, arr.rows, arr.cols), memory,
                                str(path), csv=True)
+    arrays = ArrayFile(read_bytes(path, "read-back file"), str(path))
+    refuse_fault_map_file(arrays.names, str(path), "a read-back", "read every device of the "
+                          "chip back into a file laid out like the export's targets_S.npy")
     data = reading_planes(
-        ArrayFile(read_bytes(path, "read-back file"), str(path)), key,
-        "choose one with --key (or two, --key PLUS,MINUS, as the G+ and G- planes):",
+        arrays, key, "choose one with --key (or two, --key PLUS,MINUS, as the G+ and G- planes):",
         error=ConfigError)
     return check_read_back(data, memory, str(path))
 

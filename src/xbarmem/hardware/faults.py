@@ -621,6 +621,20 @@ MEASURED_HINT = ("; measured data (stuck codes or conductances in .npy/.npz, or 
                  "FaultMap.from_codes or from_conductance_map)")
 
 
+#: the arrays of a fault map's ``.npz`` (:meth:`FaultMap.save`; ``pinned`` only with pins)
+FAULT_MAP_ARRAYS = frozenset({"g_stuck", "meta"})
+
+
+def refuse_fault_map_file(names: list[str], where: str, reads: str, hint: str) -> None:
+    """Refuse (:class:`FileFormatError`) an ``.npz`` whose arrays (``names``) are a fault
+    map's, given where measured data is read (``reads`` names it, ``hint`` says what to do):
+    its ``g_stuck`` holds NaN for every free device, which reads as devices without a
+    reading, and its ``meta`` is no array of numbers."""
+    if FAULT_MAP_ARRAYS <= set(names) <= FAULT_MAP_ARRAYS | {"pinned"}:
+        raise FileFormatError(f"{where} is a fault map (an export's fault_map.npz, or what "
+                              f"chip import writes), not {reads}: {hint}")
+
+
 def _csv_header(path: Path, lines: list[str]) -> tuple[int, int, int, dict[str, Any]]:
     """``(arrays, rows, cols, meta)`` from line 1 of a fault-map CSV, each checked."""
     if not lines or not lines[0].startswith("# xbarmem fault map:"):

@@ -19,8 +19,13 @@ or spaces (as instruments align columns), a comma inside a number then its decim
 =============  ==========================================================================
 
 Rows with an empty ``read_uS`` (or ``target_uS``) are skipped as *not measured*, e.g. unused
-cells of an export. An optional ``stuck`` column (0/1, as in the export) marks devices already
-known to be stuck (their target is their stuck value, so the read-back rule cannot see them).
+cells of an export, but for a device the ``stuck`` column marks (below) that has a reading: an
+export of what to re-program (after ``adapt --read-back``) leaves its target empty, and it is
+stuck at what it reads. A file whose optional ``used`` column is 0 on some line lists every cell
+of its arrays (an export's devices.csv): arrays smaller than the chip's are refused
+(:func:`_check_listed`), not read into the chip's with the rest of each left free. An
+optional ``stuck`` column (0/1, as in the export) marks devices already known to be stuck
+(their target is their stuck value, so the read-back rule cannot see them).
 Every malformed line raises :class:`~xbarmem.errors.FileFormatError` naming the file, the line
 and the column. ``array``, ``row`` and ``col`` may be written ``3.0`` (and ``stuck`` ``1.0``),
 as a spreadsheet writes a column of floats. A ``read_uS`` below 0 uS is held to the rule of
@@ -105,15 +110,18 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     header, delimiter = _header(path, head_no, head)
     _check_lines(path, numbered)
     entries: dict[tuple[int, int, int, int], tuple[float, float, int, bool]] = {}
-    listed = (0, 0)
+    listed, unused = (0, 0), False
     for lineno, line in numbered[1:]:
         row = _Row(path, lineno, line, header, delimiter)
         device = row.device(rows, cols)
         listed = (max(listed[0], device[2] + 1), max(listed[1], device[3] + 1))
+        unused = unused or row.unused()
         target_us, read_us = row.conductance("target_uS"), row.conductance("read_uS", True)
+        flag = row.stuck_flag()
+        if flag and target_us is None:  # a stuck device an export of what to re-program
+            target_us = read_us  # leaves (no target): stuck at what it reads
         if target_us is None or read_us is None:
             continue  # not measured
-        flag = row.stuck_flag()
         if device in entries:
             raise FileFormatError(f"{path}: line {lineno}: {device_at(device)} already given "
                                   f"on line {entries[device][2]}{REPEATED}")
@@ -121,6 +129,8 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     if not entries:
         raise FileFormatError(f"{path}: no measured device (every row lacks target_uS or "
                               "read_uS)")
+    if unused:
+        _check_listed(path, listed, rows, cols)
     n_arrays = 1 + max(k[0] for k in entries)
     # target and read (float64), the known-stuck mask and the fault map built from them
     check_size(n_arrays, rows, cols, per_device=40, what=f"{path}: a measurement")
@@ -132,6 +142,22 @@ def read_measured_csv(path: str | Path, rows: int, cols: int) -> Measurement:
     _check_offsets(path, read, {key: entry[2] for key, entry in entries.items()})
     _check_same_unit(path, target, read)
     return Measurement(target, read, str(path), known, listed)
+
+
+def _check_listed(path: Path, listed: tuple[int, int], rows: int, cols: int) -> None:
+    """Refuse (:class:`FileFormatError`) an export's ``devices.csv`` (its lines of unused
+    cells, ``used = 0``, listed too: every cell of its arrays) whose lines span arrays of
+    ``listed`` rows x cols, smaller than the chip's ``rows x cols``: the export was made for
+    a chip of smaller arrays, and its devices read into these would leave the rest of each
+    array free, as if they existed (a CSV names no array size)."""
+    if listed == (rows, cols):
+        return
+    r, c = listed
+    raise FileFormatError(
+        f"{path}: lists every cell of arrays of {r}x{c} (an export's devices.csv, its unused "
+        f"cells, used = 0, too), but the chip's arrays are {rows}x{cols} (rows x cols): give "
+        f"the chip the export was made for (--chip FILE: a chip TOML with rows = {r} and "
+        f"cols = {c} in [array]; the export's manifest.json lists its values under 'chip')")
 
 
 #: the largest factor between a device's read and its target that reads as one unit (a
@@ -375,6 +401,14 @@ class _Row:
         if not np.isfinite(value) or (value < 0 and not reading):
             raise self.fail(name, f"{raw!r} must be a finite conductance >= 0 uS")
         return value * 1e-6
+
+    def unused(self) -> bool:
+        """Whether the optional ``used`` column (an export's devices.csv) is 0: a cell the
+        exported memory does not use, listed with the others of its array."""
+        if "used" not in self.header:
+            return False
+        whole = _WHOLE.fullmatch(self.raw("used"))
+        return (self.raw("used") if whole is None else whole[1]) == "0"
 
     def stuck_flag(self) -> bool:
         """The optional ``stuck`` column (0, 1 or empty; ``0.0`` / ``1.0`` as a spreadsheet
