@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -139,6 +140,10 @@ def test_an_export_holds_its_devices_and_its_manifest_describes_the_files(setup)
         stuck, used = np.load(folder / "stuck_S.npy"), np.load(folder / "used.npy")
         assert list(target.shape) == manifest["arrays"]["npy_shape"] == list(used.shape)
         assert manifest["units"]["npy_conductance"] == "S"
+        for section in ("device", "array"):  # every value of the chip's has its unit named
+            assert all(re.search(rf"\b{key}\b", manifest["units"]["chip"])
+                       for key, value in manifest["chip"][section].items()
+                       if not isinstance(value, str))
         held, free = ~np.isnan(stuck), used & np.isnan(stuck)
         for g in (target, programmed):
             assert ((g[free] >= dev.g_min) & (g[free] <= dev.g_max)).all()

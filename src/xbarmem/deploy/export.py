@@ -39,7 +39,8 @@
   (a driven row) to output ``i`` (a sensed column), the transpose of the arrays' rows x cols
   (the manifest's ``mapping.weights_npy`` says so).
 * ``patterns.npy`` -- the stored patterns, when the model has them.
-* ``manifest.json`` -- chip, array size, weight-to-conductance mapping, input voltage levels,
+* ``manifest.json`` -- ``units`` (of the files, currents, voltages and the chip's values),
+  chip, array size, weight-to-conductance mapping, input voltage levels,
   bias rows, placement of every layer's tiles, fault map summary, recall mode and the expected
   sensed-current ranges (computed from the programmed conductances); ``removed``: the files
   of an earlier export in the same folder that this one does not hold, deleted (a folder
@@ -422,7 +423,7 @@ def _chip_manifest(memory: Memory, cells: dict[str, Any],
     rows, cols, n_arrays = chip.array.rows, chip.array.cols, cells["n_arrays"]
     return {
         "units": {"csv_conductance": "uS", "npy_conductance": "S", "current": "A",
-                  "voltage": "V", "weights": "weight units (w)"},
+                  "voltage": "V", "weights": "weight units (w)", "chip": CHIP_UNITS},
         "files": files,
         "chip": chip.to_dict(),
         "arrays": {"count": n_arrays, "rows": rows, "cols": cols, "planes": list(PLANES),
@@ -432,7 +433,7 @@ def _chip_manifest(memory: Memory, cells: dict[str, Any],
                                   "(plane 1)",
                    "tiles": "layers[k].tiles: rows and cols as [start, stop), stop excluded; "
                             "physical_rows / physical_cols count from row and col 0 of the "
-                            "array, the rest of it unused"},
+                            "array, the rest of it unused; layers[k].bias_rows[].row too"},
         "mapping": {
             "formula": "w = w_max * (G+ - G-) / (g_max - g_min)",
             "g_min_S": dev.g_min, "g_max_S": dev.g_max, "levels": dev.levels,
@@ -475,6 +476,13 @@ WEIGHTS_NPY = ("layer<k>_weights.npy is (n_out, n_in): element [i, j] is the wei
                "trained weights; the formula gives the weights the targets hold, which differ "
                "where the chip cannot hold them (stuck devices, window, levels) and a rule did "
                "not train for it")
+
+#: the units of the manifest's ``chip`` (and ``faults.meta.chip``), in its ``units`` entry:
+#: a chip TOML's values, whose units its comments give
+CHIP_UNITS = ("chip and faults.meta.chip hold a chip file's values: device.g_min, g_max, "
+              "write_noise and read_noise in S; array.read_voltage in V; array.weight_range "
+              "in weight units; device.levels, array.rows and cols are counts; "
+              "device.p_stuck_on and p_stuck_off are fractions")
 
 #: what ``stuck_S.npy`` holds, in the manifest (``faults.stuck_npy``)
 STUCK_NPY = ("stuck_S.npy: the conductance each device is held at, NaN = free: the devices the "
