@@ -191,9 +191,12 @@ def test_export_load_export_gives_the_same_files(setup):
         assert one == two
 
 
-def _read_back(memory, patterns, read: np.ndarray, tolerance: float, folder: Path):
-    np.save(folder / "read.npy", read)
-    data = load_read_back(folder / "read.npy", memory)
+def _read_back(memory, patterns, read: np.ndarray | Path, tolerance: float, folder: Path):
+    """One round of ``adapt --read-back`` from ``read`` (conductances, or a file)."""
+    if not isinstance(read, Path):
+        np.save(folder / "read.npy", read)
+        read = folder / "read.npy"
+    data = load_read_back(read, memory)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XbarmemWarning)
         return adapt_read_back(memory, read_back_backends(memory, data), patterns,
@@ -201,15 +204,19 @@ def _read_back(memory, patterns, read: np.ndarray, tolerance: float, folder: Pat
 
 
 @SETTINGS
-@given(setups())
-def test_a_read_back_equal_to_the_export_leaves_nothing_to_change(setup):
+@given(setup=setups(), as_csv=st.booleans())
+def test_a_read_back_equal_to_the_export_leaves_nothing_to_change(setup, as_csv):
+    """targets_S.npy as the read-back, or devices.csv with read_uS = target_uS."""
     chip, _, patterns, _ = setup
     memory = _trained(setup)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         exported(memory, patterns, folder / "export")
-        targets = np.load(folder / "export" / "targets_S.npy")
-        result = _read_back(memory, patterns, targets, 0.02 * chip.device.g_range, folder)
+        read = np.load(folder / "export" / "targets_S.npy")
+        if as_csv:
+            read = folder / "export" / "measured.csv"
+            _measured_csv(folder / "export", "target_uS")
+        result = _read_back(memory, patterns, read, 0.02 * chip.device.g_range, folder)
     assert result.read["newly_fixed"] == result.read["fixed_moved"] == 0
     assert result.program["written"] == 0
     assert all(np.isnan(t).all() for t in result.targets)
@@ -249,15 +256,16 @@ def test_a_read_back_off_target_is_corrected_and_stuck_devices_stay(setup, seed)
         assert (np.abs(after[at] - goal)[free] <= tolerance * (1 + 1e-9)).all()
 
 
-def _measured_csv(folder: Path) -> Path:
-    """The export's devices.csv with a ``read_uS`` column: every device read as programmed."""
+def _measured_csv(folder: Path, column: str = "programmed_uS") -> Path:
+    """The export's devices.csv with a ``read_uS`` column: every device read as programmed
+    (or as ``column`` says)."""
     with open(folder / "devices.csv", newline="") as src:
         lines = list(csv.DictReader(src))
     path = folder / "measured.csv"
     with open(path, "w", newline="") as dst:
         out = csv.DictWriter(dst, [*lines[0], "read_uS"], lineterminator="\n")
         out.writeheader()
-        out.writerows({**line, "read_uS": line["programmed_uS"]} for line in lines)
+        out.writerows({**line, "read_uS": line[column]} for line in lines)
     return path
 
 

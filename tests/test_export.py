@@ -289,9 +289,15 @@ def test_measured_chip_from_target_vs_read_csv(tiled, tmp_path, run_cli):
     assert chip.array == tiled.chip.array
     out = tmp_path / "map.npz"
     toml = tmp_path / "chip.toml"
-    code, stdout, err = run_cli("chip", "import", path, "--out", out,
-                             "--chip-out", toml, "--tolerance", "6")
+    # the export's 16x16 arrays were read into the default chip's 64x64 ones, the rest of each
+    # free devices that do not exist: refused, naming the export's array size
+    code, _, err = run_cli("chip", "import", path, "--out", out, "--tolerance", "6")
+    assert code == 2 and "arrays of 16x16" in err and not out.exists(), err
+    (tmp_path / "tiled.toml").write_text(tiled.chip.to_toml())
+    code, stdout, err = run_cli("chip", "import", path, "--out", out, "--chip",
+                                tmp_path / "tiled.toml", "--chip-out", toml, "--tolerance", "6")
     assert code == 0, err
+    assert FaultMap.load(out).array_shape == (16, 16)
     assert "measured devices" in stdout, stdout  # (labels in words; --json: measured_devices)
     loaded = FaultMap.load(out)
     assert loaded.meta["tolerance_S"] == pytest.approx(6e-6)
