@@ -365,6 +365,22 @@ def test_chip_import_of_a_round_to_re_program_keeps_its_stuck_devices(setup):
                        atol=1e-6 * chip.device.g_range)
 
 
+@SETTINGS
+@given(setups())
+def test_a_round_to_re_program_reloads_and_exports_alike(setup):
+    """The export of an adapted model's re-programming, loaded (:func:`load_export`) and
+    exported with the same targets, gives the same files (its pinned devices too)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        result = _adapted_round(setup, folder)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", XbarmemWarning)
+            export_memory(load_export(folder / "round"), folder / "again",
+                          patterns=setup[2], program=result.targets)
+        for path in (folder / "round").iterdir():
+            assert path.read_bytes() == (folder / "again" / path.name).read_bytes(), path.name
+
+
 def test_a_fault_map_is_not_taken_for_measured_data(run_cli, tmp_path):
     """An export's fault_map.npz given to chip import or adapt --read-back is named as what
     it is (its arrays were listed for --key, and g_stuck refused for its NaN)."""
