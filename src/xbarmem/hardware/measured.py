@@ -18,14 +18,14 @@ or spaces (as instruments align columns), a comma inside a number then its decim
 ``read_uS``    conductance read back, microsiemens
 =============  ==========================================================================
 
-Rows with an empty ``read_uS`` (or ``target_uS``) are skipped as *not measured*, e.g. unused
-cells of an export, but for a device the ``stuck`` column marks (below) that has a reading: an
-export of what to re-program (after ``adapt --read-back``) leaves its target empty, and it is
-stuck at what it reads. A file whose optional ``used`` column is 0 on some line lists every cell
-of its arrays (an export's devices.csv): arrays smaller than the chip's are refused
-(:func:`_check_listed`), not read into the chip's with the rest of each left free. An
-optional ``stuck`` column (0/1, as in the export) marks devices already known to be stuck
-(their target is their stuck value, so the read-back rule cannot see them).
+An optional ``stuck`` column (0/1, as in the export) marks devices already known to be stuck
+(their target is their stuck value, so the read-back rule cannot see them). Rows with an
+empty ``read_uS`` (or ``target_uS``) are skipped as *not measured*, e.g. unused cells of an
+export; a device marked stuck that has a reading and no target (an export of what to
+re-program, after ``adapt --read-back``, leaves its target empty) is stuck at what it reads.
+A file whose optional ``used`` column is 0 on some line lists every cell of its arrays (an
+export's devices.csv): arrays smaller than the chip's are refused (:func:`_check_listed`),
+not read into the chip's with the rest of each left free.
 Every malformed line raises :class:`~xbarmem.errors.FileFormatError` naming the file, the line
 and the column. ``array``, ``row`` and ``col`` may be written ``3.0`` (and ``stuck`` ``1.0``),
 as a spreadsheet writes a column of floats. A ``read_uS`` below 0 uS is held to the rule of
