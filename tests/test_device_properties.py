@@ -29,7 +29,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from xbarmem import ArraySpec, ChipSpec, DeviceSpec, FaultMap, Protocol, random_patterns, train
+from xbarmem import (
+    ArraySpec,
+    ChipSpec,
+    DeviceSpec,
+    FaultMap,
+    Protocol,
+    random_patterns,
+    save_memory,
+    train,
+)
 from xbarmem.deploy.backend import conductance_targets, target_parameters
 from xbarmem.deploy.chip_loop import adapt_read_back
 from xbarmem.deploy.export import export_memory
@@ -388,7 +397,6 @@ def test_a_fault_map_is_not_taken_for_measured_data(run_cli, tmp_path):
     patterns = random_patterns(3, 6, seed=0)
     memory = train(patterns, chip=chip, faults=FaultMap.generate(chip, 1), rule="hebb")
     exported(memory, patterns, tmp_path / "export")
-    from xbarmem import save_memory
     save_memory(memory, tmp_path / "m.safetensors", patterns=patterns)
     fmap = tmp_path / "export" / "fault_map.npz"
     for args in (["chip", "import", fmap, "--out", tmp_path / "a.npz"],
