@@ -57,6 +57,7 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
     ``--fault-map`` that does not fit the chip or some architecture's arrays; returns the
     map (None without ``--fault-map``)."""
     stored = min(n_pool or 2 * n_neurons, 2 * n_neurons)  # counts tried: up to ~2N
+    distinct_layers(configs, n_neurons)
     for _, spec_h in configs:
         widths = None if spec_h is None else parsers.resolve_widths(spec_h, n_neurons)
         given.check_request(n_neurons, networks=trials, cues=trials * stored * probes,
@@ -73,6 +74,22 @@ def check_requests(ctx: typer.Context, configs: list, n_neurons: int, spec: Chip
         given.check_map_arrays(fault_map, fmap, spec, [n_neurons, *widths, n_neurons],
                            curve_trainer(a, rule, options, 0).bias)
     return fmap
+
+
+def distinct_layers(configs: list, n_neurons: int) -> None:
+    """Refuse two ``--hidden`` architectures that are the same memory at ``n_neurons``
+    (``8,0.5n`` at N = 16: each searched, and tabled, twice), as ``--hidden 8,8`` is."""
+    seen: dict[tuple[int, ...], str] = {}
+    for _, spec_h in configs:
+        if spec_h is None:
+            continue
+        widths = tuple(parsers.resolve_widths(spec_h, n_neurons))
+        text = parsers.width_text(spec_h)
+        if widths in seen:
+            layers = "-".join(map(str, (n_neurons, *widths, n_neurons)))
+            raise ConfigError(f"--hidden lists {seen[widths]} and {text}, both {layers} at "
+                              f"N = {n_neurons}; give each architecture once")
+        seen[widths] = text
 
 
 def check_options_fit(rule: str, options: dict, kind: str, layouts: list[list[int]]) -> None:

@@ -91,8 +91,6 @@ def _width(part: str, text: str, several: bool) -> Width:
 
 def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
     """``--hidden``: architectures (``,``) of layer widths (``-``); one unless ``several``."""
-    from xbarmem.evaluation.hidden_rule import HiddenRule
-
     archs = [a for a in str(text).split(",")]
     if any(not a.strip() for a in archs):
         raise ConfigError(f"--hidden has an empty width list: {text!r}")
@@ -100,10 +98,15 @@ def hidden_specs(text: str, *, several: bool = False) -> list[list[Width]]:
         raise ConfigError(f"--hidden takes one architecture here (64-32 = two hidden layers), "
                           f"got {text!r}")
     return each_once([[_width(w, text, several) for w in a.split("-")] for a in archs],
-                     "--hidden", text,
-                     show=lambda widths: "-".join(
-                         f"{HiddenRule('ratio', w[0]).value_text}n" if isinstance(w, tuple)
-                         else str(w) for w in widths))
+                     "--hidden", text, show=width_text)
+
+
+def width_text(spec: list[Width]) -> str:
+    """One architecture of ``--hidden`` in its words: ``64-32``, ``0.5n-8``."""
+    from xbarmem.evaluation.hidden_rule import HiddenRule
+
+    return "-".join(f"{HiddenRule('ratio', w[0]).value_text}n" if isinstance(w, tuple)
+                    else str(w) for w in spec)
 
 
 def resolve_widths(spec: list[Width], n: int) -> list[int]:
