@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from xbarmem.errors import ConfigError
+
 
 def _one_line(code: int, err: str, *fragments: str) -> None:
     assert code == 2, err
@@ -35,3 +37,44 @@ def test_capacity_refuses_hidden_widths_that_are_one_memory(run_cli, monkeypatch
                              "--checkpoint", checkpoint)
     _one_line(code, err, "--hidden", shown, "give each architecture once")
     assert out == "" and not checkpoint.exists()
+
+
+@pytest.mark.parametrize(("arrays", "first", "need", "layers"), [
+    (4, 0, 8, "layer 1 on arrays 0..3, layer 2 on arrays 4..7"),
+    (7, 0, 8, "layer 1 on arrays 0..3, layer 2 on arrays 4..7"),
+    (8, 2, 10, "layer 1 on arrays 2..5, layer 2 on arrays 6..9"),
+])
+def test_python_refuses_a_map_too_small_for_every_layer_naming_all_of_them(arrays, first, need,
+                                                                          layers):
+    """A fault map that holds the first layer but not the second was refused by the second
+    layer's crossbar alone (``a 80x101 matrix ... needs arrays 4..7 ..., but the fault map
+    covers only 4 arrays``): not the size of map the memory needs, nor ``faults``, where
+    ``train --fault-map`` says ``give a map of 8 arrays``. Python now says it too, and so does
+    ``xm.train``."""
+    import xbarmem as xm
+    from xbarmem.hardware.faults import FaultMap
+
+    chip = xm.load_chip("rram")
+    fmap = FaultMap.generate(chip, arrays, seed=0)
+    expected = (f"faults: the fault map covers only {arrays} arrays of 64x64, but a memory of "
+                f"80-100-80 neurons with bias rows needs a map of {need} ({layers})")
+    with pytest.raises(ConfigError) as err:
+        xm.MultilayerMemory(80, 100, chip, fmap, first_array=first)
+    assert str(err.value).startswith(expected) and "\n" not in str(err.value)
+    if first == 0:
+        patterns = xm.random_patterns(3, 80, seed=0)
+        with pytest.raises(ConfigError) as err:
+            xm.train(patterns, chip=chip, arch="multilayer", hidden=100, faults=fmap)
+        assert str(err.value).startswith(expected)
+
+
+def test_python_takes_a_map_that_holds_every_layer():
+    """The refusal's edge: a map of exactly the arrays needed (and one of more) builds the
+    memory, each layer on the arrays the refusal names."""
+    import xbarmem as xm
+    from xbarmem.hardware.faults import FaultMap
+
+    chip = xm.load_chip("rram")
+    for arrays in (8, 9):
+        memory = xm.MultilayerMemory(80, 100, chip, FaultMap.generate(chip, arrays, seed=0))
+        assert [(layer.first_array, layer.n_arrays) for layer in memory.layers] == [(0, 4), (4, 4)]

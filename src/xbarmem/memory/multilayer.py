@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import torch
 
-from xbarmem.checks import check_neurons, checked_keywords, hidden_layer_widths
+from xbarmem.checks import check_neurons, checked_keywords, counted, hidden_layer_widths, spanned
+from xbarmem.errors import ConfigError
 from xbarmem.hardware.chip import ChipSpec
-from xbarmem.hardware.faults import FaultMap
+from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.memory.base import LayeredMap, Memory, arrays_for_layers
 
 __all__ = ["HiddenWidths", "LayeredMap", "MultilayerMemory", "arrays_for_layers", "layer_sizes"]
@@ -33,6 +34,27 @@ def layer_sizes(n_neurons: int, hidden: HiddenWidths) -> list[int]:
     point); :class:`ConfigError` naming ``hidden`` otherwise."""
     n = check_neurons(n_neurons)
     return [n, *hidden_layer_widths(hidden, n), n]
+
+
+def _check_map_covers(chip: ChipSpec, faults: FaultMap, sizes: list[int], bias: bool,
+                      first: int) -> None:
+    """Refuse ``faults`` that cannot hold every layer of a memory of widths ``sizes`` from
+    array ``first``, naming all of them (a layer's crossbar names only its own arrays), as
+    ``--fault-map`` is refused; a map of another chip as :meth:`FaultMap.check_chip` says."""
+    faults.check_chip(chip)
+    per_layer = arrays_for_layers(chip, sizes, bias)
+    need = sum(per_layer)
+    if first + need <= faults.n_arrays:
+        return
+    starts = [first + sum(per_layer[:k]) for k in range(len(per_layer))]
+    layers = ", ".join(f"layer {k + 1} on {spanned('array', s, s + c - 1)}"
+                       for k, (s, c) in enumerate(zip(starts, per_layer, strict=True)))
+    have, rows, cols = counted(faults.n_arrays, "array"), chip.array.rows, chip.array.cols
+    raise ConfigError(
+        f"faults: the fault map covers only {have} of {rows}x{cols}, "
+        f"but a memory of {'-'.join(map(str, sizes))} neurons{' with bias rows' * bias} "
+        f"needs a map of {first + need} ({layers}); give one (FaultMap.generate(chip, "
+        f"{first + need})) or smaller layers")
 
 
 @checked_keywords
@@ -54,14 +76,18 @@ class MultilayerMemory(Memory):
 
     Raises :class:`~xbarmem.errors.ConfigError` for a bad ``n_neurons`` or ``hidden`` or a
     memory above the memory limit (:class:`~xbarmem.limits.TooLargeError`, one); faults that
-    do not fit the chip as :meth:`FaultMap.check_chip` says;
+    do not fit the chip as :meth:`FaultMap.check_chip` says, or with too few arrays for every
+    layer from ``first_array`` (naming the map size needed and each layer's arrays);
     :class:`~xbarmem.errors.FileFormatError` for an unknown chip.
     """
 
     def __init__(self, n_neurons: int, hidden: HiddenWidths,
                  chip: str | ChipSpec | None = None, faults: FaultMap | None = None, *,
                  bias: bool = True, fault_seed: int = 0, first_array: int = 0) -> None:
-        super().__init__(layer_sizes(n_neurons, hidden), chip, faults, bias=bias,
+        sizes = layer_sizes(n_neurons, hidden)
+        if isinstance(faults, FaultMap) and isinstance(first_array, int) and first_array >= 0:
+            _check_map_covers(chip_for(chip, faults), faults, sizes, bool(bias), first_array)
+        super().__init__(sizes, chip, faults, bias=bias,
                          fault_seed=fault_seed, first_array=first_array)
 
     def rebuild(self, faults: FaultMap) -> MultilayerMemory:
