@@ -3,6 +3,7 @@ refused in one line before any work, alike on the command line and in Python."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from xbarmem.errors import ConfigError
@@ -78,3 +79,23 @@ def test_python_takes_a_map_that_holds_every_layer():
     for arrays in (8, 9):
         memory = xm.MultilayerMemory(80, 100, chip, FaultMap.generate(chip, arrays, seed=0))
         assert [(layer.first_array, layer.n_arrays) for layer in memory.layers] == [(0, 4), (4, 4)]
+
+
+@pytest.mark.parametrize(("keywords", "message"), [
+    ({"bias": "yes"}, "bias must be True or False"),
+    ({"first_array": True}, "first_array must be an integer >= 0"),
+    ({"first_array": -1}, "first_array must be an integer >= 0"),
+    ({"bias": False}, "80-100-80 neurons needs a map of 8 (layer 1 on arrays 0..3"),
+    ({"first_array": np.int64(1)}, "with bias rows needs a map of 9 (layer 1 on arrays 1..4"),
+])
+def test_a_bad_argument_beside_a_small_map_is_named_before_the_map(keywords, message):
+    """The whole-memory check of the map runs on arguments the constructor takes: a bad
+    ``bias`` or ``first_array`` is refused as such, not as a map too small; a numpy integer
+    ``first_array`` and a memory without bias rows get the map's refusal."""
+    import xbarmem as xm
+    from xbarmem.hardware.faults import FaultMap
+
+    chip = xm.load_chip("rram")
+    with pytest.raises(ConfigError) as err:
+        xm.MultilayerMemory(80, 100, chip, FaultMap.generate(chip, 4, seed=0), **keywords)
+    assert message in str(err.value)

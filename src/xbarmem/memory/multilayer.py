@@ -9,6 +9,7 @@ Layers, placement, programming, recall and device accounting are those of
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -85,8 +86,10 @@ class MultilayerMemory(Memory):
                  chip: str | ChipSpec | None = None, faults: FaultMap | None = None, *,
                  bias: bool = True, fault_seed: int = 0, first_array: int = 0) -> None:
         sizes = layer_sizes(n_neurons, hidden)
-        if isinstance(faults, FaultMap) and isinstance(first_array, int) and first_array >= 0:
-            _check_map_covers(chip_for(chip, faults), faults, sizes, bool(bias), first_array)
+        if (isinstance(faults, FaultMap) and isinstance(bias, bool)  # (else refused below)
+                and isinstance(first_array, numbers.Integral)
+                and not isinstance(first_array, bool) and first_array >= 0):
+            _check_map_covers(chip_for(chip, faults), faults, sizes, bias, int(first_array))
         super().__init__(sizes, chip, faults, bias=bias,
                          fault_seed=fault_seed, first_array=first_array)
 
