@@ -903,8 +903,8 @@ X2 = torch.as_tensor(P.patterns)[None].expand(2, -1, -1)  # two networks' patter
      "memories must hold at least one memory"),
     (lambda: memory_from_sizes([16, 8, 16], CHIP, xm.FaultMap.generate(CHIP, 3, seed=0),
                                bias=True, first_array=2), "the fault map covers only 3 arrays "
-     "of 64x64, but a memory of 16-8-16 neurons with bias rows needs a map of 4 \\(layer 1 on "
-     "array 2, layer 2 on array 3\\)"),
+     "of 64x64, but a memory of 16-8-16 neurons with bias rows needs a map of 4 \\(layers\\[0\\] "
+     "on array 2, layers\\[1\\] on array 3\\)"),
     (lambda: dataclasses.replace(LOAD, free_devices=LOAD.devices + 1),
      "free_devices must be in \\[0, devices\\]"),
     (lambda: dataclasses.replace(LOAD, inputs="x"), "layer inputs must be one of"),

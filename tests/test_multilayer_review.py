@@ -41,9 +41,9 @@ def test_capacity_refuses_hidden_widths_that_are_one_memory(run_cli, monkeypatch
 
 
 @pytest.mark.parametrize(("arrays", "first", "need", "layers"), [
-    (4, 0, 8, "layer 1 on arrays 0..3, layer 2 on arrays 4..7"),
-    (7, 0, 8, "layer 1 on arrays 0..3, layer 2 on arrays 4..7"),
-    (8, 2, 10, "layer 1 on arrays 2..5, layer 2 on arrays 6..9"),
+    (4, 0, 8, "layers[0] on arrays 0..3, layers[1] on arrays 4..7"),
+    (7, 0, 8, "layers[0] on arrays 0..3, layers[1] on arrays 4..7"),
+    (8, 2, 10, "layers[0] on arrays 2..5, layers[1] on arrays 6..9"),
 ])
 def test_python_refuses_a_map_too_small_for_every_layer_naming_all_of_them(arrays, first, need,
                                                                           layers):
@@ -85,8 +85,8 @@ def test_python_takes_a_map_that_holds_every_layer():
     ({"bias": "yes"}, "bias must be True or False"),
     ({"first_array": True}, "first_array must be an integer >= 0"),
     ({"first_array": -1}, "first_array must be an integer >= 0"),
-    ({"bias": False}, "80-100-80 neurons needs a map of 8 (layer 1 on arrays 0..3"),
-    ({"first_array": np.int64(1)}, "with bias rows needs a map of 9 (layer 1 on arrays 1..4"),
+    ({"bias": False}, "80-100-80 neurons needs a map of 8 (layers[0] on arrays 0..3"),
+    ({"first_array": np.int64(1)}, "with bias rows needs a map of 9 (layers[0] on arrays 1..4"),
 ])
 def test_a_bad_argument_beside_a_small_map_is_named_before_the_map(keywords, message):
     """The whole-memory check of the map runs on arguments the constructor takes: a bad

@@ -48,7 +48,7 @@ def _check_map_covers(chip: ChipSpec, faults: FaultMap, sizes: list[int], bias: 
     if first + need <= faults.n_arrays:
         return
     starts = [first + sum(per_layer[:k]) for k in range(len(per_layer))]
-    layers = ", ".join(f"layer {k + 1} on {spanned('array', s, s + c - 1)}"
+    layers = ", ".join(f"layers[{k}] on {spanned('array', s, s + c - 1)}"
                        for k, (s, c) in enumerate(zip(starts, per_layer, strict=True)))
     have, rows, cols = counted(faults.n_arrays, "array"), chip.array.rows, chip.array.cols
     raise ConfigError(
