@@ -184,9 +184,7 @@ class Problem:
             raise ConfigError(f"need one pattern set per memory: got patterns "
                               f"{tuple(x.shape)} for {len(memories)} memories")
         first = memories[0]
-        for m in memories:
-            if m.sizes != first.sizes or m.has_bias != first.has_bias:
-                raise ConfigError("all memories must share one architecture and bias setting")
+        _check_alike(memories)
         if first.n_neurons != x.shape[2]:
             raise ConfigError(f"patterns have N={x.shape[2]} neurons but the memory has "
                               f"{first.n_neurons}")
@@ -199,6 +197,30 @@ class Problem:
         counts = _counts(counts, x.shape[0], x.shape[1])
         return cls(x, bounds, kind, counts, first.noise(), first.zero_diagonal, w_max,
                    first.has_bias, _grids(memories, bounds))
+
+
+def _check_alike(memories: Sequence[Any]) -> None:
+    """Refuse (:class:`ConfigError`) memories of more than one architecture or bias setting,
+    naming the first memory that differs from ``memories[0]`` and both their layer widths
+    (``memories[0] is 16-8-16, memories[2] 16-4-16``) or bias rows."""
+    first = memories[0]
+    for k, m in enumerate(memories):
+        if m.sizes != first.sizes:
+            raise ConfigError(f"all memories must share one architecture: memories[0] is "
+                              f"{_widths(first)}, memories[{k}] {_widths(m)}")
+        if m.has_bias != first.has_bias:
+            raise ConfigError(f"all memories must share one bias setting: memories[0] has "
+                              f"{_bias(first)}, memories[{k}] {_bias(m)}")
+
+
+def _widths(memory: Any) -> str:
+    """A memory's layer widths as a label (``16-8-16``; ``16 (one layer)``)."""
+    return "-".join(map(str, memory.sizes)) + (" (one layer)" if len(memory.sizes) == 2
+                                               else "")
+
+
+def _bias(memory: Any) -> str:
+    return "a bias row" if memory.has_bias else "no bias row"
 
 
 def check_stored_values(patterns: torch.Tensor, kind: str, counts: Any) -> None:

@@ -11,12 +11,14 @@ multilayer options by default; :func:`fit_multilayer` is a deprecated alias of
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from xbarmem.checks import ArrayLike, checked_keywords
+from xbarmem.errors import ConfigError
 from xbarmem.learning.adaptive import DEFAULTS, AdaptiveTrainer
 from xbarmem.learning.base import FitResult
 from xbarmem.learning.fit import fit_memories
@@ -33,11 +35,20 @@ MultilayerTrainResult = FitResult
 class MultilayerTrainer(AdaptiveTrainer):
     """The hardware-adaptive rule as configured for multilayer memories: :meth:`options`
     reports the multilayer options (``init_scale``, ``lr_fan_in``, per-objective defaults)
-    and ``warm_start`` and ``flip_steps`` are refused at once."""
+    and ``warm_start`` and ``flip_steps`` are refused at once. Fitted on (or resolved for) a
+    single-layer memory it raises :class:`~xbarmem.errors.ConfigError` naming the trainer such
+    a memory takes (:class:`AdaptiveTrainer`, ``rule="adaptive"``)."""
 
     def validate(self) -> None:
         super().validate()
         self.refuse_inapplicable(2)
+
+    def refuse_inapplicable(self, layers: int, kind: str | None = None,
+                            sizes: Sequence[int] | None = None) -> None:
+        if layers == 1:
+            raise ConfigError("MultilayerTrainer trains multilayer memories only; a "
+                              "single-layer memory takes AdaptiveTrainer (rule='adaptive')")
+        super().refuse_inapplicable(layers, kind, sizes)
 
     def options(self, layers: int = 2, kind: str = "binary") -> dict[str, Any]:
         return super().options(layers, kind)
