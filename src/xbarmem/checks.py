@@ -474,10 +474,10 @@ def ratio_width(ratio: float, n_neurons: int) -> int:
 
 def hidden_layer_widths(hidden: Any, n_neurons: int, name: str = "hidden") -> list[int]:
     """The hidden widths ``hidden`` gives a memory of ``n_neurons``: one width or a list (or
-    tuple, 1-D array) of them, each an integer >= 1 or a multiple of N (:func:`hidden_word`:
-    ``"1n"`` is N, ``"0.5n"`` N / 2 by :func:`ratio_width`), as the command line's
-    ``--hidden 1n-8`` and a sweep's ``hidden = ["1n", 8]`` take them. :class:`ConfigError`
-    naming ``name`` otherwise."""
+    tuple, 1-D integer numpy array or torch tensor) of them, each an integer >= 1 or a
+    multiple of N (:func:`hidden_word`: ``"1n"`` is N, ``"0.5n"`` N / 2 by
+    :func:`ratio_width`), as the command line's ``--hidden 1n-8`` and a sweep's ``hidden =
+    ["1n", 8]`` take them. :class:`ConfigError` naming ``name`` otherwise."""
     words: list[Any]
     one = isinstance(hidden, numbers.Integral | str) and not isinstance(hidden, bool)
     bad = ConfigError(f"{name} must be a width (an integer >= 1, or a multiple of N such as "
@@ -488,8 +488,10 @@ def hidden_layer_widths(hidden: Any, n_neurons: int, name: str = "hidden") -> li
     elif (isinstance(hidden, bytes) or not isinstance(hidden, Iterable)
           or getattr(hidden, "ndim", 1) != 1):
         raise bad
-    else:
-        words = list(hidden)
+    else:  # a 1-D numpy array or torch tensor as its Python numbers (a tensor's items were
+        # 0-d tensors, no integers): integer ones taken, float ones refused, alike
+        to_list = getattr(hidden, "tolist", None)
+        words = to_list() if callable(to_list) else list(hidden)
     if not words:
         raise ConfigError(f"{name} must name at least one hidden layer width")
     widths = []

@@ -93,6 +93,28 @@ class HiddenWidth(Rule):
         return int(rule.value) if rule.kind == "fixed" else f"{rule.value_text}n"
 
 
+class HiddenWidths(AnyOf):
+    """A trial's ``hidden``: one width (:class:`HiddenWidth`) or a list of them. A refusal of
+    a text of widths joined by ``-`` (the command line's ``--hidden 8-8``) says how a sweep
+    writes several layers: a list, ``[8, 8]`` (``hidden = [8, 8]``; in a grid, one of its
+    values)."""
+
+    def __init__(self) -> None:
+        super().__init__(HiddenWidth(), ListOf(HiddenWidth()))
+
+    def error(self, key: str, what: str, value: Any) -> ConfigError:
+        return ConfigError(f"{super().error(key, what, value)}{_layers_hint(value)}")
+
+
+def _layers_hint(value: Any) -> str:
+    """What a refusal of ``hidden = "8-8"`` adds: the list a sweep takes for those layers."""
+    parts = [p.strip() for p in value.split("-")] if isinstance(value, str) else []
+    if len(parts) < 2 or not all(HiddenWidth().accepts(p) for p in parts):
+        return ""
+    items = ", ".join(p if p.isdigit() else f'"{p}"' for p in parts)
+    return f"; several hidden layers are written as a list, [{items}]"
+
+
 def hidden_widths(hidden: int | str | list[int | str], n: int) -> int | list[int]:
     """A trial's checked ``hidden`` resolved for ``n`` neurons: the widths it trains (an
     integer stays an integer, a list a list; ``"Rn"`` is ``max(1, round(R n))``), by the rule
@@ -155,7 +177,7 @@ class TrialOptions(Spec, noun="trial"):
 
     arch: str = choice(ARCHS, default="single", help="single-layer or multilayer memory")
     hidden: int | str | list[int | str] = option(
-        AnyOf(HiddenWidth(), ListOf(HiddenWidth())), default=32,
+        HiddenWidths(), default=32,
         help="hidden width(s) of a multilayer memory, e.g. 32, [64, 32], or a multiple of "
              "n_neurons as the command line's --hidden takes it ('1n', '0.5n', ['1n', 16]); "
              "stored as the widths trained")
