@@ -172,7 +172,7 @@ def test_a_figure_says_hidden_widths_that_follow_n():
             for n, h in widths]
 
     assert shared_settings(rows([(16, 16), (25, 25)]), "n_neurons").startswith(
-        "multilayer, hidden widths N"), shared_settings(rows([(16, 16), (25, 25)]), "n_neurons")
+        "multilayer, hidden width N"), shared_settings(rows([(16, 16), (25, 25)]), "n_neurons")
     assert shared_settings(rows([(16, [32, 16]), (25, [50, 25])]), "n_neurons").startswith(
         "multilayer, hidden widths 2N-N")
     assert "hidden" not in shared_settings(rows([(16, 16), (25, 20)]), "n_neurons")

@@ -157,13 +157,13 @@ def test_panels_of_one_layer_memories_say_single_layer_not_a_default_width(kind,
             for rule, hidden, arch in (("pinv", None, "single"), ("adaptive", [8], "multilayer"),
                                        ("adaptive", [32], "multilayer"))]
     titles = [ax.get_title() for ax in plot_rows(rows, kind).axes if ax.get_title()]
-    assert sorted(titles) == ["hidden widths 32", "hidden widths 8", "single layer"]
+    assert sorted(titles) == ["hidden width 32", "hidden width 8", "single layer"]
     # one rule: a series (a legend entry) per setting, the architecture among them, said once
     same = [{**r, "config": {**r["config"], "rule": "adaptive"}} for r in rows]
     labels = [t.get_text().replace("\n", " ").split(" (= ")[0].split(":")[0]
               for legend in plot_rows(same, kind).legends
               for t in legend.get_texts()]  # (" (= ...)": equal to another at every point)
-    assert sorted(labels) == ["multilayer, hidden widths 32", "multilayer, hidden widths 8",
+    assert sorted(labels) == ["multilayer, hidden width 32", "multilayer, hidden width 8",
                               "single layer"]
 
 

@@ -333,7 +333,7 @@ def test_a_sweep_of_hidden_1n_beside_a_fixed_width_draws_both_against_n():
     assert len(drawn_rows(rows, "capacity")) == len(rows)
     fig = plot_rows(rows, "capacity")
     texts = " ".join(t.get_text() for t in fig.legends[0].get_texts())
-    assert "hidden widths N" in texts and "hidden widths 8" in texts
+    assert "hidden width N" in texts and "hidden width 8" in texts
 
 
 def _every_figure(title: str) -> list:

@@ -142,7 +142,7 @@ _WORDS = {
     "arch": lambda v: {"single": "single layer"}.get(str(v), str(v)),
     "kind": lambda v: f"{v} patterns", "chip": lambda v: f"{v} chip",
     "activation": lambda v: f"{v} neurons", "mode": lambda v: f"{v} recall",
-    "hidden": lambda v: f"hidden widths {hidden_words(v)}",
+    "hidden": lambda v: _hidden_label(hidden_words(v)),
     "fault_model": lambda v: f"stuck {v}s",
     "on_fraction": lambda v: f"{100 * float(v):g}% of faults stuck ON",
     "probes": lambda v: f"{v} cues per pattern",
@@ -152,6 +152,12 @@ _WORDS = {
                              "occlude": "occluded", "salt-pepper": "salt-and-pepper"
                              }.get(str(v), str(v)) + " cues",
 }
+
+
+def _hidden_label(words: str) -> str:
+    """Hidden widths as :func:`~xbarmem.names.hidden_words` writes them, in a label: ``hidden
+    width 8`` (or ``N``) for one layer, ``hidden widths 8-4`` (``2N-N``) for several."""
+    return f"hidden width{'s' if '-' in words else ''} {words}"
 
 
 def setting_words(key: str, value: Any) -> str:
