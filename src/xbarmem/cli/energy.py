@@ -42,6 +42,7 @@ from xbarmem.energy.circuit import (
     UNITS,
     circuit_names,
     circuit_toml,
+    is_circuit_preset,
     load_circuit,
 )
 from xbarmem.energy.model import COMPONENTS
@@ -286,7 +287,7 @@ def _check_out(out_dir: Path, circuit: str, sizes: bool, calibrate: bool) -> Non
         paths.check_output(out_dir, folder=True)
         paths.check_members(out_dir, [*(SIZES_FILES if sizes else ()),
                                       *([CALIBRATED] if calibrate else [])])
-    if calibrate and circuit not in circuit_names():
+    if calibrate and not is_circuit_preset(circuit):
         paths.check_distinct({"--calibrate's output": out_dir / CALIBRATED},
                          {"--circuit": Path(circuit)})
 

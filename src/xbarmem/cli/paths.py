@@ -13,7 +13,7 @@ import numpy as np
 
 from xbarmem.errors import ConfigError
 from xbarmem.files import ArrayFile, link_target, missing, read_bytes
-from xbarmem.hardware.chip import preset_names
+from xbarmem.hardware.chip import is_chip_preset
 
 
 def load_array(path: Path, key: str | None) -> np.ndarray:
@@ -184,8 +184,8 @@ def source_file(data: str) -> Path | None:
 
 
 def chip_file(chip: str | None) -> Path | None:
-    """``--chip`` as a file, None for a preset."""
-    return None if chip is None or chip in preset_names() else Path(chip)
+    """``--chip`` as a file, None for a preset (in any case, as ``load_chip`` reads it)."""
+    return None if chip is None or is_chip_preset(chip) else Path(chip)
 
 
 def check_input(path: Path, what: str) -> Path:

@@ -244,6 +244,12 @@ def circuit_names() -> list[str]:
     return _PRESETS.names()
 
 
+def is_circuit_preset(text: str) -> bool:
+    """Whether :func:`load_circuit` reads ``text`` as a shipped preset (its name in any case,
+    where no file of that name exists: :meth:`~xbarmem.spec.presets.Presets.is_preset`)."""
+    return _PRESETS.is_preset(text)
+
+
 def circuit_toml(name: str) -> str:
     """The shipped circuit preset ``name`` as TOML with its file's comments (where its values
     come from); ConfigError if unknown."""

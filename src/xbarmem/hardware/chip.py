@@ -272,6 +272,12 @@ def chip_name(source: str) -> str:
     return _PRESETS.canonical(source)
 
 
+def is_chip_preset(source: str) -> bool:
+    """Whether :func:`load_chip` reads ``source`` as a shipped preset (its name in any case,
+    where no file of that name exists: :meth:`~xbarmem.spec.presets.Presets.is_preset`)."""
+    return _PRESETS.is_preset(source)
+
+
 def chip_words(name: str, fault_rate: float, levels: int = 0, *,
                fault_map: str | None = None) -> str:
     """A chip as titles and headers name it, with its conductance levels (a device's

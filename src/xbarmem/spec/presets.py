@@ -100,14 +100,24 @@ class Presets:
             lines.append(line)
         return "\n".join([*head, *lines]) + "\n"
 
+    def is_preset(self, text: str | PathLike) -> bool:
+        """Whether :meth:`load` reads ``text`` as a shipped preset, not as a file: a preset's
+        name exactly, or in another case or spelling (``"RRAM"``, ``" paper_sim"``: the rule
+        of :func:`~xbarmem.checks.choice_key`) when no file or link of that name exists. What
+        a command's path checks (an output that would overwrite an input) ask of ``--chip``
+        and ``--circuit``."""
+        text = str(text)
+        if text in self.names():
+            return True
+        path = Path(home_expanded(text))
+        return (choice_key(text, self.names()) is not None and not path.exists()
+                and not path.is_symlink())
+
     def canonical(self, text: str) -> str:
-        """The preset name ``text`` names when it is one (``"RRAM"``, ``" paper_sim"``: the
-        rule of :func:`~xbarmem.checks.choice_key`) and no file of that name exists, as
-        :meth:`load` reads it; else ``text`` as given (a file path)."""
+        """The preset name ``text`` names when :meth:`is_preset` (``"RRAM"`` -> ``"rram"``),
+        as :meth:`load` reads it; else ``text`` as given (a file path)."""
         key = choice_key(text, self.names())
-        if key is None or text == key or Path(text).exists() or Path(text).is_symlink():
-            return text
-        return key
+        return key if key is not None and self.is_preset(text) else text
 
     def load(self, source: str | Path | Spec) -> Any:
         """A spec from a preset name, a TOML file path, or an existing spec (returned as is).
@@ -127,13 +137,11 @@ class Presets:
             raise ArgumentError(f"a {self.noun} must be a preset name, a TOML file path or a "
                                 f"{self.cls.__name__}, got {type(source).__name__}{build}")
         text = str(source)
-        if text in self.names():
+        if self.is_preset(text):  # its name, or in another case ("RRAM") where no file is
             return self.preset(text)
         path = Path(home_expanded(text))  # ("~/chip.toml": in the home folder, as files.as_path)
         if path.is_symlink() and not path.exists():
             raise FileFormatError(missing(path, f"{self.noun} file"))
-        if not path.exists() and choice_key(text, self.names()) is not None:
-            return self.preset(text)  # a preset's name in another case ("RRAM")
         if not text.strip() or not path.exists():  # ("" is no file: Path("") is the folder .)
             raise FileFormatError(f"no {self.noun} preset or file named {shown(text)} "
                                   f"(presets: {choices_text(self.names())})"
