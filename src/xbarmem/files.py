@@ -593,7 +593,7 @@ def opened(path: str | Path, what: str = "file", *,
         if not path.exists():
             raise FileFormatError(missing(path, what))
         if path.is_dir():
-            raise FileFormatError(f"{_where(path, what)} is a directory, not a file")
+            raise FileFormatError(folder_problem(path, what))
         if not path.is_file():
             raise FileFormatError(f"{_where(path, what)} is not a regular file")
         size = path.stat().st_size
@@ -603,6 +603,42 @@ def opened(path: str | Path, what: str = "file", *,
     except OSError as exc:
         raise FileFormatError(f"cannot read {_where(path, what)}: "
                               f"{exc.strerror or exc}") from None
+
+
+#: the largest ``manifest.json`` :func:`folder_problem` reads for the model an export names
+_MANIFEST_BYTES = 1 << 20
+
+
+def folder_problem(path: Path, what: str = "file") -> str:
+    """The message for a folder ``path`` given where a file (``what``: ``"model file"``) is
+    expected: ``... is a directory, not a file``; for an export folder (its ``manifest.json``
+    of format ``xbarmem-export/...``, what ``xbarmem export`` writes) that it is one and, where
+    a model file is expected, to give the model file it was exported from (the manifest's
+    ``source``, as it was given to the export, when it records one)."""
+    manifest = _export_manifest(path)
+    if manifest is None:
+        return f"{_where(path, what)} is a directory, not a file"
+    text = f"{_where(path, what)} is an export folder (what xbarmem export writes), not a file"
+    if what != "model file":
+        return text
+    source = manifest.get("source")
+    named = (f" (its manifest.json records {shown(source)})"
+             if isinstance(source, str) and source.strip() and len(source) <= 500 else "")
+    return f"{text}; give the model file it was exported from{named}"
+
+
+def _export_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of the export folder ``folder``, None when it is not one (or its manifest
+    cannot be read: then it is a folder as any other)."""
+    manifest = folder / "manifest.json"
+    try:
+        if not manifest.is_file() or manifest.stat().st_size > _MANIFEST_BYTES:
+            return None
+        data = parse_text(json.loads, manifest.read_bytes())
+    except (OSError, ValueError, XbarmemError):
+        return None
+    fmt = data.get("format") if isinstance(data, dict) else None
+    return data if isinstance(fmt, str) and fmt.startswith("xbarmem-export/") else None
 
 
 def read_text(path: str | Path, what: str = "file", *, expand: float = 1.0) -> str:
