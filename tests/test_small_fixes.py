@@ -158,6 +158,17 @@ def test_circuit_preset_in_another_case_is_no_file_to_path_checks(tmp_path, monk
         _check_out(tmp_path / "cal", name, False, True)
 
 
+@pytest.mark.parametrize(("group", "name"), [("chip", "RRAM"), ("circuit", "GENERIC-RRAM")])
+def test_show_of_a_preset_in_another_case_keeps_its_comments(run_cli, tmp_path, monkeypatch,
+                                                             group, name):
+    """``chip show RRAM`` loaded the preset but printed it without the comments its description
+    points to ("see comments"), as ``chip show rram`` prints them."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(group, "show", name)
+    assert code == 0, err
+    assert out == run_cli(group, "show", name.lower())[1] and out.startswith("# "), out[:80]
+
+
 # ----------------------------------------------------------------- export folders
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):

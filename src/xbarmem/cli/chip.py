@@ -30,7 +30,13 @@ from xbarmem.cli.common import (
 )
 from xbarmem.errors import ConfigError, FileFormatError, XbarmemWarning
 from xbarmem.files import ArrayFile, read_bytes, write_file
-from xbarmem.hardware.chip import ChipSpec, load_chip, preset_names, preset_toml
+from xbarmem.hardware.chip import (
+    ChipSpec,
+    is_chip_preset,
+    load_chip,
+    preset_names,
+    preset_toml,
+)
 from xbarmem.hardware.faults import (
     FaultMap,
     chip_record,
@@ -104,7 +110,7 @@ def chip_show(
         "file.")] = "rram",
     json_out: output_options.Json = False,
 ) -> None:
-    show_spec(chip, load_chip, preset_names(), preset_toml, json_out)
+    show_spec(chip, load_chip, is_chip_preset, preset_toml, json_out)
 
 
 @chip_app.command("presets", help="List the shipped chip presets.")

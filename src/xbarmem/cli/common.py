@@ -620,16 +620,17 @@ def emit_json(data: Any) -> None:
     typer.echo(output_text(data, indent=2))
 
 
-def show_spec(source: str, load: Callable[[str], Any], presets: list[str],
+def show_spec(source: str, load: Callable[[str], Any], is_preset: Callable[[str], bool],
               commented: Callable[[str], str], json_out: bool) -> None:
     """``chip show`` / ``circuit show``: the spec ``load(source)`` as JSON, as TOML, or (a
-    preset of ``presets``) as its commented TOML ``commented(source)``."""
+    preset, ``is_preset(source)``: its name in any case, as ``load`` reads it) as the preset's
+    commented TOML ``commented(name)``."""
     spec = load(source)
     if json_out:
         emit_json(spec.to_dict())
     else:
         work_begins()  # (its warnings before the spec it prints)
-        typer.echo(commented(source) if source in presets else spec.to_toml())
+        typer.echo(commented(spec.name) if is_preset(source) else spec.to_toml())
 
 
 def print_presets(load: Callable[[str], Any], presets: list[str], json_out: bool,

@@ -516,7 +516,7 @@ def circuit_show(
         help=f"Circuit preset ({', '.join(circuit_names())}) or TOML file.")] = DEFAULT_CIRCUIT,
     json_out: output_options.Json = False,
 ) -> None:
-    show_spec(circuit, load_circuit, circuit_names(), circuit_toml, json_out)
+    show_spec(circuit, load_circuit, is_circuit_preset, circuit_toml, json_out)
 
 
 @circuit_app.command("presets", help="List the shipped circuit presets.")
