@@ -142,6 +142,19 @@ def run_quietly(run_cli, args) -> tuple[int, str, str]:
     return result
 
 
+@pytest.fixture
+def refused_here(run_cli, tmp_path, monkeypatch):
+    """``refused_here(*args, names=(...))``: run ``xbarmem *args`` in ``tmp_path``; assert a
+    clean refusal (:func:`refused`) naming each of ``names`` that leaves the folder untouched;
+    return the error line."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: object, names: tuple[str, ...] = ()) -> str:
+        return refused(run_cli, tmp_path, *args, names=names)
+
+    return run
+
+
 def refused(run_cli, folder: Path, *args: object, names: tuple[str, ...] = ()) -> str:
     """Run ``xbarmem *args``; assert a clean refusal that leaves ``folder`` untouched; return
     the error line."""

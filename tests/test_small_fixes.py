@@ -6,21 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import refused as clean_refusal
 
 from xbarmem.errors import ConfigError, FileFormatError
 
 
 @pytest.fixture
-def refused(run_cli, tmp_path, monkeypatch):
-    """``refused(*args, names=(...))``: run ``xbarmem *args`` in ``tmp_path``; assert a clean
-    refusal naming each of ``names`` that leaves the folder untouched; return the error line."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: object, names: tuple[str, ...] = ()) -> str:
-        return clean_refusal(run_cli, tmp_path, *args, names=names)
-
-    return run
+def refused(refused_here):
+    """A clean refusal in ``tmp_path`` (conftest's ``refused_here``)."""
+    return refused_here
 
 
 def _patterns():
