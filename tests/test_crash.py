@@ -258,6 +258,33 @@ def _long_group(pid_file: str) -> None:
     time.sleep(120)
 
 
+def test_end_pool_leaves_no_pool_thread_to_race_the_exit(tmp_path):
+    """``end_pool`` returned while the pool's own thread still ran; it closed its wakeup pipe
+    while the interpreter's exit wrote into it ("Exception ignored in: <module 'threading'>
+    ... Bad file descriptor" after a sweep's "interrupted" line, seen once under load). Now
+    the thread has ended, its pipe closed, when ``end_pool`` returns, while workers start and
+    while they compute."""
+    from xbarmem.experiments import pool
+
+    for busy in (False, True):
+        workers = pool.new(2)
+        if busy:
+            pid_file = tmp_path / "worker.pid"
+            workers.submit(_long_group, str(pid_file))
+            deadline = time.time() + 60
+            while not pid_file.exists() or not pid_file.read_text():
+                assert time.time() < deadline, "the group never started"
+                time.sleep(0.05)
+        else:
+            workers.submit(abs, 1)  # (a pool starts its thread with its first group)
+        manager = workers._executor_manager_thread
+        wakeup = workers._executor_manager_thread_wakeup
+        assert manager is not None and manager.is_alive()
+        pool.end_pool(workers)
+        assert not manager.is_alive(), f"the pool's thread outlived end_pool (busy={busy})"
+        assert wakeup._closed
+
+
 def test_an_interrupted_pool_ends_its_workers_at_once(tmp_path):
     """Ctrl-C in a terminal (SIGINT to the whole process group) reached the workers too: one
     stopped while sending a result left the pool's queue locked and the sweep hung after

@@ -355,8 +355,19 @@ def discard() -> None:
 
 def end_pool(pool: cf.ProcessPoolExecutor) -> None:
     """Shut ``pool`` down, ending its workers at once (SIGKILL: they ignore SIGINT,
-    SIGTERM and SIGHUP), whatever they are computing."""
+    SIGTERM and SIGHUP), whatever they are computing, and wait (at most
+    :data:`MANAGER_WAIT` seconds) for the pool's own thread to see them gone and close its
+    pipes: left running, it closed them while the interpreter's exit wrote into one (Python
+    before 3.12 checks, then writes, unlocked), which printed "Exception ignored in: <module
+    'threading'> ... Bad file descriptor" after the command's one line."""
     workers = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)  # (shutdown forgets it)
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         worker.kill()
+    if isinstance(manager, threading.Thread) and manager is not threading.current_thread():
+        manager.join(MANAGER_WAIT)
+
+
+#: seconds :func:`end_pool` waits for a pool's thread once its workers are killed
+MANAGER_WAIT = 10.0
