@@ -258,6 +258,17 @@ def _long_group(pid_file: str) -> None:
     time.sleep(120)
 
 
+def _started_long_group(workers, pid_file: Path) -> int:
+    """Submit :func:`_long_group` to the pool ``workers``; the pid of the worker running it,
+    once it runs."""
+    workers.submit(_long_group, str(pid_file))
+    deadline = time.time() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.time() < deadline, "the group never started"
+        time.sleep(0.05)
+    return int(pid_file.read_text())
+
+
 def test_end_pool_leaves_no_pool_thread_to_race_the_exit(tmp_path):
     """``end_pool`` returned while the pool's own thread still ran; it closed its wakeup pipe
     while the interpreter's exit wrote into it ("Exception ignored in: <module 'threading'>
@@ -269,12 +280,7 @@ def test_end_pool_leaves_no_pool_thread_to_race_the_exit(tmp_path):
     for busy in (False, True):
         workers = pool.new(2)
         if busy:
-            pid_file = tmp_path / "worker.pid"
-            workers.submit(_long_group, str(pid_file))
-            deadline = time.time() + 60
-            while not pid_file.exists() or not pid_file.read_text():
-                assert time.time() < deadline, "the group never started"
-                time.sleep(0.05)
+            _started_long_group(workers, tmp_path / "worker.pid")
         else:
             workers.submit(abs, 1)  # (a pool starts its thread with its first group)
         manager = workers._executor_manager_thread
@@ -295,13 +301,7 @@ def test_an_interrupted_pool_ends_its_workers_at_once(tmp_path):
     workers = pool.new(2)
     try:
         assert set(workers.map(_signals, range(2))) == {(int(signal.SIG_IGN),) * 2}
-        pid_file = tmp_path / "worker.pid"
-        workers.submit(_long_group, str(pid_file))
-        deadline = time.time() + 60
-        while not pid_file.exists() or not pid_file.read_text():
-            assert time.time() < deadline, "the group never started"
-            time.sleep(0.05)
-        worker = int(pid_file.read_text())
+        worker = _started_long_group(workers, tmp_path / "worker.pid")
         os.kill(worker, signal.SIGINT)  # ignored: the group goes on
         os.kill(worker, signal.SIGTERM)
         time.sleep(0.5)
