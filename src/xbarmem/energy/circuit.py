@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from xbarmem.checks import checked_keywords, is_choice
-from xbarmem.spec import Choice, Number, Presets, Spec, Text, unknown_key
+from xbarmem.spec import Choice, Name, Number, Presets, Spec, Text, unknown_key
 
 SIGN_READOUTS = ("comparator", "adc")
 
@@ -196,7 +196,7 @@ class CircuitSpec(Spec, noun="circuit"):
     movement: Movement
     control: Control
     programming: Programming
-    name: Annotated[str, Text()] = "custom"
+    name: Annotated[str, Name()] = "custom"
     description: Annotated[str, Text()] = ""
     source: Annotated[str, Text()] = ""
 

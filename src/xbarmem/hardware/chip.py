@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 from xbarmem.checks import checked_keywords
 from xbarmem.errors import ConfigError, warn
-from xbarmem.spec import Choice, Number, Presets, Spec, Text
+from xbarmem.spec import Choice, Name, Number, Presets, Spec, Text
 
 __all__ = ["ArraySpec", "ChipSpec", "DeviceSpec", "load_chip", "load_preset", "preset_names"]
 
@@ -40,6 +40,12 @@ TileSide = Annotated[int, Number(integer=True, ge=1, le=MAX_TILE_SIDE)]
 #: so a larger g_max is almost always microsiemens written as siemens; no device's write or
 #: read noise (a std of its conductance) is larger either
 MAX_CONDUCTANCE = 1.0
+#: smallest accepted g_max, siemens (a 1-petaohm device, read at 0.2 V: 0.2 fA): far below,
+#: a window of 5e-324 S made ``w_max / (g_max - g_min)`` infinite and every weight NaN
+MIN_G_MAX = 1e-15
+#: narrowest accepted window ``g_max - g_min`` as a share of g_max: narrower, float64 cannot
+#: tell its conductances apart (a window of one ulp at 1 S programmed 0.5 as 0.25)
+MIN_WINDOW_SHARE = 1e-6
 #: largest accepted read voltage, volts: memristors are read at a fraction of a volt and
 #: switched at a few volts; far above (1e300 V) currents and energies overflowed to inf
 MAX_READ_VOLTAGE = 100.0
@@ -92,7 +98,8 @@ class DeviceSpec(Spec, section="device", noun="chip"):
     p_stuck_off: Fraction = 0.0
 
     def validate(self) -> None:
-        """g_min < g_max <= :data:`MAX_CONDUCTANCE`, noise <= :data:`MAX_CONDUCTANCE`,
+        """g_min < g_max <= :data:`MAX_CONDUCTANCE`, g_max >= :data:`MIN_G_MAX`, a window
+        at least :data:`MIN_WINDOW_SHARE` of g_max, noise <= :data:`MAX_CONDUCTANCE`,
         levels != 1, p_stuck_on + p_stuck_off <= 1; noise at least as wide as the window is
         warned about (:meth:`_warn_wide_noise`)."""
         if self.g_max > MAX_CONDUCTANCE:
@@ -109,12 +116,28 @@ class DeviceSpec(Spec, section="device", noun="chip"):
         if self.g_min >= self.g_max:
             raise ConfigError(
                 f"device.g_min ({self.g_min:g} S) must be below device.g_max ({self.g_max:g} S)")
+        self._check_window()
         if self.levels == 1:
             raise ConfigError("device.levels must be 0 (continuous) or an integer >= 2, got 1")
         if self.p_stuck_on + self.p_stuck_off > 1.0 + 1e-12:
             raise ConfigError(f"device.p_stuck_on + device.p_stuck_off must be <= 1, got "
                               f"{self.p_stuck_on} + {self.p_stuck_off}")
         self._warn_wide_noise()
+
+    def _check_window(self) -> None:
+        """:class:`ConfigError` for a g_max below :data:`MIN_G_MAX` or a window narrower than
+        :data:`MIN_WINDOW_SHARE` of g_max (g_min < g_max already holds)."""
+        if self.g_max < MIN_G_MAX:
+            raise ConfigError(
+                f"device.g_max = {self.g_max:g} S is no memristor's conductance (at least "
+                f"{MIN_G_MAX:g} S, a 1-petaohm device): conductances are in siemens, e.g. "
+                f"150 uS is 0.00015")
+        if self.g_range < MIN_WINDOW_SHARE * self.g_max:
+            raise ConfigError(
+                f"device.g_max - device.g_min = {self.g_range:g} S is too narrow a window "
+                f"for g_max = {self.g_max:g} S (at least {MIN_WINDOW_SHARE:g} of g_max): "
+                f"its conductances are not told apart; g_min is the lowest programmable "
+                f"conductance, g_max the highest")
 
     def _warn_wide_noise(self) -> None:
         """An :class:`XbarmemWarning` for each noise std at least the window's width."""
@@ -184,14 +207,15 @@ class ChipSpec(Spec, noun="chip"):
         device: the devices (TOML table ``[device]``).
         array: the arrays and the weight mapping (TOML table ``[array]``).
         name: the chip's name (a preset's file name; a file's ``name`` key or file stem; a
-            file naming a preset but holding other values is named after the file).
+            file naming a preset but holding other values is named after the file): one line
+            of printable text, not blank (:class:`~xbarmem.spec.Name`), else ConfigError.
         description: free text.
         source: where the values come from.
     """
 
     device: DeviceSpec = field(default_factory=DeviceSpec)
     array: ArraySpec = field(default_factory=ArraySpec)
-    name: Annotated[str, Text()] = "custom"
+    name: Annotated[str, Name()] = "custom"
     description: Annotated[str, Text()] = ""
     source: Annotated[str, Text()] = ""
 

@@ -330,8 +330,11 @@ class Crossbar:
         g = np.clip(target, dev.g_min, dev.g_max)
         if dev.levels >= 2:
             step = dev.g_range / (dev.levels - 1)
-            # level k is g_min + k * step; the top one may land an ulp above g_max: clip
-            g = np.minimum(dev.g_min + level_index((g - dev.g_min) / step) * step, dev.g_max)
+            # level k is g_min + k * step, the top one g_max itself (the product lands an
+            # ulp above or below it)
+            k = level_index((g - dev.g_min) / step)
+            g = np.where(k >= dev.levels - 1, dev.g_max,
+                         np.minimum(dev.g_min + k * step, dev.g_max))
         if dev.write_noise > 0:
             g = np.clip(g + rng.normal(0.0, dev.write_noise, size=g.shape), dev.g_min, dev.g_max)
         return np.where(free, g, target)

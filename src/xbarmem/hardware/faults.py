@@ -310,7 +310,8 @@ class FaultMap:
         arrays, or a transposed one); then
         :meth:`check_window` (:class:`FileFormatError`); then :class:`ConfigError` when the
         chip's fault model is ``weight`` (a faulty pair is a weight pinned at 0, both devices
-        stuck) and some pair has only one device stuck (a per-device map, e.g. measured).
+        stuck at one conductance) and some pair has only one device stuck, or two stuck at
+        different conductances (a per-device map, e.g. measured).
         Returns the map."""
         check_type(chip, ChipSpec, "chip", "a ChipSpec (load_chip or load_preset)")
         arr = chip.array
@@ -328,15 +329,18 @@ class FaultMap:
         if arr.fault_model != "weight":
             return self
         stuck = self.stuck
-        half = stuck.any(axis=1) & ~stuck.all(axis=1)
+        # a faulty pair is a weight pinned at 0: both devices stuck, at one conductance (a
+        # pair stuck at g_max and g_min held w_max where training and bounds() took 0)
+        half = stuck.any(axis=1) & ~stuck.all(axis=1) | (
+            stuck.all(axis=1) & (self.g_stuck[:, 0] != self.g_stuck[:, 1]))
         if half.any():
             a, i, j = (int(v) for v in np.argwhere(half)[0])
             raise ConfigError(
-                f"{where}: {counted(int(half.sum()), 'pair')} with a single stuck device "
-                f"(first: array "
+                f"{where}: {counted(int(half.sum()), 'pair')} with a single stuck device or "
+                f"two stuck at different conductances (first: array "
                 f"{a}, row {i}, col {j}), a per-device map, but the {chip.name} chip uses the "
-                f"weight fault model (a faulty pair has both devices stuck); use a chip with "
-                f"fault_model = device (e.g. --chip rram)")
+                f"weight fault model (a faulty pair is a weight of 0: both devices stuck at "
+                f"one conductance); use a chip with fault_model = device (e.g. --chip rram)")
         return self
 
     def summary(self, device: DeviceSpec | None = None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ default; the nested class declares ``section=`` the field's dotted key). A field
 
     @dataclass(frozen=True)
     class ChipSpec(Spec, noun="chip"):
-        name: Annotated[str, Text()] = "custom"
+        name: Annotated[str, Name()] = "custom"
         device: DeviceSpec = field(default_factory=DeviceSpec)
 
 Contracts:
@@ -49,13 +49,15 @@ Contracts:
   ``from_dict`` refuses unknown and missing keys naming them.
 * :meth:`Spec.spec_fields` lists every field (nested ones with dotted keys) with its help, unit,
   rule text and default, for ``--help`` texts.
-* :class:`Presets` loads "a preset name or a TOML file" for any spec with a ``name`` field.
+* :class:`Presets` loads "a preset name or a TOML file" for any spec with a ``name`` field
+  declared with the :class:`Name` rule (one line of printable text, not blank: checked
+  alike whether a file or the constructor gives it).
 
 Modules: :mod:`~xbarmem.spec.rules` (the rules and the field helpers), :mod:`~xbarmem.spec.fields`
 (:class:`FieldInfo`, unknown-key errors, help from docstrings), :mod:`~xbarmem.spec.base`
 (:class:`Spec`), :mod:`~xbarmem.spec.presets` (:class:`Presets`). The package may import only
-``xbarmem.checks``, ``xbarmem.errors`` and ``xbarmem.files`` of xbarmem (a bottom layer: the
-chip model and everything above it import it).
+``xbarmem.checks``, ``xbarmem.errors``, ``xbarmem.files`` and ``xbarmem.names`` of xbarmem (a
+bottom layer: the chip model and everything above it import it).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from xbarmem.spec.rules import (
     Flag,
     ListOf,
     Maybe,
+    Name,
     Number,
     Rule,
     Table,
@@ -84,6 +87,6 @@ from xbarmem.spec.rules import (
     text,
 )
 
-__all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Maybe", "Number", "Presets", "Rule",
-           "Spec", "Table", "Text", "choice", "flag", "integer", "listof", "nested", "number",
-           "check_seed", "option", "text", "unknown_key"]
+__all__ = ["AnyOf", "Choice", "FieldInfo", "Flag", "ListOf", "Maybe", "Name", "Number", "Presets",
+           "Rule", "Spec", "Table", "Text", "choice", "flag", "integer", "listof", "nested",
+           "number", "check_seed", "option", "text", "unknown_key"]

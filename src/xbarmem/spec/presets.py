@@ -13,8 +13,8 @@ from typing import Any
 from xbarmem.checks import choice_key, choices_text, closest_choice, shown
 from xbarmem.errors import ArgumentError, ConfigError, FileFormatError
 from xbarmem.files import home_expanded, missing, parse_text, read_text
-from xbarmem.names import own_name_problem
 from xbarmem.spec.base import Spec
+from xbarmem.spec.rules import Name
 
 #: how many times its size a TOML file may take once parsed
 _TOML_EXPAND = 20.0
@@ -56,6 +56,12 @@ class Presets:
     "a preset name, a TOML file path, or a spec" (``noun`` names the kind in messages)."""
 
     def __init__(self, cls: type[Spec], package: str, folder: str, noun: str) -> None:
+        """``TypeError`` unless ``cls`` declares its ``name`` with the :class:`Name` rule: a
+        name is checked in one place, whether a file or the constructor gives it."""
+        name = cls.spec_fields().get("name")
+        if name is None or not isinstance(name.rule, Name):
+            raise TypeError(f"{cls.__name__} is loaded by name: declare its field "
+                            f"name: Annotated[str, Name()]")
         self.cls, self.package, self.folder, self.noun = cls, package, folder, noun
 
     def names(self) -> list[str]:
@@ -155,10 +161,8 @@ class Presets:
         if not data:  # an empty (or comments-only) file would be the defaults under its name
             raise FileFormatError(f"{path}: the {self.noun} file is empty (no keys); start "
                                   f"from `xbarmem {self.noun} show PRESET`")
+        # (the name is checked by the spec's Name rule, as a name given in Python is)
         name = data.get("name", path.stem)
-        problem = own_name_problem(name, (), self.noun) if isinstance(name, str) else None
-        if problem is not None:
-            raise ConfigError(f"{path}: {problem}")
         return self._renamed_if_edited(self._build(data, name, str(path)), path)
 
     #: fields that describe a spec without changing what it computes

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from xbarmem.checks import MAX_COUNT, check_each_once, choice_key, finite, is_number, shown
 from xbarmem.errors import ConfigError
+from xbarmem.names import own_name_problem
 
 if TYPE_CHECKING:
     from xbarmem.spec.base import Spec
@@ -143,6 +144,21 @@ class Text(Rule):
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, str) and (not self.nonempty or bool(value.strip()))
+
+
+class Name(Text):
+    """The name of a spec of one's own (a chip's, a circuit's): one line of printable text,
+    not blank (:func:`~xbarmem.names.own_name_problem`). Titles, tables, records and file
+    names print it; a name over two lines broke every one of them. The one check of a
+    spec's name: its constructor, ``replace``, ``from_dict`` and the files read by
+    :class:`~xbarmem.spec.presets.Presets` all go through it."""
+
+    def __init__(self) -> None:
+        super().__init__(nonempty=True)
+        self.what = "one line of printable text"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and own_name_problem(value, (), "") is None
 
 
 class Flag(Rule):
