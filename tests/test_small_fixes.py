@@ -199,3 +199,20 @@ def test_load_memory_of_an_export_folder_says_what_to_give(exported, tmp_path):
         load_memory(exported[1])
     with pytest.raises(FileFormatError, match="is a directory, not a file$"):
         load_memory(tmp_path)  # any other folder: as before
+
+
+def test_a_layers_write_seed_wraps_as_the_deploy_backends_do():
+    """Layer k of a memory is programmed with ``offset_seed(seed, 7919 * k)``: at the largest
+    seed the second layer's write error is the one a simulated chip of that layer draws."""
+    import xbarmem as xm
+    from xbarmem.checks import MAX_SEED
+    from xbarmem.memory.base import PROGRAM_SEED_STRIDE
+    from xbarmem.seeds import offset_seed
+
+    chip = xm.load_preset("rram").replace_device(write_noise=2e-6)
+    gen = torch.Generator().manual_seed(0)
+    weights = [torch.randn(8, 16, generator=gen) * 0.1, torch.randn(16, 8, generator=gen) * 0.1]
+    mem = xm.MultilayerMemory(16, [8], chip=chip).program(weights, seed=MAX_SEED)
+    alone = xm.MultilayerMemory(16, [8], chip=chip).layers[1]
+    alone.program(weights[1], None, seed=offset_seed(MAX_SEED, PROGRAM_SEED_STRIDE))
+    assert np.array_equal(mem.layers[1].planes(), alone.planes())

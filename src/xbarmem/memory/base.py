@@ -42,6 +42,7 @@ from xbarmem.hardware.crossbar import Crossbar, arrays_needed, largest_square
 from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, chip_for
 from xbarmem.limits import check_bytes
 from xbarmem.memory.recall import DEFAULT_TOL, RecallResult, matrix_ties, recall
+from xbarmem.seeds import offset_seed
 from xbarmem.sizes import network_bytes, recall_bytes
 from xbarmem.spec import check_seed
 
@@ -281,8 +282,9 @@ class Memory:
         ``weights`` / ``biases`` list one entry per layer (a one-layer memory also takes the
         bare matrix and bias); ``biases`` None (or a None entry) means no bias. A bias given to
         a memory without bias rows must be all zeros (:class:`ConfigError` otherwise) and is
-        dropped. Layer ``k``'s write error is drawn with seed ``seed + 7919 * k``. The targets
-        are kept in :attr:`targets`. Returns ``self``.
+        dropped. Layer ``k``'s write error is drawn with seed ``seed + 7919 * k``, wrapped to a
+        32-bit seed (:func:`~xbarmem.seeds.offset_seed`, as the deploy backends draw it). The
+        targets are kept in :attr:`targets`. Returns ``self``.
         """
         seed = check_seed(seed)
         # per layer; entries are checked and converted below (tensors, arrays, nested lists)
@@ -307,7 +309,7 @@ class Memory:
                 if np.any(as_real_array(b, "biases", error=PatternError) != 0):
                     raise ConfigError("this memory has no bias row; build it with bias=True")
                 b = None
-            layer.program(w, b, seed=seed + PROGRAM_SEED_STRIDE * k)
+            layer.program(w, b, seed=offset_seed(seed, PROGRAM_SEED_STRIDE * k))
             targets.append((w.clone(), None if b is None else torch.as_tensor(
                 as_real_array(b, "biases", error=PatternError, dtype=None),
                 dtype=torch.float32).clone()))
