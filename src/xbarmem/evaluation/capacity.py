@@ -48,6 +48,7 @@ from xbarmem.evaluation.search_plan import budget_copies, default_start
 from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FAULTS_TAKEN, FaultMap, chip_for
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
+from xbarmem.learning.fit import DEFAULT_HIDDEN, hidden_for
 from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
 from xbarmem.names import RULE_NAMES
 from xbarmem.spec import ListOf, Maybe, Number, check_seed
@@ -249,7 +250,8 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets ``cue_copies =
     max(1, ceil(cue_budget / P))``. The search starts at ``start`` (default ``default_start``).
     ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
-    memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
+    memories' hidden widths (default :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`, 32, as
+    ``train``'s; refused for one layer). ``faults``: one fault map (e.g.
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
     tested with the same settings (a checkpoint), reused, not trained again; counts tested now
@@ -376,19 +378,19 @@ def check_search(thresholds: Sequence[float], *, trials: int, start: int | None 
 
 def _check_extras(arch: str, hidden: Any, progress: Any, faults: Any, chip: ChipSpec,
                   measured: Any, pool: PatternSet) -> tuple[Any, dict[int, dict[str, Any]]]:
-    """``hidden`` of :func:`find_capacity` (default 32) as the widths trained on the
+    """``hidden`` of :func:`find_capacity` (:func:`~xbarmem.learning.fit.hidden_for`: default
+    :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`) as the widths trained on the
     ``pool``'s N (:func:`~xbarmem.checks.resolve_hidden`: ``"1n"`` is N, as settings record
     it), refused for ``arch="single"``, which
     has no hidden layer (:class:`ConfigError`), after refusing a ``progress`` that is not
     callable and ``faults`` that are not None or a :class:`FaultMap` covering ``chip``; and
     ``measured`` (``{}`` for None), checked (:func:`check_measured`)."""
-    if arch == "single" and hidden is not None:
-        raise ConfigError(f"hidden={shown(hidden)} applies to arch='multilayer' only")
+    hidden = hidden_for(arch, hidden)
     check_callback(progress, "progress")
     if faults is not None:
         check_type(faults, FaultMap, "faults", f"{FAULTS_TAKEN} or None").check_chip(
             chip, "faults")
-    return (resolve_hidden(32 if hidden is None else hidden, pool.n_neurons),
+    return (resolve_hidden(DEFAULT_HIDDEN if hidden is None else hidden, pool.n_neurons),
             {} if measured is None else check_measured(measured))
 
 

@@ -226,7 +226,9 @@ def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "a
     ``paper-sim``; ``program_seed`` seeds the programming (write) error.
     ``hidden`` (one width or a list, each an integer or a multiple of N as ``--hidden`` takes
     it: ``"1n"``, ``["1n", 8]``; ``memory.hidden_sizes`` and model files hold the integer
-    widths) is required with ``arch="multilayer"`` and refused otherwise. Returns the
+    widths) defaults to :data:`DEFAULT_HIDDEN` (32) with ``arch="multilayer"``, as
+    ``find_capacity`` and ``xbarmem train --hidden`` take it, and is refused otherwise
+    (:func:`hidden_for`). Returns the
     programmed memory (its crossbars in ``memory.layers``, conductances in siemens; how it
     was trained in ``memory.info``).
 
@@ -250,8 +252,7 @@ def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "a
     check_callback(progress, "progress")
     check_seed(fault_seed, "fault_seed")
     check_seed(program_seed, "program_seed")
-    if is_choice(arch, ("single",)) and hidden is not None:
-        raise ConfigError(f"hidden={shown(hidden)} applies to arch='multilayer' only")
+    hidden = hidden_for(arch, hidden)
     pset = as_pattern_set(patterns, kind, zero_one=zero_one)
     kind = pset.kind
     x = torch.as_tensor(pset.patterns)
@@ -261,6 +262,24 @@ def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "a
     fit_memories(rule_obj, x, [memory], kind=kind, program_seed=program_seed,
                  progress=progress)
     return memory
+
+
+#: the hidden width of a multilayer memory given no ``hidden``: the default of every entry point
+#: (``train``, ``find_capacity``, ``recall_curve``, ``run_scaling``, a sweep's ``hidden``, the
+#: command line's ``--hidden``)
+DEFAULT_HIDDEN = 32
+
+
+def hidden_for(arch: str, hidden: HiddenWidths | None) -> HiddenWidths | None:
+    """The one rule of an ``arch``'s ``hidden`` (as given: widths are resolved for N by
+    :func:`~xbarmem.checks.resolve_hidden`): None for ``"single"``, which has no hidden layer
+    (``hidden`` given is :class:`ConfigError`); :data:`DEFAULT_HIDDEN` for a multilayer memory
+    given None; else ``hidden``. ``arch`` is checked by its caller."""
+    if is_choice(arch, ("single",)):
+        if hidden is not None:
+            raise ConfigError(f"hidden={shown(hidden)} applies to arch='multilayer' only")
+        return None
+    return DEFAULT_HIDDEN if hidden is None else hidden
 
 
 def _check_train_keywords(rule: Any, options: dict[str, Any]) -> None:
