@@ -27,7 +27,8 @@ def test_every_spelling_resolves_as_the_command_line_does(hidden, widths):
 @pytest.mark.parametrize(("hidden", "message"), [
     ("1x", "hidden must be a width \\(an integer >= 1, or a multiple of N such as '1n'\\) or "
            "a list of them, got '1x'"),
-    ("64-32", "got '64-32' \\(two or more layers are a list here, e.g. \\['64', '32'\\]\\)"),
+    ("64-32", "got '64-32' \\(two or more layers are a list here, e.g. \\[64, 32\\]\\)"),
+    ("64,32", "got '64,32' \\(two or more layers are a list here, e.g. \\[64, 32\\]\\)"),
     (["1n", 0], "hidden layer widths must be integers >= 1 or multiples of N \\('1n', "
                 "'0.5n'\\), got \\['1n', 0\\]"),
     ("fixed:8", "got 'fixed:8'"), (True, "got True"), ("0n", "got '0n'"),

@@ -15,6 +15,7 @@ import functools
 import inspect
 import math
 import numbers
+import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from types import UnionType
@@ -507,12 +508,33 @@ def hidden_layer_widths(hidden: Any, n_neurons: int, name: str = "hidden") -> li
 
 
 def _layers_hint(hidden: Any) -> str:
-    """What a refusal of ``hidden`` adds for the command line's ``64-32`` (two layers): a
-    list here."""
-    parts = hidden.split("-") if isinstance(hidden, str) else []
-    if len(parts) < 2 or not all(p.strip() for p in parts):
-        return ""
-    return f" (two or more layers are a list here, e.g. {[p.strip() for p in parts]})"
+    """What a refusal of ``hidden`` adds for a text of several widths (the command line's
+    ``64-32``, or ``"64,32"``: :func:`several_widths`): a list here."""
+    words = several_widths(hidden)
+    return "" if words is None else f" (two or more layers are a list here, e.g. {words!r})"
+
+
+def several_widths(text: Any) -> list[int | str] | None:
+    """The hidden widths a text of several of them names, in any spelling a user may try:
+    the command line's ``"64-32"``, ``"64,32"``, ``"64 32"``, ``"64;32"``, ``"[64, 32]"``
+    -> ``[64, 32]`` (a multiple of N stays a word: ``"1n-16"`` -> ``["1n", 16]``). None when
+    ``text`` is no text, or does not split into two or more widths :func:`hidden_word`
+    takes: the hint of every refusal of such a text (the API's ``hidden=``, a sweep's)."""
+    if not isinstance(text, str):
+        return None
+    inner = text.strip()
+    if inner[:1] + inner[-1:] in ("[]", "()"):
+        inner = inner[1:-1]
+    parts = re.split(r"\s*[-,;]\s*|\s+", inner.strip())
+    try:
+        words = [(kind, number, part) for part in parts
+                 for kind, number in [hidden_word(part)]]
+    except ConfigError:
+        return None
+    if len(words) < 2:
+        return None
+    return [int(number) if kind == "fixed" else part.strip().lower()
+            for kind, number, part in words]
 
 
 def resolve_hidden(hidden: Any, n_neurons: int, name: str = "hidden") -> int | list[int]:

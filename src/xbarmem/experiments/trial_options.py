@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from xbarmem.checks import MAX_SEED, closest_choice, resolve_hidden, shown
+from xbarmem.checks import MAX_SEED, closest_choice, resolve_hidden, several_widths, shown
 from xbarmem.errors import ConfigError
 from xbarmem.evaluation.hidden_rule import HiddenRule
 from xbarmem.hardware.chip import FAULT_MODELS
@@ -95,7 +95,7 @@ class HiddenWidth(Rule):
 
 class HiddenWidths(AnyOf):
     """A trial's ``hidden``: one width (:class:`HiddenWidth`) or a list of them. A refusal of
-    a text of widths joined by ``-`` (the command line's ``--hidden 8-8``) says how a sweep
+    a text of several widths (the command line's ``--hidden 8-8``, ``"8,8"``) says how a sweep
     writes several layers: a list, ``[8, 8]`` (``hidden = [8, 8]``; in a grid, one of its
     values)."""
 
@@ -107,11 +107,12 @@ class HiddenWidths(AnyOf):
 
 
 def _layers_hint(value: Any) -> str:
-    """What a refusal of ``hidden = "8-8"`` adds: the list a sweep takes for those layers."""
-    parts = [p.strip() for p in value.split("-")] if isinstance(value, str) else []
-    if len(parts) < 2 or not all(HiddenWidth().accepts(p) for p in parts):
+    """What a refusal of a text of several widths (``hidden = "8-8"``, ``"8,8"``, ``"8 8"``:
+    :func:`~xbarmem.checks.several_widths`) adds: the list a sweep takes for those layers."""
+    words = several_widths(value)
+    if words is None:
         return ""
-    items = ", ".join(p if p.isdigit() else f'"{p}"' for p in parts)
+    items = ", ".join(str(w) if isinstance(w, int) else f'"{w}"' for w in words)
     return f"; several hidden layers are written as a list, [{items}]"
 
 
