@@ -904,7 +904,7 @@ X2 = torch.as_tensor(P.patterns)[None].expand(2, -1, -1)  # two networks' patter
     (lambda: memory_from_sizes([16, 8, 16], CHIP, xm.FaultMap.generate(CHIP, 3, seed=0),
                                bias=True, first_array=2), "the fault map covers only 3 arrays "
      "of 64x64, but a memory of 16-8-16 neurons with bias rows needs a map of 4 \\(layers\\[0\\] "
-     "on array 2, layers\\[1\\] on array 3\\)"),
+     "8x16 on array 2, layers\\[1\\] 16x8 on array 3; weights outputs x inputs\\)"),
     (lambda: dataclasses.replace(LOAD, free_devices=LOAD.devices + 1),
      "free_devices must be in \\[0, devices\\]"),
     (lambda: dataclasses.replace(LOAD, inputs="x"), "layer inputs must be one of"),

@@ -457,7 +457,7 @@ def test_a_capacity_search_on_one_given_fault_map(run_cli, tmp_path):
     assert json.loads(out)["results"][0]["settings"]["fault_map"]["arrays"] == 1
     n32 = ["--neurons", "32"]
     for extra, fragment in (([*n32, "--chip", "rram", "--faults", "0.2"], "--faults applies"),
-                            (["--chip", "rram", "--neurons", "100"], "need 4"),
+                            (["--chip", "rram", "--neurons", "100"], "needs a map of 4"),
                             ([*n32, "--chip", "paper-sim"], "weight fault model")):
         code, _, err = run_cli(*base, "--fault-map", str(tmp_path / "map.npz"), *extra)
         assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err

@@ -813,8 +813,9 @@ def test_error_fault_map_too_small(run_cli, tmp_path):
     code, _, err = run_cli("train", "--out", model, "--data", "mnist",
                        "--one-per-class", "--neurons", "64", "--chip", "paper-sim",
                        "--fault-map", fmap, "--rule-option", "max_steps=5")
-    assert_one_line_error(code, err, "one.npz: 1 array of 64x64 cells",
-                          "(64x64 + bias row; outputs x inputs) need 2")
+    assert_one_line_error(code, err, "one.npz: the fault map covers only 1 array of 64x64",
+                          "with a bias row needs a map of 2 (64x64 on arrays 0..1; weights "
+                          "outputs x inputs)")
     assert not model.exists()
     # a classic rule has no bias row and fits on the single array
     summary = run_json(run_cli, "train", "--out", model, "--data", "mnist",

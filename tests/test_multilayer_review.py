@@ -41,9 +41,9 @@ def test_capacity_refuses_hidden_widths_that_are_one_memory(run_cli, monkeypatch
 
 
 @pytest.mark.parametrize(("arrays", "first", "need", "layers"), [
-    (4, 0, 8, "layers[0] on arrays 0..3, layers[1] on arrays 4..7"),
-    (7, 0, 8, "layers[0] on arrays 0..3, layers[1] on arrays 4..7"),
-    (8, 2, 10, "layers[0] on arrays 2..5, layers[1] on arrays 6..9"),
+    (4, 0, 8, "layers[0] 100x80 on arrays 0..3, layers[1] 80x100 on arrays 4..7"),
+    (7, 0, 8, "layers[0] 100x80 on arrays 0..3, layers[1] 80x100 on arrays 4..7"),
+    (8, 2, 10, "layers[0] 100x80 on arrays 2..5, layers[1] 80x100 on arrays 6..9"),
 ])
 def test_python_refuses_a_map_too_small_for_every_layer_naming_all_of_them(arrays, first, need,
                                                                           layers):
@@ -58,7 +58,8 @@ def test_python_refuses_a_map_too_small_for_every_layer_naming_all_of_them(array
     chip = xm.load_chip("rram")
     fmap = FaultMap.generate(chip, arrays, seed=0)
     expected = (f"faults: the fault map covers only {arrays} arrays of 64x64, but a memory of "
-                f"80-100-80 neurons with bias rows needs a map of {need} ({layers})")
+                f"80-100-80 neurons with bias rows needs a map of {need} ({layers}; weights "
+                f"outputs x inputs)")
     with pytest.raises(ConfigError) as err:
         xm.MultilayerMemory(80, 100, chip, fmap, first_array=first)
     assert str(err.value).startswith(expected) and "\n" not in str(err.value)
@@ -85,8 +86,9 @@ def test_python_takes_a_map_that_holds_every_layer():
     ({"bias": "yes"}, "bias must be True or False"),
     ({"first_array": True}, "first_array must be an integer >= 0"),
     ({"first_array": -1}, "first_array must be an integer >= 0"),
-    ({"bias": False}, "80-100-80 neurons needs a map of 8 (layers[0] on arrays 0..3"),
-    ({"first_array": np.int64(1)}, "with bias rows needs a map of 9 (layers[0] on arrays 1..4"),
+    ({"bias": False}, "80-100-80 neurons needs a map of 8 (layers[0] 100x80 on arrays 0..3"),
+    ({"first_array": np.int64(1)},
+     "with bias rows needs a map of 9 (layers[0] 100x80 on arrays 1..4"),
 ])
 def test_a_bad_argument_beside_a_small_map_is_named_before_the_map(keywords, message):
     """The whole-memory check of the map runs on arguments the constructor takes: a bad

@@ -430,24 +430,25 @@ def _fitting_neurons(spec: ChipSpec, sizes: list[int], bias: bool, have: int) ->
 
 
 def check_map_arrays(where: Path, fmap: FaultMap, spec: ChipSpec, sizes: list[int],
-                      bias: bool) -> None:
+                     bias: bool) -> None:
     """The ``--fault-map`` ``where`` must hold every array of a memory of layer
-    widths ``sizes`` (:func:`~xbarmem.memory.base.arrays_for_layers`): ConfigError naming
-    the file, the arrays needed and why; a warning names the arrays it leaves unused."""
-    from xbarmem.memory.base import arrays_for_layers
+    widths ``sizes``: ConfigError naming the file, with the facts of the library's one check
+    (:func:`~xbarmem.memory.multilayer.map_shortfall`: the map's arrays, each layer's
+    weights and arrays) and the options that fit; a warning names the arrays it leaves
+    unused."""
+    from xbarmem.memory.multilayer import arrays_for_layers, map_shortfall
 
-    need, have = sum(arrays_for_layers(spec, sizes, bias)), fmap.n_arrays
-    rows, cols = spec.array.rows, spec.array.cols
-    layers = " + ".join(f"{n_out}x{n_in}{' + bias row' if bias else ''}"
-                        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
-    if have < need:
-        fits_unbiased = bias and sum(arrays_for_layers(spec, sizes, False)) <= have
+    have = fmap.n_arrays
+    short = map_shortfall(spec, have, sizes, bias)
+    if short is not None:
+        need, facts = short
+        fits_unbiased = bias and map_shortfall(spec, have, sizes, False) is None
         raise ConfigError(
-            f"{where}: {counted(have, 'array')} of {rows}x{cols} cells, but this memory's weights "
-            f"({layers}; outputs x inputs) need {need}; give a map of {need} arrays, "
+            f"{where}: {facts}; give a map of {need} arrays, "
             + ("train without the bias row (--rule-option bias=false), " if fits_unbiased
                else "") + f"or store fewer neurons{_fitting_neurons(spec, sizes, bias, have)}"
             f"{' (the bias row is one more input row)' if bias else ''}")
+    need = sum(arrays_for_layers(spec, sizes, bias))
     if have > need:
         unused = f"array {need} is" if have == need + 1 else f"arrays {need}..{have - 1} are"
         used = spanned("array", 0, need - 1)

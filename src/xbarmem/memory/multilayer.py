@@ -20,7 +20,8 @@ from xbarmem.hardware.chip import ChipSpec
 from xbarmem.hardware.faults import FaultMap, chip_for
 from xbarmem.memory.base import LayeredMap, Memory, arrays_for_layers
 
-__all__ = ["HiddenWidths", "LayeredMap", "MultilayerMemory", "arrays_for_layers", "layer_sizes"]
+__all__ = ["HiddenWidths", "LayeredMap", "MultilayerMemory", "arrays_for_layers", "layer_sizes",
+           "map_shortfall"]
 
 #: hidden widths as every entry point takes them: one width or a list, each an integer >= 1 or
 #: a multiple of N (``"1n"``, ``"0.5n"``)
@@ -37,25 +38,44 @@ def layer_sizes(n_neurons: int, hidden: HiddenWidths) -> list[int]:
     return [n, *hidden_layer_widths(hidden, n), n]
 
 
+def map_shortfall(chip: ChipSpec, n_arrays: int, sizes: list[int], bias: bool,
+                  first: int = 0) -> tuple[int, str] | None:
+    """The one check that a fault map of ``n_arrays`` arrays of ``chip`` holds every layer of a
+    memory of widths ``sizes`` (``[N, N]`` one layer, ``[N, H..., N]``) from array ``first``:
+    None when it does, else the size of map needed and the facts in the words of every
+    refusal (``faults=`` here, ``--fault-map`` on the command line, which add whose map it is
+    and the way out): ``the fault map covers only 4 arrays of 64x64, but a memory of
+    80-100-80 neurons with bias rows needs a map of 8 (layers[0] 100x80 on arrays 0..3,
+    layers[1] 80x100 on arrays 4..7; weights outputs x inputs)``."""
+    per_layer = arrays_for_layers(chip, sizes, bias)
+    need = first + sum(per_layer)
+    if need <= n_arrays:
+        return None
+    one = len(per_layer) == 1
+    starts = [first + sum(per_layer[:k]) for k in range(len(per_layer))]
+    layers = ", ".join(
+        f"{'' if one else f'layers[{k}] '}{n_out}x{n_in} on {spanned('array', s, s + c - 1)}"
+        for k, (n_in, n_out, s, c) in enumerate(zip(sizes[:-1], sizes[1:], starts, per_layer,
+                                                    strict=True)))
+    rows = (" with a bias row" if one else " with bias rows") if bias else ""
+    shape = str(sizes[0]) if one else "-".join(map(str, sizes))
+    return need, (f"the fault map covers only {counted(n_arrays, 'array')} of "
+                  f"{chip.array.rows}x{chip.array.cols}, but a memory of {shape} neurons{rows} "
+                  f"needs a map of {need} ({layers}; weights outputs x inputs)")
+
+
 def _check_map_covers(chip: ChipSpec, faults: FaultMap, sizes: list[int], bias: bool,
                       first: int) -> None:
     """Refuse ``faults`` that cannot hold every layer of a memory of widths ``sizes`` from
-    array ``first``, naming all of them (a layer's crossbar names only its own arrays), as
-    ``--fault-map`` is refused; a map of another chip as :meth:`FaultMap.check_chip` says."""
+    array ``first``, naming all of them (a layer's crossbar names only its own arrays) with
+    the facts ``--fault-map`` is refused with (:func:`map_shortfall`); a map of another chip
+    as :meth:`FaultMap.check_chip` says."""
     faults.check_chip(chip)
-    per_layer = arrays_for_layers(chip, sizes, bias)
-    need = sum(per_layer)
-    if first + need <= faults.n_arrays:
-        return
-    starts = [first + sum(per_layer[:k]) for k in range(len(per_layer))]
-    layers = ", ".join(f"layers[{k}] on {spanned('array', s, s + c - 1)}"
-                       for k, (s, c) in enumerate(zip(starts, per_layer, strict=True)))
-    have, rows, cols = counted(faults.n_arrays, "array"), chip.array.rows, chip.array.cols
-    raise ConfigError(
-        f"faults: the fault map covers only {have} of {rows}x{cols}, "
-        f"but a memory of {'-'.join(map(str, sizes))} neurons{' with bias rows' * bias} "
-        f"needs a map of {first + need} ({layers}); give one (FaultMap.generate(chip, "
-        f"{first + need})) or smaller layers")
+    short = map_shortfall(chip, faults.n_arrays, sizes, bias, first)
+    if short is not None:
+        need, facts = short
+        raise ConfigError(f"faults: {facts}; give one (FaultMap.generate(chip, {need})) or "
+                          f"smaller layers")
 
 
 @checked_keywords
