@@ -439,9 +439,10 @@ def test_a_column_of_labels_is_named_as_one(tmp_path: Path, kind: str, problem: 
     ("continuous", "8-bit image values (0..255)? scale them: x / 255 * 2 - 1"),
 ])
 def test_image_bytes_given_as_patterns_are_named_as_such(kind: str, hint: str) -> None:
-    """uint8 images (0..255) handed to ``PatternSet`` were advised ``kind='continuous'``,
-    which refuses them too."""
-    images = np.random.default_rng(0).integers(0, 256, (3, 16)).astype(np.uint8)
+    """Image values (0..255) handed to ``PatternSet`` as floats were advised
+    ``kind='continuous'``, which refuses them too. (As integers they are 8-bit grey levels,
+    read as a file's images: tests/test_loose_ends.py.)"""
+    images = np.random.default_rng(0).integers(0, 256, (3, 16)).astype(np.float32)
     with pytest.raises(PatternError, match=re.escape(hint) + "$"):
         PatternSet(images, kind)
     other = _refusal(images.astype(np.float32) / 100, "binary")  # (not bytes: as before)

@@ -136,7 +136,7 @@ def _bad_files(folder) -> dict[str, str]:
     np.save(folder / "tiny.npy", rng.integers(0, 256, (30, 3, 3), dtype=np.uint8))
     (folder / "damaged.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
     np.save(folder / "small.npy", rng.integers(0, 256, (30, 6, 6), dtype=np.uint8))
-    np.savetxt(folder / "images.csv", rng.integers(0, 256, (30, 64)), fmt="%d", delimiter=",")
+    np.savetxt(folder / "images.csv", rng.random((30, 64)), fmt="%.3f", delimiter=",")
     return {"float.npy": "holds float32 values, not 8-bit grayscale images",
             # +-1 patterns were told to convert "images in [0, 1]" with x * 255
             "pm1.npy": "holds patterns (int8 values in [-1, 1]) of a fixed N = 64, not 8-bit "
@@ -150,7 +150,7 @@ def _bad_files(folder) -> dict[str, str]:
             "damaged.npy": "damaged.npy",
             "small.npy": "side 4..6 (its images are 6x6), so N must be 16 ... 36; got N = 64",
             "missing.npy": "no such file",
-            "images.csv": "a .csv file holds numbers, not 8-bit grayscale images"}
+            "images.csv": "a .csv file of these numbers holds no 8-bit grayscale images"}
 
 
 def test_files_that_are_no_image_stack_are_refused_before_any_work(tmp_path, run_cli,

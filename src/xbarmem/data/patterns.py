@@ -89,7 +89,11 @@ def validate_patterns(
     ``x`` may be a numpy array, a torch tensor or a nested list. ``kind="binary"`` requires
     values in {-1, +1} (with ``zero_one=True`` a {0, 1} matrix is mapped 0 -> -1, 1 -> +1);
     ``kind="continuous"`` requires values in [-1, 1] (with ``zero_one=True`` values in
-    [0, 1], mapped to [-1, 1] by ``2 x - 1``: grey levels as images are often saved). If
+    [0, 1], mapped to [-1, 1] by ``2 x - 1``: grey levels as images are often saved).
+    Integers 0..255, some above 1 (any integer dtype: :func:`integer_grey`), are 8-bit grey
+    levels, each row an image, read as a file's 8-bit images are (:func:`images_to_patterns`:
+    binarised at each row's mean, or ``x / 255 * 2 - 1``; ``zero_one`` refused); integers
+    below -1 or above 255 are refused. If
     ``n_neurons`` is given, ``N`` must equal it. Any problem raises :class:`PatternError`
     with a one-line message. ``allow_zero_one`` is the deprecated name of ``zero_one`` (a
     ``DeprecationWarning``).
@@ -102,11 +106,18 @@ def validate_patterns(
     zero_one = check_flag(zero_one, "zero_one", error=PatternError)
     if n_neurons is not None:
         check_count(n_neurons, "n_neurons", error=PatternError)
-    arr = _finite_matrix(x)
+    raw = _to_numpy(x)
+    arr = _finite_matrix(raw)
     if n_neurons is not None and arr.shape[1] != n_neurons:
         raise PatternError(
             f"patterns have N={arr.shape[1]} neurons but the memory/chip has {n_neurons}"
         )
+    if integer_grey(raw):
+        if zero_one:
+            raise PatternError(f"patterns hold {GREY_LEVELS}, read as images whatever "
+                               f"zero_one, which reads values in [0, 1]: drop zero_one=True "
+                               f"(CLI: --zero-one)")
+        return images_to_patterns(arr, 255.0, kind)
     if kind == "binary":
         return _binary_values(arr, zero_one)
     if zero_one:
@@ -114,6 +125,26 @@ def validate_patterns(
         return (2.0 * arr - 1.0).astype(np.float32)
     _check_unit_range(arr, "continuous patterns")
     return arr
+
+
+#: what :func:`integer_grey` takes, in messages
+GREY_LEVELS = "8-bit grey levels 0..255"
+
+
+def integer_grey(arr: np.ndarray) -> bool:
+    """The one rule of integer pattern values, for files and arrays alike: whether ``arr``
+    (any shape) holds 8-bit grey levels -- an integer dtype (uint8 or another; bool is none),
+    every value in 0..255, some above 1 -- to be read as images. False for other dtypes and
+    for integers in -1..1 (binary -1/1, or 0/1 with ``zero_one``, as ever) and, so that their
+    refusal names what they are, for 0..255 beside -1 (a column of labels); integers below -1
+    or above 255 raise :class:`PatternError` naming their range."""
+    if arr.dtype.kind not in "iu" or not arr.size:
+        return False
+    low, high = int(arr.min()), int(arr.max())
+    if low < -1 or high > 255:
+        raise PatternError(f"patterns hold {arr.dtype} values from {low} to {high}; integer "
+                           f"patterns are -1/1, 0/1 or {GREY_LEVELS}")
+    return low >= 0 and high > 1
 
 
 def check_cue_values(x: np.ndarray, activation: str) -> None:

@@ -21,6 +21,7 @@ from xbarmem.data.patterns import (
     check_side,
     file_cue_values,
     images_to_patterns,
+    integer_grey,
     resize_area,
     validate_patterns,
 )
@@ -273,7 +274,8 @@ def load_file(
     IDX files (``*-idx3-ubyte``, ``*.idx`` or sniffed magic 0x803), each optionally
     gzip'd (``.gz``). Never unpickles.
 
-    8-bit grayscale data (IDX uint8, or uint8 arrays with values above 1) are images: a stack
+    8-bit grayscale data (IDX uint8, or integer arrays of values 0..255, some above 1, in
+    any integer dtype, a .csv's whole numbers too) are images: a stack
     ``(P, h, w)`` (or ``(P, r*r)`` rows) is area-resized to ``side x side`` when ``side`` is
     given, then binarised at each image's mean (binary) or scaled to [-1, 1] (continuous).
     Other numeric arrays must already be valid (binary {-1, 1}, or {0, 1} with ``zero_one``;
@@ -467,7 +469,25 @@ def _read_array(path: Path, key: str | None) -> tuple[np.ndarray, np.ndarray | N
         )
     check_bytes(f"reading patterns from {path} ({'x'.join(map(str, arr.shape))} {arr.dtype})",
                 pattern_bytes(arr.size, held=len(raw) + arr.nbytes))
-    return arr, labels, is_idx
+    return _grey_bytes(arr, path, name.endswith(".csv")), labels, is_idx
+
+
+def _grey_bytes(arr: np.ndarray, path: Path, csv: bool) -> np.ndarray:
+    """``arr`` as uint8 when it holds 8-bit grey levels in another integer dtype (int64 from
+    numpy arithmetic, int16, ...; a CSV's whole numbers are integers, it has no dtype), so that
+    every reader and the Python API take them as a uint8 file's images
+    (:func:`~xbarmem.data.patterns.integer_grey`); integers outside -1..255 refused naming
+    the file; any other array as it is."""
+    ints = arr
+    if csv and arr.size and np.all(np.abs(arr) <= 2**31) and np.all(arr % 1 == 0):
+        ints = arr.astype(np.int64)
+    try:
+        grey = arr.dtype != np.uint8 and integer_grey(ints)
+    except PatternError as exc:
+        if csv:  # (whole numbers of a CSV: the reading's own refusal says more)
+            return arr
+        raise PatternError(f"{path}: {exc}") from None
+    return ints.astype(np.uint8) if grey else arr
 
 
 def _is_grayscale(arr: np.ndarray, is_idx: bool) -> bool:
@@ -628,8 +648,9 @@ class ImageStack:
 
 def read_image_stack(path: str | Path, key: str | None = None) -> ImageStack:
     """The 8-bit grayscale square images of the file at ``path`` (read as :func:`load_file`
-    reads it, ``key`` naming an .npz file's array; a .csv holds no 8-bit images): a uint8
-    stack ``(M, H, H)`` or rows ``(M, H * H)``, ``H >= 4``. Raises :class:`FileFormatError`
+    reads it, ``key`` naming an .npz file's array; integers 0..255 of any dtype, a .csv's
+    whole numbers too, are 8-bit images): a uint8 stack ``(M, H, H)`` or rows ``(M, H * H)``,
+    ``H >= 4``. Raises :class:`FileFormatError`
     for a missing, damaged or unknown file and :class:`PatternError` naming the file for one
     that holds no such images (other values than uint8 0..255, rows that are no square image,
     images that are not square)."""
@@ -637,8 +658,9 @@ def read_image_stack(path: str | Path, key: str | None = None) -> ImageStack:
     arr, labels, is_idx = _read_array(path, key)
     problem = _no_image_stack(arr, is_idx)
     if problem is not None and path.name.lower().removesuffix(".gz").endswith(".csv"):
-        problem = ("a .csv file holds numbers, not 8-bit grayscale images: save the images as "
-                   "a uint8 .npy, .npz or IDX file")
+        problem = ("a .csv file of these numbers holds no 8-bit grayscale images (whole "
+                   "numbers 0..255, rows of H*H values): save the images so, or as a uint8 "
+                   ".npy, .npz or IDX file")
     if problem is not None:
         raise PatternError(f"{path}: {problem}")
     return _image_stack(arr, path, labels)
