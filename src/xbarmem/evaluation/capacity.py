@@ -250,8 +250,7 @@ def find_capacity(pool: PatternSet, *, arch: str = "single", chip: str | ChipSpe
     ``options()`` give them). ``cue_budget`` (> 0, adaptive rule by name) sets ``cue_copies =
     max(1, ceil(cue_budget / P))``. The search starts at ``start`` (default ``default_start``).
     ``progress(count, similarity)`` is called after every tested count. ``hidden``: multilayer
-    memories' hidden widths (default :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`, 32, as
-    ``train``'s; refused for one layer). ``faults``: one fault map (e.g.
+    memories' hidden widths (default 32; refused for one layer). ``faults``: one fault map (e.g.
     a measured chip's) for every network instead of a drawn map per trial (``chip`` None: the
     one it records, else paper-sim). ``measured``: ``{P: {"point", "devices"}}`` of counts
     tested with the same settings (a checkpoint), reused, not trained again; counts tested now
