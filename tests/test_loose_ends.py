@@ -168,3 +168,64 @@ def test_binary_integers_stay_binary(tmp_path):
                                   pm.astype(np.float32))
     with pytest.raises(PatternError, match="8-bit grey levels"):
         xm.as_pattern_set(_grey(np.int64), zero_one=True)
+
+
+# ------------------------------------------------ 4. an output that is a broken symbolic link
+@pytest.mark.parametrize(("args", "option", "name"), [
+    (["train", "--data", "random", "--neurons", "16", "--patterns", "2", "--rule", "hebb"],
+     "--out", "m.safetensors"),
+    (["chip", "faults", "--neurons", "16"], "--out", "f.npz"),
+    (["capacity", "--data", "random", "--neurons", "16", "--trials", "1", "--probes", "2",
+      "--rule", "pinv"], "--checkpoint", "c.json"),
+])
+def test_an_output_that_is_a_broken_link_is_refused_before_any_work(run_cli, tmp_path, args,
+                                                                    option, name):
+    """``train -o LINK`` with LINK a symbolic link to a file that does not exist wrote through
+    the link, creating its target elsewhere: a file the command was not asked to write. Now
+    one line, exit 2, before any work, for every output the commands check, and nothing is
+    written (the link stays as it was)."""
+    from conftest import refused
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    link = work / name
+    link.symlink_to(elsewhere / name)
+    line = refused(run_cli, tmp_path, *args, option, link)
+    assert line == (f"error: {option} {link}: a broken symbolic link (to {elsewhere / name}, "
+                    f"which does not exist; nothing is written through it): remove it or name "
+                    f"another file")
+    assert not (elsewhere / name).exists() and link.is_symlink()
+
+
+def test_an_output_that_is_a_link_to_an_existing_file_rewrites_that_file(run_cli, tmp_path):
+    """The other side of the rule: a link to an existing file is followed, as it always was;
+    the file it leads to is rewritten and the link stays a link."""
+    target = tmp_path / "real.safetensors"
+    target.write_bytes(b"old")
+    link = tmp_path / "m.safetensors"
+    link.symlink_to(target)
+    code, _, err = run_cli("train", "--data", "random", "--neurons", "16", "--patterns", "2",
+                           "--rule", "hebb", "-o", link)
+    assert code == 0, err
+    assert link.is_symlink() and target.read_bytes() != b"old"
+
+
+def test_the_library_refuses_a_broken_link_as_the_command_line_does(tmp_path, small_memory):
+    """``save_memory`` and ``export_memory`` wrote through a broken link too (the model
+    created where the link leads, the export folder made there); now refused, nothing made."""
+    from xbarmem.deploy.export import export_memory
+    from xbarmem.errors import XbarmemError
+    from xbarmem.memory.io import save_memory
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name, write in (("m.safetensors", lambda p: save_memory(small_memory[1], p)),
+                        ("exported", lambda p: export_memory(small_memory[1], p))):
+        link = tmp_path / name
+        link.symlink_to(elsewhere / name)
+        with pytest.raises(XbarmemError, match=f"a broken symbolic link \\(to "
+                           f"{re.escape(str(elsewhere / name))}, which does not exist"):
+            write(link)
+        assert link.is_symlink() and not (elsewhere / name).exists()

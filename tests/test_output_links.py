@@ -2,8 +2,10 @@
 check before any work judges where it leads. A link into a missing folder passed the check
 (the link's own folder exists) and the write at the end failed: ``train -o`` trained, then
 ended in FileNotFoundError's traceback; ``export -o`` in FileExistsError's; links in a loop
-in RuntimeError's. Now one line, exit 2, nothing written; a link to a folder still to be made
-is made, as the folder it names would be."""
+in RuntimeError's. Now one line, exit 2, nothing written. A link that leads to nothing that
+exists (a folder still to be made, a file still to be written) is refused on the command line
+too: writing through it would create a file or folder elsewhere, which the command was not
+asked to write (tests/test_loose_ends.py)."""
 
 from __future__ import annotations
 
@@ -58,8 +60,10 @@ def test_a_link_into_a_missing_folder_is_refused_before_any_work(command, run_cl
     link.symlink_to(tmp_path / "gone" / COMMANDS[command][2])
     message = refused(run_cli, tmp_path, *_args(command, inputs, link))
     option = COMMANDS[command][1]
-    assert message == (f"error: {option} {link}: the folder {tmp_path / 'gone'} does not exist "
-                       f"(the symbolic link leads there)")
+    noun = "folder" if command == "export" else "file"
+    assert message == (f"error: {option} {link}: a broken symbolic link (to "
+                       f"{tmp_path / 'gone' / COMMANDS[command][2]}, which does not exist; "
+                       f"nothing is written through it): remove it or name another {noun}")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -74,12 +78,17 @@ def test_links_in_a_loop_are_refused_before_any_work(command, run_cli, tmp_path,
                        f"never reach a {noun})")
 
 
-def test_a_link_to_a_folder_still_to_be_made_is_followed(run_cli, tmp_path, small_model):
-    """``export -o LINK`` with LINK -> ``made/new``: the folder is made where the link leads
-    (``mkdir`` of the link itself was FileExistsError's traceback), the link stays a link."""
+def test_a_link_to_a_folder_still_to_be_made_is_refused(run_cli, tmp_path, small_model):
+    """``export -o LINK`` with LINK -> ``made/new``: ``mkdir`` of the link itself was
+    FileExistsError's traceback; then the folder was made where the link leads, a folder the
+    command was not asked to make. Now refused before any work; a link to an existing folder
+    is still written into, the link staying a link."""
     (tmp_path / "made").mkdir()
     link = tmp_path / "exported"
     link.symlink_to(tmp_path / "made" / "new")
+    message = refused(run_cli, tmp_path, "export", small_model, "-o", link)
+    assert "a broken symbolic link" in message and "another folder" in message
+    (tmp_path / "made" / "new").mkdir()
     code, _, err = run_cli("export", small_model, "-o", link)
     assert code == 0, err
     assert link.is_symlink() and (tmp_path / "made" / "new" / "manifest.json").is_file()
@@ -87,14 +96,16 @@ def test_a_link_to_a_folder_still_to_be_made_is_followed(run_cli, tmp_path, smal
 
 def test_the_library_judges_the_same_links(tmp_path, small_memory):
     """``save_memory`` through a link into a missing folder: FileNotFoundError from the
-    temporary file; ``export_memory`` / ``run_demo`` to links in a loop: RuntimeError."""
+    temporary file (then, "no folder"; now refused as a broken link, as the command line
+    refuses it); ``export_memory`` / ``run_demo`` to links in a loop: RuntimeError."""
     from xbarmem.deploy.export import export_memory
     from xbarmem.experiments.demo import run_demo
     from xbarmem.memory.io import save_memory
 
     memory = small_memory[1]
     (tmp_path / "dangling.safetensors").symlink_to(tmp_path / "gone" / "m.safetensors")
-    with pytest.raises(XbarmemError, match=f"no folder {tmp_path / 'gone'}$"):
+    with pytest.raises(XbarmemError, match="a broken symbolic link \\(to "
+                       f"{tmp_path / 'gone' / 'm.safetensors'}, which does not exist"):
         save_memory(memory, tmp_path / "dangling.safetensors")
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")

@@ -122,7 +122,8 @@ def test_figure_labels_say_width_for_one_hidden_layer(widths, label):
 # ----------------------------------------------------------------- preset names
 def test_chip_preset_in_another_case_is_no_file_to_path_checks(run_cli, tmp_path, monkeypatch):
     """``--chip RRAM`` is the rram preset (no file RRAM here): a dangling link named as --out
-    that points at ``RRAM`` was refused as "the same file as the input --chip RRAM"."""
+    that points at ``RRAM`` was refused as "the same file as the input --chip RRAM" (it is
+    now refused as a broken link, tests/test_loose_ends.py: not as that input)."""
     from xbarmem.cli.paths import chip_file
 
     monkeypatch.chdir(tmp_path)
@@ -130,7 +131,7 @@ def test_chip_preset_in_another_case_is_no_file_to_path_checks(run_cli, tmp_path
     (tmp_path / "out.safetensors").symlink_to("RRAM")
     code, _, err = run_cli("train", "--chip", "RRAM", "--patterns", "3", "--neurons", "16",
                            "--rule", "hebb", "-o", "out.safetensors")
-    assert code == 0, err
+    assert code == 2 and "broken symbolic link" in err and "--chip" not in err, err
     (tmp_path / "RRAM").write_text("x")  # now a file of that name: it is read, as load_chip
     assert chip_file("RRAM") == tmp_path.joinpath("RRAM").relative_to(tmp_path)
 
@@ -144,7 +145,9 @@ def test_circuit_preset_in_another_case_is_no_file_to_path_checks(tmp_path, monk
     assert is_circuit_preset(name) and not is_circuit_preset("no-such-circuit")
     (tmp_path / "cal").mkdir()
     (tmp_path / "cal" / CALIBRATED).symlink_to(f"../{name}")
-    _check_out(tmp_path / "cal", name, False, True)  # was: "the same file as --circuit"
+    with pytest.raises(ConfigError, match="broken symbolic link") as err:  # (not written
+        _check_out(tmp_path / "cal", name, False, True)  # through: tests/test_loose_ends.py)
+    assert "same file" not in str(err.value)  # was: "the same file as --circuit"
     (tmp_path / name).write_text("x")  # a file of that name is the circuit read
     assert not is_circuit_preset(name)
     with pytest.raises(ConfigError, match="same file as the input --circuit"):

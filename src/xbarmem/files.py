@@ -55,7 +55,8 @@ from xbarmem.errors import ArgumentError, FileFormatError, XbarmemError
 from xbarmem.limits import check_bytes, human
 
 __all__ = ["CHUNK", "MAX_NESTING", "ArrayFile", "FileLock", "NestingError", "as_path",
-           "check_members_writable", "folder_member", "gunzip", "home_expanded", "link_target",
+           "broken_link", "check_members_writable", "folder_member", "gunzip", "home_expanded",
+           "link_target",
            "make_folder", "npy_size", "opened", "output_file", "output_folder", "parse_text",
            "read_bytes", "missing", "read_text", "undone_on_failure", "undone_on_failure_of",
            "what_is", "write_atomically", "write_file", "write_npy", "write_replacing",
@@ -143,15 +144,26 @@ def link_target(path: str | Path) -> Path | None:
         return None
 
 
+def broken_link(target: Path) -> str:
+    """Why an output named by a symbolic link to ``target``, which does not exist, is refused
+    (by every check of an output, the command line's and the library's): writing through it
+    would create a file or folder elsewhere, which was not asked for."""
+    return (f"a broken symbolic link (to {target}, which does not exist; nothing is written "
+            f"through it)")
+
+
 def output_file(path: object, what: str = "file", name: str = "path") -> Path:
     """The one check of a file to write, before anything is written: :func:`as_path`, then
     :class:`FileFormatError` ``cannot write the {what} to {path}: ...`` when it is a folder,
     its folder does not exist, or the folder or an existing file is not writable (judged
-    where a symbolic link leads, :func:`link_target`; links in a loop are refused)."""
+    where a symbolic link leads, :func:`link_target`; links in a loop are refused, and a
+    broken link, which would create a file elsewhere: :func:`broken_link`)."""
     given = as_path(path, name)
     target = link_target(given)
     if target is None:
         raise FileFormatError(f"cannot write the {what} to {given}: symbolic links in a loop")
+    if target != given:
+        raise FileFormatError(f"cannot write the {what} to {given}: {broken_link(target)}")
     why = ("it is a folder" if target.is_dir()
            else f"no folder {target.parent}" if not target.parent.is_dir()
            else "no permission to write it" if (
@@ -167,11 +179,13 @@ def output_folder(path: object, what: str = "output folder", name: str = "out_di
     """The one check of a folder to write in (created if missing), before anything is
     written: :func:`as_path`, then :class:`FileFormatError` ``cannot write the {what} in
     {path}: ...`` (or ``error``) when it, or a folder above it, is a file (or not a
-    folder)."""
+    folder), or a broken symbolic link (:func:`broken_link`)."""
     target = as_path(path, name)
     reached = link_target(target)
     if reached is None:
         raise error(f"cannot write the {what} in {target}: symbolic links in a loop")
+    if reached != target:
+        raise error(f"cannot write the {what} in {target}: {broken_link(reached)}")
     existing = next((p for p in (reached, *reached.absolute().parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise error(f"cannot write the {what} in {target}: {existing} exists and is not a "

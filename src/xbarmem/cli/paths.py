@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from xbarmem.errors import ConfigError
-from xbarmem.files import ArrayFile, link_target, missing, read_bytes
+from xbarmem.files import ArrayFile, broken_link, link_target, missing, read_bytes
 from xbarmem.hardware.chip import is_chip_preset
 
 
@@ -44,7 +44,10 @@ PICK = "choose one with --key (or two, --key PLUS,MINUS, as the G+ and G- planes
 # folder, an unwritable existing file or folder (a folder is tried: an empty temporary file is
 # created in it and removed). Missing parent folders are never created. A file of a fixed
 # format must be named with its suffix: ``-o states.txt`` of a .npy file is refused (it was
-# written as ``states.txt.npy``, a file not asked for).
+# written as ``states.txt.npy``, a file not asked for). A symbolic link is judged where it
+# leads: one to an existing file or folder writes there (the link stays a link); a broken one
+# (to nothing that exists) is refused, as writing through it would create a file or folder
+# elsewhere, which the command was not asked to write; links in a loop are refused.
 def check_output(path: Path, flag: str = "--out", *, folder: bool = False,
                  suffixes: tuple[str, ...] = ()) -> Path:
     """Refuse an output path that cannot be written (see the rule above) or, with
@@ -58,12 +61,16 @@ def check_output(path: Path, flag: str = "--out", *, folder: bool = False,
 
 def _writable(path: Path, flag: str, folder: bool) -> Path:
     """The rule above, judged where a write lands: a symbolic link's target (a link to a
-    missing folder, or links in a loop, failed only at the write, after the work)."""
+    missing folder, or links in a loop, failed only at the write, after the work; a broken
+    link was written through)."""
     noun = "folder" if folder else "file"
     _check_name_length(path, flag, noun)
     target = link_target(path)
     if target is None:
         raise ConfigError(f"{flag} {path}: symbolic links in a loop (they never reach a {noun})")
+    if target != path:  # (a link that leads to nothing that exists)
+        raise ConfigError(f"{flag} {path}: {broken_link(target)}: remove it or name another "
+                          f"{noun}")
     if target.exists():
         if folder and not target.is_dir():
             raise ConfigError(f"{flag} {path}: exists and is not a folder")
@@ -73,12 +80,11 @@ def _writable(path: Path, flag: str, folder: bool) -> Path:
             raise ConfigError(f"{flag} {path}: the {noun} is not writable")
         return path
     parent = target.parent if str(target.parent) else Path(".")
-    link = " (the symbolic link leads there)" if target != path else ""
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
-        raise ConfigError(f"{flag} {path}: the folder {parent} {what}{link}")
+        raise ConfigError(f"{flag} {path}: the folder {parent} {what}")
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create(parent):
-        raise ConfigError(f"{flag} {path}: the folder {parent} is not writable{link}")
+        raise ConfigError(f"{flag} {path}: the folder {parent} is not writable")
     return path
 
 
