@@ -982,7 +982,7 @@ def test_help_texts_close_their_brackets():
     (("chip", "import"), "--on-above", "siemens; default: g_max - 5% of the chip's window"),
     (("capacity",), "--pool", "default: all of the source; random: 2000"),
     (("scaling",), "--pool", "default: all of the source"),
-    (("energy",), "--hidden", "required there; no default"),
+    (("energy",), "--hidden", "(default 32)"),
     (("plot",), "--title", "default: the settings every drawn row shares"),
     (("train",), "--recipe", "default: default"),
 ])
@@ -1580,16 +1580,21 @@ def test_bad_sizes_are_refused_naming_sizes(run_cli, args, fragments):
     assert_one_line_error(code, err, *fragments)
 
 
-def test_energy_multilayer_without_hidden_names_the_options(run_cli):
-    """The library's message named the CLI's --hidden; each now names its own argument."""
-    code, _, err = run_cli("energy", "--arch", "multilayer", "--neurons", "16", "--data",
-                           "random", "--patterns", "2")
-    assert_one_line_error(code, err, "--arch multilayer needs --hidden")
-    from xbarmem.energy.measure import measure
-    from xbarmem.errors import ConfigError
+def test_energy_multilayer_without_hidden_takes_the_default_width(run_cli):
+    """`energy --arch multilayer` and `measure(arch="multilayer")` without hidden widths were
+    refused while `train`, `capacity`, `find_capacity` and `xm.train` take the default width:
+    every entry point now takes it (`learning.fit.DEFAULT_HIDDEN`)."""
+    import json
 
-    with pytest.raises(ConfigError, match="arch='multilayer' needs hidden"):
-        measure(16, arch="multilayer", data="random", n_patterns=2)
+    from xbarmem.energy.measure import measure
+    from xbarmem.learning.fit import DEFAULT_HIDDEN
+
+    code, out, err = run_cli("energy", "--arch", "multilayer", "--neurons", "16", "--data",
+                             "random", "--patterns", "2", "--max-steps", "5", "--json")
+    assert code == 0, err
+    assert json.loads(out)["settings"]["layer_sizes"] == [16, DEFAULT_HIDDEN, 16]
+    result = measure(16, arch="multilayer", data="random", n_patterns=2, max_steps=5)
+    assert result.info["layer_sizes"] == [16, DEFAULT_HIDDEN, 16]
 
 
 def test_capacity_table_says_which_threshold_its_per_device_column_reads(run_cli, monkeypatch,

@@ -392,7 +392,8 @@ def test_multilayer_and_stuck_devices_are_measured():
     # count=0 read as "not given": 10 random patterns were stored instead of a refusal
     ({"n_patterns": 0}, PatternError, "n_patterns must be a positive integer, got 0"),
     # hidden widths of a single-layer memory were silently ignored
-    ({"n_patterns": 2, "hidden": [8]}, ConfigError, "hidden applies to arch='multilayer' only"),
+    ({"n_patterns": 2, "hidden": [8]}, ConfigError,
+     r"hidden=\[8\] applies to arch='multilayer' only"),
 ])
 def test_measure_refuses_arguments_it_would_ignore(kwargs, error, message):
     with pytest.raises(error, match=message):

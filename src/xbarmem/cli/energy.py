@@ -50,6 +50,7 @@ from xbarmem.errors import ConfigError
 from xbarmem.files import make_folder, write_file
 from xbarmem.hardware.chip import ChipSpec, chip_words
 from xbarmem.learning.budget import step_budget
+from xbarmem.learning.fit import DEFAULT_HIDDEN
 from xbarmem.limits import prefixed
 from xbarmem.names import DEFAULT_TOL, RULE_NAMES, corruption_key, corruption_words
 
@@ -141,7 +142,7 @@ MODEL_FIXES = ("neurons", "arch", "hidden", "data", "zero_one", "patterns", "rul
                "sizes", "load", "n", "count", "max_steps")
 EnergyHidden = Annotated[str | None, typer.Option(
     "--hidden", metavar="WIDTHS",
-    help=training_options.HIDDEN_HELP + " (required there; no default).")]
+    help=training_options.HIDDEN_HELP + f" (default {DEFAULT_HIDDEN}).")]
 
 
 @app.command(
@@ -338,12 +339,13 @@ def _neurons(ctx: typer.Context, neurons: str, n: int | None, activation: str | 
 
 def _hidden(hidden: str | None, n: int, arch: str, rule: str,
             rule_options: dict[str, Any]) -> list[int] | None:
-    """Hidden widths of one architecture (required by ``arch`` multilayer; the old ``32,16``,
+    """Hidden widths of one architecture (``arch`` multilayer: :data:`~xbarmem.learning.fit.
+    DEFAULT_HIDDEN` unless given, as ``train`` and ``capacity`` take it; the old ``32,16``,
     commas between layers, warns), and the trainer options of ``rule`` for the memory's
     layers checked as ``train`` checks them."""
     widths = None
-    if not hidden and arch == "multilayer":
-        raise ConfigError("--arch multilayer needs --hidden (hidden layer widths, e.g. 32)")
+    if hidden is None and arch == "multilayer":
+        hidden = str(DEFAULT_HIDDEN)
     if hidden and "," in hidden and "-" not in hidden:
         widths = parsers.hidden_widths(hidden.replace(",", "-"), n)  # checked before the warning
         warn_deprecated(f"--hidden {hidden} is deprecated; use --hidden "

@@ -53,7 +53,7 @@ from xbarmem.evaluation.evaluate import make_cues as protocol_cues
 from xbarmem.evaluation.metrics import cosine_rows, exact_recall, mean_cosine, mean_value
 from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.learning.classic import get_rule
-from xbarmem.learning.fit import fit_memories
+from xbarmem.learning.fit import fit_memories, hidden_for
 from xbarmem.memory.base import Memory, memory_patterns
 from xbarmem.memory.build import make_memory
 from xbarmem.memory.multilayer import HiddenWidths
@@ -385,8 +385,10 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
     (``progress(step, loss)`` while an iterative rule trains).
 
     Single layer: any rule (the adaptive rule with a bias row). Multilayer: the hardware-
-    adaptive rule with ``hidden`` widths. Faults come from the chip's rates with seed
-    ``seed``; programming error also uses ``seed``. ``max_steps`` and ``rule_options``: as
+    adaptive rule with ``hidden`` widths (:func:`~xbarmem.learning.fit.hidden_for`: default
+    :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`; given to a single layer, ConfigError).
+    Faults come from the chip's rates with seed ``seed``; programming error also uses
+    ``seed``. ``max_steps`` and ``rule_options``: as
     :func:`trainer_options` (ConfigError naming a bad option, before any training).
     """
     arch, rule, options = _check_build(arch, rule, progress, max_steps, rule_options)
@@ -396,11 +398,7 @@ def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single"
         options = {"seed": seed, **options}
     if arch == "multilayer" and rule != "adaptive":
         raise ConfigError("multilayer memories are trained by the hardware-adaptive rule only")
-    if arch == "multilayer" and hidden is None:
-        raise ConfigError("arch='multilayer' needs hidden (the hidden layer widths)")
-    if arch != "multilayer" and hidden is not None:
-        raise ConfigError(f"hidden applies to arch='multilayer' only, got hidden={shown(hidden)} "
-                          f"with arch={shown(arch)}")
+    hidden = hidden_for(arch, hidden)
     rule_obj = get_rule(rule, **options)
     memory = make_memory(int(x.shape[1]), arch=arch, hidden=hidden, chip=chip,
                          bias=rule_obj.bias, fault_seed=seed)
@@ -469,7 +467,8 @@ def measure(n_neurons: int, *, arch: str = "single", hidden: HiddenWidths | None
 
     Args:
         n_neurons: neurons N.
-        arch: ``"single"`` or ``"multilayer"`` (with ``hidden``).
+        arch: ``"single"`` or ``"multilayer"`` (with ``hidden``, default
+            :data:`~xbarmem.learning.fit.DEFAULT_HIDDEN`).
         data: ``mnist`` / ``digits`` / a file (images of side sqrt(N); one per class
             unless ``n_patterns``) or ``random`` (``n_patterns`` random +-1 patterns, default
             10).

@@ -50,7 +50,7 @@ from xbarmem.hardware.chip import ChipSpec, load_chip
 from xbarmem.hardware.faults import FaultMap
 from xbarmem.learning.base import Rule, is_rule_object, recorded_options
 from xbarmem.learning.classic import as_rule, get_rule
-from xbarmem.learning.fit import fit_memories
+from xbarmem.learning.fit import DEFAULT_HIDDEN, fit_memories
 from xbarmem.learning.multilayer import MultilayerTrainer
 from xbarmem.memory.build import ARCHS, arrays_with_bias, make_memory
 from xbarmem.memory.multilayer import HiddenWidths, layer_sizes
@@ -97,7 +97,7 @@ class CurvePoint:
 @checked_keywords
 def recall_curve(pool: PatternSet | ArrayLike, counts: Sequence[int],
                  chip: str | ChipSpec = "paper-sim", rule: str | Rule = "adaptive", *,
-                 arch: str = "single", hidden: HiddenWidths = 32, trials: int = 1,
+                 arch: str = "single", hidden: HiddenWidths = DEFAULT_HIDDEN, trials: int = 1,
                  protocol: Protocol | None = None, seed: int = 0,
                  rule_options: dict[str, Any] | None = None,
                  prepare: Callable[[Any], object] | None = None,
@@ -178,7 +178,7 @@ class TrainedCurve:
 
 def train_curve(pool: PatternSet, counts: Sequence[int], chip: str | ChipSpec,
                 rule: str | Rule = "adaptive", *, arch: str = "single",
-                hidden: HiddenWidths = 32, trials: int = 1, seed: int = 0,
+                hidden: HiddenWidths = DEFAULT_HIDDEN, trials: int = 1, seed: int = 0,
                 rule_options: dict[str, Any] | None = None,
                 faults: FaultMap | None = None) -> TrainedCurve:
     """The training half of :func:`recall_curve` (same arguments and errors): every
@@ -313,7 +313,7 @@ def seeded_options(rule: Any, options: dict[str, Any], seed: int) -> dict[str, A
 
 
 def build_memories(arch: str, n_neurons: int, chip: ChipSpec, trials: list[int], *,
-                   hidden: HiddenWidths = 32, bias: bool = True,
+                   hidden: HiddenWidths = DEFAULT_HIDDEN, bias: bool = True,
                    seed: int = 0, faults: FaultMap | None = None) -> list:
     """One untrained ``arch`` memory per entry of ``trials``; trial ``k`` is the chip with
     fault map seed ``seed + k`` (a map covers an ``N x (N + 1)`` single layer, or every layer
