@@ -347,8 +347,9 @@ class Memory:
         ``activation`` None: the neurons of the memory's kind (:func:`memory_kind`: ``tanh`` for
         continuous patterns, else ``sign``), as the ``recall`` command chooses them. Raises
         :class:`~xbarmem.errors.PatternError` for cues that are not a finite ``(B, N)`` matrix
-        in [-1, 1], or (``sign``) are a {0, 1} matrix, :class:`~xbarmem.errors.ConfigError` for
-        a bad mode, activation, cap or seed or an unprogrammed memory,
+        (``B >= 1``) in [-1, 1], or (``sign``) are a {0, 1} matrix,
+        :class:`~xbarmem.errors.ConfigError` for a bad mode, activation, cap or seed or an
+        unprogrammed memory,
         :class:`~xbarmem.errors.ArgumentError` for an unknown keyword. A synchronous step is one
         product per layer; an asynchronous step reads every hidden layer in full, then one
         output column. ``RecallResult.reads`` counts output-layer reads. See

@@ -12,9 +12,10 @@ batch row) -- a programmed :class:`~xbarmem.hardware.crossbar.Crossbar`, or
 * ``sync``: every step updates all neurons from one full read (one crossbar product).
 * ``async``: one neuron per step, in a fresh random order per sweep (classic Hopfield); each
   step reads a single output.
-* ``sign`` activation (binary states, a zero field keeps the neuron's state) or ``tanh``
-  (continuous states). Zero means zero up to float32 rounding: a matrix with a
-  ``tie_tolerance()`` (crossbars, :class:`FloatMatrix`, a memory's layers: the last layer's,
+* ``sign`` activation (binary states, +-1: a zero field keeps the sign of the neuron's state,
+  that of a cue's value in between with 0 read as +1) or ``tanh`` (continuous states). Zero
+  means zero up to float32 rounding: a matrix with a ``tie_tolerance()`` (crossbars,
+  :class:`FloatMatrix`, a memory's layers: the last layer's,
   :func:`~xbarmem.hardware.crossbar.tie_tolerance`) has a field within it of 0 read as 0, so
   that a field that is 0 exactly (Hebb's weights, a level grid) keeps the state whatever the
   rounding of its sum; a matrix without one (a backend's measured products) ties at 0 only.
@@ -22,6 +23,13 @@ batch row) -- a programmed :class:`~xbarmem.hardware.crossbar.Crossbar`, or
 A cue stops at a fixed point (a full step/sweep that changes nothing; for ``tanh`` every change
 below ``tol``), at a 2-cycle (sync, sign: the state equals the one two steps before) or at the
 iteration cap.
+
+What a cue's recall depends on besides itself: noise-free synchronous sign recall gives each cue
+the states, iterations and flags it gets recalled alone, whatever the batch (tanh: the same up
+to float32 rounding of the batch's product, which differs in the last digit with the batch's
+size). The async update order and the read noise are drawn from one stream (``seed``) for the
+whole batch, so with those a cue's recall depends on the cues beside it and their order; the
+batch's recall is the same for the same seed.
 """
 
 from __future__ import annotations
@@ -137,15 +145,22 @@ class FloatMatrix:
         return tie_tolerance(torch.cat([self.weights, self.bias[:, None]], dim=1))
 
 
-def _activate(h: torch.Tensor, previous: torch.Tensor, activation: str,
+def _activate(h: torch.Tensor, held: torch.Tensor, activation: str,
               ties: torch.Tensor | None = None) -> torch.Tensor:
     """The next states from fields ``h``: ``tanh``, or the sign with a field within ``ties``
-    (broadcast to ``h``; None: 0) of 0 keeping the ``previous`` state."""
+    (broadcast to ``h``; None: 0) of 0 keeping ``held``, the +-1 states before the step
+    (:func:`_held`)."""
     if activation == "tanh":
         return torch.tanh(h)
     if ties is None:
-        return torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, previous))
-    return torch.where(h > ties, 1.0, torch.where(h < -ties, -1.0, previous))
+        return torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, held))
+    return torch.where(h > ties, 1.0, torch.where(h < -ties, -1.0, held))
+
+
+def _held(states: torch.Tensor) -> torch.Tensor:
+    """What a sign neuron at a tie keeps of ``states``: its sign, 0 read as +1 (+-1 states as
+    they are; only a cue's values in between change), so sign states are always +-1."""
+    return torch.where(states >= 0, 1.0, -1.0)
 
 
 def matrix_ties(matrix) -> torch.Tensor | None:
@@ -207,15 +222,18 @@ def check_matrix(matrix) -> None:
 
 def _check_cues(cues, n: int, activation: str) -> torch.Tensor:
     """A float32 CPU copy of ``cues`` (a tensor on any device, a numpy array or nested lists);
-    raises :class:`PatternError` unless numeric, ``(B, n)``, finite and of values the
-    ``activation`` can mean (:func:`~xbarmem.data.patterns.check_cue_values`)."""
+    raises :class:`PatternError` unless numeric, ``(B, n)`` with ``B >= 1``, finite and of
+    values the ``activation`` can mean (:func:`~xbarmem.data.patterns.check_cue_values`)."""
     if isinstance(cues, torch.Tensor):
         x = check_tensor(cues, "cues", error=PatternError).detach().to("cpu", torch.float32)
     else:
         arr = numeric_array(cues, "cues", f"a numeric (batch, {n}) matrix", error=PatternError)
         x = torch.as_tensor(arr.astype(np.float32))
     if x.ndim != 2 or x.shape[1] != n:
-        raise PatternError(f"cues must have shape (batch, {n}), got {tuple(x.shape)}")
+        hint = f"; one cue: reshape it to (1, {n})" if x.shape == (n,) else ""
+        raise PatternError(f"cues must have shape (batch, {n}), got {tuple(x.shape)}{hint}")
+    if not x.shape[0]:
+        raise PatternError(f"cues are empty: shape {tuple(x.shape)} (need at least 1 cue)")
     if not torch.isfinite(x).all():
         raise PatternError("cues contain NaN or inf")
     check_cue_values(x.numpy(), activation)
@@ -233,7 +251,8 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
             (its ``tie_tolerance()``, if it has one, says which fields are 0: module
             docstring).
         cues: ``(B, N)`` starting states in [-1, 1] (``sign``: usually {-1,+1}; values in
-            between, e.g. 0 for an unknown entry, enter the first read as they are).
+            between, e.g. 0 for an unknown entry, enter the first read as they are; a
+            neuron whose field is 0 then takes its value's sign, 0 read as +1).
         mode: ``"sync"`` or ``"async"``.
         activation: ``"sign"`` or ``"tanh"``.
         max_iterations: cap on sync steps or async sweeps.
@@ -241,12 +260,13 @@ def recall(matrix, cues: ArrayLike, *, mode: str = "sync", activation: str = "si
             >= 0). Read noise is drawn at every read, so under read noise tanh states change
             by about the noise at every step: a ``tol`` below that never stops a recall,
             which then ends at the cap.
-        seed: seed (or generator) of read noise and of the async update order.
+        seed: seed (an integer >= 0; None is 0) or generator of read noise and of the async
+            update order, drawn for the whole batch (module docstring).
 
     Raises :class:`ConfigError` for an unknown mode/activation, a bad cap or a ``matrix``
     that is not square, :class:`PatternError` for cues that are not numeric, of the wrong
-    shape, with NaN/inf, with entries outside [-1, 1] or (``sign``) a {0, 1} matrix (every
-    entry 0 or 1, at least one of each: map it with ``2*x - 1``), and
+    shape, empty (no cue), with NaN/inf, with entries outside [-1, 1] or (``sign``) a {0, 1}
+    matrix (every entry 0 or 1, at least one of each: map it with ``2*x - 1``), and
     :class:`~xbarmem.errors.ArgumentError` for a ``matrix`` without the interface (a memory:
     use ``memory.recall``).
     """
@@ -341,7 +361,9 @@ def _sync(reads, x, activation, max_iterations, tol, compact_below) -> RecallRes
     before = torch.full_like(x, float("nan"))  # the working states two steps back
     live = torch.ones(b, dtype=torch.bool)  # not stopped yet
     for it in range(1, max_iterations + 1):
-        new = _activate(reads.field(cur, rows), cur, activation, reads.ties(rows))
+        # (after the first sign step every state is +-1: it is held as it is)
+        held = _held(cur) if it == 1 and activation == "sign" else cur
+        new = _activate(reads.field(cur, rows), held, activation, reads.ties(rows))
         moved = _changed(new, cur, activation, tol)
         loop = moved & (new == before).all(dim=1) if activation == "sign" else \
             torch.zeros_like(moved)
@@ -425,7 +447,7 @@ def _async(matrix, x, activation, max_iterations, tol, gen) -> RecallResult:
         for k in range(n):
             idx = order[:, k]
             h = matrix.read_outputs(cur, idx, gen)
-            cur[rows, idx] = _activate(h, cur[rows, idx], activation,
+            cur[rows, idx] = _activate(h, _held(cur[rows, idx]), activation,
                                        None if ties is None else ties[idx])
         iterations[active] += 1
         moved = _changed(cur, start, activation, tol)
