@@ -145,6 +145,23 @@ def test_a_2_cycle_is_reported_and_scored_as_unconverged():
     assert score.exact == score.outcomes["recalled"]
 
 
+def test_the_recall_command_says_which_cues_ended_in_a_2_cycle(run_cli, tmp_path):
+    """``recall --json`` gave the share of 2-cycles but per cue only ``converged_flags`` (a
+    cue not converged had cycled or met the cap); it now gives ``cycled_flags`` too."""
+    np.save(tmp_path / "p.npy", np.array([[1.0, -1.0]], np.float32))
+    model = tmp_path / "m.safetensors"
+    assert run_cli("train", "--data", tmp_path / "p.npy", "--chip", "ideal", "--rule", "pinv",
+                   "-o", model)[0] == 0
+    np.save(tmp_path / "cues.npy", np.array([[1, 1], [1, -1], [-1, -1]], np.float32))
+    code, out, err = run_cli("recall", model, tmp_path / "cues.npy", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["cycled_flags"] == [True, False, True] and result["cycled"] == 2 / 3
+    assert result["converged_flags"] == [False, True, False]
+    code, out, err = run_cli("recall", model, tmp_path / "cues.npy")
+    assert code == 0 and "2-cycles 0.67" in out, err
+
+
 def test_tanh_stops_at_the_first_step_whose_largest_change_is_within_tol():
     """A tanh recall is converged at step k when the step changed no state by more than
     ``tol`` and the step before did (the same recall capped at k - 1 and k - 2 steps)."""

@@ -538,6 +538,7 @@ def recall(
         write_npy(out_path, states.numpy())  # (OUT.NPY gets no second .npy)
     result = {**res.summary(), "states_file": str(out_path) if out_path else None,
               "iterations": res.iterations.tolist(), "converged_flags": res.converged.tolist(),
+              "cycled_flags": res.cycled.tolist(),
               "seed": seed, "threads": threads}
     if json_out:
         result["states"] = states.tolist()
