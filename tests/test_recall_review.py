@@ -162,6 +162,16 @@ def test_the_recall_command_says_which_cues_ended_in_a_2_cycle(run_cli, tmp_path
     assert code == 0 and "2-cycles 0.67" in out, err
 
 
+def test_alternating_tanh_states_run_to_the_cap_without_a_2_cycle():
+    """As documented: only sign recall stops on a 2-cycle; tanh states that alternate between
+    two values (an anti-ferromagnetic pair) are neither cycled nor converged."""
+    w = torch.tensor([[0.0, -2.0], [-2.0, 0.0]])
+    r = recall(FloatMatrix(w), torch.tensor([[0.5, 0.5]]), activation="tanh",
+               max_iterations=60)
+    assert (r.iterations.item(), r.converged.item(), r.cycled.item()) == (60, False, False)
+    assert r.states.abs().min() > 0.9  # on the alternation, far from its fixed point 0
+
+
 def test_tanh_stops_at_the_first_step_whose_largest_change_is_within_tol():
     """A tanh recall is converged at step k when the step changed no state by more than
     ``tol`` and the step before did (the same recall capped at k - 1 and k - 2 steps)."""

@@ -24,12 +24,13 @@ A cue stops at a fixed point (a full step/sweep that changes nothing; for ``tanh
 below ``tol``), at a 2-cycle (sync, sign: the state equals the one two steps before) or at the
 iteration cap.
 
-What a cue's recall depends on besides itself: noise-free synchronous sign recall gives each cue
-the states, iterations and flags it gets recalled alone, whatever the batch (tanh: the same up
-to float32 rounding of the batch's product, which differs in the last digit with the batch's
-size). The async update order and the read noise are drawn from one stream (``seed``) for the
-whole batch, so with those a cue's recall depends on the cues beside it and their order; the
-batch's recall is the same for the same seed.
+What a cue's recall depends on besides itself: noise-free synchronous recall gives each cue
+the states, iterations and flags it gets recalled alone, whatever the batch, up to float32
+rounding (the batch's product can differ from a cue's own in the last digit: tanh states by
+that much, a sign only for a field that close to its tie tolerance). The async update order
+and the read noise are drawn from one stream (``seed``) for the whole batch, so with those a
+cue's recall depends on the cues beside it and their order; the batch's recall is the same
+for the same seed.
 """
 
 from __future__ import annotations
