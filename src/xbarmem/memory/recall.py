@@ -20,9 +20,9 @@ batch row) -- a programmed :class:`~xbarmem.hardware.crossbar.Crossbar`, or
   that a field that is 0 exactly (Hebb's weights, a level grid) keeps the state whatever the
   rounding of its sum; a matrix without one (a backend's measured products) ties at 0 only.
 
-A cue stops at a fixed point (a full step/sweep that changes nothing; for ``tanh`` every change
-below ``tol``), at a 2-cycle (sync, sign: the state equals the one two steps before) or at the
-iteration cap.
+A cue stops at a fixed point (a full step/sweep that changes nothing; for ``tanh`` no state
+by more than ``tol``), at a 2-cycle (sync, sign: the state equals the one two steps before)
+or at the iteration cap.
 
 What a cue's recall depends on besides itself: noise-free synchronous recall gives each cue
 the states, iterations and flags it gets recalled alone, whatever the batch, up to float32
