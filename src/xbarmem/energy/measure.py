@@ -198,7 +198,7 @@ def measure_memory(memory, cues: torch.Tensor, targets: torch.Tensor, *,
     _check_memory(memory)
     _, activation = check_recall("sync", activation, max_iterations)
     check_tol(tol)
-    seed = check_seed(seed)  # (memory.recall takes None as fresh draws; a measurement not)
+    seed = check_seed(seed)  # (memory.recall reads None as seed 0; a measurement records its seed)
     cues = torch.as_tensor(as_real_array(cues, "cues", error=PatternError, dtype="float32"))
     targets = torch.as_tensor(as_real_array(targets, "targets", error=PatternError,
                                             dtype="float32"))
