@@ -464,3 +464,22 @@ def test_the_recall_command_refuses_bad_cues_and_options_with_exit_2(run_cli, tm
     assert code == 2 and out == "" and message in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error:")
     assert not (tmp_path / "s.npy").exists()
+
+
+@pytest.mark.parametrize(("cues", "says"), [
+    (np.where(np.eye(2, 8) > 0, np.nan, 1.0), "cues contain 2 NaN/inf values"),
+    (np.ones((0, 8)), "cues are empty: shape (0, 8) (need at least 1 cue"),
+    (np.ones(8), "cues must be 2-D (B, N), got a 1-D vector"),
+    (np.ones((2, 2, 2, 2)), "cues must be 2-D (B, N), got shape"),
+])
+def test_a_cue_files_refusal_names_cues_not_patterns(run_cli, tmp_path, cues, says):
+    """`recall MODEL CUES` of a file of NaNs, of no cue or of the wrong rank said "patterns
+    contain ...", "pattern set is empty", "patterns must be 2-D (P, N)": the file holds cues."""
+    model = tmp_path / "m.safetensors"
+    np.save(tmp_path / "p.npy", sylvester(3)[:2].numpy())
+    assert run_cli("train", "--data", tmp_path / "p.npy", "--chip", "ideal", "--rule", "hebb",
+                   "-o", model)[0] == 0
+    np.save(tmp_path / "cues.npy", cues)
+    code, _, err = run_cli("recall", model, tmp_path / "cues.npy")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert says in err and "pattern" not in err, err

@@ -168,7 +168,7 @@ def file_cue_values(x: Any, kind: str, zero_one: bool = False) -> np.ndarray:
     :func:`validate_patterns` reads continuous patterns; the refusal
     (:class:`PatternError`) names the cues, the model's kind and the range they must lie in
     (it said "continuous patterns" of a binary model's cues)."""
-    arr = _finite_matrix(x)
+    arr = _finite_matrix(x, "cues")
     what = f"cues of a {check_kind(kind)} model"
     if check_flag(zero_one, "zero_one", error=PatternError):
         _check_range(arr, f"{what} read with --zero-one (zero_one=True)", 0.0)
@@ -234,25 +234,32 @@ def _value(v: np.floating) -> str:
     return str(np.float32(v))
 
 
-def _finite_matrix(x: Any) -> np.ndarray:
-    """A fresh float32 ``(P, N)`` copy of ``x``: real, 2-D, non-empty, finite."""
+#: what a matrix of each kind is called in refusals: a row of it, its shape's first letter
+_ROWS = {"patterns": ("pattern", "P"), "cues": ("cue", "B")}
+
+
+def _finite_matrix(x: Any, what: str = "patterns") -> np.ndarray:
+    """A fresh float32 ``(P, N)`` copy of ``x``: real, 2-D, non-empty, finite; refusals name
+    ``what`` it holds (a key of :data:`_ROWS`)."""
+    row, letter = _ROWS[what]
     arr = _to_numpy(x)
     if arr.dtype == np.bool_:
         arr = arr.astype(np.float32)
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise PatternError(f"patterns must be real numbers, got non-numeric dtype {arr.dtype}")
+        raise PatternError(f"{what} must be real numbers, got non-numeric dtype {arr.dtype}")
     if arr.ndim == 1:
         raise PatternError(
-            f"patterns must be 2-D (P, N), got a 1-D vector of shape {arr.shape}; "
+            f"{what} must be 2-D ({letter}, N), got a 1-D vector of shape {arr.shape}; "
             f"reshape it to (1, {arr.shape[0]})"
         )
     if arr.ndim != 2:
-        raise PatternError(f"patterns must be 2-D (P, N), got shape {arr.shape}")
+        raise PatternError(f"{what} must be 2-D ({letter}, N), got shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise PatternError(
-            f"pattern set is empty: shape {arr.shape} (need at least 1 pattern and 1 neuron)"
+            f"{'pattern set is' if what == 'patterns' else what + ' are'} empty: shape {arr.shape} "
+            f"(need at least 1 {row} and 1 neuron)"
         )
-    check_bytes(f"validating {arr.shape[0]}x{arr.shape[1]} patterns", pattern_bytes(arr.size))
+    check_bytes(f"validating {arr.shape[0]}x{arr.shape[1]} {what}", pattern_bytes(arr.size))
     with np.errstate(over="ignore", invalid="ignore"):  # out of float32 range -> inf, below
         arr = np.array(arr, dtype=np.float32)  # always a fresh copy
     finite = np.isfinite(arr)
@@ -260,7 +267,7 @@ def _finite_matrix(x: Any) -> np.ndarray:
         bad = np.argwhere(~finite)
         row, col = (int(v) for v in bad[0])
         raise PatternError(
-            f"patterns contain {counted(len(bad), 'NaN/inf value')} (or beyond the float32 "
+            f"{what} contain {counted(len(bad), 'NaN/inf value')} (or beyond the float32 "
             f"range), "
             f"first at index ({row}, {col})"
         )
