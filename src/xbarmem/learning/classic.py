@@ -1,11 +1,16 @@
 """Classic Hopfield learning rules, all with one interface and one hardware path.
 
 Every rule maps stored patterns ``X`` (float32 ``(P, N)``) to a weight matrix ``W`` ``(N, N)``
-with a zero diagonal and a bias ``b`` ``(N,)`` (zero for the classic rules). As in He et al.'s
-comparison, the ideal matrix is scaled to ``max|W| = 1`` and then programmed through the same
-crossbar as every other rule: the hardware clips each weight into its realisable interval, stuck
-pairs keep what they hold, and programming/read noise apply. Only the hardware-adaptive rule
-(:mod:`xbarmem.learning.adaptive`) sees the chip while learning.
+with a zero diagonal and a bias ``b`` ``(N,)`` (zero for the classic rules); ``W`` is symmetric
+for all but the perceptron, which learns each neuron's row on its own. Hebb's rule, the
+Storkey variant and the projection rule take continuous patterns as they are; Storkey's rule
+and the perceptron are defined for +-1 patterns and run their formulas on continuous values as
+given (their docstrings say what follows). An all-zero pattern adds nothing to any rule.
+
+As in He et al.'s comparison, the ideal matrix is scaled to ``max|W| = 1`` and then programmed
+through the same crossbar as every other rule: the hardware clips each weight into its
+realisable interval, stuck pairs keep what they hold, and programming/read noise apply. Only
+the hardware-adaptive rule (:mod:`xbarmem.learning.adaptive`) sees the chip while learning.
 
 Each rule is a small validated spec (:class:`~xbarmem.spec.Spec`) with ``name`` and
 ``ideal(patterns) -> (W, b)`` (``max|W| = 1``); as a :class:`~xbarmem.learning.base.Rule` its
@@ -138,7 +143,10 @@ class Storkey(ClassicRule):
     """Storkey's (1997) incremental rule with local fields (textbook form).
 
     For each pattern ``xi`` in turn, with ``h_ij = sum_{k != i, j} w_ik xi_k``:
-    ``w_ij += (xi_i xi_j - xi_i h_ji - h_ij xi_j) / N``.
+    ``w_ij += (xi_i xi_j - xi_i h_ji - h_ij xi_j) / N``; symmetric, no self-weight.
+
+    Storkey defines it for +-1 patterns; continuous ones (``kind="continuous"``) go through
+    the same formula with their values (its capacity results do not carry over).
     """
 
     name: ClassVar[str] = "storkey"
@@ -207,9 +215,18 @@ class Perceptron(ClassicRule):
 
     From Hebb's matrix ``X^T X / N``, repeats full (batch) sweeps of ``w_i += xi_i^mu xi^mu /
     N`` for every pattern whose normalised stability ``xi_i^mu (w_i . xi^mu) / (|w_i| |xi^mu|
-    / sqrt(N))`` is below ``margin``; stops when all stabilities reach the margin (converged)
-    or after ``max_epochs`` sweeps (not converged, unless the last sweep reached it). No bias
-    (as the other classic rules), zero diagonal.
+    / sqrt(N))`` is below ``margin``; stops when all stabilities reach the margin (``>=
+    margin``, converged; one within ``1e-9 max(1, |margin|)`` below it is a tie that rounding
+    moved, and reaches it) or after ``max_epochs`` sweeps (not converged, unless the last
+    sweep reached it). No bias (as the other classic rules), zero diagonal; ``W`` is not
+    symmetric (each row is learnt on its own). A neuron whose weights are all zero has
+    stability 0; an all-zero pattern has none and counts as reaching the margin (it adds
+    nothing to the sweeps).
+
+    The rule is defined for +-1 patterns. Continuous ones (``kind="continuous"``) are taken
+    with their values as the targets ``xi_i^mu``: a stability is then at most ``|xi_i^mu|
+    sqrt(N)``, so a pattern with a value smaller than ``margin / sqrt(N)`` in magnitude never
+    reaches the margin and the rule runs to ``max_epochs`` (not converged).
     """
 
     margin: float = number(1.0, help="normalised stability every pattern must reach")
@@ -229,10 +246,14 @@ class Perceptron(ClassicRule):
         off_diag = 1.0 - torch.eye(n, dtype=torch.float64)
         w = (x.T @ x / n) * off_diag  # Hebbian start
         scale = x.norm(dim=1, keepdim=True) / n**0.5  # (P, 1)
+        some = scale > 0  # an all-zero pattern has no stability: it counts as reached
         for epoch in range(self.max_epochs + 1):
             norms = w.norm(dim=1).clamp_min(1e-12)  # (N,)
-            stability = x * (x @ w.T) / (norms[None, :] * scale)  # (P, N)
-            low = (stability < self.margin).double()
+            stability = x * (x @ w.T) / (norms[None, :] * scale.clamp_min(1e-300))  # (P, N)
+            # a stability equal to the margin reaches it: one that rounding leaves a hair
+            # below it (a tie of integer sums, common for +-1 patterns) is not "low"
+            low = ((stability < self.margin - _ROUNDING * max(1.0, abs(self.margin)))
+                   & some).double()
             if not low.any() or epoch == self.max_epochs:
                 break
             w = w + ((low * x).T @ x / n) * off_diag
