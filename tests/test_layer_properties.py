@@ -101,12 +101,12 @@ def _weights(seed: int, n_out: int, n_in: int, scale: float) -> tuple[torch.Tens
 
 # ------------------------------------------------------------------------- learning
 @FEW
-@given(st.sampled_from(["hebb", "storkey", "storkey-variant", "pinv"]), st.integers(0, 9999),
-       st.integers(1, 6), st.integers(2, 14))
+@given(st.sampled_from(["hebb", "storkey", "storkey-variant", "pinv", "perceptron"]),
+       st.integers(0, 9999), st.integers(1, 6), st.integers(2, 14))
 def test_classic_rules_relabel_with_the_neurons(rule, seed, p, n):
     """Permuting the neurons of every pattern permutes the rows and columns of ``W`` alike
-    (the perceptron is left out: a stability exactly at its margin is decided by the
-    rounding of a sum, which depends on the neurons' order)."""
+    (the perceptron too, since a stability exactly at its margin reaches it whatever the
+    rounding of its sum, which depends on the neurons' order)."""
     x = _patterns(seed, p, n)
     perm = np.random.default_rng(seed + 1).permutation(n)
     w, _ = get_rule(rule).ideal(torch.tensor(x))
