@@ -529,9 +529,10 @@ def compare_rules(patterns: PatternSet, chip: str | ChipSpec = "paper-sim",
     :class:`PatternSet`, or a matrix read with ``kind`` and ``zero_one`` as ``train`` reads it)
     under one ``protocol`` (default :class:`Protocol`). ``chip``: a preset name, TOML file or
     :class:`~xbarmem.hardware.chip.ChipSpec` (default ``"paper-sim"``, as for ``train``); chip
-    ``c`` draws its faults with seed ``fault_seed + c`` and is programmed with ``program_seed +
-    c``. ``rules`` must be given (``compare_rules(patterns, rules=["hebb", "pinv"])`` or
-    ``compare_rules(patterns, "paper-sim", ["hebb", "pinv"])``).
+    ``c`` draws its faults with seed ``fault_seed + c``, is programmed with ``program_seed +
+    c`` and recalls cues drawn with seed ``protocol.seed + c``. ``rules`` must be given
+    (``compare_rules(patterns, rules=["hebb", "pinv"])`` or ``compare_rules(patterns,
+    "paper-sim", ["hebb", "pinv"])``).
 
     Returns a :class:`RuleComparison`, a dict ``{"rules": {name: {cosine, cosine_std, exact,
     hamming, converged, mean_iterations, train_seconds, train_steps_mean, devices, chips: [...],
