@@ -51,7 +51,6 @@ from xbarmem.cli.common import app, console, emit_json, interrupted_code
 from xbarmem.data.sources import data_words, source_name
 from xbarmem.files import make_folder
 from xbarmem.hardware.chip import ChipSpec, chip_words, spec_words
-from xbarmem.learning.fit import DEFAULT_HIDDEN
 from xbarmem.names import DEFAULT_TOL
 
 if TYPE_CHECKING:
@@ -146,8 +145,7 @@ def capacity_cmd(
     def search(a: str, h: list[int] | None, progress: Callable[[int, float], None],
                measured: dict | None) -> CapacityResult:
         return find_capacity(
-            patterns, arch=a, chip=spec, rule=rule,
-            hidden=(h or DEFAULT_HIDDEN) if a == "multilayer" else None,
+            patterns, arch=a, chip=spec, rule=rule, hidden=h or None,  # (None: the default)
             thresholds=thresholds, protocol=protocol, trials=trials, seed=seed, start=start,
             resolution=resolution, rule_options=options or None, faults=fmap, progress=progress,
             measured=measured)
