@@ -28,8 +28,8 @@ if TYPE_CHECKING:  # the hint below names them; numpy and torch load only when n
     import numpy as np
     import torch
 
-__all__ = ["MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict", "as_real_array", "check_callback",
-           "check_choice",
+__all__ = ["DEFAULT_HIDDEN", "MAX_COUNT", "MAX_SEED", "ArrayLike", "ResultDict", "as_real_array",
+           "check_callback", "check_choice",
            "check_count", "check_each_once", "check_flag", "check_image_shape", "check_neurons",
            "hidden_layer_widths", "hidden_word", "ratio_width", "resolve_hidden", "spanned",
            "check_seed",
@@ -535,6 +535,12 @@ def several_widths(text: Any) -> list[int | str] | None:
         return None
     return [int(number) if kind == "fixed" else part.strip().lower()
             for kind, number, part in words]
+
+
+#: the hidden width of a multilayer memory given no ``hidden``: the default of every entry point
+#: (``train``, ``find_capacity``, ``recall_curve``, ``run_scaling``, ``measure``, a sweep's
+#: ``hidden``, the command line's ``--hidden``; :func:`~xbarmem.learning.fit.hidden_for`)
+DEFAULT_HIDDEN = 32
 
 
 def resolve_hidden(hidden: Any, n_neurons: int, name: str = "hidden") -> int | list[int]:

@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from xbarmem.checks import DEFAULT_HIDDEN
 from xbarmem.cli import (
     data_options,
     given,
@@ -50,7 +51,6 @@ from xbarmem.errors import ConfigError
 from xbarmem.files import make_folder, write_file
 from xbarmem.hardware.chip import ChipSpec, chip_words
 from xbarmem.learning.budget import step_budget
-from xbarmem.learning.fit import DEFAULT_HIDDEN
 from xbarmem.limits import prefixed
 from xbarmem.names import DEFAULT_TOL, RULE_NAMES, corruption_key, corruption_words
 

@@ -241,7 +241,7 @@ _ROWS = {"patterns": ("pattern", "P"), "cues": ("cue", "B")}
 def _finite_matrix(x: Any, what: str = "patterns") -> np.ndarray:
     """A fresh float32 ``(P, N)`` copy of ``x``: real, 2-D, non-empty, finite; refusals name
     ``what`` it holds (a key of :data:`_ROWS`)."""
-    row, letter = _ROWS[what]
+    noun, letter = _ROWS[what]
     arr = _to_numpy(x)
     if arr.dtype == np.bool_:
         arr = arr.astype(np.float32)
@@ -257,7 +257,7 @@ def _finite_matrix(x: Any, what: str = "patterns") -> np.ndarray:
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise PatternError(
             f"{'pattern set is' if what == 'patterns' else what + ' are'} empty: shape {arr.shape} "
-            f"(need at least 1 {row} and 1 neuron)"
+            f"(need at least 1 {noun} and 1 neuron)"
         )
     check_bytes(f"validating {arr.shape[0]}x{arr.shape[1]} {what}", pattern_bytes(arr.size))
     with np.errstate(over="ignore", invalid="ignore"):  # out of float32 range -> inf, below

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from xbarmem.checks import (
+    DEFAULT_HIDDEN,
     ArrayLike,
     canonical,
     check_callback,
@@ -262,12 +263,6 @@ def train(patterns, *, chip: str | ChipSpec | None = None, rule: str | Rule = "a
     fit_memories(rule_obj, x, [memory], kind=kind, program_seed=program_seed,
                  progress=progress)
     return memory
-
-
-#: the hidden width of a multilayer memory given no ``hidden``: the default of every entry point
-#: (``train``, ``find_capacity``, ``recall_curve``, ``run_scaling``, a sweep's ``hidden``, the
-#: command line's ``--hidden``)
-DEFAULT_HIDDEN = 32
 
 
 def hidden_for(arch: str, hidden: HiddenWidths | None) -> HiddenWidths | None:

@@ -161,7 +161,7 @@ def _activate(h: torch.Tensor, held: torch.Tensor, activation: str,
 def _held(states: torch.Tensor) -> torch.Tensor:
     """What a sign neuron at a tie keeps of ``states``: its sign, 0 read as +1 (+-1 states as
     they are; only a cue's values in between change), so sign states are always +-1."""
-    return torch.where(states >= 0, 1.0, -1.0)
+    return torch.where(states >= 0, 1.0, -1.0).to(states.dtype)  # (not torch's default dtype)
 
 
 def matrix_ties(matrix) -> torch.Tensor | None:
