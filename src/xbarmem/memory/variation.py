@@ -41,7 +41,9 @@ def reprogram(memory: Memory, variation: float = 0.0, *, seed: int = 0) -> Memor
     devices and write error included, the bias excluded); biases are programmed as trained;
     a memory without self-connections (``zero_diagonal``, the one-layer memory) gets no noise
     on the diagonal. The perturbed weights are then programmed with :meth:`Memory.program`
-    ``(seed=seed)`` (write error, stuck devices and the realisable intervals as always);
+    ``(seed=seed)`` (write error, stuck devices, the realisable intervals and, on a chip with
+    ``levels``, the rounding onto the levels, which takes away the noise of a weight that
+    stays within half a level step of its level, as always);
     ``memory.targets`` keeps the noise-free targets, so calls do not accumulate noise.
 
     Args:
