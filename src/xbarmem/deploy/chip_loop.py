@@ -107,7 +107,8 @@ class AdaptResult:
         ``final_cosine``, ``gain`` (final - open loop), ``open_loop_exact``, ``final_exact``,
         ``reached_target``, ``settings`` (rounds, target, tolerance, protocol, the re-training
         ``rule``'s name and its options, ``trainer``), and the adapted model: ``memory`` (layer
-        ``sizes``, ``chip`` name, ``bias``) and ``faults`` (its fault map's summary: stuck ON /
+        ``sizes``, ``chip`` name, ``bias``; on a chip with levels ``levels`` and
+        ``through_levels``) and ``faults`` (its fault map's summary: stuck ON /
         OFF, ``pinned``). The model itself is :attr:`memory` (saved by
         :func:`~xbarmem.memory.io.save_memory`)."""
         first, last = self.rounds[0], self.rounds[-1]
@@ -124,11 +125,15 @@ class AdaptResult:
 
 def _model_entries(memory: Any, faults: FaultMap) -> dict[str, Any]:
     """What an adaptation result's ``as_dict`` says of the adapted model: ``memory`` (its layer
-    ``sizes``, ``chip`` name, ``bias`` rows) and ``faults``, its fault map's
+    ``sizes``, ``chip`` name, ``bias`` rows; on a chip with conductance levels also
+    ``levels`` and ``through_levels``, as its ``info`` holds them:
+    :func:`~xbarmem.learning.fit.levels_info`) and ``faults``, its fault map's
     :meth:`~xbarmem.hardware.faults.FaultMap.summary` with the chip's device (stuck devices
     ON / OFF, and the devices ``pinned`` at their read value)."""
+    info = memory.info or {}
+    levels = {key: info[key] for key in ("levels", "through_levels") if key in info}
     return {"memory": {"sizes": [int(n) for n in memory.sizes], "chip": memory.chip.name,
-                       "bias": memory.has_bias},
+                       "bias": memory.has_bias, **levels},
             "faults": faults.summary(memory.chip.device)}
 
 
