@@ -95,6 +95,11 @@ def test_file_round_trip_pins_misses_and_reprograms_only_the_rest(memory, pats, 
     assert not (adapted.faults.stuck[:1] & free & ~missed).any()
     rail = [d for d in summary["missed"] if d["at_rail"]]
     assert 0 < len(rail) == summary["read"]["newly_fixed_at_rail"]
+    # microsiemens to the export's decimals (a target printed 75.99999999999999)
+    from xbarmem.deploy.export import uS_decimals
+    places = uS_decimals(memory.chip.device.g_range)
+    assert all(d[k] == round(d[k], places) and len(repr(d[k]).split(".")[-1]) <= places
+               for d in summary["missed"] for k in ("target_uS", "read_uS"))
     assert adapted.info["adapt"]["read_backs"] == 1
     # (3) the new export asks to program only the devices to re-program; the rest are left
     new = np.load(e1 / "targets_S.npy")

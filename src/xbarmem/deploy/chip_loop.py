@@ -304,7 +304,11 @@ class _Loop:
 
     def missed(self, twin: Memory) -> list[dict[str, Any]]:
         """The devices pinned by the last read-back, in physical coordinates: ``layer``,
-        ``array``, ``polarity``, ``row``, ``col``, ``target_uS``, ``read_uS``, ``at_rail``."""
+        ``array``, ``polarity``, ``row``, ``col``, ``target_uS``, ``read_uS`` (microsiemens
+        to the export's decimals, :func:`~xbarmem.deploy.export.uS_decimals`), ``at_rail``."""
+        from xbarmem.deploy.export import uS_decimals
+
+        places = uS_decimals(self.memory.chip.device.g_range)
         rows = []
         for k, (layer, tw, goal, read) in enumerate(zip(
                 self.memory.layers, twin.layers, self.goals,
@@ -315,8 +319,8 @@ class _Loop:
             for a, p, i, j in np.argwhere(~np.isnan(at_rail)):
                 rows.append({"layer": k, "array": layer.first_array + int(a),
                              "polarity": PLANES[p], "row": int(i), "col": int(j),
-                             "target_uS": float(goal_p[a, p, i, j]) * 1e6,
-                             "read_uS": float(read_p[a, p, i, j]) * 1e6,
+                             "target_uS": round(float(goal_p[a, p, i, j]) * 1e6, places),
+                             "read_uS": round(float(read_p[a, p, i, j]) * 1e6, places),
                              "at_rail": bool(at_rail[a, p, i, j])})
         return rows
 
