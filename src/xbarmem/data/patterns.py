@@ -265,11 +265,11 @@ def _finite_matrix(x: Any, what: str = "patterns") -> np.ndarray:
     finite = np.isfinite(arr)
     if not finite.all():
         bad = np.argwhere(~finite)
-        row, col = (int(v) for v in bad[0])
+        at, col = (int(v) for v in bad[0])
         raise PatternError(
             f"{what} contain {counted(len(bad), 'NaN/inf value')} (or beyond the float32 "
             f"range), "
-            f"first at index ({row}, {col})"
+            f"first at index ({at}, {col})"
         )
     return arr
 
