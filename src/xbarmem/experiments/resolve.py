@@ -102,6 +102,7 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
     c["rule_options"] = _rule_options(c["rule"], c["arch"], json.dumps(options, sort_keys=True),
                                       c["seed"], c["kind"], _sizes(c),
                                       c["chip_spec"]["device"]["levels"])
+    _warn_rule_kind(c)
     if trial == "capacity":
         if c["search"]:
             if "counts" in given:
@@ -123,6 +124,16 @@ def _resolve(raw, trial, seed, rule_options, extra) -> dict[str, Any]:
 
     c["version"] = __version__
     return c
+
+
+def _warn_rule_kind(c: dict[str, Any]) -> None:
+    """The warning of a rule defined for +-1 patterns trained on continuous ones
+    (:func:`~xbarmem.learning.classic.warn_rule_kind`), given when the trial is planned: its
+    run warns nothing (:func:`~xbarmem.experiments.trial.run_group` runs it quiet)."""
+    if c["kind"] == "continuous" and c["rule"] != "adaptive":
+        from xbarmem.learning.classic import warn_rule_kind
+
+        warn_rule_kind(c["rule"], c["kind"])
 
 
 def _check_cues(c: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ with a zero diagonal and a bias ``b`` ``(N,)`` (zero for the classic rules); ``W
 for all but the perceptron, which learns each neuron's row on its own. Hebb's rule, the
 Storkey variant and the projection rule take continuous patterns as they are; Storkey's rule
 and the perceptron are defined for +-1 patterns and run their formulas on continuous values as
-given (their docstrings say what follows). An all-zero pattern adds nothing to any rule.
+given (their docstrings say what follows), with a warning (:func:`warn_rule_kind`). An
+all-zero pattern adds nothing to any rule.
 
 As in He et al.'s comparison, the ideal matrix is scaled to ``max|W| = 1`` and then programmed
 through the same crossbar as every other rule: the hardware clips each weight into its
@@ -27,7 +28,7 @@ from typing import Any, ClassVar
 import torch
 
 from xbarmem.checks import checked_keywords, choice_key, choices_text, closest_choice, shown
-from xbarmem.errors import ArgumentError, ConfigError
+from xbarmem.errors import ArgumentError, ConfigError, warn
 from xbarmem.hardware.crossbar import tie_tolerance
 from xbarmem.learning.base import (
     FitResult,
@@ -88,6 +89,9 @@ class ClassicRule(Spec, noun="rule"):
 
     name: ClassVar[str] = "classic"
     bias: ClassVar[bool] = False
+    #: what the rule does with continuous patterns when it is defined for +-1 ones only
+    #: (:func:`warn_rule_kind`); empty: it takes continuous patterns as they are
+    on_continuous: ClassVar[str] = ""
 
     def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(W (N, N), b (N,))`` for patterns ``(P, N)``: zero diagonal, ``max|W| = 1``,
@@ -102,6 +106,10 @@ class ClassicRule(Spec, noun="rule"):
         return w, b, True
 
     def options(self, layers: int = 1, kind: str = "binary") -> dict[str, Any]:
+        """The options (every entry point reads them before training, through
+        :func:`~xbarmem.learning.base.checked_options`); for ``kind`` patterns the rule is not
+        defined for, an :class:`~xbarmem.errors.XbarmemWarning` (:func:`warn_rule_kind`)."""
+        warn_rule_kind(self.name, kind)
         return self.to_dict()
 
     def fit(self, problem: Problem, progress=None) -> FitResult:
@@ -150,6 +158,8 @@ class Storkey(ClassicRule):
     """
 
     name: ClassVar[str] = "storkey"
+    on_continuous: ClassVar[str] = ("runs its formula on their values (its capacity results "
+                                    "do not carry over)")
 
     def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return _incremental(patterns, self._update)
@@ -233,6 +243,9 @@ class Perceptron(ClassicRule):
     max_epochs: int = integer(2000, ge=0, help="cap on full sweeps")
 
     name: ClassVar[str] = "perceptron"
+    on_continuous: ClassVar[str] = (
+        "takes their values as its targets, and a pattern with a value below margin/sqrt(N) "
+        "in magnitude never reaches the margin (it runs to max_epochs, converged=False)")
 
     def ideal(self, patterns: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         w, b, _ = self.solve(patterns)
@@ -280,6 +293,19 @@ def get_rule(name: str, **options):
         return cls.from_dict(options)
     except ConfigError as exc:
         raise ConfigError(f"bad option for rule {name!r}: {exc}") from None
+
+
+def warn_rule_kind(rule: str, kind: str) -> None:
+    """An :class:`~xbarmem.errors.XbarmemWarning` (one line naming the rule) when ``rule``
+    (a name; ``storkey``, ``perceptron``), defined for +-1 patterns, is to learn ``kind ==
+    "continuous"`` ones: it runs, on their values (its ``on_continuous``). The one check of
+    it: :meth:`ClassicRule.options` (which every training reads first) and a sweep's planning
+    (:func:`~xbarmem.experiments.resolve.resolve`; its trials run with warnings quiet) call
+    it. Nothing for other rules, names or kinds."""
+    cls = CLASSIC_RULES.get(rule)
+    if kind == "continuous" and cls is not None and cls.on_continuous:
+        warn(f"rule {rule!r} is defined for +-1 (binary) patterns; with continuous patterns "
+             f"it {cls.on_continuous}", stacklevel=2)
 
 
 def keyed_options(rule: str, options: dict[str, Any], layers: int = 1, kind: str = "binary",

@@ -1,0 +1,88 @@
+"""Continuous (tanh) patterns through every entry point: what each takes and what it says.
+
+Storkey's rule and the perceptron are defined for +-1 patterns and run their formulas on
+continuous values (docs/guide.md, Training and recall): every way of training them on
+continuous patterns -- ``train``, the capacity searches and curves, ``compare_rules``, a
+sweep's planning -- warns of it in one line naming the rule (one check:
+:func:`xbarmem.learning.classic.warn_rule_kind`), and nothing else does."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import xbarmem as xm
+from xbarmem.errors import XbarmemWarning
+from xbarmem.evaluation.curve import recall_curve
+from xbarmem.experiments.resolve import resolve
+
+#: 5 continuous patterns of 16 neurons in [-1, 1]
+GREY = np.random.default_rng(0).uniform(-1.0, 1.0, size=(5, 16)).astype(np.float32)
+SIGNS = np.sign(GREY)
+DEFINED_FOR_PM1 = {"storkey": "runs its formula", "perceptron": "max_epochs"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _warnings(call) -> list[str]:
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        call()
+    return [str(w.message) for w in seen if issubclass(w.category, XbarmemWarning)]
+
+
+def _entry_points(rule: str, data: np.ndarray, kind: str):
+    """Every Python way of training ``rule`` on ``data`` as ``kind`` patterns, by name."""
+    options = {"max_epochs": 3} if rule == "perceptron" else {}
+    protocol = xm.Protocol(probes=1, corruption="gaussian" if kind == "continuous" else "flip")
+    return {
+        "train": lambda: xm.train(data, rule=rule, kind=kind, **options),
+        "compare_rules": lambda: xm.compare_rules(data, rules=[rule], kind=kind,
+                                                  protocol=protocol),
+        "recall_curve": lambda: recall_curve(data, [1, 2], rule=rule, kind=kind,
+                                             rule_options=options, protocol=protocol),
+        "find_capacity": lambda: xm.find_capacity(data, rule=rule, kind=kind,
+                                                  rule_options=options, protocol=protocol),
+        "sweep": lambda: resolve({"data": "random", "kind": kind, "n_neurons": 16,
+                                  "patterns": 2, "rule": rule}, "evaluate", 0,
+                                 {rule: options}),
+    }
+
+
+@pytest.mark.parametrize("rule", sorted(DEFINED_FOR_PM1))
+def test_rules_of_pm1_patterns_warn_on_continuous_ones_everywhere(rule):
+    for where, call in _entry_points(rule, GREY, "continuous").items():
+        said = [m for m in _warnings(call) if f"rule {rule!r}" in m]
+        assert said, f"{where}: no warning for {rule} on continuous patterns"
+        assert all("+-1 (binary) patterns" in m and DEFINED_FOR_PM1[rule] in m
+                   and "\n" not in m for m in said), (where, said)
+
+
+@pytest.mark.parametrize("rule", ["hebb", "storkey-variant", "pinv", "storkey", "perceptron"])
+def test_no_rule_warning_where_the_rule_is_defined(rule):
+    cases = {"binary": SIGNS}
+    if rule not in DEFINED_FOR_PM1:
+        cases["continuous"] = GREY
+    for kind, data in cases.items():
+        for where, call in _entry_points(rule, data, kind).items():
+            said = [m for m in _warnings(call) if "defined for +-1" in m]
+            assert not said, (rule, kind, where, said)
+
+
+def test_cli_warns_once_in_one_line(run_cli, tmp_path):
+    np.save(tmp_path / "grey.npy", GREY)
+    code, out, err = run_cli("capacity", "--data", tmp_path / "grey.npy", "--kind", "continuous",
+                             "--rule", "perceptron", "--rule-option", "max_epochs=3",
+                             "--trials", "1", "--probes", "1", "--json")
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "defined for +-1" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: rule 'perceptron'"), err
