@@ -86,3 +86,16 @@ def test_cli_warns_once_in_one_line(run_cli, tmp_path):
     assert code == 0, err
     lines = [line for line in err.splitlines() if "defined for +-1" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: rule 'perceptron'"), err
+
+
+def test_curve_points_do_not_invent_fixed_points_for_continuous_patterns():
+    """A classic rule does not say whether continuous patterns are fixed points (its info holds
+    none, as a sweep's row does): the curve's share is None, not 1.0; binary ones say."""
+    grey = recall_curve(GREY, [1, 2], rule="hebb", kind="continuous",
+                        protocol=xm.Protocol(probes=1, corruption="gaussian"))
+    assert [p["fixed_points"] for p in grey["points"]] == [None, None]
+    found = xm.find_capacity(GREY, rule="pinv", kind="continuous",
+                             protocol=xm.Protocol(probes=1, corruption="gaussian"))
+    assert all(p["fixed_points"] is None for p in found.points)
+    signs = recall_curve(SIGNS, [1, 2], rule="hebb", protocol=xm.Protocol(probes=1))
+    assert all(isinstance(p["fixed_points"], float) for p in signs["points"])

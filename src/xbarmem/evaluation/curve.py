@@ -89,7 +89,9 @@ class CurvePoint:
     cosine: float
     cosine_std: float
     exact: float
-    fixed_points: float
+    #: the share of the trials' networks that store every pattern as a fixed point, among
+    #: those whose rule says (binary patterns); None where no rule says (continuous ones)
+    fixed_points: float | None
     trials: int
     subset_seeds: list[int]
 
@@ -335,6 +337,12 @@ def _padded(pool: PatternSet, subsets: list[np.ndarray], p_max: int) -> torch.Te
     return padded
 
 
+def _share(flags: list[bool | None]) -> float | None:
+    """The mean of the flags that are not None; None when all are."""
+    said = [bool(f) for f in flags if f is not None]
+    return float(np.mean(said)) if said else None
+
+
 def _points(counts: list[int], jobs: list[tuple[int, int, int]], scores: list[Score],
             infos: list[dict[str, Any]], trials: int) -> list[dict[str, Any]]:
     """One :class:`CurvePoint` (as dict) per count: means over its trials' networks."""
@@ -345,7 +353,7 @@ def _points(counts: list[int], jobs: list[tuple[int, int, int]], scores: list[Sc
         points.append(asdict(CurvePoint(
             count=c, cosine=mean_cosine(cos), cosine_std=float(cos.std()),
             exact=float(np.mean([scores[j].exact for j in rows])),
-            fixed_points=float(np.mean([infos[j].get("fixed_points", True) for j in rows])),
+            fixed_points=_share([infos[j].get("fixed_points") for j in rows]),
             trials=trials, subset_seeds=[jobs[j][2] for j in rows])))
     return points
 
