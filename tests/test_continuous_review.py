@@ -99,3 +99,19 @@ def test_curve_points_do_not_invent_fixed_points_for_continuous_patterns():
     assert all(p["fixed_points"] is None for p in found.points)
     signs = recall_curve(SIGNS, [1, 2], rule="hebb", protocol=xm.Protocol(probes=1))
     assert all(isinstance(p["fixed_points"], float) for p in signs["points"])
+
+
+def test_energy_of_continuous_data_points_to_what_measures_it(run_cli, tmp_path):
+    """``measure`` and ``energy --data`` store binary patterns only and take no kind: their
+    refusal of continuous data names what measures a continuous memory, not a ``kind=``
+    they do not take."""
+    from xbarmem.energy.measure import measure
+
+    np.save(tmp_path / "grey.npy", GREY)
+    with pytest.raises(xm.errors.PatternError) as caught:
+        measure(16, data=str(tmp_path / "grey.npy"), rule="hebb", probes=1)
+    said = str(caught.value)
+    assert "kind='continuous' (CLI" not in said and "measure_model" in said, said
+    code, out, err = run_cli("energy", "--data", tmp_path / "grey.npy", "--rule", "hebb")
+    assert code == 2 and err.count("\n") == 1 and "--model" in err and "--kind" in err, err
+    assert "has no --kind" not in err, err

@@ -274,6 +274,11 @@ def _finite_matrix(x: Any, what: str = "patterns") -> np.ndarray:
     return arr
 
 
+#: the end of the refusal of non-binary values read as binary patterns; an entry point that
+#: reads binary patterns only (and so takes no ``kind``) says instead what it does take
+KIND_HINT = "continuous data: kind='continuous' (CLI: --kind continuous)"
+
+
 def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
     """``arr`` if it is all +-1; a {0, 1} matrix mapped to +-1 when allowed; else an error."""
     is_pm1 = np.abs(arr) == 1.0
@@ -294,7 +299,7 @@ def _binary_values(arr: np.ndarray, zero_one: bool) -> np.ndarray:
         if near else f"{_IMAGE_VALUES[scale]}? binarise each image at its mean, as "
         "load_file does: np.where(x > x.mean(axis=1, keepdims=True), 1, -1)"
         if (scale := _image_scale(arr)) else
-        "continuous data: kind='continuous' (CLI: --kind continuous)")
+        KIND_HINT)
     raise PatternError(
         f"binary patterns must contain only -1 and +1; found "
         f"{counted(int((~is_pm1).sum()), 'other value')}, e.g. {_value(arr[row, col])} at "

@@ -36,7 +36,7 @@ from xbarmem.checks import (
     shown,
     value_equality,
 )
-from xbarmem.data.patterns import PatternSet
+from xbarmem.data.patterns import KIND_HINT, PatternSet
 from xbarmem.data.sources import is_drawn, patterns_for
 from xbarmem.energy.circuit import UNITS, CircuitSpec, load_circuit
 from xbarmem.energy.model import (
@@ -370,11 +370,24 @@ def _patterns(source: str, n: int, count: int | None, seed: int,
               zero_one: bool = False) -> PatternSet:
     """``count`` patterns of ``source`` with ``n`` neurons (random: 10 when ``count`` is None;
     images and files: one per class when ``count`` is None; a ``count`` below 1 is refused);
-    ``zero_one``: a file's values in [0, 1]."""
+    ``zero_one``: a file's values in [0, 1]. Binary patterns only: other values are refused
+    naming what measures continuous ones (:class:`PatternError`)."""
     drawn = is_drawn(source)
     number = (10 if count is None else count) if drawn else count
-    return patterns_for(source, n, n_patterns=number, seed=seed, zero_one=zero_one,
-                        one_per_class=count is None and not drawn)
+    try:
+        return patterns_for(source, n, n_patterns=number, seed=seed, zero_one=zero_one,
+                            one_per_class=count is None and not drawn)
+    except PatternError as exc:  # (it takes no kind: say what measures continuous patterns)
+        text = str(exc)
+        if not text.endswith(KIND_HINT):
+            raise
+        raise PatternError(text[: -len(KIND_HINT)] + _CONTINUOUS_HINT) from None
+
+
+#: what measures a memory of continuous patterns, where :func:`measure` reads binary ones only
+_CONTINUOUS_HINT = ("measure stores binary patterns only; a memory of continuous ones "
+                    "(train(..., kind='continuous')) is measured by measure_model "
+                    "(CLI: --model, of a model from train --kind continuous)")
 
 
 def build_memory(patterns: torch.Tensor, chip: ChipSpec, *, arch: str = "single",
